@@ -1,0 +1,168 @@
+"""Composition root of the desktop app: Qt and asyncio in one loop (qasync), the gateway inside.
+
+Build order: QApplication, event loop, runtime (engine + front doors), bridge, actions,
+window, tray. Shutdown runs the other way: the UI lets go of the engine, then the runtime
+stops its front doors and the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Any
+
+import qasync
+
+from llmgw_desktop.cli import EXIT_PORT_IN_USE, port_in_use_message
+from llmgw_desktop.headless import install_stop_signals
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.logging_setup import LOG_FILE_NAME
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.transports.http_server import PortInUse, find_free_port
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.icons import app_icon
+from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
+from llmgw_desktop.ui.qt import QApplication, QMessageBox, QSystemTrayIcon
+from llmgw_desktop.ui.tray import TrayIcon
+
+__all__ = ["DesktopApp", "run_desktop"]
+
+log = logging.getLogger(__name__)
+
+
+def run_desktop(loaded: LoadedSettings, lock: InstanceLock) -> int:
+    """Run the desktop app until Quit, SIGINT or SIGTERM; the process exit code.
+
+    Raises:
+        StoreError: the database cannot be opened.
+    """
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("llmgw-desktop")
+    app.setWindowIcon(app_icon())
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            return int(loop.run_until_complete(DesktopApp(loaded, lock).run()))
+    finally:
+        asyncio.set_event_loop(None)
+
+
+class DesktopApp:
+    """Owns the runtime and the widgets for one run of the desktop app."""
+
+    def __init__(self, loaded: LoadedSettings, lock: InstanceLock) -> None:
+        self._loaded = loaded
+        self._lock = lock
+        self._quit: asyncio.Event | None = None
+        self.window: MainWindow | None = None
+        self.tray: TrayIcon | None = None
+        self.runtime: GatewayRuntime | None = None
+        self.actions: GatewayActions | None = None
+
+    def request_quit(self) -> None:
+        if self._quit is not None:
+            self._quit.set()
+
+    async def run(self) -> int:
+        """Start the gateway, show the UI, serve until asked to quit; the exit code."""
+        # The tray keeps the app alive with no window open, and a closing dialog must not end
+        # the loop: quitting is always an explicit request that goes through shutdown.
+        QApplication.setQuitOnLastWindowClosed(False)
+        self._quit = asyncio.Event()
+        runtime = await self._start_runtime()
+        if runtime is None:
+            return EXIT_PORT_IN_USE
+        self.runtime = runtime
+        bridge = EngineBridge(runtime.engine)
+        self._build_ui(runtime, bridge)
+        install_stop_signals(asyncio.get_running_loop(), self._quit)
+        log.info("desktop app ready (tray: %s)", self.tray is not None)
+        try:
+            await self._quit.wait()
+        finally:
+            bridge.detach()
+            if self.tray is not None:
+                self.tray.hide()
+            if self.window is not None:
+                self.window.hide()
+            await runtime.stop()
+        return 0
+
+    async def _start_runtime(self, port: int | None = None) -> GatewayRuntime | None:
+        runtime = GatewayRuntime(
+            self._loaded,
+            mode="desktop",
+            lock=self._lock,
+            on_activate=self._on_second_launch,
+            port=port,
+        )
+        try:
+            await runtime.start()
+        except PortInUse as exc:
+            settings = self._loaded.settings
+            free = find_free_port(settings.http_host, exc.port + 1)
+            if free is not None and await self._ask_use_port(exc.port, free):
+                return await self._start_runtime(free)
+            port_in_use_message(exc, settings.http_host)
+            return None
+        return runtime
+
+    async def _ask_use_port(self, taken: int, free: int) -> bool:
+        """Offer the next free port without a nested event loop: await the dialog's answer."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "llmgw-desktop",
+            f"Port {taken} is already used by another program.\n\n"
+            f"Start the gateway on port {free} for this session? Tools configured with the "
+            f"old endpoint will need the new one. (Set http.port in config.toml to keep it.)",
+        )
+        use = box.addButton(f"Use port {free}", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+        answered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def on_finished(_result: int) -> None:
+            if not answered.done():
+                answered.set_result(box.clickedButton())
+
+        box.finished.connect(on_finished)
+        box.open()
+        return bool(await answered == use)
+
+    def _build_ui(self, runtime: GatewayRuntime, bridge: EngineBridge) -> None:
+        settings = self._loaded.settings
+        has_tray = QSystemTrayIcon.isSystemTrayAvailable()
+        actions = GatewayActions(
+            bridge,
+            endpoint=lambda: runtime.mcp_url,
+            open_dashboard=lambda: self.window.bring_forward() if self.window else None,
+            quit_app=self.request_quit,
+        )
+        self.window = MainWindow(
+            bridge,
+            actions,
+            WindowFacts(
+                endpoint=runtime.mcp_url,
+                health_url=runtime.base_url + "/health",
+                data_dir=settings.data_path,
+                log_file=settings.log_path / LOG_FILE_NAME,
+            ),
+            close_quits=not has_tray,
+            on_quit=self.request_quit,
+        )
+        if has_tray:
+            self.tray = TrayIcon(bridge, actions, runtime.mcp_url)
+            self.tray.show()
+        if not (has_tray and settings.ui_start_hidden):
+            self.window.show()
+        self.actions = actions  # parentless QObjects: keep them referenced while the app runs
+
+    def _on_second_launch(self) -> str:
+        log.info("a second launch asked for the window; bringing it forward")
+        if self.window is not None:
+            self.window.bring_forward()
+        return "desktop"

@@ -1,0 +1,203 @@
+"""The `llmgw-desktop` command: the desktop app by default, headless, or a maintenance command.
+
+Every failure a user can cause (a bad setting, a taken port, an unreadable database) ends in
+one clear message and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from llmgw_desktop import __version__, paths
+from llmgw_desktop.engine.store import StoreError
+from llmgw_desktop.instance import InstanceLock, hand_off_to_running_instance
+from llmgw_desktop.logging_setup import configure_logging
+from llmgw_desktop.settings import ConfigError, LoadedSettings, declared_settings, load_settings
+from llmgw_desktop.transports.http_server import PortInUse, base_url, probe_gateway
+
+__all__ = ["EXIT_CONFIG", "EXIT_FAILURE", "EXIT_PORT_IN_USE", "display_problem", "main"]
+
+log = logging.getLogger(__name__)
+
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+EXIT_PORT_IN_USE = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llmgw-desktop",
+        description="Local gateway between your coding tools and every LLM.",
+    )
+    parser.add_argument("--version", action="version", version=f"llmgw-desktop {__version__}")
+    parser.add_argument("--headless", action="store_true", help="run without a window or tray icon")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="mirror the log to the console"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"settings file to read (default: {paths.config_file()}; env {paths.CONFIG_ENV})",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    config = commands.add_parser("config", help="show the effective settings")
+    config.add_argument(
+        "--show", action="store_true", help="print every setting and where its value came from"
+    )
+    config.add_argument("--json", action="store_true", help="print as JSON")
+    commands.add_parser("version", help="print the version")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    if args.command == "version":
+        print(f"llmgw-desktop {__version__}")
+        return 0
+    try:
+        loaded = load_settings(args.config)
+    except ConfigError as exc:
+        config_file = args.config or paths.config_file()
+        print(
+            f"llmgw-desktop: bad setting {exc.key}: {exc.problem}\n"
+            f"  value from: {exc.source}\n"
+            f"  settings file: {config_file}\n"
+            "Fix the value (or remove it to use the default) and start again.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if args.command == "config":
+        return show_config(loaded, as_json=args.json)
+    return run(loaded, headless=args.headless, verbose=args.verbose)
+
+
+def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
+    """Print every effective setting and its source."""
+    rows = [
+        {
+            "key": d.key,
+            "value": getattr(loaded.settings, d.attr),
+            "source": loaded.sources[d.key],
+            "env": d.env,
+            "doc": d.doc,
+        }
+        for d in declared_settings()
+    ]
+    if as_json:
+        print(json.dumps({"config_file": str(loaded.config_file), "settings": rows}, indent=2))
+        return 0
+    exists = "" if loaded.config_file.exists() else " (not present: defaults apply)"
+    print(f"# settings file: {loaded.config_file}{exists}")
+    width = max(len(r["key"]) for r in rows)
+    for r in rows:
+        origin = r["source"] if r["source"] != "default" else f"default; env {r['env']}"
+        print(f"{r['key']:<{width}} = {json.dumps(r['value'])}  # {origin}")
+    if loaded.unknown_env:
+        print(f"# ignored environment variables (not settings): {', '.join(loaded.unknown_env)}")
+    return 0
+
+
+def display_problem(
+    environ: dict[str, str] | None = None, platform: str = sys.platform
+) -> str | None:
+    """Why no window can be shown here, or None when a display looks usable."""
+    env = dict(os.environ) if environ is None else environ
+    if env.get("QT_QPA_PLATFORM") or platform in ("win32", "darwin"):
+        return None
+    wayland = env.get("WAYLAND_DISPLAY")
+    if wayland:
+        runtime_dir = env.get("XDG_RUNTIME_DIR", "")
+        if Path(wayland).is_absolute() or not runtime_dir or Path(runtime_dir, wayland).exists():
+            return None
+    display = env.get("DISPLAY")
+    if not display:
+        return "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+    # Qt aborts the whole process when it cannot reach the X server, so look before leaping:
+    # a local display ":N" must have its socket.
+    if display.startswith(":"):
+        number = display[1:].split(".")[0]
+        socket_path = Path("/tmp/.X11-unix") / f"X{number}"  # noqa: S108 - the X server's own
+        if number.isdigit() and not socket_path.exists():
+            return f"the X display {display} is not reachable"
+    return None
+
+
+def run(loaded: LoadedSettings, *, headless: bool, verbose: bool) -> int:
+    """Start the desktop app (or headless mode) as the only instance for this data dir."""
+    settings = loaded.settings
+    logs = configure_logging(
+        settings.log_path,
+        level=settings.log_level,
+        verbose=verbose,
+        max_bytes=settings.log_max_bytes,
+        backups=settings.log_backups,
+    )
+    try:
+        lock = InstanceLock(settings.data_path)
+        if not lock.acquire():
+            result = hand_off_to_running_instance(settings.data_path)
+            print(result.message, file=sys.stdout if result.ok else sys.stderr)
+            return 0 if result.ok else EXIT_FAILURE
+        try:
+            return _run_locked(loaded, lock, headless=headless)
+        finally:
+            lock.release()
+    finally:
+        logs.close()
+
+
+def _run_locked(loaded: LoadedSettings, lock: InstanceLock, *, headless: bool) -> int:
+    settings = loaded.settings
+    if not headless:
+        problem = display_problem()
+        if problem is None:
+            try:
+                from llmgw_desktop.app import run_desktop
+            except ImportError as exc:
+                problem = f"Qt could not be loaded ({exc})"
+            else:
+                try:
+                    return run_desktop(loaded, lock)
+                except StoreError as exc:
+                    return _fail(str(exc))
+        print(f"llmgw-desktop: {problem}: running headless.", file=sys.stderr, flush=True)
+        log.warning("%s: running headless", problem)
+    try:
+        from llmgw_desktop.headless import run_headless
+
+        return run_headless(loaded, lock)
+    except PortInUse as exc:
+        return port_in_use_message(exc, settings.http_host)
+    except StoreError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:  # Ctrl+C before the signal handlers were in place
+        return 130
+
+
+def port_in_use_message(exc: PortInUse, host: str) -> int:
+    """Explain a taken port (ours from another data dir, or another program); the exit code."""
+    other = probe_gateway(base_url(host, exc.port))
+    if other is not None:
+        who = f"another llmgw-desktop {other.get('version', '')} (using a different data dir)"
+    else:
+        who = "another program"
+    print(
+        f"llmgw-desktop: cannot listen on {host}:{exc.port}: the port is used by {who}.\n"
+        "Stop that program, or choose another port with http.port in config.toml "
+        "or the LLM_GATEWAY_HTTP_PORT environment variable.",
+        file=sys.stderr,
+    )
+    log.error("port %d on %s is in use by %s", exc.port, host, who)
+    return EXIT_PORT_IN_USE
+
+
+def _fail(message: str) -> int:
+    print(f"llmgw-desktop: {message}", file=sys.stderr)
+    log.error("%s", message)
+    return EXIT_FAILURE

@@ -1,0 +1,1 @@
+"""The gateway engine: providers, jobs, sessions and the store. Never imports Qt."""

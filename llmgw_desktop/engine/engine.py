@@ -1,0 +1,213 @@
+"""The engine facade: the one public surface the transports and the UI call.
+
+It owns the store, the event bus and the background tasks, and holds the user's provider
+switches. It never imports Qt; the desktop shell observes it through `events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from llmgw_desktop import __version__
+from llmgw_desktop.engine.errors import InvalidRequest, ProviderUnavailable
+from llmgw_desktop.engine.events import (
+    EngineStarted,
+    EngineStopped,
+    EventBus,
+    Notice,
+    PauseChanged,
+    ProviderToggled,
+)
+from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS
+from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.tasks import TaskSupervisor
+from llmgw_desktop.settings import Settings
+
+__all__ = ["Engine", "EngineState", "ProviderState", "SettingsWriter"]
+
+log = logging.getLogger(__name__)
+
+
+class EngineState(enum.Enum):
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+
+
+class SettingsWriter(Protocol):
+    """Persists one setting (blocking); the engine calls it off the loop."""
+
+    def update(self, key: str, value: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class ProviderState:
+    id: str
+    display_name: str
+    enabled: bool
+
+
+class Engine:
+    """Starts and stops the gateway's core and answers the questions the front doors ask."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        settings_writer: SettingsWriter | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.events = EventBus()
+        self.tasks = TaskSupervisor()
+        self.store = Database(settings.database_file)
+        self._settings_writer = settings_writer
+        self._save_lock = asyncio.Lock()
+        self._clock = clock
+        self._disabled: set[str] = set(settings.disabled_providers)
+        self._paused = False
+        self.state = EngineState.STOPPED
+        self.started_at: float | None = None
+
+    async def start(self) -> None:
+        """Open the store and begin serving.
+
+        Raises:
+            StoreError: the database cannot be opened; nothing was started.
+        """
+        if self.state is not EngineState.STOPPED:
+            raise RuntimeError(f"engine cannot start while {self.state.value}")
+        self.state = EngineState.STARTING
+        try:
+            await self.store.open()
+        except BaseException:
+            self.state = EngineState.STOPPED
+            raise
+        self.started_at = self._clock()
+        self.state = EngineState.RUNNING
+        log.info("engine started (version %s)", __version__)
+        self.events.publish(EngineStarted(self.started_at))
+
+    async def stop(self) -> None:
+        """Finish background work (bounded), then close the store. Safe to call twice."""
+        if self.state in (EngineState.STOPPED, EngineState.STOPPING):
+            return
+        self.state = EngineState.STOPPING
+        try:
+            await self.tasks.shutdown()
+        finally:
+            await self.store.close()
+            self.state = EngineState.STOPPED
+            log.info("engine stopped")
+            self.events.publish(EngineStopped())
+
+    # -- what /health and the window show -------------------------------------------------
+
+    @property
+    def uptime_seconds(self) -> float:
+        return 0.0 if self.started_at is None else max(0.0, self._clock() - self.started_at)
+
+    def health(self) -> dict[str, Any]:
+        """Liveness facts safe to show anyone on this machine: no secrets, no paths."""
+        return {
+            "service": "llmgw-desktop",
+            "status": "ok" if self.state is EngineState.RUNNING else self.state.value,
+            "version": __version__,
+            "uptime_seconds": round(self.uptime_seconds, 3),
+            "paused": self._paused,
+        }
+
+    # -- provider switches -----------------------------------------------------------------
+
+    def provider_states(self) -> list[ProviderState]:
+        """Every known provider with whether the user has it switched on."""
+        return [ProviderState(p.id, p.display_name, p.id not in self._disabled) for p in PROVIDERS]
+
+    def is_provider_enabled(self, provider: str) -> bool:
+        return provider not in self._disabled
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_provider_enabled(self, provider: str, enabled: bool) -> None:
+        """Switch one provider on or off and remember the choice in `config.toml`.
+
+        Raises:
+            InvalidRequest: `provider` is not a known provider id.
+        """
+        if provider not in PROVIDER_IDS:
+            raise InvalidRequest(
+                f"unknown provider {provider!r}; known: {', '.join(PROVIDER_IDS)}",
+                code="unknown_provider",
+            )
+        if (provider not in self._disabled) == enabled:
+            return
+        if enabled:
+            self._disabled.discard(provider)
+        else:
+            self._disabled.add(provider)
+        log.info("provider %s switched %s", provider, "on" if enabled else "off")
+        self.events.publish(ProviderToggled(provider, enabled))
+        self._save_disabled_providers()
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume every provider at once, keeping each provider's own switch.
+
+        Pausing lasts until resumed or the app quits; it is not written to the config.
+        """
+        if paused == self._paused:
+            return
+        self._paused = paused
+        log.info("all providers %s", "paused" if paused else "resumed")
+        self.events.publish(PauseChanged(paused))
+
+    def ensure_provider_available(self, provider: str) -> None:
+        """Check the user lets `provider` run now; every provider call starts here.
+
+        Raises:
+            InvalidRequest: `provider` is not a known provider id.
+            ProviderUnavailable: the provider is switched off (`provider_disabled`) or the
+                gateway is paused (`gateway_paused`).
+        """
+        if provider not in PROVIDER_IDS:
+            raise InvalidRequest(f"unknown provider {provider!r}", code="unknown_provider")
+        if self._paused:
+            raise ProviderUnavailable(
+                "all providers are paused; resume them from the tray or the window menu",
+                code="gateway_paused",
+                provider=provider,
+            )
+        if provider in self._disabled:
+            raise ProviderUnavailable(
+                f"provider {provider!r} is switched off; switch it on from the tray or the "
+                "window menu (or remove it from providers.disabled in config.toml)",
+                code="provider_disabled",
+                provider=provider,
+            )
+
+    def _save_disabled_providers(self) -> None:
+        if self._settings_writer is None or self.state is not EngineState.RUNNING:
+            return
+        self.tasks.spawn(self._write_disabled_providers(), name="save-provider-switches")
+
+    async def _write_disabled_providers(self) -> None:
+        writer = self._settings_writer
+        assert writer is not None
+        # The lock keeps writes in order; each writes the latest state, so the last one wins.
+        async with self._save_lock:
+            value = [p for p in PROVIDER_IDS if p in self._disabled]
+            try:
+                await asyncio.to_thread(writer.update, "providers.disabled", value)
+            except Exception as exc:
+                log.exception("could not save the provider switches")
+                self.events.publish(
+                    Notice("warning", f"Could not save the provider switches: {exc}")
+                )

@@ -1,0 +1,90 @@
+"""Typed engine events and a tiny synchronous pub/sub the UI and transports subscribe to.
+
+Events are frozen dataclasses. Subscribers run on the loop thread, in subscription order; a
+subscriber that raises is logged and does not stop the others or the publisher.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+__all__ = [
+    "EngineStarted",
+    "EngineStopped",
+    "Event",
+    "EventBus",
+    "Notice",
+    "PauseChanged",
+    "ProviderToggled",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class of every engine event."""
+
+
+@dataclass(frozen=True)
+class EngineStarted(Event):
+    started_at: float
+
+
+@dataclass(frozen=True)
+class EngineStopped(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class ProviderToggled(Event):
+    provider: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class PauseChanged(Event):
+    paused: bool
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """Something the person at the desk should see (a tray message, a status line)."""
+
+    level: str  # "info", "warning" or "error"
+    message: str
+
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any], None]
+
+
+class EventBus:
+    """Publish events to handlers subscribed by event type (or to `Event` for all)."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[Event], list[Handler]] = defaultdict(list)
+
+    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> Callable[[], None]:
+        """Call `handler` for each event of `event_type` (or a subclass); returns unsubscribe."""
+        self._handlers[event_type].append(handler)
+
+        def unsubscribe() -> None:
+            handlers = self._handlers.get(event_type, [])
+            if handler in handlers:
+                handlers.remove(handler)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        """Deliver `event` to every handler subscribed to its type or one of its bases."""
+        for event_type in type(event).__mro__:
+            for handler in list(self._handlers.get(event_type, ())):
+                try:
+                    handler(event)
+                except Exception:
+                    log.exception("event handler %r failed on %r", handler, event)

@@ -1,0 +1,1 @@
+"""Providers: the vendor CLIs and LLM APIs the engine can call."""

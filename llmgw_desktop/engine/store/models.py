@@ -1,0 +1,54 @@
+"""peewee models mirroring the migrated schema, bound to one database per `Models` instance.
+
+Binding per instance (instead of a module-level proxy) keeps two stores in one process (a test,
+or the stdio bridge next to the app) from sharing hidden global state. The schema itself is
+owned by the migrations; a test checks these models agree with it.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+__all__ = ["Models"]
+
+
+class Models:
+    """The tables of one database."""
+
+    def __init__(self, db: peewee.Database) -> None:
+        class Base(peewee.Model):
+            class Meta:
+                database = db
+                legacy_table_names = False
+
+        class StoreMeta(Base):
+            key = peewee.TextField(primary_key=True)
+            value = peewee.TextField()
+
+            class Meta:
+                table_name = "store_meta"
+
+        class Job(Base):
+            id = peewee.TextField(primary_key=True)
+            owner_principal = peewee.TextField()
+            provider = peewee.TextField()
+            state = peewee.TextField()
+            request_json = peewee.TextField()
+            dedup_key = peewee.TextField(null=True)
+            correlation_id = peewee.TextField(null=True)
+            session_id = peewee.TextField(null=True)
+            output = peewee.TextField(default="")
+            result_json = peewee.TextField(null=True)
+            error_json = peewee.TextField(null=True)
+            created_at = peewee.FloatField()
+            updated_at = peewee.FloatField()
+            started_at = peewee.FloatField(null=True)
+            finished_at = peewee.FloatField(null=True)
+
+            class Meta:
+                table_name = "jobs"
+
+        self.database = db
+        self.StoreMeta = StoreMeta
+        self.Job = Job
+        self.all: tuple[type[peewee.Model], ...] = (StoreMeta, Job)

@@ -1,0 +1,61 @@
+"""Composition root without Qt: the same engine and front doors, stopped by SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from llmgw_desktop import __version__
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+
+__all__ = ["install_stop_signals", "run_headless"]
+
+log = logging.getLogger(__name__)
+
+
+def install_stop_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Make SIGINT and SIGTERM set `stop` instead of killing the process mid-write."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows loops have no signal handlers
+            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
+
+
+def run_headless(loaded: LoadedSettings, lock: InstanceLock) -> int:
+    """Serve until SIGINT/SIGTERM, then shut down in order; the process exit code.
+
+    Raises:
+        StoreError: the database cannot be opened.
+        PortInUse: the HTTP port is taken.
+    """
+    return asyncio.run(_serve(loaded, lock))
+
+
+async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
+    def on_activate() -> str:
+        log.info("another launch asked for the window; this instance runs headless")
+        return "headless"
+
+    runtime = GatewayRuntime(loaded, mode="headless", lock=lock, on_activate=on_activate)
+    stop = asyncio.Event()
+    install_stop_signals(asyncio.get_running_loop(), stop)
+    await runtime.start()
+    print(
+        f"llmgw-desktop {__version__} running headless\n"
+        f"  MCP endpoint: {runtime.mcp_url}\n"
+        f"  health:       {runtime.base_url}/health\n"
+        "Press Ctrl+C (or send SIGTERM) to stop.",
+        flush=True,
+    )
+    try:
+        await stop.wait()
+    finally:
+        print("stopping...", file=sys.stderr, flush=True)
+        await runtime.stop()
+    print("llmgw-desktop stopped.", file=sys.stderr, flush=True)
+    return 0

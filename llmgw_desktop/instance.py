@@ -1,0 +1,157 @@
+"""One running instance per data directory, and the hand-off when the user launches a second.
+
+The first instance holds an OS file lock (released by the OS even if the process dies, so there
+is never a stale lock to clean up) and publishes where it listens, with a random token, in a
+file only this user can read. A second launch finds the lock taken, reads that file, and asks
+the running instance over loopback HTTP to bring its window forward, then exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
+
+__all__ = ["HandoffResult", "InstanceLock", "hand_off_to_running_instance"]
+
+LOCK_FILE = "instance.lock"
+INFO_FILE = "instance.json"
+
+
+class InstanceLock:
+    """The exclusive lock that makes this process the one running instance for a data dir."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.lock_path = data_dir / LOCK_FILE
+        self.info_path = data_dir / INFO_FILE
+        self.token = secrets.token_urlsafe(32)
+        self._handle: IO[bytes] | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False when another process holds it."""
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        handle = os.fdopen(fd, "r+b")
+        if not _try_lock(handle):
+            handle.close()
+            return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()).encode())
+        handle.flush()
+        self._handle = handle
+        return True
+
+    def publish(self, base_url: str, mode: str) -> None:
+        """Tell later launches where this instance listens and the token that proves the user."""
+        info = {"pid": os.getpid(), "url": base_url, "token": self.token, "mode": mode}
+        fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".instance-")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(info, out)
+        Path(tmp).chmod(0o600)
+        Path(tmp).replace(self.info_path)
+
+    def release(self) -> None:
+        """Withdraw the published address and drop the lock."""
+        if self._handle is None:
+            return
+        self.info_path.unlink(missing_ok=True)
+        _unlock(self._handle)
+        self._handle.close()
+        self._handle = None
+
+
+@dataclass(frozen=True)
+class HandoffResult:
+    """What the running instance answered, or why it could not be reached."""
+
+    ok: bool
+    message: str
+    pid: int | None = None
+    url: str | None = None
+
+
+def hand_off_to_running_instance(data_dir: Path, wait_seconds: float = 5.0) -> HandoffResult:
+    """Ask the instance holding the lock to come forward. Blocking; call before the loop starts.
+
+    Waits up to `wait_seconds` for an instance that is still starting to publish its address.
+    """
+    info_path = data_dir / INFO_FILE
+    deadline = time.monotonic() + wait_seconds
+    last_problem = "it has not published its address yet"
+    info: dict[str, Any] = {}
+    while True:
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+            request = urllib.request.Request(  # noqa: S310 - the URL is our own loopback address
+                info["url"] + "/instance/activate",
+                method="POST",
+                headers={INSTANCE_TOKEN_HEADER: info["token"]},
+            )
+            with urllib.request.urlopen(request, timeout=2.0) as response:  # noqa: S310
+                answer = json.loads(response.read(65536))
+            mode = answer.get("mode", "desktop")
+            what = "brought its window forward" if mode == "desktop" else "is running headless"
+            return HandoffResult(
+                True,
+                f"llmgw-desktop is already running (pid {info['pid']}, {info['url']}) and {what}.",
+                info["pid"],
+                info["url"],
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            last_problem = str(getattr(exc, "reason", exc))
+        if time.monotonic() >= deadline:
+            pid = info.get("pid") or _read_pid(data_dir / LOCK_FILE)
+            return HandoffResult(
+                False,
+                f"another llmgw-desktop (pid {pid}) holds {data_dir / LOCK_FILE} but did not "
+                f"answer ({last_problem}). If it is stuck, stop it and start again.",
+                pid,
+            )
+        time.sleep(0.1)
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -1,0 +1,78 @@
+"""Logging to a rotating file in the platform log dir, secrets masked, written off the loop.
+
+Handlers that write files block, so records go through a queue to a listener thread; the loop
+only enqueues. `--verbose` mirrors the same records to the console.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import queue
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.paths import ensure_private_dir
+
+__all__ = ["LogSetup", "configure_logging"]
+
+LOG_FILE_NAME = "llmgw-desktop.log"
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+class RedactingQueueHandler(logging.handlers.QueueHandler):
+    """Render each record once (message and traceback) and mask secrets before queueing it."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        prepared = super().prepare(record)
+        prepared.msg = redact(str(prepared.msg))
+        return prepared
+
+
+@dataclass
+class LogSetup:
+    """The running log pipeline; `close()` flushes and detaches it."""
+
+    file: Path
+    listener: logging.handlers.QueueListener
+    queue_handler: logging.Handler
+
+    def close(self) -> None:
+        self.listener.stop()
+        root = logging.getLogger()
+        root.removeHandler(self.queue_handler)
+        for handler in self.listener.handlers:
+            handler.close()
+
+
+def configure_logging(
+    log_dir: Path, *, level: str, verbose: bool, max_bytes: int, backups: int
+) -> LogSetup:
+    """Send all records (at `level` and above) to the log file, and to stderr when verbose."""
+    ensure_private_dir(log_dir)
+    log_file = log_dir / LOG_FILE_NAME
+    file_handler = logging.handlers.RotatingFileHandler(
+        log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+    )
+    if os.name == "posix":
+        log_file.chmod(0o600)
+    handlers: list[logging.Handler] = [file_handler]
+    if verbose:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(FORMAT))
+
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    queue_handler = RedactingQueueHandler(records)
+    listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
+    listener.start()
+
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    root.addHandler(queue_handler)
+    # aiohttp logs every request at INFO; that is the access log's business, not ours.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    return LogSetup(log_file, listener, queue_handler)

@@ -1,0 +1,81 @@
+"""The gateway without a face: engine and front doors, started and stopped in order.
+
+Both composition roots (the desktop app and headless mode) build one of these; they differ
+only in what they put around it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.transports.http_app import HttpAppConfig, build_http_app
+from llmgw_desktop.transports.http_server import HttpFrontDoor, base_url
+
+__all__ = ["GatewayRuntime"]
+
+log = logging.getLogger(__name__)
+
+
+class GatewayRuntime:
+    """Settings -> engine -> HTTP front door; `stop()` undoes `start()` in reverse order."""
+
+    def __init__(
+        self,
+        loaded: LoadedSettings,
+        *,
+        mode: str,
+        lock: InstanceLock,
+        on_activate: Callable[[], str],
+        port: int | None = None,
+    ) -> None:
+        self.settings = loaded.settings
+        self.mode = mode
+        self._lock = lock
+        self.engine = Engine(self.settings, settings_writer=ConfigFileWriter(loaded.config_file))
+        app = build_http_app(
+            self.engine,
+            HttpAppConfig(
+                max_body_bytes=self.settings.http_max_body_bytes,
+                allowed_origins=tuple(self.settings.http_allowed_origins),
+                allowed_hosts=(self.settings.http_host,),
+                instance_token=lock.token,
+                on_activate=on_activate,
+            ),
+        )
+        self.http = HttpFrontDoor(
+            app, self.settings.http_host, self.settings.http_port if port is None else port
+        )
+
+    @property
+    def base_url(self) -> str:
+        return base_url(self.settings.http_host, self.http.port)
+
+    @property
+    def mcp_url(self) -> str:
+        return self.base_url + self.settings.http_path
+
+    async def start(self) -> None:
+        """Open the engine, then the front door; on failure nothing is left running.
+
+        Raises:
+            StoreError: the database cannot be opened.
+            PortInUse: the HTTP port is taken.
+        """
+        await self.engine.start()
+        try:
+            await self.http.start()
+        except BaseException:
+            await self.engine.stop()
+            raise
+        self._lock.publish(self.base_url, self.mode)
+        log.info("gateway ready at %s (%s)", self.base_url, self.mode)
+
+    async def stop(self) -> None:
+        """Front doors first (so no new work arrives), then the engine."""
+        await self.http.stop()
+        await self.engine.stop()

@@ -1,0 +1,391 @@
+"""Every setting, declared once: key, type, default, environment variable and a one-line doc.
+
+Values come from three layers, each overriding the one before: the declared default, the
+`config.toml` file, then the environment. A bad value stops start-up with a `ConfigError`
+naming the key and where the value came from; nothing is silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from llmgw_desktop import paths
+from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+
+__all__ = [
+    "ConfigError",
+    "LoadedSettings",
+    "Settings",
+    "declared_settings",
+    "load_settings",
+]
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; the message names the key and its source."""
+
+    def __init__(self, key: str, source: str, problem: str) -> None:
+        self.key = key
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{key}: {problem} (from {source})")
+
+
+def _port(value: int) -> str | None:
+    if 0 <= value <= 65535:
+        return None
+    return f"{value} is out of range; a port is 1 to 65535 (0 picks any free port)"
+
+
+def _positive(value: int) -> str | None:
+    return None if value > 0 else f"{value} must be greater than 0"
+
+
+def _not_negative(value: int) -> str | None:
+    return None if value >= 0 else f"{value} must be 0 or more"
+
+
+def _loopback_host(value: str) -> str | None:
+    if value.lower() in LOOPBACK_NAMES:
+        return None
+    try:
+        if ipaddress.ip_address(value).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return (
+        f"{value!r} is not a loopback address; the gateway only listens on this machine "
+        "(use 127.0.0.1, ::1 or localhost)"
+    )
+
+
+def _url_path(value: str) -> str | None:
+    if not value.startswith("/") or value == "/" or any(c in value for c in "?# "):
+        return f"{value!r} must be a path such as /mcp (starts with '/', no query or spaces)"
+    return None
+
+
+def _log_level(value: str) -> str | None:
+    return None if value.upper() in LOG_LEVELS else f"{value!r} must be one of {LOG_LEVELS}"
+
+
+def _known_providers(value: list[str]) -> str | None:
+    unknown = [name for name in value if name not in PROVIDER_IDS]
+    if unknown:
+        return f"unknown provider(s) {unknown}; known: {', '.join(PROVIDER_IDS)}"
+    return None
+
+
+def _origins(value: list[str]) -> str | None:
+    bad = [o for o in value if not o.startswith(("http://", "https://")) or o.endswith("/")]
+    if bad:
+        return f"{bad} must be origins such as http://localhost:5173 (scheme and host, no path)"
+    return None
+
+
+def setting(
+    key: str,
+    default: Any,
+    *,
+    env: str,
+    doc: str,
+    check: Callable[[Any], str | None] | None = None,
+) -> Any:
+    """Declare one setting as a dataclass field carrying its key, env var, doc and check."""
+    meta = {"key": key, "env": env, "doc": doc, "check": check}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings; attribute names are the keys with dots turned to underscores."""
+
+    http_host: str = setting(
+        "http.host",
+        "127.0.0.1",
+        env="LLM_GATEWAY_HTTP_HOST",
+        doc="Address the HTTP front door binds to (loopback only).",
+        check=_loopback_host,
+    )
+    http_port: int = setting(
+        "http.port",
+        3333,
+        env="LLM_GATEWAY_HTTP_PORT",
+        doc="TCP port of the HTTP front door (MCP, gateway APIs, /health); 0 picks a free one.",
+        check=_port,
+    )
+    http_path: str = setting(
+        "http.path",
+        "/mcp",
+        env="LLM_GATEWAY_HTTP_PATH",
+        doc="URL path of the MCP Streamable HTTP endpoint.",
+        check=_url_path,
+    )
+    http_max_body_bytes: int = setting(
+        "http.max_body_bytes",
+        16 * 1024 * 1024,
+        env="LLM_GATEWAY_HTTP_MAX_BODY_BYTES",
+        doc="Largest request body accepted; larger requests get 413.",
+        check=_positive,
+    )
+    http_allowed_origins: list[str] = setting(
+        "http.allowed_origins",
+        [],
+        env="LLM_GATEWAY_HTTP_ALLOWED_ORIGINS",
+        doc="Extra browser origins allowed besides loopback ones (comma-separated in the env).",
+        check=_origins,
+    )
+    sync_deadline_ms: int = setting(
+        "jobs.sync_deadline_ms",
+        45_000,
+        env="SYNC_DEADLINE_MS",
+        doc="How long a synchronous call waits before answering with a job id to poll.",
+        check=_positive,
+    )
+    job_retention_days: int = setting(
+        "jobs.retention_days",
+        30,
+        env="LLM_GATEWAY_JOB_RETENTION_DAYS",
+        doc="Days finished jobs and their results are kept before pruning.",
+        check=_positive,
+    )
+    dedup_window_ms: int = setting(
+        "jobs.dedup_window_ms",
+        3_600_000,
+        env="LLM_GATEWAY_DEDUP_WINDOW_MS",
+        doc="An identical call inside this window attaches to the existing job (0 disables).",
+        check=_not_negative,
+    )
+    disabled_providers: list[str] = setting(
+        "providers.disabled",
+        [],
+        env="LLM_GATEWAY_DISABLED_PROVIDERS",
+        doc="Providers switched off (the tray toggles edit this list).",
+        check=_known_providers,
+    )
+    data_dir: str = setting(
+        "paths.data_dir",
+        "",
+        env="LLM_GATEWAY_DATA_DIR",
+        doc="Where the database and instance files live (empty: the platform data dir).",
+    )
+    log_dir: str = setting(
+        "paths.log_dir",
+        "",
+        env="LLM_GATEWAY_LOG_DIR",
+        doc="Where the rotating log files go (empty: the platform log dir).",
+    )
+    db_path: str = setting(
+        "store.db_path",
+        "",
+        env="LLM_GATEWAY_DB_PATH",
+        doc="SQLite database file (empty: llmgw.db in the data dir).",
+    )
+    log_level: str = setting(
+        "log.level",
+        "INFO",
+        env="LLM_GATEWAY_LOG_LEVEL",
+        doc="Lowest level written to the log file: DEBUG, INFO, WARNING or ERROR.",
+        check=_log_level,
+    )
+    log_max_bytes: int = setting(
+        "log.max_bytes",
+        5 * 1024 * 1024,
+        env="LLM_GATEWAY_LOG_MAX_BYTES",
+        doc="Size at which the log file rotates.",
+        check=_positive,
+    )
+    log_backups: int = setting(
+        "log.backups",
+        5,
+        env="LLM_GATEWAY_LOG_BACKUPS",
+        doc="How many rotated log files are kept.",
+        check=_not_negative,
+    )
+    ui_start_hidden: bool = setting(
+        "ui.start_hidden",
+        False,
+        env="LLM_GATEWAY_UI_START_HIDDEN",
+        doc="Start in the tray without showing the window (ignored where there is no tray).",
+    )
+
+    # Derived paths: computed from the settings above, never stored.
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser() if self.data_dir else paths.default_data_dir()
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.log_dir).expanduser() if self.log_dir else paths.default_log_dir()
+
+    @property
+    def database_file(self) -> Path:
+        return Path(self.db_path).expanduser() if self.db_path else self.data_path / "llmgw.db"
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One declared setting, as read from the `Settings` dataclass."""
+
+    attr: str
+    key: str
+    type: type
+    default: Any
+    env: str
+    doc: str
+    check: Callable[[Any], str | None] | None
+
+
+def declared_settings() -> list[Declared]:
+    """Every declared setting, in declaration order."""
+    hints = get_type_hints(Settings)
+    out = []
+    for f in dataclasses.fields(Settings):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        base = list if hints[f.name] == list[str] else hints[f.name]
+        out.append(
+            Declared(
+                f.name,
+                f.metadata["key"],
+                base,
+                default,
+                f.metadata["env"],
+                f.metadata["doc"],
+                f.metadata["check"],
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """The settings together with where each value came from and which file was read."""
+
+    settings: Settings
+    sources: Mapping[str, str]
+    config_file: Path
+    unknown_env: tuple[str, ...] = ()
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _from_env(decl: Declared, raw: str, source: str) -> Any:
+    text = raw.strip()
+    if decl.type is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ConfigError(decl.key, source, f"{raw!r} is not a boolean (use true or false)")
+    if decl.type is int:
+        try:
+            return int(text.replace("_", ""))
+        except ValueError:
+            raise ConfigError(decl.key, source, f"{raw!r} is not a whole number") from None
+    if decl.type is list:
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return text
+
+
+def _from_file(decl: Declared, value: Any, source: str) -> Any:
+    # TOML is typed already; bool is an int subclass in Python, so check it first.
+    if decl.type is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(decl.key, source, f"{value!r} is not a whole number")
+    if decl.type is bool and not isinstance(value, bool):
+        raise ConfigError(decl.key, source, f"{value!r} is not a boolean (true or false)")
+    if decl.type is str and not isinstance(value, str):
+        raise ConfigError(decl.key, source, f"{value!r} is not a string")
+    if decl.type is list and not (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    ):
+        raise ConfigError(decl.key, source, f"{value!r} is not a list of strings")
+    return value
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, key + "."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse `config.toml` into flat dotted keys; a missing file is an empty config.
+
+    Raises:
+        ConfigError: the file is not valid TOML or cannot be read.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError("(file)", str(path), f"cannot be read: {exc.strerror}") from None
+    try:
+        return _flatten(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("(file)", str(path), f"is not valid TOML: {exc}") from None
+
+
+def load_settings(
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> LoadedSettings:
+    """Build the effective settings: defaults, then `config.toml`, then the environment.
+
+    Raises:
+        ConfigError: a value has the wrong type or is out of range, or the file has an unknown key.
+    """
+    environ = os.environ if environ is None else environ
+    if config_file is None:
+        config_file = paths.config_file(environ)
+    decls = declared_settings()
+    by_key = {d.key: d for d in decls}
+    file_values = read_config_file(config_file)
+
+    for key in file_values:
+        if key not in by_key:
+            close = difflib.get_close_matches(key, by_key, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(key, str(config_file), f"is not a known setting{hint}")
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for decl in decls:
+        value, source = decl.default, "default"
+        if decl.key in file_values:
+            source = f"file {config_file}"
+            value = _from_file(decl, file_values[decl.key], source)
+        if decl.env in environ:
+            source = f"env {decl.env}"
+            value = _from_env(decl, environ[decl.env], source)
+        if decl.check is not None and (problem := decl.check(value)):
+            raise ConfigError(decl.key, source, problem)
+        values[decl.attr] = value
+        sources[decl.key] = source
+
+    known_env = {d.env for d in decls} | set(paths.PATH_ENV_VARS)
+    unknown = tuple(
+        sorted(
+            name for name in environ if name.startswith("LLM_GATEWAY_") and name not in known_env
+        )
+    )
+    return LoadedSettings(Settings(**values), sources, config_file, unknown)

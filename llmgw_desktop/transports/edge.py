@@ -1,0 +1,65 @@
+"""Edge checks against DNS rebinding: only loopback `Host` and `Origin` values get in.
+
+A web page on a hostile site can make a browser send requests to 127.0.0.1 by pointing its own
+DNS name at it; the browser then sends that foreign name as `Host` and the page's `Origin`.
+Checking both closes that door while letting local tools (which send loopback names or no
+`Origin` at all) in.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+__all__ = ["host_allowed", "origin_allowed"]
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "127.0.0.1", "::1"})
+
+
+def _is_loopback_name(host: str) -> bool:
+    host = host.lower().strip("[]")
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _split_host(value: str) -> str | None:
+    """The host part of a `Host` header (`name`, `name:port`, `[v6]:port`), or None if malformed."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.startswith("["):
+        end = value.find("]")
+        if end == -1 or (len(value) > end + 1 and not value[end + 1 :].startswith(":")):
+            return None
+        return value[1:end]
+    host, _, port = value.partition(":")
+    if port and not port.isdigit():
+        return None
+    return host
+
+
+def host_allowed(host_header: str | None, extra_hosts: Iterable[str] = ()) -> bool:
+    """True when the `Host` header names this machine (any port) or one of `extra_hosts`."""
+    if host_header is None:
+        return False
+    host = _split_host(host_header)
+    if host is None:
+        return False
+    return _is_loopback_name(host) or host.lower() in {h.lower() for h in extra_hosts}
+
+
+def origin_allowed(origin: str | None, extra_origins: Iterable[str] = ()) -> bool:
+    """True when there is no `Origin`, or it is a loopback page, or it is explicitly allowed."""
+    if origin is None:
+        return True
+    if origin in set(extra_origins):
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False  # includes the opaque "null" origin of sandboxed frames and files
+    return _is_loopback_name(parts.hostname)

@@ -1,0 +1,109 @@
+"""The aiohttp application behind every HTTP front door: edge checks, errors, core routes.
+
+Middlewares run in order: errors (outermost, so every failure answers in JSON), then the
+Host/Origin guard, then the body-size limit. Protocol routes (MCP, gateway APIs) mount on the
+same app as they land.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.transports.edge import host_allowed, origin_allowed
+from llmgw_desktop.transports.http_errors import error_response
+
+__all__ = ["INSTANCE_TOKEN_HEADER", "HttpAppConfig", "build_http_app"]
+
+log = logging.getLogger(__name__)
+
+INSTANCE_TOKEN_HEADER = "X-Llmgw-Instance-Token"  # noqa: S105 - a header name, not a secret
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class HttpAppConfig:
+    """What the HTTP app needs beyond the engine; the composition root fills it in."""
+
+    max_body_bytes: int
+    allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    # A second launch of the app proves it is the same user with this token (from a 0600 file)
+    # and asks the running instance to come forward.
+    instance_token: str = ""
+    on_activate: Callable[[], str] = field(default=lambda: "headless")
+
+
+def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
+    """The aiohttp app with edge middlewares and the core routes."""
+
+    @web.middleware
+    async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = {413: "body_too_large", 404: "not_found", 405: "method_not_allowed"}.get(
+                exc.status, "http_error"
+            )
+            message = exc.text if exc.status != 404 else f"no route for {request.path}"
+            if exc.status == 413:
+                message = f"request body is larger than the {config.max_body_bytes} byte limit"
+            return error_response(exc.status, code, message or exc.reason)
+        except GatewayError as exc:
+            return error_response(exc.http_status, exc.code, exc.message)
+        except Exception:
+            log.exception("unhandled error serving %s %s", request.method, request.path)
+            return error_response(500, "internal_error", "internal error; see the app's log")
+
+    @web.middleware
+    async def edge_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not host_allowed(request.headers.get("Host"), config.allowed_hosts):
+            log.warning("refused request with Host %r", request.headers.get("Host"))
+            return error_response(
+                421,
+                "host_not_allowed",
+                "the Host header must name this machine (localhost, 127.0.0.1 or [::1]); "
+                "this protects the gateway from DNS rebinding",
+            )
+        if not origin_allowed(request.headers.get("Origin"), config.allowed_origins):
+            log.warning("refused request from Origin %r", request.headers.get("Origin"))
+            return error_response(
+                403,
+                "origin_not_allowed",
+                "requests from this web origin are not allowed; add it to "
+                "http.allowed_origins in config.toml if you trust it",
+            )
+        length = request.content_length
+        if length is not None and length > config.max_body_bytes:
+            return error_response(
+                413,
+                "body_too_large",
+                f"request body of {length} bytes is larger than the "
+                f"{config.max_body_bytes} byte limit (http.max_body_bytes)",
+            )
+        return await handler(request)
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response(engine.health())
+
+    async def activate(request: web.Request) -> web.Response:
+        presented = request.headers.get(INSTANCE_TOKEN_HEADER, "")
+        if not config.instance_token or not hmac.compare_digest(
+            presented.encode(), config.instance_token.encode()
+        ):
+            return error_response(401, "bad_instance_token", "instance token missing or wrong")
+        mode = config.on_activate()
+        return web.json_response({"activated": True, "mode": mode})
+
+    app = web.Application(middlewares=[errors, edge_guard], client_max_size=config.max_body_bytes)
+    app.router.add_get("/health", health)
+    app.router.add_post("/instance/activate", activate)
+    return app

@@ -1,0 +1,40 @@
+"""Error bodies for the HTTP front door, in the OpenAI envelope unless a dialect says otherwise.
+
+`{"error": {"message", "type", "param", "code"}}` is what most HTTP clients already parse; the
+protocol adapters (Anthropic, Gemini) translate to their own shapes when they land.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+__all__ = ["error_response"]
+
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    421: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "service_unavailable",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, *, param: str | None = None
+) -> web.Response:
+    """A JSON error answer with a stable `code` the caller can act on."""
+    body = {
+        "error": {
+            "message": message,
+            "type": _TYPES.get(
+                status, "server_error" if status >= 500 else "invalid_request_error"
+            ),
+            "param": param,
+            "code": code,
+        }
+    }
+    return web.json_response(body, status=status)

@@ -1,0 +1,115 @@
+"""Serve the aiohttp app on one loopback socket; say clearly when the port is taken."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import socket
+import urllib.request
+from typing import Any
+
+from aiohttp import web
+
+__all__ = ["HttpFrontDoor", "PortInUse", "base_url", "find_free_port", "probe_gateway"]
+
+log = logging.getLogger(__name__)
+
+_ADDR_IN_USE = {errno.EADDRINUSE, 10048}  # 10048 is WSAEADDRINUSE on Windows
+
+
+class PortInUse(Exception):
+    """Another program already listens on the address the front door wants."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        super().__init__(f"port {port} on {host} is already in use")
+
+
+class HttpFrontDoor:
+    """Owns the listening socket for one aiohttp app."""
+
+    def __init__(self, app: web.Application, host: str, port: int) -> None:
+        self._app = app
+        self.host = host
+        self.requested_port = port
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Bind and serve.
+
+        Raises:
+            PortInUse: the address is taken; nothing is left running.
+        """
+        # Binding our own socket tells us the port (when 0 asked for any) and surfaces
+        # "address in use" before any server machinery exists.
+        try:
+            sock = _bind_listening_socket(self.host, self.requested_port)
+        except OSError as exc:
+            if exc.errno in _ADDR_IN_USE:
+                raise PortInUse(self.host, self.requested_port) from None
+            raise
+        runner = web.AppRunner(
+            self._app, access_log=None, handle_signals=False, shutdown_timeout=2.0
+        )
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        self._runner = runner
+        self.port = sock.getsockname()[1]
+        log.info("HTTP front door listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop accepting, finish in-flight requests briefly, close the socket."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            log.info("HTTP front door stopped")
+
+
+def base_url(host: str, port: int) -> str:
+    """`http://host:port`, with IPv6 literals bracketed."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _bind_listening_socket(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if os.name == "posix":  # on Windows this flag would let two servers share a port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def find_free_port(host: str, start: int, attempts: int = 50) -> int | None:
+    """The first port from `start` upward that can be bound on `host`, or None."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for port in range(start, min(start + attempts, 65536)):
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    return None
+
+
+def probe_gateway(base_url: str, timeout: float = 1.0) -> dict[str, Any] | None:
+    """The `/health` answer of an llmgw-desktop at `base_url`, or None if something else is there.
+
+    Blocking: call it before the loop starts or from a worker thread.
+    """
+    try:
+        with urllib.request.urlopen(base_url + "/health", timeout=timeout) as response:  # noqa: S310
+            body = json.loads(response.read(65536))
+    except (OSError, ValueError):
+        return None
+    return body if isinstance(body, dict) and body.get("service") == "llmgw-desktop" else None

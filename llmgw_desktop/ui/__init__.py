@@ -1,0 +1,1 @@
+"""The desktop face: tray, window, dialogs. The only package that imports Qt."""

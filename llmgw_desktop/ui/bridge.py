@@ -1,0 +1,50 @@
+"""EngineBridge: engine events in, Qt signals out; the only way widgets hear from the engine.
+
+Engine events are published on the loop thread, which under qasync is the Qt thread, so the
+bridge emits directly; widgets connect to these signals and never subscribe to the bus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.events import (
+    EngineStarted,
+    EngineStopped,
+    Notice,
+    PauseChanged,
+    ProviderToggled,
+)
+from llmgw_desktop.ui.qt import QObject, Signal
+
+__all__ = ["EngineBridge"]
+
+
+class EngineBridge(QObject):
+    """Re-emits engine events as signals for the widgets."""
+
+    providerToggled = Signal(str, bool)
+    pauseChanged = Signal(bool)
+    engineStateChanged = Signal(str)
+    notice = Signal(str, str)  # level, message
+
+    def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        bus = engine.events
+        self._unsubscribe: list[Callable[[], None]] = [
+            bus.subscribe(
+                ProviderToggled, lambda e: self.providerToggled.emit(e.provider, e.enabled)
+            ),
+            bus.subscribe(PauseChanged, lambda e: self.pauseChanged.emit(e.paused)),
+            bus.subscribe(EngineStarted, lambda e: self.engineStateChanged.emit("running")),
+            bus.subscribe(EngineStopped, lambda e: self.engineStateChanged.emit("stopped")),
+            bus.subscribe(Notice, lambda e: self.notice.emit(e.level, e.message)),
+        ]
+
+    def detach(self) -> None:
+        """Stop listening to the engine (before the widgets go away)."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()

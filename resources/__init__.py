@@ -1,0 +1,1 @@
+"""Icons, styles and templates; installed as the package `llmgw_desktop.resources`."""

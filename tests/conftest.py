@@ -1,0 +1,49 @@
+"""Shared test setup: headless Qt, and an isolated home for every test's settings and data."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports Qt: tests never need (or have) a real display.
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.settings import LoadedSettings, load_settings
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point every path the app uses into this test's tmp dir and drop inherited settings."""
+    for name in list(os.environ):
+        if name.startswith("LLM_GATEWAY_") or name == "SYNC_DEADLINE_MS":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("LLM_GATEWAY_CONFIG", str(tmp_path / "config" / "config.toml"))
+    monkeypatch.setenv("LLM_GATEWAY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LLM_GATEWAY_LOG_DIR", str(tmp_path / "log"))
+    yield tmp_path
+
+
+@pytest.fixture
+def config_path(isolated_env: Path) -> Path:
+    path = isolated_env / "config" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def loaded(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> LoadedSettings:
+    """Settings for this test, on a port the OS picks so tests never collide."""
+    monkeypatch.setenv("LLM_GATEWAY_HTTP_PORT", "0")
+    return load_settings()
+
+
+def free_port() -> int:
+    """A port that was free a moment ago, for child processes that must be told one."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

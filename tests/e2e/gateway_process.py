@@ -1,0 +1,80 @@
+"""Start the real `python -m llmgw_desktop` as a child process and wait for it to serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+READY_TIMEOUT = 30.0
+EXIT_TIMEOUT = 20.0
+
+
+def child_env(home: Path, port: int, **extra: str) -> dict[str, str]:
+    """An environment that keeps the child's files under `home` and its socket on `port`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLM_GATEWAY_")}
+    env.update(
+        LLM_GATEWAY_CONFIG=str(home / "config.toml"),
+        LLM_GATEWAY_DATA_DIR=str(home / "data"),
+        LLM_GATEWAY_LOG_DIR=str(home / "log"),
+        LLM_GATEWAY_HTTP_PORT=str(port),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "llmgw_desktop", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def health(port: int) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
+            return dict(json.loads(response.read()))
+    except OSError:
+        return None
+
+
+def wait_ready(proc: subprocess.Popen[str], port: int) -> dict[str, Any]:
+    """Poll /health (bounded) until it answers; fail with the child's output if it exits."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"child exited {proc.returncode}\nstdout:{out}\nstderr:{err}")
+        if (answer := health(port)) is not None:
+            return answer
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("child never answered /health")
+
+
+def stop(proc: subprocess.Popen[str], signum: int = signal.SIGTERM) -> tuple[int, str, str]:
+    """Send `signum` and collect exit code and output (killing it if it hangs)."""
+    proc.send_signal(signum)
+    try:
+        out, err = proc.communicate(timeout=EXIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"child did not exit after signal {signum}\n{out}\n{err}") from None
+    return proc.returncode, out, err
+
+
+def read_log(home: Path) -> str:
+    path = home / "log" / "llmgw-desktop.log"
+    return path.read_text(encoding="utf-8") if path.exists() else ""

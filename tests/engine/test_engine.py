@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.engine.engine import Engine, EngineState
+from llmgw_desktop.engine.errors import InvalidRequest, ProviderUnavailable
+from llmgw_desktop.engine.events import (
+    EngineStarted,
+    EngineStopped,
+    Event,
+    Notice,
+    PauseChanged,
+    ProviderToggled,
+)
+from llmgw_desktop.settings import LoadedSettings, load_settings
+
+
+async def test_start_and_stop_without_qt(loaded: LoadedSettings) -> None:
+    engine = Engine(loaded.settings)
+    seen: list[Event] = []
+    engine.events.subscribe(Event, seen.append)
+
+    await engine.start()
+    assert engine.state is EngineState.RUNNING
+    assert engine.health()["status"] == "ok"
+    assert loaded.settings.database_file.exists()
+    await engine.stop()
+    await engine.stop()  # idempotent
+
+    assert engine.state is EngineState.STOPPED
+    assert [type(e) for e in seen] == [EngineStarted, EngineStopped]
+
+
+async def test_engine_can_start_again_after_stop(loaded: LoadedSettings) -> None:
+    engine = Engine(loaded.settings)
+    await engine.start()
+    await engine.stop()
+    await engine.start()
+    await engine.stop()
+
+
+async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> None:
+    now = [1000.0]
+    engine = Engine(loaded.settings, clock=lambda: now[0])
+    await engine.start()
+    now[0] += 12.5
+    try:
+        health = engine.health()
+    finally:
+        await engine.stop()
+    assert health["uptime_seconds"] == 12.5
+    assert set(health) == {"service", "status", "version", "uptime_seconds", "paused"}
+
+
+def test_disabled_provider_refuses_with_provider_disabled(loaded: LoadedSettings) -> None:
+    engine = Engine(loaded.settings)
+    engine.ensure_provider_available("claude")
+    engine.set_provider_enabled("claude", False)
+    with pytest.raises(ProviderUnavailable) as caught:
+        engine.ensure_provider_available("claude")
+    assert caught.value.code == "provider_disabled"
+    engine.set_provider_enabled("claude", True)
+    engine.ensure_provider_available("claude")
+
+
+def test_pause_all_refuses_every_provider_and_keeps_switches(loaded: LoadedSettings) -> None:
+    engine = Engine(loaded.settings)
+    engine.set_provider_enabled("codex", False)
+    engine.set_paused(True)
+    with pytest.raises(ProviderUnavailable) as caught:
+        engine.ensure_provider_available("claude")
+    assert caught.value.code == "gateway_paused"
+    engine.set_paused(False)
+    engine.ensure_provider_available("claude")
+    assert not engine.is_provider_enabled("codex")
+
+
+def test_unknown_provider_is_a_clear_error(loaded: LoadedSettings) -> None:
+    engine = Engine(loaded.settings)
+    with pytest.raises(InvalidRequest, match="unknown provider 'chatgpt'"):
+        engine.set_provider_enabled("chatgpt", False)
+    with pytest.raises(InvalidRequest):
+        engine.ensure_provider_available("chatgpt")
+
+
+def test_switches_publish_events_only_on_change(loaded: LoadedSettings) -> None:
+    engine = Engine(loaded.settings)
+    seen: list[Event] = []
+    engine.events.subscribe(Event, seen.append)
+    engine.set_provider_enabled("gemini", False)
+    engine.set_provider_enabled("gemini", False)
+    engine.set_paused(True)
+    engine.set_paused(True)
+    assert seen == [ProviderToggled("gemini", False), PauseChanged(True)]
+
+
+async def test_provider_switches_persist_in_config_file(
+    loaded: LoadedSettings, config_path: Path
+) -> None:
+    config_path.write_text("# my settings\n[http]\nport = 0 # any port\n")
+    engine = Engine(loaded.settings, settings_writer=ConfigFileWriter(config_path))
+    await engine.start()
+    try:
+        engine.set_provider_enabled("grok", False)
+        engine.set_provider_enabled("codex", False)
+        engine.set_provider_enabled("grok", True)
+    finally:
+        await engine.stop()  # waits for the queued saves
+
+    text = config_path.read_text()
+    assert "# my settings" in text and "# any port" in text
+    assert tomllib.loads(text)["providers"]["disabled"] == ["codex"]
+    reloaded = load_settings()
+    assert reloaded.settings.disabled_providers == ["codex"]
+    assert not Engine(reloaded.settings).is_provider_enabled("codex")
+
+
+async def test_failed_save_becomes_a_notice_not_a_crash(loaded: LoadedSettings) -> None:
+    class BrokenWriter:
+        def update(self, key: str, value: object) -> None:
+            raise PermissionError("read-only file system")
+
+    engine = Engine(loaded.settings, settings_writer=BrokenWriter())
+    notices: list[Notice] = []
+    noticed = asyncio.Event()
+    engine.events.subscribe(Notice, lambda n: (notices.append(n), noticed.set()))
+    await engine.start()
+    try:
+        engine.set_provider_enabled("claude", False)
+        await asyncio.wait_for(noticed.wait(), timeout=5)
+    finally:
+        await engine.stop()
+    assert "read-only" in notices[0].message
+    assert not engine.is_provider_enabled("claude")  # the switch itself still holds

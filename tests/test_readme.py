@@ -1,0 +1,25 @@
+"""The README's two commands are the ones that work: CI runs the test command verbatim."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shell_blocks(text: str) -> list[str]:
+    return [b.strip() for b in re.findall(r"```sh\n(.*?)```", text, flags=re.S)]
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    blocks = _shell_blocks((ROOT / "README.md").read_text())
+    test_command = next(b for b in blocks if "pytest" in b)
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_command in ci_lines
+
+
+def test_readme_start_command_launches_the_app() -> None:
+    blocks = _shell_blocks((ROOT / "README.md").read_text())
+    assert blocks[0].endswith("llmgw-desktop")
+    assert "pip install -e ." in blocks[0]

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.settings import ConfigError, Settings, declared_settings, load_settings
+
+
+def test_defaults_apply_without_a_config_file() -> None:
+    loaded = load_settings(environ={"LLM_GATEWAY_CONFIG": "/nonexistent/config.toml"})
+    s = loaded.settings
+    assert (s.http_host, s.http_port, s.http_path) == ("127.0.0.1", 3333, "/mcp")
+    assert s.sync_deadline_ms == 45_000
+    assert s.job_retention_days == 30
+    assert s.dedup_window_ms == 3_600_000
+    assert set(loaded.sources.values()) == {"default"}
+
+
+def test_file_overrides_default_and_environment_overrides_file(config_path: Path) -> None:
+    config_path.write_text('[http]\nport = 4000\npath = "/gateway"\n[jobs]\nretention_days = 7\n')
+    env = {"LLM_GATEWAY_CONFIG": str(config_path), "LLM_GATEWAY_HTTP_PORT": "5000"}
+    loaded = load_settings(environ=env)
+    assert loaded.settings.http_port == 5000
+    assert loaded.sources["http.port"] == "env LLM_GATEWAY_HTTP_PORT"
+    assert loaded.settings.http_path == "/gateway"
+    assert loaded.sources["http.path"] == f"file {config_path}"
+    assert loaded.settings.job_retention_days == 7
+    assert loaded.settings.http_host == "127.0.0.1"
+    assert loaded.sources["http.host"] == "default"
+
+
+def test_seed_names_for_environment_variables_are_honoured() -> None:
+    env = {
+        "LLM_GATEWAY_CONFIG": "/nonexistent.toml",
+        "SYNC_DEADLINE_MS": "1000",
+        "LLM_GATEWAY_DEDUP_WINDOW_MS": "0",
+        "LLM_GATEWAY_JOB_RETENTION_DAYS": "2",
+        "LLM_GATEWAY_DISABLED_PROVIDERS": "codex, grok",
+        "LLM_GATEWAY_UI_START_HIDDEN": "yes",
+    }
+    s = load_settings(environ=env).settings
+    assert (s.sync_deadline_ms, s.dedup_window_ms, s.job_retention_days) == (1000, 0, 2)
+    assert s.disabled_providers == ["codex", "grok"]
+    assert s.ui_start_hidden is True
+
+
+def test_every_setting_is_declared_with_env_and_doc() -> None:
+    decls = declared_settings()
+    assert {d.attr for d in decls} == {f for f in Settings.__dataclass_fields__}
+    for d in decls:
+        assert d.doc and d.env and "." in d.key
+    assert len({d.env for d in decls}) == len(decls)
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "words"),
+    [
+        ("[http]\nport = 70000\n", "http.port", "out of range"),
+        ("[http]\nport = -1\n", "http.port", "out of range"),
+        ('[http]\nport = "3333"\n', "http.port", "not a whole number"),
+        ("[http]\nport = true\n", "http.port", "not a whole number"),
+        ("[http]\nprot = 3333\n", "http.prot", "did you mean 'http.port'"),
+        ("[nonsense]\nx = 1\n", "nonsense.x", "not a known setting"),
+        ('[http]\nhost = "0.0.0.0"\n', "http.host", "not a loopback address"),
+        ('[http]\npath = "mcp"\n', "http.path", "must be a path"),
+        ("[ui]\nstart_hidden = 1\n", "ui.start_hidden", "not a boolean"),
+        ('[providers]\ndisabled = ["claude", "nope"]\n', "providers.disabled", "unknown provider"),
+        ('[providers]\ndisabled = "claude"\n', "providers.disabled", "not a list of strings"),
+        ('[log]\nlevel = "LOUD"\n', "log.level", "must be one of"),
+        ("[jobs]\nsync_deadline_ms = 0\n", "jobs.sync_deadline_ms", "greater than 0"),
+        ("this is = not toml [", "(file)", "not valid TOML"),
+    ],
+)
+def test_bad_file_value_names_key_and_file(
+    config_path: Path, toml: str, key: str, words: str
+) -> None:
+    config_path.write_text(toml)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
+    assert caught.value.key == key
+    assert words in str(caught.value)
+    assert str(config_path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "key", "words"),
+    [
+        ("LLM_GATEWAY_HTTP_PORT", "abc", "http.port", "not a whole number"),
+        ("LLM_GATEWAY_HTTP_PORT", "65536", "http.port", "out of range"),
+        ("LLM_GATEWAY_UI_START_HIDDEN", "maybe", "ui.start_hidden", "not a boolean"),
+        ("SYNC_DEADLINE_MS", "-5", "jobs.sync_deadline_ms", "greater than 0"),
+        ("LLM_GATEWAY_HTTP_ALLOWED_ORIGINS", "evil.com", "http.allowed_origins", "origins"),
+    ],
+)
+def test_bad_environment_value_names_key_and_variable(
+    env: str, value: str, key: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"LLM_GATEWAY_CONFIG": "/nonexistent.toml", env: value})
+    assert caught.value.key == key
+    assert caught.value.source == f"env {env}"
+    assert words in caught.value.problem
+
+
+def test_unknown_gateway_variables_are_reported_not_fatal() -> None:
+    loaded = load_settings(
+        environ={"LLM_GATEWAY_CONFIG": "/nonexistent.toml", "LLM_GATEWAY_API_KEY": "gateway"}
+    )
+    assert loaded.unknown_env == ("LLM_GATEWAY_API_KEY",)
+
+
+def test_loopback_hosts_are_accepted() -> None:
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        env = {"LLM_GATEWAY_CONFIG": "/nonexistent.toml", "LLM_GATEWAY_HTTP_HOST": host}
+        assert load_settings(environ=env).settings.http_host == host

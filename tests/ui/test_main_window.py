@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.main_window import MainWindow, WindowFacts, format_uptime
+
+FACTS = WindowFacts(
+    endpoint="http://127.0.0.1:3333/mcp",
+    health_url="http://127.0.0.1:3333/health",
+    data_dir=Path("/data"),
+    log_file=Path("/log/llmgw-desktop.log"),
+)
+
+
+@pytest.fixture
+def parts(
+    qapp: object, loaded: LoadedSettings
+) -> Iterator[tuple[Engine, GatewayActions, list[str]]]:
+    engine = Engine(loaded.settings)
+    bridge = EngineBridge(engine)
+    quits: list[str] = []
+    actions = GatewayActions(
+        bridge, endpoint=lambda: FACTS.endpoint, open_dashboard=lambda: None, quit_app=lambda: None
+    )
+    yield engine, actions, quits
+    bridge.detach()
+
+
+def _window(parts: tuple, *, close_quits: bool, qtbot: QtBot) -> MainWindow:
+    engine, actions, quits = parts
+    window = MainWindow(
+        EngineBridge(engine),
+        actions,
+        FACTS,
+        close_quits=close_quits,
+        on_quit=lambda: quits.append("q"),
+    )
+    qtbot.addWidget(window)
+    return window
+
+
+def test_window_shows_endpoint_and_status(parts: tuple, qtbot: QtBot) -> None:
+    window = _window(parts, close_quits=True, qtbot=qtbot)
+    assert window.endpoint_label.text() == FACTS.endpoint
+    assert window.status_label.text() == "Stopped"
+
+
+def test_provider_boxes_follow_the_shared_actions(parts: tuple, qtbot: QtBot) -> None:
+    engine, actions, _ = parts
+    window = _window(parts, close_quits=True, qtbot=qtbot)
+    window.provider_boxes["claude"].setChecked(False)
+    assert not engine.is_provider_enabled("claude")
+    assert not actions.providers["claude"].isChecked()
+    engine.set_provider_enabled("claude", True)
+    assert window.provider_boxes["claude"].isChecked()
+
+
+def test_closing_without_a_tray_quits(parts: tuple, qtbot: QtBot) -> None:
+    window = _window(parts, close_quits=True, qtbot=qtbot)
+    window.show()
+    window.close()
+    assert parts[2] == ["q"]
+
+
+def test_closing_with_a_tray_only_hides(parts: tuple, qtbot: QtBot) -> None:
+    window = _window(parts, close_quits=False, qtbot=qtbot)
+    window.show()
+    window.close()
+    assert parts[2] == []
+    assert not window.isVisible()
+
+
+def test_menu_bar_carries_the_gateway_actions(parts: tuple, qtbot: QtBot) -> None:
+    window = _window(parts, close_quits=True, qtbot=qtbot)
+    menus = [a.menu() for a in window.menuBar().actions()]
+    texts = {a.text() for m in menus if m for a in m.actions()}
+    assert {"Pause all", "Open dashboard", "Copy MCP endpoint", "Quit", "Claude Code"} <= texts
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(5, "5s"), (65, "1m 05s"), (3725, "1h 02m")])
+def test_uptime_format(seconds: float, text: str) -> None:
+    assert format_uptime(seconds) == text
