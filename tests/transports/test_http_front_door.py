@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 import aiohttp
 import pytest
@@ -28,13 +29,20 @@ async def gateway(loaded: LoadedSettings) -> AsyncIterator[GatewayRuntime]:
     lock.release()
 
 
-async def test_health_answers_over_a_real_socket(gateway: GatewayRuntime) -> None:
+async def _call(
+    gateway: GatewayRuntime, method: str, path: str, **kwargs: Any
+) -> tuple[int, dict[str, Any]]:
+    """One real HTTP request to the running gateway: (status, JSON body)."""
     async with (
         aiohttp.ClientSession() as client,
-        client.get(gateway.base_url + "/health") as response,
+        client.request(method, gateway.base_url + path, **kwargs) as response,
     ):
-        assert response.status == 200
-        body = await response.json()
+        return response.status, await response.json()
+
+
+async def test_health_answers_over_a_real_socket(gateway: GatewayRuntime) -> None:
+    status, body = await _call(gateway, "GET", "/health")
+    assert status == 200
     assert body["status"] == "ok"
     assert body["service"] == "llmgw-desktop"
     assert isinstance(body["uptime_seconds"], float)
@@ -42,68 +50,43 @@ async def test_health_answers_over_a_real_socket(gateway: GatewayRuntime) -> Non
 
 
 async def test_foreign_host_is_rejected(gateway: GatewayRuntime) -> None:
-    async with (
-        aiohttp.ClientSession() as client,
-        client.get(
-            gateway.base_url + "/health", headers={"Host": "attacker.example:3333"}
-        ) as response,
-    ):
-        assert response.status == 421
-        body = await response.json()
+    status, body = await _call(gateway, "GET", "/health", headers={"Host": "attacker.example:3333"})
+    assert status == 421
     assert body["error"]["code"] == "host_not_allowed"
     assert "DNS rebinding" in body["error"]["message"]
 
 
 async def test_foreign_origin_is_rejected(gateway: GatewayRuntime) -> None:
-    async with (
-        aiohttp.ClientSession() as client,
-        client.get(
-            gateway.base_url + "/health", headers={"Origin": "https://attacker.example"}
-        ) as response,
-    ):
-        assert response.status == 403
-        body = await response.json()
+    status, body = await _call(
+        gateway, "GET", "/health", headers={"Origin": "https://attacker.example"}
+    )
+    assert status == 403
     assert body["error"]["code"] == "origin_not_allowed"
 
 
 async def test_loopback_origin_is_let_in(gateway: GatewayRuntime) -> None:
-    async with (
-        aiohttp.ClientSession() as client,
-        client.get(
-            gateway.base_url + "/health", headers={"Origin": "http://localhost:5173"}
-        ) as response,
-    ):
-        assert response.status == 200
+    status, _ = await _call(gateway, "GET", "/health", headers={"Origin": "http://localhost:5173"})
+    assert status == 200
 
 
 async def test_oversized_body_gets_413(gateway: GatewayRuntime) -> None:
-    async with (
-        aiohttp.ClientSession() as client,
-        client.post(gateway.base_url + "/instance/activate", data=b"x" * 4096) as response,
-    ):
-        assert response.status == 413
-        body = await response.json()
+    status, body = await _call(gateway, "POST", "/instance/activate", data=b"x" * 4096)
+    assert status == 413
     assert body["error"]["code"] == "body_too_large"
 
 
 async def test_unknown_route_is_a_json_404(gateway: GatewayRuntime) -> None:
-    async with (
-        aiohttp.ClientSession() as client,
-        client.get(gateway.base_url + "/nope") as response,
-    ):
-        assert response.status == 404
-        body = await response.json()
+    status, body = await _call(gateway, "GET", "/nope")
+    assert status == 404
     assert body["error"]["code"] == "not_found"
 
 
 async def test_activation_needs_the_instance_token(gateway: GatewayRuntime) -> None:
-    async with aiohttp.ClientSession() as client:
-        async with client.post(gateway.base_url + "/instance/activate") as response:
-            assert response.status == 401
-        async with client.post(
-            gateway.base_url + "/instance/activate", headers={INSTANCE_TOKEN_HEADER: "guess"}
-        ) as response:
-            assert response.status == 401
+    status, body = await _call(gateway, "POST", "/instance/activate")
+    assert (status, body["error"]["code"]) == (401, "bad_instance_token")
+    headers = {INSTANCE_TOKEN_HEADER: "guess"}
+    status, _ = await _call(gateway, "POST", "/instance/activate", headers=headers)
+    assert status == 401
 
 
 async def test_taken_port_raises_port_in_use_and_leaves_nothing_running(
