@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["GatewayError", "InvalidRequest", "NotFound", "ProviderUnavailable"]
+__all__ = [
+    "GatewayError",
+    "InvalidRequest",
+    "NotFound",
+    "ProviderFailure",
+    "ProviderUnavailable",
+    "Saturated",
+]
 
 
 class GatewayError(Exception):
@@ -17,18 +24,38 @@ class GatewayError(Exception):
     http_status = 500
     retryable = False
 
-    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        retryable: bool | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
-        self.details = details
+        if retryable is not None:
+            self.retryable = retryable
+        self.details = {k: v for k, v in details.items() if v is not None}
 
     def to_dict(self) -> dict[str, Any]:
         """The structured form every front door returns."""
         return {"code": self.code, "message": self.message, "retryable": self.retryable} | (
             {"details": self.details} if self.details else {}
         )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GatewayError:
+        """Rebuild an error stored with `to_dict` (the job store keeps failures this way)."""
+        error = cls(
+            str(data.get("message", "")),
+            code=str(data.get("code", "gateway_error")),
+            retryable=bool(data.get("retryable", False)),
+            **dict(data.get("details") or {}),
+        )
+        return error
 
 
 class InvalidRequest(GatewayError):
@@ -46,10 +73,31 @@ class NotFound(GatewayError):
 
 
 class ProviderUnavailable(GatewayError):
-    """The provider will not run now: switched off, paused, or otherwise refusing.
+    """The provider will not run now: switched off, paused, circuit open, or not installed.
 
-    The caller can retry after the user switches it back on; retrying at once will not help.
+    Retrying at once will not help; the details say what would (switch it on, wait
+    `retry_after_s`, install it).
     """
 
     code = "provider_unavailable"
     http_status = 503
+
+
+class Saturated(GatewayError):
+    """Too much work is queued already; retry later."""
+
+    code = "saturated"
+    http_status = 429
+    retryable = True
+
+
+class ProviderFailure(GatewayError):
+    """The provider ran and failed: auth, rate limit, timeout, crash, overflow, cancel.
+
+    Codes: `auth_required`, `rate_limited` (detail `retry_after_s` when known), `timeout`,
+    `idle_timeout`, `output_overflow`, `canceled`, `provider_error` (detail `stderr_tail`,
+    secrets redacted). `retryable` says whether the same call may succeed if tried again.
+    """
+
+    code = "provider_error"
+    http_status = 502

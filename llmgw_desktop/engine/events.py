@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 __all__ = [
+    "BreakerChanged",
     "EngineStarted",
     "EngineStopped",
     "Event",
     "EventBus",
+    "JobStateChanged",
     "Notice",
     "PauseChanged",
     "ProviderToggled",
@@ -57,6 +59,23 @@ class Notice(Event):
 
     level: str  # "info", "warning" or "error"
     message: str
+
+
+@dataclass(frozen=True)
+class JobStateChanged(Event):
+    job_id: str
+    provider: str
+    state: str
+    principal: str
+
+
+@dataclass(frozen=True)
+class BreakerChanged(Event):
+    """A provider's circuit breaker moved (closed, open, half_open)."""
+
+    provider: str
+    state: str
+    consecutive_failures: int
 
 
 E = TypeVar("E", bound=Event)

@@ -44,11 +44,29 @@ class Models:
             updated_at = peewee.FloatField()
             started_at = peewee.FloatField(null=True)
             finished_at = peewee.FloatField(null=True)
+            attempts = peewee.IntegerField(default=0)
+            progress_json = peewee.TextField(default="{}")
 
             class Meta:
                 table_name = "jobs"
 
+        class Session(Base):
+            id = peewee.TextField(primary_key=True)
+            owner_principal = peewee.TextField()
+            provider = peewee.TextField()
+            provider_session_id = peewee.TextField(null=True)
+            title = peewee.TextField(default="")
+            active = peewee.BooleanField(default=False)
+            metadata_json = peewee.TextField(default="{}")
+            created_at = peewee.FloatField()
+            updated_at = peewee.FloatField()
+            last_used_at = peewee.FloatField(null=True)
+
+            class Meta:
+                table_name = "sessions"
+
         self.database = db
         self.StoreMeta = StoreMeta
         self.Job = Job
-        self.all: tuple[type[peewee.Model], ...] = (StoreMeta, Job)
+        self.Session = Session
+        self.all: tuple[type[peewee.Model], ...] = (StoreMeta, Job, Session)

@@ -81,10 +81,13 @@ async def test_every_caller_owned_table_has_owner_principal(tmp_path: Path) -> N
     db = Database(tmp_path / "llmgw.db")
     await db.open()
     try:
-        columns = await db.run(lambda: {c.name for c in db.models.database.get_columns("jobs")})
+        for table in ("jobs", "sessions"):
+            columns = await db.run(
+                lambda t=table: {c.name for c in db.models.database.get_columns(t)}
+            )
+            assert "owner_principal" in columns, table
     finally:
         await db.close()
-    assert "owner_principal" in columns
 
 
 async def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
@@ -119,3 +122,28 @@ async def test_unusable_location_is_a_clear_error(tmp_path: Path) -> None:
 async def test_use_before_open_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="not open"):
         await Database(tmp_path / "x.db").run(lambda: None)
+
+
+async def test_a_schema_1_database_upgrades_in_place_keeping_its_rows(tmp_path: Path) -> None:
+    from llmgw_desktop.engine.store.migrations import apply_migrations
+
+    path = tmp_path / "llmgw.db"
+    import peewee
+
+    old = peewee.SqliteDatabase(str(path))
+    old.connect()
+    apply_migrations(old, MIGRATIONS[:1])
+    old.execute_sql(
+        "INSERT INTO jobs (id, owner_principal, provider, state, request_json, created_at,"
+        " updated_at) VALUES ('j1', 'local', 'claude', 'completed', '{}', 1, 1)"
+    )
+    old.close()
+
+    db = Database(path)
+    await db.open()
+    try:
+        job = await db.run(lambda: db.models.Job.get_by_id("j1"))
+    finally:
+        await db.close()
+    assert db.schema_version == len(MIGRATIONS)
+    assert (job.state, job.attempts, job.progress_json) == ("completed", 0, "{}")

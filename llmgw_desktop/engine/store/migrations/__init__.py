@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import peewee
 
 from llmgw_desktop.engine.store.errors import StoreError
-from llmgw_desktop.engine.store.migrations import m0001_initial
+from llmgw_desktop.engine.store.migrations import (
+    m0001_initial,
+    m0002_sessions_and_job_progress,
+)
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
 
@@ -25,7 +28,10 @@ class Migration:
     statements: tuple[str, ...]
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial", m0001_initial.STATEMENTS),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial", m0001_initial.STATEMENTS),
+    Migration(2, "sessions and job progress", m0002_sessions_and_job_progress.STATEMENTS),
+)
 
 
 def apply_migrations(db: peewee.SqliteDatabase, migrations: tuple[Migration, ...]) -> int:

@@ -1,0 +1,449 @@
+"""JobManager: turns calls into durable jobs and runs them within limits.
+
+A submitted call becomes a row in the store at once (queued), then runs when a global slot and
+a slot for its provider are free. Its partial output is flushed to the store every second, so
+status shows progress and a crash loses little. Identical calls inside the dedup window attach
+to the job that exists instead of running again. When the gateway stops, running jobs end as
+`interrupted` with their partial output; when it starts, jobs a crash left behind are marked
+the same way. Nothing is silently re-run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmgw_desktop.engine.errors import GatewayError, NotFound, Saturated
+from llmgw_desktop.engine.events import EventBus, JobStateChanged
+from llmgw_desktop.engine.jobs.model import JobState, JobView, can_move, dedup_key
+from llmgw_desktop.engine.jobs.store import JobStore, ProgressRow
+from llmgw_desktop.engine.tasks import TaskSupervisor
+
+__all__ = ["JobContext", "JobLimits", "JobManager", "JobSpec", "Submitted"]
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    max_running: int = 8
+    max_running_per_provider: int = 4
+    max_queued: int = 64
+    dedup_window_s: float = 3600.0
+    retention_days: float = 30.0
+    flush_interval_s: float = 1.0
+
+
+class JobContext:
+    """Handed to a job's work: where it reports partial output and progress."""
+
+    def __init__(self, live: _LiveJob) -> None:
+        self._live = live
+
+    @property
+    def job_id(self) -> str:
+        return self._live.id
+
+    def set_output(self, text: str) -> None:
+        """Replace the job's partial output (the text so far)."""
+        self._live.output = text
+        self._live.touch()
+
+    def set_progress(self, **fields: Any) -> None:
+        self._live.progress.update(fields)
+        self._live.touch()
+
+    def set_attempt(self, attempt: int) -> None:
+        self._live.attempts = attempt
+        self._live.touch()
+
+
+Work = Callable[[JobContext], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A call to run as a job. `work` returns the result dict or raises a GatewayError."""
+
+    principal: str
+    provider: str
+    request: dict[str, Any]
+    working_dir: str
+    work: Work
+    correlation_id: str | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    job_id: str
+    attached: bool  # True when an identical earlier call's job was reused
+
+
+@dataclass
+class _LiveJob:
+    id: str
+    spec: JobSpec
+    key: str | None
+    created_at: float
+    state: JobState = JobState.QUEUED
+    started_at: float | None = None
+    finished_at: float | None = None
+    output: str = ""
+    progress: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    task: asyncio.Task[None] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    dirty: bool = False
+    cancel_requested: bool = False
+
+    def touch(self) -> None:
+        self.dirty = True
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    def view(self) -> JobView:
+        return JobView(
+            id=self.id,
+            provider=self.spec.provider,
+            state=self.state,
+            created_at=self.created_at,
+            updated_at=time.time(),
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            correlation_id=self.spec.correlation_id,
+            session_id=self.spec.session_id,
+            attempts=self.attempts,
+            progress=dict(self.progress),
+            output=self.output,
+            result=self.result,
+            error=self.error,
+        )
+
+
+class JobManager:
+    """Submit, run, watch, cancel and keep jobs; one per engine."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        tasks: TaskSupervisor,
+        events: EventBus,
+        limits: JobLimits,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._tasks = tasks
+        self._events = events
+        self.limits = limits
+        self._clock = clock
+        self._live: dict[str, _LiveJob] = {}
+        self._live_by_key: dict[str, _LiveJob] = {}
+        self._global_slots = asyncio.Semaphore(limits.max_running)
+        self._provider_slots: dict[str, asyncio.Semaphore] = {}
+        self._stopping = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Mark jobs a previous run left unfinished as interrupted; start flushing and pruning."""
+        interrupted = await self._store.interrupt_unfinished(self._clock())
+        if interrupted:
+            log.warning("%d job(s) were still running when the gateway last stopped", interrupted)
+        self._tasks.spawn(self._flush_forever(), name="job-progress-flusher", service=True)
+        self._tasks.spawn(self._prune_forever(), name="job-pruner", service=True)
+
+    async def stop(self) -> None:
+        """End every live job as interrupted (partial output kept), then flush."""
+        self._stopping = True
+        live = [job for job in self._live.values() if job.task is not None]
+        for job in live:
+            assert job.task is not None
+            job.task.cancel()
+        await asyncio.gather(*(job.task for job in live if job.task), return_exceptions=True)
+
+    # -- submitting --------------------------------------------------------------------------
+
+    async def submit(self, spec: JobSpec, *, force_refresh: bool = False) -> Submitted:
+        """Create the job (or attach to an identical one) and start it when slots allow.
+
+        Raises:
+            Saturated: the queue is full.
+        """
+        key = dedup_key(spec.provider, spec.request, spec.working_dir, spec.principal)
+        if not force_refresh and self.limits.dedup_window_s > 0:
+            existing = await self._find_reusable(key)
+            if existing is not None:
+                log.info("call attaches to job %s (dedup)", existing)
+                return Submitted(existing, attached=True)
+        capacity = self.limits.max_running + self.limits.max_queued
+        if sum(1 for j in self._live.values() if j.task is not None) >= capacity:
+            raise Saturated(
+                f"the gateway already has {capacity} jobs running or queued; retry in a moment",
+                retry_after_s=5,
+            )
+        now = self._clock()
+        live = _LiveJob(id=f"job_{uuid.uuid4().hex}", spec=spec, key=key, created_at=now)
+        # Registered before the first await so a concurrent identical call attaches to it.
+        self._live[live.id] = live
+        self._live_by_key[key] = live
+        try:
+            await self._store.create(
+                job_id=live.id,
+                principal=spec.principal,
+                provider=spec.provider,
+                request=spec.request,
+                dedup_key=key,
+                correlation_id=spec.correlation_id,
+                session_id=spec.session_id,
+                now=now,
+            )
+        except BaseException:
+            self._forget(live)
+            raise
+        live.task = self._tasks.spawn(self._run(live), name=f"job-{live.id}")
+        self._publish(live)
+        return Submitted(live.id, attached=False)
+
+    async def _find_reusable(self, key: str) -> str | None:
+        live = self._live_by_key.get(key)
+        if live is not None and live.state in (JobState.QUEUED, JobState.RUNNING):
+            return live.id
+        since = self._clock() - self.limits.dedup_window_s
+        found = await self._store.find_reusable(key, since)
+        # A live job registered while we awaited the store wins: it is the newest.
+        live = self._live_by_key.get(key)
+        if live is not None and live.state in (JobState.QUEUED, JobState.RUNNING):
+            return live.id
+        return None if found is None else found.id
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def _run(self, live: _LiveJob) -> None:
+        provider_slots = self._provider_slots.setdefault(
+            live.spec.provider, asyncio.Semaphore(self.limits.max_running_per_provider)
+        )
+        final_state = JobState.COMPLETED
+        try:
+            async with provider_slots, self._global_slots:
+                live.state = JobState.RUNNING
+                live.started_at = self._clock()
+                live.attempts = max(live.attempts, 1)
+                await self._store.mark_running(live.id, now=live.started_at, attempts=1)
+                self._publish(live)
+                live.result = await live.spec.work(JobContext(live))
+                text = live.result.get("text")
+                if isinstance(text, str):
+                    live.output = text
+        except asyncio.CancelledError:
+            final_state = JobState.INTERRUPTED if self._stopping else JobState.CANCELED
+            live.error = _cancel_error(final_state)
+        except GatewayError as error:
+            final_state = JobState.FAILED
+            live.error = error.to_dict()
+        except Exception as exc:  # a bug in an adapter must not take the manager down
+            log.exception("job %s crashed", live.id)
+            final_state = JobState.FAILED
+            live.error = {
+                "code": "internal_error",
+                "message": f"the gateway failed while running this job: {exc!r}",
+                "retryable": False,
+            }
+        finally:
+            await self._finish(live, final_state)
+
+    async def _finish(self, live: _LiveJob, state: JobState) -> None:
+        if not can_move(live.state, state):  # cannot happen; keep the record honest if it does
+            log.error("job %s cannot move from %s to %s", live.id, live.state, state)
+            state = JobState.FAILED
+        live.state = state
+        live.finished_at = self._clock()
+        try:
+            await asyncio.shield(
+                self._store.finish(
+                    live.id,
+                    state=state,
+                    output=live.output,
+                    progress=live.progress,
+                    attempts=live.attempts,
+                    result=live.result,
+                    error=live.error,
+                    now=live.finished_at,
+                )
+            )
+        except Exception:
+            log.exception("could not record the end of job %s", live.id)
+        finally:
+            live.dirty = False
+            self._forget(live)
+            live.done.set()
+            live.touch()
+            self._publish(live)
+
+    def _forget(self, live: _LiveJob) -> None:
+        self._live.pop(live.id, None)
+        if live.key is not None and self._live_by_key.get(live.key) is live:
+            del self._live_by_key[live.key]
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def get(self, job_id: str, principal: str) -> JobView:
+        """The job as its owner sees it.
+
+        Raises:
+            NotFound: no such job, or it belongs to another principal.
+        """
+        live = self._live.get(job_id)
+        if live is not None:
+            if live.spec.principal != principal:
+                raise _not_found(job_id)
+            return live.view()
+        found = await self._store.get(job_id)
+        if found is None or found[1] != principal:
+            raise _not_found(job_id)
+        return found[0]
+
+    async def wait(self, job_id: str, principal: str, timeout_s: float) -> JobView:
+        """The job once finished, or as it stands after `timeout_s`.
+
+        Raises:
+            NotFound: no such job for this principal.
+        """
+        view = await self.get(job_id, principal)
+        live = self._live.get(job_id)
+        if view.finished or live is None:
+            return view
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(live.done.wait(), timeout_s)
+        return await self.get(job_id, principal)
+
+    async def watch(self, job_id: str, principal: str, timeout_s: float) -> JobView:
+        """Wait up to `timeout_s` for any change (state, output, progress), then return the job.
+
+        Raises:
+            NotFound: no such job for this principal.
+        """
+        view = await self.get(job_id, principal)
+        live = self._live.get(job_id)
+        if view.finished or live is None:
+            return view
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(live.changed.wait(), timeout_s)
+        return await self.get(job_id, principal)
+
+    async def cancel(self, job_id: str, principal: str) -> JobView:
+        """Stop a queued or running job (its process group is killed); finished jobs stay.
+
+        Raises:
+            NotFound: no such job for this principal.
+        """
+        view = await self.get(job_id, principal)
+        live = self._live.get(job_id)
+        if view.finished or live is None or live.task is None:
+            return view
+        live.cancel_requested = True
+        live.task.cancel()
+        await live.done.wait()
+        return await self.get(job_id, principal)
+
+    async def find_by_correlation(self, principal: str, correlation_id: str) -> JobView:
+        """The newest job the caller tagged with `correlation_id`.
+
+        Raises:
+            NotFound: none for this principal.
+        """
+        for live in self._live.values():
+            if live.spec.principal == principal and live.spec.correlation_id == correlation_id:
+                return live.view()
+        found = await self._store.find_by_correlation(principal, correlation_id)
+        if found is None:
+            raise NotFound(f"no job with correlation id {correlation_id!r}")
+        return found
+
+    async def list(self, principal: str, limit: int = 50) -> list[JobView]:
+        return await self._store.list_for(principal, limit)
+
+    def health(self) -> dict[str, Any]:
+        """Counts of live jobs by state and provider, and the limits in force."""
+        by_state: dict[str, int] = {}
+        by_provider: dict[str, int] = {}
+        for job in self._live.values():
+            by_state[job.state.value] = by_state.get(job.state.value, 0) + 1
+            by_provider[job.spec.provider] = by_provider.get(job.spec.provider, 0) + 1
+        return {
+            "live": len(self._live),
+            "byState": by_state,
+            "byProvider": by_provider,
+            "limits": {
+                "maxRunning": self.limits.max_running,
+                "maxRunningPerProvider": self.limits.max_running_per_provider,
+                "maxQueued": self.limits.max_queued,
+            },
+        }
+
+    # -- background upkeep -------------------------------------------------------------------
+
+    async def flush_now(self) -> None:
+        """Write every running job's changed partial output in one batch."""
+        rows = []
+        for job in self._live.values():
+            if job.dirty and job.state is JobState.RUNNING:
+                job.dirty = False
+                rows.append(
+                    ProgressRow(job.id, job.output, dict(job.progress), job.attempts, self._clock())
+                )
+        await self._store.save_progress(rows)
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.flush_interval_s)
+            try:
+                await self.flush_now()
+            except Exception:
+                log.exception("could not flush job progress")
+
+    async def prune_now(self) -> int:
+        cutoff = self._clock() - self.limits.retention_days * 86400
+        removed = await self._store.prune(cutoff)
+        if removed:
+            log.info("pruned %d job(s) older than %g days", removed, self.limits.retention_days)
+        return removed
+
+    async def _prune_forever(self) -> None:
+        while True:
+            try:
+                await self.prune_now()
+            except Exception:
+                log.exception("could not prune old jobs")
+            await asyncio.sleep(PRUNE_EVERY_S)
+
+    def _publish(self, live: _LiveJob) -> None:
+        self._events.publish(
+            JobStateChanged(live.id, live.spec.provider, live.state.value, live.spec.principal)
+        )
+
+
+def _not_found(job_id: str) -> NotFound:
+    return NotFound(f"no job {job_id!r}", job_id=job_id)
+
+
+def _cancel_error(state: JobState) -> dict[str, Any]:
+    if state is JobState.INTERRUPTED:
+        return {
+            "code": "interrupted",
+            "message": "the gateway stopped while this job was running; partial output kept",
+            "retryable": True,
+        }
+    return {"code": "canceled", "message": "the job was canceled", "retryable": False}

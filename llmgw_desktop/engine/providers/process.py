@@ -1,0 +1,279 @@
+"""Run one CLI process with hard limits, and always leave nothing behind.
+
+Every provider call goes through `run_process`: argv list (never a shell), its own process
+group, the prompt on stdin where the CLI reads it, a total timeout, an idle (no output)
+timeout, an output cap, and cancellation. Whatever ends the run, the whole process group is
+terminated, given a grace period, then killed, so no grandchild outlives the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["Invocation", "ProcessOutcome", "RunLimits", "isolated_environment", "run_process"]
+
+log = logging.getLogger(__name__)
+
+EndedBy = Literal["exit", "timeout", "idle_timeout", "output_overflow", "canceled"]
+READ_CHUNK = 65536
+STDERR_KEEP = 64 * 1024  # stderr is for diagnosis: keep the tail, not all of it
+DRAIN_AFTER_EXIT_S = 1.0  # how long pipes may stay open after the main process exits
+# Each run gets its own process group so the whole tree can be stopped together.
+if sys.platform == "win32":
+    _NEW_GROUP_FLAGS = subprocess.CREATE_NEW_PROCESS_GROUP
+else:
+    _NEW_GROUP_FLAGS = 0
+
+# Variables that redirect a CLI to another endpoint. With isolation on they are not inherited,
+# so a stray OPENAI_BASE_URL in the user's shell cannot silently reroute a provider call.
+_REDIRECTING_ENV = re.compile(r"(_BASE_URL|_API_BASE|_API_URL|_ENDPOINT|_HOST)$")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What to run: argv, optional stdin bytes, extra environment, working dir."""
+
+    argv: tuple[str, ...]
+    stdin: bytes | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Bounds on one run; idle timeout 0 means none."""
+
+    timeout_s: float
+    idle_timeout_s: float = 0.0
+    max_output_bytes: int = 32 * 1024 * 1024
+    kill_grace_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    """How the process ended and what it printed."""
+
+    exit_code: int | None
+    stdout: bytes
+    stderr_tail: bytes
+    duration_s: float
+    ended_by: EndedBy
+    pid: int
+
+
+def isolated_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """`base` without the variables that point a CLI at another endpoint."""
+    return {k: v for k, v in base.items() if not _REDIRECTING_ENV.search(k)}
+
+
+async def run_process(
+    invocation: Invocation,
+    limits: RunLimits,
+    *,
+    isolate_env: bool = False,
+    on_stdout: Callable[[bytes], None] | None = None,
+) -> ProcessOutcome:
+    """Run `invocation` to the end or to a limit; cancelling the caller kills the process group.
+
+    Raises:
+        FileNotFoundError: the executable does not exist.
+        PermissionError: it exists but cannot be executed.
+        asyncio.CancelledError: the caller was cancelled (after the group was killed).
+    """
+    base_env = isolated_environment(os.environ) if isolate_env else dict(os.environ)
+    env = base_env | dict(invocation.env)
+    scratch: str | None = None
+    cwd = invocation.cwd
+    if cwd is None:
+        scratch = tempfile.mkdtemp(prefix="llmgw-run-")
+        cwd = Path(scratch)
+    try:
+        return await _run(invocation, limits, env, cwd, on_stdout)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+async def _run(
+    invocation: Invocation,
+    limits: RunLimits,
+    env: dict[str, str],
+    cwd: Path,
+    on_stdout: Callable[[bytes], None] | None,
+) -> ProcessOutcome:
+    loop = asyncio.get_running_loop()
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        *invocation.argv,
+        stdin=subprocess.PIPE if invocation.stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=env,
+        start_new_session=sys.platform != "win32",
+        creationflags=_NEW_GROUP_FLAGS,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    stdout = bytearray()
+    stderr = bytearray()
+    last_output = [loop.time()]
+    overflow = loop.create_future()
+
+    async def feed_stdin() -> None:
+        assert proc.stdin is not None and invocation.stdin is not None
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            proc.stdin.write(invocation.stdin)
+            await proc.stdin.drain()
+        proc.stdin.close()
+
+    async def read_stdout() -> None:
+        assert proc.stdout is not None
+        while chunk := await proc.stdout.read(READ_CHUNK):
+            last_output[0] = loop.time()
+            stdout.extend(chunk)
+            if len(stdout) > limits.max_output_bytes:
+                if not overflow.done():
+                    overflow.set_result(None)
+                return
+            if on_stdout is not None:
+                on_stdout(chunk)
+
+    async def read_stderr() -> None:
+        assert proc.stderr is not None
+        while chunk := await proc.stderr.read(READ_CHUNK):
+            last_output[0] = loop.time()
+            stderr.extend(chunk)
+            del stderr[:-STDERR_KEEP]
+
+    async def exited_and_drained() -> None:
+        await proc.wait()
+        # A grandchild may still hold the pipes open; do not wait on it for long.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(readers), DRAIN_AFTER_EXIT_S)
+
+    async def watchdog() -> EndedBy:
+        deadline = started_loop + limits.timeout_s
+        while True:
+            now = loop.time()
+            if now >= deadline:
+                return "timeout"
+            wake = deadline
+            if limits.idle_timeout_s > 0:
+                idle_deadline = last_output[0] + limits.idle_timeout_s
+                if now >= idle_deadline:
+                    return "idle_timeout"
+                wake = min(wake, idle_deadline)
+            await asyncio.sleep(wake - now)
+
+    started_loop = loop.time()
+    # These helpers live only inside this call and are all awaited in the finally below.
+    helpers: list[asyncio.Task[None]] = []
+    if invocation.stdin is not None:
+        helpers.append(loop.create_task(feed_stdin()))
+    readers = asyncio.gather(read_stdout(), read_stderr())
+    finished = loop.create_task(exited_and_drained())
+    guard = loop.create_task(watchdog())
+    ended_by: EndedBy = "exit"
+    try:
+        done, _ = await asyncio.wait(
+            {finished, guard, overflow}, return_when=asyncio.FIRST_COMPLETED
+        )
+        if overflow in done:
+            ended_by = "output_overflow"
+        elif guard in done:
+            ended_by = guard.result()
+    except asyncio.CancelledError:
+        ended_by = "canceled"
+        raise
+    finally:
+        guard.cancel()
+        # Whatever happened, nothing of this call keeps running: main process or grandchildren.
+        await _stop_group(proc, limits.kill_grace_s)
+        readers.cancel()
+        finished.cancel()
+        for helper in helpers:
+            helper.cancel()
+        await asyncio.gather(readers, finished, guard, *helpers, return_exceptions=True)
+        if ended_by != "exit":
+            log.info("process %d ended by %s", proc.pid, ended_by)
+    return ProcessOutcome(
+        exit_code=proc.returncode if ended_by == "exit" else None,
+        stdout=bytes(stdout),
+        stderr_tail=bytes(stderr),
+        duration_s=time.monotonic() - started,
+        ended_by=ended_by,
+        pid=proc.pid,
+    )
+
+
+async def _stop_group(proc: asyncio.subprocess.Process, grace_s: float) -> None:
+    """Terminate the process group, wait `grace_s`, then kill what is left."""
+    if sys.platform == "win32":
+        await _stop_tree_windows(proc, grace_s)
+        return
+    pgid = proc.pid  # start_new_session made the child its own group leader
+    if not _signal_group(pgid, signal.SIGTERM):
+        return  # the group is already gone
+    if proc.returncode is None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), grace_s)
+    # Members other than the leader may ignore SIGTERM or outlive it: check, then kill.
+    deadline = time.monotonic() + grace_s
+    while _group_alive(pgid) and time.monotonic() < deadline:  # noqa: ASYNC110 - other processes
+        await asyncio.sleep(0.05)
+    _signal_group(pgid, signal.SIGKILL)
+    if proc.returncode is None:
+        await proc.wait()
+
+
+def _signal_group(pgid: int, signum: int) -> bool:
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+async def _stop_tree_windows(proc: asyncio.subprocess.Process, grace_s: float) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), grace_s)
+    # taskkill /T reaches the children a CLI (node) started.
+    killer = await asyncio.create_subprocess_exec(
+        "taskkill",
+        "/F",
+        "/T",
+        "/PID",
+        str(proc.pid),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    await killer.wait()
+    if proc.returncode is None:
+        await proc.wait()

@@ -1,0 +1,171 @@
+"""Retry with exponential backoff, and a circuit breaker per provider.
+
+Both sit on the job path: every provider call a job makes goes through `call_with_resilience`,
+so a provider that keeps failing is given a rest (breaker open) instead of being hammered, and
+a transient failure (rate limit, overload, a cut stream) is retried a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from llmgw_desktop.engine.errors import GatewayError, ProviderFailure, ProviderUnavailable
+
+__all__ = [
+    "BreakerState",
+    "CircuitBreaker",
+    "RetryPolicy",
+    "call_with_resilience",
+]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Failures that say something about the provider's health (and so feed the breaker).
+HEALTH_CODES = frozenset({"rate_limited", "provider_error", "timeout", "idle_timeout"})
+
+
+class BreakerState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """At most `attempts` tries; the wait doubles from `base_delay_s`, capped, with jitter."""
+
+    attempts: int = 3
+    base_delay_s: float = 1.0
+    max_delay_s: float = 30.0
+
+    def delay(self, attempt: int, retry_after_s: float | None = None) -> float:
+        """Seconds to wait before try number `attempt + 1` (attempt counts from 1)."""
+        if retry_after_s is not None:
+            return min(max(retry_after_s, 0.0), self.max_delay_s)
+        backoff = self.base_delay_s * (2 ** (attempt - 1))
+        return min(backoff, self.max_delay_s) * random.uniform(0.8, 1.2)  # noqa: S311
+
+
+class CircuitBreaker:
+    """Opens after `threshold` consecutive health failures; lets one trial call through after
+    `cooldown_s`; closes again on a success."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        threshold: int = 5,
+        cooldown_s: float = 60.0,
+        on_change: Callable[[str, BreakerState, int], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.threshold = threshold
+        self.cooldown_s = cooldown_s
+        self._on_change = on_change
+        self._clock = clock
+        self.state = BreakerState.CLOSED
+        self.consecutive_failures = 0
+        self._opened_at = 0.0
+        self._trial_in_flight = False
+
+    def retry_after_s(self) -> float:
+        return max(0.0, self._opened_at + self.cooldown_s - self._clock())
+
+    def before_call(self) -> None:
+        """Let a call through, or refuse it while the breaker is open.
+
+        Raises:
+            ProviderUnavailable: code `circuit_open`, with `retry_after_s`.
+        """
+        if self.state is BreakerState.OPEN:
+            if self.retry_after_s() > 0:
+                raise self._refusal()
+            self._set(BreakerState.HALF_OPEN)
+        if self.state is BreakerState.HALF_OPEN:
+            if self._trial_in_flight:
+                raise self._refusal()
+            self._trial_in_flight = True
+
+    def record_success(self) -> None:
+        self._trial_in_flight = False
+        self.consecutive_failures = 0
+        if self.state is not BreakerState.CLOSED:
+            self._set(BreakerState.CLOSED)
+
+    def record_failure(self, error: GatewayError) -> None:
+        self._trial_in_flight = False
+        if error.code not in HEALTH_CODES:
+            return  # a bad request or a cancel says nothing about the provider
+        self.consecutive_failures += 1
+        if self.state is BreakerState.HALF_OPEN or self.consecutive_failures >= self.threshold:
+            self._opened_at = self._clock()
+            if self.state is not BreakerState.OPEN:
+                self._set(BreakerState.OPEN)
+
+    def release_trial(self) -> None:
+        """A trial call ended without a verdict (cancelled): let the next one try."""
+        self._trial_in_flight = False
+
+    def _refusal(self) -> ProviderUnavailable:
+        wait = round(self.retry_after_s(), 1)
+        return ProviderUnavailable(
+            f"{self.name} failed {self.consecutive_failures} times in a row; the gateway is "
+            f"giving it a rest (retry in {wait:g}s)",
+            code="circuit_open",
+            retryable=True,
+            provider=self.name,
+            retry_after_s=wait,
+        )
+
+    def _set(self, state: BreakerState) -> None:
+        log.warning("circuit breaker for %s: %s -> %s", self.name, self.state.value, state.value)
+        self.state = state
+        if self._on_change is not None:
+            self._on_change(self.name, state, self.consecutive_failures)
+
+
+async def call_with_resilience(
+    call: Callable[[int], Awaitable[T]],
+    *,
+    breaker: CircuitBreaker,
+    policy: RetryPolicy,
+    on_retry: Callable[[int, GatewayError, float], None] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """Run `call(attempt)` through the breaker, retrying retryable failures with backoff.
+
+    Raises:
+        GatewayError: the last failure, or `circuit_open` when the breaker refuses.
+    """
+    attempt = 1
+    while True:
+        breaker.before_call()
+        try:
+            result = await call(attempt)
+        except asyncio.CancelledError:
+            breaker.release_trial()
+            raise
+        except GatewayError as error:
+            breaker.record_failure(error)
+            if not error.retryable or attempt >= policy.attempts:
+                raise
+            if not isinstance(error, ProviderFailure):
+                raise
+            delay = policy.delay(attempt, error.details.get("retry_after_s"))
+            if on_retry is not None:
+                on_retry(attempt, error, delay)
+            log.info("retrying after %s (attempt %d, wait %.1fs)", error.code, attempt, delay)
+            await sleep(delay)
+            attempt += 1
+            continue
+        breaker.record_success()
+        return result
