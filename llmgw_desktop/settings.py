@@ -169,6 +169,108 @@ class Settings:
         doc="An identical call inside this window attaches to the existing job (0 disables).",
         check=_not_negative,
     )
+    max_concurrent_jobs: int = setting(
+        "jobs.max_concurrent",
+        8,
+        env="LLM_GATEWAY_MAX_CONCURRENT_JOBS",
+        doc="Provider calls running at once, across all providers.",
+        check=_positive,
+    )
+    max_concurrent_per_provider: int = setting(
+        "jobs.max_concurrent_per_provider",
+        4,
+        env="LLM_GATEWAY_MAX_CONCURRENT_PER_PROVIDER",
+        doc="Provider calls running at once for any one provider.",
+        check=_positive,
+    )
+    max_queued_jobs: int = setting(
+        "jobs.max_queued",
+        64,
+        env="LLM_GATEWAY_MAX_QUEUED_JOBS",
+        doc="Calls waiting for a slot; beyond this a call is refused as saturated.",
+        check=_not_negative,
+    )
+    provider_timeout_ms: int = setting(
+        "providers.timeout_ms",
+        1_800_000,
+        env="LLM_GATEWAY_PROVIDER_TIMEOUT_MS",
+        doc="Longest one CLI run may take before it is stopped (a call can ask for less).",
+        check=_positive,
+    )
+    idle_timeout_ms: int = setting(
+        "providers.idle_timeout_ms",
+        600_000,
+        env="LLM_GATEWAY_IDLE_TIMEOUT_MS",
+        doc="A CLI silent for this long is stopped (0: never).",
+        check=_not_negative,
+    )
+    max_output_bytes: int = setting(
+        "providers.max_output_bytes",
+        32 * 1024 * 1024,
+        env="LLM_GATEWAY_MAX_OUTPUT_BYTES",
+        doc="A CLI printing more than this is stopped.",
+        check=_positive,
+    )
+    kill_grace_ms: int = setting(
+        "providers.kill_grace_ms",
+        3000,
+        env="LLM_GATEWAY_KILL_GRACE_MS",
+        doc="After asking a CLI to stop, how long before its process group is killed.",
+        check=_not_negative,
+    )
+    isolate_env: bool = setting(
+        "providers.isolate_env",
+        False,
+        env="LLM_GATEWAY_ISOLATE_ENV",
+        doc="Do not pass *_BASE_URL-style variables from this environment to the CLIs.",
+    )
+    cli_path: list[str] = setting(
+        "providers.cli_path",
+        [],
+        env="LLM_GATEWAY_CLI_PATH",
+        doc="Folders searched for the CLIs before PATH (comma-separated in the env).",
+    )
+    retry_attempts: int = setting(
+        "providers.retry_attempts",
+        3,
+        env="LLM_GATEWAY_RETRY_ATTEMPTS",
+        doc="Tries per call for transient failures (rate limits, overload), with backoff.",
+        check=_positive,
+    )
+    retry_base_delay_ms: int = setting(
+        "providers.retry_base_delay_ms",
+        1000,
+        env="LLM_GATEWAY_RETRY_BASE_DELAY_MS",
+        doc="First backoff wait; it doubles on each retry.",
+        check=_not_negative,
+    )
+    breaker_threshold: int = setting(
+        "providers.breaker_threshold",
+        5,
+        env="LLM_GATEWAY_BREAKER_THRESHOLD",
+        doc="Consecutive failures after which a provider is rested (circuit open).",
+        check=_positive,
+    )
+    breaker_cooldown_ms: int = setting(
+        "providers.breaker_cooldown_ms",
+        60_000,
+        env="LLM_GATEWAY_BREAKER_COOLDOWN_MS",
+        doc="How long an open circuit rests a provider before one trial call.",
+        check=_not_negative,
+    )
+    version_cache_ms: int = setting(
+        "providers.version_cache_ms",
+        300_000,
+        env="LLM_GATEWAY_VERSION_CACHE_MS",
+        doc="How long detected CLI versions are reused before checking again.",
+        check=_not_negative,
+    )
+    allow_bypass: bool = setting(
+        "approval.allow_bypass",
+        False,
+        env="LLM_GATEWAY_APPROVAL_ALLOW_BYPASS",
+        doc="Let calls ask for bypassPermissions (full auto-approve); refused otherwise.",
+    )
     disabled_providers: list[str] = setting(
         "providers.disabled",
         [],

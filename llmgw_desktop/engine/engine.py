@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from llmgw_desktop import __version__
+from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import (
     EngineStarted,
@@ -24,14 +25,22 @@ from llmgw_desktop.engine.events import (
     PauseChanged,
     ProviderToggled,
 )
+from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
+from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS
+from llmgw_desktop.engine.providers.discovery import Discovery
+from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.settings import Settings
 
-__all__ = ["Engine", "EngineState", "ProviderState", "SettingsWriter"]
+__all__ = ["LOCAL_PRINCIPAL", "Engine", "EngineState", "ProviderState", "SettingsWriter"]
 
 log = logging.getLogger(__name__)
+
+# The principal of calls made on this machine without a token: stdio and the desktop UI.
+LOCAL_PRINCIPAL = "local"
+MAINTENANCE_EVERY_S = 3600.0
 
 
 class EngineState(enum.Enum):
@@ -68,6 +77,32 @@ class Engine:
         self.events = EventBus()
         self.tasks = TaskSupervisor()
         self.store = Database(settings.database_file)
+        self.jobs = JobManager(
+            JobStore(self.store),
+            tasks=self.tasks,
+            events=self.events,
+            limits=JobLimits(
+                max_running=settings.max_concurrent_jobs,
+                max_running_per_provider=settings.max_concurrent_per_provider,
+                max_queued=settings.max_queued_jobs,
+                dedup_window_s=settings.dedup_window_ms / 1000,
+                retention_days=settings.job_retention_days,
+            ),
+            clock=clock,
+        )
+        self.sessions = SessionStore(self.store, clock=clock)
+        self.discovery = Discovery(
+            search_path=settings.cli_path, cache_s=settings.version_cache_ms / 1000
+        )
+        self.calls = ProviderCalls(
+            settings,
+            jobs=self.jobs,
+            sessions=self.sessions,
+            discovery=self.discovery,
+            events=self.events,
+            ensure_available=self.ensure_provider_available,
+            conversations_dir=settings.data_path / "conversations",
+        )
         self._settings_writer = settings_writer
         self._save_lock = asyncio.Lock()
         self._clock = clock
@@ -85,11 +120,15 @@ class Engine:
         if self.state is not EngineState.STOPPED:
             raise RuntimeError(f"engine cannot start while {self.state.value}")
         self.state = EngineState.STARTING
+        self.tasks.reopen()
         try:
             await self.store.open()
+            await self.jobs.start()
         except BaseException:
+            await self.store.close()
             self.state = EngineState.STOPPED
             raise
+        self.tasks.spawn(self._maintain_forever(), name="conversation-expiry", service=True)
         self.started_at = self._clock()
         self.state = EngineState.RUNNING
         log.info("engine started (version %s)", __version__)
@@ -101,6 +140,7 @@ class Engine:
             return
         self.state = EngineState.STOPPING
         try:
+            await self.jobs.stop()
             await self.tasks.shutdown()
         finally:
             await self.store.close()
@@ -122,6 +162,28 @@ class Engine:
             "version": __version__,
             "uptime_seconds": round(self.uptime_seconds, 3),
             "paused": self._paused,
+        }
+
+    async def _maintain_forever(self) -> None:
+        """Forget conversations unused for the retention period (and the dirs made for them)."""
+        while True:
+            try:
+                cutoff = self._clock() - self.settings.job_retention_days * 86400
+                removed = await self.calls.expire_conversations(cutoff)
+                if removed:
+                    log.info("forgot %d conversation(s) unused for the retention period", removed)
+            except Exception:
+                log.exception("conversation expiry failed")
+            await asyncio.sleep(MAINTENANCE_EVERY_S)
+
+    def process_health(self) -> dict[str, Any]:
+        """Live jobs, limits, circuit breakers and switches: what `llm_process_health` shows."""
+        return {
+            "engine": self.health(),
+            "jobs": self.jobs.health(),
+            "breakers": self.calls.breaker_states(),
+            "providers": {p.id: p.enabled for p in self.provider_states()},
+            "backgroundTasks": len(self.tasks.running),
         }
 
     # -- provider switches -----------------------------------------------------------------

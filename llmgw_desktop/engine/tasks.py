@@ -52,6 +52,10 @@ class TaskSupervisor:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("background task %s failed", task.get_name(), exc_info=exc)
 
+    def reopen(self) -> None:
+        """Accept tasks again after a shutdown (the engine is starting again)."""
+        self._closed = False
+
     @property
     def running(self) -> list[str]:
         """Names of the tasks still running."""

@@ -159,6 +159,7 @@ class JobManager:
 
     async def start(self) -> None:
         """Mark jobs a previous run left unfinished as interrupted; start flushing and pruning."""
+        self._stopping = False
         interrupted = await self._store.interrupt_unfinished(self._clock())
         if interrupted:
             log.warning("%d job(s) were still running when the gateway last stopped", interrupted)
@@ -372,7 +373,7 @@ class JobManager:
             raise NotFound(f"no job with correlation id {correlation_id!r}")
         return found
 
-    async def list(self, principal: str, limit: int = 50) -> list[JobView]:
+    async def list_jobs(self, principal: str, limit: int = 50) -> list[JobView]:
         return await self._store.list_for(principal, limit)
 
     def health(self) -> dict[str, Any]:

@@ -13,18 +13,32 @@ class ProviderInfo:
 
     id: str
     display_name: str
-    binaries: tuple[str, ...]
-    install_command: str
+    binaries: tuple[str, ...]  # looked for in this order
+    package: str  # the package that installs the CLI
+    installer: str  # "npm" or "pip"
+    supports_sessions: bool = True  # whether the CLI can continue a conversation
+
+    @property
+    def install_command(self) -> str:
+        if self.installer == "npm":
+            return f"npm install -g {self.package}"
+        return f"pip install {self.package}"
+
+    @property
+    def upgrade_argv(self) -> tuple[str, ...]:
+        if self.installer == "npm":
+            return ("npm", "install", "-g", f"{self.package}@latest")
+        return ("pip", "install", "--upgrade", self.package)
 
 
 PROVIDERS: tuple[ProviderInfo, ...] = (
-    ProviderInfo("claude", "Claude Code", ("claude",), "npm install -g @anthropic-ai/claude-code"),
-    ProviderInfo("codex", "Codex", ("codex",), "npm install -g @openai/codex"),
-    ProviderInfo("gemini", "Gemini", ("gemini", "agy"), "npm install -g @google/gemini-cli"),
-    ProviderInfo("grok", "Grok", ("grok",), "npm install -g @vibe-kit/grok-cli"),
-    ProviderInfo("mistral", "Mistral Vibe", ("vibe",), "pip install mistral-vibe"),
-    ProviderInfo("copilot", "GitHub Copilot", ("copilot",), "npm install -g @github/copilot"),
-    ProviderInfo("opencode", "OpenCode", ("opencode",), "npm install -g opencode-ai"),
+    ProviderInfo("claude", "Claude Code", ("claude",), "@anthropic-ai/claude-code", "npm"),
+    ProviderInfo("codex", "Codex", ("codex",), "@openai/codex", "npm"),
+    ProviderInfo("gemini", "Gemini", ("gemini", "agy"), "@google/gemini-cli", "npm"),
+    ProviderInfo("grok", "Grok", ("grok",), "@vibe-kit/grok-cli", "npm", supports_sessions=False),
+    ProviderInfo("mistral", "Mistral Vibe", ("vibe",), "mistral-vibe", "pip"),
+    ProviderInfo("copilot", "GitHub Copilot", ("copilot",), "@github/copilot", "npm"),
+    ProviderInfo("opencode", "OpenCode", ("opencode",), "opencode-ai", "npm"),
 )
 
 PROVIDER_IDS: tuple[str, ...] = tuple(p.id for p in PROVIDERS)

@@ -203,11 +203,18 @@ async def _run(
         guard.cancel()
         # Whatever happened, nothing of this call keeps running: main process or grandchildren.
         await _stop_group(proc, limits.kill_grace_s)
+        # With the group gone the pipes reach EOF at once; a process that escaped the group
+        # could hold them open, so the wait is bounded and the transport closed regardless.
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(readers), DRAIN_AFTER_EXIT_S)
         readers.cancel()
         finished.cancel()
         for helper in helpers:
             helper.cancel()
         await asyncio.gather(readers, finished, guard, *helpers, return_exceptions=True)
+        transport = getattr(proc, "_transport", None)  # asyncio offers no public close
+        if transport is not None:
+            transport.close()
         if ended_by != "exit":
             log.info("process %d ended by %s", proc.pid, ended_by)
     return ProcessOutcome(

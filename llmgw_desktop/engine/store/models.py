@@ -65,8 +65,23 @@ class Models:
             class Meta:
                 table_name = "sessions"
 
+        class ProviderSession(Base):
+            provider = peewee.TextField()
+            provider_session_id = peewee.TextField()
+            owner_principal = peewee.TextField()
+            working_dir = peewee.TextField()
+            owns_dir = peewee.BooleanField(default=False)
+            usage_totals_json = peewee.TextField(default="{}")
+            created_at = peewee.FloatField()
+            last_used_at = peewee.FloatField()
+
+            class Meta:
+                table_name = "provider_sessions"
+                primary_key = peewee.CompositeKey("provider", "provider_session_id")
+
         self.database = db
         self.StoreMeta = StoreMeta
         self.Job = Job
         self.Session = Session
-        self.all: tuple[type[peewee.Model], ...] = (StoreMeta, Job, Session)
+        self.ProviderSession = ProviderSession
+        self.all: tuple[type[peewee.Model], ...] = (StoreMeta, Job, Session, ProviderSession)

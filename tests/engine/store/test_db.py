@@ -81,7 +81,7 @@ async def test_every_caller_owned_table_has_owner_principal(tmp_path: Path) -> N
     db = Database(tmp_path / "llmgw.db")
     await db.open()
     try:
-        for table in ("jobs", "sessions"):
+        for table in ("jobs", "sessions", "provider_sessions"):
             columns = await db.run(
                 lambda t=table: {c.name for c in db.models.database.get_columns(t)}
             )

@@ -16,6 +16,7 @@ from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.migrations import (
     m0001_initial,
     m0002_sessions_and_job_progress,
+    m0003_provider_sessions,
 )
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
@@ -31,6 +32,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", m0001_initial.STATEMENTS),
     Migration(2, "sessions and job progress", m0002_sessions_and_job_progress.STATEMENTS),
+    Migration(3, "provider sessions", m0003_provider_sessions.STATEMENTS),
 )
 
 

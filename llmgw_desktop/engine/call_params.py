@@ -1,0 +1,151 @@
+"""CallParams: what a caller may ask of a provider call, checked before anything runs.
+
+Every front door (MCP tools, HTTP) builds one of these; `validated()` is the single place the
+rules live, so a bad request gets the same clear error whichever door it came through.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.providers.base import PERMISSION_MODES, PromptParts
+
+__all__ = ["CallParams"]
+
+MAX_PROMPT_CHARS = 4_000_000
+# Values that become separate argv entries must not look like flags to the CLI.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+\[\]=-]{0,199}$")
+_SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+
+
+@dataclass(frozen=True)
+class CallParams:
+    """One provider call as the caller described it."""
+
+    prompt: str | None = None
+    prompt_parts: PromptParts | None = None
+    model: str | None = None
+    session_id: str | None = None
+    resume_latest: bool = False
+    create_new_session: bool = False
+    fork: bool = False
+    permission_mode: str = "default"
+    allowed_tools: tuple[str, ...] = ()
+    disallowed_tools: tuple[str, ...] = ()
+    working_dir: str | None = None
+    timeout_ms: int | None = None
+    idle_timeout_ms: int | None = None
+    force_refresh: bool = False
+    correlation_id: str | None = None
+
+    @property
+    def rendered_prompt(self) -> str:
+        """The prompt as one string (prompt parts in their canonical order)."""
+        if self.prompt_parts is not None:
+            return self.prompt_parts.render()
+        return self.prompt or ""
+
+    def validated(self) -> CallParams:
+        """This request, checked.
+
+        Raises:
+            InvalidRequest: naming the parameter that is wrong and why.
+        """
+        if self.prompt is not None and self.prompt_parts is not None:
+            raise InvalidRequest(
+                "provide exactly one of `prompt` or `promptParts`, not both", param="prompt"
+            )
+        if self.prompt is None and self.prompt_parts is None:
+            raise InvalidRequest("one of `prompt` or `promptParts` is required", param="prompt")
+        if self.prompt_parts is not None and not self.prompt_parts.task.strip():
+            raise InvalidRequest("promptParts.task is empty", param="promptParts.task")
+        if self.prompt is not None and not self.prompt.strip():
+            raise InvalidRequest("prompt is empty", param="prompt")
+        if len(self.rendered_prompt) > MAX_PROMPT_CHARS:
+            raise InvalidRequest(
+                f"the prompt is longer than {MAX_PROMPT_CHARS} characters", param="prompt"
+            )
+        if self.permission_mode not in PERMISSION_MODES:
+            raise InvalidRequest(
+                f"permissionMode must be one of {', '.join(PERMISSION_MODES)}",
+                param="permissionMode",
+            )
+        if self.model is not None and not _NAME.match(self.model):
+            raise InvalidRequest(f"model {self.model!r} is not a valid model name", param="model")
+        if self.session_id is not None and not _SESSION.match(self.session_id):
+            raise InvalidRequest(
+                f"sessionId {self.session_id!r} is not a valid session id", param="sessionId"
+            )
+        if self.session_id and self.create_new_session:
+            raise InvalidRequest(
+                "sessionId continues a conversation; createNewSession starts one: pick one",
+                param="createNewSession",
+            )
+        if self.session_id and self.resume_latest:
+            raise InvalidRequest(
+                "sessionId and resumeLatest both choose the conversation: pick one",
+                param="resumeLatest",
+            )
+        if self.resume_latest and self.create_new_session:
+            raise InvalidRequest(
+                "resumeLatest and createNewSession contradict each other", param="resumeLatest"
+            )
+        for name, tools in (
+            ("allowedTools", self.allowed_tools),
+            ("disallowedTools", self.disallowed_tools),
+        ):
+            for tool in tools:
+                if not tool or tool.startswith("-") or len(tool) > 200:
+                    raise InvalidRequest(f"{name} has an invalid tool name {tool!r}", param=name)
+        for name, value in (
+            ("timeoutMs", self.timeout_ms),
+            ("idleTimeoutMs", self.idle_timeout_ms),
+        ):
+            if value is not None and value < (1 if name == "timeoutMs" else 0):
+                raise InvalidRequest(
+                    f"{name} must be a positive number of milliseconds", param=name
+                )
+        if self.working_dir is not None:
+            path = Path(self.working_dir).expanduser()
+            if not path.is_absolute():
+                raise InvalidRequest(
+                    f"workingDir {self.working_dir!r} must be an absolute path", param="workingDir"
+                )
+            if not path.is_dir():
+                raise InvalidRequest(
+                    f"workingDir {self.working_dir!r} is not an existing directory",
+                    code="invalid_working_dir",
+                    param="workingDir",
+                )
+            return replace(self, working_dir=str(path.resolve()))
+        return self
+
+    def canonical(self) -> dict[str, Any]:
+        """The arguments that make two calls the same call (for dedup), without bookkeeping."""
+        parts = self.prompt_parts
+        return {
+            "prompt": self.prompt,
+            "promptParts": None
+            if parts is None
+            else {
+                "system": parts.system,
+                "tools": parts.tools,
+                "context": parts.context,
+                "task": parts.task,
+            },
+            "model": self.model,
+            "sessionId": self.session_id,
+            "resumeLatest": self.resume_latest,
+            "createNewSession": self.create_new_session,
+            "fork": self.fork,
+            "permissionMode": self.permission_mode,
+            "allowedTools": list(self.allowed_tools),
+            "disallowedTools": list(self.disallowed_tools),
+            "workingDir": self.working_dir,
+            "timeoutMs": self.timeout_ms,
+            "idleTimeoutMs": self.idle_timeout_ms,
+        }

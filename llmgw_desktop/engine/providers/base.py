@@ -1,0 +1,210 @@
+"""The shapes every CLI adapter shares: the request in, the result out, the output parser.
+
+An adapter is sans-io: it turns a `ProviderRequest` into an `Invocation` (argv, stdin, env)
+and feeds the CLI's stdout through an `OutputParser` into a `ProviderResult`. Running the
+process is the runner's job; retrying is the job path's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from llmgw_desktop.engine.providers.catalog import ProviderInfo
+from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
+
+__all__ = [
+    "PERMISSION_MODES",
+    "CliAdapter",
+    "NdjsonBuffer",
+    "OutputParser",
+    "Prepared",
+    "PromptParts",
+    "ProviderRequest",
+    "ProviderResult",
+    "SessionChoice",
+    "Usage",
+]
+
+# The gateway's vocabulary for what a CLI may do without asking; each adapter maps it onto
+# its own flags. "bypassPermissions" is only honoured when the operator allows bypass.
+PERMISSION_MODES = ("default", "plan", "acceptEdits", "bypassPermissions")
+
+
+@dataclass(frozen=True)
+class PromptParts:
+    """A prompt split into a stable prefix (system, tools, context) and the volatile task.
+
+    Rendering keeps the canonical order system -> tools -> context -> task, so the prefix bytes
+    are identical call after call and the provider's prompt cache can hit.
+    """
+
+    task: str
+    system: str = ""
+    tools: str = ""
+    context: str = ""
+
+    @property
+    def stable_prefix(self) -> str:
+        return "\n\n".join(p for p in (self.system, self.tools, self.context) if p)
+
+    def render(self) -> str:
+        prefix = self.stable_prefix
+        return f"{prefix}\n\n{self.task}" if prefix else self.task
+
+
+@dataclass(frozen=True)
+class SessionChoice:
+    """Which CLI conversation to continue: a real CLI session id, the latest, or a new one.
+
+    `resume_id` is always the CLI's own id, never a gateway `gw-` id.
+    """
+
+    resume_id: str | None = None
+    resume_latest: bool = False
+    new_session_id: str | None = None  # a fresh session with this id, where the CLI allows it
+    fork: bool = False  # continue from resume_id into a new branch (where the CLI allows it)
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    """One call to a CLI, in the gateway's terms."""
+
+    prompt: str
+    # When the caller sent parts, `prompt` is their rendering; adapters that can mark a cache
+    # breakpoint (Claude's stream-json input) use the parts themselves.
+    parts: PromptParts | None = None
+    model: str | None = None
+    session: SessionChoice = field(default_factory=SessionChoice)
+    permission_mode: str = "default"
+    allowed_tools: tuple[str, ...] = ()
+    disallowed_tools: tuple[str, ...] = ()
+    working_dir: Path | None = None
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts; `input_tokens` excludes cache reads and writes (Anthropic's convention)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def total_input_tokens(self) -> int:
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    """What a CLI answered, in one shape for every provider."""
+
+    text: str
+    provider: str
+    session_id: str | None = None
+    model: str | None = None
+    stop_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    cost_source: str | None = None  # "reported" by the CLI, or "price_table"
+    duration_s: float = 0.0
+    exit_code: int | None = None
+    warnings: tuple[str, ...] = ()
+    raw_output: str = ""  # the CLI's stdout, kept for debugging (bounded by the output cap)
+    # Codex and Copilot report usage summed over the whole resumed conversation; the engine
+    # subtracts the previous totals of that conversation to get this turn's usage.
+    usage_is_cumulative: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["usage"]["total_input_tokens"] = self.usage.total_input_tokens
+        data["warnings"] = list(self.warnings)
+        return data
+
+
+class OutputParser(Protocol):
+    """Consumes a CLI's stdout as it arrives; yields the text so far, then the result."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    @property
+    def partial_text(self) -> str: ...
+
+    @property
+    def events(self) -> int: ...
+
+    def finish(self, outcome: ProcessOutcome) -> ProviderResult:
+        """The result of a run that ended with exit code 0.
+
+        Raises:
+            ProviderFailure: the output says the call failed, or cannot be understood.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One run made ready: what to execute, and the parser that reads its output."""
+
+    invocation: Invocation
+    parser: OutputParser
+
+
+class CliAdapter(Protocol):
+    """Knows one CLI: how to call it headless and how to read what it prints."""
+
+    info: ProviderInfo
+
+    def prepare(self, request: ProviderRequest, executable: str) -> Prepared:
+        """The argv, stdin and environment for `request`, and a fresh parser for its output.
+
+        Raises:
+            InvalidRequest: the request asks for something this CLI cannot do headless.
+        """
+        ...
+
+    def version_args(self) -> tuple[str, ...]: ...
+
+    def models(self) -> tuple[str, ...]:
+        """Model names this CLI is known to accept (aliases included), best first."""
+        ...
+
+
+class NdjsonBuffer:
+    """Splits a byte stream into JSON objects, one per line; non-JSON lines are kept aside."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self.noise: list[str] = []
+        self.count = 0
+
+    def feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
+        self._pending += chunk
+        *lines, self._pending = self._pending.split(b"\n")
+        yield from self._parse(lines)
+
+    def flush(self) -> Iterator[dict[str, Any]]:
+        rest, self._pending = self._pending, b""
+        yield from self._parse([rest])
+
+    def _parse(self, lines: list[bytes]) -> Iterator[dict[str, Any]]:
+        for line in lines:
+            text = line.decode("utf-8", errors="replace").strip()
+            if not text:
+                continue
+            try:
+                value = json.loads(text)
+            except ValueError:
+                self.noise.append(text[:500])
+                continue
+            if isinstance(value, dict):
+                self.count += 1
+                yield value
+            else:
+                self.noise.append(text[:500])

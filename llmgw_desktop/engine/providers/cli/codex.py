@@ -1,0 +1,202 @@
+"""Codex (`codex exec`): headless with `--json` NDJSON events, the prompt on stdin (`-`).
+
+Events: `thread.started` (the thread id is the session), `item.completed` (agent messages and
+non-fatal errors), `turn.completed` (usage, summed over the whole thread when resumed), and
+`turn.failed` or a non-zero exit on failure. A `{"type": "error"}` line alone is not fatal:
+codex reports its own reconnect attempts that way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.providers.base import (
+    NdjsonBuffer,
+    Prepared,
+    ProviderRequest,
+    ProviderResult,
+    Usage,
+)
+from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.failures import (
+    failure_from_outcome,
+    failure_from_status,
+    failure_from_text,
+    tail,
+)
+from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
+
+__all__ = ["CodexAdapter", "CodexParser"]
+
+SANDBOX_FLAGS = {
+    "default": (),
+    "plan": ("--sandbox", "read-only"),
+    "acceptEdits": ("--sandbox", "workspace-write"),
+    "bypassPermissions": ("--dangerously-bypass-approvals-and-sandbox",),
+}
+_STATUS = re.compile(r"(?:status:?|status) (\d{3})\b")
+
+
+class CodexAdapter:
+    info = provider_info("codex")
+
+    def prepare(self, request: ProviderRequest, executable: str) -> Prepared:
+        session = request.session
+        if session.fork:
+            raise InvalidRequest(
+                "codex can fork a session only in its interactive terminal UI (`codex fork`); "
+                "`codex exec` has no headless fork. Start a new session, or resume this one.",
+                code="fork_unsupported",
+                provider="codex",
+            )
+        if session.new_session_id:
+            raise InvalidRequest(
+                "codex chooses its own thread ids; start without an id and use the one returned",
+                code="session_id_unsupported",
+                provider="codex",
+            )
+        if request.allowed_tools or request.disallowed_tools:
+            raise InvalidRequest(
+                "codex has no per-tool allow or deny list; use permissionMode instead",
+                code="tools_unsupported",
+                provider="codex",
+            )
+        if request.permission_mode not in SANDBOX_FLAGS:
+            raise InvalidRequest(
+                f"unknown permission mode {request.permission_mode!r}", code="invalid_permission"
+            )
+        warnings: list[str] = []
+        if session.resume_id or session.resume_latest:
+            argv = [executable, "exec", "resume", "--json", "--skip-git-repo-check"]
+            if request.model:
+                argv += ["-c", f"model={json.dumps(request.model)}"]
+            if request.permission_mode != "default":
+                # codex rejects sandbox flags on resume: the thread keeps its original policy.
+                warnings.append(
+                    "codex keeps the sandbox the session started with; permissionMode "
+                    f"{request.permission_mode!r} was not applied on resume"
+                )
+            argv += request.extra_args
+            argv += ["--last"] if session.resume_latest else [session.resume_id or ""]
+        else:
+            argv = [executable, "exec", "--json", "--skip-git-repo-check"]
+            if request.model:
+                argv += ["--model", request.model]
+            argv += SANDBOX_FLAGS[request.permission_mode]
+            argv += request.extra_args
+        argv.append("-")  # read the prompt from stdin: no argv size limit, no flag confusion
+        invocation = Invocation(
+            argv=tuple(argv), stdin=request.prompt.encode(), cwd=request.working_dir
+        )
+        return Prepared(invocation, CodexParser(request.model, tuple(warnings)))
+
+    def version_args(self) -> tuple[str, ...]:
+        return ("--version",)
+
+    def models(self) -> tuple[str, ...]:
+        return ()  # listed live with `codex debug models` (see discovery)
+
+
+class CodexParser:
+    """Reads `codex exec --json` output."""
+
+    def __init__(self, model: str | None, warnings: tuple[str, ...] = ()) -> None:
+        self._lines = NdjsonBuffer()
+        self._model = model
+        self._thread_id: str | None = None
+        self._messages: list[str] = []
+        self._warnings = list(warnings)
+        self._usage: dict[str, Any] | None = None
+        self._failed: str | None = None
+        self._last_error: str | None = None
+
+    @property
+    def partial_text(self) -> str:
+        return "\n\n".join(self._messages)
+
+    @property
+    def events(self) -> int:
+        return self._lines.count
+
+    def feed(self, chunk: bytes) -> None:
+        for event in self._lines.feed(chunk):
+            self._take(event)
+
+    def _take(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "thread.started":
+            self._thread_id = event.get("thread_id") or self._thread_id
+        elif kind == "item.completed":
+            item = event.get("item") or {}
+            if item.get("type") == "agent_message":
+                self._messages.append(str(item.get("text", "")))
+            elif item.get("type") == "error":
+                self._warnings.append(str(item.get("message", "")))
+        elif kind == "turn.completed":
+            self._usage = event.get("usage") or {}
+        elif kind == "turn.failed":
+            error = event.get("error") or {}
+            self._failed = str(error.get("message") or "codex reported a failed turn")
+        elif kind == "error":
+            self._last_error = str(event.get("message", ""))
+
+    def finish(self, outcome: ProcessOutcome) -> ProviderResult:
+        for event in self._lines.flush():
+            self._take(event)
+        if self._failed is not None:
+            raise _failure(self._failed, self._thread_id)
+        if self._usage is None or outcome.exit_code != 0:
+            stderr = tail(outcome.stderr_tail)
+            if "no rollout found" in stderr:
+                raise ProviderFailure(
+                    f"codex has no session to resume: {stderr}",
+                    code="session_not_found",
+                    provider="codex",
+                )
+            if self._last_error:
+                raise _failure(self._last_error, self._thread_id)
+            if outcome.exit_code == 0:
+                raise ProviderFailure(
+                    "codex exited without finishing its turn; its output may be truncated",
+                    code="provider_error",
+                    retryable=True,
+                    provider="codex",
+                )
+            raise failure_from_outcome(outcome, "codex")
+        usage = self._usage
+        cached = int(usage.get("cached_input_tokens") or 0)
+        written = int(usage.get("cache_write_input_tokens") or 0)
+        return ProviderResult(
+            text=self._messages[-1] if self._messages else "",
+            provider="codex",
+            session_id=self._thread_id,
+            model=self._model,
+            stop_reason="end_turn",
+            usage=Usage(
+                # OpenAI counts cached input inside input_tokens; the gateway does not.
+                input_tokens=max(0, int(usage.get("input_tokens") or 0) - cached - written),
+                output_tokens=int(usage.get("output_tokens") or 0),
+                cache_read_tokens=cached,
+                cache_write_tokens=written,
+                reasoning_tokens=int(usage.get("reasoning_output_tokens") or 0),
+            ),
+            duration_s=outcome.duration_s,
+            exit_code=outcome.exit_code,
+            warnings=tuple(w for w in self._warnings if w),
+            raw_output=outcome.stdout.decode("utf-8", errors="replace"),
+            usage_is_cumulative=True,
+        )
+
+
+def _failure(message: str, thread_id: str | None) -> ProviderFailure:
+    status = _STATUS.search(message)
+    if status:
+        failure = failure_from_status(int(status.group(1)), message, "codex")
+    else:
+        failure = failure_from_text(message, "codex")
+    if thread_id:
+        failure.details["session_id"] = thread_id
+    return failure

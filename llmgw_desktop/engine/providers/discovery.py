@@ -1,0 +1,212 @@
+"""Which CLIs are installed, their versions and models, and how to upgrade them.
+
+Versions are checked in parallel (each `--version` is a process start, up to 2 s for node
+CLIs) and cached for a short time. Upgrades only run when explicitly asked; the default is a
+dry run that shows the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmgw_desktop.engine.providers.catalog import PROVIDERS, ProviderInfo, provider_info
+from llmgw_desktop.engine.providers.failures import tail
+from llmgw_desktop.engine.providers.process import Invocation, RunLimits, run_process
+from llmgw_desktop.engine.providers.registry import adapter_for
+
+__all__ = ["CliStatus", "Discovery", "UpgradeOutcome"]
+
+log = logging.getLogger(__name__)
+
+VERSION_LIMITS = RunLimits(timeout_s=15, kill_grace_s=1, max_output_bytes=1024 * 1024)
+UPGRADE_LIMITS = RunLimits(timeout_s=600, idle_timeout_s=300, kill_grace_s=5)
+# Listing commands that work offline from the CLI's bundled catalog.
+MODEL_LISTINGS: dict[str, tuple[str, ...]] = {
+    "codex": ("debug", "models"),
+    "opencode": ("models",),
+}
+
+
+@dataclass(frozen=True)
+class CliStatus:
+    """One CLI as found on this machine."""
+
+    provider: str
+    installed: bool
+    executable: str | None = None
+    version: str | None = None
+    error: str | None = None
+    install_command: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class UpgradeOutcome:
+    provider: str
+    command: list[str]
+    dry_run: bool
+    ran: bool = False
+    exit_code: int | None = None
+    output_tail: str = ""
+    version_before: str | None = None
+    version_after: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Discovery:
+    """Finds the CLIs and remembers their versions for `cache_s` seconds."""
+
+    def __init__(
+        self,
+        *,
+        search_path: Sequence[str] = (),
+        cache_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._search_path = [str(Path(p).expanduser()) for p in search_path]
+        self._cache_s = cache_s
+        self._clock = clock
+        self._versions: dict[str, tuple[float, CliStatus]] = {}
+        self._lock = asyncio.Lock()
+
+    def executable(self, provider: str) -> str | None:
+        """The full path of the provider's CLI, or None. Looks in cli_path, then PATH."""
+        info = provider_info(provider)
+        path = os.pathsep.join([*self._search_path, os.environ.get("PATH", "")])
+        for binary in info.binaries:
+            found = shutil.which(binary, path=path)
+            if found:
+                return found
+        return None
+
+    async def status(self, provider: str, *, refresh: bool = False) -> CliStatus:
+        return (await self.statuses([provider], refresh=refresh))[0]
+
+    async def statuses(
+        self, providers: Sequence[str] | None = None, *, refresh: bool = False
+    ) -> list[CliStatus]:
+        """Installed state and version of each provider's CLI, checked in parallel."""
+        wanted = list(providers) if providers is not None else [p.id for p in PROVIDERS]
+        async with self._lock:
+            now = self._clock()
+            stale = [
+                p
+                for p in wanted
+                if refresh or p not in self._versions or now - self._versions[p][0] > self._cache_s
+            ]
+            fresh = await asyncio.gather(*(self._check(provider_info(p)) for p in stale))
+            for status in fresh:
+                self._versions[status.provider] = (self._clock(), status)
+        return [self._versions[p][1] for p in wanted]
+
+    async def _check(self, info: ProviderInfo) -> CliStatus:
+        executable = await asyncio.to_thread(self.executable, info.id)
+        if executable is None:
+            return CliStatus(info.id, False, install_command=info.install_command)
+        argv = (executable, *adapter_for(info.id).version_args())
+        try:
+            outcome = await run_process(Invocation(argv=argv), VERSION_LIMITS)
+        except OSError as exc:
+            return CliStatus(info.id, False, executable, error=str(exc))
+        text = outcome.stdout.decode("utf-8", errors="replace").strip()
+        if outcome.ended_by != "exit" or outcome.exit_code != 0:
+            problem = tail(outcome.stderr_tail, 300) or f"ended by {outcome.ended_by}"
+            return CliStatus(info.id, True, executable, error=problem)
+        return CliStatus(
+            info.id, True, executable, version=_first_version(text) or text.splitlines()[0]
+        )
+
+    async def models(self, provider: str) -> list[str]:
+        """Model names for `provider`: listed by the CLI where it can, else the known aliases."""
+        adapter = adapter_for(provider)
+        listing = MODEL_LISTINGS.get(provider)
+        executable = await asyncio.to_thread(self.executable, provider)
+        if listing and executable:
+            try:
+                outcome = await run_process(Invocation(argv=(executable, *listing)), VERSION_LIMITS)
+            except OSError:
+                outcome = None
+            if outcome is not None and outcome.exit_code == 0:
+                parsed = _parse_model_listing(outcome.stdout.decode("utf-8", errors="replace"))
+                if parsed:
+                    return parsed
+        return list(adapter.models())
+
+    async def upgrade(self, provider: str, *, dry_run: bool = True) -> UpgradeOutcome:
+        """Upgrade the provider's CLI with its package manager; only a plan when `dry_run`."""
+        info = provider_info(provider)
+        command = list(info.upgrade_argv)
+        before = (await self.status(provider)).version
+        notes = []
+        executable = await asyncio.to_thread(self.executable, provider)
+        # A global npm install puts its command in <prefix>/bin; node_modules/.bin is a
+        # project-local install, which `npm install -g` does not touch.
+        if executable and info.installer == "npm" and "node_modules/.bin" in executable:
+            notes.append(
+                f"{executable} is a project-local install; `npm install -g` upgrades the "
+                "global copy, not that one"
+            )
+        if dry_run:
+            return UpgradeOutcome(provider, command, True, version_before=before, notes=notes)
+        runner = shutil.which(command[0])
+        if runner is None:
+            return UpgradeOutcome(
+                provider,
+                command,
+                False,
+                version_before=before,
+                notes=[*notes, f"{command[0]} is not installed, so the upgrade cannot run"],
+            )
+        outcome = await run_process(Invocation(argv=(runner, *command[1:])), UPGRADE_LIMITS)
+        after = (await self.status(provider, refresh=True)).version
+        log.info("upgraded %s: %s -> %s (exit %s)", provider, before, after, outcome.exit_code)
+        return UpgradeOutcome(
+            provider,
+            command,
+            False,
+            ran=True,
+            exit_code=outcome.exit_code,
+            output_tail=tail(outcome.stdout + outcome.stderr_tail, 2000),
+            version_before=before,
+            version_after=after,
+            notes=notes,
+        )
+
+
+def _first_version(text: str) -> str | None:
+    for word in text.replace("(", " ").replace(")", " ").split():
+        candidate = word.lstrip("v").rstrip(".,")
+        parts = candidate.split(".")
+        if len(parts) >= 2 and all(p.isdigit() for p in parts[:2]):
+            return candidate
+    return None
+
+
+def _parse_model_listing(text: str) -> list[str]:
+    """Model ids from `codex debug models` (JSON) or `opencode models` (one per line)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return [line.strip() for line in text.splitlines() if line.strip() and " " not in line]
+    models = data.get("models") if isinstance(data, dict) else data
+    out = []
+    for entry in models or []:
+        if isinstance(entry, dict) and entry.get("slug"):
+            out.append(str(entry["slug"]))
+        elif isinstance(entry, str):
+            out.append(entry)
+    return out

@@ -1,0 +1,73 @@
+"""Run one provider call once: prepare with the adapter, run the process, parse the output.
+
+Retries, the breaker, sessions and jobs sit above this; this is a single attempt that either
+returns a `ProviderResult` or raises a structured failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from llmgw_desktop.engine.errors import ProviderFailure, ProviderUnavailable
+from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest, ProviderResult
+from llmgw_desktop.engine.providers.failures import failure_from_outcome
+from llmgw_desktop.engine.providers.process import RunLimits, run_process
+
+__all__ = ["Progress", "invoke_once"]
+
+log = logging.getLogger(__name__)
+
+# Called as output arrives: (text so far, events parsed, bytes of stdout so far).
+Progress = Callable[[str, int, int], None]
+
+
+async def invoke_once(
+    adapter: CliAdapter,
+    request: ProviderRequest,
+    executable: str,
+    limits: RunLimits,
+    *,
+    isolate_env: bool = False,
+    on_progress: Progress | None = None,
+) -> ProviderResult:
+    """One run of the CLI for `request`.
+
+    Raises:
+        InvalidRequest: the adapter cannot express the request for this CLI.
+        ProviderUnavailable: the executable is missing or cannot be run (`not_installed`).
+        ProviderFailure: the run failed (timeout, auth, rate limit, crash, ...).
+    """
+    prepared = adapter.prepare(request, executable)
+    parser = prepared.parser
+    received = [0]
+
+    def on_stdout(chunk: bytes) -> None:
+        parser.feed(chunk)
+        received[0] += len(chunk)
+        if on_progress is not None:
+            on_progress(parser.partial_text, parser.events, received[0])
+
+    provider = adapter.info.id
+    try:
+        outcome = await run_process(
+            prepared.invocation, limits, isolate_env=isolate_env, on_stdout=on_stdout
+        )
+    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+        missing_dir = request.working_dir is not None and not request.working_dir.is_dir()
+        if missing_dir:
+            raise ProviderFailure(
+                f"the working directory {request.working_dir} does not exist",
+                code="invalid_working_dir",
+                provider=provider,
+            ) from None
+        raise ProviderUnavailable(
+            f"{adapter.info.display_name} could not be started ({exc.strerror}: {executable}); "
+            f"install it with: {adapter.info.install_command}",
+            code="not_installed",
+            provider=provider,
+            install_command=adapter.info.install_command,
+        ) from None
+    if outcome.ended_by != "exit":
+        raise failure_from_outcome(outcome, provider)
+    return parser.finish(outcome)

@@ -1,0 +1,345 @@
+"""Sessions: conversation continuity through each CLI's own resume mechanism.
+
+Two kinds of record, both owned by a principal and holding ids and metadata only, never the
+conversation itself (the CLI keeps that):
+
+- a gateway session (`gw-...`), made with `session_create`, names a conversation the caller
+  wants to continue; it learns the CLI's own session id after its first call;
+- a provider session is every CLI conversation the gateway has run, with the directory it ran
+  in (Claude, Gemini and OpenCode find a conversation only from that directory) and the usage
+  totals last seen (Codex, Copilot and Vibe report totals over the whole conversation).
+
+A gateway id is never handed to a CLI as if it were the CLI's own.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmgw_desktop.engine.errors import InvalidRequest, NotFound
+from llmgw_desktop.engine.providers.base import Usage
+from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.store import Database
+
+__all__ = ["GATEWAY_PREFIX", "ProviderSessionInfo", "SessionStore", "SessionView"]
+
+GATEWAY_PREFIX = "gw-"
+MAX_TITLE = 200
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A gateway session as its owner sees it."""
+
+    id: str
+    provider: str
+    title: str
+    active: bool
+    provider_session_id: str | None
+    created_at: float
+    updated_at: float
+    last_used_at: float | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sessionId": self.id,
+            "provider": self.provider,
+            "title": self.title,
+            "active": self.active,
+            "providerSessionId": self.provider_session_id,
+            "workingDir": self.metadata.get("working_dir"),
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "lastUsedAt": self.last_used_at,
+        }
+
+
+@dataclass(frozen=True)
+class ProviderSessionInfo:
+    """A CLI conversation the gateway ran: where, and the usage totals it last saw."""
+
+    provider: str
+    provider_session_id: str
+    working_dir: str
+    owns_dir: bool
+    usage_totals: Usage
+    last_used_at: float
+
+
+class SessionStore:
+    """Reads and writes gateway sessions and provider sessions, always per principal."""
+
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._clock = clock
+
+    # -- gateway sessions --------------------------------------------------------------------
+
+    async def create(
+        self,
+        principal: str,
+        provider: str,
+        *,
+        title: str = "",
+        working_dir: str | None = None,
+        set_active: bool = True,
+    ) -> SessionView:
+        """A new gateway session for `provider`; by default it becomes the active one.
+
+        Raises:
+            InvalidRequest: unknown provider or a title that is too long.
+        """
+        _check_provider(provider)
+        if len(title) > MAX_TITLE:
+            raise InvalidRequest(f"title is longer than {MAX_TITLE} characters", param="title")
+        Session = self._db.models.Session
+        now = self._clock()
+        session_id = f"{GATEWAY_PREFIX}{uuid.uuid4()}"
+        metadata = {"working_dir": working_dir} if working_dir else {}
+
+        def write() -> Any:
+            with self._db.models.database.atomic():
+                if set_active:
+                    self._deactivate(principal, provider)
+                return Session.create(
+                    id=session_id,
+                    owner_principal=principal,
+                    provider=provider,
+                    title=title,
+                    active=set_active,
+                    metadata_json=json.dumps(metadata),
+                    created_at=now,
+                    updated_at=now,
+                )
+
+        return _view(await self._db.run(write))
+
+    async def get(self, principal: str, session_id: str) -> SessionView:
+        """Raises: NotFound: no such session for this principal."""
+        Session = self._db.models.Session
+        row = await self._db.run(
+            lambda: Session.get_or_none(
+                (Session.id == session_id) & (Session.owner_principal == principal)
+            )
+        )
+        if row is None:
+            raise NotFound(f"no session {session_id!r}", session_id=session_id)
+        return _view(row)
+
+    async def list_sessions(self, principal: str, provider: str | None = None) -> list[SessionView]:
+        Session = self._db.models.Session
+        where = Session.owner_principal == principal
+        if provider is not None:
+            _check_provider(provider)
+            where &= Session.provider == provider
+        rows = await self._db.run(
+            lambda: list(Session.select().where(where).order_by(Session.updated_at.desc()))
+        )
+        return [_view(r) for r in rows]
+
+    async def active(self, principal: str, provider: str) -> SessionView | None:
+        Session = self._db.models.Session
+        row = await self._db.run(
+            lambda: Session.get_or_none(
+                (Session.owner_principal == principal)
+                & (Session.provider == provider)
+                & (Session.active == True)  # noqa: E712 - peewee builds SQL from ==
+            )
+        )
+        return None if row is None else _view(row)
+
+    async def set_active(self, principal: str, session_id: str) -> SessionView:
+        """Make this the session that calls to its provider continue by default.
+
+        Raises:
+            NotFound: no such session for this principal.
+        """
+        session = await self.get(principal, session_id)
+        Session = self._db.models.Session
+
+        def write() -> None:
+            with self._db.models.database.atomic():
+                self._deactivate(principal, session.provider)
+                Session.update(active=True, updated_at=self._clock()).where(
+                    Session.id == session_id
+                ).execute()
+
+        await self._db.run(write)
+        return await self.get(principal, session_id)
+
+    async def delete(self, principal: str, session_id: str) -> SessionView:
+        """Forget a gateway session (the CLI's own history is left alone).
+
+        Raises:
+            NotFound: no such session for this principal.
+        """
+        session = await self.get(principal, session_id)
+        Session = self._db.models.Session
+        await self._db.run(lambda: Session.delete().where(Session.id == session_id).execute())
+        return session
+
+    async def clear(self, principal: str, provider: str | None = None) -> int:
+        """Forget all of this principal's gateway sessions (for one provider, if given)."""
+        Session = self._db.models.Session
+        where = Session.owner_principal == principal
+        if provider is not None:
+            _check_provider(provider)
+            where &= Session.provider == provider
+        return int(await self._db.run(lambda: Session.delete().where(where).execute()))
+
+    async def record_use(
+        self, session_id: str, *, provider_session_id: str | None, working_dir: str | None
+    ) -> None:
+        """After a call in a gateway session: remember the CLI's id and where it ran."""
+        Session = self._db.models.Session
+
+        def write() -> None:
+            row = Session.get_or_none(Session.id == session_id)
+            if row is None:
+                return  # deleted while the call ran
+            metadata = json.loads(row.metadata_json or "{}")
+            if working_dir:
+                metadata["working_dir"] = working_dir
+            now = self._clock()
+            Session.update(
+                provider_session_id=provider_session_id or row.provider_session_id,
+                metadata_json=json.dumps(metadata),
+                last_used_at=now,
+                updated_at=now,
+            ).where(Session.id == session_id).execute()
+
+        await self._db.run(write)
+
+    def _deactivate(self, principal: str, provider: str) -> None:
+        Session = self._db.models.Session
+        Session.update(active=False).where(
+            (Session.owner_principal == principal) & (Session.provider == provider)
+        ).execute()
+
+    # -- provider sessions -------------------------------------------------------------------
+
+    async def provider_session(
+        self, principal: str, provider: str, provider_session_id: str
+    ) -> ProviderSessionInfo | None:
+        """What the gateway knows of a CLI conversation this principal ran, or None."""
+        PS = self._db.models.ProviderSession
+        row = await self._db.run(
+            lambda: PS.get_or_none(
+                (PS.provider == provider)
+                & (PS.provider_session_id == provider_session_id)
+                & (PS.owner_principal == principal)
+            )
+        )
+        return None if row is None else _provider_view(row)
+
+    async def latest_provider_session(
+        self, principal: str, provider: str, working_dir: str | None = None
+    ) -> ProviderSessionInfo | None:
+        """The principal's most recently used conversation with `provider` (in a dir, if given)."""
+        PS = self._db.models.ProviderSession
+        where = (PS.owner_principal == principal) & (PS.provider == provider)
+        if working_dir is not None:
+            where &= PS.working_dir == working_dir
+        row = await self._db.run(
+            lambda: PS.select().where(where).order_by(PS.last_used_at.desc()).first()
+        )
+        return None if row is None else _provider_view(row)
+
+    async def record_provider_session(
+        self,
+        principal: str,
+        provider: str,
+        provider_session_id: str,
+        *,
+        working_dir: str,
+        owns_dir: bool,
+        usage_totals: Usage,
+    ) -> None:
+        PS = self._db.models.ProviderSession
+        now = self._clock()
+        totals = json.dumps(_usage_dict(usage_totals))
+
+        def write() -> None:
+            updated = (
+                PS.update(usage_totals_json=totals, last_used_at=now, working_dir=working_dir)
+                .where((PS.provider == provider) & (PS.provider_session_id == provider_session_id))
+                .execute()
+            )
+            if not updated:
+                PS.insert(
+                    provider=provider,
+                    provider_session_id=provider_session_id,
+                    owner_principal=principal,
+                    working_dir=working_dir,
+                    owns_dir=owns_dir,
+                    usage_totals_json=totals,
+                    created_at=now,
+                    last_used_at=now,
+                ).execute()
+
+        await self._db.run(write)
+
+    async def expire_provider_sessions(self, used_before: float) -> list[ProviderSessionInfo]:
+        """Forget conversations unused since `used_before`; returns them (to remove their dirs)."""
+        PS = self._db.models.ProviderSession
+
+        def expire() -> list[Any]:
+            with self._db.models.database.atomic():
+                rows = list(PS.select().where(PS.last_used_at < used_before))
+                PS.delete().where(PS.last_used_at < used_before).execute()
+                return rows
+
+        return [_provider_view(r) for r in await self._db.run(expire)]
+
+
+def _check_provider(provider: str) -> None:
+    if provider not in PROVIDER_IDS:
+        raise InvalidRequest(
+            f"unknown provider {provider!r}; known: {', '.join(PROVIDER_IDS)}",
+            code="unknown_provider",
+            param="provider",
+        )
+
+
+def _view(row: Any) -> SessionView:
+    return SessionView(
+        id=row.id,
+        provider=row.provider,
+        title=row.title,
+        active=bool(row.active),
+        provider_session_id=row.provider_session_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_used_at=row.last_used_at,
+        metadata=json.loads(row.metadata_json or "{}"),
+    )
+
+
+def _usage_dict(usage: Usage) -> dict[str, int]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+    }
+
+
+def _provider_view(row: Any) -> ProviderSessionInfo:
+    totals = json.loads(row.usage_totals_json or "{}")
+    return ProviderSessionInfo(
+        provider=row.provider,
+        provider_session_id=row.provider_session_id,
+        working_dir=row.working_dir,
+        owns_dir=bool(row.owns_dir),
+        usage_totals=Usage(
+            **{k: int(v) for k, v in totals.items() if k in Usage.__dataclass_fields__}
+        ),
+        last_used_at=row.last_used_at,
+    )

@@ -1,0 +1,312 @@
+"""Golden argv per adapter and option combination: what each CLI is asked to do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.providers.base import PromptParts, ProviderRequest, SessionChoice
+from llmgw_desktop.engine.providers.registry import adapter_for
+
+EXE = "/bin/cli"
+WD = Path("/work/repo")
+
+
+def argv(provider: str, **kw: object) -> list[str]:
+    request = ProviderRequest(**{"prompt": "hello", **kw})  # type: ignore[arg-type]
+    return list(adapter_for(provider).prepare(request, EXE).invocation.argv)
+
+
+def stdin(provider: str, **kw: object) -> bytes | None:
+    request = ProviderRequest(**{"prompt": "hello", **kw})  # type: ignore[arg-type]
+    return adapter_for(provider).prepare(request, EXE).invocation.stdin
+
+
+# -- claude --------------------------------------------------------------------------------
+
+BASE_CLAUDE = [
+    EXE,
+    "-p",
+    "--input-format",
+    "stream-json",
+    "--output-format",
+    "stream-json",
+    "--verbose",
+]
+
+
+@pytest.mark.parametrize(
+    ("kw", "tail"),
+    [
+        ({}, []),
+        ({"model": "sonnet"}, ["--model", "sonnet"]),
+        ({"session": SessionChoice(resume_id="abc")}, ["--resume", "abc"]),
+        (
+            {"session": SessionChoice(resume_id="abc", fork=True)},
+            ["--resume", "abc", "--fork-session"],
+        ),
+        ({"session": SessionChoice(resume_latest=True)}, ["--continue"]),
+        ({"session": SessionChoice(new_session_id="u-1")}, ["--session-id", "u-1"]),
+        ({"permission_mode": "plan"}, ["--permission-mode", "plan"]),
+        ({"permission_mode": "acceptEdits"}, ["--permission-mode", "acceptEdits"]),
+        ({"permission_mode": "bypassPermissions"}, ["--permission-mode", "bypassPermissions"]),
+        ({"allowed_tools": ("Read", "Edit")}, ["--allowed-tools", "Read", "Edit"]),
+        ({"disallowed_tools": ("Bash",)}, ["--disallowed-tools", "Bash"]),
+    ],
+)
+def test_claude_argv(kw: dict[str, object], tail: list[str]) -> None:
+    assert argv("claude", **kw) == BASE_CLAUDE + tail
+
+
+def test_claude_prompt_goes_on_stdin_as_a_stream_json_message_even_if_it_looks_like_a_flag() -> (
+    None
+):
+    message = json.loads(stdin("claude", prompt="--dangerously-skip-permissions") or b"")
+    assert message["type"] == "user"
+    assert message["message"]["content"] == [
+        {"type": "text", "text": "--dangerously-skip-permissions"}
+    ]
+    assert "--dangerously-skip-permissions" not in argv(
+        "claude", prompt="--dangerously-skip-permissions"
+    )
+
+
+def test_claude_prompt_parts_mark_the_stable_prefix_for_caching() -> None:
+    parts = PromptParts(task="review it", system="You review.", context="big file")
+    message = json.loads(stdin("claude", prompt=parts.render(), parts=parts) or b"")
+    prefix, task = message["message"]["content"]
+    assert prefix == {
+        "type": "text",
+        "text": "You review.\n\nbig file",
+        "cache_control": {"type": "ephemeral"},
+    }
+    assert task == {"type": "text", "text": "review it"}
+
+
+def test_claude_env_turns_off_the_cli_retry_loop() -> None:
+    prepared = adapter_for("claude").prepare(ProviderRequest(prompt="x"), EXE)
+    assert prepared.invocation.env["CLAUDE_CODE_MAX_RETRIES"] == "0"
+
+
+# -- codex ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        ({}, [EXE, "exec", "--json", "--skip-git-repo-check", "-"]),
+        (
+            {"model": "gpt-5", "permission_mode": "acceptEdits"},
+            [
+                EXE,
+                "exec",
+                "--json",
+                "--skip-git-repo-check",
+                "--model",
+                "gpt-5",
+                "--sandbox",
+                "workspace-write",
+                "-",
+            ],
+        ),
+        (
+            {"permission_mode": "plan"},
+            [EXE, "exec", "--json", "--skip-git-repo-check", "--sandbox", "read-only", "-"],
+        ),
+        (
+            {"permission_mode": "bypassPermissions"},
+            [
+                EXE,
+                "exec",
+                "--json",
+                "--skip-git-repo-check",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "-",
+            ],
+        ),
+        (
+            {"session": SessionChoice(resume_id="t-1")},
+            [EXE, "exec", "resume", "--json", "--skip-git-repo-check", "t-1", "-"],
+        ),
+        (
+            {"session": SessionChoice(resume_latest=True), "model": "gpt-5"},
+            [
+                EXE,
+                "exec",
+                "resume",
+                "--json",
+                "--skip-git-repo-check",
+                "-c",
+                'model="gpt-5"',
+                "--last",
+                "-",
+            ],
+        ),
+    ],
+)
+def test_codex_argv(kw: dict[str, object], expected: list[str]) -> None:
+    assert argv("codex", **kw) == expected
+    assert stdin("codex", **kw) == b"hello"
+
+
+def test_codex_cannot_fork_headless_and_says_so() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        argv("codex", session=SessionChoice(resume_id="t-1", fork=True))
+    assert caught.value.code == "fork_unsupported" and "interactive" in caught.value.message
+
+
+def test_codex_keeps_the_sandbox_on_resume_and_warns() -> None:
+    prepared = adapter_for("codex").prepare(
+        ProviderRequest(prompt="x", session=SessionChoice(resume_id="t"), permission_mode="plan"),
+        EXE,
+    )
+    assert "--sandbox" not in prepared.invocation.argv
+
+
+# -- gemini and agy ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "tail"),
+    [
+        ({}, []),
+        ({"model": "gemini-2.5-pro"}, ["--model", "gemini-2.5-pro"]),
+        ({"session": SessionChoice(resume_id="s1")}, ["--resume", "s1"]),
+        ({"session": SessionChoice(resume_latest=True)}, ["--resume", "latest"]),
+        ({"session": SessionChoice(new_session_id="u1")}, ["--session-id", "u1"]),
+        ({"permission_mode": "plan"}, ["--approval-mode", "plan"]),
+        ({"permission_mode": "acceptEdits"}, ["--approval-mode", "auto_edit"]),
+        ({"permission_mode": "bypassPermissions"}, ["--approval-mode", "yolo"]),
+    ],
+)
+def test_gemini_argv(kw: dict[str, object], tail: list[str]) -> None:
+    assert argv("gemini", **kw) == [EXE, "--output-format", "stream-json", *tail]
+    assert stdin("gemini", **kw) == b"hello"
+
+
+def test_agy_is_used_when_that_is_the_installed_binary() -> None:
+    request = ProviderRequest(
+        prompt="-x", permission_mode="acceptEdits", session=SessionChoice(resume_id="c1")
+    )
+    prepared = adapter_for("gemini").prepare(request, "/usr/bin/agy")
+    assert list(prepared.invocation.argv) == [
+        "/usr/bin/agy",
+        "--print=-x",
+        "--conversation",
+        "c1",
+        "--mode",
+        "accept-edits",
+    ]
+
+
+# -- grok ----------------------------------------------------------------------------------
+
+
+def test_grok_argv_keeps_the_prompt_in_one_argument() -> None:
+    assert argv("grok", prompt="-rf /", model="grok-4") == [
+        EXE,
+        "--prompt=-rf /",
+        "--model",
+        "grok-4",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kw", "code"),
+    [
+        ({"session": SessionChoice(resume_id="x")}, "sessions_unsupported"),
+        ({"permission_mode": "plan"}, "permission_unsupported"),
+        ({"prompt": "x" * 200_000}, "prompt_too_large"),
+    ],
+)
+def test_grok_refuses_what_it_cannot_do(kw: dict[str, object], code: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        argv("grok", **kw)
+    assert caught.value.code == code
+
+
+# -- copilot -------------------------------------------------------------------------------
+
+
+def test_copilot_argv_defaults_to_no_shell() -> None:
+    got = argv("copilot", model="gpt-5", session=SessionChoice(resume_id="s1"))
+    assert got[:4] == [EXE, "--prompt=hello", "--output-format", "json"]
+    assert "--no-ask-user" in got and any(a.startswith("--usage-output-file=") for a in got)
+    assert got[-5:] == ["--model=gpt-5", "--resume=s1", "--allow-all-tools", "--deny-tool", "shell"]
+
+
+def test_copilot_plan_denies_writes_and_bypass_allows_all() -> None:
+    assert argv("copilot", permission_mode="plan")[-5:] == [
+        "--allow-all-tools",
+        "--deny-tool",
+        "shell",
+        "--deny-tool",
+        "write",
+    ]
+    assert argv("copilot", permission_mode="bypassPermissions")[-1] == "--allow-all"
+
+
+# -- opencode ------------------------------------------------------------------------------
+
+
+def test_opencode_argv_pins_the_directory_and_reads_stdin() -> None:
+    got = argv(
+        "opencode",
+        working_dir=WD,
+        model="anthropic/claude-sonnet-4-5",
+        session=SessionChoice(resume_id="ses_1", fork=True),
+    )
+    assert got == [
+        EXE,
+        "run",
+        "--format",
+        "json",
+        "--dir",
+        str(WD),
+        "--model",
+        "anthropic/claude-sonnet-4-5",
+        "--session",
+        "ses_1",
+        "--fork",
+    ]
+    assert stdin("opencode") == b"hello"
+
+
+def test_opencode_permission_modes() -> None:
+    assert argv("opencode", permission_mode="plan")[-2:] == ["--agent", "plan"]
+    assert argv("opencode", permission_mode="bypassPermissions")[-1] == "--auto"
+
+
+# -- mistral vibe --------------------------------------------------------------------------
+
+
+def test_vibe_argv_model_goes_in_the_environment() -> None:
+    request = ProviderRequest(
+        prompt="hi",
+        model="devstral-2",
+        permission_mode="acceptEdits",
+        session=SessionChoice(resume_id="v1"),
+    )
+    prepared = adapter_for("mistral").prepare(request, EXE)
+    assert list(prepared.invocation.argv) == [
+        EXE,
+        "-p",
+        "--output",
+        "json",
+        "--agent",
+        "accept-edits",
+        "--trust",
+        "--resume",
+        "v1",
+    ]
+    assert prepared.invocation.env == {"VIBE_ACTIVE_MODEL": "devstral-2"}
+    assert prepared.invocation.stdin == b"hi"
+
+
+def test_unknown_permission_mode_is_refused_everywhere() -> None:
+    for provider in ("claude", "codex", "gemini", "copilot", "opencode", "mistral"):
+        with pytest.raises(InvalidRequest):
+            argv(provider, permission_mode="yolo")

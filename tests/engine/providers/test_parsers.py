@@ -1,0 +1,274 @@
+"""Parsers on output captured from the real CLIs (tests/fixtures/cli), fed in small chunks."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.errors import ProviderFailure
+from llmgw_desktop.engine.providers.cli.claude import ClaudeParser
+from llmgw_desktop.engine.providers.cli.codex import CodexParser
+from llmgw_desktop.engine.providers.cli.copilot import CopilotParser
+from llmgw_desktop.engine.providers.cli.gemini import GeminiParser, PlainTextParser
+from llmgw_desktop.engine.providers.cli.grok import GrokParser
+from llmgw_desktop.engine.providers.cli.mistral import VibeParser
+from llmgw_desktop.engine.providers.cli.opencode import OpenCodeParser
+from llmgw_desktop.engine.providers.discovery import _parse_model_listing
+from llmgw_desktop.engine.providers.process import ProcessOutcome
+from tests.engine.providers.replay import FIXTURES, captured, replay
+
+
+def failure(parser: object, cli: str, case: str) -> ProviderFailure:
+    with pytest.raises(ProviderFailure) as caught:
+        replay(parser, captured(cli, case))  # type: ignore[arg-type]
+    return caught.value
+
+
+# -- claude --------------------------------------------------------------------------------
+
+
+def test_claude_answer_usage_cost_and_session() -> None:
+    result = replay(ClaudeParser(), captured("claude", "plain_stream_json"))
+    assert result.text.startswith("FAKE-OK anthropic")
+    assert result.session_id == "338d4b88-14e4-4c73-b3ab-36a1c007effa"
+    assert result.model == "claude-opus-4-8"
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (12, 7)
+    assert (result.usage.cache_read_tokens, result.usage.cache_write_tokens) == (200, 100)
+    assert result.cost_usd == pytest.approx(0.00096) and result.cost_source == "reported"
+
+
+def test_claude_partial_text_grows_while_streaming() -> None:
+    parser = ClaudeParser()
+    outcome = captured("claude", "plain_stream_json")
+    lines = outcome.stdout.splitlines(keepends=True)
+    parser.feed(lines[0])
+    assert parser.partial_text == ""
+    parser.feed(lines[1])
+    assert parser.partial_text.startswith("FAKE-OK")
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "retryable"),
+    [
+        ("err_e401_noretry_stream_json", "auth_required", False),
+        ("err_e429_noretry_stream_json", "rate_limited", True),
+        ("err_e500_noretry_stream_json", "provider_error", True),
+        ("err_e529_noretry_stream_json", "provider_error", True),
+        ("err_cut_noretry_stream_json", "provider_error", True),
+        ("err_malformed_noretry_stream_json", "provider_error", True),
+        ("resume_bad_id", "session_not_found", False),
+        ("session_id_reuse_json", "session_conflict", False),
+    ],
+)
+def test_claude_failures(case: str, code: str, retryable: bool) -> None:
+    error = failure(ClaudeParser(), "claude", case)
+    assert (error.code, error.retryable) == (code, retryable)
+    assert "sk-" not in error.message
+
+
+# -- codex ---------------------------------------------------------------------------------
+
+
+def test_codex_answer_and_usage_as_reported() -> None:
+    result = replay(CodexParser("gpt-5.5"), captured("codex", "plain_json"))
+    assert result.text.startswith("FAKE-OK responses")
+    assert result.session_id == "01a1fede-ed96-72c0-b76c-f35d9f149af8"
+    usage = result.usage
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.output_tokens) == (112, 200, 9)
+    assert usage.reasoning_tokens == 2 and usage.total_input_tokens == 312
+    assert result.usage_is_cumulative
+
+
+def test_codex_resume_reports_thread_totals() -> None:
+    result = replay(CodexParser(None), captured("codex", "resume_json"))
+    assert result.usage.total_input_tokens == 624 and result.usage_is_cumulative
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "retryable"),
+    [
+        ("err_e401_noretry_json", "auth_required", False),
+        ("err_e429_noretry_json", "rate_limited", True),
+        ("err_e500_noretry_json", "provider_error", True),
+        ("err_e503_noretry_json", "provider_error", True),
+        ("err_cut_noretry_json", "provider_error", True),
+        ("err_malformed_noretry_json", "provider_error", True),
+        ("resume_bad_id", "session_not_found", False),
+    ],
+)
+def test_codex_failures(case: str, code: str, retryable: bool) -> None:
+    error = failure(CodexParser(None), "codex", case)
+    assert (error.code, error.retryable) == (code, retryable)
+
+
+def test_codex_model_listing() -> None:
+    text = (FIXTURES / "codex" / "models_list.stdout").read_text()
+    assert _parse_model_listing(text)[:2] == ["gpt-6-astra", "gpt-6.1-sol"]
+
+
+# -- gemini --------------------------------------------------------------------------------
+
+
+def test_gemini_answer_and_usage() -> None:
+    result = replay(GeminiParser("gemini-2.5-flash"), captured("gemini", "plain_stream_json"))
+    assert result.text == 'FAKE-OK gemini req#1 msgs=1 last_user="Say hello"'
+    assert result.session_id == "f9bd66ec-ce80-4a8b-bd44-d7b9d116a4ef"
+    assert (result.usage.input_tokens, result.usage.cache_read_tokens) == (112, 200)
+    assert result.usage.output_tokens == 7
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "retryable"),
+    [
+        ("err_e429_noretry_stream_json", "rate_limited", True),
+        ("err_cut_noretry_stream_json", "provider_error", True),
+        ("resume_bad_id", "session_not_found", False),
+        ("probe_no_settings", "auth_required", False),
+    ],
+)
+def test_gemini_failures(case: str, code: str, retryable: bool) -> None:
+    error = failure(GeminiParser(None), "gemini", case)
+    assert (error.code, error.retryable) == (code, retryable)
+
+
+def test_gemini_status_comes_back_from_the_exit_code() -> None:
+    outcome = ProcessOutcome(
+        244,
+        b'{"type":"result","status":"error","error":{"message":"[API Error: boom]"}}\n',
+        b"",
+        0.1,
+        "exit",
+        1,
+    )
+    with pytest.raises(ProviderFailure) as caught:
+        replay(GeminiParser(None), outcome)
+    assert caught.value.details["upstream_status"] == 500 and caught.value.retryable
+
+
+def test_agy_plain_text() -> None:
+    outcome = ProcessOutcome(0, b"The answer.\n", b"", 0.1, "exit", 1)
+    result = replay(PlainTextParser("gemini", None), outcome)
+    assert result.text == "The answer." and result.warnings
+
+
+# -- grok ----------------------------------------------------------------------------------
+
+
+def test_grok_answer() -> None:
+    result = replay(GrokParser("grok-code-fast-1"), captured("grok", "plain_ndjson"))
+    assert result.text.startswith("FAKE-OK chat") and result.session_id is None
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "retryable"),
+    [
+        ("err_e401", "auth_required", False),
+        ("err_e429", "rate_limited", True),
+        ("err_e500", "provider_error", True),
+        ("err_cut", "provider_error", True),
+        ("err_malformed", "provider_error", False),
+        ("err_no_key", "auth_required", False),
+    ],
+)
+def test_grok_failures_hidden_behind_exit_zero(case: str, code: str, retryable: bool) -> None:
+    error = failure(GrokParser(None), "grok", case)
+    assert (error.code, error.retryable) == (code, retryable)
+
+
+# -- copilot -------------------------------------------------------------------------------
+
+
+def test_copilot_answer_session_and_usage_file(tmp_path: Path) -> None:
+    usage = tmp_path / "usage.json"
+    usage.write_bytes((FIXTURES / "copilot" / "usage_file.json").read_bytes())
+    result = replay(CopilotParser(None, usage), captured("copilot", "plain_json"))
+    assert result.text.startswith("FAKE-OK chat")
+    assert result.session_id == "a1c6ff4c-c4c0-431e-8b8a-8cbdf87abbe3"
+    assert result.model == "gpt-5.4"
+    assert (result.usage.input_tokens, result.usage.cache_read_tokens) == (112, 200)
+    assert (result.usage.output_tokens, result.usage.reasoning_tokens) == (9, 2)
+    assert not usage.exists()  # the side file is cleaned up
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "retryable"),
+    [
+        ("err_e401_json", "auth_required", False),
+        ("err_e429_json", "rate_limited", True),
+        ("err_e500_json", "provider_error", True),
+        ("err_cut_json", "provider_error", True),
+        ("resume_bad_id", "session_not_found", False),
+    ],
+)
+def test_copilot_failures(case: str, code: str, retryable: bool, tmp_path: Path) -> None:
+    error = failure(CopilotParser(None, tmp_path / "none.json"), "copilot", case)
+    assert (error.code, error.retryable) == (code, retryable)
+
+
+# -- opencode ------------------------------------------------------------------------------
+
+
+def test_opencode_answer_usage_and_cost() -> None:
+    result = replay(OpenCodeParser(None), captured("opencode", "plain_json_stdin"))
+    assert result.text.startswith("FAKE-OK anthropic")
+    assert result.session_id == "ses_e0119bdf3ffeO3oAdiUVCCCfrw"
+    usage = result.usage
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens) == (12, 200, 100)
+    assert result.cost_usd == pytest.approx(0.000576)
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "retryable"),
+    [
+        ("err_e401_json", "auth_required", False),
+        ("err_e429_json", "rate_limited", True),
+        ("err_e500_json", "provider_error", True),
+        ("err_cut_json", "provider_error", True),
+        ("err_malformed_json", "provider_error", False),
+        ("resume_bad_id", "session_not_found", False),
+    ],
+)
+def test_opencode_failures(case: str, code: str, retryable: bool) -> None:
+    error = failure(OpenCodeParser(None), "opencode", case)
+    assert (error.code, error.retryable) == (code, retryable)
+
+
+def test_opencode_model_listing() -> None:
+    text = (FIXTURES / "opencode" / "models_list.stdout").read_text()
+    assert "anthropic/claude-haiku-4-5" in _parse_model_listing(text)
+
+
+# -- vibe (cannot run here: Python 3.12 needed; these bytes follow its documented format) -----
+
+
+def test_vibe_reads_the_message_list_and_the_session_meta(tmp_path: Path) -> None:
+    session_dir = tmp_path / "logs" / "session" / "session_20261121_1"
+    session_dir.mkdir(parents=True)
+    (session_dir / "meta.json").write_text(
+        json.dumps(
+            {
+                "session_id": "v-123",
+                "stats": {"session_prompt_tokens": 40, "session_completion_tokens": 5},
+            }
+        )
+    )
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]
+    outcome = ProcessOutcome(0, json.dumps(history).encode(), b"", 0.2, "exit", 1)
+    parser = VibeParser("devstral-2", started=time.time() - 5, vibe_home=tmp_path)
+    result = replay(parser, outcome)
+    assert (result.text, result.session_id) == ("Hello!", "v-123")
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (40, 5)
+
+
+def test_truncated_output_is_a_retryable_failure_not_a_crash() -> None:
+    whole = captured("claude", "plain_stream_json")
+    cut = ProcessOutcome(0, whole.stdout[: len(whole.stdout) // 2], b"", 0.1, "exit", 1)
+    with pytest.raises(ProviderFailure) as caught:
+        replay(ClaudeParser(), cut)
+    assert caught.value.retryable
+    garbage = ProcessOutcome(0, b'not json at all\n{"type": "turn.started"', b"", 0.1, "exit", 1)
+    with pytest.raises(ProviderFailure):
+        replay(CodexParser(None), garbage)
