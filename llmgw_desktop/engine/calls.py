@@ -258,6 +258,7 @@ class ProviderCalls:
                 limits,
                 isolate_env=self._settings.isolate_env,
                 on_progress=progress,
+                on_start=lambda pid: ctx.set_progress(pid=pid),
             )
 
         def on_retry(number: int, error: GatewayError, delay: float) -> None:

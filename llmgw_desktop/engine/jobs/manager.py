@@ -22,7 +22,7 @@ from typing import Any
 from llmgw_desktop.engine.errors import GatewayError, NotFound, Saturated
 from llmgw_desktop.engine.events import EventBus, JobStateChanged
 from llmgw_desktop.engine.jobs.model import JobState, JobView, can_move, dedup_key
-from llmgw_desktop.engine.jobs.store import JobStore, ProgressRow
+from llmgw_desktop.engine.jobs.store import INTERRUPTED_ERROR, JobStore, ProgressRow
 from llmgw_desktop.engine.tasks import TaskSupervisor
 
 __all__ = ["JobContext", "JobLimits", "JobManager", "JobSpec", "Submitted"]
@@ -442,9 +442,5 @@ def _not_found(job_id: str) -> NotFound:
 
 def _cancel_error(state: JobState) -> dict[str, Any]:
     if state is JobState.INTERRUPTED:
-        return {
-            "code": "interrupted",
-            "message": "the gateway stopped while this job was running; partial output kept",
-            "retryable": True,
-        }
+        return dict(INTERRUPTED_ERROR)
     return {"code": "canceled", "message": "the job was canceled", "retryable": False}

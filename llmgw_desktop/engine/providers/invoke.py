@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 # Called as output arrives: (text so far, events parsed, bytes of stdout so far).
 Progress = Callable[[str, int, int], None]
+# Called once the process exists, with its pid (which is also its process group id).
+Started = Callable[[int], None]
 
 
 async def invoke_once(
@@ -30,6 +32,7 @@ async def invoke_once(
     *,
     isolate_env: bool = False,
     on_progress: Progress | None = None,
+    on_start: Started | None = None,
 ) -> ProviderResult:
     """One run of the CLI for `request`.
 
@@ -51,7 +54,11 @@ async def invoke_once(
     provider = adapter.info.id
     try:
         outcome = await run_process(
-            prepared.invocation, limits, isolate_env=isolate_env, on_stdout=on_stdout
+            prepared.invocation,
+            limits,
+            isolate_env=isolate_env,
+            on_stdout=on_stdout,
+            on_start=on_start,
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         missing_dir = request.working_dir is not None and not request.working_dir.is_dir()

@@ -86,8 +86,11 @@ async def run_process(
     *,
     isolate_env: bool = False,
     on_stdout: Callable[[bytes], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> ProcessOutcome:
     """Run `invocation` to the end or to a limit; cancelling the caller kills the process group.
+
+    `on_start` hears the process id (also its process group id) as soon as it exists.
 
     Raises:
         FileNotFoundError: the executable does not exist.
@@ -102,7 +105,7 @@ async def run_process(
         scratch = tempfile.mkdtemp(prefix="llmgw-run-")
         cwd = Path(scratch)
     try:
-        return await _run(invocation, limits, env, cwd, on_stdout)
+        return await _run(invocation, limits, env, cwd, on_stdout, on_start)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -114,6 +117,7 @@ async def _run(
     env: dict[str, str],
     cwd: Path,
     on_stdout: Callable[[bytes], None] | None,
+    on_start: Callable[[int], None] | None,
 ) -> ProcessOutcome:
     loop = asyncio.get_running_loop()
     started = time.monotonic()
@@ -128,6 +132,8 @@ async def _run(
         creationflags=_NEW_GROUP_FLAGS,
     )
     assert proc.stdout is not None and proc.stderr is not None
+    if on_start is not None:
+        on_start(proc.pid)
     stdout = bytearray()
     stderr = bytearray()
     last_output = [loop.time()]

@@ -2,7 +2,8 @@
 
 The JSONL stream carries the answer (`assistant.message`), failures (`session.error` with an
 error type and HTTP status) and a final `result` with the session id, but no token counts:
-those come from the file named by `--usage-output-file`, read once the run ends.
+those come from the file named by `--usage-output-file`, read once the run ends; on a resumed
+session they are the session's totals, so the engine subtracts the previous turn's.
 
 Headless runs need `--allow-all-tools`; the permission mode narrows it with `--deny-tool`.
 """
@@ -159,6 +160,8 @@ class CopilotParser:
             duration_s=outcome.duration_s,
             exit_code=outcome.exit_code,
             raw_output=outcome.stdout.decode("utf-8", errors="replace"),
+            # The usage file sums the whole session, resumed turns included (seen on 1.0.102).
+            usage_is_cumulative=True,
         )
 
     def _read_usage(self) -> Usage:

@@ -1,0 +1,134 @@
+"""Point each real vendor CLI at the scripted upstream on loopback, with a private home.
+
+Everything here is what a user would set up themselves (an API key, a base URL, the CLI's own
+config file); the gateway under test adds nothing of its own. Outbound traffic other than to
+loopback goes to a dead proxy, so a CLI that tries to reach the internet fails at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI_BIN = ROOT / ".clis" / "node_modules" / ".bin"
+# Copilot unpacks ~235 MB on first run; sharing the cache keeps that to once per machine.
+COPILOT_CACHE = ROOT / ".clis" / "copilot-cache"
+REQUIRE_CLIS = os.environ.get("LLMGW_REQUIRE_CLIS") == "1"
+DEAD_PROXY = "http://127.0.0.1:9"
+
+
+def find_cli(binary: str) -> str:
+    """The CLI's path; skips the test where it is not installed (fails instead in CI)."""
+    found = shutil.which(binary, path=os.pathsep.join([str(CLI_BIN), os.environ.get("PATH", "")]))
+    if found is None:
+        message = f"{binary} is not installed (CI installs it into {CLI_BIN} via .ci/run)"
+        if REQUIRE_CLIS:
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def offline_environment(home: Path, base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set up this process's environment (inherited by the CLIs) for offline runs."""
+    home.mkdir(parents=True, exist_ok=True)
+    values = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_CACHE_HOME": str(COPILOT_CACHE),
+        "HTTP_PROXY": DEAD_PROXY,
+        "HTTPS_PROXY": DEAD_PROXY,
+        "http_proxy": DEAD_PROXY,
+        "https_proxy": DEAD_PROXY,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+        "NO_COLOR": "1",
+        "TERM": "dumb",
+        # Claude Code
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": "sk-ant-test-key",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        # Codex
+        "CODEX_HOME": str(home / ".codex"),
+        "OPENAI_API_KEY": "sk-test-key",
+        # Gemini CLI
+        "GOOGLE_GEMINI_BASE_URL": base_url,
+        "GEMINI_API_KEY": "gemini-test-key",
+        # grok-cli
+        "GROK_BASE_URL": f"{base_url}/v1",
+        "GROK_API_KEY": "xai-test-key",
+        # Copilot (bring-your-own-key mode needs no GitHub login)
+        "COPILOT_PROVIDER_BASE_URL": f"{base_url}/v1",
+        "COPILOT_PROVIDER_TYPE": "openai",
+        "COPILOT_PROVIDER_API_KEY": "sk-test-key",
+        "COPILOT_MODEL": "gpt-5.4",
+        "COPILOT_OFFLINE": "true",
+        # OpenCode
+        "OPENCODE_DISABLE_MODELS_FETCH": "1",
+        "OPENCODE_DISABLE_AUTOUPDATE": "1",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    COPILOT_CACHE.mkdir(parents=True, exist_ok=True)
+    _write(
+        home / ".codex" / "config.toml",
+        f'''model = "gpt-5.5"
+model_provider = "scripted"
+
+[model_providers.scripted]
+name = "scripted upstream"
+base_url = "{base_url}/v1"
+env_key = "OPENAI_API_KEY"
+wire_api = "responses"
+supports_websockets = false
+# The gateway retries on its own; the CLI's nested retry loops would take ~26 s on a 500.
+request_max_retries = 0
+stream_max_retries = 0
+
+[analytics]
+enabled = false
+
+[features]
+plugins = false
+''',
+    )
+    _write(
+        home / ".gemini" / "settings.json",
+        json.dumps(
+            {
+                "security": {"auth": {"selectedType": "gemini-api-key"}},
+                "privacy": {"usageStatisticsEnabled": False},
+                "telemetry": {"enabled": False},
+                "general": {
+                    "enableAutoUpdate": False,
+                    "enableAutoUpdateNotification": False,
+                    "maxAttempts": 1,
+                },
+            }
+        ),
+    )
+    _write(
+        home / ".config" / "opencode" / "opencode.json",
+        json.dumps(
+            {
+                "autoupdate": False,
+                "share": "disabled",
+                "provider": {
+                    "anthropic": {"options": {"baseURL": f"{base_url}/v1", "apiKey": "sk-ant-test"}}
+                },
+                "model": "anthropic/claude-sonnet-4-5",
+                "small_model": "anthropic/claude-haiku-4-5",
+            }
+        ),
+    )
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

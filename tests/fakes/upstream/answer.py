@@ -1,0 +1,110 @@
+"""Writing one scripted reply to the wire: ok, error, cut and malformed, JSON or SSE."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Final
+
+from aiohttp import web
+
+from .schema import fill_schema
+from .script import Reply
+from .sse import DialectCodec, JsonObject, StreamAnswer, dumps
+
+_SSE_HEADERS: Final[Mapping[str, str]] = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+}
+# The header each API family carries its request id in; SDKs surface it on errors.
+_REQUEST_ID_HEADERS: Final[Mapping[str, str]] = {
+    "anthropic": "request-id",
+    "responses": "x-request-id",
+    "chat": "x-request-id",
+    "gemini": "x-request-id",
+}
+
+
+def answer_text(codec: DialectCodec, body: JsonObject, reply: Reply) -> str:
+    """JSON that fills the schema of a JSON-mode request, otherwise the reply's prose."""
+    schema = codec.wanted_schema(body)
+    if schema is not None:
+        return dumps(fill_schema(schema))
+    facts = codec.facts(body)
+    return reply.answer_text(facts.message_count, facts.last_user)
+
+
+async def write_reply(
+    request: web.Request,
+    codec: DialectCodec,
+    reply: Reply,
+    body: JsonObject,
+    model: str,
+    *,
+    stream: bool,
+) -> web.StreamResponse:
+    """Answer one LLM call as `reply` says (any delay has already been waited out)."""
+    request_id = {_REQUEST_ID_HEADERS[codec.name]: "req_fake"}
+    if reply.kind == "error":
+        return error_response(codec, reply, request_id)
+    text = answer_text(codec, body, reply)
+    if stream:
+        answer = codec.stream_answer(body, text, model)
+        return await _write_stream(request, codec, reply, answer, request_id)
+    if reply.kind == "malformed":
+        return web.Response(body=codec.malformed_json(), content_type="application/json")
+    payload = dumps(codec.json_answer(body, text, model)).encode()
+    if reply.kind == "cut":
+        # Promise the whole body, deliver half: the client sees a short read.
+        response = web.StreamResponse(headers={"Content-Type": "application/json", **request_id})
+        response.content_length = len(payload)
+        await response.prepare(request)
+        await response.write(payload[: len(payload) // 2])
+        return drop_connection(request, response)
+    return web.Response(body=payload, content_type="application/json", headers=request_id)
+
+
+async def _write_stream(
+    request: web.Request,
+    codec: DialectCodec,
+    reply: Reply,
+    answer: StreamAnswer,
+    headers: dict[str, str],
+) -> web.StreamResponse:
+    response = web.StreamResponse(headers={**_SSE_HEADERS, **headers})
+    await response.prepare(request)
+    if reply.kind == "cut":
+        await response.write(answer.cut_prefix())
+        return drop_connection(request, response)
+    frames = codec.malformed_stream() if reply.kind == "malformed" else answer.frames
+    # One write per frame, as a real server flushes each event when it is ready.
+    for frame in frames:
+        await response.write(frame)
+    await response.write_eof()
+    return response
+
+
+def error_response(codec: DialectCodec, reply: Reply, headers: dict[str, str]) -> web.Response:
+    """The reply's HTTP error in the codec's envelope, with retry-after headers if asked."""
+    body, extra = codec.error(reply.status, reply.message)
+    headers = {**headers, **extra}
+    if reply.retry_after_s is not None:
+        # Integer seconds (rounded up, so nobody retries early) is the standard form; the
+        # Anthropic and OpenAI SDKs read the more precise -ms header first.
+        headers["retry-after"] = str(max(0, math.ceil(reply.retry_after_s)))
+        headers["retry-after-ms"] = str(max(0, round(reply.retry_after_s * 1000)))
+    return web.json_response(body, status=reply.status, headers=headers)
+
+
+def drop_connection(
+    request: web.Request, response: web.StreamResponse | None = None
+) -> web.StreamResponse:
+    """End the TCP connection under a response that is not finished.
+
+    close() rather than abort(): it flushes what was written first, so the client always
+    gets the partial data before the connection ends (an abort could race it).
+    """
+    if request.transport is not None:
+        request.transport.close()
+    # aiohttp refuses to write to a closing transport, so this placeholder never goes out.
+    return response or web.Response(status=503)

@@ -1,0 +1,140 @@
+"""Gemini: generateContent, streamGenerateContent?alt=sse and countTokens under /v1beta/models."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Final
+
+from .script import (
+    GEMINI_CACHED_TOKENS,
+    GEMINI_CANDIDATES_TOKENS,
+    GEMINI_PROMPT_TOKENS,
+    GEMINI_THOUGHTS_TOKENS,
+)
+from .sse import AnswerFacts, JsonObject, StreamAnswer, split_text, sse_event
+
+name = "gemini"
+
+# Google's own frames end with CRLF; parsers that only split on "\n\n" should meet that here.
+_EOL = "\r\n"
+STATUS_NAMES: Final[Mapping[int, str]] = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def usage() -> JsonObject:
+    """usageMetadata of every answer: cached inside prompt, thoughts beside candidates."""
+    return {
+        "promptTokenCount": GEMINI_PROMPT_TOKENS,
+        "candidatesTokenCount": GEMINI_CANDIDATES_TOKENS,
+        "thoughtsTokenCount": GEMINI_THOUGHTS_TOKENS,
+        "cachedContentTokenCount": GEMINI_CACHED_TOKENS,
+        "totalTokenCount": GEMINI_PROMPT_TOKENS + GEMINI_CANDIDATES_TOKENS + GEMINI_THOUGHTS_TOKENS,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": GEMINI_PROMPT_TOKENS}],
+        "cacheTokensDetails": [{"modality": "TEXT", "tokenCount": GEMINI_CACHED_TOKENS}],
+    }
+
+
+def facts(body: JsonObject) -> AnswerFacts:
+    """Content count and the last user text."""
+    contents = body.get("contents") or []
+    return AnswerFacts(len(contents), _last_user_text(contents))
+
+
+def _last_user_text(contents: list[JsonObject]) -> str:
+    for content in reversed(contents):
+        if content.get("role", "user") != "user":
+            continue
+        for part in reversed(content.get("parts") or []):
+            if "text" in part:
+                return str(part["text"])
+    return ""
+
+
+def wanted_schema(body: JsonObject) -> JsonObject | None:
+    """The schema a JSON-mode request asks for, or None when it wants prose."""
+    config = body.get("generationConfig") or {}
+    if config.get("responseMimeType") != "application/json":
+        return None
+    schema = config.get("responseJsonSchema") or config.get("responseSchema")
+    return schema if isinstance(schema, dict) else {"type": "object"}
+
+
+def _chunk(model: str, response_id: str, text: str, last: bool) -> JsonObject:
+    candidate: JsonObject = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+    chunk: JsonObject = {
+        "candidates": [candidate],
+        "modelVersion": model,
+        "responseId": response_id,
+    }
+    if last:
+        candidate["finishReason"] = "STOP"
+        chunk["usageMetadata"] = usage()
+    return chunk
+
+
+def json_answer(body: JsonObject, text: str, model: str) -> JsonObject:
+    """A complete GenerateContentResponse."""
+    return _chunk(model, "fake-" + uuid.uuid4().hex[:16], text, last=True)
+
+
+def stream_answer(body: JsonObject, text: str, model: str) -> StreamAnswer:
+    """Unnamed data frames, each a GenerateContentResponse; usage only on the last one."""
+    response_id = "fake-" + uuid.uuid4().hex[:16]
+    # JSON answers go in one piece: a client may parse each chunk of a JSON-mode stream.
+    pieces = [text] if wanted_schema(body) is not None else split_text(text)
+    frames = [
+        sse_event(_chunk(model, response_id, piece, last=i == len(pieces) - 1), eol=_EOL)
+        for i, piece in enumerate(pieces)
+    ]
+    return StreamAnswer(frames, cut_after=0)
+
+
+def malformed_json() -> bytes:
+    """A GenerateContentResponse that stops inside the first candidate."""
+    return b'{"candidates":[{"content":'
+
+
+def malformed_stream() -> list[bytes]:
+    """A chunk cut inside a string, then a data line that is not JSON."""
+    return [
+        b'data: {"candidates":[{"content":{"parts":[{"text":"bro\r\n\r\n',
+        sse_event("not json", eol=_EOL),
+    ]
+
+
+def error(status: int, message: str) -> tuple[JsonObject, dict[str, str]]:
+    """The Google error envelope {"error": {code, message, status}}."""
+    default = "UNAVAILABLE" if status >= 500 else "FAILED_PRECONDITION"
+    return {
+        "error": {"code": status, "message": message, "status": STATUS_NAMES.get(status, default)}
+    }, {}
+
+
+def count_tokens_answer(total_tokens: int) -> JsonObject:
+    """POST :countTokens."""
+    return {"totalTokens": total_tokens}
+
+
+def models_list() -> JsonObject:
+    """GET /v1beta/models."""
+    return {
+        "models": [
+            {
+                "name": f"models/{m}",
+                "displayName": f"{m} (fake)",
+                "inputTokenLimit": 1048576,
+                "outputTokenLimit": 65536,
+                "supportedGenerationMethods": ["generateContent", "countTokens"],
+            }
+            for m in ("gemini-2.5-pro", "gemini-2.5-flash")
+        ]
+    }

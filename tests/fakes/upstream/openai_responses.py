@@ -1,0 +1,170 @@
+"""OpenAI Responses: POST /v1/responses answers (JSON and named SSE events)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from .openai_common import error
+from .script import (
+    OPENAI_CACHED_TOKENS,
+    OPENAI_OUTPUT_TOKENS,
+    OPENAI_PROMPT_TOKENS,
+    OPENAI_REASONING_TOKENS,
+)
+from .sse import AnswerFacts, JsonObject, StreamAnswer, split_text, sse_event
+
+name = "responses"
+
+# Codex sends its environment and AGENTS.md as user messages ahead of the prompt.
+_INJECTED_PREFIXES = ("<environment_context>", "# AGENTS.md", "<user_instructions>")
+
+
+def usage() -> JsonObject:
+    """Usage of every answer: cached tokens inside input, reasoning inside output."""
+    return {
+        "input_tokens": OPENAI_PROMPT_TOKENS,
+        "input_tokens_details": {"cached_tokens": OPENAI_CACHED_TOKENS},
+        "output_tokens": OPENAI_OUTPUT_TOKENS,
+        "output_tokens_details": {"reasoning_tokens": OPENAI_REASONING_TOKENS},
+        "total_tokens": OPENAI_PROMPT_TOKENS + OPENAI_OUTPUT_TOKENS,
+    }
+
+
+def facts(body: JsonObject) -> AnswerFacts:
+    """Input item count (a bare string input is one message) and the last user text."""
+    items = body.get("input")
+    if isinstance(items, str):
+        return AnswerFacts(1, items)
+    items = items or []
+    return AnswerFacts(len(items), _last_user_text(items))
+
+
+def _last_user_text(items: list[JsonObject]) -> str:
+    for item in reversed(items):
+        if item.get("role") != "user":
+            continue
+        content = item.get("content")
+        if isinstance(content, str):
+            return content
+        for part in reversed(content or []):
+            text = part.get("text", "") if part.get("type") in ("input_text", "text") else ""
+            if text and not text.startswith(_INJECTED_PREFIXES):
+                return str(text)
+    return ""
+
+
+def wanted_schema(body: JsonObject) -> JsonObject | None:
+    """The schema of a structured-output request (text.format json_schema / json_object)."""
+    fmt = (body.get("text") or {}).get("format") or {}
+    if fmt.get("type") == "json_object":
+        return {"type": "object"}
+    return fmt.get("schema") if fmt.get("type") == "json_schema" else None
+
+
+def _message_item(item_id: str, text: str) -> JsonObject:
+    return {
+        "id": item_id,
+        "type": "message",
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
+    }
+
+
+def _response(
+    body: JsonObject, model: str, response_id: str, status: str, output: list[JsonObject]
+) -> JsonObject:
+    done = status == "completed"
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "model": model,
+        "output": output,
+        "parallel_tool_calls": True,
+        "previous_response_id": body.get("previous_response_id"),
+        "tool_choice": "auto",
+        "tools": [],
+        "error": None,
+        "incomplete_details": None,
+        "usage": usage() if done else None,
+    }
+
+
+def json_answer(body: JsonObject, text: str, model: str) -> JsonObject:
+    """A completed Response object."""
+    item = _message_item("msg_fake_" + uuid.uuid4().hex[:20], text)
+    return _response(body, model, "resp_fake_" + uuid.uuid4().hex[:20], "completed", [item])
+
+
+def stream_answer(body: JsonObject, text: str, model: str) -> StreamAnswer:
+    """Named events, each with `type` and an increasing `sequence_number`; usage at the end."""
+    response_id = "resp_fake_" + uuid.uuid4().hex[:20]
+    item_id = "msg_fake_" + uuid.uuid4().hex[:20]
+    shell = _response(body, model, response_id, "in_progress", [])
+    done_item = _message_item(item_id, text)
+    where = {"item_id": item_id, "output_index": 0, "content_index": 0}
+    empty_part = {"type": "output_text", "text": "", "annotations": []}
+    payloads: list[JsonObject] = [
+        {"type": "response.created", "response": shell},
+        {"type": "response.in_progress", "response": shell},
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {**done_item, "status": "in_progress", "content": []},
+        },
+        {"type": "response.content_part.added", **where, "part": empty_part},
+    ]
+    first_delta = len(payloads)
+    payloads += [
+        {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
+        for piece in split_text(text)
+    ]
+    payloads += [
+        {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+        {"type": "response.content_part.done", **where, "part": done_item["content"][0]},
+        {"type": "response.output_item.done", "output_index": 0, "item": done_item},
+        {
+            "type": "response.completed",
+            "response": _response(body, model, response_id, "completed", [done_item]),
+        },
+    ]
+    frames = [
+        sse_event({**payload, "sequence_number": seq}, payload["type"])
+        for seq, payload in enumerate(payloads)
+    ]
+    return StreamAnswer(frames, cut_after=first_delta)
+
+
+def malformed_json() -> bytes:
+    """A Response body that stops inside the output array."""
+    return b'{"id":"resp_fake","object":"response","output":['
+
+
+def malformed_stream() -> list[bytes]:
+    """A valid response.created, then events whose data is not JSON."""
+    created = {
+        "type": "response.created",
+        "sequence_number": 0,
+        "response": _response({}, "gpt-fake", "resp_fake", "in_progress", []),
+    }
+    return [
+        sse_event(created, "response.created"),
+        sse_event('{"type":"response.in_progress",,,', "response.in_progress"),
+        sse_event("{not json", "response.output_text.delta"),
+        sse_event('{"type":"response.completed","response":{"id":', "response.completed"),
+    ]
+
+
+__all__ = [
+    "error",
+    "facts",
+    "json_answer",
+    "malformed_json",
+    "malformed_stream",
+    "name",
+    "stream_answer",
+    "wanted_schema",
+]

@@ -1,0 +1,161 @@
+"""What the fake upstream answers (Reply), what it saw (RecordedRequest), and the reply queue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+ReplyKind = Literal["ok", "error", "cut", "malformed", "slow"]
+Dialect = Literal["anthropic", "responses", "chat", "gemini"]
+
+# Usage every answer reports. The numbers differ per field so a test can tell which upstream
+# field ended up where after a translation.
+ANTHROPIC_INPUT_TOKENS = 12
+ANTHROPIC_CACHE_CREATION_TOKENS = 100
+ANTHROPIC_CACHE_READ_TOKENS = 200
+ANTHROPIC_OUTPUT_TOKENS = 7
+# OpenAI (Responses and Chat) and Gemini count cached and reasoning tokens inside the totals.
+OPENAI_PROMPT_TOKENS = 312
+OPENAI_CACHED_TOKENS = 200
+OPENAI_OUTPUT_TOKENS = 9
+OPENAI_REASONING_TOKENS = 2
+GEMINI_PROMPT_TOKENS = 312
+GEMINI_CACHED_TOKENS = 200
+GEMINI_CANDIDATES_TOKENS = 7
+GEMINI_THOUGHTS_TOKENS = 2
+# count_tokens / countTokens answers.
+COUNT_TOKENS_ANSWER = 321
+
+DEFAULT_ANSWER = "FAKE-OK"
+# The last user text quoted in an answer is cut here: CLIs may send whole files as prompts.
+LAST_USER_MAX_CHARS = 200
+
+# Used when Reply.error() gets no message; close to what the real APIs say, marked "(fake)".
+DEFAULT_ERROR_MESSAGES: Final[Mapping[int, str]] = {
+    400: "Invalid request (fake)",
+    401: "Invalid API key (fake)",
+    403: "Permission denied (fake)",
+    404: "Model not found (fake)",
+    429: "Rate limit reached for requests (fake)",
+    500: "Internal server error (fake)",
+    502: "Bad gateway (fake)",
+    503: "Service unavailable (fake)",
+    529: "Overloaded (fake)",
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the next LLM call gets.
+
+    kind "ok" answers normally (after delay_s), "error" answers `status` in the caller's
+    dialect, "cut" drops the connection mid-answer, "malformed" sends a 200 whose data does
+    not parse, "slow" is "ok" with a delay_s of silence before the first byte.
+    """
+
+    kind: ReplyKind = "ok"
+    text: str = DEFAULT_ANSWER
+    delay_s: float = 0.0
+    status: int = 200
+    message: str = ""
+    retry_after_s: float | None = None
+    # When False the answer text appends what the request carried (message count and last
+    # user text), so a test can see whether history reached the upstream.
+    verbatim: bool = False
+
+    @classmethod
+    def ok(
+        cls, text: str = DEFAULT_ANSWER, delay_s: float = 0.0, *, verbatim: bool = False
+    ) -> Reply:
+        """A normal answer; `verbatim=True` sends `text` without the appended facts."""
+        return cls("ok", text=text, delay_s=delay_s, verbatim=verbatim)
+
+    @classmethod
+    def error(cls, status: int, message: str = "", retry_after_s: float | None = None) -> Reply:
+        """An HTTP error in the caller's dialect; retry_after_s adds retry-after headers."""
+        return cls(
+            "error",
+            status=status,
+            message=message or DEFAULT_ERROR_MESSAGES.get(status, f"Error {status} (fake)"),
+            retry_after_s=retry_after_s,
+        )
+
+    @classmethod
+    def cut(cls) -> Reply:
+        """A 200 whose body stops mid-event, then the connection closes."""
+        return cls("cut")
+
+    @classmethod
+    def malformed(cls) -> Reply:
+        """A 200 whose JSON (or SSE data) does not parse."""
+        return cls("malformed")
+
+    @classmethod
+    def slow(cls, delay_s: float, text: str = DEFAULT_ANSWER) -> Reply:
+        """A normal answer after delay_s of silence before the first byte."""
+        return cls("slow", text=text, delay_s=delay_s)
+
+    def answer_text(self, message_count: int, last_user: str) -> str:
+        """The text an ok answer carries for a request with these facts."""
+        if self.verbatim:
+            return self.text
+        quoted = last_user[:LAST_USER_MAX_CHARS]
+        return f"{self.text} msgs={message_count} last_user={quoted!r}"
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the fake saw it; secrets in headers and query are redacted."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    raw_body: bytes
+    # Which API family the path belongs to; None for paths the fake does not know.
+    dialect: Dialect | None
+    # What the path asks for, e.g. "messages", "count_tokens", "models", "unknown".
+    endpoint: str
+    arrived_at: float
+    # The scripted reply applied; None for calls that are not LLM calls (lists, counts).
+    reply: Reply | None = None
+    stream: bool = False
+
+    @property
+    def is_llm(self) -> bool:
+        """True for calls that consumed a scripted reply."""
+        return self.reply is not None
+
+
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "cookie",
+        "proxy-authorization",
+        "x-goog-user-project",
+    }
+)
+SECRET_QUERY_KEYS = frozenset({"key", "api_key"})
+
+
+def redact_headers(headers: Any) -> dict[str, str]:
+    """Headers as a dict with lower-case names, secret values replaced by their length."""
+    out: dict[str, str] = {}
+    for raw_name, value in headers.items():
+        # Clients differ in how they capitalise names; lower case makes lookups predictable.
+        name = raw_name.lower()
+        if name in SECRET_HEADERS:
+            value = f"<redacted {len(value)} chars>"
+        # A repeated header keeps every value, as HTTP allows folding them with commas.
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+def redact_query(query: Any) -> dict[str, str]:
+    """Query parameters as a plain dict, API keys redacted."""
+    return {k: ("<redacted>" if k.lower() in SECRET_QUERY_KEYS else v) for k, v in query.items()}

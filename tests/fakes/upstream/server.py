@@ -1,0 +1,256 @@
+"""ScriptedUpstream: an in-process aiohttp server that answers LLM calls as scripted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from . import anthropic, gemini, openai_chat, openai_common, openai_responses
+from .answer import drop_connection, write_reply
+from .script import (
+    COUNT_TOKENS_ANSWER,
+    Dialect,
+    RecordedRequest,
+    Reply,
+    redact_headers,
+    redact_query,
+)
+from .sse import DialectCodec, JsonObject
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+# CLIs send whole conversations plus tool schemas; real APIs accept tens of MiB.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+# Upper bound on waiting for in-flight handlers at close; delays end at once on close anyway.
+SHUTDOWN_TIMEOUT_S = 1.0
+DEFAULT_WAIT_TIMEOUT_S = 5.0
+
+_GEMINI_LLM_METHODS = frozenset({"generateContent", "streamGenerateContent"})
+
+
+class ScriptedUpstream:
+    """A fake Anthropic/OpenAI/Gemini upstream on loopback whose LLM answers are scripted.
+
+    Use as `async with ScriptedUpstream() as up:`; queue replies with `up.script(...)`.
+    """
+
+    def __init__(self, default: Reply | None = None) -> None:
+        self.default: Reply = default or Reply.ok()
+        """What every LLM call gets once the scripted replies are used up."""
+        self.requests: list[RecordedRequest] = []
+        """Every request seen, in arrival order."""
+        self._pending: deque[Reply] = deque()
+        self._arrived = asyncio.Condition()
+        # Set on close so delayed replies stop waiting instead of holding shutdown.
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT, without a trailing slash or API version.
+
+        Raises:
+            RuntimeError: the server is not running.
+        """
+        if self._port is None:
+            raise RuntimeError("ScriptedUpstream is not started")
+        return f"http://{LOOPBACK}:{self._port}"
+
+    @property
+    def llm_requests(self) -> list[RecordedRequest]:
+        """The recorded requests that were LLM calls (each consumed one reply)."""
+        return [r for r in self.requests if r.is_llm]
+
+    @property
+    def pending_replies(self) -> int:
+        """How many scripted replies are still queued."""
+        return len(self._pending)
+
+    def script(self, *replies: Reply) -> None:
+        """Queue replies, consumed one per LLM call in order, after those already queued."""
+        self._pending.extend(replies)
+
+    async def wait_for_requests(
+        self,
+        n: int,
+        # A parameter rather than asyncio.timeout() at the call site: every wait is bounded.
+        timeout: float = DEFAULT_WAIT_TIMEOUT_S,  # noqa: ASYNC109
+    ) -> list[RecordedRequest]:
+        """Wait until at least n LLM calls have arrived; return the LLM requests.
+
+        Raises:
+            TimeoutError: fewer than n arrived within timeout seconds.
+        """
+        async with asyncio.timeout(timeout), self._arrived:
+            await self._arrived.wait_for(lambda: len(self.llm_requests) >= n)
+        return self.llm_requests
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 on a port the OS picks, in the running loop."""
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        self._add_routes(app)
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
+        )
+        await runner.setup()
+        await web.TCPSite(runner, LOOPBACK, 0).start()
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+
+    async def close(self) -> None:
+        """Stop listening, end delayed replies and close every connection."""
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> ScriptedUpstream:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ routing
+
+    def _add_routes(self, app: web.Application) -> None:
+        add = app.router.add_route
+        add("POST", "/v1/messages", self._anthropic_messages)
+        add("POST", "/v1/messages/count_tokens", self._anthropic_count_tokens)
+        add("POST", "/v1/responses", self._responses)
+        add("GET", "/v1/responses", self._responses_websocket)
+        add("POST", "/v1/chat/completions", self._chat)
+        add("POST", "/chat/completions", self._chat)
+        for path in ("/v1/models", "/models", "/v1beta/models"):
+            add("GET", path, self._models)
+        add("POST", "/v1beta/models/{call}", self._gemini)
+        add("POST", "/v1/models/{call}", self._gemini)
+        add("*", "/{anything:.*}", self._unknown)
+
+    async def _anthropic_messages(self, request: web.Request) -> web.StreamResponse:
+        record = await self._record(request, "anthropic", "messages")
+        return await self._answer_llm(
+            request, record, anthropic, self._model(record, "claude-fake")
+        )
+
+    async def _anthropic_count_tokens(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request, "anthropic", "count_tokens", llm=False)
+        return web.json_response(anthropic.count_tokens_answer(COUNT_TOKENS_ANSWER))
+
+    async def _responses(self, request: web.Request) -> web.StreamResponse:
+        record = await self._record(request, "responses", "responses")
+        return await self._answer_llm(
+            request, record, openai_responses, self._model(record, "gpt-fake")
+        )
+
+    async def _responses_websocket(self, request: web.Request) -> web.StreamResponse:
+        # Codex tries a websocket first when the provider allows it; 426 makes it fall back.
+        await self._record(request, "responses", "websocket", llm=False)
+        body, _ = openai_common.error(426, "websockets are not supported by the fake upstream")
+        return web.json_response(body, status=426)
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        record = await self._record(request, "chat", "chat.completions")
+        return await self._answer_llm(request, record, openai_chat, self._model(record, "gpt-fake"))
+
+    async def _gemini(self, request: web.Request) -> web.StreamResponse:
+        model, _, method = request.match_info["call"].partition(":")
+        if method == "countTokens":
+            await self._record(request, "gemini", method, llm=False)
+            return web.json_response(gemini.count_tokens_answer(COUNT_TOKENS_ANSWER))
+        if method not in _GEMINI_LLM_METHODS:
+            await self._record(request, "gemini", method or "unknown", llm=False)
+            body, _ = gemini.error(404, f"fake upstream: unknown method {method!r}")
+            return web.json_response(body, status=404)
+        record = await self._record(request, "gemini", method)
+        # The method, not a body flag, says whether Gemini streams.
+        record.stream = method == "streamGenerateContent"
+        return await self._answer_llm(request, record, gemini, model)
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        if request.path.startswith("/v1beta"):
+            dialect: Dialect = "gemini"
+            listing = gemini.models_list()
+        elif "anthropic-version" in request.headers:
+            dialect, listing = "anthropic", anthropic.models_list()
+        else:
+            dialect, listing = "chat", openai_common.models_list()
+        await self._record(request, dialect, "models", llm=False)
+        return web.json_response(listing)
+
+    async def _unknown(self, request: web.Request) -> web.StreamResponse:
+        record = await self._record(request, None, "unknown", llm=False)
+        log.warning("fake upstream: no route for %s %s", record.method, record.path)
+        message = f"fake upstream: no route {request.method} {request.path}"
+        body = {"error": {"message": message, "type": "not_found", "param": None, "code": 404}}
+        return web.json_response(body, status=404)
+
+    # ------------------------------------------------------------------ recording
+
+    async def _record(
+        self, request: web.Request, dialect: Dialect | None, endpoint: str, *, llm: bool = True
+    ) -> RecordedRequest:
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=redact_query(request.query),
+            headers=redact_headers(request.headers),
+            body=body,
+            raw_body=raw,
+            dialect=dialect,
+            endpoint=endpoint,
+            arrived_at=time.monotonic(),
+            stream=isinstance(body, dict) and bool(body.get("stream")),
+        )
+        if llm:
+            # Taken on arrival, so replies follow arrival order even when answers overlap.
+            record.reply = self._pending.popleft() if self._pending else self.default
+        async with self._arrived:
+            self.requests.append(record)
+            self._arrived.notify_all()
+        return record
+
+    @staticmethod
+    def _model(record: RecordedRequest, fallback: str) -> str:
+        body = record.body if isinstance(record.body, dict) else {}
+        return str(body.get("model") or fallback)
+
+    # ------------------------------------------------------------------ answering
+
+    async def _answer_llm(
+        self, request: web.Request, record: RecordedRequest, codec: DialectCodec, model: str
+    ) -> web.StreamResponse:
+        reply = record.reply or self.default
+        if reply.delay_s > 0 and not await self._quiet_for(reply.delay_s):
+            return drop_connection(request)
+        body: JsonObject = record.body if isinstance(record.body, dict) else {}
+        return await write_reply(request, codec, reply, body, model, stream=record.stream)
+
+    async def _quiet_for(self, seconds: float) -> bool:
+        """Wait `seconds` before the first byte; False if the server closed meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
+            return False
+        return True

@@ -1,0 +1,85 @@
+"""Byte-level pieces shared by the dialects: SSE framing, answer chunking, rendered answers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+JsonObject = dict[str, Any]
+
+# How many text deltas a streamed answer is split into: more than one, so clients that
+# concatenate deltas wrongly (or keep only the last) are caught.
+STREAM_TEXT_CHUNKS = 3
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON, as the real APIs send it."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def sse_event(data: Any, event: str | None = None, *, eol: str = "\n") -> bytes:
+    """One SSE frame; `data` that is not a str is JSON-encoded."""
+    payload = data if isinstance(data, str) else dumps(data)
+    head = f"event: {event}{eol}" if event else ""
+    return f"{head}data: {payload}{eol}{eol}".encode()
+
+
+def split_text(text: str, parts: int = STREAM_TEXT_CHUNKS) -> list[str]:
+    """Split text at spaces into up to `parts` pieces that concatenate back to `text`."""
+    words = text.split(" ")
+    count = min(parts, len(words))
+    size, extra = divmod(len(words), count)
+    pieces: list[str] = []
+    start = 0
+    for i in range(count):
+        end = start + size + (1 if i < extra else 0)
+        pieces.append(" ".join(words[start:end]))
+        start = end
+    return [p + " " for p in pieces[:-1]] + pieces[-1:]
+
+
+@dataclass(frozen=True)
+class StreamAnswer:
+    """A whole streamed answer as SSE frames.
+
+    `cut_after` is the index of the frame after which a "cut" reply stops: it is the first
+    text delta, so the client has seen some answer text when the connection drops.
+    """
+
+    frames: list[bytes]
+    cut_after: int
+
+    def cut_prefix(self) -> bytes:
+        """The frames up to cut_after plus half of the next one (or of the last one)."""
+        whole = min(self.cut_after + 1, len(self.frames) - 1)
+        following = self.frames[whole]
+        return b"".join(self.frames[:whole]) + following[: len(following) // 2]
+
+
+@dataclass(frozen=True)
+class AnswerFacts:
+    """What an answer reports about the request it answers."""
+
+    message_count: int
+    last_user: str
+
+
+class DialectCodec(Protocol):
+    """How one API family reads a request and writes answers and errors (sans-io)."""
+
+    name: str
+
+    def facts(self, body: JsonObject) -> AnswerFacts: ...
+
+    def wanted_schema(self, body: JsonObject) -> JsonObject | None: ...
+
+    def json_answer(self, body: JsonObject, text: str, model: str) -> JsonObject: ...
+
+    def stream_answer(self, body: JsonObject, text: str, model: str) -> StreamAnswer: ...
+
+    def malformed_json(self) -> bytes: ...
+
+    def malformed_stream(self) -> list[bytes]: ...
+
+    def error(self, status: int, message: str) -> tuple[JsonObject, dict[str, str]]: ...
