@@ -116,7 +116,7 @@ class ProviderCalls:
                 code="bypass_not_allowed",
                 param="permissionMode",
             )
-        executable = await asyncio.to_thread(self._discovery.executable, provider)
+        executable = await self._discovery.locate(provider)
         if executable is None:
             info = provider_info(provider)
             raise ProviderUnavailable(
@@ -273,10 +273,11 @@ class ProviderCalls:
             if owned and (result is None or result.session_id is None):
                 # Nothing to resume from a run that left no conversation: do not keep its dir.
                 await asyncio.to_thread(shutil.rmtree, directory, True)
-        return await self._settle(provider, principal, result, resolved, directory, owned)
+        return self._settle(ctx, provider, principal, result, resolved, directory, owned)
 
-    async def _settle(
+    def _settle(
         self,
+        ctx: JobContext,
         provider: str,
         principal: str,
         result: ProviderResult,
@@ -303,21 +304,17 @@ class ProviderCalls:
             estimate = estimate_cost(result.model, turn)
             if estimate is not None:
                 result = dataclasses.replace(result, cost_usd=estimate, cost_source="price_table")
-        if result.session_id:
-            await self._sessions.record_provider_session(
+        ctx.write_with_result(
+            self._sessions.turn_writer(
                 principal,
                 provider,
                 result.session_id,
                 working_dir=str(directory),
                 owns_dir=owned or bool(resumed and resumed.owns_dir),
                 usage_totals=totals,
+                gateway_session_id=resolved.gateway_session_id,
             )
-        if resolved.gateway_session_id:
-            await self._sessions.record_use(
-                resolved.gateway_session_id,
-                provider_session_id=result.session_id,
-                working_dir=str(directory),
-            )
+        )
         data = result.to_dict()
         data["working_dir"] = str(directory)
         data["gateway_session_id"] = resolved.gateway_session_id

@@ -197,24 +197,49 @@ class SessionStore:
         self, session_id: str, *, provider_session_id: str | None, working_dir: str | None
     ) -> None:
         """After a call in a gateway session: remember the CLI's id and where it ran."""
-        Session = self._db.models.Session
+        await self._db.run(lambda: self._record_use(session_id, provider_session_id, working_dir))
+
+    def turn_writer(
+        self,
+        principal: str,
+        provider: str,
+        provider_session_id: str | None,
+        *,
+        working_dir: str,
+        owns_dir: bool,
+        usage_totals: Usage,
+        gateway_session_id: str | None,
+    ) -> Callable[[], None]:
+        """The database writes that record a finished call's conversation and gateway session,
+        as a plain function for the job store to run in the job's final transaction."""
 
         def write() -> None:
-            row = Session.get_or_none(Session.id == session_id)
-            if row is None:
-                return  # deleted while the call ran
-            metadata = json.loads(row.metadata_json or "{}")
-            if working_dir:
-                metadata["working_dir"] = working_dir
-            now = self._clock()
-            Session.update(
-                provider_session_id=provider_session_id or row.provider_session_id,
-                metadata_json=json.dumps(metadata),
-                last_used_at=now,
-                updated_at=now,
-            ).where(Session.id == session_id).execute()
+            if provider_session_id:
+                self._record_provider_session(
+                    principal, provider, provider_session_id, working_dir, owns_dir, usage_totals
+                )
+            if gateway_session_id:
+                self._record_use(gateway_session_id, provider_session_id, working_dir)
 
-        await self._db.run(write)
+        return write
+
+    def _record_use(
+        self, session_id: str, provider_session_id: str | None, working_dir: str | None
+    ) -> None:
+        Session = self._db.models.Session
+        row = Session.get_or_none(Session.id == session_id)
+        if row is None:
+            return  # deleted while the call ran
+        metadata = json.loads(row.metadata_json or "{}")
+        if working_dir:
+            metadata["working_dir"] = working_dir
+        now = self._clock()
+        Session.update(
+            provider_session_id=provider_session_id or row.provider_session_id,
+            metadata_json=json.dumps(metadata),
+            last_used_at=now,
+            updated_at=now,
+        ).where(Session.id == session_id).execute()
 
     def _deactivate(self, principal: str, provider: str) -> None:
         Session = self._db.models.Session
@@ -261,29 +286,40 @@ class SessionStore:
         owns_dir: bool,
         usage_totals: Usage,
     ) -> None:
+        await self._db.run(
+            lambda: self._record_provider_session(
+                principal, provider, provider_session_id, working_dir, owns_dir, usage_totals
+            )
+        )
+
+    def _record_provider_session(
+        self,
+        principal: str,
+        provider: str,
+        provider_session_id: str,
+        working_dir: str,
+        owns_dir: bool,
+        usage_totals: Usage,
+    ) -> None:
         PS = self._db.models.ProviderSession
         now = self._clock()
         totals = json.dumps(_usage_dict(usage_totals))
-
-        def write() -> None:
-            updated = (
-                PS.update(usage_totals_json=totals, last_used_at=now, working_dir=working_dir)
-                .where((PS.provider == provider) & (PS.provider_session_id == provider_session_id))
-                .execute()
-            )
-            if not updated:
-                PS.insert(
-                    provider=provider,
-                    provider_session_id=provider_session_id,
-                    owner_principal=principal,
-                    working_dir=working_dir,
-                    owns_dir=owns_dir,
-                    usage_totals_json=totals,
-                    created_at=now,
-                    last_used_at=now,
-                ).execute()
-
-        await self._db.run(write)
+        updated = (
+            PS.update(usage_totals_json=totals, last_used_at=now, working_dir=working_dir)
+            .where((PS.provider == provider) & (PS.provider_session_id == provider_session_id))
+            .execute()
+        )
+        if not updated:
+            PS.insert(
+                provider=provider,
+                provider_session_id=provider_session_id,
+                owner_principal=principal,
+                working_dir=working_dir,
+                owns_dir=owns_dir,
+                usage_totals_json=totals,
+                created_at=now,
+                last_used_at=now,
+            ).execute()
 
     async def expire_provider_sessions(self, used_before: float) -> list[ProviderSessionInfo]:
         """Forget conversations unused since `used_before`; returns them (to remove their dirs)."""

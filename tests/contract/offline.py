@@ -35,6 +35,12 @@ def find_cli(binary: str) -> str:
 
 def offline_environment(home: Path, base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Set up this process's environment (inherited by the CLIs) for offline runs."""
+    for name, value in prepare_offline_home(home, base_url).items():
+        monkeypatch.setenv(name, value)
+
+
+def prepare_offline_home(home: Path, base_url: str) -> dict[str, str]:
+    """Write each CLI's config under `home`; returns the environment the CLIs need."""
     home.mkdir(parents=True, exist_ok=True)
     values = {
         "HOME": str(home),
@@ -73,8 +79,6 @@ def offline_environment(home: Path, base_url: str, monkeypatch: pytest.MonkeyPat
         "OPENCODE_DISABLE_MODELS_FETCH": "1",
         "OPENCODE_DISABLE_AUTOUPDATE": "1",
     }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
     COPILOT_CACHE.mkdir(parents=True, exist_ok=True)
     _write(
         home / ".codex" / "config.toml",
@@ -127,6 +131,7 @@ plugins = false
             }
         ),
     )
+    return values
 
 
 def _write(path: Path, text: str) -> None:

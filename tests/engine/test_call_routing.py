@@ -141,3 +141,19 @@ async def test_bypass_is_refused_unless_the_operator_allows_it(
     finally:
         await engine.stop()
     assert os.access(fake_cli, os.X_OK)
+
+
+async def test_expired_conversations_drop_only_the_dirs_the_gateway_made(
+    engine: Engine, tmp_path: Path
+) -> None:
+    made = engine.calls._new_conversation_dir()
+    users = tmp_path / "users-repo"
+    users.mkdir()
+    for sid, directory, owned in (("a", made, True), ("b", users, False)):
+        await engine.sessions.record_provider_session(
+            "local", "claude", sid, working_dir=str(directory), owns_dir=owned, usage_totals=Usage()
+        )
+    assert await engine.calls.expire_conversations(used_before=float("inf")) == 2
+    assert not made.exists()
+    assert users.exists()
+    assert await engine.sessions.provider_session("local", "claude", "a") is None

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,9 @@ __all__ = ["JobContext", "JobLimits", "JobManager", "JobSpec", "Submitted"]
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600.0
+# Jobs that just finished are asked about at once (the caller was waiting); keeping their final
+# views spares a store round trip. Bounded, and emptied whenever old jobs are pruned.
+RECENT_FINISHED = 512
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,11 @@ class JobContext:
     def set_attempt(self, attempt: int) -> None:
         self._live.attempts = attempt
         self._live.touch()
+
+    def write_with_result(self, write: Callable[[], None]) -> None:
+        """Have `write` (a plain function run on the database thread) commit together with
+        the job's end, so whoever sees the job finished also sees what `write` recorded."""
+        self._live.final_writes.append(write)
 
 
 Work = Callable[[JobContext], Awaitable[dict[str, Any]]]
@@ -107,6 +116,7 @@ class _LiveJob:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     dirty: bool = False
     cancel_requested: bool = False
+    final_writes: list[Callable[[], None]] = field(default_factory=list)
 
     def touch(self) -> None:
         self.dirty = True
@@ -151,6 +161,7 @@ class JobManager:
         self._clock = clock
         self._live: dict[str, _LiveJob] = {}
         self._live_by_key: dict[str, _LiveJob] = {}
+        self._recent: OrderedDict[str, tuple[JobView, str]] = OrderedDict()
         self._global_slots = asyncio.Semaphore(limits.max_running)
         self._provider_slots: dict[str, asyncio.Semaphore] = {}
         self._stopping = False
@@ -242,7 +253,12 @@ class JobManager:
                 live.state = JobState.RUNNING
                 live.started_at = self._clock()
                 live.attempts = max(live.attempts, 1)
-                await self._store.mark_running(live.id, now=live.started_at, attempts=1)
+                # Not awaited: the store runs writes in order on one thread, so this lands before
+                # any later write of this job, and the CLI need not wait for it to start.
+                self._tasks.spawn(
+                    self._store.mark_running(live.id, now=live.started_at, attempts=1),
+                    name=f"mark-running-{live.id}",
+                )
                 self._publish(live)
                 live.result = await live.spec.work(JobContext(live))
                 text = live.result.get("text")
@@ -272,7 +288,7 @@ class JobManager:
         live.state = state
         live.finished_at = self._clock()
         try:
-            await asyncio.shield(
+            final = await asyncio.shield(
                 self._store.finish(
                     live.id,
                     state=state,
@@ -282,8 +298,12 @@ class JobManager:
                     result=live.result,
                     error=live.error,
                     now=live.finished_at,
+                    with_writes=live.final_writes if live.error is None else (),
                 )
             )
+            self._recent[live.id] = (final, live.spec.principal)
+            while len(self._recent) > RECENT_FINISHED:
+                self._recent.popitem(last=False)
         except Exception:
             log.exception("could not record the end of job %s", live.id)
         finally:
@@ -311,7 +331,7 @@ class JobManager:
             if live.spec.principal != principal:
                 raise _not_found(job_id)
             return live.view()
-        found = await self._store.get(job_id)
+        found = self._recent.get(job_id) or await self._store.get(job_id)
         if found is None or found[1] != principal:
             raise _not_found(job_id)
         return found[0]
@@ -418,6 +438,7 @@ class JobManager:
     async def prune_now(self) -> int:
         cutoff = self._clock() - self.limits.retention_days * 86400
         removed = await self._store.prune(cutoff)
+        self._recent.clear()
         if removed:
             log.info("pruned %d job(s) older than %g days", removed, self.limits.retention_days)
         return removed

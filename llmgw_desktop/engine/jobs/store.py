@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
+from llmgw_desktop.engine.redact import redact, redact_data
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["JobStore", "ProgressRow"]
@@ -57,7 +58,8 @@ class JobStore:
                 owner_principal=principal,
                 provider=provider,
                 state=JobState.QUEUED.value,
-                request_json=json.dumps(request, sort_keys=True),
+                # Prompts can carry keys pasted by the caller; the store never keeps them clear.
+                request_json=json.dumps(redact_data(request), sort_keys=True),
                 dedup_key=dedup_key,
                 correlation_id=correlation_id,
                 session_id=session_id,
@@ -90,7 +92,7 @@ class JobStore:
             with self._db.models.database.atomic():
                 for row in batch:
                     Job.update(
-                        output=row.output,
+                        output=redact(row.output, named=False),
                         progress_json=json.dumps(row.progress),
                         attempts=row.attempts,
                         updated_at=row.updated_at,
@@ -111,17 +113,28 @@ class JobStore:
         result: dict[str, Any] | None,
         error: dict[str, Any] | None,
         now: float,
+        with_writes: Iterable[Callable[[], None]] = (),
     ) -> JobView:
+        """Record the job's end; `with_writes` run in the same transaction (on the DB thread)."""
         Job = self._db.models.Job
+        extra = list(with_writes)
 
         def write() -> Any:
+            with self._db.models.database.atomic():
+                for also in extra:
+                    also()
+                return end()
+
+        def end() -> Any:
             Job.update(
                 state=state.value,
-                output=output,
+                output=redact(output, named=False),
                 progress_json=json.dumps(progress),
                 attempts=attempts,
-                result_json=None if result is None else json.dumps(result),
-                error_json=None if error is None else json.dumps(error),
+                result_json=None
+                if result is None
+                else json.dumps(redact_data(result, named=False)),
+                error_json=None if error is None else json.dumps(redact_data(error)),
                 finished_at=now,
                 updated_at=now,
             ).where(Job.id == job_id).execute()

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 VERSION_LIMITS = RunLimits(timeout_s=15, kill_grace_s=1, max_output_bytes=1024 * 1024)
 UPGRADE_LIMITS = RunLimits(timeout_s=600, idle_timeout_s=300, kill_grace_s=5)
+LOCATE_CACHE_S = 30.0
 # Listing commands that work offline from the CLI's bundled catalog.
 MODEL_LISTINGS: dict[str, tuple[str, ...]] = {
     "codex": ("debug", "models"),
@@ -81,7 +82,19 @@ class Discovery:
         self._cache_s = cache_s
         self._clock = clock
         self._versions: dict[str, tuple[float, CliStatus]] = {}
+        self._located: dict[str, tuple[float, str | None]] = {}
         self._lock = asyncio.Lock()
+
+    async def locate(self, provider: str) -> str | None:
+        """`executable()` off the loop, remembered briefly: every call asks, and PATH rarely
+        changes between calls."""
+        now = self._clock()
+        cached = self._located.get(provider)
+        if cached is not None and now - cached[0] < LOCATE_CACHE_S:
+            return cached[1]
+        found = await asyncio.to_thread(self.executable, provider)
+        self._located[provider] = (now, found)
+        return found
 
     def executable(self, provider: str) -> str | None:
         """The full path of the provider's CLI, or None. Looks in cli_path, then PATH."""

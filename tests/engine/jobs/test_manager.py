@@ -319,3 +319,27 @@ async def test_a_crashing_work_function_fails_the_job_not_the_manager(h: Harness
     view = await h.manager.wait(submitted.job_id, "local", 5)
     assert view.state is JobState.FAILED and view.error is not None
     assert view.error["code"] == "internal_error"
+
+
+async def test_secrets_never_reach_the_store_in_the_clear(h: Harness) -> None:
+    async def leaky(ctx: JobContext) -> dict[str, Any]:
+        ctx.set_output("using sk-ant-api03-abcdefghijklmnopqrstuvwx now")
+        return {"text": "key was sk-proj-abcdefghijklmnopqrstuvwx; password = hunter22 in code"}
+
+    spec = JobSpec(
+        principal="local",
+        provider="claude",
+        request={"prompt": "my key is sk-ant-api03-abcdefghijklmnopqrstuvwx"},
+        working_dir="/w",
+        work=leaky,
+    )
+    submitted = await h.manager.submit(spec)
+    await h.manager.wait(submitted.job_id, "local", 5)
+    raw = await h.db.run(
+        lambda: h.db.models.database.execute_sql(
+            "SELECT request_json, output, result_json FROM jobs WHERE id = ?", (submitted.job_id,)
+        ).fetchone()
+    )
+    stored = " ".join(raw)
+    assert "abcdefghijklmnop" not in stored
+    assert "password = hunter22" in stored  # ordinary code in an answer is left intact

@@ -1,0 +1,162 @@
+"""The gateway's added latency over spawning a CLI directly, and its event-loop stalls under load.
+
+Usage: python bench/cli_overhead.py [--runs 50] [--concurrent 200]
+
+Part 1 runs the real `claude` (from .clis/, see .ci/clis) against the scripted upstream on
+loopback, alternating a direct spawn (the same argv, stdin, environment and working directory
+the adapter builds) with the same call through the engine (job row, dedup key, parsing,
+session bookkeeping, all on a real store). The median of the per-pair differences is what the
+gateway adds, but the CLI's own run-to-run spread (tens of ms) makes that figure noisy; the
+"gateway's own" line is exact: each call's wall time minus its CLI process's lifetime.
+
+Part 2 submits N jobs at once through the engine and measures how late a 5 ms ticker on the
+event loop wakes up while they run. Two hundred real Claude Code processes (~150 MB each)
+would not fit in this machine's memory, so part 2 runs a tiny shell stand-in that prints
+captured Claude stream-json output after half a second: the loop does the same work per job
+(spawn, pipe reads, parsing, progress, store writes) without the CLI's own cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from llmgw_desktop.engine.call_params import CallParams  # noqa: E402
+from llmgw_desktop.engine.engine import Engine  # noqa: E402
+from llmgw_desktop.engine.providers.base import ProviderRequest  # noqa: E402
+from llmgw_desktop.engine.providers.process import RunLimits, run_process  # noqa: E402
+from llmgw_desktop.engine.providers.registry import adapter_for  # noqa: E402
+from llmgw_desktop.settings import load_settings  # noqa: E402
+from tests.contract.offline import CLI_BIN, prepare_offline_home  # noqa: E402
+from tests.fakes.upstream import ScriptedUpstream  # noqa: E402
+
+CAPTURED = ROOT / "tests" / "fixtures" / "cli" / "claude" / "plain_stream_json.stdout"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def make_engine(home: Path, **overrides: object) -> Engine:
+    os.environ["LLM_GATEWAY_CONFIG"] = str(home / "gw" / "config.toml")
+    os.environ["LLM_GATEWAY_DATA_DIR"] = str(home / "gw" / "data")
+    settings = replace(load_settings().settings, **({"cli_path": [str(CLI_BIN)]} | overrides))
+    return Engine(settings)
+
+
+async def overhead(runs: int, home: Path) -> None:
+    async with ScriptedUpstream() as upstream:
+        os.environ.update(prepare_offline_home(home / "cli-home", upstream.base_url))
+        engine = make_engine(home)
+        await engine.start()
+        claude = engine.discovery.executable("claude")
+        if claude is None:
+            print("claude is not installed in .clis/: run the npm install from .ci/run first")
+            await engine.stop()
+            return
+        adapter = adapter_for("claude")
+        direct_times, gateway_times, own_times = [], [], []
+        workdir = home / "direct"
+        workdir.mkdir()
+        for n in range(runs):
+            prompt = f"benchmark call {n}"
+            invocation = adapter.prepare(
+                ProviderRequest(prompt=prompt, working_dir=workdir), claude
+            ).invocation
+            started = time.perf_counter()
+            await run_process(invocation, RunLimits(timeout_s=60))
+            direct_times.append(time.perf_counter() - started)
+
+            started = time.perf_counter()
+            submitted = await engine.calls.submit(
+                "claude", CallParams(prompt=prompt, working_dir=str(workdir)), "local"
+            )
+            view = await engine.jobs.wait(submitted.job_id, "local", timeout_s=60)
+            gateway_times.append(time.perf_counter() - started)
+            assert view.state.value == "completed", view.error
+            assert view.result is not None
+            # The engine's own time: the call's wall time minus the CLI process's lifetime.
+            own_times.append(gateway_times[-1] - view.result["duration_s"])
+        await engine.stop()
+    added = [g - d for g, d in zip(gateway_times, direct_times, strict=True)]
+    print(f"claude, {runs} runs each, alternating (times in ms)")
+    for label, values in (
+        ("direct spawn", direct_times),
+        ("via gateway", gateway_times),
+        ("added", added),
+        ("gateway's own", own_times),
+    ):
+        print(f"  {label:<13} {summary(values)}")
+
+
+def summary(values: list[float]) -> str:
+    median, p95 = statistics.median(values) * 1000, percentile(values, 0.95) * 1000
+    return f"median {median:7.1f}  p95 {p95:7.1f}"
+
+
+async def loop_stalls(concurrent: int, home: Path) -> None:
+    stand_in = home / "bin" / "claude"
+    stand_in.parent.mkdir(parents=True)
+    stand_in.write_text(f"#!/bin/sh\ncat > /dev/null\nsleep 0.5\ncat '{CAPTURED}'\n")
+    stand_in.chmod(0o755)
+    engine = make_engine(
+        home,
+        cli_path=[str(stand_in.parent)],
+        max_concurrent_jobs=concurrent,
+        max_concurrent_per_provider=concurrent,
+        max_queued_jobs=concurrent,
+    )
+    await engine.start()
+    lags: list[float] = []
+    running = True
+
+    async def ticker() -> None:
+        while running:
+            started = time.perf_counter()
+            await asyncio.sleep(0.005)
+            lags.append(time.perf_counter() - started - 0.005)
+
+    tick = asyncio.get_running_loop().create_task(ticker())
+    started = time.perf_counter()
+    submitted = [
+        await engine.calls.submit("claude", CallParams(prompt=f"job {n}"), "local")
+        for n in range(concurrent)
+    ]
+    views = [await engine.jobs.wait(s.job_id, "local", timeout_s=120) for s in submitted]
+    elapsed = time.perf_counter() - started
+    running = False
+    await tick
+    await engine.stop()
+    done = sum(v.state.value == "completed" for v in views)
+    print(f"{concurrent} concurrent jobs (stand-in CLI): {done} completed in {elapsed:.2f} s")
+    worst, p99 = max(lags) * 1000, percentile(lags, 0.99) * 1000
+    print(
+        f"  event-loop lag while running: worst {worst:.1f} ms, p99 {p99:.1f} ms, "
+        f"median {statistics.median(lags) * 1000:.2f} ms ({len(lags)} ticks)"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--concurrent", type=int, default=200)
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
+    with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
+        await overhead(args.runs, Path(first))
+        await loop_stalls(args.concurrent, Path(second))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,58 @@
+"""Discovery against the installed CLIs: versions in parallel, models, upgrade plans."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.providers.discovery import Discovery
+from tests.contract.offline import CLI_BIN, find_cli
+
+pytestmark = pytest.mark.contract
+
+
+async def test_versions_are_read_from_the_real_clis_and_cached(offline: Path) -> None:
+    for binary in ("claude", "codex", "gemini", "grok", "copilot", "opencode"):
+        find_cli(binary)
+    discovery = Discovery(search_path=[str(CLI_BIN)], cache_s=300)
+    started = time.monotonic()
+    statuses = {s.provider: s for s in await discovery.statuses()}
+    first_pass = time.monotonic() - started
+    assert statuses["claude"].version == "2.1.197"
+    assert statuses["codex"].version == "0.169.0"
+    assert statuses["gemini"].version == "0.61.0"
+    assert statuses["opencode"].version == "1.18.33"
+    assert statuses["copilot"].version is not None
+    assert all(statuses[p].installed for p in ("claude", "codex", "gemini", "grok", "copilot"))
+    started = time.monotonic()
+    await discovery.statuses()
+    assert time.monotonic() - started < first_pass / 5  # served from the cache
+
+
+async def test_missing_cli_reports_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    status = await Discovery().status("mistral")
+    assert not status.installed
+    assert status.install_command == "pip install mistral-vibe"
+
+
+async def test_models_come_from_the_cli_where_it_can_list_them(offline: Path) -> None:
+    find_cli("codex")
+    find_cli("opencode")
+    discovery = Discovery(search_path=[str(CLI_BIN)])
+    assert len(await discovery.models("codex")) > 3
+    assert any(m.startswith("anthropic/") for m in await discovery.models("opencode"))
+    assert "sonnet" in await discovery.models("claude")
+
+
+async def test_upgrade_is_a_dry_run_unless_asked(offline: Path) -> None:
+    find_cli("claude")
+    plan = await Discovery(search_path=[str(CLI_BIN)]).upgrade("claude")
+    assert plan.dry_run and not plan.ran
+    assert plan.command == ["npm", "install", "-g", "@anthropic-ai/claude-code@latest"]
+    assert plan.version_before == "2.1.197"
+    assert any("project-local" in note for note in plan.notes)
