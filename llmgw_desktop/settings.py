@@ -271,6 +271,53 @@ class Settings:
         env="LLM_GATEWAY_APPROVAL_ALLOW_BYPASS",
         doc="Let calls ask for bypassPermissions (full auto-approve); refused otherwise.",
     )
+    approval_threshold: int = setting(
+        "approval.threshold",
+        60,
+        env="LLM_GATEWAY_APPROVAL_THRESHOLD",
+        doc="Risk score at which an mcp_managed call is denied (or put to the person at the desk).",
+        check=_not_negative,
+    )
+    approval_ask_at_desk: bool = setting(
+        "approval.ask_at_desk",
+        True,
+        env="LLM_GATEWAY_APPROVAL_ASK_AT_DESK",
+        doc="With the desktop open, ask instead of denying a call over the threshold.",
+    )
+    approval_desk_timeout_ms: int = setting(
+        "approval.desk_timeout_ms",
+        120_000,
+        env="LLM_GATEWAY_APPROVAL_DESK_TIMEOUT_MS",
+        doc="How long a call waits for the person at the desk; no answer denies it.",
+        check=_positive,
+    )
+    cache_warn_on_ttl_expiry: bool = setting(
+        "cache_awareness.warn_on_ttl_expiry",
+        False,
+        env="LLM_GATEWAY_CACHE_WARN_ON_TTL_EXPIRY",
+        doc="Warn on resumed Claude calls made within 30 s of the prompt cache expiring.",
+    )
+    anthropic_ttl_seconds: int = setting(
+        "cache_awareness.anthropic_ttl_seconds",
+        300,
+        env="LLM_GATEWAY_ANTHROPIC_TTL_SECONDS",
+        doc="Anthropic prompt-cache lifetime: 300 (default) or 3600 (the 1 h cache).",
+        check=lambda v: None if v in (300, 3600) else f"{v} must be 300 or 3600",
+    )
+    recorder_retention_days: int = setting(
+        "recorder.retention_days",
+        30,
+        env="LLM_GATEWAY_RECORDER_RETENTION_DAYS",
+        doc="Days the flight recorder keeps request records.",
+        check=_positive,
+    )
+    recorder_max_rows: int = setting(
+        "recorder.max_rows",
+        200_000,
+        env="LLM_GATEWAY_RECORDER_MAX_ROWS",
+        doc="Most request records kept; the oldest go first.",
+        check=_positive,
+    )
     disabled_providers: list[str] = setting(
         "providers.disabled",
         [],

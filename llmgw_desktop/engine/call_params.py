@@ -14,12 +14,26 @@ from typing import Any
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.providers.base import PERMISSION_MODES, PromptParts
 
-__all__ = ["CallParams"]
+__all__ = ["CallParams", "RequestMeta"]
 
 MAX_PROMPT_CHARS = 4_000_000
 # Values that become separate argv entries must not look like flags to the CLI.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+\[\]=-]{0,199}$")
 _SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """How a call arrived and what the caller asked of the gateway itself (not of the CLI)."""
+
+    transport: str = "engine"  # "mcp-http", "mcp-stdio", "http", "desktop", ...
+    tool: str = ""
+    caller: str = ""
+    approval_strategy: str = "legacy"
+    full_auto: bool = False
+    optimize_prompt: bool = False
+    optimize_response: bool = False
+    compress_response: bool = False
 
 
 @dataclass(frozen=True)

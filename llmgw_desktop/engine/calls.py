@@ -12,20 +12,24 @@ import asyncio
 import dataclasses
 import logging
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.engine.call_params import CallParams
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound, ProviderUnavailable
+from llmgw_desktop.engine.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
+from llmgw_desktop.engine.call_extras import optimize_prompt, stable_prefix, ttl_warning
+from llmgw_desktop.engine.call_params import CallParams, RequestMeta
+from llmgw_desktop.engine.call_routing import ConversationRouter, Resolved
+from llmgw_desktop.engine.compression import compress_text, optimize_text
+from llmgw_desktop.engine.errors import ApprovalDenied, GatewayError, ProviderUnavailable
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
 from llmgw_desktop.engine.providers.base import (
     ProviderRequest,
     ProviderResult,
-    SessionChoice,
     Usage,
 )
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, provider_info
@@ -34,6 +38,7 @@ from llmgw_desktop.engine.providers.invoke import invoke_once
 from llmgw_desktop.engine.providers.pricing import estimate_cost
 from llmgw_desktop.engine.providers.process import RunLimits
 from llmgw_desktop.engine.providers.registry import adapter_for
+from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.resilience import (
     BreakerState,
     CircuitBreaker,
@@ -41,10 +46,7 @@ from llmgw_desktop.engine.resilience import (
     call_with_resilience,
 )
 from llmgw_desktop.engine.sessions import (
-    GATEWAY_PREFIX,
-    ProviderSessionInfo,
     SessionStore,
-    SessionView,
 )
 from llmgw_desktop.settings import Settings
 
@@ -54,13 +56,18 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Resolved:
-    """Which conversation a call continues and where it runs."""
+class _Run:
+    """Everything one job's work needs, decided at submit time."""
 
-    choice: SessionChoice
-    gateway_session_id: str | None
-    working_dir: Path | None  # None: a fresh private directory is made for the run
-    known: ProviderSessionInfo | None  # what the gateway recorded of the resumed conversation
+    provider: str
+    principal: str
+    params: CallParams
+    meta: RequestMeta
+    request: ProviderRequest
+    executable: str
+    resolved: Resolved
+    record: str  # the flight-recorder entry of this call
+    notices: list[dict[str, Any]]
 
 
 class ProviderCalls:
@@ -76,10 +83,17 @@ class ProviderCalls:
         events: EventBus,
         ensure_available: Callable[[str], None],
         conversations_dir: Path,
+        gate: ApprovalGate,
+        recorder: FlightRecorder,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
         self._jobs = jobs
         self._sessions = sessions
+        self._router = ConversationRouter(sessions)
+        self._gate = gate
+        self._recorder = recorder
+        self._clock = clock
         self._discovery = discovery
         self._events = events
         self._ensure_available = ensure_available
@@ -97,25 +111,92 @@ class ProviderCalls:
             attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_ms / 1000
         )
 
-    async def submit(self, provider: str, params: CallParams, principal: str) -> Submitted:
-        """Validate and start the call as a job (or attach to an identical one).
+    async def resolve(self, provider: str, params: CallParams, principal: str) -> Resolved:
+        """Pick the conversation (and its directory) a call continues."""
+        return await self._router.resolve(provider, params, principal)
+
+    async def submit(
+        self,
+        provider: str,
+        params: CallParams,
+        principal: str,
+        meta: RequestMeta | None = None,
+    ) -> Submitted:
+        """Check, approve and start the call as a job (or attach to an identical one).
+
+        Every call is written to the flight recorder, refused ones included.
 
         Raises:
-            InvalidRequest: the request is malformed or asks for something not allowed.
+            InvalidRequest: the request is malformed.
+            ApprovalDenied: the approval gate refused it.
             ProviderUnavailable: the provider is off, paused, resting or not installed.
             NotFound: the session asked for does not exist for this principal.
             Saturated: too much work is queued.
         """
+        meta = meta or RequestMeta()
         self._ensure_available(provider)
         params = params.validated()
-        if params.permission_mode == "bypassPermissions" and not self._settings.allow_bypass:
-            raise InvalidRequest(
-                "permissionMode 'bypassPermissions' lets the CLI do anything without asking; "
-                "the operator has not allowed it (set approval.allow_bypass, or "
-                "LLM_GATEWAY_APPROVAL_ALLOW_BYPASS=1)",
-                code="bypass_not_allowed",
-                param="permissionMode",
+        optimization: dict[str, Any] = {}
+        if meta.optimize_prompt:
+            params, optimization = optimize_prompt(params)
+        decision = await self._gate.decide(
+            ApprovalRequest(
+                provider=provider,
+                prompt=params.rendered_prompt,
+                permission_mode=_asked_mode(params, meta),
+                full_auto=meta.full_auto,
+                allowed_tools=params.allowed_tools,
+                strategy=meta.approval_strategy,
+                principal=principal,
             )
+        )
+        prefix_hash, prefix_tokens = stable_prefix(params)
+        record = self._recorder.start(
+            principal=principal,
+            provider=provider,
+            transport=meta.transport,
+            tool=meta.tool,
+            caller=meta.caller,
+            model=params.model,
+            correlation_id=params.correlation_id,
+            prefix_hash=prefix_hash,
+            prefix_tokens=prefix_tokens,
+            approval=decision.to_dict(),
+            optimization=optimization or None,
+        )
+        try:
+            if not decision.allowed:
+                raise ApprovalDenied(
+                    f"the approval gate denied this call (score {decision.score}, threshold "
+                    f"{decision.threshold}): {'; '.join(decision.reasons) or 'policy'}",
+                    score=decision.score,
+                    reasons=list(decision.reasons),
+                    decided_by=decision.decided_by,
+                )
+            params = dataclasses.replace(params, permission_mode=decision.permission_mode)
+            submitted, resolved = await self._start(
+                provider, params, principal, meta, record, decision
+            )
+        except GatewayError as error:
+            state = "denied" if isinstance(error, ApprovalDenied) else "refused"
+            self._recorder.finish(record, state=state, error_code=error.code)
+            raise
+        self._recorder.update(
+            record, job_id=submitted.job_id, session_id=resolved.gateway_session_id
+        )
+        if submitted.attached:
+            self._recorder.finish(record, state="deduped")
+        return submitted
+
+    async def _start(
+        self,
+        provider: str,
+        params: CallParams,
+        principal: str,
+        meta: RequestMeta,
+        record: str,
+        decision: ApprovalDecision,
+    ) -> tuple[Submitted, Resolved]:
         executable = await self._discovery.locate(provider)
         if executable is None:
             info = provider_info(provider)
@@ -126,7 +207,7 @@ class ProviderCalls:
                 provider=provider,
                 install_command=info.install_command,
             )
-        resolved = await self.resolve(provider, params, principal)
+        resolved = await self._router.resolve(provider, params, principal)
         request = ProviderRequest(
             prompt=params.rendered_prompt,
             parts=params.prompt_parts,
@@ -137,11 +218,21 @@ class ProviderCalls:
             disallowed_tools=params.disallowed_tools,
             working_dir=resolved.working_dir,
         )
-        adapter = adapter_for(provider)
-        adapter.prepare(request, executable)  # fail now, not in the job, if it cannot be said
+        adapter_for(provider).prepare(request, executable)  # fail now if it cannot be said
+        notices = [{"code": "approval", "message": w} for w in decision.warnings]
+        warning = None
+        if self._settings.cache_warn_on_ttl_expiry:
+            warning = ttl_warning(
+                provider, resolved, ttl_s=self._settings.anthropic_ttl_seconds, now=self._clock()
+            )
+        if warning is not None:
+            notices.append(warning)
+        run = _Run(
+            provider, principal, params, meta, request, executable, resolved, record, notices
+        )
 
         async def work(ctx: JobContext) -> dict[str, Any]:
-            return await self._run(ctx, provider, principal, params, request, executable, resolved)
+            return await self._run(ctx, run)
 
         canonical = params.canonical() | {
             "session": dataclasses.asdict(resolved.choice),
@@ -156,94 +247,43 @@ class ProviderCalls:
             correlation_id=params.correlation_id,
             session_id=resolved.gateway_session_id,
         )
-        return await self._jobs.submit(spec, force_refresh=params.force_refresh)
+        return await self._jobs.submit(spec, force_refresh=params.force_refresh), resolved
 
-    async def resolve(self, provider: str, params: CallParams, principal: str) -> Resolved:
-        """Pick the conversation (and its directory) a call continues.
-
-        Raises:
-            InvalidRequest: the session belongs to another provider, or sessions are unsupported.
-            NotFound: the session, or an earlier conversation to continue, does not exist.
-        """
-        explicit = Path(params.working_dir) if params.working_dir else None
-        wants_session = params.session_id or params.resume_latest or params.fork
-        if wants_session and not provider_info(provider).supports_sessions:
-            raise InvalidRequest(
-                f"{provider} keeps no sessions: each call starts a new conversation",
-                code="sessions_unsupported",
-                provider=provider,
+    async def _run(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
+        try:
+            data = await self._attempts(ctx, run)
+        except asyncio.CancelledError:
+            self._recorder.finish(run.record, state="canceled", attempts=ctx.attempt)
+            raise
+        except GatewayError as error:
+            self._recorder.finish(
+                run.record, state="failed", error_code=error.code, attempts=ctx.attempt
             )
-        if params.session_id and params.session_id.startswith(GATEWAY_PREFIX):
-            session = await self._sessions.get(principal, params.session_id)
-            return await self._from_gateway(session, provider, params, principal, explicit)
-        if params.session_id:
-            known = await self._sessions.provider_session(principal, provider, params.session_id)
-            directory = explicit or (Path(known.working_dir) if known else None)
-            choice = SessionChoice(resume_id=params.session_id, fork=params.fork)
-            return Resolved(choice, None, directory, known)
-        if params.resume_latest:
-            where = str(explicit) if explicit else None
-            known = await self._sessions.latest_provider_session(principal, provider, where)
-            if known is not None:
-                # Resume that exact conversation: the CLI's own "latest" could be another
-                # caller's newest conversation in the same directory.
-                choice = SessionChoice(resume_id=known.provider_session_id, fork=params.fork)
-                return Resolved(choice, None, explicit or Path(known.working_dir), known)
-            if explicit is not None:
-                return Resolved(
-                    SessionChoice(resume_latest=True, fork=params.fork), None, explicit, None
-                )
-            raise NotFound(
-                f"there is no earlier conversation with {provider} to continue",
-                code="session_not_found",
-            )
-        if params.fork:
-            raise InvalidRequest("forking needs the sessionId to fork from", param="sessionId")
-        if not params.create_new_session:
-            active = await self._sessions.active(principal, provider)
-            if active is not None:
-                return await self._from_gateway(active, provider, params, principal, explicit)
-        return Resolved(SessionChoice(), None, explicit, None)
-
-    async def _from_gateway(
-        self,
-        session: SessionView,
-        provider: str,
-        params: CallParams,
-        principal: str,
-        explicit: Path | None,
-    ) -> Resolved:
-        if session.provider != provider:
-            raise InvalidRequest(
-                f"session {session.id} belongs to {session.provider}, not {provider}",
-                code="session_provider_mismatch",
-                param="sessionId",
-            )
-        stored_dir = session.metadata.get("working_dir")
-        directory = explicit or (Path(stored_dir) if stored_dir else None)
-        if session.provider_session_id is None:
-            return Resolved(SessionChoice(), session.id, directory, None)
-        known = await self._sessions.provider_session(
-            principal, provider, session.provider_session_id
+            raise
+        usage = data["usage"]
+        self._recorder.finish(
+            run.record,
+            state="completed",
+            model=data.get("model"),
+            provider_session_id=data.get("session_id"),
+            exit_code=data.get("exit_code"),
+            attempts=ctx.attempt,
+            input_tokens=usage["input_tokens"],
+            output_tokens=usage["output_tokens"],
+            cache_read_tokens=usage["cache_read_tokens"],
+            cache_write_tokens=usage["cache_write_tokens"],
+            reasoning_tokens=usage["reasoning_tokens"],
+            cost_usd=data.get("cost_usd"),
+            optimization=data.pop("_optimization", None),
         )
-        choice = SessionChoice(resume_id=session.provider_session_id, fork=params.fork)
-        return Resolved(choice, session.id, directory, known)
+        return data
 
-    async def _run(
-        self,
-        ctx: JobContext,
-        provider: str,
-        principal: str,
-        params: CallParams,
-        request: ProviderRequest,
-        executable: str,
-        resolved: Resolved,
-    ) -> dict[str, Any]:
-        directory, owned = resolved.working_dir, False
+    async def _attempts(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
+        directory, owned = run.resolved.working_dir, False
         if directory is None:
             directory, owned = await asyncio.to_thread(self._new_conversation_dir), True
-        request = dataclasses.replace(request, working_dir=directory)
-        limits = self._limits(params)
+        request = dataclasses.replace(run.request, working_dir=directory)
+        limits = self._limits(run.params)
 
         def progress(text: str, events: int, size: int) -> None:
             ctx.set_output(text)
@@ -252,9 +292,9 @@ class ProviderCalls:
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
             return await invoke_once(
-                adapter_for(provider),
+                adapter_for(run.provider),
                 request,
-                executable,
+                run.executable,
                 limits,
                 isolate_env=self._settings.isolate_env,
                 on_progress=progress,
@@ -267,47 +307,53 @@ class ProviderCalls:
         result: ProviderResult | None = None
         try:
             result = await call_with_resilience(
-                attempt, breaker=self.breakers[provider], policy=self._policy, on_retry=on_retry
+                attempt,
+                breaker=self.breakers[run.provider],
+                policy=self._policy,
+                on_retry=on_retry,
             )
         finally:
             if owned and (result is None or result.session_id is None):
                 # Nothing to resume from a run that left no conversation: do not keep its dir.
                 await asyncio.to_thread(shutil.rmtree, directory, True)
-        return self._settle(ctx, provider, principal, result, resolved, directory, owned)
+        return self._settle(ctx, run, result, directory, owned)
 
     def _settle(
-        self,
-        ctx: JobContext,
-        provider: str,
-        principal: str,
-        result: ProviderResult,
-        resolved: Resolved,
-        directory: Path,
-        owned: bool,
+        self, ctx: JobContext, run: _Run, result: ProviderResult, directory: Path, owned: bool
     ) -> dict[str, Any]:
+        """This turn's usage and cost, the answer as asked for, and the session bookkeeping."""
+        resolved = run.resolved
         resumed = resolved.known if resolved.choice.resume_id == result.session_id else None
         previous = resumed.usage_totals if resumed else Usage()
+        notices = list(run.notices)
         if result.usage_is_cumulative:
             totals, turn = result.usage, _minus(result.usage, previous)
+            if resolved.choice.resume_id and resumed is None:
+                notices.append(
+                    {
+                        "code": "usage_includes_earlier_turns",
+                        "message": f"{run.provider} reports usage for the whole conversation "
+                        "and the gateway had not seen its earlier turns",
+                    }
+                )
         else:
             totals, turn = _plus(previous, result.usage), result.usage
-        warnings = result.warnings
-        if result.usage_is_cumulative and resolved.choice.resume_id and resumed is None:
-            warnings += (
-                f"{provider} reports usage for the whole conversation, and the gateway had not "
-                "seen its earlier turns: this usage includes them",
-            )
-        result = dataclasses.replace(
-            result, usage=turn, usage_is_cumulative=False, warnings=warnings
-        )
+        result = dataclasses.replace(result, usage=turn, usage_is_cumulative=False)
         if result.cost_usd is None:
-            estimate = estimate_cost(result.model, turn)
+            estimate = estimate_cost(result.model or run.params.model, turn)
             if estimate is not None:
                 result = dataclasses.replace(result, cost_usd=estimate, cost_source="price_table")
+        text, optimization = result.text, {}
+        if run.meta.optimize_response:
+            optimized = optimize_text(text)
+            text, optimization["response"] = optimized.text, optimized.to_dict()
+        if run.meta.compress_response:
+            packed = compress_text(text)
+            text, optimization["compressedResponse"] = packed.text, packed.to_dict()
         ctx.write_with_result(
             self._sessions.turn_writer(
-                principal,
-                provider,
+                run.principal,
+                run.provider,
                 result.session_id,
                 working_dir=str(directory),
                 owns_dir=owned or bool(resumed and resumed.owns_dir),
@@ -316,8 +362,13 @@ class ProviderCalls:
             )
         )
         data = result.to_dict()
+        data["text"] = text
+        data["warnings"] = notices + [{"code": "notice", "message": w} for w in result.warnings]
         data["working_dir"] = str(directory)
         data["gateway_session_id"] = resolved.gateway_session_id
+        if optimization:
+            data["optimization"] = optimization
+            data["_optimization"] = optimization
         return data
 
     def _limits(self, params: CallParams) -> RunLimits:
@@ -379,3 +430,11 @@ def _plus(a: Usage, b: Usage) -> Usage:
         cache_write_tokens=a.cache_write_tokens + b.cache_write_tokens,
         reasoning_tokens=a.reasoning_tokens + b.reasoning_tokens,
     )
+
+
+def _asked_mode(params: CallParams, meta: RequestMeta) -> str:
+    """The permission mode the caller asked for; `fullAuto` means "let it edit" (for Codex:
+    the sandboxed workspace-write mode)."""
+    if meta.full_auto and params.permission_mode == "default":
+        return "acceptEdits"
+    return params.permission_mode

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from llmgw_desktop import __version__
+from llmgw_desktop.engine.approval import ApprovalGate
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import (
@@ -29,6 +30,7 @@ from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS
 from llmgw_desktop.engine.providers.discovery import Discovery
+from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tasks import TaskSupervisor
@@ -91,6 +93,18 @@ class Engine:
             clock=clock,
         )
         self.sessions = SessionStore(self.store, clock=clock)
+        self.recorder = FlightRecorder(
+            self.store,
+            retention_days=settings.recorder_retention_days,
+            max_rows=settings.recorder_max_rows,
+            clock=clock,
+        )
+        self.approvals = ApprovalGate(
+            allow_bypass=settings.allow_bypass,
+            threshold=settings.approval_threshold,
+            ask_at_desk=settings.approval_ask_at_desk,
+            desk_timeout_s=settings.approval_desk_timeout_ms / 1000,
+        )
         self.discovery = Discovery(
             search_path=settings.cli_path, cache_s=settings.version_cache_ms / 1000
         )
@@ -102,6 +116,9 @@ class Engine:
             events=self.events,
             ensure_available=self.ensure_provider_available,
             conversations_dir=settings.data_path / "conversations",
+            gate=self.approvals,
+            recorder=self.recorder,
+            clock=clock,
         )
         self._settings_writer = settings_writer
         self._save_lock = asyncio.Lock()
@@ -128,7 +145,8 @@ class Engine:
             await self.store.close()
             self.state = EngineState.STOPPED
             raise
-        self.tasks.spawn(self._maintain_forever(), name="conversation-expiry", service=True)
+        self.tasks.spawn(self._maintain_forever(), name="maintenance", service=True)
+        self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)
         self.started_at = self._clock()
         self.state = EngineState.RUNNING
         log.info("engine started (version %s)", __version__)
@@ -142,6 +160,7 @@ class Engine:
         try:
             await self.jobs.stop()
             await self.tasks.shutdown()
+            await self.recorder.close()
         finally:
             await self.store.close()
             self.state = EngineState.STOPPED
@@ -165,15 +184,18 @@ class Engine:
         }
 
     async def _maintain_forever(self) -> None:
-        """Forget conversations unused for the retention period (and the dirs made for them)."""
+        """Hourly: forget old conversations (and the dirs made for them), prune the recorder."""
         while True:
             try:
                 cutoff = self._clock() - self.settings.job_retention_days * 86400
                 removed = await self.calls.expire_conversations(cutoff)
                 if removed:
                     log.info("forgot %d conversation(s) unused for the retention period", removed)
+                pruned = await self.recorder.prune()
+                if pruned:
+                    log.info("pruned %d flight-recorder row(s)", pruned)
             except Exception:
-                log.exception("conversation expiry failed")
+                log.exception("maintenance failed")
             await asyncio.sleep(MAINTENANCE_EVERY_S)
 
     def process_health(self) -> dict[str, Any]:

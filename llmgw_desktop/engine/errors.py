@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ApprovalDenied",
     "GatewayError",
     "InvalidRequest",
     "NotFound",
@@ -81,6 +82,13 @@ class ProviderUnavailable(GatewayError):
 
     code = "provider_unavailable"
     http_status = 503
+
+
+class ApprovalDenied(GatewayError):
+    """The approval gate refused the call; the details carry the score and reasons."""
+
+    code = "approval_denied"
+    http_status = 403
 
 
 class Saturated(GatewayError):

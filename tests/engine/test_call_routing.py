@@ -11,7 +11,12 @@ import pytest
 
 from llmgw_desktop.engine.call_params import CallParams
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest, NotFound, ProviderUnavailable
+from llmgw_desktop.engine.errors import (
+    ApprovalDenied,
+    InvalidRequest,
+    NotFound,
+    ProviderUnavailable,
+)
 from llmgw_desktop.engine.providers.base import SessionChoice, Usage
 from llmgw_desktop.settings import LoadedSettings
 
@@ -133,11 +138,13 @@ async def test_bypass_is_refused_unless_the_operator_allows_it(
     engine = Engine(settings)
     await engine.start()
     try:
-        with pytest.raises(InvalidRequest) as caught:
+        with pytest.raises(ApprovalDenied) as caught:
             await engine.calls.submit(
                 "claude", CallParams(prompt="x", permission_mode="bypassPermissions"), "local"
             )
-        assert caught.value.code == "bypass_not_allowed"
+        assert "LLM_GATEWAY_APPROVAL_ALLOW_BYPASS" in caught.value.message
+        records = await engine.recorder.recent("local")
+        assert records[0]["state"] == "denied" and records[0]["error_code"] == "approval_denied"
     finally:
         await engine.stop()
     assert os.access(fake_cli, os.X_OK)

@@ -65,6 +65,10 @@ class JobContext:
         self._live.progress.update(fields)
         self._live.touch()
 
+    @property
+    def attempt(self) -> int:
+        return self._live.attempts
+
     def set_attempt(self, attempt: int) -> None:
         self._live.attempts = attempt
         self._live.touch()

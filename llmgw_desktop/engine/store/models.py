@@ -79,9 +79,50 @@ class Models:
                 table_name = "provider_sessions"
                 primary_key = peewee.CompositeKey("provider", "provider_session_id")
 
+        class RecordedRequest(Base):
+            id = peewee.TextField(primary_key=True)
+            started_at = peewee.FloatField()
+            finished_at = peewee.FloatField(null=True)
+            duration_ms = peewee.FloatField(null=True)
+            owner_principal = peewee.TextField()
+            caller = peewee.TextField(default="")
+            transport = peewee.TextField(default="")
+            tool = peewee.TextField(default="")
+            provider = peewee.TextField()
+            model = peewee.TextField(null=True)
+            state = peewee.TextField()
+            job_id = peewee.TextField(null=True)
+            correlation_id = peewee.TextField(null=True)
+            session_id = peewee.TextField(null=True)
+            provider_session_id = peewee.TextField(null=True)
+            error_code = peewee.TextField(null=True)
+            exit_code = peewee.IntegerField(null=True)
+            http_status = peewee.IntegerField(null=True)
+            attempts = peewee.IntegerField(default=0)
+            input_tokens = peewee.IntegerField(default=0)
+            output_tokens = peewee.IntegerField(default=0)
+            cache_read_tokens = peewee.IntegerField(default=0)
+            cache_write_tokens = peewee.IntegerField(default=0)
+            reasoning_tokens = peewee.IntegerField(default=0)
+            cost_usd = peewee.FloatField(null=True)
+            prefix_hash = peewee.TextField(null=True)
+            prefix_tokens = peewee.IntegerField(null=True)
+            approval_json = peewee.TextField(null=True)
+            optimization_json = peewee.TextField(null=True)
+
+            class Meta:
+                table_name = "requests"
+
         self.database = db
         self.StoreMeta = StoreMeta
         self.Job = Job
         self.Session = Session
         self.ProviderSession = ProviderSession
-        self.all: tuple[type[peewee.Model], ...] = (StoreMeta, Job, Session, ProviderSession)
+        self.RecordedRequest = RecordedRequest
+        self.all: tuple[type[peewee.Model], ...] = (
+            StoreMeta,
+            Job,
+            Session,
+            ProviderSession,
+            RecordedRequest,
+        )

@@ -17,6 +17,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0001_initial,
     m0002_sessions_and_job_progress,
     m0003_provider_sessions,
+    m0004_flight_recorder,
 )
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
@@ -33,6 +34,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", m0001_initial.STATEMENTS),
     Migration(2, "sessions and job progress", m0002_sessions_and_job_progress.STATEMENTS),
     Migration(3, "provider sessions", m0003_provider_sessions.STATEMENTS),
+    Migration(4, "flight recorder", m0004_flight_recorder.STATEMENTS),
 )
 
 

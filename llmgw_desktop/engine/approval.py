@@ -1,0 +1,231 @@
+"""The approval gate: decide, before anything runs, whether a provider call may go ahead.
+
+`legacy` (the default) passes the request through as asked, except that a full bypass of the
+CLI's permission prompts is refused unless the operator allowed it. `mcp_managed` scores the
+request (bypass or full-auto asked for, dangerous wording, risky tool settings) against a
+threshold: at or above it the call is denied, or put to the person at the desk when a desktop
+is attached and the policy says to ask (no answer in time is a denial). Below it the call runs
+at an accept-edits level suited to each CLI. Every decision carries its score and reasons, and
+is written to the flight recorder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from llmgw_desktop.engine.errors import InvalidRequest
+
+__all__ = ["ApprovalDecision", "ApprovalGate", "ApprovalRequest", "score_request"]
+
+log = logging.getLogger(__name__)
+
+STRATEGIES = ("legacy", "mcp_managed")
+BYPASS_SCORE = 100
+FULL_AUTO_SCORE = 30
+RISKY_TOOL_SCORE = 20
+DANGEROUS_WORDING = (
+    (re.compile(r"\brm\s+-[a-z]*r[a-z]*f|\brm\s+-[a-z]*f[a-z]*r", re.I), "recursive forced delete"),
+    (re.compile(r"\bsudo\b", re.I), "asks for root"),
+    (re.compile(r"(curl|wget)[^|\n]*\|\s*(ba|z)?sh\b", re.I), "pipes a download into a shell"),
+    (re.compile(r"\bdrop\s+(table|database|schema)\b", re.I), "drops a database object"),
+    (re.compile(r"\bgit\s+push\b[^\n]*(--force|-f\b)", re.I), "force-pushes"),
+    (re.compile(r"\bchmod\s+(-R\s+)?777\b", re.I), "opens permissions to everyone"),
+    (re.compile(r"\b(mkfs|dd\s+if=)", re.I), "writes raw disks"),
+    (
+        re.compile(r"(~/\.ssh|id_rsa|\.aws/credentials|\.env\b).*(send|upload|post|curl)", re.I),
+        "moves credentials",
+    ),
+    (
+        re.compile(
+            r"\b(disable|turn off|bypass)\b.{0,30}\b(safety|sandbox|permission|guard)", re.I
+        ),
+        "asks to disable safeguards",
+    ),
+)
+RISKY_TOOLS = re.compile(r"^(bash|shell|.*exec.*|\*|computer)$", re.I)
+WORDING_SCORE = 25
+
+# The accept-edits rung of each CLI, used below the threshold under mcp_managed.
+MANAGED_MODES = {
+    "claude": "acceptEdits",
+    "grok": "acceptEdits",
+    "mistral": "acceptEdits",
+    "copilot": "acceptEdits",
+    "opencode": "acceptEdits",
+    "gemini": "default",  # no accept-edits rung headless: stays prompted (read-only tools)
+    "codex": "default",  # sandboxed workspace-write only when the caller asked for fullAuto
+}
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """What the gate looks at."""
+
+    provider: str
+    prompt: str
+    permission_mode: str
+    full_auto: bool
+    allowed_tools: tuple[str, ...]
+    strategy: str
+    principal: str
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    strategy: str
+    allowed: bool
+    score: int
+    threshold: int
+    reasons: tuple[str, ...]
+    permission_mode: str  # what the call will run with
+    decided_by: str = "policy"  # "policy", "desk" or "desk-timeout"
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["reasons"] = list(self.reasons)
+        data["warnings"] = list(self.warnings)
+        return data
+
+
+def score_request(request: ApprovalRequest) -> tuple[int, list[str]]:
+    """How risky the request looks, with the reasons."""
+    score, reasons = 0, []
+    if request.permission_mode == "bypassPermissions":
+        score += BYPASS_SCORE
+        reasons.append("asks to bypass every permission prompt")
+    if request.full_auto:
+        score += FULL_AUTO_SCORE
+        reasons.append("asks for full-auto execution")
+    for pattern, why in DANGEROUS_WORDING:
+        if pattern.search(request.prompt):
+            score += WORDING_SCORE
+            reasons.append(f"prompt {why}")
+    risky = [t for t in request.allowed_tools if RISKY_TOOLS.match(t.split("(")[0])]
+    if risky:
+        score += RISKY_TOOL_SCORE
+        reasons.append(f"pre-approves risky tools: {', '.join(risky)}")
+    return score, reasons
+
+
+Asker = Callable[["PendingApproval"], Awaitable[bool]]
+
+
+@dataclass
+class PendingApproval:
+    """A decision put to the person at the desk."""
+
+    id: str
+    request: ApprovalRequest
+    score: int
+    reasons: tuple[str, ...]
+    answer: asyncio.Future[bool] = field(
+        repr=False, default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class ApprovalGate:
+    """Applies the approval policy; the desktop can attach itself to be asked."""
+
+    def __init__(
+        self,
+        *,
+        allow_bypass: bool,
+        threshold: int,
+        ask_at_desk: bool,
+        desk_timeout_s: float,
+    ) -> None:
+        self.allow_bypass = allow_bypass
+        self.threshold = threshold
+        self.ask_at_desk = ask_at_desk
+        self.desk_timeout_s = desk_timeout_s
+        self._desk: Callable[[PendingApproval], None] | None = None
+        self.pending: dict[str, PendingApproval] = {}
+
+    def attach_desk(self, notify: Callable[[PendingApproval], None] | None) -> None:
+        """The desktop registers how it shows a pending approval (None: detach)."""
+        self._desk = notify
+
+    def answer(self, approval_id: str, approved: bool) -> bool:
+        """The person at the desk answered; False if the request is no longer waiting."""
+        pending = self.pending.get(approval_id)
+        if pending is None or pending.answer.done():
+            return False
+        pending.answer.set_result(approved)
+        return True
+
+    async def decide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """The decision for `request`.
+
+        Raises:
+            InvalidRequest: unknown strategy.
+        """
+        if request.strategy not in STRATEGIES:
+            raise InvalidRequest(
+                f"approvalStrategy must be one of {', '.join(STRATEGIES)}", param="approvalStrategy"
+            )
+        score, reasons = score_request(request)
+        bypass = request.permission_mode == "bypassPermissions"
+        if bypass and not self.allow_bypass:
+            return ApprovalDecision(
+                request.strategy,
+                False,
+                score,
+                self.threshold,
+                (*reasons, "full bypass is off (LLM_GATEWAY_APPROVAL_ALLOW_BYPASS is not set)"),
+                request.permission_mode,
+            )
+        if request.strategy == "legacy":
+            return ApprovalDecision(
+                "legacy", True, score, self.threshold, tuple(reasons), request.permission_mode
+            )
+        mode, warnings = self._managed_mode(request, bypass)
+        if score < self.threshold or bypass:
+            return ApprovalDecision(
+                "mcp_managed", True, score, self.threshold, tuple(reasons), mode, warnings=warnings
+            )
+        if self.ask_at_desk and self._desk is not None:
+            approved, by = await self._ask(request, score, reasons)
+            return ApprovalDecision(
+                "mcp_managed", approved, score, self.threshold, tuple(reasons), mode, by, warnings
+            )
+        return ApprovalDecision(
+            "mcp_managed", False, score, self.threshold, tuple(reasons), mode, warnings=warnings
+        )
+
+    def _managed_mode(self, request: ApprovalRequest, bypass: bool) -> tuple[str, tuple[str, ...]]:
+        if bypass:  # only reachable when the operator allows bypass
+            return "bypassPermissions", ()
+        if request.provider == "codex" and request.full_auto:
+            return "acceptEdits", ()  # codex: sandboxed workspace-write
+        mode = MANAGED_MODES.get(request.provider, "default")
+        warnings: tuple[str, ...] = ()
+        if request.provider == "grok":
+            warnings = ("grok-cli has no accept-edits rung: it runs its tools without asking",)
+        if request.provider == "gemini":
+            warnings = ("gemini has no accept-edits rung headless: edits stay gated",)
+        return mode, warnings
+
+    async def _ask(
+        self, request: ApprovalRequest, score: int, reasons: list[str]
+    ) -> tuple[bool, str]:
+        pending = PendingApproval(uuid.uuid4().hex, request, score, tuple(reasons))
+        self.pending[pending.id] = pending
+        try:
+            assert self._desk is not None
+            self._desk(pending)
+            try:
+                return await asyncio.wait_for(
+                    asyncio.shield(pending.answer), self.desk_timeout_s
+                ), "desk"
+            except TimeoutError:
+                log.info("approval %s timed out: denied", pending.id)
+                return False, "desk-timeout"
+        finally:
+            self.pending.pop(pending.id, None)

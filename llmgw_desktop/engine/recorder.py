@@ -1,0 +1,218 @@
+"""The flight recorder: one row per provider request, written in batches off the loop.
+
+A request is recorded when it starts (who asked, through which door, which provider, the
+approval decision, the stable-prefix hash) and completed when its job ends (tokens, cost,
+state, error code). Both happen in memory at once; a background flush writes everything
+pending in one transaction every quarter second, so a burst of requests costs one write.
+Rows hold numbers, hashes and codes, never prompt or answer text. Old rows are pruned by age
+and by a row cap, so the file stays bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from llmgw_desktop.engine.store import Database
+
+__all__ = ["FlightRecorder"]
+
+log = logging.getLogger(__name__)
+
+FLUSH_EVERY_S = 0.25
+INSERT_CHUNK = 100  # rows per INSERT: well under SQLite's bound-variable limit
+_CALLER = re.compile(r"[^\w .:/@+()-]")
+JSON_FIELDS = ("approval", "optimization")
+
+
+class FlightRecorder:
+    """Collects request records in memory and writes them to the store in batches."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        retention_days: float = 30.0,
+        max_rows: int = 200_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.retention_days = retention_days
+        self.max_rows = max_rows
+        self._new: dict[str, dict[str, Any]] = {}
+        self._updates: dict[str, dict[str, Any]] = {}
+        self._flush_lock = asyncio.Lock()
+        self.written = 0
+
+    def start(
+        self,
+        *,
+        principal: str,
+        provider: str,
+        transport: str = "",
+        tool: str = "",
+        caller: str = "",
+        model: str | None = None,
+        correlation_id: str | None = None,
+        session_id: str | None = None,
+        prefix_hash: str | None = None,
+        prefix_tokens: int | None = None,
+        approval: dict[str, Any] | None = None,
+        optimization: dict[str, Any] | None = None,
+        state: str = "started",
+    ) -> str:
+        """Record that a request began; returns its record id. Never blocks, never fails."""
+        record_id = uuid.uuid4().hex
+        self._new[record_id] = {
+            "id": record_id,
+            "started_at": self._clock(),
+            "owner_principal": principal,
+            "provider": provider,
+            "transport": transport[:40],
+            "tool": tool[:80],
+            "caller": _CALLER.sub("", caller)[:120],
+            "model": model,
+            "correlation_id": correlation_id,
+            "session_id": session_id,
+            "prefix_hash": prefix_hash,
+            "prefix_tokens": prefix_tokens,
+            "approval_json": _dumps(approval),
+            "optimization_json": _dumps(optimization),
+            "state": state,
+        }
+        return record_id
+
+    def update(self, record_id: str, **fields: Any) -> None:
+        """Add what became known later (job id, tokens, state); merged into the pending write."""
+        for name in JSON_FIELDS:
+            if name in fields:
+                fields[f"{name}_json"] = _dumps(fields.pop(name))
+        if "finished_at" in fields and "duration_ms" not in fields:
+            started = self._new.get(record_id, {}).get("started_at")
+            if started is not None:
+                fields["duration_ms"] = round((fields["finished_at"] - started) * 1000, 3)
+        pending = self._new.get(record_id)
+        if pending is not None:
+            pending.update(fields)
+        else:
+            self._updates.setdefault(record_id, {}).update(fields)
+
+    def finish(self, record_id: str, *, state: str, **fields: Any) -> None:
+        self.update(record_id, state=state, finished_at=self._clock(), **fields)
+
+    @property
+    def pending(self) -> int:
+        return len(self._new) + len(self._updates)
+
+    async def flush(self) -> None:
+        """Write everything pending in one transaction on the database thread."""
+        async with self._flush_lock:
+            if not self._new and not self._updates:
+                return
+            new, self._new = self._new, {}
+            updates, self._updates = self._updates, {}
+            model = self._db.models.RecordedRequest
+
+            def write() -> None:
+                with self._db.models.database.atomic():
+                    rows = list(new.values())
+                    for start in range(0, len(rows), INSERT_CHUNK):
+                        model.insert_many(rows[start : start + INSERT_CHUNK]).execute()
+                    for record_id, fields in updates.items():
+                        if "duration_ms" not in fields and "finished_at" in fields:
+                            row = model.get_or_none(model.id == record_id)
+                            if row is not None:
+                                fields["duration_ms"] = round(
+                                    (fields["finished_at"] - row.started_at) * 1000, 3
+                                )
+                        model.update(**fields).where(model.id == record_id).execute()
+
+            try:
+                await self._db.run(write)
+            except Exception:
+                # Put them back: a failed write (disk full) must not lose the records.
+                self._new = new | self._new
+                for record_id, fields in updates.items():
+                    self._updates.setdefault(record_id, {}).update(fields)
+                raise
+            self.written += len(new)
+
+    async def run_forever(self) -> None:
+        """Flush on a short interval until cancelled; a final flush happens in `close()`."""
+        while True:
+            await asyncio.sleep(FLUSH_EVERY_S)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("flight recorder could not write; will retry")
+
+    async def close(self) -> None:
+        await self.flush()
+
+    async def prune(self) -> int:
+        """Drop rows older than the retention period, then the oldest beyond the row cap."""
+        model = self._db.models.RecordedRequest
+        cutoff = self._clock() - self.retention_days * 86400
+
+        def prune() -> int:
+            removed = model.delete().where(model.started_at < cutoff).execute()
+            count = model.select().count()
+            if count > self.max_rows:
+                oldest = (
+                    model.select(model.started_at)
+                    .order_by(model.started_at.desc())
+                    .offset(self.max_rows)
+                    .limit(1)
+                    .scalar()
+                )
+                if oldest is not None:
+                    removed += model.delete().where(model.started_at <= oldest).execute()
+            return int(removed)
+
+        return int(await self._db.run(prune))
+
+    async def by_correlation(self, principal: str, correlation_id: str) -> dict[str, Any] | None:
+        """The newest record this principal tagged with `correlation_id`."""
+        await self.flush()
+        model = self._db.models.RecordedRequest
+        row = await self._db.run(
+            lambda: (
+                model.select()
+                .where(
+                    (model.owner_principal == principal) & (model.correlation_id == correlation_id)
+                )
+                .order_by(model.started_at.desc())
+                .dicts()
+                .first()
+            )
+        )
+        return None if row is None else _public(row)
+
+    async def recent(self, principal: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest records (all principals when `principal` is None: the desk's view)."""
+        await self.flush()
+        model = self._db.models.RecordedRequest
+        query = model.select().order_by(model.started_at.desc()).limit(limit).dicts()
+        if principal is not None:
+            query = query.where(model.owner_principal == principal)
+        rows = await self._db.run(lambda: [dict(r) for r in query.iterator()])
+        return [_public(r) for r in rows]
+
+
+def _dumps(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True)
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for name in JSON_FIELDS:
+        raw = out.pop(f"{name}_json", None)
+        out[name] = json.loads(raw) if raw else None
+    return out

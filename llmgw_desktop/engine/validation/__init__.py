@@ -1,0 +1,1 @@
+"""Multi-model validation: reviews, red teams, consensus, local comparison, synthesis."""
