@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     config.add_argument("--json", action="store_true", help="print as JSON")
     commands.add_parser("version", help="print the version")
+    commands.add_parser(
+        "mcp",
+        help="serve MCP over stdin/stdout (for editors); relays to the running app if any",
+    )
     return parser
 
 
@@ -74,7 +78,31 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "config":
         return show_config(loaded, as_json=args.json)
+    if args.command == "mcp":
+        return run_mcp(loaded, verbose=args.verbose)
     return run(loaded, headless=args.headless, verbose=args.verbose)
+
+
+def run_mcp(loaded: LoadedSettings, *, verbose: bool) -> int:
+    """`llmgw-desktop mcp`: stdout carries MCP messages only, so logs go to the file."""
+    settings = loaded.settings
+    logs = configure_logging(
+        settings.log_path,
+        level=settings.log_level,
+        verbose=verbose,  # --verbose mirrors to stderr, never stdout
+        max_bytes=settings.log_max_bytes,
+        backups=settings.log_backups,
+    )
+    try:
+        from llmgw_desktop.stdio_mode import run_stdio
+
+        return run_stdio(loaded)
+    except StoreError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        logs.close()
 
 
 def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:

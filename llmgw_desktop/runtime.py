@@ -15,6 +15,7 @@ from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.transports.http_app import HttpAppConfig, build_http_app
 from llmgw_desktop.transports.http_server import HttpFrontDoor, base_url
+from llmgw_desktop.transports.mcp.http_front import McpHttpFront
 
 __all__ = ["GatewayRuntime"]
 
@@ -47,6 +48,12 @@ class GatewayRuntime:
                 on_activate=on_activate,
             ),
         )
+        self.mcp = McpHttpFront(
+            self.engine,
+            path=self.settings.http_path,
+            max_body_bytes=self.settings.http_max_body_bytes,
+        )
+        self.mcp.mount(app)
         self.http = HttpFrontDoor(
             app, self.settings.http_host, self.settings.http_port if port is None else port
         )
@@ -68,14 +75,18 @@ class GatewayRuntime:
         """
         await self.engine.start()
         try:
+            await self.mcp.start(self.engine.tasks)
             await self.http.start()
         except BaseException:
+            await self.mcp.stop()
             await self.engine.stop()
             raise
         self._lock.publish(self.base_url, self.mode)
         log.info("gateway ready at %s (%s)", self.base_url, self.mode)
 
     async def stop(self) -> None:
-        """Front doors first (so no new work arrives), then the engine."""
+        """Front doors first (so no new work arrives), then the engine. MCP goes before the
+        HTTP server: its open event streams would otherwise hold the server's shutdown."""
+        await self.mcp.stop()
         await self.http.stop()
         await self.engine.stop()

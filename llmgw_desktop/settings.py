@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -94,6 +95,15 @@ def _origins(value: list[str]) -> str | None:
     return None
 
 
+def _workspace_paths(value: dict[str, str]) -> str | None:
+    for name, path in value.items():
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+            return f"workspace name {name!r} must be letters, digits, '.', '_' or '-'"
+        if not Path(path).expanduser().is_absolute():
+            return f"workspace {name!r} must be an absolute path, not {path!r}"
+    return None
+
+
 def setting(
     key: str,
     default: Any,
@@ -104,8 +114,8 @@ def setting(
 ) -> Any:
     """Declare one setting as a dataclass field carrying its key, env var, doc and check."""
     meta = {"key": key, "env": env, "doc": doc, "check": check}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -318,6 +328,13 @@ class Settings:
         doc="Most request records kept; the oldest go first.",
         check=_positive,
     )
+    workspaces: dict[str, str] = setting(
+        "workspaces.registry",
+        {},
+        env="LLM_GATEWAY_WORKSPACES",
+        doc="Named working directories calls can use by alias (name=path pairs in the env).",
+        check=_workspace_paths,
+    )
     disabled_providers: list[str] = setting(
         "providers.disabled",
         [],
@@ -404,7 +421,7 @@ def declared_settings() -> list[Declared]:
     out = []
     for f in dataclasses.fields(Settings):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        base = list if hints[f.name] == list[str] else hints[f.name]
+        base = {list[str]: list, dict[str, str]: dict}.get(hints[f.name], hints[f.name])
         out.append(
             Declared(
                 f.name,
@@ -448,6 +465,14 @@ def _from_env(decl: Declared, raw: str, source: str) -> Any:
             raise ConfigError(decl.key, source, f"{raw!r} is not a whole number") from None
     if decl.type is list:
         return [item.strip() for item in text.split(",") if item.strip()]
+    if decl.type is dict:
+        pairs = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            name, sep, value = item.partition("=")
+            if not sep or not name.strip():
+                raise ConfigError(decl.key, source, f"{item!r} is not name=value")
+            pairs[name.strip()] = value.strip()
+        return pairs
     return text
 
 
@@ -463,15 +488,22 @@ def _from_file(decl: Declared, value: Any, source: str) -> Any:
         isinstance(value, list) and all(isinstance(v, str) for v in value)
     ):
         raise ConfigError(decl.key, source, f"{value!r} is not a list of strings")
+    if decl.type is dict and not (
+        isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    ):
+        raise ConfigError(decl.key, source, f"{value!r} is not a table of strings")
     return value
 
 
-def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flatten(
+    table: Mapping[str, Any], prefix: str = "", keep: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Dotted keys for nested tables, except tables that are themselves a setting's value."""
     flat: dict[str, Any] = {}
     for name, value in table.items():
         key = f"{prefix}{name}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, key + "."))
+        if isinstance(value, dict) and key not in keep:
+            flat.update(_flatten(value, key + ".", keep))
         else:
             flat[key] = value
     return flat
@@ -490,7 +522,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError("(file)", str(path), f"cannot be read: {exc.strerror}") from None
     try:
-        return _flatten(tomllib.loads(text))
+        tables = frozenset(d.key for d in declared_settings() if d.type is dict)
+        return _flatten(tomllib.loads(text), keep=tables)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("(file)", str(path), f"is not valid TOML: {exc}") from None
 

@@ -114,3 +114,25 @@ def test_loopback_hosts_are_accepted() -> None:
     for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
         env = {"LLM_GATEWAY_CONFIG": "/nonexistent.toml", "LLM_GATEWAY_HTTP_HOST": host}
         assert load_settings(environ=env).settings.http_host == host
+
+
+def test_workspaces_come_from_a_table_or_the_environment(config_path: Path) -> None:
+    config_path.write_text('[workspaces.registry]\napi = "/srv/api"\nweb = "/srv/web"\n')
+    s = load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)}).settings
+    assert s.workspaces == {"api": "/srv/api", "web": "/srv/web"}
+    env = {"LLM_GATEWAY_CONFIG": "/nonexistent.toml", "LLM_GATEWAY_WORKSPACES": "a=/x, b=/y"}
+    assert load_settings(environ=env).settings.workspaces == {"a": "/x", "b": "/y"}
+
+
+@pytest.mark.parametrize(
+    ("toml", "words"),
+    [
+        ('[workspaces.registry]\napi = "relative/path"\n', "absolute"),
+        ('[workspaces.registry]\n"bad name" = "/x"\n', "must be letters"),
+        ("[workspaces.registry]\napi = 3\n", "table of strings"),
+    ],
+)
+def test_bad_workspaces_are_refused(config_path: Path, toml: str, words: str) -> None:
+    config_path.write_text(toml)
+    with pytest.raises(ConfigError, match=words):
+        load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})

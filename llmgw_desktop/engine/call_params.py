@@ -14,12 +14,30 @@ from typing import Any
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.providers.base import PERMISSION_MODES, PromptParts
 
-__all__ = ["CallParams", "RequestMeta"]
+__all__ = ["CallParams", "RequestMeta", "checked_working_dir"]
 
 MAX_PROMPT_CHARS = 4_000_000
 # Values that become separate argv entries must not look like flags to the CLI.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+\[\]=-]{0,199}$")
 _SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+
+
+def checked_working_dir(value: str, param: str = "workingDir") -> str:
+    """`value` as an absolute, existing, resolved directory.
+
+    Raises:
+        InvalidRequest: it is relative or is not an existing directory.
+    """
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        raise InvalidRequest(f"{param} {value!r} must be an absolute path", param=param)
+    if not path.is_dir():
+        raise InvalidRequest(
+            f"{param} {value!r} is not an existing directory",
+            code="invalid_working_dir",
+            param=param,
+        )
+    return str(path.resolve())
 
 
 @dataclass(frozen=True)
@@ -124,18 +142,7 @@ class CallParams:
                     f"{name} must be a positive number of milliseconds", param=name
                 )
         if self.working_dir is not None:
-            path = Path(self.working_dir).expanduser()
-            if not path.is_absolute():
-                raise InvalidRequest(
-                    f"workingDir {self.working_dir!r} must be an absolute path", param="workingDir"
-                )
-            if not path.is_dir():
-                raise InvalidRequest(
-                    f"workingDir {self.working_dir!r} is not an existing directory",
-                    code="invalid_working_dir",
-                    param="workingDir",
-                )
-            return replace(self, working_dir=str(path.resolve()))
+            return replace(self, working_dir=checked_working_dir(self.working_dir))
         return self
 
     def canonical(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from llmgw_desktop import __version__
 from llmgw_desktop.engine.approval import ApprovalGate
+from llmgw_desktop.engine.cache_state import CacheState
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import (
@@ -34,6 +35,7 @@ from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tasks import TaskSupervisor
+from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.settings import Settings
 
 __all__ = ["LOCAL_PRINCIPAL", "Engine", "EngineState", "ProviderState", "SettingsWriter"]
@@ -119,6 +121,12 @@ class Engine:
             gate=self.approvals,
             recorder=self.recorder,
             clock=clock,
+        )
+        self.cache = CacheState(
+            self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock
+        )
+        self.validation = ValidationService(
+            self.calls, self.jobs, deadline_s=settings.sync_deadline_ms / 1000
         )
         self._settings_writer = settings_writer
         self._save_lock = asyncio.Lock()

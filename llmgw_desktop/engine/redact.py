@@ -1,4 +1,8 @@
-"""Mask secrets (API keys, bearer tokens, passwords) in text before it is logged or stored."""
+"""Mask secrets (API keys, bearer tokens, JWTs, private keys, passwords) before they are stored.
+
+Used for the log file, the job store and anything else written to disk. Known key shapes keep
+a short prefix so a reader can still tell which kind of key it was.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,18 @@ __all__ = ["REDACTED", "redact", "redact_data"]
 
 REDACTED = "[REDACTED]"
 
-# Well-known key shapes, kept with a short prefix so a reader can still tell which kind it was.
+# Vendor key shapes: OpenAI (sk-, sk-proj-), Anthropic (sk-ant-), OpenRouter (sk-or-), Groq
+# (gsk_), xAI (xai-), GitHub (ghp_ gho_ ghu_ ghs_ github_pat_), Google (AIza), Hugging Face
+# (hf_), Slack (xox?-), Stripe (sk_live_, rk_live_), GitLab (glpat-), npm (npm_).
 _KEY_SHAPES = re.compile(
-    r"\b(sk-ant-|sk-proj-|sk-|gsk_|xai-|ghp_|gho_|ghu_|ghs_|github_pat_|AIza|hf_|mcp_)"
+    r"\b(sk-ant-|sk-proj-|sk-or-|sk-|gsk_|xai-|ghp_|gho_|ghu_|ghs_|github_pat_|AIza|hf_|"
+    r"xox[abprs]-|sk_live_|rk_live_|sk_test_|glpat-|npm_|mcp_)"
     r"[A-Za-z0-9_\-]{12,}"
 )
+_AWS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+_PEM = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?-----END \1-----", re.S)
+_URL_CREDENTIALS = re.compile(r"\b([a-z][a-z0-9+.-]*://[^/\s:@]+):([^/\s@]+)@")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}")
 # key=value and "key": "value" pairs whose name says they hold a secret.
 _NAMED = re.compile(
@@ -25,18 +36,36 @@ _NAMED = re.compile(
 )
 
 
+_CODE_VALUE = re.compile(r"[()\[\]{}<$]|^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+_NOT_SECRETS = frozenset({"none", "null", "true", "false", "undefined", "nil", "required"})
+
+
+def _mask_named(match: re.Match[str]) -> str:
+    key, quote, value = match.group(1), match.group(2), match.group(3)
+    # `password = getpass()` or `token = request.headers` in an answer is code, not a secret:
+    # unquoted values that read as calls, indexing or dotted references stay.
+    if not quote and (_CODE_VALUE.search(value) or value.lower() in _NOT_SECRETS):
+        return match.group(0)
+    return key + quote + REDACTED
+
+
 def redact(text: str, *, named: bool = True) -> str:
     """Return `text` with anything that looks like a secret replaced by `[REDACTED]`.
 
-    `named=False` masks only unmistakable secrets (known key shapes, bearer tokens) and leaves
-    `password = ...`-style pairs alone: model output about code is full of those, and masking
-    them would corrupt the answer a caller fetches later.
+    `named=False` masks only unmistakable secrets (key shapes, JWTs, private keys, bearer
+    tokens, passwords in URLs) and skips `password = ...`-style pairs.
     """
+    text = _PEM.sub(
+        lambda m: f"-----BEGIN {m.group(1)}-----{REDACTED}-----END {m.group(1)}-----", text
+    )
+    text = _JWT.sub(REDACTED, text)
     text = _KEY_SHAPES.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _AWS_KEY_ID.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
     text = _BEARER.sub(lambda m: m.group(1) + " " + REDACTED, text)
     if not named:
         return text
-    return _NAMED.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+    return _NAMED.sub(_mask_named, text)
 
 
 def redact_data(value: Any, *, named: bool = True) -> Any:

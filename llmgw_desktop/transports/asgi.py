@@ -2,9 +2,13 @@
 
 One aiohttp request becomes one ASGI `http` scope. The body is streamed to the app as
 `http.request` messages; the app's `http.response.*` messages become an aiohttp
-`StreamResponse`, written as they come so server-sent events reach the client at once. A
-client that goes away cancels the aiohttp handler (the runner enables handler cancellation),
-which cancels the app's call: that is how an ASGI app learns of a disconnect here.
+`StreamResponse`, written as they come so server-sent events reach the client at once.
+
+The app runs in a task of its own. A client that goes away cancels the aiohttp handler (the
+runner enables handler cancellation); the bridge then tells the app with `http.disconnect`, as
+an ASGI server would, and lets it finish, instead of cancelling it mid-flight. (The MCP SDK
+decides whether a new session was established only when its call returns: cancelling it
+right after a client has read its answer and hung up would throw the session away.)
 
 The off-the-shelf aiohttp-asgi 0.7.1 hung on the first request when tried; this is the part
 of it we need, small enough to read.
@@ -13,6 +17,7 @@ of it we need, small enough to read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -30,6 +35,7 @@ ASGIApp = Callable[
     Awaitable[None],
 ]
 BODY_CHUNK = 64 * 1024
+DISCONNECT_GRACE_S = 5.0  # how long an app may take to wind down after its client left
 
 
 async def serve_asgi(
@@ -38,31 +44,30 @@ async def serve_asgi(
     """Answer `request` with the ASGI `app`; `state` is handed to it as `scope["state"]`."""
     scope = _scope(request, state or {})
     body_done = False
-    never = asyncio.Event()
+    disconnected = asyncio.Event()
 
     async def receive() -> Message:
         nonlocal body_done
-        if not body_done:
+        if not body_done and not disconnected.is_set():
             chunk = await request.content.read(BODY_CHUNK)
             more = not request.content.at_eof()
             if not more:
                 body_done = True
             return {"type": "http.request", "body": chunk, "more_body": more}
-        # The body is consumed; the app is listening for a disconnect, which arrives as the
-        # cancellation of this handler instead.
-        await never.wait()
+        await disconnected.wait()
         return {"type": "http.disconnect"}
 
     response: web.StreamResponse | None = None
     start: Message | None = None
+    finished = False
 
     async def send(message: Message) -> None:
-        nonlocal response, start
+        nonlocal response, start, finished
         kind = message["type"]
         if kind == "http.response.start":
             start = message
             return
-        if kind != "http.response.body":
+        if kind != "http.response.body" or finished or disconnected.is_set():
             return
         if response is None:
             response = await _prepare(request, start)
@@ -70,9 +75,20 @@ async def serve_asgi(
         if body:
             await response.write(body)
         if not message.get("more_body", False):
+            finished = True
             await response.write_eof()
 
-    await app(scope, receive, send)
+    async def call_app() -> None:
+        await app(scope, receive, send)
+
+    running: asyncio.Task[None] = asyncio.get_running_loop().create_task(call_app())
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        disconnected.set()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(running, DISCONNECT_GRACE_S)
+        raise
     if response is None:
         if start is None:
             return web.Response(status=500, text="the MCP endpoint sent no response")

@@ -53,7 +53,13 @@ class HttpFrontDoor:
                 raise PortInUse(self.host, self.requested_port) from None
             raise
         runner = web.AppRunner(
-            self._app, access_log=None, handle_signals=False, shutdown_timeout=2.0
+            self._app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=2.0,
+            # A client that disconnects cancels its handler: long-lived responses (MCP event
+            # streams) learn of the disconnect that way.
+            handler_cancellation=True,
         )
         await runner.setup()
         await web.SockSite(runner, sock).start()

@@ -3,7 +3,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmgw_desktop.engine.compression import compress_text, estimate_tokens, expand_text, optimize_text
+from llmgw_desktop.engine.compression import (
+    compress_text,
+    estimate_tokens,
+    expand_text,
+    optimize_text,
+)
 
 CODE = "```python\ndef f():\n    x  =  1\n\n\n\n    return x   \n```"
 

@@ -28,3 +28,11 @@ def test_secrets_are_masked(secret_text: str) -> None:
 def test_ordinary_text_is_unchanged() -> None:
     text = "listening on 127.0.0.1:3333; 5 tokens used; the key point is speed"
     assert redact(text) == text
+
+
+def test_code_in_answers_is_not_mistaken_for_secrets() -> None:
+    code = (
+        "password = getpass()\ntoken = request.headers\napi_key = settings.api_key\nsecret = None"
+    )
+    assert redact(code) == code
+    assert redact('password = "hunter22"') == 'password = "[REDACTED]"'

@@ -92,7 +92,7 @@ class JobStore:
             with self._db.models.database.atomic():
                 for row in batch:
                     Job.update(
-                        output=redact(row.output, named=False),
+                        output=redact(row.output),
                         progress_json=json.dumps(row.progress),
                         attempts=row.attempts,
                         updated_at=row.updated_at,
@@ -128,12 +128,10 @@ class JobStore:
         def end() -> Any:
             Job.update(
                 state=state.value,
-                output=redact(output, named=False),
+                output=redact(output),
                 progress_json=json.dumps(progress),
                 attempts=attempts,
-                result_json=None
-                if result is None
-                else json.dumps(redact_data(result, named=False)),
+                result_json=None if result is None else json.dumps(redact_data(result)),
                 error_json=None if error is None else json.dumps(redact_data(error)),
                 finished_at=now,
                 updated_at=now,

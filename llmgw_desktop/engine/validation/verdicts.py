@@ -136,8 +136,9 @@ def _from_json(text: str, allowed: tuple[str, ...]) -> Reading | None:
 
 
 def _first_paragraph(text: str) -> str:
-    for paragraph in re.split(r"\n\s*\n", text.strip()):
-        if paragraph.strip() and not _VERDICT_LINE.match(paragraph):
+    """The first paragraph of prose, with any verdict line taken out."""
+    for paragraph in re.split(r"\n\s*\n", _VERDICT_LINE.sub("", text).strip()):
+        if paragraph.strip() and not _RISK_HEADING.match(paragraph.splitlines()[0]):
             return paragraph.strip()
     return ""
 

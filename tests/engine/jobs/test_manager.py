@@ -324,7 +324,7 @@ async def test_a_crashing_work_function_fails_the_job_not_the_manager(h: Harness
 async def test_secrets_never_reach_the_store_in_the_clear(h: Harness) -> None:
     async def leaky(ctx: JobContext) -> dict[str, Any]:
         ctx.set_output("using sk-ant-api03-abcdefghijklmnopqrstuvwx now")
-        return {"text": "key was sk-proj-abcdefghijklmnopqrstuvwx; password = hunter22 in code"}
+        return {"text": "key sk-proj-abcdefghijklmnopqrstuvwx; password = hunter22; x = getpass()"}
 
     spec = JobSpec(
         principal="local",
@@ -342,4 +342,4 @@ async def test_secrets_never_reach_the_store_in_the_clear(h: Harness) -> None:
     )
     stored = " ".join(raw)
     assert "abcdefghijklmnop" not in stored
-    assert "password = hunter22" in stored  # ordinary code in an answer is left intact
+    assert "password = [REDACTED]" in stored

@@ -1,0 +1,109 @@
+"""`llmgw-desktop mcp`: MCP over stdio for editors that launch a command.
+
+If the gateway already runs (the desktop app, headless mode, or another editor's stdio
+process), this process relays to it, so every editor shares one engine, one store and the
+dashboard. Otherwise it becomes the gateway itself: the full headless engine and HTTP front
+door (so later editors can relay to it), plus MCP on its own stdin/stdout, until the editor
+closes the connection. Nothing here writes to stdout except MCP messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+
+from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.headless import install_stop_signals
+from llmgw_desktop.instance import INFO_FILE, InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.transports.http_server import PortInUse
+from llmgw_desktop.transports.mcp.server import build_mcp_server
+from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder, stdio_streams
+
+__all__ = ["run_stdio"]
+
+log = logging.getLogger(__name__)
+FIND_RUNNING_S = 5.0
+
+
+def run_stdio(loaded: LoadedSettings) -> int:
+    """Serve MCP on stdin/stdout until the editor closes it; the exit code."""
+    lock = InstanceLock(loaded.settings.data_path)
+    if lock.acquire():
+        try:
+            return asyncio.run(_serve_in_process(loaded, lock))
+        finally:
+            lock.release()
+    url = _running_mcp_url(loaded)
+    if url is None:
+        print(
+            "llmgw-desktop: another instance holds the data directory but publishes no "
+            "address; stop it and try again",
+            file=sys.stderr,
+        )
+        return 1
+    log.info("relaying stdio MCP to the running gateway at %s", url)
+    return asyncio.run(_relay(url))
+
+
+def _running_mcp_url(loaded: LoadedSettings) -> str | None:
+    deadline = time.monotonic() + FIND_RUNNING_S
+    path = loaded.settings.data_path / INFO_FILE
+    while time.monotonic() < deadline:
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+            return str(info["url"]) + loaded.settings.http_path
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.1)
+    return None
+
+
+async def _relay(url: str) -> int:
+    reader, writer = await stdio_streams()
+    await StdioForwarder(url, headers={"User-Agent": "llmgw-desktop-stdio"}).run(reader, writer)
+    return 0
+
+
+async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
+    def on_activate() -> str:
+        log.info("another launch asked for the window; this instance serves an editor over stdio")
+        return "stdio"
+
+    runtime: GatewayRuntime | None = GatewayRuntime(
+        loaded, mode="stdio", lock=lock, on_activate=on_activate
+    )
+    assert runtime is not None
+    try:
+        await runtime.start()
+    except PortInUse as exc:
+        # Another program has the port: editors can still use this stdio connection.
+        log.warning("port %d is taken; serving stdio only, without the HTTP front door", exc.port)
+        runtime = None
+    engine = runtime.engine if runtime is not None else await _engine_only(loaded)
+    stop = asyncio.Event()
+    install_stop_signals(asyncio.get_running_loop(), stop)
+    server = build_mcp_server(engine)
+    serving = asyncio.get_running_loop().create_task(server.run_stdio_async())
+    stopping = asyncio.get_running_loop().create_task(stop.wait())
+    try:
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (serving, stopping):
+            task.cancel()
+        await asyncio.gather(serving, stopping, return_exceptions=True)
+        if runtime is not None:
+            await runtime.stop()
+        else:
+            await engine.stop()
+    return 0
+
+
+async def _engine_only(loaded: LoadedSettings) -> Engine:
+    engine = Engine(loaded.settings, settings_writer=ConfigFileWriter(loaded.config_file))
+    await engine.start()
+    return engine

@@ -1,0 +1,1 @@
+"""The MCP front door: tools, resources and prompts over stdio and Streamable HTTP."""

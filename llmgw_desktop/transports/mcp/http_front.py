@@ -1,0 +1,80 @@
+"""MCP over Streamable HTTP on the engine's aiohttp server (both protocol versions).
+
+The SDK's session manager is ASGI and keeps its sessions in an anyio task group, which must
+be entered and left in one task: a long-lived task runs it until `stop()`. Requests reach it
+through the ASGI bridge after the aiohttp edge has checked Host, Origin and size, and decided
+who is calling. It is stopped before the HTTP server, so open event streams end at once
+instead of holding the server's shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from mcp.server.transport_security import TransportSecuritySettings
+
+from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL, Engine
+from llmgw_desktop.engine.tasks import TaskSupervisor
+from llmgw_desktop.transports.asgi import serve_asgi
+from llmgw_desktop.transports.mcp.caller import SCOPE_KEY
+from llmgw_desktop.transports.mcp.server import build_mcp_server
+
+__all__ = ["McpHttpFront"]
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT_S = 5.0
+
+
+class McpHttpFront:
+    """Mounts the MCP endpoint on an aiohttp app and runs the SDK session manager."""
+
+    def __init__(self, engine: Engine, *, path: str, max_body_bytes: int) -> None:
+        self.path = path
+        self._server = build_mcp_server(engine)
+        # Host/Origin checks already ran at the aiohttp edge, once, for every front door.
+        self._server.streamable_http_app(
+            streamable_http_path=path,
+            max_request_body_size=max_body_bytes,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        self._manager = self._server.session_manager
+        self._stop = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_route("*", self.path, self._handle)
+
+    async def start(self, tasks: TaskSupervisor) -> None:
+        """Start the session manager in its own, referenced task."""
+        self._task = tasks.spawn(self._run(), name="mcp-session-manager", service=True)
+        await asyncio.wait_for(self._ready.wait(), STOP_TIMEOUT_S)
+
+    async def _run(self) -> None:
+        async with self._manager.run():
+            self._ready.set()
+            await self._stop.wait()
+
+    async def stop(self) -> None:
+        """End every MCP session and the manager (before the HTTP server stops)."""
+        if self._task is None:
+            return
+        self._stop.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), STOP_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("MCP session manager did not stop in time; cancelling it")
+            self._task.cancel()
+        self._task = None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        state = {
+            SCOPE_KEY: {
+                "principal": LOCAL_PRINCIPAL,
+                "transport": "mcp-http",
+                "client": request.headers.get("User-Agent", "")[:120],
+            }
+        }
+        return await serve_asgi(self._manager.handle_request, request, state=state)

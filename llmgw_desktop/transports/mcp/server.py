@@ -1,0 +1,47 @@
+"""Build the MCP server: every tool, resource and prompt, bound to one engine."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver import MCPServer
+
+from llmgw_desktop import __version__
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.transports.mcp.caller import caller_middleware
+from llmgw_desktop.transports.mcp.prompts import register_prompts
+from llmgw_desktop.transports.mcp.resources import register_resources
+from llmgw_desktop.transports.mcp.tools_jobs import register_job_tools
+from llmgw_desktop.transports.mcp.tools_ops import register_ops_tools
+from llmgw_desktop.transports.mcp.tools_providers import register_provider_tools
+from llmgw_desktop.transports.mcp.tools_sessions import register_session_tools
+from llmgw_desktop.transports.mcp.tools_validation import register_validation_tools
+
+__all__ = ["build_mcp_server"]
+
+INSTRUCTIONS = (
+    "llmgw-desktop runs the vendor coding CLIs (claude, codex, gemini, grok, mistral, copilot, "
+    "opencode) for you. Every request is a durable job: a synchronous *_request answers, or "
+    "answers deferred with a jobId after the sync deadline; *_request_async returns a jobId at "
+    "once. Collect with llm_job_status / llm_job_result. Use promptParts for a large stable "
+    "prefix (cache hits), session_create + sessionId for multi-turn work, and the validation "
+    "tools (validate_with_models, consensus_check, red_team_review, compare_answers) to get "
+    "independent reads. Errors carry a stable error.code."
+)
+
+
+def build_mcp_server(engine: Engine) -> MCPServer:
+    server: MCPServer = MCPServer(
+        name="llmgw-desktop",
+        title="llmgw-desktop",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        middleware=[caller_middleware],
+        log_level="WARNING",
+    )
+    register_provider_tools(server, engine)
+    register_job_tools(server, engine)
+    register_session_tools(server, engine)
+    register_ops_tools(server, engine)
+    register_validation_tools(server, engine)
+    register_resources(server, engine)
+    register_prompts(server)
+    return server

@@ -1,0 +1,195 @@
+"""Forward an editor's stdio MCP connection to the running gateway's Streamable HTTP endpoint.
+
+When the desktop app already runs, `llmgw-desktop mcp` does not start a second engine: it relays
+JSON-RPC messages between stdin/stdout and the app's `/mcp`, so the editor's jobs show in the
+app and share its store. The relay speaks both protocol eras: for the 2025 handshake it carries
+the `Mcp-Session-Id` and protocol version the app negotiated and keeps the server-to-client
+event stream open; for 2026-07-28 requests it adds the routing headers the spec requires
+(`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`) from each message's own envelope. Requests
+run concurrently, so a long tool call does not hold up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from mcp.shared.inbound import NAME_BEARING_METHODS, encode_header_value
+from mcp_types import PROTOCOL_VERSION_META_KEY
+
+__all__ = ["StdioForwarder"]
+
+log = logging.getLogger(__name__)
+
+SESSION_HEADER = "Mcp-Session-Id"
+VERSION_HEADER = "MCP-Protocol-Version"
+EVENT_STREAM_RETRY_S = 1.0
+EVENT_STREAM_RETRIES = 30
+GATEWAY_GONE = -32000
+
+
+class StdioForwarder:
+    """Relays one stdio connection to `url` until stdin closes."""
+
+    def __init__(self, url: str, *, headers: dict[str, str] | None = None) -> None:
+        self.url = url
+        self._base_headers = headers or {}
+        self._session_id: str | None = None
+        self._version: str | None = None
+        self._write_lock = asyncio.Lock()
+        self._out: asyncio.StreamWriter | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._event_stream: asyncio.Task[None] | None = None
+
+    async def run(self, reader: asyncio.StreamReader, writer: Any) -> None:
+        """Relay until `reader` reaches end of input; `writer` has `write()` and `drain()`."""
+        self._out = writer
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            async for message in _messages(reader):
+                self._spawn(self._send(http, message))
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._event_stream is not None:
+                self._event_stream.cancel()
+                await asyncio.gather(self._event_stream, return_exceptions=True)
+            if self._session_id is not None:
+                with contextlib.suppress(aiohttp.ClientError):
+                    await http.delete(self.url, headers=self._headers())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _headers(self, message: dict[str, Any] | None = None) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            **self._base_headers,
+        }
+        meta = ((message or {}).get("params") or {}).get("_meta") or {}
+        modern = meta.get(PROTOCOL_VERSION_META_KEY) if isinstance(meta, dict) else None
+        if isinstance(modern, str) and message is not None:
+            headers[VERSION_HEADER] = modern
+            headers["Mcp-Method"] = str(message.get("method", ""))
+            field = NAME_BEARING_METHODS.get(str(message.get("method")))
+            value = (message.get("params") or {}).get(field) if field else None
+            if isinstance(value, str):
+                headers["Mcp-Name"] = encode_header_value(value)
+            return headers
+        if self._session_id is not None:
+            headers[SESSION_HEADER] = self._session_id
+        if self._version is not None:
+            headers[VERSION_HEADER] = self._version
+        return headers
+
+    async def _send(self, http: aiohttp.ClientSession, message: dict[str, Any]) -> None:
+        is_request = "method" in message and "id" in message
+        try:
+            async with http.post(self.url, json=message, headers=self._headers(message)) as reply:
+                session = reply.headers.get(SESSION_HEADER)
+                if session and self._session_id is None:
+                    self._session_id = session
+                if reply.status == 202:
+                    return
+                kind = reply.headers.get("Content-Type", "")
+                if kind.startswith("text/event-stream"):
+                    async for event in _sse_events(reply.content):
+                        await self._deliver(event)
+                else:
+                    body = await reply.read()
+                    if body:
+                        await self._deliver(json.loads(body))
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            log.warning("relay to %s failed: %s", self.url, exc)
+            if is_request:
+                await self._write(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": message["id"],
+                        "error": {
+                            "code": GATEWAY_GONE,
+                            "message": f"the llmgw-desktop gateway did not answer ({exc})",
+                        },
+                    }
+                )
+            return
+        if message.get("method") == "notifications/initialized" and self._event_stream is None:
+            self._event_stream = asyncio.get_running_loop().create_task(self._listen(http))
+
+    async def _deliver(self, message: Any) -> None:
+        for item in message if isinstance(message, list) else [message]:
+            if isinstance(item, dict):
+                result = item.get("result")
+                if isinstance(result, dict) and "protocolVersion" in result and "id" in item:
+                    self._version = str(result["protocolVersion"])
+                await self._write(item)
+
+    async def _listen(self, http: aiohttp.ClientSession) -> None:
+        """The 2025-era server-to-client stream (notifications, server requests)."""
+        for _ in range(EVENT_STREAM_RETRIES):
+            try:
+                headers = self._headers()
+                headers["Accept"] = "text/event-stream"
+                async with http.get(self.url, headers=headers) as reply:
+                    if reply.status in (404, 405):
+                        return  # no session, or the server offers no stream
+                    async for event in _sse_events(reply.content):
+                        await self._deliver(event)
+            except (aiohttp.ClientError, OSError, ValueError):
+                pass
+            await asyncio.sleep(EVENT_STREAM_RETRY_S)
+
+    async def _write(self, message: dict[str, Any]) -> None:
+        assert self._out is not None
+        line = json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n"
+        async with self._write_lock:
+            self._out.write(line.encode())
+            await self._out.drain()
+
+
+async def _messages(reader: asyncio.StreamReader) -> AsyncIterator[dict[str, Any]]:
+    while line := await reader.readline():
+        text = line.decode("utf-8", errors="replace").strip()
+        if not text:
+            continue
+        try:
+            message = json.loads(text)
+        except ValueError:
+            log.warning("ignoring a line that is not JSON on stdin")
+            continue
+        if isinstance(message, dict):
+            yield message
+
+
+async def _sse_events(stream: aiohttp.StreamReader) -> AsyncIterator[Any]:
+    """The JSON payloads of an event stream's `data:` fields."""
+    data: list[str] = []
+    async for raw in stream:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if line.startswith("data:"):
+            data.append(line[5:].lstrip(" "))
+        elif not line and data:
+            payload = "\n".join(data)
+            data = []
+            with contextlib.suppress(ValueError):
+                yield json.loads(payload)
+
+
+async def stdio_streams() -> tuple[asyncio.StreamReader, Any]:
+    """asyncio reader and writer over this process's stdin and stdout."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    transport, protocol = await loop.connect_write_pipe(
+        asyncio.streams.FlowControlMixin, sys.stdout.buffer
+    )
+    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+    return reader, writer
