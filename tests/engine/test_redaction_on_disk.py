@@ -25,9 +25,11 @@ SECRETS = {
     "huggingface": "hf_Abcdefghijklmnopqrstuvwxyz01234",
     "aws": "AKIAIOSFODNN7EXAMPLE",
     "slack": "xoxb-123456789012-abcdefghijklmnop",
-    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+    "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
     "bearer": "Bearer tok.abcdefghijklmnopqrstuvwxyz",
-    "pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretbody\n-----END RSA PRIVATE KEY-----",
+    "pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretbody\n"
+    "-----END RSA PRIVATE KEY-----",
     "url_password": "postgres://admin:s3cretPassw0rd@db.internal:5432/app",
     "key_value": "DATABASE_PASSWORD=hunter2hunter2",
 }

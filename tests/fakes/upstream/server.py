@@ -46,6 +46,9 @@ class ScriptedUpstream:
     def __init__(self, default: Reply | None = None) -> None:
         self.default: Reply = default or Reply.ok()
         """What every LLM call gets once the scripted replies are used up."""
+        self.by_dialect: dict[str, Reply] = {}
+        """A standing reply per dialect ("anthropic", "responses", "chat", "gemini"), taking
+        precedence over `default`: one provider fails while the others answer."""
         self.requests: list[RecordedRequest] = []
         """Every request seen, in arrival order."""
         self._pending: deque[Reply] = deque()
@@ -226,7 +229,8 @@ class ScriptedUpstream:
         )
         if llm:
             # Taken on arrival, so replies follow arrival order even when answers overlap.
-            record.reply = self._pending.popleft() if self._pending else self.default
+            standing = self.by_dialect.get(dialect or "", self.default)
+            record.reply = self._pending.popleft() if self._pending else standing
         async with self._arrived:
             self.requests.append(record)
             self._arrived.notify_all()

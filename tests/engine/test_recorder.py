@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.call_params import CallParams, RequestMeta
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.store import Database
+from llmgw_desktop.settings import LoadedSettings
+
+CAPTURED = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "cli" / "claude" / "plain_stream_json.stdout"
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(tmp_path / "r.db")
+    await database.open()
+    yield database
+    await database.close()
+
+
+async def test_updates_merge_before_and_after_a_flush(db: Database) -> None:
+    recorder = FlightRecorder(db)
+    early = recorder.start(principal="local", provider="claude", tool="claude_request")
+    recorder.finish(early, state="completed", input_tokens=5)
+    late = recorder.start(principal="local", provider="codex")
+    await recorder.flush()
+    recorder.finish(late, state="failed", error_code="rate_limited")
+    await recorder.flush()
+    rows = {r["id"]: r for r in await recorder.recent()}
+    assert rows[early]["state"] == "completed" and rows[early]["input_tokens"] == 5
+    assert rows[late]["state"] == "failed" and rows[late]["duration_ms"] is not None
+    assert recorder.pending == 0
+
+
+async def test_prune_by_age_and_by_row_cap(db: Database) -> None:
+    clock = Clock()
+    recorder = FlightRecorder(db, retention_days=1, max_rows=3, clock=clock)
+    recorder.start(principal="local", provider="claude")
+    clock.now += 2 * 86400
+    for _ in range(5):
+        clock.now += 1
+        recorder.start(principal="local", provider="claude")
+    await recorder.flush()
+    assert await recorder.prune() == 3  # one too old, two over the cap
+    assert len(await recorder.recent()) == 3
+
+
+async def test_caller_labels_are_sanitised(db: Database) -> None:
+    recorder = FlightRecorder(db)
+    recorder.start(principal="local", provider="claude", caller="evil\n\x00<script>client/1.0")
+    rows = await recorder.recent()
+    assert rows[0]["caller"] == "evilscriptclient/1.0"
+
+
+async def test_500_concurrent_requests_are_all_recorded(
+    loaded: LoadedSettings, tmp_path: Path
+) -> None:
+    stand_in = tmp_path / "bin" / "claude"
+    stand_in.parent.mkdir()
+    stand_in.write_text(f"#!/bin/sh\ncat > /dev/null\ncat '{CAPTURED}'\n")
+    stand_in.chmod(0o755)
+    settings = replace(
+        loaded.settings,
+        cli_path=[str(stand_in.parent)],
+        max_concurrent_jobs=32,
+        max_concurrent_per_provider=32,
+        max_queued_jobs=1000,
+    )
+    engine = Engine(settings)
+    await engine.start()
+    try:
+        meta = RequestMeta(transport="test", tool="claude_request")
+        submitted = await asyncio.gather(
+            *(
+                engine.calls.submit("claude", CallParams(prompt=f"n{n}"), "local", meta)
+                for n in range(500)
+            )
+        )
+        views = await asyncio.gather(*(engine.jobs.wait(s.job_id, "local", 120) for s in submitted))
+        records = await engine.recorder.recent(limit=1000)
+    finally:
+        await engine.stop()
+    assert all(v.state.value == "completed" for v in views)
+    assert len(records) == 500
+    assert {r["state"] for r in records} == {"completed"}
+    assert sum(r["cache_read_tokens"] for r in records) == 500 * 200
+    assert len({r["job_id"] for r in records}) == 500

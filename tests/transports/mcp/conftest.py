@@ -1,0 +1,47 @@
+"""A running gateway (engine, HTTP front door, MCP) with the real CLIs pointed at the upstream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+
+# Re-exported for the tests in this package.
+from tests.contract.conftest import engine_settings, offline, upstream  # noqa: F401
+
+
+def structured(result: Any) -> dict[str, Any]:
+    """A tool result's structured body (errors included)."""
+    assert result.structured_content is not None, result
+    return dict(result.structured_content)
+
+
+async def start_gateway(
+    loaded: LoadedSettings, **overrides: Any
+) -> tuple[GatewayRuntime, InstanceLock]:
+    settings = engine_settings(loaded, http_port=0, **overrides)
+    lock = InstanceLock(settings.data_path)
+    assert lock.acquire()
+    runtime = GatewayRuntime(
+        replace(loaded, settings=settings),
+        mode="headless",
+        lock=lock,
+        on_activate=lambda: "headless",
+    )
+    await runtime.start()
+    return runtime, lock
+
+
+@pytest.fixture
+async def gateway(loaded: LoadedSettings, offline: Path) -> AsyncIterator[GatewayRuntime]:  # noqa: F811
+    runtime, lock = await start_gateway(loaded)
+    yield runtime
+    await runtime.stop()
+    lock.release()

@@ -1,0 +1,83 @@
+"""`llmgw-desktop mcp` with the official client over stdio: in-process, and relaying to a
+running gateway; both protocol versions; a real CLI answering through it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.conftest import free_port
+from tests.contract.offline import CLI_BIN, find_cli
+from tests.e2e import gateway_process as gp
+from tests.fakes.upstream import ScriptedUpstream
+from tests.transports.mcp.conftest import structured
+
+MODES = ["legacy", "2026-07-28"]
+
+
+def stdio_params(home: Path, port: int) -> StdioServerParameters:
+    env = gp.child_env(home, port, LLM_GATEWAY_CLI_PATH=str(CLI_BIN))
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "llmgw_desktop", "mcp"], env=env
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_stdio_in_process_answers_with_a_real_cli(
+    mode: str, tmp_path: Path, offline: Path, upstream: ScriptedUpstream
+) -> None:
+    find_cli("claude")
+    async with Client(stdio_params(tmp_path / "gw", free_port()), mode=mode) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        answer = structured(await client.call_tool("claude_request", {"prompt": "over stdio"}))
+    assert "claude_request" in tools and len(tools) == 37
+    assert "FAKE-OK" in answer["text"] and "over stdio" in answer["text"]
+    log = (tmp_path / "gw" / "log" / "llmgw-desktop.log").read_text()
+    assert "relaying" not in log
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_stdio_relays_to_the_running_gateway(mode: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = gp.child_env(tmp_path / "gw", port)
+    running = gp.start(["--headless"], env)
+    gp.wait_ready(running, port)
+    try:
+        async with Client(stdio_params(tmp_path / "gw", port), mode=mode) as client:
+            created = structured(
+                await client.call_tool("session_create", {"provider": "codex", "title": "relay"})
+            )
+        # The session lives in the running gateway's store: ask it directly over HTTP.
+        async with Client(f"http://127.0.0.1:{port}/mcp") as direct:
+            listed = structured(await direct.call_tool("session_list", {}))
+    finally:
+        code, _, err = gp.stop(running)
+    assert code == 0, err
+    assert created["sessionId"] in {s["sessionId"] for s in listed["sessions"]}
+    assert "relaying stdio MCP" in gp.read_log(tmp_path / "gw")
+
+
+def test_stdout_carries_only_mcp_messages(tmp_path: Path) -> None:
+    env = gp.child_env(tmp_path / "gw", free_port())
+    request = (
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+        '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "llmgw_desktop", "--verbose", "mcp"],  # logs to stderr only
+        input=request,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert lines and all(line.startswith("{") for line in lines), result.stdout
+    assert '"id":1' in lines[0].replace(" ", "")
+    assert "store open" in result.stderr  # --verbose went to stderr, not into the protocol
+    assert os.path.exists(tmp_path / "gw" / "log" / "llmgw-desktop.log")
