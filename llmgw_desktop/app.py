@@ -22,6 +22,7 @@ from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.transports.http_server import PortInUse, find_free_port
 from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.approvals import DeskApprovals
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
@@ -63,6 +64,7 @@ class DesktopApp:
         self.tray: TrayIcon | None = None
         self.runtime: GatewayRuntime | None = None
         self.actions: GatewayActions | None = None
+        self.approvals: DeskApprovals | None = None
 
     def request_quit(self) -> None:
         if self._quit is not None:
@@ -80,11 +82,14 @@ class DesktopApp:
         self.runtime = runtime
         bridge = EngineBridge(runtime.engine)
         self._build_ui(runtime, bridge)
+        self.approvals = DeskApprovals(runtime.engine.approvals, self.window)
         install_stop_signals(asyncio.get_running_loop(), self._quit)
         log.info("desktop app ready (tray: %s)", self.tray is not None)
         try:
             await self._quit.wait()
         finally:
+            if self.approvals is not None:
+                self.approvals.detach()
             bridge.detach()
             if self.tray is not None:
                 self.tray.hide()

@@ -23,3 +23,21 @@ def test_readme_start_command_launches_the_app() -> None:
     blocks = _shell_blocks((ROOT / "README.md").read_text())
     assert blocks[0].endswith("llmgw-desktop")
     assert "pip install -e ." in blocks[0]
+
+
+def test_readme_connection_snippets_match_what_the_app_copies() -> None:
+    import json
+
+    from llmgw_desktop.connect import snippets
+
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```(?:sh|json)\n(.*?)```", readme, flags=re.S)
+    text = "\n".join(blocks)
+    made = {
+        s.client: s.text for s in snippets("http://127.0.0.1:3333/mcp", ["llmgw-desktop", "mcp"])
+    }
+    for client in ("Claude Code (HTTP)", "Claude Code (stdio)", "Codex"):
+        assert made[client] in text, client
+    json_blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, flags=re.S)]
+    assert json.loads(made["Cursor"]) in json_blocks
+    assert json.loads(made["VS Code"]) in json_blocks

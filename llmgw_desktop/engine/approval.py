@@ -226,6 +226,8 @@ class ApprovalGate:
                 ), "desk"
             except TimeoutError:
                 log.info("approval %s timed out: denied", pending.id)
+                if not pending.answer.done():
+                    pending.answer.set_result(False)  # tells the desk the question is over
                 return False, "desk-timeout"
         finally:
             self.pending.pop(pending.id, None)

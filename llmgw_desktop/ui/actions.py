@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from llmgw_desktop.connect import snippets
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import QAction, QGuiApplication, QMenu, QObject, QWidget
@@ -56,6 +57,13 @@ class GatewayActions(QObject):
 
         self.copy_endpoint = QAction("Copy MCP endpoint", self)
         self.copy_endpoint.triggered.connect(self._copy_endpoint)
+        # One action per client: the exact command or config snippet for the live endpoint.
+        self.copy_setup: list[QAction] = []
+        for snippet in snippets(endpoint()):
+            action = QAction(snippet.client, self)
+            action.setToolTip(f"Copy the {snippet.client} setup ({snippet.where})")
+            action.triggered.connect(lambda _=False, c=snippet.client: self._copy_setup(c))
+            self.copy_setup.append(action)
 
         self.quit = QAction("Quit", self)
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
@@ -75,6 +83,9 @@ class GatewayActions(QObject):
         menu.addSeparator()
         menu.addAction(self.open_dashboard)
         menu.addAction(self.copy_endpoint)
+        setup = menu.addMenu("Copy setup for")
+        for action in self.copy_setup:
+            setup.addAction(action)
         menu.addSeparator()
         menu.addAction(self.quit)
         return menu
@@ -93,6 +104,11 @@ class GatewayActions(QObject):
     def _on_pause_changed(self, paused: bool) -> None:
         if self.pause_all.isChecked() != paused:
             self.pause_all.setChecked(paused)
+
+    def _copy_setup(self, client: str) -> None:
+        snippet = next(s for s in snippets(self._endpoint()) if s.client == client)
+        QGuiApplication.clipboard().setText(snippet.text)
+        self._bridge.notice.emit("info", f"Copied the {client} setup ({snippet.where})")
 
     def _copy_endpoint(self) -> None:
         QGuiApplication.clipboard().setText(self._endpoint())

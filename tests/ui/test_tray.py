@@ -97,3 +97,14 @@ def test_open_dashboard_and_quit_call_the_app(tray: tuple) -> None:
     _by_text(menu)["Open dashboard"].trigger()
     _by_text(menu)["Quit"].trigger()
     assert (calls.opened, calls.quit) == (1, 1)
+
+
+def test_copy_setup_gives_the_exact_snippet_per_client(tray: tuple) -> None:
+    menu, _, _ = tray
+    setup = next(a.menu() for a in menu.menu.actions() if a.text() == "Copy setup for")
+    labels = [a.text() for a in setup.actions()]
+    assert "Claude Code (HTTP)" in labels and "Cursor" in labels and "Codex" in labels
+    next(a for a in setup.actions() if a.text() == "Claude Code (HTTP)").trigger()
+    assert QGuiApplication.clipboard().text() == (
+        f"claude mcp add --transport http llmgw-desktop {ENDPOINT}"
+    )

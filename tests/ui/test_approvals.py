@@ -1,0 +1,73 @@
+"""The desk approval dialog, driven on a qasync loop offscreen."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+import qasync
+
+from llmgw_desktop.engine.approval import ApprovalGate, ApprovalRequest
+from llmgw_desktop.ui.approvals import DeskApprovals
+from llmgw_desktop.ui.qt import QApplication, QMessageBox
+
+RISKY = ApprovalRequest(
+    provider="claude",
+    prompt="sudo rm -rf /srv/app",
+    permission_mode="acceptEdits",
+    full_auto=True,
+    allowed_tools=(),
+    strategy="mcp_managed",
+    principal="local",
+)
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    QApplication.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(qapp)
+    yield loop
+    loop.close()
+
+
+async def _dialog(desk: DeskApprovals) -> QMessageBox:
+    async with asyncio.timeout(5):
+        while not desk.open_dialogs:  # noqa: ASYNC110 - Qt state has no awaitable
+            await asyncio.sleep(0.01)
+    return next(iter(desk.open_dialogs.values()))
+
+
+@pytest.mark.parametrize(("button", "allowed"), [("Approve", True), ("Deny", False)])
+def test_the_person_at_the_desk_decides(
+    qloop: qasync.QEventLoop, button: str, allowed: bool
+) -> None:
+    gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=10)
+    desk = DeskApprovals(gate)
+
+    async def scenario() -> bool:
+        deciding = asyncio.get_running_loop().create_task(gate.decide(RISKY))
+        box = await _dialog(desk)
+        assert "sudo rm -rf" in box.text() and "asks for root" in box.text()
+        next(b for b in box.buttons() if b.text() == button).click()
+        decision = await deciding
+        assert decision.decided_by == "desk"
+        return decision.allowed
+
+    assert qloop.run_until_complete(scenario()) is allowed
+    desk.detach()
+
+
+def test_no_answer_in_time_denies_and_closes_the_dialog(qloop: qasync.QEventLoop) -> None:
+    gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=0.3)
+    desk = DeskApprovals(gate)
+
+    async def scenario() -> tuple[bool, str]:
+        deciding = asyncio.get_running_loop().create_task(gate.decide(RISKY))
+        await _dialog(desk)
+        decision = await deciding
+        return decision.allowed, decision.decided_by
+
+    assert qloop.run_until_complete(scenario()) == (False, "desk-timeout")
+    assert desk.open_dialogs == {}
+    desk.detach()
