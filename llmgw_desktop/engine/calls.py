@@ -68,6 +68,7 @@ class _Run:
     resolved: Resolved
     record: str  # the flight-recorder entry of this call
     notices: list[dict[str, Any]]
+    optimization: dict[str, Any]  # measured before the call (the prompt's)
 
 
 class ProviderCalls:
@@ -175,7 +176,7 @@ class ProviderCalls:
                 )
             params = dataclasses.replace(params, permission_mode=decision.permission_mode)
             submitted, resolved = await self._start(
-                provider, params, principal, meta, record, decision
+                provider, params, principal, meta, record, decision, optimization
             )
         except GatewayError as error:
             state = "denied" if isinstance(error, ApprovalDenied) else "refused"
@@ -196,6 +197,7 @@ class ProviderCalls:
         meta: RequestMeta,
         record: str,
         decision: ApprovalDecision,
+        optimization: dict[str, Any],
     ) -> tuple[Submitted, Resolved]:
         executable = await self._discovery.locate(provider)
         if executable is None:
@@ -228,7 +230,16 @@ class ProviderCalls:
         if warning is not None:
             notices.append(warning)
         run = _Run(
-            provider, principal, params, meta, request, executable, resolved, record, notices
+            provider,
+            principal,
+            params,
+            meta,
+            request,
+            executable,
+            resolved,
+            record,
+            notices,
+            optimization,
         )
 
         async def work(ctx: JobContext) -> dict[str, Any]:
@@ -343,7 +354,7 @@ class ProviderCalls:
             estimate = estimate_cost(result.model or run.params.model, turn)
             if estimate is not None:
                 result = dataclasses.replace(result, cost_usd=estimate, cost_source="price_table")
-        text, optimization = result.text, {}
+        text, optimization = result.text, dict(run.optimization)
         if run.meta.optimize_response:
             optimized = optimize_text(text)
             text, optimization["response"] = optimized.text, optimized.to_dict()

@@ -161,3 +161,16 @@ async def test_codex_fork_says_why_it_cannot(gateway: GatewayRuntime) -> None:
     assert fork.is_error
     error = structured(fork)["error"]
     assert error["code"] == "fork_unsupported" and "interactive" in error["message"]
+
+
+async def test_the_mcp_endpoint_keeps_the_edge_checks(gateway: GatewayRuntime) -> None:
+    import aiohttp
+
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            gateway.mcp_url, json=body, headers={"Origin": "https://evil.example"}
+        ) as reply:
+            assert reply.status == 403
+        async with http.post(gateway.mcp_url, json=body, headers={"Host": "evil.example"}) as reply:
+            assert reply.status == 421
