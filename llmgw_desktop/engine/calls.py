@@ -136,7 +136,8 @@ class ProviderCalls:
         """
         meta = meta or RequestMeta()
         self._ensure_available(provider)
-        params = params.validated()
+        # Validation looks at the working directory on disk: do it off the loop.
+        params = await asyncio.to_thread(params.validated)
         optimization: dict[str, Any] = {}
         if meta.optimize_prompt:
             params, optimization = optimize_prompt(params)

@@ -7,6 +7,7 @@ process is the runner's job; retrying is the job path's.
 
 from __future__ import annotations
 
+import abc
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ __all__ = [
     "PERMISSION_MODES",
     "CliAdapter",
     "NdjsonBuffer",
+    "NdjsonParser",
     "OutputParser",
     "Prepared",
     "PromptParts",
@@ -208,3 +210,26 @@ class NdjsonBuffer:
                 yield value
             else:
                 self.noise.append(text[:500])
+
+
+class NdjsonParser(abc.ABC):
+    """Base of the parsers for newline-delimited JSON output: hands each object to `_take`."""
+
+    def __init__(self) -> None:
+        self._lines = NdjsonBuffer()
+
+    @property
+    def events(self) -> int:
+        return self._lines.count
+
+    def feed(self, chunk: bytes) -> None:
+        for event in self._lines.feed(chunk):
+            self._take(event)
+
+    def _drain(self) -> None:
+        """Take what is left after the last newline (a final line without one)."""
+        for event in self._lines.flush():
+            self._take(event)
+
+    @abc.abstractmethod
+    def _take(self, event: dict[str, Any]) -> None: ...

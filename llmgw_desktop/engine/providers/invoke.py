@@ -6,6 +6,7 @@ returns a `ProviderResult` or raises a structured failure.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -77,4 +78,6 @@ async def invoke_once(
         ) from None
     if outcome.ended_by != "exit":
         raise failure_from_outcome(outcome, provider)
-    return parser.finish(outcome)
+    # Off the loop: finishing decodes the whole output (up to the output cap) and some parsers
+    # read a side file the CLI wrote.
+    return await asyncio.to_thread(parser.finish, outcome)

@@ -13,7 +13,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
-    NdjsonBuffer,
+    NdjsonParser,
     Prepared,
     ProviderRequest,
     ProviderResult,
@@ -104,11 +104,11 @@ def user_message(request: ProviderRequest) -> bytes:
     return (json.dumps(message, ensure_ascii=False) + "\n").encode()
 
 
-class ClaudeParser:
+class ClaudeParser(NdjsonParser):
     """Reads Claude's stream-json output."""
 
     def __init__(self) -> None:
-        self._lines = NdjsonBuffer()
+        super().__init__()
         self._texts: list[str] = []
         self._session_id: str | None = None
         self._model: str | None = None
@@ -117,14 +117,6 @@ class ClaudeParser:
     @property
     def partial_text(self) -> str:
         return "".join(self._texts)
-
-    @property
-    def events(self) -> int:
-        return self._lines.count
-
-    def feed(self, chunk: bytes) -> None:
-        for event in self._lines.feed(chunk):
-            self._take(event)
 
     def _take(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -144,8 +136,7 @@ class ClaudeParser:
             self._result = event
 
     def finish(self, outcome: ProcessOutcome) -> ProviderResult:
-        for event in self._lines.flush():
-            self._take(event)
+        self._drain()
         result = self._result
         if result is None:
             if outcome.exit_code == 0:

@@ -14,7 +14,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
-    NdjsonBuffer,
+    NdjsonParser,
     Prepared,
     ProviderRequest,
     ProviderResult,
@@ -100,11 +100,11 @@ class CodexAdapter:
         return ()  # listed live with `codex debug models` (see discovery)
 
 
-class CodexParser:
+class CodexParser(NdjsonParser):
     """Reads `codex exec --json` output."""
 
     def __init__(self, model: str | None, warnings: tuple[str, ...] = ()) -> None:
-        self._lines = NdjsonBuffer()
+        super().__init__()
         self._model = model
         self._thread_id: str | None = None
         self._messages: list[str] = []
@@ -116,14 +116,6 @@ class CodexParser:
     @property
     def partial_text(self) -> str:
         return "\n\n".join(self._messages)
-
-    @property
-    def events(self) -> int:
-        return self._lines.count
-
-    def feed(self, chunk: bytes) -> None:
-        for event in self._lines.feed(chunk):
-            self._take(event)
 
     def _take(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -144,8 +136,7 @@ class CodexParser:
             self._last_error = str(event.get("message", ""))
 
     def finish(self, outcome: ProcessOutcome) -> ProviderResult:
-        for event in self._lines.flush():
-            self._take(event)
+        self._drain()
         if self._failed is not None:
             raise _failure(self._failed, self._thread_id)
         if self._usage is None or outcome.exit_code != 0:

@@ -19,7 +19,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
-    NdjsonBuffer,
+    NdjsonParser,
     Prepared,
     ProviderRequest,
     ProviderResult,
@@ -94,11 +94,11 @@ class CopilotAdapter:
         return ("gpt-5", "claude-sonnet-4.5", "gpt-5-mini")
 
 
-class CopilotParser:
+class CopilotParser(NdjsonParser):
     """Reads copilot's JSONL events, then its usage file."""
 
     def __init__(self, model: str | None, usage_file: Path) -> None:
-        self._lines = NdjsonBuffer()
+        super().__init__()
         self._model = model
         self._usage_file = usage_file
         self._deltas: list[str] = []
@@ -109,14 +109,6 @@ class CopilotParser:
     @property
     def partial_text(self) -> str:
         return "\n\n".join(self._messages) if self._messages else "".join(self._deltas)
-
-    @property
-    def events(self) -> int:
-        return self._lines.count
-
-    def feed(self, chunk: bytes) -> None:
-        for event in self._lines.feed(chunk):
-            self._take(event)
 
     def _take(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -135,8 +127,7 @@ class CopilotParser:
             self._result = event
 
     def finish(self, outcome: ProcessOutcome) -> ProviderResult:
-        for event in self._lines.flush():
-            self._take(event)
+        self._drain()
         usage = self._read_usage()
         session_id = (self._result or {}).get("sessionId")
         if self._error is not None:

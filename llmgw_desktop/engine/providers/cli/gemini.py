@@ -15,7 +15,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
-    NdjsonBuffer,
+    NdjsonParser,
     Prepared,
     ProviderRequest,
     ProviderResult,
@@ -127,11 +127,11 @@ class GeminiAdapter:
         return ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite")
 
 
-class GeminiParser:
+class GeminiParser(NdjsonParser):
     """Reads `gemini --output-format stream-json`."""
 
     def __init__(self, model: str | None) -> None:
-        self._lines = NdjsonBuffer()
+        super().__init__()
         self._model = model
         self._session_id: str | None = None
         self._deltas: list[str] = []
@@ -140,14 +140,6 @@ class GeminiParser:
     @property
     def partial_text(self) -> str:
         return "".join(self._deltas)
-
-    @property
-    def events(self) -> int:
-        return self._lines.count
-
-    def feed(self, chunk: bytes) -> None:
-        for event in self._lines.feed(chunk):
-            self._take(event)
 
     def _take(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -160,8 +152,7 @@ class GeminiParser:
             self._result = event
 
     def finish(self, outcome: ProcessOutcome) -> ProviderResult:
-        for event in self._lines.flush():
-            self._take(event)
+        self._drain()
         result = self._result
         if result is None or result.get("status") != "success":
             raise self._failure(result, outcome)

@@ -12,7 +12,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
-    NdjsonBuffer,
+    NdjsonParser,
     Prepared,
     ProviderRequest,
     ProviderResult,
@@ -79,11 +79,11 @@ class GrokAdapter:
         return ("grok-code-fast-1", "grok-4", "grok-4-fast", "grok-3", "grok-3-mini")
 
 
-class GrokParser:
+class GrokParser(NdjsonParser):
     """Reads grok-cli's NDJSON chat messages."""
 
     def __init__(self, model: str | None) -> None:
-        self._lines = NdjsonBuffer()
+        super().__init__()
         self._model = model
         self._assistant: list[str] = []
 
@@ -91,22 +91,13 @@ class GrokParser:
     def partial_text(self) -> str:
         return "\n\n".join(self._assistant)
 
-    @property
-    def events(self) -> int:
-        return self._lines.count
-
-    def feed(self, chunk: bytes) -> None:
-        for message in self._lines.feed(chunk):
-            self._take(message)
-
-    def _take(self, message: dict[str, Any]) -> None:
-        content = message.get("content")
-        if message.get("role") == "assistant" and isinstance(content, str) and content:
+    def _take(self, event: dict[str, Any]) -> None:
+        content = event.get("content")
+        if event.get("role") == "assistant" and isinstance(content, str) and content:
             self._assistant.append(content)
 
     def finish(self, outcome: ProcessOutcome) -> ProviderResult:
-        for message in self._lines.flush():
-            self._take(message)
+        self._drain()
         if outcome.exit_code != 0:
             raise failure_from_outcome(outcome, "grok")
         if not self._assistant:

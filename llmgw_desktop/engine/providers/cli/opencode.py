@@ -12,7 +12,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
-    NdjsonBuffer,
+    NdjsonParser,
     Prepared,
     ProviderRequest,
     ProviderResult,
@@ -87,11 +87,11 @@ class OpenCodeAdapter:
         return ()  # listed live with `opencode models` (see discovery)
 
 
-class OpenCodeParser:
+class OpenCodeParser(NdjsonParser):
     """Reads `opencode run --format json`."""
 
     def __init__(self, model: str | None) -> None:
-        self._lines = NdjsonBuffer()
+        super().__init__()
         self._model = model
         self._session_id: str | None = None
         self._texts: list[str] = []
@@ -104,14 +104,6 @@ class OpenCodeParser:
     @property
     def partial_text(self) -> str:
         return "".join(self._texts)
-
-    @property
-    def events(self) -> int:
-        return self._lines.count
-
-    def feed(self, chunk: bytes) -> None:
-        for event in self._lines.feed(chunk):
-            self._take(event)
 
     def _take(self, event: dict[str, Any]) -> None:
         self._session_id = event.get("sessionID") or self._session_id
@@ -134,8 +126,7 @@ class OpenCodeParser:
             self._error = event.get("error") or {}
 
     def finish(self, outcome: ProcessOutcome) -> ProviderResult:
-        for event in self._lines.flush():
-            self._take(event)
+        self._drain()
         if self._error is not None:
             raise _failure(self._error, self._session_id)
         if outcome.exit_code != 0 or self._steps == 0:
