@@ -1,0 +1,81 @@
+"""What every dialect translator offers. Translators are pure: bytes and dicts in and out.
+
+A dialect parses what a client sends (`parse_request`) and renders what it expects back
+(`render_response`, `StreamEncoder`); the same dialect renders requests for an upstream of its
+kind (`render_request`) and parses its answers (`parse_response`, `StreamDecoder`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from llmgw_desktop.engine.gateway.ir import ChatRequest, ChatResponse, StreamEvent
+
+__all__ = ["Dialect", "SseFrame", "StreamDecoder", "StreamEncoder"]
+
+# One server-sent event: (event name or None, data text).
+SseFrame = tuple[str | None, str]
+
+
+class StreamDecoder(Protocol):
+    """Reads an upstream's stream, one SSE frame at a time, into neutral events."""
+
+    def feed(self, frame: SseFrame) -> list[StreamEvent]: ...
+
+    def close(self) -> list[StreamEvent]:
+        """Events owed at the end of the stream (a final MessageEnd if the upstream sent none).
+
+        Raises:
+            ValueError: the stream ended before the answer was complete.
+        """
+        ...
+
+
+class StreamEncoder(Protocol):
+    """Writes neutral events as this dialect's SSE bytes for a client."""
+
+    def encode(self, event: StreamEvent) -> bytes: ...
+
+    def close(self) -> bytes:
+        """Whatever the dialect sends after the last event (OpenAI's `data: [DONE]`)."""
+        ...
+
+    def error(self, status: int, code: str, message: str) -> bytes:
+        """An error in the middle of a stream, in this dialect's form."""
+        ...
+
+
+class Dialect(Protocol):
+    name: str
+
+    def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
+        """A client's request in neutral form (`model` from the URL, for Gemini).
+
+        Raises:
+            InvalidRequest: naming the field that is missing or malformed.
+        """
+        ...
+
+    def render_request(self, request: ChatRequest) -> dict[str, Any]:
+        """The body to send an upstream that speaks this dialect."""
+        ...
+
+    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+        """An upstream's complete answer.
+
+        Raises:
+            ValueError: the body is not an answer in this dialect.
+        """
+        ...
+
+    def render_response(self, response: ChatResponse) -> dict[str, Any]:
+        """The body a client of this dialect expects."""
+        ...
+
+    def stream_decoder(self) -> StreamDecoder: ...
+
+    def stream_encoder(self, request: ChatRequest) -> StreamEncoder: ...
+
+    def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
+        """An error body in this dialect's envelope."""
+        ...
