@@ -135,6 +135,9 @@ class ChatRequest:
     # The client asked for usage in the stream (OpenAI `stream_options.include_usage`).
     stream_usage: bool = False
     user: str | None = None
+    # "low", "medium" or "high" when the client asked for reasoning (OpenAI `reasoning_effort` /
+    # Responses `reasoning.effort`; Anthropic `thinking.budget_tokens` maps onto it).
+    reasoning_effort: str | None = None
 
 
 @dataclass(frozen=True)

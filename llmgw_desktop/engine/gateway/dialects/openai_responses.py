@@ -1,0 +1,460 @@
+"""The OpenAI Responses dialect (`POST /v1/responses`), to and from the neutral form.
+
+Responses is stateful at OpenAI (`previous_response_id`, `store`, conversations); this
+translator is not, so a request must carry the whole conversation in `input`, and requests that
+point at server-side state are refused with a clear message.
+
+Each neutral content block is its own output item: text a `message` item, thinking a
+`reasoning` item (summary text), a tool call a `function_call` item whose `call_id` is the
+neutral tool-call id (the item `id`, `fc_…`, is OpenAI's own and not kept). Usage arrives only in
+the final response object, and its `input_tokens` include cached input.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from llmgw_desktop.engine.gateway.dialects import _openai_responses_parts as parts
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.ir import (
+    ChatRequest,
+    ChatResponse,
+    MessageEnd,
+    MessageStart,
+    StreamEvent,
+    TextDelta,
+    TextPart,
+    ThinkingDelta,
+    ThinkingPart,
+    ToolCallDelta,
+    ToolCallPart,
+    ToolCallStart,
+    Usage,
+)
+from llmgw_desktop.engine.gateway.sse import frame
+
+__all__ = ["OpenAIResponsesDialect", "OpenAIResponsesStreamDecoder", "OpenAIResponsesStreamEncoder"]
+
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
+# "input[2].content: expected …" names the field; OpenAI reports it as `param`.
+_FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): ")
+_FINAL_EVENTS = {
+    "completed": "response.completed",
+    "incomplete": "response.incomplete",
+    "failed": "response.failed",
+}
+_ITEM_PREFIX = {"text": "msg", "thinking": "rs", "tool": "fc"}
+
+
+class OpenAIResponsesDialect:
+    """Translator for the OpenAI Responses API."""
+
+    name = "openai-responses"
+
+    def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
+        """A `/v1/responses` request in neutral form.
+
+        Raises:
+            InvalidRequest: naming the field that is missing, malformed or not supported.
+        """
+        return parts.parse_request(body, model)
+
+    def render_request(self, request: ChatRequest) -> dict[str, Any]:
+        """The body for a Responses upstream (neutral `stop` has no Responses field)."""
+        return parts.render_request(request)
+
+    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+        """A complete `response` object in neutral form.
+
+        Raises:
+            ValueError: the body is not a Responses answer.
+        """
+        if not isinstance(body, dict) or body.get("object", "response") != "response":
+            raise ValueError('not an OpenAI Responses answer: expected "object": "response"')
+        output = body.get("output")
+        if not isinstance(output, list):
+            raise ValueError("not an OpenAI Responses answer: no output list")
+        return ChatResponse(
+            id=str(body.get("id") or ""),
+            model=str(body.get("model") or ""),
+            parts=tuple(part for item in output for _, part in parts.output_parts(item)),
+            stop_reason=parts.stop_reason_of(body),
+            usage=parts.parse_usage(body.get("usage")),
+        )
+
+    def render_response(self, response: ChatResponse) -> dict[str, Any]:
+        """The `response` object a Responses client expects."""
+        status, incomplete, error = parts.status_of(response.stop_reason)
+        item_status = "completed" if status == "completed" else "incomplete"
+        output: list[dict[str, Any]] = []
+        for part in response.parts:
+            if isinstance(part, TextPart):
+                output.append(parts.message_item(parts.new_id("msg"), [part.text], item_status))
+            elif isinstance(part, ThinkingPart):
+                output.append(parts.reasoning_item(parts.new_id("rs"), [part.text]))
+            elif isinstance(part, ToolCallPart):
+                output.append(parts.function_call_item(parts.new_id("fc"), part, "completed"))
+        return parts.response_object(
+            _response_id(response.id),
+            response.model,
+            status,
+            output,
+            response.usage,
+            incomplete=incomplete,
+            error=error,
+        )
+
+    def stream_decoder(self) -> OpenAIResponsesStreamDecoder:
+        return OpenAIResponsesStreamDecoder()
+
+    def stream_encoder(self, request: ChatRequest) -> OpenAIResponsesStreamEncoder:
+        return OpenAIResponsesStreamEncoder(request)
+
+    def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
+        """`{"error": {"message", "type", "param", "code"}}`, `type` chosen by status."""
+        if status in _ERROR_TYPES:
+            kind = _ERROR_TYPES[status]
+        else:
+            kind = "invalid_request_error" if 400 <= status < 500 else "server_error"
+        named = _FIELD_PREFIX.match(message) if status == 400 else None
+        param = named.group(1) if named else None
+        return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def _response_id(given: str) -> str:
+    return given if given.startswith("resp_") else parts.new_id("resp")
+
+
+def _index(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+# -- stream decoding ---------------------------------------------------------------------------
+
+_Key = tuple[str, int, int]  # (kind, output_index, content or summary index)
+
+
+class OpenAIResponsesStreamDecoder:
+    """Reads a Responses event stream into neutral events.
+
+    Content comes from the deltas; `output_item.done` and the final response object only fill
+    in what no delta carried (some compatible servers send whole items). Usage and the stop
+    reason come from the final response object.
+    """
+
+    def __init__(self) -> None:
+        self._started = False
+        self._ended = False
+        self._indexes: dict[_Key, int] = {}  # neutral block index of each part seen
+        self._filled: set[_Key] = set()  # parts that already have content
+        self._done_items: set[int] = set()
+
+    def feed(self, sse: SseFrame) -> list[StreamEvent]:
+        """Neutral events for one SSE frame.
+
+        Raises:
+            ValueError: the frame is not a JSON object, or the upstream reported an error.
+        """
+        event, data = sse
+        if self._ended or data.strip() == "[DONE]":
+            return []
+        try:
+            payload = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"OpenAI Responses stream: frame is not JSON: {data[:80]!r}") from exc
+        if not isinstance(payload, dict):
+            raise ValueError("OpenAI Responses stream: frame is not a JSON object")
+        kind = payload.setdefault("type", event)
+        if kind == "error":
+            code, message = payload.get("code"), payload.get("message")
+            raise ValueError(f"OpenAI Responses stream error ({code}): {message}")
+        # Others (.done repeats of the deltas, hosted-tool progress) say nothing new.
+        events = self._start(payload.get("response"))
+        output_index = _index(payload.get("output_index"))
+        if kind == "response.output_item.added":
+            events += self._item(output_index, payload.get("item"))
+        elif kind == "response.output_item.done":
+            self._done_items.add(output_index)
+            events += self._item(output_index, payload.get("item"))
+        elif kind in ("response.output_text.delta", "response.refusal.delta"):
+            key = ("text", output_index, _index(payload.get("content_index")))
+            events += self._content(key, payload.get("delta"))
+        elif kind == "response.reasoning_summary_text.delta":
+            key = ("think", output_index, _index(payload.get("summary_index")))
+            events += self._content(key, payload.get("delta"))
+        elif kind == "response.function_call_arguments.delta":
+            events += self._arguments(output_index, payload.get("delta"))
+        elif kind in _FINAL_EVENTS.values():
+            events += self._final(payload.get("response"))
+        return events
+
+    def close(self) -> list[StreamEvent]:
+        """Nothing, once the final response arrived.
+
+        Raises:
+            ValueError: the stream ended without response.completed (or .incomplete, .failed).
+        """
+        if not self._ended:
+            raise ValueError("OpenAI Responses stream ended before response.completed")
+        return []
+
+    def _start(self, response: Any) -> list[StreamEvent]:
+        if self._started:
+            return []
+        self._started = True
+        shell = response if isinstance(response, dict) else {}
+        return [MessageStart(str(shell.get("id") or ""), str(shell.get("model") or ""))]
+
+    def _content(self, key: _Key, text: Any, *, fill: bool = False) -> list[StreamEvent]:
+        """A delta for the part at `key`; with `fill`, only if no delta carried it already."""
+        if not isinstance(text, str) or not text or (fill and key in self._filled):
+            return []
+        self._filled.add(key)
+        index = self._indexes.setdefault(key, len(self._indexes))
+        if key[0] == "tool":
+            return [ToolCallDelta(index, text)]
+        return [ThinkingDelta(index, text) if key[0] == "think" else TextDelta(index, text)]
+
+    def _arguments(self, output_index: int, text: Any) -> list[StreamEvent]:
+        key = ("tool", output_index, 0)
+        # Arguments before their item was announced have no call to belong to yet; the
+        # item's `output_item.done` brings them whole.
+        return self._content(key, text) if key in self._indexes else []
+
+    def _item(self, output_index: int, item: Any) -> list[StreamEvent]:
+        """What an announced or finished item says that the deltas have not said."""
+        events: list[StreamEvent] = []
+        for j, part in parts.output_parts(item):
+            if isinstance(part, ToolCallPart):
+                key = ("tool", output_index, 0)
+                if key not in self._indexes:
+                    self._indexes[key] = len(self._indexes)
+                    events.append(ToolCallStart(self._indexes[key], part.id, part.name))
+                events += self._content(key, part.arguments, fill=True)
+            elif isinstance(part, TextPart | ThinkingPart):
+                kind = "think" if isinstance(part, ThinkingPart) else "text"
+                events += self._content((kind, output_index, j), part.text, fill=True)
+        return events
+
+    def _final(self, response: Any) -> list[StreamEvent]:
+        response = response if isinstance(response, dict) else {}
+        events: list[StreamEvent] = []
+        # Items the stream never finished (or never mentioned) are taken from the final object.
+        for output_index, item in enumerate(response.get("output") or []):
+            if output_index not in self._done_items:
+                events += self._item(output_index, item)
+        tool_called = any(key[0] == "tool" for key in self._indexes)
+        stop = parts.stop_reason_of(response, tool_called=tool_called)
+        self._ended = True
+        return [*events, MessageEnd(stop, parts.parse_usage(response.get("usage")))]
+
+
+# -- stream encoding ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Block:
+    """One output item being streamed, with what it has said so far."""
+
+    kind: Literal["text", "thinking", "tool"]
+    output_index: int
+    item_id: str
+    call_id: str = ""
+    name: str = ""
+    chunks: list[str] = field(default_factory=list)
+    status: str = "in_progress"
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    def where(self) -> dict[str, Any]:
+        """The fields that place an event in this item (and in its one part, if any)."""
+        sub = {"text": {"content_index": 0}, "thinking": {"summary_index": 0}}.get(self.kind, {})
+        return {"item_id": self.item_id, "output_index": self.output_index, **sub}
+
+    def part(self, text: str) -> dict[str, Any]:
+        if self.kind == "text":
+            return {"type": "output_text", "text": text, "annotations": []}
+        return {"type": "summary_text", "text": text}
+
+    def item(self) -> dict[str, Any]:
+        texts = [self.text] if self.status != "in_progress" else []
+        if self.kind == "text":
+            return parts.message_item(self.item_id, texts, self.status)
+        if self.kind == "thinking":
+            return parts.reasoning_item(self.item_id, texts)
+        call = ToolCallPart(self.call_id, self.name, "".join(texts))
+        return parts.function_call_item(self.item_id, call, self.status)
+
+
+# Per block kind: the event family of its one content part, and of its deltas.
+_PART_EVENTS = {"text": "response.content_part", "thinking": "response.reasoning_summary_part"}
+_DELTA_EVENTS = {
+    "text": "response.output_text",
+    "thinking": "response.reasoning_summary_text",
+    "tool": "response.function_call_arguments",
+}
+
+
+class OpenAIResponsesStreamEncoder:
+    """Writes neutral events as a Responses event stream.
+
+    Items are opened and closed in turn, as OpenAI sends them; the text of each is kept so the
+    `.done` events and the final `response.completed` can carry it whole.
+    """
+
+    def __init__(self, request: ChatRequest) -> None:
+        self._request = request
+        self._id = parts.new_id("resp")
+        self._model = request.model
+        self._created_at = int(time.time())
+        self._sequence = 0
+        self._started = False
+        self._ended = False
+        self._start_usage = Usage()
+        self._blocks: dict[int, _Block] = {}  # by neutral index, in output order
+        self._current: _Block | None = None
+
+    def encode(self, event: StreamEvent) -> bytes:
+        """SSE bytes for one neutral event.
+
+        Raises:
+            ValueError: a delta names a block of another kind, or a tool call never started.
+        """
+        if self._ended:
+            return b""
+        out = self._start(event if isinstance(event, MessageStart) else None)
+        if isinstance(event, TextDelta | ThinkingDelta):
+            kind: Literal["text", "thinking"] = "text"
+            if isinstance(event, ThinkingDelta):
+                kind = "thinking"
+            block = self._blocks.get(event.index)
+            if block is None:
+                block, opened = self._open(event.index, kind)
+                out += opened
+            if block.kind != kind:
+                raise ValueError(f"{kind} delta for block {event.index}, a {block.kind} block")
+            out += self._delta(block, event.text)
+        elif isinstance(event, ToolCallStart) and event.index not in self._blocks:
+            call_id = event.id or parts.new_id("call")
+            out += self._open(event.index, "tool", call_id, event.name)[1]
+        elif isinstance(event, ToolCallDelta):
+            block = self._blocks.get(event.index)
+            if block is None or block.kind != "tool":
+                raise ValueError(f"tool-call arguments for block {event.index} before its start")
+            out += self._delta(block, event.arguments)
+        elif isinstance(event, MessageEnd):
+            out += self._end(event)
+        return b"".join(out)
+
+    def close(self) -> bytes:
+        """Nothing: a Responses stream ends with its final event, without a trailer."""
+        return b""
+
+    def error(self, status: int, code: str, message: str) -> bytes:
+        """An `error` event; nothing is sent after it."""
+        self._ended = True
+        return self._emit("error", {"code": code, "message": message, "param": None})
+
+    def _emit(self, kind: str, payload: dict[str, Any]) -> bytes:
+        data = {"type": kind, **payload, "sequence_number": self._sequence}
+        self._sequence += 1
+        return frame(data, event=kind)
+
+    def _response(self, status: str, usage: Usage | None, **extra: Any) -> dict[str, Any]:
+        output = [block.item() for block in self._blocks.values()]
+        return parts.response_object(
+            self._id,
+            self._model,
+            status,
+            output,
+            usage,
+            request=self._request,
+            created_at=self._created_at,
+            **extra,
+        )
+
+    def _start(self, event: MessageStart | None) -> list[bytes]:
+        if self._started:
+            return []
+        self._started = True
+        if event is not None:
+            self._id = _response_id(event.id)
+            self._model = event.model or self._model
+            self._start_usage = event.usage
+        shell = self._response("in_progress", None)
+        return [
+            self._emit("response.created", {"response": shell}),
+            self._emit("response.in_progress", {"response": shell}),
+        ]
+
+    def _open(
+        self,
+        index: int,
+        kind: Literal["text", "thinking", "tool"],
+        call_id: str = "",
+        name: str = "",
+    ) -> tuple[_Block, list[bytes]]:
+        out = self._finish_current("completed")
+        block = _Block(kind, len(self._blocks), parts.new_id(_ITEM_PREFIX[kind]), call_id, name)
+        self._blocks[index] = self._current = block
+        added = {"output_index": block.output_index, "item": block.item()}
+        out.append(self._emit("response.output_item.added", added))
+        if kind in _PART_EVENTS:
+            added = {**block.where(), "part": block.part("")}
+            out.append(self._emit(f"{_PART_EVENTS[kind]}.added", added))
+        return block, out
+
+    def _delta(self, block: _Block, text: str) -> list[bytes]:
+        if not text:
+            return []
+        # A late delta for an item already closed still reaches the final response object.
+        block.chunks.append(text)
+        payload = {**block.where(), "delta": text}
+        if block.kind == "text":
+            payload["logprobs"] = []
+        return [self._emit(f"{_DELTA_EVENTS[block.kind]}.delta", payload)]
+
+    def _finish_current(self, status: str) -> list[bytes]:
+        block, self._current = self._current, None
+        if block is None:
+            return []
+        block.status = status
+        text = block.text
+        done = {**block.where(), ("arguments" if block.kind == "tool" else "text"): text}
+        if block.kind == "text":
+            done["logprobs"] = []
+        out = [self._emit(f"{_DELTA_EVENTS[block.kind]}.done", done)]
+        if block.kind in _PART_EVENTS:
+            done = {**block.where(), "part": block.part(text)}
+            out.append(self._emit(f"{_PART_EVENTS[block.kind]}.done", done))
+        done = {"output_index": block.output_index, "item": block.item()}
+        out.append(self._emit("response.output_item.done", done))
+        return out
+
+    def _end(self, event: MessageEnd) -> list[bytes]:
+        status, incomplete, error = parts.status_of(event.stop_reason)
+        out = self._finish_current("completed" if status == "completed" else "incomplete")
+        # The end should carry input and cache counts already; if not, keep those from the start.
+        usage, start = event.usage, self._start_usage
+        usage = replace(
+            usage,
+            input_tokens=usage.input_tokens or start.input_tokens,
+            cache_read_tokens=usage.cache_read_tokens or start.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens or start.cache_write_tokens,
+        )
+        response = self._response(status, usage, incomplete=incomplete, error=error)
+        out.append(self._emit(_FINAL_EVENTS[status], {"response": response}))
+        self._ended = True
+        return out
