@@ -11,17 +11,37 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
+import keyring.backends.fail
 import pytest
 
+from llmgw_desktop.engine.gateway.catalog import API_PROVIDERS
 from llmgw_desktop.settings import LoadedSettings, load_settings
+
+# A developer's shell may hold real API keys and base URLs; the gateway picks those up by
+# design, so tests must never see them.
+PROVIDER_ENV = frozenset(
+    name
+    for spec in API_PROVIDERS
+    for name in (*spec.key_env, spec.base_url_env)
+    if name
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_os_keyring() -> None:
+    """The vault must never write a test's master key into the developer's real keyring."""
+    keyring.set_keyring(keyring.backends.fail.Keyring())
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point every path the app uses into this test's tmp dir and drop inherited settings."""
     for name in list(os.environ):
-        if name.startswith("LLM_GATEWAY_") or name == "SYNC_DEADLINE_MS":
+        if name.startswith("LLM_GATEWAY_") or name == "SYNC_DEADLINE_MS" or name in PROVIDER_ENV:
             monkeypatch.delenv(name)
+    # Probing this machine's ports for Ollama and friends would make tests depend on it.
+    monkeypatch.setenv("LLM_GATEWAY_DETECT_LOCAL", "false")
     monkeypatch.setenv("LLM_GATEWAY_CONFIG", str(tmp_path / "config" / "config.toml"))
     monkeypatch.setenv("LLM_GATEWAY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LLM_GATEWAY_LOG_DIR", str(tmp_path / "log"))

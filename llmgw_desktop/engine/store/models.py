@@ -109,9 +109,38 @@ class Models:
             prefix_tokens = peewee.IntegerField(null=True)
             approval_json = peewee.TextField(null=True)
             optimization_json = peewee.TextField(null=True)
+            requested_model = peewee.TextField(null=True)
+            project = peewee.TextField(null=True)
+            fallback_used = peewee.BooleanField(default=False)
+            route_json = peewee.TextField(null=True)
 
             class Meta:
                 table_name = "requests"
+
+        class VaultKey(Base):
+            id = peewee.TextField(primary_key=True)
+            provider = peewee.TextField()
+            key_name = peewee.TextField()
+            project = peewee.TextField()
+            sealed = peewee.TextField()
+            created_at = peewee.FloatField()
+            updated_at = peewee.FloatField()
+
+            class Meta:
+                table_name = "vault_keys"
+
+        class VaultFile(Base):
+            id = peewee.TextField(primary_key=True)
+            provider = peewee.TextField()
+            file_name = peewee.TextField()
+            project = peewee.TextField()
+            sealed = peewee.TextField()
+            size = peewee.IntegerField()
+            created_at = peewee.FloatField()
+            updated_at = peewee.FloatField()
+
+            class Meta:
+                table_name = "vault_files"
 
         self.database = db
         self.StoreMeta = StoreMeta
@@ -119,10 +148,14 @@ class Models:
         self.Session = Session
         self.ProviderSession = ProviderSession
         self.RecordedRequest = RecordedRequest
+        self.VaultKey = VaultKey
+        self.VaultFile = VaultFile
         self.all: tuple[type[peewee.Model], ...] = (
             StoreMeta,
             Job,
             Session,
             ProviderSession,
             RecordedRequest,
+            VaultKey,
+            VaultFile,
         )

@@ -18,6 +18,8 @@ from llmgw_desktop.engine.store.migrations import (
     m0002_sessions_and_job_progress,
     m0003_provider_sessions,
     m0004_flight_recorder,
+    m0005_vault,
+    m0006_recorder_routes,
 )
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
@@ -35,6 +37,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "sessions and job progress", m0002_sessions_and_job_progress.STATEMENTS),
     Migration(3, "provider sessions", m0003_provider_sessions.STATEMENTS),
     Migration(4, "flight recorder", m0004_flight_recorder.STATEMENTS),
+    Migration(5, "vault", m0005_vault.STATEMENTS),
+    Migration(6, "recorder routes", m0006_recorder_routes.STATEMENTS),
 )
 
 

@@ -1,0 +1,367 @@
+"""The credential vault: API keys and auth files, sealed at rest, scoped per project.
+
+A record is found by its identity (provider, key or file name, project); storing the same
+identity again replaces the value. A project sees its own records first and the global ones
+(`_global`) after. Values leave the vault only through `resolve_*` and `materialize_files`;
+lists show metadata and masked keys.
+
+Opening finds the master key and checks it against the key check kept in `store_meta`. A
+missing or wrong key locks the vault: every operation then raises `VaultLocked` explaining
+what to do, and nothing stored is written or deleted until the right key is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from llmgw_desktop.engine.errors import NotFound
+from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.vault import queries
+from llmgw_desktop.engine.vault.auth_files import private_auth_dir
+from llmgw_desktop.engine.vault.crypto import key_check_opens, record_aad, seal, seal_key_check
+from llmgw_desktop.engine.vault.errors import VaultCorrupt, VaultLocked
+from llmgw_desktop.engine.vault.master_key import KeySource, resolve_master_key
+from llmgw_desktop.engine.vault.records import (
+    DEFAULT_KEY_NAME,
+    FILE_KIND,
+    GLOBAL_PROJECT,
+    KEY_KIND,
+    check_api_key,
+    check_content,
+    check_file_name,
+    check_identifier,
+    check_record_id,
+    file_view,
+    key_view,
+    mask,
+    open_record,
+)
+
+__all__ = ["Vault"]
+
+log = logging.getLogger(__name__)
+
+_KEPT = (
+    "The stored credentials are kept untouched: put the original key back there and restart. "
+    "If that key is lost, the stored credentials cannot be decrypted by anyone and have to be "
+    "stored again under a new key."
+)
+
+
+class Vault:
+    """Stores, lists, resolves and deletes sealed credentials; all queries on the DB thread."""
+
+    def __init__(
+        self,
+        db: Database,
+        key_sources: Sequence[KeySource],
+        *,
+        clock: Callable[[], float] = time.time,
+        temp_root: Path | None = None,
+    ) -> None:
+        self._db = db
+        self._sources = tuple(key_sources)
+        self._clock = clock
+        self._temp_root = temp_root
+        self._key: bytes | None = None
+        self._key_source: str | None = None
+        self._lock_reason: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Vault(state={self.status()['state']!r}, key_source={self._key_source!r})"
+
+    @property
+    def key_source(self) -> str | None:
+        """Where the master key came from: "env", "keyring" or "file" (None if none found)."""
+        return self._key_source
+
+    @property
+    def locked(self) -> bool:
+        """True before `open`, and after an `open` that found no key or the wrong one."""
+        return self._key is None
+
+    def status(self) -> dict[str, Any]:
+        """For health and the UI: state ("open", "locked", "not_open"), key source, reason."""
+        if self._key is not None:
+            state = "open"
+        elif self._lock_reason is not None:
+            state = "locked"
+        else:
+            state = "not_open"
+        return {"state": state, "keySource": self._key_source, "reason": self._lock_reason}
+
+    # -- opening -------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Find the master key and check it; a missing or wrong key leaves the vault locked.
+
+        Raises:
+            StoreError: the store is not open.
+        """
+        models = self._db.models
+        self._key, self._key_source = None, None
+        check, has_records = await self._db.run(lambda: queries.read_state(models))
+        # A new key only for a vault with nothing sealed: any other key could open nothing.
+        may_create = check is None and not has_records
+        try:
+            master = await asyncio.to_thread(
+                resolve_master_key, self._sources, may_create=may_create
+            )
+        except VaultLocked as exc:
+            self._lock(f"the vault is locked: {exc.message} Nothing stored was changed.")
+            return
+        if master is None:
+            self._lock(
+                "the vault is locked: no master key was found, but this vault holds "
+                f"credentials sealed with one. {self._where()} {_KEPT}"
+            )
+            return
+        self._key_source = master.source
+        if check is None:
+            check = await self._db.run(
+                lambda: queries.adopt_key_check(
+                    models,
+                    lambda: seal_key_check(master.key),
+                    lambda kind, row: _opens(master.key, kind, row),
+                )
+            )
+        if check is None or not key_check_opens(master.key, check):
+            self._lock(
+                f"the vault is locked: the master key from {self._describe(master.source)} is "
+                f"not the key this vault was created with. {self._where()} {_KEPT}"
+            )
+            return
+        self._key, self._lock_reason = master.key, None
+        log.info("vault open (master key from %s)", master.source)
+
+    def _lock(self, reason: str) -> None:
+        self._key, self._lock_reason = None, reason
+        log.warning("%s", reason)
+
+    def _describe(self, source_name: str) -> str:
+        for source in self._sources:
+            if source.name == source_name:
+                return source.describe()
+        return source_name
+
+    def _where(self) -> str:
+        places = "; ".join(source.describe() for source in self._sources)
+        return f"The key is looked for in this order: {places}."
+
+    def _require_key(self) -> bytes:
+        if self._key is None:
+            raise VaultLocked(self._lock_reason or "the vault is not open yet")
+        return self._key
+
+    # -- API keys -----------------------------------------------------------------------------
+
+    async def store_key(
+        self,
+        provider: str,
+        api_key: str,
+        *,
+        key_name: str = DEFAULT_KEY_NAME,
+        project: str = GLOBAL_PROJECT,
+    ) -> dict[str, Any]:
+        """Seal and keep `api_key`, replacing the value stored under the same identity.
+
+        Raises:
+            VaultLocked: the vault is locked.
+            InvalidRequest: a field is malformed (the message names it).
+        """
+        key = self._require_key()
+        provider = check_identifier(provider, "provider")
+        key_name = check_identifier(key_name, "key_name")
+        project = check_identifier(project, "project")
+        value = check_api_key(api_key).encode("utf-8")
+        sealed = seal(key, value, record_aad(KEY_KIND, provider, key_name, project))
+        models, now = self._db.models, self._clock()
+        record_id = await self._db.run(
+            lambda: queries.upsert_key(models, provider, key_name, project, sealed, now)
+        )
+        log.info("vault: stored API key %s/%s (project %s)", provider, key_name, project)
+        return {"id": record_id, "provider": provider, "keyName": key_name, "project": project}
+
+    async def list_keys(self, project: str | None = None) -> list[dict[str, Any]]:
+        """Every API key (or `project`'s and the global ones), masked; never a value.
+
+        Raises:
+            VaultLocked: the vault is locked.
+            InvalidRequest: `project` is malformed.
+        """
+        key = self._require_key()
+        scopes = None if project is None else _scopes(check_identifier(project, "project"))
+        models = self._db.models
+        views = []
+        for row in await self._db.run(lambda: queries.key_rows(models, None, scopes)):
+            try:
+                masked = mask(open_record(key, KEY_KIND, row).decode("utf-8"))
+            except VaultCorrupt as exc:
+                log.warning("%s", exc.message)
+                views.append(key_view(row, "***", readable=False))
+            else:
+                views.append(key_view(row, masked, readable=True))
+        return views
+
+    async def delete_key(self, record_id: str) -> bool:
+        """Remove one API key.
+
+        Raises:
+            VaultLocked: the vault is locked.
+            NotFound: no API key has this id.
+        """
+        return await self._delete(KEY_KIND, record_id)
+
+    async def resolve_keys(self, provider: str, project: str | None = None) -> list[str]:
+        """The usable keys for `provider`: the project's first, then global, each by name.
+
+        Unreadable records are skipped with a warning.
+
+        Raises:
+            VaultLocked: the vault is locked.
+            VaultCorrupt: records exist but none of them decrypts.
+            InvalidRequest: `provider` or `project` is malformed.
+        """
+        key = self._require_key()
+        provider = check_identifier(provider, "provider")
+        scopes = _scopes(None if project is None else check_identifier(project, "project"))
+        models = self._db.models
+        rows = sorted(
+            await self._db.run(lambda: queries.key_rows(models, provider, scopes)),
+            key=lambda row: (scopes.index(row.project), row.key_name),
+        )
+        values: list[str] = []
+        failures: list[VaultCorrupt] = []
+        for row in rows:
+            try:
+                values.append(open_record(key, KEY_KIND, row).decode("utf-8"))
+            except VaultCorrupt as exc:
+                log.warning("%s; skipped", exc.message)
+                failures.append(exc)
+        if failures and not values:
+            raise failures[0]
+        return values
+
+    # -- auth files ---------------------------------------------------------------------------
+
+    async def store_file(
+        self,
+        provider: str,
+        file_name: str,
+        content: str | bytes,
+        *,
+        project: str = GLOBAL_PROJECT,
+    ) -> dict[str, Any]:
+        """Seal and keep an auth file, replacing the one stored under the same identity.
+
+        Raises:
+            VaultLocked: the vault is locked.
+            InvalidRequest: a field is malformed or the content is too large.
+        """
+        key = self._require_key()
+        provider = check_identifier(provider, "provider")
+        file_name = check_file_name(file_name)
+        project = check_identifier(project, "project")
+        data = check_content(content)
+        sealed = seal(key, data, record_aad(FILE_KIND, provider, file_name, project))
+        models, now, size = self._db.models, self._clock(), len(data)
+        record_id = await self._db.run(
+            lambda: queries.upsert_file(models, provider, file_name, project, sealed, size, now)
+        )
+        log.info("vault: stored auth file %s/%s (project %s)", provider, file_name, project)
+        return {
+            "id": record_id,
+            "provider": provider,
+            "fileName": file_name,
+            "project": project,
+            "size": size,
+        }
+
+    async def list_files(self, project: str | None = None) -> list[dict[str, Any]]:
+        """Every auth file (or `project`'s and the global ones): metadata, never content.
+
+        Raises:
+            VaultLocked: the vault is locked.
+            InvalidRequest: `project` is malformed.
+        """
+        self._require_key()
+        scopes = None if project is None else _scopes(check_identifier(project, "project"))
+        models = self._db.models
+        return [
+            file_view(row)
+            for row in await self._db.run(lambda: queries.file_summaries(models, scopes))
+        ]
+
+    async def delete_file(self, record_id: str) -> bool:
+        """Remove one auth file.
+
+        Raises:
+            VaultLocked: the vault is locked.
+            NotFound: no auth file has this id.
+        """
+        return await self._delete(FILE_KIND, record_id)
+
+    async def resolve_files(self, provider: str, project: str | None = None) -> dict[str, bytes]:
+        """`provider`'s auth files by name; a project's file replaces a global one of that name.
+
+        Raises:
+            VaultLocked: the vault is locked.
+            VaultCorrupt: a file that would be used does not decrypt (a damaged project file
+                never falls back to the global one silently).
+            InvalidRequest: `provider` or `project` is malformed.
+        """
+        key = self._require_key()
+        provider = check_identifier(provider, "provider")
+        scopes = _scopes(None if project is None else check_identifier(project, "project"))
+        models = self._db.models
+        chosen: dict[str, Any] = {}
+        for row in await self._db.run(lambda: queries.file_rows(models, provider, scopes)):
+            current = chosen.get(row.file_name)
+            if current is None or scopes.index(row.project) < scopes.index(current.project):
+                chosen[row.file_name] = row
+        return {name: open_record(key, FILE_KIND, row) for name, row in chosen.items()}
+
+    @contextlib.asynccontextmanager
+    async def materialize_files(
+        self, provider: str, project: str | None = None
+    ) -> AsyncIterator[Path]:
+        """A private temp directory holding `provider`'s auth files, removed on exit.
+
+        Raises:
+            VaultLocked, VaultCorrupt, InvalidRequest: as `resolve_files`.
+            OSError: the directory cannot be written (nothing is left behind).
+        """
+        files = await self.resolve_files(provider, project)
+        async with private_auth_dir(files, root=self._temp_root) as path:
+            yield path
+
+    async def _delete(self, kind: str, record_id: str) -> bool:
+        self._require_key()
+        record_id = check_record_id(record_id)
+        models = self._db.models
+        if not await self._db.run(lambda: queries.delete_record(models, kind, record_id)):
+            label = "API key" if kind == KEY_KIND else "auth file"
+            raise NotFound(f"no {label} with id {record_id!r}", id=record_id)
+        log.info("vault: deleted %s", record_id)
+        return True
+
+
+def _scopes(project: str | None) -> list[str]:
+    """The projects a lookup sees, most specific first."""
+    if project is None or project == GLOBAL_PROJECT:
+        return [GLOBAL_PROJECT]
+    return [project, GLOBAL_PROJECT]
+
+
+def _opens(key: bytes, kind: str, row: Any) -> bool:
+    try:
+        open_record(key, kind, row)
+    except VaultCorrupt:
+        return False
+    return True
