@@ -2,6 +2,7 @@
 
 async with ScriptedUpstream() as up:
     up.script(Reply.error(429, retry_after_s=1), Reply.ok("hello"))
+    up.script(Reply.tool_call("get_weather", {"city": "Paris"}))  # then a tool call
     ...point a CLI or SDK at up.base_url...
     first, second = await up.wait_for_requests(2)  # the LLM calls so far
 """
@@ -16,6 +17,7 @@ from .script import (
     ANTHROPIC_OUTPUT_TOKENS,
     COUNT_TOKENS_ANSWER,
     DEFAULT_ANSWER,
+    DEFAULT_CALL_ID,
     GEMINI_CACHED_TOKENS,
     GEMINI_CANDIDATES_TOKENS,
     GEMINI_PROMPT_TOKENS,
@@ -28,6 +30,7 @@ from .script import (
     RecordedRequest,
     Reply,
     ReplyKind,
+    ToolCall,
 )
 from .server import ScriptedUpstream
 
@@ -38,6 +41,7 @@ __all__ = [
     "ANTHROPIC_OUTPUT_TOKENS",
     "COUNT_TOKENS_ANSWER",
     "DEFAULT_ANSWER",
+    "DEFAULT_CALL_ID",
     "GEMINI_CACHED_TOKENS",
     "GEMINI_CANDIDATES_TOKENS",
     "GEMINI_PROMPT_TOKENS",
@@ -51,5 +55,6 @@ __all__ = [
     "Reply",
     "ReplyKind",
     "ScriptedUpstream",
+    "ToolCall",
     "fill_schema",
 ]

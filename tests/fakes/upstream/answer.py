@@ -47,13 +47,14 @@ async def write_reply(
     request_id = {_REQUEST_ID_HEADERS[codec.name]: "req_fake"}
     if reply.kind == "error":
         return error_response(codec, reply, request_id)
-    text = answer_text(codec, body, reply)
+    # A tool call's leading text is sent as scripted: no facts, no schema filling.
+    text = reply.text if reply.call is not None else answer_text(codec, body, reply)
     if stream:
-        answer = codec.stream_answer(body, text, model)
+        answer = codec.stream_answer(body, text, model, reply.call)
         return await _write_stream(request, codec, reply, answer, request_id)
     if reply.kind == "malformed":
         return web.Response(body=codec.malformed_json(), content_type="application/json")
-    payload = dumps(codec.json_answer(body, text, model)).encode()
+    payload = dumps(codec.json_answer(body, text, model, reply.call)).encode()
     if reply.kind == "cut":
         # Promise the whole body, deliver half: the client sees a short read.
         response = web.StreamResponse(headers={"Content-Type": "application/json", **request_id})

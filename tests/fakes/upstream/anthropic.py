@@ -11,8 +11,17 @@ from .script import (
     ANTHROPIC_CACHE_READ_TOKENS,
     ANTHROPIC_INPUT_TOKENS,
     ANTHROPIC_OUTPUT_TOKENS,
+    ToolCall,
 )
-from .sse import AnswerFacts, JsonObject, StreamAnswer, split_text, sse_event
+from .sse import (
+    AnswerFacts,
+    JsonObject,
+    StreamAnswer,
+    dumps,
+    split_json,
+    split_text,
+    sse_event,
+)
 
 name = "anthropic"
 
@@ -83,17 +92,59 @@ def _message_shell(model: str) -> JsonObject:
     }
 
 
-def json_answer(body: JsonObject, text: str, model: str) -> JsonObject:
-    """A complete non-streaming Message."""
+def _content(text: str, call: ToolCall | None) -> list[JsonObject]:
+    blocks: list[JsonObject] = [{"type": "text", "text": text}] if text or call is None else []
+    if call is not None:
+        blocks.append(
+            {"type": "tool_use", "id": call.call_id, "name": call.name, "input": call.arguments}
+        )
+    return blocks
+
+
+def _stop_reason(call: ToolCall | None) -> str:
+    return "end_turn" if call is None else "tool_use"
+
+
+def json_answer(
+    body: JsonObject, text: str, model: str, call: ToolCall | None = None
+) -> JsonObject:
+    """A complete non-streaming Message; with `call`, a tool_use block after any text."""
     return {
         **_message_shell(model),
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
+        "content": _content(text, call),
+        "stop_reason": _stop_reason(call),
         "usage": usage(),
     }
 
 
-def stream_answer(body: JsonObject, text: str, model: str) -> StreamAnswer:
+def _block_frames(index: int, block: JsonObject) -> list[bytes]:
+    """content_block_start, the deltas that fill the block, content_block_stop."""
+    if block["type"] == "tool_use":
+        opening = {**block, "input": {}}
+        deltas = [
+            {"type": "input_json_delta", "partial_json": piece}
+            for piece in split_json(dumps(block["input"]))
+        ]
+    else:
+        opening = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": piece} for piece in split_text(block["text"])]
+    start = {"type": "content_block_start", "index": index, "content_block": opening}
+    return [
+        sse_event(start, "content_block_start"),
+        *(
+            sse_event(
+                {"type": "content_block_delta", "index": index, "delta": delta},
+                "content_block_delta",
+            )
+            for delta in deltas
+        ),
+        sse_event({"type": "content_block_stop", "index": index}, "content_block_stop"),
+    ]
+
+
+def stream_answer(
+    body: JsonObject, text: str, model: str, call: ToolCall | None = None
+) -> StreamAnswer:
     """The SSE events of a streamed Message, with usage split as the real API does."""
     final = usage()
     # message_start already carries the input side and the cache fields; output so far is 1.
@@ -103,24 +154,13 @@ def stream_answer(body: JsonObject, text: str, model: str) -> StreamAnswer:
             {"type": "message_start", "message": {**_message_shell(model), "usage": start_usage}},
             "message_start",
         ),
-        sse_event(
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-            "content_block_start",
-        ),
-        sse_event({"type": "ping"}, "ping"),
     ]
-    first_delta = len(frames)
-    for piece in split_text(text):
-        delta = {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "text_delta", "text": piece},
-        }
-        frames.append(sse_event(delta, "content_block_delta"))
+    for index, block in enumerate(_content(text, call)):
+        frames += _block_frames(index, block)
+    # The real API pings once, right after the first content_block_start; the first delta
+    # comes next.
+    frames.insert(2, sse_event({"type": "ping"}, "ping"))
+    first_delta = 3
     # message_delta usage is cumulative: the input and cache counts repeat, output is final.
     delta_usage = {
         key: final[key]
@@ -132,11 +172,10 @@ def stream_answer(body: JsonObject, text: str, model: str) -> StreamAnswer:
         )
     }
     frames += [
-        sse_event({"type": "content_block_stop", "index": 0}, "content_block_stop"),
         sse_event(
             {
                 "type": "message_delta",
-                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "delta": {"stop_reason": _stop_reason(call), "stop_sequence": None},
                 "usage": delta_usage,
             },
             "message_delta",

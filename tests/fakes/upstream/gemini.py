@@ -11,6 +11,7 @@ from .script import (
     GEMINI_CANDIDATES_TOKENS,
     GEMINI_PROMPT_TOKENS,
     GEMINI_THOUGHTS_TOKENS,
+    ToolCall,
 )
 from .sse import AnswerFacts, JsonObject, StreamAnswer, split_text, sse_event
 
@@ -68,32 +69,51 @@ def wanted_schema(body: JsonObject) -> JsonObject | None:
     return schema if isinstance(schema, dict) else {"type": "object"}
 
 
-def _chunk(model: str, response_id: str, text: str, last: bool) -> JsonObject:
-    candidate: JsonObject = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+def _chunk(model: str, response_id: str, parts: list[JsonObject], last: bool) -> JsonObject:
+    candidate: JsonObject = {"content": {"parts": parts, "role": "model"}, "index": 0}
     chunk: JsonObject = {
         "candidates": [candidate],
         "modelVersion": model,
         "responseId": response_id,
     }
     if last:
+        # A function call ends the turn with STOP too: Gemini has no "tool use" reason.
         candidate["finishReason"] = "STOP"
         chunk["usageMetadata"] = usage()
     return chunk
 
 
-def json_answer(body: JsonObject, text: str, model: str) -> JsonObject:
-    """A complete GenerateContentResponse."""
-    return _chunk(model, "fake-" + uuid.uuid4().hex[:16], text, last=True)
+def _function_call_part(call: ToolCall) -> JsonObject:
+    # The Gemini API leaves functionCall.id unset, so call.call_id does not appear.
+    return {"functionCall": {"name": call.name, "args": call.arguments}}
 
 
-def stream_answer(body: JsonObject, text: str, model: str) -> StreamAnswer:
-    """Unnamed data frames, each a GenerateContentResponse; usage only on the last one."""
+def json_answer(
+    body: JsonObject, text: str, model: str, call: ToolCall | None = None
+) -> JsonObject:
+    """A complete GenerateContentResponse; with `call`, a functionCall part after any text."""
+    parts = [{"text": text}] if text or call is None else []
+    if call is not None:
+        parts.append(_function_call_part(call))
+    return _chunk(model, "fake-" + uuid.uuid4().hex[:16], parts, last=True)
+
+
+def stream_answer(
+    body: JsonObject, text: str, model: str, call: ToolCall | None = None
+) -> StreamAnswer:
+    """Unnamed data frames, each a GenerateContentResponse; usage only on the last one.
+
+    Text comes in pieces; a function call comes whole in its own chunk after them.
+    """
     response_id = "fake-" + uuid.uuid4().hex[:16]
     # JSON answers go in one piece: a client may parse each chunk of a JSON-mode stream.
     pieces = [text] if wanted_schema(body) is not None else split_text(text)
+    chunk_parts = [[{"text": piece}] for piece in pieces] if text or call is None else []
+    if call is not None:
+        chunk_parts.append([_function_call_part(call)])
     frames = [
-        sse_event(_chunk(model, response_id, piece, last=i == len(pieces) - 1), eol=_EOL)
-        for i, piece in enumerate(pieces)
+        sse_event(_chunk(model, response_id, parts, last=i == len(chunk_parts) - 1), eol=_EOL)
+        for i, parts in enumerate(chunk_parts)
     ]
     return StreamAnswer(frames, cut_after=0)
 

@@ -11,8 +11,9 @@ from .script import (
     OPENAI_OUTPUT_TOKENS,
     OPENAI_PROMPT_TOKENS,
     OPENAI_REASONING_TOKENS,
+    ToolCall,
 )
-from .sse import AnswerFacts, JsonObject, StreamAnswer, split_text, sse_event
+from .sse import AnswerFacts, JsonObject, StreamAnswer, split_json, split_text, sse_event
 
 name = "chat"
 
@@ -74,26 +75,62 @@ def _envelope(model: str, completion_id: str, obj: str) -> JsonObject:
     }
 
 
-def json_answer(body: JsonObject, text: str, model: str) -> JsonObject:
-    """A complete chat.completion."""
+def _tool_call(call: ToolCall) -> JsonObject:
+    function = {"name": call.name, "arguments": call.arguments_json}
+    return {"id": call.call_id, "type": "function", "function": function}
+
+
+def json_answer(
+    body: JsonObject, text: str, model: str, call: ToolCall | None = None
+) -> JsonObject:
+    """A complete chat.completion; with `call`, one entry in message.tool_calls."""
     envelope = _envelope(model, "chatcmpl-fake" + uuid.uuid4().hex[:20], "chat.completion")
-    message = {"role": "assistant", "content": text, "refusal": None}
-    choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
+    message: JsonObject = {"role": "assistant", "content": text, "refusal": None}
+    finish_reason = "stop"
+    if call is not None:
+        # The real API sends null, not "", when a tool call comes without text.
+        message["content"] = text or None
+        message["tool_calls"] = [_tool_call(call)]
+        finish_reason = "tool_calls"
+    choice = {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
     return {**envelope, "choices": [choice], "usage": usage()}
 
 
-def stream_answer(body: JsonObject, text: str, model: str) -> StreamAnswer:
-    """Role chunk, content chunks, a finish chunk, the usage chunk if asked for, [DONE]."""
+def _tool_call_deltas(call: ToolCall) -> list[JsonObject]:
+    """The opening delta (index, id, type, name, empty arguments), then argument fragments."""
+    opening = {
+        "index": 0,
+        "id": call.call_id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": ""},
+    }
+    deltas: list[JsonObject] = [{"tool_calls": [opening]}]
+    deltas += [
+        {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+        for piece in split_json(call.arguments_json)
+    ]
+    return deltas
+
+
+def stream_answer(
+    body: JsonObject, text: str, model: str, call: ToolCall | None = None
+) -> StreamAnswer:
+    """Role, content and tool-call chunks, a finish chunk, the usage chunk if asked, [DONE]."""
     envelope = _envelope(model, "chatcmpl-fake" + uuid.uuid4().hex[:20], "chat.completion.chunk")
 
     def chunk(delta: JsonObject, finish_reason: str | None = None) -> bytes:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return sse_event({**envelope, "choices": [choice]})
 
-    frames = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    # Without text the real API opens with content null, as in the JSON answer.
+    opening_content = "" if text or call is None else None
+    frames = [chunk({"role": "assistant", "content": opening_content, "refusal": None})]
     first_delta = len(frames)
-    frames += [chunk({"content": piece}) for piece in split_text(text)]
-    frames.append(chunk({}, "stop"))
+    if text or call is None:
+        frames += [chunk({"content": piece}) for piece in split_text(text)]
+    if call is not None:
+        frames += [chunk(delta) for delta in _tool_call_deltas(call)]
+    frames.append(chunk({}, "stop" if call is None else "tool_calls"))
     # The real API sends usage only on request, in an extra chunk with no choices.
     if (body.get("stream_options") or {}).get("include_usage"):
         frames.append(sse_event({**envelope, "choices": [], "usage": usage()}))

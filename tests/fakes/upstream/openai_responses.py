@@ -11,8 +11,9 @@ from .script import (
     OPENAI_OUTPUT_TOKENS,
     OPENAI_PROMPT_TOKENS,
     OPENAI_REASONING_TOKENS,
+    ToolCall,
 )
-from .sse import AnswerFacts, JsonObject, StreamAnswer, split_text, sse_event
+from .sse import AnswerFacts, JsonObject, StreamAnswer, split_json, split_text, sse_event
 
 name = "responses"
 
@@ -93,44 +94,100 @@ def _response(
     }
 
 
-def json_answer(body: JsonObject, text: str, model: str) -> JsonObject:
-    """A completed Response object."""
-    item = _message_item("msg_fake_" + uuid.uuid4().hex[:20], text)
-    return _response(body, model, "resp_fake_" + uuid.uuid4().hex[:20], "completed", [item])
+def _function_call_item(item_id: str, call: ToolCall) -> JsonObject:
+    return {
+        "id": item_id,
+        "type": "function_call",
+        "status": "completed",
+        "arguments": call.arguments_json,
+        "call_id": call.call_id,
+        "name": call.name,
+    }
 
 
-def stream_answer(body: JsonObject, text: str, model: str) -> StreamAnswer:
+def _output(text: str, call: ToolCall | None) -> list[JsonObject]:
+    """The output items: a message (unless a tool call comes alone), then the function call."""
+    items: list[JsonObject] = []
+    if text or call is None:
+        items.append(_message_item("msg_fake_" + uuid.uuid4().hex[:20], text))
+    if call is not None:
+        items.append(_function_call_item("fc_fake_" + uuid.uuid4().hex[:20], call))
+    return items
+
+
+def json_answer(
+    body: JsonObject, text: str, model: str, call: ToolCall | None = None
+) -> JsonObject:
+    """A completed Response object; with `call`, a function_call item after any message."""
+    output = _output(text, call)
+    return _response(body, model, "resp_fake_" + uuid.uuid4().hex[:20], "completed", output)
+
+
+def _message_events(output_index: int, item: JsonObject) -> list[JsonObject]:
+    """A message item added, its one output_text part filled by deltas, then done."""
+    text = item["content"][0]["text"]
+    where = {"item_id": item["id"], "output_index": output_index, "content_index": 0}
+    empty_part = {"type": "output_text", "text": "", "annotations": []}
+    return [
+        {
+            "type": "response.output_item.added",
+            "output_index": output_index,
+            "item": {**item, "status": "in_progress", "content": []},
+        },
+        {"type": "response.content_part.added", **where, "part": empty_part},
+        *(
+            {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
+            for piece in split_text(text)
+        ),
+        {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+        {"type": "response.content_part.done", **where, "part": item["content"][0]},
+        {"type": "response.output_item.done", "output_index": output_index, "item": item},
+    ]
+
+
+def _function_call_events(output_index: int, item: JsonObject) -> list[JsonObject]:
+    """A function_call item added with empty arguments, argument deltas, then done."""
+    where = {"item_id": item["id"], "output_index": output_index}
+    return [
+        {
+            "type": "response.output_item.added",
+            "output_index": output_index,
+            "item": {**item, "status": "in_progress", "arguments": ""},
+        },
+        *(
+            {"type": "response.function_call_arguments.delta", **where, "delta": piece}
+            for piece in split_json(item["arguments"])
+        ),
+        {
+            "type": "response.function_call_arguments.done",
+            **where,
+            "arguments": item["arguments"],
+        },
+        {"type": "response.output_item.done", "output_index": output_index, "item": item},
+    ]
+
+
+def stream_answer(
+    body: JsonObject, text: str, model: str, call: ToolCall | None = None
+) -> StreamAnswer:
     """Named events, each with `type` and an increasing `sequence_number`; usage at the end."""
     response_id = "resp_fake_" + uuid.uuid4().hex[:20]
-    item_id = "msg_fake_" + uuid.uuid4().hex[:20]
     shell = _response(body, model, response_id, "in_progress", [])
-    done_item = _message_item(item_id, text)
-    where = {"item_id": item_id, "output_index": 0, "content_index": 0}
-    empty_part = {"type": "output_text", "text": "", "annotations": []}
+    output = _output(text, call)
     payloads: list[JsonObject] = [
         {"type": "response.created", "response": shell},
         {"type": "response.in_progress", "response": shell},
-        {
-            "type": "response.output_item.added",
-            "output_index": 0,
-            "item": {**done_item, "status": "in_progress", "content": []},
-        },
-        {"type": "response.content_part.added", **where, "part": empty_part},
     ]
-    first_delta = len(payloads)
-    payloads += [
-        {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
-        for piece in split_text(text)
-    ]
-    payloads += [
-        {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
-        {"type": "response.content_part.done", **where, "part": done_item["content"][0]},
-        {"type": "response.output_item.done", "output_index": 0, "item": done_item},
+    for output_index, item in enumerate(output):
+        events = _message_events if item["type"] == "message" else _function_call_events
+        payloads += events(output_index, item)
+    payloads.append(
         {
             "type": "response.completed",
-            "response": _response(body, model, response_id, "completed", [done_item]),
-        },
-    ]
+            "response": _response(body, model, response_id, "completed", output),
+        }
+    )
+    first_delta = next(i for i, p in enumerate(payloads) if p["type"].endswith(".delta"))
     frames = [
         sse_event({**payload, "sequence_number": seq}, payload["type"])
         for seq, payload in enumerate(payloads)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-ReplyKind = Literal["ok", "error", "cut", "malformed", "slow"]
+ReplyKind = Literal["ok", "error", "cut", "malformed", "slow", "tool_call"]
 Dialect = Literal["anthropic", "responses", "chat", "gemini"]
 
 # Usage every answer reports. The numbers differ per field so a test can tell which upstream
@@ -28,6 +29,7 @@ GEMINI_THOUGHTS_TOKENS = 2
 COUNT_TOKENS_ANSWER = 321
 
 DEFAULT_ANSWER = "FAKE-OK"
+DEFAULT_CALL_ID = "call_fake_1"
 # The last user text quoted in an answer is cut here: CLIs may send whole files as prompts.
 LAST_USER_MAX_CHARS = 200
 
@@ -46,12 +48,28 @@ DEFAULT_ERROR_MESSAGES: Final[Mapping[int, str]] = {
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """One tool (function) call an answer asks the client to run."""
+
+    name: str
+    # Left out of the hash (a dict has none) but compared: replies stay usable as set members.
+    arguments: Mapping[str, Any] = field(hash=False)
+    call_id: str = DEFAULT_CALL_ID
+
+    @property
+    def arguments_json(self) -> str:
+        """The arguments as the compact JSON string the OpenAI APIs carry."""
+        return json.dumps(self.arguments, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
 class Reply:
     """What the next LLM call gets.
 
     kind "ok" answers normally (after delay_s), "error" answers `status` in the caller's
     dialect, "cut" drops the connection mid-answer, "malformed" sends a 200 whose data does
-    not parse, "slow" is "ok" with a delay_s of silence before the first byte.
+    not parse, "slow" is "ok" with a delay_s of silence before the first byte, "tool_call"
+    answers `text` (if any) and then the one tool call in `call`.
     """
 
     kind: ReplyKind = "ok"
@@ -63,6 +81,8 @@ class Reply:
     # When False the answer text appends what the request carried (message count and last
     # user text), so a test can see whether history reached the upstream.
     verbatim: bool = False
+    # The tool call a "tool_call" reply makes; None for every other kind.
+    call: ToolCall | None = None
 
     @classmethod
     def ok(
@@ -95,6 +115,26 @@ class Reply:
     def slow(cls, delay_s: float, text: str = DEFAULT_ANSWER) -> Reply:
         """A normal answer after delay_s of silence before the first byte."""
         return cls("slow", text=text, delay_s=delay_s)
+
+    @classmethod
+    def tool_call(
+        cls,
+        name: str,
+        arguments: Mapping[str, Any],
+        *,
+        text: str = "",
+        call_id: str = DEFAULT_CALL_ID,
+    ) -> Reply:
+        """An answer that says `text` (sent verbatim, may be empty) and then calls one tool.
+
+        Raises:
+            TypeError: `arguments` is not JSON-serialisable.
+        """
+        # The round trip copies the caller's dict (later edits do not change the script) and
+        # fails here, not mid-answer, on values JSON cannot carry.
+        copied = json.loads(json.dumps(dict(arguments)))
+        call = ToolCall(name=name, arguments=copied, call_id=call_id)
+        return cls("tool_call", text=text, verbatim=True, call=call)
 
     def answer_text(self, message_count: int, last_user: str) -> str:
         """The text an ok answer carries for a request with these facts."""

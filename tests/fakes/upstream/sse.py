@@ -6,11 +6,15 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .script import ToolCall
+
 JsonObject = dict[str, Any]
 
 # How many text deltas a streamed answer is split into: more than one, so clients that
 # concatenate deltas wrongly (or keep only the last) are caught.
 STREAM_TEXT_CHUNKS = 3
+# How many fragments streamed tool-call arguments are split into, for the same reason.
+STREAM_ARGUMENT_CHUNKS = 3
 
 
 def dumps(obj: Any) -> str:
@@ -37,6 +41,22 @@ def split_text(text: str, parts: int = STREAM_TEXT_CHUNKS) -> list[str]:
         pieces.append(" ".join(words[start:end]))
         start = end
     return [p + " " for p in pieces[:-1]] + pieces[-1:]
+
+
+def split_json(encoded: str, parts: int = STREAM_ARGUMENT_CHUNKS) -> list[str]:
+    """Split JSON text anywhere (mid-token, as the APIs do) into up to `parts` pieces.
+
+    Any JSON object is at least "{}", so there are always at least two pieces.
+    """
+    count = max(1, min(parts, len(encoded)))
+    size, extra = divmod(len(encoded), count)
+    pieces: list[str] = []
+    start = 0
+    for i in range(count):
+        end = start + size + (1 if i < extra else 0)
+        pieces.append(encoded[start:end])
+        start = end
+    return pieces
 
 
 @dataclass(frozen=True)
@@ -74,9 +94,14 @@ class DialectCodec(Protocol):
 
     def wanted_schema(self, body: JsonObject) -> JsonObject | None: ...
 
-    def json_answer(self, body: JsonObject, text: str, model: str) -> JsonObject: ...
+    # `call`, when given, follows `text` (which may then be empty) as the answer's tool call.
+    def json_answer(
+        self, body: JsonObject, text: str, model: str, call: ToolCall | None = None
+    ) -> JsonObject: ...
 
-    def stream_answer(self, body: JsonObject, text: str, model: str) -> StreamAnswer: ...
+    def stream_answer(
+        self, body: JsonObject, text: str, model: str, call: ToolCall | None = None
+    ) -> StreamAnswer: ...
 
     def malformed_json(self) -> bytes: ...
 
