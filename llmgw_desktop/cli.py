@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from llmgw_desktop import __version__, paths
 from llmgw_desktop.engine.store import StoreError
@@ -110,7 +111,7 @@ def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
     rows = [
         {
             "key": d.key,
-            "value": getattr(loaded.settings, d.attr),
+            "value": _without_secrets(getattr(loaded.settings, d.attr)),
             "source": loaded.sources[d.key],
             "env": d.env,
             "doc": d.doc,
@@ -129,6 +130,16 @@ def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
     if loaded.unknown_env:
         print(f"# ignored environment variables (not settings): {', '.join(loaded.unknown_env)}")
     return 0
+
+
+def _without_secrets(value: Any) -> Any:
+    """Settings as shown: API keys written into config.toml are masked, never printed."""
+    if isinstance(value, dict):
+        return {
+            k: ("***" if k in ("api_key", "api_keys") else _without_secrets(v))
+            for k, v in value.items()
+        }
+    return value
 
 
 def display_problem(

@@ -81,6 +81,8 @@ class GatewayRuntime:
             await self.mcp.stop()
             await self.engine.stop()
             raise
+        port = self.http.port
+        self.engine.own_origins.update({f"127.0.0.1:{port}", f"[::1]:{port}", f"::1:{port}"})
         self._lock.publish(self.base_url, self.mode)
         log.info("gateway ready at %s (%s)", self.base_url, self.mode)
 

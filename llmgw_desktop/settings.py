@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import ipaddress
+import json
 import os
 import re
 import tomllib
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from llmgw_desktop import paths
+from llmgw_desktop.engine.gateway.config import check_provider_tables, check_route_tables
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
 
 __all__ = [
@@ -101,6 +103,15 @@ def _workspace_paths(value: dict[str, str]) -> str | None:
             return f"workspace name {name!r} must be letters, digits, '.', '_' or '-'"
         if not Path(path).expanduser().is_absolute():
             return f"workspace {name!r} must be an absolute path, not {path!r}"
+    return None
+
+
+def _aliases(value: dict[str, str]) -> str | None:
+    for name, target in value.items():
+        if not name or not target or any(c.isspace() for c in name + target):
+            return f"alias {name!r} = {target!r} must map a name to a model id (no spaces)"
+        if name == target:
+            return f"alias {name!r} points at itself"
     return None
 
 
@@ -381,6 +392,73 @@ class Settings:
         doc="How many rotated log files are kept.",
         check=_not_negative,
     )
+    gateway_providers: dict[str, Any] = setting(
+        "gateway.providers",
+        {},
+        env="LLM_GATEWAY_PROVIDERS",
+        doc="API providers: overrides of the built-ins and OpenAI-compatible servers (a JSON "
+        "object in the env).",
+        check=check_provider_tables,
+    )
+    gateway_aliases: dict[str, str] = setting(
+        "gateway.aliases",
+        {},
+        env="LLM_GATEWAY_ALIASES",
+        doc="Model aliases: name = model id (such as sonnet = claude-sonnet-4-6).",
+        check=_aliases,
+    )
+    gateway_routes: dict[str, Any] = setting(
+        "gateway.routes",
+        {},
+        env="LLM_GATEWAY_ROUTES",
+        doc="Per-model routing: strategy, fallback chain and caller pins (a JSON object in env).",
+        check=check_route_tables,
+    )
+    gateway_fallback: list[str] = setting(
+        "gateway.fallback",
+        [],
+        env="LLM_GATEWAY_FALLBACK",
+        doc="Models tried, in order, after a request's own route is exhausted.",
+    )
+    gateway_default_model: str = setting(
+        "gateway.default_model",
+        "",
+        env="LLM_GATEWAY_DEFAULT_MODEL",
+        doc="Model used when a request names none (/v1/generate); empty: the first available.",
+    )
+    gateway_small_request_model: str = setting(
+        "gateway.small_request_model",
+        "",
+        env="LLM_GATEWAY_SMALL_REQUEST_MODEL",
+        doc="Cheaper model for small requests without tools or images (empty: off).",
+    )
+    gateway_small_request_max_tokens: int = setting(
+        "gateway.small_request_max_tokens",
+        256,
+        env="LLM_GATEWAY_SMALL_REQUEST_MAX_TOKENS",
+        doc="Estimated input tokens at or under which a request counts as small.",
+        check=_positive,
+    )
+    gateway_detect_local: bool = setting(
+        "gateway.detect_local",
+        True,
+        env="LLM_GATEWAY_DETECT_LOCAL",
+        doc="Look for local model servers (Ollama, LM Studio, ...) on their default ports.",
+    )
+    gateway_connect_timeout_ms: int = setting(
+        "gateway.connect_timeout_ms",
+        10_000,
+        env="LLM_GATEWAY_CONNECT_TIMEOUT_MS",
+        doc="How long connecting to an upstream API may take before the next route is tried.",
+        check=_positive,
+    )
+    gateway_upstream_timeout_ms: int = setting(
+        "gateway.upstream_timeout_ms",
+        600_000,
+        env="LLM_GATEWAY_UPSTREAM_TIMEOUT_MS",
+        doc="Longest an upstream API may take to answer (and between stream chunks).",
+        check=_positive,
+    )
     ui_start_hidden: bool = setting(
         "ui.start_hidden",
         False,
@@ -421,7 +499,9 @@ def declared_settings() -> list[Declared]:
     out = []
     for f in dataclasses.fields(Settings):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        base = {list[str]: list, dict[str, str]: dict}.get(hints[f.name], hints[f.name])
+        base = {list[str]: list, dict[str, str]: dict, dict[str, Any]: Mapping}.get(
+            hints[f.name], hints[f.name]
+        )
         out.append(
             Declared(
                 f.name,
@@ -473,6 +553,14 @@ def _from_env(decl: Declared, raw: str, source: str) -> Any:
                 raise ConfigError(decl.key, source, f"{item!r} is not name=value")
             pairs[name.strip()] = value.strip()
         return pairs
+    if decl.type is Mapping:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(decl.key, source, f"is not a JSON object: {exc}") from None
+        if not isinstance(value, dict):
+            raise ConfigError(decl.key, source, "must be a JSON object")
+        return value
     return text
 
 
@@ -492,6 +580,8 @@ def _from_file(decl: Declared, value: Any, source: str) -> Any:
         isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
     ):
         raise ConfigError(decl.key, source, f"{value!r} is not a table of strings")
+    if decl.type is Mapping and not isinstance(value, dict):
+        raise ConfigError(decl.key, source, "is not a table")
     return value
 
 
@@ -522,7 +612,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError("(file)", str(path), f"cannot be read: {exc.strerror}") from None
     try:
-        tables = frozenset(d.key for d in declared_settings() if d.type is dict)
+        tables = frozenset(d.key for d in declared_settings() if d.type in (dict, Mapping))
         return _flatten(tomllib.loads(text), keep=tables)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("(file)", str(path), f"is not valid TOML: {exc}") from None

@@ -21,10 +21,7 @@ from llmgw_desktop.settings import LoadedSettings, load_settings
 # A developer's shell may hold real API keys and base URLs; the gateway picks those up by
 # design, so tests must never see them.
 PROVIDER_ENV = frozenset(
-    name
-    for spec in API_PROVIDERS
-    for name in (*spec.key_env, spec.base_url_env)
-    if name
+    name for spec in API_PROVIDERS for name in (*spec.key_env, spec.base_url_env) if name
 )
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ from llmgw_desktop import __version__
 from llmgw_desktop.engine.approval import ApprovalGate
 from llmgw_desktop.engine.cache_state import CacheState
 from llmgw_desktop.engine.calls import ProviderCalls
-from llmgw_desktop.engine.errors import InvalidRequest, ProviderUnavailable
+from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import (
     EngineStarted,
     EngineStopped,
@@ -27,6 +28,7 @@ from llmgw_desktop.engine.events import (
     PauseChanged,
     ProviderToggled,
 )
+from llmgw_desktop.engine.gateway.setup import build_gateway
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS
@@ -36,6 +38,7 @@ from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.validation.service import ValidationService
+from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
 from llmgw_desktop.settings import Settings
 
 __all__ = ["LOCAL_PRINCIPAL", "Engine", "EngineState", "ProviderState", "SettingsWriter"]
@@ -76,6 +79,8 @@ class Engine:
         *,
         settings_writer: SettingsWriter | None = None,
         clock: Callable[[], float] = time.time,
+        environ: Mapping[str, str] | None = None,
+        vault_key_sources: Sequence[KeySource] | None = None,
     ) -> None:
         self.settings = settings
         self.events = EventBus()
@@ -128,6 +133,26 @@ class Engine:
         self.validation = ValidationService(
             self.calls, self.jobs, deadline_s=settings.sync_deadline_ms / 1000
         )
+        environ = os.environ if environ is None else environ
+        self.vault = Vault(
+            self.store,
+            default_key_sources(settings.data_path, environ)
+            if vault_key_sources is None
+            else vault_key_sources,
+        )
+        self.gateway = build_gateway(
+            settings,
+            calls=self.calls,
+            jobs=self.jobs,
+            recorder=self.recorder,
+            vault=self.vault,
+            cli_available=self.cli_unavailable,
+            environ=environ,
+            own_origins=lambda: set(self.own_origins),
+        )
+        # host:port pairs this gateway listens on (set by the runtime once bound), so a base
+        # URL pointing back at us is never used as an upstream.
+        self.own_origins: set[str] = set()
         self._settings_writer = settings_writer
         self._save_lock = asyncio.Lock()
         self._clock = clock
@@ -148,12 +173,16 @@ class Engine:
         self.tasks.reopen()
         try:
             await self.store.open()
+            # A locked vault (missing or wrong master key) is reported, never fatal: keys from
+            # config and the environment still work, and nothing stored is touched.
+            await self.vault.open()
             await self.jobs.start()
         except BaseException:
             await self.store.close()
             self.state = EngineState.STOPPED
             raise
         self.tasks.spawn(self._maintain_forever(), name="maintenance", service=True)
+        self.tasks.spawn(self.gateway.directory.refresh(force=True), name="detect-local-servers")
         self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)
         self.started_at = self._clock()
         self.state = EngineState.RUNNING
@@ -168,6 +197,7 @@ class Engine:
         try:
             await self.jobs.stop()
             await self.tasks.shutdown()
+            await self.gateway.upstream.close()
             await self.recorder.close()
         finally:
             await self.store.close()
@@ -189,6 +219,7 @@ class Engine:
             "version": __version__,
             "uptime_seconds": round(self.uptime_seconds, 3),
             "paused": self._paused,
+            "vault": self.vault.status()["state"],
         }
 
     async def _maintain_forever(self) -> None:
@@ -284,6 +315,21 @@ class Engine:
                 code="provider_disabled",
                 provider=provider,
             )
+
+    async def cli_unavailable(self, provider: str) -> GatewayError | None:
+        """Why `provider`'s CLI cannot run now (off, paused, not installed), or None."""
+        try:
+            self.ensure_provider_available(provider)
+        except GatewayError as exc:
+            return exc
+        if await self.discovery.locate(provider) is None:
+            info = next(p for p in PROVIDERS if p.id == provider)
+            return ProviderUnavailable(
+                f"{info.display_name} is not installed; install it with: {info.install_command}",
+                code="not_installed",
+                provider=provider,
+            )
+        return None
 
     def _save_disabled_providers(self) -> None:
         if self._settings_writer is None or self.state is not EngineState.RUNNING:

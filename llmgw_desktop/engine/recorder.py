@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 FLUSH_EVERY_S = 0.25
 INSERT_CHUNK = 100  # rows per INSERT: well under SQLite's bound-variable limit
 _CALLER = re.compile(r"[^\w .:/@+()-]")
-JSON_FIELDS = ("approval", "optimization")
+JSON_FIELDS = ("approval", "optimization", "route")
 
 
 class FlightRecorder:

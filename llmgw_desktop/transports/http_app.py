@@ -1,8 +1,8 @@
 """The aiohttp application behind every HTTP front door: edge checks, errors, core routes.
 
 Middlewares run in order: errors (outermost, so every failure answers in JSON), then the
-Host/Origin guard, then the body-size limit. Protocol routes (MCP, gateway APIs) mount on the
-same app as they land.
+Host/Origin guard, then the body-size limit. The gateway's routes (the four chat dialects,
+native and vault endpoints) mount here; MCP mounts on the same app from the runtime.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from aiohttp import web
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.transports.edge import host_allowed, origin_allowed
+from llmgw_desktop.transports.gateway.chat_routes import add_chat_routes
+from llmgw_desktop.transports.gateway.native_routes import add_native_routes
+from llmgw_desktop.transports.gateway.openapi import openapi_document
 from llmgw_desktop.transports.http_errors import error_response
 
 __all__ = ["INSTANCE_TOKEN_HEADER", "HttpAppConfig", "build_http_app"]
@@ -103,7 +106,13 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         mode = config.on_activate()
         return web.json_response({"activated": True, "mode": mode})
 
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
+
     app = web.Application(middlewares=[errors, edge_guard], client_max_size=config.max_body_bytes)
     app.router.add_get("/health", health)
     app.router.add_post("/instance/activate", activate)
+    app.router.add_get("/openapi.json", openapi)
+    add_chat_routes(app, engine)
+    add_native_routes(app, engine)
     return app

@@ -1,0 +1,197 @@
+"""The API providers the gateway knows out of the box, and the CLI providers it bridges.
+
+An API provider is an HTTP endpoint speaking one of the dialects; a CLI provider is one of the
+engine's coding CLIs, reached through `engine.calls`. Both are addressed the same way by model
+ids: `provider/model` names one explicitly (`groq/llama-3.1-8b-instant`, `claude-cli/sonnet`),
+and bare model ids are matched against known models and name prefixes (`claude-*` is
+Anthropic's). Everything here is a default: `gateway.providers` in config.toml overrides any
+field and adds OpenAI-compatible servers of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "API_PROVIDERS",
+    "CLI_BRIDGES",
+    "DIALECT_ANTHROPIC",
+    "DIALECT_GEMINI",
+    "DIALECT_OPENAI_CHAT",
+    "DIALECT_OPENAI_RESPONSES",
+    "ApiProviderSpec",
+    "CliBridgeSpec",
+]
+
+DIALECT_OPENAI_CHAT = "openai-chat"
+DIALECT_OPENAI_RESPONSES = "openai-responses"
+DIALECT_ANTHROPIC = "anthropic"
+DIALECT_GEMINI = "gemini"
+
+
+@dataclass(frozen=True)
+class ApiProviderSpec:
+    """How to reach one API provider and which models it owns."""
+
+    id: str
+    name: str
+    # The dialect requests are sent in; `also_speaks` lists others its API serves natively,
+    # so a client speaking one of those is passed through untranslated.
+    dialect: str
+    base_url: str
+    also_speaks: tuple[str, ...] = ()
+    # Environment variables of an existing setup, read when nothing else is configured.
+    key_env: tuple[str, ...] = ()
+    base_url_env: str | None = None
+    needs_key: bool = True
+    models: tuple[str, ...] = ()
+    # Bare model ids starting with one of these belong to this provider.
+    model_prefixes: tuple[str, ...] = ()
+    # A local server: offered when something answers on this loopback port, never assumed.
+    local: bool = False
+    enabled: bool = True
+
+    @property
+    def kind(self) -> str:
+        return "local" if self.local else "api"
+
+
+@dataclass(frozen=True)
+class CliBridgeSpec:
+    """A coding CLI offered as a model provider (`claude-cli/sonnet`)."""
+
+    id: str
+    engine_provider: str
+    name: str
+    models: tuple[str, ...] = ()
+
+
+API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
+    ApiProviderSpec(
+        "anthropic",
+        "Anthropic",
+        DIALECT_ANTHROPIC,
+        "https://api.anthropic.com",
+        key_env=("ANTHROPIC_API_KEY",),
+        base_url_env="ANTHROPIC_BASE_URL",
+        models=(
+            "claude-opus-4-6",
+            "claude-sonnet-4-6",
+            "claude-opus-4-5",
+            "claude-sonnet-4-5",
+            "claude-haiku-4-5",
+        ),
+        model_prefixes=("claude-",),
+    ),
+    ApiProviderSpec(
+        "openai",
+        "OpenAI",
+        DIALECT_OPENAI_CHAT,
+        "https://api.openai.com/v1",
+        also_speaks=(DIALECT_OPENAI_RESPONSES,),
+        key_env=("OPENAI_API_KEY",),
+        base_url_env="OPENAI_BASE_URL",
+        models=("gpt-5.1", "gpt-5.1-codex-mini", "gpt-5-mini", "gpt-4.1", "gpt-4o", "gpt-4o-mini"),
+        model_prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-", "codex-"),
+    ),
+    ApiProviderSpec(
+        "google",
+        "Google Gemini",
+        DIALECT_GEMINI,
+        "https://generativelanguage.googleapis.com",
+        key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        base_url_env="GOOGLE_GEMINI_BASE_URL",
+        models=(
+            "gemini-3-pro-preview",
+            "gemini-2.5-pro",
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-lite",
+        ),
+        model_prefixes=("gemini-", "gemma-"),
+    ),
+    ApiProviderSpec(
+        "groq",
+        "Groq",
+        DIALECT_OPENAI_CHAT,
+        "https://api.groq.com/openai/v1",
+        key_env=("GROQ_API_KEY",),
+        models=(
+            "llama-3.3-70b-versatile",
+            "llama-3.1-8b-instant",
+            "openai/gpt-oss-120b",
+            "openai/gpt-oss-20b",
+        ),
+    ),
+    ApiProviderSpec(
+        "openrouter",
+        "OpenRouter",
+        DIALECT_OPENAI_CHAT,
+        "https://openrouter.ai/api/v1",
+        key_env=("OPENROUTER_API_KEY",),
+        models=("deepseek/deepseek-chat", "anthropic/claude-sonnet-4.5", "google/gemini-2.5-flash"),
+    ),
+    ApiProviderSpec(
+        "mistral",
+        "Mistral",
+        DIALECT_OPENAI_CHAT,
+        "https://api.mistral.ai/v1",
+        key_env=("MISTRAL_API_KEY",),
+        models=("mistral-large-latest", "mistral-medium-latest", "codestral-latest"),
+        model_prefixes=("mistral-", "codestral", "devstral", "magistral", "ministral"),
+    ),
+    ApiProviderSpec(
+        "xai",
+        "xAI",
+        DIALECT_OPENAI_CHAT,
+        "https://api.x.ai/v1",
+        key_env=("XAI_API_KEY",),
+        models=("grok-4", "grok-4-fast", "grok-code-fast-1"),
+        model_prefixes=("grok-",),
+    ),
+    ApiProviderSpec(
+        "ollama",
+        "Ollama",
+        DIALECT_OPENAI_CHAT,
+        "http://127.0.0.1:11434/v1",
+        needs_key=False,
+        local=True,
+        enabled=False,
+    ),
+    ApiProviderSpec(
+        "lmstudio",
+        "LM Studio",
+        DIALECT_OPENAI_CHAT,
+        "http://127.0.0.1:1234/v1",
+        needs_key=False,
+        local=True,
+        enabled=False,
+    ),
+    ApiProviderSpec(
+        "vllm",
+        "vLLM",
+        DIALECT_OPENAI_CHAT,
+        "http://127.0.0.1:8000/v1",
+        needs_key=False,
+        local=True,
+        enabled=False,
+    ),
+    ApiProviderSpec(
+        "llamacpp",
+        "llama.cpp server",
+        DIALECT_OPENAI_CHAT,
+        "http://127.0.0.1:8080/v1",
+        needs_key=False,
+        local=True,
+        enabled=False,
+    ),
+)
+
+CLI_BRIDGES: tuple[CliBridgeSpec, ...] = (
+    CliBridgeSpec("claude-cli", "claude", "Claude Code", ("sonnet", "opus", "haiku")),
+    CliBridgeSpec("codex-cli", "codex", "Codex CLI", ("gpt-5.1-codex-mini", "gpt-5.1")),
+    CliBridgeSpec("gemini-cli", "gemini", "Gemini CLI", ("gemini-2.5-pro", "gemini-2.5-flash")),
+    CliBridgeSpec("grok-cli", "grok", "Grok CLI", ("grok-code-fast-1", "grok-4")),
+    CliBridgeSpec("copilot-cli", "copilot", "GitHub Copilot CLI", ("claude-sonnet-4.5", "gpt-5")),
+    CliBridgeSpec("opencode-cli", "opencode", "OpenCode", ("opencode/big-pickle",)),
+    CliBridgeSpec("mistral-cli", "mistral", "Mistral Vibe", ("devstral-medium-latest",)),
+)

@@ -1,0 +1,212 @@
+"""The gateway's part of config.toml, checked and turned into typed objects.
+
+    [gateway.providers.ollama]           # switch on a detected local server
+    enabled = true
+
+    [gateway.providers.work-vllm]        # any OpenAI-compatible server of your own
+    kind = "openai-compatible"
+    base_url = "http://127.0.0.1:8001/v1"
+    models = ["qwen3-coder"]
+
+    [gateway.aliases]                    # a stale alias is a config fix, not a code change
+    sonnet = "claude-sonnet-4-6"
+
+    [gateway.routes."claude-*"]          # glob over requested model ids; "*" matches all
+    strategy = "round-robin"             # priority | round-robin | caller
+    fallback = ["openrouter/anthropic/claude-sonnet-4.5", "claude-cli/sonnet"]
+    pin = { codex = "openai/gpt-5.1" }   # caller -> target tried first
+
+The checks return a message naming the offending key (the settings loader reports it with where
+the value came from); `gateway_config` assumes checked input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmgw_desktop.engine.gateway.catalog import (
+    API_PROVIDERS,
+    CLI_BRIDGES,
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_CHAT,
+    ApiProviderSpec,
+)
+
+__all__ = [
+    "STRATEGIES",
+    "GatewayConfig",
+    "RouteConfig",
+    "check_provider_tables",
+    "check_route_tables",
+    "gateway_config",
+]
+
+STRATEGIES = ("priority", "round-robin", "caller")
+# `kind` in a provider table: which dialect its API speaks.
+KINDS = {
+    "openai-compatible": DIALECT_OPENAI_CHAT,
+    "openai": DIALECT_OPENAI_CHAT,
+    "anthropic": DIALECT_ANTHROPIC,
+    "gemini": DIALECT_GEMINI,
+}
+PROVIDER_FIELDS = {
+    "kind": str,
+    "name": str,
+    "base_url": str,
+    "api_key": str,
+    "api_keys": list,
+    "api_key_env": str,
+    "models": list,
+    "enabled": bool,
+}
+ROUTE_FIELDS = {"strategy": str, "fallback": list, "pin": dict}
+_PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+_BUILTIN = {p.id: p for p in API_PROVIDERS}
+_CLI_IDS = {b.id for b in CLI_BRIDGES}
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    """How requests for models matching `pattern` are served when the first choice fails."""
+
+    pattern: str
+    strategy: str = "priority"
+    fallback: tuple[str, ...] = ()
+    pin: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Everything routing needs from the settings, merged over the built-in catalog."""
+
+    providers: Mapping[str, ApiProviderSpec]
+    config_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    key_env_overrides: Mapping[str, str] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    routes: tuple[RouteConfig, ...] = ()
+    fallback: tuple[str, ...] = ()
+    default_model: str = ""
+    small_request_model: str = ""
+    small_request_max_tokens: int = 0
+    # Explicitly configured providers (a detected local server is offered only when listed).
+    configured: frozenset[str] = frozenset()
+
+
+def check_provider_tables(value: Mapping[str, Any]) -> str | None:
+    """None when `gateway.providers` is well formed, else what is wrong with which key."""
+    for pid, table in value.items():
+        where = f"gateway.providers.{pid}"
+        if not _PROVIDER_ID.match(pid):
+            return f"{where}: provider ids are lowercase letters, digits, '.', '_' or '-'"
+        if pid in _CLI_IDS:
+            return f"{where}: {pid!r} is a CLI provider; configure CLIs under [providers]"
+        if not isinstance(table, Mapping):
+            return f'{where} must be a table such as {{ base_url = "..." }}'
+        for name, item in table.items():
+            expected = PROVIDER_FIELDS.get(name)
+            if expected is None:
+                return (
+                    f"{where}.{name} is not a provider field; known: {', '.join(PROVIDER_FIELDS)}"
+                )
+            if not isinstance(item, expected):
+                return f"{where}.{name} must be a {expected.__name__}"
+            if isinstance(item, list) and not all(isinstance(v, str) and v for v in item):
+                return f"{where}.{name} must be a list of non-empty strings"
+        kind = table.get("kind")
+        if kind is not None and kind not in KINDS:
+            return f"{where}.kind {kind!r} must be one of {', '.join(KINDS)}"
+        base_url = table.get("base_url")
+        if pid not in _BUILTIN and not base_url:
+            return f"{where} is not a built-in provider, so it needs base_url (and kind)"
+        if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
+            return f"{where}.base_url {base_url!r} must be an http(s) URL"
+    return None
+
+
+def check_route_tables(value: Mapping[str, Any]) -> str | None:
+    """None when `gateway.routes` is well formed, else what is wrong with which key."""
+    for pattern, table in value.items():
+        where = f"gateway.routes.{pattern!r}"
+        if not isinstance(table, Mapping):
+            return f'{where} must be a table such as {{ fallback = ["..."] }}'
+        for name, item in table.items():
+            expected = ROUTE_FIELDS.get(name)
+            if expected is None:
+                return f"{where}.{name} is not a route field; known: {', '.join(ROUTE_FIELDS)}"
+            if not isinstance(item, expected):
+                return f"{where}.{name} must be a {expected.__name__}"
+        if table.get("strategy", "priority") not in STRATEGIES:
+            return f"{where}.strategy must be one of {', '.join(STRATEGIES)}"
+        if not all(isinstance(m, str) and m for m in table.get("fallback", [])):
+            return f"{where}.fallback must be a list of model ids"
+        if not all(isinstance(t, str) and t for t in table.get("pin", {}).values()):
+            return f"{where}.pin maps caller names to model ids (strings)"
+    return None
+
+
+def gateway_config(
+    *,
+    providers: Mapping[str, Any],
+    aliases: Mapping[str, str],
+    routes: Mapping[str, Any],
+    fallback: list[str],
+    default_model: str = "",
+    small_request_model: str = "",
+    small_request_max_tokens: int = 0,
+) -> GatewayConfig:
+    """The typed gateway configuration from already-checked settings values."""
+    merged = dict(_BUILTIN)
+    keys: dict[str, tuple[str, ...]] = {}
+    key_env: dict[str, str] = {}
+    for pid, table in providers.items():
+        base = merged.get(pid) or ApiProviderSpec(
+            pid, pid, KINDS[table.get("kind", "openai-compatible")], table["base_url"]
+        )
+        changes: dict[str, Any] = {}
+        if "kind" in table:
+            changes["dialect"] = KINDS[table["kind"]]
+        if "name" in table:
+            changes["name"] = table["name"]
+        if "base_url" in table:
+            changes["base_url"] = table["base_url"].rstrip("/")
+            # An explicit base URL wins over the environment's.
+            changes["base_url_env"] = None
+        if "models" in table:
+            changes["models"] = tuple(table["models"])
+        # Listing a provider switches it on unless it says otherwise.
+        changes["enabled"] = bool(table.get("enabled", True))
+        if pid not in _BUILTIN:
+            changes["needs_key"] = bool(table.get("api_key") or table.get("api_keys"))
+        merged[pid] = dataclasses.replace(base, **changes)
+        config_keys = ([table["api_key"]] if table.get("api_key") else []) + list(
+            table.get("api_keys", [])
+        )
+        if config_keys:
+            keys[pid] = tuple(config_keys)
+        if table.get("api_key_env"):
+            key_env[pid] = table["api_key_env"]
+    return GatewayConfig(
+        providers=merged,
+        config_keys=keys,
+        key_env_overrides=key_env,
+        aliases=dict(aliases),
+        routes=tuple(
+            RouteConfig(
+                pattern,
+                table.get("strategy", "priority"),
+                tuple(table.get("fallback", ())),
+                dict(table.get("pin", {})),
+            )
+            for pattern, table in routes.items()
+        ),
+        fallback=tuple(fallback),
+        default_model=default_model,
+        small_request_model=small_request_model,
+        small_request_max_tokens=small_request_max_tokens,
+        configured=frozenset(providers),
+    )

@@ -1,0 +1,64 @@
+"""Errors of the gateway path, with the HTTP status each front door answers with."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.gateway.report import Attempt
+
+__all__ = ["AllRoutesFailed", "UpstreamRejected"]
+
+# Attempt outcomes that mean "not set up", as opposed to "tried and failed".
+_NOT_SET_UP = {"no_key": "has no API key", "disabled": "is switched off"}
+
+
+class UpstreamRejected(GatewayError):
+    """The upstream refused the request itself (400, 404, 413, 422 ...): another route would too.
+
+    The status is the upstream's, so the client sees what it would have seen calling it directly.
+    """
+
+    code = "upstream_rejected"
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message, upstream_status=status)
+        self.http_status = status if 400 <= status < 600 else 502
+
+
+class AllRoutesFailed(GatewayError):
+    """Every target of the plan failed or could not be used."""
+
+    code = "all_routes_failed"
+    http_status = 502
+    retryable = True
+
+    @classmethod
+    def from_attempts(
+        cls, model: str, attempts: Sequence[Attempt], last: Exception | None
+    ) -> AllRoutesFailed:
+        tried = [a for a in attempts if a.outcome not in _NOT_SET_UP]
+        if not tried:
+            reasons = "; ".join(
+                f"{a.target} {_NOT_SET_UP.get(a.outcome, a.outcome)}" for a in attempts
+            )
+            error = cls(
+                f"no provider can serve {model!r} right now: {reasons or 'no route'}. Store a key "
+                "with POST /v1/credentials, set the provider's usual environment variable "
+                "(such as OPENAI_API_KEY), or configure [gateway.providers] in config.toml",
+                code="no_provider_available",
+                retryable=False,
+                attempts=[a.to_dict() for a in attempts],
+            )
+            error.http_status = 503
+            return error
+        summary = ", ".join(f"{a.target}: {a.outcome}" for a in attempts)
+        detail = getattr(last, "message", None) or (str(last) if last else "")
+        error = cls(
+            f"every route for {model!r} failed ({summary}). Last error: {detail}",
+            attempts=[a.to_dict() for a in attempts],
+        )
+        if all(a.outcome == "429" for a in tried):
+            error.http_status = 429
+            error.code = "rate_limited"
+        return error

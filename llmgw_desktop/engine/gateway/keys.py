@@ -1,0 +1,140 @@
+"""API keys and base URLs for upstream calls: where they come from and which goes first.
+
+Keys are looked for in the vault (the request's project, then global), then config.toml, then
+the environment of an existing setup (`OPENAI_API_KEY` and friends), in that order; all of them
+together are the provider's key pool. The route's strategy orders the pool per request, and a
+key that was just rate limited rests until its `Retry-After` passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.gateway.catalog import ApiProviderSpec
+from llmgw_desktop.engine.gateway.config import GatewayConfig
+
+__all__ = ["KeyChain", "PoolKey", "VaultKeys"]
+
+log = logging.getLogger(__name__)
+
+# Vault records may name a provider the way other tools do.
+VAULT_NAMES = {"google": ("google", "gemini"), "xai": ("xai", "grok")}
+MAX_REST_S = 120.0
+DEFAULT_REST_S = 5.0
+
+
+class VaultKeys(Protocol):
+    async def resolve_keys(self, provider: str, project: str | None = None) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class PoolKey:
+    """One key of a provider's pool; `label` names its source, never its value."""
+
+    label: str
+    value: str | None
+
+    def __repr__(self) -> str:
+        return f"PoolKey({self.label})"
+
+
+class KeyChain:
+    """Finds keys and base URLs, orders key pools, and rests keys that were rate limited."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        environ: Mapping[str, str],
+        vault: VaultKeys | None = None,
+        own_origins: Callable[[], set[str]] = set,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._environ = environ
+        self._vault = vault
+        self._own_origins = own_origins
+        self._clock = clock
+        self._resting: dict[tuple[str, str], float] = {}
+        self._turns: dict[str, itertools.count[int]] = {}
+        self.vault_problem: str | None = None
+
+    async def pool(self, spec: ApiProviderSpec, project: str | None = None) -> list[PoolKey]:
+        """Every key for `spec`, project-scoped vault keys first; `[None]` if it needs none."""
+        found: list[PoolKey] = []
+        if self._vault is not None:
+            for name in VAULT_NAMES.get(spec.id, (spec.id,)):
+                try:
+                    values = await self._vault.resolve_keys(name, project)
+                except GatewayError as exc:
+                    # A locked vault must not hide keys from config or the environment.
+                    self.vault_problem = exc.message
+                    log.warning("vault keys for %s unavailable: %s", spec.id, exc.code)
+                    values = []
+                found += [PoolKey(f"vault:{name}#{i + 1}", v) for i, v in enumerate(values)]
+        for i, value in enumerate(self._config.config_keys.get(spec.id, ())):
+            found.append(PoolKey(f"config#{i + 1}", value))
+        env_names = (self._config.key_env_overrides.get(spec.id), *spec.key_env)
+        for name in filter(None, env_names):
+            if self._environ.get(name, "").strip():
+                found.append(PoolKey(f"env:{name}", self._environ[name].strip()))
+                break
+        unique: dict[str, PoolKey] = {}
+        for key in found:
+            unique.setdefault(key.value or "", key)
+        keys = list(unique.values())
+        if not keys and not spec.needs_key:
+            return [PoolKey("none", None)]
+        return keys
+
+    def base_url(self, spec: ApiProviderSpec) -> str:
+        """The provider's base URL: the environment's override unless it points back at us."""
+        if spec.base_url_env:
+            override = self._environ.get(spec.base_url_env, "").strip()
+            if override and _origin(override) in self._own_origins():
+                # A shell set up to send this SDK through the gateway must not make the gateway
+                # call itself forever.
+                log.info("ignoring %s: it points at this gateway", spec.base_url_env)
+            elif override:
+                return override.rstrip("/")
+        return spec.base_url
+
+    def order(
+        self, provider: str, keys: list[PoolKey], *, strategy: str, caller: str = ""
+    ) -> list[PoolKey]:
+        """The pool in the order to try it; resting keys go last, not away."""
+        if len(keys) > 1:
+            if strategy == "round-robin":
+                turn = next(self._turns.setdefault(provider, itertools.count()))
+                start = turn % len(keys)
+                keys = keys[start:] + keys[:start]
+            elif strategy == "caller" and caller:
+                # The same caller keeps the same key: its prompt cache lives with that account.
+                digest = hashlib.sha256(caller.encode()).digest()
+                start = int.from_bytes(digest[:4], "big") % len(keys)
+                keys = keys[start:] + keys[:start]
+        now = self._clock()
+        ready = [k for k in keys if self._resting.get((provider, k.label), 0) <= now]
+        return ready + [k for k in keys if k not in ready]
+
+    def rest(self, provider: str, key: PoolKey, retry_after_s: float | None) -> None:
+        """Let a rate-limited key rest before it goes first again."""
+        seconds = min(MAX_REST_S, retry_after_s if retry_after_s is not None else DEFAULT_REST_S)
+        self._resting[(provider, key.label)] = self._clock() + seconds
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        host = "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{host}:{port}"

@@ -1,0 +1,159 @@
+"""Relaying an upstream's stream to the client, translated or passed through, as it arrives.
+
+Each upstream chunk becomes at most one write to the client: its SSE frames are decoded into
+neutral events (always: the recorder needs the usage), then either re-encoded in the client's
+dialect or, when both sides speak the same one, written back as the frames that came in.
+Nothing waits for the whole answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamDecoder, StreamEncoder
+from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent, Usage
+from llmgw_desktop.engine.gateway.sse import SseParser, frame
+
+__all__ = ["StreamOutcome", "UpstreamStream", "relay_events"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StreamOutcome:
+    """What the recorder learns from a finished stream."""
+
+    usage: Usage = field(default_factory=Usage)
+    stop_reason: str | None = None
+    model: str | None = None
+    error: str | None = None
+    completed: bool = False
+
+    def observe(self, event: StreamEvent) -> None:
+        if isinstance(event, MessageStart):
+            self.model = event.model or self.model
+            self.usage = event.usage
+        elif isinstance(event, MessageEnd):
+            self.usage = event.usage
+            self.stop_reason = event.stop_reason
+            self.completed = True
+
+
+class UpstreamStream:
+    """An open upstream SSE response, read frame by frame.
+
+    `prime()` reads until the first frame has arrived, so a stream that fails at once can still
+    fall back to the next route before anything was sent to the client.
+    """
+
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        decoder: StreamDecoder,
+        *,
+        skip_frame: Callable[[SseFrame], bool] | None = None,
+    ) -> None:
+        self._response = response
+        self._decoder = decoder
+        self._parser = SseParser()
+        self._skip = skip_frame
+        self._primed: list[tuple[SseFrame, list[StreamEvent]]] = []
+        self.outcome = StreamOutcome()
+
+    async def prime(self) -> None:
+        """Wait for the first frame and decode it.
+
+        Raises:
+            ValueError, GatewayError: the upstream ended, or sent an error, before any answer.
+            aiohttp.ClientError, TimeoutError: the connection broke.
+        """
+        frames: list[SseFrame] = []
+        while not frames:
+            chunk = await self._response.content.readany()
+            if not chunk:
+                frames = self._parser.close()
+                if not frames:
+                    raise ValueError("the upstream closed the stream without sending anything")
+                break
+            frames = self._parser.feed(chunk)
+        self._primed = self._decode(frames)
+
+    async def frames(self) -> AsyncIterator[list[tuple[SseFrame, list[StreamEvent]]]]:
+        """Batches of (frame, its neutral events), one batch per upstream chunk.
+
+        Raises:
+            ValueError, GatewayError: the upstream sent an error event, or the stream ended
+                unfinished.
+            aiohttp.ClientError, TimeoutError: the connection broke mid-stream.
+        """
+        try:
+            if self._primed:
+                batch, self._primed = self._primed, []
+                yield batch
+            while True:
+                chunk = await self._response.content.readany()
+                if not chunk:
+                    break
+                frames = self._parser.feed(chunk)
+                if frames:
+                    yield self._decode(frames)
+            tail = self._parser.close()
+            closing = self._decode(tail)
+            owed = self._decoder.close()
+            for event in owed:
+                self.outcome.observe(event)
+            if owed:
+                closing.append((("", ""), owed))
+            if closing:
+                yield closing
+        finally:
+            self._response.release()
+
+    def _decode(self, frames: list[SseFrame]) -> list[tuple[SseFrame, list[StreamEvent]]]:
+        out = []
+        for item in frames:
+            events = self._decoder.feed(item)
+            for event in events:
+                self.outcome.observe(event)
+            if self._skip is not None and self._skip(item):
+                continue
+            out.append((item, events))
+        return out
+
+    def close(self) -> None:
+        self._response.release()
+
+
+async def relay_events(
+    batches: AsyncIterator[list[tuple[SseFrame, list[StreamEvent]]]],
+    encoder: StreamEncoder | None,
+) -> AsyncIterator[bytes]:
+    """Client bytes: re-encoded events, or (no encoder) the upstream's own frames."""
+    async for batch in batches:
+        if encoder is None:
+            out = b"".join(frame(data, event) for (event, data), _ in batch if data or event)
+        else:
+            out = b"".join(encoder.encode(e) for _, events in batch for e in events)
+        if out:
+            yield out
+    if encoder is not None:
+        tail = encoder.close()
+        if tail:
+            yield tail
+
+
+def is_usage_only_chunk(item: SseFrame) -> bool:
+    """An OpenAI chat chunk carrying only usage (asked for by the gateway, not the client)."""
+    data = item[1]
+    if '"usage"' not in data:
+        return False
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(chunk, dict) and chunk.get("choices") == [] and bool(chunk.get("usage"))

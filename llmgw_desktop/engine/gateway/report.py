@@ -1,0 +1,95 @@
+"""What a gateway request reports about itself: the route taken, for headers, body and recorder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmgw_desktop.engine.gateway.ir import Usage
+
+__all__ = ["Attempt", "RouteReport"]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try on the way to an answer: which target, with which key, and what happened."""
+
+    target: str
+    key: str
+    outcome: str  # "ok", an HTTP status such as "429", "connect", "timeout", "no_key", ...
+
+    def to_dict(self) -> dict[str, str]:
+        return {"target": self.target, "key": self.key, "outcome": self.outcome}
+
+
+@dataclass
+class RouteReport:
+    """The route of one request, filled in as it is served."""
+
+    request_id: str
+    requested_model: str
+    requested_provider: str | None = None
+    provider: str = ""
+    model: str = ""
+    kind: str = "api"
+    fallback_used: bool = False
+    rule: str | None = None
+    project: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def headers(self) -> dict[str, str]:
+        """`x-gateway-*` response headers (every dialect gets them)."""
+        headers = {
+            "x-gateway-request-id": self.request_id,
+            "x-gateway-requested-model": _header(self.requested_model),
+            "x-gateway-provider": self.provider,
+            "x-gateway-model": _header(self.model),
+            "x-gateway-fallback": "true" if self.fallback_used else "false",
+            "x-gateway-attempts": str(len(self.attempts)),
+        }
+        if self.rule:
+            headers["x-gateway-rule"] = self.rule
+        if self.notices:
+            headers["x-gateway-notice"] = _header("; ".join(self.notices))
+        return headers
+
+    def x_gateway(self, usage: Usage | None) -> dict[str, Any]:
+        """The `x_gateway` object added to OpenAI-dialect response bodies."""
+        body: dict[str, Any] = {
+            "requestId": self.request_id,
+            "requestedProvider": self.requested_provider,
+            "requestedModel": self.requested_model,
+            "resolvedProvider": self.provider,
+            "resolvedModel": self.model,
+            "fallbackUsed": self.fallback_used,
+            "rule": self.rule,
+            "attempts": [a.to_dict() for a in self.attempts],
+        }
+        if usage is not None:
+            body["tokensUsed"] = usage.prompt_tokens + usage.output_tokens
+            body["tokens"] = {
+                "input": usage.input_tokens,
+                "output": usage.output_tokens,
+                "cacheRead": usage.cache_read_tokens,
+                "cacheWrite": usage.cache_write_tokens,
+                "reasoning": usage.reasoning_tokens,
+            }
+        if self.notices:
+            body["notices"] = list(self.notices)
+        return body
+
+    def to_record(self) -> dict[str, Any]:
+        """The route as the flight recorder keeps it."""
+        return {
+            "requestedProvider": self.requested_provider,
+            "requestedModel": self.requested_model,
+            "project": self.project,
+            "rule": self.rule,
+            "attempts": [a.to_dict() for a in self.attempts],
+        }
+
+
+def _header(value: str) -> str:
+    # Header values must be one line of visible ASCII.
+    return "".join(c if 32 <= ord(c) < 127 else "?" for c in value)[:500]

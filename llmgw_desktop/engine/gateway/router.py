@@ -1,0 +1,173 @@
+"""Which provider answers a model id, and what to try next when it cannot.
+
+Resolution of one id: aliases first (they may chain), then a CLI bridge (`claude-cli/sonnet`),
+then a model some provider lists, then an explicit `provider/model`, then a provider's name
+prefix (`claude-*`). A plan is the ordered
+list of targets for one request: a caller's pin, the small-request rule, the owner, the
+route's fallback chain, then the global fallback chain, without repeats.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from llmgw_desktop.engine.errors import NotFound
+from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES, ApiProviderSpec
+from llmgw_desktop.engine.gateway.config import GatewayConfig, RouteConfig
+
+__all__ = ["ModelRegistry", "Plan", "Target", "plan_request"]
+
+MAX_ALIAS_DEPTH = 8
+_CLI = {b.id: b for b in CLI_BRIDGES}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One provider and the model id to ask it for."""
+
+    provider: str
+    model: str
+    kind: str = "api"  # "api" or "cli"
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider}/{self.model}" if self.model else self.provider
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The targets to try, in order, for one request."""
+
+    requested: str
+    targets: tuple[Target, ...]
+    route: RouteConfig
+    # Why the first target is not the model's owner: "pin" or "small_request" (None: it is).
+    rule: str | None = None
+    skipped: tuple[str, ...] = field(default_factory=tuple)
+
+
+class ModelRegistry:
+    """Model ids to providers, from the catalog, the config and what local servers list."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        discovered: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.config = config
+        self.discovered = dict(discovered or {})
+
+    def provider(self, provider_id: str) -> ApiProviderSpec | None:
+        return self.config.providers.get(provider_id)
+
+    def models_of(self, provider_id: str) -> tuple[str, ...]:
+        spec = self.config.providers.get(provider_id)
+        listed = spec.models if spec else ()
+        return listed + tuple(m for m in self.discovered.get(provider_id, ()) if m not in listed)
+
+    def resolve(self, model: str) -> Target:
+        """The provider that owns `model` (after aliases).
+
+        Raises:
+            NotFound: no provider claims it (code `model_not_found`).
+        """
+        name = self.unalias(model)
+        head, sep, rest = name.partition("/")
+        if sep and head in _CLI:
+            return Target(head, rest, "cli")
+        if name in _CLI:
+            return Target(name, "", "cli")
+        # Listed ids first: Groq's "openai/gpt-oss-120b" is Groq's model, not OpenAI's.
+        for pid in self.config.providers:
+            if name in self.models_of(pid):
+                return Target(pid, name)
+        if sep and head in self.config.providers and rest:
+            return Target(head, rest)
+        for pid, spec in self.config.providers.items():
+            if spec.model_prefixes and name.startswith(spec.model_prefixes):
+                return Target(pid, name)
+        raise NotFound(
+            f"unknown model {model!r}: no provider lists it. Use provider/model (such as "
+            f"openai/{name} or claude-cli/sonnet), add an alias under [gateway.aliases], or see "
+            "GET /v1/models",
+            code="model_not_found",
+            param="model",
+        )
+
+    def unalias(self, model: str) -> str:
+        """`model` with aliases followed (a loop is a config error, reported as such)."""
+        seen = [model]
+        while model in self.config.aliases:
+            model = self.config.aliases[model]
+            if model in seen or len(seen) > MAX_ALIAS_DEPTH:
+                raise NotFound(
+                    f"the aliases {' -> '.join([*seen, model])} loop; fix [gateway.aliases]",
+                    code="alias_loop",
+                    param="model",
+                )
+            seen.append(model)
+        return model
+
+    def route_for(self, model: str) -> RouteConfig:
+        """The most specific configured route whose pattern matches (exact beats glob)."""
+        routes = self.config.routes
+        for route in routes:
+            if route.pattern == model:
+                return route
+        globs = [r for r in routes if fnmatch.fnmatchcase(model, r.pattern)]
+        if globs:
+            # Longer patterns are more specific: "claude-sonnet-*" beats "claude-*" beats "*".
+            return max(globs, key=lambda r: len(r.pattern.replace("*", "")))
+        return RouteConfig("*")
+
+
+def plan_request(
+    registry: ModelRegistry,
+    model: str,
+    *,
+    caller: str = "",
+    small: bool = False,
+) -> Plan:
+    """The ordered targets for a request for `model`.
+
+    Raises:
+        NotFound: `model` itself resolves to no provider.
+    """
+    owner = registry.resolve(model)
+    route = registry.route_for(model)
+    if route.pattern == "*" and model != registry.unalias(model):
+        route = registry.route_for(registry.unalias(model))
+    config = registry.config
+    first: list[tuple[str, str]] = []
+    pin = route.pin.get(caller) if caller else None
+    if pin:
+        first.append((pin, "pin"))
+    if small and config.small_request_model:
+        first.append((config.small_request_model, "small_request"))
+    ordered: list[Target] = []
+    skipped: list[str] = []
+    rule = None
+    for name, why in first:
+        try:
+            target = registry.resolve(name)
+        except NotFound:
+            skipped.append(name)
+            continue
+        if target not in ordered:
+            ordered.append(target)
+            rule = rule or why
+    if owner not in ordered:
+        ordered.append(owner)
+    for name in (*route.fallback, *config.fallback):
+        try:
+            target = registry.resolve(name)
+        except NotFound:
+            skipped.append(name)
+            continue
+        if target not in ordered:
+            ordered.append(target)
+    if ordered[0] == owner:
+        rule = None
+    return Plan(model, tuple(ordered), route, rule, tuple(skipped))

@@ -1,0 +1,242 @@
+"""Calls to upstream LLM APIs over one pooled aiohttp client session.
+
+`UpstreamClient.send` returns the open response once the status is good, or raises
+`UpstreamFailure` saying whether another route may be tried: connect errors, timeouts before
+the answer starts, 429 and 5xx may fall back; 4xx that describe the request itself may not,
+because every other route would refuse it the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from llmgw_desktop.engine.gateway.catalog import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_RESPONSES,
+)
+from llmgw_desktop.engine.redact import redact
+
+__all__ = ["ANTHROPIC_VERSION", "UpstreamClient", "UpstreamFailure", "UpstreamTarget"]
+
+log = logging.getLogger(__name__)
+
+ANTHROPIC_VERSION = "2023-06-01"
+# Statuses where another key or provider may well succeed.
+RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+# A bad or exhausted key: the next key of the same provider may work, another request won't.
+KEY_STATUSES = frozenset({401, 402, 403})
+MAX_ERROR_BODY = 64 * 1024
+POOL_SIZE = 256
+# Client headers worth passing on when the client already speaks the upstream's dialect.
+PASSTHROUGH_HEADERS = ("anthropic-beta", "anthropic-version", "openai-beta")
+
+
+@dataclass(frozen=True)
+class UpstreamTarget:
+    """One concrete attempt: which API, which dialect, which model, which key."""
+
+    provider: str
+    base_url: str
+    dialect: str
+    model: str
+    api_key: str | None = None
+    key_label: str = ""
+
+    def url(self, *, stream: bool, count_tokens: bool = False) -> str:
+        base = self.base_url.rstrip("/")
+        if self.dialect == DIALECT_ANTHROPIC:
+            root = base if base.endswith("/v1") else base + "/v1"
+            return root + ("/messages/count_tokens" if count_tokens else "/messages")
+        if self.dialect == DIALECT_GEMINI:
+            root = base if base.endswith(("/v1beta", "/v1")) else base + "/v1beta"
+            action = "streamGenerateContent?alt=sse" if stream else "generateContent"
+            return f"{root}/models/{self.model}:{action}"
+        if self.dialect == DIALECT_OPENAI_RESPONSES:
+            return base + "/responses"
+        return base + "/chat/completions"
+
+    def headers(
+        self, *, stream: bool, passthrough: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if stream:
+            headers["Accept"] = "text/event-stream"
+        if self.dialect == DIALECT_ANTHROPIC:
+            headers["anthropic-version"] = ANTHROPIC_VERSION
+            if self.api_key:
+                headers["x-api-key"] = self.api_key
+        elif self.dialect == DIALECT_GEMINI:
+            if self.api_key:
+                headers["x-goog-api-key"] = self.api_key
+        elif self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        for name, value in (passthrough or {}).items():
+            headers[name] = value
+        return headers
+
+
+class UpstreamFailure(Exception):
+    """An upstream did not answer usefully.
+
+    `fallback` says another provider may be tried; `next_key` that another key of the same
+    provider may be; `status` is the upstream's HTTP status (None when no answer came back).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        fallback: bool,
+        next_key: bool | None = None,
+        retry_after_s: float | None = None,
+        kind: str = "http",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.fallback = fallback
+        self.next_key = fallback if next_key is None else next_key
+        self.retry_after_s = retry_after_s
+        self.kind = kind
+
+    @property
+    def outcome(self) -> str:
+        """Short code for the recorder's route log: `429`, `connect`, `timeout`, ..."""
+        return str(self.status) if self.status is not None else self.kind
+
+
+class UpstreamClient:
+    """One connection pool for every upstream API call the gateway makes."""
+
+    def __init__(self, *, connect_timeout_s: float, read_timeout_s: float) -> None:
+        self._connect_timeout_s = connect_timeout_s
+        self._read_timeout_s = read_timeout_s
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=POOL_SIZE, ttl_dns_cache=300)
+            # Environment proxies are deliberately not used: loopback servers must be reached
+            # directly, and a proxy would see every prompt.
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    sock_connect=self._connect_timeout_s,
+                    sock_read=self._read_timeout_s,
+                ),
+                auto_decompress=True,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(
+        self,
+        target: UpstreamTarget,
+        body: dict[str, Any],
+        *,
+        stream: bool,
+        count_tokens: bool = False,
+        passthrough_headers: Mapping[str, str] | None = None,
+    ) -> aiohttp.ClientResponse:
+        """POST `body` and return the response once its status is 2xx (caller releases it).
+
+        Raises:
+            UpstreamFailure: no answer, or an error status (with the upstream's message).
+        """
+        data = json.dumps(body, separators=(",", ":")).encode()
+        url = target.url(stream=stream, count_tokens=count_tokens)
+        try:
+            response = await self.session.post(
+                url,
+                data=data,
+                headers=target.headers(stream=stream, passthrough=passthrough_headers),
+            )
+        except aiohttp.ClientConnectorError as exc:
+            reason = exc.os_error.strerror or str(exc)
+            raise UpstreamFailure(
+                f"cannot connect to {target.provider} at {_origin(url)}: {reason}",
+                fallback=True,
+                kind="connect",
+            ) from None
+        except TimeoutError:
+            raise UpstreamFailure(
+                f"{target.provider} did not answer in time", fallback=True, kind="timeout"
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamFailure(
+                f"{target.provider} connection failed: {type(exc).__name__}: {exc}",
+                fallback=True,
+                kind="connection",
+            ) from None
+        if response.status < 400:
+            return response
+        try:
+            raw = await response.content.read(MAX_ERROR_BODY)
+        except (aiohttp.ClientError, TimeoutError):
+            raw = b""
+        finally:
+            response.release()
+        raise UpstreamFailure(
+            # Upstreams sometimes echo part of the key back; the redactor masks key shapes.
+            f"{target.provider} answered {response.status}: {redact(error_message(raw))}",
+            status=response.status,
+            fallback=response.status in RETRYABLE_STATUSES,
+            next_key=response.status in RETRYABLE_STATUSES | KEY_STATUSES,
+            retry_after_s=_retry_after(response.headers.get("Retry-After")),
+        )
+
+    async def get_json(
+        self, url: str, *, headers: Mapping[str, str] | None = None, timeout_s: float = 2.0
+    ) -> Any:
+        """GET a small JSON document (model lists, local-server probes).
+
+        Raises:
+            aiohttp.ClientError, TimeoutError, ValueError: no usable answer.
+        """
+        async with self.session.get(
+            url, headers=dict(headers or {}), timeout=aiohttp.ClientTimeout(total=timeout_s)
+        ) as response:
+            response.raise_for_status()
+            return await response.json(content_type=None)
+
+
+def error_message(raw: bytes) -> str:
+    """The human part of an upstream error body, whichever envelope it came in."""
+    text = raw.decode("utf-8", errors="replace").strip()
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text[:500] or "(empty body)"
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"][:500]
+        if isinstance(error, str):
+            return error[:500]
+    return text[:500]
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"

@@ -1,0 +1,266 @@
+"""The chat endpoints of the four dialects, and the model lists each SDK expects.
+
+Each handler reads the body, names the caller and project, hands the request to the engine's
+gateway, and writes the answer back: whole, or streamed chunk by chunk as the upstream sends
+it. Errors are answered in the caller's own dialect with the status the engine chose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL, Engine
+from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
+from llmgw_desktop.engine.gateway.catalog import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_CHAT,
+    DIALECT_OPENAI_RESPONSES,
+)
+from llmgw_desktop.engine.gateway.registry import DIALECTS
+from llmgw_desktop.engine.gateway.service import CallerInfo, Completed
+from llmgw_desktop.engine.gateway.sse import SseParser
+from llmgw_desktop.engine.gateway.upstream import PASSTHROUGH_HEADERS
+from llmgw_desktop.transports.gateway.callers import caller_name, project_scope
+
+__all__ = ["add_chat_routes", "json_body", "read_json"]
+
+log = logging.getLogger(__name__)
+
+GEMINI_ACTIONS = ("generateContent", "streamGenerateContent", "countTokens")
+
+
+def json_body(
+    data: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A compact JSON response (no pretty printing on the hot path)."""
+    return web.Response(
+        body=json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object.
+
+    Raises:
+        InvalidRequest: it is not JSON, or not an object.
+    """
+    raw = await request.read()
+    if not raw.strip():
+        raise InvalidRequest("the request body is empty; send a JSON object")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"the request body must be a JSON object, not {type(body).__name__}")
+    return body
+
+
+def dialect_error(front: str, error: GatewayError) -> web.Response:
+    """`error` in the envelope of the dialect the client speaks."""
+    status = error.http_status
+    headers = {}
+    retry_after = error.details.get("retry_after_s")
+    if status == 429 and retry_after:
+        headers["Retry-After"] = str(int(retry_after))
+    return json_body(
+        DIALECTS[front].render_error(status, error.code, error.message),
+        status=status,
+        headers=headers,
+    )
+
+
+def add_chat_routes(app: web.Application, engine: Engine) -> None:
+    """Mount the chat, count-tokens and model-list routes of every dialect."""
+
+    def caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> CallerInfo:
+        return CallerInfo(
+            principal=LOCAL_PRINCIPAL,
+            caller=caller_name(request.headers),
+            project=project_scope(request.headers, body),
+            endpoint=endpoint,
+            passthrough_headers={
+                h: request.headers[h] for h in PASSTHROUGH_HEADERS if h in request.headers
+            },
+        )
+
+    async def serve(
+        request: web.Request,
+        front: str,
+        endpoint: str,
+        *,
+        url_model: str | None = None,
+        stream: bool | None = None,
+        gemini_array: bool = False,
+    ) -> web.StreamResponse:
+        try:
+            body = await read_json(request)
+            answer = await engine.gateway.chat(
+                front,
+                body,
+                caller_info(request, body, endpoint),
+                url_model=url_model,
+                stream=stream,
+            )
+        except GatewayError as exc:
+            return dialect_error(front, exc)
+        if isinstance(answer, Completed):
+            return json_body(answer.body, headers=answer.route.headers())
+        content_type = "application/json" if gemini_array else "text/event-stream"
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": content_type,
+                "Cache-Control": "no-cache",
+                **answer.route.headers(),
+            }
+        )
+        chunks = _as_json_array(answer.chunks) if gemini_array else answer.chunks
+        async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+            await response.prepare(request)
+            async for piece in chunks:
+                await response.write(piece)
+        await response.write_eof()
+        return response
+
+    async def chat_completions(request: web.Request) -> web.StreamResponse:
+        return await serve(request, DIALECT_OPENAI_CHAT, "/v1/chat/completions")
+
+    async def responses(request: web.Request) -> web.StreamResponse:
+        return await serve(request, DIALECT_OPENAI_RESPONSES, "/v1/responses")
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        return await serve(request, DIALECT_ANTHROPIC, "/v1/messages")
+
+    async def count_tokens(request: web.Request) -> web.Response:
+        try:
+            body = await read_json(request)
+            counted = await engine.gateway.count_tokens(
+                DIALECT_ANTHROPIC, body, caller_info(request, body, "/v1/messages/count_tokens")
+            )
+        except GatewayError as exc:
+            return dialect_error(DIALECT_ANTHROPIC, exc)
+        return json_body(
+            {"input_tokens": counted.tokens},
+            headers={"x-gateway-token-count": "exact" if counted.exact else "estimate"},
+        )
+
+    async def gemini(request: web.Request) -> web.StreamResponse:
+        model, _, action = request.match_info["target"].rpartition(":")
+        if not model or action not in GEMINI_ACTIONS:
+            return dialect_error(
+                DIALECT_GEMINI,
+                NotFound(
+                    f"no Gemini method {action!r}; use one of {', '.join(GEMINI_ACTIONS)} "
+                    "as in /v1beta/models/MODEL:generateContent"
+                ),
+            )
+        if action == "countTokens":
+            try:
+                body = await read_json(request)
+                counted = await engine.gateway.count_tokens(
+                    DIALECT_GEMINI,
+                    _gemini_count_body(body),
+                    caller_info(request, body, "gemini:countTokens"),
+                    url_model=model,
+                )
+            except GatewayError as exc:
+                return dialect_error(DIALECT_GEMINI, exc)
+            return json_body({"totalTokens": counted.tokens})
+        streaming = action == "streamGenerateContent"
+        return await serve(
+            request,
+            DIALECT_GEMINI,
+            f"gemini:{action}",
+            url_model=model,
+            stream=streaming,
+            gemini_array=streaming and request.query.get("alt") != "sse",
+        )
+
+    async def list_models(request: web.Request) -> web.Response:
+        project = request.headers.get("X-Project") or None
+        rows = await engine.gateway.directory.models(project)
+        if "anthropic-version" in request.headers:
+            data = [
+                {"id": r["id"], "type": "model", "display_name": r["id"], "created_at": _EPOCH}
+                for r in rows
+            ]
+            return json_body(
+                {
+                    "data": data,
+                    "has_more": False,
+                    "first_id": data[0]["id"] if data else None,
+                    "last_id": data[-1]["id"] if data else None,
+                }
+            )
+        return json_body({"object": "list", "data": rows})
+
+    async def get_model(request: web.Request) -> web.Response:
+        wanted = request.match_info["model"]
+        for row in await engine.gateway.directory.models(request.headers.get("X-Project")):
+            if row["id"] == wanted:
+                return json_body(row)
+        return dialect_error(
+            DIALECT_OPENAI_CHAT,
+            NotFound(f"no available model {wanted!r}; see GET /v1/models", code="model_not_found"),
+        )
+
+    async def gemini_models(request: web.Request) -> web.Response:
+        rows = await engine.gateway.directory.models(request.headers.get("X-Project"))
+        return json_body(
+            {
+                "models": [
+                    {
+                        "name": f"models/{r['id']}",
+                        "displayName": r["id"],
+                        "supportedGenerationMethods": list(GEMINI_ACTIONS),
+                    }
+                    for r in rows
+                ]
+            }
+        )
+
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/responses", responses)
+    app.router.add_post("/v1/messages", messages)
+    app.router.add_post("/v1/messages/count_tokens", count_tokens)
+    app.router.add_get("/v1/models", list_models)
+    app.router.add_get("/v1beta/models", gemini_models)
+    for prefix in ("/v1beta/models/", "/v1/models/"):
+        app.router.add_post(prefix + "{target:.+}", gemini)
+    app.router.add_get("/v1/models/{model:.+}", get_model)
+
+
+_EPOCH = "1970-01-01T00:00:00Z"
+
+
+def _gemini_count_body(body: dict[str, Any]) -> dict[str, Any]:
+    # countTokens may wrap the request as {"generateContentRequest": {...}}.
+    inner = body.get("generateContentRequest")
+    return inner if isinstance(inner, dict) else body
+
+
+async def _as_json_array(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Gemini's non-SSE stream: one JSON array whose elements arrive as they are made."""
+    parser = SseParser()
+    first = True
+    try:
+        async for piece in chunks:
+            out = []
+            for _, data in parser.feed(piece):
+                out.append(("[" if first else "\r\n,") + data)
+                first = False
+            if out:
+                yield "".join(out).encode()
+        yield b"[]" if first else b"]"
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]

@@ -1,0 +1,222 @@
+"""The OpenAPI description of the native and admin endpoints, served at /openapi.json.
+
+The four vendor dialects are described by their vendors; this covers what is ours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmgw_desktop import __version__
+
+__all__ = ["openapi_document"]
+
+
+def _error() -> dict[str, Any]:
+    return {
+        "description": "An error: `{error: {message, type, param, code}}`",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _list(field: str, item: str) -> dict[str, Any]:
+    """A 200 answer holding `{field: [item, ...]}`."""
+    return _json({"type": "object", "properties": {field: {"type": "array", "items": _ref(item)}}})
+
+
+_PROJECT_PARAM = {
+    "name": "project",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Only this project's records and the global ones.",
+}
+_ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_OK = _json({"type": "object", "properties": {"ok": {"type": "boolean"}}})
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                    "param": {"type": ["string", "null"]},
+                    "code": {"type": "string"},
+                },
+            }
+        },
+    },
+    "GenerateRequest": {
+        "type": "object",
+        "required": ["prompt"],
+        "properties": {
+            "prompt": {"type": "string"},
+            "system": {"type": "string"},
+            "provider": {"type": "string", "description": "Preferred provider id."},
+            "model": {"type": "string", "description": "Model id, alias or provider/model."},
+            "maxTokens": {"type": "integer", "minimum": 1, "default": 4096},
+            "temperature": {"type": "number"},
+            "project": {"type": "string", "description": "Credential scope."},
+        },
+    },
+    "GenerateResponse": {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string"},
+            "provider": {"type": "string"},
+            "model": {"type": "string"},
+            "tokensUsed": {"type": "integer"},
+            "usage": {"type": "object"},
+            "requestedProvider": {"type": ["string", "null"]},
+            "requestedModel": {"type": ["string", "null"]},
+            "resolvedProvider": {"type": "string"},
+            "resolvedModel": {"type": "string"},
+            "fallbackUsed": {"type": "boolean"},
+            "requestId": {"type": "string"},
+        },
+    },
+    "Provider": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "type": {"type": "string", "enum": ["api", "local", "cli"]},
+            "available": {"type": "boolean"},
+            "reason": {"type": ["string", "null"], "description": "Why not available."},
+            "models": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "CredentialIn": {
+        "type": "object",
+        "required": ["provider", "apiKey"],
+        "properties": {
+            "provider": {"type": "string"},
+            "apiKey": {"type": "string", "writeOnly": True},
+            "keyName": {"type": "string", "default": "default"},
+            "project": {"type": "string", "default": "_global"},
+        },
+    },
+    "Credential": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "provider": {"type": "string"},
+            "keyName": {"type": "string"},
+            "project": {"type": "string"},
+            "maskedValue": {"type": "string"},
+            "createdAt": {"type": "string"},
+            "updatedAt": {"type": "string"},
+        },
+    },
+    "FileIn": {
+        "type": "object",
+        "required": ["provider", "fileName", "content"],
+        "properties": {
+            "provider": {"type": "string"},
+            "fileName": {"type": "string"},
+            "content": {"type": "string", "writeOnly": True},
+            "encoding": {"type": "string", "enum": ["utf-8", "base64"], "default": "utf-8"},
+            "project": {"type": "string", "default": "_global"},
+        },
+    },
+    "File": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "provider": {"type": "string"},
+            "fileName": {"type": "string"},
+            "project": {"type": "string"},
+            "size": {"type": "integer"},
+            "createdAt": {"type": "string"},
+        },
+    },
+}
+
+
+def openapi_document(server_url: str = "http://127.0.0.1:3333") -> dict[str, Any]:
+    """The OpenAPI 3.1 document."""
+    errors = {"400": _error(), "404": _error(), "503": _error()}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "llmgw-desktop gateway",
+            "version": __version__,
+            "description": "Native and admin endpoints. The OpenAI (/v1/chat/completions, "
+            "/v1/responses, /v1/models), Anthropic (/v1/messages) and Gemini "
+            "(/v1beta/models/{model}:generateContent) endpoints follow their vendors' APIs.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": {
+            "/health": {
+                "get": {"summary": "Liveness", "responses": {"200": _json({"type": "object"})}}
+            },
+            "/v1/generate": {
+                "post": {
+                    "summary": "Generate text with provider/model selection and project scope",
+                    "requestBody": _body("GenerateRequest"),
+                    "responses": {"200": _json(_ref("GenerateResponse"))} | errors,
+                }
+            },
+            "/v1/providers": {
+                "get": {
+                    "summary": "Every provider with its availability and why not",
+                    "parameters": [_PROJECT_PARAM],
+                    "responses": {"200": _list("providers", "Provider")},
+                }
+            },
+            "/v1/credentials": {
+                "post": {
+                    "summary": "Store an API key (upsert by provider, keyName, project)",
+                    "requestBody": _body("CredentialIn"),
+                    "responses": {"201": _json(_ref("Credential"), "Stored")} | errors,
+                },
+                "get": {
+                    "summary": "List API keys, masked",
+                    "parameters": [_PROJECT_PARAM],
+                    "responses": {"200": _list("credentials", "Credential")},
+                },
+            },
+            "/v1/credentials/{id}": {
+                "delete": {
+                    "summary": "Remove an API key",
+                    "parameters": [_ID_PARAM],
+                    "responses": {"200": _OK} | errors,
+                }
+            },
+            "/v1/files": {
+                "post": {
+                    "summary": "Store a CLI auth file (upsert by provider, fileName, project)",
+                    "requestBody": _body("FileIn"),
+                    "responses": {"201": _json(_ref("File"), "Stored")} | errors,
+                },
+                "get": {
+                    "summary": "List auth files (metadata only, never content)",
+                    "parameters": [_PROJECT_PARAM],
+                    "responses": {"200": _list("files", "File")},
+                },
+            },
+            "/v1/files/{id}": {
+                "delete": {
+                    "summary": "Remove an auth file",
+                    "parameters": [_ID_PARAM],
+                    "responses": {"200": _OK} | errors,
+                }
+            },
+        },
+        "components": {"schemas": SCHEMAS},
+    }

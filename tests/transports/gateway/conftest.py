@@ -1,0 +1,75 @@
+"""A running gateway whose API providers point at the scripted upstream on loopback.
+
+The keys and base URLs come from the environment, the way an existing OpenAI, Anthropic or
+Gemini setup provides them; the official SDKs are the clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from tests.fakes.upstream import ScriptedUpstream
+
+# Different lengths, so the fake upstream's redacted headers still tell keys apart.
+OPENAI_KEY = "sk-test-openai-key-aaaa"
+ANTHROPIC_KEY = "sk-ant-test-key-bbbbbbbb"
+GEMINI_KEY = "gemini-test-key-cc"
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[ScriptedUpstream]:
+    async with ScriptedUpstream() as up:
+        yield up
+
+
+@pytest.fixture
+def provider_env(upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", upstream.base_url + "/v1")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", upstream.base_url)
+
+
+GatewayFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def start_gateway(
+    loaded: LoadedSettings, provider_env: None
+) -> AsyncIterator[GatewayFactory]:
+    """Start a gateway with settings overrides; stopped at the end of the test."""
+    started: list[tuple[GatewayRuntime, InstanceLock]] = []
+
+    async def start(**overrides: Any) -> GatewayRuntime:
+        settings = replace(loaded.settings, **({"http_port": 0} | overrides))
+        lock = InstanceLock(settings.data_path)
+        assert lock.acquire()
+        runtime = GatewayRuntime(
+            replace(loaded, settings=settings),
+            mode="headless",
+            lock=lock,
+            on_activate=lambda: "headless",
+        )
+        await runtime.start()
+        started.append((runtime, lock))
+        return runtime
+
+    yield start
+    for runtime, lock in reversed(started):
+        await runtime.stop()
+        lock.release()
+
+
+@pytest.fixture
+async def gateway(start_gateway: GatewayFactory) -> GatewayRuntime:
+    runtime: GatewayRuntime = await start_gateway()
+    return runtime

@@ -1,0 +1,234 @@
+"""Routing through the gateway: fallback, key pools, pins, aliases, the small-request rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from llmgw_desktop.runtime import GatewayRuntime
+from tests.conftest import free_port
+from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.transports.gateway.conftest import OPENAI_KEY, GatewayFactory
+
+FALLBACK_ROUTE = {"gpt-4o": {"fallback": ["claude-sonnet-4-6"]}}
+
+
+async def post(
+    gateway: GatewayRuntime, path: str, body: dict[str, Any], **headers: str
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(gateway.base_url + path, json=body, headers=headers) as response,
+    ):
+        return response.status, dict(response.headers), await response.json()
+
+
+def chat(model: str, text: str = "hi") -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": text}]}
+
+
+async def recorded(gateway: GatewayRuntime) -> list[dict[str, Any]]:
+    return list(reversed(await gateway.engine.recorder.recent(limit=20)))
+
+
+async def test_429_falls_back_to_the_next_route_and_says_so(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    upstream.script(Reply.error(429, retry_after_s=3))
+    status, headers, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+    assert status == 200, body
+    assert body["choices"][0]["message"]["content"].startswith(DEFAULT_ANSWER)
+    route = body["x_gateway"]
+    assert route["requestedModel"] == "gpt-4o"
+    assert route["resolvedProvider"] == "anthropic"
+    assert route["fallbackUsed"] is True
+    assert [a["outcome"] for a in route["attempts"]] == ["429", "ok"]
+    assert headers["x-gateway-fallback"] == "true"
+    assert headers["x-gateway-provider"] == "anthropic"
+    assert [r.path for r in upstream.llm_requests] == ["/v1/chat/completions", "/v1/messages"]
+    rows = await recorded(gateway)
+    assert [(r["provider"], r["state"]) for r in rows] == [
+        ("openai", "failed"),
+        ("anthropic", "completed"),
+    ]
+    assert rows[0]["http_status"] == 429
+    assert rows[1]["fallback_used"] and rows[1]["requested_model"] == "gpt-4o"
+    assert rows[1]["route"]["attempts"][0]["outcome"] == "429"
+    assert OPENAI_KEY not in str(rows)
+
+
+async def test_connection_refused_falls_back(
+    start_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+    assert status == 200, body
+    assert [a["outcome"] for a in body["x_gateway"]["attempts"]] == ["connect", "ok"]
+
+
+async def test_streams_fall_back_before_the_first_byte(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    upstream.script(Reply.error(503))
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            gateway.base_url + "/v1/chat/completions", json=chat("gpt-4o") | {"stream": True}
+        ) as response,
+    ):
+        assert response.status == 200
+        assert response.headers["x-gateway-provider"] == "anthropic"
+        body = (await response.read()).decode()
+    assert DEFAULT_ANSWER.split("-")[0] in body
+    assert body.rstrip().endswith("data: [DONE]")
+
+
+async def test_a_request_error_is_not_retried_elsewhere(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    upstream.script(Reply.error(400, "max_tokens is too large"))
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+    assert status == 400
+    assert "max_tokens is too large" in body["error"]["message"]
+    assert len(upstream.llm_requests) == 1
+
+
+async def test_every_route_failing_is_a_clear_502(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    upstream.script(Reply.error(500), Reply.error(529))
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+    assert status == 502
+    assert body["error"]["code"] == "all_routes_failed"
+    assert "openai/gpt-4o: 500" in body["error"]["message"]
+    assert "anthropic/claude-sonnet-4-6: 529" in body["error"]["message"]
+
+
+async def test_no_key_anywhere_is_a_503_saying_how_to_add_one(
+    start_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    gateway = await start_gateway()
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+    assert status == 503
+    assert body["error"]["code"] == "no_provider_available"
+    assert "POST /v1/credentials" in body["error"]["message"]
+
+
+async def test_key_pool_round_robin_rotates_and_skips_a_rate_limited_key(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await start_gateway(gateway_routes={"gpt-*": {"strategy": "round-robin"}})
+    vault = gateway.engine.vault
+    await vault.store_key("openai", "sk-pool-key-1", key_name="a")
+    await vault.store_key("openai", "sk-pool-key-number-2", key_name="b")
+    for _ in range(3):
+        status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+        assert status == 200, body
+    lengths = [r.headers["authorization"] for r in upstream.llm_requests]
+    # Three keys in the pool (two in the vault, one from the environment), each used once.
+    assert len(set(lengths)) == 3
+    upstream.script(Reply.error(429, retry_after_s=30))
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+    assert status == 200
+    outcomes = [(a["key"], a["outcome"]) for a in body["x_gateway"]["attempts"]]
+    assert outcomes[0][1] == "429" and outcomes[1][1] == "ok"
+    assert outcomes[0][0] != outcomes[1][0]
+    assert "sk-pool" not in str(body)
+
+
+async def test_project_keys_come_before_global_ones(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await start_gateway()
+    await gateway.engine.vault.store_key("anthropic", "sk-ant-project-key-x", project="my-app")
+    status, _, body = await post(
+        gateway, "/v1/chat/completions", chat("claude-sonnet-4-6"), **{"X-Project": "my-app"}
+    )
+    assert status == 200
+    assert body["x_gateway"]["attempts"][0]["key"] == "vault:anthropic#1"
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("claude-sonnet-4-6"))
+    assert body["x_gateway"]["attempts"][0]["key"] == "env:ANTHROPIC_API_KEY"
+    first, second = (r.headers["x-api-key"] for r in upstream.llm_requests)
+    assert first == "<redacted 20 chars>" and second != first
+
+
+async def test_a_caller_pin_goes_first(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await start_gateway(
+        gateway_routes={"*": {"pin": {"codex": "gemini-2.5-flash"}}},
+    )
+    status, headers, body = await post(
+        gateway, "/v1/chat/completions", chat("gpt-4o"), **{"X-Caller": "codex"}
+    )
+    assert status == 200
+    assert body["x_gateway"]["resolvedProvider"] == "google"
+    assert body["x_gateway"]["rule"] == "pin"
+    assert headers["x-gateway-rule"] == "pin"
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+    assert body["x_gateway"]["resolvedProvider"] == "openai"
+
+
+async def test_small_requests_go_to_the_cheaper_model(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await start_gateway(
+        gateway_small_request_model="gemini-2.5-flash", gateway_small_request_max_tokens=50
+    )
+    _, _, small = await post(gateway, "/v1/chat/completions", chat("claude-sonnet-4-6", "hi"))
+    _, _, large = await post(
+        gateway, "/v1/chat/completions", chat("claude-sonnet-4-6", "word " * 200)
+    )
+    assert small["x_gateway"]["resolvedProvider"] == "google"
+    assert small["x_gateway"]["rule"] == "small_request"
+    assert large["x_gateway"]["resolvedProvider"] == "anthropic"
+
+
+async def test_aliases_resolve_and_a_stale_one_is_a_config_fix(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await start_gateway(
+        gateway_aliases={
+            "sonnet": "claude-sonnet-4-6",
+            "best": "sonnet",
+            "loop": "loop2",
+            "loop2": "loop",
+        }
+    )
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("best"))
+    assert status == 200
+    assert body["x_gateway"]["resolvedModel"] == "claude-sonnet-4-6"
+    assert upstream.llm_requests[0].body["model"] == "claude-sonnet-4-6"
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("loop"))
+    assert status == 404
+    assert "[gateway.aliases]" in body["error"]["message"]
+
+
+async def test_explicit_provider_prefix_picks_the_provider(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    status, _, _body = await post(gateway, "/v1/chat/completions", chat("openai/my-finetune"))
+    assert status == 200
+    assert upstream.llm_requests[0].body["model"] == "my-finetune"
+
+
+async def test_a_base_url_pointing_at_the_gateway_itself_is_ignored(
+    start_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch, upstream: ScriptedUpstream
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://localhost:{port}/v1")
+    gateway = await start_gateway(http_port=port)
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+    # The real OpenAI URL is used instead; offline, that cannot connect, which is the point:
+    # the gateway never called itself.
+    assert status in (502, 503)
+    assert not any(r.path for r in upstream.llm_requests)
+    assert "api.openai.com" in body["error"]["message"]
