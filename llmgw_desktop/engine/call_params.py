@@ -52,6 +52,8 @@ class RequestMeta:
     optimize_prompt: bool = False
     optimize_response: bool = False
     compress_response: bool = False
+    # The credential scope: vault auth files of this project (then global) reach the CLI.
+    project: str | None = None
 
 
 @dataclass(frozen=True)

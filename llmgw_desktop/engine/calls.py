@@ -9,6 +9,7 @@ own usage and cost, and the gateway session's link to the CLI's session id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import shutil
@@ -27,6 +28,7 @@ from llmgw_desktop.engine.compression import compress_text, optimize_text
 from llmgw_desktop.engine.errors import ApprovalDenied, GatewayError, ProviderUnavailable
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
+from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
 from llmgw_desktop.engine.providers.base import (
     ProviderRequest,
     ProviderResult,
@@ -87,8 +89,10 @@ class ProviderCalls:
         gate: ApprovalGate,
         recorder: FlightRecorder,
         clock: Callable[[], float] = time.time,
+        auth_files: AuthFileSource | None = None,
     ) -> None:
         self._settings = settings
+        self._auth_files = auth_files
         self._jobs = jobs
         self._sessions = sessions
         self._router = ConversationRouter(sessions)
@@ -301,6 +305,8 @@ class ProviderCalls:
             ctx.set_output(text)
             ctx.set_progress(events=events, outputBytes=size)
 
+        extra_env: dict[str, str] = {}
+
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
             return await invoke_once(
@@ -311,6 +317,7 @@ class ProviderCalls:
                 isolate_env=self._settings.isolate_env,
                 on_progress=progress,
                 on_start=lambda pid: ctx.set_progress(pid=pid),
+                extra_env=extra_env,
             )
 
         def on_retry(number: int, error: GatewayError, delay: float) -> None:
@@ -318,12 +325,14 @@ class ProviderCalls:
 
         result: ProviderResult | None = None
         try:
-            result = await call_with_resilience(
-                attempt,
-                breaker=self.breakers[run.provider],
-                policy=self._policy,
-                on_retry=on_retry,
-            )
+            async with self._auth_environment(run) as auth_env:
+                extra_env.update(auth_env)
+                result = await call_with_resilience(
+                    attempt,
+                    breaker=self.breakers[run.provider],
+                    policy=self._policy,
+                    on_retry=on_retry,
+                )
         finally:
             if owned and (result is None or result.session_id is None):
                 # Nothing to resume from a run that left no conversation: do not keep its dir.
@@ -382,6 +391,18 @@ class ProviderCalls:
             data["optimization"] = optimization
             data["_optimization"] = optimization
         return data
+
+    def _auth_environment(
+        self, run: _Run
+    ) -> contextlib.AbstractAsyncContextManager[dict[str, str]]:
+        if self._auth_files is None:
+            return contextlib.nullcontext({})
+        return cli_auth_environment(
+            self._auth_files,
+            run.provider,
+            run.meta.project,
+            root=self._settings.data_path / "auth-tmp",
+        )
 
     def _limits(self, params: CallParams) -> RunLimits:
         s = self._settings

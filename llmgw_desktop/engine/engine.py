@@ -115,6 +115,13 @@ class Engine:
         self.discovery = Discovery(
             search_path=settings.cli_path, cache_s=settings.version_cache_ms / 1000
         )
+        environ = os.environ if environ is None else environ
+        self.vault = Vault(
+            self.store,
+            default_key_sources(settings.data_path, environ)
+            if vault_key_sources is None
+            else vault_key_sources,
+        )
         self.calls = ProviderCalls(
             settings,
             jobs=self.jobs,
@@ -126,19 +133,13 @@ class Engine:
             gate=self.approvals,
             recorder=self.recorder,
             clock=clock,
+            auth_files=self.vault,
         )
         self.cache = CacheState(
             self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock
         )
         self.validation = ValidationService(
             self.calls, self.jobs, deadline_s=settings.sync_deadline_ms / 1000
-        )
-        environ = os.environ if environ is None else environ
-        self.vault = Vault(
-            self.store,
-            default_key_sources(settings.data_path, environ)
-            if vault_key_sources is None
-            else vault_key_sources,
         )
         self.gateway = build_gateway(
             settings,

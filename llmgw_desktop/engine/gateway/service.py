@@ -371,7 +371,12 @@ class GatewayService:
             route.attempts.append(Attempt(target.label, "", why_not.code))
             return None, why_not
         route.provider, route.model, route.kind = target.provider, target.model, "cli"
-        meta = RequestMeta(transport=caller.transport, tool=caller.endpoint, caller=caller.caller)
+        meta = RequestMeta(
+            transport=caller.transport,
+            tool=caller.endpoint,
+            caller=caller.caller,
+            project=caller.project,
+        )
         try:
             call = await self._cli.start(
                 bridge.engine_provider, target.model, request, caller.principal, meta

@@ -190,9 +190,9 @@ class UpstreamClient:
             raw = b""
         finally:
             response.release()
+        message = _scrubbed(error_message(raw), target)
         raise UpstreamFailure(
-            # Upstreams sometimes echo part of the key back; the redactor masks key shapes.
-            f"{target.provider} answered {response.status}: {redact(error_message(raw))}",
+            f"{target.provider} answered {response.status}: {message}",
             status=response.status,
             fallback=response.status in RETRYABLE_STATUSES,
             next_key=response.status in RETRYABLE_STATUSES | KEY_STATUSES,
@@ -228,6 +228,14 @@ def error_message(raw: bytes) -> str:
         if isinstance(error, str):
             return error[:500]
     return text[:500]
+
+
+def _scrubbed(message: str, target: UpstreamTarget) -> str:
+    """An upstream's message without the key it was sent: upstreams sometimes echo it back.
+    The exact key is removed whatever its shape, then the redactor masks other key shapes."""
+    if target.api_key and len(target.api_key) >= 8:
+        message = message.replace(target.api_key, "[REDACTED]")
+    return redact(message)
 
 
 def _retry_after(value: str | None) -> float | None:

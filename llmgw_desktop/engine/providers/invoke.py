@@ -7,8 +7,9 @@ returns a `ProviderResult` or raises a structured failure.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from llmgw_desktop.engine.errors import ProviderFailure, ProviderUnavailable
 from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest, ProviderResult
@@ -34,6 +35,7 @@ async def invoke_once(
     isolate_env: bool = False,
     on_progress: Progress | None = None,
     on_start: Started | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> ProviderResult:
     """One run of the CLI for `request`.
 
@@ -43,6 +45,10 @@ async def invoke_once(
         ProviderFailure: the run failed (timeout, auth, rate limit, crash, ...).
     """
     prepared = adapter.prepare(request, executable)
+    invocation = prepared.invocation
+    if extra_env:
+        # Vault auth files: the CLI reads its credentials from a private dir for this call.
+        invocation = dataclasses.replace(invocation, env={**invocation.env, **extra_env})
     parser = prepared.parser
     received = [0]
 
@@ -55,7 +61,7 @@ async def invoke_once(
     provider = adapter.info.id
     try:
         outcome = await run_process(
-            prepared.invocation,
+            invocation,
             limits,
             isolate_env=isolate_env,
             on_stdout=on_stdout,

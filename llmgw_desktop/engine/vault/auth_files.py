@@ -24,15 +24,16 @@ DIR_PREFIX = "llmgw-auth-"
 
 @contextlib.asynccontextmanager
 async def private_auth_dir(
-    files: Mapping[str, bytes], *, root: Path | None = None
+    files: Mapping[str, bytes], *, root: Path | None = None, subdir: str = ""
 ) -> AsyncIterator[Path]:
-    """A fresh private directory under `root` (the system temp dir by default) holding `files`.
+    """A fresh private directory under `root` (the system temp dir by default) holding `files`
+    (in `subdir` of it, for CLIs that look for them one level down, such as `.gemini`).
 
     Raises:
         OSError: the directory or a file cannot be written (nothing is left behind).
     """
     writing = asyncio.get_running_loop().run_in_executor(
-        None, _write_private_dir, dict(files), root
+        None, _write_private_dir, dict(files), root, subdir
     )
     try:
         path = await asyncio.shield(writing)
@@ -47,14 +48,22 @@ async def private_auth_dir(
         _remove(path)
 
 
-def _write_private_dir(files: dict[str, bytes], root: Path | None) -> Path:
+def _write_private_dir(files: dict[str, bytes], root: Path | None, subdir: str) -> Path:
+    if root is not None:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = Path(tempfile.mkdtemp(prefix=DIR_PREFIX, dir=root))  # created 0700
     try:
+        target = path
+        if subdir:
+            if Path(subdir).name != subdir or subdir in (".", ".."):
+                raise ValueError("an auth file subdirectory must be a plain name")
+            target = path / subdir
+            target.mkdir(mode=0o700)
         for name, content in files.items():
             if Path(name).name != name or name in (".", ".."):
                 raise ValueError("an auth file name must be a plain file name")
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-            fd = os.open(path / name, flags, 0o600)
+            fd = os.open(target / name, flags, 0o600)
             with os.fdopen(fd, "wb") as out:
                 out.write(content)
     except BaseException:

@@ -329,16 +329,17 @@ class Vault:
 
     @contextlib.asynccontextmanager
     async def materialize_files(
-        self, provider: str, project: str | None = None
+        self, provider: str, project: str | None = None, *, subdir: str = ""
     ) -> AsyncIterator[Path]:
-        """A private temp directory holding `provider`'s auth files, removed on exit.
+        """A private temp directory holding `provider`'s auth files (in `subdir` of it),
+        removed on exit.
 
         Raises:
             VaultLocked, VaultCorrupt, InvalidRequest: as `resolve_files`.
             OSError: the directory cannot be written (nothing is left behind).
         """
         files = await self.resolve_files(provider, project)
-        async with private_auth_dir(files, root=self._temp_root) as path:
+        async with private_auth_dir(files, root=self._temp_root, subdir=subdir) as path:
             yield path
 
     async def _delete(self, kind: str, record_id: str) -> bool:

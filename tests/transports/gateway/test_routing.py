@@ -10,7 +10,7 @@ import pytest
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.conftest import free_port
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
-from tests.transports.gateway.conftest import OPENAI_KEY, GatewayFactory
+from tests.transports.gateway.conftest import GEMINI_KEY, OPENAI_KEY, GatewayFactory
 
 FALLBACK_ROUTE = {"gpt-4o": {"fallback": ["claude-sonnet-4-6"]}}
 
@@ -232,3 +232,26 @@ async def test_a_base_url_pointing_at_the_gateway_itself_is_ignored(
     assert status in (502, 503)
     assert not any(r.path for r in upstream.llm_requests)
     assert "api.openai.com" in body["error"]["message"]
+
+
+async def test_keys_never_reach_logs_errors_or_the_recorder(
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+    gateway = await start_gateway(gateway_routes={"gemini-*": {"fallback": ["gpt-4o"]}})
+    await gateway.engine.vault.store_key("google", "plainvaultkey-0001")
+    # Upstreams sometimes quote the key they were sent.
+    upstream.script(
+        Reply.error(401, f"API key not valid: {GEMINI_KEY}"),
+        Reply.error(401, "API key not valid: plainvaultkey-0001"),
+        Reply.error(400, f"bad request for key {OPENAI_KEY}"),
+    )
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("gemini-2.5-flash"))
+    assert status == 400
+    rows = await recorded(gateway)
+    for secret in (GEMINI_KEY, "plainvaultkey-0001", OPENAI_KEY):
+        assert secret not in str(body)
+        assert secret not in caplog.text
+        assert secret not in str(rows)

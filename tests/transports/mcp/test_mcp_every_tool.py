@@ -196,3 +196,41 @@ async def test_optimisation_is_measured_and_recorded(
     measured = records[0]["optimization"]
     assert measured["prompt"]["tokensAfter"] <= measured["prompt"]["tokensBefore"]
     assert json.dumps(measured)  # numbers only, stored as JSON
+
+
+async def test_vault_tools_round_trip_without_returning_secrets(
+    everything: GatewayRuntime,
+) -> None:
+    secret, content = "sk-ant-api03-vault-tool-secret", '{"token": "oc-file-secret"}'
+    async with Client(everything.mcp_url) as client:
+        stored = structured(
+            await client.call_tool("vault_store", {"provider": "anthropic", "apiKey": secret})
+        )
+        scoped = structured(
+            await client.call_tool(
+                "vault_store",
+                {"provider": "openai", "apiKey": "sk-proj-123456789", "project": "my-app"},
+            )
+        )
+        listed = structured(await client.call_tool("vault_list", {"project": "other"}))
+        file = structured(
+            await client.call_tool(
+                "vault_store_file",
+                {"provider": "opencode", "fileName": "auth.json", "content": content},
+            )
+        )
+        files = structured(await client.call_tool("vault_list_files", {}))
+        bad = await client.call_tool(
+            "vault_store_file", {"provider": "opencode", "fileName": "../x", "content": "x"}
+        )
+        gone = structured(await client.call_tool("vault_delete", {"id": stored["id"]}))
+        again = await client.call_tool("vault_delete", {"id": stored["id"]})
+        file_gone = structured(await client.call_tool("vault_delete_file", {"id": file["id"]}))
+    assert scoped["project"] == "my-app"
+    assert [c["provider"] for c in listed["credentials"]] == ["anthropic"]
+    assert secret not in json.dumps(listed) and "oc-file-secret" not in json.dumps(files)
+    assert files["files"][0]["fileName"] == "auth.json"
+    assert bad.is_error and structured(bad)["error"]["code"] == "invalid_request"
+    assert gone["ok"] and file_gone["ok"]
+    assert again.is_error and structured(again)["error"]["code"] == "not_found"
+    assert await everything.engine.vault.resolve_keys("openai", "my-app") == ["sk-proj-123456789"]

@@ -46,6 +46,12 @@ EXPECTED_TOOLS = {
     "consensus_check",
     "compare_answers",
     "synthesize_validation",
+    "vault_store",
+    "vault_list",
+    "vault_delete",
+    "vault_store_file",
+    "vault_list_files",
+    "vault_delete_file",
 }
 
 

@@ -16,6 +16,7 @@ from tests.contract.offline import CLI_BIN, find_cli
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.mcp.conftest import structured
+from tests.transports.mcp.test_mcp_http import EXPECTED_TOOLS
 
 MODES = ["legacy", "2026-07-28"]
 
@@ -35,7 +36,7 @@ async def test_stdio_in_process_answers_with_a_real_cli(
     async with Client(stdio_params(tmp_path / "gw", free_port()), mode=mode) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
         answer = structured(await client.call_tool("claude_request", {"prompt": "over stdio"}))
-    assert "claude_request" in tools and len(tools) == 37
+    assert tools == EXPECTED_TOOLS
     assert "FAKE-OK" in answer["text"] and "over stdio" in answer["text"]
     log = (tmp_path / "gw" / "log" / "llmgw-desktop.log").read_text()
     assert "relaying" not in log

@@ -1,0 +1,101 @@
+"""A coding CLI behind the gateway's API endpoints: the real Claude Code, pointed at the
+scripted upstream, answering an OpenAI client and an Anthropic client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anthropic
+import openai
+import pytest
+
+from llmgw_desktop.runtime import GatewayRuntime
+from tests.contract.conftest import engine_settings, offline  # noqa: F401
+from tests.contract.offline import CLI_BIN, find_cli
+from tests.fakes.upstream import (
+    ANTHROPIC_CACHE_READ_TOKENS,
+    DEFAULT_ANSWER,
+    Reply,
+    ScriptedUpstream,
+)
+from tests.transports.gateway.conftest import GatewayFactory
+
+pytestmark = pytest.mark.contract
+
+CLI_SETTINGS = {
+    "cli_path": [str(CLI_BIN)],
+    "retry_attempts": 1,
+    "retry_base_delay_ms": 0,
+    "provider_timeout_ms": 120_000,
+    "kill_grace_ms": 1000,
+}
+
+
+@pytest.fixture
+async def cli_gateway(start_gateway: GatewayFactory, offline: Path) -> GatewayRuntime:  # noqa: F811
+    find_cli("claude")
+    runtime: GatewayRuntime = await start_gateway(**CLI_SETTINGS)
+    return runtime
+
+
+async def test_openai_client_gets_a_claude_code_answer(
+    cli_gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    client = openai.AsyncOpenAI(
+        base_url=cli_gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=120
+    )
+    reply = await client.chat.completions.create(
+        model="claude-cli/sonnet",
+        messages=[
+            {"role": "system", "content": "Answer in one word."},
+            {"role": "user", "content": "Capital of France?"},
+        ],
+    )
+    assert DEFAULT_ANSWER in (reply.choices[0].message.content or "")
+    route = (reply.model_extra or {})["x_gateway"]
+    assert route["resolvedProvider"] == "claude-cli" and route["resolvedModel"] == "sonnet"
+    assert reply.usage is not None and reply.usage.prompt_tokens_details is not None
+    assert reply.usage.prompt_tokens_details.cached_tokens >= ANTHROPIC_CACHE_READ_TOKENS
+    # Claude Code itself called the upstream, with the system prompt and the question.
+    assert any("Capital of France?" in r.raw_body.decode() for r in upstream.llm_requests)
+    rows = await cli_gateway.engine.recorder.recent(limit=5)
+    assert rows[0]["provider"] == "claude" and rows[0]["tool"] == "/v1/chat/completions"
+
+
+async def test_anthropic_client_streams_a_claude_code_answer(
+    cli_gateway: GatewayRuntime,
+) -> None:
+    client = anthropic.AsyncAnthropic(
+        base_url=cli_gateway.base_url, api_key="unused", max_retries=0, timeout=120
+    )
+    async with client.messages.stream(
+        model="claude-cli/sonnet",
+        max_tokens=100,
+        messages=[{"role": "user", "content": "Say hello"}],
+        tools=[{"name": "noop", "input_schema": {"type": "object"}}],
+    ) as stream:
+        text = "".join([piece async for piece in stream.text_stream])
+        final = await stream.get_final_message()
+        notice = stream.response.headers.get("x-gateway-notice", "")
+    assert DEFAULT_ANSWER in text
+    assert final.usage.cache_read_input_tokens
+    assert "tools" in notice
+
+
+async def test_vault_auth_files_reach_the_cli_and_are_removed_after_a_failure(
+    cli_gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    await cli_gateway.engine.vault.store_file(
+        "claude", ".credentials.json", '{"claudeAiOauth": {"accessToken": "sk-ant-oat-fake"}}'
+    )
+    upstream.default = Reply.error(401)
+    client = openai.AsyncOpenAI(
+        base_url=cli_gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=120
+    )
+    with pytest.raises(openai.APIStatusError):
+        await client.chat.completions.create(
+            model="claude-cli/sonnet", messages=[{"role": "user", "content": "hi"}]
+        )
+    auth_tmp = cli_gateway.settings.data_path / "auth-tmp"
+    assert auth_tmp.is_dir(), "the call should have written the auth files"
+    assert list(auth_tmp.iterdir()) == []
