@@ -33,6 +33,9 @@ __all__ = [
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Read by the parts that need them, never kept in settings (they are secrets, and a setting's
+# value is printed by `config --show`): the vault's master key.
+SECRET_ENV_VARS = ("LLM_GATEWAY_MASTER_KEY",)
 
 
 class ConfigError(Exception):
@@ -654,7 +657,7 @@ def load_settings(
         values[decl.attr] = value
         sources[decl.key] = source
 
-    known_env = {d.env for d in decls} | set(paths.PATH_ENV_VARS)
+    known_env = {d.env for d in decls} | set(paths.PATH_ENV_VARS) | set(SECRET_ENV_VARS)
     unknown = tuple(
         sorted(
             name for name in environ if name.startswith("LLM_GATEWAY_") and name not in known_env

@@ -136,3 +136,13 @@ def test_bad_workspaces_are_refused(config_path: Path, toml: str, words: str) ->
     config_path.write_text(toml)
     with pytest.raises(ConfigError, match=words):
         load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
+
+
+def test_the_vault_master_key_variable_is_known_but_never_a_setting() -> None:
+    from llmgw_desktop.engine.vault import ENV_VAR
+    from llmgw_desktop.settings import SECRET_ENV_VARS
+
+    loaded = load_settings(environ={ENV_VAR: "0" * 64, "LLM_GATEWAY_CONFIG": "/nonexistent"})
+    assert ENV_VAR in SECRET_ENV_VARS
+    assert ENV_VAR not in loaded.unknown_env
+    assert "0" * 64 not in repr(loaded.settings)

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["FlightRecorder"]
@@ -26,7 +27,7 @@ __all__ = ["FlightRecorder"]
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 0.25
-INSERT_CHUNK = 100  # rows per INSERT: well under SQLite's bound-variable limit
+OPEN_RECORD_MAX_AGE_S = 86400.0
 _CALLER = re.compile(r"[^\w .:/@+()-]")
 JSON_FIELDS = ("approval", "optimization", "route")
 
@@ -48,6 +49,8 @@ class FlightRecorder:
         self.max_rows = max_rows
         self._new: dict[str, dict[str, Any]] = {}
         self._updates: dict[str, dict[str, Any]] = {}
+        # Start times of records not finished yet, so a finish never has to read the row back.
+        self._open: dict[str, float] = {}
         self._flush_lock = asyncio.Lock()
         self.written = 0
 
@@ -70,9 +73,10 @@ class FlightRecorder:
     ) -> str:
         """Record that a request began; returns its record id. Never blocks, never fails."""
         record_id = uuid.uuid4().hex
+        started_at = self._open[record_id] = self._clock()
         self._new[record_id] = {
             "id": record_id,
-            "started_at": self._clock(),
+            "started_at": started_at,
             "owner_principal": principal,
             "provider": provider,
             "transport": transport[:40],
@@ -94,9 +98,9 @@ class FlightRecorder:
         for name in JSON_FIELDS:
             if name in fields:
                 fields[f"{name}_json"] = _dumps(fields.pop(name))
-        if "finished_at" in fields and "duration_ms" not in fields:
-            started = self._new.get(record_id, {}).get("started_at")
-            if started is not None:
+        if "finished_at" in fields:
+            started = self._open.pop(record_id, None)
+            if started is not None and "duration_ms" not in fields:
                 fields["duration_ms"] = round((fields["finished_at"] - started) * 1000, 3)
         pending = self._new.get(record_id)
         if pending is not None:
@@ -118,21 +122,12 @@ class FlightRecorder:
                 return
             new, self._new = self._new, {}
             updates, self._updates = self._updates, {}
-            model = self._db.models.RecordedRequest
 
             def write() -> None:
-                with self._db.models.database.atomic():
-                    rows = list(new.values())
-                    for start in range(0, len(rows), INSERT_CHUNK):
-                        model.insert_many(rows[start : start + INSERT_CHUNK]).execute()
-                    for record_id, fields in updates.items():
-                        if "duration_ms" not in fields and "finished_at" in fields:
-                            row = model.get_or_none(model.id == record_id)
-                            if row is not None:
-                                fields["duration_ms"] = round(
-                                    (fields["finished_at"] - row.started_at) * 1000, 3
-                                )
-                        model.update(**fields).where(model.id == record_id).execute()
+                database = self._db.models.database
+                with database.atomic():
+                    _insert_rows(database, list(new.values()))
+                    _update_rows(database, updates)
 
             try:
                 await self._db.run(write)
@@ -160,6 +155,9 @@ class FlightRecorder:
         """Drop rows older than the retention period, then the oldest beyond the row cap."""
         model = self._db.models.RecordedRequest
         cutoff = self._clock() - self.retention_days * 86400
+        # A record never finished (a bug elsewhere) must not keep its start time forever.
+        stale = self._clock() - OPEN_RECORD_MAX_AGE_S
+        self._open = {k: v for k, v in self._open.items() if v >= stale}
 
         def prune() -> int:
             removed = model.delete().where(model.started_at < cutoff).execute()
@@ -206,8 +204,53 @@ class FlightRecorder:
         return [_public(r) for r in rows]
 
 
+# Columns the schema declares NOT NULL with a default; a record that never set them gets these.
+_DEFAULTS: dict[str, Any] = {
+    "caller": "",
+    "transport": "",
+    "tool": "",
+    "attempts": 0,
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "reasoning_tokens": 0,
+    "fallback_used": 0,
+}
+
+
+def _insert_rows(database: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert records with one prepared statement per column set (plain sqlite3 executemany:
+    the ORM's per-row work cost more CPU than the rest of a gateway request)."""
+    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        full = _DEFAULTS | row
+        columns = tuple(sorted(full))
+        by_columns.setdefault(columns, []).append(tuple(full[c] for c in columns))
+    connection = database.connection()
+    for columns, values in by_columns.items():
+        marks = ", ".join("?" * len(columns))
+        # Column names come from our own code (record fields), never from a caller.
+        sql = f"INSERT INTO requests ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+        connection.executemany(sql, values)
+
+
+def _update_rows(database: Any, updates: dict[str, dict[str, Any]]) -> None:
+    """Apply later fields to rows already written, one prepared UPDATE per column set."""
+    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for record_id, fields in updates.items():
+        columns = tuple(sorted(fields))
+        by_columns.setdefault(columns, []).append((*(fields[c] for c in columns), record_id))
+    connection = database.connection()
+    for columns, values in by_columns.items():
+        assignments = ", ".join(f"{c} = ?" for c in columns)
+        # Column names come from our own code (record fields), never from a caller.
+        sql = f"UPDATE requests SET {assignments} WHERE id = ?"  # noqa: S608
+        connection.executemany(sql, values)
+
+
 def _dumps(value: dict[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True)
+    return None if value is None else jsonio.dumps_text(value)
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
-"""Error bodies for the HTTP front door, in the OpenAI envelope unless a dialect says otherwise.
+"""Error bodies for the HTTP front door's own endpoints, in the OpenAI envelope.
 
-`{"error": {"message", "type", "param", "code"}}` is what most HTTP clients already parse; the
-protocol adapters (Anthropic, Gemini) translate to their own shapes when they land.
+`{"error": {"message", "type", "param", "code"}}` is what most HTTP clients already parse. The
+chat endpoints answer in the caller's dialect instead (`Dialect.render_error`).
 """
 
 from __future__ import annotations

@@ -181,7 +181,10 @@ def gateway_config(
         # Listing a provider switches it on unless it says otherwise.
         changes["enabled"] = bool(table.get("enabled", True))
         if pid not in _BUILTIN:
-            changes["needs_key"] = bool(table.get("api_key") or table.get("api_keys"))
+            # A server that names its key (directly or by variable) must not be called without.
+            changes["needs_key"] = bool(
+                table.get("api_key") or table.get("api_keys") or table.get("api_key_env")
+            )
         merged[pid] = dataclasses.replace(base, **changes)
         config_keys = ([table["api_key"]] if table.get("api_key") else []) + list(
             table.get("api_keys", [])

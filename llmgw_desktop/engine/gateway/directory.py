@@ -54,7 +54,9 @@ class ProviderDirectory:
         """Probe local servers and read configured ones' model lists (at most once a minute)."""
         async with self._refresh_lock:
             now = self._clock()
-            if not force and self._refreshed_at and now - self._refreshed_at < REFRESH_AFTER_S:
+            # `is not None`: a refresh at clock time 0.0 (an injected clock) still counts.
+            last = self._refreshed_at
+            if not force and last is not None and now - last < REFRESH_AFTER_S:
                 return
             self._refreshed_at = now
             specs = [
@@ -69,7 +71,7 @@ class ProviderDirectory:
                     continue
                 self.detected[spec.id] = spec.base_url
                 if spec.enabled:
-                    self._registry.discovered[spec.id] = models
+                    self._registry.set_discovered(spec.id, models)
 
     async def _probe(self, spec: ApiProviderSpec) -> tuple[str, ...] | None:
         try:

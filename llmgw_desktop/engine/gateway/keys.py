@@ -32,6 +32,9 @@ DEFAULT_REST_S = 5.0
 
 
 class VaultKeys(Protocol):
+    # Changes whenever a record is stored or deleted.
+    version: int
+
     async def resolve_keys(self, provider: str, project: str | None = None) -> list[str]: ...
 
 
@@ -65,20 +68,33 @@ class KeyChain:
         self._clock = clock
         self._resting: dict[tuple[str, str], float] = {}
         self._turns: dict[str, itertools.count[int]] = {}
+        # (vault name, project) -> (vault version, keys): a database round trip per request
+        # would cost more than the rest of the gateway's work together.
+        self._vault_cache: dict[tuple[str, str | None], tuple[int, list[str]]] = {}
+        self._pools: dict[tuple[str, str | None], tuple[int, list[PoolKey]]] = {}
+        self._base_urls: dict[tuple[str, frozenset[str]], str] = {}
         self.vault_problem: str | None = None
 
     async def pool(self, spec: ApiProviderSpec, project: str | None = None) -> list[PoolKey]:
-        """Every key for `spec`, project-scoped vault keys first; `[None]` if it needs none."""
+        """Every key for `spec`, project-scoped vault keys first; `[None]` if it needs none.
+
+        Remembered until the vault changes: the environment and config are fixed for the life
+        of the process, and this runs on every request.
+        """
+        version = self._vault.version if self._vault is not None else 0
+        cached = self._pools.get((spec.id, project))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        keys = await self._collect(spec, project)
+        if self.vault_problem is None:  # a locked vault may be fixed without a write
+            self._pools[(spec.id, project)] = (version, keys)
+        return keys
+
+    async def _collect(self, spec: ApiProviderSpec, project: str | None) -> list[PoolKey]:
         found: list[PoolKey] = []
         if self._vault is not None:
             for name in VAULT_NAMES.get(spec.id, (spec.id,)):
-                try:
-                    values = await self._vault.resolve_keys(name, project)
-                except GatewayError as exc:
-                    # A locked vault must not hide keys from config or the environment.
-                    self.vault_problem = exc.message
-                    log.warning("vault keys for %s unavailable: %s", spec.id, exc.code)
-                    values = []
+                values = await self._vault_keys(name, project)
                 found += [PoolKey(f"vault:{name}#{i + 1}", v) for i, v in enumerate(values)]
         for i, value in enumerate(self._config.config_keys.get(spec.id, ())):
             found.append(PoolKey(f"config#{i + 1}", value))
@@ -95,11 +111,36 @@ class KeyChain:
             return [PoolKey("none", None)]
         return keys
 
+    async def _vault_keys(self, name: str, project: str | None) -> list[str]:
+        assert self._vault is not None
+        version = self._vault.version
+        cached = self._vault_cache.get((name, project))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        try:
+            values = await self._vault.resolve_keys(name, project)
+        except GatewayError as exc:
+            # A locked vault must not hide keys from config or the environment.
+            self.vault_problem = exc.message
+            log.warning("vault keys for %s unavailable: %s", name, exc.code)
+            return []
+        # The vault answered: one unlocked since a failure must no longer be blamed.
+        self.vault_problem = None
+        self._vault_cache[(name, project)] = (version, values)
+        return values
+
     def base_url(self, spec: ApiProviderSpec) -> str:
         """The provider's base URL: the environment's override unless it points back at us."""
+        own = frozenset(self._own_origins())
+        cached = self._base_urls.get((spec.id, own))
+        if cached is None:
+            cached = self._base_urls[(spec.id, own)] = self._find_base_url(spec, own)
+        return cached
+
+    def _find_base_url(self, spec: ApiProviderSpec, own: frozenset[str]) -> str:
         if spec.base_url_env:
             override = self._environ.get(spec.base_url_env, "").strip()
-            if override and _origin(override) in self._own_origins():
+            if override and _origin(override) in own:
                 # A shell set up to send this SDK through the gateway must not make the gateway
                 # call itself forever.
                 log.info("ignoring %s: it points at this gateway", spec.base_url_env)

@@ -8,14 +8,13 @@ Nothing waits for the whole answer.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-import aiohttp
-
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamDecoder, StreamEncoder
+from llmgw_desktop.engine.gateway.http1 import Http1Response
 from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent, Usage
 from llmgw_desktop.engine.gateway.sse import SseParser, frame
 
@@ -53,12 +52,14 @@ class UpstreamStream:
 
     def __init__(
         self,
-        response: aiohttp.ClientResponse,
+        response: Http1Response,
         decoder: StreamDecoder,
         *,
+        idle_timeout_s: float | None = None,
         skip_frame: Callable[[SseFrame], bool] | None = None,
     ) -> None:
         self._response = response
+        self._idle_timeout_s = idle_timeout_s
         self._decoder = decoder
         self._parser = SseParser()
         self._skip = skip_frame
@@ -70,11 +71,11 @@ class UpstreamStream:
 
         Raises:
             ValueError, GatewayError: the upstream ended, or sent an error, before any answer.
-            aiohttp.ClientError, TimeoutError: the connection broke.
+            OSError, TimeoutError: the connection broke or stalled.
         """
         frames: list[SseFrame] = []
         while not frames:
-            chunk = await self._response.content.readany()
+            chunk = await self._response.readany(self._idle_timeout_s)
             if not chunk:
                 frames = self._parser.close()
                 if not frames:
@@ -89,14 +90,14 @@ class UpstreamStream:
         Raises:
             ValueError, GatewayError: the upstream sent an error event, or the stream ended
                 unfinished.
-            aiohttp.ClientError, TimeoutError: the connection broke mid-stream.
+            OSError, TimeoutError: the connection broke or stalled mid-stream.
         """
         try:
             if self._primed:
                 batch, self._primed = self._primed, []
                 yield batch
             while True:
-                chunk = await self._response.content.readany()
+                chunk = await self._response.readany(self._idle_timeout_s)
                 if not chunk:
                     break
                 frames = self._parser.feed(chunk)
@@ -153,7 +154,7 @@ def is_usage_only_chunk(item: SseFrame) -> bool:
     if '"usage"' not in data:
         return False
     try:
-        chunk = json.loads(data)
+        chunk = jsonio.loads(data)
     except ValueError:
         return False
     return isinstance(chunk, dict) and chunk.get("choices") == [] and bool(chunk.get("usage"))

@@ -91,5 +91,7 @@ class RouteReport:
 
 
 def _header(value: str) -> str:
-    # Header values must be one line of visible ASCII.
+    # Header values must be one line of visible ASCII (the common case is checked in C).
+    if value.isascii() and value.isprintable():
+        return value[:500]
     return "".join(c if 32 <= ord(c) < 127 else "?" for c in value)[:500]

@@ -20,6 +20,7 @@ from llmgw_desktop.engine.gateway.config import GatewayConfig, RouteConfig
 __all__ = ["ModelRegistry", "Plan", "Target", "plan_request"]
 
 MAX_ALIAS_DEPTH = 8
+MAX_CACHED_PLANS = 4096
 _CLI = {b.id: b for b in CLI_BRIDGES}
 
 
@@ -58,6 +59,15 @@ class ModelRegistry:
     ) -> None:
         self.config = config
         self.discovered = dict(discovered or {})
+        # Plans are pure functions of the config and the discovered models; every request
+        # asks for one, so they are remembered (bounded) until discovery changes.
+        self.plans: dict[tuple[str, str, bool], Plan] = {}
+
+    def set_discovered(self, provider_id: str, models: tuple[str, ...]) -> None:
+        """The models a local server listed; forgets plans made without them."""
+        if self.discovered.get(provider_id) != models:
+            self.discovered[provider_id] = models
+            self.plans.clear()
 
     def provider(self, provider_id: str) -> ApiProviderSpec | None:
         return self.config.providers.get(provider_id)
@@ -135,6 +145,17 @@ def plan_request(
     Raises:
         NotFound: `model` itself resolves to no provider.
     """
+    key = (model, caller, small)
+    plan = registry.plans.get(key)
+    if plan is None:
+        plan = _plan(registry, model, caller, small)
+        if len(registry.plans) >= MAX_CACHED_PLANS:
+            registry.plans.clear()
+        registry.plans[key] = plan
+    return plan
+
+
+def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan:
     owner = registry.resolve(model)
     route = registry.route_for(model)
     if route.pattern == "*" and model != registry.unalias(model):

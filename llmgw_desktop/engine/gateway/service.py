@@ -10,7 +10,6 @@ is written to the flight recorder with its caller, route and the attempts it too
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 import uuid
@@ -18,8 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.call_params import RequestMeta
 from llmgw_desktop.engine.errors import (
     ApprovalDenied,
@@ -37,6 +35,7 @@ from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
+from llmgw_desktop.engine.gateway.http1 import Http1Response
 from llmgw_desktop.engine.gateway.ir import ChatRequest, MessageStart, Usage
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.registry import DIALECTS
@@ -149,7 +148,8 @@ class GatewayService:
             self.registry,
             requested,
             caller=caller.caller,
-            small=is_small_request(request, self.registry.config.small_request_max_tokens),
+            small=bool(self.registry.config.small_request_model)
+            and is_small_request(request, self.registry.config.small_request_max_tokens),
         )
         route = RouteReport(
             request_id=uuid.uuid4().hex,
@@ -282,7 +282,7 @@ class GatewayService:
 
     async def _complete(
         self,
-        response: aiohttp.ClientResponse,
+        response: Http1Response,
         dialect: Dialect,
         upstream_dialect: Dialect,
         passthrough: bool,
@@ -290,11 +290,13 @@ class GatewayService:
         record: str,
     ) -> Completed:
         try:
-            async with response:
-                raw = await response.read()
-            data = json.loads(raw)
+            try:
+                raw = await response.read(timeout_s=self.upstream.read_timeout_s)
+            finally:
+                response.release()
+            data = jsonio.loads(raw)
             answer = upstream_dialect.parse_response(data)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:
             raise UpstreamFailure(
                 f"{route.provider} broke off its answer: {type(exc).__name__}",
                 fallback=True,
@@ -315,7 +317,7 @@ class GatewayService:
 
     async def _open_stream(
         self,
-        response: aiohttp.ClientResponse,
+        response: Http1Response,
         dialect: Dialect,
         upstream_dialect: Dialect,
         request: ChatRequest,
@@ -327,11 +329,12 @@ class GatewayService:
         stream = UpstreamStream(
             response,
             upstream_dialect.stream_decoder(),
+            idle_timeout_s=self.upstream.read_timeout_s,
             skip_frame=is_usage_only_chunk if skip_usage else None,
         )
         try:
             await stream.prime()
-        except (aiohttp.ClientError, TimeoutError, ValueError, GatewayError) as exc:
+        except (OSError, TimeoutError, ValueError, GatewayError) as exc:
             stream.close()
             raise UpstreamFailure(
                 f"{route.provider} failed before its stream began: {exc}",
@@ -345,7 +348,7 @@ class GatewayService:
             try:
                 async for piece in relay_events(stream.frames(), encoder):
                     yield piece
-            except (aiohttp.ClientError, TimeoutError, ValueError, GatewayError) as exc:
+            except (OSError, TimeoutError, ValueError, GatewayError) as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 yield _stream_error(dialect, request, encoder, outcome.error)
             finally:
@@ -508,10 +511,12 @@ class GatewayService:
                     response = await self.upstream.send(
                         upstream, upstream_body, stream=False, count_tokens=True
                     )
-                    async with response:
-                        data = await response.json(content_type=None)
-                    return TokenCount(int(data["input_tokens"]), exact=True)
-                except (UpstreamFailure, aiohttp.ClientError, TimeoutError, ValueError, KeyError):
+                    try:
+                        raw = await response.read(timeout_s=self.upstream.read_timeout_s)
+                    finally:
+                        response.release()
+                    return TokenCount(int(jsonio.loads(raw)["input_tokens"]), exact=True)
+                except (UpstreamFailure, OSError, TimeoutError, ValueError, KeyError, TypeError):
                     continue
         return TokenCount(estimate_tokens(request), exact=False)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 
 __all__ = ["SseParser", "frame"]
@@ -49,6 +49,6 @@ class SseParser:
 
 def frame(data: dict[str, Any] | str, event: str | None = None) -> bytes:
     """One SSE frame; dicts are written as compact JSON."""
-    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    text = data if isinstance(data, str) else jsonio.dumps_text(data)
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {text}\n\n".encode()

@@ -1,4 +1,4 @@
-"""Calls to upstream LLM APIs over one pooled aiohttp client session.
+"""Calls to upstream LLM APIs over one keep-alive connection pool (see `http1.py`).
 
 `UpstreamClient.send` returns the open response once the status is good, or raises
 `UpstreamFailure` saying whether another route may be tried: connect errors, timeouts before
@@ -8,19 +8,20 @@ because every other route would refuse it the same way.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_RESPONSES,
 )
+from llmgw_desktop.engine.gateway.http1 import ConnectError, Http1Client, Http1Response
 from llmgw_desktop.engine.redact import redact
 
 __all__ = ["ANTHROPIC_VERSION", "UpstreamClient", "UpstreamFailure", "UpstreamTarget"]
@@ -33,7 +34,7 @@ RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 # A bad or exhausted key: the next key of the same provider may work, another request won't.
 KEY_STATUSES = frozenset({401, 402, 403})
 MAX_ERROR_BODY = 64 * 1024
-POOL_SIZE = 256
+ERROR_BODY_TIMEOUT_S = 10.0
 # Client headers worth passing on when the client already speaks the upstream's dialect.
 PASSTHROUGH_HEADERS = ("anthropic-beta", "anthropic-version", "openai-beta")
 
@@ -114,34 +115,15 @@ class UpstreamFailure(Exception):
 
 
 class UpstreamClient:
-    """One connection pool for every upstream API call the gateway makes."""
+    """One keep-alive connection pool for every upstream API call the gateway makes."""
 
     def __init__(self, *, connect_timeout_s: float, read_timeout_s: float) -> None:
-        self._connect_timeout_s = connect_timeout_s
-        self._read_timeout_s = read_timeout_s
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=POOL_SIZE, ttl_dns_cache=300)
-            # Environment proxies are deliberately not used: loopback servers must be reached
-            # directly, and a proxy would see every prompt.
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    sock_connect=self._connect_timeout_s,
-                    sock_read=self._read_timeout_s,
-                ),
-                auto_decompress=True,
-            )
-        return self._session
+        # A whole answer must arrive within `read_timeout_s`; a stream may not stall longer.
+        self.read_timeout_s = read_timeout_s
+        self._http = Http1Client(connect_timeout_s=connect_timeout_s)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
 
     async def send(
         self,
@@ -151,24 +133,24 @@ class UpstreamClient:
         stream: bool,
         count_tokens: bool = False,
         passthrough_headers: Mapping[str, str] | None = None,
-    ) -> aiohttp.ClientResponse:
+    ) -> Http1Response:
         """POST `body` and return the response once its status is 2xx (caller releases it).
 
         Raises:
             UpstreamFailure: no answer, or an error status (with the upstream's message).
         """
-        data = json.dumps(body, separators=(",", ":")).encode()
         url = target.url(stream=stream, count_tokens=count_tokens)
         try:
-            response = await self.session.post(
+            response = await self._http.request(
+                "POST",
                 url,
-                data=data,
                 headers=target.headers(stream=stream, passthrough=passthrough_headers),
+                body=jsonio.dumps(body),
+                head_timeout_s=self.read_timeout_s,
             )
-        except aiohttp.ClientConnectorError as exc:
-            reason = exc.os_error.strerror or str(exc)
+        except ConnectError as exc:
             raise UpstreamFailure(
-                f"cannot connect to {target.provider} at {_origin(url)}: {reason}",
+                f"cannot connect to {target.provider} at {_origin(url)}: {exc.strerror or exc}",
                 fallback=True,
                 kind="connect",
             ) from None
@@ -176,17 +158,15 @@ class UpstreamClient:
             raise UpstreamFailure(
                 f"{target.provider} did not answer in time", fallback=True, kind="timeout"
             ) from None
-        except aiohttp.ClientError as exc:
+        except OSError as exc:
             raise UpstreamFailure(
-                f"{target.provider} connection failed: {type(exc).__name__}: {exc}",
-                fallback=True,
-                kind="connection",
+                f"{target.provider} connection failed: {exc}", fallback=True, kind="connection"
             ) from None
         if response.status < 400:
             return response
         try:
-            raw = await response.content.read(MAX_ERROR_BODY)
-        except (aiohttp.ClientError, TimeoutError):
+            raw = (await response.read(timeout_s=ERROR_BODY_TIMEOUT_S))[:MAX_ERROR_BODY]
+        except (OSError, TimeoutError):
             raw = b""
         finally:
             response.release()
@@ -196,7 +176,7 @@ class UpstreamClient:
             status=response.status,
             fallback=response.status in RETRYABLE_STATUSES,
             next_key=response.status in RETRYABLE_STATUSES | KEY_STATUSES,
-            retry_after_s=_retry_after(response.headers.get("Retry-After")),
+            retry_after_s=_retry_after(response.headers.get("retry-after")),
         )
 
     async def get_json(
@@ -205,13 +185,17 @@ class UpstreamClient:
         """GET a small JSON document (model lists, local-server probes).
 
         Raises:
-            aiohttp.ClientError, TimeoutError, ValueError: no usable answer.
+            OSError, TimeoutError, ValueError: no usable answer.
         """
-        async with self.session.get(
-            url, headers=dict(headers or {}), timeout=aiohttp.ClientTimeout(total=timeout_s)
-        ) as response:
-            response.raise_for_status()
-            return await response.json(content_type=None)
+        async with asyncio.timeout(timeout_s):
+            response = await self._http.request("GET", url, headers=dict(headers or {}))
+            try:
+                raw = await response.read()
+            finally:
+                response.release()
+        if response.status >= 400:
+            raise ValueError(f"{url} answered {response.status}")
+        return jsonio.loads(raw)
 
 
 def error_message(raw: bytes) -> str:

@@ -72,6 +72,8 @@ class Vault:
         self._key: bytes | None = None
         self._key_source: str | None = None
         self._lock_reason: str | None = None
+        # Bumped by every write, so readers may cache what they resolved until it changes.
+        self.version = 0
 
     def __repr__(self) -> str:
         return f"Vault(state={self.status()['state']!r}, key_source={self._key_source!r})"
@@ -185,6 +187,7 @@ class Vault:
         record_id = await self._db.run(
             lambda: queries.upsert_key(models, provider, key_name, project, sealed, now)
         )
+        self.version += 1
         log.info("vault: stored API key %s/%s (project %s)", provider, key_name, project)
         return {"id": record_id, "provider": provider, "keyName": key_name, "project": project}
 
@@ -274,6 +277,7 @@ class Vault:
         record_id = await self._db.run(
             lambda: queries.upsert_file(models, provider, file_name, project, sealed, size, now)
         )
+        self.version += 1
         log.info("vault: stored auth file %s/%s (project %s)", provider, file_name, project)
         return {
             "id": record_id,
@@ -349,6 +353,7 @@ class Vault:
         if not await self._db.run(lambda: queries.delete_record(models, kind, record_id)):
             label = "API key" if kind == KEY_KIND else "auth file"
             raise NotFound(f"no {label} with id {record_id!r}", id=record_id)
+        self.version += 1
         log.info("vault: deleted %s", record_id)
         return True
 

@@ -8,13 +8,13 @@ it. Errors are answered in the caller's own dialect with the status the engine c
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL, Engine
 from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.catalog import (
@@ -41,7 +41,7 @@ def json_body(
 ) -> web.Response:
     """A compact JSON response (no pretty printing on the hot path)."""
     return web.Response(
-        body=json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
+        body=jsonio.dumps(data),
         status=status,
         content_type="application/json",
         headers=headers,
@@ -58,7 +58,7 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not raw.strip():
         raise InvalidRequest("the request body is empty; send a JSON object")
     try:
-        body = json.loads(raw)
+        body = jsonio.loads(raw)
     except ValueError as exc:
         raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):

@@ -12,6 +12,7 @@ import json
 import uuid
 from typing import Any
 
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects import _anthropic_parts as parts
 from llmgw_desktop.engine.gateway.dialects._anthropic_parts import DEFAULT_MAX_TOKENS, get
@@ -185,7 +186,7 @@ class AnthropicStreamDecoder:
         if self._ended:
             return []
         try:
-            data = json.loads(sse[1])
+            data = jsonio.loads(sse[1])
         except ValueError as exc:
             raise ValueError(f"anthropic stream: frame is not JSON: {sse[1][:80]!r}") from exc
         if not isinstance(data, dict):

@@ -18,10 +18,10 @@ What Gemini does differently from the other dialects:
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any, Literal
 
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.gateway.dialects._gemini_parts import (
     FINISH_REASONS,
@@ -283,7 +283,7 @@ class GeminiStreamDecoder:
         if self._ended or not data or data == "[DONE]":
             return []
         try:
-            chunk = json.loads(data)
+            chunk = jsonio.loads(data)
         except ValueError as exc:
             raise ValueError(f"Gemini stream: frame is not JSON: {data[:80]!r}") from exc
         if not isinstance(chunk, dict):

@@ -20,6 +20,7 @@ import time
 import uuid
 from typing import Any
 
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects._openai_chat_parts import (
     finish_reason,
     merge_usage,
@@ -218,7 +219,7 @@ class OpenAIChatStreamDecoder:
         if data == _DONE:
             return self._end(done=True)
         try:
-            chunk = json.loads(data)
+            chunk = jsonio.loads(data)
         except json.JSONDecodeError as exc:
             raise ValueError(f"not a chat completion chunk: {data[:80]!r}") from exc
         if not isinstance(chunk, dict):

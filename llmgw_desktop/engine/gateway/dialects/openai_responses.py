@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects import _openai_responses_parts as parts
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.ir import (
@@ -169,7 +170,7 @@ class OpenAIResponsesStreamDecoder:
         if self._ended or data.strip() == "[DONE]":
             return []
         try:
-            payload = json.loads(data)
+            payload = jsonio.loads(data)
         except json.JSONDecodeError as exc:
             raise ValueError(f"OpenAI Responses stream: frame is not JSON: {data[:80]!r}") from exc
         if not isinstance(payload, dict):

@@ -1,0 +1,280 @@
+"""What the HTTP gateway adds on top of the upstream it calls: latency, time to first byte,
+and throughput, measured against a zero-latency upstream on loopback.
+
+Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
+
+Three processes, as in real use: a minimal upstream that answers OpenAI Chat Completions at
+once (JSON, or a 6-chunk SSE stream with usage), the gateway (`--headless`, recorder on) with
+OPENAI_BASE_URL pointing at it, and this script as the client. Latency and time to first byte
+are measured one request at a time, alternating direct and through-gateway calls so both see
+the same machine state; the added figure is the median of the paired differences. Throughput
+runs `--concurrency` requests in flight for `--seconds` (bounded in count too); because client,
+gateway and upstream share this machine's cores, it also reports the gateway process's CPU time
+per request, which is the rate one gateway process could sustain with a core to itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+import psutil
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_THROUGHPUT_REQUESTS = 200_000
+
+ANSWER = {
+    "id": "chatcmpl-bench",
+    "object": "chat.completion",
+    "created": 0,
+    "model": "gpt-4o",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Paris."},
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {
+        "prompt_tokens": 12,
+        "completion_tokens": 2,
+        "total_tokens": 14,
+        "prompt_tokens_details": {"cached_tokens": 0},
+    },
+}
+ANSWER_BYTES = json.dumps(ANSWER).encode()
+
+
+def _chunk(delta: dict[str, object], finish: str | None = None) -> bytes:
+    body = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "gpt-4o",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+STREAM_BYTES = [
+    _chunk({"role": "assistant", "content": ""}),
+    *(_chunk({"content": word}) for word in ("The ", "capital ", "is ", "Paris.")),
+    _chunk({}, "stop"),
+    b"data: "
+    + json.dumps(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "gpt-4o",
+            "choices": [],
+            "usage": ANSWER["usage"],
+        }
+    ).encode()
+    + b"\n\n",
+    b"data: [DONE]\n\n",
+]
+REQUEST = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Capital of France?"}]}
+
+
+# -- the zero-latency upstream (runs in its own process) ------------------------------------
+
+
+async def chat(request: web.Request) -> web.StreamResponse:
+    body = await request.json()
+    if not body.get("stream"):
+        return web.Response(body=ANSWER_BYTES, content_type="application/json")
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    for piece in STREAM_BYTES:
+        await response.write(piece)
+    await response.write_eof()
+    return response
+
+
+def serve_upstream(port: int) -> None:
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", chat)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+# -- the client -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_ready(url: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError as exc:
+            if getattr(exc, "code", None):  # an HTTP error still means it is listening
+                return
+            time.sleep(0.05)
+    raise SystemExit(f"{url} did not come up")
+
+
+async def one(session: aiohttp.ClientSession, url: str, *, stream: bool) -> tuple[float, float]:
+    """(time to first body byte, total time) of one request."""
+    body = REQUEST | ({"stream": True} if stream else {})
+    started = time.perf_counter()
+    async with session.post(url, json=body) as response:
+        first = await response.content.readany()
+        ttfb = time.perf_counter() - started
+        rest = await response.read()
+        total = time.perf_counter() - started
+    if response.status != 200 or not (first or rest):
+        raise SystemExit(f"{url} answered {response.status}")
+    return ttfb, total
+
+
+def quantiles(values: list[float]) -> tuple[float, float]:
+    ms = sorted(v * 1000 for v in values)
+    return statistics.median(ms), ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+
+
+async def paired(
+    session: aiohttp.ClientSession, direct: str, gateway: str, calls: int, *, stream: bool
+) -> None:
+    for _ in range(50):  # warm both paths (connections, caches, JIT-free but lazy imports)
+        await one(session, direct, stream=stream)
+        await one(session, gateway, stream=stream)
+    d_first, d_total, g_first, g_total, added_total, added_first = [], [], [], [], [], []
+    for _ in range(calls):
+        a = await one(session, direct, stream=stream)
+        b = await one(session, gateway, stream=stream)
+        d_first.append(a[0])
+        d_total.append(a[1])
+        g_first.append(b[0])
+        g_total.append(b[1])
+        added_first.append(b[0] - a[0])
+        added_total.append(b[1] - a[1])
+    kind = "stream" if stream else "json"
+    for label, values in (
+        (f"{kind} direct total", d_total),
+        (f"{kind} gateway total", g_total),
+        (f"{kind} added total", added_total),
+        (f"{kind} direct first byte", d_first),
+        (f"{kind} gateway first byte", g_first),
+        (f"{kind} added first byte", added_first),
+    ):
+        median, p95 = quantiles(values)
+        print(f"  {label:<28} median {median:6.3f} ms  p95 {p95:6.3f} ms  ({len(values)} calls)")
+
+
+async def throughput(
+    url: str, seconds: float, concurrency: int, gateway_pid: int | None, *, stream: bool = False
+) -> None:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    done = 0
+    deadline = time.perf_counter() + seconds
+    process = psutil.Process(gateway_pid) if gateway_pid else None
+    times_before = process.cpu_times() if process else None
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline and done < MAX_THROUGHPUT_REQUESTS:
+                await one(session, url, stream=stream)
+                done += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    rate = done / elapsed
+    line = f"  {rate:8.0f} requests/s ({done} in {elapsed:.1f} s, {concurrency} in flight)"
+    if process and times_before:
+        times = process.cpu_times()
+        user = (times.user - times_before.user) / done * 1000
+        system = (times.system - times_before.system) / done * 1000
+        per_request_ms = user + system
+        line += (
+            f"; gateway CPU {per_request_ms:.3f} ms/request (user {user:.3f}, system"
+            f" {system:.3f}) = {1000 / per_request_ms:,.0f} requests/s per core"
+        )
+    print(line)
+
+
+async def measure(args: argparse.Namespace, direct: str, gateway: str, gateway_pid: int) -> None:
+    connector = aiohttp.TCPConnector(limit=1)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        print("latency, one request at a time (direct vs through the gateway, alternating):")
+        await paired(session, direct, gateway, args.calls, stream=False)
+        await paired(session, direct, gateway, args.calls, stream=True)
+    print(f"throughput, {args.seconds:.0f} s each:")
+    print(" direct upstream:")
+    await throughput(direct, args.seconds, args.concurrency, None)
+    print(" through the gateway (json):")
+    await throughput(gateway, args.seconds, args.concurrency, gateway_pid)
+    print(" through the gateway (stream):")
+    await throughput(gateway, args.seconds, args.concurrency, gateway_pid, stream=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_upstream:
+        serve_upstream(args.serve_upstream)
+        return
+    up_port, gw_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory() as home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LLM_GATEWAY_")}
+        env.update(
+            LLM_GATEWAY_CONFIG=f"{home}/config.toml",
+            LLM_GATEWAY_DATA_DIR=f"{home}/data",
+            LLM_GATEWAY_LOG_DIR=f"{home}/log",
+            LLM_GATEWAY_HTTP_PORT=str(gw_port),
+            LLM_GATEWAY_DETECT_LOCAL="false",
+            LLM_GATEWAY_MASTER_KEY="0" * 64,
+            OPENAI_API_KEY="sk-bench-key",
+            OPENAI_BASE_URL=f"http://127.0.0.1:{up_port}/v1",
+        )
+        upstream = subprocess.Popen(
+            [sys.executable, __file__, "--serve-upstream", str(up_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "llmgw_desktop", "--headless"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{up_port}/")
+            wait_ready(f"http://127.0.0.1:{gw_port}/health")
+            direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"
+            through = f"http://127.0.0.1:{gw_port}/v1/chat/completions"
+            print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, recorder on")
+            asyncio.run(measure(args, direct, through, gateway.pid))
+        finally:
+            for process in (gateway, upstream):
+                process.terminate()
+                process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""JSON on the hot paths (gateway requests, the recorder): orjson, several times faster than
+the standard library.
+
+Every request through the gateway is parsed and written at least twice; with the standard
+`json` module that was a tenth of the gateway's own CPU time. `loads` raises `ValueError`
+(orjson's error is a subclass), like `json.loads`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+__all__ = ["dumps", "dumps_text", "loads"]
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON text.
+
+    Raises:
+        ValueError: it is not valid JSON.
+    """
+    return orjson.loads(data)
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON."""
+    return orjson.dumps(value)
+
+
+def dumps_text(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -1,0 +1,294 @@
+"""Which provider owns a model id, which route applies, and the order targets are tried in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.engine.errors import NotFound
+from llmgw_desktop.engine.gateway.config import GatewayConfig, gateway_config
+from llmgw_desktop.engine.gateway.router import ModelRegistry, Target, plan_request
+
+
+def _config(
+    *,
+    providers: dict[str, Any] | None = None,
+    aliases: dict[str, str] | None = None,
+    routes: dict[str, Any] | None = None,
+    fallback: list[str] | None = None,
+    small_request_model: str = "",
+) -> GatewayConfig:
+    return gateway_config(
+        providers=providers or {},
+        aliases=aliases or {},
+        routes=routes or {},
+        fallback=fallback or [],
+        small_request_model=small_request_model,
+    )
+
+
+def _registry(**kw: Any) -> ModelRegistry:
+    return ModelRegistry(_config(**kw))
+
+
+ALIASES = {
+    "sonnet": "claude-sonnet-4-6",
+    "fast": "sonnet",
+    "cc": "claude-cli/opus",
+    "work": "work/qwen3-coder",
+}
+WORK = {"work": {"base_url": "http://127.0.0.1:8001/v1", "models": ["qwen3-coder"]}}
+
+RESOLVES = [
+    ("listed model", "claude-sonnet-4-6", Target("anthropic", "claude-sonnet-4-6")),
+    ("alias", "sonnet", Target("anthropic", "claude-sonnet-4-6")),
+    ("alias chain", "fast", Target("anthropic", "claude-sonnet-4-6")),
+    ("alias to a CLI", "cc", Target("claude-cli", "opus", "cli")),
+    ("alias to a custom provider", "work", Target("work", "qwen3-coder")),
+    ("CLI bridge model", "claude-cli/sonnet", Target("claude-cli", "sonnet", "cli")),
+    ("bare CLI bridge", "claude-cli", Target("claude-cli", "", "cli")),
+    ("other CLI bridge", "codex-cli/gpt-5.1", Target("codex-cli", "gpt-5.1", "cli")),
+    ("Groq lists an openai/ id", "openai/gpt-oss-120b", Target("groq", "openai/gpt-oss-120b")),
+    (
+        "OpenRouter lists it",
+        "deepseek/deepseek-chat",
+        Target("openrouter", "deepseek/deepseek-chat"),
+    ),
+    ("explicit provider", "openai/custom", Target("openai", "custom")),
+    ("explicit nested id", "openrouter/meta/llama-4", Target("openrouter", "meta/llama-4")),
+    ("explicit off provider", "ollama/qwen3", Target("ollama", "qwen3")),
+    ("custom provider model", "qwen3-coder", Target("work", "qwen3-coder")),
+    ("claude prefix", "claude-x", Target("anthropic", "claude-x")),
+    ("gemini prefix", "gemini-x", Target("google", "gemini-x")),
+    ("gemma prefix", "gemma-3", Target("google", "gemma-3")),
+    ("grok prefix", "grok-x", Target("xai", "grok-x")),
+    ("gpt prefix", "gpt-9", Target("openai", "gpt-9")),
+    ("mistral prefix", "devstral-small", Target("mistral", "devstral-small")),
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"), [r[1:] for r in RESOLVES], ids=[r[0] for r in RESOLVES]
+)
+def test_resolve(model: str, expected: Target) -> None:
+    assert _registry(providers=WORK, aliases=ALIASES).resolve(model) == expected
+
+
+@pytest.mark.parametrize(
+    ("target", "label"),
+    [
+        (Target("claude-cli", "", "cli"), "claude-cli"),
+        (Target("openai", "gpt-4o"), "openai/gpt-4o"),
+    ],
+)
+def test_target_label(target: Target, label: str) -> None:
+    assert target.label == label
+
+
+@pytest.mark.parametrize("model", ["llama-99", "nobody/model-x", "openai/", "custom-model"])
+def test_unknown_model_is_not_found_with_a_way_forward(model: str) -> None:
+    with pytest.raises(NotFound) as caught:
+        _registry().resolve(model)
+    assert caught.value.code == "model_not_found"
+    assert caught.value.details == {"param": "model"}
+    message = caught.value.message
+    assert repr(model) in message
+    for hint in (f"openai/{model}", "claude-cli/sonnet", "[gateway.aliases]", "GET /v1/models"):
+        assert hint in message
+
+
+@pytest.mark.parametrize(
+    ("aliases", "start", "shown"),
+    [
+        ({"a": "b", "b": "a"}, "a", "a -> b -> a"),
+        ({"x": "x"}, "x", "x -> x"),
+        ({"a": "b", "b": "c", "c": "b"}, "a", "a -> b -> c -> b"),
+        ({f"m{i}": f"m{i + 1}" for i in range(9)}, "m0", "m0 -> m1"),
+    ],
+)
+def test_alias_loop_or_runaway_chain_is_reported(
+    aliases: dict[str, str], start: str, shown: str
+) -> None:
+    with pytest.raises(NotFound) as caught:
+        _registry(aliases=aliases).resolve(start)
+    assert caught.value.code == "alias_loop"
+    assert shown in caught.value.message and "[gateway.aliases]" in caught.value.message
+
+
+def test_eight_alias_hops_still_resolve() -> None:
+    aliases = {f"m{i}": f"m{i + 1}" for i in range(7)} | {"m7": "gpt-4o"}
+    assert _registry(aliases=aliases).resolve("m0") == Target("openai", "gpt-4o")
+
+
+ROUTES = {
+    "*": {"strategy": "priority"},
+    "claude-*": {"strategy": "round-robin"},
+    "claude-sonnet-*": {"strategy": "caller"},
+    "claude-sonnet-4-6": {"fallback": ["gpt-4o"]},
+}
+
+
+@pytest.mark.parametrize(
+    ("model", "pattern"),
+    [
+        ("claude-sonnet-4-6", "claude-sonnet-4-6"),  # exact beats every glob
+        ("claude-sonnet-4-5", "claude-sonnet-*"),  # longer glob beats shorter
+        ("claude-opus-4-6", "claude-*"),
+        ("gpt-5.1", "*"),
+        ("Claude-opus", "*"),  # globs are case-sensitive
+    ],
+)
+def test_route_for_picks_the_most_specific(model: str, pattern: str) -> None:
+    assert _registry(routes=ROUTES).route_for(model).pattern == pattern
+
+
+def test_route_for_defaults_to_star_when_nothing_matches() -> None:
+    route = _registry(routes={"claude-*": {"fallback": ["gpt-4o"]}}).route_for("gpt-5.1")
+    assert (route.pattern, route.strategy, route.fallback, dict(route.pin)) == (
+        "*",
+        "priority",
+        (),
+        {},
+    )
+
+
+OWNER = "anthropic/claude-sonnet-4-6"
+SMALL = "groq/llama-3.1-8b-instant"
+PLANS: list[tuple[str, dict[str, Any], dict[str, Any], list[str], str | None, list[str]]] = [
+    ("owner only", {}, {}, [OWNER], None, []),
+    (
+        "pin goes first",
+        {"routes": {"claude-*": {"pin": {"codex": "openai/gpt-5.1"}}}},
+        {"caller": "codex"},
+        ["openai/gpt-5.1", OWNER],
+        "pin",
+        [],
+    ),
+    (
+        "pin of another caller",
+        {"routes": {"claude-*": {"pin": {"codex": "openai/gpt-5.1"}}}},
+        {"caller": "aider"},
+        [OWNER],
+        None,
+        [],
+    ),
+    (
+        "small request",
+        {"small_request_model": SMALL},
+        {"small": True},
+        [SMALL, OWNER],
+        "small_request",
+        [],
+    ),
+    ("not small", {"small_request_model": SMALL}, {"small": False}, [OWNER], None, []),
+    (
+        "pin before small",
+        {
+            "small_request_model": SMALL,
+            "routes": {"*": {"pin": {"codex": "gpt-4o"}}},
+        },
+        {"caller": "codex", "small": True},
+        ["openai/gpt-4o", SMALL, OWNER],
+        "pin",
+        [],
+    ),
+    (
+        "pin is the owner",
+        {"routes": {"*": {"pin": {"codex": "claude-sonnet-4-6"}}}},
+        {"caller": "codex"},
+        [OWNER],
+        None,
+        [],
+    ),
+    (
+        "route fallback then global",
+        {
+            "routes": {"claude-*": {"fallback": ["openrouter/x/y", "claude-cli/sonnet"]}},
+            "fallback": ["gpt-4o"],
+        },
+        {},
+        [OWNER, "openrouter/x/y", "claude-cli/sonnet", "openai/gpt-4o"],
+        None,
+        [],
+    ),
+    (
+        "no duplicates",
+        {
+            "routes": {"*": {"fallback": ["claude-sonnet-4-6", "gpt-4o", "openai/gpt-4o"]}},
+            "fallback": ["gpt-4o", "sonnet"],
+            "aliases": {"sonnet": "claude-sonnet-4-6"},
+        },
+        {},
+        [OWNER, "openai/gpt-4o"],
+        None,
+        [],
+    ),
+    (
+        "unresolvable entries skipped",
+        {
+            "routes": {"*": {"fallback": ["nope-1", "gpt-4o"], "pin": {"codex": "nope-pin"}}},
+            "fallback": ["nope-2"],
+            "small_request_model": "nope-small",
+        },
+        {"caller": "codex", "small": True},
+        [OWNER, "openai/gpt-4o"],
+        None,
+        ["nope-pin", "nope-small", "nope-1", "nope-2"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("config", "call", "labels", "rule", "skipped"),
+    [p[1:] for p in PLANS],
+    ids=[p[0] for p in PLANS],
+)
+def test_plan_request(
+    config: dict[str, Any],
+    call: dict[str, Any],
+    labels: list[str],
+    rule: str | None,
+    skipped: list[str],
+) -> None:
+    plan = plan_request(_registry(**config), "claude-sonnet-4-6", **call)
+    assert [t.label for t in plan.targets] == labels
+    assert plan.rule == rule
+    assert list(plan.skipped) == skipped
+    assert plan.requested == "claude-sonnet-4-6"
+
+
+def test_plan_for_an_alias_follows_the_route_of_what_it_names() -> None:
+    registry = _registry(
+        aliases={"fast": "claude-haiku-4-5"},
+        routes={"claude-*": {"fallback": ["gpt-4o-mini"]}},
+    )
+    plan = plan_request(registry, "fast")
+    assert plan.route.pattern == "claude-*"
+    assert [t.label for t in plan.targets] == ["anthropic/claude-haiku-4-5", "openai/gpt-4o-mini"]
+
+
+def test_plan_for_an_unknown_model_raises_not_found() -> None:
+    with pytest.raises(NotFound) as caught:
+        plan_request(_registry(fallback=["gpt-4o"]), "nope")
+    assert caught.value.code == "model_not_found"
+
+
+def test_discovered_models_of_local_servers_resolve_to_them() -> None:
+    registry = ModelRegistry(
+        _config(providers={"ollama": {}}),
+        discovered={"ollama": ("qwen3", "grok-fake", "claude-sonnet-4-6")},
+    )
+    assert registry.resolve("qwen3") == Target("ollama", "qwen3")
+    # A listed id beats the name-prefix heuristics...
+    assert registry.resolve("grok-fake") == Target("ollama", "grok-fake")
+    # ...but the catalog's own listing comes first.
+    assert registry.resolve("claude-sonnet-4-6") == Target("anthropic", "claude-sonnet-4-6")
+
+
+def test_models_of_merges_listed_and_discovered_without_repeats() -> None:
+    providers = {"work": {"base_url": "http://127.0.0.1:9/v1", "models": ["a", "b"]}}
+    registry = ModelRegistry(_config(providers=providers), discovered={"work": ("b", "c")})
+    assert registry.models_of("work") == ("a", "b", "c")
+    assert registry.models_of("nobody") == ()
+    assert registry.provider("nobody") is None
