@@ -1,7 +1,7 @@
 """What the HTTP gateway adds on top of the upstream it calls: latency, time to first byte,
 and throughput, measured against a zero-latency upstream on loopback.
 
-Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
+Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64] [--desktop]
 
 Three processes, as in real use: a minimal upstream that answers OpenAI Chat Completions at
 once (JSON, or a 6-chunk SSE stream with usage), the gateway (`--headless`, recorder on) with
@@ -233,6 +233,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--desktop",
+        action="store_true",
+        help="run the gateway as the desktop app (Qt loop, offscreen) instead of headless",
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
@@ -256,8 +261,11 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        if args.desktop:
+            env["QT_QPA_PLATFORM"] = "offscreen"
+            env["LLM_GATEWAY_UI_START_HIDDEN"] = "true"
         gateway = subprocess.Popen(
-            [sys.executable, "-m", "llmgw_desktop", "--headless"],
+            [sys.executable, "-m", "llmgw_desktop", *([] if args.desktop else ["--headless"])],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -268,7 +276,8 @@ def main() -> None:
             wait_ready(f"http://127.0.0.1:{gw_port}/health")
             direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"
             through = f"http://127.0.0.1:{gw_port}/v1/chat/completions"
-            print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, recorder on")
+            mode = "desktop app (Qt loop)" if args.desktop else "headless"
+            print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {mode}, recorder on")
             asyncio.run(measure(args, direct, through, gateway.pid))
         finally:
             for process in (gateway, upstream):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import re
 import ssl
 import time
 import zlib
@@ -33,6 +34,7 @@ MAX_IDLE_PER_HOST = 64
 HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024
 USER_AGENT = "llmgw-desktop"
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class ConnectError(OSError):
@@ -52,14 +54,23 @@ class _Connection(asyncio.Protocol):
         self.response: Http1Response | None = None
         self.closed = False
         self.idle_since = 0.0
+        # Whether any byte of the current response arrived: a request is resent only if not.
+        self.received = False
         self._parser = httptools.HttpResponseParser(self)
         self._header_name = b""
+        self._informational = False
 
     # -- asyncio.Protocol --
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self.response is None:
+            # Bytes nobody asked for (a 408 before an idle close, junk after a response): the
+            # stream is out of step, so this connection must not carry another request.
+            self.close()
+            return
+        self.received = True
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -71,8 +82,14 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         response = self.response
         if response is not None and not response.complete:
-            # A response without a length ends when the connection does.
-            if response.started and not response.chunked and response.length is None:
+            # A response without a length ends when the connection does (cleanly: after a
+            # reset the body may be cut short, and a truncated answer must not look complete).
+            if (
+                exc is None
+                and response.started
+                and not response.chunked
+                and response.length is None
+            ):
                 response.finish()
             else:
                 response.fail(ResponseBroken("the upstream closed the connection mid-response"))
@@ -84,15 +101,32 @@ class _Connection(asyncio.Protocol):
         pass
 
     # -- httptools callbacks --
+    def on_message_begin(self) -> None:
+        if self.response is None:
+            # A second response in the same read, after ours completed (see data_received).
+            self.close()
+
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.response is not None:
-            self.response.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+            # A repeated header is one comma-joined list (RFC 9110 5.3); overwriting it would
+            # lose e.g. "Transfer-Encoding: gzip" + "Transfer-Encoding: chunked".
+            headers = self.response.headers
+            key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
 
     def on_headers_complete(self) -> None:
         response = self.response
         if response is None:
             return
-        response.status = self._parser.get_status_code()
+        status = self._parser.get_status_code()
+        if 100 <= status < 200:
+            # An interim answer (100 Continue, 103 Early Hints): llhttp parses the final
+            # response after it; treating it as the answer would hand back status 100 and pool
+            # the connection while the real response is still on its way.
+            self._informational = True
+            response.headers.clear()
+            return
+        response.status = status
         response.start(keep_alive=self._parser.should_keep_alive())
 
     def on_body(self, body: bytes) -> None:
@@ -100,6 +134,9 @@ class _Connection(asyncio.Protocol):
             self.response.feed(body)
 
     def on_message_complete(self) -> None:
+        if self._informational:
+            self._informational = False
+            return
         if self.response is not None:
             self.response.finish()
 
@@ -107,6 +144,8 @@ class _Connection(asyncio.Protocol):
     def send(self, data: bytes, response: Http1Response) -> None:
         assert self.transport is not None
         self.response = response
+        self.received = False
+        self._informational = False
         self._parser = httptools.HttpResponseParser(self)
         self.transport.write(data)
 
@@ -210,7 +249,9 @@ class Http1Response:
             try:
                 async with asyncio.timeout(timeout_s):
                     await self._waiter
-            except TimeoutError:
+            except BaseException:
+                # Timed out or cancelled (also `read`'s whole-body timeout): the rest of the
+                # body is still coming, so the connection cannot be reused.
                 self._discard()
                 raise
             finally:
@@ -249,15 +290,28 @@ class Http1Response:
             self._discard()
 
     def _release(self) -> None:
+        if self._paused:
+            # Backpressure may pause reading in the same read that completes the message; a
+            # pooled connection left paused would never see its next response.
+            self._pause(False)
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.response = None
-            if self._keep_alive and not connection.closed:
+            # A request body still being written (the server answered early) would be read by
+            # the server as the start of the next request.
+            writing = connection.transport is not None and (
+                connection.transport.get_write_buffer_size() > 0
+            )
+            if self._keep_alive and not connection.closed and not writing:
                 self._client._put_back(connection)
             else:
                 connection.close()
 
     def _discard(self) -> None:
+        if not self.complete and self._error is None:
+            # Detached from its connection, the body can never complete: a later read must
+            # fail rather than wait forever.
+            self._error = ResponseBroken("the response was abandoned before it was complete")
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.response = None
@@ -300,8 +354,12 @@ class Http1Client:
         if "User-Agent" not in headers:
             lines.append(f"User-Agent: {USER_AGENT}")
         if "Accept-Encoding" not in headers:
-            lines.append("Accept-Encoding: gzip, deflate")
+            # Not deflate: servers disagree on whether it is zlib-wrapped or raw.
+            lines.append("Accept-Encoding: gzip")
         lines.append(f"Content-Length: {len(body)}")
+        if any(_CONTROL.search(line) for line in lines):
+            # A model id or header value from a client must never add lines to our request.
+            raise ValueError("refusing to send a request line or header with control characters")
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         connection, reused = await self._connection(key)
         response = Http1Response(self, connection)
@@ -309,14 +367,23 @@ class Http1Client:
         try:
             await response.wait_head(head_timeout_s)
         except ResponseBroken:
-            if not reused:
+            # A failed response has already closed its connection.
+            if not reused or connection.received:
+                # Part of an answer came back: the server saw the request; sending it again
+                # could run it twice.
                 raise
             # The server dropped this idle connection just as we used it; nothing was
             # answered, so the request is sent again once on a fresh connection.
             connection, _ = await self._connection(key, fresh=True)
             response = Http1Response(self, connection)
             connection.send(data, response)
-            await response.wait_head(head_timeout_s)
+            # Its own handler: the `except BaseException` below does not cover this block,
+            # and a timed-out or cancelled resend must close its connection too.
+            try:
+                await response.wait_head(head_timeout_s)
+            except BaseException:
+                response.release()
+                raise
         except BaseException:
             response.release()
             raise
@@ -329,7 +396,9 @@ class Http1Client:
         now = time.monotonic()
         while idle and not fresh:
             connection = idle.pop()
-            if not connection.closed and now - connection.idle_since < IDLE_KEEP_S:
+            # is_closing: the server's FIN was read but connection_lost has not run yet.
+            closing = connection.transport is None or connection.transport.is_closing()
+            if not connection.closed and not closing and now - connection.idle_since < IDLE_KEEP_S:
                 return connection, True
             connection.close()
         scheme, host, port = key

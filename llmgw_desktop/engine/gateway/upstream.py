@@ -14,8 +14,10 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
@@ -58,7 +60,8 @@ class UpstreamTarget:
         if self.dialect == DIALECT_GEMINI:
             root = base if base.endswith(("/v1beta", "/v1")) else base + "/v1beta"
             action = "streamGenerateContent?alt=sse" if stream else "generateContent"
-            return f"{root}/models/{self.model}:{action}"
+            # The model comes from the client: quoted, it stays one path segment.
+            return f"{root}/models/{quote(self.model, safe='-._~')}:{action}"
         if self.dialect == DIALECT_OPENAI_RESPONSES:
             return base + "/responses"
         return base + "/chat/completions"
@@ -162,6 +165,8 @@ class UpstreamClient:
             raise UpstreamFailure(
                 f"{target.provider} connection failed: {exc}", fallback=True, kind="connection"
             ) from None
+        except ValueError as exc:  # control characters in a model id or header value
+            raise InvalidRequest(f"{exc}; check the model id", param="model") from None
         if response.status < 400:
             return response
         try:

@@ -231,3 +231,10 @@ def test_upstream_rejected_keeps_the_upstream_status(status: int, http: int) -> 
         "upstream_rejected",
         {"upstream_status": status},
     )
+
+
+def test_a_gemini_model_id_stays_one_path_segment() -> None:
+    target = UpstreamTarget("google", "https://g.example", "gemini", "../x?y=1#z")
+    assert target.url(stream=False) == (
+        "https://g.example/v1beta/models/..%2Fx%3Fy%3D1%23z:generateContent"
+    )

@@ -255,3 +255,14 @@ async def test_keys_never_reach_logs_errors_or_the_recorder(
         assert secret not in str(body)
         assert secret not in caplog.text
         assert secret not in str(rows)
+
+
+async def test_a_model_id_cannot_inject_request_lines(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    # Gemini puts the model in the URL: there it is quoted into one path segment.
+    await post(gateway, "/v1/chat/completions", chat("google/x HTTP/1.1\r\nX-Evil: 1"))
+    (seen,) = upstream.requests
+    assert "x-evil" not in seen.headers
+    # The whole id arrived inside the path (percent-encoded on the wire, decoded here).
+    assert seen.path == "/v1beta/models/x HTTP/1.1\r\nX-Evil: 1:generateContent"
