@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import ipaddress
 import json
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,8 +18,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from llmgw_desktop import paths
+from llmgw_desktop import settings_checks as checks
 from llmgw_desktop.engine.gateway.config import check_provider_tables, check_route_tables
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
 
 __all__ = [
     "ConfigError",
@@ -31,8 +29,6 @@ __all__ = [
     "load_settings",
 ]
 
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Read by the parts that need them, never kept in settings (they are secrets, and a setting's
 # value is printed by `config --show`): the vault's master key.
 SECRET_ENV_VARS = ("LLM_GATEWAY_MASTER_KEY",)
@@ -46,76 +42,6 @@ class ConfigError(Exception):
         self.source = source
         self.problem = problem
         super().__init__(f"{key}: {problem} (from {source})")
-
-
-def _port(value: int) -> str | None:
-    if 0 <= value <= 65535:
-        return None
-    return f"{value} is out of range; a port is 1 to 65535 (0 picks any free port)"
-
-
-def _positive(value: int) -> str | None:
-    return None if value > 0 else f"{value} must be greater than 0"
-
-
-def _not_negative(value: int) -> str | None:
-    return None if value >= 0 else f"{value} must be 0 or more"
-
-
-def _loopback_host(value: str) -> str | None:
-    if value.lower() in LOOPBACK_NAMES:
-        return None
-    try:
-        if ipaddress.ip_address(value).is_loopback:
-            return None
-    except ValueError:
-        pass
-    return (
-        f"{value!r} is not a loopback address; the gateway only listens on this machine "
-        "(use 127.0.0.1, ::1 or localhost)"
-    )
-
-
-def _url_path(value: str) -> str | None:
-    if not value.startswith("/") or value == "/" or any(c in value for c in "?# "):
-        return f"{value!r} must be a path such as /mcp (starts with '/', no query or spaces)"
-    return None
-
-
-def _log_level(value: str) -> str | None:
-    return None if value.upper() in LOG_LEVELS else f"{value!r} must be one of {LOG_LEVELS}"
-
-
-def _known_providers(value: list[str]) -> str | None:
-    unknown = [name for name in value if name not in PROVIDER_IDS]
-    if unknown:
-        return f"unknown provider(s) {unknown}; known: {', '.join(PROVIDER_IDS)}"
-    return None
-
-
-def _origins(value: list[str]) -> str | None:
-    bad = [o for o in value if not o.startswith(("http://", "https://")) or o.endswith("/")]
-    if bad:
-        return f"{bad} must be origins such as http://localhost:5173 (scheme and host, no path)"
-    return None
-
-
-def _workspace_paths(value: dict[str, str]) -> str | None:
-    for name, path in value.items():
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
-            return f"workspace name {name!r} must be letters, digits, '.', '_' or '-'"
-        if not Path(path).expanduser().is_absolute():
-            return f"workspace {name!r} must be an absolute path, not {path!r}"
-    return None
-
-
-def _aliases(value: dict[str, str]) -> str | None:
-    for name, target in value.items():
-        if not name or not target or any(c.isspace() for c in name + target):
-            return f"alias {name!r} = {target!r} must map a name to a model id (no spaces)"
-        if name == target:
-            return f"alias {name!r} points at itself"
-    return None
 
 
 def setting(
@@ -142,105 +68,105 @@ class Settings:
         "127.0.0.1",
         env="LLM_GATEWAY_HTTP_HOST",
         doc="Address the HTTP front door binds to (loopback only).",
-        check=_loopback_host,
+        check=checks.loopback_host,
     )
     http_port: int = setting(
         "http.port",
         3333,
         env="LLM_GATEWAY_HTTP_PORT",
         doc="TCP port of the HTTP front door (MCP, gateway APIs, /health); 0 picks a free one.",
-        check=_port,
+        check=checks.port,
     )
     http_path: str = setting(
         "http.path",
         "/mcp",
         env="LLM_GATEWAY_HTTP_PATH",
         doc="URL path of the MCP Streamable HTTP endpoint.",
-        check=_url_path,
+        check=checks.url_path,
     )
     http_max_body_bytes: int = setting(
         "http.max_body_bytes",
         16 * 1024 * 1024,
         env="LLM_GATEWAY_HTTP_MAX_BODY_BYTES",
         doc="Largest request body accepted; larger requests get 413.",
-        check=_positive,
+        check=checks.positive,
     )
     http_allowed_origins: list[str] = setting(
         "http.allowed_origins",
         [],
         env="LLM_GATEWAY_HTTP_ALLOWED_ORIGINS",
         doc="Extra browser origins allowed besides loopback ones (comma-separated in the env).",
-        check=_origins,
+        check=checks.origins,
     )
     sync_deadline_ms: int = setting(
         "jobs.sync_deadline_ms",
         45_000,
         env="SYNC_DEADLINE_MS",
         doc="How long a synchronous call waits before answering with a job id to poll.",
-        check=_positive,
+        check=checks.positive,
     )
     job_retention_days: int = setting(
         "jobs.retention_days",
         30,
         env="LLM_GATEWAY_JOB_RETENTION_DAYS",
         doc="Days finished jobs and their results are kept before pruning.",
-        check=_positive,
+        check=checks.positive,
     )
     dedup_window_ms: int = setting(
         "jobs.dedup_window_ms",
         3_600_000,
         env="LLM_GATEWAY_DEDUP_WINDOW_MS",
         doc="An identical call inside this window attaches to the existing job (0 disables).",
-        check=_not_negative,
+        check=checks.not_negative,
     )
     max_concurrent_jobs: int = setting(
         "jobs.max_concurrent",
         8,
         env="LLM_GATEWAY_MAX_CONCURRENT_JOBS",
         doc="Provider calls running at once, across all providers.",
-        check=_positive,
+        check=checks.positive,
     )
     max_concurrent_per_provider: int = setting(
         "jobs.max_concurrent_per_provider",
         4,
         env="LLM_GATEWAY_MAX_CONCURRENT_PER_PROVIDER",
         doc="Provider calls running at once for any one provider.",
-        check=_positive,
+        check=checks.positive,
     )
     max_queued_jobs: int = setting(
         "jobs.max_queued",
         64,
         env="LLM_GATEWAY_MAX_QUEUED_JOBS",
         doc="Calls waiting for a slot; beyond this a call is refused as saturated.",
-        check=_not_negative,
+        check=checks.not_negative,
     )
     provider_timeout_ms: int = setting(
         "providers.timeout_ms",
         1_800_000,
         env="LLM_GATEWAY_PROVIDER_TIMEOUT_MS",
         doc="Longest one CLI run may take before it is stopped (a call can ask for less).",
-        check=_positive,
+        check=checks.positive,
     )
     idle_timeout_ms: int = setting(
         "providers.idle_timeout_ms",
         600_000,
         env="LLM_GATEWAY_IDLE_TIMEOUT_MS",
         doc="A CLI silent for this long is stopped (0: never).",
-        check=_not_negative,
+        check=checks.not_negative,
     )
     max_output_bytes: int = setting(
         "providers.max_output_bytes",
         32 * 1024 * 1024,
         env="LLM_GATEWAY_MAX_OUTPUT_BYTES",
         doc="A CLI printing more than this is stopped.",
-        check=_positive,
+        check=checks.positive,
     )
     kill_grace_ms: int = setting(
         "providers.kill_grace_ms",
         3000,
         env="LLM_GATEWAY_KILL_GRACE_MS",
         doc="After asking a CLI to stop, how long before its process group is killed.",
-        check=_not_negative,
+        check=checks.not_negative,
     )
     isolate_env: bool = setting(
         "providers.isolate_env",
@@ -259,35 +185,35 @@ class Settings:
         3,
         env="LLM_GATEWAY_RETRY_ATTEMPTS",
         doc="Tries per call for transient failures (rate limits, overload), with backoff.",
-        check=_positive,
+        check=checks.positive,
     )
     retry_base_delay_ms: int = setting(
         "providers.retry_base_delay_ms",
         1000,
         env="LLM_GATEWAY_RETRY_BASE_DELAY_MS",
         doc="First backoff wait; it doubles on each retry.",
-        check=_not_negative,
+        check=checks.not_negative,
     )
     breaker_threshold: int = setting(
         "providers.breaker_threshold",
         5,
         env="LLM_GATEWAY_BREAKER_THRESHOLD",
         doc="Consecutive failures after which a provider is rested (circuit open).",
-        check=_positive,
+        check=checks.positive,
     )
     breaker_cooldown_ms: int = setting(
         "providers.breaker_cooldown_ms",
         60_000,
         env="LLM_GATEWAY_BREAKER_COOLDOWN_MS",
         doc="How long an open circuit rests a provider before one trial call.",
-        check=_not_negative,
+        check=checks.not_negative,
     )
     version_cache_ms: int = setting(
         "providers.version_cache_ms",
         300_000,
         env="LLM_GATEWAY_VERSION_CACHE_MS",
         doc="How long detected CLI versions are reused before checking again.",
-        check=_not_negative,
+        check=checks.not_negative,
     )
     allow_bypass: bool = setting(
         "approval.allow_bypass",
@@ -300,7 +226,7 @@ class Settings:
         60,
         env="LLM_GATEWAY_APPROVAL_THRESHOLD",
         doc="Risk score at which an mcp_managed call is denied (or put to the person at the desk).",
-        check=_not_negative,
+        check=checks.not_negative,
     )
     approval_ask_at_desk: bool = setting(
         "approval.ask_at_desk",
@@ -313,7 +239,7 @@ class Settings:
         120_000,
         env="LLM_GATEWAY_APPROVAL_DESK_TIMEOUT_MS",
         doc="How long a call waits for the person at the desk; no answer denies it.",
-        check=_positive,
+        check=checks.positive,
     )
     cache_warn_on_ttl_expiry: bool = setting(
         "cache_awareness.warn_on_ttl_expiry",
@@ -333,28 +259,28 @@ class Settings:
         30,
         env="LLM_GATEWAY_RECORDER_RETENTION_DAYS",
         doc="Days the flight recorder keeps request records.",
-        check=_positive,
+        check=checks.positive,
     )
     recorder_max_rows: int = setting(
         "recorder.max_rows",
         200_000,
         env="LLM_GATEWAY_RECORDER_MAX_ROWS",
         doc="Most request records kept; the oldest go first.",
-        check=_positive,
+        check=checks.positive,
     )
     workspaces: dict[str, str] = setting(
         "workspaces.registry",
         {},
         env="LLM_GATEWAY_WORKSPACES",
         doc="Named working directories calls can use by alias (name=path pairs in the env).",
-        check=_workspace_paths,
+        check=checks.workspace_paths,
     )
     disabled_providers: list[str] = setting(
         "providers.disabled",
         [],
         env="LLM_GATEWAY_DISABLED_PROVIDERS",
         doc="Providers switched off (the tray toggles edit this list).",
-        check=_known_providers,
+        check=checks.known_providers,
     )
     data_dir: str = setting(
         "paths.data_dir",
@@ -379,21 +305,21 @@ class Settings:
         "INFO",
         env="LLM_GATEWAY_LOG_LEVEL",
         doc="Lowest level written to the log file: DEBUG, INFO, WARNING or ERROR.",
-        check=_log_level,
+        check=checks.log_level,
     )
     log_max_bytes: int = setting(
         "log.max_bytes",
         5 * 1024 * 1024,
         env="LLM_GATEWAY_LOG_MAX_BYTES",
         doc="Size at which the log file rotates.",
-        check=_positive,
+        check=checks.positive,
     )
     log_backups: int = setting(
         "log.backups",
         5,
         env="LLM_GATEWAY_LOG_BACKUPS",
         doc="How many rotated log files are kept.",
-        check=_not_negative,
+        check=checks.not_negative,
     )
     gateway_providers: dict[str, Any] = setting(
         "gateway.providers",
@@ -408,7 +334,7 @@ class Settings:
         {},
         env="LLM_GATEWAY_ALIASES",
         doc="Model aliases: name = model id (such as sonnet = claude-sonnet-4-6).",
-        check=_aliases,
+        check=checks.aliases,
     )
     gateway_routes: dict[str, Any] = setting(
         "gateway.routes",
@@ -440,7 +366,7 @@ class Settings:
         256,
         env="LLM_GATEWAY_SMALL_REQUEST_MAX_TOKENS",
         doc="Estimated input tokens at or under which a request counts as small.",
-        check=_positive,
+        check=checks.positive,
     )
     gateway_detect_local: bool = setting(
         "gateway.detect_local",
@@ -453,14 +379,14 @@ class Settings:
         10_000,
         env="LLM_GATEWAY_CONNECT_TIMEOUT_MS",
         doc="How long connecting to an upstream API may take before the next route is tried.",
-        check=_positive,
+        check=checks.positive,
     )
     gateway_upstream_timeout_ms: int = setting(
         "gateway.upstream_timeout_ms",
         600_000,
         env="LLM_GATEWAY_UPSTREAM_TIMEOUT_MS",
         doc="Longest an upstream API may take to answer (and between stream chunks).",
-        check=_positive,
+        check=checks.positive,
     )
     ui_start_hidden: bool = setting(
         "ui.start_hidden",

@@ -13,30 +13,33 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.call_params import RequestMeta
 from llmgw_desktop.engine.errors import (
-    ApprovalDenied,
     GatewayError,
     InvalidRequest,
-    NotFound,
+)
+from llmgw_desktop.engine.gateway.answers import (
+    OPENAI_DIALECTS,
+    CallerInfo,
+    Completed,
+    Streaming,
+    TokenCount,
 )
 from llmgw_desktop.engine.gateway.catalog import (
     CLI_BRIDGES,
     DIALECT_ANTHROPIC,
     DIALECT_OPENAI_CHAT,
-    DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
+from llmgw_desktop.engine.gateway.cli_targets import serve_on_cli
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
 from llmgw_desktop.engine.gateway.http1 import Http1Response
-from llmgw_desktop.engine.gateway.ir import ChatRequest, MessageStart, Usage
+from llmgw_desktop.engine.gateway.ir import ChatRequest, Usage
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.relay import (
@@ -51,50 +54,14 @@ from llmgw_desktop.engine.gateway.tokens import estimate_tokens, is_small_reques
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder
 
-__all__ = ["CallerInfo", "Completed", "GatewayService", "Streaming", "TokenCount"]
+__all__ = ["GatewayService"]
 
 log = logging.getLogger(__name__)
 
 _CLI = {b.id: b for b in CLI_BRIDGES}
-OPENAI_DIALECTS = (DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES)
 COUNT_TOKENS_KEYS = 2
 # Gateway-only fields a client may put in its body; never sent upstream.
 GATEWAY_FIELDS = ("project",)
-
-
-@dataclass(frozen=True)
-class CallerInfo:
-    """Who is asking, through which endpoint, under which project scope."""
-
-    principal: str
-    caller: str = ""
-    project: str | None = None
-    endpoint: str = ""
-    transport: str = "http"
-    passthrough_headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Completed:
-    """A whole answer, rendered in the client's dialect."""
-
-    body: dict[str, Any]
-    route: RouteReport
-    usage: Usage
-
-
-@dataclass(frozen=True)
-class TokenCount:
-    tokens: int
-    exact: bool
-
-
-@dataclass(frozen=True)
-class Streaming:
-    """An answer being streamed: headers can go out now, `chunks` are the body."""
-
-    route: RouteReport
-    chunks: AsyncIterator[bytes]
 
 
 class GatewayService:
@@ -163,7 +130,9 @@ class GatewayService:
             route.fallback_used = index > 0
             failure: UpstreamFailure | GatewayError | None
             if target.kind == "cli":
-                answer, failure = await self._try_cli(dialect, request, body, target, route, caller)
+                answer, failure = await serve_on_cli(
+                    self._cli, self._cli_available, dialect, request, target, route, caller
+                )
             else:
                 answer, failure = await self._try_api(
                     dialect, request, body, target, route, caller, plan
@@ -357,61 +326,6 @@ class GatewayService:
 
         return Streaming(route, chunks())
 
-    # -- CLI targets ---------------------------------------------------------------------
-
-    async def _try_cli(
-        self,
-        dialect: Dialect,
-        request: ChatRequest,
-        body: dict[str, Any],
-        target: Target,
-        route: RouteReport,
-        caller: CallerInfo,
-    ) -> tuple[Completed | Streaming | None, GatewayError | None]:
-        bridge = _CLI[target.provider]
-        why_not = await self._cli_available(bridge.engine_provider)
-        if why_not is not None:
-            route.attempts.append(Attempt(target.label, "", why_not.code))
-            return None, why_not
-        route.provider, route.model, route.kind = target.provider, target.model, "cli"
-        meta = RequestMeta(
-            transport=caller.transport,
-            tool=caller.endpoint,
-            caller=caller.caller,
-            project=caller.project,
-        )
-        try:
-            call = await self._cli.start(
-                bridge.engine_provider, target.model, request, caller.principal, meta
-            )
-        except (ApprovalDenied, InvalidRequest, NotFound):
-            raise
-        except GatewayError as exc:
-            route.attempts.append(Attempt(target.label, "", exc.code))
-            return None, exc
-        route.notices.extend(call.notices)
-        requested = target.label
-        try:
-            if request.stream:
-                events = self._cli.stream(call, caller.principal, requested)
-                first = [await anext(events)]
-                while isinstance(first[-1], MessageStart):
-                    first.append(await anext(events))
-                route.attempts.append(Attempt(target.label, "", "ok"))
-                return Streaming(route, _cli_chunks(dialect, request, first, events)), None
-            answer = await self._cli.complete(call, caller.principal, requested)
-        except GatewayError as exc:
-            if not exc.retryable and exc.code not in ("not_installed", "auth_required"):
-                route.attempts.append(Attempt(target.label, "", exc.code))
-                raise
-            route.attempts.append(Attempt(target.label, "", exc.code))
-            return None, exc
-        route.attempts.append(Attempt(target.label, "", "ok"))
-        out = dialect.render_response(answer)
-        if dialect.name in OPENAI_DIALECTS:
-            out["x_gateway"] = route.x_gateway(answer.usage)
-        return Completed(out, route, answer.usage), None
-
     # -- recorder ------------------------------------------------------------------------
 
     def _note_failure(
@@ -526,18 +440,3 @@ def _stream_error(dialect: Dialect, request: ChatRequest, encoder: Any, message:
     return bytes(
         writer.error(502, "upstream_stream_broken", f"the upstream stream broke: {message}")
     )
-
-
-async def _cli_chunks(
-    dialect: Dialect, request: ChatRequest, first: list[Any], rest: AsyncIterator[Any]
-) -> AsyncIterator[bytes]:
-    encoder = dialect.stream_encoder(request)
-    try:
-        yield b"".join(encoder.encode(e) for e in first)
-        async for event in rest:
-            yield encoder.encode(event)
-        yield encoder.close()
-    except GatewayError as exc:
-        yield encoder.error(exc.http_status, exc.code, exc.message)
-    finally:
-        await rest.aclose()  # type: ignore[attr-defined]

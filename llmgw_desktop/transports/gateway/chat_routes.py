@@ -17,6 +17,7 @@ from aiohttp import web
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL, Engine
 from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
+from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed
 from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
@@ -24,7 +25,6 @@ from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine.gateway.registry import DIALECTS
-from llmgw_desktop.engine.gateway.service import CallerInfo, Completed
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.gateway.upstream import PASSTHROUGH_HEADERS
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope

@@ -10,8 +10,8 @@ from aiohttp import web
 
 from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL, Engine
 from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed
 from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
-from llmgw_desktop.engine.gateway.service import CallerInfo, Completed
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope
 from llmgw_desktop.transports.gateway.chat_routes import json_body, read_json
 

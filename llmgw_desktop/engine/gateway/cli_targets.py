@@ -1,0 +1,97 @@
+"""Serving a gateway request on a coding CLI target: availability, the engine call, and the
+answer (whole or streamed) in the client's dialect."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from llmgw_desktop.engine.call_params import RequestMeta
+from llmgw_desktop.engine.errors import ApprovalDenied, GatewayError, InvalidRequest, NotFound
+from llmgw_desktop.engine.gateway.answers import OPENAI_DIALECTS, CallerInfo, Completed, Streaming
+from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
+from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
+from llmgw_desktop.engine.gateway.dialects.base import Dialect
+from llmgw_desktop.engine.gateway.ir import ChatRequest, MessageStart
+from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.router import Target
+
+__all__ = ["serve_on_cli"]
+
+_CLI = {b.id: b for b in CLI_BRIDGES}
+# Failures after which another target may well work (the others describe the request).
+_MOVE_ON = ("not_installed", "auth_required")
+
+
+async def serve_on_cli(
+    cli: CliBridge,
+    cli_available: Callable[[str], Awaitable[GatewayError | None]],
+    dialect: Dialect,
+    request: ChatRequest,
+    target: Target,
+    route: RouteReport,
+    caller: CallerInfo,
+) -> tuple[Completed | Streaming | None, GatewayError | None]:
+    """The answer from the CLI, or (None, why) when the next target should be tried.
+
+    Raises:
+        ApprovalDenied, InvalidRequest, NotFound: the request itself is refused.
+        GatewayError: the CLI failed in a way another target would not fix.
+    """
+    bridge = _CLI[target.provider]
+    why_not = await cli_available(bridge.engine_provider)
+    if why_not is not None:
+        route.attempts.append(Attempt(target.label, "", why_not.code))
+        return None, why_not
+    route.provider, route.model, route.kind = target.provider, target.model, "cli"
+    meta = RequestMeta(
+        transport=caller.transport,
+        tool=caller.endpoint,
+        caller=caller.caller,
+        project=caller.project,
+    )
+    try:
+        call = await cli.start(
+            bridge.engine_provider, target.model, request, caller.principal, meta
+        )
+    except (ApprovalDenied, InvalidRequest, NotFound):
+        raise
+    except GatewayError as exc:
+        route.attempts.append(Attempt(target.label, "", exc.code))
+        return None, exc
+    route.notices.extend(call.notices)
+    try:
+        if request.stream:
+            events = cli.stream(call, caller.principal, target.label)
+            # Wait for the first text (or the end) so an early failure can still fall back.
+            first = [await anext(events)]
+            while isinstance(first[-1], MessageStart):
+                first.append(await anext(events))
+            route.attempts.append(Attempt(target.label, "", "ok"))
+            return Streaming(route, _encoded(dialect, request, first, events)), None
+        answer = await cli.complete(call, caller.principal, target.label)
+    except GatewayError as exc:
+        route.attempts.append(Attempt(target.label, "", exc.code))
+        if not exc.retryable and exc.code not in _MOVE_ON:
+            raise
+        return None, exc
+    route.attempts.append(Attempt(target.label, "", "ok"))
+    out = dialect.render_response(answer)
+    if dialect.name in OPENAI_DIALECTS:
+        out["x_gateway"] = route.x_gateway(answer.usage)
+    return Completed(out, route, answer.usage), None
+
+
+async def _encoded(
+    dialect: Dialect, request: ChatRequest, first: list[Any], rest: AsyncIterator[Any]
+) -> AsyncIterator[bytes]:
+    encoder = dialect.stream_encoder(request)
+    try:
+        yield b"".join(encoder.encode(e) for e in first)
+        async for event in rest:
+            yield encoder.encode(event)
+        yield encoder.close()
+    except GatewayError as exc:
+        yield encoder.error(exc.http_status, exc.code, exc.message)
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]
