@@ -54,11 +54,15 @@ async def serve_on_cli(
         call = await cli.start(
             bridge.engine_provider, target.model, request, caller.principal, meta
         )
-    except (ApprovalDenied, InvalidRequest, NotFound):
+    except ApprovalDenied:
+        route.recorded = True  # the engine recorded the denial
+        raise
+    except (InvalidRequest, NotFound):
         raise
     except GatewayError as exc:
         route.attempts.append(Attempt(target.label, "", exc.code))
         return None, exc
+    route.recorded = True  # the engine records the call from here on
     route.notices.extend(call.notices)
     try:
         if request.stream:

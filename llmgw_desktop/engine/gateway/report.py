@@ -37,6 +37,8 @@ class RouteReport:
     project: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # Whether a flight-recorder row exists for this request yet.
+    recorded: bool = False
 
     def headers(self) -> dict[str, str]:
         """`x-gateway-*` response headers (every dialect gets them)."""

@@ -104,13 +104,36 @@ class GatewayService:
             UpstreamRejected: the upstream refused the request itself (its status and message).
             AllRoutesFailed: every target failed or was unavailable.
         """
+        route = RouteReport(request_id=uuid.uuid4().hex, requested_model="", project=caller.project)
+        try:
+            return await self._serve(front, body, caller, route, url_model, stream)
+        except GatewayError as error:
+            if not route.recorded:
+                # Refused before any provider was asked (bad body, unknown model, no key):
+                # still one row, so the recorder shows every request that came in.
+                self._record_refusal(caller, route, error)
+            raise
+
+    async def _serve(
+        self,
+        front: str,
+        body: dict[str, Any],
+        caller: CallerInfo,
+        route: RouteReport,
+        url_model: str | None,
+        stream: bool | None,
+    ) -> Completed | Streaming:
         dialect = DIALECTS[front]
+        if isinstance(body.get("model"), str):
+            route.requested_model = body["model"]
         request = dialect.parse_request(body, model=url_model)
         if stream is not None:
             request = dataclasses.replace(request, stream=stream)
         requested = request.model or self.registry.config.default_model
         if not requested:
             raise InvalidRequest("model: required (or set gateway.default_model)", param="model")
+        route.requested_model = requested
+        route.requested_provider = requested.partition("/")[0] if "/" in requested else None
         plan = plan_request(
             self.registry,
             requested,
@@ -118,13 +141,7 @@ class GatewayService:
             small=bool(self.registry.config.small_request_model)
             and is_small_request(request, self.registry.config.small_request_max_tokens),
         )
-        route = RouteReport(
-            request_id=uuid.uuid4().hex,
-            requested_model=requested,
-            requested_provider=requested.partition("/")[0] if "/" in requested else None,
-            rule=plan.rule,
-            project=caller.project,
-        )
+        route.rule = plan.rule
         last: UpstreamFailure | GatewayError | None = None
         for index, target in enumerate(plan.targets):
             route.fallback_used = index > 0
@@ -184,6 +201,7 @@ class GatewayService:
                 key.value,
                 key.label,
             )
+            route.recorded = True
             record = self._recorder.start(
                 principal=caller.principal,
                 provider=spec.id,
@@ -354,6 +372,27 @@ class GatewayService:
             key.label,
             failure.outcome,
             (time.perf_counter() - started) * 1000,
+        )
+
+    def _record_refusal(self, caller: CallerInfo, route: RouteReport, error: GatewayError) -> None:
+        record = self._recorder.start(
+            principal=caller.principal,
+            provider=route.provider
+            or (route.attempts[0].target.split("/")[0] if route.attempts else "-"),
+            transport=caller.transport,
+            tool=caller.endpoint,
+            caller=caller.caller,
+            model=route.requested_model or None,
+            state="refused",
+        )
+        self._recorder.finish(
+            record,
+            state="refused",
+            error_code=error.code,
+            http_status=error.http_status,
+            route=route.to_record(),
+            requested_model=route.requested_model or None,
+            project=route.project,
         )
 
     def _finish(

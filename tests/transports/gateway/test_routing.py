@@ -266,3 +266,22 @@ async def test_a_model_id_cannot_inject_request_lines(
     assert "x-evil" not in seen.headers
     # The whole id arrived inside the path (percent-encoded on the wire, decoded here).
     assert seen.path == "/v1beta/models/x HTTP/1.1\r\nX-Evil: 1:generateContent"
+
+
+async def test_requests_refused_before_any_provider_are_still_recorded(
+    start_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    gateway = await start_gateway()
+    await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
+    await post(gateway, "/v1/chat/completions", chat("no-such-model"), **{"X-Caller": "ci"})
+    rows = await recorded(gateway)
+    assert [(r["state"], r["error_code"], r["http_status"]) for r in rows] == [
+        ("refused", "no_provider_available", 503),
+        ("refused", "model_not_found", 404),
+    ]
+    assert rows[0]["requested_model"] == "gpt-4o" and rows[0]["provider"] == "openai"
+    assert rows[0]["route"]["attempts"] == [
+        {"target": "openai/gpt-4o", "key": "", "outcome": "no_key"}
+    ]
+    assert rows[1]["caller"] == "ci"
