@@ -111,7 +111,9 @@ def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
     rows = [
         {
             "key": d.key,
-            "value": _without_secrets(getattr(loaded.settings, d.attr)),
+            "value": ("***" if getattr(loaded.settings, d.attr) else "")
+            if d.secret
+            else _without_secrets(getattr(loaded.settings, d.attr)),
             "source": loaded.sources[d.key],
             "env": d.env,
             "doc": d.doc,

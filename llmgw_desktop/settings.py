@@ -13,13 +13,14 @@ import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from llmgw_desktop import paths
-from llmgw_desktop import settings_checks as checks
-from llmgw_desktop.engine.gateway.config import check_provider_tables, check_route_tables
+from llmgw_desktop import settings_fields as checks
+from llmgw_desktop.settings_fields import setting
+from llmgw_desktop.settings_gateway import GatewaySettings
 
 __all__ = [
     "ConfigError",
@@ -44,24 +45,9 @@ class ConfigError(Exception):
         super().__init__(f"{key}: {problem} (from {source})")
 
 
-def setting(
-    key: str,
-    default: Any,
-    *,
-    env: str,
-    doc: str,
-    check: Callable[[Any], str | None] | None = None,
-) -> Any:
-    """Declare one setting as a dataclass field carrying its key, env var, doc and check."""
-    meta = {"key": key, "env": env, "doc": doc, "check": check}
-    if isinstance(default, list | dict):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
 @dataclass(frozen=True)
-class Settings:
-    """The effective settings; attribute names are the keys with dots turned to underscores."""
+class _CoreSettings:
+    """The front door, jobs, providers, approval, recorder, paths, logging and the UI."""
 
     http_host: str = setting(
         "http.host",
@@ -321,79 +307,20 @@ class Settings:
         doc="How many rotated log files are kept.",
         check=checks.not_negative,
     )
-    gateway_providers: dict[str, Any] = setting(
-        "gateway.providers",
-        {},
-        env="LLM_GATEWAY_PROVIDERS",
-        doc="API providers: overrides of the built-ins and OpenAI-compatible servers (a JSON "
-        "object in the env).",
-        check=check_provider_tables,
-    )
-    gateway_aliases: dict[str, str] = setting(
-        "gateway.aliases",
-        {},
-        env="LLM_GATEWAY_ALIASES",
-        doc="Model aliases: name = model id (such as sonnet = claude-sonnet-4-6).",
-        check=checks.aliases,
-    )
-    gateway_routes: dict[str, Any] = setting(
-        "gateway.routes",
-        {},
-        env="LLM_GATEWAY_ROUTES",
-        doc="Per-model routing: strategy, fallback chain and caller pins (a JSON object in env).",
-        check=check_route_tables,
-    )
-    gateway_fallback: list[str] = setting(
-        "gateway.fallback",
-        [],
-        env="LLM_GATEWAY_FALLBACK",
-        doc="Models tried, in order, after a request's own route is exhausted.",
-    )
-    gateway_default_model: str = setting(
-        "gateway.default_model",
-        "",
-        env="LLM_GATEWAY_DEFAULT_MODEL",
-        doc="Model used when a request names none (/v1/generate); empty: the first available.",
-    )
-    gateway_small_request_model: str = setting(
-        "gateway.small_request_model",
-        "",
-        env="LLM_GATEWAY_SMALL_REQUEST_MODEL",
-        doc="Cheaper model for small requests without tools or images (empty: off).",
-    )
-    gateway_small_request_max_tokens: int = setting(
-        "gateway.small_request_max_tokens",
-        256,
-        env="LLM_GATEWAY_SMALL_REQUEST_MAX_TOKENS",
-        doc="Estimated input tokens at or under which a request counts as small.",
-        check=checks.positive,
-    )
-    gateway_detect_local: bool = setting(
-        "gateway.detect_local",
-        True,
-        env="LLM_GATEWAY_DETECT_LOCAL",
-        doc="Look for local model servers (Ollama, LM Studio, ...) on their default ports.",
-    )
-    gateway_connect_timeout_ms: int = setting(
-        "gateway.connect_timeout_ms",
-        10_000,
-        env="LLM_GATEWAY_CONNECT_TIMEOUT_MS",
-        doc="How long connecting to an upstream API may take before the next route is tried.",
-        check=checks.positive,
-    )
-    gateway_upstream_timeout_ms: int = setting(
-        "gateway.upstream_timeout_ms",
-        600_000,
-        env="LLM_GATEWAY_UPSTREAM_TIMEOUT_MS",
-        doc="Longest an upstream API may take to answer (and between stream chunks).",
-        check=checks.positive,
-    )
     ui_start_hidden: bool = setting(
         "ui.start_hidden",
         False,
         env="LLM_GATEWAY_UI_START_HIDDEN",
         doc="Start in the tray without showing the window (ignored where there is no tray).",
     )
+
+
+@dataclass(frozen=True)
+class Settings(GatewaySettings, _CoreSettings):
+    """The effective settings; attribute names are the keys with dots turned to underscores.
+
+    Declared in parts, one per area, each a base class; `declared_settings()` lists them all.
+    """
 
     # Derived paths: computed from the settings above, never stored.
     @property
@@ -420,6 +347,7 @@ class Declared:
     env: str
     doc: str
     check: Callable[[Any], str | None] | None
+    secret: bool = False
 
 
 def declared_settings() -> list[Declared]:
@@ -440,6 +368,7 @@ def declared_settings() -> list[Declared]:
                 f.metadata["env"],
                 f.metadata["doc"],
                 f.metadata["check"],
+                f.metadata.get("secret", False),
             )
         )
     return out

@@ -1,14 +1,18 @@
-"""The checks behind each setting: None when a value is fine, else what is wrong with it.
+"""How a setting is declared (`setting()`), and the checks behind them.
 
-Each returns a message meant to follow the setting's key ("http.port: 70000 is out of
-range ..."); `settings.load_settings` adds where the value came from.
+A check returns None when a value is fine, else a message meant to follow the setting's key
+("http.port: 70000 is out of range ..."); `settings.load_settings` adds where the value came
+from.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
+from dataclasses import field
 from pathlib import Path
+from typing import Any
 
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
 
@@ -22,6 +26,7 @@ __all__ = [
     "origins",
     "port",
     "positive",
+    "setting",
     "url_path",
     "workspace_paths",
 ]
@@ -98,3 +103,22 @@ def aliases(value: dict[str, str]) -> str | None:
         if name == target:
             return f"alias {name!r} points at itself"
     return None
+
+
+def setting(
+    key: str,
+    default: Any,
+    *,
+    env: str,
+    doc: str,
+    check: Callable[[Any], str | None] | None = None,
+    secret: bool = False,
+) -> Any:
+    """Declare one setting as a dataclass field carrying its key, env var, doc and check.
+
+    A `secret` setting's value is masked wherever settings are shown (`config --show`).
+    """
+    meta = {"key": key, "env": env, "doc": doc, "check": check, "secret": secret}
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
