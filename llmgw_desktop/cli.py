@@ -15,10 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop import __version__, paths
+from llmgw_desktop.engine.auth.policy import startup_problems
 from llmgw_desktop.engine.store import StoreError
 from llmgw_desktop.instance import InstanceLock, hand_off_to_running_instance
 from llmgw_desktop.logging_setup import configure_logging
-from llmgw_desktop.settings import ConfigError, LoadedSettings, declared_settings, load_settings
+from llmgw_desktop.settings import (
+    ConfigError,
+    LoadedSettings,
+    Settings,
+    declared_settings,
+    load_settings,
+)
 from llmgw_desktop.transports.http_server import PortInUse, base_url, probe_gateway
 
 __all__ = ["EXIT_CONFIG", "EXIT_FAILURE", "EXIT_PORT_IN_USE", "display_problem", "main"]
@@ -203,12 +210,16 @@ def _run_locked(loaded: LoadedSettings, lock: InstanceLock, *, headless: bool) -
             except ImportError as exc:
                 problem = f"Qt could not be loaded ({exc})"
             else:
+                if unsafe := _refuse_unsafe(settings, desktop=True):
+                    return unsafe
                 try:
                     return run_desktop(loaded, lock)
                 except StoreError as exc:
                     return _fail(str(exc))
         print(f"llmgw-desktop: {problem}: running headless.", file=sys.stderr, flush=True)
         log.warning("%s: running headless", problem)
+    if unsafe := _refuse_unsafe(settings, desktop=False):
+        return unsafe
     try:
         from llmgw_desktop.headless import run_headless
 
@@ -219,6 +230,15 @@ def _run_locked(loaded: LoadedSettings, lock: InstanceLock, *, headless: bool) -
         return _fail(str(exc))
     except KeyboardInterrupt:  # Ctrl+C before the signal handlers were in place
         return 130
+
+
+def _refuse_unsafe(settings: Settings, *, desktop: bool) -> int:
+    """EXIT_CONFIG with every reason when the settings would expose the gateway; else 0."""
+    problems = startup_problems(settings, os.environ, desktop=desktop)
+    for problem in problems:
+        print(f"llmgw-desktop: refusing to start: {problem}", file=sys.stderr)
+        log.error("refusing to start: %s", problem)
+    return EXIT_CONFIG if problems else 0
 
 
 def port_in_use_message(exc: PortInUse, host: str) -> int:

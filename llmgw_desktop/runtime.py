@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from llmgw_desktop.config_file import ConfigFileWriter
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.settings import LoadedSettings, Settings
 from llmgw_desktop.transports.http_app import HttpAppConfig, build_http_app
 from llmgw_desktop.transports.http_server import HttpFrontDoor, base_url
 from llmgw_desktop.transports.mcp.http_front import McpHttpFront
 
-__all__ = ["GatewayRuntime"]
+__all__ = ["GatewayRuntime", "allowed_hosts"]
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,18 @@ class GatewayRuntime:
         self.mode = mode
         self._lock = lock
         self.engine = Engine(self.settings, settings_writer=ConfigFileWriter(loaded.config_file))
+        # The instance token (in the 0600 instance.json) proves the local user to the HTTP
+        # door even when authentication is on: the stdio relay and a second launch use it.
+        self.engine.auth.instance_token = lock.token
         app = build_http_app(
             self.engine,
             HttpAppConfig(
                 max_body_bytes=self.settings.http_max_body_bytes,
                 allowed_origins=tuple(self.settings.http_allowed_origins),
-                allowed_hosts=(self.settings.http_host,),
+                allowed_hosts=allowed_hosts(self.settings),
                 instance_token=lock.token,
                 on_activate=on_activate,
+                mcp_path=self.settings.http_path,
             ),
         )
         self.mcp = McpHttpFront(
@@ -83,6 +88,8 @@ class GatewayRuntime:
             raise
         port = self.http.port
         self.engine.own_origins.update({f"127.0.0.1:{port}", f"[::1]:{port}", f"::1:{port}"})
+        if self.engine.auth.oauth is not None:
+            self.engine.auth.oauth.set_issuer(self.settings.http_public_url or self.base_url)
         self._lock.publish(self.base_url, self.mode)
         log.info("gateway ready at %s (%s)", self.base_url, self.mode)
 
@@ -92,3 +99,14 @@ class GatewayRuntime:
         await self.mcp.stop()
         await self.http.stop()
         await self.engine.stop()
+
+
+def allowed_hosts(settings: Settings) -> tuple[str, ...]:
+    """`Host` values accepted besides loopback: the configured ones, the public URL's host, and
+    the bind address when it is a specific one (never the wildcard)."""
+    hosts = list(settings.http_allowed_hosts)
+    if settings.http_public_url:
+        hosts.append(urlsplit(settings.http_public_url).hostname or "")
+    if settings.http_host not in ("0.0.0.0", "::", ""):  # noqa: S104 - compared, not bound
+        hosts.append(settings.http_host)
+    return tuple(h for h in hosts if h)

@@ -21,6 +21,7 @@ from llmgw_desktop import paths
 from llmgw_desktop import settings_fields as checks
 from llmgw_desktop.settings_fields import setting
 from llmgw_desktop.settings_gateway import GatewaySettings
+from llmgw_desktop.settings_security import SecuritySettings
 
 __all__ = [
     "ConfigError",
@@ -33,6 +34,9 @@ __all__ = [
 # Read by the parts that need them, never kept in settings (they are secrets, and a setting's
 # value is printed by `config --show`): the vault's master key.
 SECRET_ENV_VARS = ("LLM_GATEWAY_MASTER_KEY",)
+# Opt-ins that must come from the environment of the process itself, never from a file
+# someone else may be able to edit.
+ENV_ONLY_OPT_INS = ("LLM_GATEWAY_OAUTH_ALLOW_OPEN_REGISTRATION", "LLM_GATEWAY_WORKSPACE_ADMIN")
 
 
 class ConfigError(Exception):
@@ -53,8 +57,8 @@ class _CoreSettings:
         "http.host",
         "127.0.0.1",
         env="LLM_GATEWAY_HTTP_HOST",
-        doc="Address the HTTP front door binds to (loopback only).",
-        check=checks.loopback_host,
+        doc="Address the HTTP front door binds to; anything but loopback needs authentication.",
+        check=checks.bind_host,
     )
     http_port: int = setting(
         "http.port",
@@ -254,13 +258,6 @@ class _CoreSettings:
         doc="Most request records kept; the oldest go first.",
         check=checks.positive,
     )
-    workspaces: dict[str, str] = setting(
-        "workspaces.registry",
-        {},
-        env="LLM_GATEWAY_WORKSPACES",
-        doc="Named working directories calls can use by alias (name=path pairs in the env).",
-        check=checks.workspace_paths,
-    )
     disabled_providers: list[str] = setting(
         "providers.disabled",
         [],
@@ -316,7 +313,7 @@ class _CoreSettings:
 
 
 @dataclass(frozen=True)
-class Settings(GatewaySettings, _CoreSettings):
+class Settings(SecuritySettings, GatewaySettings, _CoreSettings):
     """The effective settings; attribute names are the keys with dots turned to underscores.
 
     Declared in parts, one per area, each a base class; `declared_settings()` lists them all.
@@ -512,7 +509,12 @@ def load_settings(
         values[decl.attr] = value
         sources[decl.key] = source
 
-    known_env = {d.env for d in decls} | set(paths.PATH_ENV_VARS) | set(SECRET_ENV_VARS)
+    known_env = (
+        {d.env for d in decls}
+        | set(paths.PATH_ENV_VARS)
+        | set(SECRET_ENV_VARS)
+        | set(ENV_ONLY_OPT_INS)
+    )
     unknown = tuple(
         sorted(
             name for name in environ if name.startswith("LLM_GATEWAY_") and name not in known_env

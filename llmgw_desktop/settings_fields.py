@@ -19,9 +19,10 @@ from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
 __all__ = [
     "LOG_LEVELS",
     "aliases",
+    "bind_host",
+    "is_loopback",
     "known_providers",
     "log_level",
-    "loopback_host",
     "not_negative",
     "origins",
     "port",
@@ -32,6 +33,11 @@ __all__ = [
 ]
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+MIN_TOKEN_CHARS = 32
+REGISTRATION_POLICIES = ("static_clients", "shared_secret", "open_dev")
+OAUTH_CLIENT_FIELDS = frozenset(
+    {"name", "redirect_uris", "scopes", "client_secret_sha256", "client_secret_env", "public"}
+)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -49,18 +55,111 @@ def not_negative(value: int) -> str | None:
     return None if value >= 0 else f"{value} must be 0 or more"
 
 
-def loopback_host(value: str) -> str | None:
-    if value.lower() in LOOPBACK_NAMES:
-        return None
+def is_loopback(host: str) -> bool:
+    """True for names and addresses that only this machine can reach."""
+    if host.lower().strip("[]") in LOOPBACK_NAMES:
+        return True
     try:
-        if ipaddress.ip_address(value).is_loopback:
-            return None
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_host(value: str) -> str | None:
+    """An address or host name to listen on. Whether a non-loopback one may be used is decided
+    with the authentication settings at start-up (`engine/auth/policy.py`)."""
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+        return None
     except ValueError:
         pass
-    return (
-        f"{value!r} is not a loopback address; the gateway only listens on this machine "
-        "(use 127.0.0.1, ::1 or localhost)"
-    )
+    if re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})", value):
+        return None
+    return f"{value!r} is not an IP address or host name"
+
+
+def auth_token(value: str) -> str | None:
+    if value and len(value) < MIN_TOKEN_CHARS:
+        return (
+            f"is {len(value)} characters; a bearer token must be at least {MIN_TOKEN_CHARS} "
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    if value and any(c.isspace() for c in value):
+        return "must not contain spaces or line breaks"
+    return None
+
+
+def public_url(value: str) -> str | None:
+    if not value:
+        return None
+    if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value) or value.endswith("/"):
+        return f"{value!r} must be a URL such as https://gw.example.com (no query, no trailing /)"
+    return None
+
+
+def header_name(value: str) -> str | None:
+    if value and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", value):
+        return f"{value!r} is not a header name (letters, digits and '-')"
+    return None
+
+
+def host_names(value: list[str]) -> str | None:
+    bad = [h for h in value if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]{1,253}", h)]
+    return f"{bad} must be host names (no scheme, port or path)" if bad else None
+
+
+def registration_policy(value: str) -> str | None:
+    if value in REGISTRATION_POLICIES:
+        return None
+    return f"{value!r} must be one of {', '.join(REGISTRATION_POLICIES)}"
+
+
+def consent_password_hash(value: str) -> str | None:
+    if value and not value.startswith("scrypt$"):
+        return (
+            "must be a scrypt hash made by `llmgw-desktop hash-password`, never the password itself"
+        )
+    return None
+
+
+def absolute_paths(value: list[str]) -> str | None:
+    bad = [p for p in value if not Path(p).expanduser().is_absolute()]
+    return f"{bad} must be absolute paths" if bad else None
+
+
+def dir_names(value: list[str]) -> str | None:
+    bad = [n for n in value if not n or "/" in n or "\\" in n]
+    return f"{bad} must be plain directory names such as .ssh" if bad else None
+
+
+def oauth_clients(value: dict[str, Any]) -> str | None:
+    for client_id, table in value.items():
+        where = f"client {client_id!r}"
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", client_id):
+            return f"{where}: ids are letters, digits, '.', '_' or '-'"
+        if not isinstance(table, dict):
+            return f"{where} must be a table with redirect_uris"
+        unknown = set(table) - OAUTH_CLIENT_FIELDS
+        if unknown:
+            return (
+                f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(OAUTH_CLIENT_FIELDS)}"
+            )
+        uris = table.get("redirect_uris")
+        if (
+            not isinstance(uris, list)
+            or not uris
+            or not all(isinstance(u, str) and re.match(r"^[a-z][a-z0-9+.-]*://", u) for u in uris)
+        ):
+            return f"{where}: redirect_uris must be a non-empty list of absolute URIs"
+        for name in ("name", "scopes", "client_secret_sha256", "client_secret_env"):
+            if name in table and not isinstance(table[name], str):
+                return f"{where}: {name} must be a string"
+        digest = table.get("client_secret_sha256", "")
+        if digest and not re.fullmatch(r"[0-9a-f]{64}", digest):
+            return f"{where}: client_secret_sha256 must be 64 lowercase hex characters"
+        if "public" in table and not isinstance(table["public"], bool):
+            return f"{where}: public must be true or false"
+    return None
 
 
 def url_path(value: str) -> str | None:

@@ -12,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 
 from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.engine.auth.policy import startup_problems
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.headless import install_stop_signals
 from llmgw_desktop.instance import INFO_FILE, InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.transports.http_server import PortInUse
 from llmgw_desktop.transports.mcp.server import build_mcp_server
 from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder, stdio_streams
@@ -35,37 +38,46 @@ def run_stdio(loaded: LoadedSettings) -> int:
     """Serve MCP on stdin/stdout until the editor closes it; the exit code."""
     lock = InstanceLock(loaded.settings.data_path)
     if lock.acquire():
+        problems = startup_problems(loaded.settings, os.environ, desktop=False)
+        if problems:
+            lock.release()
+            for problem in problems:
+                print(f"llmgw-desktop: refusing to start: {problem}", file=sys.stderr)
+            return 2
         try:
             return asyncio.run(_serve_in_process(loaded, lock))
         finally:
             lock.release()
-    url = _running_mcp_url(loaded)
-    if url is None:
+    found = _running_instance(loaded)
+    if found is None:
         print(
             "llmgw-desktop: another instance holds the data directory but publishes no "
             "address; stop it and try again",
             file=sys.stderr,
         )
         return 1
+    url, token = found
     log.info("relaying stdio MCP to the running gateway at %s", url)
-    return asyncio.run(_relay(url))
+    return asyncio.run(_relay(url, token))
 
 
-def _running_mcp_url(loaded: LoadedSettings) -> str | None:
+def _running_instance(loaded: LoadedSettings) -> tuple[str, str] | None:
+    """The running instance's MCP URL and its instance token (which proves the local user)."""
     deadline = time.monotonic() + FIND_RUNNING_S
     path = loaded.settings.data_path / INFO_FILE
     while time.monotonic() < deadline:
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
-            return str(info["url"]) + loaded.settings.http_path
+            return str(info["url"]) + loaded.settings.http_path, str(info["token"])
         except (OSError, ValueError, KeyError):
             time.sleep(0.1)
     return None
 
 
-async def _relay(url: str) -> int:
+async def _relay(url: str, token: str) -> int:
     reader, writer = await stdio_streams()
-    await StdioForwarder(url, headers={"User-Agent": "llmgw-desktop-stdio"}).run(reader, writer)
+    headers = {"User-Agent": "llmgw-desktop-stdio", INSTANCE_TOKEN_HEADER: token}
+    await StdioForwarder(url, headers=headers).run(reader, writer)
     return 0
 
 

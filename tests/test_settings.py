@@ -62,7 +62,7 @@ def test_every_setting_is_declared_with_env_and_doc() -> None:
         ("[http]\nport = true\n", "http.port", "not a whole number"),
         ("[http]\nprot = 3333\n", "http.prot", "did you mean 'http.port'"),
         ("[nonsense]\nx = 1\n", "nonsense.x", "not a known setting"),
-        ('[http]\nhost = "0.0.0.0"\n', "http.host", "not a loopback address"),
+        ('[http]\nhost = "not a host!"\n', "http.host", "not an IP address or host name"),
         ('[http]\npath = "mcp"\n', "http.path", "must be a path"),
         ("[ui]\nstart_hidden = 1\n", "ui.start_hidden", "not a boolean"),
         ('[providers]\ndisabled = ["claude", "nope"]\n', "providers.disabled", "unknown provider"),

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 from llmgw_desktop import __version__
 from llmgw_desktop.engine.approval import ApprovalGate
+from llmgw_desktop.engine.auth.principals import LOCAL
+from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.cache_state import CacheState
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, ProviderUnavailable
@@ -46,7 +48,7 @@ __all__ = ["LOCAL_PRINCIPAL", "Engine", "EngineState", "ProviderState", "Setting
 log = logging.getLogger(__name__)
 
 # The principal of calls made on this machine without a token: stdio and the desktop UI.
-LOCAL_PRINCIPAL = "local"
+LOCAL_PRINCIPAL = LOCAL
 MAINTENANCE_EVERY_S = 3600.0
 
 
@@ -141,6 +143,7 @@ class Engine:
         self.validation = ValidationService(
             self.calls, self.jobs, deadline_s=settings.sync_deadline_ms / 1000
         )
+        self.auth = AuthService(settings, self.store, environ=environ, clock=clock)
         self.gateway = build_gateway(
             settings,
             calls=self.calls,
@@ -177,6 +180,7 @@ class Engine:
             # A locked vault (missing or wrong master key) is reported, never fatal: keys from
             # config and the environment still work, and nothing stored is touched.
             await self.vault.open()
+            await self.auth.start()
             await self.jobs.start()
         except BaseException:
             await self.store.close()

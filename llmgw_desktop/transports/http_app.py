@@ -1,8 +1,10 @@
 """The aiohttp application behind every HTTP front door: edge checks, errors, core routes.
 
 Middlewares run in order: errors (outermost, so every failure answers in JSON), then the
-Host/Origin guard, then the body-size limit. The gateway's routes (the four chat dialects,
-native and vault endpoints) mount here; MCP mounts on the same app from the runtime.
+Host/Origin guard and body-size limit, then CORS preflights, then authentication (a principal
+for every non-public route, rate limits for remote ones). The gateway's routes (the four chat
+dialects, native and vault endpoints) and the OAuth server mount here; MCP mounts on the same
+app from the runtime.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from aiohttp import web
 
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.transports.auth_edge import add_cors_headers, auth_middlewares
 from llmgw_desktop.transports.edge import host_allowed, origin_allowed
 from llmgw_desktop.transports.gateway.chat_routes import add_chat_routes
 from llmgw_desktop.transports.gateway.native_routes import add_native_routes
 from llmgw_desktop.transports.gateway.openapi import openapi_document
 from llmgw_desktop.transports.http_errors import error_response
+from llmgw_desktop.transports.oauth_routes import add_oauth_routes
 
 __all__ = ["INSTANCE_TOKEN_HEADER", "HttpAppConfig", "build_http_app"]
 
@@ -41,6 +45,7 @@ class HttpAppConfig:
     # and asks the running instance to come forward.
     instance_token: str = ""
     on_activate: Callable[[], str] = field(default=lambda: "headless")
+    mcp_path: str = "/mcp"
 
 
 def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
@@ -109,7 +114,20 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
 
-    app = web.Application(middlewares=[errors, edge_guard], client_max_size=config.max_body_bytes)
+    auth = auth_middlewares(
+        engine.auth, allowed_origins=config.allowed_origins, mcp_path=config.mcp_path
+    )
+    app = web.Application(
+        middlewares=[errors, edge_guard, *auth], client_max_size=config.max_body_bytes
+    )
+    app.on_response_prepare.append(add_cors_headers(config.allowed_origins))
+    if engine.auth.oauth is not None:
+        add_oauth_routes(
+            app,
+            engine.auth.oauth,
+            mcp_path=config.mcp_path,
+            consent_password_hash=engine.auth.consent_password_hash,
+        )
     app.router.add_get("/health", health)
     app.router.add_post("/instance/activate", activate)
     app.router.add_get("/openapi.json", openapi)

@@ -142,6 +142,61 @@ class Models:
             class Meta:
                 table_name = "vault_files"
 
+        class OAuthClient(Base):
+            client_id = peewee.TextField(primary_key=True)
+            secret_digest = peewee.TextField(null=True)
+            name = peewee.TextField(default="")
+            redirect_uris_json = peewee.TextField()
+            scopes = peewee.TextField()
+            public = peewee.BooleanField(default=False)
+            registered_by = peewee.TextField()
+            created_at = peewee.FloatField()
+            metadata_json = peewee.TextField(default="{}")
+
+            class Meta:
+                table_name = "oauth_clients"
+
+        class OAuthCode(Base):
+            code_digest = peewee.TextField(primary_key=True)
+            client_id = peewee.TextField()
+            redirect_uri = peewee.TextField()
+            redirect_uri_explicit = peewee.BooleanField()
+            scopes = peewee.TextField()
+            code_challenge = peewee.TextField(null=True)
+            code_challenge_method = peewee.TextField(null=True)
+            resource = peewee.TextField(null=True)
+            created_at = peewee.FloatField()
+            expires_at = peewee.FloatField()
+            used_at = peewee.FloatField(null=True)
+
+            class Meta:
+                table_name = "oauth_codes"
+
+        class OAuthToken(Base):
+            token_digest = peewee.TextField(primary_key=True)
+            kind = peewee.TextField()
+            client_id = peewee.TextField()
+            scopes = peewee.TextField()
+            family_id = peewee.TextField()
+            resource = peewee.TextField(null=True)
+            created_at = peewee.FloatField()
+            expires_at = peewee.FloatField()
+            rotated_at = peewee.FloatField(null=True)
+            revoked_at = peewee.FloatField(null=True)
+
+            class Meta:
+                table_name = "oauth_tokens"
+
+        class Workspace(Base):
+            name = peewee.TextField(primary_key=True)
+            path = peewee.TextField()
+            owner_principal = peewee.TextField()
+            origin = peewee.TextField()
+            created_at = peewee.FloatField()
+
+            class Meta:
+                table_name = "workspaces"
+
         self.database = db
         self.StoreMeta = StoreMeta
         self.Job = Job
@@ -150,6 +205,10 @@ class Models:
         self.RecordedRequest = RecordedRequest
         self.VaultKey = VaultKey
         self.VaultFile = VaultFile
+        self.OAuthClient = OAuthClient
+        self.OAuthCode = OAuthCode
+        self.OAuthToken = OAuthToken
+        self.Workspace = Workspace
         self.all: tuple[type[peewee.Model], ...] = (
             StoreMeta,
             Job,
@@ -158,4 +217,8 @@ class Models:
             RecordedRequest,
             VaultKey,
             VaultFile,
+            OAuthClient,
+            OAuthCode,
+            OAuthToken,
+            Workspace,
         )

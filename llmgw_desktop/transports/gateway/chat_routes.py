@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL, Engine
+from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed
 from llmgw_desktop.engine.gateway.catalog import (
@@ -27,6 +27,7 @@ from llmgw_desktop.engine.gateway.catalog import (
 from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.gateway.upstream import PASSTHROUGH_HEADERS
+from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope
 
 __all__ = ["add_chat_routes", "json_body", "read_json"]
@@ -85,7 +86,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
 
     def caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> CallerInfo:
         return CallerInfo(
-            principal=LOCAL_PRINCIPAL,
+            principal=principal_of(request).id,
             caller=caller_name(request.headers),
             project=project_scope(request.headers, body),
             endpoint=endpoint,

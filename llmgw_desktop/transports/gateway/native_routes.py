@@ -8,10 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
-from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL, Engine
-from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.errors import InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed
 from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
+from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope
 from llmgw_desktop.transports.gateway.chat_routes import json_body, read_json
 
@@ -28,7 +29,7 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
         body = await read_json(request)
         chat = generate_as_chat(body)
         caller = CallerInfo(
-            principal=LOCAL_PRINCIPAL,
+            principal=principal_of(request).id,
             caller=caller_name(request.headers),
             project=project_scope(request.headers, body),
             endpoint="/v1/generate",
@@ -64,6 +65,7 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
         return json_body({"providers": await engine.gateway.directory.providers(project)})
 
     async def store_credential(request: web.Request) -> web.Response:
+        _operator_only(request)
         body = await read_json(request)
         _require_strings(body, ("provider", "apiKey"), ("keyName", "project"))
         stored = await engine.vault.store_key(
@@ -75,14 +77,17 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
         return json_body(stored, status=201)
 
     async def list_credentials(request: web.Request) -> web.Response:
+        _operator_only(request)
         project = request.query.get("project") or None
         return json_body({"credentials": await engine.vault.list_keys(project)})
 
     async def delete_credential(request: web.Request) -> web.Response:
+        _operator_only(request)
         await engine.vault.delete_key(request.match_info["id"])  # NotFound if absent
         return json_body({"ok": True})
 
     async def store_file(request: web.Request) -> web.Response:
+        _operator_only(request)
         body = await read_json(request)
         _require_strings(body, ("provider", "fileName", "content"), ("project", "encoding"))
         content: str | bytes = body["content"]
@@ -99,10 +104,12 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
         return json_body(stored, status=201)
 
     async def list_files(request: web.Request) -> web.Response:
+        _operator_only(request)
         project = request.query.get("project") or None
         return json_body({"files": await engine.vault.list_files(project)})
 
     async def delete_file(request: web.Request) -> web.Response:
+        _operator_only(request)
         await engine.vault.delete_file(request.match_info["id"])  # NotFound if absent
         return json_body({"ok": True})
 
@@ -167,3 +174,13 @@ def _require_strings(
 def _query_project(request: web.Request) -> dict[str, Any] | None:
     project = request.query.get("project")
     return {"project": project} if project else None
+
+
+def _operator_only(request: web.Request) -> None:
+    """The vault belongs to whoever runs the gateway: the local user or the bearer holder.
+
+    Raises:
+        NotFound: for anyone else (an OAuth client, a proxy-named user), as if it did not exist.
+    """
+    if not principal_of(request).operator:
+        raise NotFound(f"no route for {request.path}")

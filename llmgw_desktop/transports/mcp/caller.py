@@ -14,6 +14,7 @@ from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
+from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL
 
 __all__ = ["SCOPE_KEY", "Caller", "caller_middleware", "caller_of", "current_caller"]
@@ -26,6 +27,14 @@ class Caller:
     principal: str
     transport: str
     client: str  # a short label of the client software, for the recorder
+    # How the principal proved itself ("local", "bearer", "oauth", ...) and, for OAuth
+    # clients, the scopes granted.
+    method: str = "local"
+    scopes: frozenset[str] = frozenset()
+
+    @property
+    def as_principal(self) -> Principal:
+        return Principal(self.principal, self.method, self.scopes)
 
 
 STDIO_CALLER = Caller(LOCAL_PRINCIPAL, "mcp-stdio", "")
@@ -54,6 +63,8 @@ async def caller_middleware(
             str(state.get("principal", LOCAL_PRINCIPAL)),
             str(state.get("transport", "mcp-http")),
             str(state.get("client", "")),
+            str(state.get("method", "local")),
+            frozenset(state.get("scopes", ())),
         )
     )
     try:

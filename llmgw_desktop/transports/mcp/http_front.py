@@ -15,9 +15,10 @@ import logging
 from aiohttp import web
 from mcp.server.transport_security import TransportSecuritySettings
 
-from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL, Engine
+from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.transports.asgi import serve_asgi
+from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.mcp.caller import SCOPE_KEY
 from llmgw_desktop.transports.mcp.server import build_mcp_server
 
@@ -70,9 +71,12 @@ class McpHttpFront:
         self._task = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        principal = principal_of(request)
         state = {
             SCOPE_KEY: {
-                "principal": LOCAL_PRINCIPAL,
+                "principal": principal.id,
+                "method": principal.method,
+                "scopes": tuple(principal.scopes),
                 "transport": "mcp-http",
                 "client": request.headers.get("User-Agent", "")[:120],
             }

@@ -1,7 +1,7 @@
 """Vault tools: store, list and delete API keys and CLI auth files (values never come back).
 
-The vault belongs to the person at this machine, so only the local principal may use these;
-other principals (remote tokens, once they exist) get `forbidden`.
+The vault belongs to whoever runs the gateway: the local user, or the holder of the static
+bearer token. OAuth clients and proxy-named users get `forbidden`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL, Engine
+from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME, GLOBAL_PROJECT
 from llmgw_desktop.transports.mcp.caller import caller_of
@@ -29,9 +29,10 @@ RecordId = Annotated[str, Field(description="The record id from vault_list / vau
 
 
 def _local_only(ctx: Context) -> None:
-    if caller_of(ctx).principal != LOCAL_PRINCIPAL:
+    if not caller_of(ctx).as_principal.operator:
         raise GatewayError(
-            "the credential vault is only open to the person at this machine",
+            "the credential vault is only open to the operator (the local user or the holder "
+            "of the gateway's bearer token)",
             code="forbidden",
         )
 

@@ -20,6 +20,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0004_flight_recorder,
     m0005_vault,
     m0006_recorder_routes,
+    m0007_oauth_and_workspaces,
 )
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
@@ -39,6 +40,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "flight recorder", m0004_flight_recorder.STATEMENTS),
     Migration(5, "vault", m0005_vault.STATEMENTS),
     Migration(6, "recorder routes", m0006_recorder_routes.STATEMENTS),
+    Migration(7, "oauth and workspaces", m0007_oauth_and_workspaces.STATEMENTS),
 )
 
 

@@ -1,0 +1,486 @@
+"""The built-in OAuth 2.0 authorization server: registration, authorization codes with PKCE,
+tokens with refresh rotation and reuse detection, revocation, and verification.
+
+Transport-free: the HTTP routes (`transports/auth/oauth_routes.py`) parse requests and render
+answers; everything decided is decided here. Codes are single use and short-lived; tokens are
+stored hashed and survive a restart; presenting a refresh token that was already rotated
+revokes every token of that grant.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import AnyHttpUrl
+
+from llmgw_desktop.engine.auth import oauth_store as store
+from llmgw_desktop.engine.auth.consent import ConsentQueue, ConsentRequest, PendingConsent
+from llmgw_desktop.engine.auth.hashing import constant_time_equal, new_token, token_digest
+from llmgw_desktop.engine.auth.oauth_rules import (
+    SUPPORTED_SCOPES,
+    OAuthError,
+    check_pkce_request,
+    parse_scopes,
+    pkce_matches,
+    registration_metadata,
+)
+from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.store import Database
+
+__all__ = ["AuthorizationStep", "OAuthConfig", "OAuthServer"]
+
+log = logging.getLogger(__name__)
+
+VERIFY_CACHE_S = 30.0
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    """The OAuth server's settings (from `[http.oauth]`)."""
+
+    require_pkce: bool = True
+    allow_plain_pkce: bool = False
+    allow_public_clients: bool = False
+    registration: str = "static_clients"
+    registration_secret: str = ""
+    require_consent: bool = False
+    code_ttl_s: float = 300.0
+    access_token_ttl_s: float = 3600.0
+    refresh_token_ttl_s: float = 30 * 86400.0
+    static_clients: tuple[store.ClientRecord, ...] = ()
+
+
+@dataclass
+class AuthorizationStep:
+    """What the browser gets: a redirect to the client, a consent to wait for, or an error page
+    (when the client or its redirect URI cannot be trusted with a redirect)."""
+
+    redirect: str | None = None
+    consent: PendingConsent | None = None
+    error: OAuthError | None = None
+
+
+@dataclass
+class _Waiting:
+    client: store.ClientRecord
+    redirect_uri: str
+    explicit: bool
+    scopes: tuple[str, ...]
+    challenge: str | None
+    method: str | None
+    resource: str | None
+    state: str | None
+    result: str | None = field(default=None)
+
+
+class OAuthServer:
+    """Issues and checks OAuth credentials; one per engine when `[http.oauth]` is enabled."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: OAuthConfig,
+        consent: ConsentQueue,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self.config = config
+        self.consent = consent
+        self._clock = clock
+        self.issuer = ""
+        self._waiting: dict[str, _Waiting] = {}
+        self._verified: dict[str, tuple[float, Principal | None]] = {}
+
+    def set_issuer(self, url: str) -> None:
+        """The issuer as OAuth metadata renders it (a root URL gets its trailing slash)."""
+        self.issuer = str(AnyHttpUrl(url))
+
+    async def start(self) -> None:
+        """Store the config's static clients; drop config clients no longer listed."""
+        clients, now = self.config.static_clients, self._clock()
+        dropped = await self._db.run(
+            lambda: store.sync_config_clients(self._db.models, clients, now)
+        )
+        if dropped:
+            log.info("oauth: removed %d client(s) no longer in config.toml", dropped)
+
+    # -- registration ------------------------------------------------------------------
+
+    async def register(
+        self, body: Mapping[str, Any], presented_secret: str | None
+    ) -> dict[str, Any]:
+        """RFC 7591 dynamic registration, as the registration policy allows.
+
+        Raises:
+            OAuthError: registration closed (403), missing or wrong secret (401), bad metadata.
+        """
+        policy = self.config.registration
+        if policy == "static_clients":
+            raise OAuthError(
+                "access_denied",
+                "client registration is closed; the operator lists clients under "
+                "[http.oauth.clients] in config.toml",
+                status=403,
+            )
+        if policy == "shared_secret" and not (
+            presented_secret
+            and constant_time_equal(presented_secret, self.config.registration_secret)
+        ):
+            raise OAuthError(
+                "invalid_token",
+                "registration needs the registration secret as a bearer token",
+                status=401,
+            )
+        accepted = registration_metadata(body, allow_public=self.config.allow_public_clients)
+        public = accepted["token_endpoint_auth_method"] == "none"  # noqa: S105 - a method name
+        client_id = "llmgw-" + secrets.token_urlsafe(12)
+        secret = None if public else new_token()
+        now = self._clock()
+        record = store.ClientRecord(
+            client_id=client_id,
+            secret_digest=None if secret is None else token_digest(secret),
+            name=accepted["client_name"],
+            redirect_uris=tuple(accepted["redirect_uris"]),
+            scopes=frozenset(accepted["scope"].split()),
+            public=public,
+            registered_by=f"registration:{policy}",
+            created_at=now,
+            metadata={k: accepted[k] for k in ("grant_types", "response_types")},
+        )
+        await self._db.run(lambda: store.upsert_client(self._db.models, record))
+        log.info("oauth: registered client %s (%s)", client_id, record.name or "unnamed")
+        answer = dict(accepted) | {
+            "client_id": client_id,
+            "client_id_issued_at": int(now),
+        }
+        if secret is not None:
+            answer |= {"client_secret": secret, "client_secret_expires_at": 0}
+        return answer
+
+    # -- authorization -----------------------------------------------------------------
+
+    async def authorize(self, params: Mapping[str, str], *, requester: str) -> AuthorizationStep:
+        """Check an authorization request and issue a code, or open a consent question."""
+        client_id = params.get("client_id", "")
+        client = await self._client(client_id) if client_id else None
+        if client is None:
+            return AuthorizationStep(
+                error=OAuthError("invalid_client", f"unknown client_id {client_id!r}")
+            )
+        asked = params.get("redirect_uri")
+        if asked is None:
+            if len(client.redirect_uris) != 1:
+                return AuthorizationStep(
+                    error=OAuthError("invalid_request", "redirect_uri is required for this client")
+                )
+            redirect_uri, explicit = client.redirect_uris[0], False
+        elif asked in client.redirect_uris:  # exact match only, no prefixes or patterns
+            redirect_uri, explicit = asked, True
+        else:
+            return AuthorizationStep(
+                error=OAuthError(
+                    "invalid_request", "redirect_uri does not match any registered for this client"
+                )
+            )
+        state = params.get("state")
+        try:
+            if params.get("response_type") != "code":
+                raise OAuthError("unsupported_response_type", "response_type must be code")
+            scopes = parse_scopes(params.get("scope"), client.scopes)
+            challenge, method = check_pkce_request(
+                params.get("code_challenge"),
+                params.get("code_challenge_method"),
+                required=self.config.require_pkce or client.public,
+                allow_plain=self.config.allow_plain_pkce,
+            )
+        except OAuthError as exc:
+            return AuthorizationStep(redirect=self._redirect(redirect_uri, state, exc.to_dict()))
+        waiting = _Waiting(
+            client, redirect_uri, explicit, scopes, challenge, method, params.get("resource"), state
+        )
+        if not self.config.require_consent:
+            return AuthorizationStep(redirect=await self._issue_code(waiting))
+        pending = self.consent.ask(
+            ConsentRequest(
+                client_id=client.client_id,
+                client_name=client.name or client.client_id,
+                redirect_uri=redirect_uri,
+                scopes=scopes,
+                requester=requester,
+            )
+        )
+        self._waiting[pending.id] = waiting
+        return AuthorizationStep(consent=pending)
+
+    async def consent_outcome(self, consent_id: str) -> str | None:
+        """Where the browser goes once consent was given or refused; None while undecided.
+
+        The code is issued once, when first asked for after approval.
+        """
+        pending = self.consent.get(consent_id)
+        waiting = self._waiting.get(consent_id)
+        if pending is None or waiting is None or not pending.decided:
+            return None
+        if waiting.result is None:
+            if pending.decision.result():
+                waiting.result = await self._issue_code(waiting)
+            else:
+                why = "the person at the gateway did not approve this request"
+                if pending.decided_by == "timeout":
+                    why = "nobody approved this request in time"
+                waiting.result = self._redirect(
+                    waiting.redirect_uri,
+                    waiting.state,
+                    {"error": "access_denied", "error_description": why},
+                )
+        return waiting.result
+
+    async def _issue_code(self, waiting: _Waiting) -> str:
+        code = new_token()
+        now = self._clock()
+        record = store.CodeRecord(
+            client_id=waiting.client.client_id,
+            redirect_uri=waiting.redirect_uri,
+            redirect_uri_explicit=waiting.explicit,
+            scopes=waiting.scopes,
+            code_challenge=waiting.challenge,
+            code_challenge_method=waiting.method,
+            resource=waiting.resource,
+            expires_at=now + self.config.code_ttl_s,
+            used_at=None,
+        )
+        digest = token_digest(code)
+        await self._db.run(lambda: store.insert_code(self._db.models, digest, record, now))
+        return self._redirect(waiting.redirect_uri, waiting.state, {"code": code})
+
+    def _redirect(self, uri: str, state: str | None, values: dict[str, str]) -> str:
+        query = dict(values)
+        if state is not None:
+            query["state"] = state
+        if self.issuer:
+            query["iss"] = self.issuer  # RFC 9207: which server answered
+        return uri + ("&" if "?" in uri else "?") + urlencode(query)
+
+    # -- tokens --------------------------------------------------------------------------
+
+    async def token(self, form: Mapping[str, str], basic: tuple[str, str] | None) -> dict[str, Any]:
+        """The token endpoint: authorization_code and refresh_token grants.
+
+        Raises:
+            OAuthError: invalid_client (401), invalid_grant, unsupported_grant_type, ...
+        """
+        client = await self._authenticate_client(form, basic)
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            return await self._exchange_code(client, form)
+        if grant == "refresh_token":
+            return await self._refresh(client, form)
+        raise OAuthError(
+            "unsupported_grant_type", "grant_type must be authorization_code or refresh_token"
+        )
+
+    async def _exchange_code(
+        self, client: store.ClientRecord, form: Mapping[str, str]
+    ) -> dict[str, Any]:
+        code = form.get("code", "")
+        digest, now = token_digest(code), self._clock()
+        record = await self._db.run(lambda: store.claim_code(self._db.models, digest, now))
+        if record is None or record.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "unknown authorization code")
+        if record.used_at is not None:
+            # RFC 6749 4.1.2: a code used twice is stolen or replayed; what it bought is revoked.
+            await self._db.run(lambda: store.revoke_family(self._db.models, digest, now))
+            self._verified.clear()
+            raise OAuthError("invalid_grant", "authorization code was already used")
+        if record.expires_at <= now:
+            raise OAuthError("invalid_grant", "authorization code expired")
+        given = form.get("redirect_uri")
+        if (record.redirect_uri_explicit or given is not None) and given != record.redirect_uri:
+            raise OAuthError("invalid_grant", "redirect_uri does not match the authorization")
+        if record.code_challenge is not None:
+            verifier = form.get("code_verifier", "")
+            if not verifier or not pkce_matches(
+                verifier, record.code_challenge, record.code_challenge_method or "plain"
+            ):
+                raise OAuthError("invalid_grant", "code_verifier does not match the challenge")
+        return await self._grant(client.client_id, record.scopes, digest, record.resource)
+
+    async def _refresh(self, client: store.ClientRecord, form: Mapping[str, str]) -> dict[str, Any]:
+        digest, now = token_digest(form.get("refresh_token", "")), self._clock()
+        token = await self._db.run(lambda: store.get_token(self._db.models, digest))
+        if token is None or token.kind != "refresh" or token.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "unknown refresh token")
+        if token.revoked_at is not None:
+            raise OAuthError("invalid_grant", "refresh token was revoked")
+        if token.rotated_at is not None:
+            await self._reuse_detected(token)
+        if token.expires_at <= now:
+            raise OAuthError("invalid_grant", "refresh token expired")
+        scopes = token.scopes
+        if form.get("scope"):
+            narrowed = parse_scopes(form["scope"], token.scopes)
+            scopes = narrowed
+        rows, answer = self._token_rows(client.client_id, scopes, token.family_id, token.resource)
+        rotated = await self._db.run(
+            lambda: store.rotate_refresh(self._db.models, digest, now, rows)
+        )
+        if not rotated:
+            await self._reuse_detected(token)
+        return answer
+
+    async def _reuse_detected(self, token: store.TokenRecord) -> None:
+        now = self._clock()
+        revoked = await self._db.run(
+            lambda: store.revoke_family(self._db.models, token.family_id, now)
+        )
+        self._verified.clear()
+        log.warning(
+            "oauth: refresh token reuse for client %s; revoked %d token(s) of that grant",
+            token.client_id,
+            revoked,
+        )
+        raise OAuthError(
+            "invalid_grant",
+            "refresh token was already used; every token of this grant is now revoked",
+        )
+
+    async def _grant(
+        self, client_id: str, scopes: tuple[str, ...], family: str, resource: str | None
+    ) -> dict[str, Any]:
+        rows, answer = self._token_rows(client_id, scopes, family, resource)
+        await self._db.run(lambda: store.insert_tokens(self._db.models, rows))
+        return answer
+
+    def _token_rows(
+        self, client_id: str, scopes: tuple[str, ...], family: str, resource: str | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        now = self._clock()
+        access, refresh = new_token("llmgw_at_"), new_token("llmgw_rt_")
+        common = {
+            "client_id": client_id,
+            "scopes": " ".join(scopes),
+            "family_id": family,
+            "resource": resource,
+            "created_at": now,
+        }
+        rows = [
+            common
+            | {
+                "token_digest": token_digest(access),
+                "kind": "access",
+                "expires_at": now + self.config.access_token_ttl_s,
+            },
+            common
+            | {
+                "token_digest": token_digest(refresh),
+                "kind": "refresh",
+                "expires_at": now + self.config.refresh_token_ttl_s,
+            },
+        ]
+        answer = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": int(self.config.access_token_ttl_s),
+            "refresh_token": refresh,
+            "scope": " ".join(scopes),
+        }
+        return rows, answer
+
+    async def revoke(self, form: Mapping[str, str], basic: tuple[str, str] | None) -> None:
+        """RFC 7009: revoke the grant a token belongs to (unknown tokens are not an error).
+
+        Raises:
+            OAuthError: invalid_client (401).
+        """
+        client = await self._authenticate_client(form, basic)
+        digest, now = token_digest(form.get("token", "")), self._clock()
+        token = await self._db.run(lambda: store.get_token(self._db.models, digest))
+        if token is not None and token.client_id == client.client_id:
+            await self._db.run(lambda: store.revoke_family(self._db.models, token.family_id, now))
+            self._verified.clear()
+
+    async def revoke_client(self, client_id: str) -> int:
+        """Revoke every token of a client (the dashboard's revoke button)."""
+        now = self._clock()
+        count = await self._db.run(
+            lambda: store.revoke_client_tokens(self._db.models, client_id, now)
+        )
+        self._verified.clear()
+        return int(count)
+
+    async def clients(self) -> list[dict[str, Any]]:
+        """Clients and their live grants, for the dashboard (no secrets, no tokens)."""
+        now = self._clock()
+        records = await self._db.run(lambda: store.list_clients(self._db.models))
+        grants = await self._db.run(lambda: store.active_grants(self._db.models, now))
+        return [
+            {
+                "clientId": r.client_id,
+                "name": r.name,
+                "public": r.public,
+                "registeredBy": r.registered_by,
+                "redirectUris": list(r.redirect_uris),
+                "grants": sum(1 for g in grants if g["client_id"] == r.client_id),
+            }
+            for r in records
+        ]
+
+    async def verify(self, access_token: str) -> Principal | None:
+        """The principal an access token stands for, or None (unknown, expired, revoked)."""
+        digest, now = token_digest(access_token), self._clock()
+        cached = self._verified.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        token = await self._db.run(lambda: store.get_token(self._db.models, digest))
+        principal = None
+        if (
+            token is not None
+            and token.kind == "access"
+            and token.revoked_at is None
+            and token.expires_at > now
+        ):
+            principal = Principal(f"oauth:{token.client_id}", "oauth", frozenset(token.scopes))
+        until = min(now + VERIFY_CACHE_S, token.expires_at if token is not None else now)
+        if len(self._verified) > 10_000:
+            self._verified.clear()
+        self._verified[digest] = (max(until, now + 1.0) if principal is None else until, principal)
+        return principal
+
+    async def _client(self, client_id: str) -> store.ClientRecord | None:
+        return await self._db.run(lambda: store.get_client(self._db.models, client_id))
+
+    async def _authenticate_client(
+        self, form: Mapping[str, str], basic: tuple[str, str] | None
+    ) -> store.ClientRecord:
+        client_id, secret = (
+            basic
+            if basic is not None
+            else (
+                form.get("client_id", ""),
+                form.get("client_secret"),
+            )
+        )
+        client = await self._client(client_id) if client_id else None
+        if client is None:
+            raise OAuthError("invalid_client", "unknown client", status=401)
+        if client.public:
+            if secret:
+                raise OAuthError("invalid_client", "a public client has no secret", status=401)
+            return client
+        if (
+            not secret
+            or client.secret_digest is None
+            or not constant_time_equal(token_digest(secret), client.secret_digest)
+        ):
+            raise OAuthError("invalid_client", "client authentication failed", status=401)
+        return client
+
+    def metadata_scopes(self) -> list[str]:
+        return list(SUPPORTED_SCOPES)

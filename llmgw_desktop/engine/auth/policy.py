@@ -1,0 +1,83 @@
+"""Start-up refuses configurations that would open the gateway to the network by accident.
+
+The decision looks at what the server binds to and the public URL configured, never at a
+request's `Host` header (which the caller chooses). Each problem is one message saying what is
+wrong and what would fix it; any problem stops start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from llmgw_desktop.settings import Settings
+from llmgw_desktop.settings_fields import MIN_TOKEN_CHARS, is_loopback
+
+__all__ = ["OPEN_REGISTRATION_OPT_IN", "startup_problems"]
+
+OPEN_REGISTRATION_OPT_IN = "LLM_GATEWAY_OAUTH_ALLOW_OPEN_REGISTRATION"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def startup_problems(settings: Settings, environ: Mapping[str, str], *, desktop: bool) -> list[str]:
+    """What is unsafe about these settings (empty: safe to start)."""
+    problems: list[str] = []
+    loopback_only = is_loopback(settings.http_host) and not settings.http_public_url
+    has_auth = bool(settings.http_auth_token) or settings.oauth_enabled
+    if not is_loopback(settings.http_host) and not has_auth:
+        problems.append(
+            f"http.host is {settings.http_host!r}, which other machines can reach, and no "
+            "authentication is configured: set LLM_GATEWAY_AUTH_TOKEN (32+ characters) or "
+            "enable [http.oauth], or bind to 127.0.0.1"
+        )
+    if settings.oauth_enabled:
+        registration = settings.oauth_registration
+        if registration == "open_dev" and environ.get(OPEN_REGISTRATION_OPT_IN, "") not in _TRUE:
+            problems.append(
+                "http.oauth.registration = open_dev lets anyone register a client; it also "
+                f"needs {OPEN_REGISTRATION_OPT_IN}=1 in the environment (development only)"
+            )
+        if registration == "shared_secret" and len(settings.oauth_registration_secret) < (
+            MIN_TOKEN_CHARS
+        ):
+            problems.append(
+                "http.oauth.registration = shared_secret needs http.oauth.registration_secret "
+                f"(LLM_GATEWAY_OAUTH_REGISTRATION_SECRET, {MIN_TOKEN_CHARS}+ characters)"
+            )
+        risky = [
+            name
+            for name, on in (
+                (
+                    "public clients (http.oauth.allow_public_clients)",
+                    settings.oauth_allow_public_clients,
+                ),
+                (
+                    "open registration (http.oauth.registration = open_dev)",
+                    registration == "open_dev",
+                ),
+            )
+            if on
+        ]
+        if risky and not loopback_only and not settings.http_allow_dangerous:
+            public = settings.http_public_url or "-"
+            problems.append(
+                f"{' and '.join(risky)} on a gateway reachable from the network "
+                f"(http.host {settings.http_host!r}, public URL {public}): "
+                "refused; turn them off, bind to 127.0.0.1, or set "
+                "LLM_GATEWAY_ALLOW_DANGEROUS_CONFIG=1 if you really mean it"
+            )
+        if (
+            settings.oauth_require_consent
+            and not desktop
+            and not settings.oauth_consent_password_hash
+        ):
+            problems.append(
+                "http.oauth.require_consent is on, but headless there is no desk to approve at "
+                "and no consent password: set http.oauth.consent_password_hash (make one with "
+                "`llmgw-desktop hash-password`)"
+            )
+    if settings.http_trusted_principal_header and not settings.http_auth_token:
+        problems.append(
+            "http.trusted_principal_header is only honoured on requests that also present the "
+            "static bearer token; set LLM_GATEWAY_AUTH_TOKEN as well"
+        )
+    return problems

@@ -1,0 +1,62 @@
+"""Principals: the identity every request runs as, stamped on what it creates.
+
+`local` is the person at this machine (stdio, the desktop, loopback without a token, or the
+instance token). `gateway-bearer` is whoever holds the static token: one principal, however many
+people share it. An OAuth client is `oauth:<client_id>`; a name from a trusted proxy header is
+`user:<name>`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = [
+    "BEARER",
+    "LOCAL",
+    "LOCAL_CALLER",
+    "SCOPE_ADMIN",
+    "SCOPE_MCP",
+    "Principal",
+    "trusted_name",
+]
+
+LOCAL = "local"
+BEARER = "gateway-bearer"
+SCOPE_MCP = "mcp"
+SCOPE_ADMIN = "workspace:admin"
+# A trusted header's value becomes part of log lines and database rows: keep it tight.
+_TRUSTED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller."""
+
+    id: str
+    # How it proved itself: "local", "instance", "bearer", "trusted-header" or "oauth".
+    method: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def remote(self) -> bool:
+        """Anyone but the local user: remote calls are held to registered workspaces."""
+        return self.id != LOCAL
+
+    @property
+    def operator(self) -> bool:
+        """The person running the gateway: local, or holding the static bearer token."""
+        return self.method in ("local", "bearer")
+
+    def has_scope(self, scope: str) -> bool:
+        # Local and bearer principals are the operator; scopes limit OAuth clients.
+        return self.method != "oauth" or scope in self.scopes
+
+
+LOCAL_CALLER = Principal(LOCAL, "local")
+
+
+def trusted_name(value: str) -> str | None:
+    """The principal a trusted proxy header names, or None if the value is not acceptable."""
+    value = value.strip()
+    return f"user:{value}" if _TRUSTED_NAME.match(value) else None

@@ -1,0 +1,49 @@
+"""Per-principal rate limits: a token bucket each, refilled continuously.
+
+The local user is never limited (it is their machine); every other principal gets `burst`
+requests at once and `per_minute` sustained. A refused request learns when to come back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["RateLimiter"]
+
+MAX_TRACKED = 10_000
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """`check(principal)` is None when the request may go, else seconds to wait."""
+
+    def __init__(
+        self, *, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.per_second = per_minute / 60.0
+        self.burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+
+    def check(self, principal: str) -> float | None:
+        if self.per_second <= 0:
+            return None
+        now = self._clock()
+        bucket = self._buckets.get(principal)
+        if bucket is None:
+            if len(self._buckets) >= MAX_TRACKED:
+                self._buckets.clear()  # many principals at once: start everyone afresh
+            bucket = self._buckets[principal] = _Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.per_second)
+        bucket.updated = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return None
+        return (1.0 - bucket.tokens) / self.per_second

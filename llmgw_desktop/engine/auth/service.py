@@ -1,0 +1,160 @@
+"""The front door's gatekeeper: which principal a request's credentials stand for.
+
+Credentials, in the order they are tried:
+1. the instance token (from the 0600 `instance.json`): the local user, even with auth on;
+2. the static bearer token: `gateway-bearer`, or the trusted proxy header's user;
+3. an OAuth access token: `oauth:<client_id>` with its scopes.
+With no credentials, a loopback-only gateway with no authentication configured serves the
+local user; anything else is refused (401) with a pointer to the OAuth metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from llmgw_desktop.engine.auth.consent import ConsentQueue
+from llmgw_desktop.engine.auth.hashing import constant_time_equal, token_digest
+from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
+from llmgw_desktop.engine.auth.oauth_store import ClientRecord
+from llmgw_desktop.engine.auth.principals import BEARER, LOCAL_CALLER, Principal, trusted_name
+from llmgw_desktop.engine.auth.rate_limit import RateLimiter
+from llmgw_desktop.engine.store import Database
+from llmgw_desktop.settings import Settings
+from llmgw_desktop.settings_fields import is_loopback
+
+__all__ = ["AuthService", "Verdict", "oauth_config"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Who the request is, or why it is refused."""
+
+    principal: Principal | None
+    problem: str = ""  # for the 401 body when principal is None
+    # "invalid_token" when a credential was presented but is not good (RFC 6750).
+    error: str = ""
+
+
+class AuthService:
+    """Decides the principal of each request; holds the OAuth server and the consent queue."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        environ: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        environ = os.environ if environ is None else environ
+        self._token = settings.http_auth_token
+        self._trusted_header = settings.http_trusted_principal_header
+        self.instance_token = ""
+        # Open to the local user without credentials only when nothing else could reach it.
+        self.open_locally = (
+            not settings.http_auth_token
+            and not settings.oauth_enabled
+            and is_loopback(settings.http_host)
+            and not settings.http_public_url
+        )
+        self.consent = ConsentQueue(timeout_s=settings.oauth_consent_timeout_ms / 1000, clock=clock)
+        self.oauth: OAuthServer | None = (
+            OAuthServer(db, oauth_config(settings, environ), self.consent, clock=clock)
+            if settings.oauth_enabled
+            else None
+        )
+        self.consent_password_hash = settings.oauth_consent_password_hash
+        self.rate_limits = RateLimiter(
+            per_minute=settings.http_rate_limit_per_minute,
+            burst=settings.http_rate_limit_burst,
+            clock=time.monotonic,
+        )
+
+    @property
+    def configured(self) -> bool:
+        """Whether any authentication method is on (then every request must authenticate)."""
+        return not self.open_locally
+
+    async def start(self) -> None:
+        if self.oauth is not None:
+            await self.oauth.start()
+
+    async def authenticate(self, headers: Mapping[str, str]) -> Verdict:
+        """The principal of a request with these headers."""
+        presented_instance = headers.get("X-Llmgw-Instance-Token", "")
+        if presented_instance and self.instance_token:
+            if constant_time_equal(presented_instance, self.instance_token):
+                return Verdict(LOCAL_CALLER)
+            return Verdict(None, "the instance token is wrong", "invalid_token")
+        bearer = _bearer(headers.get("Authorization", ""))
+        if bearer is None:
+            if self.open_locally:
+                return Verdict(LOCAL_CALLER)
+            return Verdict(
+                None,
+                "this gateway needs a bearer token (Authorization: Bearer ...): the "
+                "LLM_GATEWAY_AUTH_TOKEN value, or an access token from its OAuth server",
+            )
+        if self._token and constant_time_equal(bearer, self._token):
+            return Verdict(self._bearer_principal(headers))
+        if self.oauth is not None and (principal := await self.oauth.verify(bearer)):
+            return Verdict(principal)
+        if self.open_locally:
+            # No authentication configured: a client that sends some key anyway (SDKs insist
+            # on one) is still the local user.
+            return Verdict(LOCAL_CALLER)
+        return Verdict(None, "the bearer token is not valid (or has expired)", "invalid_token")
+
+    def _bearer_principal(self, headers: Mapping[str, str]) -> Principal:
+        if self._trusted_header:
+            value = headers.get(self._trusted_header)
+            if value is not None:
+                name = trusted_name(value)
+                if name is not None:
+                    return Principal(name, "trusted-header")
+        return Principal(BEARER, "bearer")
+
+
+def _bearer(value: str) -> str | None:
+    scheme, _, credential = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        return None
+    return credential.strip()
+
+
+def oauth_config(settings: Settings, environ: Mapping[str, str]) -> OAuthConfig:
+    """The OAuth server's configuration, with the static clients from config.toml."""
+    clients = []
+    for client_id, table in settings.oauth_clients.items():
+        secret_env = table.get("client_secret_env", "")
+        digest = table.get("client_secret_sha256") or (
+            token_digest(environ[secret_env]) if secret_env and environ.get(secret_env) else None
+        )
+        clients.append(
+            ClientRecord(
+                client_id=client_id,
+                secret_digest=digest,
+                name=table.get("name", client_id),
+                redirect_uris=tuple(table["redirect_uris"]),
+                scopes=frozenset((table.get("scopes") or "mcp").split()),
+                public=bool(table.get("public", False)),
+                registered_by="config",
+                created_at=0.0,
+                metadata={},
+            )
+        )
+    return OAuthConfig(
+        require_pkce=settings.oauth_require_pkce,
+        allow_plain_pkce=settings.oauth_allow_plain_pkce,
+        allow_public_clients=settings.oauth_allow_public_clients,
+        registration=settings.oauth_registration,
+        registration_secret=settings.oauth_registration_secret,
+        require_consent=settings.oauth_require_consent,
+        code_ttl_s=settings.oauth_code_ttl_s,
+        access_token_ttl_s=settings.oauth_access_token_ttl_s,
+        refresh_token_ttl_s=settings.oauth_refresh_token_ttl_s,
+        static_clients=tuple(clients),
+    )

@@ -1,0 +1,189 @@
+"""Who may call the gateway and where remote calls may work: bearer token, OAuth, workspaces.
+
+Single values are checked here; combinations that would open the gateway to the network
+(a non-loopback bind without authentication, open registration on a public address) are
+refused at start-up by `engine/auth/policy.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop import settings_fields as checks
+from llmgw_desktop.settings_fields import setting
+
+__all__ = ["DENIED_DIR_NAMES", "SecuritySettings"]
+
+# Directories no workspace may be, or lie inside: credentials live there.
+DENIED_DIR_NAMES = [".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".password-store"]
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """Part of `Settings`: authentication, OAuth, rate limits and workspaces."""
+
+    http_auth_token: str = setting(
+        "http.auth_token",
+        "",
+        env="LLM_GATEWAY_AUTH_TOKEN",
+        doc="Static bearer token every MCP and /v1 call must present (at least 32 characters).",
+        check=checks.auth_token,
+        secret=True,
+    )
+    http_public_url: str = setting(
+        "http.public_url",
+        "",
+        env="LLM_GATEWAY_PUBLIC_URL",
+        doc="The gateway's address as callers see it (OAuth issuer); empty: the bind address.",
+        check=checks.public_url,
+    )
+    http_allowed_hosts: list[str] = setting(
+        "http.allowed_hosts",
+        [],
+        env="LLM_GATEWAY_HTTP_ALLOWED_HOSTS",
+        doc="Host names accepted besides loopback (the public URL's host is added itself).",
+        check=checks.host_names,
+    )
+    http_trusted_principal_header: str = setting(
+        "http.trusted_principal_header",
+        "",
+        env="LLM_GATEWAY_TRUSTED_PRINCIPAL_HEADER",
+        doc="Header an identity-aware proxy sets to the caller's name (bearer requests only).",
+        check=checks.header_name,
+    )
+    http_allow_dangerous: bool = setting(
+        "http.allow_dangerous_config",
+        False,
+        env="LLM_GATEWAY_ALLOW_DANGEROUS_CONFIG",
+        doc="Start even with public clients or open registration reachable from the network.",
+    )
+    http_rate_limit_per_minute: int = setting(
+        "http.rate_limit_per_minute",
+        600,
+        env="LLM_GATEWAY_RATE_LIMIT_PER_MINUTE",
+        doc="Requests a remote principal may make per minute (0: no limit); local is exempt.",
+        check=checks.not_negative,
+    )
+    http_rate_limit_burst: int = setting(
+        "http.rate_limit_burst",
+        60,
+        env="LLM_GATEWAY_RATE_LIMIT_BURST",
+        doc="Requests a remote principal may make at once before the rate applies.",
+        check=checks.positive,
+    )
+    oauth_enabled: bool = setting(
+        "http.oauth.enabled",
+        False,
+        env="LLM_GATEWAY_OAUTH_ENABLED",
+        doc="Run the built-in OAuth 2.0 authorization server (/oauth/*).",
+    )
+    oauth_require_pkce: bool = setting(
+        "http.oauth.require_pkce",
+        True,
+        env="LLM_GATEWAY_OAUTH_REQUIRE_PKCE",
+        doc="Refuse authorization requests without a PKCE code challenge.",
+    )
+    oauth_allow_plain_pkce: bool = setting(
+        "http.oauth.allow_plain_pkce",
+        False,
+        env="LLM_GATEWAY_OAUTH_ALLOW_PLAIN_PKCE",
+        doc="Accept the 'plain' PKCE method besides S256 (weaker; off by default).",
+    )
+    oauth_allow_public_clients: bool = setting(
+        "http.oauth.allow_public_clients",
+        False,
+        env="LLM_GATEWAY_OAUTH_ALLOW_PUBLIC_CLIENTS",
+        doc="Let clients without a secret (PKCE only) register and get tokens.",
+    )
+    oauth_registration: str = setting(
+        "http.oauth.registration",
+        "static_clients",
+        env="LLM_GATEWAY_OAUTH_REGISTRATION",
+        doc="Who may register clients: static_clients, shared_secret or open_dev.",
+        check=checks.registration_policy,
+    )
+    oauth_registration_secret: str = setting(
+        "http.oauth.registration_secret",
+        "",
+        env="LLM_GATEWAY_OAUTH_REGISTRATION_SECRET",
+        doc="Bearer secret /oauth/register requires under shared_secret (32+ characters).",
+        check=checks.auth_token,
+        secret=True,
+    )
+    oauth_clients: dict[str, Any] = setting(
+        "http.oauth.clients",
+        {},
+        env="LLM_GATEWAY_OAUTH_CLIENTS",
+        doc="Static clients: id -> redirect_uris, name, scopes, client_secret_sha256 or _env.",
+        check=checks.oauth_clients,
+    )
+    oauth_require_consent: bool = setting(
+        "http.oauth.require_consent",
+        False,
+        env="LLM_GATEWAY_OAUTH_REQUIRE_CONSENT",
+        doc="Issue no code until a person approves (desk dialog, or the password-protected page).",
+    )
+    oauth_consent_password_hash: str = setting(
+        "http.oauth.consent_password_hash",
+        "",
+        env="LLM_GATEWAY_OAUTH_CONSENT_PASSWORD_HASH",
+        doc="scrypt hash (llmgw-desktop hash-password) of the web consent page's password.",
+        check=checks.consent_password_hash,
+        secret=True,
+    )
+    oauth_consent_timeout_ms: int = setting(
+        "http.oauth.consent_timeout_ms",
+        300_000,
+        env="LLM_GATEWAY_OAUTH_CONSENT_TIMEOUT_MS",
+        doc="How long an authorization waits for consent before it is denied.",
+        check=checks.positive,
+    )
+    oauth_code_ttl_s: int = setting(
+        "http.oauth.code_ttl_s",
+        300,
+        env="LLM_GATEWAY_OAUTH_CODE_TTL_S",
+        doc="Life of an authorization code (single use).",
+        check=checks.positive,
+    )
+    oauth_access_token_ttl_s: int = setting(
+        "http.oauth.access_token_ttl_s",
+        3600,
+        env="LLM_GATEWAY_OAUTH_ACCESS_TOKEN_TTL_S",
+        doc="Life of an access token.",
+        check=checks.positive,
+    )
+    oauth_refresh_token_ttl_s: int = setting(
+        "http.oauth.refresh_token_ttl_s",
+        30 * 86400,
+        env="LLM_GATEWAY_OAUTH_REFRESH_TOKEN_TTL_S",
+        doc="Life of a refresh token (each use rotates it).",
+        check=checks.positive,
+    )
+    workspaces: dict[str, str] = setting(
+        "workspaces.registry",
+        {},
+        env="LLM_GATEWAY_WORKSPACES",
+        doc="Named working directories calls can use by alias (name=path pairs in the env).",
+        check=checks.workspace_paths,
+    )
+    workspace_default: str = setting(
+        "workspaces.default",
+        "",
+        env="LLM_GATEWAY_WORKSPACE_DEFAULT",
+        doc="Workspace remote calls use when they name none (empty: they must name one).",
+    )
+    workspace_allowed_roots: list[str] = setting(
+        "workspaces.allowed_roots",
+        [],
+        env="LLM_GATEWAY_WORKSPACE_ALLOWED_ROOTS",
+        doc="Folders workspace_create and workspace_register_existing_repo may work inside.",
+        check=checks.absolute_paths,
+    )
+    workspace_denied_names: list[str] = setting(
+        "workspaces.denied_names",
+        DENIED_DIR_NAMES,
+        env="LLM_GATEWAY_WORKSPACE_DENIED_NAMES",
+        doc="Directory names no workspace may be or lie inside.",
+        check=checks.dir_names,
+    )

@@ -1,0 +1,150 @@
+"""Authentication, rate limits and CORS at the HTTP edge, for every route at once.
+
+Runs after the Host/Origin guard. Public routes (health, OAuth metadata and endpoints, the
+OpenAPI document, the instance hand-off) pass; every other request gets a principal from
+`AuthService` or a 401 whose `WWW-Authenticate` points OAuth clients at the metadata. Remote
+principals are rate limited (429 with `Retry-After`). CORS stays closed unless an origin is
+listed in `http.allowed_origins`; listed origins get preflight answers and CORS headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.auth.service import AuthService
+from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
+from llmgw_desktop.engine.gateway.registry import DIALECTS
+from llmgw_desktop.transports.http_errors import error_response
+
+__all__ = ["PRINCIPAL_KEY", "add_cors_headers", "auth_middlewares", "principal_of"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+PUBLIC_PREFIXES = ("/.well-known/", "/oauth/")
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/instance/activate"})
+CORS_METHODS = "GET, POST, DELETE, OPTIONS"
+CORS_HEADERS = (
+    "Authorization, Content-Type, X-Caller, X-Project, Mcp-Session-Id, MCP-Protocol-Version, "
+    "anthropic-version, anthropic-beta, x-api-key, x-goog-api-key"
+)
+CORS_EXPOSE = (
+    "Mcp-Session-Id, Retry-After, x-gateway-provider, x-gateway-model, x-gateway-request-id"
+)
+
+
+def principal_of(request: web.Request) -> Principal:
+    """The principal the edge decided for this request.
+
+    Raises:
+        KeyError: the route is public (no principal is decided for those).
+    """
+    return request[PRINCIPAL_KEY]
+
+
+def auth_middlewares(
+    auth: AuthService, *, allowed_origins: tuple[str, ...], mcp_path: str
+) -> list[Middleware]:
+    """The CORS and authentication middlewares, in the order they must run."""
+    origins = frozenset(allowed_origins)
+
+    @web.middleware
+    async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if (
+            request.method == "OPTIONS"
+            and origin
+            and "Access-Control-Request-Method" in request.headers
+        ):
+            if origin not in origins:
+                return web.Response(status=403, text="CORS is closed to this origin")
+            return web.Response(
+                status=204,
+                headers={
+                    "Access-Control-Allow-Origin": origin,
+                    "Access-Control-Allow-Methods": CORS_METHODS,
+                    "Access-Control-Allow-Headers": CORS_HEADERS,
+                    "Access-Control-Max-Age": "600",
+                    "Vary": "Origin",
+                },
+            )
+        return await handler(request)
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            return await handler(request)
+        verdict = await auth.authenticate(request.headers)
+        if verdict.principal is None:
+            return _unauthorized(request, verdict.problem, verdict.error, mcp_path)
+        principal = verdict.principal
+        if principal.remote:
+            wait = auth.rate_limits.check(principal.id)
+            if wait is not None:
+                return _too_many(request, wait)
+        request[PRINCIPAL_KEY] = principal
+        return await handler(request)
+
+    return [cors, authenticate]
+
+
+def add_cors_headers(
+    origins: tuple[str, ...],
+) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """An `on_response_prepare` hook: CORS headers for listed origins, on every answer."""
+    allowed = frozenset(origins)
+
+    async def hook(request: web.Request, response: web.StreamResponse) -> None:
+        origin = request.headers.get("Origin")
+        if origin and origin in allowed:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
+            response.headers["Vary"] = "Origin"
+
+    return hook
+
+
+def _resource_metadata_url(request: web.Request, mcp_path: str) -> str:
+    base = f"{request.scheme}://{request.host}"
+    suffix = mcp_path if request.path == mcp_path else ""
+    return f"{base}/.well-known/oauth-protected-resource{suffix}"
+
+
+def _unauthorized(request: web.Request, problem: str, error: str, mcp_path: str) -> web.Response:
+    metadata = _resource_metadata_url(request, mcp_path)
+    challenge = f'Bearer realm="llmgw-desktop", resource_metadata="{metadata}"'
+    if error:
+        challenge += f', error="{error}"'
+    response = _dialect_error(request, 401, "unauthorized", problem)
+    response.headers["WWW-Authenticate"] = challenge
+    log.info("refused unauthenticated %s %s", request.method, request.path)
+    return response
+
+
+def _too_many(request: web.Request, wait_s: float) -> web.Response:
+    seconds = max(1, math.ceil(wait_s))
+    response = _dialect_error(
+        request, 429, "rate_limited", f"too many requests; try again in {seconds} s"
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _dialect_error(request: web.Request, status: int, code: str, message: str) -> web.Response:
+    """The error in the envelope the endpoint's clients parse."""
+    path = request.path
+    if path.startswith("/v1/messages"):
+        body = DIALECTS[DIALECT_ANTHROPIC].render_error(status, code, message)
+    elif path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
+        body = DIALECTS[DIALECT_GEMINI].render_error(status, code, message)
+    else:
+        return error_response(status, code, message)
+    return web.json_response(body, status=status)

@@ -1,0 +1,179 @@
+"""The OAuth 2.0 endpoints and the metadata documents that let clients configure themselves.
+
+    GET  /.well-known/oauth-authorization-server     RFC 8414 metadata
+    GET  /.well-known/oauth-protected-resource[/mcp] RFC 9728 metadata
+    GET  /oauth/authorize                            code request (redirects, or waits for consent)
+    GET|POST /oauth/consent/{id}                     the web consent page (password + CSRF)
+    POST /oauth/token, /oauth/register, /oauth/revoke
+
+The decisions live in `engine/auth/oauth.py`; these handlers parse and render.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+from mcp.shared.auth import OAuthMetadata, ProtectedResourceMetadata
+from pydantic import AnyHttpUrl
+
+from llmgw_desktop.engine.auth.oauth import OAuthServer
+from llmgw_desktop.engine.auth.oauth_rules import SUPPORTED_SCOPES, OAuthError
+from llmgw_desktop.transports.consent_page import add_consent_routes
+
+__all__ = ["add_oauth_routes"]
+
+log = logging.getLogger(__name__)
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+MAX_FORM_BYTES = 64 * 1024
+
+
+def add_oauth_routes(
+    app: web.Application,
+    oauth: OAuthServer,
+    *,
+    mcp_path: str,
+    consent_password_hash: str,
+) -> None:
+    """Mount the OAuth endpoints on `app`."""
+
+    def base() -> str:
+        return oauth.issuer.rstrip("/")
+
+    async def server_metadata(request: web.Request) -> web.Response:
+        config = oauth.config
+        methods = ["S256", "plain"] if config.allow_plain_pkce else ["S256"]
+        auth_methods = ["client_secret_basic", "client_secret_post"]
+        if config.allow_public_clients:
+            auth_methods.append("none")
+        metadata = OAuthMetadata(
+            issuer=oauth.issuer,  # type: ignore[arg-type]
+            authorization_endpoint=f"{base()}/oauth/authorize",  # type: ignore[arg-type]
+            token_endpoint=f"{base()}/oauth/token",  # type: ignore[arg-type]
+            registration_endpoint=(
+                None
+                if config.registration == "static_clients"
+                else AnyHttpUrl(f"{base()}/oauth/register")
+            ),
+            revocation_endpoint=f"{base()}/oauth/revoke",  # type: ignore[arg-type]
+            scopes_supported=list(SUPPORTED_SCOPES),
+            response_types_supported=["code"],
+            grant_types_supported=["authorization_code", "refresh_token"],
+            token_endpoint_auth_methods_supported=auth_methods,
+            revocation_endpoint_auth_methods_supported=auth_methods,
+            code_challenge_methods_supported=methods,
+            authorization_response_iss_parameter_supported=True,
+        )
+        return web.json_response(metadata.model_dump(mode="json", exclude_none=True))
+
+    async def resource_metadata(request: web.Request) -> web.Response:
+        suffix = request.match_info.get("resource", "")
+        resource = base() + (f"/{suffix}" if suffix else "")
+        metadata = ProtectedResourceMetadata(
+            resource=resource,  # type: ignore[arg-type]
+            authorization_servers=[oauth.issuer],  # type: ignore[list-item]
+            scopes_supported=list(SUPPORTED_SCOPES),
+            resource_name="llmgw-desktop",
+        )
+        return web.json_response(metadata.model_dump(mode="json", exclude_none=True))
+
+    async def authorize(request: web.Request) -> web.StreamResponse:
+        params: dict[str, str] = dict(request.query)
+        if request.method == "POST":
+            params |= {k: str(v) for k, v in (await request.post()).items()}
+        step = await oauth.authorize(params, requester=request.remote or "unknown")
+        if step.error is not None:
+            # The client or its redirect URI is not trusted: say so here, never redirect.
+            return _error_page(step.error)
+        if step.redirect is not None:
+            raise web.HTTPFound(step.redirect)
+        assert step.consent is not None
+        raise web.HTTPSeeOther(f"/oauth/consent/{step.consent.id}")
+
+    async def token(request: web.Request) -> web.Response:
+        try:
+            form = await _form(request)
+            answer = await oauth.token(form, _basic(request))
+        except OAuthError as exc:
+            return _oauth_error(exc)
+        return web.json_response(answer, headers=NO_STORE)
+
+    async def register(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _oauth_error(OAuthError("invalid_client_metadata", "the body is not JSON"))
+        if not isinstance(body, dict):
+            return _oauth_error(OAuthError("invalid_client_metadata", "the body must be an object"))
+        presented = _bearer(request.headers.get("Authorization", ""))
+        try:
+            answer = await oauth.register(body, presented)
+        except OAuthError as exc:
+            return _oauth_error(exc)
+        return web.json_response(answer, status=201, headers=NO_STORE)
+
+    async def revoke(request: web.Request) -> web.Response:
+        try:
+            await oauth.revoke(await _form(request), _basic(request))
+        except OAuthError as exc:
+            return _oauth_error(exc)
+        return web.Response(status=200)
+
+    app.router.add_get("/.well-known/oauth-authorization-server", server_metadata)
+    app.router.add_get("/.well-known/oauth-protected-resource", resource_metadata)
+    app.router.add_get("/.well-known/oauth-protected-resource/{resource:.+}", resource_metadata)
+    app.router.add_route("GET", "/oauth/authorize", authorize)
+    app.router.add_route("POST", "/oauth/authorize", authorize)
+    app.router.add_post("/oauth/token", token)
+    app.router.add_post("/oauth/register", register)
+    app.router.add_post("/oauth/revoke", revoke)
+    add_consent_routes(app, oauth, consent_password_hash=consent_password_hash)
+    log.debug("oauth routes mounted (resource %s%s)", "", mcp_path)
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
+        raise OAuthError("invalid_request", "the request body is too large")
+    return {k: str(v) for k, v in (await request.post()).items()}
+
+
+def _basic(request: web.Request) -> tuple[str, str] | None:
+    """Client credentials from `Authorization: Basic` (RFC 6749 2.3.1: form-encoded parts)."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (unquote(client_id), unquote(secret)) if sep else None
+
+
+def _bearer(value: str) -> str | None:
+    scheme, _, credential = value.partition(" ")
+    return credential.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _oauth_error(error: OAuthError) -> web.Response:
+    headers = dict(NO_STORE)
+    if error.status == 401 and error.error == "invalid_client":
+        headers["WWW-Authenticate"] = 'Basic realm="llmgw-desktop"'
+    return web.json_response(error.to_dict(), status=error.status, headers=headers)
+
+
+def _error_page(error: OAuthError) -> web.Response:
+    from html import escape
+
+    body: Any = (
+        "<!doctype html><meta charset=utf-8><title>Authorization error</title>"
+        "<body style='font-family:sans-serif;max-width:40em;margin:3em auto'>"
+        f"<h1>This authorization request cannot continue</h1><p>{escape(error.description)}</p>"
+        f"<p><code>{escape(error.error)}</code></p></body>"
+    )
+    return web.Response(text=body, status=400, content_type="text/html", headers=NO_STORE)
