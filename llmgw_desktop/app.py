@@ -24,6 +24,7 @@ from llmgw_desktop.transports.http_server import PortInUse, find_free_port
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.approvals import DeskApprovals
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.consent import DeskConsent
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
 from llmgw_desktop.ui.qt import QApplication, QMessageBox, QSystemTrayIcon
@@ -65,6 +66,7 @@ class DesktopApp:
         self.runtime: GatewayRuntime | None = None
         self.actions: GatewayActions | None = None
         self.approvals: DeskApprovals | None = None
+        self.consent: DeskConsent | None = None
 
     def request_quit(self) -> None:
         if self._quit is not None:
@@ -83,6 +85,7 @@ class DesktopApp:
         bridge = EngineBridge(runtime.engine)
         self._build_ui(runtime, bridge)
         self.approvals = DeskApprovals(runtime.engine.approvals, self.window)
+        self.consent = DeskConsent(runtime.engine.auth.consent, self.window)
         install_stop_signals(asyncio.get_running_loop(), self._quit)
         log.info("desktop app ready (tray: %s)", self.tray is not None)
         try:
@@ -90,6 +93,8 @@ class DesktopApp:
         finally:
             if self.approvals is not None:
                 self.approvals.detach()
+            if self.consent is not None:
+                self.consent.detach()
             bridge.detach()
             if self.tray is not None:
                 self.tray.hide()

@@ -7,6 +7,7 @@ one clear message and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop import __version__, paths
+from llmgw_desktop.engine.auth.hashing import hash_password
 from llmgw_desktop.engine.auth.policy import startup_problems
 from llmgw_desktop.engine.store import StoreError
 from llmgw_desktop.instance import InstanceLock, hand_off_to_running_instance
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 EXIT_PORT_IN_USE = 3
+MIN_PASSWORD_CHARS = 12
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--json", action="store_true", help="print as JSON")
     commands.add_parser("version", help="print the version")
     commands.add_parser(
+        "hash-password",
+        help="hash a consent password for http.oauth.consent_password_hash (reads it from stdin "
+        "or asks for it)",
+    )
+    commands.add_parser(
         "mcp",
         help="serve MCP over stdin/stdout (for editors); relays to the running app if any",
     )
@@ -72,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "version":
         print(f"llmgw-desktop {__version__}")
         return 0
+    if args.command == "hash-password":
+        return hash_password_command()
     try:
         loaded = load_settings(args.config)
     except ConfigError as exc:
@@ -89,6 +99,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "mcp":
         return run_mcp(loaded, verbose=args.verbose)
     return run(loaded, headless=args.headless, verbose=args.verbose)
+
+
+def hash_password_command() -> int:
+    """Print the scrypt hash of a password typed (twice) or piped in; never the password."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Consent password: ")
+        if password != getpass.getpass("Again: "):
+            print("llmgw-desktop: the two passwords differ", file=sys.stderr)
+            return EXIT_FAILURE
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < MIN_PASSWORD_CHARS:
+        print(f"llmgw-desktop: use at least {MIN_PASSWORD_CHARS} characters", file=sys.stderr)
+        return EXIT_FAILURE
+    print(hash_password(password))
+    return 0
 
 
 def run_mcp(loaded: LoadedSettings, *, verbose: bool) -> int:

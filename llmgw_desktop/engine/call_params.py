@@ -75,6 +75,8 @@ class CallParams:
     idle_timeout_ms: int | None = None
     force_refresh: bool = False
     correlation_id: str | None = None
+    # A registered workspace to run in, instead of working_dir (the engine resolves it).
+    workspace: str | None = None
 
     @property
     def rendered_prompt(self) -> str:

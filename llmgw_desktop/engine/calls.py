@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.engine.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
+from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.call_extras import optimize_prompt, stable_prefix, ttl_warning
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.call_routing import ConversationRouter, Resolved
@@ -50,6 +51,7 @@ from llmgw_desktop.engine.resilience import (
 from llmgw_desktop.engine.sessions import (
     SessionStore,
 )
+from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 from llmgw_desktop.settings import Settings
 
 __all__ = ["ProviderCalls", "Resolved"]
@@ -90,9 +92,11 @@ class ProviderCalls:
         recorder: FlightRecorder,
         clock: Callable[[], float] = time.time,
         auth_files: AuthFileSource | None = None,
+        workspaces: WorkspaceRegistry | None = None,
     ) -> None:
         self._settings = settings
         self._auth_files = auth_files
+        self._workspaces = workspaces
         self._jobs = jobs
         self._sessions = sessions
         self._router = ConversationRouter(sessions)
@@ -140,6 +144,7 @@ class ProviderCalls:
         """
         meta = meta or RequestMeta()
         self._ensure_available(provider)
+        params = await self._anchored(provider, params, principal)
         # Validation looks at the working directory on disk: do it off the loop.
         params = await asyncio.to_thread(params.validated)
         optimization: dict[str, Any] = {}
@@ -391,6 +396,21 @@ class ProviderCalls:
             data["optimization"] = optimization
             data["_optimization"] = optimization
         return data
+
+    async def _anchored(self, provider: str, params: CallParams, principal: str) -> CallParams:
+        """The call with its workspace resolved to a directory, under the remote-call rule."""
+        if self._workspaces is None:
+            return params
+        continues = params.session_id is not None or params.resume_latest
+        if not continues and not params.create_new_session and principal != LOCAL_PRINCIPAL:
+            continues = await self._sessions.active(principal, provider) is not None
+        working_dir = await self._workspaces.anchor(
+            principal,
+            workspace=params.workspace,
+            working_dir=params.working_dir,
+            has_session=continues,
+        )
+        return dataclasses.replace(params, working_dir=working_dir, workspace=None)
 
     def _auth_environment(
         self, run: _Run

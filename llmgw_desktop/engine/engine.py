@@ -41,6 +41,7 @@ from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
+from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 from llmgw_desktop.settings import Settings
 
 __all__ = ["LOCAL_PRINCIPAL", "Engine", "EngineState", "ProviderState", "SettingsWriter"]
@@ -124,6 +125,7 @@ class Engine:
             if vault_key_sources is None
             else vault_key_sources,
         )
+        self.workspaces = WorkspaceRegistry(settings, self.store, environ=environ, clock=clock)
         self.calls = ProviderCalls(
             settings,
             jobs=self.jobs,
@@ -136,6 +138,7 @@ class Engine:
             recorder=self.recorder,
             clock=clock,
             auth_files=self.vault,
+            workspaces=self.workspaces,
         )
         self.cache = CacheState(
             self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock

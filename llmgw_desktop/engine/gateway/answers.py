@@ -27,6 +27,8 @@ class CallerInfo:
     endpoint: str = ""
     transport: str = "http"
     passthrough_headers: Mapping[str, str] = field(default_factory=dict)
+    # For CLI targets: the registered workspace the CLI runs in (`X-Workspace`).
+    workspace: str | None = None
 
 
 @dataclass(frozen=True)

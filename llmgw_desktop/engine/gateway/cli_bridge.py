@@ -98,7 +98,14 @@ class CliBridge:
         self._timeout_s = timeout_s
 
     async def start(
-        self, provider: str, model: str, request: ChatRequest, principal: str, meta: RequestMeta
+        self,
+        provider: str,
+        model: str,
+        request: ChatRequest,
+        principal: str,
+        meta: RequestMeta,
+        *,
+        workspace: str | None = None,
     ) -> CliCall:
         """Submit the call (approval, availability and limits are checked here).
 
@@ -113,6 +120,7 @@ class CliBridge:
             prompt_parts=parts,
             model=model or None,
             permission_mode=BRIDGE_PERMISSION_MODE,
+            workspace=workspace,
             # An API call is never answered from another caller's earlier job.
             force_refresh=True,
         )

@@ -52,7 +52,12 @@ async def serve_on_cli(
     )
     try:
         call = await cli.start(
-            bridge.engine_provider, target.model, request, caller.principal, meta
+            bridge.engine_provider,
+            target.model,
+            request,
+            caller.principal,
+            meta,
+            workspace=caller.workspace,
         )
     except ApprovalDenied:
         route.recorded = True  # the engine recorded the denial

@@ -93,6 +93,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
             passthrough_headers={
                 h: request.headers[h] for h in PASSTHROUGH_HEADERS if h in request.headers
             },
+            workspace=request.headers.get("X-Workspace") or None,
         )
 
     async def serve(

@@ -15,6 +15,7 @@ from llmgw_desktop.transports.mcp.tools_providers import register_provider_tools
 from llmgw_desktop.transports.mcp.tools_sessions import register_session_tools
 from llmgw_desktop.transports.mcp.tools_validation import register_validation_tools
 from llmgw_desktop.transports.mcp.tools_vault import register_vault_tools
+from llmgw_desktop.transports.mcp.tools_workspaces import register_workspace_tools
 
 __all__ = ["build_mcp_server"]
 
@@ -44,6 +45,7 @@ def build_mcp_server(engine: Engine) -> MCPServer:
     register_ops_tools(server, engine)
     register_validation_tools(server, engine)
     register_vault_tools(server, engine)
+    register_workspace_tools(server, engine)
     register_resources(server, engine)
     register_prompts(server)
     return server

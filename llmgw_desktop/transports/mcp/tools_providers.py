@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.jobs.model import JobState, JobView
 from llmgw_desktop.engine.providers.base import PromptParts
 from llmgw_desktop.engine.providers.catalog import PROVIDERS, provider_info
@@ -66,25 +65,7 @@ class CallInputs(BaseModel):
     def to_engine(
         self, engine: Engine, tool: str, transport: str, client: str, *, fork: bool = False
     ) -> tuple[CallParams, RequestMeta]:
-        """The engine's view of these arguments.
-
-        Raises:
-            InvalidRequest: a workspace that is not registered, or a workspace and a dir both.
-        """
-        working_dir = self.workingDir
-        if self.workspace is not None:
-            if working_dir is not None:
-                raise InvalidRequest("give workspace or workingDir, not both", param="workspace")
-            registry = engine.settings.workspaces
-            if self.workspace not in registry:
-                known = ", ".join(sorted(registry)) or "none are registered"
-                raise InvalidRequest(
-                    f"unknown workspace {self.workspace!r} (known: {known}); register it under "
-                    "[workspaces.registry] in config.toml",
-                    code="unknown_workspace",
-                    param="workspace",
-                )
-            working_dir = registry[self.workspace]
+        """The engine's view of these arguments (the engine resolves the workspace)."""
         parts = None
         if self.promptParts is not None:
             parts = PromptParts(
@@ -104,7 +85,8 @@ class CallInputs(BaseModel):
             permission_mode=self.permissionMode or "default",
             allowed_tools=tuple(self.allowedTools or ()),
             disallowed_tools=tuple(self.disallowedTools or ()),
-            working_dir=working_dir,
+            working_dir=self.workingDir,
+            workspace=self.workspace,
             timeout_ms=self.timeoutMs,
             idle_timeout_ms=self.idleTimeoutMs,
             force_refresh=self.forceRefresh,

@@ -31,7 +31,10 @@ def register_session_tools(server: MCPServer, engine: Engine) -> None:
         provider: Provider,
         title: Annotated[str, Field(description="A name to recognise it by.")] = "",
         workingDir: Annotated[
-            str | None, Field(description="Absolute directory its calls run in.")
+            str | None, Field(description="Absolute directory its calls run in (local callers).")
+        ] = None,
+        workspace: Annotated[
+            str | None, Field(description="A registered workspace its calls run in.")
         ] = None,
         setActive: Annotated[
             bool, Field(description="Calls to this provider without a sessionId continue it.")
@@ -48,10 +51,15 @@ def register_session_tools(server: MCPServer, engine: Engine) -> None:
                 code="sessions_unsupported",
                 param="provider",
             )
+        principal = caller_of(ctx).principal
+        # Remote callers may only make sessions in a registered workspace.
+        workingDir = await engine.workspaces.anchor(
+            principal, workspace=workspace, working_dir=workingDir
+        )
         if workingDir is not None:
             workingDir = checked_working_dir(workingDir)
         session = await engine.sessions.create(
-            caller_of(ctx).principal,
+            principal,
             provider,
             title=title,
             working_dir=workingDir,

@@ -52,6 +52,10 @@ EXPECTED_TOOLS = {
     "vault_store_file",
     "vault_list_files",
     "vault_delete_file",
+    "workspace_list",
+    "workspace_get",
+    "workspace_create",
+    "workspace_register_existing_repo",
 }
 
 

@@ -1,0 +1,71 @@
+"""The on-screen OAuth consent dialog: approve or deny a client asking for access.
+
+While it is open the browser that started the authorization waits on the consent page and
+continues by itself once this dialog is answered. Non-modal (`open()`), so the event loop and
+everything else keep running; a request that expires closes its dialog.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingConsent
+from llmgw_desktop.ui.qt import QMessageBox, QObject, QWidget
+
+__all__ = ["DeskConsent"]
+
+log = logging.getLogger(__name__)
+
+SCOPE_WORDS = {
+    "mcp": "use the gateway's tools (MCP) and APIs",
+    "workspace:admin": "create and register workspaces",
+}
+
+
+class DeskConsent(QObject):
+    """Shows each consent request as a dialog and reports the answer to the queue."""
+
+    def __init__(self, queue: ConsentQueue, parent_window: QWidget | None = None) -> None:
+        super().__init__()
+        self._queue = queue
+        self._parent = parent_window
+        self.open_dialogs: dict[str, QMessageBox] = {}
+        queue.attach_desk(self.show)
+
+    def detach(self) -> None:
+        self._queue.attach_desk(None)
+        for box in list(self.open_dialogs.values()):
+            box.close()
+
+    def show(self, pending: PendingConsent) -> None:
+        request = pending.request
+        scopes = "\n".join(f"• {SCOPE_WORDS.get(s, s)} ({s})" for s in request.scopes)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "llmgw-desktop: allow access?",
+            f"{request.client_name} (client {request.client_id}) asks for access to this "
+            f"gateway:\n\n{scopes}\n\nIt will be sent back to: {request.redirect_uri}\n"
+            f"The request came from: {request.requester}\n\n"
+            "Approve only if you started this sign-in yourself.",
+            parent=self._parent,
+        )
+        box.setObjectName(f"consent:{pending.id}")
+        approve = box.addButton("Approve", QMessageBox.ButtonRole.AcceptRole)
+        deny = box.addButton("Deny", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(deny)  # Enter must not grant access by accident
+
+        def answered(_result: int) -> None:
+            self.open_dialogs.pop(pending.id, None)
+            approved = box.clickedButton() == approve
+            if not self._queue.answer(pending.id, approved, by="desk"):
+                log.info("consent %s was answered after it had been decided", pending.id[:8])
+
+        box.finished.connect(answered)
+        pending.decision.add_done_callback(lambda _f: self._close(pending.id))
+        self.open_dialogs[pending.id] = box
+        box.open()
+
+    def _close(self, consent_id: str) -> None:
+        box = self.open_dialogs.pop(consent_id, None)
+        if box is not None:
+            box.close()
