@@ -66,6 +66,11 @@ async def serve_asgi(
         kind = message["type"]
         if kind == "http.response.start":
             start = message
+            if _is_event_stream(message) and not disconnected.is_set():
+                # An event stream may stay silent for a long time (the MCP SDK's standalone
+                # GET stream sends nothing until its first ping, 15 s later): send the headers
+                # now, as an ASGI server does, so the client knows the stream is open.
+                response = await _prepare(request, start)
             return
         if kind != "http.response.body" or finished or disconnected.is_set():
             return
@@ -105,6 +110,13 @@ async def _prepare(request: web.Request, start: Message | None) -> web.StreamRes
         response.headers.add(name.decode("latin-1"), value.decode("latin-1"))
     await response.prepare(request)
     return response
+
+
+def _is_event_stream(start: Message) -> bool:
+    return any(
+        name.lower() == b"content-type" and value.startswith(b"text/event-stream")
+        for name, value in start.get("headers", ())
+    )
 
 
 def _scope(request: web.Request, state: dict[str, Any]) -> dict[str, Any]:

@@ -77,7 +77,8 @@ def add_oauth_routes(
         metadata = ProtectedResourceMetadata(
             resource=resource,  # type: ignore[arg-type]
             authorization_servers=[oauth.issuer],  # type: ignore[list-item]
-            scopes_supported=list(SUPPORTED_SCOPES),
+            # What a client needs to use the gateway; workspace:admin is asked for explicitly.
+            scopes_supported=["mcp"],
             resource_name="llmgw-desktop",
         )
         return web.json_response(metadata.model_dump(mode="json", exclude_none=True))

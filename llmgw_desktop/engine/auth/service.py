@@ -99,7 +99,7 @@ class AuthService:
                 "LLM_GATEWAY_AUTH_TOKEN value, or an access token from its OAuth server",
             )
         if self._token and constant_time_equal(bearer, self._token):
-            return Verdict(self._bearer_principal(headers))
+            return self._bearer_verdict(headers)
         if self.oauth is not None and (principal := await self.oauth.verify(bearer)):
             return Verdict(principal)
         if self.open_locally:
@@ -108,14 +108,23 @@ class AuthService:
             return Verdict(LOCAL_CALLER)
         return Verdict(None, "the bearer token is not valid (or has expired)", "invalid_token")
 
-    def _bearer_principal(self, headers: Mapping[str, str]) -> Principal:
+    def _bearer_verdict(self, headers: Mapping[str, str]) -> Verdict:
+        """The bearer holder, or the user the trusted proxy names. A malformed name is refused
+        rather than ignored: falling back to the shared bearer principal would show one user
+        another's sessions."""
         if self._trusted_header:
             value = headers.get(self._trusted_header)
             if value is not None:
                 name = trusted_name(value)
-                if name is not None:
-                    return Principal(name, "trusted-header")
-        return Principal(BEARER, "bearer")
+                if name is None:
+                    return Verdict(
+                        None,
+                        f"the {self._trusted_header} header is not an acceptable user name "
+                        "(letters, digits and . _ @ + -, at most 64)",
+                        "invalid_request",
+                    )
+                return Verdict(Principal(name, "trusted-header"))
+        return Verdict(Principal(BEARER, "bearer"))
 
 
 def _bearer(value: str) -> str | None:
