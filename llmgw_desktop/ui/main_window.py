@@ -1,4 +1,5 @@
-"""The main window: where the gateway listens, whether it runs, and the provider switches."""
+"""The main window: where the gateway listens, whether it runs, the provider switches, and who
+may call it (with revocation)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmgw_desktop import __version__
+from llmgw_desktop.ui.access_panel import AccessPanel
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import app_icon
@@ -112,15 +114,18 @@ class MainWindow(QMainWindow):
         provider_column.addSpacing(6)
         provider_column.addWidget(pause)
 
+        self.access = AccessPanel(self._engine.auth)
+
         header = QLabel(f"<b>llmgw-desktop</b> {__version__}")
         central = QWidget()
         column = QVBoxLayout(central)
         column.addWidget(header)
         column.addWidget(gateway)
         column.addWidget(providers)
+        column.addWidget(self.access)
         column.addStretch(1)
         self.setCentralWidget(central)
-        self.resize(560, 520)
+        self.resize(640, 640)
 
         bridge.engineStateChanged.connect(lambda _state: self.refresh_status())
         bridge.pauseChanged.connect(lambda _paused: self.refresh_status())

@@ -3,6 +3,7 @@
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QCheckBox,
     QFormLayout,
@@ -16,11 +17,14 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSystemTrayIcon,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 __all__ = [
+    "QAbstractItemView",
     "QAction",
     "QActionGroup",
     "QApplication",
@@ -41,6 +45,8 @@ __all__ = [
     "QPixmap",
     "QPushButton",
     "QSystemTrayIcon",
+    "QTableWidget",
+    "QTableWidgetItem",
     "QTimer",
     "QVBoxLayout",
     "QWidget",

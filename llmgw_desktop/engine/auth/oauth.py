@@ -415,6 +415,33 @@ class OAuthServer:
         self._verified.clear()
         return int(count)
 
+    async def revoke_grant(self, family_id: str) -> int:
+        """Revoke one grant: the access and refresh tokens of one authorization."""
+        now = self._clock()
+        count = await self._db.run(lambda: store.revoke_family(self._db.models, family_id, now))
+        self._verified.clear()
+        return int(count)
+
+    async def grants(self) -> list[dict[str, Any]]:
+        """Live grants (one per authorization, newest first), for the dashboard: who holds
+        access, with which scopes, until when. No token values."""
+        now = self._clock()
+        rows = await self._db.run(lambda: store.active_grants(self._db.models, now))
+        return sorted(
+            (
+                {
+                    "grantId": r["family_id"],
+                    "clientId": r["client_id"],
+                    "principal": f"oauth:{r['client_id']}",
+                    "scopes": str(r["scopes"]).split(),
+                    "issuedAt": float(r["created_at"]),  # the current refresh token
+                    "refreshExpiresAt": float(r["expires_at"]),
+                }
+                for r in rows
+            ),
+            key=lambda g: -g["issuedAt"],
+        )
+
     async def clients(self) -> list[dict[str, Any]]:
         """Clients and their live grants, for the dashboard (no secrets, no tokens)."""
         now = self._clock()

@@ -244,7 +244,9 @@ def active_grants(models: Models, now: float) -> list[dict[str, Any]]:
     """Per client: live token families, for the dashboard (no token values)."""
     token = models.OAuthToken
     rows = (
-        token.select(token.client_id, token.family_id, token.scopes, token.created_at)
+        token.select(
+            token.client_id, token.family_id, token.scopes, token.created_at, token.expires_at
+        )
         .where(
             (token.kind == "refresh")
             & (token.revoked_at.is_null())

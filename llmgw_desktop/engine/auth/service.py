@@ -74,6 +74,16 @@ class AuthService:
         )
 
     @property
+    def bearer_configured(self) -> bool:
+        """Whether a static bearer token is set (the dashboard shows it, never its value)."""
+        return bool(self._token)
+
+    @property
+    def trusted_header(self) -> str:
+        """The trusted-principal header's name, or "" when the seam is off."""
+        return self._trusted_header
+
+    @property
     def configured(self) -> bool:
         """Whether any authentication method is on (then every request must authenticate)."""
         return not self.open_locally

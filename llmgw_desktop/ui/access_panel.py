@@ -1,0 +1,219 @@
+"""Who may call the gateway: the static bearer's status, OAuth clients, their live grants, and
+revocation.
+
+The panel reads through the OAuth server's public methods, which run on the database thread,
+so it refreshes in a task on the running loop (qasync) and never blocks the UI. Revoking asks
+for confirmation first, without a nested event loop: the dialog is opened and its answer comes
+back as a signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from llmgw_desktop.engine.auth.service import AuthService
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = ["AccessPanel", "describe_front_door"]
+
+log = logging.getLogger(__name__)
+
+REFRESH_MS = 5000
+GRANT_COLUMNS = ("Client", "Principal", "Scopes", "Issued", "Refresh until")
+
+
+def describe_front_door(auth: AuthService) -> str:
+    """One line on how callers authenticate, for the panel's header."""
+    parts: list[str] = []
+    if auth.bearer_configured:
+        bearer = "Static bearer token: set"
+        if auth.trusted_header:
+            bearer += f" (users named by the {auth.trusted_header} header)"
+        parts.append(bearer)
+    else:
+        parts.append("Static bearer token: not set")
+    if auth.oauth is None:
+        parts.append("OAuth: off")
+    else:
+        consent = "consent required" if auth.oauth.config.require_consent else "no consent step"
+        parts.append(f"OAuth: on, {consent}")
+    if auth.open_locally:
+        parts.append("open to local programs without a token (loopback only)")
+    return " · ".join(parts)
+
+
+class AccessPanel(QGroupBox):
+    """Bearer status, live OAuth grants, and buttons to revoke one grant or a whole client."""
+
+    def __init__(self, auth: AuthService, parent: QWidget | None = None) -> None:
+        super().__init__("Access", parent)
+        self._auth = auth
+        self._grants: list[dict[str, Any]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.summary = QLabel(describe_front_door(auth))
+        self.summary.setObjectName("accessSummary")
+        self.summary.setWordWrap(True)
+
+        self.table = QTableWidget(0, len(GRANT_COLUMNS))
+        self.table.setObjectName("grantsTable")
+        self.table.setHorizontalHeaderLabels(list(GRANT_COLUMNS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+
+        self.revoke_grant_button = QPushButton("Revoke this grant…")
+        self.revoke_grant_button.setToolTip("End this authorization: its tokens stop working")
+        self.revoke_grant_button.clicked.connect(lambda: self._confirm_revoke(whole_client=False))
+        self.revoke_client_button = QPushButton("Revoke all of this client…")
+        self.revoke_client_button.setToolTip("End every authorization this client holds")
+        self.revoke_client_button.clicked.connect(lambda: self._confirm_revoke(whole_client=True))
+        self.notice = QLabel()
+        self.notice.setObjectName("accessNotice")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.revoke_grant_button)
+        buttons.addWidget(self.revoke_client_button)
+        buttons.addStretch(1)
+
+        column = QVBoxLayout(self)
+        column.addWidget(self.summary)
+        if auth.oauth is not None:
+            column.addWidget(self.table)
+            column.addLayout(buttons)
+        column.addWidget(self.notice)
+        self._update_buttons()
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.request_refresh)
+        if auth.oauth is not None:
+            self._timer.start()
+        self.request_refresh()
+
+    # -- refreshing ---------------------------------------------------------------------
+
+    def request_refresh(self) -> None:
+        """Reload the grants in the background (skipped when no loop runs, as in unit tests
+        that build the window without starting the gateway)."""
+        if self._auth.oauth is not None and self.isVisible():
+            self._spawn(self.refresh())
+
+    async def refresh(self) -> None:
+        oauth = self._auth.oauth
+        if oauth is None:
+            return
+        self._grants = await oauth.grants()
+        selected = self.selected_grant()
+        self.table.setRowCount(len(self._grants))
+        for row, grant in enumerate(self._grants):
+            cells = (
+                grant["clientId"],
+                grant["principal"],
+                " ".join(grant["scopes"]),
+                _when(grant["issuedAt"]),
+                _when(grant["refreshExpiresAt"]),
+            )
+            for col, text in enumerate(cells):
+                self.table.setItem(row, col, QTableWidgetItem(text))
+            if selected is not None and grant["grantId"] == selected["grantId"]:
+                self.table.selectRow(row)
+        self._update_buttons()
+
+    def selected_grant(self) -> dict[str, Any] | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows or rows[0].row() >= len(self._grants):
+            return None
+        return self._grants[rows[0].row()]
+
+    def _update_buttons(self) -> None:
+        has = self.selected_grant() is not None
+        self.revoke_grant_button.setEnabled(has)
+        self.revoke_client_button.setEnabled(has)
+
+    # -- revoking -----------------------------------------------------------------------
+
+    def _confirm_revoke(self, *, whole_client: bool) -> None:
+        grant = self.selected_grant()
+        if grant is None:
+            return
+        what = (
+            f"every grant of client {grant['clientId']}"
+            if whole_client
+            else f"this grant of client {grant['clientId']} ({' '.join(grant['scopes'])})"
+        )
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "llmgw-desktop: revoke access?",
+            f"Revoke {what}?\n\nIts tokens stop working at once; the client has to be "
+            "authorized again.",
+            parent=self,
+        )
+        box.setObjectName("confirmRevoke")
+        revoke = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def answered(_result: int) -> None:
+            if box.clickedButton() == revoke:
+                self._spawn(self.revoke(grant, whole_client=whole_client))
+
+        box.finished.connect(answered)
+        box.open()
+
+    async def revoke(self, grant: dict[str, Any], *, whole_client: bool) -> int:
+        oauth = self._auth.oauth
+        if oauth is None:
+            return 0
+        if whole_client:
+            count = await oauth.revoke_client(grant["clientId"])
+            self.notice.setText(f"Revoked {count} token(s) of client {grant['clientId']}.")
+        else:
+            count = await oauth.revoke_grant(grant["grantId"])
+            self.notice.setText(f"Revoked one grant of client {grant['clientId']}.")
+        log.info("dashboard revoked %d token(s) of client %s", count, grant["clientId"])
+        await self.refresh()
+        return count
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            work.close()
+            return
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception as exc:  # a failed refresh must not take the window down
+                log.exception("access panel update failed")
+                self.notice.setText(f"Could not update: {exc}")
+
+        task = loop.create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.request_refresh()
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
