@@ -41,3 +41,18 @@ def test_readme_connection_snippets_match_what_the_app_copies() -> None:
     json_blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, flags=re.S)]
     assert json.loads(made["Cursor"]) in json_blocks
     assert json.loads(made["VS Code"]) in json_blocks
+
+
+def test_readme_config_examples_are_valid_settings(tmp_path: Path) -> None:
+    from llmgw_desktop.settings import load_settings
+
+    readme = (ROOT / "README.md").read_text()
+    examples = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    assert examples
+    for example in examples:
+        # The placeholder stands for a real digest; everything else is loaded as written.
+        text = example.replace("<sha256 hex of the client secret>", "0" * 64)
+        config = tmp_path / "config.toml"
+        config.write_text(text)
+        loaded = load_settings(config, environ={})  # raises ConfigError naming a bad key
+        assert loaded.settings is not None
