@@ -1,7 +1,11 @@
 """What the HTTP gateway adds on top of the upstream it calls: latency, time to first byte,
 and throughput, measured against a zero-latency upstream on loopback.
 
-Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64] [--desktop]
+Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
+       [--desktop] [--bearer]
+
+`--bearer` locks the gateway with a static bearer token (the rate limit raised out of the way
+but still counted), so the figures include authenticating every request.
 
 Three processes, as in real use: a minimal upstream that answers OpenAI Chat Completions at
 once (JSON, or a 6-chunk SSE stream with usage), the gateway (`--headless`, recorder on) with
@@ -34,6 +38,9 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_THROUGHPUT_REQUESTS = 200_000
+BENCH_TOKEN = "bench-token-" + "x" * 40
+# Sent on every request (the upstream ignores it); the gateway checks it only with --bearer.
+AUTH_HEADERS = {"Authorization": f"Bearer {BENCH_TOKEN}"}
 
 ANSWER = {
     "id": "chatcmpl-bench",
@@ -136,7 +143,7 @@ async def one(session: aiohttp.ClientSession, url: str, *, stream: bool) -> tupl
     """(time to first body byte, total time) of one request."""
     body = REQUEST | ({"stream": True} if stream else {})
     started = time.perf_counter()
-    async with session.post(url, json=body) as response:
+    async with session.post(url, json=body, headers=AUTH_HEADERS) as response:
         first = await response.content.readany()
         ttfb = time.perf_counter() - started
         rest = await response.read()
@@ -238,6 +245,9 @@ def main() -> None:
         action="store_true",
         help="run the gateway as the desktop app (Qt loop, offscreen) instead of headless",
     )
+    parser.add_argument(
+        "--bearer", action="store_true", help="require a static bearer token on every request"
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
@@ -261,6 +271,10 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        if args.bearer:
+            env["LLM_GATEWAY_AUTH_TOKEN"] = BENCH_TOKEN
+            env["LLM_GATEWAY_RATE_LIMIT_PER_MINUTE"] = str(100_000_000)
+            env["LLM_GATEWAY_RATE_LIMIT_BURST"] = str(1_000_000)
         if args.desktop:
             env["QT_QPA_PLATFORM"] = "offscreen"
             env["LLM_GATEWAY_UI_START_HIDDEN"] = "true"
@@ -277,7 +291,11 @@ def main() -> None:
             direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"
             through = f"http://127.0.0.1:{gw_port}/v1/chat/completions"
             mode = "desktop app (Qt loop)" if args.desktop else "headless"
-            print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {mode}, recorder on")
+            lock = ", bearer token required" if args.bearer else ""
+            print(
+                f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {mode}, "
+                f"recorder on{lock}"
+            )
             asyncio.run(measure(args, direct, through, gateway.pid))
         finally:
             for process in (gateway, upstream):

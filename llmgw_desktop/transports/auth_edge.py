@@ -3,7 +3,8 @@
 Runs after the Host/Origin guard. Public routes (health, OAuth metadata and endpoints, the
 OpenAPI document, the instance hand-off) pass; every other request gets a principal from
 `AuthService` or a 401 whose `WWW-Authenticate` points OAuth clients at the metadata. Remote
-principals are rate limited (429 with `Retry-After`). CORS stays closed unless an origin is
+principals are rate limited (429 with `Retry-After`), and so is an address that keeps
+presenting wrong credentials. CORS stays closed unless an origin is
 listed in `http.allowed_origins`; listed origins get preflight answers and CORS headers.
 """
 
@@ -82,9 +83,20 @@ def auth_middlewares(
         path = request.path
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return await handler(request)
+        peer = request.remote or ""
+        wait = auth.failed_attempts.waiting(peer)
+        if wait is not None and not auth.is_instance_token(
+            request.headers.get("X-Llmgw-Instance-Token", "")
+        ):
+            # Too many wrong credentials from this address: refuse before looking at the
+            # credential, so guessing gets no answer at all until the bucket refills. The
+            # local user's instance token (a file only they can read) still gets in.
+            return _too_many(request, wait)
         verdict = await auth.authenticate(request.headers)
         if verdict.principal is None:
-            return _unauthorized(request, verdict.problem, verdict.error, mcp_path)
+            if verdict.error:  # a credential was presented and it was wrong
+                auth.failed_attempts.check(peer)
+            return _unauthorized(request, verdict.problem, verdict.error, auth, mcp_path)
         principal = verdict.principal
         if principal.remote:
             wait = auth.rate_limits.check(principal.id)
@@ -112,18 +124,30 @@ def add_cors_headers(
     return hook
 
 
-def _resource_metadata_url(request: web.Request, mcp_path: str) -> str:
-    base = f"{request.scheme}://{request.host}"
+def _resource_metadata_url(request: web.Request, issuer: str, mcp_path: str) -> str:
+    # The issuer (the public URL, else the bound address) rather than the request's scheme and
+    # Host: behind a TLS proxy those say http://, and the metadata routes use the issuer too.
+    base = issuer.rstrip("/") or f"{request.scheme}://{request.host}"
     suffix = mcp_path if request.path == mcp_path else ""
     return f"{base}/.well-known/oauth-protected-resource{suffix}"
 
 
-def _unauthorized(request: web.Request, problem: str, error: str, mcp_path: str) -> web.Response:
-    metadata = _resource_metadata_url(request, mcp_path)
-    challenge = f'Bearer realm="llmgw-desktop", resource_metadata="{metadata}"'
+def _unauthorized(
+    request: web.Request, problem: str, error: str, auth: AuthService, mcp_path: str
+) -> web.Response:
+    challenge = 'Bearer realm="llmgw-desktop"'
+    # Only point at OAuth metadata when the OAuth server runs: otherwise it is a 404, and MCP
+    # clients would start an OAuth discovery that cannot succeed instead of asking for a token.
+    if auth.oauth is not None:
+        metadata = _resource_metadata_url(request, auth.oauth.issuer, mcp_path)
+        challenge += f', resource_metadata="{metadata}"'
     if error:
         challenge += f', error="{error}"'
-    response = _dialect_error(request, 401, "unauthorized", problem)
+    # RFC 6750: a malformed request is 400, a missing or bad token 401.
+    status = 400 if error == "invalid_request" else 401
+    response = _dialect_error(
+        request, status, "invalid_request" if status == 400 else "unauthorized", problem
+    )
     response.headers["WWW-Authenticate"] = challenge
     log.info("refused unauthenticated %s %s", request.method, request.path)
     return response

@@ -40,6 +40,14 @@ log = logging.getLogger(__name__)
 VERIFY_CACHE_S = 30.0
 
 
+def _public_clients_off() -> OAuthError:
+    return OAuthError(
+        "invalid_client",
+        "public clients are not allowed here (http.oauth.allow_public_clients)",
+        status=401,
+    )
+
+
 @dataclass(frozen=True)
 class OAuthConfig:
     """The OAuth server's settings (from `[http.oauth]`)."""
@@ -174,6 +182,10 @@ class OAuthServer:
             return AuthorizationStep(
                 error=OAuthError("invalid_client", f"unknown client_id {client_id!r}")
             )
+        if client.public and not self.config.allow_public_clients:
+            # A public client listed in config.toml must not slip past allow_public_clients
+            # (off by default, and refused by start-up policy on a reachable gateway).
+            return AuthorizationStep(error=_public_clients_off())
         asked = params.get("redirect_uri")
         if asked is None:
             if len(client.redirect_uris) != 1:
@@ -498,6 +510,8 @@ class OAuthServer:
         if client is None:
             raise OAuthError("invalid_client", "unknown client", status=401)
         if client.public:
+            if not self.config.allow_public_clients:
+                raise _public_clients_off()  # as in authorize(): no tokens while they are off
             if secret:
                 raise OAuthError("invalid_client", "a public client has no secret", status=401)
             return client

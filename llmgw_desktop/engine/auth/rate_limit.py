@@ -33,6 +33,14 @@ class RateLimiter:
         self._buckets: dict[str, _Bucket] = {}
 
     def check(self, principal: str) -> float | None:
+        """Take one request from the bucket: None when it may go, else seconds to wait."""
+        return self._take(principal, consume=True)
+
+    def waiting(self, principal: str) -> float | None:
+        """Seconds until the bucket has a request again, without taking one (None: it has)."""
+        return self._take(principal, consume=False)
+
+    def _take(self, principal: str, *, consume: bool) -> float | None:
         if self.per_second <= 0:
             return None
         now = self._clock()
@@ -44,6 +52,7 @@ class RateLimiter:
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.per_second)
         bucket.updated = now
         if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
+            if consume:
+                bucket.tokens -= 1.0
             return None
         return (1.0 - bucket.tokens) / self.per_second

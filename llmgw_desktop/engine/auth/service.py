@@ -19,6 +19,7 @@ from llmgw_desktop.engine.auth.consent import ConsentQueue
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, token_digest
 from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
+from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN
 from llmgw_desktop.engine.auth.principals import BEARER, LOCAL_CALLER, Principal, trusted_name
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
 from llmgw_desktop.engine.store import Database
@@ -26,6 +27,9 @@ from llmgw_desktop.settings import Settings
 from llmgw_desktop.settings_fields import is_loopback
 
 __all__ = ["AuthService", "Verdict", "oauth_config"]
+
+FAILED_PER_MINUTE = 30
+FAILED_BURST = 20
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,16 @@ class AuthService:
             per_minute=settings.http_rate_limit_per_minute,
             burst=settings.http_rate_limit_burst,
             clock=time.monotonic,
+        )
+        # Wrong credentials, per client address: a few mistakes pass, guessing does not.
+        self.failed_attempts = RateLimiter(
+            per_minute=FAILED_PER_MINUTE, burst=FAILED_BURST, clock=time.monotonic
+        )
+
+    def is_instance_token(self, presented: str) -> bool:
+        """Whether `presented` is this instance's local-user token (constant time)."""
+        return bool(presented and self.instance_token) and constant_time_equal(
+            presented, self.instance_token
         )
 
     @property
@@ -169,7 +183,7 @@ def oauth_config(settings: Settings, environ: Mapping[str, str]) -> OAuthConfig:
         require_pkce=settings.oauth_require_pkce,
         allow_plain_pkce=settings.oauth_allow_plain_pkce,
         allow_public_clients=settings.oauth_allow_public_clients,
-        registration=settings.oauth_registration,
+        registration=_registration_policy(settings.oauth_registration, environ),
         registration_secret=settings.oauth_registration_secret,
         require_consent=settings.oauth_require_consent,
         code_ttl_s=settings.oauth_code_ttl_s,
@@ -177,3 +191,17 @@ def oauth_config(settings: Settings, environ: Mapping[str, str]) -> OAuthConfig:
         refresh_token_ttl_s=settings.oauth_refresh_token_ttl_s,
         static_clients=tuple(clients),
     )
+
+
+def _registration_policy(configured: str, environ: Mapping[str, str]) -> str:
+    """open_dev only with its environment opt-in; without it registration stays closed. Start-up
+    refuses that combination anyway; this keeps the server closed for any caller that builds
+    the engine without going through the start-up checks."""
+    if configured == "open_dev" and environ.get(OPEN_REGISTRATION_OPT_IN, "").lower() not in (
+        "1",
+        "true",
+        "yes",
+        "on",
+    ):
+        return "static_clients"
+    return configured

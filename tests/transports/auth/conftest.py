@@ -1,0 +1,160 @@
+"""A running gateway with its front door locked, and real HTTP and MCP clients to knock with."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CallToolResult
+
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+
+# The scripted LLM API the gateway's providers point at, for calls that must really succeed.
+from tests.transports.gateway.conftest import provider_env, upstream  # noqa: F401
+
+TOKEN = "bearer-token-for-tests-0123456789-abcdefghij"
+USER_HEADER = "X-Forwarded-User"
+CLIENT_ID = "laptop-editor"
+CLIENT_SECRET = "editor-secret-0123456789-abcdefghijklmnop"
+REDIRECT = "http://127.0.0.1:9/callback"  # never opened: the test reads the redirect itself
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "lock-tests", "version": "0"},
+    },
+}
+MCP_ACCEPT = {"Accept": "application/json, text/event-stream"}
+
+Start = Callable[..., Awaitable[GatewayRuntime]]
+
+
+def bearer(token: str = TOKEN, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def oauth_settings(**extra: Any) -> dict[str, Any]:
+    """OAuth on, with one confidential static client (no consent step)."""
+    return {
+        "oauth_enabled": True,
+        "oauth_clients": {
+            CLIENT_ID: {
+                "name": "Laptop editor",
+                "redirect_uris": [REDIRECT],
+                "client_secret_sha256": hashlib.sha256(CLIENT_SECRET.encode()).hexdigest(),
+            }
+        },
+        **extra,
+    }
+
+
+@pytest.fixture
+async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
+    """Start a gateway with settings overrides (dataclass field names); stopped after the test."""
+    running: list[tuple[GatewayRuntime, InstanceLock]] = []
+
+    async def start_gateway(**overrides: Any) -> GatewayRuntime:
+        settings = replace(loaded.settings, **({"http_port": 0} | overrides))
+        lock = InstanceLock(settings.data_path)
+        assert lock.acquire()
+        runtime = GatewayRuntime(
+            replace(loaded, settings=settings),
+            mode="headless",
+            lock=lock,
+            on_activate=lambda: "headless",
+        )
+        await runtime.start()
+        running.append((runtime, lock))
+        return runtime
+
+    yield start_gateway
+    for runtime, lock in reversed(running):
+        await runtime.stop()
+        lock.release()
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+async def send(gateway: GatewayRuntime, method: str, path: str, **kwargs: Any) -> Answer:
+    """One real HTTP request to the running gateway."""
+    async with (
+        aiohttp.ClientSession() as client,
+        client.request(method, gateway.base_url + path, allow_redirects=False, **kwargs) as r,
+    ):
+        return Answer(r.status, dict(r.headers), await r.text())
+
+
+async def mcp_post(gateway: GatewayRuntime, headers: dict[str, str], **kwargs: Any) -> Answer:
+    """A bare JSON-RPC message to the MCP endpoint, as any client's first request looks."""
+    kwargs.setdefault("json", INITIALIZE)
+    return await send(
+        gateway, "POST", gateway.settings.http_path, headers=MCP_ACCEPT | headers, **kwargs
+    )
+
+
+async def call_tool(
+    gateway: GatewayRuntime, headers: dict[str, str], name: str, arguments: dict[str, Any]
+) -> CallToolResult:
+    """One tool call through the official MCP client, sending `headers` on every request."""
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
+    ):
+        return await client.call_tool(name, arguments)
+
+
+def structured(result: CallToolResult) -> dict[str, Any]:
+    assert result.structured_content is not None, result
+    return dict(result.structured_content)
+
+
+async def oauth_access_token(gateway: GatewayRuntime, scope: str = "mcp") -> str:
+    """An access token for the static client, by the authorization-code flow with PKCE."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    params = {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT,
+        "scope": scope,
+        "code_challenge": challenge.decode().rstrip("="),
+        "code_challenge_method": "S256",
+    }
+    authorized = await send(gateway, "GET", "/oauth/authorize", params=params)
+    assert authorized.status == 302, authorized.text
+    code = parse_qs(urlsplit(authorized.headers["Location"]).query)["code"][0]
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "code_verifier": verifier,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+    issued = await send(gateway, "POST", "/oauth/token", data=form)
+    assert issued.status == 200, issued.text
+    return str(issued.json()["access_token"])
