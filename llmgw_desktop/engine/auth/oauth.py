@@ -228,6 +228,10 @@ class OAuthServer:
                 requester=requester,
             )
         )
+        # The queue forgets answered questions after a while (in ask()); drop their parked
+        # requests with them, so a long-running gateway does not collect them forever.
+        for forgotten in [cid for cid in self._waiting if self.consent.get(cid) is None]:
+            del self._waiting[forgotten]
         self._waiting[pending.id] = waiting
         return AuthorizationStep(consent=pending)
 

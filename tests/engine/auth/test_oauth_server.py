@@ -608,3 +608,20 @@ async def test_unanswered_consent_expires_and_is_denied(make: Make) -> None:
     assert "in time" in answer["error_description"]
     assert not server.consent.answer(consent_id, True, by="desk")  # too late
     assert await count_codes(server) == 0
+
+
+async def test_answered_consent_requests_are_forgotten_in_time(
+    make: Make, clock: FakeClock
+) -> None:
+    from llmgw_desktop.engine.auth.consent import KEEP_DECIDED_S
+
+    server = await make(require_consent=True, consent_timeout_s=60.0)
+    first, _ = await ask_consent(server)
+    assert server.consent.answer(first, False, by="desk")
+    assert await server.consent_outcome(first) is not None
+    clock.advance(60.0 + KEEP_DECIDED_S + 1)
+    second, _ = await ask_consent(server)
+    # The old question and the request parked with it are gone; the new one is there.
+    assert server.consent.get(first) is None
+    assert await server.consent_outcome(first) is None
+    assert set(server._waiting) == {second}
