@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.call_params import CallParams
 from llmgw_desktop.engine.errors import InvalidRequest, NotFound
 from llmgw_desktop.engine.providers.base import SessionChoice
@@ -61,6 +62,11 @@ class ConversationRouter:
             return await self._from_gateway(session, provider, params, principal, explicit)
         if params.session_id:
             known = await self._sessions.provider_session(principal, provider, params.session_id)
+            if known is None and principal != LOCAL:
+                # A CLI finds any conversation in its directory by id, whoever started it: a
+                # remote caller may only continue conversations the gateway ran for them. (The
+                # local user may also continue ones started outside the gateway.)
+                raise _no_conversation(provider, params.session_id)
             directory = explicit or (Path(known.working_dir) if known else None)
             choice = SessionChoice(resume_id=params.session_id, fork=params.fork)
             return Resolved(choice, None, directory, known)
@@ -72,7 +78,9 @@ class ConversationRouter:
                 # caller's newest conversation in the same directory.
                 choice = SessionChoice(resume_id=known.provider_session_id, fork=params.fork)
                 return Resolved(choice, None, explicit or Path(known.working_dir), known)
-            if explicit is not None:
+            if explicit is not None and principal == LOCAL:
+                # The CLI's own "latest" in that directory may be anyone's conversation, so
+                # only the local user (whose machine it is) may fall back to it.
                 return Resolved(
                     SessionChoice(resume_latest=True, fork=params.fork), None, explicit, None
                 )
@@ -111,3 +119,11 @@ class ConversationRouter:
         )
         choice = SessionChoice(resume_id=session.provider_session_id, fork=params.fork)
         return Resolved(choice, session.id, directory, known)
+
+
+def _no_conversation(provider: str, session_id: str) -> NotFound:
+    # The same words as for an id nobody ever used: no hint that it exists for someone else.
+    return NotFound(
+        f"there is no {provider} conversation {session_id!r} to continue",
+        code="session_not_found",
+    )

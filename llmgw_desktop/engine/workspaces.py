@@ -196,7 +196,12 @@ class WorkspaceRegistry:
         for candidate in self._roots:
             if Path(root).expanduser() == candidate:
                 return candidate
-        raise InvalidRequest(f"root {root!r} is not one of workspaces.allowed_roots", param="root")
+        # path_not_allowed like every other way out of the allowed roots.
+        raise InvalidRequest(
+            f"root {root!r} is not one of workspaces.allowed_roots",
+            code="path_not_allowed",
+            param="root",
+        )
 
     def _inside_a_root(self, path: Path) -> bool:
         """`path` (already resolved, symlinks followed) lies inside an allowed root."""
@@ -210,17 +215,29 @@ class WorkspaceRegistry:
         resolved_base = base.resolve()
         if not resolved_base.is_dir():
             raise InvalidRequest(f"the root {base} does not exist", param="root")
-        if target.exists():
+        # is_symlink too: a dangling link reads as absent, and mkdir would then fail with an
+        # OSError (an internal error to the caller) instead of this answer.
+        if target.exists() or target.is_symlink():
             raise InvalidRequest(f"{target} already exists", param="name")
         target.mkdir(mode=0o750)
         if not self._inside_a_root(target.resolve()):
             target.rmdir()
-            raise InvalidRequest("the new directory would lie outside the allowed roots")
+            raise InvalidRequest(
+                "the new directory would lie outside the allowed roots (or be a denied "
+                "directory such as .ssh)",
+                code="path_not_allowed",  # as for register_existing_repo's escapes
+                param="name",
+            )
 
     def _checked_repo(self, path: str) -> Path:
         given = Path(path).expanduser()
-        if not given.is_absolute() or ".." in given.parts:
-            raise InvalidRequest("path must be absolute, without '..'", param="path")
+        if not given.is_absolute():
+            raise InvalidRequest("path must be absolute", param="path")
+        if ".." in given.parts:
+            # A '..' is an attempt to leave the root: the same code as every other escape.
+            raise InvalidRequest(
+                "path must not contain '..'", code="path_not_allowed", param="path"
+            )
         resolved = given.resolve()  # follows symlinks: a link cannot lead out of a root
         if not self._inside_a_root(resolved):
             raise InvalidRequest(

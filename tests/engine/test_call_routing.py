@@ -104,6 +104,51 @@ async def test_session_of_another_provider_or_principal_is_refused(engine: Engin
         await engine.calls.resolve("claude", CallParams(prompt="x", session_id=session.id), "bob")
 
 
+async def test_a_remote_caller_continues_only_conversations_run_for_them(
+    engine: Engine, tmp_path: Path
+) -> None:
+    await engine.sessions.record_provider_session(
+        "user:alice",
+        "claude",
+        "cli-alice",
+        working_dir=str(tmp_path),
+        owns_dir=False,
+        usage_totals=Usage(),
+    )
+    mine = await engine.calls.resolve(
+        "claude", CallParams(prompt="x", session_id="cli-alice"), "user:alice"
+    )
+    assert mine.choice == SessionChoice(resume_id="cli-alice")
+    # Bob naming alice's CLI id (the CLI would find it in that directory) or one the gateway
+    # never saw gets the same not-found as any unknown id.
+    messages = set()
+    for session_id in ("cli-alice", "cli-started-elsewhere"):
+        with pytest.raises(NotFound) as refused:
+            await engine.calls.resolve(
+                "claude",
+                CallParams(prompt="x", session_id=session_id, working_dir=str(tmp_path)),
+                "user:bob",
+            )
+        assert refused.value.code == "session_not_found"
+        messages.add(str(refused.value).replace(session_id, "<id>"))
+    assert len(messages) == 1, messages
+    # The local user may continue a conversation started outside the gateway.
+    local = await engine.calls.resolve(
+        "claude", CallParams(prompt="x", session_id="cli-started-elsewhere"), "local"
+    )
+    assert local.choice == SessionChoice(resume_id="cli-started-elsewhere")
+
+
+async def test_resume_latest_falls_back_to_the_cli_only_for_the_local_user(
+    engine: Engine, tmp_path: Path
+) -> None:
+    params = CallParams(prompt="x", resume_latest=True, working_dir=str(tmp_path))
+    local = await engine.calls.resolve("claude", params, "local")
+    assert local.choice == SessionChoice(resume_latest=True)
+    with pytest.raises(NotFound):
+        await engine.calls.resolve("claude", params, "user:bob")
+
+
 async def test_grok_has_no_sessions(engine: Engine) -> None:
     with pytest.raises(InvalidRequest) as caught:
         await engine.calls.resolve("grok", CallParams(prompt="x", resume_latest=True), "local")

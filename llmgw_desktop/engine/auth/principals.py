@@ -49,8 +49,9 @@ class Principal:
         return self.method in ("local", "bearer")
 
     def has_scope(self, scope: str) -> bool:
-        # Local and bearer principals are the operator; scopes limit OAuth clients.
-        return self.method != "oauth" or scope in self.scopes
+        """The operator holds every scope; anyone else (an OAuth client, a user a trusted proxy
+        names) only the ones granted."""
+        return self.operator or scope in self.scopes
 
 
 LOCAL_CALLER = Principal(LOCAL, "local")
