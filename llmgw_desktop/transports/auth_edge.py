@@ -53,51 +53,38 @@ def principal_of(request: web.Request) -> Principal:
 def auth_middlewares(
     auth: AuthService, *, allowed_origins: tuple[str, ...], mcp_path: str
 ) -> list[Middleware]:
-    """The CORS and authentication middlewares, in the order they must run."""
+    """The edge's access middleware: CORS preflight, then authentication and rate limits.
+
+    One middleware rather than two: each aiohttp middleware layer costs every request a few
+    microseconds, and the gateway's own overhead is measured in tenths of a millisecond.
+    """
     origins = frozenset(allowed_origins)
 
     @web.middleware
-    async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-        origin = request.headers.get("Origin")
-        if (
-            request.method == "OPTIONS"
-            and origin
-            and "Access-Control-Request-Method" in request.headers
-        ):
-            if origin not in origins:
-                return web.Response(status=403, text="CORS is closed to this origin")
-            return web.Response(
-                status=204,
-                headers={
-                    "Access-Control-Allow-Origin": origin,
-                    "Access-Control-Allow-Methods": CORS_METHODS,
-                    "Access-Control-Allow-Headers": CORS_HEADERS,
-                    "Access-Control-Max-Age": "600",
-                    "Vary": "Origin",
-                },
-            )
-        return await handler(request)
-
-    @web.middleware
-    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
+        headers = request.headers
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in headers:
+            origin = headers.get("Origin")
+            if origin:
+                return _preflight(origin, origins)
         path = request.path
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return await handler(request)
         peer = request.remote or ""
         wait = auth.failed_attempts.waiting(peer)
         if wait is not None and not auth.is_instance_token(
-            request.headers.get("X-Llmgw-Instance-Token", "")
+            headers.get("X-Llmgw-Instance-Token", "")
         ):
             # Too many wrong credentials from this address: refuse before looking at the
             # credential, so guessing gets no answer at all until the bucket refills. The
             # local user's instance token (a file only they can read) still gets in.
             return _too_many(request, wait)
-        verdict = await auth.authenticate(request.headers)
-        if verdict.principal is None:
+        verdict = await auth.authenticate(headers)
+        principal = verdict.principal
+        if principal is None:
             if verdict.error:  # a credential was presented and it was wrong
                 auth.failed_attempts.check(peer)
             return _unauthorized(request, verdict.problem, verdict.error, auth, mcp_path)
-        principal = verdict.principal
         if principal.remote:
             wait = auth.rate_limits.check(principal.id)
             if wait is not None:
@@ -105,7 +92,22 @@ def auth_middlewares(
         request[PRINCIPAL_KEY] = principal
         return await handler(request)
 
-    return [cors, authenticate]
+    return [access]
+
+
+def _preflight(origin: str, origins: frozenset[str]) -> web.Response:
+    if origin not in origins:
+        return web.Response(status=403, text="CORS is closed to this origin")
+    return web.Response(
+        status=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": CORS_METHODS,
+            "Access-Control-Allow-Headers": CORS_HEADERS,
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        },
+    )
 
 
 def add_cors_headers(

@@ -120,7 +120,8 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     app = web.Application(
         middlewares=[errors, edge_guard, *auth], client_max_size=config.max_body_bytes
     )
-    app.on_response_prepare.append(add_cors_headers(config.allowed_origins))
+    if config.allowed_origins:  # no hook at all (no cost per response) while CORS is closed
+        app.on_response_prepare.append(add_cors_headers(config.allowed_origins))
     if engine.auth.oauth is not None:
         add_oauth_routes(
             app,
