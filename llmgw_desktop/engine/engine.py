@@ -109,6 +109,7 @@ class Engine:
             max_rows=settings.recorder_max_rows,
             clock=clock,
         )
+        self.recorder.on_finish = self.events.publish
         self.approvals = ApprovalGate(
             allow_bypass=settings.allow_bypass,
             threshold=settings.approval_threshold,

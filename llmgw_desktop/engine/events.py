@@ -22,6 +22,7 @@ __all__ = [
     "Notice",
     "PauseChanged",
     "ProviderToggled",
+    "RequestFinished",
 ]
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,25 @@ class BreakerChanged(Event):
     provider: str
     state: str
     consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class RequestFinished(Event):
+    """A recorded request ended (any front door): what the dashboard's live figures count."""
+
+    record_id: str
+    provider: str
+    model: str | None
+    state: str  # completed, failed, canceled, refused, deduped, ...
+    principal: str
+    caller: str
+    started_at: float
+    finished_at: float
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float | None = None
 
 
 E = TypeVar("E", bound=Event)

@@ -17,9 +17,10 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["FlightRecorder"]
@@ -30,6 +31,14 @@ FLUSH_EVERY_S = 0.25
 OPEN_RECORD_MAX_AGE_S = 86400.0
 _CALLER = re.compile(r"[^\w .:/@+()-]")
 JSON_FIELDS = ("approval", "optimization", "route")
+
+
+class _Opened(NamedTuple):
+    started_at: float
+    provider: str
+    model: str | None
+    principal: str
+    caller: str
 
 
 class FlightRecorder:
@@ -49,8 +58,11 @@ class FlightRecorder:
         self.max_rows = max_rows
         self._new: dict[str, dict[str, Any]] = {}
         self._updates: dict[str, dict[str, Any]] = {}
-        # Start times of records not finished yet, so a finish never has to read the row back.
-        self._open: dict[str, float] = {}
+        # Records not finished yet: start time and who/what, so a finish never has to read the
+        # row back (for its duration, or for the event below).
+        self._open: dict[str, _Opened] = {}
+        # Told of every finished request (the engine publishes it as RequestFinished).
+        self.on_finish: Callable[[RequestFinished], None] | None = None
         self._flush_lock = asyncio.Lock()
         self.written = 0
 
@@ -73,7 +85,8 @@ class FlightRecorder:
     ) -> str:
         """Record that a request began; returns its record id. Never blocks, never fails."""
         record_id = uuid.uuid4().hex
-        started_at = self._open[record_id] = self._clock()
+        started_at = self._clock()
+        self._open[record_id] = _Opened(started_at, provider, model, principal, caller)
         self._new[record_id] = {
             "id": record_id,
             "started_at": started_at,
@@ -99,9 +112,9 @@ class FlightRecorder:
             if name in fields:
                 fields[f"{name}_json"] = _dumps(fields.pop(name))
         if "finished_at" in fields:
-            started = self._open.pop(record_id, None)
-            if started is not None and "duration_ms" not in fields:
-                fields["duration_ms"] = round((fields["finished_at"] - started) * 1000, 3)
+            opened = self._open.pop(record_id, None)
+            if opened is not None and "duration_ms" not in fields:
+                fields["duration_ms"] = round((fields["finished_at"] - opened.started_at) * 1000, 3)
         pending = self._new.get(record_id)
         if pending is not None:
             pending.update(fields)
@@ -109,7 +122,27 @@ class FlightRecorder:
             self._updates.setdefault(record_id, {}).update(fields)
 
     def finish(self, record_id: str, *, state: str, **fields: Any) -> None:
-        self.update(record_id, state=state, finished_at=self._clock(), **fields)
+        opened = self._open.get(record_id)
+        finished_at = self._clock()
+        self.update(record_id, state=state, finished_at=finished_at, **fields)
+        if self.on_finish is not None and opened is not None:
+            self.on_finish(
+                RequestFinished(
+                    record_id=record_id,
+                    provider=opened.provider,
+                    model=fields.get("model") or opened.model,
+                    state=state,
+                    principal=opened.principal,
+                    caller=opened.caller,
+                    started_at=opened.started_at,
+                    finished_at=finished_at,
+                    input_tokens=int(fields.get("input_tokens") or 0),
+                    output_tokens=int(fields.get("output_tokens") or 0),
+                    cache_read_tokens=int(fields.get("cache_read_tokens") or 0),
+                    cache_write_tokens=int(fields.get("cache_write_tokens") or 0),
+                    cost_usd=fields.get("cost_usd"),
+                )
+            )
 
     @property
     def pending(self) -> int:
@@ -157,7 +190,7 @@ class FlightRecorder:
         cutoff = self._clock() - self.retention_days * 86400
         # A record never finished (a bug elsewhere) must not keep its start time forever.
         stale = self._clock() - OPEN_RECORD_MAX_AGE_S
-        self._open = {k: v for k, v in self._open.items() if v >= stale}
+        self._open = {k: v for k, v in self._open.items() if v.started_at >= stale}
 
         def prune() -> int:
             removed = model.delete().where(model.started_at < cutoff).execute()

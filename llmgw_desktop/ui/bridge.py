@@ -10,11 +10,14 @@ from collections.abc import Callable
 
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import (
+    BreakerChanged,
     EngineStarted,
     EngineStopped,
+    JobStateChanged,
     Notice,
     PauseChanged,
     ProviderToggled,
+    RequestFinished,
 )
 from llmgw_desktop.ui.qt import QObject, Signal
 
@@ -28,6 +31,11 @@ class EngineBridge(QObject):
     pauseChanged = Signal(bool)
     engineStateChanged = Signal(str)
     notice = Signal(str, str)  # level, message
+    jobStateChanged = Signal(str, str, str, str)  # job id, provider, state, principal
+    breakerChanged = Signal(str, str)  # provider, closed / open / half_open
+    # One per finished request, carrying the RequestFinished event. Under load this fires
+    # hundreds of times a second: connect only cheap slots, and redraw on a timer.
+    requestFinished = Signal(object)
 
     def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +49,12 @@ class EngineBridge(QObject):
             bus.subscribe(EngineStarted, lambda e: self.engineStateChanged.emit("running")),
             bus.subscribe(EngineStopped, lambda e: self.engineStateChanged.emit("stopped")),
             bus.subscribe(Notice, lambda e: self.notice.emit(e.level, e.message)),
+            bus.subscribe(
+                JobStateChanged,
+                lambda e: self.jobStateChanged.emit(e.job_id, e.provider, e.state, e.principal),
+            ),
+            bus.subscribe(BreakerChanged, lambda e: self.breakerChanged.emit(e.provider, e.state)),
+            bus.subscribe(RequestFinished, self.requestFinished.emit),
         ]
 
     def detach(self) -> None:

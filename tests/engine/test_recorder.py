@@ -9,6 +9,7 @@ import pytest
 
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import LoadedSettings
@@ -32,6 +33,27 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.open()
     yield database
     await database.close()
+
+
+async def test_each_finished_request_is_announced_even_after_a_flush(db: Database) -> None:
+    clock = Clock()
+    recorder = FlightRecorder(db, clock=clock)
+    heard: list[RequestFinished] = []
+    recorder.on_finish = heard.append
+    record = recorder.start(principal="user:a", provider="claude", caller="editor", model="m1")
+    await recorder.flush()  # the row is on disk; the event must still know who and what
+    clock.now += 2.5
+    recorder.finish(record, state="completed", input_tokens=7, cache_read_tokens=3)
+    assert len(heard) == 1
+    event = heard[0]
+    assert (event.provider, event.model, event.principal, event.caller) == (
+        "claude",
+        "m1",
+        "user:a",
+        "editor",
+    )
+    assert event.finished_at - event.started_at == 2.5
+    assert (event.input_tokens, event.cache_read_tokens, event.state) == (7, 3, "completed")
 
 
 async def test_updates_merge_before_and_after_a_flush(db: Database) -> None:
