@@ -9,10 +9,8 @@ back as a signal.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Coroutine
 from typing import Any
 
 from llmgw_desktop.engine.auth.service import AuthService
@@ -29,6 +27,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.tasks import UiTasks
 
 __all__ = ["AccessPanel", "describe_front_door"]
 
@@ -65,7 +64,7 @@ class AccessPanel(QGroupBox):
         super().__init__("Access", parent)
         self._auth = auth
         self._grants: list[dict[str, Any]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = UiTasks(on_error=lambda message: self.notice.setText(message))
         self.summary = QLabel(describe_front_door(auth))
         self.summary.setObjectName("accessSummary")
         self.summary.setWordWrap(True)
@@ -114,7 +113,7 @@ class AccessPanel(QGroupBox):
         """Reload the grants in the background (skipped when no loop runs, as in unit tests
         that build the window without starting the gateway)."""
         if self._auth.oauth is not None and self.isVisible():
-            self._spawn(self.refresh())
+            self._tasks.spawn(self.refresh())
 
     async def refresh(self) -> None:
         oauth = self._auth.oauth
@@ -173,7 +172,7 @@ class AccessPanel(QGroupBox):
 
         def answered(_result: int) -> None:
             if box.clickedButton() == revoke:
-                self._spawn(self.revoke(grant, whole_client=whole_client))
+                self._tasks.spawn(self.revoke(grant, whole_client=whole_client))
 
         box.finished.connect(answered)
         box.open()
@@ -191,24 +190,6 @@ class AccessPanel(QGroupBox):
         log.info("dashboard revoked %d token(s) of client %s", count, grant["clientId"])
         await self.refresh()
         return count
-
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            work.close()
-            return
-
-        async def guarded() -> None:
-            try:
-                await work
-            except Exception as exc:  # a failed refresh must not take the window down
-                log.exception("access panel update failed")
-                self.notice.setText(f"Could not update: {exc}")
-
-        task = loop.create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

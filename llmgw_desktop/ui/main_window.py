@@ -1,62 +1,49 @@
-"""The main window: where the gateway listens, whether it runs, the provider switches, and who
-may call it (with revocation)."""
+"""The dashboard window: a list of pages on the left, the chosen page on the right.
+
+Pages come from `PAGES` (each a `Page` subclass); `show_page(key)` is how the tray and the
+keyboard (Ctrl+1 ... Ctrl+9) switch between them. The window remembers its size and last page
+in `ui.ini` in the data folder. The menu bar holds the gateway actions shared with the tray.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from llmgw_desktop import __version__
 from llmgw_desktop.ui.access_panel import AccessPanel
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import app_icon
+from llmgw_desktop.ui.pages.base import Page, PageContext, WindowFacts
+from llmgw_desktop.ui.pages.clients import ClientsPage
+from llmgw_desktop.ui.pages.overview import OverviewPage, format_uptime
 from llmgw_desktop.ui.qt import (
     QCheckBox,
     QCloseEvent,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
+    QHideEvent,
+    QKeySequence,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
-    QPushButton,
+    QSettings,
+    QShortcut,
+    QShowEvent,
+    QStackedWidget,
     Qt,
-    QTimer,
-    QVBoxLayout,
     QWidget,
 )
 
-__all__ = ["MainWindow", "WindowFacts"]
+__all__ = ["PAGES", "MainWindow", "WindowFacts", "format_uptime"]
 
-STATUS_REFRESH_MS = 1000
 NOTICE_MS = 6000
-
-
-@dataclass(frozen=True)
-class WindowFacts:
-    """What the window shows that does not change while it is open."""
-
-    endpoint: str
-    health_url: str
-    data_dir: Path
-    log_file: Path
-
-
-def format_uptime(seconds: float) -> str:
-    """`3h 04m`, `12m 05s` or `42s`: short enough for a status line."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
+DEFAULT_SIZE = (980, 680)
+PAGES: tuple[type[Page], ...] = (OverviewPage, ClientsPage)
 
 
 class MainWindow(QMainWindow):
-    """Endpoint, engine status and provider switches; the menu bar holds the gateway actions."""
+    """Navigation, pages, and the menu bar with the gateway actions."""
 
     def __init__(
         self,
@@ -69,85 +56,118 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self._bridge = bridge
-        self._engine = bridge.engine
         self._close_quits = close_quits
         self._on_quit = on_quit
-        self.setWindowTitle("llmgw-desktop")
+        self._state = QSettings(str(facts.data_dir / "ui.ini"), QSettings.Format.IniFormat)
+        self.setWindowTitle(f"llmgw-desktop {__version__}")
         self.setWindowIcon(app_icon())
         self.menuBar().addMenu(actions.build_menu("&Gateway", self))
 
-        self.status_label = QLabel()
-        self.status_label.setObjectName("engineStatus")
-        self.endpoint_label = QLabel(facts.endpoint)
-        self.endpoint_label.setObjectName("endpoint")
-        self.endpoint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        copy = QPushButton("Copy")
-        copy.setToolTip("Copy the MCP endpoint to the clipboard")
-        copy.clicked.connect(actions.copy_endpoint.trigger)
-        endpoint_row = QHBoxLayout()
-        endpoint_row.addWidget(self.endpoint_label, 1)
-        endpoint_row.addWidget(copy)
+        context = PageContext(bridge=bridge, actions=actions, facts=facts)
+        self.pages: dict[str, Page] = {}
+        self._shortcuts: list[QShortcut] = []  # kept: PySide drops an unreferenced wrapper's slot
+        self.nav = QListWidget()
+        self.nav.setObjectName("pageList")
+        self.nav.setFixedWidth(170)
+        self.stack = QStackedWidget()
+        for number, page_type in enumerate(PAGES, start=1):
+            page = page_type(context)
+            self.pages[page.KEY] = page
+            self.stack.addWidget(page)
+            item = QListWidgetItem(page.TITLE)
+            item.setData(Qt.ItemDataRole.UserRole, page.KEY)
+            if number <= 9:
+                item.setToolTip(f"Ctrl+{number}")
+                shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
+                shortcut.activated.connect(lambda key=page.KEY: self.show_page(key))
+                self._shortcuts.append(shortcut)
+            self.nav.addItem(item)
+        self.nav.currentRowChanged.connect(self._on_row)
 
-        gateway = QGroupBox("Gateway")
-        form = QFormLayout(gateway)
-        form.addRow("Status", self.status_label)
-        form.addRow("MCP endpoint", endpoint_row)
-        form.addRow("Health", _selectable(facts.health_url))
-        form.addRow("Data", _selectable(str(facts.data_dir)))
-        form.addRow("Log", _selectable(str(facts.log_file)))
-
-        providers = QGroupBox("Providers")
-        provider_column = QVBoxLayout(providers)
-        self.provider_boxes: dict[str, QCheckBox] = {}
-        for provider_id, action in actions.providers.items():
-            box = QCheckBox(action.text())
-            box.setObjectName(f"providerBox:{provider_id}")
-            box.setChecked(action.isChecked())
-            box.toggled.connect(action.setChecked)
-            action.toggled.connect(box.setChecked)
-            provider_column.addWidget(box)
-            self.provider_boxes[provider_id] = box
-        pause = QCheckBox("Pause all providers")
-        pause.setChecked(actions.pause_all.isChecked())
-        pause.toggled.connect(actions.pause_all.setChecked)
-        actions.pause_all.toggled.connect(pause.setChecked)
-        provider_column.addSpacing(6)
-        provider_column.addWidget(pause)
-
-        self.access = AccessPanel(self._engine.auth)
-
-        header = QLabel(f"<b>llmgw-desktop</b> {__version__}")
         central = QWidget()
-        column = QVBoxLayout(central)
-        column.addWidget(header)
-        column.addWidget(gateway)
-        column.addWidget(providers)
-        column.addWidget(self.access)
-        column.addStretch(1)
+        row = QHBoxLayout(central)
+        row.addWidget(self.nav)
+        row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-        self.resize(640, 640)
 
-        bridge.engineStateChanged.connect(lambda _state: self.refresh_status())
-        bridge.pauseChanged.connect(lambda _paused: self.refresh_status())
         bridge.notice.connect(
             lambda _level, message: self.statusBar().showMessage(message, NOTICE_MS)
         )
-        self._timer = QTimer(self)
-        self._timer.setInterval(STATUS_REFRESH_MS)
-        self._timer.timeout.connect(self.refresh_status)
-        self._timer.start()
-        self.refresh_status()
+        self._restore()
+
+    # -- the pages that used to be the whole window, kept for the tray and tests -------------
+
+    @property
+    def overview(self) -> OverviewPage:
+        page = self.pages[OverviewPage.KEY]
+        assert isinstance(page, OverviewPage)
+        return page
+
+    @property
+    def status_label(self) -> QLabel:
+        return self.overview.status_label
+
+    @property
+    def endpoint_label(self) -> QLabel:
+        return self.overview.endpoint_label
+
+    @property
+    def provider_boxes(self) -> dict[str, QCheckBox]:
+        return self.overview.provider_boxes
+
+    @property
+    def access(self) -> AccessPanel:
+        clients = self.pages[ClientsPage.KEY]
+        assert isinstance(clients, ClientsPage)
+        return clients.access
 
     def refresh_status(self) -> None:
-        """Redraw the status line from the engine (once a second at most)."""
-        state = self._engine.state.value
-        if state == "running":
-            text = f"Running for {format_uptime(self._engine.uptime_seconds)}"
-            if self._engine.paused:
-                text += " (all providers paused)"
-        else:
-            text = state.capitalize()
-        self.status_label.setText(text)
+        self.overview.refresh_status()
+
+    # -- navigation ---------------------------------------------------------------------
+
+    @property
+    def current_page(self) -> Page:
+        page = self.stack.currentWidget()
+        assert isinstance(page, Page)
+        return page
+
+    def show_page(self, key: str) -> None:
+        """Switch to the page `key` (and bring the window forward if it is hidden)."""
+        keys = list(self.pages)
+        if key not in self.pages:
+            raise KeyError(f"no dashboard page {key!r}; pages: {keys}")
+        self.nav.setCurrentRow(keys.index(key))
+        if not self.isVisible():
+            self.bring_forward()
+
+    def _on_row(self, row: int) -> None:
+        if row < 0:
+            return
+        previous = self.current_page
+        page = self.stack.widget(row)
+        if previous is not page and isinstance(previous, Page):
+            previous.page_hidden()
+        self.stack.setCurrentIndex(row)
+        if isinstance(page, Page):
+            self._state.setValue("page", page.KEY)
+            if self.isVisible():
+                page.page_shown()
+
+    def _restore(self) -> None:
+        width = _as_int(self._state.value("width"), DEFAULT_SIZE[0])
+        height = _as_int(self._state.value("height"), DEFAULT_SIZE[1])
+        self.resize(max(640, width), max(480, height))
+        key = str(self._state.value("page", OverviewPage.KEY))
+        keys = list(self.pages)
+        self.nav.setCurrentRow(keys.index(key) if key in keys else 0)
+
+    def _remember_size(self) -> None:
+        self._state.setValue("width", self.width())
+        self._state.setValue("height", self.height())
+        self._state.sync()
+
+    # -- showing and closing ------------------------------------------------------------
 
     def bring_forward(self) -> None:
         """Show, un-minimise and raise the window (a second launch or the tray asked)."""
@@ -156,17 +176,29 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.current_page.page_shown()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self.current_page.page_hidden()
+        self._remember_size()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._remember_size()
+        event.ignore()
         if self._close_quits:
-            event.ignore()
             self._on_quit()
         else:
             # With a tray icon the gateway keeps serving; the tray brings the window back.
-            event.ignore()
             self.hide()
 
 
-def _selectable(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
+def _as_int(value: object, default: int) -> int:
+    """A remembered number (QSettings gives strings back from an ini file), or the default
+    when the file holds something else."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return default

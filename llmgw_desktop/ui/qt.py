@@ -1,7 +1,18 @@
 """The one place the UI imports Qt from, so the binding and its quirks live in one file."""
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon, QPixmap
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QGuiApplication,
+    QHideEvent,
+    QIcon,
+    QKeySequence,
+    QPixmap,
+    QShortcut,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -16,6 +27,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QStackedWidget,
     QSystemTrayIcon,
     QTableWidget,
     QTableWidgetItem,
@@ -34,7 +46,9 @@ __all__ = [
     "QGroupBox",
     "QGuiApplication",
     "QHBoxLayout",
+    "QHideEvent",
     "QIcon",
+    "QKeySequence",
     "QLabel",
     "QListWidget",
     "QListWidgetItem",
@@ -44,6 +58,10 @@ __all__ = [
     "QObject",
     "QPixmap",
     "QPushButton",
+    "QSettings",
+    "QShortcut",
+    "QShowEvent",
+    "QStackedWidget",
     "QSystemTrayIcon",
     "QTableWidget",
     "QTableWidgetItem",

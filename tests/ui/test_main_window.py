@@ -11,13 +11,18 @@ from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.main_window import MainWindow, WindowFacts, format_uptime
+from llmgw_desktop.ui.qt import QApplication, Qt
 
-FACTS = WindowFacts(
-    endpoint="http://127.0.0.1:3333/mcp",
-    health_url="http://127.0.0.1:3333/health",
-    data_dir=Path("/data"),
-    log_file=Path("/log/llmgw-desktop.log"),
-)
+ENDPOINT = "http://127.0.0.1:3333/mcp"
+
+
+def facts_in(data_dir: Path) -> WindowFacts:
+    return WindowFacts(
+        endpoint=ENDPOINT,
+        health_url="http://127.0.0.1:3333/health",
+        data_dir=data_dir,
+        log_file=data_dir / "llmgw-desktop.log",
+    )
 
 
 @pytest.fixture
@@ -28,7 +33,7 @@ def parts(
     bridge = EngineBridge(engine)
     quits: list[str] = []
     actions = GatewayActions(
-        bridge, endpoint=lambda: FACTS.endpoint, open_dashboard=lambda: None, quit_app=lambda: None
+        bridge, endpoint=lambda: ENDPOINT, open_dashboard=lambda: None, quit_app=lambda: None
     )
     yield engine, actions, quits
     bridge.detach()
@@ -39,7 +44,7 @@ def _window(parts: tuple, *, close_quits: bool, qtbot: QtBot) -> MainWindow:
     window = MainWindow(
         EngineBridge(engine),
         actions,
-        FACTS,
+        facts_in(engine.settings.data_path),
         close_quits=close_quits,
         on_quit=lambda: quits.append("q"),
     )
@@ -49,7 +54,7 @@ def _window(parts: tuple, *, close_quits: bool, qtbot: QtBot) -> MainWindow:
 
 def test_window_shows_endpoint_and_status(parts: tuple, qtbot: QtBot) -> None:
     window = _window(parts, close_quits=True, qtbot=qtbot)
-    assert window.endpoint_label.text() == FACTS.endpoint
+    assert window.endpoint_label.text() == ENDPOINT
     assert window.status_label.text() == "Stopped"
 
 
@@ -88,3 +93,29 @@ def test_menu_bar_carries_the_gateway_actions(parts: tuple, qtbot: QtBot) -> Non
 @pytest.mark.parametrize(("seconds", "text"), [(5, "5s"), (65, "1m 05s"), (3725, "1h 02m")])
 def test_uptime_format(seconds: float, text: str) -> None:
     assert format_uptime(seconds) == text
+
+
+def test_pages_switch_from_the_list_and_the_keyboard(parts: tuple, qtbot: QtBot) -> None:
+    window = _window(parts, close_quits=True, qtbot=qtbot)
+    window.show()
+    # Offscreen, nothing activates a window by itself; shortcuts need an active one.
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    assert window.current_page.KEY == "overview"
+    window.show_page("clients")
+    assert window.current_page.KEY == "clients"
+    qtbot.keyClick(window.nav, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page.KEY == "overview"
+    with pytest.raises(KeyError, match="no dashboard page"):
+        window.show_page("nope")
+
+
+def test_the_window_remembers_its_page_and_size(parts: tuple, qtbot: QtBot) -> None:
+    first = _window(parts, close_quits=False, qtbot=qtbot)
+    first.show()
+    first.show_page("clients")
+    first.resize(1000, 700)
+    first.close()  # hides (tray mode) and remembers
+    again = _window(parts, close_quits=False, qtbot=qtbot)
+    assert again.current_page.KEY == "clients"
+    assert (again.width(), again.height()) == (1000, 700)

@@ -1,0 +1,73 @@
+"""What every dashboard page gets and may do.
+
+A page is a widget with a stable `KEY` (used by the tray's "open page" actions and to
+remember the last page) and a `TITLE`. Pages bind to the engine only through the bridge's
+signals and the engine's public methods (never the store), and refresh only while shown:
+`page_shown` and `page_hidden` tell them when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.qt import QWidget
+from llmgw_desktop.ui.tasks import UiTasks
+
+__all__ = ["Page", "PageContext", "WindowFacts"]
+
+
+@dataclass(frozen=True)
+class WindowFacts:
+    """What the window shows that does not change while it is open."""
+
+    endpoint: str
+    health_url: str
+    data_dir: Path
+    log_file: Path
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """Everything a page may use."""
+
+    bridge: EngineBridge
+    actions: GatewayActions
+    facts: WindowFacts
+
+    @property
+    def engine(self) -> Engine:
+        return self.bridge.engine
+
+
+class Page(QWidget):
+    """Base of the dashboard pages."""
+
+    KEY = ""
+    TITLE = ""
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setObjectName(f"page:{self.KEY}")
+        self.tasks = UiTasks(on_error=self.show_error)
+
+    @property
+    def engine(self) -> Engine:
+        return self.context.engine
+
+    def page_shown(self) -> None:
+        """The page became the visible one: start refreshing."""
+
+    def page_hidden(self) -> None:
+        """Another page is shown, or the window is hidden: stop refreshing."""
+
+    def show_error(self, message: str) -> None:
+        """Tell the person something failed (the window shows it in its status bar)."""
+        window = self.window()
+        status = getattr(window, "statusBar", None)
+        if callable(status):
+            status().showMessage(message, 8000)

@@ -1,0 +1,111 @@
+"""Overview: where the gateway listens, whether it runs, and the provider switches."""
+
+from __future__ import annotations
+
+from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.qt import (
+    QCheckBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = ["OverviewPage", "format_uptime"]
+
+STATUS_REFRESH_MS = 1000
+
+
+def format_uptime(seconds: float) -> str:
+    """`3h 04m`, `12m 05s` or `42s`: short enough for a status line."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+class OverviewPage(Page):
+    KEY = "overview"
+    TITLE = "Overview"
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        facts, actions = context.facts, context.actions
+        self.status_label = QLabel()
+        self.status_label.setObjectName("engineStatus")
+        self.endpoint_label = QLabel(facts.endpoint)
+        self.endpoint_label.setObjectName("endpoint")
+        self.endpoint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        copy = QPushButton("Copy")
+        copy.setToolTip("Copy the MCP endpoint to the clipboard")
+        copy.clicked.connect(actions.copy_endpoint.trigger)
+        endpoint_row = QHBoxLayout()
+        endpoint_row.addWidget(self.endpoint_label, 1)
+        endpoint_row.addWidget(copy)
+
+        gateway = QGroupBox("Gateway")
+        form = QFormLayout(gateway)
+        form.addRow("Status", self.status_label)
+        form.addRow("MCP endpoint", endpoint_row)
+        form.addRow("Health", _selectable(facts.health_url))
+        form.addRow("Data", _selectable(str(facts.data_dir)))
+        form.addRow("Log", _selectable(str(facts.log_file)))
+
+        providers = QGroupBox("Providers")
+        provider_column = QVBoxLayout(providers)
+        self.provider_boxes: dict[str, QCheckBox] = {}
+        for provider_id, action in actions.providers.items():
+            box = QCheckBox(action.text())
+            box.setObjectName(f"providerBox:{provider_id}")
+            box.setChecked(action.isChecked())
+            box.toggled.connect(action.setChecked)
+            action.toggled.connect(box.setChecked)
+            provider_column.addWidget(box)
+            self.provider_boxes[provider_id] = box
+        pause = QCheckBox("Pause all providers")
+        pause.setChecked(actions.pause_all.isChecked())
+        pause.toggled.connect(actions.pause_all.setChecked)
+        actions.pause_all.toggled.connect(pause.setChecked)
+        provider_column.addSpacing(6)
+        provider_column.addWidget(pause)
+
+        self.column = QVBoxLayout(self)
+        self.column.addWidget(gateway)
+        self.column.addWidget(providers)
+        self.column.addStretch(1)
+
+        bridge = context.bridge
+        bridge.engineStateChanged.connect(lambda _state: self.refresh_status())
+        bridge.pauseChanged.connect(lambda _paused: self.refresh_status())
+        self._timer = QTimer(self)
+        self._timer.setInterval(STATUS_REFRESH_MS)
+        self._timer.timeout.connect(self.refresh_status)
+        self._timer.start()
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        """Redraw the status line from the engine (once a second at most)."""
+        engine = self.engine
+        state = engine.state.value
+        if state == "running":
+            text = f"Running for {format_uptime(engine.uptime_seconds)}"
+            if engine.paused:
+                text += " (all providers paused)"
+        else:
+            text = state.capitalize()
+        self.status_label.setText(text)
+
+
+def _selectable(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label

@@ -1,0 +1,57 @@
+"""Run engine coroutines from widgets without blocking the UI.
+
+Under qasync the asyncio loop runs inside Qt's, so a slot can start a task on the running
+loop; the widget hears back when it ends. Database work happens on the engine's DB thread
+behind those awaitables, never in the slot. Without a running loop (unit tests that build a
+widget but no gateway) the work is dropped, which is right: there is nothing to ask.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+__all__ = ["UiTasks"]
+
+log = logging.getLogger(__name__)
+
+
+class UiTasks:
+    """Keeps the tasks a widget started alive, and reports their failures."""
+
+    def __init__(self, on_error: Callable[[str], None] | None = None) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._on_error = on_error
+
+    def spawn(self, work: Coroutine[Any, Any, Any], *, what: str = "update") -> bool:
+        """Start `work`; False (and `work` closed) when no loop runs."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            work.close()
+            return False
+
+        async def guarded() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a failed refresh must not take the window down
+                log.exception("dashboard %s failed", what)
+                if self._on_error is not None:
+                    self._on_error(f"Could not {what}: {exc}")
+
+        task = loop.create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
+
+    def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
