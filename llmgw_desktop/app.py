@@ -15,6 +15,8 @@ from typing import Any
 import qasync
 
 from llmgw_desktop.cli import EXIT_PORT_IN_USE, port_in_use_message
+from llmgw_desktop.engine.approval import ApprovalGate, PendingApproval
+from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingConsent
 from llmgw_desktop.headless import install_stop_signals
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.logging_setup import LOG_FILE_NAME
@@ -25,9 +27,11 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.approvals import DeskApprovals
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.consent import DeskConsent
+from llmgw_desktop.ui.gc_guard import GuiThreadCollector
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
-from llmgw_desktop.ui.qt import QApplication, QMessageBox, QSystemTrayIcon
+from llmgw_desktop.ui.qt import QApplication, QMessageBox, QSystemTrayIcon, QWidget
+from llmgw_desktop.ui.theme import follow_system_theme
 from llmgw_desktop.ui.tray import TrayIcon
 
 __all__ = ["DesktopApp", "run_desktop"]
@@ -45,6 +49,7 @@ def run_desktop(loaded: LoadedSettings, lock: InstanceLock) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("llmgw-desktop")
     app.setWindowIcon(app_icon())
+    follow_system_theme(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
@@ -61,6 +66,7 @@ class DesktopApp:
         self._loaded = loaded
         self._lock = lock
         self._quit: asyncio.Event | None = None
+        self._collector: GuiThreadCollector | None = None
         self.window: MainWindow | None = None
         self.tray: TrayIcon | None = None
         self.runtime: GatewayRuntime | None = None
@@ -78,14 +84,25 @@ class DesktopApp:
         # the loop: quitting is always an explicit request that goes through shutdown.
         QApplication.setQuitOnLastWindowClosed(False)
         self._quit = asyncio.Event()
+        # Cyclic garbage is collected on this (the GUI) thread only: see ui/gc_guard.py.
+        self._collector = GuiThreadCollector()
+        try:
+            return await self._serve()
+        finally:
+            self._collector.stop()
+
+    async def _serve(self) -> int:
+        assert self._quit is not None
         runtime = await self._start_runtime()
         if runtime is None:
             return EXIT_PORT_IN_USE
         self.runtime = runtime
         bridge = EngineBridge(runtime.engine)
         self._build_ui(runtime, bridge)
-        self.approvals = DeskApprovals(runtime.engine.approvals, self.window)
-        self.consent = DeskConsent(runtime.engine.auth.consent, self.window)
+        if self._collector is not None:
+            self._collector.freeze_startup_objects()
+        self.approvals = _NotifyingApprovals(runtime.engine.approvals, self.window, self.tray)
+        self.consent = _NotifyingConsent(runtime.engine.auth.consent, self.window, self.tray)
         install_stop_signals(asyncio.get_running_loop(), self._quit)
         log.info("desktop app ready (tray: %s)", self.tray is not None)
         try:
@@ -100,6 +117,10 @@ class DesktopApp:
                 self.tray.hide()
             if self.window is not None:
                 self.window.hide()
+                # A page's refresh may still be waiting on the engine (a CLI version check):
+                # cancelled now, it ends while the runtime stops instead of outliving the loop.
+                for page in self.window.pages.values():
+                    page.tasks.cancel_all()
             await runtime.stop()
         return 0
 
@@ -160,10 +181,12 @@ class DesktopApp:
                 health_url=runtime.base_url + "/health",
                 data_dir=settings.data_path,
                 log_file=settings.log_path / LOG_FILE_NAME,
+                loaded_settings=self._loaded,
             ),
             close_quits=not has_tray,
-            on_quit=self.request_quit,
+            on_quit=actions.request_quit,  # asks first while jobs are running
         )
+        actions.set_pages({key: page.TITLE for key, page in self.window.pages.items()}, self._open)
         if has_tray:
             self.tray = TrayIcon(bridge, actions, runtime.mcp_url)
             self.tray.show()
@@ -171,8 +194,45 @@ class DesktopApp:
             self.window.show()
         self.actions = actions  # parentless QObjects: keep them referenced while the app runs
 
+    def _open(self, page: str) -> None:
+        if self.window is not None:
+            self.window.show_page(page)
+            self.window.bring_forward()
+
     def _on_second_launch(self) -> str:
         log.info("a second launch asked for the window; bringing it forward")
         if self.window is not None:
             self.window.bring_forward()
         return "desktop"
+
+
+class _NotifyingApprovals(DeskApprovals):
+    """The desk approval dialog plus a tray message: the window may be hidden in the tray."""
+
+    def __init__(self, gate: ApprovalGate, window: QWidget | None, tray: TrayIcon | None) -> None:
+        super().__init__(gate, window)
+        self._tray = tray
+
+    def show(self, pending: PendingApproval) -> None:
+        super().show(pending)
+        if self._tray is not None:
+            self._tray.notify_waiting(
+                "Approval needed",
+                f"A call to {pending.request.provider} waits for your approval.",
+            )
+
+
+class _NotifyingConsent(DeskConsent):
+    """The desk consent dialog plus a tray message: the window may be hidden in the tray."""
+
+    def __init__(self, queue: ConsentQueue, window: QWidget | None, tray: TrayIcon | None) -> None:
+        super().__init__(queue, window)
+        self._tray = tray
+
+    def show(self, pending: PendingConsent) -> None:
+        super().show(pending)
+        if self._tray is not None:
+            self._tray.notify_waiting(
+                "Access requested",
+                f"{pending.request.client_name} asks for access to the gateway.",
+            )

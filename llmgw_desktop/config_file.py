@@ -1,6 +1,7 @@
 """Write single settings back to `config.toml`, keeping the user's comments and layout.
 
-Only the UI's own choices (provider toggles, for now) are written; the rest of the file is the
+Only the UI's own choices are written (provider toggles, and the values changed on the
+dashboard's Settings page after `checked_value` accepted them); the rest of the file is the
 user's. Writes go to a temporary file that replaces the original, so a crash mid-write never
 leaves a half-written config.
 """
@@ -15,7 +16,49 @@ from typing import Any
 import tomlkit
 from tomlkit.items import Table
 
-__all__ = ["ConfigFileWriter"]
+from llmgw_desktop.settings import ConfigError, declared_settings
+
+__all__ = ["ConfigFileWriter", "checked_value"]
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def checked_value(key: str, typed: str | bool, *, source: str = "the Settings page") -> Any:
+    """The value for setting `key` from what a person typed (or ticked), once it has the
+    setting's type and passes the setting's own check. Only single values (text, numbers,
+    true/false) are read this way; lists and tables are edited in the file.
+
+    Raises:
+        ConfigError: unknown key, a list or table setting, a wrong type, or a failed check;
+            the message names the key.
+    """
+    decl = next((d for d in declared_settings() if d.key == key), None)
+    if decl is None:
+        raise ConfigError(key, source, "is not a known setting")
+    text = typed.strip() if isinstance(typed, str) else typed
+    value: Any
+    if decl.type is bool:
+        if isinstance(text, bool):
+            value = text
+        elif text.lower() in _TRUE or text.lower() in _FALSE:
+            value = text.lower() in _TRUE
+        else:
+            raise ConfigError(key, source, f"{text!r} is not true or false")
+    elif isinstance(text, bool):
+        raise ConfigError(key, source, f"expects {decl.type.__name__}, not true/false")
+    elif decl.type is int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise ConfigError(key, source, f"{text!r} is not a whole number") from None
+    elif decl.type is str:
+        value = text
+    else:
+        raise ConfigError(key, source, "is a list or table: edit it in config.toml")
+    if decl.check is not None and (problem := decl.check(value)):
+        raise ConfigError(key, source, problem)
+    return value
 
 
 class ConfigFileWriter:

@@ -7,6 +7,7 @@ switches. It never imports Qt; the desktop shell observes it through `events`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import os
@@ -20,6 +21,7 @@ from llmgw_desktop.engine.approval import ApprovalGate
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.cache_state import CacheState
+from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import (
@@ -31,17 +33,20 @@ from llmgw_desktop.engine.events import (
     ProviderToggled,
 )
 from llmgw_desktop.engine.gateway.setup import build_gateway
-from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
+from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager, JobOrigin, Submitted
 from llmgw_desktop.engine.jobs.store import JobStore
+from llmgw_desktop.engine.metrics import LiveMetrics
+from llmgw_desktop.engine.providers.base import PromptParts
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.recorder_query import RecorderQuery
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
-from llmgw_desktop.engine.workspaces import WorkspaceRegistry
+from llmgw_desktop.engine.workspaces import Workspace, WorkspaceRegistry
 from llmgw_desktop.settings import Settings
 
 __all__ = ["LOCAL_PRINCIPAL", "Engine", "EngineState", "ProviderState", "SettingsWriter"]
@@ -110,6 +115,8 @@ class Engine:
             clock=clock,
         )
         self.recorder.on_finish = self.events.publish
+        self.recorder_query = RecorderQuery(self.store, self.recorder)
+        self.metrics = LiveMetrics(self.events, clock=clock)
         self.approvals = ApprovalGate(
             allow_bypass=settings.allow_bypass,
             threshold=settings.approval_threshold,
@@ -141,6 +148,7 @@ class Engine:
             auth_files=self.vault,
             workspaces=self.workspaces,
         )
+        self.jobs.set_resubmitter(self._call_again)
         self.cache = CacheState(
             self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock
         )
@@ -340,6 +348,51 @@ class Engine:
             )
         return None
 
+    @property
+    def can_save_settings(self) -> bool:
+        """Whether `save_setting` has a settings file to write to."""
+        return self._settings_writer is not None
+
+    async def save_setting(self, key: str, value: Any) -> None:
+        """Write one already-checked setting to the settings file (the dashboard's Settings
+        page); the running engine keeps its value until the next start. Shares the provider
+        switches' lock, so two writes never interleave their read-modify-write of the file.
+
+        Raises:
+            RuntimeError: this engine was built without a settings file.
+            OSError: the file cannot be read or written.
+        """
+        writer = self._settings_writer
+        if writer is None:
+            raise RuntimeError("this gateway was started without a settings file to save to")
+        async with self._save_lock:
+            await asyncio.to_thread(writer.update, key, value)
+        log.info("saved setting %s to the settings file", key)
+
+    async def _call_again(self, origin: JobOrigin) -> Submitted:
+        """Submit a stored job's provider call as a new call: the desk's Retry (approval,
+        recorder and job as for any call, as the job's own principal).
+
+        Raises:
+            InvalidRequest: the stored request is not a provider call's, or a remote caller's
+                directory is no longer one of its workspaces (code `not_rebuildable`).
+            GatewayError: whatever submitting the call raises.
+        """
+        params = _params_from_request(origin.request, origin.correlation_id)
+        if params.working_dir is not None and origin.principal != LOCAL:
+            # A remote call names a workspace, never a directory: find the one it ran in.
+            visible = await self.workspaces.visible(origin.principal)
+            name = await asyncio.to_thread(_workspace_at, visible, params.working_dir)
+            if name is None:
+                raise InvalidRequest(
+                    f"job {origin.job_id} ran in a directory that is no longer one of "
+                    f"{origin.principal}'s workspaces",
+                    code="not_rebuildable",
+                )
+            params = dataclasses.replace(params, working_dir=None, workspace=name)
+        meta = RequestMeta(transport="desktop", tool="retry", caller=origin.caller)
+        return await self.calls.submit(origin.provider, params, origin.principal, meta)
+
     def _save_disabled_providers(self) -> None:
         if self._settings_writer is None or self.state is not EngineState.RUNNING:
             return
@@ -358,3 +411,44 @@ class Engine:
                 self.events.publish(
                     Notice("warning", f"Could not save the provider switches: {exc}")
                 )
+
+
+def _params_from_request(request: Mapping[str, Any], correlation_id: str | None) -> CallParams:
+    """A provider call's parameters from its job's stored arguments (`CallParams.canonical`).
+
+    Raises:
+        InvalidRequest: the arguments are not a provider call's (code `not_rebuildable`).
+    """
+    try:
+        parts = request["promptParts"]
+        return CallParams(
+            prompt=request["prompt"],
+            prompt_parts=None if parts is None else PromptParts(**parts),
+            model=request["model"],
+            session_id=request["sessionId"],
+            resume_latest=bool(request["resumeLatest"]),
+            create_new_session=bool(request["createNewSession"]),
+            fork=bool(request["fork"]),
+            permission_mode=request["permissionMode"],
+            allowed_tools=tuple(request["allowedTools"]),
+            disallowed_tools=tuple(request["disallowedTools"]),
+            working_dir=request["workingDir"],
+            timeout_ms=request["timeoutMs"],
+            idle_timeout_ms=request["idleTimeoutMs"],
+            # A retry runs anew, even where an identical call has since succeeded.
+            force_refresh=True,
+            correlation_id=correlation_id,
+        )
+    except (KeyError, TypeError) as exc:
+        raise InvalidRequest(
+            f"the stored request is not a provider call the gateway can rebuild ({exc!r})",
+            code="not_rebuildable",
+        ) from exc
+
+
+def _workspace_at(workspaces: Sequence[Workspace], directory: str) -> str | None:
+    """The name of the workspace whose (resolved) path is `directory`. Touches the disk."""
+    for workspace in workspaces:
+        if os.path.realpath(workspace.path) == directory:
+            return workspace.name
+    return None

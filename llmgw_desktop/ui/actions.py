@@ -2,17 +2,27 @@
 
 One set of actions means the tray and the window can never disagree about a provider's switch:
 both show the same checkable QAction, kept in step with the engine through the bridge.
+Quitting goes through `request_quit`, which asks first while jobs are running, because
+stopping the engine interrupts them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from llmgw_desktop.connect import snippets
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.qt import QAction, QGuiApplication, QMenu, QObject, QWidget
+from llmgw_desktop.ui.qt import (
+    QAction,
+    QGuiApplication,
+    QMenu,
+    QMessageBox,
+    QObject,
+    QWidget,
+    Signal,
+)
 
 __all__ = ["GatewayActions"]
 
@@ -20,7 +30,9 @@ log = logging.getLogger(__name__)
 
 
 class GatewayActions(QObject):
-    """Provider toggles, Pause all, Open dashboard, Copy MCP endpoint and Quit."""
+    """Provider toggles, Pause all, Open dashboard (and each page), Copy MCP endpoint, Quit."""
+
+    pagesChanged = Signal()
 
     def __init__(
         self,
@@ -54,6 +66,9 @@ class GatewayActions(QObject):
 
         self.open_dashboard = QAction("Open dashboard", self)
         self.open_dashboard.triggered.connect(open_dashboard)
+        # Filled once the window exists (the window itself is built with these actions);
+        # every menu's Open submenu follows through `pagesChanged`.
+        self.open_pages: dict[str, QAction] = {}
 
         self.copy_endpoint = QAction("Copy MCP endpoint", self)
         self.copy_endpoint.triggered.connect(self._copy_endpoint)
@@ -65,9 +80,11 @@ class GatewayActions(QObject):
             action.triggered.connect(lambda _=False, c=snippet.client: self._copy_setup(c))
             self.copy_setup.append(action)
 
+        self._quit_app = quit_app
+        self.quit_box: QMessageBox | None = None
         self.quit = QAction("Quit", self)
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
-        self.quit.triggered.connect(quit_app)
+        self.quit.triggered.connect(self.request_quit)
 
         bridge.providerToggled.connect(self._on_provider_toggled)
         bridge.pauseChanged.connect(self._on_pause_changed)
@@ -82,6 +99,7 @@ class GatewayActions(QObject):
         menu.addAction(self.pause_all)
         menu.addSeparator()
         menu.addAction(self.open_dashboard)
+        menu.addMenu(_OpenMenu(self, menu))
         menu.addAction(self.copy_endpoint)
         setup = menu.addMenu("Copy setup for")
         for action in self.copy_setup:
@@ -89,6 +107,55 @@ class GatewayActions(QObject):
         menu.addSeparator()
         menu.addAction(self.quit)
         return menu
+
+    def set_pages(self, pages: Mapping[str, str], open_page: Callable[[str], None]) -> None:
+        """Fill the Open submenu: one action per dashboard page (key -> title), in order."""
+        old = list(self.open_pages.values())
+        self.open_pages = {}
+        for key, title in pages.items():
+            action = QAction(title, self)
+            action.setObjectName(f"open:{key}")
+            action.triggered.connect(lambda _=False, k=key: open_page(k))
+            self.open_pages[key] = action
+        self.pagesChanged.emit()
+        for action in old:
+            action.deleteLater()
+
+    def active_jobs(self) -> int:
+        """Jobs queued or running in the engine: what quitting would interrupt."""
+        return int(self._engine.jobs.health()["live"])
+
+    def request_quit(self) -> None:
+        """Quit now, or first ask (without blocking the loop) while jobs are running."""
+        active = self.active_jobs()
+        if active == 0:
+            self._quit_app()
+            return
+        if self.quit_box is not None:  # asked already: bring the question forward
+            self.quit_box.raise_()
+            self.quit_box.activateWindow()
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "llmgw-desktop: quit?",
+            f"{active} job(s) still running or queued.\n\nQuitting stops them: they end as "
+            "interrupted, with the output so far kept. Quit anyway?",
+        )
+        box.setObjectName("confirmQuit")
+        quit_anyway = box.addButton("Quit anyway", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def answered(_result: int) -> None:
+            self.quit_box = None
+            confirmed = box.clickedButton() == quit_anyway
+            box.deleteLater()
+            if confirmed:
+                self._quit_app()
+
+        box.finished.connect(answered)
+        self.quit_box = box
+        box.open()
 
     def _set_provider(self, provider: str, enabled: bool) -> None:
         try:
@@ -113,3 +180,24 @@ class GatewayActions(QObject):
     def _copy_endpoint(self) -> None:
         QGuiApplication.clipboard().setText(self._endpoint())
         self._bridge.notice.emit("info", f"Copied {self._endpoint()}")
+
+
+class _OpenMenu(QMenu):
+    """The Open submenu of one menu: an entry per dashboard page, hidden while there is none.
+
+    A child of its menu, so it goes with it; the signal connection to a bound method of a
+    QObject ends when the submenu is destroyed.
+    """
+
+    def __init__(self, actions: GatewayActions, parent: QWidget) -> None:
+        super().__init__("Open", parent)
+        self.setObjectName("openPage")
+        self._actions = actions
+        actions.pagesChanged.connect(self.refill)
+        self.refill()
+
+    def refill(self) -> None:
+        self.clear()  # the page actions belong to GatewayActions: clear() only removes them
+        for action in self._actions.open_pages.values():
+            self.addAction(action)
+        self.menuAction().setVisible(bool(self._actions.open_pages))

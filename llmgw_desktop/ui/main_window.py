@@ -16,7 +16,13 @@ from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.pages.base import Page, PageContext, WindowFacts
 from llmgw_desktop.ui.pages.clients import ClientsPage
+from llmgw_desktop.ui.pages.connect_page import ConnectPage
+from llmgw_desktop.ui.pages.credentials import CredentialsPage
+from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.overview import OverviewPage, format_uptime
+from llmgw_desktop.ui.pages.providers import ProvidersPage
+from llmgw_desktop.ui.pages.recorder import RecorderPage
+from llmgw_desktop.ui.pages.settings_page import SettingsPage
 from llmgw_desktop.ui.qt import (
     QCheckBox,
     QCloseEvent,
@@ -39,7 +45,16 @@ __all__ = ["PAGES", "MainWindow", "WindowFacts", "format_uptime"]
 
 NOTICE_MS = 6000
 DEFAULT_SIZE = (980, 680)
-PAGES: tuple[type[Page], ...] = (OverviewPage, ClientsPage)
+PAGES: tuple[type[Page], ...] = (
+    OverviewPage,
+    JobsPage,
+    RecorderPage,
+    ProvidersPage,
+    CredentialsPage,
+    ClientsPage,
+    SettingsPage,
+    ConnectPage,
+)
 
 
 class MainWindow(QMainWindow):

@@ -1,37 +1,230 @@
-"""The tray icon: the gateway's actions one click away, and its state at a glance."""
+"""The tray icon: the gateway's actions one click away, and its state at a glance.
+
+The icon and tooltip show one of four states, the first that holds winning: error (a
+provider's circuit breaker is open, or the engine stopped), paused, busy (jobs queued or
+running), idle. The tooltip adds the active job count and the last error. Messages pop up for
+what needs the person or is worth knowing while the window is hidden: a long job finished, a
+consent or approval request waiting, a provider going down.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.icons import app_icon, paused_icon
-from llmgw_desktop.ui.qt import QMenu, QObject, QSystemTrayIcon
+from llmgw_desktop.ui.icons import tray_state_icon
+from llmgw_desktop.ui.qt import QIcon, QMenu, QObject, QSystemTrayIcon, QTimer
 
-__all__ = ["TrayIcon"]
+__all__ = ["LONG_JOB_S", "TrayIcon", "format_duration"]
 
 NOTICE_MS = 4000
+WAITING_MS = 10000  # a question for the person stays up longer than an info message
+# A job that ran this long is one the person has probably stopped watching.
+LONG_JOB_S = 30.0
+# Job events can come in bursts (a fan-out, the CLI bridge under load): the tooltip and icon
+# follow them at most this often.
+JOB_REDRAW_MS = 200
+ERROR_CHARS = 90  # some platforms cut tooltips short (Windows at 127 characters)
+
+ACTIVE_STATES = frozenset({"queued", "running"})
+FINISHED_STATES = frozenset({"completed", "failed", "canceled", "interrupted"})
+DOWN_STATES = frozenset({"open", "half_open"})
+
+
+@dataclass
+class _ActiveJob:
+    provider: str
+    running_since: float | None = None
+
+
+def format_duration(seconds: float) -> str:
+    """`42s`, `3m 05s`, `1h 02m`: how long a job ran, for a message."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
 
 
 class TrayIcon(QObject):
     """A `QSystemTrayIcon` whose menu is the shared gateway actions."""
 
-    def __init__(self, bridge: EngineBridge, actions: GatewayActions, endpoint: str) -> None:
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        actions: GatewayActions,
+        endpoint: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self._actions = actions
         self._endpoint = endpoint
+        self._clock = clock
+        self._paused = bridge.engine.paused
+        self._jobs: dict[str, _ActiveJob] = {}
+        self._down: set[str] = {
+            provider
+            for provider, breaker in bridge.engine.calls.breaker_states().items()
+            if breaker["state"] in DOWN_STATES
+        }
+        self._engine_stopped = False
+        self.last_error: str | None = None
+        self._icons: dict[str, QIcon] = {}
+        self.shown_state = ""
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(JOB_REDRAW_MS)
+        self._redraw_timer.timeout.connect(self.redraw)
+
         self.menu: QMenu = actions.build_menu("llmgw-desktop")
-        self.icon = QSystemTrayIcon(app_icon(), self)
+        self.icon = QSystemTrayIcon(self._icon_for("idle"), self)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_activated)
-        bridge.pauseChanged.connect(self._show_pause)
+        bridge.pauseChanged.connect(self._on_pause)
         bridge.notice.connect(self._show_notice)
-        self._show_pause(bridge.engine.paused)
+        bridge.jobStateChanged.connect(self._on_job)
+        bridge.breakerChanged.connect(self._on_breaker)
+        bridge.engineStateChanged.connect(self._on_engine_state)
+        self.redraw()
 
     def show(self) -> None:
         self.icon.show()
 
     def hide(self) -> None:
+        self._redraw_timer.stop()
         self.icon.hide()
+
+    # -- state --------------------------------------------------------------------------
+
+    @property
+    def active_jobs(self) -> int:
+        return len(self._jobs)
+
+    @property
+    def state(self) -> str:
+        """error, paused, busy or idle: the first that holds."""
+        if self._down or self._engine_stopped:
+            return "error"
+        if self._paused:
+            return "paused"
+        return "busy" if self._jobs else "idle"
+
+    def tooltip(self) -> str:
+        words = {
+            "error": "needs attention",
+            "paused": "all providers paused",
+            "busy": "working",
+            "idle": "idle",
+        }
+        lines = [f"llmgw-desktop: {words[self.state]}"]
+        if self._jobs:
+            lines.append(f"{len(self._jobs)} active job(s)")
+        if self._engine_stopped:
+            lines.append("Engine stopped")
+        if self._down:
+            lines.append("Down: " + ", ".join(sorted(self._down)))
+        if self.last_error:
+            error = self.last_error
+            if len(error) > ERROR_CHARS:
+                error = error[: ERROR_CHARS - 1] + "…"
+            lines.append(f"Last error: {error}")
+        lines.append(self._endpoint)
+        return "\n".join(lines)
+
+    def redraw(self) -> None:
+        """Show the current state now (job events otherwise wait for the redraw timer)."""
+        self._redraw_timer.stop()
+        state = self.state
+        if state != self.shown_state:  # the icon is costlier to swap than the tooltip
+            self.icon.setIcon(self._icon_for(state))
+            self.shown_state = state
+        self.icon.setToolTip(self.tooltip())
+
+    def _icon_for(self, state: str) -> QIcon:
+        if state not in self._icons:
+            self._icons[state] = tray_state_icon(state)
+        return self._icons[state]
+
+    # -- engine events ------------------------------------------------------------------
+
+    def _on_pause(self, paused: bool) -> None:
+        self._paused = paused
+        self.redraw()
+
+    def _on_job(self, job_id: str, provider: str, state: str, _principal: str) -> None:
+        if state in ACTIVE_STATES:
+            job = self._jobs.setdefault(job_id, _ActiveJob(provider))
+            if state == "running" and job.running_since is None:
+                job.running_since = self._clock()
+        elif state in FINISHED_STATES:
+            finished = self._jobs.pop(job_id, None)
+            if finished is not None and finished.running_since is not None:
+                ran = self._clock() - finished.running_since
+                # A cancel is someone's deliberate act: no need to tell them it happened.
+                if ran >= LONG_JOB_S and state != "canceled":
+                    self._notify_long_job(job_id, provider, state, ran)
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def _notify_long_job(self, job_id: str, provider: str, state: str, ran: float) -> None:
+        icon = (
+            QSystemTrayIcon.MessageIcon.Information
+            if state == "completed"
+            else QSystemTrayIcon.MessageIcon.Warning
+        )
+        self.icon.showMessage(
+            f"Job {state}",
+            f"A {provider} job ({job_id[:8]}) {state} after {format_duration(ran)}.",
+            icon,
+            NOTICE_MS,
+        )
+
+    def _on_breaker(self, provider: str, state: str) -> None:
+        was_down = provider in self._down
+        if state in DOWN_STATES:
+            self._down.add(provider)
+        else:
+            self._down.discard(provider)
+        if state == "open" and not was_down:
+            self.last_error = f"{provider} is failing; calls to it pause for a while"
+            self.icon.showMessage(
+                f"{provider} is down",
+                f"{provider} failed several times in a row. The gateway stops calling it for "
+                "a while and tries again later.",
+                QSystemTrayIcon.MessageIcon.Warning,
+                NOTICE_MS,
+            )
+        self.redraw()
+
+    def _on_engine_state(self, state: str) -> None:
+        self._engine_stopped = state == "stopped"
+        if self._engine_stopped:
+            self.last_error = "the engine stopped; tools cannot reach the gateway"
+        self.redraw()
+
+    def _show_notice(self, level: str, message: str) -> None:
+        icons = {
+            "warning": QSystemTrayIcon.MessageIcon.Warning,
+            "error": QSystemTrayIcon.MessageIcon.Critical,
+        }
+        if level == "error":
+            self.last_error = message
+            self.redraw()
+        icon = icons.get(level, QSystemTrayIcon.MessageIcon.Information)
+        self.icon.showMessage("llmgw-desktop", message, icon, NOTICE_MS)
+
+    # -- questions for the person at the desk -------------------------------------------
+
+    def notify_waiting(self, title: str, message: str) -> None:
+        """Tell the person a question waits for them (the window may be hidden)."""
+        self.icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Warning, WAITING_MS)
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         # A left click (Trigger) opens the window; the context menu handles right clicks.
@@ -40,16 +233,3 @@ class TrayIcon(QObject):
             QSystemTrayIcon.ActivationReason.DoubleClick,
         ):
             self._actions.open_dashboard.trigger()
-
-    def _show_pause(self, paused: bool) -> None:
-        self.icon.setIcon(paused_icon() if paused else app_icon())
-        state = "all providers paused" if paused else "running"
-        self.icon.setToolTip(f"llmgw-desktop: {state}\n{self._endpoint}")
-
-    def _show_notice(self, level: str, message: str) -> None:
-        icons = {
-            "warning": QSystemTrayIcon.MessageIcon.Warning,
-            "error": QSystemTrayIcon.MessageIcon.Critical,
-        }
-        icon = icons.get(level, QSystemTrayIcon.MessageIcon.Information)
-        self.icon.showMessage("llmgw-desktop", message, icon, NOTICE_MS)

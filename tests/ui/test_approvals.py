@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 import qasync
 
 from llmgw_desktop.engine.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.ui.approvals import DeskApprovals
-from llmgw_desktop.ui.qt import QApplication, QMessageBox
+from llmgw_desktop.ui.qt import QMessageBox
 
 RISKY = ApprovalRequest(
     provider="claude",
@@ -21,14 +20,6 @@ RISKY = ApprovalRequest(
     strategy="mcp_managed",
     principal="local",
 )
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    QApplication.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
-    yield loop
-    loop.close()
 
 
 async def _dialog(desk: DeskApprovals) -> QMessageBox:

@@ -23,20 +23,12 @@ import qasync
 from llmgw_desktop.app import DesktopApp
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings
-from llmgw_desktop.ui.qt import QApplication, QMessageBox
+from llmgw_desktop.ui.qt import QMessageBox
 
 CLIENT_ID = "desk-editor"
 CLIENT_SECRET = "desk-editor-secret-0123456789-abcdefghij"
 REDIRECT = "http://127.0.0.1:9/callback"
 STEP_TIMEOUT = 10.0
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    QApplication.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
-    yield loop
-    loop.close()
 
 
 def _desktop_settings(loaded: LoadedSettings, **extra: Any) -> LoadedSettings:

@@ -20,13 +20,6 @@ from llmgw_desktop.ui.qt import QApplication, QMessageBox
 STEP_TIMEOUT = 10.0
 
 
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    loop = qasync.QEventLoop(qapp)
-    yield loop
-    loop.close()
-
-
 async def _until(condition: Callable[[], object], what: str) -> None:
     """Await (never block) until `condition()` is truthy, bounded in time."""
     async with asyncio.timeout(STEP_TIMEOUT):

@@ -1,27 +1,68 @@
-"""The tray menu's actions, on the real menu object, offscreen."""
+"""The tray: its menu's actions, its state (icon and tooltip) and its messages, offscreen.
+
+State and messages are driven by a real started engine running jobs through a stand-in CLI
+(tests/fakes/fake_vibe.py as Mistral Vibe, which needs Python 3.12 and cannot run here) against
+the scripted upstream. The offscreen platform has no notification server, so
+`QSystemTrayIcon.showMessage` is replaced by a spy that records what would pop up. It has no
+system tray either: the tests that run the whole desktop app say the tray is available, so
+the app builds one, exactly as on a desktop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import gc
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
+import qasync
 
+from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.engine.approval import ApprovalRequest
+from llmgw_desktop.engine.auth.consent import ConsentRequest
+from llmgw_desktop.engine.call_params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ProviderUnavailable
 from llmgw_desktop.engine.providers.catalog import PROVIDERS
+from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.qt import QAction, QGuiApplication
-from llmgw_desktop.ui.tray import TrayIcon
+from llmgw_desktop.ui.qt import QAction, QGuiApplication, QSystemTrayIcon
+from llmgw_desktop.ui.tray import LONG_JOB_S, TrayIcon, format_duration
+from tests.fakes.upstream import Reply, ScriptedUpstream
 
 ENDPOINT = "http://127.0.0.1:3333/mcp"
+FAKE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"
+STEP_TIMEOUT = 10.0
+Messages = list[tuple[str, str]]
 
 
 class Calls:
     def __init__(self) -> None:
         self.opened = 0
         self.quit = 0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_qt_thread() -> Iterator[None]:
+    """Free this test's Qt objects here, on the Qt thread. The desktop app's objects refer to
+    each other in cycles; left to the cycle collector they would be destroyed on whichever
+    thread it next runs in (the DB thread), which Qt does not allow."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture
@@ -39,10 +80,53 @@ def tray(qapp: object, loaded: LoadedSettings) -> Iterator[tuple[TrayIcon, Engin
     tray = TrayIcon(bridge, actions, ENDPOINT)
     yield tray, engine, calls
     bridge.detach()
+    tray.hide()
+
+
+@pytest.fixture
+def vibe_settings(
+    loaded: LoadedSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> LoadedSettings:
+    """Settings whose Mistral provider is the stand-in CLI; one failure opens its breaker."""
+    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe-home"))
+    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    settings = replace(
+        loaded.settings,
+        http_port=0,
+        cli_path=[str(FAKE_BIN)],
+        retry_attempts=1,
+        retry_base_delay_ms=0,
+        breaker_threshold=1,
+        breaker_cooldown_ms=60_000,
+    )
+    return replace(loaded, settings=settings)
 
 
 def _by_text(tray: TrayIcon) -> dict[str, QAction]:
     return {a.text(): a for a in tray.menu.actions() if a.text()}
+
+
+def _spy_messages(tray: TrayIcon, monkeypatch: pytest.MonkeyPatch) -> Messages:
+    shown: Messages = []
+    monkeypatch.setattr(
+        tray.icon, "showMessage", lambda title, text, *_: shown.append((title, text))
+    )
+    return shown
+
+
+async def _until(condition: Callable[[], object], what: str) -> None:
+    """Await (never block) until `condition()` is truthy, bounded in time."""
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while not condition():  # noqa: ASYNC110 - Qt widget state has no awaitable to wait on
+            await asyncio.sleep(0.01)
+    assert condition(), what
+
+
+def _run(loop: qasync.QEventLoop, scenario: Callable[[], Awaitable[Any]]) -> Any:
+    return loop.run_until_complete(scenario())
+
+
+# -- the menu --------------------------------------------------------------------------------
 
 
 def test_menu_lists_every_provider_as_a_checkable_toggle(tray: tuple) -> None:
@@ -66,13 +150,16 @@ def test_unchecking_a_provider_disables_it_in_the_engine(tray: tuple) -> None:
     engine.ensure_provider_available("codex")
 
 
-def test_engine_side_changes_show_in_the_menu(tray: tuple) -> None:
+def test_engine_side_changes_show_in_the_menu_icon_and_tooltip(tray: tuple) -> None:
     menu, engine, _ = tray
+    assert menu.shown_state == "idle" and "idle" in menu.icon.toolTip()
     engine.set_provider_enabled("gemini", False)
     assert not _by_text(menu)["Gemini"].isChecked()
     engine.set_paused(True)
     assert _by_text(menu)["Pause all"].isChecked()
-    assert "paused" in menu.icon.toolTip()
+    assert menu.shown_state == "paused" and "paused" in menu.icon.toolTip()
+    engine.set_paused(False)
+    assert menu.shown_state == "idle"
 
 
 def test_pause_all_pauses_the_engine(tray: tuple) -> None:
@@ -92,7 +179,7 @@ def test_copy_mcp_endpoint_fills_the_clipboard(tray: tuple) -> None:
     assert QGuiApplication.clipboard().text() == ENDPOINT
 
 
-def test_open_dashboard_and_quit_call_the_app(tray: tuple) -> None:
+def test_open_dashboard_and_quit_call_the_app_when_no_job_runs(tray: tuple) -> None:
     menu, _, calls = tray
     _by_text(menu)["Open dashboard"].trigger()
     _by_text(menu)["Quit"].trigger()
@@ -108,3 +195,199 @@ def test_copy_setup_gives_the_exact_snippet_per_client(tray: tuple) -> None:
     assert QGuiApplication.clipboard().text() == (
         f"claude mcp add --transport http llmgw-desktop {ENDPOINT}"
     )
+
+
+def test_durations_read_naturally() -> None:
+    assert [format_duration(s) for s in (4.9, 75, 3725)] == ["4s", "1m 15s", "1h 02m"]
+
+
+# -- state and messages from a real engine ---------------------------------------------------
+
+
+def test_jobs_make_the_tray_busy_and_a_long_one_says_when_it_ends(
+    qloop: qasync.QEventLoop, vibe_settings: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(vibe_settings.settings)
+    bridge = EngineBridge(engine)
+    clock = Clock()
+    actions = GatewayActions(
+        bridge, endpoint=lambda: ENDPOINT, open_dashboard=lambda: None, quit_app=lambda: None
+    )
+    tray = TrayIcon(bridge, actions, ENDPOINT, clock=clock)
+    shown = _spy_messages(tray, monkeypatch)
+
+    async def scenario() -> None:
+        async with ScriptedUpstream() as upstream:
+            monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
+            upstream.script(Reply.slow(0.6), Reply.ok())
+            await engine.start()
+            try:
+                long_job = await engine.calls.submit("mistral", CallParams(prompt="one"), "local")
+                await _until(lambda: tray.active_jobs == 1, "job seen as active")
+                await _until(lambda: tray.shown_state == "busy", "busy icon (after the timer)")
+                assert "1 active job(s)" in tray.icon.toolTip()
+                clock.now += LONG_JOB_S + 1  # the job "ran" past the threshold
+                await engine.jobs.wait(long_job.job_id, "local", timeout_s=STEP_TIMEOUT)
+                await _until(lambda: tray.shown_state == "idle", "idle again")
+                assert "active job" not in tray.icon.toolTip()
+                assert shown == [
+                    ("Job completed", f"A mistral job ({long_job.job_id[:8]}) completed after 31s.")
+                ]
+                quick = await engine.calls.submit("mistral", CallParams(prompt="two"), "local")
+                await engine.jobs.wait(quick.job_id, "local", timeout_s=STEP_TIMEOUT)
+                await _until(lambda: tray.active_jobs == 0, "quick job done")
+                assert len(shown) == 1, "a quick job pops nothing up"
+            finally:
+                await engine.stop()
+
+    try:
+        _run(qloop, scenario)
+    finally:
+        bridge.detach()
+        tray.hide()
+
+
+def test_a_provider_going_down_turns_the_tray_red_and_says_so(
+    qloop: qasync.QEventLoop, vibe_settings: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(vibe_settings.settings)
+    bridge = EngineBridge(engine)
+    actions = GatewayActions(
+        bridge, endpoint=lambda: ENDPOINT, open_dashboard=lambda: None, quit_app=lambda: None
+    )
+    tray = TrayIcon(bridge, actions, ENDPOINT)
+    shown = _spy_messages(tray, monkeypatch)
+
+    async def scenario() -> None:
+        async with ScriptedUpstream(default=Reply.error(500)) as upstream:
+            monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
+            await engine.start()
+            try:
+                failing = await engine.calls.submit("mistral", CallParams(prompt="x"), "local")
+                await engine.jobs.wait(failing.job_id, "local", timeout_s=STEP_TIMEOUT)
+                await _until(lambda: tray.state == "error", "breaker open")
+                engine.set_paused(True)  # an open breaker still outranks pause
+                assert tray.shown_state == "error"
+                tooltip = tray.icon.toolTip()
+                assert "Down: mistral" in tooltip and "Last error: mistral is failing" in tooltip
+                assert "mistral is down" in [title for title, _ in shown], shown
+            finally:
+                await engine.stop()
+        assert "Last error: the engine stopped" in tray.icon.toolTip()
+
+    try:
+        _run(qloop, scenario)
+    finally:
+        bridge.detach()
+        tray.hide()
+
+
+# -- the whole desktop app: Open submenu, quit confirmation, desk questions -------------------
+
+
+@pytest.fixture
+def desktop(vibe_settings: LoadedSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[DesktopApp]:
+    # Offscreen has no system tray; say there is one so the app builds its tray as on a desktop.
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    lock = InstanceLock(vibe_settings.settings.data_path)
+    assert lock.acquire()
+    yield DesktopApp(vibe_settings, lock)
+    lock.release()
+
+
+def _ready(desktop: DesktopApp) -> bool:
+    return desktop.tray is not None and desktop.consent is not None
+
+
+def test_open_submenu_shows_each_dashboard_page(
+    qloop: qasync.QEventLoop, desktop: DesktopApp
+) -> None:
+    async def scenario() -> int:
+        run = asyncio.get_running_loop().create_task(desktop.run())
+        await _until(lambda: _ready(desktop), "app up")
+        assert desktop.tray is not None and desktop.window is not None
+        opener = next(a.menu() for a in desktop.tray.menu.actions() if a.text() == "Open")
+        titles = [a.text() for a in opener.actions()]
+        assert titles == [page.TITLE for page in desktop.window.pages.values()]
+        desktop.window.hide()
+        for key, action in zip(desktop.window.pages, opener.actions(), strict=True):
+            action.trigger()
+            shown_key = desktop.window.current_page.KEY
+            assert shown_key == key and desktop.window.isVisible()
+        desktop.request_quit()
+        return await run
+
+    assert _run(qloop, scenario) == 0
+
+
+def test_quit_with_a_running_job_asks_and_cancel_keeps_it_running(
+    qloop: qasync.QEventLoop, desktop: DesktopApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> tuple[int, str]:
+        async with ScriptedUpstream(default=Reply.slow(STEP_TIMEOUT)) as upstream:
+            monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
+            run = asyncio.get_running_loop().create_task(desktop.run())
+            await _until(lambda: _ready(desktop), "app up")
+            assert desktop.runtime is not None and desktop.tray is not None
+            engine = desktop.runtime.engine
+            job = await engine.calls.submit("mistral", CallParams(prompt="slow"), "local")
+            await upstream.wait_for_requests(1)
+            quit_action = _by_text(desktop.tray)["Quit"]
+
+            quit_action.trigger()
+            box = desktop.actions.quit_box if desktop.actions else None
+            assert box is not None and box.isVisible() and "1 job(s)" in box.text()
+            next(b for b in box.buttons() if b.text() == "Cancel").click()
+            await asyncio.sleep(0.05)  # a few loop turns: the app must not be stopping
+            assert not run.done() and engine.jobs.health()["live"] == 1
+
+            quit_action.trigger()
+            box = desktop.actions.quit_box if desktop.actions else None
+            assert box is not None
+            next(b for b in box.buttons() if b.text() == "Quit anyway").click()
+            code = await run
+            state = (await engine.jobs.get(job.job_id, "local")).state.value
+            return code, state
+
+    assert _run(qloop, scenario) == (0, "interrupted")
+
+
+def test_consent_and_approval_questions_pop_up_a_message(
+    qloop: qasync.QEventLoop, desktop: DesktopApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: Messages = []
+    monkeypatch.setattr(
+        QSystemTrayIcon, "showMessage", lambda _self, title, text, *_: shown.append((title, text))
+    )
+    risky = ApprovalRequest(
+        provider="claude",
+        prompt="sudo rm -rf /srv/app",
+        permission_mode="acceptEdits",
+        full_auto=True,
+        allowed_tools=(),
+        strategy="mcp_managed",
+        principal="local",
+    )
+
+    async def scenario() -> int:
+        run = asyncio.get_running_loop().create_task(desktop.run())
+        await _until(lambda: _ready(desktop), "app up")
+        assert desktop.runtime is not None and desktop.consent and desktop.approvals
+        engine = desktop.runtime.engine
+        engine.auth.consent.ask(
+            ConsentRequest("ed", "Desk editor", "http://127.0.0.1:9/cb", ("mcp",), "127.0.0.1")
+        )
+        deciding = asyncio.get_running_loop().create_task(engine.approvals.decide(risky))
+        await _until(lambda: desktop.approvals and desktop.approvals.open_dialogs, "approval")
+        for box in [
+            *desktop.consent.open_dialogs.values(),
+            *desktop.approvals.open_dialogs.values(),
+        ]:
+            next(b for b in box.buttons() if b.text() == "Deny").click()
+        assert not (await deciding).allowed
+        desktop.request_quit()
+        return await run
+
+    assert _run(qloop, scenario) == 0
+    assert ("Access requested", "Desk editor asks for access to the gateway.") in shown
+    assert ("Approval needed", "A call to claude waits for your approval.") in shown

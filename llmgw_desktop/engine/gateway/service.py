@@ -432,6 +432,39 @@ class GatewayService:
             state, code = "canceled", "client_disconnected"
         self._finish(record, route, state, outcome.usage, http_status=200, error_code=code)
 
+    async def serve_exactly(
+        self, target: Target, body: dict[str, Any], caller: CallerInfo
+    ) -> Completed:
+        """A whole (non-streaming) OpenAI-chat request served by `target` alone: no pin, no
+        small-request rule, no fallback. It is how a person checks one provider (the
+        dashboard's Test button); the request is recorded like any other.
+
+        Raises:
+            InvalidRequest: the body is malformed.
+            UpstreamRejected: the upstream refused the request.
+            AllRoutesFailed: the target is not usable (no key, off, not installed) or failed.
+            GatewayError: the CLI failed in a way that says the request itself is wrong.
+        """
+        dialect = DIALECTS[DIALECT_OPENAI_CHAT]
+        request = dataclasses.replace(dialect.parse_request(body), stream=False)
+        route = RouteReport(
+            request_id=uuid.uuid4().hex, requested_model=target.label, project=caller.project
+        )
+        answer: Completed | Streaming | None
+        failure: UpstreamFailure | GatewayError | None
+        if target.kind == "cli":
+            answer, failure = await serve_on_cli(
+                self._cli, self._cli_available, dialect, request, target, route, caller
+            )
+        else:
+            plan = Plan(target.label, (target,), self.registry.route_for(target.label))
+            answer, failure = await self._try_api(
+                dialect, request, body, target, route, caller, plan
+            )
+        if isinstance(answer, Completed):
+            return answer
+        raise AllRoutesFailed.from_attempts(target.label, route.attempts, failure)
+
     async def count_tokens(
         self,
         front: str,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 import logging
 import time
 import uuid
@@ -20,13 +22,32 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw_desktop.engine.errors import GatewayError, NotFound, Saturated
+from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound, Saturated
 from llmgw_desktop.engine.events import EventBus, JobStateChanged
 from llmgw_desktop.engine.jobs.model import JobState, JobView, can_move, dedup_key
-from llmgw_desktop.engine.jobs.store import INTERRUPTED_ERROR, JobStore, ProgressRow
+from llmgw_desktop.engine.jobs.store import (
+    INTERRUPTED_ERROR,
+    DeskFilter,
+    DeskJob,
+    JobOrigin,
+    JobStore,
+    ProgressRow,
+)
+from llmgw_desktop.engine.redact import REDACTED
 from llmgw_desktop.engine.tasks import TaskSupervisor
 
-__all__ = ["JobContext", "JobLimits", "JobManager", "JobSpec", "Submitted"]
+__all__ = [
+    "RETRYABLE",
+    "DeskFilter",
+    "DeskJob",
+    "JobContext",
+    "JobLimits",
+    "JobManager",
+    "JobOrigin",
+    "JobSpec",
+    "Resubmit",
+    "Submitted",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +55,9 @@ PRUNE_EVERY_S = 3600.0
 # Jobs that just finished are asked about at once (the caller was waiting); keeping their final
 # views spares a store round trip. Bounded, and emptied whenever old jobs are pruned.
 RECENT_FINISHED = 512
+DESK_LIST_LIMIT = 200
+# The ends the desk may retry; a completed job is asked again by sending the call again.
+RETRYABLE = frozenset({JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED})
 
 
 @dataclass(frozen=True)
@@ -99,6 +123,11 @@ class JobSpec:
 class Submitted:
     job_id: str
     attached: bool  # True when an identical earlier call's job was reused
+
+
+# Rebuilds a stored job's call and submits it as a new job. The call layer knows how (the
+# manager keeps only the request's arguments); the engine installs it.
+Resubmit = Callable[[JobOrigin], Awaitable[Submitted]]
 
 
 @dataclass
@@ -169,6 +198,7 @@ class JobManager:
         self._global_slots = asyncio.Semaphore(limits.max_running)
         self._provider_slots: dict[str, asyncio.Semaphore] = {}
         self._stopping = False
+        self._resubmit: Resubmit | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -399,6 +429,68 @@ class JobManager:
 
     async def list_jobs(self, principal: str, limit: int = 50) -> list[JobView]:
         return await self._store.list_for(principal, limit)
+
+    # -- the desk: the operator of this machine sees and retries every principal's jobs -------
+
+    async def list_for_desk(
+        self, filters: DeskFilter | None = None, limit: int = DESK_LIST_LIMIT
+    ) -> list[DeskJob]:
+        """Every principal's jobs matching `filters`, newest first, live ones as they stand.
+
+        For the desktop window only: front doors list a caller's own jobs (`list_jobs`).
+        """
+        rows = await self._store.list_for_desk(filters or DeskFilter(), limit)
+        return [self._as_live(row) for row in rows]
+
+    def _as_live(self, row: DeskJob) -> DeskJob:
+        # The store holds a running job's progress as of the last flush; memory has it now.
+        live = self._live.get(row.view.id)
+        if live is None:
+            return row
+        return dataclasses.replace(row, view=dataclasses.replace(live.view(), output=""))
+
+    def set_resubmitter(self, resubmit: Resubmit) -> None:
+        """Install what rebuilds a stored call and submits it anew (used by `retry`)."""
+        self._resubmit = resubmit
+
+    async def retry(self, job_id: str) -> Submitted:
+        """Run a failed, canceled or interrupted job's call again, as a new job of the same
+        principal. For the desk only: it may retry any principal's job.
+
+        Raises:
+            NotFound: no such job.
+            InvalidRequest: the job did not end in a retryable state (`not_retryable`), or its
+                call cannot be rebuilt from what the store kept (`not_rebuildable`).
+            GatewayError: whatever submitting the rebuilt call raises (provider off,
+                approval denied, queue full, working directory gone, ...).
+        """
+        if job_id in self._live:
+            raise InvalidRequest(
+                f"job {job_id} has not finished; cancel it first", code="not_retryable"
+            )
+        origin = await self._store.origin(job_id)
+        if origin is None:
+            raise _not_found(job_id)
+        if origin.state not in RETRYABLE:
+            raise InvalidRequest(
+                f"job {job_id} is {origin.state.value}; only failed, canceled or interrupted "
+                "jobs can be retried",
+                code="not_retryable",
+            )
+        if REDACTED in json.dumps(origin.request):
+            raise InvalidRequest(
+                f"job {job_id}'s request held something that looked like a secret, which the "
+                "job store keeps masked, so the call cannot be rebuilt; send it again from "
+                "its client",
+                code="not_rebuildable",
+            )
+        if self._resubmit is None:
+            raise InvalidRequest(
+                "this gateway has no way to rebuild stored calls", code="not_rebuildable"
+            )
+        submitted = await self._resubmit(origin)
+        log.info("job %s retried from the desk as %s", job_id, submitted.job_id)
+        return submitted
 
     def health(self) -> dict[str, Any]:
         """Counts of live jobs by state and provider, and the limits in force."""

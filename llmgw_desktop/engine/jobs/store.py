@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import peewee
+
 from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
 from llmgw_desktop.engine.redact import redact, redact_data
 from llmgw_desktop.engine.store import Database
 
-__all__ = ["JobStore", "ProgressRow"]
+__all__ = ["DeskFilter", "DeskJob", "JobOrigin", "JobStore", "ProgressRow"]
 
 INTERRUPTED_ERROR = {
     "code": "interrupted",
@@ -32,6 +34,44 @@ class ProgressRow:
     progress: dict[str, Any]
     attempts: int
     updated_at: float
+
+
+@dataclass(frozen=True)
+class DeskFilter:
+    """Which jobs the desk's table shows: some states (None: all), one provider, a text."""
+
+    states: frozenset[JobState] | None = None
+    provider: str | None = None
+    # Matched, case-insensitively, in the job id, principal, provider, correlation id, the
+    # (masked) request and the caller label.
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class DeskJob:
+    """A job as the desk lists it: its summary (no output or result), whose it is, who sent
+    it, and the tokens its answer reported (zero until it has one)."""
+
+    view: JobView
+    principal: str
+    caller: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class JobOrigin:
+    """What a job was asked to do, as the store keeps it (secrets masked): enough to ask again."""
+
+    job_id: str
+    principal: str
+    provider: str
+    state: JobState
+    request: dict[str, Any]
+    correlation_id: str | None
+    caller: str
 
 
 class JobStore:
@@ -188,6 +228,71 @@ class JobStore:
         )
         return [_view(r, with_output=False) for r in rows]
 
+    async def list_for_desk(self, filters: DeskFilter, limit: int) -> list[DeskJob]:
+        """Every principal's jobs matching `filters`, newest first (the desk's view only)."""
+        models = self._db.models
+        Job, Request = models.Job, models.RecordedRequest
+        token_columns = [
+            # Read from the stored result in SQL, so listing never loads the answers' text.
+            peewee.fn.json_extract(Job.result_json, f"$.usage.{name}").alias(name)
+            for name in _TOKEN_FIELDS
+        ]
+        query = Job.select(*_summary_columns(Job), *token_columns)
+        if filters.states is not None:
+            query = query.where(Job.state.in_([s.value for s in filters.states]))
+        if filters.provider:
+            query = query.where(Job.provider == filters.provider)
+        needle = filters.text.strip().lower()
+        if needle:
+            by_caller = Request.select(peewee.SQL("1")).where(
+                (Request.job_id == Job.id) & _has(Request.caller, needle)
+            )
+            query = query.where(
+                _has(Job.id, needle)
+                | _has(Job.owner_principal, needle)
+                | _has(Job.provider, needle)
+                | _has(Job.correlation_id, needle)
+                | _has(Job.request_json, needle)
+                | peewee.fn.EXISTS(by_caller)
+            )
+        query = query.order_by(Job.created_at.desc()).limit(limit)
+
+        def read() -> list[DeskJob]:
+            rows = list(query)
+            callers = _callers(Request, [r.id for r in rows])
+            return [
+                DeskJob(
+                    view=_view(r, with_output=False),
+                    principal=r.owner_principal,
+                    caller=callers.get(r.id, ""),
+                    **{name: int(getattr(r, name) or 0) for name in _TOKEN_FIELDS},
+                )
+                for r in rows
+            ]
+
+        return await self._db.run(read)
+
+    async def origin(self, job_id: str) -> JobOrigin | None:
+        """The job's stored request, owner and caller, or None when there is no such job."""
+        models = self._db.models
+        Job, Request = models.Job, models.RecordedRequest
+
+        def read() -> JobOrigin | None:
+            row = Job.get_or_none(Job.id == job_id)
+            if row is None:
+                return None
+            return JobOrigin(
+                job_id=row.id,
+                principal=row.owner_principal,
+                provider=row.provider,
+                state=JobState(row.state),
+                request=json.loads(row.request_json),
+                correlation_id=row.correlation_id,
+                caller=_callers(Request, [row.id]).get(row.id, ""),
+            )
+
+        return await self._db.run(read)
+
     async def interrupt_unfinished(self, now: float) -> int:
         """Mark jobs left queued or running by a previous run as interrupted; how many."""
         Job = self._db.models.Job
@@ -220,6 +325,54 @@ class JobStore:
                 )
             )
         )
+
+
+_TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
+def _summary_columns(job: Any) -> tuple[Any, ...]:
+    """The job columns a listing needs: everything but the output, request and result text."""
+    return (
+        job.id,
+        job.owner_principal,
+        job.provider,
+        job.state,
+        job.correlation_id,
+        job.session_id,
+        job.error_json,
+        job.created_at,
+        job.updated_at,
+        job.started_at,
+        job.finished_at,
+        job.attempts,
+        job.progress_json,
+    )
+
+
+def _has(column: Any, needle: str) -> Any:
+    """`column` contains `needle`, ignoring case; instr, unlike LIKE, has no wildcards to
+    escape in what the person typed."""
+    return peewee.fn.instr(peewee.fn.lower(column), needle) > 0
+
+
+def _callers(requests: Any, job_ids: list[str]) -> dict[str, str]:
+    """Each job's caller label, from the flight recorder (the job row does not keep one).
+
+    Runs on the database thread. A deduplicated call's record points at the job it joined; the
+    job's own record is the earliest one, so that one names its caller.
+    """
+    callers: dict[str, str] = {}
+    if not job_ids:
+        return callers
+    query = (
+        requests.select(requests.job_id, requests.caller)
+        .where(requests.job_id.in_(job_ids))
+        .order_by(requests.started_at)
+        .tuples()
+    )
+    for job_id, caller in query:
+        callers.setdefault(job_id, caller)
+    return callers
 
 
 def _view(row: Any, *, with_output: bool = True) -> JobView:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import QWidget
@@ -28,6 +29,9 @@ class WindowFacts:
     health_url: str
     data_dir: Path
     log_file: Path
+    # The settings as loaded at start: where each value came from, and the file read (the
+    # Settings page). None where the window is built without them, as in some unit tests.
+    loaded_settings: LoadedSettings | None = None
 
 
 @dataclass(frozen=True)

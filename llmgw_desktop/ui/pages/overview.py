@@ -1,8 +1,10 @@
-"""Overview: where the gateway listens, whether it runs, and the provider switches."""
+"""Overview: where the gateway listens, whether it runs, the provider switches, live traffic
+charts and provider health (those two live in `overview_charts.py`)."""
 
 from __future__ import annotations
 
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.overview_charts import LiveCharts, ProviderHealthTable
 from llmgw_desktop.ui.qt import (
     QCheckBox,
     QFormLayout,
@@ -10,6 +12,7 @@ from llmgw_desktop.ui.qt import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     Qt,
     QTimer,
     QVBoxLayout,
@@ -78,19 +81,48 @@ class OverviewPage(Page):
         provider_column.addSpacing(6)
         provider_column.addWidget(pause)
 
-        self.column = QVBoxLayout(self)
-        self.column.addWidget(gateway)
-        self.column.addWidget(providers)
-        self.column.addStretch(1)
-
         bridge = context.bridge
+        self.charts = LiveCharts(self.engine)
+        traffic = QGroupBox("Live traffic")
+        QVBoxLayout(traffic).addWidget(self.charts)
+        self.health = ProviderHealthTable(bridge, self.tasks)
+        health = QGroupBox("Provider health")
+        QVBoxLayout(health).addWidget(self.health)
+
+        top = QHBoxLayout()
+        top.addWidget(gateway, 3)
+        top.addWidget(providers, 2)
+        content = QWidget()
+        self.column = QVBoxLayout(content)
+        self.column.addLayout(top)
+        self.column.addWidget(traffic)
+        self.column.addWidget(health)
+        self.column.addStretch(1)
+        # Charts and the health table make the page taller than a small window: scroll.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
         bridge.engineStateChanged.connect(lambda _state: self.refresh_status())
         bridge.pauseChanged.connect(lambda _paused: self.refresh_status())
+        # Only while shown, like the charts: a hidden page has nothing to redraw.
         self._timer = QTimer(self)
         self._timer.setInterval(STATUS_REFRESH_MS)
         self._timer.timeout.connect(self.refresh_status)
-        self._timer.start()
         self.refresh_status()
+
+    def page_shown(self) -> None:
+        self.refresh_status()
+        self._timer.start()
+        self.charts.start()
+        self.health.check_versions()
+
+    def page_hidden(self) -> None:
+        self._timer.stop()
+        self.charts.stop()
 
     def refresh_status(self) -> None:
         """Redraw the status line from the engine (once a second at most)."""

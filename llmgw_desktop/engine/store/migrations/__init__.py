@@ -21,6 +21,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0005_vault,
     m0006_recorder_routes,
     m0007_oauth_and_workspaces,
+    m0008_recorder_search,
 )
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
@@ -41,6 +42,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "vault", m0005_vault.STATEMENTS),
     Migration(6, "recorder routes", m0006_recorder_routes.STATEMENTS),
     Migration(7, "oauth and workspaces", m0007_oauth_and_workspaces.STATEMENTS),
+    Migration(8, "recorder search", m0008_recorder_search.STATEMENTS),
 )
 
 

@@ -1,0 +1,499 @@
+"""How long the desktop's event loop stalls under a flood of gateway requests, dashboard open.
+
+Usage: python bench/dashboard_flood.py [--rate 500] [--seconds 10] [--pages all|KEY,KEY]
+       [--stream] [--fix-qasync-timers]
+
+The real desktop composition (`DesktopApp`: engine, front doors, window, on a qasync loop,
+Qt's offscreen platform) runs in this process with its dashboard window shown. A zero-latency
+upstream (`bench/gateway_overhead.py`'s) and a paced client run as their own processes, as
+in real use: the client sends `--rate` OpenAI Chat requests a second through the gateway's
+HTTP door, on a fixed schedule (open loop: a slow gateway gets more requests in flight, not
+fewer). Meanwhile a ticker on the loop sleeps 1 ms at a time and records how late each wake
+is; a wake late by more than a frame (16 ms) is a stall the person at the desk can see.
+
+The flood runs first with the window hidden (the gateway's own cost to the loop), then with
+each page in `--pages` shown in turn (default: every page the window has, Overview first).
+Each late wake is split into the loop thread's CPU time and its wait for a CPU, so a stall
+caused by other processes on a busy machine can be told from one caused by our code; the load
+average is printed with each phase. Also printed: the time from starting the app to the
+window's first paint, from building a second window to its first paint, from bringing the
+hidden window back to its first paint, and what the Overview charts' update and paint cost.
+
+`--fix-qasync-timers` tries a fix that belongs to the app's event loop rather than to a page,
+to measure it: qasync keeps the Qt timer (and handle) of a cancelled call_later until its
+deadline, and every gateway request leaves two ten-minute ones; see `_kill_cancelled_timers`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from gateway_overhead import (  # noqa: E402 - a sibling script, found through sys.path
+    AUTH_HEADERS,
+    REQUEST,
+    free_port,
+    serve_upstream,
+    wait_ready,
+)
+
+TICK_S = 0.001
+FRAME_MS = 16.0
+MAX_IN_FLIGHT = 512
+SETTLE_S = 1.0
+IDLE_BASELINE_S = 2.0
+CHART_SAMPLES = 40
+INDENT = " " * 27
+
+
+# -- the paced client (runs in its own process) ----------------------------------------------
+
+
+async def drive(url: str, rate: float, seconds: float, stream: bool) -> dict[str, float]:
+    import aiohttp
+
+    total = int(rate * seconds)
+    body = REQUEST | ({"stream": True} if stream else {})
+    statuses: dict[int, int] = {}
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+    connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one() -> None:
+            async with gate:
+                started = time.perf_counter()
+                try:
+                    async with session.post(url, json=body, headers=AUTH_HEADERS) as response:
+                        await response.read()
+                        statuses[response.status] = statuses.get(response.status, 0) + 1
+                except aiohttp.ClientError:
+                    statuses[0] = statuses.get(0, 0) + 1
+                latencies.append(time.perf_counter() - started)
+
+        began = time.perf_counter()
+        tasks = []
+        for n in range(total):
+            delay = began + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - began
+    ms = sorted(v * 1000 for v in latencies)
+    return {
+        "sent": total,
+        "ok": statuses.get(200, 0),
+        "failed": total - statuses.get(200, 0),
+        "elapsed_s": elapsed,
+        "median_ms": statistics.median(ms),
+        "p99_ms": ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))],
+    }
+
+
+# -- the desktop side ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One wake-up of the ticker: how late it came, and where the main thread's time went
+    meanwhile (running Python or Qt on the CPU, or waiting for a CPU the machine's other
+    processes held). The rest of a late wake is waiting for the GIL or in a blocking call."""
+
+    late_ms: float
+    cpu_ms: float
+    runqueue_ms: float
+
+
+@dataclass
+class Stalls:
+    """The ticks of one phase, summarised in milliseconds."""
+
+    ticks: list[Tick]
+
+    def summary(self) -> str:
+        if not self.ticks:
+            return "no ticks"
+        late = sorted(t.late_ms for t in self.ticks)
+        p99 = late[min(len(late) - 1, round(0.99 * (len(late) - 1)))]
+        over = [t for t in self.ticks if t.late_ms > FRAME_MS]
+        worst = max(self.ticks, key=lambda t: t.late_ms)
+        # A stall is ours to fix when the loop thread was on the CPU for most of it.
+        busy = max(self.ticks, key=lambda t: min(t.late_ms, t.cpu_ms))
+        return (
+            f"worst {worst.late_ms:6.2f} ms (cpu {worst.cpu_ms:.1f}, waiting for a cpu "
+            f"{worst.runqueue_ms:.1f})  p99 {p99:5.2f}  median {statistics.median(late):4.2f}  "
+            f"over {FRAME_MS:.0f} ms: {len(over)}/{len(late)}  worst on-cpu stall "
+            f"{min(busy.late_ms, busy.cpu_ms):5.2f} ms"
+        )
+
+
+class Ticker:
+    """Sleeps TICK_S again and again and notes how late each wake-up is."""
+
+    def __init__(self) -> None:
+        self.ticks: list[Tick] = []
+        self._task: asyncio.Task[None] | None = None
+        # Linux: this thread's CPU time and run-queue wait, in ns (zeros elsewhere).
+        path = f"/proc/self/task/{threading.get_native_id()}/schedstat"
+        self._schedstat = os.open(path, os.O_RDONLY) if os.path.exists(path) else None
+
+    def _runqueue_ns(self) -> int:
+        if self._schedstat is None:
+            return 0
+        return int(os.pread(self._schedstat, 128, 0).split()[1])
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            asked, cpu, waited = time.perf_counter(), time.thread_time(), self._runqueue_ns()
+            await asyncio.sleep(TICK_S)
+            late = max(0.0, (time.perf_counter() - asked - TICK_S) * 1000)
+            self.ticks.append(
+                Tick(
+                    late,
+                    (time.thread_time() - cpu) * 1000,
+                    (self._runqueue_ns() - waited) / 1e6,
+                )
+            )
+
+    def take(self) -> Stalls:
+        taken, self.ticks = self.ticks, []
+        return Stalls(taken)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._schedstat is not None:
+            os.close(self._schedstat)
+
+
+def _environment(home: str, upstream_port: int) -> None:
+    for name in list(os.environ):
+        if name.startswith("LLM_GATEWAY_"):
+            del os.environ[name]
+    os.environ.update(
+        QT_QPA_PLATFORM="offscreen",
+        LLM_GATEWAY_CONFIG=f"{home}/config.toml",
+        LLM_GATEWAY_DATA_DIR=f"{home}/data",
+        LLM_GATEWAY_LOG_DIR=f"{home}/log",
+        LLM_GATEWAY_HTTP_PORT=str(free_port()),
+        LLM_GATEWAY_DETECT_LOCAL="false",
+        LLM_GATEWAY_MASTER_KEY="0" * 64,
+        OPENAI_API_KEY="sk-bench-key",
+        OPENAI_BASE_URL=f"http://127.0.0.1:{upstream_port}/v1",
+    )
+
+
+async def _painted(widget: object | None = None) -> float:
+    """Await the next paint of `widget` (of any dashboard page when None, watching the whole
+    application: the window does not exist yet); the perf_counter time it happened."""
+    from llmgw_desktop.ui.pages.base import Page
+    from llmgw_desktop.ui.qt import QApplication, QEvent, QObject
+
+    done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            wanted = watched is widget if widget is not None else isinstance(watched, Page)
+            if wanted and event.type() == QEvent.Type.Paint and not done.done():
+                done.set_result(time.perf_counter())
+            return False
+
+    spy = FirstPaint()
+    target = widget if widget is not None else QApplication.instance()
+    target.installEventFilter(spy)  # type: ignore[union-attr]
+    try:
+        return await asyncio.wait_for(done, 30)
+    finally:
+        target.removeEventFilter(spy)  # type: ignore[union-attr]
+
+
+async def desktop_run(args: argparse.Namespace, home: str) -> None:
+    """Start the desktop app, time its window, flood it page by page, print the figures."""
+    from llmgw_desktop.app import DesktopApp
+    from llmgw_desktop.instance import InstanceLock
+    from llmgw_desktop.settings import load_settings
+    from llmgw_desktop.ui.qt import QApplication
+
+    loaded = load_settings()
+    lock = InstanceLock(loaded.settings.data_path)
+    assert lock.acquire()
+    desktop = DesktopApp(loaded, lock)
+    started = time.perf_counter()
+    first_paint = asyncio.ensure_future(_painted())
+    run = asyncio.get_running_loop().create_task(desktop.run())
+    launch_ms = (await first_paint - started) * 1000
+    window = desktop.window
+    assert window is not None
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores, desktop app on "
+        f"{QApplication.platformName()}, {args.rate:.0f} requests/s for {args.seconds:.0f} s "
+        f"per page ({'stream' if args.stream else 'json'}), recorder on"
+        f"{', cancelled qasync timers stopped' if args.fix_qasync_timers else ''}; load {_load()}"
+    )
+    print(
+        f"window: launch to first paint {launch_ms:.0f} ms (gateway start included); "
+        + await _window_figures(desktop, home)
+    )
+
+    ticker = Ticker()
+    ticker.start()
+    await asyncio.sleep(IDLE_BASELINE_S)
+    print(f"  {'idle, overview shown':<24} {ticker.take().summary()}")
+    assert desktop.runtime is not None
+    url = desktop.runtime.base_url + "/v1/chat/completions"
+    # The same flood with no window first: what the gateway alone costs the loop.
+    window.hide()
+    await _flood("window hidden", url, ticker, args)
+    window.bring_forward()
+    for key in list(window.pages) if args.pages == "all" else args.pages.split(","):
+        window.show_page(key)
+        await _flood(f"{key} page shown", url, ticker, args)
+    await ticker.stop()
+
+    # The cyclic collector runs on the loop thread; its full pass is one uninterruptible stall.
+    began = time.perf_counter()
+    gc.collect()
+    print(
+        f"a full garbage collection ({len(gc.get_objects()):,} tracked objects) takes "
+        f"{(time.perf_counter() - began) * 1000:.1f} ms"
+    )
+    # The app freezes its start-up objects (ui/gc_guard.py), so these are what the run made
+    # and still holds.
+    kept = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+    print("  held since start:", ", ".join(f"{n} {c:,}" for n, c in kept.most_common(6)))
+    window.show_page("overview")
+    print(_chart_costs(window.pages["overview"]))
+    desktop.request_quit()
+    await run
+    lock.release()
+
+
+async def _window_figures(desktop: Any, home: str) -> str:
+    """Bring the hidden window back, and build a second one on the running gateway."""
+    from llmgw_desktop.ui.bridge import EngineBridge
+    from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
+
+    window, runtime = desktop.window, desktop.runtime
+    window.hide()
+    await asyncio.sleep(0.2)
+    began = time.perf_counter()
+    window.bring_forward()
+    reopen_ms = (await _painted(window.current_page) - began) * 1000
+    bridge = EngineBridge(runtime.engine)
+    began = time.perf_counter()
+    fresh = MainWindow(
+        bridge,
+        desktop.actions,
+        WindowFacts(runtime.mcp_url, runtime.base_url + "/health", Path(home), Path(home)),
+        close_quits=False,
+        on_quit=lambda: None,
+    )
+    built_ms = (time.perf_counter() - began) * 1000
+    fresh.show()
+    fresh_ms = (await _painted(fresh.current_page) - began) * 1000
+    fresh.hide()
+    bridge.detach()
+    fresh.deleteLater()
+    return (
+        f"a new window (every page) built in {built_ms:.0f} ms, painted at {fresh_ms:.0f} ms;"
+        f" hidden window brought back and painted in {reopen_ms:.1f} ms;"
+        f" pages: {', '.join(window.pages)}"
+    )
+
+
+async def _flood(label: str, url: str, ticker: Ticker, args: argparse.Namespace) -> None:
+    """One phase: the paced client in its own process, the ticker watching this loop."""
+    await asyncio.sleep(SETTLE_S)
+    ticker.take()
+    gc_runs = [s["collections"] for s in gc.get_stats()]
+    cpu_before, loop_before = time.process_time(), time.thread_time()
+    client = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        *("--drive", url, "--rate", str(args.rate), "--seconds", str(args.seconds)),
+        *(["--stream"] if args.stream else []),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await client.communicate()
+    stalls = ticker.take()
+    cpu_ms = (time.process_time() - cpu_before) * 1000
+    loop_ms = (time.thread_time() - loop_before) * 1000
+    gcs = [s["collections"] - c for s, c in zip(gc.get_stats(), gc_runs, strict=True)]
+    figures = json.loads(out)
+    sent, elapsed = figures["sent"], figures["elapsed_s"]
+    print(f"  {label:<24} {stalls.summary()}")
+    print(
+        f"{INDENT}client: {figures['ok']}/{sent} ok at {sent / elapsed:.0f}/s, latency"
+        f" median {figures['median_ms']:.1f} ms p99 {figures['p99_ms']:.1f} ms;"
+        f" gc runs (gen0/1/2) {gcs[0]}/{gcs[1]}/{gcs[2]}; load {_load()}"
+    )
+    print(f"{INDENT}{_pending_timers()}")
+    print(
+        f"{INDENT}this process: {cpu_ms / sent:.2f} ms CPU per request, of which the loop"
+        f" thread {loop_ms / sent:.2f} ms ({loop_ms / 1000 / elapsed:.0%} of a core)"
+    )
+
+
+def _chart_costs(overview: Any) -> str:
+    """What the Overview's timer does each quarter second, in this thread's CPU time: update
+    one chart, then Qt paints it (timed here as a render of that chart)."""
+    charts = overview.charts
+    updates, paints = [], []
+    charts.redraw()  # a full redraw first, as when the page is shown; not counted
+    for turn in range(CHART_SAMPLES):
+        began = time.thread_time()
+        charts.draw_next()
+        updates.append((time.thread_time() - began) * 1000)
+        began = time.thread_time()
+        charts.plot_widgets[turn % len(charts.plot_widgets)].grab()
+        paints.append((time.thread_time() - began) * 1000)
+    return (
+        f"overview charts, one chart per quarter second: update {statistics.median(updates):.2f}"
+        f" ms (worst {max(updates):.2f}), paint {statistics.median(paints):.2f} ms (worst"
+        f" {max(paints):.2f}) of CPU, over {len(updates)} slices"
+    )
+
+
+def _kill_cancelled_timers() -> None:
+    """--fix-qasync-timers: a cancelled call_later stops its Qt timer at once.
+
+    qasync (0.28) keeps a cancelled handle, its context and its Qt timer until the deadline:
+    each gateway request leaves two `asyncio.timeout(600)` timers behind for ten minutes,
+    which the Qt timer list and every full garbage collection then walk. This patch is an
+    experiment to measure the difference; the fix belongs in the app's event loop."""
+    import qasync
+
+    class KillableHandle(asyncio.Handle):
+        __slots__ = ("kill",)
+
+        def cancel(self) -> None:
+            kill, self.kill = getattr(self, "kill", None), None
+            super().cancel()
+            if kill is not None:
+                kill()
+
+    timer_type = qasync._SimpleTimer  # type: ignore[attr-defined]
+    original_event = timer_type.timerEvent
+
+    def add_callback(timer: Any, handle: asyncio.Handle, delay: float = 0) -> asyncio.Handle:
+        timer_id = timer.startTimer(int(max(0, delay) * 1000))
+        callbacks = timer._SimpleTimer__callbacks
+        callbacks[timer_id] = handle
+
+        def kill() -> None:
+            # Not while it runs: qasync's timerEvent removes a running handle itself.
+            if getattr(timer, "running_id", None) != timer_id and callbacks.pop(timer_id, None):
+                timer.killTimer(timer_id)
+
+        if isinstance(handle, KillableHandle):
+            handle.kill = kill
+        return handle
+
+    def timer_event(timer: Any, event: Any) -> None:
+        timer.running_id = event.timerId()
+        try:
+            original_event(timer, event)
+        finally:
+            timer.running_id = None
+
+    def call_later(
+        loop: Any, delay: float, callback: Any, *args: Any, context: Any = None
+    ) -> asyncio.Handle:
+        return loop._add_callback(KillableHandle(callback, args, loop, context=context), delay)
+
+    timer_type.add_callback = add_callback
+    timer_type.timerEvent = timer_event
+    qasync._QEventLoop.call_later = call_later  # type: ignore[attr-defined]
+
+
+def _pending_timers() -> str:
+    """qasync starts one Qt timer per call_later and keeps it (and its handle) until it fires,
+    even when the handle was cancelled: count what is pending, by callback."""
+    loop = asyncio.get_running_loop()
+    pending = getattr(getattr(loop, "_timer", None), "_SimpleTimer__callbacks", None)
+    if pending is None:
+        return "qasync timers: not visible in this qasync version"
+    kinds = collections.Counter(
+        getattr(h._callback, "__qualname__", "?") if not h._cancelled else "(cancelled)"
+        for h in list(pending.values())
+    )
+    top = ", ".join(f"{name} {n:,}" for name, n in kinds.most_common(4))
+    return f"qasync timers pending: {len(pending):,} ({top})"
+
+
+def _load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--pages", default="all", help="'all' or page keys, comma-separated")
+    parser.add_argument("--stream", action="store_true", help="streamed answers (SSE)")
+    parser.add_argument(
+        "--fix-qasync-timers",
+        action="store_true",
+        help="experiment: stop the Qt timer of a cancelled call_later at once",
+    )
+    parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--drive", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_upstream:
+        serve_upstream(args.serve_upstream)
+        return
+    if args.drive:
+        print(json.dumps(asyncio.run(drive(args.drive, args.rate, args.seconds, args.stream))))
+        return
+
+    up_port = free_port()
+    upstream = subprocess.Popen(
+        [sys.executable, __file__, "--serve-upstream", str(up_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{up_port}/")
+        with tempfile.TemporaryDirectory() as home:
+            _environment(home, up_port)
+            import qasync
+
+            if args.fix_qasync_timers:
+                _kill_cancelled_timers()
+            from llmgw_desktop.ui.qt import QApplication
+
+            app = QApplication(sys.argv[:1])
+            loop = qasync.QEventLoop(app)
+            asyncio.set_event_loop(loop)
+            with loop:
+                loop.run_until_complete(desktop_run(args, home))
+    finally:
+        upstream.terminate()
+        upstream.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

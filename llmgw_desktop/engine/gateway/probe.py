@@ -1,0 +1,117 @@
+"""A provider check a person can run: one tiny request to exactly one provider, and what came
+back (ok or the error, how long it took, the start of the answer).
+
+The request takes the normal path (keys, dialect translation, the CLI bridge, the recorder), so
+a passing check means real requests to that provider work too. It never falls back to another
+provider: a check that another provider answered would say nothing about this one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from llmgw_desktop.engine.auth.principals import LOCAL
+from llmgw_desktop.engine.errors import GatewayError, NotFound
+from llmgw_desktop.engine.gateway.answers import CallerInfo
+from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
+from llmgw_desktop.engine.gateway.router import Target
+from llmgw_desktop.engine.gateway.service import GatewayService
+
+__all__ = ["PROBE_MAX_TOKENS", "PROBE_PROMPT", "ProbeResult", "probe_provider", "probe_target"]
+
+PROBE_PROMPT = "Reply with the single word: ok"
+# Room for a short answer from a model that thinks first, yet cheap on any price list.
+PROBE_MAX_TOKENS = 64
+ANSWER_PREVIEW_CHARS = 120
+PROBE_CALLER = CallerInfo(
+    principal=LOCAL, caller="dashboard", endpoint="dashboard: test", transport="desktop"
+)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """How one check went."""
+
+    provider: str
+    model: str
+    ok: bool
+    latency_ms: float
+    answer: str = ""  # the first characters of the answer, when ok
+    error: str = ""  # what went wrong, when not
+    error_code: str = ""
+
+    def summary(self) -> str:
+        """One line for a status label."""
+        took = f"{self.latency_ms:.0f} ms"
+        if self.ok:
+            return f"OK in {took}: {self.answer or '(empty answer)'}"
+        return f"Failed after {took}: {self.error}"
+
+
+def probe_target(gateway: GatewayService, provider: str, model: str = "") -> Target:
+    """The target a check of `provider` asks, by gateway provider id (`openai`, `claude-cli`;
+    not a CLI's engine id, which may name an API provider too: `mistral`). An empty `model`
+    means the first listed model for an API, the CLI's own default for a CLI.
+
+    Raises:
+        NotFound: no such provider, or an API provider that lists no model and none was named.
+    """
+    for bridge in CLI_BRIDGES:
+        if provider == bridge.id:
+            return Target(bridge.id, model, "cli")
+    if gateway.registry.provider(provider) is None:
+        raise NotFound(f"unknown provider {provider!r}", code="unknown_provider")
+    if not model:
+        listed = gateway.registry.models_of(provider)
+        if not listed:
+            raise NotFound(
+                f"{provider} lists no models yet; name the model to test",
+                code="model_not_found",
+            )
+        model = listed[0]
+    return Target(provider, model)
+
+
+async def probe_provider(
+    gateway: GatewayService,
+    provider: str,
+    model: str = "",
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> ProbeResult:
+    """Send `PROBE_PROMPT` to exactly `provider` and report; never raises for a failed check."""
+    started = clock()
+    label = model
+    try:
+        target = probe_target(gateway, provider, model)
+        label = target.model
+        # OpenAI's reasoning models refuse max_tokens, and the body goes to OpenAI as is;
+        # compatible servers know only max_tokens (the gateway's own rule for translations).
+        limit = "max_completion_tokens" if target.provider == "openai" else "max_tokens"
+        body = {
+            "model": target.label,
+            "messages": [{"role": "user", "content": PROBE_PROMPT}],
+            limit: PROBE_MAX_TOKENS,
+        }
+        answer = await gateway.serve_exactly(target, body, PROBE_CALLER)
+    except GatewayError as exc:
+        elapsed = (clock() - started) * 1000
+        return ProbeResult(provider, label, False, elapsed, error=exc.message, error_code=exc.code)
+    elapsed = (clock() - started) * 1000
+    return ProbeResult(provider, label, True, elapsed, answer=_answer_text(answer.body))
+
+
+def _answer_text(body: dict[str, object]) -> str:
+    """The start of an OpenAI chat answer's text, on one line."""
+    choices = body.get("choices")
+    text = ""
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            text = message["content"]
+    text = " ".join(text.split())
+    if len(text) > ANSWER_PREVIEW_CHARS:
+        text = text[: ANSWER_PREVIEW_CHARS - 1] + "…"
+    return text

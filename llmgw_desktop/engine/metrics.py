@@ -1,0 +1,340 @@
+"""Live figures for the dashboard: requests, tokens, cache reads, cost and active jobs over time.
+
+`LiveMetrics` listens to the engine's `RequestFinished` and `JobStateChanged` events and adds
+each into time buckets, one ring of buckets per chart window at that window's resolution
+(15 min in 5 s buckets, 1 h in 15 s, 24 h in 5 min). A ring reuses its slots as time moves on,
+so memory stays fixed however long the app runs or however many requests arrive: about
+50 KB per provider, with the number of providers capped. Reading a window is a walk over at
+most a few hundred buckets, cheap enough to do once a second from a UI timer.
+
+Counting runs in the publisher's call (the request's finish, on the loop), so it is a few
+additions per event and never touches the store.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
+from llmgw_desktop.engine.providers.pricing import PRICES
+from llmgw_desktop.engine.providers.pricing import REVISED as PRICES_REVISED
+
+__all__ = [
+    "OTHER_PROVIDER",
+    "PRICES_REVISED",
+    "WINDOWS",
+    "LiveMetrics",
+    "MetricsSeries",
+    "MetricsWindow",
+    "Totals",
+]
+
+
+@dataclass(frozen=True)
+class MetricsWindow:
+    """A span of time the charts can show, and the bucket size it is drawn with."""
+
+    key: str
+    label: str
+    span_s: int
+    bucket_s: int
+
+    @property
+    def buckets(self) -> int:
+        return self.span_s // self.bucket_s
+
+
+# A few hundred points per chart whatever the window: enough to see shape, cheap to redraw.
+WINDOWS: Final[tuple[MetricsWindow, ...]] = (
+    MetricsWindow("15m", "15 min", 15 * 60, 5),
+    MetricsWindow("1h", "1 h", 60 * 60, 15),
+    MetricsWindow("24h", "24 h", 24 * 60 * 60, 5 * 60),
+)
+# Provider ids come from configuration, but a bound keeps memory fixed whatever arrives;
+# traffic of providers past the cap is counted under OTHER_PROVIDER.
+MAX_PROVIDERS: Final = 32
+OTHER_PROVIDER: Final = "other"
+ACTIVE_JOB_STATES: Final = frozenset({"queued", "running"})
+# Distinct model names remembered with their cache-read discount before the memo starts over.
+PRICE_MEMO_MAX: Final = 512
+
+# Offsets of the figures inside one bucket.
+_REQUESTS, _INPUT, _OUTPUT, _READ, _WRITE, _COST, _SAVED, _UNPRICED = range(8)
+_FIELDS: Final = 8
+_ZEROS: Final = [0.0] * _FIELDS
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over a span of time (one provider's, or every provider's)."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    # Cache reads priced at (input price - cache-read price) from the list-price table.
+    saved_usd: float = 0.0
+    # Cache reads on models the price table does not know: saved, but not priced.
+    unpriced_cache_read_tokens: int = 0
+
+    @property
+    def hit_rate(self) -> float | None:
+        """Share of prompt tokens served from the cache, or None when nothing was sent."""
+        return _hit_rate(self.input_tokens, self.cache_read_tokens, self.cache_write_tokens)
+
+    @classmethod
+    def of(cls, figures: list[float]) -> Totals:
+        return cls(
+            requests=int(figures[_REQUESTS]),
+            input_tokens=int(figures[_INPUT]),
+            output_tokens=int(figures[_OUTPUT]),
+            cache_read_tokens=int(figures[_READ]),
+            cache_write_tokens=int(figures[_WRITE]),
+            cost_usd=figures[_COST],
+            saved_usd=figures[_SAVED],
+            unpriced_cache_read_tokens=int(figures[_UNPRICED]),
+        )
+
+
+@dataclass(frozen=True)
+class MetricsSeries:
+    """One window's figures, oldest bucket first, ready to plot.
+
+    Rates are per second, so switching windows keeps the charts' scale. A hit rate is NaN in
+    a bucket where the provider sent no prompt tokens (a gap, not a zero).
+    """
+
+    window: MetricsWindow
+    times: list[float]
+    requests_per_s: list[float]
+    input_tokens_per_s: list[float]
+    output_tokens_per_s: list[float]
+    active_jobs: list[float]
+    hit_rate: dict[str, list[float]]
+    by_provider: dict[str, Totals]
+    total: Totals = field(default_factory=Totals)
+
+
+def _hit_rate(fresh: float, read: float, written: float) -> float | None:
+    # Cache writes are prompt tokens not served from the cache, as in cache_state's figure.
+    prompt = fresh + read + written
+    return read / prompt if prompt else None
+
+
+class _Ring:
+    """One window's buckets; a slot is cleared when time comes round to it again."""
+
+    def __init__(self, window: MetricsWindow) -> None:
+        self.window = window
+        self.slots = window.buckets
+        self.stamps = [-1] * self.slots  # the bucket number each slot holds now
+        self.figures: dict[str, list[float]] = {}  # provider -> slots * _FIELDS, flat
+        # Active jobs are a level, not a count: per bucket the level when the bucket's first
+        # job event came, and the highest level inside it.
+        self.jobs_seen = [False] * self.slots
+        self.jobs_before = [0] * self.slots
+        self.jobs_peak = [0] * self.slots
+
+    def slot(self, now: float) -> int:
+        bucket = int(now // self.window.bucket_s)
+        slot = bucket % self.slots
+        if self.stamps[slot] != bucket:
+            self.stamps[slot] = bucket
+            start = slot * _FIELDS
+            for row in self.figures.values():
+                row[start : start + _FIELDS] = _ZEROS
+            self.jobs_seen[slot] = False
+        return slot
+
+    def add(self, now: float, provider: str, values: tuple[float, ...]) -> None:
+        base = self.slot(now) * _FIELDS
+        row = self.figures.get(provider)
+        if row is None:
+            row = self.figures[provider] = [0.0] * (self.slots * _FIELDS)
+        for offset, value in enumerate(values):
+            row[base + offset] += value
+
+    def note_jobs(self, now: float, before: int, after: int) -> None:
+        slot = self.slot(now)
+        if not self.jobs_seen[slot]:
+            self.jobs_seen[slot] = True
+            self.jobs_before[slot] = before
+            self.jobs_peak[slot] = before
+        self.jobs_peak[slot] = max(self.jobs_peak[slot], after)
+
+    def read(self, now: float, active_now: int) -> MetricsSeries:
+        size = self.window.bucket_s
+        newest = int(now // size)
+        first = newest - self.slots + 1
+        buckets = range(first, newest + 1)
+        live = [self.stamps[b % self.slots] == b for b in buckets]
+        # The newest bucket is still filling: its rate is over the time it has run so far.
+        spans = [float(size)] * self.slots
+        spans[-1] = max(1.0, now - newest * size)
+
+        requests = [0.0] * self.slots
+        fresh = [0.0] * self.slots
+        out = [0.0] * self.slots
+        hit_rate: dict[str, list[float]] = {}
+        by_provider: dict[str, Totals] = {}
+        for provider, row in self.figures.items():
+            sums = [0.0] * _FIELDS
+            rates = [math.nan] * self.slots
+            for i, b in enumerate(buckets):
+                if not live[i]:
+                    continue
+                base = (b % self.slots) * _FIELDS
+                bucket = row[base : base + _FIELDS]
+                if not bucket[_REQUESTS]:
+                    continue
+                for offset in range(_FIELDS):
+                    sums[offset] += bucket[offset]
+                requests[i] += bucket[_REQUESTS]
+                fresh[i] += bucket[_INPUT]
+                out[i] += bucket[_OUTPUT]
+                rate = _hit_rate(bucket[_INPUT], bucket[_READ], bucket[_WRITE])
+                if rate is not None:
+                    rates[i] = rate
+            if sums[_REQUESTS]:
+                by_provider[provider] = Totals.of(sums)
+                hit_rate[provider] = rates
+
+        jobs = [0.0] * self.slots
+        carry = active_now  # walking back in time: the level before each bucket's first event
+        for i in range(self.slots - 1, -1, -1):
+            slot = (first + i) % self.slots
+            if live[i] and self.jobs_seen[slot]:
+                jobs[i] = float(self.jobs_peak[slot])
+                carry = self.jobs_before[slot]
+            else:
+                jobs[i] = float(carry)
+
+        return MetricsSeries(
+            window=self.window,
+            times=[float(b * size) for b in buckets],
+            requests_per_s=[n / s for n, s in zip(requests, spans, strict=True)],
+            input_tokens_per_s=[n / s for n, s in zip(fresh, spans, strict=True)],
+            output_tokens_per_s=[n / s for n, s in zip(out, spans, strict=True)],
+            active_jobs=jobs,
+            hit_rate=hit_rate,
+            by_provider=by_provider,
+            total=_sum(by_provider.values()),
+        )
+
+
+def _sum(parts: Iterable[Totals]) -> Totals:
+    sums = [0.0] * _FIELDS
+    for totals in parts:
+        for offset, value in enumerate(
+            (
+                totals.requests,
+                totals.input_tokens,
+                totals.output_tokens,
+                totals.cache_read_tokens,
+                totals.cache_write_tokens,
+                totals.cost_usd,
+                totals.saved_usd,
+                totals.unpriced_cache_read_tokens,
+            )
+        ):
+            sums[offset] += value
+    return Totals.of(sums)
+
+
+class LiveMetrics:
+    """Counts finished requests and active jobs into per-window rings of time buckets."""
+
+    def __init__(self, events: EventBus, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._rings = {window.key: _Ring(window) for window in WINDOWS}
+        self._since_start: dict[str, list[float]] = {}
+        self._active_jobs: set[str] = set()
+        self._discount_memo: dict[str, float | None] = {}
+        self._unsubscribe = [
+            events.subscribe(RequestFinished, self._on_request),
+            events.subscribe(JobStateChanged, self._on_job),
+        ]
+
+    def close(self) -> None:
+        """Stop listening (the figures so far stay readable)."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+
+    @property
+    def active_jobs(self) -> int:
+        return len(self._active_jobs)
+
+    def series(self, window_key: str) -> MetricsSeries:
+        """The figures of the window `window_key` ("15m", "1h" or "24h") up to now.
+
+        Raises:
+            KeyError: `window_key` names no window.
+        """
+        return self._rings[window_key].read(self._clock(), len(self._active_jobs))
+
+    def since_start(self) -> dict[str, Totals]:
+        """Per provider, everything counted since the engine was built."""
+        return {provider: Totals.of(row) for provider, row in self._since_start.items()}
+
+    # -- event handlers: called on the loop for every request, so kept to a few additions --
+
+    def _on_request(self, event: RequestFinished) -> None:
+        now = self._clock()
+        provider = event.provider
+        if provider not in self._since_start and len(self._since_start) >= MAX_PROVIDERS:
+            provider = OTHER_PROVIDER
+        read = event.cache_read_tokens
+        discount = self._discount(event.model) if read else 0.0
+        values = (
+            1.0,
+            float(event.input_tokens),
+            float(event.output_tokens),
+            float(read),
+            float(event.cache_write_tokens),
+            event.cost_usd or 0.0,
+            read * discount if discount is not None else 0.0,
+            float(read) if discount is None else 0.0,
+        )
+        for ring in self._rings.values():
+            ring.add(now, provider, values)
+        total = self._since_start.get(provider)
+        if total is None:
+            total = self._since_start[provider] = [0.0] * _FIELDS
+        for offset, value in enumerate(values):
+            total[offset] += value
+
+    def _on_job(self, event: JobStateChanged) -> None:
+        before = len(self._active_jobs)
+        if event.state in ACTIVE_JOB_STATES:
+            self._active_jobs.add(event.job_id)
+        else:
+            self._active_jobs.discard(event.job_id)
+        after = len(self._active_jobs)
+        if after == before:  # queued -> running: the level did not move
+            return
+        now = self._clock()
+        for ring in self._rings.values():
+            ring.note_jobs(now, before, after)
+
+    def _discount(self, model: str | None) -> float | None:
+        """USD saved per cache-read token on `model`, or None when its price is unknown."""
+        name = (model or "").lower().split("/")[-1]
+        if name in self._discount_memo:
+            return self._discount_memo[name]
+        if len(self._discount_memo) >= PRICE_MEMO_MAX:
+            self._discount_memo.clear()
+        # Longest matching prefix, as in providers/pricing.py and cache_state.py.
+        matches = [prefix for prefix in PRICES if name and name.startswith(prefix)]
+        discount = None
+        if matches:
+            price = PRICES[max(matches, key=len)]
+            discount = (price.input - price.cache_read) / 1_000_000
+        self._discount_memo[name] = discount
+        return discount

@@ -1,0 +1,354 @@
+"""Credentials: the vault's API keys and auth files by project, masked; add, replace, delete.
+
+Reads and writes go through the vault's public methods, which run on the database thread, in
+tasks on the loop. The vault lists values masked only; a value typed here goes straight to
+`store_key` and is cleared from the field once stored. Storing under an existing identity
+(provider, key name, project) replaces that value. Deleting asks first, with a non-modal
+dialog whose answer comes back as a signal. A locked vault (missing or wrong master key) is
+shown with the vault's own explanation, and every change is disabled until it opens.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME, GLOBAL_PROJECT
+from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    Qt,
+    QTimer,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = ["COLUMNS", "GLOBAL_LABEL", "CredentialsPage"]
+
+log = logging.getLogger(__name__)
+
+# Checking the vault's version and state costs nothing (no query), so it can be frequent: a
+# key stored over MCP or HTTP shows up while the page is open.
+WATCH_MS = 2000
+COLUMNS = ("Name", "Provider", "Value", "Updated")
+GLOBAL_LABEL = "Global (every project)"
+_RECORD_ROLE = Qt.ItemDataRole.UserRole
+
+
+class CredentialsPage(Page):
+    KEY = "credentials"
+    TITLE = "Credentials"
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.keys: list[dict[str, Any]] = []
+        self.files: list[dict[str, Any]] = []
+        self.confirm_box: QMessageBox | None = None
+        self._seen: tuple[int, str] | None = None  # (vault version, state) last drawn
+        self.record_items: dict[str, QTreeWidgetItem] = {}  # record id -> its row in the tree
+
+        self.vault_state = QLabel()
+        self.vault_state.setObjectName("vaultState")
+        self.vault_state.setWordWrap(True)
+        self.vault_state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("credentialsTree")
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.itemSelectionChanged.connect(self._selected_changed)
+
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setObjectName("deleteCredential")
+        self.delete_button.setToolTip("Remove the selected key or auth file from the vault")
+        self.delete_button.clicked.connect(self._confirm_delete)
+        tree_buttons = QHBoxLayout()
+        tree_buttons.addStretch(1)
+        tree_buttons.addWidget(self.delete_button)
+
+        self.editor = QGroupBox("Add or replace an API key")
+        self.provider_box = QComboBox()
+        self.provider_box.setObjectName("keyProvider")
+        self.provider_box.setEditable(True)
+        self.provider_box.addItems(
+            sorted(
+                spec.id
+                for spec in context.engine.gateway.registry.config.providers.values()
+                if spec.needs_key
+            )
+        )
+        self.key_name_edit = QLineEdit(DEFAULT_KEY_NAME)
+        self.key_name_edit.setObjectName("keyName")
+        self.key_name_edit.setToolTip("Several keys of one provider form a pool; name each")
+        self.project_box = QComboBox()
+        self.project_box.setObjectName("keyProject")
+        self.project_box.setEditable(True)
+        self.project_box.addItem(GLOBAL_LABEL)
+        self.project_box.setToolTip("A project's keys are used before the global ones")
+        self.value_edit = QLineEdit()
+        self.value_edit.setObjectName("keyValue")
+        self.value_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.value_edit.setPlaceholderText("paste the key")
+        self.save_button = QPushButton("Save key")
+        self.save_button.setObjectName("saveKey")
+        self.save_button.clicked.connect(self._save)
+        for changed in (self.provider_box.currentTextChanged, self.project_box.currentTextChanged):
+            changed.connect(lambda _text: self._update_buttons())
+        self.key_name_edit.textChanged.connect(lambda _text: self._update_buttons())
+        self.value_edit.textChanged.connect(lambda _text: self._update_buttons())
+        self.value_edit.returnPressed.connect(self._save)
+        form = QFormLayout(self.editor)
+        form.addRow("Provider", self.provider_box)
+        form.addRow("Key name", self.key_name_edit)
+        form.addRow("Project", self.project_box)
+        form.addRow("Value", self.value_edit)
+        form.addRow("", self.save_button)
+
+        self.notice = QLabel()
+        self.notice.setObjectName("credentialsNotice")
+        self.notice.setWordWrap(True)
+
+        column = QVBoxLayout(self)
+        column.addWidget(self.vault_state)
+        column.addWidget(self.tree, 1)
+        column.addLayout(tree_buttons)
+        column.addWidget(self.editor)
+        column.addWidget(self.notice)
+
+        self._watch = QTimer(self)
+        self._watch.setInterval(WATCH_MS)
+        self._watch.timeout.connect(self._watch_vault)
+        self._show_state()
+
+    # -- loading ------------------------------------------------------------------------
+
+    def page_shown(self) -> None:
+        self._watch.start()
+        self.request_refresh()
+
+    def page_hidden(self) -> None:
+        self._watch.stop()
+
+    def request_refresh(self) -> None:
+        self.tasks.spawn(self.refresh(), what="load the vault")
+
+    def _watch_vault(self) -> None:
+        vault = self.engine.vault
+        if self._seen != (vault.version, vault.status()["state"]):
+            self.request_refresh()
+
+    async def refresh(self) -> None:
+        """Reload the vault's lists (nothing when it is locked) and redraw."""
+        vault = self.engine.vault
+        seen = (vault.version, vault.status()["state"])
+        if vault.locked:
+            self.keys, self.files = [], []
+        else:
+            self.keys = await vault.list_keys()
+            self.files = await vault.list_files()
+        self._seen = seen
+        self._draw()
+
+    def _draw(self) -> None:
+        selected = self.selected_record()
+        self.tree.clear()
+        self.record_items.clear()
+        projects = sorted({r["project"] for r in (*self.keys, *self.files)} - {GLOBAL_PROJECT})
+        groups: dict[str, QTreeWidgetItem] = {}
+        for project in (GLOBAL_PROJECT, *projects):
+            group = QTreeWidgetItem([GLOBAL_LABEL if project == GLOBAL_PROJECT else project])
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.tree.addTopLevelItem(group)
+            groups[project] = group
+        for record in self.keys:
+            value = record["maskedValue"] if record["readable"] else "*** (cannot be decrypted)"
+            cells = [record["keyName"], record["provider"], value, _when(record["updatedAt"])]
+            self._add(groups[record["project"]], cells, {"kind": "key", **record})
+        for record in self.files:
+            cells = [
+                record["fileName"],
+                record["provider"],
+                f"auth file, {record['size']} bytes",
+                _when(record["updatedAt"]),
+            ]
+            self._add(groups[record["project"]], cells, {"kind": "file", **record})
+        placeholder = "(nothing stored)"
+        if self.engine.vault.locked:
+            placeholder = "(the vault is locked: nothing can be shown)"
+        for group in groups.values():
+            group.setExpanded(True)
+            if not group.childCount():
+                empty = QTreeWidgetItem([placeholder])
+                empty.setFlags(Qt.ItemFlag.NoItemFlags)
+                group.addChild(empty)
+        for col in range(len(COLUMNS)):
+            self.tree.resizeColumnToContents(col)
+        current = self.project_box.currentText()
+        self.project_box.blockSignals(True)
+        self.project_box.clear()
+        self.project_box.addItems([GLOBAL_LABEL, *projects])
+        self.project_box.setCurrentText(current or GLOBAL_LABEL)
+        self.project_box.blockSignals(False)
+        if selected is not None:
+            self._reselect(selected["id"])
+        self._show_state()
+
+    def _add(self, group: QTreeWidgetItem, cells: list[str], record: dict[str, Any]) -> None:
+        item = QTreeWidgetItem(cells)
+        item.setData(0, _RECORD_ROLE, record)
+        group.addChild(item)
+        self.record_items[record["id"]] = item
+
+    def _reselect(self, record_id: str) -> None:
+        item = self.record_items.get(record_id)
+        if item is not None:
+            self.tree.setCurrentItem(item)
+
+    # -- state and selection --------------------------------------------------------------
+
+    def _show_state(self) -> None:
+        status = self.engine.vault.status()
+        is_open = status["state"] == "open"
+        if is_open:
+            self.vault_state.setText(f"The vault is open (master key from {status['keySource']}).")
+        elif status["state"] == "locked":
+            reason = str(status["reason"])
+            self.vault_state.setText(
+                "Nothing can be added, replaced or deleted until the vault opens.\n"
+                + reason[:1].upper()
+                + reason[1:]
+            )
+        else:
+            self.vault_state.setText("The vault opens when the gateway starts.")
+        self.vault_state.setProperty("locked", not is_open)
+        self.editor.setEnabled(is_open)
+        self._update_buttons()
+
+    def selected_record(self) -> dict[str, Any] | None:
+        items = self.tree.selectedItems()
+        record = items[0].data(0, _RECORD_ROLE) if items else None
+        return record if isinstance(record, dict) else None
+
+    def _selected_changed(self) -> None:
+        record = self.selected_record()
+        if record is not None and record["kind"] == "key":
+            # Ready to replace: the same identity, a new value.
+            self.provider_box.setCurrentText(record["provider"])
+            self.key_name_edit.setText(record["keyName"])
+            self.project_box.setCurrentText(_project_label(record["project"]))
+            self.value_edit.clear()
+        self._update_buttons()
+
+    def form_identity(self) -> tuple[str, str, str]:
+        """(provider, key name, project) as typed in the form."""
+        project = self.project_box.currentText().strip()
+        return (
+            self.provider_box.currentText().strip(),
+            self.key_name_edit.text().strip() or DEFAULT_KEY_NAME,
+            GLOBAL_PROJECT if project in ("", GLOBAL_LABEL) else project,
+        )
+
+    def _existing(self, identity: tuple[str, str, str]) -> dict[str, Any] | None:
+        for record in self.keys:
+            if (record["provider"], record["keyName"], record["project"]) == identity:
+                return record
+        return None
+
+    def _update_buttons(self) -> None:
+        is_open = not self.engine.vault.locked
+        identity = self.form_identity()
+        self.save_button.setText("Replace key" if self._existing(identity) else "Save key")
+        self.save_button.setEnabled(is_open and bool(identity[0] and self.value_edit.text()))
+        self.delete_button.setEnabled(is_open and self.selected_record() is not None)
+
+    # -- changes -----------------------------------------------------------------------
+
+    def _save(self) -> None:
+        if not self.save_button.isEnabled():
+            return
+        provider, key_name, project = self.form_identity()
+        value = self.value_edit.text()
+        self.tasks.spawn(self.store(provider, key_name, project, value), what="store the key")
+
+    async def store(self, provider: str, key_name: str, project: str, value: str) -> bool:
+        """Store (or replace) one API key; False, with the reason shown, when refused."""
+        replacing = self._existing((provider, key_name, project)) is not None
+        try:
+            await self.engine.vault.store_key(provider, value, key_name=key_name, project=project)
+        except GatewayError as exc:
+            self.notice.setText(f"Not stored: {exc.message}")
+            return False
+        self.value_edit.clear()
+        where = "globally" if project == GLOBAL_PROJECT else f"for project {project}"
+        verb = "Replaced" if replacing else "Stored"
+        self.notice.setText(f"{verb} the {provider} key {key_name!r} {where}.")
+        await self.refresh()
+        return True
+
+    def _confirm_delete(self) -> None:
+        record = self.selected_record()
+        if record is None:
+            return
+        what = "API key" if record["kind"] == "key" else "auth file"
+        name = record.get("keyName") or record.get("fileName")
+        scope = "global" if record["project"] == GLOBAL_PROJECT else f"project {record['project']}"
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "llmgw-desktop: delete credential?",
+            f"Delete the {record['provider']} {what} {name!r} ({scope}) from the vault?\n\n"
+            "Requests that rely on it fail until another is stored. This cannot be undone.",
+            parent=self,
+        )
+        box.setObjectName("confirmDeleteCredential")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def answered(_result: int) -> None:
+            self.confirm_box = None
+            if box.clickedButton() == delete:
+                self.tasks.spawn(self.delete(record), what="delete the credential")
+
+        box.finished.connect(answered)
+        self.confirm_box = box
+        box.open()
+
+    async def delete(self, record: dict[str, Any]) -> None:
+        """Remove one key or auth file (already confirmed)."""
+        vault = self.engine.vault
+        try:
+            if record["kind"] == "key":
+                await vault.delete_key(record["id"])
+            else:
+                await vault.delete_file(record["id"])
+        except GatewayError as exc:
+            self.notice.setText(f"Not deleted: {exc.message}")
+        else:
+            name = record.get("keyName") or record.get("fileName")
+            self.notice.setText(f"Deleted the {record['provider']} credential {name!r}.")
+        await self.refresh()
+
+
+def _project_label(project: str) -> str:
+    return GLOBAL_LABEL if project == GLOBAL_PROJECT else project
+
+
+def _when(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso

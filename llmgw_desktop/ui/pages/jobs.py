@@ -1,0 +1,462 @@
+"""Jobs: every principal's jobs, live, with filters; cancel, retry, and a job's output.
+
+The desk is this machine's operator, so the table lists every principal's jobs
+(`JobManager.list_for_desk`). It redraws from `jobStateChanged`, coalesced so a burst of jobs
+costs at most four loads a second, and only while the page is shown. A one-second tick
+repaints the elapsed time and, while any listed job is live, reloads for its progress (the
+store's listing is cheap: summaries only, no output). Opening a job (double-click or Enter)
+follows it in the detail pane: its streamed output while it runs, then its result or error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.jobs.manager import DeskFilter, DeskJob
+from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
+from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.jobs_model import (
+    JobsModel,
+    can_cancel,
+    can_retry,
+    short_id,
+)
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QComboBox,
+    QFontDatabase,
+    QHBoxLayout,
+    QHeaderView,
+    QKeyEvent,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QModelIndex,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    Qt,
+    QTableView,
+    QTextCursor,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from llmgw_desktop.ui.tasks import UiTasks
+
+__all__ = ["STATE_FILTERS", "JobsPage", "JobsTable"]
+
+log = logging.getLogger(__name__)
+
+# At most this often a burst of job events turns into a load (about four a second).
+COALESCE_MS = 250
+TICK_MS = 1000
+SEARCH_DEBOUNCE_MS = 300
+LIST_LIMIT = 200
+# Starting widths of the columns but the last (it stretches): Started ... Principal.
+COLUMN_WIDTHS = (70, 80, 80, 200, 70, 130, 110)
+# An open running job: wait this long for a change, and no less than the gap between redraws.
+FOLLOW_WAIT_S = 5.0
+FOLLOW_GAP_S = 0.25
+
+STATE_FILTERS: tuple[tuple[str, frozenset[JobState] | None], ...] = (
+    ("All jobs", None),
+    ("Active", frozenset({JobState.QUEUED, JobState.RUNNING})),
+    ("Finished", FINISHED),
+    ("Failed", frozenset({JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED})),
+)
+
+
+class JobsTable(QTableView):
+    """The jobs table; Enter or Return opens the current job, as a double-click does."""
+
+    openRequested = Signal(QModelIndex)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.openRequested.emit(self.currentIndex())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class JobsPage(Page):
+    KEY = "jobs"
+    TITLE = "Jobs"
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self._shown = False
+        self._stale = True
+        self._loading = False
+        self._load_again = False
+        self._selected_id: str | None = None
+        self._select_after_load: str | None = None
+        self._detail: DeskJob | None = None
+        self._detail_output = ""
+        # The open job's follower is cancelled on its own (another job opened, page hidden).
+        self._follow = UiTasks(on_error=self.show_error)
+        self.confirm_box: QMessageBox | None = None
+
+        self.state_filter = QComboBox()
+        self.state_filter.setObjectName("jobsStateFilter")
+        for label, states in STATE_FILTERS:
+            self.state_filter.addItem(label, states)
+        self.provider_filter = QComboBox()
+        self.provider_filter.setObjectName("jobsProviderFilter")
+        self.provider_filter.addItem("Any provider", None)
+        for provider in self.engine.provider_states():
+            self.provider_filter.addItem(provider.display_name, provider.id)
+        self.search = QLineEdit()
+        self.search.setObjectName("jobsSearch")
+        self.search.setPlaceholderText("Search job id, principal, caller, prompt…")
+        self.search.setClearButtonEnabled(True)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("jobsCount")
+        filters = QHBoxLayout()
+        filters.addWidget(self.state_filter)
+        filters.addWidget(self.provider_filter)
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.count_label)
+
+        self.model = JobsModel()
+        self.table = JobsTable()
+        self.table.setObjectName("jobsTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for section, width in enumerate(COLUMN_WIDTHS):
+            header.resizeSection(section, width)
+
+        self.cancel_button = QPushButton("Cancel job…")
+        self.cancel_button.setToolTip("Stop the selected queued or running job")
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setToolTip("Run the selected failed, canceled or interrupted job again")
+        self.notice = QLabel()
+        self.notice.setObjectName("jobsNotice")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.retry_button)
+        buttons.addWidget(self.notice, 1)
+
+        self.detail_title = QLabel("Open a job (double-click or Enter) to see its output.")
+        self.detail_title.setObjectName("jobTitle")
+        self.detail_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail_title.setWordWrap(True)
+        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.output_view = _read_only("jobOutput", "The job's output appears here as it streams.")
+        self.result_view = _read_only("jobResult", "Its result or error, once it ends.")
+        self.output_view.setFont(fixed)
+        self.result_view.setFont(fixed)
+        texts = QSplitter(Qt.Orientation.Horizontal)
+        texts.addWidget(self.output_view)
+        texts.addWidget(self.result_view)
+        texts.setStretchFactor(0, 3)
+        texts.setStretchFactor(1, 2)
+        detail = QWidget()
+        detail_column = QVBoxLayout(detail)
+        detail_column.setContentsMargins(0, 0, 0, 0)
+        detail_column.addWidget(self.detail_title)
+        detail_column.addWidget(texts, 1)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        top_column = QVBoxLayout(top)
+        top_column.setContentsMargins(0, 0, 0, 0)
+        top_column.addWidget(self.table, 1)
+        top_column.addLayout(buttons)
+        split.addWidget(top)
+        split.addWidget(detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        column = QVBoxLayout(self)
+        column.addLayout(filters)
+        column.addWidget(split, 1)
+
+        self._coalesce = _single_shot(self, COALESCE_MS, self._load_now)
+        self._search_debounce = _single_shot(self, SEARCH_DEBOUNCE_MS, self.request_refresh)
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self._on_tick)
+
+        context.bridge.jobStateChanged.connect(lambda *_event: self.request_refresh())
+        self.state_filter.currentIndexChanged.connect(lambda _i: self.request_refresh())
+        self.provider_filter.currentIndexChanged.connect(lambda _i: self.request_refresh())
+        self.search.textChanged.connect(lambda _t: self._search_debounce.start())
+        self.table.selectionModel().selectionChanged.connect(lambda *_a: self._on_selection())
+        self.table.doubleClicked.connect(self._open_index)
+        self.table.openRequested.connect(self._open_index)
+        self.cancel_button.clicked.connect(self.confirm_cancel)
+        self.retry_button.clicked.connect(self.retry_selected)
+        self._update_buttons()
+
+    # -- showing ------------------------------------------------------------------------
+
+    def page_shown(self) -> None:
+        self._shown = True
+        self._tick.start()
+        if self._stale:
+            self.request_refresh()
+        if self._detail is not None and not self._detail.view.finished:
+            self._start_following(self._detail)
+
+    def page_hidden(self) -> None:
+        self._shown = False
+        self._tick.stop()
+        self._coalesce.stop()
+        self._follow.cancel_all()
+
+    # -- loading ------------------------------------------------------------------------
+
+    def current_filter(self) -> DeskFilter:
+        states = self.state_filter.currentData()
+        provider = self.provider_filter.currentData()
+        return DeskFilter(
+            states=states if isinstance(states, frozenset) else None,
+            provider=provider if isinstance(provider, str) else None,
+            text=self.search.text(),
+        )
+
+    def request_refresh(self) -> None:
+        """Reload soon (coalesced); while hidden, only remember to reload when shown."""
+        if not self._shown:
+            self._stale = True
+            return
+        if not self._coalesce.isActive():
+            self._coalesce.start()
+
+    def _load_now(self) -> None:
+        if self._loading:
+            self._load_again = True
+            return
+        self._loading = True
+        self._stale = False
+        if not self.tasks.spawn(self._load(), what="load the jobs"):
+            self._loading = False
+
+    async def _load(self) -> None:
+        try:
+            rows = await self.engine.jobs.list_for_desk(self.current_filter(), LIST_LIMIT)
+        finally:
+            self._loading = False
+        self._show_rows(rows)
+        if self._load_again:
+            self._load_again = False
+            self.request_refresh()
+
+    def _show_rows(self, rows: list[DeskJob]) -> None:
+        keep = self._select_after_load or self._selected_id
+        self._select_after_load = None
+        self.model.set_rows(rows)
+        row = None if keep is None else self.model.row_of(keep)
+        if row is not None and not self._is_selected(row):
+            self.table.selectRow(row)
+        elif row is None:
+            self._selected_id = None
+        live = sum(1 for r in rows if not r.view.finished)
+        shown = f"{len(rows)} job{'s' if len(rows) != 1 else ''}"
+        if len(rows) >= LIST_LIMIT:
+            shown = f"newest {LIST_LIMIT} jobs"
+        self.count_label.setText(f"{shown} · {live} live" if live else shown)
+        if self._detail is not None:
+            # A call's caller label reaches the store a moment after its job starts.
+            fresh = next((r for r in rows if r.view.id == self._detail.view.id), None)
+            if fresh is not None and fresh.caller != self._detail.caller:
+                self._detail = dataclasses.replace(self._detail, caller=fresh.caller)
+                self._show_title()
+        self._update_buttons()
+
+    def _on_tick(self) -> None:
+        self.model.tick()
+        if self.model.has_unfinished():
+            self.request_refresh()  # their progress moved; the load is summaries only
+
+    # -- selection and actions ----------------------------------------------------------
+
+    def selected_job(self) -> DeskJob | None:
+        model = self.table.selectionModel()
+        rows = model.selectedRows() if model is not None else []
+        return self.model.job_at(rows[0].row()) if rows else None
+
+    def _is_selected(self, row: int) -> bool:
+        selected = self.selected_job()
+        job = self.model.job_at(row)
+        return selected is not None and job is not None and selected.view.id == job.view.id
+
+    def _on_selection(self) -> None:
+        job = self.selected_job()
+        self._selected_id = None if job is None else job.view.id
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        job = self.selected_job()
+        self.cancel_button.setEnabled(job is not None and can_cancel(job.view))
+        self.retry_button.setEnabled(job is not None and can_retry(job.view))
+
+    def confirm_cancel(self) -> None:
+        """Ask before stopping the selected job: its process is killed."""
+        job = self.selected_job()
+        if job is None or not can_cancel(job.view):
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "llmgw-desktop: cancel job?",
+            f"Cancel job {short_id(job.view.id)} ({job.view.provider}, for {job.principal})?"
+            "\n\nIts process is stopped; the output so far is kept.",
+            parent=self,
+        )
+        box.setObjectName("confirmCancelJob")
+        stop = box.addButton("Cancel job", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+
+        def answered(_result: int) -> None:
+            if box.clickedButton() == stop:
+                self.tasks.spawn(self.cancel_job(job), what="cancel the job")
+
+        box.finished.connect(answered)
+        self.confirm_box = box
+        box.open()
+
+    async def cancel_job(self, job: DeskJob) -> JobView | None:
+        try:
+            view = await self.engine.jobs.cancel(job.view.id, job.principal)
+        except GatewayError as error:
+            self.notice.setText(f"Could not cancel job {short_id(job.view.id)}: {error.message}")
+            return None
+        self.notice.setText(f"Job {short_id(job.view.id)} is {view.state.value}.")
+        self.request_refresh()
+        return view
+
+    def retry_selected(self) -> None:
+        job = self.selected_job()
+        if job is None or not can_retry(job.view):
+            return
+        self.retry_button.setEnabled(False)  # one click, one new job
+        self.tasks.spawn(self.retry_job(job), what="retry the job")
+
+    async def retry_job(self, job: DeskJob) -> str | None:
+        """Run the job's call again; the new job's id, or None (the notice says why)."""
+        try:
+            submitted = await self.engine.jobs.retry(job.view.id)
+        except GatewayError as error:
+            self.notice.setText(f"Could not retry job {short_id(job.view.id)}: {error.message}")
+            self._update_buttons()
+            return None
+        self.notice.setText(f"Job {short_id(job.view.id)} retried as {short_id(submitted.job_id)}.")
+        self._select_after_load = submitted.job_id
+        self.request_refresh()
+        return submitted.job_id
+
+    # -- the detail pane ----------------------------------------------------------------
+
+    def _open_index(self, index: QModelIndex) -> None:
+        job = self.model.job_at(index.row())
+        if job is not None:
+            self.open_job(job)
+
+    def open_job(self, job: DeskJob) -> None:
+        """Show `job` in the detail pane and follow it while it runs."""
+        self._follow.cancel_all()
+        self._detail = job
+        self._detail_output = ""
+        self.output_view.clear()
+        self.result_view.clear()
+        self._show_detail(job.view)
+        self._start_following(job)
+
+    def _start_following(self, job: DeskJob) -> None:
+        self._follow.spawn(self._follow_job(job), what="show the job")
+
+    async def _follow_job(self, job: DeskJob) -> None:
+        jobs = self.engine.jobs
+        view = await jobs.get(job.view.id, job.principal)
+        while self._detail is not None and self._detail.view.id == job.view.id:
+            self._show_detail(view)
+            if view.finished:
+                return
+            # Bounds the redraws of a chatty job; `watch` returns on its next change.
+            await asyncio.sleep(FOLLOW_GAP_S)
+            view = await jobs.watch(job.view.id, job.principal, timeout_s=FOLLOW_WAIT_S)
+
+    def _show_detail(self, view: JobView) -> None:
+        if self._detail is None:
+            return
+        self._detail = dataclasses.replace(self._detail, view=view)
+        self._show_title()
+        self._set_output(view.output)
+        self.result_view.setPlainText(_result_text(view))
+
+    def _show_title(self) -> None:
+        job = self._detail
+        if job is None:
+            return
+        view = job.view
+        who = job.principal + (f" via {job.caller}" if job.caller else "")
+        facts = [view.id, view.provider, view.state.value, who]
+        if view.attempts > 1:
+            facts.append(f"{view.attempts} attempts")
+        if view.correlation_id:
+            facts.append(f"correlation {view.correlation_id}")
+        if view.session_id:
+            facts.append(f"session {view.session_id}")
+        self.detail_title.setText(" · ".join(facts))
+
+    def _set_output(self, text: str) -> None:
+        """Append what streamed since the last redraw (a running job's output only grows);
+        redraw the whole text only when it did not."""
+        if text == self._detail_output:
+            return
+        bar = self.output_view.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum()
+        if self._detail_output and text.startswith(self._detail_output):
+            cursor = self.output_view.textCursor()
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertText(text[len(self._detail_output) :])
+        else:
+            self.output_view.setPlainText(text)
+        self._detail_output = text
+        if at_end:
+            bar.setValue(bar.maximum())
+
+
+def _result_text(view: JobView) -> str:
+    if view.error:
+        error = view.error
+        text = f"{error.get('code', 'error')}: {error.get('message', '')}"
+        if error.get("details"):
+            text += "\n\n" + json.dumps(error["details"], indent=2, ensure_ascii=False)
+        return text
+    if view.result is not None:
+        # The answer's text is the output beside this; the rest is what the caller got with it.
+        rest: dict[str, Any] = {k: v for k, v in view.result.items() if k != "text"}
+        return json.dumps(rest, indent=2, ensure_ascii=False, default=str)
+    return ""
+
+
+def _read_only(name: str, placeholder: str) -> QPlainTextEdit:
+    view = QPlainTextEdit()
+    view.setObjectName(name)
+    view.setReadOnly(True)
+    view.setPlaceholderText(placeholder)
+    return view
+
+
+def _single_shot(parent: QWidget, interval_ms: int, slot: Callable[[], None]) -> QTimer:
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(slot)
+    return timer

@@ -1,0 +1,215 @@
+"""The Jobs page's table model: the desk's job rows in, the cells the person reads out.
+
+The rows come from `JobManager.list_for_desk` (every principal's jobs, summaries only). The
+model keeps the selection steady across refreshes: when the same jobs come back in the same
+order it only repaints their cells; only a different set of rows resets the view. Elapsed
+time is computed at paint time, so a one-second tick repaints that one column without asking
+the engine anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from llmgw_desktop.engine.jobs.manager import RETRYABLE, DeskJob
+from llmgw_desktop.engine.jobs.model import JobState, JobView
+from llmgw_desktop.ui.qt import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+__all__ = [
+    "COLUMNS",
+    "JobsModel",
+    "can_cancel",
+    "can_retry",
+    "describe_progress",
+    "elapsed_seconds",
+    "format_bytes",
+    "format_elapsed",
+    "format_tokens",
+    "short_id",
+]
+
+COLUMNS = ("Started", "Provider", "State", "Progress", "Elapsed", "Tokens", "Principal", "Caller")
+ELAPSED_COLUMN = COLUMNS.index("Elapsed")
+_NUMERIC = frozenset({ELAPSED_COLUMN, COLUMNS.index("Tokens")})
+_ROOT = QModelIndex()
+_ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
+Index = QModelIndex | QPersistentModelIndex
+
+
+def short_id(job_id: str) -> str:
+    """`job_3f2a9c1d`: enough of a job id to tell jobs apart on screen."""
+    return job_id[:12]
+
+
+def can_cancel(view: JobView) -> bool:
+    return view.state in _ACTIVE
+
+
+def can_retry(view: JobView) -> bool:
+    return view.state in RETRYABLE
+
+
+def elapsed_seconds(view: JobView, now: float) -> float:
+    """How long the job has run (or, while queued, waited); fixed once it has finished."""
+    start = view.started_at if view.started_at is not None else view.created_at
+    end = view.finished_at if view.finished and view.finished_at is not None else now
+    return max(0.0, end - start)
+
+
+def format_elapsed(seconds: float) -> str:
+    """`42s`, `3m 05s` or `1h 02m`."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def format_bytes(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def format_tokens(row: DeskJob) -> str:
+    """`12 in · 7 out`, or nothing before the answer reported its usage."""
+    if not (row.input_tokens or row.output_tokens):
+        return ""
+    return f"{row.input_tokens:,} in · {row.output_tokens:,} out"
+
+
+def describe_progress(view: JobView) -> str:
+    """One short phrase: what a live job is doing, or how a finished one ended."""
+    if view.state is JobState.QUEUED:
+        return "waiting for a slot"
+    if view.state is JobState.RUNNING:
+        progress = view.progress
+        parts: list[str] = []
+        if view.attempts > 1:
+            parts.append(f"attempt {view.attempts}")
+        if "retryInSeconds" in progress:
+            parts.append(f"retrying in {progress['retryInSeconds']}s after {progress['lastError']}")
+        events = progress.get("events")
+        if isinstance(events, int) and events:
+            parts.append(f"{events} event{'s' if events != 1 else ''}")
+        size = progress.get("outputBytes")
+        if isinstance(size, int) and size:
+            parts.append(format_bytes(size))
+        return " · ".join(parts) or "started"
+    if view.state is JobState.COMPLETED:
+        return "done"
+    return str((view.error or {}).get("code") or view.state.value)
+
+
+class JobsModel(QAbstractTableModel):
+    """Desk job rows as a read-only table."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self._rows: list[DeskJob] = []
+        self._clock = clock
+
+    # -- what the page calls ------------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[DeskJob]) -> None:
+        """Show `rows`; the same jobs in the same order only repaint (the selection stays)."""
+        if [r.view.id for r in rows] == [r.view.id for r in self._rows]:
+            self._rows = list(rows)
+            if rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(COLUMNS) - 1))
+            return
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def tick(self) -> None:
+        """Repaint the elapsed time of the jobs still queued or running."""
+        for number, row in enumerate(self._rows):
+            if not row.view.finished:
+                cell = self.index(number, ELAPSED_COLUMN)
+                self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DisplayRole])
+
+    def job_at(self, row: int) -> DeskJob | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, job_id: str) -> int | None:
+        return next((n for n, r in enumerate(self._rows) if r.view.id == job_id), None)
+
+    @property
+    def jobs(self) -> list[DeskJob]:
+        return list(self._rows)
+
+    def has_unfinished(self) -> bool:
+        return any(not r.view.finished for r in self._rows)
+
+    # -- QAbstractTableModel ------------------------------------------------------------
+
+    def rowCount(self, parent: Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        row = self.job_at(index.row()) if index.isValid() else None
+        if row is None:
+            return None
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, column)
+        if role == Qt.ItemDataRole.UserRole:
+            return row.view.id
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMERIC:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _text(self, row: DeskJob, column: int) -> str:
+        view = row.view
+        match COLUMNS[column]:
+            case "Started":
+                return time.strftime("%H:%M:%S", time.localtime(view.created_at))
+            case "Provider":
+                return view.provider
+            case "State":
+                return view.state.value
+            case "Progress":
+                return describe_progress(view)
+            case "Elapsed":
+                return format_elapsed(elapsed_seconds(view, self._clock()))
+            case "Tokens":
+                return format_tokens(row)
+            case "Principal":
+                return row.principal
+            case _:
+                return row.caller
+
+    def _tooltip(self, row: DeskJob, column: int) -> str | None:
+        view = row.view
+        match COLUMNS[column]:
+            case "Started":
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(view.created_at))
+                return f"{view.id}\ncreated {when}"
+            case "Progress" if view.error:
+                return str(view.error.get("message", ""))
+            case "Tokens" if row.cache_read_tokens or row.cache_write_tokens:
+                return (
+                    f"cache read {row.cache_read_tokens:,} · cache write {row.cache_write_tokens:,}"
+                )
+            case _:
+                return None

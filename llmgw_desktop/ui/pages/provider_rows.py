@@ -1,0 +1,168 @@
+"""The Providers page's rows: what the engine knows about each CLI and API provider, turned
+into the words the page shows (status, why not, version, models, default model, upgrade plan).
+
+Only public engine parts are read: the CLI switches, discovery (installed, version, the
+upgrade plan as a dry run), circuit breakers, and the gateway's provider directory, whose
+why-not logic is the same as `GET /v1/providers`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
+from llmgw_desktop.engine.providers.catalog import PROVIDERS, provider_info
+from llmgw_desktop.engine.providers.discovery import CliStatus
+
+__all__ = ["CHECKING", "CLI_DEFAULT_MODEL", "NOT_FOUND", "ProviderRow", "load_provider_rows"]
+
+# The model choice that sends no model, so the CLI uses whatever it is set up to use.
+CLI_DEFAULT_MODEL = "(the CLI's own default)"
+CHECKING = "checking…"
+NOT_FOUND = "not found on the CLI path or PATH"
+_BRIDGE_OF = {b.engine_provider: b for b in CLI_BRIDGES}
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    """One provider as the page shows it."""
+
+    key: str  # "cli:codex" or "api:openai": CLI and API ids overlap ("mistral")
+    gateway_id: str  # what a test asks for: "codex-cli", "openai"
+    switch_id: str | None  # the engine's switch (CLIs); API providers are set in config.toml
+    name: str
+    kind: str  # "CLI", "API" or "Local server"
+    status: str  # one or two words: Ready, Off, Not installed, No API key ...
+    reason: str  # why it cannot serve now, and what would fix it ("" when it can)
+    version: str
+    models: tuple[str, ...]
+    default_model: str
+    plan: str  # the install or upgrade command (CLIs)
+    notes: tuple[str, ...]
+    where: str  # the executable or the base URL
+    keys: str  # where its API keys come from (API providers)
+
+    @property
+    def is_cli(self) -> bool:
+        return self.switch_id is not None
+
+
+async def load_provider_rows(
+    engine: Engine, cli_models: Mapping[str, tuple[str, ...]], *, versions: bool = True
+) -> list[ProviderRow]:
+    """Every CLI, then every API provider. `cli_models` holds the model listings made so far
+    (listing may start a CLI, so the page lists one when it is selected).
+
+    Without `versions`, CLIs are only located (instant) and their versions and upgrade plans
+    read "checking…": checking runs each CLI, and some take seconds to print a version.
+    """
+    if versions:
+        statuses = await engine.discovery.statuses()
+        plans = await asyncio.gather(*(engine.discovery.upgrade(s.provider) for s in statuses))
+        plan_texts = [
+            (f"{'Upgrade' if s.installed else 'Install'}: {shlex.join(p.command)}", p.notes)
+            for s, p in zip(statuses, plans, strict=True)
+        ]
+    else:
+        found = await asyncio.gather(*(engine.discovery.locate(p.id) for p in PROVIDERS))
+        statuses = [
+            CliStatus(p.id, f is not None, f) for p, f in zip(PROVIDERS, found, strict=True)
+        ]
+        plan_texts = [(CHECKING, [])] * len(statuses)
+    breakers = engine.calls.breaker_states()
+    rows: list[ProviderRow] = []
+    for status, (plan, notes) in zip(statuses, plan_texts, strict=True):
+        pid, info = status.provider, provider_info(status.provider)
+        bridge = _BRIDGE_OF[pid]
+        state, reason = "Ready", ""
+        why_not = await engine.cli_unavailable(pid)
+        breaker = breakers.get(pid, {})
+        if not status.installed:
+            state, reason = "Not installed", f"Install it with: {info.install_command}"
+        elif status.error:
+            state, reason = "Broken", f"Its version check failed: {status.error}"
+        elif why_not is not None:
+            state = "Paused" if why_not.code == "gateway_paused" else "Off"
+            reason = why_not.message
+        elif breaker.get("state") == "open":
+            state = "Circuit open"
+            reason = (
+                f"{breaker.get('consecutiveFailures', 0)} failures in a row; calls are refused "
+                f"for another {breaker.get('retryAfterSeconds', 0)} s"
+            )
+        version = status.version or (CHECKING if status.installed and not versions else "—")
+        rows.append(
+            ProviderRow(
+                key=f"cli:{pid}",
+                gateway_id=bridge.id,
+                switch_id=pid,
+                name=info.display_name,
+                kind="CLI",
+                status=state,
+                reason=reason,
+                version=version,
+                models=cli_models.get(pid, bridge.models),
+                default_model=_default_model(engine, bridge.id, cli=True),
+                plan=plan,
+                notes=tuple(notes),
+                where=status.executable or NOT_FOUND,
+                keys="",
+            )
+        )
+    for entry in await engine.gateway.directory.providers():
+        if entry["type"] == "cli":
+            continue  # shown above, with more detail
+        rows.append(_api_row(engine, entry))
+    return rows
+
+
+def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
+    pid = str(entry["id"])
+    spec = engine.gateway.registry.provider(pid)
+    local = entry["type"] == "local"
+    if entry["available"]:
+        state = "Ready"
+    elif local:
+        state = "Detected, off" if entry.get("detected") else "Not running"
+    elif spec is not None and not spec.enabled:
+        state = "Off"
+    else:
+        state = "No API key"
+    models = entry.get("models")
+    sources = entry.get("keySources")
+    return ProviderRow(
+        key=f"api:{pid}",
+        gateway_id=pid,
+        switch_id=None,
+        name=str(entry["name"]),
+        kind="Local server" if local else "API",
+        status=state,
+        reason=str(entry.get("reason") or ""),
+        version="—",
+        models=tuple(str(m) for m in models) if isinstance(models, list) else (),
+        default_model=_default_model(engine, pid, cli=False),
+        plan="",
+        notes=(),
+        where=str(entry.get("baseUrl") or ""),
+        keys=", ".join(str(s) for s in sources) if isinstance(sources, list) and sources else "",
+    )
+
+
+def _default_model(engine: Engine, gateway_id: str, *, cli: bool) -> str:
+    registry = engine.gateway.registry
+    configured = registry.config.default_model
+    if configured:
+        try:
+            target = registry.resolve(configured)
+        except GatewayError:
+            target = None
+        if target is not None and target.provider == gateway_id:
+            return f"{target.model or CLI_DEFAULT_MODEL} (gateway.default_model)"
+    if cli:
+        return f"{CLI_DEFAULT_MODEL}: the gateway pins none"
+    return "none: callers name the model"

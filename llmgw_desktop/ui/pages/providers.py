@@ -1,0 +1,368 @@
+"""Providers: every coding CLI and API provider, whether it can serve now and why not, its
+version, models, switch and upgrade plan, and a Test button that sends it a tiny request.
+
+The rows come from `provider_rows.py` (the engine's public parts only). The table loads in a
+task on the loop and refreshes while the page is shown. The first load draws at once and again
+when the CLIs' versions are in (some CLIs take seconds to print one); a CLI's models are listed
+when its row is first selected. A test runs as its own task and reports in its row and in the
+detail pane, so nothing waits on a provider.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
+from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.provider_rows import (
+    CLI_DEFAULT_MODEL,
+    NOT_FOUND,
+    ProviderRow,
+    load_provider_rows,
+)
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QGuiApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = ["COLUMNS", "ProvidersPage"]
+
+log = logging.getLogger(__name__)
+
+# Versions are cached by discovery for minutes; this only picks up switches, keys and breakers.
+REFRESH_MS = 15_000
+COLUMNS = ("Provider", "Kind", "Status", "Version", "Last test")
+
+
+class ProvidersPage(Page):
+    KEY = "providers"
+    TITLE = "Providers"
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.rows: list[ProviderRow] = []
+        self.test_results: dict[str, ProbeResult] = {}
+        self._testing: set[str] = set()
+        self._cli_models: dict[str, tuple[str, ...]] = {}
+        self._listing: set[str] = set()  # CLIs whose models are being listed
+        self._chosen: dict[str, str] = {}  # row key -> the model picked for its tests
+        self._loading = False
+        self._reload = False
+
+        intro = QLabel(
+            "Coding CLIs run as jobs on this machine; API providers are reached over HTTP with "
+            "the keys from the vault, config.toml or the environment."
+        )
+        intro.setWordWrap(True)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Check versions, keys and switches again")
+        self.refresh_button.clicked.connect(lambda: self.request_refresh(recheck=True))
+        header = QHBoxLayout()
+        header.addWidget(intro, 1)
+        header.addWidget(self.refresh_button)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("providersTable")
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        header_view = self.table.horizontalHeader()
+        for col in range(len(COLUMNS) - 1):
+            header_view.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header_view.setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+
+        self.detail = QGroupBox("Select a provider")
+        form = QFormLayout(self.detail)
+        self.status_label = _wrapping("statusDetail")
+        self.enabled_box = QCheckBox("Let tools call it through the gateway")
+        self.enabled_box.setObjectName("providerEnabled")
+        self.enabled_box.toggled.connect(self._switch)
+        self.config_state = _wrapping("configState")
+        self.model_box = QComboBox()
+        self.model_box.setObjectName("modelChoice")
+        self.model_box.setEditable(True)  # any model id the provider takes, not only listed ones
+        self.model_box.setToolTip("The model the Test button asks")
+        self.model_box.currentTextChanged.connect(self._model_chosen)
+        self.default_label = _wrapping("defaultModel")
+        self.where_label = _wrapping("providerWhere")
+        self.keys_label = _wrapping("providerKeys")
+        self.plan_label = _wrapping("upgradePlan")
+        self.copy_plan = QPushButton("Copy")
+        self.copy_plan.setToolTip("Copy the command to the clipboard")
+        self.copy_plan.clicked.connect(self._copy_plan)
+        plan_row = QHBoxLayout()
+        plan_row.addWidget(self.plan_label, 1)
+        plan_row.addWidget(self.copy_plan)
+        self.test_button = QPushButton("Test")
+        self.test_button.setObjectName("testProvider")
+        self.test_button.setToolTip("Send it a tiny request and show what came back")
+        self.test_button.clicked.connect(self._start_test)
+        self.test_label = _wrapping("testResult")
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_label, 1)
+        form.addRow("Status", self.status_label)
+        form.addRow("Switch", self.enabled_box)
+        form.addRow("Switch", self.config_state)
+        form.addRow("Models", self.model_box)
+        form.addRow("Default model", self.default_label)
+        form.addRow("Where", self.where_label)
+        form.addRow("API keys", self.keys_label)
+        form.addRow("Upgrade plan", plan_row)
+        self._plan_row = plan_row
+        form.addRow("Test", test_row)
+        self._form = form
+
+        column = QVBoxLayout(self)
+        column.addLayout(header)
+        column.addWidget(self.table, 3)
+        column.addWidget(self.detail, 2)
+        self._show_selected()
+
+        bridge = context.bridge
+        bridge.providerToggled.connect(self._on_toggled)
+        bridge.pauseChanged.connect(lambda _paused: self.request_refresh())
+        bridge.breakerChanged.connect(lambda _p, _state: self.request_refresh())
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.request_refresh)
+
+    # -- loading ------------------------------------------------------------------------
+
+    def page_shown(self) -> None:
+        self._timer.start()
+        self.request_refresh()
+
+    def page_hidden(self) -> None:
+        self._timer.stop()
+
+    def request_refresh(self, *, recheck: bool = False) -> None:
+        """Reload in the background while shown; a request during a load reloads once after."""
+        if recheck:
+            self._cli_models.clear()
+        if not self.isVisible():
+            return
+        if self._loading:
+            self._reload = True
+            return
+        self._loading = True
+        if not self.tasks.spawn(self._load(recheck), what="load the providers"):
+            self._loading = False
+
+    async def _load(self, recheck: bool) -> None:
+        try:
+            await self.refresh(recheck=recheck)
+        finally:
+            self._loading = False
+        if self._reload:
+            self._reload = False
+            self.request_refresh()
+
+    async def refresh(self, *, recheck: bool = False) -> None:
+        """Load every provider and redraw the table, keeping the selection. The first load
+        draws at once and again when the CLIs' versions are in."""
+        if not self.rows:
+            self._draw(await load_provider_rows(self.engine, self._cli_models, versions=False))
+        if recheck:
+            await self.engine.discovery.statuses(refresh=True)
+        self._draw(await load_provider_rows(self.engine, self._cli_models))
+
+    def _draw(self, rows: list[ProviderRow]) -> None:
+        selected = self.selected_row()
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        for index, row in enumerate(rows):
+            cells = (row.name, row.kind, row.status, row.version, self._test_cell(row.key))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col == 2 and row.reason:
+                    item.setToolTip(row.reason)
+                self.table.setItem(index, col, item)
+        if selected is not None:
+            self.select(selected.key)
+        else:
+            self._show_selected()
+
+    def select(self, key: str) -> bool:
+        """Select the row of `key` ("cli:claude", "api:openai"); False when there is none."""
+        for index, row in enumerate(self.rows):
+            if row.key == key:
+                self.table.selectRow(index)
+                self._show_selected()
+                return True
+        return False
+
+    def selected_row(self) -> ProviderRow | None:
+        model = self.table.selectionModel()
+        chosen = model.selectedRows() if model is not None else []
+        if not chosen or chosen[0].row() >= len(self.rows):
+            return None
+        return self.rows[chosen[0].row()]
+
+    # -- the detail pane ------------------------------------------------------------------
+
+    def _show_selected(self) -> None:
+        row = self.selected_row()
+        self.detail.setEnabled(row is not None)
+        if row is None:
+            self.detail.setTitle("Select a provider")
+            return
+        self.detail.setTitle(f"{row.name} ({row.kind})")
+        self._list_models(row)
+        self.status_label.setText(row.status + (f": {row.reason}" if row.reason else ""))
+        self._form.setRowVisible(self.enabled_box, row.is_cli)
+        self._form.setRowVisible(self.config_state, not row.is_cli)
+        if row.switch_id is not None:
+            action = self.context.actions.providers.get(row.switch_id)
+            self.enabled_box.blockSignals(True)
+            self.enabled_box.setChecked(
+                action.isChecked() if action else self.engine.is_provider_enabled(row.switch_id)
+            )
+            self.enabled_box.blockSignals(False)
+        else:
+            self.config_state.setText(
+                "Set in config.toml under [gateway.providers]; it has no switch here."
+            )
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        if row.is_cli:
+            self.model_box.addItem(CLI_DEFAULT_MODEL)
+        self.model_box.addItems(list(row.models))
+        if row.key in self._chosen:
+            self.model_box.setCurrentText(self._chosen[row.key])
+        self.model_box.blockSignals(False)
+        self.default_label.setText(row.default_model)
+        self.where_label.setText(row.where)
+        self._form.setRowVisible(self.keys_label, not row.is_cli)
+        self.keys_label.setText(row.keys or "none found")
+        self._form.setRowVisible(self._plan_row, row.is_cli)
+        self.plan_label.setText("\n".join((row.plan, *row.notes)))
+        self._show_test(row)
+
+    def _list_models(self, row: ProviderRow) -> None:
+        """Ask an installed CLI for its models once, in the background."""
+        pid = row.switch_id
+        if pid is None or row.where == NOT_FOUND or pid in self._cli_models:
+            return
+        if pid not in self._listing and self.tasks.spawn(self._list(pid), what="list models"):
+            self._listing.add(pid)
+
+    async def _list(self, pid: str) -> None:
+        try:
+            models = tuple(await self.engine.discovery.models(pid))
+        finally:
+            self._listing.discard(pid)
+        self._cli_models[pid] = models
+        self.rows = [
+            dataclasses.replace(r, models=models) if r.switch_id == pid else r for r in self.rows
+        ]
+        current = self.selected_row()
+        if current is not None and current.switch_id == pid:
+            self._show_selected()
+
+    def _model_chosen(self, model: str) -> None:
+        row = self.selected_row()
+        if row is not None:
+            self._chosen[row.key] = model
+
+    def _switch(self, enabled: bool) -> None:
+        row = self.selected_row()
+        if row is None or row.switch_id is None:
+            return
+        action = self.context.actions.providers.get(row.switch_id)
+        if action is not None:
+            action.setChecked(enabled)  # the shared action switches the engine
+        else:
+            self.engine.set_provider_enabled(row.switch_id, enabled)
+
+    def _on_toggled(self, provider: str, enabled: bool) -> None:
+        """Switched anywhere (tray, menu, MCP): the box follows now, the status on reload."""
+        row = self.selected_row()
+        if row is not None and row.switch_id == provider:
+            self.enabled_box.blockSignals(True)
+            self.enabled_box.setChecked(enabled)
+            self.enabled_box.blockSignals(False)
+        self.request_refresh()
+
+    def _copy_plan(self) -> None:
+        row = self.selected_row()
+        command = row.plan.partition(": ")[2] if row is not None else ""
+        if command:  # "Upgrade: npm install -g ...", not "checking…"
+            QGuiApplication.clipboard().setText(command)
+
+    # -- testing --------------------------------------------------------------------------
+
+    def _start_test(self) -> None:
+        row = self.selected_row()
+        if row is None or row.key in self._testing:
+            return
+        model = self.model_box.currentText().strip()
+        if model == CLI_DEFAULT_MODEL:
+            model = ""
+        self._testing.add(row.key)
+        self._show_test(row)
+        self._redraw_test_cell(row.key)
+        if not self.tasks.spawn(self._run_test(row, model), what=f"test {row.name}"):
+            self._testing.discard(row.key)
+
+    async def _run_test(self, row: ProviderRow, model: str) -> None:
+        try:
+            result = await probe_provider(self.engine.gateway, row.gateway_id, model)
+        finally:
+            self._testing.discard(row.key)
+        self.test_results[row.key] = result
+        log.info("dashboard test of %s: %s", row.gateway_id, result.summary())
+        self._redraw_test_cell(row.key)
+        current = self.selected_row()
+        if current is not None and current.key == row.key:
+            self._show_test(current)
+
+    def _show_test(self, row: ProviderRow) -> None:
+        running = row.key in self._testing
+        self.test_button.setEnabled(not running)
+        result = self.test_results.get(row.key)
+        if running:
+            self.test_label.setText("Testing…")
+        elif result is None:
+            self.test_label.setText("Not tested yet")
+        else:
+            self.test_label.setText(f"{result.model or 'default model'}: {result.summary()}")
+
+    def _test_cell(self, key: str) -> str:
+        if key in self._testing:
+            return "testing…"
+        result = self.test_results.get(key)
+        if result is None:
+            return ""
+        return f"OK, {result.latency_ms:.0f} ms" if result.ok else "failed"
+
+    def _redraw_test_cell(self, key: str) -> None:
+        for index, row in enumerate(self.rows):
+            if row.key == key:
+                self.table.setItem(index, len(COLUMNS) - 1, QTableWidgetItem(self._test_cell(key)))
+
+
+def _wrapping(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label

@@ -1,0 +1,348 @@
+"""Flight recorder: every recorded request, filtered and searched, with one request in detail.
+
+The table is virtual: `RecorderTableModel` fetches a few hundred rows at a time as the person
+scrolls, by keyset on the DB thread, so a million rows open as fast as a hundred. Filter and
+search changes wait a quarter second for typing to settle. New requests arrive live: each
+finished request only marks the list stale (the signal can fire hundreds of times a second),
+and a once-a-second timer reloads the first page while the page is shown and the person is
+at the top of the list, so reading further down is never pulled away.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from llmgw_desktop.engine.recorder_query import ExportFormat, RecorderFilters
+from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.recorder_model import COLUMNS, RecorderTableModel, describe_detail
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QComboBox,
+    QDateTime,
+    QDateTimeEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QKeySequence,
+    QLabel,
+    QLineEdit,
+    QModelIndex,
+    QPlainTextEdit,
+    QPushButton,
+    QShortcut,
+    QSplitter,
+    Qt,
+    QTableView,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = ["TIME_RANGES", "RecorderPage"]
+
+SEARCH_SETTLE_MS = 250
+LIVE_REFRESH_MS = 1000
+LIVE_RECOUNT_EVERY_S = 5.0
+PREFETCH_SCREENS = 2  # fetch the next page once the end is this many screens away
+# Label, and how far back it reaches in seconds (None: everything; "custom": the two pickers).
+TIME_RANGES: tuple[tuple[str, float | str | None], ...] = (
+    ("All time", None),
+    ("Last 15 minutes", 15 * 60.0),
+    ("Last hour", 3600.0),
+    ("Last 24 hours", 86400.0),
+    ("Last 7 days", 7 * 86400.0),
+    ("Custom range", "custom"),
+)
+STATES = ("started", "completed", "failed", "canceled", "refused")
+COLUMN_WIDTHS = (150, 90, 170, 80, 130, 110, 75, 80, 80, 85, 85, 75)
+
+
+class RecorderPage(Page):
+    KEY = "recorder"
+    TITLE = "Flight recorder"
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self._query = self.engine.recorder_query
+        self.model = RecorderTableModel(self._query, self.tasks, self)
+        self._stale = True
+        self._counted_at = 0.0
+        self._detail_id: str | None = None
+
+        self.provider_box = _choice_box("provider", "any provider")
+        self.model_box = _choice_box("model", "any model")
+        self.state_box = _choice_box("state", "any state")
+        self.caller_box = _choice_box("caller", "any caller")
+        self.principal_box = _choice_box("principal", "any principal")
+        self._boxes = {
+            "provider": self.provider_box,
+            "model": self.model_box,
+            "state": self.state_box,
+            "caller": self.caller_box,
+            "principal": self.principal_box,
+        }
+        self.range_box = QComboBox()
+        self.range_box.setObjectName("recorderRange")
+        for label, _seconds in TIME_RANGES:
+            self.range_box.addItem(label)
+        now = QDateTime.currentDateTime()
+        self.from_edit = _date_edit("recorderFrom", now.addDays(-1))
+        self.to_edit = _date_edit("recorderTo", now.addSecs(3600))
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("recorderSearch")
+        self.search_box.setPlaceholderText("Search ids, callers, models, error codes, routes…")
+        self.search_box.setClearButtonEnabled(True)
+
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SEARCH_SETTLE_MS)
+        self._settle.timeout.connect(self.apply_filters)
+        for box in self._boxes.values():
+            box.currentTextChanged.connect(lambda _text: self._settle.start())
+        self.search_box.textChanged.connect(lambda _text: self._settle.start())
+        self.from_edit.dateTimeChanged.connect(lambda _when: self._settle.start())
+        self.to_edit.dateTimeChanged.connect(lambda _when: self._settle.start())
+        self.range_box.currentIndexChanged.connect(self._range_changed)
+        self._show_custom_range()
+
+        self.count_label = QLabel()
+        self.count_label.setObjectName("recorderCount")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write the filtered requests to a JSON Lines or CSV file")
+        self.export_button.clicked.connect(self.open_export_dialog)
+        self.export_label = QLabel()
+        self.export_label.setObjectName("recorderExport")
+
+        self.table = QTableView()
+        self.table.setObjectName("recorderTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        # Fixed row heights: the view never measures rows it does not paint.
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate(COLUMN_WIDTHS[: len(COLUMNS)]):
+            header.resizeSection(column, width)
+        self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
+        self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
+
+        self.detail = QPlainTextEdit()
+        self.detail.setObjectName("recorderDetail")
+        self.detail.setReadOnly(True)
+        self.detail.setPlaceholderText("Select a request to see its timings, route and prompt.")
+
+        filters = QHBoxLayout()
+        for widget in (*self._boxes.values(), self.range_box, self.from_edit, self.to_edit):
+            filters.addWidget(widget)
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search_box, 1)
+        search_row.addWidget(self.count_label)
+        search_row.addWidget(self.export_button)
+        splitter = _splitter(self.table, self.detail)
+        page = QVBoxLayout(self)
+        page.addLayout(filters)
+        page.addLayout(search_row)
+        page.addWidget(splitter, 1)
+        page.addWidget(self.export_label)
+        find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.activated.connect(self.search_box.setFocus)
+
+        self.model.countChanged.connect(lambda _total: self._show_count())
+        self.model.pageLoaded.connect(self._page_loaded)
+        context.bridge.requestFinished.connect(self._request_finished)
+        self._live = QTimer(self)
+        self._live.setInterval(LIVE_REFRESH_MS)
+        self._live.timeout.connect(self._live_tick)
+        self._show_count()
+
+    # -- showing and refreshing ---------------------------------------------------------------
+
+    def page_shown(self) -> None:
+        self._live.start()
+        self.tasks.spawn(self._load_choices(), what="list the recorder's providers and callers")
+        if self._stale:
+            self.apply_filters()
+
+    def page_hidden(self) -> None:
+        self._live.stop()
+
+    def current_filters(self, now: float | None = None) -> RecorderFilters:
+        """What the filter row says, with a relative time range measured from `now`."""
+        now = time.time() if now is None else now
+        since = until = None
+        reach = TIME_RANGES[self.range_box.currentIndex()][1]
+        if reach == "custom":
+            since = float(self.from_edit.dateTime().toSecsSinceEpoch())
+            until = float(self.to_edit.dateTime().toSecsSinceEpoch())
+        elif isinstance(reach, float):
+            since = now - reach
+        values = {name: box.currentText().strip() or None for name, box in self._boxes.items()}
+        return RecorderFilters(**values, since=since, until=until, text=self.search_box.text())
+
+    def apply_filters(self) -> None:
+        """Show the first page for the filters as they stand, and count them."""
+        self._settle.stop()
+        self._stale = False
+        self._counted_at = time.monotonic()
+        self.model.reload(self.current_filters())
+        self._show_count()
+
+    def _request_finished(self, _event: object) -> None:
+        # Hundreds a second under load: only remember that the list is behind.
+        self._stale = True
+
+    def _live_tick(self) -> None:
+        if not self._stale or self.model.loading or self._settle.isActive():
+            return
+        if self.table.verticalScrollBar().value() != 0:
+            return  # the person is reading further down; refresh once they are back on top
+        self._stale = False
+        recount = (
+            not self.model.counting and time.monotonic() - self._counted_at >= LIVE_RECOUNT_EVERY_S
+        )
+        if recount:
+            self._counted_at = time.monotonic()
+        self.model.reload(self.current_filters(), recount=recount)
+
+    def _scrolled(self, value: int) -> None:
+        # Ask for the next page a little before the end, so scrolling rarely meets it.
+        bar = self.table.verticalScrollBar()
+        if value >= bar.maximum() - PREFETCH_SCREENS * bar.pageStep():
+            self.model.fetchMore()
+
+    def _range_changed(self) -> None:
+        self._show_custom_range()
+        self.apply_filters()
+
+    def _show_custom_range(self) -> None:
+        custom = TIME_RANGES[self.range_box.currentIndex()][1] == "custom"
+        self.from_edit.setVisible(custom)
+        self.to_edit.setVisible(custom)
+
+    async def _load_choices(self) -> None:
+        choices = await self._query.choices()
+        choices["state"] = sorted(set(choices.get("state", [])) | set(STATES))
+        for name, box in self._boxes.items():
+            typed = box.currentText()
+            box.blockSignals(True)
+            box.clear()
+            box.addItem("")
+            box.addItems(choices.get(name, []))
+            box.setEditText(typed)
+            box.blockSignals(False)
+
+    def _show_count(self) -> None:
+        total, loaded = self.model.total, self.model.loaded
+        if total is None:
+            text = f"showing {loaded:,} · counting…" if loaded else "counting…"
+        elif loaded < total:
+            text = f"{total:,} requests · showing {loaded:,}"
+        else:
+            text = f"{total:,} request{'s' if total != 1 else ''}"
+        self.count_label.setText(text)
+
+    def _page_loaded(self, _loaded: int) -> None:
+        self._show_count()
+        if self._detail_id is None:
+            return
+        row = self.model.row_of(self._detail_id)
+        if row is not None and self.table.currentIndex().row() != row:
+            self.table.selectRow(row)  # the same request again after a live reload
+
+    # -- the detail pane ----------------------------------------------------------------------
+
+    def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        summary = self.model.summary(current.row()) if current.isValid() else None
+        if summary is None or summary.id == self._detail_id:
+            return
+        self._detail_id = summary.id
+        self.tasks.spawn(self._load_detail(summary.id), what="load the request's detail")
+
+    async def _load_detail(self, record_id: str) -> None:
+        detail = await self._query.detail(record_id)
+        if record_id != self._detail_id:
+            return  # another row was selected meanwhile
+        if detail is None:
+            self.detail.setPlainText(f"Request {record_id} is no longer recorded (pruned).")
+        else:
+            self.detail.setPlainText(describe_detail(detail))
+
+    # -- export -------------------------------------------------------------------------------
+
+    def open_export_dialog(self) -> QFileDialog:
+        """Ask where to write the filtered rows, without a nested event loop."""
+        dialog = QFileDialog(self, "Export the filtered requests")
+        dialog.setObjectName("recorderExportDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilters(["JSON Lines (*.jsonl)", "CSV (*.csv)"])
+        dialog.setDefaultSuffix("jsonl")
+        dialog.setDirectory(str(Path.home()))
+        dialog.selectFile(time.strftime("llmgw-requests-%Y%m%d-%H%M%S.jsonl"))
+        dialog.filterSelected.connect(
+            lambda chosen: dialog.setDefaultSuffix("csv" if "csv" in chosen else "jsonl")
+        )
+        dialog.fileSelected.connect(self.export_to)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def export_to(self, path: str) -> None:
+        """Write the rows the filters show to `path`: CSV for a .csv name, else JSON Lines."""
+        target = Path(path)
+        fmt: ExportFormat = "csv" if target.suffix.lower() == ".csv" else "jsonl"
+        self.export_button.setEnabled(False)
+        self.export_label.setText(f"Exporting to {target}…")
+        if not self.tasks.spawn(self._export(self.current_filters(), target, fmt), what="export"):
+            self.export_button.setEnabled(True)
+
+    async def _export(self, filters: RecorderFilters, target: Path, fmt: ExportFormat) -> None:
+        def progress(written: int) -> None:
+            self.export_label.setText(f"Exporting to {target}… {written:,} requests")
+
+        try:
+            written = await self._query.export(filters, target, fmt, on_progress=progress)
+        except OSError as exc:
+            self.export_label.setText(f"Could not export to {target}: {exc.strerror or exc}")
+            return
+        finally:
+            self.export_button.setEnabled(True)
+        self.export_label.setText(f"Exported {written:,} requests to {target}")
+
+
+def _choice_box(name: str, placeholder: str) -> QComboBox:
+    """An editable box: pick a value seen in the recorder, or type one; empty means any."""
+    box = QComboBox()
+    box.setObjectName(f"recorderFilter:{name}")
+    box.setEditable(True)
+    box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    box.setMinimumContentsLength(10)
+    box.addItem("")
+    line = box.lineEdit()
+    if line is not None:
+        line.setPlaceholderText(placeholder)
+        line.setClearButtonEnabled(True)
+    return box
+
+
+def _date_edit(name: str, when: QDateTime) -> QDateTimeEdit:
+    edit = QDateTimeEdit(when)
+    edit.setObjectName(name)
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+    return edit
+
+
+def _splitter(table: QWidget, detail: QWidget) -> QSplitter:
+    splitter = QSplitter(Qt.Orientation.Vertical)
+    splitter.addWidget(table)
+    splitter.addWidget(detail)
+    splitter.setStretchFactor(0, 3)
+    splitter.setStretchFactor(1, 2)
+    return splitter

@@ -1,0 +1,405 @@
+"""The Flight recorder page's table model: recorder rows fetched lazily, a page at a time.
+
+The view calls `canFetchMore`/`fetchMore` as the person scrolls near the end; each fetch is
+one keyset page from `RecorderQuery`, loaded in a task on the running loop, so a slot never
+waits on the store. Every request carries the generation it was asked for, and an answer for
+filters the person has since changed is dropped. A reload keeps the old rows on screen until
+the new first page arrives, so a live refresh never blanks the table. The total is counted
+apart, because a count can take longer than a page.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from llmgw_desktop.engine.recorder_query import (
+    PAGE_SIZE,
+    PageCursor,
+    RecordDetail,
+    RecorderFilters,
+    RecorderPage,
+    RecorderQuery,
+    RecordSummary,
+)
+from llmgw_desktop.ui.qt import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from llmgw_desktop.ui.tasks import UiTasks
+
+__all__ = [
+    "COLUMNS",
+    "NO_PROMPT_FOR_API",
+    "RecorderTableModel",
+    "describe_detail",
+    "format_cost",
+    "format_duration",
+    "format_time",
+]
+
+COLUMNS = (
+    "Time",
+    "Provider",
+    "Model",
+    "State",
+    "Caller",
+    "Principal",
+    "Duration",
+    "Tokens in",
+    "Tokens out",
+    "Cache read",
+    "Cache write",
+    "Cost",
+)
+_NUMERIC = frozenset(range(COLUMNS.index("Duration"), len(COLUMNS)))
+_ROOT = QModelIndex()
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ID = int(Qt.ItemDataRole.UserRole)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+Index = QModelIndex | QPersistentModelIndex
+
+
+def format_time(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
+def format_duration(ms: float | None) -> str:
+    """`850 ms`, `12.40 s` or `3m 05s`; empty when the request has not finished."""
+    if ms is None:
+        return ""
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.2f} s"
+    minutes, seconds = divmod(int(ms / 1000), 60)
+    return f"{minutes}m {seconds:02d}s"
+
+
+def format_cost(usd: float | None) -> str:
+    return "" if usd is None else f"${usd:.4f}"
+
+
+# One function per column, so painting a cell formats only that cell.
+_CELLS: tuple[Callable[[RecordSummary], str], ...] = (
+    lambda r: format_time(r.started_at),
+    lambda r: r.provider,
+    lambda r: r.model or "",
+    lambda r: r.state,
+    lambda r: r.caller,
+    lambda r: r.principal,
+    lambda r: format_duration(r.duration_ms),
+    lambda r: f"{r.input_tokens:,}",
+    lambda r: f"{r.output_tokens:,}",
+    lambda r: f"{r.cache_read_tokens:,}",
+    lambda r: f"{r.cache_write_tokens:,}",
+    lambda r: format_cost(r.cost_usd),
+)
+
+
+class RecorderTableModel(QAbstractTableModel):
+    """Rows of the flight recorder under one set of filters, newest first, loaded on demand."""
+
+    countChanged = Signal(object)  # the total as an int, or None while it is being counted
+    pageLoaded = Signal(int)  # how many rows are loaded now
+
+    def __init__(
+        self,
+        query: RecorderQuery,
+        tasks: UiTasks,
+        parent: QObject | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        super().__init__(parent)
+        self._query = query
+        self._tasks = tasks
+        self._page_size = page_size
+        self._filters = RecorderFilters()
+        self._rows: list[RecordSummary] = []
+        self._next: PageCursor | None = None
+        self._generation = 0
+        self._fetching = False
+        self._count_asked = 0
+        self._total: int | None = None
+        self._counting = False
+
+    # -- what the page reads ------------------------------------------------------------------
+
+    @property
+    def filters(self) -> RecorderFilters:
+        return self._filters
+
+    @property
+    def loading(self) -> bool:
+        return self._fetching
+
+    @property
+    def counting(self) -> bool:
+        return self._counting
+
+    @property
+    def total(self) -> int | None:
+        return self._total
+
+    @property
+    def loaded(self) -> int:
+        return len(self._rows)
+
+    def summary(self, row: int) -> RecordSummary | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, record_id: str) -> int | None:
+        for number, row in enumerate(self._rows):
+            if row.id == record_id:
+                return number
+        return None
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def reload(self, filters: RecorderFilters | None = None, *, recount: bool = True) -> None:
+        """Load the first page for `filters` (or the current ones again), and maybe recount."""
+        if filters is not None:
+            self._filters = filters
+        self._generation += 1
+        self._fetching = self._tasks.spawn(
+            self._load(self._generation, self._filters, None), what="load the flight recorder"
+        )
+        if recount:
+            self.recount()
+
+    def recount(self) -> None:
+        self._count_asked += 1
+        self._counting = self._tasks.spawn(
+            self._count(self._count_asked, self._filters), what="count the flight recorder"
+        )
+        if self._counting:
+            self._total = None
+            self.countChanged.emit(None)
+
+    def canFetchMore(self, parent: Index = _ROOT) -> bool:
+        return not parent.isValid() and self._next is not None and not self._fetching
+
+    def fetchMore(self, parent: Index = _ROOT) -> None:
+        if not self.canFetchMore(parent):
+            return
+        self._fetching = self._tasks.spawn(
+            self._load(self._generation, self._filters, self._next),
+            what="load more of the flight recorder",
+        )
+
+    async def _load(
+        self, generation: int, filters: RecorderFilters, after: PageCursor | None
+    ) -> None:
+        try:
+            page = await self._query.page(filters, after, limit=self._page_size)
+        except BaseException:
+            if generation == self._generation:
+                self._fetching = False
+            raise
+        if generation != self._generation:
+            return  # the filters changed meanwhile: a newer load owns the table
+        self._fetching = False
+        if after is None:
+            self._replace(page)
+        else:
+            self._append(page)
+        self.pageLoaded.emit(len(self._rows))
+
+    def _replace(self, page: RecorderPage) -> None:
+        self.beginResetModel()
+        self._rows = list(page.rows)
+        self._next = page.next
+        self.endResetModel()
+
+    def _append(self, page: RecorderPage) -> None:
+        if page.rows:
+            first = len(self._rows)
+            self.beginInsertRows(_ROOT, first, first + len(page.rows) - 1)
+            self._rows.extend(page.rows)
+            self.endInsertRows()
+        self._next = page.next
+
+    async def _count(self, asked: int, filters: RecorderFilters) -> None:
+        try:
+            total = await self._query.count(filters)
+        finally:
+            if asked == self._count_asked:
+                self._counting = False
+        if asked == self._count_asked:
+            self._total = total
+            self.countChanged.emit(total)
+
+    # -- QAbstractTableModel ------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = _ROOT) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # Called for every visible cell and role on each paint: answer the roles we do not
+        # use before touching the row.
+        if role == _DISPLAY:
+            row = self._row_for(index)
+            return None if row is None else _CELLS[index.column()](row)
+        if role == _ALIGNMENT:
+            return _RIGHT if index.column() in _NUMERIC else None
+        if role == _TOOLTIP:
+            row = self._row_for(index)
+            return None if row is None else f"{_CELLS[index.column()](row)}\nrequest {row.id}"
+        if role == _ID:
+            row = self._row_for(index)
+            return None if row is None else row.id
+        return None
+
+    def _row_for(self, index: Index) -> RecordSummary | None:
+        number = index.row()
+        return self._rows[number] if index.isValid() and 0 <= number < len(self._rows) else None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(COLUMNS)
+        ):
+            return COLUMNS[section]
+        return None
+
+
+# -- the detail pane ---------------------------------------------------------------------------
+
+# A long agent transcript would take the text pane seconds to lay out: show its beginning.
+SHOWN_TEXT_MAX = 100_000
+NO_PROMPT_FOR_API = (
+    "Not kept for API requests: the flight recorder holds numbers, codes and routes, never "
+    "prompt or answer text."
+)
+
+
+def describe_detail(detail: RecordDetail) -> str:
+    """The selected request as plain text: timings, tokens and cache, approval, route, error,
+    then the job's redacted prompt and response (or why there are none)."""
+    r = detail.record
+    lines = [f"Request {r['id']}"]
+    finished = r.get("finished_at")
+    timing = format_time(r["started_at"])
+    if finished is not None:
+        timing += f" → {format_time(finished)} ({format_duration(r.get('duration_ms'))})"
+    lines += [
+        f"  Time        {timing}",
+        f"  Provider    {r['provider']} · model {r.get('model') or '-'}"
+        + (f" (asked for {r['requested_model']})" if r.get("requested_model") else ""),
+        f"  State       {r['state']}"
+        + (f" · {r['attempts']} attempt(s)" if r.get("attempts") else ""),
+        f"  Caller      {r.get('caller') or '-'} via {r.get('transport') or '-'}"
+        + (f" {r['tool']}" if r.get("tool") else ""),
+        f"  Principal   {r['owner_principal']}"
+        + (f" · project {r['project']}" if r.get("project") else ""),
+    ]
+    for label, key in (
+        ("Job", "job_id"),
+        ("Correlation", "correlation_id"),
+        ("Session", "session_id"),
+        ("CLI session", "provider_session_id"),
+    ):
+        if r.get(key):
+            lines.append(f"  {label:<12}{r[key]}")
+    lines += ["", "Tokens and cache", *_tokens(r), "", "Approval", *_approval(r.get("approval"))]
+    lines += ["", "Route", *_route(r)]
+    error = _error(r)
+    if error:
+        lines += ["", "Error", *error]
+    lines += ["", *_conversation(detail)]
+    return "\n".join(lines)
+
+
+def _tokens(r: dict[str, Any]) -> list[str]:
+    read, write, fresh = r["cache_read_tokens"], r["cache_write_tokens"], r["input_tokens"]
+    prompt = fresh + read + write
+    hit = f" · {read / prompt:.0%} of the prompt read from cache" if prompt and read else ""
+    lines = [
+        f"  Input {fresh:,} · output {r['output_tokens']:,} · reasoning {r['reasoning_tokens']:,}",
+        f"  Cache read {read:,} · cache write {write:,}{hit}",
+        f"  Cost {format_cost(r.get('cost_usd')) or 'not reported'}",
+    ]
+    if r.get("prefix_hash"):
+        tokens = r.get("prefix_tokens")
+        size = f" ({tokens:,} tokens)" if tokens else ""
+        lines.append(f"  Stable prefix {r['prefix_hash'][:16]}{size}")
+    return lines
+
+
+def _approval(approval: Any) -> list[str]:
+    if not isinstance(approval, dict):
+        return ["  No approval step (API requests are not gated)"]
+    verdict = "allowed" if approval.get("allowed") else "refused"
+    line = f"  {verdict} by {approval.get('decided_by', 'policy')}"
+    if "score" in approval:
+        line += f" · risk {approval['score']} of {approval.get('threshold', '?')}"
+    if approval.get("permission_mode"):
+        line += f" · runs as {approval['permission_mode']}"
+    notes = [f"  - {text}" for text in approval.get("reasons") or []]
+    notes += [f"  ! {text}" for text in approval.get("warnings") or []]
+    return [line, *notes]
+
+
+def _route(r: dict[str, Any]) -> list[str]:
+    route = r.get("route")
+    if not isinstance(route, dict):
+        return [f"  {r['provider']} directly (no gateway fallback route)"]
+    lines = []
+    if route.get("rule"):
+        lines.append(f"  Rule: {route['rule']}")
+    lines.append(f"  Fallback used: {'yes' if r.get('fallback_used') else 'no'}")
+    for number, attempt in enumerate(route.get("attempts") or [], start=1):
+        if isinstance(attempt, dict):
+            lines.append(
+                f"  {number}. {attempt.get('target', '?')} with key {attempt.get('key') or '-'}"
+                f" → {attempt.get('outcome', '?')}"
+            )
+    return lines
+
+
+def _error(r: dict[str, Any]) -> list[str]:
+    parts = []
+    if r.get("error_code"):
+        parts.append(str(r["error_code"]))
+    if r.get("http_status"):
+        parts.append(f"HTTP {r['http_status']}")
+    if r.get("exit_code") not in (None, 0):
+        parts.append(f"exit code {r['exit_code']}")
+    return [f"  {' · '.join(parts)}"] if parts else []
+
+
+def _conversation(detail: RecordDetail) -> list[str]:
+    job_id = detail.record.get("job_id")
+    if not job_id:
+        return ["Prompt and response", f"  {NO_PROMPT_FOR_API}"]
+    if not detail.job_found:
+        return ["Prompt and response", f"  Job {job_id} is no longer kept (old jobs are pruned)."]
+    lines = [f"Prompt (job {job_id}, {detail.job_state}, secrets redacted)"]
+    lines.append(_shortened(detail.prompt) or "  (empty)")
+    lines += ["", "Response"]
+    lines.append(_shortened(detail.response) or "  (no answer yet)")
+    if detail.job_error:
+        lines += ["", f"Job error: {detail.job_error.get('code', '')}"]
+        if detail.job_error.get("message"):
+            lines.append(f"  {detail.job_error['message']}")
+    return lines
+
+
+def _shortened(text: str | None) -> str | None:
+    if text is None or len(text) <= SHOWN_TEXT_MAX:
+        return text
+    return f"{text[:SHOWN_TEXT_MAX]}\n… ({len(text) - SHOWN_TEXT_MAX:,} more characters not shown)"

@@ -1,0 +1,329 @@
+"""Settings: every effective setting, where its value came from, and the safe ones editable.
+
+The values shown are the ones the running gateway uses, secrets masked as `config --show`
+masks them. A change is checked with the setting's own check before anything is written, then
+saved to config.toml through the engine (the file keeps its comments). Most settings are read
+once at start, so the page says "restart needed" until then. Security settings (the bind
+address, authentication, OAuth, workspaces, approval) are shown but changed only by editing
+the file: a click in the window must never open the gateway to the network.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from llmgw_desktop.config_file import checked_value
+from llmgw_desktop.settings import ConfigError, Declared, declared_settings
+from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = ["EDITABLE_KEYS", "SettingsPage", "read_only_reason", "shown_value"]
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("Setting", "Value", "From", "Status")
+MASK = "***"
+# Keys inside table settings (API provider tables) whose values are credentials.
+SECRET_FIELDS = frozenset({"api_key", "api_keys"})
+
+# Settings that change how the gateway works but not who may reach it or what it may touch.
+EDITABLE_KEYS = frozenset(
+    {
+        "jobs.sync_deadline_ms",
+        "jobs.retention_days",
+        "jobs.dedup_window_ms",
+        "jobs.max_concurrent",
+        "jobs.max_concurrent_per_provider",
+        "jobs.max_queued",
+        "providers.timeout_ms",
+        "providers.idle_timeout_ms",
+        "providers.max_output_bytes",
+        "providers.kill_grace_ms",
+        "providers.retry_attempts",
+        "providers.retry_base_delay_ms",
+        "providers.breaker_threshold",
+        "providers.breaker_cooldown_ms",
+        "providers.version_cache_ms",
+        "cache_awareness.warn_on_ttl_expiry",
+        "cache_awareness.anthropic_ttl_seconds",
+        "recorder.retention_days",
+        "recorder.max_rows",
+        "log.level",
+        "log.max_bytes",
+        "log.backups",
+        "ui.start_hidden",
+        "gateway.default_model",
+        "gateway.small_request_model",
+        "gateway.small_request_max_tokens",
+        "gateway.detect_local",
+        "gateway.connect_timeout_ms",
+        "gateway.upstream_timeout_ms",
+    }
+)
+SECURITY_PREFIXES = ("http.", "approval.", "workspaces.", "providers.isolate_env")
+
+
+def _apply_log_level(value: Any) -> None:
+    logging.getLogger().setLevel(str(value).upper())
+
+
+# Settings the running gateway takes on when saved here; every other one waits for a restart.
+LIVE_KEYS: dict[str, Callable[[Any], None]] = {"log.level": _apply_log_level}
+
+
+def shown_value(decl: Declared, value: Any) -> str:
+    """A value as the page shows it: secrets masked, anything else as in config.toml."""
+    if decl.secret:
+        return MASK if value else ""
+    return json.dumps(_masked(value), ensure_ascii=False)
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: MASK if k in SECRET_FIELDS else _masked(v) for k, v in value.items()}
+    return value
+
+
+def read_only_reason(decl: Declared, source: str) -> str | None:
+    """Why a setting cannot be changed on this page, or None when it can."""
+    if decl.key.startswith(SECURITY_PREFIXES):
+        return "A security setting: change it in config.toml, then restart."
+    if decl.key == "providers.disabled":
+        return "Switch providers on and off with their switches (tray or Overview)."
+    if decl.type not in (bool, int, str):
+        return "A list or table: edit it in config.toml, then restart."
+    if decl.key not in EDITABLE_KEYS:
+        return "Where the gateway keeps its files: change it in config.toml, then restart."
+    if source.startswith("env "):
+        return f"Set by the environment variable {decl.env}, which overrides config.toml."
+    return None
+
+
+def _source_text(source: str) -> str:
+    return "config.toml" if source.startswith("file ") else source
+
+
+class SettingsPage(Page):
+    KEY = "settings"
+    TITLE = "Settings"
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        loaded = context.facts.loaded_settings
+        self._sources: dict[str, str] = dict(loaded.sources) if loaded is not None else {}
+        self._can_save = loaded is not None and self.engine.can_save_settings
+        self._decls = declared_settings()
+        self._saved: dict[str, Any] = {}  # key -> value saved from this page since start
+
+        if loaded is None:
+            where = "Where each value came from is not known in this window."
+        else:
+            missing = "" if loaded.config_file.exists() else " (not present yet: defaults apply)"
+            where = f"Settings file: {loaded.config_file}{missing}"
+        self.file_label = QLabel(where)
+        self.file_label.setObjectName("settingsFile")
+        self.file_label.setWordWrap(True)
+        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("settingsFilter")
+        self.filter_edit.setPlaceholderText("Filter settings (such as jobs. or timeout)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self._apply_filter)
+
+        self.table = QTableWidget(len(self._decls), len(COLUMNS))
+        self.table.setObjectName("settingsTable")
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        for row, decl in enumerate(self._decls):
+            self._fill_row(row, decl)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+
+        self.detail = QGroupBox("Setting")
+        self.key_label = QLabel()
+        self.key_label.setObjectName("settingKey")
+        self.key_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.doc_label = QLabel()
+        self.doc_label.setWordWrap(True)
+        self.value_edit = QLineEdit()
+        self.value_edit.setObjectName("settingValue")
+        self.value_edit.returnPressed.connect(self.save)
+        self.value_box = QCheckBox("On")
+        self.value_box.setObjectName("settingSwitch")
+        self.save_button = QPushButton("Save")
+        self.save_button.setObjectName("saveSetting")
+        self.save_button.setToolTip("Check the value, then write it to config.toml")
+        self.save_button.clicked.connect(self.save)
+        self.reason_label = QLabel()
+        self.reason_label.setObjectName("settingReadOnly")
+        self.reason_label.setWordWrap(True)
+        self.message_label = QLabel()
+        self.message_label.setObjectName("settingMessage")
+        self.message_label.setWordWrap(True)
+        editor = QHBoxLayout()
+        editor.addWidget(self.value_edit, 1)
+        editor.addWidget(self.value_box)
+        editor.addWidget(self.save_button)
+        detail_column = QVBoxLayout(self.detail)
+        detail_column.addWidget(self.key_label)
+        detail_column.addWidget(self.doc_label)
+        detail_column.addLayout(editor)
+        detail_column.addWidget(self.reason_label)
+        detail_column.addWidget(self.message_label)
+
+        column = QVBoxLayout(self)
+        column.addWidget(self.file_label)
+        column.addWidget(self.filter_edit)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.detail)
+        self._show_selected()
+
+    # -- the table ----------------------------------------------------------------------
+
+    def _fill_row(self, row: int, decl: Declared) -> None:
+        running = getattr(self.engine.settings, decl.attr)
+        source = self._sources.get(decl.key, "unknown")
+        cells = (decl.key, shown_value(decl, running), _source_text(source), self.status(decl.key))
+        for col, text in enumerate(cells):
+            item = self.table.item(row, col)
+            if item is None:  # first fill; later ones change the text, keeping the selection
+                item = QTableWidgetItem()
+                self.table.setItem(row, col, item)
+            item.setText(text)
+            if col == 0:
+                item.setToolTip(f"{decl.doc}\nEnvironment variable: {decl.env}")
+
+    def row_of(self, key: str) -> int:
+        """The table row of setting `key`.
+
+        Raises:
+            KeyError: no such setting.
+        """
+        for row, decl in enumerate(self._decls):
+            if decl.key == key:
+                return row
+        raise KeyError(key)
+
+    def select(self, key: str) -> None:
+        """Show setting `key` in the editor (selects its row)."""
+        self.table.selectRow(self.row_of(key))
+
+    def status(self, key: str) -> str:
+        """What saving on this page did to `key`: nothing yet, applied, or restart needed."""
+        if key not in self._saved:
+            return ""
+        decl = self._decls[self.row_of(key)]
+        value = self._saved[key]
+        if value == getattr(self.engine.settings, decl.attr):
+            return "saved"
+        if key in LIVE_KEYS:
+            return "saved, in effect now"
+        return f"saved {shown_value(decl, value)}: restart needed"
+
+    def _apply_filter(self, text: str) -> None:
+        wanted = text.strip().lower()
+        for row, decl in enumerate(self._decls):
+            hidden = bool(wanted) and wanted not in decl.key and wanted not in decl.doc.lower()
+            self.table.setRowHidden(row, hidden)
+
+    def selected(self) -> Declared | None:
+        model = self.table.selectionModel()
+        rows = model.selectedRows() if model is not None else []
+        return self._decls[rows[0].row()] if rows else None
+
+    # -- the editor ---------------------------------------------------------------------
+
+    def _show_selected(self) -> None:
+        decl = self.selected()
+        self.message_label.clear()
+        if decl is None:
+            self.key_label.setText("Choose a setting to see what it does.")
+            self.doc_label.clear()
+            self.reason_label.clear()
+            for widget in (self.value_edit, self.value_box, self.save_button):
+                widget.setVisible(False)
+            return
+        source = self._sources.get(decl.key, "unknown")
+        reason = read_only_reason(decl, source)
+        if reason is None and not self._can_save:
+            reason = "This window cannot write the settings file."
+        self.key_label.setText(f"<b>{decl.key}</b> (environment variable {decl.env})")
+        self.doc_label.setText(decl.doc)
+        self.reason_label.setText(reason or self._restart_note(decl.key))
+        current = self._saved.get(decl.key, getattr(self.engine.settings, decl.attr))
+        editable = reason is None
+        self.value_box.setVisible(editable and decl.type is bool)
+        self.value_edit.setVisible(editable and decl.type is not bool)
+        self.save_button.setVisible(editable)
+        if decl.type is bool:
+            self.value_box.setChecked(bool(current))
+        else:
+            self.value_edit.setText(str(current))
+
+    def _restart_note(self, key: str) -> str:
+        if key in LIVE_KEYS:
+            return "Takes effect as soon as it is saved."
+        return "Saved to config.toml; the gateway uses the new value after a restart."
+
+    def save(self) -> None:
+        """Check the edited value with the setting's own check, then write it (in the
+        background); a bad value is reported, naming the key, and nothing is written."""
+        decl = self.selected()
+        if decl is None or not self.save_button.isVisible():
+            return
+        typed: str | bool = (
+            self.value_box.isChecked() if decl.type is bool else self.value_edit.text()
+        )
+        try:
+            value = checked_value(decl.key, typed)
+        except ConfigError as exc:
+            self._say(f"{exc.key}: {exc.problem}. Nothing was saved.", error=True)
+            return
+        self.save_button.setEnabled(False)
+        self._say(f"Saving {decl.key}…")
+        self.tasks.spawn(self.write(decl, value), what=f"save {decl.key}")
+
+    async def write(self, decl: Declared, value: Any) -> None:
+        """Write `value` (already checked) for `decl` to the settings file."""
+        try:
+            await self.engine.save_setting(decl.key, value)
+        except (OSError, RuntimeError, ValueError) as exc:
+            log.warning("could not save %s: %s", decl.key, exc)
+            self._say(f"{decl.key}: could not be saved: {exc}", error=True)
+            return
+        finally:
+            self.save_button.setEnabled(True)
+        self._saved[decl.key] = value
+        if (apply := LIVE_KEYS.get(decl.key)) is not None:
+            apply(value)
+        self._fill_row(self.row_of(decl.key), decl)
+        self._say(f"{decl.key} saved. {self._restart_note(decl.key)}")
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.message_label.setStyleSheet("color: #c0392b;" if error else "")
+        self.message_label.setText(text)

@@ -1,0 +1,476 @@
+"""Screenshots of every dashboard page for the README, from the real app under Xvfb.
+
+Usage: python scripts/screenshots.py [--out docs/images] [--requests 300] [--pages a,b]
+
+What runs, all on this machine and offline:
+- Xvfb, a virtual X server (apt-get install xvfb libxcb-cursor0; Qt 6.5+ needs the latter
+  for X11), so the app uses its real X11 platform;
+- two scripted upstreams (tests/fakes/upstream) on loopback: one plays OpenAI, Anthropic and
+  Gemini for the API providers, the other answers the Mistral Vibe stand-in CLI
+  (tests/fakes/fake_vibe.py; the real vibe needs Python 3.12), so jobs are real CLI jobs;
+- the app itself, exactly what `python -m llmgw_desktop` runs (`cli.main`), with its config,
+  data and logs in a temporary folder and the provider keys and base URLs in its environment.
+
+Once the window is up, a driver on the app's own loop sends the workload through the gateway's
+HTTP front door (a few hundred chat requests from several callers and projects, streamed and
+not, some of them failing over; jobs through the CLI bridge, one left running), then shows each
+page in `MainWindow.pages` (whatever pages are registered when it runs), lets it refresh, and
+saves `QWidget.grab()` as <out>/<page key>.png; the overview is also taken in the dark look.
+Then it stops the app the way SIGTERM does. A full run into docs/images also rewrites the
+gallery in README.md's "Screens" section (between its markers) to show exactly those images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import hashlib
+import itertools
+import os
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+
+from llmgw_desktop import cli  # noqa: E402
+from llmgw_desktop.engine.gateway.catalog import API_PROVIDERS  # noqa: E402
+from llmgw_desktop.ui.main_window import MainWindow  # noqa: E402
+from llmgw_desktop.ui.qt import QApplication, Qt, QTimer  # noqa: E402
+from llmgw_desktop.ui.theme import apply_theme  # noqa: E402
+from tests.fakes.upstream import Reply, ScriptedUpstream  # noqa: E402
+
+DEFAULT_OUT = ROOT / "docs" / "images"
+README = ROOT / "README.md"
+README_START = "<!-- screens: written by scripts/screenshots.py -->"
+README_END = "<!-- /screens -->"
+SCREEN = "1600x1000x24"
+WINDOW_SIZE = (1280, 820)
+XVFB_START_S = 10.0
+WINDOW_WAIT_S = 30.0
+PAGE_SETTLE_S = 1.5  # a page refreshes when shown; give its engine queries time to land
+WORKLOAD_TIMEOUT_S = 120.0
+JOB_TIMEOUT_S = 60.0
+CONCURRENCY = 16
+WAVES = 6  # spread over time, so the live charts have a shape
+WAVE_PAUSE_S = 2.0
+DARK_SAMPLES = ("overview",)
+CALLERS = ("claude-code", "cursor", "codex", "aider")
+PROJECTS = ("api", "web", None)
+MODELS = ("gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash")
+UNCONFIGURED_MODEL = "mistral-large-latest"  # no key set: refused, as a user would see it
+CLI_MODEL = "mistral-cli/devstral-medium-latest"
+BEARER = "screens-" + secrets.token_urlsafe(32)
+# OAuth clients configured for the Clients page; each signs in once, so it has a live grant.
+OAUTH_CLIENTS = {"laptop-editor": "Laptop editor", "ci-runner": "CI runner"}
+OAUTH_REDIRECT = "http://127.0.0.1:9/callback"
+OAUTH_SECRET = secrets.token_urlsafe(32)
+PROMPTS = (
+    "Summarise this diff in one line.",
+    "Write a unit test for parse_header().",
+    "Why does this query take 3 seconds?",
+    "Rename the variable to something clearer.",
+)
+
+
+def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    """Start Xvfb on a free display; the process and the display name.
+
+    Raises:
+        SystemExit: Xvfb is not installed or did not start.
+    """
+    binary = shutil.which("Xvfb")
+    if binary is None:
+        raise SystemExit("Xvfb is not installed (Debian/Ubuntu: apt-get install xvfb)")
+    # -displayfd: Xvfb picks a free display number and writes it (to stdout) once it is ready.
+    proc = subprocess.Popen(
+        [binary, "-displayfd", "1", "-screen", "0", SCREEN, "-nolisten", "tcp"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], XVFB_START_S)
+    number = proc.stdout.readline().decode().strip() if ready else ""
+    if not number:
+        proc.kill()
+        raise SystemExit("Xvfb did not start")
+    return proc, f":{number}"
+
+
+class Upstreams(threading.Thread):
+    """The two scripted upstreams, on their own loop in a thread, so they are up before the
+    app reads its environment and keep answering while the app's loop is busy."""
+
+    def __init__(self) -> None:
+        super().__init__(name="scripted-upstreams", daemon=True)
+        self.ready = threading.Event()
+        self.api_url = ""
+        self.cli_url = ""
+        self.cli: ScriptedUpstream | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def run(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        # The CLI jobs: two answer after a moment, the third keeps running while the pages are
+        # taken, and anything after those fails (a failed job on the jobs page).
+        cli_replies = (Reply.slow(0.8), Reply.slow(1.2), Reply.slow(WORKLOAD_TIMEOUT_S * 5))
+        async with (
+            ScriptedUpstream(default=Reply.ok(delay_s=0.02)) as api,
+            ScriptedUpstream(default=Reply.error(500)) as cli_upstream,
+        ):
+            # A few overloaded answers first: the gateway moves on to the next target.
+            api.script(*[Reply.error(529)] * 3, *[Reply.error(503)] * 3)
+            cli_upstream.script(*cli_replies)
+            self.api_url, self.cli_url, self.cli = api.base_url, cli_upstream.base_url, cli_upstream
+            self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
+            self.ready.set()
+            await self._stopping.wait()
+
+    def cli_requests(self) -> int:
+        return 0 if self.cli is None else len(self.cli.llm_requests)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        self.join(5)
+
+
+def write_config(path: Path, workspace: Path) -> None:
+    """A config.toml with a static bearer token, two OAuth clients (no consent step, so no
+    dialog covers the window) and the workspace token-holding callers' CLI jobs run in."""
+    digest = hashlib.sha256(OAUTH_SECRET.encode()).hexdigest()
+    workspace.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "[workspaces]",
+        f'registry = {{ demo = "{workspace}" }}',
+        'default = "demo"',
+        f'allowed_roots = ["{workspace.parent}"]',
+        "",
+        "[http]",
+        f'auth_token = "{BEARER}"',
+        "",
+        "[http.oauth]",
+        "enabled = true",
+        "require_consent = false",
+    ]
+    for client_id, name in OAUTH_CLIENTS.items():
+        lines += [
+            "",
+            f"[http.oauth.clients.{client_id}]",
+            f'name = "{name}"',
+            f'redirect_uris = ["{OAUTH_REDIRECT}"]',
+            f'client_secret_sha256 = "{digest}"',
+            'scopes = "mcp"',
+        ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+async def sign_in(client: aiohttp.ClientSession, base_url: str, client_id: str) -> str:
+    """An OAuth authorization-code flow with PKCE, as an editor runs it; the access token.
+
+    Raises:
+        RuntimeError: the gateway did not hand out a code or a token.
+    """
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": OAUTH_REDIRECT,
+            "scope": "mcp",
+            "state": "screens",
+            "code_challenge": challenge.rstrip(b"=").decode(),
+            "code_challenge_method": "S256",
+        }
+    )
+    url = f"{base_url}/oauth/authorize?{query}"
+    async with client.get(url, allow_redirects=False) as response:
+        landing = response.headers.get("Location", "")
+    code = parse_qs(urlsplit(landing).query).get("code", [""])[0]
+    if not code:
+        raise RuntimeError(f"no authorization code for {client_id}: {landing}")
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": OAUTH_REDIRECT,
+        "code_verifier": verifier,
+        "client_id": client_id,
+        "client_secret": OAUTH_SECRET,
+    }
+    async with client.post(f"{base_url}/oauth/token", data=form) as response:
+        body = await response.json()
+    if "access_token" not in body:
+        raise RuntimeError(f"no token for {client_id}: {body}")
+    return str(body["access_token"])
+
+
+def prepare_environment(home: Path, upstreams: Upstreams) -> None:
+    """The app's settings and the providers' keys and base URLs, as a user's shell has them."""
+    for name in list(os.environ):
+        if name.startswith("LLM_GATEWAY_"):
+            del os.environ[name]
+    for spec in API_PROVIDERS:
+        for variable in (*spec.key_env, spec.base_url_env):
+            if variable:
+                os.environ.pop(variable, None)
+    os.environ.pop("QT_QPA_PLATFORM", None)  # the real X11 platform, on Xvfb
+    os.environ |= {
+        "LLM_GATEWAY_CONFIG": str(home / "config" / "config.toml"),
+        "LLM_GATEWAY_DATA_DIR": str(home / "data"),
+        "LLM_GATEWAY_LOG_DIR": str(home / "log"),
+        "LLM_GATEWAY_HTTP_PORT": "0",
+        "LLM_GATEWAY_DETECT_LOCAL": "false",
+        "LLM_GATEWAY_CLI_PATH": str(ROOT / "tests" / "fakes" / "bin"),
+        "LLM_GATEWAY_RETRY_ATTEMPTS": "1",
+        "OPENAI_API_KEY": "sk-screenshot-openai",
+        "OPENAI_BASE_URL": upstreams.api_url + "/v1",
+        "ANTHROPIC_API_KEY": "sk-ant-screenshot",
+        "ANTHROPIC_BASE_URL": upstreams.api_url,
+        "GEMINI_API_KEY": "gemini-screenshot",
+        "GOOGLE_GEMINI_BASE_URL": upstreams.api_url,
+        "VIBE_HOME": str(home / "vibe"),
+        "VIBE_TEST_BASE_URL": upstreams.cli_url,
+        "LLMGW_TEST_PYTHON": sys.executable,
+        # Never this machine's keyring: the vault keeps its key in the temporary data folder.
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+
+
+async def until(condition: Callable[[], Any], what: str, timeout_s: float) -> Any:
+    """Await (never block) until `condition()` gives something truthy; that value.
+
+    Raises:
+        TimeoutError: it did not happen in time.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what}")
+        await asyncio.sleep(0.05)
+    return value
+
+
+def find_window() -> MainWindow | None:
+    windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+    return next((w for w in windows if w.isVisible()), None)
+
+
+async def chat(
+    client: aiohttp.ClientSession,
+    base_url: str,
+    model: str,
+    *,
+    stream: bool,
+    caller: str,
+    token: str = BEARER,
+    index: int = 0,
+) -> tuple[int, bytes]:
+    """One chat request; its HTTP status and body. `index` picks the prompt and project."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [{"role": "user", "content": PROMPTS[index % len(PROMPTS)]}],
+        "stream": stream,
+    }
+    if project := PROJECTS[index % len(PROJECTS)]:
+        body["project"] = project
+    headers = {"X-Caller": caller, "Authorization": f"Bearer {token}"}
+    async with client.post(
+        base_url + "/v1/chat/completions", json=body, headers=headers
+    ) as response:
+        return response.status, await response.read()
+
+
+async def api_traffic(base_url: str, total: int) -> dict[int, int]:
+    """`total` chat requests in waves, with the static token and each OAuth client's; the
+    count of each HTTP status."""
+    statuses: dict[int, int] = {}
+    gate = asyncio.Semaphore(CONCURRENCY)
+    callers = itertools.cycle(CALLERS)
+    timeout = aiohttp.ClientTimeout(total=JOB_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as client:
+        signed_in = [await sign_in(client, base_url, c) for c in OAUTH_CLIENTS]
+        tokens = itertools.cycle([BEARER, *signed_in])
+
+        async def one(index: int) -> None:
+            model = UNCONFIGURED_MODEL if index % 60 == 59 else MODELS[index % len(MODELS)]
+            async with gate:
+                status = await chat(
+                    client,
+                    base_url,
+                    model,
+                    stream=index % 3 == 0,
+                    caller=next(callers),
+                    token=next(tokens),
+                    index=index,
+                )
+            statuses[status[0]] = statuses.get(status[0], 0) + 1
+
+        per_wave = max(1, total // WAVES)
+        for start in range(0, total, per_wave):
+            await asyncio.gather(*(one(i) for i in range(start, min(total, start + per_wave))))
+            await asyncio.sleep(WAVE_PAUSE_S)
+    return statuses
+
+
+async def cli_jobs(base_url: str, upstreams: Upstreams) -> asyncio.Task[tuple[int, bytes]]:
+    """Jobs through the CLI bridge: two complete, one fails, and one is left running (its
+    request's task is returned, to cancel at the end)."""
+
+    async def job(caller: str, index: int) -> tuple[int, bytes]:
+        timeout = aiohttp.ClientTimeout(total=WORKLOAD_TIMEOUT_S * 5)
+        async with aiohttp.ClientSession(timeout=timeout) as client:
+            return await chat(client, base_url, CLI_MODEL, stream=False, caller=caller, index=index)
+
+    for index, caller in enumerate(("claude-code", "codex")):
+        status, body = await job(caller, index)
+        if status != 200:
+            raise RuntimeError(f"a CLI job through the gateway answered {status}: {body[:300]!r}")
+    running = asyncio.get_running_loop().create_task(job("cursor", 2))
+    await until(lambda: upstreams.cli_requests() >= 3, "the long job", JOB_TIMEOUT_S)
+    await job("aider", 3)  # the upstream fails from here on
+    return running
+
+
+async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[tuple[str, Path]]:
+    """Each registered page (and a dark sample) saved as <out>/<key>.png; (title, file)s."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    window.resize(*WINDOW_SIZE)
+    window.bring_forward()
+    saved: list[tuple[str, Path]] = []
+    looks = [("", Qt.ColorScheme.Light), ("-dark", Qt.ColorScheme.Dark)]
+    for suffix, scheme in looks:
+        apply_theme(app, scheme)
+        for key in list(window.pages):
+            if (only and key not in only) or (suffix and key not in DARK_SAMPLES):
+                continue
+            window.show_page(key)
+            await asyncio.sleep(PAGE_SETTLE_S)
+            path = out / f"{key}{suffix}.png"
+            if not window.grab().save(str(path)):
+                raise RuntimeError(f"could not write {path}")
+            title = window.pages[key].TITLE + (" (dark look)" if suffix else "")
+            saved.append((title, path))
+            print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    apply_theme(app)
+    return saved
+
+
+def update_readme(shots: list[tuple[str, Path]]) -> None:
+    """Rewrite the README's gallery (between the screens markers) to show exactly the pages
+    taken, two to a row, so it follows the pages as they are registered."""
+    text = README.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        print(f"README.md has no {README_START} ... {README_END} markers; left alone")
+        return
+    rows: list[str] = []
+    for pair in (shots[i : i + 2] for i in range(0, len(shots), 2)):
+        cells = [*pair, *[("", None)] * (2 - len(pair))]
+        titles = " | ".join(f"**{title}**" if title else " " for title, _ in cells)
+        images = " | ".join(
+            f"![{title}]({path.relative_to(ROOT).as_posix()})" if path else " "
+            for title, path in cells
+        )
+        rows += [f"| {titles} |", f"| {images} |"]
+    # A markdown table needs a header: the first row of titles is it.
+    table = [rows[0], "|---|---|", *rows[1:]] if rows else []
+    gallery = "\n".join([README_START, "", *table, "", ""])
+    README.write_text(text[:start] + gallery + text[end:], encoding="utf-8")
+    print("updated the gallery in README.md")
+
+
+async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[str, Any]) -> None:
+    """Workload, then pictures, then a clean stop (as SIGTERM asks)."""
+    try:
+        window = await until(find_window, "the dashboard window", WINDOW_WAIT_S)
+        facts = next(iter(window.pages.values())).context.facts
+        base_url = facts.health_url.removesuffix("/health")
+        print(f"app up at {base_url}; pages: {', '.join(window.pages)}")
+        async with asyncio.timeout(WORKLOAD_TIMEOUT_S):
+            running = await cli_jobs(base_url, upstreams)
+            statuses = await api_traffic(base_url, args.requests)
+        print(f"workload done: HTTP statuses {dict(sorted(statuses.items()))}")
+        only = set(args.pages.split(",")) if args.pages else None
+        outcome["saved"] = await capture(window, args.out, only)
+        if only is None and args.out == DEFAULT_OUT:
+            update_readme(outcome["saved"])
+        running.cancel()
+    except BaseException as exc:
+        outcome["error"] = exc
+        raise
+    finally:
+        signal.raise_signal(signal.SIGTERM)  # the app's handler stops it in order
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--pages", default="", help="comma-separated page keys (default: all)")
+    args = parser.parse_args()
+    args.out = args.out.resolve()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    xvfb, display = start_xvfb()
+    upstreams = Upstreams()
+    home = Path(tempfile.mkdtemp(prefix="llmgw-screens-"))
+    outcome: dict[str, Any] = {}
+    try:
+        upstreams.start()
+        if not upstreams.ready.wait(10):
+            raise SystemExit("the scripted upstreams did not start")
+        os.environ["DISPLAY"] = display
+        prepare_environment(home, upstreams)
+        write_config(home / "config" / "config.toml", home / "workspaces" / "demo")
+        # The app reuses this QApplication; it exists first so the driver can be scheduled
+        # on the loop the app is about to run.
+        app = QApplication([sys.argv[0]])
+        tasks: set[asyncio.Task[None]] = set()
+
+        def start_driver() -> None:
+            task = asyncio.get_event_loop().create_task(drive(args, upstreams, outcome))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        QTimer.singleShot(0, start_driver)
+        code = cli.main([])
+        del app
+    finally:
+        upstreams.stop()
+        xvfb.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            xvfb.wait(5)
+        if "error" in outcome:
+            print(f"kept the app's config, data and log in {home}", file=sys.stderr)
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+    if "error" in outcome:
+        print(f"failed: {outcome['error']!r}", file=sys.stderr)
+        return 1
+    print(f"app exited with {code}; wrote {len(outcome.get('saved', []))} image(s)")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

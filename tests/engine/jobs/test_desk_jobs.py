@@ -1,0 +1,248 @@
+"""The desk's view of jobs: every principal's jobs with filters, and Retry.
+
+Listing and the retry rules run on the job manager over a real store, with work the test
+controls; the whole retry path (rebuilding the call, approval, a new job) runs a real Claude
+Code CLI against the scripted upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.engine.call_params import CallParams, RequestMeta
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.errors import InvalidRequest, NotFound, ProviderFailure
+from llmgw_desktop.engine.jobs.manager import (
+    DeskFilter,
+    JobContext,
+    JobLimits,
+    JobOrigin,
+    JobSpec,
+    Submitted,
+)
+from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.store import Database
+from llmgw_desktop.settings import LoadedSettings
+from tests.contract.conftest import engine_settings
+from tests.contract.offline import find_cli, offline_environment
+from tests.engine.jobs.test_manager import Clock, Gate, Harness
+from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply, ScriptedUpstream
+
+JOB_TIMEOUT_S = 30.0
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(tmp_path / "jobs.db")
+    await database.open()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def h(db: Database) -> AsyncIterator[Harness]:
+    harness = Harness(db, JobLimits(flush_interval_s=0.05), Clock())
+    await harness.manager.start()
+    yield harness
+    await harness.stop()
+
+
+async def _failing(ctx: JobContext) -> dict[str, Any]:
+    raise ProviderFailure("upstream said no", code="auth_required")
+
+
+async def _done(ctx: JobContext) -> dict[str, Any]:
+    return {"text": "ok", "usage": {"input_tokens": 11, "output_tokens": 4}}
+
+
+async def _submit(h: Harness, work: Any, **kw: Any) -> str:
+    """Run `work` as a job to its end; its id."""
+    submitted = await h.manager.submit(h.spec(work, **kw))
+    assert (await h.manager.wait(submitted.job_id, kw.get("principal", "local"), 5)).finished
+    return submitted.job_id
+
+
+async def test_desk_lists_every_principals_jobs_newest_first(h: Harness, db: Database) -> None:
+    clock = h.manager._clock
+    assert isinstance(clock, Clock)
+    first = await _submit(h, _done, principal="alice", prompt="one")
+    clock.now += 1
+    second = await _submit(h, _failing, principal="bob", prompt="two", provider="codex")
+    recorder = FlightRecorder(db)
+    record = recorder.start(principal="alice", provider="claude", caller="zed/0.1")
+    recorder.update(record, job_id=first)
+    await recorder.flush()
+
+    rows = await h.manager.list_for_desk()
+    assert [r.view.id for r in rows] == [second, first]
+    by_id = {r.view.id: r for r in rows}
+    assert by_id[first].principal == "alice" and by_id[first].caller == "zed/0.1"
+    assert (by_id[first].input_tokens, by_id[first].output_tokens) == (11, 4)
+    assert by_id[second].principal == "bob" and by_id[second].caller == ""
+    assert by_id[second].view.error is not None
+    assert by_id[second].view.error["code"] == "auth_required"
+    assert by_id[first].view.output == "" and by_id[first].view.result is None  # summary only
+    # The per-principal listing stays per principal.
+    assert [v.id for v in await h.manager.list_jobs("alice")] == [first]
+
+
+async def test_desk_filters_by_state_provider_and_text(h: Harness, db: Database) -> None:
+    done = await _submit(h, _done, principal="alice", prompt="refactor the parser")
+    failed = await _submit(h, _failing, principal="bob", prompt="x", provider="codex")
+    gate = Gate()
+    running = (await h.manager.submit(h.spec(gate, principal="carol", prompt="y"))).job_id
+    await gate.started.wait()
+    recorder = FlightRecorder(db)
+    recorder.update(
+        recorder.start(principal="bob", provider="codex", caller="Cursor"), job_id=failed
+    )
+    await recorder.flush()
+
+    async def ids(**filters: Any) -> set[str]:
+        return {r.view.id for r in await h.manager.list_for_desk(DeskFilter(**filters))}
+
+    active = frozenset({JobState.QUEUED, JobState.RUNNING})
+    assert await ids(states=active) == {running}
+    assert await ids(states=frozenset({JobState.FAILED})) == {failed}
+    assert await ids(provider="codex") == {failed}
+    assert await ids(text="PARSER") == {done}  # the prompt, ignoring case
+    assert await ids(text="carol") == {running}  # the principal
+    assert await ids(text="cursor") == {failed}  # the caller, from the flight recorder
+    assert await ids(text=running[:12]) == {running}  # the job id
+    assert await ids(text="100%_") == set()  # typed text is no pattern
+    assert len(await h.manager.list_for_desk(limit=2)) == 2
+    gate.opened.set()
+
+
+async def test_desk_shows_a_running_jobs_progress_from_memory(h: Harness) -> None:
+    gate = Gate()
+    job_id = (await h.manager.submit(h.spec(gate))).job_id
+    await gate.started.wait()  # progress set, not yet flushed to the store
+    [row] = await h.manager.list_for_desk()
+    assert row.view.id == job_id and row.view.state is JobState.RUNNING
+    assert row.view.progress == {"events": 1} and row.view.output == ""
+    gate.opened.set()
+
+
+async def test_retry_resubmits_the_stored_call_as_a_new_job(h: Harness) -> None:
+    seen: list[JobOrigin] = []
+
+    async def resubmit(origin: JobOrigin) -> Submitted:
+        seen.append(origin)
+        spec = JobSpec(origin.principal, origin.provider, origin.request, "/w", _done)
+        return await h.manager.submit(spec, force_refresh=True)
+
+    h.manager.set_resubmitter(resubmit)
+    failed = await _submit(h, _failing, principal="bob", prompt="again please")
+    submitted = await h.manager.retry(failed)
+    assert submitted.job_id != failed and not submitted.attached
+    [origin] = seen
+    assert (origin.principal, origin.provider, origin.state) == ("bob", "claude", JobState.FAILED)
+    assert origin.request == {"prompt": "again please"}
+    view = await h.manager.wait(submitted.job_id, "bob", 5)
+    assert view.state is JobState.COMPLETED
+
+
+async def test_retry_refuses_what_it_cannot_or_should_not_run(h: Harness) -> None:
+    async def resubmit(origin: JobOrigin) -> Submitted:
+        raise AssertionError("must not be asked")
+
+    with pytest.raises(InvalidRequest, match="no way to rebuild"):
+        await h.manager.retry(await _submit(h, _failing, prompt="no resubmitter yet"))
+    h.manager.set_resubmitter(resubmit)
+    with pytest.raises(NotFound):
+        await h.manager.retry("job_nope")
+    completed = await _submit(h, _done)
+    with pytest.raises(InvalidRequest, match="only failed, canceled or interrupted") as info:
+        await h.manager.retry(completed)
+    assert info.value.code == "not_retryable"
+    gate = Gate()
+    running = (await h.manager.submit(h.spec(gate, prompt="slow"))).job_id
+    with pytest.raises(InvalidRequest, match="cancel it first"):
+        await h.manager.retry(running)
+    gate.opened.set()
+    secret = await _submit(h, _failing, prompt="use key sk-ant-api03-abcdefghijklmnop")
+    with pytest.raises(InvalidRequest, match="looked like a secret") as info:
+        await h.manager.retry(secret)
+    assert info.value.code == "not_rebuildable"
+
+
+# -- the whole path, with the real Claude Code CLI ---------------------------------------------
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[ScriptedUpstream]:
+    async with ScriptedUpstream() as up:
+        yield up
+
+
+@pytest.fixture
+async def engine(
+    loaded: LoadedSettings,
+    tmp_path: Path,
+    upstream: ScriptedUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Engine]:
+    find_cli("claude")
+    offline_environment(tmp_path / "home", upstream.base_url, monkeypatch)
+    e = Engine(engine_settings(loaded))
+    await e.start()
+    yield e
+    await e.stop()
+
+
+async def _finished(engine: Engine, job_id: str, principal: str = "local") -> Any:
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        while not (view := await engine.jobs.wait(job_id, principal, JOB_TIMEOUT_S)).finished:
+            pass
+    return view
+
+
+@pytest.mark.contract
+async def test_retry_of_a_failed_cli_call_runs_it_again(
+    engine: Engine, upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    upstream.script(Reply.error(401))
+    params = CallParams(prompt="say hi", working_dir=str(workdir), correlation_id="c-1")
+    meta = RequestMeta(transport="test", caller="editor/1.0")
+    first = await engine.calls.submit("claude", params, "local", meta)
+    failed = await _finished(engine, first.job_id)
+    assert failed.state is JobState.FAILED
+
+    again = await engine.jobs.retry(first.job_id)
+    done = await _finished(engine, again.job_id)
+    assert done.state is JobState.COMPLETED, done.error
+    assert done.result is not None and done.result["working_dir"] == str(workdir.resolve())
+    assert done.result["usage"]["input_tokens"] == ANTHROPIC_INPUT_TOKENS
+    assert done.correlation_id == "c-1"
+    asked = upstream.llm_requests
+    assert len(asked) == 2 and "say hi" in asked[1].raw_body.decode()
+    await engine.recorder.flush()
+    rows = {r.view.id: r for r in await engine.jobs.list_for_desk()}
+    assert rows[again.job_id].caller == "editor/1.0" and rows[again.job_id].principal == "local"
+
+
+@pytest.mark.contract
+async def test_retry_says_why_when_the_directory_is_gone(
+    engine: Engine, upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    workdir = tmp_path / "gone"
+    workdir.mkdir()
+    upstream.script(Reply.error(401))
+    first = await engine.calls.submit(
+        "claude", CallParams(prompt="hi", working_dir=str(workdir)), "local"
+    )
+    assert (await _finished(engine, first.job_id)).state is JobState.FAILED
+    shutil.rmtree(workdir)
+    with pytest.raises(InvalidRequest) as info:
+        await engine.jobs.retry(first.job_id)
+    assert info.value.code == "invalid_working_dir"

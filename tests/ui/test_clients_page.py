@@ -1,0 +1,242 @@
+"""The Clients page, in the real desktop app on a qasync loop, offscreen.
+
+A browser (aiohttp, following the gateway's redirects) starts an authorization that needs
+consent; the request shows up on the Clients page; answering it there (not in the desk dialog)
+completes the browser's flow: a code it trades for a working token, or `access_denied`. The
+page then lists the client with its live grant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import aiohttp
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.clients import ClientsPage
+from llmgw_desktop.ui.qt import QPushButton
+
+CLIENT_ID = "page-editor"
+CLIENT_SECRET = "page-editor-secret-0123456789-abcdefghij"
+REDIRECT = "http://127.0.0.1:9/callback"
+STEP_TIMEOUT = 10.0
+
+
+@pytest.fixture
+def desktop(loaded: LoadedSettings) -> Iterator[DesktopApp]:
+    settings = replace(
+        loaded.settings,
+        http_port=0,
+        oauth_enabled=True,
+        oauth_require_consent=True,
+        oauth_clients={
+            CLIENT_ID: {
+                "name": "Page editor",
+                "redirect_uris": [REDIRECT],
+                "client_secret_sha256": hashlib.sha256(CLIENT_SECRET.encode()).hexdigest(),
+            }
+        },
+    )
+    lock = InstanceLock(loaded.settings.data_path)
+    assert lock.acquire()
+    try:
+        yield DesktopApp(replace(loaded, settings=settings), lock)
+    finally:
+        lock.release()
+
+
+async def _until(condition: Callable[[], Any], what: str) -> Any:
+    """Await (never block) until `condition()` is truthy, bounded in time."""
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while not (value := condition()):  # noqa: ASYNC110 - Qt widget state has no awaitable
+            await asyncio.sleep(0.01)
+    assert value, what
+    return value
+
+
+def _pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+async def _models_status(base: str, token: str) -> int:
+    async with (
+        aiohttp.ClientSession() as client,
+        client.get(f"{base}/v1/models", headers={"Authorization": f"Bearer {token}"}) as r,
+    ):
+        return r.status
+
+
+def _clients_page(desktop: DesktopApp) -> ClientsPage:
+    assert desktop.window is not None
+    page = desktop.window.pages[ClientsPage.KEY]
+    assert isinstance(page, ClientsPage)
+    return page
+
+
+async def _flow_answered_on_the_page(desktop: DesktopApp, button: str) -> dict[str, str]:
+    """Start an authorization, answer it with `button` on the Clients page, and return the
+    query the browser lands on, plus the "consent_id" answered and, when approved, the
+    "access_token" traded for the code."""
+    assert desktop.runtime is not None and desktop.window is not None
+    base = desktop.runtime.base_url
+    desktop.window.show_page(ClientsPage.KEY)
+    page = _clients_page(desktop)
+    verifier, challenge = _pkce()
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT,
+            "scope": "mcp",
+            "state": "s-9",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    async with aiohttp.ClientSession() as browser:
+        async with browser.get(f"{base}/oauth/authorize?{query}", allow_redirects=False) as r:
+            assert r.status in (302, 303), await r.text()
+            consent_page = base + r.headers["Location"]
+        async with browser.get(consent_page) as r:
+            assert r.status == 200
+
+        # The page's own poll (once a second while shown) finds the request.
+        table = page.consent.table
+        await _until(lambda: table.rowCount() == 1 and table.isVisible(), "request listed")
+        assert table.item(0, 0).text() == f"Page editor ({CLIENT_ID})"
+        assert "tools (MCP)" in table.item(0, 1).text()
+        assert table.item(0, 2).text() == REDIRECT
+        assert table.item(0, 3).text().startswith("127.0.0.1")
+        assert desktop.consent is not None and len(desktop.consent.open_dialogs) == 1
+        (pending,) = desktop.runtime.engine.auth.consent.open_requests()
+        clicked = page.consent.findChild(QPushButton, f"{button.lower()}:{pending.id}")
+        assert clicked is not None and clicked.text() == button
+        clicked.click()
+        assert pending.decided_by == "dashboard"
+        assert table.rowCount() == 0 and page.consent.empty_label.isVisible()
+        # The desk dialog for the same request closes: it was decided elsewhere.
+        await _until(lambda: desktop.consent.open_dialogs == {}, "desk dialog closed")
+
+        async def next_url() -> str | None:  # what the consent page's script polls for
+            async with browser.get(consent_page + "/status") as r:
+                return (await r.json())["next"]
+
+        async with asyncio.timeout(STEP_TIMEOUT):
+            while (landing := await next_url()) is None:  # noqa: ASYNC110 - polls like the page
+                await asyncio.sleep(0.02)
+        assert landing.startswith(REDIRECT)
+        params = {k: v[0] for k, v in parse_qs(urlsplit(landing).query).items()}
+        assert params["state"] == "s-9"
+        params["consent_id"] = pending.id
+        if "code" in params:
+            form = {
+                "grant_type": "authorization_code",
+                "code": params["code"],
+                "redirect_uri": REDIRECT,
+                "code_verifier": verifier,
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+            }
+            async with browser.post(f"{base}/oauth/token", data=form) as r:
+                body = await r.json()
+                assert r.status == 200, body
+            params["access_token"] = body["access_token"]
+            assert await _models_status(base, params["access_token"]) == 200
+        return params
+
+
+def test_approving_on_the_page_completes_the_flow_and_lists_the_grant(
+    qloop: qasync.QEventLoop, desktop: DesktopApp
+) -> None:
+    async def scenario() -> None:
+        run = asyncio.get_running_loop().create_task(desktop.run())
+        await _until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
+        try:
+            params = await _flow_answered_on_the_page(desktop, "Approve")
+            assert "access_token" in params
+            page = _clients_page(desktop)
+            assert "OAuth: on, consent required" in page.access.summary.text()
+            await page.oauth_clients.refresh()
+            clients = page.oauth_clients.table
+            assert clients.rowCount() == 1
+            cells = [clients.item(0, col).text() for col in range(clients.columnCount())]
+            assert cells == [CLIENT_ID, "Page editor", "confidential", "config", REDIRECT, "1"]
+            await page.access.refresh()
+            assert page.access.table.rowCount() == 1
+            assert page.access.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
+            assert "Approved access for Page editor" in page.consent.notice.text()
+        finally:
+            desktop.request_quit()
+            await run
+
+    qloop.run_until_complete(scenario())
+
+
+def test_denying_on_the_page_sends_the_browser_access_denied(
+    qloop: qasync.QEventLoop, desktop: DesktopApp
+) -> None:
+    async def scenario() -> dict[str, str]:
+        run = asyncio.get_running_loop().create_task(desktop.run())
+        await _until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
+        try:
+            params = await _flow_answered_on_the_page(desktop, "Deny")
+            page = _clients_page(desktop)
+            # A second answer to the decided request changes nothing, and says so.
+            assert not page.consent.answer(params["consent_id"], approved=True)
+            assert "already answered" in page.consent.notice.text()
+            await page.oauth_clients.refresh()
+            assert page.oauth_clients.table.item(0, 5).text() == "0"
+            return params
+        finally:
+            desktop.request_quit()
+            await run
+
+    params = qloop.run_until_complete(scenario())
+    assert params["error"] == "access_denied"
+    assert "did not approve" in params["error_description"]
+
+
+def test_without_oauth_the_page_shows_the_bearer_status_only(
+    qtbot: QtBot, loaded: LoadedSettings
+) -> None:
+    settings = replace(
+        loaded.settings,
+        http_auth_token="t" * 40,
+        http_trusted_principal_header="X-Forwarded-User",
+    )
+    engine = Engine(settings)  # nothing is read from the store: OAuth is off
+    bridge = EngineBridge(engine)
+    actions = GatewayActions(
+        bridge, endpoint=lambda: "http://x/mcp", open_dashboard=lambda: None, quit_app=lambda: None
+    )
+    facts = WindowFacts("http://x/mcp", "http://x/health", settings.data_path, settings.log_path)
+    page = ClientsPage(PageContext(bridge=bridge, actions=actions, facts=facts))
+    qtbot.addWidget(page)
+    page.show()
+    page.page_shown()
+    summary = page.access.summary.text()
+    assert "Static bearer token: set (users named by the X-Forwarded-User header)" in summary
+    assert "OAuth: off" in summary
+    assert "t" * 40 not in summary
+    assert page.oauth_off.isVisible()
+    assert not page.consent.isVisible() and not page.oauth_clients.isVisible()
+    page.page_hidden()
+    bridge.detach()

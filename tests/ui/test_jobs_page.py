@@ -1,0 +1,263 @@
+"""The Jobs page on a real started engine, offscreen: real Claude Code CLI runs against the
+scripted upstream become live rows; cancel, retry, filters and the detail pane act on them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.engine.call_params import CallParams, RequestMeta
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.jobs import JobsPage
+from llmgw_desktop.ui.pages.jobs_model import COLUMNS
+from llmgw_desktop.ui.qt import QMessageBox, Qt
+from tests.contract.conftest import engine_settings
+from tests.contract.offline import find_cli, offline_environment
+from tests.fakes.upstream import (
+    ANTHROPIC_INPUT_TOKENS,
+    ANTHROPIC_OUTPUT_TOKENS,
+    Reply,
+    ScriptedUpstream,
+)
+
+STEP_TIMEOUT = 15.0
+CALLER = "editor/1.0"
+
+
+@pytest.fixture
+def claude() -> str:
+    return find_cli("claude")
+
+
+async def _until(condition: Callable[[], Any], what: str) -> Any:
+    """Await (never block) until `condition()` is truthy, bounded in time."""
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while not (value := condition()):  # noqa: ASYNC110 - Qt widget state has no awaitable
+            await asyncio.sleep(0.02)
+    assert value, what
+    return value
+
+
+class Desk:
+    """The page, its engine and the upstream the CLI talks to."""
+
+    def __init__(self, page: JobsPage, engine: Engine, upstream: ScriptedUpstream) -> None:
+        self.page, self.engine, self.upstream = page, engine, upstream
+
+    async def submit(self, prompt: str) -> str:
+        meta = RequestMeta(transport="test", caller=CALLER)
+        params = CallParams(prompt=prompt)
+        return (await self.engine.calls.submit("claude", params, "local", meta)).job_id
+
+    def cell(self, job_id: str, column: str) -> str | None:
+        """The text the table shows for `job_id` in `column`; None while the job is not shown."""
+        model = self.page.model
+        row = model.row_of(job_id)
+        if row is None:
+            return None
+        return str(model.data(model.index(row, COLUMNS.index(column))))
+
+    def select(self, job_id: str) -> None:
+        row = self.page.model.row_of(job_id)
+        assert row is not None
+        self.page.table.selectRow(row)
+
+
+@asynccontextmanager
+async def jobs_desk(
+    loaded: LoadedSettings, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Desk]:
+    """A started engine whose Claude Code talks to the scripted upstream, and the page, shown."""
+    async with ScriptedUpstream() as upstream:
+        offline_environment(tmp_path / "home", upstream.base_url, monkeypatch)
+        engine = Engine(engine_settings(loaded))
+        await engine.start()
+        bridge = EngineBridge(engine)
+        actions = GatewayActions(
+            bridge,
+            endpoint=lambda: "http://127.0.0.1:9/mcp",
+            open_dashboard=lambda: None,
+            quit_app=lambda: None,
+        )
+        data = engine.settings.data_path
+        facts = WindowFacts("http://127.0.0.1:9/mcp", "http://127.0.0.1:9/health", data, data)
+        page = JobsPage(PageContext(bridge=bridge, actions=actions, facts=facts))
+        qtbot.addWidget(page)
+        page.show()
+        page.page_shown()
+        try:
+            yield Desk(page, engine, upstream)
+        finally:
+            page.page_hidden()
+            page.tasks.cancel_all()
+            bridge.detach()
+            await engine.stop()
+
+
+def _run(
+    qloop: qasync.QEventLoop,
+    desk: Callable[[], Any],
+    scenario: Callable[[Desk], Awaitable[None]],
+) -> None:
+    async def main() -> None:
+        async with desk() as opened:
+            await scenario(opened)
+
+    qloop.run_until_complete(main())
+
+
+@pytest.fixture
+def desk(
+    claude: str,
+    loaded: LoadedSettings,
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[], Any]:
+    return lambda: jobs_desk(loaded, qtbot, tmp_path, monkeypatch)
+
+
+def test_a_job_appears_runs_and_finishes_live_and_opens_to_its_answer(
+    qloop: qasync.QEventLoop, desk: Callable[[], Any], qtbot: QtBot
+) -> None:
+    async def scenario(d: Desk) -> None:
+        d.upstream.script(Reply.ok("the desk sees this", delay_s=0.6))
+        job_id = await d.submit("hello from the desk")
+        await _until(lambda: d.cell(job_id, "State") == "running", "the running job's row")
+        assert d.cell(job_id, "Provider") == "claude"
+        assert d.cell(job_id, "Principal") == "local"
+        d.select(job_id)
+        assert d.page.cancel_button.isEnabled() and not d.page.retry_button.isEnabled()
+        qtbot.keyClick(d.page.table, Qt.Key.Key_Return)  # opens it
+        assert job_id in d.page.detail_title.text()
+
+        await _until(lambda: d.cell(job_id, "State") == "completed", "the row turns completed")
+        tokens = f"{ANTHROPIC_INPUT_TOKENS} in · {ANTHROPIC_OUTPUT_TOKENS} out"
+        assert d.cell(job_id, "Tokens") == tokens
+        assert d.cell(job_id, "Progress") == "done"
+        await _until(lambda: d.cell(job_id, "Caller") == CALLER, "the caller label")
+        await _until(lambda: "the desk sees this" in d.page.output_view.toPlainText(), "the answer")
+        usage = f'"input_tokens": {ANTHROPIC_INPUT_TOKENS}'
+        await _until(lambda: usage in d.page.result_view.toPlainText(), "the result's usage")
+        assert "completed" in d.page.detail_title.text()
+        assert not d.page.cancel_button.isEnabled() and not d.page.retry_button.isEnabled()
+
+    _run(qloop, desk, scenario)
+
+
+def test_a_burst_of_job_events_costs_a_few_loads(
+    qloop: qasync.QEventLoop, desk: Callable[[], Any]
+) -> None:
+    async def scenario(d: Desk) -> None:
+        loads: list[int] = []
+        listing = d.engine.jobs.list_for_desk
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            loads.append(1)
+            return await listing(*args, **kwargs)
+
+        # Counts the page's loads; the listing itself is the real one.
+        d.engine.jobs.list_for_desk = counted  # type: ignore[method-assign]
+        await asyncio.sleep(0.4)  # the load on showing settles
+        loads.clear()
+        for n in range(300):
+            d.page.context.bridge.jobStateChanged.emit(f"job_{n}", "claude", "running", "local")
+        await asyncio.sleep(0.6)
+        assert 1 <= len(loads) <= 3, loads
+        # Hidden, the page does not load at all; shown again, it catches up once.
+        d.page.page_hidden()
+        loads.clear()
+        d.page.context.bridge.jobStateChanged.emit("job_x", "claude", "running", "local")
+        await asyncio.sleep(0.4)
+        assert loads == []
+        d.page.page_shown()
+        await _until(lambda: loads, "a load once shown again")
+
+    _run(qloop, desk, scenario)
+
+
+def test_cancel_from_the_page_stops_the_running_job(
+    qloop: qasync.QEventLoop, desk: Callable[[], Any]
+) -> None:
+    async def scenario(d: Desk) -> None:
+        d.upstream.default = Reply.ok(delay_s=60)
+        job_id = await d.submit("take your time")
+        await _until(lambda: d.cell(job_id, "State") == "running", "the running job's row")
+        first = d.cell(job_id, "Elapsed")
+        await _until(lambda: d.cell(job_id, "Elapsed") != first, "the elapsed time ticks")
+
+        d.select(job_id)
+        d.page.cancel_button.click()
+        box: QMessageBox = await _until(lambda: d.page.confirm_box, "the confirmation")
+        assert box.defaultButton().text() == "Keep running"  # Enter never kills a job
+        next(b for b in box.buttons() if b.text() == "Cancel job").click()
+
+        await _until(lambda: d.cell(job_id, "State") == "canceled", "the row turns canceled")
+        assert (await d.engine.jobs.get(job_id, "local")).state is JobState.CANCELED
+        assert "canceled" in d.page.notice.text()
+        await _until(lambda: d.page.retry_button.isEnabled(), "a canceled job can be retried")
+        assert not d.page.cancel_button.isEnabled()
+
+    _run(qloop, desk, scenario)
+
+
+def test_retry_of_a_failed_job_runs_it_again_and_filters_narrow_the_table(
+    qloop: qasync.QEventLoop, desk: Callable[[], Any], qtbot: QtBot
+) -> None:
+    async def scenario(d: Desk) -> None:
+        d.upstream.script(Reply.error(401))
+        failed = await d.submit("please work")
+        await _until(lambda: d.cell(failed, "State") == "failed", "the failed job's row")
+        assert d.cell(failed, "Progress") == "auth_required"
+        row = d.page.model.row_of(failed)
+        assert row is not None
+        where = d.page.table.visualRect(d.page.model.index(row, 0)).center()
+        # A real double-click arrives after the press that selects the row.
+        qtbot.mouseClick(d.page.table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+        qtbot.mouseDClick(d.page.table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+        await _until(
+            lambda: "auth_required" in d.page.result_view.toPlainText(), "the error, opened"
+        )
+
+        assert d.page.retry_button.isEnabled()
+        d.page.retry_button.click()
+        await _until(lambda: d.page.model.rowCount() == 2, "the retry's new row")
+        retried = next(r.view.id for r in d.page.model.jobs if r.view.id != failed)
+        await _until(lambda: d.cell(retried, "State") == "completed", "the retry completes")
+        assert "retried as" in d.page.notice.text()
+        assert d.page.selected_job() is not None
+        assert d.page.selected_job().view.id == retried  # type: ignore[union-attr]
+        assert len(d.upstream.llm_requests) == 2
+
+        async def shows(expected: set[str], **filters: Any) -> None:
+            """Set the filters as the person would, and wait for the table to show `expected`."""
+            if "state" in filters:
+                d.page.state_filter.setCurrentText(filters["state"])
+            if "provider" in filters:
+                found = d.page.provider_filter.findData(filters["provider"])
+                d.page.provider_filter.setCurrentIndex(found)
+            if "text" in filters:
+                d.page.search.setText(filters["text"])
+            await _until(
+                lambda: {r.view.id for r in d.page.model.jobs} == expected, f"rows for {filters}"
+            )
+
+        await shows({failed}, state="Failed")
+        await shows(set(), state="Active")
+        await shows({retried}, state="All jobs", text=retried[:14])
+        await shows(set(), text="", provider="codex")
+        await shows({failed, retried}, provider=None)
+
+    _run(qloop, desk, scenario)

@@ -1,0 +1,229 @@
+"""The Overview page's live charts and provider health, fed by a real running gateway.
+
+Traffic goes through the real paths that publish RequestFinished: a gateway request over
+HTTP to the scripted upstream (Anthropic dialect, which reports cache reads and writes), and
+flight-recorder records started and finished through the engine. Everything runs on a qasync
+loop, offscreen; waits are awaited and bounded, never blocking sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.engine.events import BreakerChanged
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.overview import OverviewPage
+from llmgw_desktop.ui.qt import QApplication
+from tests.fakes.upstream import (
+    ANTHROPIC_CACHE_CREATION_TOKENS,
+    ANTHROPIC_CACHE_READ_TOKENS,
+    ANTHROPIC_INPUT_TOKENS,
+    ScriptedUpstream,
+)
+
+STEP_TIMEOUT = 5.0
+RECORDED_REQUESTS = 40
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    loop = qasync.QEventLoop(qapp)
+    yield loop
+    loop.close()
+
+
+async def _until(condition: Callable[[], Any], what: str) -> None:
+    """Await (never block) until `condition()` is truthy, bounded in time."""
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while not condition():  # noqa: ASYNC110 - Qt widget state has no awaitable to wait on
+            await asyncio.sleep(0.02)
+    assert condition(), what
+
+
+class Desk:
+    """A started gateway pointed at the scripted upstream, and an Overview page on it."""
+
+    def __init__(self, runtime: GatewayRuntime, page: OverviewPage, bridge: EngineBridge) -> None:
+        self.runtime = runtime
+        self.page = page
+        self.bridge = bridge
+
+
+def _page(runtime: GatewayRuntime, qtbot: QtBot) -> tuple[OverviewPage, EngineBridge]:
+    bridge = EngineBridge(runtime.engine)
+    actions = GatewayActions(
+        bridge,
+        endpoint=lambda: runtime.mcp_url,
+        open_dashboard=lambda: None,
+        quit_app=lambda: None,
+    )
+    data = runtime.settings.data_path
+    facts = WindowFacts(runtime.mcp_url, runtime.base_url + "/health", data, data / "log")
+    page = OverviewPage(PageContext(bridge=bridge, actions=actions, facts=facts))
+    qtbot.addWidget(page)
+    return page, bridge
+
+
+def _run(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+    body: Callable[[Desk], Any],
+) -> None:
+    # No CLI on PATH: the health table's version check then answers at once, not after
+    # running whatever CLIs this machine has.
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+    async def scenario() -> None:
+        async with ScriptedUpstream() as upstream:
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
+            settings = replace(loaded.settings, http_port=0)
+            lock = InstanceLock(settings.data_path)
+            assert lock.acquire()
+            runtime = GatewayRuntime(
+                replace(loaded, settings=settings),
+                mode="desktop",
+                lock=lock,
+                on_activate=lambda: "desktop",
+            )
+            await runtime.start()
+            page, bridge = _page(runtime, qtbot)
+            try:
+                await body(Desk(runtime, page, bridge))
+            finally:
+                page.page_hidden()
+                bridge.detach()
+                await runtime.stop()
+                lock.release()
+
+    qloop.run_until_complete(scenario())
+
+
+def _last_value(curve: Any) -> float:
+    _x, y = curve.getData()
+    finite = [v for v in y if not math.isnan(v)]
+    return float(finite[-1]) if finite else 0.0
+
+
+async def _gateway_request(runtime: GatewayRuntime) -> None:
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(
+            runtime.base_url + "/v1/messages",
+            json=body,
+            headers={"anthropic-version": "2023-06-01", "x-api-key": "unused"},
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
+
+
+def _record_requests(runtime: GatewayRuntime, count: int) -> None:
+    recorder = runtime.engine.recorder
+    for n in range(count):
+        record = recorder.start(principal="local", provider="codex", caller="test", model="gpt-5")
+        recorder.finish(record, state="completed", input_tokens=100 + n, output_tokens=10)
+
+
+def test_charts_show_live_traffic_after_the_timer_and_switch_windows(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def body(desk: Desk) -> None:
+        page, charts = desk.page, desk.page.charts
+        page.show()
+        page.page_shown()
+        assert charts.running
+        assert "No requests" in charts.totals_label.text()
+        drawn = charts.redraws
+
+        await _gateway_request(desk.runtime)
+        _record_requests(desk.runtime, RECORDED_REQUESTS)
+        # Events alone never redraw: the timer does, one chart per quarter second.
+        assert charts.redraws == drawn
+        await _until(
+            lambda: "anthropic" in charts.hit_curves and _last_value(charts.requests_curve) > 0,
+            "a timed redraw of every chart",
+        )
+        assert charts.redraws > drawn
+
+        assert _last_value(charts.requests_curve) > 0
+        assert _last_value(charts.input_curve) > 0
+        hit = _last_value(charts.hit_curves["anthropic"])
+        prompt = ANTHROPIC_INPUT_TOKENS + ANTHROPIC_CACHE_READ_TOKENS
+        prompt += ANTHROPIC_CACHE_CREATION_TOKENS
+        assert hit == pytest.approx(100 * ANTHROPIC_CACHE_READ_TOKENS / prompt)
+        assert _last_value(charts.hit_curves["codex"]) == 0.0
+        assert f"{RECORDED_REQUESTS + 1} requests" in charts.totals_label.text()
+        # 200 cache-read tokens on claude-sonnet at (3.00 - 0.30) USD per million.
+        assert "$0.0005" in charts.savings_label.text()
+        assert "list prices" in charts.savings_label.text()
+        series = desk.runtime.engine.metrics.series("15m")
+        assert series.total.saved_usd == pytest.approx(200 * 2.70 / 1_000_000)
+
+        x, _ = charts.requests_curve.getData()
+        assert len(x) == 180
+        charts.set_window("24h")
+        assert charts.window_key == "24h"
+        x, _ = charts.requests_curve.getData()
+        assert len(x) == 288
+        assert "Last 24 h" in charts.totals_label.text()
+        assert _last_value(charts.requests_curve) > 0
+
+        page.page_hidden()
+        assert not charts.running
+
+    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_provider_health_shows_install_switches_and_circuits(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def body(desk: Desk) -> None:
+        health, engine = desk.page.health, desk.runtime.engine
+        assert set(health.rows) == {state.id for state in engine.provider_states()}
+        assert health.cell("claude", "Circuit") == "closed (ok)"
+        desk.page.show()
+        desk.page.page_shown()
+        await _until(lambda: health.cell("claude", "Installed") == "no", "the version check")
+        assert health.cell("codex", "Enabled") == "on"
+
+        engine.set_provider_enabled("codex", False)
+        assert health.cell("codex", "Enabled") == "off"
+        engine.set_paused(True)
+        assert health.cell("claude", "Enabled") == "on (paused)"
+        engine.events.publish(BreakerChanged("claude", "open", 3))
+        assert health.cell("claude", "Circuit") == "open (failing)"
+
+    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)

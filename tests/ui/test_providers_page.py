@@ -1,0 +1,182 @@
+"""The Providers page on a real started engine, offscreen: the real CLIs found on the CLI path,
+OpenAI pointed at the scripted upstream, the shared switches, and the Test button."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.providers.catalog import PROVIDERS
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.provider_rows import CHECKING, load_provider_rows
+from llmgw_desktop.ui.pages.providers import ProvidersPage
+from tests.contract.offline import find_cli, offline_environment
+from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+
+OPENAI_KEY = "sk-test-openai-key-for-the-page"
+STEP_TIMEOUT = 10.0
+
+
+async def _until(condition: Callable[[], Any], what: str) -> Any:
+    """Await (never block) until `condition()` is truthy, bounded in time."""
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while not (value := condition()):  # noqa: ASYNC110 - Qt widget state has no awaitable
+            await asyncio.sleep(0.01)
+    assert value, what
+    return value
+
+
+# Fast to print a version (well under a second each); Gemini CLI takes ~6 s and OpenCode ~2.5 s.
+QUICK_CLIS = ("claude", "codex", "copilot")
+
+
+def quick_cli_dir(where: Path) -> Path:
+    """A CLI path holding the quick real CLIs only, so the test stays within seconds."""
+    where.mkdir(parents=True)
+    for name in QUICK_CLIS:
+        (where / name).symlink_to(Path(find_cli(name)).resolve())
+    return where
+
+
+@asynccontextmanager
+async def providers_page(
+    loaded: LoadedSettings, upstream: ScriptedUpstream, cli_dir: Path | None = None
+) -> AsyncIterator[tuple[ProvidersPage, Engine, GatewayActions]]:
+    """A started engine whose OpenAI provider is the scripted upstream, and the page, shown."""
+    settings = replace(loaded.settings, cli_path=[str(cli_dir)] if cli_dir else [])
+    environ = {"OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": upstream.base_url + "/v1"}
+    engine = Engine(settings, environ=environ)
+    await engine.start()
+    bridge = EngineBridge(engine)
+    actions = GatewayActions(
+        bridge,
+        endpoint=lambda: "http://127.0.0.1:9/mcp",
+        open_dashboard=lambda: None,
+        quit_app=lambda: None,
+    )
+    data = settings.data_path
+    facts = WindowFacts("http://127.0.0.1:9/mcp", "http://127.0.0.1:9/health", data, data / "l")
+    page = ProvidersPage(PageContext(bridge=bridge, actions=actions, facts=facts))
+    page.show()
+    try:
+        yield page, engine, actions
+    finally:
+        await _until(lambda: page.tasks.running == 0, "the page's work to finish")
+        bridge.detach()
+        await engine.stop()
+        # Gone while this test's loop runs, not in a later test's (see `qloop`).
+        page.close()
+        page.deleteLater()
+        await asyncio.sleep(0.02)
+
+
+def test_clis_on_the_path_show_installed_with_versions_and_switch_the_engine(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cli_dir = quick_cli_dir(tmp_path / "bin")  # skips where the real CLIs are not installed
+
+    async def scenario() -> None:
+        async with ScriptedUpstream() as upstream:
+            # A private home: a CLI's version or model listing never reads the developer's.
+            offline_environment(tmp_path / "home", upstream.base_url, monkeypatch)
+            async with providers_page(loaded, upstream, cli_dir) as (page, engine, actions):
+                quick = await load_provider_rows(engine, {}, versions=False)
+                assert {r.key: r.version for r in quick}["cli:claude"] == CHECKING
+                await page.refresh()
+                rows = {row.key: row for row in page.rows}
+                assert page.table.rowCount() == len(page.rows)
+                for info in PROVIDERS:
+                    row = rows[f"cli:{info.id}"]
+                    if info.id in QUICK_CLIS:
+                        assert row.status == "Ready", (info.id, row.reason)
+                        assert row.version[0].isdigit(), (info.id, row.version)
+                        assert row.where == str(cli_dir / info.binaries[0])
+                        assert row.plan == f"Upgrade: npm install -g {info.package}@latest"
+                    elif not shutil.which(info.binaries[0]):  # not on this machine's PATH
+                        assert row.status == "Not installed"
+                        assert info.install_command in row.reason
+                        assert row.plan.startswith("Install: ")
+
+                assert page.select("cli:codex")  # its models are listed by the CLI itself
+                await _until(lambda: page.model_box.count() > 1, "codex models listed")
+                assert page.model_box.itemText(0) == "(the CLI's own default)"
+
+                assert page.select("cli:claude")
+                assert page.enabled_box.isChecked() and page.enabled_box.isVisible()
+                await _until(lambda: page.model_box.findText("sonnet") > 0, "claude models")
+                assert "npm install -g" in page.plan_label.text()
+                page.enabled_box.setChecked(False)  # the page's switch is the shared action's
+                assert not engine.is_provider_enabled("claude")
+                assert not actions.providers["claude"].isChecked()
+                await page.refresh()
+                assert page.selected_row() is not None
+                assert page.selected_row().status == "Off"  # type: ignore[union-attr]
+                assert "switched off" in page.status_label.text()
+                engine.set_provider_enabled("claude", True)  # from elsewhere: the tray
+                assert page.enabled_box.isChecked()
+                await page.refresh()
+                assert page.selected_row().status == "Ready"  # type: ignore[union-attr]
+
+    qloop.run_until_complete(scenario())
+
+
+def test_an_api_provider_at_the_upstream_tests_ok_and_one_without_a_key_says_why(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings
+) -> None:
+    async def scenario() -> None:
+        async with (
+            ScriptedUpstream() as upstream,
+            providers_page(loaded, upstream) as (page, _engine, _actions),
+        ):
+            await page.refresh()
+            rows = {row.key: row for row in page.rows}
+            openai = rows["api:openai"]
+            assert (openai.kind, openai.status) == ("API", "Ready")
+            assert openai.where == upstream.base_url + "/v1"
+            assert openai.keys == "env:OPENAI_API_KEY"
+            assert "gpt-4o-mini" in openai.models
+            groq = rows["api:groq"]
+            assert groq.status == "No API key" and "GROQ_API_KEY" in groq.reason
+            assert rows["api:ollama"].status == "Not running"
+
+            assert page.select("api:openai")
+            assert not page.enabled_box.isVisible()  # API providers are set in config.toml
+            assert "config.toml" in page.config_state.text()
+            page.model_box.setCurrentText("gpt-4o-mini")
+            page.test_button.click()
+            assert page.test_label.text() == "Testing…"  # the click returned at once
+            await _until(lambda: "OK in" in page.test_label.text(), "test result")
+            assert DEFAULT_ANSWER in page.test_label.text()
+            assert page.test_label.text().startswith("gpt-4o-mini: ")
+            assert page.table.item(page.rows.index(openai), 4).text().startswith("OK, ")
+            (sent,) = upstream.llm_requests
+            assert sent.body["model"] == "gpt-4o-mini"
+            assert page.test_results["api:openai"].ok
+
+            upstream.script(Reply.error(500))
+            page.test_button.click()
+            await _until(lambda: "Failed after" in page.test_label.text(), "failure shown")
+            assert len(upstream.llm_requests) == 2  # exactly this provider, no fallback
+
+            assert page.select("api:groq")
+            page.test_button.click()
+            await _until(lambda: "Failed after" in page.test_label.text(), "no-key result")
+            assert "has no API key" in page.test_label.text()
+            assert len(upstream.llm_requests) == 2
+
+    qloop.run_until_complete(scenario())

@@ -1,0 +1,354 @@
+"""The Flight recorder page on a real running gateway, offscreen on a qasync loop.
+
+Rows come from the real write paths: gateway requests over HTTP to the scripted upstream
+(Anthropic dialect), records started and finished through `engine.recorder`, a job run by
+`engine.jobs`, and, for the lazy-fetch case, a bulk insert into the store's file. Waits are
+awaited and bounded, never blocking sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.engine.jobs.manager import JobContext, JobSpec
+from llmgw_desktop.engine.recorder_query import RecordDetail
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
+from llmgw_desktop.ui.pages.recorder_model import COLUMNS, NO_PROMPT_FOR_API, describe_detail
+from llmgw_desktop.ui.qt import QDateTime, QFileDialog
+from tests.engine.test_recorder_query import bulk_insert, synthetic_rows
+from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, ScriptedUpstream
+
+STEP_TIMEOUT = 5.0
+
+
+async def until(condition: Callable[[], Any], what: str) -> Any:
+    """Await (never block) until `condition()` is truthy, bounded in time."""
+    try:
+        async with asyncio.timeout(STEP_TIMEOUT):
+            while not (value := condition()):  # noqa: ASYNC110 - Qt state has no awaitable
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for: {what}") from None
+    return value
+
+
+def run_desk(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+    body: Callable[[GatewayRuntime, RecorderPage], Any],
+) -> None:
+    """Start a gateway pointed at the scripted upstream, put the page on it, run `body`."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no CLI version checks on this machine's CLIs
+
+    async def scenario() -> None:
+        async with ScriptedUpstream() as upstream:
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
+            settings = replace(loaded.settings, http_port=0)
+            lock = InstanceLock(settings.data_path)
+            assert lock.acquire()
+            runtime = GatewayRuntime(
+                replace(loaded, settings=settings),
+                mode="desktop",
+                lock=lock,
+                on_activate=lambda: "desktop",
+            )
+            await runtime.start()
+            bridge = EngineBridge(runtime.engine)
+            actions = GatewayActions(
+                bridge,
+                endpoint=lambda: runtime.mcp_url,
+                open_dashboard=lambda: None,
+                quit_app=lambda: None,
+            )
+            data = settings.data_path
+            facts = WindowFacts(runtime.mcp_url, runtime.base_url + "/health", data, data / "log")
+            page = RecorderPage(PageContext(bridge=bridge, actions=actions, facts=facts))
+            qtbot.addWidget(page)
+            page.resize(1200, 800)
+            page.show()
+            try:
+                await body(runtime, page)
+            finally:
+                page.page_hidden()
+                page.tasks.cancel_all()
+                bridge.detach()
+                await runtime.stop()
+                lock.release()
+
+    qloop.run_until_complete(scenario())
+
+
+async def gateway_request(runtime: GatewayRuntime, caller: str) -> None:
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    headers = {"anthropic-version": "2023-06-01", "x-api-key": "unused", "user-agent": caller}
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(runtime.base_url + "/v1/messages", json=body, headers=headers) as response,
+    ):
+        assert response.status == 200, await response.text()
+
+
+def record_failure(runtime: GatewayRuntime, caller: str) -> str:
+    recorder = runtime.engine.recorder
+    record = recorder.start(principal="team-ci", provider="codex", caller=caller, model="gpt-5")
+    recorder.finish(record, state="failed", error_code="process_timeout", exit_code=124)
+    return record
+
+
+def shown_column(page: RecorderPage, column: str) -> list[str]:
+    number = COLUMNS.index(column)
+    model = page.model
+    return [model.data(model.index(row, number)) for row in range(model.rowCount())]
+
+
+def test_page_lists_engine_requests_filters_them_and_shows_one_in_detail(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    labels = [label for label, _reach in TIME_RANGES]
+
+    async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
+        await gateway_request(runtime, "sdk-tests/1.0")
+        await gateway_request(runtime, "sdk-tests/1.0")
+        record_failure(runtime, "nightly-batch")
+        page.page_shown()
+        await until(lambda: page.model.loaded == 3, "three requests listed")
+        await until(lambda: page.count_label.text() == "3 requests", "the count")
+        assert sorted(shown_column(page, "Provider")) == ["anthropic", "anthropic", "codex"]
+        assert shown_column(page, "Tokens in").count(f"{ANTHROPIC_INPUT_TOKENS:,}") == 2
+        await until(lambda: page.provider_box.findText("codex") > 0, "provider choices")
+
+        page.provider_box.setCurrentIndex(page.provider_box.findText("anthropic"))
+        await until(lambda: shown_column(page, "Provider") == ["anthropic"] * 2, "provider")
+        page.provider_box.setEditText("")
+        page.search_box.setText("nightly")
+        await until(lambda: shown_column(page, "Caller") == ["nightly-batch"], "search")
+        await until(lambda: page.model.total == 1, "the search's count")
+        page.search_box.setText("")
+        page.principal_box.setEditText("team-ci")
+        await until(lambda: shown_column(page, "Principal") == ["team-ci"], "principal")
+        page.principal_box.setEditText("")
+        page.range_box.setCurrentIndex(labels.index("Last 15 minutes"))
+        await until(lambda: page.model.loaded == 3 and not page.model.loading, "recent ones")
+        page.range_box.setCurrentIndex(labels.index("Custom range"))
+        assert page.from_edit.isVisible() and page.to_edit.isVisible()
+        page.from_edit.setDateTime(QDateTime.currentDateTime().addSecs(3600))
+        page.to_edit.setDateTime(QDateTime.currentDateTime().addSecs(7200))
+        await until(lambda: page.model.loaded == 0, "none in a range in the future")
+        page.range_box.setCurrentIndex(labels.index("All time"))
+        await until(lambda: page.model.loaded == 3, "all of them again")
+
+        page.table.selectRow(shown_column(page, "Provider").index("codex"))
+        await until(lambda: "process_timeout" in page.detail.toPlainText(), "detail")
+        text = page.detail.toPlainText()
+        assert "exit code 124" in text and "team-ci" in text and NO_PROMPT_FOR_API in text
+        page.table.selectRow(shown_column(page, "Provider").index("anthropic"))
+        await until(lambda: "Route" in page.detail.toPlainText(), "API detail")
+        await until(lambda: "→ ok" in page.detail.toPlainText(), "the route's attempt")
+
+    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_detail_shows_the_jobs_redacted_prompt_and_answer(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
+        engine = runtime.engine
+
+        async def work(_ctx: JobContext) -> dict[str, Any]:
+            return {"text": "All tests pass."}
+
+        secret = "sk-ant-api03-" + "k" * 40
+        spec = JobSpec(
+            principal="local",
+            provider="claude",
+            request={"prompt": f"run the tests with {secret}"},
+            working_dir=str(tmp_path),
+            work=work,
+        )
+        submitted = await engine.jobs.submit(spec)
+        await engine.jobs.wait(submitted.job_id, "local", timeout_s=STEP_TIMEOUT)
+        record = engine.recorder.start(principal="local", provider="claude", caller="editor")
+        engine.recorder.update(record, job_id=submitted.job_id)
+        engine.recorder.finish(record, state="completed", input_tokens=40, output_tokens=4)
+        page.page_shown()
+        await until(lambda: page.model.loaded == 1, "the job's request listed")
+        page.table.selectRow(0)
+        await until(lambda: "All tests pass." in page.detail.toPlainText(), "the answer")
+        text = page.detail.toPlainText()
+        assert "run the tests with" in text and secret not in text
+
+    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_new_requests_appear_live_while_the_list_is_at_the_top(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
+        record_failure(runtime, "first")
+        page.page_shown()
+        await until(lambda: page.model.loaded == 1, "the first request")
+        page.table.selectRow(0)
+        await gateway_request(runtime, "live-client")
+        await until(lambda: page.model.loaded == 2, "the new request, live")
+        assert shown_column(page, "Provider") == ["anthropic", "codex"]
+        # The selected request stays selected across the live reload.
+        await until(lambda: page.table.currentIndex().row() == 1, "selection kept")
+
+        page.page_hidden()
+        record_failure(runtime, "while hidden")
+        await asyncio.sleep(1.5)  # longer than a live tick: nothing reloads while hidden
+        assert page.model.loaded == 2
+        page.page_shown()
+        await until(lambda: page.model.loaded == 3, "caught up when shown again")
+
+    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_scrolling_down_fetches_further_pages_until_the_end(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
+        # Recent rows: the engine prunes rows older than its retention period.
+        rows = synthetic_rows(1000, start=time.time() - 3600)
+        await bulk_insert(runtime.engine.store, rows)
+        page.page_shown()
+        await until(lambda: page.model.loaded == 300, "the first page only")
+        await until(lambda: page.model.total == 1000, "the total")
+        assert page.count_label.text() == "1,000 requests · showing 300"
+        for _ in range(10):  # bounded: four pages make the thousand
+            page.table.scrollToBottom()
+            before = page.model.loaded
+            await until(lambda b=before: page.model.loaded > b, "another page")
+            if page.model.loaded == 1000:
+                break
+        assert page.model.loaded == 1000 and not page.model.canFetchMore()
+        shown = [page.model.summary(row) for row in range(1000)]
+        keys = [(s.started_at, s.id) for s in shown if s is not None]
+        assert keys == sorted(keys, reverse=True) and len(set(keys)) == 1000
+
+    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_export_from_the_dialog_writes_only_the_filtered_rows(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+    suffix: str,
+) -> None:
+    target = tmp_path / f"requests{suffix}"
+
+    async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
+        await gateway_request(runtime, "exported")
+        failed = {record_failure(runtime, f"batch-{i}") for i in range(3)}
+        page.page_shown()
+        await until(lambda: page.model.loaded == 4, "all requests")
+        page.state_box.setEditText("failed")
+        await until(lambda: page.model.loaded == 3, "failed ones")
+        dialog = page.open_export_dialog()
+        assert isinstance(dialog, QFileDialog) and dialog.isVisible()
+        dialog.selectFile(str(target))
+        dialog.accept()
+        await until(lambda: page.export_label.text().startswith("Exported"), "export done")
+        assert page.export_label.text() == f"Exported 3 requests to {target}"
+        if suffix == ".csv":
+            with target.open(newline="") as f:
+                ids = {row["id"] for row in csv.DictReader(f)}
+        else:
+            ids = {json.loads(line)["id"] for line in target.read_text().splitlines()}
+        assert ids == failed
+
+    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -> None:
+    record = {
+        "id": "r1",
+        "started_at": 1_700_000_000.0,
+        "finished_at": 1_700_000_002.5,
+        "duration_ms": 2500.0,
+        "provider": "claude",
+        "model": "sonnet",
+        "requested_model": None,
+        "state": "completed",
+        "attempts": 2,
+        "caller": "editor",
+        "transport": "mcp",
+        "tool": "llm_call",
+        "owner_principal": "local",
+        "project": None,
+        "job_id": "job-9",
+        "input_tokens": 100,
+        "output_tokens": 20,
+        "reasoning_tokens": 0,
+        "cache_read_tokens": 300,
+        "cache_write_tokens": 100,
+        "cost_usd": 0.0123,
+        "approval": {
+            "allowed": True,
+            "decided_by": "desk",
+            "score": 40,
+            "threshold": 50,
+            "permission_mode": "acceptEdits",
+            "reasons": ["prompt mentions deleting files"],
+            "warnings": [],
+        },
+        "route": None,
+        "fallback_used": False,
+    }
+    detail = RecordDetail(
+        record, job_found=True, job_state="completed", prompt="p", response="x" * 200_000
+    )
+    text = describe_detail(detail)
+    assert "2.50 s" in text and "2 attempt(s)" in text
+    assert "60% of the prompt read from cache" in text and "$0.0123" in text
+    assert "allowed by desk · risk 40 of 50 · runs as acceptEdits" in text
+    assert "- prompt mentions deleting files" in text
+    assert "claude directly" in text
+    assert "100,000 more characters not shown" in text and len(text) < 110_000

@@ -1,0 +1,233 @@
+"""The Settings page against a real, started engine writing a real config.toml.
+
+It shows each effective setting with where it came from (secrets masked), edits only the safe
+ones, checks a value with the setting's own check before anything is written, saves through
+the engine keeping the file's comments, and says when a restart is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.settings import load_settings
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.settings_page import SettingsPage
+
+STEP_TIMEOUT = 5.0
+TOKEN = "s3cr3t-bearer-token-0123456789-abcdefghijkl"
+CONFIG = f"""# my gateway
+[jobs]
+# keep it modest on this laptop
+max_concurrent = 6
+
+[log]
+level = "INFO"  # chatty enough
+
+[http]
+auth_token = "{TOKEN}"
+"""
+
+
+@pytest.fixture
+def config(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LLM_GATEWAY_HTTP_PORT", "0")
+    config_path.write_text(CONFIG, encoding="utf-8")
+    return config_path
+
+
+@pytest.fixture
+def root_level() -> Iterator[None]:
+    """The page may change the log level live; put it back for the tests that follow."""
+    level = logging.getLogger().level
+    yield
+    logging.getLogger().setLevel(level)
+
+
+@asynccontextmanager
+async def settings_page(qtbot: QtBot) -> AsyncIterator[tuple[SettingsPage, Engine]]:
+    """A started engine and its Settings page; qtbot owns the page, so Qt deletes it after
+    the test and outside the loop, never when the garbage collector happens to run."""
+    loaded = load_settings()
+    engine = Engine(loaded.settings, settings_writer=ConfigFileWriter(loaded.config_file))
+    await engine.start()
+    bridge = EngineBridge(engine)
+    actions = GatewayActions(
+        bridge, endpoint=lambda: "http://x/mcp", open_dashboard=lambda: None, quit_app=lambda: None
+    )
+    settings = loaded.settings
+    facts = WindowFacts(
+        "http://x/mcp", "http://x/health", settings.data_path, settings.log_path, loaded
+    )
+    page = SettingsPage(PageContext(bridge=bridge, actions=actions, facts=facts))
+    qtbot.addWidget(page)
+    page.show()
+    try:
+        yield page, engine
+    finally:
+        bridge.detach()
+        await engine.stop()
+
+
+async def _until(condition: Callable[[], Any], what: str) -> None:
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while not condition():  # noqa: ASYNC110 - Qt widget state has no awaitable
+            await asyncio.sleep(0.01)
+    assert condition(), what
+
+
+def _row(page: SettingsPage, key: str) -> list[str]:
+    row = page.row_of(key)
+    return [page.table.item(row, col).text() for col in range(page.table.columnCount())]
+
+
+def test_shows_each_value_with_its_source_and_masks_secrets(
+    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+) -> None:
+    async def scenario() -> None:
+        async with settings_page(qtbot) as (page, _engine):
+            assert str(config) in page.file_label.text()
+            assert _row(page, "jobs.max_concurrent") == [
+                "jobs.max_concurrent",
+                "6",
+                "config.toml",
+                "",
+            ]
+            assert _row(page, "jobs.max_queued")[1:3] == ["64", "default"]
+            assert _row(page, "gateway.detect_local")[1:3] == [
+                "false",
+                "env LLM_GATEWAY_DETECT_LOCAL",
+            ]
+            assert _row(page, "http.auth_token")[1:3] == ["***", "config.toml"]
+            everything = [
+                page.table.item(r, c).text()
+                for r in range(page.table.rowCount())
+                for c in range(page.table.columnCount())
+            ]
+            assert not any(TOKEN in text for text in everything)
+            page.filter_edit.setText("timeout")
+            shown = [
+                page.table.item(r, 0).text()
+                for r in range(page.table.rowCount())
+                if not page.table.isRowHidden(r)
+            ]
+            assert "providers.timeout_ms" in shown and "jobs.max_concurrent" not in shown
+
+    qloop.run_until_complete(scenario())
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("http.auth_token", "security setting"),
+        ("http.host", "security setting"),
+        ("http.oauth.enabled", "security setting"),
+        ("workspaces.default", "security setting"),
+        ("approval.allow_bypass", "security setting"),
+        ("gateway.detect_local", "environment variable LLM_GATEWAY_DETECT_LOCAL"),
+        ("gateway.fallback", "list or table"),
+        ("paths.data_dir", "keeps its files"),
+    ],
+)
+def test_unsafe_settings_are_read_only(
+    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path, key: str, why: str
+) -> None:
+    async def scenario() -> None:
+        async with settings_page(qtbot) as (page, _engine):
+            page.select(key)
+            assert key in page.key_label.text()
+            assert why in page.reason_label.text()
+            assert not page.save_button.isVisible()
+            assert not page.value_edit.isVisible() and not page.value_box.isVisible()
+            page.save()  # Enter in a hidden editor: nothing happens
+            assert config.read_text(encoding="utf-8") == CONFIG
+
+    qloop.run_until_complete(scenario())
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [("0", "0 must be greater than 0"), ("many", "'many' is not a whole number")],
+)
+def test_a_bad_value_names_the_key_and_writes_nothing(
+    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path, typed: str, problem: str
+) -> None:
+    async def scenario() -> None:
+        async with settings_page(qtbot) as (page, _engine):
+            page.select("jobs.max_concurrent")
+            assert page.value_edit.text() == "6"
+            page.value_edit.setText(typed)
+            page.save_button.click()
+            assert page.message_label.text() == (
+                f"jobs.max_concurrent: {problem}. Nothing was saved."
+            )
+            await asyncio.sleep(0.05)  # were anything spawned, it would have run by now
+            assert config.read_text(encoding="utf-8") == CONFIG
+            assert _row(page, "jobs.max_concurrent")[3] == ""
+
+    qloop.run_until_complete(scenario())
+
+
+def test_saving_keeps_comments_and_says_restart_needed(
+    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+) -> None:
+    async def scenario() -> None:
+        async with settings_page(qtbot) as (page, engine):
+            page.select("jobs.max_concurrent")
+            page.value_edit.setText(" 12 ")
+            page.save_button.click()
+            await _until(lambda: "saved" in page.message_label.text(), "saved")
+            assert "after a restart" in page.message_label.text()
+            assert _row(page, "jobs.max_concurrent") == [
+                "jobs.max_concurrent",
+                "6",  # the running engine keeps its value until the next start
+                "config.toml",
+                "saved 12: restart needed",
+            ]
+            assert engine.settings.max_concurrent_jobs == 6
+
+            page.select("ui.start_hidden")
+            assert page.value_box.isVisible() and not page.value_box.isChecked()
+            page.value_box.setChecked(True)
+            page.save_button.click()
+            await _until(lambda: _row(page, "ui.start_hidden")[3] != "", "saved switch")
+            assert _row(page, "ui.start_hidden")[3] == "saved true: restart needed"
+
+    qloop.run_until_complete(scenario())
+    text = config.read_text(encoding="utf-8")
+    assert "# keep it modest on this laptop\nmax_concurrent = 12\n" in text
+    assert 'level = "INFO"  # chatty enough' in text and text.startswith("# my gateway\n")
+    reloaded = load_settings()
+    assert reloaded.settings.max_concurrent_jobs == 12
+    assert reloaded.settings.ui_start_hidden is True
+    assert reloaded.settings.http_auth_token == TOKEN
+    assert reloaded.sources["ui.start_hidden"] == f"file {config}"
+
+
+def test_the_log_level_takes_effect_at_once(
+    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path, root_level: None
+) -> None:
+    async def scenario() -> None:
+        async with settings_page(qtbot) as (page, _engine):
+            page.select("log.level")
+            assert "as soon as it is saved" in page.reason_label.text()
+            page.value_edit.setText("DEBUG")
+            page.value_edit.returnPressed.emit()  # Enter saves too
+            await _until(lambda: _row(page, "log.level")[3] != "", "saved level")
+            assert _row(page, "log.level")[3] == "saved, in effect now"
+            assert logging.getLogger().level == logging.DEBUG
+
+    qloop.run_until_complete(scenario())
+    assert load_settings().settings.log_level == "DEBUG"
