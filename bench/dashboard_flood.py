@@ -1,7 +1,7 @@
 """How long the desktop's event loop stalls under a flood of gateway requests, dashboard open.
 
 Usage: python bench/dashboard_flood.py [--rate 500] [--seconds 10] [--pages all|KEY,KEY]
-       [--stream] [--fix-qasync-timers]
+       [--stream] [--plain-qasync]
 
 The real desktop composition (`DesktopApp`: engine, front doors, window, on a qasync loop,
 Qt's offscreen platform) runs in this process with its dashboard window shown. A zero-latency
@@ -19,9 +19,9 @@ average is printed with each phase. Also printed: the time from starting the app
 window's first paint, from building a second window to its first paint, from bringing the
 hidden window back to its first paint, and what the Overview charts' update and paint cost.
 
-`--fix-qasync-timers` tries a fix that belongs to the app's event loop rather than to a page,
-to measure it: qasync keeps the Qt timer (and handle) of a cancelled call_later until its
-deadline, and every gateway request leaves two ten-minute ones; see `_kill_cancelled_timers`.
+The loop is the app's own (`ui/event_loop.py`: qasync's, with cancelled timers stopped at
+once). `--plain-qasync` runs on qasync's loop as it comes instead, which keeps every cancelled
+timer to its deadline: each gateway request leaves two ten-minute ones behind.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ from gateway_overhead import (  # noqa: E402 - a sibling script, found through s
 TICK_S = 0.001
 FRAME_MS = 16.0
 MAX_IN_FLIGHT = 512
+REQUEST_TIMEOUT_S = 30.0
 SETTLE_S = 1.0
 IDLE_BASELINE_S = 2.0
 CHART_SAMPLES = 40
@@ -75,7 +76,8 @@ async def drive(url: str, rate: float, seconds: float, stream: bool) -> dict[str
     latencies: list[float] = []
     gate = asyncio.Semaphore(MAX_IN_FLIGHT)
     connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
         async def one() -> None:
             async with gate:
@@ -84,7 +86,7 @@ async def drive(url: str, rate: float, seconds: float, stream: bool) -> dict[str
                     async with session.post(url, json=body, headers=AUTH_HEADERS) as response:
                         await response.read()
                         statuses[response.status] = statuses.get(response.status, 0) + 1
-                except aiohttp.ClientError:
+                except (aiohttp.ClientError, TimeoutError):
                     statuses[0] = statuses.get(0, 0) + 1
                 latencies.append(time.perf_counter() - started)
 
@@ -251,7 +253,7 @@ async def desktop_run(args: argparse.Namespace, home: str) -> None:
         f"python {sys.version.split()[0]}, {os.cpu_count()} cores, desktop app on "
         f"{QApplication.platformName()}, {args.rate:.0f} requests/s for {args.seconds:.0f} s "
         f"per page ({'stream' if args.stream else 'json'}), recorder on"
-        f"{', cancelled qasync timers stopped' if args.fix_qasync_timers else ''}; load {_load()}"
+        f"{', plain qasync loop' if args.plain_qasync else ''}; load {_load()}"
     )
     print(
         f"window: launch to first paint {launch_ms:.0f} ms (gateway start included); "
@@ -377,58 +379,6 @@ def _chart_costs(overview: Any) -> str:
     )
 
 
-def _kill_cancelled_timers() -> None:
-    """--fix-qasync-timers: a cancelled call_later stops its Qt timer at once.
-
-    qasync (0.28) keeps a cancelled handle, its context and its Qt timer until the deadline:
-    each gateway request leaves two `asyncio.timeout(600)` timers behind for ten minutes,
-    which the Qt timer list and every full garbage collection then walk. This patch is an
-    experiment to measure the difference; the fix belongs in the app's event loop."""
-    import qasync
-
-    class KillableHandle(asyncio.Handle):
-        __slots__ = ("kill",)
-
-        def cancel(self) -> None:
-            kill, self.kill = getattr(self, "kill", None), None
-            super().cancel()
-            if kill is not None:
-                kill()
-
-    timer_type = qasync._SimpleTimer  # type: ignore[attr-defined]
-    original_event = timer_type.timerEvent
-
-    def add_callback(timer: Any, handle: asyncio.Handle, delay: float = 0) -> asyncio.Handle:
-        timer_id = timer.startTimer(int(max(0, delay) * 1000))
-        callbacks = timer._SimpleTimer__callbacks
-        callbacks[timer_id] = handle
-
-        def kill() -> None:
-            # Not while it runs: qasync's timerEvent removes a running handle itself.
-            if getattr(timer, "running_id", None) != timer_id and callbacks.pop(timer_id, None):
-                timer.killTimer(timer_id)
-
-        if isinstance(handle, KillableHandle):
-            handle.kill = kill
-        return handle
-
-    def timer_event(timer: Any, event: Any) -> None:
-        timer.running_id = event.timerId()
-        try:
-            original_event(timer, event)
-        finally:
-            timer.running_id = None
-
-    def call_later(
-        loop: Any, delay: float, callback: Any, *args: Any, context: Any = None
-    ) -> asyncio.Handle:
-        return loop._add_callback(KillableHandle(callback, args, loop, context=context), delay)
-
-    timer_type.add_callback = add_callback
-    timer_type.timerEvent = timer_event
-    qasync._QEventLoop.call_later = call_later  # type: ignore[attr-defined]
-
-
 def _pending_timers() -> str:
     """qasync starts one Qt timer per call_later and keeps it (and its handle) until it fires,
     even when the handle was cancelled: count what is pending, by callback."""
@@ -455,9 +405,9 @@ def main() -> None:
     parser.add_argument("--pages", default="all", help="'all' or page keys, comma-separated")
     parser.add_argument("--stream", action="store_true", help="streamed answers (SSE)")
     parser.add_argument(
-        "--fix-qasync-timers",
+        "--plain-qasync",
         action="store_true",
-        help="experiment: stop the Qt timer of a cancelled call_later at once",
+        help="qasync's own loop (keeps cancelled timers) instead of the app's",
     )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--drive", help=argparse.SUPPRESS)
@@ -481,12 +431,11 @@ def main() -> None:
             _environment(home, up_port)
             import qasync
 
-            if args.fix_qasync_timers:
-                _kill_cancelled_timers()
+            from llmgw_desktop.ui.event_loop import GatewayEventLoop
             from llmgw_desktop.ui.qt import QApplication
 
             app = QApplication(sys.argv[:1])
-            loop = qasync.QEventLoop(app)
+            loop = qasync.QEventLoop(app) if args.plain_qasync else GatewayEventLoop(app)
             asyncio.set_event_loop(loop)
             with loop:
                 loop.run_until_complete(desktop_run(args, home))

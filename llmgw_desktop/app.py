@@ -12,8 +12,6 @@ import logging
 import sys
 from typing import Any
 
-import qasync
-
 from llmgw_desktop.cli import EXIT_PORT_IN_USE, port_in_use_message
 from llmgw_desktop.engine.approval import ApprovalGate, PendingApproval
 from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingConsent
@@ -27,6 +25,7 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.approvals import DeskApprovals
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.consent import DeskConsent
+from llmgw_desktop.ui.event_loop import GatewayEventLoop
 from llmgw_desktop.ui.gc_guard import GuiThreadCollector
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
@@ -50,7 +49,7 @@ def run_desktop(loaded: LoadedSettings, lock: InstanceLock) -> int:
     app.setApplicationName("llmgw-desktop")
     app.setWindowIcon(app_icon())
     follow_system_theme(app)
-    loop = qasync.QEventLoop(app)
+    loop = GatewayEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
         with loop:

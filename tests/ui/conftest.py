@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 import qasync
 
+from llmgw_desktop.ui.event_loop import GatewayEventLoop
 from llmgw_desktop.ui.qt import QApplication
 
 
@@ -30,9 +31,9 @@ def collect_garbage_on_the_gui_thread() -> Iterator[None]:
 
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    """A qasync loop on the test's QApplication; closed windows never quit the app."""
+    """The desktop app's loop on the test's QApplication; closed windows never quit the app."""
     QApplication.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
+    loop = GatewayEventLoop(qapp)
     yield loop
     loop.close()
     # The loop's Qt timers go with it here, on the GUI thread, in the autouse collection.

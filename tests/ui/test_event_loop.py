@@ -1,0 +1,49 @@
+"""The desktop loop stops cancelled timers at once (qasync alone keeps them to the deadline)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from llmgw_desktop.ui.event_loop import GatewayEventLoop
+from llmgw_desktop.ui.qt import QApplication
+
+
+@pytest.fixture
+def loop(qapp: QApplication) -> Iterator[GatewayEventLoop]:
+    event_loop = GatewayEventLoop(qapp)
+    yield event_loop
+    event_loop.close()
+
+
+def test_cancelled_timeouts_leave_no_timers_behind(loop: GatewayEventLoop) -> None:
+    async def many_requests() -> None:
+        for _ in range(500):  # each like a gateway request: a long timeout, done at once
+            async with asyncio.timeout(600):
+                await asyncio.sleep(0)
+
+    loop.run_until_complete(many_requests())
+    assert loop.pending_timers() < 5
+
+
+def test_timers_still_fire_and_may_cancel_themselves(loop: GatewayEventLoop) -> None:
+    fired: list[str] = []
+
+    async def scenario() -> None:
+        handles: list[asyncio.Handle] = []
+
+        def cancel_self() -> None:
+            fired.append("self")
+            handles[0].cancel()  # a callback cancelling its own handle must not break qasync
+
+        handles.append(loop.call_later(0.01, cancel_self))
+        loop.call_later(0.02, fired.append, "later")
+        dropped = loop.call_later(0.02, fired.append, "dropped")
+        dropped.cancel()
+        await asyncio.sleep(0.1)
+
+    loop.run_until_complete(scenario())
+    assert fired == ["self", "later"]
+    assert loop.pending_timers() < 3
