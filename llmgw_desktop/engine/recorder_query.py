@@ -24,7 +24,7 @@ import math
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TextIO
 
@@ -36,6 +36,7 @@ from llmgw_desktop.engine.store.migrations.m0008_recorder_search import CATCH_UP
 __all__ = [
     "EXPORT_COLUMNS",
     "PAGE_SIZE",
+    "CellFormatter",
     "ExportFormat",
     "PageCursor",
     "RecordDetail",
@@ -164,6 +165,12 @@ class PageCursor:
 class RecorderPage:
     rows: list[RecordSummary]
     next: PageCursor | None  # None: this was the last page
+    # Each row's text as the caller's `cells` formatted it on the DB thread (empty without).
+    cells: list[tuple[str, ...]] = field(default_factory=list)
+
+
+# Turns a row into the text a table shows, one string per column.
+CellFormatter = Callable[[RecordSummary], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -207,8 +214,14 @@ class RecorderQuery:
         filters: RecorderFilters,
         after: PageCursor | None = None,
         limit: int = PAGE_SIZE,
+        *,
+        cells: CellFormatter | None = None,
     ) -> RecorderPage:
-        """Up to `limit` rows newest first, starting after `after` (or the newest row)."""
+        """Up to `limit` rows newest first, starting after `after` (or the newest row).
+
+        `cells`, when given, formats each row on the DB thread too, so the loop thread that
+        paints the table only looks the strings up.
+        """
         if after is None and self._recorder is not None:
             await self._recorder.flush()  # the first page shows what just finished
 
@@ -224,7 +237,9 @@ class RecorderQuery:
             rows = self._execute(sql, [*params, limit + 1]).fetchall()
             summaries = [RecordSummary(*row) for row in rows[:limit]]
             last = summaries[-1] if len(rows) > limit else None
-            return RecorderPage(summaries, PageCursor(last.started_at, last.id) if last else None)
+            cursor = PageCursor(last.started_at, last.id) if last else None
+            formatted = [cells(row) for row in summaries] if cells is not None else []
+            return RecorderPage(summaries, cursor, formatted)
 
         return await self._db.run(read)
 

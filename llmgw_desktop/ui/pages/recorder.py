@@ -5,7 +5,8 @@ scrolls, by keyset on the DB thread, so a million rows open as fast as a hundred
 search changes wait a quarter second for typing to settle. New requests arrive live: each
 finished request only marks the list stale (the signal can fire hundreds of times a second),
 and a once-a-second timer reloads the first page while the page is shown and the person is
-at the top of the list, so reading further down is never pulled away.
+at the top of the list, so reading further down is never pulled away; that reload is merged
+into the rows shown (new ones inserted on top) rather than resetting the table.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ class RecorderPage(Page):
 
         self.model.countChanged.connect(lambda _total: self._show_count())
         self.model.pageLoaded.connect(self._page_loaded)
+        self.model.rowsAboutToBeRemoved.connect(self._rows_leaving)
         context.bridge.requestFinished.connect(self._request_finished)
         self._live = QTimer(self)
         self._live.setInterval(LIVE_REFRESH_MS)
@@ -209,7 +211,7 @@ class RecorderPage(Page):
         )
         if recount:
             self._counted_at = time.monotonic()
-        self.model.reload(self.current_filters(), recount=recount)
+        self.model.reload(self.current_filters(), recount=recount, live=True)
 
     def _scrolled(self, value: int) -> None:
         # Ask for the next page a little before the end, so scrolling rarely meets it.
@@ -255,6 +257,13 @@ class RecorderPage(Page):
         row = self.model.row_of(self._detail_id)
         if row is not None and self.table.currentIndex().row() != row:
             self.table.selectRow(row)  # the same request again after a live reload
+
+    def _rows_leaving(self, _parent: QModelIndex, first: int, last: int) -> None:
+        # A live refresh drops what fell off the first page. Were the selected request among
+        # them, the view would move the selection to a neighbour and show that one's detail:
+        # let the selection go instead, as a reload does, and keep the detail shown.
+        if first <= self.table.currentIndex().row() <= last:
+            self.table.selectionModel().clear()
 
     # -- the detail pane ----------------------------------------------------------------------
 

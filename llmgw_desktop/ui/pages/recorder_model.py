@@ -6,6 +6,13 @@ waits on the store. Every request carries the generation it was asked for, and a
 filters the person has since changed is dropped. A reload keeps the old rows on screen until
 the new first page arrives, so a live refresh never blanks the table. The total is counted
 apart, because a count can take longer than a page.
+
+Painting asks `data()` for every visible cell several times a second under load, on the loop
+thread that also serves the gateway, so the cells' text is formatted once, on the DB thread,
+with the page. A live refresh merges the new first page into the rows shown: the new requests
+are inserted on top, changed rows (a request that finished) are updated in place and rows that
+fell off the page are removed, instead of resetting the model, which makes the view drop and
+rebuild its layout, selection and headers every second.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ __all__ = [
     "NO_PROMPT_FOR_API",
     "RecorderTableModel",
     "describe_detail",
+    "format_cells",
     "format_cost",
     "format_duration",
     "format_time",
@@ -87,7 +95,7 @@ def format_cost(usd: float | None) -> str:
     return "" if usd is None else f"${usd:.4f}"
 
 
-# One function per column, so painting a cell formats only that cell.
+# One function per column; `format_cells` runs them all on the DB thread as a page loads.
 _CELLS: tuple[Callable[[RecordSummary], str], ...] = (
     lambda r: format_time(r.started_at),
     lambda r: r.provider,
@@ -102,6 +110,11 @@ _CELLS: tuple[Callable[[RecordSummary], str], ...] = (
     lambda r: f"{r.cache_write_tokens:,}",
     lambda r: format_cost(r.cost_usd),
 )
+
+
+def format_cells(row: RecordSummary) -> tuple[str, ...]:
+    """The row's text, one string per column (runs on the DB thread, see `RecorderQuery`)."""
+    return tuple(cell(row) for cell in _CELLS)
 
 
 class RecorderTableModel(QAbstractTableModel):
@@ -124,6 +137,7 @@ class RecorderTableModel(QAbstractTableModel):
         self._page_size = page_size
         self._filters = RecorderFilters()
         self._rows: list[RecordSummary] = []
+        self._cells: list[tuple[str, ...]] = []  # the rows' text, formatted as they loaded
         self._next: PageCursor | None = None
         self._generation = 0
         self._fetching = False
@@ -164,13 +178,20 @@ class RecorderTableModel(QAbstractTableModel):
 
     # -- loading ------------------------------------------------------------------------------
 
-    def reload(self, filters: RecorderFilters | None = None, *, recount: bool = True) -> None:
-        """Load the first page for `filters` (or the current ones again), and maybe recount."""
+    def reload(
+        self, filters: RecorderFilters | None = None, *, recount: bool = True, live: bool = False
+    ) -> None:
+        """Load the first page for `filters` (or the current ones again), and maybe recount.
+
+        `live`: the same list, moved on by new requests (a relative time range measured from
+        a later now), so the page is merged into the rows shown rather than replacing them.
+        """
         if filters is not None:
             self._filters = filters
         self._generation += 1
         self._fetching = self._tasks.spawn(
-            self._load(self._generation, self._filters, None), what="load the flight recorder"
+            self._load(self._generation, self._filters, None, merge=live),
+            what="load the flight recorder",
         )
         if recount:
             self.recount()
@@ -196,10 +217,15 @@ class RecorderTableModel(QAbstractTableModel):
         )
 
     async def _load(
-        self, generation: int, filters: RecorderFilters, after: PageCursor | None
+        self,
+        generation: int,
+        filters: RecorderFilters,
+        after: PageCursor | None,
+        *,
+        merge: bool = False,
     ) -> None:
         try:
-            page = await self._query.page(filters, after, limit=self._page_size)
+            page = await self._query.page(filters, after, limit=self._page_size, cells=format_cells)
         except BaseException:
             if generation == self._generation:
                 self._fetching = False
@@ -207,15 +233,16 @@ class RecorderTableModel(QAbstractTableModel):
         if generation != self._generation:
             return  # the filters changed meanwhile: a newer load owns the table
         self._fetching = False
-        if after is None:
-            self._replace(page)
-        else:
+        if after is not None:
             self._append(page)
+        elif not (merge and self._merge(page)):
+            self._replace(page)
         self.pageLoaded.emit(len(self._rows))
 
     def _replace(self, page: RecorderPage) -> None:
         self.beginResetModel()
         self._rows = list(page.rows)
+        self._cells = list(page.cells)
         self._next = page.next
         self.endResetModel()
 
@@ -224,8 +251,46 @@ class RecorderTableModel(QAbstractTableModel):
             first = len(self._rows)
             self.beginInsertRows(_ROOT, first, first + len(page.rows) - 1)
             self._rows.extend(page.rows)
+            self._cells.extend(page.cells)
             self.endInsertRows()
         self._next = page.next
+
+    def _merge(self, page: RecorderPage) -> bool:
+        """Turn the rows shown into `page` by row changes; False when only a reset can.
+
+        Rows are ordered newest first by a key that never changes, so the new first page is
+        some new rows, then the rows shown from the top, in the same order, up to where the
+        page ends. Anything else (a whole page of new rows, a pruned row) is a reset.
+        """
+        new, old = page.rows, self._rows
+        if not new or not old:
+            return False
+        top = old[0].id
+        added = next((number for number, row in enumerate(new) if row.id == top), None)
+        if added is None:
+            return False
+        kept = len(new) - added
+        if kept > len(old) or (page.next is None and kept < len(old)):
+            return False  # rows vanished from within the page: not a plain shift
+        if any(n.id != o.id for n, o in zip(new[added:], old, strict=False)):
+            return False
+        if kept < len(old):  # what fell off the first page goes, as after a reload
+            self.beginRemoveRows(_ROOT, kept, len(old) - 1)
+            del self._rows[kept:], self._cells[kept:]
+            self.endRemoveRows()
+        if added:
+            self.beginInsertRows(_ROOT, 0, added - 1)
+            self._rows[:0] = new[:added]
+            self._cells[:0] = page.cells[:added]
+            self.endInsertRows()
+        changed = [number for number in range(added, len(new)) if new[number] != self._rows[number]]
+        if changed:  # a request that finished: its state, duration and tokens
+            first, last = changed[0], changed[-1]
+            self._rows[first : last + 1] = new[first : last + 1]
+            self._cells[first : last + 1] = page.cells[first : last + 1]
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+        self._next = page.next
+        return True
 
     async def _count(self, asked: int, filters: RecorderFilters) -> None:
         try:
@@ -246,24 +311,24 @@ class RecorderTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        # Called for every visible cell and role on each paint: answer the roles we do not
-        # use before touching the row.
+        # Called for every visible cell and role on each paint, on the loop thread: a lookup
+        # of text formatted on the DB thread, and the roles we do not use answered first.
         if role == _DISPLAY:
-            row = self._row_for(index)
-            return None if row is None else _CELLS[index.column()](row)
+            number = index.row()
+            if 0 <= number < len(self._cells) and index.isValid():
+                return self._cells[number][index.column()]
+            return None
         if role == _ALIGNMENT:
             return _RIGHT if index.column() in _NUMERIC else None
         if role == _TOOLTIP:
-            row = self._row_for(index)
-            return None if row is None else f"{_CELLS[index.column()](row)}\nrequest {row.id}"
+            number = index.row()
+            if 0 <= number < len(self._rows) and index.isValid():
+                return f"{self._cells[number][index.column()]}\nrequest {self._rows[number].id}"
+            return None
         if role == _ID:
-            row = self._row_for(index)
+            row = self.summary(index.row()) if index.isValid() else None
             return None if row is None else row.id
         return None
-
-    def _row_for(self, index: Index) -> RecordSummary | None:
-        number = index.row()
-        return self._rows[number] if index.isValid() and 0 <= number < len(self._rows) else None
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
