@@ -12,9 +12,8 @@ import asyncio
 import base64
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
@@ -31,6 +30,7 @@ from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.clients import ClientsPage
 from llmgw_desktop.ui.qt import QPushButton
+from tests.ui.waiting import until
 
 CLIENT_ID = "page-editor"
 CLIENT_SECRET = "page-editor-secret-0123456789-abcdefghij"
@@ -59,15 +59,6 @@ def desktop(loaded: LoadedSettings) -> Iterator[DesktopApp]:
         yield DesktopApp(replace(loaded, settings=settings), lock)
     finally:
         lock.release()
-
-
-async def _until(condition: Callable[[], Any], what: str) -> Any:
-    """Await (never block) until `condition()` is truthy, bounded in time."""
-    async with asyncio.timeout(STEP_TIMEOUT):
-        while not (value := condition()):  # noqa: ASYNC110 - Qt widget state has no awaitable
-            await asyncio.sleep(0.01)
-    assert value, what
-    return value
 
 
 def _pkce() -> tuple[str, str]:
@@ -120,7 +111,7 @@ async def _flow_answered_on_the_page(desktop: DesktopApp, button: str) -> dict[s
 
         # The page's own poll (once a second while shown) finds the request.
         table = page.consent.table
-        await _until(lambda: table.rowCount() == 1 and table.isVisible(), "request listed")
+        await until(lambda: table.rowCount() == 1 and table.isVisible(), "request listed")
         assert table.item(0, 0).text() == f"Page editor ({CLIENT_ID})"
         assert "tools (MCP)" in table.item(0, 1).text()
         assert table.item(0, 2).text() == REDIRECT
@@ -133,7 +124,7 @@ async def _flow_answered_on_the_page(desktop: DesktopApp, button: str) -> dict[s
         assert pending.decided_by == "dashboard"
         assert table.rowCount() == 0 and page.consent.empty_label.isVisible()
         # The desk dialog for the same request closes: it was decided elsewhere.
-        await _until(lambda: desktop.consent.open_dialogs == {}, "desk dialog closed")
+        await until(lambda: desktop.consent.open_dialogs == {}, "desk dialog closed")
 
         async def next_url() -> str | None:  # what the consent page's script polls for
             async with browser.get(consent_page + "/status") as r:
@@ -168,7 +159,7 @@ def test_approving_on_the_page_completes_the_flow_and_lists_the_grant(
 ) -> None:
     async def scenario() -> None:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
+        await until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
         try:
             params = await _flow_answered_on_the_page(desktop, "Approve")
             assert "access_token" in params
@@ -195,7 +186,7 @@ def test_denying_on_the_page_sends_the_browser_access_denied(
 ) -> None:
     async def scenario() -> dict[str, str]:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
+        await until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
         try:
             params = await _flow_answered_on_the_page(desktop, "Deny")
             page = _clients_page(desktop)

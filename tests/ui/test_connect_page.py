@@ -7,9 +7,8 @@ base URLs it shows answer: an SDK configured from them reaches the gateway.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
 import aiohttp
 import pytest
@@ -21,8 +20,8 @@ from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.pages.connect_page import ConnectPage, base_url_of
 from llmgw_desktop.ui.qt import QGuiApplication, QLabel
+from tests.ui.waiting import until
 
-STEP_TIMEOUT = 10.0
 TOKEN = "connect-page-bearer-token-0123456789-abcdef"
 
 
@@ -35,13 +34,6 @@ def desktop(request: pytest.FixtureRequest, loaded: LoadedSettings) -> Iterator[
         yield DesktopApp(replace(loaded, settings=settings), lock)
     finally:
         lock.release()
-
-
-async def _until(condition: Callable[[], Any], what: str) -> None:
-    async with asyncio.timeout(STEP_TIMEOUT):
-        while not condition():  # noqa: ASYNC110 - Qt widget state has no awaitable
-            await asyncio.sleep(0.01)
-    assert condition(), what
 
 
 def _page(desktop: DesktopApp) -> ConnectPage:
@@ -66,7 +58,7 @@ def test_every_copy_button_copies_the_exact_snippet(
 ) -> None:
     async def scenario() -> None:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(lambda: desktop.window is not None, "window")
+        await until(lambda: desktop.window is not None, "window")
         assert desktop.runtime is not None
         try:
             page = _page(desktop)
@@ -111,7 +103,7 @@ def test_with_a_token_the_sdk_snippets_ask_for_it_as_a_bearer(
 ) -> None:
     async def scenario() -> None:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(lambda: desktop.window is not None, "window")
+        await until(lambda: desktop.window is not None, "window")
         try:
             page = _page(desktop)
             anthropic = next(s for s in page.sdk_snippets if s.client == "Anthropic SDK (Python)")

@@ -11,7 +11,7 @@ import asyncio
 import base64
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -24,6 +24,7 @@ from llmgw_desktop.app import DesktopApp
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.qt import QMessageBox
+from tests.ui.waiting import until
 
 CLIENT_ID = "desk-editor"
 CLIENT_SECRET = "desk-editor-secret-0123456789-abcdefghij"
@@ -60,15 +61,6 @@ def desktop(request: pytest.FixtureRequest, loaded: LoadedSettings) -> Iterator[
         lock.release()
 
 
-async def _until(condition: Callable[[], Any], what: str) -> Any:
-    """Await (never block) until `condition()` is truthy, bounded in time."""
-    async with asyncio.timeout(STEP_TIMEOUT):
-        while not (value := condition()):  # noqa: ASYNC110 - Qt widget state has no awaitable
-            await asyncio.sleep(0.01)
-    assert value, what
-    return value
-
-
 def _pkce() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     digest = hashlib.sha256(verifier.encode()).digest()
@@ -101,7 +93,7 @@ async def _browser_flow(desktop: DesktopApp, button: str | None) -> dict[str, st
             assert r.status == 200
             assert "Waiting for approval at the desk" in await r.text()
 
-        box: QMessageBox = await _until(
+        box: QMessageBox = await until(
             lambda: next(iter(desktop.consent.open_dialogs.values()), None), "consent dialog"
         )
         text = box.text()
@@ -157,7 +149,7 @@ def test_the_desk_dialog_completes_the_browser_flow(
 ) -> None:
     async def scenario() -> dict[str, str]:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
+        await until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
         try:
             return await _browser_flow(desktop, button)
         finally:
@@ -176,7 +168,7 @@ def test_revoking_a_grant_from_the_window_ends_its_tokens(
 ) -> None:
     async def scenario() -> None:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
+        await until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
         assert desktop.window is not None and desktop.runtime is not None
         try:
             token = (await _browser_flow(desktop, "Approve"))["access_token"]
@@ -187,11 +179,11 @@ def test_revoking_a_grant_from_the_window_ends_its_tokens(
             assert panel.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
             panel.table.selectRow(0)
             panel.revoke_grant_button.click()
-            box: QMessageBox = await _until(
+            box: QMessageBox = await until(
                 lambda: panel.findChild(QMessageBox, "confirmRevoke"), "confirmation"
             )
             next(b for b in box.buttons() if b.text() == "Revoke").click()
-            await _until(lambda: "Revoked" in panel.notice.text(), "revoked notice")
+            await until(lambda: "Revoked" in panel.notice.text(), "revoked notice")
             assert panel.table.rowCount() == 0
             assert await _models_status(desktop.runtime.base_url, token) == 401
         finally:
@@ -207,7 +199,7 @@ def test_an_unanswered_dialog_expires_denies_and_closes(
 ) -> None:
     async def scenario() -> dict[str, str]:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
+        await until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
         try:
             params = await _browser_flow(desktop, None)
             assert desktop.consent is not None and desktop.consent.open_dialogs == {}

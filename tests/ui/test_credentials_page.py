@@ -5,10 +5,9 @@ first, and a vault locked by the wrong master key turns every change off."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import qasync
 
@@ -21,19 +20,10 @@ from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.credentials import GLOBAL_LABEL, CredentialsPage
 from llmgw_desktop.ui.qt import QMessageBox, QTreeWidgetItem
 from tests.engine.vault.support import KEY_A, KEY_B, env_sources
+from tests.ui.waiting import until
 
 FIRST_KEY = "sk-first-0123456789abcdefghij"
 SECOND_KEY = "sk-second-0123456789abcdefghij"
-STEP_TIMEOUT = 10.0
-
-
-async def _until(condition: Callable[[], Any], what: str) -> Any:
-    """Await (never block) until `condition()` is truthy, bounded in time."""
-    async with asyncio.timeout(STEP_TIMEOUT):
-        while not (value := condition()):  # noqa: ASYNC110 - Qt widget state has no awaitable
-            await asyncio.sleep(0.01)
-    assert value, what
-    return value
 
 
 @asynccontextmanager
@@ -57,7 +47,7 @@ async def credentials_page(
     try:
         yield page, engine
     finally:
-        await _until(lambda: page.tasks.running == 0, "the page's work to finish")
+        await until(lambda: page.tasks.running == 0, "the page's work to finish")
         page.page_hidden()
         bridge.detach()
         await engine.stop()
@@ -92,7 +82,7 @@ async def _type_and_save(page: CredentialsPage, provider: str, name: str, projec
     page.value_edit.setText(FIRST_KEY if "first" in name else SECOND_KEY)
     assert page.save_button.isEnabled()
     page.save_button.click()
-    await _until(lambda: page.tasks.running == 0, "stored and redrawn")
+    await until(lambda: page.tasks.running == 0, "stored and redrawn")
     assert not page.value_edit.text()  # the typed key is not kept in the form
 
 
@@ -101,7 +91,7 @@ def test_added_keys_show_masked_by_project_and_replace_changes_the_value(
 ) -> None:
     async def scenario() -> None:
         async with credentials_page(loaded, env_sources(KEY_A, tmp_path)) as (page, eng):
-            await _until(lambda: "vault is open" in page.vault_state.text(), "vault state")
+            await until(lambda: "vault is open" in page.vault_state.text(), "vault state")
             assert page.value_edit.echoMode() == page.value_edit.EchoMode.Password
             await _type_and_save(page, "openai", "first", GLOBAL_LABEL)
             await _type_and_save(page, "groq", "first", "webapp")
@@ -123,18 +113,18 @@ def test_added_keys_show_masked_by_project_and_replace_changes_the_value(
             assert page.save_button.text() == "Replace key"
             page.value_edit.setText(SECOND_KEY)
             page.save_button.click()
-            await _until(lambda: "Replaced" in page.notice.text(), "replaced notice")
+            await until(lambda: "Replaced" in page.notice.text(), "replaced notice")
             assert await eng.vault.resolve_keys("openai") == [SECOND_KEY]
             assert len(await eng.vault.list_keys()) == 2  # replaced, not added
             assert _rows(page)[GLOBAL_LABEL][0][2] == "sk-sec...***"
 
             # A key stored elsewhere (MCP, HTTP) appears while the page is shown.
             await eng.vault.store_key("mistral", SECOND_KEY, project="webapp")
-            await _until(lambda: len(_rows(page)["webapp"]) == 2, "outside change shown")
+            await until(lambda: len(_rows(page)["webapp"]) == 2, "outside change shown")
 
             page.value_edit.setText("key with trailing space ")
             page.save_button.click()
-            await _until(lambda: "Not stored" in page.notice.text(), "refusal shown")
+            await until(lambda: "Not stored" in page.notice.text(), "refusal shown")
             assert "spaces" in page.notice.text()
 
     qloop.run_until_complete(scenario())
@@ -146,23 +136,23 @@ def test_delete_asks_first_cancel_keeps_the_key_and_confirm_removes_it(
     async def scenario() -> None:
         async with credentials_page(loaded, env_sources(KEY_A, tmp_path)) as (page, eng):
             await eng.vault.store_key("openai", FIRST_KEY, key_name="ci")
-            await _until(lambda: page.record_items, "stored key shown")
+            await until(lambda: page.record_items, "stored key shown")
             assert not page.delete_button.isEnabled()  # nothing selected yet
 
             page.tree.setCurrentItem(_item(page, "ci", "openai"))
             page.delete_button.click()
-            box: QMessageBox = await _until(lambda: page.confirm_box, "confirmation")
+            box: QMessageBox = await until(lambda: page.confirm_box, "confirmation")
             assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
             assert "openai" in box.text() and "'ci'" in box.text()
             box.button(QMessageBox.StandardButton.Cancel).click()
-            await _until(lambda: page.confirm_box is None, "dialog answered")
-            await _until(lambda: page.tasks.running == 0, "nothing running")
+            await until(lambda: page.confirm_box is None, "dialog answered")
+            await until(lambda: page.tasks.running == 0, "nothing running")
             assert await eng.vault.resolve_keys("openai") == [FIRST_KEY]
 
             page.delete_button.click()
-            box = await _until(lambda: page.confirm_box, "confirmation again")
+            box = await until(lambda: page.confirm_box, "confirmation again")
             next(b for b in box.buttons() if b.text() == "Delete").click()
-            await _until(lambda: "Deleted" in page.notice.text(), "deleted notice")
+            await until(lambda: "Deleted" in page.notice.text(), "deleted notice")
             assert await eng.vault.list_keys() == []
             assert await eng.vault.resolve_keys("openai") == []
             assert _rows(page)[GLOBAL_LABEL] == [["(nothing stored)", "", "", ""]]
@@ -180,8 +170,8 @@ def test_a_locked_vault_is_explained_and_nothing_can_be_changed(
         # The same data with another master key: the vault stays locked, untouched.
         async with credentials_page(loaded, env_sources(KEY_B, tmp_path)) as (page, eng):
             assert eng.vault.locked
-            await _until(lambda: "The vault is locked" in page.vault_state.text(), "locked")
-            await _until(lambda: page.tasks.running == 0, "the tree drawn")
+            await until(lambda: "The vault is locked" in page.vault_state.text(), "locked")
+            await until(lambda: page.tasks.running == 0, "the tree drawn")
             assert "not the key this vault was created with" in page.vault_state.text()
             assert not page.editor.isEnabled()
             assert not page.save_button.isEnabled()

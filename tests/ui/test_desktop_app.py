@@ -16,16 +16,7 @@ from llmgw_desktop.cli import EXIT_PORT_IN_USE
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.qt import QApplication, QMessageBox
-
-STEP_TIMEOUT = 10.0
-
-
-async def _until(condition: Callable[[], object], what: str) -> None:
-    """Await (never block) until `condition()` is truthy, bounded in time."""
-    async with asyncio.timeout(STEP_TIMEOUT):
-        while not condition():  # noqa: ASYNC110 - Qt widget state has no awaitable to wait on
-            await asyncio.sleep(0.01)
-    assert condition(), what
+from tests.ui.waiting import until
 
 
 def _dialog() -> QMessageBox | None:
@@ -53,7 +44,7 @@ def test_desktop_serves_and_quits_cleanly(qloop: qasync.QEventLoop, loaded: Load
 
     async def scenario() -> int:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(lambda: desktop.window is not None and desktop.window.isVisible(), "window")
+        await until(lambda: desktop.window is not None and desktop.window.isVisible(), "window")
         assert desktop.runtime is not None
         async with (
             aiohttp.ClientSession() as client,
@@ -80,12 +71,12 @@ def test_taken_port_offers_the_next_free_one(
 
     async def scenario() -> int:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(_dialog, "port dialog")
+        await until(_dialog, "port dialog")
         box = _dialog()
         assert box is not None and f"Port {taken} is already used" in box.text()
         use = next(b for b in box.buttons() if b.text().startswith("Use port"))
         use.click()
-        await _until(lambda: desktop.runtime is not None and desktop.window is not None, "ui")
+        await until(lambda: desktop.runtime is not None and desktop.window is not None, "ui")
         assert desktop.runtime is not None and desktop.runtime.http.port > taken
         desktop.request_quit()
         return await run
@@ -106,7 +97,7 @@ def test_declining_another_port_exits_with_port_in_use(
 
     async def scenario() -> int:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(_dialog, "port dialog")
+        await until(_dialog, "port dialog")
         box = _dialog()
         assert box is not None
         next(b for b in box.buttons() if b.text() == "Quit").click()

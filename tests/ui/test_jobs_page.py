@@ -31,23 +31,14 @@ from tests.fakes.upstream import (
     Reply,
     ScriptedUpstream,
 )
+from tests.ui.waiting import until
 
-STEP_TIMEOUT = 15.0
 CALLER = "editor/1.0"
 
 
 @pytest.fixture
 def claude() -> str:
     return find_cli("claude")
-
-
-async def _until(condition: Callable[[], Any], what: str) -> Any:
-    """Await (never block) until `condition()` is truthy, bounded in time."""
-    async with asyncio.timeout(STEP_TIMEOUT):
-        while not (value := condition()):  # noqa: ASYNC110 - Qt widget state has no awaitable
-            await asyncio.sleep(0.02)
-    assert value, what
-    return value
 
 
 class Desk:
@@ -135,7 +126,7 @@ def test_a_job_appears_runs_and_finishes_live_and_opens_to_its_answer(
     async def scenario(d: Desk) -> None:
         d.upstream.script(Reply.ok("the desk sees this", delay_s=0.6))
         job_id = await d.submit("hello from the desk")
-        await _until(lambda: d.cell(job_id, "State") == "running", "the running job's row")
+        await until(lambda: d.cell(job_id, "State") == "running", "the running job's row")
         assert d.cell(job_id, "Provider") == "claude"
         assert d.cell(job_id, "Principal") == "local"
         d.select(job_id)
@@ -143,14 +134,14 @@ def test_a_job_appears_runs_and_finishes_live_and_opens_to_its_answer(
         qtbot.keyClick(d.page.table, Qt.Key.Key_Return)  # opens it
         assert job_id in d.page.detail_title.text()
 
-        await _until(lambda: d.cell(job_id, "State") == "completed", "the row turns completed")
+        await until(lambda: d.cell(job_id, "State") == "completed", "the row turns completed")
         tokens = f"{ANTHROPIC_INPUT_TOKENS} in · {ANTHROPIC_OUTPUT_TOKENS} out"
         assert d.cell(job_id, "Tokens") == tokens
         assert d.cell(job_id, "Progress") == "done"
-        await _until(lambda: d.cell(job_id, "Caller") == CALLER, "the caller label")
-        await _until(lambda: "the desk sees this" in d.page.output_view.toPlainText(), "the answer")
+        await until(lambda: d.cell(job_id, "Caller") == CALLER, "the caller label")
+        await until(lambda: "the desk sees this" in d.page.output_view.toPlainText(), "the answer")
         usage = f'"input_tokens": {ANTHROPIC_INPUT_TOKENS}'
-        await _until(lambda: usage in d.page.result_view.toPlainText(), "the result's usage")
+        await until(lambda: usage in d.page.result_view.toPlainText(), "the result's usage")
         assert "completed" in d.page.detail_title.text()
         assert not d.page.cancel_button.isEnabled() and not d.page.retry_button.isEnabled()
 
@@ -183,7 +174,7 @@ def test_a_burst_of_job_events_costs_a_few_loads(
         await asyncio.sleep(0.4)
         assert loads == []
         d.page.page_shown()
-        await _until(lambda: loads, "a load once shown again")
+        await until(lambda: loads, "a load once shown again")
 
     _run(qloop, desk, scenario)
 
@@ -194,20 +185,20 @@ def test_cancel_from_the_page_stops_the_running_job(
     async def scenario(d: Desk) -> None:
         d.upstream.default = Reply.ok(delay_s=60)
         job_id = await d.submit("take your time")
-        await _until(lambda: d.cell(job_id, "State") == "running", "the running job's row")
+        await until(lambda: d.cell(job_id, "State") == "running", "the running job's row")
         first = d.cell(job_id, "Elapsed")
-        await _until(lambda: d.cell(job_id, "Elapsed") != first, "the elapsed time ticks")
+        await until(lambda: d.cell(job_id, "Elapsed") != first, "the elapsed time ticks")
 
         d.select(job_id)
         d.page.cancel_button.click()
-        box: QMessageBox = await _until(lambda: d.page.confirm_box, "the confirmation")
+        box: QMessageBox = await until(lambda: d.page.confirm_box, "the confirmation")
         assert box.defaultButton().text() == "Keep running"  # Enter never kills a job
         next(b for b in box.buttons() if b.text() == "Cancel job").click()
 
-        await _until(lambda: d.cell(job_id, "State") == "canceled", "the row turns canceled")
+        await until(lambda: d.cell(job_id, "State") == "canceled", "the row turns canceled")
         assert (await d.engine.jobs.get(job_id, "local")).state is JobState.CANCELED
         assert "canceled" in d.page.notice.text()
-        await _until(lambda: d.page.retry_button.isEnabled(), "a canceled job can be retried")
+        await until(lambda: d.page.retry_button.isEnabled(), "a canceled job can be retried")
         assert not d.page.cancel_button.isEnabled()
 
     _run(qloop, desk, scenario)
@@ -219,7 +210,7 @@ def test_retry_of_a_failed_job_runs_it_again_and_filters_narrow_the_table(
     async def scenario(d: Desk) -> None:
         d.upstream.script(Reply.error(401))
         failed = await d.submit("please work")
-        await _until(lambda: d.cell(failed, "State") == "failed", "the failed job's row")
+        await until(lambda: d.cell(failed, "State") == "failed", "the failed job's row")
         assert d.cell(failed, "Progress") == "auth_required"
         row = d.page.model.row_of(failed)
         assert row is not None
@@ -227,15 +218,15 @@ def test_retry_of_a_failed_job_runs_it_again_and_filters_narrow_the_table(
         # A real double-click arrives after the press that selects the row.
         qtbot.mouseClick(d.page.table.viewport(), Qt.MouseButton.LeftButton, pos=where)
         qtbot.mouseDClick(d.page.table.viewport(), Qt.MouseButton.LeftButton, pos=where)
-        await _until(
+        await until(
             lambda: "auth_required" in d.page.result_view.toPlainText(), "the error, opened"
         )
 
         assert d.page.retry_button.isEnabled()
         d.page.retry_button.click()
-        await _until(lambda: d.page.model.rowCount() == 2, "the retry's new row")
+        await until(lambda: d.page.model.rowCount() == 2, "the retry's new row")
         retried = next(r.view.id for r in d.page.model.jobs if r.view.id != failed)
-        await _until(lambda: d.cell(retried, "State") == "completed", "the retry completes")
+        await until(lambda: d.cell(retried, "State") == "completed", "the retry completes")
         assert "retried as" in d.page.notice.text()
         assert d.page.selected_job() is not None
         assert d.page.selected_job().view.id == retried  # type: ignore[union-attr]
@@ -250,7 +241,7 @@ def test_retry_of_a_failed_job_runs_it_again_and_filters_narrow_the_table(
                 d.page.provider_filter.setCurrentIndex(found)
             if "text" in filters:
                 d.page.search.setText(filters["text"])
-            await _until(
+            await until(
                 lambda: {r.view.id for r in d.page.model.jobs} == expected, f"rows for {filters}"
             )
 

@@ -8,7 +8,6 @@ loop, offscreen; waits are awaited and bounded, never blocking sleeps.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -35,8 +34,8 @@ from tests.fakes.upstream import (
     ANTHROPIC_INPUT_TOKENS,
     ScriptedUpstream,
 )
+from tests.ui.waiting import until
 
-STEP_TIMEOUT = 5.0
 RECORDED_REQUESTS = 40
 
 
@@ -45,14 +44,6 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     loop = qasync.QEventLoop(qapp)
     yield loop
     loop.close()
-
-
-async def _until(condition: Callable[[], Any], what: str) -> None:
-    """Await (never block) until `condition()` is truthy, bounded in time."""
-    async with asyncio.timeout(STEP_TIMEOUT):
-        while not condition():  # noqa: ASYNC110 - Qt widget state has no awaitable to wait on
-            await asyncio.sleep(0.02)
-    assert condition(), what
 
 
 class Desk:
@@ -168,7 +159,7 @@ def test_charts_show_live_traffic_after_the_timer_and_switch_windows(
         _record_requests(desk.runtime, RECORDED_REQUESTS)
         # Events alone never redraw: the timer does, one chart per quarter second.
         assert charts.redraws == drawn
-        await _until(
+        await until(
             lambda: "anthropic" in charts.hit_curves and _last_value(charts.requests_curve) > 0,
             "a timed redraw of every chart",
         )
@@ -216,7 +207,7 @@ def test_provider_health_shows_install_switches_and_circuits(
         assert health.cell("claude", "Circuit") == "closed (ok)"
         desk.page.show()
         desk.page.page_shown()
-        await _until(lambda: health.cell("claude", "Installed") == "no", "the version check")
+        await until(lambda: health.cell("claude", "Installed") == "no", "the version check")
         assert health.cell("codex", "Enabled") == "on"
 
         engine.set_provider_enabled("codex", False)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 import qasync
@@ -24,18 +23,9 @@ from llmgw_desktop.ui.pages.provider_rows import CHECKING, load_provider_rows
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.ui.waiting import until
 
 OPENAI_KEY = "sk-test-openai-key-for-the-page"
-STEP_TIMEOUT = 10.0
-
-
-async def _until(condition: Callable[[], Any], what: str) -> Any:
-    """Await (never block) until `condition()` is truthy, bounded in time."""
-    async with asyncio.timeout(STEP_TIMEOUT):
-        while not (value := condition()):  # noqa: ASYNC110 - Qt widget state has no awaitable
-            await asyncio.sleep(0.01)
-    assert value, what
-    return value
 
 
 # Fast to print a version (well under a second each); Gemini CLI takes ~6 s and OpenCode ~2.5 s.
@@ -73,7 +63,7 @@ async def providers_page(
     try:
         yield page, engine, actions
     finally:
-        await _until(lambda: page.tasks.running == 0, "the page's work to finish")
+        await until(lambda: page.tasks.running == 0, "the page's work to finish")
         bridge.detach()
         await engine.stop()
         # Gone while this test's loop runs, not in a later test's (see `qloop`).
@@ -113,12 +103,12 @@ def test_clis_on_the_path_show_installed_with_versions_and_switch_the_engine(
                         assert row.plan.startswith("Install: ")
 
                 assert page.select("cli:codex")  # its models are listed by the CLI itself
-                await _until(lambda: page.model_box.count() > 1, "codex models listed")
+                await until(lambda: page.model_box.count() > 1, "codex models listed")
                 assert page.model_box.itemText(0) == "(the CLI's own default)"
 
                 assert page.select("cli:claude")
                 assert page.enabled_box.isChecked() and page.enabled_box.isVisible()
-                await _until(lambda: page.model_box.findText("sonnet") > 0, "claude models")
+                await until(lambda: page.model_box.findText("sonnet") > 0, "claude models")
                 assert "npm install -g" in page.plan_label.text()
                 page.enabled_box.setChecked(False)  # the page's switch is the shared action's
                 assert not engine.is_provider_enabled("claude")
@@ -160,7 +150,7 @@ def test_an_api_provider_at_the_upstream_tests_ok_and_one_without_a_key_says_why
             page.model_box.setCurrentText("gpt-4o-mini")
             page.test_button.click()
             assert page.test_label.text() == "Testing…"  # the click returned at once
-            await _until(lambda: "OK in" in page.test_label.text(), "test result")
+            await until(lambda: "OK in" in page.test_label.text(), "test result")
             assert DEFAULT_ANSWER in page.test_label.text()
             assert page.test_label.text().startswith("gpt-4o-mini: ")
             assert page.table.item(page.rows.index(openai), 4).text().startswith("OK, ")
@@ -170,12 +160,12 @@ def test_an_api_provider_at_the_upstream_tests_ok_and_one_without_a_key_says_why
 
             upstream.script(Reply.error(500))
             page.test_button.click()
-            await _until(lambda: "Failed after" in page.test_label.text(), "failure shown")
+            await until(lambda: "Failed after" in page.test_label.text(), "failure shown")
             assert len(upstream.llm_requests) == 2  # exactly this provider, no fallback
 
             assert page.select("api:groq")
             page.test_button.click()
-            await _until(lambda: "Failed after" in page.test_label.text(), "no-key result")
+            await until(lambda: "Failed after" in page.test_label.text(), "no-key result")
             assert "has no API key" in page.test_label.text()
             assert len(upstream.llm_requests) == 2
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 import qasync
@@ -25,8 +24,8 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
+from tests.ui.waiting import until
 
-STEP_TIMEOUT = 5.0
 TOKEN = "s3cr3t-bearer-token-0123456789-abcdefghijkl"
 CONFIG = f"""# my gateway
 [jobs]
@@ -79,13 +78,6 @@ async def settings_page(qtbot: QtBot) -> AsyncIterator[tuple[SettingsPage, Engin
     finally:
         bridge.detach()
         await engine.stop()
-
-
-async def _until(condition: Callable[[], Any], what: str) -> None:
-    async with asyncio.timeout(STEP_TIMEOUT):
-        while not condition():  # noqa: ASYNC110 - Qt widget state has no awaitable
-            await asyncio.sleep(0.01)
-    assert condition(), what
 
 
 def _row(page: SettingsPage, key: str) -> list[str]:
@@ -188,7 +180,7 @@ def test_saving_keeps_comments_and_says_restart_needed(
             page.select("jobs.max_concurrent")
             page.value_edit.setText(" 12 ")
             page.save_button.click()
-            await _until(lambda: "saved" in page.message_label.text(), "saved")
+            await until(lambda: "saved" in page.message_label.text(), "saved")
             assert "after a restart" in page.message_label.text()
             assert _row(page, "jobs.max_concurrent") == [
                 "jobs.max_concurrent",
@@ -202,7 +194,7 @@ def test_saving_keeps_comments_and_says_restart_needed(
             assert page.value_box.isVisible() and not page.value_box.isChecked()
             page.value_box.setChecked(True)
             page.save_button.click()
-            await _until(lambda: _row(page, "ui.start_hidden")[3] != "", "saved switch")
+            await until(lambda: _row(page, "ui.start_hidden")[3] != "", "saved switch")
             assert _row(page, "ui.start_hidden")[3] == "saved true: restart needed"
 
     qloop.run_until_complete(scenario())
@@ -225,7 +217,7 @@ def test_the_log_level_takes_effect_at_once(
             assert "as soon as it is saved" in page.reason_label.text()
             page.value_edit.setText("DEBUG")
             page.value_edit.returnPressed.emit()  # Enter saves too
-            await _until(lambda: _row(page, "log.level")[3] != "", "saved level")
+            await until(lambda: _row(page, "log.level")[3] != "", "saved level")
             assert _row(page, "log.level")[3] == "saved, in effect now"
             assert logging.getLogger().level == logging.DEBUG
 

@@ -35,6 +35,7 @@ from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import QAction, QGuiApplication, QSystemTrayIcon
 from llmgw_desktop.ui.tray import LONG_JOB_S, TrayIcon, format_duration
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.ui.waiting import until
 
 ENDPOINT = "http://127.0.0.1:3333/mcp"
 FAKE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"
@@ -112,14 +113,6 @@ def _spy_messages(tray: TrayIcon, monkeypatch: pytest.MonkeyPatch) -> Messages:
         tray.icon, "showMessage", lambda title, text, *_: shown.append((title, text))
     )
     return shown
-
-
-async def _until(condition: Callable[[], object], what: str) -> None:
-    """Await (never block) until `condition()` is truthy, bounded in time."""
-    async with asyncio.timeout(STEP_TIMEOUT):
-        while not condition():  # noqa: ASYNC110 - Qt widget state has no awaitable to wait on
-            await asyncio.sleep(0.01)
-    assert condition(), what
 
 
 def _run(loop: qasync.QEventLoop, scenario: Callable[[], Awaitable[Any]]) -> Any:
@@ -223,19 +216,19 @@ def test_jobs_make_the_tray_busy_and_a_long_one_says_when_it_ends(
             await engine.start()
             try:
                 long_job = await engine.calls.submit("mistral", CallParams(prompt="one"), "local")
-                await _until(lambda: tray.active_jobs == 1, "job seen as active")
-                await _until(lambda: tray.shown_state == "busy", "busy icon (after the timer)")
+                await until(lambda: tray.active_jobs == 1, "job seen as active")
+                await until(lambda: tray.shown_state == "busy", "busy icon (after the timer)")
                 assert "1 active job(s)" in tray.icon.toolTip()
                 clock.now += LONG_JOB_S + 1  # the job "ran" past the threshold
                 await engine.jobs.wait(long_job.job_id, "local", timeout_s=STEP_TIMEOUT)
-                await _until(lambda: tray.shown_state == "idle", "idle again")
+                await until(lambda: tray.shown_state == "idle", "idle again")
                 assert "active job" not in tray.icon.toolTip()
                 assert shown == [
                     ("Job completed", f"A mistral job ({long_job.job_id[:8]}) completed after 31s.")
                 ]
                 quick = await engine.calls.submit("mistral", CallParams(prompt="two"), "local")
                 await engine.jobs.wait(quick.job_id, "local", timeout_s=STEP_TIMEOUT)
-                await _until(lambda: tray.active_jobs == 0, "quick job done")
+                await until(lambda: tray.active_jobs == 0, "quick job done")
                 assert len(shown) == 1, "a quick job pops nothing up"
             finally:
                 await engine.stop()
@@ -265,7 +258,7 @@ def test_a_provider_going_down_turns_the_tray_red_and_says_so(
             try:
                 failing = await engine.calls.submit("mistral", CallParams(prompt="x"), "local")
                 await engine.jobs.wait(failing.job_id, "local", timeout_s=STEP_TIMEOUT)
-                await _until(lambda: tray.state == "error", "breaker open")
+                await until(lambda: tray.state == "error", "breaker open")
                 engine.set_paused(True)  # an open breaker still outranks pause
                 assert tray.shown_state == "error"
                 tooltip = tray.icon.toolTip()
@@ -304,7 +297,7 @@ def test_open_submenu_shows_each_dashboard_page(
 ) -> None:
     async def scenario() -> int:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(lambda: _ready(desktop), "app up")
+        await until(lambda: _ready(desktop), "app up")
         assert desktop.tray is not None and desktop.window is not None
         opener = next(a.menu() for a in desktop.tray.menu.actions() if a.text() == "Open")
         titles = [a.text() for a in opener.actions()]
@@ -327,7 +320,7 @@ def test_quit_with_a_running_job_asks_and_cancel_keeps_it_running(
         async with ScriptedUpstream(default=Reply.slow(STEP_TIMEOUT)) as upstream:
             monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
             run = asyncio.get_running_loop().create_task(desktop.run())
-            await _until(lambda: _ready(desktop), "app up")
+            await until(lambda: _ready(desktop), "app up")
             assert desktop.runtime is not None and desktop.tray is not None
             engine = desktop.runtime.engine
             job = await engine.calls.submit("mistral", CallParams(prompt="slow"), "local")
@@ -371,14 +364,14 @@ def test_consent_and_approval_questions_pop_up_a_message(
 
     async def scenario() -> int:
         run = asyncio.get_running_loop().create_task(desktop.run())
-        await _until(lambda: _ready(desktop), "app up")
+        await until(lambda: _ready(desktop), "app up")
         assert desktop.runtime is not None and desktop.consent and desktop.approvals
         engine = desktop.runtime.engine
         engine.auth.consent.ask(
             ConsentRequest("ed", "Desk editor", "http://127.0.0.1:9/cb", ("mcp",), "127.0.0.1")
         )
         deciding = asyncio.get_running_loop().create_task(engine.approvals.decide(risky))
-        await _until(lambda: desktop.approvals and desktop.approvals.open_dialogs, "approval")
+        await until(lambda: desktop.approvals and desktop.approvals.open_dialogs, "approval")
         for box in [
             *desktop.consent.open_dialogs.values(),
             *desktop.approvals.open_dialogs.values(),
