@@ -9,12 +9,8 @@ page then lists the client with its live grant.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import secrets
 from collections.abc import Iterator
 from dataclasses import replace
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 import pytest
@@ -30,49 +26,25 @@ from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.clients import ClientsPage
 from llmgw_desktop.ui.qt import QPushButton
+from tests.ui.oauth_browser import (
+    CLIENT_ID,
+    CLIENT_NAME,
+    REDIRECT,
+    Browser,
+    consent_settings,
+    models_status,
+)
 from tests.ui.waiting import until
-
-CLIENT_ID = "page-editor"
-CLIENT_SECRET = "page-editor-secret-0123456789-abcdefghij"
-REDIRECT = "http://127.0.0.1:9/callback"
-STEP_TIMEOUT = 10.0
 
 
 @pytest.fixture
 def desktop(loaded: LoadedSettings) -> Iterator[DesktopApp]:
-    settings = replace(
-        loaded.settings,
-        http_port=0,
-        oauth_enabled=True,
-        oauth_require_consent=True,
-        oauth_clients={
-            CLIENT_ID: {
-                "name": "Page editor",
-                "redirect_uris": [REDIRECT],
-                "client_secret_sha256": hashlib.sha256(CLIENT_SECRET.encode()).hexdigest(),
-            }
-        },
-    )
     lock = InstanceLock(loaded.settings.data_path)
     assert lock.acquire()
     try:
-        yield DesktopApp(replace(loaded, settings=settings), lock)
+        yield DesktopApp(consent_settings(loaded), lock)
     finally:
         lock.release()
-
-
-def _pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-async def _models_status(base: str, token: str) -> int:
-    async with (
-        aiohttp.ClientSession() as client,
-        client.get(f"{base}/v1/models", headers={"Authorization": f"Bearer {token}"}) as r,
-    ):
-        return r.status
 
 
 def _clients_page(desktop: DesktopApp) -> ClientsPage:
@@ -90,29 +62,14 @@ async def _flow_answered_on_the_page(desktop: DesktopApp, button: str) -> dict[s
     base = desktop.runtime.base_url
     desktop.window.show_page(ClientsPage.KEY)
     page = _clients_page(desktop)
-    verifier, challenge = _pkce()
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": CLIENT_ID,
-            "redirect_uri": REDIRECT,
-            "scope": "mcp",
-            "state": "s-9",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
-    )
-    async with aiohttp.ClientSession() as browser:
-        async with browser.get(f"{base}/oauth/authorize?{query}", allow_redirects=False) as r:
-            assert r.status in (302, 303), await r.text()
-            consent_page = base + r.headers["Location"]
-        async with browser.get(consent_page) as r:
-            assert r.status == 200
+    async with aiohttp.ClientSession() as session:
+        browser = Browser(session, base, state="s-9")
+        await browser.start()
 
         # The page's own poll (once a second while shown) finds the request.
         table = page.consent.table
         await until(lambda: table.rowCount() == 1 and table.isVisible(), "request listed")
-        assert table.item(0, 0).text() == f"Page editor ({CLIENT_ID})"
+        assert table.item(0, 0).text() == f"{CLIENT_NAME} ({CLIENT_ID})"
         assert "tools (MCP)" in table.item(0, 1).text()
         assert table.item(0, 2).text() == REDIRECT
         assert table.item(0, 3).text().startswith("127.0.0.1")
@@ -126,31 +83,11 @@ async def _flow_answered_on_the_page(desktop: DesktopApp, button: str) -> dict[s
         # The desk dialog for the same request closes: it was decided elsewhere.
         await until(lambda: desktop.consent.open_dialogs == {}, "desk dialog closed")
 
-        async def next_url() -> str | None:  # what the consent page's script polls for
-            async with browser.get(consent_page + "/status") as r:
-                return (await r.json())["next"]
-
-        async with asyncio.timeout(STEP_TIMEOUT):
-            while (landing := await next_url()) is None:  # noqa: ASYNC110 - polls like the page
-                await asyncio.sleep(0.02)
-        assert landing.startswith(REDIRECT)
-        params = {k: v[0] for k, v in parse_qs(urlsplit(landing).query).items()}
-        assert params["state"] == "s-9"
+        params = await browser.landing()
         params["consent_id"] = pending.id
         if "code" in params:
-            form = {
-                "grant_type": "authorization_code",
-                "code": params["code"],
-                "redirect_uri": REDIRECT,
-                "code_verifier": verifier,
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-            }
-            async with browser.post(f"{base}/oauth/token", data=form) as r:
-                body = await r.json()
-                assert r.status == 200, body
-            params["access_token"] = body["access_token"]
-            assert await _models_status(base, params["access_token"]) == 200
+            params["access_token"] = await browser.trade(params["code"])
+            assert await models_status(base, params["access_token"]) == 200
         return params
 
 
@@ -169,11 +106,11 @@ def test_approving_on_the_page_completes_the_flow_and_lists_the_grant(
             clients = page.oauth_clients.table
             assert clients.rowCount() == 1
             cells = [clients.item(0, col).text() for col in range(clients.columnCount())]
-            assert cells == [CLIENT_ID, "Page editor", "confidential", "config", REDIRECT, "1"]
+            assert cells == [CLIENT_ID, CLIENT_NAME, "confidential", "config", REDIRECT, "1"]
             await page.access.refresh()
             assert page.access.table.rowCount() == 1
             assert page.access.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
-            assert "Approved access for Page editor" in page.consent.notice.text()
+            assert f"Approved access for {CLIENT_NAME}" in page.consent.notice.text()
         finally:
             desktop.request_quit()
             await run
