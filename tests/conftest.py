@@ -39,6 +39,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
             monkeypatch.delenv(name)
     # Probing this machine's ports for Ollama and friends would make tests depend on it.
     monkeypatch.setenv("LLM_GATEWAY_DETECT_LOCAL", "false")
+    # Reading providers' model lists would reach the internet for any key without a base URL
+    # override, and add model-list requests to the fake upstream's log; tests that read lists
+    # switch it on.
+    monkeypatch.setenv("LLM_GATEWAY_MODELS_REFRESH_S", "0")
     monkeypatch.setenv("LLM_GATEWAY_CONFIG", str(tmp_path / "config" / "config.toml"))
     monkeypatch.setenv("LLM_GATEWAY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LLM_GATEWAY_LOG_DIR", str(tmp_path / "log"))

@@ -199,7 +199,10 @@ class Engine:
             self.state = EngineState.STOPPED
             raise
         self.tasks.spawn(self._maintain_forever(), name="maintenance", service=True)
-        self.tasks.spawn(self.gateway.directory.refresh(force=True), name="detect-local-servers")
+        # Local servers and the API providers' model lists, kept fresh off the request path.
+        self.tasks.spawn(
+            self.gateway.directory.run_forever(), name="provider-directory", service=True
+        )
         self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)
         self.started_at = self._clock()
         self.state = EngineState.RUNNING

@@ -1,5 +1,6 @@
 """The Providers page on a real started engine, offscreen: the real CLIs found on the CLI path,
-OpenAI pointed at the scripted upstream, the shared switches, and the Test button."""
+OpenAI pointed at the scripted upstream, the shared switches, the Test button, and stale
+aliases shown as warnings."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import qasync
@@ -20,7 +22,8 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.provider_rows import CHECKING, load_provider_rows
-from llmgw_desktop.ui.pages.providers import ProvidersPage
+from llmgw_desktop.ui.pages.providers import STATUS_COLUMN, ProvidersPage, warning_colour
+from llmgw_desktop.ui.qt import Qt
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.ui.waiting import until
@@ -42,10 +45,13 @@ def quick_cli_dir(where: Path) -> Path:
 
 @asynccontextmanager
 async def providers_page(
-    loaded: LoadedSettings, upstream: ScriptedUpstream, cli_dir: Path | None = None
+    loaded: LoadedSettings,
+    upstream: ScriptedUpstream,
+    cli_dir: Path | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[ProvidersPage, Engine, GatewayActions]]:
     """A started engine whose OpenAI provider is the scripted upstream, and the page, shown."""
-    settings = replace(loaded.settings, cli_path=[str(cli_dir)] if cli_dir else [])
+    settings = replace(loaded.settings, cli_path=[str(cli_dir)] if cli_dir else [], **overrides)
     environ = {"OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": upstream.base_url + "/v1"}
     engine = Engine(settings, environ=environ)
     await engine.start()
@@ -168,5 +174,49 @@ def test_an_api_provider_at_the_upstream_tests_ok_and_one_without_a_key_says_why
             await until(lambda: "Failed after" in page.test_label.text(), "no-key result")
             assert "has no API key" in page.test_label.text()
             assert len(upstream.llm_requests) == 2
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_stale_alias_is_a_warning_naming_the_alias_and_the_model(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings
+) -> None:
+    async def scenario() -> None:
+        async with ScriptedUpstream() as upstream:
+            upstream.model_ids["chat"] = ["gpt-5.5", "gpt-4o"]  # no gpt-4o-mini any more
+            async with providers_page(
+                loaded,
+                upstream,
+                gateway_aliases={"fast": "gpt-4o-mini", "big": "gpt-4o"},
+                gateway_models_refresh_s=3600,
+            ) as (page, engine, _actions):
+                await engine.gateway.directory.refresh()  # the start-up read has finished
+                await page.refresh()
+                assert page.stale_label.isVisible()
+                assert "alias 'fast' names 'gpt-4o-mini'" in page.stale_label.text()
+                assert "openai no longer lists it" in page.stale_label.text()
+                assert "'big'" not in page.stale_label.text()
+                assert warning_colour() in page.stale_label.styleSheet()
+
+                rows = {row.key: row for row in page.rows}
+                openai, groq = rows["api:openai"], rows["api:groq"]
+                assert openai.stale == (
+                    "alias 'fast' names 'gpt-4o-mini', but openai no longer lists it",
+                )
+                assert openai.models[:2] == ("gpt-5.5", "gpt-4o")
+                status = page.table.item(page.rows.index(openai), STATUS_COLUMN)
+                other = page.table.item(page.rows.index(groq), STATUS_COLUMN)
+                assert status is not None and other is not None
+                assert status.foreground().color().name() == warning_colour()
+                assert "alias 'fast'" in status.toolTip()
+                assert other.data(Qt.ItemDataRole.ForegroundRole) is None
+
+                assert page.select("api:openai")
+                assert page.stale_detail.isVisible()
+                assert "gpt-4o-mini" in page.stale_detail.text()
+                assert page.models_note.text().startswith("Read from the provider at")
+                assert page.select("api:groq")
+                assert not page.stale_detail.isVisible()
+                assert page.models_note.text() == "The built-in list"
 
     qloop.run_until_complete(scenario())

@@ -3,9 +3,13 @@
 An API provider is an HTTP endpoint speaking one of the dialects; a CLI provider is one of the
 engine's coding CLIs, reached through `engine.calls`. Both are addressed the same way by model
 ids: `provider/model` names one explicitly (`groq/llama-3.1-8b-instant`, `claude-cli/sonnet`),
-and bare model ids are matched against known models and name prefixes (`claude-*` is
-Anthropic's). Everything here is a default: `gateway.providers` in config.toml overrides any
-field and adds OpenAI-compatible servers of its own.
+and other ids are matched against listed models and name prefixes (`claude-*` is
+Anthropic's). A provider prefix wins over listed ids, so a listed id that starts with another
+provider's id is reached through its own provider's prefix: Groq's `openai/gpt-oss-120b` is
+`groq/openai/gpt-oss-120b`, OpenRouter's `google/gemini-2.5-flash` is
+`openrouter/google/gemini-2.5-flash`. The model lists here are defaults that the providers'
+own lists extend at run time. Everything here is a default: `gateway.providers` in
+config.toml overrides any field and adds OpenAI-compatible servers of its own.
 """
 
 from __future__ import annotations
@@ -118,6 +122,7 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
         models=(
             "llama-3.3-70b-versatile",
             "llama-3.1-8b-instant",
+            # Groq's own ids; clients send groq/openai/gpt-oss-120b ("openai/" means OpenAI).
             "openai/gpt-oss-120b",
             "openai/gpt-oss-20b",
         ),

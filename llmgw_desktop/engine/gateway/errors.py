@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.engine.gateway.report import Attempt
@@ -21,9 +21,11 @@ class UpstreamRejected(GatewayError):
 
     code = "upstream_rejected"
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, raw_body: bytes | None = None) -> None:
         super().__init__(message, upstream_status=status)
         self.http_status = status if 400 <= status < 600 else 502
+        # The upstream's own error body, relayed as it came to a client of its dialect.
+        self.raw_body = raw_body
 
 
 class AllRoutesFailed(GatewayError):
@@ -35,12 +37,20 @@ class AllRoutesFailed(GatewayError):
 
     @classmethod
     def from_attempts(
-        cls, model: str, attempts: Sequence[Attempt], last: Exception | None
+        cls,
+        model: str,
+        attempts: Sequence[Attempt],
+        last: Exception | None,
+        hints: Mapping[str, str] | None = None,
     ) -> AllRoutesFailed:
+        """The error for a plan whose every target failed; `hints` (target label -> text, see
+        `Plan.hints`) say where else a target that is not set up is listed."""
+        hints = hints or {}
         tried = [a for a in attempts if a.outcome not in _NOT_SET_UP]
         if not tried:
             reasons = "; ".join(
-                f"{a.target} {_NOT_SET_UP.get(a.outcome, a.outcome)}" for a in attempts
+                f"{a.target} {_NOT_SET_UP.get(a.outcome, a.outcome)}{_hint(a, hints)}"
+                for a in attempts
             )
             error = cls(
                 f"no provider can serve {model!r} right now: {reasons or 'no route'}. Store a key "
@@ -52,7 +62,7 @@ class AllRoutesFailed(GatewayError):
             )
             error.http_status = 503
             return error
-        summary = ", ".join(f"{a.target}: {a.outcome}" for a in attempts)
+        summary = ", ".join(f"{a.target}: {a.outcome}{_hint(a, hints)}" for a in attempts)
         detail = getattr(last, "message", None) or (str(last) if last else "")
         error = cls(
             f"every route for {model!r} failed ({summary}). Last error: {detail}",
@@ -62,3 +72,10 @@ class AllRoutesFailed(GatewayError):
             error.http_status = 429
             error.code = "rate_limited"
         return error
+
+
+def _hint(attempt: Attempt, hints: Mapping[str, str]) -> str:
+    """ " (openrouter lists this id: use ...)" for a target that is not set up, when another
+    provider lists its whole id; else nothing."""
+    hint = hints.get(attempt.target) if attempt.outcome in _NOT_SET_UP else None
+    return f" ({hint})" if hint else ""

@@ -75,6 +75,12 @@ class KeyChain:
         self._base_urls: dict[tuple[str, frozenset[str]], str] = {}
         self.vault_problem: str | None = None
 
+    @property
+    def version(self) -> int:
+        """Changes whenever a pool may have: the vault's keys changed (the environment and
+        config are fixed for the life of the process)."""
+        return self._vault.version if self._vault is not None else 0
+
     async def pool(self, spec: ApiProviderSpec, project: str | None = None) -> list[PoolKey]:
         """Every key for `spec`, project-scoped vault keys first; `[None]` if it needs none.
 

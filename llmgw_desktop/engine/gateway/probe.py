@@ -53,7 +53,8 @@ class ProbeResult:
 def probe_target(gateway: GatewayService, provider: str, model: str = "") -> Target:
     """The target a check of `provider` asks, by gateway provider id (`openai`, `claude-cli`;
     not a CLI's engine id, which may name an API provider too: `mistral`). An empty `model`
-    means the first listed model for an API, the CLI's own default for a CLI.
+    means the first catalogue model the API still lists (else its first listed model), the
+    CLI's own default for a CLI.
 
     Raises:
         NotFound: no such provider, or an API provider that lists no model and none was named.
@@ -64,13 +65,13 @@ def probe_target(gateway: GatewayService, provider: str, model: str = "") -> Tar
     if gateway.registry.provider(provider) is None:
         raise NotFound(f"unknown provider {provider!r}", code="unknown_provider")
     if not model:
-        listed = gateway.registry.models_of(provider)
-        if not listed:
+        default = gateway.registry.default_model_of(provider)
+        if default is None:
             raise NotFound(
                 f"{provider} lists no models yet; name the model to test",
                 code="model_not_found",
             )
-        model = listed[0]
+        model = default
     return Target(provider, model)
 
 
@@ -100,7 +101,7 @@ async def probe_provider(
         elapsed = (clock() - started) * 1000
         return ProbeResult(provider, label, False, elapsed, error=exc.message, error_code=exc.code)
     elapsed = (clock() - started) * 1000
-    return ProbeResult(provider, label, True, elapsed, answer=_answer_text(answer.body))
+    return ProbeResult(provider, label, True, elapsed, answer=_answer_text(answer.json()))
 
 
 def _answer_text(body: dict[str, object]) -> str:

@@ -1,10 +1,13 @@
 """Which provider answers a model id, and what to try next when it cannot.
 
 Resolution of one id: aliases first (they may chain), then a CLI bridge (`claude-cli/sonnet`),
-then a model some provider lists, then an explicit `provider/model`, then a provider's name
-prefix (`claude-*`). A plan is the ordered
-list of targets for one request: a caller's pin, the small-request rule, the owner, the
-route's fallback chain, then the global fallback chain, without repeats.
+then an explicit `provider/model` naming a configured provider id, then a model some provider
+lists (its catalogue entry, what its API listed, what a local server listed), then a
+provider's name prefix (`claude-*`). The prefix wins over listed ids so that
+`google/gemini-2.5-flash` means Google even though OpenRouter lists that very id; OpenRouter's
+is `openrouter/google/gemini-2.5-flash`. A plan is the ordered list of targets for one
+request: a caller's pin, the small-request rule, the owner, the route's fallback chain, then
+the global fallback chain, without repeats.
 """
 
 from __future__ import annotations
@@ -47,10 +50,13 @@ class Plan:
     # Why the first target is not the model's owner: "pin" or "small_request" (None: it is).
     rule: str | None = None
     skipped: tuple[str, ...] = field(default_factory=tuple)
+    # Target label -> where else the same id is listed ("openrouter lists this id: use ..."),
+    # for the error when that target has no key. Read-only: plans are shared between requests.
+    hints: Mapping[str, str] = field(default_factory=dict)
 
 
 class ModelRegistry:
-    """Model ids to providers, from the catalog, the config and what local servers list."""
+    """Model ids to providers, from the catalog, the config and what providers list."""
 
     def __init__(
         self,
@@ -62,26 +68,73 @@ class ModelRegistry:
         # Plans are pure functions of the config and the discovered models; every request
         # asks for one, so they are remembered (bounded) until discovery changes.
         self.plans: dict[tuple[str, str, bool], Plan] = {}
+        # Model id -> the providers listing it, in config order; rebuilt when discovery
+        # changes. An upstream list may hold hundreds of ids (OpenRouter), so no linear scans.
+        self._listed: dict[str, tuple[str, ...]] | None = None
 
     def set_discovered(self, provider_id: str, models: tuple[str, ...]) -> None:
-        """The models a local server listed; forgets plans made without them."""
+        """The models a provider's API or a local server listed; forgets plans made without."""
         if self.discovered.get(provider_id) != models:
             self.discovered[provider_id] = models
             self.plans.clear()
+            self._listed = None
 
     def provider(self, provider_id: str) -> ApiProviderSpec | None:
         return self.config.providers.get(provider_id)
 
     def models_of(self, provider_id: str) -> tuple[str, ...]:
+        """What the provider listed itself (when known), then the catalogue's, without repeats."""
         spec = self.config.providers.get(provider_id)
-        listed = spec.models if spec else ()
-        return listed + tuple(m for m in self.discovered.get(provider_id, ()) if m not in listed)
+        found = self.discovered.get(provider_id, ())
+        catalogue = spec.models if spec else ()
+        return found + tuple(m for m in catalogue if m not in found)
+
+    def listed_by(self, model: str) -> tuple[str, ...]:
+        """The providers whose model lists hold exactly `model`, in config order."""
+        if self._listed is None:
+            listed: dict[str, list[str]] = {}
+            for pid in self.config.providers:
+                for listed_id in self.models_of(pid):
+                    listed.setdefault(listed_id, []).append(pid)
+            self._listed = {m: tuple(pids) for m, pids in listed.items()}
+        return self._listed.get(model, ())
+
+    def default_model_of(self, provider_id: str) -> str | None:
+        """The model a check asks when none is named: the first catalogue model the provider
+        still lists (an API's own order says nothing about which model is a sensible test)."""
+        spec = self.config.providers.get(provider_id)
+        found = self.discovered.get(provider_id)
+        for model in spec.models if spec else ():
+            if found is None or model in found:
+                return model
+        listed = self.models_of(provider_id)
+        return listed[0] if listed else None
+
+    def public_id(self, provider_id: str, model: str) -> str:
+        """The id a client sends to reach `model` at `provider_id`: the bare id when it
+        resolves there, else `provider/model` (OpenRouter's `google/...`, Groq's `openai/...`)."""
+        try:
+            if self.resolve(model) == Target(provider_id, model):
+                return model
+        except NotFound:
+            pass
+        return f"{provider_id}/{model}"
+
+    def hint(self, target: Target) -> str | None:
+        """Where else `target`'s whole label is a listed id, said as what to send instead."""
+        if target.kind != "api" or not target.model:
+            return None
+        others = [p for p in self.listed_by(target.label) if p != target.provider]
+        if not others:
+            return None
+        return f"{others[0]} lists this id: use {others[0]}/{target.label}"
 
     def resolve(self, model: str) -> Target:
         """The provider that owns `model` (after aliases).
 
         Raises:
-            NotFound: no provider claims it (code `model_not_found`).
+            NotFound: no provider claims it (code `model_not_found`), or the aliases loop
+                (code `alias_loop`).
         """
         name = self.unalias(model)
         head, sep, rest = name.partition("/")
@@ -89,12 +142,13 @@ class ModelRegistry:
             return Target(head, rest, "cli")
         if name in _CLI:
             return Target(name, "", "cli")
-        # Listed ids first: Groq's "openai/gpt-oss-120b" is Groq's model, not OpenAI's.
-        for pid in self.config.providers:
-            if name in self.models_of(pid):
-                return Target(pid, name)
+        # An explicit provider wins over listed ids: "google/gemini-2.5-flash" is Google's even
+        # though OpenRouter lists that id too (OpenRouter's is "openrouter/google/...").
         if sep and head in self.config.providers and rest:
             return Target(head, rest)
+        owners = self.listed_by(name)
+        if owners:
+            return Target(owners[0], name)
         for pid, spec in self.config.providers.items():
             if spec.model_prefixes and name.startswith(spec.model_prefixes):
                 return Target(pid, name)
@@ -191,4 +245,5 @@ def _plan(registry: ModelRegistry, model: str, caller: str, small: bool) -> Plan
             ordered.append(target)
     if ordered[0] == owner:
         rule = None
-    return Plan(model, tuple(ordered), route, rule, tuple(skipped))
+    hints = {t.label: h for t in ordered if (h := registry.hint(t)) is not None}
+    return Plan(model, tuple(ordered), route, rule, tuple(skipped), hints)

@@ -37,7 +37,8 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
         answer = await engine.gateway.chat(DIALECT_OPENAI_CHAT, chat, caller)
         assert isinstance(answer, Completed)  # streaming is not offered here
         route, usage = answer.route, answer.usage
-        message = answer.body["choices"][0]["message"] if answer.body.get("choices") else {}
+        data = answer.json()
+        message = data["choices"][0]["message"] if data.get("choices") else {}
         return json_body(
             {
                 "text": message.get("content") or "",
@@ -62,7 +63,13 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
 
     async def providers(request: web.Request) -> web.Response:
         project = project_scope(request.headers, _query_project(request))
-        return json_body({"providers": await engine.gateway.directory.providers(project)})
+        directory = engine.gateway.directory
+        return json_body(
+            {
+                "providers": await directory.providers(project),
+                "staleReferences": [r.to_dict() for r in directory.stale_references()],
+            }
+        )
 
     async def store_credential(request: web.Request) -> web.Response:
         _operator_only(request)

@@ -99,6 +99,41 @@ SCHEMAS: dict[str, Any] = {
             "available": {"type": "boolean"},
             "reason": {"type": ["string", "null"], "description": "Why not available."},
             "models": {"type": "array", "items": {"type": "string"}},
+            "modelsSource": {
+                "type": "string",
+                "enum": ["upstream", "server", "catalogue"],
+                "description": "Whether the models were read from the provider or built in.",
+            },
+            "modelsFetchedAt": {
+                "type": ["integer", "null"],
+                "description": "When the provider's model list was last read (epoch seconds).",
+            },
+            "modelsError": {
+                "type": ["string", "null"],
+                "description": "Why the latest read failed (the last good list is kept).",
+            },
+            "staleReferences": {"type": "array", "items": _ref("StaleReference")},
+        },
+    },
+    "StaleReference": {
+        "type": "object",
+        "description": "A config entry naming a model its provider no longer lists.",
+        "properties": {
+            "kind": {
+                "type": "string",
+                "enum": [
+                    "alias",
+                    "route_fallback",
+                    "route_pin",
+                    "fallback",
+                    "default_model",
+                    "small_request_model",
+                ],
+            },
+            "name": {"type": "string"},
+            "model": {"type": "string"},
+            "provider": {"type": "string"},
+            "providerModel": {"type": "string"},
         },
     },
     "CredentialIn": {
@@ -176,7 +211,20 @@ def openapi_document(server_url: str = "http://127.0.0.1:3333") -> dict[str, Any
                 "get": {
                     "summary": "Every provider with its availability and why not",
                     "parameters": [_PROJECT_PARAM],
-                    "responses": {"200": _list("providers", "Provider")},
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "providers": {"type": "array", "items": _ref("Provider")},
+                                    "staleReferences": {
+                                        "type": "array",
+                                        "items": _ref("StaleReference"),
+                                    },
+                                },
+                            }
+                        )
+                    },
                 }
             },
             "/v1/credentials": {

@@ -3,13 +3,14 @@ into the words the page shows (status, why not, version, models, default model, 
 
 Only public engine parts are read: the CLI switches, discovery (installed, version, the
 upgrade plan as a dry run), circuit breakers, and the gateway's provider directory, whose
-why-not logic is the same as `GET /v1/providers`.
+why-not logic, model lists and stale references are the same as `GET /v1/providers`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shlex
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -19,7 +20,14 @@ from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
 from llmgw_desktop.engine.providers.catalog import PROVIDERS, provider_info
 from llmgw_desktop.engine.providers.discovery import CliStatus
 
-__all__ = ["CHECKING", "CLI_DEFAULT_MODEL", "NOT_FOUND", "ProviderRow", "load_provider_rows"]
+__all__ = [
+    "CHECKING",
+    "CLI_DEFAULT_MODEL",
+    "NOT_FOUND",
+    "ProviderRow",
+    "load_provider_rows",
+    "stale_warnings",
+]
 
 # The model choice that sends no model, so the CLI uses whatever it is set up to use.
 CLI_DEFAULT_MODEL = "(the CLI's own default)"
@@ -46,6 +54,9 @@ class ProviderRow:
     notes: tuple[str, ...]
     where: str  # the executable or the base URL
     keys: str  # where its API keys come from (API providers)
+    models_note: str = ""  # where the model list came from, and a failed read (API providers)
+    # Config entries naming a model this provider no longer lists, one line each.
+    stale: tuple[str, ...] = ()
 
     @property
     def is_cli(self) -> bool:
@@ -121,6 +132,27 @@ async def load_provider_rows(
     return rows
 
 
+def stale_warnings(engine: Engine) -> tuple[str, ...]:
+    """Every config entry naming a model its provider no longer lists, one line each."""
+    return tuple(ref.describe() for ref in engine.gateway.directory.stale_references())
+
+
+def _models_note(entry: Mapping[str, object]) -> str:
+    source, fetched, error = (
+        entry.get("modelsSource"),
+        entry.get("modelsFetchedAt"),
+        entry.get("modelsError"),
+    )
+    if source == "upstream" and isinstance(fetched, int | float):
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(fetched))
+        note = f"Read from the provider at {when}, plus the built-in list"
+    elif source == "server":
+        note = "Read from the server"
+    else:
+        note = "The built-in list"
+    return f"{note}. The last read failed: {error}" if error else note
+
+
 def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
     pid = str(entry["id"])
     spec = engine.gateway.registry.provider(pid)
@@ -150,6 +182,12 @@ def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
         notes=(),
         where=str(entry.get("baseUrl") or ""),
         keys=", ".join(str(s) for s in sources) if isinstance(sources, list) and sources else "",
+        models_note=_models_note(entry),
+        stale=tuple(
+            ref.describe()
+            for ref in engine.gateway.directory.stale_references()
+            if ref.provider == pid
+        ),
     )
 
 

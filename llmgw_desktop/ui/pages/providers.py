@@ -5,7 +5,9 @@ The rows come from `provider_rows.py` (the engine's public parts only). The tabl
 task on the loop and refreshes while the page is shown. The first load draws at once and again
 when the CLIs' versions are in (some CLIs take seconds to print one); a CLI's models are listed
 when its row is first selected. A test runs as its own task and reports in its row and in the
-detail pane, so nothing waits on a provider.
+detail pane, so nothing waits on a provider. Config entries naming a model its provider no
+longer lists (a stale alias or route) are shown in amber above the table, on the provider's
+status cell and in its detail pane.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from llmgw_desktop.ui.pages.provider_rows import (
     NOT_FOUND,
     ProviderRow,
     load_provider_rows,
+    stale_warnings,
 )
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QCheckBox,
+    QColor,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -39,8 +43,9 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.theme import is_dark
 
-__all__ = ["COLUMNS", "ProvidersPage"]
+__all__ = ["COLUMNS", "ProvidersPage", "warning_colour"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,13 @@ log = logging.getLogger(__name__)
 REFRESH_MS = 15_000
 COLUMNS = ("Provider", "Kind", "Status", "Version", "Last test")
 STATUS_COLUMN = COLUMNS.index("Status")  # its tooltip says why a provider cannot serve
+# Amber for warnings, in the shade that reads on each look's window colour.
+WARNING_COLOURS = {"light": "#b45309", "dark": "#fbbf24"}
+
+
+def warning_colour() -> str:
+    """The warning colour for the look in use."""
+    return WARNING_COLOURS["dark" if is_dark() else "light"]
 
 
 class ProvidersPage(Page):
@@ -76,6 +88,9 @@ class ProvidersPage(Page):
         header = QHBoxLayout()
         header.addWidget(intro, 1)
         header.addWidget(self.refresh_button)
+        # Stale aliases and routes: requests for them fail upstream with a bare 404.
+        self.stale_label = _wrapping("staleReferences")
+        self.stale_label.setVisible(False)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("providersTable")
@@ -107,6 +122,8 @@ class ProvidersPage(Page):
         self.default_label = _wrapping("defaultModel")
         self.where_label = _wrapping("providerWhere")
         self.keys_label = _wrapping("providerKeys")
+        self.models_note = _wrapping("modelsNote")
+        self.stale_detail = _wrapping("staleDetail")
         self.plan_label = _wrapping("upgradePlan")
         self.copy_plan = QPushButton("Copy")
         self.copy_plan.setToolTip("Copy the command to the clipboard")
@@ -126,6 +143,8 @@ class ProvidersPage(Page):
         form.addRow("Switch", self.enabled_box)
         form.addRow("Switch", self.config_state)
         form.addRow("Models", self.model_box)
+        form.addRow("Model list", self.models_note)
+        form.addRow("Warnings", self.stale_detail)
         form.addRow("Default model", self.default_label)
         form.addRow("Where", self.where_label)
         form.addRow("API keys", self.keys_label)
@@ -136,6 +155,7 @@ class ProvidersPage(Page):
 
         column = QVBoxLayout(self)
         column.addLayout(header)
+        column.addWidget(self.stale_label)
         column.addWidget(self.table, 3)
         column.addWidget(self.detail, 2)
         self._show_selected()
@@ -187,6 +207,18 @@ class ProvidersPage(Page):
         if recheck:
             await self.engine.discovery.statuses(refresh=True)
         self._draw(await load_provider_rows(self.engine, self._cli_models))
+        self._show_stale(stale_warnings(self.engine))
+
+    def _show_stale(self, lines: tuple[str, ...]) -> None:
+        """The config entries that name models their providers no longer list, or nothing."""
+        self.stale_label.setVisible(bool(lines))
+        if not lines:
+            return
+        self.stale_label.setStyleSheet(f"color: {warning_colour()};")
+        self.stale_label.setText(
+            "⚠ config.toml names models their providers no longer list; requests for them "
+            "will fail:\n" + "\n".join(f"• {line}" for line in lines)
+        )
 
     def _draw(self, rows: list[ProviderRow]) -> None:
         """Update the cells whose text changed, in place: a periodic refresh usually changes
@@ -199,9 +231,11 @@ class ProvidersPage(Page):
         texts_changed = False
         for index, row in enumerate(rows):
             cells = (row.name, row.kind, row.status, row.version, self._test_cell(row.key))
+            status_tip = "\n".join(filter(None, (row.reason, *row.stale)))
             for col, text in enumerate(cells):
-                tip = row.reason if col == STATUS_COLUMN else ""
+                tip = status_tip if col == STATUS_COLUMN else ""
                 texts_changed |= self._set_cell(index, col, text, tip)
+            self._mark_warning(index, bool(row.stale))
         if resized or texts_changed:
             self._fit_columns()
         if selected is not None:
@@ -223,6 +257,20 @@ class ProvidersPage(Page):
         if item.toolTip() != tip:
             item.setToolTip(tip)
         return changed
+
+    def _mark_warning(self, index: int, warn: bool) -> None:
+        """Colour a row's status cell when the config names a model it no longer lists."""
+        item = self.table.item(index, STATUS_COLUMN)
+        if item is None:
+            return
+        shown = item.data(Qt.ItemDataRole.ForegroundRole)  # a QBrush once set
+        wanted = warning_colour() if warn else None
+        if (shown.color().name() if shown is not None else None) == wanted:
+            return  # unchanged: a periodic redraw touches nothing
+        if wanted is None:
+            item.setData(Qt.ItemDataRole.ForegroundRole, None)  # back to the palette's
+        else:
+            item.setForeground(QColor(wanted))
 
     def _fit_columns(self) -> None:
         """Size the columns to their text once (the last one stretches to the edge)."""
@@ -281,6 +329,11 @@ class ProvidersPage(Page):
         self.where_label.setText(row.where)
         self._form.setRowVisible(self.keys_label, not row.is_cli)
         self.keys_label.setText(row.keys or "none found")
+        self._form.setRowVisible(self.models_note, not row.is_cli)
+        self.models_note.setText(row.models_note)
+        self._form.setRowVisible(self.stale_detail, bool(row.stale))
+        self.stale_detail.setStyleSheet(f"color: {warning_colour()};")
+        self.stale_detail.setText("\n".join(row.stale))
         self._form.setRowVisible(self._plan_row, row.is_cli)
         self.plan_label.setText("\n".join((row.plan, *row.notes)))
         self._show_test(row)

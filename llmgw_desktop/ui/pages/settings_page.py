@@ -73,6 +73,7 @@ EDITABLE_KEYS = frozenset(
         "gateway.small_request_model",
         "gateway.small_request_max_tokens",
         "gateway.detect_local",
+        "gateway.models_refresh_s",
         "gateway.connect_timeout_ms",
         "gateway.upstream_timeout_ms",
     }

@@ -1,4 +1,7 @@
-"""Which providers can serve now and why not: local servers found, configured, or not running."""
+"""Which providers can serve now and why not: local servers found, configured, or not running.
+
+The directory answers from what its last refresh found (the engine refreshes it in the
+background), so each test refreshes it first, as the engine's service task does at start."""
 
 from __future__ import annotations
 
@@ -89,11 +92,13 @@ async def test_configured_local_server_is_available_with_its_models(
     up: ScriptedUpstream, client: UpstreamClient
 ) -> None:
     directory = _directory(client, _locals(up))
+    await directory.refresh()
     ollama = _by_id(await directory.providers())["ollama"]
     assert ollama["available"] and ollama["reason"] is None
     assert (ollama["type"], ollama["detected"], ollama["keySources"]) == ("local", True, [])
     assert ollama["baseUrl"] == up.base_url + "/v1"
     assert ollama["models"] == FAKE_MODELS
+    assert ollama["modelsSource"] == "server"
 
 
 async def test_discovered_models_route_to_the_local_server(
@@ -119,7 +124,9 @@ async def test_discovered_models_route_to_the_local_server(
 async def test_unconfigured_local_server_says_how_to_switch_it_on(
     up: ScriptedUpstream, client: UpstreamClient, pid: str, reason: str, detected: bool
 ) -> None:
-    row = _by_id(await _directory(client, _locals(up)).providers())[pid]
+    directory = _directory(client, _locals(up))
+    await directory.refresh()
+    row = _by_id(await directory.providers())[pid]
     assert not row["available"]
     assert row["reason"].startswith(reason.format(up=up.base_url))
     assert row["detected"] is detected
@@ -130,6 +137,7 @@ async def test_without_detection_only_configured_servers_are_probed(
     up: ScriptedUpstream, client: UpstreamClient
 ) -> None:
     directory = _directory(client, _locals(up), detect_local=False)
+    await directory.refresh()
     rows = _by_id(await directory.providers())
     assert rows["ollama"]["available"]
     assert rows["lmstudio"]["reason"].startswith("not running")
@@ -214,6 +222,7 @@ async def test_models_lists_available_providers_and_their_aliases(
 ) -> None:
     aliases = {"local": "fake-model", "sonnet": "claude-sonnet-4-6", "ghost": "no-such-model"}
     directory = _directory(client, _locals(up), aliases=aliases)
+    await directory.refresh()
     rows = {(r["id"], r["owned_by"]): r for r in await directory.models()}
     for model in FAKE_MODELS:
         assert rows[(model, "ollama")]["type"] == "local"

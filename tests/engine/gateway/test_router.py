@@ -8,6 +8,8 @@ import pytest
 
 from llmgw_desktop.engine.errors import NotFound
 from llmgw_desktop.engine.gateway.config import GatewayConfig, gateway_config
+from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
+from llmgw_desktop.engine.gateway.report import Attempt
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target, plan_request
 
 
@@ -37,6 +39,7 @@ ALIASES = {
     "fast": "sonnet",
     "cc": "claude-cli/opus",
     "work": "work/qwen3-coder",
+    "gflash": "google/gemini-2.5-flash",
 }
 WORK = {"work": {"base_url": "http://127.0.0.1:8001/v1", "models": ["qwen3-coder"]}}
 
@@ -49,12 +52,35 @@ RESOLVES = [
     ("CLI bridge model", "claude-cli/sonnet", Target("claude-cli", "sonnet", "cli")),
     ("bare CLI bridge", "claude-cli", Target("claude-cli", "", "cli")),
     ("other CLI bridge", "codex-cli/gpt-5.1", Target("codex-cli", "gpt-5.1", "cli")),
-    ("Groq lists an openai/ id", "openai/gpt-oss-120b", Target("groq", "openai/gpt-oss-120b")),
+    # An explicit provider prefix wins over ids other providers list.
+    (
+        "openai/ is OpenAI though Groq lists it",
+        "openai/gpt-oss-120b",
+        Target("openai", "gpt-oss-120b"),
+    ),
+    ("Groq's own openai/ id", "groq/openai/gpt-oss-120b", Target("groq", "openai/gpt-oss-120b")),
+    (
+        "google/ is Google though OpenRouter lists it",
+        "google/gemini-2.5-flash",
+        Target("google", "gemini-2.5-flash"),
+    ),
+    (
+        "OpenRouter's google/ id",
+        "openrouter/google/gemini-2.5-flash",
+        Target("openrouter", "google/gemini-2.5-flash"),
+    ),
+    (
+        "anthropic/ is Anthropic",
+        "anthropic/claude-sonnet-4.5",
+        Target("anthropic", "claude-sonnet-4.5"),
+    ),
+    # A prefix that is no provider id is part of a listed id.
     (
         "OpenRouter lists it",
         "deepseek/deepseek-chat",
         Target("openrouter", "deepseek/deepseek-chat"),
     ),
+    ("alias to a prefixed id", "gflash", Target("google", "gemini-2.5-flash")),
     ("explicit provider", "openai/custom", Target("openai", "custom")),
     ("explicit nested id", "openrouter/meta/llama-4", Target("openrouter", "meta/llama-4")),
     ("explicit off provider", "ollama/qwen3", Target("ollama", "qwen3")),
@@ -286,9 +312,83 @@ def test_discovered_models_of_local_servers_resolve_to_them() -> None:
     assert registry.resolve("claude-sonnet-4-6") == Target("anthropic", "claude-sonnet-4-6")
 
 
-def test_models_of_merges_listed_and_discovered_without_repeats() -> None:
+def test_models_of_puts_what_the_provider_listed_first_without_repeats() -> None:
     providers = {"work": {"base_url": "http://127.0.0.1:9/v1", "models": ["a", "b"]}}
     registry = ModelRegistry(_config(providers=providers), discovered={"work": ("b", "c")})
-    assert registry.models_of("work") == ("a", "b", "c")
+    assert registry.models_of("work") == ("b", "c", "a")
     assert registry.models_of("nobody") == ()
     assert registry.provider("nobody") is None
+
+
+def test_ids_an_api_lists_route_to_it_but_never_beat_a_provider_prefix() -> None:
+    registry = _registry()
+    with pytest.raises(NotFound):
+        registry.resolve("kimi-k2")
+    registry.set_discovered("groq", ("kimi-k2", "llama-3.3-70b-versatile"))
+    registry.set_discovered("openrouter", ("meta-llama/llama-4", "openai/gpt-4o", "gpt-4o"))
+    assert registry.resolve("kimi-k2") == Target("groq", "kimi-k2")
+    assert registry.resolve("meta-llama/llama-4") == Target("openrouter", "meta-llama/llama-4")
+    assert registry.resolve("openai/gpt-4o") == Target("openai", "gpt-4o")
+    # OpenAI's catalogue comes first in config order, so the bare id stays OpenAI's.
+    assert registry.resolve("gpt-4o") == Target("openai", "gpt-4o")
+    assert registry.listed_by("gpt-4o") == ("openai", "openrouter")
+
+
+def test_new_discovery_forgets_cached_plans() -> None:
+    registry = _registry()
+    with pytest.raises(NotFound):
+        plan_request(registry, "sora-2")
+    assert plan_request(registry, "gpt-5.5").targets == (Target("openai", "gpt-5.5"),)
+    # A listed id beats a name prefix...
+    registry.set_discovered("openrouter", ("gpt-5.5",))
+    assert plan_request(registry, "gpt-5.5").targets == (Target("openrouter", "gpt-5.5"),)
+    # ...until OpenAI, earlier in config order, lists it too.
+    registry.set_discovered("openai", ("gpt-5.5", "sora-2"))
+    assert plan_request(registry, "gpt-5.5").targets == (Target("openai", "gpt-5.5"),)
+    assert plan_request(registry, "sora-2").targets == (Target("openai", "sora-2"),)
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "public"),
+    [
+        ("openai", "gpt-4o", "gpt-4o"),
+        ("groq", "openai/gpt-oss-120b", "groq/openai/gpt-oss-120b"),
+        ("openrouter", "google/gemini-2.5-flash", "openrouter/google/gemini-2.5-flash"),
+        ("openrouter", "deepseek/deepseek-chat", "deepseek/deepseek-chat"),
+    ],
+)
+def test_public_id_is_what_reaches_that_provider(provider: str, model: str, public: str) -> None:
+    registry = _registry()
+    assert registry.public_id(provider, model) == public
+    assert registry.resolve(public) == Target(provider, model)
+
+
+def test_a_prefixed_target_without_a_key_hints_at_the_provider_listing_the_id() -> None:
+    registry = _registry(fallback=["deepseek/deepseek-chat"])
+    plan = plan_request(registry, "google/gemini-2.5-flash")
+    hint = "openrouter lists this id: use openrouter/google/gemini-2.5-flash"
+    assert plan.hints == {"google/gemini-2.5-flash": hint}
+    attempts = [
+        Attempt("google/gemini-2.5-flash", "", "no_key"),
+        Attempt("openrouter/deepseek/deepseek-chat", "", "no_key"),
+    ]
+    error = AllRoutesFailed.from_attempts(plan.requested, attempts, None, plan.hints)
+    assert f"google/gemini-2.5-flash has no API key ({hint})" in error.message
+    assert "openrouter/deepseek/deepseek-chat has no API key;" not in error.message
+    tried = [*attempts[:1], Attempt("openrouter/deepseek/deepseek-chat", "env:K", "500")]
+    error = AllRoutesFailed.from_attempts(plan.requested, tried, None, plan.hints)
+    assert f"google/gemini-2.5-flash: no_key ({hint})" in error.message
+    assert "openrouter/deepseek/deepseek-chat: 500)" in error.message  # no hint: it was tried
+    # Without hints the message is as it always was.
+    plain = AllRoutesFailed.from_attempts(plan.requested, attempts, None)
+    assert "lists this id" not in plain.message
+
+
+def test_the_default_check_model_is_a_catalogue_model_still_listed() -> None:
+    registry = _registry()
+    assert registry.default_model_of("openai") == "gpt-5.1"
+    registry.set_discovered("openai", ("gpt-9", "gpt-4.1", "gpt-5-mini"))
+    assert registry.default_model_of("openai") == "gpt-5-mini"
+    registry.set_discovered("openai", ("gpt-9",))
+    assert registry.default_model_of("openai") == "gpt-9"
+    assert registry.default_model_of("ollama") is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from .script import (
@@ -223,8 +223,17 @@ def count_tokens_answer(input_tokens: int) -> JsonObject:
     return {"input_tokens": input_tokens}
 
 
-def models_list() -> JsonObject:
-    """GET /v1/models as Anthropic answers it (paged list of model objects)."""
+DEFAULT_MODEL_IDS = ("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5")
+
+
+def models_list(
+    ids: Sequence[str] | None = None, *, after_id: str | None = None, limit: int | None = None
+) -> JsonObject:
+    """GET /v1/models as Anthropic answers it: a page of model objects after `after_id`, at
+    most `limit` of them, with `has_more` and `last_id` for the next page."""
+    listed = list(DEFAULT_MODEL_IDS if ids is None else ids)
+    start = listed.index(after_id) + 1 if after_id in listed else 0
+    end = len(listed) if limit is None else start + limit
     data = [
         {
             "type": "model",
@@ -232,6 +241,11 @@ def models_list() -> JsonObject:
             "display_name": f"{m} (fake)",
             "created_at": "2025-01-01T00:00:00Z",
         }
-        for m in ("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5")
+        for m in listed[start:end]
     ]
-    return {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}
+    return {
+        "data": data,
+        "has_more": end < len(listed),
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from .script import (
@@ -144,17 +144,34 @@ def count_tokens_answer(total_tokens: int) -> JsonObject:
     return {"totalTokens": total_tokens}
 
 
-def models_list() -> JsonObject:
-    """GET /v1beta/models."""
-    return {
+DEFAULT_MODEL_IDS = ("gemini-2.5-pro", "gemini-2.5-flash")
+
+
+def models_list(
+    ids: Sequence[str] | None = None, *, page_token: str | None = None, page_size: int | None = None
+) -> JsonObject:
+    """GET /v1beta/models: a page of at most `page_size` models from `page_token` (the index
+    to start at), with `nextPageToken` while more remain. An id ending in "-embedding" is
+    listed as an embedding model (it cannot `generateContent`), as Gemini lists those too."""
+    listed = list(DEFAULT_MODEL_IDS if ids is None else ids)
+    start = int(page_token) if page_token and page_token.isdigit() else 0
+    end = len(listed) if page_size is None else start + page_size
+    page: JsonObject = {
         "models": [
             {
                 "name": f"models/{m}",
                 "displayName": f"{m} (fake)",
                 "inputTokenLimit": 1048576,
                 "outputTokenLimit": 65536,
-                "supportedGenerationMethods": ["generateContent", "countTokens"],
+                "supportedGenerationMethods": (
+                    ["embedContent"]
+                    if m.endswith("-embedding")
+                    else ["generateContent", "countTokens"]
+                ),
             }
-            for m in ("gemini-2.5-pro", "gemini-2.5-flash")
+            for m in listed[start:end]
         ]
     }
+    if end < len(listed):
+        page["nextPageToken"] = str(end)
+    return page

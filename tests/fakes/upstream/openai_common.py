@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from .sse import JsonObject
@@ -27,12 +27,15 @@ def error(status: int, message: str) -> tuple[JsonObject, dict[str, str]]:
     return body, {"x-request-id": "req_fake"}
 
 
-def models_list() -> JsonObject:
-    """GET /v1/models (and /models) in OpenAI's list shape."""
+DEFAULT_MODEL_IDS = ("gpt-5-fake", "grok-fake", "fake-model")
+
+
+def models_list(ids: Sequence[str] | None = None) -> JsonObject:
+    """GET /v1/models (and /models) in OpenAI's list shape: one page, as OpenAI sends it."""
     return {
         "object": "list",
         "data": [
             {"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"}
-            for m in ("gpt-5-fake", "grok-fake", "fake-model")
+            for m in (DEFAULT_MODEL_IDS if ids is None else ids)
         ],
     }

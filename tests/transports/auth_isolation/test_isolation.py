@@ -114,6 +114,8 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         "LLM_GATEWAY_DATA_DIR": str(base / "data"),
         "LLM_GATEWAY_LOG_DIR": str(base / "log"),
         "LLM_GATEWAY_DETECT_LOCAL": "false",
+        # The CLIs' OPENAI_API_KEY has no base URL: reading its model list would leave loopback.
+        "LLM_GATEWAY_MODELS_REFRESH_S": "0",
         "LLM_GATEWAY_HTTP_PORT": "0",
     }
     with pytest.MonkeyPatch.context() as patch:

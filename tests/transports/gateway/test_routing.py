@@ -220,6 +220,48 @@ async def test_explicit_provider_prefix_picks_the_provider(
     assert upstream.llm_requests[0].body["model"] == "my-finetune"
 
 
+async def test_a_provider_prefix_wins_over_ids_other_providers_list(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    # OpenRouter lists "google/gemini-2.5-flash" and Groq "openai/gpt-oss-120b": still, the
+    # prefix names the provider, and their own ids take their own prefix.
+    here = upstream.base_url + "/v1"
+    gateway = await start_gateway(
+        gateway_providers={
+            "openrouter": {"api_key": "or-test-key", "base_url": here},
+            "groq": {"api_key": "gsk-test-key", "base_url": here},
+        }
+    )
+    cases = [
+        ("google/gemini-2.5-flash", "google", "/v1beta/models/gemini-2.5-flash:generateContent"),
+        ("openrouter/google/gemini-2.5-flash", "openrouter", "google/gemini-2.5-flash"),
+        ("groq/openai/gpt-oss-120b", "groq", "openai/gpt-oss-120b"),
+        ("openai/gpt-oss-120b", "openai", "gpt-oss-120b"),
+        ("deepseek/deepseek-chat", "openrouter", "deepseek/deepseek-chat"),  # no such provider
+    ]
+    for model, provider, sent in cases:
+        status, headers, body = await post(gateway, "/v1/chat/completions", chat(model))
+        assert status == 200, body
+        assert headers["x-gateway-provider"] == provider, model
+        seen = upstream.llm_requests[-1]
+        assert sent in (seen.path, seen.body.get("model")), (model, seen.path)
+
+
+async def test_a_prefixed_provider_without_a_key_names_the_one_listing_the_id(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY")
+    here = upstream.base_url + "/v1"
+    gateway = await start_gateway(
+        gateway_providers={"openrouter": {"api_key": "or-test-key", "base_url": here}}
+    )
+    status, _, body = await post(gateway, "/v1/chat/completions", chat("google/gemini-2.5-flash"))
+    assert status == 503, body
+    assert "google/gemini-2.5-flash has no API key" in body["error"]["message"]
+    assert "use openrouter/google/gemini-2.5-flash" in body["error"]["message"]
+    assert upstream.llm_requests == []  # never sent to OpenRouter behind the caller's back
+
+
 async def test_a_base_url_pointing_at_the_gateway_itself_is_ignored(
     start_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch, upstream: ScriptedUpstream
 ) -> None:
