@@ -7,6 +7,7 @@ from typing import Any
 
 from llmgw_desktop import settings_fields as checks
 from llmgw_desktop.engine.gateway.config import check_provider_tables, check_route_tables
+from llmgw_desktop.engine.gateway.tls import check_ca_bundle
 from llmgw_desktop.settings_fields import setting
 
 __all__ = ["GatewaySettings"]
@@ -69,6 +70,14 @@ class GatewaySettings:
         env="LLM_GATEWAY_DETECT_LOCAL",
         doc="Look for local model servers (Ollama, LM Studio, ...) on their default ports.",
     )
+    gateway_models_refresh_s: int = setting(
+        "gateway.models_refresh_s",
+        3600,
+        env="LLM_GATEWAY_MODELS_REFRESH_S",
+        doc="Seconds between reads of each API provider's model list, in the background "
+        "(checked once a minute; 0: never read, use the built-in lists).",
+        check=checks.not_negative,
+    )
     gateway_connect_timeout_ms: int = setting(
         "gateway.connect_timeout_ms",
         10_000,
@@ -82,4 +91,27 @@ class GatewaySettings:
         env="LLM_GATEWAY_UPSTREAM_TIMEOUT_MS",
         doc="Longest an upstream API may take to answer (and between stream chunks).",
         check=checks.positive,
+    )
+    gateway_max_connections_per_host: int = setting(
+        "gateway.max_connections_per_host",
+        100,
+        env="LLM_GATEWAY_MAX_CONNECTIONS_PER_HOST",
+        doc="Most connections open to one upstream at once (a stream holds one until it "
+        "ends); more requests wait up to connect_timeout_ms for one to be free.",
+        check=checks.positive,
+    )
+    gateway_ca_bundle: str = setting(
+        "gateway.ca_bundle",
+        "",
+        env="LLM_GATEWAY_CA_BUNDLE",
+        doc="PEM file of extra CA certificates trusted for upstream APIs, on top of the "
+        "system store and SSL_CERT_FILE/SSL_CERT_DIR (such as a corporate proxy's root).",
+        check=check_ca_bundle,
+    )
+    gateway_proxy_loopback: bool = setting(
+        "gateway.proxy_loopback",
+        False,
+        env="LLM_GATEWAY_PROXY_LOOPBACK",
+        doc="Send loopback upstreams (local model servers) through HTTP(S)_PROXY too. Off, a "
+        "proxy never sees them; turn on only to watch local traffic in a debugging proxy.",
     )

@@ -1,13 +1,18 @@
 """A small HTTP/1.1 client for upstream API calls: keep-alive pool, streaming bodies, TLS.
 
 Why not aiohttp's client: a gateway request is one upstream call, and aiohttp's general-purpose
-client (cookies, redirects, proxies, tracing, multipart) cost a third of the gateway's CPU per
-request in profiles. Upstream LLM APIs need none of that: POST a JSON body, read a JSON or SSE
-answer, reuse the connection. Parsing is httptools (llhttp, the parser Node.js uses).
+client (cookies, redirects, tracing, multipart) cost a third of the gateway's CPU per request in
+profiles. Upstream LLM APIs need none of that: POST a JSON body, read a JSON or SSE answer,
+reuse the connection. Parsing is httptools (llhttp, the parser Node.js uses).
 
-What it does not do, on purpose: proxies (a proxy would see every prompt; loopback servers must
-be reached directly), redirects (an API that redirects a POST is misconfigured), cookies,
-HTTP/2. Responses may be chunked or compressed (gzip, deflate).
+What real networks need is here, decided once per origin and kept with its pool so a pooled
+request costs one dict lookup: the environment's proxies (`proxies.py`; loopback servers are
+always reached directly), a CONNECT tunnel for https through them (`dial.py`), extra trusted
+CAs (`tls.py`), and a cap on the connections open to one origin (`pool.py`: requests beyond it
+wait for one to be released, at most the connect timeout).
+
+What it does not do, on purpose: redirects (an API that redirects a POST is misconfigured),
+cookies, HTTP/2. Responses may be chunked or compressed (gzip, deflate).
 """
 
 from __future__ import annotations
@@ -24,21 +29,33 @@ from urllib.parse import urlsplit
 
 import httptools
 
-__all__ = ["ConnectError", "Http1Client", "Http1Response", "ResponseBroken"]
+from llmgw_desktop.engine.gateway.dial import ConnectError, ProxyRefused, dial
+from llmgw_desktop.engine.gateway.pool import HostPool, PoolTimeout
+from llmgw_desktop.engine.gateway.proxies import ProxyRules
+from llmgw_desktop.engine.gateway.tls import TrustStore
+
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS_PER_HOST",
+    "ConnectError",
+    "Http1Client",
+    "Http1Response",
+    "PoolTimeout",
+    "ProxyRefused",
+    "ResponseBroken",
+]
 
 # An idle connection older than this is closed rather than reused: servers drop idle
 # keep-alive connections after 5 to 60 s, and a request on one they dropped fails.
 IDLE_KEEP_S = 4.0
 MAX_IDLE_PER_HOST = 64
+# Connections open to one origin at once (busy and idle); `gateway.max_connections_per_host`.
+DEFAULT_MAX_CONNECTIONS_PER_HOST = 100
 # Body bytes buffered before reading from the upstream pauses, and resumes.
 HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024
 USER_AGENT = "llmgw-desktop"
+PROXY_AUTH_REQUIRED = 407
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-class ConnectError(OSError):
-    """The TCP or TLS connection could not be made (nothing was sent)."""
 
 
 class ResponseBroken(ConnectionError):
@@ -48,8 +65,8 @@ class ResponseBroken(ConnectionError):
 class _Connection(asyncio.Protocol):
     """One TCP connection; parses one response at a time into a `Http1Response`."""
 
-    def __init__(self, key: tuple[str, str, int]) -> None:
-        self.key = key
+    def __init__(self, pool: HostPool[_Connection]) -> None:
+        self.pool = pool
         self.transport: asyncio.Transport | None = None
         self.response: Http1Response | None = None
         self.closed = False
@@ -59,6 +76,8 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._header_name = b""
         self._informational = False
+        # Whether this connection counts against its pool's cap (set once it is connected).
+        self.holds_slot = False
 
     # -- asyncio.Protocol --
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -80,6 +99,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.free_slot()
         response = self.response
         if response is not None and not response.complete:
             # A response without a length ends when the connection does (cleanly: after a
@@ -157,7 +177,23 @@ class _Connection(asyncio.Protocol):
     def close(self) -> None:
         self.closed = True
         if self.transport is not None:
-            self.transport.close()
+            # abort, not close: nothing more is sent or read on a connection we give up, and
+            # a TLS close would keep the socket open until the peer answers its close_notify.
+            # The socket is closed before any waiter for this slot runs (both are call_soon).
+            self.transport.abort()
+        self.free_slot()
+
+    def is_usable(self) -> bool:
+        """Open, and no end of stream from the server pending (is_closing: its FIN was read
+        but connection_lost has not run yet)."""
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
+    def free_slot(self) -> None:
+        """This connection no longer counts against the cap: a waiter may open another."""
+        if self.holds_slot:
+            self.holds_slot = False
+            self.pool.open -= 1
+            self.pool.wake_one()
 
 
 class Http1Response:
@@ -319,13 +355,28 @@ class Http1Response:
 
 
 class Http1Client:
-    """Keep-alive connections per host, reused across requests."""
+    """Keep-alive connections per origin, reused across requests, at most a cap of them."""
 
-    def __init__(self, *, connect_timeout_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        connect_timeout_s: float,
+        max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
+        proxies: ProxyRules | None = None,
+        trust: TrustStore | None = None,
+    ) -> None:
         self._connect_timeout_s = connect_timeout_s
-        self._idle: dict[tuple[str, str, int], collections.deque[_Connection]] = {}
+        self._max_per_host = max_connections_per_host
+        self._proxies = proxies or ProxyRules()
+        self._trust = trust or TrustStore()
+        self._pools: dict[tuple[str, str, int], HostPool[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
         self._closed = False
+
+    @property
+    def _idle(self) -> dict[tuple[str, str, int], collections.deque[_Connection]]:
+        """The idle connections of each origin (for tests and diagnostics)."""
+        return {key: pool.idle for key, pool in self._pools.items()}
 
     async def request(
         self,
@@ -339,29 +390,38 @@ class Http1Client:
         """Send a request and return once the response's status and headers are in.
 
         Raises:
-            ConnectError: no connection could be made.
+            ConnectError: no connection could be made (`ProxyRefused`: the proxy said no).
             ResponseBroken: the connection broke before the response began.
+            PoolTimeout: every connection the cap allows stayed busy for the connect timeout.
             TimeoutError: connecting, or the response head, took too long.
         """
         parts = urlsplit(url)
         scheme, host = parts.scheme, parts.hostname or ""
         port = parts.port or (443 if scheme == "https" else 80)
         key = (scheme, host, port)
+        pool = self._pools.get(key) or self._add_pool(key)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host_header = parts.netloc.rpartition("@")[2]
+        if pool.absolute_prefix is not None:
+            target = pool.absolute_prefix + host_header + target
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
-        if "User-Agent" not in headers:
+        # Callers write names in Title-Case (ours) or lower case (headers passed through from
+        # a client): a second User-Agent makes strict servers answer 400. Two lookups, not a
+        # case-folded copy of every name, on this per-request path.
+        if "User-Agent" not in headers and "user-agent" not in headers:
             lines.append(f"User-Agent: {USER_AGENT}")
-        if "Accept-Encoding" not in headers:
+        if "Accept-Encoding" not in headers and "accept-encoding" not in headers:
             # Not deflate: servers disagree on whether it is zlib-wrapped or raw.
             lines.append("Accept-Encoding: gzip")
         lines.append(f"Content-Length: {len(body)}")
         if any(_CONTROL.search(line) for line in lines):
             # A model id or header value from a client must never add lines to our request.
             raise ValueError("refusing to send a request line or header with control characters")
+        if pool.proxy_lines:
+            lines += pool.proxy_lines
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-        connection, reused = await self._connection(key)
+        connection, reused = await self._connection(pool)
         response = Http1Response(self, connection)
         connection.send(data, response)
         try:
@@ -374,7 +434,7 @@ class Http1Client:
                 raise
             # The server dropped this idle connection just as we used it; nothing was
             # answered, so the request is sent again once on a fresh connection.
-            connection, _ = await self._connection(key, fresh=True)
+            connection, _ = await self._connection(pool, fresh=True)
             response = Http1Response(self, connection)
             connection.send(data, response)
             # Its own handler: the `except BaseException` below does not cover this block,
@@ -387,56 +447,94 @@ class Http1Client:
         except BaseException:
             response.release()
             raise
+        if response.status == PROXY_AUTH_REQUIRED and pool.absolute_prefix is not None:
+            # The proxy's answer, not the upstream's: like a refused tunnel, the route is
+            # unreachable (a key or another request would not help).
+            response.release()
+            assert pool.proxy is not None
+            raise ProxyRefused(
+                f"proxy {pool.proxy.label} refused a request to {host_header}: "
+                f"{PROXY_AUTH_REQUIRED} Proxy Authentication Required",
+                PROXY_AUTH_REQUIRED,
+            )
         return response
 
+    def _add_pool(self, key: tuple[str, str, int]) -> HostPool[_Connection]:
+        # The route is fixed per origin: the environment was read once, at construction.
+        pool: HostPool[_Connection] = HostPool(key, self._proxies.select(*key))
+        self._pools[key] = pool
+        return pool
+
     async def _connection(
-        self, key: tuple[str, str, int], *, fresh: bool = False
+        self, pool: HostPool[_Connection], *, fresh: bool = False
     ) -> tuple[_Connection, bool]:
-        idle = self._idle.get(key)
-        now = time.monotonic()
-        while idle and not fresh:
-            connection = idle.pop()
-            # is_closing: the server's FIN was read but connection_lost has not run yet.
-            closing = connection.transport is None or connection.transport.is_closing()
-            if not connection.closed and not closing and now - connection.idle_since < IDLE_KEEP_S:
-                return connection, True
-            connection.close()
-        scheme, host, port = key
+        if not fresh and (connection := pool.take_idle(IDLE_KEEP_S)) is not None:
+            return connection, True
+        if fresh and pool.open >= self._max_per_host and pool.idle:
+            # A resend wants a new connection, not one of ours that sits idle in its slot.
+            pool.idle.popleft().close()
+        if pool.open < self._max_per_host:
+            return await self._open(pool), False
+        deadline = asyncio.get_running_loop().time() + self._connect_timeout_s
+        connection = await pool.wait_for_turn(
+            cap=self._max_per_host, deadline=deadline, fresh=fresh, keep_s=IDLE_KEEP_S
+        )
+        if connection is not None:
+            return connection, True
+        return await self._open(pool, deadline=deadline), False
+
+    async def _open(
+        self, pool: HostPool[_Connection], *, deadline: float | None = None
+    ) -> _Connection:
+        """A new connection in one of the pool's slots (taken before the first await).
+
+        Raises:
+            ConnectError: it could not be made.
+            TimeoutError: not within the connect timeout (or by `deadline`).
+        """
+        pool.open += 1
+        scheme, host, port = pool.key
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self._connect_timeout_s):
-                _, protocol = await loop.create_connection(
-                    lambda: _Connection(key),
-                    host,
-                    port,
-                    ssl=self._tls() if scheme == "https" else None,
-                    server_hostname=host if scheme == "https" else None,
+            async with asyncio.timeout_at(deadline or loop.time() + self._connect_timeout_s):
+                connection = await dial(
+                    lambda: _Connection(pool),
+                    scheme=scheme,
+                    host=host,
+                    port=port,
+                    proxy=pool.proxy,
+                    tls=self._tls,
+                    user_agent=USER_AGENT,
                 )
-        except TimeoutError:
+        except BaseException:
+            pool.open -= 1
+            pool.wake_one()
             raise
-        except OSError as exc:
-            raise ConnectError(exc.errno, exc.strerror or str(exc)) from None
-        return protocol, False
+        connection.holds_slot = True
+        if connection.closed:  # lost while the handshake finished: give the slot back
+            connection.free_slot()
+        return connection
 
     def _tls(self) -> ssl.SSLContext:
         if self._ssl is None:
-            self._ssl = ssl.create_default_context()
+            self._ssl = self._trust.context()
         return self._ssl
 
     def _put_back(self, connection: _Connection) -> None:
         if self._closed:
             connection.close()
             return
-        idle = self._idle.setdefault(connection.key, collections.deque())
+        idle = connection.pool.idle
         if len(idle) >= MAX_IDLE_PER_HOST:
             connection.close()
             return
         connection.idle_since = time.monotonic()
         idle.append(connection)
+        connection.pool.wake_one()
 
     async def close(self) -> None:
         self._closed = True
-        for idle in self._idle.values():
-            while idle:
-                idle.pop().close()
-        self._idle.clear()
+        for pool in self._pools.values():
+            while pool.idle:
+                pool.idle.pop().close()
+        self._pools.clear()

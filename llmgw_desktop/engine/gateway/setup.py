@@ -46,6 +46,10 @@ def build_gateway(
     upstream = UpstreamClient(
         connect_timeout_s=settings.gateway_connect_timeout_ms / 1000,
         read_timeout_s=settings.gateway_upstream_timeout_ms / 1000,
+        environ=environ,
+        ca_bundle=settings.gateway_ca_bundle,
+        max_connections_per_host=settings.gateway_max_connections_per_host,
+        proxy_loopback=settings.gateway_proxy_loopback,
     )
     directory = ProviderDirectory(
         registry,
@@ -53,6 +57,7 @@ def build_gateway(
         upstream,
         cli_available=cli_available,
         detect_local=settings.gateway_detect_local,
+        models_refresh_s=settings.gateway_models_refresh_s,
     )
     return GatewayService(
         registry=registry,

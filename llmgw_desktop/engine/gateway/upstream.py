@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,14 @@ from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_GEMINI,
     DIALECT_OPENAI_RESPONSES,
 )
-from llmgw_desktop.engine.gateway.http1 import ConnectError, Http1Client, Http1Response
+from llmgw_desktop.engine.gateway.http1 import (
+    DEFAULT_MAX_CONNECTIONS_PER_HOST,
+    ConnectError,
+    Http1Client,
+    Http1Response,
+)
+from llmgw_desktop.engine.gateway.proxies import ProxyRules
+from llmgw_desktop.engine.gateway.tls import TrustStore
 from llmgw_desktop.engine.redact import redact
 
 __all__ = ["ANTHROPIC_VERSION", "UpstreamClient", "UpstreamFailure", "UpstreamTarget"]
@@ -37,8 +45,6 @@ RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 KEY_STATUSES = frozenset({401, 402, 403})
 MAX_ERROR_BODY = 64 * 1024
 ERROR_BODY_TIMEOUT_S = 10.0
-# Client headers worth passing on when the client already speaks the upstream's dialect.
-PASSTHROUGH_HEADERS = ("anthropic-beta", "anthropic-version", "openai-beta")
 
 
 @dataclass(frozen=True)
@@ -59,30 +65,34 @@ class UpstreamTarget:
             return root + ("/messages/count_tokens" if count_tokens else "/messages")
         if self.dialect == DIALECT_GEMINI:
             root = base if base.endswith(("/v1beta", "/v1")) else base + "/v1beta"
-            action = "streamGenerateContent?alt=sse" if stream else "generateContent"
+            if count_tokens:
+                action = "countTokens"
+            else:
+                action = "streamGenerateContent?alt=sse" if stream else "generateContent"
             # The model comes from the client: quoted, it stays one path segment.
             return f"{root}/models/{quote(self.model, safe='-._~')}:{action}"
         if self.dialect == DIALECT_OPENAI_RESPONSES:
-            return base + "/responses"
+            return base + ("/responses/input_tokens" if count_tokens else "/responses")
         return base + "/chat/completions"
 
     def headers(
         self, *, stream: bool, passthrough: Mapping[str, str] | None = None
     ) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
-        if stream:
-            headers["Accept"] = "text/event-stream"
+        """The request's headers: the client's own for a same-dialect request (`passthrough`,
+        lower-case names, already stripped of credentials), then ours, which win."""
+        headers = dict(passthrough or {})
+        headers["content-type"] = "application/json"
+        if stream and "accept" not in headers:
+            headers["accept"] = "text/event-stream"
         if self.dialect == DIALECT_ANTHROPIC:
-            headers["anthropic-version"] = ANTHROPIC_VERSION
+            headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
             if self.api_key:
                 headers["x-api-key"] = self.api_key
         elif self.dialect == DIALECT_GEMINI:
             if self.api_key:
                 headers["x-goog-api-key"] = self.api_key
         elif self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        for name, value in (passthrough or {}).items():
-            headers[name] = value
+            headers["authorization"] = f"Bearer {self.api_key}"
         return headers
 
 
@@ -102,9 +112,12 @@ class UpstreamFailure(Exception):
         next_key: bool | None = None,
         retry_after_s: float | None = None,
         kind: str = "http",
+        raw_body: bytes | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        # The upstream's error body (without the key it was sent), for a client of its dialect.
+        self.raw_body = raw_body
         self.status = status
         self.fallback = fallback
         self.next_key = fallback if next_key is None else next_key
@@ -120,10 +133,26 @@ class UpstreamFailure(Exception):
 class UpstreamClient:
     """One keep-alive connection pool for every upstream API call the gateway makes."""
 
-    def __init__(self, *, connect_timeout_s: float, read_timeout_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        environ: Mapping[str, str] | None = None,
+        ca_bundle: str = "",
+        max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
+        proxy_loopback: bool = False,
+    ) -> None:
         # A whole answer must arrive within `read_timeout_s`; a stream may not stall longer.
         self.read_timeout_s = read_timeout_s
-        self._http = Http1Client(connect_timeout_s=connect_timeout_s)
+        # The proxy and CA variables are read here, once: never per request.
+        environ = os.environ if environ is None else environ
+        self._http = Http1Client(
+            connect_timeout_s=connect_timeout_s,
+            max_connections_per_host=max_connections_per_host,
+            proxies=ProxyRules.from_environ(environ, proxy_loopback=proxy_loopback),
+            trust=TrustStore.from_environ(environ, ca_bundle=ca_bundle),
+        )
 
     async def close(self) -> None:
         await self._http.close()
@@ -131,13 +160,14 @@ class UpstreamClient:
     async def send(
         self,
         target: UpstreamTarget,
-        body: dict[str, Any],
+        body: dict[str, Any] | bytes,
         *,
         stream: bool,
         count_tokens: bool = False,
         passthrough_headers: Mapping[str, str] | None = None,
     ) -> Http1Response:
-        """POST `body` and return the response once its status is 2xx (caller releases it).
+        """POST `body` (an object, or JSON already encoded) and return the response once its
+        status is 2xx (the caller releases it).
 
         Raises:
             UpstreamFailure: no answer, or an error status (with the upstream's message).
@@ -148,7 +178,7 @@ class UpstreamClient:
                 "POST",
                 url,
                 headers=target.headers(stream=stream, passthrough=passthrough_headers),
-                body=jsonio.dumps(body),
+                body=body if isinstance(body, bytes) else jsonio.dumps(body),
                 head_timeout_s=self.read_timeout_s,
             )
         except ConnectError as exc:
@@ -182,6 +212,7 @@ class UpstreamClient:
             fallback=response.status in RETRYABLE_STATUSES,
             next_key=response.status in RETRYABLE_STATUSES | KEY_STATUSES,
             retry_after_s=_retry_after(response.headers.get("retry-after")),
+            raw_body=_scrubbed(raw.decode("utf-8", errors="replace"), target).encode(),
         )
 
     async def get_json(

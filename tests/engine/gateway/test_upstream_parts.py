@@ -65,14 +65,14 @@ def test_url_per_dialect_and_base_shape(
     [
         (A, {"anthropic-version": ANTHROPIC_VERSION, "x-api-key": "k-123"}),
         (G, {"x-goog-api-key": "k-123"}),
-        (C, {"Authorization": "Bearer k-123"}),
-        (R, {"Authorization": "Bearer k-123"}),
+        (C, {"authorization": "Bearer k-123"}),
+        (R, {"authorization": "Bearer k-123"}),
     ],
 )
 def test_headers_carry_the_key_the_dialect_way(dialect: str, auth: dict[str, str]) -> None:
-    assert _target(dialect).headers(stream=False) == {"Content-Type": "application/json", **auth}
+    assert _target(dialect).headers(stream=False) == {"content-type": "application/json", **auth}
     streaming = _target(dialect).headers(stream=True)
-    assert streaming["Accept"] == "text/event-stream"
+    assert streaming["accept"] == "text/event-stream"
 
 
 @pytest.mark.parametrize(
@@ -80,7 +80,7 @@ def test_headers_carry_the_key_the_dialect_way(dialect: str, auth: dict[str, str
 )
 def test_headers_without_a_key_send_no_credentials(dialect: str, auth: dict[str, str]) -> None:
     headers = _target(dialect, key=None).headers(stream=False)
-    assert headers == {"Content-Type": "application/json", **auth}
+    assert headers == {"content-type": "application/json", **auth}
 
 
 def test_passthrough_headers_are_added_and_may_override() -> None:
