@@ -22,6 +22,7 @@ from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, ProviderFa
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     ChatResponse,
+    DocumentPart,
     ImagePart,
     Message,
     MessageEnd,
@@ -38,6 +39,8 @@ from llmgw_desktop.engine.providers.base import PromptParts
 
 __all__ = ["CliBridge", "CliCall", "conversation_prompt"]
 
+# How each turn of the conversation so far is introduced in the CLI's prompt.
+_SPEAKERS = {"user": "User", "assistant": "Assistant", "system": "System"}
 # How often a streaming bridge looks for new output when the job reports no change.
 WATCH_INTERVAL_S = 0.5
 # The CLI answers as a model: no edits, no shell, just the answer.
@@ -62,16 +65,21 @@ def conversation_prompt(request: ChatRequest) -> tuple[PromptParts, tuple[str, .
     if request.tools:
         notices.append("tools in the request are not offered to a CLI provider")
     turns = [_render_turn(m, notices) for m in request.messages]
-    while turns and not turns[-1][1].strip():
-        turns.pop()
+    late_system: list[str] = []
+    while turns and (not turns[-1][1].strip() or turns[-1][0] == "system"):
+        # An instruction after the last user message (Claude Code sends one) joins the
+        # system prompt: the task must be the user's.
+        role, text = turns.pop()
+        if role == "system" and text.strip():
+            late_system.insert(0, text)
     if not turns or turns[-1][0] != "user":
         raise ValueError("the conversation must end with a user message for a CLI provider")
     *earlier, (_, task) = turns
     context = ""
     if earlier:
-        lines = [f"{'User' if role == 'user' else 'Assistant'}: {text}" for role, text in earlier]
+        lines = [f"{_SPEAKERS[role]}: {text}" for role, text in earlier]
         context = "Conversation so far:\n\n" + "\n\n".join(lines)
-    system = "\n\n".join(p.text for p in request.system)
+    system = "\n\n".join([*(p.text for p in request.system), *late_system])
     return PromptParts(task=task, system=system, context=context), tuple(dict.fromkeys(notices))
 
 
@@ -86,6 +94,11 @@ def _render_turn(message: Message, notices: list[str]) -> tuple[str, str]:
             pieces.append(f"[tool result: {part.content}]")
         elif isinstance(part, ImagePart):
             notices.append("images are not passed to a CLI provider")
+        elif isinstance(part, DocumentPart):
+            if part.text is not None:
+                pieces.append(part.text)
+            else:
+                notices.append("documents are not passed to a CLI provider")
     return message.role, "\n".join(pieces)
 
 

@@ -85,7 +85,7 @@ async def serve_on_cli(
             raise
         return None, exc
     route.attempts.append(Attempt(target.label, "", "ok"))
-    out = dialect.render_response(answer)
+    out = dialect.render_response(answer, request)
     if dialect.name in OPENAI_DIALECTS:
         out["x_gateway"] = route.x_gateway(answer.usage)
     return Completed(out, route, answer.usage), None

@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "CUSTOM_INPUT",
     "ChatRequest",
     "ChatResponse",
+    "DocumentPart",
     "ImagePart",
     "Message",
     "MessageEnd",
     "MessageStart",
     "Part",
+    "ResponseFormat",
+    "Role",
     "StopReason",
     "StreamEvent",
     "TextDelta",
@@ -36,7 +40,9 @@ __all__ = [
     "Usage",
 ]
 
-Role = Literal["user", "assistant"]
+# "system" only for an instruction in the middle of the conversation (Claude Code sends them;
+# OpenAI's system and developer messages may come anywhere); leading ones are `ChatRequest.system`.
+Role = Literal["user", "assistant", "system"]
 # end_turn: finished; max_tokens: cut by the limit; tool_use: wants a tool result;
 # stop_sequence: hit a stop string; refusal / error: the model declined or failed.
 StopReason = Literal["end_turn", "max_tokens", "tool_use", "stop_sequence", "refusal", "error"]
@@ -75,6 +81,19 @@ class ImagePart:
 
 
 @dataclass(frozen=True)
+class DocumentPart:
+    """A document (a PDF, or plain text) given to the model: inline base64 `data`, a `url`, or
+    the `text` itself. `title` and `filename` are kept where the dialect has a slot for them."""
+
+    media_type: str = "application/pdf"
+    data: str | None = None
+    url: str | None = None
+    text: str | None = None
+    title: str | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
 class ThinkingPart:
     """Model reasoning, when the upstream returns it (kept opaque; `signature` as given)."""
 
@@ -101,7 +120,7 @@ class ToolResultPart:
     name: str | None = None  # Gemini matches results by function name, not id
 
 
-Part = TextPart | ImagePart | ThinkingPart | ToolCallPart | ToolResultPart
+Part = TextPart | ImagePart | DocumentPart | ThinkingPart | ToolCallPart | ToolResultPart
 
 
 @dataclass(frozen=True)
@@ -112,9 +131,34 @@ class Message:
 
 @dataclass(frozen=True)
 class ToolDef:
+    """A tool the client runs. `name` is what the model sees; for a tool of an OpenAI Responses
+    `namespace` it is `<namespace>__<local_name>`, so dialects without namespaces can carry it
+    and the answer can be mapped back. A `custom` (freeform) tool takes one string: elsewhere
+    it becomes a function whose only argument is that string (`CUSTOM_INPUT`)."""
+
     name: str
     description: str = ""
     parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    kind: Literal["function", "custom"] = "function"
+    namespace: str | None = None
+    local_name: str | None = None
+    # A custom tool's input format as the client gave it (a grammar, or plain text).
+    format: dict[str, Any] | None = None
+
+
+# The one argument a custom (freeform) tool becomes when a dialect has only function tools.
+CUSTOM_INPUT = "input"
+
+
+@dataclass(frozen=True)
+class ResponseFormat:
+    """Structured output: any JSON object, or one matching `schema` (JSON Schema)."""
+
+    kind: Literal["json_object", "json_schema"]
+    schema: dict[str, Any] | None = None
+    name: str = "response"
+    description: str = ""
+    strict: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +182,23 @@ class ChatRequest:
     # "low", "medium" or "high" when the client asked for reasoning (OpenAI `reasoning_effort` /
     # Responses `reasoning.effort`; Anthropic `thinking.budget_tokens` maps onto it).
     reasoning_effort: str | None = None
+    response_format: ResponseFormat | None = None
+    # False: at most one tool call per answer (Anthropic `disable_parallel_tool_use`).
+    parallel_tool_calls: bool | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    # What the client sent that this form has no slot for, each as a short phrase for the
+    # `x-gateway-notice` of a translated request ("context_management", "web_search tool").
+    left_out: tuple[str, ...] = ()
+
+    def tool_named(self, name: str) -> ToolDef | None:
+        """The tool the model called by `name`, if the request declared one."""
+        for tool in self.tools:
+            if tool.name == name:
+                return tool
+        return None
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamDecoder, 
 from llmgw_desktop.engine.gateway.http1 import Http1Response
 from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent, Usage
 from llmgw_desktop.engine.gateway.sse import SseParser, frame
+from llmgw_desktop.engine.gateway.taps import StreamTap
 
-__all__ = ["StreamOutcome", "UpstreamStream", "relay_events"]
+__all__ = ["RelayedStream", "StreamOutcome", "UpstreamStream", "relay_events"]
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +159,92 @@ def is_usage_only_chunk(item: SseFrame) -> bool:
     except ValueError:
         return False
     return isinstance(chunk, dict) and chunk.get("choices") == [] and bool(chunk.get("usage"))
+
+
+class RelayedStream:
+    """An upstream stream in the client's own dialect, relayed byte for byte.
+
+    `prime()` reads until the first frame has arrived, so a stream that fails at once can still
+    fall back before anything was sent. The tap reads usage, the end and in-stream errors as the
+    frames go by. `drop_frame` removes frames the client did not ask for (the usage chunk the
+    gateway asked an OpenAI Chat stream for); then the frames are written again instead of the
+    raw chunks.
+    """
+
+    def __init__(
+        self,
+        response: Http1Response,
+        tap: StreamTap,
+        *,
+        idle_timeout_s: float | None = None,
+        drop_frame: Callable[[SseFrame], bool] | None = None,
+    ) -> None:
+        self._response = response
+        self._tap = tap
+        self._idle_timeout_s = idle_timeout_s
+        self._drop = drop_frame
+        self._parser = SseParser()
+        self._primed = b""
+        self.outcome = StreamOutcome()
+
+    async def prime(self) -> None:
+        """Wait for the first frame.
+
+        Raises:
+            ValueError: the upstream ended before any frame, or its first frames are an error.
+            OSError, TimeoutError: the connection broke or stalled.
+        """
+        while not self._tap.frames:
+            chunk = await self._response.readany(self._idle_timeout_s)
+            if not chunk:
+                self._primed += self._relay(b"", final=True)
+                if not self._tap.frames:
+                    raise ValueError("the upstream closed the stream without sending anything")
+                break
+            self._primed += self._relay(chunk)
+        if self._tap.error is not None:
+            raise ValueError(f"the upstream's stream began with an error: {self._tap.error}")
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The client's bytes, chunk by chunk (the recorder's outcome is filled in as they go).
+
+        Raises:
+            OSError, TimeoutError: the connection broke or stalled mid-stream.
+        """
+        try:
+            if self._primed:
+                primed, self._primed = self._primed, b""
+                yield primed
+            while True:
+                chunk = await self._response.readany(self._idle_timeout_s)
+                if not chunk:
+                    break
+                out = self._relay(chunk)
+                if out:
+                    yield out
+            tail = self._relay(b"", final=True)
+            if tail:
+                yield tail
+        finally:
+            self._response.release()
+            self._settle()
+
+    def _relay(self, chunk: bytes, *, final: bool = False) -> bytes:
+        frames = self._parser.close() if final else self._parser.feed(chunk)
+        for item in frames:
+            self._tap.feed(item)
+        if self._drop is None:
+            return chunk
+        return b"".join(
+            frame(data, event) for event, data in frames if not self._drop((event, data))
+        )
+
+    def _settle(self) -> None:
+        outcome = self.outcome
+        outcome.usage = self._tap.usage
+        outcome.completed = self._tap.completed and self._tap.error is None
+        if self._tap.error is not None:
+            outcome.error = f"the upstream reported an error in the stream: {self._tap.error}"
+
+    def close(self) -> None:
+        self._response.release()

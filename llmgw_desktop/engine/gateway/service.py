@@ -1,10 +1,14 @@
 """The gateway: one request in any dialect, routed to an API or a CLI, answered in kind.
 
-`GatewayService.chat` parses the client's body, plans the targets (pin, small-request rule,
-owner, fallbacks), and tries them in order: for an API, each key of its pool; for a CLI, one
-engine call. It moves on after connect errors, timeouts, 429 and 5xx, as long as nothing has
-been sent to the client; a stream is committed once its first frame has arrived. Every request
-is written to the flight recorder with its caller, route and the attempts it took.
+`GatewayService.chat` reads the few facts routing needs from the client's body (model, stream;
+`facts.py`), plans the targets (pin, small-request rule, owner, fallbacks), and tries them in
+order: for an API, each key of its pool; for a CLI, one engine call. A target that speaks the
+client's dialect gets the client's own request (`passthrough.py`) and its answer comes back as
+it was sent; any other target gets a translation (`translation.py`), and what could not be
+carried is said in `x-gateway-notice` or refused with a 400 naming it. It moves on after
+connect errors, timeouts, 429 and 5xx, as long as nothing has been sent to the client; a
+stream is committed once its first frame has arrived. Every request is written to the flight
+recorder with its caller, route and the attempts it took.
 """
 
 from __future__ import annotations
@@ -13,14 +17,12 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import (
-    GatewayError,
-    InvalidRequest,
-)
+from llmgw_desktop.engine.errors import GatewayError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import (
     OPENAI_DIALECTS,
     CallerInfo,
@@ -28,21 +30,28 @@ from llmgw_desktop.engine.gateway.answers import (
     Streaming,
     TokenCount,
 )
-from llmgw_desktop.engine.gateway.catalog import (
-    CLI_BRIDGES,
-    DIALECT_ANTHROPIC,
-    DIALECT_OPENAI_CHAT,
-)
+from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT, ApiProviderSpec
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import serve_on_cli
+from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
+from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.http1 import Http1Response
+from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest, Usage
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
+from llmgw_desktop.engine.gateway.passthrough import (
+    passthrough_body,
+    relayable_headers,
+    splice_field,
+    usage_of_answer,
+)
 from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.relay import (
+    RelayedStream,
     StreamOutcome,
     UpstreamStream,
     is_usage_only_chunk,
@@ -50,7 +59,8 @@ from llmgw_desktop.engine.gateway.relay import (
 )
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
-from llmgw_desktop.engine.gateway.tokens import estimate_tokens, is_small_request
+from llmgw_desktop.engine.gateway.taps import stream_tap
+from llmgw_desktop.engine.gateway.translation import Untranslatable, notice_for
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder
 
@@ -58,10 +68,22 @@ __all__ = ["GatewayService"]
 
 log = logging.getLogger(__name__)
 
-_CLI = {b.id: b for b in CLI_BRIDGES}
-COUNT_TOKENS_KEYS = 2
-# Gateway-only fields a client may put in its body; never sent upstream.
-GATEWAY_FIELDS = ("project",)
+# Attempt outcomes that say a target was never asked; a request refused by all of its targets
+# for its own content is answered with that refusal (400), not as an upstream failure.
+_NOT_ASKED = ("untranslatable", "no_key", "disabled")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What one target is sent: bytes, the client's headers (same dialect only), and for a
+    translation, the client's request in neutral form and what was left out."""
+
+    data: bytes
+    passthrough: bool
+    headers: Mapping[str, str] | None = None
+    request: ChatRequest | None = None
+    added_usage: bool = False
+    notice: str | None = None
 
 
 class GatewayService:
@@ -86,6 +108,7 @@ class GatewayService:
         self._cli = cli
         # Engine provider id -> None when usable, else the error saying why not.
         self._cli_available = cli_available
+        self._counter = TokenCounter(registry, keys, upstream)
 
     async def chat(
         self,
@@ -93,20 +116,25 @@ class GatewayService:
         body: dict[str, Any],
         caller: CallerInfo,
         *,
+        raw: bytes | None = None,
         url_model: str | None = None,
         stream: bool | None = None,
     ) -> Completed | Streaming:
-        """Serve one chat request from a client speaking `front`.
+        """Serve one chat request from a client speaking `front` (`raw`: its body's bytes).
 
         Raises:
-            InvalidRequest: the body is malformed (named field).
+            InvalidRequest: the body cannot be routed (named field), or no target could take
+                what it asks for (`Untranslatable`, naming the feature and the model).
             NotFound: the model is unknown.
             UpstreamRejected: the upstream refused the request itself (its status and message).
             AllRoutesFailed: every target failed or was unavailable.
         """
         route = RouteReport(request_id=uuid.uuid4().hex, requested_model="", project=caller.project)
+        if isinstance(body.get("model"), str):
+            route.requested_model = body["model"]
         try:
-            return await self._serve(front, body, caller, route, url_model, stream)
+            incoming = ClientRequest(front, body, raw, url_model=url_model, stream=stream)
+            return await self._serve(incoming, caller, route)
         except GatewayError as error:
             if not route.recorded:
                 # Refused before any provider was asked (bad body, unknown model, no key):
@@ -115,21 +143,10 @@ class GatewayService:
             raise
 
     async def _serve(
-        self,
-        front: str,
-        body: dict[str, Any],
-        caller: CallerInfo,
-        route: RouteReport,
-        url_model: str | None,
-        stream: bool | None,
+        self, incoming: ClientRequest, caller: CallerInfo, route: RouteReport
     ) -> Completed | Streaming:
-        dialect = DIALECTS[front]
-        if isinstance(body.get("model"), str):
-            route.requested_model = body["model"]
-        request = dialect.parse_request(body, model=url_model)
-        if stream is not None:
-            request = dataclasses.replace(request, stream=stream)
-        requested = request.model or self.registry.config.default_model
+        config = self.registry.config
+        requested = incoming.facts.model or config.default_model
         if not requested:
             raise InvalidRequest("model: required (or set gateway.default_model)", param="model")
         route.requested_model = requested
@@ -138,34 +155,52 @@ class GatewayService:
             self.registry,
             requested,
             caller=caller.caller,
-            small=bool(self.registry.config.small_request_model)
-            and is_small_request(request, self.registry.config.small_request_max_tokens),
+            small=bool(config.small_request_model) and self._is_small(incoming),
         )
         route.rule = plan.rule
         last: UpstreamFailure | GatewayError | None = None
+        refusals: list[GatewayError] = []
         for index, target in enumerate(plan.targets):
             route.fallback_used = index > 0
             failure: UpstreamFailure | GatewayError | None
             if target.kind == "cli":
-                answer, failure = await serve_on_cli(
-                    self._cli, self._cli_available, dialect, request, target, route, caller
-                )
+                answer, failure = await self._try_cli(incoming, target, route, caller)
             else:
-                answer, failure = await self._try_api(
-                    dialect, request, body, target, route, caller, plan
-                )
+                answer, failure = await self._try_api(incoming, target, route, caller, plan)
             if answer is not None:
                 return answer
+            if isinstance(failure, InvalidRequest):
+                refusals.append(failure)
             last = failure if failure is not None else last
-        raise AllRoutesFailed.from_attempts(requested, route.attempts, last)
+        if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
+            raise refusals[0]
+        raise AllRoutesFailed.from_attempts(requested, route.attempts, last, plan.hints)
+
+    def _is_small(self, incoming: ClientRequest) -> bool:
+        """Small enough for the cheaper model: no tools, no images, few tokens."""
+        limit = self.registry.config.small_request_max_tokens
+        facts = incoming.facts
+        if limit <= 0 or facts.tools or facts.estimated_tokens > limit:
+            return False
+        return not has_images(incoming.name, incoming.body)
+
+    async def _try_cli(
+        self, incoming: ClientRequest, target: Target, route: RouteReport, caller: CallerInfo
+    ) -> tuple[Completed | Streaming | None, GatewayError | None]:
+        try:
+            request = incoming.neutral()
+        except InvalidRequest as exc:
+            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            return None, exc
+        return await serve_on_cli(
+            self._cli, self._cli_available, incoming.dialect, request, target, route, caller
+        )
 
     # -- API targets ---------------------------------------------------------------------
 
     async def _try_api(
         self,
-        dialect: Dialect,
-        request: ChatRequest,
-        body: dict[str, Any],
+        incoming: ClientRequest,
         target: Target,
         route: RouteReport,
         caller: CallerInfo,
@@ -179,125 +214,208 @@ class GatewayService:
         if not pool:
             route.attempts.append(Attempt(target.label, "", "no_key"))
             return None, None
-        speaks = (spec.dialect, *spec.also_speaks)
-        up_name = dialect.name if dialect.name in speaks else spec.dialect
-        upstream_dialect = DIALECTS[up_name]
-        passthrough = up_name == dialect.name
-        upstream_body, skip_usage = self._upstream_body(dialect, request, body, target, up_name)
-        if spec.id == "openai" and not passthrough and "max_tokens" in upstream_body:
-            # OpenAI's reasoning models refuse max_tokens; every OpenAI model takes this name.
-            upstream_body["max_completion_tokens"] = upstream_body.pop("max_tokens")
-        headers = caller.passthrough_headers if passthrough else None
+        up_name = (
+            incoming.name if incoming.name in (spec.dialect, *spec.also_speaks) else spec.dialect
+        )
+        try:
+            outgoing = self._outgoing(incoming, target, spec, up_name, caller)
+        except InvalidRequest as exc:
+            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            return None, exc
         failure: UpstreamFailure | None = None
-        ok: Attempt | None = None
         for key in self.keys.order(
             spec.id, pool, strategy=plan.route.strategy, caller=caller.caller
         ):
-            upstream_target = UpstreamTarget(
-                spec.id,
-                self.keys.base_url(spec),
-                up_name,
-                target.model,
-                key.value,
-                key.label,
+            answer, failure = await self._attempt(
+                incoming, outgoing, spec, up_name, target, key, route, caller
             )
-            route.recorded = True
-            record = self._recorder.start(
-                principal=caller.principal,
-                provider=spec.id,
-                transport=caller.transport,
-                tool=caller.endpoint,
-                caller=caller.caller,
-                model=target.model,
-            )
-            started = time.perf_counter()
-            try:
-                response = await self.upstream.send(
-                    upstream_target,
-                    upstream_body,
-                    stream=request.stream,
-                    passthrough_headers=headers,
-                )
-                route.provider, route.model, route.kind = spec.id, target.model, "api"
-                # Listed before the answer is rendered, so `x_gateway` includes it.
-                ok = Attempt(target.label, key.label, "ok")
-                route.attempts.append(ok)
-                if request.stream:
-                    answer: Completed | Streaming = await self._open_stream(
-                        response, dialect, upstream_dialect, request, route, record, skip_usage
-                    )
-                else:
-                    answer = await self._complete(
-                        response, dialect, upstream_dialect, passthrough, route, record
-                    )
-            except UpstreamFailure as exc:
-                if route.attempts and route.attempts[-1] is ok:
-                    route.attempts.pop()  # the answer broke after the status was fine
-                failure = exc
-                self._note_failure(route, target, key, exc, record, started)
-                if exc.status == 429:
-                    self.keys.rest(spec.id, key, exc.retry_after_s)
-                if not exc.next_key:
-                    raise UpstreamRejected(exc.status or 502, exc.message) from None
-                continue
-            return answer, None
+            if answer is not None:
+                return answer, None
+            if failure is not None and not failure.next_key:
+                status = failure.status or 502
+                raw = failure.raw_body if outgoing.passthrough else None
+                raise UpstreamRejected(status, failure.message, raw_body=raw) from None
         return None, failure
 
-    def _upstream_body(
+    def _outgoing(
         self,
-        dialect: Dialect,
-        request: ChatRequest,
-        body: dict[str, Any],
+        incoming: ClientRequest,
         target: Target,
+        spec: ApiProviderSpec,
         up_name: str,
-    ) -> tuple[dict[str, Any], bool]:
-        """The body to send, and whether the gateway added a usage chunk the client did not ask
-        for (OpenAI streams carry usage only on request; the recorder always wants it)."""
-        if up_name != dialect.name:
-            translated = DIALECTS[up_name].render_request(
-                dataclasses.replace(request, model=target.model, stream_usage=True)
+        caller: CallerInfo,
+    ) -> Outgoing:
+        """What `target` is sent.
+
+        Raises:
+            InvalidRequest: the request cannot be translated for this target (`Untranslatable`
+                names the feature and the model).
+        """
+        facts = incoming.facts
+        if up_name == incoming.name:
+            forwarded = passthrough_body(
+                up_name,
+                incoming.body,
+                incoming.raw,
+                target.model,
+                stream=facts.stream,
+                stream_usage=facts.stream_usage,
             )
-            return translated, False
-        out = {k: v for k, v in body.items() if k not in GATEWAY_FIELDS}
-        if up_name != "gemini":
-            out["model"] = target.model
-        skip_usage = False
-        if up_name == DIALECT_OPENAI_CHAT and request.stream and not request.stream_usage:
-            out["stream_options"] = {**(out.get("stream_options") or {}), "include_usage": True}
-            skip_usage = True
-        return out, skip_usage
+            return Outgoing(
+                forwarded.data,
+                passthrough=True,
+                headers=caller.passthrough_headers,
+                added_usage=forwarded.added_usage,
+            )
+        model = target_model(spec.id, target.model, up_name)
+        try:
+            request = incoming.neutral()
+            notes = list(request.left_out)
+            body = DIALECTS[up_name].render_request(
+                dataclasses.replace(request, model=target.model, stream_usage=True),
+                target=model,
+                notes=notes,
+            )
+        except Untranslatable as exc:
+            raise exc.for_target(model, incoming.name) from None
+        if spec.id == "openai" and "max_tokens" in body:
+            # OpenAI's reasoning models refuse max_tokens; every OpenAI model takes this name.
+            body["max_completion_tokens"] = body.pop("max_tokens")
+        return Outgoing(
+            jsonio.dumps(body),
+            passthrough=False,
+            request=request,
+            notice=notice_for(model, notes),
+        )
+
+    async def _attempt(
+        self,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        spec: ApiProviderSpec,
+        up_name: str,
+        target: Target,
+        key: PoolKey,
+        route: RouteReport,
+        caller: CallerInfo,
+    ) -> tuple[Completed | Streaming | None, UpstreamFailure | None]:
+        """One key of one target: the answer, or the failure (recorded either way)."""
+        upstream_target = UpstreamTarget(
+            spec.id, self.keys.base_url(spec), up_name, target.model, key.value, key.label
+        )
+        route.recorded = True
+        record = self._recorder.start(
+            principal=caller.principal,
+            provider=spec.id,
+            transport=caller.transport,
+            tool=caller.endpoint,
+            caller=caller.caller,
+            model=target.model,
+        )
+        started = time.perf_counter()
+        stream = incoming.facts.stream
+        ok: Attempt | None = None
+        try:
+            response = await self.upstream.send(
+                upstream_target,
+                outgoing.data,
+                stream=stream,
+                passthrough_headers=outgoing.headers,
+            )
+            route.provider, route.model, route.kind = spec.id, target.model, "api"
+            # Listed before the answer is rendered, so `x_gateway` includes it.
+            ok = Attempt(target.label, key.label, "ok")
+            route.attempts.append(ok)
+            if outgoing.notice:
+                route.notices.append(outgoing.notice)
+            answer: Completed | Streaming
+            if outgoing.passthrough:
+                relay = self._relay_stream if stream else self._relay_whole
+                answer = await relay(response, incoming, outgoing, route, record)
+            else:
+                convert = self._open_stream if stream else self._complete
+                answer = await convert(response, incoming, outgoing, up_name, route, record)
+        except UpstreamFailure as exc:
+            if ok is not None and route.attempts and route.attempts[-1] is ok:
+                route.attempts.pop()  # the answer broke after the status was fine
+                if outgoing.notice and route.notices and route.notices[-1] == outgoing.notice:
+                    route.notices.pop()
+            self._note_failure(route, target, key, exc, record, started)
+            if exc.status == 429:
+                self.keys.rest(spec.id, key, exc.retry_after_s)
+            return None, exc
+        return answer, None
+
+    # -- answers in the client's own dialect --------------------------------------------
+
+    async def _relay_whole(
+        self,
+        response: Http1Response,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        route: RouteReport,
+        record: str,
+    ) -> Completed:
+        raw = await self._read_whole(response, route)
+        try:
+            data = jsonio.loads(raw)
+        except ValueError as exc:
+            raise _malformed(route, exc) from None
+        usage = usage_of_answer(incoming.name, data)
+        if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
+            raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
+        self._finish(record, route, "completed", usage, http_status=200)
+        return Completed(None, route, usage, raw=raw, headers=relayable_headers(response.headers))
+
+    async def _relay_stream(
+        self,
+        response: Http1Response,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        route: RouteReport,
+        record: str,
+    ) -> Streaming:
+        stream = RelayedStream(
+            response,
+            stream_tap(incoming.name),
+            idle_timeout_s=self.upstream.read_timeout_s,
+            drop_frame=is_usage_only_chunk if outgoing.added_usage else None,
+        )
+        await _primed(stream, route)
+        dialect = incoming.dialect
+        stub = incoming.stub(route.model)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            outcome = stream.outcome
+            try:
+                async for piece in stream.chunks():
+                    yield piece
+            except (OSError, TimeoutError) as exc:
+                outcome.error = f"{type(exc).__name__}: {exc}"
+                yield _stream_error(dialect, stub, None, outcome.error)
+            finally:
+                self._finish_stream(record, route, outcome)
+
+        return Streaming(route, chunks(), headers=relayable_headers(response.headers))
+
+    # -- answers translated from another dialect ----------------------------------------
 
     async def _complete(
         self,
         response: Http1Response,
-        dialect: Dialect,
-        upstream_dialect: Dialect,
-        passthrough: bool,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        up_name: str,
         route: RouteReport,
         record: str,
     ) -> Completed:
+        raw = await self._read_whole(response, route)
         try:
-            try:
-                raw = await response.read(timeout_s=self.upstream.read_timeout_s)
-            finally:
-                response.release()
-            data = jsonio.loads(raw)
-            answer = upstream_dialect.parse_response(data)
-        except (OSError, TimeoutError) as exc:
-            raise UpstreamFailure(
-                f"{route.provider} broke off its answer: {type(exc).__name__}",
-                fallback=True,
-                kind="broken",
-            ) from None
+            answer = DIALECTS[up_name].parse_response(jsonio.loads(raw))
         except ValueError as exc:
-            raise UpstreamFailure(
-                f"{route.provider} sent an answer that is not valid: {exc}",
-                status=502,
-                fallback=True,
-                kind="malformed",
-            ) from None
-        out = data if passthrough else dialect.render_response(answer)
-        if dialect.name in OPENAI_DIALECTS:
+            raise _malformed(route, exc) from None
+        out = incoming.dialect.render_response(answer, outgoing.request)
+        if incoming.name in OPENAI_DIALECTS:
             out["x_gateway"] = route.x_gateway(answer.usage)
         self._finish(record, route, "completed", answer.usage, http_status=200)
         return Completed(out, route, answer.usage)
@@ -305,30 +423,21 @@ class GatewayService:
     async def _open_stream(
         self,
         response: Http1Response,
-        dialect: Dialect,
-        upstream_dialect: Dialect,
-        request: ChatRequest,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        up_name: str,
         route: RouteReport,
         record: str,
-        skip_usage: bool,
     ) -> Streaming:
-        passthrough = dialect.name == upstream_dialect.name
         stream = UpstreamStream(
             response,
-            upstream_dialect.stream_decoder(),
+            DIALECTS[up_name].stream_decoder(),
             idle_timeout_s=self.upstream.read_timeout_s,
-            skip_frame=is_usage_only_chunk if skip_usage else None,
         )
-        try:
-            await stream.prime()
-        except (OSError, TimeoutError, ValueError, GatewayError) as exc:
-            stream.close()
-            raise UpstreamFailure(
-                f"{route.provider} failed before its stream began: {exc}",
-                fallback=True,
-                kind="stream_start",
-            ) from None
-        encoder = None if passthrough else dialect.stream_encoder(request)
+        await _primed(stream, route)
+        dialect = incoming.dialect
+        request = outgoing.request or incoming.stub(route.model)
+        encoder = dialect.stream_encoder(request)
 
         async def chunks() -> AsyncIterator[bytes]:
             outcome = stream.outcome
@@ -343,6 +452,19 @@ class GatewayService:
                 self._finish_stream(record, route, outcome)
 
         return Streaming(route, chunks())
+
+    async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
+        try:
+            try:
+                return await response.read(timeout_s=self.upstream.read_timeout_s)
+            finally:
+                response.release()
+        except (OSError, TimeoutError) as exc:
+            raise UpstreamFailure(
+                f"{route.provider} broke off its answer: {type(exc).__name__}",
+                fallback=True,
+                kind="broken",
+            ) from None
 
     # -- recorder ------------------------------------------------------------------------
 
@@ -432,6 +554,8 @@ class GatewayService:
             state, code = "canceled", "client_disconnected"
         self._finish(record, route, state, outcome.usage, http_status=200, error_code=code)
 
+    # -- one provider, token counts --------------------------------------------------------
+
     async def serve_exactly(
         self, target: Target, body: dict[str, Any], caller: CallerInfo
     ) -> Completed:
@@ -445,24 +569,21 @@ class GatewayService:
             AllRoutesFailed: the target is not usable (no key, off, not installed) or failed.
             GatewayError: the CLI failed in a way that says the request itself is wrong.
         """
-        dialect = DIALECTS[DIALECT_OPENAI_CHAT]
-        request = dataclasses.replace(dialect.parse_request(body), stream=False)
+        incoming = ClientRequest(DIALECT_OPENAI_CHAT, {**body, "stream": False})
         route = RouteReport(
             request_id=uuid.uuid4().hex, requested_model=target.label, project=caller.project
         )
         answer: Completed | Streaming | None
         failure: UpstreamFailure | GatewayError | None
         if target.kind == "cli":
-            answer, failure = await serve_on_cli(
-                self._cli, self._cli_available, dialect, request, target, route, caller
-            )
+            answer, failure = await self._try_cli(incoming, target, route, caller)
         else:
             plan = Plan(target.label, (target,), self.registry.route_for(target.label))
-            answer, failure = await self._try_api(
-                dialect, request, body, target, route, caller, plan
-            )
+            answer, failure = await self._try_api(incoming, target, route, caller, plan)
         if isinstance(answer, Completed):
             return answer
+        if isinstance(failure, InvalidRequest):
+            raise failure
         raise AllRoutesFailed.from_attempts(target.label, route.attempts, failure)
 
     async def count_tokens(
@@ -471,40 +592,45 @@ class GatewayService:
         body: dict[str, Any],
         caller: CallerInfo,
         *,
+        raw: bytes | None = None,
         url_model: str | None = None,
     ) -> TokenCount:
-        """Input tokens of a request: Anthropic's own count when it owns the model, else an
-        estimate (said so in the result).
+        """Input tokens of a request: counted by the provider that owns the model where it can
+        count (Anthropic, Gemini, OpenAI), else an estimate (said so in the result).
 
         Raises:
             InvalidRequest: the body is malformed.
             NotFound: the model is unknown.
         """
-        parse_body = body
-        if front == DIALECT_ANTHROPIC and "max_tokens" not in body:
-            parse_body = {**body, "max_tokens": 1}  # count_tokens takes no max_tokens
-        request = DIALECTS[front].parse_request(parse_body, model=url_model)
-        target = self.registry.resolve(request.model or self.registry.config.default_model)
-        spec = self.registry.provider(target.provider) if target.kind == "api" else None
-        if front == DIALECT_ANTHROPIC and spec is not None and spec.dialect == DIALECT_ANTHROPIC:
-            upstream_body = {k: v for k, v in body.items() if k not in GATEWAY_FIELDS}
-            upstream_body["model"] = target.model
-            for key in (await self.keys.pool(spec, caller.project))[:COUNT_TOKENS_KEYS]:
-                upstream = UpstreamTarget(
-                    spec.id, self.keys.base_url(spec), spec.dialect, target.model, key.value
-                )
-                try:
-                    response = await self.upstream.send(
-                        upstream, upstream_body, stream=False, count_tokens=True
-                    )
-                    try:
-                        raw = await response.read(timeout_s=self.upstream.read_timeout_s)
-                    finally:
-                        response.release()
-                    return TokenCount(int(jsonio.loads(raw)["input_tokens"]), exact=True)
-                except (UpstreamFailure, OSError, TimeoutError, ValueError, KeyError, TypeError):
-                    continue
-        return TokenCount(estimate_tokens(request), exact=False)
+        return await self._counter.count(
+            ClientRequest(front, body, raw, url_model=url_model, stream=False), caller
+        )
+
+
+async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) -> None:
+    """Wait for the stream's first frame; a failure before it may still fall back.
+
+    Raises:
+        UpstreamFailure: the stream ended, broke or reported an error before any answer.
+    """
+    try:
+        await stream.prime()
+    except (OSError, TimeoutError, ValueError, GatewayError) as exc:
+        stream.close()
+        raise UpstreamFailure(
+            f"{route.provider} failed before its stream began: {exc}",
+            fallback=True,
+            kind="stream_start",
+        ) from None
+
+
+def _malformed(route: RouteReport, exc: Exception) -> UpstreamFailure:
+    return UpstreamFailure(
+        f"{route.provider} sent an answer that is not valid: {exc}",
+        status=502,
+        fallback=True,
+        kind="malformed",
+    )
 
 
 def _stream_error(dialect: Dialect, request: ChatRequest, encoder: Any, message: str) -> bytes:

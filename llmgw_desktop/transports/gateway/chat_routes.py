@@ -17,20 +17,20 @@ from aiohttp import web
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
-from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed
+from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed, TokenCount
 from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
+from llmgw_desktop.engine.gateway.passthrough import forwardable_headers
 from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.sse import SseParser
-from llmgw_desktop.engine.gateway.upstream import PASSTHROUGH_HEADERS
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope
 
-__all__ = ["add_chat_routes", "json_body", "read_json"]
+__all__ = ["add_chat_routes", "json_body", "read_body", "read_json"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,15 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     Raises:
         InvalidRequest: it is not JSON, or not an object.
     """
+    return (await read_body(request))[1]
+
+
+async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
+    """The request body's bytes, and the JSON object they hold.
+
+    Raises:
+        InvalidRequest: it is not JSON, or not an object.
+    """
     raw = await request.read()
     if not raw.strip():
         raise InvalidRequest("the request body is empty; send a JSON object")
@@ -64,16 +73,22 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidRequest(f"the request body must be a JSON object, not {type(body).__name__}")
-    return body
+    return raw, body
 
 
 def dialect_error(front: str, error: GatewayError) -> web.Response:
-    """`error` in the envelope of the dialect the client speaks."""
+    """`error` in the envelope of the dialect the client speaks; an upstream of the client's
+    own dialect that refused the request has its own error body relayed as it came."""
     status = error.http_status
     headers = {}
     retry_after = error.details.get("retry_after_s")
     if status == 429 and retry_after:
         headers["Retry-After"] = str(int(retry_after))
+    raw = getattr(error, "raw_body", None)
+    if raw:
+        return web.Response(
+            body=raw, status=status, content_type="application/json", headers=headers
+        )
     return json_body(
         DIALECTS[front].render_error(status, error.code, error.message),
         status=status,
@@ -90,9 +105,10 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
             caller=caller_name(request.headers),
             project=project_scope(request.headers, body),
             endpoint=endpoint,
-            passthrough_headers={
-                h: request.headers[h] for h in PASSTHROUGH_HEADERS if h in request.headers
-            },
+            # Sent on only to an upstream of the client's own dialect.
+            passthrough_headers=forwardable_headers(
+                request.headers.items(), private=(engine.auth.trusted_header,)
+            ),
             workspace=request.headers.get("X-Workspace") or None,
         )
 
@@ -106,21 +122,27 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
         gemini_array: bool = False,
     ) -> web.StreamResponse:
         try:
-            body = await read_json(request)
+            raw, body = await read_body(request)
             answer = await engine.gateway.chat(
                 front,
                 body,
                 caller_info(request, body, endpoint),
+                raw=raw,
                 url_model=url_model,
                 stream=stream,
             )
         except GatewayError as exc:
             return dialect_error(front, exc)
         if isinstance(answer, Completed):
-            return json_body(answer.body, headers=answer.route.headers())
+            return web.Response(
+                body=answer.payload(),
+                content_type="application/json",
+                headers={**answer.headers, **answer.route.headers()},
+            )
         content_type = "application/json" if gemini_array else "text/event-stream"
         response = web.StreamResponse(
             headers={
+                **answer.headers,
                 "Content-Type": content_type,
                 "Cache-Control": "no-cache",
                 **answer.route.headers(),
@@ -145,16 +167,16 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
 
     async def count_tokens(request: web.Request) -> web.Response:
         try:
-            body = await read_json(request)
+            raw, body = await read_body(request)
             counted = await engine.gateway.count_tokens(
-                DIALECT_ANTHROPIC, body, caller_info(request, body, "/v1/messages/count_tokens")
+                DIALECT_ANTHROPIC,
+                body,
+                caller_info(request, body, "/v1/messages/count_tokens"),
+                raw=raw,
             )
         except GatewayError as exc:
             return dialect_error(DIALECT_ANTHROPIC, exc)
-        return json_body(
-            {"input_tokens": counted.tokens},
-            headers={"x-gateway-token-count": "exact" if counted.exact else "estimate"},
-        )
+        return _count_answer(counted, "input_tokens")
 
     async def gemini(request: web.Request) -> web.StreamResponse:
         model, _, action = request.match_info["target"].rpartition(":")
@@ -171,13 +193,13 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 body = await read_json(request)
                 counted = await engine.gateway.count_tokens(
                     DIALECT_GEMINI,
-                    _gemini_count_body(body),
+                    body,
                     caller_info(request, body, "gemini:countTokens"),
                     url_model=model,
                 )
             except GatewayError as exc:
                 return dialect_error(DIALECT_GEMINI, exc)
-            return json_body({"totalTokens": counted.tokens})
+            return _count_answer(counted, "totalTokens")
         streaming = action == "streamGenerateContent"
         return await serve(
             request,
@@ -245,10 +267,15 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
 _EPOCH = "1970-01-01T00:00:00Z"
 
 
-def _gemini_count_body(body: dict[str, Any]) -> dict[str, Any]:
-    # countTokens may wrap the request as {"generateContentRequest": {...}}.
-    inner = body.get("generateContentRequest")
-    return inner if isinstance(inner, dict) else body
+def _count_answer(counted: TokenCount, field: str) -> web.Response:
+    """A count in the dialect's shape; whether it is exact is said in a header and in the
+    body's `x_gateway` object, with who counted or why it is an estimate."""
+    kind = "exact" if counted.exact else "estimate"
+    body: dict[str, Any] = (
+        dict(counted.body) if counted.body is not None else {field: counted.tokens}
+    )
+    body["x_gateway"] = {"tokenCount": kind, "source": counted.source}
+    return json_body(body, headers={"x-gateway-token-count": kind})
 
 
 async def _as_json_array(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -336,7 +336,7 @@ PARSE_ERRORS = [
         "contents[0].parts[0].text: expected a string",
     ),
     (
-        {"contents": [{"parts": [{"text": "a"}, {"executableCode": {"code": "1"}}]}]},
+        {"contents": [{"parts": [{"text": "a"}, {"videoMetadata": {"fps": 1}}]}]},
         MODEL,
         "contents[0].parts[1]: unsupported part",
     ),
@@ -364,12 +364,6 @@ PARSE_ERRORS = [
         {"contents": [{"parts": [{"functionResponse": {"name": "f", "response": "ok"}}]}]},
         MODEL,
         "contents[0].parts[0].functionResponse.response: expected an object",
-    ),
-    (text_body(tools=[{"googleSearch": {}}]), MODEL, "tools[0].googleSearch"),
-    (
-        text_body(tools=[{"functionDeclarations": [], "codeExecution": {}}]),
-        MODEL,
-        "tools[0].codeExecution",
     ),
     (
         text_body(tools=[{"functionDeclarations": [{"description": "x"}]}]),

@@ -199,3 +199,26 @@ def redact_headers(headers: Any) -> dict[str, str]:
 def redact_query(query: Any) -> dict[str, str]:
     """Query parameters as a plain dict, API keys redacted."""
     return {k: ("<redacted>" if k.lower() in SECRET_QUERY_KEYS else v) for k, v in query.items()}
+
+
+def offered_tools(body: Any) -> set[str]:
+    """The names of the tools a request offers the model, in any of the four dialects
+    (Responses namespaces count by their members' names too)."""
+    if not isinstance(body, dict):
+        return set()
+    names: set[str] = set()
+    for tool in body.get("tools") or []:
+        if not isinstance(tool, dict):
+            continue
+        function = tool.get("function")
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            names.add(function["name"])  # OpenAI Chat
+        if isinstance(tool.get("name"), str):
+            names.add(tool["name"])  # Anthropic, Responses
+        for member in tool.get("tools") or []:  # a Responses namespace
+            if isinstance(member, dict) and isinstance(member.get("name"), str):
+                names.add(member["name"])
+        for decl in tool.get("functionDeclarations") or tool.get("function_declarations") or []:
+            if isinstance(decl, dict) and isinstance(decl.get("name"), str):
+                names.add(decl["name"])  # Gemini
+    return names

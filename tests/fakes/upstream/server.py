@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import time
 from collections import deque
 from types import TracebackType
@@ -20,6 +21,7 @@ from .script import (
     Dialect,
     RecordedRequest,
     Reply,
+    offered_tools,
     redact_headers,
     redact_query,
 )
@@ -51,7 +53,16 @@ class ScriptedUpstream:
         precedence over `default`: one provider fails while the others answer."""
         self.requests: list[RecordedRequest] = []
         """Every request seen, in arrival order."""
+        self.model_ids: dict[str, list[str]] = {}
+        """The ids GET .../models lists per dialect ("chat", "anthropic", "gemini"); a dialect
+        not set lists a few fake ids."""
+        self.models_page_size: int | None = None
+        """At most this many models per page of the paged lists (Anthropic, Gemini), whatever
+        the client asks for: set it low to make them page."""
+        self.models_gate: asyncio.Event | None = None
+        """When set, model lists are answered only once it is set (a slow upstream)."""
         self._pending: deque[Reply] = deque()
+        self._when_offered: dict[str, deque[Reply]] = {}
         self._arrived = asyncio.Condition()
         # Set on close so delayed replies stop waiting instead of holding shutdown.
         self._closing = asyncio.Event()
@@ -62,14 +73,14 @@ class ScriptedUpstream:
 
     @property
     def base_url(self) -> str:
-        """http://127.0.0.1:PORT, without a trailing slash or API version.
+        """http(s)://127.0.0.1:PORT, without a trailing slash or API version.
 
         Raises:
             RuntimeError: the server is not running.
         """
         if self._port is None:
             raise RuntimeError("ScriptedUpstream is not started")
-        return f"http://{LOOPBACK}:{self._port}"
+        return f"{self._scheme}://{LOOPBACK}:{self._port}"
 
     @property
     def llm_requests(self) -> list[RecordedRequest]:
@@ -84,6 +95,15 @@ class ScriptedUpstream:
     def script(self, *replies: Reply) -> None:
         """Queue replies, consumed one per LLM call in order, after those already queued."""
         self._pending.extend(replies)
+
+    def script_when_offered(self, tool: str, *replies: Reply) -> None:
+        """Queue replies for the LLM calls that offer a tool named `tool`, in order.
+
+        Real clients make side calls (titles, summaries, routing) without their tools; this
+        gives the agent's own turns the scripted answers, e.g. a call of the client's shell
+        tool, whatever else it asks in between. They take precedence over `script`.
+        """
+        self._when_offered.setdefault(tool, deque()).extend(replies)
 
     async def wait_for_requests(
         self,
@@ -100,15 +120,34 @@ class ScriptedUpstream:
             await self._arrived.wait_for(lambda: len(self.llm_requests) >= n)
         return self.llm_requests
 
-    async def start(self) -> None:
-        """Listen on 127.0.0.1 on a port the OS picks, in the running loop."""
+    async def wait_for_model_lists(
+        self,
+        n: int,
+        timeout: float = DEFAULT_WAIT_TIMEOUT_S,  # noqa: ASYNC109
+    ) -> list[RecordedRequest]:
+        """Wait until at least n model-list requests have arrived (held ones included).
+
+        Raises:
+            TimeoutError: fewer than n arrived within timeout seconds.
+        """
+
+        def lists() -> list[RecordedRequest]:
+            return [r for r in self.requests if r.endpoint == "models"]
+
+        async with asyncio.timeout(timeout), self._arrived:
+            await self._arrived.wait_for(lambda: len(lists()) >= n)
+        return lists()
+
+    async def start(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        """Listen on 127.0.0.1 on a port the OS picks, in the running loop (TLS with a context)."""
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         self._add_routes(app)
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
         )
         await runner.setup()
-        await web.TCPSite(runner, LOOPBACK, 0).start()
+        await web.TCPSite(runner, LOOPBACK, 0, ssl_context=ssl_context).start()
+        self._scheme = "https" if ssl_context is not None else "http"
         self._runner = runner
         self._port = int(runner.addresses[0][1])
 
@@ -138,6 +177,7 @@ class ScriptedUpstream:
         add("POST", "/v1/messages", self._anthropic_messages)
         add("POST", "/v1/messages/count_tokens", self._anthropic_count_tokens)
         add("POST", "/v1/responses", self._responses)
+        add("POST", "/v1/responses/input_tokens", self._responses_input_tokens)
         add("GET", "/v1/responses", self._responses_websocket)
         add("POST", "/v1/chat/completions", self._chat)
         add("POST", "/chat/completions", self._chat)
@@ -162,6 +202,11 @@ class ScriptedUpstream:
         return await self._answer_llm(
             request, record, openai_responses, self._model(record, "gpt-fake")
         )
+
+    async def _responses_input_tokens(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request, "responses", "input_tokens", llm=False)
+        answer = {"object": "response.input_tokens", "input_tokens": COUNT_TOKENS_ANSWER}
+        return web.json_response(answer)
 
     async def _responses_websocket(self, request: web.Request) -> web.StreamResponse:
         # Codex tries a websocket first when the provider allows it; 426 makes it fall back.
@@ -188,15 +233,33 @@ class ScriptedUpstream:
         return await self._answer_llm(request, record, gemini, model)
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
         if request.path.startswith("/v1beta"):
             dialect: Dialect = "gemini"
-            listing = gemini.models_list()
+            listing = gemini.models_list(
+                self.model_ids.get(dialect),
+                page_token=query.get("pageToken"),
+                page_size=self._models_page(query.get("pageSize")),
+            )
         elif "anthropic-version" in request.headers:
-            dialect, listing = "anthropic", anthropic.models_list()
+            dialect = "anthropic"
+            listing = anthropic.models_list(
+                self.model_ids.get(dialect),
+                after_id=query.get("after_id"),
+                limit=self._models_page(query.get("limit")),
+            )
         else:
-            dialect, listing = "chat", openai_common.models_list()
+            dialect = "chat"
+            listing = openai_common.models_list(self.model_ids.get(dialect))
         await self._record(request, dialect, "models", llm=False)
+        gate = self.models_gate
+        if gate is not None and not await self._opened(gate):
+            return drop_connection(request)
         return web.json_response(listing)
+
+    def _models_page(self, asked: str | None) -> int | None:
+        sizes = [n for n in (self.models_page_size, _number(asked)) if n is not None]
+        return min(sizes) if sizes else None
 
     async def _unknown(self, request: web.Request) -> web.StreamResponse:
         record = await self._record(request, None, "unknown", llm=False)
@@ -230,11 +293,20 @@ class ScriptedUpstream:
         if llm:
             # Taken on arrival, so replies follow arrival order even when answers overlap.
             standing = self.by_dialect.get(dialect or "", self.default)
-            record.reply = self._pending.popleft() if self._pending else standing
+            record.reply = self._offered_reply(body) or (
+                self._pending.popleft() if self._pending else standing
+            )
         async with self._arrived:
             self.requests.append(record)
             self._arrived.notify_all()
         return record
+
+    def _offered_reply(self, body: Any) -> Reply | None:
+        offered = offered_tools(body)
+        for tool, replies in self._when_offered.items():
+            if replies and tool in offered:
+                return replies.popleft()
+        return None
 
     @staticmethod
     def _model(record: RecordedRequest, fallback: str) -> str:
@@ -252,9 +324,24 @@ class ScriptedUpstream:
         body: JsonObject = record.body if isinstance(record.body, dict) else {}
         return await write_reply(request, codec, reply, body, model, stream=record.stream)
 
+    async def _opened(self, gate: asyncio.Event) -> bool:
+        """Wait for `gate`; False if the server closed first."""
+        opened = asyncio.ensure_future(gate.wait())
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait({opened, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            opened.cancel()
+            closing.cancel()
+        return gate.is_set() and not self._closing.is_set()
+
     async def _quiet_for(self, seconds: float) -> bool:
         """Wait `seconds` before the first byte; False if the server closed meanwhile."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), seconds)
             return False
         return True
+
+
+def _number(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None

@@ -98,11 +98,30 @@ async def test_count_tokens_asks_anthropic_when_it_owns_the_model(
     assert counted.input_tokens == COUNT_TOKENS_ANSWER
 
 
-async def test_count_tokens_estimates_for_other_models(gateway: GatewayRuntime) -> None:
+async def test_count_tokens_asks_openai_when_it_owns_the_model(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
     counted = await claude(gateway).messages.count_tokens(
         model="gpt-4o", messages=[{"role": "user", "content": "x" * 400}]
     )
+    assert counted.input_tokens == COUNT_TOKENS_ANSWER
+    (seen,) = [r for r in upstream.requests if r.endpoint == "input_tokens"]
+    assert seen.body["input"] == [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x" * 400}]}
+    ]
+
+
+async def test_count_tokens_estimates_where_the_owner_cannot_count(
+    gateway: GatewayRuntime,
+) -> None:
+    # Groq has no counting endpoint (and no key here): an estimate, said to be one.
+    response = await claude(gateway).messages.with_raw_response.count_tokens(
+        model="groq/llama-3.1-8b-instant", messages=[{"role": "user", "content": "x" * 400}]
+    )
+    counted = await response.parse()
     assert counted.input_tokens == 100
+    assert response.headers["x-gateway-token-count"] == "estimate"
+    assert response.http_response.json()["x_gateway"]["tokenCount"] == "estimate"
 
 
 async def test_anthropic_errors_come_in_the_anthropic_envelope(gateway: GatewayRuntime) -> None:

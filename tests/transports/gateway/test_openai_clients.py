@@ -15,6 +15,7 @@ from tests.fakes.upstream import (
     OPENAI_CACHED_TOKENS,
     OPENAI_OUTPUT_TOKENS,
     OPENAI_PROMPT_TOKENS,
+    Reply,
     ScriptedUpstream,
 )
 
@@ -165,10 +166,31 @@ async def test_unknown_model_is_a_404_naming_it(gateway: GatewayRuntime) -> None
     assert caught.value.body["code"] == "model_not_found"  # type: ignore[index]
 
 
-async def test_missing_messages_is_a_400_naming_the_field(gateway: GatewayRuntime) -> None:
+async def test_the_upstreams_own_400_reaches_a_client_of_its_dialect_as_it_was_sent(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    # Same dialect: the upstream judges the request, and its error comes back unchanged.
+    upstream.script(Reply.error(400, "[] is too short - 'messages'"))
     with pytest.raises(openai.BadRequestError) as caught:
         await client(gateway).chat.completions.create(model="gpt-4o", messages=[])
+    assert caught.value.message.endswith("[] is too short - 'messages'")
+    assert caught.value.body == {
+        "message": "[] is too short - 'messages'",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    assert upstream.llm_requests[-1].body["messages"] == []
+
+
+async def test_missing_messages_for_another_dialect_is_a_400_naming_the_field(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    # Another dialect: the gateway must understand the request to translate it.
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client(gateway).chat.completions.create(model="claude-sonnet-4-6", messages=[])
     assert "messages" in str(caught.value)
+    assert upstream.llm_requests == []
 
 
 async def test_usage_counts_are_consistent(gateway: GatewayRuntime) -> None:

@@ -11,19 +11,22 @@ import re
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.gateway.dialects._shared import SKIP_SIGNATURE
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
+    DocumentPart,
     ImagePart,
     Message,
     Part,
+    ResponseFormat,
     StopReason,
     TextPart,
     ThinkingPart,
     ToolCallPart,
-    ToolDef,
     ToolResultPart,
     Usage,
 )
+from llmgw_desktop.engine.gateway.translation import Untranslatable
 
 # Sent as `max_tokens` when the neutral request has none: Anthropic requires the field.
 DEFAULT_MAX_TOKENS = 4096
@@ -102,14 +105,20 @@ def parse_system(value: Any) -> tuple[TextPart, ...]:
     return tuple(parts)
 
 
-def parse_message(i: int, raw: Any) -> Message:
-    """One entry of `messages`; redacted thinking is dropped (it only means something to Claude)."""
+def parse_message(i: int, raw: Any, left_out: list[str]) -> Message:
+    """One entry of `messages`. A `system` message mid-conversation keeps its place; blocks that
+    only mean something to Anthropic are named in `left_out`.
+
+    Raises:
+        InvalidRequest: the message is malformed (named by its path).
+        Untranslatable: it holds a block no other dialect can carry.
+    """
     path = f"messages[{i}]"
     if not isinstance(raw, dict):
         raise InvalidRequest(f"{path}: expected an object")
     role = raw.get("role")
-    if role not in ("user", "assistant"):
-        raise InvalidRequest(f"{path}.role: expected 'user' or 'assistant'")
+    if role not in ("user", "assistant", "system"):
+        raise InvalidRequest(f"{path}.role: expected 'user', 'assistant' or 'system'")
     content = raw.get("content")
     if isinstance(content, str):
         return Message(role, (TextPart(content),))
@@ -117,18 +126,41 @@ def parse_message(i: int, raw: Any) -> Message:
         raise InvalidRequest(f"{path}.content: expected a string or a list of content blocks")
     parts: list[Part] = []
     for j, block in enumerate(content):
-        parts.extend(_parse_block(block, f"{path}.content[{j}]"))
+        parts.extend(_parse_block(block, f"{path}.content[{j}]", left_out))
+    if role == "system" and not all(isinstance(p, TextPart) for p in parts):
+        raise InvalidRequest(f"{path}.content: a system message holds text blocks only")
     return Message(role, tuple(parts))
 
 
-def _parse_block(raw: Any, path: str) -> list[Part]:
+# Blocks that record what Anthropic's own server tools did: another provider cannot use them.
+_SERVER_BLOCKS = (
+    "server_tool_use",
+    "web_search_tool_result",
+    "web_fetch_tool_result",
+    "code_execution_tool_result",
+    "bash_code_execution_tool_result",
+    "text_editor_code_execution_tool_result",
+    "tool_search_tool_result",
+    "mcp_tool_use",
+    "mcp_tool_result",
+    "container_upload",
+)
+
+
+def _parse_block(raw: Any, path: str, left_out: list[str]) -> list[Part]:
     block, kind = _block(raw, path)
     at = f"{path}."
+    if block.get("citations"):
+        left_out.append("citations")
     if kind == "text":
         text = get(block, "text", at, str, "a string", required=True)
         return [TextPart(text, cache=bool(block.get("cache_control")))]
     if kind == "image":
         return [_parse_image(block, path)]
+    if kind == "document":
+        return [_parse_document(block, path)]
+    if kind == "search_result":
+        return [_search_result_text(block, path)]
     if kind == "tool_use":
         arguments = get(block, "input", at, dict, "an object")
         return [
@@ -139,7 +171,7 @@ def _parse_block(raw: Any, path: str) -> list[Part]:
             )
         ]
     if kind == "tool_result":
-        return _parse_tool_result(block, path)
+        return _parse_tool_result(block, path, left_out)
     if kind == "thinking":
         return [
             ThinkingPart(
@@ -148,8 +180,18 @@ def _parse_block(raw: Any, path: str) -> list[Part]:
             )
         ]
     if kind == "redacted_thinking":
+        left_out.append("redacted_thinking (readable by Claude only)")
         return []
-    raise InvalidRequest(f"{path}.type: unsupported content block type {kind!r}")
+    if kind in _SERVER_BLOCKS:
+        left_out.append(f"{kind} blocks (Anthropic's server tools)")
+        return []
+    raise Untranslatable(
+        f"content block type {kind!r}", "the gateway knows no equivalent for it", param=path
+    )
+
+
+def _source_url(source: dict[str, Any], at: str) -> str:
+    return str(get(source, "url", at, str, "a string", required=True))
 
 
 def _parse_image(block: dict[str, Any], path: str) -> ImagePart:
@@ -162,60 +204,82 @@ def _parse_image(block: dict[str, Any], path: str) -> ImagePart:
             data=get(source, "data", at, str, "a string", required=True),
         )
     if kind == "url":
-        return ImagePart(url=get(source, "url", at, str, "a string", required=True))
-    raise InvalidRequest(f"{at}type: expected 'base64' or 'url'")
+        return ImagePart(url=_source_url(source, at))
+    if kind == "file":
+        raise Untranslatable("an image by file_id", "Anthropic's Files API is Anthropic's own")
+    raise InvalidRequest(f"{at}type: expected 'base64', 'url' or 'file'")
 
 
-def _parse_tool_result(block: dict[str, Any], path: str) -> list[Part]:
+def _parse_document(block: dict[str, Any], path: str) -> DocumentPart:
+    source = get(block, "source", f"{path}.", dict, "an object", required=True)
+    at = f"{path}.source."
+    kind = get(source, "type", at, str, "a string", required=True)
+    title = get(block, "title", f"{path}.", str, "a string")
+    if kind == "base64":
+        return DocumentPart(
+            media_type=get(source, "media_type", at, str, "a string", required=True),
+            data=get(source, "data", at, str, "a string", required=True),
+            title=title,
+        )
+    if kind == "url":
+        return DocumentPart(url=_source_url(source, at), title=title)
+    if kind == "text":
+        text = get(source, "data", at, str, "a string", required=True)
+        return DocumentPart(media_type="text/plain", text=text, title=title)
+    if kind == "content":
+        inner = get(source, "content", at, (str, list), "a string or a list of blocks")
+        if isinstance(inner, str):
+            return DocumentPart(media_type="text/plain", text=inner, title=title)
+        texts = [b.get("text") for b in inner if isinstance(b, dict) and b.get("type") == "text"]
+        text = "\n".join(t for t in texts if isinstance(t, str))
+        return DocumentPart(media_type="text/plain", text=text, title=title)
+    if kind == "file":
+        raise Untranslatable("a document by file_id", "Anthropic's Files API is Anthropic's own")
+    raise InvalidRequest(f"{at}type: expected 'base64', 'url', 'text', 'content' or 'file'")
+
+
+def _search_result_text(block: dict[str, Any], path: str) -> TextPart:
+    """A search result a client supplies: its title, source and text, as plain text."""
+    at = f"{path}."
+    title = get(block, "title", at, str, "a string") or ""
+    source = get(block, "source", at, str, "a string") or ""
+    content = block.get("content")
+    texts = []
+    if isinstance(content, list):
+        texts = [
+            b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)
+        ]
+    head = " - ".join(x for x in (title, source) if x)
+    return TextPart("\n".join([f"[search result] {head}".strip(), *texts]))
+
+
+def _parse_tool_result(block: dict[str, Any], path: str, left_out: list[str]) -> list[Part]:
     at = f"{path}."
     tool_call_id = get(block, "tool_use_id", at, str, "a string", required=True)
     is_error = bool(get(block, "is_error", at, bool, "a boolean"))
     content = block.get("content")
     texts: list[str] = []
-    # The neutral result is text only: images a tool returned follow it as their own parts,
-    # so the model still sees them (and dialects without images in tool results can cope).
-    images: list[Part] = []
+    # The neutral result is text only: images and documents a tool returned follow it as
+    # their own parts, so the model still sees them.
+    attached: list[Part] = []
     if isinstance(content, str):
         texts.append(content)
     elif isinstance(content, list):
         for k, raw in enumerate(content):
-            inner, kind = _block(raw, f"{path}.content[{k}]")
-            if kind == "text":
-                texts.append(
-                    get(inner, "text", f"{path}.content[{k}].", str, "a string", required=True)
-                )
-            elif kind == "image":
-                images.append(_parse_image(inner, f"{path}.content[{k}]"))
-            else:
-                raise InvalidRequest(f"{path}.content[{k}].type: expected 'text' or 'image'")
+            inner = _parse_block(raw, f"{path}.content[{k}]", left_out)
+            for part in inner:
+                if isinstance(part, TextPart):
+                    texts.append(part.text)
+                elif isinstance(part, ImagePart | DocumentPart):
+                    attached.append(part)
+                else:
+                    raise InvalidRequest(
+                        f"{path}.content[{k}].type: a tool result holds text, images and documents"
+                    )
     elif content is not None:
         raise InvalidRequest(f"{path}.content: expected a string or a list of content blocks")
     result = ToolResultPart(tool_call_id=tool_call_id, content="\n".join(texts), is_error=is_error)
-    return [result, *images]
-
-
-def parse_tools(value: Any) -> tuple[ToolDef, ...]:
-    """Client tools; Anthropic-hosted server tools have no neutral form and are refused."""
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise InvalidRequest("tools: expected a list of tools")
-    tools = []
-    for i, raw in enumerate(value):
-        at = f"tools[{i}]."
-        if not isinstance(raw, dict):
-            raise InvalidRequest(f"tools[{i}]: expected an object")
-        kind = raw.get("type")
-        if kind not in (None, "custom") and "input_schema" not in raw:
-            raise InvalidRequest(f"{at}type: server tool {kind!r} is not supported")
-        tools.append(
-            ToolDef(
-                name=get(raw, "name", at, str, "a string", required=True),
-                description=get(raw, "description", at, str, "a string") or "",
-                parameters=get(raw, "input_schema", at, dict, "an object", required=True),
-            )
-        )
-    return tuple(tools)
+    return [result, *attached]
 
 
 def parse_tool_choice(value: Any) -> str | None:
@@ -258,6 +322,21 @@ def parse_thinking(body: dict[str, Any]) -> str | None:
         effort = _EFFORT_ALIASES.get(effort, effort) if isinstance(effort, str) else None
         return effort if effort in EFFORT_BUDGETS else "medium"
     raise InvalidRequest("thinking.type: expected 'enabled', 'adaptive' or 'disabled'")
+
+
+def parse_output_format(body: dict[str, Any]) -> ResponseFormat | None:
+    """Structured output: `output_config.format`, or the beta's top-level `output_format`."""
+    config = body.get("output_config")
+    value = config.get("format") if isinstance(config, dict) else None
+    path = "output_config.format"
+    if value is None:
+        value, path = body.get("output_format"), "output_format"
+    if value is None:
+        return None
+    if not isinstance(value, dict) or value.get("type") != "json_schema":
+        raise InvalidRequest(f'{path}: expected {{"type": "json_schema", "schema": ...}}')
+    schema = get(value, "schema", f"{path}.", dict, "a JSON Schema object", required=True)
+    return ResponseFormat("json_schema", schema=schema)
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -342,9 +421,12 @@ def _request_block(part: Part) -> dict[str, Any] | None:
         else:
             source = {"type": "url", "url": part.url or ""}
         return {"type": "image", "source": source}
+    if isinstance(part, DocumentPart):
+        return _document_block(part)
     if isinstance(part, ThinkingPart):
-        # Unsigned thinking (from another vendor) is rejected by Anthropic: leave it out.
-        if not part.signature:
+        # Anthropic rejects thinking it did not sign: unsigned thinking, and the empty signed
+        # parts that carry another vendor's signature (Gemini's), are left out.
+        if not is_claude_thinking(part):
             return None
         return {"type": "thinking", "thinking": part.text, "signature": part.signature}
     if isinstance(part, ToolCallPart):
@@ -362,16 +444,52 @@ def _request_block(part: Part) -> dict[str, Any] | None:
     return block
 
 
+def _document_block(part: DocumentPart) -> dict[str, Any]:
+    source: dict[str, Any]
+    if part.text is not None:
+        source = {"type": "text", "media_type": "text/plain", "data": part.text}
+    elif part.data is not None:
+        source = {"type": "base64", "media_type": part.media_type, "data": part.data}
+    else:
+        source = {"type": "url", "url": part.url or ""}
+    block: dict[str, Any] = {"type": "document", "source": source}
+    if part.title or part.filename:
+        block["title"] = part.title or part.filename
+    return block
+
+
+def is_claude_thinking(part: Part) -> bool:
+    """Whether a thinking part can go back to Anthropic: text with a signature that is not a
+    placeholder (Gemini's skip value)."""
+    return (
+        isinstance(part, ThinkingPart)
+        and bool(part.text)
+        and bool(part.signature)
+        and part.signature != SKIP_SIGNATURE
+    )
+
+
+def ends_in_unthought_tool_use(messages: tuple[Message, ...]) -> bool:
+    """Whether the last assistant turn calls a tool without a thinking block Anthropic can
+    read: with thinking on, Anthropic refuses such a history (another model made that call)."""
+    for message in reversed(messages):
+        if message.role == "assistant":
+            calls = any(isinstance(p, ToolCallPart) for p in message.parts)
+            return calls and not any(is_claude_thinking(p) for p in message.parts)
+    return False
+
+
 def safe_tool_id(value: str) -> str:
     """Anthropic tool ids match [A-Za-z0-9_-]+; others' ids are mapped the same way both times."""
     return _TOOL_ID_UNSAFE.sub("_", value)
 
 
 def render_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
-    """Messages with same-role neighbours merged (Anthropic requires alternation)."""
+    """Messages with same-role neighbours merged (Anthropic requires alternation); a system
+    message keeps its place in the conversation."""
     merged: list[tuple[str, list[Part]]] = []
     for message in messages:
-        if merged and merged[-1][0] == message.role:
+        if merged and merged[-1][0] == message.role and message.role != "system":
             merged[-1][1].extend(message.parts)
         else:
             merged.append((message.role, list(message.parts)))
@@ -386,14 +504,6 @@ def render_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
     return rendered
 
 
-def render_tool(tool: ToolDef) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": tool.name}
-    if tool.description:
-        out["description"] = tool.description
-    out["input_schema"] = tool.parameters
-    return out
-
-
 def render_tool_choice(choice: str) -> dict[str, Any]:
     if choice in ("auto", "none"):
         return {"type": choice}
@@ -402,10 +512,19 @@ def render_tool_choice(choice: str) -> dict[str, Any]:
     return {"type": "tool", "name": choice}
 
 
-def render_sampling(request: ChatRequest, out: dict[str, Any]) -> None:
-    """max_tokens, thinking and sampling knobs, reconciled with thinking's constraints."""
+def render_sampling(
+    request: ChatRequest, out: dict[str, Any], *, reasoning: bool, notes: list[str]
+) -> None:
+    """max_tokens, thinking and sampling knobs, reconciled with thinking's constraints.
+    `reasoning` says whether the target model thinks at all."""
     max_tokens = request.max_tokens or DEFAULT_MAX_TOKENS
     budget = thinking_budget(request.reasoning_effort)
+    if budget is not None and not reasoning:
+        notes.append(f"reasoning effort {request.reasoning_effort} (the model does not think)")
+        budget = None
+    if budget is not None and ends_in_unthought_tool_use(request.messages):
+        notes.append("thinking (the last tool call was made without Anthropic's thinking)")
+        budget = None
     # Anthropic refuses thinking when the tool choice forces a tool; the forced tool wins.
     if request.tool_choice not in (None, "auto", "none"):
         budget = None
@@ -423,6 +542,17 @@ def render_sampling(request: ChatRequest, out: dict[str, Any]) -> None:
         out["temperature"] = temperature
     if top_p is not None:
         out["top_p"] = top_p
+    if request.top_k is not None:
+        out["top_k"] = request.top_k
+    notes.extend(
+        name
+        for name, value in (
+            ("seed", request.seed),
+            ("presence_penalty", request.presence_penalty),
+            ("frequency_penalty", request.frequency_penalty),
+        )
+        if value is not None
+    )
 
 
 # -- errors ------------------------------------------------------------------------------------

@@ -15,10 +15,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.gateway.dialects._shared import (
+    SKIP_SIGNATURE,
+    custom_tool_description,
+    function_parameters,
+)
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
+    DocumentPart,
     ImagePart,
     Part,
+    ResponseFormat,
     StopReason,
     TextPart,
     ThinkingPart,
@@ -27,10 +34,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolResultPart,
     Usage,
 )
-
-# Gemini 3 rejects a history whose function calls lack the thought signature it issued; a
-# history from another vendor has none, and Google documents this value to skip the check.
-SKIP_SIGNATURE = "skip_thought_signature_validator"
+from llmgw_desktop.engine.gateway.translation import Untranslatable
 
 # Neutral stop reason -> Gemini finishReason. Gemini says STOP for tool calls and stop strings.
 FINISH_REASONS: dict[StopReason, str] = {
@@ -138,7 +142,7 @@ class CallIds:
 # -- parts: Gemini -> neutral ----------------------------------------------------------------
 
 
-def parse_parts(raw: Any, path: str, ids: CallIds) -> list[Part]:
+def parse_parts(raw: Any, path: str, ids: CallIds, left_out: list[str] | None = None) -> list[Part]:
     """Gemini `parts` as neutral parts.
 
     A thought signature on a non-thought part (Gemini puts them on function calls and text)
@@ -161,6 +165,14 @@ def parse_parts(raw: Any, path: str, ids: CallIds) -> list[Part]:
             continue
         if signature:
             parts.append(ThinkingPart(text="", signature=signature))
+        if (
+            field(item, "executableCode") is not None
+            or field(item, "codeExecutionResult") is not None
+        ):
+            # Gemini's own code execution: another provider cannot take its record.
+            if left_out is not None:
+                left_out.append("code execution parts (Gemini's)")
+            continue
         part = _parse_part(item, where, ids, signed=signature is not None)
         if part is not None:
             parts.append(part)
@@ -173,16 +185,14 @@ def _parse_part(item: dict[str, Any], path: str, ids: CallIds, *, signed: bool) 
         return TextPart(text) if text else None
     if (inline := field(item, "inlineData")) is not None:
         inline = expect_dict(inline, f"{path}.inlineData")
-        return ImagePart(
-            media_type=expect_str(field(inline, "mimeType"), f"{path}.inlineData.mimeType"),
-            data=expect_str(field(inline, "data"), f"{path}.inlineData.data"),
-        )
+        media_type = expect_str(field(inline, "mimeType"), f"{path}.inlineData.mimeType")
+        data = expect_str(field(inline, "data"), f"{path}.inlineData.data")
+        return _media_part(media_type, path, data=data)
     if (file := field(item, "fileData")) is not None:
         file = expect_dict(file, f"{path}.fileData")
-        return ImagePart(
-            media_type=expect_str(field(file, "mimeType") or "", f"{path}.fileData.mimeType"),
-            url=expect_str(field(file, "fileUri"), f"{path}.fileData.fileUri"),
-        )
+        media_type = expect_str(field(file, "mimeType") or "", f"{path}.fileData.mimeType")
+        url = expect_str(field(file, "fileUri"), f"{path}.fileData.fileUri")
+        return _media_part(media_type, path, url=url)
     if (call := field(item, "functionCall")) is not None:
         call = expect_dict(call, f"{path}.functionCall")
         name = expect_str(field(call, "name"), f"{path}.functionCall.name")
@@ -202,6 +212,19 @@ def _parse_part(item: dict[str, Any], path: str, ids: CallIds, *, signed: bool) 
     raise InvalidRequest(
         f"{path}: unsupported part; expected text, inlineData, fileData, functionCall"
         " or functionResponse"
+    )
+
+
+def _media_part(
+    media_type: str, path: str, *, data: str | None = None, url: str | None = None
+) -> Part:
+    """Inline or linked media: images and documents travel, audio and video do not."""
+    if not media_type or media_type.startswith("image/"):
+        return ImagePart(media_type=media_type, data=data, url=url)
+    if media_type == "application/pdf" or media_type.startswith("text/"):
+        return DocumentPart(media_type=media_type, data=data, url=url)
+    raise Untranslatable(
+        f"{media_type} media", "other dialects take images and documents only", param=path
     )
 
 
@@ -260,6 +283,8 @@ def _render_part(
         return out
     if isinstance(part, ImagePart):
         return _render_image(part, path)
+    if isinstance(part, DocumentPart):
+        return _render_document(part)
     if isinstance(part, ToolCallPart):
         call: dict[str, Any] = {"name": part.name, "args": args_object(part.arguments, path)}
         if with_ids and part.id:
@@ -302,6 +327,15 @@ def _render_image(part: ImagePart, path: str) -> dict[str, Any]:
             file["mimeType"] = part.media_type
         return {"fileData": file}
     raise ValueError(f"{path}: image has neither data nor url")
+
+
+def _render_document(part: DocumentPart) -> dict[str, Any]:
+    if part.text is not None:
+        title = f"{part.title}\n\n" if part.title else ""
+        return {"text": f"{title}{part.text}"}
+    if part.data is not None:
+        return {"inlineData": {"mimeType": part.media_type, "data": part.data}}
+    return {"fileData": {"fileUri": part.url or "", "mimeType": part.media_type}}
 
 
 def _result_response(content: str, is_error: bool) -> dict[str, Any]:
@@ -440,14 +474,19 @@ def parse_system(raw: Any) -> tuple[TextPart, ...]:
     return tuple(texts)
 
 
-def parse_tools(raw: Any) -> tuple[ToolDef, ...]:
-    """`tools[].functionDeclarations` as neutral tools; other tool kinds are refused."""
+def parse_tools(raw: Any, left_out: list[str]) -> tuple[ToolDef, ...]:
+    """`tools[].functionDeclarations` as neutral tools; Gemini's built-in tools (Google Search,
+    code execution, URL context, ...) are named in `left_out`: another provider cannot run them.
+    """
     tools: list[ToolDef] = []
     for i, tool in enumerate(expect_list(raw or [], "tools")):
         tool = expect_dict(tool, f"tools[{i}]")
         for key in tool:
-            if key not in ("functionDeclarations", "function_declarations"):
-                raise InvalidRequest(f"tools[{i}].{key}: only functionDeclarations are supported")
+            if (
+                key not in ("functionDeclarations", "function_declarations")
+                and left_out is not None
+            ):
+                left_out.append(f"{key} tool (Gemini's)")
         path = f"tools[{i}].functionDeclarations"
         for j, decl in enumerate(expect_list(field(tool, "functionDeclarations") or [], path)):
             decl = expect_dict(decl, f"{path}[{j}]")
@@ -506,6 +545,22 @@ def parse_thinking(raw: Any) -> str | None:
     return "low" if budget <= _LOW_BUDGET else "medium" if budget <= _MEDIUM_BUDGET else "high"
 
 
+def parse_response_format(config: dict[str, Any]) -> ResponseFormat | None:
+    """Structured output from `responseMimeType` and a schema (OpenAPI-style `responseSchema`,
+    or `responseJsonSchema`)."""
+    mime = field(config, "responseMimeType")
+    schema = field(config, "responseJsonSchema")
+    if schema is None and (raw := field(config, "responseSchema")) is not None:
+        schema = json_schema(expect_dict(raw, "generationConfig.responseSchema"))
+    if schema is not None:
+        return ResponseFormat(
+            "json_schema", schema=expect_dict(schema, "generationConfig.responseJsonSchema")
+        )
+    if mime == "application/json":
+        return ResponseFormat("json_object")
+    return None
+
+
 def integer(obj: dict[str, Any], camel: str, path: str) -> int | None:
     value = field(obj, camel)
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
@@ -520,9 +575,26 @@ def number(obj: dict[str, Any], camel: str) -> float | None:
     return None if value is None else float(value)
 
 
-def render_config(request: ChatRequest) -> dict[str, Any]:
-    """The `generationConfig` for a neutral request (empty when nothing is set)."""
+def render_config(
+    request: ChatRequest, *, reasoning: bool = True, notes: list[str] | None = None
+) -> dict[str, Any]:
+    """The `generationConfig` for a neutral request (empty when nothing is set); `reasoning`
+    says whether the model thinks, and what is left out is added to `notes`."""
+    notes = notes if notes is not None else []
     config: dict[str, Any] = {}
+    for key, value in (
+        ("topK", request.top_k),
+        ("seed", request.seed),
+        ("presencePenalty", request.presence_penalty),
+        ("frequencyPenalty", request.frequency_penalty),
+    ):
+        if value is not None:
+            config[key] = value
+    fmt = request.response_format
+    if fmt is not None:
+        config["responseMimeType"] = "application/json"
+        if fmt.kind == "json_schema" and fmt.schema is not None:
+            config["responseJsonSchema"] = fmt.schema
     if request.max_tokens is not None:
         config["maxOutputTokens"] = request.max_tokens
     if request.temperature is not None:
@@ -532,6 +604,9 @@ def render_config(request: ChatRequest) -> dict[str, Any]:
     if request.stop:
         config["stopSequences"] = list(request.stop)
     budget = _BUDGETS.get(request.reasoning_effort or "")
+    if budget is not None and not reasoning:
+        notes.append(f"reasoning effort {request.reasoning_effort} (the model does not think)")
+        budget = None
     if budget is not None:
         # The client asked for reasoning, so ask Gemini to show its thought summaries too.
         config["thinkingConfig"] = {"thinkingBudget": budget, "includeThoughts": budget > 0}
@@ -542,9 +617,10 @@ def render_tool(tool: ToolDef) -> dict[str, Any]:
     """A neutral tool as a function declaration."""
     # parametersJsonSchema takes full JSON Schema; `parameters` is an OpenAPI subset that
     # rejects common keywords such as additionalProperties.
-    decl: dict[str, Any] = {"name": tool.name, "parametersJsonSchema": tool.parameters}
-    if tool.description:
-        decl["description"] = tool.description
+    decl: dict[str, Any] = {"name": tool.name, "parametersJsonSchema": function_parameters(tool)}
+    description = custom_tool_description(tool) if tool.kind == "custom" else tool.description
+    if description:
+        decl["description"] = description
     return decl
 
 

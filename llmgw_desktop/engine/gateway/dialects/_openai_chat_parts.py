@@ -6,16 +6,24 @@ translators. Everything here is pure: dicts in, neutral dataclasses out, and bac
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.gateway.dialects._shared import (
+    custom_input,
+    custom_tool_description,
+    function_parameters,
+)
 from llmgw_desktop.engine.gateway.ir import (
+    CUSTOM_INPUT,
     ChatRequest,
+    DocumentPart,
     ImagePart,
     Message,
     Part,
+    ResponseFormat,
+    Role,
     StopReason,
     TextPart,
     ThinkingPart,
@@ -24,6 +32,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolResultPart,
     Usage,
 )
+from llmgw_desktop.engine.gateway.translation import Untranslatable, left_out_fields
 
 __all__ = [
     "finish_reason",
@@ -65,6 +74,49 @@ _EFFORTS: dict[str, str | None] = {
     "max": "high",
 }
 _TOOL_CHOICES = ("auto", "none", "required")
+_ROLES: dict[str, Role] = {"user": "user", "assistant": "assistant", "system": "system"}
+# Top-level fields the translation carries, and why the others it knows are left out.
+_HANDLED = frozenset(
+    {
+        "model",
+        "messages",
+        "n",
+        "tools",
+        "functions",
+        "tool_choice",
+        "function_call",
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "stop",
+        "stream",
+        "stream_options",
+        "user",
+        "reasoning_effort",
+        "response_format",
+        "parallel_tool_calls",
+        "modalities",
+    }
+)
+_LEFT_OUT = {
+    "logprobs": "log probabilities are OpenAI's",
+    "top_logprobs": "log probabilities are OpenAI's",
+    "logit_bias": "OpenAI's",
+    "prediction": "predicted outputs are OpenAI's",
+    "web_search_options": "OpenAI's web search",
+    "store": "stored completions are OpenAI's",
+    "metadata": "stored completions are OpenAI's",
+    "service_tier": "OpenAI's",
+    "prompt_cache_key": "OpenAI's cache routing",
+    "prompt_cache_retention": "OpenAI's cache routing",
+    "safety_identifier": "OpenAI's",
+    "verbosity": "GPT-5's",
+}
 
 
 def stop_reason(finish: str | None, *, saw_tool_call: bool) -> StopReason:
@@ -144,8 +196,12 @@ def merge_usage(start: Usage, final: Usage) -> Usage:
     )
 
 
-def render_tool_call(call: ToolCallPart) -> dict[str, Any]:
-    """One entry of an assistant message's `tool_calls`."""
+def render_tool_call(call: ToolCallPart, tool: ToolDef | None = None) -> dict[str, Any]:
+    """One entry of an assistant message's `tool_calls`; a call of the client's freeform
+    (custom) tool goes back in that form, with its raw input."""
+    if tool is not None and tool.kind == "custom":
+        custom = {"name": call.name, "input": custom_input(call.arguments)}
+        return {"id": call.id, "type": "custom", "custom": custom}
     function = {"name": call.name, "arguments": call.arguments}
     return {"id": call.id, "type": "function", "function": function}
 
@@ -251,12 +307,36 @@ def _user_parts(content: Any, path: str) -> list[Part]:
             parts.append(TextPart(_str(part.get("text"), f"{path}[{i}].text")))
         elif kind == "image_url":
             parts.append(_image(part, f"{path}[{i}]"))
+        elif kind == "file":
+            parts.append(_file(part, f"{path}[{i}]"))
+        elif kind == "input_audio":
+            raise Untranslatable("audio input", "only OpenAI's audio models take it")
         else:
-            raise InvalidRequest(f"{path}[{i}].type: unsupported part type {kind!r}")
+            raise Untranslatable(
+                f"content part type {kind!r}",
+                "the gateway knows no equivalent for it",
+                param=f"{path}[{i}].type",
+            )
     return parts
 
 
-def _assistant_parts(msg: dict[str, Any], path: str, names: dict[str, str]) -> list[Part]:
+def _file(part: dict[str, Any], path: str) -> DocumentPart:
+    """A `file` part: inline base64 (a data URL, as the SDK sends it) is carried."""
+    file = _dict(part.get("file"), f"{path}.file")
+    if file.get("file_id"):
+        raise Untranslatable("a file by file_id", "OpenAI's Files API is OpenAI's own")
+    data = _str(file.get("file_data"), f"{path}.file.file_data")
+    filename = file.get("filename") if isinstance(file.get("filename"), str) else None
+    media_type = "application/pdf"
+    if data.startswith("data:"):
+        header, _, data = data[5:].partition(",")
+        media_type = header.partition(";")[0] or media_type
+    return DocumentPart(media_type=media_type, data=data, filename=filename)
+
+
+def _assistant_parts(
+    msg: dict[str, Any], path: str, names: dict[str, str], left_out: list[str]
+) -> list[Part]:
     parts: list[Part] = []
     # DeepSeek-style servers want earlier reasoning echoed back; keep it when a client sends it.
     reasoning = msg.get("reasoning_content") or msg.get("reasoning")
@@ -267,21 +347,36 @@ def _assistant_parts(msg: dict[str, Any], path: str, names: dict[str, str]) -> l
         text = _text_of(content, f"{path}.content")
         if text or not msg.get("tool_calls"):
             parts.append(TextPart(text))
-    for i, raw in enumerate(_list(msg.get("tool_calls") or [], f"{path}.tool_calls")):
+    if msg.get("audio"):
+        left_out.append("earlier audio answers")
+    legacy = msg.get("function_call")
+    calls = list(_list(msg.get("tool_calls") or [], f"{path}.tool_calls"))
+    if isinstance(legacy, dict):
+        calls.append({"type": "function", "id": f"call_{legacy.get('name')}", "function": legacy})
+    for i, raw in enumerate(calls):
         call_path = f"{path}.tool_calls[{i}]"
         call = _dict(raw, call_path)
-        if call.get("type", "function") != "function":
-            raise InvalidRequest(f"{call_path}.type: only 'function' tool calls are supported")
-        function = _dict(call.get("function"), f"{call_path}.function")
         call_id = _str(call.get("id"), f"{call_path}.id")
+        kind = call.get("type", "function")
+        if kind == "custom":
+            custom = _dict(call.get("custom"), f"{call_path}.custom")
+            name = _str(custom.get("name"), f"{call_path}.custom.name")
+            text = _str(custom.get("input") or "", f"{call_path}.custom.input")
+            names[call_id] = name
+            parts.append(ToolCallPart(call_id, name, json.dumps({CUSTOM_INPUT: text})))
+            continue
+        if kind != "function":
+            raise InvalidRequest(f"{call_path}.type: expected 'function' or 'custom'")
+        function = _dict(call.get("function"), f"{call_path}.function")
         name = _str(function.get("name"), f"{call_path}.function.name")
         names[call_id] = name
         parts.append(ToolCallPart(call_id, name, tool_arguments(function.get("arguments"))))
     return parts
 
 
-def _messages(raw: Any) -> tuple[tuple[TextPart, ...], tuple[Message, ...]]:
-    """The system prompt and the turns; consecutive tool messages become one user turn."""
+def _messages(raw: Any, left_out: list[str]) -> tuple[tuple[TextPart, ...], tuple[Message, ...]]:
+    """The leading system prompt and the turns; consecutive tool messages become one user turn,
+    and a system or developer message after the first turn keeps its place."""
     system: list[TextPart] = []
     turns: list[tuple[str, list[Part]]] = []
     names: dict[str, str] = {}  # tool-call id -> function name, for Gemini's name matching
@@ -290,18 +385,26 @@ def _messages(raw: Any) -> tuple[tuple[TextPart, ...], tuple[Message, ...]]:
         path = f"messages[{i}]"
         msg = _dict(item, path)
         role = _str(msg.get("role"), f"{path}.role")
-        is_tool = role == "tool"
+        is_tool = role in ("tool", "function")
         if role in ("system", "developer"):
             text = _text_of(msg.get("content"), f"{path}.content")
-            if text:
+            if text and turns:
+                turns.append(("system", [TextPart(text)]))
+            elif text:
                 system.append(TextPart(text))
         elif role == "user":
             turns.append(("user", _user_parts(msg.get("content"), f"{path}.content")))
         elif role == "assistant":
-            turns.append(("assistant", _assistant_parts(msg, path, names)))
+            turns.append(("assistant", _assistant_parts(msg, path, names, left_out)))
         elif is_tool:
-            call_id = _str(msg.get("tool_call_id"), f"{path}.tool_call_id")
-            name = names.get(call_id) or (msg["name"] if isinstance(msg.get("name"), str) else None)
+            name: str | None
+            if role == "function":  # the legacy form: answered by function name
+                name = _str(msg.get("name"), f"{path}.name")
+                call_id = next((c for c, n in reversed(names.items()) if n == name), name)
+            else:
+                call_id = _str(msg.get("tool_call_id"), f"{path}.tool_call_id")
+                given = msg.get("name")
+                name = names.get(call_id) or (given if isinstance(given, str) else None)
             content = _text_of(msg.get("content"), f"{path}.content")
             result = ToolResultPart(call_id, content, name=name)
             if previous_was_tool:
@@ -311,18 +414,29 @@ def _messages(raw: Any) -> tuple[tuple[TextPart, ...], tuple[Message, ...]]:
         else:
             raise InvalidRequest(f"{path}.role: unsupported role {role!r}")
         previous_was_tool = is_tool
-    messages = tuple(
-        Message("user" if role == "user" else "assistant", tuple(parts)) for role, parts in turns
-    )
+    messages = tuple(Message(_ROLES[role], tuple(parts)) for role, parts in turns)
     return tuple(system), messages
 
 
-def _tools(raw: Any) -> tuple[ToolDef, ...]:
+def _tools(raw: Any, left_out: list[str]) -> tuple[ToolDef, ...]:
     tools = []
     for i, item in enumerate(_list(raw, "tools")):
         tool = _dict(item, f"tools[{i}]")
-        if tool.get("type", "function") != "function":
-            raise InvalidRequest(f"tools[{i}].type: only 'function' tools are supported")
+        kind = tool.get("type", "function")
+        if kind == "custom":
+            custom = _dict(tool.get("custom"), f"tools[{i}].custom")
+            name = _str(custom.get("name"), f"tools[{i}].custom.name")
+            description = _str(custom.get("description") or "", f"tools[{i}].custom.description")
+            fmt = custom.get("format")
+            tools.append(
+                ToolDef(
+                    name, description, kind="custom", format=fmt if isinstance(fmt, dict) else None
+                )
+            )
+            continue
+        if kind != "function":
+            left_out.append(f"{kind} tool (OpenAI's)")
+            continue
         function = _dict(tool.get("function"), f"tools[{i}].function")
         name = _str(function.get("name"), f"tools[{i}].function.name")
         description = _str(function.get("description") or "", f"tools[{i}].function.description")
@@ -335,7 +449,12 @@ def _tools(raw: Any) -> tuple[ToolDef, ...]:
     return tuple(tools)
 
 
-def _tool_choice(raw: Any) -> str | None:
+def _legacy_functions(raw: Any) -> list[dict[str, Any]]:
+    """The deprecated `functions` list as `tools` entries."""
+    return [{"type": "function", "function": f} for f in _list(raw, "functions")]
+
+
+def _tool_choice(raw: Any, left_out: list[str]) -> str | None:
     if raw is None:
         return None
     if isinstance(raw, str):
@@ -343,10 +462,22 @@ def _tool_choice(raw: Any) -> str | None:
             raise InvalidRequest(f"tool_choice: expected one of {', '.join(_TOOL_CHOICES)}")
         return raw
     choice = _dict(raw, "tool_choice")
-    if choice.get("type") != "function":
-        raise InvalidRequest("tool_choice.type: only 'function' is supported")
-    function = _dict(choice.get("function"), "tool_choice.function")
-    return _str(function.get("name"), "tool_choice.function.name")
+    kind = choice.get("type")
+    if kind in ("function", "custom"):
+        named = _dict(choice.get(kind), f"tool_choice.{kind}")
+        return _str(named.get("name"), f"tool_choice.{kind}.name")
+    if kind == "allowed_tools":
+        allowed = _dict(choice.get("allowed_tools"), "tool_choice.allowed_tools")
+        left_out.append("tool_choice allowed_tools (every tool stays offered)")
+        mode = allowed.get("mode")
+        return "required" if mode == "required" else "auto"
+    raise InvalidRequest("tool_choice.type: expected 'function', 'custom' or 'allowed_tools'")
+
+
+def _legacy_function_call(raw: Any) -> str | None:
+    if raw is None or raw in ("auto", "none"):
+        return raw
+    return _str(_dict(raw, "function_call").get("name"), "function_call.name")
 
 
 def _stop(raw: Any) -> tuple[str, ...]:
@@ -366,59 +497,131 @@ def _effort(raw: Any) -> str | None:
     return _EFFORTS[effort]
 
 
+def _opt_int(body: dict[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidRequest(f"{key}: expected an integer")
+    return value
+
+
+def _response_format(raw: Any) -> ResponseFormat | None:
+    if raw is None:
+        return None
+    fmt = _dict(raw, "response_format")
+    kind = fmt.get("type")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return ResponseFormat("json_object")
+    if kind != "json_schema":
+        raise InvalidRequest(
+            "response_format.type: expected 'text', 'json_object' or 'json_schema'"
+        )
+    spec = _dict(fmt.get("json_schema"), "response_format.json_schema")
+    schema = spec.get("schema")
+    strict = spec.get("strict")
+    return ResponseFormat(
+        "json_schema",
+        schema=_dict(schema, "response_format.json_schema.schema") if schema is not None else None,
+        name=_str(spec.get("name") or "response", "response_format.json_schema.name"),
+        description=_str(spec.get("description") or "", "response_format.json_schema.description"),
+        strict=strict if isinstance(strict, bool) else None,
+    )
+
+
 def parse_request(body: dict[str, Any], model: str | None) -> ChatRequest:
-    """A neutral request from a Chat Completions body.
+    """A neutral request from a Chat Completions body, for an upstream of another dialect.
 
     Raises:
         InvalidRequest: naming the field that is missing or malformed.
+        Untranslatable: the request uses something no other dialect can carry.
     """
     body = _dict(body, "body")
     name = body.get("model") or model
     if not isinstance(name, str) or not name:
         raise InvalidRequest("model: expected a model name")
     if body.get("n") not in (None, 1):
-        raise InvalidRequest("n: only one choice per request is supported")
-    system, messages = _messages(body.get("messages"))
+        raise Untranslatable("n > 1", "only OpenAI Chat returns several choices", param="n")
+    modalities = body.get("modalities")
+    if body.get("audio") or (isinstance(modalities, list) and "audio" in modalities):
+        raise Untranslatable("audio output", "only OpenAI's audio models speak")
+    left_out = left_out_fields(body, _HANDLED, _LEFT_OUT)
+    system, messages = _messages(body.get("messages"), left_out)
     if not messages:
         raise InvalidRequest("messages: expected at least one user or assistant message")
     stream_options = body.get("stream_options")
     include_usage = None
     if stream_options is not None:
         include_usage = _dict(stream_options, "stream_options").get("include_usage")
+    raw_tools = body.get("tools") or _legacy_functions(body.get("functions") or [])
+    choice = body.get("tool_choice")
+    parallel = body.get("parallel_tool_calls")
     return ChatRequest(
         model=name,
         messages=messages,
         system=system,
-        tools=_tools(body.get("tools") or []),
-        tool_choice=_tool_choice(body.get("tool_choice")),
+        tools=_tools(raw_tools or [], left_out),
+        tool_choice=(
+            _tool_choice(choice, left_out)
+            if choice is not None
+            else _legacy_function_call(body.get("function_call"))
+        ),
         max_tokens=_max_tokens(body),
         temperature=_opt_number(body, "temperature"),
         top_p=_opt_number(body, "top_p"),
+        top_k=_opt_int(body, "top_k"),
+        seed=_opt_int(body, "seed"),
+        presence_penalty=_opt_number(body, "presence_penalty"),
+        frequency_penalty=_opt_number(body, "frequency_penalty"),
         stop=_stop(body.get("stop")),
         stream=_opt_bool(body.get("stream"), "stream"),
         stream_usage=_opt_bool(include_usage, "stream_options.include_usage"),
         user=None if body.get("user") is None else _str(body["user"], "user"),
         reasoning_effort=_effort(body.get("reasoning_effort")),
+        response_format=_response_format(body.get("response_format")),
+        parallel_tool_calls=parallel if isinstance(parallel, bool) else None,
+        left_out=tuple(left_out),
     )
 
 
 # -- request rendering ------------------------------------------------------------------------
 
 
-def _render_user(parts: tuple[Part, ...]) -> list[dict[str, Any]]:
+def _content_part(part: Part, notes: list[str]) -> dict[str, Any] | None:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, ImagePart):
+        url = part.url if part.data is None else f"data:{part.media_type};base64,{part.data}"
+        return {"type": "image_url", "image_url": {"url": url}}
+    if isinstance(part, DocumentPart):
+        return _document_part(part)
+    return None
+
+
+def _document_part(part: DocumentPart) -> dict[str, Any]:
+    """A document as a `file` part (inline only: Chat takes no file URLs)."""
+    if part.text is not None:
+        title = f"{part.title}\n\n" if part.title else ""
+        return {"type": "text", "text": f"{title}{part.text}"}
+    if part.data is None:
+        raise Untranslatable(
+            "a document by URL", "OpenAI Chat takes documents inline only (a data URL)"
+        )
+    file = {
+        "filename": part.filename or part.title or "document.pdf",
+        "file_data": f"data:{part.media_type};base64,{part.data}",
+    }
+    return {"type": "file", "file": file}
+
+
+def _render_user(parts: tuple[Part, ...], notes: list[str]) -> list[dict[str, Any]]:
     # Tool results must directly follow the assistant turn that asked, so they go first.
     out: list[dict[str, Any]] = [
         {"role": "tool", "tool_call_id": p.tool_call_id, "content": p.content}
         for p in parts
         if isinstance(p, ToolResultPart)
     ]
-    content: list[dict[str, Any]] = []
-    for part in parts:
-        if isinstance(part, TextPart):
-            content.append({"type": "text", "text": part.text})
-        elif isinstance(part, ImagePart):
-            url = part.url if part.data is None else f"data:{part.media_type};base64,{part.data}"
-            content.append({"type": "image_url", "image_url": {"url": url}})
+    content = [c for c in (_content_part(p, notes) for p in parts) if c is not None]
     if len(content) == 1 and content[0]["type"] == "text":
         out.append({"role": "user", "content": content[0]["text"]})
     elif content:
@@ -436,32 +639,71 @@ def _render_assistant(parts: tuple[Part, ...]) -> dict[str, Any]:
     return message
 
 
-def render_request(request: ChatRequest) -> dict[str, Any]:
-    """A Chat Completions body for an OpenAI or OpenAI-compatible upstream."""
+def _render_tool(tool: ToolDef) -> dict[str, Any]:
+    # Freeform tools become functions taking one string: compatible servers know no other kind.
+    description = custom_tool_description(tool) if tool.kind == "custom" else tool.description
+    function = {
+        "name": tool.name,
+        "description": description,
+        "parameters": function_parameters(tool),
+    }
+    return {"type": "function", "function": function}
+
+
+def _render_response_format(fmt: ResponseFormat) -> dict[str, Any]:
+    if fmt.kind == "json_object" or fmt.schema is None:
+        return {"type": "json_object"}
+    spec: dict[str, Any] = {"name": fmt.name, "schema": fmt.schema}
+    if fmt.description:
+        spec["description"] = fmt.description
+    if fmt.strict is not None:
+        spec["strict"] = fmt.strict
+    return {"type": "json_schema", "json_schema": spec}
+
+
+def render_request(
+    request: ChatRequest, *, reasoning: bool = True, notes: list[str] | None = None
+) -> dict[str, Any]:
+    """A Chat Completions body for an OpenAI or OpenAI-compatible upstream. `reasoning` says
+    whether the model takes `reasoning_effort`; what is left out is added to `notes`."""
+    notes = notes if notes is not None else []
     messages: list[dict[str, Any]] = []
     if request.system:
         messages.append({"role": "system", "content": "\n\n".join(p.text for p in request.system)})
     for message in request.messages:
         if message.role == "user":
-            messages.extend(_render_user(message.parts))
+            messages.extend(_render_user(message.parts, notes))
+        elif message.role == "system":
+            text = "".join(p.text for p in message.parts if isinstance(p, TextPart))
+            messages.append({"role": "system", "content": text})
         else:
             messages.append(_render_assistant(message.parts))
     body: dict[str, Any] = {"model": request.model, "messages": messages}
+    effort = request.reasoning_effort
+    if effort is not None and not reasoning:
+        notes.append(f"reasoning effort {effort} (the model does not reason)")
+        effort = None
     # max_tokens rather than max_completion_tokens: Ollama, Groq and most compatible servers
     # only know the older name, and OpenAI still accepts it for non-reasoning models.
     optional = {
         "max_tokens": request.max_tokens,
         "temperature": request.temperature,
         "top_p": request.top_p,
+        "seed": request.seed,
+        "presence_penalty": request.presence_penalty,
+        "frequency_penalty": request.frequency_penalty,
         "stop": list(request.stop) or None,
-        "reasoning_effort": request.reasoning_effort,
+        "reasoning_effort": effort,
         "user": request.user,
+        "parallel_tool_calls": request.parallel_tool_calls if request.tools else None,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
+    if request.top_k is not None:
+        notes.append("top_k")
+    if request.response_format is not None:
+        body["response_format"] = _render_response_format(request.response_format)
     if request.tools:
-        body["tools"] = [
-            {"type": "function", "function": dataclasses.asdict(t)} for t in request.tools
-        ]
+        body["tools"] = [_render_tool(t) for t in request.tools]
     if request.tool_choice in _TOOL_CHOICES:
         body["tool_choice"] = request.tool_choice
     elif request.tool_choice:

@@ -16,6 +16,7 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects import _anthropic_parts as parts
 from llmgw_desktop.engine.gateway.dialects._anthropic_parts import DEFAULT_MAX_TOKENS, get
+from llmgw_desktop.engine.gateway.dialects._anthropic_tools import parse_tools, render_tool
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
@@ -32,6 +33,7 @@ from llmgw_desktop.engine.gateway.ir import (
     Usage,
 )
 from llmgw_desktop.engine.gateway.sse import frame
+from llmgw_desktop.engine.gateway.translation import TargetModel, left_out_fields
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -41,23 +43,59 @@ __all__ = [
 ]
 
 
+# Top-level fields the translation carries, and why the others it knows are left out.
+_HANDLED = frozenset(
+    {
+        "model",
+        "messages",
+        "system",
+        "tools",
+        "tool_choice",
+        "max_tokens",
+        "stop_sequences",
+        "metadata",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stream",
+        "thinking",
+        "output_config",
+        "output_format",
+    }
+)
+_LEFT_OUT = {
+    "context_management": "context editing is Anthropic's",
+    "cache_control": "prompt caching is Anthropic's",
+    "container": "Anthropic's code-execution container",
+    "mcp_servers": "Anthropic's MCP connector",
+    "service_tier": "Anthropic's",
+    "inference_geo": "Anthropic's",
+    "speed": "Anthropic's",
+}
+# What a client asking for "any JSON object" is told when the upstream takes only schemas.
+JSON_OBJECT_INSTRUCTION = "Answer with one JSON object and nothing else."
+
+
 class AnthropicDialect:
     """Anthropic Messages: `/v1/messages`, named SSE events, usage split by cache."""
 
     name = "anthropic"
 
     def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
-        """A client's Messages request in neutral form.
+        """A client's Messages request in neutral form, for an upstream of another dialect.
 
         Raises:
             InvalidRequest: naming the field that is missing or malformed.
+            Untranslatable: the request uses something no other dialect can carry.
         """
         model = model or get(body, "model", "", str, "a string", required=True)
         raw_messages = get(body, "messages", "", list, "a list of messages", required=True)
         if not raw_messages:
             raise InvalidRequest("messages: at least one message is required")
-        max_tokens = get(body, "max_tokens", "", int, "an integer", required=True)
-        if max_tokens < 1:
+        # Required by Anthropic, but count_tokens takes none; a missing one is no obstacle to
+        # another dialect (a limit is only rendered where one is needed).
+        max_tokens = get(body, "max_tokens", "", int, "an integer")
+        if max_tokens is not None and max_tokens < 1:
             raise InvalidRequest("max_tokens: expected a positive integer")
         stop = get(body, "stop_sequences", "", list, "a list of strings") or []
         if not all(isinstance(s, str) for s in stop):
@@ -66,37 +104,67 @@ class AnthropicDialect:
         temperature = get(body, "temperature", "", (int, float), "a number")
         top_p = get(body, "top_p", "", (int, float), "a number")
         stream = bool(get(body, "stream", "", bool, "a boolean"))
+        left_out = left_out_fields(body, _HANDLED, _LEFT_OUT)
+        messages = tuple(parts.parse_message(i, m, left_out) for i, m in enumerate(raw_messages))
+        tool_choice = body.get("tool_choice")
         return ChatRequest(
             model=str(model),
-            messages=tuple(parts.parse_message(i, m) for i, m in enumerate(raw_messages)),
+            messages=messages,
             system=parts.parse_system(body.get("system")),
-            tools=parts.parse_tools(body.get("tools")),
-            tool_choice=parts.parse_tool_choice(body.get("tool_choice")),
+            tools=parse_tools(body.get("tools"), left_out),
+            tool_choice=parts.parse_tool_choice(tool_choice),
             max_tokens=max_tokens,
             temperature=None if temperature is None else float(temperature),
             top_p=None if top_p is None else float(top_p),
+            top_k=get(body, "top_k", "", int, "an integer"),
             stop=tuple(stop),
             stream=stream,
             # Anthropic streams always carry usage, so whatever serves this must ask for it.
             stream_usage=stream,
             user=get(metadata, "user_id", "metadata.", str, "a string"),
             reasoning_effort=parts.parse_thinking(body),
+            response_format=parts.parse_output_format(body),
+            parallel_tool_calls=(
+                False
+                if isinstance(tool_choice, dict) and tool_choice.get("disable_parallel_tool_use")
+                else None
+            ),
+            left_out=tuple(left_out),
         )
 
-    def render_request(self, request: ChatRequest) -> dict[str, Any]:
-        """The body for an Anthropic upstream."""
+    def render_request(
+        self,
+        request: ChatRequest,
+        *,
+        target: TargetModel | None = None,
+        notes: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The body for an Anthropic upstream; what it cannot take is added to `notes`."""
+        notes = notes if notes is not None else []
         out: dict[str, Any] = {"model": request.model}
         system = [parts.text_block(p) for p in request.system if p.text]
+        fmt = request.response_format
+        if fmt is not None and fmt.kind == "json_object":
+            # Anthropic constrains output only to a schema; any object is asked for in words.
+            system.append({"type": "text", "text": JSON_OBJECT_INSTRUCTION})
+            notes.append("response_format json_object (asked for in the system prompt)")
         if system:
             out["system"] = system
         out["messages"] = parts.render_messages(request.messages)
-        parts.render_sampling(request, out)
+        parts.render_sampling(
+            request, out, reasoning=target is None or target.reasoning, notes=notes
+        )
         if request.stop:
             out["stop_sequences"] = list(request.stop)
         if request.tools:
-            out["tools"] = [parts.render_tool(t) for t in request.tools]
-        if request.tool_choice is not None:
-            out["tool_choice"] = parts.render_tool_choice(request.tool_choice)
+            out["tools"] = [render_tool(t) for t in request.tools]
+        if request.tool_choice is not None or request.parallel_tool_calls is False:
+            choice = parts.render_tool_choice(request.tool_choice or "auto")
+            if request.parallel_tool_calls is False and choice["type"] != "none":
+                choice["disable_parallel_tool_use"] = True
+            out["tool_choice"] = choice
+        if fmt is not None and fmt.kind == "json_schema" and fmt.schema is not None:
+            out["output_config"] = {"format": {"type": "json_schema", "schema": fmt.schema}}
         if request.user:
             out["metadata"] = {"user_id": request.user}
         if request.stream:
@@ -131,7 +199,9 @@ class AnthropicDialect:
             usage=parts.parse_usage(body.get("usage")),
         )
 
-    def render_response(self, response: ChatResponse) -> dict[str, Any]:
+    def render_response(
+        self, response: ChatResponse, request: ChatRequest | None = None
+    ) -> dict[str, Any]:
         """The Messages answer an Anthropic client expects."""
         blocks = [b for b in map(parts.response_block, response.parts) if b is not None]
         return {

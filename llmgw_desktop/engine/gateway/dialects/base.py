@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from llmgw_desktop.engine.gateway.ir import ChatRequest, ChatResponse, StreamEvent
+from llmgw_desktop.engine.gateway.translation import TargetModel
 
 __all__ = ["Dialect", "SseFrame", "StreamDecoder", "StreamEncoder"]
 
@@ -49,15 +50,28 @@ class Dialect(Protocol):
     name: str
 
     def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
-        """A client's request in neutral form (`model` from the URL, for Gemini).
+        """A client's request in neutral form (`model` from the URL, for Gemini), for an
+        upstream of another dialect. What it cannot carry is in `ChatRequest.left_out`.
 
         Raises:
             InvalidRequest: naming the field that is missing or malformed.
+            Untranslatable: it uses something no other dialect can carry.
         """
         ...
 
-    def render_request(self, request: ChatRequest) -> dict[str, Any]:
-        """The body to send an upstream that speaks this dialect."""
+    def render_request(
+        self,
+        request: ChatRequest,
+        *,
+        target: TargetModel | None = None,
+        notes: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The body to send an upstream that speaks this dialect, for `target` (which says,
+        e.g., whether the model takes reasoning settings); what it cannot take goes to `notes`.
+
+        Raises:
+            Untranslatable: a part of the request has no form in this dialect.
+        """
         ...
 
     def parse_response(self, body: dict[str, Any]) -> ChatResponse:
@@ -68,8 +82,11 @@ class Dialect(Protocol):
         """
         ...
 
-    def render_response(self, response: ChatResponse) -> dict[str, Any]:
-        """The body a client of this dialect expects."""
+    def render_response(
+        self, response: ChatResponse, request: ChatRequest | None = None
+    ) -> dict[str, Any]:
+        """The body a client of this dialect expects; `request` (the client's, parsed) says how
+        its own tools are named (namespaces, freeform tools)."""
         ...
 
     def stream_decoder(self) -> StreamDecoder: ...

@@ -35,6 +35,7 @@ from llmgw_desktop.engine.gateway.dialects._gemini_parts import (
     number,
     parse_finish,
     parse_parts,
+    parse_response_format,
     parse_system,
     parse_thinking,
     parse_tool_choice,
@@ -68,6 +69,7 @@ from llmgw_desktop.engine.gateway.ir import (
     Usage,
 )
 from llmgw_desktop.engine.gateway.sse import frame
+from llmgw_desktop.engine.gateway.translation import TargetModel, Untranslatable, left_out_fields
 
 __all__ = ["GeminiDialect", "GeminiStreamDecoder", "GeminiStreamEncoder"]
 
@@ -97,30 +99,47 @@ class GeminiDialect:
 
         Raises:
             InvalidRequest: naming the field that is missing or malformed.
+            Untranslatable: the request uses something no other dialect can carry.
         """
         if not model:
             raise InvalidRequest("model: required in the URL (models/{model}:generateContent)")
         body = expect_dict(body, "body")
+        if field(body, "cachedContent"):
+            raise Untranslatable("cachedContent", "the cached content is stored at Google")
         config = field(body, "generationConfig")
         config = {} if config is None else expect_dict(config, "generationConfig")
         count = field(config, "candidateCount")
         if count is not None and count != 1:
-            raise InvalidRequest("generationConfig.candidateCount: only 1 is supported")
+            raise Untranslatable(
+                "generationConfig.candidateCount > 1", "only Gemini returns several candidates"
+            )
+        modalities = field(config, "responseModalities") or []
+        if any(str(m).upper() not in ("TEXT", "MODALITY_UNSPECIFIED") for m in modalities):
+            raise Untranslatable(
+                "generationConfig.responseModalities", "other dialects answer in text only"
+            )
+        if field(config, "speechConfig"):
+            raise Untranslatable("generationConfig.speechConfig", "other dialects answer in text")
         stop = field(config, "stopSequences")
         stop = (
             [stop]
             if isinstance(stop, str)
             else expect_list(stop or [], "generationConfig.stopSequences")
         )
+        left_out = _left_out(body, config)
         return ChatRequest(
             model=model.removeprefix("models/"),
-            messages=_parse_contents(field(body, "contents")),
+            messages=_parse_contents(field(body, "contents"), left_out),
             system=parse_system(field(body, "systemInstruction")),
-            tools=parse_tools(field(body, "tools")),
+            tools=parse_tools(field(body, "tools"), left_out),
             tool_choice=parse_tool_choice(field(body, "toolConfig")),
             max_tokens=integer(config, "maxOutputTokens", "generationConfig"),
             temperature=number(config, "temperature"),
             top_p=number(config, "topP"),
+            top_k=integer(config, "topK", "generationConfig"),
+            seed=integer(config, "seed", "generationConfig"),
+            presence_penalty=number(config, "presencePenalty"),
+            frequency_penalty=number(config, "frequencyPenalty"),
             stop=tuple(
                 expect_str(s, f"generationConfig.stopSequences[{i}]") for i, s in enumerate(stop)
             ),
@@ -128,22 +147,41 @@ class GeminiDialect:
             # sets; Gemini streams always carry usage.
             stream_usage=True,
             reasoning_effort=parse_thinking(field(config, "thinkingConfig")),
+            response_format=parse_response_format(config),
+            left_out=tuple(left_out),
         )
 
-    def render_request(self, request: ChatRequest) -> dict[str, Any]:
-        """The body for a Gemini upstream (the model goes in the URL, not here).
+    def render_request(
+        self,
+        request: ChatRequest,
+        *,
+        target: TargetModel | None = None,
+        notes: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The body for a Gemini upstream (the model goes in the URL, not here). What Gemini
+        cannot take is added to `notes`.
 
         Raises:
             InvalidRequest: a message cannot be said in Gemini (e.g. an orphan tool result).
         """
+        notes = notes if notes is not None else []
         names = {
             p.id: p.name for m in request.messages for p in m.parts if isinstance(p, ToolCallPart)
         }
         contents: list[dict[str, Any]] = []
         for i, message in enumerate(request.messages):
             role = "model" if message.role == "assistant" else "user"
+            message_parts = message.parts
+            if message.role == "system":
+                # Gemini has instructions only up front: a later one is said by the user side.
+                notes.append("a mid-conversation system message (sent as user text)")
+                message_parts = tuple(
+                    TextPart(f"{SYSTEM_NOTE_PREFIX}{p.text}")
+                    for p in message.parts
+                    if isinstance(p, TextPart)
+                )
             try:
-                parts = render_parts(message.parts, names, f"messages[{i}].parts", with_ids=False)
+                parts = render_parts(message_parts, names, f"messages[{i}].parts", with_ids=False)
             except ValueError as exc:
                 raise InvalidRequest(str(exc)) from exc
             if not parts:
@@ -157,8 +195,11 @@ class GeminiDialect:
         body: dict[str, Any] = {"contents": contents}
         if request.system:
             body["systemInstruction"] = {"parts": [{"text": p.text} for p in request.system]}
-        if config := render_config(request):
+        reasoning = target is None or target.reasoning
+        if config := render_config(request, reasoning=reasoning, notes=notes):
             body["generationConfig"] = config
+        if request.parallel_tool_calls is False:
+            notes.append("parallel_tool_calls false (Gemini has no switch for it)")
         if request.tools:
             body["tools"] = [{"functionDeclarations": [render_tool(t) for t in request.tools]}]
         if request.tool_choice:
@@ -198,7 +239,9 @@ class GeminiDialect:
         stop_reason = parse_finish(field(candidates[0], "finishReason"), called)
         return ChatResponse(response_id, model, tuple(parts), stop_reason, usage)
 
-    def render_response(self, response: ChatResponse) -> dict[str, Any]:
+    def render_response(
+        self, response: ChatResponse, request: ChatRequest | None = None
+    ) -> dict[str, Any]:
         """The body a Gemini client expects.
 
         Raises:
@@ -232,7 +275,52 @@ class GeminiDialect:
 # -- requests --------------------------------------------------------------------------------
 
 
-def _parse_contents(raw: Any) -> tuple[Message, ...]:
+# Top-level and generationConfig fields a translation carries; others are named as left out.
+_HANDLED = frozenset(
+    {"contents", "systemInstruction", "tools", "toolConfig", "generationConfig", "model"}
+)
+_LEFT_OUT = {
+    "safetySettings": "Gemini's safety filters",
+    "labels": "Google's billing labels",
+    "serviceTier": "Google's",
+}
+_CONFIG_HANDLED = frozenset(
+    {
+        "candidateCount",
+        "stopSequences",
+        "maxOutputTokens",
+        "temperature",
+        "topP",
+        "topK",
+        "seed",
+        "presencePenalty",
+        "frequencyPenalty",
+        "thinkingConfig",
+        "responseMimeType",
+        "responseSchema",
+        "responseJsonSchema",
+        "responseModalities",
+        "speechConfig",
+    }
+)
+# How a mid-conversation system message reads when it has to be said as user text.
+SYSTEM_NOTE_PREFIX = "[system] "
+
+
+def _left_out(body: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    camel = {_camel(k): v for k, v in body.items()}
+    left_out = left_out_fields(camel, _HANDLED, _LEFT_OUT)
+    in_config = {_camel(k): v for k, v in config.items()}
+    left_out += [f"generationConfig.{k}" for k in left_out_fields(in_config, _CONFIG_HANDLED, {})]
+    return left_out
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def _parse_contents(raw: Any, left_out: list[str]) -> tuple[Message, ...]:
     if raw is None:
         raise InvalidRequest("contents: required")
     if not expect_list(raw, "contents"):
@@ -247,7 +335,7 @@ def _parse_contents(raw: Any) -> tuple[Message, ...]:
         raw_parts = field(item, "parts")
         if not raw_parts:
             raise InvalidRequest(f"contents[{i}].parts: required and must not be empty")
-        parts: list[Part] = parse_parts(raw_parts, f"contents[{i}].parts", ids)
+        parts: list[Part] = parse_parts(raw_parts, f"contents[{i}].parts", ids, left_out)
         if parts:
             messages.append(Message(role=_ROLES[role], parts=tuple(parts)))
     return tuple(messages)

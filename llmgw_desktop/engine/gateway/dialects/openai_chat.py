@@ -32,6 +32,7 @@ from llmgw_desktop.engine.gateway.dialects._openai_chat_parts import (
     stop_reason,
     tool_arguments,
 )
+from llmgw_desktop.engine.gateway.dialects._shared import custom_input
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
@@ -50,6 +51,7 @@ from llmgw_desktop.engine.gateway.ir import (
     Usage,
 )
 from llmgw_desktop.engine.gateway.sse import frame
+from llmgw_desktop.engine.gateway.translation import TargetModel
 
 __all__ = ["OpenAIChatDialect", "OpenAIChatStreamDecoder", "OpenAIChatStreamEncoder"]
 
@@ -157,10 +159,14 @@ def _parse_response(body: Any) -> ChatResponse:
     )
 
 
-def _render_response(response: ChatResponse) -> dict[str, Any]:
+def _render_response(response: ChatResponse, request: ChatRequest | None) -> dict[str, Any]:
     text = "".join(p.text for p in response.parts if isinstance(p, TextPart))
     thinking = "".join(p.text for p in response.parts if isinstance(p, ThinkingPart))
-    calls = [render_tool_call(p) for p in response.parts if isinstance(p, ToolCallPart)]
+    calls = [
+        render_tool_call(p, request.tool_named(p.name) if request else None)
+        for p in response.parts
+        if isinstance(p, ToolCallPart)
+    ]
     message: dict[str, Any] = {
         "role": "assistant",
         "content": text or (None if calls else ""),
@@ -327,6 +333,10 @@ class OpenAIChatStreamEncoder:
         self._closed = False
         self._tools: dict[int, int] = {}  # content-block index -> OpenAI tool-call index
         self._start_usage = Usage()
+        self._request = request
+        # Calls of the client's freeform tools: their raw input is known only once the JSON
+        # arguments are whole, so each goes out in one piece at the end.
+        self._custom: dict[int, tuple[str, str, list[str]]] = {}
 
     def encode(self, event: StreamEvent) -> bytes:
         """SSE bytes for one neutral event.
@@ -348,6 +358,10 @@ class OpenAIChatStreamEncoder:
             return self._chunk({"reasoning_content": event.text}) if event.text else b""
         if isinstance(event, ToolCallStart):
             position = self._tools.setdefault(event.index, len(self._tools))
+            tool = self._request.tool_named(event.name)
+            if tool is not None and tool.kind == "custom":
+                self._custom[event.index] = (event.id, event.name, [])
+                return b""
             call = {
                 "index": position,
                 "id": event.id,
@@ -358,12 +372,24 @@ class OpenAIChatStreamEncoder:
         if isinstance(event, ToolCallDelta):
             if event.index not in self._tools:
                 raise ValueError(f"ToolCallDelta for block {event.index} with no ToolCallStart")
+            if event.index in self._custom:
+                self._custom[event.index][2].append(event.arguments)
+                return b""
             call = {"index": self._tools[event.index], "function": {"arguments": event.arguments}}
             return self._chunk({"tool_calls": [call]})
-        out = self._chunk({}, finish_reason(event.stop_reason))
+        out = self._custom_calls() + self._chunk({}, finish_reason(event.stop_reason))
         if self._include_usage:
             usage = render_usage(merge_usage(self._start_usage, event.usage))
             out += frame(self._envelope() | {"choices": [], "usage": usage})
+        return out
+
+    def _custom_calls(self) -> bytes:
+        out = b""
+        for index, (call_id, name, pieces) in self._custom.items():
+            custom = {"name": name, "input": custom_input("".join(pieces))}
+            call = {"index": self._tools[index], "id": call_id, "type": "custom", "custom": custom}
+            out += self._chunk({"tool_calls": [call]})
+        self._custom.clear()
         return out
 
     def close(self) -> bytes:
@@ -406,9 +432,20 @@ class OpenAIChatDialect:
         """
         return parse_request(body, model)
 
-    def render_request(self, request: ChatRequest) -> dict[str, Any]:
-        """The body for an OpenAI-compatible upstream; streams always ask for usage."""
-        return render_request(request)
+    def render_request(
+        self,
+        request: ChatRequest,
+        *,
+        target: TargetModel | None = None,
+        notes: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The body for an OpenAI-compatible upstream; streams always ask for usage. What the
+        target cannot take is added to `notes`.
+
+        Raises:
+            Untranslatable: a part has no Chat Completions form (a document by URL).
+        """
+        return render_request(request, reasoning=target is None or target.reasoning, notes=notes)
 
     def parse_response(self, body: dict[str, Any]) -> ChatResponse:
         """An upstream's `chat.completion` in neutral form.
@@ -418,9 +455,11 @@ class OpenAIChatDialect:
         """
         return _parse_response(body)
 
-    def render_response(self, response: ChatResponse) -> dict[str, Any]:
-        """A `chat.completion` body for the client."""
-        return _render_response(response)
+    def render_response(
+        self, response: ChatResponse, request: ChatRequest | None = None
+    ) -> dict[str, Any]:
+        """A `chat.completion` body for the client (`request` names its freeform tools)."""
+        return _render_response(response, request)
 
     def stream_decoder(self) -> OpenAIChatStreamDecoder:
         return OpenAIChatStreamDecoder()

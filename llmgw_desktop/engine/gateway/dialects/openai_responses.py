@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects import _openai_responses_parts as parts
+from llmgw_desktop.engine.gateway.dialects import _openai_responses_request as request_parts
+from llmgw_desktop.engine.gateway.dialects._shared import custom_input
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
@@ -34,9 +36,11 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallDelta,
     ToolCallPart,
     ToolCallStart,
+    ToolDef,
     Usage,
 )
 from llmgw_desktop.engine.gateway.sse import frame
+from llmgw_desktop.engine.gateway.translation import TargetModel
 
 __all__ = ["OpenAIResponsesDialect", "OpenAIResponsesStreamDecoder", "OpenAIResponsesStreamEncoder"]
 
@@ -68,11 +72,20 @@ class OpenAIResponsesDialect:
         Raises:
             InvalidRequest: naming the field that is missing, malformed or not supported.
         """
-        return parts.parse_request(body, model)
+        return request_parts.parse_request(body, model)
 
-    def render_request(self, request: ChatRequest) -> dict[str, Any]:
-        """The body for a Responses upstream (neutral `stop` has no Responses field)."""
-        return parts.render_request(request)
+    def render_request(
+        self,
+        request: ChatRequest,
+        *,
+        target: TargetModel | None = None,
+        notes: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The body for a Responses upstream; what it cannot take (stop sequences, seeds) is
+        added to `notes`."""
+        return request_parts.render_request(
+            request, reasoning=target is None or target.reasoning, notes=notes
+        )
 
     def parse_response(self, body: dict[str, Any]) -> ChatResponse:
         """A complete `response` object in neutral form.
@@ -93,8 +106,11 @@ class OpenAIResponsesDialect:
             usage=parts.parse_usage(body.get("usage")),
         )
 
-    def render_response(self, response: ChatResponse) -> dict[str, Any]:
-        """The `response` object a Responses client expects."""
+    def render_response(
+        self, response: ChatResponse, request: ChatRequest | None = None
+    ) -> dict[str, Any]:
+        """The `response` object a Responses client expects; calls of the client's namespaced
+        or freeform tools go back in the form the client declared them."""
         status, incomplete, error = parts.status_of(response.stop_reason)
         item_status = "completed" if status == "completed" else "incomplete"
         output: list[dict[str, Any]] = []
@@ -104,7 +120,9 @@ class OpenAIResponsesDialect:
             elif isinstance(part, ThinkingPart):
                 output.append(parts.reasoning_item(parts.new_id("rs"), [part.text]))
             elif isinstance(part, ToolCallPart):
-                output.append(parts.function_call_item(parts.new_id("fc"), part, "completed"))
+                tool = request.tool_named(part.name) if request else None
+                item_id = parts.new_id("ctc" if tool and tool.kind == "custom" else "fc")
+                output.append(parts.function_call_item(item_id, part, "completed", tool))
         return parts.response_object(
             _response_id(response.id),
             response.model,
@@ -274,6 +292,12 @@ class _Block:
     name: str = ""
     chunks: list[str] = field(default_factory=list)
     status: str = "in_progress"
+    # The client's tool this call is for (its namespace, or a freeform tool), if declared.
+    tool: ToolDef | None = None
+
+    @property
+    def custom(self) -> bool:
+        return self.tool is not None and self.tool.kind == "custom"
 
     @property
     def text(self) -> str:
@@ -296,7 +320,7 @@ class _Block:
         if self.kind == "thinking":
             return parts.reasoning_item(self.item_id, texts)
         call = ToolCallPart(self.call_id, self.name, "".join(texts))
-        return parts.function_call_item(self.item_id, call, self.status)
+        return parts.function_call_item(self.item_id, call, self.status, self.tool)
 
 
 # Per block kind: the event family of its one content part, and of its deltas.
@@ -306,6 +330,7 @@ _DELTA_EVENTS = {
     "thinking": "response.reasoning_summary_text",
     "tool": "response.function_call_arguments",
 }
+_CUSTOM_EVENTS = "response.custom_tool_call_input"
 
 
 class OpenAIResponsesStreamEncoder:
@@ -408,7 +433,9 @@ class OpenAIResponsesStreamEncoder:
         name: str = "",
     ) -> tuple[_Block, list[bytes]]:
         out = self._finish_current("completed")
-        block = _Block(kind, len(self._blocks), parts.new_id(_ITEM_PREFIX[kind]), call_id, name)
+        tool = self._request.tool_named(name) if kind == "tool" else None
+        prefix = "ctc" if tool is not None and tool.kind == "custom" else _ITEM_PREFIX[kind]
+        block = _Block(kind, len(self._blocks), parts.new_id(prefix), call_id, name, tool=tool)
         self._blocks[index] = self._current = block
         added = {"output_index": block.output_index, "item": block.item()}
         out.append(self._emit("response.output_item.added", added))
@@ -422,6 +449,8 @@ class OpenAIResponsesStreamEncoder:
             return []
         # A late delta for an item already closed still reaches the final response object.
         block.chunks.append(text)
+        if block.custom:
+            return []  # a freeform tool's raw input is known once its arguments are whole
         payload = {**block.where(), "delta": text}
         if block.kind == "text":
             payload["logprobs"] = []
@@ -433,16 +462,28 @@ class OpenAIResponsesStreamEncoder:
             return []
         block.status = status
         text = block.text
-        done = {**block.where(), ("arguments" if block.kind == "tool" else "text"): text}
-        if block.kind == "text":
-            done["logprobs"] = []
-        out = [self._emit(f"{_DELTA_EVENTS[block.kind]}.done", done)]
+        if block.custom:
+            out = self._custom_input(block)
+        else:
+            done = {**block.where(), ("arguments" if block.kind == "tool" else "text"): text}
+            if block.kind == "text":
+                done["logprobs"] = []
+            out = [self._emit(f"{_DELTA_EVENTS[block.kind]}.done", done)]
         if block.kind in _PART_EVENTS:
             done = {**block.where(), "part": block.part(text)}
             out.append(self._emit(f"{_PART_EVENTS[block.kind]}.done", done))
         done = {"output_index": block.output_index, "item": block.item()}
         out.append(self._emit("response.output_item.done", done))
         return out
+
+    def _custom_input(self, block: _Block) -> list[bytes]:
+        """A freeform tool call's input, in one delta and its done event."""
+        text = custom_input(block.text)
+        where = block.where()
+        return [
+            self._emit(f"{_CUSTOM_EVENTS}.delta", {**where, "delta": text}),
+            self._emit(f"{_CUSTOM_EVENTS}.done", {**where, "input": text}),
+        ]
 
     def _end(self, event: MessageEnd) -> list[bytes]:
         status, incomplete, error = parts.status_of(event.stop_reason)

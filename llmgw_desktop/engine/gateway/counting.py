@@ -1,0 +1,175 @@
+"""Counting a request's input tokens: by the provider that owns the model where it has an
+endpoint for it, else an estimate that says it is one.
+
+Anthropic (`/v1/messages/count_tokens`), Gemini (`:countTokens`) and OpenAI
+(`/v1/responses/input_tokens`) count exactly. A request in the provider's own dialect is sent as
+it came; one in another dialect is translated first (the same translation a chat request gets).
+Other providers (OpenAI-compatible servers, CLIs) get the tokenizer-free estimate of `tokens.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.errors import GatewayError, InvalidRequest
+from llmgw_desktop.engine.gateway.answers import CallerInfo, TokenCount
+from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.catalog import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_RESPONSES,
+    ApiProviderSpec,
+)
+from llmgw_desktop.engine.gateway.facts import CHARS_PER_TOKEN
+from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.keys import KeyChain
+from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS
+from llmgw_desktop.engine.gateway.registry import DIALECTS
+from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
+from llmgw_desktop.engine.gateway.tokens import estimate_tokens
+from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
+
+__all__ = ["TokenCounter"]
+
+log = logging.getLogger(__name__)
+
+# Keys tried before settling for an estimate (a count is not worth a long fallback chain).
+COUNT_TOKENS_KEYS = 2
+# What each counting endpoint takes of a rendered request; the rest (sampling, limits) it refuses.
+_ANTHROPIC_COUNT_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
+_RESPONSES_COUNT_FIELDS = (
+    "model",
+    "input",
+    "instructions",
+    "tools",
+    "tool_choice",
+    "reasoning",
+    "text",
+    "parallel_tool_calls",
+)
+# Where each dialect's counting endpoint puts the number.
+_COUNT_FIELD = {
+    DIALECT_ANTHROPIC: "input_tokens",
+    DIALECT_GEMINI: "totalTokens",
+    DIALECT_OPENAI_RESPONSES: "input_tokens",
+}
+
+
+class TokenCounter:
+    """Counts input tokens for the count_tokens / countTokens front doors."""
+
+    def __init__(self, registry: ModelRegistry, keys: KeyChain, upstream: UpstreamClient) -> None:
+        self._registry = registry
+        self._keys = keys
+        self._upstream = upstream
+
+    async def count(self, incoming: ClientRequest, caller: CallerInfo) -> TokenCount:
+        """The count for `incoming`, exact where the owner of its model can count.
+
+        Raises:
+            InvalidRequest: the body is malformed.
+            NotFound: the model is unknown.
+        """
+        requested = incoming.facts.model or self._registry.config.default_model
+        if not requested:
+            raise InvalidRequest("model: required (or set gateway.default_model)", param="model")
+        target = self._registry.resolve(requested)
+        spec = self._registry.provider(target.provider) if target.kind == "api" else None
+        reason = f"{target.label} has no token-counting endpoint"
+        if spec is not None and spec.enabled:
+            dialect = _counting_dialect(spec, incoming.name)
+            if dialect is not None:
+                counted = await self._count_upstream(incoming, target, spec, dialect, caller)
+                if counted is not None:
+                    return counted
+                reason = f"{target.label} could not count it"
+        return TokenCount(self._estimate(incoming), exact=False, source=reason)
+
+    async def _count_upstream(
+        self,
+        incoming: ClientRequest,
+        target: Target,
+        spec: ApiProviderSpec,
+        dialect: str,
+        caller: CallerInfo,
+    ) -> TokenCount | None:
+        try:
+            body, headers = self._count_body(incoming, target, spec, dialect, caller)
+        except GatewayError as exc:
+            log.info("count_tokens: %s cannot take this request (%s)", target.label, exc)
+            return None
+        pool = (await self._keys.pool(spec, caller.project))[:COUNT_TOKENS_KEYS]
+        for key in pool:
+            upstream = UpstreamTarget(
+                spec.id, self._keys.base_url(spec), dialect, target.model, key.value, key.label
+            )
+            try:
+                response = await self._upstream.send(
+                    upstream, body, stream=False, count_tokens=True, passthrough_headers=headers
+                )
+                try:
+                    raw = await response.read(timeout_s=self._upstream.read_timeout_s)
+                finally:
+                    response.release()
+                answer = jsonio.loads(raw)
+                tokens = int(answer[_COUNT_FIELD[dialect]])
+            except (UpstreamFailure, OSError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+                log.info("count_tokens: %s with key %s failed: %s", target.label, key.label, exc)
+                continue
+            upstream_body = answer if dialect == incoming.name else None
+            return TokenCount(tokens, exact=True, source=target.label, body=upstream_body)
+        return None
+
+    def _count_body(
+        self,
+        incoming: ClientRequest,
+        target: Target,
+        spec: ApiProviderSpec,
+        dialect: str,
+        caller: CallerInfo,
+    ) -> tuple[dict[str, Any], dict[str, str] | None]:
+        """The counting request for `dialect`, and the client's headers when it is its own.
+
+        Raises:
+            InvalidRequest: the request cannot be translated for this provider.
+        """
+        if dialect == incoming.name:
+            body = {k: v for k, v in incoming.body.items() if k not in GATEWAY_FIELDS}
+            if dialect != DIALECT_GEMINI:
+                body["model"] = target.model
+            return body, dict(caller.passthrough_headers)
+        request = dataclasses.replace(incoming.neutral(), model=target.model, stream=False)
+        rendered = DIALECTS[dialect].render_request(
+            request, target=target_model(spec.id, target.model, dialect)
+        )
+        if dialect == DIALECT_ANTHROPIC:
+            return {k: v for k, v in rendered.items() if k in _ANTHROPIC_COUNT_FIELDS}, None
+        if dialect == DIALECT_GEMINI:
+            inner = {"model": f"models/{target.model}", **rendered}
+            return {"generateContentRequest": inner}, None
+        return {k: v for k, v in rendered.items() if k in _RESPONSES_COUNT_FIELDS}, None
+
+    @staticmethod
+    def _estimate(incoming: ClientRequest) -> int:
+        try:
+            return estimate_tokens(incoming.neutral())
+        except InvalidRequest:
+            # Not translatable is not uncountable: fall back to the size of what was sent.
+            return incoming.facts.estimated_tokens if incoming.facts.size else CHARS_PER_TOKEN
+
+
+def _counting_dialect(spec: ApiProviderSpec, client: str) -> str | None:
+    """The dialect to count in with `spec`'s API, or None where it has no counting endpoint."""
+    if client in (DIALECT_ANTHROPIC, DIALECT_GEMINI) and client in (
+        spec.dialect,
+        *spec.also_speaks,
+    ):
+        return client
+    if spec.dialect in (DIALECT_ANTHROPIC, DIALECT_GEMINI):
+        return spec.dialect
+    if spec.id == "openai":
+        return DIALECT_OPENAI_RESPONSES
+    return None

@@ -1,0 +1,95 @@
+"""What routing and the recorder need to know about a request, read leniently from its body.
+
+A request is not parsed into the neutral form before it is routed: most go to an upstream of
+the client's own dialect and are forwarded as they came, so a field, tool type or role the
+gateway has never seen must not stop them. This reads the few facts needed to route and to
+read the answer (model, stream, whether usage was asked for, tools and images for the
+small-request rule) and checks nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.gateway.catalog import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_CHAT,
+)
+from llmgw_desktop.engine.gateway.dialects._gemini_parts import field
+
+__all__ = ["CHARS_PER_TOKEN", "RequestFacts", "has_images", "request_facts"]
+
+# The small-request estimate: about four bytes of request per token (JSON included).
+CHARS_PER_TOKEN = 4
+_IMAGE_TYPES = frozenset({"image", "image_url", "input_image"})
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """The facts of one request that routing and relaying need."""
+
+    model: str | None
+    stream: bool
+    # The client asked for usage in its stream (OpenAI Chat's `stream_options.include_usage`;
+    # every other dialect's streams always carry it).
+    stream_usage: bool
+    tools: bool
+    # Bytes of the request body, for the small-request estimate.
+    size: int
+
+    @property
+    def estimated_tokens(self) -> int:
+        return max(1, self.size // CHARS_PER_TOKEN)
+
+
+def request_facts(
+    dialect: str,
+    body: dict[str, Any],
+    *,
+    size: int,
+    url_model: str | None = None,
+    stream: bool | None = None,
+) -> RequestFacts:
+    """The routing facts of a client's body (`url_model` and `stream` from a Gemini URL).
+
+    Raises:
+        InvalidRequest: `model` or `stream` is of the wrong type (the gateway must know both
+            to route the request and to read its answer).
+    """
+    model = url_model.removeprefix("models/") if url_model else body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise InvalidRequest("model: expected a string", param="model")
+    if stream is None:
+        value = body.get("stream")
+        if value is not None and not isinstance(value, bool):
+            raise InvalidRequest("stream: expected true or false", param="stream")
+        stream = bool(value)
+    usage = stream
+    if dialect == DIALECT_OPENAI_CHAT:
+        options = body.get("stream_options")
+        usage = stream and isinstance(options, dict) and options.get("include_usage") is True
+    return RequestFacts(model or None, stream, usage, bool(body.get("tools")), size)
+
+
+def has_images(dialect: str, body: dict[str, Any]) -> bool:
+    """Whether the request carries an image (the small-request rule leaves those alone)."""
+    if dialect == DIALECT_GEMINI:
+        contents = field(body, "contents")
+        for content in contents if isinstance(contents, list) else []:
+            parts = field(content, "parts") if isinstance(content, dict) else None
+            for part in parts if isinstance(parts, list) else []:
+                inline = field(part, "inlineData") if isinstance(part, dict) else None
+                if isinstance(inline, dict) and str(field(inline, "mimeType")).startswith("image"):
+                    return True
+        return False
+    key = "input" if dialect not in (DIALECT_ANTHROPIC, DIALECT_OPENAI_CHAT) else "messages"
+    items = body.get(key)
+    for item in items if isinstance(items, list) else []:
+        content = item.get("content") if isinstance(item, dict) else None
+        for part in content if isinstance(content, list) else []:
+            if isinstance(part, dict) and part.get("type") in _IMAGE_TYPES:
+                return True
+    return False

@@ -1,0 +1,188 @@
+"""Same dialect, same bytes: forwarding a request to an upstream that speaks the client's
+dialect, and reading back only what the recorder needs.
+
+The client's body goes out as it came (unknown fields, tool types, content blocks and roles
+included); only the model name changes, our own fields (`project`) are taken out, and an OpenAI
+Chat stream is asked for its usage. Headers go out as the client sent them, except credentials,
+hop-by-hop headers and our own. The answer comes back as the upstream sent it; usage is read
+from it on the side, leniently: an answer we cannot read is still the client's answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.gateway.catalog import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_CHAT,
+    DIALECT_OPENAI_RESPONSES,
+)
+from llmgw_desktop.engine.gateway.dialects import _anthropic_parts as anthropic_parts
+from llmgw_desktop.engine.gateway.dialects import _gemini_parts as gemini_parts
+from llmgw_desktop.engine.gateway.dialects import _openai_chat_parts as chat_parts
+from llmgw_desktop.engine.gateway.dialects import _openai_responses_parts as responses_parts
+from llmgw_desktop.engine.gateway.ir import Usage
+
+__all__ = [
+    "GATEWAY_FIELDS",
+    "forwardable_headers",
+    "passthrough_body",
+    "relayable_headers",
+    "splice_field",
+    "usage_of_answer",
+]
+
+log = logging.getLogger(__name__)
+
+# Gateway-only fields a client may put in its body; never sent upstream.
+GATEWAY_FIELDS = ("project",)
+# Request headers that never go upstream: the connection's own, the client's credentials (the
+# upstream gets ours), our own routing headers, and where the request came from.
+_NOT_FORWARDED = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "accept-encoding",
+        "cookie",
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "origin",
+        "referer",
+        "forwarded",
+        "x-real-ip",
+        "x-caller",
+        "x-project",
+        "x-workspace",
+        "x-llmgw-instance-token",
+        "mcp-session-id",
+        "mcp-protocol-version",
+        "last-event-id",
+        # They pick which account the operator's key bills; a caller must not choose that.
+        "openai-organization",
+        "openai-project",
+        "x-goog-user-project",
+    }
+)
+_NOT_FORWARDED_PREFIXES = ("x-gateway-", "x-forwarded-", "sec-", "proxy-")
+# Upstream answer headers that describe the upstream's connection, not the answer.
+_NOT_RELAYED = frozenset(
+    {
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "set-cookie",
+        "date",
+        "server",
+        "alt-svc",
+        "strict-transport-security",
+        "via",
+        "cf-ray",
+        "cf-cache-status",
+    }
+)
+
+
+def forwardable_headers(
+    headers: Iterable[tuple[str, str]], *, private: Iterable[str] = ()
+) -> dict[str, str]:
+    """The client's headers that go upstream with a same-dialect request, names lower-cased
+    (repeated ones joined). `private` names more headers to keep back (the trusted-principal
+    header, when one is configured)."""
+    withheld = _NOT_FORWARDED | {name.lower() for name in private if name}
+    out: dict[str, str] = {}
+    for raw_name, value in headers:
+        name = raw_name.lower()
+        if name in withheld or name.startswith(_NOT_FORWARDED_PREFIXES):
+            continue
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+def relayable_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The upstream's answer headers a same-dialect client gets back (request ids, rate-limit
+    figures), without those of the upstream's connection or ours."""
+    return {
+        name: value
+        for name, value in headers.items()
+        if name not in _NOT_RELAYED and not name.startswith("x-gateway-")
+    }
+
+
+@dataclass(frozen=True)
+class ForwardedBody:
+    """What goes upstream, and whether the gateway added a usage chunk to an OpenAI Chat
+    stream that the client did not ask for (and must not see)."""
+
+    data: bytes
+    added_usage: bool = False
+
+
+def passthrough_body(
+    dialect: str,
+    body: dict[str, Any],
+    raw: bytes,
+    model: str,
+    *,
+    stream: bool,
+    stream_usage: bool,
+) -> ForwardedBody:
+    """The client's request for an upstream of its own dialect: the raw bytes themselves when
+    nothing has to change, else the body with the model replaced and our fields taken out."""
+    changes: dict[str, Any] = {}
+    if dialect != DIALECT_GEMINI and body.get("model") != model:
+        changes["model"] = model
+    added_usage = dialect == DIALECT_OPENAI_CHAT and stream and not stream_usage
+    if added_usage:
+        options = body.get("stream_options")
+        changes["stream_options"] = {
+            **(options if isinstance(options, dict) else {}),
+            "include_usage": True,
+        }
+    if not changes and not any(field in body for field in GATEWAY_FIELDS):
+        return ForwardedBody(raw)
+    out = {k: v for k, v in body.items() if k not in GATEWAY_FIELDS} | changes
+    return ForwardedBody(jsonio.dumps(out), added_usage)
+
+
+def usage_of_answer(dialect: str, answer: Any) -> Usage:
+    """The usage in a whole same-dialect answer, or zeros where there is none to read."""
+    if not isinstance(answer, dict):
+        return Usage()
+    if dialect == DIALECT_ANTHROPIC:
+        return anthropic_parts.parse_usage(answer.get("usage"))
+    if dialect == DIALECT_OPENAI_CHAT:
+        return chat_parts.parse_usage(answer.get("usage"))
+    if dialect == DIALECT_OPENAI_RESPONSES:
+        return responses_parts.parse_usage(answer.get("usage"))
+    return gemini_parts.parse_usage(gemini_parts.field(answer, "usageMetadata"))
+
+
+def splice_field(raw: bytes, name: str, value: Any) -> bytes:
+    """`raw` (a JSON object's text) with one more member at its end, without parsing it
+    again: the answer's own bytes stay as the upstream wrote them."""
+    end = raw.rstrip()
+    if not end.endswith(b"}"):
+        return raw
+    body = end[:-1].rstrip()
+    comma = b"" if body.endswith(b"{") else b","
+    return body + comma + jsonio.dumps(name) + b":" + jsonio.dumps(value) + b"}"

@@ -1,0 +1,146 @@
+"""Reading a same-dialect stream on the side, for the recorder: usage, the end, an error.
+
+A passed-through stream is relayed byte for byte; the tap looks at each frame as it goes by and
+parses only the few that carry usage or say the stream ended or failed (most frames are text
+deltas it skips after a substring test). A tap never raises: a frame it cannot read is the
+client's business, and the recorder just learns less.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from typing import Any
+
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.gateway.catalog import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_CHAT,
+)
+from llmgw_desktop.engine.gateway.dialects import _anthropic_parts as anthropic_parts
+from llmgw_desktop.engine.gateway.dialects import _gemini_parts as gemini_parts
+from llmgw_desktop.engine.gateway.dialects import _openai_chat_parts as chat_parts
+from llmgw_desktop.engine.gateway.dialects import _openai_responses_parts as responses_parts
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.ir import Usage
+
+__all__ = ["StreamTap", "stream_tap"]
+
+_RESPONSES_FINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+class StreamTap(abc.ABC):
+    """What a stream said about itself so far. Subclasses read one dialect's frames."""
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+        self.completed = False
+        # The upstream's own error, sent inside the stream (the client sees it as sent).
+        self.error: str | None = None
+        self.frames = 0
+
+    def feed(self, sse: SseFrame) -> None:
+        self.frames += 1
+        # Unreadable to us is still the client's answer: it is relayed as it came.
+        with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+            self._feed(sse[0], sse[1])
+
+    @abc.abstractmethod
+    def _feed(self, event: str | None, data: str) -> None:
+        """Read one frame (may raise on what it cannot read; `feed` swallows that)."""
+
+    @staticmethod
+    def _json(data: str) -> dict[str, Any]:
+        value = jsonio.loads(data)
+        return value if isinstance(value, dict) else {}
+
+    @staticmethod
+    def _describe(error: Any) -> str:
+        if isinstance(error, dict):
+            kind = error.get("type") or error.get("code") or error.get("status") or "error"
+            return f"{kind}: {error.get('message')}"
+        return str(error)
+
+
+class _AnthropicTap(StreamTap):
+    def __init__(self) -> None:
+        super().__init__()
+        self._start = Usage()
+
+    def _feed(self, event: str | None, data: str) -> None:
+        # Some proxies drop the `event:` line; the payload's type says the same.
+        if event is None and '"type"' in data:
+            event = self._json(data).get("type")
+        if event == "message_start":
+            message = self._json(data).get("message") or {}
+            self._start = self.usage = anthropic_parts.parse_usage(message.get("usage"))
+        elif event == "message_delta":
+            final = anthropic_parts.parse_usage(self._json(data).get("usage"))
+            self.usage = anthropic_parts.merge_usage(self._start, final)
+        elif event == "message_stop":
+            self.completed = True
+        elif event == "error":
+            self.error = self._describe(self._json(data).get("error"))
+
+
+class _ChatTap(StreamTap):
+    def _feed(self, event: str | None, data: str) -> None:
+        if data.strip() == "[DONE]":
+            self.completed = True
+            return
+        if '"usage"' not in data and '"error"' not in data and '"finish_reason":"' not in data:
+            return
+        chunk = self._json(data)
+        if chunk.get("error"):
+            self.error = self._describe(chunk["error"])
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chat_parts.merge_usage(self.usage, chat_parts.parse_usage(chunk["usage"]))
+        choices = chunk.get("choices") or []
+        if any(isinstance(c, dict) and c.get("finish_reason") for c in choices):
+            # Finished; the usage chunk and [DONE] may still follow.
+            self.completed = True
+
+
+class _ResponsesTap(StreamTap):
+    def _feed(self, event: str | None, data: str) -> None:
+        if event is None:  # a server that leaves out `event:` lines: the type is in the data
+            if '"type"' not in data:
+                return
+            event = self._json(data).get("type")
+        if event in _RESPONSES_FINAL:
+            response = self._json(data).get("response") or {}
+            self.usage = responses_parts.parse_usage(response.get("usage"))
+            self.completed = True
+            if event == "response.failed":
+                self.error = self._describe(response.get("error"))
+        elif event == "error":
+            payload = self._json(data)
+            self.error = self._describe(payload.get("error") or payload)
+
+
+class _GeminiTap(StreamTap):
+    def _feed(self, event: str | None, data: str) -> None:
+        if "usageMetadata" not in data and '"error"' not in data and "finishReason" not in data:
+            return
+        chunk = self._json(data)
+        if isinstance(chunk.get("error"), dict):
+            self.error = self._describe(chunk["error"])
+            return
+        meta = gemini_parts.field(chunk, "usageMetadata")
+        if isinstance(meta, dict):
+            self.usage = gemini_parts.parse_usage(meta)
+        candidates = chunk.get("candidates") or []
+        if any(isinstance(c, dict) and gemini_parts.field(c, "finishReason") for c in candidates):
+            self.completed = True
+
+
+def stream_tap(dialect: str) -> StreamTap:
+    """A tap for streams of `dialect`."""
+    if dialect == DIALECT_ANTHROPIC:
+        return _AnthropicTap()
+    if dialect == DIALECT_OPENAI_CHAT:
+        return _ChatTap()
+    if dialect == DIALECT_GEMINI:
+        return _GeminiTap()
+    return _ResponsesTap()

@@ -1,0 +1,182 @@
+"""The real vendor CLIs as HTTP clients of a running gateway, in their default configuration.
+
+    CLI  --(its own dialect, pointed at the gateway)-->  gateway  -->  scripted upstream
+
+The gateway's API providers reach the scripted upstream through the usual environment variables
+(`OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL`, `GOOGLE_GEMINI_BASE_URL` and their keys), as an existing
+setup would. Each CLI is pointed at the gateway the way its documentation tells a user to, with a
+private home: nothing else of its configuration is changed. What the upstream received is in
+`ScriptedUpstream.requests`, what the CLI printed in `CliRun`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.contract.offline import CLI_BIN, COPILOT_CACHE, DEAD_PROXY, find_cli
+
+CLI_TIMEOUT_S = 150.0
+# Any key will do: on loopback with no lock configured the gateway uses its own credentials.
+CLIENT_KEY = "sk-client-key-the-gateway-ignores"
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """One finished CLI run."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def explain(self) -> str:
+        return (
+            f"{' '.join(self.argv)} exited {self.returncode}\n"
+            f"--- stdout ---\n{self.stdout[-3000:]}\n--- stderr ---\n{self.stderr[-3000:]}"
+        )
+
+
+def client_environment(home: Path, gateway_url: str) -> dict[str, str]:
+    """The environment a user sets to point each CLI at the gateway, with a private home.
+
+    Outbound traffic other than to loopback goes to a dead proxy, so nothing leaves the machine.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("LLM_GATEWAY_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_"))
+    }
+    env |= {
+        "HOME": str(home),
+        "PATH": os.pathsep.join([str(CLI_BIN), env.get("PATH", "")]),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_CACHE_HOME": str(COPILOT_CACHE),
+        "HTTP_PROXY": DEAD_PROXY,
+        "HTTPS_PROXY": DEAD_PROXY,
+        "http_proxy": DEAD_PROXY,
+        "https_proxy": DEAD_PROXY,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+        "NO_COLOR": "1",
+        "TERM": "dumb",
+        # Claude Code: the documented way to use a gateway.
+        "ANTHROPIC_BASE_URL": gateway_url,
+        "ANTHROPIC_API_KEY": CLIENT_KEY,
+        # Gemini CLI: its documented base-URL variable, an API key, and (headless) trust.
+        "GOOGLE_GEMINI_BASE_URL": gateway_url,
+        "GEMINI_API_KEY": CLIENT_KEY,
+        "GEMINI_CLI_TRUST_WORKSPACE": "true",
+        # Codex reads its key from the variable its provider entry names.
+        "CODEX_HOME": str(home / ".codex"),
+        "GATEWAY_API_KEY": CLIENT_KEY,
+        "OPENCODE_DISABLE_AUTOUPDATE": "1",
+        "OPENCODE_DISABLE_MODELS_FETCH": "1",
+    }
+    _write(home / ".gemini" / "settings.json", json.dumps(_GEMINI_SETTINGS))
+    return env
+
+
+# The Gemini CLI asks which sign-in to use on first start; an API key is the headless choice.
+_GEMINI_SETTINGS = {
+    "security": {"auth": {"selectedType": "gemini-api-key"}},
+    "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
+}
+
+
+def codex_config(gateway_url: str, *, model: str, mcp_url: str | None = None) -> str:
+    """Codex's config.toml with a `[model_providers]` entry for the gateway, as its docs show,
+    and optionally an MCP server (the gateway's own `/mcp`)."""
+    text = f'''model = "{model}"
+model_provider = "gateway"
+
+[model_providers.gateway]
+name = "llmgw-desktop"
+base_url = "{gateway_url}/v1"
+env_key = "GATEWAY_API_KEY"
+wire_api = "responses"
+'''
+    if mcp_url:
+        text += f'''
+[mcp_servers.llmgw]
+url = "{mcp_url}"
+'''
+    return text
+
+
+def opencode_config(gateway_url: str, model: str) -> str:
+    """OpenCode's config with an OpenAI-compatible provider for the gateway, as its docs show."""
+    config = {
+        "provider": {
+            "gateway": {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "llmgw-desktop",
+                "options": {"baseURL": f"{gateway_url}/v1", "apiKey": CLIENT_KEY},
+                "models": {model: {"name": model}},
+            }
+        },
+        "model": f"gateway/{model}",
+        "small_model": f"gateway/{model}",
+        "autoupdate": False,
+        "share": "disabled",
+    }
+    return json.dumps(config)
+
+
+def write_codex_config(home: Path, text: str) -> None:
+    _write(home / ".codex" / "config.toml", text)
+
+
+def write_opencode_config(home: Path, text: str) -> None:
+    _write(home / ".config" / "opencode" / "opencode.json", text)
+
+
+async def run_cli(
+    binary: str,
+    *args: str,
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout_s: float = CLI_TIMEOUT_S,
+) -> CliRun:
+    """Run the installed CLI to the end (stdin closed), bounded in time.
+
+    Raises:
+        TimeoutError: it did not finish in time (it is killed first).
+    """
+    executable = find_cli(binary)
+    cwd.mkdir(parents=True, exist_ok=True)
+    process = await asyncio.create_subprocess_exec(
+        executable,
+        *args,
+        env=dict(env),
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        async with asyncio.timeout(timeout_s):
+            out, err = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    return CliRun(
+        (binary, *args),
+        process.returncode if process.returncode is not None else -1,
+        out.decode("utf-8", errors="replace"),
+        err.decode("utf-8", errors="replace"),
+    )
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

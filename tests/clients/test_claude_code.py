@@ -1,0 +1,93 @@
+"""Claude Code 2.1 (`claude -p`, default settings) with `ANTHROPIC_BASE_URL` = the gateway.
+
+Claude Code sends what current clients send: a `role: "system"` message in the middle of the
+conversation, beta headers, `context_management`, adaptive thinking, `output_config`. Through
+the gateway it must reach an Anthropic upstream unchanged, an OpenAI one translated, and run a
+whole tool loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.runtime import GatewayRuntime
+from tests.clients.conftest import GATEWAY_KEYS
+from tests.clients.harness import CLIENT_KEY, run_cli
+from tests.fakes.upstream import Reply, ScriptedUpstream
+
+pytestmark = pytest.mark.contract
+
+SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
+
+
+async def test_claude_code_reaches_anthropic_with_its_request_unchanged(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    run = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
+    assert run.returncode == 0, run.explain()
+    assert "FAKE-OK" in run.stdout
+    request = upstream.llm_requests[-1]
+    assert request.path == "/v1/messages"
+    body = request.body
+    # What the gateway's own parser would once have refused goes through untouched.
+    roles = [m["role"] for m in body["messages"]]
+    assert "system" in roles[1:], roles
+    assert body["context_management"]
+    assert body["thinking"] == {"type": "adaptive"}
+    assert "mid-conversation-system" in request.headers["anthropic-beta"]
+    assert request.headers["user-agent"].startswith("claude-cli/")
+    assert "x-claude-code-session-id" in request.headers
+    # The upstream sees the gateway's key, never the client's.
+    assert (
+        request.headers["x-api-key"] == f"<redacted {len(GATEWAY_KEYS['ANTHROPIC_API_KEY'])} chars>"
+    )
+    assert len(CLIENT_KEY) != len(GATEWAY_KEYS["ANTHROPIC_API_KEY"])
+    rows = await gateway.engine.recorder.recent(limit=5)
+    assert rows[0]["provider"] == "anthropic" and rows[0]["state"] == "completed"
+    assert rows[0]["caller"] == "claude-code"
+    assert rows[0]["cache_read_tokens"] > 0
+
+
+async def test_claude_code_on_an_openai_model_runs_a_shell_tool_round_trip(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    # The model (OpenAI Chat upstream) asks for Claude Code's own Bash tool; Claude Code runs
+    # it and sends the result back, translated both ways by the gateway.
+    upstream.script_when_offered(
+        "Bash",
+        Reply.tool_call("Bash", {"command": SHELL_COMMAND, "description": "print a word"}),
+        Reply.ok("ALL-DONE", verbatim=True),
+    )
+    run = await run_cli(
+        "claude", "-p", "run the command", "--model", "gpt-4.1", env=env, cwd=home / "work"
+    )
+    assert run.returncode == 0, run.explain()
+    assert "ALL-DONE" in run.stdout
+    agent_turns = [r for r in upstream.llm_requests if r.body.get("tools")]
+    assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
+    last = agent_turns[-1].body["messages"]
+    assert last[-1] == {"role": "tool", "tool_call_id": "call_fake_1", "content": "TOOL-RAN-42"}
+    assert last[-2]["tool_calls"][0]["function"]["name"] == "Bash"
+    # Claude Code's mid-conversation system message keeps its place as an OpenAI system message.
+    assert [m["role"] for m in last[:3]] == ["system", "user", "system"]
+    rows = await gateway.engine.recorder.recent(limit=10)
+    assert {(r["provider"], r["state"]) for r in rows} == {("openai", "completed")}
+
+
+async def test_claude_code_on_a_gemini_model(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    run = await run_cli(
+        "claude", "-p", "say hello", "--model", "gemini-2.5-flash", env=env, cwd=home / "work"
+    )
+    assert run.returncode == 0, run.explain()
+    assert "FAKE-OK" in run.stdout
+    assert {r.path for r in upstream.llm_requests} <= {
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        "/v1beta/models/gemini-2.5-flash:generateContent",
+    }
+    agent = [r for r in upstream.llm_requests if r.body.get("tools")][-1].body
+    # The adaptive thinking Claude Code asks for becomes Gemini's thinking budget.
+    assert agent["generationConfig"]["thinkingConfig"]["thinkingBudget"] > 0

@@ -1,0 +1,78 @@
+"""The Gemini CLI 0.61 (`gemini -p`) with `GOOGLE_GEMINI_BASE_URL` = the gateway.
+
+Headless, the CLI offers its shell tool only when the user allows it (`--allowed-tools`); that
+is the one flag the tool loop needs, and it is about permissions, not about the gateway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.runtime import GatewayRuntime
+from tests.clients.conftest import GATEWAY_KEYS
+from tests.clients.harness import run_cli
+from tests.fakes.upstream import Reply, ScriptedUpstream
+
+pytestmark = pytest.mark.contract
+
+SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
+
+
+async def test_gemini_cli_reaches_google_with_its_request_unchanged(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    run = await run_cli("gemini", "-m", "gemini-2.5-flash", "-p", "say hello", env=env, cwd=home)
+    assert run.returncode == 0, run.explain()
+    assert "FAKE-OK" in run.stdout
+    request = upstream.llm_requests[-1]
+    assert request.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    assert request.query == {"alt": "sse"}
+    assert request.headers["x-goog-api-key"] == (
+        f"<redacted {len(GATEWAY_KEYS['GEMINI_API_KEY'])} chars>"
+    )
+    assert request.headers["user-agent"].lower().startswith("geminicli")
+    rows = await gateway.engine.recorder.recent(limit=5)
+    assert rows[0]["provider"] == "google" and rows[0]["state"] == "completed"
+    assert rows[0]["caller"] == "gemini-cli"
+
+
+async def test_gemini_cli_on_an_openai_model(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    run = await run_cli("gemini", "-m", "gpt-4.1", "-p", "say hello", env=env, cwd=home)
+    assert run.returncode == 0, run.explain()
+    assert "FAKE-OK" in run.stdout
+    assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
+
+
+async def test_gemini_cli_on_an_anthropic_model_runs_its_shell_tool(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    upstream.script_when_offered(
+        "run_shell_command",
+        Reply.tool_call("run_shell_command", {"command": SHELL_COMMAND}),
+        Reply.ok("ALL-DONE", verbatim=True),
+    )
+    run = await run_cli(
+        "gemini",
+        "-m",
+        "claude-sonnet-4-6",
+        "--allowed-tools",
+        "run_shell_command(printf)",
+        "-p",
+        "run the command",
+        env=env,
+        cwd=home / "work",
+    )
+    assert run.returncode == 0, run.explain()
+    assert "ALL-DONE" in run.stdout
+    assert {r.path for r in upstream.llm_requests} == {"/v1/messages"}
+    messages = upstream.llm_requests[-1].body["messages"]
+    call = next(b for b in messages[-2]["content"] if b["type"] == "tool_use")
+    assert call["name"] == "run_shell_command"
+    # Gemini's signature placeholder never reaches Anthropic as a thinking block.
+    assert all(b["type"] != "thinking" for b in messages[-2]["content"])
+    result = messages[-1]["content"][0]
+    assert result["type"] == "tool_result" and "TOOL-RAN-42" in str(result["content"])

@@ -1,0 +1,60 @@
+"""OpenCode 1.18 (`opencode run`) with an OpenAI-compatible provider pointing at the gateway,
+as its documentation shows (`@ai-sdk/openai-compatible`, `baseURL` = the gateway's `/v1`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.runtime import GatewayRuntime
+from tests.clients.harness import opencode_config, run_cli, write_opencode_config
+from tests.fakes.upstream import Reply, ScriptedUpstream
+
+pytestmark = pytest.mark.contract
+
+SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
+
+
+async def test_opencode_reaches_openai_with_its_request_unchanged(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    write_opencode_config(home, opencode_config(gateway.base_url, "gpt-4.1"))
+    run = await run_cli("opencode", "run", "say hello", env=env, cwd=home / "work")
+    assert run.returncode == 0, run.explain()
+    assert "FAKE-OK" in run.stdout
+    assert {r.path for r in upstream.llm_requests} == {"/v1/chat/completions"}
+    request = upstream.llm_requests[-1]
+    assert request.body["stream_options"] == {"include_usage": True}
+    assert "x-session-affinity" in request.headers
+    rows = await gateway.engine.recorder.recent(limit=5)
+    assert rows[0]["provider"] == "openai" and rows[0]["caller"] == "opencode"
+
+
+async def test_opencode_on_a_gemini_model(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    write_opencode_config(home, opencode_config(gateway.base_url, "gemini-2.5-flash"))
+    run = await run_cli("opencode", "run", "say hello", env=env, cwd=home / "work")
+    assert run.returncode == 0, run.explain()
+    assert "FAKE-OK" in run.stdout
+    assert {r.path for r in upstream.llm_requests} == {
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    }
+
+
+async def test_opencode_on_an_anthropic_model_runs_its_shell_tool(
+    env: dict[str, str], home: Path, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    write_opencode_config(home, opencode_config(gateway.base_url, "claude-sonnet-4-6"))
+    upstream.script_when_offered(
+        "bash",
+        Reply.tool_call("bash", {"command": SHELL_COMMAND, "description": "print a word"}),
+        Reply.ok("ALL-DONE", verbatim=True),
+    )
+    run = await run_cli("opencode", "run", "run the command", env=env, cwd=home / "work")
+    assert run.returncode == 0, run.explain()
+    assert "ALL-DONE" in run.stdout
+    assert {r.path for r in upstream.llm_requests} == {"/v1/messages"}
+    result = upstream.llm_requests[-1].body["messages"][-1]["content"][0]
+    assert result["type"] == "tool_result" and "TOOL-RAN-42" in str(result["content"])
