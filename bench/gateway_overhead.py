@@ -2,10 +2,14 @@
 and throughput, measured against a zero-latency upstream on loopback.
 
 Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
-       [--desktop] [--bearer]
+       [--desktop] [--bearer] [--baseline DIR]
 
 `--bearer` locks the gateway with a static bearer token (the rate limit raised out of the way
-but still counted), so the figures include authenticating every request.
+but still counted), so the figures include authenticating every request. `--baseline DIR`
+also runs the gateway of another checkout (`git worktree add /tmp/baseline <commit>`) in the
+same run, so a change is measured against what came before on the same machine state.
+Absolute times drift with the machine; the ratios to the direct call, measured in one run, are
+the figures to compare.
 
 Three processes, as in real use: a minimal upstream that answers OpenAI Chat Completions at
 once (JSON, or a 6-chunk SSE stream with usage), the gateway (`--headless`, recorder on) with
@@ -30,6 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -96,6 +101,58 @@ STREAM_BYTES = [
 REQUEST = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Capital of France?"}]}
 
 
+def agent_request() -> dict[str, object]:
+    """A request the size and shape coding agents send (about 40 KB): a long system prompt,
+    a dozen tools with schemas, and a history of tool calls and results."""
+    schema = {
+        "type": "object",
+        "properties": {
+            name: {"type": "string", "description": f"The {name} to use. " * 8}
+            for name in ("path", "command", "pattern", "content", "description")
+        },
+        "required": ["path"],
+        "additionalProperties": False,
+    }
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": f"tool_{i}",
+                "description": "Does one thing. " * 20,
+                "parameters": schema,
+            },
+        }
+        for i in range(12)
+    ]
+    messages: list[dict[str, object]] = [
+        {"role": "system", "content": "You are a coding agent. Follow the rules. " * 200}
+    ]
+    for turn in range(10):
+        call_id = f"call_{turn}"
+        arguments = json.dumps({"path": f"src/file_{turn}.py", "command": "read"})
+        messages += [
+            {"role": "user", "content": f"Step {turn}: look at the next file, please. " * 5},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": f"tool_{turn}", "arguments": arguments},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": call_id, "content": "def f():\n    return 1\n" * 40},
+        ]
+    messages.append({"role": "user", "content": "Now summarise what you found."})
+    return {"model": "gpt-4o", "messages": messages, "tools": tools, "tool_choice": "auto"}
+
+
+# What the client sends (one line, or with --agent a coding agent's request).
+_REQUEST: dict[str, object] = REQUEST
+
+
 # -- the zero-latency upstream (runs in its own process) ------------------------------------
 
 
@@ -141,7 +198,7 @@ def wait_ready(url: str, timeout_s: float = 30.0) -> None:
 
 async def one(session: aiohttp.ClientSession, url: str, *, stream: bool) -> tuple[float, float]:
     """(time to first body byte, total time) of one request."""
-    body = REQUEST | ({"stream": True} if stream else {})
+    body = _REQUEST | ({"stream": True} if stream else {})
     started = time.perf_counter()
     async with session.post(url, json=body, headers=AUTH_HEADERS) as response:
         first = await response.content.readany()
@@ -159,37 +216,62 @@ def quantiles(values: list[float]) -> tuple[float, float]:
 
 
 async def paired(
-    session: aiohttp.ClientSession, direct: str, gateway: str, calls: int, *, stream: bool
+    session: aiohttp.ClientSession,
+    direct: str,
+    gateways: list[Gateway],
+    calls: int,
+    *,
+    stream: bool,
 ) -> None:
-    for _ in range(50):  # warm both paths (connections, caches, JIT-free but lazy imports)
+    """Latency one request at a time: each round calls the upstream directly, then each
+    gateway, so all see the same machine state; `added` is the median of the paired
+    differences, and its ratio to the direct call's own median is the figure to compare."""
+    for _ in range(50):  # warm every path (connections, caches, lazy imports)
         await one(session, direct, stream=stream)
-        await one(session, gateway, stream=stream)
-    d_first, d_total, g_first, g_total, added_total, added_first = [], [], [], [], [], []
+        for gateway in gateways:
+            await one(session, gateway.url, stream=stream)
+    d_first: list[float] = []
+    d_total: list[float] = []
+    seen = {g.label: ([], [], [], []) for g in gateways}  # first, total, added first, total
     for _ in range(calls):
         a = await one(session, direct, stream=stream)
-        b = await one(session, gateway, stream=stream)
         d_first.append(a[0])
         d_total.append(a[1])
-        g_first.append(b[0])
-        g_total.append(b[1])
-        added_first.append(b[0] - a[0])
-        added_total.append(b[1] - a[1])
+        for gateway in gateways:
+            b = await one(session, gateway.url, stream=stream)
+            first, total, added_first, added_total = seen[gateway.label]
+            first.append(b[0])
+            total.append(b[1])
+            added_first.append(b[0] - a[0])
+            added_total.append(b[1] - a[1])
     kind = "stream" if stream else "json"
-    for label, values in (
-        (f"{kind} direct total", d_total),
-        (f"{kind} gateway total", g_total),
-        (f"{kind} added total", added_total),
-        (f"{kind} direct first byte", d_first),
-        (f"{kind} gateway first byte", g_first),
-        (f"{kind} added first byte", added_first),
-    ):
-        median, p95 = quantiles(values)
-        print(f"  {label:<28} median {median:6.3f} ms  p95 {p95:6.3f} ms  ({len(values)} calls)")
+    direct_total = quantiles(d_total)[0]
+    direct_first = quantiles(d_first)[0]
+    print(f"  {kind} direct total             median {direct_total:6.3f} ms")
+    print(f"  {kind} direct first byte        median {direct_first:6.3f} ms")
+    for gateway in gateways:
+        first, total, added_first, added_total = seen[gateway.label]
+        for label, values, base in (
+            ("gateway total", total, None),
+            ("added total", added_total, direct_total),
+            ("gateway first byte", first, None),
+            ("added first byte", added_first, direct_first),
+        ):
+            median, p95 = quantiles(values)
+            ratio = f"  = {median / base:4.2f} x direct" if base else ""
+            name = f"{kind} {gateway.label} {label}"
+            print(f"  {name:<34} median {median:6.3f} ms  p95 {p95:6.3f} ms{ratio}")
 
 
 async def throughput(
-    url: str, seconds: float, concurrency: int, gateway_pid: int | None, *, stream: bool = False
-) -> None:
+    url: str,
+    seconds: float,
+    concurrency: int,
+    gateway_pid: int | None,
+    *,
+    stream: bool = False,
+    direct_rate: float | None = None,
+) -> float:
     connector = aiohttp.TCPConnector(limit=concurrency)
     done = 0
     deadline = time.perf_counter() + seconds
@@ -208,6 +290,8 @@ async def throughput(
         elapsed = time.perf_counter() - started
     rate = done / elapsed
     line = f"  {rate:8.0f} requests/s ({done} in {elapsed:.1f} s, {concurrency} in flight)"
+    if direct_rate:
+        line += f" = {rate / direct_rate:4.2f} x direct"
     if process and times_before:
         times = process.cpu_times()
         user = (times.user - times_before.user) / done * 1000
@@ -218,21 +302,38 @@ async def throughput(
             f" {system:.3f}) = {1000 / per_request_ms:,.0f} requests/s per core"
         )
     print(line)
+    return rate
 
 
-async def measure(args: argparse.Namespace, direct: str, gateway: str, gateway_pid: int) -> None:
+@dataclass(frozen=True)
+class Gateway:
+    """A gateway under test: the current tree, or a baseline checkout (`--baseline`)."""
+
+    label: str
+    url: str
+    pid: int
+
+
+async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]) -> None:
     connector = aiohttp.TCPConnector(limit=1)
     async with aiohttp.ClientSession(connector=connector) as session:
-        print("latency, one request at a time (direct vs through the gateway, alternating):")
-        await paired(session, direct, gateway, args.calls, stream=False)
-        await paired(session, direct, gateway, args.calls, stream=True)
+        print("latency, one request at a time (direct and through each gateway, in turn):")
+        await paired(session, direct, gateways, args.calls, stream=False)
+        await paired(session, direct, gateways, args.calls, stream=True)
     print(f"throughput, {args.seconds:.0f} s each:")
     print(" direct upstream:")
-    await throughput(direct, args.seconds, args.concurrency, None)
-    print(" through the gateway (json):")
-    await throughput(gateway, args.seconds, args.concurrency, gateway_pid)
-    print(" through the gateway (stream):")
-    await throughput(gateway, args.seconds, args.concurrency, gateway_pid, stream=True)
+    rate = await throughput(direct, args.seconds, args.concurrency, None)
+    for gateway in gateways:
+        for stream in (False, True):
+            print(f" through the {gateway.label} gateway ({'stream' if stream else 'json'}):")
+            await throughput(
+                gateway.url,
+                args.seconds,
+                args.concurrency,
+                gateway.pid,
+                stream=stream,
+                direct_rate=rate,
+            )
 
 
 def main() -> None:
@@ -248,28 +349,32 @@ def main() -> None:
     parser.add_argument(
         "--bearer", action="store_true", help="require a static bearer token on every request"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of an earlier version (git worktree) to measure in the same run",
+    )
+    parser.add_argument(
+        "--agent",
+        action="store_true",
+        help="send agent-sized requests (about 40 KB, tools and history) instead of one line",
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global _REQUEST
+    if args.agent:
+        _REQUEST = agent_request()
     if args.serve_upstream:
         serve_upstream(args.serve_upstream)
         return
-    up_port, gw_port = free_port(), free_port()
+    up_port = free_port()
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LLM_GATEWAY_")}
         env.update(
-            LLM_GATEWAY_CONFIG=f"{home}/config.toml",
-            LLM_GATEWAY_DATA_DIR=f"{home}/data",
-            LLM_GATEWAY_LOG_DIR=f"{home}/log",
-            LLM_GATEWAY_HTTP_PORT=str(gw_port),
             LLM_GATEWAY_DETECT_LOCAL="false",
             LLM_GATEWAY_MASTER_KEY="0" * 64,
             OPENAI_API_KEY="sk-bench-key",
             OPENAI_BASE_URL=f"http://127.0.0.1:{up_port}/v1",
-        )
-        upstream = subprocess.Popen(
-            [sys.executable, __file__, "--serve-upstream", str(up_port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
         )
         if args.bearer:
             env["LLM_GATEWAY_AUTH_TOKEN"] = BENCH_TOKEN
@@ -278,29 +383,60 @@ def main() -> None:
         if args.desktop:
             env["QT_QPA_PLATFORM"] = "offscreen"
             env["LLM_GATEWAY_UI_START_HIDDEN"] = "true"
-        gateway = subprocess.Popen(
-            [sys.executable, "-m", "llmgw_desktop", *([] if args.desktop else ["--headless"])],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        processes = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--serve-upstream", str(up_port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        ]
+        trees = [("baseline", args.baseline)] if args.baseline else []
+        trees.append(("current", ROOT))
+        gateways = []
         try:
+            for label, tree in trees:
+                port = free_port()
+                gateway = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "llmgw_desktop",
+                        *([] if args.desktop else ["--headless"]),
+                    ],
+                    # The checkout's own package: `-m` finds it first from its directory.
+                    env=env | _home_env(Path(home) / label, port),
+                    cwd=tree,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                processes.append(gateway)
+                url = f"http://127.0.0.1:{port}"
+                gateways.append(Gateway(label, url + "/v1/chat/completions", gateway.pid))
+                wait_ready(url + "/health")
             wait_ready(f"http://127.0.0.1:{up_port}/")
-            wait_ready(f"http://127.0.0.1:{gw_port}/health")
             direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"
-            through = f"http://127.0.0.1:{gw_port}/v1/chat/completions"
             mode = "desktop app (Qt loop)" if args.desktop else "headless"
             lock = ", bearer token required" if args.bearer else ""
+            size = len(json.dumps(_REQUEST))
             print(
-                f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {mode}, "
-                f"recorder on{lock}"
+                f"{time.strftime('%Y-%m-%d')}, python {sys.version.split()[0]}, "
+                f"{os.cpu_count()} cores, {mode}, recorder on{lock}, {size:,} byte requests"
             )
-            asyncio.run(measure(args, direct, through, gateway.pid))
+            asyncio.run(measure(args, direct, gateways))
         finally:
-            for process in (gateway, upstream):
+            for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
+
+
+def _home_env(home: Path, port: int) -> dict[str, str]:
+    """A fresh config, data and log dir per gateway, and its port."""
+    return {
+        "LLM_GATEWAY_CONFIG": f"{home}/config.toml",
+        "LLM_GATEWAY_DATA_DIR": f"{home}/data",
+        "LLM_GATEWAY_LOG_DIR": f"{home}/log",
+        "LLM_GATEWAY_HTTP_PORT": str(port),
+    }
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import signal
 import sys
 
 from llmgw_desktop import __version__
+from llmgw_desktop.gc_tuning import tune_for_serving
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
@@ -57,6 +58,7 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
     stop = asyncio.Event()
     install_stop_signals(asyncio.get_running_loop(), stop)
     await runtime.start()
+    tune_for_serving()
     print(
         f"llmgw-desktop {__version__} running headless\n"
         f"  MCP endpoint: {runtime.mcp_url}\n"

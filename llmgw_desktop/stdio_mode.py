@@ -19,6 +19,7 @@ import time
 from llmgw_desktop.config_file import ConfigFileWriter
 from llmgw_desktop.engine.auth.policy import startup_problems
 from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.gc_tuning import tune_for_serving
 from llmgw_desktop.headless import install_stop_signals
 from llmgw_desktop.instance import INFO_FILE, InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
@@ -97,6 +98,7 @@ async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
         log.warning("port %d is taken; serving stdio only, without the HTTP front door", exc.port)
         runtime = None
     engine = runtime.engine if runtime is not None else await _engine_only(loaded)
+    tune_for_serving()
     stop = asyncio.Event()
     install_stop_signals(asyncio.get_running_loop(), stop)
     server = build_mcp_server(engine)

@@ -7,14 +7,15 @@ timer or deliver an event to it on the GUI thread: a use-after-free that crashes
 (seen as random segfaults in the UI tests, with gdb showing a timer firing on a freed object).
 
 So the desktop app turns automatic collection off and collects from a timer on the GUI
-thread instead, when the youngest generation has grown past the normal threshold. This is
-the approach pyqtgraph recommends for the same reason.
+thread instead, when the youngest generation has grown past the serving threshold
+(`gc_tuning.py`). This is the approach pyqtgraph recommends for the same reason.
 """
 
 from __future__ import annotations
 
 import gc
 
+from llmgw_desktop.gc_tuning import SERVING_THRESHOLDS
 from llmgw_desktop.ui.qt import QObject, QTimer
 
 __all__ = ["GuiThreadCollector"]
@@ -27,7 +28,7 @@ class GuiThreadCollector(QObject):
 
     def __init__(self, interval_ms: int = CHECK_EVERY_MS, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thresholds = gc.get_threshold()
+        self._thresholds = SERVING_THRESHOLDS
         self._was_enabled = gc.isenabled()
         gc.disable()
         self._timer = QTimer(self)

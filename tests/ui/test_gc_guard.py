@@ -6,6 +6,7 @@ import gc
 
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.gc_tuning import SERVING_THRESHOLDS
 from llmgw_desktop.ui.gc_guard import GuiThreadCollector
 
 
@@ -19,10 +20,11 @@ def test_collection_happens_on_the_gui_thread_timer(qtbot: QtBot) -> None:
     collector = GuiThreadCollector(interval_ms=10)
     try:
         assert not gc.isenabled()
-        for _ in range(gc.get_threshold()[0] + 50):
+        young = SERVING_THRESHOLDS[0]
+        for _ in range(young + 50):
             _Cycle()
-        assert gc.get_count()[0] > gc.get_threshold()[0]
-        qtbot.waitUntil(lambda: gc.get_count()[0] < gc.get_threshold()[0], timeout=2000)
+        assert gc.get_count()[0] > young
+        qtbot.waitUntil(lambda: gc.get_count()[0] < young, timeout=2000)
     finally:
         collector.stop()
     assert gc.isenabled()

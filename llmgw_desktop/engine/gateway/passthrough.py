@@ -100,6 +100,7 @@ _NOT_RELAYED = frozenset(
         "cf-cache-status",
     }
 )
+_NOT_RELAYED_PREFIXES = ("x-gateway-", "access-control-")
 
 
 def forwardable_headers(
@@ -120,11 +121,12 @@ def forwardable_headers(
 
 def relayable_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The upstream's answer headers a same-dialect client gets back (request ids, rate-limit
-    figures), without those of the upstream's connection or ours."""
+    figures), without those of the upstream's connection, ours, and any CORS grant: browsers
+    are answered by our own policy (closed unless configured), never by the upstream's."""
     return {
         name: value
         for name, value in headers.items()
-        if name not in _NOT_RELAYED and not name.startswith("x-gateway-")
+        if name not in _NOT_RELAYED and not name.startswith(_NOT_RELAYED_PREFIXES)
     }
 
 
@@ -152,14 +154,20 @@ def passthrough_body(
     if dialect != DIALECT_GEMINI and body.get("model") != model:
         changes["model"] = model
     added_usage = dialect == DIALECT_OPENAI_CHAT and stream and not stream_usage
+    options = body.get("stream_options")
     if added_usage:
-        options = body.get("stream_options")
         changes["stream_options"] = {
             **(options if isinstance(options, dict) else {}),
             "include_usage": True,
         }
-    if not changes and not any(field in body for field in GATEWAY_FIELDS):
+    # Our own fields are taken out, so a body holding one must be written again.
+    ours = any(field in body for field in GATEWAY_FIELDS)
+    if not ours and not changes:
         return ForwardedBody(raw)
+    if not ours and list(changes) == ["stream_options"] and options is None:
+        # The usual OpenAI Chat stream: one member more, and the client's bytes stay as they
+        # are (writing a coding agent's 40 KB request again cost more than the rest of it).
+        return ForwardedBody(splice_field(raw, "stream_options", changes["stream_options"]), True)
     out = {k: v for k, v in body.items() if k not in GATEWAY_FIELDS} | changes
     return ForwardedBody(jsonio.dumps(out), added_usage)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.capabilities import accepts_reasoning, target_model
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import (
@@ -19,6 +20,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
     ToolCallStart,
 )
+from llmgw_desktop.engine.gateway.passthrough import passthrough_body
 from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.gateway.translation import TargetModel, Untranslatable
@@ -473,3 +475,21 @@ def test_target_models_say_whether_they_reason() -> None:
     assert target_model("openai", "gpt-4.1", "openai-chat") == TargetModel(
         "openai", "gpt-4.1", "openai-chat", reasoning=False
     )
+
+
+# -- same dialect ---------------------------------------------------------------------------
+
+
+def test_a_chat_stream_is_asked_for_usage_without_rewriting_the_clients_bytes() -> None:
+    raw = b'{"model": "gpt-4o", "stream": true, "messages": [{"role": "user", "content": "1.50"}]}'
+    body = jsonio.loads(raw)
+    sent = passthrough_body("openai-chat", body, raw, "gpt-4o", stream=True, stream_usage=False)
+    assert sent.added_usage
+    assert sent.data.startswith(raw[:-1])  # the client's own bytes, one member appended
+    assert jsonio.loads(sent.data) == body | {"stream_options": {"include_usage": True}}
+    # With a project field, or stream_options already there, the body is written again.
+    with_project = body | {"project": "p"}
+    sent = passthrough_body(
+        "openai-chat", with_project, raw, "gpt-4o", stream=True, stream_usage=False
+    )
+    assert "project" not in jsonio.loads(sent.data)
