@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.contract.offline import CLI_BIN, COPILOT_CACHE, DEAD_PROXY, find_cli
+from tests.contract.offline import CLI_BIN, find_cli, private_home
 
 CLI_TIMEOUT_S = 150.0
 # Any key will do: on loopback with no lock configured the gateway uses its own credentials.
@@ -46,27 +46,13 @@ def client_environment(home: Path, gateway_url: str) -> dict[str, str]:
 
     Outbound traffic other than to loopback goes to a dead proxy, so nothing leaves the machine.
     """
-    home.mkdir(parents=True, exist_ok=True)
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("LLM_GATEWAY_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_"))
     }
-    env |= {
-        "HOME": str(home),
+    env |= private_home(home) | {
         "PATH": os.pathsep.join([str(CLI_BIN), env.get("PATH", "")]),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_CACHE_HOME": str(COPILOT_CACHE),
-        "HTTP_PROXY": DEAD_PROXY,
-        "HTTPS_PROXY": DEAD_PROXY,
-        "http_proxy": DEAD_PROXY,
-        "https_proxy": DEAD_PROXY,
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-        "NO_COLOR": "1",
-        "TERM": "dumb",
         # Claude Code: the documented way to use a gateway.
         "ANTHROPIC_BASE_URL": gateway_url,
         "ANTHROPIC_API_KEY": CLIENT_KEY,

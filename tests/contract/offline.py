@@ -39,10 +39,11 @@ def offline_environment(home: Path, base_url: str, monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv(name, value)
 
 
-def prepare_offline_home(home: Path, base_url: str) -> dict[str, str]:
-    """Write each CLI's config under `home`; returns the environment the CLIs need."""
+def private_home(home: Path) -> dict[str, str]:
+    """A private home for the CLIs, and a dead proxy for everything but loopback, so a CLI
+    that tries to reach the internet fails at once."""
     home.mkdir(parents=True, exist_ok=True)
-    values = {
+    return {
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_DATA_HOME": str(home / ".local" / "share"),
@@ -56,6 +57,12 @@ def prepare_offline_home(home: Path, base_url: str) -> dict[str, str]:
         "no_proxy": "127.0.0.1,localhost",
         "NO_COLOR": "1",
         "TERM": "dumb",
+    }
+
+
+def prepare_offline_home(home: Path, base_url: str) -> dict[str, str]:
+    """Write each CLI's config under `home`; returns the environment the CLIs need."""
+    values = private_home(home) | {
         # Claude Code
         "ANTHROPIC_BASE_URL": base_url,
         "ANTHROPIC_API_KEY": "sk-ant-test-key",
