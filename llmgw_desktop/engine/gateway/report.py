@@ -82,14 +82,18 @@ class RouteReport:
         return body
 
     def to_record(self) -> dict[str, Any]:
-        """The route as the flight recorder keeps it."""
-        return {
+        """The route as the flight recorder keeps it (with what a translation left out, so the
+        recorder shows it as the client's `x-gateway-notice` did)."""
+        record: dict[str, Any] = {
             "requestedProvider": self.requested_provider,
             "requestedModel": self.requested_model,
             "project": self.project,
             "rule": self.rule,
             "attempts": [a.to_dict() for a in self.attempts],
         }
+        if self.notices:
+            record["notices"] = list(self.notices)
+        return record
 
 
 def _header(value: str) -> str:

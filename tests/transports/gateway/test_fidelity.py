@@ -133,6 +133,9 @@ async def test_what_a_translation_leaves_out_is_said_in_a_notice(
     assert notice.startswith("left out for anthropic/claude-sonnet-4-6: ")
     assert "web_search tool (OpenAI's)" in notice and "include (OpenAI's)" in notice
     assert [t["name"] for t in upstream.llm_requests[-1].body["tools"]] == ["f"]
+    # The flight recorder keeps the notice with the route.
+    (row,) = await gateway.engine.recorder.recent(limit=1)
+    assert row["route"]["notices"] == [notice]
 
 
 async def test_a_fallback_to_another_dialect_after_a_same_dialect_failure(
