@@ -22,18 +22,53 @@ _KEY_SHAPES = re.compile(
     r"[A-Za-z0-9_\-]{12,}"
 )
 _AWS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
-_PEM = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?-----END \1-----", re.S)
-_URL_CREDENTIALS = re.compile(r"\b([a-z][a-z0-9+.-]*://[^/\s:@]+):([^/\s@]+)@")
+# Tried once per run of token characters, at its first `eyJ` after a word boundary (atomic;
+# group 1 is the run before it, kept): retried at every `eyJ` of "eyJa-eyJa-...", the run was
+# read again each time.
+_JWT = re.compile(
+    r"(?<![A-Za-z0-9_-])(?>([A-Za-z0-9_-]*?)\beyJ[A-Za-z0-9_-]{8,}+)"
+    r"\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+)
+_PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----")
+# A scheme is looked for once per run of scheme characters, from its first letter after a word
+# boundary (atomic): retried at every letter, "a.a.a..." costs time quadratic in its length.
+_URL_CREDENTIALS = re.compile(
+    r"(?<![a-z0-9+.-])((?>[a-z0-9+.-]*?\b[a-z][a-z0-9+.-]*+)://[^/\s:@]+):([^/\s@]+)@"
+)
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}")
-# key=value and "key": "value" pairs whose name says they hold a secret.
+# key=value and "key": "value" pairs whose name says they hold a secret (in its last dotted
+# part). Linear in the text: a match starts only where a name starts, its dotted parts and its
+# last part are taken whole (possessive, atomic), so a long run of word characters is read once
+# instead of once per character (an upstream's error body that echoes a 64 KB name took minutes).
 _NAMED = re.compile(
     r"""(?ix)
-    (["']?[\w.\-]*(?:api[_-]?key|token|secret|password|passwd|authorization|credential)
-     [\w\-]*["']?\s*[:=]\s*)
+    (?<![\w.\-])
+    (["']?(?:[\w\-]*+\.)*+
+     (?>[\w\-]*?(?:api[_-]?key|token|secret|password|passwd|authorization|credential)[\w\-]*+)
+     ["']?\s*[:=]\s*)
     (["']?)([^\s"',;&}]{4,})
     """
 )
+
+
+def _mask_pem(text: str) -> str:
+    """Private key blocks masked, their BEGIN and END lines kept. Each BEGIN looks for its END
+    with a plain search, and a label found without an END is not looked for again: a lazy
+    `.*?` read the rest of the text again from every BEGIN."""
+    pieces: list[str] = []
+    copied = search_at = 0
+    without_end: set[str] = set()
+    while (begin := _PEM_BEGIN.search(text, search_at)) is not None:
+        label = begin.group(1)
+        end_line = f"-----END {label}-----"
+        end = -1 if label in without_end else text.find(end_line, begin.end())
+        if end < 0:
+            without_end.add(label)
+            search_at = begin.start() + 1
+            continue
+        pieces += [text[copied : begin.start()], f"-----BEGIN {label}-----{REDACTED}{end_line}"]
+        copied = search_at = end + len(end_line)
+    return "".join(pieces) + text[copied:] if pieces else text
 
 
 _CODE_VALUE = re.compile(r"[()\[\]{}<$]|^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
@@ -55,10 +90,8 @@ def redact(text: str, *, named: bool = True) -> str:
     `named=False` masks only unmistakable secrets (key shapes, JWTs, private keys, bearer
     tokens, passwords in URLs) and skips `password = ...`-style pairs.
     """
-    text = _PEM.sub(
-        lambda m: f"-----BEGIN {m.group(1)}-----{REDACTED}-----END {m.group(1)}-----", text
-    )
-    text = _JWT.sub(REDACTED, text)
+    text = _mask_pem(text)
+    text = _JWT.sub(lambda m: m.group(1) + REDACTED, text)
     text = _KEY_SHAPES.sub(lambda m: m.group(1) + REDACTED, text)
     text = _AWS_KEY_ID.sub(lambda m: m.group(1) + REDACTED, text)
     text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)

@@ -24,7 +24,8 @@ __all__ = ["CHARS_PER_TOKEN", "RequestFacts", "has_images", "request_facts"]
 
 # The small-request estimate: about four bytes of request per token (JSON included).
 CHARS_PER_TOKEN = 4
-_IMAGE_TYPES = frozenset({"image", "image_url", "input_image"})
+# A tuple, not a set: a client's `type` may be any JSON (a list cannot be hashed).
+_IMAGE_TYPES = ("image", "image_url", "input_image")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.facts import RequestFacts, request_facts
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.registry import DIALECTS
+from llmgw_desktop.engine.gateway.translation import encode_request
 
 __all__ = ["ClientRequest"]
 
@@ -47,13 +48,17 @@ class ClientRequest:
         """The request in neutral form (parsed on first use, then remembered).
 
         Raises:
-            InvalidRequest: the body is malformed for translation (named field).
+            InvalidRequest: the body is malformed for translation (named field), or nested
+                too deeply to be written again.
             Untranslatable: it uses something no other dialect can carry.
         """
         if self._refusal is not None:
             raise self._refusal
         if self._neutral is None:
             try:
+                # Nested deeper than JSON is written again, a body could not be sent translated
+                # anyway, and the translators' walks of it would recurse as deep (a 500).
+                encode_request(self.body)
                 parsed = self.dialect.parse_request(self.body, model=self.url_model)
             except InvalidRequest as exc:
                 self._refusal = exc

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 __all__ = [
     "CUSTOM_INPUT",
+    "MAX_TOKEN_COUNT",
     "ChatRequest",
     "ChatResponse",
     "DocumentPart",
@@ -46,6 +47,12 @@ Role = Literal["user", "assistant", "system"]
 # end_turn: finished; max_tokens: cut by the limit; tool_use: wants a tool result;
 # stop_sequence: hit a stop string; refusal / error: the model declined or failed.
 StopReason = Literal["end_turn", "max_tokens", "tool_use", "stop_sequence", "refusal", "error"]
+
+
+# The most tokens an upstream is believed to report for one count; a larger figure reads as
+# none, like a count that is not a number: it could neither be written in JSON (orjson stops at
+# 64 bits) nor stored by the flight recorder (whose failed write would block every later one).
+MAX_TOKEN_COUNT = 2**40
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from llmgw_desktop.engine.gateway.dialects import _gemini_parts as gemini_parts
 from llmgw_desktop.engine.gateway.dialects import _openai_chat_parts as chat_parts
 from llmgw_desktop.engine.gateway.dialects import _openai_responses_parts as responses_parts
 from llmgw_desktop.engine.gateway.ir import Usage
+from llmgw_desktop.engine.gateway.translation import encode_request
 
 __all__ = [
     "GATEWAY_FIELDS",
@@ -98,6 +99,13 @@ _NOT_RELAYED = frozenset(
         "via",
         "cf-ray",
         "cf-cache-status",
+        # Hop-by-hop (RFC 9110 7.6.1): they describe the upstream's connection, and our answer
+        # is framed again by our own server (no trailers, no protocol switch).
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-connection",
+        "proxy-authenticate",
     }
 )
 _NOT_RELAYED_PREFIXES = ("x-gateway-", "access-control-")
@@ -115,6 +123,11 @@ def forwardable_headers(
         name = raw_name.lower()
         if name in withheld or name.startswith(_NOT_FORWARDED_PREFIXES):
             continue
+        if not value.isascii():
+            # aiohttp reads header bytes as UTF-8 (the rest as surrogates) and our HTTP client
+            # writes latin-1: written back as the client's own bytes, an emoji in an `X-Title`
+            # goes through instead of failing the request (and `é` is not sent as another byte).
+            value = value.encode("utf-8", "surrogateescape").decode("latin-1")
         out[name] = f"{out[name]}, {value}" if name in out else value
     return out
 
@@ -149,7 +162,11 @@ def passthrough_body(
     stream_usage: bool,
 ) -> ForwardedBody:
     """The client's request for an upstream of its own dialect: the raw bytes themselves when
-    nothing has to change, else the body with the model replaced and our fields taken out."""
+    nothing has to change, else the body with the model replaced and our fields taken out.
+
+    Raises:
+        InvalidRequest: the body must be written again and is nested too deeply for that.
+    """
     changes: dict[str, Any] = {}
     if dialect != DIALECT_GEMINI and body.get("model") != model:
         changes["model"] = model
@@ -164,12 +181,14 @@ def passthrough_body(
     ours = any(field in body for field in GATEWAY_FIELDS)
     if not ours and not changes:
         return ForwardedBody(raw)
-    if not ours and list(changes) == ["stream_options"] and options is None:
+    if not ours and list(changes) == ["stream_options"] and "stream_options" not in body:
         # The usual OpenAI Chat stream: one member more, and the client's bytes stay as they
         # are (writing a coding agent's 40 KB request again cost more than the rest of it).
+        # Only when the member is absent: spliced after a `null` one, it would be a duplicate
+        # key, which strict parsers refuse and first-wins parsers read as "no usage".
         return ForwardedBody(splice_field(raw, "stream_options", changes["stream_options"]), True)
     out = {k: v for k, v in body.items() if k not in GATEWAY_FIELDS} | changes
-    return ForwardedBody(jsonio.dumps(out), added_usage)
+    return ForwardedBody(encode_request(out), added_usage)
 
 
 def usage_of_answer(dialect: str, answer: Any) -> Usage:

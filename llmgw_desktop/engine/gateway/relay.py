@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamDecoder, StreamEncoder
-from llmgw_desktop.engine.gateway.http1 import Http1Response
+from llmgw_desktop.engine.gateway.http1 import Http1Response, ResponseBroken
 from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent, Usage
 from llmgw_desktop.engine.gateway.sse import SseParser, frame
 from llmgw_desktop.engine.gateway.taps import StreamTap
@@ -209,7 +209,8 @@ class RelayedStream:
         """The client's bytes, chunk by chunk (the recorder's outcome is filled in as they go).
 
         Raises:
-            OSError, TimeoutError: the connection broke or stalled mid-stream.
+            OSError, TimeoutError: the connection broke or stalled mid-stream, or the stream
+                ended before its last frame (`ResponseBroken`).
         """
         try:
             if self._primed:
@@ -225,6 +226,11 @@ class RelayedStream:
             tail = self._relay(b"", final=True)
             if tail:
                 yield tail
+            if not self._tap.completed and self._tap.error is None:
+                # Over without its last frame: a body delimited by the connection's close ends
+                # "cleanly" when the upstream is cut off. A broken stream, as when a chunked one
+                # breaks off (not a client that left, as the recorder would otherwise say).
+                raise ResponseBroken("the upstream ended its stream before it was complete")
         finally:
             self._response.release()
             self._settle()

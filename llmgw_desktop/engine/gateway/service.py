@@ -13,6 +13,7 @@ recorder with its caller, route and the attempts it took.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -60,7 +61,7 @@ from llmgw_desktop.engine.gateway.relay import (
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
 from llmgw_desktop.engine.gateway.taps import stream_tap
-from llmgw_desktop.engine.gateway.translation import Untranslatable, notice_for
+from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder
 
@@ -249,7 +250,7 @@ class GatewayService:
 
         Raises:
             InvalidRequest: the request cannot be translated for this target (`Untranslatable`
-                names the feature and the model).
+                names the feature and the model), or is nested too deeply to be written.
         """
         facts = incoming.facts
         if up_name == incoming.name:
@@ -282,7 +283,7 @@ class GatewayService:
             # OpenAI's reasoning models refuse max_tokens; every OpenAI model takes this name.
             body["max_completion_tokens"] = body.pop("max_tokens")
         return Outgoing(
-            jsonio.dumps(body),
+            encode_request(body),
             passthrough=False,
             request=request,
             notice=notice_for(model, notes),
@@ -344,6 +345,16 @@ class GatewayService:
             if exc.status == 429:
                 self.keys.rest(spec.id, key, exc.retry_after_s)
             return None, exc
+        except asyncio.CancelledError:
+            # The client left before the answer began: the row ends now, or it stays open.
+            self._finish(record, route, "canceled", Usage(), error_code="client_disconnected")
+            raise
+        except GatewayError as exc:
+            # Refused on its way out (a value our HTTP client will not write): the same.
+            self._finish(
+                record, route, "refused", Usage(), http_status=exc.http_status, error_code=exc.code
+            )
+            raise
         return answer, None
 
     # -- answers in the client's own dialect --------------------------------------------

@@ -11,9 +11,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import InvalidRequest
 
-__all__ = ["DIALECT_NAMES", "TargetModel", "Untranslatable", "left_out_fields", "notice_for"]
+__all__ = [
+    "DIALECT_NAMES",
+    "MAX_WRITTEN_DEPTH",
+    "TargetModel",
+    "Untranslatable",
+    "encode_request",
+    "left_out_fields",
+    "notice_for",
+]
 
 # How each dialect is named to a person reading an error or a notice.
 DIALECT_NAMES = {
@@ -24,6 +33,9 @@ DIALECT_NAMES = {
 }
 # At most this many left-out features are named in one notice (the header must stay short).
 MAX_NAMED = 12
+# Levels of nesting orjson writes. It reads up to 1024, so a client's body can parse and still
+# be impossible to write again (its encoder raises a TypeError, which would be a 500).
+MAX_WRITTEN_DEPTH = 254
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,23 @@ def left_out_fields(
         reason = reasons.get(key)
         out.append(f"{key} ({reason})" if reason else key)
     return out
+
+
+def encode_request(body: Mapping[str, Any]) -> bytes:
+    """A request body for an upstream (rewritten or translated from the client's) as JSON.
+
+    Raises:
+        InvalidRequest: the client nested it deeper than can be written again.
+    """
+    try:
+        return jsonio.dumps(body)
+    except TypeError as exc:
+        if "Recursion limit" not in str(exc):
+            raise
+        raise InvalidRequest(
+            f"the request body is nested too deeply to be sent on (at most {MAX_WRITTEN_DEPTH} "
+            "levels of objects and arrays)"
+        ) from None
 
 
 def notice_for(target: TargetModel, left_out: Iterable[str]) -> str | None:

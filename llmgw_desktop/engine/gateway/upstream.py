@@ -32,7 +32,7 @@ from llmgw_desktop.engine.gateway.http1 import (
 )
 from llmgw_desktop.engine.gateway.proxies import ProxyRules
 from llmgw_desktop.engine.gateway.tls import TrustStore
-from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.engine.redact import REDACTED, redact
 
 __all__ = ["ANTHROPIC_VERSION", "UpstreamClient", "UpstreamFailure", "UpstreamTarget"]
 
@@ -44,6 +44,8 @@ RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 # A bad or exhausted key: the next key of the same provider may work, another request won't.
 KEY_STATUSES = frozenset({401, 402, 403})
 MAX_ERROR_BODY = 64 * 1024
+# Shorter keys (a local server's "none") are not scrubbed: they would mask ordinary words.
+MIN_SCRUBBED_KEY = 8
 ERROR_BODY_TIMEOUT_S = 10.0
 
 
@@ -200,11 +202,14 @@ class UpstreamClient:
         if response.status < 400:
             return response
         try:
-            raw = (await response.read(timeout_s=ERROR_BODY_TIMEOUT_S))[:MAX_ERROR_BODY]
+            raw = await response.read(timeout_s=ERROR_BODY_TIMEOUT_S)
         except (OSError, TimeoutError):
             raw = b""
         finally:
             response.release()
+        # The key is taken out before the body (and then its message) is cut: a key across
+        # the cut would be left in part, out of reach of the exact match.
+        raw = _without_key(raw, target)[:MAX_ERROR_BODY]
         message = _scrubbed(error_message(raw), target)
         raise UpstreamFailure(
             f"{target.provider} answered {response.status}: {message}",
@@ -212,7 +217,9 @@ class UpstreamClient:
             fallback=response.status in RETRYABLE_STATUSES,
             next_key=response.status in RETRYABLE_STATUSES | KEY_STATUSES,
             retry_after_s=_retry_after(response.headers.get("retry-after")),
-            raw_body=_scrubbed(raw.decode("utf-8", errors="replace"), target).encode(),
+            # Relayed as the upstream's JSON: `name: value` pairs are left alone, as masking an
+            # unquoted value (`"max_tokens": 100000`) would leave a body that does not parse.
+            raw_body=_scrubbed(raw.decode("utf-8", errors="replace"), target, named=False).encode(),
         )
 
     async def get_json(
@@ -250,12 +257,20 @@ def error_message(raw: bytes) -> str:
     return text[:500]
 
 
-def _scrubbed(message: str, target: UpstreamTarget) -> str:
+def _scrubbed(message: str, target: UpstreamTarget, *, named: bool = True) -> str:
     """An upstream's message without the key it was sent: upstreams sometimes echo it back.
-    The exact key is removed whatever its shape, then the redactor masks other key shapes."""
-    if target.api_key and len(target.api_key) >= 8:
-        message = message.replace(target.api_key, "[REDACTED]")
-    return redact(message)
+    The exact key is removed whatever its shape, then the redactor masks other key shapes
+    (and, with `named`, `password=...`-style pairs)."""
+    if target.api_key and len(target.api_key) >= MIN_SCRUBBED_KEY:
+        message = message.replace(target.api_key, REDACTED)
+    return redact(message, named=named)
+
+
+def _without_key(raw: bytes, target: UpstreamTarget) -> bytes:
+    """An upstream's body without the exact key it was sent."""
+    if target.api_key and len(target.api_key) >= MIN_SCRUBBED_KEY:
+        return raw.replace(target.api_key.encode(), REDACTED.encode())
+    return raw
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -13,6 +13,7 @@ from typing import Any
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects._shared import SKIP_SIGNATURE
 from llmgw_desktop.engine.gateway.ir import (
+    MAX_TOKEN_COUNT,
     ChatRequest,
     DocumentPart,
     ImagePart,
@@ -579,7 +580,8 @@ def error_body(status: int, code: str, message: str) -> dict[str, Any]:
 
 
 def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    believable = isinstance(value, int) and not isinstance(value, bool)
+    return value if believable and 0 <= value <= MAX_TOKEN_COUNT else 0
 
 
 def parse_usage(raw: Any) -> Usage:

@@ -21,6 +21,7 @@ from llmgw_desktop.engine.gateway.dialects._shared import (
     function_parameters,
 )
 from llmgw_desktop.engine.gateway.ir import (
+    MAX_TOKEN_COUNT,
     ChatRequest,
     DocumentPart,
     ImagePart,
@@ -378,7 +379,8 @@ def sign_first_call(parts: list[dict[str, Any]]) -> None:
 
 def _count(meta: Mapping[str, Any], camel: str) -> int:
     value = field(meta, camel)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    believable = isinstance(value, int) and not isinstance(value, bool)
+    return value if believable and 0 < value <= MAX_TOKEN_COUNT else 0
 
 
 def parse_usage(meta: Any) -> Usage:
@@ -418,7 +420,8 @@ def parse_finish(reason: Any, called: bool) -> StopReason:
         return "tool_use" if called else "end_turn"
     if reason == "MAX_TOKENS":
         return "max_tokens"
-    return "refusal" if reason in _REFUSALS else "error"
+    # An upstream's reason may be any JSON (a list cannot be looked up in the set).
+    return "refusal" if isinstance(reason, str) and reason in _REFUSALS else "error"
 
 
 def status_name(status: int) -> str:

@@ -17,6 +17,7 @@ from llmgw_desktop.engine.gateway.dialects._shared import (
 )
 from llmgw_desktop.engine.gateway.ir import (
     CUSTOM_INPUT,
+    MAX_TOKEN_COUNT,
     ChatRequest,
     DocumentPart,
     ImagePart,
@@ -139,7 +140,8 @@ def _count(value: Any) -> int:
     """A token count, tolerating the nulls and floats some compatible servers send."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
-    return max(int(value), 0)
+    count = max(int(value), 0)
+    return count if count <= MAX_TOKEN_COUNT else 0
 
 
 def parse_usage(raw: Any) -> Usage:

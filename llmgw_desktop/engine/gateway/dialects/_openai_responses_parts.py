@@ -17,6 +17,7 @@ from llmgw_desktop.engine.gateway.dialects._openai_responses_request import (
 )
 from llmgw_desktop.engine.gateway.dialects._shared import custom_input
 from llmgw_desktop.engine.gateway.ir import (
+    MAX_TOKEN_COUNT,
     ChatRequest,
     Part,
     StopReason,
@@ -71,7 +72,8 @@ def render_usage(usage: Usage) -> dict[str, Any]:
 
 
 def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    believable = isinstance(value, int) and not isinstance(value, bool)
+    return value if believable and 0 < value <= MAX_TOKEN_COUNT else 0
 
 
 def status_of(stop: StopReason) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:

@@ -211,6 +211,8 @@ def _parse_input(
         if not isinstance(item, dict):
             raise InvalidRequest(f"{path}: expected an object")
         kind = item.get("type", "message")
+        if not isinstance(kind, str):  # looked up in dicts below: a list cannot be hashed
+            raise InvalidRequest(f"{path}.type: expected a string")
         if kind == "message":
             role = item.get("role")
             if role not in _ROLES:

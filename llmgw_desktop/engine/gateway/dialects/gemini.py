@@ -330,7 +330,7 @@ def _parse_contents(raw: Any, left_out: list[str]) -> tuple[Message, ...]:
     for i, item in enumerate(raw):
         item = expect_dict(item, f"contents[{i}]")
         role = field(item, "role") or "user"
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in _ROLES:
             raise InvalidRequest(f"contents[{i}].role: expected 'user' or 'model', got {role!r}")
         raw_parts = field(item, "parts")
         if not raw_parts:
