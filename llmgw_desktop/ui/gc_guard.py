@@ -30,6 +30,7 @@ class GuiThreadCollector(QObject):
         super().__init__(parent)
         self._thresholds = SERVING_THRESHOLDS
         self._was_enabled = gc.isenabled()
+        self._froze = False
         gc.disable()
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
@@ -51,14 +52,22 @@ class GuiThreadCollector(QObject):
     def freeze_startup_objects(self) -> None:
         """Move everything alive now (modules, the engine, the widgets) out of the collector's
         view: a full collection then walks only what was made since, so it stays well under
-        a frame instead of the 25-35 ms a full walk took with the dashboard open."""
+        a frame instead of the 25-35 ms a full walk took with the dashboard open.
+
+        If the process already froze objects of its own (a host such as a test runner that
+        starts many apps), the permanent generation is its to manage: freezing ours on top
+        could not be undone without unfreezing its objects too, so the app leaves it alone."""
         gc.collect()
-        gc.freeze()
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            self._froze = True
 
     def stop(self) -> None:
         """Collect once more here and give collection back to Python."""
         self._timer.stop()
-        gc.unfreeze()
+        if self._froze:
+            gc.unfreeze()
+            self._froze = False
         gc.collect()
         if self._was_enabled:
             gc.enable()

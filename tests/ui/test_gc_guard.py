@@ -28,3 +28,26 @@ def test_collection_happens_on_the_gui_thread_timer(qtbot: QtBot) -> None:
     finally:
         collector.stop()
     assert gc.isenabled()
+
+
+def test_the_app_freezes_its_start_up_and_gives_it_back_on_stop(qtbot: QtBot) -> None:
+    gc.unfreeze()  # as in a fresh process (the UI package froze its heap: restored below)
+    try:
+        collector = GuiThreadCollector(interval_ms=10)
+        collector.freeze_startup_objects()
+        assert gc.get_freeze_count() > 0
+        collector.stop()
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.collect()
+        gc.freeze()
+
+
+def test_a_host_that_froze_its_own_heap_keeps_it_frozen(qtbot: QtBot) -> None:
+    frozen = gc.get_freeze_count()
+    assert frozen > 0  # tests/ui/conftest.py froze what earlier packages left
+    collector = GuiThreadCollector(interval_ms=10)
+    collector.freeze_startup_objects()
+    assert gc.get_freeze_count() == frozen  # the app did not add its objects on top
+    collector.stop()
+    assert gc.get_freeze_count() == frozen  # nor thaw the host's
