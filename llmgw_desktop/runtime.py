@@ -18,7 +18,7 @@ from llmgw_desktop.transports.http_app import HttpAppConfig, build_http_app
 from llmgw_desktop.transports.http_server import HttpFrontDoor, base_url
 from llmgw_desktop.transports.mcp.http_front import McpHttpFront
 
-__all__ = ["GatewayRuntime", "allowed_hosts"]
+__all__ = ["GatewayRuntime", "allowed_hosts", "resource_bases"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class GatewayRuntime:
                 instance_token=lock.token,
                 on_activate=on_activate,
                 mcp_path=self.settings.http_path,
+                public_url=self.settings.http_public_url,
             ),
         )
         self.mcp = McpHttpFront(
@@ -89,7 +90,11 @@ class GatewayRuntime:
         port = self.http.port
         self.engine.own_origins.update({f"127.0.0.1:{port}", f"[::1]:{port}", f"::1:{port}"})
         if self.engine.auth.oauth is not None:
-            self.engine.auth.oauth.set_issuer(self.settings.http_public_url or self.base_url)
+            self.engine.auth.oauth.set_issuer(
+                self.settings.http_public_url or self.base_url,
+                resource_bases=resource_bases(self.settings, port),
+                mcp_path=self.settings.http_path,
+            )
         self._lock.publish(self.base_url, self.mode)
         log.info("gateway ready at %s (%s)", self.base_url, self.mode)
 
@@ -110,3 +115,12 @@ def allowed_hosts(settings: Settings) -> tuple[str, ...]:
     if settings.http_host not in ("0.0.0.0", "::", ""):  # noqa: S104 - compared, not bound
         hosts.append(settings.http_host)
     return tuple(h for h in hosts if h)
+
+
+def resource_bases(settings: Settings, port: int) -> tuple[str, ...]:
+    """Every base URL this gateway answers at, for RFC 8707 resource checks: the public URL,
+    and on the bound port each name the edge accepts (loopback names, the allowed hosts and a
+    specific bind address), so a client may name it as it reaches it."""
+    names = ["127.0.0.1", "localhost", "::1", *allowed_hosts(settings)]
+    bases = [base_url(name, port) for name in dict.fromkeys(names)]
+    return (settings.http_public_url, *bases) if settings.http_public_url else tuple(bases)

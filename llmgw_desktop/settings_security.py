@@ -139,6 +139,42 @@ class SecuritySettings:
         doc="How long an authorization waits for consent before it is denied.",
         check=checks.positive,
     )
+    oauth_max_pending_consents: int = setting(
+        "http.oauth.max_pending_consents",
+        200,
+        env="LLM_GATEWAY_OAUTH_MAX_PENDING_CONSENTS",
+        doc="Authorizations that may wait for consent at once; more get 429 until some end.",
+        check=checks.positive,
+    )
+    oauth_max_pending_consents_per_client: int = setting(
+        "http.oauth.max_pending_consents_per_client",
+        30,
+        env="LLM_GATEWAY_OAUTH_MAX_PENDING_CONSENTS_PER_CLIENT",
+        doc="Authorizations one client may have waiting for consent at once.",
+        check=checks.positive,
+    )
+    oauth_max_pending_consents_per_address: int = setting(
+        "http.oauth.max_pending_consents_per_address",
+        10,
+        env="LLM_GATEWAY_OAUTH_MAX_PENDING_CONSENTS_PER_ADDRESS",
+        doc="Authorizations one address (an IPv6 /64) may have waiting for consent at once.",
+        check=checks.positive,
+    )
+    oauth_wrong_secret_burst: int = setting(
+        "http.oauth.wrong_secret_burst",
+        5,
+        env="LLM_GATEWAY_OAUTH_WRONG_SECRET_BURST",
+        doc="Wrong consent passwords or client/registration secrets one client may send from "
+        "one address before it must wait (an address, or a client, gets four times as many).",
+        check=checks.positive,
+    )
+    oauth_wrong_secret_per_minute: int = setting(
+        "http.oauth.wrong_secret_per_minute",
+        2,
+        env="LLM_GATEWAY_OAUTH_WRONG_SECRET_PER_MINUTE",
+        doc="How fast that allowance of wrong secrets comes back, per minute.",
+        check=checks.positive,
+    )
     oauth_code_ttl_s: int = setting(
         "http.oauth.code_ttl_s",
         300,

@@ -2,37 +2,71 @@
 
 It doubles as the waiting page while the desk dialog is open: it refreshes itself and, once
 anyone has answered, sends the browser on to the client. Approving here takes the consent
-password (scrypt-hashed in config.toml) and a double-submit CSRF token: a random value in a
-strict same-site cookie that the form must repeat, so another site cannot post the form.
-Five wrong passwords deny the request.
+password and a CSRF token that the engine signed for this one question
+(`engine/auth/consent_web.py`), repeated from a cookie that is HttpOnly, SameSite=Strict,
+scoped to the question's path, and Secure whenever the browser reaches the gateway over https
+(directly, or through the TLS-terminating proxy named by `http.public_url`).
+
+The form's POST is accepted from the gateway's own pages only: an `Origin` that is loopback or
+the public URL's origin. A missing `Origin` is not a browser posting from another site
+(browsers send it on every cross-origin POST), and still needs the cookie, the signed token
+and the password.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import secrets
+from dataclasses import dataclass
 from html import escape
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from llmgw_desktop.engine.auth.hashing import constant_time_equal, verify_password
 from llmgw_desktop.engine.auth.oauth import OAuthServer
+from llmgw_desktop.engine.auth.oauth_rules import OAuthError
+from llmgw_desktop.transports.edge import origin_allowed, origin_of
 
-__all__ = ["CSRF_COOKIE", "add_consent_routes"]
+__all__ = ["CSRF_COOKIE", "PublicSite", "add_consent_routes"]
 
 log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "llmgw_consent_csrf"
-MAX_PASSWORD_TRIES = 5
 REFRESH_S = 2
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def add_consent_routes(
-    app: web.Application, oauth: OAuthServer, *, consent_password_hash: str
-) -> None:
-    tries: dict[str, int] = {}
+@dataclass(frozen=True)
+class PublicSite:
+    """The gateway as a browser behind the reverse proxy sees it (`http.public_url`)."""
+
+    url: str = ""
+
+    @property
+    def origin(self) -> str:
+        return origin_of(self.url) if self.url else ""
+
+    def serves(self, request: web.Request) -> bool:
+        """Whether the request came through the public URL (its `Host` names the public host)."""
+        host = urlsplit(self.url).hostname if self.url else None
+        return bool(host) and (request.url.host or "").lower() == str(host).lower()
+
+    def prefix(self, request: web.Request) -> str:
+        """The path the proxy puts before ours, for URLs the browser will follow or scope."""
+        return urlsplit(self.url).path.rstrip("/") if self.serves(request) else ""
+
+    def secure(self, request: web.Request) -> bool:
+        """Whether the browser talks https to us (the proxy terminates TLS for the public URL)."""
+        return request.secure or (self.serves(request) and self.url.startswith("https://"))
+
+    def posted_from_own_page(self, origin: str | None) -> bool:
+        """An `Origin` that is absent, loopback, or the public URL's origin; nothing else."""
+        if origin_allowed(origin):
+            return True
+        return bool(self.url) and origin_of(origin or "") == self.origin
+
+
+def add_consent_routes(app: web.Application, oauth: OAuthServer, *, site: PublicSite) -> None:
+    web_consent = oauth.web_consent
 
     async def show(request: web.Request) -> web.StreamResponse:
         consent_id = request.match_info["id"]
@@ -42,7 +76,7 @@ def add_consent_routes(
         pending = oauth.consent.get(consent_id)
         if pending is None:
             return _page("Unknown request", "<p>This request is unknown or has expired.</p>", 404)
-        csrf = secrets.token_urlsafe(32)
+        csrf = web_consent.csrf_token(pending)
         req = pending.request
         details = (
             f"<p><b>{escape(req.client_name)}</b> (<code>{escape(req.client_id)}</code>) asks "
@@ -52,9 +86,9 @@ def add_consent_routes(
         )
         waiting = "<p>Waiting for approval at the desk…</p>" if oauth.consent.desk_attached else ""
         form = ""
-        if consent_password_hash:
+        if web_consent.password_set:
             form = (
-                f"<form method=post><input type=hidden name=csrf value='{csrf}'>"
+                f"<form method=post><input type=hidden name=csrf value='{escape(csrf)}'>"
                 "<p><label>Consent password <input type=password name=password "
                 "autocomplete=current-password></label></p>"
                 "<button name=decision value=approve>Approve</button> "
@@ -76,11 +110,11 @@ def add_consent_routes(
         response.set_cookie(
             CSRF_COOKIE,
             csrf,
-            path=f"/oauth/consent/{consent_id}",
+            path=f"{site.prefix(request)}/oauth/consent/{consent_id}",
             httponly=True,
             samesite="Strict",
-            secure=request.secure,
-            max_age=int(oauth.consent.timeout_s),
+            secure=site.secure(request),
+            max_age=max(1, int(pending.expires_at - pending.created_at)),
         )
         return response
 
@@ -89,24 +123,27 @@ def add_consent_routes(
         pending = oauth.consent.get(consent_id)
         if pending is None:
             return _page("Unknown request", "<p>This request is unknown or has expired.</p>", 404)
+        if pending.decided:  # answered meanwhile (at the desk, or it expired): as the page does
+            outcome = await oauth.consent_outcome(consent_id)
+            if outcome is not None:
+                raise web.HTTPSeeOther(outcome)
+        if not site.posted_from_own_page(request.headers.get("Origin")):
+            log.warning("consent %s: form posted from another origin", consent_id[:8])
+            return _page("Refused", "<p>The form was not sent from this gateway's page.</p>", 403)
         form = await request.post()
         cookie = request.cookies.get(CSRF_COOKIE, "")
-        sent = str(form.get("csrf", ""))
-        if not cookie or not sent or not constant_time_equal(cookie, sent):
+        if not web_consent.csrf_valid(consent_id, cookie, str(form.get("csrf", ""))):
             log.warning("consent %s: CSRF check failed", consent_id[:8])
             return _page("Refused", "<p>The form did not come from this page (CSRF).</p>", 403)
-        if not consent_password_hash:
-            return _page("Refused", "<p>No consent password is configured.</p>", 403)
-        password = str(form.get("password", ""))
-        ok = await asyncio.to_thread(verify_password, password, consent_password_hash)
-        if not ok:
-            tries[consent_id] = tries.get(consent_id, 0) + 1
-            if tries[consent_id] >= MAX_PASSWORD_TRIES:
-                oauth.consent.answer(consent_id, False, by="web:too-many-wrong-passwords")
-            log.warning("consent %s: wrong password", consent_id[:8])
-            return _page("Refused", "<p>Wrong consent password.</p>", 403)
-        approved = form.get("decision") == "approve"
-        oauth.consent.answer(consent_id, approved, by="web")
+        try:
+            await web_consent.answer(
+                consent_id,
+                password=str(form.get("password", "")),
+                approve=form.get("decision") == "approve",
+                remote=request.remote or "",
+            )
+        except OAuthError as exc:
+            return _refused(exc)
         outcome = await oauth.consent_outcome(consent_id)
         if outcome is None:
             return _page("Too late", "<p>This request was already answered.</p>", 409)
@@ -119,6 +156,16 @@ def add_consent_routes(
     app.router.add_get("/oauth/consent/{id}", show)
     app.router.add_get("/oauth/consent/{id}/status", status)
     app.router.add_post("/oauth/consent/{id}", answer)
+
+
+def _refused(error: OAuthError) -> web.Response:
+    titles = {404: "Unknown request", 409: "Too late", 429: "Too many attempts"}
+    response = _page(
+        titles.get(error.status, "Refused"), f"<p>{escape(error.description)}.</p>", error.status
+    )
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(int(error.retry_after))
+    return response
 
 
 def _page(title: str, body: str, status: int) -> web.Response:

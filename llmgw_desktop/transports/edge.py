@@ -12,9 +12,10 @@ import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-__all__ = ["host_allowed", "origin_allowed"]
+__all__ = ["host_allowed", "origin_allowed", "origin_of"]
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "127.0.0.1", "::1"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _is_loopback_name(host: str) -> bool:
@@ -63,3 +64,19 @@ def origin_allowed(origin: str | None, extra_origins: Iterable[str] = ()) -> boo
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return False  # includes the opaque "null" origin of sandboxed frames and files
     return _is_loopback_name(parts.hostname)
+
+
+def origin_of(url: str) -> str:
+    """The web origin of a URL as browsers send it in `Origin` (`https://host[:port]`, lower
+    case, no default port); "" when `url` is not an absolute http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return ""
+    host = parts.hostname.lower()
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + ("" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}")

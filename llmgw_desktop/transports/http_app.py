@@ -19,7 +19,7 @@ from aiohttp import web
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.transports.auth_edge import add_cors_headers, auth_middlewares
-from llmgw_desktop.transports.edge import host_allowed, origin_allowed
+from llmgw_desktop.transports.edge import host_allowed, origin_allowed, origin_of
 from llmgw_desktop.transports.gateway.chat_routes import add_chat_routes
 from llmgw_desktop.transports.gateway.native_routes import add_native_routes
 from llmgw_desktop.transports.gateway.openapi import openapi_document
@@ -46,10 +46,17 @@ class HttpAppConfig:
     instance_token: str = ""
     on_activate: Callable[[], str] = field(default=lambda: "headless")
     mcp_path: str = "/mcp"
+    # `http.public_url`: pages served through it (the consent page) post from its origin.
+    public_url: str = ""
 
 
 def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     """The aiohttp app with edge middlewares and the core routes."""
+    # Our own public origin is not a foreign site: the consent form behind a TLS-terminating
+    # proxy posts from it. It gets no CORS headers (those stay for http.allowed_origins).
+    own_origins = config.allowed_origins + (
+        (origin_of(config.public_url),) if origin_of(config.public_url) else ()
+    )
 
     @web.middleware
     async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -81,7 +88,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
                 "the Host header must name this machine (localhost, 127.0.0.1 or [::1]); "
                 "this protects the gateway from DNS rebinding",
             )
-        if not origin_allowed(request.headers.get("Origin"), config.allowed_origins):
+        if not origin_allowed(request.headers.get("Origin"), own_origins):
             log.warning("refused request from Origin %r", request.headers.get("Origin"))
             return error_response(
                 403,
@@ -127,7 +134,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
             app,
             engine.auth.oauth,
             mcp_path=config.mcp_path,
-            consent_password_hash=engine.auth.consent_password_hash,
+            public_url=config.public_url,
         )
     app.router.add_get("/health", health)
     app.router.add_post("/instance/activate", activate)

@@ -23,7 +23,7 @@ from pydantic import AnyHttpUrl
 
 from llmgw_desktop.engine.auth.oauth import OAuthServer
 from llmgw_desktop.engine.auth.oauth_rules import SUPPORTED_SCOPES, OAuthError
-from llmgw_desktop.transports.consent_page import add_consent_routes
+from llmgw_desktop.transports.consent_page import PublicSite, add_consent_routes
 
 __all__ = ["add_oauth_routes"]
 
@@ -38,9 +38,10 @@ def add_oauth_routes(
     oauth: OAuthServer,
     *,
     mcp_path: str,
-    consent_password_hash: str,
+    public_url: str = "",
 ) -> None:
     """Mount the OAuth endpoints on `app`."""
+    site = PublicSite(public_url)
 
     def base() -> str:
         return oauth.issuer.rstrip("/")
@@ -85,21 +86,29 @@ def add_oauth_routes(
 
     async def authorize(request: web.Request) -> web.StreamResponse:
         params: dict[str, str] = dict(request.query)
+        resources = request.query.getall("resource", [])
         if request.method == "POST":
-            params |= {k: str(v) for k, v in (await request.post()).items()}
-        step = await oauth.authorize(params, requester=request.remote or "unknown")
+            posted = await request.post()
+            params |= {k: str(v) for k, v in posted.items()}
+            resources += [str(v) for v in posted.getall("resource", [])]
+        try:
+            _one_resource(resources)
+        except OAuthError as exc:
+            return _error_page(exc)
+        step = await oauth.authorize(params, requester=_remote(request))
         if step.error is not None:
-            # The client or its redirect URI is not trusted: say so here, never redirect.
+            # The client or its redirect URI is not trusted, or the gateway is flooded: say so
+            # here, never redirect.
             return _error_page(step.error)
         if step.redirect is not None:
             raise web.HTTPFound(step.redirect)
         assert step.consent is not None
-        raise web.HTTPSeeOther(f"/oauth/consent/{step.consent.id}")
+        raise web.HTTPSeeOther(f"{site.prefix(request)}/oauth/consent/{step.consent.id}")
 
     async def token(request: web.Request) -> web.Response:
         try:
             form = await _form(request)
-            answer = await oauth.token(form, _basic(request))
+            answer = await oauth.token(form, _basic(request), remote=_remote(request))
         except OAuthError as exc:
             return _oauth_error(exc)
         return web.json_response(answer, headers=NO_STORE)
@@ -113,14 +122,14 @@ def add_oauth_routes(
             return _oauth_error(OAuthError("invalid_client_metadata", "the body must be an object"))
         presented = _bearer(request.headers.get("Authorization", ""))
         try:
-            answer = await oauth.register(body, presented)
+            answer = await oauth.register(body, presented, remote=_remote(request))
         except OAuthError as exc:
             return _oauth_error(exc)
         return web.json_response(answer, status=201, headers=NO_STORE)
 
     async def revoke(request: web.Request) -> web.Response:
         try:
-            await oauth.revoke(await _form(request), _basic(request))
+            await oauth.revoke(await _form(request), _basic(request), remote=_remote(request))
         except OAuthError as exc:
             return _oauth_error(exc)
         return web.Response(status=200)
@@ -133,14 +142,31 @@ def add_oauth_routes(
     app.router.add_post("/oauth/token", token)
     app.router.add_post("/oauth/register", register)
     app.router.add_post("/oauth/revoke", revoke)
-    add_consent_routes(app, oauth, consent_password_hash=consent_password_hash)
+    add_consent_routes(app, oauth, site=site)
     log.debug("oauth routes mounted (resource %s%s)", "", mcp_path)
+
+
+def _remote(request: web.Request) -> str:
+    """The caller's address, as the guessing throttle and the consent page count it."""
+    return request.remote or "unknown"
+
+
+def _one_resource(values: list[str]) -> None:
+    """RFC 8707 allows several `resource` parameters; tokens here are for one (this gateway).
+
+    Raises:
+        OAuthError: invalid_target when more than one different resource is named.
+    """
+    if len(set(values)) > 1:
+        raise OAuthError("invalid_target", "name one resource (this gateway) per request")
 
 
 async def _form(request: web.Request) -> dict[str, str]:
     if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
         raise OAuthError("invalid_request", "the request body is too large")
-    return {k: str(v) for k, v in (await request.post()).items()}
+    posted = await request.post()
+    _one_resource([str(v) for v in posted.getall("resource", [])])
+    return {k: str(v) for k, v in posted.items()}
 
 
 def _basic(request: web.Request) -> tuple[str, str] | None:
@@ -165,6 +191,8 @@ def _oauth_error(error: OAuthError) -> web.Response:
     headers = dict(NO_STORE)
     if error.status == 401 and error.error == "invalid_client":
         headers["WWW-Authenticate"] = 'Basic realm="llmgw-desktop"'
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(int(error.retry_after))
     return web.json_response(error.to_dict(), status=error.status, headers=headers)
 
 
@@ -177,4 +205,8 @@ def _error_page(error: OAuthError) -> web.Response:
         f"<h1>This authorization request cannot continue</h1><p>{escape(error.description)}</p>"
         f"<p><code>{escape(error.error)}</code></p></body>"
     )
-    return web.Response(text=body, status=400, content_type="text/html", headers=NO_STORE)
+    headers = dict(NO_STORE)
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(int(error.retry_after))
+    status = error.status if error.status >= 400 and error.status != 401 else 400
+    return web.Response(text=body, status=status, content_type="text/html", headers=headers)

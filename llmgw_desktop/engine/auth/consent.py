@@ -3,6 +3,10 @@
 Two ways to answer: the desk dialog (the desktop app attaches a listener) and the web consent
 page (password-protected, for headless installs and remote approvers). Whichever answers first
 decides; a request nobody answers is denied when it expires.
+
+Open questions are capped (in all, per client and per requesting address) so that a flood of
+authorization requests can neither fill memory nor bury the desk in dialogs; the per-address
+cap is the smallest, so one address cannot use up a client's share.
 """
 
 from __future__ import annotations
@@ -13,14 +17,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from llmgw_desktop.engine.auth.guessing import address_key
 from llmgw_desktop.engine.auth.hashing import new_token
+from llmgw_desktop.engine.auth.oauth_rules import throttled
 
-__all__ = ["ConsentQueue", "ConsentRequest", "PendingConsent"]
+__all__ = ["ConsentQueue", "ConsentRequest", "PendingConsent", "PendingLimits"]
 
 log = logging.getLogger(__name__)
 
 # Decided requests are kept a little while so the browser's next poll still finds the answer.
 KEEP_DECIDED_S = 120.0
+
+
+@dataclass(frozen=True)
+class PendingLimits:
+    """How many consent questions may be open at once (`http.oauth.max_pending_consents*`)."""
+
+    total: int = 200
+    per_client: int = 30
+    per_address: int = 10
 
 
 @dataclass(frozen=True)
@@ -70,11 +85,17 @@ class ConsentQueue:
     def desk_attached(self) -> bool:
         return self._desk is not None
 
-    def ask(self, request: ConsentRequest) -> PendingConsent:
-        """Open a question; the desk (if attached) is told at once."""
+    def ask(self, request: ConsentRequest, limits: PendingLimits | None = None) -> PendingConsent:
+        """Open a question; the desk (if attached) is told at once.
+
+        Raises:
+            OAuthError: temporarily_unavailable (429, with Retry-After) when `limits` are full.
+        """
         self._forget_old()
-        loop = asyncio.get_running_loop()
         now = self._clock()
+        if limits is not None:
+            self._check_limits(request, limits, now)
+        loop = asyncio.get_running_loop()
         pending = PendingConsent(
             id=new_token(),
             request=request,
@@ -96,6 +117,36 @@ class ConsentQueue:
             except Exception:
                 log.exception("the desk could not show a consent request")
         return pending
+
+    def _check_limits(self, request: ConsentRequest, limits: PendingLimits, now: float) -> None:
+        open_now = self.open_requests()
+        address = address_key(request.requester)  # an IPv6 host counts as its /64
+        for scope, cap, same in (
+            (
+                "from this address",
+                limits.per_address,
+                lambda r: address_key(r.requester) == address,
+            ),
+            ("for this client", limits.per_client, lambda r: r.client_id == request.client_id),
+            ("in all", limits.total, lambda r: True),
+        ):
+            mine = [p for p in open_now if same(p.request)]
+            if len(mine) >= cap:
+                # The earliest of them is answered or expires by then, freeing a place.
+                wait = min(p.expires_at for p in mine) - now
+                # Debug only: a flood must not become a flood of log lines.
+                log.debug(
+                    "consent refused for client %s from %s: %d requests already open %s",
+                    request.client_id,
+                    request.requester,
+                    len(mine),
+                    scope,
+                )
+                raise throttled(
+                    f"too many authorization requests are waiting for consent {scope} "
+                    f"({cap}); answer or let them expire",
+                    wait,
+                )
 
     def get(self, consent_id: str) -> PendingConsent | None:
         return self._pending.get(consent_id)

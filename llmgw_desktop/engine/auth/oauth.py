@@ -4,7 +4,9 @@ tokens with refresh rotation and reuse detection, revocation, and verification.
 Transport-free: the HTTP routes (`transports/auth/oauth_routes.py`) parse requests and render
 answers; everything decided is decided here. Codes are single use and short-lived; tokens are
 stored hashed and survive a restart; presenting a refresh token that was already rotated
-revokes every token of that grant.
+revokes every token of that grant. Tokens are for this gateway only (RFC 8707 audience,
+`oauth_resource.py`), and wrong client and registration secrets are throttled across
+requests (`guessing.py`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -20,8 +22,16 @@ from urllib.parse import urlencode
 from pydantic import AnyHttpUrl
 
 from llmgw_desktop.engine.auth import oauth_store as store
-from llmgw_desktop.engine.auth.consent import ConsentQueue, ConsentRequest, PendingConsent
+from llmgw_desktop.engine.auth.consent import (
+    ConsentQueue,
+    ConsentRequest,
+    PendingConsent,
+    PendingLimits,
+)
+from llmgw_desktop.engine.auth.consent_web import WebConsent
+from llmgw_desktop.engine.auth.guessing import GuessGuard, GuessLimits, address_key
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, new_token, token_digest
+from llmgw_desktop.engine.auth.oauth_resource import Audience
 from llmgw_desktop.engine.auth.oauth_rules import (
     SUPPORTED_SCOPES,
     OAuthError,
@@ -29,6 +39,7 @@ from llmgw_desktop.engine.auth.oauth_rules import (
     parse_scopes,
     pkce_matches,
     registration_metadata,
+    throttled,
 )
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.store import Database
@@ -38,6 +49,9 @@ __all__ = ["AuthorizationStep", "OAuthConfig", "OAuthServer"]
 log = logging.getLogger(__name__)
 
 VERIFY_CACHE_S = 30.0
+# The throttle's client key for secrets not tied to a known client.
+REGISTRATION_KEY = "(registration)"
+UNKNOWN_CLIENT_KEY = "(unknown client)"
 
 
 def _public_clients_off() -> OAuthError:
@@ -62,6 +76,9 @@ class OAuthConfig:
     access_token_ttl_s: float = 3600.0
     refresh_token_ttl_s: float = 30 * 86400.0
     static_clients: tuple[store.ClientRecord, ...] = ()
+    consent_password_hash: str = ""
+    guess_limits: GuessLimits = field(default_factory=GuessLimits)
+    pending_limits: PendingLimits = field(default_factory=PendingLimits)
 
 
 @dataclass
@@ -105,10 +122,22 @@ class OAuthServer:
         self.issuer = ""
         self._waiting: dict[str, _Waiting] = {}
         self._verified: dict[str, tuple[float, Principal | None]] = {}
+        # Until the address is known (set_issuer), no resource is ours: fail closed.
+        self.audience = Audience()
+        self.web_consent = WebConsent(
+            consent, config.consent_password_hash, config.guess_limits, clock=clock
+        )
+        self._secrets_guard = GuessGuard(config.guess_limits)
 
-    def set_issuer(self, url: str) -> None:
-        """The issuer as OAuth metadata renders it (a root URL gets its trailing slash)."""
+    def set_issuer(
+        self, url: str, *, resource_bases: Iterable[str] = (), mcp_path: str = "/mcp"
+    ) -> None:
+        """The issuer as OAuth metadata renders it (a root URL gets its trailing slash), and
+        the resource identifiers tokens may be for: the issuer, `resource_bases` (other
+        addresses of this gateway) and the MCP endpoint under each."""
         self.issuer = str(AnyHttpUrl(url))
+        self.audience = Audience([url, *resource_bases], mcp_path)
+        self._verified.clear()
 
     async def start(self) -> None:
         """Store the config's static clients; drop config clients no longer listed."""
@@ -122,12 +151,13 @@ class OAuthServer:
     # -- registration ------------------------------------------------------------------
 
     async def register(
-        self, body: Mapping[str, Any], presented_secret: str | None
+        self, body: Mapping[str, Any], presented_secret: str | None, *, remote: str = ""
     ) -> dict[str, Any]:
         """RFC 7591 dynamic registration, as the registration policy allows.
 
         Raises:
-            OAuthError: registration closed (403), missing or wrong secret (401), bad metadata.
+            OAuthError: registration closed (403), missing or wrong secret (401), too many wrong
+                secrets (429), bad metadata.
         """
         policy = self.config.registration
         if policy == "static_clients":
@@ -137,15 +167,22 @@ class OAuthServer:
                 "[http.oauth.clients] in config.toml",
                 status=403,
             )
-        if policy == "shared_secret" and not (
-            presented_secret
-            and constant_time_equal(presented_secret, self.config.registration_secret)
-        ):
-            raise OAuthError(
-                "invalid_token",
-                "registration needs the registration secret as a bearer token",
-                status=401,
-            )
+        if policy == "shared_secret":
+            address = address_key(remote)
+            wait = self._secrets_guard.begin(REGISTRATION_KEY, address)
+            if wait is not None:
+                raise throttled("too many wrong registration secrets", wait)
+            if not (
+                presented_secret
+                and constant_time_equal(presented_secret, self.config.registration_secret)
+            ):
+                log.warning("oauth: wrong registration secret from %s", address)
+                raise OAuthError(
+                    "invalid_token",
+                    "registration needs the registration secret as a bearer token",
+                    status=401,
+                )
+            self._secrets_guard.succeeded(REGISTRATION_KEY, address)
         accepted = registration_metadata(body, allow_public=self.config.allow_public_clients)
         public = accepted["token_endpoint_auth_method"] == "none"  # noqa: S105 - a method name
         client_id = "llmgw-" + secrets.token_urlsafe(12)
@@ -212,22 +249,28 @@ class OAuthServer:
                 required=self.config.require_pkce or client.public,
                 allow_plain=self.config.allow_plain_pkce,
             )
+            audience = self.audience.check(params.get("resource"))
         except OAuthError as exc:
             return AuthorizationStep(redirect=self._redirect(redirect_uri, state, exc.to_dict()))
         waiting = _Waiting(
-            client, redirect_uri, explicit, scopes, challenge, method, params.get("resource"), state
+            client, redirect_uri, explicit, scopes, challenge, method, audience, state
         )
         if not self.config.require_consent:
             return AuthorizationStep(redirect=await self._issue_code(waiting))
-        pending = self.consent.ask(
-            ConsentRequest(
-                client_id=client.client_id,
-                client_name=client.name or client.client_id,
-                redirect_uri=redirect_uri,
-                scopes=scopes,
-                requester=requester,
+        try:
+            pending = self.consent.ask(
+                ConsentRequest(
+                    client_id=client.client_id,
+                    client_name=client.name or client.client_id,
+                    redirect_uri=redirect_uri,
+                    scopes=scopes,
+                    requester=requester,
+                ),
+                self.config.pending_limits,
             )
-        )
+        except OAuthError as exc:
+            # A flood, not a client mistake: answered here, without a redirect to follow.
+            return AuthorizationStep(error=exc)
         # The queue forgets answered questions after a while (in ask()); drop their parked
         # requests with them, so a long-running gateway does not collect them forever.
         for forgotten in [cid for cid in self._waiting if self.consent.get(cid) is None]:
@@ -286,13 +329,16 @@ class OAuthServer:
 
     # -- tokens --------------------------------------------------------------------------
 
-    async def token(self, form: Mapping[str, str], basic: tuple[str, str] | None) -> dict[str, Any]:
+    async def token(
+        self, form: Mapping[str, str], basic: tuple[str, str] | None, *, remote: str = ""
+    ) -> dict[str, Any]:
         """The token endpoint: authorization_code and refresh_token grants.
 
         Raises:
-            OAuthError: invalid_client (401), invalid_grant, unsupported_grant_type, ...
+            OAuthError: invalid_client (401), too many wrong secrets (429), invalid_grant,
+                invalid_target, unsupported_grant_type, ...
         """
-        client = await self._authenticate_client(form, basic)
+        client = await self._authenticate_client(form, basic, remote)
         grant = form.get("grant_type")
         if grant == "authorization_code":
             return await self._exchange_code(client, form)
@@ -326,7 +372,8 @@ class OAuthServer:
                 verifier, record.code_challenge, record.code_challenge_method or "plain"
             ):
                 raise OAuthError("invalid_grant", "code_verifier does not match the challenge")
-        return await self._grant(client.client_id, record.scopes, digest, record.resource)
+        audience = self.audience.for_tokens(record.resource, form.get("resource"))
+        return await self._grant(client.client_id, record.scopes, digest, audience)
 
     async def _refresh(self, client: store.ClientRecord, form: Mapping[str, str]) -> dict[str, Any]:
         digest, now = token_digest(form.get("refresh_token", "")), self._clock()
@@ -343,7 +390,8 @@ class OAuthServer:
         if form.get("scope"):
             narrowed = parse_scopes(form["scope"], token.scopes)
             scopes = narrowed
-        rows, answer = self._token_rows(client.client_id, scopes, token.family_id, token.resource)
+        audience = self.audience.for_tokens(token.resource, form.get("resource"))
+        rows, answer = self._token_rows(client.client_id, scopes, token.family_id, audience)
         rotated = await self._db.run(
             lambda: store.rotate_refresh(self._db.models, digest, now, rows)
         )
@@ -409,13 +457,15 @@ class OAuthServer:
         }
         return rows, answer
 
-    async def revoke(self, form: Mapping[str, str], basic: tuple[str, str] | None) -> None:
+    async def revoke(
+        self, form: Mapping[str, str], basic: tuple[str, str] | None, *, remote: str = ""
+    ) -> None:
         """RFC 7009: revoke the grant a token belongs to (unknown tokens are not an error).
 
         Raises:
-            OAuthError: invalid_client (401).
+            OAuthError: invalid_client (401), too many wrong secrets (429).
         """
-        client = await self._authenticate_client(form, basic)
+        client = await self._authenticate_client(form, basic, remote)
         digest, now = token_digest(form.get("token", "")), self._clock()
         token = await self._db.run(lambda: store.get_token(self._db.models, digest))
         if token is not None and token.client_id == client.client_id:
@@ -476,7 +526,8 @@ class OAuthServer:
         ]
 
     async def verify(self, access_token: str) -> Principal | None:
-        """The principal an access token stands for, or None (unknown, expired, revoked)."""
+        """The principal an access token stands for, or None (unknown, expired, revoked, or
+        issued for another resource)."""
         digest, now = token_digest(access_token), self._clock()
         cached = self._verified.get(digest)
         if cached is not None and cached[0] > now:
@@ -488,6 +539,7 @@ class OAuthServer:
             and token.kind == "access"
             and token.revoked_at is None
             and token.expires_at > now
+            and self.audience.is_ours(token.resource)
         ):
             principal = Principal(f"oauth:{token.client_id}", "oauth", frozenset(token.scopes))
         until = min(now + VERIFY_CACHE_S, token.expires_at if token is not None else now)
@@ -500,7 +552,7 @@ class OAuthServer:
         return await self._db.run(lambda: store.get_client(self._db.models, client_id))
 
     async def _authenticate_client(
-        self, form: Mapping[str, str], basic: tuple[str, str] | None
+        self, form: Mapping[str, str], basic: tuple[str, str] | None, remote: str
     ) -> store.ClientRecord:
         client_id, secret = (
             basic
@@ -511,20 +563,28 @@ class OAuthServer:
             )
         )
         client = await self._client(client_id) if client_id else None
-        if client is None:
-            raise OAuthError("invalid_client", "unknown client", status=401)
-        if client.public:
+        if client is not None and client.public:
             if not self.config.allow_public_clients:
                 raise _public_clients_off()  # as in authorize(): no tokens while they are off
             if secret:
                 raise OAuthError("invalid_client", "a public client has no secret", status=401)
             return client
+        # From here to the verdict nothing awaits: the reservation and the check are one step,
+        # so concurrent guesses are counted before any of them is looked at.
+        key, address = client.client_id if client else UNKNOWN_CLIENT_KEY, address_key(remote)
+        wait = self._secrets_guard.begin(key, address)
+        if wait is not None:
+            raise throttled("too many failed client authentications", wait)
+        if client is None:
+            raise OAuthError("invalid_client", "unknown client", status=401)
         if (
             not secret
             or client.secret_digest is None
             or not constant_time_equal(token_digest(secret), client.secret_digest)
         ):
+            log.warning("oauth: wrong secret for client %s from %s", client.client_id, address)
             raise OAuthError("invalid_client", "client authentication failed", status=401)
+        self._secrets_guard.succeeded(key, address)
         return client
 
     def metadata_scopes(self) -> list[str]:

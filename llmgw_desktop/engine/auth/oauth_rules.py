@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "parse_scopes",
     "pkce_matches",
     "registration_metadata",
+    "throttled",
 ]
 
 SUPPORTED_SCOPES = (SCOPE_MCP, SCOPE_ADMIN)
@@ -37,16 +39,36 @@ MAX_REDIRECT_URIS = 10
 
 
 class OAuthError(Exception):
-    """An OAuth protocol error: `error` is the RFC code, `description` says what was wrong."""
+    """An OAuth protocol error: `error` is the RFC code, `description` says what was wrong;
+    `retry_after` (seconds) is set when the refusal is a throttle that will lift."""
 
-    def __init__(self, error: str, description: str, *, status: int = 400) -> None:
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        status: int = 400,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.status = status
+        self.retry_after = retry_after
 
     def to_dict(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}
+
+
+def throttled(what: str, wait_s: float) -> OAuthError:
+    """A 429 refusal that says what was throttled and when to come back (`Retry-After`)."""
+    seconds = max(1, math.ceil(wait_s))
+    return OAuthError(
+        "temporarily_unavailable",
+        f"{what}; try again in {seconds} s",
+        status=429,
+        retry_after=seconds,
+    )
 
 
 def parse_scopes(value: str | None, allowed: Iterable[str]) -> tuple[str, ...]:

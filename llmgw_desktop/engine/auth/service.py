@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.auth.consent import ConsentQueue
+from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingLimits
+from llmgw_desktop.engine.auth.guessing import GuessLimits
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, token_digest
 from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
@@ -190,6 +191,15 @@ def oauth_config(settings: Settings, environ: Mapping[str, str]) -> OAuthConfig:
         access_token_ttl_s=settings.oauth_access_token_ttl_s,
         refresh_token_ttl_s=settings.oauth_refresh_token_ttl_s,
         static_clients=tuple(clients),
+        consent_password_hash=settings.oauth_consent_password_hash,
+        guess_limits=GuessLimits(
+            settings.oauth_wrong_secret_burst, settings.oauth_wrong_secret_per_minute
+        ),
+        pending_limits=PendingLimits(
+            settings.oauth_max_pending_consents,
+            settings.oauth_max_pending_consents_per_client,
+            settings.oauth_max_pending_consents_per_address,
+        ),
     )
 
 
