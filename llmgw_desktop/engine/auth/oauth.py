@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from pydantic import AnyHttpUrl
 
 from llmgw_desktop.engine.auth import oauth_store as store
+from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.consent import ConsentQueue, ConsentRequest, PendingConsent
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, new_token, token_digest
 from llmgw_desktop.engine.auth.oauth_rules import (
@@ -422,8 +423,13 @@ class OAuthServer:
             await self._db.run(lambda: store.revoke_family(self._db.models, token.family_id, now))
             self._verified.clear()
 
-    async def revoke_client(self, client_id: str) -> int:
-        """Revoke every token of a client (the dashboard's revoke button)."""
+    async def revoke_client(self, principal: Principal, client_id: str) -> int:
+        """Revoke every token of a client (the dashboard's revoke button).
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.OAUTH_GRANTS)
         now = self._clock()
         count = await self._db.run(
             lambda: store.revoke_client_tokens(self._db.models, client_id, now)
@@ -431,16 +437,26 @@ class OAuthServer:
         self._verified.clear()
         return int(count)
 
-    async def revoke_grant(self, family_id: str) -> int:
-        """Revoke one grant: the access and refresh tokens of one authorization."""
+    async def revoke_grant(self, principal: Principal, family_id: str) -> int:
+        """Revoke one grant: the access and refresh tokens of one authorization.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.OAUTH_GRANTS)
         now = self._clock()
         count = await self._db.run(lambda: store.revoke_family(self._db.models, family_id, now))
         self._verified.clear()
         return int(count)
 
-    async def grants(self) -> list[dict[str, Any]]:
+    async def grants(self, principal: Principal) -> list[dict[str, Any]]:
         """Live grants (one per authorization, newest first), for the dashboard: who holds
-        access, with which scopes, until when. No token values."""
+        access, with which scopes, until when. No token values.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.OAUTH_GRANTS)
         now = self._clock()
         rows = await self._db.run(lambda: store.active_grants(self._db.models, now))
         return sorted(
@@ -458,8 +474,13 @@ class OAuthServer:
             key=lambda g: -g["issuedAt"],
         )
 
-    async def clients(self) -> list[dict[str, Any]]:
-        """Clients and their live grants, for the dashboard (no secrets, no tokens)."""
+    async def clients(self, principal: Principal) -> list[dict[str, Any]]:
+        """Clients and their live grants, for the dashboard (no secrets, no tokens).
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.OAUTH_GRANTS)
         now = self._clock()
         records = await self._db.run(lambda: store.list_clients(self._db.models))
         grants = await self._db.run(lambda: store.active_grants(self._db.models, now))
