@@ -32,6 +32,7 @@ from llmgw_desktop.engine.auth.oauth_rules import (
     registration_metadata,
 )
 from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["AuthorizationStep", "OAuthConfig", "OAuthServer"]
@@ -155,7 +156,7 @@ class OAuthServer:
         record = store.ClientRecord(
             client_id=client_id,
             secret_digest=None if secret is None else token_digest(secret),
-            name=accepted["client_name"],
+            name=redact(accepted["client_name"]),  # the registrant's text, kept redacted
             redirect_uris=tuple(accepted["redirect_uris"]),
             scopes=frozenset(accepted["scope"].split()),
             public=public,

@@ -26,6 +26,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.transports.asgi import serve_asgi
 from llmgw_desktop.transports.auth_edge import principal_of
@@ -135,7 +136,8 @@ class McpHttpFront:
                 "method": principal.method,
                 "scopes": tuple(principal.scopes),
                 "transport": "mcp-http",
-                "client": request.headers.get("User-Agent", "")[:120],
+                # Masked before the cut, which could leave part of a key the redactor misses.
+                "client": redact(request.headers.get("User-Agent", ""))[:120],
             }
         }
         return await serve_asgi(
