@@ -192,8 +192,9 @@ async def test_every_http_route_follows_the_access_table(start: Start) -> None: 
         where = f"{method} {canonical}"
         if capability is Capability.PUBLIC:
             # The same answer whoever asks: access plays no part (the route checks its own
-            # credential, if any, in the request itself).
-            assert len({a[0] for a in answers.values()}) == 1, (where, answers)
+            # credential, if any, in the request itself; a guessing throttle may answer 429).
+            statuses = {a[0] for a in answers.values()} - {429}
+            assert len(statuses) <= 1, (where, answers)
             continue
         for label, (status, text) in answers.items():
             principal = everyone[label].principal
