@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from llmgw_desktop.engine.providers.pricing import PRICES
-from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.recorder import FlightRecorder, lookup_key
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["CacheState"]
@@ -88,7 +88,8 @@ class CacheState:
         if since is not None:
             where &= model.started_at >= since
         if session_id is not None:
-            where &= (model.session_id == session_id) | (model.provider_session_id == session_id)
+            stored = lookup_key(session_id)  # as the recorder keeps a secret-looking id
+            where &= (model.session_id == stored) | (model.provider_session_id == stored)
         if prefix_hash is not None:
             where &= model.prefix_hash == prefix_hash
         fields = (

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 from llmgw_desktop import __version__
 from llmgw_desktop.engine.approval import ApprovalGate
-from llmgw_desktop.engine.auth.principals import LOCAL
+from llmgw_desktop.engine.auth.access import Capability, require
+from llmgw_desktop.engine.auth.principals import LOCAL, Principal
 from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.cache_state import CacheState
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
@@ -280,12 +281,14 @@ class Engine:
     def paused(self) -> bool:
         return self._paused
 
-    def set_provider_enabled(self, provider: str, enabled: bool) -> None:
+    def set_provider_enabled(self, principal: Principal, provider: str, enabled: bool) -> None:
         """Switch one provider on or off and remember the choice in `config.toml`.
 
         Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
             InvalidRequest: `provider` is not a known provider id.
         """
+        require(principal, Capability.PROVIDER_SWITCHES)
         if provider not in PROVIDER_IDS:
             raise InvalidRequest(
                 f"unknown provider {provider!r}; known: {', '.join(PROVIDER_IDS)}",
@@ -301,11 +304,15 @@ class Engine:
         self.events.publish(ProviderToggled(provider, enabled))
         self._save_disabled_providers()
 
-    def set_paused(self, paused: bool) -> None:
+    def set_paused(self, principal: Principal, paused: bool) -> None:
         """Pause or resume every provider at once, keeping each provider's own switch.
 
         Pausing lasts until resumed or the app quits; it is not written to the config.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
         """
+        require(principal, Capability.PROVIDER_SWITCHES)
         if paused == self._paused:
             return
         self._paused = paused
@@ -356,15 +363,17 @@ class Engine:
         """Whether `save_setting` has a settings file to write to."""
         return self._settings_writer is not None
 
-    async def save_setting(self, key: str, value: Any) -> None:
+    async def save_setting(self, principal: Principal, key: str, value: Any) -> None:
         """Write one already-checked setting to the settings file (the dashboard's Settings
         page); the running engine keeps its value until the next start. Shares the provider
         switches' lock, so two writes never interleave their read-modify-write of the file.
 
         Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
             RuntimeError: this engine was built without a settings file.
             OSError: the file cannot be read or written.
         """
+        require(principal, Capability.SETTINGS)
         writer = self._settings_writer
         if writer is None:
             raise RuntimeError("this gateway was started without a settings file to save to")

@@ -4,8 +4,11 @@ A request is recorded when it starts (who asked, through which door, which provi
 approval decision, the stable-prefix hash) and completed when its job ends (tokens, cost,
 state, error code). Both happen in memory at once; a background flush writes everything
 pending in one transaction every quarter second, so a burst of requests costs one write.
-Rows hold numbers, hashes and codes, never prompt or answer text. Old rows are pruned by age
-and by a row cap, so the file stays bounded.
+Rows hold numbers, hashes and codes, never prompt or answer text. Every text a row holds is
+redacted as it is written (`engine/redact.py`: model names, callers, projects, ids, routes,
+notices, the approval's reasons), so a key sent as a model name or a caller's name never
+reaches the file or its search index; the principal, an identity the edge decided, is kept as
+is. Old rows are pruned by age and by a row cap, so the file stays bounded.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from typing import Any, NamedTuple
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.store import Database
 
-__all__ = ["FlightRecorder"]
+__all__ = ["FlightRecorder", "lookup_key"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,10 @@ FLUSH_EVERY_S = 0.25
 OPEN_RECORD_MAX_AGE_S = 86400.0
 _CALLER = re.compile(r"[^\w .:/@+()-]")
 JSON_FIELDS = ("approval", "optimization", "route")
+_JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
+# Written as they are: the record's own id (ours), and the principal every read filters on (an
+# identity the edge decided, not text a request supplied).
+_AS_IS = frozenset({"id", "owner_principal"})
 
 
 class _Opened(NamedTuple):
@@ -86,6 +94,9 @@ class FlightRecorder:
         """Record that a request began; returns its record id. Never blocks, never fails."""
         record_id = uuid.uuid4().hex
         started_at = self._clock()
+        # Masked before the character filter, which could join a key to the word before it
+        # (`key=sk-...` -> `keysk-...`) where the redactor would no longer see it.
+        caller = _CALLER.sub("", redact(caller))[:120]
         self._open[record_id] = _Opened(started_at, provider, model, principal, caller)
         self._new[record_id] = {
             "id": record_id,
@@ -94,14 +105,15 @@ class FlightRecorder:
             "provider": provider,
             "transport": transport[:40],
             "tool": tool[:80],
-            "caller": _CALLER.sub("", caller)[:120],
+            "caller": caller,
             "model": model,
             "correlation_id": correlation_id,
             "session_id": session_id,
             "prefix_hash": prefix_hash,
             "prefix_tokens": prefix_tokens,
-            "approval_json": _dumps(approval),
-            "optimization_json": _dumps(optimization),
+            # Kept as data until written: strings inside are redacted one by one then.
+            "approval_json": approval,
+            "optimization_json": optimization,
             "state": state,
         }
         return record_id
@@ -110,7 +122,7 @@ class FlightRecorder:
         """Add what became known later (job id, tokens, state); merged into the pending write."""
         for name in JSON_FIELDS:
             if name in fields:
-                fields[f"{name}_json"] = _dumps(fields.pop(name))
+                fields[f"{name}_json"] = fields.pop(name)
         if "finished_at" in fields:
             opened = self._open.pop(record_id, None)
             if opened is not None and "duration_ms" not in fields:
@@ -130,7 +142,7 @@ class FlightRecorder:
                 RequestFinished(
                     record_id=record_id,
                     provider=opened.provider,
-                    model=fields.get("model") or opened.model,
+                    model=_redacted(fields.get("model") or opened.model),
                     state=state,
                     principal=opened.principal,
                     caller=opened.caller,
@@ -158,9 +170,10 @@ class FlightRecorder:
 
             def write() -> None:
                 database = self._db.models.database
+                texts = _BatchRedactor()
                 with database.atomic():
-                    _insert_rows(database, list(new.values()))
-                    _update_rows(database, updates)
+                    _insert_rows(database, list(new.values()), texts)
+                    _update_rows(database, updates, texts)
 
             try:
                 await self._db.run(write)
@@ -217,7 +230,8 @@ class FlightRecorder:
             lambda: (
                 model.select()
                 .where(
-                    (model.owner_principal == principal) & (model.correlation_id == correlation_id)
+                    (model.owner_principal == principal)
+                    & (model.correlation_id == lookup_key(correlation_id))
                 )
                 .order_by(model.started_at.desc())
                 .dicts()
@@ -252,12 +266,12 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-def _insert_rows(database: Any, rows: list[dict[str, Any]]) -> None:
+def _insert_rows(database: Any, rows: list[dict[str, Any]], texts: _BatchRedactor) -> None:
     """Insert records with one prepared statement per column set (plain sqlite3 executemany:
     the ORM's per-row work cost more CPU than the rest of a gateway request)."""
     by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for row in rows:
-        full = _DEFAULTS | row
+        full = _stored(_DEFAULTS | row, texts)
         columns = tuple(sorted(full))
         by_columns.setdefault(columns, []).append(tuple(full[c] for c in columns))
     connection = database.connection()
@@ -268,10 +282,11 @@ def _insert_rows(database: Any, rows: list[dict[str, Any]]) -> None:
         connection.executemany(sql, values)
 
 
-def _update_rows(database: Any, updates: dict[str, dict[str, Any]]) -> None:
+def _update_rows(database: Any, updates: dict[str, dict[str, Any]], texts: _BatchRedactor) -> None:
     """Apply later fields to rows already written, one prepared UPDATE per column set."""
     by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    for record_id, fields in updates.items():
+    for record_id, changed in updates.items():
+        fields = _stored(changed, texts)
         columns = tuple(sorted(fields))
         by_columns.setdefault(columns, []).append((*(fields[c] for c in columns), record_id))
     connection = database.connection()
@@ -282,8 +297,52 @@ def _update_rows(database: Any, updates: dict[str, dict[str, Any]]) -> None:
         connection.executemany(sql, values)
 
 
-def _dumps(value: dict[str, Any] | None) -> str | None:
-    return None if value is None else jsonio.dumps_text(value)
+class _BatchRedactor:
+    """Redacts the texts of one flush, each distinct one once: a batch repeats the same
+    provider, model, caller and route strings row after row. It lives for one flush only, so
+    it keeps nothing (a secret included) in memory beyond the write."""
+
+    def __init__(self) -> None:
+        self._done: dict[str, str] = {}
+
+    def text(self, value: str) -> str:
+        done = self._done.get(value)
+        if done is None:
+            done = self._done[value] = redact(value)
+        return done
+
+    def data(self, value: Any) -> Any:
+        """JSON-like `value` with every string redacted (keys are ours and kept)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+
+def _stored(fields: dict[str, Any], texts: _BatchRedactor) -> dict[str, Any]:
+    """Fields as written: every text redacted (inside the JSON ones, string by string, so the
+    JSON stays JSON), apart from the record id and the principal. Runs on the DB thread."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in _JSON_COLUMNS:
+            value = None if value is None else jsonio.dumps_text(texts.data(value))
+        elif isinstance(value, str) and name not in _AS_IS:
+            value = texts.text(value)
+        out[name] = value
+    return out
+
+
+def _redacted(value: str | None) -> str | None:
+    return None if value is None else redact(value)
+
+
+def lookup_key(value: str) -> str:
+    """A caller-given id (correlation or session id) as the recorder stores it: look rows up
+    by this, since a secret-looking id is kept redacted."""
+    return redact(value)
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

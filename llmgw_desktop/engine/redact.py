@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["REDACTED", "redact", "redact_data"]
+__all__ = ["REDACTED", "may_hold_secret", "redact", "redact_data"]
 
 REDACTED = "[REDACTED]"
 
@@ -84,12 +84,69 @@ def _mask_named(match: re.Match[str]) -> str:
     return key + quote + REDACTED
 
 
+# What every pattern above needs somewhere in the text, lowercased: the key shapes' prefixes,
+# the AWS prefixes, a JWT's `eyJ`, a PEM BEGIN line, a URL's `://`, the bearer and basic schemes.
+# Text holding none of them (and no named pair, below) is returned as is without running the
+# patterns: most stored fields (model names, providers, states, ids) are short and plain, and
+# the flight recorder redacts every one of them on each write. A new pattern adds its own.
+_TRIGGERS = (
+    "-----begin",
+    "eyj",
+    "sk-",
+    "sk_",
+    "xai-",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "github_pat_",
+    "aiza",
+    "hf_",
+    "xox",
+    "rk_live_",
+    "glpat-",
+    "npm_",
+    "mcp_",
+    "akia",
+    "asia",
+    "://",
+    "bearer",
+    "basic",
+)
+# `_NAMED` needs one of these words followed, later in the text, by `:` or `=`.
+_NAMED_TRIGGERS = ("api", "token", "secret", "passw", "authorization", "credential")
+# The non-ASCII letters the case-insensitive patterns match as ASCII ones (İ ı as i, ſ as s,
+# the Kelvin sign as k), folded before lowercasing so the quick check sees what they see.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def may_hold_secret(text: str, *, named: bool = True) -> bool:
+    """Whether `redact` could change `text` (False means it certainly would not)."""
+    lowered = (text if text.isascii() else text.translate(_FOLD)).lower()
+    if any(trigger in lowered for trigger in _TRIGGERS):
+        return True
+    if not named:
+        return False
+    for word in _NAMED_TRIGGERS:
+        at = lowered.find(word)
+        if at >= 0 and (lowered.find(":", at) >= 0 or lowered.find("=", at) >= 0):
+            return True
+    return False
+
+
 def redact(text: str, *, named: bool = True) -> str:
     """Return `text` with anything that looks like a secret replaced by `[REDACTED]`.
 
     `named=False` masks only unmistakable secrets (key shapes, JWTs, private keys, bearer
     tokens, passwords in URLs) and skips `password = ...`-style pairs.
     """
+    if not may_hold_secret(text, named=named):
+        return text
+    return _mask_all(text, named=named)
+
+
+def _mask_all(text: str, *, named: bool) -> str:
+    """Every pattern, in order (what `redact` does once the quick check lets it)."""
     text = _mask_pem(text)
     text = _JWT.sub(lambda m: m.group(1) + REDACTED, text)
     text = _KEY_SHAPES.sub(lambda m: m.group(1) + REDACTED, text)

@@ -24,6 +24,7 @@ from typing import Any
 from llmgw_desktop.engine.errors import InvalidRequest, NotFound
 from llmgw_desktop.engine.providers.base import Usage
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["GATEWAY_PREFIX", "ProviderSessionInfo", "SessionStore", "SessionView"]
@@ -111,7 +112,7 @@ class SessionStore:
                     id=session_id,
                     owner_principal=principal,
                     provider=provider,
-                    title=title,
+                    title=redact(title),  # a caller's text, kept like every other
                     active=set_active,
                     metadata_json=json.dumps(metadata),
                     created_at=now,

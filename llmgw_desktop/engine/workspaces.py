@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.engine.auth.principals import LOCAL, SCOPE_ADMIN, Principal
+from llmgw_desktop.engine.auth.access import Capability, require
+from llmgw_desktop.engine.auth.principals import LOCAL, Principal
 from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import Settings
@@ -138,7 +139,8 @@ class WorkspaceRegistry:
         """A new empty directory under an allowed root, registered as `name`.
 
         Raises:
-            GatewayError: not allowed (code `forbidden`).
+            GatewayError: not switched on, or no allowed roots (code `forbidden`).
+            AccessDenied: `principal` may not administer workspaces (code `forbidden`).
             InvalidRequest: a bad name, a root not allowed, or the directory exists.
         """
         self._may_administer(principal)
@@ -153,7 +155,8 @@ class WorkspaceRegistry:
         """Register an existing git repository inside an allowed root as `name`.
 
         Raises:
-            GatewayError: not allowed (code `forbidden`).
+            GatewayError: not switched on, or no allowed roots (code `forbidden`).
+            AccessDenied: `principal` may not administer workspaces (code `forbidden`).
             InvalidRequest: a bad name, or a path that is not a repository inside a root.
         """
         self._may_administer(principal)
@@ -168,8 +171,8 @@ class WorkspaceRegistry:
                 f"making workspaces is off: the operator enables it with {ADMIN_OPT_IN}=1",
                 code="forbidden",
             )
-        if not principal.has_scope(SCOPE_ADMIN):
-            raise GatewayError(f"making workspaces needs the {SCOPE_ADMIN} scope", code="forbidden")
+        # Who may: the operator, or a caller granted workspace:admin (the access table).
+        require(principal, Capability.WORKSPACE_ADMIN)
         if not self._roots:
             raise GatewayError(
                 "no workspaces.allowed_roots are configured, so there is nowhere to make one",

@@ -39,10 +39,14 @@ DISCONNECT_GRACE_S = 5.0  # how long an app may take to wind down after its clie
 
 
 async def serve_asgi(
-    app: ASGIApp, request: web.Request, *, state: dict[str, Any] | None = None
+    app: ASGIApp, request: web.Request, *, state: dict[str, Any] | None = None, user: Any = None
 ) -> web.StreamResponse:
-    """Answer `request` with the ASGI `app`; `state` is handed to it as `scope["state"]`."""
+    """Answer `request` with the ASGI `app`; `state` is handed to it as `scope["state"]`, and
+    `user` (who the edge decided is calling) as `scope["user"]`, where Starlette's
+    authentication would put it."""
     scope = _scope(request, state or {})
+    if user is not None:
+        scope["user"] = user
     body_done = False
     disconnected = asyncio.Event()
 

@@ -2,8 +2,9 @@
 
 Runs after the Host/Origin guard. Public routes (health, OAuth metadata and endpoints, the
 OpenAPI document, the instance hand-off) pass; every other request gets a principal from
-`AuthService` or a 401 whose `WWW-Authenticate` points OAuth clients at the metadata. Remote
-principals are rate limited (429 with `Retry-After`), and so is an address that keeps
+`AuthService` or a 401 whose `WWW-Authenticate` points OAuth clients at the metadata, then must
+hold the capability its route needs (`route_access.py`, the engine's access table; else 403).
+Remote principals are rate limited (429 with `Retry-After`), and so is an address that keeps
 presenting wrong credentials. CORS stays closed unless an origin is
 listed in `http.allowed_origins`; listed origins get preflight answers and CORS headers.
 """
@@ -17,11 +18,13 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from llmgw_desktop.engine.auth.access import AccessDenied, refusal
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
 from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.transports.http_errors import error_response
+from llmgw_desktop.transports.route_access import capability_of_route, route_of
 
 __all__ = ["PRINCIPAL_KEY", "add_cors_headers", "auth_middlewares", "principal_of"]
 
@@ -89,10 +92,32 @@ def auth_middlewares(
             wait = auth.rate_limits.check(principal.id)
             if wait is not None:
                 return _too_many(request, wait)
+        denied = _route_refusal(request, principal, mcp_path)
+        if denied is not None:
+            log.info("refused %s %s to %s: %s", request.method, path, principal.id, denied.code)
+            return _dialect_error(request, denied.http_status, denied.code, denied.message)
         request[PRINCIPAL_KEY] = principal
         return await handler(request)
 
     return [access]
+
+
+def _route_refusal(
+    request: web.Request, principal: Principal, mcp_path: str
+) -> AccessDenied | None:
+    """Why `principal` may not use the route `request` matched (None: it may, or no route
+    matched and the router answers 404/405)."""
+    route = route_of(request)
+    if route is None:
+        return None
+    capability = capability_of_route(*route, mcp_path=mcp_path)
+    if capability is None:
+        log.error("route %s %s has no access rule; refused (see route_access.py)", *route)
+        return AccessDenied(
+            f"{request.method} {request.path} is not offered (no access rule names it)",
+            code="not_offered",
+        )
+    return refusal(principal, capability)
 
 
 def _preflight(origin: str, origins: frozenset[str]) -> web.Response:

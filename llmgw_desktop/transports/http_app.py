@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from llmgw_desktop.engine.auth.access import Capability, require
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.transports.auth_edge import add_cors_headers, auth_middlewares
@@ -115,6 +117,8 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
             presented.encode(), config.instance_token.encode()
         ):
             return error_response(401, "bad_instance_token", "instance token missing or wrong")
+        # The token is the local user's (a 0600 file); the access table says it is theirs alone.
+        require(LOCAL_CALLER, Capability.INSTANCE_ACTIVATE)
         mode = config.on_activate()
         return web.json_response({"activated": True, "mode": mode})
 

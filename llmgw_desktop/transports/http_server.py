@@ -38,6 +38,11 @@ class HttpFrontDoor:
         self.port = port
         self._runner: web.AppRunner | None = None
 
+    @property
+    def app(self) -> web.Application:
+        """The application served (its router lists every route, for audits and tests)."""
+        return self._app
+
     async def start(self) -> None:
         """Bind and serve.
 

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -119,7 +120,7 @@ class AccessPanel(QGroupBox):
         oauth = self._auth.oauth
         if oauth is None:
             return
-        self._grants = await oauth.grants()
+        self._grants = await oauth.grants(LOCAL_CALLER)
         selected = self.selected_grant()
         self.table.setRowCount(len(self._grants))
         for row, grant in enumerate(self._grants):
@@ -182,10 +183,10 @@ class AccessPanel(QGroupBox):
         if oauth is None:
             return 0
         if whole_client:
-            count = await oauth.revoke_client(grant["clientId"])
+            count = await oauth.revoke_client(LOCAL_CALLER, grant["clientId"])
             self.notice.setText(f"Revoked {count} token(s) of client {grant['clientId']}.")
         else:
-            count = await oauth.revoke_grant(grant["grantId"])
+            count = await oauth.revoke_grant(LOCAL_CALLER, grant["grantId"])
             self.notice.setText(f"Revoked one grant of client {grant['clientId']}.")
         log.info("dashboard revoked %d token(s) of client %s", count, grant["clientId"])
         await self.refresh()

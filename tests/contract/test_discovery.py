@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.providers.discovery import Discovery
 from tests.contract.offline import CLI_BIN, find_cli
 
@@ -51,7 +52,7 @@ async def test_models_come_from_the_cli_where_it_can_list_them(offline: Path) ->
 
 async def test_upgrade_is_a_dry_run_unless_asked(offline: Path) -> None:
     find_cli("claude")
-    plan = await Discovery(search_path=[str(CLI_BIN)]).upgrade("claude")
+    plan = await Discovery(search_path=[str(CLI_BIN)]).upgrade(OPERATOR, "claude")
     assert plan.dry_run and not plan.ran
     assert plan.command == ["npm", "install", "-g", "@anthropic-ai/claude-code@latest"]
     assert plan.version_before == "2.1.197"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.call_params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import (
@@ -156,7 +157,7 @@ async def test_grok_has_no_sessions(engine: Engine) -> None:
 
 
 async def test_disabled_provider_refuses_before_anything_runs(engine: Engine) -> None:
-    engine.set_provider_enabled("codex", False)
+    engine.set_provider_enabled(OPERATOR, "codex", False)
     with pytest.raises(ProviderUnavailable) as caught:
         await engine.calls.submit("codex", CallParams(prompt="x"), "local")
     assert caught.value.code == "provider_disabled"

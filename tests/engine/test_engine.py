@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine, EngineState
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import (
@@ -60,22 +61,22 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
 def test_disabled_provider_refuses_with_provider_disabled(loaded: LoadedSettings) -> None:
     engine = Engine(loaded.settings)
     engine.ensure_provider_available("claude")
-    engine.set_provider_enabled("claude", False)
+    engine.set_provider_enabled(OPERATOR, "claude", False)
     with pytest.raises(ProviderUnavailable) as caught:
         engine.ensure_provider_available("claude")
     assert caught.value.code == "provider_disabled"
-    engine.set_provider_enabled("claude", True)
+    engine.set_provider_enabled(OPERATOR, "claude", True)
     engine.ensure_provider_available("claude")
 
 
 def test_pause_all_refuses_every_provider_and_keeps_switches(loaded: LoadedSettings) -> None:
     engine = Engine(loaded.settings)
-    engine.set_provider_enabled("codex", False)
-    engine.set_paused(True)
+    engine.set_provider_enabled(OPERATOR, "codex", False)
+    engine.set_paused(OPERATOR, True)
     with pytest.raises(ProviderUnavailable) as caught:
         engine.ensure_provider_available("claude")
     assert caught.value.code == "gateway_paused"
-    engine.set_paused(False)
+    engine.set_paused(OPERATOR, False)
     engine.ensure_provider_available("claude")
     assert not engine.is_provider_enabled("codex")
 
@@ -83,7 +84,7 @@ def test_pause_all_refuses_every_provider_and_keeps_switches(loaded: LoadedSetti
 def test_unknown_provider_is_a_clear_error(loaded: LoadedSettings) -> None:
     engine = Engine(loaded.settings)
     with pytest.raises(InvalidRequest, match="unknown provider 'chatgpt'"):
-        engine.set_provider_enabled("chatgpt", False)
+        engine.set_provider_enabled(OPERATOR, "chatgpt", False)
     with pytest.raises(InvalidRequest):
         engine.ensure_provider_available("chatgpt")
 
@@ -92,10 +93,10 @@ def test_switches_publish_events_only_on_change(loaded: LoadedSettings) -> None:
     engine = Engine(loaded.settings)
     seen: list[Event] = []
     engine.events.subscribe(Event, seen.append)
-    engine.set_provider_enabled("gemini", False)
-    engine.set_provider_enabled("gemini", False)
-    engine.set_paused(True)
-    engine.set_paused(True)
+    engine.set_provider_enabled(OPERATOR, "gemini", False)
+    engine.set_provider_enabled(OPERATOR, "gemini", False)
+    engine.set_paused(OPERATOR, True)
+    engine.set_paused(OPERATOR, True)
     assert seen == [ProviderToggled("gemini", False), PauseChanged(True)]
 
 
@@ -106,9 +107,9 @@ async def test_provider_switches_persist_in_config_file(
     engine = Engine(loaded.settings, settings_writer=ConfigFileWriter(config_path))
     await engine.start()
     try:
-        engine.set_provider_enabled("grok", False)
-        engine.set_provider_enabled("codex", False)
-        engine.set_provider_enabled("grok", True)
+        engine.set_provider_enabled(OPERATOR, "grok", False)
+        engine.set_provider_enabled(OPERATOR, "codex", False)
+        engine.set_provider_enabled(OPERATOR, "grok", True)
     finally:
         await engine.stop()  # waits for the queued saves
 
@@ -131,7 +132,7 @@ async def test_failed_save_becomes_a_notice_not_a_crash(loaded: LoadedSettings) 
     engine.events.subscribe(Notice, lambda n: (notices.append(n), noticed.set()))
     await engine.start()
     try:
-        engine.set_provider_enabled("claude", False)
+        engine.set_provider_enabled(OPERATOR, "claude", False)
         await asyncio.wait_for(noticed.wait(), timeout=5)
     finally:
         await engine.stop()

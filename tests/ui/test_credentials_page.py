@@ -11,6 +11,7 @@ from pathlib import Path
 
 import qasync
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.vault import KeySource
 from llmgw_desktop.settings import LoadedSettings
@@ -100,7 +101,7 @@ def test_added_keys_show_masked_by_project_and_replace_changes_the_value(
             assert rows[GLOBAL_LABEL][0][:3] == ["first", "openai", "sk-fir...***"]
             assert rows["webapp"][0][:3] == ["first", "groq", "sk-fir...***"]
             assert FIRST_KEY not in str(rows)  # the page never holds a whole key
-            listed = await eng.vault.list_keys()
+            listed = await eng.vault.list_keys(OPERATOR)
             assert {(k["provider"], k["project"]) for k in listed} == {
                 ("openai", "_global"),
                 ("groq", "webapp"),
@@ -115,11 +116,11 @@ def test_added_keys_show_masked_by_project_and_replace_changes_the_value(
             page.save_button.click()
             await until(lambda: "Replaced" in page.notice.text(), "replaced notice")
             assert await eng.vault.resolve_keys("openai") == [SECOND_KEY]
-            assert len(await eng.vault.list_keys()) == 2  # replaced, not added
+            assert len(await eng.vault.list_keys(OPERATOR)) == 2  # replaced, not added
             assert _rows(page)[GLOBAL_LABEL][0][2] == "sk-sec...***"
 
             # A key stored elsewhere (MCP, HTTP) appears while the page is shown.
-            await eng.vault.store_key("mistral", SECOND_KEY, project="webapp")
+            await eng.vault.store_key(OPERATOR, "mistral", SECOND_KEY, project="webapp")
             await until(lambda: len(_rows(page)["webapp"]) == 2, "outside change shown")
 
             page.value_edit.setText("key with trailing space ")
@@ -135,7 +136,7 @@ def test_delete_asks_first_cancel_keeps_the_key_and_confirm_removes_it(
 ) -> None:
     async def scenario() -> None:
         async with credentials_page(loaded, env_sources(KEY_A, tmp_path)) as (page, eng):
-            await eng.vault.store_key("openai", FIRST_KEY, key_name="ci")
+            await eng.vault.store_key(OPERATOR, "openai", FIRST_KEY, key_name="ci")
             await until(lambda: page.record_items, "stored key shown")
             assert not page.delete_button.isEnabled()  # nothing selected yet
 
@@ -153,7 +154,7 @@ def test_delete_asks_first_cancel_keeps_the_key_and_confirm_removes_it(
             box = await until(lambda: page.confirm_box, "confirmation again")
             next(b for b in box.buttons() if b.text() == "Delete").click()
             await until(lambda: "Deleted" in page.notice.text(), "deleted notice")
-            assert await eng.vault.list_keys() == []
+            assert await eng.vault.list_keys(OPERATOR) == []
             assert await eng.vault.resolve_keys("openai") == []
             assert _rows(page)[GLOBAL_LABEL] == [["(nothing stored)", "", "", ""]]
             assert not page.delete_button.isEnabled()
@@ -166,7 +167,7 @@ def test_a_locked_vault_is_explained_and_nothing_can_be_changed(
 ) -> None:
     async def scenario() -> None:
         async with credentials_page(loaded, env_sources(KEY_A, tmp_path)) as (_page, eng):
-            await eng.vault.store_key("openai", FIRST_KEY)
+            await eng.vault.store_key(OPERATOR, "openai", FIRST_KEY)
         # The same data with another master key: the vault stays locked, untouched.
         async with credentials_page(loaded, env_sources(KEY_B, tmp_path)) as (page, eng):
             assert eng.vault.locked

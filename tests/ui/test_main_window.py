@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
@@ -64,7 +65,7 @@ def test_provider_boxes_follow_the_shared_actions(parts: tuple, qtbot: QtBot) ->
     window.provider_boxes["claude"].setChecked(False)
     assert not engine.is_provider_enabled("claude")
     assert not actions.providers["claude"].isChecked()
-    engine.set_provider_enabled("claude", True)
+    engine.set_provider_enabled(OPERATOR, "claude", True)
     assert window.provider_boxes["claude"].isChecked()
 
 

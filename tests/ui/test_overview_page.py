@@ -19,6 +19,7 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.events import BreakerChanged
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
@@ -210,9 +211,9 @@ def test_provider_health_shows_install_switches_and_circuits(
         await until(lambda: health.cell("claude", "Installed") == "no", "the version check")
         assert health.cell("codex", "Enabled") == "on"
 
-        engine.set_provider_enabled("codex", False)
+        engine.set_provider_enabled(OPERATOR, "codex", False)
         assert health.cell("codex", "Enabled") == "off"
-        engine.set_paused(True)
+        engine.set_paused(OPERATOR, True)
         assert health.cell("claude", "Enabled") == "on (paused)"
         engine.events.publish(BreakerChanged("claude", "open", 3))
         assert health.cell("claude", "Circuit") == "open (failing)"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import qasync
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.providers.catalog import PROVIDERS
 from llmgw_desktop.settings import LoadedSettings
@@ -123,7 +124,7 @@ def test_clis_on_the_path_show_installed_with_versions_and_switch_the_engine(
                 assert page.selected_row() is not None
                 assert page.selected_row().status == "Off"  # type: ignore[union-attr]
                 assert "switched off" in page.status_label.text()
-                engine.set_provider_enabled("claude", True)  # from elsewhere: the tray
+                engine.set_provider_enabled(OPERATOR, "claude", True)  # from elsewhere: the tray
                 assert page.enabled_box.isChecked()
                 await page.refresh()
                 assert page.selected_row().status == "Ready"  # type: ignore[union-attr]

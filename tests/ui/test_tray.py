@@ -24,6 +24,7 @@ import qasync
 from llmgw_desktop.app import DesktopApp
 from llmgw_desktop.engine.approval import ApprovalRequest
 from llmgw_desktop.engine.auth.consent import ConsentRequest
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.call_params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ProviderUnavailable
@@ -69,7 +70,7 @@ def collect_on_the_qt_thread() -> Iterator[None]:
 @pytest.fixture
 def tray(qapp: object, loaded: LoadedSettings) -> Iterator[tuple[TrayIcon, Engine, Calls]]:
     engine = Engine(loaded.settings)
-    engine.set_provider_enabled("copilot", False)
+    engine.set_provider_enabled(OPERATOR, "copilot", False)
     bridge = EngineBridge(engine)
     calls = Calls()
     actions = GatewayActions(
@@ -146,12 +147,12 @@ def test_unchecking_a_provider_disables_it_in_the_engine(tray: tuple) -> None:
 def test_engine_side_changes_show_in_the_menu_icon_and_tooltip(tray: tuple) -> None:
     menu, engine, _ = tray
     assert menu.shown_state == "idle" and "idle" in menu.icon.toolTip()
-    engine.set_provider_enabled("gemini", False)
+    engine.set_provider_enabled(OPERATOR, "gemini", False)
     assert not _by_text(menu)["Gemini"].isChecked()
-    engine.set_paused(True)
+    engine.set_paused(OPERATOR, True)
     assert _by_text(menu)["Pause all"].isChecked()
     assert menu.shown_state == "paused" and "paused" in menu.icon.toolTip()
-    engine.set_paused(False)
+    engine.set_paused(OPERATOR, False)
     assert menu.shown_state == "idle"
 
 
@@ -259,7 +260,7 @@ def test_a_provider_going_down_turns_the_tray_red_and_says_so(
                 failing = await engine.calls.submit("mistral", CallParams(prompt="x"), "local")
                 await engine.jobs.wait(failing.job_id, "local", timeout_s=STEP_TIMEOUT)
                 await until(lambda: tray.state == "error", "breaker open")
-                engine.set_paused(True)  # an open breaker still outranks pause
+                engine.set_paused(OPERATOR, True)  # an open breaker still outranks pause
                 assert tray.shown_state == "error"
                 tooltip = tray.icon.toolTip()
                 assert "Down: mistral" in tooltip and "Last error: mistral is failing" in tooltip

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from pydantic import AnyHttpUrl
 
 from llmgw_desktop.engine.auth import oauth_store as store
+from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.consent import (
     ConsentQueue,
     ConsentRequest,
@@ -42,6 +43,7 @@ from llmgw_desktop.engine.auth.oauth_rules import (
     throttled,
 )
 from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["AuthorizationStep", "OAuthConfig", "OAuthServer"]
@@ -191,7 +193,7 @@ class OAuthServer:
         record = store.ClientRecord(
             client_id=client_id,
             secret_digest=None if secret is None else token_digest(secret),
-            name=accepted["client_name"],
+            name=redact(accepted["client_name"]),  # the registrant's text, kept redacted
             redirect_uris=tuple(accepted["redirect_uris"]),
             scopes=frozenset(accepted["scope"].split()),
             public=public,
@@ -472,8 +474,13 @@ class OAuthServer:
             await self._db.run(lambda: store.revoke_family(self._db.models, token.family_id, now))
             self._verified.clear()
 
-    async def revoke_client(self, client_id: str) -> int:
-        """Revoke every token of a client (the dashboard's revoke button)."""
+    async def revoke_client(self, principal: Principal, client_id: str) -> int:
+        """Revoke every token of a client (the dashboard's revoke button).
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.OAUTH_GRANTS)
         now = self._clock()
         count = await self._db.run(
             lambda: store.revoke_client_tokens(self._db.models, client_id, now)
@@ -481,16 +488,26 @@ class OAuthServer:
         self._verified.clear()
         return int(count)
 
-    async def revoke_grant(self, family_id: str) -> int:
-        """Revoke one grant: the access and refresh tokens of one authorization."""
+    async def revoke_grant(self, principal: Principal, family_id: str) -> int:
+        """Revoke one grant: the access and refresh tokens of one authorization.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.OAUTH_GRANTS)
         now = self._clock()
         count = await self._db.run(lambda: store.revoke_family(self._db.models, family_id, now))
         self._verified.clear()
         return int(count)
 
-    async def grants(self) -> list[dict[str, Any]]:
+    async def grants(self, principal: Principal) -> list[dict[str, Any]]:
         """Live grants (one per authorization, newest first), for the dashboard: who holds
-        access, with which scopes, until when. No token values."""
+        access, with which scopes, until when. No token values.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.OAUTH_GRANTS)
         now = self._clock()
         rows = await self._db.run(lambda: store.active_grants(self._db.models, now))
         return sorted(
@@ -508,8 +525,13 @@ class OAuthServer:
             key=lambda g: -g["issuedAt"],
         )
 
-    async def clients(self) -> list[dict[str, Any]]:
-        """Clients and their live grants, for the dashboard (no secrets, no tokens)."""
+    async def clients(self, principal: Principal) -> list[dict[str, Any]]:
+        """Clients and their live grants, for the dashboard (no secrets, no tokens).
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.OAUTH_GRANTS)
         now = self._clock()
         records = await self._db.run(lambda: store.list_clients(self._db.models))
         grants = await self._db.run(lambda: store.active_grants(self._db.models, now))

@@ -101,8 +101,9 @@ class JobStore:
                 # Prompts can carry keys pasted by the caller; the store never keeps them clear.
                 request_json=json.dumps(redact_data(request), sort_keys=True),
                 dedup_key=dedup_key,
-                correlation_id=correlation_id,
-                session_id=session_id,
+                # Caller-given ids are kept redacted too (and looked up the same way).
+                correlation_id=None if correlation_id is None else redact(correlation_id),
+                session_id=None if session_id is None else redact(session_id),
                 created_at=now,
                 updated_at=now,
             )
@@ -209,7 +210,10 @@ class JobStore:
         row = await self._db.run(
             lambda: (
                 Job.select()
-                .where((Job.owner_principal == principal) & (Job.correlation_id == correlation_id))
+                .where(
+                    (Job.owner_principal == principal)
+                    & (Job.correlation_id == redact(correlation_id))
+                )
                 .order_by(Job.created_at.desc())
                 .first()
             )

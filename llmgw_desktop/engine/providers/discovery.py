@@ -2,7 +2,8 @@
 
 Versions are checked in parallel (each `--version` is a process start, up to 2 s for node
 CLIs) and cached for a short time. Upgrades only run when explicitly asked; the default is a
-dry run that shows the command.
+dry run that shows the command. Upgrading, even as a plan, is the operator's alone: it runs a
+package manager on the host (capability `cli.upgrade` in `engine/auth/access.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.engine.auth.access import Capability, require
+from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.providers.catalog import PROVIDERS, ProviderInfo, provider_info
 from llmgw_desktop.engine.providers.failures import tail
 from llmgw_desktop.engine.providers.process import Invocation, RunLimits, run_process
@@ -159,8 +162,15 @@ class Discovery:
                     return parsed
         return list(adapter.models())
 
-    async def upgrade(self, provider: str, *, dry_run: bool = True) -> UpgradeOutcome:
-        """Upgrade the provider's CLI with its package manager; only a plan when `dry_run`."""
+    async def upgrade(
+        self, principal: Principal, provider: str, *, dry_run: bool = True
+    ) -> UpgradeOutcome:
+        """Upgrade the provider's CLI with its package manager; only a plan when `dry_run`.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.CLI_UPGRADE)
         info = provider_info(provider)
         command = list(info.upgrade_argv)
         before = (await self.status(provider)).version

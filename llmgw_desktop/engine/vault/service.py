@@ -5,6 +5,10 @@ identity again replaces the value. A project sees its own records first and the 
 (`_global`) after. Values leave the vault only through `resolve_*` and `materialize_files`;
 lists show metadata and masked keys.
 
+Storing, listing and deleting are the operator's alone: each takes the caller's principal and
+refuses anyone else (`engine/auth/access.py`, capability `vault`). Resolving is the engine's own
+business and takes none.
+
 Opening finds the master key and checks it against the key check kept in `store_meta`. A
 missing or wrong key locks the vault: every operation then raises `VaultLocked` explaining
 what to do, and nothing stored is written or deleted until the right key is back.
@@ -20,6 +24,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.engine.auth.access import Capability, require
+from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import NotFound
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.vault import queries
@@ -165,6 +171,7 @@ class Vault:
 
     async def store_key(
         self,
+        principal: Principal,
         provider: str,
         api_key: str,
         *,
@@ -174,9 +181,11 @@ class Vault:
         """Seal and keep `api_key`, replacing the value stored under the same identity.
 
         Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
             VaultLocked: the vault is locked.
             InvalidRequest: a field is malformed (the message names it).
         """
+        require(principal, Capability.VAULT)
         key = self._require_key()
         provider = check_identifier(provider, "provider")
         key_name = check_identifier(key_name, "key_name")
@@ -191,13 +200,17 @@ class Vault:
         log.info("vault: stored API key %s/%s (project %s)", provider, key_name, project)
         return {"id": record_id, "provider": provider, "keyName": key_name, "project": project}
 
-    async def list_keys(self, project: str | None = None) -> list[dict[str, Any]]:
+    async def list_keys(
+        self, principal: Principal, project: str | None = None
+    ) -> list[dict[str, Any]]:
         """Every API key (or `project`'s and the global ones), masked; never a value.
 
         Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
             VaultLocked: the vault is locked.
             InvalidRequest: `project` is malformed.
         """
+        require(principal, Capability.VAULT)
         key = self._require_key()
         scopes = None if project is None else _scopes(check_identifier(project, "project"))
         models = self._db.models
@@ -212,13 +225,15 @@ class Vault:
                 views.append(key_view(row, masked, readable=True))
         return views
 
-    async def delete_key(self, record_id: str) -> bool:
+    async def delete_key(self, principal: Principal, record_id: str) -> bool:
         """Remove one API key.
 
         Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
             VaultLocked: the vault is locked.
             NotFound: no API key has this id.
         """
+        require(principal, Capability.VAULT)
         return await self._delete(KEY_KIND, record_id)
 
     async def resolve_keys(self, provider: str, project: str | None = None) -> list[str]:
@@ -255,6 +270,7 @@ class Vault:
 
     async def store_file(
         self,
+        principal: Principal,
         provider: str,
         file_name: str,
         content: str | bytes,
@@ -264,9 +280,11 @@ class Vault:
         """Seal and keep an auth file, replacing the one stored under the same identity.
 
         Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
             VaultLocked: the vault is locked.
             InvalidRequest: a field is malformed or the content is too large.
         """
+        require(principal, Capability.VAULT)
         key = self._require_key()
         provider = check_identifier(provider, "provider")
         file_name = check_file_name(file_name)
@@ -287,13 +305,17 @@ class Vault:
             "size": size,
         }
 
-    async def list_files(self, project: str | None = None) -> list[dict[str, Any]]:
+    async def list_files(
+        self, principal: Principal, project: str | None = None
+    ) -> list[dict[str, Any]]:
         """Every auth file (or `project`'s and the global ones): metadata, never content.
 
         Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
             VaultLocked: the vault is locked.
             InvalidRequest: `project` is malformed.
         """
+        require(principal, Capability.VAULT)
         self._require_key()
         scopes = None if project is None else _scopes(check_identifier(project, "project"))
         models = self._db.models
@@ -302,13 +324,15 @@ class Vault:
             for row in await self._db.run(lambda: queries.file_summaries(models, scopes))
         ]
 
-    async def delete_file(self, record_id: str) -> bool:
+    async def delete_file(self, principal: Principal, record_id: str) -> bool:
         """Remove one auth file.
 
         Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
             VaultLocked: the vault is locked.
             NotFound: no auth file has this id.
         """
+        require(principal, Capability.VAULT)
         return await self._delete(FILE_KIND, record_id)
 
     async def resolve_files(self, provider: str, project: str | None = None) -> dict[str, bytes]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.redact import redact
 
 __all__ = ["caller_name", "project_scope"]
 
@@ -37,17 +38,22 @@ _AGENTS = (
 
 
 def caller_name(headers: Mapping[str, str]) -> str:
-    """`X-Caller` when given, else a name recognised from the user agent, else its product."""
+    """`X-Caller` when given, else a name recognised from the user agent, else its product.
+
+    Secrets are masked first: the character filter could join a key to the word before it
+    (`key=sk-...` becomes `keysk-...`), and the cut could leave part of one, where the redactor
+    would no longer see it.
+    """
     explicit = headers.get(CALLER_HEADER, "").strip()
     if explicit:
-        return _CALLER.sub("", explicit)[:80]
+        return _CALLER.sub("", redact(explicit))[:80]
     agent = headers.get("User-Agent", "").strip()
     lowered = agent.lower()
     for needle, name in _AGENTS:
         if needle in lowered:
             return name
     product = agent.split(" ", 1)[0].split("/", 1)[0]
-    return _CALLER.sub("", product)[:80]
+    return _CALLER.sub("", redact(product))[:80]
 
 
 def project_scope(headers: Mapping[str, str], body: Mapping[str, Any] | None) -> str | None:

@@ -1,4 +1,8 @@
-"""The gateway's own endpoints: /v1/generate, /v1/providers, and the vault's keys and files."""
+"""The gateway's own endpoints: /v1/generate, /v1/providers, and the vault's keys and files.
+
+The vault's routes are the operator's alone; the vault itself refuses anyone else (403
+`operator_only`), and the edge's route table says so first (`transports/route_access.py`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed
 from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
 from llmgw_desktop.transports.auth_edge import principal_of
@@ -72,10 +76,10 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
         )
 
     async def store_credential(request: web.Request) -> web.Response:
-        _operator_only(request)
         body = await read_json(request)
         _require_strings(body, ("provider", "apiKey"), ("keyName", "project"))
         stored = await engine.vault.store_key(
+            principal_of(request),
             body["provider"],
             body["apiKey"],
             key_name=body.get("keyName") or "default",
@@ -84,17 +88,16 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
         return json_body(stored, status=201)
 
     async def list_credentials(request: web.Request) -> web.Response:
-        _operator_only(request)
         project = request.query.get("project") or None
-        return json_body({"credentials": await engine.vault.list_keys(project)})
+        keys = await engine.vault.list_keys(principal_of(request), project)
+        return json_body({"credentials": keys})
 
     async def delete_credential(request: web.Request) -> web.Response:
-        _operator_only(request)
-        await engine.vault.delete_key(request.match_info["id"])  # NotFound if absent
+        # NotFound if absent
+        await engine.vault.delete_key(principal_of(request), request.match_info["id"])
         return json_body({"ok": True})
 
     async def store_file(request: web.Request) -> web.Response:
-        _operator_only(request)
         body = await read_json(request)
         _require_strings(body, ("provider", "fileName", "content"), ("project", "encoding"))
         content: str | bytes = body["content"]
@@ -106,18 +109,21 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
         elif body.get("encoding") not in (None, "utf-8"):
             raise InvalidRequest("encoding: use utf-8 (default) or base64", param="encoding")
         stored = await engine.vault.store_file(
-            body["provider"], body["fileName"], content, project=body.get("project") or "_global"
+            principal_of(request),
+            body["provider"],
+            body["fileName"],
+            content,
+            project=body.get("project") or "_global",
         )
         return json_body(stored, status=201)
 
     async def list_files(request: web.Request) -> web.Response:
-        _operator_only(request)
         project = request.query.get("project") or None
-        return json_body({"files": await engine.vault.list_files(project)})
+        return json_body({"files": await engine.vault.list_files(principal_of(request), project)})
 
     async def delete_file(request: web.Request) -> web.Response:
-        _operator_only(request)
-        await engine.vault.delete_file(request.match_info["id"])  # NotFound if absent
+        # NotFound if absent
+        await engine.vault.delete_file(principal_of(request), request.match_info["id"])
         return json_body({"ok": True})
 
     app.router.add_post("/v1/generate", generate)
@@ -181,13 +187,3 @@ def _require_strings(
 def _query_project(request: web.Request) -> dict[str, Any] | None:
     project = request.query.get("project")
     return {"project": project} if project else None
-
-
-def _operator_only(request: web.Request) -> None:
-    """The vault belongs to whoever runs the gateway: the local user or the bearer holder.
-
-    Raises:
-        NotFound: for anyone else (an OAuth client, a proxy-named user), as if it did not exist.
-    """
-    if not principal_of(request).operator:
-        raise NotFound(f"no route for {request.path}")

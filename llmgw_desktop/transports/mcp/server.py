@@ -6,6 +6,7 @@ from mcp.server.mcpserver import MCPServer
 
 from llmgw_desktop import __version__
 from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.transports.mcp.access import access_middleware
 from llmgw_desktop.transports.mcp.caller import caller_middleware
 from llmgw_desktop.transports.mcp.prompts import register_prompts
 from llmgw_desktop.transports.mcp.resources import register_resources
@@ -36,7 +37,8 @@ def build_mcp_server(engine: Engine) -> MCPServer:
         title="llmgw-desktop",
         version=__version__,
         instructions=INSTRUCTIONS,
-        middleware=[caller_middleware],
+        # Outermost first: who is calling, then whether they may use what they ask for.
+        middleware=[caller_middleware, access_middleware],
         log_level="WARNING",
     )
     register_provider_tools(server, engine)

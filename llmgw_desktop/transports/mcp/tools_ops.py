@@ -12,6 +12,7 @@ from pydantic import Field
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.transports.mcp.caller import caller_of
 from llmgw_desktop.transports.mcp.results import guarded, success
 
 __all__ = ["register_ops_tools"]
@@ -55,9 +56,11 @@ def register_ops_tools(server: MCPServer, engine: Engine) -> None:
             bool, Field(description="Only show the command (default). False runs it.")
         ] = True,
     ) -> CallToolResult:
-        """Upgrade a CLI with its package manager; a dry run unless dryRun is false."""
+        """Upgrade a CLI with its package manager; a dry run unless dryRun is false (operator
+        only: the local user or the holder of the gateway's bearer token)."""
         _check(provider)
-        outcome = await engine.discovery.upgrade(provider, dry_run=dryRun)
+        principal = caller_of(ctx).as_principal
+        outcome = await engine.discovery.upgrade(principal, provider, dry_run=dryRun)
         return success(outcome.to_dict())
 
     @guarded

@@ -1,7 +1,7 @@
 """Vault tools: store, list and delete API keys and CLI auth files (values never come back).
 
 The vault belongs to whoever runs the gateway: the local user, or the holder of the static
-bearer token. OAuth clients and proxy-named users get `forbidden`.
+bearer token. The vault itself refuses anyone else (`operator_only`, see engine/auth/access.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME, GLOBAL_PROJECT
 from llmgw_desktop.transports.mcp.caller import caller_of
 from llmgw_desktop.transports.mcp.results import guarded, success
@@ -26,15 +25,6 @@ ListProject = Annotated[
     str | None, Field(description="Only this project's records and the global ones.")
 ]
 RecordId = Annotated[str, Field(description="The record id from vault_list / vault_list_files.")]
-
-
-def _local_only(ctx: Context) -> None:
-    if not caller_of(ctx).as_principal.operator:
-        raise GatewayError(
-            "the credential vault is only open to the operator (the local user or the holder "
-            "of the gateway's bearer token)",
-            code="forbidden",
-        )
 
 
 def register_vault_tools(server: MCPServer, engine: Engine) -> None:
@@ -51,20 +41,21 @@ def register_vault_tools(server: MCPServer, engine: Engine) -> None:
         project: Project = GLOBAL_PROJECT,
     ) -> CallToolResult:
         """Store an API key in the encrypted vault (replaces the same provider/keyName/project)."""
-        _local_only(ctx)
-        return success(await vault.store_key(provider, apiKey, key_name=keyName, project=project))
+        return success(
+            await vault.store_key(
+                caller_of(ctx).as_principal, provider, apiKey, key_name=keyName, project=project
+            )
+        )
 
     @guarded
     async def vault_list(ctx: Context, project: ListProject = None) -> CallToolResult:
         """Stored API keys with masked values."""
-        _local_only(ctx)
-        return success({"credentials": await vault.list_keys(project)})
+        return success({"credentials": await vault.list_keys(caller_of(ctx).as_principal, project)})
 
     @guarded
     async def vault_delete(ctx: Context, id: RecordId) -> CallToolResult:
         """Remove a stored API key."""
-        _local_only(ctx)
-        await vault.delete_key(id)
+        await vault.delete_key(caller_of(ctx).as_principal, id)
         return success({"ok": True, "id": id})
 
     @guarded
@@ -76,20 +67,20 @@ def register_vault_tools(server: MCPServer, engine: Engine) -> None:
         project: Project = GLOBAL_PROJECT,
     ) -> CallToolResult:
         """Store a CLI auth file; it is handed to that CLI for each call, then removed."""
-        _local_only(ctx)
-        return success(await vault.store_file(provider, fileName, content, project=project))
+        principal = caller_of(ctx).as_principal
+        return success(
+            await vault.store_file(principal, provider, fileName, content, project=project)
+        )
 
     @guarded
     async def vault_list_files(ctx: Context, project: ListProject = None) -> CallToolResult:
         """Stored auth files: metadata only, never content."""
-        _local_only(ctx)
-        return success({"files": await vault.list_files(project)})
+        return success({"files": await vault.list_files(caller_of(ctx).as_principal, project)})
 
     @guarded
     async def vault_delete_file(ctx: Context, id: RecordId) -> CallToolResult:
         """Remove a stored auth file."""
-        _local_only(ctx)
-        await vault.delete_file(id)
+        await vault.delete_file(caller_of(ctx).as_principal, id)
         return success({"ok": True, "id": id})
 
     read_only = ToolAnnotations(read_only_hint=True)

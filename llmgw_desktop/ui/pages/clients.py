@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingConsent
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.ui.access_panel import AccessPanel
 from llmgw_desktop.ui.consent import SCOPE_WORDS
 from llmgw_desktop.ui.pages.base import Page, PageContext
@@ -148,7 +149,7 @@ class OAuthClients(QGroupBox):
         oauth = self._page.engine.auth.oauth
         if oauth is None:
             return
-        self.clients = await oauth.clients()
+        self.clients = await oauth.clients(LOCAL_CALLER)
         self.table.setRowCount(len(self.clients))
         for row, client in enumerate(self.clients):
             cells = (

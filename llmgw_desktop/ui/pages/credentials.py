@@ -14,6 +14,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME, GLOBAL_PROJECT
 from llmgw_desktop.ui.pages.base import Page, PageContext
@@ -157,8 +158,8 @@ class CredentialsPage(Page):
         if vault.locked:
             self.keys, self.files = [], []
         else:
-            self.keys = await vault.list_keys()
-            self.files = await vault.list_files()
+            self.keys = await vault.list_keys(LOCAL_CALLER)
+            self.files = await vault.list_files(LOCAL_CALLER)
         self._seen = seen
         self._draw()
 
@@ -287,7 +288,9 @@ class CredentialsPage(Page):
         """Store (or replace) one API key; False, with the reason shown, when refused."""
         replacing = self._existing((provider, key_name, project)) is not None
         try:
-            await self.engine.vault.store_key(provider, value, key_name=key_name, project=project)
+            await self.engine.vault.store_key(
+                LOCAL_CALLER, provider, value, key_name=key_name, project=project
+            )
         except GatewayError as exc:
             self.notice.setText(f"Not stored: {exc.message}")
             return False
@@ -332,9 +335,9 @@ class CredentialsPage(Page):
         vault = self.engine.vault
         try:
             if record["kind"] == "key":
-                await vault.delete_key(record["id"])
+                await vault.delete_key(LOCAL_CALLER, record["id"])
             else:
-                await vault.delete_file(record["id"])
+                await vault.delete_file(LOCAL_CALLER, record["id"])
         except GatewayError as exc:
             self.notice.setText(f"Not deleted: {exc.message}")
         else:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
@@ -74,7 +75,9 @@ async def load_provider_rows(
     """
     if versions:
         statuses = await engine.discovery.statuses()
-        plans = await asyncio.gather(*(engine.discovery.upgrade(s.provider) for s in statuses))
+        plans = await asyncio.gather(
+            *(engine.discovery.upgrade(LOCAL_CALLER, s.provider) for s in statuses)
+        )
         plan_texts = [
             (f"{'Upgrade' if s.installed else 'Install'}: {shlex.join(p.command)}", p.notes)
             for s, p in zip(statuses, plans, strict=True)

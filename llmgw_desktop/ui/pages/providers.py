@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.provider_rows import (
@@ -372,7 +373,7 @@ class ProvidersPage(Page):
         if action is not None:
             action.setChecked(enabled)  # the shared action switches the engine
         else:
-            self.engine.set_provider_enabled(row.switch_id, enabled)
+            self.engine.set_provider_enabled(LOCAL_CALLER, row.switch_id, enabled)
 
     def _on_toggled(self, provider: str, enabled: bool) -> None:
         """Switched anywhere (tray, menu, MCP): the box follows now, the status on reload."""

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from llmgw_desktop.config_file import checked_value
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.settings import ConfigError, Declared, declared_settings
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
@@ -312,7 +313,7 @@ class SettingsPage(Page):
     async def write(self, decl: Declared, value: Any) -> None:
         """Write `value` (already checked) for `decl` to the settings file."""
         try:
-            await self.engine.save_setting(decl.key, value)
+            await self.engine.save_setting(LOCAL_CALLER, decl.key, value)
         except (OSError, RuntimeError, ValueError) as exc:
             log.warning("could not save %s: %s", decl.key, exc)
             self._say(f"{decl.key}: could not be saved: {exc}", error=True)

@@ -23,6 +23,7 @@ from llmgw_desktop.engine.auth.oauth import AuthorizationStep, OAuthConfig, OAut
 from llmgw_desktop.engine.auth.oauth_rules import OAuthError
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN, startup_problems
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import load_settings
@@ -381,7 +382,7 @@ async def test_revoked_token_is_refused(make: Make) -> None:
     assert await server.verify(kept["access_token"]) is not None
 
     # The dashboard's button revokes everything the client holds.
-    assert await server.revoke_client(CLIENT_ID) == 2
+    assert await server.revoke_client(OPERATOR, CLIENT_ID) == 2
     assert await server.verify(kept["access_token"]) is None
     assert (await refused(refresh(server, kept["refresh_token"]))).error == "invalid_grant"
 

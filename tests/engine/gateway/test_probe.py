@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import NotFound
 from llmgw_desktop.engine.gateway.probe import (
@@ -79,7 +80,7 @@ async def test_unusable_or_unknown_providers_are_results_not_errors(
     assert not no_key.ok and "has no API key" in no_key.error
     unknown = await probe_provider(eng.gateway, "nope")
     assert (unknown.ok, unknown.error_code) == (False, "unknown_provider")
-    eng.set_provider_enabled("claude", False)
+    eng.set_provider_enabled(OPERATOR, "claude", False)
     off = await probe_provider(eng.gateway, "claude-cli")
     assert not off.ok and "switched off" in off.error
     assert upstream.llm_requests == []

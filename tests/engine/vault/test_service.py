@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.errors import InvalidRequest, NotFound
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.store import Database
@@ -68,7 +69,7 @@ def _flip_a_byte(sealed: str) -> str:
 
 
 async def test_stored_key_is_listed_masked_resolved_and_deleted(vault: Vault) -> None:
-    stored = await vault.store_key("openai", OPENAI_KEY)
+    stored = await vault.store_key(OPERATOR, "openai", OPENAI_KEY)
     assert stored == {
         "id": stored["id"],
         "provider": "openai",
@@ -76,7 +77,7 @@ async def test_stored_key_is_listed_masked_resolved_and_deleted(vault: Vault) ->
         "project": "_global",
     }
 
-    [listed] = await vault.list_keys()
+    [listed] = await vault.list_keys(OPERATOR)
     assert listed["id"] == stored["id"]
     assert listed["maskedValue"] == "sk-pro...***"
     assert listed["readable"] is True
@@ -85,14 +86,14 @@ async def test_stored_key_is_listed_masked_resolved_and_deleted(vault: Vault) ->
     assert OPENAI_KEY not in repr(listed)
 
     assert await vault.resolve_keys("openai") == [OPENAI_KEY]
-    assert await vault.delete_key(stored["id"]) is True
+    assert await vault.delete_key(OPERATOR, stored["id"]) is True
     assert await vault.resolve_keys("openai") == []
-    assert await vault.list_keys() == []
+    assert await vault.list_keys(OPERATOR) == []
 
 
 async def test_short_key_is_masked_completely(vault: Vault) -> None:
-    await vault.store_key("local", "abc123")
-    [listed] = await vault.list_keys()
+    await vault.store_key(OPERATOR, "local", "abc123")
+    [listed] = await vault.list_keys(OPERATOR)
     assert listed["maskedValue"] == "***"
 
 
@@ -100,24 +101,28 @@ async def test_storing_the_same_identity_replaces_the_value(db: Database, tmp_pa
     now = [1000.0]
     vault = Vault(db, env_sources(KEY_A, tmp_path), clock=lambda: now[0])
     await vault.open()
-    first = await vault.store_key("openai", OPENAI_KEY)
+    first = await vault.store_key(OPERATOR, "openai", OPENAI_KEY)
     now[0] = 2000.0
-    second = await vault.store_key("openai", "sk-proj-replacement-key-0123456789")
+    second = await vault.store_key(OPERATOR, "openai", "sk-proj-replacement-key-0123456789")
 
     assert second["id"] == first["id"]
     assert await vault.resolve_keys("openai") == ["sk-proj-replacement-key-0123456789"]
-    [listed] = await vault.list_keys()
+    [listed] = await vault.list_keys(OPERATOR)
     assert listed["createdAt"].startswith("1970-01-01T00:16:40")
     assert listed["updatedAt"].startswith("1970-01-01T00:33:20")
 
 
 async def test_project_keys_come_first_then_global_each_by_name(vault: Vault) -> None:
-    await vault.store_key("openai", "sk-global-b-0000000000000", key_name="b")
-    await vault.store_key("openai", "sk-global-a-0000000000000", key_name="a")
-    await vault.store_key("openai", "sk-proj-z-00000000000000", key_name="z", project="web")
-    await vault.store_key("openai", "sk-proj-c-00000000000000", key_name="c", project="web")
-    await vault.store_key("openai", "sk-other-0000000000000000", project="other")
-    await vault.store_key("anthropic", ANTHROPIC_KEY)
+    await vault.store_key(OPERATOR, "openai", "sk-global-b-0000000000000", key_name="b")
+    await vault.store_key(OPERATOR, "openai", "sk-global-a-0000000000000", key_name="a")
+    await vault.store_key(
+        OPERATOR, "openai", "sk-proj-z-00000000000000", key_name="z", project="web"
+    )
+    await vault.store_key(
+        OPERATOR, "openai", "sk-proj-c-00000000000000", key_name="c", project="web"
+    )
+    await vault.store_key(OPERATOR, "openai", "sk-other-0000000000000000", project="other")
+    await vault.store_key(OPERATOR, "anthropic", ANTHROPIC_KEY)
 
     assert await vault.resolve_keys("openai", "web") == [
         "sk-proj-c-00000000000000",
@@ -133,27 +138,27 @@ async def test_project_keys_come_first_then_global_each_by_name(vault: Vault) ->
 
 
 async def test_listing_for_a_project_shows_its_rows_and_the_global_ones(vault: Vault) -> None:
-    await vault.store_key("openai", OPENAI_KEY)
-    await vault.store_key("openai", OPENAI_KEY, project="web")
-    await vault.store_key("openai", OPENAI_KEY, project="other")
-    await vault.store_file("codex", "auth.json", "{}")
-    await vault.store_file("codex", "auth.json", "{}", project="web")
-    await vault.store_file("codex", "auth.json", "{}", project="other")
+    await vault.store_key(OPERATOR, "openai", OPENAI_KEY)
+    await vault.store_key(OPERATOR, "openai", OPENAI_KEY, project="web")
+    await vault.store_key(OPERATOR, "openai", OPENAI_KEY, project="other")
+    await vault.store_file(OPERATOR, "codex", "auth.json", "{}")
+    await vault.store_file(OPERATOR, "codex", "auth.json", "{}", project="web")
+    await vault.store_file(OPERATOR, "codex", "auth.json", "{}", project="other")
 
-    assert {k["project"] for k in await vault.list_keys("web")} == {"web", "_global"}
-    assert {f["project"] for f in await vault.list_files("web")} == {"web", "_global"}
-    assert len(await vault.list_keys()) == 3
-    assert len(await vault.list_files()) == 3
+    assert {k["project"] for k in await vault.list_keys(OPERATOR, "web")} == {"web", "_global"}
+    assert {f["project"] for f in await vault.list_files(OPERATOR, "web")} == {"web", "_global"}
+    assert len(await vault.list_keys(OPERATOR)) == 3
+    assert len(await vault.list_files(OPERATOR)) == 3
 
 
 async def test_deleting_an_unknown_id_is_not_found(vault: Vault) -> None:
-    stored = await vault.store_file("codex", "auth.json", "{}")
+    stored = await vault.store_file(OPERATOR, "codex", "auth.json", "{}")
     with pytest.raises(NotFound):
-        await vault.delete_key("key-nope")
+        await vault.delete_key(OPERATOR, "key-nope")
     with pytest.raises(NotFound):
-        await vault.delete_key(stored["id"])  # a file id is not an API key id
+        await vault.delete_key(OPERATOR, stored["id"])  # a file id is not an API key id
     with pytest.raises(NotFound):
-        await vault.delete_file("file-nope")
+        await vault.delete_file(OPERATOR, "file-nope")
 
 
 # -- auth files -------------------------------------------------------------------------------
@@ -161,10 +166,10 @@ async def test_deleting_an_unknown_id_is_not_found(vault: Vault) -> None:
 
 async def test_stored_file_is_listed_without_content_resolved_and_deleted(vault: Vault) -> None:
     content = '{"refresh_token": "rt-very-secret-value"}'
-    stored = await vault.store_file("gemini", "oauth_creds.json", content)
+    stored = await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", content)
     assert stored["size"] == len(content)
 
-    [listed] = await vault.list_files()
+    [listed] = await vault.list_files(OPERATOR)
     assert set(listed) == {
         "id",
         "provider",
@@ -178,22 +183,22 @@ async def test_stored_file_is_listed_without_content_resolved_and_deleted(vault:
     assert "rt-very-secret-value" not in repr(listed)
 
     assert await vault.resolve_files("gemini") == {"oauth_creds.json": content.encode()}
-    assert await vault.delete_file(stored["id"]) is True
+    assert await vault.delete_file(OPERATOR, stored["id"]) is True
     assert await vault.resolve_files("gemini") == {}
 
 
 async def test_file_upsert_replaces_content_and_size(vault: Vault) -> None:
-    first = await vault.store_file("codex", "auth.json", b"\x00\x01binary")
-    second = await vault.store_file("codex", "auth.json", "short")
+    first = await vault.store_file(OPERATOR, "codex", "auth.json", b"\x00\x01binary")
+    second = await vault.store_file(OPERATOR, "codex", "auth.json", "short")
     assert second["id"] == first["id"]
-    assert (await vault.list_files())[0]["size"] == 5
+    assert (await vault.list_files(OPERATOR))[0]["size"] == 5
     assert await vault.resolve_files("codex") == {"auth.json": b"short"}
 
 
 async def test_project_file_replaces_the_global_one_of_the_same_name(vault: Vault) -> None:
-    await vault.store_file("gemini", "oauth_creds.json", "global")
-    await vault.store_file("gemini", "settings.json", "global settings")
-    await vault.store_file("gemini", "oauth_creds.json", "web", project="web")
+    await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "global")
+    await vault.store_file(OPERATOR, "gemini", "settings.json", "global settings")
+    await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "web", project="web")
 
     assert await vault.resolve_files("gemini", "web") == {
         "oauth_creds.json": b"web",
@@ -203,7 +208,7 @@ async def test_project_file_replaces_the_global_one_of_the_same_name(vault: Vaul
 
 
 async def test_materialized_files_live_in_a_private_dir_removed_after_use(vault: Vault) -> None:
-    await vault.store_file("gemini", "oauth_creds.json", "creds")
+    await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "creds")
     async with vault.materialize_files("gemini") as path:
         assert (path / "oauth_creds.json").read_bytes() == b"creds"
         if os.name == "posix":
@@ -213,7 +218,7 @@ async def test_materialized_files_live_in_a_private_dir_removed_after_use(vault:
 
 
 async def test_materialized_dir_is_removed_when_the_body_raises(vault: Vault) -> None:
-    await vault.store_file("gemini", "oauth_creds.json", "creds")
+    await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "creds")
     seen: list[Path] = []
     with pytest.raises(RuntimeError):
         async with vault.materialize_files("gemini") as path:
@@ -223,7 +228,7 @@ async def test_materialized_dir_is_removed_when_the_body_raises(vault: Vault) ->
 
 
 async def test_materialized_dir_is_removed_when_the_body_is_cancelled(vault: Vault) -> None:
-    await vault.store_file("gemini", "oauth_creds.json", "creds")
+    await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "creds")
     inside = asyncio.Event()
     seen: list[Path] = []
 
@@ -256,21 +261,21 @@ async def test_first_open_stores_a_key_check_and_reports_the_source(
 async def test_wrong_master_key_locks_the_vault_and_keeps_everything(
     vault: Vault, db: Database, tmp_path: Path
 ) -> None:
-    await vault.store_key("openai", OPENAI_KEY)
-    await vault.store_file("codex", "auth.json", "{}")
+    await vault.store_key(OPERATOR, "openai", OPENAI_KEY)
+    await vault.store_file(OPERATOR, "codex", "auth.json", "{}")
     before = _dump(db.path)
 
     wrong = await _reopen(db, env_sources(KEY_B, tmp_path))
     assert wrong.locked and wrong.status()["state"] == "locked"
     calls = [
-        wrong.store_key("openai", OPENAI_KEY),
-        wrong.list_keys(),
+        wrong.store_key(OPERATOR, "openai", OPENAI_KEY),
+        wrong.list_keys(OPERATOR),
         wrong.resolve_keys("openai"),
-        wrong.delete_key("key-x"),
-        wrong.store_file("codex", "auth.json", "{}"),
-        wrong.list_files(),
+        wrong.delete_key(OPERATOR, "key-x"),
+        wrong.store_file(OPERATOR, "codex", "auth.json", "{}"),
+        wrong.list_files(OPERATOR),
         wrong.resolve_files("codex"),
-        wrong.delete_file("file-x"),
+        wrong.delete_file(OPERATOR, "file-x"),
     ]
     for call in calls:
         with pytest.raises(VaultLocked) as caught:
@@ -296,7 +301,7 @@ async def test_wrong_master_key_locks_the_vault_and_keeps_everything(
 async def test_locked_message_names_every_place_a_key_is_looked_for(
     vault: Vault, db: Database, tmp_path: Path
 ) -> None:
-    await vault.store_key("openai", OPENAI_KEY)
+    await vault.store_key(OPERATOR, "openai", OPENAI_KEY)
     key_file = tmp_path / "data" / "vault.key"
     sources: list[KeySource] = [
         EnvKeySource({}),
@@ -317,7 +322,7 @@ async def test_malformed_env_key_locks_the_vault_with_the_expected_format(
 ) -> None:
     vault = await _reopen(db, env_sources("not-a-key", tmp_path))
     with pytest.raises(VaultLocked, match="64 hexadecimal characters") as caught:
-        await vault.list_keys()
+        await vault.list_keys(OPERATOR)
     assert "not-a-key" not in caught.value.message
     assert await db.run(lambda: db.models.StoreMeta.get_or_none(key=KEY_CHECK_META)) is None
 
@@ -325,7 +330,7 @@ async def test_malformed_env_key_locks_the_vault_with_the_expected_format(
 async def test_key_file_source_is_reported_and_reused(db: Database, tmp_path: Path) -> None:
     sources: list[KeySource] = [EnvKeySource({}), FileKeySource(tmp_path / "vault.key")]
     first = await _reopen(db, sources)
-    await first.store_key("openai", OPENAI_KEY)
+    await first.store_key(OPERATOR, "openai", OPENAI_KEY)
     assert first.key_source == "file"
 
     again = await _reopen(db, sources)
@@ -348,13 +353,13 @@ async def test_use_before_open_is_a_locked_error(db: Database, tmp_path: Path) -
     vault = Vault(db, env_sources(KEY_A, tmp_path))
     assert vault.status()["state"] == "not_open"
     with pytest.raises(VaultLocked, match="not open"):
-        await vault.list_keys()
+        await vault.list_keys(OPERATOR)
 
 
 async def test_records_without_a_key_check_are_adopted_only_by_their_key(
     vault: Vault, db: Database, tmp_path: Path
 ) -> None:
-    await vault.store_key("openai", OPENAI_KEY)
+    await vault.store_key(OPERATOR, "openai", OPENAI_KEY)
     await db.run(lambda: db.models.StoreMeta.delete_by_id(KEY_CHECK_META))
 
     wrong = await _reopen(db, env_sources(KEY_B, tmp_path))
@@ -372,20 +377,20 @@ async def test_records_without_a_key_check_are_adopted_only_by_their_key(
 async def test_tampered_key_names_the_record_and_spares_the_others(
     vault: Vault, db: Database
 ) -> None:
-    bad = await vault.store_key("openai", OPENAI_KEY, key_name="a")
-    await vault.store_key("openai", "sk-proj-second-key-0123456789", key_name="b")
-    await vault.store_key("anthropic", ANTHROPIC_KEY)
+    bad = await vault.store_key(OPERATOR, "openai", OPENAI_KEY, key_name="a")
+    await vault.store_key(OPERATOR, "openai", "sk-proj-second-key-0123456789", key_name="b")
+    await vault.store_key(OPERATOR, "anthropic", ANTHROPIC_KEY)
     await _set_sealed(
         db, "VaultKey", bad["id"], _flip_a_byte(await _sealed(db, "VaultKey", bad["id"]))
     )
 
     assert await vault.resolve_keys("openai") == ["sk-proj-second-key-0123456789"]
     assert await vault.resolve_keys("anthropic") == [ANTHROPIC_KEY]
-    listed = {k["keyName"]: k for k in await vault.list_keys() if k["provider"] == "openai"}
+    listed = {k["keyName"]: k for k in await vault.list_keys(OPERATOR) if k["provider"] == "openai"}
     assert (listed["a"]["readable"], listed["a"]["maskedValue"]) == (False, "***")
     assert listed["b"]["readable"] is True
 
-    await vault.delete_key(listed["b"]["id"])
+    await vault.delete_key(OPERATOR, listed["b"]["id"])
     with pytest.raises(VaultCorrupt) as caught:
         await vault.resolve_keys("openai")
     error = caught.value
@@ -397,8 +402,8 @@ async def test_tampered_key_names_the_record_and_spares_the_others(
 
 
 async def test_tampered_file_raises_for_that_file_only(vault: Vault, db: Database) -> None:
-    bad = await vault.store_file("gemini", "oauth_creds.json", "creds")
-    await vault.store_file("codex", "auth.json", "codex creds")
+    bad = await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "creds")
+    await vault.store_file(OPERATOR, "codex", "auth.json", "codex creds")
     await _set_sealed(
         db, "VaultFile", bad["id"], _flip_a_byte(await _sealed(db, "VaultFile", bad["id"]))
     )
@@ -411,16 +416,16 @@ async def test_tampered_file_raises_for_that_file_only(vault: Vault, db: Databas
 async def test_damaged_project_file_does_not_fall_back_to_the_global_one(
     vault: Vault, db: Database
 ) -> None:
-    await vault.store_file("gemini", "oauth_creds.json", "global")
-    bad = await vault.store_file("gemini", "oauth_creds.json", "web", project="web")
+    await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "global")
+    bad = await vault.store_file(OPERATOR, "gemini", "oauth_creds.json", "web", project="web")
     await _set_sealed(db, "VaultFile", bad["id"], "garbage")
     with pytest.raises(VaultCorrupt, match="'web'"):
         await vault.resolve_files("gemini", "web")
 
 
 async def test_ciphertext_moved_to_another_row_does_not_decrypt(vault: Vault, db: Database) -> None:
-    source = await vault.store_key("openai", OPENAI_KEY)
-    target = await vault.store_key("anthropic", ANTHROPIC_KEY)
+    source = await vault.store_key(OPERATOR, "openai", OPENAI_KEY)
+    target = await vault.store_key(OPERATOR, "anthropic", ANTHROPIC_KEY)
     await _set_sealed(db, "VaultKey", target["id"], await _sealed(db, "VaultKey", source["id"]))
 
     with pytest.raises(VaultCorrupt, match="'anthropic'"):
@@ -434,30 +439,33 @@ async def test_ciphertext_moved_to_another_row_does_not_decrypt(vault: Vault, db
 @pytest.mark.parametrize(
     ("call", "field"),
     [
-        (lambda v: v.store_key("", OPENAI_KEY), "provider"),
-        (lambda v: v.store_key("open ai", OPENAI_KEY), "provider"),
-        (lambda v: v.store_key("../x", OPENAI_KEY), "provider"),
-        (lambda v: v.store_key("p" * 65, OPENAI_KEY), "provider"),
-        (lambda v: v.store_key("openai", OPENAI_KEY, key_name="a/b"), "key_name"),
-        (lambda v: v.store_key("openai", OPENAI_KEY, project=""), "project"),
-        (lambda v: v.store_key("openai", ""), "api_key"),
-        (lambda v: v.store_key("openai", "sk-two\nlines"), "api_key"),
-        (lambda v: v.store_key("openai", " sk-padded"), "api_key"),
-        (lambda v: v.store_key("openai", "k" * (16 * 1024 + 1)), "api_key"),
-        (lambda v: v.store_key("openai", 12345), "api_key"),
-        (lambda v: v.store_key("openai", "sk-\ud800-lone-surrogate"), "api_key"),
-        (lambda v: v.store_file("codex", "", "{}"), "file_name"),
-        (lambda v: v.store_file("codex", "dir/auth.json", "{}"), "file_name"),
-        (lambda v: v.store_file("codex", "dir\\auth.json", "{}"), "file_name"),
-        (lambda v: v.store_file("codex", "..", "{}"), "file_name"),
-        (lambda v: v.store_file("codex", "a..json", "{}"), "file_name"),
-        (lambda v: v.store_file("codex", ".", "{}"), "file_name"),
-        (lambda v: v.store_file("codex", "f" * 129, "{}"), "file_name"),
-        (lambda v: v.store_file("codex", "auth.json", b"x" * (1024 * 1024 + 1)), "content"),
-        (lambda v: v.store_file("codex", "auth.json", {"a": 1}), "content"),
+        (lambda v: v.store_key(OPERATOR, "", OPENAI_KEY), "provider"),
+        (lambda v: v.store_key(OPERATOR, "open ai", OPENAI_KEY), "provider"),
+        (lambda v: v.store_key(OPERATOR, "../x", OPENAI_KEY), "provider"),
+        (lambda v: v.store_key(OPERATOR, "p" * 65, OPENAI_KEY), "provider"),
+        (lambda v: v.store_key(OPERATOR, "openai", OPENAI_KEY, key_name="a/b"), "key_name"),
+        (lambda v: v.store_key(OPERATOR, "openai", OPENAI_KEY, project=""), "project"),
+        (lambda v: v.store_key(OPERATOR, "openai", ""), "api_key"),
+        (lambda v: v.store_key(OPERATOR, "openai", "sk-two\nlines"), "api_key"),
+        (lambda v: v.store_key(OPERATOR, "openai", " sk-padded"), "api_key"),
+        (lambda v: v.store_key(OPERATOR, "openai", "k" * (16 * 1024 + 1)), "api_key"),
+        (lambda v: v.store_key(OPERATOR, "openai", 12345), "api_key"),
+        (lambda v: v.store_key(OPERATOR, "openai", "sk-\ud800-lone-surrogate"), "api_key"),
+        (lambda v: v.store_file(OPERATOR, "codex", "", "{}"), "file_name"),
+        (lambda v: v.store_file(OPERATOR, "codex", "dir/auth.json", "{}"), "file_name"),
+        (lambda v: v.store_file(OPERATOR, "codex", "dir\\auth.json", "{}"), "file_name"),
+        (lambda v: v.store_file(OPERATOR, "codex", "..", "{}"), "file_name"),
+        (lambda v: v.store_file(OPERATOR, "codex", "a..json", "{}"), "file_name"),
+        (lambda v: v.store_file(OPERATOR, "codex", ".", "{}"), "file_name"),
+        (lambda v: v.store_file(OPERATOR, "codex", "f" * 129, "{}"), "file_name"),
+        (
+            lambda v: v.store_file(OPERATOR, "codex", "auth.json", b"x" * (1024 * 1024 + 1)),
+            "content",
+        ),
+        (lambda v: v.store_file(OPERATOR, "codex", "auth.json", {"a": 1}), "content"),
         (lambda v: v.resolve_keys("openai", "bad project"), "project"),
-        (lambda v: v.list_files("bad/project"), "project"),
-        (lambda v: v.delete_key(""), "id"),
+        (lambda v: v.list_files(OPERATOR, "bad/project"), "project"),
+        (lambda v: v.delete_key(OPERATOR, ""), "id"),
     ],
 )
 async def test_bad_input_is_an_invalid_request_naming_the_field(
@@ -467,13 +475,13 @@ async def test_bad_input_is_an_invalid_request_naming_the_field(
         await call(vault)
     assert caught.value.details["param"] == field
     assert caught.value.message.startswith(field)
-    assert await vault.list_keys() == [] and await vault.list_files() == []
+    assert await vault.list_keys(OPERATOR) == [] and await vault.list_files(OPERATOR) == []
 
 
 async def test_largest_allowed_values_are_accepted(vault: Vault) -> None:
-    await vault.store_key("openai", "k" * (16 * 1024))
-    await vault.store_file("codex", "f" * 128, b"x" * (1024 * 1024))
-    assert (await vault.list_files())[0]["size"] == 1024 * 1024
+    await vault.store_key(OPERATOR, "openai", "k" * (16 * 1024))
+    await vault.store_file(OPERATOR, "codex", "f" * 128, b"x" * (1024 * 1024))
+    assert (await vault.list_files(OPERATOR))[0]["size"] == 1024 * 1024
 
 
 async def test_secrets_never_show_in_lists_errors_reprs_or_logs(
@@ -481,15 +489,15 @@ async def test_secrets_never_show_in_lists_errors_reprs_or_logs(
 ) -> None:
     caplog.set_level("DEBUG")
     file_secret = "refresh-token-0123456789abcdef"
-    await vault.store_key("openai", OPENAI_KEY)
-    await vault.store_file("codex", "auth.json", file_secret)
+    await vault.store_key(OPERATOR, "openai", OPENAI_KEY)
+    await vault.store_file(OPERATOR, "codex", "auth.json", file_secret)
     with pytest.raises(InvalidRequest) as caught:
-        await vault.store_key("openai", OPENAI_KEY + "\n")
+        await vault.store_key(OPERATOR, "openai", OPENAI_KEY + "\n")
 
     shown = repr(
         [
-            await vault.list_keys(),
-            await vault.list_files(),
+            await vault.list_keys(OPERATOR),
+            await vault.list_files(OPERATOR),
             vault,
             caught.value.to_dict(),
             vault.status(),

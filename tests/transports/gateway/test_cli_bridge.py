@@ -9,6 +9,7 @@ import anthropic
 import openai
 import pytest
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.contract.conftest import engine_settings, offline  # noqa: F401
 from tests.contract.offline import CLI_BIN, find_cli
@@ -86,7 +87,10 @@ async def test_vault_auth_files_reach_the_cli_and_are_removed_after_a_failure(
     cli_gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
     await cli_gateway.engine.vault.store_file(
-        "claude", ".credentials.json", '{"claudeAiOauth": {"accessToken": "sk-ant-oat-fake"}}'
+        OPERATOR,
+        "claude",
+        ".credentials.json",
+        '{"claudeAiOauth": {"accessToken": "sk-ant-oat-fake"}}',
     )
     upstream.default = Reply.error(401)
     client = openai.AsyncOpenAI(

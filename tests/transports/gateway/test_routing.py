@@ -7,6 +7,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.conftest import free_port
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
@@ -127,8 +128,8 @@ async def test_key_pool_round_robin_rotates_and_skips_a_rate_limited_key(
 ) -> None:
     gateway = await start_gateway(gateway_routes={"gpt-*": {"strategy": "round-robin"}})
     vault = gateway.engine.vault
-    await vault.store_key("openai", "sk-pool-key-1", key_name="a")
-    await vault.store_key("openai", "sk-pool-key-number-2", key_name="b")
+    await vault.store_key(OPERATOR, "openai", "sk-pool-key-1", key_name="a")
+    await vault.store_key(OPERATOR, "openai", "sk-pool-key-number-2", key_name="b")
     for _ in range(3):
         status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
         assert status == 200, body
@@ -148,7 +149,9 @@ async def test_project_keys_come_before_global_ones(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway = await start_gateway()
-    await gateway.engine.vault.store_key("anthropic", "sk-ant-project-key-x", project="my-app")
+    await gateway.engine.vault.store_key(
+        OPERATOR, "anthropic", "sk-ant-project-key-x", project="my-app"
+    )
     status, _, body = await post(
         gateway, "/v1/chat/completions", chat("claude-sonnet-4-6"), **{"X-Project": "my-app"}
     )
@@ -283,7 +286,7 @@ async def test_keys_never_reach_logs_errors_or_the_recorder(
 ) -> None:
     caplog.set_level("DEBUG")
     gateway = await start_gateway(gateway_routes={"gemini-*": {"fallback": ["gpt-4o"]}})
-    await gateway.engine.vault.store_key("google", "plainvaultkey-0001")
+    await gateway.engine.vault.store_key(OPERATOR, "google", "plainvaultkey-0001")
     # Upstreams sometimes quote the key they were sent.
     upstream.script(
         Reply.error(401, f"API key not valid: {GEMINI_KEY}"),

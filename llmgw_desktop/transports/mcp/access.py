@@ -1,0 +1,143 @@
+"""Which capability each MCP tool, resource and prompt needs, and the check before each runs.
+
+The capabilities and who holds them are the engine's table (`engine/auth/access.py`); this
+module only names the capability of every entry point this server offers. A tool, resource or
+prompt missing here is refused for everyone (the check fails closed), and
+`tests/security/test_operator_only.py` walks the server's own lists so a new one without an
+entry fails there first. The engine methods behind the host-changing tools check again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.shared.exceptions import MCPError
+
+from llmgw_desktop.engine.auth.access import AccessDenied, Capability, refusal
+from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.transports.mcp.caller import current_caller
+from llmgw_desktop.transports.mcp.results import failure
+
+__all__ = [
+    "PROMPTS",
+    "RESOURCES",
+    "TOOLS",
+    "access_middleware",
+    "capability_of_resource",
+]
+
+USE, INSPECT = Capability.GATEWAY_USE, Capability.GATEWAY_INSPECT
+# JSON-RPC's range for server-defined errors; the data carries our structured error.
+FORBIDDEN_RPC_CODE = -32003
+
+TOOLS: Mapping[str, Capability] = {
+    **{f"{p}_request": USE for p in PROVIDER_IDS},
+    **{f"{p}_request_async": USE for p in PROVIDER_IDS},
+    "codex_fork_session": USE,
+    # jobs and sessions: each principal sees only its own
+    "llm_job_status": USE,
+    "llm_job_result": USE,
+    "llm_job_cancel": USE,
+    "llm_job_watch": USE,
+    "llm_request_result": USE,
+    "session_create": USE,
+    "session_list": USE,
+    "session_get": USE,
+    "session_set_active": USE,
+    "session_delete": USE,
+    "session_clear_all": USE,
+    # operations
+    "list_models": USE,
+    "cli_versions": INSPECT,
+    "cli_upgrade": Capability.CLI_UPGRADE,
+    "llm_process_health": INSPECT,
+    # validation: ordinary provider calls
+    "ask_model": USE,
+    "second_opinion": USE,
+    "validate_with_models": USE,
+    "red_team_review": USE,
+    "consensus_check": USE,
+    "synthesize_validation": USE,
+    "compare_answers": USE,
+    # the vault
+    "vault_store": Capability.VAULT,
+    "vault_list": Capability.VAULT,
+    "vault_delete": Capability.VAULT,
+    "vault_store_file": Capability.VAULT,
+    "vault_list_files": Capability.VAULT,
+    "vault_delete_file": Capability.VAULT,
+    # workspaces
+    "workspace_list": USE,
+    "workspace_get": USE,
+    "workspace_create": Capability.WORKSPACE_ADMIN,
+    "workspace_register_existing_repo": Capability.WORKSPACE_ADMIN,
+}
+
+# By URI (template); each principal's cache views cover its own requests only.
+RESOURCES: Mapping[str, Capability] = {
+    "cache-state://global": USE,
+    "cache-state://session/{sessionId}": USE,
+    "cache-state://prefix/{hash}": USE,
+    "gateway://health": INSPECT,
+    "gateway://models": USE,
+}
+
+PROMPTS: Mapping[str, Capability] = {
+    "review_loop": USE,
+    "red_team_blue_team": USE,
+    "consensus": USE,
+}
+
+_RESOURCE_PATTERNS = tuple(
+    (re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$"), capability)
+    for template, capability in RESOURCES.items()
+)
+
+
+def capability_of_resource(uri: str) -> Capability | None:
+    """The capability reading `uri` needs, or None when no listed resource matches it."""
+    for pattern, capability in _RESOURCE_PATTERNS:
+        if pattern.match(uri):
+            return capability
+    return None
+
+
+def _entry(method: str, params: Mapping[str, Any] | None) -> tuple[str, Capability | None] | None:
+    """The entry point a message uses and its capability; None for messages that use none
+    (listing, initialize, ping: the edge already required `gateway.use` for /mcp)."""
+    params = params or {}
+    if method == "tools/call":
+        name = str(params.get("name", ""))
+        return f"tool {name!r}", TOOLS.get(name)
+    if method == "resources/read":
+        uri = str(params.get("uri", ""))
+        return f"resource {uri!r}", capability_of_resource(uri)
+    if method == "prompts/get":
+        name = str(params.get("name", ""))
+        return f"prompt {name!r}", PROMPTS.get(name)
+    return None
+
+
+async def access_middleware(
+    ctx: ServerRequestContext[Any, Any], call_next: CallNext
+) -> HandlerResult:
+    """Refuse a tool call, resource read or prompt the caller's principal may not use."""
+    entry = _entry(ctx.method, ctx.params)
+    if entry is None:
+        return await call_next(ctx)
+    what, capability = entry
+    principal = current_caller().as_principal
+    if capability is None:
+        error: AccessDenied | None = AccessDenied(
+            f"{what} is not offered here (no access rule names it)", code="not_offered"
+        )
+    else:
+        error = refusal(principal, capability)
+    if error is None:
+        return await call_next(ctx)
+    if ctx.method == "tools/call":
+        return failure(error.to_dict())
+    raise MCPError(FORBIDDEN_RPC_CODE, error.message, error.to_dict())
