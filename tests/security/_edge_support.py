@@ -1,0 +1,125 @@
+"""Helpers for the edge attack tests (local-user boundary, lockout, trusted header, slow
+clients, content types, token strength): a raw HTTP/1.1 client that sends exactly the bytes
+it is given (duplicate headers, no Content-Type, a body one byte at a time), and the gateway
+fixtures the tests share.
+
+The fixtures are re-exported here so a test module imports them by name (pytest finds a
+fixture imported into a module); tests/security has no conftest on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.runtime import GatewayRuntime
+from tests.transports.auth.conftest import (  # noqa: F401 - fixtures, re-exported
+    Start,
+    provider_env,
+    start,
+    upstream,
+)
+
+__all__ = [
+    "RawAnswer",
+    "Start",
+    "closed_within",
+    "open_raw",
+    "provider_env",
+    "raw_request",
+    "start",
+    "upstream",
+]
+
+RAW_TIMEOUT_S = 10.0
+
+
+@dataclass
+class RawAnswer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def open_raw(
+    gateway: GatewayRuntime, source: str = "127.0.0.1"
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A plain TCP connection to the gateway, from `source` (any 127.x.y.z on Linux)."""
+    return await asyncio.open_connection("127.0.0.1", gateway.http.port, local_addr=(source, 0))
+
+
+async def raw_request(
+    gateway: GatewayRuntime,
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    body: bytes = b"",
+    *,
+    source: str = "127.0.0.1",
+) -> RawAnswer:
+    """Send one request exactly as given (the Host header and Content-Length are added, no
+    other header is) and read the whole answer; the connection is closed after it."""
+    reader, writer = await open_raw(gateway, source)
+    try:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{gateway.http.port}"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        if body or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}")
+        lines.append("Connection: close")
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), RAW_TIMEOUT_S)
+    finally:
+        writer.close()
+    return parse_answer(raw)
+
+
+def parse_answer(raw: bytes) -> RawAnswer:
+    """A status, headers and (de-chunked) body from a complete HTTP/1.1 answer."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(line.split(": ", 1)) for line in header_lines if ": " in line]
+    answer = RawAnswer(int(status_line.split()[1]), [(k, v) for k, v in headers], body)
+    if (answer.header("Transfer-Encoding") or "").lower() == "chunked":
+        answer.body = _dechunk(body)
+    return answer
+
+
+def _dechunk(body: bytes) -> bytes:
+    out, rest = b"", body
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, rest = out + rest[:size], rest[size + 2 :]
+    return out
+
+
+async def closed_within(reader: asyncio.StreamReader, seconds: float) -> tuple[bool, bytes]:
+    """Read until the server closes the connection or `seconds` pass: (closed, bytes read)."""
+    deadline = time.monotonic() + seconds
+    received = b""
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            chunk = await asyncio.wait_for(reader.read(4096), left)
+        except TimeoutError:
+            return False, received
+        except ConnectionError:
+            return True, received
+        if not chunk:
+            return True, received
+        received += chunk
+    return False, received
