@@ -3,8 +3,9 @@ clients, content types, token strength): a raw HTTP/1.1 client that sends exactl
 it is given (duplicate headers, no Content-Type, a body one byte at a time), and the gateway
 fixtures the tests share.
 
-The fixtures are re-exported here so a test module imports them by name (pytest finds a
-fixture imported into a module); tests/security has no conftest on purpose.
+tests/security has no conftest on purpose, so the fixtures live here: a test module imports
+the fixture functions (`_launch` and friends, one `noqa: F401` line) and asks for them by their
+fixture names (`launch`, `scripted_upstream`, `provider_keys`).
 """
 
 from __future__ import annotations
@@ -12,29 +13,74 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
+
+from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
-from tests.transports.auth.conftest import (  # noqa: F401 - fixtures, re-exported
-    Start,
-    provider_env,
-    start,
-    upstream,
-)
+from llmgw_desktop.settings import LoadedSettings
+from tests.fakes.upstream import ScriptedUpstream
+from tests.transports.gateway.conftest import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY
 
 __all__ = [
+    "Launch",
     "RawAnswer",
-    "Start",
     "closed_within",
     "open_raw",
-    "provider_env",
+    "parse_answer",
     "raw_request",
-    "start",
-    "upstream",
 ]
 
 RAW_TIMEOUT_S = 10.0
+Launch = Callable[..., Awaitable[GatewayRuntime]]
+
+
+@pytest.fixture(name="launch")
+async def _launch(loaded: LoadedSettings) -> AsyncIterator[Launch]:
+    """Start a real gateway with settings overrides (dataclass field names) on a free port;
+    every one started is stopped after the test."""
+    running: list[tuple[GatewayRuntime, InstanceLock]] = []
+
+    async def launch(**overrides: Any) -> GatewayRuntime:
+        settings = replace(loaded.settings, **({"http_port": 0} | overrides))
+        lock = InstanceLock(settings.data_path)
+        assert lock.acquire()
+        runtime = GatewayRuntime(
+            replace(loaded, settings=settings),
+            mode="headless",
+            lock=lock,
+            on_activate=lambda: "headless",
+        )
+        await runtime.start()
+        running.append((runtime, lock))
+        return runtime
+
+    yield launch
+    for runtime, lock in reversed(running):
+        await runtime.stop()
+        lock.release()
+
+
+@pytest.fixture(name="scripted_upstream")
+async def _scripted_upstream() -> AsyncIterator[ScriptedUpstream]:
+    """The scripted fake LLM API (tests/fakes/upstream)."""
+    async with ScriptedUpstream() as up:
+        yield up
+
+
+@pytest.fixture(name="provider_keys")
+def _provider_keys(scripted_upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    """API keys and base URLs pointing the gateway's providers at the scripted upstream (set
+    before `launch` builds the engine, which reads them)."""
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", scripted_upstream.base_url + "/v1")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", scripted_upstream.base_url)
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", scripted_upstream.base_url)
 
 
 @dataclass

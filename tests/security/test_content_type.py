@@ -20,11 +20,11 @@ from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.transports.edge import FORM_PATHS, FORM_PREFIXES
 from tests.fakes.upstream import DEFAULT_ANSWER
 from tests.security._edge_support import (  # noqa: F401 - fixtures
-    Start,
-    provider_env,
+    Launch,
+    _launch,
+    _provider_keys,
+    _scripted_upstream,
     raw_request,
-    start,
-    upstream,
 )
 from tests.transports.auth.conftest import CLIENT_ID, CLIENT_SECRET, TOKEN, oauth_settings
 
@@ -74,8 +74,8 @@ def envelope_message(path: str, body: dict[str, Any]) -> str:
     return str(error["message"])
 
 
-async def test_every_state_changing_route_refuses_bodies_a_page_can_send(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN, **oauth_settings())
+async def test_every_state_changing_route_refuses_bodies_a_page_can_send(launch: Launch) -> None:
+    gateway = await launch(http_auth_token=TOKEN, **oauth_settings())
     routes = state_changing_routes(gateway)
     # The enumeration found the routes that matter (and the JSON-taking OAuth registration).
     for expected in (
@@ -103,16 +103,16 @@ async def test_every_state_changing_route_refuses_bodies_a_page_can_send(start: 
     assert stored.json()["credentials"] == []
 
 
-async def test_unauthenticated_pages_get_the_same_refusal(start: Start) -> None:
+async def test_unauthenticated_pages_get_the_same_refusal(launch: Launch) -> None:
     # The check runs before authentication, so it cannot be used to probe credentials either.
-    gateway = await start()  # the default: open to the local user, who is this test
+    gateway = await launch()  # the default: open to the local user, who is this test
     for method, path in state_changing_routes(gateway):
         answer = await raw_request(gateway, method, path, [("Content-Type", "text/plain")], CHAT)
         assert answer.status == 415, (method, path)
 
 
-async def test_json_bodies_are_accepted(start: Start, provider_env: None) -> None:
-    gateway = await start(http_auth_token=TOKEN)
+async def test_json_bodies_are_accepted(launch: Launch, provider_keys: None) -> None:
+    gateway = await launch(http_auth_token=TOKEN)
     for content_type in (
         "application/json",
         "application/json; charset=utf-8",
@@ -145,8 +145,8 @@ async def test_json_bodies_are_accepted(start: Start, provider_env: None) -> Non
     assert (answer.choices[0].message.content or "").startswith(DEFAULT_ANSWER)
 
 
-async def test_oauth_form_endpoints_keep_their_forms(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN, **oauth_settings())
+async def test_oauth_form_endpoints_keep_their_forms(launch: Launch) -> None:
+    gateway = await launch(http_auth_token=TOKEN, **oauth_settings())
     form = ("Content-Type", "application/x-www-form-urlencoded")
     token = await raw_request(
         gateway,

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from llmgw_desktop.engine.auth import service
 from llmgw_desktop.runtime import GatewayRuntime
-from tests.security._edge_support import Start, start  # noqa: F401 - fixtures
+from tests.security._edge_support import (  # noqa: F401 - fixtures
+    Launch,
+    _launch,
+)
 from tests.transports.auth.conftest import (
     TOKEN,
     Answer,
@@ -38,8 +41,8 @@ def assert_throttled(answer: Answer) -> None:
     assert answer.json()["error"]["code"] == "rate_limited"
 
 
-async def test_guessing_never_locks_out_valid_credentials(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN, **oauth_settings())
+async def test_guessing_never_locks_out_valid_credentials(launch: Launch) -> None:
+    gateway = await launch(http_auth_token=TOKEN, **oauth_settings())
     access = await oauth_access_token(gateway)
     attacker: list[int] = []
     for n in range(ATTEMPTS):
@@ -58,10 +61,10 @@ async def test_guessing_never_locks_out_valid_credentials(start: Start) -> None:
     assert (await models(gateway, local)).status == 200
 
 
-async def test_one_wrong_token_repeated_is_throttled_by_itself(start: Start) -> None:
+async def test_one_wrong_token_repeated_is_throttled_by_itself(launch: Launch) -> None:
     # Keyed by what was presented: the same stale token retried over and over is throttled
     # even when it arrives from many addresses (here: behind a trusted proxy).
-    gateway = await start(http_auth_token=TOKEN, http_trusted_proxies=["127.0.0.1"])
+    gateway = await launch(http_auth_token=TOKEN, http_trusted_proxies=["127.0.0.1"])
     stale = bearer("a-revoked-token-that-a-script-keeps-sending-0123")
     statuses = [
         (await models(gateway, stale | {"X-Forwarded-For": f"192.0.2.{n}"})).status
@@ -74,8 +77,8 @@ async def test_one_wrong_token_repeated_is_throttled_by_itself(start: Start) -> 
     assert typo.status == 401
 
 
-async def test_behind_a_trusted_proxy_the_attacker_is_throttled_alone(start: Start) -> None:
-    gateway = await start(
+async def test_behind_a_trusted_proxy_the_attacker_is_throttled_alone(launch: Launch) -> None:
+    gateway = await launch(
         http_auth_token=TOKEN, http_trusted_proxies=["127.0.0.1/32"], **oauth_settings()
     )
     access = await oauth_access_token(gateway)
@@ -97,9 +100,9 @@ async def test_behind_a_trusted_proxy_the_attacker_is_throttled_alone(start: Sta
         assert typo.status == 401, client
 
 
-async def test_forwarding_headers_from_untrusted_peers_are_ignored(start: Start) -> None:
+async def test_forwarding_headers_from_untrusted_peers_are_ignored(launch: Launch) -> None:
     # No trusted proxy configured: rotating X-Forwarded-For does not buy fresh allowances.
-    gateway = await start(http_auth_token=TOKEN)
+    gateway = await launch(http_auth_token=TOKEN)
     statuses = [
         (await models(gateway, bearer(f"guess-{n}") | {"X-Forwarded-For": f"192.0.2.{n}"})).status
         for n in range(ATTEMPTS)
@@ -108,8 +111,8 @@ async def test_forwarding_headers_from_untrusted_peers_are_ignored(start: Start)
     assert (await models(gateway, bearer())).status == 200
 
 
-async def test_requests_without_credentials_use_up_nothing(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN)
+async def test_requests_without_credentials_use_up_nothing(launch: Launch) -> None:
+    gateway = await launch(http_auth_token=TOKEN)
     for _ in range(ATTEMPTS * 3):
         assert (await models(gateway, {})).status == 401
     # Nothing was counted against the address: a first wrong token is an honest 401.

@@ -19,14 +19,14 @@ from openai import AsyncOpenAI
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.security._edge_support import (  # noqa: F401 - fixtures
-    Start,
+    Launch,
+    _launch,
+    _provider_keys,
+    _scripted_upstream,
     closed_within,
     open_raw,
     parse_answer,
-    provider_env,
     raw_request,
-    start,
-    upstream,
 )
 
 HEADER_TIMEOUT_MS = 600
@@ -62,8 +62,8 @@ async def trickle(writer: asyncio.StreamWriter, data: bytes, seconds: float) -> 
     return True
 
 
-async def test_slowloris_head_is_closed(start: Start) -> None:
-    gateway = await start(**TIMED)
+async def test_slowloris_head_is_closed(launch: Launch) -> None:
+    gateway = await launch(**TIMED)
     reader, writer = await open_raw(gateway)
     started = time.monotonic()
     request = head(gateway, "GET /health HTTP/1.1", *(f"X-Pad-{n}: {'a' * 20}" for n in range(50)))
@@ -79,16 +79,16 @@ async def test_slowloris_head_is_closed(start: Start) -> None:
     assert (await raw_request(gateway, "GET", "/health", [])).status == 200
 
 
-async def test_silent_connection_is_closed(start: Start) -> None:
-    gateway = await start(**TIMED)
+async def test_silent_connection_is_closed(launch: Launch) -> None:
+    gateway = await launch(**TIMED)
     reader, writer = await open_raw(gateway)
     closed, _ = await closed_within(reader, HEADER_TIMEOUT_MS / 1000 + SLACK_S)
     writer.close()
     assert closed, "a connection that never sent a byte stayed open"
 
 
-async def test_trickled_body_is_closed(start: Start) -> None:
-    gateway = await start(**TIMED)
+async def test_trickled_body_is_closed(launch: Launch) -> None:
+    gateway = await launch(**TIMED)
     reader, writer = await open_raw(gateway)
     body = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "' + b"a" * 500 + b'"}]}'
     writer.write(
@@ -111,9 +111,9 @@ async def test_trickled_body_is_closed(start: Start) -> None:
     assert elapsed >= BODY_TIMEOUT_MS / 1000 * 0.9
 
 
-async def test_connections_beyond_the_cap_are_refused(start: Start) -> None:
+async def test_connections_beyond_the_cap_are_refused(launch: Launch) -> None:
     # Long read deadlines here, so only the cap can close the idle connections.
-    gateway = await start(http_max_connections_per_address=CAP, http_header_timeout_ms=30_000)
+    gateway = await launch(http_max_connections_per_address=CAP, http_header_timeout_ms=30_000)
     held = [await open_raw(gateway) for _ in range(CAP)]
     refused = [await open_raw(gateway) for _ in range(OVER_CAP - CAP)]
     for reader, _ in refused:
@@ -144,12 +144,12 @@ async def test_connections_beyond_the_cap_are_refused(start: Start) -> None:
 
 
 async def test_long_streamed_answer_is_not_cut(
-    start: Start, provider_env: None, upstream: ScriptedUpstream
+    launch: Launch, provider_keys: None, scripted_upstream: ScriptedUpstream
 ) -> None:
-    gateway = await start(**TIMED)
+    gateway = await launch(**TIMED)
     # The upstream stays silent for longer than both read deadlines together.
     wait_s = (HEADER_TIMEOUT_MS + BODY_TIMEOUT_MS) / 1000 + 1.0
-    upstream.script(Reply.slow(wait_s))
+    scripted_upstream.script(Reply.slow(wait_s))
     client = AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="any", max_retries=0)
     started = time.monotonic()
     async with client:

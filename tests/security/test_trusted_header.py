@@ -11,7 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.security._edge_support import Start, raw_request, start  # noqa: F401
+from tests.security._edge_support import (  # noqa: F401 - fixtures
+    Launch,
+    _launch,
+    raw_request,
+)
 from tests.transports.auth.conftest import INITIALIZE, TOKEN, USER_HEADER, call_tool, structured
 
 BEARER = ("Authorization", f"Bearer {TOKEN}")
@@ -19,8 +23,8 @@ JSON = ("Content-Type", "application/json")
 MCP_ACCEPT = ("Accept", "application/json, text/event-stream")
 
 
-async def test_two_copies_of_the_trusted_header_are_refused(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER)
+async def test_two_copies_of_the_trusted_header_are_refused(launch: Launch) -> None:
+    gateway = await launch(http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER)
     mcp = gateway.settings.http_path
     for first, second in (("mallory", "alice"), ("alice", "mallory"), ("alice", "alice")):
         copies = [(USER_HEADER, first), (USER_HEADER.lower(), second)]
@@ -46,10 +50,10 @@ async def test_two_copies_of_the_trusted_header_are_refused(start: Start) -> Non
         assert USER_HEADER in anthropic.json()["error"]["message"]
 
 
-async def test_one_copy_still_names_the_user(start: Start, tmp_path: Path) -> None:
+async def test_one_copy_still_names_the_user(launch: Launch, tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    gateway = await start(
+    gateway = await launch(
         http_auth_token=TOKEN,
         http_trusted_principal_header=USER_HEADER,
         workspaces={"project": str(project)},
@@ -68,10 +72,10 @@ async def test_one_copy_still_names_the_user(start: Start, tmp_path: Path) -> No
     assert [s["sessionId"] for s in mine] == [structured(made)["sessionId"]]
 
 
-async def test_duplicates_without_the_bearer_learn_nothing(start: Start) -> None:
+async def test_duplicates_without_the_bearer_learn_nothing(launch: Launch) -> None:
     # Without the static bearer the header is never read: the answer is the plain 401, which
     # does not reveal that (or which) trusted header is configured.
-    gateway = await start(http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER)
+    gateway = await launch(http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER)
     copies = [(USER_HEADER, "alice"), (USER_HEADER, "bob")]
     answer = await raw_request(gateway, "GET", "/v1/models", copies)
     assert answer.status == 401
