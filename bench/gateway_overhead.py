@@ -43,7 +43,8 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_THROUGHPUT_REQUESTS = 200_000
-BENCH_TOKEN = "bench-token-" + "x" * 40
+# Start-up refuses guessable tokens, so this one is random (made with secrets.token_urlsafe).
+BENCH_TOKEN = "bench-Xq7vR2mZk9LpT4wYc8NbH3sJd6FgA1eU5oKi0rWt"
 # Sent on every request (the upstream ignores it); the gateway checks it only with --bearer.
 AUTH_HEADERS = {"Authorization": f"Bearer {BENCH_TOKEN}"}
 

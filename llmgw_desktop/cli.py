@@ -17,7 +17,7 @@ from typing import Any
 
 from llmgw_desktop import __version__, paths
 from llmgw_desktop.engine.auth.hashing import hash_password
-from llmgw_desktop.engine.auth.policy import startup_problems
+from llmgw_desktop.engine.auth.policy import startup_problems, startup_warnings
 from llmgw_desktop.engine.store import StoreError
 from llmgw_desktop.instance import InstanceLock, hand_off_to_running_instance
 from llmgw_desktop.logging_setup import configure_logging
@@ -264,6 +264,9 @@ def _refuse_unsafe(settings: Settings, *, desktop: bool) -> int:
     for problem in problems:
         print(f"llmgw-desktop: refusing to start: {problem}", file=sys.stderr)
         log.error("refusing to start: %s", problem)
+    if not problems:
+        for warning in startup_warnings(settings):  # also logged once the gateway is up
+            print(f"llmgw-desktop: warning: {warning}", file=sys.stderr)
     return EXIT_CONFIG if problems else 0
 
 

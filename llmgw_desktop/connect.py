@@ -11,7 +11,7 @@ from dataclasses import dataclass
 __all__ = ["Snippet", "sdk_snippets", "snippets", "stdio_command"]
 
 SERVER_NAME = "llmgw-desktop"
-# What an SDK sends as its API key when the gateway needs none (open to local programs): the
+# What an SDK sends as its API key when the gateway needs none (open to this account): the
 # SDKs refuse to start without one, and the gateway ignores it.
 ANY_KEY = "llmgw-local"
 # Stands for the caller's real credential when the gateway asks for one.

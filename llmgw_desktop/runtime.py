@@ -11,9 +11,11 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.engine.auth.policy import startup_warnings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings, Settings
+from llmgw_desktop.transports.connections import ConnectionGuard, ConnectionLimits
 from llmgw_desktop.transports.http_app import HttpAppConfig, build_http_app
 from llmgw_desktop.transports.http_server import HttpFrontDoor, base_url
 from llmgw_desktop.transports.mcp.http_front import McpHttpFront
@@ -42,6 +44,14 @@ class GatewayRuntime:
         # The instance token (in the 0600 instance.json) proves the local user to the HTTP
         # door even when authentication is on: the stdio relay and a second launch use it.
         self.engine.auth.instance_token = lock.token
+        self.connections = ConnectionGuard(
+            ConnectionLimits(
+                header_timeout_s=self.settings.http_header_timeout_ms / 1000,
+                body_timeout_s=self.settings.http_body_timeout_ms / 1000,
+                max_per_address=self.settings.http_max_connections_per_address,
+                exempt=self.engine.auth.trusted_proxies.trusts,
+            )
+        )
         app = build_http_app(
             self.engine,
             HttpAppConfig(
@@ -52,6 +62,7 @@ class GatewayRuntime:
                 on_activate=on_activate,
                 mcp_path=self.settings.http_path,
                 public_url=self.settings.http_public_url,
+                connections=self.connections,
             ),
         )
         self.mcp = McpHttpFront(
@@ -61,7 +72,10 @@ class GatewayRuntime:
         )
         self.mcp.mount(app)
         self.http = HttpFrontDoor(
-            app, self.settings.http_host, self.settings.http_port if port is None else port
+            app,
+            self.settings.http_host,
+            self.settings.http_port if port is None else port,
+            self.connections,
         )
 
     @property
@@ -96,6 +110,8 @@ class GatewayRuntime:
                 mcp_path=self.settings.http_path,
             )
         self._lock.publish(self.base_url, self.mode)
+        for warning in startup_warnings(self.settings):
+            log.warning("%s", warning)
         log.info("gateway ready at %s (%s)", self.base_url, self.mode)
 
     async def stop(self) -> None:

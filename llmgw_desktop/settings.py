@@ -81,6 +81,27 @@ class _CoreSettings:
         doc="Largest request body accepted; larger requests get 413.",
         check=checks.positive,
     )
+    http_header_timeout_ms: int = setting(
+        "http.header_timeout_ms",
+        30_000,
+        env="LLM_GATEWAY_HTTP_HEADER_TIMEOUT_MS",
+        doc="Time a client has to send a request's headers (from connecting, or its first byte).",
+        check=checks.positive,
+    )
+    http_body_timeout_ms: int = setting(
+        "http.body_timeout_ms",
+        300_000,
+        env="LLM_GATEWAY_HTTP_BODY_TIMEOUT_MS",
+        doc="Time a client has to send a request's body; answers may stream for longer.",
+        check=checks.positive,
+    )
+    http_max_connections_per_address: int = setting(
+        "http.max_connections_per_address",
+        256,
+        env="LLM_GATEWAY_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
+        doc="Connections one client address may hold open at once (trusted proxies exempt).",
+        check=checks.positive,
+    )
     http_allowed_origins: list[str] = setting(
         "http.allowed_origins",
         [],

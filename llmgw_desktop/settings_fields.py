@@ -20,6 +20,7 @@ __all__ = [
     "LOG_LEVELS",
     "aliases",
     "bind_host",
+    "ip_networks",
     "is_loopback",
     "known_providers",
     "log_level",
@@ -106,6 +107,16 @@ def header_name(value: str) -> str | None:
 def host_names(value: list[str]) -> str | None:
     bad = [h for h in value if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]{1,253}", h)]
     return f"{bad} must be host names (no scheme, port or path)" if bad else None
+
+
+def ip_networks(value: list[str]) -> str | None:
+    bad = []
+    for entry in value:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            bad.append(entry)
+    return f"{bad} must be IP addresses or networks such as 10.0.0.0/8" if bad else None
 
 
 def registration_policy(value: str) -> str | None:

@@ -52,6 +52,19 @@ class SecuritySettings:
         doc="Header an identity-aware proxy sets to the caller's name (bearer requests only).",
         check=checks.header_name,
     )
+    http_trusted_proxies: list[str] = setting(
+        "http.trusted_proxies",
+        [],
+        env="LLM_GATEWAY_TRUSTED_PROXIES",
+        doc="Reverse proxies (addresses or CIDRs) whose Forwarded/X-Forwarded-For are believed.",
+        check=checks.ip_networks,
+    )
+    http_open_to_all_local_accounts: bool = setting(
+        "http.open_to_all_local_accounts",
+        False,
+        env="LLM_GATEWAY_OPEN_TO_ALL_LOCAL_ACCOUNTS",
+        doc="Without authentication, serve every account on this machine, not only the gateway's.",
+    )
     http_allow_dangerous: bool = setting(
         "http.allow_dangerous_config",
         False,

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from llmgw_desktop import __version__
 from llmgw_desktop.engine.approval import ApprovalGate
 from llmgw_desktop.engine.auth.access import Capability, require
+from llmgw_desktop.engine.auth.policy import plain_http_exposed
 from llmgw_desktop.engine.auth.principals import LOCAL, Principal
 from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.cache_state import CacheState
@@ -241,6 +242,8 @@ class Engine:
             "uptime_seconds": round(self.uptime_seconds, 3),
             "paused": self._paused,
             "vault": self.vault.status()["state"],
+            # Reachable from the network without TLS in front: tokens travel in clear.
+            "plain_http": plain_http_exposed(self.settings),
         }
 
     async def _maintain_forever(self) -> None:

@@ -4,9 +4,11 @@ Runs after the Host/Origin guard. Public routes (health, OAuth metadata and endp
 OpenAPI document, the instance hand-off) pass; every other request gets a principal from
 `AuthService` or a 401 whose `WWW-Authenticate` points OAuth clients at the metadata, then must
 hold the capability its route needs (`route_access.py`, the engine's access table; else 403).
-Remote principals are rate limited (429 with `Retry-After`), and so is an address that keeps
-presenting wrong credentials. CORS stays closed unless an origin is
-listed in `http.allowed_origins`; listed origins get preflight answers and CORS headers.
+The credential is always checked first: a valid one is never throttled for someone else's
+guessing. Remote principals are rate limited (429 with `Retry-After`), and so are wrong
+credentials once a client address, or the credential itself, has had too many. CORS stays
+closed unless an origin is listed in `http.allowed_origins`; listed origins get preflight
+answers and CORS headers.
 """
 
 from __future__ import annotations
@@ -23,10 +25,17 @@ from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
 from llmgw_desktop.engine.gateway.registry import DIALECTS
+from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
 from llmgw_desktop.transports.http_errors import error_response
 from llmgw_desktop.transports.route_access import capability_of_route, route_of
 
-__all__ = ["PRINCIPAL_KEY", "add_cors_headers", "auth_middlewares", "principal_of"]
+__all__ = [
+    "PRINCIPAL_KEY",
+    "add_cors_headers",
+    "auth_middlewares",
+    "dialect_error",
+    "principal_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +63,11 @@ def principal_of(request: web.Request) -> Principal:
 
 
 def auth_middlewares(
-    auth: AuthService, *, allowed_origins: tuple[str, ...], mcp_path: str
+    auth: AuthService,
+    *,
+    allowed_origins: tuple[str, ...],
+    mcp_path: str,
+    connections: ConnectionGuard | None = None,
 ) -> list[Middleware]:
     """The edge's access middleware: CORS preflight, then authentication and rate limits.
 
@@ -73,20 +86,21 @@ def auth_middlewares(
         path = request.path
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return await handler(request)
-        peer = request.remote or ""
-        wait = auth.failed_attempts.waiting(peer)
-        if wait is not None and not auth.is_instance_token(
-            headers.get("X-Llmgw-Instance-Token", "")
-        ):
-            # Too many wrong credentials from this address: refuse before looking at the
-            # credential, so guessing gets no answer at all until the bucket refills. The
-            # local user's instance token (a file only they can read) still gets in.
-            return _too_many(request, wait)
-        verdict = await auth.authenticate(headers)
+        transport = request.transport
+        peer = (connections.of(transport) if connections is not None else None) or TransportPeer(
+            transport
+        )
+        verdict = await auth.authenticate(headers, peer)
         principal = verdict.principal
         if principal is None:
-            if verdict.error:  # a credential was presented and it was wrong
-                auth.failed_attempts.check(peer)
+            if verdict.error == "invalid_token":
+                # A wrong credential, counted only now that it has been checked: whoever else
+                # guesses from this address, a right one has already got in above.
+                client = auth.client_address(request.remote or "", headers)
+                wait = auth.wrong_credential(headers, client)
+                if wait is not None:
+                    log.info("throttled wrong credentials from %s", client)
+                    return _too_many(request, wait)
             return _unauthorized(request, verdict.problem, verdict.error, auth, mcp_path)
         if principal.remote:
             wait = auth.rate_limits.check(principal.id)
@@ -95,7 +109,7 @@ def auth_middlewares(
         denied = _route_refusal(request, principal, mcp_path)
         if denied is not None:
             log.info("refused %s %s to %s: %s", request.method, path, principal.id, denied.code)
-            return _dialect_error(request, denied.http_status, denied.code, denied.message)
+            return dialect_error(request, denied.http_status, denied.code, denied.message)
         request[PRINCIPAL_KEY] = principal
         return await handler(request)
 
@@ -172,7 +186,7 @@ def _unauthorized(
         challenge += f', error="{error}"'
     # RFC 6750: a malformed request is 400, a missing or bad token 401.
     status = 400 if error == "invalid_request" else 401
-    response = _dialect_error(
+    response = dialect_error(
         request, status, "invalid_request" if status == 400 else "unauthorized", problem
     )
     response.headers["WWW-Authenticate"] = challenge
@@ -182,14 +196,14 @@ def _unauthorized(
 
 def _too_many(request: web.Request, wait_s: float) -> web.Response:
     seconds = max(1, math.ceil(wait_s))
-    response = _dialect_error(
+    response = dialect_error(
         request, 429, "rate_limited", f"too many requests; try again in {seconds} s"
     )
     response.headers["Retry-After"] = str(seconds)
     return response
 
 
-def _dialect_error(request: web.Request, status: int, code: str, message: str) -> web.Response:
+def dialect_error(request: web.Request, status: int, code: str, message: str) -> web.Response:
     """The error in the envelope the endpoint's clients parse."""
     path = request.path
     if path.startswith("/v1/messages"):

@@ -1,9 +1,14 @@
-"""Edge checks against DNS rebinding: only loopback `Host` and `Origin` values get in.
+"""Edge checks against web pages: DNS rebinding, and bodies a page may send unasked.
 
 A web page on a hostile site can make a browser send requests to 127.0.0.1 by pointing its own
 DNS name at it; the browser then sends that foreign name as `Host` and the page's `Origin`.
 Checking both closes that door while letting local tools (which send loopback names or no
 `Origin` at all) in.
+
+A page on another local port passes those checks (its `Origin` is loopback). What stops it
+from changing state is CORS: a browser asks first (a preflight, which the gateway refuses)
+before sending a JSON body, but not before sending `text/plain`, form or multipart bodies.
+So every state-changing route that takes a body requires a JSON media type.
 """
 
 from __future__ import annotations
@@ -12,10 +17,14 @@ import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-__all__ = ["host_allowed", "origin_allowed", "origin_of"]
+__all__ = ["host_allowed", "is_json_media_type", "json_body_refusal", "origin_allowed", "origin_of"]
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "127.0.0.1", "::1"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# OAuth endpoints take HTML-form bodies by specification (RFC 6749) and the consent page's
+# form posts to itself; each checks its own callers (client secrets, PKCE, a CSRF token).
+FORM_PATHS = frozenset({"/oauth/authorize", "/oauth/token", "/oauth/revoke"})
+FORM_PREFIXES = ("/oauth/consent/",)
 
 
 def _is_loopback_name(host: str) -> bool:
@@ -80,3 +89,28 @@ def origin_of(url: str) -> str:
     host = parts.hostname.lower()
     host = f"[{host}]" if ":" in host else host
     return f"{scheme}://{host}" + ("" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}")
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """`application/json` or `application/<something>+json`, parameters (charset) allowed."""
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def json_body_refusal(
+    method: str, path: str, content_type: str | None, has_body: bool
+) -> str | None:
+    """Why a state-changing request's body is refused (None: it is JSON, or there is none, or
+    the route takes forms)."""
+    if not has_body or path in FORM_PATHS or path.startswith(FORM_PREFIXES):
+        return None
+    if content_type and is_json_media_type(content_type):
+        return None
+    got = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+    return (
+        f"{method} {path} takes a JSON body: send it with Content-Type: application/json "
+        f"(this request has {got}). Other body types are refused because any web page can "
+        "send them to this machine without the browser asking first"
+    )

@@ -1,7 +1,8 @@
 """The aiohttp application behind every HTTP front door: edge checks, errors, core routes.
 
-Middlewares run in order: errors (outermost, so every failure answers in JSON), then the
-Host/Origin guard and body-size limit, then CORS preflights, then authentication (a principal
+Middlewares run in order: errors (outermost, so every failure answers in JSON; it also tells
+the connection guard when a request's handler starts and ends), then the Host/Origin guard,
+body-size limit and JSON-only bodies, then CORS preflights, then authentication (a principal
 for every non-public route, rate limits for remote ones). The gateway's routes (the four chat
 dialects, native and vault endpoints) and the OAuth server mount here; MCP mounts on the same
 app from the runtime.
@@ -18,10 +19,17 @@ from aiohttp import web
 
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
+from llmgw_desktop.engine.auth.service import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError
-from llmgw_desktop.transports.auth_edge import add_cors_headers, auth_middlewares
-from llmgw_desktop.transports.edge import host_allowed, origin_allowed, origin_of
+from llmgw_desktop.transports.auth_edge import add_cors_headers, auth_middlewares, dialect_error
+from llmgw_desktop.transports.connections import ConnectionGuard
+from llmgw_desktop.transports.edge import (
+    host_allowed,
+    json_body_refusal,
+    origin_allowed,
+    origin_of,
+)
 from llmgw_desktop.transports.gateway.chat_routes import add_chat_routes
 from llmgw_desktop.transports.gateway.native_routes import add_native_routes
 from llmgw_desktop.transports.gateway.openapi import openapi_document
@@ -32,8 +40,8 @@ __all__ = ["INSTANCE_TOKEN_HEADER", "HttpAppConfig", "build_http_app"]
 
 log = logging.getLogger(__name__)
 
-INSTANCE_TOKEN_HEADER = "X-Llmgw-Instance-Token"  # noqa: S105 - a header name, not a secret
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,9 @@ class HttpAppConfig:
     mcp_path: str = "/mcp"
     # `http.public_url`: pages served through it (the consent page) post from its origin.
     public_url: str = ""
+    # The front door's connection records (slow-client deadlines, the peer's owner); None when
+    # the app is served some other way.
+    connections: ConnectionGuard | None = None
 
 
 def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
@@ -60,8 +71,14 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         (origin_of(config.public_url),) if origin_of(config.public_url) else ()
     )
 
+    connections = config.connections
+    body_timeout_s = connections.limits.body_timeout_s if connections is not None else 0.0
+
     @web.middleware
     async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        connection = connections.of(request.transport) if connections is not None else None
+        if connection is not None:
+            connection.request_started(request, body_timeout_s)
         try:
             return await handler(request)
         except web.HTTPException as exc:
@@ -79,6 +96,9 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         except Exception:
             log.exception("unhandled error serving %s %s", request.method, request.path)
             return error_response(500, "internal_error", "internal error; see the app's log")
+        finally:
+            if connection is not None:
+                connection.request_finished()
 
     @web.middleware
     async def edge_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -106,6 +126,15 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
                 f"request body of {length} bytes is larger than the "
                 f"{config.max_body_bytes} byte limit (http.max_body_bytes)",
             )
+        if request.method in STATE_CHANGING:
+            refusal = json_body_refusal(
+                request.method,
+                request.path,
+                request.headers.get("Content-Type"),
+                request.body_exists,
+            )
+            if refusal:
+                return dialect_error(request, 415, "unsupported_media_type", refusal)
         return await handler(request)
 
     async def health(request: web.Request) -> web.Response:
@@ -126,7 +155,10 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
 
     auth = auth_middlewares(
-        engine.auth, allowed_origins=config.allowed_origins, mcp_path=config.mcp_path
+        engine.auth,
+        allowed_origins=config.allowed_origins,
+        mcp_path=config.mcp_path,
+        connections=connections,
     )
     app = web.Application(
         middlewares=[errors, edge_guard, *auth], client_max_size=config.max_body_bytes

@@ -1,7 +1,13 @@
-"""Serve the aiohttp app on one loopback socket; say clearly when the port is taken."""
+"""Serve the aiohttp app on one socket; say clearly when the port is taken.
+
+The server is created here rather than through aiohttp's `SockSite` so that each connection's
+protocol can be wrapped by the `ConnectionGuard` (timeouts for slow clients, a per-address cap,
+the connection's owner).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import logging
@@ -12,11 +18,14 @@ from typing import Any
 
 from aiohttp import web
 
+from llmgw_desktop.transports.connections import ConnectionGuard
+
 __all__ = ["HttpFrontDoor", "PortInUse", "base_url", "find_free_port", "probe_gateway"]
 
 log = logging.getLogger(__name__)
 
 _ADDR_IN_USE = {errno.EADDRINUSE, 10048}  # 10048 is WSAEADDRINUSE on Windows
+BACKLOG = 128
 
 
 class PortInUse(Exception):
@@ -31,12 +40,16 @@ class PortInUse(Exception):
 class HttpFrontDoor:
     """Owns the listening socket for one aiohttp app."""
 
-    def __init__(self, app: web.Application, host: str, port: int) -> None:
+    def __init__(
+        self, app: web.Application, host: str, port: int, guard: ConnectionGuard | None = None
+    ) -> None:
         self._app = app
         self.host = host
         self.requested_port = port
         self.port = port
+        self.guard = guard
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.AbstractServer | None = None
 
     @property
     def app(self) -> web.Application:
@@ -67,13 +80,29 @@ class HttpFrontDoor:
             handler_cancellation=True,
         )
         await runner.setup()
-        await web.SockSite(runner, sock).start()
+        handlers = runner.server
+        assert handlers is not None  # set by setup()
+        factory = handlers if self.guard is None else self.guard.protocol_factory(handlers)
+        loop = asyncio.get_running_loop()
+        try:
+            self._server = await loop.create_server(factory, sock=sock, backlog=BACKLOG)
+        except BaseException:
+            await runner.cleanup()
+            sock.close()
+            raise
+        if self.guard is not None:
+            self.guard.start()
         self._runner = runner
         self.port = sock.getsockname()[1]
         log.info("HTTP front door listening on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
         """Stop accepting, finish in-flight requests briefly, close the socket."""
+        if self._server is not None:
+            self._server.close()  # no new connections; open ones finish below
+            self._server = None
+        if self.guard is not None:
+            self.guard.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -92,7 +121,7 @@ def _bind_listening_socket(host: str, port: int) -> socket.socket:
         if os.name == "posix":  # on Windows this flag would let two servers share a port
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(128)
+        sock.listen(BACKLOG)
         sock.setblocking(False)
     except BaseException:
         sock.close()

@@ -54,7 +54,7 @@ def describe_front_door(auth: AuthService) -> str:
         consent = "consent required" if auth.oauth.config.require_consent else "no consent step"
         parts.append(f"OAuth: on, {consent}")
     if auth.open_locally:
-        parts.append("open to local programs without a token (loopback only)")
+        parts.append("open without a token to programs of this account (loopback only)")
     return " · ".join(parts)
 
 

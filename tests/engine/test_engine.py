@@ -55,7 +55,16 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
     finally:
         await engine.stop()
     assert health["uptime_seconds"] == 12.5
-    assert set(health) == {"service", "status", "version", "uptime_seconds", "paused", "vault"}
+    assert set(health) == {
+        "service",
+        "status",
+        "version",
+        "uptime_seconds",
+        "paused",
+        "vault",
+        "plain_http",
+    }
+    assert health["plain_http"] is False  # loopback only
 
 
 def test_disabled_provider_refuses_with_provider_disabled(loaded: LoadedSettings) -> None:

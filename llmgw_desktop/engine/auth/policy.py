@@ -2,17 +2,20 @@
 
 The decision looks at what the server binds to and the public URL configured, never at a
 request's `Host` header (which the caller chooses). Each problem is one message saying what is
-wrong and what would fix it; any problem stops start-up.
+wrong and what would fix it; any problem stops start-up. Guessable static secrets are
+problems too (`token_strength.py`). Plain HTTP reachable from the network is a warning, not a
+problem: TLS may be terminated by something the gateway cannot see.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from llmgw_desktop.engine.auth.token_strength import GOOD_SECRET_RECIPE, weakness
 from llmgw_desktop.settings import Settings
 from llmgw_desktop.settings_fields import MIN_TOKEN_CHARS, is_loopback
 
-__all__ = ["OPEN_REGISTRATION_OPT_IN", "startup_problems"]
+__all__ = ["OPEN_REGISTRATION_OPT_IN", "plain_http_exposed", "startup_problems", "startup_warnings"]
 
 OPEN_REGISTRATION_OPT_IN = "LLM_GATEWAY_OAUTH_ALLOW_OPEN_REGISTRATION"
 _TRUE = {"1", "true", "yes", "on"}
@@ -29,6 +32,11 @@ def startup_problems(settings: Settings, environ: Mapping[str, str], *, desktop:
             "authentication is configured: set LLM_GATEWAY_AUTH_TOKEN (32+ characters) or "
             "enable [http.oauth], or bind to 127.0.0.1"
         )
+    if settings.http_auth_token and (why := weakness(settings.http_auth_token)):
+        problems.append(
+            f"http.auth_token (LLM_GATEWAY_AUTH_TOKEN) is guessable: {why}; make a random "
+            f"one with: {GOOD_SECRET_RECIPE}"
+        )
     if settings.oauth_enabled:
         registration = settings.oauth_registration
         if registration == "open_dev" and environ.get(OPEN_REGISTRATION_OPT_IN, "") not in _TRUE:
@@ -42,6 +50,13 @@ def startup_problems(settings: Settings, environ: Mapping[str, str], *, desktop:
             problems.append(
                 "http.oauth.registration = shared_secret needs http.oauth.registration_secret "
                 f"(LLM_GATEWAY_OAUTH_REGISTRATION_SECRET, {MIN_TOKEN_CHARS}+ characters)"
+            )
+        elif registration == "shared_secret" and (
+            why := weakness(settings.oauth_registration_secret)
+        ):
+            problems.append(
+                "http.oauth.registration_secret (LLM_GATEWAY_OAUTH_REGISTRATION_SECRET) is "
+                f"guessable: {why}; make a random one with: {GOOD_SECRET_RECIPE}"
             )
         risky = [
             name
@@ -81,3 +96,23 @@ def startup_problems(settings: Settings, environ: Mapping[str, str], *, desktop:
             "static bearer token; set LLM_GATEWAY_AUTH_TOKEN as well"
         )
     return problems
+
+
+def plain_http_exposed(settings: Settings) -> bool:
+    """Whether callers on the network reach the gateway without TLS: it binds beyond loopback
+    or is published at a URL, and that URL is not https (no TLS proxy in front)."""
+    reachable = not is_loopback(settings.http_host) or bool(settings.http_public_url)
+    return reachable and not settings.http_public_url.startswith("https://")
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """What is risky but allowed about these settings, to log at start-up."""
+    if not plain_http_exposed(settings):
+        return []
+    public = settings.http_public_url or "not set"
+    return [
+        f"the gateway is reachable from the network (http.host {settings.http_host!r}, "
+        f"http.public_url {public}) over plain HTTP: tokens and prompts cross the network "
+        "readable by anyone on the path. Put a TLS-terminating proxy in front and set "
+        "http.public_url to its https:// address"
+    ]

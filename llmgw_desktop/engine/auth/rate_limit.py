@@ -1,7 +1,9 @@
-"""Per-principal rate limits: a token bucket each, refilled continuously.
+"""Token buckets, one per key, refilled continuously.
 
-The local user is never limited (it is their machine); every other principal gets `burst`
-requests at once and `per_minute` sustained. A refused request learns when to come back.
+Used for per-principal rate limits (the local user is never limited: it is their machine;
+every other principal gets `burst` requests at once and `per_minute` sustained) and for wrong
+credentials (keyed by what was presented and by the client's address). A refused request
+learns when to come back.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class RateLimiter:
         bucket = self._buckets.get(principal)
         if bucket is None:
             if len(self._buckets) >= MAX_TRACKED:
-                self._buckets.clear()  # many principals at once: start everyone afresh
+                self._make_room(now)
             bucket = self._buckets[principal] = _Bucket(self.burst, now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.per_second)
         bucket.updated = now
@@ -56,3 +58,16 @@ class RateLimiter:
                 bucket.tokens -= 1.0
             return None
         return (1.0 - bucket.tokens) / self.per_second
+
+    def _make_room(self, now: float) -> None:
+        """Make room by forgetting the half of the buckets closest to full: those remember the
+        least. The ones holding someone back survive, so a flood of fresh keys cannot wipe
+        them; halving at once keeps the sort rare."""
+        for bucket in self._buckets.values():
+            bucket.tokens = min(
+                self.burst, bucket.tokens + (now - bucket.updated) * self.per_second
+            )
+            bucket.updated = now
+        by_fullness = sorted(self._buckets, key=lambda key: self._buckets[key].tokens)
+        for key in by_fullness[MAX_TRACKED // 2 :]:
+            del self._buckets[key]

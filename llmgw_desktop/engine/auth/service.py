@@ -5,21 +5,33 @@ Credentials, in the order they are tried:
 2. the static bearer token: `gateway-bearer`, or the trusted proxy header's user;
 3. an OAuth access token: `oauth:<client_id>` with its scopes.
 With no credentials, a loopback-only gateway with no authentication configured serves the
-local user; anything else is refused (401) with a pointer to the OAuth metadata.
+local user, who is the account running the gateway: the connection's owner is asked of the OS
+(`peer_owner.py`), and another account, or one the OS cannot name, is refused. Anything else
+is refused (401) with a pointer to the OAuth metadata.
+
+Wrong credentials are counted after they are checked, never before: a valid credential always
+gets in, whoever else is guessing from the same address. Failures are keyed both by what was
+presented and by the client's address (through trusted proxies), and only further failures
+are throttled.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from multidict import MultiMapping
+
+from llmgw_desktop.engine.auth.client_address import TrustedProxies, address_key, client_address
 from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingLimits
 from llmgw_desktop.engine.auth.guessing import GuessLimits
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, token_digest
 from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
+from llmgw_desktop.engine.auth.peer_owner import Peer, PeerOwner
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN
 from llmgw_desktop.engine.auth.principals import BEARER, LOCAL_CALLER, Principal, trusted_name
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
@@ -27,10 +39,25 @@ from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import Settings
 from llmgw_desktop.settings_fields import is_loopback
 
-__all__ = ["AuthService", "Verdict", "oauth_config"]
+__all__ = ["INSTANCE_TOKEN_HEADER", "AuthService", "Verdict", "oauth_config"]
 
+log = logging.getLogger(__name__)
+
+INSTANCE_TOKEN_HEADER = "X-Llmgw-Instance-Token"  # noqa: S105 - a header name, not a secret
 FAILED_PER_MINUTE = 30
 FAILED_BURST = 20
+OTHER_ACCOUNT = (
+    "this connection comes from another account on this machine; with no authentication "
+    "configured the gateway serves only the account that runs it. Connect as that account, "
+    "or configure a bearer token (LLM_GATEWAY_AUTH_TOKEN) and present it"
+)
+OWNER_UNKNOWN = (
+    "the gateway cannot tell which account on this machine opened this connection, and with "
+    "no authentication configured it serves only the account that runs it. Connect through "
+    "the stdio relay (`llmgw-desktop mcp`, which presents the instance token), configure a "
+    "bearer token (LLM_GATEWAY_AUTH_TOKEN) and present it, or set "
+    "http.open_to_all_local_accounts = true to let every account on this machine in"
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +85,9 @@ class AuthService:
         self._token = settings.http_auth_token
         self._trusted_header = settings.http_trusted_principal_header
         self.instance_token = ""
+        self._all_local_accounts = settings.http_open_to_all_local_accounts
+        self._told_owner_unknown = False
+        self.trusted_proxies = TrustedProxies(settings.http_trusted_proxies)
         # Open to the local user without credentials only when nothing else could reach it.
         self.open_locally = (
             not settings.http_auth_token
@@ -77,8 +107,13 @@ class AuthService:
             burst=settings.http_rate_limit_burst,
             clock=time.monotonic,
         )
-        # Wrong credentials, per client address: a few mistakes pass, guessing does not.
-        self.failed_attempts = RateLimiter(
+        # Wrong credentials, per client address and per credential presented: a few mistakes
+        # pass, guessing does not. Two maps, so a flood of fresh guesses in one cannot push
+        # the other's entries out.
+        self.failed_by_address = RateLimiter(
+            per_minute=FAILED_PER_MINUTE, burst=FAILED_BURST, clock=time.monotonic
+        )
+        self.failed_by_credential = RateLimiter(
             per_minute=FAILED_PER_MINUTE, burst=FAILED_BURST, clock=time.monotonic
         )
 
@@ -107,9 +142,10 @@ class AuthService:
         if self.oauth is not None:
             await self.oauth.start()
 
-    async def authenticate(self, headers: Mapping[str, str]) -> Verdict:
-        """The principal of a request with these headers."""
-        presented_instance = headers.get("X-Llmgw-Instance-Token", "")
+    async def authenticate(self, headers: MultiMapping[str], peer: Peer | None = None) -> Verdict:
+        """The principal of a request with these headers, over a connection from `peer`
+        (None: a caller the edge could not place, which is never the local user by default)."""
+        presented_instance = headers.get(INSTANCE_TOKEN_HEADER, "")
         if presented_instance and self.instance_token:
             if constant_time_equal(presented_instance, self.instance_token):
                 return Verdict(LOCAL_CALLER)
@@ -117,7 +153,7 @@ class AuthService:
         bearer = _bearer(headers.get("Authorization", ""))
         if bearer is None:
             if self.open_locally:
-                return Verdict(LOCAL_CALLER)
+                return await self._local_verdict(peer)
             return Verdict(
                 None,
                 "this gateway needs a bearer token (Authorization: Bearer ...): the "
@@ -129,18 +165,61 @@ class AuthService:
             return Verdict(principal)
         if self.open_locally:
             # No authentication configured: a client that sends some key anyway (SDKs insist
-            # on one) is still the local user.
-            return Verdict(LOCAL_CALLER)
+            # on one) is still the local user, if it is.
+            return await self._local_verdict(peer)
         return Verdict(None, "the bearer token is not valid (or has expired)", "invalid_token")
 
-    def _bearer_verdict(self, headers: Mapping[str, str]) -> Verdict:
+    async def _local_verdict(self, peer: Peer | None) -> Verdict:
+        """The local user if the connection is the gateway's own account's, else refused."""
+        if self._all_local_accounts:
+            return Verdict(LOCAL_CALLER)
+        owner = PeerOwner.UNKNOWN if peer is None else await peer.owner()
+        if owner is PeerOwner.OWNER:
+            return Verdict(LOCAL_CALLER)
+        if owner is PeerOwner.OTHER:
+            return Verdict(None, OTHER_ACCOUNT)
+        if not self._told_owner_unknown:
+            self._told_owner_unknown = True
+            log.warning(
+                "cannot tell which account opened a loopback connection; such requests need "
+                "the instance token or a bearer token (said once)"
+            )
+        return Verdict(None, OWNER_UNKNOWN)
+
+    def client_address(self, peer: str, headers: MultiMapping[str]) -> str:
+        """The client's address: the peer, or what a trusted proxy says it forwarded."""
+        return client_address(peer, headers, self.trusted_proxies)
+
+    def wrong_credential(self, headers: MultiMapping[str], client: str) -> float | None:
+        """Count a wrong credential against what was presented and against the client's
+        address; None while both are within their allowance, else seconds to wait."""
+        presented = headers.get(INSTANCE_TOKEN_HEADER) or headers.get("Authorization", "")
+        waits = [
+            wait
+            for wait in (
+                self.failed_by_credential.check(token_digest(presented)),
+                self.failed_by_address.check(address_key(client)),
+            )
+            if wait is not None
+        ]
+        return max(waits) if waits else None
+
+    def _bearer_verdict(self, headers: MultiMapping[str]) -> Verdict:
         """The bearer holder, or the user the trusted proxy names. A malformed name is refused
         rather than ignored: falling back to the shared bearer principal would show one user
-        another's sessions."""
+        another's sessions. So is a second copy of the header: the proxy sets it once, so one
+        of the two came from the client, and which one the proxy wrote cannot be told."""
         if self._trusted_header:
-            value = headers.get(self._trusted_header)
-            if value is not None:
-                name = trusted_name(value)
+            values = headers.getall(self._trusted_header, [])
+            if len(values) > 1:
+                return Verdict(
+                    None,
+                    f"the {self._trusted_header} header appears {len(values)} times; the "
+                    "trusted proxy sets it once, so the request is refused",
+                    "invalid_request",
+                )
+            if values:
+                name = trusted_name(values[0])
                 if name is None:
                     return Verdict(
                         None,

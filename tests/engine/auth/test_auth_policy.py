@@ -13,7 +13,7 @@ import pytest
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN, startup_problems
 from llmgw_desktop.settings import ConfigError, LoadedSettings, Settings, load_settings
 
-TOKEN = "t" * 32
+TOKEN = "policy-test-token-Vq3xK9pLm2Zr7TnW4bYc8"  # random enough: a weak one is refused
 OPT_IN = {OPEN_REGISTRATION_OPT_IN: "1"}
 PUBLIC: dict[str, Any] = {"oauth_enabled": True, "oauth_allow_public_clients": True}
 OPEN_DEV: dict[str, Any] = {"oauth_enabled": True, "oauth_registration": "open_dev"}

@@ -18,6 +18,7 @@ from multidict import CIMultiDict
 
 from llmgw_desktop.engine.auth import hashing, service
 from llmgw_desktop.engine.auth.hashing import hash_password, verify_password
+from llmgw_desktop.engine.auth.peer_owner import PeerOwner
 from llmgw_desktop.engine.auth.principals import BEARER, LOCAL_CALLER, Principal
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
 from llmgw_desktop.engine.auth.service import AuthService
@@ -31,6 +32,20 @@ CLIENT_SECRET = "editor-secret-0123456789-abcdefghijklmnop"
 HEADER = "X-Forwarded-User"
 
 MakeAuth = Callable[..., AuthService]
+
+
+class FixedPeer:
+    """A connection whose owner is known in advance (the OS lookup is tested over real
+    sockets in tests/security/test_local_user_boundary.py)."""
+
+    def __init__(self, owner: PeerOwner) -> None:
+        self._owner = owner
+
+    async def owner(self) -> PeerOwner:
+        return self._owner
+
+
+OWN = FixedPeer(PeerOwner.OWNER)
 
 
 @pytest.fixture
@@ -141,9 +156,31 @@ async def test_missing_token_is_refused_when_only_oauth_is_configured(make: Make
 async def test_open_locally_without_auth_on_loopback(make: MakeAuth) -> None:
     auth = make()
     assert not auth.configured
-    assert (await auth.authenticate(CIMultiDict())).principal == LOCAL_CALLER
+    assert (await auth.authenticate(CIMultiDict(), OWN)).principal == LOCAL_CALLER
     # SDKs insist on sending some key: still the local user.
-    assert (await auth.authenticate(bearer("sk-anything"))).principal == LOCAL_CALLER
+    assert (await auth.authenticate(bearer("sk-anything"), OWN)).principal == LOCAL_CALLER
+
+
+@pytest.mark.parametrize("owner", [PeerOwner.OTHER, PeerOwner.UNKNOWN, None])
+async def test_open_locally_serves_only_the_gateways_own_account(
+    make: MakeAuth, owner: PeerOwner | None
+) -> None:
+    auth = make()
+    peer = None if owner is None else FixedPeer(owner)
+    for headers in (CIMultiDict(), bearer("sk-anything")):
+        verdict = await auth.authenticate(headers, peer)
+        assert verdict.principal is None
+        assert verdict.error == ""  # no wrong credential: nothing to count against anyone
+        assert "account" in verdict.problem
+    # The instance token still proves the local user, whoever's connection carries it.
+    token = CIMultiDict({"X-Llmgw-Instance-Token": INSTANCE})
+    assert (await auth.authenticate(token, peer)).principal == LOCAL_CALLER
+
+
+async def test_open_to_all_local_accounts_is_the_old_behaviour(make: MakeAuth) -> None:
+    auth = make(http_open_to_all_local_accounts=True)
+    other = FixedPeer(PeerOwner.OTHER)
+    assert (await auth.authenticate(CIMultiDict(), other)).principal == LOCAL_CALLER
 
 
 @pytest.mark.parametrize(
@@ -201,7 +238,7 @@ async def test_trusted_header_without_bearer_is_refused(make: MakeAuth) -> None:
 async def test_trusted_header_is_ignored_without_a_static_token(make: MakeAuth) -> None:
     # Start-up refuses this configuration; were it to run, the header names no one.
     auth = make(http_trusted_principal_header=HEADER)
-    verdict = await auth.authenticate(bearer("anything", **{HEADER: "alice"}))
+    verdict = await auth.authenticate(bearer("anything", **{HEADER: "alice"}), OWN)
     assert verdict.principal == LOCAL_CALLER
 
 

@@ -1,0 +1,171 @@
+"""Helpers for the edge attack tests (local-user boundary, lockout, trusted header, slow
+clients, content types, token strength): a raw HTTP/1.1 client that sends exactly the bytes
+it is given (duplicate headers, no Content-Type, a body one byte at a time), and the gateway
+fixtures the tests share.
+
+tests/security has no conftest on purpose, so the fixtures live here: a test module imports
+the fixture functions (`_launch` and friends, one `noqa: F401` line) and asks for them by their
+fixture names (`launch`, `scripted_upstream`, `provider_keys`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from tests.fakes.upstream import ScriptedUpstream
+from tests.transports.gateway.conftest import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY
+
+__all__ = [
+    "Launch",
+    "RawAnswer",
+    "closed_within",
+    "open_raw",
+    "parse_answer",
+    "raw_request",
+]
+
+RAW_TIMEOUT_S = 10.0
+Launch = Callable[..., Awaitable[GatewayRuntime]]
+
+
+@pytest.fixture(name="launch")
+async def _launch(loaded: LoadedSettings) -> AsyncIterator[Launch]:
+    """Start a real gateway with settings overrides (dataclass field names) on a free port;
+    every one started is stopped after the test."""
+    running: list[tuple[GatewayRuntime, InstanceLock]] = []
+
+    async def launch(**overrides: Any) -> GatewayRuntime:
+        settings = replace(loaded.settings, **({"http_port": 0} | overrides))
+        lock = InstanceLock(settings.data_path)
+        assert lock.acquire()
+        runtime = GatewayRuntime(
+            replace(loaded, settings=settings),
+            mode="headless",
+            lock=lock,
+            on_activate=lambda: "headless",
+        )
+        await runtime.start()
+        running.append((runtime, lock))
+        return runtime
+
+    yield launch
+    for runtime, lock in reversed(running):
+        await runtime.stop()
+        lock.release()
+
+
+@pytest.fixture(name="scripted_upstream")
+async def _scripted_upstream() -> AsyncIterator[ScriptedUpstream]:
+    """The scripted fake LLM API (tests/fakes/upstream)."""
+    async with ScriptedUpstream() as up:
+        yield up
+
+
+@pytest.fixture(name="provider_keys")
+def _provider_keys(scripted_upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    """API keys and base URLs pointing the gateway's providers at the scripted upstream (set
+    before `launch` builds the engine, which reads them)."""
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", scripted_upstream.base_url + "/v1")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", scripted_upstream.base_url)
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", scripted_upstream.base_url)
+
+
+@dataclass
+class RawAnswer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def open_raw(
+    gateway: GatewayRuntime, source: str = "127.0.0.1"
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A plain TCP connection to the gateway, from `source` (any 127.x.y.z on Linux)."""
+    return await asyncio.open_connection("127.0.0.1", gateway.http.port, local_addr=(source, 0))
+
+
+async def raw_request(
+    gateway: GatewayRuntime,
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    body: bytes = b"",
+    *,
+    source: str = "127.0.0.1",
+) -> RawAnswer:
+    """Send one request exactly as given (the Host header and Content-Length are added, no
+    other header is) and read the whole answer; the connection is closed after it."""
+    reader, writer = await open_raw(gateway, source)
+    try:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{gateway.http.port}"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        if body or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}")
+        lines.append("Connection: close")
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), RAW_TIMEOUT_S)
+    finally:
+        writer.close()
+    return parse_answer(raw)
+
+
+def parse_answer(raw: bytes) -> RawAnswer:
+    """A status, headers and (de-chunked) body from a complete HTTP/1.1 answer."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(line.split(": ", 1)) for line in header_lines if ": " in line]
+    answer = RawAnswer(int(status_line.split()[1]), [(k, v) for k, v in headers], body)
+    if (answer.header("Transfer-Encoding") or "").lower() == "chunked":
+        answer.body = _dechunk(body)
+    return answer
+
+
+def _dechunk(body: bytes) -> bytes:
+    out, rest = b"", body
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, rest = out + rest[:size], rest[size + 2 :]
+    return out
+
+
+async def closed_within(reader: asyncio.StreamReader, seconds: float) -> tuple[bool, bytes]:
+    """Read until the server closes the connection or `seconds` pass: (closed, bytes read)."""
+    deadline = time.monotonic() + seconds
+    received = b""
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            chunk = await asyncio.wait_for(reader.read(4096), left)
+        except TimeoutError:
+            return False, received
+        except ConnectionError:
+            return True, received
+        if not chunk:
+            return True, received
+        received += chunk
+    return False, received
