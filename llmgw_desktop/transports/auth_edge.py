@@ -30,9 +30,11 @@ from llmgw_desktop.transports.http_errors import error_response
 from llmgw_desktop.transports.route_access import capability_of_route, route_of
 
 __all__ = [
+    "CLIENT_ADDRESS_KEY",
     "PRINCIPAL_KEY",
     "add_cors_headers",
     "auth_middlewares",
+    "client_address_of",
     "dialect_error",
     "principal_of",
 ]
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+CLIENT_ADDRESS_KEY = web.RequestKey("client_address", str)
 PUBLIC_PREFIXES = ("/.well-known/", "/oauth/")
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/instance/activate"})
 CORS_METHODS = "GET, POST, DELETE, OPTIONS"
@@ -51,6 +54,11 @@ CORS_HEADERS = (
 CORS_EXPOSE = (
     "Mcp-Session-Id, Retry-After, x-gateway-provider, x-gateway-model, x-gateway-request-id"
 )
+
+
+def client_address_of(request: web.Request) -> str:
+    """The client's address as the OAuth routes count it (through trusted proxies)."""
+    return request.get(CLIENT_ADDRESS_KEY) or request.remote or "unknown"
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -85,6 +93,10 @@ def auth_middlewares(
                 return _preflight(origin, origins)
         path = request.path
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            if path.startswith("/oauth/"):
+                # The OAuth endpoints throttle guessing per client address: behind a trusted
+                # proxy that is the address it forwarded, not the proxy's own.
+                request[CLIENT_ADDRESS_KEY] = auth.client_address(request.remote or "", headers)
             return await handler(request)
         transport = request.transport
         peer = (connections.of(transport) if connections is not None else None) or TransportPeer(

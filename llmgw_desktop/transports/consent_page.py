@@ -24,6 +24,7 @@ from aiohttp import web
 
 from llmgw_desktop.engine.auth.oauth import OAuthServer
 from llmgw_desktop.engine.auth.oauth_rules import OAuthError
+from llmgw_desktop.transports.auth_edge import client_address_of
 from llmgw_desktop.transports.edge import origin_allowed, origin_of
 
 __all__ = ["CSRF_COOKIE", "PublicSite", "add_consent_routes"]
@@ -140,7 +141,7 @@ def add_consent_routes(app: web.Application, oauth: OAuthServer, *, site: Public
                 consent_id,
                 password=str(form.get("password", "")),
                 approve=form.get("decision") == "approve",
-                remote=request.remote or "",
+                remote=client_address_of(request),
             )
         except OAuthError as exc:
             return _refused(exc)

@@ -23,6 +23,7 @@ from pydantic import AnyHttpUrl
 
 from llmgw_desktop.engine.auth.oauth import OAuthServer
 from llmgw_desktop.engine.auth.oauth_rules import SUPPORTED_SCOPES, OAuthError
+from llmgw_desktop.transports.auth_edge import client_address_of
 from llmgw_desktop.transports.consent_page import PublicSite, add_consent_routes
 
 __all__ = ["add_oauth_routes"]
@@ -147,8 +148,9 @@ def add_oauth_routes(
 
 
 def _remote(request: web.Request) -> str:
-    """The caller's address, as the guessing throttle and the consent page count it."""
-    return request.remote or "unknown"
+    """The caller's address, as the guessing throttle and the consent page count it: the
+    address a trusted proxy forwarded, else the peer."""
+    return client_address_of(request)
 
 
 def _one_resource(values: list[str]) -> None:

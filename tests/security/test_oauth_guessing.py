@@ -287,3 +287,36 @@ async def test_registration_secret_guessing_is_throttled(start: Start) -> None:
         headers={"Authorization": f"Bearer {REGISTRATION_SECRET}"},
     )
     assert registered.status == 201, registered.text
+
+
+async def test_behind_a_trusted_proxy_guessing_counts_per_forwarded_address(start: Start) -> None:
+    """Everyone behind the reverse proxy arrives from its address: the throttle must count the
+    address the proxy forwarded, or one guesser would lock every user of the proxy out."""
+    proxy = "127.0.0.3"
+    gateway = await start(**oauth_settings(http_trusted_proxies=[proxy]))
+    form = {
+        "grant_type": "authorization_code",
+        "code": "not-a-code",
+        "redirect_uri": "http://127.0.0.1:9/callback",
+        "client_id": CLIENT_ID,
+    }
+
+    async def through_proxy(client_address: str, secret: str) -> Answer:
+        return await send(
+            gateway,
+            "POST",
+            "/oauth/token",
+            source=proxy,
+            data=form | {"client_secret": secret},
+            headers={"X-Forwarded-For": client_address},
+        )
+
+    attacker, user = "203.0.113.5", "198.51.100.7"
+    for n in range(BURST):
+        assert (await through_proxy(attacker, f"wrong-{n}")).status == 401
+    retry_after(await through_proxy(attacker, "wrong-again"))
+    retry_after(await through_proxy(attacker, CLIENT_SECRET))  # throttled before any check
+    # The user behind the same proxy is checked: the right secret, then a code that is not one.
+    answer = await through_proxy(user, CLIENT_SECRET)
+    assert answer.status == 400, answer.text
+    assert answer.json()["error"] == "invalid_grant"
