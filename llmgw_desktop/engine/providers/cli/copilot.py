@@ -26,6 +26,7 @@ from llmgw_desktop.engine.providers.base import (
     Usage,
 )
 from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import (
     failure_from_outcome,
     failure_from_status,
@@ -78,7 +79,7 @@ class CopilotAdapter:
             argv.append("--continue")
         elif session.new_session_id:
             argv.append(f"--session-id={session.new_session_id}")
-        argv += PERMISSION_FLAGS[request.permission_mode]
+        argv += _permission_flags(request)
         for tool in request.allowed_tools:
             argv.append(f"--allow-tool={tool}")
         for tool in request.disallowed_tools:
@@ -92,6 +93,17 @@ class CopilotAdapter:
 
     def models(self) -> tuple[str, ...]:
         return ("gpt-5", "claude-sonnet-4.5", "gpt-5-mini")
+
+
+def _permission_flags(request: ProviderRequest) -> tuple[str, ...]:
+    if not request.confined:
+        return PERMISSION_FLAGS[request.permission_mode]
+    flags = confined("copilot", request.permission_mode).flags
+    if any(tool.split("(")[0] == "shell" for tool in request.allowed_tools):
+        # A deny wins over every allow in copilot: a granted shell(...) needs the blanket
+        # shell deny gone; other shell commands still need approval, which headless refuses.
+        flags = tuple(flag for flag in flags if flag != "--deny-tool=shell")
+    return flags
 
 
 class CopilotParser(NdjsonParser):
