@@ -5,7 +5,9 @@ error type and HTTP status) and a final `result` with the session id, but no tok
 those come from the file named by `--usage-output-file`, read once the run ends; on a resumed
 session they are the session's totals, so the engine subtracts the previous turn's.
 
-Headless runs need `--allow-all-tools`; the permission mode narrows it with `--deny-tool`.
+Local runs get `--allow-all-tools` (without it, whatever needs approval is refused headless),
+narrowed by the permission mode with `--deny-tool`; a remote caller's confined run never gets
+it (`providers/confinement.py`).
 """
 
 from __future__ import annotations
