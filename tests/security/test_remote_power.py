@@ -33,7 +33,14 @@ from tests.security._power_support import (
     request,
     require,
 )
-from tests.transports.auth.conftest import TOKEN, Start, bearer, oauth_settings, start  # noqa: F401
+from tests.transports.auth.conftest import (  # noqa: F401
+    TOKEN,
+    USER_HEADER,
+    Start,
+    bearer,
+    oauth_settings,
+    start,
+)
 
 pytestmark = pytest.mark.contract
 
@@ -103,6 +110,7 @@ async def power(
     gateway = await start(
         **oauth_settings(),
         http_auth_token=TOKEN,
+        http_trusted_principal_header=USER_HEADER,
         cli_path=[str(clis.bin)],
         retry_attempts=1,
         retry_base_delay_ms=0,
@@ -151,6 +159,23 @@ async def test_remote_caller_cannot_pre_approve_a_shell_or_a_bypass(
     assert clis.runs(provider) == []  # nothing was started
     rows = await gateway.engine.recorder.recent(limit=20)
     assert {r["state"] for r in rows if r["provider"] == provider} == {"denied"}
+
+
+@pytest.mark.parametrize(
+    "headers", [bearer(), bearer(**{USER_HEADER: "alice"})], ids=["bearer", "trusted-header"]
+)
+async def test_the_bearer_holder_and_proxy_named_users_are_remote_too(
+    headers: dict[str, str], power: tuple[GatewayRuntime, RecordingClis, Path]
+) -> None:
+    gateway, clis, _ = power
+    require("claude")
+    async with headers_mcp(gateway, headers) as client:
+        shell = await request(client, "claude", workspace="web", allowedTools=["Bash"])
+        plain = await request(client, "claude", workspace="web")
+    assert shell[0] and _refusal(shell[1])["details"]["value"] == "Bash"
+    assert not plain[0], plain
+    (spawn,) = clis.runs("claude")
+    assert has_flags(spawn.argv, "--permission-mode", "default", "--setting-sources", "user")
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
