@@ -366,6 +366,8 @@ class Declared:
     doc: str
     check: Callable[[Any], str | None] | None
     secret: bool = False
+    # A table whose values are strings or, for some names, tables (`workspaces.registry`).
+    entry_tables: bool = False
 
 
 def declared_settings() -> list[Declared]:
@@ -374,9 +376,12 @@ def declared_settings() -> list[Declared]:
     out = []
     for f in dataclasses.fields(Settings):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        base = {list[str]: list, dict[str, str]: dict, dict[str, Any]: Mapping}.get(
-            hints[f.name], hints[f.name]
-        )
+        base = {
+            list[str]: list,
+            dict[str, str]: dict,
+            checks.WorkspaceEntries: dict,
+            dict[str, Any]: Mapping,
+        }.get(hints[f.name], hints[f.name])
         out.append(
             Declared(
                 f.name,
@@ -387,6 +392,7 @@ def declared_settings() -> list[Declared]:
                 f.metadata["doc"],
                 f.metadata["check"],
                 f.metadata.get("secret", False),
+                hints[f.name] == checks.WorkspaceEntries,
             )
         )
     return out
@@ -453,7 +459,11 @@ def _from_file(decl: Declared, value: Any, source: str) -> Any:
     ):
         raise ConfigError(decl.key, source, f"{value!r} is not a list of strings")
     if decl.type is dict and not (
-        isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        isinstance(value, dict)
+        and all(
+            isinstance(v, str) or (decl.entry_tables and isinstance(v, dict))
+            for v in value.values()
+        )
     ):
         raise ConfigError(decl.key, source, f"{value!r} is not a table of strings")
     if decl.type is Mapping and not isinstance(value, dict):

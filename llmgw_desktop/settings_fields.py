@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.remote_power import GLOBAL_LEVELS, LEVELS
 
 __all__ = [
     "LOG_LEVELS",
@@ -28,7 +29,9 @@ __all__ = [
     "origins",
     "port",
     "positive",
+    "remote_level",
     "setting",
+    "tool_names",
     "url_path",
     "workspace_paths",
 ]
@@ -40,6 +43,10 @@ OAUTH_CLIENT_FIELDS = frozenset(
     {"name", "redirect_uris", "scopes", "client_secret_sha256", "client_secret_env", "public"}
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# A workspace given as a table rather than a path: its path and what remote callers may do there.
+WORKSPACE_FIELDS = frozenset({"path", "remote_level", "remote_allowed_tools"})
+# `workspaces.registry`: name = "path", or name = { path = ..., remote_level = ..., ... }.
+WorkspaceEntries = dict[str, str | dict[str, Any]]
 
 
 def port(value: int) -> str | None:
@@ -197,13 +204,53 @@ def origins(value: list[str]) -> str | None:
     return None
 
 
-def workspace_paths(value: dict[str, str]) -> str | None:
-    for name, path in value.items():
+def workspace_paths(value: WorkspaceEntries) -> str | None:
+    for name, entry in value.items():
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
             return f"workspace name {name!r} must be letters, digits, '.', '_' or '-'"
+        if isinstance(entry, dict):
+            problem = _workspace_table(name, entry)
+            if problem:
+                return problem
+            path = entry["path"]
+        else:
+            path = entry
         if not Path(path).expanduser().is_absolute():
             return f"workspace {name!r} must be an absolute path, not {path!r}"
     return None
+
+
+def _workspace_table(name: str, table: dict[str, Any]) -> str | None:
+    unknown = set(table) - WORKSPACE_FIELDS
+    if unknown:
+        known = sorted(WORKSPACE_FIELDS)
+        return f"workspace {name!r}: unknown field(s) {sorted(unknown)}; known: {known}"
+    if not isinstance(table.get("path"), str):
+        return f'workspace {name!r} needs path = "/absolute/dir"'
+    level = table.get("remote_level", LEVELS[1])
+    if not isinstance(level, str) or level not in LEVELS:
+        return f"workspace {name!r}: remote_level must be one of {', '.join(LEVELS)}"
+    tools = table.get("remote_allowed_tools", [])
+    if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+        return f"workspace {name!r}: remote_allowed_tools must be a list of tool names"
+    problem = tool_names(tools)
+    return f"workspace {name!r}: {problem}" if problem else None
+
+
+def remote_level(value: str) -> str | None:
+    if value in GLOBAL_LEVELS:
+        return None
+    if value == "bypass":
+        return (
+            'may not be "bypass": a full bypass is granted one workspace at a time, with '
+            'remote_level = "bypass" in its [workspaces.registry.NAME] table'
+        )
+    return f"{value!r} must be one of {', '.join(GLOBAL_LEVELS)}"
+
+
+def tool_names(value: list[str]) -> str | None:
+    bad = [t for t in value if not t.strip() or t.startswith("-") or len(t) > 200]
+    return f"{bad} are not tool names such as Bash(npm test)" if bad else None
 
 
 def aliases(value: dict[str, str]) -> str | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop import settings_fields as checks
+from llmgw_desktop.engine.remote_power import DEFAULT_LEVEL
 from llmgw_desktop.settings_fields import setting
 
 __all__ = ["DENIED_DIR_NAMES", "SecuritySettings"]
@@ -209,11 +210,12 @@ class SecuritySettings:
         doc="Life of a refresh token (each use rotates it).",
         check=checks.positive,
     )
-    workspaces: dict[str, str] = setting(
+    workspaces: checks.WorkspaceEntries = setting(
         "workspaces.registry",
         {},
         env="LLM_GATEWAY_WORKSPACES",
-        doc="Named working directories calls can use by alias (name=path pairs in the env).",
+        doc="Named working directories: name = path, or a table with path, remote_level and "
+        "remote_allowed_tools (name=path pairs in the env).",
         check=checks.workspace_paths,
     )
     workspace_default: str = setting(
@@ -221,6 +223,21 @@ class SecuritySettings:
         "",
         env="LLM_GATEWAY_WORKSPACE_DEFAULT",
         doc="Workspace remote calls use when they name none (empty: they must name one).",
+    )
+    workspace_remote_level: str = setting(
+        "workspaces.remote_level",
+        DEFAULT_LEVEL,
+        env="LLM_GATEWAY_WORKSPACE_REMOTE_LEVEL",
+        doc="What remote callers may make a CLI do where a workspace says nothing: read-only, "
+        "edit (in the workspace) or commands (also its allow-listed commands).",
+        check=checks.remote_level,
+    )
+    workspace_remote_allowed_tools: list[str] = setting(
+        "workspaces.remote_allowed_tools",
+        [],
+        env="LLM_GATEWAY_WORKSPACE_REMOTE_ALLOWED_TOOLS",
+        doc="Tools remote callers may pre-approve (allowedTools) where a workspace lists none.",
+        check=checks.tool_names,
     )
     workspace_allowed_roots: list[str] = setting(
         "workspaces.allowed_roots",

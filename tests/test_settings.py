@@ -146,3 +146,37 @@ def test_the_vault_master_key_variable_is_known_but_never_a_setting() -> None:
     assert ENV_VAR in SECRET_ENV_VARS
     assert ENV_VAR not in loaded.unknown_env
     assert "0" * 64 not in repr(loaded.settings)
+
+
+def test_a_workspace_table_carries_what_remote_callers_may_do(config_path: Path) -> None:
+    config_path.write_text(
+        '[workspaces]\nremote_level = "read-only"\n'
+        '[workspaces.registry]\napi = "/srv/api"\n'
+        '[workspaces.registry.web]\npath = "/srv/web"\nremote_level = "commands"\n'
+        'remote_allowed_tools = ["Bash(npm test)"]\n'
+    )
+    s = load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)}).settings
+    assert s.workspaces["api"] == "/srv/api"
+    assert s.workspaces["web"] == {
+        "path": "/srv/web",
+        "remote_level": "commands",
+        "remote_allowed_tools": ["Bash(npm test)"],
+    }
+    assert s.workspace_remote_level == "read-only" and s.workspace_remote_allowed_tools == []
+
+
+@pytest.mark.parametrize(
+    ("toml", "words"),
+    [
+        ('[workspaces]\nremote_level = "bypass"\n', "one workspace at a time"),
+        ('[workspaces]\nremote_level = "everything"\n', "must be one of"),
+        ('[workspaces.registry.web]\npath = "/w"\nremote_level = "root"\n', "remote_level"),
+        ('[workspaces.registry.web]\nremote_level = "edit"\n', "needs path"),
+        ('[workspaces.registry.web]\npath = "/w"\nsandbox = "off"\n', "unknown field"),
+        ('[workspaces.registry.web]\npath = "/w"\nremote_allowed_tools = ["-x"]\n', "tool names"),
+    ],
+)
+def test_bad_remote_grants_are_refused(config_path: Path, toml: str, words: str) -> None:
+    config_path.write_text(toml)
+    with pytest.raises(ConfigError, match=words):
+        load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})

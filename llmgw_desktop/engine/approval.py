@@ -7,6 +7,13 @@ threshold: at or above it the call is denied, or put to the person at the desk w
 is attached and the policy says to ask (no answer in time is a denial). Below it the call runs
 at an accept-edits level suited to each CLI. Every decision carries its score and reasons, and
 is written to the flight recorder.
+
+The wording is read as a shell would read it (`approval_text.py`: Unicode and look-alike
+folding, quoting and escapes undone, flag spellings folded), and one destructive or
+remote-code pattern (`rm -rf`, `curl … | sh`, raw disk writes, credentials sent away, ...) is
+enough on its own: it scores `CRITICAL_SCORE` and is over the threshold whatever the threshold
+is, a full bypass included. A short question that only asks what such a command does
+("explain what rm -rf does") scores it as a mention, which does not deny alone.
 """
 
 from __future__ import annotations
@@ -19,9 +26,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from llmgw_desktop.engine.approval_text import findings, is_a_question, normalise
 from llmgw_desktop.engine.errors import InvalidRequest
 
-__all__ = ["ApprovalDecision", "ApprovalGate", "ApprovalRequest", "score_request"]
+__all__ = [
+    "ApprovalDecision",
+    "ApprovalGate",
+    "ApprovalRequest",
+    "Assessment",
+    "assess",
+    "score_request",
+]
 
 log = logging.getLogger(__name__)
 
@@ -29,27 +44,12 @@ STRATEGIES = ("legacy", "mcp_managed")
 BYPASS_SCORE = 100
 FULL_AUTO_SCORE = 30
 RISKY_TOOL_SCORE = 20
-DANGEROUS_WORDING = (
-    (re.compile(r"\brm\s+-[a-z]*r[a-z]*f|\brm\s+-[a-z]*f[a-z]*r", re.I), "recursive forced delete"),
-    (re.compile(r"\bsudo\b", re.I), "asks for root"),
-    (re.compile(r"(curl|wget)[^|\n]*\|\s*(ba|z)?sh\b", re.I), "pipes a download into a shell"),
-    (re.compile(r"\bdrop\s+(table|database|schema)\b", re.I), "drops a database object"),
-    (re.compile(r"\bgit\s+push\b[^\n]*(--force|-f\b)", re.I), "force-pushes"),
-    (re.compile(r"\bchmod\s+(-R\s+)?777\b", re.I), "opens permissions to everyone"),
-    (re.compile(r"\b(mkfs|dd\s+if=)", re.I), "writes raw disks"),
-    (
-        re.compile(r"(~/\.ssh|id_rsa|\.aws/credentials|\.env\b).*(send|upload|post|curl)", re.I),
-        "moves credentials",
-    ),
-    (
-        re.compile(
-            r"\b(disable|turn off|bypass)\b.{0,30}\b(safety|sandbox|permission|guard)", re.I
-        ),
-        "asks to disable safeguards",
-    ),
-)
 RISKY_TOOLS = re.compile(r"^(bash|shell|.*exec.*|\*|computer)$", re.I)
 WORDING_SCORE = 25
+# One destructive or remote-code pattern: over any threshold on its own.
+CRITICAL_SCORE = 100
+# Longer prompts are read off the event loop.
+INLINE_SCORING_CHARS = 100_000
 
 # The accept-edits rung of each CLI, used below the threshold under mcp_managed.
 MANAGED_MODES = {
@@ -94,24 +94,46 @@ class ApprovalDecision:
         return data
 
 
-def score_request(request: ApprovalRequest) -> tuple[int, list[str]]:
-    """How risky the request looks, with the reasons."""
-    score, reasons = 0, []
+@dataclass(frozen=True)
+class Assessment:
+    """How risky a request looks: the score, the reasons, and whether one reason alone must
+    deny (a critical pattern)."""
+
+    score: int
+    reasons: tuple[str, ...]
+    critical: bool
+
+
+def assess(request: ApprovalRequest) -> Assessment:
+    """Score `request`: what it asks the CLI for, and what its prompt asks the CLI to do."""
+    score, reasons, critical = 0, [], False
     if request.permission_mode == "bypassPermissions":
         score += BYPASS_SCORE
         reasons.append("asks to bypass every permission prompt")
     if request.full_auto:
         score += FULL_AUTO_SCORE
         reasons.append("asks for full-auto execution")
-    for pattern, why in DANGEROUS_WORDING:
-        if pattern.search(request.prompt):
+    text = normalise(request.prompt)
+    question = is_a_question(text)
+    for finding in findings(text):
+        if finding.critical and not question:
+            score += CRITICAL_SCORE
+            critical = True
+            reasons.append(f"prompt {finding.why}")
+        else:
             score += WORDING_SCORE
-            reasons.append(f"prompt {why}")
+            reasons.append(f"prompt {'mentions a command that ' if question else ''}{finding.why}")
     risky = [t for t in request.allowed_tools if RISKY_TOOLS.match(t.split("(")[0])]
     if risky:
         score += RISKY_TOOL_SCORE
         reasons.append(f"pre-approves risky tools: {', '.join(risky)}")
-    return score, reasons
+    return Assessment(score, tuple(reasons), critical)
+
+
+def score_request(request: ApprovalRequest) -> tuple[int, list[str]]:
+    """How risky the request looks, with the reasons."""
+    assessment = assess(request)
+    return assessment.score, list(assessment.reasons)
 
 
 Asker = Callable[["PendingApproval"], Awaitable[bool]]
@@ -170,7 +192,11 @@ class ApprovalGate:
             raise InvalidRequest(
                 f"approvalStrategy must be one of {', '.join(STRATEGIES)}", param="approvalStrategy"
             )
-        score, reasons = score_request(request)
+        if len(request.prompt) > INLINE_SCORING_CHARS:
+            assessment = await asyncio.to_thread(assess, request)
+        else:
+            assessment = assess(request)
+        score, reasons = assessment.score, list(assessment.reasons)
         bypass = request.permission_mode == "bypassPermissions"
         if bypass and not self.allow_bypass:
             return ApprovalDecision(
@@ -186,7 +212,8 @@ class ApprovalGate:
                 "legacy", True, score, self.threshold, tuple(reasons), request.permission_mode
             )
         mode, warnings = self._managed_mode(request, bypass)
-        if score < self.threshold or bypass:
+        # A critical pattern is over the threshold whatever it is, and a bypass does not lift it.
+        if not assessment.critical and (score < self.threshold or bypass):
             return ApprovalDecision(
                 "mcp_managed", True, score, self.threshold, tuple(reasons), mode, warnings=warnings
             )

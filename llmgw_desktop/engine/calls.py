@@ -42,6 +42,7 @@ from llmgw_desktop.engine.providers.pricing import estimate_cost
 from llmgw_desktop.engine.providers.process import RunLimits
 from llmgw_desktop.engine.providers.registry import adapter_for
 from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.resilience import (
     BreakerState,
     CircuitBreaker,
@@ -100,6 +101,7 @@ class ProviderCalls:
         self._jobs = jobs
         self._sessions = sessions
         self._router = ConversationRouter(sessions)
+        self._power = RemotePowerGate(workspaces, recorder, self._router)
         self._gate = gate
         self._recorder = recorder
         self._clock = clock
@@ -150,6 +152,7 @@ class ProviderCalls:
         optimization: dict[str, Any] = {}
         if meta.optimize_prompt:
             params, optimization = optimize_prompt(params)
+        confinement = await self._power.check(provider, params, principal, meta)
         decision = await self._gate.decide(
             ApprovalRequest(
                 provider=provider,
@@ -184,9 +187,20 @@ class ProviderCalls:
                     reasons=list(decision.reasons),
                     decided_by=decision.decided_by,
                 )
-            params = dataclasses.replace(params, permission_mode=decision.permission_mode)
+            mode, clamped = decision.permission_mode, None
+            if confinement is not None:
+                mode, clamped = confinement.clamp(mode)
+            params = dataclasses.replace(params, permission_mode=mode)
             submitted, resolved = await self._start(
-                provider, params, principal, meta, record, decision, optimization
+                provider,
+                params,
+                principal,
+                meta,
+                record,
+                decision,
+                optimization,
+                confined=confinement is not None and confinement.confined,
+                notices=[] if clamped is None else [{"code": "remote_power", "message": clamped}],
             )
         except GatewayError as error:
             state = "denied" if isinstance(error, ApprovalDenied) else "refused"
@@ -208,6 +222,9 @@ class ProviderCalls:
         record: str,
         decision: ApprovalDecision,
         optimization: dict[str, Any],
+        *,
+        confined: bool,
+        notices: list[dict[str, Any]],
     ) -> tuple[Submitted, Resolved]:
         executable = await self._discovery.locate(provider)
         if executable is None:
@@ -229,9 +246,11 @@ class ProviderCalls:
             allowed_tools=params.allowed_tools,
             disallowed_tools=params.disallowed_tools,
             working_dir=resolved.working_dir,
+            confined=confined,
         )
-        adapter_for(provider).prepare(request, executable)  # fail now if it cannot be said
-        notices = [{"code": "approval", "message": w} for w in decision.warnings]
+        prepared = adapter_for(provider).prepare(request, executable)  # fail now if it cannot
+        await self._power.check_start(provider, request, prepared.invocation.argv)
+        notices = [{"code": "approval", "message": w} for w in decision.warnings] + notices
         warning = None
         if self._settings.cache_warn_on_ttl_expiry:
             warning = ttl_warning(

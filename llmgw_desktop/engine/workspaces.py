@@ -8,7 +8,10 @@ stored with the principal that made them.
 The rule: a local caller may run anywhere it names. A remote caller's work is anchored to a
 workspace: one it names, its session's, or `workspaces.default`; naming a raw `workingDir` is
 refused. Directories named in `workspaces.denied_names` (such as `.ssh`) are never workspaces,
-and symlinks cannot lead out of an allowed root.
+and symlinks cannot lead out of an allowed root. What a remote caller may make a CLI do in a
+workspace is its `Grant` (`remote_power.py`): the entry's own `remote_level` and
+`remote_allowed_tools`, else the global `workspaces.remote_level` and
+`workspaces.remote_allowed_tools`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import LOCAL, Principal
 from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
+from llmgw_desktop.engine.remote_power import Grant
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import Settings
 
@@ -43,6 +47,9 @@ class Workspace:
     path: str
     origin: str  # "config", "created" or "registered"
     owner: str  # the principal that made it ("operator" for config entries)
+    # What remote callers may do here, when the operator's table says (else the global default).
+    remote_level: str | None = None
+    remote_allowed_tools: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "origin": self.origin, "owner": self.owner}
@@ -66,8 +73,7 @@ class WorkspaceRegistry:
         self._denied = frozenset(settings.workspace_denied_names)
         self._roots = tuple(Path(r).expanduser() for r in settings.workspace_allowed_roots)
         self._configured = [
-            Workspace(name, str(Path(path).expanduser()), "config", "operator")
-            for name, path in sorted(settings.workspaces.items())
+            _configured(name, entry) for name, entry in sorted(settings.workspaces.items())
         ]
 
     # -- reading -----------------------------------------------------------------------
@@ -92,6 +98,35 @@ class WorkspaceRegistry:
             "[workspaces.registry] in config.toml)",
             code="unknown_workspace",
             param="workspace",
+        )
+
+    async def at_directory(self, principal: str, directory: str | Path) -> Workspace | None:
+        """The workspace (visible to `principal`) whose directory `directory` is, if any."""
+        visible = await self.visible(principal)
+
+        def find() -> Workspace | None:
+            # resolve() reads symlinks from disk: off the loop.
+            target = Path(directory).expanduser().resolve()
+            for workspace in visible:
+                if Path(workspace.path).expanduser().resolve() == target:
+                    return workspace
+            return None
+
+        return await asyncio.to_thread(find)
+
+    def grant(self, workspace: Workspace | None) -> Grant:
+        """What remote callers may make a CLI do in `workspace` (None: outside every one)."""
+        s = self._settings
+        level, tools = s.workspace_remote_level, tuple(s.workspace_remote_allowed_tools)
+        if workspace is not None and workspace.remote_level is not None:
+            level = workspace.remote_level
+        if workspace is not None and workspace.remote_allowed_tools is not None:
+            tools = workspace.remote_allowed_tools
+        return Grant(
+            level=level,
+            allowed_tools=frozenset(tools),
+            workspace=workspace.name if workspace else None,
+            configured=workspace is not None and workspace.origin == "config",
         )
 
     async def anchor(
@@ -272,3 +307,18 @@ class WorkspaceRegistry:
             raise InvalidRequest(f"workspace {name!r} already exists", param="name")
         log.info("workspace %s %s at %s by %s", name, origin, path, principal.id)
         return Workspace(name, str(path), origin, principal.id)
+
+
+def _configured(name: str, entry: str | dict[str, Any]) -> Workspace:
+    """A `[workspaces.registry]` entry: a path, or a table with the remote grant as well."""
+    if isinstance(entry, str):
+        return Workspace(name, str(Path(entry).expanduser()), "config", "operator")
+    tools = entry.get("remote_allowed_tools")
+    return Workspace(
+        name,
+        str(Path(entry["path"]).expanduser()),
+        "config",
+        "operator",
+        remote_level=entry.get("remote_level"),
+        remote_allowed_tools=None if tools is None else tuple(tools),
+    )

@@ -1,7 +1,9 @@
 """Ask the person at the desk about a risky call: approve or deny, with a timeout that denies.
 
 The engine's approval gate holds the call while the question is open; the dialog is non-modal
-(`open()`, never `exec()`), so the event loop and every other call keep running.
+(`open()`, never `exec()`), so the event loop and every other call keep running. Only a click
+on Approve approves: Deny is the default button (Return) and the escape button (Escape), and
+closing the dialog any other way denies too.
 """
 
 from __future__ import annotations
@@ -50,7 +52,11 @@ class DeskApprovals(QObject):
         )
         box.setObjectName(f"approval:{pending.id}")
         approve = box.addButton("Approve", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Deny", QMessageBox.ButtonRole.RejectRole)
+        deny = box.addButton("Deny", QMessageBox.ButtonRole.RejectRole)
+        # A risky call must never be approved by a reflexive Return or Escape.
+        box.setDefaultButton(deny)
+        box.setEscapeButton(deny)
+        approve.setAutoDefault(False)
 
         def answered(_result: int) -> None:
             self.open_dialogs.pop(pending.id, None)

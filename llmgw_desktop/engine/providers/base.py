@@ -86,6 +86,9 @@ class ProviderRequest:
     disallowed_tools: tuple[str, ...] = ()
     working_dir: Path | None = None
     extra_args: tuple[str, ...] = ()
+    # A remote caller's call below the `bypass` level: the adapter uses the confined flags of
+    # `providers/confinement.py` instead of its own permission flags.
+    confined: bool = False
 
 
 @dataclass(frozen=True)

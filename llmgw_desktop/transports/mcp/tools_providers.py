@@ -184,7 +184,13 @@ def _request_tool(engine: Engine, provider: str, *, wait: bool, fork: bool = Fal
             Literal["legacy", "mcp_managed"],
             Field(description="mcp_managed scores the request and may deny it."),
         ] = "legacy",
-        allowedTools: Annotated[list[str] | None, Field(description="Tools to allow.")] = None,
+        allowedTools: Annotated[
+            list[str] | None,
+            Field(
+                description="Tools to pre-approve. A remote caller may only name tools its "
+                "workspace lists in remote_allowed_tools."
+            ),
+        ] = None,
         disallowedTools: Annotated[list[str] | None, Field(description="Tools to deny.")] = None,
         workingDir: Annotated[
             str | None, Field(description="Absolute directory the CLI works in.")

@@ -20,6 +20,7 @@ from llmgw_desktop.engine.providers.base import (
     Usage,
 )
 from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import (
     failure_from_outcome,
     failure_from_status,
@@ -61,7 +62,10 @@ class ClaudeAdapter:
         elif session.fork:
             raise InvalidRequest("forking needs a session to fork from", code="invalid_session")
         try:
-            argv += PERMISSION_FLAGS[request.permission_mode]
+            if request.confined:
+                argv += confined("claude", request.permission_mode).flags
+            else:
+                argv += PERMISSION_FLAGS[request.permission_mode]
         except KeyError:
             raise InvalidRequest(
                 f"unknown permission mode {request.permission_mode!r}", code="invalid_permission"

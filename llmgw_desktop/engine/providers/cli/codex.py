@@ -21,6 +21,7 @@ from llmgw_desktop.engine.providers.base import (
     Usage,
 )
 from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import (
     failure_from_outcome,
     failure_from_status,
@@ -69,11 +70,18 @@ class CodexAdapter:
                 f"unknown permission mode {request.permission_mode!r}", code="invalid_permission"
             )
         warnings: list[str] = []
+        held = confined("codex", request.permission_mode) if request.confined else None
+        if held is not None and held.notice:
+            warnings.append(held.notice)
         if session.resume_id or session.resume_latest:
             argv = [executable, "exec", "resume", "--json", "--skip-git-repo-check"]
             if request.model:
                 argv += ["-c", f"model={json.dumps(request.model)}"]
-            if request.permission_mode != "default":
+            if held is not None:
+                # Config overrides, unlike --sandbox, are taken on resume: a confined resume
+                # cannot inherit a wider sandbox from the session it continues.
+                argv += held.flags
+            elif request.permission_mode != "default":
                 # codex rejects sandbox flags on resume: the thread keeps its original policy.
                 warnings.append(
                     "codex keeps the sandbox the session started with; permissionMode "
@@ -85,7 +93,7 @@ class CodexAdapter:
             argv = [executable, "exec", "--json", "--skip-git-repo-check"]
             if request.model:
                 argv += ["--model", request.model]
-            argv += SANDBOX_FLAGS[request.permission_mode]
+            argv += held.flags if held is not None else SANDBOX_FLAGS[request.permission_mode]
             argv += request.extra_args
         argv.append("-")  # read the prompt from stdin: no argv size limit, no flag confusion
         invocation = Invocation(

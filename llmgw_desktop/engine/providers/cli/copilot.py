@@ -5,7 +5,9 @@ error type and HTTP status) and a final `result` with the session id, but no tok
 those come from the file named by `--usage-output-file`, read once the run ends; on a resumed
 session they are the session's totals, so the engine subtracts the previous turn's.
 
-Headless runs need `--allow-all-tools`; the permission mode narrows it with `--deny-tool`.
+Local runs get `--allow-all-tools` (without it, whatever needs approval is refused headless),
+narrowed by the permission mode with `--deny-tool`; a remote caller's confined run never gets
+it (`providers/confinement.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from llmgw_desktop.engine.providers.base import (
     Usage,
 )
 from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import (
     failure_from_outcome,
     failure_from_status,
@@ -78,7 +81,7 @@ class CopilotAdapter:
             argv.append("--continue")
         elif session.new_session_id:
             argv.append(f"--session-id={session.new_session_id}")
-        argv += PERMISSION_FLAGS[request.permission_mode]
+        argv += _permission_flags(request)
         for tool in request.allowed_tools:
             argv.append(f"--allow-tool={tool}")
         for tool in request.disallowed_tools:
@@ -92,6 +95,17 @@ class CopilotAdapter:
 
     def models(self) -> tuple[str, ...]:
         return ("gpt-5", "claude-sonnet-4.5", "gpt-5-mini")
+
+
+def _permission_flags(request: ProviderRequest) -> tuple[str, ...]:
+    if not request.confined:
+        return PERMISSION_FLAGS[request.permission_mode]
+    flags = confined("copilot", request.permission_mode).flags
+    if any(tool.split("(")[0] == "shell" for tool in request.allowed_tools):
+        # A deny wins over every allow in copilot: a granted shell(...) needs the blanket
+        # shell deny gone; other shell commands still need approval, which headless refuses.
+        flags = tuple(flag for flag in flags if flag != "--deny-tool=shell")
+    return flags
 
 
 class CopilotParser(NdjsonParser):

@@ -22,6 +22,7 @@ from llmgw_desktop.engine.providers.base import (
     Usage,
 )
 from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import (
     failure_from_outcome,
     failure_from_status,
@@ -78,7 +79,10 @@ class GeminiAdapter:
             argv += ["--resume", "latest"]
         elif session.new_session_id:
             argv += ["--session-id", session.new_session_id]
-        argv += APPROVAL_FLAGS[request.permission_mode]
+        if request.confined:
+            argv += confined("gemini", request.permission_mode).flags
+        else:
+            argv += APPROVAL_FLAGS[request.permission_mode]
         if request.allowed_tools:
             argv += ["--allowed-tools", *request.allowed_tools]
         if request.disallowed_tools:
@@ -115,7 +119,10 @@ class GeminiAdapter:
             argv += ["--conversation", session.resume_id]
         elif session.resume_latest:
             argv.append("--continue")
-        argv += AGY_MODE_FLAGS[request.permission_mode]
+        if request.confined:
+            argv += confined("agy", request.permission_mode).flags
+        else:
+            argv += AGY_MODE_FLAGS[request.permission_mode]
         argv += request.extra_args
         invocation = Invocation(argv=tuple(argv), cwd=request.working_dir)
         return Prepared(invocation, PlainTextParser("gemini", request.model))

@@ -44,6 +44,14 @@ class GrokAdapter:
                 code="sessions_unsupported",
                 provider="grok",
             )
+        if request.confined:
+            # The engine refuses these first; an adapter never runs grok-cli confined.
+            raise InvalidRequest(
+                "grok-cli cannot be held to read-only or edit-in-place: it runs every tool, "
+                "its shell included",
+                code="permission_unsupported",
+                provider="grok",
+            )
         if request.permission_mode == "plan":
             raise InvalidRequest(
                 "grok-cli cannot run read-only (it runs its tools without asking); use another "

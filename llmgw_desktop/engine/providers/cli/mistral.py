@@ -23,6 +23,7 @@ from llmgw_desktop.engine.providers.base import (
     Usage,
 )
 from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import failure_from_outcome, failure_from_text
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
 
@@ -53,14 +54,18 @@ class MistralAdapter:
                 code="tools_unsupported",
                 provider="mistral",
             )
-        try:
-            agent = AGENTS[request.permission_mode]
-        except KeyError:
+        if request.permission_mode not in AGENTS:
             raise InvalidRequest(
                 f"unknown permission mode {request.permission_mode!r}", code="invalid_permission"
-            ) from None
-        # Programmatic mode auto-approves everything unless told otherwise: always say which.
-        argv = [executable, "-p", "--output", "json", "--agent", agent, "--trust"]
+            )
+        argv = [executable, "-p", "--output", "json"]
+        if request.confined:
+            # No --trust: the workspace's own vibe config (which a remote caller may have
+            # written) stays ignored.
+            argv += confined("mistral", request.permission_mode).flags
+        else:
+            # Programmatic mode auto-approves everything unless told otherwise: always say which.
+            argv += ["--agent", AGENTS[request.permission_mode], "--trust"]
         if session.resume_id:
             argv += ["--resume", session.resume_id]
         elif session.resume_latest:

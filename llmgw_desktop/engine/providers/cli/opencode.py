@@ -19,6 +19,7 @@ from llmgw_desktop.engine.providers.base import (
     Usage,
 )
 from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import (
     failure_from_outcome,
     failure_from_status,
@@ -71,12 +72,18 @@ class OpenCodeAdapter:
             if not (session.resume_id or session.resume_latest):
                 raise InvalidRequest("forking needs a session to fork from", code="invalid_session")
             argv.append("--fork")
-        argv += PERMISSION_FLAGS[request.permission_mode]
+        env: dict[str, str] = {}
+        if request.confined:
+            held = confined("opencode", request.permission_mode)
+            argv += held.flags
+            env.update(held.env)
+        else:
+            argv += PERMISSION_FLAGS[request.permission_mode]
         argv += request.extra_args
         # The prompt goes on stdin: given as arguments, opencode wraps a prompt containing
         # spaces in literal quotes.
         invocation = Invocation(
-            argv=tuple(argv), stdin=request.prompt.encode(), cwd=request.working_dir
+            argv=tuple(argv), stdin=request.prompt.encode(), env=env, cwd=request.working_dir
         )
         return Prepared(invocation, OpenCodeParser(request.model))
 

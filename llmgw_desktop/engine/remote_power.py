@@ -1,0 +1,241 @@
+"""What a remote caller may make a CLI do: the operator's grant per workspace, never the caller's.
+
+The local user runs CLIs as asked. Anyone else (an OAuth client, a user a trusted proxy names,
+the static-bearer holder) gets at most what the workspace the call runs in grants:
+
+- `read-only`: the CLI may read inside the workspace, no edits, no commands.
+- `edit` (the default): it may also edit files inside the workspace.
+- `commands`: it may also run the commands the operator allow-listed for the workspace
+  (`remote_allowed_tools`, such as `Bash(npm test)`), and ask for `fullAuto`.
+- `bypass`: the call runs as asked, like a local one. Only a single workspace's own table can
+  say this, never the global default.
+
+A caller's `allowedTools` must each be on the workspace's allow-list; a permission mode or
+`fullAuto` above the level, or a CLI that cannot be held to the level at all (grok-cli), is
+refused with `remote_power_refused`, naming the field, the value and the setting that would
+permit it. Nothing is dropped silently. Below `bypass` the CLI then runs with the confined
+flags of `providers/confinement.py`, and `check_argv` makes sure none of the flags that lift
+the CLI's own guards reached its command line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.engine.errors import ApprovalDenied
+
+__all__ = [
+    "DEFAULT_LEVEL",
+    "LEVELS",
+    "REFUSED",
+    "Confinement",
+    "Grant",
+    "check_argv",
+    "confine",
+    "runs_commands",
+]
+
+LEVELS = ("read-only", "edit", "commands", "bypass")
+DEFAULT_LEVEL = "edit"
+# The global default may not be `bypass`: a full bypass is granted one workspace at a time.
+GLOBAL_LEVELS = LEVELS[:-1]
+REFUSED = "remote_power_refused"
+
+# The level each permission mode needs. "default" is the CLI's own prompting behaviour, which
+# a confined run holds to read-only (see providers/confinement.py).
+MODE_LEVEL = {
+    "plan": "read-only",
+    "default": "read-only",
+    "acceptEdits": "edit",
+    "bypassPermissions": "bypass",
+}
+# The highest permission mode a level runs at (a gate's accept-edits rung is clamped to it).
+LEVEL_MODE = {"read-only": "default", "edit": "acceptEdits", "commands": "acceptEdits"}
+# Tools that run commands, in any CLI's spelling, with or without an argument pattern.
+_COMMAND_TOOL = re.compile(
+    r"^(bash|shell|run_shell_command|shelltool|exec_command|local_shell|terminal|computer|\*)"
+    r"(\(.*\))?$",
+    re.I,
+)
+# CLIs with no way to hold them below a full bypass: they run every tool, shell included.
+UNCONFINABLE = {"grok": "grok-cli runs every tool, its shell included, without asking"}
+# Flags that lift a CLI's own guards: never on a confined command line, in any CLI's spelling.
+UNCONFINED_FLAGS = frozenset(
+    {
+        "--dangerously-skip-permissions",
+        "--allow-dangerously-skip-permissions",
+        "bypassPermissions",
+        "--dangerously-bypass-approvals-and-sandbox",
+        "--dangerously-bypass-hook-trust",
+        "danger-full-access",
+        'sandbox_mode="danger-full-access"',
+        "--yolo",
+        "yolo",
+        "--allow-all",
+        "--allow-all-tools",
+        "--allow-all-paths",
+        "--allow-all-urls",
+        "--auto",
+        "auto-approve",
+        "--add-dir",
+        "--include-directories",
+    }
+)
+
+
+def runs_commands(tool: str) -> bool:
+    """Whether a pre-approved tool name lets the CLI run commands (Bash, shell, ...)."""
+    return bool(_COMMAND_TOOL.match(tool.strip()))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What the operator lets remote callers do in one workspace."""
+
+    level: str
+    allowed_tools: frozenset[str]
+    # Where the grant comes from, to name the setting that would permit more.
+    workspace: str | None  # None: the call runs outside any registered workspace
+    configured: bool  # an operator's [workspaces.registry] entry, which may have its own table
+
+    def setting(self, name: str) -> str:
+        """The config key that would change `name` (remote_level, remote_allowed_tools)."""
+        if self.workspace is not None and self.configured:
+            return f"workspaces.registry.{self.workspace}.{name}"
+        return f"workspaces.{name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "allowedTools": sorted(self.allowed_tools),
+            "workspace": self.workspace,
+        }
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """How a remote call runs: held to its grant (`confined`), or as asked under `bypass`."""
+
+    grant: Grant
+
+    @property
+    def confined(self) -> bool:
+        return self.grant.level != "bypass"
+
+    def clamp(self, mode: str) -> tuple[str, str | None]:
+        """`mode` held to the level's highest mode, and a notice when it was lowered.
+
+        Only the approval gate's own choice reaches here lowered: what the caller asked for was
+        checked by `confine` and refused if too high.
+        """
+        if not self.confined:
+            return mode, None
+        top = LEVEL_MODE[self.grant.level]
+        if _rank(MODE_LEVEL[mode]) <= _rank(MODE_LEVEL[top]):
+            return mode, None
+        return top, (
+            f"runs at {top!r}, not {mode!r}: workspace {self.grant.workspace or '(none)'} lets "
+            f"remote callers work at level {self.grant.level!r}"
+        )
+
+
+def confine(
+    grant: Grant,
+    *,
+    provider: str,
+    permission_mode: str,
+    full_auto: bool,
+    allowed_tools: Sequence[str],
+) -> Confinement:
+    """Check a remote call against its workspace's grant.
+
+    Raises:
+        ApprovalDenied: something asked for is above the grant (code `remote_power_refused`,
+            details: param, value, workspace, level, setting).
+    """
+    if grant.level == "bypass":
+        return Confinement(grant)
+    if provider in UNCONFINABLE:
+        raise _refused(
+            grant,
+            "provider",
+            provider,
+            "bypass",
+            f'{UNCONFINABLE[provider]}, so a remote call to it needs remote_level = "bypass"',
+        )
+    needed = MODE_LEVEL.get(permission_mode, "bypass")
+    if _rank(needed) > _rank(grant.level):
+        raise _refused(
+            grant,
+            "permissionMode",
+            permission_mode,
+            needed,
+            f"permissionMode {permission_mode!r} needs level {needed!r}",
+        )
+    if full_auto and _rank("commands") > _rank(grant.level):
+        raise _refused(
+            grant, "fullAuto", True, "commands", "fullAuto lets the CLI act, commands included"
+        )
+    for tool in allowed_tools:
+        if tool not in grant.allowed_tools:
+            raise ApprovalDenied(
+                f"allowedTools {tool!r} is not pre-approved for remote callers in "
+                f"{_where(grant)}; the operator allows it by adding it to "
+                f"{grant.setting('remote_allowed_tools')}",
+                code=REFUSED,
+                param="allowedTools",
+                value=tool,
+                workspace=grant.workspace,
+                level=grant.level,
+                setting=grant.setting("remote_allowed_tools"),
+            )
+        if runs_commands(tool) and _rank("commands") > _rank(grant.level):
+            raise _refused(grant, "allowedTools", tool, "commands", f"{tool!r} runs commands")
+    return Confinement(grant)
+
+
+def check_argv(provider: str, argv: Iterable[str]) -> None:
+    """The last look before a confined CLI starts: no flag that lifts its guards.
+
+    Raises:
+        ApprovalDenied: such a flag is on the command line (a bug in an adapter or the
+            confinement table; the call is refused rather than run).
+    """
+    found = sorted({arg for arg in argv if arg in UNCONFINED_FLAGS})
+    if found:
+        raise ApprovalDenied(
+            f"refused to start {provider} for a remote caller with {', '.join(found)}: those "
+            "flags lift the CLI's own guards",
+            code=REFUSED,
+            param="permissionMode",
+            value=found,
+        )
+
+
+def _refused(grant: Grant, param: str, value: Any, needed: str, why: str) -> ApprovalDenied:
+    setting = grant.setting("remote_level")
+    how = f'with {setting} = "{needed}"'
+    if needed == "bypass" and not grant.configured:
+        how = 'only in a registered workspace\'s own table: remote_level = "bypass"'
+    return ApprovalDenied(
+        f"{why}; {_where(grant)} lets remote callers work at level {grant.level!r}. The "
+        f"operator allows it {how}",
+        code=REFUSED,
+        param=param,
+        value=value,
+        workspace=grant.workspace,
+        level=grant.level,
+        setting=setting,
+        needs=needed,
+    )
+
+
+def _where(grant: Grant) -> str:
+    return f"workspace {grant.workspace!r}" if grant.workspace else "this directory"
+
+
+def _rank(level: str) -> int:
+    return LEVELS.index(level)

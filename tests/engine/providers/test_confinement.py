@@ -1,0 +1,90 @@
+"""Confined argv per adapter: a remote call's command line never lifts the CLI's guards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.providers.base import ProviderRequest, SessionChoice
+from llmgw_desktop.engine.providers.confinement import CONFINED
+from llmgw_desktop.engine.providers.registry import adapter_for
+from llmgw_desktop.engine.remote_power import UNCONFINED_FLAGS, check_argv
+
+CONFINABLE = sorted(p for p, modes in CONFINED.items() if modes is not None and p != "agy")
+MODES = ("plan", "default", "acceptEdits")
+
+
+def prepared(
+    provider: str, exe: str = "/bin/cli", **kw: object
+) -> tuple[list[str], dict[str, str]]:
+    request = ProviderRequest(
+        **{"prompt": "hello", "working_dir": Path("/w"), "confined": True, **kw}  # type: ignore[arg-type]
+    )
+    invocation = adapter_for(provider).prepare(request, exe).invocation
+    return list(invocation.argv), dict(invocation.env)
+
+
+@pytest.mark.parametrize("provider", CONFINABLE)
+@pytest.mark.parametrize("mode", MODES)
+def test_no_confined_argv_lifts_a_guard(provider: str, mode: str) -> None:
+    argv, _ = prepared(provider, permission_mode=mode)
+    assert not UNCONFINED_FLAGS.intersection(argv), argv
+    check_argv(provider, argv)  # the engine's last look agrees
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_agy_is_confined_too(mode: str) -> None:
+    argv, _ = prepared("gemini", exe="/bin/agy", permission_mode=mode)
+    assert "--dangerously-skip-permissions" not in argv and "--mode" in argv
+
+
+def test_confined_claude_reads_only_the_users_settings() -> None:
+    argv, _ = prepared("claude", permission_mode="default")
+    assert argv[-4:] == ["--permission-mode", "default", "--setting-sources", "user"]
+
+
+def test_confined_codex_keeps_its_sandbox_on_resume() -> None:
+    argv, _ = prepared("codex", session=SessionChoice(resume_id="t-1"))
+    assert argv[:3] == ["/bin/cli", "exec", "resume"]
+    assert "-c" in argv and 'sandbox_mode="read-only"' in argv and "--sandbox" not in argv
+
+
+def test_confined_copilot_never_allows_every_tool() -> None:
+    argv, _ = prepared("copilot", permission_mode="acceptEdits")
+    assert "--allow-all-tools" not in argv and "--deny-tool=shell" in argv
+    granted, _ = prepared(
+        "copilot", permission_mode="acceptEdits", allowed_tools=("shell(npm test)",)
+    )
+    # A deny wins over an allow in copilot: a granted command needs the blanket deny gone.
+    assert "--deny-tool=shell" not in granted and "--allow-tool=shell(npm test)" in granted
+
+
+def test_confined_opencode_denies_all_but_reading_and_edits() -> None:
+    argv, env = prepared("opencode", permission_mode="acceptEdits")
+    assert "--auto" not in argv
+    assert env["OPENCODE_DISABLE_PROJECT_CONFIG"] == "1"
+    assert env["OPENCODE_PERMISSION"].startswith('{"*":"deny"')
+    assert '"edit":"allow"' in env["OPENCODE_PERMISSION"]
+
+
+def test_confined_vibe_does_not_trust_the_workspace() -> None:
+    argv, _ = prepared("mistral", permission_mode="acceptEdits")
+    assert "--trust" not in argv and argv[-2:] == ["--agent", "accept-edits"]
+
+
+def test_grok_cannot_be_confined() -> None:
+    with pytest.raises(InvalidRequest, match="cannot be held"):
+        prepared("grok")
+
+
+def test_bypass_is_not_a_confined_mode() -> None:
+    with pytest.raises(InvalidRequest):
+        prepared("claude", permission_mode="bypassPermissions")
+
+
+def test_local_argv_is_unchanged_by_confinement() -> None:
+    request = ProviderRequest(prompt="hello", allowed_tools=("Bash",))
+    argv = adapter_for("claude").prepare(request, "/bin/cli").invocation.argv
+    assert "--setting-sources" not in argv and argv[-2:] == ("--allowed-tools", "Bash")

@@ -1,0 +1,143 @@
+"""What the remote-power tests share: CLIs that record their argv, and callers of each kind.
+
+The gateway runs the real vendor CLIs (pointed at the scripted upstream by
+`tests/contract/offline.py`) through a recording shim: a small program under each CLI's name
+that writes its command line and the environment variables confinement sets to a log, then
+`exec`s the real program. So a test sees exactly what the gateway spawned, and the real CLI
+still has to accept it. Mistral Vibe cannot install here (Python 3.12); its shim runs the
+stand-in `tests/fakes/bin/vibe`, as the other tests do.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from mcp import Client
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+
+from llmgw_desktop.runtime import GatewayRuntime
+from tests.contract.offline import CLI_BIN, find_cli
+from tests.transports.oauth.test_oauth_flow import (
+    Browser,
+    MemoryStorage,
+    provider_for,
+    static_client_info,
+)
+
+FAKE_VIBE = Path(__file__).resolve().parents[1] / "fakes" / "bin" / "vibe"
+BINARIES = {
+    "claude": "claude",
+    "codex": "codex",
+    "gemini": "gemini",
+    "grok": "grok",
+    "copilot": "copilot",
+    "opencode": "opencode",
+    "mistral": "vibe",
+}
+PROVIDERS = tuple(BINARIES)
+# What confinement may set in a CLI's environment: the shim records these.
+WATCHED_ENV = ("OPENCODE_PERMISSION", "OPENCODE_DISABLE_PROJECT_CONFIG")
+MODELS = {"gemini": "gemini-2.5-flash", "copilot": "gpt-5.4", "codex": "gpt-5.5"}
+
+_SHIM = """#!{python}
+# Records how the gateway started {name}, then becomes the real program.
+import json, os, sys
+with open({log!r}, "a", encoding="utf-8") as log:
+    log.write(json.dumps({{
+        "cli": {name!r},
+        "argv": sys.argv[1:],
+        "env": {{k: os.environ[k] for k in {watched!r} if k in os.environ}},
+    }}) + "\\n")
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+
+@dataclass(frozen=True)
+class Spawn:
+    """One start of a CLI, as its shim saw it."""
+
+    cli: str
+    argv: list[str]
+    env: dict[str, str]
+
+
+class RecordingClis:
+    """A folder of shims the gateway finds before the real CLIs, and the log they write."""
+
+    def __init__(self, root: Path) -> None:
+        self.bin = root / "recording-bin"
+        self.log = root / "spawned.jsonl"
+        self.bin.mkdir(parents=True)
+        for provider, binary in BINARIES.items():
+            real = str(FAKE_VIBE) if provider == "mistral" else str(CLI_BIN / binary)
+            shim = self.bin / binary
+            shim.write_text(
+                _SHIM.format(
+                    python=sys.executable,
+                    name=provider,
+                    log=str(self.log),
+                    watched=WATCHED_ENV,
+                    real=real,
+                )
+            )
+            shim.chmod(0o755)
+
+    def runs(self, provider: str) -> list[Spawn]:
+        """The calls (not version probes) the gateway started for `provider`, oldest first."""
+        if not self.log.exists():
+            return []
+        spawns = [Spawn(**json.loads(line)) for line in self.log.read_text().splitlines()]
+        return [s for s in spawns if s.cli == provider and s.argv not in (["--version"], ["-v"])]
+
+
+def require(provider: str) -> None:
+    """Skip (or fail in CI) where the real CLI is not installed; vibe is always the stand-in."""
+    if provider != "mistral":
+        find_cli(BINARIES[provider])
+
+
+def has_flags(argv: list[str], *flags: str) -> bool:
+    """Whether `flags` appear in `argv` in this order, next to each other."""
+    n = len(flags)
+    return any(tuple(argv[i : i + n]) == flags for i in range(len(argv) - n + 1))
+
+
+@asynccontextmanager
+async def oauth_mcp(gateway: GatewayRuntime) -> AsyncIterator[Client]:
+    """An MCP session as the OAuth client (scope `mcp`): the `mcp` SDK's own OAuth flow."""
+    provider: OAuthClientProvider = provider_for(
+        gateway, Browser(), MemoryStorage(static_client_info())
+    )
+    async with (
+        httpx2.AsyncClient(auth=provider, timeout=120) as http,
+        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
+    ):
+        yield client
+
+
+@asynccontextmanager
+async def headers_mcp(gateway: GatewayRuntime, headers: dict[str, str]) -> AsyncIterator[Client]:
+    """An MCP session sending `headers` (a bearer token, or the local instance token)."""
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=120) as http,
+        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
+    ):
+        yield client
+
+
+async def request(client: Client, provider: str, **arguments: Any) -> tuple[bool, dict[str, Any]]:
+    """Call `<provider>_request`; (is_error, structured body)."""
+    arguments.setdefault("prompt", "say hello")
+    if provider in MODELS:
+        arguments.setdefault("model", MODELS[provider])
+    result = await client.call_tool(f"{provider}_request", arguments)
+    assert result.structured_content is not None, result
+    return bool(result.is_error), dict(result.structured_content)

@@ -1,0 +1,394 @@
+"""A remote caller gets no more power over a CLI than its workspace grants (issue 12, item 1).
+
+Against a running gateway with its front door locked (static bearer token and OAuth), the
+real vendor CLIs behind recording shims (`_power_support.py`): a remote principal that asks
+for a shell, whole-disk reads, a bypass or full auto is refused before anything starts; at the
+default level its calls run with each CLI's confined flags; a tool the operator allow-listed
+for a workspace is accepted; the local user still gets exactly what it asks for. Where the
+scripted upstream makes the model call the CLI's own shell tool, the command does not run for
+a remote caller.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from llmgw_desktop.engine.remote_power import UNCONFINED_FLAGS
+from llmgw_desktop.runtime import GatewayRuntime
+from tests.contract.conftest import offline, upstream  # noqa: F401
+from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.security._power_support import (
+    PROVIDERS,
+    RecordingClis,
+    Spawn,
+    has_flags,
+    headers_mcp,
+    oauth_mcp,
+    request,
+    require,
+)
+from tests.transports.auth.conftest import (  # noqa: F401
+    TOKEN,
+    USER_HEADER,
+    Start,
+    bearer,
+    oauth_settings,
+    start,
+)
+
+pytestmark = pytest.mark.contract
+
+GRANTED_TOOLS = ["Bash(npm test)", "shell(npm test)", "run_shell_command(npm test)"]
+# What a remote caller asks for to get a shell, the whole disk, or no guard at all.
+ATTACKS: list[dict[str, Any]] = [
+    {"allowedTools": ["Bash"]},
+    {"allowedTools": ["Read(/**)"]},
+    {"allowedTools": ["shell"]},
+    {"allowedTools": ["run_shell_command"]},
+    {"allowedTools": ["Bash(npm test)"]},  # fine on `granted`, not on `web`
+    {"permissionMode": "bypassPermissions"},
+    {"fullAuto": True},
+]
+# Each CLI's spelling of the granted command.
+GRANT_SPELLING = {
+    "claude": "Bash(npm test)",
+    "gemini": "run_shell_command(npm test)",
+    "copilot": "shell(npm test)",
+    "mistral": "Bash(npm test)",
+    "codex": "Bash(npm test)",
+    "opencode": "Bash(npm test)",
+    "grok": "Bash(npm test)",
+}
+# The flags a confined run carries, per CLI: (plain call, acceptEdits call).
+CONFINED_ARGV: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "claude": (
+        ("--permission-mode", "default", "--setting-sources", "user"),
+        ("--permission-mode", "acceptEdits", "--setting-sources", "user"),
+    ),
+    "codex": (("-c", 'sandbox_mode="read-only"'), ("-c", 'sandbox_mode="workspace-write"')),
+    "gemini": (("--approval-mode", "default"), ("--approval-mode", "auto_edit")),
+    "copilot": (("--deny-tool=shell", "--deny-tool=write"), ("--allow-tool=write",)),
+    "opencode": ((), ()),
+    "mistral": (("--agent", "default"), ("--agent", "accept-edits")),
+}
+# The model calls the CLI's own shell tool; only running it creates the file.
+CANARY = "pwned-by-remote"
+SHELL_CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "claude": ("Bash", {"command": f"sh -c 'echo ran > {CANARY}'", "description": "x"}),
+    "copilot": (
+        "bash",
+        {"command": f"sh -c 'echo ran > {CANARY}'", "description": "x", "mode": "sync"},
+    ),
+    "gemini": ("run_shell_command", {"command": f"sh -c 'echo ran > {CANARY}'"}),
+    "opencode": ("bash", {"command": f"sh -c 'echo ran > {CANARY}'", "description": "x"}),
+    "codex": ("exec_command", {"cmd": f"sh -c 'echo ran > {CANARY}'"}),
+}
+
+
+@pytest.fixture
+async def power(
+    start: Start,  # noqa: F811
+    offline: Path,  # noqa: F811
+    upstream: ScriptedUpstream,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[GatewayRuntime, RecordingClis, Path]:
+    """A locked gateway (bearer and OAuth) with three workspaces and recording CLIs."""
+    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
+    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
+    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    root = tmp_path / "ws"
+    for name in ("web", "granted", "listed"):
+        (root / name).mkdir(parents=True)
+    clis = RecordingClis(tmp_path)
+    gateway = await start(
+        **oauth_settings(),
+        http_auth_token=TOKEN,
+        http_trusted_principal_header=USER_HEADER,
+        cli_path=[str(clis.bin)],
+        retry_attempts=1,
+        retry_base_delay_ms=0,
+        provider_timeout_ms=120_000,
+        kill_grace_ms=1000,
+        workspaces={
+            "web": str(root / "web"),  # the old form: the global default level ("edit")
+            "granted": {
+                "path": str(root / "granted"),
+                "remote_level": "commands",
+                "remote_allowed_tools": GRANTED_TOOLS,
+            },
+            "listed": {"path": str(root / "listed"), "remote_allowed_tools": GRANTED_TOOLS},
+        },
+    )
+    return gateway, clis, root
+
+
+def _refusal(body: dict[str, Any]) -> dict[str, Any]:
+    error = body["error"]
+    assert error["code"] == "remote_power_refused", body
+    return dict(error)
+
+
+def _unconfined(spawn: Spawn) -> set[str]:
+    return {arg for arg in spawn.argv if arg in UNCONFINED_FLAGS}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_remote_caller_cannot_pre_approve_a_shell_or_a_bypass(
+    provider: str, power: tuple[GatewayRuntime, RecordingClis, Path]
+) -> None:
+    gateway, clis, _ = power
+    require(provider)
+    async with oauth_mcp(gateway) as client:
+        for attack in ATTACKS:
+            failed, body = await request(client, provider, workspace="web", **attack)
+            error = _refusal(body)
+            assert failed
+            details = error["details"]
+            assert details["workspace"] == "web" and details["setting"].startswith("workspaces.")
+            if provider != "grok":  # grok is refused for what it is, whatever is asked
+                field, value = next(iter(attack.items()))
+                assert details["param"] == field, error
+                assert details["value"] == (value[0] if isinstance(value, list) else value)
+    assert clis.runs(provider) == []  # nothing was started
+    rows = await gateway.engine.recorder.recent(limit=20)
+    assert {r["state"] for r in rows if r["provider"] == provider} == {"denied"}
+
+
+@pytest.mark.parametrize(
+    "headers", [bearer(), bearer(**{USER_HEADER: "alice"})], ids=["bearer", "trusted-header"]
+)
+async def test_the_bearer_holder_and_proxy_named_users_are_remote_too(
+    headers: dict[str, str], power: tuple[GatewayRuntime, RecordingClis, Path]
+) -> None:
+    gateway, clis, _ = power
+    require("claude")
+    async with headers_mcp(gateway, headers) as client:
+        shell = await request(client, "claude", workspace="web", allowedTools=["Bash"])
+        plain = await request(client, "claude", workspace="web")
+    assert shell[0] and _refusal(shell[1])["details"]["value"] == "Bash"
+    assert not plain[0], plain
+    (spawn,) = clis.runs("claude")
+    assert has_flags(spawn.argv, "--permission-mode", "default", "--setting-sources", "user")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_remote_caller_runs_confined_at_the_default_level(
+    provider: str, power: tuple[GatewayRuntime, RecordingClis, Path]
+) -> None:
+    gateway, clis, root = power
+    require(provider)
+    async with oauth_mcp(gateway) as client:
+        plain = await request(client, provider, workspace="web")
+        edits = await request(client, provider, workspace="web", permissionMode="acceptEdits")
+    if provider == "grok":
+        # grok-cli has no mode that keeps its shell out: a remote call needs a bypass grant.
+        for failed, body in (plain, edits):
+            assert failed and _refusal(body)["details"]["needs"] == "bypass"
+        assert clis.runs("grok") == []
+        return
+    for failed, body in (plain, edits):
+        assert not failed, body
+        assert body["state"] == "completed" and body["workingDir"] == str(root / "web")
+    first, second = clis.runs(provider)
+    for spawn, expected in zip((first, second), CONFINED_ARGV[provider], strict=True):
+        assert has_flags(spawn.argv, *expected), spawn.argv
+        assert _unconfined(spawn) == set(), spawn.argv
+        assert not any(a.startswith(("--allowed-tools", "--allow-tool=shell")) for a in spawn.argv)
+    if provider == "opencode":
+        assert '"bash"' not in first.env["OPENCODE_PERMISSION"]  # denied through "*"
+        assert '"edit":"deny"' in first.env["OPENCODE_PERMISSION"]
+        assert '"edit":"allow"' in second.env["OPENCODE_PERMISSION"]
+        assert first.env["OPENCODE_DISABLE_PROJECT_CONFIG"] == "1"
+    if provider == "mistral":
+        assert "--trust" not in first.argv
+    if provider == "codex":
+        assert any("can read files outside" in w["message"] for w in plain[1]["warnings"])
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_tool_the_operator_granted_is_accepted_exactly(
+    provider: str, power: tuple[GatewayRuntime, RecordingClis, Path]
+) -> None:
+    gateway, clis, _ = power
+    require(provider)
+    tool = GRANT_SPELLING[provider]
+    async with oauth_mcp(gateway) as client:
+        other = await request(
+            client, provider, workspace="granted", allowedTools=[f"{tool[:-1]} && id)"]
+        )
+        listed = await request(client, provider, workspace="listed", allowedTools=[tool])
+        granted = await request(client, provider, workspace="granted", allowedTools=[tool])
+    # Only the exact string the operator listed; and a command needs the `commands` level.
+    other_refusal, listed_refusal = _refusal(other[1]), _refusal(listed[1])
+    if provider != "grok":
+        assert other_refusal["details"]["param"] == "allowedTools"
+        assert listed_refusal["details"]["needs"] == "commands"
+        assert listed_refusal["details"]["setting"] == "workspaces.registry.listed.remote_level"
+    failed, body = granted
+    if provider in ("codex", "opencode", "grok"):
+        # The engine lets it through, but these CLIs take no tool list (`tools_unsupported`);
+        # grok-cli is refused whatever is asked, as it cannot be confined.
+        expected = "remote_power_refused" if provider == "grok" else "tools_unsupported"
+        assert failed and body["error"]["code"] == expected, body
+        assert clis.runs(provider) == []
+        return
+    assert not failed, body
+    (spawn,) = clis.runs(provider)
+    assert tool in " ".join(spawn.argv) and _unconfined(spawn) == set(), spawn.argv
+    if provider == "copilot":
+        assert "--deny-tool=shell" not in spawn.argv  # a deny would win over the grant
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_the_local_user_still_gets_what_it_asks_for(
+    provider: str, power: tuple[GatewayRuntime, RecordingClis, Path]
+) -> None:
+    gateway, clis, root = power
+    require(provider)
+    asks: dict[str, Any] = {
+        "claude": {"allowedTools": ["Bash", "Read(/**)"], "permissionMode": "acceptEdits"},
+        "gemini": {"allowedTools": ["run_shell_command"]},
+        "copilot": {"allowedTools": ["shell"]},
+        "mistral": {"allowedTools": ["bash"]},
+        "codex": {"fullAuto": True},
+        "opencode": {},
+        "grok": {},
+    }[provider]
+    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
+    async with headers_mcp(gateway, local) as client:
+        failed, body = await request(client, provider, workingDir=str(root / "web"), **asks)
+    assert not failed, body
+    (spawn,) = clis.runs(provider)
+    argv = spawn.argv
+    expected = {
+        "claude": ("--allowed-tools", "Bash", "Read(/**)"),
+        "gemini": ("--allowed-tools", "run_shell_command"),
+        "copilot": ("--allow-tool=shell",),
+        "mistral": ("--enabled-tools", "bash"),
+        "codex": ("--sandbox", "workspace-write"),
+        "opencode": ("run", "--format", "json"),
+        "grok": (),
+    }[provider]
+    assert has_flags(argv, *expected), argv
+    assert "--setting-sources" not in argv and spawn.env == {}
+    if provider == "copilot":
+        assert "--allow-all-tools" in argv  # today's headless default, unchanged
+    if provider == "mistral":
+        assert "--trust" in argv
+
+
+async def test_remote_codex_resume_stays_in_its_sandbox(
+    power: tuple[GatewayRuntime, RecordingClis, Path],
+) -> None:
+    gateway, clis, _ = power
+    require("codex")
+    async with oauth_mcp(gateway) as client:
+        first = await request(client, "codex", workspace="web", permissionMode="acceptEdits")
+        again = await request(client, "codex", workspace="web", resumeLatest=True)
+    assert not first[0] and not again[0], again
+    _, resumed = clis.runs("codex")
+    assert resumed.argv[:2] == ["exec", "resume"]
+    # --sandbox is refused on resume; the config override is what holds it to read-only.
+    assert has_flags(resumed.argv, "-c", 'sandbox_mode="read-only"'), resumed.argv
+
+
+@pytest.mark.parametrize("provider", sorted(SHELL_CALLS))
+async def test_a_model_asking_for_a_shell_gets_none_for_a_remote_caller(
+    provider: str,
+    power: tuple[GatewayRuntime, RecordingClis, Path],
+    upstream: ScriptedUpstream,  # noqa: F811
+) -> None:
+    gateway, _, root = power
+    require(provider)
+    name, arguments = SHELL_CALLS[provider]
+    # Answer the agent's own turns (not title or routing side calls) with the shell call. The
+    # confined gemini and opencode do not even offer their shell tool: key on a reading tool.
+    offered = {"gemini": "read_file", "opencode": "read"}.get(provider, name)
+    upstream.script_when_offered(offered, Reply.tool_call(name, arguments), Reply.ok("DONE"))
+    # The highest level a default workspace allows; codex's edit sandbox may write in the
+    # workspace by design, so it is checked at read-only.
+    mode = "default" if provider == "codex" else "acceptEdits"
+    async with oauth_mcp(gateway) as client:
+        failed, body = await request(
+            client, provider, workspace="web", permissionMode=mode, prompt="do it"
+        )
+    assert not failed, body
+    # The CLI got the model's tool call and answered it (with a refusal), and nothing ran.
+    answered = [r for r in upstream.llm_requests if CANARY.encode() in r.raw_body]
+    assert len(answered) >= 1, [r.path for r in upstream.llm_requests]
+    assert not (root / "web" / CANARY).exists()
+
+
+async def test_the_local_user_may_still_pre_approve_the_shell(
+    power: tuple[GatewayRuntime, RecordingClis, Path],
+    upstream: ScriptedUpstream,  # noqa: F811
+) -> None:
+    gateway, _, root = power
+    require("claude")
+    name, arguments = SHELL_CALLS["claude"]
+    upstream.script_when_offered(name, Reply.tool_call(name, arguments), Reply.ok("DONE"))
+    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
+    async with headers_mcp(gateway, local) as client:
+        failed, body = await request(
+            client, "claude", workingDir=str(root / "web"), allowedTools=["Bash"], prompt="do it"
+        )
+    assert not failed, body
+    assert (root / "web" / CANARY).read_text().strip() == "ran"
+
+
+async def _chat(gateway: GatewayRuntime, headers: dict[str, str], model: str) -> tuple[int, Any]:
+    body = {"model": model, "messages": [{"role": "user", "content": "say hello"}]}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(gateway.base_url + "/v1/chat/completions", json=body, headers=headers) as r,
+    ):
+        return r.status, await r.json()
+
+
+async def test_the_http_cli_bridge_confines_a_remote_bearer_caller(
+    power: tuple[GatewayRuntime, RecordingClis, Path],
+) -> None:
+    gateway, clis, _ = power
+    require("claude")
+    status, answer = await _chat(gateway, bearer(**{"X-Workspace": "web"}), "claude-cli/sonnet")
+    assert status == 200, answer
+    (spawn,) = clis.runs("claude")
+    assert has_flags(spawn.argv, "--permission-mode", "plan", "--setting-sources", "user")
+    assert _unconfined(spawn) == set() and "--allowed-tools" not in spawn.argv
+    # grok-cli cannot be confined: through the bridge too, a remote caller is refused.
+    status, answer = await _chat(gateway, bearer(**{"X-Workspace": "web"}), "grok-cli/grok-4")
+    assert status == 403 and "remote_level" in str(answer), answer
+    assert clis.runs("grok") == []
+    # The local user's bridge call runs as before.
+    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
+    status, answer = await _chat(gateway, local, "claude-cli/sonnet")
+    assert status == 200, answer
+    assert "--setting-sources" not in clis.runs("claude")[-1].argv
+
+
+async def test_gemini_project_config_written_in_the_workspace_cannot_widen_a_remote_call(
+    power: tuple[GatewayRuntime, RecordingClis, Path],
+) -> None:
+    # Headless gemini must trust its directory, and then runs the hooks and MCP servers of its
+    # `.gemini/settings.json`: one a remote caller wrote at the edit level must not count.
+    gateway, clis, root = power
+    require("gemini")
+    settings = root / "web" / ".gemini" / "settings.json"
+    settings.parent.mkdir()
+    hook = {"hooks": [{"type": "command", "command": "touch hooked"}]}
+    settings.write_text(json.dumps({"hooks": {"SessionStart": [hook]}}))
+    async with oauth_mcp(gateway) as client:
+        failed, body = await request(client, "gemini", workspace="web")
+    assert failed and _refusal(body)["details"]["value"] == [".gemini"], body
+    assert clis.runs("gemini") == [] and not (root / "web" / "hooked").exists()
+    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
+    async with headers_mcp(gateway, local) as client:  # the local user's own config stands
+        failed, body = await request(client, "gemini", workingDir=str(root / "web"))
+    assert not failed, body
