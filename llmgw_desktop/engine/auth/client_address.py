@@ -68,7 +68,7 @@ def address_key(address: str) -> str:
     when it reached a dual-stack socket as IPv4-mapped IPv6), or an IPv6 address's /64."""
     parsed = _parse(address)
     if parsed is None:
-        return address
+        return address or "unknown"
     if parsed.version == 6:
         return str(ipaddress.ip_network(f"{parsed}/{IPV6_HOST_PREFIX}", strict=False))
     return str(parsed)

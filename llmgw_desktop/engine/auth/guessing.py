@@ -16,10 +16,11 @@ runs off the event loop, a few at once, with a short line per address (`SlowChec
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from llmgw_desktop.engine.auth.client_address import address_key
 
 __all__ = ["GuessGuard", "GuessLimits", "SlowCheck", "address_key"]
 
@@ -31,19 +32,6 @@ MAX_KEYS = 10_000  # buckets and remembered (client, address) successes, oldest 
 HASH_CONCURRENCY = 2
 HASH_LINE = 16  # checks waiting for a slot; beyond that a check is refused as busy
 HASH_LINE_PER_ADDRESS = 2  # so that one address cannot fill the line
-
-
-def address_key(remote: str) -> str:
-    """The address a throttle counts under: IPv4 as is, IPv6 by its /64 (one host's share)."""
-    try:
-        ip = ipaddress.ip_address(remote.strip("[]").split("%")[0])
-    except ValueError:
-        return remote or "unknown"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,6 @@ class AuthService:
             if settings.oauth_enabled
             else None
         )
-        self.consent_password_hash = settings.oauth_consent_password_hash
         self.rate_limits = RateLimiter(
             per_minute=settings.http_rate_limit_per_minute,
             burst=settings.http_rate_limit_burst,
