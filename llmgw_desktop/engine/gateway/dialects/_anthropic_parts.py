@@ -565,6 +565,7 @@ _ERROR_TYPES = {
     404: "not_found_error",
     413: "request_too_large",
     429: "rate_limit_error",
+    504: "timeout_error",
     529: "overloaded_error",
 }
 _KNOWN_ERROR_TYPES = {*_ERROR_TYPES.values(), "api_error"}
