@@ -196,6 +196,7 @@ class Engine:
         self.state = EngineState.STARTING
         self.tasks.reopen()
         self.lifeline.stopping = False
+        self.gateway.stopping = False
         try:
             await self.store.open()
             # A locked vault (missing or wrong master key) is reported, never fatal: keys from
@@ -253,6 +254,7 @@ class Engine:
         """End every running job now as `interrupted`, partial output kept, CLI groups
         killed after the short stop grace. The first step of a stop; safe to call twice."""
         self.lifeline.stopping = True
+        self.gateway.stopping = True
         await self.jobs.stop()
 
     # -- what /health and the window show -------------------------------------------------

@@ -6,14 +6,18 @@ results of finished jobs intact and the store sound. Real processes throughout (
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
 import sys
 import threading
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 
+from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.reliability._crash_support import (
     ANSWER,
     Gateway,
@@ -24,6 +28,12 @@ from tests.reliability._crash_support import (
     query,
     start_tree,
     wait_dead,
+)
+from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
+    GatewayFactory,
+    provider_env,
+    start_gateway,
+    upstream,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -93,3 +103,37 @@ def test_a_stop_with_nothing_running_is_quick_too(gateway: Gateway) -> None:  # 
     gateway.proc = None
     print(f"SIGTERM to exit, idle: {took:.2f}s")
     assert code == 0 and took < STOP_BOUND_S
+
+
+async def test_a_stop_cuts_a_hung_upstream_stream_quickly_and_says_interrupted(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,  # noqa: F811
+) -> None:
+    """In process this time (the runtime's own stop, as SIGTERM runs it): a client waits on a
+    stream whose upstream never begins; the stop does not wait for the upstream."""
+    runtime = await start_gateway()
+    upstream.script(Reply.slow(60))
+    body = {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+
+    async def stream() -> int:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(runtime.base_url + "/v1/chat/completions", json=body) as response,
+        ):
+            await response.read()
+            return response.status
+
+    client = asyncio.get_running_loop().create_task(stream())
+    while not upstream.llm_requests:  # noqa: ASYNC110 - the upstream is another server
+        await asyncio.sleep(0.02)
+    began = time.monotonic()
+    await runtime.stop()
+    took = time.monotonic() - began
+    print(f"runtime stop with a hung upstream stream: {took:.2f}s")
+    assert took < STOP_BOUND_S
+    with contextlib.suppress(aiohttp.ClientError):
+        await asyncio.wait_for(client, 5)
+    rows = query(
+        runtime.settings.database_file, "SELECT state, error_code FROM requests ORDER BY started_at"
+    )
+    assert rows == [("interrupted", "interrupted")]
