@@ -145,16 +145,17 @@ class Lifeline:
     async def _tell_warden(self, line: str) -> None:
         async with self._warden_lock:
             warden = self._warden
-            if warden is None or warden.returncode is not None or warden.stdin is None:
-                # A fresh warden is told every group held, this line's change included.
-                await self._start_warden()
-                return
-            try:
-                warden.stdin.write(line.encode("ascii"))
-                await warden.stdin.drain()
-            except (ConnectionError, RuntimeError) as exc:
-                log.warning("the process warden stopped listening (%s); starting another", exc)
-                self._warden = None
+            if warden is not None and warden.returncode is None and warden.stdin is not None:
+                try:
+                    warden.stdin.write(line.encode("ascii"))
+                    await warden.stdin.drain()
+                    return
+                except (ConnectionError, RuntimeError) as exc:
+                    log.warning("the process warden stopped listening (%s); starting another", exc)
+            if warden is not None and warden.stdin is not None:
+                warden.stdin.close()  # the old one is gone: let go of its pipe
+            # A fresh warden is told every group held, this line's change included.
+            await self._start_warden()
 
     async def _start_warden(self) -> None:
         try:
@@ -171,6 +172,7 @@ class Lifeline:
                 start_new_session=True,
             )
         except OSError as exc:
+            self._warden = None
             log.warning("cannot start the process warden (%s): CLIs may outlive a crash", exc)
             return
         assert warden.stdin is not None
@@ -189,9 +191,12 @@ class Lifeline:
                 self._job = KillOnCloseJob()
             self._job.assign(pid)
         except OSError as exc:
-            # Once is enough: without a job the reaper still stops leftovers at start-up.
+            # Said once: the CLIs still run, and a normal stop still ends them.
             self._job_failed = True
-            log.warning("cannot tie CLIs to the gateway with a Job Object: %s", exc)
+            log.warning(
+                "cannot tie CLIs to the gateway with a Job Object (%s): they may outlive a crash",
+                exc,
+            )
 
 
 def _prctl() -> Callable[..., int] | None:

@@ -71,31 +71,35 @@ def find_left_behind(saved: Sequence[SavedGroup]) -> list[_Target]:
             for run in saved
             if identity_of(run.pgid) == run.identity
         ]
-    markers = {f"{JOB_MARKER_ENV}={run.job_id}".encode(): run for run in saved}
-    processes = scan_processes(markers=markers.keys())
+    processes = scan_processes(markers=[_marker(run) for run in saved])
     by_pid = {p.pid: p for p in processes}
-    targets: dict[int, _Target] = {}
     me = os.getpid()
+    targets: dict[int, _Target] = {}
     for run in saved:
         leader = by_pid.get(run.pgid)
         group_is_ours = leader is not None and leader.identity == run.identity
         for process in processes:
-            if process.pid == me:
-                continue
             in_group = group_is_ours and process.pgid == run.pgid
-            if in_group or (process.marker in markers and _after(process, run)):
+            if process.pid != me and (in_group or _marked_after(process, run)):
                 targets[process.pid] = _Target(process.pid, process.identity, group=False)
     return list(targets.values())
 
 
-def _after(process: ProcessInfo, run: SavedGroup) -> bool:
-    """Started in the same boot as the saved leader, and not before it."""
+def _marker(run: SavedGroup) -> bytes:
+    return f"{JOB_MARKER_ENV}={run.job_id}".encode()
+
+
+def _marked_after(process: ProcessInfo, run: SavedGroup) -> bool:
+    """It carries the run's marker and started in the same boot as the run's leader, not
+    before it (a process started earlier cannot descend from the run)."""
+    if process.marker != _marker(run):
+        return False
     saved_boot, _, _ = run.identity.rpartition(":")
     boot, _, _ = process.identity.rpartition(":")
     saved_start, start = start_ticks(run.identity), start_ticks(process.identity)
     if saved_start is None or start is None or boot != saved_boot:
         return False
-    return start >= saved_start and process.marker == f"{JOB_MARKER_ENV}={run.job_id}".encode()
+    return start >= saved_start
 
 
 async def stop_left_behind(saved: Sequence[SavedGroup], grace_s: float) -> int:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,13 @@ async def start_tree(tmp_path: Path, mode: str = "tree") -> tuple[asyncio.subpro
     return proc, member
 
 
+@pytest.fixture
+async def lifeline() -> AsyncIterator[Lifeline]:
+    tie = Lifeline(stop_grace_s=0.2)
+    yield tie
+    await tie.close()
+
+
 def gateway_died(lifeline: Lifeline) -> None:
     """What the kernel does to the warden's pipe when the gateway dies: close our end."""
     warden = lifeline._warden  # the end-of-file is the whole protocol; nothing else to call
@@ -66,8 +74,9 @@ def gateway_died(lifeline: Lifeline) -> None:
 
 
 @linux_only
-async def test_the_warden_kills_a_held_group_when_the_gateway_end_closes(tmp_path: Path) -> None:
-    lifeline = Lifeline(stop_grace_s=0.2)
+async def test_the_warden_kills_a_held_group_when_the_gateway_end_closes(
+    tmp_path: Path, lifeline: Lifeline
+) -> None:
     proc, grandchild = await start_tree(tmp_path)
     identity = await lifeline.hold(proc.pid)
     assert identity is not None and identity.startswith("linux:")
@@ -79,9 +88,8 @@ async def test_the_warden_kills_a_held_group_when_the_gateway_end_closes(tmp_pat
 
 @linux_only
 async def test_the_warden_kills_a_group_that_ignores_sigterm_after_the_grace(
-    tmp_path: Path,
+    tmp_path: Path, lifeline: Lifeline
 ) -> None:
-    lifeline = Lifeline(stop_grace_s=0.2)
     proc, _ = await start_tree(tmp_path, "stubborn")
     await lifeline.hold(proc.pid)
     gateway_died(lifeline)
@@ -91,9 +99,8 @@ async def test_the_warden_kills_a_group_that_ignores_sigterm_after_the_grace(
 
 @linux_only
 async def test_a_released_group_is_left_alone_and_close_lets_the_warden_go(
-    tmp_path: Path,
+    tmp_path: Path, lifeline: Lifeline
 ) -> None:
-    lifeline = Lifeline(stop_grace_s=0.2)
     proc, grandchild = await start_tree(tmp_path)
     await lifeline.hold(proc.pid)
     warden = lifeline.warden_pid
@@ -109,8 +116,9 @@ async def test_a_released_group_is_left_alone_and_close_lets_the_warden_go(
 
 
 @linux_only
-async def test_a_dead_warden_is_replaced_and_told_every_held_group(tmp_path: Path) -> None:
-    lifeline = Lifeline(stop_grace_s=0.2)
+async def test_a_dead_warden_is_replaced_and_told_every_held_group(
+    tmp_path: Path, lifeline: Lifeline
+) -> None:
     first, _ = await start_tree(tmp_path)
     await lifeline.hold(first.pid)
     old = lifeline.warden_pid
