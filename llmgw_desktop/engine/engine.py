@@ -204,8 +204,6 @@ class Engine:
             await self.vault.open()
             await self.auth.start()
             left_running = await self.jobs.start()
-            # After the jobs: a row whose job an earlier run finished takes the job's ending.
-            await self.recorder.close_interrupted(self._clock())
         except BaseException:
             await self.store.close()
             self.state = EngineState.STOPPED
@@ -215,6 +213,11 @@ class Engine:
         self.tasks.spawn(
             self.gateway.directory.run_forever(), name="provider-directory", service=True
         )
+        try:
+            # After the jobs: a row whose job an earlier run finished takes the job's ending.
+            await self.recorder.close_interrupted(self._clock())
+        except Exception:  # the record of the past must not keep the gateway from serving
+            log.exception("could not close the flight-recorder rows an earlier run left open")
         self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)
         saved = [
             SavedGroup(job.job_id, job.process_group, job.process_identity)

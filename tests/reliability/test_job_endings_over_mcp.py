@@ -9,7 +9,6 @@ error and their partial output must come back, from `llm_job_result`, `llm_job_s
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -160,8 +159,6 @@ async def test_a_denied_call_has_no_job_and_its_record_says_denied(
         )
         assert is_error and denied["error"]["code"] == "approval_denied", denied
         assert "jobId" not in denied
-        # The row of the refused call is written by the recorder's next flush.
-        await asyncio.sleep(0)
         is_error, found = await call(client, "llm_request_result", correlationId="denied")
         assert not is_error and found["record"]["state"] == "denied", found
         assert "job" not in found

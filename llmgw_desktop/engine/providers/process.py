@@ -148,6 +148,7 @@ async def _run(
         identity = None if lifeline is None else await lifeline.hold(proc.pid)
     except BaseException:
         await _stop_group(proc, 0.0)
+        _close_transport(proc)
         raise
     if on_start is not None:
         on_start(proc.pid, identity)
@@ -240,9 +241,7 @@ async def _run(
         for helper in helpers:
             helper.cancel()
         await asyncio.gather(readers, finished, guard, *helpers, return_exceptions=True)
-        transport = getattr(proc, "_transport", None)  # asyncio offers no public close
-        if transport is not None:
-            transport.close()
+        _close_transport(proc)
         if ended_by != "exit":
             log.info("process %d ended by %s", proc.pid, ended_by)
     return ProcessOutcome(
@@ -253,6 +252,12 @@ async def _run(
         ended_by=ended_by,
         pid=proc.pid,
     )
+
+
+def _close_transport(proc: asyncio.subprocess.Process) -> None:
+    transport = getattr(proc, "_transport", None)  # asyncio offers no public close
+    if transport is not None:
+        transport.close()
 
 
 async def _stop_group(proc: asyncio.subprocess.Process, grace_s: float) -> None:
