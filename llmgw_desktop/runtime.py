@@ -115,8 +115,11 @@ class GatewayRuntime:
         log.info("gateway ready at %s (%s)", self.base_url, self.mode)
 
     async def stop(self) -> None:
-        """Front doors first (so no new work arrives), then the engine. MCP goes before the
-        HTTP server: its open event streams would otherwise hold the server's shutdown."""
+        """Running jobs end first (interrupted, their CLIs killed), so callers waiting on them
+        get their answer instead of holding the front doors' shutdown; then the front doors
+        (no new work arrives), then the engine. MCP goes before the HTTP server: its open event
+        streams would otherwise hold the server's shutdown."""
+        await self.engine.interrupt_work()
         await self.mcp.stop()
         await self.http.stop()
         await self.engine.stop()

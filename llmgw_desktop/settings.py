@@ -179,6 +179,14 @@ class _CoreSettings:
         doc="After asking a CLI to stop, how long before its process group is killed.",
         check=checks.not_negative,
     )
+    stop_grace_ms: int = setting(
+        "providers.stop_grace_ms",
+        300,
+        env="LLM_GATEWAY_STOP_GRACE_MS",
+        doc="When the gateway stops (or dies), how long its running CLIs get after SIGTERM "
+        "before their process groups are killed; keeps a stop within about a second.",
+        check=checks.not_negative,
+    )
     isolate_env: bool = setting(
         "providers.isolate_env",
         False,

@@ -92,6 +92,16 @@ class GatewaySettings:
         doc="Longest an upstream API may take to answer (and between stream chunks).",
         check=checks.positive,
     )
+    gateway_first_byte_timeout_ms: int = setting(
+        "gateway.first_byte_timeout_ms",
+        120_000,
+        env="LLM_GATEWAY_FIRST_BYTE_TIMEOUT_MS",
+        doc="How long a streamed answer may take to begin (the upstream's status line) before "
+        "the next route is tried, or the client gets a 504; once it has begun, "
+        "upstream_timeout_ms bounds each stall. A whole (non-streamed) answer arrives all at "
+        "once and is bounded by upstream_timeout_ms alone.",
+        check=checks.positive,
+    )
     gateway_max_connections_per_host: int = setting(
         "gateway.max_connections_per_host",
         100,

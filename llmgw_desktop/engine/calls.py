@@ -38,6 +38,7 @@ from llmgw_desktop.engine.providers.base import (
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, provider_info
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.invoke import invoke_once
+from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
 from llmgw_desktop.engine.providers.pricing import estimate_cost
 from llmgw_desktop.engine.providers.process import RunLimits
 from llmgw_desktop.engine.providers.registry import adapter_for
@@ -52,6 +53,7 @@ from llmgw_desktop.engine.resilience import (
 from llmgw_desktop.engine.sessions import (
     SessionStore,
 )
+from llmgw_desktop.engine.states import RecordState, record_state_of
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 from llmgw_desktop.settings import Settings
 
@@ -94,8 +96,10 @@ class ProviderCalls:
         clock: Callable[[], float] = time.time,
         auth_files: AuthFileSource | None = None,
         workspaces: WorkspaceRegistry | None = None,
+        lifeline: Lifeline | None = None,
     ) -> None:
         self._settings = settings
+        self._lifeline = lifeline
         self._auth_files = auth_files
         self._workspaces = workspaces
         self._jobs = jobs
@@ -203,14 +207,15 @@ class ProviderCalls:
                 notices=[] if clamped is None else [{"code": "remote_power", "message": clamped}],
             )
         except GatewayError as error:
-            state = "denied" if isinstance(error, ApprovalDenied) else "refused"
+            denied = isinstance(error, ApprovalDenied)
+            state = RecordState.DENIED if denied else RecordState.REFUSED
             self._recorder.finish(record, state=state, error_code=error.code)
             raise
         self._recorder.update(
             record, job_id=submitted.job_id, session_id=resolved.gateway_session_id
         )
         if submitted.attached:
-            self._recorder.finish(record, state="deduped")
+            self._recorder.finish(record, state=RecordState.DEDUPED)
         return submitted
 
     async def _start(
@@ -293,17 +298,21 @@ class ProviderCalls:
         try:
             data = await self._attempts(ctx, run)
         except asyncio.CancelledError:
-            self._recorder.finish(run.record, state="canceled", attempts=ctx.attempt)
+            # The same word as the job's own ending: `interrupted` when the gateway stops.
+            ending = record_state_of(ctx.cancel_state)
+            self._recorder.finish(
+                run.record, state=ending, error_code=ending.value, attempts=ctx.attempt
+            )
             raise
         except GatewayError as error:
             self._recorder.finish(
-                run.record, state="failed", error_code=error.code, attempts=ctx.attempt
+                run.record, state=RecordState.FAILED, error_code=error.code, attempts=ctx.attempt
             )
             raise
         usage = data["usage"]
         self._recorder.finish(
             run.record,
-            state="completed",
+            state=RecordState.COMPLETED,
             model=data.get("model"),
             provider_session_id=data.get("session_id"),
             exit_code=data.get("exit_code"),
@@ -329,7 +338,8 @@ class ProviderCalls:
             ctx.set_output(text)
             ctx.set_progress(events=events, outputBytes=size)
 
-        extra_env: dict[str, str] = {}
+        # The job's id marks its processes, children included, for the start-up reaper.
+        extra_env: dict[str, str] = {JOB_MARKER_ENV: ctx.job_id}
 
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
@@ -340,8 +350,9 @@ class ProviderCalls:
                 limits,
                 isolate_env=self._settings.isolate_env,
                 on_progress=progress,
-                on_start=lambda pid: ctx.set_progress(pid=pid),
+                on_start=ctx.set_process,
                 extra_env=extra_env,
+                lifeline=self._lifeline,
             )
 
         def on_retry(number: int, error: GatewayError, delay: float) -> None:

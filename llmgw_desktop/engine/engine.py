@@ -41,6 +41,8 @@ from llmgw_desktop.engine.metrics import LiveMetrics
 from llmgw_desktop.engine.providers.base import PromptParts
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS
 from llmgw_desktop.engine.providers.discovery import Discovery
+from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.recorder_query import RecorderQuery
 from llmgw_desktop.engine.sessions import SessionStore
@@ -58,6 +60,9 @@ log = logging.getLogger(__name__)
 # The principal of calls made on this machine without a token: stdio and the desktop UI.
 LOCAL_PRINCIPAL = LOCAL
 MAINTENANCE_EVERY_S = 3600.0
+# At stop, background tasks that are not services (a progress write, a settings save) get this
+# long to end by themselves; a stop must stay within about a second.
+TASKS_STOP_GRACE_S = 0.5
 
 
 class EngineState(enum.Enum):
@@ -128,6 +133,8 @@ class Engine:
         self.discovery = Discovery(
             search_path=settings.cli_path, cache_s=settings.version_cache_ms / 1000
         )
+        # Ties every CLI's process group to this gateway's life (it dies if the gateway does).
+        self.lifeline = Lifeline(stop_grace_s=settings.stop_grace_ms / 1000)
         environ = os.environ if environ is None else environ
         self.vault = Vault(
             self.store,
@@ -149,6 +156,7 @@ class Engine:
             clock=clock,
             auth_files=self.vault,
             workspaces=self.workspaces,
+            lifeline=self.lifeline,
         )
         self.jobs.set_resubmitter(self._call_again)
         self.cache = CacheState(
@@ -189,13 +197,15 @@ class Engine:
             raise RuntimeError(f"engine cannot start while {self.state.value}")
         self.state = EngineState.STARTING
         self.tasks.reopen()
+        self.lifeline.stopping = False
+        self.gateway.stopping = False
         try:
             await self.store.open()
             # A locked vault (missing or wrong master key) is reported, never fatal: keys from
             # config and the environment still work, and nothing stored is touched.
             await self.vault.open()
             await self.auth.start()
-            await self.jobs.start()
+            left_running = await self.jobs.start()
         except BaseException:
             await self.store.close()
             self.state = EngineState.STOPPED
@@ -205,7 +215,21 @@ class Engine:
         self.tasks.spawn(
             self.gateway.directory.run_forever(), name="provider-directory", service=True
         )
+        try:
+            # After the jobs: a row whose job an earlier run finished takes the job's ending.
+            await self.recorder.close_interrupted(self._clock())
+        except Exception:  # the record of the past must not keep the gateway from serving
+            log.exception("could not close the flight-recorder rows an earlier run left open")
         self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)
+        saved = [
+            SavedGroup(job.job_id, job.process_group, job.process_identity)
+            for job in left_running
+            if job.process_group is not None and job.process_identity is not None
+        ]
+        if saved:
+            self.tasks.spawn(
+                stop_left_behind(saved, self.lifeline.stop_grace_s), name="stop-left-behind"
+            )
         self.started_at = self._clock()
         self.state = EngineState.RUNNING
         log.info("engine started (version %s)", __version__)
@@ -217,15 +241,26 @@ class Engine:
             return
         self.state = EngineState.STOPPING
         try:
-            await self.jobs.stop()
-            await self.tasks.shutdown()
+            await self.interrupt_work()
+            await self.tasks.shutdown(grace=TASKS_STOP_GRACE_S)
             await self.gateway.upstream.close()
+            # Requests still open (an answer streaming when the front door closed) were cut by
+            # the stop: their rows say so, in the same word as the jobs'.
+            self.recorder.interrupt_open()
             await self.recorder.close()
+            await self.lifeline.close()
         finally:
             await self.store.close()
             self.state = EngineState.STOPPED
             log.info("engine stopped")
             self.events.publish(EngineStopped())
+
+    async def interrupt_work(self) -> None:
+        """End every running job now as `interrupted`, partial output kept, CLI groups
+        killed after the short stop grace. The first step of a stop; safe to call twice."""
+        self.lifeline.stopping = True
+        self.gateway.stopping = True
+        await self.jobs.stop()
 
     # -- what /health and the window show -------------------------------------------------
 

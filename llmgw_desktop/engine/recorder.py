@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.engine.states import ENDINGS, RecordState
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["FlightRecorder", "lookup_key"]
@@ -39,6 +40,7 @@ _JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
 # Written as they are: the record's own id (ours), and the principal every read filters on (an
 # identity the edge decided, not text a request supplied).
 _AS_IS = frozenset({"id", "owner_principal"})
+_JOB_ERROR_CODE = "json_extract(jobs.error_json, '$.code')"
 
 
 class _Opened(NamedTuple):
@@ -196,6 +198,49 @@ class FlightRecorder:
 
     async def close(self) -> None:
         await self.flush()
+
+    def interrupt_open(self) -> int:
+        """End every row still open as `interrupted` (the gateway is stopping); how many."""
+        open_ids = list(self._open)
+        for record_id in open_ids:
+            self.finish(record_id, state=RecordState.INTERRUPTED, error_code="interrupted")
+        return len(open_ids)
+
+    async def close_interrupted(self, now: float) -> int:
+        """Close the rows an earlier run left `started` (it crashed, or stopped before their
+        end was written): a row whose job has ended takes the job's ending, any other becomes
+        `interrupted`. For start-up, before any request is served; how many were closed."""
+        await self.flush()
+        started = RecordState.STARTED.value
+        endings = tuple(ENDINGS)
+        marks = ", ".join("?" * len(endings))
+        # Assembled from the constants here, never from anything a caller sent.
+        ended_job = "SELECT {} FROM jobs WHERE jobs.id = requests.job_id AND jobs.state IN (%s)"
+        ended_job %= marks
+        from_jobs = (
+            "UPDATE requests SET"  # noqa: S608
+            f" state = ({ended_job.format('state')}),"
+            f" error_code = coalesce(error_code, ({ended_job.format(_JOB_ERROR_CODE)})),"
+            f" finished_at = coalesce(finished_at, ({ended_job.format('finished_at')}))"
+            f" WHERE state = ? AND EXISTS ({ended_job.format('1')})"
+        )
+        the_rest = (
+            "UPDATE requests SET state = ?, error_code = coalesce(error_code, ?),"
+            " finished_at = coalesce(finished_at, ?) WHERE state = ?"
+        )
+        interrupted = RecordState.INTERRUPTED.value
+
+        def close() -> int:
+            database = self._db.models.database
+            with database.atomic():
+                by_job = database.execute_sql(from_jobs, (*endings * 3, started, *endings))
+                rest = database.execute_sql(the_rest, (interrupted, interrupted, now, started))
+                return int(by_job.rowcount) + int(rest.rowcount)
+
+        closed = await self._db.run(close)
+        if closed:
+            log.warning("closed %d flight-recorder row(s) an earlier run left open", closed)
+        return closed
 
     async def prune(self) -> int:
         """Drop rows older than the retention period, then the oldest beyond the row cap."""

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 _ADDR_IN_USE = {errno.EADDRINUSE, 10048}  # 10048 is WSAEADDRINUSE on Windows
 BACKLOG = 128
+# A stop must stay within about a second. aiohttp waits this long for in-flight handlers, then
+# cancels them and waits up to as long again.
+HANDLERS_STOP_GRACE_S = 0.3
 
 
 class PortInUse(Exception):
@@ -74,7 +77,9 @@ class HttpFrontDoor:
             self._app,
             access_log=None,
             handle_signals=False,
-            shutdown_timeout=2.0,
+            # In-flight requests get this long at stop, then are cut (their recorder rows say
+            # `interrupted`): running jobs have ended by then, so only streams still go on.
+            shutdown_timeout=HANDLERS_STOP_GRACE_S,
             # A client that disconnects cancels its handler: long-lived responses (MCP event
             # streams) learn of the disconnect that way.
             handler_cancellation=True,

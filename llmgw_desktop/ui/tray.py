@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from llmgw_desktop.engine.states import ENDINGS
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import tray_state_icon
@@ -30,7 +31,7 @@ JOB_REDRAW_MS = 200
 ERROR_CHARS = 90  # some platforms cut tooltips short (Windows at 127 characters)
 
 ACTIVE_STATES = frozenset({"queued", "running"})
-FINISHED_STATES = frozenset({"completed", "failed", "canceled", "interrupted"})
+FINISHED_STATES = frozenset(ENDINGS)  # the one vocabulary (engine/states.py)
 DOWN_STATES = frozenset({"open", "half_open"})
 
 

@@ -10,7 +10,10 @@ import pytest
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.jobs.model import FINISHED, JobState
+from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.states import Ending, RecordState
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import LoadedSettings
 
@@ -123,3 +126,71 @@ async def test_500_concurrent_requests_are_all_recorded(
     assert {r["state"] for r in records} == {"completed"}
     assert sum(r["cache_read_tokens"] for r in records) == 500 * 200
     assert len({r["job_id"] for r in records}) == 500
+
+
+async def test_rows_an_earlier_run_left_open_are_closed_in_the_jobs_word(db: Database) -> None:
+    """After a crash: a row whose job ended takes the job's ending, any other open row is
+    interrupted; rows that had ended are left as they were."""
+    clock = Clock()
+    recorder = FlightRecorder(db, clock=clock)
+    jobs = JobStore(db)
+    for job_id, state in (("job_done", JobState.COMPLETED), ("job_cut", JobState.RUNNING)):
+        await jobs.create(
+            job_id=job_id,
+            principal="local",
+            provider="claude",
+            request={},
+            dedup_key=None,
+            correlation_id=None,
+            session_id=None,
+            now=1.0,
+        )
+        if state is JobState.COMPLETED:
+            await jobs.finish(
+                job_id,
+                state=state,
+                output="ok",
+                progress={},
+                attempts=1,
+                result={"text": "ok"},
+                error=None,
+                now=2.0,
+            )
+    done = recorder.start(principal="local", provider="claude")
+    cut = recorder.start(principal="local", provider="claude")
+    api = recorder.start(principal="local", provider="openai")
+    refused = recorder.start(principal="local", provider="claude")
+    recorder.update(done, job_id="job_done")
+    recorder.update(cut, job_id="job_cut")
+    recorder.finish(refused, state=RecordState.REFUSED, error_code="saturated")
+    await recorder.flush()  # then the gateway died: the finishes never reached the store
+
+    await jobs.interrupt_unfinished(now=clock.now)
+    restarted = FlightRecorder(db, clock=clock)
+    assert await restarted.close_interrupted(clock.now) == 3
+    rows = {r["id"]: r for r in await restarted.recent()}
+    assert (rows[done]["state"], rows[done]["finished_at"]) == ("completed", 2.0)
+    assert (rows[cut]["state"], rows[cut]["error_code"]) == ("interrupted", "interrupted")
+    assert (rows[api]["state"], rows[api]["error_code"]) == ("interrupted", "interrupted")
+    assert (rows[refused]["state"], rows[refused]["error_code"]) == ("refused", "saturated")
+    assert await restarted.close_interrupted(clock.now) == 0
+
+
+async def test_a_stop_ends_the_rows_still_open_as_interrupted(db: Database) -> None:
+    recorder = FlightRecorder(db)
+    heard: list[RequestFinished] = []
+    recorder.on_finish = heard.append
+    open_row = recorder.start(principal="local", provider="openai")
+    ended = recorder.start(principal="local", provider="openai")
+    recorder.finish(ended, state=RecordState.COMPLETED)
+    assert recorder.interrupt_open() == 1
+    await recorder.close()
+    rows = {r["id"]: r["state"] for r in await recorder.recent()}
+    assert rows == {open_row: "interrupted", ended: "completed"}
+    assert [e.state for e in heard] == ["completed", "interrupted"]
+
+
+def test_the_vocabulary_is_one_set_of_words() -> None:
+    assert {s.value for s in JobState} - {"queued", "running"} == {e.value for e in Ending}
+    assert {e.value for e in Ending} <= {s.value for s in RecordState}
+    assert {s.value for s in FINISHED} == {e.value for e in Ending}

@@ -71,6 +71,10 @@ class AllRoutesFailed(GatewayError):
         if all(a.outcome == "429" for a in tried):
             error.http_status = 429
             error.code = "rate_limited"
+        elif all(a.outcome == "timeout" for a in tried):
+            # No upstream answered in time: a gateway timeout, not a bad gateway.
+            error.http_status = 504
+            error.code = "upstream_timeout"
         return error
 
 

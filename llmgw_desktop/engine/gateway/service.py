@@ -64,6 +64,7 @@ from llmgw_desktop.engine.gateway.taps import stream_tap
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.states import RecordState
 
 __all__ = ["GatewayService"]
 
@@ -110,6 +111,8 @@ class GatewayService:
         # Engine provider id -> None when usable, else the error saying why not.
         self._cli_available = cli_available
         self._counter = TokenCounter(registry, keys, upstream)
+        # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
+        self.stopping = False
 
     async def chat(
         self,
@@ -347,7 +350,8 @@ class GatewayService:
             return None, exc
         except asyncio.CancelledError:
             # The client left before the answer began: the row ends now, or it stays open.
-            self._finish(record, route, "canceled", Usage(), error_code="client_disconnected")
+            state, code = self._cut()
+            self._finish(record, route, state, Usage(), error_code=code)
             raise
         except GatewayError as exc:
             # Refused on its way out (a value our HTTP client will not write): the same.
@@ -562,8 +566,15 @@ class GatewayService:
         elif outcome.completed:
             state, code = "completed", None
         else:
-            state, code = "canceled", "client_disconnected"
+            state, code = self._cut()
         self._finish(record, route, state, outcome.usage, http_status=200, error_code=code)
+
+    def _cut(self) -> tuple[str, str]:
+        """The row state and code of an answer cut short: the gateway's stop interrupted it,
+        or else its client left."""
+        if self.stopping:
+            return RecordState.INTERRUPTED, "interrupted"
+        return RecordState.CANCELED, "client_disconnected"
 
     # -- one provider, token counts --------------------------------------------------------
 

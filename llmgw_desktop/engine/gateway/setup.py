@@ -46,6 +46,7 @@ def build_gateway(
     upstream = UpstreamClient(
         connect_timeout_s=settings.gateway_connect_timeout_ms / 1000,
         read_timeout_s=settings.gateway_upstream_timeout_ms / 1000,
+        first_byte_timeout_s=settings.gateway_first_byte_timeout_ms / 1000,
         environ=environ,
         ca_bundle=settings.gateway_ca_bundle,
         max_connections_per_host=settings.gateway_max_connections_per_host,

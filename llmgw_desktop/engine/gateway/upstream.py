@@ -29,6 +29,7 @@ from llmgw_desktop.engine.gateway.http1 import (
     ConnectError,
     Http1Client,
     Http1Response,
+    PoolTimeout,
 )
 from llmgw_desktop.engine.gateway.proxies import ProxyRules
 from llmgw_desktop.engine.gateway.tls import TrustStore
@@ -140,6 +141,7 @@ class UpstreamClient:
         *,
         connect_timeout_s: float,
         read_timeout_s: float,
+        first_byte_timeout_s: float | None = None,
         environ: Mapping[str, str] | None = None,
         ca_bundle: str = "",
         max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
@@ -147,6 +149,10 @@ class UpstreamClient:
     ) -> None:
         # A whole answer must arrive within `read_timeout_s`; a stream may not stall longer.
         self.read_timeout_s = read_timeout_s
+        # A stream must begin within this: streaming APIs send their status line at once, so
+        # an upstream silent this long is hung, not thinking. A whole answer's status line
+        # comes with the answer itself, so only `read_timeout_s` bounds it.
+        self.first_byte_timeout_s = min(first_byte_timeout_s or read_timeout_s, read_timeout_s)
         # The proxy and CA variables are read here, once: never per request.
         environ = os.environ if environ is None else environ
         self._http = Http1Client(
@@ -175,13 +181,14 @@ class UpstreamClient:
             UpstreamFailure: no answer, or an error status (with the upstream's message).
         """
         url = target.url(stream=stream, count_tokens=count_tokens)
+        head_timeout_s = self.first_byte_timeout_s if stream else self.read_timeout_s
         try:
             response = await self._http.request(
                 "POST",
                 url,
                 headers=target.headers(stream=stream, passthrough=passthrough_headers),
                 body=body if isinstance(body, bytes) else jsonio.dumps(body),
-                head_timeout_s=self.read_timeout_s,
+                head_timeout_s=head_timeout_s,
             )
         except ConnectError as exc:
             raise UpstreamFailure(
@@ -189,9 +196,14 @@ class UpstreamClient:
                 fallback=True,
                 kind="connect",
             ) from None
+        except PoolTimeout as exc:
+            raise UpstreamFailure(str(exc), fallback=True, kind="timeout") from None
         except TimeoutError:
             raise UpstreamFailure(
-                f"{target.provider} did not answer in time", fallback=True, kind="timeout"
+                f"{target.provider} sent nothing for {head_timeout_s:g}s"
+                + (" (gateway.first_byte_timeout_ms)" if stream else ""),
+                fallback=True,
+                kind="timeout",
             ) from None
         except OSError as exc:
             raise UpstreamFailure(

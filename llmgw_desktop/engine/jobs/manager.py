@@ -22,7 +22,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound, Saturated
+from llmgw_desktop.engine.errors import (
+    GatewayError,
+    InvalidRequest,
+    NotFound,
+    ProviderUnavailable,
+    Saturated,
+)
 from llmgw_desktop.engine.events import EventBus, JobStateChanged
 from llmgw_desktop.engine.jobs.model import JobState, JobView, can_move, dedup_key
 from llmgw_desktop.engine.jobs.store import (
@@ -31,6 +37,7 @@ from llmgw_desktop.engine.jobs.store import (
     DeskJob,
     JobOrigin,
     JobStore,
+    LeftRunning,
     ProgressRow,
 )
 from llmgw_desktop.engine.redact import REDACTED
@@ -73,12 +80,25 @@ class JobLimits:
 class JobContext:
     """Handed to a job's work: where it reports partial output and progress."""
 
-    def __init__(self, live: _LiveJob) -> None:
+    def __init__(
+        self,
+        live: _LiveJob,
+        cancel_state: Callable[[], JobState],
+        save_process: Callable[[int, str | None], None],
+    ) -> None:
         self._live = live
+        self._cancel_state = cancel_state
+        self._save_process = save_process
 
     @property
     def job_id(self) -> str:
         return self._live.id
+
+    @property
+    def cancel_state(self) -> JobState:
+        """How the job ends if its work is cancelled now: `interrupted` while the gateway
+        stops, else `canceled`. The work records its own ending with the same word."""
+        return self._cancel_state()
 
     def set_output(self, text: str) -> None:
         """Replace the job's partial output (the text so far)."""
@@ -88,6 +108,12 @@ class JobContext:
     def set_progress(self, **fields: Any) -> None:
         self._live.progress.update(fields)
         self._live.touch()
+
+    def set_process(self, pid: int, identity: str | None) -> None:
+        """The job's CLI started as process (group) `pid`: saved at once with its identity,
+        so a start after a crash can find and stop it (`providers/orphans.py`)."""
+        self.set_progress(pid=pid)
+        self._save_process(pid, identity)
 
     @property
     def attempt(self) -> int:
@@ -202,14 +228,21 @@ class JobManager:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Mark jobs a previous run left unfinished as interrupted; start flushing and pruning."""
+    async def start(self) -> list[LeftRunning]:
+        """Mark jobs a previous run left unfinished as interrupted; start flushing and pruning.
+
+        Returns those jobs with the process groups their CLIs ran in, for the caller to stop
+        what may still run (`providers/orphans.py`): the manager knows no processes.
+        """
         self._stopping = False
         interrupted = await self._store.interrupt_unfinished(self._clock())
         if interrupted:
-            log.warning("%d job(s) were still running when the gateway last stopped", interrupted)
+            log.warning(
+                "%d job(s) were still running when the gateway last stopped", len(interrupted)
+            )
         self._tasks.spawn(self._flush_forever(), name="job-progress-flusher", service=True)
         self._tasks.spawn(self._prune_forever(), name="job-pruner", service=True)
+        return interrupted
 
     async def stop(self) -> None:
         """End every live job as interrupted (partial output kept), then flush."""
@@ -227,7 +260,14 @@ class JobManager:
 
         Raises:
             Saturated: the queue is full.
+            ProviderUnavailable: the gateway is stopping (`gateway_stopping`).
         """
+        if self._stopping:
+            raise ProviderUnavailable(
+                "the gateway is stopping; send the call again once it is back",
+                code="gateway_stopping",
+                retryable=True,
+            )
         key = dedup_key(spec.provider, spec.request, spec.working_dir, spec.principal)
         if not force_refresh and self.limits.dedup_window_s > 0:
             existing = await self._find_reusable(key)
@@ -294,12 +334,17 @@ class JobManager:
                     name=f"mark-running-{live.id}",
                 )
                 self._publish(live)
-                live.result = await live.spec.work(JobContext(live))
+                context = JobContext(
+                    live,
+                    lambda: self._cancel_state(live),
+                    lambda pid, identity: self._save_process(live, pid, identity),
+                )
+                live.result = await live.spec.work(context)
                 text = live.result.get("text")
                 if isinstance(text, str):
                     live.output = text
         except asyncio.CancelledError:
-            final_state = JobState.INTERRUPTED if self._stopping else JobState.CANCELED
+            final_state = self._cancel_state(live)
             live.error = _cancel_error(final_state)
         except GatewayError as error:
             final_state = JobState.FAILED
@@ -314,6 +359,19 @@ class JobManager:
             }
         finally:
             await self._finish(live, final_state)
+
+    def _save_process(self, live: _LiveJob, pid: int, identity: str | None) -> None:
+        # Not awaited, like the running mark: the DB thread keeps this job's writes in order.
+        self._tasks.spawn(
+            self._store.save_process(live.id, pid, identity), name=f"save-process-{live.id}"
+        )
+
+    def _cancel_state(self, live: _LiveJob) -> JobState:
+        """A cancel the caller asked for is `canceled`; any other while stopping (quit,
+        SIGTERM) is `interrupted`."""
+        if self._stopping and not live.cancel_requested:
+            return JobState.INTERRUPTED
+        return JobState.CANCELED
 
     async def _finish(self, live: _LiveJob, state: JobState) -> None:
         if not can_move(live.state, state):  # cannot happen; keep the record honest if it does

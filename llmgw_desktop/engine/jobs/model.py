@@ -8,18 +8,22 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmgw_desktop.engine.states import Ending
+
 __all__ = ["FINISHED", "JobState", "JobView", "can_move", "dedup_key"]
 
 
 class JobState(enum.StrEnum):
+    """A job's state; its endings are the shared vocabulary of `engine/states.py`."""
+
     QUEUED = "queued"
     RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELED = "canceled"
+    COMPLETED = Ending.COMPLETED.value
+    FAILED = Ending.FAILED.value
+    CANCELED = Ending.CANCELED.value
     # The gateway stopped (quit or crashed) while the job ran; its partial output is kept and
     # it is never silently re-run.
-    INTERRUPTED = "interrupted"
+    INTERRUPTED = Ending.INTERRUPTED.value
 
 
 FINISHED = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED})

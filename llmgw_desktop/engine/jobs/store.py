@@ -13,7 +13,7 @@ from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
 from llmgw_desktop.engine.redact import redact, redact_data
 from llmgw_desktop.engine.store import Database
 
-__all__ = ["DeskFilter", "DeskJob", "JobOrigin", "JobStore", "ProgressRow"]
+__all__ = ["DeskFilter", "DeskJob", "JobOrigin", "JobStore", "LeftRunning", "ProgressRow"]
 
 INTERRUPTED_ERROR = {
     "code": "interrupted",
@@ -34,6 +34,16 @@ class ProgressRow:
     progress: dict[str, Any]
     attempts: int
     updated_at: float
+
+
+@dataclass(frozen=True)
+class LeftRunning:
+    """A job an earlier run of the gateway left unfinished, with the process group its CLI
+    ran in (None when it never started one) and the group leader's identity."""
+
+    job_id: str
+    process_group: int | None
+    process_identity: str | None
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,17 @@ class JobStore:
                 Job.update(
                     state=JobState.RUNNING.value, started_at=now, updated_at=now, attempts=attempts
                 )
+                .where(Job.id == job_id)
+                .execute()
+            )
+        )
+
+    async def save_process(self, job_id: str, process_group: int, identity: str | None) -> None:
+        """Remember the process group the job's CLI runs in now (each attempt has its own)."""
+        Job = self._db.models.Job
+        await self._db.run(
+            lambda: (
+                Job.update(process_group=process_group, process_identity=identity)
                 .where(Job.id == job_id)
                 .execute()
             )
@@ -297,24 +318,29 @@ class JobStore:
 
         return await self._db.run(read)
 
-    async def interrupt_unfinished(self, now: float) -> int:
-        """Mark jobs left queued or running by a previous run as interrupted; how many."""
+    async def interrupt_unfinished(self, now: float) -> list[LeftRunning]:
+        """Mark jobs left queued or running by a previous run as interrupted; which they were,
+        with the process group each one's CLI ran in."""
         Job = self._db.models.Job
         live = (JobState.QUEUED.value, JobState.RUNNING.value)
-        return int(
-            await self._db.run(
-                lambda: (
-                    Job.update(
-                        state=JobState.INTERRUPTED.value,
-                        error_json=json.dumps(INTERRUPTED_ERROR),
-                        finished_at=now,
-                        updated_at=now,
+
+        def interrupt() -> list[LeftRunning]:
+            with self._db.models.database.atomic():
+                left = [
+                    LeftRunning(row.id, row.process_group, row.process_identity)
+                    for row in Job.select(Job.id, Job.process_group, Job.process_identity).where(
+                        Job.state.in_(live)
                     )
-                    .where(Job.state.in_(live))
-                    .execute()
-                )
-            )
-        )
+                ]
+                Job.update(
+                    state=JobState.INTERRUPTED.value,
+                    error_json=json.dumps(INTERRUPTED_ERROR),
+                    finished_at=now,
+                    updated_at=now,
+                ).where(Job.state.in_(live)).execute()
+            return left
+
+        return await self._db.run(interrupt)
 
     async def prune(self, finished_before: float) -> int:
         """Delete finished jobs older than the retention; how many went."""

@@ -14,16 +14,15 @@ from collections.abc import Callable, Mapping
 from llmgw_desktop.engine.errors import ProviderFailure, ProviderUnavailable
 from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.failures import failure_from_outcome
-from llmgw_desktop.engine.providers.process import RunLimits, run_process
+from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.providers.process import RunLimits, Started, run_process
 
-__all__ = ["Progress", "invoke_once"]
+__all__ = ["Progress", "Started", "invoke_once"]
 
 log = logging.getLogger(__name__)
 
 # Called as output arrives: (text so far, events parsed, bytes of stdout so far).
 Progress = Callable[[str, int, int], None]
-# Called once the process exists, with its pid (which is also its process group id).
-Started = Callable[[int], None]
 
 
 async def invoke_once(
@@ -36,6 +35,7 @@ async def invoke_once(
     on_progress: Progress | None = None,
     on_start: Started | None = None,
     extra_env: Mapping[str, str] | None = None,
+    lifeline: Lifeline | None = None,
 ) -> ProviderResult:
     """One run of the CLI for `request`.
 
@@ -66,6 +66,7 @@ async def invoke_once(
             isolate_env=isolate_env,
             on_stdout=on_stdout,
             on_start=on_start,
+            lifeline=lifeline,
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         missing_dir = request.working_dir is not None and not request.working_dir.is_dir()

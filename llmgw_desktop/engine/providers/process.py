@@ -3,7 +3,8 @@
 Every provider call goes through `run_process`: argv list (never a shell), its own process
 group, the prompt on stdin where the CLI reads it, a total timeout, an idle (no output)
 timeout, an output cap, and cancellation. Whatever ends the run, the whole process group is
-terminated, given a grace period, then killed, so no grandchild outlives the call.
+terminated, given a grace period, then killed, so no grandchild outlives the call. With a
+`Lifeline`, the group is also tied to the gateway's own life: it dies if the gateway dies.
 """
 
 from __future__ import annotations
@@ -24,14 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from llmgw_desktop.engine.providers.lifeline import Lifeline
+
 __all__ = ["Invocation", "ProcessOutcome", "RunLimits", "isolated_environment", "run_process"]
 
 log = logging.getLogger(__name__)
 
 EndedBy = Literal["exit", "timeout", "idle_timeout", "output_overflow", "canceled"]
+# Hears a run's process id (also its process group id) and the identity to save with it.
+Started = Callable[[int, str | None], None]
 READ_CHUNK = 65536
 STDERR_KEEP = 64 * 1024  # stderr is for diagnosis: keep the tail, not all of it
 DRAIN_AFTER_EXIT_S = 1.0  # how long pipes may stay open after the main process exits
+GROUP_POLL_S = 0.02  # how often a stopping group is checked for members still alive
 # Each run gets its own process group so the whole tree can be stopped together.
 if sys.platform == "win32":
     _NEW_GROUP_FLAGS = subprocess.CREATE_NEW_PROCESS_GROUP
@@ -86,11 +92,13 @@ async def run_process(
     *,
     isolate_env: bool = False,
     on_stdout: Callable[[bytes], None] | None = None,
-    on_start: Callable[[int], None] | None = None,
+    on_start: Started | None = None,
+    lifeline: Lifeline | None = None,
 ) -> ProcessOutcome:
     """Run `invocation` to the end or to a limit; cancelling the caller kills the process group.
 
-    `on_start` hears the process id (also its process group id) as soon as it exists.
+    `on_start` hears the process id (also its process group id) as soon as it exists, with
+    its identity (`process_identity.py`) when a `lifeline` holds it.
 
     Raises:
         FileNotFoundError: the executable does not exist.
@@ -105,7 +113,7 @@ async def run_process(
         scratch = tempfile.mkdtemp(prefix="llmgw-run-")
         cwd = Path(scratch)
     try:
-        return await _run(invocation, limits, env, cwd, on_stdout, on_start)
+        return await _run(invocation, limits, env, cwd, on_stdout, on_start, lifeline)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -117,10 +125,13 @@ async def _run(
     env: dict[str, str],
     cwd: Path,
     on_stdout: Callable[[bytes], None] | None,
-    on_start: Callable[[int], None] | None,
+    on_start: Started | None,
+    lifeline: Lifeline | None,
 ) -> ProcessOutcome:
     loop = asyncio.get_running_loop()
     started = time.monotonic()
+    # Spawned from the loop's thread, which lives as long as the gateway: Linux's parent-death
+    # signal follows the thread that forked.
     proc = await asyncio.create_subprocess_exec(
         *invocation.argv,
         stdin=subprocess.PIPE if invocation.stdin is not None else subprocess.DEVNULL,
@@ -130,10 +141,17 @@ async def _run(
         env=env,
         start_new_session=sys.platform != "win32",
         creationflags=_NEW_GROUP_FLAGS,
+        **(lifeline.spawn_options() if lifeline is not None else {}),
     )
     assert proc.stdout is not None and proc.stderr is not None
+    try:
+        identity = None if lifeline is None else await lifeline.hold(proc.pid)
+    except BaseException:
+        await _stop_group(proc, 0.0)
+        _close_transport(proc)
+        raise
     if on_start is not None:
-        on_start(proc.pid)
+        on_start(proc.pid, identity)
     stdout = bytearray()
     stderr = bytearray()
     last_output = [loop.time()]
@@ -208,7 +226,12 @@ async def _run(
     finally:
         guard.cancel()
         # Whatever happened, nothing of this call keeps running: main process or grandchildren.
-        await _stop_group(proc, limits.kill_grace_s)
+        grace = (
+            limits.kill_grace_s if lifeline is None else lifeline.kill_grace(limits.kill_grace_s)
+        )
+        await _stop_group(proc, grace)
+        if lifeline is not None:
+            await lifeline.release(proc.pid)
         # With the group gone the pipes reach EOF at once; a process that escaped the group
         # could hold them open, so the wait is bounded and the transport closed regardless.
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
@@ -218,9 +241,7 @@ async def _run(
         for helper in helpers:
             helper.cancel()
         await asyncio.gather(readers, finished, guard, *helpers, return_exceptions=True)
-        transport = getattr(proc, "_transport", None)  # asyncio offers no public close
-        if transport is not None:
-            transport.close()
+        _close_transport(proc)
         if ended_by != "exit":
             log.info("process %d ended by %s", proc.pid, ended_by)
     return ProcessOutcome(
@@ -233,21 +254,27 @@ async def _run(
     )
 
 
+def _close_transport(proc: asyncio.subprocess.Process) -> None:
+    transport = getattr(proc, "_transport", None)  # asyncio offers no public close
+    if transport is not None:
+        transport.close()
+
+
 async def _stop_group(proc: asyncio.subprocess.Process, grace_s: float) -> None:
     """Terminate the process group, wait `grace_s`, then kill what is left."""
     if sys.platform == "win32":
         await _stop_tree_windows(proc, grace_s)
         return
     pgid = proc.pid  # start_new_session made the child its own group leader
-    if not _signal_group(pgid, signal.SIGTERM):
+    if not _signal_group(pgid, signal.SIGTERM if grace_s > 0 else signal.SIGKILL):
         return  # the group is already gone
+    # One deadline for the whole group: the leader and any member may ignore SIGTERM.
+    deadline = time.monotonic() + grace_s
     if proc.returncode is None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), grace_s)
-    # Members other than the leader may ignore SIGTERM or outlive it: check, then kill.
-    deadline = time.monotonic() + grace_s
     while _group_alive(pgid) and time.monotonic() < deadline:  # noqa: ASYNC110 - other processes
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(GROUP_POLL_S)
     _signal_group(pgid, signal.SIGKILL)
     if proc.returncode is None:
         await proc.wait()

@@ -46,6 +46,8 @@ class Models:
             finished_at = peewee.FloatField(null=True)
             attempts = peewee.IntegerField(default=0)
             progress_json = peewee.TextField(default="{}")
+            process_group = peewee.IntegerField(null=True)
+            process_identity = peewee.TextField(null=True)
 
             class Meta:
                 table_name = "jobs"

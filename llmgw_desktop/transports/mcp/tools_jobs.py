@@ -62,8 +62,10 @@ def register_job_tools(server: MCPServer, engine: Engine) -> None:
         body["nextOffset"] = offset + len(page) if offset + len(page) < len(text) else None
         body.pop("truncated", None)
         body.pop("hint", None)
-        if view.state in (JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED):
-            return failure(view.error or {"code": view.state.value}, **body)
+        if view.finished and view.state is not JobState.COMPLETED:
+            # The summary carries the error too; it goes out once, as the result's error.
+            error = body.pop("error", None) or {"code": view.state.value}
+            return failure(error, **body)
         return success(body)
 
     @guarded

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from llmgw_desktop.engine.recorder_query import ExportFormat, RecorderFilters
+from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS, RecorderTableModel, describe_detail
 from llmgw_desktop.ui.qt import (
@@ -55,7 +56,7 @@ TIME_RANGES: tuple[tuple[str, float | str | None], ...] = (
     ("Last 7 days", 7 * 86400.0),
     ("Custom range", "custom"),
 )
-STATES = ("started", "completed", "failed", "canceled", "refused")
+STATES = tuple(RecordState)  # the one vocabulary (engine/states.py)
 COLUMN_WIDTHS = (150, 90, 170, 80, 130, 110, 75, 80, 80, 85, 85, 75)
 
 

@@ -57,6 +57,7 @@ EDITABLE_KEYS = frozenset(
         "providers.idle_timeout_ms",
         "providers.max_output_bytes",
         "providers.kill_grace_ms",
+        "providers.stop_grace_ms",
         "providers.retry_attempts",
         "providers.retry_base_delay_ms",
         "providers.breaker_threshold",
@@ -77,6 +78,7 @@ EDITABLE_KEYS = frozenset(
         "gateway.models_refresh_s",
         "gateway.connect_timeout_ms",
         "gateway.upstream_timeout_ms",
+        "gateway.first_byte_timeout_ms",
     }
 )
 SECURITY_PREFIXES = ("http.", "approval.", "workspaces.", "providers.isolate_env")

@@ -195,6 +195,8 @@ def _attempts(*outcomes: str) -> list[Attempt]:
         (("no_key", "429", "429"), 429, "rate_limited", True),
         (("429", "500"), 502, "all_routes_failed", True),
         (("connect", "timeout"), 502, "all_routes_failed", True),
+        (("timeout",), 504, "upstream_timeout", True),
+        (("no_key", "timeout", "timeout"), 504, "upstream_timeout", True),
         (("no_key", "503"), 502, "all_routes_failed", True),
     ],
 )

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.errors import NotFound, ProviderFailure, Saturated
+from llmgw_desktop.engine.errors import NotFound, ProviderFailure, ProviderUnavailable, Saturated
 from llmgw_desktop.engine.events import Event, EventBus, JobStateChanged
 from llmgw_desktop.engine.jobs.manager import JobContext, JobLimits, JobManager, JobSpec
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.engine.jobs.store import JobStore
+from llmgw_desktop.engine.jobs.store import JobStore, LeftRunning
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tasks import TaskSupervisor
 
@@ -262,11 +262,53 @@ async def test_jobs_left_running_by_a_crash_are_interrupted_on_start(db: Databas
         now=1.0,
     )
     await store.mark_running("job_crashed", now=2.0, attempts=1)
+    await store.save_process("job_crashed", 4242, "linux:boot:777")
     h = Harness(db, JobLimits(), Clock())
-    await h.manager.start()
+    left = await h.manager.start()
     view = await h.manager.get("job_crashed", "local")
     assert view.state is JobState.INTERRUPTED
     assert view.error is not None and "not re-run" in view.error["message"]
+    # What the crash may have left running, for the engine's reaper.
+    assert left == [LeftRunning("job_crashed", 4242, "linux:boot:777")]
+    await h.stop()
+
+
+async def test_the_work_records_its_cancel_in_the_jobs_own_word(db: Database) -> None:
+    h = Harness(db, JobLimits(), Clock())
+    await h.manager.start()
+    heard: dict[str, JobState] = {}
+
+    def work_for(name: str, gate: Gate) -> Any:
+        async def work(ctx: JobContext) -> dict[str, Any]:
+            try:
+                return await gate(ctx)
+            except asyncio.CancelledError:
+                heard[name] = ctx.cancel_state  # what calls.py writes to the recorder row
+                raise
+
+        return work
+
+    canceled_gate, stopped_gate = Gate(), Gate()
+    canceled = await h.manager.submit(h.spec(work_for("canceled", canceled_gate), prompt="a"))
+    stopped = await h.manager.submit(h.spec(work_for("stopped", stopped_gate), prompt="b"))
+    await canceled_gate.started.wait()
+    await stopped_gate.started.wait()
+    assert (await h.manager.cancel(canceled.job_id, "local")).state is JobState.CANCELED
+    await h.stop()
+    assert heard == {"canceled": JobState.CANCELED, "stopped": JobState.INTERRUPTED}
+    view = await JobStore(db).get(stopped.job_id)
+    assert view is not None and view[0].state is JobState.INTERRUPTED
+
+
+async def test_a_stopping_manager_refuses_new_work(db: Database) -> None:
+    h = Harness(db, JobLimits(), Clock())
+    await h.manager.start()
+    await h.manager.stop()
+    gate = Gate()
+    with pytest.raises(ProviderUnavailable) as refused:
+        await h.manager.submit(h.spec(gate))
+    assert refused.value.code == "gateway_stopping" and refused.value.retryable
+    assert gate.runs == 0
     await h.stop()
 
 

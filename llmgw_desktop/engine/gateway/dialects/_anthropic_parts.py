@@ -566,6 +566,7 @@ _ERROR_TYPES = {
     413: "request_too_large",
     415: "invalid_request_error",
     429: "rate_limit_error",
+    504: "timeout_error",
     529: "overloaded_error",
 }
 _KNOWN_ERROR_TYPES = {*_ERROR_TYPES.values(), "api_error"}

@@ -1,0 +1,221 @@
+"""Every CLI process dies with the gateway, however the gateway ends.
+
+A normal stop ends each run's process group itself (`process.py`). This module covers the
+gateway dying without a word (kill -9, a crash, the OOM killer), one layer per platform:
+
+- **Linux:** each CLI gets a parent-death signal (`PR_SET_PDEATHSIG`, SIGKILL), so the CLI
+  itself dies the instant the gateway does. The kernel sends it when the *thread* that forked
+  the CLI ends; CLIs are spawned from the event loop's thread, which lives as long as the
+  gateway. The signal is not inherited by the CLI's own children, so the warden below runs
+  on Linux too.
+- **Linux and macOS (POSIX):** a warden: one small `/bin/sh` process per gateway, in its own
+  session, told over a pipe which process groups are live. When the gateway dies the pipe
+  reaches end-of-file (the kernel closes it, whatever killed the gateway) and the warden
+  sends SIGTERM to every group still listed, waits the stop grace, then SIGKILL. It needs no
+  Python, so it works as well from a frozen build. A child that leaves the group (setsid) is
+  out of its reach; the start-up reaper (`orphans.py`) finds those on Linux by the job marker
+  in their environment.
+- **Windows:** a Job Object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE (`lifeline_windows.py`):
+  when the gateway's handle closes, as it does when the process ends in any way, Windows ends
+  every process in the job, children included.
+
+Why no child subreaper (PR_SET_CHILD_SUBREAPER): it keeps orphaned grandchildren attached to
+the gateway only while the gateway lives, which is when the process-group kill already
+reaches them; at a crash they go to init all the same. And the gateway would have to reap
+adopted zombies with `waitpid(-1)`, which would steal exit codes from asyncio's own watcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from llmgw_desktop.engine.providers.process_identity import identity_of
+
+__all__ = ["JOB_MARKER_ENV", "Lifeline"]
+
+log = logging.getLogger(__name__)
+
+# Set in every CLI run's environment to the job id: children inherit it, so the reaper can
+# tell a crashed run's processes even after they left its process group.
+JOB_MARKER_ENV = "LLMGW_JOB_ID"
+PR_SET_PDEATHSIG = 1
+WARDEN_EXIT_WAIT_S = 1.0
+
+# The warden. Its argument is the grace in seconds; its stdin carries `watch <pgid>` and
+# `forget <pgid>` lines. Signals that would end it with the gateway's terminal are ignored:
+# only end-of-file on stdin, the gateway gone, makes it act.
+WARDEN_SCRIPT = r"""
+trap '' INT TERM HUP QUIT
+grace=$1
+groups=
+while read -r verb group; do
+  case $verb in
+    watch) groups="$groups $group" ;;
+    forget)
+      kept=
+      for g in $groups; do [ "$g" = "$group" ] || kept="$kept $g"; done
+      groups=$kept ;;
+  esac
+done
+[ -z "$groups" ] && exit 0
+for g in $groups; do kill -s TERM -- "-$g" 2>/dev/null; done
+sleep "$grace"
+for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done
+exit 0
+"""
+
+
+class Lifeline:
+    """Ties each CLI process group to this gateway's life; one per engine."""
+
+    def __init__(self, *, stop_grace_s: float, use_warden: bool = os.name == "posix") -> None:
+        self.stop_grace_s = stop_grace_s
+        # Set when the gateway stops: runs still going are killed after the short stop grace
+        # instead of their normal one.
+        self.stopping = False
+        self._use_warden = use_warden
+        self._warden: asyncio.subprocess.Process | None = None
+        self._warden_lock = asyncio.Lock()
+        self._held: set[int] = set()
+        self._job: Any = None  # the Windows Job Object, made at the first CLI
+        self._job_failed = False
+
+    def spawn_options(self) -> dict[str, Any]:
+        """Extra arguments for `create_subprocess_exec` that tie the child to us at birth."""
+        if sys.platform.startswith("linux") and _prctl() is not None:
+            return {"preexec_fn": _die_with_parent(os.getpid())}
+        return {}
+
+    def kill_grace(self, normal_s: float) -> float:
+        """How long a run's group gets between SIGTERM and SIGKILL now."""
+        return min(normal_s, self.stop_grace_s) if self.stopping else normal_s
+
+    async def hold(self, pid: int) -> str | None:
+        """Watch the process group led by `pid` (just spawned) until `release`; returns the
+        leader's identity to save (None where the platform gives none)."""
+        if sys.platform == "win32":
+            self._join_job(pid)
+            return None
+        if sys.platform.startswith("linux"):
+            identity = identity_of(pid)  # one small /proc read: cheaper than a thread hop
+        else:
+            identity = await asyncio.to_thread(identity_of, pid)  # runs `ps`
+        self._held.add(pid)
+        if self._use_warden:
+            await self._tell_warden(f"watch {pid}\n")
+        return identity
+
+    async def release(self, pid: int) -> None:
+        """The group led by `pid` is gone (the run stopped it); stop watching it."""
+        if pid not in self._held:
+            return
+        self._held.discard(pid)
+        if self._use_warden:
+            await self._tell_warden(f"forget {pid}\n")
+
+    async def close(self) -> None:
+        """Let the warden go (every run has ended, so it has nothing to do)."""
+        warden, self._warden = self._warden, None
+        if warden is None:
+            return
+        assert warden.stdin is not None
+        warden.stdin.close()
+        try:
+            await asyncio.wait_for(warden.wait(), WARDEN_EXIT_WAIT_S)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                warden.kill()
+            await warden.wait()
+
+    @property
+    def warden_pid(self) -> int | None:
+        """The warden's process id while it runs (for tests and diagnostics)."""
+        warden = self._warden
+        return None if warden is None or warden.returncode is not None else warden.pid
+
+    async def _tell_warden(self, line: str) -> None:
+        async with self._warden_lock:
+            warden = self._warden
+            if warden is not None and warden.returncode is None and warden.stdin is not None:
+                try:
+                    warden.stdin.write(line.encode("ascii"))
+                    await warden.stdin.drain()
+                    return
+                except (ConnectionError, RuntimeError) as exc:
+                    log.warning("the process warden stopped listening (%s); starting another", exc)
+            if warden is not None and warden.stdin is not None:
+                warden.stdin.close()  # the old one is gone: let go of its pipe
+            # A fresh warden is told every group held, this line's change included.
+            await self._start_warden()
+
+    async def _start_warden(self) -> None:
+        try:
+            warden = await asyncio.create_subprocess_exec(
+                "/bin/sh",
+                "-c",
+                WARDEN_SCRIPT,
+                "llmgw-warden",
+                f"{self.stop_grace_s:.3f}",
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                # Its own session: a signal to the gateway's terminal or group must not end it.
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._warden = None
+            log.warning("cannot start the process warden (%s): CLIs may outlive a crash", exc)
+            return
+        assert warden.stdin is not None
+        held = "".join(f"watch {pid}\n" for pid in sorted(self._held))
+        warden.stdin.write(held.encode("ascii"))
+        self._warden = warden
+        log.info("process warden %d watches the CLIs' process groups", warden.pid)
+
+    def _join_job(self, pid: int) -> None:
+        if self._job_failed:
+            return
+        try:
+            if self._job is None:
+                from llmgw_desktop.engine.providers.lifeline_windows import KillOnCloseJob
+
+                self._job = KillOnCloseJob()
+            self._job.assign(pid)
+        except OSError as exc:
+            # Said once: the CLIs still run, and a normal stop still ends them.
+            self._job_failed = True
+            log.warning(
+                "cannot tie CLIs to the gateway with a Job Object (%s): they may outlive a crash",
+                exc,
+            )
+
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up in the parent (a forked child should do as little as it can)."""
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+        return prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    prctl = _prctl()
+    assert prctl is not None
+
+    def in_child() -> None:  # runs in the forked child, before exec
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # The gateway may have died between fork and prctl: then nothing would signal us.
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return in_child

@@ -1,0 +1,249 @@
+"""The lifeline against real processes (warden, parent-death signal), and the Windows Job
+Object's calls against a recording stand-in for kernel32 (Windows cannot run here)."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.providers.lifeline_windows import (
+    JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
+    JobObjectExtendedLimitInformation,
+    KillOnCloseJob,
+)
+from llmgw_desktop.engine.providers.process import Invocation, RunLimits, run_process
+
+FAKE = str(Path(__file__).resolve().parents[2] / "fakes" / "behaving_process.py")
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="process groups and signals")
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc, prctl")
+DEATH_S = 5.0
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+async def gone(*pids: int) -> bool:
+    deadline = time.monotonic() + DEATH_S
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:  # noqa: ASYNC110 - other processes
+        await asyncio.sleep(0.02)
+    return not any(alive(p) for p in pids)
+
+
+async def start_tree(tmp_path: Path, mode: str = "tree") -> tuple[asyncio.subprocess.Process, int]:
+    """A group leader (its own session) with a grandchild; both pids once both run."""
+    pidfile = tmp_path / f"{mode}.pid"
+    args = ("tree", str(pidfile)) if mode == "tree" else (mode,)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, FAKE, *args, stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert proc.stdout is not None
+    await asyncio.wait_for(proc.stdout.readline(), 20)
+    member = int(pidfile.read_text()) if mode == "tree" else proc.pid
+    return proc, member
+
+
+@pytest.fixture
+async def lifeline() -> AsyncIterator[Lifeline]:
+    tie = Lifeline(stop_grace_s=0.2)
+    yield tie
+    await tie.close()
+
+
+def gateway_died(lifeline: Lifeline) -> None:
+    """What the kernel does to the warden's pipe when the gateway dies: close our end."""
+    warden = lifeline._warden  # the end-of-file is the whole protocol; nothing else to call
+    assert warden is not None and warden.stdin is not None
+    warden.stdin.close()
+
+
+@linux_only
+async def test_the_warden_kills_a_held_group_when_the_gateway_end_closes(
+    tmp_path: Path, lifeline: Lifeline
+) -> None:
+    proc, grandchild = await start_tree(tmp_path)
+    identity = await lifeline.hold(proc.pid)
+    assert identity is not None and identity.startswith("linux:")
+    assert lifeline.warden_pid is not None
+    gateway_died(lifeline)
+    assert await gone(proc.pid, grandchild)
+    await proc.wait()
+
+
+@linux_only
+async def test_the_warden_kills_a_group_that_ignores_sigterm_after_the_grace(
+    tmp_path: Path, lifeline: Lifeline
+) -> None:
+    proc, _ = await start_tree(tmp_path, "stubborn")
+    await lifeline.hold(proc.pid)
+    gateway_died(lifeline)
+    assert await gone(proc.pid)
+    assert await proc.wait() == -signal.SIGKILL
+
+
+@linux_only
+async def test_a_released_group_is_left_alone_and_close_lets_the_warden_go(
+    tmp_path: Path, lifeline: Lifeline
+) -> None:
+    proc, grandchild = await start_tree(tmp_path)
+    await lifeline.hold(proc.pid)
+    warden = lifeline.warden_pid
+    assert warden is not None
+    await lifeline.release(proc.pid)
+    await lifeline.close()
+    assert lifeline.warden_pid is None and not alive(warden)
+    try:
+        assert alive(proc.pid) and alive(grandchild)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+
+
+@linux_only
+async def test_a_dead_warden_is_replaced_and_told_every_held_group(
+    tmp_path: Path, lifeline: Lifeline
+) -> None:
+    first, _ = await start_tree(tmp_path)
+    await lifeline.hold(first.pid)
+    old = lifeline.warden_pid
+    assert old is not None
+    os.kill(old, signal.SIGKILL)
+    while lifeline.warden_pid is not None:  # noqa: ASYNC110 - another process
+        await asyncio.sleep(0.02)
+    (tmp_path / "second").mkdir()
+    second, _ = await start_tree(tmp_path / "second")
+    await lifeline.hold(second.pid)
+    assert lifeline.warden_pid not in (None, old)
+    gateway_died(lifeline)
+    assert await gone(first.pid, second.pid)
+    await asyncio.gather(first.wait(), second.wait())
+
+
+@posix_only
+async def test_at_stop_the_short_grace_applies() -> None:
+    lifeline = Lifeline(stop_grace_s=0.1, use_warden=False)
+    assert lifeline.kill_grace(3.0) == 3.0
+    lifeline.stopping = True
+    assert lifeline.kill_grace(3.0) == 0.1
+    began = time.monotonic()
+    out = await run_process(
+        Invocation(argv=(sys.executable, FAKE, "stubborn")),
+        RunLimits(timeout_s=0.3, kill_grace_s=3.0),
+        lifeline=lifeline,
+    )
+    assert out.ended_by == "timeout" and time.monotonic() - began < 2.0
+
+
+@linux_only
+def test_a_cli_dies_the_moment_its_parent_does(tmp_path: Path) -> None:
+    """The parent-death signal, with a real parent: a small program spawns `sleep` with the
+    lifeline's spawn options, prints its pid and exits without stopping it."""
+    parent = textwrap.dedent(
+        """
+        import subprocess, sys
+        from llmgw_desktop.engine.providers.lifeline import Lifeline
+        options = Lifeline(stop_grace_s=0.1, use_warden=False).spawn_options()
+        child = subprocess.Popen(["sleep", "60"], start_new_session=True, **options)
+        print(child.pid, flush=True)
+        """
+    )
+    control = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", parent], capture_output=True, text=True, timeout=30, check=True
+        )
+        child = int(done.stdout)
+        deadline = time.monotonic() + DEATH_S
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not alive(child)
+        assert alive(control.pid)  # an untied child of a live parent is untouched
+    finally:
+        control.kill()
+        control.wait()
+
+
+# -- Windows Job Object: layout and calls (a recording kernel32; Windows cannot run here) ---
+
+
+@pytest.mark.skipif(ctypes.sizeof(ctypes.c_void_p) != 8, reason="64-bit layout")
+def test_the_limit_structure_has_winnt_layout() -> None:
+    info = JobObjectExtendedLimitInformation()
+    assert ctypes.sizeof(info) == 144
+    assert JobObjectExtendedLimitInformation.BasicLimitInformation.offset == 0
+    basic = type(info.BasicLimitInformation)
+    assert basic.LimitFlags.offset == 16  # type: ignore[attr-defined]
+    assert JobObjectExtendedLimitInformation.IoInfo.offset == 64
+    assert JobObjectExtendedLimitInformation.ProcessMemoryLimit.offset == 112
+
+
+class RecordingKernel32:
+    """Answers like kernel32 and writes down every call."""
+
+    def __init__(self, *, assign_ok: bool = True) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.limits: JobObjectExtendedLimitInformation | None = None
+        self._assign_ok = assign_ok
+
+    def CreateJobObjectW(self, *args: Any) -> int:
+        self.calls.append(("CreateJobObjectW", args))
+        return 7
+
+    def SetInformationJobObject(self, handle: int, cls: int, ref: Any, size: int) -> int:
+        self.calls.append(("SetInformationJobObject", (handle, cls, size)))
+        self.limits = ref._obj
+        return 1
+
+    def OpenProcess(self, access: int, inherit: bool, pid: int) -> int:
+        self.calls.append(("OpenProcess", (access, inherit, pid)))
+        return 99
+
+    def AssignProcessToJobObject(self, job: int, process: int) -> int:
+        self.calls.append(("AssignProcessToJobObject", (job, process)))
+        return 1 if self._assign_ok else 0
+
+    def CloseHandle(self, handle: int) -> int:
+        self.calls.append(("CloseHandle", (handle,)))
+        return 1
+
+
+def test_the_job_kills_on_close_and_takes_each_cli() -> None:
+    kernel32 = RecordingKernel32()
+    job = KillOnCloseJob(kernel32)
+    job.assign(4242)
+    assert kernel32.limits is not None
+    flags = kernel32.limits.BasicLimitInformation.LimitFlags
+    assert flags == JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE == 0x2000
+    assert kernel32.calls == [
+        ("CreateJobObjectW", (None, None)),
+        ("SetInformationJobObject", (7, 9, ctypes.sizeof(JobObjectExtendedLimitInformation))),
+        ("OpenProcess", (0x0101, False, 4242)),
+        ("AssignProcessToJobObject", (7, 99)),
+        ("CloseHandle", (99,)),
+    ]
+    # The job's own handle is never closed: closing it is what ends the CLIs.
+    assert ("CloseHandle", (7,)) not in kernel32.calls
+
+
+def test_a_cli_that_cannot_join_is_an_error_and_leaks_no_handle() -> None:
+    kernel32 = RecordingKernel32(assign_ok=False)
+    job = KillOnCloseJob(kernel32)
+    with pytest.raises(OSError, match="AssignProcessToJobObject"):
+        job.assign(4242)
+    assert kernel32.calls[-1] == ("CloseHandle", (99,))
