@@ -22,6 +22,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0006_recorder_routes,
     m0007_oauth_and_workspaces,
     m0008_recorder_search,
+    m0009_active_session_per_caller,
 )
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
@@ -43,6 +44,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "recorder routes", m0006_recorder_routes.STATEMENTS),
     Migration(7, "oauth and workspaces", m0007_oauth_and_workspaces.STATEMENTS),
     Migration(8, "recorder search", m0008_recorder_search.STATEMENTS),
+    Migration(9, "active session per caller", m0009_active_session_per_caller.STATEMENTS),
 )
 
 
