@@ -1,10 +1,11 @@
-"""Helpers for the two-agents tests: a recording stand-in for Claude Code, and reading it back.
+"""A recording stand-in for Claude Code, and reading back what it recorded.
 
 The stand-in is a real executable the gateway finds on its CLI path and runs as it runs
-`claude`: it reads the stream-json prompt on stdin, answers in Claude Code's stream-json, and
-appends one line per run to a record file: its argv and what came in on stdin. A test reads
-the record to see which conversation each call continued (`--resume ID`), which is exactly
-what decides whether two agents shared a conversation.
+`claude`: it reads the stream-json prompt on stdin, appends one line per run to a record file
+(its argv and its stdin), waits `CLAUDE_STAND_IN_SECONDS` if set, and answers in Claude Code's
+stream-json. A test reads the record to see which conversation each call continued
+(`--resume ID`), which is exactly what decides whether two agents shared a conversation, and
+to know a run has started.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 __all__ = ["ClaudeRun", "install_recording_claude", "runs"]
 
 _SCRIPT = """#!{python}
-import json, os, sys, uuid
+import json, os, sys, time, uuid
 if "--version" in sys.argv:
     print("2.1.0 (Claude Code; test stand-in)")
     sys.exit(0)
@@ -29,6 +30,8 @@ def flag(name):
 session = flag("--resume") or flag("--session-id") or str(uuid.uuid4())
 with open({record!r}, "a", encoding="utf-8") as out:
     out.write(json.dumps({{"argv": args, "stdin": stdin, "session": session}}) + "\\n")
+# A test that needs the answer to be late (a client gone before it is written) says how late.
+time.sleep(float(os.environ.get("CLAUDE_STAND_IN_SECONDS", "0")))
 print(json.dumps({{"type": "system", "subtype": "init", "session_id": session,
                   "model": "claude-stand-in"}}))
 print(json.dumps({{"type": "assistant", "session_id": session, "message": {{
