@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +25,8 @@ from llmgw_desktop.engine.jobs.store import DeskFilter
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
 from tests.clients.harness import client_environment, codex_config, run_cli, write_codex_config
+from tests.conftest import free_port
+from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.reliability._callers_support import install_recording_claude, runs
 from tests.transports.gateway.conftest import provider_env, upstream  # noqa: F401
@@ -227,3 +230,21 @@ async def test_codex_as_an_mcp_client_is_recorded_under_its_own_name(
     rows = await api_gateway.engine.recorder.recent(limit=10)
     # Codex's own name in its MCP `initialize` (its model calls, over HTTP, say `codex`).
     assert [r["caller"] for r in rows if r["provider"] == "claude"] == ["codex-mcp-client"]
+
+
+async def test_an_editor_served_in_process_over_stdio_keeps_its_own_name(tmp_path: Path) -> None:
+    # No gateway runs for this data dir: `llmgw-desktop mcp` becomes the gateway itself.
+    bin_dir = install_recording_claude(tmp_path / "bin", tmp_path / "claude-runs.jsonl")
+    home = tmp_path / "alone"
+    env = gp.child_env(home, free_port(), LLM_GATEWAY_CLI_PATH=str(bin_dir))
+    server = StdioServerParameters(
+        command=sys.executable, args=["-m", "llmgw_desktop", "mcp"], env=env
+    )
+    info = Implementation(name="zed", version="1")
+    async with Client(server, mode="legacy", client_info=info) as editor:
+        answer = await ask(editor, "IN-PROCESS")
+    with sqlite3.connect(home / "data" / "llmgw.db") as db:
+        row = db.execute(
+            "SELECT caller, transport FROM requests WHERE job_id = ?", (answer["jobId"],)
+        ).fetchone()
+    assert row == ("zed", "mcp-stdio")
