@@ -1,7 +1,14 @@
 """The `llmgw-desktop` command: the desktop app by default, headless, or a maintenance command.
 
-Every failure a user can cause (a bad setting, a taken port, an unreadable database) ends in
-one clear message and a non-zero exit code, never a traceback.
+Every failure a user can cause (a bad setting, a settings file that is not UTF-8, a taken
+port, a directory it may not write, an unreadable database) ends in one clear message and a
+non-zero exit code, never a traceback:
+
+  0  stopped cleanly, or handed off to the running instance
+  1  could not start (for example an unreadable database)
+  2  a bad setting, or a settings file that cannot be read as UTF-8 TOML
+  3  the port is taken
+  4  a directory the gateway keeps its files in (data, database, log) cannot be written
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from llmgw_desktop.engine.store import StoreError
 from llmgw_desktop.instance import InstanceLock, hand_off_to_running_instance
 from llmgw_desktop.logging_setup import configure_logging
 from llmgw_desktop.settings import (
+    FILE_KEY,
     ConfigError,
     LoadedSettings,
     Settings,
@@ -30,13 +38,21 @@ from llmgw_desktop.settings import (
 )
 from llmgw_desktop.transports.http_server import PortInUse, base_url, probe_gateway
 
-__all__ = ["EXIT_CONFIG", "EXIT_FAILURE", "EXIT_PORT_IN_USE", "display_problem", "main"]
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FAILURE",
+    "EXIT_PORT_IN_USE",
+    "EXIT_UNWRITABLE",
+    "display_problem",
+    "main",
+]
 
 log = logging.getLogger(__name__)
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 EXIT_PORT_IN_USE = 3
+EXIT_UNWRITABLE = 4
 MIN_PASSWORD_CHARS = 12
 
 
@@ -86,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         loaded = load_settings(args.config)
     except ConfigError as exc:
         config_file = args.config or paths.config_file()
+        if exc.key == FILE_KEY:
+            print(f"llmgw-desktop: the settings file {exc.source} {exc.problem}", file=sys.stderr)
+            return EXIT_CONFIG
         print(
             f"llmgw-desktop: bad setting {exc.key}: {exc.problem}\n"
             f"  value from: {exc.source}\n"
@@ -120,6 +139,8 @@ def hash_password_command() -> int:
 def run_mcp(loaded: LoadedSettings, *, verbose: bool) -> int:
     """`llmgw-desktop mcp`: stdout carries MCP messages only, so logs go to the file."""
     settings = loaded.settings
+    if unwritable := _refuse_unwritable(settings):
+        return unwritable
     logs = configure_logging(
         settings.log_path,
         level=settings.log_level,
@@ -205,6 +226,8 @@ def display_problem(
 def run(loaded: LoadedSettings, *, headless: bool, verbose: bool) -> int:
     """Start the desktop app (or headless mode) as the only instance for this data dir."""
     settings = loaded.settings
+    if unwritable := _refuse_unwritable(settings):
+        return unwritable
     logs = configure_logging(
         settings.log_path,
         level=settings.log_level,
@@ -268,6 +291,42 @@ def _refuse_unsafe(settings: Settings, *, desktop: bool) -> int:
         for warning in startup_warnings(settings):  # also logged once the gateway is up
             print(f"llmgw-desktop: warning: {warning}", file=sys.stderr)
     return EXIT_CONFIG if problems else 0
+
+
+# The directories the gateway writes, by the setting that places them, and what each holds.
+_WRITTEN_DIRS = (
+    ("paths.data_dir", "data directory", "the database, the instance lock and conversations"),
+    ("store.db_path", "database's directory", "the database and its journal"),
+    ("paths.log_dir", "log directory", "the log"),
+)
+
+
+def _refuse_unwritable(settings: Settings) -> int:
+    """EXIT_UNWRITABLE, saying which directory and what to do, when one the gateway keeps its
+    files in cannot be written; else 0. Checked before anything (the log included) opens."""
+    envs = {d.key: d.env for d in declared_settings()}
+    places = {
+        "paths.data_dir": settings.data_path,
+        "store.db_path": settings.database_file.parent,
+        "paths.log_dir": settings.log_path,
+    }
+    checked: set[Path] = set()
+    for key, what, holds in _WRITTEN_DIRS:
+        directory = places[key]
+        if directory in checked:
+            continue
+        checked.add(directory)
+        if (problem := paths.write_problem(directory)) is None:
+            continue
+        print(
+            f"llmgw-desktop: cannot write in the {what} {directory} ({problem}).\n"
+            f"  It holds {holds}.\n"
+            f"  Make it writable for this user, or choose another place with {key} in "
+            f"config.toml\n  or {envs[key]}, and start again.",
+            file=sys.stderr,
+        )
+        return EXIT_UNWRITABLE
+    return 0
 
 
 def port_in_use_message(exc: PortInUse, host: str) -> int:

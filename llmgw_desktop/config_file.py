@@ -16,6 +16,7 @@ from typing import Any
 import tomlkit
 from tomlkit.items import Table
 
+from llmgw_desktop.config_text import config_text
 from llmgw_desktop.settings import ConfigError, declared_settings
 
 __all__ = ["ConfigFileWriter", "checked_value"]
@@ -73,9 +74,10 @@ class ConfigFileWriter:
         Raises:
             OSError: the file cannot be read or written.
             tomlkit.exceptions.ParseError: the file stopped being valid TOML since start-up.
+            NotUtf8: the file stopped being UTF-8 text since start-up.
         """
         try:
-            document = tomlkit.parse(self.path.read_text(encoding="utf-8"))
+            document = tomlkit.parse(config_text(self.path.read_bytes()))
         except FileNotFoundError:
             document = tomlkit.document()
         *tables, leaf = key.split(".")

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import platformdirs
 
-__all__ = ["APP_NAME", "PATH_ENV_VARS", "config_file", "default_data_dir", "default_log_dir"]
+__all__ = [
+    "APP_NAME",
+    "PATH_ENV_VARS",
+    "config_file",
+    "default_data_dir",
+    "default_log_dir",
+    "ensure_private_dir",
+    "write_problem",
+]
 
 APP_NAME = "llmgw-desktop"
 # Read before the settings exist (they say where the settings file is), so not settings.
@@ -36,3 +45,19 @@ def ensure_private_dir(path: Path) -> Path:
     """Create `path` (and parents) readable only by this user; return it."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+def write_problem(path: Path) -> str | None:
+    """Why this process cannot keep files in the directory `path` (made if missing), or None.
+
+    It tries what the app will do there, create a file, rather than read mode bits: ACLs, a
+    read-only mount or another owner all say no the same way, and the answer holds for root.
+    """
+    try:
+        ensure_private_dir(path)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-check-")
+        os.close(fd)
+        Path(probe).unlink()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None

@@ -19,11 +19,13 @@ from typing import Any, get_type_hints
 
 from llmgw_desktop import paths
 from llmgw_desktop import settings_fields as checks
+from llmgw_desktop.config_text import NotUtf8, config_text
 from llmgw_desktop.settings_fields import setting
 from llmgw_desktop.settings_gateway import GatewaySettings
 from llmgw_desktop.settings_security import SecuritySettings
 
 __all__ = [
+    "FILE_KEY",
     "ConfigError",
     "LoadedSettings",
     "Settings",
@@ -37,6 +39,10 @@ SECRET_ENV_VARS = ("LLM_GATEWAY_MASTER_KEY",)
 # Opt-ins that must come from the environment of the process itself, never from a file
 # someone else may be able to edit.
 ENV_ONLY_OPT_INS = ("LLM_GATEWAY_OAUTH_ALLOW_OPEN_REGISTRATION", "LLM_GATEWAY_WORKSPACE_ADMIN")
+
+
+# The key of a ConfigError about the settings file as a whole rather than one setting.
+FILE_KEY = "(file)"
 
 
 class ConfigError(Exception):
@@ -497,19 +503,21 @@ def read_config_file(path: Path) -> dict[str, Any]:
     """Parse `config.toml` into flat dotted keys; a missing file is an empty config.
 
     Raises:
-        ConfigError: the file is not valid TOML or cannot be read.
+        ConfigError: the file cannot be read, is not UTF-8 text, or is not valid TOML.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = config_text(path.read_bytes())
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise ConfigError("(file)", str(path), f"cannot be read: {exc.strerror}") from None
+        raise ConfigError(FILE_KEY, str(path), f"cannot be read: {exc.strerror}") from None
+    except NotUtf8 as exc:
+        raise ConfigError(FILE_KEY, str(path), str(exc)) from None
     try:
         tables = frozenset(d.key for d in declared_settings() if d.type in (dict, Mapping))
         return _flatten(tomllib.loads(text), keep=tables)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("(file)", str(path), f"is not valid TOML: {exc}") from None
+        raise ConfigError(FILE_KEY, str(path), f"is not valid TOML: {exc}") from None
 
 
 def load_settings(

@@ -1,9 +1,11 @@
 """Which conversation a call continues, and in which directory it runs.
 
 A call can name a gateway session (`gw-...`), a CLI's own session id, ask for the latest
-conversation, or say nothing (then the caller's active session for that provider continues,
-unless it asked for a new one). Claude, Gemini and OpenCode only find a conversation from the
-directory it ran in, so the directory travels with the conversation.
+conversation, or say nothing. Then the caller's own active session for that provider
+continues, unless it asked for a new one. "The caller" is the principal and the client's name
+together, so one agent's `session_create` never makes another agent's calls continue its
+conversation. Claude, Gemini and OpenCode only find a conversation from the directory it ran
+in, so the directory travels with the conversation.
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ class ConversationRouter:
     def __init__(self, sessions: SessionStore) -> None:
         self._sessions = sessions
 
-    async def resolve(self, provider: str, params: CallParams, principal: str) -> Resolved:
-        """Pick the conversation (and its directory) a call continues.
+    async def resolve(
+        self, provider: str, params: CallParams, principal: str, *, caller: str = ""
+    ) -> Resolved:
+        """Pick the conversation (and its directory) a call continues; `caller` (the client's
+        name) chooses whose active session a call that names none continues.
 
         Raises:
             InvalidRequest: the session belongs to another provider, or sessions are unsupported.
@@ -91,7 +96,7 @@ class ConversationRouter:
         if params.fork:
             raise InvalidRequest("forking needs the sessionId to fork from", param="sessionId")
         if not params.create_new_session:
-            active = await self._sessions.active(principal, provider)
+            active = await self._sessions.active(principal, provider, caller=caller)
             if active is not None:
                 return await self._from_gateway(active, provider, params, principal, explicit)
         return Resolved(SessionChoice(), None, explicit, None)

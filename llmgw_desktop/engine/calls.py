@@ -126,9 +126,11 @@ class ProviderCalls:
             attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_ms / 1000
         )
 
-    async def resolve(self, provider: str, params: CallParams, principal: str) -> Resolved:
+    async def resolve(
+        self, provider: str, params: CallParams, principal: str, *, caller: str = ""
+    ) -> Resolved:
         """Pick the conversation (and its directory) a call continues."""
-        return await self._router.resolve(provider, params, principal)
+        return await self._router.resolve(provider, params, principal, caller=caller)
 
     async def submit(
         self,
@@ -150,7 +152,7 @@ class ProviderCalls:
         """
         meta = meta or RequestMeta()
         self._ensure_available(provider)
-        params = await self._anchored(provider, params, principal)
+        params = await self._anchored(provider, params, principal, meta.caller)
         # Validation looks at the working directory on disk: do it off the loop.
         params = await asyncio.to_thread(params.validated)
         optimization: dict[str, Any] = {}
@@ -241,7 +243,7 @@ class ProviderCalls:
                 provider=provider,
                 install_command=info.install_command,
             )
-        resolved = await self._router.resolve(provider, params, principal)
+        resolved = await self._router.resolve(provider, params, principal, caller=meta.caller)
         request = ProviderRequest(
             prompt=params.rendered_prompt,
             parts=params.prompt_parts,
@@ -427,13 +429,15 @@ class ProviderCalls:
             data["_optimization"] = optimization
         return data
 
-    async def _anchored(self, provider: str, params: CallParams, principal: str) -> CallParams:
+    async def _anchored(
+        self, provider: str, params: CallParams, principal: str, caller: str
+    ) -> CallParams:
         """The call with its workspace resolved to a directory, under the remote-call rule."""
         if self._workspaces is None:
             return params
         continues = params.session_id is not None or params.resume_latest
         if not continues and not params.create_new_session and principal != LOCAL_PRINCIPAL:
-            continues = await self._sessions.active(principal, provider) is not None
+            continues = await self._sessions.active(principal, provider, caller=caller) is not None
         working_dir = await self._workspaces.anchor(
             principal,
             workspace=params.workspace,

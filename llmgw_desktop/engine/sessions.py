@@ -4,7 +4,10 @@ Two kinds of record, both owned by a principal and holding ids and metadata only
 conversation itself (the CLI keeps that):
 
 - a gateway session (`gw-...`), made with `session_create`, names a conversation the caller
-  wants to continue; it learns the CLI's own session id after its first call;
+  wants to continue; it learns the CLI's own session id after its first call. Each caller (the
+  MCP client's own name, or `X-Caller`) of a principal has its own active session per
+  provider, which its calls without a `sessionId` continue: two agents of one user never
+  share a conversation unless one names the other's session;
 - a provider session is every CLI conversation the gateway has run, with the directory it ran
   in (Claude, Gemini and OpenCode find a conversation only from that directory) and the usage
   totals last seen (Codex, Copilot and Vibe report totals over the whole conversation).
@@ -40,7 +43,7 @@ class SessionView:
     id: str
     provider: str
     title: str
-    active: bool
+    active: bool  # for the caller who asked: its calls without a sessionId continue this one
     provider_session_id: str | None
     created_at: float
     updated_at: float
@@ -87,11 +90,12 @@ class SessionStore:
         principal: str,
         provider: str,
         *,
+        caller: str = "",
         title: str = "",
         working_dir: str | None = None,
         set_active: bool = True,
     ) -> SessionView:
-        """A new gateway session for `provider`; by default it becomes the active one.
+        """A new gateway session for `provider`; by default it becomes `caller`'s active one.
 
         Raises:
             InvalidRequest: unknown provider or a title that is too long.
@@ -106,73 +110,74 @@ class SessionStore:
 
         def write() -> Any:
             with self._db.models.database.atomic():
-                if set_active:
-                    self._deactivate(principal, provider)
-                return Session.create(
+                row = Session.create(
                     id=session_id,
                     owner_principal=principal,
                     provider=provider,
                     title=redact(title),  # a caller's text, kept like every other
-                    active=set_active,
                     metadata_json=json.dumps(metadata),
                     created_at=now,
                     updated_at=now,
                 )
+                if set_active:
+                    self._make_active(principal, caller, provider, session_id)
+                return row
 
-        return _view(await self._db.run(write))
+        return _view(await self._db.run(write), set_active)
 
-    async def get(self, principal: str, session_id: str) -> SessionView:
-        """Raises: NotFound: no such session for this principal."""
-        Session = self._db.models.Session
-        row = await self._db.run(
-            lambda: Session.get_or_none(
-                (Session.id == session_id) & (Session.owner_principal == principal)
-            )
-        )
-        if row is None:
-            raise NotFound(f"no session {session_id!r}", session_id=session_id)
-        return _view(row)
-
-    async def list_sessions(self, principal: str, provider: str | None = None) -> list[SessionView]:
-        Session = self._db.models.Session
-        where = Session.owner_principal == principal
-        if provider is not None:
-            _check_provider(provider)
-            where &= Session.provider == provider
-        rows = await self._db.run(
-            lambda: list(Session.select().where(where).order_by(Session.updated_at.desc()))
-        )
-        return [_view(r) for r in rows]
-
-    async def active(self, principal: str, provider: str) -> SessionView | None:
-        Session = self._db.models.Session
-        row = await self._db.run(
-            lambda: Session.get_or_none(
-                (Session.owner_principal == principal)
-                & (Session.provider == provider)
-                & (Session.active == True)  # noqa: E712 - peewee builds SQL from ==
-            )
-        )
-        return None if row is None else _view(row)
-
-    async def set_active(self, principal: str, session_id: str) -> SessionView:
-        """Make this the session that calls to its provider continue by default.
+    async def get(self, principal: str, session_id: str, *, caller: str = "") -> SessionView:
+        """The session, `active` meaning active for `caller`.
 
         Raises:
             NotFound: no such session for this principal.
         """
-        session = await self.get(principal, session_id)
+        return (await self._rows(principal, caller, id_=session_id))[0]
+
+    async def list_sessions(
+        self, principal: str, provider: str | None = None, *, caller: str = ""
+    ) -> list[SessionView]:
+        """The principal's sessions, newest first, `active` meaning active for `caller`."""
+        if provider is not None:
+            _check_provider(provider)
+        return await self._rows(principal, caller, provider=provider)
+
+    async def active(
+        self, principal: str, provider: str, *, caller: str = ""
+    ) -> SessionView | None:
+        """The session `caller`'s calls to `provider` continue when they name none."""
+        Session, Active = self._db.models.Session, self._db.models.ActiveSession
+        row = await self._db.run(
+            lambda: (
+                Session.select()
+                .join(Active, on=(Active.session_id == Session.id))
+                .where(
+                    (Active.owner_principal == principal)
+                    & (Active.caller == caller)
+                    & (Active.provider == provider)
+                    & (Session.owner_principal == principal)
+                )
+                .first()
+            )
+        )
+        return None if row is None else _view(row, True)
+
+    async def set_active(self, principal: str, session_id: str, *, caller: str = "") -> SessionView:
+        """Make this the session `caller`'s calls to its provider continue by default (other
+        callers keep theirs).
+
+        Raises:
+            NotFound: no such session for this principal.
+        """
+        session = await self.get(principal, session_id, caller=caller)
         Session = self._db.models.Session
 
         def write() -> None:
             with self._db.models.database.atomic():
-                self._deactivate(principal, session.provider)
-                Session.update(active=True, updated_at=self._clock()).where(
-                    Session.id == session_id
-                ).execute()
+                self._make_active(principal, caller, session.provider, session_id)
+                Session.update(updated_at=self._clock()).where(Session.id == session_id).execute()
 
         await self._db.run(write)
-        return await self.get(principal, session_id)
+        return await self.get(principal, session_id, caller=caller)
 
     async def delete(self, principal: str, session_id: str) -> SessionView:
         """Forget a gateway session (the CLI's own history is left alone).
@@ -182,6 +187,7 @@ class SessionStore:
         """
         session = await self.get(principal, session_id)
         Session = self._db.models.Session
+        # Whoever had it active loses it with it (the foreign key cascades).
         await self._db.run(lambda: Session.delete().where(Session.id == session_id).execute())
         return session
 
@@ -193,6 +199,38 @@ class SessionStore:
             _check_provider(provider)
             where &= Session.provider == provider
         return int(await self._db.run(lambda: Session.delete().where(where).execute()))
+
+    async def _rows(
+        self,
+        principal: str,
+        caller: str,
+        *,
+        id_: str | None = None,
+        provider: str | None = None,
+    ) -> list[SessionView]:
+        """Sessions of `principal` with whether each is `caller`'s active one.
+
+        Raises:
+            NotFound: `id_` was asked for and is not this principal's.
+        """
+        Session, Active = self._db.models.Session, self._db.models.ActiveSession
+        where = Session.owner_principal == principal
+        if id_ is not None:
+            where &= Session.id == id_
+        if provider is not None:
+            where &= Session.provider == provider
+
+        def read() -> tuple[list[Any], set[str]]:
+            rows = list(Session.select().where(where).order_by(Session.updated_at.desc()))
+            mine = Active.select(Active.session_id).where(
+                (Active.owner_principal == principal) & (Active.caller == caller)
+            )
+            return rows, {a.session_id for a in mine}
+
+        rows, active_ids = await self._db.run(read)
+        if id_ is not None and not rows:
+            raise NotFound(f"no session {id_!r}", session_id=id_)
+        return [_view(r, r.id in active_ids) for r in rows]
 
     async def record_use(
         self, session_id: str, *, provider_session_id: str | None, working_dir: str | None
@@ -242,11 +280,15 @@ class SessionStore:
             updated_at=now,
         ).where(Session.id == session_id).execute()
 
-    def _deactivate(self, principal: str, provider: str) -> None:
-        Session = self._db.models.Session
-        Session.update(active=False).where(
-            (Session.owner_principal == principal) & (Session.provider == provider)
-        ).execute()
+    def _make_active(self, principal: str, caller: str, provider: str, session_id: str) -> None:
+        """On the DB thread: `caller`'s calls to `provider` continue `session_id` from now on."""
+        self._db.models.ActiveSession.insert(
+            owner_principal=principal,
+            caller=caller,
+            provider=provider,
+            session_id=session_id,
+            set_at=self._clock(),
+        ).on_conflict_replace().execute()
 
     # -- provider sessions -------------------------------------------------------------------
 
@@ -344,12 +386,12 @@ def _check_provider(provider: str) -> None:
         )
 
 
-def _view(row: Any) -> SessionView:
+def _view(row: Any, active: bool) -> SessionView:
     return SessionView(
         id=row.id,
         provider=row.provider,
         title=row.title,
-        active=bool(row.active),
+        active=active,
         provider_session_id=row.provider_session_id,
         created_at=row.created_at,
         updated_at=row.updated_at,

@@ -8,7 +8,11 @@ The app runs in a task of its own. A client that goes away cancels the aiohttp h
 runner enables handler cancellation); the bridge then tells the app with `http.disconnect`, as
 an ASGI server would, and lets it finish, instead of cancelling it mid-flight. (The MCP SDK
 decides whether a new session was established only when its call returns: cancelling it
-right after a client has read its answer and hung up would throw the session away.)
+right after a client has read its answer and hung up would throw the session away.) A client
+can also leave before aiohttp notices, between two writes: the write that finds the connection
+closed counts as the same disconnect, one line at DEBUG, as an ASGI server drops sends after a
+disconnect, instead of an exception inside the app (the MCP SDK logged each as a 30-line
+ERROR).
 
 The off-the-shelf aiohttp-asgi 0.7.1 hung on the first request when tried; this is the part
 of it we need, small enough to read.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -34,6 +39,7 @@ ASGIApp = Callable[
     ],
     Awaitable[None],
 ]
+log = logging.getLogger(__name__)
 BODY_CHUNK = 64 * 1024
 DISCONNECT_GRACE_S = 5.0  # how long an app may take to wind down after its client left
 
@@ -66,6 +72,16 @@ async def serve_asgi(
     finished = False
 
     async def send(message: Message) -> None:
+        try:
+            await write(message)
+        except ConnectionResetError as exc:  # aiohttp's "Cannot write to closing transport"
+            if not disconnected.is_set():
+                log.debug(
+                    "%s %s: the client left mid-answer (%s)", request.method, request.path, exc
+                )
+            disconnected.set()
+
+    async def write(message: Message) -> None:
         nonlocal response, start, finished
         kind = message["type"]
         if kind == "http.response.start":
@@ -101,18 +117,23 @@ async def serve_asgi(
     if response is None:
         if start is None:
             return web.Response(status=500, text="the MCP endpoint sent no response")
-        response = await _prepare(request, start)
-        await response.write_eof()
+        # Unprepared: aiohttp sends it, and copes with a client that is already gone.
+        return _response(start)
     return response
 
 
 async def _prepare(request: web.Request, start: Message | None) -> web.StreamResponse:
     if start is None:
         raise RuntimeError("ASGI app sent a body before http.response.start")
+    response = _response(start)
+    await response.prepare(request)
+    return response
+
+
+def _response(start: Message) -> web.StreamResponse:
     response = web.StreamResponse(status=int(start["status"]))
     for name, value in start.get("headers", ()):
         response.headers.add(name.decode("latin-1"), value.decode("latin-1"))
-    await response.prepare(request)
     return response
 
 

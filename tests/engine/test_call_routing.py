@@ -210,3 +210,16 @@ async def test_expired_conversations_drop_only_the_dirs_the_gateway_made(
     assert not made.exists()
     assert users.exists()
     assert await engine.sessions.provider_session("local", "claude", "a") is None
+
+
+async def test_active_session_belongs_to_the_caller_that_made_it(engine: Engine) -> None:
+    session = await engine.sessions.create("local", "codex", caller="claude-code")
+    mine = await engine.calls.resolve(
+        "codex", CallParams(prompt="x"), "local", caller="claude-code"
+    )
+    theirs = await engine.calls.resolve("codex", CallParams(prompt="x"), "local", caller="cursor")
+    assert mine.gateway_session_id == session.id
+    assert theirs.gateway_session_id is None
+    # Forgetting the session forgets it as anyone's active one.
+    await engine.sessions.delete("local", session.id)
+    assert await engine.sessions.active("local", "codex", caller="claude-code") is None

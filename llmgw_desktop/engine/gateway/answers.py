@@ -30,6 +30,8 @@ class CallerInfo:
     passthrough_headers: Mapping[str, str] = field(default_factory=dict)
     # For CLI targets: the registered workspace the CLI runs in (`X-Workspace`).
     workspace: str | None = None
+    # For CLI targets: the conversation to continue (`X-Session-Id`); None starts a fresh one.
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)

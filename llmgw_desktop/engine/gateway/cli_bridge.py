@@ -119,8 +119,13 @@ class CliBridge:
         meta: RequestMeta,
         *,
         workspace: str | None = None,
+        session_id: str | None = None,
     ) -> CliCall:
         """Submit the call (approval, availability and limits are checked here).
+
+        The call continues the conversation `session_id` names (a gateway session or the CLI's
+        own id, as `sessionId` does over MCP), else it starts a fresh one: an HTTP client is
+        never put into a conversation an agent of the same user made active.
 
         Raises:
             GatewayError: refused (unavailable, denied, saturated, invalid).
@@ -134,6 +139,8 @@ class CliBridge:
             model=model or None,
             permission_mode=BRIDGE_PERMISSION_MODE,
             workspace=workspace,
+            session_id=session_id,
+            create_new_session=session_id is None,
             # An API call is never answered from another caller's earlier job.
             force_refresh=True,
         )

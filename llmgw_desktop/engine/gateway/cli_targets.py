@@ -58,6 +58,7 @@ async def serve_on_cli(
             caller.principal,
             meta,
             workspace=caller.workspace,
+            session_id=caller.session_id,
         )
     except ApprovalDenied:
         route.recorded = True  # the engine recorded the denial

@@ -71,6 +71,7 @@ _NOT_FORWARDED = frozenset(
         "x-caller",
         "x-project",
         "x-workspace",
+        "x-session-id",
         "x-llmgw-instance-token",
         "mcp-session-id",
         "mcp-protocol-version",

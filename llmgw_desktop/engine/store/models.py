@@ -58,7 +58,7 @@ class Models:
             provider = peewee.TextField()
             provider_session_id = peewee.TextField(null=True)
             title = peewee.TextField(default="")
-            active = peewee.BooleanField(default=False)
+            active = peewee.BooleanField(default=False)  # unused since schema 10: ActiveSession
             metadata_json = peewee.TextField(default="{}")
             created_at = peewee.FloatField()
             updated_at = peewee.FloatField()
@@ -66,6 +66,19 @@ class Models:
 
             class Meta:
                 table_name = "sessions"
+
+        class ActiveSession(Base):
+            """The session a caller's calls to a provider continue when they name none."""
+
+            owner_principal = peewee.TextField()
+            caller = peewee.TextField()
+            provider = peewee.TextField()
+            session_id = peewee.TextField()
+            set_at = peewee.FloatField()
+
+            class Meta:
+                table_name = "active_sessions"
+                primary_key = peewee.CompositeKey("owner_principal", "caller", "provider")
 
         class ProviderSession(Base):
             provider = peewee.TextField()
@@ -203,6 +216,7 @@ class Models:
         self.StoreMeta = StoreMeta
         self.Job = Job
         self.Session = Session
+        self.ActiveSession = ActiveSession
         self.ProviderSession = ProviderSession
         self.RecordedRequest = RecordedRequest
         self.VaultKey = VaultKey
@@ -215,6 +229,7 @@ class Models:
             StoreMeta,
             Job,
             Session,
+            ActiveSession,
             ProviderSession,
             RecordedRequest,
             VaultKey,

@@ -9,10 +9,21 @@ from typing import Any
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.redact import redact
 
-__all__ = ["caller_name", "project_scope"]
+__all__ = [
+    "SESSION_HEADER",
+    "agent_name",
+    "caller_name",
+    "clean_caller",
+    "explicit_caller",
+    "project_scope",
+    "session_named",
+]
 
 CALLER_HEADER = "X-Caller"
 PROJECT_HEADER = "X-Project"
+# The conversation a request to a CLI model (`claude-cli/...`) continues: a gateway session
+# (`gw-...`) or the CLI's own session id. Without it every such request starts a fresh one.
+SESSION_HEADER = "X-Session-Id"
 _PROJECT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 _CALLER = re.compile(r"[^\w .:/@+()-]")
 # Well-known user agents, so pins and the recorder name tools the way their users do.
@@ -38,22 +49,38 @@ _AGENTS = (
 
 
 def caller_name(headers: Mapping[str, str]) -> str:
-    """`X-Caller` when given, else a name recognised from the user agent, else its product.
+    """`X-Caller` when given, else a name recognised from the user agent, else its product."""
+    return explicit_caller(headers) or agent_name(headers)
 
-    Secrets are masked first: the character filter could join a key to the word before it
-    (`key=sk-...` becomes `keysk-...`), and the cut could leave part of one, where the redactor
-    would no longer see it.
-    """
-    explicit = headers.get(CALLER_HEADER, "").strip()
-    if explicit:
-        return _CALLER.sub("", redact(explicit))[:80]
+
+def explicit_caller(headers: Mapping[str, str]) -> str:
+    """The name the client gave itself in `X-Caller`, or ""."""
+    return clean_caller(headers.get(CALLER_HEADER, ""))
+
+
+def agent_name(headers: Mapping[str, str]) -> str:
+    """A well-known tool's name recognised from the user agent, else the agent's product."""
     agent = headers.get("User-Agent", "").strip()
     lowered = agent.lower()
     for needle, name in _AGENTS:
         if needle in lowered:
             return name
-    product = agent.split(" ", 1)[0].split("/", 1)[0]
-    return _CALLER.sub("", redact(product))[:80]
+    return clean_caller(agent.split(" ", 1)[0].split("/", 1)[0])
+
+
+def clean_caller(name: str) -> str:
+    """A caller's name as the gateway keeps it: printable, short, no markup.
+
+    Secrets are masked first: the character filter could join a key to the word before it
+    (`key=sk-...` becomes `keysk-...`), and the cut could leave part of one, where the redactor
+    would no longer see it.
+    """
+    return _CALLER.sub("", redact(name.strip()))[:80]
+
+
+def session_named(headers: Mapping[str, str]) -> str | None:
+    """The session `X-Session-Id` names (checked by the engine like `sessionId`), or None."""
+    return headers.get(SESSION_HEADER, "").strip() or None
 
 
 def project_scope(headers: Mapping[str, str], body: Mapping[str, Any] | None) -> str | None:

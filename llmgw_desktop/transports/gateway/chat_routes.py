@@ -28,7 +28,7 @@ from llmgw_desktop.engine.gateway.passthrough import forwardable_headers
 from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.transports.auth_edge import principal_of
-from llmgw_desktop.transports.gateway.callers import caller_name, project_scope
+from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
 
 __all__ = ["add_chat_routes", "json_body", "read_body", "read_json"]
 
@@ -110,6 +110,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 request.headers.items(), private=(engine.auth.trusted_header,)
             ),
             workspace=request.headers.get("X-Workspace") or None,
+            session_id=session_named(request.headers),
         )
 
     async def serve(

@@ -17,7 +17,7 @@ from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed
 from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
 from llmgw_desktop.transports.auth_edge import principal_of
-from llmgw_desktop.transports.gateway.callers import caller_name, project_scope
+from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
 from llmgw_desktop.transports.gateway.chat_routes import json_body, read_json
 
 __all__ = ["add_native_routes"]
@@ -37,6 +37,7 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
             caller=caller_name(request.headers),
             project=project_scope(request.headers, body),
             endpoint="/v1/generate",
+            session_id=session_named(request.headers),
         )
         answer = await engine.gateway.chat(DIALECT_OPENAI_CHAT, chat, caller)
         assert isinstance(answer, Completed)  # streaming is not offered here

@@ -1,9 +1,16 @@
 """Who is calling, and through which door: decided at the edge, read by tools and resources.
 
-Over HTTP the aiohttp edge puts the principal and transport into the ASGI scope's state; a
-server middleware copies them into a context variable for the duration of each MCP message,
-so tools and resources (which get no request object of their own) can read them. Over stdio
-there is no request, and the caller is the local user.
+Over HTTP the aiohttp edge puts the principal, transport and client headers into the ASGI
+scope's state; a server middleware copies them into a context variable for the duration of
+each MCP message, so tools and resources (which get no request object of their own) can read
+them. Over stdio there is no request, and the principal is the local user.
+
+The caller's name is the MCP client's own: `X-Caller` when the client sends one (so two copies
+of one editor can be told apart), else the `clientInfo` name it gave in `initialize` (on
+2026-era requests, in each request's envelope), else, over HTTP, its User-Agent's product. It
+names the client in the recorder and the job list, and scopes "continue my active session",
+so two agents of one user never continue each other's conversation by accident. Editors
+relayed by `llmgw-desktop mcp` keep their own name: the relay forwards their `initialize`.
 """
 
 from __future__ import annotations
@@ -16,8 +23,9 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL
+from llmgw_desktop.transports.gateway.callers import clean_caller
 
-__all__ = ["SCOPE_KEY", "Caller", "caller_middleware", "caller_of", "current_caller"]
+__all__ = ["SCOPE_KEY", "Caller", "caller_middleware", "caller_of", "client_name", "current_caller"]
 
 SCOPE_KEY = "llmgw"
 
@@ -26,7 +34,9 @@ SCOPE_KEY = "llmgw"
 class Caller:
     principal: str
     transport: str
-    client: str  # a short label of the client software, for the recorder
+    # The client's own name (see the module docstring): the recorder's label, and with the
+    # principal the scope of the active session.
+    client: str
     # How the principal proved itself ("local", "bearer", "oauth", ...) and, for OAuth
     # clients, the scopes granted.
     method: str = "local"
@@ -50,23 +60,32 @@ def caller_of(ctx: Any = None) -> Caller:
     return _current.get()
 
 
+def client_name(ctx: ServerRequestContext[Any, Any]) -> str:
+    """The name the MCP client gave in `clientInfo` (cleaned), or "" when it gave none."""
+    params = getattr(ctx.session, "client_params", None)
+    info = getattr(params, "client_info", None)
+    name = getattr(info, "name", None)
+    return clean_caller(name) if isinstance(name, str) else ""
+
+
 async def caller_middleware(
     ctx: ServerRequestContext[Any, Any], call_next: CallNext
 ) -> HandlerResult:
-    """Set the caller from the HTTP request's scope state (left as stdio when there is none)."""
+    """Set the caller from the HTTP request's scope state (the local user over stdio)."""
     scope = getattr(ctx.request, "scope", None)
     state = scope.get("state", {}).get(SCOPE_KEY) if isinstance(scope, dict) else None
     if not isinstance(state, dict):
-        return await call_next(ctx)
-    token = _current.set(
-        Caller(
+        caller = Caller(LOCAL_PRINCIPAL, STDIO_CALLER.transport, client_name(ctx))
+    else:
+        name = str(state.get("caller", "")) or client_name(ctx) or str(state.get("agent", ""))
+        caller = Caller(
             str(state.get("principal", LOCAL_PRINCIPAL)),
             str(state.get("transport", "mcp-http")),
-            str(state.get("client", "")),
+            name,
             str(state.get("method", "local")),
             frozenset(state.get("scopes", ())),
         )
-    )
+    token = _current.set(caller)
     try:
         return await call_next(ctx)
     finally:

@@ -26,10 +26,11 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.transports.asgi import serve_asgi
 from llmgw_desktop.transports.auth_edge import principal_of
+from llmgw_desktop.transports.gateway.callers import agent_name, explicit_caller
+from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.transports.mcp.caller import SCOPE_KEY
 from llmgw_desktop.transports.mcp.server import build_mcp_server
 
@@ -99,6 +100,7 @@ class McpHttpFront:
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
         self._manager = self._server.session_manager
+        self._auth = engine.auth
         self._stop = asyncio.Event()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -135,11 +137,17 @@ class McpHttpFront:
                 "principal": principal.id,
                 "method": principal.method,
                 "scopes": tuple(principal.scopes),
-                "transport": "mcp-http",
-                # Masked before the cut, which could leave part of a key the redactor misses.
-                "client": redact(request.headers.get("User-Agent", ""))[:120],
+                "transport": "mcp-stdio" if self._relayed(request) else "mcp-http",
+                # The client's name: X-Caller, else clientInfo (read per message), else this.
+                "caller": explicit_caller(request.headers),
+                "agent": agent_name(request.headers),
             }
         }
         return await serve_asgi(
             self._manager.handle_request, request, state=state, user=session_owner(principal)
         )
+
+    def _relayed(self, request: web.Request) -> bool:
+        """Whether `llmgw-desktop mcp` relays this from an editor's stdio (it alone sends the
+        instance token here)."""
+        return self._auth.is_instance_token(request.headers.get(INSTANCE_TOKEN_HEADER, ""))

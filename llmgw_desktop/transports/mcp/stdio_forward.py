@@ -7,6 +7,12 @@ the `Mcp-Session-Id` and protocol version the app negotiated and keeps the serve
 event stream open; for 2026-07-28 requests it adds the routing headers the spec requires
 (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`) from each message's own envelope. Requests
 run concurrently, so a long tool call does not hold up the others.
+
+The editor's own `initialize` (its `clientInfo`) is what reaches the app, so the app records
+the editor's name (`claude-code`, `cursor`, ...), never the relay's. An editor that quits
+while answers are on their way is a normal end, said in one line: the answers are dropped,
+and every task the relay started is awaited or has its failure logged, never left for the
+garbage collector to report.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ class StdioForwarder:
         self._out: asyncio.StreamWriter | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._event_stream: asyncio.Task[None] | None = None
+        self._editor_gone = False
 
     async def run(self, reader: asyncio.StreamReader, writer: Any) -> None:
         """Relay until `reader` reaches end of input; `writer` has `write()` and `drain()`."""
@@ -66,7 +73,13 @@ class StdioForwarder:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._reap)
+
+    def _reap(self, task: asyncio.Task[None]) -> None:
+        """Forget a finished relay task, and log its failure (nothing else would see it)."""
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("relaying a message failed", exc_info=exc)
 
     def _headers(self, message: dict[str, Any] | None = None) -> dict[str, str]:
         headers = {
@@ -135,6 +148,8 @@ class StdioForwarder:
     async def _listen(self, http: aiohttp.ClientSession) -> None:
         """The 2025-era server-to-client stream (notifications, server requests)."""
         for _ in range(EVENT_STREAM_RETRIES):
+            if self._editor_gone:
+                return
             try:
                 headers = self._headers()
                 headers["Accept"] = "text/event-stream"
@@ -149,10 +164,17 @@ class StdioForwarder:
 
     async def _write(self, message: dict[str, Any]) -> None:
         assert self._out is not None
+        if self._editor_gone:
+            return
         line = json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n"
         async with self._write_lock:
-            self._out.write(line.encode())
-            await self._out.drain()
+            try:
+                self._out.write(line.encode())
+                await self._out.drain()
+            except ConnectionError as exc:  # the editor closed our stdout: it has quit
+                if not self._editor_gone:
+                    log.info("the editor closed the connection (%s); dropping its answers", exc)
+                self._editor_gone = True
 
 
 async def _messages(reader: asyncio.StreamReader) -> AsyncIterator[dict[str, Any]]:

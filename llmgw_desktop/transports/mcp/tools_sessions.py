@@ -37,7 +37,8 @@ def register_session_tools(server: MCPServer, engine: Engine) -> None:
             str | None, Field(description="A registered workspace its calls run in.")
         ] = None,
         setActive: Annotated[
-            bool, Field(description="Calls to this provider without a sessionId continue it.")
+            bool,
+            Field(description="Your calls to this provider without a sessionId continue it."),
         ] = True,
     ) -> CallToolResult:
         """Start a conversation to continue across calls (the CLI keeps the conversation)."""
@@ -51,7 +52,8 @@ def register_session_tools(server: MCPServer, engine: Engine) -> None:
                 code="sessions_unsupported",
                 param="provider",
             )
-        principal = caller_of(ctx).principal
+        who = caller_of(ctx)
+        principal = who.principal
         # Remote callers may only make sessions in a registered workspace.
         workingDir = await engine.workspaces.anchor(
             principal, workspace=workspace, working_dir=workingDir
@@ -61,6 +63,7 @@ def register_session_tools(server: MCPServer, engine: Engine) -> None:
         session = await engine.sessions.create(
             principal,
             provider,
+            caller=who.client,
             title=title,
             working_dir=workingDir,
             set_active=setActive,
@@ -73,14 +76,16 @@ def register_session_tools(server: MCPServer, engine: Engine) -> None:
         provider: Annotated[str | None, Field(description="Only this provider's.")] = None,
     ) -> CallToolResult:
         """Your sessions, newest first."""
-        sessions = await engine.sessions.list_sessions(caller_of(ctx).principal, provider)
+        who = caller_of(ctx)
+        sessions = await engine.sessions.list_sessions(who.principal, provider, caller=who.client)
         return success({"sessions": [s.to_dict() for s in sessions]})
 
     @guarded
     async def session_get(ctx: Context, sessionId: SessionId) -> CallToolResult:
         """One session, with a compact cache-state block once it has made calls."""
-        principal = caller_of(ctx).principal
-        session = await engine.sessions.get(principal, sessionId)
+        who = caller_of(ctx)
+        principal = who.principal
+        session = await engine.sessions.get(principal, sessionId, caller=who.client)
         body = session.to_dict()
         cache = await engine.cache.session_view(principal, sessionId)
         if cache is not None:
@@ -89,8 +94,9 @@ def register_session_tools(server: MCPServer, engine: Engine) -> None:
 
     @guarded
     async def session_set_active(ctx: Context, sessionId: SessionId) -> CallToolResult:
-        """Make this the session calls to its provider continue when they name none."""
-        session = await engine.sessions.set_active(caller_of(ctx).principal, sessionId)
+        """Make this the session your calls to its provider continue when they name none."""
+        who = caller_of(ctx)
+        session = await engine.sessions.set_active(who.principal, sessionId, caller=who.client)
         return success(session.to_dict())
 
     @guarded

@@ -147,3 +147,31 @@ async def test_a_schema_1_database_upgrades_in_place_keeping_its_rows(tmp_path: 
         await db.close()
     assert db.schema_version == len(MIGRATIONS)
     assert (job.state, job.attempts, job.progress_json) == ("completed", 0, "{}")
+
+
+async def test_schema_9_keeps_sessions_but_drops_their_per_principal_active_marks(
+    tmp_path: Path,
+) -> None:
+    from llmgw_desktop.engine.store.migrations import apply_migrations
+
+    path = tmp_path / "llmgw.db"
+    import peewee
+
+    old = peewee.SqliteDatabase(str(path))
+    old.connect()
+    apply_migrations(old, MIGRATIONS[:8])
+    old.execute_sql(
+        "INSERT INTO sessions (id, owner_principal, provider, active, created_at, updated_at)"
+        " VALUES ('gw-1', 'local', 'claude', 1, 1, 1)"
+    )
+    old.close()
+
+    db = Database(path)
+    await db.open()
+    try:
+        session = await db.run(lambda: db.models.Session.get_by_id("gw-1"))
+        marks = await db.run(lambda: db.models.ActiveSession.select().count())
+    finally:
+        await db.close()
+    # No caller can be told from the old mark, so no caller continues it by accident.
+    assert (session.provider, session.active, marks) == ("claude", False, 0)

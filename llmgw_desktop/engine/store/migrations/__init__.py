@@ -23,6 +23,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0007_oauth_and_workspaces,
     m0008_recorder_search,
     m0009_job_processes,
+    m0010_active_session_per_caller,
 )
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
@@ -45,6 +46,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "oauth and workspaces", m0007_oauth_and_workspaces.STATEMENTS),
     Migration(8, "recorder search", m0008_recorder_search.STATEMENTS),
     Migration(9, "job processes", m0009_job_processes.STATEMENTS),
+    Migration(10, "active session per caller", m0010_active_session_per_caller.STATEMENTS),
 )
 
 
