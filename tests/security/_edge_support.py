@@ -14,15 +14,15 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
 from tests.fakes.upstream import ScriptedUpstream
+from tests.gateways import gateway_starter
 from tests.transports.gateway.conftest import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY
 
 __all__ = [
@@ -42,26 +42,8 @@ Launch = Callable[..., Awaitable[GatewayRuntime]]
 async def _launch(loaded: LoadedSettings) -> AsyncIterator[Launch]:
     """Start a real gateway with settings overrides (dataclass field names) on a free port;
     every one started is stopped after the test."""
-    running: list[tuple[GatewayRuntime, InstanceLock]] = []
-
-    async def launch(**overrides: Any) -> GatewayRuntime:
-        settings = replace(loaded.settings, **({"http_port": 0} | overrides))
-        lock = InstanceLock(settings.data_path)
-        assert lock.acquire()
-        runtime = GatewayRuntime(
-            replace(loaded, settings=settings),
-            mode="headless",
-            lock=lock,
-            on_activate=lambda: "headless",
-        )
-        await runtime.start()
-        running.append((runtime, lock))
-        return runtime
-
-    yield launch
-    for runtime, lock in reversed(running):
-        await runtime.stop()
-        lock.release()
+    async with gateway_starter(loaded) as launch:
+        yield launch
 
 
 @pytest.fixture(name="scripted_upstream")

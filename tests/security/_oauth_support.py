@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,9 +30,9 @@ from mcp.shared.auth import (
 )
 
 from llmgw_desktop.engine.auth.hashing import hash_password
-from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
+from tests.gateways import gateway_starter
 
 CLIENT_ID = "laptop-editor"
 CLIENT_SECRET = "editor-secret-0123456789-abcdefghijklmnop"
@@ -78,26 +78,8 @@ def consent_settings(**extra: Any) -> dict[str, Any]:
 async def start_fixture(loaded: LoadedSettings) -> AsyncIterator[Start]:
     """`start`: start a gateway with settings overrides (dataclass field names); each is
     stopped after the test. Test modules import `start_fixture` to use it."""
-    running: list[tuple[GatewayRuntime, InstanceLock]] = []
-
-    async def start_gateway(**overrides: Any) -> GatewayRuntime:
-        settings = replace(loaded.settings, **({"http_port": 0} | overrides))
-        lock = InstanceLock(settings.data_path)
-        assert lock.acquire()
-        runtime = GatewayRuntime(
-            replace(loaded, settings=settings),
-            mode="headless",
-            lock=lock,
-            on_activate=lambda: "headless",
-        )
-        await runtime.start()
-        running.append((runtime, lock))
-        return runtime
-
-    yield start_gateway
-    for runtime, lock in reversed(running):
-        await runtime.stop()
-        lock.release()
+    async with gateway_starter(loaded) as start_gateway:
+        yield start_gateway
 
 
 @dataclass

@@ -7,7 +7,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,9 +18,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
-from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
+from tests.gateways import gateway_starter
 
 # The scripted LLM API the gateway's providers point at, for calls that must really succeed.
 from tests.transports.gateway.conftest import provider_env, upstream  # noqa: F401
@@ -67,26 +67,8 @@ def oauth_settings(**extra: Any) -> dict[str, Any]:
 @pytest.fixture
 async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
     """Start a gateway with settings overrides (dataclass field names); stopped after the test."""
-    running: list[tuple[GatewayRuntime, InstanceLock]] = []
-
-    async def start_gateway(**overrides: Any) -> GatewayRuntime:
-        settings = replace(loaded.settings, **({"http_port": 0} | overrides))
-        lock = InstanceLock(settings.data_path)
-        assert lock.acquire()
-        runtime = GatewayRuntime(
-            replace(loaded, settings=settings),
-            mode="headless",
-            lock=lock,
-            on_activate=lambda: "headless",
-        )
-        await runtime.start()
-        running.append((runtime, lock))
-        return runtime
-
-    yield start_gateway
-    for runtime, lock in reversed(running):
-        await runtime.stop()
-        lock.release()
+    async with gateway_starter(loaded) as start_gateway:
+        yield start_gateway
 
 
 @dataclass

@@ -7,15 +7,14 @@ Gemini setup provides them; the official SDKs are the clients.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
 from tests.fakes.upstream import ScriptedUpstream
+from tests.gateways import gateway_starter
 
 # Different lengths, so the fake upstream's redacted headers still tell keys apart.
 OPENAI_KEY = "sk-test-openai-key-aaaa"
@@ -47,26 +46,8 @@ async def start_gateway(
     loaded: LoadedSettings, provider_env: None
 ) -> AsyncIterator[GatewayFactory]:
     """Start a gateway with settings overrides; stopped at the end of the test."""
-    started: list[tuple[GatewayRuntime, InstanceLock]] = []
-
-    async def start(**overrides: Any) -> GatewayRuntime:
-        settings = replace(loaded.settings, **({"http_port": 0} | overrides))
-        lock = InstanceLock(settings.data_path)
-        assert lock.acquire()
-        runtime = GatewayRuntime(
-            replace(loaded, settings=settings),
-            mode="headless",
-            lock=lock,
-            on_activate=lambda: "headless",
-        )
-        await runtime.start()
-        started.append((runtime, lock))
-        return runtime
-
-    yield start
-    for runtime, lock in reversed(started):
-        await runtime.stop()
-        lock.release()
+    async with gateway_starter(loaded) as start:
+        yield start
 
 
 @pytest.fixture

@@ -1,0 +1,49 @@
+"""Real gateways for tests: in-process, headless, on a free port, each stopped after its test.
+
+The fixtures that start gateways (for the locked front door, the HTTP gateway, the security
+attacks) share this one starter, so a change to how a runtime starts or stops is made once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+
+__all__ = ["StartGateway", "gateway_starter"]
+
+StartGateway = Callable[..., Awaitable[GatewayRuntime]]
+
+
+@asynccontextmanager
+async def gateway_starter(loaded: LoadedSettings) -> AsyncIterator[StartGateway]:
+    """A function that starts a headless gateway with settings overrides (dataclass field
+    names; the port is free unless `http_port` is given); all it started are stopped, newest
+    first, when the context ends."""
+    running: list[tuple[GatewayRuntime, InstanceLock]] = []
+
+    async def start(**overrides: Any) -> GatewayRuntime:
+        settings = replace(loaded.settings, **({"http_port": 0} | overrides))
+        lock = InstanceLock(settings.data_path)
+        assert lock.acquire()
+        runtime = GatewayRuntime(
+            replace(loaded, settings=settings),
+            mode="headless",
+            lock=lock,
+            on_activate=lambda: "headless",
+        )
+        await runtime.start()
+        running.append((runtime, lock))
+        return runtime
+
+    try:
+        yield start
+    finally:
+        for runtime, lock in reversed(running):
+            await runtime.stop()
+            lock.release()
