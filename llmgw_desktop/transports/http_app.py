@@ -22,6 +22,8 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.auth.service import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine.gateway.tracing import client_status, error_headers
 from llmgw_desktop.transports.auth_edge import add_cors_headers, auth_middlewares, dialect_error
 from llmgw_desktop.transports.connections import ConnectionGuard
 from llmgw_desktop.transports.edge import (
@@ -92,7 +94,11 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
                 message = f"request body is larger than the {config.max_body_bytes} byte limit"
             return error_response(exc.status, code, message or exc.reason)
         except GatewayError as exc:
-            return error_response(exc.http_status, exc.code, exc.message)
+            # The native routes (/v1/generate ...): the same trace headers as the dialects'.
+            status = client_status(DIALECT_OPENAI_CHAT, exc.http_status)
+            response = error_response(status, exc.code, exc.message)
+            response.headers.update(error_headers(exc, status))
+            return response
         except Exception:
             log.exception("unhandled error serving %s %s", request.method, request.path)
             return error_response(500, "internal_error", "internal error; see the app's log")
