@@ -33,8 +33,9 @@ from llmgw_desktop.engine.gateway.tracing import (
     retry_after_seconds,
     with_retry_info,
 )
-from llmgw_desktop.transports.auth_edge import principal_of
+from llmgw_desktop.transports.auth_edge import note_refusal, principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
+from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 
 __all__ = ["add_chat_routes", "json_body", "read_body", "read_json"]
 
@@ -138,7 +139,12 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 stream=stream,
             )
         except GatewayError as exc:
-            return dialect_error(front, exc)
+            response = dialect_error(front, exc)
+            if exc.trace_headers is None:
+                # Refused before the gateway saw it (a body that is not a JSON object).
+                response[REFUSAL_CODE_KEY] = exc.code
+                note_refusal(engine.refusals, engine.auth, request, response, "")
+            return response
         if isinstance(answer, Completed):
             return web.Response(
                 body=answer.payload(),
