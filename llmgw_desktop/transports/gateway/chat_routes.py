@@ -139,12 +139,12 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 stream=stream,
             )
         except GatewayError as exc:
-            response = dialect_error(front, exc)
+            refusal = dialect_error(front, exc)
             if exc.trace_headers is None:
                 # Refused before the gateway saw it (a body that is not a JSON object).
-                response[REFUSAL_CODE_KEY] = exc.code
-                note_refusal(engine.refusals, engine.auth, request, response, "")
-            return response
+                refusal[REFUSAL_CODE_KEY] = exc.code
+                note_refusal(engine.refusals, engine.auth, request, refusal, "")
+            return refusal
         if isinstance(answer, Completed):
             return web.Response(
                 body=answer.payload(),
