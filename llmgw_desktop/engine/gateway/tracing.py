@@ -26,8 +26,14 @@ def traced(error: GatewayError, route: RouteReport) -> GatewayError:
     details for the MCP envelope)."""
     headers = route.headers()
     if not route.provider:
-        # No provider was chosen: say nothing rather than an empty value.
-        headers = {k: v for k, v in headers.items() if k not in _EMPTY_WHEN_UNROUTED}
+        # No answer came: name the provider and model of the last try, or (none was tried)
+        # say nothing rather than an empty value.
+        tried = [a for a in route.attempts if "/" in a.target and a.outcome not in _NOT_TRIED]
+        if tried:
+            provider, _, model = tried[-1].target.partition("/")
+            headers["x-gateway-provider"], headers["x-gateway-model"] = provider, model
+        else:
+            headers = {k: v for k, v in headers.items() if k not in _EMPTY_WHEN_UNROUTED}
     error.trace_headers = headers
     error.details.setdefault("requestId", route.request_id)
     return error
@@ -69,3 +75,4 @@ def with_retry_info(dialect: str, body: dict[str, Any], seconds: int | None) -> 
 
 
 _EMPTY_WHEN_UNROUTED = ("x-gateway-provider", "x-gateway-model")
+_NOT_TRIED = ("no_key", "disabled", "untranslatable")
