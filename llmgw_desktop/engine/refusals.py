@@ -76,6 +76,13 @@ class RefusalSummary:
     by_who: dict[str, int] = field(default_factory=dict)  # the 10 most refused
     per_minute: list[tuple[int, int]] = field(default_factory=list)  # (minute start, count)
 
+    def describe(self) -> str:
+        """One line for the dashboard: the total and the three commonest reasons."""
+        if not self.total:
+            return "Refused by the gateway: none"
+        reasons = ", ".join(f"{n:,} × {what}" for what, n in list(self.by_code.items())[:3])
+        return f"Refused by the gateway: {self.total:,} ({reasons})"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "since": self.since,
