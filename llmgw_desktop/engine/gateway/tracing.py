@@ -16,7 +16,7 @@ from typing import Any
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
 from llmgw_desktop.engine.gateway.errors import OVERLOADED
-from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.gateway.report import RouteReport, header_value
 
 __all__ = ["client_status", "error_headers", "retry_after_seconds", "traced", "with_retry_info"]
 
@@ -31,7 +31,8 @@ def traced(error: GatewayError, route: RouteReport) -> GatewayError:
         tried = [a for a in route.attempts if "/" in a.target and a.outcome not in _NOT_TRIED]
         if tried:
             provider, _, model = tried[-1].target.partition("/")
-            headers["x-gateway-provider"], headers["x-gateway-model"] = provider, model
+            headers["x-gateway-provider"] = header_value(provider)
+            headers["x-gateway-model"] = header_value(model)
         else:
             headers = {k: v for k, v in headers.items() if k not in _EMPTY_WHEN_UNROUTED}
     error.trace_headers = headers
