@@ -123,7 +123,10 @@ def auth_middlewares(
                 wait = auth.wrong_credential(headers, client)
                 if wait is not None:
                     log.info("throttled wrong credentials from %s", client)
-                    return refused(request, _too_many(request, wait, "too_many_wrong_credentials"))
+                    throttled = _too_many(request, wait)
+                    # The client sees `rate_limited`; the count says why it was limited.
+                    throttled[REFUSAL_CODE_KEY] = "too_many_wrong_credentials"
+                    return refused(request, throttled)
             return refused(
                 request, _unauthorized(request, verdict.problem, verdict.error, auth, mcp_path)
             )
@@ -220,9 +223,11 @@ def _unauthorized(
     return response
 
 
-def _too_many(request: web.Request, wait_s: float, code: str = "rate_limited") -> web.Response:
+def _too_many(request: web.Request, wait_s: float) -> web.Response:
     seconds = max(1, math.ceil(wait_s))
-    response = dialect_error(request, 429, code, f"too many requests; try again in {seconds} s")
+    response = dialect_error(
+        request, 429, "rate_limited", f"too many requests; try again in {seconds} s"
+    )
     response.headers["Retry-After"] = str(seconds)
     return response
 

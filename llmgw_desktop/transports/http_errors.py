@@ -11,7 +11,7 @@ from aiohttp import web
 __all__ = ["REFUSAL_CODE_KEY", "error_response"]
 
 # The code an error was answered with, kept on the response: the refusal counter reads it.
-REFUSAL_CODE_KEY = "llmgw_refusal_code"
+REFUSAL_CODE_KEY = web.ResponseKey("refusal_code", str)
 
 _TYPES = {
     400: "invalid_request_error",
