@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.ui.pages.overview import refused_text
 from tests.transports.auth import conftest as auth_fixtures
 
 TOKEN = auth_fixtures.TOKEN
@@ -103,7 +104,10 @@ async def test_edge_refusals_are_counted_in_store_health_and_dashboard(
     assert health["refused"]["byCode"]["401 unauthorized"] == 2
     summary = await gateway.engine.refusals.summary()
     assert summary.total == 6
-    assert "6" in summary.describe() and "unauthorized" in summary.describe()
+    # What the dashboard shows: the recorder page's 24-hour line and Overview's since start.
+    assert summary.describe().startswith("Refused by the gateway: 6 (")
+    assert "2 × 401 unauthorized" in summary.describe()
+    assert refused_text(gateway.engine.refusals.health()).startswith("6 since start (")
 
 
 async def test_a_flood_of_bad_tokens_is_a_few_rows_and_bounded_in_time(
