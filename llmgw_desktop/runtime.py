@@ -50,7 +50,8 @@ class GatewayRuntime:
                 body_timeout_s=self.settings.http_body_timeout_ms / 1000,
                 max_per_address=self.settings.http_max_connections_per_address,
                 exempt=self.engine.auth.trusted_proxies.trusts,
-            )
+            ),
+            refusals=self.engine.refusals,
         )
         app = build_http_app(
             self.engine,

@@ -54,6 +54,9 @@ class RequestMeta:
     compress_response: bool = False
     # The credential scope: vault auth files of this project (then global) reach the CLI.
     project: str | None = None
+    # The recorder row id to use, when the front door already promised it to the client (the
+    # HTTP bridge's `x-gateway-request-id`); else the recorder makes one.
+    record_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,7 @@ class ProviderCalls:
         )
         prefix_hash, prefix_tokens = stable_prefix(params)
         record = self._recorder.start(
+            record_id=meta.record_id,
             principal=principal,
             provider=provider,
             transport=meta.transport,
@@ -212,13 +213,15 @@ class ProviderCalls:
             denied = isinstance(error, ApprovalDenied)
             state = RecordState.DENIED if denied else RecordState.REFUSED
             self._recorder.finish(record, state=state, error_code=error.code)
+            # The refusal names its row, so the caller can find it in the recorder.
+            error.details.setdefault("requestId", record)
             raise
         self._recorder.update(
             record, job_id=submitted.job_id, session_id=resolved.gateway_session_id
         )
         if submitted.attached:
             self._recorder.finish(record, state=RecordState.DEDUPED)
-        return submitted
+        return dataclasses.replace(submitted, record_id=record)
 
     async def _start(
         self,

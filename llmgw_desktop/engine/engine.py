@@ -45,6 +45,7 @@ from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.recorder_query import RecorderQuery
+from llmgw_desktop.engine.refusals import RefusalCounter
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tasks import TaskSupervisor
@@ -122,6 +123,10 @@ class Engine:
             clock=clock,
         )
         self.recorder.on_finish = self.events.publish
+        # The edge's own refusals (bad credentials, rate limits ...): counted, not recorded.
+        self.refusals = RefusalCounter(
+            self.store, retention_days=settings.recorder_retention_days, clock=clock
+        )
         self.recorder_query = RecorderQuery(self.store, self.recorder)
         self.metrics = LiveMetrics(self.events, clock=clock)
         self.approvals = ApprovalGate(
@@ -221,6 +226,7 @@ class Engine:
         except Exception:  # the record of the past must not keep the gateway from serving
             log.exception("could not close the flight-recorder rows an earlier run left open")
         self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)
+        self.tasks.spawn(self.refusals.run_forever(), name="refusal-counts", service=True)
         saved = [
             SavedGroup(job.job_id, job.process_group, job.process_identity)
             for job in left_running
@@ -248,6 +254,10 @@ class Engine:
             # the stop: their rows say so, in the same word as the jobs'.
             self.recorder.interrupt_open()
             await self.recorder.close()
+            try:
+                await self.refusals.close()
+            except Exception:  # counts only: never a reason to fail the stop
+                log.exception("could not write the last refusal counts")
             await self.lifeline.close()
         finally:
             await self.store.close()
@@ -279,6 +289,8 @@ class Engine:
             "vault": self.vault.status()["state"],
             # Reachable from the network without TLS in front: tokens travel in clear.
             "plain_http": plain_http_exposed(self.settings),
+            # Requests the edge refused since start (auth, rate limits, bad bodies ...).
+            "refused": self.refusals.health(),
         }
 
     async def _maintain_forever(self) -> None:
@@ -292,6 +304,7 @@ class Engine:
                 pruned = await self.recorder.prune()
                 if pruned:
                     log.info("pruned %d flight-recorder row(s)", pruned)
+                await self.refusals.prune()
             except Exception:
                 log.exception("maintenance failed")
             await asyncio.sleep(MAINTENANCE_EVERY_S)

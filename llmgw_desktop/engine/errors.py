@@ -24,6 +24,9 @@ class GatewayError(Exception):
     code = "gateway_error"
     http_status = 500
     retryable = False
+    # The `x-gateway-*` headers of the request that failed (its recorder row id, and the
+    # provider and model where one was chosen); set by the gateway, sent by the HTTP door.
+    trace_headers: dict[str, str] | None = None
 
     def __init__(
         self,

@@ -28,7 +28,7 @@ from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.states import ENDINGS, RecordState
 from llmgw_desktop.engine.store import Database
 
-__all__ = ["FlightRecorder", "lookup_key"]
+__all__ = ["FlightRecorder", "lookup_key", "new_record_id"]
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,11 @@ class FlightRecorder:
         approval: dict[str, Any] | None = None,
         optimization: dict[str, Any] | None = None,
         state: str = "started",
+        record_id: str | None = None,
     ) -> str:
-        """Record that a request began; returns its record id. Never blocks, never fails."""
-        record_id = uuid.uuid4().hex
+        """Record that a request began; returns its record id (`record_id` when the caller
+        chose it first: the id a response already carries). Never blocks, never fails."""
+        record_id = record_id or new_record_id()
         started_at = self._clock()
         # Masked before the character filter, which could join a key to the word before it
         # (`key=sk-...` -> `keysk-...`) where the redactor would no longer see it.
@@ -378,6 +380,11 @@ def _stored(fields: dict[str, Any], texts: _BatchRedactor) -> dict[str, Any]:
             value = texts.text(value)
         out[name] = value
     return out
+
+
+def new_record_id() -> str:
+    """A fresh recorder row id: what `x-gateway-request-id` and MCP `requestId` carry."""
+    return uuid.uuid4().hex
 
 
 def _redacted(value: str | None) -> str | None:

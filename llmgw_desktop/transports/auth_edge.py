@@ -25,8 +25,9 @@ from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
 from llmgw_desktop.engine.gateway.registry import DIALECTS
+from llmgw_desktop.engine.refusals import RefusalCounter, path_group
 from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
-from llmgw_desktop.transports.http_errors import error_response
+from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, error_response
 from llmgw_desktop.transports.route_access import capability_of_route, route_of
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "auth_middlewares",
     "client_address_of",
     "dialect_error",
+    "note_refusal",
     "principal_of",
 ]
 
@@ -76,6 +78,7 @@ def auth_middlewares(
     allowed_origins: tuple[str, ...],
     mcp_path: str,
     connections: ConnectionGuard | None = None,
+    refusals: RefusalCounter | None = None,
 ) -> list[Middleware]:
     """The edge's access middleware: CORS preflight, then authentication and rate limits.
 
@@ -83,6 +86,14 @@ def auth_middlewares(
     microseconds, and the gateway's own overhead is measured in tenths of a millisecond.
     """
     origins = frozenset(allowed_origins)
+
+    def refused(
+        request: web.Request, response: web.Response, who: Principal | None = None
+    ) -> web.Response:
+        # Counted by who (the principal, else the client's address), never by credential.
+        if refusals is not None:
+            note_refusal(refusals, auth, request, response, mcp_path, who)
+        return response
 
     @web.middleware
     async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -112,16 +123,22 @@ def auth_middlewares(
                 wait = auth.wrong_credential(headers, client)
                 if wait is not None:
                     log.info("throttled wrong credentials from %s", client)
-                    return _too_many(request, wait)
-            return _unauthorized(request, verdict.problem, verdict.error, auth, mcp_path)
+                    throttled = _too_many(request, wait)
+                    # The client sees `rate_limited`; the count says why it was limited.
+                    throttled[REFUSAL_CODE_KEY] = "too_many_wrong_credentials"
+                    return refused(request, throttled)
+            return refused(
+                request, _unauthorized(request, verdict.problem, verdict.error, auth, mcp_path)
+            )
         if principal.remote:
             wait = auth.rate_limits.check(principal.id)
             if wait is not None:
-                return _too_many(request, wait)
+                return refused(request, _too_many(request, wait), principal)
         denied = _route_refusal(request, principal, mcp_path)
         if denied is not None:
             log.info("refused %s %s to %s: %s", request.method, path, principal.id, denied.code)
-            return dialect_error(request, denied.http_status, denied.code, denied.message)
+            answer = dialect_error(request, denied.http_status, denied.code, denied.message)
+            return refused(request, answer, principal)
         request[PRINCIPAL_KEY] = principal
         return await handler(request)
 
@@ -215,8 +232,32 @@ def _too_many(request: web.Request, wait_s: float) -> web.Response:
     return response
 
 
+def note_refusal(
+    refusals: RefusalCounter,
+    auth: AuthService,
+    request: web.Request,
+    response: web.Response,
+    mcp_path: str,
+    principal: Principal | None = None,
+) -> None:
+    """Count `response`, a refusal of `request` at the edge, under its principal when known,
+    else the client's address; the code is the one the response carries."""
+    if principal is not None:
+        who = f"principal:{principal.id}"
+    else:
+        who = f"address:{auth.client_address(request.remote or '', request.headers)}"
+    code = response.get(REFUSAL_CODE_KEY) or f"http_{response.status}"
+    refusals.count(who, path_group(request.path, mcp_path), response.status, code)
+
+
 def dialect_error(request: web.Request, status: int, code: str, message: str) -> web.Response:
-    """The error in the envelope the endpoint's clients parse."""
+    """The error in the envelope the endpoint's clients parse (its code kept for counting)."""
+    response = _dialect_error(request, status, code, message)
+    response[REFUSAL_CODE_KEY] = code
+    return response
+
+
+def _dialect_error(request: web.Request, status: int, code: str, message: str) -> web.Response:
     path = request.path
     if path.startswith("/v1/messages"):
         body = DIALECTS[DIALECT_ANTHROPIC].render_error(status, code, message)

@@ -30,6 +30,7 @@ from aiohttp import web
 
 from llmgw_desktop.engine.auth.client_address import address_key
 from llmgw_desktop.engine.auth.peer_owner import PeerOwner, lookup_peer_owner, quick_peer_owner
+from llmgw_desktop.engine.refusals import RefusalCounter
 
 __all__ = ["ConnectionGuard", "ConnectionLimits", "OpenConnection"]
 
@@ -116,8 +117,10 @@ class TransportPeer:
 class ConnectionGuard:
     """The open connections of one front door, and the timer that enforces their deadlines."""
 
-    def __init__(self, limits: ConnectionLimits) -> None:
+    def __init__(self, limits: ConnectionLimits, refusals: RefusalCounter | None = None) -> None:
         self.limits = limits
+        # Connections refused or closed here are counted with the edge's other refusals.
+        self._refusals = refusals
         self._open: dict[asyncio.BaseTransport, OpenConnection] = {}
         self._per_address: dict[str, int] = {}
         self._capped: set[str] = set()  # addresses over the cap, logged once until they drop
@@ -168,6 +171,10 @@ class ConnectionGuard:
                     address,
                     count,
                 )
+            if self._refusals is not None:
+                self._refusals.count(
+                    f"address:{address}", "connection", 429, "too_many_connections"
+                )
             return False
         self._per_address[address] = count + 1
         return True
@@ -203,6 +210,9 @@ class ConnectionGuard:
                 connection.deadline = 0.0
                 continue
             log.info("closed a connection from %s: its %s was too slow", connection.address, what)
+            if self._refusals is not None:
+                code = "slow_request_head" if connection.phase == HEAD else "slow_request_body"
+                self._refusals.count(f"address:{connection.address}", "connection", 408, code)
             # abort, not close: close would first wait for a client that does not read.
             connection.transport.abort()
         self._timer = loop.call_later(self._period, self._sweep)

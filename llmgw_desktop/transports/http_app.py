@@ -21,8 +21,15 @@ from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.auth.service import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import GatewayError
-from llmgw_desktop.transports.auth_edge import add_cors_headers, auth_middlewares, dialect_error
+from llmgw_desktop.engine.errors import GatewayError, InvalidRequest
+from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine.gateway.tracing import client_status, error_headers
+from llmgw_desktop.transports.auth_edge import (
+    add_cors_headers,
+    auth_middlewares,
+    dialect_error,
+    note_refusal,
+)
 from llmgw_desktop.transports.connections import ConnectionGuard
 from llmgw_desktop.transports.edge import (
     host_allowed,
@@ -74,6 +81,10 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     connections = config.connections
     body_timeout_s = connections.limits.body_timeout_s if connections is not None else 0.0
 
+    def refused(request: web.Request, response: web.Response) -> web.Response:
+        note_refusal(engine.refusals, engine.auth, request, response, config.mcp_path)
+        return response
+
     @web.middleware
     async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         connection = connections.of(request.transport) if connections is not None else None
@@ -90,9 +101,17 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
             message = exc.text if exc.status != 404 else f"no route for {request.path}"
             if exc.status == 413:
                 message = f"request body is larger than the {config.max_body_bytes} byte limit"
+                return refused(request, error_response(exc.status, code, message))
             return error_response(exc.status, code, message or exc.reason)
         except GatewayError as exc:
-            return error_response(exc.http_status, exc.code, exc.message)
+            # The native routes (/v1/generate ...): the same trace headers as the dialects'.
+            status = client_status(DIALECT_OPENAI_CHAT, exc.http_status)
+            response = error_response(status, exc.code, exc.message)
+            if exc.trace_headers is None and isinstance(exc, InvalidRequest):
+                # Refused before any route ran (a body that is not JSON ...): counted.
+                return refused(request, response)
+            response.headers.update(error_headers(exc, status))
+            return response
         except Exception:
             log.exception("unhandled error serving %s %s", request.method, request.path)
             return error_response(500, "internal_error", "internal error; see the app's log")
@@ -104,27 +123,36 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     async def edge_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not host_allowed(request.headers.get("Host"), config.allowed_hosts):
             log.warning("refused request with Host %r", request.headers.get("Host"))
-            return error_response(
-                421,
-                "host_not_allowed",
-                "the Host header must name this machine (localhost, 127.0.0.1 or [::1]); "
-                "this protects the gateway from DNS rebinding",
+            return refused(
+                request,
+                error_response(
+                    421,
+                    "host_not_allowed",
+                    "the Host header must name this machine (localhost, 127.0.0.1 or [::1]); "
+                    "this protects the gateway from DNS rebinding",
+                ),
             )
         if not origin_allowed(request.headers.get("Origin"), own_origins):
             log.warning("refused request from Origin %r", request.headers.get("Origin"))
-            return error_response(
-                403,
-                "origin_not_allowed",
-                "requests from this web origin are not allowed; add it to "
-                "http.allowed_origins in config.toml if you trust it",
+            return refused(
+                request,
+                error_response(
+                    403,
+                    "origin_not_allowed",
+                    "requests from this web origin are not allowed; add it to "
+                    "http.allowed_origins in config.toml if you trust it",
+                ),
             )
         length = request.content_length
         if length is not None and length > config.max_body_bytes:
-            return error_response(
-                413,
-                "body_too_large",
-                f"request body of {length} bytes is larger than the "
-                f"{config.max_body_bytes} byte limit (http.max_body_bytes)",
+            return refused(
+                request,
+                error_response(
+                    413,
+                    "body_too_large",
+                    f"request body of {length} bytes is larger than the "
+                    f"{config.max_body_bytes} byte limit (http.max_body_bytes)",
+                ),
             )
         if request.method in STATE_CHANGING:
             refusal = json_body_refusal(
@@ -134,7 +162,9 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
                 request.body_exists,
             )
             if refusal:
-                return dialect_error(request, 415, "unsupported_media_type", refusal)
+                return refused(
+                    request, dialect_error(request, 415, "unsupported_media_type", refusal)
+                )
         return await handler(request)
 
     async def health(request: web.Request) -> web.Response:
@@ -159,6 +189,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         allowed_origins=config.allowed_origins,
         mcp_path=config.mcp_path,
         connections=connections,
+        refusals=engine.refusals,
     )
     app = web.Application(
         middlewares=[errors, edge_guard, *auth], client_max_size=config.max_body_bytes

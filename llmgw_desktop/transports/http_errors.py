@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-__all__ = ["error_response"]
+__all__ = ["REFUSAL_CODE_KEY", "error_response"]
+
+# The code an error was answered with, kept on the response: the refusal counter reads it.
+REFUSAL_CODE_KEY = web.ResponseKey("refusal_code", str)
 
 _TYPES = {
     400: "invalid_request_error",
@@ -37,4 +40,6 @@ def error_response(
             "code": code,
         }
     }
-    return web.json_response(body, status=status)
+    response = web.json_response(body, status=status)
+    response[REFUSAL_CODE_KEY] = code
+    return response

@@ -63,8 +63,10 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
         "paused",
         "vault",
         "plain_http",
+        "refused",
     }
     assert health["plain_http"] is False  # loopback only
+    assert health["refused"] == {"total": 0, "byCode": {}}
 
 
 def test_disabled_provider_refuses_with_provider_disabled(loaded: LoadedSettings) -> None:

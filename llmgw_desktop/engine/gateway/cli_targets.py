@@ -15,6 +15,7 @@ from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.ir import ChatRequest, MessageStart
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.router import Target
+from llmgw_desktop.engine.recorder import new_record_id
 
 __all__ = ["serve_on_cli"]
 
@@ -44,11 +45,14 @@ async def serve_on_cli(
         route.attempts.append(Attempt(target.label, "", why_not.code))
         return None, why_not
     route.provider, route.model, route.kind = target.provider, target.model, "cli"
+    # The CLI call's recorder row is this request's: the id the response carries.
+    route.request_id = new_record_id()
     meta = RequestMeta(
         transport=caller.transport,
         tool=caller.endpoint,
         caller=caller.caller,
         project=caller.project,
+        record_id=route.request_id,
     )
     try:
         call = await cli.start(

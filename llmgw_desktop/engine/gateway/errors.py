@@ -7,7 +7,12 @@ from collections.abc import Mapping, Sequence
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.engine.gateway.report import Attempt
 
-__all__ = ["AllRoutesFailed", "UpstreamRejected"]
+__all__ = ["OVERLOADED", "RETRY_AFTER_STATUSES", "AllRoutesFailed", "UpstreamRejected"]
+
+# Anthropic's "overloaded" status; other dialects say it with a 503.
+OVERLOADED = 529
+# Upstream statuses whose Retry-After is relayed to the client.
+RETRY_AFTER_STATUSES = frozenset({429, 503, OVERLOADED})
 
 # Attempt outcomes that mean "not set up", as opposed to "tried and failed".
 _NOT_SET_UP = {"no_key": "has no API key", "disabled": "is switched off"}
@@ -21,8 +26,15 @@ class UpstreamRejected(GatewayError):
 
     code = "upstream_rejected"
 
-    def __init__(self, status: int, message: str, *, raw_body: bytes | None = None) -> None:
-        super().__init__(message, upstream_status=status)
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        raw_body: bytes | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message, upstream_status=status, retry_after_s=retry_after_s)
         self.http_status = status if 400 <= status < 600 else 502
         # The upstream's own error body, relayed as it came to a client of its dialect.
         self.raw_body = raw_body
@@ -68,9 +80,19 @@ class AllRoutesFailed(GatewayError):
             f"every route for {model!r} failed ({summary}). Last error: {detail}",
             attempts=[a.to_dict() for a in attempts],
         )
+        # When the upstream said how long to wait, the client is told the same (Retry-After).
+        wait = getattr(last, "retry_after_s", None)
+        if wait is not None and getattr(last, "status", None) in RETRY_AFTER_STATUSES:
+            error.details["retry_after_s"] = wait
         if all(a.outcome == "429" for a in tried):
             error.http_status = 429
             error.code = "rate_limited"
+        elif all(a.outcome == str(OVERLOADED) for a in tried):
+            # Every upstream was overloaded: the client's dialect says so in its own way
+            # (`tracing.client_status`: Anthropic's 529, a 503 for the others), not as a 502.
+            error.http_status = OVERLOADED
+            error.code = "overloaded"
+            error.retryable = True
         elif all(a.outcome == "timeout" for a in tried):
             # No upstream answered in time: a gateway timeout, not a bad gateway.
             error.http_status = 504

@@ -7,7 +7,7 @@ from typing import Any
 
 from llmgw_desktop.engine.gateway.ir import Usage
 
-__all__ = ["Attempt", "RouteReport"]
+__all__ = ["Attempt", "RouteReport", "header_value"]
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,16 @@ class RouteReport:
         """`x-gateway-*` response headers (every dialect gets them)."""
         headers = {
             "x-gateway-request-id": self.request_id,
-            "x-gateway-requested-model": _header(self.requested_model),
+            "x-gateway-requested-model": header_value(self.requested_model),
             "x-gateway-provider": self.provider,
-            "x-gateway-model": _header(self.model),
+            "x-gateway-model": header_value(self.model),
             "x-gateway-fallback": "true" if self.fallback_used else "false",
             "x-gateway-attempts": str(len(self.attempts)),
         }
         if self.rule:
             headers["x-gateway-rule"] = self.rule
         if self.notices:
-            headers["x-gateway-notice"] = _header("; ".join(self.notices))
+            headers["x-gateway-notice"] = header_value("; ".join(self.notices))
         return headers
 
     def x_gateway(self, usage: Usage | None) -> dict[str, Any]:
@@ -96,7 +96,7 @@ class RouteReport:
         return record
 
 
-def _header(value: str) -> str:
+def header_value(value: str) -> str:
     # Header values must be one line of visible ASCII (the common case is checked in C).
     if value.isascii() and value.isprintable():
         return value[:500]

@@ -17,7 +17,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -61,9 +60,10 @@ from llmgw_desktop.engine.gateway.relay import (
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
 from llmgw_desktop.engine.gateway.taps import stream_tap
+from llmgw_desktop.engine.gateway.tracing import traced
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
-from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
 
 __all__ = ["GatewayService"]
@@ -133,7 +133,7 @@ class GatewayService:
             UpstreamRejected: the upstream refused the request itself (its status and message).
             AllRoutesFailed: every target failed or was unavailable.
         """
-        route = RouteReport(request_id=uuid.uuid4().hex, requested_model="", project=caller.project)
+        route = RouteReport(request_id=new_record_id(), requested_model="", project=caller.project)
         if isinstance(body.get("model"), str):
             route.requested_model = body["model"]
         try:
@@ -144,6 +144,7 @@ class GatewayService:
                 # Refused before any provider was asked (bad body, unknown model, no key):
                 # still one row, so the recorder shows every request that came in.
                 self._record_refusal(caller, route, error)
+            traced(error, route)
             raise
 
     async def _serve(
@@ -238,7 +239,9 @@ class GatewayService:
             if failure is not None and not failure.next_key:
                 status = failure.status or 502
                 raw = failure.raw_body if outgoing.passthrough else None
-                raise UpstreamRejected(status, failure.message, raw_body=raw) from None
+                raise UpstreamRejected(
+                    status, failure.message, raw_body=raw, retry_after_s=failure.retry_after_s
+                ) from None
         return None, failure
 
     def _outgoing(
@@ -316,6 +319,8 @@ class GatewayService:
             caller=caller.caller,
             model=target.model,
         )
+        # The response names the row of the attempt that answered (or failed last).
+        route.request_id = record
         started = time.perf_counter()
         stream = incoming.facts.stream
         ok: Attempt | None = None
@@ -498,6 +503,7 @@ class GatewayService:
             state="failed",
             error_code=f"upstream_{failure.outcome}",
             http_status=failure.status,
+            attempts=len(route.attempts),
             route=route.to_record(),
             requested_model=route.requested_model,
             project=route.project,
@@ -522,11 +528,13 @@ class GatewayService:
             model=route.requested_model or None,
             state="refused",
         )
+        route.request_id = record
         self._recorder.finish(
             record,
             state="refused",
             error_code=error.code,
             http_status=error.http_status,
+            attempts=len(route.attempts),
             route=route.to_record(),
             requested_model=route.requested_model or None,
             project=route.project,
@@ -548,7 +556,8 @@ class GatewayService:
             model=route.model,
             http_status=http_status,
             error_code=error_code,
-            attempts=len(route.attempts) + 1,
+            # Every try this request took, the answering one included (it is listed already).
+            attempts=len(route.attempts),
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             cache_read_tokens=usage.cache_read_tokens,
@@ -593,7 +602,7 @@ class GatewayService:
         """
         incoming = ClientRequest(DIALECT_OPENAI_CHAT, {**body, "stream": False})
         route = RouteReport(
-            request_id=uuid.uuid4().hex, requested_model=target.label, project=caller.project
+            request_id=new_record_id(), requested_model=target.label, project=caller.project
         )
         answer: Completed | Streaming | None
         failure: UpstreamFailure | GatewayError | None

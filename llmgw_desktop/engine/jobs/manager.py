@@ -149,6 +149,8 @@ class JobSpec:
 class Submitted:
     job_id: str
     attached: bool  # True when an identical earlier call's job was reused
+    # The flight-recorder row of the call that submitted it (set by the call layer).
+    record_id: str = ""
 
 
 # Rebuilds a stored job's call and submits it as a new job. The call layer knows how (the

@@ -27,8 +27,15 @@ from llmgw_desktop.engine.gateway.catalog import (
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers
 from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.sse import SseParser
-from llmgw_desktop.transports.auth_edge import principal_of
+from llmgw_desktop.engine.gateway.tracing import (
+    client_status,
+    error_headers,
+    retry_after_seconds,
+    with_retry_info,
+)
+from llmgw_desktop.transports.auth_edge import note_refusal, principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
+from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 
 __all__ = ["add_chat_routes", "json_body", "read_body", "read_json"]
 
@@ -78,19 +85,18 @@ async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
 
 def dialect_error(front: str, error: GatewayError) -> web.Response:
     """`error` in the envelope of the dialect the client speaks; an upstream of the client's
-    own dialect that refused the request has its own error body relayed as it came."""
-    status = error.http_status
-    headers = {}
-    retry_after = error.details.get("retry_after_s")
-    if status == 429 and retry_after:
-        headers["Retry-After"] = str(int(retry_after))
+    own dialect that refused the request has its own error body relayed as it came. The
+    answer names the request's recorder row, and relays the upstream's `Retry-After`."""
+    status = client_status(front, error.http_status)
+    headers = error_headers(error, status)
     raw = getattr(error, "raw_body", None)
     if raw:
         return web.Response(
             body=raw, status=status, content_type="application/json", headers=headers
         )
+    body = DIALECTS[front].render_error(status, error.code, error.message)
     return json_body(
-        DIALECTS[front].render_error(status, error.code, error.message),
+        with_retry_info(front, body, retry_after_seconds(error)),
         status=status,
         headers=headers,
     )
@@ -133,7 +139,12 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 stream=stream,
             )
         except GatewayError as exc:
-            return dialect_error(front, exc)
+            refusal = dialect_error(front, exc)
+            if exc.trace_headers is None:
+                # Refused before the gateway saw it (a body that is not a JSON object).
+                refusal[REFUSAL_CODE_KEY] = exc.code
+                note_refusal(engine.refusals, engine.auth, request, refusal, "")
+            return refusal
         if isinstance(answer, Completed):
             return web.Response(
                 body=answer.payload(),

@@ -229,6 +229,7 @@ def _request_tool(engine: Engine, provider: str, *, wait: bool, fork: bool = Fal
             return success(
                 {
                     "jobId": submitted.job_id,
+                    "requestId": submitted.record_id,
                     "state": view.state.value,
                     "attached": submitted.attached,
                     "next": "poll llm_job_status, then llm_job_result",
@@ -241,6 +242,7 @@ def _request_tool(engine: Engine, provider: str, *, wait: bool, fork: bool = Fal
                 {
                     "deferred": True,
                     "jobId": view.id,
+                    "requestId": submitted.record_id,
                     "state": view.state.value,
                     "attached": submitted.attached,
                     "progress": view.progress,
@@ -248,8 +250,15 @@ def _request_tool(engine: Engine, provider: str, *, wait: bool, fork: bool = Fal
                 }
             )
         if view.state is not JobState.COMPLETED:
-            return failure(view.error or {"code": view.state.value}, jobId=view.id)
-        return success(job_answer(view, attached=submitted.attached))
+            return failure(
+                view.error or {"code": view.state.value},
+                jobId=view.id,
+                requestId=submitted.record_id,
+            )
+        # `requestId` is the call's recorder row: paste it into the recorder's search.
+        return success(
+            job_answer(view, attached=submitted.attached) | {"requestId": submitted.record_id}
+        )
 
     tool.__name__ = name
     return tool

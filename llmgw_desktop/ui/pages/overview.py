@@ -3,6 +3,8 @@ charts and provider health (those two live in `overview_charts.py`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.overview_charts import LiveCharts, ProviderHealthTable
 from llmgw_desktop.ui.qt import (
@@ -58,6 +60,10 @@ class OverviewPage(Page):
         gateway = QGroupBox("Gateway")
         form = QFormLayout(gateway)
         form.addRow("Status", self.status_label)
+        # Refused at the door since start (bad credentials, rate limits ...): no recorder rows.
+        self.refused_label = QLabel()
+        self.refused_label.setObjectName("refusedCount")
+        form.addRow("Refused", self.refused_label)
         form.addRow("MCP endpoint", endpoint_row)
         form.addRow("Health", _selectable(facts.health_url))
         form.addRow("Data", _selectable(str(facts.data_dir)))
@@ -135,6 +141,16 @@ class OverviewPage(Page):
         else:
             text = state.capitalize()
         self.status_label.setText(text)
+        self.refused_label.setText(refused_text(engine.refusals.health()))
+
+
+def refused_text(health: dict[str, Any]) -> str:
+    """The Overview's line for the edge's refusals since start (see `RefusalCounter`)."""
+    total = int(health.get("total") or 0)
+    if not total:
+        return "none since start"
+    reasons = ", ".join(f"{n:,} × {what}" for what, n in list(health["byCode"].items())[:3])
+    return f"{total:,} since start ({reasons})"
 
 
 def _selectable(text: str) -> QLabel:

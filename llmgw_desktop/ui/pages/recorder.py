@@ -115,6 +115,13 @@ class RecorderPage(Page):
         self.export_button.clicked.connect(self.open_export_dialog)
         self.export_label = QLabel()
         self.export_label.setObjectName("recorderExport")
+        # Requests refused at the door have no rows here (they are counted, not recorded).
+        self.refused_label = QLabel()
+        self.refused_label.setObjectName("recorderRefused")
+        self.refused_label.setToolTip(
+            "Requests the gateway refused before any provider was asked (bad credentials, "
+            "rate limits, bodies it could not read) in the last 24 h; they have no rows"
+        )
 
         self.table = QTableView()
         self.table.setObjectName("recorderTable")
@@ -151,6 +158,7 @@ class RecorderPage(Page):
         page.addLayout(filters)
         page.addLayout(search_row)
         page.addWidget(splitter, 1)
+        page.addWidget(self.refused_label)
         page.addWidget(self.export_label)
         find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
         find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -170,6 +178,7 @@ class RecorderPage(Page):
     def page_shown(self) -> None:
         self._live.start()
         self.tasks.spawn(self._load_choices(), what="list the recorder's providers and callers")
+        self.tasks.spawn(self._load_refusals(), what="count the gateway's refusals")
         if self._stale:
             self.apply_filters()
 
@@ -228,6 +237,10 @@ class RecorderPage(Page):
         custom = TIME_RANGES[self.range_box.currentIndex()][1] == "custom"
         self.from_edit.setVisible(custom)
         self.to_edit.setVisible(custom)
+
+    async def _load_refusals(self) -> None:
+        summary = await self.engine.refusals.summary()
+        self.refused_label.setText(summary.describe())
 
     async def _load_choices(self) -> None:
         choices = await self._query.choices()

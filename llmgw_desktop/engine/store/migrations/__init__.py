@@ -24,6 +24,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0008_recorder_search,
     m0009_job_processes,
     m0010_active_session_per_caller,
+    m0011_refusals,
 )
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
@@ -47,6 +48,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "recorder search", m0008_recorder_search.STATEMENTS),
     Migration(9, "job processes", m0009_job_processes.STATEMENTS),
     Migration(10, "active session per caller", m0010_active_session_per_caller.STATEMENTS),
+    Migration(11, "refusals", m0011_refusals.STATEMENTS),
 )
 
 
