@@ -33,6 +33,7 @@ from llmgw_desktop.engine.events import (
     Notice,
     PauseChanged,
     ProviderToggled,
+    StoreHealthChanged,
 )
 from llmgw_desktop.engine.gateway.setup import build_gateway
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager, JobOrigin, Submitted
@@ -45,8 +46,10 @@ from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.recorder_query import RecorderQuery
+from llmgw_desktop.engine.recorder_spill import RecorderSpill
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.health import quick_check
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
@@ -119,8 +122,11 @@ class Engine:
             self.store,
             retention_days=settings.recorder_retention_days,
             max_rows=settings.recorder_max_rows,
+            max_pending=settings.recorder_max_pending,
+            spill=RecorderSpill(settings.data_path),
             clock=clock,
         )
+        self.store.health.on_change = lambda reason: self.events.publish(StoreHealthChanged(reason))
         self.recorder.on_finish = self.events.publish
         self.recorder_query = RecorderQuery(self.store, self.recorder)
         self.metrics = LiveMetrics(self.events, clock=clock)
@@ -210,12 +216,16 @@ class Engine:
             await self.store.close()
             self.state = EngineState.STOPPED
             raise
+        # Off the database thread and bounded: readiness never waits for it.
+        self.tasks.spawn(self._check_store(), name="store-check")
         self.tasks.spawn(self._maintain_forever(), name="maintenance", service=True)
         # Local servers and the API providers' model lists, kept fresh off the request path.
         self.tasks.spawn(
             self.gateway.directory.run_forever(), name="provider-directory", service=True
         )
         try:
+            # Rows an earlier run spilled are replayed by the first flush (just below).
+            await self.recorder.open()
             # After the jobs: a row whose job an earlier run finished takes the job's ending.
             await self.recorder.close_interrupted(self._clock())
         except Exception:  # the record of the past must not keep the gateway from serving
@@ -270,16 +280,31 @@ class Engine:
 
     def health(self) -> dict[str, Any]:
         """Liveness facts safe to show anyone on this machine: no secrets, no paths."""
+        status = "ok" if self.state is EngineState.RUNNING else self.state.value
+        store_problem = self.store.health.reason
+        if status == "ok" and store_problem is not None:
+            status = "degraded"
         return {
             "service": "llmgw-desktop",
-            "status": "ok" if self.state is EngineState.RUNNING else self.state.value,
+            "status": status,
             "version": __version__,
             "uptime_seconds": round(self.uptime_seconds, 3),
             "paused": self._paused,
             "vault": self.vault.status()["state"],
             # Reachable from the network without TLS in front: tokens travel in clear.
             "plain_http": plain_http_exposed(self.settings),
+            "store": {
+                "state": "ok" if store_problem is None else "degraded",
+                "reason": store_problem,
+            },
+            "recorder": self.recorder.status(),
         }
+
+    async def _check_store(self) -> None:
+        """`PRAGMA quick_check` on a connection of its own, within a time budget."""
+        problem = await asyncio.to_thread(quick_check, self.store.path)
+        if problem is not None:
+            self.store.health.report("integrity", problem)
 
     async def _maintain_forever(self) -> None:
         """Hourly: forget old conversations (and the dirs made for them), prune the recorder."""
