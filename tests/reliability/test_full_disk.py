@@ -46,7 +46,7 @@ def test_full_disk_keeps_every_row_and_the_restart_replays_them(tmp_path: Path) 
                 assert gw.chat(f"before {n}")[0] == 200
             wait_for(lambda: len(rows(gw.db)) == BEFORE)
 
-            filler = fill(gw.data, 'filler.bin')
+            filler = fill(gw.data, "filler.bin")
             answered = [gw.chat(f"during {n}")[0] for n in range(DURING)]
             # The requests themselves never needed the disk.
             assert answered == [200] * DURING
@@ -65,7 +65,7 @@ def test_full_disk_keeps_every_row_and_the_restart_replays_them(tmp_path: Path) 
             # The spill took the reserve the gateway kept for it; the disk is then filled again
             # (whatever keeps filling a disk does not stop), and the gateway stopped on it: a
             # clean exit, one line saying where the rows went.
-            refill = fill(gw.data, 'refill.bin')
+            refill = fill(gw.data, "refill.bin")
             code, out, err = gw.stop()
             assert code == 0, err
             assert "Traceback" not in err + out + gw.log()
