@@ -39,6 +39,7 @@ from llmgw_desktop.engine.gateway.setup import build_gateway
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager, JobOrigin, Submitted
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.metrics import LiveMetrics
+from llmgw_desktop.engine.metrics_history import rebuild_metrics
 from llmgw_desktop.engine.providers.base import PromptParts
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS
 from llmgw_desktop.engine.providers.discovery import Discovery
@@ -202,6 +203,7 @@ class Engine:
         if self.state is not EngineState.STOPPED:
             raise RuntimeError(f"engine cannot start while {self.state.value}")
         self.state = EngineState.STARTING
+        began = self._clock()
         self.tasks.reopen()
         self.lifeline.stopping = False
         self.gateway.stopping = False
@@ -231,6 +233,8 @@ class Engine:
         except Exception:  # the record of the past must not keep the gateway from serving
             log.exception("could not close the flight-recorder rows an earlier run left open")
         self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)
+        # Overview's last 24 h, from the rows earlier runs left (a background read).
+        self.tasks.spawn(self._rebuild_metrics(began), name="rebuild-metrics")
         saved = [
             SavedGroup(job.job_id, job.process_group, job.process_identity)
             for job in left_running
@@ -299,6 +303,15 @@ class Engine:
             },
             "recorder": self.recorder.status(),
         }
+
+    async def _rebuild_metrics(self, before: float) -> None:
+        try:
+            replayed = await rebuild_metrics(self.store, self.metrics, before=before)
+        except Exception:  # the charts start empty, as before; the gateway serves
+            log.exception("could not read the last 24 h of requests back for the charts")
+            return
+        if replayed:
+            log.info("charts rebuilt from %d recorded request(s) of the last 24 h", replayed)
 
     async def _check_store(self) -> None:
         """`PRAGMA quick_check` on a connection of its own, within a time budget."""

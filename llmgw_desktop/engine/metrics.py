@@ -285,10 +285,27 @@ class LiveMetrics:
 
     # -- event handlers: called on the loop for every request, so kept to a few additions --
 
-    def _on_request(self, event: RequestFinished) -> None:
+    def replay(self, events: Iterable[RequestFinished]) -> int:
+        """Count requests an earlier run finished (read back from the store at start-up) at
+        their own finish times, oldest first, so the charts survive a restart; how many were
+        inside the longest window. They are not "since start"."""
         now = self._clock()
+        counted = 0
+        for event in sorted(events, key=lambda e: e.finished_at):
+            age = now - event.finished_at
+            if 0 <= age < WINDOWS[-1].span_s:
+                self._count(event, event.finished_at, since_start=False)
+                counted += 1
+        return counted
+
+    def _on_request(self, event: RequestFinished) -> None:
+        self._count(event, self._clock(), since_start=True)
+
+    def _count(self, event: RequestFinished, now: float, *, since_start: bool) -> None:
         provider = event.provider
-        if provider not in self._since_start and len(self._since_start) >= MAX_PROVIDERS:
+        age = 0.0 if since_start else self._clock() - now
+        known = self._since_start if since_start else self._rings[WINDOWS[-1].key].figures
+        if provider not in known and len(known) >= MAX_PROVIDERS:
             provider = OTHER_PROVIDER
         read = event.cache_read_tokens
         discount = self._discount(event.model) if read else 0.0
@@ -303,7 +320,11 @@ class LiveMetrics:
             float(read) if discount is None else 0.0,
         )
         for ring in self._rings.values():
-            ring.add(now, provider, values)
+            # A replayed request older than a window's span would take a slot of a newer bucket.
+            if age < ring.window.span_s:
+                ring.add(now, provider, values)
+        if not since_start:
+            return
         total = self._since_start.get(provider)
         if total is None:
             total = self._since_start[provider] = [0.0] * _FIELDS
