@@ -123,6 +123,8 @@ def apply_entries(connection: sqlite3.Connection, entries: Iterable[Entry]) -> i
     Inserts first, then every row's updates merged in order, each with one prepared statement
     per column set. Column names are checked against the table: the file is data, not code."""
     known = {row[1] for row in connection.execute("PRAGMA table_info(requests)")}
+    if not known:  # never report success for rows that went nowhere
+        raise sqlite3.OperationalError("no such table: requests")
     inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     updates: dict[str, dict[str, Any]] = {}
     for entry in entries:
