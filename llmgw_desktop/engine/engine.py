@@ -11,6 +11,7 @@ import dataclasses
 import enum
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ from llmgw_desktop.engine.recorder_query import RecorderQuery
 from llmgw_desktop.engine.recorder_spill import RecorderSpill
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.store.health import quick_check
+from llmgw_desktop.engine.store.health import check_store
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
@@ -193,6 +194,7 @@ class Engine:
         self._paused = False
         self.state = EngineState.STOPPED
         self.started_at: float | None = None
+        self._check_stop = threading.Event()
 
     async def start(self) -> None:
         """Open the store and begin serving.
@@ -219,6 +221,7 @@ class Engine:
             self.state = EngineState.STOPPED
             raise
         # Off the database thread and bounded: readiness never waits for it.
+        self._check_stop = threading.Event()
         self.tasks.spawn(self._check_store(), name="store-check")
         self.tasks.spawn(self._maintain_forever(), name="maintenance", service=True)
         # Local servers and the API providers' model lists, kept fresh off the request path.
@@ -254,6 +257,7 @@ class Engine:
         if self.state in (EngineState.STOPPED, EngineState.STOPPING):
             return
         self.state = EngineState.STOPPING
+        self._check_stop.set()  # the store check must not hold up the close's checkpoint
         try:
             await self.interrupt_work()
             await self.tasks.shutdown(grace=TASKS_STOP_GRACE_S)
@@ -315,7 +319,7 @@ class Engine:
 
     async def _check_store(self) -> None:
         """`PRAGMA quick_check` on a connection of its own, within a time budget."""
-        problem = await asyncio.to_thread(quick_check, self.store.path)
+        problem = await check_store(self.store.path, self._check_stop)
         if problem is not None:
             self.store.health.report("integrity", problem)
 
