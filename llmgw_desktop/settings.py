@@ -290,7 +290,17 @@ class _CoreSettings:
         "recorder.max_rows",
         200_000,
         env="LLM_GATEWAY_RECORDER_MAX_ROWS",
-        doc="Most request records kept; the oldest go first.",
+        doc="Most request records kept (200,000 by default); the oldest go first, pruned in "
+        "batches at start-up and hourly.",
+        check=checks.positive,
+    )
+    recorder_max_pending: int = setting(
+        "recorder.max_pending",
+        50_000,
+        env="LLM_GATEWAY_RECORDER_MAX_PENDING",
+        doc="Most request records held in memory while the store cannot take them (they go to "
+        "a spill file in the data dir first; only past this, with that file unwritable too, "
+        "are any dropped, and counted in /health).",
         check=checks.positive,
     )
     disabled_providers: list[str] = setting(

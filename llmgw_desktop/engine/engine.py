@@ -11,6 +11,7 @@ import dataclasses
 import enum
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,11 +34,13 @@ from llmgw_desktop.engine.events import (
     Notice,
     PauseChanged,
     ProviderToggled,
+    StoreHealthChanged,
 )
 from llmgw_desktop.engine.gateway.setup import build_gateway
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager, JobOrigin, Submitted
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.metrics import LiveMetrics
+from llmgw_desktop.engine.metrics_history import rebuild_metrics
 from llmgw_desktop.engine.providers.base import PromptParts
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS
 from llmgw_desktop.engine.providers.discovery import Discovery
@@ -45,9 +48,11 @@ from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.recorder_query import RecorderQuery
+from llmgw_desktop.engine.recorder_spill import RecorderSpill
 from llmgw_desktop.engine.refusals import RefusalCounter
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.health import check_store
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
@@ -120,8 +125,11 @@ class Engine:
             self.store,
             retention_days=settings.recorder_retention_days,
             max_rows=settings.recorder_max_rows,
+            max_pending=settings.recorder_max_pending,
+            spill=RecorderSpill(settings.data_path),
             clock=clock,
         )
+        self.store.health.on_change = lambda reason: self.events.publish(StoreHealthChanged(reason))
         self.recorder.on_finish = self.events.publish
         # The edge's own refusals (bad credentials, rate limits ...): counted, not recorded.
         self.refusals = RefusalCounter(
@@ -191,6 +199,7 @@ class Engine:
         self._paused = False
         self.state = EngineState.STOPPED
         self.started_at: float | None = None
+        self._check_stop = threading.Event()
 
     async def start(self) -> None:
         """Open the store and begin serving.
@@ -201,6 +210,7 @@ class Engine:
         if self.state is not EngineState.STOPPED:
             raise RuntimeError(f"engine cannot start while {self.state.value}")
         self.state = EngineState.STARTING
+        began = self._clock()
         self.tasks.reopen()
         self.lifeline.stopping = False
         self.gateway.stopping = False
@@ -215,18 +225,25 @@ class Engine:
             await self.store.close()
             self.state = EngineState.STOPPED
             raise
+        # Off the database thread and bounded: readiness never waits for it.
+        self._check_stop = threading.Event()
+        self.tasks.spawn(self._check_store(), name="store-check")
         self.tasks.spawn(self._maintain_forever(), name="maintenance", service=True)
         # Local servers and the API providers' model lists, kept fresh off the request path.
         self.tasks.spawn(
             self.gateway.directory.run_forever(), name="provider-directory", service=True
         )
         try:
+            # Rows an earlier run spilled are replayed by the first flush (just below).
+            await self.recorder.open()
             # After the jobs: a row whose job an earlier run finished takes the job's ending.
             await self.recorder.close_interrupted(self._clock())
         except Exception:  # the record of the past must not keep the gateway from serving
             log.exception("could not close the flight-recorder rows an earlier run left open")
         self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)
         self.tasks.spawn(self.refusals.run_forever(), name="refusal-counts", service=True)
+        # Overview's last 24 h, from the rows earlier runs left (a background read).
+        self.tasks.spawn(self._rebuild_metrics(began), name="rebuild-metrics")
         saved = [
             SavedGroup(job.job_id, job.process_group, job.process_identity)
             for job in left_running
@@ -246,6 +263,7 @@ class Engine:
         if self.state in (EngineState.STOPPED, EngineState.STOPPING):
             return
         self.state = EngineState.STOPPING
+        self._check_stop.set()  # the store check must not hold up the close's checkpoint
         try:
             await self.interrupt_work()
             await self.tasks.shutdown(grace=TASKS_STOP_GRACE_S)
@@ -280,9 +298,13 @@ class Engine:
 
     def health(self) -> dict[str, Any]:
         """Liveness facts safe to show anyone on this machine: no secrets, no paths."""
+        status = "ok" if self.state is EngineState.RUNNING else self.state.value
+        store_problem = self.store.health.reason
+        if status == "ok" and store_problem is not None:
+            status = "degraded"
         return {
             "service": "llmgw-desktop",
-            "status": "ok" if self.state is EngineState.RUNNING else self.state.value,
+            "status": status,
             "version": __version__,
             "uptime_seconds": round(self.uptime_seconds, 3),
             "paused": self._paused,
@@ -291,7 +313,27 @@ class Engine:
             "plain_http": plain_http_exposed(self.settings),
             # Requests the edge refused since start (auth, rate limits, bad bodies ...).
             "refused": self.refusals.health(),
+            "store": {
+                "state": "ok" if store_problem is None else "degraded",
+                "reason": store_problem,
+            },
+            "recorder": self.recorder.status(),
         }
+
+    async def _rebuild_metrics(self, before: float) -> None:
+        try:
+            replayed = await rebuild_metrics(self.store, self.metrics, before=before)
+        except Exception:  # the charts start empty, as before; the gateway serves
+            log.exception("could not read the last 24 h of requests back for the charts")
+            return
+        if replayed:
+            log.info("charts rebuilt from %d recorded request(s) of the last 24 h", replayed)
+
+    async def _check_store(self) -> None:
+        """`PRAGMA quick_check` on a connection of its own, within a time budget."""
+        problem = await check_store(self.store.path, self._check_stop)
+        if problem is not None:
+            self.store.health.report("integrity", problem)
 
     async def _maintain_forever(self) -> None:
         """Hourly: forget old conversations (and the dirs made for them), prune the recorder."""

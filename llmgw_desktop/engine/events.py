@@ -23,6 +23,7 @@ __all__ = [
     "PauseChanged",
     "ProviderToggled",
     "RequestFinished",
+    "StoreHealthChanged",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,13 @@ class Notice(Event):
 
     level: str  # "info", "warning" or "error"
     message: str
+
+
+@dataclass(frozen=True)
+class StoreHealthChanged(Event):
+    """The store became degraded (reason: what is wrong) or healthy again (reason None)."""
+
+    reason: str | None
 
 
 @dataclass(frozen=True)

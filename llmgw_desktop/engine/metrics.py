@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
 from llmgw_desktop.engine.providers.pricing import PRICES
@@ -30,6 +30,7 @@ __all__ = [
     "LiveMetrics",
     "MetricsSeries",
     "MetricsWindow",
+    "PastTraffic",
     "Totals",
 ]
 
@@ -125,6 +126,42 @@ def _hit_rate(fresh: float, read: float, written: float) -> float | None:
     # Cache writes are prompt tokens not served from the cache, as in cache_state's figure.
     prompt = fresh + read + written
     return read / prompt if prompt else None
+
+
+class PastTraffic(NamedTuple):
+    """Requests of one provider and model finished in one short span of an earlier run."""
+
+    at: float  # the newest finish time in the group
+    provider: str
+    model: str | None
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+
+
+def _values(
+    requests: int,
+    fresh: int,
+    out: int,
+    read: int,
+    written: int,
+    cost: float,
+    discount: float | None,
+) -> tuple[float, ...]:
+    """One bucket's figures, in the order of the offsets above."""
+    return (
+        float(requests),
+        float(fresh),
+        float(out),
+        float(read),
+        float(written),
+        cost,
+        read * discount if discount is not None else 0.0,
+        float(read) if discount is None else 0.0,
+    )
 
 
 class _Ring:
@@ -285,25 +322,59 @@ class LiveMetrics:
 
     # -- event handlers: called on the loop for every request, so kept to a few additions --
 
-    def _on_request(self, event: RequestFinished) -> None:
+    def replay(self, past: Iterable[PastTraffic]) -> int:
+        """Count traffic an earlier run finished (sums read back from the store at start-up,
+        each at the newest finish time of its group) so the charts survive a restart; the
+        requests counted. Not "since start". A few additions per group, never per row."""
         now = self._clock()
-        provider = event.provider
-        if provider not in self._since_start and len(self._since_start) >= MAX_PROVIDERS:
-            provider = OTHER_PROVIDER
+        counted = 0
+        for group in sorted(past, key=lambda g: g.at):
+            age = now - group.at
+            if not 0 <= age < WINDOWS[-1].span_s:
+                continue
+            discount = self._discount(group.model) if group.cache_read_tokens else 0.0
+            values = _values(
+                group.requests,
+                group.input_tokens,
+                group.output_tokens,
+                group.cache_read_tokens,
+                group.cache_write_tokens,
+                group.cost_usd,
+                discount,
+            )
+            self._add(group.provider, group.at, values, since_start=False)
+            counted += group.requests
+        return counted
+
+    def _on_request(self, event: RequestFinished) -> None:
+        self._count(event, self._clock(), since_start=True)
+
+    def _count(self, event: RequestFinished, now: float, *, since_start: bool) -> None:
         read = event.cache_read_tokens
-        discount = self._discount(event.model) if read else 0.0
-        values = (
-            1.0,
-            float(event.input_tokens),
-            float(event.output_tokens),
-            float(read),
-            float(event.cache_write_tokens),
+        values = _values(
+            1,
+            event.input_tokens,
+            event.output_tokens,
+            read,
+            event.cache_write_tokens,
             event.cost_usd or 0.0,
-            read * discount if discount is not None else 0.0,
-            float(read) if discount is None else 0.0,
+            self._discount(event.model) if read else 0.0,
         )
+        self._add(event.provider, now, values, since_start=since_start)
+
+    def _add(
+        self, provider: str, at: float, values: tuple[float, ...], *, since_start: bool
+    ) -> None:
+        age = 0.0 if since_start else self._clock() - at
+        known = self._since_start if since_start else self._rings[WINDOWS[-1].key].figures
+        if provider not in known and len(known) >= MAX_PROVIDERS:
+            provider = OTHER_PROVIDER
         for ring in self._rings.values():
-            ring.add(now, provider, values)
+            # Past traffic older than a window's span would take a slot of a newer bucket.
+            if age < ring.window.span_s:
+                ring.add(at, provider, values)
+        if not since_start:
+            return
         total = self._since_start.get(provider)
         if total is None:
             total = self._since_start[provider] = [0.0] * _FIELDS

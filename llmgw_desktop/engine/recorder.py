@@ -9,11 +9,18 @@ redacted as it is written (`engine/redact.py`: model names, callers, projects, i
 notices, the approval's reasons), so a key sent as a model name or a caller's name never
 reaches the file or its search index; the principal, an identity the edge decided, is kept as
 is. Old rows are pruned by age and by a row cap, so the file stays bounded.
+
+A flush the store refuses (a full disk, a damaged file) loses nothing: its rows, in the form
+they would have been stored, go to the spill file (`recorder_spill.py`), replayed by the next
+flush that succeeds or at the next start. Failing flushes back off instead of retrying four
+times a second, and `status()` says what is pending, spilled and (only if the spill file
+cannot be written either and memory is full) dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -24,15 +31,22 @@ from typing import Any, NamedTuple
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.recorder_prune import prune_rows
+from llmgw_desktop.engine.recorder_spill import Entry, RecorderSpill, apply_entries
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.states import ENDINGS, RecordState
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.health import is_write_failure
 
 __all__ = ["FlightRecorder", "lookup_key", "new_record_id"]
 
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 0.25
+# A flush that failed is tried again after twice the last wait, up to this.
+FLUSH_BACKOFF_MAX_S = 5.0
+MAX_PENDING_DEFAULT = 50_000
+ERROR_CHARS = 200
 OPEN_RECORD_MAX_AGE_S = 86400.0
 _CALLER = re.compile(r"[^\w .:/@+()-]")
 JSON_FIELDS = ("approval", "optimization", "route")
@@ -60,14 +74,24 @@ class FlightRecorder:
         *,
         retention_days: float = 30.0,
         max_rows: int = 200_000,
+        max_pending: int = MAX_PENDING_DEFAULT,
+        spill: RecorderSpill | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
         self._clock = clock
         self.retention_days = retention_days
         self.max_rows = max_rows
+        self.max_pending = max_pending
+        self._spill = spill
         self._new: dict[str, dict[str, Any]] = {}
         self._updates: dict[str, dict[str, Any]] = {}
+        # Rows in stored form that neither the store nor the spill file took (both failing).
+        self._held: list[Entry] = []
+        self.dropped = 0
+        self.last_error: str | None = None
+        # Set when the buffer passes `max_pending`: flush now, whatever the back-off says.
+        self._wake = asyncio.Event()
         # Records not finished yet: start time and who/what, so a finish never has to read the
         # row back (for its duration, or for the event below).
         self._open: dict[str, _Opened] = {}
@@ -120,6 +144,8 @@ class FlightRecorder:
             "optimization_json": optimization,
             "state": state,
         }
+        if len(self._new) + len(self._updates) > self.max_pending:
+            self._wake.set()
         return record_id
 
     def update(self, record_id: str, **fields: Any) -> None:
@@ -162,44 +188,142 @@ class FlightRecorder:
 
     @property
     def pending(self) -> int:
-        return len(self._new) + len(self._updates)
+        return len(self._new) + len(self._updates) + len(self._held)
 
-    async def flush(self) -> None:
-        """Write everything pending in one transaction on the database thread."""
+    def status(self) -> dict[str, Any]:
+        """What `/health` shows: rows waiting in memory and in the spill file, rows lost."""
+        return {
+            "pending": self.pending,
+            "spilled": 0 if self._spill is None else self._spill.rows,
+            "dropped": self.dropped,
+            "last_error": self.last_error,
+        }
+
+    async def open(self) -> None:
+        """Count the rows an earlier run spilled (the first flush replays them)."""
+        if self._spill is not None:
+            await asyncio.to_thread(self._spill.open)
+            if self._spill.rows:
+                log.info("%d flight-recorder row(s) wait in the spill file", self._spill.rows)
+
+    async def flush(self) -> bool:
+        """Write everything pending (and anything spilled earlier) in one transaction on the
+        database thread; False when the store refused it (the rows are kept, see above)."""
         async with self._flush_lock:
-            if not self._new and not self._updates:
-                return
+            spill = self._spill
+            replay = spill is not None and spill.path.exists()
+            if not self._new and not self._updates and not self._held and not replay:
+                return True
             new, self._new = self._new, {}
             updates, self._updates = self._updates, {}
+            held, self._held = self._held, []
 
-            def write() -> None:
-                database = self._db.models.database
+            def write() -> tuple[int, BaseException | None, list[Entry]]:
                 texts = _BatchRedactor()
-                with database.atomic():
-                    _insert_rows(database, list(new.values()), texts)
-                    _update_rows(database, updates, texts)
+                entries = [
+                    *held,
+                    *({"insert": _stored(_DEFAULTS | row, texts)} for row in new.values()),
+                    *(
+                        {"update": record_id, "fields": _stored(fields, texts)}
+                        for record_id, fields in updates.items()
+                    ),
+                ]
+                earlier = spill.read() if spill is not None and replay else []
+                connection = self._db.models.database.connection()
+                try:
+                    _in_one_transaction(connection, [*earlier, *entries])
+                except Exception as exc:
+                    if spill is None:
+                        return 0, exc, entries
+                    try:
+                        spill.append(entries)
+                    except OSError as spill_failed:
+                        log.debug("spill failed too: %s", spill_failed)
+                        return 0, exc, entries
+                    return 0, exc, []
+                if earlier and spill is not None:
+                    try:
+                        spill.clear()
+                    except OSError:  # replayed again next time: harmless, it is idempotent
+                        log.warning("could not empty the recorder's spill file")
+                return len(new), None, []
 
             try:
-                await self._db.run(write)
-            except Exception:
-                # Put them back: a failed write (disk full) must not lose the records.
+                written, error, kept = await self._db.run(write)
+            except Exception as exc:  # the store is not open: keep the rows as they were
                 self._new = new | self._new
                 for record_id, fields in updates.items():
                     self._updates.setdefault(record_id, {}).update(fields)
-                raise
-            self.written += len(new)
+                self._held = held + self._held
+                self._failed(exc)
+                return False
+            if error is not None:
+                self._held = kept + self._held
+                self._bound_held()
+                self._failed(error)
+                return False
+            self.written += written
+            if self.last_error is not None:
+                log.warning("flight recorder writes again")
+            self.last_error = None
+            self._db.health.clear("recorder", "store")
+            return True
+
+    def _failed(self, exc: BaseException) -> None:
+        reason = " ".join(str(exc).split())[:ERROR_CHARS] or type(exc).__name__
+        if reason != self.last_error:
+            where = "memory" if self._spill is None else str(self._spill.path)
+            log.warning("flight recorder cannot write (%s); rows are kept in %s", reason, where)
+        self.last_error = reason
+        self._db.health.report("recorder", f"cannot write ({reason})")
+        if is_write_failure(exc):
+            self._db.health.report("store", reason)
+
+    def _bound_held(self) -> None:
+        """Memory is the last place rows can wait: beyond `max_pending` the oldest go, counted."""
+        excess = len(self._held) - self.max_pending
+        if excess > 0:
+            del self._held[:excess]
+            self.dropped += excess
+            log.error(
+                "flight recorder dropped %d row(s): neither the store nor disk takes them", excess
+            )
 
     async def run_forever(self) -> None:
-        """Flush on a short interval until cancelled; a final flush happens in `close()`."""
+        """Flush on a short interval (longer while writes fail) until cancelled; a final flush
+        happens in `close()`."""
+        delay = FLUSH_EVERY_S
         while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
             try:
-                await self.flush()
-            except Exception:
-                log.exception("flight recorder could not write; will retry")
+                ok = await self.flush()
+            except Exception:  # a bug, not the store: keep the loop alive
+                log.exception("flight recorder flush failed")
+                ok = False
+            delay = FLUSH_EVERY_S if ok else min(FLUSH_BACKOFF_MAX_S, max(delay * 2, 1.0))
 
     async def close(self) -> None:
-        await self.flush()
+        """The final flush; never raises: what the store refuses is kept or counted, and said."""
+        if await self.flush():
+            return
+        spilled = 0 if self._spill is None else self._spill.rows
+        if spilled:
+            log.warning(
+                "flight recorder: %d row(s) could not be stored (%s); kept in %s, written at "
+                "the next start",
+                spilled,
+                self.last_error,
+                self._spill.path if self._spill is not None else "",
+            )
+        lost = self.pending
+        if lost:
+            self.dropped += lost
+            self._held.clear()
+            self._new.clear()
+            self._updates.clear()
+            log.error("flight recorder: %d row(s) lost at stop (%s)", lost, self.last_error)
 
     def interrupt_open(self) -> int:
         """End every row still open as `interrupted` (the gateway is stopping); how many."""
@@ -245,29 +369,13 @@ class FlightRecorder:
         return closed
 
     async def prune(self) -> int:
-        """Drop rows older than the retention period, then the oldest beyond the row cap."""
-        model = self._db.models.RecordedRequest
+        """Drop rows older than the retention period, then the oldest beyond the row cap, in
+        small transactions so the recorder page and the flushes get the store in between."""
         cutoff = self._clock() - self.retention_days * 86400
         # A record never finished (a bug elsewhere) must not keep its start time forever.
         stale = self._clock() - OPEN_RECORD_MAX_AGE_S
         self._open = {k: v for k, v in self._open.items() if v.started_at >= stale}
-
-        def prune() -> int:
-            removed = model.delete().where(model.started_at < cutoff).execute()
-            count = model.select().count()
-            if count > self.max_rows:
-                oldest = (
-                    model.select(model.started_at)
-                    .order_by(model.started_at.desc())
-                    .offset(self.max_rows)
-                    .limit(1)
-                    .scalar()
-                )
-                if oldest is not None:
-                    removed += model.delete().where(model.started_at <= oldest).execute()
-            return int(removed)
-
-        return int(await self._db.run(prune))
+        return await prune_rows(self._db, cutoff=cutoff, max_rows=self.max_rows)
 
     async def by_correlation(self, principal: str, correlation_id: str) -> dict[str, Any] | None:
         """The newest record this principal tagged with `correlation_id`."""
@@ -313,35 +421,17 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-def _insert_rows(database: Any, rows: list[dict[str, Any]], texts: _BatchRedactor) -> None:
-    """Insert records with one prepared statement per column set (plain sqlite3 executemany:
-    the ORM's per-row work cost more CPU than the rest of a gateway request)."""
-    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    for row in rows:
-        full = _stored(_DEFAULTS | row, texts)
-        columns = tuple(sorted(full))
-        by_columns.setdefault(columns, []).append(tuple(full[c] for c in columns))
-    connection = database.connection()
-    for columns, values in by_columns.items():
-        marks = ", ".join("?" * len(columns))
-        # Column names come from our own code (record fields), never from a caller.
-        sql = f"INSERT INTO requests ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-        connection.executemany(sql, values)
-
-
-def _update_rows(database: Any, updates: dict[str, dict[str, Any]], texts: _BatchRedactor) -> None:
-    """Apply later fields to rows already written, one prepared UPDATE per column set."""
-    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    for record_id, changed in updates.items():
-        fields = _stored(changed, texts)
-        columns = tuple(sorted(fields))
-        by_columns.setdefault(columns, []).append((*(fields[c] for c in columns), record_id))
-    connection = database.connection()
-    for columns, values in by_columns.items():
-        assignments = ", ".join(f"{c} = ?" for c in columns)
-        # Column names come from our own code (record fields), never from a caller.
-        sql = f"UPDATE requests SET {assignments} WHERE id = ?"  # noqa: S608
-        connection.executemany(sql, values)
+def _in_one_transaction(connection: Any, entries: list[Entry]) -> None:
+    """Apply `entries` in one transaction. By hand, not `atomic()`: after SQLITE_FULL SQLite has
+    already rolled back, and the ORM's own rollback would then hide the real error."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        apply_entries(connection, entries)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.rollback()
+        raise
 
 
 class _BatchRedactor:

@@ -18,6 +18,7 @@ from llmgw_desktop.engine.events import (
     PauseChanged,
     ProviderToggled,
     RequestFinished,
+    StoreHealthChanged,
 )
 from llmgw_desktop.ui.qt import QObject, Signal
 
@@ -31,6 +32,7 @@ class EngineBridge(QObject):
     pauseChanged = Signal(bool)
     engineStateChanged = Signal(str)
     notice = Signal(str, str)  # level, message
+    storeHealthChanged = Signal(str)  # what is wrong with the store, or "" when all is well
     jobStateChanged = Signal(str, str, str, str)  # job id, provider, state, principal
     breakerChanged = Signal(str, str)  # provider, closed / open / half_open
     # One per finished request, carrying the RequestFinished event. Under load this fires
@@ -49,6 +51,9 @@ class EngineBridge(QObject):
             bus.subscribe(EngineStarted, lambda e: self.engineStateChanged.emit("running")),
             bus.subscribe(EngineStopped, lambda e: self.engineStateChanged.emit("stopped")),
             bus.subscribe(Notice, lambda e: self.notice.emit(e.level, e.message)),
+            bus.subscribe(
+                StoreHealthChanged, lambda e: self.storeHealthChanged.emit(e.reason or "")
+            ),
             bus.subscribe(
                 JobStateChanged,
                 lambda e: self.jobStateChanged.emit(e.job_id, e.provider, e.state, e.principal),

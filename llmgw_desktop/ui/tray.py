@@ -1,7 +1,8 @@
 """The tray icon: the gateway's actions one click away, and its state at a glance.
 
 The icon and tooltip show one of four states, the first that holds winning: error (a
-provider's circuit breaker is open, or the engine stopped), paused, busy (jobs queued or
+provider's circuit breaker is open, the engine stopped, or the store is degraded: damaged,
+full, or refusing the recorder's writes), paused, busy (jobs queued or
 running), idle. The tooltip adds the active job count and the last error. Messages pop up for
 what needs the person or is worth knowing while the window is hidden: a long job finished, a
 consent or approval request waiting, a provider going down.
@@ -53,6 +54,10 @@ def format_duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+def _cut(line: str) -> str:
+    return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 1] + "…"
+
+
 class TrayIcon(QObject):
     """A `QSystemTrayIcon` whose menu is the shared gateway actions."""
 
@@ -76,6 +81,8 @@ class TrayIcon(QObject):
             if breaker["state"] in DOWN_STATES
         }
         self._engine_stopped = False
+        # What is wrong with the store (damaged, disk full, recorder failing), or None.
+        self.store_problem: str | None = bridge.engine.store.health.reason
         self.last_error: str | None = None
         self._icons: dict[str, QIcon] = {}
         self.shown_state = ""
@@ -93,6 +100,7 @@ class TrayIcon(QObject):
         bridge.jobStateChanged.connect(self._on_job)
         bridge.breakerChanged.connect(self._on_breaker)
         bridge.engineStateChanged.connect(self._on_engine_state)
+        bridge.storeHealthChanged.connect(self._on_store_health)
         self.redraw()
 
     def show(self) -> None:
@@ -111,7 +119,7 @@ class TrayIcon(QObject):
     @property
     def state(self) -> str:
         """error, paused, busy or idle: the first that holds."""
-        if self._down or self._engine_stopped:
+        if self._down or self._engine_stopped or self.store_problem:
             return "error"
         if self._paused:
             return "paused"
@@ -131,6 +139,8 @@ class TrayIcon(QObject):
             lines.append("Engine stopped")
         if self._down:
             lines.append("Down: " + ", ".join(sorted(self._down)))
+        if self.store_problem:
+            lines.append(_cut(f"Store degraded: {self.store_problem}"))
         if self.last_error:
             error = self.last_error
             if len(error) > ERROR_CHARS:
@@ -202,6 +212,10 @@ class TrayIcon(QObject):
                 QSystemTrayIcon.MessageIcon.Warning,
                 NOTICE_MS,
             )
+        self.redraw()
+
+    def _on_store_health(self, problem: str) -> None:
+        self.store_problem = problem or None
         self.redraw()
 
     def _on_engine_state(self, state: str) -> None:

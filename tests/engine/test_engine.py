@@ -64,9 +64,13 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
         "vault",
         "plain_http",
         "refused",
+        "store",
+        "recorder",
     }
     assert health["plain_http"] is False  # loopback only
     assert health["refused"] == {"total": 0, "byCode": {}}
+    assert health["store"] == {"state": "ok", "reason": None}
+    assert health["recorder"] == {"pending": 0, "spilled": 0, "dropped": 0, "last_error": None}
 
 
 def test_disabled_provider_refuses_with_provider_disabled(loaded: LoadedSettings) -> None:

@@ -8,7 +8,13 @@ import tracemalloc
 import pytest
 
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
-from llmgw_desktop.engine.metrics import MAX_PROVIDERS, OTHER_PROVIDER, WINDOWS, LiveMetrics
+from llmgw_desktop.engine.metrics import (
+    MAX_PROVIDERS,
+    OTHER_PROVIDER,
+    WINDOWS,
+    LiveMetrics,
+    PastTraffic,
+)
 
 START = 1_800_000_000.0  # a multiple of every bucket size, so bucket edges are easy to place
 
@@ -223,3 +229,28 @@ def test_close_stops_counting(bus: EventBus, metrics: LiveMetrics) -> None:
 def test_an_unknown_window_is_a_key_error(metrics: LiveMetrics) -> None:
     with pytest.raises(KeyError):
         metrics.series("5m")
+
+
+def past(at: float, requests: int, *, read: int = 0, cost: float = 0.0) -> PastTraffic:
+    return PastTraffic(at, "anthropic", "claude-sonnet-4-6", requests, 100, 10, read, 0, cost)
+
+
+def test_past_traffic_lands_at_its_own_time_and_never_counts_as_since_start(
+    metrics: LiveMetrics, clock: Clock
+) -> None:
+    counted = metrics.replay(
+        [
+            past(START - 60, 3, read=200, cost=0.5),  # a minute ago: every window
+            past(START - 7200, 4),  # two hours ago: the 24 h window only
+            past(START - 2 * 86400, 9),  # older than any window: left out
+        ]
+    )
+    assert counted == 7
+    assert metrics.series("15m").total.requests == 3
+    assert metrics.series("1h").total.requests == 3
+    day = metrics.series("24h").total
+    assert day.requests == 7 and day.cost_usd == pytest.approx(0.5)
+    assert day.saved_usd == pytest.approx(200 * 2.70 / 1_000_000)
+    assert metrics.since_start() == {}
+    clock.now += 120  # the live counting goes on beside it
+    assert metrics.series("24h").total.requests == 7

@@ -156,6 +156,17 @@ def test_engine_side_changes_show_in_the_menu_icon_and_tooltip(tray: tuple) -> N
     assert menu.shown_state == "idle"
 
 
+def test_a_degraded_store_turns_the_tray_red_and_recovery_clears_it(tray: tuple) -> None:
+    icon, engine, _ = tray
+    assert icon.state == "idle"
+    engine.store.health.report("recorder", "cannot write (database or disk is full)")
+    assert icon.shown_state == "error"
+    assert "Store degraded: recorder: cannot write" in icon.icon.toolTip()
+    engine.store.health.clear("recorder")
+    assert icon.shown_state == "idle"
+    assert "Store degraded" not in icon.icon.toolTip()
+
+
 def test_pause_all_pauses_the_engine(tray: tuple) -> None:
     menu, engine, _ = tray
     _by_text(menu)["Pause all"].trigger()

@@ -19,6 +19,7 @@ from typing import TypeVar
 import peewee
 
 from llmgw_desktop.engine.store.errors import StoreError
+from llmgw_desktop.engine.store.health import StoreHealth, is_write_failure
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
 from llmgw_desktop.engine.store.models import Models
 
@@ -47,6 +48,8 @@ class Database:
         self._db: peewee.SqliteDatabase | None = None
         self._models: Models | None = None
         self.schema_version = 0
+        # Every part's writes go through `run`: a damaged file or a full disk is seen here.
+        self.health = StoreHealth()
 
     @property
     def models(self) -> Models:
@@ -104,7 +107,12 @@ class Database:
         """
         if self._executor is None:
             raise StoreError("the store is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        except Exception as exc:
+            if is_write_failure(exc):
+                self.health.report("store", str(exc))
+            raise
 
     async def close(self) -> None:
         """Checkpoint the WAL, close the connection and stop the database thread."""
@@ -120,6 +128,10 @@ class Database:
         assert self._db is not None
         try:
             self._db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
+            # A full disk or a damaged file: the WAL keeps what it holds and SQLite folds it in
+            # at the next open, so a stop goes on (no traceback, the documented exit code).
+            log.warning("could not checkpoint the store on close (%s); the WAL keeps it", exc)
         finally:
             self._db.close()
             self._db = None

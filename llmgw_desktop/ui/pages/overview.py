@@ -140,6 +140,15 @@ class OverviewPage(Page):
                 text += " (all providers paused)"
         else:
             text = state.capitalize()
+        problem = engine.store.health.reason
+        if problem is not None:
+            text += f" · degraded: {problem}"
+        recorder = engine.recorder.status()
+        if recorder["spilled"] or recorder["dropped"]:
+            text += (
+                f" · recorder: {recorder['spilled']} row(s) waiting in the spill file,"
+                f" {recorder['dropped']} dropped"
+            )
         self.status_label.setText(text)
         self.refused_label.setText(refused_text(engine.refusals.health()))
 

@@ -67,6 +67,7 @@ EDITABLE_KEYS = frozenset(
         "cache_awareness.anthropic_ttl_seconds",
         "recorder.retention_days",
         "recorder.max_rows",
+        "recorder.max_pending",
         "log.level",
         "log.max_bytes",
         "log.backups",

@@ -1,0 +1,141 @@
+"""Whether the store can be trusted and written: what `/health`, the tray and Overview show.
+
+Three things make the store `degraded`: the start-up `PRAGMA quick_check` found damage, a write
+failed because the file is damaged or the disk is full (any part: recorder, jobs, sessions),
+or the flight recorder cannot write. Each part reports and clears its own problem, so the
+status goes back to `ok` when writes recover (the damage found at start-up stays until the
+next start, since nothing repairs it). A listener is told on every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+__all__ = [
+    "QUICK_CHECK_BUDGET_S",
+    "StoreHealth",
+    "check_store",
+    "is_write_failure",
+    "quick_check",
+]
+
+log = logging.getLogger(__name__)
+
+# How long the start-up check may read; it runs on its own connection and thread, so it never
+# holds the gateway's database thread, and a bigger store is checked in part (and said so).
+QUICK_CHECK_BUDGET_S = 10.0
+QUICK_CHECK_MAX_ERRORS = 5
+REASON_CHARS = 200
+# sqlite3 messages of a store that cannot take writes (as opposed to a query's own mistake).
+_FAILURE_WORDS = (
+    "disk is full",
+    "database or disk is full",
+    "malformed",
+    "disk i/o error",
+    "not a database",
+    "readonly",
+    "read-only",
+    "corrupt",
+    "no space left",
+)
+
+
+def is_write_failure(exc: BaseException) -> bool:
+    """True when `exc` says the file is damaged, read-only or out of space."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT)
+    if not isinstance(exc, sqlite3.DatabaseError) and type(exc).__module__ != "peewee":
+        return False
+    text = str(exc).lower()
+    return any(word in text for word in _FAILURE_WORDS)
+
+
+class StoreHealth:
+    """The problems each part of the gateway has with the store now, by part."""
+
+    def __init__(self) -> None:
+        self._problems: dict[str, str] = {}
+        self.on_change: Callable[[str | None], None] | None = None
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self._problems)
+
+    @property
+    def reason(self) -> str | None:
+        """One line naming every part's problem, or None when all is well."""
+        if not self._problems:
+            return None
+        return "; ".join(f"{part}: {problem}" for part, problem in sorted(self._problems.items()))
+
+    def report(self, part: str, problem: str) -> None:
+        problem = " ".join(problem.split())[:REASON_CHARS]
+        if self._problems.get(part) == problem:
+            return
+        self._problems[part] = problem
+        log.warning("store degraded (%s): %s", part, problem)
+        self._changed()
+
+    def clear(self, *parts: str) -> None:
+        cleared = [part for part in parts if self._problems.pop(part, None) is not None]
+        if cleared:
+            log.warning("store writable again (%s)", ", ".join(cleared))
+            self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.reason)
+
+
+async def check_store(path: Path, stop: threading.Event) -> str | None:
+    """`quick_check` on a thread of its own (not the loop's shared executor, which DNS look-ups
+    wait on); setting `stop` ends it within a few milliseconds, so a stop never waits for it
+    (a reader would also hold up the checkpoint at close)."""
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmgw-store-check") as pool:
+        try:
+            return await loop.run_in_executor(pool, quick_check, path, QUICK_CHECK_BUDGET_S, stop)
+        finally:
+            stop.set()
+
+
+def quick_check(
+    path: Path, budget_s: float = QUICK_CHECK_BUDGET_S, stop: threading.Event | None = None
+) -> str | None:
+    """`PRAGMA quick_check` on its own read-only connection, stopped after `budget_s` or when
+    `stop` is set; None when the file is fine (or the check was cut short: logged), else what it
+    found. Blocking: run it off the event loop."""
+    deadline = time.monotonic() + budget_s
+    timed_out = False
+
+    def over_budget() -> int:
+        nonlocal timed_out
+        timed_out = time.monotonic() > deadline or (stop is not None and stop.is_set())
+        return 1 if timed_out else 0
+
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as exc:
+        return f"cannot read the database to check it: {exc}"
+    try:
+        connection.set_progress_handler(over_budget, 10_000)
+        found = connection.execute(f"PRAGMA quick_check({QUICK_CHECK_MAX_ERRORS})").fetchall()
+    except sqlite3.Error as exc:
+        if timed_out:
+            log.info("store check cut short (time budget or stop); not a fault")
+            return None
+        return f"integrity check failed: {exc}"
+    finally:
+        connection.close()
+    lines = [str(row[0]) for row in found]
+    if lines == ["ok"]:
+        return None
+    return "damaged: " + "; ".join(lines)

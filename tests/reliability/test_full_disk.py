@@ -1,0 +1,100 @@
+"""The flight recorder on a full disk: nothing lost, nothing hidden, a clean stop.
+
+The gateway runs as a child process (`python -m llmgw_desktop --headless`) with its data dir
+on a small tmpfs mounted by the test (the tests run as root here and in CI). The disk is then
+filled to the last page with a plain file. Requests go on being answered; the rows the store
+refuses go to the spill file; `/health` says `degraded` with the counts; a SIGTERM on the full
+disk exits 0 with one log line and no traceback; once space is freed the next start replays the
+spill file and every request of the run is in the store, once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.reliability._recfaults_support import (
+    ChildGateway,
+    fill,
+    tmpfs,
+    upstream_in_thread,
+    wait_for,
+)
+
+BEFORE = 5  # requests recorded while there is room
+DURING = 40  # requests on the full disk
+DISK = "24m"
+
+
+def rows(db: Path) -> list[tuple[str, str]]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return list(conn.execute("SELECT id, state FROM requests WHERE provider != ''"))
+
+
+def test_full_disk_keeps_every_row_and_the_restart_replays_them(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with upstream_in_thread() as upstream, tmpfs(home / "data", DISK) as mounted:
+        if not mounted:
+            pytest.skip("this system refuses a tmpfs mount (needs root); see docs/RELIABILITY.md")
+        gw = ChildGateway(home, upstream)
+        try:
+            assert gw.start()["status"] == "ok"
+            for n in range(BEFORE):
+                assert gw.chat(f"before {n}")[0] == 200
+            wait_for(lambda: len(rows(gw.db)) == BEFORE)
+
+            filler = fill(gw.data, "filler.bin")
+            answered = [gw.chat(f"during {n}")[0] for n in range(DURING)]
+            # The requests themselves never needed the disk.
+            assert answered == [200] * DURING
+
+            def degraded() -> dict | None:
+                health = gw.health()
+                return health if health["recorder"]["spilled"] else None
+
+            health = wait_for(degraded)
+            assert health["status"] == "degraded"
+            assert health["store"]["state"] == "degraded"
+            assert "full" in health["store"]["reason"]
+            assert health["recorder"]["dropped"] == 0
+            assert health["recorder"]["last_error"]
+
+            # The spill took the reserve the gateway kept for it; the disk is then filled again
+            # (whatever keeps filling a disk does not stop), and the gateway stopped on it: a
+            # clean exit, one line saying where the rows went.
+            refill = fill(gw.data, "refill.bin")
+            code, out, err = gw.stop()
+            assert code == 0, err
+            assert "Traceback" not in err + out + gw.log()
+            spill = gw.data / "recorder-spill.jsonl"
+            assert spill.exists()
+            assert "kept in" in gw.log()
+
+            filler.unlink()
+            refill.unlink()
+            assert gw.start()["status"] in ("ok", "degraded")
+            # The first flush replays the spill file; then the store is writable and healthy.
+            wait_for(lambda: gw.health()["status"] == "ok")
+            recorded = rows(gw.db)
+            ids = [r[0] for r in recorded]
+            assert len(ids) == len(set(ids)) == BEFORE + DURING
+            assert {state for _, state in recorded} == {"completed"}
+            assert not spill.exists()
+            assert gw.health()["recorder"] == {
+                "pending": 0,
+                "spilled": 0,
+                "dropped": 0,
+                "last_error": None,
+            }
+            # The legitimate path still works and is recorded.
+            assert gw.chat("after")[0] == 200
+            wait_for(lambda: len(rows(gw.db)) == BEFORE + DURING + 1)
+            code, _, err = gw.stop()
+            assert code == 0, err
+            with contextlib.closing(sqlite3.connect(gw.db)) as conn:
+                assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            gw.kill()
