@@ -32,6 +32,7 @@ __all__ = ["RefusalCounter", "RefusalSummary", "path_group"]
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 2.0
+FLUSH_BACKOFF_MAX_S = 60.0
 MAX_PENDING_KEYS = 1000
 MAX_WHO_CHARS = 80
 OTHER = "(other)"
@@ -152,13 +153,21 @@ class RefusalCounter:
                 raise
 
     async def run_forever(self) -> None:
-        """Flush on an interval until cancelled; `close()` does the last one."""
+        """Flush on an interval until cancelled; `close()` does the last one. While the store
+        refuses writes (a full disk, a damaged file) the interval doubles up to a minute and
+        each new error is logged once, not every two seconds: the counts wait in memory."""
+        delay, last_error = FLUSH_EVERY_S, ""
         while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
+            await asyncio.sleep(delay)
             try:
                 await self.flush()
-            except Exception:
-                log.exception("could not write the refusal counts; will retry")
+            except Exception as error:
+                if str(error) != last_error:
+                    log.warning("could not write the refusal counts (%s); will retry", error)
+                    last_error = str(error)
+                delay = min(FLUSH_BACKOFF_MAX_S, delay * 2)
+            else:
+                delay, last_error = FLUSH_EVERY_S, ""
 
     async def close(self) -> None:
         await self.flush()
