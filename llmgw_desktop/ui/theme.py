@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 from llmgw_desktop.ui.qt import QApplication, QColor, QPalette, QStyleFactory, Qt
 
-__all__ = ["DARK", "LIGHT", "Look", "apply_theme", "follow_system_theme", "is_dark", "palette_for"]
+__all__ = [
+    "DARK",
+    "LIGHT",
+    "Look",
+    "apply_theme",
+    "follow_system_theme",
+    "is_dark",
+    "palette_for",
+    "warning_colour",
+]
 
 STYLE = "Fusion"
 BRAND_BLUE = "#2f6fed"  # the app icon's blue, used for selection and focus
@@ -140,3 +149,12 @@ def is_dark(palette: QPalette | None = None) -> bool:
     colours (charts)."""
     shown = palette if palette is not None else QApplication.palette()
     return shown.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+# Amber that reads on either look: for what needs attention but is not an error dialog.
+WARNING_COLOURS = {"light": "#b45309", "dark": "#fbbf24"}
+
+
+def warning_colour() -> str:
+    """The warning colour for the look in use."""
+    return WARNING_COLOURS["dark" if is_dark() else "light"]

@@ -219,3 +219,46 @@ def test_provider_health_shows_install_switches_and_circuits(
         assert health.cell("claude", "Circuit") == "open (failing)"
 
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_a_long_store_problem_wraps_in_amber_and_refusals_add_up(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """Seen on screen: sqlite's long damage message widened the page past the window (the
+    Providers box and half the charts scrolled off), the degraded status looked like any other,
+    and the Refused line named 9 of 10 refusals."""
+
+    async def body(desk: Desk) -> None:
+        page, engine = desk.page, desk.runtime.engine
+        page.resize(980, 680)
+        page.show()
+        page.page_shown()
+        damage = (
+            "integrity: "
+            + "*** in database main *** On tree page 12 cell 3: Rowid out of order " * 6
+        )
+        engine.store.health.report("integrity", damage)
+        for code, count in (("401 unauthorized", 4), ("429 rate_limited", 3), ("403 forbidden", 2)):
+            status, name = code.split(" ")
+            for _ in range(count):
+                engine.refusals.count("127.0.0.1", "/v1", int(status), name)
+        engine.refusals.count("127.0.0.1", "/v1", 413, "too_large")
+        page.refresh_status()
+        await until(lambda: "degraded" in page.status_label.text(), "the degraded status")
+
+        status = page.status_label
+        assert status.wordWrap()
+        assert "…" in status.text() and len(status.text()) < 300
+        assert engine.store.health.reason in status.toolTip()  # the whole reason on hover
+        assert status.styleSheet()  # amber, not plain text
+        assert page.sizeHint().width() <= 980 or page.minimumSizeHint().width() <= 980
+        assert status.minimumSizeHint().width() < 980
+        refused = page.refused_label.text()
+        assert refused.startswith("10 since start")
+        assert "4 × 401 unauthorized" in refused and "1 other" in refused
+
+    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)

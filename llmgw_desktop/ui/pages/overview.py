@@ -20,6 +20,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.theme import warning_colour
 
 __all__ = ["OverviewPage", "format_uptime"]
 
@@ -47,6 +48,9 @@ class OverviewPage(Page):
         facts, actions = context.facts, context.actions
         self.status_label = QLabel()
         self.status_label.setObjectName("engineStatus")
+        # A store problem's reason can be long (sqlite's own words): wrap it, never widen the
+        # page past the window.
+        self.status_label.setWordWrap(True)
         self.endpoint_label = QLabel(facts.endpoint)
         self.endpoint_label.setObjectName("endpoint")
         self.endpoint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -63,6 +67,7 @@ class OverviewPage(Page):
         # Refused at the door since start (bad credentials, rate limits ...): no recorder rows.
         self.refused_label = QLabel()
         self.refused_label.setObjectName("refusedCount")
+        self.refused_label.setWordWrap(True)
         form.addRow("Refused", self.refused_label)
         form.addRow("MCP endpoint", endpoint_row)
         form.addRow("Health", _selectable(facts.health_url))
@@ -141,15 +146,20 @@ class OverviewPage(Page):
         else:
             text = state.capitalize()
         problem = engine.store.health.reason
+        attention = problem is not None
         if problem is not None:
-            text += f" · degraded: {problem}"
+            text += f" · degraded: {shortened(problem)}"
         recorder = engine.recorder.status()
         if recorder["spilled"] or recorder["dropped"]:
+            attention = True
             text += (
                 f" · recorder: {recorder['spilled']} row(s) waiting in the spill file,"
                 f" {recorder['dropped']} dropped"
             )
         self.status_label.setText(text)
+        # The whole reason is one hover away; the colour says "look here" at a glance.
+        self.status_label.setToolTip(problem or "")
+        self.status_label.setStyleSheet(f"color: {warning_colour()};" if attention else "")
         self.refused_label.setText(refused_text(engine.refusals.health()))
 
 
@@ -158,8 +168,20 @@ def refused_text(health: dict[str, Any]) -> str:
     total = int(health.get("total") or 0)
     if not total:
         return "none since start"
-    reasons = ", ".join(f"{n:,} × {what}" for what, n in list(health["byCode"].items())[:3])
-    return f"{total:,} since start ({reasons})"
+    by_code = sorted(health["byCode"].items(), key=lambda item: -item[1])
+    shown = [f"{n:,} × {what}" for what, n in by_code[:3]]
+    rest = sum(n for _, n in by_code[3:])
+    if rest:
+        shown.append(f"{rest:,} other")  # so the parts add up to the total on screen
+    return f"{total:,} since start ({', '.join(shown)})"
+
+
+def shortened(text: str, limit: int = 160) -> str:
+    """`text` cut at a word near `limit` characters, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut + "…"
 
 
 def _selectable(text: str) -> QLabel:

@@ -44,7 +44,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from llmgw_desktop.ui.theme import is_dark
+from llmgw_desktop.ui.theme import warning_colour
 
 __all__ = ["COLUMNS", "ProvidersPage", "warning_colour"]
 
@@ -55,12 +55,6 @@ REFRESH_MS = 15_000
 COLUMNS = ("Provider", "Kind", "Status", "Version", "Last test")
 STATUS_COLUMN = COLUMNS.index("Status")  # its tooltip says why a provider cannot serve
 # Amber for warnings, in the shade that reads on each look's window colour.
-WARNING_COLOURS = {"light": "#b45309", "dark": "#fbbf24"}
-
-
-def warning_colour() -> str:
-    """The warning colour for the look in use."""
-    return WARNING_COLOURS["dark" if is_dark() else "light"]
 
 
 class ProvidersPage(Page):
