@@ -36,20 +36,21 @@ class DeskApprovals(QObject):
 
     def show(self, pending: PendingApproval) -> None:
         request = pending.request
-        prompt = request.prompt[:PROMPT_PREVIEW] + (
-            "…" if len(request.prompt) > PROMPT_PREVIEW else ""
-        )
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "llmgw-desktop: approve this call?",
-            f"A tool asks {request.provider} to run a call the policy marks as risky "
-            f"(score {pending.score}).\n\n"
+            f"{request.principal} asks {request.provider} to run a call the policy marks as "
+            f"risky (score {pending.score}).\n\n"
             + "\n".join(f"• {reason}" for reason in pending.reasons)
             + f"\n\nPermission asked: {request.permission_mode}"
             + ("  (full auto)" if request.full_auto else "")
-            + f"\n\nPrompt:\n{prompt}",
+            + f"\n\nPrompt:\n{prompt_preview(request.prompt)}"
+            + f"\n\nNo answer within {self._gate.desk_timeout_s:g} s denies it.",
             parent=self._parent,
         )
+        # The whole prompt, scrollable, behind "Show Details...": what runs is what you read.
+        if len(request.prompt) > PROMPT_PREVIEW:
+            box.setDetailedText(request.prompt)
         box.setObjectName(f"approval:{pending.id}")
         approve = box.addButton("Approve", QMessageBox.ButtonRole.AcceptRole)
         deny = box.addButton("Deny", QMessageBox.ButtonRole.RejectRole)
@@ -74,3 +75,13 @@ class DeskApprovals(QObject):
         box = self.open_dialogs.pop(approval_id, None)
         if box is not None:
             box.close()
+
+
+def prompt_preview(prompt: str) -> str:
+    """The prompt's beginning and end when it is long: a dangerous instruction hidden at the
+    end of a long harmless prompt must still be on screen."""
+    if len(prompt) <= PROMPT_PREVIEW:
+        return prompt
+    half = PROMPT_PREVIEW // 2
+    skipped = len(prompt) - 2 * half
+    return f"{prompt[:half]}\n… ({skipped:,} characters; Show Details for all) …\n{prompt[-half:]}"

@@ -96,3 +96,37 @@ def test_return_enter_or_escape_on_a_risky_call_denies_it(
     assert score >= 100
     assert (allowed, decided_by) == (False, "desk")
     desk.detach()
+
+
+def test_the_dialog_names_who_asks_the_deadline_and_the_end_of_a_long_prompt(
+    qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    """Seen in a screenshot review: a long harmless prompt ending in `sudo rm -rf /` showed only
+    its harmless start, and the dialog did not say who asked or when it would deny."""
+    gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=45)
+    desk = DeskApprovals(gate)
+    prompt = "please refactor the parser and keep the tests green. " * 40 + "then sudo rm -rf /"
+    hidden = ApprovalRequest(
+        provider="claude",
+        prompt=prompt,
+        permission_mode="acceptEdits",
+        full_auto=False,
+        allowed_tools=(),
+        strategy="mcp_managed",
+        principal="oauth:laptop",
+    )
+
+    async def scenario() -> None:
+        deciding = asyncio.get_running_loop().create_task(gate.decide(hidden))
+        box = await _dialog(desk)
+        text = box.text()
+        assert text.startswith("oauth:laptop asks claude")
+        assert "then sudo rm -rf /" in text  # the end of the prompt is on screen
+        assert "Show Details" in text and box.detailedText() == prompt
+        assert "No answer within 45 s denies it" in text
+        assert box.defaultButton().text() == "Deny"  # the details button changes nothing
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        assert (await deciding).allowed is False
+
+    qloop.run_until_complete(scenario())
+    desk.detach()
