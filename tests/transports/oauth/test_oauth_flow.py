@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,10 +24,10 @@ from mcp.shared.auth import (
 )
 
 from llmgw_desktop.engine.auth.hashing import hash_password
-from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
 from tests.conftest import free_port
+from tests.gateways import gateway_starter
 
 CLIENT_ID = "laptop-editor"
 CLIENT_SECRET = "editor-secret-0123456789-abcdefghijklmnop"
@@ -72,26 +71,12 @@ def static_client_settings(**extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def start(loaded: LoadedSettings) -> AsyncIterator[Callable[..., Awaitable[GatewayRuntime]]]:
-    running: list[tuple[GatewayRuntime, InstanceLock]] = []
+    async with gateway_starter(loaded) as start_gateway:
 
-    async def start_gateway(port: int = 0, **overrides: Any) -> GatewayRuntime:
-        settings = replace(loaded.settings, http_port=port, **overrides)
-        lock = InstanceLock(settings.data_path)
-        assert lock.acquire()
-        runtime = GatewayRuntime(
-            replace(loaded, settings=settings),
-            mode="headless",
-            lock=lock,
-            on_activate=lambda: "headless",
-        )
-        await runtime.start()
-        running.append((runtime, lock))
-        return runtime
+        async def start_on(port: int = 0, **overrides: Any) -> GatewayRuntime:
+            return await start_gateway(http_port=port, **overrides)
 
-    yield start_gateway
-    for runtime, lock in reversed(running):
-        await runtime.stop()
-        lock.release()
+        yield start_on
 
 
 async def stop(runtime: GatewayRuntime) -> None:
