@@ -236,6 +236,29 @@ async def test_cross_principal_read_of_a_session(world: World) -> None:
     assert not failed_list and alices in {s["sessionId"] for s in her_list["sessions"]}
 
 
+async def test_cross_principal_http_bridge_cannot_name_a_session(world: World) -> None:
+    """`X-Session-Id` on the HTTP bridge names a conversation as `sessionId` does over MCP: bob
+    naming alice's gets the same "not found" as an id that never existed, and reaches no CLI."""
+
+    async def bridge(as_user: str, session_id: str) -> tuple[int, str]:
+        body = {"model": "claude-cli/sonnet", "messages": [{"role": "user", "content": "hi"}]}
+        headers = headers_for(as_user) | {"X-Session-Id": session_id}
+        async with httpx2.AsyncClient(timeout=60) as http:
+            answer = await http.post(
+                world.gateway.base_url + "/v1/chat/completions", json=body, headers=headers
+            )
+        return answer.status_code, answer.text
+
+    alices, unknown = world.session_id, f"gw-{uuid.uuid4()}"
+    calls_before = len(world.upstream.llm_requests)
+    status_a, text_a = await bridge("bob", alices)
+    status_b, text_b = await bridge("bob", unknown)
+    assert status_a == status_b == 404, (status_a, text_a)
+    assert text_a.replace(alices, "<id>") == text_b.replace(unknown, "<id>")
+    assert not HINTS.search(text_a), text_a
+    assert len(world.upstream.llm_requests) == calls_before
+
+
 async def test_cross_principal_resume_of_a_cli_session_id_sees_no_history(world: World) -> None:
     """Bob naming the CLI's own id of alice's conversation, in the same workspace, must not
     continue her conversation (the claude CLI would find it there)."""
