@@ -211,7 +211,7 @@ class FlightRecorder:
         database thread; False when the store refused it (the rows are kept, see above)."""
         async with self._flush_lock:
             spill = self._spill
-            replay = spill is not None and spill.path.exists()
+            replay = spill is not None and spill.entries > 0
             if not self._new and not self._updates and not self._held and not replay:
                 return True
             new, self._new = self._new, {}

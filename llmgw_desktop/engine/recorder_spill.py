@@ -42,10 +42,13 @@ class RecorderSpill:
         self._reserve = directory / RESERVE_FILE
         self._reserve_bytes = reserve_bytes
         self.rows = 0  # inserts waiting in the file
+        self.entries = 0  # inserts and updates waiting: replay when nonzero (no stat per flush)
 
     def open(self) -> None:
         """Count what an earlier run left, and put the reserve in place if there is room."""
-        self.rows = sum(1 for entry in self.read() if "insert" in entry)
+        entries = self.read()
+        self.entries = len(entries)
+        self.rows = sum(1 for entry in entries if "insert" in entry)
         self.keep_reserve()
 
     def keep_reserve(self) -> None:
@@ -79,6 +82,7 @@ class RecorderSpill:
             log.warning("disk full: gave up the recorder's spill reserve to keep its rows")
             self._write(data)
         self.rows += sum(1 for e in entries if "insert" in e)
+        self.entries += len(entries)
 
     def _write(self, data: bytes) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -114,7 +118,7 @@ class RecorderSpill:
     def clear(self) -> None:
         """Forget the file (its rows are in the store now)."""
         self.path.unlink(missing_ok=True)
-        self.rows = 0
+        self.rows = self.entries = 0
         self.keep_reserve()
 
 
