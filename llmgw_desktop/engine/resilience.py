@@ -50,7 +50,7 @@ class RetryPolicy:
         """Seconds to wait before try number `attempt + 1` (attempt counts from 1)."""
         if retry_after_s is not None:
             return min(max(retry_after_s, 0.0), self.max_delay_s)
-        backoff = self.base_delay_s * (2 ** (attempt - 1))
+        backoff = self.base_delay_s * (2.0 ** (attempt - 1))
         return min(backoff, self.max_delay_s) * random.uniform(0.8, 1.2)  # noqa: S311
 
 

@@ -262,8 +262,9 @@ def error_message(raw: bytes) -> str:
         return text[:500] or "(empty body)"
     if isinstance(body, dict):
         error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"][:500]
+        message = error.get("message") if isinstance(error, dict) else None
+        if isinstance(message, str):
+            return message[:500]
         if isinstance(error, str):
             return error[:500]
     return text[:500]

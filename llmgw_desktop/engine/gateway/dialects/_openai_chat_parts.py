@@ -477,7 +477,7 @@ def _tool_choice(raw: Any, left_out: list[str]) -> str | None:
 
 
 def _legacy_function_call(raw: Any) -> str | None:
-    if raw is None or raw in ("auto", "none"):
+    if raw is None or (isinstance(raw, str) and raw in ("auto", "none")):
         return raw
     return _str(_dict(raw, "function_call").get("name"), "function_call.name")
 
