@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 
@@ -186,8 +186,7 @@ async def _run(
     async def exited_and_drained() -> None:
         await proc.wait()
         # A grandchild may still hold the pipes open; do not wait on it for long.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(readers), DRAIN_AFTER_EXIT_S)
+        await asyncio.wait(readers, timeout=DRAIN_AFTER_EXIT_S)
 
     async def watchdog() -> EndedBy:
         deadline = started_loop + limits.timeout_s
@@ -204,43 +203,58 @@ async def _run(
             await asyncio.sleep(wake - now)
 
     started_loop = loop.time()
-    # These helpers live only inside this call and are all awaited in the finally below.
-    helpers: list[asyncio.Task[None]] = []
-    if invocation.stdin is not None:
-        helpers.append(loop.create_task(feed_stdin()))
-    readers = asyncio.gather(read_stdout(), read_stderr())
-    finished = loop.create_task(exited_and_drained())
-    guard = loop.create_task(watchdog())
     ended_by: EndedBy = "exit"
     try:
-        done, _ = await asyncio.wait(
-            {finished, guard, overflow}, return_when=asyncio.FIRST_COMPLETED
-        )
-        if overflow in done:
-            ended_by = "output_overflow"
-        elif guard in done:
-            ended_by = guard.result()
-    except asyncio.CancelledError:
-        ended_by = "canceled"
-        raise
+        # The helpers live only as long as this call: the group cancels them all if one
+        # fails, and does not let the call return before each of them has ended.
+        async with asyncio.TaskGroup() as helpers:
+            started_helpers: list[asyncio.Task[Any]] = []
+            if invocation.stdin is not None:
+                started_helpers.append(
+                    helpers.create_task(feed_stdin(), name=f"process {proc.pid} stdin")
+                )
+            readers = {
+                helpers.create_task(read_stdout(), name=f"process {proc.pid} stdout"),
+                helpers.create_task(read_stderr(), name=f"process {proc.pid} stderr"),
+            }
+            finished = helpers.create_task(exited_and_drained(), name=f"process {proc.pid} exit")
+            guard = helpers.create_task(watchdog(), name=f"process {proc.pid} watchdog")
+            started_helpers += [*readers, finished, guard]
+            try:
+                done, _ = await asyncio.wait(
+                    {finished, guard, overflow}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if overflow in done:
+                    ended_by = "output_overflow"
+                elif guard in done:
+                    ended_by = guard.result()
+            except asyncio.CancelledError:
+                ended_by = "canceled"
+                raise
+            finally:
+                guard.cancel()
+                # Whatever happened, nothing of this call keeps running: main process or
+                # grandchildren.
+                grace = (
+                    limits.kill_grace_s
+                    if lifeline is None
+                    else lifeline.kill_grace(limits.kill_grace_s)
+                )
+                await _stop_group(proc, grace)
+                if lifeline is not None:
+                    await lifeline.release(proc.pid)
+                # With the group gone the pipes reach EOF at once; a process that escaped the
+                # group could hold them open, so the wait is bounded and the transport closed
+                # regardless.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait(readers, timeout=DRAIN_AFTER_EXIT_S)
+                for helper in started_helpers:
+                    helper.cancel()
+    except ExceptionGroup as group:
+        # The group wraps whatever ended the run (a failing `on_stdout`, a lifeline that could
+        # not be released); callers catch the plain exception, as they always have.
+        raise group.exceptions[0] from None
     finally:
-        guard.cancel()
-        # Whatever happened, nothing of this call keeps running: main process or grandchildren.
-        grace = (
-            limits.kill_grace_s if lifeline is None else lifeline.kill_grace(limits.kill_grace_s)
-        )
-        await _stop_group(proc, grace)
-        if lifeline is not None:
-            await lifeline.release(proc.pid)
-        # With the group gone the pipes reach EOF at once; a process that escaped the group
-        # could hold them open, so the wait is bounded and the transport closed regardless.
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(readers), DRAIN_AFTER_EXIT_S)
-        readers.cancel()
-        finished.cancel()
-        for helper in helpers:
-            helper.cancel()
-        await asyncio.gather(readers, finished, guard, *helpers, return_exceptions=True)
         _close_transport(proc)
         if ended_by != "exit":
             log.info("process %d ended by %s", proc.pid, ended_by)

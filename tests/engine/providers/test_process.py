@@ -105,6 +105,27 @@ async def test_cancel_kills_the_whole_tree(tmp_path: Path) -> None:
             await asyncio.sleep(0.02)
 
 
+class ParserBroke(Exception):
+    pass
+
+
+@posix_only
+async def test_a_failing_output_callback_raises_its_own_error_and_stops_the_tree(
+    tmp_path: Path,
+) -> None:
+    pidfile = tmp_path / "grandchild.pid"
+
+    def broken_parser(_: bytes) -> None:
+        raise ParserBroke("the parser choked")
+
+    with pytest.raises(ParserBroke):  # the plain error, not a TaskGroup's ExceptionGroup
+        await run_process(fake("tree", str(pidfile)), LIMITS, on_stdout=broken_parser)
+    grandchild = int(pidfile.read_text())
+    async with asyncio.timeout(5):
+        while pid_alive(grandchild):  # noqa: ASYNC110 - polling another process's state
+            await asyncio.sleep(0.02)
+
+
 @posix_only
 async def test_a_process_ignoring_sigterm_is_killed_after_the_grace() -> None:
     started = time.monotonic()
