@@ -103,17 +103,32 @@ async def serve_asgi(
             finished = True
             await response.write_eof()
 
-    async def call_app() -> None:
-        await app(scope, receive, send)
+    client_left = False
 
-    running: asyncio.Task[None] = asyncio.get_running_loop().create_task(call_app())
+    async def call_app() -> None:
+        try:
+            await app(scope, receive, send)
+        except Exception:
+            if client_left:
+                return  # nobody waits for this answer any more: drop its failure, as before
+            raise
+
     try:
-        await asyncio.shield(running)
-    except asyncio.CancelledError:
-        disconnected.set()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await asyncio.wait_for(running, DISCONNECT_GRACE_S)
-        raise
+        async with asyncio.TaskGroup() as group:
+            running = group.create_task(call_app(), name=f"asgi {request.method} {request.path}")
+            try:
+                await asyncio.shield(running)
+            except asyncio.CancelledError:
+                if running.done():
+                    raise  # the app failed and the group stopped us to report it
+                client_left = True
+                disconnected.set()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(running, DISCONNECT_GRACE_S)
+                raise
+    except ExceptionGroup as failed:
+        # The group wraps the app's own error; aiohttp (and a caller) sees it unwrapped, as before.
+        raise failed.exceptions[0] from None
     if response is None:
         if start is None:
             return web.Response(status=500, text="the MCP endpoint sent no response")
