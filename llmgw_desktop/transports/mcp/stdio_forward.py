@@ -50,8 +50,7 @@ class StdioForwarder:
         self._version: str | None = None
         self._write_lock = asyncio.Lock()
         self._out: asyncio.StreamWriter | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._event_stream: asyncio.Task[None] | None = None
+        self._initialized = asyncio.Event()  # the handshake is done: the event stream may open
         self._editor_gone = False
 
     async def run(self, reader: asyncio.StreamReader, writer: Any) -> None:
@@ -59,27 +58,36 @@ class StdioForwarder:
         self._out = writer
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
         async with aiohttp.ClientSession(timeout=timeout) as http:
-            async for message in _messages(reader):
-                self._spawn(self._send(http, message))
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
-            if self._event_stream is not None:
-                self._event_stream.cancel()
-                await asyncio.gather(self._event_stream, return_exceptions=True)
+            try:
+                # Every task the relay starts lives in these two groups and ends with `run`.
+                async with asyncio.TaskGroup() as streams:
+                    listening = streams.create_task(self._listen_once_initialized(http))
+                    async with asyncio.TaskGroup() as relays:
+                        async for message in _messages(reader):
+                            relays.create_task(self._relay(http, message))
+                    # Every message has been answered; the event stream ends with the editor.
+                    listening.cancel()
+            except ExceptionGroup as failed:
+                # Only reading stdin can fail here (the tasks log their own failures): raise
+                # its error itself, as the relay did before it used task groups.
+                raise failed.exceptions[0] from None
             if self._session_id is not None:
                 with contextlib.suppress(aiohttp.ClientError):
                     await http.delete(self.url, headers=self._headers())
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._reap)
+    async def _relay(self, http: aiohttp.ClientSession, message: dict[str, Any]) -> None:
+        """Relay one message; a failure is logged here, so the other messages carry on."""
+        try:
+            await self._send(http, message)
+        except Exception:
+            log.exception("relaying a message failed")
 
-    def _reap(self, task: asyncio.Task[None]) -> None:
-        """Forget a finished relay task, and log its failure (nothing else would see it)."""
-        self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error("relaying a message failed", exc_info=exc)
+    async def _listen_once_initialized(self, http: aiohttp.ClientSession) -> None:
+        await self._initialized.wait()
+        try:
+            await self._listen(http)
+        except Exception:
+            log.exception("relaying the event stream failed")
 
     def _headers(self, message: dict[str, Any] | None = None) -> dict[str, str]:
         headers = {
@@ -134,8 +142,8 @@ class StdioForwarder:
                     }
                 )
             return
-        if message.get("method") == "notifications/initialized" and self._event_stream is None:
-            self._event_stream = asyncio.get_running_loop().create_task(self._listen(http))
+        if message.get("method") == "notifications/initialized":
+            self._initialized.set()
 
     async def _deliver(self, message: Any) -> None:
         for item in message if isinstance(message, list) else [message]:
