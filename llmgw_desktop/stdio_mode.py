@@ -102,14 +102,23 @@ async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
     stop = asyncio.Event()
     install_stop_signals(asyncio.get_running_loop(), stop)
     server = build_mcp_server(engine)
-    serving = asyncio.get_running_loop().create_task(server.run_stdio_async())
-    stopping = asyncio.get_running_loop().create_task(stop.wait())
+
+    async def serve() -> None:
+        try:
+            await server.run_stdio_async()
+        except Exception:
+            # Top of the task: however the server ended, this process ends as it does when
+            # stdin closes, with exit code 0, as it always has; the cause is kept for debugging.
+            log.debug("the stdio MCP server ended with an error", exc_info=True)
+        finally:
+            stop.set()  # the editor closed the connection: this process is done too
+
     try:
-        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        async with asyncio.TaskGroup() as group:
+            serving = group.create_task(serve(), name="stdio MCP server")
+            await stop.wait()  # the editor left, or a stop signal came
+            serving.cancel()
     finally:
-        for task in (serving, stopping):
-            task.cancel()
-        await asyncio.gather(serving, stopping, return_exceptions=True)
         if runtime is not None:
             await runtime.stop()
         else:
