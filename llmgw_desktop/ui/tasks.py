@@ -43,6 +43,9 @@ class UiTasks:
                 if self._on_error is not None:
                     self._on_error(f"Could not {what}: {exc}")
 
+        # The UI's one task owner (the layering test allows it, with engine/tasks.py): a
+        # widget's work outlives the slot that starts it, so no TaskGroup can scope it, and its
+        # failure goes to the window; it also runs with no engine, where no supervisor exists.
         task = loop.create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -1,4 +1,4 @@
-"""The one hard rule: the engine (and headless mode) run without Qt."""
+"""The hard rules: the engine (and headless mode) run without Qt, and no task is left unowned."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ QT_FREE = (
     "llmgw_desktop.cli",
     "llmgw_desktop.transports.http_app",
 )
+TASK_STARTERS = ("create_task", "ensure_future")
+# The two task owners: TaskSupervisor for the engine's background tasks, and UiTasks for the
+# work a widget starts, which outlives the slot that started it and reports to the window.
+TASK_OWNERS = ("engine/tasks.py", "ui/tasks.py")
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -49,6 +53,64 @@ def test_only_ui_qt_imports_the_binding() -> None:
             if name.split(".")[0] in ("PySide6", "shiboken6"):
                 offenders.append(f"{path.relative_to(PACKAGE)} imports {name}")
     assert offenders == []
+
+
+def _task_groups(tree: ast.AST) -> set[str]:
+    """Names bound by `async with asyncio.TaskGroup() as name` anywhere in the module."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AsyncWith):
+            for item in node.items:
+                call = item.context_expr
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(item.optional_vars, ast.Name)
+                    and ast.unparse(call.func) in ("asyncio.TaskGroup", "TaskGroup")
+                ):
+                    names.add(item.optional_vars.id)
+    return names
+
+
+def unowned_task_starts(package: Path) -> list[str]:
+    """Every task started outside a TaskGroup and outside the two task owners.
+
+    Ruff's banned-api rule sees `asyncio.create_task` but not the same call on a loop
+    (`loop.create_task`, `get_running_loop().create_task`), which is as easy to lose.
+    """
+    offenders = []
+    for path in package.rglob("*.py"):
+        where = path.relative_to(package).as_posix()
+        if where in TASK_OWNERS:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        groups = _task_groups(tree)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in TASK_STARTERS:
+                if isinstance(func.value, ast.Name) and func.value.id in groups:
+                    continue
+            elif not (isinstance(func, ast.Name) and func.id in TASK_STARTERS):
+                continue
+            offenders.append(f"{where}:{node.lineno} {ast.unparse(func)}")
+    return offenders
+
+
+def test_tasks_start_only_in_task_groups_or_through_a_task_owner() -> None:
+    assert unowned_task_starts(PACKAGE) == []
+
+
+def test_the_task_check_sees_a_loop_starting_a_task(tmp_path: Path) -> None:
+    (tmp_path / "relay.py").write_text(
+        "import asyncio\n"
+        "async def relay(work):\n"
+        "    async with asyncio.TaskGroup() as group:\n"
+        "        group.create_task(work())\n"
+        "    asyncio.get_running_loop().create_task(work())\n",
+        encoding="utf-8",
+    )
+    assert unowned_task_starts(tmp_path) == ["relay.py:5 asyncio.get_running_loop().create_task"]
 
 
 def test_headless_path_loads_no_qt_at_runtime() -> None:
