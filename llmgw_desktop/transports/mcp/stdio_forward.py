@@ -83,6 +83,7 @@ class StdioForwarder:
             log.exception("relaying a message failed")
 
     async def _listen_once_initialized(self, http: aiohttp.ClientSession) -> None:
+        """The event stream, opened after the handshake; its failure is logged here."""
         await self._initialized.wait()
         try:
             await self._listen(http)
