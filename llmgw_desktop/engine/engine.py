@@ -26,7 +26,7 @@ from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.cache_state import CacheState
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls import ProviderCalls
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, ProviderUnavailable
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import (
     EngineStarted,
     EngineStopped,
@@ -436,11 +436,11 @@ class Engine:
                 provider=provider,
             )
 
-    async def cli_unavailable(self, provider: str) -> GatewayError | None:
+    async def cli_unavailable(self, provider: str) -> EngineError | None:
         """Why `provider`'s CLI cannot run now (off, paused, not installed), or None."""
         try:
             self.ensure_provider_available(provider)
-        except GatewayError as exc:
+        except EngineError as exc:
             return exc
         if await self.discovery.locate(provider) is None:
             info = next(p for p in PROVIDERS if p.id == provider)
@@ -481,7 +481,7 @@ class Engine:
         Raises:
             InvalidRequest: the stored request is not a provider call's, or a remote caller's
                 directory is no longer one of its workspaces (code `not_rebuildable`).
-            GatewayError: whatever submitting the call raises.
+            EngineError: whatever submitting the call raises.
         """
         params = _params_from_request(origin.request, origin.correlation_id)
         if params.working_dir is not None and origin.principal != LOCAL:

@@ -9,7 +9,7 @@ from typing import Any
 
 __all__ = [
     "ApprovalDenied",
-    "GatewayError",
+    "EngineError",
     "InvalidRequest",
     "NotFound",
     "ProviderFailure",
@@ -18,7 +18,7 @@ __all__ = [
 ]
 
 
-class GatewayError(Exception):
+class EngineError(Exception):
     """Base of every error the engine reports to a caller."""
 
     code = "gateway_error"
@@ -51,7 +51,7 @@ class GatewayError(Exception):
         )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GatewayError:
+    def from_dict(cls, data: dict[str, Any]) -> EngineError:
         """Rebuild an error stored with `to_dict` (the job store keeps failures this way)."""
         error = cls(
             str(data.get("message", "")),
@@ -62,21 +62,21 @@ class GatewayError(Exception):
         return error
 
 
-class InvalidRequest(GatewayError):
+class InvalidRequest(EngineError):
     """The caller sent something wrong; retrying the same request will fail the same way."""
 
     code = "invalid_request"
     http_status = 400
 
 
-class NotFound(GatewayError):
+class NotFound(EngineError):
     """The thing asked for does not exist, or belongs to another principal."""
 
     code = "not_found"
     http_status = 404
 
 
-class ProviderUnavailable(GatewayError):
+class ProviderUnavailable(EngineError):
     """The provider will not run now: switched off, paused, circuit open, or not installed.
 
     Retrying at once will not help; the details say what would (switch it on, wait
@@ -87,14 +87,14 @@ class ProviderUnavailable(GatewayError):
     http_status = 503
 
 
-class ApprovalDenied(GatewayError):
+class ApprovalDenied(EngineError):
     """The approval gate refused the call; the details carry the score and reasons."""
 
     code = "approval_denied"
     http_status = 403
 
 
-class Saturated(GatewayError):
+class Saturated(EngineError):
     """Too much work is queued already; retry later."""
 
     code = "saturated"
@@ -102,7 +102,7 @@ class Saturated(GatewayError):
     retryable = True
 
 
-class ProviderFailure(GatewayError):
+class ProviderFailure(EngineError):
     """The provider ran and failed: auth, rate limit, timeout, crash, overflow, cancel.
 
     Codes: `auth_required`, `rate_limited` (detail `retry_after_s` when known), `timeout`,

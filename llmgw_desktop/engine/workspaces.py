@@ -28,7 +28,7 @@ from typing import Any
 
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import LOCAL, Principal
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest, NotFound
 from llmgw_desktop.engine.remote_power import Grant
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import Settings
@@ -174,7 +174,7 @@ class WorkspaceRegistry:
         """A new empty directory under an allowed root, registered as `name`.
 
         Raises:
-            GatewayError: not switched on, or no allowed roots (code `forbidden`).
+            EngineError: not switched on, or no allowed roots (code `forbidden`).
             AccessDenied: `principal` may not administer workspaces (code `forbidden`).
             InvalidRequest: a bad name, a root not allowed, or the directory exists.
         """
@@ -190,7 +190,7 @@ class WorkspaceRegistry:
         """Register an existing git repository inside an allowed root as `name`.
 
         Raises:
-            GatewayError: not switched on, or no allowed roots (code `forbidden`).
+            EngineError: not switched on, or no allowed roots (code `forbidden`).
             AccessDenied: `principal` may not administer workspaces (code `forbidden`).
             InvalidRequest: a bad name, or a path that is not a repository inside a root.
         """
@@ -202,14 +202,14 @@ class WorkspaceRegistry:
 
     def _may_administer(self, principal: Principal) -> None:
         if self._environ.get(ADMIN_OPT_IN, "") not in ("1", "true", "yes", "on"):
-            raise GatewayError(
+            raise EngineError(
                 f"making workspaces is off: the operator enables it with {ADMIN_OPT_IN}=1",
                 code="forbidden",
             )
         # Who may: the operator, or a caller granted workspace:admin (the access table).
         require(principal, Capability.WORKSPACE_ADMIN)
         if not self._roots:
-            raise GatewayError(
+            raise EngineError(
                 "no workspaces.allowed_roots are configured, so there is nowhere to make one",
                 code="forbidden",
             )

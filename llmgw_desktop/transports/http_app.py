@@ -21,7 +21,7 @@ from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.auth.service import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
 from llmgw_desktop.engine.gateway.tracing import client_status, error_headers
 from llmgw_desktop.transports.auth_edge import (
@@ -103,7 +103,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
                 message = f"request body is larger than the {config.max_body_bytes} byte limit"
                 return refused(request, error_response(exc.status, code, message))
             return error_response(exc.status, code, message or exc.reason)
-        except GatewayError as exc:
+        except EngineError as exc:
             # The native routes (/v1/generate ...): the same trace headers as the dialects'.
             status = client_status(DIALECT_OPENAI_CHAT, exc.http_status)
             response = error_response(status, exc.code, exc.message)

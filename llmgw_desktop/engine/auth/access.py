@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from llmgw_desktop.engine.auth.principals import SCOPE_ADMIN, SCOPE_MCP, Principal
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 
 __all__ = [
     "ACCESS",
@@ -115,7 +115,7 @@ _WHO = {
 }
 
 
-class AccessDenied(GatewayError):
+class AccessDenied(EngineError):
     """The caller's principal may not use this capability (the details name it and who may)."""
 
     code = "forbidden"

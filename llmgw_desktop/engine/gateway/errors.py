@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.report import Attempt
 
 __all__ = ["OVERLOADED", "RETRY_AFTER_STATUSES", "AllRoutesFailed", "UpstreamRejected"]
@@ -18,7 +18,7 @@ RETRY_AFTER_STATUSES = frozenset({429, 503, OVERLOADED})
 _NOT_SET_UP = {"no_key": "has no API key", "disabled": "is switched off"}
 
 
-class UpstreamRejected(GatewayError):
+class UpstreamRejected(EngineError):
     """The upstream refused the request itself (400, 404, 413, 422 ...): another route would too.
 
     The status is the upstream's, so the client sees what it would have seen calling it directly.
@@ -40,7 +40,7 @@ class UpstreamRejected(GatewayError):
         self.raw_body = raw_body
 
 
-class AllRoutesFailed(GatewayError):
+class AllRoutesFailed(EngineError):
     """Every target of the plan failed or could not be used."""
 
     code = "all_routes_failed"

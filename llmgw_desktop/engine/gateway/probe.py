@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from llmgw_desktop.engine.auth.principals import LOCAL
-from llmgw_desktop.engine.errors import GatewayError, NotFound
+from llmgw_desktop.engine.errors import EngineError, NotFound
 from llmgw_desktop.engine.gateway.answers import CallerInfo
 from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
 from llmgw_desktop.engine.gateway.router import Target
@@ -97,7 +97,7 @@ async def probe_provider(
             limit: PROBE_MAX_TOKENS,
         }
         answer = await gateway.serve_exactly(target, body, PROBE_CALLER)
-    except GatewayError as exc:
+    except EngineError as exc:
         elapsed = (clock() - started) * 1000
         return ProbeResult(provider, label, False, elapsed, error=exc.message, error_code=exc.code)
     elapsed = (clock() - started) * 1000

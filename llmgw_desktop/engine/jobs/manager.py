@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.engine.errors import (
-    GatewayError,
+    EngineError,
     InvalidRequest,
     NotFound,
     ProviderUnavailable,
@@ -134,7 +134,7 @@ Work = Callable[[JobContext], Awaitable[dict[str, Any]]]
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A call to run as a job. `work` returns the result dict or raises a GatewayError."""
+    """A call to run as a job. `work` returns the result dict or raises a EngineError."""
 
     principal: str
     provider: str
@@ -348,7 +348,7 @@ class JobManager:
         except asyncio.CancelledError:
             final_state = self._cancel_state(live)
             live.error = _cancel_error(final_state)
-        except GatewayError as error:
+        except EngineError as error:
             final_state = JobState.FAILED
             live.error = error.to_dict()
         except Exception as exc:  # a bug in an adapter must not take the manager down
@@ -521,7 +521,7 @@ class JobManager:
             NotFound: no such job.
             InvalidRequest: the job did not end in a retryable state (`not_retryable`), or its
                 call cannot be rebuilt from what the store kept (`not_rebuildable`).
-            GatewayError: whatever submitting the rebuilt call raises (provider off,
+            EngineError: whatever submitting the rebuilt call raises (provider off,
                 approval denied, queue full, working directory gone, ...).
         """
         if job_id in self._live:

@@ -6,12 +6,12 @@ master key.
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 
 __all__ = ["VaultCorrupt", "VaultError", "VaultLocked"]
 
 
-class VaultError(GatewayError):
+class VaultError(EngineError):
     """The vault cannot give out or keep a credential; the code says why."""
 
     code = "vault_locked"

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed, TokenCount
 from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_ANTHROPIC,
@@ -83,7 +83,7 @@ async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
     return raw, body
 
 
-def dialect_error(front: str, error: GatewayError) -> web.Response:
+def dialect_error(front: str, error: EngineError) -> web.Response:
     """`error` in the envelope of the dialect the client speaks; an upstream of the client's
     own dialect that refused the request has its own error body relayed as it came. The
     answer names the request's recorder row, and relays the upstream's `Retry-After`."""
@@ -138,7 +138,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 url_model=url_model,
                 stream=stream,
             )
-        except GatewayError as exc:
+        except EngineError as exc:
             refusal = dialect_error(front, exc)
             if exc.trace_headers is None:
                 # Refused before the gateway saw it (a body that is not a JSON object).
@@ -186,7 +186,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 caller_info(request, body, "/v1/messages/count_tokens"),
                 raw=raw,
             )
-        except GatewayError as exc:
+        except EngineError as exc:
             return dialect_error(DIALECT_ANTHROPIC, exc)
         return _count_answer(counted, "input_tokens")
 
@@ -209,7 +209,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                     caller_info(request, body, "gemini:countTokens"),
                     url_model=model,
                 )
-            except GatewayError as exc:
+            except EngineError as exc:
                 return dialect_error(DIALECT_GEMINI, exc)
             return _count_answer(counted, "totalTokens")
         streaming = action == "streamGenerateContent"

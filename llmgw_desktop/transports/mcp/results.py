@@ -15,7 +15,7 @@ from typing import Any, ParamSpec
 
 from mcp_types import CallToolResult, TextContent
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 
 __all__ = ["failure", "guarded", "success"]
 
@@ -48,7 +48,7 @@ def guarded(
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
         try:
             return await fn(*args, **kwargs)
-        except GatewayError as error:
+        except EngineError as error:
             return failure(error.to_dict())
         except Exception:
             log.exception("tool %s failed", getattr(fn, "__name__", "?"))
