@@ -26,7 +26,7 @@ from llmgw_desktop.engine.call_extras import optimize_prompt, stable_prefix, ttl
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.call_routing import ConversationRouter, Resolved
 from llmgw_desktop.engine.compression import compress_text, optimize_text
-from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ProviderUnavailable
+from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, ProviderUnavailable
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
 from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
@@ -242,7 +242,7 @@ class ProviderCalls:
             raise ProviderUnavailable(
                 f"{info.display_name} is not installed (looked for {', '.join(info.binaries)}); "
                 f"install it with: {info.install_command}",
-                code="not_installed",
+                code=ErrorCode.NOT_INSTALLED,
                 provider=provider,
                 install_command=info.install_command,
             )

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from llmgw_desktop.engine.errors import EngineError, ProviderFailure, ProviderUnavailable
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, ProviderFailure, ProviderUnavailable
 
 __all__ = [
     "BreakerState",
@@ -120,7 +120,7 @@ class CircuitBreaker:
         return ProviderUnavailable(
             f"{self.name} failed {self.consecutive_failures} times in a row; the gateway is "
             f"giving it a rest (retry in {wait:g}s)",
-            code="circuit_open",
+            code=ErrorCode.CIRCUIT_OPEN,
             retryable=True,
             provider=self.name,
             retry_after_s=wait,

@@ -23,6 +23,7 @@ from aiohttp.typedefs import Middleware
 from llmgw_desktop.engine.auth.access import AccessDenied, refusal
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.auth.service import AuthService
+from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
 from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.refusals import RefusalCounter, path_group
@@ -158,7 +159,7 @@ def _route_refusal(
         log.error("route %s %s has no access rule; refused (see route_access.py)", *route)
         return AccessDenied(
             f"{request.method} {request.path} is not offered (no access rule names it)",
-            code="not_offered",
+            code=ErrorCode.NOT_OFFERED,
         )
     return refusal(principal, capability)
 

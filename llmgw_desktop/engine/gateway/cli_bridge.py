@@ -18,7 +18,7 @@ from typing import Any
 
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls import ProviderCalls
-from llmgw_desktop.engine.errors import EngineError, InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     ChatResponse,
@@ -157,7 +157,7 @@ class CliBridge:
         if not view.finished:
             await self._jobs.cancel(call.job_id, principal)
             raise ProviderFailure(
-                f"the CLI did not finish within {self._timeout_s:.0f} s", code="timeout"
+                f"the CLI did not finish within {self._timeout_s:.0f} s", code=ErrorCode.TIMEOUT
             )
         if view.error is not None or view.result is None:
             raise EngineError.from_dict(view.error or {"message": "the CLI returned nothing"})
@@ -194,7 +194,8 @@ class CliBridge:
                     return
                 if time.monotonic() > deadline:
                     raise ProviderFailure(
-                        f"the CLI did not finish within {self._timeout_s:.0f} s", code="timeout"
+                        f"the CLI did not finish within {self._timeout_s:.0f} s",
+                        code=ErrorCode.TIMEOUT,
                     )
         finally:
             if not finished:

@@ -24,6 +24,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import (
     EngineError,
+    ErrorCode,
     InvalidRequest,
     NotFound,
     ProviderUnavailable,
@@ -267,7 +268,7 @@ class JobManager:
         if self._stopping:
             raise ProviderUnavailable(
                 "the gateway is stopping; send the call again once it is back",
-                code="gateway_stopping",
+                code=ErrorCode.GATEWAY_STOPPING,
                 retryable=True,
             )
         key = dedup_key(spec.provider, spec.request, spec.working_dir, spec.principal)
@@ -355,7 +356,7 @@ class JobManager:
             log.exception("job %s crashed", live.id)
             final_state = JobState.FAILED
             live.error = {
-                "code": "internal_error",
+                "code": ErrorCode.INTERNAL_ERROR,
                 "message": f"the gateway failed while running this job: {exc!r}",
                 "retryable": False,
             }
@@ -526,7 +527,7 @@ class JobManager:
         """
         if job_id in self._live:
             raise InvalidRequest(
-                f"job {job_id} has not finished; cancel it first", code="not_retryable"
+                f"job {job_id} has not finished; cancel it first", code=ErrorCode.NOT_RETRYABLE
             )
         origin = await self._store.origin(job_id)
         if origin is None:
@@ -535,18 +536,18 @@ class JobManager:
             raise InvalidRequest(
                 f"job {job_id} is {origin.state.value}; only failed, canceled or interrupted "
                 "jobs can be retried",
-                code="not_retryable",
+                code=ErrorCode.NOT_RETRYABLE,
             )
         if REDACTED in json.dumps(origin.request):
             raise InvalidRequest(
                 f"job {job_id}'s request held something that looked like a secret, which the "
                 "job store keeps masked, so the call cannot be rebuilt; send it again from "
                 "its client",
-                code="not_rebuildable",
+                code=ErrorCode.NOT_REBUILDABLE,
             )
         if self._resubmit is None:
             raise InvalidRequest(
-                "this gateway has no way to rebuild stored calls", code="not_rebuildable"
+                "this gateway has no way to rebuild stored calls", code=ErrorCode.NOT_REBUILDABLE
             )
         submitted = await self._resubmit(origin)
         log.info("job %s retried from the desk as %s", job_id, submitted.job_id)
@@ -620,4 +621,4 @@ def _not_found(job_id: str) -> NotFound:
 def _cancel_error(state: JobState) -> dict[str, Any]:
     if state is JobState.INTERRUPTED:
         return dict(INTERRUPTED_ERROR)
-    return {"code": "canceled", "message": "the job was canceled", "retryable": False}
+    return {"code": ErrorCode.CANCELED, "message": "the job was canceled", "retryable": False}

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import EngineError, InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed, TokenCount
 from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_ANTHROPIC,
@@ -247,7 +247,9 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 return json_body(row)
         return dialect_error(
             DIALECT_OPENAI_CHAT,
-            NotFound(f"no available model {wanted!r}; see GET /v1/models", code="model_not_found"),
+            NotFound(
+                f"no available model {wanted!r}; see GET /v1/models", code=ErrorCode.MODEL_NOT_FOUND
+            ),
         )
 
     async def gemini_models(request: web.Request) -> web.Response:
