@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import EngineError, InvalidRequest
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import (
     OPENAI_DIALECTS,
     CallerInfo,
@@ -667,5 +667,5 @@ def _malformed(route: RouteReport, exc: Exception) -> UpstreamFailure:
 def _stream_error(dialect: Dialect, request: ChatRequest, encoder: Any, message: str) -> bytes:
     writer = encoder if encoder is not None else dialect.stream_encoder(request)
     return bytes(
-        writer.error(502, "upstream_stream_broken", f"the upstream stream broke: {message}")
+        writer.error(502, ErrorCode.UPSTREAM_STREAM_BROKEN, f"the upstream stream broke: {message}")
     )

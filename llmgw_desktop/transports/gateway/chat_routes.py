@@ -25,16 +25,10 @@ from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers
-from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.sse import SseParser
-from llmgw_desktop.engine.gateway.tracing import (
-    client_status,
-    error_headers,
-    retry_after_seconds,
-    with_retry_info,
-)
 from llmgw_desktop.transports.auth_edge import note_refusal, principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
+from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 
 __all__ = ["add_chat_routes", "json_body", "read_body", "read_json"]
@@ -81,25 +75,6 @@ async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
     if not isinstance(body, dict):
         raise InvalidRequest(f"the request body must be a JSON object, not {type(body).__name__}")
     return raw, body
-
-
-def dialect_error(front: str, error: EngineError) -> web.Response:
-    """`error` in the envelope of the dialect the client speaks; an upstream of the client's
-    own dialect that refused the request has its own error body relayed as it came. The
-    answer names the request's recorder row, and relays the upstream's `Retry-After`."""
-    status = client_status(front, error.http_status)
-    headers = error_headers(error, status)
-    raw = getattr(error, "raw_body", None)
-    if raw:
-        return web.Response(
-            body=raw, status=status, content_type="application/json", headers=headers
-        )
-    body = DIALECTS[front].render_error(status, error.code, error.message)
-    return json_body(
-        with_retry_info(front, body, retry_after_seconds(error)),
-        status=status,
-        headers=headers,
-    )
 
 
 def add_chat_routes(app: web.Application, engine: Engine) -> None:
