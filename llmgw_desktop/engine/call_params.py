@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.base import PERMISSION_MODES, PromptParts
 
 __all__ = ["CallParams", "RequestMeta", "checked_working_dir"]
@@ -34,7 +34,7 @@ def checked_working_dir(value: str, param: str = "workingDir") -> str:
     if not path.is_dir():
         raise InvalidRequest(
             f"{param} {value!r} is not an existing directory",
-            code="invalid_working_dir",
+            code=ErrorCode.INVALID_WORKING_DIR,
             param=param,
         )
     return str(path.resolve())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.call_params import CallParams
-from llmgw_desktop.engine.errors import InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, NotFound
 from llmgw_desktop.engine.providers.base import SessionChoice
 from llmgw_desktop.engine.providers.catalog import provider_info
 from llmgw_desktop.engine.sessions import (
@@ -59,7 +59,7 @@ class ConversationRouter:
         if wants_session and not provider_info(provider).supports_sessions:
             raise InvalidRequest(
                 f"{provider} keeps no sessions: each call starts a new conversation",
-                code="sessions_unsupported",
+                code=ErrorCode.SESSIONS_UNSUPPORTED,
                 provider=provider,
             )
         if params.session_id and params.session_id.startswith(GATEWAY_PREFIX):
@@ -91,7 +91,7 @@ class ConversationRouter:
                 )
             raise NotFound(
                 f"there is no earlier conversation with {provider} to continue",
-                code="session_not_found",
+                code=ErrorCode.SESSION_NOT_FOUND,
             )
         if params.fork:
             raise InvalidRequest("forking needs the sessionId to fork from", param="sessionId")
@@ -112,7 +112,7 @@ class ConversationRouter:
         if session.provider != provider:
             raise InvalidRequest(
                 f"session {session.id} belongs to {session.provider}, not {provider}",
-                code="session_provider_mismatch",
+                code=ErrorCode.SESSION_PROVIDER_MISMATCH,
                 param="sessionId",
             )
         stored_dir = session.metadata.get("working_dir")
@@ -130,5 +130,5 @@ def _no_conversation(provider: str, session_id: str) -> NotFound:
     # The same words as for an id nobody ever used: no hint that it exists for someone else.
     return NotFound(
         f"there is no {provider} conversation {session_id!r} to continue",
-        code="session_not_found",
+        code=ErrorCode.SESSION_NOT_FOUND,
     )

@@ -26,7 +26,7 @@ from llmgw_desktop.engine.call_extras import optimize_prompt, stable_prefix, ttl
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.call_routing import ConversationRouter, Resolved
 from llmgw_desktop.engine.compression import compress_text, optimize_text
-from llmgw_desktop.engine.errors import ApprovalDenied, GatewayError, ProviderUnavailable
+from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, ProviderUnavailable
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
 from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
@@ -209,7 +209,7 @@ class ProviderCalls:
                 confined=confinement is not None and confinement.confined,
                 notices=[] if clamped is None else [{"code": "remote_power", "message": clamped}],
             )
-        except GatewayError as error:
+        except EngineError as error:
             denied = isinstance(error, ApprovalDenied)
             state = RecordState.DENIED if denied else RecordState.REFUSED
             self._recorder.finish(record, state=state, error_code=error.code)
@@ -242,7 +242,7 @@ class ProviderCalls:
             raise ProviderUnavailable(
                 f"{info.display_name} is not installed (looked for {', '.join(info.binaries)}); "
                 f"install it with: {info.install_command}",
-                code="not_installed",
+                code=ErrorCode.NOT_INSTALLED,
                 provider=provider,
                 install_command=info.install_command,
             )
@@ -309,7 +309,7 @@ class ProviderCalls:
                 run.record, state=ending, error_code=ending.value, attempts=ctx.attempt
             )
             raise
-        except GatewayError as error:
+        except EngineError as error:
             self._recorder.finish(
                 run.record, state=RecordState.FAILED, error_code=error.code, attempts=ctx.attempt
             )
@@ -360,7 +360,7 @@ class ProviderCalls:
                 lifeline=self._lifeline,
             )
 
-        def on_retry(number: int, error: GatewayError, delay: float) -> None:
+        def on_retry(number: int, error: EngineError, delay: float) -> None:
             ctx.set_progress(lastError=error.code, retryInSeconds=round(delay, 2))
 
         result: ProviderResult | None = None

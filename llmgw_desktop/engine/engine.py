@@ -26,7 +26,7 @@ from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.cache_state import CacheState
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls import ProviderCalls
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, ProviderUnavailable
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import (
     EngineStarted,
     EngineStopped,
@@ -385,7 +385,7 @@ class Engine:
         if provider not in PROVIDER_IDS:
             raise InvalidRequest(
                 f"unknown provider {provider!r}; known: {', '.join(PROVIDER_IDS)}",
-                code="unknown_provider",
+                code=ErrorCode.UNKNOWN_PROVIDER,
             )
         if (provider not in self._disabled) == enabled:
             return
@@ -421,32 +421,32 @@ class Engine:
                 gateway is paused (`gateway_paused`).
         """
         if provider not in PROVIDER_IDS:
-            raise InvalidRequest(f"unknown provider {provider!r}", code="unknown_provider")
+            raise InvalidRequest(f"unknown provider {provider!r}", code=ErrorCode.UNKNOWN_PROVIDER)
         if self._paused:
             raise ProviderUnavailable(
                 "all providers are paused; resume them from the tray or the window menu",
-                code="gateway_paused",
+                code=ErrorCode.GATEWAY_PAUSED,
                 provider=provider,
             )
         if provider in self._disabled:
             raise ProviderUnavailable(
                 f"provider {provider!r} is switched off; switch it on from the tray or the "
                 "window menu (or remove it from providers.disabled in config.toml)",
-                code="provider_disabled",
+                code=ErrorCode.PROVIDER_DISABLED,
                 provider=provider,
             )
 
-    async def cli_unavailable(self, provider: str) -> GatewayError | None:
+    async def cli_unavailable(self, provider: str) -> EngineError | None:
         """Why `provider`'s CLI cannot run now (off, paused, not installed), or None."""
         try:
             self.ensure_provider_available(provider)
-        except GatewayError as exc:
+        except EngineError as exc:
             return exc
         if await self.discovery.locate(provider) is None:
             info = next(p for p in PROVIDERS if p.id == provider)
             return ProviderUnavailable(
                 f"{info.display_name} is not installed; install it with: {info.install_command}",
-                code="not_installed",
+                code=ErrorCode.NOT_INSTALLED,
                 provider=provider,
             )
         return None
@@ -481,7 +481,7 @@ class Engine:
         Raises:
             InvalidRequest: the stored request is not a provider call's, or a remote caller's
                 directory is no longer one of its workspaces (code `not_rebuildable`).
-            GatewayError: whatever submitting the call raises.
+            EngineError: whatever submitting the call raises.
         """
         params = _params_from_request(origin.request, origin.correlation_id)
         if params.working_dir is not None and origin.principal != LOCAL:
@@ -492,7 +492,7 @@ class Engine:
                 raise InvalidRequest(
                     f"job {origin.job_id} ran in a directory that is no longer one of "
                     f"{origin.principal}'s workspaces",
-                    code="not_rebuildable",
+                    code=ErrorCode.NOT_REBUILDABLE,
                 )
             params = dataclasses.replace(params, working_dir=None, workspace=name)
         meta = RequestMeta(transport="desktop", tool="retry", caller=origin.caller)
@@ -547,7 +547,7 @@ def _params_from_request(request: Mapping[str, Any], correlation_id: str | None)
     except (KeyError, TypeError) as exc:
         raise InvalidRequest(
             f"the stored request is not a provider call the gateway can rebuild ({exc!r})",
-            code="not_rebuildable",
+            code=ErrorCode.NOT_REBUILDABLE,
         ) from exc
 
 

@@ -1,27 +1,197 @@
 """Errors the engine raises, grouped by what the caller must do, each with a stable code.
 
-Transports map these once: to a JSON-RPC/MCP tool error, or to the caller's HTTP dialect.
+`ErrorCode` lists every code a front door answers with, the HTTP status it maps to and what it
+means; README's table of codes is written from it (`python scripts/error_table.py`). Each front
+door maps an `EngineError` to its own envelope in one function: `transports.mcp.results`
+(`tool_error`), `transports.http_errors` (`error_response`, the native HTTP API) and
+`transports.gateway.dialect_errors` (`dialect_error`, each dialect's error body).
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 __all__ = [
     "ApprovalDenied",
-    "GatewayError",
+    "EngineError",
+    "ErrorCode",
     "InvalidRequest",
     "NotFound",
     "ProviderFailure",
     "ProviderUnavailable",
     "Saturated",
+    "error_code_table",
 ]
 
 
-class GatewayError(Exception):
+class ErrorCode(StrEnum):
+    """Every code a caller can be answered with; the value is the wire string.
+
+    Each member carries `http_status` (what the HTTP front doors answer with when the error is
+    raised with its usual class) and `meaning` (one line, for README's table).
+    """
+
+    http_status: int
+    meaning: str
+
+    def __new__(cls, value: str, http_status: int = 500, meaning: str = "") -> ErrorCode:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.http_status = http_status
+        member.meaning = meaning
+        return member
+
+    # The caller sent something wrong: the same request fails the same way.
+    INVALID_REQUEST = "invalid_request", 400, "The request is malformed or a value is not allowed."
+    UNKNOWN_PROVIDER = "unknown_provider", 400, "No provider has that name."
+    NO_REVIEWERS = "no_reviewers", 400, "No provider CLI is installed and switched on to review."
+    INVALID_PERMISSION = "invalid_permission", 400, "The CLI has no such permission mode."
+    PERMISSION_UNSUPPORTED = (
+        "permission_unsupported",
+        400,
+        "The CLI cannot run with that permission setting.",
+    )
+    TOOLS_UNSUPPORTED = "tools_unsupported", 400, "The CLI cannot allow or deny tools by name."
+    FORK_UNSUPPORTED = "fork_unsupported", 400, "The CLI cannot fork a conversation."
+    SESSION_UNSUPPORTED = (
+        "session_unsupported",
+        400,
+        "The CLI cannot fork or start a session under a chosen id.",
+    )
+    SESSIONS_UNSUPPORTED = "sessions_unsupported", 400, "The provider keeps no conversations."
+    SESSION_ID_UNSUPPORTED = (
+        "session_id_unsupported",
+        400,
+        "The CLI cannot start a session under an id the caller chose.",
+    )
+    INVALID_SESSION = (
+        "invalid_session",
+        400,
+        "The session arguments do not fit (forking with nothing to fork).",
+    )
+    SESSION_PROVIDER_MISMATCH = (
+        "session_provider_mismatch",
+        400,
+        "The session belongs to another provider.",
+    )
+    PROMPT_TOO_LARGE = "prompt_too_large", 400, "The prompt is larger than the CLI accepts."
+    INVALID_WORKING_DIR = "invalid_working_dir", 400, "The working directory is not usable."
+    WORKSPACE_REQUIRED = "workspace_required", 400, "This caller must name a workspace."
+    PATH_NOT_ALLOWED = (
+        "path_not_allowed",
+        400,
+        "The path is outside the allowed roots or workspace.",
+    )
+    NOT_RETRYABLE = "not_retryable", 400, "The job cannot be retried in its state."
+    NOT_REBUILDABLE = "not_rebuildable", 400, "The stored job lacks what re-running it needs."
+    UNTRANSLATABLE = (
+        "untranslatable",
+        400,
+        "The request uses a feature the chosen model's dialect cannot express.",
+    )
+    HTTP_ERROR = "http_error", 400, "Another HTTP-level refusal; the status says which."
+    # The thing asked for does not exist (or is another principal's).
+    NOT_FOUND = "not_found", 404, "No such job, session, route or record."
+    SESSION_NOT_FOUND = "session_not_found", 404, "The session does not exist (any more)."
+    MODEL_NOT_FOUND = "model_not_found", 404, "No route serves that model."
+    ALIAS_LOOP = "alias_loop", 404, "Model aliases refer to each other in a loop."
+    UNKNOWN_WORKSPACE = "unknown_workspace", 404, "No workspace has that name."
+    # Who may call what.
+    UNAUTHORIZED = "unauthorized", 401, "No valid credential was presented."
+    BAD_INSTANCE_TOKEN = "bad_instance_token", 401, "The instance token is missing or wrong."
+    FORBIDDEN = "forbidden", 403, "The principal may not use this capability."
+    OPERATOR_ONLY = "operator_only", 403, "Only the operator may use this capability."
+    NOT_OFFERED = "not_offered", 403, "No access rule names this route or tool."
+    APPROVAL_DENIED = "approval_denied", 403, "The approval gate refused the call."
+    REMOTE_POWER_REFUSED = (
+        "remote_power_refused",
+        403,
+        "A remote caller asked for more than its workspace grants.",
+    )
+    # Refused at the HTTP edge, before any route ran.
+    ORIGIN_NOT_ALLOWED = "origin_not_allowed", 403, "The web origin is not allowed."
+    METHOD_NOT_ALLOWED = "method_not_allowed", 405, "The route does not take this method."
+    BODY_TOO_LARGE = "body_too_large", 413, "The body exceeds `http.max_body_bytes`."
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "The body is not sent as JSON."
+    HOST_NOT_ALLOWED = "host_not_allowed", 421, "The Host header does not name this machine."
+    # Too much at once: retry later.
+    SATURATED = "saturated", 429, "Too much work is queued already."
+    RATE_LIMITED = (
+        "rate_limited",
+        429,
+        "The caller or the provider is rate limited (a CLI's own limit answers 502).",
+    )
+    TOO_MANY_CONNECTIONS = (
+        "too_many_connections",
+        429,
+        "This address holds too many connections.",
+    )
+    # The provider will not run now.
+    PROVIDER_UNAVAILABLE = "provider_unavailable", 503, "The provider will not run now."
+    NOT_INSTALLED = "not_installed", 503, "The provider's CLI is not installed."
+    PROVIDER_DISABLED = "provider_disabled", 503, "The provider is switched off."
+    GATEWAY_PAUSED = "gateway_paused", 503, "Every provider call is paused."
+    GATEWAY_STOPPING = "gateway_stopping", 503, "The gateway is stopping."
+    CIRCUIT_OPEN = "circuit_open", 503, "The provider failed repeatedly; wait `retry_after_s`."
+    NO_PROVIDER_AVAILABLE = (
+        "no_provider_available",
+        503,
+        "No route for the model is set up (no key, or switched off).",
+    )
+    VAULT_LOCKED = "vault_locked", 503, "The vault's master key is missing or wrong."
+    # The provider ran and failed.
+    PROVIDER_ERROR = "provider_error", 502, "The provider failed; see `stderr_tail`."
+    AUTH_REQUIRED = "auth_required", 502, "The provider's login or API key is missing or wrong."
+    TIMEOUT = "timeout", 502, "The call ran past its time limit."
+    IDLE_TIMEOUT = "idle_timeout", 502, "The CLI printed nothing for too long."
+    OUTPUT_OVERFLOW = "output_overflow", 502, "The CLI printed more than the output cap."
+    CANCELED = "canceled", 502, "The call or job was canceled."
+    SESSION_CONFLICT = "session_conflict", 502, "The CLI says the session is already in use."
+    UPSTREAM_REJECTED = (
+        "upstream_rejected",
+        400,
+        "The upstream refused the request itself (answered with its status).",
+    )
+    ALL_ROUTES_FAILED = "all_routes_failed", 502, "Every route for the model failed."
+    UPSTREAM_STREAM_BROKEN = "upstream_stream_broken", 502, "The upstream's stream broke."
+    UPSTREAM_TIMEOUT = "upstream_timeout", 504, "No upstream answered in time."
+    OVERLOADED = (
+        "overloaded",
+        529,
+        "Every upstream was overloaded (503 outside the Anthropic dialect).",
+    )
+    # The gateway itself.
+    GATEWAY_ERROR = "gateway_error", 500, "An engine error with no more specific code."
+    INTERNAL_ERROR = "internal_error", 500, "A bug in the gateway; its log has the traceback."
+    INTERRUPTED = (
+        "interrupted",
+        500,
+        "The gateway stopped while the job ran; it was not re-run.",
+    )
+    VAULT_CORRUPT = "vault_corrupt", 500, "A stored credential does not decrypt."
+
+    @classmethod
+    def parse(cls, code: str) -> ErrorCode | str:
+        """`code` as a member, or the string itself when this version does not know it (an
+        error stored by another version of the gateway)."""
+        try:
+            return cls(code)
+        except ValueError:
+            return code
+
+
+def error_code_table() -> str:
+    """README's table of error codes, in Markdown."""
+    rows = ["| Code | HTTP | Meaning |", "| --- | --- | --- |"]
+    rows += [f"| `{code}` | {code.http_status} | {code.meaning} |" for code in ErrorCode]
+    return "\n".join(rows) + "\n"
+
+
+class EngineError(Exception):
     """Base of every error the engine reports to a caller."""
 
-    code = "gateway_error"
+    code: str = ErrorCode.GATEWAY_ERROR
     http_status = 500
     retryable = False
     # The `x-gateway-*` headers of the request that failed (its recorder row id, and the
@@ -51,58 +221,58 @@ class GatewayError(Exception):
         )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GatewayError:
-        """Rebuild an error stored with `to_dict` (the job store keeps failures this way)."""
-        error = cls(
+    def from_dict(cls, data: dict[str, Any]) -> EngineError:
+        """Rebuild an error stored with `to_dict` (the job store keeps failures this way); a
+        code this version does not know is kept as it was written."""
+        return cls(
             str(data.get("message", "")),
-            code=str(data.get("code", "gateway_error")),
+            code=ErrorCode.parse(str(data.get("code", ErrorCode.GATEWAY_ERROR))),
             retryable=bool(data.get("retryable", False)),
             **dict(data.get("details") or {}),
         )
-        return error
 
 
-class InvalidRequest(GatewayError):
+class InvalidRequest(EngineError):
     """The caller sent something wrong; retrying the same request will fail the same way."""
 
-    code = "invalid_request"
+    code = ErrorCode.INVALID_REQUEST
     http_status = 400
 
 
-class NotFound(GatewayError):
+class NotFound(EngineError):
     """The thing asked for does not exist, or belongs to another principal."""
 
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
     http_status = 404
 
 
-class ProviderUnavailable(GatewayError):
+class ProviderUnavailable(EngineError):
     """The provider will not run now: switched off, paused, circuit open, or not installed.
 
     Retrying at once will not help; the details say what would (switch it on, wait
     `retry_after_s`, install it).
     """
 
-    code = "provider_unavailable"
+    code = ErrorCode.PROVIDER_UNAVAILABLE
     http_status = 503
 
 
-class ApprovalDenied(GatewayError):
+class ApprovalDenied(EngineError):
     """The approval gate refused the call; the details carry the score and reasons."""
 
-    code = "approval_denied"
+    code = ErrorCode.APPROVAL_DENIED
     http_status = 403
 
 
-class Saturated(GatewayError):
+class Saturated(EngineError):
     """Too much work is queued already; retry later."""
 
-    code = "saturated"
+    code = ErrorCode.SATURATED
     http_status = 429
     retryable = True
 
 
-class ProviderFailure(GatewayError):
+class ProviderFailure(EngineError):
     """The provider ran and failed: auth, rate limit, timeout, crash, overflow, cancel.
 
     Codes: `auth_required`, `rate_limited` (detail `retry_after_s` when known), `timeout`,
@@ -110,5 +280,5 @@ class ProviderFailure(GatewayError):
     secrets redacted). `retryable` says whether the same call may succeed if tried again.
     """
 
-    code = "provider_error"
+    code = ErrorCode.PROVIDER_ERROR
     http_status = 502

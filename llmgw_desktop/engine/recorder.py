@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.recorder_prune import prune_rows
 from llmgw_desktop.engine.recorder_spill import Entry, RecorderSpill, apply_entries
@@ -329,7 +330,7 @@ class FlightRecorder:
         """End every row still open as `interrupted` (the gateway is stopping); how many."""
         open_ids = list(self._open)
         for record_id in open_ids:
-            self.finish(record_id, state=RecordState.INTERRUPTED, error_code="interrupted")
+            self.finish(record_id, state=RecordState.INTERRUPTED, error_code=ErrorCode.INTERRUPTED)
         return len(open_ids)
 
     async def close_interrupted(self, now: float) -> int:

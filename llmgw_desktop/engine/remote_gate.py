@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.call_routing import ConversationRouter
-from llmgw_desktop.engine.errors import ApprovalDenied
+from llmgw_desktop.engine.errors import ApprovalDenied, ErrorCode
 from llmgw_desktop.engine.providers.base import ProviderRequest
 from llmgw_desktop.engine.providers.confinement import widening_paths
 from llmgw_desktop.engine.recorder import FlightRecorder
-from llmgw_desktop.engine.remote_power import REFUSED, Confinement, check_argv, confine
+from llmgw_desktop.engine.remote_power import Confinement, check_argv, confine
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 
 __all__ = ["RemotePowerGate"]
@@ -109,7 +109,7 @@ class RemotePowerGate:
                 "project configuration (hooks, MCP servers, pre-approved tools), which could "
                 "widen what a remote caller may do; remove it, or grant the workspace "
                 'remote_level = "bypass"',
-                code=REFUSED,
+                code=ErrorCode.REMOTE_POWER_REFUSED,
                 param="workspace",
                 value=found,
             )

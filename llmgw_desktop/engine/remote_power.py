@@ -25,12 +25,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.errors import ApprovalDenied
+from llmgw_desktop.engine.errors import ApprovalDenied, ErrorCode
 
 __all__ = [
     "DEFAULT_LEVEL",
     "LEVELS",
-    "REFUSED",
     "Confinement",
     "Grant",
     "check_argv",
@@ -42,7 +41,6 @@ LEVELS = ("read-only", "edit", "commands", "bypass")
 DEFAULT_LEVEL = "edit"
 # The global default may not be `bypass`: a full bypass is granted one workspace at a time.
 GLOBAL_LEVELS = LEVELS[:-1]
-REFUSED = "remote_power_refused"
 
 # The level each permission mode needs. "default" is the CLI's own prompting behaviour, which
 # a confined run holds to read-only (see providers/confinement.py).
@@ -185,7 +183,7 @@ def confine(
                 f"allowedTools {tool!r} is not pre-approved for remote callers in "
                 f"{_where(grant)}; the operator allows it by adding it to "
                 f"{grant.setting('remote_allowed_tools')}",
-                code=REFUSED,
+                code=ErrorCode.REMOTE_POWER_REFUSED,
                 param="allowedTools",
                 value=tool,
                 workspace=grant.workspace,
@@ -209,7 +207,7 @@ def check_argv(provider: str, argv: Iterable[str]) -> None:
         raise ApprovalDenied(
             f"refused to start {provider} for a remote caller with {', '.join(found)}: those "
             "flags lift the CLI's own guards",
-            code=REFUSED,
+            code=ErrorCode.REMOTE_POWER_REFUSED,
             param="permissionMode",
             value=found,
         )
@@ -223,7 +221,7 @@ def _refused(grant: Grant, param: str, value: Any, needed: str, why: str) -> App
     return ApprovalDenied(
         f"{why}; {_where(grant)} lets remote callers work at level {grant.level!r}. The "
         f"operator allows it {how}",
-        code=REFUSED,
+        code=ErrorCode.REMOTE_POWER_REFUSED,
         param=param,
         value=value,
         workspace=grant.workspace,

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from llmgw_desktop.engine.errors import GatewayError, ProviderFailure, ProviderUnavailable
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, ProviderFailure, ProviderUnavailable
 
 __all__ = [
     "BreakerState",
@@ -101,7 +101,7 @@ class CircuitBreaker:
         if self.state is not BreakerState.CLOSED:
             self._set(BreakerState.CLOSED)
 
-    def record_failure(self, error: GatewayError) -> None:
+    def record_failure(self, error: EngineError) -> None:
         self._trial_in_flight = False
         if error.code not in HEALTH_CODES:
             return  # a bad request or a cancel says nothing about the provider
@@ -120,7 +120,7 @@ class CircuitBreaker:
         return ProviderUnavailable(
             f"{self.name} failed {self.consecutive_failures} times in a row; the gateway is "
             f"giving it a rest (retry in {wait:g}s)",
-            code="circuit_open",
+            code=ErrorCode.CIRCUIT_OPEN,
             retryable=True,
             provider=self.name,
             retry_after_s=wait,
@@ -138,13 +138,13 @@ async def call_with_resilience(
     *,
     breaker: CircuitBreaker,
     policy: RetryPolicy,
-    on_retry: Callable[[int, GatewayError, float], None] | None = None,
+    on_retry: Callable[[int, EngineError, float], None] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     """Run `call(attempt)` through the breaker, retrying retryable failures with backoff.
 
     Raises:
-        GatewayError: the last failure, or `circuit_open` when the breaker refuses.
+        EngineError: the last failure, or `circuit_open` when the breaker refuses.
     """
     attempt = 1
     while True:
@@ -154,7 +154,7 @@ async def call_with_resilience(
         except asyncio.CancelledError:
             breaker.release_trial()
             raise
-        except GatewayError as error:
+        except EngineError as error:
             breaker.record_failure(error)
             if not error.retryable or attempt >= policy.attempts:
                 raise

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw_desktop.engine.errors import InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, NotFound
 from llmgw_desktop.engine.providers.base import Usage
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
 from llmgw_desktop.engine.redact import redact
@@ -381,7 +381,7 @@ def _check_provider(provider: str) -> None:
     if provider not in PROVIDER_IDS:
         raise InvalidRequest(
             f"unknown provider {provider!r}; known: {', '.join(PROVIDER_IDS)}",
-            code="unknown_provider",
+            code=ErrorCode.UNKNOWN_PROVIDER,
             param="provider",
         )
 

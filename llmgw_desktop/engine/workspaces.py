@@ -28,7 +28,7 @@ from typing import Any
 
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import LOCAL, Principal
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, NotFound
 from llmgw_desktop.engine.remote_power import Grant
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import Settings
@@ -96,7 +96,7 @@ class WorkspaceRegistry:
         raise NotFound(
             f"unknown workspace {name!r}; see workspace_list (or register it under "
             "[workspaces.registry] in config.toml)",
-            code="unknown_workspace",
+            code=ErrorCode.UNKNOWN_WORKSPACE,
             param="workspace",
         )
 
@@ -154,7 +154,7 @@ class WorkspaceRegistry:
             raise InvalidRequest(
                 "workingDir is only for local callers; a remote call names a registered "
                 "workspace (see workspace_list)",
-                code="workspace_required",
+                code=ErrorCode.WORKSPACE_REQUIRED,
                 param="workingDir",
             )
         if has_session:
@@ -164,7 +164,7 @@ class WorkspaceRegistry:
         raise InvalidRequest(
             "a remote call must run in a registered workspace: name one (workspace), use a "
             "session made in one, or have the operator set workspaces.default",
-            code="workspace_required",
+            code=ErrorCode.WORKSPACE_REQUIRED,
             param="workspace",
         )
 
@@ -174,7 +174,7 @@ class WorkspaceRegistry:
         """A new empty directory under an allowed root, registered as `name`.
 
         Raises:
-            GatewayError: not switched on, or no allowed roots (code `forbidden`).
+            EngineError: not switched on, or no allowed roots (code `forbidden`).
             AccessDenied: `principal` may not administer workspaces (code `forbidden`).
             InvalidRequest: a bad name, a root not allowed, or the directory exists.
         """
@@ -190,7 +190,7 @@ class WorkspaceRegistry:
         """Register an existing git repository inside an allowed root as `name`.
 
         Raises:
-            GatewayError: not switched on, or no allowed roots (code `forbidden`).
+            EngineError: not switched on, or no allowed roots (code `forbidden`).
             AccessDenied: `principal` may not administer workspaces (code `forbidden`).
             InvalidRequest: a bad name, or a path that is not a repository inside a root.
         """
@@ -202,16 +202,16 @@ class WorkspaceRegistry:
 
     def _may_administer(self, principal: Principal) -> None:
         if self._environ.get(ADMIN_OPT_IN, "") not in ("1", "true", "yes", "on"):
-            raise GatewayError(
+            raise EngineError(
                 f"making workspaces is off: the operator enables it with {ADMIN_OPT_IN}=1",
-                code="forbidden",
+                code=ErrorCode.FORBIDDEN,
             )
         # Who may: the operator, or a caller granted workspace:admin (the access table).
         require(principal, Capability.WORKSPACE_ADMIN)
         if not self._roots:
-            raise GatewayError(
+            raise EngineError(
                 "no workspaces.allowed_roots are configured, so there is nowhere to make one",
-                code="forbidden",
+                code=ErrorCode.FORBIDDEN,
             )
 
     def _check_name(self, name: str) -> None:
@@ -237,7 +237,7 @@ class WorkspaceRegistry:
         # path_not_allowed like every other way out of the allowed roots.
         raise InvalidRequest(
             f"root {root!r} is not one of workspaces.allowed_roots",
-            code="path_not_allowed",
+            code=ErrorCode.PATH_NOT_ALLOWED,
             param="root",
         )
 
@@ -263,7 +263,7 @@ class WorkspaceRegistry:
             raise InvalidRequest(
                 "the new directory would lie outside the allowed roots (or be a denied "
                 "directory such as .ssh)",
-                code="path_not_allowed",  # as for register_existing_repo's escapes
+                code=ErrorCode.PATH_NOT_ALLOWED,  # as for register_existing_repo's escapes
                 param="name",
             )
 
@@ -274,14 +274,14 @@ class WorkspaceRegistry:
         if ".." in given.parts:
             # A '..' is an attempt to leave the root: the same code as every other escape.
             raise InvalidRequest(
-                "path must not contain '..'", code="path_not_allowed", param="path"
+                "path must not contain '..'", code=ErrorCode.PATH_NOT_ALLOWED, param="path"
             )
         resolved = given.resolve()  # follows symlinks: a link cannot lead out of a root
         if not self._inside_a_root(resolved):
             raise InvalidRequest(
                 f"{path!r} is not inside workspaces.allowed_roots (or lies in a denied "
                 "directory such as .ssh)",
-                code="path_not_allowed",
+                code=ErrorCode.PATH_NOT_ALLOWED,
                 param="path",
             )
         if not (resolved / ".git").exists():

@@ -23,11 +23,12 @@ from aiohttp.typedefs import Middleware
 from llmgw_desktop.engine.auth.access import AccessDenied, refusal
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.auth.service import AuthService
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
-from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.refusals import RefusalCounter, path_group
 from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
-from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, error_response
+from llmgw_desktop.transports.gateway.dialect_errors import dialect_envelope
+from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, EdgeRefusal, error_response
 from llmgw_desktop.transports.route_access import capability_of_route, route_of
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
     "add_cors_headers",
     "auth_middlewares",
     "client_address_of",
-    "dialect_error",
+    "edge_error",
     "note_refusal",
     "principal_of",
 ]
@@ -137,7 +138,7 @@ def auth_middlewares(
         denied = _route_refusal(request, principal, mcp_path)
         if denied is not None:
             log.info("refused %s %s to %s: %s", request.method, path, principal.id, denied.code)
-            answer = dialect_error(request, denied.http_status, denied.code, denied.message)
+            answer = edge_error(request, denied)
             return refused(request, answer, principal)
         request[PRINCIPAL_KEY] = principal
         return await handler(request)
@@ -158,7 +159,7 @@ def _route_refusal(
         log.error("route %s %s has no access rule; refused (see route_access.py)", *route)
         return AccessDenied(
             f"{request.method} {request.path} is not offered (no access rule names it)",
-            code="not_offered",
+            code=ErrorCode.NOT_OFFERED,
         )
     return refusal(principal, capability)
 
@@ -215,9 +216,8 @@ def _unauthorized(
         challenge += f', error="{error}"'
     # RFC 6750: a malformed request is 400, a missing or bad token 401.
     status = 400 if error == "invalid_request" else 401
-    response = dialect_error(
-        request, status, "invalid_request" if status == 400 else "unauthorized", problem
-    )
+    code = ErrorCode.INVALID_REQUEST if status == 400 else ErrorCode.UNAUTHORIZED
+    response = edge_error(request, EdgeRefusal(code, problem, status=status))
     response.headers["WWW-Authenticate"] = challenge
     log.info("refused unauthenticated %s %s", request.method, request.path)
     return response
@@ -225,8 +225,9 @@ def _unauthorized(
 
 def _too_many(request: web.Request, wait_s: float) -> web.Response:
     seconds = max(1, math.ceil(wait_s))
-    response = dialect_error(
-        request, 429, "rate_limited", f"too many requests; try again in {seconds} s"
+    response = edge_error(
+        request,
+        EdgeRefusal(ErrorCode.RATE_LIMITED, f"too many requests; try again in {seconds} s"),
     )
     response.headers["Retry-After"] = str(seconds)
     return response
@@ -250,19 +251,17 @@ def note_refusal(
     refusals.count(who, path_group(request.path, mcp_path), response.status, code)
 
 
-def dialect_error(request: web.Request, status: int, code: str, message: str) -> web.Response:
-    """The error in the envelope the endpoint's clients parse (its code kept for counting)."""
-    response = _dialect_error(request, status, code, message)
-    response[REFUSAL_CODE_KEY] = code
-    return response
-
-
-def _dialect_error(request: web.Request, status: int, code: str, message: str) -> web.Response:
+def edge_error(request: web.Request, error: EngineError) -> web.Response:
+    """A refusal at the edge in the envelope the endpoint's clients parse: the Anthropic or
+    Gemini dialect's on their routes, else the native API's (its code kept for counting)."""
     path = request.path
     if path.startswith("/v1/messages"):
-        body = DIALECTS[DIALECT_ANTHROPIC].render_error(status, code, message)
+        front = DIALECT_ANTHROPIC
     elif path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
-        body = DIALECTS[DIALECT_GEMINI].render_error(status, code, message)
+        front = DIALECT_GEMINI
     else:
-        return error_response(status, code, message)
-    return web.json_response(body, status=status)
+        return error_response(error)
+    status, body = dialect_envelope(front, error)
+    response = web.json_response(body, status=status)
+    response[REFUSAL_CODE_KEY] = error.code
+    return response

@@ -30,7 +30,9 @@ from aiohttp import web
 
 from llmgw_desktop.engine.auth.client_address import address_key
 from llmgw_desktop.engine.auth.peer_owner import PeerOwner, lookup_peer_owner, quick_peer_owner
+from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.refusals import RefusalCounter
+from llmgw_desktop.transports.http_errors import error_body
 
 __all__ = ["ConnectionGuard", "ConnectionLimits", "OpenConnection"]
 
@@ -280,15 +282,11 @@ class _WatchedProtocol(asyncio.Protocol):
 def _refuse(transport: asyncio.Transport, cap: int) -> None:
     """Answer 429 without reading the request, then let the client leave."""
     body = json.dumps(
-        {
-            "error": {
-                "message": f"too many connections from this address (more than {cap}); "
-                "close some and try again",
-                "type": "rate_limit_error",
-                "param": None,
-                "code": "too_many_connections",
-            }
-        }
+        error_body(
+            429,
+            ErrorCode.TOO_MANY_CONNECTIONS,
+            f"too many connections from this address (more than {cap}); close some and try again",
+        )
     ).encode()
     head = (
         "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"

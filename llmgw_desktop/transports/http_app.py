@@ -21,13 +21,11 @@ from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.auth.service import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest
-from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
-from llmgw_desktop.engine.gateway.tracing import client_status, error_headers
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.transports.auth_edge import (
     add_cors_headers,
     auth_middlewares,
-    dialect_error,
+    edge_error,
     note_refusal,
 )
 from llmgw_desktop.transports.connections import ConnectionGuard
@@ -40,7 +38,7 @@ from llmgw_desktop.transports.edge import (
 from llmgw_desktop.transports.gateway.chat_routes import add_chat_routes
 from llmgw_desktop.transports.gateway.native_routes import add_native_routes
 from llmgw_desktop.transports.gateway.openapi import openapi_document
-from llmgw_desktop.transports.http_errors import error_response
+from llmgw_desktop.transports.http_errors import EdgeRefusal, error_response
 from llmgw_desktop.transports.oauth_routes import add_oauth_routes
 
 __all__ = ["INSTANCE_TOKEN_HEADER", "HttpAppConfig", "build_http_app"]
@@ -49,6 +47,12 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The code an aiohttp HTTP error is answered with (any other status: `http_error`).
+_HTTP_CODES = {
+    413: ErrorCode.BODY_TOO_LARGE,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+}
 
 
 @dataclass(frozen=True)
@@ -95,26 +99,25 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            code = {413: "body_too_large", 404: "not_found", 405: "method_not_allowed"}.get(
-                exc.status, "http_error"
-            )
+            code = _HTTP_CODES.get(exc.status, ErrorCode.HTTP_ERROR)
             message = exc.text if exc.status != 404 else f"no route for {request.path}"
             if exc.status == 413:
                 message = f"request body is larger than the {config.max_body_bytes} byte limit"
-                return refused(request, error_response(exc.status, code, message))
-            return error_response(exc.status, code, message or exc.reason)
-        except GatewayError as exc:
+                return refused(request, error_response(EdgeRefusal(code, message)))
+            refusal = EdgeRefusal(code, message or exc.reason, status=exc.status)
+            return error_response(refusal)
+        except EngineError as exc:
             # The native routes (/v1/generate ...): the same trace headers as the dialects'.
-            status = client_status(DIALECT_OPENAI_CHAT, exc.http_status)
-            response = error_response(status, exc.code, exc.message)
+            response = error_response(exc)
             if exc.trace_headers is None and isinstance(exc, InvalidRequest):
                 # Refused before any route ran (a body that is not JSON ...): counted.
                 return refused(request, response)
-            response.headers.update(error_headers(exc, status))
             return response
         except Exception:
             log.exception("unhandled error serving %s %s", request.method, request.path)
-            return error_response(500, "internal_error", "internal error; see the app's log")
+            return error_response(
+                EngineError("internal error; see the app's log", code=ErrorCode.INTERNAL_ERROR)
+            )
         finally:
             if connection is not None:
                 connection.request_finished()
@@ -126,10 +129,11 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
             return refused(
                 request,
                 error_response(
-                    421,
-                    "host_not_allowed",
-                    "the Host header must name this machine (localhost, 127.0.0.1 or [::1]); "
-                    "this protects the gateway from DNS rebinding",
+                    EdgeRefusal(
+                        ErrorCode.HOST_NOT_ALLOWED,
+                        "the Host header must name this machine (localhost, 127.0.0.1 or [::1]); "
+                        "this protects the gateway from DNS rebinding",
+                    )
                 ),
             )
         if not origin_allowed(request.headers.get("Origin"), own_origins):
@@ -137,10 +141,11 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
             return refused(
                 request,
                 error_response(
-                    403,
-                    "origin_not_allowed",
-                    "requests from this web origin are not allowed; add it to "
-                    "http.allowed_origins in config.toml if you trust it",
+                    EdgeRefusal(
+                        ErrorCode.ORIGIN_NOT_ALLOWED,
+                        "requests from this web origin are not allowed; add it to "
+                        "http.allowed_origins in config.toml if you trust it",
+                    )
                 ),
             )
         length = request.content_length
@@ -148,10 +153,11 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
             return refused(
                 request,
                 error_response(
-                    413,
-                    "body_too_large",
-                    f"request body of {length} bytes is larger than the "
-                    f"{config.max_body_bytes} byte limit (http.max_body_bytes)",
+                    EdgeRefusal(
+                        ErrorCode.BODY_TOO_LARGE,
+                        f"request body of {length} bytes is larger than the "
+                        f"{config.max_body_bytes} byte limit (http.max_body_bytes)",
+                    )
                 ),
             )
         if request.method in STATE_CHANGING:
@@ -163,7 +169,8 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
             )
             if refusal:
                 return refused(
-                    request, dialect_error(request, 415, "unsupported_media_type", refusal)
+                    request,
+                    edge_error(request, EdgeRefusal(ErrorCode.UNSUPPORTED_MEDIA_TYPE, refusal)),
                 )
         return await handler(request)
 
@@ -175,7 +182,9 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         if not config.instance_token or not hmac.compare_digest(
             presented.encode(), config.instance_token.encode()
         ):
-            return error_response(401, "bad_instance_token", "instance token missing or wrong")
+            return error_response(
+                EdgeRefusal(ErrorCode.BAD_INSTANCE_TOKEN, "instance token missing or wrong")
+            )
         # The token is the local user's (a 0600 file); the access table says it is theirs alone.
         require(LOCAL_CALLER, Capability.INSTANCE_ACTIVATE)
         mode = config.on_activate()

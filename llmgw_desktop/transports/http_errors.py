@@ -1,14 +1,22 @@
-"""Error bodies for the HTTP front door's own endpoints, in the OpenAI envelope.
+"""Error answers of the HTTP front door's own endpoints, in the OpenAI envelope.
 
-`{"error": {"message", "type", "param", "code"}}` is what most HTTP clients already parse. The
-chat endpoints answer in the caller's dialect instead (`Dialect.render_error`).
+`{"error": {"message", "type", "param", "code"}}` is what most HTTP clients already parse.
+`error_response` is the one mapping from an `EngineError` to that answer for the native API
+(/v1/generate, /v1/jobs ...) and the edge's own refusals. The chat endpoints answer in the
+caller's dialect instead (`transports.gateway.dialect_errors`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
-__all__ = ["REFUSAL_CODE_KEY", "error_response"]
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine.gateway.tracing import client_status, error_headers
+
+__all__ = ["REFUSAL_CODE_KEY", "EdgeRefusal", "error_body", "error_response"]
 
 # The code an error was answered with, kept on the response: the refusal counter reads it.
 REFUSAL_CODE_KEY = web.ResponseKey("refusal_code", str)
@@ -26,20 +34,29 @@ _TYPES = {
 }
 
 
-def error_response(
-    status: int, code: str, message: str, *, param: str | None = None
-) -> web.Response:
-    """A JSON error answer with a stable `code` the caller can act on."""
-    body = {
-        "error": {
-            "message": message,
-            "type": _TYPES.get(
-                status, "server_error" if status >= 500 else "invalid_request_error"
-            ),
-            "param": param,
-            "code": code,
-        }
-    }
-    response = web.json_response(body, status=status)
-    response[REFUSAL_CODE_KEY] = code
+class EdgeRefusal(EngineError):
+    """The HTTP front door refused a request itself (Host, Origin, size, media type, route,
+    throttle), before the engine saw it; the status is the code's unless given."""
+
+    def __init__(self, code: ErrorCode, message: str, *, status: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.http_status = code.http_status if status is None else status
+
+
+def error_body(status: int, code: str, message: str) -> dict[str, Any]:
+    """The OpenAI error envelope, its `type` chosen by HTTP status."""
+    kind = _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+def error_response(error: EngineError) -> web.Response:
+    """`error` as the native API answers it: the envelope, its status (529 said as 503), the
+    request's trace headers and a known `Retry-After`; its code kept for the refusal count."""
+    status = client_status(DIALECT_OPENAI_CHAT, error.http_status)
+    response = web.json_response(
+        error_body(status, error.code, error.message),
+        status=status,
+        headers=error_headers(error, status),
+    )
+    response[REFUSAL_CODE_KEY] = error.code
     return response

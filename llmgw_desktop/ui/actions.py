@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 from llmgw_desktop.connect import snippets
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import (
     QAction,
@@ -161,7 +161,7 @@ class GatewayActions(QObject):
     def _set_provider(self, provider: str, enabled: bool) -> None:
         try:
             self._engine.set_provider_enabled(LOCAL_CALLER, provider, enabled)
-        except GatewayError as exc:  # not expected: the actions come from the engine's list
+        except EngineError as exc:  # not expected: the actions come from the engine's list
             log.error("could not switch %s: %s", provider, exc.message)
 
     def _on_provider_toggled(self, provider: str, enabled: bool) -> None:

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.resilience import (
     BreakerState,
     CircuitBreaker,
@@ -105,7 +105,7 @@ async def test_breaker_opens_after_threshold_and_refuses_without_calling() -> No
         with pytest.raises(ProviderFailure):
             await call_with_resilience(failing, breaker=breaker, policy=policy, sleep=no_sleep)
     assert breaker.state is BreakerState.OPEN
-    with pytest.raises(GatewayError) as caught:
+    with pytest.raises(EngineError) as caught:
         await call_with_resilience(failing, breaker=breaker, policy=policy, sleep=no_sleep)
     assert caught.value.code == "circuit_open"
     assert caught.value.details["retry_after_s"] == 30
@@ -137,7 +137,7 @@ async def test_half_open_allows_one_trial_and_a_failure_reopens() -> None:
     clock.now += 11
     breaker.before_call()  # the trial
     assert breaker.state is BreakerState.HALF_OPEN
-    with pytest.raises(GatewayError, match="rest"):
+    with pytest.raises(EngineError, match="rest"):
         breaker.before_call()  # a second caller during the trial waits
     breaker.record_failure(overloaded())
     assert breaker.state is BreakerState.OPEN

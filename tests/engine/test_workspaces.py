@@ -17,7 +17,7 @@ from llmgw_desktop.engine.auth.principals import (
     SCOPE_MCP,
     Principal,
 )
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest, NotFound
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.workspaces import ADMIN_OPT_IN, WorkspaceRegistry
 from llmgw_desktop.settings import LoadedSettings, Settings
@@ -240,10 +240,10 @@ async def test_making_a_workspace_is_forbidden_without_opt_in_scope_and_roots(
         environ, workspace_allowed_roots=[str(place.root)] if roots_set else []
     )
     repo = git_repo(place.root / "repo")
-    with pytest.raises(GatewayError) as refused:
+    with pytest.raises(EngineError) as refused:
         await registry.create(principal, "fresh")
     assert refused.value.code == "forbidden"
-    with pytest.raises(GatewayError) as refused:
+    with pytest.raises(EngineError) as refused:
         await registry.register_existing_repo(principal, "repo", str(repo))
     assert refused.value.code == "forbidden"
     assert not (place.root / "fresh").exists()

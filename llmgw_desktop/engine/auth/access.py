@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from llmgw_desktop.engine.auth.principals import SCOPE_ADMIN, SCOPE_MCP, Principal
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
 
 __all__ = [
     "ACCESS",
@@ -115,10 +115,10 @@ _WHO = {
 }
 
 
-class AccessDenied(GatewayError):
+class AccessDenied(EngineError):
     """The caller's principal may not use this capability (the details name it and who may)."""
 
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
     http_status = 403
 
 
@@ -158,21 +158,21 @@ def refusal(principal: Principal | None, capability: Capability) -> AccessDenied
     kind = kind_of(principal)
     who = "an unauthenticated caller" if principal is None else principal.id
     if kind is Kind.UNAUTHENTICATED:
-        code = "unauthorized"
+        code = ErrorCode.UNAUTHORIZED
         message = (
             f"{capability.value} needs authentication (a bearer token or an OAuth access token)"
         )
     elif rule.operator_only:
-        code = "operator_only"
+        code = ErrorCode.OPERATOR_ONLY
         holders = " or ".join(_WHO[k] for k in rule.admits)
         message = f"{capability.value} is only for the operator ({holders}); {who} may not use it"
     elif kind in rule.admits:
-        code = "forbidden"
+        code = ErrorCode.FORBIDDEN
         message = (
             f"{capability.value} needs the {rule.admits[kind]} scope, which {who} was not granted"
         )
     else:
-        code = "forbidden"
+        code = ErrorCode.FORBIDDEN
         open_to = ", ".join(_WHO[k] for k in rule.admits) or "nobody"
         message = (
             f"{capability.value} is not open to {_WHO[kind]} ({who}); it is open to: {open_to}"

@@ -18,7 +18,7 @@ from typing import Any
 
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls import ProviderCalls
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     ChatResponse,
@@ -128,7 +128,7 @@ class CliBridge:
         never put into a conversation an agent of the same user made active.
 
         Raises:
-            GatewayError: refused (unavailable, denied, saturated, invalid).
+            EngineError: refused (unavailable, denied, saturated, invalid).
         """
         try:
             parts, notices = conversation_prompt(request)
@@ -151,16 +151,16 @@ class CliBridge:
         """Wait for the job and turn its result into an answer.
 
         Raises:
-            GatewayError: the CLI run failed (its own error, with code).
+            EngineError: the CLI run failed (its own error, with code).
         """
         view = await self._jobs.wait(call.job_id, principal, self._timeout_s)
         if not view.finished:
             await self._jobs.cancel(call.job_id, principal)
             raise ProviderFailure(
-                f"the CLI did not finish within {self._timeout_s:.0f} s", code="timeout"
+                f"the CLI did not finish within {self._timeout_s:.0f} s", code=ErrorCode.TIMEOUT
             )
         if view.error is not None or view.result is None:
-            raise GatewayError.from_dict(view.error or {"message": "the CLI returned nothing"})
+            raise EngineError.from_dict(view.error or {"message": "the CLI returned nothing"})
         return _response(view.result, requested_model, call.job_id)
 
     async def stream(
@@ -169,7 +169,7 @@ class CliBridge:
         """The job's text as it grows, then the final usage; cancels the job if abandoned.
 
         Raises:
-            GatewayError: the CLI run failed before finishing.
+            EngineError: the CLI run failed before finishing.
         """
         yield MessageStart(id=f"cli-{call.job_id}", model=requested_model)
         sent = ""
@@ -186,7 +186,7 @@ class CliBridge:
                 if view.finished:
                     finished = True
                     if view.error is not None or view.result is None:
-                        raise GatewayError.from_dict(
+                        raise EngineError.from_dict(
                             view.error or {"message": "the CLI returned nothing"}
                         )
                     answer = _response(view.result, requested_model, call.job_id)
@@ -194,12 +194,13 @@ class CliBridge:
                     return
                 if time.monotonic() > deadline:
                     raise ProviderFailure(
-                        f"the CLI did not finish within {self._timeout_s:.0f} s", code="timeout"
+                        f"the CLI did not finish within {self._timeout_s:.0f} s",
+                        code=ErrorCode.TIMEOUT,
                     )
         finally:
             if not finished:
                 # The client went away (or we timed out): do not leave the CLI running.
-                with contextlib.suppress(GatewayError):
+                with contextlib.suppress(EngineError):
                     await self._jobs.cancel(call.job_id, principal)
 
 

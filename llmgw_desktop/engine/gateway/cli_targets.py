@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from llmgw_desktop.engine.call_params import RequestMeta
-from llmgw_desktop.engine.errors import ApprovalDenied, GatewayError, InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.answers import OPENAI_DIALECTS, CallerInfo, Completed, Streaming
 from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
@@ -26,18 +26,18 @@ _MOVE_ON = ("not_installed", "auth_required")
 
 async def serve_on_cli(
     cli: CliBridge,
-    cli_available: Callable[[str], Awaitable[GatewayError | None]],
+    cli_available: Callable[[str], Awaitable[EngineError | None]],
     dialect: Dialect,
     request: ChatRequest,
     target: Target,
     route: RouteReport,
     caller: CallerInfo,
-) -> tuple[Completed | Streaming | None, GatewayError | None]:
+) -> tuple[Completed | Streaming | None, EngineError | None]:
     """The answer from the CLI, or (None, why) when the next target should be tried.
 
     Raises:
         ApprovalDenied, InvalidRequest, NotFound: the request itself is refused.
-        GatewayError: the CLI failed in a way another target would not fix.
+        EngineError: the CLI failed in a way another target would not fix.
     """
     bridge = _CLI[target.provider]
     why_not = await cli_available(bridge.engine_provider)
@@ -69,7 +69,7 @@ async def serve_on_cli(
         raise
     except (InvalidRequest, NotFound):
         raise
-    except GatewayError as exc:
+    except EngineError as exc:
         route.attempts.append(Attempt(target.label, "", exc.code))
         return None, exc
     route.recorded = True  # the engine records the call from here on
@@ -84,7 +84,7 @@ async def serve_on_cli(
             route.attempts.append(Attempt(target.label, "", "ok"))
             return Streaming(route, _encoded(dialect, request, first, events)), None
         answer = await cli.complete(call, caller.principal, target.label)
-    except GatewayError as exc:
+    except EngineError as exc:
         route.attempts.append(Attempt(target.label, "", exc.code))
         if not exc.retryable and exc.code not in _MOVE_ON:
             raise
@@ -105,7 +105,7 @@ async def _encoded(
         async for event in rest:
             yield encoder.encode(event)
         yield encoder.close()
-    except GatewayError as exc:
+    except EngineError as exc:
         yield encoder.error(exc.http_status, exc.code, exc.message)
     finally:
         await rest.aclose()  # type: ignore[attr-defined]

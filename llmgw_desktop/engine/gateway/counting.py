@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import CallerInfo, TokenCount
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.catalog import (
@@ -98,7 +98,7 @@ class TokenCounter:
     ) -> TokenCount | None:
         try:
             body, headers = self._count_body(incoming, target, spec, dialect, caller)
-        except GatewayError as exc:
+        except EngineError as exc:
             log.info("count_tokens: %s cannot take this request (%s)", target.label, exc)
             return None
         pool = (await self._keys.pool(spec, caller.project))[:COUNT_TOKENS_KEYS]

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.errors import GatewayError, NotFound
+from llmgw_desktop.engine.errors import EngineError, NotFound
 from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES, ApiProviderSpec
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
@@ -57,7 +57,7 @@ class ProviderDirectory:
         keys: KeyChain,
         upstream: UpstreamClient,
         *,
-        cli_available: Callable[[str], Awaitable[GatewayError | None]],
+        cli_available: Callable[[str], Awaitable[EngineError | None]],
         detect_local: bool,
         models_refresh_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.report import Attempt
 
 __all__ = ["OVERLOADED", "RETRY_AFTER_STATUSES", "AllRoutesFailed", "UpstreamRejected"]
@@ -18,13 +18,13 @@ RETRY_AFTER_STATUSES = frozenset({429, 503, OVERLOADED})
 _NOT_SET_UP = {"no_key": "has no API key", "disabled": "is switched off"}
 
 
-class UpstreamRejected(GatewayError):
+class UpstreamRejected(EngineError):
     """The upstream refused the request itself (400, 404, 413, 422 ...): another route would too.
 
     The status is the upstream's, so the client sees what it would have seen calling it directly.
     """
 
-    code = "upstream_rejected"
+    code = ErrorCode.UPSTREAM_REJECTED
 
     def __init__(
         self,
@@ -40,10 +40,10 @@ class UpstreamRejected(GatewayError):
         self.raw_body = raw_body
 
 
-class AllRoutesFailed(GatewayError):
+class AllRoutesFailed(EngineError):
     """Every target of the plan failed or could not be used."""
 
-    code = "all_routes_failed"
+    code = ErrorCode.ALL_ROUTES_FAILED
     http_status = 502
     retryable = True
 
@@ -68,7 +68,7 @@ class AllRoutesFailed(GatewayError):
                 f"no provider can serve {model!r} right now: {reasons or 'no route'}. Store a key "
                 "with POST /v1/credentials, set the provider's usual environment variable "
                 "(such as OPENAI_API_KEY), or configure [gateway.providers] in config.toml",
-                code="no_provider_available",
+                code=ErrorCode.NO_PROVIDER_AVAILABLE,
                 retryable=False,
                 attempts=[a.to_dict() for a in attempts],
             )
@@ -86,17 +86,17 @@ class AllRoutesFailed(GatewayError):
             error.details["retry_after_s"] = wait
         if all(a.outcome == "429" for a in tried):
             error.http_status = 429
-            error.code = "rate_limited"
+            error.code = ErrorCode.RATE_LIMITED
         elif all(a.outcome == str(OVERLOADED) for a in tried):
             # Every upstream was overloaded: the client's dialect says so in its own way
             # (`tracing.client_status`: Anthropic's 529, a 503 for the others), not as a 502.
             error.http_status = OVERLOADED
-            error.code = "overloaded"
+            error.code = ErrorCode.OVERLOADED
             error.retryable = True
         elif all(a.outcome == "timeout" for a in tried):
             # No upstream answered in time: a gateway timeout, not a bad gateway.
             error.http_status = 504
-            error.code = "upstream_timeout"
+            error.code = ErrorCode.UPSTREAM_TIMEOUT
         return error
 
 

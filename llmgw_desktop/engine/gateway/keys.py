@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.catalog import ApiProviderSpec
 from llmgw_desktop.engine.gateway.config import GatewayConfig
 
@@ -125,7 +125,7 @@ class KeyChain:
             return cached[1]
         try:
             values = await self._vault.resolve_keys(name, project)
-        except GatewayError as exc:
+        except EngineError as exc:
             # A locked vault must not hide keys from config or the environment.
             self.vault_problem = exc.message
             log.warning("vault keys for %s unavailable: %s", name, exc.code)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from llmgw_desktop.engine.auth.principals import LOCAL
-from llmgw_desktop.engine.errors import GatewayError, NotFound
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, NotFound
 from llmgw_desktop.engine.gateway.answers import CallerInfo
 from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
 from llmgw_desktop.engine.gateway.router import Target
@@ -63,13 +63,13 @@ def probe_target(gateway: GatewayService, provider: str, model: str = "") -> Tar
         if provider == bridge.id:
             return Target(bridge.id, model, "cli")
     if gateway.registry.provider(provider) is None:
-        raise NotFound(f"unknown provider {provider!r}", code="unknown_provider")
+        raise NotFound(f"unknown provider {provider!r}", code=ErrorCode.UNKNOWN_PROVIDER)
     if not model:
         default = gateway.registry.default_model_of(provider)
         if default is None:
             raise NotFound(
                 f"{provider} lists no models yet; name the model to test",
-                code="model_not_found",
+                code=ErrorCode.MODEL_NOT_FOUND,
             )
         model = default
     return Target(provider, model)
@@ -97,7 +97,7 @@ async def probe_provider(
             limit: PROBE_MAX_TOKENS,
         }
         answer = await gateway.serve_exactly(target, body, PROBE_CALLER)
-    except GatewayError as exc:
+    except EngineError as exc:
         elapsed = (clock() - started) * 1000
         return ProbeResult(provider, label, False, elapsed, error=exc.message, error_code=exc.code)
     elapsed = (clock() - started) * 1000

@@ -71,7 +71,7 @@ class UpstreamStream:
         """Wait for the first frame and decode it.
 
         Raises:
-            ValueError, GatewayError: the upstream ended, or sent an error, before any answer.
+            ValueError, EngineError: the upstream ended, or sent an error, before any answer.
             OSError, TimeoutError: the connection broke or stalled.
         """
         frames: list[SseFrame] = []
@@ -89,7 +89,7 @@ class UpstreamStream:
         """Batches of (frame, its neutral events), one batch per upstream chunk.
 
         Raises:
-            ValueError, GatewayError: the upstream sent an error event, or the stream ended
+            ValueError, EngineError: the upstream sent an error event, or the stream ended
                 unfinished.
             OSError, TimeoutError: the connection broke or stalled mid-stream.
         """

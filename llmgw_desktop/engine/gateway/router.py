@@ -16,7 +16,7 @@ import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from llmgw_desktop.engine.errors import NotFound
+from llmgw_desktop.engine.errors import ErrorCode, NotFound
 from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES, ApiProviderSpec
 from llmgw_desktop.engine.gateway.config import GatewayConfig, RouteConfig
 
@@ -156,7 +156,7 @@ class ModelRegistry:
             f"unknown model {model!r}: no provider lists it. Use provider/model (such as "
             f"openai/{name} or claude-cli/sonnet), add an alias under [gateway.aliases], or see "
             "GET /v1/models",
-            code="model_not_found",
+            code=ErrorCode.MODEL_NOT_FOUND,
             param="model",
         )
 
@@ -168,7 +168,7 @@ class ModelRegistry:
             if model in seen or len(seen) > MAX_ALIAS_DEPTH:
                 raise NotFound(
                     f"the aliases {' -> '.join([*seen, model])} loop; fix [gateway.aliases]",
-                    code="alias_loop",
+                    code=ErrorCode.ALIAS_LOOP,
                     param="model",
                 )
             seen.append(model)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import (
     OPENAI_DIALECTS,
     CallerInfo,
@@ -99,7 +99,7 @@ class GatewayService:
         upstream: UpstreamClient,
         recorder: FlightRecorder,
         cli: CliBridge,
-        cli_available: Callable[[str], Awaitable[GatewayError | None]],
+        cli_available: Callable[[str], Awaitable[EngineError | None]],
         directory: ProviderDirectory,
     ) -> None:
         self.registry = registry
@@ -139,7 +139,7 @@ class GatewayService:
         try:
             incoming = ClientRequest(front, body, raw, url_model=url_model, stream=stream)
             return await self._serve(incoming, caller, route)
-        except GatewayError as error:
+        except EngineError as error:
             if not route.recorded:
                 # Refused before any provider was asked (bad body, unknown model, no key):
                 # still one row, so the recorder shows every request that came in.
@@ -163,11 +163,11 @@ class GatewayService:
             small=bool(config.small_request_model) and self._is_small(incoming),
         )
         route.rule = plan.rule
-        last: UpstreamFailure | GatewayError | None = None
-        refusals: list[GatewayError] = []
+        last: UpstreamFailure | EngineError | None = None
+        refusals: list[EngineError] = []
         for index, target in enumerate(plan.targets):
             route.fallback_used = index > 0
-            failure: UpstreamFailure | GatewayError | None
+            failure: UpstreamFailure | EngineError | None
             if target.kind == "cli":
                 answer, failure = await self._try_cli(incoming, target, route, caller)
             else:
@@ -191,7 +191,7 @@ class GatewayService:
 
     async def _try_cli(
         self, incoming: ClientRequest, target: Target, route: RouteReport, caller: CallerInfo
-    ) -> tuple[Completed | Streaming | None, GatewayError | None]:
+    ) -> tuple[Completed | Streaming | None, EngineError | None]:
         try:
             request = incoming.neutral()
         except InvalidRequest as exc:
@@ -210,7 +210,7 @@ class GatewayService:
         route: RouteReport,
         caller: CallerInfo,
         plan: Plan,
-    ) -> tuple[Completed | Streaming | None, UpstreamFailure | GatewayError | None]:
+    ) -> tuple[Completed | Streaming | None, UpstreamFailure | EngineError | None]:
         spec = self.registry.provider(target.provider)
         if spec is None or not spec.enabled:
             route.attempts.append(Attempt(target.label, "", "disabled"))
@@ -358,7 +358,7 @@ class GatewayService:
             state, code = self._cut()
             self._finish(record, route, state, Usage(), error_code=code)
             raise
-        except GatewayError as exc:
+        except EngineError as exc:
             # Refused on its way out (a value our HTTP client will not write): the same.
             self._finish(
                 record, route, "refused", Usage(), http_status=exc.http_status, error_code=exc.code
@@ -464,7 +464,7 @@ class GatewayService:
             try:
                 async for piece in relay_events(stream.frames(), encoder):
                     yield piece
-            except (OSError, TimeoutError, ValueError, GatewayError) as exc:
+            except (OSError, TimeoutError, ValueError, EngineError) as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 yield _stream_error(dialect, request, encoder, outcome.error)
             finally:
@@ -517,7 +517,7 @@ class GatewayService:
             (time.perf_counter() - started) * 1000,
         )
 
-    def _record_refusal(self, caller: CallerInfo, route: RouteReport, error: GatewayError) -> None:
+    def _record_refusal(self, caller: CallerInfo, route: RouteReport, error: EngineError) -> None:
         record = self._recorder.start(
             principal=caller.principal,
             provider=route.provider
@@ -598,14 +598,14 @@ class GatewayService:
             InvalidRequest: the body is malformed.
             UpstreamRejected: the upstream refused the request.
             AllRoutesFailed: the target is not usable (no key, off, not installed) or failed.
-            GatewayError: the CLI failed in a way that says the request itself is wrong.
+            EngineError: the CLI failed in a way that says the request itself is wrong.
         """
         incoming = ClientRequest(DIALECT_OPENAI_CHAT, {**body, "stream": False})
         route = RouteReport(
             request_id=new_record_id(), requested_model=target.label, project=caller.project
         )
         answer: Completed | Streaming | None
-        failure: UpstreamFailure | GatewayError | None
+        failure: UpstreamFailure | EngineError | None
         if target.kind == "cli":
             answer, failure = await self._try_cli(incoming, target, route, caller)
         else:
@@ -646,7 +646,7 @@ async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) ->
     """
     try:
         await stream.prime()
-    except (OSError, TimeoutError, ValueError, GatewayError) as exc:
+    except (OSError, TimeoutError, ValueError, EngineError) as exc:
         stream.close()
         raise UpstreamFailure(
             f"{route.provider} failed before its stream began: {exc}",
@@ -667,5 +667,5 @@ def _malformed(route: RouteReport, exc: Exception) -> UpstreamFailure:
 def _stream_error(dialect: Dialect, request: ChatRequest, encoder: Any, message: str) -> bytes:
     writer = encoder if encoder is not None else dialect.stream_encoder(request)
     return bytes(
-        writer.error(502, "upstream_stream_broken", f"the upstream stream broke: {message}")
+        writer.error(502, ErrorCode.UPSTREAM_STREAM_BROKEN, f"the upstream stream broke: {message}")
     )

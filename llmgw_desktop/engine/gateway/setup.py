@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from llmgw_desktop.engine.calls import ProviderCalls
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.config import gateway_config
 from llmgw_desktop.engine.gateway.directory import ProviderDirectory
@@ -27,7 +27,7 @@ def build_gateway(
     jobs: JobManager,
     recorder: FlightRecorder,
     vault: VaultKeys | None,
-    cli_available: Callable[[str], Awaitable[GatewayError | None]],
+    cli_available: Callable[[str], Awaitable[EngineError | None]],
     environ: Mapping[str, str],
     own_origins: Callable[[], set[str]],
 ) -> GatewayService:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
 from llmgw_desktop.engine.gateway.errors import OVERLOADED
 from llmgw_desktop.engine.gateway.report import RouteReport, header_value
@@ -21,7 +21,7 @@ from llmgw_desktop.engine.gateway.report import RouteReport, header_value
 __all__ = ["client_status", "error_headers", "retry_after_seconds", "traced", "with_retry_info"]
 
 
-def traced(error: GatewayError, route: RouteReport) -> GatewayError:
+def traced(error: EngineError, route: RouteReport) -> EngineError:
     """`error`, naming the recorder row of its request (headers, and `requestId` in its
     details for the MCP envelope)."""
     headers = route.headers()
@@ -47,7 +47,7 @@ def client_status(dialect: str, status: int) -> int:
     return status
 
 
-def retry_after_seconds(error: GatewayError) -> int | None:
+def retry_after_seconds(error: EngineError) -> int | None:
     """Whole seconds for a `Retry-After` header, when the error says how long to wait."""
     wait = error.details.get("retry_after_s")
     if not isinstance(wait, int | float) or isinstance(wait, bool) or wait < 0:
@@ -55,7 +55,7 @@ def retry_after_seconds(error: GatewayError) -> int | None:
     return max(1, math.ceil(wait))
 
 
-def error_headers(error: GatewayError, status: int) -> dict[str, str]:
+def error_headers(error: EngineError, status: int) -> dict[str, str]:
     """The headers of an error answer: the request's trace, and `Retry-After` on a
     429/503/529 whose wait is known."""
     headers = dict(error.trace_headers or {})

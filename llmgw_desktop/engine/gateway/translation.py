@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 
 __all__ = [
     "DIALECT_NAMES",
@@ -64,7 +64,7 @@ class Untranslatable(InvalidRequest):
     files). `for_target` names the model in the message the client sees.
     """
 
-    code = "untranslatable"
+    code = ErrorCode.UNTRANSLATABLE
 
     def __init__(self, feature: str, why: str, *, param: str | None = None) -> None:
         super().__init__(f"{feature}: {why}", param=param)

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.engine.errors import (
-    GatewayError,
+    EngineError,
+    ErrorCode,
     InvalidRequest,
     NotFound,
     ProviderUnavailable,
@@ -134,7 +135,7 @@ Work = Callable[[JobContext], Awaitable[dict[str, Any]]]
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A call to run as a job. `work` returns the result dict or raises a GatewayError."""
+    """A call to run as a job. `work` returns the result dict or raises a EngineError."""
 
     principal: str
     provider: str
@@ -267,7 +268,7 @@ class JobManager:
         if self._stopping:
             raise ProviderUnavailable(
                 "the gateway is stopping; send the call again once it is back",
-                code="gateway_stopping",
+                code=ErrorCode.GATEWAY_STOPPING,
                 retryable=True,
             )
         key = dedup_key(spec.provider, spec.request, spec.working_dir, spec.principal)
@@ -348,14 +349,14 @@ class JobManager:
         except asyncio.CancelledError:
             final_state = self._cancel_state(live)
             live.error = _cancel_error(final_state)
-        except GatewayError as error:
+        except EngineError as error:
             final_state = JobState.FAILED
             live.error = error.to_dict()
         except Exception as exc:  # a bug in an adapter must not take the manager down
             log.exception("job %s crashed", live.id)
             final_state = JobState.FAILED
             live.error = {
-                "code": "internal_error",
+                "code": ErrorCode.INTERNAL_ERROR,
                 "message": f"the gateway failed while running this job: {exc!r}",
                 "retryable": False,
             }
@@ -521,12 +522,12 @@ class JobManager:
             NotFound: no such job.
             InvalidRequest: the job did not end in a retryable state (`not_retryable`), or its
                 call cannot be rebuilt from what the store kept (`not_rebuildable`).
-            GatewayError: whatever submitting the rebuilt call raises (provider off,
+            EngineError: whatever submitting the rebuilt call raises (provider off,
                 approval denied, queue full, working directory gone, ...).
         """
         if job_id in self._live:
             raise InvalidRequest(
-                f"job {job_id} has not finished; cancel it first", code="not_retryable"
+                f"job {job_id} has not finished; cancel it first", code=ErrorCode.NOT_RETRYABLE
             )
         origin = await self._store.origin(job_id)
         if origin is None:
@@ -535,18 +536,18 @@ class JobManager:
             raise InvalidRequest(
                 f"job {job_id} is {origin.state.value}; only failed, canceled or interrupted "
                 "jobs can be retried",
-                code="not_retryable",
+                code=ErrorCode.NOT_RETRYABLE,
             )
         if REDACTED in json.dumps(origin.request):
             raise InvalidRequest(
                 f"job {job_id}'s request held something that looked like a secret, which the "
                 "job store keeps masked, so the call cannot be rebuilt; send it again from "
                 "its client",
-                code="not_rebuildable",
+                code=ErrorCode.NOT_REBUILDABLE,
             )
         if self._resubmit is None:
             raise InvalidRequest(
-                "this gateway has no way to rebuild stored calls", code="not_rebuildable"
+                "this gateway has no way to rebuild stored calls", code=ErrorCode.NOT_REBUILDABLE
             )
         submitted = await self._resubmit(origin)
         log.info("job %s retried from the desk as %s", job_id, submitted.job_id)
@@ -620,4 +621,4 @@ def _not_found(job_id: str) -> NotFound:
 def _cancel_error(state: JobState) -> dict[str, Any]:
     if state is JobState.INTERRUPTED:
         return dict(INTERRUPTED_ERROR)
-    return {"code": "canceled", "message": "the job was canceled", "retryable": False}
+    return {"code": ErrorCode.CANCELED, "message": "the job was canceled", "retryable": False}

@@ -9,6 +9,7 @@ from typing import Any
 
 import peewee
 
+from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
 from llmgw_desktop.engine.redact import redact, redact_data
 from llmgw_desktop.engine.store import Database
@@ -16,7 +17,7 @@ from llmgw_desktop.engine.store import Database
 __all__ = ["DeskFilter", "DeskJob", "JobOrigin", "JobStore", "LeftRunning", "ProgressRow"]
 
 INTERRUPTED_ERROR = {
-    "code": "interrupted",
+    "code": ErrorCode.INTERRUPTED,
     "message": (
         "the gateway stopped while this job was running; its partial output is kept. "
         "It was not re-run: send the request again to run it anew."

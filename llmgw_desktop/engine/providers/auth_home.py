@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.vault.auth_files import private_auth_dir
 
 __all__ = ["AUTH_HOMES", "AuthFileSource", "AuthHome", "cli_auth_environment"]
@@ -64,7 +64,7 @@ async def cli_auth_environment(
     if home is not None:
         try:
             files = await vault.resolve_files(provider, project)
-        except GatewayError as exc:
+        except EngineError as exc:
             log.warning("vault auth files for %s not used: %s", provider, exc.code)
     if home is None or not files:
         yield {}

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 
 __all__ = ["CONFINED", "Confined", "confined", "widening_paths"]
 
@@ -154,7 +154,7 @@ def confined(cli: str, mode: str) -> Confined:
     if modes is None or mode not in modes:
         raise InvalidRequest(
             f"{cli} cannot run permission mode {mode!r} for a remote caller",
-            code="invalid_permission",
+            code=ErrorCode.INVALID_PERMISSION,
             param="permissionMode",
         )
     return modes[mode]

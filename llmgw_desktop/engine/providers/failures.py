@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from llmgw_desktop.engine.errors import ProviderFailure
+from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
 from llmgw_desktop.engine.providers.process import ProcessOutcome
 from llmgw_desktop.engine.redact import redact
 
@@ -47,14 +47,14 @@ def failure_from_status(
     if status in (401, 403):
         return ProviderFailure(
             f"{provider}: authentication failed ({text}); log in to the CLI or set its API key",
-            code="auth_required",
+            code=ErrorCode.AUTH_REQUIRED,
             provider=provider,
             upstream_status=status,
         )
     if status == 429:
         return ProviderFailure(
             f"{provider}: rate limited ({text})",
-            code="rate_limited",
+            code=ErrorCode.RATE_LIMITED,
             retryable=True,
             provider=provider,
             upstream_status=status,
@@ -62,7 +62,7 @@ def failure_from_status(
         )
     return ProviderFailure(
         f"{provider}: upstream error {status} ({text})",
-        code="provider_error",
+        code=ErrorCode.PROVIDER_ERROR,
         retryable=status >= 500 or status == 408,
         provider=provider,
         upstream_status=status,
@@ -78,14 +78,14 @@ def failure_from_text(
     if _AUTH.search(clean):
         return ProviderFailure(
             f"{provider}: authentication failed ({clean}); log in to the CLI or set its API key",
-            code="auth_required",
+            code=ErrorCode.AUTH_REQUIRED,
             provider=provider,
             stderr_tail=stderr_tail,
         )
     if _RATE.search(clean):
         return ProviderFailure(
             f"{provider}: rate limited ({clean})",
-            code="rate_limited",
+            code=ErrorCode.RATE_LIMITED,
             retryable=True,
             provider=provider,
             retry_after_s=float(retry_after.group(1)) if retry_after else None,
@@ -93,7 +93,7 @@ def failure_from_text(
         )
     return ProviderFailure(
         f"{provider}: {clean}",
-        code="provider_error",
+        code=ErrorCode.PROVIDER_ERROR,
         retryable=bool(_TRANSIENT.search(clean)),
         provider=provider,
         stderr_tail=stderr_tail,
@@ -106,25 +106,27 @@ def failure_from_outcome(outcome: ProcessOutcome, provider: str) -> ProviderFail
     if outcome.ended_by == "timeout":
         return ProviderFailure(
             f"{provider} did not finish within the time limit ({outcome.duration_s:.0f}s)",
-            code="timeout",
+            code=ErrorCode.TIMEOUT,
             provider=provider,
             stderr_tail=stderr or None,
         )
     if outcome.ended_by == "idle_timeout":
         return ProviderFailure(
             f"{provider} printed nothing for too long and was stopped",
-            code="idle_timeout",
+            code=ErrorCode.IDLE_TIMEOUT,
             provider=provider,
             stderr_tail=stderr or None,
         )
     if outcome.ended_by == "output_overflow":
         return ProviderFailure(
             f"{provider} printed more than the output limit and was stopped",
-            code="output_overflow",
+            code=ErrorCode.OUTPUT_OVERFLOW,
             provider=provider,
         )
     if outcome.ended_by == "canceled":
-        return ProviderFailure(f"{provider} call was canceled", code="canceled", provider=provider)
+        return ProviderFailure(
+            f"{provider} call was canceled", code=ErrorCode.CANCELED, provider=provider
+        )
     detail = stderr or tail(outcome.stdout)
     failure = failure_from_text(detail or f"exited with code {outcome.exit_code}", provider)
     failure.details["exit_code"] = outcome.exit_code

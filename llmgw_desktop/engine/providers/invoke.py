@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 
-from llmgw_desktop.engine.errors import ProviderFailure, ProviderUnavailable
+from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure, ProviderUnavailable
 from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.failures import failure_from_outcome
 from llmgw_desktop.engine.providers.lifeline import Lifeline
@@ -73,13 +73,13 @@ async def invoke_once(
         if missing_dir:
             raise ProviderFailure(
                 f"the working directory {request.working_dir} does not exist",
-                code="invalid_working_dir",
+                code=ErrorCode.INVALID_WORKING_DIR,
                 provider=provider,
             ) from None
         raise ProviderUnavailable(
             f"{adapter.info.display_name} could not be started ({exc.strerror}: {executable}); "
             f"install it with: {adapter.info.install_command}",
-            code="not_installed",
+            code=ErrorCode.NOT_INSTALLED,
             provider=provider,
             install_command=adapter.info.install_command,
         ) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.base import CliAdapter
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
 from llmgw_desktop.engine.providers.cli.claude import ClaudeAdapter
@@ -39,5 +39,5 @@ def adapter_for(provider: str) -> CliAdapter:
     except KeyError:
         raise InvalidRequest(
             f"unknown provider {provider!r}; known: {', '.join(PROVIDER_IDS)}",
-            code="unknown_provider",
+            code=ErrorCode.UNKNOWN_PROVIDER,
         ) from None

@@ -15,7 +15,7 @@ from typing import Any
 
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls import ProviderCalls
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.validation import prompts
@@ -77,7 +77,7 @@ class ValidationService:
 
     async def _submit(
         self, reviewer: Reviewer, prompt: str, principal: str, meta: RequestMeta, wd: str | None
-    ) -> str | GatewayError:
+    ) -> str | EngineError:
         params = CallParams(
             prompt=prompt,
             model=reviewer.model,
@@ -87,14 +87,14 @@ class ValidationService:
         )
         try:
             return (await self._calls.submit(reviewer.provider, params, principal, meta)).job_id
-        except GatewayError as error:
+        except EngineError as error:
             return error
 
     async def _collect(
-        self, reviewer: Reviewer, submitted: str | GatewayError, principal: str, truth: bool
+        self, reviewer: Reviewer, submitted: str | EngineError, principal: str, truth: bool
     ) -> dict[str, Any]:
         entry: dict[str, Any] = {"provider": reviewer.provider, "model": reviewer.model}
-        if isinstance(submitted, GatewayError):
+        if isinstance(submitted, EngineError):
             return entry | {"status": "failed", "error": submitted.to_dict()}
         view = await self._jobs.wait(submitted, principal, self._deadline_s)
         entry["jobId"] = view.id

@@ -6,15 +6,15 @@ master key.
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
 
 __all__ = ["VaultCorrupt", "VaultError", "VaultLocked"]
 
 
-class VaultError(GatewayError):
+class VaultError(EngineError):
     """The vault cannot give out or keep a credential; the code says why."""
 
-    code = "vault_locked"
+    code = ErrorCode.VAULT_LOCKED
     http_status = 503
 
 
@@ -25,7 +25,7 @@ class VaultLocked(VaultError):
     how to fix it. Retrying will not help until the key is restored.
     """
 
-    code = "vault_locked"
+    code = ErrorCode.VAULT_LOCKED
     http_status = 503
 
 
@@ -35,5 +35,5 @@ class VaultCorrupt(VaultError):
     Other records are unaffected; storing the credential again replaces the damaged one.
     """
 
-    code = "vault_corrupt"
+    code = ErrorCode.VAULT_CORRUPT
     http_status = 500

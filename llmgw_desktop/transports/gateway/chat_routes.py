@@ -16,7 +16,7 @@ from aiohttp import web
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed, TokenCount
 from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_ANTHROPIC,
@@ -25,16 +25,10 @@ from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers
-from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.sse import SseParser
-from llmgw_desktop.engine.gateway.tracing import (
-    client_status,
-    error_headers,
-    retry_after_seconds,
-    with_retry_info,
-)
 from llmgw_desktop.transports.auth_edge import note_refusal, principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
+from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 
 __all__ = ["add_chat_routes", "json_body", "read_body", "read_json"]
@@ -83,25 +77,6 @@ async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
     return raw, body
 
 
-def dialect_error(front: str, error: GatewayError) -> web.Response:
-    """`error` in the envelope of the dialect the client speaks; an upstream of the client's
-    own dialect that refused the request has its own error body relayed as it came. The
-    answer names the request's recorder row, and relays the upstream's `Retry-After`."""
-    status = client_status(front, error.http_status)
-    headers = error_headers(error, status)
-    raw = getattr(error, "raw_body", None)
-    if raw:
-        return web.Response(
-            body=raw, status=status, content_type="application/json", headers=headers
-        )
-    body = DIALECTS[front].render_error(status, error.code, error.message)
-    return json_body(
-        with_retry_info(front, body, retry_after_seconds(error)),
-        status=status,
-        headers=headers,
-    )
-
-
 def add_chat_routes(app: web.Application, engine: Engine) -> None:
     """Mount the chat, count-tokens and model-list routes of every dialect."""
 
@@ -138,7 +113,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 url_model=url_model,
                 stream=stream,
             )
-        except GatewayError as exc:
+        except EngineError as exc:
             refusal = dialect_error(front, exc)
             if exc.trace_headers is None:
                 # Refused before the gateway saw it (a body that is not a JSON object).
@@ -186,7 +161,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 caller_info(request, body, "/v1/messages/count_tokens"),
                 raw=raw,
             )
-        except GatewayError as exc:
+        except EngineError as exc:
             return dialect_error(DIALECT_ANTHROPIC, exc)
         return _count_answer(counted, "input_tokens")
 
@@ -209,7 +184,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                     caller_info(request, body, "gemini:countTokens"),
                     url_model=model,
                 )
-            except GatewayError as exc:
+            except EngineError as exc:
                 return dialect_error(DIALECT_GEMINI, exc)
             return _count_answer(counted, "totalTokens")
         streaming = action == "streamGenerateContent"
@@ -247,7 +222,9 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 return json_body(row)
         return dialect_error(
             DIALECT_OPENAI_CHAT,
-            NotFound(f"no available model {wanted!r}; see GET /v1/models", code="model_not_found"),
+            NotFound(
+                f"no available model {wanted!r}; see GET /v1/models", code=ErrorCode.MODEL_NOT_FOUND
+            ),
         )
 
     async def gemini_models(request: web.Request) -> web.Response:

@@ -17,9 +17,10 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from llmgw_desktop.engine.auth.access import AccessDenied, Capability, refusal
+from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
 from llmgw_desktop.transports.mcp.caller import current_caller
-from llmgw_desktop.transports.mcp.results import failure
+from llmgw_desktop.transports.mcp.results import tool_error
 
 __all__ = [
     "PROMPTS",
@@ -132,12 +133,12 @@ async def access_middleware(
     principal = current_caller().as_principal
     if capability is None:
         error: AccessDenied | None = AccessDenied(
-            f"{what} is not offered here (no access rule names it)", code="not_offered"
+            f"{what} is not offered here (no access rule names it)", code=ErrorCode.NOT_OFFERED
         )
     else:
         error = refusal(principal, capability)
     if error is None:
         return await call_next(ctx)
     if ctx.method == "tools/call":
-        return failure(error.to_dict())
+        return tool_error(error)
     raise MCPError(FORBIDDEN_RPC_CODE, error.message, error.to_dict())

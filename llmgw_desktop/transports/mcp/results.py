@@ -1,8 +1,9 @@
 """Tool results in one shape: JSON text plus structured content; errors carry a stable code.
 
 Engine errors become `isError` results whose JSON body holds `error.code`, `error.message`,
-`error.retryable` and any details, so an orchestrating agent can act on them. A bug becomes an
-`internal_error` result, logged with its traceback, never a traceback in the answer.
+`error.retryable` and any details, so an orchestrating agent can act on them; `tool_error` is
+the one place that mapping is written. A bug becomes an `internal_error` result, logged with
+its traceback, never a traceback in the answer.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any, ParamSpec
 
 from mcp_types import CallToolResult, TextContent
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
 
-__all__ = ["failure", "guarded", "success"]
+__all__ = ["failure", "guarded", "success", "tool_error"]
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -39,6 +40,11 @@ def failure(error: dict[str, Any], **extra: Any) -> CallToolResult:
     )
 
 
+def tool_error(error: EngineError) -> CallToolResult:
+    """The MCP envelope of an engine error: an `isError` result with the error's structured form."""
+    return failure(error.to_dict())
+
+
 def guarded(
     fn: Callable[P, Awaitable[CallToolResult]],
 ) -> Callable[P, Awaitable[CallToolResult]]:
@@ -48,16 +54,15 @@ def guarded(
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
         try:
             return await fn(*args, **kwargs)
-        except GatewayError as error:
-            return failure(error.to_dict())
+        except EngineError as error:
+            return tool_error(error)
         except Exception:
             log.exception("tool %s failed", getattr(fn, "__name__", "?"))
-            return failure(
-                {
-                    "code": "internal_error",
-                    "message": "the gateway failed while handling this tool; see its log",
-                    "retryable": False,
-                }
+            return tool_error(
+                EngineError(
+                    "the gateway failed while handling this tool; see its log",
+                    code=ErrorCode.INTERNAL_ERROR,
+                )
             )
 
     return wrapper

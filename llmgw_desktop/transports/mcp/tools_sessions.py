@@ -10,7 +10,7 @@ from pydantic import Field
 
 from llmgw_desktop.engine.call_params import checked_working_dir
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.catalog import provider_info
 from llmgw_desktop.transports.mcp.caller import caller_of
 from llmgw_desktop.transports.mcp.results import guarded, success
@@ -49,7 +49,7 @@ def register_session_tools(server: MCPServer, engine: Engine) -> None:
         if not info.supports_sessions:
             raise InvalidRequest(
                 f"{provider} keeps no sessions: each call starts a new conversation",
-                code="sessions_unsupported",
+                code=ErrorCode.SESSIONS_UNSUPPORTED,
                 param="provider",
             )
         who = caller_of(ctx)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
 from llmgw_desktop.engine.validation import prompts
@@ -56,7 +56,8 @@ def register_validation_tools(server: MCPServer, engine: Engine) -> None:
             ][:PANEL_SIZE]
             if not chosen:
                 raise InvalidRequest(
-                    "no provider CLI is installed and switched on to ask", code="no_reviewers"
+                    "no provider CLI is installed and switched on to ask",
+                    code=ErrorCode.NO_REVIEWERS,
                 )
         return [Reviewer(p, (models or {}).get(p)) for p in chosen]
 

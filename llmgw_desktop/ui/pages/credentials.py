@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME, GLOBAL_PROJECT
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
@@ -291,7 +291,7 @@ class CredentialsPage(Page):
             await self.engine.vault.store_key(
                 LOCAL_CALLER, provider, value, key_name=key_name, project=project
             )
-        except GatewayError as exc:
+        except EngineError as exc:
             self.notice.setText(f"Not stored: {exc.message}")
             return False
         self.value_edit.clear()
@@ -338,7 +338,7 @@ class CredentialsPage(Page):
                 await vault.delete_key(LOCAL_CALLER, record["id"])
             else:
                 await vault.delete_file(LOCAL_CALLER, record["id"])
-        except GatewayError as exc:
+        except EngineError as exc:
             self.notice.setText(f"Not deleted: {exc.message}")
         else:
             name = record.get("keyName") or record.get("fileName")

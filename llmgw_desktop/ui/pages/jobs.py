@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.jobs.manager import DeskFilter, DeskJob
 from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
 from llmgw_desktop.ui.pages.base import Page, PageContext
@@ -333,7 +333,7 @@ class JobsPage(Page):
     async def cancel_job(self, job: DeskJob) -> JobView | None:
         try:
             view = await self.engine.jobs.cancel(job.view.id, job.principal)
-        except GatewayError as error:
+        except EngineError as error:
             self.notice.setText(f"Could not cancel job {short_id(job.view.id)}: {error.message}")
             return None
         self.notice.setText(f"Job {short_id(job.view.id)} is {view.state.value}.")
@@ -351,7 +351,7 @@ class JobsPage(Page):
         """Run the job's call again; the new job's id, or None (the notice says why)."""
         try:
             submitted = await self.engine.jobs.retry(job.view.id)
-        except GatewayError as error:
+        except EngineError as error:
             self.notice.setText(f"Could not retry job {short_id(job.view.id)}: {error.message}")
             self._update_buttons()
             return None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
 from llmgw_desktop.engine.providers.catalog import PROVIDERS, provider_info
 from llmgw_desktop.engine.providers.discovery import CliStatus
@@ -200,7 +200,7 @@ def _default_model(engine: Engine, gateway_id: str, *, cli: bool) -> str:
     if configured:
         try:
             target = registry.resolve(configured)
-        except GatewayError:
+        except EngineError:
             target = None
         if target is not None and target.provider == gateway_id:
             return f"{target.model or CLI_DEFAULT_MODEL} (gateway.default_model)"

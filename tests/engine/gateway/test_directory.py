@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.errors import GatewayError, ProviderUnavailable
+from llmgw_desktop.engine.errors import EngineError, ProviderUnavailable
 from llmgw_desktop.engine.gateway.config import gateway_config
 from llmgw_desktop.engine.gateway.directory import REFRESH_AFTER_S, ProviderDirectory
 from llmgw_desktop.engine.gateway.keys import KeyChain
@@ -31,7 +31,7 @@ class FakeClock:
         return self.now
 
 
-async def _cli_available(engine_provider: str) -> GatewayError | None:
+async def _cli_available(engine_provider: str) -> EngineError | None:
     if engine_provider == "codex":
         return ProviderUnavailable("codex is not installed")
     return None

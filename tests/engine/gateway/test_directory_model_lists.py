@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.config import gateway_config
 from llmgw_desktop.engine.gateway.directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.keys import KeyChain
@@ -43,7 +43,7 @@ class FakeVault:
         return []
 
 
-async def _all_available(engine_provider: str) -> GatewayError | None:
+async def _all_available(engine_provider: str) -> EngineError | None:
     return None
 
 

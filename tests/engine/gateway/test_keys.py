@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.config import GatewayConfig, gateway_config
 from llmgw_desktop.engine.gateway.keys import MAX_REST_S, KeyChain, PoolKey
 from llmgw_desktop.engine.vault import VaultLocked
@@ -20,7 +20,7 @@ class FakeVault:
 
     def __init__(self, keys: dict[tuple[str, str | None], list[str]] | None = None) -> None:
         self.keys = keys or {}
-        self.error: GatewayError | None = None
+        self.error: EngineError | None = None
         self.version = 0
         self.asked: list[tuple[str, str | None]] = []
 

@@ -517,9 +517,9 @@ def test_any_upstream_stream_is_relayed_or_called_broken(
     upstream: str, data: st.DataObject
 ) -> None:
     """What `relay.UpstreamStream` and `relay_events` do: a decoder may say the stream is
-    broken (ValueError, or an InvalidRequest-like GatewayError from an error event); every
+    broken (ValueError, or an InvalidRequest-like EngineError from an error event); every
     event it does hand over must encode in every other dialect."""
-    from llmgw_desktop.engine.errors import GatewayError
+    from llmgw_desktop.engine.errors import EngineError
 
     frames = data.draw(_frames(upstream))
     decoder = DIALECTS[upstream].stream_decoder()
@@ -528,7 +528,7 @@ def test_any_upstream_stream_is_relayed_or_called_broken(
         for item in frames:
             events += decoder.feed(item)
         events += decoder.close()
-    except (ValueError, GatewayError):
+    except (ValueError, EngineError):
         pass
     for client in NAMES:
         if client == upstream:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
     NdjsonParser,
     Prepared,
@@ -60,7 +60,9 @@ class ClaudeAdapter:
         elif session.new_session_id:
             argv += ["--session-id", session.new_session_id]
         elif session.fork:
-            raise InvalidRequest("forking needs a session to fork from", code="invalid_session")
+            raise InvalidRequest(
+                "forking needs a session to fork from", code=ErrorCode.INVALID_SESSION
+            )
         try:
             if request.confined:
                 argv += confined("claude", request.permission_mode).flags
@@ -68,7 +70,8 @@ class ClaudeAdapter:
                 argv += PERMISSION_FLAGS[request.permission_mode]
         except KeyError:
             raise InvalidRequest(
-                f"unknown permission mode {request.permission_mode!r}", code="invalid_permission"
+                f"unknown permission mode {request.permission_mode!r}",
+                code=ErrorCode.INVALID_PERMISSION,
             ) from None
         if request.allowed_tools:
             argv += ["--allowed-tools", *request.allowed_tools]
@@ -146,7 +149,7 @@ class ClaudeParser(NdjsonParser):
             if outcome.exit_code == 0:
                 raise ProviderFailure(
                     "claude exited without a result; its output may be truncated",
-                    code="provider_error",
+                    code=ErrorCode.PROVIDER_ERROR,
                     retryable=True,
                     provider="claude",
                     stdout_tail=tail(outcome.stdout, 500),
@@ -211,13 +214,13 @@ def _failure_without_result(outcome: ProcessOutcome) -> ProviderFailure:
         return ProviderFailure(
             f"claude has no conversation to resume: {stderr}. Claude keeps conversations per "
             "working directory: resume from the directory the session ran in.",
-            code="session_not_found",
+            code=ErrorCode.SESSION_NOT_FOUND,
             provider="claude",
         )
     if "is already in use" in stderr:
         return ProviderFailure(
             f"claude: {stderr}; resume that session instead of starting it again",
-            code="session_conflict",
+            code=ErrorCode.SESSION_CONFLICT,
             provider="claude",
         )
     return failure_from_outcome(outcome, "claude")

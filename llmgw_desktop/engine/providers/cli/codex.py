@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
     NdjsonParser,
     Prepared,
@@ -50,24 +50,25 @@ class CodexAdapter:
             raise InvalidRequest(
                 "codex can fork a session only in its interactive terminal UI (`codex fork`); "
                 "`codex exec` has no headless fork. Start a new session, or resume this one.",
-                code="fork_unsupported",
+                code=ErrorCode.FORK_UNSUPPORTED,
                 provider="codex",
             )
         if session.new_session_id:
             raise InvalidRequest(
                 "codex chooses its own thread ids; start without an id and use the one returned",
-                code="session_id_unsupported",
+                code=ErrorCode.SESSION_ID_UNSUPPORTED,
                 provider="codex",
             )
         if request.allowed_tools or request.disallowed_tools:
             raise InvalidRequest(
                 "codex has no per-tool allow or deny list; use permissionMode instead",
-                code="tools_unsupported",
+                code=ErrorCode.TOOLS_UNSUPPORTED,
                 provider="codex",
             )
         if request.permission_mode not in SANDBOX_FLAGS:
             raise InvalidRequest(
-                f"unknown permission mode {request.permission_mode!r}", code="invalid_permission"
+                f"unknown permission mode {request.permission_mode!r}",
+                code=ErrorCode.INVALID_PERMISSION,
             )
         warnings: list[str] = []
         held = confined("codex", request.permission_mode) if request.confined else None
@@ -152,7 +153,7 @@ class CodexParser(NdjsonParser):
             if "no rollout found" in stderr:
                 raise ProviderFailure(
                     f"codex has no session to resume: {stderr}",
-                    code="session_not_found",
+                    code=ErrorCode.SESSION_NOT_FOUND,
                     provider="codex",
                 )
             if self._last_error:
@@ -160,7 +161,7 @@ class CodexParser(NdjsonParser):
             if outcome.exit_code == 0:
                 raise ProviderFailure(
                     "codex exited without finishing its turn; its output may be truncated",
-                    code="provider_error",
+                    code=ErrorCode.PROVIDER_ERROR,
                     retryable=True,
                     provider="codex",
                 )

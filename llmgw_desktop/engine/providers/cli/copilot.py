@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
     NdjsonParser,
     Prepared,
@@ -47,7 +47,7 @@ PERMISSION_FLAGS = {
     "acceptEdits": ("--allow-all-tools", "--deny-tool", "shell"),
     "bypassPermissions": ("--allow-all",),
 }
-ERROR_TYPES = {"authentication": "auth_required", "rate_limit": "rate_limited"}
+ERROR_TYPES = {"authentication": ErrorCode.AUTH_REQUIRED, "rate_limit": ErrorCode.RATE_LIMITED}
 
 
 class CopilotAdapter:
@@ -57,17 +57,18 @@ class CopilotAdapter:
         session = request.session
         if session.fork:
             raise InvalidRequest(
-                "copilot cannot fork a session", code="fork_unsupported", provider="copilot"
+                "copilot cannot fork a session", code=ErrorCode.FORK_UNSUPPORTED, provider="copilot"
             )
         if request.permission_mode not in PERMISSION_FLAGS:
             raise InvalidRequest(
-                f"unknown permission mode {request.permission_mode!r}", code="invalid_permission"
+                f"unknown permission mode {request.permission_mode!r}",
+                code=ErrorCode.INVALID_PERMISSION,
             )
         if len(request.prompt.encode()) > MAX_ARGV_PROMPT_BYTES:
             raise InvalidRequest(
                 f"copilot takes the prompt on its command line, which holds at most "
                 f"{MAX_ARGV_PROMPT_BYTES} bytes; shorten the prompt",
-                code="prompt_too_large",
+                code=ErrorCode.PROMPT_TOO_LARGE,
                 provider="copilot",
             )
         usage_file = Path(tempfile.gettempdir()) / f"llmgw-copilot-usage-{uuid.uuid4().hex}.json"
@@ -151,7 +152,7 @@ class CopilotParser(NdjsonParser):
             if "No session" in stderr:
                 raise ProviderFailure(
                     f"copilot has no session to resume: {stderr.splitlines()[0]}",
-                    code="session_not_found",
+                    code=ErrorCode.SESSION_NOT_FOUND,
                     provider="copilot",
                 )
             raise failure_from_outcome(outcome, "copilot")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
     NdjsonParser,
     Prepared,
@@ -61,14 +61,17 @@ class GeminiAdapter:
     def prepare(self, request: ProviderRequest, executable: str) -> Prepared:
         if request.permission_mode not in APPROVAL_FLAGS:
             raise InvalidRequest(
-                f"unknown permission mode {request.permission_mode!r}", code="invalid_permission"
+                f"unknown permission mode {request.permission_mode!r}",
+                code=ErrorCode.INVALID_PERMISSION,
             )
         if Path(executable).name.lower().startswith("agy"):
             return self._prepare_agy(request, executable)
         session = request.session
         if session.fork:
             raise InvalidRequest(
-                "the Gemini CLI cannot fork a session", code="fork_unsupported", provider="gemini"
+                "the Gemini CLI cannot fork a session",
+                code=ErrorCode.FORK_UNSUPPORTED,
+                provider="gemini",
             )
         argv = [executable, "--output-format", "stream-json"]
         if request.model:
@@ -88,7 +91,7 @@ class GeminiAdapter:
         if request.disallowed_tools:
             raise InvalidRequest(
                 "the Gemini CLI has no deny list on its command line; use its policy files",
-                code="tools_unsupported",
+                code=ErrorCode.TOOLS_UNSUPPORTED,
                 provider="gemini",
             )
         argv += request.extra_args
@@ -102,14 +105,14 @@ class GeminiAdapter:
         if session.fork or session.new_session_id:
             raise InvalidRequest(
                 "agy cannot fork or start a session with a chosen id",
-                code="session_unsupported",
+                code=ErrorCode.SESSION_UNSUPPORTED,
                 provider="gemini",
             )
         if len(request.prompt.encode()) > MAX_ARGV_PROMPT_BYTES:
             raise InvalidRequest(
                 f"agy takes the prompt on its command line, which holds at most "
                 f"{MAX_ARGV_PROMPT_BYTES} bytes; shorten the prompt or install the Gemini CLI",
-                code="prompt_too_large",
+                code=ErrorCode.PROMPT_TOO_LARGE,
                 provider="gemini",
             )
         argv = [executable, f"--print={request.prompt}"]
@@ -188,21 +191,21 @@ class GeminiParser(NdjsonParser):
             return ProviderFailure(
                 f"gemini could not resume the session: {stderr}. Gemini keeps sessions per "
                 "project directory: resume from the directory the session ran in.",
-                code="session_not_found",
+                code=ErrorCode.SESSION_NOT_FOUND,
                 provider="gemini",
             )
         if outcome.ended_by == "exit" and outcome.exit_code == 41:
             return ProviderFailure(
                 f"gemini has no usable authentication: {stderr}. Run `gemini` once to log "
                 "in, or set GEMINI_API_KEY and select the API-key auth type in its settings.",
-                code="auth_required",
+                code=ErrorCode.AUTH_REQUIRED,
                 provider="gemini",
             )
         if result is None:
             if outcome.exit_code == 0:
                 return ProviderFailure(
                     "gemini exited without a result; its output may be truncated",
-                    code="provider_error",
+                    code=ErrorCode.PROVIDER_ERROR,
                     retryable=True,
                     provider="gemini",
                 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
     NdjsonParser,
     Prepared,
@@ -41,7 +41,7 @@ class GrokAdapter:
         if session.resume_id or session.resume_latest or session.new_session_id or session.fork:
             raise InvalidRequest(
                 "grok-cli keeps no sessions: each call starts a new conversation",
-                code="sessions_unsupported",
+                code=ErrorCode.SESSIONS_UNSUPPORTED,
                 provider="grok",
             )
         if request.confined:
@@ -49,27 +49,27 @@ class GrokAdapter:
             raise InvalidRequest(
                 "grok-cli cannot be held to read-only or edit-in-place: it runs every tool, "
                 "its shell included",
-                code="permission_unsupported",
+                code=ErrorCode.PERMISSION_UNSUPPORTED,
                 provider="grok",
             )
         if request.permission_mode == "plan":
             raise InvalidRequest(
                 "grok-cli cannot run read-only (it runs its tools without asking); use another "
                 "provider for plan-only work",
-                code="permission_unsupported",
+                code=ErrorCode.PERMISSION_UNSUPPORTED,
                 provider="grok",
             )
         if request.allowed_tools or request.disallowed_tools:
             raise InvalidRequest(
                 "grok-cli has no tool allow or deny list",
-                code="tools_unsupported",
+                code=ErrorCode.TOOLS_UNSUPPORTED,
                 provider="grok",
             )
         if len(request.prompt.encode()) > MAX_ARGV_PROMPT_BYTES:
             raise InvalidRequest(
                 f"grok-cli takes the prompt on its command line, which holds at most "
                 f"{MAX_ARGV_PROMPT_BYTES} bytes; shorten the prompt",
-                code="prompt_too_large",
+                code=ErrorCode.PROMPT_TOO_LARGE,
                 provider="grok",
             )
         # `--prompt=TEXT` in one argument: a prompt starting with "-" cannot become a flag.
@@ -110,7 +110,10 @@ class GrokParser(NdjsonParser):
             raise failure_from_outcome(outcome, "grok")
         if not self._assistant:
             raise ProviderFailure(
-                "grok-cli printed no answer", code="provider_error", retryable=True, provider="grok"
+                "grok-cli printed no answer",
+                code=ErrorCode.PROVIDER_ERROR,
+                retryable=True,
+                provider="grok",
             )
         last = self._assistant[-1]
         if last.startswith(ERROR_PREFIX):

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
     Prepared,
     ProviderRequest,
@@ -45,18 +45,19 @@ class MistralAdapter:
         if session.fork or session.new_session_id:
             raise InvalidRequest(
                 "vibe cannot fork a session or start one with a chosen id",
-                code="session_unsupported",
+                code=ErrorCode.SESSION_UNSUPPORTED,
                 provider="mistral",
             )
         if request.disallowed_tools:
             raise InvalidRequest(
                 "vibe takes an allow list (allowedTools), not a deny list",
-                code="tools_unsupported",
+                code=ErrorCode.TOOLS_UNSUPPORTED,
                 provider="mistral",
             )
         if request.permission_mode not in AGENTS:
             raise InvalidRequest(
-                f"unknown permission mode {request.permission_mode!r}", code="invalid_permission"
+                f"unknown permission mode {request.permission_mode!r}",
+                code=ErrorCode.INVALID_PERMISSION,
             )
         argv = [executable, "-p", "--output", "json"]
         if request.confined:
@@ -115,7 +116,7 @@ class VibeParser:
         except ValueError:
             raise ProviderFailure(
                 "vibe printed output that is not JSON; its output may be truncated",
-                code="provider_error",
+                code=ErrorCode.PROVIDER_ERROR,
                 retryable=True,
                 provider="mistral",
             ) from None

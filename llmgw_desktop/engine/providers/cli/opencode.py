@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
     NdjsonParser,
     Prepared,
@@ -46,17 +46,18 @@ class OpenCodeAdapter:
         if session.new_session_id:
             raise InvalidRequest(
                 "opencode chooses its own session ids; start without one and use the id returned",
-                code="session_id_unsupported",
+                code=ErrorCode.SESSION_ID_UNSUPPORTED,
                 provider="opencode",
             )
         if request.permission_mode not in PERMISSION_FLAGS:
             raise InvalidRequest(
-                f"unknown permission mode {request.permission_mode!r}", code="invalid_permission"
+                f"unknown permission mode {request.permission_mode!r}",
+                code=ErrorCode.INVALID_PERMISSION,
             )
         if request.allowed_tools or request.disallowed_tools:
             raise InvalidRequest(
                 "opencode sets tool permissions in its config file, not on the command line",
-                code="tools_unsupported",
+                code=ErrorCode.TOOLS_UNSUPPORTED,
                 provider="opencode",
             )
         argv = [executable, "run", "--format", "json"]
@@ -70,7 +71,9 @@ class OpenCodeAdapter:
             argv.append("--continue")
         if session.fork:
             if not (session.resume_id or session.resume_latest):
-                raise InvalidRequest("forking needs a session to fork from", code="invalid_session")
+                raise InvalidRequest(
+                    "forking needs a session to fork from", code=ErrorCode.INVALID_SESSION
+                )
             argv.append("--fork")
         env: dict[str, str] = {}
         if request.confined:
@@ -141,7 +144,7 @@ class OpenCodeParser(NdjsonParser):
             if "Session not found" in stderr:
                 raise ProviderFailure(
                     "opencode has no such session to resume",
-                    code="session_not_found",
+                    code=ErrorCode.SESSION_NOT_FOUND,
                     provider="opencode",
                 )
             raise failure_from_outcome(outcome, "opencode")
