@@ -11,6 +11,7 @@ additions at most, whatever the number of rows.
 from __future__ import annotations
 
 from llmgw_desktop.engine.metrics import WINDOWS, LiveMetrics, PastTraffic
+from llmgw_desktop.engine.recorder_rows import past_traffic
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["rebuild_metrics"]
@@ -24,13 +25,6 @@ FINE_SPAN_S = WINDOWS[1].span_s
 # this before the window began is left out.
 LONGEST_REQUEST_S = 3600.0
 
-_SQL = (
-    "SELECT max(finished_at), provider, model, count(*), sum(input_tokens), sum(output_tokens),"
-    " sum(cache_read_tokens), sum(cache_write_tokens), total(cost_usd)"
-    " FROM requests WHERE started_at >= ? AND finished_at >= ? AND finished_at < ?"
-    " GROUP BY provider, model, CAST(finished_at / ? AS INTEGER)"
-)
-
 
 async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) -> int:
     """Add what finished in the longest window before `before` (this run's start, so nothing
@@ -39,7 +33,7 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
     fine_from = before - FINE_SPAN_S
 
     def read() -> list[PastTraffic]:
-        connection = db.models.database.connection()
+        database = db.models.database
         spans = ((since, fine_from, COARSE_S), (fine_from, before, FINE_S))
         return [
             PastTraffic(
@@ -54,7 +48,13 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
                 cost_usd=float(row[8] or 0.0),
             )
             for start, end, size in spans
-            for row in connection.execute(_SQL, (since - LONGEST_REQUEST_S, start, end, size))
+            for row in past_traffic(
+                database,
+                started_from=since - LONGEST_REQUEST_S,
+                start=start,
+                end=end,
+                span_s=size,
+            )
         ]
 
     return metrics.replay(await db.run(read))

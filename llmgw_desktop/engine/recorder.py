@@ -32,9 +32,10 @@ from typing import Any, NamedTuple
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.recorder_prune import prune_rows
-from llmgw_desktop.engine.recorder_spill import Entry, RecorderSpill, apply_entries
+from llmgw_desktop.engine.recorder_rows import Entry, close_interrupted, write_entries
+from llmgw_desktop.engine.recorder_spill import RecorderSpill
 from llmgw_desktop.engine.redact import redact
-from llmgw_desktop.engine.states import ENDINGS, RecordState
+from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.health import is_write_failure
 
@@ -54,7 +55,6 @@ _JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
 # Written as they are: the record's own id (ours), and the principal every read filters on (an
 # identity the edge decided, not text a request supplied).
 _AS_IS = frozenset({"id", "owner_principal"})
-_JOB_ERROR_CODE = "json_extract(jobs.error_json, '$.code')"
 
 
 class _Opened(NamedTuple):
@@ -231,7 +231,7 @@ class FlightRecorder:
                 earlier = spill.read() if spill is not None and replay else []
                 connection = self._db.models.database.connection()
                 try:
-                    _in_one_transaction(connection, [*earlier, *entries])
+                    write_entries(connection, [*earlier, *entries])
                 except Exception as exc:
                     if spill is None:
                         return 0, exc, entries
@@ -337,33 +337,7 @@ class FlightRecorder:
         end was written): a row whose job has ended takes the job's ending, any other becomes
         `interrupted`. For start-up, before any request is served; how many were closed."""
         await self.flush()
-        started = RecordState.STARTED.value
-        endings = tuple(ENDINGS)
-        marks = ", ".join("?" * len(endings))
-        # Assembled from the constants here, never from anything a caller sent.
-        ended_job = "SELECT {} FROM jobs WHERE jobs.id = requests.job_id AND jobs.state IN (%s)"
-        ended_job %= marks
-        from_jobs = (
-            "UPDATE requests SET"  # noqa: S608
-            f" state = ({ended_job.format('state')}),"
-            f" error_code = coalesce(error_code, ({ended_job.format(_JOB_ERROR_CODE)})),"
-            f" finished_at = coalesce(finished_at, ({ended_job.format('finished_at')}))"
-            f" WHERE state = ? AND EXISTS ({ended_job.format('1')})"
-        )
-        the_rest = (
-            "UPDATE requests SET state = ?, error_code = coalesce(error_code, ?),"
-            " finished_at = coalesce(finished_at, ?) WHERE state = ?"
-        )
-        interrupted = RecordState.INTERRUPTED.value
-
-        def close() -> int:
-            database = self._db.models.database
-            with database.atomic():
-                by_job = database.execute_sql(from_jobs, (*endings * 3, started, *endings))
-                rest = database.execute_sql(the_rest, (interrupted, interrupted, now, started))
-                return int(by_job.rowcount) + int(rest.rowcount)
-
-        closed = await self._db.run(close)
+        closed = await self._db.run(lambda: close_interrupted(self._db.models.database, now))
         if closed:
             log.warning("closed %d flight-recorder row(s) an earlier run left open", closed)
         return closed
@@ -419,19 +393,6 @@ _DEFAULTS: dict[str, Any] = {
     "reasoning_tokens": 0,
     "fallback_used": 0,
 }
-
-
-def _in_one_transaction(connection: Any, entries: list[Entry]) -> None:
-    """Apply `entries` in one transaction. By hand, not `atomic()`: after SQLITE_FULL SQLite has
-    already rolled back, and the ORM's own rollback would then hide the real error."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        apply_entries(connection, entries)
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.rollback()
-        raise
 
 
 class _BatchRedactor:

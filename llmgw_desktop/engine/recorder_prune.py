@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from llmgw_desktop.engine.recorder_rows import delete_oldest, newest_start_over_cap
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["PRUNE_BATCH", "prune_rows"]
@@ -28,28 +29,8 @@ async def prune_rows(
 ) -> int:
     """Delete rows started before `cutoff`, then the oldest beyond `max_rows`; how many."""
 
-    def limit_time() -> float | None:
-        """The newest start time that is over the cap (None: under it): one index walk."""
-        connection = db.models.database.connection()
-        count = connection.execute("SELECT count(*) FROM requests").fetchone()[0]
-        if count <= max_rows:
-            return None
-        row = connection.execute(
-            "SELECT started_at FROM requests ORDER BY started_at DESC LIMIT 1 OFFSET ?",
-            (max_rows,),
-        ).fetchone()
-        return None if row is None else float(row[0])
-
     def delete(before: float, inclusive: bool) -> int:
-        database = db.models.database
-        compare = "<=" if inclusive else "<"
-        # `compare` is one of two constants above.
-        sql = (
-            "DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests"  # noqa: S608
-            f" WHERE started_at {compare} ? ORDER BY started_at LIMIT ?)"
-        )
-        with database.atomic():
-            return int(database.connection().execute(sql, (before, batch)).rowcount)
+        return delete_oldest(db.models.database, before, inclusive=inclusive, batch=batch)
 
     async def delete_all(before: float, inclusive: bool) -> int:
         removed = 0
@@ -61,7 +42,7 @@ async def prune_rows(
             await asyncio.sleep(PRUNE_PAUSE_S)
 
     removed = await delete_all(cutoff, False)
-    over = await db.run(limit_time)
+    over = await db.run(lambda: newest_start_over_cap(db.models.database, max_rows))
     if over is not None:
         removed += await delete_all(over, True)
     return removed

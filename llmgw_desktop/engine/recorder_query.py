@@ -4,11 +4,7 @@ The dashboard browses up to a million rows, newest first. Pages are fetched by k
 (`started_at`, `id`), never by offset, so page 3,000 costs what page 1 costs and rows arriving
 meanwhile never shift a page. Every filter column has an index ending in `started_at`
 (schema 8), so a filtered page reads a few hundred index entries. The search box goes through
-the `requests_fts` index, brought up to date first (it trails the writes by at most a few
-hundred rows, see schema 8): a rare word is looked up there and its few rows sorted; a common
-one would make that list long, so the time index is walked instead and each row checked
-against the word's hits. Which way is quicker is decided per search from a bounded count of
-the hits, because SQLite cannot tell how many rows a word matches.
+the full-text index (`recorder_search.py`: the only SQL on `requests_fts`).
 
 Everything runs on the database thread. This is the desk's view: every principal's rows, with
 the principal as a filter. Rows hold no prompt text; a row made by a job points at it, and the
@@ -20,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import functools
-import math
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +24,13 @@ from typing import Any, Literal, NamedTuple, TextIO
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.recorder_search import (
+    catch_up,
+    count_hits,
+    search_condition,
+    search_expression,
+)
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.store.migrations.m0008_recorder_search import CATCH_UP
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -44,19 +43,10 @@ __all__ = [
     "RecorderFilters",
     "RecorderPage",
     "RecorderQuery",
-    "search_expression",
 ]
 
 PAGE_SIZE = 300
 EXPORT_CHUNK = 5000
-# Which way a search runs. Sorting a word's hits costs about 6 µs a hit; walking the time
-# index costs about 0.2 µs a row and stops after a page of hits, so about N * PAGE_SIZE / hits
-# rows. The two meet near 3 * sqrt(N) hits for a table of N rows (3,000 at a million rows):
-# a word with more hits than that walks the time index.
-COMMON_SEARCH_FACTOR = 3.0
-# A typed word shorter than this matches whole: as a prefix, `7` would also mean every id
-# that starts with 7, and listing those costs more than the search.
-PREFIX_MIN_CHARS = 3
 CHOICES_LIMIT = 200
 
 ExportFormat = Literal["jsonl", "csv"]
@@ -110,8 +100,6 @@ _CHOICE_COLUMNS = {
     "caller": "caller",
     "principal": "owner_principal",
 }
-_TOKEN = re.compile(r"[^\W_]+")  # what the index's unicode61 tokenizer calls a word
-_SEARCH_HITS = "rowid IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)"
 
 
 class RecordSummary(NamedTuple):
@@ -185,23 +173,6 @@ class RecordDetail:
     job_error: dict[str, Any] | None = None
 
 
-def search_expression(text: str) -> str | None:
-    """The FTS5 query for what was typed: every chunk must appear, its last word as a prefix.
-
-    Each whitespace-separated chunk becomes a quoted phrase, so `claude-sonnet` or
-    `upstream_timeout` match as written and nothing typed is read as query syntax. A last
-    word shorter than `PREFIX_MIN_CHARS` must match whole.
-    """
-    phrases = []
-    for chunk in text.split():
-        words = _TOKEN.findall(chunk)
-        if not words:
-            continue
-        prefix = "*" if len(words[-1]) >= PREFIX_MIN_CHARS else ""
-        phrases.append('"' + chunk.replace('"', '""') + '"' + prefix)
-    return " ".join(phrases) if phrases else None
-
-
 class RecorderQuery:
     """The recorder as the dashboard reads it. All methods run their SQL on the DB thread."""
 
@@ -249,9 +220,8 @@ class RecorderQuery:
         def read() -> int:
             expression = search_expression(filters.text)
             if expression is not None and _only_text(filters):
-                self._catch_up()
-                sql = "SELECT count(*) FROM requests_fts WHERE requests_fts MATCH ?"
-                return int(self._execute(sql, [expression]).fetchone()[0])
+                catch_up(self._db.models.database)
+                return count_hits(self._db.models.database, expression)
             where, params = self._where(filters)
             sql = f"SELECT count(*) FROM requests{_clause(where)}"  # noqa: S608
             return int(self._execute(sql, params).fetchone()[0])
@@ -342,34 +312,11 @@ class RecorderQuery:
             params.append(filters.until)
         expression = search_expression(filters.text)
         if expression is not None:
-            self._catch_up()
-            # `+rowid` stops SQLite from driving the query from the word's hits, so it walks
-            # the time index: quick when the word is common, slow when it is rare.
-            where.append("+" + _SEARCH_HITS if self._is_common(expression) else _SEARCH_HITS)
+            database = self._db.models.database
+            catch_up(database)
+            where.append(search_condition(database, expression))
             params.append(expression)
         return where, params
-
-    def _catch_up(self) -> None:
-        """Index the few rows written since the search index last caught up (schema 8)."""
-        database = self._db.models.database
-        with database.atomic():
-            for statement in CATCH_UP:
-                database.execute_sql(statement)
-
-    def _is_common(self, expression: str) -> bool:
-        # The rowid span is the row count to within what pruning left (it deletes the
-        # oldest, lowest rowids), and costs two index seeks where a count reads the table.
-        # (Two subqueries: SQLite seeks for a lone min() or max(), but scans for both at once.)
-        span = "SELECT (SELECT min(rowid) FROM requests), (SELECT max(rowid) FROM requests)"
-        low, high = self._execute(span, []).fetchone()
-        rows = 0 if low is None else high - low + 1
-        threshold = int(COMMON_SEARCH_FACTOR * math.sqrt(rows))
-        sql = (
-            "SELECT count(*) FROM (SELECT rowid FROM requests_fts"
-            " WHERE requests_fts MATCH ? LIMIT ?)"
-        )
-        hits = self._execute(sql, [expression, threshold + 1]).fetchone()[0]
-        return bool(hits > threshold)
 
     def _distinct(self, column: str) -> list[str]:
         # A skip scan over the column's index: one seek per distinct value, not one per row.

@@ -18,20 +18,17 @@ import errno
 import json
 import logging
 import os
-import sqlite3
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-__all__ = ["RESERVE_BYTES", "SPILL_FILE", "RecorderSpill", "apply_entries"]
+from llmgw_desktop.engine.recorder_rows import Entry
+
+__all__ = ["RESERVE_BYTES", "SPILL_FILE", "RecorderSpill"]
 
 log = logging.getLogger(__name__)
 
 SPILL_FILE = "recorder-spill.jsonl"
 RESERVE_FILE = "recorder-spill.reserve"
 RESERVE_BYTES = 4 * 1024 * 1024  # about 8,000 rows' worth of lines
-
-Entry = dict[str, Any]  # {"insert": row} or {"update": id, "fields": {...}}
 
 
 class RecorderSpill:
@@ -120,43 +117,3 @@ class RecorderSpill:
         self.path.unlink(missing_ok=True)
         self.rows = self.entries = 0
         self.keep_reserve()
-
-
-def apply_entries(connection: sqlite3.Connection, entries: Iterable[Entry]) -> int:
-    """Write `entries` into `requests` (inside the caller's transaction); the inserts' count.
-    Inserts first, then every row's updates merged in order, each with one prepared statement
-    per column set. Column names are checked against the table: the file is data, not code."""
-    known = {row[1] for row in connection.execute("PRAGMA table_info(requests)")}
-    if not known:  # never report success for rows that went nowhere
-        raise sqlite3.OperationalError("no such table: requests")
-    inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    updates: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        if "insert" in entry:
-            row = {k: v for k, v in entry["insert"].items() if k in known}
-            if "id" in row:
-                columns = tuple(sorted(row))
-                inserts.setdefault(columns, []).append(tuple(row[c] for c in columns))
-        elif isinstance(entry.get("update"), str):
-            fields = {k: v for k, v in entry.get("fields", {}).items() if k in known and k != "id"}
-            updates.setdefault(entry["update"], {}).update(fields)
-    count = 0
-    for columns, values in inserts.items():
-        marks = ", ".join("?" * len(columns))
-        # Column names are the table's own (checked above), never text from the file as such.
-        sql = (
-            f"INSERT INTO requests ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-            " ON CONFLICT(id) DO NOTHING"
-        )
-        connection.executemany(sql, values)
-        count += len(values)
-    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    for record_id, fields in updates.items():
-        if fields:
-            columns = tuple(sorted(fields))
-            by_columns.setdefault(columns, []).append((*(fields[c] for c in columns), record_id))
-    for columns, values in by_columns.items():
-        assignments = ", ".join(f"{c} = ?" for c in columns)
-        sql = f"UPDATE requests SET {assignments} WHERE id = ?"  # noqa: S608
-        connection.executemany(sql, values)
-    return count

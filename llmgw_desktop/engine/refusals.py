@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmgw_desktop.engine.refusal_rows import add_counts, counts_since, delete_before
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["RefusalCounter", "RefusalSummary", "path_group"]
@@ -135,19 +136,8 @@ class RefusalCounter:
             batch, self._pending = self._pending, Counter()
             rows = [(*key, n) for key, n in batch.items()]
 
-            def write() -> None:
-                database = self._db.models.database
-                with database.atomic():
-                    database.connection().executemany(
-                        "INSERT INTO refusals (minute, who, path_group, status, code, count)"
-                        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT"
-                        " (minute, who, path_group, status, code)"
-                        " DO UPDATE SET count = count + excluded.count",
-                        rows,
-                    )
-
             try:
-                await self._db.run(write)
+                await self._db.run(lambda: add_counts(self._db.models.database, rows))
             except Exception:
                 self._pending.update(batch)  # put them back: counted once, written later
                 raise
@@ -175,29 +165,13 @@ class RefusalCounter:
     async def prune(self) -> int:
         """Drop counters older than the retention period; how many rows went."""
         cutoff = self._clock() - self.retention_days * 86400
-
-        def prune() -> int:
-            cursor = self._db.models.database.execute_sql(
-                "DELETE FROM refusals WHERE minute < ?", (cutoff,)
-            )
-            return int(cursor.rowcount)
-
-        return await self._db.run(prune)
+        return await self._db.run(lambda: delete_before(self._db.models.database, cutoff))
 
     async def summary(self, window_s: float = 86400.0) -> RefusalSummary:
         """Refusals of the last `window_s` seconds: stored and still pending."""
         since = self._clock() - window_s
         floor = int(since // 60) * 60
-
-        def read() -> list[tuple[int, str, str, int, str, int]]:
-            cursor = self._db.models.database.execute_sql(
-                "SELECT minute, who, path_group, status, code, count FROM refusals"
-                " WHERE minute >= ?",
-                (floor,),
-            )
-            return [tuple(row) for row in cursor.fetchall()]
-
-        rows = await self._db.run(read)
+        rows = await self._db.run(lambda: counts_since(self._db.models.database, floor))
         rows += [(*key, n) for key, n in self._pending.items() if key[0] >= floor]
         by_code: Counter[str] = Counter()
         by_who: Counter[str] = Counter()

@@ -18,7 +18,7 @@ from typing import Any
 import peewee
 import pytest
 
-from llmgw_desktop.engine import recorder_query
+from llmgw_desktop.engine import recorder_query, recorder_search
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.recorder import FlightRecorder
@@ -26,7 +26,6 @@ from llmgw_desktop.engine.recorder_query import (
     PageCursor,
     RecorderFilters,
     RecorderQuery,
-    search_expression,
 )
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
@@ -236,21 +235,14 @@ async def test_anything_typed_is_a_search_never_a_query_error(filled: tuple, tex
     assert await query.count(RecorderFilters(text=text)) >= len(page.rows)
 
 
-def test_search_expression_quotes_every_chunk_and_makes_longer_words_prefixes() -> None:
-    assert search_expression('claude "xyz') == '"claude"* """xyz"*'
-    assert search_expression("caller-7 gpt-4o sonn") == '"caller-7" "gpt-4o" "sonn"*'
-    assert search_expression("  ") is None
-    assert search_expression("- * __") is None
-
-
 async def test_common_and_rare_words_give_the_same_rows(
     filled: tuple, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     query, _ = filled
     filters = RecorderFilters(text="anthropic", state="completed")
-    monkeypatch.setattr(recorder_query, "COMMON_SEARCH_FACTOR", 1e9)
+    monkeypatch.setattr(recorder_search, "COMMON_SEARCH_FACTOR", 1e9)
     driven_by_hits = await all_pages(query, filters, limit=25)
-    monkeypatch.setattr(recorder_query, "COMMON_SEARCH_FACTOR", 0.0)
+    monkeypatch.setattr(recorder_search, "COMMON_SEARCH_FACTOR", 0.0)
     driven_by_time = await all_pages(query, filters, limit=25)
     assert driven_by_hits == driven_by_time
     assert len(driven_by_hits) == await query.count(filters)

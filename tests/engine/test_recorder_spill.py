@@ -18,7 +18,8 @@ import pytest
 
 from llmgw_desktop.engine import recorder as recorder_module
 from llmgw_desktop.engine.recorder import FlightRecorder
-from llmgw_desktop.engine.recorder_spill import RecorderSpill, apply_entries
+from llmgw_desktop.engine.recorder_rows import apply_entries
+from llmgw_desktop.engine.recorder_spill import RecorderSpill
 from llmgw_desktop.engine.store import Database
 from tests.reliability._recfaults_support import fill, tmpfs
 
