@@ -30,7 +30,7 @@ from aiohttp import web
 
 from llmgw_desktop.engine.auth.client_address import address_key
 from llmgw_desktop.engine.auth.peer_owner import PeerOwner, lookup_peer_owner, quick_peer_owner
-from llmgw_desktop.engine.refusals import RefusalCounter
+from llmgw_desktop.engine.recorder import RefusalCounter
 
 __all__ = ["ConnectionGuard", "ConnectionLimits", "OpenConnection"]
 
