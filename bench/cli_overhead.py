@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from llmgw_desktop.engine.call_params import CallParams  # noqa: E402
+from llmgw_desktop.engine.calls import CallParams  # noqa: E402
 from llmgw_desktop.engine.engine import Engine  # noqa: E402
 from llmgw_desktop.engine.providers.base import ProviderRequest  # noqa: E402
 from llmgw_desktop.engine.providers.process import RunLimits, run_process  # noqa: E402

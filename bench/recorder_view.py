@@ -46,7 +46,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import qasync  # noqa: E402 - after the platform is chosen
 
 from llmgw_desktop.engine.engine import Engine  # noqa: E402
-from llmgw_desktop.engine.recorder_query import PageCursor, RecorderFilters  # noqa: E402
+from llmgw_desktop.engine.recorder import PageCursor, RecorderFilters  # noqa: E402
 from llmgw_desktop.engine.store import Database  # noqa: E402
 from llmgw_desktop.settings import Settings, load_settings  # noqa: E402
 from llmgw_desktop.ui.actions import GatewayActions  # noqa: E402

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
-from llmgw_desktop.engine.remote_power import GLOBAL_LEVELS, LEVELS
+from llmgw_desktop.engine.workspaces import GLOBAL_LEVELS, LEVELS
 
 __all__ = [
     "LOG_LEVELS",

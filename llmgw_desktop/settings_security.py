@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop import settings_fields as checks
-from llmgw_desktop.engine.remote_power import DEFAULT_LEVEL
+from llmgw_desktop.engine.workspaces import DEFAULT_LEVEL
 from llmgw_desktop.settings_fields import setting
 
 __all__ = ["DENIED_DIR_NAMES", "SecuritySettings"]

@@ -18,14 +18,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from llmgw_desktop import __version__
-from llmgw_desktop.engine.approval import ApprovalGate
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.policy import plain_http_exposed
 from llmgw_desktop.engine.auth.principals import LOCAL, Principal
 from llmgw_desktop.engine.auth.service import AuthService
-from llmgw_desktop.engine.cache_state import CacheState
-from llmgw_desktop.engine.call_params import CallParams, RequestMeta
-from llmgw_desktop.engine.calls import ProviderCalls
+from llmgw_desktop.engine.calls import ApprovalGate, CallParams, ProviderCalls, RequestMeta
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import (
     EngineStarted,
@@ -39,17 +36,19 @@ from llmgw_desktop.engine.events import (
 from llmgw_desktop.engine.gateway.setup import build_gateway
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager, JobOrigin, Submitted
 from llmgw_desktop.engine.jobs.store import JobStore
-from llmgw_desktop.engine.metrics import LiveMetrics
-from llmgw_desktop.engine.metrics_history import rebuild_metrics
+from llmgw_desktop.engine.metrics import LiveMetrics, rebuild_metrics
 from llmgw_desktop.engine.providers.base import PromptParts
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
-from llmgw_desktop.engine.recorder import FlightRecorder
-from llmgw_desktop.engine.recorder_query import RecorderQuery
-from llmgw_desktop.engine.recorder_spill import RecorderSpill
-from llmgw_desktop.engine.refusals import RefusalCounter
+from llmgw_desktop.engine.recorder import (
+    CacheState,
+    FlightRecorder,
+    RecorderQuery,
+    RecorderSpill,
+    RefusalCounter,
+)
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.health import check_store

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.call_params import CallParams
+from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobView
 from llmgw_desktop.settings import LoadedSettings

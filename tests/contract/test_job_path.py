@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.engine.call_params import CallParams
+from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import BreakerChanged
 from llmgw_desktop.engine.jobs.model import JobState

@@ -15,8 +15,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from llmgw_desktop.engine.recorder import FlightRecorder
-from llmgw_desktop.engine.recorder_query import RecorderFilters, RecorderQuery
+from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
+from llmgw_desktop.engine.recorder.query import RecorderFilters, RecorderQuery
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.health import quick_check
 

@@ -20,7 +20,12 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from llmgw_desktop.engine.approval import ApprovalGate, ApprovalRequest, PendingApproval, assess
+from llmgw_desktop.engine.calls.approval import (
+    ApprovalGate,
+    ApprovalRequest,
+    PendingApproval,
+    assess,
+)
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.contract.conftest import offline, upstream  # noqa: F401
 from tests.fakes.upstream import ScriptedUpstream

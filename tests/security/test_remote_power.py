@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from llmgw_desktop.engine.remote_power import UNCONFINED_FLAGS
+from llmgw_desktop.engine.workspaces.remote_power import UNCONFINED_FLAGS
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.contract.conftest import offline, upstream  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream

@@ -8,7 +8,7 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.engine.approval import ApprovalGate, ApprovalRequest
+from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.ui.approvals import DeskApprovals
 from llmgw_desktop.ui.qt import QMessageBox, Qt
 

@@ -13,7 +13,7 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.engine.call_params import CallParams, RequestMeta
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.settings import LoadedSettings

@@ -23,7 +23,7 @@ import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.jobs.manager import JobContext, JobSpec
-from llmgw_desktop.engine.recorder_query import RecordDetail
+from llmgw_desktop.engine.recorder.query import RecordDetail
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
@@ -33,7 +33,7 @@ from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS, NO_PROMPT_FOR_API, describe_detail
 from llmgw_desktop.ui.qt import QDateTime, QFileDialog
-from tests.engine.test_recorder_query import bulk_insert, synthetic_rows
+from tests.engine.recorder.test_query import bulk_insert, synthetic_rows
 from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, ScriptedUpstream
 
 STEP_TIMEOUT = 5.0

@@ -22,10 +22,10 @@ import pytest
 import qasync
 
 from llmgw_desktop.app import DesktopApp
-from llmgw_desktop.engine.approval import ApprovalRequest
 from llmgw_desktop.engine.auth.consent import ConsentRequest
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
-from llmgw_desktop.engine.call_params import CallParams
+from llmgw_desktop.engine.calls.approval import ApprovalRequest
+from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ProviderUnavailable
 from llmgw_desktop.engine.providers.catalog import PROVIDERS

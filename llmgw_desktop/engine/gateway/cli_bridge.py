@@ -16,8 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.call_params import CallParams, RequestMeta
-from llmgw_desktop.engine.calls import ProviderCalls
+from llmgw_desktop.engine.calls import CallParams, ProviderCalls, RequestMeta
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from llmgw_desktop.engine.call_params import RequestMeta
+from llmgw_desktop.engine.calls import RequestMeta
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.answers import OPENAI_DIALECTS, CallerInfo, Completed, Streaming
 from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES

@@ -1,7 +1,7 @@
 """How each CLI runs a remote caller's call: the flags that hold it to read-only or edit-in-place.
 
 One table, read by every adapter when `ProviderRequest.confined` is set (a remote call below
-the `bypass` level, see `engine/remote_power.py`); local calls keep each adapter's own
+the `bypass` level, see `engine/workspaces/remote_power.py`); local calls keep each adapter's own
 `PERMISSION_FLAGS`. A confined run replaces the adapter's permission flags with these, so no
 user configuration (a default mode in the CLI's settings, a project file the caller wrote in
 the workspace) can widen it. "default" is the CLI's own prompting mode, held to read-only:

@@ -13,8 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.call_params import CallParams, RequestMeta
-from llmgw_desktop.engine.calls import ProviderCalls
+from llmgw_desktop.engine.calls import CallParams, ProviderCalls, RequestMeta
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.jobs.model import JobState

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from llmgw_desktop.engine.call_params import checked_working_dir
+from llmgw_desktop.engine.calls import checked_working_dir
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.catalog import provider_info

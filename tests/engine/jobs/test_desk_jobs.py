@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.call_params import CallParams, RequestMeta
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest, NotFound, ProviderFailure
 from llmgw_desktop.engine.jobs.manager import (
@@ -27,7 +27,7 @@ from llmgw_desktop.engine.jobs.manager import (
     Submitted,
 )
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import LoadedSettings
 from tests.contract.conftest import engine_settings

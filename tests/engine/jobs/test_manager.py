@@ -283,7 +283,8 @@ async def test_the_work_records_its_cancel_in_the_jobs_own_word(db: Database) ->
             try:
                 return await gate(ctx)
             except asyncio.CancelledError:
-                heard[name] = ctx.cancel_state  # what calls.py writes to the recorder row
+                # what calls/provider_calls.py writes to the recorder row
+                heard[name] = ctx.cancel_state
                 raise
 
         return work

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from mcp import Client
 
-from llmgw_desktop.engine.workspaces import ADMIN_OPT_IN
+from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings

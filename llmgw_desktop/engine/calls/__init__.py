@@ -1,0 +1,23 @@
+"""Provider calls: what a caller may ask, which conversation it continues, whether it may run,
+and running it as a job through retry and the breaker.
+
+`params` checks the arguments (every front door builds a `CallParams`); `routing` picks the
+conversation and directory; `remote_gate` holds remote callers to their workspace's grant;
+`approval` (reading prompts with `approval_text`) decides whether the call may go ahead;
+`token_savings` and `compression` are the opt-in prompt/answer optimisation and the prompt-cache
+bookkeeping; `resilience` is the retry policy and circuit breaker; `provider_calls` ties them
+together into the job a call becomes.
+"""
+
+from llmgw_desktop.engine.calls.approval import ApprovalGate, PendingApproval
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, checked_working_dir
+from llmgw_desktop.engine.calls.provider_calls import ProviderCalls
+
+__all__ = [
+    "ApprovalGate",
+    "CallParams",
+    "PendingApproval",
+    "ProviderCalls",
+    "RequestMeta",
+    "checked_working_dir",
+]

@@ -1,0 +1,260 @@
+"""The approval gate: decide, before anything runs, whether a provider call may go ahead.
+
+`legacy` (the default) passes the request through as asked, except that a full bypass of the
+CLI's permission prompts is refused unless the operator allowed it. `mcp_managed` scores the
+request (bypass or full-auto asked for, dangerous wording, risky tool settings) against a
+threshold: at or above it the call is denied, or put to the person at the desk when a desktop
+is attached and the policy says to ask (no answer in time is a denial). Below it the call runs
+at an accept-edits level suited to each CLI. Every decision carries its score and reasons, and
+is written to the flight recorder.
+
+The wording is read as a shell would read it (`approval_text.py`: Unicode and look-alike
+folding, quoting and escapes undone, flag spellings folded), and one destructive or
+remote-code pattern (`rm -rf`, `curl … | sh`, raw disk writes, credentials sent away, ...) is
+enough on its own: it scores `CRITICAL_SCORE` and is over the threshold whatever the threshold
+is, a full bypass included. A short question that only asks what such a command does
+("explain what rm -rf does") scores it as a mention, which does not deny alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from llmgw_desktop.engine.calls.approval_text import findings, is_a_question, normalise
+from llmgw_desktop.engine.errors import InvalidRequest
+
+__all__ = [
+    "ApprovalDecision",
+    "ApprovalGate",
+    "ApprovalRequest",
+    "Assessment",
+    "assess",
+    "score_request",
+]
+
+log = logging.getLogger(__name__)
+
+STRATEGIES = ("legacy", "mcp_managed")
+BYPASS_SCORE = 100
+FULL_AUTO_SCORE = 30
+RISKY_TOOL_SCORE = 20
+RISKY_TOOLS = re.compile(r"^(bash|shell|.*exec.*|\*|computer)$", re.I)
+WORDING_SCORE = 25
+# One destructive or remote-code pattern: over any threshold on its own.
+CRITICAL_SCORE = 100
+# Longer prompts are read off the event loop.
+INLINE_SCORING_CHARS = 100_000
+
+# The accept-edits rung of each CLI, used below the threshold under mcp_managed.
+MANAGED_MODES = {
+    "claude": "acceptEdits",
+    "grok": "acceptEdits",
+    "mistral": "acceptEdits",
+    "copilot": "acceptEdits",
+    "opencode": "acceptEdits",
+    "gemini": "default",  # no accept-edits rung headless: stays prompted (read-only tools)
+    "codex": "default",  # sandboxed workspace-write only when the caller asked for fullAuto
+}
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """What the gate looks at."""
+
+    provider: str
+    prompt: str
+    permission_mode: str
+    full_auto: bool
+    allowed_tools: tuple[str, ...]
+    strategy: str
+    principal: str
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    strategy: str
+    allowed: bool
+    score: int
+    threshold: int
+    reasons: tuple[str, ...]
+    permission_mode: str  # what the call will run with
+    decided_by: str = "policy"  # "policy", "desk" or "desk-timeout"
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["reasons"] = list(self.reasons)
+        data["warnings"] = list(self.warnings)
+        return data
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """How risky a request looks: the score, the reasons, and whether one reason alone must
+    deny (a critical pattern)."""
+
+    score: int
+    reasons: tuple[str, ...]
+    critical: bool
+
+
+def assess(request: ApprovalRequest) -> Assessment:
+    """Score `request`: what it asks the CLI for, and what its prompt asks the CLI to do."""
+    score, reasons, critical = 0, [], False
+    if request.permission_mode == "bypassPermissions":
+        score += BYPASS_SCORE
+        reasons.append("asks to bypass every permission prompt")
+    if request.full_auto:
+        score += FULL_AUTO_SCORE
+        reasons.append("asks for full-auto execution")
+    text = normalise(request.prompt)
+    question = is_a_question(text)
+    for finding in findings(text):
+        if finding.critical and not question:
+            score += CRITICAL_SCORE
+            critical = True
+            reasons.append(f"prompt {finding.why}")
+        else:
+            score += WORDING_SCORE
+            reasons.append(f"prompt {'mentions a command that ' if question else ''}{finding.why}")
+    risky = [t for t in request.allowed_tools if RISKY_TOOLS.match(t.split("(")[0])]
+    if risky:
+        score += RISKY_TOOL_SCORE
+        reasons.append(f"pre-approves risky tools: {', '.join(risky)}")
+    return Assessment(score, tuple(reasons), critical)
+
+
+def score_request(request: ApprovalRequest) -> tuple[int, list[str]]:
+    """How risky the request looks, with the reasons."""
+    assessment = assess(request)
+    return assessment.score, list(assessment.reasons)
+
+
+Asker = Callable[["PendingApproval"], Awaitable[bool]]
+
+
+@dataclass
+class PendingApproval:
+    """A decision put to the person at the desk."""
+
+    id: str
+    request: ApprovalRequest
+    score: int
+    reasons: tuple[str, ...]
+    answer: asyncio.Future[bool] = field(
+        repr=False, default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class ApprovalGate:
+    """Applies the approval policy; the desktop can attach itself to be asked."""
+
+    def __init__(
+        self,
+        *,
+        allow_bypass: bool,
+        threshold: int,
+        ask_at_desk: bool,
+        desk_timeout_s: float,
+    ) -> None:
+        self.allow_bypass = allow_bypass
+        self.threshold = threshold
+        self.ask_at_desk = ask_at_desk
+        self.desk_timeout_s = desk_timeout_s
+        self._desk: Callable[[PendingApproval], None] | None = None
+        self.pending: dict[str, PendingApproval] = {}
+
+    def attach_desk(self, notify: Callable[[PendingApproval], None] | None) -> None:
+        """The desktop registers how it shows a pending approval (None: detach)."""
+        self._desk = notify
+
+    def answer(self, approval_id: str, approved: bool) -> bool:
+        """The person at the desk answered; False if the request is no longer waiting."""
+        pending = self.pending.get(approval_id)
+        if pending is None or pending.answer.done():
+            return False
+        pending.answer.set_result(approved)
+        return True
+
+    async def decide(self, request: ApprovalRequest) -> ApprovalDecision:
+        """The decision for `request`.
+
+        Raises:
+            InvalidRequest: unknown strategy.
+        """
+        if request.strategy not in STRATEGIES:
+            raise InvalidRequest(
+                f"approvalStrategy must be one of {', '.join(STRATEGIES)}", param="approvalStrategy"
+            )
+        if len(request.prompt) > INLINE_SCORING_CHARS:
+            assessment = await asyncio.to_thread(assess, request)
+        else:
+            assessment = assess(request)
+        score, reasons = assessment.score, list(assessment.reasons)
+        bypass = request.permission_mode == "bypassPermissions"
+        if bypass and not self.allow_bypass:
+            return ApprovalDecision(
+                request.strategy,
+                False,
+                score,
+                self.threshold,
+                (*reasons, "full bypass is off (LLM_GATEWAY_APPROVAL_ALLOW_BYPASS is not set)"),
+                request.permission_mode,
+            )
+        if request.strategy == "legacy":
+            return ApprovalDecision(
+                "legacy", True, score, self.threshold, tuple(reasons), request.permission_mode
+            )
+        mode, warnings = self._managed_mode(request, bypass)
+        # A critical pattern is over the threshold whatever it is, and a bypass does not lift it.
+        if not assessment.critical and (score < self.threshold or bypass):
+            return ApprovalDecision(
+                "mcp_managed", True, score, self.threshold, tuple(reasons), mode, warnings=warnings
+            )
+        if self.ask_at_desk and self._desk is not None:
+            approved, by = await self._ask(request, score, reasons)
+            return ApprovalDecision(
+                "mcp_managed", approved, score, self.threshold, tuple(reasons), mode, by, warnings
+            )
+        return ApprovalDecision(
+            "mcp_managed", False, score, self.threshold, tuple(reasons), mode, warnings=warnings
+        )
+
+    def _managed_mode(self, request: ApprovalRequest, bypass: bool) -> tuple[str, tuple[str, ...]]:
+        if bypass:  # only reachable when the operator allows bypass
+            return "bypassPermissions", ()
+        if request.provider == "codex" and request.full_auto:
+            return "acceptEdits", ()  # codex: sandboxed workspace-write
+        mode = MANAGED_MODES.get(request.provider, "default")
+        warnings: tuple[str, ...] = ()
+        if request.provider == "grok":
+            warnings = ("grok-cli has no accept-edits rung: it runs its tools without asking",)
+        if request.provider == "gemini":
+            warnings = ("gemini has no accept-edits rung headless: edits stay gated",)
+        return mode, warnings
+
+    async def _ask(
+        self, request: ApprovalRequest, score: int, reasons: list[str]
+    ) -> tuple[bool, str]:
+        pending = PendingApproval(uuid.uuid4().hex, request, score, tuple(reasons))
+        self.pending[pending.id] = pending
+        try:
+            assert self._desk is not None
+            self._desk(pending)
+            try:
+                return await asyncio.wait_for(
+                    asyncio.shield(pending.answer), self.desk_timeout_s
+                ), "desk"
+            except TimeoutError:
+                log.info("approval %s timed out: denied", pending.id)
+                if not pending.answer.done():
+                    pending.answer.set_result(False)  # tells the desk the question is over
+                return False, "desk-timeout"
+        finally:
+            self.pending.pop(pending.id, None)

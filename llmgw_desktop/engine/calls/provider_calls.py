@@ -1,0 +1,530 @@
+"""Provider calls: validate a request, pick its conversation and directory, run it as a job.
+
+Every call is a job (see `jobs/manager.py`). This module turns what a caller asked for into
+the job's work: one CLI run per attempt through the breaker and retry policy, then the
+bookkeeping a caller relies on: the conversation's directory and usage totals, the turn's
+own usage and cost, and the gateway session's link to the CLI's session id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
+from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
+from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
+from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
+from llmgw_desktop.engine.calls.resilience import (
+    BreakerState,
+    CircuitBreaker,
+    RetryPolicy,
+    call_with_resilience,
+)
+from llmgw_desktop.engine.calls.routing import ConversationRouter, Resolved
+from llmgw_desktop.engine.calls.token_savings import optimize_prompt, stable_prefix, ttl_warning
+from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, ProviderUnavailable
+from llmgw_desktop.engine.events import BreakerChanged, EventBus
+from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
+from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
+from llmgw_desktop.engine.providers.base import (
+    ProviderRequest,
+    ProviderResult,
+    Usage,
+)
+from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, provider_info
+from llmgw_desktop.engine.providers.discovery import Discovery
+from llmgw_desktop.engine.providers.invoke import invoke_once
+from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
+from llmgw_desktop.engine.providers.pricing import estimate_cost
+from llmgw_desktop.engine.providers.process import RunLimits
+from llmgw_desktop.engine.providers.registry import adapter_for
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.sessions import (
+    SessionStore,
+)
+from llmgw_desktop.engine.states import RecordState, record_state_of
+from llmgw_desktop.engine.workspaces import WorkspaceRegistry
+from llmgw_desktop.settings import Settings
+
+__all__ = ["ProviderCalls", "Resolved"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Everything one job's work needs, decided at submit time."""
+
+    provider: str
+    principal: str
+    params: CallParams
+    meta: RequestMeta
+    request: ProviderRequest
+    executable: str
+    resolved: Resolved
+    record: str  # the flight-recorder entry of this call
+    notices: list[dict[str, Any]]
+    optimization: dict[str, Any]  # measured before the call (the prompt's)
+
+
+class ProviderCalls:
+    """Runs provider calls as jobs, one breaker per provider."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        jobs: JobManager,
+        sessions: SessionStore,
+        discovery: Discovery,
+        events: EventBus,
+        ensure_available: Callable[[str], None],
+        conversations_dir: Path,
+        gate: ApprovalGate,
+        recorder: FlightRecorder,
+        clock: Callable[[], float] = time.time,
+        auth_files: AuthFileSource | None = None,
+        workspaces: WorkspaceRegistry | None = None,
+        lifeline: Lifeline | None = None,
+    ) -> None:
+        self._settings = settings
+        self._lifeline = lifeline
+        self._auth_files = auth_files
+        self._workspaces = workspaces
+        self._jobs = jobs
+        self._sessions = sessions
+        self._router = ConversationRouter(sessions)
+        self._power = RemotePowerGate(workspaces, recorder, self._router)
+        self._gate = gate
+        self._recorder = recorder
+        self._clock = clock
+        self._discovery = discovery
+        self._events = events
+        self._ensure_available = ensure_available
+        self._conversations_dir = conversations_dir
+        self.breakers = {
+            pid: CircuitBreaker(
+                pid,
+                threshold=settings.breaker_threshold,
+                cooldown_s=settings.breaker_cooldown_ms / 1000,
+                on_change=self._breaker_changed,
+            )
+            for pid in PROVIDER_IDS
+        }
+        self._policy = RetryPolicy(
+            attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_ms / 1000
+        )
+
+    async def resolve(
+        self, provider: str, params: CallParams, principal: str, *, caller: str = ""
+    ) -> Resolved:
+        """Pick the conversation (and its directory) a call continues."""
+        return await self._router.resolve(provider, params, principal, caller=caller)
+
+    async def submit(
+        self,
+        provider: str,
+        params: CallParams,
+        principal: str,
+        meta: RequestMeta | None = None,
+    ) -> Submitted:
+        """Check, approve and start the call as a job (or attach to an identical one).
+
+        Every call is written to the flight recorder, refused ones included.
+
+        Raises:
+            InvalidRequest: the request is malformed.
+            ApprovalDenied: the approval gate refused it.
+            ProviderUnavailable: the provider is off, paused, resting or not installed.
+            NotFound: the session asked for does not exist for this principal.
+            Saturated: too much work is queued.
+        """
+        meta = meta or RequestMeta()
+        self._ensure_available(provider)
+        params = await self._anchored(provider, params, principal, meta.caller)
+        # Validation looks at the working directory on disk: do it off the loop.
+        params = await asyncio.to_thread(params.validated)
+        optimization: dict[str, Any] = {}
+        if meta.optimize_prompt:
+            params, optimization = optimize_prompt(params)
+        confinement = await self._power.check(provider, params, principal, meta)
+        decision = await self._gate.decide(
+            ApprovalRequest(
+                provider=provider,
+                prompt=params.rendered_prompt,
+                permission_mode=_asked_mode(params, meta),
+                full_auto=meta.full_auto,
+                allowed_tools=params.allowed_tools,
+                strategy=meta.approval_strategy,
+                principal=principal,
+            )
+        )
+        prefix_hash, prefix_tokens = stable_prefix(params)
+        record = self._recorder.start(
+            record_id=meta.record_id,
+            principal=principal,
+            provider=provider,
+            transport=meta.transport,
+            tool=meta.tool,
+            caller=meta.caller,
+            model=params.model,
+            correlation_id=params.correlation_id,
+            prefix_hash=prefix_hash,
+            prefix_tokens=prefix_tokens,
+            approval=decision.to_dict(),
+            optimization=optimization or None,
+        )
+        try:
+            if not decision.allowed:
+                raise ApprovalDenied(
+                    f"the approval gate denied this call (score {decision.score}, threshold "
+                    f"{decision.threshold}): {'; '.join(decision.reasons) or 'policy'}",
+                    score=decision.score,
+                    reasons=list(decision.reasons),
+                    decided_by=decision.decided_by,
+                )
+            mode, clamped = decision.permission_mode, None
+            if confinement is not None:
+                mode, clamped = confinement.clamp(mode)
+            params = dataclasses.replace(params, permission_mode=mode)
+            submitted, resolved = await self._start(
+                provider,
+                params,
+                principal,
+                meta,
+                record,
+                decision,
+                optimization,
+                confined=confinement is not None and confinement.confined,
+                notices=[] if clamped is None else [{"code": "remote_power", "message": clamped}],
+            )
+        except EngineError as error:
+            denied = isinstance(error, ApprovalDenied)
+            state = RecordState.DENIED if denied else RecordState.REFUSED
+            self._recorder.finish(record, state=state, error_code=error.code)
+            # The refusal names its row, so the caller can find it in the recorder.
+            error.details.setdefault("requestId", record)
+            raise
+        self._recorder.update(
+            record, job_id=submitted.job_id, session_id=resolved.gateway_session_id
+        )
+        if submitted.attached:
+            self._recorder.finish(record, state=RecordState.DEDUPED)
+        return dataclasses.replace(submitted, record_id=record)
+
+    async def _start(
+        self,
+        provider: str,
+        params: CallParams,
+        principal: str,
+        meta: RequestMeta,
+        record: str,
+        decision: ApprovalDecision,
+        optimization: dict[str, Any],
+        *,
+        confined: bool,
+        notices: list[dict[str, Any]],
+    ) -> tuple[Submitted, Resolved]:
+        executable = await self._discovery.locate(provider)
+        if executable is None:
+            info = provider_info(provider)
+            raise ProviderUnavailable(
+                f"{info.display_name} is not installed (looked for {', '.join(info.binaries)}); "
+                f"install it with: {info.install_command}",
+                code=ErrorCode.NOT_INSTALLED,
+                provider=provider,
+                install_command=info.install_command,
+            )
+        resolved = await self._router.resolve(provider, params, principal, caller=meta.caller)
+        request = ProviderRequest(
+            prompt=params.rendered_prompt,
+            parts=params.prompt_parts,
+            model=params.model,
+            session=resolved.choice,
+            permission_mode=params.permission_mode,
+            allowed_tools=params.allowed_tools,
+            disallowed_tools=params.disallowed_tools,
+            working_dir=resolved.working_dir,
+            confined=confined,
+        )
+        prepared = adapter_for(provider).prepare(request, executable)  # fail now if it cannot
+        await self._power.check_start(provider, request, prepared.invocation.argv)
+        notices = [{"code": "approval", "message": w} for w in decision.warnings] + notices
+        warning = None
+        if self._settings.cache_warn_on_ttl_expiry:
+            warning = ttl_warning(
+                provider, resolved, ttl_s=self._settings.anthropic_ttl_seconds, now=self._clock()
+            )
+        if warning is not None:
+            notices.append(warning)
+        run = _Run(
+            provider,
+            principal,
+            params,
+            meta,
+            request,
+            executable,
+            resolved,
+            record,
+            notices,
+            optimization,
+        )
+
+        async def work(ctx: JobContext) -> dict[str, Any]:
+            return await self._run(ctx, run)
+
+        canonical = params.canonical() | {
+            "session": dataclasses.asdict(resolved.choice),
+            "gatewaySession": resolved.gateway_session_id,
+        }
+        spec = JobSpec(
+            principal=principal,
+            provider=provider,
+            request=canonical,
+            working_dir=str(resolved.working_dir or ""),
+            work=work,
+            correlation_id=params.correlation_id,
+            session_id=resolved.gateway_session_id,
+        )
+        return await self._jobs.submit(spec, force_refresh=params.force_refresh), resolved
+
+    async def _run(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
+        try:
+            data = await self._attempts(ctx, run)
+        except asyncio.CancelledError:
+            # The same word as the job's own ending: `interrupted` when the gateway stops.
+            ending = record_state_of(ctx.cancel_state)
+            self._recorder.finish(
+                run.record, state=ending, error_code=ending.value, attempts=ctx.attempt
+            )
+            raise
+        except EngineError as error:
+            self._recorder.finish(
+                run.record, state=RecordState.FAILED, error_code=error.code, attempts=ctx.attempt
+            )
+            raise
+        usage = data["usage"]
+        self._recorder.finish(
+            run.record,
+            state=RecordState.COMPLETED,
+            model=data.get("model"),
+            provider_session_id=data.get("session_id"),
+            exit_code=data.get("exit_code"),
+            attempts=ctx.attempt,
+            input_tokens=usage["input_tokens"],
+            output_tokens=usage["output_tokens"],
+            cache_read_tokens=usage["cache_read_tokens"],
+            cache_write_tokens=usage["cache_write_tokens"],
+            reasoning_tokens=usage["reasoning_tokens"],
+            cost_usd=data.get("cost_usd"),
+            optimization=data.pop("_optimization", None),
+        )
+        return data
+
+    async def _attempts(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
+        directory, owned = run.resolved.working_dir, False
+        if directory is None:
+            directory, owned = await asyncio.to_thread(self._new_conversation_dir), True
+        request = dataclasses.replace(run.request, working_dir=directory)
+        limits = self._limits(run.params)
+
+        def progress(text: str, events: int, size: int) -> None:
+            ctx.set_output(text)
+            ctx.set_progress(events=events, outputBytes=size)
+
+        # The job's id marks its processes, children included, for the start-up reaper.
+        extra_env: dict[str, str] = {JOB_MARKER_ENV: ctx.job_id}
+
+        async def attempt(number: int) -> ProviderResult:
+            ctx.set_attempt(number)
+            return await invoke_once(
+                adapter_for(run.provider),
+                request,
+                run.executable,
+                limits,
+                isolate_env=self._settings.isolate_env,
+                on_progress=progress,
+                on_start=ctx.set_process,
+                extra_env=extra_env,
+                lifeline=self._lifeline,
+            )
+
+        def on_retry(number: int, error: EngineError, delay: float) -> None:
+            ctx.set_progress(lastError=error.code, retryInSeconds=round(delay, 2))
+
+        result: ProviderResult | None = None
+        try:
+            async with self._auth_environment(run) as auth_env:
+                extra_env.update(auth_env)
+                result = await call_with_resilience(
+                    attempt,
+                    breaker=self.breakers[run.provider],
+                    policy=self._policy,
+                    on_retry=on_retry,
+                )
+        finally:
+            if owned and (result is None or result.session_id is None):
+                # Nothing to resume from a run that left no conversation: do not keep its dir.
+                await asyncio.to_thread(shutil.rmtree, directory, True)
+        return self._settle(ctx, run, result, directory, owned)
+
+    def _settle(
+        self, ctx: JobContext, run: _Run, result: ProviderResult, directory: Path, owned: bool
+    ) -> dict[str, Any]:
+        """This turn's usage and cost, the answer as asked for, and the session bookkeeping."""
+        resolved = run.resolved
+        resumed = resolved.known if resolved.choice.resume_id == result.session_id else None
+        previous = resumed.usage_totals if resumed else Usage()
+        notices = list(run.notices)
+        if result.usage_is_cumulative:
+            totals, turn = result.usage, _minus(result.usage, previous)
+            if resolved.choice.resume_id and resumed is None:
+                notices.append(
+                    {
+                        "code": "usage_includes_earlier_turns",
+                        "message": f"{run.provider} reports usage for the whole conversation "
+                        "and the gateway had not seen its earlier turns",
+                    }
+                )
+        else:
+            totals, turn = _plus(previous, result.usage), result.usage
+        result = dataclasses.replace(result, usage=turn, usage_is_cumulative=False)
+        if result.cost_usd is None:
+            estimate = estimate_cost(result.model or run.params.model, turn)
+            if estimate is not None:
+                result = dataclasses.replace(result, cost_usd=estimate, cost_source="price_table")
+        text, optimization = result.text, dict(run.optimization)
+        if run.meta.optimize_response:
+            optimized = optimize_text(text)
+            text, optimization["response"] = optimized.text, optimized.to_dict()
+        if run.meta.compress_response:
+            packed = compress_text(text)
+            text, optimization["compressedResponse"] = packed.text, packed.to_dict()
+        ctx.write_with_result(
+            self._sessions.turn_writer(
+                run.principal,
+                run.provider,
+                result.session_id,
+                working_dir=str(directory),
+                owns_dir=owned or bool(resumed and resumed.owns_dir),
+                usage_totals=totals,
+                gateway_session_id=resolved.gateway_session_id,
+            )
+        )
+        data = result.to_dict()
+        data["text"] = text
+        data["warnings"] = notices + [{"code": "notice", "message": w} for w in result.warnings]
+        data["working_dir"] = str(directory)
+        data["gateway_session_id"] = resolved.gateway_session_id
+        if optimization:
+            data["optimization"] = optimization
+            data["_optimization"] = optimization
+        return data
+
+    async def _anchored(
+        self, provider: str, params: CallParams, principal: str, caller: str
+    ) -> CallParams:
+        """The call with its workspace resolved to a directory, under the remote-call rule."""
+        if self._workspaces is None:
+            return params
+        continues = params.session_id is not None or params.resume_latest
+        if not continues and not params.create_new_session and principal != LOCAL_PRINCIPAL:
+            continues = await self._sessions.active(principal, provider, caller=caller) is not None
+        working_dir = await self._workspaces.anchor(
+            principal,
+            workspace=params.workspace,
+            working_dir=params.working_dir,
+            has_session=continues,
+        )
+        return dataclasses.replace(params, working_dir=working_dir, workspace=None)
+
+    def _auth_environment(
+        self, run: _Run
+    ) -> contextlib.AbstractAsyncContextManager[dict[str, str]]:
+        if self._auth_files is None:
+            return contextlib.nullcontext({})
+        return cli_auth_environment(
+            self._auth_files,
+            run.provider,
+            run.meta.project,
+            root=self._settings.data_path / "auth-tmp",
+        )
+
+    def _limits(self, params: CallParams) -> RunLimits:
+        s = self._settings
+        timeout_ms = min(params.timeout_ms or s.provider_timeout_ms, s.provider_timeout_ms)
+        idle_ms = s.idle_timeout_ms if params.idle_timeout_ms is None else params.idle_timeout_ms
+        return RunLimits(
+            timeout_s=timeout_ms / 1000,
+            idle_timeout_s=idle_ms / 1000,
+            max_output_bytes=s.max_output_bytes,
+            kill_grace_s=s.kill_grace_ms / 1000,
+        )
+
+    def _new_conversation_dir(self) -> Path:
+        self._conversations_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory = self._conversations_dir / uuid.uuid4().hex
+        directory.mkdir(mode=0o700)
+        return directory
+
+    async def expire_conversations(self, used_before: float) -> int:
+        """Forget conversations unused since `used_before` and delete the dirs the gateway made."""
+        expired = await self._sessions.provider_sessions.expire(used_before)
+        for info in expired:
+            if info.owns_dir and Path(info.working_dir).is_relative_to(self._conversations_dir):
+                await asyncio.to_thread(shutil.rmtree, info.working_dir, True)
+        return len(expired)
+
+    def breaker_states(self) -> dict[str, dict[str, Any]]:
+        return {
+            pid: {
+                "state": b.state.value,
+                "consecutiveFailures": b.consecutive_failures,
+                "retryAfterSeconds": round(b.retry_after_s(), 1)
+                if b.state is BreakerState.OPEN
+                else 0,
+            }
+            for pid, b in self.breakers.items()
+        }
+
+    def _breaker_changed(self, provider: str, state: BreakerState, failures: int) -> None:
+        self._events.publish(BreakerChanged(provider, state.value, failures))
+
+
+def _minus(total: Usage, earlier: Usage) -> Usage:
+    return Usage(
+        input_tokens=max(0, total.input_tokens - earlier.input_tokens),
+        output_tokens=max(0, total.output_tokens - earlier.output_tokens),
+        cache_read_tokens=max(0, total.cache_read_tokens - earlier.cache_read_tokens),
+        cache_write_tokens=max(0, total.cache_write_tokens - earlier.cache_write_tokens),
+        reasoning_tokens=max(0, total.reasoning_tokens - earlier.reasoning_tokens),
+    )
+
+
+def _plus(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        input_tokens=a.input_tokens + b.input_tokens,
+        output_tokens=a.output_tokens + b.output_tokens,
+        cache_read_tokens=a.cache_read_tokens + b.cache_read_tokens,
+        cache_write_tokens=a.cache_write_tokens + b.cache_write_tokens,
+        reasoning_tokens=a.reasoning_tokens + b.reasoning_tokens,
+    )
+
+
+def _asked_mode(params: CallParams, meta: RequestMeta) -> str:
+    """The permission mode the caller asked for; `fullAuto` means "let it edit" (for Codex:
+    the sandboxed workspace-write mode)."""
+    if meta.full_auto and params.permission_mode == "default":
+        return "acceptEdits"
+    return params.permission_mode

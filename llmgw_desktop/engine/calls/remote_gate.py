@@ -1,0 +1,119 @@
+"""Where a provider call meets the remote-power rule: before the approval gate, and at start.
+
+`provider_calls.py` asks twice. Before the approval gate, `check` finds the workspace the call
+runs in (the one it names, the default, or its session's directory), takes that workspace's
+grant and checks what the caller asked for against it (`remote_power.confine`); a refusal is
+written to the flight recorder like any denial. Just before the job is queued, `check_start`
+takes the last look at the command line the adapter made and at the directory it runs in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from llmgw_desktop.engine.auth.principals import LOCAL
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
+from llmgw_desktop.engine.calls.routing import ConversationRouter
+from llmgw_desktop.engine.errors import ApprovalDenied, ErrorCode
+from llmgw_desktop.engine.providers.base import ProviderRequest
+from llmgw_desktop.engine.providers.confinement import widening_paths
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.workspaces import (
+    Confinement,
+    WorkspaceRegistry,
+    check_argv,
+    confine,
+)
+
+__all__ = ["RemotePowerGate"]
+
+
+class RemotePowerGate:
+    """Holds remote calls to their workspace's grant; the local user passes untouched."""
+
+    def __init__(
+        self,
+        workspaces: WorkspaceRegistry | None,
+        recorder: FlightRecorder,
+        router: ConversationRouter,
+    ) -> None:
+        self._workspaces = workspaces
+        self._recorder = recorder
+        self._router = router
+
+    async def check(
+        self, provider: str, params: CallParams, principal: str, meta: RequestMeta
+    ) -> Confinement | None:
+        """For a remote caller, its grant checked against what it asks for (None for the local
+        user, who runs as asked). `params` is anchored and validated already.
+
+        Raises:
+            ApprovalDenied: it asks for more than the grant (code `remote_power_refused`);
+                the refusal is written to the flight recorder.
+        """
+        if principal == LOCAL or self._workspaces is None:
+            return None
+        directory = params.working_dir
+        if directory is None:
+            # Continuing a session: its own directory decides (calls.py resolves it again).
+            resolved = await self._router.resolve(provider, params, principal)
+            directory = None if resolved.working_dir is None else str(resolved.working_dir)
+        workspace = None
+        if directory is not None:
+            workspace = await self._workspaces.at_directory(principal, directory)
+        grant = self._workspaces.grant(workspace)
+        try:
+            return confine(
+                grant,
+                provider=provider,
+                permission_mode=params.permission_mode,
+                full_auto=meta.full_auto,
+                allowed_tools=params.allowed_tools,
+            )
+        except ApprovalDenied as refusal:
+            record = self._recorder.start(
+                principal=principal,
+                provider=provider,
+                transport=meta.transport,
+                tool=meta.tool,
+                caller=meta.caller,
+                model=params.model,
+                correlation_id=params.correlation_id,
+                approval={
+                    "strategy": meta.approval_strategy,
+                    "allowed": False,
+                    "decided_by": "remote-power",
+                    "reasons": [refusal.message],
+                    "grant": grant.to_dict(),
+                },
+            )
+            self._recorder.finish(record, state="denied", error_code=refusal.code)
+            raise
+
+    async def check_start(
+        self, provider: str, request: ProviderRequest, argv: Sequence[str]
+    ) -> None:
+        """The last look at a confined run: its command line, and project configuration in its
+        directory that no flag keeps the CLI from loading (Gemini's `.gemini/`: hooks, MCP
+        servers, pre-approved tools, which a remote caller could have written there).
+
+        Raises:
+            ApprovalDenied: either would widen the run (code `remote_power_refused`).
+        """
+        if not request.confined:
+            return
+        check_argv(provider, argv)
+        found = await asyncio.to_thread(
+            widening_paths, provider, request.permission_mode, request.working_dir
+        )
+        if found:
+            raise ApprovalDenied(
+                f"{provider} would load {', '.join(found)} from {request.working_dir} as trusted "
+                "project configuration (hooks, MCP servers, pre-approved tools), which could "
+                "widen what a remote caller may do; remove it, or grant the workspace "
+                'remote_level = "bypass"',
+                code=ErrorCode.REMOTE_POWER_REFUSED,
+                param="workspace",
+                value=found,
+            )

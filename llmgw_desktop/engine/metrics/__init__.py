@@ -1,0 +1,22 @@
+"""The dashboard's live figures: counted in memory from engine events (`live`), and rebuilt
+at start-up from what the flight recorder kept of the last day (`history`)."""
+
+from llmgw_desktop.engine.metrics.history import rebuild_metrics
+from llmgw_desktop.engine.metrics.live import (
+    PRICES_REVISED,
+    WINDOWS,
+    LiveMetrics,
+    MetricsSeries,
+    MetricsWindow,
+    PastTraffic,
+)
+
+__all__ = [
+    "PRICES_REVISED",
+    "WINDOWS",
+    "LiveMetrics",
+    "MetricsSeries",
+    "MetricsWindow",
+    "PastTraffic",
+    "rebuild_metrics",
+]

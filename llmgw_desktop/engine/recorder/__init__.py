@@ -1,0 +1,44 @@
+"""What the gateway did, kept on disk: a flight-recorder row per provider request, and the
+refusals at its door counted per minute.
+
+`flight_recorder` collects rows in memory and writes them in batches (`spill` keeps what the
+store refuses, `prune` bounds the table); `query` and `search` are the desk's reads (keyset
+pages, filters, full-text search, export); `cache_state` turns rows into prompt-cache views;
+`refusals` counts what the edge refused. The hand-written SQL sits in `rows` (the `requests`
+table), `search` (its FTS5 index) and `refusal_rows` (the `refusals` table), each saying why.
+"""
+
+from llmgw_desktop.engine.recorder.cache_state import CacheState
+from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, new_record_id
+from llmgw_desktop.engine.recorder.query import (
+    PAGE_SIZE,
+    ExportFormat,
+    PageCursor,
+    RecordDetail,
+    RecorderFilters,
+    RecorderPage,
+    RecorderQuery,
+    RecordSummary,
+)
+from llmgw_desktop.engine.recorder.refusals import RefusalCounter, RefusalSummary, path_group
+from llmgw_desktop.engine.recorder.rows import past_traffic
+from llmgw_desktop.engine.recorder.spill import RecorderSpill
+
+__all__ = [
+    "PAGE_SIZE",
+    "CacheState",
+    "ExportFormat",
+    "FlightRecorder",
+    "PageCursor",
+    "RecordDetail",
+    "RecordSummary",
+    "RecorderFilters",
+    "RecorderPage",
+    "RecorderQuery",
+    "RecorderSpill",
+    "RefusalCounter",
+    "RefusalSummary",
+    "new_record_id",
+    "past_traffic",
+    "path_group",
+]

@@ -1,0 +1,457 @@
+"""The flight recorder: one row per provider request, written in batches off the loop.
+
+A request is recorded when it starts (who asked, through which door, which provider, the
+approval decision, the stable-prefix hash) and completed when its job ends (tokens, cost,
+state, error code). Both happen in memory at once; a background flush writes everything
+pending in one transaction every quarter second, so a burst of requests costs one write.
+Rows hold numbers, hashes and codes, never prompt or answer text. Every text a row holds is
+redacted as it is written (`engine/redact.py`: model names, callers, projects, ids, routes,
+notices, the approval's reasons), so a key sent as a model name or a caller's name never
+reaches the file or its search index; the principal, an identity the edge decided, is kept as
+is. Old rows are pruned by age and by a row cap, so the file stays bounded.
+
+A flush the store refuses (a full disk, a damaged file) loses nothing: its rows, in the form
+they would have been stored, go to the spill file (`spill.py`), replayed by the next
+flush that succeeds or at the next start. Failing flushes back off instead of retrying four
+times a second, and `status()` says what is pending, spilled and (only if the spill file
+cannot be written either and memory is full) dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.errors import ErrorCode
+from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.recorder.prune import prune_rows
+from llmgw_desktop.engine.recorder.rows import Entry, close_interrupted, write_entries
+from llmgw_desktop.engine.recorder.spill import RecorderSpill
+from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.health import is_write_failure
+
+__all__ = ["FlightRecorder", "lookup_key", "new_record_id"]
+
+log = logging.getLogger(__name__)
+
+FLUSH_EVERY_S = 0.25
+# A flush that failed is tried again after twice the last wait, up to this.
+FLUSH_BACKOFF_MAX_S = 5.0
+MAX_PENDING_DEFAULT = 50_000
+ERROR_CHARS = 200
+OPEN_RECORD_MAX_AGE_S = 86400.0
+_CALLER = re.compile(r"[^\w .:/@+()-]")
+JSON_FIELDS = ("approval", "optimization", "route")
+_JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
+# Written as they are: the record's own id (ours), and the principal every read filters on (an
+# identity the edge decided, not text a request supplied).
+_AS_IS = frozenset({"id", "owner_principal"})
+
+
+class _Opened(NamedTuple):
+    started_at: float
+    provider: str
+    model: str | None
+    principal: str
+    caller: str
+
+
+class FlightRecorder:
+    """Collects request records in memory and writes them to the store in batches."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        retention_days: float = 30.0,
+        max_rows: int = 200_000,
+        max_pending: int = MAX_PENDING_DEFAULT,
+        spill: RecorderSpill | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.retention_days = retention_days
+        self.max_rows = max_rows
+        self.max_pending = max_pending
+        self._spill = spill
+        self._new: dict[str, dict[str, Any]] = {}
+        self._updates: dict[str, dict[str, Any]] = {}
+        # Rows in stored form that neither the store nor the spill file took (both failing).
+        self._held: list[Entry] = []
+        self.dropped = 0
+        self.last_error: str | None = None
+        # Set when the buffer passes `max_pending`: flush now, whatever the back-off says.
+        self._wake = asyncio.Event()
+        # Records not finished yet: start time and who/what, so a finish never has to read the
+        # row back (for its duration, or for the event below).
+        self._open: dict[str, _Opened] = {}
+        # Told of every finished request (the engine publishes it as RequestFinished).
+        self.on_finish: Callable[[RequestFinished], None] | None = None
+        self._flush_lock = asyncio.Lock()
+        self.written = 0
+
+    def start(
+        self,
+        *,
+        principal: str,
+        provider: str,
+        transport: str = "",
+        tool: str = "",
+        caller: str = "",
+        model: str | None = None,
+        correlation_id: str | None = None,
+        session_id: str | None = None,
+        prefix_hash: str | None = None,
+        prefix_tokens: int | None = None,
+        approval: dict[str, Any] | None = None,
+        optimization: dict[str, Any] | None = None,
+        state: str = "started",
+        record_id: str | None = None,
+    ) -> str:
+        """Record that a request began; returns its record id (`record_id` when the caller
+        chose it first: the id a response already carries). Never blocks, never fails."""
+        record_id = record_id or new_record_id()
+        started_at = self._clock()
+        # Masked before the character filter, which could join a key to the word before it
+        # (`key=sk-...` -> `keysk-...`) where the redactor would no longer see it.
+        caller = _CALLER.sub("", redact(caller))[:120]
+        self._open[record_id] = _Opened(started_at, provider, model, principal, caller)
+        self._new[record_id] = {
+            "id": record_id,
+            "started_at": started_at,
+            "owner_principal": principal,
+            "provider": provider,
+            "transport": transport[:40],
+            "tool": tool[:80],
+            "caller": caller,
+            "model": model,
+            "correlation_id": correlation_id,
+            "session_id": session_id,
+            "prefix_hash": prefix_hash,
+            "prefix_tokens": prefix_tokens,
+            # Kept as data until written: strings inside are redacted one by one then.
+            "approval_json": approval,
+            "optimization_json": optimization,
+            "state": state,
+        }
+        if len(self._new) + len(self._updates) > self.max_pending:
+            self._wake.set()
+        return record_id
+
+    def update(self, record_id: str, **fields: Any) -> None:
+        """Add what became known later (job id, tokens, state); merged into the pending write."""
+        for name in JSON_FIELDS:
+            if name in fields:
+                fields[f"{name}_json"] = fields.pop(name)
+        if "finished_at" in fields:
+            opened = self._open.pop(record_id, None)
+            if opened is not None and "duration_ms" not in fields:
+                fields["duration_ms"] = round((fields["finished_at"] - opened.started_at) * 1000, 3)
+        pending = self._new.get(record_id)
+        if pending is not None:
+            pending.update(fields)
+        else:
+            self._updates.setdefault(record_id, {}).update(fields)
+
+    def finish(self, record_id: str, *, state: str, **fields: Any) -> None:
+        opened = self._open.get(record_id)
+        finished_at = self._clock()
+        self.update(record_id, state=state, finished_at=finished_at, **fields)
+        if self.on_finish is not None and opened is not None:
+            self.on_finish(
+                RequestFinished(
+                    record_id=record_id,
+                    provider=opened.provider,
+                    model=_redacted(fields.get("model") or opened.model),
+                    state=state,
+                    principal=opened.principal,
+                    caller=opened.caller,
+                    started_at=opened.started_at,
+                    finished_at=finished_at,
+                    input_tokens=int(fields.get("input_tokens") or 0),
+                    output_tokens=int(fields.get("output_tokens") or 0),
+                    cache_read_tokens=int(fields.get("cache_read_tokens") or 0),
+                    cache_write_tokens=int(fields.get("cache_write_tokens") or 0),
+                    cost_usd=fields.get("cost_usd"),
+                )
+            )
+
+    @property
+    def pending(self) -> int:
+        return len(self._new) + len(self._updates) + len(self._held)
+
+    def status(self) -> dict[str, Any]:
+        """What `/health` shows: rows waiting in memory and in the spill file, rows lost."""
+        return {
+            "pending": self.pending,
+            "spilled": 0 if self._spill is None else self._spill.rows,
+            "dropped": self.dropped,
+            "last_error": self.last_error,
+        }
+
+    async def open(self) -> None:
+        """Count the rows an earlier run spilled (the first flush replays them)."""
+        if self._spill is not None:
+            await asyncio.to_thread(self._spill.open)
+            if self._spill.rows:
+                log.info("%d flight-recorder row(s) wait in the spill file", self._spill.rows)
+
+    async def flush(self) -> bool:
+        """Write everything pending (and anything spilled earlier) in one transaction on the
+        database thread; False when the store refused it (the rows are kept, see above)."""
+        async with self._flush_lock:
+            spill = self._spill
+            replay = spill is not None and spill.entries > 0
+            if not self._new and not self._updates and not self._held and not replay:
+                return True
+            new, self._new = self._new, {}
+            updates, self._updates = self._updates, {}
+            held, self._held = self._held, []
+
+            def write() -> tuple[int, BaseException | None, list[Entry]]:
+                texts = _BatchRedactor()
+                entries = [
+                    *held,
+                    *({"insert": _stored(_DEFAULTS | row, texts)} for row in new.values()),
+                    *(
+                        {"update": record_id, "fields": _stored(fields, texts)}
+                        for record_id, fields in updates.items()
+                    ),
+                ]
+                earlier = spill.read() if spill is not None and replay else []
+                connection = self._db.models.database.connection()
+                try:
+                    write_entries(connection, [*earlier, *entries])
+                except Exception as exc:
+                    if spill is None:
+                        return 0, exc, entries
+                    try:
+                        spill.append(entries)
+                    except OSError as spill_failed:
+                        log.debug("spill failed too: %s", spill_failed)
+                        return 0, exc, entries
+                    return 0, exc, []
+                if earlier and spill is not None:
+                    try:
+                        spill.clear()
+                    except OSError:  # replayed again next time: harmless, it is idempotent
+                        log.warning("could not empty the recorder's spill file")
+                return len(new), None, []
+
+            try:
+                written, error, kept = await self._db.run(write)
+            except Exception as exc:  # the store is not open: keep the rows as they were
+                self._new = new | self._new
+                for record_id, fields in updates.items():
+                    self._updates.setdefault(record_id, {}).update(fields)
+                self._held = held + self._held
+                self._failed(exc)
+                return False
+            if error is not None:
+                self._held = kept + self._held
+                self._bound_held()
+                self._failed(error)
+                return False
+            self.written += written
+            if self.last_error is not None:
+                log.warning("flight recorder writes again")
+            self.last_error = None
+            self._db.health.clear("recorder", "store")
+            return True
+
+    def _failed(self, exc: BaseException) -> None:
+        reason = " ".join(str(exc).split())[:ERROR_CHARS] or type(exc).__name__
+        if reason != self.last_error:
+            where = "memory" if self._spill is None else str(self._spill.path)
+            log.warning("flight recorder cannot write (%s); rows are kept in %s", reason, where)
+        self.last_error = reason
+        self._db.health.report("recorder", f"cannot write ({reason})")
+        if is_write_failure(exc):
+            self._db.health.report("store", reason)
+
+    def _bound_held(self) -> None:
+        """Memory is the last place rows can wait: beyond `max_pending` the oldest go, counted."""
+        excess = len(self._held) - self.max_pending
+        if excess > 0:
+            del self._held[:excess]
+            self.dropped += excess
+            log.error(
+                "flight recorder dropped %d row(s): neither the store nor disk takes them", excess
+            )
+
+    async def run_forever(self) -> None:
+        """Flush on a short interval (longer while writes fail) until cancelled; a final flush
+        happens in `close()`."""
+        delay = FLUSH_EVERY_S
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
+            try:
+                ok = await self.flush()
+            except Exception:  # a bug, not the store: keep the loop alive
+                log.exception("flight recorder flush failed")
+                ok = False
+            delay = FLUSH_EVERY_S if ok else min(FLUSH_BACKOFF_MAX_S, max(delay * 2, 1.0))
+
+    async def close(self) -> None:
+        """The final flush; never raises: what the store refuses is kept or counted, and said."""
+        if await self.flush():
+            return
+        spilled = 0 if self._spill is None else self._spill.rows
+        if spilled:
+            log.warning(
+                "flight recorder: %d row(s) could not be stored (%s); kept in %s, written at "
+                "the next start",
+                spilled,
+                self.last_error,
+                self._spill.path if self._spill is not None else "",
+            )
+        lost = self.pending
+        if lost:
+            self.dropped += lost
+            self._held.clear()
+            self._new.clear()
+            self._updates.clear()
+            log.error("flight recorder: %d row(s) lost at stop (%s)", lost, self.last_error)
+
+    def interrupt_open(self) -> int:
+        """End every row still open as `interrupted` (the gateway is stopping); how many."""
+        open_ids = list(self._open)
+        for record_id in open_ids:
+            self.finish(record_id, state=RecordState.INTERRUPTED, error_code=ErrorCode.INTERRUPTED)
+        return len(open_ids)
+
+    async def close_interrupted(self, now: float) -> int:
+        """Close the rows an earlier run left `started` (it crashed, or stopped before their
+        end was written): a row whose job has ended takes the job's ending, any other becomes
+        `interrupted`. For start-up, before any request is served; how many were closed."""
+        await self.flush()
+        closed = await self._db.run(lambda: close_interrupted(self._db.models.database, now))
+        if closed:
+            log.warning("closed %d flight-recorder row(s) an earlier run left open", closed)
+        return closed
+
+    async def prune(self) -> int:
+        """Drop rows older than the retention period, then the oldest beyond the row cap, in
+        small transactions so the recorder page and the flushes get the store in between."""
+        cutoff = self._clock() - self.retention_days * 86400
+        # A record never finished (a bug elsewhere) must not keep its start time forever.
+        stale = self._clock() - OPEN_RECORD_MAX_AGE_S
+        self._open = {k: v for k, v in self._open.items() if v.started_at >= stale}
+        return await prune_rows(self._db, cutoff=cutoff, max_rows=self.max_rows)
+
+    async def by_correlation(self, principal: str, correlation_id: str) -> dict[str, Any] | None:
+        """The newest record this principal tagged with `correlation_id`."""
+        await self.flush()
+        model = self._db.models.RecordedRequest
+        row = await self._db.run(
+            lambda: (
+                model.select()
+                .where(
+                    (model.owner_principal == principal)
+                    & (model.correlation_id == lookup_key(correlation_id))
+                )
+                .order_by(model.started_at.desc())
+                .dicts()
+                .first()
+            )
+        )
+        return None if row is None else _public(row)
+
+    async def recent(self, principal: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest records (all principals when `principal` is None: the desk's view)."""
+        await self.flush()
+        model = self._db.models.RecordedRequest
+        query = model.select().order_by(model.started_at.desc()).limit(limit).dicts()
+        if principal is not None:
+            query = query.where(model.owner_principal == principal)
+        rows = await self._db.run(lambda: [dict(r) for r in query.iterator()])
+        return [_public(r) for r in rows]
+
+
+# Columns the schema declares NOT NULL with a default; a record that never set them gets these.
+_DEFAULTS: dict[str, Any] = {
+    "caller": "",
+    "transport": "",
+    "tool": "",
+    "attempts": 0,
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "reasoning_tokens": 0,
+    "fallback_used": 0,
+}
+
+
+class _BatchRedactor:
+    """Redacts the texts of one flush, each distinct one once: a batch repeats the same
+    provider, model, caller and route strings row after row. It lives for one flush only, so
+    it keeps nothing (a secret included) in memory beyond the write."""
+
+    def __init__(self) -> None:
+        self._done: dict[str, str] = {}
+
+    def text(self, value: str) -> str:
+        done = self._done.get(value)
+        if done is None:
+            done = self._done[value] = redact(value)
+        return done
+
+    def data(self, value: Any) -> Any:
+        """JSON-like `value` with every string redacted (keys are ours and kept)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+
+def _stored(fields: dict[str, Any], texts: _BatchRedactor) -> dict[str, Any]:
+    """Fields as written: every text redacted (inside the JSON ones, string by string, so the
+    JSON stays JSON), apart from the record id and the principal. Runs on the DB thread."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in _JSON_COLUMNS:
+            value = None if value is None else jsonio.dumps_text(texts.data(value))
+        elif isinstance(value, str) and name not in _AS_IS:
+            value = texts.text(value)
+        out[name] = value
+    return out
+
+
+def new_record_id() -> str:
+    """A fresh recorder row id: what `x-gateway-request-id` and MCP `requestId` carry."""
+    return uuid.uuid4().hex
+
+
+def _redacted(value: str | None) -> str | None:
+    return None if value is None else redact(value)
+
+
+def lookup_key(value: str) -> str:
+    """A caller-given id (correlation or session id) as the recorder stores it: look rows up
+    by this, since a secret-looking id is kept redacted."""
+    return redact(value)
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for name in JSON_FIELDS:
+        raw = out.pop(f"{name}_json", None)
+        out[name] = json.loads(raw) if raw else None
+    return out

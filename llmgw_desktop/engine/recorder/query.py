@@ -1,0 +1,437 @@
+"""Reading the flight recorder for the desk: filtered pages, counts, one row's detail, export.
+
+The dashboard browses up to a million rows, newest first. Pages are fetched by keyset on
+(`started_at`, `id`), never by offset, so page 3,000 costs what page 1 costs and rows arriving
+meanwhile never shift a page. Every filter column has an index ending in `started_at`
+(schema 8), so a filtered page reads a few hundred index entries. The search box goes through
+the full-text index (`search.py`: the only SQL on `requests_fts`).
+
+Everything runs on the database thread. This is the desk's view: every principal's rows, with
+the principal as a filter. Rows hold no prompt text; a row made by a job points at it, and the
+detail reads the job's prompt and answer, which the job store keeps redacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, TextIO
+
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
+from llmgw_desktop.engine.recorder.search import (
+    catch_up,
+    count_hits,
+    search_condition,
+    search_expression,
+)
+from llmgw_desktop.engine.store import Database
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "PAGE_SIZE",
+    "CellFormatter",
+    "ExportFormat",
+    "PageCursor",
+    "RecordDetail",
+    "RecordSummary",
+    "RecorderFilters",
+    "RecorderPage",
+    "RecorderQuery",
+]
+
+PAGE_SIZE = 300
+EXPORT_CHUNK = 5000
+CHOICES_LIMIT = 200
+
+ExportFormat = Literal["jsonl", "csv"]
+
+# Every column, in schema order: what an export writes.
+EXPORT_COLUMNS = (
+    "id",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "owner_principal",
+    "caller",
+    "transport",
+    "tool",
+    "provider",
+    "model",
+    "requested_model",
+    "project",
+    "state",
+    "job_id",
+    "correlation_id",
+    "session_id",
+    "provider_session_id",
+    "error_code",
+    "exit_code",
+    "http_status",
+    "attempts",
+    "fallback_used",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "prefix_hash",
+    "prefix_tokens",
+    "approval_json",
+    "optimization_json",
+    "route_json",
+)
+_JSON_COLUMNS = {
+    "approval_json": "approval",
+    "optimization_json": "optimization",
+    "route_json": "route",
+}
+# The columns the filter boxes offer values for, keyed by the filter's name.
+_CHOICE_COLUMNS = {
+    "provider": "provider",
+    "model": "model",
+    "state": "state",
+    "caller": "caller",
+    "principal": "owner_principal",
+}
+
+
+class RecordSummary(NamedTuple):
+    """One row of the list: what the table shows, nothing more."""
+
+    id: str
+    started_at: float
+    provider: str
+    model: str | None
+    state: str
+    caller: str
+    principal: str
+    duration_ms: float | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float | None
+    job_id: str | None
+
+
+_SUMMARY_SQL = (
+    "id, started_at, provider, model, state, caller, owner_principal, duration_ms, "
+    "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, job_id"
+)
+
+
+@dataclass(frozen=True)
+class RecorderFilters:
+    """What the person narrowed the list to; None or empty means any."""
+
+    provider: str | None = None
+    model: str | None = None
+    state: str | None = None
+    caller: str | None = None
+    principal: str | None = None
+    since: float | None = None  # started at or after (epoch seconds)
+    until: float | None = None  # started before
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Where the next page starts: just after this row, in newest-first order."""
+
+    started_at: float
+    id: str
+
+
+@dataclass(frozen=True)
+class RecorderPage:
+    rows: list[RecordSummary]
+    next: PageCursor | None  # None: this was the last page
+    # Each row's text as the caller's `cells` formatted it on the DB thread (empty without).
+    cells: list[tuple[str, ...]] = field(default_factory=list)
+
+
+# Turns a row into the text a table shows, one string per column.
+CellFormatter = Callable[[RecordSummary], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class RecordDetail:
+    """One row in full, with its job's redacted prompt and answer when a job made it."""
+
+    record: dict[str, Any]
+    job_found: bool = False
+    job_state: str | None = None
+    prompt: str | None = None
+    response: str | None = None
+    job_error: dict[str, Any] | None = None
+
+
+class RecorderQuery:
+    """The recorder as the dashboard reads it. All methods run their SQL on the DB thread."""
+
+    def __init__(self, db: Database, recorder: FlightRecorder | None = None) -> None:
+        self._db = db
+        self._recorder = recorder
+
+    async def page(
+        self,
+        filters: RecorderFilters,
+        after: PageCursor | None = None,
+        limit: int = PAGE_SIZE,
+        *,
+        cells: CellFormatter | None = None,
+    ) -> RecorderPage:
+        """Up to `limit` rows newest first, starting after `after` (or the newest row).
+
+        `cells`, when given, formats each row on the DB thread too, so the loop thread that
+        paints the table only looks the strings up.
+        """
+        if after is None and self._recorder is not None:
+            await self._recorder.flush()  # the first page shows what just finished
+
+        def read() -> RecorderPage:
+            where, params = self._where(filters)
+            if after is not None:
+                where.append("started_at <= ? AND (started_at < ? OR id < ?)")
+                params += [after.started_at, after.started_at, after.id]
+            sql = (
+                f"SELECT {_SUMMARY_SQL} FROM requests{_clause(where)}"  # noqa: S608
+                " ORDER BY started_at DESC, id DESC LIMIT ?"
+            )
+            rows = self._execute(sql, [*params, limit + 1]).fetchall()
+            summaries = [RecordSummary(*row) for row in rows[:limit]]
+            last = summaries[-1] if len(rows) > limit else None
+            cursor = PageCursor(last.started_at, last.id) if last else None
+            formatted = [cells(row) for row in summaries] if cells is not None else []
+            return RecorderPage(summaries, cursor, formatted)
+
+        return await self._db.run(read)
+
+    async def count(self, filters: RecorderFilters) -> int:
+        """How many rows match (a whole index range at worst: run it beside the first page)."""
+
+        def read() -> int:
+            expression = search_expression(filters.text)
+            if expression is not None and _only_text(filters):
+                catch_up(self._db.models.database)
+                return count_hits(self._db.models.database, expression)
+            where, params = self._where(filters)
+            sql = f"SELECT count(*) FROM requests{_clause(where)}"  # noqa: S608
+            return int(self._execute(sql, params).fetchone()[0])
+
+        return await self._db.run(read)
+
+    async def detail(self, record_id: str) -> RecordDetail | None:
+        """The row in full (JSON fields parsed), plus its job's prompt and answer if any."""
+        if self._recorder is not None:
+            await self._recorder.flush()
+        return await self._db.run(lambda: self._read_detail(record_id))
+
+    async def choices(self) -> dict[str, list[str]]:
+        """The values each filter box can offer (at most a couple of hundred each)."""
+        if self._recorder is not None:
+            await self._recorder.flush()
+
+        def read() -> dict[str, list[str]]:
+            return {name: self._distinct(column) for name, column in _CHOICE_COLUMNS.items()}
+
+        return await self._db.run(read)
+
+    async def export(
+        self,
+        filters: RecorderFilters,
+        path: Path,
+        fmt: ExportFormat,
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Write every matching row to `path` (JSON Lines or CSV), newest first; the count.
+
+        Streams in chunks, each one read and written on the DB thread, so the recorder's
+        writes get their turn between chunks. The file appears whole or not at all.
+
+        Raises:
+            OSError: the file cannot be written.
+        """
+        if self._recorder is not None:
+            await self._recorder.flush()
+        part = path.with_name(path.name + ".part")
+        out = await asyncio.to_thread(part.open, "w", encoding="utf-8", newline="")
+        written, cursor = 0, None
+        try:
+            csv_out = csv.writer(out) if fmt == "csv" else None
+            if csv_out is not None:
+                csv_out.writerow(EXPORT_COLUMNS)
+            while True:
+                count, cursor = await self._db.run(
+                    functools.partial(self._export_chunk, filters, cursor, out, csv_out)
+                )
+                written += count
+                if on_progress is not None:
+                    on_progress(written)
+                if cursor is None:
+                    break
+            await asyncio.to_thread(out.close)
+            await asyncio.to_thread(os.replace, part, path)
+        except BaseException:
+            out.close()
+            part.unlink(missing_ok=True)
+            raise
+        return written
+
+    # -- on the DB thread ---------------------------------------------------------------------
+
+    def _execute(self, sql: str, params: list[Any]) -> Any:
+        return self._db.models.database.execute_sql(sql, params)
+
+    def _where(self, filters: RecorderFilters) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("provider", filters.provider),
+            ("model", filters.model),
+            ("state", filters.state),
+            ("caller", filters.caller),
+            ("owner_principal", filters.principal),
+        ):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if filters.since is not None:
+            where.append("started_at >= ?")
+            params.append(filters.since)
+        if filters.until is not None:
+            where.append("started_at < ?")
+            params.append(filters.until)
+        expression = search_expression(filters.text)
+        if expression is not None:
+            database = self._db.models.database
+            catch_up(database)
+            where.append(search_condition(database, expression))
+            params.append(expression)
+        return where, params
+
+    def _distinct(self, column: str) -> list[str]:
+        # A skip scan over the column's index: one seek per distinct value, not one per row.
+        # Column names come from `_CHOICE_COLUMNS`, never from a caller.
+        sql = (
+            f"WITH RECURSIVE seen(value) AS (SELECT min({column}) FROM requests"  # noqa: S608
+            f" UNION ALL SELECT (SELECT min({column}) FROM requests WHERE {column} > value)"
+            " FROM seen WHERE value IS NOT NULL)"
+            " SELECT value FROM seen WHERE value IS NOT NULL AND value != '' LIMIT ?"
+        )
+        return [str(row[0]) for row in self._execute(sql, [CHOICES_LIMIT]).fetchall()]
+
+    def _export_chunk(
+        self,
+        filters: RecorderFilters,
+        after: PageCursor | None,
+        out: TextIO,
+        csv_out: Any,
+    ) -> tuple[int, PageCursor | None]:
+        """Read the next chunk of matching rows and write it; the count and where to go on."""
+        where, params = self._where(filters)
+        if after is not None:
+            where.append("started_at <= ? AND (started_at < ? OR id < ?)")
+            params += [after.started_at, after.started_at, after.id]
+        sql = (
+            f"SELECT {', '.join(EXPORT_COLUMNS)} FROM requests{_clause(where)}"  # noqa: S608
+            " ORDER BY started_at DESC, id DESC LIMIT ?"
+        )
+        rows = self._execute(sql, [*params, EXPORT_CHUNK]).fetchall()
+        for row in rows:
+            if csv_out is not None:
+                csv_out.writerow(row)
+            else:
+                out.write(jsonio.dumps_text(_public(row)) + "\n")
+        if len(rows) < EXPORT_CHUNK:
+            return len(rows), None
+        return len(rows), PageCursor(rows[-1][1], rows[-1][0])
+
+    def _read_detail(self, record_id: str) -> RecordDetail | None:
+        sql = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM requests WHERE id = ?"  # noqa: S608
+        row = self._execute(sql, [record_id]).fetchone()
+        if row is None:
+            return None
+        record = _public(row)
+        job_id = record.get("job_id")
+        if not job_id:
+            return RecordDetail(record)
+        job = self._execute(
+            "SELECT state, request_json, output, result_json, error_json FROM jobs WHERE id = ?",
+            [job_id],
+        ).fetchone()
+        if job is None:
+            return RecordDetail(record)
+        state, request_json, output, result_json, error_json = job
+        request = _loads(request_json) or {}
+        result = _loads(result_json) or {}
+        response = result.get("text") if isinstance(result.get("text"), str) else None
+        return RecordDetail(
+            record,
+            job_found=True,
+            job_state=state,
+            prompt=_prompt_text(request),
+            response=response if response is not None else (output or None),
+            job_error=_loads(error_json),
+        )
+
+
+def _only_text(filters: RecorderFilters) -> bool:
+    return not (
+        filters.provider
+        or filters.model
+        or filters.state
+        or filters.caller
+        or filters.principal
+        or filters.since is not None
+        or filters.until is not None
+    )
+
+
+def _clause(where: list[str]) -> str:
+    return (" WHERE " + " AND ".join(where)) if where else ""
+
+
+def _public(row: Any) -> dict[str, Any]:
+    """A row as a dict with its JSON columns parsed (`approval`, `optimization`, `route`)."""
+    out: dict[str, Any] = {}
+    for column, value in zip(EXPORT_COLUMNS, row, strict=True):
+        if column in _JSON_COLUMNS:
+            out[_JSON_COLUMNS[column]] = _loads(value)
+        elif column == "fallback_used":
+            out[column] = bool(value)
+        else:
+            out[column] = value
+    return out
+
+
+def _loads(raw: str | None) -> Any:
+    if not raw:
+        return None
+    try:
+        return jsonio.loads(raw)
+    except ValueError:
+        return None
+
+
+def _prompt_text(request: dict[str, Any]) -> str | None:
+    """The prompt as the job was asked it: the parts (system, context, task) when given."""
+    parts = request.get("promptParts")
+    if isinstance(parts, dict):
+        sections = [
+            f"[{name}]\n{parts[name]}"
+            for name in ("system", "tools", "context", "task")
+            if isinstance(parts.get(name), str) and parts[name]
+        ]
+        if sections:
+            return "\n\n".join(sections)
+    prompt = request.get("prompt")
+    return prompt if isinstance(prompt, str) else None

@@ -1,0 +1,193 @@
+"""What the gateway refused at its door: counted per minute, written in batches, never lost.
+
+The edge refuses some requests before any route runs: a missing or wrong credential (401),
+a rate limit (429), a route the principal may not use (403), a wrong Host or Origin, a body
+that is too big, not JSON or not typed as JSON, an address that holds too many connections, a
+client too slow to send its request. None of those reach the flight recorder, which holds one
+row per provider request. Recording each as a row would let a flood of bad tokens write a row
+per request (and push real rows out under the row cap), so they are counted instead: one
+counter per (minute, who, path group, status, code), kept in memory and added to the
+`refusals` table (schema 11) every few seconds in one transaction.
+
+`who` is the principal when the edge knew it (a rate-limited or forbidden caller), else the
+client's address. The credential presented is never kept, nor anything else the request said.
+Memory is bounded: past `MAX_PENDING_KEYS` distinct counters in one flush period, new ones
+are folded into one `(other)` counter per status and code, so the total stays exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmgw_desktop.engine.recorder.refusal_rows import add_counts, counts_since, delete_before
+from llmgw_desktop.engine.store import Database
+
+__all__ = ["RefusalCounter", "RefusalSummary", "path_group"]
+
+log = logging.getLogger(__name__)
+
+FLUSH_EVERY_S = 2.0
+FLUSH_BACKOFF_MAX_S = 60.0
+MAX_PENDING_KEYS = 1000
+MAX_WHO_CHARS = 80
+OTHER = "(other)"
+_Key = tuple[int, str, str, int, str]  # minute, who, path group, status, code
+
+# Path prefixes and the group each is counted under: a fixed set, so a scan of random paths
+# cannot make counters without end.
+_GROUPS = (
+    ("/v1/chat/completions", "openai-chat"),
+    ("/v1/responses", "openai-responses"),
+    ("/v1/messages", "anthropic"),
+    ("/v1beta/", "gemini"),
+    ("/v1/generate", "native"),
+    ("/v1/credentials", "native"),
+    ("/v1/files", "native"),
+    ("/v1/providers", "native"),
+    ("/v1/models", "models"),
+    ("/oauth/", "oauth"),
+    ("/.well-known/", "oauth"),
+)
+
+
+def path_group(path: str, mcp_path: str = "/mcp") -> str:
+    """The group a refused request's path is counted under."""
+    if path == mcp_path or path.startswith(mcp_path + "/"):
+        return "mcp"
+    if path.startswith("/v1/models/") and ":" in path:
+        return "gemini"
+    for prefix, group in _GROUPS:
+        if path.startswith(prefix):
+            return group
+    return "other"
+
+
+@dataclass(frozen=True)
+class RefusalSummary:
+    """Refusals over a window, as the dashboard shows them."""
+
+    since: float
+    total: int
+    by_code: dict[str, int] = field(default_factory=dict)  # "401 unauthorized" -> count
+    by_who: dict[str, int] = field(default_factory=dict)  # the 10 most refused
+    per_minute: list[tuple[int, int]] = field(default_factory=list)  # (minute start, count)
+
+    def describe(self) -> str:
+        """One line for the dashboard: the total and the three commonest reasons."""
+        if not self.total:
+            return "Refused by the gateway: none"
+        reasons = ", ".join(f"{n:,} × {what}" for what, n in list(self.by_code.items())[:3])
+        return f"Refused by the gateway: {self.total:,} ({reasons})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "since": self.since,
+            "total": self.total,
+            "byCode": self.by_code,
+            "byWho": self.by_who,
+            "perMinute": [{"minute": m, "count": c} for m, c in self.per_minute],
+        }
+
+
+class RefusalCounter:
+    """Counts the edge's refusals in memory and adds them to the store in batches."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        retention_days: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.retention_days = retention_days
+        self._pending: Counter[_Key] = Counter()
+        self._flush_lock = asyncio.Lock()
+        # Since this run started: what /health shows without touching the store.
+        self.total = 0
+        self.by_code: Counter[str] = Counter()
+
+    def count(self, who: str, group: str, status: int, code: str) -> None:
+        """Note one refusal. Never blocks, never fails, costs a dict update."""
+        minute = int(self._clock() // 60) * 60
+        key = (minute, who[:MAX_WHO_CHARS], group, status, code)
+        if key not in self._pending and len(self._pending) >= MAX_PENDING_KEYS:
+            key = (minute, OTHER, OTHER, status, code)
+        self._pending[key] += 1
+        self.total += 1
+        self.by_code[f"{status} {code}"] += 1
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def flush(self) -> None:
+        """Add every pending counter to the store in one transaction (kept on failure)."""
+        async with self._flush_lock:
+            if not self._pending:
+                return
+            batch, self._pending = self._pending, Counter()
+            rows = [(*key, n) for key, n in batch.items()]
+
+            try:
+                await self._db.run(lambda: add_counts(self._db.models.database, rows))
+            except Exception:
+                self._pending.update(batch)  # put them back: counted once, written later
+                raise
+
+    async def run_forever(self) -> None:
+        """Flush on an interval until cancelled; `close()` does the last one. While the store
+        refuses writes (a full disk, a damaged file) the interval doubles up to a minute and
+        each new error is logged once, not every two seconds: the counts wait in memory."""
+        delay, last_error = FLUSH_EVERY_S, ""
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.flush()
+            except Exception as error:
+                if str(error) != last_error:
+                    log.warning("could not write the refusal counts (%s); will retry", error)
+                    last_error = str(error)
+                delay = min(FLUSH_BACKOFF_MAX_S, delay * 2)
+            else:
+                delay, last_error = FLUSH_EVERY_S, ""
+
+    async def close(self) -> None:
+        await self.flush()
+
+    async def prune(self) -> int:
+        """Drop counters older than the retention period; how many rows went."""
+        cutoff = self._clock() - self.retention_days * 86400
+        return await self._db.run(lambda: delete_before(self._db.models.database, cutoff))
+
+    async def summary(self, window_s: float = 86400.0) -> RefusalSummary:
+        """Refusals of the last `window_s` seconds: stored and still pending."""
+        since = self._clock() - window_s
+        floor = int(since // 60) * 60
+        rows = await self._db.run(lambda: counts_since(self._db.models.database, floor))
+        rows += [(*key, n) for key, n in self._pending.items() if key[0] >= floor]
+        by_code: Counter[str] = Counter()
+        by_who: Counter[str] = Counter()
+        per_minute: Counter[int] = Counter()
+        for minute, who, _group, status, code, n in rows:
+            by_code[f"{status} {code}"] += n
+            by_who[who] += n
+            per_minute[minute] += n
+        return RefusalSummary(
+            since=since,
+            total=sum(per_minute.values()),
+            by_code=dict(by_code.most_common()),
+            by_who=dict(by_who.most_common(10)),
+            per_minute=sorted(per_minute.items()),
+        )
+
+    def health(self) -> dict[str, Any]:
+        """Since this run started: the total and the count per status and code."""
+        return {"total": self.total, "byCode": dict(self.by_code.most_common(10))}

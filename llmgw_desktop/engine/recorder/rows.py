@@ -1,0 +1,165 @@
+"""The only SQL the recorder writes by hand on its `requests` table, and why.
+
+Everything else reads and writes the table through the peewee models (`store/models.py`). These
+statements stay hand-written because the ORM cannot say them, or says them too slowly:
+
+- the batch write (`write_entries`): one `BEGIN IMMEDIATE` ... `COMMIT` around prepared
+  `executemany` inserts and updates, by hand because after SQLITE_FULL SQLite has already rolled
+  back and the ORM's own rollback would hide the real error; rows replayed from the spill file
+  are data, so their column names are checked against the table first;
+- closing the rows an earlier run left open (`close_interrupted`): two correlated `UPDATE`s
+  that take each row's ending from its job;
+- pruning (`newest_start_over_cap`, `delete_oldest`): a bounded `DELETE` by rowid, so a prune
+  holds the database thread for one small batch at a time;
+- the metrics rebuild (`past_traffic`): one grouped aggregate over the last day.
+
+The desk's reads (pages, counts, full-text search) are `search.py` and
+`query.py`. Every function here runs on the database thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+import peewee
+
+from llmgw_desktop.engine.states import ENDINGS, RecordState
+
+__all__ = [
+    "Entry",
+    "apply_entries",
+    "close_interrupted",
+    "delete_oldest",
+    "newest_start_over_cap",
+    "past_traffic",
+    "write_entries",
+]
+
+Entry = dict[str, Any]  # {"insert": row} or {"update": id, "fields": {...}}
+
+_JOB_ERROR_CODE = "json_extract(jobs.error_json, '$.code')"
+
+
+def write_entries(connection: Any, entries: list[Entry]) -> None:
+    """Apply `entries` in one transaction. By hand, not `atomic()`: after SQLITE_FULL SQLite has
+    already rolled back, and the ORM's own rollback would then hide the real error."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        apply_entries(connection, entries)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.rollback()
+        raise
+
+
+def apply_entries(connection: sqlite3.Connection, entries: Iterable[Entry]) -> int:
+    """Write `entries` into `requests` (inside the caller's transaction); the inserts' count.
+    Inserts first, then every row's updates merged in order, each with one prepared statement
+    per column set. Column names are checked against the table: the file is data, not code."""
+    known = {row[1] for row in connection.execute("PRAGMA table_info(requests)")}
+    if not known:  # never report success for rows that went nowhere
+        raise sqlite3.OperationalError("no such table: requests")
+    inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    updates: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if "insert" in entry:
+            row = {k: v for k, v in entry["insert"].items() if k in known}
+            if "id" in row:
+                columns = tuple(sorted(row))
+                inserts.setdefault(columns, []).append(tuple(row[c] for c in columns))
+        elif isinstance(entry.get("update"), str):
+            fields = {k: v for k, v in entry.get("fields", {}).items() if k in known and k != "id"}
+            updates.setdefault(entry["update"], {}).update(fields)
+    count = 0
+    for columns, values in inserts.items():
+        marks = ", ".join("?" * len(columns))
+        # Column names are the table's own (checked above), never text from the file as such.
+        sql = (
+            f"INSERT INTO requests ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+            " ON CONFLICT(id) DO NOTHING"
+        )
+        connection.executemany(sql, values)
+        count += len(values)
+    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for record_id, fields in updates.items():
+        if fields:
+            columns = tuple(sorted(fields))
+            by_columns.setdefault(columns, []).append((*(fields[c] for c in columns), record_id))
+    for columns, values in by_columns.items():
+        assignments = ", ".join(f"{c} = ?" for c in columns)
+        sql = f"UPDATE requests SET {assignments} WHERE id = ?"  # noqa: S608
+        connection.executemany(sql, values)
+    return count
+
+
+def close_interrupted(database: peewee.Database, now: float) -> int:
+    """End every row still `started`: with its job's ending when the job has ended, else as
+    `interrupted` at `now`; how many rows were closed."""
+    started = RecordState.STARTED.value
+    endings = tuple(ENDINGS)
+    marks = ", ".join("?" * len(endings))
+    # Assembled from the constants here, never from anything a caller sent.
+    ended_job = "SELECT {} FROM jobs WHERE jobs.id = requests.job_id AND jobs.state IN (%s)"
+    ended_job %= marks
+    from_jobs = (
+        "UPDATE requests SET"  # noqa: S608
+        f" state = ({ended_job.format('state')}),"
+        f" error_code = coalesce(error_code, ({ended_job.format(_JOB_ERROR_CODE)})),"
+        f" finished_at = coalesce(finished_at, ({ended_job.format('finished_at')}))"
+        f" WHERE state = ? AND EXISTS ({ended_job.format('1')})"
+    )
+    the_rest = (
+        "UPDATE requests SET state = ?, error_code = coalesce(error_code, ?),"
+        " finished_at = coalesce(finished_at, ?) WHERE state = ?"
+    )
+    interrupted = RecordState.INTERRUPTED.value
+    with database.atomic():
+        by_job = database.execute_sql(from_jobs, (*endings * 3, started, *endings))
+        rest = database.execute_sql(the_rest, (interrupted, interrupted, now, started))
+        return int(by_job.rowcount) + int(rest.rowcount)
+
+
+def newest_start_over_cap(database: peewee.Database, max_rows: int) -> float | None:
+    """The newest start time that is over the row cap (None: under it): one index walk."""
+    connection = database.connection()
+    count = connection.execute("SELECT count(*) FROM requests").fetchone()[0]
+    if count <= max_rows:
+        return None
+    row = connection.execute(
+        "SELECT started_at FROM requests ORDER BY started_at DESC LIMIT 1 OFFSET ?",
+        (max_rows,),
+    ).fetchone()
+    return None if row is None else float(row[0])
+
+
+def delete_oldest(database: peewee.Database, before: float, *, inclusive: bool, batch: int) -> int:
+    """Delete at most `batch` rows started before `before` (or at it), oldest first; how many."""
+    compare = "<=" if inclusive else "<"
+    # `compare` is one of two constants above.
+    sql = (
+        "DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests"  # noqa: S608
+        f" WHERE started_at {compare} ? ORDER BY started_at LIMIT ?)"
+    )
+    with database.atomic():
+        return int(database.connection().execute(sql, (before, batch)).rowcount)
+
+
+_PAST_TRAFFIC = (
+    "SELECT max(finished_at), provider, model, count(*), sum(input_tokens), sum(output_tokens),"
+    " sum(cache_read_tokens), sum(cache_write_tokens), total(cost_usd)"
+    " FROM requests WHERE started_at >= ? AND finished_at >= ? AND finished_at < ?"
+    " GROUP BY provider, model, CAST(finished_at / ? AS INTEGER)"
+)
+
+
+def past_traffic(
+    database: peewee.Database, *, started_from: float, start: float, end: float, span_s: float
+) -> list[tuple[Any, ...]]:
+    """Rows finished in [start, end) and started from `started_from`, summed per provider,
+    model and `span_s` bucket: (last finish, provider, model, requests, input, output,
+    cache read, cache write tokens, cost)."""
+    cursor = database.connection().execute(_PAST_TRAFFIC, (started_from, start, end, span_s))
+    return [tuple(row) for row in cursor]

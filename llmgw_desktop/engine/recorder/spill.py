@@ -1,0 +1,119 @@
+"""Recorder rows the store could not take, kept in a file until it can.
+
+When a flush fails (a full disk, a damaged index, a locked file) its rows are appended to
+`recorder-spill.jsonl` in the data dir, one JSON object a line, fsync'd, in the form they would
+have had in the database: already redacted by the recorder. The next flush that reaches the
+store (at once when it recovers, or at the next start) replays the file inside its own
+transaction, then empties it. Replay is idempotent: an insert of a row that exists does
+nothing and an update sets the same values again, so a file replayed twice (a crash between
+the commit and the truncation) still gives one row per request.
+
+A full disk would refuse the spill too, so a reserve file of a few MB is kept beside it and
+given up the moment an append finds no space: the rows then fit in what it freed.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+from pathlib import Path
+
+from llmgw_desktop.engine.recorder.rows import Entry
+
+__all__ = ["RESERVE_BYTES", "SPILL_FILE", "RecorderSpill"]
+
+log = logging.getLogger(__name__)
+
+SPILL_FILE = "recorder-spill.jsonl"
+RESERVE_FILE = "recorder-spill.reserve"
+RESERVE_BYTES = 4 * 1024 * 1024  # about 8,000 rows' worth of lines
+
+
+class RecorderSpill:
+    """The spill file and its reserve. Blocking methods: call them off the event loop."""
+
+    def __init__(self, directory: Path, *, reserve_bytes: int = RESERVE_BYTES) -> None:
+        self.path = directory / SPILL_FILE
+        self._reserve = directory / RESERVE_FILE
+        self._reserve_bytes = reserve_bytes
+        self.rows = 0  # inserts waiting in the file
+        self.entries = 0  # inserts and updates waiting: replay when nonzero (no stat per flush)
+
+    def open(self) -> None:
+        """Count what an earlier run left, and put the reserve in place if there is room."""
+        entries = self.read()
+        self.entries = len(entries)
+        self.rows = sum(1 for entry in entries if "insert" in entry)
+        self.keep_reserve()
+
+    def keep_reserve(self) -> None:
+        if self._reserve_bytes <= 0 or self._reserve.exists():
+            return
+        try:
+            self._reserve.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with self._reserve.open("wb") as handle:
+                handle.write(b"\0" * self._reserve_bytes)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:  # no room for it now; tried again when writes recover
+            self._reserve.unlink(missing_ok=True)
+            log.debug("no room for the recorder's spill reserve: %s", exc)
+
+    def append(self, entries: list[Entry]) -> None:
+        """Append `entries` durably.
+
+        Raises:
+            OSError: they could not be written even after giving up the reserve.
+        """
+        if not entries:
+            return
+        data = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in entries).encode()
+        try:
+            self._write(data)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not self._reserve.exists():
+                raise
+            self._reserve.unlink()
+            log.warning("disk full: gave up the recorder's spill reserve to keep its rows")
+            self._write(data)
+        self.rows += sum(1 for e in entries if "insert" in e)
+        self.entries += len(entries)
+
+    def _write(self, data: bytes) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            start = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, start)  # never leave half a line behind
+                raise
+        finally:
+            os.close(fd)
+
+    def read(self) -> list[Entry]:
+        """Every entry in the file, in order; a torn or foreign line is skipped."""
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        entries = []
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and ("insert" in entry or "update" in entry):
+                entries.append(entry)
+        return entries
+
+    def clear(self) -> None:
+        """Forget the file (its rows are in the store now)."""
+        self.path.unlink(missing_ok=True)
+        self.rows = self.entries = 0
+        self.keep_reserve()

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from llmgw_desktop.engine.calls.compression import (
+    compress_text,
+    estimate_tokens,
+    expand_text,
+    optimize_text,
+)
+
+CODE = "```python\ndef f():\n    x  =  1\n\n\n\n    return x   \n```"
+
+
+def test_optimize_removes_needless_whitespace_outside_code_only() -> None:
+    text = "Please   review   this.   \n\n\n\n\nIt  matters.\n  - indented  item\n" + CODE
+    result = optimize_text(text)
+    assert result.text.startswith("Please review this.\n\nIt matters.\n  - indented item\n")
+    assert CODE in result.text
+    assert result.tokens_after <= result.tokens_before
+
+
+def test_compress_folds_repeats_and_expands_exactly() -> None:
+    text = "header\n" + "same line\n" * 10 + "tail\n" + CODE + "\nx\nx\nx\nx"
+    packed = compress_text(text)
+    assert "⟦×9⟧" in packed.text and packed.tokens_after < packed.tokens_before
+    assert CODE in packed.text
+    assert expand_text(packed.text) == text
+
+
+@given(st.lists(st.sampled_from(["a", "b", "", "```", "⟦×2⟧", "  c  "]), max_size=40))
+def test_compress_is_lossless_for_any_text(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    assert expand_text(compress_text(text).text) == text
+
+
+def test_token_estimate_is_monotonic_in_length() -> None:
+    assert estimate_tokens("") == 0
+    assert estimate_tokens("hello world") < estimate_tokens("hello world, and more words")

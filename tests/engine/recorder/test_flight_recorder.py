@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.jobs.model import FINISHED, JobState
+from llmgw_desktop.engine.jobs.store import JobStore
+from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
+from llmgw_desktop.engine.states import Ending, RecordState
+from llmgw_desktop.engine.store import Database
+from llmgw_desktop.settings import LoadedSettings
+
+CAPTURED = (
+    Path(__file__).resolve().parents[2] / "fixtures" / "cli" / "claude" / "plain_stream_json.stdout"
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(tmp_path / "r.db")
+    await database.open()
+    yield database
+    await database.close()
+
+
+async def test_each_finished_request_is_announced_even_after_a_flush(db: Database) -> None:
+    clock = Clock()
+    recorder = FlightRecorder(db, clock=clock)
+    heard: list[RequestFinished] = []
+    recorder.on_finish = heard.append
+    record = recorder.start(principal="user:a", provider="claude", caller="editor", model="m1")
+    await recorder.flush()  # the row is on disk; the event must still know who and what
+    clock.now += 2.5
+    recorder.finish(record, state="completed", input_tokens=7, cache_read_tokens=3)
+    assert len(heard) == 1
+    event = heard[0]
+    assert (event.provider, event.model, event.principal, event.caller) == (
+        "claude",
+        "m1",
+        "user:a",
+        "editor",
+    )
+    assert event.finished_at - event.started_at == 2.5
+    assert (event.input_tokens, event.cache_read_tokens, event.state) == (7, 3, "completed")
+
+
+async def test_updates_merge_before_and_after_a_flush(db: Database) -> None:
+    recorder = FlightRecorder(db)
+    early = recorder.start(principal="local", provider="claude", tool="claude_request")
+    recorder.finish(early, state="completed", input_tokens=5)
+    late = recorder.start(principal="local", provider="codex")
+    await recorder.flush()
+    recorder.finish(late, state="failed", error_code="rate_limited")
+    await recorder.flush()
+    rows = {r["id"]: r for r in await recorder.recent()}
+    assert rows[early]["state"] == "completed" and rows[early]["input_tokens"] == 5
+    assert rows[late]["state"] == "failed" and rows[late]["duration_ms"] is not None
+    assert recorder.pending == 0
+
+
+async def test_prune_by_age_and_by_row_cap(db: Database) -> None:
+    clock = Clock()
+    recorder = FlightRecorder(db, retention_days=1, max_rows=3, clock=clock)
+    recorder.start(principal="local", provider="claude")
+    clock.now += 2 * 86400
+    for _ in range(5):
+        clock.now += 1
+        recorder.start(principal="local", provider="claude")
+    await recorder.flush()
+    assert await recorder.prune() == 3  # one too old, two over the cap
+    assert len(await recorder.recent()) == 3
+
+
+async def test_caller_labels_are_sanitised(db: Database) -> None:
+    recorder = FlightRecorder(db)
+    recorder.start(principal="local", provider="claude", caller="evil\n\x00<script>client/1.0")
+    rows = await recorder.recent()
+    assert rows[0]["caller"] == "evilscriptclient/1.0"
+
+
+async def test_500_concurrent_requests_are_all_recorded(
+    loaded: LoadedSettings, tmp_path: Path
+) -> None:
+    stand_in = tmp_path / "bin" / "claude"
+    stand_in.parent.mkdir()
+    stand_in.write_text(f"#!/bin/sh\ncat > /dev/null\ncat '{CAPTURED}'\n")
+    stand_in.chmod(0o755)
+    settings = replace(
+        loaded.settings,
+        cli_path=[str(stand_in.parent)],
+        max_concurrent_jobs=32,
+        max_concurrent_per_provider=32,
+        max_queued_jobs=1000,
+    )
+    engine = Engine(settings)
+    await engine.start()
+    try:
+        meta = RequestMeta(transport="test", tool="claude_request")
+        submitted = await asyncio.gather(
+            *(
+                engine.calls.submit("claude", CallParams(prompt=f"n{n}"), "local", meta)
+                for n in range(500)
+            )
+        )
+        views = await asyncio.gather(*(engine.jobs.wait(s.job_id, "local", 120) for s in submitted))
+        records = await engine.recorder.recent(limit=1000)
+    finally:
+        await engine.stop()
+    assert all(v.state.value == "completed" for v in views)
+    assert len(records) == 500
+    assert {r["state"] for r in records} == {"completed"}
+    assert sum(r["cache_read_tokens"] for r in records) == 500 * 200
+    assert len({r["job_id"] for r in records}) == 500
+
+
+async def test_rows_an_earlier_run_left_open_are_closed_in_the_jobs_word(db: Database) -> None:
+    """After a crash: a row whose job ended takes the job's ending, any other open row is
+    interrupted; rows that had ended are left as they were."""
+    clock = Clock()
+    recorder = FlightRecorder(db, clock=clock)
+    jobs = JobStore(db)
+    for job_id, state in (("job_done", JobState.COMPLETED), ("job_cut", JobState.RUNNING)):
+        await jobs.create(
+            job_id=job_id,
+            principal="local",
+            provider="claude",
+            request={},
+            dedup_key=None,
+            correlation_id=None,
+            session_id=None,
+            now=1.0,
+        )
+        if state is JobState.COMPLETED:
+            await jobs.finish(
+                job_id,
+                state=state,
+                output="ok",
+                progress={},
+                attempts=1,
+                result={"text": "ok"},
+                error=None,
+                now=2.0,
+            )
+    done = recorder.start(principal="local", provider="claude")
+    cut = recorder.start(principal="local", provider="claude")
+    api = recorder.start(principal="local", provider="openai")
+    refused = recorder.start(principal="local", provider="claude")
+    recorder.update(done, job_id="job_done")
+    recorder.update(cut, job_id="job_cut")
+    recorder.finish(refused, state=RecordState.REFUSED, error_code="saturated")
+    await recorder.flush()  # then the gateway died: the finishes never reached the store
+
+    await jobs.interrupt_unfinished(now=clock.now)
+    restarted = FlightRecorder(db, clock=clock)
+    assert await restarted.close_interrupted(clock.now) == 3
+    rows = {r["id"]: r for r in await restarted.recent()}
+    assert (rows[done]["state"], rows[done]["finished_at"]) == ("completed", 2.0)
+    assert (rows[cut]["state"], rows[cut]["error_code"]) == ("interrupted", "interrupted")
+    assert (rows[api]["state"], rows[api]["error_code"]) == ("interrupted", "interrupted")
+    assert (rows[refused]["state"], rows[refused]["error_code"]) == ("refused", "saturated")
+    assert await restarted.close_interrupted(clock.now) == 0
+
+
+async def test_a_stop_ends_the_rows_still_open_as_interrupted(db: Database) -> None:
+    recorder = FlightRecorder(db)
+    heard: list[RequestFinished] = []
+    recorder.on_finish = heard.append
+    open_row = recorder.start(principal="local", provider="openai")
+    ended = recorder.start(principal="local", provider="openai")
+    recorder.finish(ended, state=RecordState.COMPLETED)
+    assert recorder.interrupt_open() == 1
+    await recorder.close()
+    rows = {r["id"]: r["state"] for r in await recorder.recent()}
+    assert rows == {open_row: "interrupted", ended: "completed"}
+    assert [e.state for e in heard] == ["completed", "interrupted"]
+
+
+def test_the_vocabulary_is_one_set_of_words() -> None:
+    assert {s.value for s in JobState} - {"queued", "running"} == {e.value for e in Ending}
+    assert {e.value for e in Ending} <= {s.value for s in RecordState}
+    assert {s.value for s in FINISHED} == {e.value for e in Ending}

@@ -1,0 +1,149 @@
+"""The recorder's write path under a store that refuses writes: spill, replay, back-off, bound.
+
+The store refuses for real: its file lives on a small tmpfs the test fills (the tests run as
+root here and in CI; elsewhere these tests skip), so SQLite itself answers "database or disk
+is full". Replay idempotence and the back-off need no full disk and run everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.recorder import flight_recorder as recorder_module
+from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
+from llmgw_desktop.engine.recorder.rows import apply_entries
+from llmgw_desktop.engine.recorder.spill import RecorderSpill
+from llmgw_desktop.engine.store import Database
+from tests.reliability._recfaults_support import fill, tmpfs
+
+SECRET = "sk-ant-api03-" + "A" * 40
+
+
+def _rows(path: Path) -> list[tuple[str, str, str]]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return list(conn.execute("SELECT id, state, caller FROM requests ORDER BY started_at"))
+
+
+async def test_a_full_disk_spills_redacted_rows_and_recovery_replays_them_once(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    with tmpfs(data, "8m") as mounted:
+        if not mounted:
+            pytest.skip("no tmpfs mount here (needs root)")
+        db = Database(data / "llmgw.db")
+        await db.open()
+        spill = RecorderSpill(data, reserve_bytes=1 << 20)
+        recorder = FlightRecorder(db, spill=spill)
+        await recorder.open()
+        try:
+            first = recorder.start(principal="local", provider="codex", caller="ok")
+            assert await recorder.flush()
+            filler = fill(data, "filler.bin")
+            ids = [
+                recorder.start(principal="local", provider="codex", caller=f"key={SECRET} {n}")
+                for n in range(300)
+            ]
+            recorder.finish(first, state="completed")
+            assert not await recorder.flush()
+            status = recorder.status()
+            assert status["spilled"] == 300 and status["pending"] == 0
+            assert status["dropped"] == 0 and status["last_error"]
+            assert db.health.degraded and "recorder" in (db.health.reason or "")
+            text = spill.path.read_text()
+            assert SECRET not in text  # redacted exactly as the store would have it
+            assert json.loads(text.splitlines()[0])["insert"]["id"] == ids[0]
+
+            for record_id in ids:
+                recorder.finish(record_id, state="completed")
+            filler.unlink()
+            assert await recorder.flush()
+            assert not db.health.degraded
+            assert not spill.path.exists()
+            rows = _rows(db.path)
+            assert len(rows) == len({r[0] for r in rows}) == 301
+            assert {r[1] for r in rows} == {"completed"}
+            assert not any(SECRET in r[2] for r in rows)
+        finally:
+            await db.close()
+
+
+async def test_replaying_the_same_spill_twice_gives_one_row_per_request(tmp_path: Path) -> None:
+    db = Database(tmp_path / "llmgw.db")
+    await db.open()
+    try:
+        row = {"id": "r1", "started_at": time.time(), "owner_principal": "local"}
+        row |= {"provider": "codex", "state": "started", "unknown_column": "ignored"}
+        entries = [{"insert": row}, {"update": "r1", "fields": {"state": "completed"}}]
+
+        def replay() -> None:
+            connection = db.models.database.connection()
+            with db.models.database.atomic():
+                apply_entries(connection, entries)
+
+        await db.run(replay)
+        await db.run(replay)
+        assert _rows(db.path) == [("r1", "completed", "")]
+    finally:
+        await db.close()
+
+
+async def test_failing_writes_back_off_instead_of_retrying_four_times_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(tmp_path / "never-opened.db")  # every write fails: the store is not open
+    recorder = FlightRecorder(db, max_pending=10)
+    attempts = 0
+    real_flush = recorder.flush
+
+    async def counted() -> bool:
+        nonlocal attempts
+        attempts += 1
+        return await real_flush()
+
+    monkeypatch.setattr(recorder, "flush", counted)
+    recorder.start(principal="local", provider="codex")
+    loop = asyncio.create_task(recorder.run_forever())
+    await asyncio.sleep(3.0)
+    loop.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await loop
+    # 0.25 s, then 1, 2, 4 s: four attempts in three seconds, not twelve.
+    assert attempts <= 4
+    assert recorder.status()["last_error"]
+    assert recorder.pending == 1  # kept, not lost
+    assert recorder_module.FLUSH_BACKOFF_MAX_S <= 5.0
+
+
+async def test_when_neither_store_nor_spill_takes_rows_memory_is_bounded_and_drops_counted(
+    tmp_path: Path,
+) -> None:
+    db = Database(tmp_path / "llmgw.db")
+    await db.open()
+    (tmp_path / "not-a-dir").write_text("")
+    # The spill "directory" is a file: every append fails (ENOTDIR), whoever runs the test.
+    recorder = FlightRecorder(db, max_pending=50, spill=RecorderSpill(tmp_path / "not-a-dir"))
+    try:
+        await db.run(lambda: db.models.database.execute_sql("ALTER TABLE requests RENAME TO gone"))
+        for _ in range(80):
+            recorder.start(principal="local", provider="codex")
+        assert not await recorder.flush()
+        status = recorder.status()
+        assert status == {
+            "pending": 50,
+            "spilled": 0,
+            "dropped": 30,
+            "last_error": status["last_error"],
+        }
+        assert "requests" in status["last_error"]
+        await recorder.close()  # never raises; what is left is counted
+        assert recorder.status()["dropped"] == 80 and recorder.pending == 0
+    finally:
+        await db.close()

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import peewee
+import pytest
+
+from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.models import ActiveSessionRow, JobRow, StoreMetaRow
+
+
+async def test_two_open_databases_each_write_to_their_own_file(tmp_path: Path) -> None:
+    first, second = Database(tmp_path / "a.db"), Database(tmp_path / "b.db")
+    await first.open()
+    await second.open()
+    try:
+        await first.run(lambda: first.models.StoreMeta.create(key="k", value="first"))
+        await second.run(lambda: second.models.StoreMeta.create(key="k", value="second"))
+        in_first = await first.run(lambda: first.models.StoreMeta.get_by_id("k").value)
+        in_second = await second.run(lambda: second.models.StoreMeta.get_by_id("k").value)
+    finally:
+        await second.close()
+        await first.close()
+    assert (in_first, in_second) == ("first", "second")
+
+
+async def test_bound_tables_are_the_module_level_row_types(tmp_path: Path) -> None:
+    db = Database(tmp_path / "llmgw.db")
+    await db.open()
+    try:
+        assert issubclass(db.models.Job, JobRow)
+        assert db.models.Job._meta.table_name == JobRow._meta.table_name == "jobs"
+        assert db.models.ActiveSession._meta.primary_key.field_names == (
+            ActiveSessionRow._meta.primary_key.field_names
+        )
+        row = await db.run(lambda: db.models.StoreMeta.create(key="k", value="v"))
+        assert isinstance(row, StoreMetaRow)
+    finally:
+        await db.close()
+
+
+def test_a_row_type_used_without_a_database_fails_loudly() -> None:
+    with pytest.raises(peewee.InterfaceError):
+        StoreMetaRow.select().count()
