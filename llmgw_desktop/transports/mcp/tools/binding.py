@@ -4,8 +4,8 @@ A tool is a plain async function `(engine, caller, inputs) -> CallToolResult` ov
 pydantic input model; it knows nothing of the MCP request. `bind` gives the SDK a handler whose
 signature is the input model's fields (with their `Annotated` descriptions and defaults, in
 declaration order), so the SDK derives the same input schema it derived when each field was a
-parameter of the tool function, reads the caller from the message being handled, validates
-the arguments into the model, and turns engine errors into structured tool errors.
+parameter of the tool function. The handler reads the caller of the message being handled,
+validates the arguments into the model, and turns engine errors into structured tool errors.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel
 
@@ -52,23 +52,22 @@ class ToolSpec(Generic[InputT]):
 def handler(spec: ToolSpec[Any], engine: Engine) -> Callable[..., Awaitable[CallToolResult]]:
     """The function the SDK registers for `spec`: its schema is `spec.inputs`' fields."""
 
-    async def handle(ctx: Context, **arguments: Any) -> CallToolResult:
+    # The caller comes from the context variable the caller middleware sets for this message,
+    # so the handler needs no SDK context argument.
+    async def handle(**arguments: Any) -> CallToolResult:
         inputs = spec.inputs.model_validate(arguments)
         return await spec.run(engine, current_caller(), inputs)
 
     hints = typing.get_type_hints(spec.inputs, include_extras=True)
     parameters = [
-        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Context)
-    ]
-    for name, field in spec.inputs.model_fields.items():
-        parameters.append(
-            inspect.Parameter(
-                name,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=hints[name],
-                default=inspect.Parameter.empty if field.is_required() else field.default,
-            )
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=hints[name],
+            default=inspect.Parameter.empty if field.is_required() else field.default,
         )
+        for name, field in spec.inputs.model_fields.items()
+    ]
     handle.__name__ = handle.__qualname__ = spec.schema_name or spec.name
     handle.__doc__ = spec.description or spec.run.__doc__
     handle.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

@@ -39,10 +39,10 @@ async def broken(engine: Engine, caller: Caller, inputs: EchoInput) -> CallToolR
     raise RuntimeError("secret internals")
 
 
-def test_handler_signature_is_the_context_then_the_input_fields(loaded: LoadedSettings) -> None:
+def test_handler_signature_is_the_input_models_fields(loaded: LoadedSettings) -> None:
     fn = handler(ToolSpec("echo", echo, EchoInput), Engine(loaded.settings))
     parameters = inspect.signature(fn).parameters
-    assert list(parameters) == ["ctx", "word", "times"]
+    assert list(parameters) == ["word", "times"]
     assert parameters["times"].default == 1
     assert parameters["word"].default is inspect.Parameter.empty
 
