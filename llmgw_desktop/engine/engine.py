@@ -22,7 +22,13 @@ from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.policy import plain_http_exposed
 from llmgw_desktop.engine.auth.principals import LOCAL, Principal
 from llmgw_desktop.engine.auth.service import AuthService
-from llmgw_desktop.engine.calls import ApprovalGate, CallParams, ProviderCalls, RequestMeta
+from llmgw_desktop.engine.calls import (
+    ApprovalGate,
+    CallParams,
+    CallRunner,
+    ProviderCalls,
+    RequestMeta,
+)
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import (
     EngineStarted,
@@ -33,6 +39,7 @@ from llmgw_desktop.engine.events import (
     ProviderToggled,
     StoreHealthChanged,
 )
+from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
 from llmgw_desktop.engine.gateway.setup import build_gateway
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager, JobOrigin, Submitted
 from llmgw_desktop.engine.jobs.store import JobStore
@@ -174,13 +181,16 @@ class Engine:
         self.cache = CacheState(
             self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock
         )
+        # Every front door runs calls through this one rule: wait up to the sync deadline,
+        # else answer deferred with the job id.
+        self.runner = CallRunner(self.calls, self.jobs, deadline_s=settings.sync_deadline_ms / 1000)
         self.validation = ValidationService(
-            self.calls, self.jobs, deadline_s=settings.sync_deadline_ms / 1000
+            self.runner, discovery=self.discovery, is_enabled=self.is_provider_enabled
         )
         self.auth = AuthService(settings, self.store, environ=environ, clock=clock)
         self.gateway = build_gateway(
             settings,
-            calls=self.calls,
+            runner=self.runner,
             jobs=self.jobs,
             recorder=self.recorder,
             vault=self.vault,
@@ -368,6 +378,10 @@ class Engine:
 
     def is_provider_enabled(self, provider: str) -> bool:
         return provider not in self._disabled
+
+    async def probe_provider(self, provider: str, model: str = "") -> ProbeResult:
+        """Check one gateway provider (`openai`, `claude-cli`, ...) with one tiny request."""
+        return await probe_provider(self.gateway, provider, model)
 
     @property
     def paused(self) -> bool:

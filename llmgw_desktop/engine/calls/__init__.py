@@ -6,16 +6,23 @@ conversation and directory; `remote_gate` holds remote callers to their workspac
 `approval` (reading prompts with `approval_text`) decides whether the call may go ahead;
 `token_savings` and `compression` are the opt-in prompt/answer optimisation and the prompt-cache
 bookkeeping; `resilience` is the retry policy and circuit breaker; `provider_calls` ties them
-together into the job a call becomes.
+together into the job a call becomes; `runner` is the one rule every front door runs a call by
+(wait up to a deadline, else answer with the job id).
 """
 
 from llmgw_desktop.engine.calls.approval import ApprovalGate, PendingApproval
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, checked_working_dir
 from llmgw_desktop.engine.calls.provider_calls import ProviderCalls
+from llmgw_desktop.engine.calls.runner import Call, CallRunner, Deferred, Finished, Outcome
 
 __all__ = [
     "ApprovalGate",
+    "Call",
     "CallParams",
+    "CallRunner",
+    "Deferred",
+    "Finished",
+    "Outcome",
     "PendingApproval",
     "ProviderCalls",
     "RequestMeta",

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.calls import CallParams, ProviderCalls, RequestMeta
+from llmgw_desktop.engine.calls import Call, CallParams, CallRunner, Deferred, RequestMeta
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
@@ -104,8 +104,8 @@ def _render_turn(message: Message, notices: list[str]) -> tuple[str, str]:
 class CliBridge:
     """Runs a chat request on a coding CLI through the engine and reads back its answer."""
 
-    def __init__(self, calls: ProviderCalls, jobs: JobManager, *, timeout_s: float) -> None:
-        self._calls = calls
+    def __init__(self, runner: CallRunner, jobs: JobManager, *, timeout_s: float) -> None:
+        self._runner = runner
         self._jobs = jobs
         self._timeout_s = timeout_s
 
@@ -143,8 +143,8 @@ class CliBridge:
             # An API call is never answered from another caller's earlier job.
             force_refresh=True,
         )
-        submitted = await self._calls.submit(provider, params, principal, meta)
-        return CliCall(submitted.job_id, notices)
+        started = await self._runner.start(Call(provider, params, principal, meta))
+        return CliCall(started.job_id, notices)
 
     async def complete(self, call: CliCall, principal: str, requested_model: str) -> ChatResponse:
         """Wait for the job and turn its result into an answer.
@@ -152,8 +152,11 @@ class CliBridge:
         Raises:
             EngineError: the CLI run failed (its own error, with code).
         """
-        view = await self._jobs.wait(call.job_id, principal, self._timeout_s)
-        if not view.finished:
+        outcome = await self._runner.collect(call.job_id, principal, self._timeout_s)
+        view = outcome.view
+        if isinstance(outcome, Deferred):
+            # An API client waits for its answer: past the request timeout the job is
+            # stopped, not left running for a collector that will never come.
             await self._jobs.cancel(call.job_id, principal)
             raise ProviderFailure(
                 f"the CLI did not finish within {self._timeout_s:.0f} s", code=ErrorCode.TIMEOUT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from llmgw_desktop.engine.calls import ProviderCalls
+from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.config import gateway_config
@@ -23,7 +23,7 @@ __all__ = ["build_gateway"]
 def build_gateway(
     settings: Settings,
     *,
-    calls: ProviderCalls,
+    runner: CallRunner,
     jobs: JobManager,
     recorder: FlightRecorder,
     vault: VaultKeys | None,
@@ -65,7 +65,7 @@ def build_gateway(
         keys=keys,
         upstream=upstream,
         recorder=recorder,
-        cli=CliBridge(calls, jobs, timeout_s=settings.provider_timeout_ms / 1000),
+        cli=CliBridge(runner, jobs, timeout_s=settings.provider_timeout_ms / 1000),
         cli_available=cli_available,
         directory=directory,
     )

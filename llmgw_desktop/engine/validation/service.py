@@ -1,28 +1,42 @@
 """Validation across models: the same question to several providers, read into one shape.
 
-Each reviewer is an ordinary provider call, so each is a durable job: if the answers take
-longer than the synchronous deadline, the result lists the job ids still running and the
-caller collects them later. A reviewer that failed, answered nothing, or gave no readable
-verdict is reported with its status and never counted as agreeing.
+Each reviewer is an ordinary provider call run by the `CallRunner`, so each is a durable job:
+if the answers take longer than the synchronous deadline, the result lists the job ids still
+running and the caller collects them later. A reviewer that failed, answered nothing, or gave
+no readable verdict is reported with its status and never counted as agreeing. When the caller
+names no providers, the service picks the default panel (`panel`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.calls import CallParams, ProviderCalls, RequestMeta
-from llmgw_desktop.engine.errors import EngineError, InvalidRequest
-from llmgw_desktop.engine.jobs.manager import JobManager
-from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.calls import Call, CallParams, CallRunner, Deferred, Outcome, RequestMeta
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
+from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.validation import prompts
 from llmgw_desktop.engine.validation.verdicts import Reading, read_review, read_truth
 
-__all__ = ["Reviewer", "ValidationService", "prompts", "reviewer_list", "summarize"]
+__all__ = [
+    "DEFAULT_PANEL",
+    "PANEL_SIZE",
+    "Reviewer",
+    "ValidationService",
+    "prompts",
+    "reviewer_list",
+    "summarize",
+]
 
 MAX_REVIEWERS = 8
+# The providers asked when the caller names none, in this order of preference: the first
+# PANEL_SIZE that are installed and switched on.
+DEFAULT_PANEL = ("claude", "codex", "gemini", "grok", "copilot", "opencode", "mistral")
+PANEL_SIZE = 3
 # Reviewers only read: each runs in its CLI's read-only mode (grok-cli has none).
 READ_ONLY = {"grok": "default"}
 
@@ -34,12 +48,44 @@ class Reviewer:
 
 
 class ValidationService:
-    """Fans a question out to reviewers as jobs and reads their answers."""
+    """Picks the reviewers, fans a question out to them as jobs and reads their answers."""
 
-    def __init__(self, calls: ProviderCalls, jobs: JobManager, *, deadline_s: float) -> None:
-        self._calls = calls
-        self._jobs = jobs
-        self._deadline_s = deadline_s
+    def __init__(
+        self,
+        runner: CallRunner,
+        *,
+        discovery: Discovery,
+        is_enabled: Callable[[str], bool],
+    ) -> None:
+        self._runner = runner
+        self._discovery = discovery
+        self._is_enabled = is_enabled
+
+    async def panel(
+        self, providers: list[str] | None, models: dict[str, str] | None
+    ) -> list[Reviewer]:
+        """The reviewers to ask: the providers named, else the default panel.
+
+        Raises:
+            InvalidRequest: an unknown provider is named (`param: providers`), or none is
+                named and no provider CLI is installed and switched on (`no_reviewers`).
+        """
+        if providers:
+            unknown = [p for p in providers if p not in PROVIDER_IDS]
+            if unknown:
+                raise InvalidRequest(f"unknown provider(s) {unknown}", param="providers")
+            chosen = list(providers)
+        else:
+            statuses = {s.provider: s for s in await self._discovery.statuses()}
+            chosen = [p for p in DEFAULT_PANEL if statuses[p].installed and self._is_enabled(p)][
+                :PANEL_SIZE
+            ]
+            if not chosen:
+                raise InvalidRequest(
+                    "no provider CLI is installed and switched on to ask",
+                    code=ErrorCode.NO_REVIEWERS,
+                )
+        return [Reviewer(p, (models or {}).get(p)) for p in chosen]
 
     async def review(
         self,
@@ -63,20 +109,20 @@ class ValidationService:
         keys = [(r.provider, r.model) for r in reviewers]
         if len(set(keys)) != len(keys):
             raise InvalidRequest("the same reviewer is named twice", param="providers")
-        submitted = await asyncio.gather(
-            *(self._submit(r, prompt, principal, meta, working_dir) for r in reviewers)
-        )
         results = await asyncio.gather(
-            *(
-                self._collect(r, s, principal, truth)
-                for r, s in zip(reviewers, submitted, strict=True)
-            )
+            *(self._ask(r, prompt, principal, meta, working_dir, truth) for r in reviewers)
         )
         return {"reviewers": results, "summary": summarize(results)}
 
-    async def _submit(
-        self, reviewer: Reviewer, prompt: str, principal: str, meta: RequestMeta, wd: str | None
-    ) -> str | EngineError:
+    async def _ask(
+        self,
+        reviewer: Reviewer,
+        prompt: str,
+        principal: str,
+        meta: RequestMeta,
+        wd: str | None,
+        truth: bool,
+    ) -> dict[str, Any]:
         params = CallParams(
             prompt=prompt,
             model=reviewer.model,
@@ -84,33 +130,34 @@ class ValidationService:
             permission_mode=READ_ONLY.get(reviewer.provider, "plan"),
             working_dir=wd,
         )
-        try:
-            return (await self._calls.submit(reviewer.provider, params, principal, meta)).job_id
-        except EngineError as error:
-            return error
-
-    async def _collect(
-        self, reviewer: Reviewer, submitted: str | EngineError, principal: str, truth: bool
-    ) -> dict[str, Any]:
         entry: dict[str, Any] = {"provider": reviewer.provider, "model": reviewer.model}
-        if isinstance(submitted, EngineError):
-            return entry | {"status": "failed", "error": submitted.to_dict()}
-        view = await self._jobs.wait(submitted, principal, self._deadline_s)
-        entry["jobId"] = view.id
-        if not view.finished:
-            return entry | {"status": "pending"}
-        if view.state is not JobState.COMPLETED or view.result is None:
-            return entry | {"status": "failed", "error": view.error}
-        text = str(view.result.get("text", ""))
-        reading: Reading = read_truth(text) if truth else read_review(text)
-        status = {"empty": "empty", "unknown": "unreadable"}.get(reading.verdict, "ok")
-        return entry | {
-            "status": status,
-            "model": view.result.get("model") or reviewer.model,
-            **reading.to_dict(),
-            "answer": text,
-            "costUsd": view.result.get("cost_usd"),
-        }
+        try:
+            outcome = await self._runner.run(Call(reviewer.provider, params, principal, meta))
+        except EngineError as error:
+            return entry | {"status": "failed", "error": error.to_dict()}
+        return _read(entry, reviewer, outcome, truth)
+
+
+def _read(
+    entry: dict[str, Any], reviewer: Reviewer, outcome: Outcome, truth: bool
+) -> dict[str, Any]:
+    """One reviewer's entry: pending, failed, or its answer read into a verdict."""
+    view = outcome.view
+    entry["jobId"] = view.id
+    if isinstance(outcome, Deferred):
+        return entry | {"status": "pending"}
+    if not outcome.completed or view.result is None:
+        return entry | {"status": "failed", "error": view.error}
+    text = str(view.result.get("text", ""))
+    reading: Reading = read_truth(text) if truth else read_review(text)
+    status = {"empty": "empty", "unknown": "unreadable"}.get(reading.verdict, "ok")
+    return entry | {
+        "status": status,
+        "model": view.result.get("model") or reviewer.model,
+        **reading.to_dict(),
+        "answer": text,
+        "costUsd": view.result.get("cost_usd"),
+    }
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """Tool results in one shape: JSON text plus structured content; errors carry a stable code.
 
+A finished job reads the same from every tool that shows one (`job_answer`).
+
 Engine errors become `isError` results whose JSON body holds `error.code`, `error.message`,
 `error.retryable` and any details, so an orchestrating agent can act on them; `tool_error` is
 the one place that mapping is written. A bug becomes an `internal_error` result, logged with
@@ -17,11 +19,14 @@ from typing import Any, ParamSpec
 from mcp_types import CallToolResult, TextContent
 
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.jobs.model import JobView
 
-__all__ = ["failure", "guarded", "success", "tool_error"]
+__all__ = ["INLINE_TEXT_LIMIT", "failure", "guarded", "job_answer", "success", "tool_error"]
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
+
+INLINE_TEXT_LIMIT = 100_000  # longer answers are paged with llm_job_result
 
 
 def success(data: dict[str, Any]) -> CallToolResult:
@@ -66,3 +71,44 @@ def guarded(
             )
 
     return wrapper
+
+
+def job_answer(view: JobView, *, attached: bool = False) -> dict[str, Any]:
+    """A finished job's result as tools return it (camelCase, answer text inline up to a limit)."""
+    result = view.result or {}
+    text = str(result.get("text", view.output))
+    usage = result.get("usage") or {}
+    answer: dict[str, Any] = {
+        "jobId": view.id,
+        "provider": view.provider,
+        "state": view.state.value,
+        "text": text[:INLINE_TEXT_LIMIT],
+        "sessionId": result.get("gateway_session_id") or view.session_id,
+        "providerSessionId": result.get("session_id"),
+        "model": result.get("model"),
+        "stopReason": result.get("stop_reason"),
+        "usage": {
+            "inputTokens": usage.get("input_tokens", 0),
+            "outputTokens": usage.get("output_tokens", 0),
+            "cacheReadTokens": usage.get("cache_read_tokens", 0),
+            "cacheWriteTokens": usage.get("cache_write_tokens", 0),
+            "reasoningTokens": usage.get("reasoning_tokens", 0),
+            "totalInputTokens": usage.get("total_input_tokens", 0),
+        },
+        "costUsd": result.get("cost_usd"),
+        "costSource": result.get("cost_source"),
+        "durationMs": round(float(result.get("duration_s", 0.0)) * 1000),
+        "attempts": view.attempts,
+        "warnings": result.get("warnings", []),
+        "workingDir": result.get("working_dir"),
+        "attached": attached,
+    }
+    if "optimization" in result:
+        answer["optimization"] = result["optimization"]
+    if len(text) > INLINE_TEXT_LIMIT:
+        answer["truncated"] = True
+        answer["totalChars"] = len(text)
+        answer["hint"] = "the answer is longer: page through it with llm_job_result"
+    if view.correlation_id:
+        answer["correlationId"] = view.correlation_id
+    return answer

@@ -10,13 +10,7 @@ from llmgw_desktop.transports.mcp.access import access_middleware
 from llmgw_desktop.transports.mcp.caller import caller_middleware
 from llmgw_desktop.transports.mcp.prompts import register_prompts
 from llmgw_desktop.transports.mcp.resources import register_resources
-from llmgw_desktop.transports.mcp.tools_jobs import register_job_tools
-from llmgw_desktop.transports.mcp.tools_ops import register_ops_tools
-from llmgw_desktop.transports.mcp.tools_providers import register_provider_tools
-from llmgw_desktop.transports.mcp.tools_sessions import register_session_tools
-from llmgw_desktop.transports.mcp.tools_validation import register_validation_tools
-from llmgw_desktop.transports.mcp.tools_vault import register_vault_tools
-from llmgw_desktop.transports.mcp.tools_workspaces import register_workspace_tools
+from llmgw_desktop.transports.mcp.tools.registration import register_tools
 
 __all__ = ["build_mcp_server"]
 
@@ -41,13 +35,7 @@ def build_mcp_server(engine: Engine) -> MCPServer:
         middleware=[caller_middleware, access_middleware],
         log_level="WARNING",
     )
-    register_provider_tools(server, engine)
-    register_job_tools(server, engine)
-    register_session_tools(server, engine)
-    register_ops_tools(server, engine)
-    register_validation_tools(server, engine)
-    register_vault_tools(server, engine)
-    register_workspace_tools(server, engine)
+    register_tools(server, engine)
     register_resources(server, engine)
     register_prompts(server)
     return server

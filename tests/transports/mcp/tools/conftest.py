@@ -1,0 +1,68 @@
+"""Each tool through the SDK's in-memory client session: a real engine on a temp data dir,
+its MCP server reached without the HTTP server (`async with connect(engine) as client`). The
+one CLI that runs is the Mistral Vibe stand-in (tests/fakes/bin/vibe), answering through the
+scripted upstream: it starts in a fraction of a second, so these tests stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.transports.mcp.server import build_mcp_server
+from tests.contract.conftest import engine_settings
+from tests.fakes.upstream import ScriptedUpstream
+from tests.transports.mcp.conftest import structured
+
+FAKE_BIN = Path(__file__).resolve().parents[3] / "fakes" / "bin"
+
+
+async def start_engine(loaded: LoadedSettings, **overrides: Any) -> Engine:
+    """A started engine that finds only the Vibe stand-in."""
+    engine = Engine(engine_settings(loaded, cli_path=[str(FAKE_BIN)], **overrides))
+    await engine.start()
+    return engine
+
+
+@pytest.fixture
+def vibe(
+    offline: Path, upstream: ScriptedUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The environment the Vibe stand-in reads (its home, the upstream, the Python to run)."""
+    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
+    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
+    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+
+
+@pytest.fixture
+async def engine(loaded: LoadedSettings, vibe: None) -> AsyncIterator[Engine]:
+    started = await start_engine(loaded)
+    yield started
+    await started.stop()
+
+
+def connect(engine: Engine) -> Client:
+    """An in-memory client of `engine`'s MCP server; enter it in the test's own task (the
+    SDK's task group cannot be entered in a fixture and left in the test)."""
+    return Client(build_mcp_server(engine))
+
+
+async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A tool's structured body; fails the test when the tool answered an error."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result
+    return structured(result)
+
+
+async def call_error(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The structured error of a tool call that must fail."""
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, result
+    return structured(result)["error"]
