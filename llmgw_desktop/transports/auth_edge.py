@@ -20,12 +20,17 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from llmgw_desktop.engine.auth.access import AccessDenied, refusal
-from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.auth.service import AuthService
-from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
-from llmgw_desktop.engine.gateway.registry import DIALECTS
-from llmgw_desktop.engine.refusals import RefusalCounter, path_group
+from llmgw_desktop.engine.api import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    DIALECTS,
+    AccessDenied,
+    AuthService,
+    Principal,
+    RefusalCounter,
+    path_group,
+    refusal,
+)
 from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, error_response
 from llmgw_desktop.transports.route_access import capability_of_route, route_of

@@ -28,9 +28,13 @@ from typing import cast
 
 from aiohttp import web
 
-from llmgw_desktop.engine.auth.client_address import address_key
-from llmgw_desktop.engine.auth.peer_owner import PeerOwner, lookup_peer_owner, quick_peer_owner
-from llmgw_desktop.engine.refusals import RefusalCounter
+from llmgw_desktop.engine.api import (
+    PeerOwner,
+    RefusalCounter,
+    address_key,
+    lookup_peer_owner,
+    quick_peer_owner,
+)
 
 __all__ = ["ConnectionGuard", "ConnectionLimits", "OpenConnection"]
 

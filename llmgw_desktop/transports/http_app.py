@@ -17,13 +17,18 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from llmgw_desktop.engine.auth.access import Capability, require
-from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
-from llmgw_desktop.engine.auth.service import INSTANCE_TOKEN_HEADER
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest
-from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
-from llmgw_desktop.engine.gateway.tracing import client_status, error_headers
+from llmgw_desktop.engine.api import (
+    DIALECT_OPENAI_CHAT,
+    INSTANCE_TOKEN_HEADER,
+    LOCAL_CALLER,
+    Capability,
+    Engine,
+    GatewayError,
+    InvalidRequest,
+    client_status,
+    error_headers,
+    require,
+)
 from llmgw_desktop.transports.auth_edge import (
     add_cors_headers,
     auth_middlewares,

@@ -14,22 +14,24 @@ from typing import Any
 
 from aiohttp import web
 
-from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
-from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed, TokenCount
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.api import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
-)
-from llmgw_desktop.engine.gateway.passthrough import forwardable_headers
-from llmgw_desktop.engine.gateway.registry import DIALECTS
-from llmgw_desktop.engine.gateway.sse import SseParser
-from llmgw_desktop.engine.gateway.tracing import (
+    DIALECTS,
+    CallerInfo,
+    Completed,
+    Engine,
+    GatewayError,
+    InvalidRequest,
+    NotFound,
+    SseParser,
+    TokenCount,
     client_status,
     error_headers,
+    forwardable_headers,
+    jsonio,
     retry_after_seconds,
     with_retry_info,
 )
@@ -224,7 +226,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
 
     async def list_models(request: web.Request) -> web.Response:
         project = request.headers.get("X-Project") or None
-        rows = await engine.gateway.directory.models(project)
+        rows = await engine.providers.models(project)
         if "anthropic-version" in request.headers:
             data = [
                 {"id": r["id"], "type": "model", "display_name": r["id"], "created_at": _EPOCH}
@@ -242,7 +244,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
 
     async def get_model(request: web.Request) -> web.Response:
         wanted = request.match_info["model"]
-        for row in await engine.gateway.directory.models(request.headers.get("X-Project")):
+        for row in await engine.providers.models(request.headers.get("X-Project")):
             if row["id"] == wanted:
                 return json_body(row)
         return dialect_error(
@@ -251,7 +253,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
         )
 
     async def gemini_models(request: web.Request) -> web.Response:
-        rows = await engine.gateway.directory.models(request.headers.get("X-Project"))
+        rows = await engine.providers.models(request.headers.get("X-Project"))
         return json_body(
             {
                 "models": [

@@ -15,7 +15,7 @@ from typing import Any, ParamSpec
 
 from mcp_types import CallToolResult, TextContent
 
-from llmgw_desktop.engine.errors import GatewayError
+from llmgw_desktop.engine.api import GatewayError
 
 __all__ = ["failure", "guarded", "success"]
 

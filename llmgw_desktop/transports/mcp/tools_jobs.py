@@ -8,9 +8,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest, NotFound
-from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.api import Engine, InvalidRequest, JobState, NotFound
 from llmgw_desktop.transports.mcp.caller import caller_of
 from llmgw_desktop.transports.mcp.results import failure, guarded, success
 from llmgw_desktop.transports.mcp.tools_providers import job_answer

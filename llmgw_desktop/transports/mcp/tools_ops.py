@@ -9,9 +9,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.api import PROVIDER_IDS, Engine, InvalidRequest
 from llmgw_desktop.transports.mcp.caller import caller_of
 from llmgw_desktop.transports.mcp.results import guarded, success
 
@@ -36,7 +34,7 @@ def register_ops_tools(server: MCPServer, engine: Engine) -> None:
         """Models each CLI takes: listed by the CLI where it can, else its known aliases."""
         _check(provider)
         wanted = [provider] if provider else list(PROVIDER_IDS)
-        lists = await asyncio.gather(*(engine.discovery.models(p) for p in wanted))
+        lists = await asyncio.gather(*(engine.providers.cli_models(p) for p in wanted))
         return success({"models": dict(zip(wanted, lists, strict=True))})
 
     @guarded
@@ -45,7 +43,7 @@ def register_ops_tools(server: MCPServer, engine: Engine) -> None:
         refresh: Annotated[bool, Field(description="Check again instead of the cache.")] = False,
     ) -> CallToolResult:
         """Which CLIs are installed, where, and their versions (checked in parallel)."""
-        statuses = await engine.discovery.statuses(refresh=refresh)
+        statuses = await engine.providers.cli_statuses(refresh=refresh)
         return success({"clis": [s.to_dict() for s in statuses]})
 
     @guarded
@@ -60,7 +58,7 @@ def register_ops_tools(server: MCPServer, engine: Engine) -> None:
         only: the local user or the holder of the gateway's bearer token)."""
         _check(provider)
         principal = caller_of(ctx).as_principal
-        outcome = await engine.discovery.upgrade(principal, provider, dry_run=dryRun)
+        outcome = await engine.providers.upgrade_cli(principal, provider, dry_run=dryRun)
         return success(outcome.to_dict())
 
     @guarded

@@ -8,10 +8,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from llmgw_desktop.engine.call_params import checked_working_dir
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.api import Engine, InvalidRequest, checked_working_dir, provider_info
 from llmgw_desktop.transports.mcp.caller import caller_of
 from llmgw_desktop.transports.mcp.results import guarded, success
 

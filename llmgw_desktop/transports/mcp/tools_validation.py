@@ -9,15 +9,19 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from llmgw_desktop.engine.call_params import CallParams, RequestMeta
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
-from llmgw_desktop.engine.validation import prompts
-from llmgw_desktop.engine.validation.compare import Answer, compare_answers
-from llmgw_desktop.engine.validation.service import Reviewer
-from llmgw_desktop.engine.validation.verdicts import read_review
+from llmgw_desktop.engine.api import (
+    PROVIDER_IDS,
+    Answer,
+    CallParams,
+    Engine,
+    InvalidRequest,
+    JobState,
+    RequestMeta,
+    Reviewer,
+    compare_answers,
+    prompts,
+    read_review,
+)
 from llmgw_desktop.transports.mcp.caller import caller_of
 from llmgw_desktop.transports.mcp.results import failure, guarded, success
 from llmgw_desktop.transports.mcp.tools_providers import job_answer
@@ -50,9 +54,9 @@ def register_validation_tools(server: MCPServer, engine: Engine) -> None:
                 raise InvalidRequest(f"unknown provider(s) {unknown}", param="providers")
             chosen = list(providers)
         else:
-            statuses = {s.provider: s for s in await engine.discovery.statuses()}
+            statuses = {s.provider: s for s in await engine.providers.cli_statuses()}
             chosen = [
-                p for p in DEFAULT_PANEL if statuses[p].installed and engine.is_provider_enabled(p)
+                p for p in DEFAULT_PANEL if statuses[p].installed and engine.providers.is_enabled(p)
             ][:PANEL_SIZE]
             if not chosen:
                 raise InvalidRequest(

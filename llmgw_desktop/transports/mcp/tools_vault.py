@@ -12,8 +12,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME, GLOBAL_PROJECT
+from llmgw_desktop.engine.api import DEFAULT_KEY_NAME, GLOBAL_PROJECT, Engine
 from llmgw_desktop.transports.mcp.caller import caller_of
 from llmgw_desktop.transports.mcp.results import guarded, success
 

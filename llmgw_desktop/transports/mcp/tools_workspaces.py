@@ -14,7 +14,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.api import Engine
 from llmgw_desktop.transports.mcp.caller import caller_of
 from llmgw_desktop.transports.mcp.results import guarded, success
 
