@@ -13,8 +13,7 @@ import sys
 from typing import Any
 
 from llmgw_desktop.cli import EXIT_PORT_IN_USE, port_in_use_message
-from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingConsent
-from llmgw_desktop.engine.calls import ApprovalGate, PendingApproval
+from llmgw_desktop.engine.api import ApprovalGate, ConsentQueue, PendingApproval, PendingConsent
 from llmgw_desktop.headless import install_stop_signals
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.logging_setup import LOG_FILE_NAME

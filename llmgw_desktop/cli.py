@@ -23,9 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop import __version__, paths
-from llmgw_desktop.engine.auth.hashing import hash_password
-from llmgw_desktop.engine.auth.policy import startup_problems, startup_warnings
-from llmgw_desktop.engine.store import StoreError
+from llmgw_desktop.engine.api import StoreError, hash_password, startup_problems, startup_warnings
 from llmgw_desktop.instance import InstanceLock, hand_off_to_running_instance
 from llmgw_desktop.logging_setup import configure_logging
 from llmgw_desktop.settings import (

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from llmgw_desktop.config_file import ConfigFileWriter
-from llmgw_desktop.engine.auth.policy import startup_warnings
-from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.api import Engine, startup_warnings
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings, Settings
 from llmgw_desktop.transports.connections import ConnectionGuard, ConnectionLimits
@@ -40,16 +39,19 @@ class GatewayRuntime:
         self.settings = loaded.settings
         self.mode = mode
         self._lock = lock
-        self.engine = Engine(self.settings, settings_writer=ConfigFileWriter(loaded.config_file))
         # The instance token (in the 0600 instance.json) proves the local user to the HTTP
         # door even when authentication is on: the stdio relay and a second launch use it.
-        self.engine.auth.instance_token = lock.token
+        self.engine = Engine(
+            self.settings,
+            settings_writer=ConfigFileWriter(loaded.config_file),
+            instance_token=lock.token,
+        )
         self.connections = ConnectionGuard(
             ConnectionLimits(
                 header_timeout_s=self.settings.http_header_timeout_ms / 1000,
                 body_timeout_s=self.settings.http_body_timeout_ms / 1000,
                 max_per_address=self.settings.http_max_connections_per_address,
-                exempt=self.engine.auth.trusted_proxies.trusts,
+                exempt=self.engine.auth.is_trusted_proxy,
             ),
             refusals=self.engine.refusals,
         )
@@ -103,13 +105,12 @@ class GatewayRuntime:
             await self.engine.stop()
             raise
         port = self.http.port
-        self.engine.own_origins.update({f"127.0.0.1:{port}", f"[::1]:{port}", f"::1:{port}"})
-        if self.engine.auth.oauth is not None:
-            self.engine.auth.oauth.set_issuer(
-                self.settings.http_public_url or self.base_url,
-                resource_bases=resource_bases(self.settings, port),
-                mcp_path=self.settings.http_path,
-            )
+        self.engine.listening_on(port)
+        self.engine.auth.set_issuer(
+            self.settings.http_public_url or self.base_url,
+            resource_bases=resource_bases(self.settings, port),
+            mcp_path=self.settings.http_path,
+        )
         self._lock.publish(self.base_url, self.mode)
         for warning in startup_warnings(self.settings):
             log.warning("%s", warning)

@@ -17,8 +17,7 @@ import sys
 import time
 
 from llmgw_desktop.config_file import ConfigFileWriter
-from llmgw_desktop.engine.auth.policy import startup_problems
-from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.api import Engine, startup_problems
 from llmgw_desktop.gc_tuning import tune_for_serving
 from llmgw_desktop.headless import install_stop_signals
 from llmgw_desktop.instance import INFO_FILE, InstanceLock

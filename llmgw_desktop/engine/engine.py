@@ -7,48 +7,35 @@ switches. It never imports Qt; the desktop shell observes it through `events`.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import enum
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from llmgw_desktop import __version__
-from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.policy import plain_http_exposed
-from llmgw_desktop.engine.auth.principals import LOCAL, Principal
+from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.auth.service import AuthService
-from llmgw_desktop.engine.calls import (
-    ApprovalGate,
-    CallParams,
-    CallRunner,
-    ProviderCalls,
-    RequestMeta,
-)
-from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderUnavailable
+from llmgw_desktop.engine.calls import ApprovalGate, CallRunner, ProviderCalls
 from llmgw_desktop.engine.events import (
     EngineStarted,
     EngineStopped,
     EventBus,
-    Notice,
-    PauseChanged,
-    ProviderToggled,
     StoreHealthChanged,
 )
-from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
 from llmgw_desktop.engine.gateway.setup import build_gateway
-from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager, JobOrigin, Submitted
+from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
+from llmgw_desktop.engine.jobs.retry import JobRetry
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.metrics import LiveMetrics, rebuild_metrics
-from llmgw_desktop.engine.providers.base import PromptParts
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
+from llmgw_desktop.engine.providers.service import ProvidersService
+from llmgw_desktop.engine.providers.switches import ProviderSwitches
 from llmgw_desktop.engine.recorder import (
     CacheState,
     FlightRecorder,
@@ -57,15 +44,16 @@ from llmgw_desktop.engine.recorder import (
     RefusalCounter,
 )
 from llmgw_desktop.engine.sessions import SessionStore
+from llmgw_desktop.engine.settings_saver import SettingsSaver, SettingsWriter
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.health import check_store
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
-from llmgw_desktop.engine.workspaces import Workspace, WorkspaceRegistry
+from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 from llmgw_desktop.settings import Settings
 
-__all__ = ["LOCAL_PRINCIPAL", "Engine", "EngineState", "ProviderState", "SettingsWriter"]
+__all__ = ["LOCAL_PRINCIPAL", "Engine", "EngineState"]
 
 log = logging.getLogger(__name__)
 
@@ -84,35 +72,36 @@ class EngineState(enum.Enum):
     STOPPING = "stopping"
 
 
-class SettingsWriter(Protocol):
-    """Persists one setting (blocking); the engine calls it off the loop."""
-
-    def update(self, key: str, value: Any) -> None: ...
-
-
-@dataclass(frozen=True)
-class ProviderState:
-    id: str
-    display_name: str
-    enabled: bool
-
-
 class Engine:
-    """Starts and stops the gateway's core and answers the questions the front doors ask."""
+    """Starts and stops the gateway's core and holds its services: the composition root.
+
+    Every part is built here, once, and handed what it needs through its constructor; the
+    front doors and the desk reach the parts only through the services named in `engine/api.py`.
+    """
 
     def __init__(
         self,
         settings: Settings,
         *,
         settings_writer: SettingsWriter | None = None,
+        instance_token: str = "",
         clock: Callable[[], float] = time.time,
         environ: Mapping[str, str] | None = None,
         vault_key_sources: Sequence[KeySource] | None = None,
     ) -> None:
+        """`instance_token` is this instance's (from `instance.json`): it proves the local
+        user to the HTTP door; `settings_writer` saves what the desk changes to `config.toml`
+        (None: nothing is saved)."""
         self.settings = settings
+        environ = os.environ if environ is None else environ
+        self._clock = clock
         self.events = EventBus()
         self.tasks = TaskSupervisor()
-        self.store = Database(settings.database_file)
+        self.store = Database(
+            settings.database_file,
+            on_health_change=lambda reason: self.events.publish(StoreHealthChanged(reason)),
+        )
+        self.settings_saver = SettingsSaver(settings_writer)
         self.jobs = JobManager(
             JobStore(self.store),
             tasks=self.tasks,
@@ -133,10 +122,9 @@ class Engine:
             max_rows=settings.recorder_max_rows,
             max_pending=settings.recorder_max_pending,
             spill=RecorderSpill(settings.data_path),
+            on_finish=self.events.publish,
             clock=clock,
         )
-        self.store.health.on_change = lambda reason: self.events.publish(StoreHealthChanged(reason))
-        self.recorder.on_finish = self.events.publish
         # The edge's own refusals (bad credentials, rate limits ...): counted, not recorded.
         self.refusals = RefusalCounter(
             self.store, retention_days=settings.recorder_retention_days, clock=clock
@@ -152,9 +140,16 @@ class Engine:
         self.discovery = Discovery(
             search_path=settings.cli_path, cache_s=settings.version_cache_ms / 1000
         )
+        self.switches = ProviderSwitches(
+            settings.disabled_providers,
+            discovery=self.discovery,
+            events=self.events,
+            saver=self.settings_saver,
+            tasks=self.tasks,
+            saving=lambda: self.state is EngineState.RUNNING,
+        )
         # Ties every CLI's process group to this gateway's life (it dies if the gateway does).
         self.lifeline = Lifeline(stop_grace_s=settings.stop_grace_ms / 1000)
-        environ = os.environ if environ is None else environ
         self.vault = Vault(
             self.store,
             default_key_sources(settings.data_path, environ)
@@ -168,7 +163,7 @@ class Engine:
             sessions=self.sessions,
             discovery=self.discovery,
             events=self.events,
-            ensure_available=self.ensure_provider_available,
+            ensure_available=self.switches.ensure_available,
             conversations_dir=settings.data_path / "conversations",
             gate=self.approvals,
             recorder=self.recorder,
@@ -177,38 +172,46 @@ class Engine:
             workspaces=self.workspaces,
             lifeline=self.lifeline,
         )
-        self.jobs.set_resubmitter(self._call_again)
-        self.cache = CacheState(
-            self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock
-        )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
         # else answer deferred with the job id.
         self.runner = CallRunner(self.calls, self.jobs, deadline_s=settings.sync_deadline_ms / 1000)
-        self.validation = ValidationService(
-            self.runner, discovery=self.discovery, is_enabled=self.is_provider_enabled
+        self.job_retry = JobRetry(jobs=self.jobs, calls=self.calls, workspaces=self.workspaces)
+        self.cache = CacheState(
+            self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock
         )
-        self.auth = AuthService(settings, self.store, environ=environ, clock=clock)
+        self.validation = ValidationService(
+            self.runner, discovery=self.discovery, is_enabled=self.switches.is_enabled
+        )
+        self.auth = AuthService(
+            settings, self.store, environ=environ, instance_token=instance_token, clock=clock
+        )
+        # host:port pairs this gateway listens on (filled by `listening_on` once bound), so a
+        # base URL pointing back at us is never used as an upstream. A live set: the gateway's
+        # key chain reads it at each use.
+        self._own_origins: set[str] = set()
         self.gateway = build_gateway(
             settings,
             runner=self.runner,
             jobs=self.jobs,
             recorder=self.recorder,
             vault=self.vault,
-            cli_available=self.cli_unavailable,
+            cli_available=self.switches.unavailable_reason,
             environ=environ,
-            own_origins=lambda: set(self.own_origins),
+            own_origins=self._own_origins,
         )
-        # host:port pairs this gateway listens on (set by the runtime once bound), so a base
-        # URL pointing back at us is never used as an upstream.
-        self.own_origins: set[str] = set()
-        self._settings_writer = settings_writer
-        self._save_lock = asyncio.Lock()
-        self._clock = clock
-        self._disabled: set[str] = set(settings.disabled_providers)
-        self._paused = False
+        self.providers = ProvidersService(
+            switches=self.switches,
+            discovery=self.discovery,
+            calls=self.calls,
+            gateway=self.gateway,
+        )
         self.state = EngineState.STOPPED
         self.started_at: float | None = None
         self._check_stop = threading.Event()
+
+    def listening_on(self, port: int) -> None:
+        """Note the loopback port the front door bound, so no upstream is ever pointed at it."""
+        self._own_origins.update({f"127.0.0.1:{port}", f"[::1]:{port}", f"::1:{port}"})
 
     async def start(self) -> None:
         """Open the store and begin serving.
@@ -305,10 +308,15 @@ class Engine:
     def uptime_seconds(self) -> float:
         return 0.0 if self.started_at is None else max(0.0, self._clock() - self.started_at)
 
+    @property
+    def store_problem(self) -> str | None:
+        """Why the store is degraded (damaged file, full disk ...), or None when all is well."""
+        return self.store.health.reason
+
     def health(self) -> dict[str, Any]:
         """Liveness facts safe to show anyone on this machine: no secrets, no paths."""
         status = "ok" if self.state is EngineState.RUNNING else self.state.value
-        store_problem = self.store.health.reason
+        store_problem = self.store_problem
         if status == "ok" and store_problem is not None:
             status = "degraded"
         return {
@@ -316,7 +324,7 @@ class Engine:
             "status": status,
             "version": __version__,
             "uptime_seconds": round(self.uptime_seconds, 3),
-            "paused": self._paused,
+            "paused": self.switches.paused,
             "vault": self.vault.status()["state"],
             # Reachable from the network without TLS in front: tokens travel in clear.
             "plain_http": plain_http_exposed(self.settings),
@@ -366,207 +374,6 @@ class Engine:
             "engine": self.health(),
             "jobs": self.jobs.health(),
             "breakers": self.calls.breaker_states(),
-            "providers": {p.id: p.enabled for p in self.provider_states()},
+            "providers": {p.id: p.enabled for p in self.switches.states()},
             "backgroundTasks": len(self.tasks.running),
         }
-
-    # -- provider switches -----------------------------------------------------------------
-
-    def provider_states(self) -> list[ProviderState]:
-        """Every known provider with whether the user has it switched on."""
-        return [ProviderState(p.id, p.display_name, p.id not in self._disabled) for p in PROVIDERS]
-
-    def is_provider_enabled(self, provider: str) -> bool:
-        return provider not in self._disabled
-
-    async def probe_provider(self, provider: str, model: str = "") -> ProbeResult:
-        """Check one gateway provider (`openai`, `claude-cli`, ...) with one tiny request."""
-        return await probe_provider(self.gateway, provider, model)
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    def set_provider_enabled(self, principal: Principal, provider: str, enabled: bool) -> None:
-        """Switch one provider on or off and remember the choice in `config.toml`.
-
-        Raises:
-            AccessDenied: `principal` is not the operator (code `operator_only`).
-            InvalidRequest: `provider` is not a known provider id.
-        """
-        require(principal, Capability.PROVIDER_SWITCHES)
-        if provider not in PROVIDER_IDS:
-            raise InvalidRequest(
-                f"unknown provider {provider!r}; known: {', '.join(PROVIDER_IDS)}",
-                code=ErrorCode.UNKNOWN_PROVIDER,
-            )
-        if (provider not in self._disabled) == enabled:
-            return
-        if enabled:
-            self._disabled.discard(provider)
-        else:
-            self._disabled.add(provider)
-        log.info("provider %s switched %s", provider, "on" if enabled else "off")
-        self.events.publish(ProviderToggled(provider, enabled))
-        self._save_disabled_providers()
-
-    def set_paused(self, principal: Principal, paused: bool) -> None:
-        """Pause or resume every provider at once, keeping each provider's own switch.
-
-        Pausing lasts until resumed or the app quits; it is not written to the config.
-
-        Raises:
-            AccessDenied: `principal` is not the operator (code `operator_only`).
-        """
-        require(principal, Capability.PROVIDER_SWITCHES)
-        if paused == self._paused:
-            return
-        self._paused = paused
-        log.info("all providers %s", "paused" if paused else "resumed")
-        self.events.publish(PauseChanged(paused))
-
-    def ensure_provider_available(self, provider: str) -> None:
-        """Check the user lets `provider` run now; every provider call starts here.
-
-        Raises:
-            InvalidRequest: `provider` is not a known provider id.
-            ProviderUnavailable: the provider is switched off (`provider_disabled`) or the
-                gateway is paused (`gateway_paused`).
-        """
-        if provider not in PROVIDER_IDS:
-            raise InvalidRequest(f"unknown provider {provider!r}", code=ErrorCode.UNKNOWN_PROVIDER)
-        if self._paused:
-            raise ProviderUnavailable(
-                "all providers are paused; resume them from the tray or the window menu",
-                code=ErrorCode.GATEWAY_PAUSED,
-                provider=provider,
-            )
-        if provider in self._disabled:
-            raise ProviderUnavailable(
-                f"provider {provider!r} is switched off; switch it on from the tray or the "
-                "window menu (or remove it from providers.disabled in config.toml)",
-                code=ErrorCode.PROVIDER_DISABLED,
-                provider=provider,
-            )
-
-    async def cli_unavailable(self, provider: str) -> EngineError | None:
-        """Why `provider`'s CLI cannot run now (off, paused, not installed), or None."""
-        try:
-            self.ensure_provider_available(provider)
-        except EngineError as exc:
-            return exc
-        if await self.discovery.locate(provider) is None:
-            info = next(p for p in PROVIDERS if p.id == provider)
-            return ProviderUnavailable(
-                f"{info.display_name} is not installed; install it with: {info.install_command}",
-                code=ErrorCode.NOT_INSTALLED,
-                provider=provider,
-            )
-        return None
-
-    @property
-    def can_save_settings(self) -> bool:
-        """Whether `save_setting` has a settings file to write to."""
-        return self._settings_writer is not None
-
-    async def save_setting(self, principal: Principal, key: str, value: Any) -> None:
-        """Write one already-checked setting to the settings file (the dashboard's Settings
-        page); the running engine keeps its value until the next start. Shares the provider
-        switches' lock, so two writes never interleave their read-modify-write of the file.
-
-        Raises:
-            AccessDenied: `principal` is not the operator (code `operator_only`).
-            RuntimeError: this engine was built without a settings file.
-            OSError: the file cannot be read or written.
-        """
-        require(principal, Capability.SETTINGS)
-        writer = self._settings_writer
-        if writer is None:
-            raise RuntimeError("this gateway was started without a settings file to save to")
-        async with self._save_lock:
-            await asyncio.to_thread(writer.update, key, value)
-        log.info("saved setting %s to the settings file", key)
-
-    async def _call_again(self, origin: JobOrigin) -> Submitted:
-        """Submit a stored job's provider call as a new call: the desk's Retry (approval,
-        recorder and job as for any call, as the job's own principal).
-
-        Raises:
-            InvalidRequest: the stored request is not a provider call's, or a remote caller's
-                directory is no longer one of its workspaces (code `not_rebuildable`).
-            EngineError: whatever submitting the call raises.
-        """
-        params = _params_from_request(origin.request, origin.correlation_id)
-        if params.working_dir is not None and origin.principal != LOCAL:
-            # A remote call names a workspace, never a directory: find the one it ran in.
-            visible = await self.workspaces.visible(origin.principal)
-            name = await asyncio.to_thread(_workspace_at, visible, params.working_dir)
-            if name is None:
-                raise InvalidRequest(
-                    f"job {origin.job_id} ran in a directory that is no longer one of "
-                    f"{origin.principal}'s workspaces",
-                    code=ErrorCode.NOT_REBUILDABLE,
-                )
-            params = dataclasses.replace(params, working_dir=None, workspace=name)
-        meta = RequestMeta(transport="desktop", tool="retry", caller=origin.caller)
-        return await self.calls.submit(origin.provider, params, origin.principal, meta)
-
-    def _save_disabled_providers(self) -> None:
-        if self._settings_writer is None or self.state is not EngineState.RUNNING:
-            return
-        self.tasks.spawn(self._write_disabled_providers(), name="save-provider-switches")
-
-    async def _write_disabled_providers(self) -> None:
-        writer = self._settings_writer
-        assert writer is not None
-        # The lock keeps writes in order; each writes the latest state, so the last one wins.
-        async with self._save_lock:
-            value = [p for p in PROVIDER_IDS if p in self._disabled]
-            try:
-                await asyncio.to_thread(writer.update, "providers.disabled", value)
-            except Exception as exc:
-                log.exception("could not save the provider switches")
-                self.events.publish(
-                    Notice("warning", f"Could not save the provider switches: {exc}")
-                )
-
-
-def _params_from_request(request: Mapping[str, Any], correlation_id: str | None) -> CallParams:
-    """A provider call's parameters from its job's stored arguments (`CallParams.canonical`).
-
-    Raises:
-        InvalidRequest: the arguments are not a provider call's (code `not_rebuildable`).
-    """
-    try:
-        parts = request["promptParts"]
-        return CallParams(
-            prompt=request["prompt"],
-            prompt_parts=None if parts is None else PromptParts(**parts),
-            model=request["model"],
-            session_id=request["sessionId"],
-            resume_latest=bool(request["resumeLatest"]),
-            create_new_session=bool(request["createNewSession"]),
-            fork=bool(request["fork"]),
-            permission_mode=request["permissionMode"],
-            allowed_tools=tuple(request["allowedTools"]),
-            disallowed_tools=tuple(request["disallowedTools"]),
-            working_dir=request["workingDir"],
-            timeout_ms=request["timeoutMs"],
-            idle_timeout_ms=request["idleTimeoutMs"],
-            # A retry runs anew, even where an identical call has since succeeded.
-            force_refresh=True,
-            correlation_id=correlation_id,
-        )
-    except (KeyError, TypeError) as exc:
-        raise InvalidRequest(
-            f"the stored request is not a provider call the gateway can rebuild ({exc!r})",
-            code=ErrorCode.NOT_REBUILDABLE,
-        ) from exc
-
-
-def _workspace_at(workspaces: Sequence[Workspace], directory: str) -> str | None:
-    """The name of the workspace whose (resolved) path is `directory`. Touches the disk."""
-    for workspace in workspaces:
-        if os.path.realpath(workspace.path) == directory:
-            return workspace.name
-    return None

@@ -20,12 +20,18 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from llmgw_desktop.engine.auth.access import AccessDenied, refusal
-from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.auth.service import AuthService
-from llmgw_desktop.engine.errors import EngineError, ErrorCode
-from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
-from llmgw_desktop.engine.recorder import RefusalCounter, path_group
+from llmgw_desktop.engine.api import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    AccessDenied,
+    AuthService,
+    EngineError,
+    ErrorCode,
+    Principal,
+    RefusalCounter,
+    path_group,
+    refusal,
+)
 from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_envelope
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, EdgeRefusal, error_response

@@ -28,10 +28,14 @@ from typing import cast
 
 from aiohttp import web
 
-from llmgw_desktop.engine.auth.client_address import address_key
-from llmgw_desktop.engine.auth.peer_owner import PeerOwner, lookup_peer_owner, quick_peer_owner
-from llmgw_desktop.engine.errors import ErrorCode
-from llmgw_desktop.engine.recorder import RefusalCounter
+from llmgw_desktop.engine.api import (
+    ErrorCode,
+    PeerOwner,
+    RefusalCounter,
+    address_key,
+    lookup_peer_owner,
+    quick_peer_owner,
+)
 from llmgw_desktop.transports.http_errors import error_body
 
 __all__ = ["ConnectionGuard", "ConnectionLimits", "OpenConnection"]

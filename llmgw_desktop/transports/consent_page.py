@@ -22,8 +22,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from llmgw_desktop.engine.auth.oauth import OAuthServer
-from llmgw_desktop.engine.auth.oauth_rules import OAuthError
+from llmgw_desktop.engine.api import OAuthError, OAuthServer
 from llmgw_desktop.transports.auth_edge import client_address_of
 from llmgw_desktop.transports.edge import origin_allowed, origin_of
 

@@ -17,11 +17,16 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from llmgw_desktop.engine.auth.access import Capability, require
-from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
-from llmgw_desktop.engine.auth.service import INSTANCE_TOKEN_HEADER
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
+from llmgw_desktop.engine.api import (
+    INSTANCE_TOKEN_HEADER,
+    LOCAL_CALLER,
+    Capability,
+    Engine,
+    EngineError,
+    ErrorCode,
+    InvalidRequest,
+    require,
+)
 from llmgw_desktop.transports.auth_edge import (
     add_cors_headers,
     auth_middlewares,

@@ -12,9 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
-from llmgw_desktop.engine.errors import EngineError, ErrorCode
-from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
-from llmgw_desktop.engine.gateway.tracing import client_status, error_headers
+from llmgw_desktop.engine.api import (
+    DIALECT_OPENAI_CHAT,
+    EngineError,
+    ErrorCode,
+    client_status,
+    error_headers,
+)
 
 __all__ = ["REFUSAL_CODE_KEY", "EdgeRefusal", "error_body", "error_response"]
 

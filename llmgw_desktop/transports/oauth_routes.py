@@ -21,8 +21,7 @@ from aiohttp import web
 from mcp.shared.auth import OAuthMetadata, ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
 
-from llmgw_desktop.engine.auth.oauth import OAuthServer
-from llmgw_desktop.engine.auth.oauth_rules import SUPPORTED_SCOPES, OAuthError
+from llmgw_desktop.engine.api import SUPPORTED_SCOPES, OAuthError, OAuthServer
 from llmgw_desktop.transports.auth_edge import client_address_of
 from llmgw_desktop.transports.consent_page import PublicSite, add_consent_routes
 

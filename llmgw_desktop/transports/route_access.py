@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from llmgw_desktop.engine.auth.access import Capability
+from llmgw_desktop.engine.api import Capability
 
 __all__ = ["MCP_ROUTE", "ROUTES", "capability_of_route"]
 

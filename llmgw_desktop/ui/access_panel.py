@@ -13,8 +13,7 @@ import logging
 import time
 from typing import Any
 
-from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
-from llmgw_desktop.engine.auth.service import AuthService
+from llmgw_desktop.engine.api import LOCAL_CALLER, AuthService
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QGroupBox,

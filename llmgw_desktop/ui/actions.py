@@ -12,8 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from llmgw_desktop.connect import snippets
-from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
-from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import (
     QAction,
@@ -50,7 +49,7 @@ class GatewayActions(QObject):
         self._endpoint = endpoint
 
         self.providers: dict[str, QAction] = {}
-        for state in self._engine.provider_states():
+        for state in self._engine.providers.states():
             action = QAction(state.display_name, self)
             action.setCheckable(True)
             action.setChecked(state.enabled)
@@ -61,9 +60,11 @@ class GatewayActions(QObject):
 
         self.pause_all = QAction("Pause all", self)
         self.pause_all.setCheckable(True)
-        self.pause_all.setChecked(self._engine.paused)
+        self.pause_all.setChecked(self._engine.providers.paused)
         self.pause_all.setToolTip("Refuse every provider call until resumed")
-        self.pause_all.toggled.connect(lambda on: self._engine.set_paused(LOCAL_CALLER, on))
+        self.pause_all.toggled.connect(
+            lambda on: self._engine.providers.set_paused(LOCAL_CALLER, on)
+        )
 
         self.open_dashboard = QAction("Open dashboard", self)
         self.open_dashboard.triggered.connect(open_dashboard)
@@ -160,7 +161,7 @@ class GatewayActions(QObject):
 
     def _set_provider(self, provider: str, enabled: bool) -> None:
         try:
-            self._engine.set_provider_enabled(LOCAL_CALLER, provider, enabled)
+            self._engine.providers.set_enabled(LOCAL_CALLER, provider, enabled)
         except EngineError as exc:  # not expected: the actions come from the engine's list
             log.error("could not switch %s: %s", provider, exc.message)
 

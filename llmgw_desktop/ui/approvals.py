@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from llmgw_desktop.engine.calls import ApprovalGate, PendingApproval
+from llmgw_desktop.engine.api import ApprovalGate, PendingApproval
 from llmgw_desktop.ui.qt import QMessageBox, QObject, QWidget
 
 __all__ = ["DeskApprovals"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.events import (
+from llmgw_desktop.engine.api import (
     BreakerChanged,
+    Engine,
     EngineStarted,
     EngineStopped,
     JobStateChanged,

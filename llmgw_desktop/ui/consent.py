@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingConsent
+from llmgw_desktop.engine.api import ConsentQueue, PendingConsent
 from llmgw_desktop.ui.qt import QMessageBox, QObject, QWidget
 
 __all__ = ["DeskConsent"]

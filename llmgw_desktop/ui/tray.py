@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.states import ENDINGS
+from llmgw_desktop.engine.api import ENDINGS
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import tray_state_icon
@@ -73,16 +73,16 @@ class TrayIcon(QObject):
         self._actions = actions
         self._endpoint = endpoint
         self._clock = clock
-        self._paused = bridge.engine.paused
+        self._paused = bridge.engine.providers.paused
         self._jobs: dict[str, _ActiveJob] = {}
         self._down: set[str] = {
             provider
-            for provider, breaker in bridge.engine.calls.breaker_states().items()
+            for provider, breaker in bridge.engine.providers.breakers().items()
             if breaker["state"] in DOWN_STATES
         }
         self._engine_stopped = False
         # What is wrong with the store (damaged, disk full, recorder failing), or None.
-        self.store_problem: str | None = bridge.engine.store.health.reason
+        self.store_problem: str | None = bridge.engine.store_problem
         self.last_error: str | None = None
         self._icons: dict[str, QIcon] = {}
         self.shown_state = ""

@@ -75,43 +75,43 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
 
 def test_disabled_provider_refuses_with_provider_disabled(loaded: LoadedSettings) -> None:
     engine = Engine(loaded.settings)
-    engine.ensure_provider_available("claude")
-    engine.set_provider_enabled(OPERATOR, "claude", False)
+    engine.switches.ensure_available("claude")
+    engine.providers.set_enabled(OPERATOR, "claude", False)
     with pytest.raises(ProviderUnavailable) as caught:
-        engine.ensure_provider_available("claude")
+        engine.switches.ensure_available("claude")
     assert caught.value.code == "provider_disabled"
-    engine.set_provider_enabled(OPERATOR, "claude", True)
-    engine.ensure_provider_available("claude")
+    engine.providers.set_enabled(OPERATOR, "claude", True)
+    engine.switches.ensure_available("claude")
 
 
 def test_pause_all_refuses_every_provider_and_keeps_switches(loaded: LoadedSettings) -> None:
     engine = Engine(loaded.settings)
-    engine.set_provider_enabled(OPERATOR, "codex", False)
-    engine.set_paused(OPERATOR, True)
+    engine.providers.set_enabled(OPERATOR, "codex", False)
+    engine.providers.set_paused(OPERATOR, True)
     with pytest.raises(ProviderUnavailable) as caught:
-        engine.ensure_provider_available("claude")
+        engine.switches.ensure_available("claude")
     assert caught.value.code == "gateway_paused"
-    engine.set_paused(OPERATOR, False)
-    engine.ensure_provider_available("claude")
-    assert not engine.is_provider_enabled("codex")
+    engine.providers.set_paused(OPERATOR, False)
+    engine.switches.ensure_available("claude")
+    assert not engine.providers.is_enabled("codex")
 
 
 def test_unknown_provider_is_a_clear_error(loaded: LoadedSettings) -> None:
     engine = Engine(loaded.settings)
     with pytest.raises(InvalidRequest, match="unknown provider 'chatgpt'"):
-        engine.set_provider_enabled(OPERATOR, "chatgpt", False)
+        engine.providers.set_enabled(OPERATOR, "chatgpt", False)
     with pytest.raises(InvalidRequest):
-        engine.ensure_provider_available("chatgpt")
+        engine.switches.ensure_available("chatgpt")
 
 
 def test_switches_publish_events_only_on_change(loaded: LoadedSettings) -> None:
     engine = Engine(loaded.settings)
     seen: list[Event] = []
     engine.events.subscribe(Event, seen.append)
-    engine.set_provider_enabled(OPERATOR, "gemini", False)
-    engine.set_provider_enabled(OPERATOR, "gemini", False)
-    engine.set_paused(OPERATOR, True)
-    engine.set_paused(OPERATOR, True)
+    engine.providers.set_enabled(OPERATOR, "gemini", False)
+    engine.providers.set_enabled(OPERATOR, "gemini", False)
+    engine.providers.set_paused(OPERATOR, True)
+    engine.providers.set_paused(OPERATOR, True)
     assert seen == [ProviderToggled("gemini", False), PauseChanged(True)]
 
 
@@ -122,9 +122,9 @@ async def test_provider_switches_persist_in_config_file(
     engine = Engine(loaded.settings, settings_writer=ConfigFileWriter(config_path))
     await engine.start()
     try:
-        engine.set_provider_enabled(OPERATOR, "grok", False)
-        engine.set_provider_enabled(OPERATOR, "codex", False)
-        engine.set_provider_enabled(OPERATOR, "grok", True)
+        engine.providers.set_enabled(OPERATOR, "grok", False)
+        engine.providers.set_enabled(OPERATOR, "codex", False)
+        engine.providers.set_enabled(OPERATOR, "grok", True)
     finally:
         await engine.stop()  # waits for the queued saves
 
@@ -133,7 +133,7 @@ async def test_provider_switches_persist_in_config_file(
     assert tomllib.loads(text)["providers"]["disabled"] == ["codex"]
     reloaded = load_settings()
     assert reloaded.settings.disabled_providers == ["codex"]
-    assert not Engine(reloaded.settings).is_provider_enabled("codex")
+    assert not Engine(reloaded.settings).providers.is_enabled("codex")
 
 
 async def test_failed_save_becomes_a_notice_not_a_crash(loaded: LoadedSettings) -> None:
@@ -147,9 +147,9 @@ async def test_failed_save_becomes_a_notice_not_a_crash(loaded: LoadedSettings) 
     engine.events.subscribe(Notice, lambda n: (notices.append(n), noticed.set()))
     await engine.start()
     try:
-        engine.set_provider_enabled(OPERATOR, "claude", False)
+        engine.providers.set_enabled(OPERATOR, "claude", False)
         await asyncio.wait_for(noticed.wait(), timeout=5)
     finally:
         await engine.stop()
     assert "read-only" in notices[0].message
-    assert not engine.is_provider_enabled("claude")  # the switch itself still holds
+    assert not engine.providers.is_enabled("claude")  # the switch itself still holds

@@ -252,13 +252,15 @@ async def test_the_engine_refuses_non_operators_by_itself(
                 lambda: engine.vault.delete_file(principal, "no-such-record-0"),
             ],
             Capability.CLI_UPGRADE: [
-                lambda: engine.discovery.upgrade(principal, "claude", dry_run=False)
+                lambda: engine.providers.upgrade_cli(principal, "claude", dry_run=False)
             ],
             Capability.PROVIDER_SWITCHES: [
-                lambda: _sync(engine.set_provider_enabled, principal, "claude", True),
-                lambda: _sync(engine.set_paused, principal, False),
+                lambda: _sync(engine.providers.set_enabled, principal, "claude", True),
+                lambda: _sync(engine.providers.set_paused, principal, False),
             ],
-            Capability.SETTINGS: [lambda: engine.save_setting(principal, "ui.start_hidden", False)],
+            Capability.SETTINGS: [
+                lambda: engine.settings_saver.save(principal, "ui.start_hidden", False)
+            ],
             Capability.OAUTH_GRANTS: [
                 lambda: oauth.grants(principal),
                 lambda: oauth.clients(principal),

@@ -63,9 +63,9 @@ def test_provider_boxes_follow_the_shared_actions(parts: tuple, qtbot: QtBot) ->
     engine, actions, _ = parts
     window = _window(parts, close_quits=True, qtbot=qtbot)
     window.provider_boxes["claude"].setChecked(False)
-    assert not engine.is_provider_enabled("claude")
+    assert not engine.providers.is_enabled("claude")
     assert not actions.providers["claude"].isChecked()
-    engine.set_provider_enabled(OPERATOR, "claude", True)
+    engine.providers.set_enabled(OPERATOR, "claude", True)
     assert window.provider_boxes["claude"].isChecked()
 
 

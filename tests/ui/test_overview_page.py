@@ -204,16 +204,16 @@ def test_provider_health_shows_install_switches_and_circuits(
 ) -> None:
     async def body(desk: Desk) -> None:
         health, engine = desk.page.health, desk.runtime.engine
-        assert set(health.rows) == {state.id for state in engine.provider_states()}
+        assert set(health.rows) == {state.id for state in engine.providers.states()}
         assert health.cell("claude", "Circuit") == "closed (ok)"
         desk.page.show()
         desk.page.page_shown()
         await until(lambda: health.cell("claude", "Installed") == "no", "the version check")
         assert health.cell("codex", "Enabled") == "on"
 
-        engine.set_provider_enabled(OPERATOR, "codex", False)
+        engine.providers.set_enabled(OPERATOR, "codex", False)
         assert health.cell("codex", "Enabled") == "off"
-        engine.set_paused(OPERATOR, True)
+        engine.providers.set_paused(OPERATOR, True)
         assert health.cell("claude", "Enabled") == "on (paused)"
         engine.events.publish(BreakerChanged("claude", "open", 3))
         assert health.cell("claude", "Circuit") == "open (failing)"

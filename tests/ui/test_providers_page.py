@@ -118,13 +118,13 @@ def test_clis_on_the_path_show_installed_with_versions_and_switch_the_engine(
                 await until(lambda: page.model_box.findText("sonnet") > 0, "claude models")
                 assert "npm install -g" in page.plan_label.text()
                 page.enabled_box.setChecked(False)  # the page's switch is the shared action's
-                assert not engine.is_provider_enabled("claude")
+                assert not engine.providers.is_enabled("claude")
                 assert not actions.providers["claude"].isChecked()
                 await page.refresh()
                 assert page.selected_row() is not None
                 assert page.selected_row().status == "Off"  # type: ignore[union-attr]
                 assert "switched off" in page.status_label.text()
-                engine.set_provider_enabled(OPERATOR, "claude", True)  # from elsewhere: the tray
+                engine.providers.set_enabled(OPERATOR, "claude", True)  # from elsewhere: the tray
                 assert page.enabled_box.isChecked()
                 await page.refresh()
                 assert page.selected_row().status == "Ready"  # type: ignore[union-attr]

@@ -70,7 +70,7 @@ def collect_on_the_qt_thread() -> Iterator[None]:
 @pytest.fixture
 def tray(qapp: object, loaded: LoadedSettings) -> Iterator[tuple[TrayIcon, Engine, Calls]]:
     engine = Engine(loaded.settings)
-    engine.set_provider_enabled(OPERATOR, "copilot", False)
+    engine.providers.set_enabled(OPERATOR, "copilot", False)
     bridge = EngineBridge(engine)
     calls = Calls()
     actions = GatewayActions(
@@ -138,21 +138,21 @@ def test_unchecking_a_provider_disables_it_in_the_engine(tray: tuple) -> None:
     menu, engine, _ = tray
     _by_text(menu)["Codex"].trigger()
     with pytest.raises(ProviderUnavailable) as caught:
-        engine.ensure_provider_available("codex")
+        engine.switches.ensure_available("codex")
     assert caught.value.code == "provider_disabled"
     _by_text(menu)["Codex"].trigger()
-    engine.ensure_provider_available("codex")
+    engine.switches.ensure_available("codex")
 
 
 def test_engine_side_changes_show_in_the_menu_icon_and_tooltip(tray: tuple) -> None:
     menu, engine, _ = tray
     assert menu.shown_state == "idle" and "idle" in menu.icon.toolTip()
-    engine.set_provider_enabled(OPERATOR, "gemini", False)
+    engine.providers.set_enabled(OPERATOR, "gemini", False)
     assert not _by_text(menu)["Gemini"].isChecked()
-    engine.set_paused(OPERATOR, True)
+    engine.providers.set_paused(OPERATOR, True)
     assert _by_text(menu)["Pause all"].isChecked()
     assert menu.shown_state == "paused" and "paused" in menu.icon.toolTip()
-    engine.set_paused(OPERATOR, False)
+    engine.providers.set_paused(OPERATOR, False)
     assert menu.shown_state == "idle"
 
 
@@ -170,11 +170,11 @@ def test_a_degraded_store_turns_the_tray_red_and_recovery_clears_it(tray: tuple)
 def test_pause_all_pauses_the_engine(tray: tuple) -> None:
     menu, engine, _ = tray
     _by_text(menu)["Pause all"].trigger()
-    assert engine.paused
+    assert engine.providers.paused
     with pytest.raises(ProviderUnavailable):
-        engine.ensure_provider_available("claude")
+        engine.switches.ensure_available("claude")
     _by_text(menu)["Pause all"].trigger()
-    assert not engine.paused
+    assert not engine.providers.paused
 
 
 def test_copy_mcp_endpoint_fills_the_clipboard(tray: tuple) -> None:
@@ -271,7 +271,7 @@ def test_a_provider_going_down_turns_the_tray_red_and_says_so(
                 failing = await engine.calls.submit("mistral", CallParams(prompt="x"), "local")
                 await engine.jobs.wait(failing.job_id, "local", timeout_s=STEP_TIMEOUT)
                 await until(lambda: tray.state == "error", "breaker open")
-                engine.set_paused(OPERATOR, True)  # an open breaker still outranks pause
+                engine.providers.set_paused(OPERATOR, True)  # an open breaker still outranks pause
                 assert tray.shown_state == "error"
                 tooltip = tray.icon.toolTip()
                 assert "Down: mistral" in tooltip and "Last error: mistral is failing" in tooltip

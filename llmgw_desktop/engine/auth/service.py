@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from multidict import MultiMapping
@@ -79,12 +79,16 @@ class AuthService:
         db: Database,
         *,
         environ: Mapping[str, str] | None = None,
+        instance_token: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`instance_token` is the one in this instance's 0600 `instance.json`: it proves the
+        local user to the HTTP door even when authentication is on (the stdio relay and a
+        second launch use it); empty, no request can present it."""
         environ = os.environ if environ is None else environ
         self._token = settings.http_auth_token
         self._trusted_header = settings.http_trusted_principal_header
-        self.instance_token = ""
+        self.instance_token = instance_token
         self._all_local_accounts = settings.http_open_to_all_local_accounts
         self._told_owner_unknown = False
         self.trusted_proxies = TrustedProxies(settings.http_trusted_proxies)
@@ -115,6 +119,17 @@ class AuthService:
         self.failed_by_credential = RateLimiter(
             per_minute=FAILED_PER_MINUTE, burst=FAILED_BURST, clock=time.monotonic
         )
+
+    def is_trusted_proxy(self, address: str) -> bool:
+        """Whether `address` is one of `http.trusted_proxies` (False for anything unparsable)."""
+        return self.trusted_proxies.trusts(address)
+
+    def set_issuer(
+        self, url: str, *, resource_bases: Iterable[str] = (), mcp_path: str = "/mcp"
+    ) -> None:
+        """Tell the OAuth server (when on) where it is reachable, once the port is bound."""
+        if self.oauth is not None:
+            self.oauth.set_issuer(url, resource_bases=resource_bases, mcp_path=mcp_path)
 
     def is_instance_token(self, presented: str) -> bool:
         """Whether `presented` is this instance's local-user token (constant time)."""

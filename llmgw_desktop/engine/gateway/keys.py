@@ -13,6 +13,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -58,7 +59,7 @@ class KeyChain:
         *,
         environ: Mapping[str, str],
         vault: VaultKeys | None = None,
-        own_origins: Callable[[], set[str]] = set,
+        own_origins: AbstractSet[str] = frozenset(),  # a live view: the runtime adds ports
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
@@ -137,7 +138,7 @@ class KeyChain:
 
     def base_url(self, spec: ApiProviderSpec) -> str:
         """The provider's base URL: the environment's override unless it points back at us."""
-        own = frozenset(self._own_origins())
+        own = frozenset(self._own_origins)
         cached = self._base_urls.get((spec.id, own))
         if cached is None:
             cached = self._base_urls[(spec.id, own)] = self._find_base_url(spec, own)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Set as AbstractSet
 
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
@@ -29,7 +30,7 @@ def build_gateway(
     vault: VaultKeys | None,
     cli_available: Callable[[str], Awaitable[EngineError | None]],
     environ: Mapping[str, str],
-    own_origins: Callable[[], set[str]],
+    own_origins: AbstractSet[str],
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts."""
     config = gateway_config(

@@ -53,7 +53,6 @@ __all__ = [
     "JobManager",
     "JobOrigin",
     "JobSpec",
-    "Resubmit",
     "Submitted",
 ]
 
@@ -156,7 +155,6 @@ class Submitted:
 
 # Rebuilds a stored job's call and submits it as a new job. The call layer knows how (the
 # manager keeps only the request's arguments); the engine installs it.
-Resubmit = Callable[[JobOrigin], Awaitable[Submitted]]
 
 
 @dataclass
@@ -227,7 +225,6 @@ class JobManager:
         self._global_slots = asyncio.Semaphore(limits.max_running)
         self._provider_slots: dict[str, asyncio.Semaphore] = {}
         self._stopping = False
-        self._resubmit: Resubmit | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -510,20 +507,14 @@ class JobManager:
             return row
         return dataclasses.replace(row, view=dataclasses.replace(live.view(), output=""))
 
-    def set_resubmitter(self, resubmit: Resubmit) -> None:
-        """Install what rebuilds a stored call and submits it anew (used by `retry`)."""
-        self._resubmit = resubmit
-
-    async def retry(self, job_id: str) -> Submitted:
-        """Run a failed, canceled or interrupted job's call again, as a new job of the same
-        principal. For the desk only: it may retry any principal's job.
+    async def retry_origin(self, job_id: str) -> JobOrigin:
+        """What a retry of a failed, canceled or interrupted job submits again (any
+        principal's job: the desk's Retry, `jobs/retry.py`, is its only caller).
 
         Raises:
             NotFound: no such job.
             InvalidRequest: the job did not end in a retryable state (`not_retryable`), or its
                 call cannot be rebuilt from what the store kept (`not_rebuildable`).
-            EngineError: whatever submitting the rebuilt call raises (provider off,
-                approval denied, queue full, working directory gone, ...).
         """
         if job_id in self._live:
             raise InvalidRequest(
@@ -545,13 +536,7 @@ class JobManager:
                 "its client",
                 code=ErrorCode.NOT_REBUILDABLE,
             )
-        if self._resubmit is None:
-            raise InvalidRequest(
-                "this gateway has no way to rebuild stored calls", code=ErrorCode.NOT_REBUILDABLE
-            )
-        submitted = await self._resubmit(origin)
-        log.info("job %s retried from the desk as %s", job_id, submitted.job_id)
-        return submitted
+        return origin
 
     def health(self) -> dict[str, Any]:
         """Counts of live jobs by state and provider, and the limits in force."""

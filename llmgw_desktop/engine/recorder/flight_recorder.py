@@ -77,8 +77,10 @@ class FlightRecorder:
         max_rows: int = 200_000,
         max_pending: int = MAX_PENDING_DEFAULT,
         spill: RecorderSpill | None = None,
+        on_finish: Callable[[RequestFinished], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`on_finish` hears of every finished request (the engine publishes it as an event)."""
         self._db = db
         self._clock = clock
         self.retention_days = retention_days
@@ -96,8 +98,7 @@ class FlightRecorder:
         # Records not finished yet: start time and who/what, so a finish never has to read the
         # row back (for its duration, or for the event below).
         self._open: dict[str, _Opened] = {}
-        # Told of every finished request (the engine publishes it as RequestFinished).
-        self.on_finish: Callable[[RequestFinished], None] | None = None
+        self._on_finish = on_finish
         self._flush_lock = asyncio.Lock()
         self.written = 0
 
@@ -168,8 +169,8 @@ class FlightRecorder:
         opened = self._open.get(record_id)
         finished_at = self._clock()
         self.update(record_id, state=state, finished_at=finished_at, **fields)
-        if self.on_finish is not None and opened is not None:
-            self.on_finish(
+        if self._on_finish is not None and opened is not None:
+            self._on_finish(
                 RequestFinished(
                     record_id=record_id,
                     provider=opened.provider,

@@ -42,14 +42,16 @@ PRAGMAS = {
 class Database:
     """The app's SQLite file: open (and migrate), run queries on the DB thread, close."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, on_health_change: Callable[[str | None], None] | None = None
+    ) -> None:
         self.path = path
         self._executor: ThreadPoolExecutor | None = None
         self._db: peewee.SqliteDatabase | None = None
         self._models: Models | None = None
         self.schema_version = 0
         # Every part's writes go through `run`: a damaged file or a full disk is seen here.
-        self.health = StoreHealth()
+        self.health = StoreHealth(on_health_change)
 
     @property
     def models(self) -> Models:

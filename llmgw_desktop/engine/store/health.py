@@ -61,9 +61,10 @@ def is_write_failure(exc: BaseException) -> bool:
 class StoreHealth:
     """The problems each part of the gateway has with the store now, by part."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[str | None], None] | None = None) -> None:
+        """`on_change` hears the new `reason` (None when all is well) at every change."""
         self._problems: dict[str, str] = {}
-        self.on_change: Callable[[str | None], None] | None = None
+        self._on_change = on_change
 
     @property
     def degraded(self) -> bool:
@@ -91,8 +92,8 @@ class StoreHealth:
             self._changed()
 
     def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change(self.reason)
+        if self._on_change is not None:
+            self._on_change(self.reason)
 
 
 async def check_store(path: Path, stop: threading.Event) -> str | None:

@@ -6,8 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.engine.api import InvalidRequest, redact
 
 __all__ = [
     "SESSION_HEADER",

@@ -14,18 +14,23 @@ from typing import Any
 
 from aiohttp import web
 
-from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, NotFound
-from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed, TokenCount
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.api import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
+    CallerInfo,
+    Completed,
+    Engine,
+    EngineError,
+    ErrorCode,
+    InvalidRequest,
+    NotFound,
+    SseParser,
+    TokenCount,
+    forwardable_headers,
+    jsonio,
 )
-from llmgw_desktop.engine.gateway.passthrough import forwardable_headers
-from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.transports.auth_edge import note_refusal, principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
@@ -199,7 +204,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
 
     async def list_models(request: web.Request) -> web.Response:
         project = request.headers.get("X-Project") or None
-        rows = await engine.gateway.directory.models(project)
+        rows = await engine.providers.models(project)
         if "anthropic-version" in request.headers:
             data = [
                 {"id": r["id"], "type": "model", "display_name": r["id"], "created_at": _EPOCH}
@@ -217,7 +222,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
 
     async def get_model(request: web.Request) -> web.Response:
         wanted = request.match_info["model"]
-        for row in await engine.gateway.directory.models(request.headers.get("X-Project")):
+        for row in await engine.providers.models(request.headers.get("X-Project")):
             if row["id"] == wanted:
                 return json_body(row)
         return dialect_error(
@@ -228,7 +233,7 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
         )
 
     async def gemini_models(request: web.Request) -> web.Response:
-        rows = await engine.gateway.directory.models(request.headers.get("X-Project"))
+        rows = await engine.providers.models(request.headers.get("X-Project"))
         return json_body(
             {
                 "models": [

@@ -11,12 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
-from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.registry import DIALECTS
-from llmgw_desktop.engine.gateway.tracing import (
+from llmgw_desktop.engine.api import (
+    DIALECTS,
+    EngineError,
     client_status,
     error_headers,
+    jsonio,
     retry_after_seconds,
     with_retry_info,
 )

@@ -12,10 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed
-from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine.api import (
+    DIALECT_OPENAI_CHAT,
+    CallerInfo,
+    Completed,
+    Engine,
+    InvalidRequest,
+)
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
 from llmgw_desktop.transports.gateway.chat_routes import json_body, read_json
@@ -68,11 +71,10 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
 
     async def providers(request: web.Request) -> web.Response:
         project = project_scope(request.headers, _query_project(request))
-        directory = engine.gateway.directory
         return json_body(
             {
-                "providers": await directory.providers(project),
-                "staleReferences": [r.to_dict() for r in directory.stale_references()],
+                "providers": await engine.providers.listing(project),
+                "staleReferences": [r.to_dict() for r in engine.providers.stale_references()],
             }
         )
 

@@ -16,9 +16,7 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from llmgw_desktop.engine.auth.access import AccessDenied, Capability, refusal
-from llmgw_desktop.engine.errors import ErrorCode
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.api import PROVIDER_IDS, AccessDenied, Capability, ErrorCode, refusal
 from llmgw_desktop.transports.mcp.caller import current_caller
 from llmgw_desktop.transports.mcp.results import tool_error
 

@@ -21,8 +21,7 @@ from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
-from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL
+from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Principal
 from llmgw_desktop.transports.gateway.callers import clean_caller
 
 __all__ = ["SCOPE_KEY", "Caller", "caller_middleware", "caller_of", "client_name", "current_caller"]

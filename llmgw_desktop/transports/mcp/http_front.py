@@ -24,9 +24,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecuritySettings
 
-from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.tasks import TaskSupervisor
+from llmgw_desktop.engine.api import Engine, Principal, TaskSupervisor
 from llmgw_desktop.transports.asgi import serve_asgi
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import agent_name, explicit_caller

@@ -10,8 +10,7 @@ import json
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.api import PROVIDER_IDS, Engine
 from llmgw_desktop.transports.mcp.caller import current_caller
 
 __all__ = ["register_resources"]
@@ -69,5 +68,5 @@ def register_resources(server: MCPServer, engine: Engine) -> None:
         mime_type=JSON,
     )
     async def models() -> str:
-        listed = {p: await engine.discovery.models(p) for p in PROVIDER_IDS}
+        listed = {p: await engine.providers.cli_models(p) for p in PROVIDER_IDS}
         return json.dumps(listed)

@@ -18,8 +18,7 @@ from typing import Any, ParamSpec
 
 from mcp_types import CallToolResult, TextContent
 
-from llmgw_desktop.engine.errors import EngineError, ErrorCode
-from llmgw_desktop.engine.jobs.model import JobView
+from llmgw_desktop.engine.api import EngineError, ErrorCode, JobView
 
 __all__ = ["INLINE_TEXT_LIMIT", "failure", "guarded", "job_answer", "success", "tool_error"]
 

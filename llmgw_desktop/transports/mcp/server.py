@@ -5,7 +5,7 @@ from __future__ import annotations
 from mcp.server.mcpserver import MCPServer
 
 from llmgw_desktop import __version__
-from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.api import Engine
 from llmgw_desktop.transports.mcp.access import access_middleware
 from llmgw_desktop.transports.mcp.caller import caller_middleware
 from llmgw_desktop.transports.mcp.prompts import register_prompts

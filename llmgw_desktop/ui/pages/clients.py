@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingConsent
-from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
+from llmgw_desktop.engine.api import LOCAL_CALLER, ConsentQueue, PendingConsent
 from llmgw_desktop.ui.access_panel import AccessPanel
 from llmgw_desktop.ui.consent import SCOPE_WORDS
 from llmgw_desktop.ui.pages.base import Page, PageContext

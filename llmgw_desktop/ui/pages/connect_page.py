@@ -8,7 +8,7 @@ the running gateway.
 from __future__ import annotations
 
 from llmgw_desktop.connect import TOKEN_PLACEHOLDER, Snippet, sdk_snippets, snippets
-from llmgw_desktop.engine.auth.service import AuthService
+from llmgw_desktop.engine.api import AuthService
 from llmgw_desktop.ui.access_panel import describe_front_door
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (

@@ -14,9 +14,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
-from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME, GLOBAL_PROJECT
+from llmgw_desktop.engine.api import DEFAULT_KEY_NAME, GLOBAL_PROJECT, LOCAL_CALLER, EngineError
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -85,11 +83,7 @@ class CredentialsPage(Page):
         self.provider_box.setObjectName("keyProvider")
         self.provider_box.setEditable(True)
         self.provider_box.addItems(
-            sorted(
-                spec.id
-                for spec in context.engine.gateway.registry.config.providers.values()
-                if spec.needs_key
-            )
+            sorted(spec.id for spec in context.engine.providers.api_providers() if spec.needs_key)
         )
         self.key_name_edit = QLineEdit(DEFAULT_KEY_NAME)
         self.key_name_edit.setObjectName("keyName")

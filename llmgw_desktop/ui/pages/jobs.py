@@ -17,9 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.jobs.manager import DeskFilter, DeskJob
-from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
+from llmgw_desktop.engine.api import FINISHED, DeskFilter, DeskJob, EngineError, JobState, JobView
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.jobs_model import (
     JobsModel,
@@ -112,7 +110,7 @@ class JobsPage(Page):
         self.provider_filter = QComboBox()
         self.provider_filter.setObjectName("jobsProviderFilter")
         self.provider_filter.addItem("Any provider", None)
-        for provider in self.engine.provider_states():
+        for provider in self.engine.providers.states():
             self.provider_filter.addItem(provider.display_name, provider.id)
         self.search = QLineEdit()
         self.search.setObjectName("jobsSearch")
@@ -350,7 +348,7 @@ class JobsPage(Page):
     async def retry_job(self, job: DeskJob) -> str | None:
         """Run the job's call again; the new job's id, or None (the notice says why)."""
         try:
-            submitted = await self.engine.jobs.retry(job.view.id)
+            submitted = await self.engine.job_retry.retry(job.view.id)
         except EngineError as error:
             self.notice.setText(f"Could not retry job {short_id(job.view.id)}: {error.message}")
             self._update_buttons()

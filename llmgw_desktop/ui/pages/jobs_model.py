@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from llmgw_desktop.engine.jobs.manager import RETRYABLE, DeskJob
-from llmgw_desktop.engine.jobs.model import JobState, JobView
+from llmgw_desktop.engine.api import RETRYABLE, DeskJob, JobState, JobView
 from llmgw_desktop.ui.qt import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 __all__ = [

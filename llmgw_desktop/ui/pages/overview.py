@@ -141,11 +141,11 @@ class OverviewPage(Page):
         state = engine.state.value
         if state == "running":
             text = f"Running for {format_uptime(engine.uptime_seconds)}"
-            if engine.paused:
+            if engine.providers.paused:
                 text += " (all providers paused)"
         else:
             text = state.capitalize()
-        problem = engine.store.health.reason
+        problem = engine.store_problem
         attention = problem is not None
         if problem is not None:
             text += f" · degraded: {shortened(problem)}"

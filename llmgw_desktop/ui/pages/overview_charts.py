@@ -31,8 +31,7 @@ from llmgw_desktop.ui.qt import (
 # isort: split
 import pyqtgraph as pg
 
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.metrics import PRICES_REVISED, WINDOWS, MetricsSeries, MetricsWindow
+from llmgw_desktop.engine.api import PRICES_REVISED, WINDOWS, Engine, MetricsSeries, MetricsWindow
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.tasks import UiTasks
 
@@ -363,13 +362,13 @@ class ProviderHealthTable(QTableWidget):
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
         self.rows: dict[str, int] = {}
-        for row, state in enumerate(self._engine.provider_states()):
+        for row, state in enumerate(self._engine.providers.states()):
             self.insertRow(row)
             self.rows[state.id] = row
             self._set(row, 0, state.display_name)
             self._set(row, 1, "checking…")
             self._set(row, 2, "")
-        breakers = self._engine.calls.breaker_states()
+        breakers = self._engine.providers.breakers()
         for provider, row in self.rows.items():
             self._set(row, 4, _circuit(breakers.get(provider, {}).get("state", "closed")))
         self.show_enabled()
@@ -384,8 +383,8 @@ class ProviderHealthTable(QTableWidget):
         return "" if item is None else item.text()
 
     def show_enabled(self) -> None:
-        paused = self._engine.paused
-        for state in self._engine.provider_states():
+        paused = self._engine.providers.paused
+        for state in self._engine.providers.states():
             text = "on" if state.enabled else "off"
             self._set(self.rows[state.id], 3, f"{text} (paused)" if paused else text)
 
@@ -406,7 +405,7 @@ class ProviderHealthTable(QTableWidget):
 
     async def _load_versions(self) -> None:
         try:
-            statuses = await self._engine.discovery.statuses(list(self.rows))
+            statuses = await self._engine.providers.cli_statuses(list(self.rows))
         finally:
             self._checking = False
         self._versions_checked = self._clock()

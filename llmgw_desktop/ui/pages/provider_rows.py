@@ -14,12 +14,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
-from llmgw_desktop.engine.providers.catalog import PROVIDERS, provider_info
-from llmgw_desktop.engine.providers.discovery import CliStatus
+from llmgw_desktop.engine.api import (
+    CLI_BRIDGES,
+    LOCAL_CALLER,
+    PROVIDERS,
+    CliStatus,
+    Engine,
+    provider_info,
+)
 
 __all__ = [
     "CHECKING",
@@ -74,27 +76,27 @@ async def load_provider_rows(
     read "checking…": checking runs each CLI, and some take seconds to print a version.
     """
     if versions:
-        statuses = await engine.discovery.statuses()
+        statuses = await engine.providers.cli_statuses()
         plans = await asyncio.gather(
-            *(engine.discovery.upgrade(LOCAL_CALLER, s.provider) for s in statuses)
+            *(engine.providers.upgrade_cli(LOCAL_CALLER, s.provider) for s in statuses)
         )
         plan_texts = [
             (f"{'Upgrade' if s.installed else 'Install'}: {shlex.join(p.command)}", p.notes)
             for s, p in zip(statuses, plans, strict=True)
         ]
     else:
-        found = await asyncio.gather(*(engine.discovery.locate(p.id) for p in PROVIDERS))
+        found = await asyncio.gather(*(engine.providers.locate_cli(p.id) for p in PROVIDERS))
         statuses = [
             CliStatus(p.id, f is not None, f) for p, f in zip(PROVIDERS, found, strict=True)
         ]
         plan_texts = [(CHECKING, [])] * len(statuses)
-    breakers = engine.calls.breaker_states()
+    breakers = engine.providers.breakers()
     rows: list[ProviderRow] = []
     for status, (plan, notes) in zip(statuses, plan_texts, strict=True):
         pid, info = status.provider, provider_info(status.provider)
         bridge = _BRIDGE_OF[pid]
         state, reason = "Ready", ""
-        why_not = await engine.cli_unavailable(pid)
+        why_not = await engine.providers.unavailable_reason(pid)
         breaker = breakers.get(pid, {})
         if not status.installed:
             state, reason = "Not installed", f"Install it with: {info.install_command}"
@@ -128,7 +130,7 @@ async def load_provider_rows(
                 keys="",
             )
         )
-    for entry in await engine.gateway.directory.providers():
+    for entry in await engine.providers.listing():
         if entry["type"] == "cli":
             continue  # shown above, with more detail
         rows.append(_api_row(engine, entry))
@@ -137,7 +139,7 @@ async def load_provider_rows(
 
 def stale_warnings(engine: Engine) -> tuple[str, ...]:
     """Every config entry naming a model its provider no longer lists, one line each."""
-    return tuple(ref.describe() for ref in engine.gateway.directory.stale_references())
+    return tuple(ref.describe() for ref in engine.providers.stale_references())
 
 
 def _models_note(entry: Mapping[str, object]) -> str:
@@ -158,7 +160,7 @@ def _models_note(entry: Mapping[str, object]) -> str:
 
 def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
     pid = str(entry["id"])
-    spec = engine.gateway.registry.provider(pid)
+    spec = engine.providers.api_provider(pid)
     local = entry["type"] == "local"
     if entry["available"]:
         state = "Ready"
@@ -187,23 +189,15 @@ def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
         keys=", ".join(str(s) for s in sources) if isinstance(sources, list) and sources else "",
         models_note=_models_note(entry),
         stale=tuple(
-            ref.describe()
-            for ref in engine.gateway.directory.stale_references()
-            if ref.provider == pid
+            ref.describe() for ref in engine.providers.stale_references() if ref.provider == pid
         ),
     )
 
 
 def _default_model(engine: Engine, gateway_id: str, *, cli: bool) -> str:
-    registry = engine.gateway.registry
-    configured = registry.config.default_model
-    if configured:
-        try:
-            target = registry.resolve(configured)
-        except EngineError:
-            target = None
-        if target is not None and target.provider == gateway_id:
-            return f"{target.model or CLI_DEFAULT_MODEL} (gateway.default_model)"
+    target = engine.providers.default_target()
+    if target is not None and target.provider == gateway_id:
+        return f"{target.model or CLI_DEFAULT_MODEL} (gateway.default_model)"
     if cli:
         return f"{CLI_DEFAULT_MODEL}: the gateway pins none"
     return "none: callers name the model"

@@ -15,8 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
-from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
+from llmgw_desktop.engine.api import LOCAL_CALLER, ProbeResult
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.provider_rows import (
     CLI_DEFAULT_MODEL,
@@ -200,7 +199,7 @@ class ProvidersPage(Page):
         if not self.rows:
             self._draw(await load_provider_rows(self.engine, self._cli_models, versions=False))
         if recheck:
-            await self.engine.discovery.statuses(refresh=True)
+            await self.engine.providers.cli_statuses(refresh=True)
         self._draw(await load_provider_rows(self.engine, self._cli_models))
         self._show_stale(stale_warnings(self.engine))
 
@@ -305,7 +304,7 @@ class ProvidersPage(Page):
             action = self.context.actions.providers.get(row.switch_id)
             self.enabled_box.blockSignals(True)
             self.enabled_box.setChecked(
-                action.isChecked() if action else self.engine.is_provider_enabled(row.switch_id)
+                action.isChecked() if action else self.engine.providers.is_enabled(row.switch_id)
             )
             self.enabled_box.blockSignals(False)
         else:
@@ -343,7 +342,7 @@ class ProvidersPage(Page):
 
     async def _list(self, pid: str) -> None:
         try:
-            models = tuple(await self.engine.discovery.models(pid))
+            models = tuple(await self.engine.providers.cli_models(pid))
         finally:
             self._listing.discard(pid)
         self._cli_models[pid] = models
@@ -367,7 +366,7 @@ class ProvidersPage(Page):
         if action is not None:
             action.setChecked(enabled)  # the shared action switches the engine
         else:
-            self.engine.set_provider_enabled(LOCAL_CALLER, row.switch_id, enabled)
+            self.engine.providers.set_enabled(LOCAL_CALLER, row.switch_id, enabled)
 
     def _on_toggled(self, provider: str, enabled: bool) -> None:
         """Switched anywhere (tray, menu, MCP): the box follows now, the status on reload."""
@@ -401,7 +400,7 @@ class ProvidersPage(Page):
 
     async def _run_test(self, row: ProviderRow, model: str) -> None:
         try:
-            result = await probe_provider(self.engine.gateway, row.gateway_id, model)
+            result = await self.engine.providers.probe(row.gateway_id, model)
         finally:
             self._testing.discard(row.key)
         self.test_results[row.key] = result

@@ -14,8 +14,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from llmgw_desktop.engine.recorder import ExportFormat, RecorderFilters
-from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.api import ExportFormat, RecorderFilters, RecordState
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS, RecorderTableModel, describe_detail
 from llmgw_desktop.ui.qt import (

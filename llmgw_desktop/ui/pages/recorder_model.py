@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from llmgw_desktop.engine.recorder import (
+from llmgw_desktop.engine.api import (
     PAGE_SIZE,
     PageCursor,
     RecordDetail,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from llmgw_desktop.config_file import checked_value
-from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
+from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.settings import ConfigError, Declared, declared_settings
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
@@ -133,7 +133,7 @@ class SettingsPage(Page):
         super().__init__(context, parent)
         loaded = context.facts.loaded_settings
         self._sources: dict[str, str] = dict(loaded.sources) if loaded is not None else {}
-        self._can_save = loaded is not None and self.engine.can_save_settings
+        self._can_save = loaded is not None and self.engine.settings_saver.can_save
         self._decls = declared_settings()
         self._saved: dict[str, Any] = {}  # key -> value saved from this page since start
 
@@ -316,7 +316,7 @@ class SettingsPage(Page):
     async def write(self, decl: Declared, value: Any) -> None:
         """Write `value` (already checked) for `decl` to the settings file."""
         try:
-            await self.engine.save_setting(LOCAL_CALLER, decl.key, value)
+            await self.engine.settings_saver.save(LOCAL_CALLER, decl.key, value)
         except (OSError, RuntimeError, ValueError) as exc:
             log.warning("could not save %s: %s", decl.key, exc)
             self._say(f"{decl.key}: could not be saved: {exc}", error=True)

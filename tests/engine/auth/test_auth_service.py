@@ -59,9 +59,9 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 def make(loaded: LoadedSettings, db: Database) -> MakeAuth:
     def make_auth(**overrides: Any) -> AuthService:
-        auth = AuthService(replace(loaded.settings, **overrides), db, environ={})
-        auth.instance_token = INSTANCE
-        return auth
+        return AuthService(
+            replace(loaded.settings, **overrides), db, environ={}, instance_token=INSTANCE
+        )
 
     return make_auth
 

@@ -157,7 +157,7 @@ async def test_grok_has_no_sessions(engine: Engine) -> None:
 
 
 async def test_disabled_provider_refuses_before_anything_runs(engine: Engine) -> None:
-    engine.set_provider_enabled(OPERATOR, "codex", False)
+    engine.providers.set_enabled(OPERATOR, "codex", False)
     with pytest.raises(ProviderUnavailable) as caught:
         await engine.calls.submit("codex", CallParams(prompt="x"), "local")
     assert caught.value.code == "provider_disabled"

@@ -208,7 +208,7 @@ BASE_URLS = [
 def test_base_url_env_override_and_self_loop_guard(
     providers: dict[str, Any], environ: dict[str, str], url: str
 ) -> None:
-    chain, config = _chain(providers, environ, own_origins=lambda: set(OWN))
+    chain, config = _chain(providers, environ, own_origins=set(OWN))
     assert chain.base_url(config.providers["anthropic"]) == url
 
 

@@ -80,7 +80,7 @@ async def test_unusable_or_unknown_providers_are_results_not_errors(
     assert not no_key.ok and "has no API key" in no_key.error
     unknown = await probe_provider(eng.gateway, "nope")
     assert (unknown.ok, unknown.error_code) == (False, "unknown_provider")
-    eng.set_provider_enabled(OPERATOR, "claude", False)
+    eng.providers.set_enabled(OPERATOR, "claude", False)
     off = await probe_provider(eng.gateway, "claude-cli")
     assert not off.ok and "switched off" in off.error
     assert upstream.llm_requests == []

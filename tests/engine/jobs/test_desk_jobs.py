@@ -22,9 +22,6 @@ from llmgw_desktop.engine.jobs.manager import (
     DeskFilter,
     JobContext,
     JobLimits,
-    JobOrigin,
-    JobSpec,
-    Submitted,
 )
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
@@ -131,46 +128,28 @@ async def test_desk_shows_a_running_jobs_progress_from_memory(h: Harness) -> Non
     gate.opened.set()
 
 
-async def test_retry_resubmits_the_stored_call_as_a_new_job(h: Harness) -> None:
-    seen: list[JobOrigin] = []
-
-    async def resubmit(origin: JobOrigin) -> Submitted:
-        seen.append(origin)
-        spec = JobSpec(origin.principal, origin.provider, origin.request, "/w", _done)
-        return await h.manager.submit(spec, force_refresh=True)
-
-    h.manager.set_resubmitter(resubmit)
+async def test_retry_origin_is_the_stored_call(h: Harness) -> None:
     failed = await _submit(h, _failing, principal="bob", prompt="again please")
-    submitted = await h.manager.retry(failed)
-    assert submitted.job_id != failed and not submitted.attached
-    [origin] = seen
+    origin = await h.manager.retry_origin(failed)
     assert (origin.principal, origin.provider, origin.state) == ("bob", "claude", JobState.FAILED)
-    assert origin.request == {"prompt": "again please"}
-    view = await h.manager.wait(submitted.job_id, "bob", 5)
-    assert view.state is JobState.COMPLETED
+    assert origin.request == {"prompt": "again please"} and origin.job_id == failed
 
 
 async def test_retry_refuses_what_it_cannot_or_should_not_run(h: Harness) -> None:
-    async def resubmit(origin: JobOrigin) -> Submitted:
-        raise AssertionError("must not be asked")
-
-    with pytest.raises(InvalidRequest, match="no way to rebuild"):
-        await h.manager.retry(await _submit(h, _failing, prompt="no resubmitter yet"))
-    h.manager.set_resubmitter(resubmit)
     with pytest.raises(NotFound):
-        await h.manager.retry("job_nope")
+        await h.manager.retry_origin("job_nope")
     completed = await _submit(h, _done)
     with pytest.raises(InvalidRequest, match="only failed, canceled or interrupted") as info:
-        await h.manager.retry(completed)
+        await h.manager.retry_origin(completed)
     assert info.value.code == "not_retryable"
     gate = Gate()
     running = (await h.manager.submit(h.spec(gate, prompt="slow"))).job_id
     with pytest.raises(InvalidRequest, match="cancel it first"):
-        await h.manager.retry(running)
+        await h.manager.retry_origin(running)
     gate.opened.set()
     secret = await _submit(h, _failing, prompt="use key sk-ant-api03-abcdefghijklmnop")
     with pytest.raises(InvalidRequest, match="looked like a secret") as info:
-        await h.manager.retry(secret)
+        await h.manager.retry_origin(secret)
     assert info.value.code == "not_rebuildable"
 
 
@@ -218,7 +197,7 @@ async def test_retry_of_a_failed_cli_call_runs_it_again(
     failed = await _finished(engine, first.job_id)
     assert failed.state is JobState.FAILED
 
-    again = await engine.jobs.retry(first.job_id)
+    again = await engine.job_retry.retry(first.job_id)
     done = await _finished(engine, again.job_id)
     assert done.state is JobState.COMPLETED, done.error
     assert done.result is not None and done.result["working_dir"] == str(workdir.resolve())
@@ -244,5 +223,5 @@ async def test_retry_says_why_when_the_directory_is_gone(
     assert (await _finished(engine, first.job_id)).state is JobState.FAILED
     shutil.rmtree(workdir)
     with pytest.raises(InvalidRequest) as info:
-        await engine.jobs.retry(first.job_id)
+        await engine.job_retry.retry(first.job_id)
     assert info.value.code == "invalid_working_dir"

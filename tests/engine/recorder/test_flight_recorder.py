@@ -40,9 +40,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 async def test_each_finished_request_is_announced_even_after_a_flush(db: Database) -> None:
     clock = Clock()
-    recorder = FlightRecorder(db, clock=clock)
     heard: list[RequestFinished] = []
-    recorder.on_finish = heard.append
+    recorder = FlightRecorder(db, on_finish=heard.append, clock=clock)
     record = recorder.start(principal="user:a", provider="claude", caller="editor", model="m1")
     await recorder.flush()  # the row is on disk; the event must still know who and what
     clock.now += 2.5
@@ -177,9 +176,8 @@ async def test_rows_an_earlier_run_left_open_are_closed_in_the_jobs_word(db: Dat
 
 
 async def test_a_stop_ends_the_rows_still_open_as_interrupted(db: Database) -> None:
-    recorder = FlightRecorder(db)
     heard: list[RequestFinished] = []
-    recorder.on_finish = heard.append
+    recorder = FlightRecorder(db, on_finish=heard.append)
     open_row = recorder.start(principal="local", provider="openai")
     ended = recorder.start(principal="local", provider="openai")
     recorder.finish(ended, state=RecordState.COMPLETED)

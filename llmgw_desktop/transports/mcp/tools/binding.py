@@ -20,7 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel
 
-from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.api import Engine
 from llmgw_desktop.transports.mcp.caller import Caller, current_caller
 from llmgw_desktop.transports.mcp.results import guarded
 

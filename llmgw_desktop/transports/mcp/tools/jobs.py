@@ -7,9 +7,7 @@ from typing import Annotated
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest, NotFound
-from llmgw_desktop.engine.jobs.model import JobState, JobView
+from llmgw_desktop.engine.api import Engine, InvalidRequest, JobState, JobView, NotFound
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import failure, job_answer, success
 

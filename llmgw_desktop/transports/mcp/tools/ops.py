@@ -8,9 +8,7 @@ from typing import Annotated
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.api import PROVIDER_IDS, Engine, InvalidRequest
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import success
 from llmgw_desktop.transports.mcp.tools.binding import NoInput
@@ -52,13 +50,13 @@ async def list_models(engine: Engine, caller: Caller, inputs: ListModelsInput) -
     """Models each CLI takes: listed by the CLI where it can, else its known aliases."""
     _check(inputs.provider)
     wanted = [inputs.provider] if inputs.provider else list(PROVIDER_IDS)
-    lists = await asyncio.gather(*(engine.discovery.models(p) for p in wanted))
+    lists = await asyncio.gather(*(engine.providers.cli_models(p) for p in wanted))
     return success({"models": dict(zip(wanted, lists, strict=True))})
 
 
 async def cli_versions(engine: Engine, caller: Caller, inputs: CliVersionsInput) -> CallToolResult:
     """Which CLIs are installed, where, and their versions (checked in parallel)."""
-    statuses = await engine.discovery.statuses(refresh=inputs.refresh)
+    statuses = await engine.providers.cli_statuses(refresh=inputs.refresh)
     return success({"clis": [s.to_dict() for s in statuses]})
 
 
@@ -66,7 +64,7 @@ async def cli_upgrade(engine: Engine, caller: Caller, inputs: CliUpgradeInput) -
     """Upgrade a CLI with its package manager; a dry run unless dryRun is false (operator only:
     the local user or the holder of the gateway's bearer token)."""
     _check(inputs.provider)
-    outcome = await engine.discovery.upgrade(
+    outcome = await engine.providers.upgrade_cli(
         caller.as_principal, inputs.provider, dry_run=inputs.dryRun
     )
     return success(outcome.to_dict())

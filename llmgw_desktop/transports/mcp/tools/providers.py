@@ -12,9 +12,7 @@ from typing import Annotated, Literal
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from llmgw_desktop.engine.calls import Call, CallParams, Deferred, RequestMeta
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.providers.base import PromptParts
+from llmgw_desktop.engine.api import Call, CallParams, Deferred, Engine, PromptParts, RequestMeta
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import failure, job_answer, success
 

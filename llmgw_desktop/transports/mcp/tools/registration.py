@@ -13,8 +13,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp_types import ToolAnnotations
 
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.providers.catalog import PROVIDERS, provider_info
+from llmgw_desktop.engine.api import PROVIDERS, Engine, provider_info
 from llmgw_desktop.transports.mcp.tools import (
     jobs,
     ops,

@@ -7,10 +7,13 @@ from typing import Annotated
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from llmgw_desktop.engine.calls import checked_working_dir
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
-from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.api import (
+    Engine,
+    ErrorCode,
+    InvalidRequest,
+    checked_working_dir,
+    provider_info,
+)
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import success
 

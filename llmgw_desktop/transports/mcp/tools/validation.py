@@ -12,11 +12,17 @@ from typing import Annotated, Any
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from llmgw_desktop.engine.calls import Call, CallParams, Deferred, RequestMeta
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.validation import prompts
-from llmgw_desktop.engine.validation.compare import Answer, compare_answers
-from llmgw_desktop.engine.validation.verdicts import read_review
+from llmgw_desktop.engine.api import (
+    Answer,
+    Call,
+    CallParams,
+    Deferred,
+    Engine,
+    RequestMeta,
+    compare_answers,
+    prompts,
+    read_review,
+)
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import failure, job_answer, success
 

@@ -11,8 +11,7 @@ from typing import Annotated
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME, GLOBAL_PROJECT
+from llmgw_desktop.engine.api import DEFAULT_KEY_NAME, GLOBAL_PROJECT, Engine
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import success
 

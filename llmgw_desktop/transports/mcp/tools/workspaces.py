@@ -13,7 +13,7 @@ from typing import Annotated
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.api import Engine
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import success
 from llmgw_desktop.transports.mcp.tools.binding import NoInput

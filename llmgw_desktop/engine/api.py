@@ -1,0 +1,201 @@
+"""The engine's public surface: everything a front door (`transports/`) or the desk (`ui/`) may
+use, and nothing else. `tests/engine/test_layering.py` fails when either reaches past it.
+
+Two parts:
+- The `Engine` (the composition root) and the services it holds, listed in
+  `ENGINE_SERVICES`: a front door calls `engine.<service>.<method>(...)` and goes no deeper.
+- The value types, errors and constants those services take and return, importable from
+  here by name (`from llmgw_desktop.engine.api import Engine, JobView, InvalidRequest`).
+
+Names load lazily (PEP 562): `llmgw_desktop.engine.api.hash_password` imports only the hashing
+module, so the command line and the stdio relay, which need a few light names, do not pay for
+the whole engine at start-up. Type checkers read `api.pyi` instead (the same names as plain
+imports); `tests/engine/test_api_surface.py` keeps the two identical.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# What `engine.<name>` a front door may use, by capability. Anything else on the Engine (the
+# store, discovery, switches, lifeline, the approval gate's internals ...) is the engine's own.
+ENGINE_SERVICES: dict[str, str] = {
+    # life cycle and health
+    "start": "open the store and begin serving",
+    "stop": "finish background work (bounded), then close the store",
+    "interrupt_work": "end every running job now as interrupted (the first step of a stop)",
+    "listening_on": "note the port the front door bound (never used as an upstream)",
+    "health": "liveness facts for /health, the tray and Overview",
+    "process_health": "jobs, limits, breakers and switches (llm_process_health)",
+    "store_problem": "why the store is degraded, or None",
+    "state": "the engine's EngineState",
+    "uptime_seconds": "seconds since start",
+    "settings": "the settings this engine runs on (read only)",
+    "settings_saver": "write a setting back to config.toml (operator only)",
+    "tasks": "the supervisor front doors start their own background tasks under",
+    "events": "the event bus the desk observes",
+    # calls, jobs and sessions
+    "runner": "run a call: finished within the deadline, else deferred with its job id",
+    "calls": "submit a provider (CLI) call; runs as a job",
+    "jobs": "read, wait for, watch and cancel jobs; the desk's job list",
+    "job_retry": "the desk's Retry of a finished job",
+    "sessions": "conversations per principal and the active one per caller",
+    "validation": "multi-model answers, comparison and review",
+    "gateway": "the HTTP gateway: chat in four dialects, token counts, pass-through",
+    "approvals": "calls waiting for a person's decision at the desk",
+    # providers
+    "providers": "every CLI, API provider and local server: state, switches, models, checks",
+    # what is stored
+    "recorder": "the flight recorder's writer: status and lookups by correlation id",
+    "recorder_query": "the flight recorder's pages, details, search and export",
+    "refusals": "requests the edge refused, counted by reason",
+    "metrics": "live charts: requests, tokens, spend, cache hits",
+    "cache": "prompt-cache state per session and prefix",
+    "vault": "sealed API keys and auth files",
+    "auth": "principals, tokens, OAuth and consent",
+    "workspaces": "named working directories and their remote powers",
+}
+
+# name -> the module that defines it, grouped by capability.
+_HOMES: dict[str, str] = {
+    # the engine
+    "Engine": "llmgw_desktop.engine.engine",
+    "LOCAL_PRINCIPAL": "llmgw_desktop.engine.engine",
+    "TaskSupervisor": "llmgw_desktop.engine.tasks",
+    "jsonio": "llmgw_desktop.engine",
+    # errors
+    "InvalidRequest": "llmgw_desktop.engine.errors",
+    "NotFound": "llmgw_desktop.engine.errors",
+    "StoreError": "llmgw_desktop.engine.store",
+    # events
+    "BreakerChanged": "llmgw_desktop.engine.events",
+    "EngineStarted": "llmgw_desktop.engine.events",
+    "EngineStopped": "llmgw_desktop.engine.events",
+    "JobStateChanged": "llmgw_desktop.engine.events",
+    "Notice": "llmgw_desktop.engine.events",
+    "PauseChanged": "llmgw_desktop.engine.events",
+    "ProviderToggled": "llmgw_desktop.engine.events",
+    "RequestFinished": "llmgw_desktop.engine.events",
+    "StoreHealthChanged": "llmgw_desktop.engine.events",
+    # calls, jobs and their states
+    "CallParams": "llmgw_desktop.engine.calls",
+    "RequestMeta": "llmgw_desktop.engine.calls",
+    "checked_working_dir": "llmgw_desktop.engine.calls",
+    "PromptParts": "llmgw_desktop.engine.providers.base",
+    "PendingApproval": "llmgw_desktop.engine.calls",
+    "ApprovalGate": "llmgw_desktop.engine.calls",
+    "JobState": "llmgw_desktop.engine.jobs.model",
+    "JobView": "llmgw_desktop.engine.jobs.model",
+    "FINISHED": "llmgw_desktop.engine.jobs.model",
+    "DeskFilter": "llmgw_desktop.engine.jobs.manager",
+    "DeskJob": "llmgw_desktop.engine.jobs.manager",
+    "RETRYABLE": "llmgw_desktop.engine.jobs.manager",
+    "ENDINGS": "llmgw_desktop.engine.states",
+    "RecordState": "llmgw_desktop.engine.states",
+    # validation
+    "prompts": "llmgw_desktop.engine.validation.service",
+    "Answer": "llmgw_desktop.engine.validation.compare",
+    "compare_answers": "llmgw_desktop.engine.validation.compare",
+    "read_review": "llmgw_desktop.engine.validation.verdicts",
+    # the HTTP gateway
+    "CallerInfo": "llmgw_desktop.engine.gateway.answers",
+    "Completed": "llmgw_desktop.engine.gateway.answers",
+    "TokenCount": "llmgw_desktop.engine.gateway.answers",
+    "DIALECTS": "llmgw_desktop.engine.gateway.registry",
+    "DIALECT_ANTHROPIC": "llmgw_desktop.engine.gateway.catalog",
+    "DIALECT_GEMINI": "llmgw_desktop.engine.gateway.catalog",
+    "DIALECT_OPENAI_CHAT": "llmgw_desktop.engine.gateway.catalog",
+    "DIALECT_OPENAI_RESPONSES": "llmgw_desktop.engine.gateway.catalog",
+    "CLI_BRIDGES": "llmgw_desktop.engine.gateway.catalog",
+    "forwardable_headers": "llmgw_desktop.engine.gateway.passthrough",
+    "SseParser": "llmgw_desktop.engine.gateway.sse",
+    "client_status": "llmgw_desktop.engine.gateway.tracing",
+    "error_headers": "llmgw_desktop.engine.gateway.tracing",
+    "retry_after_seconds": "llmgw_desktop.engine.gateway.tracing",
+    "with_retry_info": "llmgw_desktop.engine.gateway.tracing",
+    # providers
+    "PROVIDERS": "llmgw_desktop.engine.providers.catalog",
+    "PROVIDER_IDS": "llmgw_desktop.engine.providers.catalog",
+    "provider_info": "llmgw_desktop.engine.providers.catalog",
+    "CliStatus": "llmgw_desktop.engine.providers.discovery",
+    "ProbeResult": "llmgw_desktop.engine.gateway.probe",
+    # the flight recorder, metrics and refusals
+    "ExportFormat": "llmgw_desktop.engine.recorder",
+    "PAGE_SIZE": "llmgw_desktop.engine.recorder",
+    "PageCursor": "llmgw_desktop.engine.recorder",
+    "RecordDetail": "llmgw_desktop.engine.recorder",
+    "RecordSummary": "llmgw_desktop.engine.recorder",
+    "RecorderFilters": "llmgw_desktop.engine.recorder",
+    "RecorderPage": "llmgw_desktop.engine.recorder",
+    "RecorderQuery": "llmgw_desktop.engine.recorder",
+    "redact": "llmgw_desktop.engine.redact",
+    "MetricsSeries": "llmgw_desktop.engine.metrics",
+    "MetricsWindow": "llmgw_desktop.engine.metrics",
+    "PRICES_REVISED": "llmgw_desktop.engine.metrics",
+    "WINDOWS": "llmgw_desktop.engine.metrics",
+    "RefusalCounter": "llmgw_desktop.engine.recorder",
+    "path_group": "llmgw_desktop.engine.recorder",
+    # the vault
+    "DEFAULT_KEY_NAME": "llmgw_desktop.engine.vault",
+    "GLOBAL_PROJECT": "llmgw_desktop.engine.vault",
+    # auth
+    "AccessDenied": "llmgw_desktop.engine.auth.access",
+    "Capability": "llmgw_desktop.engine.auth.access",
+    "refusal": "llmgw_desktop.engine.auth.access",
+    "require": "llmgw_desktop.engine.auth.access",
+    "address_key": "llmgw_desktop.engine.auth.client_address",
+    "ConsentQueue": "llmgw_desktop.engine.auth.consent",
+    "PendingConsent": "llmgw_desktop.engine.auth.consent",
+    "hash_password": "llmgw_desktop.engine.auth.hashing",
+    "OAuthServer": "llmgw_desktop.engine.auth.oauth",
+    "OAuthError": "llmgw_desktop.engine.auth.oauth_rules",
+    "SUPPORTED_SCOPES": "llmgw_desktop.engine.auth.oauth_rules",
+    "PeerOwner": "llmgw_desktop.engine.auth.peer_owner",
+    "lookup_peer_owner": "llmgw_desktop.engine.auth.peer_owner",
+    "quick_peer_owner": "llmgw_desktop.engine.auth.peer_owner",
+    "startup_problems": "llmgw_desktop.engine.auth.policy",
+    "startup_warnings": "llmgw_desktop.engine.auth.policy",
+    "LOCAL_CALLER": "llmgw_desktop.engine.auth.principals",
+    "Principal": "llmgw_desktop.engine.auth.principals",
+    "AuthService": "llmgw_desktop.engine.auth.service",
+    "INSTANCE_TOKEN_HEADER": "llmgw_desktop.engine.auth.service",
+    # (added)
+    "Call": "llmgw_desktop.engine.calls",
+    "Deferred": "llmgw_desktop.engine.calls",
+    "EngineError": "llmgw_desktop.engine.errors",
+    "ErrorCode": "llmgw_desktop.engine.errors",
+    # (added)
+    "ApprovalDenied": "llmgw_desktop.engine.errors",
+    "EngineState": "llmgw_desktop.engine.engine",
+    "Finished": "llmgw_desktop.engine.calls",
+    "Outcome": "llmgw_desktop.engine.calls",
+    "ProviderFailure": "llmgw_desktop.engine.errors",
+    "ProviderState": "llmgw_desktop.engine.providers.switches",
+    "ProviderUnavailable": "llmgw_desktop.engine.errors",
+    "Saturated": "llmgw_desktop.engine.errors",
+    "SettingsWriter": "llmgw_desktop.engine.settings_saver",
+    "StaleReference": "llmgw_desktop.engine.gateway.stale_references",
+    "Target": "llmgw_desktop.engine.gateway.router",
+    "UpgradeOutcome": "llmgw_desktop.engine.providers.discovery",
+}
+
+__all__ = ["ENGINE_SERVICES", *_HOMES]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(home)
+    value = (
+        getattr(module, name)
+        if hasattr(module, name)
+        else importlib.import_module(f"{home}.{name}")
+    )
+    globals()[name] = value  # the next look-up is a plain global
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

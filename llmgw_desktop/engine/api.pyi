@@ -1,0 +1,224 @@
+"""Types of `api.py`'s lazily loaded names, for type checkers (see api.py)."""
+
+from llmgw_desktop.engine import jsonio as jsonio
+from llmgw_desktop.engine.auth.access import AccessDenied as AccessDenied
+from llmgw_desktop.engine.auth.access import Capability as Capability
+from llmgw_desktop.engine.auth.access import refusal as refusal
+from llmgw_desktop.engine.auth.access import require as require
+from llmgw_desktop.engine.auth.client_address import address_key as address_key
+from llmgw_desktop.engine.auth.consent import ConsentQueue as ConsentQueue
+from llmgw_desktop.engine.auth.consent import PendingConsent as PendingConsent
+from llmgw_desktop.engine.auth.hashing import hash_password as hash_password
+from llmgw_desktop.engine.auth.oauth import OAuthServer as OAuthServer
+from llmgw_desktop.engine.auth.oauth_rules import SUPPORTED_SCOPES as SUPPORTED_SCOPES
+from llmgw_desktop.engine.auth.oauth_rules import OAuthError as OAuthError
+from llmgw_desktop.engine.auth.peer_owner import PeerOwner as PeerOwner
+from llmgw_desktop.engine.auth.peer_owner import lookup_peer_owner as lookup_peer_owner
+from llmgw_desktop.engine.auth.peer_owner import quick_peer_owner as quick_peer_owner
+from llmgw_desktop.engine.auth.policy import startup_problems as startup_problems
+from llmgw_desktop.engine.auth.policy import startup_warnings as startup_warnings
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as LOCAL_CALLER
+from llmgw_desktop.engine.auth.principals import Principal as Principal
+from llmgw_desktop.engine.auth.service import INSTANCE_TOKEN_HEADER as INSTANCE_TOKEN_HEADER
+from llmgw_desktop.engine.auth.service import AuthService as AuthService
+from llmgw_desktop.engine.calls import ApprovalGate as ApprovalGate
+from llmgw_desktop.engine.calls import Call as Call
+from llmgw_desktop.engine.calls import CallParams as CallParams
+from llmgw_desktop.engine.calls import Deferred as Deferred
+from llmgw_desktop.engine.calls import Finished as Finished
+from llmgw_desktop.engine.calls import Outcome as Outcome
+from llmgw_desktop.engine.calls import PendingApproval as PendingApproval
+from llmgw_desktop.engine.calls import RequestMeta as RequestMeta
+from llmgw_desktop.engine.calls import checked_working_dir as checked_working_dir
+from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL as LOCAL_PRINCIPAL
+from llmgw_desktop.engine.engine import Engine as Engine
+from llmgw_desktop.engine.engine import EngineState as EngineState
+from llmgw_desktop.engine.errors import ApprovalDenied as ApprovalDenied
+from llmgw_desktop.engine.errors import EngineError as EngineError
+from llmgw_desktop.engine.errors import ErrorCode as ErrorCode
+from llmgw_desktop.engine.errors import InvalidRequest as InvalidRequest
+from llmgw_desktop.engine.errors import NotFound as NotFound
+from llmgw_desktop.engine.errors import ProviderFailure as ProviderFailure
+from llmgw_desktop.engine.errors import ProviderUnavailable as ProviderUnavailable
+from llmgw_desktop.engine.errors import Saturated as Saturated
+from llmgw_desktop.engine.events import BreakerChanged as BreakerChanged
+from llmgw_desktop.engine.events import EngineStarted as EngineStarted
+from llmgw_desktop.engine.events import EngineStopped as EngineStopped
+from llmgw_desktop.engine.events import JobStateChanged as JobStateChanged
+from llmgw_desktop.engine.events import Notice as Notice
+from llmgw_desktop.engine.events import PauseChanged as PauseChanged
+from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
+from llmgw_desktop.engine.events import RequestFinished as RequestFinished
+from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
+from llmgw_desktop.engine.gateway.answers import CallerInfo as CallerInfo
+from llmgw_desktop.engine.gateway.answers import Completed as Completed
+from llmgw_desktop.engine.gateway.answers import TokenCount as TokenCount
+from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES as CLI_BRIDGES
+from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC as DIALECT_ANTHROPIC
+from llmgw_desktop.engine.gateway.catalog import DIALECT_GEMINI as DIALECT_GEMINI
+from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT as DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine.gateway.catalog import (
+    DIALECT_OPENAI_RESPONSES as DIALECT_OPENAI_RESPONSES,
+)
+from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
+from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
+from llmgw_desktop.engine.gateway.registry import DIALECTS as DIALECTS
+from llmgw_desktop.engine.gateway.router import Target as Target
+from llmgw_desktop.engine.gateway.sse import SseParser as SseParser
+from llmgw_desktop.engine.gateway.stale_references import StaleReference as StaleReference
+from llmgw_desktop.engine.gateway.tracing import client_status as client_status
+from llmgw_desktop.engine.gateway.tracing import error_headers as error_headers
+from llmgw_desktop.engine.gateway.tracing import retry_after_seconds as retry_after_seconds
+from llmgw_desktop.engine.gateway.tracing import with_retry_info as with_retry_info
+from llmgw_desktop.engine.jobs.manager import RETRYABLE as RETRYABLE
+from llmgw_desktop.engine.jobs.manager import DeskFilter as DeskFilter
+from llmgw_desktop.engine.jobs.manager import DeskJob as DeskJob
+from llmgw_desktop.engine.jobs.model import FINISHED as FINISHED
+from llmgw_desktop.engine.jobs.model import JobState as JobState
+from llmgw_desktop.engine.jobs.model import JobView as JobView
+from llmgw_desktop.engine.metrics import PRICES_REVISED as PRICES_REVISED
+from llmgw_desktop.engine.metrics import WINDOWS as WINDOWS
+from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
+from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
+from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
+from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS as PROVIDER_IDS
+from llmgw_desktop.engine.providers.catalog import PROVIDERS as PROVIDERS
+from llmgw_desktop.engine.providers.catalog import provider_info as provider_info
+from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
+from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
+from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
+from llmgw_desktop.engine.recorder import PAGE_SIZE as PAGE_SIZE
+from llmgw_desktop.engine.recorder import ExportFormat as ExportFormat
+from llmgw_desktop.engine.recorder import PageCursor as PageCursor
+from llmgw_desktop.engine.recorder import RecordDetail as RecordDetail
+from llmgw_desktop.engine.recorder import RecorderFilters as RecorderFilters
+from llmgw_desktop.engine.recorder import RecorderPage as RecorderPage
+from llmgw_desktop.engine.recorder import RecorderQuery as RecorderQuery
+from llmgw_desktop.engine.recorder import RecordSummary as RecordSummary
+from llmgw_desktop.engine.recorder import RefusalCounter as RefusalCounter
+from llmgw_desktop.engine.recorder import path_group as path_group
+from llmgw_desktop.engine.redact import redact as redact
+from llmgw_desktop.engine.settings_saver import SettingsWriter as SettingsWriter
+from llmgw_desktop.engine.states import ENDINGS as ENDINGS
+from llmgw_desktop.engine.states import RecordState as RecordState
+from llmgw_desktop.engine.store import StoreError as StoreError
+from llmgw_desktop.engine.tasks import TaskSupervisor as TaskSupervisor
+from llmgw_desktop.engine.validation.compare import Answer as Answer
+from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
+from llmgw_desktop.engine.validation.service import prompts as prompts
+from llmgw_desktop.engine.validation.verdicts import read_review as read_review
+from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME as DEFAULT_KEY_NAME
+from llmgw_desktop.engine.vault import GLOBAL_PROJECT as GLOBAL_PROJECT
+
+ENGINE_SERVICES: dict[str, str]
+
+__all__ = [
+    "CLI_BRIDGES",
+    "DEFAULT_KEY_NAME",
+    "DIALECTS",
+    "DIALECT_ANTHROPIC",
+    "DIALECT_GEMINI",
+    "DIALECT_OPENAI_CHAT",
+    "DIALECT_OPENAI_RESPONSES",
+    "ENDINGS",
+    "ENGINE_SERVICES",
+    "FINISHED",
+    "GLOBAL_PROJECT",
+    "INSTANCE_TOKEN_HEADER",
+    "LOCAL_CALLER",
+    "LOCAL_PRINCIPAL",
+    "PAGE_SIZE",
+    "PRICES_REVISED",
+    "PROVIDERS",
+    "PROVIDER_IDS",
+    "RETRYABLE",
+    "SUPPORTED_SCOPES",
+    "WINDOWS",
+    "AccessDenied",
+    "Answer",
+    "ApprovalDenied",
+    "ApprovalGate",
+    "AuthService",
+    "BreakerChanged",
+    "Call",
+    "CallParams",
+    "CallerInfo",
+    "Capability",
+    "CliStatus",
+    "Completed",
+    "ConsentQueue",
+    "Deferred",
+    "DeskFilter",
+    "DeskJob",
+    "Engine",
+    "EngineError",
+    "EngineStarted",
+    "EngineState",
+    "EngineStopped",
+    "ErrorCode",
+    "ExportFormat",
+    "Finished",
+    "InvalidRequest",
+    "JobState",
+    "JobStateChanged",
+    "JobView",
+    "MetricsSeries",
+    "MetricsWindow",
+    "NotFound",
+    "Notice",
+    "OAuthError",
+    "OAuthServer",
+    "Outcome",
+    "PageCursor",
+    "PauseChanged",
+    "PeerOwner",
+    "PendingApproval",
+    "PendingConsent",
+    "Principal",
+    "ProbeResult",
+    "PromptParts",
+    "ProviderFailure",
+    "ProviderState",
+    "ProviderToggled",
+    "ProviderUnavailable",
+    "RecordDetail",
+    "RecordState",
+    "RecordSummary",
+    "RecorderFilters",
+    "RecorderPage",
+    "RecorderQuery",
+    "RefusalCounter",
+    "RequestFinished",
+    "RequestMeta",
+    "Saturated",
+    "SettingsWriter",
+    "SseParser",
+    "StaleReference",
+    "StoreError",
+    "StoreHealthChanged",
+    "Target",
+    "TaskSupervisor",
+    "TokenCount",
+    "UpgradeOutcome",
+    "address_key",
+    "checked_working_dir",
+    "client_status",
+    "compare_answers",
+    "error_headers",
+    "forwardable_headers",
+    "hash_password",
+    "jsonio",
+    "lookup_peer_owner",
+    "path_group",
+    "prompts",
+    "provider_info",
+    "quick_peer_owner",
+    "read_review",
+    "redact",
+    "refusal",
+    "require",
+    "retry_after_seconds",
+    "startup_problems",
+    "startup_warnings",
+    "with_retry_info",
+]

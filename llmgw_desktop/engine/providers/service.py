@@ -1,0 +1,134 @@
+"""Every provider the gateway can reach, as the front doors and the desk see it: the CLIs
+(installed, version, upgrade plan, circuit breaker), the API providers and local servers (keys,
+model lists, stale references), the user's switches, and a one-request check of any of them.
+
+One service, so a page or a tool asks "what about provider X" in one place instead of reaching
+into discovery, the call service's breakers and the gateway's directory and routing table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.calls import ProviderCalls
+from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.gateway.catalog import ApiProviderSpec
+from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
+from llmgw_desktop.engine.gateway.router import Target
+from llmgw_desktop.engine.gateway.service import GatewayService
+from llmgw_desktop.engine.gateway.stale_references import StaleReference
+from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
+from llmgw_desktop.engine.providers.switches import ProviderState, ProviderSwitches
+
+__all__ = ["ProvidersService"]
+
+
+class ProvidersService:
+    """What each provider is and may do now, and the user's controls over it."""
+
+    def __init__(
+        self,
+        *,
+        switches: ProviderSwitches,
+        discovery: Discovery,
+        calls: ProviderCalls,
+        gateway: GatewayService,
+    ) -> None:
+        self._switches = switches
+        self._discovery = discovery
+        self._calls = calls
+        self._gateway = gateway
+
+    # -- the user's switches (CLIs) ------------------------------------------------------
+
+    def states(self) -> list[ProviderState]:
+        """Every CLI provider with whether the user has it switched on."""
+        return self._switches.states()
+
+    def is_enabled(self, provider: str) -> bool:
+        return self._switches.is_enabled(provider)
+
+    @property
+    def paused(self) -> bool:
+        return self._switches.paused
+
+    def set_enabled(self, principal: Principal, provider: str, enabled: bool) -> None:
+        """See `ProviderSwitches.set_enabled` (operator only; saved to `config.toml`)."""
+        self._switches.set_enabled(principal, provider, enabled)
+
+    def set_paused(self, principal: Principal, paused: bool) -> None:
+        """See `ProviderSwitches.set_paused` (operator only; until resumed or quit)."""
+        self._switches.set_paused(principal, paused)
+
+    async def unavailable_reason(self, provider: str) -> EngineError | None:
+        """Why `provider`'s CLI cannot run now (off, paused, not installed), or None."""
+        return await self._switches.unavailable_reason(provider)
+
+    # -- the CLIs --------------------------------------------------------------------------
+
+    async def cli_statuses(
+        self, providers: Sequence[str] | None = None, *, refresh: bool = False
+    ) -> list[CliStatus]:
+        """Installed state and version of each CLI (all by default), checked in parallel."""
+        return await self._discovery.statuses(providers, refresh=refresh)
+
+    async def locate_cli(self, provider: str) -> str | None:
+        """The CLI's executable path, or None; instant (no version check)."""
+        return await self._discovery.locate(provider)
+
+    async def cli_models(self, provider: str) -> list[str]:
+        """The models the CLI lists (may run it), else the ones the gateway knows for it."""
+        return await self._discovery.models(provider)
+
+    async def upgrade_cli(
+        self, principal: Principal, provider: str, *, dry_run: bool = True
+    ) -> UpgradeOutcome:
+        """Upgrade the CLI with its package manager; only the plan when `dry_run`.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        return await self._discovery.upgrade(principal, provider, dry_run=dry_run)
+
+    def breakers(self) -> dict[str, dict[str, Any]]:
+        """Each CLI's circuit breaker: state, failures in a row, seconds until it retries."""
+        return self._calls.breaker_states()
+
+    # -- API providers and local servers (the HTTP gateway's table) ----------------------------
+
+    async def listing(self, project: str | None = None) -> list[dict[str, Any]]:
+        """Every provider the HTTP gateway routes to, as `/v1/providers` shows it."""
+        return await self._gateway.directory.providers(project)
+
+    async def models(self, project: str | None = None) -> list[dict[str, Any]]:
+        """Every model the HTTP gateway answers for, as `/v1/models` shows it."""
+        return await self._gateway.directory.models(project)
+
+    def stale_references(self) -> tuple[StaleReference, ...]:
+        """Config entries naming a model its provider no longer lists."""
+        return self._gateway.directory.stale_references()
+
+    def api_provider(self, provider: str) -> ApiProviderSpec | None:
+        """One configured API provider or local server, or None."""
+        return self._gateway.registry.provider(provider)
+
+    def api_providers(self) -> list[ApiProviderSpec]:
+        """Every configured API provider and local server."""
+        return list(self._gateway.registry.config.providers.values())
+
+    def default_target(self) -> Target | None:
+        """Where `gateway.default_model` routes, or None when unset or unroutable now."""
+        registry = self._gateway.registry
+        configured = registry.config.default_model
+        if not configured:
+            return None
+        try:
+            return registry.resolve(configured)
+        except EngineError:
+            return None
+
+    async def probe(self, provider: str, model: str = "") -> ProbeResult:
+        """One tiny request to exactly `provider` (never a fallback); never raises."""
+        return await probe_provider(self._gateway, provider, model)
