@@ -12,6 +12,10 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects._shared import SKIP_SIGNATURE
+from llmgw_desktop.engine.gateway.dialects.body import (
+    expect_dict,
+    typed_field,
+)
 from llmgw_desktop.engine.gateway.ir import (
     MAX_TOKEN_COUNT,
     ChatRequest,
@@ -63,29 +67,10 @@ def stop_reason_out(value: StopReason) -> str:
 # -- parsing requests ------------------------------------------------------------------------
 
 
-def get(
-    obj: dict[str, Any], key: str, path: str, kinds: Any, what: str, *, required: bool = False
-) -> Any:
-    """`obj[key]` checked against `kinds` (bools are not numbers); None when absent.
-
-    Raises:
-        InvalidRequest: the value is missing (when required) or of the wrong type.
-    """
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise InvalidRequest(f"{path}{key}: required")
-        return None
-    allowed = kinds if isinstance(kinds, tuple) else (kinds,)
-    if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
-        raise InvalidRequest(f"{path}{key}: expected {what}")
-    return value
-
-
 def _block(value: Any, path: str) -> tuple[dict[str, Any], str]:
     if not isinstance(value, dict):
         raise InvalidRequest(f"{path}: expected a content block object")
-    return value, get(value, "type", f"{path}.", str, "a string", required=True)
+    return value, typed_field(value, "type", f"{path}.", str, "a string", required=True)
 
 
 def parse_system(value: Any) -> tuple[TextPart, ...]:
@@ -101,7 +86,7 @@ def parse_system(value: Any) -> tuple[TextPart, ...]:
         block, kind = _block(raw, f"system[{i}]")
         if kind != "text":
             raise InvalidRequest(f"system[{i}].type: expected 'text'")
-        text = get(block, "text", f"system[{i}].", str, "a string", required=True)
+        text = typed_field(block, "text", f"system[{i}].", str, "a string", required=True)
         parts.append(TextPart(text, cache=bool(block.get("cache_control"))))
     return tuple(parts)
 
@@ -115,8 +100,7 @@ def parse_message(i: int, raw: Any, left_out: list[str]) -> Message:
         Untranslatable: it holds a block no other dialect can carry.
     """
     path = f"messages[{i}]"
-    if not isinstance(raw, dict):
-        raise InvalidRequest(f"{path}: expected an object")
+    raw = expect_dict(raw, path)
     role = raw.get("role")
     if role not in ("user", "assistant", "system"):
         raise InvalidRequest(f"{path}.role: expected 'user', 'assistant' or 'system'")
@@ -154,7 +138,7 @@ def _parse_block(raw: Any, path: str, left_out: list[str]) -> list[Part]:
     if block.get("citations"):
         left_out.append("citations")
     if kind == "text":
-        text = get(block, "text", at, str, "a string", required=True)
+        text = typed_field(block, "text", at, str, "a string", required=True)
         return [TextPart(text, cache=bool(block.get("cache_control")))]
     if kind == "image":
         return [_parse_image(block, path)]
@@ -163,11 +147,11 @@ def _parse_block(raw: Any, path: str, left_out: list[str]) -> list[Part]:
     if kind == "search_result":
         return [_search_result_text(block, path)]
     if kind == "tool_use":
-        arguments = get(block, "input", at, dict, "an object")
+        arguments = typed_field(block, "input", at, dict, "an object")
         return [
             ToolCallPart(
-                id=get(block, "id", at, str, "a string", required=True),
-                name=get(block, "name", at, str, "a string", required=True),
+                id=typed_field(block, "id", at, str, "a string", required=True),
+                name=typed_field(block, "name", at, str, "a string", required=True),
                 arguments=json.dumps(arguments or {}, ensure_ascii=False),
             )
         ]
@@ -176,8 +160,8 @@ def _parse_block(raw: Any, path: str, left_out: list[str]) -> list[Part]:
     if kind == "thinking":
         return [
             ThinkingPart(
-                text=get(block, "thinking", at, str, "a string", required=True),
-                signature=get(block, "signature", at, str, "a string"),
+                text=typed_field(block, "thinking", at, str, "a string", required=True),
+                signature=typed_field(block, "signature", at, str, "a string"),
             )
         ]
     if kind == "redacted_thinking":
@@ -192,17 +176,17 @@ def _parse_block(raw: Any, path: str, left_out: list[str]) -> list[Part]:
 
 
 def _source_url(source: dict[str, Any], at: str) -> str:
-    return str(get(source, "url", at, str, "a string", required=True))
+    return str(typed_field(source, "url", at, str, "a string", required=True))
 
 
 def _parse_image(block: dict[str, Any], path: str) -> ImagePart:
-    source = get(block, "source", f"{path}.", dict, "an object", required=True)
+    source = typed_field(block, "source", f"{path}.", dict, "an object", required=True)
     at = f"{path}.source."
-    kind = get(source, "type", at, str, "a string", required=True)
+    kind = typed_field(source, "type", at, str, "a string", required=True)
     if kind == "base64":
         return ImagePart(
-            media_type=get(source, "media_type", at, str, "a string", required=True),
-            data=get(source, "data", at, str, "a string", required=True),
+            media_type=typed_field(source, "media_type", at, str, "a string", required=True),
+            data=typed_field(source, "data", at, str, "a string", required=True),
         )
     if kind == "url":
         return ImagePart(url=_source_url(source, at))
@@ -212,23 +196,23 @@ def _parse_image(block: dict[str, Any], path: str) -> ImagePart:
 
 
 def _parse_document(block: dict[str, Any], path: str) -> DocumentPart:
-    source = get(block, "source", f"{path}.", dict, "an object", required=True)
+    source = typed_field(block, "source", f"{path}.", dict, "an object", required=True)
     at = f"{path}.source."
-    kind = get(source, "type", at, str, "a string", required=True)
-    title = get(block, "title", f"{path}.", str, "a string")
+    kind = typed_field(source, "type", at, str, "a string", required=True)
+    title = typed_field(block, "title", f"{path}.", str, "a string")
     if kind == "base64":
         return DocumentPart(
-            media_type=get(source, "media_type", at, str, "a string", required=True),
-            data=get(source, "data", at, str, "a string", required=True),
+            media_type=typed_field(source, "media_type", at, str, "a string", required=True),
+            data=typed_field(source, "data", at, str, "a string", required=True),
             title=title,
         )
     if kind == "url":
         return DocumentPart(url=_source_url(source, at), title=title)
     if kind == "text":
-        text = get(source, "data", at, str, "a string", required=True)
+        text = typed_field(source, "data", at, str, "a string", required=True)
         return DocumentPart(media_type="text/plain", text=text, title=title)
     if kind == "content":
-        inner = get(source, "content", at, (str, list), "a string or a list of blocks")
+        inner = typed_field(source, "content", at, (str, list), "a string or a list of blocks")
         if isinstance(inner, str):
             return DocumentPart(media_type="text/plain", text=inner, title=title)
         texts = [b.get("text") for b in inner if isinstance(b, dict) and b.get("type") == "text"]
@@ -242,8 +226,8 @@ def _parse_document(block: dict[str, Any], path: str) -> DocumentPart:
 def _search_result_text(block: dict[str, Any], path: str) -> TextPart:
     """A search result a client supplies: its title, source and text, as plain text."""
     at = f"{path}."
-    title = get(block, "title", at, str, "a string") or ""
-    source = get(block, "source", at, str, "a string") or ""
+    title = typed_field(block, "title", at, str, "a string") or ""
+    source = typed_field(block, "source", at, str, "a string") or ""
     content = block.get("content")
     texts = []
     if isinstance(content, list):
@@ -256,8 +240,8 @@ def _search_result_text(block: dict[str, Any], path: str) -> TextPart:
 
 def _parse_tool_result(block: dict[str, Any], path: str, left_out: list[str]) -> list[Part]:
     at = f"{path}."
-    tool_call_id = get(block, "tool_use_id", at, str, "a string", required=True)
-    is_error = bool(get(block, "is_error", at, bool, "a boolean"))
+    tool_call_id = typed_field(block, "tool_use_id", at, str, "a string", required=True)
+    is_error = bool(typed_field(block, "is_error", at, bool, "a boolean"))
     content = block.get("content")
     texts: list[str] = []
     # The neutral result is text only: images and documents a tool returned follow it as
@@ -286,11 +270,10 @@ def _parse_tool_result(block: dict[str, Any], path: str, left_out: list[str]) ->
 def parse_tool_choice(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise InvalidRequest("tool_choice: expected an object")
+    value = expect_dict(value, "tool_choice")
     kind = value.get("type")
     if kind == "tool":
-        return str(get(value, "name", "tool_choice.", str, "a string", required=True))
+        return str(typed_field(value, "name", "tool_choice.", str, "a string", required=True))
     choice = (
         {"auto": "auto", "any": "required", "none": "none"}.get(kind)
         if isinstance(kind, str)
@@ -306,13 +289,12 @@ def parse_thinking(body: dict[str, Any]) -> str | None:
     value = body.get("thinking")
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise InvalidRequest("thinking: expected an object")
+    value = expect_dict(value, "thinking")
     kind = value.get("type")
     if kind == "disabled":
         return None
     if kind == "enabled":
-        budget = get(value, "budget_tokens", "thinking.", int, "an integer", required=True)
+        budget = typed_field(value, "budget_tokens", "thinking.", int, "an integer", required=True)
         if budget <= LOW_BUDGET_MAX:
             return "low"
         return "medium" if budget <= MEDIUM_BUDGET_MAX else "high"
@@ -336,7 +318,7 @@ def parse_output_format(body: dict[str, Any]) -> ResponseFormat | None:
         return None
     if not isinstance(value, dict) or value.get("type") != "json_schema":
         raise InvalidRequest(f'{path}: expected {{"type": "json_schema", "schema": ...}}')
-    schema = get(value, "schema", f"{path}.", dict, "a JSON Schema object", required=True)
+    schema = typed_field(value, "schema", f"{path}.", dict, "a JSON Schema object", required=True)
     return ResponseFormat("json_schema", schema=schema)
 
 

@@ -18,6 +18,11 @@ from llmgw_desktop.engine.gateway.dialects._shared import (
     custom_tool_description,
     function_parameters,
 )
+from llmgw_desktop.engine.gateway.dialects.body import (
+    expect_dict,
+    expect_str,
+    optional_str,
+)
 from llmgw_desktop.engine.gateway.ir import ToolDef
 
 __all__ = ["parse_tools", "render_tool"]
@@ -88,8 +93,7 @@ def parse_tools(value: Any, left_out: list[str]) -> tuple[ToolDef, ...]:
         raise InvalidRequest("tools: expected a list of tools")
     tools = []
     for i, raw in enumerate(value):
-        if not isinstance(raw, dict):
-            raise InvalidRequest(f"tools[{i}]: expected an object")
+        raw = expect_dict(raw, f"tools[{i}]")
         left_out.extend(hint for key, hint in _TOOL_HINTS.items() if raw.get(key))
         tool = _parse_tool(raw, f"tools[{i}]", left_out)
         if tool is not None:
@@ -109,11 +113,9 @@ def _parse_tool(raw: dict[str, Any], path: str, left_out: list[str]) -> ToolDef 
         if not isinstance(schema, dict):
             raise InvalidRequest(f"{path}.input_schema: expected a JSON Schema object")
         description = raw.get("description")
-        if description is not None and not isinstance(description, str):
-            raise InvalidRequest(f"{path}.description: expected a string")
+        description = optional_str(description, f"{path}.description")
         return ToolDef(name, description or "", schema)
-    if not isinstance(kind, str):
-        raise InvalidRequest(f"{path}.type: expected a string")
+    kind = expect_str(kind, f"{path}.type")
     for prefix, (description, schema) in _CLIENT_TOOLS.items():
         if kind.startswith(prefix) and isinstance(name, str) and name:
             return ToolDef(name, description, schema)

@@ -20,6 +20,12 @@ from llmgw_desktop.engine.gateway.dialects._shared import (
     custom_tool_description,
     function_parameters,
 )
+from llmgw_desktop.engine.gateway.dialects.body import (
+    expect_dict,
+    expect_list,
+    expect_str,
+    optional_int,
+)
 from llmgw_desktop.engine.gateway.ir import (
     MAX_TOKEN_COUNT,
     ChatRequest,
@@ -89,24 +95,6 @@ def field(obj: Mapping[str, Any], camel: str) -> Any:
     if camel in obj:
         return obj[camel]
     return obj.get(_HUMP.sub("_", camel).lower())
-
-
-def expect_dict(value: Any, path: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidRequest(f"{path}: expected an object")
-    return value
-
-
-def expect_list(value: Any, path: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise InvalidRequest(f"{path}: expected a list")
-    return value
-
-
-def expect_str(value: Any, path: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidRequest(f"{path}: expected a string")
-    return value
 
 
 class CallIds:
@@ -540,7 +528,9 @@ def parse_thinking(raw: Any) -> str | None:
                 f"generationConfig.thinkingConfig.thinkingLevel: unknown level {level!r}"
             )
         return _LEVELS[level.lower()]
-    budget = integer(raw, "thinkingBudget", "generationConfig.thinkingConfig")
+    budget = optional_int(
+        field(raw, "thinkingBudget"), "generationConfig.thinkingConfig.thinkingBudget"
+    )
     if budget is None or budget == 0:  # 0 switches thinking off
         return None
     if budget < 0:  # -1: the model decides how much
@@ -562,20 +552,6 @@ def parse_response_format(config: dict[str, Any]) -> ResponseFormat | None:
     if mime == "application/json":
         return ResponseFormat("json_object")
     return None
-
-
-def integer(obj: dict[str, Any], camel: str, path: str) -> int | None:
-    value = field(obj, camel)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise InvalidRequest(f"{path}.{camel}: expected an integer")
-    return value
-
-
-def number(obj: dict[str, Any], camel: str) -> float | None:
-    value = field(obj, camel)
-    if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
-        raise InvalidRequest(f"generationConfig.{camel}: expected a number")
-    return None if value is None else float(value)
 
 
 def render_config(

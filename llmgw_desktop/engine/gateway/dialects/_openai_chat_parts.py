@@ -15,6 +15,14 @@ from llmgw_desktop.engine.gateway.dialects._shared import (
     custom_tool_description,
     function_parameters,
 )
+from llmgw_desktop.engine.gateway.dialects.body import (
+    expect_dict,
+    expect_list,
+    expect_str,
+    optional_flag,
+    optional_int,
+    optional_number,
+)
 from llmgw_desktop.engine.gateway.ir import (
     CUSTOM_INPUT,
     MAX_TOKEN_COUNT,
@@ -220,41 +228,6 @@ def tool_arguments(value: Any) -> str:
 # -- request validation -------------------------------------------------------------------------
 
 
-def _dict(value: Any, path: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidRequest(f"{path}: expected an object")
-    return value
-
-
-def _list(value: Any, path: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise InvalidRequest(f"{path}: expected a list")
-    return value
-
-
-def _str(value: Any, path: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidRequest(f"{path}: expected a string")
-    return value
-
-
-def _opt_number(body: dict[str, Any], key: str) -> float | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidRequest(f"{key}: expected a number")
-    return float(value)
-
-
-def _opt_bool(value: Any, path: str) -> bool:
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise InvalidRequest(f"{path}: expected true or false")
-    return value
-
-
 def _max_tokens(body: dict[str, Any]) -> int | None:
     # max_completion_tokens is the current name; max_tokens the deprecated one, still common.
     for key in ("max_completion_tokens", "max_tokens"):
@@ -275,18 +248,18 @@ def _text_of(content: Any, path: str) -> str:
         raise InvalidRequest(f"{path}: expected a string or a list of text parts")
     texts = []
     for i, part in enumerate(content):
-        part = _dict(part, f"{path}[{i}]")
+        part = expect_dict(part, f"{path}[{i}]")
         if part.get("type") not in ("text", "refusal"):
             raise InvalidRequest(f"{path}[{i}].type: expected 'text'")
         key = "text" if part["type"] == "text" else "refusal"
-        texts.append(_str(part.get(key), f"{path}[{i}].{key}"))
+        texts.append(expect_str(part.get(key), f"{path}[{i}].{key}"))
     return "".join(texts)
 
 
 def _image(part: dict[str, Any], path: str) -> ImagePart:
     image = part.get("image_url")
-    url = image if isinstance(image, str) else _dict(image, f"{path}.image_url").get("url")
-    url = _str(url, f"{path}.image_url.url")
+    url = image if isinstance(image, str) else expect_dict(image, f"{path}.image_url").get("url")
+    url = expect_str(url, f"{path}.image_url.url")
     if not url.startswith("data:"):
         return ImagePart(url=url)
     header, comma, data = url[5:].partition(",")
@@ -303,10 +276,10 @@ def _user_parts(content: Any, path: str) -> list[Part]:
         raise InvalidRequest(f"{path}: expected a string or a list of parts")
     parts: list[Part] = []
     for i, raw in enumerate(content):
-        part = _dict(raw, f"{path}[{i}]")
+        part = expect_dict(raw, f"{path}[{i}]")
         kind = part.get("type")
         if kind == "text":
-            parts.append(TextPart(_str(part.get("text"), f"{path}[{i}].text")))
+            parts.append(TextPart(expect_str(part.get("text"), f"{path}[{i}].text")))
         elif kind == "image_url":
             parts.append(_image(part, f"{path}[{i}]"))
         elif kind == "file":
@@ -324,10 +297,10 @@ def _user_parts(content: Any, path: str) -> list[Part]:
 
 def _file(part: dict[str, Any], path: str) -> DocumentPart:
     """A `file` part: inline base64 (a data URL, as the SDK sends it) is carried."""
-    file = _dict(part.get("file"), f"{path}.file")
+    file = expect_dict(part.get("file"), f"{path}.file")
     if file.get("file_id"):
         raise Untranslatable("a file by file_id", "OpenAI's Files API is OpenAI's own")
-    data = _str(file.get("file_data"), f"{path}.file.file_data")
+    data = expect_str(file.get("file_data"), f"{path}.file.file_data")
     filename = file.get("filename") if isinstance(file.get("filename"), str) else None
     media_type = "application/pdf"
     if data.startswith("data:"):
@@ -352,25 +325,25 @@ def _assistant_parts(
     if msg.get("audio"):
         left_out.append("earlier audio answers")
     legacy = msg.get("function_call")
-    calls = list(_list(msg.get("tool_calls") or [], f"{path}.tool_calls"))
+    calls = list(expect_list(msg.get("tool_calls") or [], f"{path}.tool_calls"))
     if isinstance(legacy, dict):
         calls.append({"type": "function", "id": f"call_{legacy.get('name')}", "function": legacy})
     for i, raw in enumerate(calls):
         call_path = f"{path}.tool_calls[{i}]"
-        call = _dict(raw, call_path)
-        call_id = _str(call.get("id"), f"{call_path}.id")
+        call = expect_dict(raw, call_path)
+        call_id = expect_str(call.get("id"), f"{call_path}.id")
         kind = call.get("type", "function")
         if kind == "custom":
-            custom = _dict(call.get("custom"), f"{call_path}.custom")
-            name = _str(custom.get("name"), f"{call_path}.custom.name")
-            text = _str(custom.get("input") or "", f"{call_path}.custom.input")
+            custom = expect_dict(call.get("custom"), f"{call_path}.custom")
+            name = expect_str(custom.get("name"), f"{call_path}.custom.name")
+            text = expect_str(custom.get("input") or "", f"{call_path}.custom.input")
             names[call_id] = name
             parts.append(ToolCallPart(call_id, name, json.dumps({CUSTOM_INPUT: text})))
             continue
         if kind != "function":
             raise InvalidRequest(f"{call_path}.type: expected 'function' or 'custom'")
-        function = _dict(call.get("function"), f"{call_path}.function")
-        name = _str(function.get("name"), f"{call_path}.function.name")
+        function = expect_dict(call.get("function"), f"{call_path}.function")
+        name = expect_str(function.get("name"), f"{call_path}.function.name")
         names[call_id] = name
         parts.append(ToolCallPart(call_id, name, tool_arguments(function.get("arguments"))))
     return parts
@@ -383,10 +356,10 @@ def _messages(raw: Any, left_out: list[str]) -> tuple[tuple[TextPart, ...], tupl
     turns: list[tuple[str, list[Part]]] = []
     names: dict[str, str] = {}  # tool-call id -> function name, for Gemini's name matching
     previous_was_tool = False
-    for i, item in enumerate(_list(raw, "messages")):
+    for i, item in enumerate(expect_list(raw, "messages")):
         path = f"messages[{i}]"
-        msg = _dict(item, path)
-        role = _str(msg.get("role"), f"{path}.role")
+        msg = expect_dict(item, path)
+        role = expect_str(msg.get("role"), f"{path}.role")
         is_tool = role in ("tool", "function")
         if role in ("system", "developer"):
             text = _text_of(msg.get("content"), f"{path}.content")
@@ -401,10 +374,10 @@ def _messages(raw: Any, left_out: list[str]) -> tuple[tuple[TextPart, ...], tupl
         elif is_tool:
             name: str | None
             if role == "function":  # the legacy form: answered by function name
-                name = _str(msg.get("name"), f"{path}.name")
+                name = expect_str(msg.get("name"), f"{path}.name")
                 call_id = next((c for c, n in reversed(names.items()) if n == name), name)
             else:
-                call_id = _str(msg.get("tool_call_id"), f"{path}.tool_call_id")
+                call_id = expect_str(msg.get("tool_call_id"), f"{path}.tool_call_id")
                 given = msg.get("name")
                 name = names.get(call_id) or (given if isinstance(given, str) else None)
             content = _text_of(msg.get("content"), f"{path}.content")
@@ -422,13 +395,15 @@ def _messages(raw: Any, left_out: list[str]) -> tuple[tuple[TextPart, ...], tupl
 
 def _tools(raw: Any, left_out: list[str]) -> tuple[ToolDef, ...]:
     tools = []
-    for i, item in enumerate(_list(raw, "tools")):
-        tool = _dict(item, f"tools[{i}]")
+    for i, item in enumerate(expect_list(raw, "tools")):
+        tool = expect_dict(item, f"tools[{i}]")
         kind = tool.get("type", "function")
         if kind == "custom":
-            custom = _dict(tool.get("custom"), f"tools[{i}].custom")
-            name = _str(custom.get("name"), f"tools[{i}].custom.name")
-            description = _str(custom.get("description") or "", f"tools[{i}].custom.description")
+            custom = expect_dict(tool.get("custom"), f"tools[{i}].custom")
+            name = expect_str(custom.get("name"), f"tools[{i}].custom.name")
+            description = expect_str(
+                custom.get("description") or "", f"tools[{i}].custom.description"
+            )
             fmt = custom.get("format")
             tools.append(
                 ToolDef(
@@ -439,21 +414,23 @@ def _tools(raw: Any, left_out: list[str]) -> tuple[ToolDef, ...]:
         if kind != "function":
             left_out.append(f"{kind} tool (OpenAI's)")
             continue
-        function = _dict(tool.get("function"), f"tools[{i}].function")
-        name = _str(function.get("name"), f"tools[{i}].function.name")
-        description = _str(function.get("description") or "", f"tools[{i}].function.description")
+        function = expect_dict(tool.get("function"), f"tools[{i}].function")
+        name = expect_str(function.get("name"), f"tools[{i}].function.name")
+        description = expect_str(
+            function.get("description") or "", f"tools[{i}].function.description"
+        )
         # OpenAI allows a tool without parameters; the neutral default is the empty object.
         parameters = function.get("parameters")
         if parameters is None:
             parameters = ToolDef(name).parameters
-        parameters = _dict(parameters, f"tools[{i}].function.parameters")
+        parameters = expect_dict(parameters, f"tools[{i}].function.parameters")
         tools.append(ToolDef(name, description, parameters))
     return tuple(tools)
 
 
 def _legacy_functions(raw: Any) -> list[dict[str, Any]]:
     """The deprecated `functions` list as `tools` entries."""
-    return [{"type": "function", "function": f} for f in _list(raw, "functions")]
+    return [{"type": "function", "function": f} for f in expect_list(raw, "functions")]
 
 
 def _tool_choice(raw: Any, left_out: list[str]) -> str | None:
@@ -463,13 +440,13 @@ def _tool_choice(raw: Any, left_out: list[str]) -> str | None:
         if raw not in _TOOL_CHOICES:
             raise InvalidRequest(f"tool_choice: expected one of {', '.join(_TOOL_CHOICES)}")
         return raw
-    choice = _dict(raw, "tool_choice")
+    choice = expect_dict(raw, "tool_choice")
     kind = choice.get("type")
     if kind in ("function", "custom"):
-        named = _dict(choice.get(kind), f"tool_choice.{kind}")
-        return _str(named.get("name"), f"tool_choice.{kind}.name")
+        named = expect_dict(choice.get(kind), f"tool_choice.{kind}")
+        return expect_str(named.get("name"), f"tool_choice.{kind}.name")
     if kind == "allowed_tools":
-        allowed = _dict(choice.get("allowed_tools"), "tool_choice.allowed_tools")
+        allowed = expect_dict(choice.get("allowed_tools"), "tool_choice.allowed_tools")
         left_out.append("tool_choice allowed_tools (every tool stays offered)")
         mode = allowed.get("mode")
         return "required" if mode == "required" else "auto"
@@ -479,7 +456,7 @@ def _tool_choice(raw: Any, left_out: list[str]) -> str | None:
 def _legacy_function_call(raw: Any) -> str | None:
     if raw is None or raw in ("auto", "none"):
         return raw
-    return _str(_dict(raw, "function_call").get("name"), "function_call.name")
+    return expect_str(expect_dict(raw, "function_call").get("name"), "function_call.name")
 
 
 def _stop(raw: Any) -> tuple[str, ...]:
@@ -487,29 +464,22 @@ def _stop(raw: Any) -> tuple[str, ...]:
         return ()
     if isinstance(raw, str):
         return (raw,)
-    return tuple(_str(s, f"stop[{i}]") for i, s in enumerate(_list(raw, "stop")))
+    return tuple(expect_str(s, f"stop[{i}]") for i, s in enumerate(expect_list(raw, "stop")))
 
 
 def _effort(raw: Any) -> str | None:
     if raw is None:
         return None
-    effort = _str(raw, "reasoning_effort")
+    effort = expect_str(raw, "reasoning_effort")
     if effort not in _EFFORTS:
         raise InvalidRequest(f"reasoning_effort: expected one of {', '.join(_EFFORTS)}")
     return _EFFORTS[effort]
 
 
-def _opt_int(body: dict[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise InvalidRequest(f"{key}: expected an integer")
-    return value
-
-
 def _response_format(raw: Any) -> ResponseFormat | None:
     if raw is None:
         return None
-    fmt = _dict(raw, "response_format")
+    fmt = expect_dict(raw, "response_format")
     kind = fmt.get("type")
     if kind == "text":
         return None
@@ -519,14 +489,18 @@ def _response_format(raw: Any) -> ResponseFormat | None:
         raise InvalidRequest(
             "response_format.type: expected 'text', 'json_object' or 'json_schema'"
         )
-    spec = _dict(fmt.get("json_schema"), "response_format.json_schema")
+    spec = expect_dict(fmt.get("json_schema"), "response_format.json_schema")
     schema = spec.get("schema")
     strict = spec.get("strict")
     return ResponseFormat(
         "json_schema",
-        schema=_dict(schema, "response_format.json_schema.schema") if schema is not None else None,
-        name=_str(spec.get("name") or "response", "response_format.json_schema.name"),
-        description=_str(spec.get("description") or "", "response_format.json_schema.description"),
+        schema=expect_dict(schema, "response_format.json_schema.schema")
+        if schema is not None
+        else None,
+        name=expect_str(spec.get("name") or "response", "response_format.json_schema.name"),
+        description=expect_str(
+            spec.get("description") or "", "response_format.json_schema.description"
+        ),
         strict=strict if isinstance(strict, bool) else None,
     )
 
@@ -538,7 +512,7 @@ def parse_request(body: dict[str, Any], model: str | None) -> ChatRequest:
         InvalidRequest: naming the field that is missing or malformed.
         Untranslatable: the request uses something no other dialect can carry.
     """
-    body = _dict(body, "body")
+    body = expect_dict(body, "body")
     name = body.get("model") or model
     if not isinstance(name, str) or not name:
         raise InvalidRequest("model: expected a model name")
@@ -554,7 +528,7 @@ def parse_request(body: dict[str, Any], model: str | None) -> ChatRequest:
     stream_options = body.get("stream_options")
     include_usage = None
     if stream_options is not None:
-        include_usage = _dict(stream_options, "stream_options").get("include_usage")
+        include_usage = expect_dict(stream_options, "stream_options").get("include_usage")
     raw_tools = body.get("tools") or _legacy_functions(body.get("functions") or [])
     choice = body.get("tool_choice")
     parallel = body.get("parallel_tool_calls")
@@ -569,16 +543,16 @@ def parse_request(body: dict[str, Any], model: str | None) -> ChatRequest:
             else _legacy_function_call(body.get("function_call"))
         ),
         max_tokens=_max_tokens(body),
-        temperature=_opt_number(body, "temperature"),
-        top_p=_opt_number(body, "top_p"),
-        top_k=_opt_int(body, "top_k"),
-        seed=_opt_int(body, "seed"),
-        presence_penalty=_opt_number(body, "presence_penalty"),
-        frequency_penalty=_opt_number(body, "frequency_penalty"),
+        temperature=optional_number(body.get("temperature"), "temperature"),
+        top_p=optional_number(body.get("top_p"), "top_p"),
+        top_k=optional_int(body.get("top_k"), "top_k"),
+        seed=optional_int(body.get("seed"), "seed"),
+        presence_penalty=optional_number(body.get("presence_penalty"), "presence_penalty"),
+        frequency_penalty=optional_number(body.get("frequency_penalty"), "frequency_penalty"),
         stop=_stop(body.get("stop")),
-        stream=_opt_bool(body.get("stream"), "stream"),
-        stream_usage=_opt_bool(include_usage, "stream_options.include_usage"),
-        user=None if body.get("user") is None else _str(body["user"], "user"),
+        stream=optional_flag(body.get("stream"), "stream"),
+        stream_usage=optional_flag(include_usage, "stream_options.include_usage"),
+        user=None if body.get("user") is None else expect_str(body["user"], "user"),
         reasoning_effort=_effort(body.get("reasoning_effort")),
         response_format=_response_format(body.get("response_format")),
         parallel_tool_calls=parallel if isinstance(parallel, bool) else None,

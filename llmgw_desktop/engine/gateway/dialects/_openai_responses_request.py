@@ -22,6 +22,15 @@ from llmgw_desktop.engine.gateway.dialects._shared import (
     custom_tool_description,
     function_parameters,
 )
+from llmgw_desktop.engine.gateway.dialects.body import (
+    expect_dict,
+    expect_list,
+    expect_str,
+    optional_number,
+    optional_positive_int,
+    optional_str,
+    required_str,
+)
 from llmgw_desktop.engine.gateway.ir import (
     CUSTOM_INPUT,
     ChatRequest,
@@ -139,8 +148,7 @@ def parse_request(body: Any, model: str | None) -> ChatRequest:
     left_out = left_out_fields(body, _HANDLED, _LEFT_OUT)
     system: list[TextPart] = []
     instructions = body.get("instructions")
-    if instructions is not None and not isinstance(instructions, str):
-        raise InvalidRequest("instructions: expected a string")
+    instructions = optional_str(instructions, "instructions")
     if instructions:
         system.append(TextPart(instructions))
     tools = _parse_tools(body.get("tools"), left_out)
@@ -152,8 +160,7 @@ def parse_request(body: Any, model: str | None) -> ChatRequest:
     if stream is not None and not isinstance(stream, bool):
         raise InvalidRequest("stream: expected true or false")
     user = body.get("user")
-    if user is not None and not isinstance(user, str):
-        raise InvalidRequest("user: expected a string")
+    user = optional_str(user, "user")
     parallel = body.get("parallel_tool_calls")
     return ChatRequest(
         model=name,
@@ -161,9 +168,9 @@ def parse_request(body: Any, model: str | None) -> ChatRequest:
         system=tuple(system),
         tools=tools,
         tool_choice=_parse_tool_choice(body.get("tool_choice"), left_out),
-        max_tokens=_positive_int(body, "max_output_tokens"),
-        temperature=_number(body, "temperature"),
-        top_p=_number(body, "top_p"),
+        max_tokens=optional_positive_int(body.get("max_output_tokens"), "max_output_tokens"),
+        temperature=optional_number(body.get("temperature"), "temperature"),
+        top_p=optional_number(body.get("top_p"), "top_p"),
         stream=bool(stream),
         # A Responses stream always ends with usage, so ask any upstream for it.
         stream_usage=bool(stream),
@@ -208,11 +215,9 @@ def _parse_input(
     turns = _Turns()
     for i, item in enumerate(raw):
         path = f"input[{i}]"
-        if not isinstance(item, dict):
-            raise InvalidRequest(f"{path}: expected an object")
+        item = expect_dict(item, path)
         kind = item.get("type", "message")
-        if not isinstance(kind, str):  # looked up in dicts below: a list cannot be hashed
-            raise InvalidRequest(f"{path}.type: expected a string")
+        kind = expect_str(kind, f"{path}.type")  # looked up in dicts below: a list cannot be hashed
         if kind == "message":
             role = item.get("role")
             if role not in _ROLES:
@@ -227,23 +232,23 @@ def _parse_input(
             else:
                 turns.add("user" if role == "user" else "assistant", parts)
         elif kind == "function_call":
-            local = _string(item, "name", path)
+            local = required_str(item, "name", path)
             namespace = item.get("namespace")
             name = namespaced.get((namespace, local)) or (
                 f"{namespace}{NAMESPACE_SEPARATOR}{local}" if namespace else local
             )
-            call = ToolCallPart(_string(item, "call_id", path), name, _arguments(item, path))
+            call = ToolCallPart(required_str(item, "call_id", path), name, _arguments(item, path))
             turns.add("assistant", [call])
         elif kind == "custom_tool_call":
             text = item.get("input")
             arguments = json.dumps({CUSTOM_INPUT: text if isinstance(text, str) else ""})
             call = ToolCallPart(
-                _string(item, "call_id", path), _string(item, "name", path), arguments
+                required_str(item, "call_id", path), required_str(item, "name", path), arguments
             )
             turns.add("assistant", [call])
         elif kind in ("function_call_output", "custom_tool_call_output"):
             output, attached = _parse_tool_output(item.get("output"), f"{path}.output")
-            result = ToolResultPart(_string(item, "call_id", path), output)
+            result = ToolResultPart(required_str(item, "call_id", path), output)
             turns.add("user", [result, *attached])
         elif kind in _HOSTED_ITEMS:
             left_out.append(_HOSTED_ITEMS[kind])
@@ -273,13 +278,12 @@ def _parse_content(content: Any, path: str, role: str) -> list[Part]:
     parts: list[Part] = []
     for j, part in enumerate(content):
         where = f"{path}[{j}]"
-        if not isinstance(part, dict):
-            raise InvalidRequest(f"{where}: expected an object")
+        part = expect_dict(part, where)
         kind = part.get("type")
         if kind in ("input_text", "output_text", "text"):
-            parts.append(TextPart(_string(part, "text", where)))
+            parts.append(TextPart(required_str(part, "text", where)))
         elif kind == "refusal":
-            parts.append(TextPart(_string(part, "refusal", where)))
+            parts.append(TextPart(required_str(part, "refusal", where)))
         elif kind == "input_image":
             if role != "user":
                 raise InvalidRequest(f"{where}.type: images are only supported in user messages")
@@ -336,11 +340,10 @@ def _parse_tool_output(output: Any, path: str) -> tuple[str, list[Part]]:
     attached: list[Part] = []
     for j, part in enumerate(output):
         where = f"{path}[{j}]"
-        if not isinstance(part, dict):
-            raise InvalidRequest(f"{where}: expected an object")
+        part = expect_dict(part, where)
         kind = part.get("type")
         if kind in ("input_text", "output_text", "text"):
-            texts.append(_string(part, "text", where))
+            texts.append(required_str(part, "text", where))
         elif kind == "input_image":
             attached.append(_parse_image(part, where))
         elif kind == "input_file":
@@ -353,21 +356,18 @@ def _parse_tool_output(output: Any, path: str) -> tuple[str, list[Part]]:
 def _parse_tools(raw: Any, left_out: list[str]) -> tuple[ToolDef, ...]:
     if raw is None:
         return ()
-    if not isinstance(raw, list):
-        raise InvalidRequest("tools: expected a list")
+    raw = expect_list(raw, "tools")
     tools: list[ToolDef] = []
     for i, tool in enumerate(raw):
         path = f"tools[{i}]"
-        if not isinstance(tool, dict):
-            raise InvalidRequest(f"{path}: expected an object")
+        tool = expect_dict(tool, path)
         kind = tool.get("type")
         if kind in ("function", "custom"):
             tools.append(_parse_tool(tool, path))
         elif kind == "namespace":
-            namespace = _string(tool, "name", path)
+            namespace = required_str(tool, "name", path)
             members = tool.get("tools")
-            if not isinstance(members, list):
-                raise InvalidRequest(f"{path}.tools: expected a list")
+            members = expect_list(members, f"{path}.tools")
             for j, member in enumerate(members):
                 where = f"{path}.tools[{j}]"
                 if not isinstance(member, dict) or member.get("type") not in ("function", "custom"):
@@ -394,10 +394,9 @@ def _parse_tool(tool: dict[str, Any], path: str) -> ToolDef:
         raise InvalidRequest(
             f"{path}.name: required (Responses tools are not nested in 'function')"
         )
-    name = _string(tool, "name", path)
+    name = required_str(tool, "name", path)
     description = tool.get("description")
-    if description is not None and not isinstance(description, str):
-        raise InvalidRequest(f"{path}.description: expected a string")
+    description = optional_str(description, f"{path}.description")
     if tool.get("type") == "custom":
         fmt = tool.get("format")
         return ToolDef(
@@ -417,7 +416,7 @@ def _parse_tool_choice(raw: Any, left_out: list[str]) -> str | None:
     if isinstance(raw, dict):
         kind = raw.get("type")
         if kind in ("function", "custom"):
-            return _string(raw, "name", "tool_choice")
+            return required_str(raw, "name", "tool_choice")
         if kind == "allowed_tools":
             left_out.append("tool_choice allowed_tools (every tool stays offered)")
             return "required" if raw.get("mode") == "required" else "auto"
@@ -431,8 +430,7 @@ def _parse_tool_choice(raw: Any, left_out: list[str]) -> str | None:
 def _parse_reasoning(raw: Any, left_out: list[str]) -> str | None:
     if raw is None:
         return None
-    if not isinstance(raw, dict):
-        raise InvalidRequest("reasoning: expected an object")
+    raw = expect_dict(raw, "reasoning")
     if raw.get("summary") or raw.get("generate_summary"):
         left_out.append("reasoning.summary")
     effort = raw.get("effort")
@@ -447,15 +445,13 @@ def _parse_text(raw: Any, left_out: list[str]) -> ResponseFormat | None:
     """`text.format` as structured output; `text.verbosity` is GPT-5's alone."""
     if raw is None:
         return None
-    if not isinstance(raw, dict):
-        raise InvalidRequest("text: expected an object")
+    raw = expect_dict(raw, "text")
     if raw.get("verbosity"):
         left_out.append("text.verbosity (GPT-5's)")
     fmt = raw.get("format")
     if fmt is None:
         return None
-    if not isinstance(fmt, dict):
-        raise InvalidRequest("text.format: expected an object")
+    fmt = expect_dict(fmt, "text.format")
     kind = fmt.get("type")
     if kind in (None, "text"):
         return None
@@ -474,27 +470,6 @@ def _parse_text(raw: Any, left_out: list[str]) -> ResponseFormat | None:
         description=description if isinstance(description, str) else "",
         strict=strict if isinstance(strict, bool) else None,
     )
-
-
-def _string(obj: dict[str, Any], key: str, path: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str):
-        raise InvalidRequest(f"{path}.{key}: required string")
-    return value
-
-
-def _number(body: dict[str, Any], key: str) -> float | None:
-    value = body.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise InvalidRequest(f"{key}: expected a number")
-    return None if value is None else float(value)
-
-
-def _positive_int(body: dict[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise InvalidRequest(f"{key}: expected a positive integer")
-    return value
 
 
 # -- rendering ---------------------------------------------------------------------------------

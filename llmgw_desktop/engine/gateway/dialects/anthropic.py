@@ -15,9 +15,12 @@ from typing import Any
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects import _anthropic_parts as parts
-from llmgw_desktop.engine.gateway.dialects._anthropic_parts import DEFAULT_MAX_TOKENS, get
+from llmgw_desktop.engine.gateway.dialects._anthropic_parts import DEFAULT_MAX_TOKENS
 from llmgw_desktop.engine.gateway.dialects._anthropic_tools import parse_tools, render_tool
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.dialects.body import (
+    typed_field,
+)
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     ChatResponse,
@@ -88,22 +91,22 @@ class AnthropicDialect:
             InvalidRequest: naming the field that is missing or malformed.
             Untranslatable: the request uses something no other dialect can carry.
         """
-        model = model or get(body, "model", "", str, "a string", required=True)
-        raw_messages = get(body, "messages", "", list, "a list of messages", required=True)
+        model = model or typed_field(body, "model", "", str, "a string", required=True)
+        raw_messages = typed_field(body, "messages", "", list, "a list of messages", required=True)
         if not raw_messages:
             raise InvalidRequest("messages: at least one message is required")
         # Required by Anthropic, but count_tokens takes none; a missing one is no obstacle to
         # another dialect (a limit is only rendered where one is needed).
-        max_tokens = get(body, "max_tokens", "", int, "an integer")
+        max_tokens = typed_field(body, "max_tokens", "", int, "an integer")
         if max_tokens is not None and max_tokens < 1:
             raise InvalidRequest("max_tokens: expected a positive integer")
-        stop = get(body, "stop_sequences", "", list, "a list of strings") or []
+        stop = typed_field(body, "stop_sequences", "", list, "a list of strings") or []
         if not all(isinstance(s, str) for s in stop):
             raise InvalidRequest("stop_sequences: expected a list of strings")
-        metadata = get(body, "metadata", "", dict, "an object") or {}
-        temperature = get(body, "temperature", "", (int, float), "a number")
-        top_p = get(body, "top_p", "", (int, float), "a number")
-        stream = bool(get(body, "stream", "", bool, "a boolean"))
+        metadata = typed_field(body, "metadata", "", dict, "an object") or {}
+        temperature = typed_field(body, "temperature", "", (int, float), "a number")
+        top_p = typed_field(body, "top_p", "", (int, float), "a number")
+        stream = bool(typed_field(body, "stream", "", bool, "a boolean"))
         left_out = left_out_fields(body, _HANDLED, _LEFT_OUT)
         messages = tuple(parts.parse_message(i, m, left_out) for i, m in enumerate(raw_messages))
         tool_choice = body.get("tool_choice")
@@ -116,12 +119,12 @@ class AnthropicDialect:
             max_tokens=max_tokens,
             temperature=None if temperature is None else float(temperature),
             top_p=None if top_p is None else float(top_p),
-            top_k=get(body, "top_k", "", int, "an integer"),
+            top_k=typed_field(body, "top_k", "", int, "an integer"),
             stop=tuple(stop),
             stream=stream,
             # Anthropic streams always carry usage, so whatever serves this must ask for it.
             stream_usage=stream,
-            user=get(metadata, "user_id", "metadata.", str, "a string"),
+            user=typed_field(metadata, "user_id", "metadata.", str, "a string"),
             reasoning_effort=parts.parse_thinking(body),
             response_format=parts.parse_output_format(body),
             parallel_tool_calls=(

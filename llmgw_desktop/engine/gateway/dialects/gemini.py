@@ -27,12 +27,7 @@ from llmgw_desktop.engine.gateway.dialects._gemini_parts import (
     FINISH_REASONS,
     CallIds,
     args_object,
-    expect_dict,
-    expect_list,
-    expect_str,
     field,
-    integer,
-    number,
     parse_finish,
     parse_parts,
     parse_response_format,
@@ -50,6 +45,13 @@ from llmgw_desktop.engine.gateway.dialects._gemini_parts import (
     status_name,
 )
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.dialects.body import (
+    expect_dict,
+    expect_list,
+    expect_str,
+    optional_int,
+    optional_number,
+)
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     ChatResponse,
@@ -133,13 +135,21 @@ class GeminiDialect:
             system=parse_system(field(body, "systemInstruction")),
             tools=parse_tools(field(body, "tools"), left_out),
             tool_choice=parse_tool_choice(field(body, "toolConfig")),
-            max_tokens=integer(config, "maxOutputTokens", "generationConfig"),
-            temperature=number(config, "temperature"),
-            top_p=number(config, "topP"),
-            top_k=integer(config, "topK", "generationConfig"),
-            seed=integer(config, "seed", "generationConfig"),
-            presence_penalty=number(config, "presencePenalty"),
-            frequency_penalty=number(config, "frequencyPenalty"),
+            max_tokens=optional_int(
+                field(config, "maxOutputTokens"), "generationConfig.maxOutputTokens"
+            ),
+            temperature=optional_number(
+                field(config, "temperature"), "generationConfig.temperature"
+            ),
+            top_p=optional_number(field(config, "topP"), "generationConfig.topP"),
+            top_k=optional_int(field(config, "topK"), "generationConfig.topK"),
+            seed=optional_int(field(config, "seed"), "generationConfig.seed"),
+            presence_penalty=optional_number(
+                field(config, "presencePenalty"), "generationConfig.presencePenalty"
+            ),
+            frequency_penalty=optional_number(
+                field(config, "frequencyPenalty"), "generationConfig.frequencyPenalty"
+            ),
             stop=tuple(
                 expect_str(s, f"generationConfig.stopSequences[{i}]") for i, s in enumerate(stop)
             ),
