@@ -18,7 +18,7 @@ from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
 )
-from llmgw_desktop.engine.gateway.dialects._gemini_parts import field
+from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 
 __all__ = ["CHARS_PER_TOKEN", "RequestFacts", "has_images", "request_facts"]
 

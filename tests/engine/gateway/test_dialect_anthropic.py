@@ -13,10 +13,8 @@ from anthropic.types.shared import ErrorResponse
 from pydantic import TypeAdapter
 
 from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.gateway.dialects.anthropic import (
-    DEFAULT_MAX_TOKENS,
-    AnthropicDialect,
-)
+from llmgw_desktop.engine.gateway.dialects.anthropic import AnthropicDialect
+from llmgw_desktop.engine.gateway.dialects.anthropic.request import DEFAULT_MAX_TOKENS
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,

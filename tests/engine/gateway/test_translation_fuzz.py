@@ -83,7 +83,7 @@ DEPTHS = (50, 200, 253, 256, 400, 900, 1000)
 def _source_words() -> set[str]:
     """String constants of the dialect modules: field names, block types, roles, reasons."""
     words: set[str] = set()
-    for path in sorted(DIALECT_SOURCES.glob("*.py")):
+    for path in sorted(DIALECT_SOURCES.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 text = node.value

@@ -1,31 +1,35 @@
-"""The OpenAI Responses dialect (`POST /v1/responses`), to and from the neutral form.
-
-Responses is stateful at OpenAI (`previous_response_id`, `store`, conversations); this
-translator is not, so a request must carry the whole conversation in `input`, and requests that
-point at server-side state are refused with a clear message.
-
-Each neutral content block is its own output item: text a `message` item, thinking a
-`reasoning` item (summary text), a tool call a `function_call` item whose `call_id` is the
-neutral tool-call id (the item `id`, `fc_…`, is OpenAI's own and not kept). Usage arrives only in
-the final response object, and its `input_tokens` include cached input.
+"""Responses streams (typed SSE events): decoded from an upstream into neutral events, encoded for a
+client.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects import _openai_responses_parts as parts
-from llmgw_desktop.engine.gateway.dialects import _openai_responses_request as request_parts
-from llmgw_desktop.engine.gateway.dialects._shared import custom_input
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.dialects.freeform import (
+    custom_input,
+)
+from llmgw_desktop.engine.gateway.dialects.openai_responses.items import (
+    function_call_item,
+    message_item,
+    new_id,
+    output_parts,
+    reasoning_item,
+    response_object,
+)
+from llmgw_desktop.engine.gateway.dialects.openai_responses.response import (
+    response_id,
+    status_of,
+    stop_reason_of,
+)
+from llmgw_desktop.engine.gateway.dialects.openai_responses.usage import parse_usage
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
-    ChatResponse,
     MessageEnd,
     MessageStart,
     StreamEvent,
@@ -40,125 +44,20 @@ from llmgw_desktop.engine.gateway.ir import (
     Usage,
 )
 from llmgw_desktop.engine.gateway.sse import frame
-from llmgw_desktop.engine.gateway.translation import TargetModel
 
-__all__ = ["OpenAIResponsesDialect", "OpenAIResponsesStreamDecoder", "OpenAIResponsesStreamEncoder"]
-
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    429: "rate_limit_error",
-}
-# "input[2].content: expected …" names the field; OpenAI reports it as `param`.
-_FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): ")
 _FINAL_EVENTS = {
     "completed": "response.completed",
     "incomplete": "response.incomplete",
     "failed": "response.failed",
 }
+
+
 _ITEM_PREFIX = {"text": "msg", "thinking": "rs", "tool": "fc"}
-
-
-class OpenAIResponsesDialect:
-    """Translator for the OpenAI Responses API."""
-
-    name = "openai-responses"
-
-    def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
-        """A `/v1/responses` request in neutral form.
-
-        Raises:
-            InvalidRequest: naming the field that is missing, malformed or not supported.
-        """
-        return request_parts.parse_request(body, model)
-
-    def render_request(
-        self,
-        request: ChatRequest,
-        *,
-        target: TargetModel | None = None,
-        notes: list[str] | None = None,
-    ) -> dict[str, Any]:
-        """The body for a Responses upstream; what it cannot take (stop sequences, seeds) is
-        added to `notes`."""
-        return request_parts.render_request(
-            request, reasoning=target is None or target.reasoning, notes=notes
-        )
-
-    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
-        """A complete `response` object in neutral form.
-
-        Raises:
-            ValueError: the body is not a Responses answer.
-        """
-        if not isinstance(body, dict) or body.get("object", "response") != "response":
-            raise ValueError('not an OpenAI Responses answer: expected "object": "response"')
-        output = body.get("output")
-        if not isinstance(output, list):
-            raise ValueError("not an OpenAI Responses answer: no output list")
-        return ChatResponse(
-            id=str(body.get("id") or ""),
-            model=str(body.get("model") or ""),
-            parts=tuple(part for item in output for _, part in parts.output_parts(item)),
-            stop_reason=parts.stop_reason_of(body),
-            usage=parts.parse_usage(body.get("usage")),
-        )
-
-    def render_response(
-        self, response: ChatResponse, request: ChatRequest | None = None
-    ) -> dict[str, Any]:
-        """The `response` object a Responses client expects; calls of the client's namespaced
-        or freeform tools go back in the form the client declared them."""
-        status, incomplete, error = parts.status_of(response.stop_reason)
-        item_status = "completed" if status == "completed" else "incomplete"
-        output: list[dict[str, Any]] = []
-        for part in response.parts:
-            if isinstance(part, TextPart):
-                output.append(parts.message_item(parts.new_id("msg"), [part.text], item_status))
-            elif isinstance(part, ThinkingPart):
-                output.append(parts.reasoning_item(parts.new_id("rs"), [part.text]))
-            elif isinstance(part, ToolCallPart):
-                tool = request.tool_named(part.name) if request else None
-                item_id = parts.new_id("ctc" if tool and tool.kind == "custom" else "fc")
-                output.append(parts.function_call_item(item_id, part, "completed", tool))
-        return parts.response_object(
-            _response_id(response.id),
-            response.model,
-            status,
-            output,
-            response.usage,
-            incomplete=incomplete,
-            error=error,
-        )
-
-    def stream_decoder(self) -> OpenAIResponsesStreamDecoder:
-        return OpenAIResponsesStreamDecoder()
-
-    def stream_encoder(self, request: ChatRequest) -> OpenAIResponsesStreamEncoder:
-        return OpenAIResponsesStreamEncoder(request)
-
-    def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
-        """`{"error": {"message", "type", "param", "code"}}`, `type` chosen by status."""
-        if status in _ERROR_TYPES:
-            kind = _ERROR_TYPES[status]
-        else:
-            kind = "invalid_request_error" if 400 <= status < 500 else "server_error"
-        named = _FIELD_PREFIX.match(message) if status == 400 else None
-        param = named.group(1) if named else None
-        return {"error": {"message": message, "type": kind, "param": param, "code": code}}
-
-
-def _response_id(given: str) -> str:
-    return given if given.startswith("resp_") else parts.new_id("resp")
 
 
 def _index(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
-
-# -- stream decoding ---------------------------------------------------------------------------
 
 _Key = tuple[str, int, int]  # (kind, output_index, content or summary index)
 
@@ -253,7 +152,7 @@ class OpenAIResponsesStreamDecoder:
     def _item(self, output_index: int, item: Any) -> list[StreamEvent]:
         """What an announced or finished item says that the deltas have not said."""
         events: list[StreamEvent] = []
-        for j, part in parts.output_parts(item):
+        for j, part in output_parts(item):
             if isinstance(part, ToolCallPart):
                 key = ("tool", output_index, 0)
                 if key not in self._indexes:
@@ -273,12 +172,9 @@ class OpenAIResponsesStreamDecoder:
             if output_index not in self._done_items:
                 events += self._item(output_index, item)
         tool_called = any(key[0] == "tool" for key in self._indexes)
-        stop = parts.stop_reason_of(response, tool_called=tool_called)
+        stop = stop_reason_of(response, tool_called=tool_called)
         self._ended = True
-        return [*events, MessageEnd(stop, parts.parse_usage(response.get("usage")))]
-
-
-# -- stream encoding ---------------------------------------------------------------------------
+        return [*events, MessageEnd(stop, parse_usage(response.get("usage")))]
 
 
 @dataclass
@@ -316,20 +212,24 @@ class _Block:
     def item(self) -> dict[str, Any]:
         texts = [self.text] if self.status != "in_progress" else []
         if self.kind == "text":
-            return parts.message_item(self.item_id, texts, self.status)
+            return message_item(self.item_id, texts, self.status)
         if self.kind == "thinking":
-            return parts.reasoning_item(self.item_id, texts)
+            return reasoning_item(self.item_id, texts)
         call = ToolCallPart(self.call_id, self.name, "".join(texts))
-        return parts.function_call_item(self.item_id, call, self.status, self.tool)
+        return function_call_item(self.item_id, call, self.status, self.tool)
 
 
 # Per block kind: the event family of its one content part, and of its deltas.
 _PART_EVENTS = {"text": "response.content_part", "thinking": "response.reasoning_summary_part"}
+
+
 _DELTA_EVENTS = {
     "text": "response.output_text",
     "thinking": "response.reasoning_summary_text",
     "tool": "response.function_call_arguments",
 }
+
+
 _CUSTOM_EVENTS = "response.custom_tool_call_input"
 
 
@@ -342,7 +242,7 @@ class OpenAIResponsesStreamEncoder:
 
     def __init__(self, request: ChatRequest) -> None:
         self._request = request
-        self._id = parts.new_id("resp")
+        self._id = new_id("resp")
         self._model = request.model
         self._created_at = int(time.time())
         self._sequence = 0
@@ -373,7 +273,7 @@ class OpenAIResponsesStreamEncoder:
                 raise ValueError(f"{kind} delta for block {event.index}, a {block.kind} block")
             out += self._delta(block, event.text)
         elif isinstance(event, ToolCallStart) and event.index not in self._blocks:
-            call_id = event.id or parts.new_id("call")
+            call_id = event.id or new_id("call")
             out += self._open(event.index, "tool", call_id, event.name)[1]
         elif isinstance(event, ToolCallDelta):
             block = self._blocks.get(event.index)
@@ -400,7 +300,7 @@ class OpenAIResponsesStreamEncoder:
 
     def _response(self, status: str, usage: Usage | None, **extra: Any) -> dict[str, Any]:
         output = [block.item() for block in self._blocks.values()]
-        return parts.response_object(
+        return response_object(
             self._id,
             self._model,
             status,
@@ -416,7 +316,7 @@ class OpenAIResponsesStreamEncoder:
             return []
         self._started = True
         if event is not None:
-            self._id = _response_id(event.id)
+            self._id = response_id(event.id)
             self._model = event.model or self._model
             self._start_usage = event.usage
         shell = self._response("in_progress", None)
@@ -435,7 +335,7 @@ class OpenAIResponsesStreamEncoder:
         out = self._finish_current("completed")
         tool = self._request.tool_named(name) if kind == "tool" else None
         prefix = "ctc" if tool is not None and tool.kind == "custom" else _ITEM_PREFIX[kind]
-        block = _Block(kind, len(self._blocks), parts.new_id(prefix), call_id, name, tool=tool)
+        block = _Block(kind, len(self._blocks), new_id(prefix), call_id, name, tool=tool)
         self._blocks[index] = self._current = block
         added = {"output_index": block.output_index, "item": block.item()}
         out.append(self._emit("response.output_item.added", added))
@@ -486,7 +386,7 @@ class OpenAIResponsesStreamEncoder:
         ]
 
     def _end(self, event: MessageEnd) -> list[bytes]:
-        status, incomplete, error = parts.status_of(event.stop_reason)
+        status, incomplete, error = status_of(event.stop_reason)
         out = self._finish_current("completed" if status == "completed" else "incomplete")
         # The end should carry input and cache counts already; if not, keep those from the start.
         usage, start = event.usage, self._start_usage

@@ -1,4 +1,4 @@
-"""Anthropic tools to and from the neutral form.
+"""Anthropic tools to and from the neutral form, and tool choice.
 
 Three kinds arrive from clients:
 - custom tools (`input_schema`), the common case, carried as they are;
@@ -14,18 +14,45 @@ from __future__ import annotations
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.gateway.dialects._shared import (
-    custom_tool_description,
-    function_parameters,
-)
 from llmgw_desktop.engine.gateway.dialects.body import (
     expect_dict,
     expect_str,
     optional_str,
+    typed_field,
 )
-from llmgw_desktop.engine.gateway.ir import ToolDef
+from llmgw_desktop.engine.gateway.dialects.freeform import (
+    custom_tool_description,
+    function_parameters,
+)
+from llmgw_desktop.engine.gateway.ir import (
+    ToolDef,
+)
 
-__all__ = ["parse_tools", "render_tool"]
+
+def parse_tool_choice(value: Any) -> str | None:
+    if value is None:
+        return None
+    value = expect_dict(value, "tool_choice")
+    kind = value.get("type")
+    if kind == "tool":
+        return str(typed_field(value, "name", "tool_choice.", str, "a string", required=True))
+    choice = (
+        {"auto": "auto", "any": "required", "none": "none"}.get(kind)
+        if isinstance(kind, str)
+        else None
+    )
+    if choice is None:
+        raise InvalidRequest("tool_choice.type: expected 'auto', 'any', 'none' or 'tool'")
+    return choice
+
+
+def render_tool_choice(choice: str) -> dict[str, Any]:
+    if choice in ("auto", "none"):
+        return {"type": choice}
+    if choice == "required":
+        return {"type": "any"}
+    return {"type": "tool", "name": choice}
+
 
 _BASH_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -34,7 +61,11 @@ _BASH_SCHEMA: dict[str, Any] = {
         "restart": {"type": "boolean", "description": "Restart the shell session instead."},
     },
 }
+
+
 _EDIT_COMMANDS = ["view", "create", "str_replace", "insert", "undo_edit"]
+
+
 _MEMORY_COMMANDS = ["view", "create", "str_replace", "insert", "delete", "rename"]
 
 
@@ -71,6 +102,8 @@ _CLIENT_TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
         _file_tool_schema(_MEMORY_COMMANDS, renames=True),
     ),
 }
+
+
 # Tool fields that only steer Anthropic's own handling; named in the notice when present.
 _TOOL_HINTS = {
     "cache_control": "cache_control (prompt caching is Anthropic's)",

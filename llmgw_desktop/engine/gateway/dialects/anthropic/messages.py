@@ -1,7 +1,5 @@
-"""Anthropic Messages content blocks, tools, thinking and usage, to and from the neutral form.
-
-The private half of `anthropic.py`: request parsing (with field-path errors), block rendering,
-and the small mappings (stop reasons, tool choice, thinking budget) both directions share.
+"""Messages content blocks (text, images, documents, tool calls and results, thinking) between a
+request's `system` and `messages` and the neutral form, both ways.
 """
 
 from __future__ import annotations
@@ -11,60 +9,27 @@ import re
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.gateway.dialects._shared import SKIP_SIGNATURE
 from llmgw_desktop.engine.gateway.dialects.body import (
     expect_dict,
     typed_field,
 )
+from llmgw_desktop.engine.gateway.dialects.thought_signatures import SKIP_SIGNATURE
 from llmgw_desktop.engine.gateway.ir import (
-    MAX_TOKEN_COUNT,
-    ChatRequest,
     DocumentPart,
     ImagePart,
     Message,
     Part,
-    ResponseFormat,
-    StopReason,
     TextPart,
     ThinkingPart,
     ToolCallPart,
     ToolResultPart,
-    Usage,
 )
 from llmgw_desktop.engine.gateway.translation import Untranslatable
 
-# Sent as `max_tokens` when the neutral request has none: Anthropic requires the field.
-DEFAULT_MAX_TOKENS = 4096
-# Thinking budgets rendered for each reasoning effort, and the upper bounds parsed back.
-EFFORT_BUDGETS = {"low": 2048, "medium": 8192, "high": 24576}
-LOW_BUDGET_MAX = 2048
-MEDIUM_BUDGET_MAX = 8192
-# Efforts other dialects know, folded onto ours ("none" means no thinking at all).
-_EFFORT_ALIASES = {"minimal": "low", "xhigh": "high", "max": "high"}
-
-_STOP_IN: dict[str, StopReason] = {
-    **{r: r for r in ("end_turn", "max_tokens", "tool_use", "stop_sequence", "refusal")},
-    # A server-tool loop paused: the turn is over as far as a neutral client can tell.
-    "pause_turn": "end_turn",
-    "model_context_window_exceeded": "max_tokens",
-}
-# Anthropic has no "error" stop reason; the error itself travels separately.
-_STOP_OUT: dict[StopReason, str] = {"error": "end_turn"}
-
 _TOOL_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
 _EPHEMERAL = {"type": "ephemeral"}
-
-
-def stop_reason_in(value: Any) -> StopReason:
-    """Anthropic's stop reason in neutral form (unknown or missing means a normal end)."""
-    return _STOP_IN.get(value, "end_turn") if isinstance(value, str) else "end_turn"
-
-
-def stop_reason_out(value: StopReason) -> str:
-    return _STOP_OUT.get(value, value)
-
-
-# -- parsing requests ------------------------------------------------------------------------
 
 
 def _block(value: Any, path: str) -> tuple[dict[str, Any], str]:
@@ -267,71 +232,6 @@ def _parse_tool_result(block: dict[str, Any], path: str, left_out: list[str]) ->
     return [result, *attached]
 
 
-def parse_tool_choice(value: Any) -> str | None:
-    if value is None:
-        return None
-    value = expect_dict(value, "tool_choice")
-    kind = value.get("type")
-    if kind == "tool":
-        return str(typed_field(value, "name", "tool_choice.", str, "a string", required=True))
-    choice = (
-        {"auto": "auto", "any": "required", "none": "none"}.get(kind)
-        if isinstance(kind, str)
-        else None
-    )
-    if choice is None:
-        raise InvalidRequest("tool_choice.type: expected 'auto', 'any', 'none' or 'tool'")
-    return choice
-
-
-def parse_thinking(body: dict[str, Any]) -> str | None:
-    """`thinking` as a neutral reasoning effort (budget thresholds: 2048 low, 8192 medium)."""
-    value = body.get("thinking")
-    if value is None:
-        return None
-    value = expect_dict(value, "thinking")
-    kind = value.get("type")
-    if kind == "disabled":
-        return None
-    if kind == "enabled":
-        budget = typed_field(value, "budget_tokens", "thinking.", int, "an integer", required=True)
-        if budget <= LOW_BUDGET_MAX:
-            return "low"
-        return "medium" if budget <= MEDIUM_BUDGET_MAX else "high"
-    if kind in ("adaptive", "between_tools"):
-        # The model picks its own budget; `output_config.effort` says how hard to try.
-        config = body.get("output_config")
-        effort = config.get("effort") if isinstance(config, dict) else None
-        effort = _EFFORT_ALIASES.get(effort, effort) if isinstance(effort, str) else None
-        return effort if effort in EFFORT_BUDGETS else "medium"
-    raise InvalidRequest("thinking.type: expected 'enabled', 'adaptive' or 'disabled'")
-
-
-def parse_output_format(body: dict[str, Any]) -> ResponseFormat | None:
-    """Structured output: `output_config.format`, or the beta's top-level `output_format`."""
-    config = body.get("output_config")
-    value = config.get("format") if isinstance(config, dict) else None
-    path = "output_config.format"
-    if value is None:
-        value, path = body.get("output_format"), "output_format"
-    if value is None:
-        return None
-    if not isinstance(value, dict) or value.get("type") != "json_schema":
-        raise InvalidRequest(f'{path}: expected {{"type": "json_schema", "schema": ...}}')
-    schema = typed_field(value, "schema", f"{path}.", dict, "a JSON Schema object", required=True)
-    return ResponseFormat("json_schema", schema=schema)
-
-
-# -- rendering ---------------------------------------------------------------------------------
-
-
-def thinking_budget(effort: str | None) -> int | None:
-    """The budget to ask for, or None for no thinking."""
-    if effort is None or effort == "none":
-        return None
-    return EFFORT_BUDGETS.get(_EFFORT_ALIASES.get(effort, effort), EFFORT_BUDGETS["medium"])
-
-
 def text_block(part: TextPart) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "text", "text": part.text}
     if part.cache:
@@ -346,52 +246,6 @@ def tool_input(arguments: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-# -- answers -----------------------------------------------------------------------------------
-
-
-def upstream_error(body: dict[str, Any]) -> str:
-    error = body.get("error")
-    error = error if isinstance(error, dict) else {}
-    return f"upstream error: {error.get('type', 'unknown')}: {error.get('message', '')}"
-
-
-def response_part(block: Any) -> Part | None:
-    """A content block of an answer; block kinds with no neutral form are skipped."""
-    if not isinstance(block, dict):
-        raise ValueError("not an Anthropic message: content blocks must be objects")
-    kind = block.get("type")
-    if kind == "text":
-        return TextPart(str(block.get("text") or ""))
-    if kind == "thinking":
-        return ThinkingPart(str(block.get("thinking") or ""), block.get("signature") or None)
-    if kind == "tool_use":
-        arguments = block.get("input")
-        return ToolCallPart(
-            id=str(block.get("id") or ""),
-            name=str(block.get("name") or ""),
-            arguments=json.dumps(
-                arguments if isinstance(arguments, dict) else {}, ensure_ascii=False
-            ),
-        )
-    return None
-
-
-def response_block(part: Part) -> dict[str, Any] | None:
-    """A content block of an answer; parts an answer cannot hold give None."""
-    if isinstance(part, TextPart):
-        return {"type": "text", "text": part.text}
-    if isinstance(part, ThinkingPart):
-        return {"type": "thinking", "thinking": part.text, "signature": part.signature or ""}
-    if isinstance(part, ToolCallPart):
-        return {
-            "type": "tool_use",
-            "id": part.id,
-            "name": part.name,
-            "input": tool_input(part.arguments),
-        }
-    return None
 
 
 def _request_block(part: Part) -> dict[str, Any] | None:
@@ -485,120 +339,3 @@ def render_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
         if blocks:
             rendered.append({"role": role, "content": blocks})
     return rendered
-
-
-def render_tool_choice(choice: str) -> dict[str, Any]:
-    if choice in ("auto", "none"):
-        return {"type": choice}
-    if choice == "required":
-        return {"type": "any"}
-    return {"type": "tool", "name": choice}
-
-
-def render_sampling(
-    request: ChatRequest, out: dict[str, Any], *, reasoning: bool, notes: list[str]
-) -> None:
-    """max_tokens, thinking and sampling knobs, reconciled with thinking's constraints.
-    `reasoning` says whether the target model thinks at all."""
-    max_tokens = request.max_tokens or DEFAULT_MAX_TOKENS
-    budget = thinking_budget(request.reasoning_effort)
-    if budget is not None and not reasoning:
-        notes.append(f"reasoning effort {request.reasoning_effort} (the model does not think)")
-        budget = None
-    if budget is not None and ends_in_unthought_tool_use(request.messages):
-        notes.append("thinking (the last tool call was made without Anthropic's thinking)")
-        budget = None
-    # Anthropic refuses thinking when the tool choice forces a tool; the forced tool wins.
-    if request.tool_choice not in (None, "auto", "none"):
-        budget = None
-    temperature, top_p = request.temperature, request.top_p
-    if budget is not None:
-        # The budget is part of max_tokens: keep the client's room for the visible answer.
-        if max_tokens <= budget:
-            max_tokens += budget
-        out["thinking"] = {"type": "enabled", "budget_tokens": budget}
-        # With thinking on, Anthropic only accepts temperature 1 and top_p >= 0.95.
-        temperature = None
-        top_p = top_p if top_p is not None and top_p >= 0.95 else None
-    out["max_tokens"] = max_tokens
-    if temperature is not None:
-        out["temperature"] = temperature
-    if top_p is not None:
-        out["top_p"] = top_p
-    if request.top_k is not None:
-        out["top_k"] = request.top_k
-    notes.extend(
-        name
-        for name, value in (
-            ("seed", request.seed),
-            ("presence_penalty", request.presence_penalty),
-            ("frequency_penalty", request.frequency_penalty),
-        )
-        if value is not None
-    )
-
-
-# -- errors ------------------------------------------------------------------------------------
-
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    415: "invalid_request_error",
-    429: "rate_limit_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-_KNOWN_ERROR_TYPES = {*_ERROR_TYPES.values(), "api_error"}
-
-
-def error_body(status: int, code: str, message: str) -> dict[str, Any]:
-    """The error envelope, typed by HTTP status (an Anthropic type given as code is kept)."""
-    kind = code if code in _KNOWN_ERROR_TYPES else _ERROR_TYPES.get(status, "api_error")
-    return {"type": "error", "error": {"type": kind, "message": message}}
-
-
-# -- usage -------------------------------------------------------------------------------------
-
-
-def _count(value: Any) -> int:
-    believable = isinstance(value, int) and not isinstance(value, bool)
-    return value if believable and 0 <= value <= MAX_TOKEN_COUNT else 0
-
-
-def parse_usage(raw: Any) -> Usage:
-    if not isinstance(raw, dict):
-        return Usage()
-    details = raw.get("output_tokens_details")
-    return Usage(
-        input_tokens=_count(raw.get("input_tokens")),
-        output_tokens=_count(raw.get("output_tokens")),
-        cache_read_tokens=_count(raw.get("cache_read_input_tokens")),
-        cache_write_tokens=_count(raw.get("cache_creation_input_tokens")),
-        reasoning_tokens=_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
-    )
-
-
-def merge_usage(start: Usage, final: Usage) -> Usage:
-    """The final usage of a stream: output from the end, input and cache from either end."""
-    return Usage(
-        input_tokens=max(start.input_tokens, final.input_tokens),
-        output_tokens=final.output_tokens or start.output_tokens,
-        cache_read_tokens=max(start.cache_read_tokens, final.cache_read_tokens),
-        cache_write_tokens=max(start.cache_write_tokens, final.cache_write_tokens),
-        reasoning_tokens=final.reasoning_tokens or start.reasoning_tokens,
-    )
-
-
-def render_usage(usage: Usage) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_creation_input_tokens": usage.cache_write_tokens,
-        "cache_read_input_tokens": usage.cache_read_tokens,
-    }
-    if usage.reasoning_tokens:
-        out["output_tokens_details"] = {"thinking_tokens": usage.reasoning_tokens}
-    return out

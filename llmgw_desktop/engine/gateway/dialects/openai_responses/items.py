@@ -1,7 +1,5 @@
-"""Pieces of the OpenAI Responses dialect: requests both ways, usage, stop reasons, items.
-
-Private to `openai_responses.py`, which holds the dialect and its stream translators; the
-split only keeps both files short.
+"""Output items (`message`, `reasoning`, `function_call`, `custom_tool_call`) and the `response`
+object that carries them, both ways.
 """
 
 from __future__ import annotations
@@ -11,16 +9,17 @@ import time
 import uuid
 from typing import Any
 
-from llmgw_desktop.engine.gateway.dialects._openai_responses_request import (
+from llmgw_desktop.engine.gateway.dialects.freeform import (
+    custom_input,
+)
+from llmgw_desktop.engine.gateway.dialects.openai_responses.tools import (
     render_tool_choice,
     render_tools,
 )
-from llmgw_desktop.engine.gateway.dialects._shared import custom_input
+from llmgw_desktop.engine.gateway.dialects.openai_responses.usage import render_usage
 from llmgw_desktop.engine.gateway.ir import (
-    MAX_TOKEN_COUNT,
     ChatRequest,
     Part,
-    StopReason,
     TextPart,
     ThinkingPart,
     ToolCallPart,
@@ -32,76 +31,6 @@ from llmgw_desktop.engine.gateway.ir import (
 def new_id(prefix: str) -> str:
     """An id in OpenAI's style: `resp_…`, `msg_…`, `fc_…`, `rs_…`."""
     return f"{prefix}_{uuid.uuid4().hex}"
-
-
-# -- usage, stop reasons, output items ---------------------------------------------------------
-
-
-def parse_usage(raw: Any) -> Usage:
-    """Responses usage in neutral form: its `input_tokens` include cache reads and writes."""
-    if not isinstance(raw, dict):
-        return Usage()
-    details = raw.get("input_tokens_details")
-    details = details if isinstance(details, dict) else {}
-    out_details = raw.get("output_tokens_details")
-    out_details = out_details if isinstance(out_details, dict) else {}
-    read = _count(details.get("cached_tokens"))
-    # `cache_creation_input_tokens` is where other gateways keep cache writes.
-    write = _count(details.get("cache_write_tokens", details.get("cache_creation_input_tokens")))
-    return Usage(
-        input_tokens=max(_count(raw.get("input_tokens")) - read - write, 0),
-        output_tokens=_count(raw.get("output_tokens")),
-        cache_read_tokens=read,
-        cache_write_tokens=write,
-        reasoning_tokens=_count(out_details.get("reasoning_tokens")),
-    )
-
-
-def render_usage(usage: Usage) -> dict[str, Any]:
-    """Neutral usage as Responses `usage` (input counts everything, cached included)."""
-    return {
-        "input_tokens": usage.prompt_tokens,
-        "input_tokens_details": {
-            "cached_tokens": usage.cache_read_tokens,
-            "cache_write_tokens": usage.cache_write_tokens,
-        },
-        "output_tokens": usage.output_tokens,
-        "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-        "total_tokens": usage.prompt_tokens + usage.output_tokens,
-    }
-
-
-def _count(value: Any) -> int:
-    believable = isinstance(value, int) and not isinstance(value, bool)
-    return value if believable and 0 < value <= MAX_TOKEN_COUNT else 0
-
-
-def status_of(stop: StopReason) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
-    """(status, incomplete_details, error) of a response that stopped for `stop`."""
-    if stop == "max_tokens":
-        return "incomplete", {"reason": "max_output_tokens"}, None
-    if stop == "refusal":
-        return "incomplete", {"reason": "content_filter"}, None
-    if stop == "error":
-        error = {"code": "server_error", "message": "The model failed to complete the response."}
-        return "failed", None, error
-    return "completed", None, None
-
-
-def stop_reason_of(response: dict[str, Any], *, tool_called: bool = False) -> StopReason:
-    """The neutral stop reason of a final response object."""
-    status = response.get("status")
-    if status == "incomplete":
-        details = response.get("incomplete_details")
-        reason = details.get("reason") if isinstance(details, dict) else None
-        return "refusal" if reason == "content_filter" else "max_tokens"
-    if status == "failed":
-        return "error"
-    items = dicts(response.get("output"))
-    if tool_called or any(item.get("type") == "function_call" for item in items):
-        return "tool_use"
-    contents = [c for i in items if i.get("type") == "message" for c in dicts(i.get("content"))]
-    return "refusal" if any(c.get("type") == "refusal" for c in contents) else "end_turn"
 
 
 def output_parts(item: Any) -> list[tuple[int, Part]]:

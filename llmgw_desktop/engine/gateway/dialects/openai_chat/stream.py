@@ -1,198 +1,44 @@
-"""The OpenAI Chat Completions dialect (`POST /v1/chat/completions`), both ways.
-
-As a front door it parses what OpenAI SDK clients send and answers as OpenAI would: a
-`chat.completion` body, or `chat.completion.chunk` SSE frames ending with `data: [DONE]`.
-As an upstream it speaks to OpenAI and to the many servers that imitate it (Ollama, Groq,
-vLLM, DeepSeek, LM Studio), so the parsers tolerate their quirks: reasoning text in
-`reasoning_content` or `reasoning`, usage on the finish chunk or in a chunk of its own after
-it, tool calls ending with finish reason "stop".
-
-Usage follows the neutral convention: OpenAI's `prompt_tokens` includes cached input, the
-neutral `input_tokens` does not. Cache writes, which OpenAI never reports, are carried in
-`prompt_tokens_details.cache_write_tokens` so a round trip does not lose them.
+"""`chat.completion.chunk` streams: decoded from an upstream into neutral events, encoded for a
+client.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects._openai_chat_parts import (
-    finish_reason,
-    merge_usage,
-    parse_request,
-    parse_usage,
-    render_request,
-    render_tool_call,
-    render_usage,
-    stop_reason,
-    tool_arguments,
-)
-from llmgw_desktop.engine.gateway.dialects._shared import custom_input
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.dialects.freeform import custom_input
+from llmgw_desktop.engine.gateway.dialects.openai_chat.errors import error_body, upstream_error
+from llmgw_desktop.engine.gateway.dialects.openai_chat.response import (
+    finish_reason,
+    reasoning_text,
+    stop_reason,
+    string_or_empty,
+)
+from llmgw_desktop.engine.gateway.dialects.openai_chat.tools import tool_arguments
+from llmgw_desktop.engine.gateway.dialects.openai_chat.usage import (
+    merge_usage,
+    parse_usage,
+    render_usage,
+)
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
-    ChatResponse,
     MessageEnd,
     MessageStart,
-    Part,
     StreamEvent,
     TextDelta,
-    TextPart,
     ThinkingDelta,
-    ThinkingPart,
     ToolCallDelta,
-    ToolCallPart,
     ToolCallStart,
     Usage,
 )
 from llmgw_desktop.engine.gateway.sse import frame
-from llmgw_desktop.engine.gateway.translation import TargetModel
-
-__all__ = ["OpenAIChatDialect", "OpenAIChatStreamDecoder", "OpenAIChatStreamEncoder"]
 
 _DONE = "[DONE]"
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    429: "rate_limit_error",
-    500: "server_error",
-}
-# "messages[2].content: expected ..." -> param "messages[2].content", as OpenAI reports it.
-_FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): ")
-
-
-def _error_body(status: int, code: str, message: str) -> dict[str, Any]:
-    """OpenAI's error object, its `type` chosen by HTTP status."""
-    if status in _ERROR_TYPES:
-        kind = _ERROR_TYPES[status]
-    elif 400 <= status < 500:
-        kind = "invalid_request_error"
-    else:
-        kind = "api_error"
-    field = _FIELD_PREFIX.match(message) if status == 400 else None
-    return {
-        "message": message,
-        "type": kind,
-        "param": field.group(1) if field else None,
-        "code": code,
-    }
-
-
-def _upstream_error(error: Any) -> str:
-    if isinstance(error, dict):
-        return f"{error.get('type') or error.get('code') or 'error'}: {error.get('message')}"
-    return str(error)
-
-
-def _string(value: Any) -> str:
-    """The value if it is a string, else "" (compatible servers send nulls and odd types)."""
-    return value if isinstance(value, str) else ""
-
-
-def _reasoning_text(message: dict[str, Any]) -> str:
-    """Reasoning text from compatible servers (DeepSeek, vLLM: `reasoning_content`; Ollama,
-    OpenRouter, Groq: `reasoning`). OpenAI itself never returns it."""
-    return _string(message.get("reasoning_content") or message.get("reasoning"))
-
-
-def _content_text(content: Any) -> str:
-    """Answer text: a string, or (Mistral and a few others) a list of text chunks."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            c["text"]
-            for c in content
-            if isinstance(c, dict) and c.get("type") == "text" and isinstance(c.get("text"), str)
-        )
-    return ""
-
-
-def _parse_response(body: Any) -> ChatResponse:
-    if not isinstance(body, dict):
-        raise ValueError("not a chat completion: expected a JSON object")
-    if body.get("error"):
-        raise ValueError(f"upstream returned an error: {_upstream_error(body['error'])}")
-    if body.get("object", "chat.completion") != "chat.completion":
-        raise ValueError(f"not a chat completion: object is {body.get('object')!r}")
-    choices = body.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise ValueError("not a chat completion: choices is missing or empty")
-    message = choices[0].get("message")
-    if not isinstance(message, dict):
-        raise ValueError("not a chat completion: choices[0].message is missing")
-    parts: list[Part] = []
-    if reasoning := _reasoning_text(message):
-        parts.append(ThinkingPart(reasoning))
-    # A structured-output refusal comes in its own field, with finish reason "stop".
-    refusal = _string(message.get("refusal"))
-    text = _content_text(message.get("content"))
-    if text or refusal:
-        parts.append(TextPart(text or refusal))
-    calls = message.get("tool_calls")
-    for call in calls if isinstance(calls, list) else []:
-        function = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-            raise ValueError("not a chat completion: a tool call has no function name")
-        call_id = call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
-        parts.append(
-            ToolCallPart(call_id, function["name"], tool_arguments(function.get("arguments")))
-        )
-    finish = choices[0].get("finish_reason")
-    saw_tool_call = any(isinstance(p, ToolCallPart) for p in parts)
-    stop = stop_reason(finish, saw_tool_call=saw_tool_call)
-    if refusal and not text and not saw_tool_call:
-        stop = "refusal"
-    return ChatResponse(
-        id=str(body.get("id") or ""),
-        model=str(body.get("model") or ""),
-        parts=tuple(parts),
-        stop_reason=stop,
-        usage=parse_usage(body.get("usage")),
-    )
-
-
-def _render_response(response: ChatResponse, request: ChatRequest | None) -> dict[str, Any]:
-    text = "".join(p.text for p in response.parts if isinstance(p, TextPart))
-    thinking = "".join(p.text for p in response.parts if isinstance(p, ThinkingPart))
-    calls = [
-        render_tool_call(p, request.tool_named(p.name) if request else None)
-        for p in response.parts
-        if isinstance(p, ToolCallPart)
-    ]
-    message: dict[str, Any] = {
-        "role": "assistant",
-        "content": text or (None if calls else ""),
-        "refusal": None,
-        "annotations": [],
-    }
-    if thinking:
-        # The DeepSeek-style extension many clients show; strict OpenAI clients ignore it.
-        message["reasoning_content"] = thinking
-    if calls:
-        message["tool_calls"] = calls
-    return {
-        "id": response.id or f"chatcmpl-{uuid.uuid4().hex}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": response.model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": None,
-                "finish_reason": finish_reason(response.stop_reason),
-            }
-        ],
-        "usage": render_usage(response.usage),
-    }
 
 
 class OpenAIChatStreamDecoder:
@@ -231,7 +77,7 @@ class OpenAIChatStreamDecoder:
         if not isinstance(chunk, dict):
             raise ValueError("not a chat completion chunk: expected a JSON object")
         if chunk.get("error"):
-            raise ValueError(f"upstream error in stream: {_upstream_error(chunk['error'])}")
+            raise ValueError(f"upstream error in stream: {upstream_error(chunk['error'])}")
         choices = chunk.get("choices")
         choices = [c for c in choices if isinstance(c, dict)] if isinstance(choices, list) else []
         has_usage = isinstance(chunk.get("usage"), dict)
@@ -268,7 +114,7 @@ class OpenAIChatStreamDecoder:
 
     def _delta(self, delta: dict[str, Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
-        if reasoning := _reasoning_text(delta):
+        if reasoning := reasoning_text(delta):
             events.append(ThinkingDelta(self._block("thinking"), reasoning))
         for key in ("content", "refusal"):
             text = delta.get(key)
@@ -301,7 +147,7 @@ class OpenAIChatStreamDecoder:
             self._tools[position] = self._next_block
             self._next_block += 1
             call_id = call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
-            name = _string(function.get("name"))
+            name = string_or_empty(function.get("name"))
             events.append(ToolCallStart(self._tools[position], str(call_id), name))
         arguments = function.get("arguments")
         if arguments is not None and not isinstance(arguments, str):
@@ -401,7 +247,7 @@ class OpenAIChatStreamEncoder:
 
     def error(self, status: int, code: str, message: str) -> bytes:
         """An in-stream error frame, `data: {"error": {...}}`, as OpenAI sends it."""
-        return frame({"error": _error_body(status, code, message)})
+        return frame({"error": error_body(status, code, message)})
 
     def _envelope(self) -> dict[str, Any]:
         return {
@@ -417,56 +263,3 @@ class OpenAIChatStreamEncoder:
         if self._include_usage:
             chunk["usage"] = None  # OpenAI marks every chunk but the last when usage is on
         return frame(chunk)
-
-
-class OpenAIChatDialect:
-    """OpenAI Chat Completions, as a front door and as an upstream."""
-
-    name = "openai-chat"
-
-    def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
-        """A client's request in neutral form (`model` is a fallback when the body has none).
-
-        Raises:
-            InvalidRequest: naming the field that is missing or malformed.
-        """
-        return parse_request(body, model)
-
-    def render_request(
-        self,
-        request: ChatRequest,
-        *,
-        target: TargetModel | None = None,
-        notes: list[str] | None = None,
-    ) -> dict[str, Any]:
-        """The body for an OpenAI-compatible upstream; streams always ask for usage. What the
-        target cannot take is added to `notes`.
-
-        Raises:
-            Untranslatable: a part has no Chat Completions form (a document by URL).
-        """
-        return render_request(request, reasoning=target is None or target.reasoning, notes=notes)
-
-    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
-        """An upstream's `chat.completion` in neutral form.
-
-        Raises:
-            ValueError: the body is an error or not a chat completion.
-        """
-        return _parse_response(body)
-
-    def render_response(
-        self, response: ChatResponse, request: ChatRequest | None = None
-    ) -> dict[str, Any]:
-        """A `chat.completion` body for the client (`request` names its freeform tools)."""
-        return _render_response(response, request)
-
-    def stream_decoder(self) -> OpenAIChatStreamDecoder:
-        return OpenAIChatStreamDecoder()
-
-    def stream_encoder(self, request: ChatRequest) -> OpenAIChatStreamEncoder:
-        return OpenAIChatStreamEncoder(request)
-
-    def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
-        """`{"error": {"message", "type", "param", "code"}}`, `type` chosen by status."""
-        return {"error": _error_body(status, code, message)}

@@ -1,5 +1,5 @@
-"""Pieces every dialect shares when it translates: freeform tools for dialects without them,
-and the leading or mid-conversation system text.
+"""Freeform (`custom`) tools for the dialects that have only function tools: offered as a
+function taking one string, described with their input format, and unwrapped on the way back.
 """
 
 from __future__ import annotations
@@ -9,12 +9,7 @@ from typing import Any
 
 from llmgw_desktop.engine.gateway.ir import CUSTOM_INPUT, ToolDef
 
-__all__ = ["SKIP_SIGNATURE", "custom_input", "custom_tool_description", "function_parameters"]
-
-# Gemini 3 rejects a history whose function calls lack the thought signature it issued; a
-# history from another vendor has none, and Google documents this value to skip the check.
-# Anthropic must never be sent it as a thinking signature.
-SKIP_SIGNATURE = "skip_thought_signature_validator"
+__all__ = ["custom_input", "custom_tool_description", "function_parameters"]
 
 
 def function_parameters(tool: ToolDef) -> dict[str, Any]:
