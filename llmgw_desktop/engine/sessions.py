@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest, NotFound
-from llmgw_desktop.engine.providers.base import Usage
 from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GATEWAY_PREFIX", "ProviderSessionInfo", "SessionStore", "SessionView"]
 

@@ -5,8 +5,9 @@ from pathlib import Path
 from llmgw_desktop.engine.call_extras import optimize_prompt, stable_prefix, ttl_warning
 from llmgw_desktop.engine.call_params import CallParams
 from llmgw_desktop.engine.call_routing import Resolved
-from llmgw_desktop.engine.providers.base import PromptParts, SessionChoice, Usage
+from llmgw_desktop.engine.providers.base import PromptParts, SessionChoice
 from llmgw_desktop.engine.sessions import ProviderSessionInfo
+from llmgw_desktop.engine.tokens.usage import Usage
 
 
 def resumed(last_used: float) -> Resolved:

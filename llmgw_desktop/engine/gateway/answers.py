@@ -9,8 +9,8 @@ from typing import Any
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
-from llmgw_desktop.engine.gateway.ir import Usage
 from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["OPENAI_DIALECTS", "CallerInfo", "Completed", "Streaming", "TokenCount"]
 

@@ -23,14 +23,14 @@ from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_OPENAI_RESPONSES,
     ApiProviderSpec,
 )
-from llmgw_desktop.engine.gateway.facts import CHARS_PER_TOKEN
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS
 from llmgw_desktop.engine.gateway.registry import DIALECTS
+from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
-from llmgw_desktop.engine.gateway.tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 
 __all__ = ["TokenCounter"]
 

@@ -19,11 +19,11 @@ from llmgw_desktop.engine.gateway.catalog import (
     DIALECT_OPENAI_CHAT,
 )
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 
-__all__ = ["CHARS_PER_TOKEN", "RequestFacts", "has_images", "request_facts"]
+__all__ = ["RequestFacts", "has_images", "request_facts"]
 
 # The small-request estimate: about four bytes of request per token (JSON included).
-CHARS_PER_TOKEN = 4
 # A tuple, not a set: a client's `type` may be any JSON (a list cannot be hashed).
 _IMAGE_TYPES = ("image", "image_url", "input_image")
 

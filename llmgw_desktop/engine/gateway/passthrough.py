@@ -27,8 +27,8 @@ from llmgw_desktop.engine.gateway.dialects.gemini import usage as gemini_usage
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field as gemini_field
 from llmgw_desktop.engine.gateway.dialects.openai_chat import usage as chat_usage
 from llmgw_desktop.engine.gateway.dialects.openai_responses import usage as responses_usage
-from llmgw_desktop.engine.gateway.ir import Usage
 from llmgw_desktop.engine.gateway.translation import encode_request
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
     "GATEWAY_FIELDS",

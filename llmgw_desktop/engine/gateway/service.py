@@ -41,7 +41,7 @@ from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejecte
 from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.http1 import Http1Response
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.ir import ChatRequest, Usage
+from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.passthrough import (
     passthrough_body,
@@ -65,6 +65,7 @@ from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_requ
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GatewayService"]
 

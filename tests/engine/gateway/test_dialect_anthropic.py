@@ -33,9 +33,9 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallStart,
     ToolDef,
     ToolResultPart,
-    Usage,
 )
 from llmgw_desktop.engine.gateway.sse import SseParser
+from llmgw_desktop.engine.tokens.usage import Usage
 
 DIALECT: Dialect = AnthropicDialect()
 STREAM_EVENT = TypeAdapter(at.RawMessageStreamEvent)

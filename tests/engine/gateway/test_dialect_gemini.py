@@ -28,9 +28,9 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallStart,
     ToolDef,
     ToolResultPart,
-    Usage,
 )
 from llmgw_desktop.engine.gateway.sse import SseParser
+from llmgw_desktop.engine.tokens.usage import Usage
 
 MODEL = "gemini-2.5-flash"
 DIALECT = GeminiDialect()

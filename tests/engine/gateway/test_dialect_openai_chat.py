@@ -27,9 +27,9 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallStart,
     ToolDef,
     ToolResultPart,
-    Usage,
 )
 from llmgw_desktop.engine.gateway.sse import SseParser
+from llmgw_desktop.engine.tokens.usage import Usage
 
 DIALECT = OpenAIChatDialect()
 WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}

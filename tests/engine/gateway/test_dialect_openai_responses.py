@@ -30,9 +30,9 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallStart,
     ToolDef,
     ToolResultPart,
-    Usage,
 )
 from llmgw_desktop.engine.gateway.sse import SseParser
+from llmgw_desktop.engine.tokens.usage import Usage
 
 DIALECT = OpenAIResponsesDialect()
 WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}

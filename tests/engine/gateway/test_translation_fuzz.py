@@ -35,7 +35,7 @@ from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.passthrough import passthrough_body
 from llmgw_desktop.engine.gateway.registry import DIALECTS
-from llmgw_desktop.engine.gateway.tokens import estimate_tokens
+from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.translation import (
     TargetModel,
     encode_request,

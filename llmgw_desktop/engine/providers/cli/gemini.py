@@ -19,7 +19,6 @@ from llmgw_desktop.engine.providers.base import (
     Prepared,
     ProviderRequest,
     ProviderResult,
-    Usage,
 )
 from llmgw_desktop.engine.providers.catalog import provider_info
 from llmgw_desktop.engine.providers.confinement import confined
@@ -30,6 +29,7 @@ from llmgw_desktop.engine.providers.failures import (
     tail,
 )
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GeminiAdapter", "GeminiParser", "PlainTextParser"]
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.gateway.ir import (
-    MAX_TOKEN_COUNT,
-    Usage,
-)
+from llmgw_desktop.engine.gateway.ir import MAX_TOKEN_COUNT
+from llmgw_desktop.engine.tokens.usage import Usage
 
 
 def _count(value: Any) -> int:

@@ -31,9 +31,9 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallDelta,
     ToolCallPart,
     ToolCallStart,
-    Usage,
 )
 from llmgw_desktop.engine.gateway.sse import frame
+from llmgw_desktop.engine.tokens.usage import Usage
 
 
 class GeminiStreamDecoder:
@@ -224,7 +224,7 @@ class GeminiStreamEncoder:
         chunk: dict[str, Any] = {"candidates": [candidate]}
         if usage is not None:
             chunk["usageMetadata"] = render_usage(usage)
-        elif prompt := self._start_usage.prompt_tokens:
+        elif prompt := self._start_usage.total_input_tokens:
             # Like Gemini, say the prompt count on every chunk once it is known.
             chunk["usageMetadata"] = {"promptTokenCount": prompt, "totalTokenCount": prompt}
             if self._start_usage.cache_read_tokens:

@@ -8,10 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
-from llmgw_desktop.engine.gateway.ir import (
-    MAX_TOKEN_COUNT,
-    Usage,
-)
+from llmgw_desktop.engine.gateway.ir import MAX_TOKEN_COUNT
+from llmgw_desktop.engine.tokens.usage import Usage
 
 
 def _count(meta: Mapping[str, Any], camel: str) -> int:
@@ -40,9 +38,9 @@ def render_usage(usage: Usage) -> dict[str, Any]:
     """Neutral usage as `usageMetadata`; cache writes count as uncached prompt (no slot)."""
     thoughts = min(usage.reasoning_tokens, usage.output_tokens)
     meta: dict[str, Any] = {
-        "promptTokenCount": usage.prompt_tokens,
+        "promptTokenCount": usage.total_input_tokens,
         "candidatesTokenCount": usage.output_tokens - thoughts,
-        "totalTokenCount": usage.prompt_tokens + usage.output_tokens,
+        "totalTokenCount": usage.total_input_tokens + usage.output_tokens,
     }
     if usage.cache_read_tokens:
         meta["cachedContentTokenCount"] = usage.cache_read_tokens

@@ -34,9 +34,9 @@ from llmgw_desktop.engine.gateway.ir import (
     ThinkingDelta,
     ToolCallDelta,
     ToolCallStart,
-    Usage,
 )
 from llmgw_desktop.engine.gateway.sse import frame
+from llmgw_desktop.engine.tokens.usage import Usage
 
 _DONE = "[DONE]"
 

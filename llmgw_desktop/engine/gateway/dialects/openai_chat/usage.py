@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.gateway.ir import (
-    MAX_TOKEN_COUNT,
-    Usage,
-)
+from llmgw_desktop.engine.gateway.ir import MAX_TOKEN_COUNT
+from llmgw_desktop.engine.tokens.usage import Usage
 
 
 def _count(value: Any) -> int:
@@ -58,9 +56,9 @@ def render_usage(usage: Usage) -> dict[str, Any]:
     if usage.cache_write_tokens:
         prompt_details["cache_write_tokens"] = usage.cache_write_tokens
     return {
-        "prompt_tokens": usage.prompt_tokens,
+        "prompt_tokens": usage.total_input_tokens,
         "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.prompt_tokens + usage.output_tokens,
+        "total_tokens": usage.total_input_tokens + usage.output_tokens,
         "prompt_tokens_details": prompt_details,
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }

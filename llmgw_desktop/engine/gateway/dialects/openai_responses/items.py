@@ -24,8 +24,8 @@ from llmgw_desktop.engine.gateway.ir import (
     ThinkingPart,
     ToolCallPart,
     ToolDef,
-    Usage,
 )
+from llmgw_desktop.engine.tokens.usage import Usage
 
 
 def new_id(prefix: str) -> str:

@@ -41,9 +41,9 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
     ToolCallStart,
     ToolDef,
-    Usage,
 )
 from llmgw_desktop.engine.gateway.sse import frame
+from llmgw_desktop.engine.tokens.usage import Usage
 
 _FINAL_EVENTS = {
     "completed": "response.completed",

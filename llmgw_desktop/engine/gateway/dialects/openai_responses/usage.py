@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.gateway.ir import (
-    MAX_TOKEN_COUNT,
-    Usage,
-)
+from llmgw_desktop.engine.gateway.ir import MAX_TOKEN_COUNT
+from llmgw_desktop.engine.tokens.usage import Usage
 
 
 def parse_usage(raw: Any) -> Usage:
@@ -33,14 +31,14 @@ def parse_usage(raw: Any) -> Usage:
 def render_usage(usage: Usage) -> dict[str, Any]:
     """Neutral usage as Responses `usage` (input counts everything, cached included)."""
     return {
-        "input_tokens": usage.prompt_tokens,
+        "input_tokens": usage.total_input_tokens,
         "input_tokens_details": {
             "cached_tokens": usage.cache_read_tokens,
             "cache_write_tokens": usage.cache_write_tokens,
         },
         "output_tokens": usage.output_tokens,
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-        "total_tokens": usage.prompt_tokens + usage.output_tokens,
+        "total_tokens": usage.total_input_tokens + usage.output_tokens,
     }
 
 

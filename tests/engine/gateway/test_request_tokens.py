@@ -16,7 +16,7 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolDef,
     ToolResultPart,
 )
-from llmgw_desktop.engine.gateway.tokens import estimate_tokens, is_small_request
+from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens, is_small_request
 
 
 def _req(**fields: Any) -> ChatRequest:

@@ -1,13 +1,13 @@
-"""Token estimates without a tokenizer: for count_tokens and the small-request rule.
+"""A neutral request's estimated input tokens, for count_tokens and the small-request rule.
 
-About four characters per token for text and JSON, a fixed cost per image. An estimate, and
-labelled as one wherever it is reported; real counts come from the upstream's usage.
+Walks the request and sizes it with `engine/tokens/estimate.py`: its text and JSON by
+characters, a fixed cost per image. An estimate, and labelled as one wherever it is reported;
+real counts come from the upstream's usage.
 """
 
 from __future__ import annotations
 
 import json
-import math
 
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
@@ -17,11 +17,9 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
     ToolResultPart,
 )
+from llmgw_desktop.engine.tokens.estimate import IMAGE_TOKENS, tokens_for_chars
 
 __all__ = ["estimate_tokens", "is_small_request"]
-
-CHARS_PER_TOKEN = 4
-IMAGE_TOKENS = 1600
 
 
 def estimate_tokens(request: ChatRequest) -> int:
@@ -40,7 +38,7 @@ def estimate_tokens(request: ChatRequest) -> int:
                 chars += len(part.content)
     for tool in request.tools:
         chars += len(tool.name) + len(tool.description) + len(json.dumps(tool.parameters))
-    return max(1, math.ceil(chars / CHARS_PER_TOKEN) + images * IMAGE_TOKENS)
+    return max(1, tokens_for_chars(chars) + images * IMAGE_TOKENS)
 
 
 def is_small_request(request: ChatRequest, max_tokens: int) -> bool:
