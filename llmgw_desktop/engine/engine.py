@@ -36,13 +36,13 @@ from llmgw_desktop.engine.events import (
     ProviderToggled,
     StoreHealthChanged,
 )
-from llmgw_desktop.engine.gateway.setup import build_gateway
+from llmgw_desktop.engine.gateway.composition import build_gateway
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager, JobOrigin, Submitted
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.metrics import LiveMetrics
 from llmgw_desktop.engine.metrics_history import rebuild_metrics
 from llmgw_desktop.engine.providers.base import PromptParts
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS, PROVIDERS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest, NotFound
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tokens.usage import Usage

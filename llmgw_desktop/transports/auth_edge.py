@@ -23,8 +23,8 @@ from aiohttp.typedefs import Middleware
 from llmgw_desktop.engine.auth.access import AccessDenied, refusal
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.auth.service import AuthService
-from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
-from llmgw_desktop.engine.gateway.registry import DIALECTS
+from llmgw_desktop.engine.gateway.api_catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.refusals import RefusalCounter, path_group
 from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, error_response

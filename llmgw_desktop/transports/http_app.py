@@ -22,7 +22,7 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.auth.service import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError, InvalidRequest
-from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT
 from llmgw_desktop.engine.gateway.tracing import client_status, error_headers
 from llmgw_desktop.transports.auth_edge import (
     add_cors_headers,

@@ -15,18 +15,18 @@ from typing import Any
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import GatewayError, InvalidRequest
-from llmgw_desktop.engine.gateway.answers import CallerInfo, TokenCount
-from llmgw_desktop.engine.gateway.capabilities import target_model
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_RESPONSES,
     ApiProviderSpec,
 )
+from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.front_door import CallerInfo, TokenCount
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS
-from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,

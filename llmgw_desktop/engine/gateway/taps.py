@@ -13,7 +13,7 @@ import contextlib
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,

@@ -17,15 +17,15 @@ from aiohttp import web
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError, InvalidRequest, NotFound
-from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed, TokenCount
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.front_door import CallerInfo, Completed, TokenCount
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers
-from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.gateway.tracing import (
     client_status,

@@ -14,8 +14,8 @@ from aiohttp import web
 
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.gateway.answers import CallerInfo, Completed
-from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine.gateway.front_door import CallerInfo, Completed
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
 from llmgw_desktop.transports.gateway.chat_routes import json_body, read_json

@@ -17,7 +17,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from llmgw_desktop.engine.auth.access import AccessDenied, Capability, refusal
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.transports.mcp.caller import current_caller
 from llmgw_desktop.transports.mcp.results import failure
 

@@ -11,7 +11,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.transports.mcp.caller import current_caller
 
 __all__ = ["register_resources"]

@@ -18,7 +18,7 @@ from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobState, JobView
 from llmgw_desktop.engine.providers.base import PromptParts
-from llmgw_desktop.engine.providers.catalog import PROVIDERS, provider_info
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS, provider_info
 from llmgw_desktop.transports.mcp.caller import caller_of
 from llmgw_desktop.transports.mcp.results import failure, guarded, success
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from llmgw_desktop.engine.call_params import checked_working_dir
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.transports.mcp.caller import caller_of
 from llmgw_desktop.transports.mcp.results import guarded, success
 

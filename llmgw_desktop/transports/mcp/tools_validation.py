@@ -13,7 +13,7 @@ from llmgw_desktop.engine.call_params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.validation import prompts
 from llmgw_desktop.engine.validation.compare import Answer, compare_answers
 from llmgw_desktop.engine.validation.service import Reviewer

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import GatewayError
-from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
-from llmgw_desktop.engine.providers.catalog import PROVIDERS, provider_info
+from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS, provider_info
 from llmgw_desktop.engine.providers.discovery import CliStatus
 
 __all__ = [

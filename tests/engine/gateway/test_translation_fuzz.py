@@ -30,11 +30,11 @@ from hypothesis import strategies as st
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.passthrough import passthrough_body
-from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.translation import (
     TargetModel,

@@ -17,7 +17,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import Prepared, ProviderRequest, ProviderResult
-from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import failure_from_outcome, failure_from_text
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome

@@ -13,8 +13,8 @@ import pytest
 
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.engine.gateway.config import gateway_config
-from llmgw_desktop.engine.gateway.directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.keys import KeyChain
+from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from llmgw_desktop.engine.tasks import TaskSupervisor
@@ -165,7 +165,7 @@ async def test_a_refresh_interval_of_zero_never_reads_lists(
 async def test_a_failed_read_keeps_the_last_list_and_is_logged_once(
     client: UpstreamClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="llmgw_desktop.engine.gateway.directory")
+    caplog.set_level(logging.INFO, logger="llmgw_desktop.engine.gateway.provider_directory")
     async with ScriptedUpstream() as server:
         server.model_ids["chat"] = OPENAI_LISTS
         directory = _directory(client, server)
@@ -206,7 +206,7 @@ async def test_requests_answer_from_the_cache_while_the_upstream_is_slow(
 async def test_stale_references_are_listed_per_provider_and_logged_once_per_change(
     up: ScriptedUpstream, client: UpstreamClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="llmgw_desktop.engine.gateway.directory")
+    caplog.set_level(logging.INFO, logger="llmgw_desktop.engine.gateway.provider_directory")
     directory = _directory(
         client,
         up,

@@ -12,8 +12,8 @@ import pytest
 
 from llmgw_desktop.engine.errors import GatewayError, ProviderUnavailable
 from llmgw_desktop.engine.gateway.config import gateway_config
-from llmgw_desktop.engine.gateway.directory import REFRESH_AFTER_S, ProviderDirectory
 from llmgw_desktop.engine.gateway.keys import KeyChain
+from llmgw_desktop.engine.gateway.provider_directory import REFRESH_AFTER_S, ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from tests.conftest import free_port

@@ -8,8 +8,8 @@ from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import GatewayError
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.config import gateway_config
-from llmgw_desktop.engine.gateway.directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
+from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
