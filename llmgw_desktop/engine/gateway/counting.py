@@ -4,7 +4,8 @@ endpoint for it, else an estimate that says it is one.
 Anthropic (`/v1/messages/count_tokens`), Gemini (`:countTokens`) and OpenAI
 (`/v1/responses/input_tokens`) count exactly. A request in the provider's own dialect is sent as
 it came; one in another dialect is translated first (the same translation a chat request gets).
-Other providers (OpenAI-compatible servers, CLIs) get the tokenizer-free estimate of `tokens.py`.
+Other providers (OpenAI-compatible servers, CLIs) get the tokenizer-free estimate of
+`request_tokens.py`.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["error_body", "upstream_error"]
+
 
 def upstream_error(body: dict[str, Any]) -> str:
     error = body.get("error")

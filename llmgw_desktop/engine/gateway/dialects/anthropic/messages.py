@@ -26,6 +26,17 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.translation import Untranslatable
 
+__all__ = [
+    "ends_in_unthought_tool_use",
+    "is_claude_thinking",
+    "parse_message",
+    "parse_system",
+    "render_messages",
+    "safe_tool_id",
+    "text_block",
+    "tool_input",
+]
+
 _TOOL_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 

@@ -30,6 +30,20 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.translation import TargetModel, left_out_fields
 
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "EFFORT_BUDGETS",
+    "JSON_OBJECT_INSTRUCTION",
+    "LOW_BUDGET_MAX",
+    "MEDIUM_BUDGET_MAX",
+    "parse_output_format",
+    "parse_request",
+    "parse_thinking",
+    "render_request",
+    "render_sampling",
+    "thinking_budget",
+]
+
 # Top-level fields the translation carries, and why the others it knows are left out.
 _HANDLED = frozenset(
     {

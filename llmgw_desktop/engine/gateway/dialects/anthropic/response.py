@@ -21,6 +21,16 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
 )
 
+__all__ = [
+    "new_message_id",
+    "parse_response",
+    "render_response",
+    "response_block",
+    "response_part",
+    "stop_reason_in",
+    "stop_reason_out",
+]
+
 
 def parse_response(body: dict[str, Any]) -> ChatResponse:
     """An Anthropic upstream's complete answer.

@@ -33,6 +33,8 @@ from llmgw_desktop.engine.gateway.ir import (
 from llmgw_desktop.engine.gateway.sse import frame
 from llmgw_desktop.engine.tokens.usage import Usage
 
+__all__ = ["AnthropicStreamDecoder", "AnthropicStreamEncoder"]
+
 
 class AnthropicStreamDecoder:
     """Anthropic SSE events into neutral events, block indexes renumbered without gaps."""

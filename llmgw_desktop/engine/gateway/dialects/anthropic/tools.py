@@ -28,6 +28,8 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolDef,
 )
 
+__all__ = ["parse_tool_choice", "parse_tools", "render_tool", "render_tool_choice"]
+
 
 def parse_tool_choice(value: Any) -> str | None:
     if value is None:

@@ -9,6 +9,8 @@ from typing import Any
 from llmgw_desktop.engine.gateway.ir import MAX_TOKEN_COUNT
 from llmgw_desktop.engine.tokens.usage import Usage
 
+__all__ = ["merge_usage", "parse_usage", "render_usage"]
+
 
 def _count(value: Any) -> int:
     believable = isinstance(value, int) and not isinstance(value, bool)

@@ -30,6 +30,8 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.translation import Untranslatable
 
+__all__ = ["CallIds", "args_object", "parse_parts", "render_parts", "sign_first_call"]
+
 
 class CallIds:
     """Tool call ids for one conversation or answer.

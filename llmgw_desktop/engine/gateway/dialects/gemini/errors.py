@@ -8,6 +8,8 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import ProviderFailure
 
+__all__ = ["status_name", "stream_failure"]
+
 # Gemini's stream error statuses -> (neutral failure code, worth retrying).
 _FAILURES = {
     "RESOURCE_EXHAUSTED": ("rate_limited", True),

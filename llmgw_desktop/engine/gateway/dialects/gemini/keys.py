@@ -8,6 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+__all__ = ["field"]
+
 _HUMP = re.compile(r"(?<!^)(?=[A-Z])")
 
 

@@ -38,6 +38,16 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.translation import TargetModel, Untranslatable, left_out_fields
 
+__all__ = [
+    "SYSTEM_NOTE_PREFIX",
+    "parse_request",
+    "parse_response_format",
+    "parse_system",
+    "parse_thinking",
+    "render_config",
+    "render_request",
+]
+
 _ROLES: dict[str, Literal["user", "assistant"]] = {
     "user": "user",
     "model": "assistant",

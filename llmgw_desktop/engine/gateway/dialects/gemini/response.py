@@ -18,6 +18,8 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
 )
 
+__all__ = ["FINISH_REASONS", "new_response_id", "parse_finish", "parse_response", "render_response"]
+
 
 def parse_response(body: dict[str, Any]) -> ChatResponse:
     """A Gemini upstream's complete answer.

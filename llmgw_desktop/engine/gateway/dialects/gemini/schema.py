@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["json_schema"]
+
 _SCHEMA_SUBSCHEMAS = frozenset({"items", "anyOf", "oneOf", "allOf", "not", "additionalProperties"})
 
 

@@ -35,6 +35,8 @@ from llmgw_desktop.engine.gateway.ir import (
 from llmgw_desktop.engine.gateway.sse import frame
 from llmgw_desktop.engine.tokens.usage import Usage
 
+__all__ = ["GeminiStreamDecoder", "GeminiStreamEncoder"]
+
 
 class GeminiStreamDecoder:
     """Reads `streamGenerateContent?alt=sse` chunks into neutral events."""

@@ -20,6 +20,8 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolDef,
 )
 
+__all__ = ["parse_tool_choice", "parse_tools", "render_tool", "render_tool_choice"]
+
 _MODES = {"AUTO": "auto", "VALIDATED": "auto", "ANY": "required", "NONE": "none"}
 
 

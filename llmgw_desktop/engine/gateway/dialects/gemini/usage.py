@@ -11,6 +11,8 @@ from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.gateway.ir import MAX_TOKEN_COUNT
 from llmgw_desktop.engine.tokens.usage import Usage
 
+__all__ = ["parse_usage", "render_usage"]
+
 
 def _count(meta: Mapping[str, Any], camel: str) -> int:
     value = field(meta, camel)

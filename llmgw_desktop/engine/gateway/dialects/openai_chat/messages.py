@@ -28,6 +28,8 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.translation import Untranslatable
 
+__all__ = ["parse_messages", "render_assistant", "render_user"]
+
 _ROLES: dict[str, Role] = {"user": "user", "assistant": "assistant", "system": "system"}
 
 

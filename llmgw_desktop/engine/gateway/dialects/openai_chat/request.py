@@ -33,6 +33,8 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.translation import Untranslatable, left_out_fields
 
+__all__ = ["parse_request", "render_request"]
+
 # The neutral form knows low/medium/high; OpenAI's finer levels fold onto the nearest one.
 _EFFORTS: dict[str, str | None] = {
     "none": None,

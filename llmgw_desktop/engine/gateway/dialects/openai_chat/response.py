@@ -21,6 +21,15 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
 )
 
+__all__ = [
+    "finish_reason",
+    "parse_response",
+    "reasoning_text",
+    "render_response",
+    "stop_reason",
+    "string_or_empty",
+]
+
 
 def string_or_empty(value: Any) -> str:
     """The value if it is a string, else "" (compatible servers send nulls and odd types)."""

@@ -38,6 +38,8 @@ from llmgw_desktop.engine.gateway.ir import (
 from llmgw_desktop.engine.gateway.sse import frame
 from llmgw_desktop.engine.tokens.usage import Usage
 
+__all__ = ["OpenAIChatStreamDecoder", "OpenAIChatStreamEncoder"]
+
 _DONE = "[DONE]"
 
 

@@ -23,6 +23,17 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolDef,
 )
 
+__all__ = [
+    "TOOL_CHOICES",
+    "legacy_function_call",
+    "legacy_functions",
+    "parse_tool_choice",
+    "parse_tools",
+    "render_tool",
+    "render_tool_call",
+    "tool_arguments",
+]
+
 TOOL_CHOICES = ("auto", "none", "required")
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from llmgw_desktop.engine.gateway.ir import MAX_TOKEN_COUNT
 from llmgw_desktop.engine.tokens.usage import Usage
 
+__all__ = ["merge_usage", "parse_usage", "render_usage"]
+
 
 def _count(value: Any) -> int:
     """A token count, tolerating the nulls and floats some compatible servers send."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+__all__ = ["render_error"]
+
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",

@@ -28,6 +28,8 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.translation import Untranslatable
 
+__all__ = ["input_message_item", "parse_input", "render_input"]
+
 _ROLES = ("user", "assistant", "system", "developer")
 
 

@@ -27,6 +27,16 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.tokens.usage import Usage
 
+__all__ = [
+    "dicts",
+    "function_call_item",
+    "message_item",
+    "new_id",
+    "output_parts",
+    "reasoning_item",
+    "response_object",
+]
+
 
 def new_id(prefix: str) -> str:
     """An id in OpenAI's style: `resp_…`, `msg_…`, `fc_…`, `rs_…`."""

@@ -40,6 +40,8 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.translation import Untranslatable, left_out_fields
 
+__all__ = ["parse_request", "render_request"]
+
 # Responses efforts onto the neutral three; "none" means the client asked for no reasoning.
 _EFFORTS: dict[str, str | None] = {
     "none": None,

@@ -25,6 +25,8 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallPart,
 )
 
+__all__ = ["parse_response", "render_response", "response_id", "status_of", "stop_reason_of"]
+
 
 def parse_response(body: dict[str, Any]) -> ChatResponse:
     """A complete `response` object in neutral form.

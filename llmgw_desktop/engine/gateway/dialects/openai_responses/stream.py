@@ -45,6 +45,8 @@ from llmgw_desktop.engine.gateway.ir import (
 from llmgw_desktop.engine.gateway.sse import frame
 from llmgw_desktop.engine.tokens.usage import Usage
 
+__all__ = ["OpenAIResponsesStreamDecoder", "OpenAIResponsesStreamEncoder"]
+
 _FINAL_EVENTS = {
     "completed": "response.completed",
     "incomplete": "response.incomplete",

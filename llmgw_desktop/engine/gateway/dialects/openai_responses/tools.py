@@ -21,6 +21,14 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolDef,
 )
 
+__all__ = [
+    "NAMESPACE_SEPARATOR",
+    "parse_tool_choice",
+    "parse_tools",
+    "render_tool_choice",
+    "render_tools",
+]
+
 NAMESPACE_SEPARATOR = "__"
 
 

@@ -7,6 +7,8 @@ from typing import Any
 from llmgw_desktop.engine.gateway.ir import MAX_TOKEN_COUNT
 from llmgw_desktop.engine.tokens.usage import Usage
 
+__all__ = ["parse_usage", "render_usage"]
+
 
 def parse_usage(raw: Any) -> Usage:
     """Responses usage in neutral form: its `input_tokens` include cache reads and writes."""
