@@ -117,7 +117,7 @@ def parse_tool_choice(raw: Any, left_out: list[str]) -> str | None:
 
 
 def legacy_function_call(raw: Any) -> str | None:
-    if raw is None or raw in ("auto", "none"):
+    if raw is None or (isinstance(raw, str) and raw in ("auto", "none")):
         return raw
     return expect_str(expect_dict(raw, "function_call").get("name"), "function_call.name")
 

@@ -93,7 +93,7 @@ def _parse_tool(tool: dict[str, Any], path: str) -> ToolDef:
 
 
 def parse_tool_choice(raw: Any, left_out: list[str]) -> str | None:
-    if raw is None or raw in _TOOL_CHOICES:
+    if raw is None or (isinstance(raw, str) and raw in _TOOL_CHOICES):
         return raw
     if isinstance(raw, dict):
         kind = raw.get("type")
