@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 
 from llmgw_desktop import cli  # noqa: E402
-from llmgw_desktop.engine.gateway.catalog import API_PROVIDERS  # noqa: E402
+from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS  # noqa: E402
 from llmgw_desktop.ui.main_window import MainWindow  # noqa: E402
 from llmgw_desktop.ui.qt import QApplication, Qt, QTimer  # noqa: E402
 from llmgw_desktop.ui.theme import apply_theme  # noqa: E402

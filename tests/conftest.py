@@ -15,7 +15,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from llmgw_desktop.engine.gateway.catalog import API_PROVIDERS
+from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS
 from llmgw_desktop.settings import LoadedSettings, load_settings
 
 # A developer's shell may hold real API keys and base URLs; the gateway picks those up by

@@ -50,19 +50,19 @@ from llmgw_desktop.engine.events import PauseChanged as PauseChanged
 from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
 from llmgw_desktop.engine.events import RequestFinished as RequestFinished
 from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
-from llmgw_desktop.engine.gateway.answers import CallerInfo as CallerInfo
-from llmgw_desktop.engine.gateway.answers import Completed as Completed
-from llmgw_desktop.engine.gateway.answers import TokenCount as TokenCount
-from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES as CLI_BRIDGES
-from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC as DIALECT_ANTHROPIC
-from llmgw_desktop.engine.gateway.catalog import DIALECT_GEMINI as DIALECT_GEMINI
-from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT as DIALECT_OPENAI_CHAT
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES as CLI_BRIDGES
+from llmgw_desktop.engine.gateway.api_catalog import DIALECT_ANTHROPIC as DIALECT_ANTHROPIC
+from llmgw_desktop.engine.gateway.api_catalog import DIALECT_GEMINI as DIALECT_GEMINI
+from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT as DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_OPENAI_RESPONSES as DIALECT_OPENAI_RESPONSES,
 )
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
+from llmgw_desktop.engine.gateway.front_door import CallerInfo as CallerInfo
+from llmgw_desktop.engine.gateway.front_door import Completed as Completed
+from llmgw_desktop.engine.gateway.front_door import TokenCount as TokenCount
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
 from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
-from llmgw_desktop.engine.gateway.registry import DIALECTS as DIALECTS
 from llmgw_desktop.engine.gateway.router import Target as Target
 from llmgw_desktop.engine.gateway.sse import SseParser as SseParser
 from llmgw_desktop.engine.gateway.stale_references import StaleReference as StaleReference
@@ -81,9 +81,9 @@ from llmgw_desktop.engine.metrics import WINDOWS as WINDOWS
 from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
 from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS as PROVIDER_IDS
-from llmgw_desktop.engine.providers.catalog import PROVIDERS as PROVIDERS
-from llmgw_desktop.engine.providers.catalog import provider_info as provider_info
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS as PROVIDER_IDS
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS as PROVIDERS
+from llmgw_desktop.engine.providers.cli_catalog import provider_info as provider_info
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState

@@ -26,7 +26,7 @@ from llmgw_desktop.engine.events import (
     EventBus,
     StoreHealthChanged,
 )
-from llmgw_desktop.engine.gateway.setup import build_gateway
+from llmgw_desktop.engine.gateway.composition import build_gateway
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.retry import JobRetry
 from llmgw_desktop.engine.jobs.store import JobStore

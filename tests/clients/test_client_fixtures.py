@@ -27,9 +27,9 @@ from pydantic import TypeAdapter
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.passthrough import passthrough_body
-from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.translation import notice_for
 from tests.clients.capture import (
     SCENARIOS,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,

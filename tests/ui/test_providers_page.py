@@ -17,7 +17,7 @@ import qasync
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.providers.catalog import PROVIDERS
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge

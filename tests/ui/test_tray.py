@@ -28,7 +28,7 @@ from llmgw_desktop.engine.calls.approval import ApprovalRequest
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ProviderUnavailable
-from llmgw_desktop.engine.providers.catalog import PROVIDERS
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions

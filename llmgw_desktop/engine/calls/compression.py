@@ -7,8 +7,8 @@
   in a row into the line and a count marker; `expand_text` restores the exact original.
 
 Code blocks (``` or ~~~ fences) are never altered. Token counts are estimated the same way
-before and after (`estimate_tokens`), and the recorder keeps both, so a reported saving is a
-measurement of what was sent.
+before and after (`tokens.estimate.estimate_text_tokens`), and the recorder keeps both, so a
+reported saving is a measurement of what was sent.
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from llmgw_desktop.engine.tokens.estimate import estimate_text_tokens
+
 __all__ = [
     "Optimized",
     "compress_text",
-    "estimate_tokens",
     "expand_text",
     "optimize_text",
 ]
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _INNER_SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
-_TOKENISH = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 REPEAT_MARKER = "⟦×{n}⟧"
 _MARKER = re.compile(r"^⟦×(\d+)⟧$")
 # A line of the original that itself starts with "⟦" is escaped, so it is never mistaken
@@ -43,15 +43,6 @@ class Optimized:
 
     def to_dict(self) -> dict[str, int]:
         return {"tokensBefore": self.tokens_before, "tokensAfter": self.tokens_after}
-
-
-def estimate_tokens(text: str) -> int:
-    """A tokenizer-free estimate: words and punctuation, long words counted per 4 characters.
-
-    Close to BPE tokenizers for English prose and code (within ~15%); the same function is used
-    before and after, so the saving it shows is real even where the absolute count is not exact.
-    """
-    return sum(max(1, (len(piece) + 3) // 4) for piece in _TOKENISH.findall(text))
 
 
 def _segments(text: str) -> list[tuple[bool, list[str]]]:
@@ -83,7 +74,7 @@ def optimize_text(text: str) -> Optimized:
             if blank <= 1:
                 out.append(line)
     result = "\n".join(out).strip("\n")
-    return Optimized(result, estimate_tokens(text), estimate_tokens(result))
+    return Optimized(result, estimate_text_tokens(text), estimate_text_tokens(result))
 
 
 def compress_text(text: str) -> Optimized:
@@ -106,7 +97,7 @@ def compress_text(text: str) -> Optimized:
                 out.extend([kept] * run)
             index += run
     result = "\n".join(out)
-    return Optimized(result, estimate_tokens(text), estimate_tokens(result))
+    return Optimized(result, estimate_text_tokens(text), estimate_text_tokens(result))
 
 
 def expand_text(text: str) -> str:

@@ -37,23 +37,20 @@ from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, 
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
 from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
-from llmgw_desktop.engine.providers.base import (
-    ProviderRequest,
-    ProviderResult,
-    Usage,
-)
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, provider_info
+from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
+from llmgw_desktop.engine.providers.cli_adapters import adapter_for
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS, provider_info
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.invoke import invoke_once
 from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
 from llmgw_desktop.engine.providers.pricing import estimate_cost
 from llmgw_desktop.engine.providers.process import RunLimits
-from llmgw_desktop.engine.providers.registry import adapter_for
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import (
     SessionStore,
 )
 from llmgw_desktop.engine.states import RecordState, record_state_of
+from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 from llmgw_desktop.settings import Settings
 

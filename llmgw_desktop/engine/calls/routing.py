@@ -17,7 +17,7 @@ from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, NotFound
 from llmgw_desktop.engine.providers.base import SessionChoice
-from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.sessions import (
     GATEWAY_PREFIX,
     ProviderSessionInfo,

@@ -7,10 +7,11 @@ import dataclasses
 import hashlib
 from typing import Any
 
-from llmgw_desktop.engine.calls.compression import Optimized, estimate_tokens, optimize_text
+from llmgw_desktop.engine.calls.compression import Optimized, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.calls.routing import Resolved
 from llmgw_desktop.engine.providers.base import PromptParts
+from llmgw_desktop.engine.tokens.estimate import estimate_text_tokens
 
 __all__ = ["optimize_prompt", "stable_prefix", "ttl_warning"]
 
@@ -45,7 +46,7 @@ def stable_prefix(params: CallParams) -> tuple[str | None, int | None]:
     if parts is None or not parts.stable_prefix:
         return None, None
     digest = hashlib.sha256(parts.stable_prefix.encode()).hexdigest()[:16]
-    return digest, estimate_tokens(parts.stable_prefix)
+    return digest, estimate_text_tokens(parts.stable_prefix)
 
 
 def ttl_warning(

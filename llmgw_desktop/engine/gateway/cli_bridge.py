@@ -31,10 +31,10 @@ from llmgw_desktop.engine.gateway.ir import (
     TextPart,
     ToolCallPart,
     ToolResultPart,
-    Usage,
 )
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.providers.base import PromptParts
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["CliBridge", "CliCall", "conversation_prompt"]
 

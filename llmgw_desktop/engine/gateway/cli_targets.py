@@ -8,10 +8,15 @@ from typing import Any
 
 from llmgw_desktop.engine.calls import RequestMeta
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequest, NotFound
-from llmgw_desktop.engine.gateway.answers import OPENAI_DIALECTS, CallerInfo, Completed, Streaming
-from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES
+from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
+from llmgw_desktop.engine.gateway.front_door import (
+    OPENAI_DIALECTS,
+    CallerInfo,
+    Completed,
+    Streaming,
+)
 from llmgw_desktop.engine.gateway.ir import ChatRequest, MessageStart
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.router import Target

@@ -4,7 +4,8 @@ endpoint for it, else an estimate that says it is one.
 Anthropic (`/v1/messages/count_tokens`), Gemini (`:countTokens`) and OpenAI
 (`/v1/responses/input_tokens`) count exactly. A request in the provider's own dialect is sent as
 it came; one in another dialect is translated first (the same translation a chat request gets).
-Other providers (OpenAI-compatible servers, CLIs) get the tokenizer-free estimate of `tokens.py`.
+Other providers (OpenAI-compatible servers, CLIs) get the tokenizer-free estimate of
+`request_tokens.py`.
 """
 
 from __future__ import annotations
@@ -15,22 +16,22 @@ from typing import Any
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
-from llmgw_desktop.engine.gateway.answers import CallerInfo, TokenCount
-from llmgw_desktop.engine.gateway.capabilities import target_model
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_RESPONSES,
     ApiProviderSpec,
 )
-from llmgw_desktop.engine.gateway.facts import CHARS_PER_TOKEN
+from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.front_door import CallerInfo, TokenCount
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS
-from llmgw_desktop.engine.gateway.registry import DIALECTS
+from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
-from llmgw_desktop.engine.gateway.tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 
 __all__ = ["TokenCounter"]
 

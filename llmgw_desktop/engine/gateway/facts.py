@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
 )
-from llmgw_desktop.engine.gateway.dialects._gemini_parts import field
+from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 
-__all__ = ["CHARS_PER_TOKEN", "RequestFacts", "has_images", "request_facts"]
+__all__ = ["RequestFacts", "has_images", "request_facts"]
 
 # The small-request estimate: about four bytes of request per token (JSON included).
-CHARS_PER_TOKEN = 4
 # A tuple, not a set: a client's `type` may be any JSON (a list cannot be hashed).
 _IMAGE_TYPES = ("image", "image_url", "input_image")
 

@@ -9,9 +9,9 @@ from typing import Any
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.facts import RequestFacts, request_facts
 from llmgw_desktop.engine.gateway.ir import ChatRequest
-from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.translation import encode_request
 
 __all__ = ["ClientRequest"]

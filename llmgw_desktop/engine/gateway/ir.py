@@ -5,14 +5,16 @@ into a `ChatRequest`; every upstream answer is parsed into a `ChatResponse`, or,
 streaming, a sequence of `StreamEvent`s. Translating A to B is parse-with-A then render-with-B,
 so N dialects need 2N translators, not N^2. Everything here is plain data: no I/O.
 
-Token usage follows Anthropic's convention (see `Usage`): `input_tokens` excludes cached
-input, and cache reads and writes are counted apart, so nothing is lost in either direction.
+Token usage (`engine/tokens/usage.py`) follows Anthropic's convention: `input_tokens` excludes
+cached input, and cache reads and writes are counted apart, so nothing is lost either way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
     "CUSTOM_INPUT",
@@ -38,7 +40,6 @@ __all__ = [
     "ToolCallStart",
     "ToolDef",
     "ToolResultPart",
-    "Usage",
 ]
 
 # "system" only for an instruction in the middle of the conversation (Claude Code sends them;
@@ -53,22 +54,6 @@ StopReason = Literal["end_turn", "max_tokens", "tool_use", "stop_sequence", "ref
 # none, like a count that is not a number: it could neither be written in JSON (orjson stops at
 # 64 bits) nor stored by the flight recorder (whose failed write would block every later one).
 MAX_TOKEN_COUNT = 2**40
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Tokens of one exchange. `input_tokens` excludes cache reads and writes."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-
-    @property
-    def prompt_tokens(self) -> int:
-        """All input, cached or not (OpenAI's and Gemini's `prompt` count)."""
-        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
 
 
 @dataclass(frozen=True)

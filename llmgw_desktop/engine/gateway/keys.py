@@ -19,7 +19,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.catalog import ApiProviderSpec
+from llmgw_desktop.engine.gateway.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.gateway.config import GatewayConfig
 
 __all__ = ["KeyChain", "PoolKey", "VaultKeys"]

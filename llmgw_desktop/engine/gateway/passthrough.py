@@ -16,18 +16,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
-from llmgw_desktop.engine.gateway.dialects import _anthropic_parts as anthropic_parts
-from llmgw_desktop.engine.gateway.dialects import _gemini_parts as gemini_parts
-from llmgw_desktop.engine.gateway.dialects import _openai_chat_parts as chat_parts
-from llmgw_desktop.engine.gateway.dialects import _openai_responses_parts as responses_parts
-from llmgw_desktop.engine.gateway.ir import Usage
+from llmgw_desktop.engine.gateway.dialects.anthropic import usage as anthropic_usage
+from llmgw_desktop.engine.gateway.dialects.gemini import usage as gemini_usage
+from llmgw_desktop.engine.gateway.dialects.gemini.keys import field as gemini_field
+from llmgw_desktop.engine.gateway.dialects.openai_chat import usage as chat_usage
+from llmgw_desktop.engine.gateway.dialects.openai_responses import usage as responses_usage
 from llmgw_desktop.engine.gateway.translation import encode_request
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
     "GATEWAY_FIELDS",
@@ -197,12 +198,12 @@ def usage_of_answer(dialect: str, answer: Any) -> Usage:
     if not isinstance(answer, dict):
         return Usage()
     if dialect == DIALECT_ANTHROPIC:
-        return anthropic_parts.parse_usage(answer.get("usage"))
+        return anthropic_usage.parse_usage(answer.get("usage"))
     if dialect == DIALECT_OPENAI_CHAT:
-        return chat_parts.parse_usage(answer.get("usage"))
+        return chat_usage.parse_usage(answer.get("usage"))
     if dialect == DIALECT_OPENAI_RESPONSES:
-        return responses_parts.parse_usage(answer.get("usage"))
-    return gemini_parts.parse_usage(gemini_parts.field(answer, "usageMetadata"))
+        return responses_usage.parse_usage(answer.get("usage"))
+    return gemini_usage.parse_usage(gemini_field(answer, "usageMetadata"))
 
 
 def splice_field(raw: bytes, name: str, value: Any) -> bytes:

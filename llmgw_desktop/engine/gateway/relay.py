@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamDecoder, StreamEncoder
 from llmgw_desktop.engine.gateway.http1 import Http1Response, ResponseBroken
-from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent, Usage
+from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent
 from llmgw_desktop.engine.gateway.sse import SseParser, frame
 from llmgw_desktop.engine.gateway.taps import StreamTap
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["RelayedStream", "StreamOutcome", "UpstreamStream", "relay_events"]
 

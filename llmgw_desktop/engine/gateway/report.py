@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw_desktop.engine.gateway.ir import Usage
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["Attempt", "RouteReport", "header_value"]
 
@@ -69,7 +69,7 @@ class RouteReport:
             "attempts": [a.to_dict() for a in self.attempts],
         }
         if usage is not None:
-            body["tokensUsed"] = usage.prompt_tokens + usage.output_tokens
+            body["tokensUsed"] = usage.total_input_tokens + usage.output_tokens
             body["tokens"] = {
                 "input": usage.input_tokens,
                 "output": usage.output_tokens,

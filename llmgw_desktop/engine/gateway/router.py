@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from llmgw_desktop.engine.errors import ErrorCode, NotFound
-from llmgw_desktop.engine.gateway.catalog import CLI_BRIDGES, ApiProviderSpec
+from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES, ApiProviderSpec
 from llmgw_desktop.engine.gateway.config import GatewayConfig, RouteConfig
 
 __all__ = ["ModelRegistry", "Plan", "Target", "plan_request"]

@@ -23,25 +23,25 @@ from typing import Any
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
-from llmgw_desktop.engine.gateway.answers import (
+from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT, ApiProviderSpec
+from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
+from llmgw_desktop.engine.gateway.cli_targets import serve_on_cli
+from llmgw_desktop.engine.gateway.counting import TokenCounter
+from llmgw_desktop.engine.gateway.dialects.base import Dialect
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
+from llmgw_desktop.engine.gateway.facts import has_images
+from llmgw_desktop.engine.gateway.front_door import (
     OPENAI_DIALECTS,
     CallerInfo,
     Completed,
     Streaming,
     TokenCount,
 )
-from llmgw_desktop.engine.gateway.capabilities import target_model
-from llmgw_desktop.engine.gateway.catalog import DIALECT_OPENAI_CHAT, ApiProviderSpec
-from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
-from llmgw_desktop.engine.gateway.cli_targets import serve_on_cli
-from llmgw_desktop.engine.gateway.counting import TokenCounter
-from llmgw_desktop.engine.gateway.dialects.base import Dialect
-from llmgw_desktop.engine.gateway.directory import ProviderDirectory
-from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
-from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.http1 import Http1Response
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
-from llmgw_desktop.engine.gateway.ir import ChatRequest, Usage
+from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.passthrough import (
     passthrough_body,
@@ -49,7 +49,7 @@ from llmgw_desktop.engine.gateway.passthrough import (
     splice_field,
     usage_of_answer,
 )
-from llmgw_desktop.engine.gateway.registry import DIALECTS
+from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.relay import (
     RelayedStream,
     StreamOutcome,
@@ -65,6 +65,7 @@ from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_requ
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GatewayService"]
 

@@ -13,17 +13,18 @@ import contextlib
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
 )
-from llmgw_desktop.engine.gateway.dialects import _anthropic_parts as anthropic_parts
-from llmgw_desktop.engine.gateway.dialects import _gemini_parts as gemini_parts
-from llmgw_desktop.engine.gateway.dialects import _openai_chat_parts as chat_parts
-from llmgw_desktop.engine.gateway.dialects import _openai_responses_parts as responses_parts
+from llmgw_desktop.engine.gateway.dialects.anthropic import usage as anthropic_usage
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
-from llmgw_desktop.engine.gateway.ir import Usage
+from llmgw_desktop.engine.gateway.dialects.gemini import usage as gemini_usage
+from llmgw_desktop.engine.gateway.dialects.gemini.keys import field as gemini_field
+from llmgw_desktop.engine.gateway.dialects.openai_chat import usage as chat_usage
+from llmgw_desktop.engine.gateway.dialects.openai_responses import usage as responses_usage
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["StreamTap", "stream_tap"]
 
@@ -74,10 +75,10 @@ class _AnthropicTap(StreamTap):
             event = self._json(data).get("type")
         if event == "message_start":
             message = self._json(data).get("message") or {}
-            self._start = self.usage = anthropic_parts.parse_usage(message.get("usage"))
+            self._start = self.usage = anthropic_usage.parse_usage(message.get("usage"))
         elif event == "message_delta":
-            final = anthropic_parts.parse_usage(self._json(data).get("usage"))
-            self.usage = anthropic_parts.merge_usage(self._start, final)
+            final = anthropic_usage.parse_usage(self._json(data).get("usage"))
+            self.usage = anthropic_usage.merge_usage(self._start, final)
         elif event == "message_stop":
             self.completed = True
         elif event == "error":
@@ -95,7 +96,7 @@ class _ChatTap(StreamTap):
         if chunk.get("error"):
             self.error = self._describe(chunk["error"])
         if isinstance(chunk.get("usage"), dict):
-            self.usage = chat_parts.merge_usage(self.usage, chat_parts.parse_usage(chunk["usage"]))
+            self.usage = chat_usage.merge_usage(self.usage, chat_usage.parse_usage(chunk["usage"]))
         choices = chunk.get("choices") or []
         if any(isinstance(c, dict) and c.get("finish_reason") for c in choices):
             # Finished; the usage chunk and [DONE] may still follow.
@@ -110,7 +111,7 @@ class _ResponsesTap(StreamTap):
             event = self._json(data).get("type")
         if event in _RESPONSES_FINAL:
             response = self._json(data).get("response") or {}
-            self.usage = responses_parts.parse_usage(response.get("usage"))
+            self.usage = responses_usage.parse_usage(response.get("usage"))
             self.completed = True
             if event == "response.failed":
                 self.error = self._describe(response.get("error"))
@@ -127,11 +128,11 @@ class _GeminiTap(StreamTap):
         if isinstance(chunk.get("error"), dict):
             self.error = self._describe(chunk["error"])
             return
-        meta = gemini_parts.field(chunk, "usageMetadata")
+        meta = gemini_field(chunk, "usageMetadata")
         if isinstance(meta, dict):
-            self.usage = gemini_parts.parse_usage(meta)
+            self.usage = gemini_usage.parse_usage(meta)
         candidates = chunk.get("candidates") or []
-        if any(isinstance(c, dict) and gemini_parts.field(c, "finishReason") for c in candidates):
+        if any(isinstance(c, dict) and gemini_field(c, "finishReason") for c in candidates):
             self.completed = True
 
 

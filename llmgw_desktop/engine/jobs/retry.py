@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmgw_desktop.engine.auth.principals import LOCAL
-from llmgw_desktop.engine.calls import CallParams, RequestMeta
-from llmgw_desktop.engine.calls import ProviderCalls
+from llmgw_desktop.engine.calls import CallParams, ProviderCalls, RequestMeta
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.jobs.manager import JobManager, Submitted
 from llmgw_desktop.engine.providers.base import PromptParts

@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from llmgw_desktop.engine.providers.catalog import ProviderInfo
+from llmgw_desktop.engine.providers.cli_catalog import ProviderInfo
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
     "PERMISSION_MODES",
@@ -28,7 +29,6 @@ __all__ = [
     "ProviderRequest",
     "ProviderResult",
     "SessionChoice",
-    "Usage",
 ]
 
 # The gateway's vocabulary for what a CLI may do without asking; each adapter maps it onto
@@ -89,21 +89,6 @@ class ProviderRequest:
     # A remote caller's call below the `bypass` level: the adapter uses the confined flags of
     # `providers/confinement.py` instead of its own permission flags.
     confined: bool = False
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Token counts; `input_tokens` excludes cache reads and writes (Anthropic's convention)."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-
-    @property
-    def total_input_tokens(self) -> int:
-        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from typing import Any
 
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.providers.catalog import PROVIDERS, ProviderInfo, provider_info
+from llmgw_desktop.engine.providers.cli_adapters import adapter_for
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS, ProviderInfo, provider_info
 from llmgw_desktop.engine.providers.failures import tail
 from llmgw_desktop.engine.providers.process import Invocation, RunLimits, run_process
-from llmgw_desktop.engine.providers.registry import adapter_for
 
 __all__ = ["CliStatus", "Discovery", "UpgradeOutcome"]
 

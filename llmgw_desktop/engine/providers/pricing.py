@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.providers.base import Usage
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["PRICES", "Price", "estimate_cost"]
 

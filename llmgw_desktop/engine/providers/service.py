@@ -14,7 +14,7 @@ from typing import Any
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.catalog import ApiProviderSpec
+from llmgw_desktop.engine.gateway.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService

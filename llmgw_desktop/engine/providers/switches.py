@@ -12,7 +12,7 @@ from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import EventBus, Notice, PauseChanged, ProviderToggled
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS, PROVIDERS, provider_info
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS, PROVIDERS, provider_info
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.settings_saver import SettingsSaver
 from llmgw_desktop.engine.tasks import TaskSupervisor

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, NotFound
-from llmgw_desktop.engine.providers.base import Usage
-from llmgw_desktop.engine.providers.catalog import PROVIDER_IDS
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.sessions.provider_sessions import ProviderSessions
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GATEWAY_PREFIX", "SessionStore", "SessionView"]
 

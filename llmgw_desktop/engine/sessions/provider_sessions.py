@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.providers.base import Usage
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["ProviderSessionInfo", "ProviderSessions"]
 

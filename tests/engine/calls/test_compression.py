@@ -5,7 +5,6 @@ from hypothesis import strategies as st
 
 from llmgw_desktop.engine.calls.compression import (
     compress_text,
-    estimate_tokens,
     expand_text,
     optimize_text,
 )
@@ -33,8 +32,3 @@ def test_compress_folds_repeats_and_expands_exactly() -> None:
 def test_compress_is_lossless_for_any_text(lines: list[str]) -> None:
     text = "\n".join(lines)
     assert expand_text(compress_text(text).text) == text
-
-
-def test_token_estimate_is_monotonic_in_length() -> None:
-    assert estimate_tokens("") == 0
-    assert estimate_tokens("hello world") < estimate_tokens("hello world, and more words")

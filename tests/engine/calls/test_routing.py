@@ -18,7 +18,8 @@ from llmgw_desktop.engine.errors import (
     NotFound,
     ProviderUnavailable,
 )
-from llmgw_desktop.engine.providers.base import SessionChoice, Usage
+from llmgw_desktop.engine.providers.base import SessionChoice
+from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.settings import LoadedSettings
 
 

@@ -5,8 +5,9 @@ from pathlib import Path
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.calls.routing import Resolved
 from llmgw_desktop.engine.calls.token_savings import optimize_prompt, stable_prefix, ttl_warning
-from llmgw_desktop.engine.providers.base import PromptParts, SessionChoice, Usage
+from llmgw_desktop.engine.providers.base import PromptParts, SessionChoice
 from llmgw_desktop.engine.sessions import ProviderSessionInfo
+from llmgw_desktop.engine.tokens.usage import Usage
 
 
 def resumed(last_used: float) -> Resolved:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.gateway.catalog import DIALECT_ANTHROPIC, DIALECT_OPENAI_CHAT
+from llmgw_desktop.engine.gateway.api_catalog import DIALECT_ANTHROPIC, DIALECT_OPENAI_CHAT
 from llmgw_desktop.engine.gateway.config import (
     GatewayConfig,
     RouteConfig,

@@ -11,6 +11,7 @@ import pytest
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.capabilities import accepts_reasoning, target_model
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import (
     ChatResponse,
@@ -21,7 +22,6 @@ from llmgw_desktop.engine.gateway.ir import (
     ToolCallStart,
 )
 from llmgw_desktop.engine.gateway.passthrough import passthrough_body
-from llmgw_desktop.engine.gateway.registry import DIALECTS
 from llmgw_desktop.engine.gateway.sse import SseParser
 from llmgw_desktop.engine.gateway.translation import TargetModel, Untranslatable
 

@@ -30,12 +30,12 @@ from hypothesis import strategies as st
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.passthrough import passthrough_body
-from llmgw_desktop.engine.gateway.registry import DIALECTS
-from llmgw_desktop.engine.gateway.tokens import estimate_tokens
+from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.translation import (
     TargetModel,
     encode_request,
@@ -83,7 +83,7 @@ DEPTHS = (50, 200, 253, 256, 400, 900, 1000)
 def _source_words() -> set[str]:
     """String constants of the dialect modules: field names, block types, roles, reasons."""
     words: set[str] = set()
-    for path in sorted(DIALECT_SOURCES.glob("*.py")):
+    for path in sorted(DIALECT_SOURCES.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 text = node.value

@@ -6,14 +6,13 @@ import json
 
 import pytest
 
-from llmgw_desktop.engine.gateway.catalog import (
+from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
-from llmgw_desktop.engine.gateway.ir import Usage
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.upstream import (
     ANTHROPIC_VERSION,
@@ -21,6 +20,7 @@ from llmgw_desktop.engine.gateway.upstream import (
     _scrubbed,
     error_message,
 )
+from llmgw_desktop.engine.tokens.usage import Usage
 
 
 def _target(dialect: str, base_url: str = "https://h", key: str | None = "k-123") -> UpstreamTarget:

@@ -9,7 +9,7 @@ import pytest
 
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.providers.base import PromptParts, ProviderRequest, SessionChoice
-from llmgw_desktop.engine.providers.registry import adapter_for
+from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 
 EXE = "/bin/cli"
 WD = Path("/work/repo")

@@ -8,8 +8,8 @@ import pytest
 
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.providers.base import ProviderRequest, SessionChoice
+from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.confinement import CONFINED
-from llmgw_desktop.engine.providers.registry import adapter_for
 from llmgw_desktop.engine.workspaces.remote_power import UNCONFINED_FLAGS, check_argv
 
 CONFINABLE = sorted(p for p, modes in CONFINED.items() if modes is not None and p != "agy")

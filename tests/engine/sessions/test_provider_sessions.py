@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.engine.providers.base import Usage
 from llmgw_desktop.engine.sessions import ProviderSessions, SessionStore
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.tokens.usage import Usage
 
 
 class Clock:

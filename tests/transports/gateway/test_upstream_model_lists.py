@@ -45,7 +45,7 @@ async def test_models_come_from_the_cache_at_once_then_show_what_the_upstream_li
     upstream: ScriptedUpstream,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="llmgw_desktop.engine.gateway.directory")
+    caplog.set_level(logging.INFO, logger="llmgw_desktop.engine.gateway.provider_directory")
     upstream.model_ids["chat"] = OPENAI_LISTS
     upstream.models_gate = asyncio.Event()  # the upstream holds every list until opened
     gateway = await start_gateway(

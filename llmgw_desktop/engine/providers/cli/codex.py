@@ -18,9 +18,8 @@ from llmgw_desktop.engine.providers.base import (
     Prepared,
     ProviderRequest,
     ProviderResult,
-    Usage,
 )
-from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import (
     failure_from_outcome,
@@ -29,6 +28,7 @@ from llmgw_desktop.engine.providers.failures import (
     tail,
 )
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["CodexAdapter", "CodexParser"]
 

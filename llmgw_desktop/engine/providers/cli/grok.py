@@ -17,7 +17,7 @@ from llmgw_desktop.engine.providers.base import (
     ProviderRequest,
     ProviderResult,
 )
-from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.providers.failures import (
     failure_from_outcome,
     failure_from_status,

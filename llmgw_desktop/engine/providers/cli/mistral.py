@@ -16,16 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
-from llmgw_desktop.engine.providers.base import (
-    Prepared,
-    ProviderRequest,
-    ProviderResult,
-    Usage,
-)
-from llmgw_desktop.engine.providers.catalog import provider_info
+from llmgw_desktop.engine.providers.base import Prepared, ProviderRequest, ProviderResult
+from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import failure_from_outcome, failure_from_text
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
+from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["MistralAdapter", "VibeParser"]
 

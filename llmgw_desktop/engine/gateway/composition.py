@@ -1,0 +1,72 @@
+"""Builds the gateway from the settings: config, registry, keys, upstream pool, CLI bridge."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Set as AbstractSet
+
+from llmgw_desktop.engine.calls import CallRunner
+from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
+from llmgw_desktop.engine.gateway.config import gateway_config
+from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
+from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
+from llmgw_desktop.engine.gateway.router import ModelRegistry
+from llmgw_desktop.engine.gateway.service import GatewayService
+from llmgw_desktop.engine.gateway.upstream import UpstreamClient
+from llmgw_desktop.engine.jobs.manager import JobManager
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.settings import Settings
+
+__all__ = ["build_gateway"]
+
+
+def build_gateway(
+    settings: Settings,
+    *,
+    runner: CallRunner,
+    jobs: JobManager,
+    recorder: FlightRecorder,
+    vault: VaultKeys | None,
+    cli_available: Callable[[str], Awaitable[EngineError | None]],
+    environ: Mapping[str, str],
+    own_origins: AbstractSet[str],
+) -> GatewayService:
+    """The gateway service, wired to the engine's parts."""
+    config = gateway_config(
+        providers=settings.gateway_providers,
+        aliases=settings.gateway_aliases,
+        routes=settings.gateway_routes,
+        fallback=settings.gateway_fallback,
+        default_model=settings.gateway_default_model,
+        small_request_model=settings.gateway_small_request_model,
+        small_request_max_tokens=settings.gateway_small_request_max_tokens,
+    )
+    registry = ModelRegistry(config)
+    keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins)
+    upstream = UpstreamClient(
+        connect_timeout_s=settings.gateway_connect_timeout_ms / 1000,
+        read_timeout_s=settings.gateway_upstream_timeout_ms / 1000,
+        first_byte_timeout_s=settings.gateway_first_byte_timeout_ms / 1000,
+        environ=environ,
+        ca_bundle=settings.gateway_ca_bundle,
+        max_connections_per_host=settings.gateway_max_connections_per_host,
+        proxy_loopback=settings.gateway_proxy_loopback,
+    )
+    directory = ProviderDirectory(
+        registry,
+        keys,
+        upstream,
+        cli_available=cli_available,
+        detect_local=settings.gateway_detect_local,
+        models_refresh_s=settings.gateway_models_refresh_s,
+    )
+    return GatewayService(
+        registry=registry,
+        keys=keys,
+        upstream=upstream,
+        recorder=recorder,
+        cli=CliBridge(runner, jobs, timeout_s=settings.provider_timeout_ms / 1000),
+        cli_available=cli_available,
+        directory=directory,
+    )

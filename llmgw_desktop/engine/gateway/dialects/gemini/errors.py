@@ -1,0 +1,49 @@
+"""Gemini's error statuses: the rpc status name for an HTTP status, and a stream error as a provider
+failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmgw_desktop.engine.errors import ProviderFailure
+
+__all__ = ["status_name", "stream_failure"]
+
+# Gemini's stream error statuses -> (neutral failure code, worth retrying).
+_FAILURES = {
+    "RESOURCE_EXHAUSTED": ("rate_limited", True),
+    "UNAUTHENTICATED": ("auth_required", False),
+    "PERMISSION_DENIED": ("auth_required", False),
+    "DEADLINE_EXCEEDED": ("timeout", True),
+    "UNAVAILABLE": ("provider_error", True),
+    "INTERNAL": ("provider_error", True),
+}
+
+
+def stream_failure(error: dict[str, Any]) -> ProviderFailure:
+    status = str(error.get("status") or "")
+    code, retryable = _FAILURES.get(status, ("provider_error", False))
+    message = f"Gemini stream error {error.get('code')} {status}: {error.get('message')}"
+    return ProviderFailure(message, code=code, retryable=retryable, status=error.get("code"))
+
+
+_STATUSES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def status_name(status: int) -> str:
+    """The google.rpc status name Gemini pairs with an HTTP status."""
+    if status in _STATUSES:
+        return _STATUSES[status]
+    return "INVALID_ARGUMENT" if 400 <= status < 500 else "INTERNAL"

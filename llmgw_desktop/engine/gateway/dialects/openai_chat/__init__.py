@@ -1,0 +1,84 @@
+"""The OpenAI Chat Completions dialect (`POST /v1/chat/completions`), both ways.
+
+As a front door it parses what OpenAI SDK clients send and answers as OpenAI would: a
+`chat.completion` body, or `chat.completion.chunk` SSE frames ending with `data: [DONE]`.
+As an upstream it speaks to OpenAI and to the many servers that imitate it (Ollama, Groq,
+vLLM, DeepSeek, LM Studio), so the parsers tolerate their quirks: reasoning text in
+`reasoning_content` or `reasoning`, usage on the finish chunk or in a chunk of its own after
+it, tool calls ending with finish reason "stop".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmgw_desktop.engine.gateway.dialects.openai_chat.errors import error_body
+from llmgw_desktop.engine.gateway.dialects.openai_chat.request import parse_request, render_request
+from llmgw_desktop.engine.gateway.dialects.openai_chat.response import (
+    parse_response,
+    render_response,
+)
+from llmgw_desktop.engine.gateway.dialects.openai_chat.stream import (
+    OpenAIChatStreamDecoder,
+    OpenAIChatStreamEncoder,
+)
+from llmgw_desktop.engine.gateway.ir import (
+    ChatRequest,
+    ChatResponse,
+)
+from llmgw_desktop.engine.gateway.translation import TargetModel
+
+__all__ = ["OpenAIChatDialect"]
+
+
+class OpenAIChatDialect:
+    """OpenAI Chat Completions, as a front door and as an upstream."""
+
+    name = "openai-chat"
+
+    def parse_request(self, body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
+        """A client's request in neutral form (`model` is a fallback when the body has none).
+
+        Raises:
+            InvalidRequest: naming the field that is missing or malformed.
+        """
+        return parse_request(body, model)
+
+    def render_request(
+        self,
+        request: ChatRequest,
+        *,
+        target: TargetModel | None = None,
+        notes: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The body for an OpenAI-compatible upstream; streams always ask for usage. What the
+        target cannot take is added to `notes`.
+
+        Raises:
+            Untranslatable: a part has no Chat Completions form (a document by URL).
+        """
+        return render_request(request, reasoning=target is None or target.reasoning, notes=notes)
+
+    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+        """An upstream's `chat.completion` in neutral form.
+
+        Raises:
+            ValueError: the body is an error or not a chat completion.
+        """
+        return parse_response(body)
+
+    def render_response(
+        self, response: ChatResponse, request: ChatRequest | None = None
+    ) -> dict[str, Any]:
+        """A `chat.completion` body for the client (`request` names its freeform tools)."""
+        return render_response(response, request)
+
+    def stream_decoder(self) -> OpenAIChatStreamDecoder:
+        return OpenAIChatStreamDecoder()
+
+    def stream_encoder(self, request: ChatRequest) -> OpenAIChatStreamEncoder:
+        return OpenAIChatStreamEncoder(request)
+
+    def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
+        """`{"error": {"message", "type", "param", "code"}}`, `type` chosen by status."""
+        return {"error": error_body(status, code, message)}

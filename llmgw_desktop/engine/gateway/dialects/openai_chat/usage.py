@@ -1,0 +1,77 @@
+"""Chat Completions usage to and from the neutral form.
+
+OpenAI's `prompt_tokens` includes cached input, the neutral `input_tokens` does not. Cache
+writes, which OpenAI never reports, are carried in `prompt_tokens_details.cache_write_tokens`
+so a round trip does not lose them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmgw_desktop.engine.gateway.ir import MAX_TOKEN_COUNT
+from llmgw_desktop.engine.tokens.usage import Usage
+
+__all__ = ["merge_usage", "parse_usage", "render_usage"]
+
+
+def _count(value: Any) -> int:
+    """A token count, tolerating the nulls and floats some compatible servers send."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    count = max(int(value), 0)
+    return count if count <= MAX_TOKEN_COUNT else 0
+
+
+def parse_usage(raw: Any) -> Usage:
+    """Neutral usage from an OpenAI `usage` object (cached tokens are inside prompt_tokens)."""
+    if not isinstance(raw, dict):
+        return Usage()
+    prompt_details = raw.get("prompt_tokens_details")
+    prompt_details = prompt_details if isinstance(prompt_details, dict) else {}
+    completion_details = raw.get("completion_tokens_details")
+    completion_details = completion_details if isinstance(completion_details, dict) else {}
+    # Fallbacks: DeepSeek's prompt_cache_hit_tokens, LiteLLM's Anthropic-style top-level fields.
+    cache_read = _count(
+        prompt_details.get("cached_tokens")
+        or raw.get("prompt_cache_hit_tokens")
+        or raw.get("cache_read_input_tokens")
+    )
+    cache_write = _count(
+        prompt_details.get("cache_write_tokens")
+        or prompt_details.get("cache_creation_input_tokens")
+        or raw.get("cache_creation_input_tokens")
+    )
+    prompt = _count(raw.get("prompt_tokens"))
+    return Usage(
+        input_tokens=max(prompt - cache_read - cache_write, 0),
+        output_tokens=_count(raw.get("completion_tokens")),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        reasoning_tokens=_count(completion_details.get("reasoning_tokens")),
+    )
+
+
+def render_usage(usage: Usage) -> dict[str, Any]:
+    """An OpenAI `usage` object; cache writes go to `cache_write_tokens` (the SDK's slot)."""
+    prompt_details: dict[str, Any] = {"cached_tokens": usage.cache_read_tokens}
+    if usage.cache_write_tokens:
+        prompt_details["cache_write_tokens"] = usage.cache_write_tokens
+    return {
+        "prompt_tokens": usage.total_input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_input_tokens + usage.output_tokens,
+        "prompt_tokens_details": prompt_details,
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+    }
+
+
+def merge_usage(start: Usage, final: Usage) -> Usage:
+    """The final usage, keeping input and cache counts known only from the stream's start."""
+    return Usage(
+        input_tokens=final.input_tokens or start.input_tokens,
+        output_tokens=final.output_tokens or start.output_tokens,
+        cache_read_tokens=final.cache_read_tokens or start.cache_read_tokens,
+        cache_write_tokens=final.cache_write_tokens or start.cache_write_tokens,
+        reasoning_tokens=final.reasoning_tokens or start.reasoning_tokens,
+    )

@@ -1,0 +1,85 @@
+"""What the gateway hands back to a front door: a whole answer, a stream, or a token count,
+and who asked (`CallerInfo`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
+from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.tokens.usage import Usage
+
+__all__ = ["OPENAI_DIALECTS", "CallerInfo", "Completed", "Streaming", "TokenCount"]
+
+# The dialects whose answers carry the `x_gateway` object.
+OPENAI_DIALECTS = (DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES)
+
+
+@dataclass(frozen=True)
+class CallerInfo:
+    """Who is asking, through which endpoint, under which project scope."""
+
+    principal: str
+    caller: str = ""
+    project: str | None = None
+    endpoint: str = ""
+    transport: str = "http"
+    passthrough_headers: Mapping[str, str] = field(default_factory=dict)
+    # For CLI targets: the registered workspace the CLI runs in (`X-Workspace`).
+    workspace: str | None = None
+    # For CLI targets: the conversation to continue (`X-Session-Id`); None starts a fresh one.
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A whole answer in the client's dialect: rendered (`body`), or the upstream's own bytes
+    (`raw`) when the upstream speaks the client's dialect, with the upstream's headers."""
+
+    body: dict[str, Any] | None
+    route: RouteReport
+    usage: Usage
+    raw: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def json(self) -> dict[str, Any]:
+        """The answer as an object, whichever way it was made.
+
+        Raises:
+            ValueError: a relayed answer is not a JSON object.
+        """
+        if self.body is not None:
+            return self.body
+        value = jsonio.loads(self.raw or b"")
+        if not isinstance(value, dict):
+            raise ValueError("the answer is not a JSON object")
+        return value
+
+    def payload(self) -> bytes:
+        """The bytes to send the client."""
+        return self.raw if self.raw is not None else jsonio.dumps(self.body)
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    """Input tokens of a request: counted by the upstream (`exact`), or estimated here."""
+
+    tokens: int
+    exact: bool
+    # Who counted (`provider/model`), or why it is an estimate.
+    source: str = ""
+    # The upstream's own answer, when it speaks the client's dialect (relayed as it came).
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Streaming:
+    """An answer being streamed: headers can go out now, `chunks` are the body. `headers` are
+    the upstream's, relayed when it speaks the client's dialect."""
+
+    route: RouteReport
+    chunks: AsyncIterator[bytes]
+    headers: Mapping[str, str] = field(default_factory=dict)

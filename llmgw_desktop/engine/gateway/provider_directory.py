@@ -1,0 +1,291 @@
+"""What the gateway can serve right now: providers with why-not, models, local servers found.
+
+Everything here is read from a cache that a background service task (`run_forever`) keeps
+fresh; nothing a request does waits on an upstream.
+
+- Local model servers (Ollama, LM Studio, vLLM, llama.cpp) are probed on their default
+  loopback ports once a minute. A server that answers is *offered* (listed, with how to switch
+  it on), never used until it is configured; a configured one has its model list read so bare
+  model ids route to it.
+- Each enabled API provider with a key has its model list read from its API every
+  `gateway.models_refresh_s` (and soon after the vault's keys change). A provider's models are
+  what it listed plus the catalogue's; a failed read keeps the last good list and says why.
+- Config entries (aliases, routes, fallbacks, default and small-request models) naming a model
+  its provider's list lacks are flagged as stale, and logged once per change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.engine.errors import EngineError, NotFound
+from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES, ApiProviderSpec
+from llmgw_desktop.engine.gateway.keys import KeyChain
+from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
+from llmgw_desktop.engine.gateway.router import ModelRegistry
+from llmgw_desktop.engine.gateway.stale_references import StaleReference, find_stale_references
+from llmgw_desktop.engine.gateway.upstream import UpstreamClient
+
+__all__ = ["ModelListState", "ProviderDirectory"]
+
+log = logging.getLogger(__name__)
+
+PROBE_TIMEOUT_S = 0.8
+REFRESH_AFTER_S = 60.0
+
+
+@dataclass(frozen=True)
+class ModelListState:
+    """What one API provider's model list looked like when last read."""
+
+    models: tuple[str, ...] | None = None  # the last list read successfully (None: none yet)
+    fetched_at: float | None = None  # when that was, in seconds since the epoch
+    error: str | None = None  # why the latest read failed (None: it did not)
+
+
+class ProviderDirectory:
+    """Availability of every gateway provider, and the models they offer."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        keys: KeyChain,
+        upstream: UpstreamClient,
+        *,
+        cli_available: Callable[[str], Awaitable[EngineError | None]],
+        detect_local: bool,
+        models_refresh_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._registry = registry
+        self._keys = keys
+        self._upstream = upstream
+        self._cli_available = cli_available
+        self._detect_local = detect_local
+        self._models_refresh_s = models_refresh_s  # 0: API model lists are never read
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self.detected: dict[str, str] = {}  # provider id -> base URL that answered
+        self.model_lists: dict[str, ModelListState] = {}  # API provider id -> its last read
+        self._refreshed_at: float | None = None
+        self._lists_read_at: float | None = None
+        self._lists_keys_version: int | None = None
+        self._stale: tuple[StaleReference, ...] = ()
+        self._refresh_lock = asyncio.Lock()
+
+    async def run_forever(self) -> None:
+        """The service task that keeps the cache fresh: local servers once a minute, API model
+        lists when due. Requests only ever read what it found."""
+        while True:
+            try:
+                await self._refresh(local=True, lists=False)
+            except Exception:
+                log.exception("refreshing the provider directory failed")
+            await asyncio.sleep(REFRESH_AFTER_S)
+
+    async def refresh(self, *, force: bool = False) -> None:
+        """Probe local servers (at most once a minute) and read API model lists (when due);
+        `force` does both now."""
+        await self._refresh(local=force, lists=force)
+
+    async def _refresh(self, *, local: bool, lists: bool) -> None:
+        async with self._refresh_lock:
+            now = self._clock()
+            # `is not None`: a refresh at clock time 0.0 (an injected clock) still counts.
+            last = self._refreshed_at
+            if local or last is None or now - last >= REFRESH_AFTER_S:
+                self._refreshed_at = now
+                await self._probe_local_servers()
+            if self._models_refresh_s > 0 and (lists or self._lists_due(now)):
+                self._lists_read_at = now
+                self._lists_keys_version = self._keys.version
+                await self._read_model_lists()
+            self._note_stale()
+
+    def _lists_due(self, now: float) -> bool:
+        last = self._lists_read_at
+        return (
+            last is None
+            or now - last >= self._models_refresh_s
+            # A key stored or deleted may make a provider listable (or list differently).
+            or self._keys.version != self._lists_keys_version
+        )
+
+    async def _probe_local_servers(self) -> None:
+        specs = [
+            s
+            for s in self._registry.config.providers.values()
+            if s.local and (self._detect_local or s.enabled)
+        ]
+        results = await asyncio.gather(*(self._probe(s) for s in specs))
+        for spec, models in zip(specs, results, strict=True):
+            if models is None:
+                self.detected.pop(spec.id, None)
+                continue
+            self.detected[spec.id] = spec.base_url
+            if spec.enabled:
+                self._registry.set_discovered(spec.id, models)
+
+    async def _read_model_lists(self) -> None:
+        reads = []
+        for spec in self._registry.config.providers.values():
+            if not spec.enabled or spec.local:
+                continue
+            # The first key of the global pool: a model list does not depend on the project.
+            key = next((k.value for k in await self._keys.pool(spec) if k.value), None)
+            if key is not None:
+                reads.append(self._read_model_list(spec, key))
+        await asyncio.gather(*reads)
+
+    async def _read_model_list(self, spec: ApiProviderSpec, key: str) -> None:
+        before = self.model_lists.get(spec.id, ModelListState())
+        try:
+            models = await read_model_list(
+                self._upstream.get_json, spec.dialect, self._keys.base_url(spec), key
+            )
+        except ModelListError as exc:
+            error = f"could not read the model list: {exc}"
+            if error != before.error:  # once per change, not once per refresh
+                kept = "keeping the last list" if before.models else "using the catalogue's"
+                log.warning("%s: %s (%s)", spec.id, error, kept)
+            self.model_lists[spec.id] = ModelListState(before.models, before.fetched_at, error)
+            return
+        if before.error is not None or before.models != models:
+            log.info("%s lists %d models", spec.id, len(models))
+        self.model_lists[spec.id] = ModelListState(models, self._wall_clock(), None)
+        self._registry.set_discovered(spec.id, models)
+
+    def _note_stale(self) -> None:
+        # An empty list proves nothing either: some servers list nothing yet serve models.
+        lists = {
+            pid: frozenset(state.models) for pid, state in self.model_lists.items() if state.models
+        }
+        stale = find_stale_references(self._registry, lists)
+        if stale == self._stale:
+            return
+        for ref in stale:
+            if ref not in self._stale:
+                log.warning("stale model reference: %s; fix it in config.toml", ref.describe())
+        for ref in self._stale:
+            if ref not in stale:
+                log.info(
+                    "model reference no longer stale: %s %s -> %s", ref.kind, ref.name, ref.model
+                )
+        self._stale = stale
+
+    def stale_references(self) -> tuple[StaleReference, ...]:
+        """Config entries naming a model that its provider's latest list lacks."""
+        return self._stale
+
+    async def _probe(self, spec: ApiProviderSpec) -> tuple[str, ...] | None:
+        try:
+            body = await self._upstream.get_json(
+                self._keys.base_url(spec) + "/models", timeout_s=PROBE_TIMEOUT_S
+            )
+        except Exception:
+            return None
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            return ()
+        return tuple(str(m["id"]) for m in data if isinstance(m, dict) and m.get("id"))
+
+    async def providers(self, project: str | None = None) -> list[dict[str, Any]]:
+        """Every provider with `available` and, when not, `reason` saying what would fix it;
+        read from the cache (never waits on an upstream)."""
+        out = []
+        for spec in self._registry.config.providers.values():
+            pool = await self._keys.pool(spec, project) if spec.enabled else []
+            reason = None
+            if spec.local and not spec.enabled:
+                reason = (
+                    f"detected at {self.detected[spec.id]}; switch it on with "
+                    f"[gateway.providers.{spec.id}] in config.toml"
+                    if spec.id in self.detected
+                    else "not running (nothing answers on its default port)"
+                )
+            elif not spec.enabled:
+                reason = "switched off in config.toml"
+            elif not pool:
+                names = " or ".join(spec.key_env) or "an API key"
+                reason = f"no API key: set {names} or store one with POST /v1/credentials"
+                if self._keys.vault_problem:
+                    reason += f" (the vault is unavailable: {self._keys.vault_problem})"
+            out.append(
+                {
+                    "id": spec.id,
+                    "name": spec.name,
+                    "type": spec.kind,
+                    "available": reason is None,
+                    "reason": reason,
+                    "dialect": spec.dialect,
+                    "baseUrl": self._keys.base_url(spec),
+                    "keySources": [k.label for k in pool if k.value],
+                    "detected": spec.id in self.detected if spec.local else None,
+                    "models": list(self._registry.models_of(spec.id)),
+                    **self._list_facts(spec),
+                }
+            )
+        for bridge in CLI_BRIDGES:
+            why_not = await self._cli_available(bridge.engine_provider)
+            out.append(
+                {
+                    "id": bridge.id,
+                    "name": bridge.name,
+                    "type": "cli",
+                    "available": why_not is None,
+                    "reason": None if why_not is None else why_not.message,
+                    "engineProvider": bridge.engine_provider,
+                    "models": [f"{bridge.id}/{m}" for m in bridge.models],
+                }
+            )
+        return out
+
+    def _list_facts(self, spec: ApiProviderSpec) -> dict[str, Any]:
+        """Where the provider's models come from, and config entries its list contradicts."""
+        state = self.model_lists.get(spec.id, ModelListState())
+        if spec.local:
+            source = "server" if spec.id in self._registry.discovered else "catalogue"
+        else:
+            source = "upstream" if state.models is not None else "catalogue"
+        return {
+            "modelsSource": source,
+            "modelsFetchedAt": None if state.fetched_at is None else round(state.fetched_at),
+            "modelsError": state.error,
+            "staleReferences": [r.to_dict() for r in self._stale if r.provider == spec.id],
+        }
+
+    async def models(self, project: str | None = None) -> list[dict[str, Any]]:
+        """Models of available providers, plus aliases, in OpenAI's list-item shape."""
+        rows: list[dict[str, Any]] = []
+        available = {p["id"]: p for p in await self.providers(project) if p["available"]}
+        for pid, info in available.items():
+            for model in info["models"]:
+                # Each listed id as it reaches this provider ("openrouter/google/...").
+                model_id = model if info["type"] == "cli" else self._registry.public_id(pid, model)
+                rows.append(_model(model_id, pid, info["type"]))
+        for alias, target in self._registry.config.aliases.items():
+            try:
+                owner = self._registry.resolve(target)
+            except NotFound:
+                log.warning("alias %s points at unknown model %s", alias, target)
+                continue
+            if owner.provider in available:
+                rows.append(_model(alias, owner.provider, "alias") | {"alias_of": target})
+        return rows
+
+
+def _model(model_id: str, provider: str, kind: str) -> dict[str, Any]:
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": 0,
+        "owned_by": provider,
+        "provider": provider,
+        "type": kind,
+    }

@@ -1,0 +1,246 @@
+"""The directory's cache of API providers' model lists: read in the background when due, merged
+with the catalogue, kept when a read fails, never waited on by a request, and checked against
+the config's aliases and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.gateway.config import gateway_config
+from llmgw_desktop.engine.gateway.keys import KeyChain
+from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
+from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
+from llmgw_desktop.engine.gateway.upstream import UpstreamClient
+from llmgw_desktop.engine.tasks import TaskSupervisor
+from tests.fakes.upstream import ScriptedUpstream
+
+REFRESH_S = 3600.0
+NOW = 1_790_000_000.4  # the wall clock the directory stamps reads with
+OPENAI_LISTS = ["gpt-5.5", "sora-2", "gpt-4o"]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeVault:
+    """Only the version matters here: it changes when keys are stored or deleted."""
+
+    def __init__(self) -> None:
+        self.version = 0
+
+    async def resolve_keys(self, provider: str, project: str | None = None) -> list[str]:
+        return []
+
+
+async def _all_available(engine_provider: str) -> EngineError | None:
+    return None
+
+
+@pytest.fixture
+async def up() -> AsyncIterator[ScriptedUpstream]:
+    async with ScriptedUpstream() as server:
+        server.model_ids["chat"] = OPENAI_LISTS
+        yield server
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[UpstreamClient]:
+    upstream = UpstreamClient(connect_timeout_s=2.0, read_timeout_s=5.0)
+    yield upstream
+    await upstream.close()
+
+
+def _environ(up: ScriptedUpstream) -> dict[str, str]:
+    """OpenAI, Anthropic and Gemini at the fake upstream; Groq without a key."""
+    return {
+        "OPENAI_API_KEY": "sk-test-openai",
+        "OPENAI_BASE_URL": up.base_url + "/v1",
+        "ANTHROPIC_API_KEY": "sk-ant-test",
+        "ANTHROPIC_BASE_URL": up.base_url,
+        "GEMINI_API_KEY": "gemini-test",
+        "GOOGLE_GEMINI_BASE_URL": up.base_url,
+    }
+
+
+def _directory(
+    client: UpstreamClient,
+    up: ScriptedUpstream,
+    *,
+    clock: FakeClock | None = None,
+    vault: FakeVault | None = None,
+    refresh_s: float = REFRESH_S,
+    **config: Any,
+) -> ProviderDirectory:
+    settings: dict[str, Any] = {"aliases": {}, "routes": {}, "fallback": []} | config
+    # Mistral has a key but is switched off: never asked.
+    providers = {"mistral": {"api_key": "m-key", "enabled": False}}
+    gateway = gateway_config(providers=providers, **settings)
+    return ProviderDirectory(
+        ModelRegistry(gateway),
+        KeyChain(gateway, environ=_environ(up), vault=vault),
+        client,
+        cli_available=_all_available,
+        detect_local=False,
+        models_refresh_s=refresh_s,
+        clock=clock or FakeClock(),
+        wall_clock=lambda: NOW,
+    )
+
+
+async def _rows(directory: ProviderDirectory) -> dict[str, dict[str, Any]]:
+    return {row["id"]: row for row in await directory.providers()}
+
+
+def _list_reads(up: ScriptedUpstream) -> list[str | None]:
+    return [r.dialect for r in up.requests if r.endpoint == "models"]
+
+
+async def test_providers_with_keys_have_their_lists_read_and_merged_with_the_catalogue(
+    up: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    directory = _directory(client, up)
+    await directory.refresh()
+    assert sorted(map(str, _list_reads(up))) == ["anthropic", "chat", "gemini"]
+    rows = await _rows(directory)
+    openai = rows["openai"]
+    # What OpenAI lists first, then the catalogue's others.
+    assert openai["models"][:3] == OPENAI_LISTS
+    assert "gpt-5.1" in openai["models"] and len(set(openai["models"])) == len(openai["models"])
+    assert (openai["modelsSource"], openai["modelsFetchedAt"], openai["modelsError"]) == (
+        "upstream",
+        round(NOW),
+        None,
+    )
+    assert rows["google"]["models"][:2] == ["gemini-2.5-pro", "gemini-2.5-flash"]
+    for unread in ("groq", "mistral"):  # no key; switched off
+        assert rows[unread]["modelsSource"] == "catalogue"
+        assert rows[unread]["modelsFetchedAt"] is None
+    # Bare ids only an API listed now route to it.
+    assert directory._registry.resolve("sora-2") == Target("openai", "sora-2")
+    models = {m["id"]: m["owned_by"] for m in await directory.models()}
+    assert models["sora-2"] == "openai"
+
+
+async def test_lists_are_read_again_when_due_or_when_keys_change(
+    up: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    clock, vault = FakeClock(), FakeVault()
+    directory = _directory(client, up, clock=clock, vault=vault)
+    await directory.refresh()
+    assert len(_list_reads(up)) == 3
+    clock.now = REFRESH_S - 1
+    await directory.refresh()
+    await directory.providers()
+    await directory.models()
+    assert len(_list_reads(up)) == 3
+    vault.version += 1  # a key stored
+    await directory.refresh()
+    assert len(_list_reads(up)) == 6
+    clock.now = 2 * REFRESH_S
+    await directory.refresh()
+    await directory.refresh(force=True)
+    assert len(_list_reads(up)) == 12
+
+
+async def test_a_refresh_interval_of_zero_never_reads_lists(
+    up: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    directory = _directory(client, up, refresh_s=0)
+    await directory.refresh(force=True)
+    assert _list_reads(up) == []
+    assert (await _rows(directory))["openai"]["modelsSource"] == "catalogue"
+
+
+async def test_a_failed_read_keeps_the_last_list_and_is_logged_once(
+    client: UpstreamClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="llmgw_desktop.engine.gateway.provider_directory")
+    async with ScriptedUpstream() as server:
+        server.model_ids["chat"] = OPENAI_LISTS
+        directory = _directory(client, server)
+        await directory.refresh()
+    for _ in range(2):  # the upstream is gone now
+        await directory.refresh(force=True)
+    openai = (await _rows(directory))["openai"]
+    assert openai["models"][:3] == OPENAI_LISTS
+    assert openai["modelsSource"] == "upstream" and openai["modelsFetchedAt"] == round(NOW)
+    assert openai["modelsError"].startswith("could not read the model list: cannot connect")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum("openai: could not read the model list" in w for w in warnings) == 1
+    assert any("keeping the last list" in w for w in warnings)
+    assert directory._registry.resolve("sora-2") == Target("openai", "sora-2")
+
+
+async def test_requests_answer_from_the_cache_while_the_upstream_is_slow(
+    up: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    up.models_gate = asyncio.Event()
+    directory = _directory(client, up)
+    tasks = TaskSupervisor()
+    reading = tasks.spawn(directory.refresh(), name="read-lists")
+    await up.wait_for_model_lists(3)  # every read is now held by the upstream
+    async with asyncio.timeout(1.0):
+        rows = await _rows(directory)
+        listed = [m["id"] for m in await directory.models()]
+    assert rows["openai"]["modelsSource"] == "catalogue"
+    assert "gpt-4o" in listed and "sora-2" not in listed
+    assert not reading.done()
+    up.models_gate.set()
+    async with asyncio.timeout(5.0):
+        await reading
+    assert "sora-2" in [m["id"] for m in await directory.models()]
+    await tasks.shutdown()
+
+
+async def test_stale_references_are_listed_per_provider_and_logged_once_per_change(
+    up: ScriptedUpstream, client: UpstreamClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="llmgw_desktop.engine.gateway.provider_directory")
+    directory = _directory(
+        client,
+        up,
+        # Anthropic's list is read too, and lists neither: only OpenAI's entries are stale
+        # (claude-sonnet-4-5 is listed, as the fake's Anthropic list holds it).
+        aliases={"fast": "gpt-4o-mini", "sonnet": "claude-sonnet-4-5", "cc": "claude-cli/opus"},
+        fallback=["gpt-4o", "openai/gpt-4.1"],
+    )
+    await directory.refresh()
+    fast = {
+        "kind": "alias",
+        "name": "fast",
+        "model": "gpt-4o-mini",
+        "provider": "openai",
+        "providerModel": "gpt-4o-mini",
+    }
+    fallback = {
+        "kind": "fallback",
+        "name": "gateway.fallback",
+        "model": "openai/gpt-4.1",
+        "provider": "openai",
+        "providerModel": "gpt-4.1",
+    }
+    rows = await _rows(directory)
+    assert rows["openai"]["staleReferences"] == [fast, fallback]
+    assert rows["anthropic"]["staleReferences"] == []
+    assert [r.to_dict() for r in directory.stale_references()] == [fast, fallback]
+    await directory.refresh(force=True)
+    stale_logs = [r for r in caplog.records if "stale model reference" in r.getMessage()]
+    assert len(stale_logs) == 2 and all(r.levelno == logging.WARNING for r in stale_logs)
+    assert "alias 'fast' names 'gpt-4o-mini', but openai no longer lists" in stale_logs[0].message
+
+    up.model_ids["chat"] = [*OPENAI_LISTS, "gpt-4o-mini", "gpt-4.1"]  # listed again
+    await directory.refresh(force=True)
+    assert directory.stale_references() == ()
+    assert (await _rows(directory))["openai"]["staleReferences"] == []
+    assert any("no longer stale" in r.getMessage() for r in caplog.records)

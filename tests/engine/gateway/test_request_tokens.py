@@ -1,0 +1,74 @@
+"""The token estimate used for count_tokens without an upstream and the small-request rule."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.engine.gateway.ir import (
+    ChatRequest,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolCallPart,
+    ToolDef,
+    ToolResultPart,
+)
+from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens, is_small_request
+
+
+def _req(**fields: Any) -> ChatRequest:
+    base = ChatRequest(model="m", messages=(Message("user", (TextPart("hi"),)),), max_tokens=100)
+    return replace(base, **fields)
+
+
+def _user(*parts: Any) -> Message:
+    return Message("user", tuple(parts))
+
+
+def _assistant(*parts: Any) -> Message:
+    return Message("assistant", tuple(parts))
+
+
+TOKEN_ESTIMATES = [
+    ("tiny", _req(messages=(_user(TextPart("")),)), 1),
+    (
+        "text is about four characters a token",
+        _req(system=(TextPart("a" * 40),), messages=(_user(TextPart("b" * 41)),)),
+        21,
+    ),
+    (
+        "images cost a flat amount",
+        _req(messages=(_user(TextPart("abcd"), ImagePart("image/png", "x")),)),
+        1601,
+    ),
+    (
+        "tool calls, results and definitions count",
+        _req(
+            messages=(
+                _assistant(ToolCallPart("t", "abcd", "1234")),
+                _user(ToolResultPart("t", "abcd")),
+            ),
+            tools=(ToolDef("f", "desc", {}),),
+        ),
+        5,  # 4 + 4 + 4 + 1 + 4 + 2 ("{}") = 19 chars
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"), [c[1:] for c in TOKEN_ESTIMATES], ids=[c[0] for c in TOKEN_ESTIMATES]
+)
+def test_estimate_is_deterministic(request_: ChatRequest, expected: int) -> None:
+    assert estimate_tokens(request_) == expected
+    assert estimate_tokens(request_) == expected
+
+
+def test_small_requests_have_no_tools_no_images_and_few_tokens() -> None:
+    assert is_small_request(_req(), 10)
+    assert not is_small_request(_req(), 0)  # the rule is off
+    assert not is_small_request(_req(messages=(_user(TextPart("x" * 400)),)), 10)
+    assert not is_small_request(_req(tools=(ToolDef("f"),)), 1000)
+    assert not is_small_request(_req(messages=(_user(ImagePart("image/png", "x")),)), 10_000)
