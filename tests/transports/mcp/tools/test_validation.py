@@ -35,7 +35,7 @@ async def test_reviews_without_providers_use_the_engines_default_panel(
 
 
 async def test_no_reviewers_when_every_installed_cli_is_switched_off(engine: Engine) -> None:
-    engine.set_provider_enabled(LOCAL_CALLER, "mistral", False)
+    engine.providers.set_enabled(LOCAL_CALLER, "mistral", False)
     async with connect(engine) as client:
         error = await call_error(client, "consensus_check", {"claim": "water is wet"})
     assert error["code"] == "no_reviewers"
