@@ -33,10 +33,12 @@ from llmgw_desktop.engine.gateway.ir import (
 )
 from llmgw_desktop.engine.gateway.translation import Untranslatable, left_out_fields
 
-__all__ = ["parse_request", "render_request"]
+__all__ = ["OPENAI_EFFORTS", "parse_request", "render_request"]
 
-# The neutral form knows low/medium/high; OpenAI's finer levels fold onto the nearest one.
-_EFFORTS: dict[str, str | None] = {
+# The neutral form knows low/medium/high; OpenAI's finer levels fold onto the nearest one, and
+# "none" means the client asked for no reasoning. Chat's `reasoning_effort` and Responses'
+# `reasoning.effort` take the same words.
+OPENAI_EFFORTS: dict[str, str | None] = {
     "none": None,
     "minimal": "low",
     "low": "low",
@@ -117,9 +119,9 @@ def _effort(raw: Any) -> str | None:
     if raw is None:
         return None
     effort = expect_str(raw, "reasoning_effort")
-    if effort not in _EFFORTS:
-        raise InvalidRequest(f"reasoning_effort: expected one of {', '.join(_EFFORTS)}")
-    return _EFFORTS[effort]
+    if effort not in OPENAI_EFFORTS:
+        raise InvalidRequest(f"reasoning_effort: expected one of {', '.join(OPENAI_EFFORTS)}")
+    return OPENAI_EFFORTS[effort]
 
 
 def _response_format(raw: Any) -> ResponseFormat | None:

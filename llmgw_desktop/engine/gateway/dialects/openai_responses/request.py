@@ -23,6 +23,7 @@ from llmgw_desktop.engine.gateway.dialects.body import (
     optional_positive_int,
     optional_str,
 )
+from llmgw_desktop.engine.gateway.dialects.openai_chat.request import OPENAI_EFFORTS
 from llmgw_desktop.engine.gateway.dialects.openai_responses.input_items import (
     parse_input,
     render_input,
@@ -41,17 +42,6 @@ from llmgw_desktop.engine.gateway.ir import (
 from llmgw_desktop.engine.gateway.translation import Untranslatable, left_out_fields
 
 __all__ = ["parse_request", "render_request"]
-
-# Responses efforts onto the neutral three; "none" means the client asked for no reasoning.
-_EFFORTS: dict[str, str | None] = {
-    "none": None,
-    "minimal": "low",
-    "low": "low",
-    "medium": "medium",
-    "high": "high",
-    "xhigh": "high",
-    "max": "high",
-}
 
 
 # Fields that point at state kept by OpenAI; a stateless translator cannot resolve them.
@@ -164,9 +154,9 @@ def _parse_reasoning(raw: Any, left_out: list[str]) -> str | None:
     effort = raw.get("effort")
     if effort is None:
         return None
-    if not isinstance(effort, str) or effort not in _EFFORTS:
-        raise InvalidRequest(f"reasoning.effort: expected one of {', '.join(_EFFORTS)}")
-    return _EFFORTS[effort]
+    if not isinstance(effort, str) or effort not in OPENAI_EFFORTS:
+        raise InvalidRequest(f"reasoning.effort: expected one of {', '.join(OPENAI_EFFORTS)}")
+    return OPENAI_EFFORTS[effort]
 
 
 def _parse_text(raw: Any, left_out: list[str]) -> ResponseFormat | None:
