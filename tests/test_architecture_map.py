@@ -36,6 +36,19 @@ def test_every_module_the_map_names_exists() -> None:
     assert missing == []
 
 
+def test_every_engine_module_is_on_the_map() -> None:
+    mapped: set[Path] = set()
+    for path in _mapped_paths():
+        for found in PACKAGE.glob(re.sub(r"<[a-z]+>", "*", path)):
+            mapped |= set(found.rglob("*.py")) if found.is_dir() else {found}
+    unmapped = [
+        str(module.relative_to(PACKAGE))
+        for module in sorted((PACKAGE / "engine").rglob("*.py"))
+        if module.name != "__init__.py" and module not in mapped
+    ]
+    assert unmapped == [], "add a row to the map at the end of docs/ARCHITECTURE.md"
+
+
 def test_every_engine_package_appears_in_the_map() -> None:
     text = " ".join(_mapped_paths())
     packages = [p.name for p in (PACKAGE / "engine").iterdir() if (p / "__init__.py").exists()]

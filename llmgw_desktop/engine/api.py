@@ -1,5 +1,5 @@
 """The engine's public surface: everything a front door (`transports/`) or the desk (`ui/`) may
-use, and nothing else. `tests/engine/test_layering.py` fails when either reaches past it.
+use, and nothing else. `tests/engine/test_api_surface.py` fails when either reaches past it.
 
 Two parts:
 - The `Engine` (the composition root) and the services it holds, listed in
@@ -19,7 +19,7 @@ import importlib
 from typing import Any
 
 # What `engine.<name>` a front door may use, by capability. Anything else on the Engine (the
-# store, discovery, switches, lifeline, the approval gate's internals ...) is the engine's own.
+# store, discovery, the switches, the lifeline ...) is the engine's own.
 ENGINE_SERVICES: dict[str, str] = {
     # life cycle and health
     "start": "open the store and begin serving",
@@ -37,7 +37,6 @@ ENGINE_SERVICES: dict[str, str] = {
     "events": "the event bus the desk observes",
     # calls, jobs and sessions
     "runner": "run a call: finished within the deadline, else deferred with its job id",
-    "calls": "submit a provider (CLI) call; runs as a job",
     "jobs": "read, wait for, watch and cancel jobs; the desk's job list",
     "job_retry": "the desk's Retry of a finished job",
     "sessions": "conversations per principal and the active one per caller",
@@ -59,14 +58,24 @@ ENGINE_SERVICES: dict[str, str] = {
 
 # name -> the module that defines it, grouped by capability.
 _HOMES: dict[str, str] = {
-    # the engine
-    "Engine": "llmgw_desktop.engine.engine",
-    "LOCAL_PRINCIPAL": "llmgw_desktop.engine.engine",
-    "TaskSupervisor": "llmgw_desktop.engine.tasks",
+    # the engine and its life cycle
     "jsonio": "llmgw_desktop.engine",
+    "Engine": "llmgw_desktop.engine.engine",
+    "EngineState": "llmgw_desktop.engine.engine",
+    "LOCAL_PRINCIPAL": "llmgw_desktop.engine.engine",
+    "SettingsWriter": "llmgw_desktop.engine.settings_saver",
+    "ENDINGS": "llmgw_desktop.engine.states",
+    "RecordState": "llmgw_desktop.engine.states",
+    "TaskSupervisor": "llmgw_desktop.engine.tasks",
     # errors
+    "ApprovalDenied": "llmgw_desktop.engine.errors",
+    "EngineError": "llmgw_desktop.engine.errors",
+    "ErrorCode": "llmgw_desktop.engine.errors",
     "InvalidRequest": "llmgw_desktop.engine.errors",
     "NotFound": "llmgw_desktop.engine.errors",
+    "ProviderFailure": "llmgw_desktop.engine.errors",
+    "ProviderUnavailable": "llmgw_desktop.engine.errors",
+    "Saturated": "llmgw_desktop.engine.errors",
     "StoreError": "llmgw_desktop.engine.store",
     # events
     "BreakerChanged": "llmgw_desktop.engine.events",
@@ -78,49 +87,59 @@ _HOMES: dict[str, str] = {
     "ProviderToggled": "llmgw_desktop.engine.events",
     "RequestFinished": "llmgw_desktop.engine.events",
     "StoreHealthChanged": "llmgw_desktop.engine.events",
-    # calls, jobs and their states
+    # calls and jobs
+    "ApprovalGate": "llmgw_desktop.engine.calls",
+    "Call": "llmgw_desktop.engine.calls",
     "CallParams": "llmgw_desktop.engine.calls",
+    "Deferred": "llmgw_desktop.engine.calls",
+    "Finished": "llmgw_desktop.engine.calls",
+    "Outcome": "llmgw_desktop.engine.calls",
+    "PendingApproval": "llmgw_desktop.engine.calls",
     "RequestMeta": "llmgw_desktop.engine.calls",
     "checked_working_dir": "llmgw_desktop.engine.calls",
-    "PromptParts": "llmgw_desktop.engine.providers.base",
-    "PendingApproval": "llmgw_desktop.engine.calls",
-    "ApprovalGate": "llmgw_desktop.engine.calls",
-    "JobState": "llmgw_desktop.engine.jobs.model",
-    "JobView": "llmgw_desktop.engine.jobs.model",
-    "FINISHED": "llmgw_desktop.engine.jobs.model",
     "DeskFilter": "llmgw_desktop.engine.jobs.manager",
     "DeskJob": "llmgw_desktop.engine.jobs.manager",
     "RETRYABLE": "llmgw_desktop.engine.jobs.manager",
-    "ENDINGS": "llmgw_desktop.engine.states",
-    "RecordState": "llmgw_desktop.engine.states",
+    "FINISHED": "llmgw_desktop.engine.jobs.model",
+    "JobState": "llmgw_desktop.engine.jobs.model",
+    "JobView": "llmgw_desktop.engine.jobs.model",
     # validation
-    "prompts": "llmgw_desktop.engine.validation.service",
     "Answer": "llmgw_desktop.engine.validation.compare",
     "compare_answers": "llmgw_desktop.engine.validation.compare",
+    "prompts": "llmgw_desktop.engine.validation.service",
     "read_review": "llmgw_desktop.engine.validation.verdicts",
     # the HTTP gateway
-    "CallerInfo": "llmgw_desktop.engine.gateway.front_door",
-    "Completed": "llmgw_desktop.engine.gateway.front_door",
-    "TokenCount": "llmgw_desktop.engine.gateway.front_door",
-    "DIALECTS": "llmgw_desktop.engine.gateway.dialects.by_name",
+    "CLI_BRIDGES": "llmgw_desktop.engine.gateway.api_catalog",
     "DIALECT_ANTHROPIC": "llmgw_desktop.engine.gateway.api_catalog",
     "DIALECT_GEMINI": "llmgw_desktop.engine.gateway.api_catalog",
     "DIALECT_OPENAI_CHAT": "llmgw_desktop.engine.gateway.api_catalog",
     "DIALECT_OPENAI_RESPONSES": "llmgw_desktop.engine.gateway.api_catalog",
-    "CLI_BRIDGES": "llmgw_desktop.engine.gateway.api_catalog",
+    "DIALECTS": "llmgw_desktop.engine.gateway.dialects.by_name",
+    "CallerInfo": "llmgw_desktop.engine.gateway.results",
+    "Completed": "llmgw_desktop.engine.gateway.results",
+    "TokenCount": "llmgw_desktop.engine.gateway.results",
     "forwardable_headers": "llmgw_desktop.engine.gateway.passthrough",
+    "ProbeResult": "llmgw_desktop.engine.gateway.probe",
+    "Target": "llmgw_desktop.engine.gateway.router",
     "SseParser": "llmgw_desktop.engine.gateway.sse",
+    "StaleReference": "llmgw_desktop.engine.gateway.stale_references",
     "client_status": "llmgw_desktop.engine.gateway.tracing",
     "error_headers": "llmgw_desktop.engine.gateway.tracing",
     "retry_after_seconds": "llmgw_desktop.engine.gateway.tracing",
     "with_retry_info": "llmgw_desktop.engine.gateway.tracing",
     # providers
+    "PromptParts": "llmgw_desktop.engine.providers.base",
     "PROVIDERS": "llmgw_desktop.engine.providers.cli_catalog",
     "PROVIDER_IDS": "llmgw_desktop.engine.providers.cli_catalog",
     "provider_info": "llmgw_desktop.engine.providers.cli_catalog",
     "CliStatus": "llmgw_desktop.engine.providers.discovery",
-    "ProbeResult": "llmgw_desktop.engine.gateway.probe",
+    "UpgradeOutcome": "llmgw_desktop.engine.providers.discovery",
+    "ProviderState": "llmgw_desktop.engine.providers.switches",
     # the flight recorder, metrics and refusals
+    "MetricsSeries": "llmgw_desktop.engine.metrics",
+    "MetricsWindow": "llmgw_desktop.engine.metrics",
+    "PRICES_REVISED": "llmgw_desktop.engine.metrics",
+    "WINDOWS": "llmgw_desktop.engine.metrics",
     "ExportFormat": "llmgw_desktop.engine.recorder",
     "PAGE_SIZE": "llmgw_desktop.engine.recorder",
     "PageCursor": "llmgw_desktop.engine.recorder",
@@ -129,13 +148,9 @@ _HOMES: dict[str, str] = {
     "RecorderFilters": "llmgw_desktop.engine.recorder",
     "RecorderPage": "llmgw_desktop.engine.recorder",
     "RecorderQuery": "llmgw_desktop.engine.recorder",
-    "redact": "llmgw_desktop.engine.redact",
-    "MetricsSeries": "llmgw_desktop.engine.metrics",
-    "MetricsWindow": "llmgw_desktop.engine.metrics",
-    "PRICES_REVISED": "llmgw_desktop.engine.metrics",
-    "WINDOWS": "llmgw_desktop.engine.metrics",
     "RefusalCounter": "llmgw_desktop.engine.recorder",
     "path_group": "llmgw_desktop.engine.recorder",
+    "redact": "llmgw_desktop.engine.redact",
     # the vault
     "DEFAULT_KEY_NAME": "llmgw_desktop.engine.vault",
     "GLOBAL_PROJECT": "llmgw_desktop.engine.vault",
@@ -160,24 +175,6 @@ _HOMES: dict[str, str] = {
     "Principal": "llmgw_desktop.engine.auth.principals",
     "AuthService": "llmgw_desktop.engine.auth.service",
     "INSTANCE_TOKEN_HEADER": "llmgw_desktop.engine.auth.service",
-    # (added)
-    "Call": "llmgw_desktop.engine.calls",
-    "Deferred": "llmgw_desktop.engine.calls",
-    "EngineError": "llmgw_desktop.engine.errors",
-    "ErrorCode": "llmgw_desktop.engine.errors",
-    # (added)
-    "ApprovalDenied": "llmgw_desktop.engine.errors",
-    "EngineState": "llmgw_desktop.engine.engine",
-    "Finished": "llmgw_desktop.engine.calls",
-    "Outcome": "llmgw_desktop.engine.calls",
-    "ProviderFailure": "llmgw_desktop.engine.errors",
-    "ProviderState": "llmgw_desktop.engine.providers.switches",
-    "ProviderUnavailable": "llmgw_desktop.engine.errors",
-    "Saturated": "llmgw_desktop.engine.errors",
-    "SettingsWriter": "llmgw_desktop.engine.settings_saver",
-    "StaleReference": "llmgw_desktop.engine.gateway.stale_references",
-    "Target": "llmgw_desktop.engine.gateway.router",
-    "UpgradeOutcome": "llmgw_desktop.engine.providers.discovery",
 }
 
 __all__ = ["ENGINE_SERVICES", *_HOMES]

@@ -58,11 +58,11 @@ from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_OPENAI_RESPONSES as DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
-from llmgw_desktop.engine.gateway.front_door import CallerInfo as CallerInfo
-from llmgw_desktop.engine.gateway.front_door import Completed as Completed
-from llmgw_desktop.engine.gateway.front_door import TokenCount as TokenCount
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
 from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
+from llmgw_desktop.engine.gateway.results import CallerInfo as CallerInfo
+from llmgw_desktop.engine.gateway.results import Completed as Completed
+from llmgw_desktop.engine.gateway.results import TokenCount as TokenCount
 from llmgw_desktop.engine.gateway.router import Target as Target
 from llmgw_desktop.engine.gateway.sse import SseParser as SseParser
 from llmgw_desktop.engine.gateway.stale_references import StaleReference as StaleReference

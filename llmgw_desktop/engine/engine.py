@@ -1,7 +1,6 @@
-"""The engine facade: the one public surface the transports and the UI call.
-
-It owns the store, the event bus and the background tasks, and holds the user's provider
-switches. It never imports Qt; the desktop shell observes it through `events`.
+"""The engine's composition root: builds every part once, wires them by their constructors,
+starts and stops them, and holds the services the front doors use (listed, with the names they
+may import, in `engine/api.py`). It never imports Qt; the desktop observes it through `events`.
 """
 
 from __future__ import annotations

@@ -179,7 +179,7 @@ class ConnectionGuard:
                 )
             if self._refusals is not None:
                 self._refusals.count(
-                    f"address:{address}", "connection", 429, "too_many_connections"
+                    f"address:{address}", "connection", 429, ErrorCode.TOO_MANY_CONNECTIONS
                 )
             return False
         self._per_address[address] = count + 1

@@ -1,7 +1,7 @@
 """The built-in OAuth 2.0 authorization server: registration, authorization codes with PKCE,
 tokens with refresh rotation and reuse detection, revocation, and verification.
 
-Transport-free: the HTTP routes (`transports/auth/oauth_routes.py`) parse requests and render
+Transport-free: the HTTP routes (`transports/oauth_routes.py`) parse requests and render
 answers; everything decided is decided here. Codes are single use and short-lived; tokens are
 stored hashed and survive a restart; presenting a refresh token that was already rotated
 revokes every token of that grant. Tokens are for this gateway only (RFC 8707 audience,

@@ -56,7 +56,7 @@ class RemotePowerGate:
             return None
         directory = params.working_dir
         if directory is None:
-            # Continuing a session: its own directory decides (calls.py resolves it again).
+            # Continuing a session: its own directory decides (provider_calls.py resolves it again).
             resolved = await self._router.resolve(provider, params, principal)
             directory = None if resolved.working_dir is None else str(resolved.working_dir)
         workspace = None

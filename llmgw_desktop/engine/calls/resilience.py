@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Failures that say something about the provider's health (and so feed the breaker).
-HEALTH_CODES = frozenset({"rate_limited", "provider_error", "timeout", "idle_timeout"})
+HEALTH_CODES = frozenset(
+    {ErrorCode.RATE_LIMITED, ErrorCode.PROVIDER_ERROR, ErrorCode.TIMEOUT, ErrorCode.IDLE_TIMEOUT}
+)
 
 
 class BreakerState(enum.Enum):

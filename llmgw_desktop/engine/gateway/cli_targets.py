@@ -11,14 +11,14 @@ from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequ
 from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
-from llmgw_desktop.engine.gateway.front_door import (
+from llmgw_desktop.engine.gateway.ir import ChatRequest, MessageStart
+from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.results import (
     OPENAI_DIALECTS,
     CallerInfo,
     Completed,
     Streaming,
 )
-from llmgw_desktop.engine.gateway.ir import ChatRequest, MessageStart
-from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.recorder import new_record_id
 

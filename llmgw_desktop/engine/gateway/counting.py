@@ -24,11 +24,11 @@ from llmgw_desktop.engine.gateway.api_catalog import (
 )
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
-from llmgw_desktop.engine.gateway.front_door import CallerInfo, TokenCount
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS
 from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
+from llmgw_desktop.engine.gateway.results import CallerInfo, TokenCount
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN

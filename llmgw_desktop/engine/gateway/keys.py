@@ -59,7 +59,7 @@ class KeyChain:
         *,
         environ: Mapping[str, str],
         vault: VaultKeys | None = None,
-        own_origins: AbstractSet[str] = frozenset(),  # a live view: the runtime adds ports
+        own_origins: AbstractSet[str] = frozenset(),  # a live view: Engine.listening_on adds ports
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config

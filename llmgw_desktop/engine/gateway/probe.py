@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, NotFound
 from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES
-from llmgw_desktop.engine.gateway.front_door import CallerInfo
+from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService
 

@@ -32,13 +32,6 @@ from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
 from llmgw_desktop.engine.gateway.facts import has_images
-from llmgw_desktop.engine.gateway.front_door import (
-    OPENAI_DIALECTS,
-    CallerInfo,
-    Completed,
-    Streaming,
-    TokenCount,
-)
 from llmgw_desktop.engine.gateway.http1 import Http1Response
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
@@ -58,6 +51,13 @@ from llmgw_desktop.engine.gateway.relay import (
     relay_events,
 )
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.results import (
+    OPENAI_DIALECTS,
+    CallerInfo,
+    Completed,
+    Streaming,
+    TokenCount,
+)
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
 from llmgw_desktop.engine.gateway.taps import stream_tap
 from llmgw_desktop.engine.gateway.tracing import traced
@@ -583,7 +583,7 @@ class GatewayService:
         """The row state and code of an answer cut short: the gateway's stop interrupted it,
         or else its client left."""
         if self.stopping:
-            return RecordState.INTERRUPTED, "interrupted"
+            return RecordState.INTERRUPTED, ErrorCode.INTERRUPTED
         return RecordState.CANCELED, "client_disconnected"
 
     # -- one provider, token counts --------------------------------------------------------

@@ -20,6 +20,7 @@ from llmgw_desktop.engine.api import (
     PROVIDERS,
     CliStatus,
     Engine,
+    ErrorCode,
     provider_info,
 )
 
@@ -103,7 +104,7 @@ async def load_provider_rows(
         elif status.error:
             state, reason = "Broken", f"Its version check failed: {status.error}"
         elif why_not is not None:
-            state = "Paused" if why_not.code == "gateway_paused" else "Off"
+            state = "Paused" if why_not.code == ErrorCode.GATEWAY_PAUSED else "Off"
             reason = why_not.message
         elif breaker.get("state") == "open":
             state = "Circuit open"

@@ -1,4 +1,4 @@
-"""The full-text search's query text; the search itself runs in test_recorder_query.py."""
+"""The full-text search's query text; the search itself runs in test_query.py."""
 
 from __future__ import annotations
 

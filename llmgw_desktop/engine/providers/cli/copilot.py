@@ -206,7 +206,7 @@ def _failure(error: dict[str, Any], session_id: str | None) -> ProviderFailure:
         code = ERROR_TYPES.get(str(error.get("errorType")))
         if code is not None:
             failure.code = code
-            failure.retryable = code == "rate_limited"
+            failure.retryable = code == ErrorCode.RATE_LIMITED
     if session_id:
         failure.details["session_id"] = session_id
     return failure
