@@ -100,7 +100,7 @@ class DesktopApp:
         if self._collector is not None:
             self._collector.freeze_startup_objects()
         self.approvals = _NotifyingApprovals(runtime.engine.approvals, self.window, self.tray)
-        self.consent = _NotifyingConsent(runtime.engine.auth.consent, self.window, self.tray)
+        self.consent = _NotifyingConsent(runtime.engine.consent, self.window, self.tray)
         install_stop_signals(asyncio.get_running_loop(), self._quit)
         log.info("desktop app ready (tray: %s)", self.tray is not None)
         try:

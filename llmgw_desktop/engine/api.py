@@ -52,7 +52,9 @@ ENGINE_SERVICES: dict[str, str] = {
     "metrics": "live charts: requests, tokens, spend, cache hits",
     "cache": "prompt-cache state per session and prefix",
     "vault": "sealed API keys and auth files",
-    "auth": "principals, tokens, OAuth and consent",
+    "auth": "who is calling: principals, tokens, rate limits",
+    "oauth": "the OAuth server (None when off): clients, grants, revocation, metadata",
+    "consent": "OAuth consents waiting for a person at the desk",
     "workspaces": "named working directories and their remote powers",
 }
 

@@ -184,6 +184,10 @@ class Engine:
         self.auth = AuthService(
             settings, self.store, environ=environ, instance_token=instance_token, clock=clock
         )
+        # The auth service's two parts the front doors and the desk drive themselves: the OAuth
+        # server (None when OAuth is off) and the queue of consents waiting for a person.
+        self.oauth = self.auth.oauth
+        self.consent = self.auth.consent
         # host:port pairs this gateway listens on (filled by `listening_on` once bound), so a
         # base URL pointing back at us is never used as an upstream. A live set: the gateway's
         # key chain reads it at each use.

@@ -138,7 +138,7 @@ def auth_middlewares(
                 request, _unauthorized(request, verdict.problem, verdict.error, auth, mcp_path)
             )
         if principal.remote:
-            wait = auth.rate_limits.check(principal.id)
+            wait = auth.check_rate(principal.id)
             if wait is not None:
                 return refused(request, _too_many(request, wait), principal)
         denied = _route_refusal(request, principal, mcp_path)

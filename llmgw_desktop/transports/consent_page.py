@@ -73,7 +73,7 @@ def add_consent_routes(app: web.Application, oauth: OAuthServer, *, site: Public
         outcome = await oauth.consent_outcome(consent_id)
         if outcome is not None:
             raise web.HTTPSeeOther(outcome)
-        pending = oauth.consent.get(consent_id)
+        pending = oauth.pending_consent(consent_id)
         if pending is None:
             return _page("Unknown request", "<p>This request is unknown or has expired.</p>", 404)
         csrf = web_consent.csrf_token(pending)
@@ -84,7 +84,7 @@ def add_consent_routes(app: web.Application, oauth: OAuthServer, *, site: Public
             f"<p>It will be sent back to <code>{escape(req.redirect_uri)}</code>. The request "
             f"came from <code>{escape(req.requester)}</code>.</p>"
         )
-        waiting = "<p>Waiting for approval at the desk…</p>" if oauth.consent.desk_attached else ""
+        waiting = "<p>Waiting for approval at the desk…</p>" if oauth.desk_attached else ""
         form = ""
         if web_consent.password_set:
             form = (
@@ -94,7 +94,7 @@ def add_consent_routes(app: web.Application, oauth: OAuthServer, *, site: Public
                 "<button name=decision value=approve>Approve</button> "
                 "<button name=decision value=deny>Deny</button></form>"
             )
-        elif not oauth.consent.desk_attached:
+        elif not oauth.desk_attached:
             form = "<p>No one can approve this here: no consent password is configured.</p>"
         # The page asks every few seconds whether anyone (the desk) has answered, without
         # reloading, so a half-typed password survives; browsers without scripts reload
@@ -120,7 +120,7 @@ def add_consent_routes(app: web.Application, oauth: OAuthServer, *, site: Public
 
     async def answer(request: web.Request) -> web.StreamResponse:
         consent_id = request.match_info["id"]
-        pending = oauth.consent.get(consent_id)
+        pending = oauth.pending_consent(consent_id)
         if pending is None:
             return _page("Unknown request", "<p>This request is unknown or has expired.</p>", 404)
         if pending.decided:  # answered meanwhile (at the desk, or it expired): as the page does

@@ -210,10 +210,10 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     )
     if config.allowed_origins:  # no hook at all (no cost per response) while CORS is closed
         app.on_response_prepare.append(add_cors_headers(config.allowed_origins))
-    if engine.auth.oauth is not None:
+    if engine.oauth is not None:
         add_oauth_routes(
             app,
-            engine.auth.oauth,
+            engine.oauth,
             mcp_path=config.mcp_path,
             public_url=config.public_url,
         )

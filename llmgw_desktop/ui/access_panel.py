@@ -50,7 +50,7 @@ def describe_front_door(auth: AuthService) -> str:
     if auth.oauth is None:
         parts.append("OAuth: off")
     else:
-        consent = "consent required" if auth.oauth.config.require_consent else "no consent step"
+        consent = "consent required" if auth.oauth.consent_required else "no consent step"
         parts.append(f"OAuth: on, {consent}")
     if auth.open_locally:
         parts.append("open without a token to programs of this account (loopback only)")

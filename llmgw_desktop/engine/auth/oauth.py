@@ -141,6 +141,20 @@ class OAuthServer:
         self.audience = Audience([url, *resource_bases], mcp_path)
         self._verified.clear()
 
+    @property
+    def consent_required(self) -> bool:
+        """Whether every authorization waits for a person's consent."""
+        return self.config.require_consent
+
+    @property
+    def desk_attached(self) -> bool:
+        """Whether a desk (the window) is there to answer consents."""
+        return self.consent.desk_attached
+
+    def pending_consent(self, consent_id: str) -> PendingConsent | None:
+        """The consent `consent_id` while it waits, else None."""
+        return self.consent.get(consent_id)
+
     async def start(self) -> None:
         """Store the config's static clients; drop config clients no longer listed."""
         clients, now = self.config.static_clients, self._clock()

@@ -120,6 +120,10 @@ class AuthService:
             per_minute=FAILED_PER_MINUTE, burst=FAILED_BURST, clock=time.monotonic
         )
 
+    def check_rate(self, principal_id: str) -> float | None:
+        """Count one request of a remote principal: None, or the seconds to wait (over limit)."""
+        return self.rate_limits.check(principal_id)
+
     def is_trusted_proxy(self, address: str) -> bool:
         """Whether `address` is one of `http.trusted_proxies` (False for anything unparsable)."""
         return self.trusted_proxies.trusts(address)

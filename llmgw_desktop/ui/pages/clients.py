@@ -145,7 +145,7 @@ class OAuthClients(QGroupBox):
         column.addWidget(self.table)
 
     async def refresh(self) -> None:
-        oauth = self._page.engine.auth.oauth
+        oauth = self._page.engine.oauth
         if oauth is None:
             return
         self.clients = await oauth.clients(LOCAL_CALLER)
@@ -197,7 +197,7 @@ class ClientsPage(Page):
 
     def page_shown(self) -> None:
         self.access.request_refresh()  # the panel keeps its grants fresh by itself after this
-        if self.engine.auth.oauth is None:
+        if self.engine.oauth is None:
             return
         self.consent.refresh()
         self.refresh_clients()
