@@ -18,9 +18,17 @@ from typing import Any, ParamSpec
 
 from mcp_types import CallToolResult, TextContent
 
-from llmgw_desktop.engine.api import EngineError, ErrorCode, JobView
+from llmgw_desktop.engine.api import Deferred, EngineError, ErrorCode, JobView, Outcome
 
-__all__ = ["INLINE_TEXT_LIMIT", "failure", "guarded", "job_answer", "success", "tool_error"]
+__all__ = [
+    "INLINE_TEXT_LIMIT",
+    "failure",
+    "guarded",
+    "job_answer",
+    "outcome_answer",
+    "success",
+    "tool_error",
+]
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -111,3 +119,27 @@ def job_answer(view: JobView, *, attached: bool = False) -> dict[str, Any]:
     if view.correlation_id:
         answer["correlationId"] = view.correlation_id
     return answer
+
+
+def outcome_answer(outcome: Outcome) -> CallToolResult:
+    """A call run by the engine's runner, as every tool that waits for one answers: the result,
+    the failure, or `deferred` with the job id to collect. `requestId` is the call's recorder
+    row (paste it into the recorder's search)."""
+    view = outcome.view
+    if isinstance(outcome, Deferred):
+        return success(
+            {
+                "deferred": True,
+                "jobId": view.id,
+                "requestId": outcome.record_id,
+                "state": view.state.value,
+                "attached": outcome.attached,
+                "progress": view.progress,
+                "next": "still running: poll llm_job_status, then llm_job_result",
+            }
+        )
+    if not outcome.completed:
+        return failure(
+            view.error or {"code": view.state.value}, jobId=view.id, requestId=outcome.record_id
+        )
+    return success(job_answer(view, attached=outcome.attached) | {"requestId": outcome.record_id})

@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from llmgw_desktop.engine.api import Call, CallParams, Deferred, Engine, PromptParts, RequestMeta
+from llmgw_desktop.engine.api import Call, CallParams, Engine, PromptParts, RequestMeta
 from llmgw_desktop.transports.mcp.caller import Caller
-from llmgw_desktop.transports.mcp.results import failure, job_answer, success
+from llmgw_desktop.transports.mcp.results import outcome_answer, success
 
 __all__ = ["PromptPartsInput", "RequestInput", "request", "request_async"]
 
@@ -147,26 +147,9 @@ async def request(
     fork: bool = False,
 ) -> CallToolResult:
     """Run the call and answer with its result, or deferred with its job id."""
-    outcome = await engine.runner.run(inputs.to_call(provider, tool, caller, fork=fork))
-    view = outcome.view
-    if isinstance(outcome, Deferred):
-        return success(
-            {
-                "deferred": True,
-                "jobId": view.id,
-                "requestId": outcome.record_id,
-                "state": view.state.value,
-                "attached": outcome.attached,
-                "progress": view.progress,
-                "next": "still running: poll llm_job_status, then llm_job_result",
-            }
-        )
-    if not outcome.completed:
-        return failure(
-            view.error or {"code": view.state.value}, jobId=view.id, requestId=outcome.record_id
-        )
-    # `requestId` is the call's recorder row: paste it into the recorder's search.
-    return success(job_answer(view, attached=outcome.attached) | {"requestId": outcome.record_id})
+    return outcome_answer(
+        await engine.runner.run(inputs.to_call(provider, tool, caller, fork=fork))
+    )
 
 
 async def request_async(

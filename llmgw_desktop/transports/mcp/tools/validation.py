@@ -16,7 +16,6 @@ from llmgw_desktop.engine.api import (
     Answer,
     Call,
     CallParams,
-    Deferred,
     Engine,
     RequestMeta,
     compare_answers,
@@ -24,7 +23,7 @@ from llmgw_desktop.engine.api import (
     read_review,
 )
 from llmgw_desktop.transports.mcp.caller import Caller
-from llmgw_desktop.transports.mcp.results import failure, job_answer, success
+from llmgw_desktop.transports.mcp.results import outcome_answer, success
 
 __all__ = [
     "AnswerInput",
@@ -141,13 +140,7 @@ async def ask_model(engine: Engine, caller: Caller, inputs: AskModelInput) -> Ca
     """Just ask one model one question, in a fresh conversation, and wait for the answer."""
     params = CallParams(prompt=inputs.prompt, model=inputs.model, create_new_session=True)
     call = Call(inputs.provider, params, caller.principal, _meta(caller, "ask_model"))
-    outcome = await engine.runner.run(call)
-    view = outcome.view
-    if isinstance(outcome, Deferred):
-        return success({"deferred": True, "jobId": view.id, "state": view.state.value})
-    if not outcome.completed:
-        return failure(view.error or {"code": view.state.value}, jobId=view.id)
-    return success(job_answer(view))
+    return outcome_answer(await engine.runner.run(call))
 
 
 async def second_opinion(

@@ -17,7 +17,10 @@ async def test_ask_model_answers_in_a_fresh_conversation(engine: Engine) -> None
     async with connect(engine) as client:
         answer = await call(client, "ask_model", {"provider": "mistral", "prompt": "2+2?"})
     assert "FAKE-OK" in answer["text"] and answer["state"] == "completed"
-    assert "requestId" not in answer
+    # The same answer as every request tool: the recorder row to look the call up by.
+    await engine.recorder.flush()
+    row = await engine.recorder_query.detail(answer["requestId"])
+    assert row is not None and answer["attached"] is False
 
 
 async def test_reviews_without_providers_use_the_engines_default_panel(
