@@ -367,9 +367,20 @@ class OAuthServer:
     async def _exchange_code(
         self, client: store.ClientRecord, form: Mapping[str, str]
     ) -> dict[str, Any]:
-        code = form.get("code", "")
-        digest, now = token_digest(code), self._clock()
-        record = await self._db.run(lambda: store.claim_code(self._db.models, digest, now))
+        digest, now = token_digest(form.get("code", "")), self._clock()
+        outcome: list[dict[str, Any] | OAuthError] = []
+
+        def issue(record: store.CodeRecord) -> list[dict[str, Any]] | None:
+            # Runs inside the redeeming transaction, so the tokens are stored with the mark.
+            try:
+                rows, answer = self._code_tokens(client, form, record, digest, now)
+            except OAuthError as refusal:
+                outcome.append(refusal)
+                return None
+            outcome.append(answer)
+            return rows
+
+        record = await self._db.run(lambda: store.redeem_code(self._db.models, digest, now, issue))
         if record is None or record.client_id != client.client_id:
             raise OAuthError("invalid_grant", "unknown authorization code")
         if record.used_at is not None:
@@ -377,6 +388,26 @@ class OAuthServer:
             await self._db.run(lambda: store.revoke_family(self._db.models, digest, now))
             self._verified.clear()
             raise OAuthError("invalid_grant", "authorization code was already used")
+        if isinstance(outcome[0], OAuthError):
+            raise outcome[0]
+        return outcome[0]
+
+    def _code_tokens(
+        self,
+        client: store.ClientRecord,
+        form: Mapping[str, str],
+        record: store.CodeRecord,
+        family: str,
+        now: float,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The tokens a code just marked used buys, if the exchange matches its authorization.
+
+        Raises:
+            OAuthError: invalid_grant (other client, expired, redirect URI or PKCE mismatch),
+                invalid_target.
+        """
+        if record.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "unknown authorization code")
         if record.expires_at <= now:
             raise OAuthError("invalid_grant", "authorization code expired")
         given = form.get("redirect_uri")
@@ -389,7 +420,7 @@ class OAuthServer:
             ):
                 raise OAuthError("invalid_grant", "code_verifier does not match the challenge")
         audience = self.audience.for_tokens(record.resource, form.get("resource"))
-        return await self._grant(client.client_id, record.scopes, digest, audience)
+        return self._token_rows(client.client_id, record.scopes, family, audience)
 
     async def _refresh(self, client: store.ClientRecord, form: Mapping[str, str]) -> dict[str, Any]:
         digest, now = token_digest(form.get("refresh_token", "")), self._clock()
@@ -430,13 +461,6 @@ class OAuthServer:
             "invalid_grant",
             "refresh token was already used; every token of this grant is now revoked",
         )
-
-    async def _grant(
-        self, client_id: str, scopes: tuple[str, ...], family: str, resource: str | None
-    ) -> dict[str, Any]:
-        rows, answer = self._token_rows(client_id, scopes, family, resource)
-        await self._db.run(lambda: store.insert_tokens(self._db.models, rows))
-        return answer
 
     def _token_rows(
         self, client_id: str, scopes: tuple[str, ...], family: str, resource: str | None

@@ -1,13 +1,15 @@
 """The OAuth server's records: clients, single-use codes, and hashed tokens with families.
 
 Plain functions run on the database thread (`Database.run`). Codes and tokens are looked up by
-SHA-256 digest; the clear values exist only in the responses that hand them out.
+SHA-256 digest; the clear values exist only in the responses that hand them out. Each single-use
+step (redeeming a code, rotating a refresh token) is one conditional UPDATE whose row count says
+who won, so it holds when several gateway processes share the store, on any engine.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +19,13 @@ __all__ = [
     "ClientRecord",
     "CodeRecord",
     "TokenRecord",
-    "claim_code",
     "delete_client",
     "get_client",
     "get_token",
     "insert_code",
     "insert_tokens",
     "list_clients",
+    "redeem_code",
     "revoke_client_tokens",
     "revoke_family",
     "rotate_refresh",
@@ -158,17 +160,33 @@ def insert_code(models: Models, digest: str, record: CodeRecord, now: float) -> 
     models.OAuthCode.delete().where(models.OAuthCode.expires_at < now - 86400).execute()
 
 
-def claim_code(models: Models, digest: str, now: float) -> CodeRecord | None:
-    """The code's record, marked used in the same transaction (a second claim sees it used)."""
+def redeem_code(
+    models: Models,
+    digest: str,
+    now: float,
+    issue: Callable[[CodeRecord], list[dict[str, Any]] | None],
+) -> CodeRecord | None:
+    """Use a code up and store the tokens it buys, in one transaction; None for an unknown code.
+
+    Only the caller that marks the code used calls `issue`, which returns the token rows to store
+    (None when the exchange is refused: the code is used up all the same). The mark is one
+    conditional UPDATE, so of several gateways racing one code exactly one wins; the others get
+    the record with `used_at` set, and the winner's tokens are already stored when they see it,
+    so revoking what the code bought (reuse detection) reaches them.
+    """
+    code = models.OAuthCode
     with models.database.atomic():
-        row = models.OAuthCode.get_or_none(models.OAuthCode.code_digest == digest)
+        # The write comes first: it takes the row (PostgreSQL) or the write lock (SQLite) before
+        # anything is read, so no second reader acts on a stale "unused".
+        claimed = (
+            code.update(used_at=now)
+            .where((code.code_digest == digest) & (code.used_at.is_null()))
+            .execute()
+        )
+        row = code.get_or_none(code.code_digest == digest)
         if row is None:
             return None
-        if row.used_at is None:
-            models.OAuthCode.update(used_at=now).where(
-                models.OAuthCode.code_digest == digest
-            ).execute()
-        return CodeRecord(
+        record = CodeRecord(
             client_id=row.client_id,
             redirect_uri=row.redirect_uri,
             redirect_uri_explicit=bool(row.redirect_uri_explicit),
@@ -177,8 +195,13 @@ def claim_code(models: Models, digest: str, now: float) -> CodeRecord | None:
             code_challenge_method=row.code_challenge_method,
             resource=row.resource,
             expires_at=row.expires_at,
-            used_at=row.used_at,
+            used_at=None if claimed else row.used_at,
         )
+        if claimed:
+            rows = issue(record)
+            if rows:
+                models.OAuthToken.insert_many(rows).execute()
+        return record
 
 
 def insert_tokens(models: Models, rows: list[dict[str, Any]]) -> None:
@@ -204,7 +227,8 @@ def get_token(models: Models, digest: str) -> TokenRecord | None:
 
 def rotate_refresh(models: Models, digest: str, now: float, new_rows: list[dict[str, Any]]) -> bool:
     """Mark a refresh token used and store its successors, atomically; False if it was already
-    rotated or revoked in the meantime (two refreshes racing: only one wins)."""
+    rotated or revoked in the meantime (two refreshes racing, in one gateway or several sharing
+    the store: the conditional UPDATE lets exactly one win)."""
     token = models.OAuthToken
     with models.database.atomic():
         changed = (
