@@ -3,9 +3,10 @@
 A submitted call becomes a row in the store at once (queued), then runs when a global slot and
 a slot for its provider are free. Its partial output is flushed to the store every second, so
 status shows progress and a crash loses little. Identical calls inside the dedup window attach
-to the job that exists instead of running again. When the gateway stops, running jobs end as
-`interrupted` with their partial output; when it starts, jobs a crash left behind are marked
-the same way. Nothing is silently re-run.
+to the job that exists instead of running again, also when another gateway process on the same
+store took the call (checked again as the row is written; see `JobStore.create`). When the
+gateway stops, running jobs end as `interrupted` with their partial output; when it starts,
+jobs a crash left behind are marked the same way. Nothing is silently re-run.
 """
 
 from __future__ import annotations
@@ -172,6 +173,8 @@ class _LiveJob:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     task: asyncio.Task[None] | None = None
+    stored: asyncio.Event = field(default_factory=asyncio.Event)  # its row written (or refused)
+    same_as: str | None = None  # the identical job another gateway stored first
     done: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     dirty: bool = False
@@ -269,7 +272,8 @@ class JobManager:
                 retryable=True,
             )
         key = dedup_key(spec.provider, spec.request, spec.working_dir, spec.principal)
-        if not force_refresh and self.limits.dedup_window_s > 0:
+        dedup = not force_refresh and self.limits.dedup_window_s > 0
+        if dedup:
             existing = await self._find_reusable(key)
             if existing is not None:
                 log.info("call attaches to job %s (dedup)", existing)
@@ -286,7 +290,7 @@ class JobManager:
         self._live[live.id] = live
         self._live_by_key[key] = live
         try:
-            await self._store.create(
+            stored = await self._store.create(
                 job_id=live.id,
                 principal=spec.principal,
                 provider=spec.provider,
@@ -295,25 +299,45 @@ class JobManager:
                 correlation_id=spec.correlation_id,
                 session_id=spec.session_id,
                 now=now,
+                # Checked again as the row is written: another gateway on this store may have
+                # taken the same call since the look-up above.
+                reuse_since=now - self.limits.dedup_window_s if dedup else None,
             )
         except BaseException:
             self._forget(live)
+            live.stored.set()
             raise
+        if stored.id != live.id:
+            live.same_as = stored.id
+            self._forget(live)
+            live.stored.set()
+            log.info("call attaches to job %s (dedup, stored by another gateway)", stored.id)
+            return Submitted(stored.id, attached=True)
+        live.stored.set()
         live.task = self._tasks.spawn(self._run(live), name=f"job-{live.id}")
         self._publish(live)
         return Submitted(live.id, attached=False)
 
     async def _find_reusable(self, key: str) -> str | None:
-        live = self._live_by_key.get(key)
-        if live is not None and live.state in (JobState.QUEUED, JobState.RUNNING):
-            return live.id
+        live_id = await self._live_with_key(key)
+        if live_id is not None:
+            return live_id
         since = self._clock() - self.limits.dedup_window_s
         found = await self._store.find_reusable(key, since)
         # A live job registered while we awaited the store wins: it is the newest.
-        live = self._live_by_key.get(key)
-        if live is not None and live.state in (JobState.QUEUED, JobState.RUNNING):
-            return live.id
+        live_id = await self._live_with_key(key)
+        if live_id is not None:
+            return live_id
         return None if found is None else found.id
+
+    async def _live_with_key(self, key: str) -> str | None:
+        live = self._live_by_key.get(key)
+        if live is None or live.state not in (JobState.QUEUED, JobState.RUNNING):
+            return None
+        # Its row may still be on its way to the store, which can find that another gateway
+        # took the same call first: then that gateway's job is the one to attach to.
+        await live.stored.wait()
+        return live.same_as or live.id
 
     # -- running -----------------------------------------------------------------------------
 

@@ -102,22 +102,38 @@ class JobStore:
         correlation_id: str | None,
         session_id: str | None,
         now: float,
+        reuse_since: float | None = None,
     ) -> JobView:
+        """Store a new queued job. With `reuse_since` (and a `dedup_key`), a reusable job of the
+        same identity created since then wins instead: its view comes back (another id) and
+        nothing is stored, even when another gateway on this store stored it a moment ago."""
+        Job = self._db.models.Job
+
         def insert() -> Any:
-            return self._db.models.Job.create(
-                id=job_id,
-                owner_principal=principal,
-                provider=provider,
-                state=JobState.QUEUED.value,
-                # Prompts can carry keys pasted by the caller; the store never keeps them clear.
-                request_json=json.dumps(redact_data(request), sort_keys=True),
-                dedup_key=dedup_key,
-                # Caller-given ids are kept redacted too (and looked up the same way).
-                correlation_id=None if correlation_id is None else redact(correlation_id),
-                session_id=None if session_id is None else redact(session_id),
-                created_at=now,
-                updated_at=now,
-            )
+            with self._db.models.database.atomic() as transaction:
+                # The insert comes first so that on SQLite it takes the write lock before the
+                # look-up: gateways sharing the file check one after another, never side by side.
+                row = Job.create(
+                    id=job_id,
+                    owner_principal=principal,
+                    provider=provider,
+                    state=JobState.QUEUED.value,
+                    # Prompts can carry keys pasted by the caller; the store never keeps them clear.
+                    request_json=json.dumps(redact_data(request), sort_keys=True),
+                    dedup_key=dedup_key,
+                    # Caller-given ids are kept redacted too (and looked up the same way).
+                    correlation_id=None if correlation_id is None else redact(correlation_id),
+                    session_id=None if session_id is None else redact(session_id),
+                    created_at=now,
+                    updated_at=now,
+                )
+                if reuse_since is None or dedup_key is None:
+                    return row
+                earlier = _reusable(Job, dedup_key, reuse_since).where(Job.id != job_id).first()
+                if earlier is None:
+                    return row
+                transaction.rollback()
+                return earlier
 
         return _view(await self._db.run(insert))
 
@@ -212,19 +228,7 @@ class JobStore:
     async def find_reusable(self, dedup_key: str, since: float) -> JobView | None:
         """The newest job with this identity created after `since` that is live or succeeded."""
         Job = self._db.models.Job
-        reusable = (JobState.QUEUED.value, JobState.RUNNING.value, JobState.COMPLETED.value)
-        row = await self._db.run(
-            lambda: (
-                Job.select()
-                .where(
-                    (Job.dedup_key == dedup_key)
-                    & (Job.created_at >= since)
-                    & Job.state.in_(reusable)
-                )
-                .order_by(Job.created_at.desc())
-                .first()
-            )
-        )
+        row = await self._db.run(lambda: _reusable(Job, dedup_key, since).first())
         return None if row is None else _view(row)
 
     async def find_by_correlation(self, principal: str, correlation_id: str) -> JobView | None:
@@ -422,4 +426,14 @@ def _view(row: Any, *, with_output: bool = True) -> JobView:
         output=row.output if with_output else "",
         result=json.loads(row.result_json) if row.result_json else None,
         error=json.loads(row.error_json) if row.error_json else None,
+    )
+
+
+def _reusable(Job: Any, dedup_key: str, since: float) -> Any:
+    """Jobs with this identity created after `since` that are live or succeeded, newest first."""
+    reusable = (JobState.QUEUED.value, JobState.RUNNING.value, JobState.COMPLETED.value)
+    return (
+        Job.select()
+        .where((Job.dedup_key == dedup_key) & (Job.created_at >= since) & Job.state.in_(reusable))
+        .order_by(Job.created_at.desc())
     )
