@@ -19,7 +19,7 @@ from llmgw_desktop.ui.pages.clients import ClientsPage
 from llmgw_desktop.ui.pages.connect_page import ConnectPage
 from llmgw_desktop.ui.pages.credentials import CredentialsPage
 from llmgw_desktop.ui.pages.jobs import JobsPage
-from llmgw_desktop.ui.pages.overview import OverviewPage, format_uptime
+from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
@@ -41,7 +41,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 
-__all__ = ["PAGES", "MainWindow", "WindowFacts", "format_uptime"]
+__all__ = ["PAGES", "MainWindow", "WindowFacts"]
 
 NOTICE_MS = 6000
 DEFAULT_SIZE = (980, 680)

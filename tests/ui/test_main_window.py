@@ -11,7 +11,8 @@ from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.main_window import MainWindow, WindowFacts, format_uptime
+from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
+from llmgw_desktop.ui.pages.jobs_model import format_elapsed
 from llmgw_desktop.ui.qt import QApplication, Qt
 
 ENDPOINT = "http://127.0.0.1:3333/mcp"
@@ -93,7 +94,7 @@ def test_menu_bar_carries_the_gateway_actions(parts: tuple, qtbot: QtBot) -> Non
 
 @pytest.mark.parametrize(("seconds", "text"), [(5, "5s"), (65, "1m 05s"), (3725, "1h 02m")])
 def test_uptime_format(seconds: float, text: str) -> None:
-    assert format_uptime(seconds) == text
+    assert format_elapsed(seconds) == text
 
 
 def test_pages_switch_from_the_list_and_the_keyboard(parts: tuple, qtbot: QtBot) -> None:

@@ -385,7 +385,7 @@ class ProviderCalls:
         previous = resumed.usage_totals if resumed else Usage()
         notices = list(run.notices)
         if result.usage_is_cumulative:
-            totals, turn = result.usage, _minus(result.usage, previous)
+            totals, turn = result.usage, result.usage.since(previous)
             if resolved.choice.resume_id and resumed is None:
                 notices.append(
                     {
@@ -395,7 +395,7 @@ class ProviderCalls:
                     }
                 )
         else:
-            totals, turn = _plus(previous, result.usage), result.usage
+            totals, turn = previous + result.usage, result.usage
         result = dataclasses.replace(result, usage=turn, usage_is_cumulative=False)
         if result.cost_usd is None:
             estimate = estimate_cost(result.model or run.params.model, turn)
@@ -497,26 +497,6 @@ class ProviderCalls:
 
     def _breaker_changed(self, provider: str, state: BreakerState, failures: int) -> None:
         self._events.publish(BreakerChanged(provider, state.value, failures))
-
-
-def _minus(total: Usage, earlier: Usage) -> Usage:
-    return Usage(
-        input_tokens=max(0, total.input_tokens - earlier.input_tokens),
-        output_tokens=max(0, total.output_tokens - earlier.output_tokens),
-        cache_read_tokens=max(0, total.cache_read_tokens - earlier.cache_read_tokens),
-        cache_write_tokens=max(0, total.cache_write_tokens - earlier.cache_write_tokens),
-        reasoning_tokens=max(0, total.reasoning_tokens - earlier.reasoning_tokens),
-    )
-
-
-def _plus(a: Usage, b: Usage) -> Usage:
-    return Usage(
-        input_tokens=a.input_tokens + b.input_tokens,
-        output_tokens=a.output_tokens + b.output_tokens,
-        cache_read_tokens=a.cache_read_tokens + b.cache_read_tokens,
-        cache_write_tokens=a.cache_write_tokens + b.cache_write_tokens,
-        reasoning_tokens=a.reasoning_tokens + b.reasoning_tokens,
-    )
 
 
 def _asked_mode(params: CallParams, meta: RequestMeta) -> str:

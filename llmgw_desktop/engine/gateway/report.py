@@ -69,7 +69,7 @@ class RouteReport:
             "attempts": [a.to_dict() for a in self.attempts],
         }
         if usage is not None:
-            body["tokensUsed"] = usage.total_input_tokens + usage.output_tokens
+            body["tokensUsed"] = usage.total_tokens
             body["tokens"] = {
                 "input": usage.input_tokens,
                 "output": usage.output_tokens,

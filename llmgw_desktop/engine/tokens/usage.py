@@ -7,7 +7,7 @@ dialect and CLI parser converts at its edge.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 __all__ = ["Usage"]
 
@@ -26,3 +26,23 @@ class Usage:
     def total_input_tokens(self) -> int:
         """All input, cached or not (OpenAI's and Gemini's `prompt` count)."""
         return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        """Everything the exchange used: all input plus the output (the dialects' `total`)."""
+        return self.total_input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
+    def since(self, earlier: Usage) -> Usage:
+        """What was used after `earlier`, a snapshot of the same running totals (never below 0:
+        a CLI that restarts its count reports the new count, not a negative one)."""
+        return Usage(
+            **{
+                f.name: max(0, getattr(self, f.name) - getattr(earlier, f.name))
+                for f in fields(self)
+            }
+        )

@@ -52,7 +52,7 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
                 "text": message.get("content") or "",
                 "provider": route.provider,
                 "model": route.model,
-                "tokensUsed": usage.total_input_tokens + usage.output_tokens,
+                "tokensUsed": usage.total_tokens,
                 "usage": {
                     "inputTokens": usage.input_tokens,
                     "outputTokens": usage.output_tokens,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.jobs_model import format_elapsed
 from llmgw_desktop.ui.pages.overview_charts import LiveCharts, ProviderHealthTable
 from llmgw_desktop.ui.qt import (
     QCheckBox,
@@ -22,21 +23,9 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import warning_colour
 
-__all__ = ["OverviewPage", "format_uptime"]
+__all__ = ["OverviewPage"]
 
 STATUS_REFRESH_MS = 1000
-
-
-def format_uptime(seconds: float) -> str:
-    """`3h 04m`, `12m 05s` or `42s`: short enough for a status line."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
 
 
 class OverviewPage(Page):
@@ -140,7 +129,7 @@ class OverviewPage(Page):
         engine = self.engine
         state = engine.state.value
         if state == "running":
-            text = f"Running for {format_uptime(engine.uptime_seconds)}"
+            text = f"Running for {format_elapsed(engine.uptime_seconds)}"
             if engine.providers.paused:
                 text += " (all providers paused)"
         else:

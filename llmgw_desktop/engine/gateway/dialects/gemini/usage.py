@@ -42,7 +42,7 @@ def render_usage(usage: Usage) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "promptTokenCount": usage.total_input_tokens,
         "candidatesTokenCount": usage.output_tokens - thoughts,
-        "totalTokenCount": usage.total_input_tokens + usage.output_tokens,
+        "totalTokenCount": usage.total_tokens,
     }
     if usage.cache_read_tokens:
         meta["cachedContentTokenCount"] = usage.cache_read_tokens

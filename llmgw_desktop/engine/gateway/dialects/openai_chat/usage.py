@@ -60,7 +60,7 @@ def render_usage(usage: Usage) -> dict[str, Any]:
     return {
         "prompt_tokens": usage.total_input_tokens,
         "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.total_input_tokens + usage.output_tokens,
+        "total_tokens": usage.total_tokens,
         "prompt_tokens_details": prompt_details,
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }

@@ -40,7 +40,7 @@ def render_usage(usage: Usage) -> dict[str, Any]:
         },
         "output_tokens": usage.output_tokens,
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-        "total_tokens": usage.total_input_tokens + usage.output_tokens,
+        "total_tokens": usage.total_tokens,
     }
 
 
