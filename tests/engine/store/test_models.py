@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import peewee
 import pytest
@@ -9,8 +9,10 @@ from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.models import ActiveSessionRow, JobRow, StoreMetaRow
 
 
-async def test_two_open_databases_each_write_to_their_own_file(tmp_path: Path) -> None:
-    first, second = Database(tmp_path / "a.db"), Database(tmp_path / "b.db")
+async def test_two_open_databases_each_write_to_their_own_store(
+    new_database: Callable[[str], Database],
+) -> None:
+    first, second = new_database("a.db"), new_database("b.db")
     await first.open()
     await second.open()
     try:
@@ -24,8 +26,10 @@ async def test_two_open_databases_each_write_to_their_own_file(tmp_path: Path) -
     assert (in_first, in_second) == ("first", "second")
 
 
-async def test_bound_tables_are_the_module_level_row_types(tmp_path: Path) -> None:
-    db = Database(tmp_path / "llmgw.db")
+async def test_bound_tables_are_the_module_level_row_types(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
     await db.open()
     try:
         assert issubclass(db.models.Job, JobRow)
