@@ -231,9 +231,8 @@ class FlightRecorder:
                     ),
                 ]
                 earlier = spill.read() if spill is not None and replay else []
-                connection = self._db.models.database.connection()
                 try:
-                    write_entries(connection, [*earlier, *entries])
+                    write_entries(self._db.models.database, [*earlier, *entries])
                 except Exception as exc:
                     if spill is None:
                         return 0, exc, entries
