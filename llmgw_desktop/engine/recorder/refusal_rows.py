@@ -1,8 +1,10 @@
 """The SQL of the `refusals` table (schema 11), by hand, and why.
 
 The table has no peewee model: it is written only as counters added in place, an upsert that
-adds to the stored count (`count = count + excluded.count`), which reads plainly as SQL and is
-the same statement in SQLite and PostgreSQL. Every function runs on the database thread.
+adds to the stored count (`count = refusals.count + excluded.count`, the table named because
+PostgreSQL finds a bare `count` ambiguous), which reads plainly as SQL and is the same
+statement in SQLite and PostgreSQL (placeholders through `store.sql.portable`). Every function
+runs on the database thread.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def add_counts(database: peewee.Database, rows: Sequence[RefusalRow]) -> None:
                 "INSERT INTO refusals (minute, who, path_group, status, code, count)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT"
                 " (minute, who, path_group, status, code)"
-                " DO UPDATE SET count = count + excluded.count",
+                " DO UPDATE SET count = refusals.count + excluded.count",
             ),
             rows,
         )
