@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.store import Database, StoreError, redacted_url
 from llmgw_desktop.engine.store.migrations import MIGRATIONS
 from llmgw_desktop.engine.store.postgres_engine import POOL_SIZE
+from llmgw_desktop.settings import LoadedSettings
 from tests.conftest import free_port
+from tests.postgres import PostgresCluster
 
 
 @pytest.fixture
@@ -95,3 +99,18 @@ def test_a_store_url_is_shown_without_its_password(url: str, shown: str | None) 
     if shown is not None:
         assert redacted == shown
     assert "secret" not in redacted and "p%40ss" not in redacted
+
+
+async def test_the_engine_starts_and_stops_on_postgresql_from_the_setting(
+    loaded: LoadedSettings, postgres_cluster: PostgresCluster
+) -> None:
+    url = postgres_cluster.create_database()
+    engine = Engine(replace(loaded.settings, store_url=url))
+    await engine.start()
+    try:
+        assert engine.store.engine.name == "postgresql"
+        assert engine.health()["status"] == "ok"
+        assert engine.health()["store"]["state"] == "ok"
+    finally:
+        await engine.stop()
+        postgres_cluster.drop_database(url)

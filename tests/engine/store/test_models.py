@@ -46,3 +46,28 @@ async def test_bound_tables_are_the_module_level_row_types(
 def test_a_row_type_used_without_a_database_fails_loudly() -> None:
     with pytest.raises(peewee.InterfaceError):
         StoreMetaRow.select().count()
+
+
+async def test_every_model_column_is_in_the_migrated_schema(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
+    await db.open()
+    models = [m for m in vars(db.models).values() if isinstance(m, type)]
+
+    def missing() -> dict[str, set[str]]:
+        database = db.models.database
+        gaps = {}
+        for model in models:
+            table = model._meta.table_name
+            have = {column.name for column in database.get_columns(table)}
+            want = {field.column_name for field in model._meta.sorted_fields}
+            if want - have:
+                gaps[table] = want - have
+        return gaps
+
+    try:
+        assert len(models) == 12
+        assert await db.run(missing) == {}
+    finally:
+        await db.close()
