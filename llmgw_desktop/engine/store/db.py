@@ -109,9 +109,13 @@ class Database:
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, call)
         except Exception as exc:
-            if self.engine.is_write_failure(exc):
+            if self.is_write_failure(exc):
                 self.health.report("store", str(exc))
             raise
+
+    def is_write_failure(self, exc: BaseException) -> bool:
+        """True when `exc` says the store cannot take writes (full, read-only, damaged, gone)."""
+        return self.engine.is_write_failure(exc)
 
     async def check(self, stop: threading.Event) -> str | None:
         """The start-up integrity check (SQLite's `quick_check`); None when all is well."""

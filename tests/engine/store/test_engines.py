@@ -114,3 +114,26 @@ async def test_the_engine_starts_and_stops_on_postgresql_from_the_setting(
     finally:
         await engine.stop()
         postgres_cluster.drop_database(url)
+
+
+async def test_a_full_postgresql_disk_is_a_write_failure_and_a_typo_is_not(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
+    await db.open()
+    try:
+        with pytest.raises(Exception) as typo:
+            await db.run(lambda: db.models.database.execute_sql("SELEC 1"))
+        with pytest.raises(Exception) as full:
+            # The server's own error for a full disk, raised the way a write would see it.
+            await db.run(
+                lambda: db.models.database.execute_sql(
+                    "DO $$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100';"
+                    " END $$"
+                )
+            )
+    finally:
+        await db.close()
+    assert not db.is_write_failure(typo.value)
+    assert db.is_write_failure(full.value)
+    assert db.health.degraded and "could not extend file" in (db.health.reason or "")
