@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop import __version__, paths
-from llmgw_desktop.engine.api import StoreError, hash_password, startup_problems, startup_warnings
+from llmgw_desktop.engine.api import (
+    StoreError,
+    hash_password,
+    redacted_url,
+    startup_problems,
+    startup_warnings,
+)
 from llmgw_desktop.instance import InstanceLock, hand_off_to_running_instance
 from llmgw_desktop.logging_setup import configure_logging
 from llmgw_desktop.settings import (
@@ -165,7 +171,7 @@ def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
             "key": d.key,
             "value": ("***" if getattr(loaded.settings, d.attr) else "")
             if d.secret
-            else _without_secrets(getattr(loaded.settings, d.attr)),
+            else _without_secrets(getattr(loaded.settings, d.attr), d.key),
             "source": loaded.sources[d.key],
             "env": d.env,
             "doc": d.doc,
@@ -186,8 +192,11 @@ def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
     return 0
 
 
-def _without_secrets(value: Any) -> Any:
-    """Settings as shown: API keys written into config.toml are masked, never printed."""
+def _without_secrets(value: Any, key: str = "") -> Any:
+    """Settings as shown: API keys written into config.toml are masked, never printed, and so
+    is the password in the store's URL."""
+    if key == "store.url" and isinstance(value, str):
+        return redacted_url(value)
     if isinstance(value, dict):
         return {
             k: ("***" if k in ("api_key", "api_keys") else _without_secrets(v))

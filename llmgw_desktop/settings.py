@@ -328,6 +328,14 @@ class _CoreSettings:
         env="LLM_GATEWAY_DB_PATH",
         doc="SQLite database file (empty: llmgw.db in the data dir).",
     )
+    store_url: str = setting(
+        "store.url",
+        "",
+        env="LLM_GATEWAY_DB_URL",
+        doc="PostgreSQL database for a team gateway, postgresql://user@host:port/db (empty: "
+        "the SQLite file of store.db_path). Its password is never shown or logged.",
+        check=checks.store_url,
+    )
     log_level: str = setting(
         "log.level",
         "INFO",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.workspaces import GLOBAL_LEVELS, LEVELS
@@ -42,6 +43,7 @@ REGISTRATION_POLICIES = ("static_clients", "shared_secret", "open_dev")
 OAUTH_CLIENT_FIELDS = frozenset(
     {"name", "redirect_uris", "scopes", "client_secret_sha256", "client_secret_env", "public"}
 )
+STORE_URL_SCHEMES = ("postgresql", "postgres")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # A workspace given as a table rather than a path: its path and what remote callers may do there.
 WORKSPACE_FIELDS = frozenset({"path", "remote_level", "remote_allowed_tools"})
@@ -183,6 +185,22 @@ def oauth_clients(value: dict[str, Any]) -> str | None:
 def url_path(value: str) -> str | None:
     if not value.startswith("/") or value == "/" or any(c in value for c in "?# "):
         return f"{value!r} must be a path such as /mcp (starts with '/', no query or spaces)"
+    return None
+
+
+def store_url(value: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in STORE_URL_SCHEMES:
+        return (
+            f"must be a postgresql:// URL (the only server store), not {parts.scheme or value!r}"
+            "; leave it empty for the SQLite file"
+        )
+    if not parts.hostname and "host=" not in parts.query:
+        return "must name the server: postgresql://user@host:port/database"
+    if not parts.path.strip("/"):
+        return "must name the database: postgresql://user@host:port/database"
     return None
 
 

@@ -180,3 +180,23 @@ def test_bad_remote_grants_are_refused(config_path: Path, toml: str, words: str)
     config_path.write_text(toml)
     with pytest.raises(ConfigError, match=words):
         load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
+
+
+def test_store_url_selects_postgresql_and_defaults_to_sqlite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().settings.store_url == ""
+    monkeypatch.setenv("LLM_GATEWAY_DB_URL", "postgresql://llmgw@db.internal:5432/llmgw")
+    assert load_settings().settings.store_url == "postgresql://llmgw@db.internal:5432/llmgw"
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://u@h/db", "sqlite:///tmp/x.db", "postgresql://u@h", "postgresql:///db"]
+)
+def test_store_url_of_another_shape_is_a_config_error_naming_the_setting(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_DB_URL", url)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.key == "store.url"

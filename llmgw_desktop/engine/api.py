@@ -79,6 +79,7 @@ _HOMES: dict[str, str] = {
     "ProviderUnavailable": "llmgw_desktop.engine.errors",
     "Saturated": "llmgw_desktop.engine.errors",
     "StoreError": "llmgw_desktop.engine.store",
+    "redacted_url": "llmgw_desktop.engine.store",
     # events
     "BreakerChanged": "llmgw_desktop.engine.events",
     "EngineStarted": "llmgw_desktop.engine.events",

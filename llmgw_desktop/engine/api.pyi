@@ -102,6 +102,7 @@ from llmgw_desktop.engine.settings_saver import SettingsWriter as SettingsWriter
 from llmgw_desktop.engine.states import ENDINGS as ENDINGS
 from llmgw_desktop.engine.states import RecordState as RecordState
 from llmgw_desktop.engine.store import StoreError as StoreError
+from llmgw_desktop.engine.store import redacted_url as redacted_url
 from llmgw_desktop.engine.tasks import TaskSupervisor as TaskSupervisor
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
@@ -215,6 +216,7 @@ __all__ = [
     "quick_peer_owner",
     "read_review",
     "redact",
+    "redacted_url",
     "refusal",
     "require",
     "retry_after_seconds",

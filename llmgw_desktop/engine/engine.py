@@ -45,7 +45,6 @@ from llmgw_desktop.engine.recorder import (
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.settings_saver import SettingsSaver, SettingsWriter
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.store.health import check_store
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
@@ -98,6 +97,7 @@ class Engine:
         self.tasks = TaskSupervisor()
         self.store = Database(
             settings.database_file,
+            url=settings.store_url,
             on_health_change=lambda reason: self.events.publish(StoreHealthChanged(reason)),
         )
         self.settings_saver = SettingsSaver(settings_writer)
@@ -350,8 +350,8 @@ class Engine:
             log.info("charts rebuilt from %d recorded request(s) of the last 24 h", replayed)
 
     async def _check_store(self) -> None:
-        """`PRAGMA quick_check` on a connection of its own, within a time budget."""
-        problem = await check_store(self.store.path, self._check_stop)
+        """The store's start-up check (SQLite: `PRAGMA quick_check` within a time budget)."""
+        problem = await self.store.check(self._check_stop)
         if problem is not None:
             self.store.health.report("integrity", problem)
 

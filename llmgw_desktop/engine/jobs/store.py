@@ -13,6 +13,7 @@ from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
 from llmgw_desktop.engine.redact import redact, redact_data
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.sql import contains, json_number
 
 __all__ = ["DeskFilter", "DeskJob", "JobOrigin", "JobStore", "LeftRunning", "ProgressRow"]
 
@@ -264,7 +265,7 @@ class JobStore:
         Job, Request = models.Job, models.RecordedRequest
         token_columns = [
             # Read from the stored result in SQL, so listing never loads the answers' text.
-            peewee.fn.json_extract(Job.result_json, f"$.usage.{name}").alias(name)
+            json_number(self._db.models.database, Job.result_json, "usage", name).alias(name)
             for name in _TOKEN_FIELDS
         ]
         query = Job.select(*_summary_columns(Job), *token_columns)
@@ -273,6 +274,11 @@ class JobStore:
         if filters.provider:
             query = query.where(Job.provider == filters.provider)
         needle = filters.text.strip().lower()
+        database = self._db.models.database
+
+        def _has(column: Any, needle: str) -> Any:
+            return contains(database, column, needle)
+
         if needle:
             by_caller = Request.select(peewee.SQL("1")).where(
                 (Request.job_id == Job.id) & _has(Request.caller, needle)
@@ -382,12 +388,6 @@ def _summary_columns(job: Any) -> tuple[Any, ...]:
         job.attempts,
         job.progress_json,
     )
-
-
-def _has(column: Any, needle: str) -> Any:
-    """`column` contains `needle`, ignoring case; instr, unlike LIKE, has no wildcards to
-    escape in what the person typed."""
-    return peewee.fn.instr(peewee.fn.lower(column), needle) > 0
 
 
 def _callers(requests: Any, job_ids: list[str]) -> dict[str, str]:

@@ -38,7 +38,6 @@ from llmgw_desktop.engine.recorder.spill import RecorderSpill
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.store.health import is_write_failure
 
 __all__ = ["FlightRecorder", "lookup_key", "new_record_id"]
 
@@ -231,9 +230,8 @@ class FlightRecorder:
                     ),
                 ]
                 earlier = spill.read() if spill is not None and replay else []
-                connection = self._db.models.database.connection()
                 try:
-                    write_entries(connection, [*earlier, *entries])
+                    write_entries(self._db.models.database, [*earlier, *entries])
                 except Exception as exc:
                     if spill is None:
                         return 0, exc, entries
@@ -278,7 +276,7 @@ class FlightRecorder:
             log.warning("flight recorder cannot write (%s); rows are kept in %s", reason, where)
         self.last_error = reason
         self._db.health.report("recorder", f"cannot write ({reason})")
-        if is_write_failure(exc):
+        if self._db.is_write_failure(exc):
             self._db.health.report("store", reason)
 
     def _bound_held(self) -> None:

@@ -31,6 +31,7 @@ from llmgw_desktop.engine.recorder.search import (
     search_expression,
 )
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -218,7 +219,7 @@ class RecorderQuery:
         """How many rows match (a whole index range at worst: run it beside the first page)."""
 
         def read() -> int:
-            expression = search_expression(filters.text)
+            expression = self._search_expression(filters.text)
             if expression is not None and _only_text(filters):
                 catch_up(self._db.models.database)
                 return count_hits(self._db.models.database, expression)
@@ -289,7 +290,11 @@ class RecorderQuery:
     # -- on the DB thread ---------------------------------------------------------------------
 
     def _execute(self, sql: str, params: list[Any]) -> Any:
-        return self._db.models.database.execute_sql(sql, params)
+        database = self._db.models.database
+        return database.execute_sql(portable(database, sql), params)
+
+    def _search_expression(self, text: str) -> str | None:
+        return search_expression(text, postgresql=is_postgresql(self._db.models.database))
 
     def _where(self, filters: RecorderFilters) -> tuple[list[str], list[Any]]:
         where: list[str] = []
@@ -310,7 +315,7 @@ class RecorderQuery:
         if filters.until is not None:
             where.append("started_at < ?")
             params.append(filters.until)
-        expression = search_expression(filters.text)
+        expression = self._search_expression(filters.text)
         if expression is not None:
             database = self._db.models.database
             catch_up(database)

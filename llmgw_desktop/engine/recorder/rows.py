@@ -5,8 +5,9 @@ statements stay hand-written because the ORM cannot say them, or says them too s
 
 - the batch write (`write_entries`): one `BEGIN IMMEDIATE` ... `COMMIT` around prepared
   `executemany` inserts and updates, by hand because after SQLITE_FULL SQLite has already rolled
-  back and the ORM's own rollback would hide the real error; rows replayed from the spill file
-  are data, so their column names are checked against the table first;
+  back and the ORM's own rollback would hide the real error (on PostgreSQL, a savepoint inside
+  the call's own transaction); rows replayed from the spill file are data, so their column
+  names are checked against the table first;
 - closing the rows an earlier run left open (`close_interrupted`): two correlated `UPDATE`s
   that take each row's ending from its job;
 - pruning (`newest_start_over_cap`, `delete_oldest`): a bounded `DELETE` by rowid, so a prune
@@ -14,18 +15,20 @@ statements stay hand-written because the ORM cannot say them, or says them too s
 - the metrics rebuild (`past_traffic`): one grouped aggregate over the last day.
 
 The desk's reads (pages, counts, full-text search) are `search.py` and
-`query.py`. Every function here runs on the database thread.
+`query.py`. Statements are written with `?` and run through `store.sql.portable`, so they are
+the same on both engines; the JSON lookup and the bucketing are each engine's own. Every
+function here runs on the database thread.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 import peewee
 
 from llmgw_desktop.engine.states import ENDINGS, RecordState
+from llmgw_desktop.engine.store.sql import is_postgresql, json_field, portable, writable_columns
 
 __all__ = [
     "Entry",
@@ -39,15 +42,19 @@ __all__ = [
 
 Entry = dict[str, Any]  # {"insert": row} or {"update": id, "fields": {...}}
 
-_JOB_ERROR_CODE = "json_extract(jobs.error_json, '$.code')"
 
-
-def write_entries(connection: Any, entries: list[Entry]) -> None:
+def write_entries(database: peewee.Database, entries: list[Entry]) -> None:
     """Apply `entries` in one transaction. By hand, not `atomic()`: after SQLITE_FULL SQLite has
     already rolled back, and the ORM's own rollback would then hide the real error."""
+    if is_postgresql(database):
+        # The call already runs in a transaction (`Database.run`); a savepoint undoes only this.
+        with database.atomic():
+            apply_entries(database, entries)
+        return
+    connection = database.connection()
     connection.execute("BEGIN IMMEDIATE")
     try:
-        apply_entries(connection, entries)
+        apply_entries(database, entries)
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
@@ -55,13 +62,13 @@ def write_entries(connection: Any, entries: list[Entry]) -> None:
         raise
 
 
-def apply_entries(connection: sqlite3.Connection, entries: Iterable[Entry]) -> int:
+def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
     """Write `entries` into `requests` (inside the caller's transaction); the inserts' count.
     Inserts first, then every row's updates merged in order, each with one prepared statement
     per column set. Column names are checked against the table: the file is data, not code."""
-    known = {row[1] for row in connection.execute("PRAGMA table_info(requests)")}
+    known = writable_columns(database, "requests")
     if not known:  # never report success for rows that went nowhere
-        raise sqlite3.OperationalError("no such table: requests")
+        raise peewee.OperationalError("no such table: requests")
     inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     updates: dict[str, dict[str, Any]] = {}
     for entry in entries:
@@ -81,7 +88,7 @@ def apply_entries(connection: sqlite3.Connection, entries: Iterable[Entry]) -> i
             f"INSERT INTO requests ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
             " ON CONFLICT(id) DO NOTHING"
         )
-        connection.executemany(sql, values)
+        database.cursor().executemany(portable(database, sql), values)
         count += len(values)
     by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for record_id, fields in updates.items():
@@ -91,7 +98,7 @@ def apply_entries(connection: sqlite3.Connection, entries: Iterable[Entry]) -> i
     for columns, values in by_columns.items():
         assignments = ", ".join(f"{c} = ?" for c in columns)
         sql = f"UPDATE requests SET {assignments} WHERE id = ?"  # noqa: S608
-        connection.executemany(sql, values)
+        database.cursor().executemany(portable(database, sql), values)
     return count
 
 
@@ -104,10 +111,11 @@ def close_interrupted(database: peewee.Database, now: float) -> int:
     # Assembled from the constants here, never from anything a caller sent.
     ended_job = "SELECT {} FROM jobs WHERE jobs.id = requests.job_id AND jobs.state IN (%s)"
     ended_job %= marks
+    job_error_code = json_field(database, "jobs.error_json", "code")
     from_jobs = (
         "UPDATE requests SET"  # noqa: S608
         f" state = ({ended_job.format('state')}),"
-        f" error_code = coalesce(error_code, ({ended_job.format(_JOB_ERROR_CODE)})),"
+        f" error_code = coalesce(error_code, ({ended_job.format(job_error_code)})),"
         f" finished_at = coalesce(finished_at, ({ended_job.format('finished_at')}))"
         f" WHERE state = ? AND EXISTS ({ended_job.format('1')})"
     )
@@ -117,19 +125,24 @@ def close_interrupted(database: peewee.Database, now: float) -> int:
     )
     interrupted = RecordState.INTERRUPTED.value
     with database.atomic():
-        by_job = database.execute_sql(from_jobs, (*endings * 3, started, *endings))
-        rest = database.execute_sql(the_rest, (interrupted, interrupted, now, started))
+        by_job = database.execute_sql(
+            portable(database, from_jobs), (*endings * 3, started, *endings)
+        )
+        rest = database.execute_sql(
+            portable(database, the_rest), (interrupted, interrupted, now, started)
+        )
         return int(by_job.rowcount) + int(rest.rowcount)
 
 
 def newest_start_over_cap(database: peewee.Database, max_rows: int) -> float | None:
     """The newest start time that is over the row cap (None: under it): one index walk."""
-    connection = database.connection()
-    count = connection.execute("SELECT count(*) FROM requests").fetchone()[0]
+    count = database.execute_sql("SELECT count(*) FROM requests").fetchone()[0]
     if count <= max_rows:
         return None
-    row = connection.execute(
-        "SELECT started_at FROM requests ORDER BY started_at DESC LIMIT 1 OFFSET ?",
+    row = database.execute_sql(
+        portable(
+            database, "SELECT started_at FROM requests ORDER BY started_at DESC LIMIT 1 OFFSET ?"
+        ),
         (max_rows,),
     ).fetchone()
     return None if row is None else float(row[0])
@@ -144,7 +157,7 @@ def delete_oldest(database: peewee.Database, before: float, *, inclusive: bool, 
         f" WHERE started_at {compare} ? ORDER BY started_at LIMIT ?)"
     )
     with database.atomic():
-        return int(database.connection().execute(sql, (before, batch)).rowcount)
+        return int(database.execute_sql(portable(database, sql), (before, batch)).rowcount)
 
 
 _PAST_TRAFFIC = (
@@ -152,6 +165,15 @@ _PAST_TRAFFIC = (
     " sum(cache_read_tokens), sum(cache_write_tokens), total(cost_usd)"
     " FROM requests WHERE started_at >= ? AND finished_at >= ? AND finished_at < ?"
     " GROUP BY provider, model, CAST(finished_at / ? AS INTEGER)"
+)
+# PostgreSQL has no total() (a sum that is 0.0 over nothing), its sum of integers is numeric,
+# and its CAST rounds where SQLite's truncates: the same figures, spelled its way.
+_PAST_TRAFFIC_POSTGRESQL = (
+    "SELECT max(finished_at), provider, model, count(*), sum(input_tokens)::bigint,"
+    " sum(output_tokens)::bigint, sum(cache_read_tokens)::bigint,"
+    " sum(cache_write_tokens)::bigint, coalesce(sum(cost_usd), 0.0)"
+    " FROM requests WHERE started_at >= %s AND finished_at >= %s AND finished_at < %s"
+    " GROUP BY provider, model, floor(finished_at / %s)"
 )
 
 
@@ -161,5 +183,6 @@ def past_traffic(
     """Rows finished in [start, end) and started from `started_from`, summed per provider,
     model and `span_s` bucket: (last finish, provider, model, requests, input, output,
     cache read, cache write tokens, cost)."""
-    cursor = database.connection().execute(_PAST_TRAFFIC, (started_from, start, end, span_s))
+    sql = _PAST_TRAFFIC_POSTGRESQL if is_postgresql(database) else _PAST_TRAFFIC
+    cursor = database.execute_sql(sql, (started_from, start, end, span_s))
     return [tuple(row) for row in cursor]

@@ -6,6 +6,11 @@ rows sorted; a common one would make that list long, so the time index is walked
 each row checked against the word's hits. Which way is quicker is decided per search from a
 bounded count of the hits, because SQLite cannot tell how many rows a word matches. FTS5 has no
 peewee query form, hence the SQL by hand. Every function runs on the database thread.
+
+On PostgreSQL the same search reads `requests.search_vector` (a generated `tsvector` with a GIN
+index, schema 8): what was typed becomes a `tsquery` of the same words, each chunk's words in a
+row (`<->`), its last word a prefix (`:*`) under the same rule. The server keeps the vector in
+step and its planner knows how common a word is, so there is nothing to catch up or choose.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import re
 import peewee
 
 from llmgw_desktop.engine.store.migrations.m0008_recorder_search import CATCH_UP
+from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
 __all__ = [
     "COMMON_SEARCH_FACTOR",
@@ -37,15 +43,18 @@ PREFIX_MIN_CHARS = 3
 
 _TOKEN = re.compile(r"[^\W_]+")  # what the index's unicode61 tokenizer calls a word
 _SEARCH_HITS = "rowid IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)"
+_POSTGRESQL_HITS = "search_vector @@ to_tsquery('simple', ?)"
 
 
-def search_expression(text: str) -> str | None:
+def search_expression(text: str, *, postgresql: bool = False) -> str | None:
     """The FTS5 query for what was typed: every chunk must appear, its last word as a prefix.
 
     Each whitespace-separated chunk becomes a quoted phrase, so `claude-sonnet` or
     `upstream_timeout` match as written and nothing typed is read as query syntax. A last
     word shorter than `PREFIX_MIN_CHARS` must match whole.
     """
+    if postgresql:
+        return _tsquery(text)
     phrases = []
     for chunk in text.split():
         words = _TOKEN.findall(chunk)
@@ -56,8 +65,25 @@ def search_expression(text: str) -> str | None:
     return " ".join(phrases) if phrases else None
 
 
+def _tsquery(text: str) -> str | None:
+    """PostgreSQL's twin of the FTS5 query: the same words, phrases and prefixes."""
+    phrases = []
+    for chunk in text.split():
+        words = [word.lower() for word in _TOKEN.findall(chunk)]
+        if not words:
+            continue
+        # Quoted, so no word is read as query syntax; the words hold letters and digits only.
+        terms = [f"'{word}'" for word in words]
+        if len(words[-1]) >= PREFIX_MIN_CHARS:
+            terms[-1] += ":*"
+        phrases.append("(" + " <-> ".join(terms) + ")")
+    return " & ".join(phrases) if phrases else None
+
+
 def catch_up(database: peewee.Database) -> None:
     """Index the few rows written since the search index last caught up (schema 8)."""
+    if is_postgresql(database):
+        return  # the generated column is always up to date
     with database.atomic():
         for statement in CATCH_UP:
             database.execute_sql(statement)
@@ -65,6 +91,9 @@ def catch_up(database: peewee.Database) -> None:
 
 def count_hits(database: peewee.Database, expression: str) -> int:
     """How many rows match `expression` (call `catch_up` first)."""
+    if is_postgresql(database):
+        sql = f"SELECT count(*) FROM requests WHERE {_POSTGRESQL_HITS}"  # noqa: S608
+        return int(database.execute_sql(portable(database, sql), [expression]).fetchone()[0])
     sql = "SELECT count(*) FROM requests_fts WHERE requests_fts MATCH ?"
     return int(database.execute_sql(sql, [expression]).fetchone()[0])
 
@@ -72,6 +101,8 @@ def count_hits(database: peewee.Database, expression: str) -> int:
 def search_condition(database: peewee.Database, expression: str) -> str:
     """The WHERE condition (one `?` for `expression`) that keeps the rows matching it, written
     so SQLite takes the quicker way for this word (call `catch_up` first)."""
+    if is_postgresql(database):
+        return _POSTGRESQL_HITS
     # `+rowid` stops SQLite from driving the query from the word's hits, so it walks the time
     # index: quick when the word is common, slow when it is rare.
     return "+" + _SEARCH_HITS if _is_common(database, expression) else _SEARCH_HITS

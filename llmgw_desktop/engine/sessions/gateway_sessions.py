@@ -268,13 +268,18 @@ class SessionStore:
 
     def _make_active(self, principal: str, caller: str, provider: str, session_id: str) -> None:
         """On the DB thread: `caller`'s calls to `provider` continue `session_id` from now on."""
-        self._db.models.ActiveSession.insert(
+        active = self._db.models.ActiveSession
+        # An upsert on the key (not SQLite's `INSERT OR REPLACE`): the same on both engines.
+        active.insert(
             owner_principal=principal,
             caller=caller,
             provider=provider,
             session_id=session_id,
             set_at=self._clock(),
-        ).on_conflict_replace().execute()
+        ).on_conflict(
+            conflict_target=[active.owner_principal, active.caller, active.provider],
+            update={active.session_id: session_id, active.set_at: self._clock()},
+        ).execute()
 
 
 def _check_provider(provider: str) -> None:

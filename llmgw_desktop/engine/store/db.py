@@ -1,53 +1,69 @@
-"""One SQLite database, driven from one dedicated thread, behind awaitable methods.
+"""The store's database, on SQLite or PostgreSQL, driven from its own threads behind awaitables.
 
 peewee blocks, so the event loop never calls it directly: every query is a plain function handed
-to `Database.run`, which executes it on the single database thread. One thread also means one
-connection and no cross-thread surprises from sqlite3.
+to `Database.run`, which executes it on a database thread. On SQLite that is one thread (one
+connection, no cross-thread surprises from sqlite3); on PostgreSQL a small bounded pool, each
+call one transaction on a pooled connection. What differs per engine lives in `SqliteEngine`
+and `PostgresEngine`; callers see the same `Database` either way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import peewee
 
 from llmgw_desktop.engine.store.errors import StoreError
-from llmgw_desktop.engine.store.health import StoreHealth, is_write_failure
-from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
+from llmgw_desktop.engine.store.health import StoreHealth
 from llmgw_desktop.engine.store.models import Models
+from llmgw_desktop.engine.store.postgres_engine import PostgresEngine
+from llmgw_desktop.engine.store.sqlite_engine import PRAGMAS, SqliteEngine
 
-__all__ = ["Database", "StoreError"]
+__all__ = ["PRAGMAS", "Database", "StoreEngine", "StoreError"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# WAL lets readers run during a write; NORMAL sync is durable across app crashes in WAL mode
-# (only an OS crash can lose the last commits); the busy timeout covers a second process such
-# as the stdio bridge touching the same file.
-PRAGMAS = {
-    "journal_mode": "wal",
-    "synchronous": "normal",
-    "foreign_keys": 1,
-    "busy_timeout": 5000,
-}
+
+class StoreEngine(Protocol):
+    """What `Database` needs from an engine; each method runs on a database thread."""
+
+    name: str
+    workers: int  # database threads (and connections)
+
+    @property
+    def where(self) -> str:
+        """The store's location as logs may show it (never a password)."""
+        ...
+
+    def open(self) -> tuple[peewee.Database, int]: ...
+    def run(self, db: peewee.Database, fn: Callable[[], T]) -> T: ...
+    def close(self, db: peewee.Database) -> None: ...
+    async def check(self, stop: threading.Event) -> str | None: ...
+    def is_write_failure(self, exc: BaseException) -> bool: ...
 
 
 class Database:
-    """The app's SQLite file: open (and migrate), run queries on the DB thread, close."""
+    """The app's store: open (and migrate), run queries on the database threads, close."""
 
     def __init__(
-        self, path: Path, *, on_health_change: Callable[[str | None], None] | None = None
+        self,
+        path: Path,
+        *,
+        url: str = "",
+        on_health_change: Callable[[str | None], None] | None = None,
     ) -> None:
+        """`path` is the SQLite file; a `postgresql://` `url` selects PostgreSQL instead."""
         self.path = path
+        self.engine: StoreEngine = PostgresEngine(url) if url else SqliteEngine(path)
         self._executor: ThreadPoolExecutor | None = None
-        self._db: peewee.SqliteDatabase | None = None
+        self._db: peewee.Database | None = None
         self._models: Models | None = None
         self.schema_version = 0
         # Every part's writes go through `run`: a damaged file or a full disk is seen here.
@@ -61,89 +77,63 @@ class Database:
         return self._models
 
     async def open(self) -> None:
-        """Create the file if needed (mode 0600), switch on WAL and apply pending migrations.
+        """Connect (creating an SQLite file if needed) and apply pending migrations.
 
         Raises:
-            StoreError: the file is not a database, is from a newer version, or is unreadable.
+            StoreError: the store is not a database, is from a newer version, or unreachable.
         """
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmgw-db")
+        self._executor = ThreadPoolExecutor(
+            max_workers=self.engine.workers, thread_name_prefix="llmgw-db"
+        )
         try:
-            self.schema_version = await self.run(self._open_on_db_thread)
+            loop = asyncio.get_running_loop()
+            db, self.schema_version = await loop.run_in_executor(self._executor, self.engine.open)
         except BaseException:
             self._executor.shutdown(wait=False)
             self._executor = None
             raise
-        log.info("store open at %s (schema %d)", self.path, self.schema_version)
-
-    def _open_on_db_thread(self) -> int:
-        try:
-            _create_private_file(self.path)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the database {self.path}: {exc.strerror}. "
-                "Check the folder's permissions or set LLM_GATEWAY_DB_PATH."
-            ) from None
-        db = peewee.SqliteDatabase(str(self.path), pragmas=PRAGMAS, autoconnect=False)
-        try:
-            db.connect()
-            version = apply_migrations(db, MIGRATIONS)
-        except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
-            if not db.is_closed():
-                db.close()
-            raise StoreError(
-                f"cannot open the database {self.path}: {exc}. It was left untouched; "
-                "move it aside or set LLM_GATEWAY_DB_PATH to use another file."
-            ) from None
-        except StoreError:
-            db.close()
-            raise
         self._db = db
         self._models = Models(db)
-        return version
+        log.info("store open at %s (schema %d)", self.engine.where, self.schema_version)
 
     async def run(self, fn: Callable[[], T]) -> T:
-        """Run `fn` on the database thread and return its result.
+        """Run `fn` on a database thread and return its result.
 
         Raises:
             StoreError: the store is not open.
         """
         if self._executor is None:
             raise StoreError("the store is not open")
+        db = self._db
+        call = fn if db is None else (lambda: self.engine.run(db, fn))
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
         except Exception as exc:
-            if is_write_failure(exc):
+            if self.is_write_failure(exc):
                 self.health.report("store", str(exc))
             raise
 
+    def is_write_failure(self, exc: BaseException) -> bool:
+        """True when `exc` says the store cannot take writes (full, read-only, damaged, gone)."""
+        return self.engine.is_write_failure(exc)
+
+    async def check(self, stop: threading.Event) -> str | None:
+        """The start-up integrity check (SQLite's `quick_check`); None when all is well."""
+        return await self.engine.check(stop)
+
     async def close(self) -> None:
-        """Checkpoint the WAL, close the connection and stop the database thread."""
+        """Close the connections (SQLite: checkpoint the WAL first) and stop the threads."""
         if self._executor is None:
             return
         if self._db is not None:
-            await self.run(self._close_on_db_thread)
+            db = self._db
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._executor, self.engine.close, db
+                )
+            finally:
+                self._db = None
+                self._models = None
         self._executor.shutdown(wait=True)
         self._executor = None
         log.info("store closed")
-
-    def _close_on_db_thread(self) -> None:
-        assert self._db is not None
-        try:
-            self._db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
-            # A full disk or a damaged file: the WAL keeps what it holds and SQLite folds it in
-            # at the next open, so a stop goes on (no traceback, the documented exit code).
-            log.warning("could not checkpoint the store on close (%s); the WAL keeps it", exc)
-        finally:
-            self._db.close()
-            self._db = None
-            self._models = None
-
-
-def _create_private_file(path: Path) -> None:
-    """Make sure the database file exists and only its owner can read or write it."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    if os.name == "posix":
-        path.chmod(0o600)

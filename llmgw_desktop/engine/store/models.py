@@ -22,6 +22,7 @@ import peewee
 
 __all__ = [
     "ActiveSessionRow",
+    "FlagField",
     "JobRow",
     "Models",
     "OAuthClientRow",
@@ -36,6 +37,20 @@ __all__ = [
     "VaultKeyRow",
     "WorkspaceRow",
 ]
+
+
+class FlagField(peewee.IntegerField):
+    """A yes/no column stored as 0 or 1 on every engine (the migrations declare it INTEGER).
+
+    peewee's BooleanField binds Python's True, which SQLite stores as 1 but PostgreSQL refuses
+    for an integer column; the schema stays one schema, so the flag is written as the integer.
+    """
+
+    def db_value(self, value: object) -> int | None:
+        return None if value is None else int(bool(value))
+
+    def python_value(self, value: object) -> bool | None:
+        return None if value is None else bool(value)
 
 
 class StoreRow(peewee.Model):
@@ -84,7 +99,7 @@ class SessionRow(StoreRow):
     provider = peewee.TextField()
     provider_session_id = peewee.TextField(null=True)
     title = peewee.TextField(default="")
-    active = peewee.BooleanField(default=False)  # unused since schema 10: ActiveSession
+    active = FlagField(default=False)  # unused since schema 10: ActiveSession
     metadata_json = peewee.TextField(default="{}")
     created_at = peewee.FloatField()
     updated_at = peewee.FloatField()
@@ -113,7 +128,7 @@ class ProviderSessionRow(StoreRow):
     provider_session_id = peewee.TextField()
     owner_principal = peewee.TextField()
     working_dir = peewee.TextField()
-    owns_dir = peewee.BooleanField(default=False)
+    owns_dir = FlagField(default=False)
     usage_totals_json = peewee.TextField(default="{}")
     created_at = peewee.FloatField()
     last_used_at = peewee.FloatField()
@@ -155,7 +170,7 @@ class RecordedRequestRow(StoreRow):
     optimization_json = peewee.TextField(null=True)
     requested_model = peewee.TextField(null=True)
     project = peewee.TextField(null=True)
-    fallback_used = peewee.BooleanField(default=False)
+    fallback_used = FlagField(default=False)
     route_json = peewee.TextField(null=True)
 
     class Meta:
@@ -195,7 +210,7 @@ class OAuthClientRow(StoreRow):
     name = peewee.TextField(default="")
     redirect_uris_json = peewee.TextField()
     scopes = peewee.TextField()
-    public = peewee.BooleanField(default=False)
+    public = FlagField(default=False)
     registered_by = peewee.TextField()
     created_at = peewee.FloatField()
     metadata_json = peewee.TextField(default="{}")
@@ -208,7 +223,7 @@ class OAuthCodeRow(StoreRow):
     code_digest = peewee.TextField(primary_key=True)
     client_id = peewee.TextField()
     redirect_uri = peewee.TextField()
-    redirect_uri_explicit = peewee.BooleanField()
+    redirect_uri_explicit = FlagField()
     scopes = peewee.TextField()
     code_challenge = peewee.TextField(null=True)
     code_challenge_method = peewee.TextField(null=True)

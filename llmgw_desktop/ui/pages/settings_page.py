@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from llmgw_desktop.config_file import checked_value
-from llmgw_desktop.engine.api import LOCAL_CALLER
+from llmgw_desktop.engine.api import LOCAL_CALLER, redacted_url
 from llmgw_desktop.settings import ConfigError, Declared, declared_settings
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
@@ -97,6 +97,8 @@ def shown_value(decl: Declared, value: Any) -> str:
     """A value as the page shows it: secrets masked, anything else as in config.toml."""
     if decl.secret:
         return MASK if value else ""
+    if decl.key == "store.url" and isinstance(value, str):
+        return json.dumps(redacted_url(value), ensure_ascii=False)
     return json.dumps(_masked(value), ensure_ascii=False)
 
 

@@ -9,7 +9,6 @@ import hmac
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -49,8 +48,8 @@ OWN = FixedPeer(PeerOwner.OWNER)
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "llmgw.db")
+async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
+    database = new_database("llmgw.db")
     await database.open()
     yield database
     await database.close()

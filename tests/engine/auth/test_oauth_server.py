@@ -84,7 +84,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def make(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Make]:
+async def make(new_database: Callable[[str], Database], clock: FakeClock) -> AsyncIterator[Make]:
     """Build an OAuthServer over the store in tmp_path (a new Database each call, as after a
     restart); every store opened is closed at the end."""
     opened: list[Database] = []
@@ -95,7 +95,7 @@ async def make(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Make]:
         clients: tuple[ClientRecord, ...] | None = None,
         **config: Any,
     ) -> OAuthServer:
-        db = Database(tmp_path / "llmgw.db")
+        db = new_database("llmgw.db")
         await db.open()
         opened.append(db)
         static = (static_client(),) if clients is None else clients
@@ -520,6 +520,7 @@ async def test_tokens_survive_a_restart(make: Make) -> None:
     assert await after.verify(rotated["access_token"]) is not None
 
 
+@pytest.mark.parametrize("store_engine", ["sqlite"])  # reads the SQLite file's bytes
 async def test_tokens_are_stored_hashed_never_in_clear(make: Make, tmp_path: Path) -> None:
     server = await make(registration="shared_secret", registration_secret=REGISTRATION_SECRET)
     registered = await server.register(registration(), REGISTRATION_SECRET)

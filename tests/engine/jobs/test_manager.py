@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from llmgw_desktop.engine.jobs.manager import JobContext, JobLimits, JobManager,
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore, LeftRunning
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.sql import portable
 from llmgw_desktop.engine.tasks import TaskSupervisor
 
 
@@ -73,8 +73,8 @@ class Clock:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "jobs.db")
+async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
+    database = new_database("jobs.db")
     await database.open()
     yield database
     await database.close()
@@ -380,7 +380,11 @@ async def test_secrets_never_reach_the_store_in_the_clear(h: Harness) -> None:
     await h.manager.wait(submitted.job_id, "local", 5)
     raw = await h.db.run(
         lambda: h.db.models.database.execute_sql(
-            "SELECT request_json, output, result_json FROM jobs WHERE id = ?", (submitted.job_id,)
+            portable(
+                h.db.models.database,
+                "SELECT request_json, output, result_json FROM jobs WHERE id = ?",
+            ),
+            (submitted.job_id,),
         ).fetchone()
     )
     stored = " ".join(raw)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,8 +31,8 @@ class Clock:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "r.db")
+async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
+    database = new_database("r.db")
     await database.open()
     yield database
     await database.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -29,9 +29,11 @@ class _RefusingStore:
 
 
 async def test_a_refusing_store_backs_off_logs_once_and_loses_no_count(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    new_database: Callable[[str], Database],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    db = Database(tmp_path / "store.sqlite3")
+    db = new_database("store.sqlite3")
     await db.open()
     store = _RefusingStore(db)
     counter = RefusalCounter(store)  # type: ignore[arg-type]

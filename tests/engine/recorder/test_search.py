@@ -10,3 +10,10 @@ def test_search_expression_quotes_every_chunk_and_makes_longer_words_prefixes() 
     assert search_expression("caller-7 gpt-4o sonn") == '"caller-7" "gpt-4o" "sonn"*'
     assert search_expression("  ") is None
     assert search_expression("- * __") is None
+
+
+def test_postgresql_search_is_the_same_words_phrases_and_prefixes() -> None:
+    assert search_expression("claude-sonnet  Upstream_Timeout 7", postgresql=True) == (
+        "('claude' <-> 'sonnet':*) & ('upstream' <-> 'timeout':*) & ('7')"
+    )
+    assert search_expression("  -- ", postgresql=True) is None

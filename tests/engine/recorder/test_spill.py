@@ -84,9 +84,8 @@ async def test_replaying_the_same_spill_twice_gives_one_row_per_request(tmp_path
         entries = [{"insert": row}, {"update": "r1", "fields": {"state": "completed"}}]
 
         def replay() -> None:
-            connection = db.models.database.connection()
             with db.models.database.atomic():
-                apply_entries(connection, entries)
+                apply_entries(db.models.database, entries)
 
         await db.run(replay)
         await db.run(replay)

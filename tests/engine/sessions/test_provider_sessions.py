@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -21,8 +20,8 @@ class Clock:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "s.db")
+async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
+    database = new_database("s.db")
     await database.open()
     yield database
     await database.close()

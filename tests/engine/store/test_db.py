@@ -4,6 +4,7 @@ import os
 import sqlite3
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,14 +30,15 @@ async def test_fresh_database_is_migrated_private_and_in_wal_mode(tmp_path: Path
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
 
 
-async def test_reopen_keeps_rows_and_does_not_migrate_again(tmp_path: Path) -> None:
-    path = tmp_path / "llmgw.db"
-    db = Database(path)
+async def test_reopen_keeps_rows_and_does_not_migrate_again(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
     await db.open()
     await db.run(lambda: db.models.StoreMeta.create(key="k", value="v"))
     await db.close()
 
-    again = Database(path)
+    again = new_database("llmgw.db")
     await again.open()
     try:
         value = await again.run(lambda: again.models.StoreMeta.get_by_id("k").value)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import peewee
 import pytest
@@ -9,8 +9,10 @@ from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.models import ActiveSessionRow, JobRow, StoreMetaRow
 
 
-async def test_two_open_databases_each_write_to_their_own_file(tmp_path: Path) -> None:
-    first, second = Database(tmp_path / "a.db"), Database(tmp_path / "b.db")
+async def test_two_open_databases_each_write_to_their_own_store(
+    new_database: Callable[[str], Database],
+) -> None:
+    first, second = new_database("a.db"), new_database("b.db")
     await first.open()
     await second.open()
     try:
@@ -24,8 +26,10 @@ async def test_two_open_databases_each_write_to_their_own_file(tmp_path: Path) -
     assert (in_first, in_second) == ("first", "second")
 
 
-async def test_bound_tables_are_the_module_level_row_types(tmp_path: Path) -> None:
-    db = Database(tmp_path / "llmgw.db")
+async def test_bound_tables_are_the_module_level_row_types(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
     await db.open()
     try:
         assert issubclass(db.models.Job, JobRow)
@@ -42,3 +46,28 @@ async def test_bound_tables_are_the_module_level_row_types(tmp_path: Path) -> No
 def test_a_row_type_used_without_a_database_fails_loudly() -> None:
     with pytest.raises(peewee.InterfaceError):
         StoreMetaRow.select().count()
+
+
+async def test_every_model_column_is_in_the_migrated_schema(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
+    await db.open()
+    models = [m for m in vars(db.models).values() if isinstance(m, type)]
+
+    def missing() -> dict[str, set[str]]:
+        database = db.models.database
+        gaps = {}
+        for model in models:
+            table = model._meta.table_name
+            have = {column.name for column in database.get_columns(table)}
+            want = {field.column_name for field in model._meta.sorted_fields}
+            if want - have:
+                gaps[table] = want - have
+        return gaps
+
+    try:
+        assert len(models) == 12
+        assert await db.run(missing) == {}
+    finally:
+        await db.close()

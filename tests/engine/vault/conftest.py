@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,8 @@ from tests.engine.vault.support import KEY_A, env_sources
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "llmgw.db")
+async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
+    database = new_database("llmgw.db")
     await database.open()
     yield database
     await database.close()

@@ -39,14 +39,22 @@ async def _reopen(db: Database, sources: list[KeySource]) -> Vault:
     return vault
 
 
-def _dump(path: Path) -> list[tuple[Any, ...]]:
+_DUMPED = (
+    "SELECT * FROM vault_keys ORDER BY id",
+    "SELECT * FROM vault_files ORDER BY id",
+    "SELECT * FROM store_meta WHERE key LIKE 'vault.%%' ORDER BY key",
+)
+
+
+def _dump(db: Database) -> list[tuple[Any, ...]]:
     """Every vault row and the key check, read around the app's own connection."""
-    with sqlite3.connect(path) as raw:
-        return (
-            raw.execute("SELECT * FROM vault_keys ORDER BY id").fetchall()
-            + raw.execute("SELECT * FROM vault_files ORDER BY id").fetchall()
-            + raw.execute("SELECT * FROM store_meta WHERE key LIKE 'vault.%'").fetchall()
-        )
+    if db.engine.name == "postgresql":
+        import psycopg
+
+        with psycopg.connect(db.engine.url) as server:  # type: ignore[attr-defined]
+            return [tuple(row) for sql in _DUMPED for row in server.execute(sql).fetchall()]
+    with sqlite3.connect(db.path) as raw:
+        return [row for sql in _DUMPED for row in raw.execute(sql.replace("%%", "%")).fetchall()]
 
 
 async def _set_sealed(db: Database, model_name: str, record_id: str, sealed: str) -> None:
@@ -263,7 +271,7 @@ async def test_wrong_master_key_locks_the_vault_and_keeps_everything(
 ) -> None:
     await vault.store_key(OPERATOR, "openai", OPENAI_KEY)
     await vault.store_file(OPERATOR, "codex", "auth.json", "{}")
-    before = _dump(db.path)
+    before = _dump(db)
 
     wrong = await _reopen(db, env_sources(KEY_B, tmp_path))
     assert wrong.locked and wrong.status()["state"] == "locked"
@@ -292,7 +300,7 @@ async def test_wrong_master_key_locks_the_vault_and_keeps_everything(
     assert str(tmp_path / "keys" / "vault.key") in message
     assert "kept untouched" in message
     assert KEY_A not in message and KEY_B not in message and OPENAI_KEY not in message
-    assert _dump(db.path) == before
+    assert _dump(db) == before
 
     right = await _reopen(db, env_sources(KEY_A, tmp_path))
     assert await right.resolve_keys("openai") == [OPENAI_KEY]

@@ -3,7 +3,7 @@ workspaces inside the allowed roots only, and tool-made workspaces kept across a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,9 @@ class Place:
 
 
 @pytest.fixture
-async def place(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[Place]:
+async def place(
+    loaded: LoadedSettings, tmp_path: Path, new_database: Callable[[str], Database]
+) -> AsyncIterator[Place]:
     root, shared, outside = tmp_path / "root", tmp_path / "shared", tmp_path / "outside"
     for folder in (root, shared, outside):
         folder.mkdir()
@@ -55,7 +57,7 @@ async def place(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[Place]:
         workspace_allowed_roots=[str(root)],
         workspace_denied_names=[*loaded.settings.workspace_denied_names, "private"],
     )
-    db = Database(tmp_path / "workspaces.db")
+    db = new_database("workspaces.db")
     await db.open()
     made = Place(settings, db, root, shared, outside)
     yield made
@@ -326,7 +328,7 @@ def _link(link: Path, target: Path) -> Path:
 
 
 async def test_made_workspaces_survive_a_new_registry_on_the_same_store(
-    place: Place, tmp_path: Path
+    place: Place, new_database: Callable[[str], Database]
 ) -> None:
     repo = git_repo(place.root / "repo")
     first = place.registry()
@@ -334,7 +336,7 @@ async def test_made_workspaces_survive_a_new_registry_on_the_same_store(
     await first.register_existing_repo(BEARER, "repo", str(repo))
     await place.db.close()
 
-    reopened = Database(tmp_path / "workspaces.db")
+    reopened = new_database("workspaces.db")
     await reopened.open()
     place.db = reopened  # closed by the fixture
     again = place.registry()

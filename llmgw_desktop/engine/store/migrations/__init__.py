@@ -3,6 +3,9 @@
 A migration is never edited once released: a schema change is a new, higher-numbered module.
 The `schema_migrations` table records what has been applied, so a database opened by an older
 app is upgraded, and one written by a newer app is refused untouched.
+
+Every migration runs on both engines: each has its SQLite statements and its PostgreSQL ones
+(`POSTGRESQL_STATEMENTS` in its module), the same schema in each engine's own words.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 import peewee
 
 from llmgw_desktop.engine.store.errors import StoreError
+from llmgw_desktop.engine.store.location import redacted_url
 from llmgw_desktop.engine.store.migrations import (
     m0001_initial,
     m0002_sessions_and_job_progress,
@@ -26,6 +30,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0010_active_session_per_caller,
     m0011_refusals,
 )
+from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
 
@@ -35,39 +40,86 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+    postgresql: tuple[str, ...]
+
+    def statements_for(self, db: peewee.Database) -> tuple[str, ...]:
+        """The statements in the dialect of `db`."""
+        return self.postgresql if is_postgresql(db) else self.statements
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "initial", m0001_initial.STATEMENTS),
-    Migration(2, "sessions and job progress", m0002_sessions_and_job_progress.STATEMENTS),
-    Migration(3, "provider sessions", m0003_provider_sessions.STATEMENTS),
-    Migration(4, "flight recorder", m0004_flight_recorder.STATEMENTS),
-    Migration(5, "vault", m0005_vault.STATEMENTS),
-    Migration(6, "recorder routes", m0006_recorder_routes.STATEMENTS),
-    Migration(7, "oauth and workspaces", m0007_oauth_and_workspaces.STATEMENTS),
-    Migration(8, "recorder search", m0008_recorder_search.STATEMENTS),
-    Migration(9, "job processes", m0009_job_processes.STATEMENTS),
-    Migration(10, "active session per caller", m0010_active_session_per_caller.STATEMENTS),
-    Migration(11, "refusals", m0011_refusals.STATEMENTS),
+    Migration(1, "initial", m0001_initial.STATEMENTS, m0001_initial.POSTGRESQL_STATEMENTS),
+    Migration(
+        2,
+        "sessions and job progress",
+        m0002_sessions_and_job_progress.STATEMENTS,
+        m0002_sessions_and_job_progress.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        3,
+        "provider sessions",
+        m0003_provider_sessions.STATEMENTS,
+        m0003_provider_sessions.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        4,
+        "flight recorder",
+        m0004_flight_recorder.STATEMENTS,
+        m0004_flight_recorder.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(5, "vault", m0005_vault.STATEMENTS, m0005_vault.POSTGRESQL_STATEMENTS),
+    Migration(
+        6,
+        "recorder routes",
+        m0006_recorder_routes.STATEMENTS,
+        m0006_recorder_routes.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        7,
+        "oauth and workspaces",
+        m0007_oauth_and_workspaces.STATEMENTS,
+        m0007_oauth_and_workspaces.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        8,
+        "recorder search",
+        m0008_recorder_search.STATEMENTS,
+        m0008_recorder_search.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        9,
+        "job processes",
+        m0009_job_processes.STATEMENTS,
+        m0009_job_processes.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        10,
+        "active session per caller",
+        m0010_active_session_per_caller.STATEMENTS,
+        m0010_active_session_per_caller.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(11, "refusals", m0011_refusals.STATEMENTS, m0011_refusals.POSTGRESQL_STATEMENTS),
 )
 
 
-def apply_migrations(db: peewee.SqliteDatabase, migrations: tuple[Migration, ...]) -> int:
+def apply_migrations(db: peewee.Database, migrations: tuple[Migration, ...]) -> int:
     """Apply every migration newer than the database's version; return the resulting version.
 
     Raises:
         StoreError: the database was written by a newer version of the app.
     """
+    # SQLite's REAL is 8 bytes, PostgreSQL's 4: a time needs DOUBLE PRECISION there.
+    applied_at = "DOUBLE PRECISION" if is_postgresql(db) else "REAL"
     db.execute_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        f" version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at {applied_at} NOT NULL)"
     )
     row = db.execute_sql("SELECT MAX(version) FROM schema_migrations").fetchone()
     current = row[0] or 0
     known = max((m.version for m in migrations), default=0)
     if current > known:
         raise StoreError(
-            f"the database {db.database} has schema version {current}, but this version of "
+            f"the database {_where(db)} has schema version {current}, but this version of "
             f"llmgw-desktop knows only up to {known}. It was left untouched: upgrade the app, "
             "or set LLM_GATEWAY_DB_PATH to use another file."
         )
@@ -75,11 +127,20 @@ def apply_migrations(db: peewee.SqliteDatabase, migrations: tuple[Migration, ...
         if migration.version <= current:
             continue
         with db.atomic():
-            for statement in migration.statements:
+            for statement in migration.statements_for(db):
                 db.execute_sql(statement)
             db.execute_sql(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                portable(
+                    db, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"
+                ),
                 (migration.version, migration.name, time.time()),
             )
         current = migration.version
     return current
+
+
+def _where(db: peewee.Database) -> str:
+    """The database as an error may name it: an SQLite file, or a URL without its password."""
+    if not is_postgresql(db):
+        return str(db.database)
+    return redacted_url(str(db.database))

@@ -4,6 +4,8 @@ Every row that belongs to a caller carries `owner_principal`, decided at the edg
 stdio and the desktop, the token or OAuth client otherwise), so isolation never needs a backfill.
 """
 
+from llmgw_desktop.engine.store.migrations.postgresql_types import postgresql_types
+
 STATEMENTS = (
     """
     CREATE TABLE store_meta (
@@ -35,3 +37,6 @@ STATEMENTS = (
     "CREATE INDEX jobs_state ON jobs (state)",
     "CREATE INDEX jobs_correlation ON jobs (owner_principal, correlation_id)",
 )
+
+# The same schema; PostgreSQL spells the column types of the same range its own way.
+POSTGRESQL_STATEMENTS = postgresql_types(STATEMENTS)

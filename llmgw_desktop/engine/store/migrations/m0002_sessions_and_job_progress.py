@@ -4,6 +4,8 @@ Sessions hold ids and metadata only, never conversation content: the CLI keeps t
 conversation; the gateway remembers which CLI session a gateway session maps to.
 """
 
+from llmgw_desktop.engine.store.migrations.postgresql_types import postgresql_types
+
 STATEMENTS = (
     """
     CREATE TABLE sessions (
@@ -23,3 +25,6 @@ STATEMENTS = (
     "ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE jobs ADD COLUMN progress_json TEXT NOT NULL DEFAULT '{}'",
 )
+
+# The same schema; PostgreSQL spells the column types of the same range its own way.
+POSTGRESQL_STATEMENTS = postgresql_types(STATEMENTS)

@@ -6,6 +6,8 @@ gateway remembers its directory (and whether the gateway created that directory)
 usage totals it last saw, to resume in the right place and to report each turn's own usage.
 """
 
+from llmgw_desktop.engine.store.migrations.postgresql_types import postgresql_types
+
 STATEMENTS = (
     """
     CREATE TABLE provider_sessions (
@@ -23,3 +25,6 @@ STATEMENTS = (
     "CREATE INDEX provider_sessions_owner"
     " ON provider_sessions (owner_principal, provider, last_used_at)",
 )
+
+# The same schema; PostgreSQL spells the column types of the same range its own way.
+POSTGRESQL_STATEMENTS = postgresql_types(STATEMENTS)

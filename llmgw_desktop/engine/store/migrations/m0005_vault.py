@@ -6,6 +6,8 @@ projects) instead of `owner_principal`. The key check that detects a wrong maste
 `store_meta` (`vault.key_check`).
 """
 
+from llmgw_desktop.engine.store.migrations.postgresql_types import postgresql_types
+
 STATEMENTS = (
     """
     CREATE TABLE vault_keys (
@@ -33,3 +35,6 @@ STATEMENTS = (
     )
     """,
 )
+
+# The same schema; PostgreSQL spells the column types of the same range its own way.
+POSTGRESQL_STATEMENTS = postgresql_types(STATEMENTS)

@@ -7,6 +7,8 @@ the ones minted through the workspace tools, stamped with the principal that mad
 operator's own registry stays in config.toml.
 """
 
+from llmgw_desktop.engine.store.migrations.postgresql_types import postgresql_types
+
 STATEMENTS = (
     """
     CREATE TABLE oauth_clients (
@@ -63,3 +65,6 @@ STATEMENTS = (
     )
     """,
 )
+
+# The same schema; PostgreSQL spells the column types of the same range its own way.
+POSTGRESQL_STATEMENTS = postgresql_types(STATEMENTS)

@@ -24,6 +24,12 @@ writes one statement per row, so per-row indexing cost ten times the write it ro
 batched, it costs about what the row's own indexes cost. Every writer (the recorder's flush,
 pruning, a bulk import) stays right without knowing the index exists.
 
+On PostgreSQL the same text goes into `requests.search_vector`, a generated `tsvector` column
+with a GIN index: the server keeps it in step with every write, so nothing is noted or caught
+up. The text is cut into words the way FTS5's unicode61 tokenizer cuts it (runs of letters and
+digits, lower case) before PostgreSQL's `simple` configuration reads it, so the search box
+finds the same rows on both engines (`recorder/search.py`).
+
 The app never runs VACUUM, which may renumber the rowids of a table with a text primary key;
 whatever does must rebuild the index afterwards: `INSERT INTO requests_fts (requests_fts)
 VALUES ('delete-all')`, empty `requests_fts_pending`, then the backfill below.
@@ -120,4 +126,22 @@ STATEMENTS = (
         {_CATCH_UP_BODY}
     END
     """,
+)
+
+# The searched text of a row as PostgreSQL indexes it: every column, words split at anything
+# but a letter or digit, so its parser sees plain words only (a URL or a path in the route
+# JSON would otherwise be one token, where FTS5 sees its words).
+_POSTGRESQL_TEXT = " || ' ' || ".join(
+    f"coalesce({column}::text, '')" for column in SEARCHED_COLUMNS
+)
+POSTGRESQL_SEARCH_VECTOR = (
+    "to_tsvector('simple'::regconfig,"
+    f" regexp_replace(lower({_POSTGRESQL_TEXT}), '[^[:alnum:]]+', ' ', 'g'))"
+)
+
+POSTGRESQL_STATEMENTS = (
+    *STATEMENTS[:5],
+    "ALTER TABLE requests ADD COLUMN search_vector tsvector"
+    f" GENERATED ALWAYS AS ({POSTGRESQL_SEARCH_VECTOR}) STORED",
+    "CREATE INDEX requests_search ON requests USING gin (search_vector)",
 )

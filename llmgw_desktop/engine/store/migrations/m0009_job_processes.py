@@ -8,7 +8,12 @@ identity (on Linux the boot id and its start time), so a pid the system has sinc
 another program is never signalled (`engine/providers/orphans.py`).
 """
 
+from llmgw_desktop.engine.store.migrations.postgresql_types import postgresql_types
+
 STATEMENTS = (
     "ALTER TABLE jobs ADD COLUMN process_group INTEGER",
     "ALTER TABLE jobs ADD COLUMN process_identity TEXT",
 )
+
+# The same schema; PostgreSQL spells the column types of the same range its own way.
+POSTGRESQL_STATEMENTS = postgresql_types(STATEMENTS)

@@ -10,6 +10,8 @@ call starts a fresh conversation until it names a session or makes one active ag
 `sessions.active` column is no longer read.
 """
 
+from llmgw_desktop.engine.store.migrations.postgresql_types import postgresql_types
+
 STATEMENTS = (
     """
     CREATE TABLE active_sessions (
@@ -24,3 +26,6 @@ STATEMENTS = (
     "CREATE INDEX active_sessions_session ON active_sessions (session_id)",
     "UPDATE sessions SET active = 0",
 )
+
+# The same schema; PostgreSQL spells the column types of the same range its own way.
+POSTGRESQL_STATEMENTS = postgresql_types(STATEMENTS)

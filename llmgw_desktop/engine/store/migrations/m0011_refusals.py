@@ -9,6 +9,8 @@ principal when the edge knew it, else the client's address; never the credential
 path group, status and code, with how many.
 """
 
+from llmgw_desktop.engine.store.migrations.postgresql_types import postgresql_types
+
 STATEMENTS = (
     """
     CREATE TABLE refusals (
@@ -22,3 +24,7 @@ STATEMENTS = (
     ) WITHOUT ROWID
     """,
 )
+
+# `WITHOUT ROWID` is SQLite's way to keep the rows in their primary key's order; PostgreSQL
+# has no rowid to leave out.
+POSTGRESQL_STATEMENTS = postgresql_types((STATEMENTS[0].replace(") WITHOUT ROWID", ")"),))

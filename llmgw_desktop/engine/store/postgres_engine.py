@@ -1,0 +1,137 @@
+"""The team store: a PostgreSQL database, reached through a small bounded connection pool.
+
+Several threads may talk to PostgreSQL at once (the server does the locking), so the store runs
+`POOL_SIZE` database threads, each taking a pooled connection for one `Database.run` and
+running the whole call in one transaction: what a call reads and writes commits together, as a
+call on SQLite's single thread does. The driver is psycopg 3 through peewee's own PostgreSQL
+support (`docs/ARCHITECTURE.md` says why).
+
+Migrations take a session-level advisory lock, so two gateways started at once on one database
+migrate it once. A password in the URL is never logged: `where` is the URL without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import peewee
+from playhouse.pool import PooledPostgresqlDatabase
+
+from llmgw_desktop.engine.store.errors import StoreError
+from llmgw_desktop.engine.store.location import redacted_url
+from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
+
+__all__ = ["POOL_SIZE", "PostgresEngine"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+POOL_SIZE = 4  # database threads, and so pooled connections, per gateway process
+CONNECT_TIMEOUT_S = 10
+# A pooled connection unused this long is closed rather than reused (the server or a proxy in
+# between may have dropped it).
+STALE_AFTER_S = 300
+# Any fixed number: every gateway on the database must use the same one.
+MIGRATION_LOCK = 0x6C6C6D6777  # "llmgw"
+# SQLSTATE classes and codes that mean the server cannot take writes now, as opposed to a
+# query's own mistake: out of resources (53: disk full, out of memory, too many connections),
+# read-only (25006), data or index corruption (XX001, XX002), the connection lost (08).
+_FAILURE_CLASSES = ("53", "08")
+_FAILURE_CODES = ("25006", "XX001", "XX002", "57P01", "57P02", "57P03")
+
+
+class PostgresEngine:
+    """A PostgreSQL database named by a `postgresql://` URL."""
+
+    name = "postgresql"
+    workers = POOL_SIZE
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @property
+    def where(self) -> str:
+        return redacted_url(self.url)
+
+    def open(self) -> tuple[peewee.Database, int]:
+        """Connect and migrate (once, under an advisory lock); (database, version).
+
+        Raises:
+            StoreError: the server cannot be reached, refuses us, or has a newer schema.
+        """
+        db = PooledPostgresqlDatabase(
+            self.url,
+            max_connections=POOL_SIZE,
+            stale_timeout=STALE_AFTER_S,
+            timeout=CONNECT_TIMEOUT_S,
+            autoconnect=False,
+            prefer_psycopg3=True,
+            connect_timeout=CONNECT_TIMEOUT_S,
+        )
+        try:
+            db.connect()
+            try:
+                db.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+                version = apply_migrations(db, MIGRATIONS)
+            finally:
+                if db.is_connection_usable():
+                    db.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+                db.close()
+        except peewee.DatabaseError as exc:
+            db.close_all()
+            raise StoreError(
+                f"cannot open the database {self.where}: {_first_line(exc)}. Check that the "
+                "server is running and the URL in store.url (LLM_GATEWAY_DB_URL) is right."
+            ) from None
+        except StoreError:
+            db.close_all()
+            raise
+        return db, version
+
+    def run(self, db: peewee.Database, fn: Callable[[], T]) -> T:
+        """`fn` in one transaction on a pooled connection, handed back to the pool after."""
+        db.connect(reuse_if_open=True)
+        try:
+            with db.atomic():
+                return fn()
+        finally:
+            db.close()
+
+    def close(self, db: peewee.Database) -> None:
+        """Close every pooled connection (nothing to fold in: the server owns durability)."""
+        assert isinstance(db, PooledPostgresqlDatabase)
+        db.close_all()
+
+    async def check(self, stop: threading.Event) -> str | None:
+        """Nothing to check at start-up: the server checks its own pages (checksums)."""
+        return None
+
+    def is_write_failure(self, exc: BaseException) -> bool:
+        """True when `exc` says the server cannot take writes (disk full, read-only, gone)."""
+        code = _sqlstate(exc)
+        if code is None:
+            return isinstance(exc, peewee.InterfaceError | peewee.OperationalError)
+        return code.startswith(_FAILURE_CLASSES) or code in _FAILURE_CODES
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of `exc` or of the driver error peewee wrapped in it."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return None
+        code = getattr(seen, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+        # peewee re-raises a driver error as its own type with the original as first arg.
+        wrapped = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = wrapped or seen.__cause__ or seen.__context__
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,70 @@
+"""Hand-written SQL that runs on either engine: one placeholder style, and the few functions
+each engine spells its own way (JSON fields, substring search, a table's columns).
+
+The store's few hand-written statements (recorder rows, refusal counters, search, migrations)
+are written with SQLite's `?` placeholders. PostgreSQL's driver (psycopg) takes `%s`, and reads
+a literal `%` as the start of one, so `portable` rewrites a statement for the engine it runs
+on. Statements hold no quoted `?` (a test would see it fail on PostgreSQL), so the rewrite is a
+plain substitution.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+__all__ = [
+    "contains",
+    "is_postgresql",
+    "json_field",
+    "json_number",
+    "portable",
+    "writable_columns",
+]
+
+
+def is_postgresql(database: peewee.Database) -> bool:
+    """True when `database` is a PostgreSQL one (any peewee flavour of it)."""
+    return isinstance(database, peewee.PostgresqlDatabase)
+
+
+def portable(database: peewee.Database, statement: str) -> str:
+    """`statement` (written with `?` placeholders) in the placeholder style of `database`."""
+    if not is_postgresql(database):
+        return statement
+    return statement.replace("%", "%%").replace("?", "%s")
+
+
+def writable_columns(database: peewee.Database, table: str) -> set[str]:
+    """The columns of `table` a row may be written into (PostgreSQL: not generated ones)."""
+    if not is_postgresql(database):
+        return {row[1] for row in database.execute_sql(f"PRAGMA table_info({table})")}
+    cursor = database.execute_sql(
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = %s"
+        " AND is_generated = 'NEVER' AND is_identity = 'NO'",
+        (table,),
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
+def json_field(database: peewee.Database, column: str, *path: str) -> str:
+    """SQL for the value at `path` in the JSON text of `column` (None where it is missing)."""
+    if not is_postgresql(database):
+        return f"json_extract({column}, '$.{'.'.join(path)}')"
+    return f"({column}::json #>> '{{{','.join(path)}}}')"
+
+
+def json_number(database: peewee.Database, column: peewee.Field, *path: str) -> peewee.ColumnBase:
+    """A peewee expression for the number at `path` in the JSON text of `column`."""
+    if not is_postgresql(database):
+        return peewee.fn.json_extract(column, "$." + ".".join(path))
+    # `path` names come from the caller's constants, never from a request.
+    steps = peewee.SQL("#>> '{" + ",".join(path) + "}'")
+    return peewee.Cast(peewee.NodeList((peewee.Cast(column, "json"), steps)), "numeric")
+
+
+def contains(database: peewee.Database, column: peewee.Node, needle: str) -> peewee.Node:
+    """`column` holds `needle` (lower case), ignoring case; a substring test with no wildcards
+    to escape in what the person typed (SQLite's `instr`, PostgreSQL's `strpos`)."""
+    find = peewee.fn.strpos if is_postgresql(database) else peewee.fn.instr
+    return find(peewee.fn.lower(column), needle) > 0

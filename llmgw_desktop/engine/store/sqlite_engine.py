@@ -1,0 +1,111 @@
+"""The embedded store: one SQLite file, one connection, driven from one thread.
+
+What only SQLite needs lives here: the file made private before it is opened, the PRAGMAs,
+the WAL folded back in at close, the start-up `quick_check` and the words of its errors that
+mean the file cannot take writes. `Database` reaches all of it through `StoreEngine`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import peewee
+
+from llmgw_desktop.engine.store.errors import StoreError
+from llmgw_desktop.engine.store.health import check_store, is_write_failure
+from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
+
+__all__ = ["PRAGMAS", "SqliteEngine"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# WAL lets readers run during a write; NORMAL sync is durable across app crashes in WAL mode
+# (only an OS crash can lose the last commits); the busy timeout covers a second process such
+# as the stdio bridge touching the same file.
+PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "busy_timeout": 5000,
+}
+
+
+class SqliteEngine:
+    """One SQLite file: one writer thread (sqlite3 connections stay on their thread)."""
+
+    name = "sqlite"
+    workers = 1
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def open(self) -> tuple[peewee.Database, int]:
+        """Create the file if needed (mode 0600), connect and migrate; (database, version).
+
+        Raises:
+            StoreError: the file is not a database, is from a newer version, or is unreadable.
+        """
+        try:
+            _create_private_file(self.path)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the database {self.path}: {exc.strerror}. "
+                "Check the folder's permissions or set LLM_GATEWAY_DB_PATH."
+            ) from None
+        db = peewee.SqliteDatabase(str(self.path), pragmas=PRAGMAS, autoconnect=False)
+        try:
+            db.connect()
+            version = apply_migrations(db, MIGRATIONS)
+        except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
+            if not db.is_closed():
+                db.close()
+            raise StoreError(
+                f"cannot open the database {self.path}: {exc}. It was left untouched; "
+                "move it aside or set LLM_GATEWAY_DB_PATH to use another file."
+            ) from None
+        except StoreError:
+            db.close()
+            raise
+        return db, version
+
+    def run(self, db: peewee.Database, fn: Callable[[], T]) -> T:
+        """`fn` on the one connection, as it is: callers open their own transactions."""
+        return fn()
+
+    def close(self, db: peewee.Database) -> None:
+        """Fold the WAL back into the file, then close the connection."""
+        try:
+            db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
+            # A full disk or a damaged file: the WAL keeps what it holds and SQLite folds it in
+            # at the next open, so a stop goes on (no traceback, the documented exit code).
+            log.warning("could not checkpoint the store on close (%s); the WAL keeps it", exc)
+        finally:
+            db.close()
+
+    async def check(self, stop: threading.Event) -> str | None:
+        """`PRAGMA quick_check` on a connection and thread of its own, within a time budget."""
+        return await check_store(self.path, stop)
+
+    def is_write_failure(self, exc: BaseException) -> bool:
+        return is_write_failure(exc)
+
+
+def _create_private_file(path: Path) -> None:
+    """Make sure the database file exists and only its owner can read or write it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    if os.name == "posix":
+        path.chmod(0o600)

@@ -1,0 +1,139 @@
+"""What differs per engine: PostgreSQL's pool and transactions, URLs without passwords."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.store import Database, StoreError, redacted_url
+from llmgw_desktop.engine.store.migrations import MIGRATIONS
+from llmgw_desktop.engine.store.postgres_engine import POOL_SIZE
+from llmgw_desktop.settings import LoadedSettings
+from tests.conftest import free_port
+from tests.postgres import PostgresCluster
+
+
+@pytest.fixture
+def store_engine() -> str:
+    """These tests are about PostgreSQL's side only."""
+    return "postgresql"
+
+
+async def test_postgresql_store_is_migrated_to_the_latest_schema(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
+    await db.open()
+    try:
+        assert db.schema_version == max(m.version for m in MIGRATIONS)
+        tables = await db.run(lambda: db.models.database.get_tables())
+    finally:
+        await db.close()
+    assert {"jobs", "requests", "refusals", "oauth_tokens", "vault_keys"} <= set(tables)
+
+
+async def test_postgresql_calls_run_on_a_bounded_pool_of_threads(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
+    await db.open()
+    inside = threading.Barrier(POOL_SIZE, timeout=10)
+
+    def meet() -> str:
+        inside.wait()  # every pool thread holds a call at once: the pool is that wide
+        return threading.current_thread().name
+
+    try:
+        names = await asyncio.gather(*(db.run(meet) for _ in range(POOL_SIZE)))
+    finally:
+        await db.close()
+    assert len(set(names)) == POOL_SIZE
+
+
+async def test_postgresql_call_that_fails_writes_nothing(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
+    await db.open()
+
+    def write_then_fail() -> None:
+        db.models.StoreMeta.create(key="half", value="done")
+        raise RuntimeError("the call failed after its write")
+
+    try:
+        with pytest.raises(RuntimeError):
+            await db.run(write_then_fail)
+        left = await db.run(lambda: db.models.StoreMeta.select().count())
+    finally:
+        await db.close()
+    assert left == 0
+
+
+async def test_postgresql_server_that_cannot_be_reached_is_a_store_error(
+    tmp_path: Path,
+) -> None:
+    url = f"postgresql://llmgw:hunter2@127.0.0.1:{free_port()}/llmgw"
+    db = Database(tmp_path / "unused.db", url=url)
+    with pytest.raises(StoreError) as caught:
+        await db.open()
+    assert "hunter2" not in str(caught.value)
+    assert "store.url" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:secret@host:5432/db", "postgresql://u:***@host:5432/db"),
+        ("postgresql://u@host/db", "postgresql://u@host/db"),
+        ("postgresql://u:p%40ss@[::1]:5432/db?sslmode=require", None),
+    ],
+)
+def test_a_store_url_is_shown_without_its_password(url: str, shown: str | None) -> None:
+    redacted = redacted_url(url)
+    if shown is not None:
+        assert redacted == shown
+    assert "secret" not in redacted and "p%40ss" not in redacted
+
+
+async def test_the_engine_starts_and_stops_on_postgresql_from_the_setting(
+    loaded: LoadedSettings, postgres_cluster: PostgresCluster
+) -> None:
+    url = postgres_cluster.create_database()
+    engine = Engine(replace(loaded.settings, store_url=url))
+    await engine.start()
+    try:
+        assert engine.store.engine.name == "postgresql"
+        assert engine.health()["status"] == "ok"
+        assert engine.health()["store"]["state"] == "ok"
+    finally:
+        await engine.stop()
+        postgres_cluster.drop_database(url)
+
+
+async def test_a_full_postgresql_disk_is_a_write_failure_and_a_typo_is_not(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
+    await db.open()
+    try:
+        with pytest.raises(Exception) as typo:
+            await db.run(lambda: db.models.database.execute_sql("SELEC 1"))
+        with pytest.raises(Exception) as full:
+            # The server's own error for a full disk, raised the way a write would see it.
+            await db.run(
+                lambda: db.models.database.execute_sql(
+                    "DO $$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100';"
+                    " END $$"
+                )
+            )
+    finally:
+        await db.close()
+    assert not db.is_write_failure(typo.value)
+    assert db.is_write_failure(full.value)
+    assert db.health.degraded and "could not extend file" in (db.health.reason or "")

@@ -1,0 +1,188 @@
+"""A throwaway PostgreSQL cluster for the tests, and the store fixtures that run on both engines.
+
+The session starts one cluster (`initdb` + `pg_ctl start` in a temp dir, on a free loopback
+port, fsync off: nothing here must survive) the first time a test asks for PostgreSQL, and
+stops it (`pg_ctl stop -m fast`) at the end. Each test gets databases of its own, created on
+demand and dropped after it, so tests never see each other's rows.
+
+PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user
+(`runuser`), in a temp dir that user owns. Without the binaries the PostgreSQL half of the
+suites is skipped with the reason, except under CI (`CI=true`), where it fails: `.ci/run`
+installs them, and a half nobody ran is untested.
+
+`new_database` is what store-level tests use instead of `Database(tmp_path / name)`: the same
+test runs once per engine (ids `sqlite` and `postgresql`).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.store import Database
+
+__all__ = ["ENGINES", "PostgresCluster", "new_database", "postgres_cluster", "store_engine"]
+
+ENGINES = ("sqlite", "postgresql")
+REQUIRE_POSTGRES = os.environ.get("CI", "").lower() == "true"
+START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 30
+SUPERUSER = "llmgw"
+# What the server may skip because the cluster is thrown away after the run.
+SERVER_OPTIONS = (
+    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+    "-c listen_addresses=127.0.0.1 -c max_connections=200"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _find_binary(name: str) -> str | None:
+    """`name` on PATH, else in Debian's versioned directory (`postgresql` puts it there)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+@dataclass
+class PostgresCluster:
+    """A running cluster: a loopback port, trust authentication, one superuser."""
+
+    port: int
+    created: list[str] = field(default_factory=list)
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def _admin(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
+            connection.execute(statement)
+
+    def create_database(self) -> str:
+        """A new empty database; returns its URL."""
+        name = f"test_{len(self.created)}_{os.getpid()}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Drop a test's database, ending connections a test left open."""
+        name = url.rsplit("/", 1)[1]
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _as_cluster_user(command: list[str]) -> list[str]:
+    # PostgreSQL will not run as root; the Debian package makes the `postgres` user.
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"{reason} (CI=true: .ci/run installs the `postgresql` package)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """Start a PostgreSQL cluster for this test session; stop it at the end."""
+    initdb, pg_ctl = _find_binary("initdb"), _find_binary("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        _unavailable("PostgreSQL is not installed (no initdb/pg_ctl): install `postgresql`")
+        raise AssertionError("unreachable")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _unavailable("the psycopg driver is not installed: pip install -e '.[test]'")
+    root = Path(tempfile.mkdtemp(prefix="llmgw-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, user="postgres", group="postgres")
+    data, log_file = root / "data", root / "server.log"
+    port = _free_port()
+    started = False
+    try:
+        subprocess.run(
+            _as_cluster_user(
+                [initdb, "-D", str(data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-sync"]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=START_TIMEOUT_S,
+        )
+        options = f"{SERVER_OPTIONS} -p {port} -k {root}"
+        subprocess.run(
+            _as_cluster_user(
+                [pg_ctl, "start", "-w", "-D", str(data), "-l", str(log_file), "-o", options]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=START_TIMEOUT_S,
+        )
+        started = True
+        yield PostgresCluster(port)
+    except subprocess.CalledProcessError as exc:
+        log_text = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+        pytest.fail(f"cannot start PostgreSQL: {exc.stderr!r} {log_text}")
+    finally:
+        if started:
+            subprocess.run(
+                _as_cluster_user([pg_ctl, "stop", "-m", "fast", "-D", str(data)]),
+                check=False,
+                capture_output=True,
+                timeout=STOP_TIMEOUT_S,
+            )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=ENGINES)
+def store_engine(request: pytest.FixtureRequest) -> str:
+    """The engine a store-level test runs on: once `sqlite`, once `postgresql`."""
+    return str(request.param)
+
+
+@pytest.fixture
+def new_database(
+    store_engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], Database]]:
+    """Make a (not yet opened) `Database` on this test's engine; the same name, the same store.
+
+    On SQLite `name` is a file in the test's tmp dir; on PostgreSQL each name is a database of
+    its own in the session's cluster, dropped after the test.
+    """
+    urls: dict[str, str] = {}
+    cluster: PostgresCluster | None = None
+    if store_engine == "postgresql":
+        cluster = request.getfixturevalue("postgres_cluster")
+
+    def make(name: str, **kwargs: object) -> Database:
+        if cluster is None:
+            return Database(tmp_path / name, **kwargs)  # type: ignore[arg-type]
+        if name not in urls:
+            urls[name] = cluster.create_database()
+        return Database(tmp_path / name, url=urls[name], **kwargs)  # type: ignore[arg-type]
+
+    yield make
+    if cluster is not None:
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for url in urls.values():
+            if time.monotonic() < deadline:
+                cluster.drop_database(url)
