@@ -112,8 +112,11 @@ class JobStore:
 
         def insert() -> Any:
             with self._db.models.database.atomic() as transaction:
-                # The insert comes first so that on SQLite it takes the write lock before the
-                # look-up: gateways sharing the file check one after another, never side by side.
+                # Gateways sharing the store check one after another, never side by side: on
+                # PostgreSQL through an advisory lock on the call's identity; on SQLite the insert
+                # below, coming first, takes the file's write lock before the look-up.
+                if reuse_since is not None and dedup_key is not None:
+                    self._db.engine.serialize(self._db.models.database, dedup_key)
                 row = Job.create(
                     id=job_id,
                     owner_principal=principal,

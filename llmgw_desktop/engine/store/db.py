@@ -47,6 +47,9 @@ class StoreEngine(Protocol):
     def close(self, db: peewee.Database) -> None: ...
     async def check(self, stop: threading.Event) -> str | None: ...
     def is_write_failure(self, exc: BaseException) -> bool: ...
+    def serialize(self, db: peewee.Database, key: str) -> None:
+        """Inside a `run`: until this transaction ends, every other process's transaction that
+        serializes on the same `key` waits (a check-then-write that must not interleave)."""
 
 
 class Database:

@@ -109,6 +109,10 @@ class PostgresEngine:
         """Nothing to check at start-up: the server checks its own pages (checksums)."""
         return None
 
+    def serialize(self, db: peewee.Database, key: str) -> None:
+        """A transaction-scoped advisory lock on `key`'s hash, released at commit or rollback."""
+        db.execute_sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+
     def is_write_failure(self, exc: BaseException) -> bool:
         """True when `exc` says the server cannot take writes (disk full, read-only, gone)."""
         code = _sqlstate(exc)

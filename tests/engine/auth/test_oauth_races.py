@@ -14,7 +14,7 @@ import hashlib
 import json
 import secrets
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -49,9 +49,9 @@ CLIENT = ClientRecord(
 )
 
 
-async def open_server(path: Path) -> tuple[Database, OAuthServer]:
-    """One gateway's view of the shared store: its own connection, thread and server."""
-    db = Database(path)
+async def open_server(path: Path | Database) -> tuple[Database, OAuthServer]:
+    """One gateway's view of the shared store: its own connection(s), thread(s) and server."""
+    db = path if isinstance(path, Database) else Database(path)
     await db.open()
     server = OAuthServer(db, OAuthConfig(static_clients=(CLIENT,)), ConsentQueue(timeout_s=60.0))
     await server.start()
@@ -59,10 +59,12 @@ async def open_server(path: Path) -> tuple[Database, OAuthServer]:
 
 
 @pytest.fixture
-async def gateways(tmp_path: Path) -> AsyncIterator[tuple[OAuthServer, OAuthServer]]:
-    path = tmp_path / "shared.db"
-    first_db, first = await open_server(path)
-    second_db, second = await open_server(path)
+async def gateways(
+    new_database: Callable[[str], Database],
+) -> AsyncIterator[tuple[OAuthServer, OAuthServer]]:
+    # The same name twice: one store (SQLite file or PostgreSQL database) opened by two gateways.
+    first_db, first = await open_server(new_database("shared.db"))
+    second_db, second = await open_server(new_database("shared.db"))
     yield first, second
     await second_db.close()
     await first_db.close()

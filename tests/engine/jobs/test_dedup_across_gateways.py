@@ -1,14 +1,14 @@
 """Identical calls sent to two gateways sharing one store run once.
 
-Two `JobManager`s over two `Database`s on one SQLite file stand for two gateway processes. The
-single-gateway dedup rules (window, force_refresh, failed jobs) are in test_manager.py.
+Two `JobManager`s over two `Database`s on one store (one SQLite file, or one PostgreSQL
+database) stand for two gateway processes. The single-gateway dedup rules (window,
+force_refresh, failed jobs) are in test_manager.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -20,11 +20,13 @@ ROUNDS = 30
 
 
 @pytest.fixture
-async def gateways(tmp_path: Path) -> AsyncIterator[tuple[Harness, Harness]]:
+async def gateways(
+    new_database: Callable[[str], Database],
+) -> AsyncIterator[tuple[Harness, Harness]]:
     opened: list[Database] = []
     harnesses: list[Harness] = []
     for _ in range(2):
-        db = Database(tmp_path / "shared.db")
+        db = new_database("shared.db")  # the same name: the same store, opened twice
         await db.open()
         opened.append(db)
         harness = Harness(db, JobLimits(flush_interval_s=0.05), Clock())
