@@ -235,7 +235,16 @@ class Engine:
             # config and the environment still work, and nothing stored is touched.
             await self.vault.open()
             await self.auth.start()
-            left_running = await self.jobs.start()
+            # On a store other gateways share, unfinished jobs may be theirs, running now: they
+            # are not this run's to end (leases that would tell a dead owner are not built yet).
+            shared = self.store.engine.shared
+            if shared:
+                log.info(
+                    "the store is shared (%s): jobs and recorder rows other gateways left open "
+                    "are left as they are",
+                    self.store.engine.name,
+                )
+            left_running = await self.jobs.start(recover=not shared)
         except BaseException:
             await self.store.close()
             self.state = EngineState.STOPPED
@@ -252,7 +261,8 @@ class Engine:
             # Rows an earlier run spilled are replayed by the first flush (just below).
             await self.recorder.open()
             # After the jobs: a row whose job an earlier run finished takes the job's ending.
-            await self.recorder.close_interrupted(self._clock())
+            if not shared:
+                await self.recorder.close_interrupted(self._clock())
         except Exception:  # the record of the past must not keep the gateway from serving
             log.exception("could not close the flight-recorder rows an earlier run left open")
         self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)

@@ -231,14 +231,15 @@ class JobManager:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> list[LeftRunning]:
+    async def start(self, *, recover: bool = True) -> list[LeftRunning]:
         """Mark jobs a previous run left unfinished as interrupted; start flushing and pruning.
 
         Returns those jobs with the process groups their CLIs ran in, for the caller to stop
-        what may still run (`providers/orphans.py`): the manager knows no processes.
+        what may still run (`providers/orphans.py`): the manager knows no processes. Without
+        `recover` (a store other live gateways share), unfinished jobs are left as they are.
         """
         self._stopping = False
-        interrupted = await self._store.interrupt_unfinished(self._clock())
+        interrupted = await self._store.interrupt_unfinished(self._clock()) if recover else []
         if interrupted:
             log.warning(
                 "%d job(s) were still running when the gateway last stopped", len(interrupted)

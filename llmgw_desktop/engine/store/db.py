@@ -36,6 +36,10 @@ class StoreEngine(Protocol):
 
     name: str
     workers: int  # database threads (and connections)
+    # Whether other gateway processes may use this store at the same time. A SQLite file is
+    # this process's alone (the instance lock on its data dir); a PostgreSQL database may be a
+    # team's, so what an earlier run left open may be another live process's work.
+    shared: bool
 
     @property
     def where(self) -> str:

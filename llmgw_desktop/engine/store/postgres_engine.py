@@ -109,6 +109,8 @@ class PostgresEngine:
         """Nothing to check at start-up: the server checks its own pages (checksums)."""
         return None
 
+    shared = True
+
     def serialize(self, db: peewee.Database, key: str) -> None:
         """A transaction-scoped advisory lock on `key`'s hash, released at commit or rollback."""
         db.execute_sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))

@@ -101,6 +101,8 @@ class SqliteEngine:
     def is_write_failure(self, exc: BaseException) -> bool:
         return is_write_failure(exc)
 
+    shared = False
+
     def serialize(self, db: peewee.Database, key: str) -> None:
         """Nothing to do: a transaction's first write takes the file's one write lock, so writers
         on one file already go one after another."""

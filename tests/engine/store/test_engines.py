@@ -137,3 +137,38 @@ async def test_a_full_postgresql_disk_is_a_write_failure_and_a_typo_is_not(
     assert not db.is_write_failure(typo.value)
     assert db.is_write_failure(full.value)
     assert db.health.degraded and "could not extend file" in (db.health.reason or "")
+
+
+async def test_a_gateway_starting_on_a_shared_store_leaves_other_gateways_work_alone(
+    loaded: LoadedSettings, postgres_cluster: PostgresCluster
+) -> None:
+    """On a team's PostgreSQL store an unfinished job or an open recorder row may be another
+    live gateway's: the second gateway's start must not end it (a SQLite store is one
+    process's, and a restart there ends them as `interrupted`: tests/reliability)."""
+    url = postgres_cluster.create_database()
+    settings = replace(loaded.settings, store_url=url)
+    first, second = Engine(settings), Engine(settings)
+    await first.start()
+    try:
+        job = await first.jobs._store.create(
+            job_id="job_of_the_first_gateway",
+            principal="local",
+            provider="claude",
+            request={"prompt": "still working"},
+            dedup_key=None,
+            correlation_id=None,
+            session_id=None,
+            now=1.0,
+        )
+        row = first.recorder.start(principal="local", provider="openai", model="gpt-test")
+        await first.recorder.flush()
+        await second.start()
+        try:
+            assert (await second.jobs.get(job.id, "local")).state.value == "queued"
+            detail = await second.recorder_query.detail(row)
+            assert detail is not None and detail.record["state"] == "started"
+        finally:
+            await second.stop()
+    finally:
+        await first.stop()
+        postgres_cluster.drop_database(url)
