@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from llmgw_desktop.cli import EXIT_CONFIG, EXIT_FAILURE, main
+from llmgw_desktop.engine.api import CopyReport, TableCount
 from llmgw_desktop.engine.sessions.gateway_sessions import SessionStore
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.instance import InstanceLock
@@ -159,3 +160,28 @@ def test_db_copy_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> N
         main(["db", "copy", "--help"])
     out = capsys.readouterr().out
     assert "PostgreSQL" in out and "--force" in out and "--from" in out
+
+
+def test_counts_that_differ_exit_1_naming_the_tables(
+    loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = CopyReport(
+        "llmgw.db",
+        "postgresql://llmgw:***@db/llmgw",
+        11,
+        (TableCount("jobs", 3, 3), TableCount("requests", 10, 9)),
+        (),
+    )
+
+    async def copy_with_a_lost_row(*args: object, **kwargs: object) -> CopyReport:
+        return report
+
+    import llmgw_desktop.cli as cli
+
+    monkeypatch.setattr(cli, "copy_store", copy_with_a_lost_row)
+
+    assert main(["db", "copy", "--to", "postgresql://llmgw@db/llmgw"]) == EXIT_FAILURE
+    out, err = capsys.readouterr()
+    assert "requests          10           9  <- differs" in out
+    assert "agree" not in out
+    assert err.strip() == "llmgw-desktop: the counts differ in requests"
