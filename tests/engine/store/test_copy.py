@@ -40,6 +40,7 @@ from tests.engine.vault.support import KEY_A, env_sources
 from tests.postgres import PostgresCluster
 
 API_KEY = "sk-copy-test-0123456789abcdefghijklmnop"
+AUTH_FILE = b'{"token": "copied-auth-file"}'
 SEARCHED_WORD = "zebrafish"  # a word only one recorder row holds
 REDIRECT = "http://127.0.0.1:8123/callback"
 ADMIN = Principal("oauth:admin", "oauth", frozenset({SCOPE_MCP, SCOPE_ADMIN}))
@@ -147,6 +148,7 @@ async def filled(loaded: LoadedSettings, tmp_path: Path) -> Filled:
         vault = Vault(db, env_sources(KEY_A, tmp_path), temp_root=tmp_path)
         await vault.open()
         await vault.store_key(OPERATOR, "openai", API_KEY)
+        await vault.store_file(OPERATOR, "claude", "auth.json", AUTH_FILE)
         client_id, access_token = await _fill_oauth(db)
         root = tmp_path / "roots"
         root.mkdir()
@@ -186,6 +188,7 @@ async def test_copied_store_serves_an_engine_on_postgresql(
         "provider_sessions",
         "refusals",
         "vault_keys",
+        "vault_files",
         "oauth_clients",
         "oauth_codes",
         "workspaces",
@@ -195,8 +198,9 @@ async def test_copied_store_serves_an_engine_on_postgresql(
     assert counts["oauth_tokens"] == 2  # the access and the refresh token
     assert "schema_migrations" not in counts
     # Sealed records byte for byte, and the key check that proves the master key.
-    sealed = "SELECT id, sealed FROM vault_keys ORDER BY id"
-    assert _rows(target_url, sealed) == _sqlite_rows(filled.path, sealed)
+    for table in ("vault_keys", "vault_files"):
+        sealed = f"SELECT id, sealed FROM {table} ORDER BY id"
+        assert _rows(target_url, sealed) == _sqlite_rows(filled.path, sealed)
     meta = "SELECT key, value FROM store_meta ORDER BY key"
     assert _rows(target_url, meta) == _sqlite_rows(filled.path, meta)
 
@@ -206,6 +210,7 @@ async def test_copied_store_serves_an_engine_on_postgresql(
     try:
         assert engine.vault.status()["state"] == "open"
         assert await engine.vault.resolve_keys("openai") == [API_KEY]
+        assert await engine.vault.resolve_files("claude") == {"auth.json": AUTH_FILE}
         listed = {job.id for job in await engine.jobs.list_jobs("local")}
         assert listed == set(filled.job_ids)
         assert (await engine.sessions.get("local", filled.session_id)).id == filled.session_id
