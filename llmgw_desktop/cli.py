@@ -9,11 +9,16 @@ non-zero exit code, never a traceback:
   2  a bad setting, or a settings file that cannot be read as UTF-8 TOML
   3  the port is taken
   4  a directory the gateway keeps its files in (data, database, log) cannot be written
+
+`db copy` (moving a store to PostgreSQL) ends with 0 when the copy is made and every table's
+count agrees, 1 when it is refused (a gateway running, a target holding rows), fails or a count
+differs, and 2 for a `--to` that is not a PostgreSQL URL.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import json
 import logging
@@ -24,13 +29,16 @@ from typing import Any
 
 from llmgw_desktop import __version__, paths
 from llmgw_desktop.engine.api import (
+    CopyReport,
     StoreError,
+    copy_store,
     hash_password,
     redacted_url,
     startup_problems,
     startup_warnings,
+    target_url_problem,
 )
-from llmgw_desktop.instance import InstanceLock, hand_off_to_running_instance
+from llmgw_desktop.instance import LOCK_FILE, InstanceLock, hand_off_to_running_instance
 from llmgw_desktop.logging_setup import configure_logging
 from llmgw_desktop.settings import (
     FILE_KEY,
@@ -91,6 +99,36 @@ def build_parser() -> argparse.ArgumentParser:
         "mcp",
         help="serve MCP over stdin/stdout (for editors); relays to the running app if any",
     )
+    db = commands.add_parser("db", help="maintain the store (copy it to PostgreSQL)")
+    db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
+    copy = db_commands.add_parser(
+        "copy",
+        help="copy the SQLite store into a PostgreSQL database and verify the row counts",
+        description="Copy the SQLite store (the one the settings point at, or --from) into an "
+        "empty PostgreSQL database: every table, the vault's sealed records unchanged (open "
+        "them with the same master key). The target is migrated first; the copy is one "
+        "transaction and is verified by counting each table's rows on both sides. Stop the "
+        "gateway first: rows it wrote during the copy would be missed.",
+    )
+    copy.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="the target, postgresql://user[:password]@host[:port]/database (the password is "
+        "never printed or logged)",
+    )
+    copy.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="FILE",
+        help="the SQLite file to copy (default: the store.db_path the settings name)",
+    )
+    copy.add_argument(
+        "--force",
+        action="store_true",
+        help="empty the target's tables first when they hold rows (in the same transaction)",
+    )
     return parser
 
 
@@ -121,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         return show_config(loaded, as_json=args.json)
     if args.command == "mcp":
         return run_mcp(loaded, verbose=args.verbose)
+    if args.command == "db":
+        return db_copy(loaded, args.to, args.source, force=args.force, verbose=args.verbose)
     return run(loaded, headless=args.headless, verbose=args.verbose)
 
 
@@ -162,6 +202,88 @@ def run_mcp(loaded: LoadedSettings, *, verbose: bool) -> int:
         return 130
     finally:
         logs.close()
+
+
+def db_copy(
+    loaded: LoadedSettings, target_url: str, source: Path | None, *, force: bool, verbose: bool
+) -> int:
+    """`llmgw-desktop db copy`: copy the SQLite store into PostgreSQL, print the counts."""
+    if (problem := target_url_problem(target_url)) is not None:
+        print(f"llmgw-desktop: --to {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    settings = loaded.settings
+    source = (source or settings.database_file).expanduser()
+    if unwritable := _refuse_unwritable(settings):
+        return unwritable
+    logs = configure_logging(
+        settings.log_path,
+        level=settings.log_level,
+        verbose=verbose,
+        max_bytes=settings.log_max_bytes,
+        backups=settings.log_backups,
+    )
+    # Held for the whole copy: a gateway writing the SQLite file meanwhile would lose its rows
+    # (they are not in the snapshot copied), and one starting would find the lock taken.
+    locks: list[InstanceLock] = []
+    try:
+        for data_dir in _data_dirs(settings.data_path, source):
+            lock = InstanceLock(data_dir)
+            if not lock.acquire():
+                return _fail(
+                    f"a gateway is running on {data_dir} (pid {_lock_holder(data_dir)}): stop "
+                    "it and copy again. Rows it writes during a copy would not be copied."
+                )
+            locks.append(lock)
+        try:
+            report = asyncio.run(copy_store(source, target_url, force=force))
+        except StoreError as exc:  # CopyRefused included: the message says what to do
+            return _fail(str(exc))
+    finally:
+        for lock in locks:
+            lock.release()
+        logs.close()
+    _print_copy(report)
+    if not report.ok:
+        print(
+            f"llmgw-desktop: the counts differ in {', '.join(report.mismatched)}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return 0
+
+
+def _data_dirs(data_dir: Path, source: Path) -> list[Path]:
+    """The data dirs whose gateway could be writing `source`: the settings' own, and the
+    file's folder when a gateway has run there (it holds an instance lock file)."""
+    dirs = [data_dir]
+    folder = source.parent
+    if folder.resolve() != data_dir.resolve() and (folder / LOCK_FILE).exists():
+        dirs.append(folder)
+    return dirs
+
+
+def _lock_holder(data_dir: Path) -> str:
+    try:
+        return (data_dir / LOCK_FILE).read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def _print_copy(report: CopyReport) -> None:
+    print(f"Copied {report.source}\n  into {report.target} (schema {report.schema_version})")
+    if report.emptied:
+        print(f"Emptied first (--force): {', '.join(report.emptied)}")
+    width = max(len(t.table) for t in report.tables)
+    print(f"{'table':<{width}}  {'sqlite':>10}  {'postgresql':>10}")
+    for t in sorted(report.tables, key=lambda t: t.table):
+        flag = "" if t.matches else "  <- differs"
+        print(f"{t.table:<{width}}  {t.source_rows:>10}  {t.target_rows:>10}{flag}")
+    if report.ok:
+        rows = sum(t.source_rows for t in report.tables)
+        print(
+            f"All {len(report.tables)} tables agree ({rows} rows).\nPoint the gateway at it "
+            "with store.url (LLM_GATEWAY_DB_URL), and give it the same vault master key."
+        )
 
 
 def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:

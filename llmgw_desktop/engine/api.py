@@ -80,6 +80,12 @@ _HOMES: dict[str, str] = {
     "Saturated": "llmgw_desktop.engine.errors",
     "StoreError": "llmgw_desktop.engine.store",
     "redacted_url": "llmgw_desktop.engine.store",
+    # moving a store to PostgreSQL (`db copy`)
+    "CopyRefused": "llmgw_desktop.engine.store.copy",
+    "CopyReport": "llmgw_desktop.engine.store.copy",
+    "TableCount": "llmgw_desktop.engine.store.copy",
+    "copy_store": "llmgw_desktop.engine.store.copy",
+    "target_url_problem": "llmgw_desktop.engine.store.copy",
     # events
     "BreakerChanged": "llmgw_desktop.engine.events",
     "EngineStarted": "llmgw_desktop.engine.events",

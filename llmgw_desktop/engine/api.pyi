@@ -103,6 +103,11 @@ from llmgw_desktop.engine.states import ENDINGS as ENDINGS
 from llmgw_desktop.engine.states import RecordState as RecordState
 from llmgw_desktop.engine.store import StoreError as StoreError
 from llmgw_desktop.engine.store import redacted_url as redacted_url
+from llmgw_desktop.engine.store.copy import CopyRefused as CopyRefused
+from llmgw_desktop.engine.store.copy import CopyReport as CopyReport
+from llmgw_desktop.engine.store.copy import TableCount as TableCount
+from llmgw_desktop.engine.store.copy import copy_store as copy_store
+from llmgw_desktop.engine.store.copy import target_url_problem as target_url_problem
 from llmgw_desktop.engine.tasks import TaskSupervisor as TaskSupervisor
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
@@ -148,6 +153,8 @@ __all__ = [
     "CliStatus",
     "Completed",
     "ConsentQueue",
+    "CopyRefused",
+    "CopyReport",
     "Deferred",
     "DeskFilter",
     "DeskJob",
@@ -197,6 +204,7 @@ __all__ = [
     "StaleReference",
     "StoreError",
     "StoreHealthChanged",
+    "TableCount",
     "Target",
     "TaskSupervisor",
     "TokenCount",
@@ -205,6 +213,7 @@ __all__ = [
     "checked_working_dir",
     "client_status",
     "compare_answers",
+    "copy_store",
     "error_headers",
     "forwardable_headers",
     "hash_password",
@@ -222,5 +231,6 @@ __all__ = [
     "retry_after_seconds",
     "startup_problems",
     "startup_warnings",
+    "target_url_problem",
     "with_retry_info",
 ]
