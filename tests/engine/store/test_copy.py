@@ -311,11 +311,6 @@ async def test_a_failed_copy_leaves_the_target_empty(filled: Filled, target_url:
     assert _rows(target_url, "SELECT count(*) FROM jobs") == [(0,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the recorder's search on PostgreSQL lands with issue15-pgstore (recorder/search.py); "
-    "remove this mark when the two branches meet",
-)
 async def test_engine_on_the_copy_finds_the_recorder_row_by_search(
     filled: Filled, target_url: str, loaded: LoadedSettings, tmp_path: Path
 ) -> None:
