@@ -39,7 +39,7 @@ from llmgw_desktop.engine.api import (
     target_url_problem,
 )
 from llmgw_desktop.instance import LOCK_FILE, InstanceLock, hand_off_to_running_instance
-from llmgw_desktop.logging_setup import configure_logging
+from llmgw_desktop.logging_setup import LogSetup, configure_logging
 from llmgw_desktop.settings import (
     FILE_KEY,
     ConfigError,
@@ -180,18 +180,23 @@ def hash_password_command() -> int:
     return 0
 
 
+def _start_logging(settings: Settings, *, verbose: bool) -> LogSetup:
+    """The rotating log file (and with `verbose`, stderr) at the configured level."""
+    return configure_logging(
+        settings.log_path,
+        level=settings.log_level,
+        verbose=verbose,
+        max_bytes=settings.log_max_bytes,
+        backups=settings.log_backups,
+    )
+
+
 def run_mcp(loaded: LoadedSettings, *, verbose: bool) -> int:
     """`llmgw-desktop mcp`: stdout carries MCP messages only, so logs go to the file."""
     settings = loaded.settings
     if unwritable := _refuse_unwritable(settings):
         return unwritable
-    logs = configure_logging(
-        settings.log_path,
-        level=settings.log_level,
-        verbose=verbose,  # --verbose mirrors to stderr, never stdout
-        max_bytes=settings.log_max_bytes,
-        backups=settings.log_backups,
-    )
+    logs = _start_logging(settings, verbose=verbose)  # --verbose mirrors to stderr, never stdout
     try:
         from llmgw_desktop.stdio_mode import run_stdio
 
@@ -215,13 +220,7 @@ def db_copy(
     source = (source or settings.database_file).expanduser()
     if unwritable := _refuse_unwritable(settings):
         return unwritable
-    logs = configure_logging(
-        settings.log_path,
-        level=settings.log_level,
-        verbose=verbose,
-        max_bytes=settings.log_max_bytes,
-        backups=settings.log_backups,
-    )
+    logs = _start_logging(settings, verbose=verbose)
     # Held for the whole copy: a gateway writing the SQLite file meanwhile would lose its rows
     # (they are not in the snapshot copied), and one starting would find the lock taken.
     locks: list[InstanceLock] = []
@@ -357,13 +356,7 @@ def run(loaded: LoadedSettings, *, headless: bool, verbose: bool) -> int:
     settings = loaded.settings
     if unwritable := _refuse_unwritable(settings):
         return unwritable
-    logs = configure_logging(
-        settings.log_path,
-        level=settings.log_level,
-        verbose=verbose,
-        max_bytes=settings.log_max_bytes,
-        backups=settings.log_backups,
-    )
+    logs = _start_logging(settings, verbose=verbose)
     try:
         lock = InstanceLock(settings.data_path)
         if not lock.acquire():
