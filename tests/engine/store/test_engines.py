@@ -172,3 +172,23 @@ async def test_a_gateway_starting_on_a_shared_store_leaves_other_gateways_work_a
     finally:
         await first.stop()
         postgres_cluster.drop_database(url)
+
+
+async def test_a_postgresql_store_from_a_newer_app_is_refused_and_names_the_url_setting(
+    postgres_cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    url = postgres_cluster.create_database()
+    try:
+        first = Database(tmp_path / "unused.db", url=url)
+        await first.open()
+        await first.run(
+            lambda: first.models.database.execute_sql(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'x', 0)"
+            )
+        )
+        await first.close()
+        with pytest.raises(StoreError, match="LLM_GATEWAY_DB_URL") as refused:
+            await Database(tmp_path / "unused.db", url=url).open()
+        assert "LLM_GATEWAY_DB_PATH" not in str(refused.value)
+    finally:
+        postgres_cluster.drop_database(url)

@@ -118,14 +118,15 @@ def apply_migrations(db: peewee.Database, migrations: tuple[Migration, ...]) -> 
     current = row[0] or 0
     known = max((m.version for m in migrations), default=0)
     if current > known:
+        elsewhere = (
+            "or set LLM_GATEWAY_DB_URL (store.url) to use another database."
+            if is_postgresql(db)
+            else "or set LLM_GATEWAY_DB_PATH to use another file."
+        )
         raise StoreError(
             f"the database {_where(db)} has schema version {current}, but this version of "
             f"llmgw-desktop knows only up to {known}. It was left untouched: upgrade the app, "
-            + (
-                "or set LLM_GATEWAY_DB_URL (store.url) to use another database."
-                if isinstance(db, peewee.PostgresqlDatabase)
-                else "or set LLM_GATEWAY_DB_PATH to use another file."
-            )
+            + elsewhere
         )
     for migration in sorted(migrations, key=lambda m: m.version):
         if migration.version <= current:
