@@ -76,7 +76,7 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
             row = {k: v for k, v in entry["insert"].items() if k in known}
             if "id" in row:
                 columns = tuple(sorted(row))
-                inserts.setdefault(columns, []).append(tuple(row[c] for c in columns))
+                inserts.setdefault(columns, []).append(tuple(_cell(row[c]) for c in columns))
         elif isinstance(entry.get("update"), str):
             fields = {k: v for k, v in entry.get("fields", {}).items() if k in known and k != "id"}
             updates.setdefault(entry["update"], {}).update(fields)
@@ -94,12 +94,21 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
     for record_id, fields in updates.items():
         if fields:
             columns = tuple(sorted(fields))
-            by_columns.setdefault(columns, []).append((*(fields[c] for c in columns), record_id))
+            by_columns.setdefault(columns, []).append(
+                (*(_cell(fields[c]) for c in columns), record_id)
+            )
     for columns, values in by_columns.items():
         assignments = ", ".join(f"{c} = ?" for c in columns)
         sql = f"UPDATE requests SET {assignments} WHERE id = ?"  # noqa: S608
         database.cursor().executemany(portable(database, sql), values)
     return count
+
+
+def _cell(value: Any) -> Any:
+    """A flag as the 0/1 the columns hold on both engines (`FlagField`): SQLite took Python's
+    True as 1, PostgreSQL refuses a boolean for an integer column (rows and spill files hold
+    True/False)."""
+    return int(value) if isinstance(value, bool) else value
 
 
 def close_interrupted(database: peewee.Database, now: float) -> int:
