@@ -1,10 +1,12 @@
-"""The team store: a PostgreSQL database, reached through a small bounded connection pool.
+"""The team store: a PostgreSQL database, reached from one ordered database thread.
 
-Several threads may talk to PostgreSQL at once (the server does the locking), so the store runs
-`POOL_SIZE` database threads, each taking a pooled connection for one `Database.run` and
-running the whole call in one transaction: what a call reads and writes commits together, as a
-call on SQLite's single thread does. The driver is psycopg 3 through peewee's own PostgreSQL
-support (`docs/ARCHITECTURE.md` says why).
+Each `Database.run` takes a pooled connection and runs the whole call in one transaction: what
+a call reads and writes commits together, as a call on SQLite's single thread does. The calls
+run one at a time, in the order they were submitted, as on SQLite: the engine relies on that
+order (a job's "running" write, then its flushed output, then its end). With several threads a
+later write could commit before an earlier one; the test suite caught a job's flushed output
+overwritten by its earlier "running" row that way. The driver is psycopg 3 through peewee's own
+PostgreSQL support (`docs/ARCHITECTURE.md` says why).
 
 Migrations take a session-level advisory lock, so two gateways started at once on one database
 migrate it once. A password in the URL is never logged: `where` is the URL without it.
@@ -29,7 +31,9 @@ __all__ = ["POOL_SIZE", "PostgresEngine"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-POOL_SIZE = 4  # database threads, and so pooled connections, per gateway process
+# Pooled connections per gateway process. The one database thread uses one at a time; the pool
+# replaces a connection the server or a proxy dropped.
+POOL_SIZE = 4
 CONNECT_TIMEOUT_S = 10
 # A pooled connection unused this long is closed rather than reused (the server or a proxy in
 # between may have dropped it).
@@ -47,7 +51,7 @@ class PostgresEngine:
     """A PostgreSQL database named by a `postgresql://` URL."""
 
     name = "postgresql"
-    workers = POOL_SIZE
+    workers = 1  # submission order is the engine's write order (module docstring)
 
     def __init__(self, url: str) -> None:
         self.url = url

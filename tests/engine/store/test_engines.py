@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +12,6 @@ import pytest
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.store import Database, StoreError, redacted_url
 from llmgw_desktop.engine.store.migrations import MIGRATIONS
-from llmgw_desktop.engine.store.postgres_engine import POOL_SIZE
 from llmgw_desktop.settings import LoadedSettings
 from tests.conftest import free_port
 from tests.postgres import PostgresCluster
@@ -38,22 +36,36 @@ async def test_postgresql_store_is_migrated_to_the_latest_schema(
     assert {"jobs", "requests", "refusals", "oauth_tokens", "vault_keys"} <= set(tables)
 
 
-async def test_postgresql_calls_run_on_a_bounded_pool_of_threads(
+async def test_postgresql_calls_commit_in_the_order_they_were_submitted(
     new_database: Callable[[str], Database],
 ) -> None:
+    """The engine's writes rely on submission order (a job's running row, then its output):
+    calls submitted together must commit one after another, in order, as on SQLite."""
     db = new_database("llmgw.db")
     await db.open()
-    inside = threading.Barrier(POOL_SIZE, timeout=10)
+    order: list[int] = []
 
-    def meet() -> str:
-        inside.wait()  # every pool thread holds a call at once: the pool is that wide
-        return threading.current_thread().name
+    def write(n: int) -> Callable[[], None]:
+        def run() -> None:
+            db.models.database.execute_sql(
+                "INSERT INTO store_meta (key, value) VALUES ('last', %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(n),),
+            )
+            order.append(n)
+
+        return run
 
     try:
-        names = await asyncio.gather(*(db.run(meet) for _ in range(POOL_SIZE)))
+        await asyncio.gather(*(db.run(write(n)) for n in range(50)))
+        [(last,)] = await db.run(
+            lambda: db.models.database.execute_sql(
+                "SELECT value FROM store_meta WHERE key = 'last'"
+            ).fetchall()
+        )
     finally:
         await db.close()
-    assert len(set(names)) == POOL_SIZE
+    assert order == list(range(50)) and last == "49"
 
 
 async def test_postgresql_call_that_fails_writes_nothing(
