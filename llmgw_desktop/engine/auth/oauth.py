@@ -50,7 +50,11 @@ __all__ = ["AuthorizationStep", "OAuthConfig", "OAuthServer"]
 
 log = logging.getLogger(__name__)
 
+# How long a verified access token is believed without asking the store again. Revocation
+# in this process clears the cache at once; on a store other gateway processes share, a
+# revocation there is seen here only when the entry runs out, so the belief is kept short.
 VERIFY_CACHE_S = 30.0
+SHARED_STORE_VERIFY_CACHE_S = 2.0
 # The throttle's client key for secrets not tied to a known client.
 REGISTRATION_KEY = "(registration)"
 UNKNOWN_CLIENT_KEY = "(unknown client)"
@@ -602,7 +606,8 @@ class OAuthServer:
             and self.audience.is_ours(token.resource)
         ):
             principal = Principal(f"oauth:{token.client_id}", "oauth", frozenset(token.scopes))
-        until = min(now + VERIFY_CACHE_S, token.expires_at if token is not None else now)
+        believed_for = SHARED_STORE_VERIFY_CACHE_S if self._db.engine.shared else VERIFY_CACHE_S
+        until = min(now + believed_for, token.expires_at if token is not None else now)
         if len(self._verified) > 10_000:
             self._verified.clear()
         self._verified[digest] = (max(until, now + 1.0) if principal is None else until, principal)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import secrets
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,12 @@ import pytest
 
 from llmgw_desktop.engine.auth.consent import ConsentQueue
 from llmgw_desktop.engine.auth.hashing import token_digest
-from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
+from llmgw_desktop.engine.auth.oauth import (
+    SHARED_STORE_VERIFY_CACHE_S,
+    VERIFY_CACHE_S,
+    OAuthConfig,
+    OAuthServer,
+)
 from llmgw_desktop.engine.auth.oauth_rules import OAuthError
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
 from llmgw_desktop.engine.store import Database
@@ -49,11 +55,15 @@ CLIENT = ClientRecord(
 )
 
 
-async def open_server(path: Path | Database) -> tuple[Database, OAuthServer]:
+async def open_server(
+    path: Path | Database, clock: Callable[[], float] = time.time
+) -> tuple[Database, OAuthServer]:
     """One gateway's view of the shared store: its own connection(s), thread(s) and server."""
     db = path if isinstance(path, Database) else Database(path)
     await db.open()
-    server = OAuthServer(db, OAuthConfig(static_clients=(CLIENT,)), ConsentQueue(timeout_s=60.0))
+    server = OAuthServer(
+        db, OAuthConfig(static_clients=(CLIENT,)), ConsentQueue(timeout_s=60.0), clock=clock
+    )
     await server.start()
     return db, server
 
@@ -163,6 +173,28 @@ async def test_one_client_rotating_in_turn_across_gateways_keeps_its_grant(
         tokens = await server.token(refresh_form(tokens["refresh_token"]), BASIC)
         for either in gateways:
             assert await either.verify(tokens["access_token"]) is not None
+
+
+async def test_a_token_revoked_through_one_gateway_is_refused_by_the_other_soon(
+    new_database: Callable[[str], Database], store_engine: str
+) -> None:
+    now = [time.time()]
+    first_db, first = await open_server(new_database("shared.db"), lambda: now[0])
+    second_db, second = await open_server(new_database("shared.db"), lambda: now[0])
+    try:
+        code, verifier = await code_for(first)
+        tokens = await first.token(exchange_form(code, verifier), BASIC)
+        assert await second.verify(tokens["access_token"]) is not None  # now believed there
+        await first.revoke({"token": tokens["refresh_token"]}, BASIC)
+        assert await first.verify(tokens["access_token"]) is None  # at once where revoked
+        # The other gateway believes its check only briefly when the store is shared; a
+        # SQLite file is one process's alone, so there the longer belief costs nothing.
+        believed = SHARED_STORE_VERIFY_CACHE_S if store_engine == "postgresql" else VERIFY_CACHE_S
+        now[0] += believed + 0.01
+        assert await second.verify(tokens["access_token"]) is None
+    finally:
+        await second_db.close()
+        await first_db.close()
 
 
 # One gateway process: open the shared store, read the codes and refresh tokens from stdin, wait
