@@ -1,10 +1,18 @@
 """The store's database, on SQLite or PostgreSQL, driven from its own threads behind awaitables.
 
 peewee blocks, so the event loop never calls it directly: every query is a plain function handed
-to `Database.run`, which executes it on a database thread. On SQLite that is one thread (one
-connection, no cross-thread surprises from sqlite3); on PostgreSQL a small bounded pool, each
-call one transaction on a pooled connection. What differs per engine lives in `SqliteEngine`
-and `PostgresEngine`; callers see the same `Database` either way.
+to `Database.run`, which executes it on the database thread. There is one such thread per
+engine, so calls commit in the order they were submitted (the engine relies on that: a job's
+"running" write lands before its flushed output). On SQLite it holds the one connection; on
+PostgreSQL it takes a pooled connection per call, each call one transaction.
+
+Heavy reads for the desk (the recorder page, its search and counts, the jobs table) may go
+through `Database.read` instead: on PostgreSQL a small bounded pool of reader threads, each a
+read-only transaction on a pooled connection of its own, so a slow page never holds up the
+writes behind it; on SQLite it is `run` (one connection; its reads are already fast). A read
+sees every write that committed before it began, not a write still waiting in `run`'s queue.
+What differs per engine lives in `SqliteEngine` and `PostgresEngine`; callers see the same
+`Database` either way.
 """
 
 from __future__ import annotations
@@ -35,7 +43,8 @@ class StoreEngine(Protocol):
     """What `Database` needs from an engine; each method runs on a database thread."""
 
     name: str
-    workers: int  # database threads (and connections)
+    workers: int  # database threads (and connections) of the ordered lane
+    readers: int  # threads of the read lane; 0: reads go through the ordered lane
     # Whether other gateway processes may use this store at the same time. A SQLite file is
     # this process's alone (the instance lock on its data dir); a PostgreSQL database may be a
     # team's, so what an earlier run left open may be another live process's work.
@@ -48,6 +57,7 @@ class StoreEngine(Protocol):
 
     def open(self) -> tuple[peewee.Database, int]: ...
     def run(self, db: peewee.Database, fn: Callable[[], T]) -> T: ...
+    def read(self, db: peewee.Database, fn: Callable[[], T]) -> T: ...
     def close(self, db: peewee.Database) -> None: ...
     async def check(self, stop: threading.Event) -> str | None: ...
     def is_write_failure(self, exc: BaseException) -> bool: ...
@@ -70,6 +80,7 @@ class Database:
         self.path = path
         self.engine: StoreEngine = PostgresEngine(url) if url else SqliteEngine(path)
         self._executor: ThreadPoolExecutor | None = None
+        self._readers: ThreadPoolExecutor | None = None
         self._db: peewee.Database | None = None
         self._models: Models | None = None
         self.schema_version = 0
@@ -101,6 +112,10 @@ class Database:
             raise
         self._db = db
         self._models = Models(db)
+        if self.engine.readers:
+            self._readers = ThreadPoolExecutor(
+                max_workers=self.engine.readers, thread_name_prefix="llmgw-db-read"
+            )
         log.info("store open at %s (schema %d)", self.engine.where, self.schema_version)
 
     async def run(self, fn: Callable[[], T]) -> T:
@@ -120,6 +135,25 @@ class Database:
                 self.health.report("store", str(exc))
             raise
 
+    async def read(self, fn: Callable[[], T]) -> T:
+        """Run `fn`, which only reads, on the read lane (see the module docstring); on an engine
+        without one, as `run` does. A write inside `fn` fails on PostgreSQL (read-only).
+
+        Raises:
+            StoreError: the store is not open.
+        """
+        readers, db = self._readers, self._db
+        if readers is None or db is None:
+            return await self.run(fn)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                readers, lambda: self.engine.read(db, fn)
+            )
+        except Exception as exc:
+            if self.is_write_failure(exc):
+                self.health.report("store", str(exc))
+            raise
+
     def is_write_failure(self, exc: BaseException) -> bool:
         """True when `exc` says the store cannot take writes (full, read-only, damaged, gone)."""
         return self.engine.is_write_failure(exc)
@@ -132,6 +166,9 @@ class Database:
         """Close the connections (SQLite: checkpoint the WAL first) and stop the threads."""
         if self._executor is None:
             return
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+            self._readers = None
         if self._db is not None:
             db = self._db
             try:

@@ -1,12 +1,14 @@
-"""The team store: a PostgreSQL database, reached from one ordered database thread.
+"""The team store: a PostgreSQL database, reached from one ordered thread and a few readers.
 
 Each `Database.run` takes a pooled connection and runs the whole call in one transaction: what
 a call reads and writes commits together, as a call on SQLite's single thread does. The calls
 run one at a time, in the order they were submitted, as on SQLite: the engine relies on that
 order (a job's "running" write, then its flushed output, then its end). With several threads a
 later write could commit before an earlier one; the test suite caught a job's flushed output
-overwritten by its earlier "running" row that way. The driver is psycopg 3 through peewee's own
-PostgreSQL support (`docs/ARCHITECTURE.md` says why).
+overwritten by its earlier "running" row that way. The desk's heavy reads go to a small pool
+of reader threads instead (`read`), each a read-only transaction on a connection of its own,
+so a page over a million recorded requests never holds up a job's writes. The driver is
+psycopg 3 through peewee's own PostgreSQL support (`docs/ARCHITECTURE.md` says why).
 
 Migrations take a session-level advisory lock, so two gateways started at once on one database
 migrate it once. A password in the URL is never logged: `where` is the URL without it.
@@ -26,14 +28,16 @@ from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.location import redacted_url
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
 
-__all__ = ["POOL_SIZE", "PostgresEngine"]
+__all__ = ["POOL_SIZE", "READERS", "PostgresEngine"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Pooled connections per gateway process. The one database thread uses one at a time; the pool
-# replaces a connection the server or a proxy dropped.
-POOL_SIZE = 4
+# Threads (each with its pooled connection) reading for the desk beside the ordered thread.
+READERS = 2
+# Pooled connections per gateway process: the ordered thread's, one per reader, and one spare;
+# the pool replaces a connection the server or a proxy dropped.
+POOL_SIZE = 1 + READERS + 1
 CONNECT_TIMEOUT_S = 10
 # A pooled connection unused this long is closed rather than reused (the server or a proxy in
 # between may have dropped it).
@@ -52,6 +56,7 @@ class PostgresEngine:
 
     name = "postgresql"
     workers = 1  # submission order is the engine's write order (module docstring)
+    readers = READERS
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -100,6 +105,17 @@ class PostgresEngine:
         db.connect(reuse_if_open=True)
         try:
             with db.atomic():
+                return fn()
+        finally:
+            db.close()
+
+    def read(self, db: peewee.Database, fn: Callable[[], T]) -> T:
+        """`fn` in one read-only transaction on this reader thread's pooled connection."""
+        db.connect(reuse_if_open=True)
+        try:
+            with db.atomic():
+                # A write slipped into a read fails here rather than racing the ordered lane.
+                db.execute_sql("SET TRANSACTION READ ONLY")
                 return fn()
         finally:
             db.close()

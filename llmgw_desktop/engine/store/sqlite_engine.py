@@ -102,6 +102,11 @@ class SqliteEngine:
         return is_write_failure(exc)
 
     shared = False
+    readers = 0  # reads share the one connection: `Database.read` is `run` here
+
+    def read(self, db: peewee.Database, fn: Callable[[], T]) -> T:
+        """Not used (no read lane); the same as `run` should anything call it."""
+        return self.run(db, fn)
 
     def serialize(self, db: peewee.Database, key: str) -> None:
         """Nothing to do: a transaction's first write takes the file's one write lock, so writers

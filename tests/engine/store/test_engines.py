@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import peewee
 import pytest
 
 from llmgw_desktop.engine.engine import Engine
@@ -66,6 +67,45 @@ async def test_postgresql_calls_commit_in_the_order_they_were_submitted(
     finally:
         await db.close()
     assert order == list(range(50)) and last == "49"
+
+
+async def test_a_desk_read_on_postgresql_is_not_held_behind_a_slow_write(
+    new_database: Callable[[str], Database],
+) -> None:
+    """The read lane: a page read answers while the ordered lane is busy with a slow write,
+    and sees only what committed before it began."""
+    db = new_database("llmgw.db")
+    await db.open()
+
+    def slow_write() -> None:
+        db.models.StoreMeta.create(key="slow", value="written")
+        db.models.database.execute_sql("SELECT pg_sleep(1.5)")
+
+    try:
+        writing = asyncio.ensure_future(db.run(slow_write))
+        await asyncio.sleep(0.2)  # the write has begun and holds the ordered lane
+        began = asyncio.get_running_loop().time()
+        keys = await db.read(lambda: [r.key for r in db.models.StoreMeta.select()])
+        took = asyncio.get_running_loop().time() - began
+        assert not writing.done() and took < 1.0, took
+        assert "slow" not in keys  # not committed yet when the read began
+        await writing
+        assert "slow" in await db.read(lambda: [r.key for r in db.models.StoreMeta.select()])
+    finally:
+        await db.close()
+
+
+async def test_a_write_slipped_into_a_postgresql_read_fails_and_writes_nothing(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
+    await db.open()
+    try:
+        with pytest.raises(peewee.InternalError, match="read-only"):
+            await db.read(lambda: db.models.StoreMeta.create(key="sneaky", value="x"))
+        assert await db.run(lambda: db.models.StoreMeta.select().count()) == 0
+    finally:
+        await db.close()
 
 
 async def test_postgresql_call_that_fails_writes_nothing(
