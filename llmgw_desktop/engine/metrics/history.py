@@ -57,4 +57,4 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
             )
         ]
 
-    return metrics.replay(await db.run(read))
+    return metrics.replay(await db.read(read))
