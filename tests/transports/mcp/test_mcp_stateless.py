@@ -9,6 +9,7 @@ credential decides the principal, and what only a session could serve is refused
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import ConfigError, LoadedSettings, load_settings
+from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder
 from tests.contract.offline import find_cli
 from tests.transports.auth.conftest import TOKEN, USER_HEADER, bearer
 from tests.transports.mcp.conftest import start_gateway, structured
@@ -178,3 +180,52 @@ async def test_another_principal_cannot_reach_a_job_it_did_not_start(
         assert result.is_error, (tool, result)
         assert structured(result)["error"]["code"] == "not_found", (tool, result)
         assert "FAKE-OK" not in str(result), tool
+
+
+class _Lines:
+    """The editor's side of the relay's stdout: the JSON-RPC lines it wrote."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+
+    def write(self, data: bytes) -> None:
+        self.lines.extend(json.loads(line) for line in data.decode().splitlines() if line)
+
+    async def drain(self) -> None:
+        return None
+
+
+async def test_the_stdio_relay_names_the_editor_to_a_stateless_gateway(
+    stateless: GatewayRuntime,
+) -> None:
+    find_cli("claude")
+    editor = asyncio.StreamReader()
+    for message in (
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "cursor", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "claude_request", "arguments": {"prompt": "hi"}},
+        },
+    ):
+        editor.feed_data((json.dumps(message) + "\n").encode())
+    editor.feed_eof()
+    out = _Lines()
+    relay = StdioForwarder(stateless.mcp_url, headers=bearer() | {"User-Agent": "relay/1"})
+    await asyncio.wait_for(relay.run(editor, out), 60)
+    answer = next(line for line in out.lines if line.get("id") == 2)
+    job_id = answer["result"]["structuredContent"]["jobId"]
+    await stateless.engine.recorder.flush()
+    rows = await stateless.engine.recorder.recent(limit=5)
+    assert [r["caller"] for r in rows if r["job_id"] == job_id] == ["cursor"], rows
