@@ -55,6 +55,12 @@ class GatewayRuntime:
             ),
             refusals=self.engine.refusals,
         )
+        self.mcp = McpHttpFront(
+            self.engine,
+            path=self.settings.http_path,
+            max_body_bytes=self.settings.http_max_body_bytes,
+            stateless=self.settings.mcp_stateless,
+        )
         app = build_http_app(
             self.engine,
             HttpAppConfig(
@@ -64,14 +70,10 @@ class GatewayRuntime:
                 instance_token=lock.token,
                 on_activate=on_activate,
                 mcp_path=self.settings.http_path,
+                mcp_sessions=self.mcp.sessions,
                 public_url=self.settings.http_public_url,
                 connections=self.connections,
             ),
-        )
-        self.mcp = McpHttpFront(
-            self.engine,
-            path=self.settings.http_path,
-            max_body_bytes=self.settings.http_max_body_bytes,
         )
         self.mcp.mount(app)
         self.http = HttpFrontDoor(

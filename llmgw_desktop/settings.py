@@ -80,6 +80,14 @@ class _CoreSettings:
         doc="URL path of the MCP Streamable HTTP endpoint.",
         check=checks.url_path,
     )
+    mcp_stateless: bool = setting(
+        "mcp.stateless",
+        False,
+        env="LLM_GATEWAY_MCP_STATELESS",
+        doc="Serve 2025-era MCP over HTTP without sessions, so any gateway process behind a "
+        "load balancer answers any request (no server-to-client event stream). Off, a session "
+        "lives in the process that opened it: balance sticky on the Mcp-Session-Id header.",
+    )
     http_max_body_bytes: int = setting(
         "http.max_body_bytes",
         16 * 1024 * 1024,

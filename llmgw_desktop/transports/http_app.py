@@ -72,6 +72,9 @@ class HttpAppConfig:
     instance_token: str = ""
     on_activate: Callable[[], str] = field(default=lambda: "headless")
     mcp_path: str = "/mcp"
+    # Where the MCP front door keeps 2025-era sessions ("per-process", or "stateless" with
+    # `mcp.stateless`): /health says it, so a team can check every process behind its balancer.
+    mcp_sessions: str = "per-process"
     # `http.public_url`: pages served through it (the consent page) post from its origin.
     public_url: str = ""
     # The front door's connection records (slow-client deadlines, the peer's owner); None when
@@ -180,7 +183,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         return await handler(request)
 
     async def health(request: web.Request) -> web.Response:
-        return web.json_response(engine.health())
+        return web.json_response(engine.health() | {"mcp": {"sessions": config.mcp_sessions}})
 
     async def activate(request: web.Request) -> web.Response:
         presented = request.headers.get(INSTANCE_TOKEN_HEADER, "")

@@ -10,7 +10,9 @@ of one editor can be told apart), else the `clientInfo` name it gave in `initial
 2026-era requests, in each request's envelope), else, over HTTP, its User-Agent's product. It
 names the client in the recorder and the job list, and scopes "continue my active session",
 so two agents of one user never continue each other's conversation by accident. Editors
-relayed by `llmgw-desktop mcp` keep their own name: the relay forwards their `initialize`.
+relayed by `llmgw-desktop mcp` keep their own name: the relay forwards their `initialize`, and
+sends the name as X-Caller too. A stateless front door (`mcp.stateless`) keeps no 2025-era
+`initialize`, so there a client is named by X-Caller or its User-Agent alone.
 """
 
 from __future__ import annotations

@@ -10,6 +10,15 @@ Each 2025-era session belongs to the principal that opened it: the principal goe
 the request's authenticated user, and the SDK answers any request for that session from another
 principal (POST, GET or DELETE) with 404, as if it did not exist. Session ids are bearer
 secrets for a session, so the SDK's log lines name them by a short hash only.
+
+With `mcp.stateless` the SDK keeps no sessions at all: every 2025-era POST is served on its
+own, by whichever process behind a load balancer receives it, with the principal its own
+credential proves (there is no session to steal). What needs a session cannot work then and is
+refused at once with a clear 405: the server-to-client event stream (GET), which would
+otherwise stay open with nothing ever on it, and ending a session (DELETE). Nothing our tools
+do needs either: they never ask the client anything, and they send no notifications. The
+client's `clientInfo` arrives only with `initialize`, so later requests are labelled by
+X-Caller or the user agent (`caller.py`). 2026-era requests are per-request in both modes.
 """
 
 from __future__ import annotations
@@ -24,18 +33,27 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecuritySettings
 
-from llmgw_desktop.engine.api import Engine, Principal, TaskSupervisor
+from llmgw_desktop.engine.api import Engine, ErrorCode, Principal, TaskSupervisor
 from llmgw_desktop.transports.asgi import serve_asgi
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import agent_name, explicit_caller
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
+from llmgw_desktop.transports.http_errors import EdgeRefusal, error_response
 from llmgw_desktop.transports.mcp.caller import SCOPE_KEY
 from llmgw_desktop.transports.mcp.server import build_mcp_server
 
-__all__ = ["McpHttpFront", "SessionIdFilter", "session_owner"]
+__all__ = ["SESSIONS_PER_PROCESS", "STATELESS", "McpHttpFront", "SessionIdFilter", "session_owner"]
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 5.0
+# How the front door keeps 2025-era MCP sessions, as /health says it.
+STATELESS = "stateless"
+SESSIONS_PER_PROCESS = "per-process"
+# What a stateless front door cannot do, and why, said to a client that asks for it.
+_NEEDS_A_SESSION = {
+    "GET": "there is no server-to-client event stream to open",
+    "DELETE": "there is no session to end",
+}
 # The SDK's loggers that name session ids (when a session opens, ends, idles out, crashes, or
 # is asked for by the wrong principal or after it ended).
 SESSION_LOGGERS = ("mcp.server.streamable_http_manager", "mcp.server.streamable_http")
@@ -87,14 +105,18 @@ def session_owner(principal: Principal) -> AuthenticatedUser:
 class McpHttpFront:
     """Mounts the MCP endpoint on an aiohttp app and runs the SDK session manager."""
 
-    def __init__(self, engine: Engine, *, path: str, max_body_bytes: int) -> None:
+    def __init__(
+        self, engine: Engine, *, path: str, max_body_bytes: int, stateless: bool = False
+    ) -> None:
         self.path = path
+        self.stateless = stateless
         hide_session_ids()
         self._server = build_mcp_server(engine)
         # Host/Origin checks already ran at the aiohttp edge, once, for every front door.
         self._server.streamable_http_app(
             streamable_http_path=path,
             max_request_body_size=max_body_bytes,
+            stateless_http=stateless,
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
         self._manager = self._server.session_manager
@@ -102,6 +124,11 @@ class McpHttpFront:
         self._stop = asyncio.Event()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def sessions(self) -> str:
+        """Where 2025-era sessions live: nowhere (`stateless`) or in this process."""
+        return STATELESS if self.stateless else SESSIONS_PER_PROCESS
 
     def mount(self, app: web.Application) -> None:
         app.router.add_route("*", self.path, self._handle)
@@ -129,6 +156,8 @@ class McpHttpFront:
         self._task = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.stateless and request.method in _NEEDS_A_SESSION:
+            return _refused_without_session(request.method)
         principal = principal_of(request)
         state = {
             SCOPE_KEY: {
@@ -149,3 +178,15 @@ class McpHttpFront:
         """Whether `llmgw-desktop mcp` relays this from an editor's stdio (it alone sends the
         instance token here)."""
         return self._auth.is_instance_token(request.headers.get(INSTANCE_TOKEN_HEADER, ""))
+
+
+def _refused_without_session(method: str) -> web.Response:
+    """405 for what only a session could serve, instead of an event stream that never ends."""
+    refusal = EdgeRefusal(
+        ErrorCode.METHOD_NOT_ALLOWED,
+        f"this gateway serves MCP without sessions (mcp.stateless): {_NEEDS_A_SESSION[method]}; "
+        "send each request as a POST",
+    )
+    response = error_response(refusal)
+    response.headers["Allow"] = "POST"
+    return response

@@ -9,7 +9,9 @@ event stream open; for 2026-07-28 requests it adds the routing headers the spec 
 run concurrently, so a long tool call does not hold up the others.
 
 The editor's own `initialize` (its `clientInfo`) is what reaches the app, so the app records
-the editor's name (`claude-code`, `cursor`, ...), never the relay's. An editor that quits
+the editor's name (`claude-code`, `cursor`, ...), never the relay's. The relay also sends that
+name as `X-Caller` on every later request: a gateway serving MCP without sessions
+(`mcp.stateless`) keeps no `initialize` to read it from. An editor that quits
 while answers are on their way is a normal end, said in one line: the answers are dropped,
 and every task the relay started is awaited or has its failure logged, never left for the
 garbage collector to report.
@@ -28,6 +30,8 @@ from typing import Any
 import aiohttp
 from mcp.shared.inbound import NAME_BEARING_METHODS, encode_header_value
 from mcp_types import PROTOCOL_VERSION_META_KEY
+
+from llmgw_desktop.transports.gateway.callers import CALLER_HEADER, clean_caller
 
 __all__ = ["StdioForwarder"]
 
@@ -48,6 +52,7 @@ class StdioForwarder:
         self._base_headers = headers or {}
         self._session_id: str | None = None
         self._version: str | None = None
+        self._editor_name = ""  # from the editor's `initialize`, sent as X-Caller
         self._write_lock = asyncio.Lock()
         self._out: asyncio.StreamWriter | None = None
         self._initialized = asyncio.Event()  # the handshake is done: the event stream may open
@@ -106,6 +111,8 @@ class StdioForwarder:
             if isinstance(value, str):
                 headers["Mcp-Name"] = encode_header_value(value)
             return headers
+        if self._editor_name:
+            headers[CALLER_HEADER] = self._editor_name
         if self._session_id is not None:
             headers[SESSION_HEADER] = self._session_id
         if self._version is not None:
@@ -114,6 +121,8 @@ class StdioForwarder:
 
     async def _send(self, http: aiohttp.ClientSession, message: dict[str, Any]) -> None:
         is_request = "method" in message and "id" in message
+        if message.get("method") == "initialize":
+            self._editor_name = _editor_name(message)
         try:
             async with http.post(self.url, json=message, headers=self._headers(message)) as reply:
                 session = reply.headers.get(SESSION_HEADER)
@@ -184,6 +193,15 @@ class StdioForwarder:
                 if not self._editor_gone:
                     log.info("the editor closed the connection (%s); dropping its answers", exc)
                 self._editor_gone = True
+
+
+def _editor_name(initialize: dict[str, Any]) -> str:
+    """The `clientInfo` name of an editor's `initialize`, if it can travel in a header."""
+    info = (initialize.get("params") or {}).get("clientInfo") or {}
+    name = info.get("name") if isinstance(info, dict) else None
+    cleaned = clean_caller(name) if isinstance(name, str) else ""
+    # Header values travel as Latin-1: a name beyond ASCII stays in `initialize` alone.
+    return cleaned if cleaned.isascii() else ""
 
 
 async def _messages(reader: asyncio.StreamReader) -> AsyncIterator[dict[str, Any]]:
