@@ -2,12 +2,15 @@
 and throughput, measured against a zero-latency upstream on loopback.
 
 Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
-       [--desktop] [--bearer] [--baseline DIR]
+       [--desktop] [--bearer] [--baseline DIR] [--postgresql] [--store-url URL]
 
 `--bearer` locks the gateway with a static bearer token (the rate limit raised out of the way
 but still counted), so the figures include authenticating every request. `--baseline DIR`
 also runs the gateway of another checkout (`git worktree add /tmp/baseline <commit>`) in the
 same run, so a change is measured against what came before on the same machine state.
+`--postgresql` also runs the current gateway with its store on PostgreSQL (a throwaway cluster,
+bench/_postgres.py, or the empty database `--store-url` names) next to the one on SQLite, in
+the same run: each gets its ratio to the direct call.
 Absolute times drift with the machine; the ratios to the direct call, measured in one run, are
 the figures to compare.
 
@@ -39,6 +42,7 @@ from pathlib import Path
 
 import aiohttp
 import psutil
+from _postgres import store_url
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -360,6 +364,12 @@ def main() -> None:
         action="store_true",
         help="send agent-sized requests (about 40 KB, tools and history) instead of one line",
     )
+    parser.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="also run the current gateway with its store on PostgreSQL, in the same run",
+    )
+    parser.add_argument("--store-url", help="the (empty) PostgreSQL database for --postgresql")
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     global _REQUEST
@@ -368,6 +378,15 @@ def main() -> None:
     if args.serve_upstream:
         serve_upstream(args.serve_upstream)
         return
+    if args.postgresql or args.store_url:
+        with store_url(args.store_url) as url:
+            run(args, url)
+    else:
+        run(args, "")
+
+
+def run(args: argparse.Namespace, pg_url: str) -> None:
+    """Start the upstream and the gateways (`pg_url`: one more on PostgreSQL), then measure."""
     up_port = free_port()
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LLM_GATEWAY_")}
@@ -391,11 +410,13 @@ def main() -> None:
                 stderr=subprocess.DEVNULL,
             )
         ]
-        trees = [("baseline", args.baseline)] if args.baseline else []
-        trees.append(("current", ROOT))
+        trees = [("baseline", args.baseline, "")] if args.baseline else []
+        trees.append(("current", ROOT, ""))
+        if pg_url:
+            trees.append(("postgresql", ROOT, pg_url))
         gateways = []
         try:
-            for label, tree in trees:
+            for label, tree, db_url in trees:
                 port = free_port()
                 gateway = subprocess.Popen(
                     [
@@ -405,7 +426,7 @@ def main() -> None:
                         *([] if args.desktop else ["--headless"]),
                     ],
                     # The checkout's own package: `-m` finds it first from its directory.
-                    env=env | _home_env(Path(home) / label, port),
+                    env=env | _home_env(Path(home) / label, port) | {"LLM_GATEWAY_DB_URL": db_url},
                     cwd=tree,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -418,6 +439,7 @@ def main() -> None:
             direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"
             mode = "desktop app (Qt loop)" if args.desktop else "headless"
             lock = ", bearer token required" if args.bearer else ""
+            lock += ", `current` on SQLite, `postgresql` on PostgreSQL" if pg_url else ""
             size = len(json.dumps(_REQUEST))
             print(
                 f"{time.strftime('%Y-%m-%d')}, python {sys.version.split()[0]}, "
