@@ -10,7 +10,8 @@ also runs the gateway of another checkout (`git worktree add /tmp/baseline <comm
 same run, so a change is measured against what came before on the same machine state.
 `--postgresql` also runs the current gateway with its store on PostgreSQL (a throwaway cluster,
 bench/_postgres.py, or the empty database `--store-url` names) next to the one on SQLite, in
-the same run: each gets its ratio to the direct call.
+the same run: each gets its ratio to the direct call, and the PostgreSQL one also the CPU its
+server's processes spent per request (when the server runs on this machine).
 Absolute times drift with the machine; the ratios to the direct call, measured in one run, are
 the figures to compare.
 
@@ -39,6 +40,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import psutil
@@ -276,12 +278,14 @@ async def throughput(
     *,
     stream: bool = False,
     direct_rate: float | None = None,
+    server_port: int | None = None,
 ) -> float:
     connector = aiohttp.TCPConnector(limit=concurrency)
     done = 0
     deadline = time.perf_counter() + seconds
     process = psutil.Process(gateway_pid) if gateway_pid else None
     times_before = process.cpu_times() if process else None
+    server_before = server_cpu(server_port) if server_port else {}
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def worker() -> None:
@@ -306,8 +310,30 @@ async def throughput(
             f"; gateway CPU {per_request_ms:.3f} ms/request (user {user:.3f}, system"
             f" {system:.3f}) = {1000 / per_request_ms:,.0f} requests/s per core"
         )
+    if server_port and server_before:  # a server on this machine, seen
+        after = server_cpu(server_port)
+        spent = sum(cpu - server_before.get(pid, 0.0) for pid, cpu in after.items())
+        line += f"; PostgreSQL server CPU {spent / done * 1000:.3f} ms/request"
     print(line)
     return rate
+
+
+def server_cpu(port: int) -> dict[int, float]:
+    """CPU seconds so far of each process of the PostgreSQL server on `port` (its postmaster,
+    started with `-p port`, and the backends and workers under it)."""
+    for candidate in psutil.process_iter(["name", "cmdline"]):
+        cmdline = candidate.info["cmdline"] or []
+        if candidate.info["name"] == "postgres" and str(port) in cmdline:
+            processes = [candidate, *candidate.children(recursive=True)]
+            seen = {}
+            for process in processes:
+                try:
+                    times = process.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                seen[process.pid] = times.user + times.system
+            return seen
+    return {}
 
 
 @dataclass(frozen=True)
@@ -317,6 +343,7 @@ class Gateway:
     label: str
     url: str
     pid: int
+    server_port: int | None = None  # the PostgreSQL server its store is on
 
 
 async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]) -> None:
@@ -338,6 +365,7 @@ async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]
                 gateway.pid,
                 stream=stream,
                 direct_rate=rate,
+                server_port=gateway.server_port,
             )
 
 
@@ -433,7 +461,10 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
                 )
                 processes.append(gateway)
                 url = f"http://127.0.0.1:{port}"
-                gateways.append(Gateway(label, url + "/v1/chat/completions", gateway.pid))
+                server_port = urlsplit(db_url).port if db_url else None
+                gateways.append(
+                    Gateway(label, url + "/v1/chat/completions", gateway.pid, server_port)
+                )
                 wait_ready(url + "/health")
             wait_ready(f"http://127.0.0.1:{up_port}/")
             direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"
