@@ -2,12 +2,16 @@
 and throughput, measured against a zero-latency upstream on loopback.
 
 Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
-       [--desktop] [--bearer] [--baseline DIR]
+       [--desktop] [--bearer] [--baseline DIR] [--postgresql] [--store-url URL]
 
 `--bearer` locks the gateway with a static bearer token (the rate limit raised out of the way
 but still counted), so the figures include authenticating every request. `--baseline DIR`
 also runs the gateway of another checkout (`git worktree add /tmp/baseline <commit>`) in the
 same run, so a change is measured against what came before on the same machine state.
+`--postgresql` also runs the current gateway with its store on PostgreSQL (a throwaway cluster,
+bench/_postgres.py, or the empty database `--store-url` names) next to the one on SQLite, in
+the same run: each gets its ratio to the direct call, and the PostgreSQL one also the CPU its
+server's processes spent per request (when the server runs on this machine).
 Absolute times drift with the machine; the ratios to the direct call, measured in one run, are
 the figures to compare.
 
@@ -36,9 +40,11 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import psutil
+from _postgres import store_url
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,12 +278,14 @@ async def throughput(
     *,
     stream: bool = False,
     direct_rate: float | None = None,
+    server_port: int | None = None,
 ) -> float:
     connector = aiohttp.TCPConnector(limit=concurrency)
     done = 0
     deadline = time.perf_counter() + seconds
     process = psutil.Process(gateway_pid) if gateway_pid else None
     times_before = process.cpu_times() if process else None
+    server_before = server_cpu(server_port) if server_port else {}
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def worker() -> None:
@@ -302,8 +310,30 @@ async def throughput(
             f"; gateway CPU {per_request_ms:.3f} ms/request (user {user:.3f}, system"
             f" {system:.3f}) = {1000 / per_request_ms:,.0f} requests/s per core"
         )
+    if server_port and server_before:  # a server on this machine, seen
+        after = server_cpu(server_port)
+        spent = sum(cpu - server_before.get(pid, 0.0) for pid, cpu in after.items())
+        line += f"; PostgreSQL server CPU {spent / done * 1000:.3f} ms/request"
     print(line)
     return rate
+
+
+def server_cpu(port: int) -> dict[int, float]:
+    """CPU seconds so far of each process of the PostgreSQL server on `port` (its postmaster,
+    started with `-p port`, and the backends and workers under it)."""
+    for candidate in psutil.process_iter(["name", "cmdline"]):
+        cmdline = candidate.info["cmdline"] or []
+        if candidate.info["name"] == "postgres" and str(port) in cmdline:
+            processes = [candidate, *candidate.children(recursive=True)]
+            seen = {}
+            for process in processes:
+                try:
+                    times = process.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                seen[process.pid] = times.user + times.system
+            return seen
+    return {}
 
 
 @dataclass(frozen=True)
@@ -313,6 +343,7 @@ class Gateway:
     label: str
     url: str
     pid: int
+    server_port: int | None = None  # the PostgreSQL server its store is on
 
 
 async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]) -> None:
@@ -334,6 +365,7 @@ async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]
                 gateway.pid,
                 stream=stream,
                 direct_rate=rate,
+                server_port=gateway.server_port,
             )
 
 
@@ -360,6 +392,12 @@ def main() -> None:
         action="store_true",
         help="send agent-sized requests (about 40 KB, tools and history) instead of one line",
     )
+    parser.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="also run the current gateway with its store on PostgreSQL, in the same run",
+    )
+    parser.add_argument("--store-url", help="the (empty) PostgreSQL database for --postgresql")
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     global _REQUEST
@@ -368,6 +406,15 @@ def main() -> None:
     if args.serve_upstream:
         serve_upstream(args.serve_upstream)
         return
+    if args.postgresql or args.store_url:
+        with store_url(args.store_url) as url:
+            run(args, url)
+    else:
+        run(args, "")
+
+
+def run(args: argparse.Namespace, pg_url: str) -> None:
+    """Start the upstream and the gateways (`pg_url`: one more on PostgreSQL), then measure."""
     up_port = free_port()
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LLM_GATEWAY_")}
@@ -391,11 +438,13 @@ def main() -> None:
                 stderr=subprocess.DEVNULL,
             )
         ]
-        trees = [("baseline", args.baseline)] if args.baseline else []
-        trees.append(("current", ROOT))
+        trees = [("baseline", args.baseline, "")] if args.baseline else []
+        trees.append(("current", ROOT, ""))
+        if pg_url:
+            trees.append(("postgresql", ROOT, pg_url))
         gateways = []
         try:
-            for label, tree in trees:
+            for label, tree, db_url in trees:
                 port = free_port()
                 gateway = subprocess.Popen(
                     [
@@ -405,19 +454,23 @@ def main() -> None:
                         *([] if args.desktop else ["--headless"]),
                     ],
                     # The checkout's own package: `-m` finds it first from its directory.
-                    env=env | _home_env(Path(home) / label, port),
+                    env=env | _home_env(Path(home) / label, port) | {"LLM_GATEWAY_DB_URL": db_url},
                     cwd=tree,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
                 processes.append(gateway)
                 url = f"http://127.0.0.1:{port}"
-                gateways.append(Gateway(label, url + "/v1/chat/completions", gateway.pid))
+                server_port = urlsplit(db_url).port if db_url else None
+                gateways.append(
+                    Gateway(label, url + "/v1/chat/completions", gateway.pid, server_port)
+                )
                 wait_ready(url + "/health")
             wait_ready(f"http://127.0.0.1:{up_port}/")
             direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"
             mode = "desktop app (Qt loop)" if args.desktop else "headless"
             lock = ", bearer token required" if args.bearer else ""
+            lock += ", `current` on SQLite, `postgresql` on PostgreSQL" if pg_url else ""
             size = len(json.dumps(_REQUEST))
             print(
                 f"{time.strftime('%Y-%m-%d')}, python {sys.version.split()[0]}, "

@@ -1,11 +1,17 @@
 """What the Flight recorder page costs with a million recorded requests.
 
 Usage: python bench/recorder_view.py [--rows 1000000] [--data-dir DIR]
+       [--engine sqlite|postgresql] [--store-url postgresql://...]
 
 Fills a fresh store with `--rows` requests spread over the last 30 days (bulk insert into the
-store's file: ten providers, sixty callers, twenty principals, a few states and error codes,
-route and approval JSON), then starts a real `Engine` on it and opens the real `RecorderPage`
-on a qasync loop, offscreen. `--data-dir` keeps the store between runs (filled once).
+store: ten providers, sixty callers, twenty principals, a few states and error codes, route
+and approval JSON), then starts a real `Engine` on it and opens the real `RecorderPage` on a
+qasync loop, offscreen. `--data-dir` keeps an SQLite store between runs (filled once).
+
+`--engine postgresql` runs the same on a PostgreSQL store: a throwaway cluster started for the
+run (bench/_postgres.py), or the database `--store-url` names (filled once, kept). The rows go
+in with `COPY`, and the table is then vacuumed and analysed, as autovacuum would have done on a
+server that had been taking these rows for a month.
 
 Printed, in milliseconds unless said otherwise:
 - page open: from building the page and showing it to its first page of rows on screen, and
@@ -29,7 +35,6 @@ import argparse
 import asyncio
 import functools
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -44,10 +49,12 @@ sys.path.insert(0, str(BENCH.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync  # noqa: E402 - after the platform is chosen
+from _postgres import ENGINES, store_url  # noqa: E402
+from _recorder_rows import DAYS, fill  # noqa: E402
 
 from llmgw_desktop.engine.engine import Engine  # noqa: E402
 from llmgw_desktop.engine.recorder import PageCursor, RecorderFilters  # noqa: E402
-from llmgw_desktop.engine.store import Database  # noqa: E402
+from llmgw_desktop.engine.store.sql import portable  # noqa: E402
 from llmgw_desktop.settings import Settings, load_settings  # noqa: E402
 from llmgw_desktop.ui.actions import GatewayActions  # noqa: E402
 from llmgw_desktop.ui.bridge import EngineBridge  # noqa: E402
@@ -56,104 +63,9 @@ from llmgw_desktop.ui.pages.base import PageContext, WindowFacts  # noqa: E402
 from llmgw_desktop.ui.pages.recorder import SEARCH_SETTLE_MS, RecorderPage  # noqa: E402
 from llmgw_desktop.ui.qt import QApplication  # noqa: E402
 
-DAYS = 30
-CHUNK = 100_000
 DEFAULT_ROWS = 1_000_000
 STEP_TIMEOUT_S = 120.0
 IDLE_BASELINE_S = 2.0
-API = ("anthropic", "openai", "google", "mistral", "groq")
-CLI = ("claude", "codex", "gemini", "copilot", "opencode")
-STATES = ("completed",) * 85 + ("failed",) * 8 + ("refused",) * 3 + ("canceled",) * 3 + ("started",)
-ERRORS = ("upstream_timeout", "upstream_429", "upstream_connect", "process_timeout")
-COLUMNS = (
-    "id, started_at, finished_at, duration_ms, owner_principal, caller, transport, tool, "
-    "provider, model, state, job_id, error_code, http_status, attempts, input_tokens, "
-    "output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, approval_json, "
-    "route_json, fallback_used"
-)
-
-
-def synthetic_rows(
-    count: int, first: int, total: int, now: float, rnd: random.Random
-) -> list[tuple[Any, ...]]:
-    """Rows `first`..`first+count` of `total`, oldest first; four share each start time."""
-    span = DAYS * 86400.0
-    total_ticks = max(1, total // 4)
-    rows = []
-    for i in range(first, first + count):
-        provider = rnd.choice(API + CLI)
-        api = provider in API
-        state = rnd.choice(STATES)
-        started = round(now - span + (i // 4) * span / total_ticks, 3)
-        duration = rnd.uniform(200, 20_000)
-        error = rnd.choice(ERRORS) if state == "failed" else None
-        rows.append(
-            (
-                f"{rnd.getrandbits(128):032x}",
-                started,
-                None if state == "started" else started + duration / 1000,
-                None if state == "started" else round(duration, 3),
-                "local" if rnd.random() < 0.5 else f"client-{rnd.randrange(19)}",
-                f"caller-{rnd.randrange(60)}",
-                "http" if api else "mcp",
-                "/v1/chat/completions" if api else "llm_call",
-                provider,
-                f"{provider}-model-{rnd.randrange(3)}",
-                state,
-                None if api else f"{rnd.getrandbits(128):032x}",
-                error,
-                (504 if error == "upstream_timeout" else 429) if api and error else None,
-                1,
-                rnd.randrange(50, 20_000),
-                rnd.randrange(5, 2_000),
-                rnd.randrange(0, 40_000),
-                rnd.randrange(0, 2_000),
-                round(rnd.uniform(0, 0.2), 5),
-                None if api else '{"allowed": true, "decided_by": "policy", "score": 0}',
-                f'{{"attempts": [{{"target": "{provider}/m", "key": "vault:k{rnd.randrange(4)}",'
-                f' "outcome": "{"ok" if state == "completed" else "timeout"}"}}]}}'
-                if api
-                else None,
-                0,
-            )
-        )
-    return rows
-
-
-async def fill(path: Path, rows: int) -> None:
-    """Bulk insert through a temp table: one INSERT ... SELECT per chunk lets the search
-    index batch its writes (the store's triggers still do the indexing)."""
-    db = Database(path)
-    await db.open()
-    try:
-        have = await db.run(
-            lambda: db.models.database.execute_sql("SELECT count(*) FROM requests").fetchone()[0]
-        )
-        if have >= rows:
-            print(f"store already holds {have:,} rows")
-            return
-        rnd, now, started = random.Random(20251121), time.time(), time.perf_counter()
-        marks = ", ".join("?" * len(COLUMNS.split(",")))
-        for first in range(have, rows, CHUNK):
-            batch = synthetic_rows(min(CHUNK, rows - first), first, rows, now, rnd)
-
-            def write(batch: list[tuple[Any, ...]] = batch) -> None:
-                database = db.models.database
-                connection = database.connection()
-                with database.atomic():
-                    connection.execute(
-                        f"CREATE TEMP TABLE staging AS SELECT {COLUMNS} FROM requests LIMIT 0"
-                    )
-                    connection.executemany(f"INSERT INTO staging VALUES ({marks})", batch)
-                    connection.execute(f"INSERT INTO requests ({COLUMNS}) SELECT * FROM staging")
-                    connection.execute("DROP TABLE staging")
-
-            await db.run(write)
-            print(f"  {first + len(batch):>9,} rows  {time.perf_counter() - started:6.1f} s")
-    finally:
-        await db.close()
-    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
-    print(f"filled {rows:,} rows in {time.perf_counter() - started:.1f} s; store {size >> 20} MB")
 
 
 class StallWatch:
@@ -302,7 +214,8 @@ async def query_figures(engine: Engine, rows: int) -> None:
             "SELECT started_at, id FROM requests ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?"
         )
         depth = min(500_000, rows // 2)
-        row = engine.store.models.database.execute_sql(sql, [depth]).fetchone()
+        database = engine.store.models.database
+        row = database.execute_sql(portable(database, sql), [depth]).fetchone()
         return PageCursor(row[0], row[1])
 
     cursor = await engine.store.run(deep_cursor)
@@ -340,7 +253,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--engine", choices=ENGINES, default="sqlite")
+    parser.add_argument("--store-url", default=None, help="a PostgreSQL database to fill and use")
     args = parser.parse_args()
+    if args.store_url or args.engine == "postgresql":
+        with store_url(args.store_url) as url:
+            run(args, url)
+    else:
+        run(args, "")
+
+
+def run(args: argparse.Namespace, url: str) -> None:
     rows = args.rows
     keep = args.data_dir
     scratch = None if keep else tempfile.TemporaryDirectory(prefix="llmgw-recorder-bench-")
@@ -351,19 +274,21 @@ def main() -> None:
         LLM_GATEWAY_CONFIG=str(data_dir / "no-config.toml"),
         LLM_GATEWAY_DETECT_LOCAL="false",
         LLM_GATEWAY_HTTP_PORT="0",
+        LLM_GATEWAY_DB_URL=url,
     )
     loaded = load_settings()
     # Keep every generated row: the engine's hourly pruning runs once at start.
     settings = replace(
         loaded.settings, recorder_max_rows=rows * 2, recorder_retention_days=DAYS * 10
     )
-    print(f"rows: {rows:,}; store: {settings.database_file}; load: {os.getloadavg()}")
+    where = url.rsplit("@", 1)[-1] if url else settings.database_file
+    print(f"rows: {rows:,}; store: {where}; load: {os.getloadavg()}")
     app = QApplication([])
     QApplication.setQuitOnLastWindowClosed(False)
     collector = GuiThreadCollector()  # as the desktop app does: see ui/gc_guard.py
     loop = qasync.QEventLoop(app)
     try:
-        loop.run_until_complete(fill(settings.database_file, rows))
+        loop.run_until_complete(fill(settings.database_file, rows, url))
         loop.run_until_complete(measure(settings, rows))
     finally:
         collector.stop()

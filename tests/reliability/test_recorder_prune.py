@@ -2,10 +2,10 @@
 integrity check does not hold up readiness.
 
 A store 300,000 rows over the cap (made with one bulk INSERT ... SELECT, seconds not minutes)
-is pruned by the real `FlightRecorder.prune` while the recorder page's own queries (the first
-page of rows and the count, through `RecorderQuery`, which the page calls) run beside it: each
-answers within a bound instead of waiting for the whole prune (80 s in the report). The page's
-Qt widget is left out: it only forwards these two calls.
+is pruned, on SQLite and on PostgreSQL, by the real `FlightRecorder.prune` while the recorder
+page's own queries (the first page of rows and the count, through `RecorderQuery`, which the
+page calls) run beside it: each answers within a bound instead of waiting for the whole prune
+(80 s in the report). The page's Qt widget is left out: it only forwards these two calls.
 """
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import peewee
 
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.query import RecorderFilters, RecorderQuery
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.health import quick_check
+from llmgw_desktop.engine.store.sql import is_postgresql
 
 CAP = 20_000
 OVER = 300_000
@@ -38,13 +42,29 @@ def bulk_fill(path: Path, rows: int, now: float) -> None:
         )
 
 
-async def test_page_lists_rows_and_counts_while_a_large_prune_runs(tmp_path: Path) -> None:
-    db = Database(tmp_path / "llmgw.db")
+def bulk_fill_store(database: peewee.Database, rows: int, now: float) -> None:
+    """`bulk_fill` through the store's own connection, on either engine (on the DB thread)."""
+    if not is_postgresql(database):
+        # The file is written by a connection of its own, as the tests that build it do.
+        bulk_fill(Path(database.database), rows, now)
+        return
+    database.execute_sql(
+        "INSERT INTO requests (id, started_at, finished_at, owner_principal, provider,"
+        " model, state, caller, input_tokens, output_tokens)"
+        " SELECT lpad(to_hex(i), 32, '0'), %s - (%s - i), %s - (%s - i) + 1, 'local',"
+        " 'openai', 'gpt-4o', 'completed', 'bench', 10, 5 FROM generate_series(1, %s) AS i",
+        (now, rows, now, rows, rows),
+    )
+
+
+async def test_page_lists_rows_and_counts_while_a_large_prune_runs(
+    new_database: Callable[[str], Database],
+) -> None:
+    db = new_database("llmgw.db")
     await db.open()
     now = time.time()
     started = time.monotonic()
-    await db.run(lambda: None)
-    bulk_fill(db.path, CAP + OVER, now)
+    await db.run(lambda: bulk_fill_store(db.models.database, CAP + OVER, now))
     print(f"made {CAP + OVER} rows in {time.monotonic() - started:.1f}s")
     recorder = FlightRecorder(db, max_rows=CAP, retention_days=3650)
     query = RecorderQuery(db, recorder)

@@ -223,7 +223,7 @@ class RecorderQuery:
             if expression is not None and _only_text(filters):
                 catch_up(self._db.models.database)
                 return count_hits(self._db.models.database, expression)
-            where, params = self._where(filters)
+            where, params = self._where(filters, limited=False)
             sql = f"SELECT count(*) FROM requests{_clause(where)}"  # noqa: S608
             return int(self._execute(sql, params).fetchone()[0])
 
@@ -296,7 +296,10 @@ class RecorderQuery:
     def _search_expression(self, text: str) -> str | None:
         return search_expression(text, postgresql=is_postgresql(self._db.models.database))
 
-    def _where(self, filters: RecorderFilters) -> tuple[list[str], list[Any]]:
+    def _where(
+        self, filters: RecorderFilters, *, limited: bool = True
+    ) -> tuple[list[str], list[Any]]:
+        """The conditions for `filters`; `limited`: for a read of a page, not every row."""
         where: list[str] = []
         params: list[Any] = []
         for column, value in (
@@ -319,7 +322,7 @@ class RecorderQuery:
         if expression is not None:
             database = self._db.models.database
             catch_up(database)
-            where.append(search_condition(database, expression))
+            where.append(search_condition(database, expression, limited=limited))
             params.append(expression)
         return where, params
 

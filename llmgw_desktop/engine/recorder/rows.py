@@ -7,7 +7,9 @@ statements stay hand-written because the ORM cannot say them, or says them too s
   `executemany` inserts and updates, by hand because after SQLITE_FULL SQLite has already rolled
   back and the ORM's own rollback would hide the real error (on PostgreSQL, a savepoint inside
   the call's own transaction); rows replayed from the spill file are data, so their column
-  names are checked against the table first;
+  names are checked against the table first; on PostgreSQL the same rows go in as one
+  multi-row `INSERT` and one `UPDATE ... FROM (VALUES ...)` per column set (`_write_sets`), a
+  third quicker there than a statement a row, even pipelined;
 - closing the rows an earlier run left open (`close_interrupted`): two correlated `UPDATE`s
   that take each row's ending from its job;
 - pruning (`newest_start_over_cap`, `delete_oldest`): a bounded `DELETE` by rowid, so a prune
@@ -80,6 +82,15 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
         elif isinstance(entry.get("update"), str):
             fields = {k: v for k, v in entry.get("fields", {}).items() if k in known and k != "id"}
             updates.setdefault(entry["update"], {}).update(fields)
+    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for record_id, fields in updates.items():
+        if fields:
+            columns = tuple(sorted(fields))
+            by_columns.setdefault(columns, []).append(
+                (*(_cell(fields[c]) for c in columns), record_id)
+            )
+    if is_postgresql(database):
+        return _write_sets(database, inserts, by_columns)
     count = 0
     for columns, values in inserts.items():
         marks = ", ".join("?" * len(columns))
@@ -88,20 +99,55 @@ def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:
             f"INSERT INTO requests ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
             " ON CONFLICT(id) DO NOTHING"
         )
-        database.cursor().executemany(portable(database, sql), values)
+        database.cursor().executemany(sql, values)
         count += len(values)
-    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    for record_id, fields in updates.items():
-        if fields:
-            columns = tuple(sorted(fields))
-            by_columns.setdefault(columns, []).append(
-                (*(_cell(fields[c]) for c in columns), record_id)
-            )
     for columns, values in by_columns.items():
         assignments = ", ".join(f"{c} = ?" for c in columns)
         sql = f"UPDATE requests SET {assignments} WHERE id = ?"  # noqa: S608
-        database.cursor().executemany(portable(database, sql), values)
+        database.cursor().executemany(sql, values)
     return count
+
+
+def _write_sets(
+    database: peewee.Database,
+    inserts: dict[tuple[str, ...], list[tuple[Any, ...]]],
+    updates: dict[tuple[str, ...], list[tuple[Any, ...]]],
+) -> int:
+    """PostgreSQL: each column set's rows in one statement (or a few, under the server's
+    parameter limit); the inserts' count. Column names are the table's own (checked above)."""
+    count = 0
+    for columns, values in inserts.items():
+        for chunk in _chunks(values, len(columns)):
+            rows = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
+            sql = (
+                f"INSERT INTO requests ({', '.join(columns)}) VALUES {rows}"  # noqa: S608
+                " ON CONFLICT(id) DO NOTHING"
+            )
+            database.cursor().execute(sql, [cell for row in chunk for cell in row])
+            count += len(chunk)
+    for columns, values in updates.items():
+        names = ", ".join((*columns, "id"))
+        for chunk in _chunks(values, len(columns) + 1):
+            rows = ", ".join(["(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"] * len(chunk))
+            # The empty SELECT gives each VALUES column its type from the table: a NULL or a
+            # number sent for a text or real column would otherwise be typed on its own.
+            sql = (
+                f"UPDATE requests AS r SET {', '.join(f'{c} = v.{c}' for c in columns)}"  # noqa: S608
+                f" FROM (SELECT {names} FROM requests WHERE false UNION ALL VALUES {rows}) AS v"
+                " WHERE r.id = v.id"
+            )
+            database.cursor().execute(sql, [cell for row in chunk for cell in row])
+    return count
+
+
+# PostgreSQL takes at most 65,535 parameters a statement.
+_MAX_PARAMETERS = 60_000
+
+
+def _chunks(values: list[tuple[Any, ...]], width: int) -> Iterable[list[tuple[Any, ...]]]:
+    step = max(1, _MAX_PARAMETERS // width)
+    for start in range(0, len(values), step):
+        yield values[start : start + step]
 
 
 def _cell(value: Any) -> Any:

@@ -10,11 +10,18 @@ peewee query form, hence the SQL by hand. Every function runs on the database th
 On PostgreSQL the same search reads `requests.search_vector` (a generated `tsvector` with a GIN
 index, schema 8): what was typed becomes a `tsquery` of the same words, each chunk's words in a
 row (`<->`), its last word a prefix (`:*`) under the same rule. The server keeps the vector in
-step and its planner knows how common a word is, so there is nothing to catch up or choose.
+step, so there is nothing to catch up. Its planner knows how common one word is, but not two
+together: it multiplies their shares, so `upstream_connect` (2% of a million rows) looked like
+1,200 rows, and a page of them was read from the GIN index's ~20,000 hits all over the table
+(100 ms) instead of by walking the time index until a page was found (15 ms). So a page's read
+(`limited`) decides as SQLite does, from the planner's estimate for the least common word: a
+common one walks the time index, the condition written as `ts_match_vq(...)`, the function
+behind `@@`, which no index serves. A count keeps `@@`: it must find every hit anyway.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -44,6 +51,11 @@ PREFIX_MIN_CHARS = 3
 _TOKEN = re.compile(r"[^\W_]+")  # what the index's unicode61 tokenizer calls a word
 _SEARCH_HITS = "rowid IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)"
 _POSTGRESQL_HITS = "search_vector @@ to_tsquery('simple', ?)"
+_POSTGRESQL_WALK = "ts_match_vq(search_vector, to_tsquery('simple', ?))"
+_POSTGRESQL_TERM = re.compile(r"'[^']*'(?::\*)?")  # one word of a `_tsquery`, prefix mark included
+# A word our vectors can never hold (they keep letters and digits only): the planner's estimate
+# for it is its guess for any word its statistics do not list.
+_POSTGRESQL_UNLISTED = "'#'"
 
 
 def search_expression(text: str, *, postgresql: bool = False) -> str | None:
@@ -98,10 +110,13 @@ def count_hits(database: peewee.Database, expression: str) -> int:
     return int(database.execute_sql(sql, [expression]).fetchone()[0])
 
 
-def search_condition(database: peewee.Database, expression: str) -> str:
+def search_condition(database: peewee.Database, expression: str, *, limited: bool = True) -> str:
     """The WHERE condition (one `?` for `expression`) that keeps the rows matching it, written
-    so SQLite takes the quicker way for this word (call `catch_up` first)."""
+    so the engine takes the quicker way for this word (call `catch_up` first). `limited`: the
+    query reads a page newest first, not every hit (PostgreSQL only: see the module)."""
     if is_postgresql(database):
+        if limited and _is_common_postgresql(database, expression):
+            return _POSTGRESQL_WALK
         return _POSTGRESQL_HITS
     # `+rowid` stops SQLite from driving the query from the word's hits, so it walks the time
     # index: quick when the word is common, slow when it is rare.
@@ -119,3 +134,24 @@ def _is_common(database: peewee.Database, expression: str) -> bool:
     sql = "SELECT count(*) FROM (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ? LIMIT ?)"
     hits = database.execute_sql(sql, [expression, threshold + 1]).fetchone()[0]
     return bool(hits > threshold)
+
+
+def _is_common_postgresql(database: peewee.Database, expression: str) -> bool:
+    # The same threshold as SQLite's, on the planner's row count and estimates (about 0.3 ms
+    # each); a word the statistics do not list is never called common.
+    cursor = database.execute_sql("SELECT reltuples FROM pg_class WHERE oid = 'requests'::regclass")
+    rows = float(cursor.fetchone()[0])
+    terms = _POSTGRESQL_TERM.findall(expression)
+    if rows <= 0 or not terms:  # never analysed: no statistics to go by
+        return False
+    least = min(_estimated_hits(database, term) for term in terms)
+    unlisted = _estimated_hits(database, _POSTGRESQL_UNLISTED)
+    return least > max(COMMON_SEARCH_FACTOR * math.sqrt(rows), 2 * unlisted)
+
+
+def _estimated_hits(database: peewee.Database, term: str) -> float:
+    sql = "EXPLAIN (FORMAT JSON) SELECT 1 FROM requests WHERE search_vector @@ %s::tsquery"
+    plan = database.execute_sql(sql, [term]).fetchone()[0]
+    if isinstance(plan, str | bytes):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])

@@ -31,7 +31,7 @@ from llmgw_desktop.engine.recorder.query import (
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
 from llmgw_desktop.engine.store.migrations.m0008_recorder_search import CATCH_UP_AT
-from llmgw_desktop.engine.store.sql import portable
+from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
 START = 1_700_000_000.0
 PROVIDERS = ("anthropic", "openai", "claude", "gemini")
@@ -238,10 +238,22 @@ async def test_anything_typed_is_a_search_never_a_query_error(filled: tuple, tex
 
 
 async def test_common_and_rare_words_give_the_same_rows(
-    filled: tuple, monkeypatch: pytest.MonkeyPatch
+    db: Database, filled: tuple, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     query, _ = filled
+    database = db.models.database
+    if db.engine.name == "postgresql":  # its choice reads the planner's statistics
+        await db.run(lambda: database.execute_sql("ANALYZE requests"))
     filters = RecorderFilters(text="anthropic", state="completed")
+    expression = recorder_search.search_expression("anthropic", postgresql=is_postgresql(database))
+    assert expression is not None
+    conditions = []
+    for factor in (1e9, 0.0):  # every word rare, then every word common
+        monkeypatch.setattr(recorder_search, "COMMON_SEARCH_FACTOR", factor)
+        conditions.append(
+            await db.run(lambda: recorder_search.search_condition(database, expression))
+        )
+    assert conditions[0] != conditions[1]  # the two ways were both taken
     monkeypatch.setattr(recorder_search, "COMMON_SEARCH_FACTOR", 1e9)
     driven_by_hits = await all_pages(query, filters, limit=25)
     monkeypatch.setattr(recorder_search, "COMMON_SEARCH_FACTOR", 0.0)

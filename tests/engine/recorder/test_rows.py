@@ -6,8 +6,11 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from llmgw_desktop.engine.recorder import rows as rows_module
+from llmgw_desktop.engine.recorder.prune import prune_rows
 from llmgw_desktop.engine.recorder.refusal_rows import add_counts, counts_since, delete_before
 from llmgw_desktop.engine.recorder.rows import (
+    Entry,
     apply_entries,
     delete_oldest,
     newest_start_over_cap,
@@ -84,6 +87,20 @@ async def test_pruning_deletes_the_oldest_rows_in_bounded_batches(db: Database) 
     assert sorted(left) == [f"r{i:04d}" for i in range(4, 10)]
 
 
+async def test_prune_removes_old_rows_then_the_oldest_over_the_cap_in_many_batches(
+    db: Database,
+) -> None:
+    database = db.models.database
+    await db.run(lambda: apply_entries(database, [{"insert": _row(i)} for i in range(40)]))
+    # 10 rows before the cutoff, then 30 - 12 = 18 over the cap: 28 gone in batches of 3.
+    removed = await prune_rows(db, cutoff=START + 10, max_rows=12, batch=3)
+    assert removed == 28
+    left = await db.run(
+        lambda: [r[0] for r in database.execute_sql("SELECT id FROM requests ORDER BY id")]
+    )
+    assert left == [f"r{i:04d}" for i in range(28, 40)]  # the newest twelve
+
+
 async def test_replayed_rows_ignore_columns_the_table_lacks(db: Database) -> None:
     database = db.models.database
     entries = [
@@ -94,3 +111,40 @@ async def test_replayed_rows_ignore_columns_the_table_lacks(db: Database) -> Non
     await db.run(lambda: apply_entries(database, entries))  # a replay is idempotent
     rows = await db.run(lambda: [(r.id, r.state) for r in db.models.RecordedRequest.select()])
     assert rows == [("r0001", "failed")]
+
+
+async def test_a_batch_of_updates_sets_each_rows_own_values_nulls_and_flags_included(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A few rows a statement, so the batch also spans several statements on PostgreSQL.
+    monkeypatch.setattr(rows_module, "_MAX_PARAMETERS", 12)
+    database = db.models.database
+    await db.run(
+        lambda: apply_entries(
+            database, [{"insert": _row(i, error_code="x", cost_usd=None)} for i in range(9)]
+        )
+    )
+    updates: list[Entry] = [
+        {
+            "update": f"r{i:04d}",
+            "fields": {"state": "failed", "error_code": None, "cost_usd": i / 4, "attempts": i},
+        }
+        for i in range(6)
+    ]
+    updates.append({"update": "r0007", "fields": {"fallback_used": True, "http_status": 429}})
+    updates.append({"update": "r0006", "fields": {"finished_at": START + 100}})
+    updates.append({"update": "r0006", "fields": {"model": None}})  # merged with the one above
+    await db.run(lambda: apply_entries(database, updates))
+    model = db.models.RecordedRequest
+    got = await db.run(lambda: {r["id"]: r for r in model.select().dicts()})
+    for i in range(6):
+        row = got[f"r{i:04d}"]
+        assert (row["state"], row["error_code"], row["cost_usd"], row["attempts"]) == (
+            "failed",
+            None,
+            i / 4,
+            i,
+        )
+    assert got["r0007"]["fallback_used"] and got["r0007"]["http_status"] == 429
+    assert got["r0006"]["finished_at"] == START + 100 and got["r0006"]["model"] is None
+    assert got["r0008"]["state"] == "completed" and got["r0008"]["error_code"] == "x"
