@@ -213,7 +213,9 @@ class RecorderQuery:
             formatted = [cells(row) for row in summaries] if cells is not None else []
             return RecorderPage(summaries, cursor, formatted)
 
-        return await self._db.run(read)
+        # The desk's reads take the read lane: a page over a million rows never holds up the
+        # recorder's own writes or a job's (on SQLite the lane is the one thread, as before).
+        return await self._db.read(read)
 
     async def count(self, filters: RecorderFilters) -> int:
         """How many rows match (a whole index range at worst: run it beside the first page)."""
@@ -227,13 +229,13 @@ class RecorderQuery:
             sql = f"SELECT count(*) FROM requests{_clause(where)}"  # noqa: S608
             return int(self._execute(sql, params).fetchone()[0])
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def detail(self, record_id: str) -> RecordDetail | None:
         """The row in full (JSON fields parsed), plus its job's prompt and answer if any."""
         if self._recorder is not None:
             await self._recorder.flush()
-        return await self._db.run(lambda: self._read_detail(record_id))
+        return await self._db.read(lambda: self._read_detail(record_id))
 
     async def choices(self) -> dict[str, list[str]]:
         """The values each filter box can offer (at most a couple of hundred each)."""
@@ -243,7 +245,7 @@ class RecorderQuery:
         def read() -> dict[str, list[str]]:
             return {name: self._distinct(column) for name, column in _CHOICE_COLUMNS.items()}
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def export(
         self,
@@ -255,8 +257,9 @@ class RecorderQuery:
     ) -> int:
         """Write every matching row to `path` (JSON Lines or CSV), newest first; the count.
 
-        Streams in chunks, each one read and written on the DB thread, so the recorder's
-        writes get their turn between chunks. The file appears whole or not at all.
+        Streams in chunks, each one read and written on the read lane, so the recorder's
+        writes get their turn between chunks (on SQLite: between chunks; on PostgreSQL: beside
+        them). The file appears whole or not at all.
 
         Raises:
             OSError: the file cannot be written.
@@ -271,7 +274,7 @@ class RecorderQuery:
             if csv_out is not None:
                 csv_out.writerow(EXPORT_COLUMNS)
             while True:
-                count, cursor = await self._db.run(
+                count, cursor = await self._db.read(
                     functools.partial(self._export_chunk, filters, cursor, out, csv_out)
                 )
                 written += count
