@@ -187,6 +187,12 @@ class JobLeases:
             records = 0
             if self.shared:
                 reaped, records = self._reap(now)
+            else:
+                # A store of this process's alone (the instance lock): the start ended every
+                # job an earlier run left; its lease, if it crashed, only needs to go.
+                Lease.delete().where(
+                    (Lease.id != self.process_id) & (Lease.expires_at < now)
+                ).execute()
             peers = (
                 Lease.select()
                 .where((Lease.id != self.process_id) & (Lease.expires_at >= now))

@@ -648,7 +648,6 @@ class JobManager:
             by_provider[job.spec.provider] = by_provider.get(job.spec.provider, 0) + 1
         return {
             "live": len(self._live),
-            "lease": None if self._leases is None else self._leases.health(),
             "byState": by_state,
             "byProvider": by_provider,
             "limits": {

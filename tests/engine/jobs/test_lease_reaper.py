@@ -23,7 +23,6 @@ from llmgw_desktop.engine.store import Database
 from tests.engine.jobs.test_leases import (
     BOUND_S,
     NEVER_S,
-    SHORT_LEASE_S,
     Spawn,
     eventually,
     processes,
@@ -151,12 +150,13 @@ async def test_a_cancel_of_a_dead_process_job_ends_the_row_itself(processes: Spa
 
 
 async def test_a_job_of_a_live_owner_is_left_alone_by_the_reaper(processes: Spawn) -> None:
-    owner = await processes()  # renews every third of its lease
+    # A lease long enough that a loaded machine's late renewal is no death.
+    owner = await processes(lease_s=2)  # renews every third of its lease
     gate = Gate()
     submitted = await owner.harness.manager.submit(owner.harness.spec(gate))
     await gate.started.wait()
-    other = await processes()
-    await asyncio.sleep(3 * SHORT_LEASE_S)  # several of the other's renewals and reapings
+    other = await processes(lease_s=2)
+    await asyncio.sleep(2.5)  # longer than the lease: several renewals and reapings
     assert await stored_state(other, submitted.job_id) is JobState.RUNNING
     assert other.leases.health()["peers"] == 1
     gate.opened.set()
