@@ -50,6 +50,7 @@ async def test_a_dead_process_jobs_and_records_are_interrupted_after_its_lease(
     recorder = FlightRecorder(dead.db, process_id=dead.leases.process_id)
     record = recorder.start(principal="local", provider="claude")
     recorder.update(record, job_id=submitted.job_id)
+    in_flight = recorder.start(principal="local", provider="openai")  # an HTTP request, no job
     await recorder.flush()
     caplog.set_level(logging.WARNING, logger="llmgw_desktop.engine.jobs.leases")
     survivor = await processes()
@@ -61,10 +62,11 @@ async def test_a_dead_process_jobs_and_records_are_interrupted_after_its_lease(
     view = await survivor.harness.manager.get(submitted.job_id, "local")
     assert view.output == "partial..."  # the partial output is kept
     assert view.error is not None and view.error["code"] == "interrupted"
-    state = await survivor.db.run(
-        lambda: survivor.db.models.RecordedRequest.get_by_id(record).state
+    Request = survivor.db.models.RecordedRequest
+    states = await survivor.db.run(
+        lambda: [Request.get_by_id(row).state for row in (record, in_flight)]
     )
-    assert state == "interrupted"
+    assert states == ["interrupted", "interrupted"]
     assert any(dead.leases.process_id in r.getMessage() for r in caplog.records)
     leases = await survivor.db.run(lambda: [r.id for r in survivor.db.models.ProcessLease.select()])
     assert leases == [survivor.leases.process_id]
