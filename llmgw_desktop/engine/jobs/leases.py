@@ -151,8 +151,16 @@ class JobLeases:
             await asyncio.sleep(self.renew_every_s)
             try:
                 await self.renew()
-            except Exception:  # the next renewal tries again; peers wait a whole lease
-                log.exception("could not renew this gateway process's lease")
+            except Exception as exc:  # the next renewal tries again; peers wait a whole lease
+                self.log_failure("could not renew this gateway process's lease", exc)
+
+    def log_failure(self, what: str, exc: Exception) -> None:
+        """Log a lease write that failed: one line when the store cannot take writes (a full
+        disk, reported by the store's health already), else with the traceback (a bug)."""
+        if self._db.is_write_failure(exc):
+            log.warning("%s: %s", what, exc)
+        else:
+            log.error("%s", what, exc_info=exc)
 
     def health(self) -> dict[str, Any]:
         """This process's lease and how many other processes held a live one at last renewal."""

@@ -276,8 +276,8 @@ class JobManager:
         if self._leases is not None:
             try:
                 await self._leases.release()
-            except Exception:  # peers reap nothing of ours: every job ended above
-                log.exception("could not release this gateway process's lease")
+            except Exception as exc:  # peers reap nothing of ours: every job ended above
+                self._leases.log_failure("could not release this gateway process's lease", exc)
 
     # -- submitting --------------------------------------------------------------------------
 
