@@ -144,6 +144,16 @@ class _CoreSettings:
         doc="An identical call inside this window attaches to the existing job (0 disables).",
         check=checks.not_negative,
     )
+    job_lease_ms: int = setting(
+        "jobs.lease_ms",
+        30_000,
+        env="LLM_GATEWAY_JOB_LEASE_MS",
+        doc=(
+            "On a shared store, a gateway process that stops renewing its lease for this long "
+            "is taken for dead: another marks its unfinished jobs interrupted."
+        ),
+        check=checks.lease_ms,
+    )
     max_concurrent_jobs: int = setting(
         "jobs.max_concurrent",
         8,

@@ -65,6 +65,18 @@ def not_negative(value: int) -> str | None:
     return None if value >= 0 else f"{value} must be 0 or more"
 
 
+# A lease is renewed every third of its length: shorter than this, renewals would crowd the
+# database thread; longer than a day, a dead process's jobs would wait that long.
+LEASE_MS_MIN = 300
+LEASE_MS_MAX = 86_400_000
+
+
+def lease_ms(value: int) -> str | None:
+    if LEASE_MS_MIN <= value <= LEASE_MS_MAX:
+        return None
+    return f"{value} must be between {LEASE_MS_MIN} and {LEASE_MS_MAX} (milliseconds)"
+
+
 def is_loopback(host: str) -> bool:
     """True for names and addresses that only this machine can reach."""
     if host.lower().strip("[]") in LOOPBACK_NAMES:

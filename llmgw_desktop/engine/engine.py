@@ -26,6 +26,7 @@ from llmgw_desktop.engine.events import (
     StoreHealthChanged,
 )
 from llmgw_desktop.engine.gateway.composition import build_gateway
+from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.retry import JobRetry
 from llmgw_desktop.engine.jobs.store import JobStore
@@ -101,6 +102,10 @@ class Engine:
             on_health_change=lambda reason: self.events.publish(StoreHealthChanged(reason)),
         )
         self.settings_saver = SettingsSaver(settings_writer)
+        # This process's lease on the store: how other gateway processes sharing it tell that
+        # it is alive (and, once it is not, end what it left running). Wall time, always:
+        # leases are compared across processes.
+        self.leases = JobLeases(self.store, lease_s=settings.job_lease_ms / 1000)
         self.jobs = JobManager(
             JobStore(self.store),
             tasks=self.tasks,
@@ -113,6 +118,7 @@ class Engine:
                 retention_days=settings.job_retention_days,
             ),
             clock=clock,
+            leases=self.leases,
         )
         self.sessions = SessionStore(self.store, clock=clock)
         self.recorder = FlightRecorder(
@@ -123,6 +129,7 @@ class Engine:
             spill=RecorderSpill(settings.data_path),
             on_finish=self.events.publish,
             clock=clock,
+            process_id=self.leases.process_id,
         )
         # The edge's own refusals (bad credentials, rate limits ...): counted, not recorded.
         self.refusals = RefusalCounter(
@@ -235,13 +242,13 @@ class Engine:
             # config and the environment still work, and nothing stored is touched.
             await self.vault.open()
             await self.auth.start()
-            # On a store other gateways share, unfinished jobs may be theirs, running now: they
-            # are not this run's to end (leases that would tell a dead owner are not built yet).
+            # On a store other gateways share, unfinished jobs may be theirs, running now: only
+            # those whose process's lease ran out are ended (by the lease reaper, `leases.py`).
             shared = self.store.engine.shared
             if shared:
                 log.info(
                     "the store is shared (%s): jobs and recorder rows other gateways left open "
-                    "are left as they are",
+                    "are ended only once their process's lease (jobs.lease_ms) runs out",
                     self.store.engine.name,
                 )
             left_running = await self.jobs.start(recover=not shared)
@@ -348,6 +355,8 @@ class Engine:
                 "reason": store_problem,
             },
             "recorder": self.recorder.status(),
+            # This process's lease on the store, and how many other gateway processes share it.
+            "lease": self.leases.health(),
         }
 
     async def _rebuild_metrics(self, before: float) -> None:

@@ -66,11 +66,16 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
         "refused",
         "store",
         "recorder",
+        "lease",
     }
     assert health["plain_http"] is False  # loopback only
     assert health["refused"] == {"total": 0, "byCode": {}}
     assert health["store"] == {"state": "ok", "reason": None}
     assert health["recorder"] == {"pending": 0, "spilled": 0, "dropped": 0, "last_error": None}
+    # Its lease on the store: held (cleared at stop) and alone on this SQLite store.
+    assert health["lease"]["process"] == engine.leases.process_id
+    assert 0 < health["lease"]["expiresInS"] <= health["lease"]["leaseS"]
+    assert health["lease"]["peers"] == 0
 
 
 def test_disabled_provider_refuses_with_provider_disabled(loaded: LoadedSettings) -> None:

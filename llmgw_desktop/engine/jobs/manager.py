@@ -6,7 +6,11 @@ status shows progress and a crash loses little. Identical calls inside the dedup
 to the job that exists instead of running again, also when another gateway process on the same
 store took the call (checked again as the row is written; see `JobStore.create`). When the
 gateway stops, running jobs end as `interrupted` with their partial output; when it starts,
-jobs a crash left behind are marked the same way. Nothing is silently re-run.
+jobs a crash left behind are marked the same way (on a shared store, once their process's
+lease runs out: `leases.py`). Nothing is silently re-run.
+
+Any process on the store answers for any job: waiting on, watching or cancelling a job another
+process runs polls the store, and a cancel reaches the owner as a flag it polls every flush.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from llmgw_desktop.engine.errors import (
     Saturated,
 )
 from llmgw_desktop.engine.events import EventBus, JobStateChanged
+from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.model import JobState, JobView, can_move, dedup_key
 from llmgw_desktop.engine.jobs.store import (
     INTERRUPTED_ERROR,
@@ -64,6 +69,10 @@ PRUNE_EVERY_S = 3600.0
 # views spares a store round trip. Bounded, and emptied whenever old jobs are pruned.
 RECENT_FINISHED = 512
 DESK_LIST_LIMIT = 200
+# Waiting on, or watching, a job another gateway process runs reads its row this often.
+REMOTE_POLL_S = 0.3
+# A cancel of a job another process runs waits this long for that process to end it.
+REMOTE_CANCEL_WAIT_S = 10.0
 # The ends the desk may retry; a completed job is asked again by sending the call again.
 RETRYABLE = frozenset({JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED})
 
@@ -216,8 +225,12 @@ class JobManager:
         events: EventBus,
         limits: JobLimits,
         clock: Callable[[], float] = time.time,
+        leases: JobLeases | None = None,
     ) -> None:
+        """`leases` is this process's lease on the store (None: it holds none and reaps
+        nothing, as in tests of one manager)."""
         self._store = store
+        self._leases = leases
         self._tasks = tasks
         self._events = events
         self.limits = limits
@@ -244,6 +257,10 @@ class JobManager:
             log.warning(
                 "%d job(s) were still running when the gateway last stopped", len(interrupted)
             )
+        if self._leases is not None:
+            # On a shared store this also ends what dead processes left (their leases ran out).
+            await self._leases.register()
+            self._tasks.spawn(self._leases.run_forever(), name="process-lease", service=True)
         self._tasks.spawn(self._flush_forever(), name="job-progress-flusher", service=True)
         self._tasks.spawn(self._prune_forever(), name="job-pruner", service=True)
         return interrupted
@@ -256,6 +273,11 @@ class JobManager:
             assert job.task is not None
             job.task.cancel()
         await asyncio.gather(*(job.task for job in live if job.task), return_exceptions=True)
+        if self._leases is not None:
+            try:
+                await self._leases.release()
+            except Exception as exc:  # peers reap nothing of ours: every job ended above
+                self._leases.log_failure("could not release this gateway process's lease", exc)
 
     # -- submitting --------------------------------------------------------------------------
 
@@ -303,6 +325,7 @@ class JobManager:
                 # Checked again as the row is written: another gateway on this store may have
                 # taken the same call since the look-up above.
                 reuse_since=now - self.limits.dedup_window_s if dedup else None,
+                owner_process=None if self._leases is None else self._leases.process_id,
             )
         except BaseException:
             self._forget(live)
@@ -418,6 +441,17 @@ class JobManager:
                     with_writes=live.final_writes if live.error is None else (),
                 )
             )
+            if final.state is not state:
+                # Another process took this one for dead (it stalled past its lease) and marked
+                # the row interrupted; the row keeps that, but whoever waits here gets the end.
+                log.warning(
+                    "job %s ended %s here, but another gateway process had already marked it "
+                    "%s: the store keeps that",
+                    live.id,
+                    state.value,
+                    final.state.value,
+                )
+                final = live.view()
             self._recent[live.id] = (final, live.spec.principal)
             while len(self._recent) > RECENT_FINISHED:
                 self._recent.popitem(last=False)
@@ -461,8 +495,10 @@ class JobManager:
         """
         view = await self.get(job_id, principal)
         live = self._live.get(job_id)
-        if view.finished or live is None:
+        if view.finished:
             return view
+        if live is None:  # another gateway process runs it: its row tells
+            return await self._poll(job_id, principal, timeout_s, lambda seen: seen.finished)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(live.done.wait(), timeout_s)
         return await self.get(job_id, principal)
@@ -475,8 +511,10 @@ class JobManager:
         """
         view = await self.get(job_id, principal)
         live = self._live.get(job_id)
-        if view.finished or live is None:
+        if view.finished:
             return view
+        if live is None:  # another gateway process runs it: any change to its row
+            return await self._poll(job_id, principal, timeout_s, lambda seen: seen != view)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(live.changed.wait(), timeout_s)
         return await self.get(job_id, principal)
@@ -489,12 +527,50 @@ class JobManager:
         """
         view = await self.get(job_id, principal)
         live = self._live.get(job_id)
-        if view.finished or live is None or live.task is None:
+        if view.finished:
+            return view
+        if live is None:
+            return await self._cancel_remote(job_id, principal)
+        if live.task is None:
             return view
         live.cancel_requested = True
         live.task.cancel()
         await live.done.wait()
         return await self.get(job_id, principal)
+
+    async def _cancel_remote(self, job_id: str, principal: str) -> JobView:
+        """Cancel a job another gateway process runs: flag it for that process (which kills
+        its CLI as a local cancel would), and wait a bounded while for it to end. When the
+        owner is dead (no live lease), end the row here."""
+        await self._store.request_cancel(job_id)
+        deadline = time.monotonic() + REMOTE_CANCEL_WAIT_S
+        while True:
+            if self._leases is not None and await self._store.cancel_orphan(
+                job_id, self._leases.now()
+            ):
+                log.info("job %s canceled here: the gateway process running it had stopped", job_id)
+            view = await self.get(job_id, principal)
+            if view.finished or time.monotonic() >= deadline:
+                return view
+            await asyncio.sleep(REMOTE_POLL_S)
+
+    async def _poll(
+        self,
+        job_id: str,
+        principal: str,
+        timeout_s: float,
+        enough: Callable[[JobView], bool],
+    ) -> JobView:
+        """Read the job's row every `REMOTE_POLL_S` until `enough` says so or `timeout_s` ends."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return await self.get(job_id, principal)
+            await asyncio.sleep(min(REMOTE_POLL_S, left))
+            view = await self.get(job_id, principal)
+            if enough(view):
+                return view
 
     async def find_by_correlation(self, principal: str, correlation_id: str) -> JobView:
         """The newest job the caller tagged with `correlation_id`.
@@ -601,6 +677,27 @@ class JobManager:
                 await self.flush_now()
             except Exception:
                 log.exception("could not flush job progress")
+            try:
+                await self.take_remote_cancels()
+            except Exception:
+                log.exception("could not read the cancels other gateway processes sent")
+
+    async def take_remote_cancels(self) -> int:
+        """Cancel the live jobs a cancel sent to another gateway process flagged, as a local
+        cancel would (state `canceled`, process group killed); how many."""
+        if self._leases is None or not self._live:
+            return 0
+        flagged = await self._store.cancel_requests(self._leases.process_id)
+        taken = 0
+        for job_id in flagged:
+            live = self._live.get(job_id)
+            if live is None or live.task is None or live.cancel_requested:
+                continue
+            log.info("job %s canceled through another gateway process", job_id)
+            live.cancel_requested = True
+            live.task.cancel()
+            taken += 1
+        return taken
 
     async def prune_now(self) -> int:
         cutoff = self._clock() - self.limits.retention_days * 86400

@@ -15,7 +15,16 @@ from llmgw_desktop.engine.redact import redact, redact_data
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import contains, json_number
 
-__all__ = ["DeskFilter", "DeskJob", "JobOrigin", "JobStore", "LeftRunning", "ProgressRow"]
+__all__ = [
+    "INTERRUPTED_ERROR",
+    "DeskFilter",
+    "DeskJob",
+    "JobOrigin",
+    "JobStore",
+    "LeftRunning",
+    "ProgressRow",
+    "without_live_owner",
+]
 
 INTERRUPTED_ERROR = {
     "code": ErrorCode.INTERRUPTED,
@@ -25,6 +34,13 @@ INTERRUPTED_ERROR = {
     ),
     "retryable": True,
 }
+# A job another process ran, ended by the canceller because that process had stopped.
+ORPHAN_CANCELED_ERROR = {
+    "code": ErrorCode.CANCELED,
+    "message": "the job was canceled (the gateway process running it had stopped)",
+    "retryable": False,
+}
+_UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
 
 
 @dataclass(frozen=True)
@@ -104,10 +120,12 @@ class JobStore:
         session_id: str | None,
         now: float,
         reuse_since: float | None = None,
+        owner_process: str | None = None,
     ) -> JobView:
-        """Store a new queued job. With `reuse_since` (and a `dedup_key`), a reusable job of the
-        same identity created since then wins instead: its view comes back (another id) and
-        nothing is stored, even when another gateway on this store stored it a moment ago."""
+        """Store a new queued job, run by gateway process `owner_process`. With `reuse_since`
+        (and a `dedup_key`), a reusable job of the same identity created since then wins
+        instead: its view comes back (another id) and nothing is stored, even when another
+        gateway on this store stored it a moment ago."""
         Job = self._db.models.Job
 
         def insert() -> Any:
@@ -130,6 +148,7 @@ class JobStore:
                     session_id=None if session_id is None else redact(session_id),
                     created_at=now,
                     updated_at=now,
+                    owner_process=owner_process,
                 )
                 if reuse_since is None or dedup_key is None:
                     return row
@@ -142,13 +161,14 @@ class JobStore:
         return _view(await self._db.run(insert))
 
     async def mark_running(self, job_id: str, *, now: float, attempts: int) -> None:
+        """Move a queued job to running (not one another process already marked interrupted)."""
         Job = self._db.models.Job
         await self._db.run(
             lambda: (
                 Job.update(
                     state=JobState.RUNNING.value, started_at=now, updated_at=now, attempts=attempts
                 )
-                .where(Job.id == job_id)
+                .where((Job.id == job_id) & (Job.state == JobState.QUEUED.value))
                 .execute()
             )
         )
@@ -198,7 +218,11 @@ class JobStore:
         now: float,
         with_writes: Iterable[Callable[[], None]] = (),
     ) -> JobView:
-        """Record the job's end; `with_writes` run in the same transaction (on the DB thread)."""
+        """Record the job's end; `with_writes` run in the same transaction (on the DB thread).
+
+        Only a row still queued or running takes the end: when another gateway process marked
+        it interrupted (this one stalled past its lease), the row keeps that, and the stored
+        view returned says so."""
         Job = self._db.models.Job
         extra = list(with_writes)
 
@@ -218,7 +242,7 @@ class JobStore:
                 error_json=None if error is None else json.dumps(redact_data(error)),
                 finished_at=now,
                 updated_at=now,
-            ).where(Job.id == job_id).execute()
+            ).where((Job.id == job_id) & Job.state.in_(_UNFINISHED)).execute()
             return Job.get_by_id(job_id)
 
         return _view(await self._db.run(write))
@@ -332,6 +356,58 @@ class JobStore:
 
         return await self._db.run(read)
 
+    async def request_cancel(self, job_id: str) -> bool:
+        """Flag an unfinished job for its owner process to cancel; False when it had ended."""
+        Job = self._db.models.Job
+        changed = await self._db.run(
+            lambda: (
+                Job.update(cancel_requested=True)
+                .where((Job.id == job_id) & Job.state.in_(_UNFINISHED))
+                .execute()
+            )
+        )
+        return bool(changed)
+
+    async def cancel_requests(self, owner_process: str) -> list[str]:
+        """The unfinished jobs of `owner_process` a cancel from another process flagged (one
+        look-up in a partial index: flags are rare)."""
+        Job = self._db.models.Job
+        return await self._db.run(
+            lambda: [
+                row.id
+                for row in Job.select(Job.id).where(
+                    (Job.owner_process == owner_process)
+                    & (Job.cancel_requested == 1)
+                    & Job.state.in_(_UNFINISHED)
+                )
+            ]
+        )
+
+    async def cancel_orphan(self, job_id: str, now: float) -> bool:
+        """End an unfinished job as canceled when no live process owns it (its owner's lease
+        ran out, it has none, or the job predates leases); False when its owner is alive or it
+        had ended. Conditional in SQL, so an owner or a reaper acting at once cannot be undone."""
+        Job = self._db.models.Job
+        models = self._db.models
+
+        def end() -> int:
+            return int(
+                Job.update(
+                    state=JobState.CANCELED.value,
+                    error_json=json.dumps(ORPHAN_CANCELED_ERROR),
+                    finished_at=now,
+                    updated_at=now,
+                )
+                .where(
+                    (Job.id == job_id)
+                    & Job.state.in_(_UNFINISHED)
+                    & without_live_owner(models, now)
+                )
+                .execute()
+            )
+
+        return bool(await self._db.run(end))
+
     async def interrupt_unfinished(self, now: float) -> list[LeftRunning]:
         """Mark jobs left queued or running by a previous run as interrupted; which they were,
         with the process group each one's CLI ran in."""
@@ -430,6 +506,17 @@ def _view(row: Any, *, with_output: bool = True) -> JobView:
         result=json.loads(row.result_json) if row.result_json else None,
         error=json.loads(row.error_json) if row.error_json else None,
     )
+
+
+def without_live_owner(models: Any, now: float, *, table: Any = None) -> Any:
+    """The condition, on `table` (default: jobs) rows, that no live gateway process owns them:
+    no owner (written before leases) or an owner whose lease is gone or ran out by `now`."""
+    table = models.Job if table is None else table
+    Lease = models.ProcessLease
+    alive = Lease.select(peewee.SQL("1")).where(
+        (Lease.id == table.owner_process) & (Lease.expires_at >= now)
+    )
+    return table.owner_process.is_null() | ~peewee.fn.EXISTS(alive)
 
 
 def _reusable(Job: Any, dedup_key: str, since: float) -> Any:

@@ -52,9 +52,9 @@ OPEN_RECORD_MAX_AGE_S = 86400.0
 _CALLER = re.compile(r"[^\w .:/@+()-]")
 JSON_FIELDS = ("approval", "optimization", "route")
 _JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
-# Written as they are: the record's own id (ours), and the principal every read filters on (an
-# identity the edge decided, not text a request supplied).
-_AS_IS = frozenset({"id", "owner_principal"})
+# Written as they are: the record's own id and its gateway process's (ours), and the principal
+# every read filters on (an identity the edge decided, not text a request supplied).
+_AS_IS = frozenset({"id", "owner_principal", "owner_process"})
 
 
 class _Opened(NamedTuple):
@@ -78,9 +78,13 @@ class FlightRecorder:
         spill: RecorderSpill | None = None,
         on_finish: Callable[[RequestFinished], None] | None = None,
         clock: Callable[[], float] = time.time,
+        process_id: str | None = None,
     ) -> None:
-        """`on_finish` hears of every finished request (the engine publishes it as an event)."""
+        """`on_finish` hears of every finished request (the engine publishes it as an event);
+        `process_id` is this gateway process's lease id, kept on each row so a survivor can
+        close the rows of a process that died (`engine/jobs/leases.py`)."""
         self._db = db
+        self._process_id = process_id
         self._clock = clock
         self.retention_days = retention_days
         self.max_rows = max_rows
@@ -144,6 +148,7 @@ class FlightRecorder:
             "approval_json": approval,
             "optimization_json": optimization,
             "state": state,
+            "owner_process": self._process_id,
         }
         if len(self._new) + len(self._updates) > self.max_pending:
             self._wake.set()

@@ -157,9 +157,13 @@ def _cell(value: Any) -> Any:
     return int(value) if isinstance(value, bool) else value
 
 
-def close_interrupted(database: peewee.Database, now: float) -> int:
+def close_interrupted(
+    database: peewee.Database, now: float, *, scope: tuple[str, tuple[Any, ...]] = ("", ())
+) -> int:
     """End every row still `started`: with its job's ending when the job has ended, else as
-    `interrupted` at `now`; how many rows were closed."""
+    `interrupted` at `now`; how many rows were closed. `scope` narrows the rows: an SQL
+    condition starting with ` AND ` and its parameters (the lease reaper's dead owners)."""
+    where, where_params = scope
     started = RecordState.STARTED.value
     endings = tuple(ENDINGS)
     marks = ", ".join("?" * len(endings))
@@ -172,19 +176,19 @@ def close_interrupted(database: peewee.Database, now: float) -> int:
         f" state = ({ended_job.format('state')}),"
         f" error_code = coalesce(error_code, ({ended_job.format(job_error_code)})),"
         f" finished_at = coalesce(finished_at, ({ended_job.format('finished_at')}))"
-        f" WHERE state = ? AND EXISTS ({ended_job.format('1')})"
+        f" WHERE state = ? AND EXISTS ({ended_job.format('1')}){where}"
     )
     the_rest = (
-        "UPDATE requests SET state = ?, error_code = coalesce(error_code, ?),"
-        " finished_at = coalesce(finished_at, ?) WHERE state = ?"
+        "UPDATE requests SET state = ?, error_code = coalesce(error_code, ?),"  # noqa: S608
+        f" finished_at = coalesce(finished_at, ?) WHERE state = ?{where}"
     )
     interrupted = RecordState.INTERRUPTED.value
     with database.atomic():
         by_job = database.execute_sql(
-            portable(database, from_jobs), (*endings * 3, started, *endings)
+            portable(database, from_jobs), (*endings * 3, started, *endings, *where_params)
         )
         rest = database.execute_sql(
-            portable(database, the_rest), (interrupted, interrupted, now, started)
+            portable(database, the_rest), (interrupted, interrupted, now, started, *where_params)
         )
         return int(by_job.rowcount) + int(rest.rowcount)
 

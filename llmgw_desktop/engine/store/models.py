@@ -28,6 +28,7 @@ __all__ = [
     "OAuthClientRow",
     "OAuthCodeRow",
     "OAuthTokenRow",
+    "ProcessLeaseRow",
     "ProviderSessionRow",
     "RecordedRequestRow",
     "SessionRow",
@@ -88,9 +89,26 @@ class JobRow(StoreRow):
     progress_json = peewee.TextField(default="{}")
     process_group = peewee.IntegerField(null=True)
     process_identity = peewee.TextField(null=True)
+    # The gateway process running it (its lease, `ProcessLeaseRow`); NULL before schema 12.
+    owner_process = peewee.TextField(null=True)
+    # Set by a cancel sent to another process; the owner polls it (`engine/jobs/leases.py`).
+    cancel_requested = FlagField(default=False)
 
     class Meta:
         table_name = "jobs"
+
+
+class ProcessLeaseRow(StoreRow):
+    """A live gateway process on this store, as long as it keeps renewing `expires_at`."""
+
+    id = peewee.TextField(primary_key=True)
+    host = peewee.TextField()
+    pid = peewee.IntegerField()
+    started_at = peewee.FloatField()
+    expires_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "process_leases"
 
 
 class SessionRow(StoreRow):
@@ -172,6 +190,7 @@ class RecordedRequestRow(StoreRow):
     project = peewee.TextField(null=True)
     fallback_used = FlagField(default=False)
     route_json = peewee.TextField(null=True)
+    owner_process = peewee.TextField(null=True)  # the gateway process that took it
 
     class Meta:
         table_name = "requests"
@@ -278,6 +297,7 @@ class Models:
 
     StoreMeta: type[StoreMetaRow]
     Job: type[JobRow]
+    ProcessLease: type[ProcessLeaseRow]
     Session: type[SessionRow]
     ActiveSession: type[ActiveSessionRow]
     ProviderSession: type[ProviderSessionRow]
@@ -293,6 +313,7 @@ class Models:
         self.database = db
         self.StoreMeta = _bound(StoreMetaRow, db)
         self.Job = _bound(JobRow, db)
+        self.ProcessLease = _bound(ProcessLeaseRow, db)
         self.Session = _bound(SessionRow, db)
         self.ActiveSession = _bound(ActiveSessionRow, db)
         self.ProviderSession = _bound(ProviderSessionRow, db)
@@ -306,6 +327,7 @@ class Models:
         self.all: tuple[type[peewee.Model], ...] = (
             self.StoreMeta,
             self.Job,
+            self.ProcessLease,
             self.Session,
             self.ActiveSession,
             self.ProviderSession,

@@ -10,6 +10,7 @@ import pytest
 
 from llmgw_desktop.engine.errors import NotFound, ProviderFailure, ProviderUnavailable, Saturated
 from llmgw_desktop.engine.events import Event, EventBus, JobStateChanged
+from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobContext, JobLimits, JobManager, JobSpec
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore, LeftRunning
@@ -37,14 +38,25 @@ class Gate:
 
 
 class Harness:
-    def __init__(self, db: Database, limits: JobLimits, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        limits: JobLimits,
+        clock: Callable[[], float],
+        leases: JobLeases | None = None,
+    ) -> None:
         self.db = db
         self.tasks = TaskSupervisor()
         self.events = EventBus()
         self.seen: list[Event] = []
         self.events.subscribe(Event, self.seen.append)
         self.manager = JobManager(
-            JobStore(db), tasks=self.tasks, events=self.events, limits=limits, clock=clock
+            JobStore(db),
+            tasks=self.tasks,
+            events=self.events,
+            limits=limits,
+            clock=clock,
+            leases=leases,
         )
 
     def spec(

@@ -195,8 +195,9 @@ async def test_a_gateway_starting_on_a_shared_store_leaves_other_gateways_work_a
     loaded: LoadedSettings, postgres_cluster: PostgresCluster
 ) -> None:
     """On a team's PostgreSQL store an unfinished job or an open recorder row may be another
-    live gateway's: the second gateway's start must not end it (a SQLite store is one
-    process's, and a restart there ends them as `interrupted`: tests/reliability)."""
+    live gateway's: the second gateway's start must not end it while the first holds its
+    lease (a SQLite store is one process's, and a restart there ends them as `interrupted`:
+    tests/reliability; a dead owner's are ended by the reaper: tests/engine/jobs)."""
     url = postgres_cluster.create_database()
     settings = replace(loaded.settings, store_url=url)
     first, second = Engine(settings), Engine(settings)
@@ -211,6 +212,7 @@ async def test_a_gateway_starting_on_a_shared_store_leaves_other_gateways_work_a
             correlation_id=None,
             session_id=None,
             now=1.0,
+            owner_process=first.leases.process_id,
         )
         row = first.recorder.start(principal="local", provider="openai", model="gpt-test")
         await first.recorder.flush()

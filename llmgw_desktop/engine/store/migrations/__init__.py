@@ -29,6 +29,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0009_job_processes,
     m0010_active_session_per_caller,
     m0011_refusals,
+    m0012_process_leases,
 )
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
@@ -99,6 +100,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         m0010_active_session_per_caller.POSTGRESQL_STATEMENTS,
     ),
     Migration(11, "refusals", m0011_refusals.STATEMENTS, m0011_refusals.POSTGRESQL_STATEMENTS),
+    Migration(
+        12,
+        "process leases",
+        m0012_process_leases.STATEMENTS,
+        m0012_process_leases.POSTGRESQL_STATEMENTS,
+    ),
 )
 
 

@@ -1,0 +1,260 @@
+"""Gateway process leases: who is alive on a shared store, and the reaper of those who are not.
+
+A job lives in the memory of the gateway process that runs its CLI. On a store several
+processes share (PostgreSQL), a process that dies (kill -9, a lost machine) cannot end its
+jobs; without leases they would stay `running` forever. So each process registers a lease
+when it starts (`process_leases`: an id made when its engine is built, host and pid for the
+logs) and renews it every third of `jobs.lease_ms`. At start and at every renewal a process on
+a shared store reaps: every unfinished job whose owner has no live lease (it ran out, the row
+is gone, or the job predates leases) is marked `interrupted` with its partial output kept, the
+owner's recorder rows still `started` are closed the same way, and the dead lease is deleted.
+Each is one conditional statement in one transaction, so two survivors reaping at once mark
+each job once. A process that stalled past its own lease finds its row gone at the next
+renewal: it says so and registers again; its jobs' rows stay interrupted (`JobStore.finish`
+only ends a row still live). On an exclusive store (SQLite, one process) the lease is kept
+for `/health` and the start ends every unfinished job instead (`JobManager.start`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.jobs.store import INTERRUPTED_ERROR, without_live_owner
+from llmgw_desktop.engine.recorder.rows import close_interrupted
+from llmgw_desktop.engine.store import Database
+
+__all__ = ["JobLeases", "Reaped"]
+
+log = logging.getLogger(__name__)
+
+# A renewal comes every third of the lease, so two renewals can fail (a slow query, a busy
+# server) before peers take the process for dead.
+RENEWALS_PER_LEASE = 3
+NO_LEASE = "(no lease)"
+
+
+@dataclass(frozen=True)
+class Reaped:
+    """A process found dead (or jobs found without any owner) and what was closed for it."""
+
+    process_id: str  # NO_LEASE for jobs whose owner left no lease row, or had none
+    host: str
+    pid: int | None
+    jobs: int
+
+
+@dataclass(frozen=True)
+class _Tick:
+    expires_at: float
+    peers: int
+    lost: bool  # our lease was gone: another process took us for dead
+    reaped: tuple[Reaped, ...]
+    records: int
+
+
+class JobLeases:
+    """This process's lease on the store: registered at start, renewed, released at stop."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        lease_s: float,
+        clock: Callable[[], float] = time.time,
+        renew_every_s: float | None = None,
+        process_id: str | None = None,
+    ) -> None:
+        """`renew_every_s` defaults to a third of `lease_s`; the clock must be wall time, the
+        same for every process (leases are compared across them)."""
+        self._db = db
+        self.lease_s = lease_s
+        self.renew_every_s = renew_every_s or lease_s / RENEWALS_PER_LEASE
+        self._clock = clock
+        self.process_id = process_id or uuid.uuid4().hex
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self._started_at: float | None = None
+        self._expires_at: float | None = None
+        self._peers = 0
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may use the store (then this one reaps their leftovers)."""
+        return self._db.engine.shared
+
+    def now(self) -> float:
+        return self._clock()
+
+    async def register(self) -> tuple[Reaped, ...]:
+        """Write this process's lease and, on a shared store, reap dead processes' jobs."""
+        self._started_at = self._clock()
+        return await self.renew()
+
+    async def renew(self) -> tuple[Reaped, ...]:
+        """Extend the lease (writing it again if another process reaped it) and reap; what
+        was reaped."""
+        tick = await self._db.run(self._renew_and_reap)
+        self._expires_at = tick.expires_at
+        self._peers = tick.peers
+        if tick.lost:
+            log.error(
+                "this gateway process (%s, pid %d) had stopped renewing its lease for longer "
+                "than jobs.lease_ms: another process took it for dead and marked its jobs "
+                "interrupted. The lease is registered again; those jobs still run here, but "
+                "their rows stay interrupted",
+                self.host,
+                self.pid,
+            )
+        for dead in tick.reaped:
+            if dead.process_id == NO_LEASE:
+                log.warning(
+                    "%d unfinished job(s) whose gateway process holds no lease (it stopped "
+                    "long ago, or wrote them before leases existed) marked interrupted",
+                    dead.jobs,
+                )
+                continue
+            log.warning(
+                "gateway process %s (host %s, pid %s) stopped renewing its lease: %d unfinished "
+                "job(s) marked interrupted",
+                dead.process_id,
+                dead.host,
+                "?" if dead.pid is None else dead.pid,
+                dead.jobs,
+            )
+        if tick.records:
+            log.warning(
+                "closed %d flight-recorder row(s) of gateway processes that stopped",
+                tick.records,
+            )
+        return tick.reaped
+
+    async def release(self) -> None:
+        """Delete the lease (a clean stop: this process's jobs were ended first)."""
+        Lease = self._db.models.ProcessLease
+        await self._db.run(lambda: Lease.delete().where(Lease.id == self.process_id).execute())
+        self._expires_at = None
+
+    async def run_forever(self) -> None:
+        """Renew (and reap) every `renew_every_s` until cancelled."""
+        while True:
+            await asyncio.sleep(self.renew_every_s)
+            try:
+                await self.renew()
+            except Exception as exc:  # the next renewal tries again; peers wait a whole lease
+                self.log_failure("could not renew this gateway process's lease", exc)
+
+    def log_failure(self, what: str, exc: Exception) -> None:
+        """Log a lease write that failed: one line when the store cannot take writes (a full
+        disk, reported by the store's health already), else with the traceback (a bug)."""
+        if self._db.is_write_failure(exc):
+            log.warning("%s: %s", what, exc)
+        else:
+            log.error("%s", what, exc_info=exc)
+
+    def health(self) -> dict[str, Any]:
+        """This process's lease and how many other processes held a live one at last renewal."""
+        expires_in = None if self._expires_at is None else self._expires_at - self._clock()
+        return {
+            "process": self.process_id,
+            "expiresInS": None if expires_in is None else round(max(0.0, expires_in), 3),
+            "leaseS": self.lease_s,
+            "peers": self._peers,
+        }
+
+    # -- on the database thread ---------------------------------------------------------------
+
+    def _renew_and_reap(self) -> _Tick:
+        models = self._db.models
+        Lease = models.ProcessLease
+        now = self._clock()
+        expires_at = now + self.lease_s
+        with models.database.atomic():
+            renewed = (
+                Lease.update(expires_at=expires_at).where(Lease.id == self.process_id).execute()
+            )
+            if not renewed:
+                Lease.insert(
+                    id=self.process_id,
+                    host=self.host,
+                    pid=self.pid,
+                    started_at=self._started_at or now,
+                    expires_at=expires_at,
+                ).execute()
+            reaped: tuple[Reaped, ...] = ()
+            records = 0
+            if self.shared:
+                reaped, records = self._reap(now)
+            else:
+                # A store of this process's alone (the instance lock): the start ended every
+                # job an earlier run left; its lease, if it crashed, only needs to go.
+                Lease.delete().where(
+                    (Lease.id != self.process_id) & (Lease.expires_at < now)
+                ).execute()
+            peers = (
+                Lease.select()
+                .where((Lease.id != self.process_id) & (Lease.expires_at >= now))
+                .count()
+            )
+        # A first registration finds no row; only a renewal that finds none was reaped.
+        lost = not renewed and self._expires_at is not None
+        return _Tick(expires_at, peers, lost, reaped, records)
+
+    def _reap(self, now: float) -> tuple[tuple[Reaped, ...], int]:
+        """End what processes without a live lease left open; (per process, recorder rows)."""
+        models = self._db.models
+        Job, Lease = models.Job, models.ProcessLease
+        dead = {
+            row.id: row
+            for row in Lease.select().where(
+                (Lease.expires_at < now) & (Lease.id != self.process_id)
+            )
+        }
+        unfinished = (JobState.QUEUED.value, JobState.RUNNING.value)
+        # One conditional UPDATE: a job another reaper ended a moment ago no longer matches.
+        marked = (
+            Job.update(
+                state=JobState.INTERRUPTED.value,
+                error_json=json.dumps(INTERRUPTED_ERROR),
+                finished_at=now,
+                updated_at=now,
+            )
+            .where(
+                Job.state.in_(unfinished)
+                & (Job.owner_process.is_null() | (Job.owner_process != self.process_id))
+                & without_live_owner(models, now)
+            )
+            .returning(Job.owner_process)
+            .tuples()
+            .execute()
+        )
+        by_owner = Counter(owner if owner in dead else NO_LEASE for (owner,) in marked)
+        records = close_interrupted(
+            models.database,
+            now,
+            scope=(
+                " AND (owner_process IS NULL OR NOT EXISTS (SELECT 1 FROM process_leases"
+                " WHERE process_leases.id = requests.owner_process"
+                " AND process_leases.expires_at >= ?))",
+                (now,),
+            ),
+        )
+        # By the condition, not the ids read above: a lease renewed since then stays.
+        Lease.delete().where((Lease.expires_at < now) & (Lease.id != self.process_id)).execute()
+        reaped = [
+            Reaped(process_id, row.host, row.pid, by_owner.pop(process_id, 0))
+            for process_id, row in dead.items()
+        ]
+        if by_owner.get(NO_LEASE):
+            reaped.append(Reaped(NO_LEASE, "?", None, by_owner[NO_LEASE]))
+        return tuple(reaped), records

@@ -1,0 +1,165 @@
+"""The lease reaper: a gateway process that stops renewing its lease has its jobs (and its
+recorder rows) ended as `interrupted` by a survivor, once, and never resurrected.
+
+Processes are `JobManager`s with leases of their own (test_leases.py); one "dies" by never
+renewing its lease (a renewal interval far longer than the test), as a process killed with -9
+stops renewing, while its job keeps running in memory. Reaping happens only on a store other
+processes share, so these run on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+import pytest
+
+from llmgw_desktop.engine.jobs.leases import JobLeases
+from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.store import Database
+from tests.engine.jobs.test_leases import (
+    BOUND_S,
+    NEVER_S,
+    Spawn,
+    eventually,
+    processes,
+    stored_state,
+)
+from tests.engine.jobs.test_manager import Gate
+
+__all__ = ["processes"]  # the fixture, shared with test_leases.py
+
+
+@pytest.fixture
+def store_engine() -> str:
+    """Reaping needs a store other processes share: PostgreSQL."""
+    return "postgresql"
+
+
+async def test_a_dead_process_jobs_and_records_are_interrupted_after_its_lease(
+    processes: Spawn, caplog: pytest.LogCaptureFixture
+) -> None:
+    dead = await processes(renew_every_s=NEVER_S)
+    gate = Gate()
+    submitted = await dead.harness.manager.submit(dead.harness.spec(gate))
+    await gate.started.wait()
+    await dead.harness.manager.flush_now()
+    recorder = FlightRecorder(dead.db, process_id=dead.leases.process_id)
+    record = recorder.start(principal="local", provider="claude")
+    recorder.update(record, job_id=submitted.job_id)
+    in_flight = recorder.start(principal="local", provider="openai")  # an HTTP request, no job
+    await recorder.flush()
+    caplog.set_level(logging.WARNING, logger="llmgw_desktop.engine.jobs.leases")
+    survivor = await processes()
+
+    async def interrupted() -> bool:
+        return await stored_state(survivor, submitted.job_id) is JobState.INTERRUPTED
+
+    await eventually(interrupted)
+    view = await survivor.harness.manager.get(submitted.job_id, "local")
+    assert view.output == "partial..."  # the partial output is kept
+    assert view.error is not None and view.error["code"] == "interrupted"
+    Request = survivor.db.models.RecordedRequest
+    states = await survivor.db.run(
+        lambda: [Request.get_by_id(row).state for row in (record, in_flight)]
+    )
+    assert states == ["interrupted", "interrupted"]
+    assert any(dead.leases.process_id in r.getMessage() for r in caplog.records)
+    leases = await survivor.db.run(lambda: [r.id for r in survivor.db.models.ProcessLease.select()])
+    assert leases == [survivor.leases.process_id]
+    gate.opened.set()
+
+
+async def test_two_reapers_at_once_mark_each_job_once(
+    new_database: Callable[[str], Database],
+) -> None:
+    first, second = new_database("shared.db"), new_database("shared.db")
+    await first.open()
+    await second.open()
+    try:
+        models = first.models
+        now = time.time()
+
+        def leave_a_dead_process() -> None:
+            models.ProcessLease.create(
+                id="dead", host="gone", pid=1, started_at=now - 60, expires_at=now - 1
+            )
+            for n in range(40):
+                models.Job.create(
+                    id=f"job_{n}",
+                    owner_principal="local",
+                    provider="claude",
+                    state="running" if n % 2 else "queued",
+                    request_json="{}",
+                    created_at=now,
+                    updated_at=now,
+                    owner_process="dead",
+                )
+
+        await first.run(leave_a_dead_process)
+        reapers = [JobLeases(db, lease_s=5) for db in (first, second)]
+        results = await asyncio.gather(*(r.register() for r in reapers))
+        counted = sum(reaped.jobs for result in results for reaped in result)
+        states = await first.run(lambda: {row.state for row in models.Job.select()})
+    finally:
+        await second.close()
+        await first.close()
+    assert counted == 40 and states == {"interrupted"}
+
+
+async def test_an_owner_that_stalled_past_its_lease_does_not_resurrect_its_job(
+    processes: Spawn, caplog: pytest.LogCaptureFixture
+) -> None:
+    stalled = await processes(renew_every_s=NEVER_S)
+    gate = Gate()
+    submitted = await stalled.harness.manager.submit(stalled.harness.spec(gate))
+    await gate.started.wait()
+    survivor = await processes()
+
+    async def reaped() -> bool:
+        return await stored_state(survivor, submitted.job_id) is JobState.INTERRUPTED
+
+    await eventually(reaped)
+    # The stalled process wakes up: its lease is gone, it says so and registers again.
+    caplog.set_level(logging.ERROR, logger="llmgw_desktop.engine.jobs.leases")
+    await stalled.leases.renew()
+    assert any("stopped renewing its lease" in r.getMessage() for r in caplog.records)
+    assert await stalled.db.run(
+        lambda: stalled.db.models.ProcessLease.get_or_none(id=stalled.leases.process_id)
+    )
+    gate.opened.set()
+    done = await stalled.harness.manager.wait(submitted.job_id, "local", timeout_s=BOUND_S)
+    # Whoever waited in that process gets the result; the store keeps what the survivor wrote.
+    assert done.state is JobState.COMPLETED and done.result is not None
+    assert await stored_state(survivor, submitted.job_id) is JobState.INTERRUPTED
+
+
+async def test_a_cancel_of_a_dead_process_job_ends_the_row_itself(processes: Spawn) -> None:
+    dead = await processes(lease_s=0.3, renew_every_s=NEVER_S)
+    gate = Gate()
+    submitted = await dead.harness.manager.submit(dead.harness.spec(gate))
+    await gate.started.wait()
+    # A canceller that reaps nothing by itself (a long renewal) still ends the orphan.
+    canceller = await processes(lease_s=5, renew_every_s=NEVER_S)
+    await asyncio.sleep(0.4)  # the dead process's lease runs out
+    began = time.monotonic()
+    view = await canceller.harness.manager.cancel(submitted.job_id, "local")
+    assert view.state is JobState.CANCELED and time.monotonic() - began < 2
+    gate.opened.set()
+
+
+async def test_a_job_of_a_live_owner_is_left_alone_by_the_reaper(processes: Spawn) -> None:
+    # A lease long enough that a loaded machine's late renewal is no death.
+    owner = await processes(lease_s=2)  # renews every third of its lease
+    gate = Gate()
+    submitted = await owner.harness.manager.submit(owner.harness.spec(gate))
+    await gate.started.wait()
+    other = await processes(lease_s=2)
+    await asyncio.sleep(2.5)  # longer than the lease: several renewals and reapings
+    assert await stored_state(other, submitted.job_id) is JobState.RUNNING
+    assert other.leases.health()["peers"] == 1
+    gate.opened.set()
+    assert (await owner.harness.manager.wait(submitted.job_id, "local", BOUND_S)).finished
