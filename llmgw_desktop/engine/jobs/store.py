@@ -333,7 +333,8 @@ class JobStore:
                 for r in rows
             ]
 
-        return await self._db.run(read)
+        # The desk's table: the read lane, beside the jobs' own ordered writes.
+        return await self._db.read(read)
 
     async def origin(self, job_id: str) -> JobOrigin | None:
         """The job's stored request, owner and caller, or None when there is no such job."""

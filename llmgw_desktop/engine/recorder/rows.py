@@ -164,7 +164,9 @@ def close_interrupted(
     `interrupted` at `now`; how many rows were closed. `scope` narrows the rows: an SQL
     condition starting with ` AND ` and its parameters (the lease reaper's dead owners)."""
     where, where_params = scope
-    started = RecordState.STARTED.value
+    # Written into the SQL, not bound: only then can either engine's planner use the index of
+    # open rows (its condition names the literal state; a parameter could be anything).
+    started = f"'{RecordState.STARTED.value}'"
     endings = tuple(ENDINGS)
     marks = ", ".join("?" * len(endings))
     # Assembled from the constants here, never from anything a caller sent.
@@ -176,19 +178,19 @@ def close_interrupted(
         f" state = ({ended_job.format('state')}),"
         f" error_code = coalesce(error_code, ({ended_job.format(job_error_code)})),"
         f" finished_at = coalesce(finished_at, ({ended_job.format('finished_at')}))"
-        f" WHERE state = ? AND EXISTS ({ended_job.format('1')}){where}"
+        f" WHERE state = {started} AND EXISTS ({ended_job.format('1')}){where}"
     )
     the_rest = (
         "UPDATE requests SET state = ?, error_code = coalesce(error_code, ?),"  # noqa: S608
-        f" finished_at = coalesce(finished_at, ?) WHERE state = ?{where}"
+        f" finished_at = coalesce(finished_at, ?) WHERE state = {started}{where}"
     )
     interrupted = RecordState.INTERRUPTED.value
     with database.atomic():
         by_job = database.execute_sql(
-            portable(database, from_jobs), (*endings * 3, started, *endings, *where_params)
+            portable(database, from_jobs), (*endings * 3, *endings, *where_params)
         )
         rest = database.execute_sql(
-            portable(database, the_rest), (interrupted, interrupted, now, started, *where_params)
+            portable(database, the_rest), (interrupted, interrupted, now, *where_params)
         )
         return int(by_job.rowcount) + int(rest.rowcount)
 

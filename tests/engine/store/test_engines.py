@@ -37,6 +37,25 @@ async def test_postgresql_store_is_migrated_to_the_latest_schema(
     assert {"jobs", "requests", "refusals", "oauth_tokens", "vault_keys"} <= set(tables)
 
 
+async def test_postgresql_vacuums_the_recorder_table_early(
+    new_database: Callable[[str], Database],
+) -> None:
+    """Schema 13: the recorder's table (each row inserted, then updated) is vacuumed after 1%
+    of it changed, not PostgreSQL's default 20%, so the desk's counts stay index-only."""
+    db = new_database("llmgw.db")
+    await db.open()
+    try:
+        [(options,)] = await db.run(
+            lambda: db.models.database.execute_sql(
+                "SELECT reloptions FROM pg_class WHERE relname = 'requests'"
+            ).fetchall()
+        )
+    finally:
+        await db.close()
+    assert "autovacuum_vacuum_scale_factor=0.01" in options
+    assert "autovacuum_vacuum_insert_scale_factor=0.01" in options
+
+
 async def test_postgresql_calls_commit_in_the_order_they_were_submitted(
     new_database: Callable[[str], Database],
 ) -> None:

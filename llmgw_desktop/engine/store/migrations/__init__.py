@@ -30,6 +30,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0010_active_session_per_caller,
     m0011_refusals,
     m0012_process_leases,
+    m0013_recorder_vacuum,
 )
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
@@ -105,6 +106,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "process leases",
         m0012_process_leases.STATEMENTS,
         m0012_process_leases.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        13,
+        "recorder vacuum",
+        m0013_recorder_vacuum.STATEMENTS,
+        m0013_recorder_vacuum.POSTGRESQL_STATEMENTS,
     ),
 )
 
