@@ -2,15 +2,22 @@
 
 One `DELETE` of 800,000 rows held the database thread (and the FTS triggers with it) for
 about 80 s, while the recorder page waited on that thread with an empty table and
-"counting…". Here each transaction deletes at most `PRUNE_BATCH` rows, lowest rowids (the
+"counting…". Here each transaction deletes at most a batch of rows, lowest rowids (the
 oldest) first, and the loop hands the thread back between batches, so a page read or a
-recorder flush waits for one batch at most (tens of milliseconds).
+recorder flush waits for one batch at most.
+
+How long a batch holds the thread depends on the engine and the rows: on PostgreSQL 5,000
+rows take about 20 ms, on SQLite (whose search-index triggers delete each row's words too)
+300 to 400 ms (`bench/recorder_write.py`). So the batch adapts: it starts at `PRUNE_BATCH`,
+halves while a batch takes longer than `HOLD_TARGET_S`, and grows back while it is quick.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 
 from llmgw_desktop.engine.recorder.rows import delete_oldest, newest_start_over_cap
 from llmgw_desktop.engine.store import Database
@@ -20,6 +27,9 @@ __all__ = ["PRUNE_BATCH", "prune_rows"]
 log = logging.getLogger(__name__)
 
 PRUNE_BATCH = 5_000
+MIN_BATCH = 200
+# The longest a batch should hold the database thread: a page read waits this long at most.
+HOLD_TARGET_S = 0.05
 # A breath between batches: the loop runs, and queued reads get the database thread first.
 PRUNE_PAUSE_S = 0.01
 
@@ -29,16 +39,26 @@ async def prune_rows(
 ) -> int:
     """Delete rows started before `cutoff`, then the oldest beyond `max_rows`; how many."""
 
-    def delete(before: float, inclusive: bool) -> int:
-        return delete_oldest(db.models.database, before, inclusive=inclusive, batch=batch)
+    size = batch
+
+    def delete_timed(before: float, inclusive: bool, limit: int) -> tuple[int, float]:
+        began = time.perf_counter()
+        gone = delete_oldest(db.models.database, before, inclusive=inclusive, batch=limit)
+        return gone, time.perf_counter() - began
 
     async def delete_all(before: float, inclusive: bool) -> int:
+        nonlocal size
         removed = 0
         while True:
-            gone = await db.run(lambda: delete(before, inclusive))
+            limit = size
+            gone, took = await db.run(functools.partial(delete_timed, before, inclusive, limit))
             removed += gone
-            if gone < batch:
+            if gone < limit:
                 return removed
+            if took > HOLD_TARGET_S:
+                size = max(min(MIN_BATCH, batch), size // 2)
+            elif took < HOLD_TARGET_S / 4:
+                size = min(batch, size * 2)
             await asyncio.sleep(PRUNE_PAUSE_S)
 
     removed = await delete_all(cutoff, False)
