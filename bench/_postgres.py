@@ -12,43 +12,21 @@ compared doing the same work. PostgreSQL refuses to run as root; as root it runs
 from __future__ import annotations
 
 import contextlib
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+# The cluster is started as the tests start theirs; benches run as scripts from bench/.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.pg_cluster import SUPERUSER, ClusterError, throwaway_cluster
 
 __all__ = ["ENGINES", "SERVER_OPTIONS", "store_url"]
 
 ENGINES = ("sqlite", "postgresql")
-START_TIMEOUT_S = 60
-STOP_TIMEOUT_S = 30
-SUPERUSER = "llmgw"
 DATABASE = "llmgw_bench"
 # The durability of the SQLite store's WAL with synchronous=NORMAL (module docstring).
 SERVER_OPTIONS = "-c synchronous_commit=off -c listen_addresses=127.0.0.1 -c max_connections=200"
-
-
-def _binary(name: str) -> str:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
-    )
-    if found is None:
-        raise SystemExit(f"PostgreSQL is not installed (no {name}): install `postgresql`")
-    return found
-
-
-def _as_cluster_user(command: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -59,41 +37,11 @@ def store_url(given: str | None = None) -> Iterator[str]:
         return
     import psycopg
 
-    initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
-    root = Path(tempfile.mkdtemp(prefix="llmgw-bench-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, user="postgres", group="postgres")
-    data, port = root / "data", _free_port()
-    started = False
     try:
-        subprocess.run(
-            _as_cluster_user(
-                [initdb, "-D", str(data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-sync"]
-            ),
-            check=True,
-            capture_output=True,
-            timeout=START_TIMEOUT_S,
-        )
-        options = f"{SERVER_OPTIONS} -p {port} -k {root}"
-        subprocess.run(
-            _as_cluster_user(
-                [pg_ctl, "start", "-w", "-D", str(data), "-l", str(root / "log"), "-o", options]
-            ),
-            check=True,
-            capture_output=True,
-            timeout=START_TIMEOUT_S,
-        )
-        started = True
-        base = f"postgresql://{SUPERUSER}@127.0.0.1:{port}"
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{DATABASE}"')
-        yield f"{base}/{DATABASE}"
-    finally:
-        if started:
-            subprocess.run(
-                _as_cluster_user([pg_ctl, "stop", "-m", "fast", "-D", str(data)]),
-                check=False,
-                capture_output=True,
-                timeout=STOP_TIMEOUT_S,
-            )
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_cluster(SERVER_OPTIONS, prefix="llmgw-bench-pg-") as port:
+            base = f"postgresql://{SUPERUSER}@127.0.0.1:{port}"
+            with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{DATABASE}"')
+            yield f"{base}/{DATABASE}"
+    except ClusterError as exc:
+        raise SystemExit(str(exc)) from None

@@ -16,12 +16,7 @@ test runs once per engine (ids `sqlite` and `postgresql`).
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,34 +25,18 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.engine.store import Database
+from tests.pg_cluster import SUPERUSER, ClusterError, find_binary, throwaway_cluster
 
 __all__ = ["ENGINES", "PostgresCluster", "new_database", "postgres_cluster", "store_engine"]
 
 ENGINES = ("sqlite", "postgresql")
 REQUIRE_POSTGRES = os.environ.get("CI", "").lower() == "true"
-START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
-SUPERUSER = "llmgw"
 # What the server may skip because the cluster is thrown away after the run.
 SERVER_OPTIONS = (
     "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
     "-c listen_addresses=127.0.0.1 -c max_connections=200"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _find_binary(name: str) -> str | None:
-    """`name` on PATH, else in Debian's versioned directory (`postgresql` puts it there)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
 
 
 @dataclass
@@ -89,13 +68,6 @@ class PostgresCluster:
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _as_cluster_user(command: list[str]) -> list[str]:
-    # PostgreSQL will not run as root; the Debian package makes the `postgres` user.
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *command]
-    return command
-
-
 def _unavailable(reason: str) -> None:
     if REQUIRE_POSTGRES:
         pytest.fail(f"{reason} (CI=true: .ci/run installs the `postgresql` package)")
@@ -105,52 +77,17 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     """Start a PostgreSQL cluster for this test session; stop it at the end."""
-    initdb, pg_ctl = _find_binary("initdb"), _find_binary("pg_ctl")
-    if initdb is None or pg_ctl is None:
+    if find_binary("initdb") is None or find_binary("pg_ctl") is None:
         _unavailable("PostgreSQL is not installed (no initdb/pg_ctl): install `postgresql`")
-        raise AssertionError("unreachable")
     try:
         import psycopg  # noqa: F401
     except ImportError:
         _unavailable("the psycopg driver is not installed: pip install -e '.[test]'")
-    root = Path(tempfile.mkdtemp(prefix="llmgw-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, user="postgres", group="postgres")
-    data, log_file = root / "data", root / "server.log"
-    port = _free_port()
-    started = False
     try:
-        subprocess.run(
-            _as_cluster_user(
-                [initdb, "-D", str(data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-sync"]
-            ),
-            check=True,
-            capture_output=True,
-            timeout=START_TIMEOUT_S,
-        )
-        options = f"{SERVER_OPTIONS} -p {port} -k {root}"
-        subprocess.run(
-            _as_cluster_user(
-                [pg_ctl, "start", "-w", "-D", str(data), "-l", str(log_file), "-o", options]
-            ),
-            check=True,
-            capture_output=True,
-            timeout=START_TIMEOUT_S,
-        )
-        started = True
-        yield PostgresCluster(port)
-    except subprocess.CalledProcessError as exc:
-        log_text = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
-        pytest.fail(f"cannot start PostgreSQL: {exc.stderr!r} {log_text}")
-    finally:
-        if started:
-            subprocess.run(
-                _as_cluster_user([pg_ctl, "stop", "-m", "fast", "-D", str(data)]),
-                check=False,
-                capture_output=True,
-                timeout=STOP_TIMEOUT_S,
-            )
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_cluster(SERVER_OPTIONS) as port:
+            yield PostgresCluster(port)
+    except ClusterError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(params=ENGINES)

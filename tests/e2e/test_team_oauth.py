@@ -20,6 +20,7 @@ import aiohttp
 
 from tests.conftest import free_port
 from tests.e2e.team_gateways import Team, TeamGateway, team  # noqa: F401 - the fixture
+from tests.transports.auth.conftest import INITIALIZE, MCP_ACCEPT
 
 CLIENT_ID = "team-editor"
 CLIENT_SECRET = "team-editor-secret-0123456789-abcdefghij"
@@ -92,21 +93,8 @@ async def token(
 
 async def mcp_status(http: aiohttp.ClientSession, gateway: TeamGateway, access: str) -> int:
     """What the MCP endpoint answers an `initialize` carrying `access`."""
-    body = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "team-test", "version": "1"},
-        },
-    }
-    headers = {
-        "Authorization": f"Bearer {access}",
-        "Accept": "application/json, text/event-stream",
-    }
-    async with http.post(gateway.url, json=body, headers=headers) as response:
+    headers = {"Authorization": f"Bearer {access}", **MCP_ACCEPT}
+    async with http.post(gateway.url, json=INITIALIZE, headers=headers) as response:
         return response.status
 
 
