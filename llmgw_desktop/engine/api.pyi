@@ -58,6 +58,7 @@ from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_OPENAI_RESPONSES as DIALECT_OPENAI_RESPONSES,
 )
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
+from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
 from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
 from llmgw_desktop.engine.gateway.results import CallerInfo as CallerInfo
@@ -170,6 +171,7 @@ __all__ = [
     "JobState",
     "JobStateChanged",
     "JobView",
+    "LiveKey",
     "MetricsSeries",
     "MetricsWindow",
     "NotFound",

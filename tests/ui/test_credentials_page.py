@@ -5,7 +5,7 @@ first, and a vault locked by the wrong master key turns every change off."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -29,9 +29,11 @@ SECOND_KEY = "sk-second-0123456789abcdefghij"
 
 @asynccontextmanager
 async def credentials_page(
-    loaded: LoadedSettings, sources: Sequence[KeySource]
+    loaded: LoadedSettings,
+    sources: Sequence[KeySource],
+    environ: Mapping[str, str] | None = None,
 ) -> AsyncIterator[tuple[CredentialsPage, Engine]]:
-    engine = Engine(loaded.settings, vault_key_sources=sources)
+    engine = Engine(loaded.settings, vault_key_sources=sources, environ=environ or {})
     await engine.start()
     bridge = EngineBridge(engine)
     actions = GatewayActions(
@@ -179,5 +181,46 @@ def test_a_locked_vault_is_explained_and_nothing_can_be_changed(
             assert not page.delete_button.isEnabled()
             assert page.record_items == {}
             assert _rows(page)[GLOBAL_LABEL][0][0].startswith("(the vault is locked")
+
+    qloop.run_until_complete(scenario())
+
+
+def _live_rows(page: CredentialsPage) -> list[list[str]]:
+    items = [page.live_tree.topLevelItem(i) for i in range(page.live_tree.topLevelItemCount())]
+    return [[item.text(col) for col in range(4)] for item in items if item is not None]
+
+
+def test_keys_from_the_environment_are_shown_beside_the_vaults_in_the_order_tried(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings, tmp_path: Path
+) -> None:
+    """A gateway running on environment keys must not look as if it had none."""
+    environ = {"OPENAI_API_KEY": "sk-env-0123456789abcdefghijkl", "GROQ_API_KEY": "gsk-short"}
+
+    async def scenario() -> None:
+        async with credentials_page(loaded, env_sources(KEY_A, tmp_path), environ) as (page, _):
+            await until(lambda: page.live_tree.topLevelItemCount() > 0, "the live keys")
+            rows = _live_rows(page)
+            assert ["openai", "1", "environment variable OPENAI_API_KEY", "sk-env...***"] in rows
+            assert ["groq", "1", "environment variable GROQ_API_KEY", "***"] in rows
+            await _type_and_save(page, "openai", "first", GLOBAL_LABEL)
+            await until(lambda: len(_live_rows(page)) == 3, "the vault key listed too")
+            openai = [row for row in _live_rows(page) if row[0] == "openai"]
+            # The vault's key is tried first, then the environment's.
+            assert openai == [
+                ["openai", "1", "vault, global key 1 of openai", "sk-fir...***"],
+                ["openai", "2", "environment variable OPENAI_API_KEY", "sk-env...***"],
+            ]
+            assert "0123456789" not in str(_live_rows(page))
+
+    qloop.run_until_complete(scenario())
+
+
+def test_no_key_anywhere_says_the_api_providers_cannot_be_used(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with credentials_page(loaded, env_sources(KEY_A, tmp_path), {}) as (page, _):
+            await until(lambda: page.live_tree.topLevelItemCount() > 0, "the live keys")
+            assert "no API key anywhere" in _live_rows(page)[0][0]
 
     qloop.run_until_complete(scenario())

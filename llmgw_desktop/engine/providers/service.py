@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.api_catalog import ApiProviderSpec
+from llmgw_desktop.engine.gateway.live_keys import LiveKey, keys_in_use
 from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService
@@ -128,6 +130,16 @@ class ProvidersService:
             return registry.resolve(configured)
         except EngineError:
             return None
+
+    async def live_keys(self, principal: Principal) -> list[LiveKey]:
+        """Every API key the gateway would use now (vault, config, environment), masked, in
+        the order each provider tries them (operator only).
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.VAULT)
+        return await keys_in_use(self._gateway.keys, self.api_providers())
 
     async def probe(self, provider: str, model: str = "") -> ProbeResult:
         """One tiny request to exactly `provider` (never a fallback); never raises."""

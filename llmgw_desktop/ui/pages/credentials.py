@@ -1,4 +1,5 @@
-"""Credentials: the vault's API keys and auth files by project, masked; add, replace, delete.
+"""Credentials: the vault's API keys and auth files by project, masked; add, replace, delete;
+and every key the gateway uses now, wherever it comes from (vault, config.toml, environment).
 
 Reads and writes go through the vault's public methods, which run on the database thread, in
 tasks on the loop. The vault lists values masked only; a value typed here goes straight to
@@ -14,7 +15,13 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from llmgw_desktop.engine.api import DEFAULT_KEY_NAME, GLOBAL_PROJECT, LOCAL_CALLER, EngineError
+from llmgw_desktop.engine.api import (
+    DEFAULT_KEY_NAME,
+    GLOBAL_PROJECT,
+    LOCAL_CALLER,
+    EngineError,
+    LiveKey,
+)
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -34,7 +41,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 
-__all__ = ["COLUMNS", "GLOBAL_LABEL", "CredentialsPage"]
+__all__ = ["COLUMNS", "GLOBAL_LABEL", "LIVE_COLUMNS", "CredentialsPage"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,7 @@ log = logging.getLogger(__name__)
 # key stored over MCP or HTTP shows up while the page is open.
 WATCH_MS = 2000
 COLUMNS = ("Name", "Provider", "Value", "Updated")
+LIVE_COLUMNS = ("Provider", "Tried", "Source", "Value")
 GLOBAL_LABEL = "Global (every project)"
 _RECORD_ROLE = Qt.ItemDataRole.UserRole
 
@@ -53,6 +61,7 @@ class CredentialsPage(Page):
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.keys: list[dict[str, Any]] = []
+        self.live_keys: list[LiveKey] = []
         self.files: list[dict[str, Any]] = []
         self.confirm_box: QMessageBox | None = None
         self._seen: tuple[int, str] | None = None  # (vault version, state) last drawn
@@ -77,6 +86,18 @@ class CredentialsPage(Page):
         tree_buttons = QHBoxLayout()
         tree_buttons.addStretch(1)
         tree_buttons.addWidget(self.delete_button)
+
+        # The vault is one source of keys among three: a gateway running on environment keys
+        # must not look as if it had none.
+        self.live_group = QGroupBox("Keys in use now (every source, in the order they are tried)")
+        self.live_tree = QTreeWidget()
+        self.live_tree.setObjectName("liveKeys")
+        self.live_tree.setColumnCount(len(LIVE_COLUMNS))
+        self.live_tree.setHeaderLabels(list(LIVE_COLUMNS))
+        self.live_tree.setRootIsDecorated(False)
+        self.live_tree.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        live_column = QVBoxLayout(self.live_group)
+        live_column.addWidget(self.live_tree)
 
         self.editor = QGroupBox("Add or replace an API key")
         self.provider_box = QComboBox()
@@ -120,6 +141,7 @@ class CredentialsPage(Page):
         column.addWidget(self.vault_state)
         column.addWidget(self.tree, 1)
         column.addLayout(tree_buttons)
+        column.addWidget(self.live_group)
         column.addWidget(self.editor)
         column.addWidget(self.notice)
 
@@ -156,6 +178,22 @@ class CredentialsPage(Page):
             self.files = await vault.list_files(LOCAL_CALLER)
         self._seen = seen
         self._draw()
+        # The vault's own rows first (what the person just changed), then every source.
+        self.live_keys = await self.engine.providers.live_keys(LOCAL_CALLER)
+        self._draw_live()
+
+    def _draw_live(self) -> None:
+        self.live_tree.clear()
+        for key in self.live_keys:
+            item = QTreeWidgetItem([key.provider, str(key.order), key.where, key.masked_value])
+            item.setToolTip(2, key.where)
+            self.live_tree.addTopLevelItem(item)
+        if not self.live_keys:
+            empty = QTreeWidgetItem(["(no API key anywhere: the API providers cannot be used)"])
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.live_tree.addTopLevelItem(empty)
+        for col in range(len(LIVE_COLUMNS)):
+            self.live_tree.resizeColumnToContents(col)
 
     def _draw(self) -> None:
         selected = self.selected_record()
