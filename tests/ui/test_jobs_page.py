@@ -348,6 +348,10 @@ def test_a_denied_decision_reads_as_denied_with_its_reasons() -> None:
     assert text.endswith("score 125 of threshold 60 · prompt deletes files recursively")
     assert "runs as" not in text
     assert approval_text(dataclasses.replace(job, approval=None)) == ""
+    legacy = decision | {"strategy": "legacy", "allowed": True, "decided_by": "policy", "score": 0}
+    passed = approval_text(dataclasses.replace(job, approval=legacy), now=0.0)
+    assert passed.startswith("Approval: Approved by the policy (legacy) today")
+    assert "threshold" not in passed and "runs as acceptEdits" in passed
 
 
 def test_started_shows_the_date_for_an_older_job() -> None:

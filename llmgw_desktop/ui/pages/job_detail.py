@@ -144,7 +144,9 @@ def approval_text(job: DeskJob, now: float | None = None) -> str:
     if job.decided_at is not None:
         verdict += f" {when(job.decided_at, now)}"
     parts = [verdict]
-    if "score" in decision and "threshold" in decision:
+    # Under `legacy` the score is informational: only a refused full bypass denies.
+    scored = decision.get("strategy") != "legacy" or not allowed
+    if scored and "score" in decision and "threshold" in decision:
         parts.append(f"score {decision['score']} of threshold {decision['threshold']}")
     if decision.get("permission_mode") and allowed:
         parts.append(f"runs as {decision['permission_mode']}")

@@ -64,7 +64,7 @@ SEARCH_DEBOUNCE_MS = 300
 LIST_LIMIT = 200
 # Starting widths of the columns (Started ... Who); the prompt takes the room left over, and
 # no less than its minimum (narrower, the table scrolls sideways rather than wrap).
-COLUMN_WIDTHS = (110, 240, 65, 115, 135, 75, 100, 55, 170, 125)
+COLUMN_WIDTHS = (110, 240, 65, 125, 135, 75, 100, 55, 170, 125)
 PROMPT_MIN_WIDTH = 180
 # An open running job: wait this long for a change, and no less than the gap between redraws.
 FOLLOW_WAIT_S = 5.0
