@@ -4,6 +4,9 @@ scripted upstream become live rows; cancel, retry, filters and the detail pane a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,19 +16,25 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.engine.calls.approval import PendingApproval
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.errors import ApprovalDenied
+from llmgw_desktop.engine.jobs.model import JobState, JobView
+from llmgw_desktop.engine.jobs.store import PROMPT_SUMMARY_CHARS, DeskJob
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.job_detail import approval_text, when
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.jobs_model import COLUMNS
 from llmgw_desktop.ui.qt import QMessageBox, Qt
 from tests.contract.conftest import engine_settings
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import (
+    ANTHROPIC_CACHE_CREATION_TOKENS,
+    ANTHROPIC_CACHE_READ_TOKENS,
     ANTHROPIC_INPUT_TOKENS,
     ANTHROPIC_OUTPUT_TOKENS,
     Reply,
@@ -34,6 +43,10 @@ from tests.fakes.upstream import (
 from tests.ui.waiting import until
 
 CALLER = "editor/1.0"
+# What the scripted upstream reports, as the Tokens column reads it: all input (cache reads and
+# writes included), the cached share in brackets.
+TOTAL_INPUT = ANTHROPIC_INPUT_TOKENS + ANTHROPIC_CACHE_READ_TOKENS + ANTHROPIC_CACHE_CREATION_TOKENS
+TOKENS = f"{TOTAL_INPUT} in ({ANTHROPIC_CACHE_READ_TOKENS} cached) / {ANTHROPIC_OUTPUT_TOKENS} out"
 
 
 @pytest.fixture
@@ -47,10 +60,13 @@ class Desk:
     def __init__(self, page: JobsPage, engine: Engine, upstream: ScriptedUpstream) -> None:
         self.page, self.engine, self.upstream = page, engine, upstream
 
-    async def submit(self, prompt: str) -> str:
-        meta = RequestMeta(transport="test", caller=CALLER)
-        params = CallParams(prompt=prompt)
-        return (await self.engine.calls.submit("claude", params, "local", meta)).job_id
+    async def submit(self, prompt: str, **meta: Any) -> str:
+        model = meta.pop("model", None)
+        meta = {"transport": "test", "caller": CALLER} | meta
+        params = CallParams(prompt=prompt, model=model)
+        return (
+            await self.engine.calls.submit("claude", params, "local", RequestMeta(**meta))
+        ).job_id
 
     def cell(self, job_id: str, column: str) -> str | None:
         """The text the table shows for `job_id` in `column`; None while the job is not shown."""
@@ -128,20 +144,18 @@ def test_a_job_appears_runs_and_finishes_live_and_opens_to_its_answer(
         job_id = await d.submit("hello from the desk")
         await until(lambda: d.cell(job_id, "State") == "running", "the running job's row")
         assert d.cell(job_id, "Provider") == "claude"
-        assert d.cell(job_id, "Principal") == "local"
         d.select(job_id)
         assert d.page.cancel_button.isEnabled() and not d.page.retry_button.isEnabled()
         qtbot.keyClick(d.page.table, Qt.Key.Key_Return)  # opens it
         assert job_id in d.page.detail_title.text()
 
         await until(lambda: d.cell(job_id, "State") == "completed", "the row turns completed")
-        tokens = f"{ANTHROPIC_INPUT_TOKENS} in · {ANTHROPIC_OUTPUT_TOKENS} out"
-        assert d.cell(job_id, "Tokens") == tokens
+        assert d.cell(job_id, "Tokens") == TOKENS
         assert d.cell(job_id, "Progress") == "done"
-        await until(lambda: d.cell(job_id, "Caller") == CALLER, "the caller label")
+        await until(lambda: d.cell(job_id, "Who") == f"local via {CALLER}", "the caller label")
         await until(lambda: "the desk sees this" in d.page.output_view.toPlainText(), "the answer")
-        usage = f'"input_tokens": {ANTHROPIC_INPUT_TOKENS}'
-        await until(lambda: usage in d.page.result_view.toPlainText(), "the result's usage")
+        cached = re.compile(rf"cache read +{ANTHROPIC_CACHE_READ_TOKENS}\n")
+        await until(lambda: cached.search(d.page.result_view.toPlainText()), "the result's usage")
         assert "completed" in d.page.detail_title.text()
         assert not d.page.cancel_button.isEnabled() and not d.page.retry_button.isEnabled()
 
@@ -252,3 +266,96 @@ def test_retry_of_a_failed_job_runs_it_again_and_filters_narrow_the_table(
         await shows({failed, retried}, provider=None)
 
     _run(qloop, desk, scenario)
+
+
+def test_a_finished_job_reads_in_words_with_its_prompt_model_tool_and_approval(
+    qloop: qasync.QEventLoop, desk: Callable[[], Any], qtbot: QtBot
+) -> None:
+    async def scenario(d: Desk) -> None:
+        asked: list[PendingApproval] = []
+
+        def at_the_desk(pending: PendingApproval) -> None:
+            asked.append(pending)
+            d.engine.approvals.answer(pending.id, approved=len(asked) == 1)
+
+        d.engine.approvals.attach_desk(at_the_desk)
+        d.upstream.script(Reply.ok("cleaned up", delay_s=0.2))
+        prompt = "  Please   run\n\n  rm -rf ./build  and then " + "tell me what changed " * 8
+        job_id = await d.submit(
+            prompt,
+            model="claude-sonnet-4-5",
+            transport="mcp-http",
+            tool="claude_request",
+            approval_strategy="mcp_managed",
+        )
+        await until(lambda: d.cell(job_id, "State") == "completed", "the finished row")
+        summary = d.cell(job_id, "Prompt")
+        assert summary is not None and summary.startswith("Please run rm -rf ./build and then tell")
+        assert len(summary) == PROMPT_SUMMARY_CHARS and summary.endswith("…")
+        assert d.cell(job_id, "Model") == "claude-sonnet-4-5"
+        assert d.cell(job_id, "Tool") == "mcp-http · claude_request"
+        assert re.fullmatch(r"today \d\d:\d\d:\d\d", d.cell(job_id, "Started") or "")
+        assert d.cell(job_id, "Tokens") == TOKENS
+
+        d.select(job_id)
+        qtbot.keyClick(d.page.table, Qt.Key.Key_Return)
+        result = d.page.result_view
+        await until(lambda: "Completed in" in result.toPlainText(), "the result in words")
+        words = result.toPlainText()
+        assert re.search(r"^Completed in \d+\.\d\d s\b", words, re.M), words
+        assert re.search(rf"^  total input +{TOTAL_INPUT}$", words, re.M), words
+        assert "{" not in words and "duration_s" not in words  # no raw JSON by default
+        assert d.page.result_stack.currentWidget() is result
+        assert "claude-sonnet-4-5" in d.page.detail_title.text()
+        assert "through mcp-http · claude_request" in d.page.detail_title.text()
+        approval = d.page.approval_label
+        assert approval.isVisible()
+        assert approval.text().startswith("Approval: Approved by you at the desk (mcp_managed)")
+        assert "today" in approval.text() and "recursive forced delete" in approval.text()
+
+        d.page.raw_toggle.click()  # the stored JSON, on request
+        assert d.page.result_stack.currentWidget() is d.page.raw_view
+        assert '"duration_s": ' in d.page.raw_view.toPlainText()
+        d.page.raw_toggle.click()
+        assert d.page.result_stack.currentWidget() is result
+
+        # A denial at the desk stops the call before any job exists: the refusal is the
+        # recorder's row, and the Jobs table gains none.
+        with pytest.raises(ApprovalDenied):
+            await d.submit("rm -rf ./build again", approval_strategy="mcp_managed")
+        await asyncio.sleep(0.5)
+        assert [r.view.id for r in d.page.model.jobs] == [job_id]
+
+    _run(qloop, desk, scenario)
+
+
+def test_a_denied_decision_reads_as_denied_with_its_reasons() -> None:
+    view = JobView(
+        id="job_1", provider="claude", state=JobState.COMPLETED, created_at=0.0, updated_at=0.0
+    )
+    decision = {
+        "strategy": "mcp_managed",
+        "allowed": False,
+        "score": 125,
+        "threshold": 60,
+        "reasons": ["prompt deletes files recursively"],
+        "permission_mode": "acceptEdits",
+        "decided_by": "desk-timeout",
+    }
+    job = DeskJob(view=view, principal="local", caller="", approval=decision, decided_at=0.0)
+    text = approval_text(job, now=0.0)
+    assert text.startswith("Approval: Denied: no answer at the desk in time (mcp_managed) today")
+    assert text.endswith("score 125 of threshold 60 · prompt deletes files recursively")
+    assert "runs as" not in text
+    assert approval_text(dataclasses.replace(job, approval=None)) == ""
+    legacy = decision | {"strategy": "legacy", "allowed": True, "decided_by": "policy", "score": 0}
+    passed = approval_text(dataclasses.replace(job, approval=legacy), now=0.0)
+    assert passed.startswith("Approval: Approved by the policy (legacy) today")
+    assert "threshold" not in passed and "runs as acceptEdits" in passed
+
+
+def test_started_shows_the_date_for_an_older_job() -> None:
+    now = time.mktime((2026, 11, 22, 21, 0, 0, 0, 0, -1))
+    yesterday = now - 86_400
+    assert when(now - 60, now) == "today 20:59:00"
+    assert when(yesterday, now) == "2026-11-21 21:00"

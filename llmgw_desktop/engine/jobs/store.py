@@ -13,16 +13,18 @@ from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
 from llmgw_desktop.engine.redact import redact, redact_data
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.store.sql import contains, json_number
+from llmgw_desktop.engine.store.sql import contains, is_postgresql, json_number
 
 __all__ = [
     "INTERRUPTED_ERROR",
+    "PROMPT_SUMMARY_CHARS",
     "DeskFilter",
     "DeskJob",
     "JobOrigin",
     "JobStore",
     "LeftRunning",
     "ProgressRow",
+    "summarize_prompt",
     "without_live_owner",
 ]
 
@@ -41,6 +43,10 @@ ORPHAN_CANCELED_ERROR = {
     "retryable": False,
 }
 _UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
+# A listed job's prompt, as the desk's table shows it.
+PROMPT_SUMMARY_CHARS = 80
+# How much of the prompt the listing reads (whitespace collapses, so more than it shows).
+_PROMPT_HEAD_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,8 @@ class DeskFilter:
 @dataclass(frozen=True)
 class DeskJob:
     """A job as the desk lists it: its summary (no output or result), whose it is, who sent
-    it, and the tokens its answer reported (zero until it has one)."""
+    it and through which front door, what it asked, and the tokens its answer reported (zero
+    until it has one)."""
 
     view: JobView
     principal: str
@@ -87,6 +94,17 @@ class DeskJob:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    # The masked request's prompt, whitespace collapsed, cut to `PROMPT_SUMMARY_CHARS`.
+    prompt: str = ""
+    # The model asked for, else the one the CLI reported; "" when neither is known.
+    model: str = ""
+    # The front door ("mcp-http", "http", "desktop", ...) and its tool or endpoint.
+    transport: str = ""
+    tool: str = ""
+    # The approval gate's decision as the flight recorder keeps it (`ApprovalDecision.to_dict`),
+    # and when it was made (its record's start); None when the recorder has no record.
+    approval: dict[str, Any] | None = None
+    decided_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -290,12 +308,7 @@ class JobStore:
         """Every principal's jobs matching `filters`, newest first (the desk's view only)."""
         models = self._db.models
         Job, Request = models.Job, models.RecordedRequest
-        token_columns = [
-            # Read from the stored result in SQL, so listing never loads the answers' text.
-            json_number(self._db.models.database, Job.result_json, "usage", name).alias(name)
-            for name in _TOKEN_FIELDS
-        ]
-        query = Job.select(*_summary_columns(Job), *token_columns)
+        query = Job.select(*_summary_columns(Job), *_request_columns(Job, models.database))
         if filters.states is not None:
             query = query.where(Job.state.in_([s.value for s in filters.states]))
         if filters.provider:
@@ -322,16 +335,8 @@ class JobStore:
 
         def read() -> list[DeskJob]:
             rows = list(query)
-            callers = _callers(Request, [r.id for r in rows])
-            return [
-                DeskJob(
-                    view=_view(r, with_output=False),
-                    principal=r.owner_principal,
-                    caller=callers.get(r.id, ""),
-                    **{name: int(getattr(r, name) or 0) for name in _TOKEN_FIELDS},
-                )
-                for r in rows
-            ]
+            records = _first_records(Request, [r.id for r in rows])
+            return [_desk_job(r, records.get(r.id)) for r in rows]
 
         # The desk's table: the read lane, beside the jobs' own ordered writes.
         return await self._db.read(read)
@@ -352,7 +357,7 @@ class JobStore:
                 state=JobState(row.state),
                 request=json.loads(row.request_json),
                 correlation_id=row.correlation_id,
-                caller=_callers(Request, [row.id]).get(row.id, ""),
+                caller=_first_records(Request, [row.id]).get(row.id, _NO_RECORD).caller,
             )
 
         return await self._db.run(read)
@@ -470,24 +475,102 @@ def _summary_columns(job: Any) -> tuple[Any, ...]:
     )
 
 
-def _callers(requests: Any, job_ids: list[str]) -> dict[str, str]:
-    """Each job's caller label, from the flight recorder (the job row does not keep one).
+def _request_columns(job: Any, database: peewee.Database) -> tuple[Any, ...]:
+    """What the listing reads from the request and result JSON, in SQL: the tokens, the model
+    and the prompt's head, so listing never loads the answers' or the prompts' whole text."""
+    tokens = [
+        json_number(database, job.result_json, "usage", name).alias(name) for name in _TOKEN_FIELDS
+    ]
+    prompt = peewee.fn.COALESCE(
+        _json_text(database, job.request_json, "prompt"),
+        _json_text(database, job.request_json, "promptParts", "task"),
+    )
+    model = peewee.fn.COALESCE(
+        _json_text(database, job.request_json, "model"),
+        _json_text(database, job.result_json, "model"),
+    )
+    return (
+        *tokens,
+        peewee.fn.SUBSTR(prompt, 1, _PROMPT_HEAD_CHARS).alias("prompt_head"),
+        model.alias("model_name"),
+    )
+
+
+def _json_text(database: peewee.Database, column: peewee.Field, *path: str) -> peewee.ColumnBase:
+    """A peewee expression for the text at `path` in the JSON text of `column` (NULL where it
+    is missing or JSON null). `path` names are the store's constants, never a request's."""
+    if not is_postgresql(database):
+        return peewee.fn.json_extract(column, "$." + ".".join(path))
+    steps = peewee.SQL("#>> '{" + ",".join(path) + "}'")
+    return peewee.NodeList((peewee.Cast(column, "json"), steps))
+
+
+def summarize_prompt(head: str | None) -> str:
+    """One line of at most `PROMPT_SUMMARY_CHARS`: the prompt's whitespace collapsed."""
+    line = " ".join((head or "").split())
+    cut = len(line) > PROMPT_SUMMARY_CHARS or len(head or "") >= _PROMPT_HEAD_CHARS
+    if len(line) > PROMPT_SUMMARY_CHARS:
+        line = line[: PROMPT_SUMMARY_CHARS - 1].rstrip()
+    return line + "…" if cut else line
+
+
+@dataclass(frozen=True)
+class _Record:
+    """What the flight recorder's first record of a job tells the desk about it."""
+
+    caller: str = ""
+    transport: str = ""
+    tool: str = ""
+    approval_json: str | None = None
+    started_at: float | None = None
+
+
+_NO_RECORD = _Record()
+
+
+def _first_records(requests: Any, job_ids: list[str]) -> dict[str, _Record]:
+    """Each job's first flight-recorder record (the job row keeps no caller, front door or
+    approval).
 
     Runs on the database thread. A deduplicated call's record points at the job it joined; the
-    job's own record is the earliest one, so that one names its caller.
+    job's own record is the earliest one, so that one names its caller and its approval.
     """
-    callers: dict[str, str] = {}
+    records: dict[str, _Record] = {}
     if not job_ids:
-        return callers
+        return records
     query = (
-        requests.select(requests.job_id, requests.caller)
+        requests.select(
+            requests.job_id,
+            requests.caller,
+            requests.transport,
+            requests.tool,
+            requests.approval_json,
+            requests.started_at,
+        )
         .where(requests.job_id.in_(job_ids))
         .order_by(requests.started_at)
         .tuples()
     )
-    for job_id, caller in query:
-        callers.setdefault(job_id, caller)
-    return callers
+    for job_id, *fields in query:
+        records.setdefault(job_id, _Record(*fields))
+    return records
+
+
+def _desk_job(row: Any, record: _Record | None) -> DeskJob:
+    record = record or _NO_RECORD
+    approval = json.loads(record.approval_json) if record.approval_json else None
+    return DeskJob(
+        view=_view(row, with_output=False),
+        principal=row.owner_principal,
+        caller=record.caller,
+        prompt=summarize_prompt(row.prompt_head),
+        model=row.model_name or "",
+        transport=record.transport,
+        tool=record.tool,
+        approval=approval if isinstance(approval, dict) else None,
+        decided_at=record.started_at if approval is not None else None,
+        **{name: int(getattr(row, name) or 0) for name in _TOKEN_FIELDS},
+    )
 
 
 def _view(row: Any, *, with_output: bool = True) -> JobView:

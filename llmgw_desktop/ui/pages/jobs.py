@@ -5,24 +5,26 @@ The desk is this machine's operator, so the table lists every principal's jobs
 costs at most four loads a second, and only while the page is shown. A one-second tick
 repaints the elapsed time and, while any listed job is live, reloads for its progress (the
 store's listing is cheap: summaries only, no output). Opening a job (double-click or Enter)
-follows it in the detail pane: its streamed output while it runs, then its result or error.
+follows it in the detail pane: its streamed output while it runs, then its result or error
+in words (`job_detail.py`), the raw JSON one toggle away, and the approval gate's decision.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from llmgw_desktop.engine.api import FINISHED, DeskFilter, DeskJob, EngineError, JobState, JobView
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.job_detail import approval_text, raw_result, result_text
 from llmgw_desktop.ui.pages.jobs_model import (
+    PROMPT_COLUMN,
     JobsModel,
     can_cancel,
     can_retry,
+    front_door,
     short_id,
 )
 from llmgw_desktop.ui.qt import (
@@ -38,7 +40,9 @@ from llmgw_desktop.ui.qt import (
     QModelIndex,
     QPlainTextEdit,
     QPushButton,
+    QResizeEvent,
     QSplitter,
+    QStackedWidget,
     Qt,
     QTableView,
     QTextCursor,
@@ -58,8 +62,10 @@ COALESCE_MS = 250
 TICK_MS = 1000
 SEARCH_DEBOUNCE_MS = 300
 LIST_LIMIT = 200
-# Starting widths of the columns but the last (it stretches): Started ... Principal.
-COLUMN_WIDTHS = (70, 80, 80, 200, 70, 130, 110)
+# Starting widths of the columns (Started ... Who); the prompt takes the room left over, and
+# no less than its minimum (narrower, the table scrolls sideways rather than wrap).
+COLUMN_WIDTHS = (110, 240, 65, 125, 135, 75, 100, 55, 170, 125)
+PROMPT_MIN_WIDTH = 180
 # An open running job: wait this long for a change, and no less than the gap between redraws.
 FOLLOW_WAIT_S = 5.0
 FOLLOW_GAP_S = 0.25
@@ -73,9 +79,17 @@ STATE_FILTERS: tuple[tuple[str, frozenset[JobState] | None], ...] = (
 
 
 class JobsTable(QTableView):
-    """The jobs table; Enter or Return opens the current job, as a double-click does."""
+    """The jobs table; Enter or Return opens the current job, as a double-click does. The
+    prompt column takes the width the others leave, never less than `PROMPT_MIN_WIDTH`."""
 
     openRequested = Signal(QModelIndex)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        header = self.horizontalHeader()
+        others = sum(header.sectionSize(n) for n in range(header.count()) if n != PROMPT_COLUMN)
+        left = self.viewport().width() - others
+        header.resizeSection(PROMPT_COLUMN, max(PROMPT_MIN_WIDTH, left))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
@@ -132,9 +146,11 @@ class JobsPage(Page):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        # One line a job: long cells end in "…" and say the rest in their tooltip.
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         for section, width in enumerate(COLUMN_WIDTHS):
             header.resizeSection(section, width)
 
@@ -153,20 +169,43 @@ class JobsPage(Page):
         self.detail_title.setObjectName("jobTitle")
         self.detail_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail_title.setWordWrap(True)
+        self.approval_label = QLabel()
+        self.approval_label.setObjectName("jobApproval")
+        self.approval_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.approval_label.setWordWrap(True)
+        self.approval_label.hide()
         fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.output_view = _read_only("jobOutput", "The job's output appears here as it streams.")
+        # The result in words by default; the JSON the store kept only when asked for.
         self.result_view = _read_only("jobResult", "Its result or error, once it ends.")
-        self.output_view.setFont(fixed)
-        self.result_view.setFont(fixed)
+        self.raw_view = _read_only("jobResultRaw", "The stored result as JSON, once it ends.")
+        self.raw_toggle = QPushButton("Show raw JSON")
+        self.raw_toggle.setObjectName("jobRawToggle")
+        self.raw_toggle.setCheckable(True)
+        self.raw_toggle.setToolTip("Show the result exactly as the job store keeps it")
+        for view in (self.output_view, self.result_view, self.raw_view):
+            view.setFont(fixed)
+        self.result_stack = QStackedWidget()
+        self.result_stack.addWidget(self.result_view)
+        self.result_stack.addWidget(self.raw_view)
+        result_box = QWidget()
+        result_column = QVBoxLayout(result_box)
+        result_column.setContentsMargins(0, 0, 0, 0)
+        toggle_row = QHBoxLayout()
+        toggle_row.addStretch(1)
+        toggle_row.addWidget(self.raw_toggle)
+        result_column.addLayout(toggle_row)
+        result_column.addWidget(self.result_stack, 1)
         texts = QSplitter(Qt.Orientation.Horizontal)
         texts.addWidget(self.output_view)
-        texts.addWidget(self.result_view)
+        texts.addWidget(result_box)
         texts.setStretchFactor(0, 3)
         texts.setStretchFactor(1, 2)
         detail = QWidget()
         detail_column = QVBoxLayout(detail)
         detail_column.setContentsMargins(0, 0, 0, 0)
         detail_column.addWidget(self.detail_title)
+        detail_column.addWidget(self.approval_label)
         detail_column.addWidget(texts, 1)
 
         split = QSplitter(Qt.Orientation.Vertical)
@@ -198,6 +237,7 @@ class JobsPage(Page):
         self.table.openRequested.connect(self._open_index)
         self.cancel_button.clicked.connect(self.confirm_cancel)
         self.retry_button.clicked.connect(self.retry_selected)
+        self.raw_toggle.toggled.connect(self._show_raw)
         self._update_buttons()
 
     # -- showing ------------------------------------------------------------------------
@@ -271,8 +311,15 @@ class JobsPage(Page):
         if self._detail is not None:
             # A call's caller label reaches the store a moment after its job starts.
             fresh = next((r for r in rows if r.view.id == self._detail.view.id), None)
-            if fresh is not None and fresh.caller != self._detail.caller:
-                self._detail = dataclasses.replace(self._detail, caller=fresh.caller)
+            if fresh is not None and _record_of(fresh) != _record_of(self._detail):
+                self._detail = dataclasses.replace(
+                    self._detail,
+                    caller=fresh.caller,
+                    transport=fresh.transport,
+                    tool=fresh.tool,
+                    approval=fresh.approval,
+                    decided_at=fresh.decided_at,
+                )
                 self._show_title()
         self._update_buttons()
 
@@ -372,6 +419,7 @@ class JobsPage(Page):
         self._detail_output = ""
         self.output_view.clear()
         self.result_view.clear()
+        self.raw_view.clear()
         self._show_detail(job.view)
         self._start_following(job)
 
@@ -395,7 +443,18 @@ class JobsPage(Page):
         self._detail = dataclasses.replace(self._detail, view=view)
         self._show_title()
         self._set_output(view.output)
-        self.result_view.setPlainText(_result_text(view))
+        text = result_text(view, view.output)
+        if text != self.result_view.toPlainText():
+            self.result_view.setPlainText(text)
+        if self.raw_toggle.isChecked():
+            self.raw_view.setPlainText(raw_result(view))
+
+    def _show_raw(self, raw: bool) -> None:
+        """Switch the result between words and the stored JSON (made only when asked for)."""
+        if raw and self._detail is not None:
+            self.raw_view.setPlainText(raw_result(self._detail.view))
+        self.result_stack.setCurrentWidget(self.raw_view if raw else self.result_view)
+        self.raw_toggle.setText("Show formatted" if raw else "Show raw JSON")
 
     def _show_title(self) -> None:
         job = self._detail
@@ -403,7 +462,13 @@ class JobsPage(Page):
             return
         view = job.view
         who = job.principal + (f" via {job.caller}" if job.caller else "")
-        facts = [view.id, view.provider, view.state.value, who]
+        door = front_door(job)
+        facts = [
+            view.id,
+            view.provider + (f" ({job.model})" if job.model else ""),
+            view.state.value,
+        ]
+        facts += [who] + ([f"through {door}"] if door else [])
         if view.attempts > 1:
             facts.append(f"{view.attempts} attempts")
         if view.correlation_id:
@@ -411,6 +476,9 @@ class JobsPage(Page):
         if view.session_id:
             facts.append(f"session {view.session_id}")
         self.detail_title.setText(" · ".join(facts))
+        approval = approval_text(job)
+        self.approval_label.setText(approval)
+        self.approval_label.setVisible(bool(approval))
 
     def _set_output(self, text: str) -> None:
         """Append what streamed since the last redraw (a running job's output only grows);
@@ -430,18 +498,9 @@ class JobsPage(Page):
             bar.setValue(bar.maximum())
 
 
-def _result_text(view: JobView) -> str:
-    if view.error:
-        error = view.error
-        text = f"{error.get('code', 'error')}: {error.get('message', '')}"
-        if error.get("details"):
-            text += "\n\n" + json.dumps(error["details"], indent=2, ensure_ascii=False)
-        return text
-    if view.result is not None:
-        # The answer's text is the output beside this; the rest is what the caller got with it.
-        rest: dict[str, Any] = {k: v for k, v in view.result.items() if k != "text"}
-        return json.dumps(rest, indent=2, ensure_ascii=False, default=str)
-    return ""
+def _record_of(job: DeskJob) -> tuple[object, ...]:
+    """What the flight recorder tells of a job; it can reach the store after the job's row."""
+    return (job.caller, job.transport, job.tool, job.approval, job.decided_at)
 
 
 def _read_only(name: str, placeholder: str) -> QPlainTextEdit:

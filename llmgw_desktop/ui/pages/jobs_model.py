@@ -14,23 +14,40 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from llmgw_desktop.engine.api import RETRYABLE, DeskJob, JobState, JobView
+from llmgw_desktop.ui.pages.job_detail import when
 from llmgw_desktop.ui.qt import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 __all__ = [
     "COLUMNS",
+    "PROMPT_COLUMN",
     "JobsModel",
     "can_cancel",
     "can_retry",
     "describe_progress",
     "elapsed_seconds",
     "format_bytes",
+    "format_count",
     "format_elapsed",
     "format_tokens",
+    "front_door",
     "short_id",
+    "who",
 ]
 
-COLUMNS = ("Started", "Provider", "State", "Progress", "Elapsed", "Tokens", "Principal", "Caller")
+COLUMNS = (
+    "Started",
+    "Prompt",
+    "Provider",
+    "Model",
+    "Tool",
+    "State",
+    "Progress",
+    "Elapsed",
+    "Tokens",
+    "Who",
+)
 ELAPSED_COLUMN = COLUMNS.index("Elapsed")
+PROMPT_COLUMN = COLUMNS.index("Prompt")
 _NUMERIC = frozenset({ELAPSED_COLUMN, COLUMNS.index("Tokens")})
 _ROOT = QModelIndex()
 _ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
@@ -77,11 +94,34 @@ def format_bytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+def format_count(count: int) -> str:
+    """`512`, `12.3k` or `1.2M`: a token count at a glance."""
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.1f}M"
+
+
 def format_tokens(row: DeskJob) -> str:
-    """`12 in · 7 out`, or nothing before the answer reported its usage."""
-    if not (row.input_tokens or row.output_tokens):
+    """`12.3k in (10.1k cached) / 512 out`: all input, cache reads and writes included (the
+    share read from the cache in brackets; the tooltip splits it further); nothing before
+    the answer reported its usage."""
+    total_in = row.input_tokens + row.cache_read_tokens + row.cache_write_tokens
+    if not (total_in or row.output_tokens):
         return ""
-    return f"{row.input_tokens:,} in · {row.output_tokens:,} out"
+    cached = f" ({format_count(row.cache_read_tokens)} cached)" if row.cache_read_tokens else ""
+    return f"{format_count(total_in)} in{cached} / {format_count(row.output_tokens)} out"
+
+
+def who(row: DeskJob) -> str:
+    """`local via editor/1.0`: whose job it is, and the client that sent it."""
+    return row.principal + (f" via {row.caller}" if row.caller else "")
+
+
+def front_door(row: DeskJob) -> str:
+    """`mcp-http · claude_request`: how the call came in, and through which tool or endpoint."""
+    return " · ".join(part for part in (row.transport, row.tool) if part)
 
 
 def describe_progress(view: JobView) -> str:
@@ -182,9 +222,15 @@ class JobsModel(QAbstractTableModel):
         view = row.view
         match COLUMNS[column]:
             case "Started":
-                return time.strftime("%H:%M:%S", time.localtime(view.created_at))
+                return when(view.created_at, self._clock())
+            case "Prompt":
+                return row.prompt
             case "Provider":
                 return view.provider
+            case "Model":
+                return row.model
+            case "Tool":
+                return front_door(row)
             case "State":
                 return view.state.value
             case "Progress":
@@ -193,10 +239,8 @@ class JobsModel(QAbstractTableModel):
                 return format_elapsed(elapsed_seconds(view, self._clock()))
             case "Tokens":
                 return format_tokens(row)
-            case "Principal":
-                return row.principal
             case _:
-                return row.caller
+                return who(row)
 
     def _tooltip(self, row: DeskJob, column: int) -> str | None:
         view = row.view
@@ -204,11 +248,17 @@ class JobsModel(QAbstractTableModel):
             case "Started":
                 when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(view.created_at))
                 return f"{view.id}\ncreated {when}"
+            case "Prompt" if row.prompt:
+                return row.prompt
+            case "Model" | "Tool" | "Who":
+                return self._text(row, column) or None
             case "Progress" if view.error:
                 return str(view.error.get("message", ""))
-            case "Tokens" if row.cache_read_tokens or row.cache_write_tokens:
+            case "Tokens" if row.input_tokens or row.output_tokens or row.cache_read_tokens:
                 return (
-                    f"cache read {row.cache_read_tokens:,} · cache write {row.cache_write_tokens:,}"
+                    f"input {row.input_tokens:,} uncached · cache read "
+                    f"{row.cache_read_tokens:,} · cache write {row.cache_write_tokens:,}"
+                    f"\noutput {row.output_tokens:,}"
                 )
             case _:
                 return None

@@ -22,8 +22,10 @@ from llmgw_desktop.engine.jobs.manager import (
     DeskFilter,
     JobContext,
     JobLimits,
+    JobSpec,
 )
 from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.jobs.store import summarize_prompt
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import LoadedSettings
@@ -88,6 +90,100 @@ async def test_desk_lists_every_principals_jobs_newest_first(h: Harness, db: Dat
     assert by_id[first].view.output == "" and by_id[first].view.result is None  # summary only
     # The per-principal listing stays per principal.
     assert [v.id for v in await h.manager.list_jobs("alice")] == [first]
+
+
+async def _cached(ctx: JobContext) -> dict[str, Any]:
+    return {
+        "text": "a long answer the listing must not load",
+        "model": "claude-reported-1",
+        "duration_s": 1.32948442899999,
+        "usage": {
+            "input_tokens": 12,
+            "output_tokens": 512,
+            "cache_read_tokens": 10_100,
+            "cache_write_tokens": 300,
+        },
+    }
+
+
+def _decision(allowed: bool, decided_by: str = "policy") -> dict[str, Any]:
+    return {
+        "strategy": "mcp_managed",
+        "allowed": allowed,
+        "score": 125 if not allowed else 0,
+        "threshold": 60,
+        "reasons": ["prompt deletes files recursively"] if not allowed else [],
+        "permission_mode": "acceptEdits",
+        "decided_by": decided_by,
+        "warnings": [],
+    }
+
+
+async def test_desk_row_reads_prompt_model_front_door_cache_tokens_and_approval(
+    h: Harness, db: Database
+) -> None:
+    clock = h.manager._clock
+    assert isinstance(clock, Clock)
+    prompt = "  Refactor\n\n the   parser\tso it " + "keeps going " * 20
+    asked = await _submit(h, _cached, prompt=prompt)
+    clock.now += 1
+    submitted = await h.manager.submit(
+        JobSpec(
+            principal="local",
+            provider="codex",
+            request={"prompt": None, "promptParts": {"task": "fix it"}, "model": "gpt-asked"},
+            working_dir="/w",
+            work=_cached,
+        )
+    )
+    parts = submitted.job_id
+    assert (await h.manager.wait(parts, "local", 5)).finished
+    recorder = FlightRecorder(db)
+    record = recorder.start(
+        principal="local",
+        provider="claude",
+        transport="mcp-http",
+        tool="claude_request",
+        caller="zed/0.1",
+        approval=_decision(True),
+    )
+    recorder.update(record, job_id=asked)
+    denied = recorder.start(
+        principal="local",
+        provider="codex",
+        transport="http",
+        tool="/v1/responses",
+        approval=_decision(False, "desk"),
+    )
+    recorder.update(denied, job_id=parts)
+    await recorder.flush()
+
+    by_id = {r.view.id: r for r in await h.manager.list_for_desk()}
+    row = by_id[asked]
+    assert row.prompt == "Refactor the parser so it " + ("keeps going " * 5)[:53] + "…"
+    assert len(row.prompt) == 80
+    assert row.model == "claude-reported-1"  # nothing asked: what the CLI reported
+    assert (row.transport, row.tool, row.caller) == ("mcp-http", "claude_request", "zed/0.1")
+    assert (row.input_tokens, row.output_tokens) == (12, 512)
+    assert (row.cache_read_tokens, row.cache_write_tokens) == (10_100, 300)
+    assert row.approval is not None and row.approval["allowed"] is True
+    assert row.decided_at is not None and row.decided_at > 0
+    assert row.view.result is None and row.view.output == ""  # still no answer text
+
+    other = by_id[parts]
+    assert other.prompt == "fix it"  # the parts' task when the prompt came in parts
+    assert other.model == "gpt-asked"  # what was asked wins over what was reported
+    assert (other.transport, other.tool) == ("http", "/v1/responses")
+    assert other.approval is not None
+    assert (other.approval["allowed"], other.approval["decided_by"]) == (False, "desk")
+
+
+def test_prompt_summary_is_one_short_line() -> None:
+    assert summarize_prompt(None) == ""
+    assert summarize_prompt(" a\n b\t c ") == "a b c"
+    assert summarize_prompt("x" * 200) == "x" * 79 + "…"
+    # The listing read only the head of a longer prompt: say it goes on.
+    assert summarize_prompt("word " * 80) == ("word " * 16)[:79].rstrip() + "…"
 
 
 async def test_desk_filters_by_state_provider_and_text(h: Harness, db: Database) -> None:
