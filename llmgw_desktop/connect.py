@@ -21,6 +21,7 @@ __all__ = [
     "CODEX_TOKEN_ENV",
     "TOKEN_PLACEHOLDER",
     "Snippet",
+    "editors_send_token",
     "mask_token",
     "sdk_snippets",
     "snippets",
@@ -50,6 +51,12 @@ def mask_token(token: str) -> str:
     """The token as the screen shows it: bullets and its last few characters."""
     shown = token[-MASK_SHOWN:] if len(token) >= 4 * MASK_SHOWN else ""
     return "•" * 8 + shown
+
+
+def editors_send_token(*, locked: bool, oauth: bool, static_token: bool) -> bool:
+    """Whether the editors' HTTP snippets carry a bearer: on a locked gateway, unless OAuth
+    alone locks it (MCP OAuth clients sign in through the browser; a header would stop them)."""
+    return locked and (static_token or not oauth)
 
 
 def stdio_command() -> list[str]:

@@ -176,6 +176,12 @@ def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
             assert page.copy_token_button is not None
             page.copy_token_button.click()
             assert clipboard.text() == TOKEN
+            # The tray's "Copy setup for" gives what Copy gives here: the placeholder.
+            assert desktop.actions is not None
+            for action in desktop.actions.copy_setup:
+                clipboard.clear()
+                action.trigger()
+                assert clipboard.text() == placeholder[action.text()].text, action.text()
             page.deleteLater()
         finally:
             desktop.request_quit()
@@ -258,5 +264,29 @@ def test_the_snippets_copied_with_the_token_work_against_the_locked_gateway(
             finally:
                 desktop.request_quit()
                 await run
+
+    qloop.run_until_complete(scenario())
+
+
+@pytest.mark.parametrize("desktop", [{"oauth_enabled": True}], indirect=True)
+def test_with_oauth_alone_editors_sign_in_and_the_sdks_name_the_access_token(
+    qloop: qasync.QEventLoop, desktop: DesktopApp
+) -> None:
+    async def scenario() -> None:
+        run = asyncio.get_running_loop().create_task(desktop.run())
+        await until(lambda: desktop.window is not None, "window")
+        try:
+            page = _page(desktop)
+            # MCP OAuth clients open the browser: a header would stand in their way.
+            assert not any("Authorization" in s.text for s in page.editor_snippets)
+            sdks = {s.client: s.text for s in page.sdk_snippets}
+            assert f"Bearer {TOKEN_PLACEHOLDER}" in sdks["curl"]
+            assert f"Bearer {TOKEN_PLACEHOLDER}" in sdks["Gemini SDK (Python)"]
+            # There is no static token to copy.
+            assert page.copy_token_button is None and page.copy_with_token_buttons == {}
+            page.deleteLater()
+        finally:
+            desktop.request_quit()
+            await run
 
     qloop.run_until_complete(scenario())

@@ -17,7 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmgw_desktop.connect import TOKEN_PLACEHOLDER, Snippet, mask_token, sdk_snippets, snippets
+from llmgw_desktop.connect import (
+    TOKEN_PLACEHOLDER,
+    Snippet,
+    editors_send_token,
+    mask_token,
+    sdk_snippets,
+    snippets,
+)
 from llmgw_desktop.engine.api import AuthService
 from llmgw_desktop.ui.access_panel import describe_front_door
 from llmgw_desktop.ui.pages.base import Page, PageContext
@@ -109,8 +116,9 @@ class ConnectPage(Page):
         self._token = self.engine.settings.http_auth_token
         lock = auth.configured
         self.base_url = base_url_of(endpoint, self.engine.settings.http_path)
-        # With OAuth alone the editors sign in themselves: no header in their snippets.
-        editors_lock = lock and (auth.oauth is None or bool(self._token))
+        editors_lock = editors_send_token(
+            locked=lock, oauth=auth.oauth is not None, static_token=bool(self._token)
+        )
         self.editors = _three_ways(lambda t: snippets(endpoint, token=t), editors_lock, self._token)
         self.sdks = _three_ways(lambda t: sdk_snippets(self.base_url, token=t), lock, self._token)
         self.copy_buttons: dict[str, QPushButton] = {}
