@@ -21,7 +21,7 @@ from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.transports.http_server import PortInUse, find_free_port
 from llmgw_desktop.ui.actions import GatewayActions
-from llmgw_desktop.ui.approvals import DeskApprovals
+from llmgw_desktop.ui.approvals import DeskApprovals, who_asks
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.consent import DeskConsent
 from llmgw_desktop.ui.event_loop import GatewayEventLoop
@@ -187,6 +187,7 @@ class DesktopApp:
         actions.set_pages({key: page.TITLE for key, page in self.window.pages.items()}, self._open)
         if has_tray:
             self.tray = TrayIcon(bridge, actions, runtime.mcp_url)
+            self.tray.shown.connect(self.window.notifications.record)
             self.tray.show()
         if not (has_tray and settings.ui_start_hidden):
             self.window.show()
@@ -214,9 +215,11 @@ class _NotifyingApprovals(DeskApprovals):
     def show(self, pending: PendingApproval) -> None:
         super().show(pending)
         if self._tray is not None:
+            request = pending.request
             self._tray.notify_waiting(
                 "Approval needed",
-                f"A call to {pending.request.provider} waits for your approval.",
+                f"{who_asks(request.caller, request.principal)} asks {request.provider}: "
+                "the call waits for your approval.",
             )
 
 

@@ -1,14 +1,32 @@
-"""How to connect an editor or agent to this gateway: the exact snippets, for the README and the
-app's "Copy MCP endpoint" menu, built from the live endpoint so they are always right."""
+"""How to connect an editor, agent or SDK to this gateway: the exact snippets, for the README,
+the Connect page and the tray's "Copy setup for" menu, built from the live endpoint so they are
+always right.
+
+A gateway with a bearer lock (a static token, or OAuth) needs `Authorization: Bearer ...` on
+every request: each snippet that can carry a header carries it. The caller says what goes in
+it (`token`): the real token, a masked form for the screen, or `TOKEN_PLACEHOLDER`; None means
+the gateway is open and no header is written.
+"""
 
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass
 
-__all__ = ["Snippet", "sdk_snippets", "snippets", "stdio_command"]
+__all__ = [
+    "ANY_KEY",
+    "CODEX_TOKEN_ENV",
+    "TOKEN_PLACEHOLDER",
+    "Snippet",
+    "editors_send_token",
+    "mask_token",
+    "sdk_snippets",
+    "snippets",
+    "stdio_command",
+]
 
 SERVER_NAME = "llmgw-desktop"
 # What an SDK sends as its API key when the gateway needs none (open to this account): the
@@ -16,6 +34,10 @@ SERVER_NAME = "llmgw-desktop"
 ANY_KEY = "llmgw-local"
 # Stands for the caller's real credential when the gateway asks for one.
 TOKEN_PLACEHOLDER = "YOUR_GATEWAY_TOKEN"  # noqa: S105 - a placeholder, not a secret
+# Codex reads an HTTP MCP server's bearer token from an environment variable, never a flag.
+CODEX_TOKEN_ENV = "LLMGW_GATEWAY_TOKEN"  # noqa: S105 - a variable's name
+# How much of a token the screen shows: enough to tell two tokens apart, too little to use.
+MASK_SHOWN = 4
 
 
 @dataclass(frozen=True)
@@ -23,6 +45,18 @@ class Snippet:
     client: str  # who it is for
     where: str  # where it goes (a shell, a file)
     text: str
+
+
+def mask_token(token: str) -> str:
+    """The token as the screen shows it: bullets and its last few characters."""
+    shown = token[-MASK_SHOWN:] if len(token) >= 4 * MASK_SHOWN else ""
+    return "•" * 8 + shown
+
+
+def editors_send_token(*, locked: bool, oauth: bool, static_token: bool) -> bool:
+    """Whether the editors' HTTP snippets carry a bearer: on a locked gateway, unless OAuth
+    alone locks it (MCP OAuth clients sign in through the browser; a header would stop them)."""
+    return locked and (static_token or not oauth)
 
 
 def stdio_command() -> list[str]:
@@ -33,27 +67,46 @@ def stdio_command() -> list[str]:
     return [sys.executable, "-m", "llmgw_desktop", "mcp"]
 
 
-def snippets(mcp_url: str, command: list[str] | None = None) -> list[Snippet]:
-    """Connection snippets for the common clients, for the endpoint `mcp_url`."""
+def snippets(
+    mcp_url: str, command: list[str] | None = None, *, token: str | None = None
+) -> list[Snippet]:
+    """Connection snippets for the common clients, for the endpoint `mcp_url`; with `token`,
+    the HTTP ones send it as a bearer (stdio needs none: the relay proves the local user)."""
     command = command or stdio_command()
     shell = " ".join(command)
+    bearer = {} if token is None else {"headers": {"Authorization": f"Bearer {token}"}}
+    claude_header = "" if token is None else f" --header {_bearer_arg(token)}"
+    codex = f"codex mcp add {SERVER_NAME} --url {mcp_url}"
+    if token is not None:
+        codex = (
+            f"export {CODEX_TOKEN_ENV}={shlex.quote(token)}  # keep it set where Codex runs\n"
+            f"{codex} --bearer-token-env-var {CODEX_TOKEN_ENV}"
+        )
     return [
         Snippet(
             "Claude Code (HTTP)",
             "shell",
-            f"claude mcp add --transport http {SERVER_NAME} {mcp_url}",
+            f"claude mcp add --transport http {SERVER_NAME} {mcp_url}{claude_header}",
         ),
         Snippet("Claude Code (stdio)", "shell", f"claude mcp add {SERVER_NAME} -- {shell}"),
-        Snippet("Codex", "shell", f"codex mcp add {SERVER_NAME} --url {mcp_url}"),
+        Snippet("Codex", "shell", codex),
         Snippet(
             "Cursor",
             "~/.cursor/mcp.json",
-            json.dumps({"mcpServers": {SERVER_NAME: {"url": mcp_url}}}, indent=2),
+            json.dumps(
+                {"mcpServers": {SERVER_NAME: {"url": mcp_url, **bearer}}},
+                indent=2,
+                ensure_ascii=False,
+            ),
         ),
         Snippet(
             "VS Code",
             ".vscode/mcp.json",
-            json.dumps({"servers": {SERVER_NAME: {"type": "http", "url": mcp_url}}}, indent=2),
+            json.dumps(
+                {"servers": {SERVER_NAME: {"type": "http", "url": mcp_url, **bearer}}},
+                indent=2,
+                ensure_ascii=False,
+            ),
         ),
         Snippet(
             "Any stdio client",
@@ -63,39 +116,71 @@ def snippets(mcp_url: str, command: list[str] | None = None) -> list[Snippet]:
     ]
 
 
-def sdk_snippets(base_url: str, *, token_needed: bool) -> list[Snippet]:
-    """How to point the OpenAI and Anthropic SDKs at the gateway at `base_url` (no path).
+def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
+    """How to point curl and the OpenAI, Anthropic and Gemini SDKs at the gateway at
+    `base_url` (no path).
 
-    With `token_needed` the credential is a placeholder for the static bearer token or an
-    OAuth access token, sent as `Authorization: Bearer` (the Anthropic SDKs do that for an
-    auth token, not for an API key, which goes in `x-api-key`). Without it any key works.
+    With `token` (the static bearer token, an OAuth access token, or a stand-in for either)
+    each sends `Authorization: Bearer <token>`: the OpenAI SDK does for its API key, the
+    Anthropic SDKs for an auth token (an API key goes in `x-api-key`), and `google-genai` for
+    a header given in `http_options` (its API key goes in `x-goog-api-key`, which the gateway
+    does not read). Without it any key works.
     """
     openai_url = f"{base_url}/v1"
-    key = TOKEN_PLACEHOLDER if token_needed else ANY_KEY
+    key = ANY_KEY if token is None else token
     anthropic_env, anthropic_arg = (
-        ("ANTHROPIC_AUTH_TOKEN", "auth_token") if token_needed else ("ANTHROPIC_API_KEY", "api_key")
+        ("ANTHROPIC_API_KEY", "api_key")
+        if token is None
+        else ("ANTHROPIC_AUTH_TOKEN", "auth_token")
     )
+    curl_header = "" if token is None else f" -H {_bearer_arg(token)}"
+    gemini_options = f'{{"base_url": {_py(base_url)}}}'
+    if token is not None:
+        gemini_options = (
+            f'{{\n        "base_url": {_py(base_url)},\n'
+            f'        "headers": {{"Authorization": {_py("Bearer " + token)}}},\n    }}'
+        )
     return [
+        Snippet("curl", "shell", f"curl -sS {openai_url}/models{curl_header}"),
         Snippet(
             "OpenAI SDK (environment)",
             "shell",
-            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_KEY={key}",
+            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_KEY={shlex.quote(key)}",
         ),
         Snippet(
             "OpenAI SDK (Python)",
             "Python",
-            "from openai import OpenAI\n\n"
-            f'client = OpenAI(base_url="{openai_url}", api_key="{key}")',
+            f"from openai import OpenAI\n\n"
+            f"client = OpenAI(base_url={_py(openai_url)}, api_key={_py(key)})",
         ),
         Snippet(
             "Anthropic SDK (environment)",
             "shell",
-            f"export ANTHROPIC_BASE_URL={base_url}\nexport {anthropic_env}={key}",
+            f"export ANTHROPIC_BASE_URL={base_url}\nexport {anthropic_env}={shlex.quote(key)}",
         ),
         Snippet(
             "Anthropic SDK (Python)",
             "Python",
             "from anthropic import Anthropic\n\n"
-            f'client = Anthropic(base_url="{base_url}", {anthropic_arg}="{key}")',
+            f"client = Anthropic(base_url={_py(base_url)}, {anthropic_arg}={_py(key)})",
+        ),
+        Snippet(
+            "Gemini SDK (Python)",
+            "Python",
+            "from google import genai\n\n"
+            "client = genai.Client(\n"
+            f"    api_key={_py(ANY_KEY)},\n"
+            f"    http_options={gemini_options},\n"
+            ")",
         ),
     ]
+
+
+def _bearer_arg(token: str) -> str:
+    """The header as one shell word."""
+    return shlex.quote(f"Authorization: Bearer {token}")
+
+
+def _py(text: str) -> str:
+    """`text` as a Python string literal (a JSON string is one, for what a token holds)."""
+    return json.dumps(text, ensure_ascii=False)

@@ -1,20 +1,25 @@
-"""The connection snippets are accepted by the real CLIs that take them."""
+"""The connection snippets are accepted by the real CLIs that take them, open or locked."""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
-from llmgw_desktop.connect import snippets
+import pytest
+
+from llmgw_desktop.connect import CODEX_TOKEN_ENV, snippets
 from tests.contract.offline import find_cli
 
 URL = "http://127.0.0.1:3333/mcp"
+TOKEN = "snippet-test-token-0123456789abcdef"
 
 
-def by_client() -> dict[str, str]:
-    return {s.client: s.text for s in snippets(URL, ["/usr/bin/llmgw-desktop", "mcp"])}
+def by_client(token: str | None = None) -> dict[str, str]:
+    made = snippets(URL, ["/usr/bin/llmgw-desktop", "mcp"], token=token)
+    return {s.client: s.text for s in made}
 
 
 def test_snippets_name_the_live_endpoint() -> None:
@@ -22,12 +27,29 @@ def test_snippets_name_the_live_endpoint() -> None:
     assert texts["Claude Code (HTTP)"] == f"claude mcp add --transport http llmgw-desktop {URL}"
     assert json.loads(texts["Cursor"]) == {"mcpServers": {"llmgw-desktop": {"url": URL}}}
     assert json.loads(texts["VS Code"])["servers"]["llmgw-desktop"]["type"] == "http"
+    assert not any("Authorization" in text for text in texts.values())
 
 
-def test_claude_code_accepts_its_snippet(tmp_path: Path) -> None:
+def test_locked_snippets_send_the_bearer_where_the_client_can() -> None:
+    texts = by_client(TOKEN)
+    header = {"Authorization": f"Bearer {TOKEN}"}
+    cursor = json.loads(texts["Cursor"])["mcpServers"]["llmgw-desktop"]
+    assert cursor == {"url": URL, "headers": header}
+    vscode = json.loads(texts["VS Code"])["servers"]["llmgw-desktop"]
+    assert vscode == {"type": "http", "url": URL, "headers": header}
+    assert shlex.split(texts["Claude Code (HTTP)"])[-2:] == [
+        "--header",
+        f"Authorization: Bearer {TOKEN}",
+    ]
+    # stdio needs no token: the relay proves the local user with the instance token.
+    assert TOKEN not in texts["Claude Code (stdio)"] + texts["Any stdio client"]
+
+
+@pytest.mark.parametrize("token", [None, TOKEN])
+def test_claude_code_accepts_its_snippet(tmp_path: Path, token: str | None) -> None:
     claude = find_cli("claude")
     env = dict(os.environ, HOME=str(tmp_path), CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1")
-    args = by_client()["Claude Code (HTTP)"].split()[1:]
+    args = shlex.split(by_client(token)["Claude Code (HTTP)"])[1:]
     added = subprocess.run(
         [claude, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
@@ -41,14 +63,31 @@ def test_claude_code_accepts_its_snippet(tmp_path: Path) -> None:
         timeout=60,
     )
     assert URL in listed.stdout
+    if token is not None:
+        assert "Authorization" in listed.stdout
 
 
-def test_codex_accepts_its_snippet(tmp_path: Path) -> None:
+@pytest.mark.parametrize("token", [None, TOKEN])
+def test_codex_accepts_its_snippet(tmp_path: Path, token: str | None) -> None:
     codex = find_cli("codex")
     home = tmp_path / "codex-home"
     home.mkdir()
     env = dict(os.environ, CODEX_HOME=str(home))
-    args = by_client()["Codex"].split()[1:]
+    # Locked, the snippet is an export and the command: run the command, with the export's
+    # variable set as the snippet says.
+    *exports, command = by_client(token)["Codex"].splitlines()
+    assert exports == (
+        []
+        if token is None
+        else [f"export {CODEX_TOKEN_ENV}={TOKEN}  # keep it set where Codex runs"]
+    )
+    if token is not None:
+        env[CODEX_TOKEN_ENV] = token
+    args = shlex.split(command)[1:]
     added = subprocess.run([codex, *args], env=env, capture_output=True, text=True, timeout=60)
     assert added.returncode == 0, added.stderr
-    assert URL in (home / "config.toml").read_text()
+    config = (home / "config.toml").read_text()
+    assert URL in config
+    if token is not None:
+        # Codex keeps the variable's name, never the token.
+        assert CODEX_TOKEN_ENV in config and TOKEN not in config

@@ -43,6 +43,31 @@ def test_readme_connection_snippets_match_what_the_app_copies() -> None:
     assert json.loads(made["VS Code"]) in json_blocks
 
 
+def test_readme_locked_snippets_match_what_the_app_copies() -> None:
+    """With a bearer lock, as the Connect page's Copy gives them (the token's placeholder)."""
+    import json
+
+    from llmgw_desktop.connect import TOKEN_PLACEHOLDER, sdk_snippets, snippets
+
+    readme = (ROOT / "README.md").read_text()
+    shell = "\n".join(re.findall(r"```sh\n(.*?)```", readme, flags=re.S))
+    python = [b.strip() for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S)]
+    json_blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, flags=re.S)]
+    url = "http://127.0.0.1:3333/mcp"
+    made = {
+        s.client: s.text for s in snippets(url, ["llmgw-desktop", "mcp"], token=TOKEN_PLACEHOLDER)
+    }
+    for client in ("Claude Code (HTTP)", "Codex"):
+        assert made[client] in shell, client
+    assert json.loads(made["Cursor"]) in json_blocks
+    assert json.loads(made["VS Code"]) in json_blocks
+    sdks = {
+        s.client: s.text for s in sdk_snippets("http://127.0.0.1:3333", token=TOKEN_PLACEHOLDER)
+    }
+    for client in ("OpenAI SDK (Python)", "Anthropic SDK (Python)", "Gemini SDK (Python)"):
+        assert sdks[client] in python, client
+
+
 def test_readme_config_examples_are_valid_settings(tmp_path: Path) -> None:
     from llmgw_desktop.settings import load_settings
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from llmgw_desktop.connect import snippets
+from llmgw_desktop.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_token, snippets
 from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import (
@@ -76,7 +76,7 @@ class GatewayActions(QObject):
         self.copy_endpoint.triggered.connect(self._copy_endpoint)
         # One action per client: the exact command or config snippet for the live endpoint.
         self.copy_setup: list[QAction] = []
-        for snippet in snippets(endpoint()):
+        for snippet in self._setup_snippets():
             action = QAction(snippet.client, self)
             action.setToolTip(f"Copy the {snippet.client} setup ({snippet.where})")
             action.triggered.connect(lambda _=False, c=snippet.client: self._copy_setup(c))
@@ -175,9 +175,20 @@ class GatewayActions(QObject):
             self.pause_all.setChecked(paused)
 
     def _copy_setup(self, client: str) -> None:
-        snippet = next(s for s in snippets(self._endpoint()) if s.client == client)
+        snippet = next(s for s in self._setup_snippets() if s.client == client)
         QGuiApplication.clipboard().setText(snippet.text)
         self._bridge.notice.emit("info", f"Copied the {client} setup ({snippet.where})")
+
+    def _setup_snippets(self) -> list[Snippet]:
+        """The snippets as the Connect page's Copy gives them: on a locked gateway with the
+        token's placeholder (the real token is copied only on the Connect page, on purpose)."""
+        auth, settings = self._engine.auth, self._engine.settings
+        locked = editors_send_token(
+            locked=auth.configured,
+            oauth=auth.oauth is not None,
+            static_token=bool(settings.http_auth_token),
+        )
+        return snippets(self._endpoint(), token=TOKEN_PLACEHOLDER if locked else None)
 
     def _copy_endpoint(self) -> None:
         QGuiApplication.clipboard().setText(self._endpoint())

@@ -4,28 +4,81 @@ The engine's approval gate holds the call while the question is open; the dialog
 (`open()`, never `exec()`), so the event loop and every other call keep running. Only a click
 on Approve approves: Deny is the default button (Return) and the escape button (Escape), and
 closing the dialog any other way denies too.
+
+The dialog says who asks (the client's own name and the principal it runs as: the local user,
+the static token's holder, an OAuth client, a user a trusted proxy names), where the call would
+run (the workspace and directory), and counts down to the automatic denial.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
+from collections.abc import Callable
 
 from llmgw_desktop.engine.api import ApprovalGate, PendingApproval
-from llmgw_desktop.ui.qt import QMessageBox, QObject, QWidget
+from llmgw_desktop.ui.qt import QMessageBox, QObject, QTimer, QWidget
 
-__all__ = ["DeskApprovals"]
+__all__ = ["DeskApprovals", "countdown_text", "prompt_preview", "where_it_runs", "who_asks"]
 
 log = logging.getLogger(__name__)
 PROMPT_PREVIEW = 600
+# The countdown is redrawn this often; the text changes once a second, the first tick is soon.
+COUNTDOWN_TICK_MS = 250
+
+
+def _principal(principal: str) -> str:
+    """A principal id as a person reads it."""
+    kind, _, name = principal.partition(":")
+    if principal == "local":
+        return "the local user"
+    if principal == "gateway-bearer":
+        return "the static bearer token's holder"
+    if kind == "oauth" and name:
+        return f"OAuth client {name}"
+    if kind == "user" and name:
+        return f"user {name}, named by the trusted proxy"
+    return principal
+
+
+def who_asks(caller: str, principal: str) -> str:
+    """`Cursor (OAuth client laptop)`: the client's own name, and whom it runs as."""
+    who = _principal(principal)
+    return f"{caller} ({who})" if caller else who
+
+
+def where_it_runs(workspace: str, working_dir: str) -> str:
+    """The workspace (and directory) the call would run in, for the dialog."""
+    if workspace and working_dir:
+        return f"Workspace: {workspace} ({working_dir})"
+    if workspace:
+        return f"Workspace: {workspace}"
+    if working_dir:
+        return f"Directory: {working_dir}"
+    return "Directory: the provider's default (none named)"
+
+
+def countdown_text(seconds_left: float) -> str:
+    """The line that counts down to the automatic denial."""
+    left = max(0, math.ceil(seconds_left))
+    return f"No answer within {left} s denies it."
 
 
 class DeskApprovals(QObject):
     """Shows each pending approval as a dialog and reports the answer to the gate."""
 
-    def __init__(self, gate: ApprovalGate, parent_window: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        gate: ApprovalGate,
+        parent_window: QWidget | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self._gate = gate
         self._parent = parent_window
+        self._clock = clock
         self.open_dialogs: dict[str, QMessageBox] = {}
         gate.attach_desk(self.show)
 
@@ -39,13 +92,13 @@ class DeskApprovals(QObject):
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "llmgw-desktop: approve this call?",
-            f"{request.principal} asks {request.provider} to run a call the policy marks as "
-            f"risky (score {pending.score}).\n\n"
+            f"{who_asks(request.caller, request.principal)} asks {request.provider} to run a "
+            f"call the policy marks as risky (score {pending.score}).\n"
+            f"{where_it_runs(request.workspace, request.working_dir)}\n\n"
             + "\n".join(f"• {reason}" for reason in pending.reasons)
             + f"\n\nPermission asked: {request.permission_mode}"
             + ("  (full auto)" if request.full_auto else "")
-            + f"\n\nPrompt:\n{prompt_preview(request.prompt)}"
-            + f"\n\nNo answer within {self._gate.desk_timeout_s:g} s denies it.",
+            + f"\n\nPrompt:\n{prompt_preview(request.prompt)}",
             parent=self._parent,
         )
         # The whole prompt, scrollable, behind "Show Details...": what runs is what you read.
@@ -59,7 +112,20 @@ class DeskApprovals(QObject):
         box.setEscapeButton(deny)
         approve.setAutoDefault(False)
 
+        # The gate's own timer denies; this one only shows how long is left. A child of the
+        # box, it stops when the box goes.
+        deadline = self._clock() + self._gate.desk_timeout_s
+        box.setInformativeText(countdown_text(self._gate.desk_timeout_s))
+        ticker = QTimer(box)
+        ticker.setObjectName("countdown")
+        ticker.setInterval(COUNTDOWN_TICK_MS)
+        ticker.timeout.connect(
+            lambda: box.setInformativeText(countdown_text(deadline - self._clock()))
+        )
+        ticker.start()
+
         def answered(_result: int) -> None:
+            ticker.stop()
             self.open_dialogs.pop(pending.id, None)
             approved = box.clickedButton() == approve
             if not self._gate.answer(pending.id, approved):

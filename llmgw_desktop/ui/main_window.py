@@ -14,6 +14,7 @@ from llmgw_desktop.ui.access_panel import AccessPanel
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import app_icon
+from llmgw_desktop.ui.notifications import NotificationLog, NotificationsPage
 from llmgw_desktop.ui.pages.base import Page, PageContext, WindowFacts
 from llmgw_desktop.ui.pages.clients import ClientsPage
 from llmgw_desktop.ui.pages.connect_page import ConnectPage
@@ -54,6 +55,7 @@ PAGES: tuple[type[Page], ...] = (
     ClientsPage,
     SettingsPage,
     ConnectPage,
+    NotificationsPage,
 )
 
 
@@ -108,6 +110,10 @@ class MainWindow(QMainWindow):
         bridge.notice.connect(
             lambda _level, message: self.statusBar().showMessage(message, NOTICE_MS)
         )
+        # What the status bar shows (a notice, a page's error, an action's result) is kept.
+        self.statusBar().messageChanged.connect(
+            lambda text: self.notifications.record("status", text)
+        )
         self._restore()
 
     # -- the pages that used to be the whole window, kept for the tray and tests -------------
@@ -117,6 +123,12 @@ class MainWindow(QMainWindow):
         page = self.pages[OverviewPage.KEY]
         assert isinstance(page, OverviewPage)
         return page
+
+    @property
+    def notifications(self) -> NotificationLog:
+        page = self.pages[NotificationsPage.KEY]
+        assert isinstance(page, NotificationsPage)
+        return page.log
 
     @property
     def status_label(self) -> QLabel:

@@ -18,7 +18,7 @@ from llmgw_desktop.engine.api import ENDINGS
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import tray_state_icon
-from llmgw_desktop.ui.qt import QIcon, QMenu, QObject, QSystemTrayIcon, QTimer
+from llmgw_desktop.ui.qt import QIcon, QMenu, QObject, QSystemTrayIcon, QTimer, Signal
 
 __all__ = ["LONG_JOB_S", "TrayIcon", "format_duration"]
 
@@ -60,6 +60,10 @@ def _cut(line: str) -> str:
 
 class TrayIcon(QObject):
     """A `QSystemTrayIcon` whose menu is the shared gateway actions."""
+
+    # Each message the tray itself pops up (level, text), for the notification history;
+    # the engine's notices reach the history through the bridge.
+    shown = Signal(str, str)
 
     def __init__(
         self,
@@ -190,12 +194,14 @@ class TrayIcon(QObject):
             if state == "completed"
             else QSystemTrayIcon.MessageIcon.Warning
         )
+        text = f"A {provider} job ({job_id[:8]}) {state} after {format_duration(ran)}."
         self.icon.showMessage(
             f"Job {state}",
-            f"A {provider} job ({job_id[:8]}) {state} after {format_duration(ran)}.",
+            text,
             icon,
             NOTICE_MS,
         )
+        self.shown.emit("info" if state == "completed" else "warning", f"Job {state}: {text}")
 
     def _on_breaker(self, provider: str, state: str) -> None:
         was_down = provider in self._down
@@ -205,13 +211,14 @@ class TrayIcon(QObject):
             self._down.discard(provider)
         if state == "open" and not was_down:
             self.last_error = f"{provider} is failing; calls to it pause for a while"
-            self.icon.showMessage(
-                f"{provider} is down",
+            text = (
                 f"{provider} failed several times in a row. The gateway stops calling it for "
-                "a while and tries again later.",
-                QSystemTrayIcon.MessageIcon.Warning,
-                NOTICE_MS,
+                "a while and tries again later."
             )
+            self.icon.showMessage(
+                f"{provider} is down", text, QSystemTrayIcon.MessageIcon.Warning, NOTICE_MS
+            )
+            self.shown.emit("warning", f"{provider} is down: {text}")
         self.redraw()
 
     def _on_store_health(self, problem: str) -> None:
@@ -240,6 +247,7 @@ class TrayIcon(QObject):
     def notify_waiting(self, title: str, message: str) -> None:
         """Tell the person a question waits for them (the window may be hidden)."""
         self.icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Warning, WAITING_MS)
+        self.shown.emit("warning", f"{title}: {message}")
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         # A left click (Trigger) opens the window; the context menu handles right clicks.

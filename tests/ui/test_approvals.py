@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
-from llmgw_desktop.ui.approvals import DeskApprovals
+from llmgw_desktop.ui.approvals import DeskApprovals, countdown_text, where_it_runs, who_asks
 from llmgw_desktop.ui.qt import QMessageBox, Qt
 
 RISKY = ApprovalRequest(
@@ -120,13 +121,67 @@ def test_the_dialog_names_who_asks_the_deadline_and_the_end_of_a_long_prompt(
         deciding = asyncio.get_running_loop().create_task(gate.decide(hidden))
         box = await _dialog(desk)
         text = box.text()
-        assert text.startswith("oauth:laptop asks claude")
+        assert text.startswith("OAuth client laptop asks claude")
         assert "then sudo rm -rf /" in text  # the end of the prompt is on screen
         assert "Show Details" in text and box.detailedText() == prompt
-        assert "No answer within 45 s denies it" in text
+        assert box.informativeText() == "No answer within 45 s denies it."
         assert box.defaultButton().text() == "Deny"  # the details button changes nothing
         qtbot.keyClick(box, Qt.Key.Key_Return)
         assert (await deciding).allowed is False
 
     qloop.run_until_complete(scenario())
     desk.detach()
+
+
+def test_the_dialog_names_the_client_and_workspace_and_counts_down_to_the_denial(
+    qloop: qasync.QEventLoop,
+) -> None:
+    """Issue 16 item 7: the dialog did not say which client asked, for which workspace, or
+    how long was left. Now it does, and the count runs down to the gate's own denial."""
+    gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=2.5)
+    desk = DeskApprovals(gate)
+    asked = replace(
+        CRITICAL,
+        caller="Cursor",
+        workspace="webapp",
+        working_dir="/srv/webapp",
+        permission_mode="acceptEdits",
+    )
+
+    async def scenario() -> tuple[bool, str]:
+        deciding = asyncio.get_running_loop().create_task(gate.decide(asked))
+        box = await _dialog(desk)
+        text = box.text()
+        assert text.startswith("Cursor (OAuth client laptop) asks claude")
+        assert "Workspace: webapp (/srv/webapp)" in text
+        assert box.informativeText() == "No answer within 3 s denies it."
+        assert box.defaultButton().text() == "Deny" and box.escapeButton().text() == "Deny"
+        await asyncio.sleep(1.1)  # the loop runs: the countdown's timer ticks
+        later = box.informativeText()
+        assert later in ("No answer within 2 s denies it.", "No answer within 1 s denies it.")
+        decision = await deciding
+        assert not box.isVisible()
+        return decision.allowed, decision.decided_by
+
+    assert qloop.run_until_complete(scenario()) == (False, "desk-timeout")
+    assert desk.open_dialogs == {}
+    desk.detach()
+
+
+@pytest.mark.parametrize(
+    ("caller", "principal", "shown"),
+    [
+        ("", "local", "the local user"),
+        ("claude-code", "local", "claude-code (the local user)"),
+        ("", "gateway-bearer", "the static bearer token's holder"),
+        ("VS Code", "user:ana", "VS Code (user ana, named by the trusted proxy)"),
+    ],
+)
+def test_who_asks_reads_as_a_person_would(caller: str, principal: str, shown: str) -> None:
+    assert who_asks(caller, principal) == shown
+
+
+def test_where_it_runs_says_the_default_when_nothing_is_named() -> None:
+    assert where_it_runs("", "") == "Directory: the provider's default (none named)"
+    assert where_it_runs("", "/home/me/app") == "Directory: /home/me/app"
+    assert countdown_text(-0.5) == "No answer within 0 s denies it."

@@ -1,12 +1,18 @@
 """The Connect page, on the real desktop app's live endpoint (qasync loop, offscreen).
 
 Every Copy button puts exactly the snippet `connect.py` makes on the clipboard, and the SDK
-base URLs it shows answer: an SDK configured from them reaches the gateway.
+base URLs it shows answer: an SDK configured from them reaches the gateway. With the bearer
+lock on, the snippets carry the header with the token masked on screen, and what "Copy with
+token" copies runs: the Python snippets, the environment ones and curl reach a locked gateway
+whose API providers are the scripted upstream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -15,11 +21,18 @@ import pytest
 import qasync
 
 from llmgw_desktop.app import DesktopApp
-from llmgw_desktop.connect import ANY_KEY, TOKEN_PLACEHOLDER, sdk_snippets, snippets
+from llmgw_desktop.connect import (
+    ANY_KEY,
+    TOKEN_PLACEHOLDER,
+    mask_token,
+    sdk_snippets,
+    snippets,
+)
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.pages.connect_page import ConnectPage, base_url_of
 from llmgw_desktop.ui.qt import QGuiApplication, QLabel
+from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 from tests.ui.waiting import until
 
 TOKEN = "connect-page-bearer-token-0123456789-abcdef"
@@ -64,10 +77,14 @@ def test_every_copy_button_copies_the_exact_snippet(
             page = _page(desktop)
             mcp_url, base = desktop.runtime.mcp_url, desktop.runtime.base_url
             assert page.base_url == base == base_url_of(mcp_url, "/mcp")
-            expected = [*snippets(mcp_url), *sdk_snippets(base, token_needed=False)]
+            expected = [*snippets(mcp_url), *sdk_snippets(base)]
             clients = {s.client for s in expected}
-            assert {"Claude Code (HTTP)", "Cursor", "VS Code", "Codex"} <= clients
+            assert {"Claude Code (HTTP)", "Cursor", "VS Code", "Codex", "curl"} <= clients
+            assert "Gemini SDK (Python)" in clients
             assert set(page.copy_buttons) == clients
+            # Open to this account: no header, no token to copy.
+            assert not any("Authorization" in s.text for s in expected)
+            assert page.copy_with_token_buttons == {} and page.copy_token_button is None
             clipboard = QGuiApplication.clipboard()
             for snippet in expected:
                 clipboard.clear()
@@ -97,8 +114,162 @@ def test_every_copy_button_copies_the_exact_snippet(
     qloop.run_until_complete(scenario())
 
 
+HEADER_CLIENTS = {
+    "Claude Code (HTTP)",
+    "Codex",
+    "Cursor",
+    "VS Code",
+    "curl",
+    "OpenAI SDK (environment)",
+    "OpenAI SDK (Python)",
+    "Anthropic SDK (environment)",
+    "Anthropic SDK (Python)",
+    "Gemini SDK (Python)",
+}
+
+
 @pytest.mark.parametrize("desktop", [{"http_auth_token": TOKEN}], indirect=True)
-def test_with_a_token_the_sdk_snippets_ask_for_it_as_a_bearer(
+def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
+    qloop: qasync.QEventLoop, desktop: DesktopApp
+) -> None:
+    async def scenario() -> None:
+        run = asyncio.get_running_loop().create_task(desktop.run())
+        await until(lambda: desktop.window is not None, "window")
+        assert desktop.runtime is not None
+        try:
+            page = _page(desktop)
+            mcp_url, base = desktop.runtime.mcp_url, desktop.runtime.base_url
+            clipboard = QGuiApplication.clipboard()
+            # On screen: the header with the token masked; the token itself nowhere.
+            masked = mask_token(TOKEN)
+            assert masked.endswith(TOKEN[-4:]) and TOKEN not in masked
+            for item in [*page.editors, *page.sdks]:
+                shown = page.findChild(QLabel, f"snippet:{item.shown.client}")
+                assert shown is not None and shown.text() == item.shown.text
+                assert TOKEN not in shown.text()
+            assert set(page.copy_with_token_buttons) == HEADER_CLIENTS
+            for client in HEADER_CLIENTS:
+                shown = page.findChild(QLabel, f"snippet:{client}")
+                assert shown is not None and masked in shown.text(), client
+            # Copy: the placeholder; Copy with token: the token, in the same snippet.
+            blank = [
+                *snippets(mcp_url, token=TOKEN_PLACEHOLDER),
+                *sdk_snippets(base, token=TOKEN_PLACEHOLDER),
+            ]
+            placeholder = {s.client: s for s in blank}
+            full = {
+                s.client: s
+                for s in [*snippets(mcp_url, token=TOKEN), *sdk_snippets(base, token=TOKEN)]
+            }
+            for client, button in page.copy_buttons.items():
+                clipboard.clear()
+                button.click()
+                assert clipboard.text() == placeholder[client].text, client
+                assert TOKEN not in clipboard.text()
+            for client, button in page.copy_with_token_buttons.items():
+                clipboard.clear()
+                button.click()
+                assert clipboard.text() == full[client].text, client
+                assert TOKEN in clipboard.text(), client
+                assert "with the token" in page.copied_label.text()
+            assert "Authorization" in full["Cursor"].text and TOKEN in full["VS Code"].text
+            assert page.copy_token_button is not None
+            page.copy_token_button.click()
+            assert clipboard.text() == TOKEN
+            # The tray's "Copy setup for" gives what Copy gives here: the placeholder.
+            assert desktop.actions is not None
+            for action in desktop.actions.copy_setup:
+                clipboard.clear()
+                action.trigger()
+                assert clipboard.text() == placeholder[action.text()].text, action.text()
+            page.deleteLater()
+        finally:
+            desktop.request_quit()
+            await run
+
+    qloop.run_until_complete(scenario())
+
+
+def _run_python(text: str, call: str) -> str:
+    """Run a copied Python snippet, then `call` on the `client` it made; the answer's text."""
+    scope: dict[str, object] = {}
+    exec(text, scope)  # the snippet under test
+    exec(f"answer = {call}", scope)
+    return str(scope["answer"])
+
+
+CALLS = {
+    "OpenAI SDK (Python)": 'client.chat.completions.create(model="gpt-4o", '
+    'messages=[{"role": "user", "content": "hi"}]).choices[0].message.content',
+    "Anthropic SDK (Python)": 'client.messages.create(model="claude-sonnet-4-6", max_tokens=50, '
+    'messages=[{"role": "user", "content": "hi"}]).content[0].text',
+    "Gemini SDK (Python)": 'client.models.generate_content(model="gemini-2.5-flash", '
+    'contents="hi").text',
+}
+SHELL_CHECKS = {
+    "OpenAI SDK (environment)": "from openai import OpenAI; "
+    "print(OpenAI(max_retries=0).models.list().data[0].id)",
+    "Anthropic SDK (environment)": "from anthropic import Anthropic; "
+    "print(Anthropic(max_retries=0).models.list().data[0].id)",
+}
+
+
+def _shell(script: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
+    return subprocess.run(
+        ["/bin/bash", "-c", script], env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("desktop", [{"http_auth_token": TOKEN}], indirect=True)
+def test_the_snippets_copied_with_the_token_work_against_the_locked_gateway(
+    qloop: qasync.QEventLoop, desktop: DesktopApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> None:
+        async with ScriptedUpstream() as upstream:
+            # The gateway's own API providers: the scripted upstream, keyed from the environment.
+            monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai-key-aaaa")
+            monkeypatch.setenv("OPENAI_BASE_URL", upstream.base_url + "/v1")
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
+            monkeypatch.setenv("GEMINI_API_KEY", "gemini-test-key-cc")
+            monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", upstream.base_url)
+            run = asyncio.get_running_loop().create_task(desktop.run())
+            await until(lambda: desktop.window is not None, "window")
+            try:
+                page = _page(desktop)
+                clipboard = QGuiApplication.clipboard()
+
+                def copied(client: str, *, with_token: bool) -> str:
+                    clipboard.clear()
+                    buttons = page.copy_with_token_buttons if with_token else page.copy_buttons
+                    buttons[client].click()
+                    return clipboard.text()
+
+                for client, call in CALLS.items():
+                    text = copied(client, with_token=True)
+                    answer = await asyncio.to_thread(_run_python, text, call)
+                    assert answer.startswith(DEFAULT_ANSWER), client
+                # The placeholder is refused: the token is what opens the lock.
+                refused = copied("OpenAI SDK (Python)", with_token=False)
+                with pytest.raises(Exception, match="401"):
+                    await asyncio.to_thread(_run_python, refused, CALLS["OpenAI SDK (Python)"])
+                for client, check in SHELL_CHECKS.items():
+                    script = f"{copied(client, with_token=True)}\n{sys.executable} -c '{check}'"
+                    done = await asyncio.to_thread(_shell, script)
+                    assert done.returncode == 0 and done.stdout.strip(), (client, done.stderr)
+                curl = await asyncio.to_thread(_shell, copied("curl", with_token=True))
+                assert curl.returncode == 0 and '"data"' in curl.stdout, curl.stderr
+                page.deleteLater()
+            finally:
+                desktop.request_quit()
+                await run
+
+    qloop.run_until_complete(scenario())
+
+
+@pytest.mark.parametrize("desktop", [{"oauth_enabled": True}], indirect=True)
+def test_with_oauth_alone_editors_sign_in_and_the_sdks_name_the_access_token(
     qloop: qasync.QEventLoop, desktop: DesktopApp
 ) -> None:
     async def scenario() -> None:
@@ -106,17 +277,13 @@ def test_with_a_token_the_sdk_snippets_ask_for_it_as_a_bearer(
         await until(lambda: desktop.window is not None, "window")
         try:
             page = _page(desktop)
-            anthropic = next(s for s in page.sdk_snippets if s.client == "Anthropic SDK (Python)")
-            assert f'auth_token="{TOKEN_PLACEHOLDER}"' in anthropic.text
-            env = next(s for s in page.sdk_snippets if s.client == "Anthropic SDK (environment)")
-            variables = _env(env.text)
-            assert variables["ANTHROPIC_AUTH_TOKEN"] == TOKEN_PLACEHOLDER
-            # With the placeholder replaced by the real token, the base URL answers; without
-            # it, it does not.
-            url = variables["ANTHROPIC_BASE_URL"] + "/v1/models"
-            assert await _status(url, {"Authorization": f"Bearer {TOKEN}"}) == 200
-            assert await _status(url, {}) == 401
-            assert TOKEN not in "\n".join(s.text for s in page.sdk_snippets)
+            # MCP OAuth clients open the browser: a header would stand in their way.
+            assert not any("Authorization" in s.text for s in page.editor_snippets)
+            sdks = {s.client: s.text for s in page.sdk_snippets}
+            assert f"Bearer {TOKEN_PLACEHOLDER}" in sdks["curl"]
+            assert f"Bearer {TOKEN_PLACEHOLDER}" in sdks["Gemini SDK (Python)"]
+            # There is no static token to copy.
+            assert page.copy_token_button is None and page.copy_with_token_buttons == {}
             page.deleteLater()
         finally:
             desktop.request_quit()

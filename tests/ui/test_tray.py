@@ -395,4 +395,7 @@ def test_consent_and_approval_questions_pop_up_a_message(
 
     assert _run(qloop, scenario) == 0
     assert ("Access requested", "Desk editor asks for access to the gateway.") in shown
-    assert ("Approval needed", "A call to claude waits for your approval.") in shown
+    assert (
+        "Approval needed",
+        "the local user asks claude: the call waits for your approval.",
+    ) in shown

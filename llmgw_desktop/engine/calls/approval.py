@@ -74,6 +74,12 @@ class ApprovalRequest:
     allowed_tools: tuple[str, ...]
     strategy: str
     principal: str
+    # Who asked and where, for the person at the desk (the score ignores them): the client's
+    # own name (X-Caller, MCP clientInfo or its user agent), the workspace it named, and the
+    # directory the call runs in.
+    caller: str = ""
+    workspace: str = ""
+    working_dir: str = ""
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,7 @@ class ProviderCalls:
         """
         meta = meta or RequestMeta()
         self._ensure_available(provider)
+        asked_workspace = params.workspace or ""  # anchoring resolves it to a directory
         params = await self._anchored(provider, params, principal, meta.caller)
         # Validation looks at the working directory on disk: do it off the loop.
         params = await asyncio.to_thread(params.validated)
@@ -165,6 +166,9 @@ class ProviderCalls:
                 allowed_tools=params.allowed_tools,
                 strategy=meta.approval_strategy,
                 principal=principal,
+                caller=meta.caller,
+                workspace=asked_workspace,
+                working_dir=params.working_dir or "",
             )
         )
         prefix_hash, prefix_tokens = stable_prefix(params)

@@ -1,13 +1,30 @@
 """Connect: the exact snippets that point an editor, agent or SDK at this gateway.
 
 The snippets come from `connect.py`, the same place as the tray's copy-setup menu and the
-README's examples, built from the live endpoint, so what is copied here always works against
-the running gateway.
+README's examples, built from the live endpoint, so what is copied here works against the
+running gateway.
+
+With a bearer lock on, every snippet that can carry a header carries `Authorization: Bearer`.
+The person at the desk is the gateway's operator, so the static token is theirs to copy, but
+only on purpose: the screen shows it masked, Copy puts `YOUR_GATEWAY_TOKEN` in its place (safe
+to paste into a chat or a ticket), and only "Copy with token" or "Copy token" copy the token.
+With OAuth and no static token, the editors sign in through the browser and the SDK snippets
+name the access token they need.
 """
 
 from __future__ import annotations
 
-from llmgw_desktop.connect import TOKEN_PLACEHOLDER, Snippet, sdk_snippets, snippets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from llmgw_desktop.connect import (
+    TOKEN_PLACEHOLDER,
+    Snippet,
+    editors_send_token,
+    mask_token,
+    sdk_snippets,
+    snippets,
+)
 from llmgw_desktop.engine.api import AuthService
 from llmgw_desktop.ui.access_panel import describe_front_door
 from llmgw_desktop.ui.pages.base import Page, PageContext
@@ -24,7 +41,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 
-__all__ = ["ConnectPage", "base_url_of"]
+__all__ = ["ConnectPage", "ShownSnippet", "base_url_of"]
 
 
 def base_url_of(mcp_url: str, mcp_path: str) -> str:
@@ -32,19 +49,58 @@ def base_url_of(mcp_url: str, mcp_path: str) -> str:
     return mcp_url.removesuffix(mcp_path)
 
 
-def _mcp_note(auth: AuthService) -> str:
+@dataclass(frozen=True)
+class ShownSnippet:
+    """One snippet three ways: on screen, copied, and copied with the real token (or None
+    where the snippet carries no token, or there is no static token to put in it)."""
+
+    shown: Snippet
+    copied: Snippet
+    with_token: Snippet | None
+
+
+def _three_ways(
+    make: Callable[[str | None], list[Snippet]], lock: bool, token: str
+) -> list[ShownSnippet]:
+    """The snippets `make(token)` gives, on screen (masked), copied (placeholder) and with
+    the token, for a gateway locked or not."""
+    if not lock:
+        return [ShownSnippet(s, s, None) for s in make(None)]
+    copied = make(TOKEN_PLACEHOLDER)
+    if not token:  # OAuth only: the access token is the client's to get
+        return [ShownSnippet(s, s, None) for s in copied]
+    return [
+        ShownSnippet(shown, copy, full if TOKEN_PLACEHOLDER in copy.text else None)
+        for shown, copy, full in zip(make(mask_token(token)), copied, make(token), strict=True)
+    ]
+
+
+def _mcp_note(auth: AuthService, token: str) -> str:
     """What an MCP client needs besides the endpoint, given how this gateway authenticates."""
     if not auth.configured:
         return ""
-    if auth.oauth is not None:
+    if auth.oauth is not None and not token:
         return (
-            "Clients that sign in with MCP OAuth (Claude Code, VS Code, Cursor) open the "
-            "browser the first time; others send the static bearer token."
+            "Clients that sign in with MCP OAuth (Claude Code, VS Code, Cursor, Codex) open the "
+            "browser the first time, so their snippets carry no token."
         )
     return (
-        "This gateway needs the static bearer token: add the header "
-        f"Authorization: Bearer {TOKEN_PLACEHOLDER} to the client's entry "
-        "(Claude Code: --header)."
+        "The HTTP snippets send the static bearer token (Authorization: Bearer), shown masked. "
+        f"Copy puts {TOKEN_PLACEHOLDER} in its place; Copy with token copies the real one."
+    )
+
+
+def _sdk_note(auth: AuthService, token: str) -> str:
+    if not auth.configured:
+        return (
+            "Any key works: the gateway is open to programs on this machine and sends its own "
+            "keys upstream."
+        )
+    if not token:
+        return f"Replace {TOKEN_PLACEHOLDER} with an access token from the gateway's OAuth server."
+    return (
+        "Each sends the static bearer token as Authorization: Bearer (an OAuth access token "
+        "works too)."
     )
 
 
@@ -56,10 +112,17 @@ class ConnectPage(Page):
         super().__init__(context, parent)
         endpoint = context.facts.endpoint
         auth = self.engine.auth
+        # The operator's own token: the desk may show (masked) and copy it, never log it.
+        self._token = self.engine.settings.http_auth_token
+        lock = auth.configured
         self.base_url = base_url_of(endpoint, self.engine.settings.http_path)
-        self.editor_snippets = snippets(endpoint)
-        self.sdk_snippets = sdk_snippets(self.base_url, token_needed=auth.configured)
+        editors_lock = editors_send_token(
+            locked=lock, oauth=auth.oauth is not None, static_token=bool(self._token)
+        )
+        self.editors = _three_ways(lambda t: snippets(endpoint, token=t), editors_lock, self._token)
+        self.sdks = _three_ways(lambda t: sdk_snippets(self.base_url, token=t), lock, self._token)
         self.copy_buttons: dict[str, QPushButton] = {}
+        self.copy_with_token_buttons: dict[str, QPushButton] = {}
 
         intro = QLabel(
             f"MCP endpoint: <b>{endpoint}</b><br>Gateway base URL: <b>{self.base_url}</b><br>"
@@ -74,16 +137,19 @@ class ConnectPage(Page):
         content = QWidget()
         column = QVBoxLayout(content)
         column.addWidget(intro)
+        self.copy_token_button: QPushButton | None = None
+        if self._token:
+            column.addLayout(self._token_row())
         column.addWidget(
-            self._section("Editors and agents (MCP)", self.editor_snippets, _mcp_note(auth))
+            self._section("Editors and agents (MCP)", self.editors, _mcp_note(auth, self._token))
         )
-        sdk_note = (
-            "Send the static bearer token or an OAuth access token as the key."
-            if auth.configured
-            else "Any key works: the gateway is open to programs on this machine and sends its "
-            "own keys upstream."
+        column.addWidget(
+            self._section(
+                "SDKs and curl (OpenAI, Anthropic, Gemini)",
+                self.sdks,
+                _sdk_note(auth, self._token),
+            )
         )
-        column.addWidget(self._section("SDKs (OpenAI and Anthropic)", self.sdk_snippets, sdk_note))
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -93,7 +159,30 @@ class ConnectPage(Page):
         outer.addWidget(scroll, 1)
         outer.addWidget(self.copied_label)
 
-    def _section(self, title: str, items: list[Snippet], note: str = "") -> QGroupBox:
+    @property
+    def editor_snippets(self) -> list[Snippet]:
+        """The editor snippets as Copy copies them."""
+        return [s.copied for s in self.editors]
+
+    @property
+    def sdk_snippets(self) -> list[Snippet]:
+        """The SDK snippets as Copy copies them."""
+        return [s.copied for s in self.sdks]
+
+    def _token_row(self) -> QHBoxLayout:
+        label = QLabel(f"The token, masked: <b>{mask_token(self._token)}</b>")
+        label.setObjectName("maskedToken")
+        button = QPushButton("Copy token")
+        button.setObjectName("copyToken")
+        button.setToolTip("Copy the gateway's static bearer token to the clipboard")
+        button.clicked.connect(self.copy_token)
+        self.copy_token_button = button
+        row = QHBoxLayout()
+        row.addWidget(label, 1)
+        row.addWidget(button)
+        return row
+
+    def _section(self, title: str, items: list[ShownSnippet], note: str) -> QGroupBox:
         box = QGroupBox(title)
         column = QVBoxLayout(box)
         if note:
@@ -101,7 +190,10 @@ class ConnectPage(Page):
             hint.setWordWrap(True)
             column.addWidget(hint)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        for snippet in items:
+        # One width for every button, so the snippets line up whichever buttons they have.
+        width = QPushButton("Copy with token").sizeHint().width()
+        for item in items:
+            snippet = item.shown
             heading = QLabel(f"<b>{snippet.client}</b> · {snippet.where}")
             text = QLabel(snippet.text)
             text.setObjectName(f"snippet:{snippet.client}")
@@ -109,19 +201,42 @@ class ConnectPage(Page):
             text.setTextFormat(Qt.TextFormat.PlainText)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             text.setWordWrap(True)
+            buttons = QVBoxLayout()
             copy = QPushButton("Copy")
             copy.setObjectName(f"copy:{snippet.client}")
-            copy.setToolTip(f"Copy the {snippet.client} snippet to the clipboard")
-            copy.clicked.connect(lambda _=False, s=snippet: self.copy(s))
+            copy.setToolTip(
+                f"Copy the {snippet.client} snippet"
+                + (f" with {TOKEN_PLACEHOLDER} for the token" if item.with_token else "")
+            )
+            copy.setFixedWidth(width)
+            copy.clicked.connect(lambda _=False, s=item.copied: self.copy(s))
             self.copy_buttons[snippet.client] = copy
+            buttons.addWidget(copy)
+            if item.with_token is not None:
+                full = QPushButton("Copy with token")
+                full.setObjectName(f"copyWithToken:{snippet.client}")
+                full.setToolTip(f"Copy the {snippet.client} snippet with the real token in it")
+                full.setFixedWidth(width)
+                full.clicked.connect(
+                    lambda _=False, s=item.with_token: self.copy(s, with_token=True)
+                )
+                self.copy_with_token_buttons[snippet.client] = full
+                buttons.addWidget(full)
+            buttons.addStretch(1)
             row = QHBoxLayout()
             row.addWidget(text, 1)
-            row.addWidget(copy, 0, Qt.AlignmentFlag.AlignTop)
+            row.addLayout(buttons)
             column.addWidget(heading)
             column.addLayout(row)
         return box
 
-    def copy(self, snippet: Snippet) -> None:
+    def copy(self, snippet: Snippet, *, with_token: bool = False) -> None:
         """Put the snippet's exact text on the clipboard."""
         QGuiApplication.clipboard().setText(snippet.text)
-        self.copied_label.setText(f"Copied the {snippet.client} snippet ({snippet.where}).")
+        token = " with the token" if with_token else ""
+        self.copied_label.setText(f"Copied the {snippet.client} snippet{token} ({snippet.where}).")
+
+    def copy_token(self) -> None:
+        """Put the static bearer token on the clipboard."""
+        QGuiApplication.clipboard().setText(self._token)
+        self.copied_label.setText("Copied the static bearer token.")

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +13,11 @@ from llmgw_desktop.engine.calls.approval import (
     PendingApproval,
     score_request,
 )
-from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.errors import ApprovalDenied, InvalidRequest
+from llmgw_desktop.settings import LoadedSettings, load_settings
+from tests.contract.offline import CLI_BIN, find_cli
 
 
 def request(**kw: object) -> ApprovalRequest:
@@ -110,3 +117,36 @@ async def test_the_desk_can_approve_or_let_it_time_out() -> None:
 async def test_unknown_strategy_is_a_clear_error() -> None:
     with pytest.raises(InvalidRequest, match="approvalStrategy"):
         await gate().decide(request(strategy="yolo"))
+
+
+async def test_the_desk_is_told_which_client_asked_and_where_the_call_would_run(
+    loaded: LoadedSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 item 7: the question named the principal only, not the client or workspace."""
+    find_cli("claude")  # the provider must be installed for the call to reach the gate
+    monkeypatch.setenv("PATH", f"{CLI_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setenv("LLM_GATEWAY_WORKSPACES", f"webapp={tmp_path}")
+    settings = load_settings().settings
+    engine = Engine(replace(settings, approval_ask_at_desk=True))
+    await engine.start()
+    asked: list[PendingApproval] = []
+
+    def show(pending: PendingApproval) -> None:
+        asked.append(pending)
+        engine.approvals.answer(pending.id, False)
+
+    engine.approvals.attach_desk(show)
+    try:
+        with pytest.raises(ApprovalDenied):
+            await engine.calls.submit(
+                "claude",
+                CallParams(prompt="sudo rm -rf /srv/app", workspace="webapp"),
+                "oauth:laptop",
+                RequestMeta(caller="Cursor", approval_strategy="mcp_managed"),
+            )
+    finally:
+        await engine.stop()
+    (pending,) = asked
+    assert pending.request.caller == "Cursor" and pending.request.principal == "oauth:laptop"
+    assert pending.request.workspace == "webapp"
+    assert pending.request.working_dir == str(tmp_path.resolve())

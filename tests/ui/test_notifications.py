@@ -1,0 +1,143 @@
+"""The notification history: what the tray and the status bar said, newest first, bounded.
+
+The log is checked alone with a fake clock; the page, on the real desktop app with its tray,
+after real events: an approval question (a tray balloon), an engine notice, and an action's
+status-bar message. The offscreen platform has no notification server, so the tray's
+`showMessage` is replaced by a spy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+import qasync
+
+from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.engine.calls.approval import ApprovalRequest
+from llmgw_desktop.engine.events import Notice
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.notifications import MAX_NOTIFICATIONS, NotificationLog, NotificationsPage
+from llmgw_desktop.ui.qt import QSystemTrayIcon
+from tests.ui.waiting import until
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_log_keeps_the_newest_first_and_forgets_the_oldest(qapp: object) -> None:
+    clock = Clock()
+    log = NotificationLog(limit=3, clock=clock, now=lambda: datetime(2026, 11, 22, 9, 30))
+    for n in range(5):
+        clock.now += 5
+        log.record("info", f"message {n}")
+    assert [e.text for e in log.entries()] == ["message 4", "message 3", "message 2"]
+    assert MAX_NOTIFICATIONS == 200  # the app's bound
+
+
+def test_the_same_text_again_at_once_is_one_notification(qapp: object) -> None:
+    """A notice is also shown in the status bar: kept once, with the notice's level."""
+    clock = Clock()
+    log = NotificationLog(clock=clock)
+    log.record("warning", "Could not save the provider switches")
+    log.record("status", "Could not save the provider switches")
+    log.record("status", "")  # the status bar clearing itself
+    assert [(e.level, e.text) for e in log.entries()] == [
+        ("warning", "Could not save the provider switches")
+    ]
+    clock.now += 60
+    log.record("status", "Could not save the provider switches")  # later: a new one
+    assert len(log.entries()) == 2
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_qt_thread() -> Iterator[None]:
+    """Free the desktop app's Qt objects here, on the Qt thread (see test_tray.py)."""
+    yield
+    gc.collect()
+
+
+@pytest.fixture
+def desktop(loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[DesktopApp]:
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda *_: None)
+    settings = replace(loaded.settings, http_port=0)
+    lock = InstanceLock(settings.data_path)
+    assert lock.acquire()
+    yield DesktopApp(replace(loaded, settings=settings), lock)
+    lock.release()
+
+
+RISKY = ApprovalRequest(
+    provider="claude",
+    prompt="sudo rm -rf /srv/app",
+    permission_mode="acceptEdits",
+    full_auto=True,
+    allowed_tools=(),
+    strategy="mcp_managed",
+    principal="oauth:laptop",
+    caller="Cursor",
+)
+
+
+def test_tray_balloons_notices_and_status_messages_are_listed_newest_first(
+    qloop: qasync.QEventLoop, desktop: DesktopApp
+) -> None:
+    async def scenario() -> list[list[str]]:
+        run = asyncio.get_running_loop().create_task(desktop.run())
+        await until(lambda: desktop.tray is not None and desktop.approvals is not None, "up")
+        assert desktop.runtime is not None and desktop.window is not None
+        assert desktop.approvals is not None and desktop.tray is not None
+        try:
+            engine = desktop.runtime.engine
+            # 1. A question for the person: the tray pops up a balloon.
+            deciding = asyncio.get_running_loop().create_task(engine.approvals.decide(RISKY))
+            await until(lambda: desktop.approvals.open_dialogs, "approval")
+            for box in list(desktop.approvals.open_dialogs.values()):
+                next(b for b in box.buttons() if b.text() == "Deny").click()
+            assert not (await deciding).allowed
+            # 2. An engine notice (shown in the status bar too: listed once).
+            engine.events.publish(Notice("warning", "Could not save the provider switches"))
+            await until(lambda: len(desktop.window.notifications.entries()) >= 2, "notice")
+            # 3. An action's message (a notice of the desk's own).
+            desktop.actions.copy_endpoint.trigger()
+            await until(lambda: len(desktop.window.notifications.entries()) >= 3, "copied")
+            # 4. A page's error, which only the status bar shows.
+            desktop.window.pages["providers"].show_error("The claude test call failed")
+            await until(lambda: len(desktop.window.notifications.entries()) >= 4, "status")
+
+            # Reachable from the tray: its Open menu shows the page.
+            opener = next(a.menu() for a in desktop.tray.menu.actions() if a.text() == "Open")
+            next(a for a in opener.actions() if a.text() == "Notifications").trigger()
+            page = desktop.window.current_page
+            assert isinstance(page, NotificationsPage) and page.empty_label.isHidden()
+            return [
+                [page.table.item(row, col).text() for col in range(3)]
+                for row in range(page.table.rowCount())
+            ]
+        finally:
+            desktop.request_quit()
+            await run
+
+    rows = qloop.run_until_complete(scenario())
+    assert [row[1:] for row in rows] == [
+        ["status", "The claude test call failed"],
+        ["info", f"Copied {desktop.runtime.mcp_url if desktop.runtime else ''}"],
+        ["warning", "Could not save the provider switches"],
+        [
+            "warning",
+            "Approval needed: Cursor (OAuth client laptop) asks claude: the call waits for "
+            "your approval.",
+        ],
+    ]
+    assert all(datetime.strptime(row[0], "%Y-%m-%d %H:%M:%S") for row in rows)
