@@ -220,6 +220,10 @@ class RecorderTableModel(QAbstractTableModel):
     def summary(self, row: int) -> RecordSummary | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
+    def cell_texts(self, column: int) -> set[str]:
+        """The different texts the loaded rows show in `column` (to size it by)."""
+        return {cells[column] for cells in self._cells}
+
     def row_of(self, record_id: str) -> int | None:
         for number, row in enumerate(self._rows):
             if row.id == record_id:
