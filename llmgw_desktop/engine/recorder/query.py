@@ -124,6 +124,8 @@ _CHOICE_COLUMNS = {
     "caller": "caller",
     "principal": "owner_principal",
 }
+# A page's order by `oldest_first`: the keyset's two columns, both the same way.
+_ORDER = {False: " ORDER BY started_at DESC, id DESC", True: " ORDER BY started_at ASC, id ASC"}
 # The filter columns without an index (see the module): values from the newest rows only.
 _RECENT_CHOICE_COLUMNS = {
     "error_code": "error_code",
@@ -356,11 +358,7 @@ class RecorderQuery:
             else:
                 where.append("started_at <= ? AND (started_at < ? OR id < ?)")
             params += [after.started_at, after.started_at, after.id]
-        order = (
-            " ORDER BY started_at ASC, id ASC"
-            if oldest_first
-            else (" ORDER BY started_at DESC, id DESC")
-        )
+        order = _ORDER[oldest_first]
         states = _failed_only_states(filters)
         if not states:
             sql = f"SELECT {columns} FROM requests{_clause(where)}{order} LIMIT ?"  # noqa: S608

@@ -232,8 +232,8 @@ class RecorderPage(Page):
 
     def page_shown(self) -> None:
         self._live.start()
-        # The rows first: on SQLite the reads queue on one thread, and the filter boxes'
-        # choices (a few index reads each) can wait behind the first page.
+        # The rows first: on SQLite the reads queue on one thread, so the first page is asked
+        # for before the filter boxes' choices (a few index reads each) and never waits on them.
         if self._stale:
             self.apply_filters()
         self.tasks.spawn(self._load_choices(), what="list the recorder's providers and callers")
