@@ -17,7 +17,10 @@ Printed, in milliseconds unless said otherwise:
 - page open: from building the page and showing it to its first page of rows on screen, and
   to the total count shown beside it;
 - count and first page under each of a few filters (`RecorderQuery` directly, so the figure
-  is the query's own, including the hop to the DB thread and back);
+  is the query's own, including the hop to the DB thread and back), newest first and a few
+  oldest first; error code, HTTP status and project have no index, and a project no row has
+  is their worst case (the time index walked to its end); the filter boxes' choices;
+- "Failed only" clicked on the page (rows on screen), and Time's header clicked (oldest first);
 - a filter typed into the page (search box to rows on screen, minus the 250 ms settle delay);
 - scroll fetch: each further page the view asks for as it is scrolled to the bottom, and a
   page 500,000 rows deep (keyset: the same cost as the first);
@@ -157,6 +160,19 @@ async def page_figures(engine: Engine, bridge: EngineBridge, watch: StallWatch) 
         f" {page.model.total:,} shown {counted * 1000:.0f} ms {watch.phase()}"
     )
 
+    for label, click in (
+        ("'Failed only' clicked", page.failed_button.click),
+        ("'Failed only' clicked off", page.failed_button.click),
+        ("Time header clicked (oldest first)", lambda: page.show_oldest_first(True)),
+        ("Time header clicked (newest first)", lambda: page.show_oldest_first(False)),
+    ):
+        started = time.perf_counter()
+        click()
+        await until(lambda: not page.model.loading)
+        took = time.perf_counter() - started
+        await until(lambda: page.model.total is not None)
+        print(f"{label}: rows on screen {took * 1000:.0f} ms {watch.phase()}")
+
     for text in ("process_timeout", "caller-42", "anthropic", ""):
         page.search_box.setText(text)
         page.apply_filters()  # what the settle timer does once typing stops
@@ -202,12 +218,25 @@ async def query_figures(engine: Engine, rows: int) -> None:
         "text, common (provider)": RecorderFilters(text="anthropic"),
         "text, nearly all (state)": RecorderFilters(text="completed"),
         "text + provider": RecorderFilters(text="caller-7", provider="gemini"),
+        "failed only": RecorderFilters(failed_only=True),
+        "failed only + provider": RecorderFilters(failed_only=True, provider="openai"),
+        "failed only + text": RecorderFilters(failed_only=True, text="caller-7"),
+        "error code (no index)": RecorderFilters(error_code="upstream_connect"),
+        "HTTP status (no index)": RecorderFilters(http_status=429),
+        "project none (no index)": RecorderFilters(project="no-such-project"),
     }
-    print(f"\n{'filter':<28}{'first page':>12}{'count':>10}{'rows':>12}")
+    oldest = ("no filter", "provider", "failed only", "error code (no index)")
+    print(f"\n{'filter':<28}{'first page':>12}{'count':>10}{'rows':>12}{'oldest first':>14}")
     for name, filters in cases.items():
         page_ms, _ = await timed(functools.partial(query.page, filters))
         count_ms, total = await timed(functools.partial(query.count, filters))
-        print(f"{name:<28}{page_ms:>10.1f}ms{count_ms:>8.1f}ms{total:>12,}")
+        line = f"{name:<28}{page_ms:>10.1f}ms{count_ms:>8.1f}ms{total:>12,}"
+        if name in oldest:
+            oldest_ms, _ = await timed(functools.partial(query.page, filters, oldest_first=True))
+            line += f"{oldest_ms:>12.1f}ms"
+        print(line)
+    choices_ms, _ = await timed(query.choices)
+    print(f"the filter boxes' choices: {choices_ms:.1f} ms")
 
     def deep_cursor() -> PageCursor:
         sql = (
@@ -221,6 +250,8 @@ async def query_figures(engine: Engine, rows: int) -> None:
     cursor = await engine.store.run(deep_cursor)
     deep_ms, _ = await timed(lambda: query.page(RecorderFilters(), cursor))
     print(f"a page {min(500_000, rows // 2):,} rows deep (keyset): {deep_ms:.1f} ms")
+    deep_ms, _ = await timed(lambda: query.page(RecorderFilters(), cursor, oldest_first=True))
+    print(f"the same depth oldest first (keyset): {deep_ms:.1f} ms")
 
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()

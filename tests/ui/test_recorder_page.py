@@ -31,10 +31,17 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
-from llmgw_desktop.ui.pages.recorder_model import COLUMNS, NO_PROMPT_FOR_API, describe_detail
-from llmgw_desktop.ui.qt import QDateTime, QFileDialog
+from llmgw_desktop.ui.pages.recorder_model import (
+    COLUMNS,
+    NO_PROMPT_FOR_API,
+    ORDER_HEADERS,
+    TIME_COLUMN,
+    describe_detail,
+)
+from llmgw_desktop.ui.qt import QColor, QDateTime, QFileDialog, QPalette, Qt
+from llmgw_desktop.ui.theme import error_colour
 from tests.engine.recorder.test_query import bulk_insert, synthetic_rows
-from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, ScriptedUpstream
+from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply, ScriptedUpstream
 
 STEP_TIMEOUT = 5.0
 
@@ -57,14 +64,18 @@ def run_desk(
     qtbot: QtBot,
     tmp_path: Path,
     body: Callable[[GatewayRuntime, RecorderPage], Any],
+    *,
+    replies: tuple[Reply, ...] = (),
 ) -> None:
-    """Start a gateway pointed at the scripted upstream, put the page on it, run `body`."""
+    """Start a gateway pointed at the scripted upstream (answering `replies` first), put the
+    page on it, run `body`."""
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))  # no CLI version checks on this machine's CLIs
 
     async def scenario() -> None:
         async with ScriptedUpstream() as upstream:
+            upstream.script(*replies)
             monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
             monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
             settings = replace(loaded.settings, http_port=0)
@@ -102,18 +113,22 @@ def run_desk(
     qloop.run_until_complete(scenario())
 
 
-async def gateway_request(runtime: GatewayRuntime, caller: str) -> None:
+async def gateway_request(
+    runtime: GatewayRuntime, caller: str, *, project: str = "", status: int = 200
+) -> None:
     body = {
         "model": "claude-sonnet-4-6",
         "max_tokens": 16,
         "messages": [{"role": "user", "content": "hi"}],
     }
     headers = {"anthropic-version": "2023-06-01", "x-api-key": "unused", "user-agent": caller}
+    if project:
+        headers["X-Project"] = project
     async with (
         aiohttp.ClientSession() as client,
         client.post(runtime.base_url + "/v1/messages", json=body, headers=headers) as response,
     ):
-        assert response.status == 200, await response.text()
+        assert response.status == status, await response.text()
 
 
 def record_failure(runtime: GatewayRuntime, caller: str) -> str:
@@ -127,6 +142,25 @@ def shown_column(page: RecorderPage, column: str) -> list[str]:
     number = COLUMNS.index(column)
     model = page.model
     return [model.data(model.index(row, number)) for row in range(model.rowCount())]
+
+
+def shown_colours(page: RecorderPage, column: str) -> list[str | None]:
+    """Each row's text colour in `column` as the view paints it (None: the palette's)."""
+    number = COLUMNS.index(column)
+    model = page.model
+    colours = [
+        model.data(model.index(row, number), Qt.ItemDataRole.ForegroundRole)
+        for row in range(model.rowCount())
+    ]
+    return [QColor(c).name() if c is not None else None for c in colours]
+
+
+def click_header(page: RecorderPage, column: int) -> None:
+    """A real click on a column's header, where the person would click."""
+    header = page.table.horizontalHeader()
+    where = header.viewport().rect().center()
+    where.setX(header.sectionViewportPosition(column) + header.sectionSize(column) // 2)
+    QtBot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=where)
 
 
 def test_page_lists_engine_requests_filters_them_and_shows_one_in_detail(
@@ -352,3 +386,118 @@ def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -
     assert "- prompt mentions deleting files" in text
     assert "claude directly" in text
     assert "100,000 more characters not shown" in text and len(text) < 110_000
+
+
+def test_failed_rows_are_marked_and_found_by_failed_only_and_each_failure_filter(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
+        # A real failure through the gateway: the upstream answers 429 for project apollo.
+        await gateway_request(runtime, "rate-limited", project="apollo", status=429)
+        await gateway_request(runtime, "fine", project="apollo")
+        await gateway_request(runtime, "fine")
+        record_failure(runtime, "nightly-batch")  # a CLI timeout: failed, no HTTP status
+        recorder = runtime.engine.recorder
+        for state in ("interrupted", "canceled", "refused"):
+            recorder.finish(recorder.start(principal="local", provider="claude"), state=state)
+        page.page_shown()
+        await until(lambda: page.model.loaded == 7, "every request listed")
+
+        states = shown_column(page, "State")
+        assert sorted(states) == sorted(
+            ["✕ failed", "✕ failed", "⚠ interrupted", "⊘ canceled", "⊘ refused"] + ["completed"] * 2
+        )
+        red = QColor(error_colour()).name()
+        colours = shown_colours(page, "State")
+        assert [c for s, c in zip(states, colours, strict=True) if s == "completed"] == [None] * 2
+        assert [c for s, c in zip(states, colours, strict=True) if s != "completed"] == [red] * 5
+        rate_limited = shown_column(page, "Caller").index("rate-limited")
+        assert shown_column(page, "HTTP")[rate_limited] == "429"
+        assert shown_column(page, "Project")[rate_limited] == "apollo"
+        code = shown_column(page, "Error code")[rate_limited]
+        assert code and shown_colours(page, "Error code")[rate_limited] == red
+
+        page.failed_button.click()  # one click
+        await until(lambda: page.model.loaded == 5 and not page.model.loading, "failed only")
+        assert "completed" not in shown_column(page, "State")
+        button = page.failed_button
+        assert button.isChecked() and button.font().bold()
+        assert button.palette().color(QPalette.ColorRole.ButtonText).name() == red
+        await until(lambda: page.count_label.text() == "5 requests", "failures counted")
+        page.failed_button.click()
+        await until(lambda: page.model.loaded == 7, "every request again")
+
+        await until(lambda: page.error_box.findText(code) > 0, "the error code offered")
+        assert page.project_box.findText("apollo") > 0 and page.status_box.findText("429") > 0
+        for box, value in ((page.error_box, code), (page.status_box, "429")):
+            box.setCurrentIndex(box.findText(value))
+            await until(lambda: shown_column(page, "Caller") == ["rate-limited"], value)
+            box.setEditText("")
+            await until(lambda: page.model.loaded == 7, "the filter cleared")
+        page.project_box.setCurrentIndex(page.project_box.findText("apollo"))
+        await until(lambda: sorted(shown_column(page, "Caller")) == ["fine", "rate-limited"], "p")
+        page.failed_button.click()
+        await until(lambda: shown_column(page, "Caller") == ["rate-limited"], "failed in apollo")
+        page.status_box.setEditText("5xx")  # not a status: no request has it
+        await until(lambda: page.model.loaded == 0 and not page.model.loading, "no rows")
+
+    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body, replies=(Reply.error(429),))
+
+
+def test_oldest_first_pages_correctly_across_page_boundaries(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
+        rows = synthetic_rows(1000, start=time.time() - 3600)
+        await bulk_insert(runtime.engine.store, rows)
+        model = page.model
+        page.page_shown()
+        await until(lambda: model.loaded == 300, "the first page, newest first")
+        assert model.headerData(TIME_COLUMN, Qt.Orientation.Horizontal) == ORDER_HEADERS[False]
+        newest = model.summary(0)
+
+        click_header(page, COLUMNS.index("Provider"))  # does not sort: only time does
+        await asyncio.sleep(0.1)
+        assert model.summary(0) == newest and not model.oldest_first
+        click_header(page, TIME_COLUMN)
+        assert model.headerData(TIME_COLUMN, Qt.Orientation.Horizontal) == ORDER_HEADERS[True]
+        await until(lambda: not model.loading and model.summary(0) != newest, "oldest first")
+
+        async def scroll_to_the_end(count: int) -> list[tuple[float, str]]:
+            for _ in range(10):  # bounded: four pages make the thousand
+                if model.loaded == count and not model.canFetchMore():
+                    break
+                page.table.scrollToBottom()
+                before = model.loaded
+                await until(lambda b=before: model.loaded > b, "another page")
+            shown = [model.summary(row) for row in range(model.loaded)]
+            return [(s.started_at, s.id) for s in shown if s is not None]
+
+        keys = await scroll_to_the_end(1000)
+        assert keys == sorted((r["started_at"], r["id"]) for r in rows)
+
+        # Oldest first under "failed only": failed and refused rows, 400 of them, two pages.
+        page.failed_button.click()
+        await until(
+            lambda: model.total == 400 and 300 <= model.loaded <= 400 and not model.loading,
+            "failures, a page or two",
+        )
+        failures = sorted(
+            (r["started_at"], r["id"]) for r in rows if r["state"] in ("failed", "refused")
+        )
+        assert await scroll_to_the_end(len(failures)) == failures
+
+        click_header(page, TIME_COLUMN)  # and back to newest first
+        await until(lambda: model.oldest_first is False and not model.loading, "newest again")
+        await until(lambda: model.loaded == 300, "a first page")
+        assert (model.summary(0).started_at, model.summary(0).id) == failures[-1]
+
+    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)

@@ -1,10 +1,18 @@
 """Reading the flight recorder for the desk: filtered pages, counts, one row's detail, export.
 
-The dashboard browses up to a million rows, newest first. Pages are fetched by keyset on
-(`started_at`, `id`), never by offset, so page 3,000 costs what page 1 costs and rows arriving
-meanwhile never shift a page. Every filter column has an index ending in `started_at`
-(schema 8), so a filtered page reads a few hundred index entries. The search box goes through
-the full-text index (`search.py`: the only SQL on `requests_fts`).
+The dashboard browses up to a million rows, newest or oldest first. Pages are fetched by keyset
+on (`started_at`, `id`), never by offset, so page 3,000 costs what page 1 costs and rows
+arriving meanwhile never shift a page; the time index reads as quickly either way, so the two
+orders cost the same. No other order is offered: sorting by any other column would need an
+index per column and a keyset on it, and sorting only the loaded rows would show a false order.
+The provider, model, state, caller and principal filters have an index ending in `started_at`
+(schema 8), so a filtered page reads a few hundred index entries. "Failed only" (several
+states) reads each state's index range apart and merges them, so it costs a page per state, not
+a sort of every failure. Error code, HTTP status and project have no index (yet): their page
+walks the time index until a page matches (quick for a common value, a long walk for a rare
+one) and their count reads the table; their filter boxes offer the values of the newest rows
+(`CHOICES_RECENT_ROWS`) rather than a scan of every row. The search box goes through the
+full-text index (`search.py`: the only SQL on `requests_fts`).
 
 Everything runs on the database thread. This is the desk's view: every principal's rows, with
 the principal as a filter. Rows hold no prompt text; a row made by a job points at it, and the
@@ -30,12 +38,14 @@ from llmgw_desktop.engine.recorder.search import (
     search_condition,
     search_expression,
 )
+from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
 __all__ = [
     "EXPORT_COLUMNS",
     "PAGE_SIZE",
+    "UNSUCCESSFUL_STATES",
     "CellFormatter",
     "ExportFormat",
     "PageCursor",
@@ -49,6 +59,19 @@ __all__ = [
 PAGE_SIZE = 300
 EXPORT_CHUNK = 5000
 CHOICES_LIMIT = 200
+# The unindexed filter columns offer the values seen in this many of the newest rows: a bounded
+# read of the time index (a few milliseconds), where listing every value would read the table.
+CHOICES_RECENT_ROWS = 20_000
+
+# The states of a request that ended without an answer: what "failed only" keeps and what the
+# desk marks. (`started` is still running; `deduped` points at another row's job.)
+UNSUCCESSFUL_STATES = (
+    RecordState.FAILED.value,
+    RecordState.INTERRUPTED.value,
+    RecordState.CANCELED.value,
+    RecordState.REFUSED.value,
+    RecordState.DENIED.value,
+)
 
 ExportFormat = Literal["jsonl", "csv"]
 
@@ -101,6 +124,14 @@ _CHOICE_COLUMNS = {
     "caller": "caller",
     "principal": "owner_principal",
 }
+# A page's order by `oldest_first`: the keyset's two columns, both the same way.
+_ORDER = {False: " ORDER BY started_at DESC, id DESC", True: " ORDER BY started_at ASC, id ASC"}
+# The filter columns without an index (see the module): values from the newest rows only.
+_RECENT_CHOICE_COLUMNS = {
+    "error_code": "error_code",
+    "http_status": "http_status",
+    "project": "project",
+}
 
 
 class RecordSummary(NamedTuple):
@@ -120,11 +151,20 @@ class RecordSummary(NamedTuple):
     cache_write_tokens: int
     cost_usd: float | None
     job_id: str | None
+    error_code: str | None
+    http_status: int | None
+    project: str | None
+
+    @property
+    def unsuccessful(self) -> bool:
+        """The request ended without an answer (failed, interrupted, canceled, refused...)."""
+        return self.state in UNSUCCESSFUL_STATES
 
 
 _SUMMARY_SQL = (
     "id, started_at, provider, model, state, caller, owner_principal, duration_ms, "
-    "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, job_id"
+    "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, job_id, "
+    "error_code, http_status, project"
 )
 
 
@@ -137,6 +177,10 @@ class RecorderFilters:
     state: str | None = None
     caller: str | None = None
     principal: str | None = None
+    error_code: str | None = None
+    http_status: int | None = None
+    project: str | None = None
+    failed_only: bool = False  # only `UNSUCCESSFUL_STATES`
     since: float | None = None  # started at or after (epoch seconds)
     until: float | None = None  # started before
     text: str = ""
@@ -144,7 +188,7 @@ class RecorderFilters:
 
 @dataclass(frozen=True)
 class PageCursor:
-    """Where the next page starts: just after this row, in newest-first order."""
+    """Where the next page starts: just after this row, in the order the page was read in."""
 
     started_at: float
     id: str
@@ -187,9 +231,11 @@ class RecorderQuery:
         after: PageCursor | None = None,
         limit: int = PAGE_SIZE,
         *,
+        oldest_first: bool = False,
         cells: CellFormatter | None = None,
     ) -> RecorderPage:
-        """Up to `limit` rows newest first, starting after `after` (or the newest row).
+        """Up to `limit` rows newest first (or oldest first), starting after `after` (or at
+        the newest, or oldest, row).
 
         `cells`, when given, formats each row on the DB thread too, so the loop thread that
         paints the table only looks the strings up.
@@ -198,15 +244,8 @@ class RecorderQuery:
             await self._recorder.flush()  # the first page shows what just finished
 
         def read() -> RecorderPage:
-            where, params = self._where(filters)
-            if after is not None:
-                where.append("started_at <= ? AND (started_at < ? OR id < ?)")
-                params += [after.started_at, after.started_at, after.id]
-            sql = (
-                f"SELECT {_SUMMARY_SQL} FROM requests{_clause(where)}"  # noqa: S608
-                " ORDER BY started_at DESC, id DESC LIMIT ?"
-            )
-            rows = self._execute(sql, [*params, limit + 1]).fetchall()
+            sql, params = self._page_sql(_SUMMARY_SQL, filters, after, oldest_first, limit + 1)
+            rows = self._execute(sql, params).fetchall()
             summaries = [RecordSummary(*row) for row in rows[:limit]]
             last = summaries[-1] if len(rows) > limit else None
             cursor = PageCursor(last.started_at, last.id) if last else None
@@ -243,7 +282,10 @@ class RecorderQuery:
             await self._recorder.flush()
 
         def read() -> dict[str, list[str]]:
-            return {name: self._distinct(column) for name, column in _CHOICE_COLUMNS.items()}
+            choices = {name: self._distinct(column) for name, column in _CHOICE_COLUMNS.items()}
+            for name, column in _RECENT_CHOICE_COLUMNS.items():
+                choices[name] = self._recent_distinct(column)
+            return choices
 
         return await self._db.read(read)
 
@@ -299,10 +341,46 @@ class RecorderQuery:
     def _search_expression(self, text: str) -> str | None:
         return search_expression(text, postgresql=is_postgresql(self._db.models.database))
 
+    def _page_sql(
+        self,
+        columns: str,
+        filters: RecorderFilters,
+        after: PageCursor | None,
+        oldest_first: bool,
+        limit: int,
+    ) -> tuple[str, list[Any]]:
+        """The SQL and its parameters for one keyset page of `columns` under `filters`, in
+        time order either way."""
+        where, params = self._where(filters, split_states=True)
+        if after is not None:
+            if oldest_first:
+                where.append("started_at >= ? AND (started_at > ? OR id > ?)")
+            else:
+                where.append("started_at <= ? AND (started_at < ? OR id < ?)")
+            params += [after.started_at, after.started_at, after.id]
+        order = _ORDER[oldest_first]
+        states = _failed_only_states(filters)
+        if not states:
+            sql = f"SELECT {columns} FROM requests{_clause(where)}{order} LIMIT ?"  # noqa: S608
+            return sql, [*params, limit]
+        # One page from each state's index range (each already in time order), then the best
+        # of those: a page per state read, where `state IN (...)` would sort every failure.
+        parts, every = [], []
+        for number, state in enumerate(states):
+            part_where = ["state = ?", *where]
+            parts.append(
+                f"SELECT * FROM (SELECT {columns} FROM requests{_clause(part_where)}"  # noqa: S608
+                f"{order} LIMIT ?) AS s{number}"
+            )
+            every += [state, *params, limit]
+        sql = f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS failures{order} LIMIT ?"  # noqa: S608
+        return sql, [*every, limit]
+
     def _where(
-        self, filters: RecorderFilters, *, limited: bool = True
+        self, filters: RecorderFilters, *, limited: bool = True, split_states: bool = False
     ) -> tuple[list[str], list[Any]]:
-        """The conditions for `filters`; `limited`: for a read of a page, not every row."""
+        """The conditions for `filters`; `limited`: for a read of a page, not every row;
+        `split_states`: leave out the states "failed only" keeps (the page reads them apart)."""
         where: list[str] = []
         params: list[Any] = []
         for column, value in (
@@ -311,10 +389,21 @@ class RecorderQuery:
             ("state", filters.state),
             ("caller", filters.caller),
             ("owner_principal", filters.principal),
+            ("error_code", filters.error_code),
+            ("project", filters.project),
         ):
             if value:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if filters.http_status is not None:
+            where.append("http_status = ?")
+            params.append(filters.http_status)
+        states = _failed_only_states(filters)
+        if states == ():
+            where.append("1 = 0")  # "failed only" and a state that is not a failure
+        elif states is not None and not split_states:
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            params += states
         if filters.since is not None:
             where.append("started_at >= ?")
             params.append(filters.since)
@@ -340,6 +429,16 @@ class RecorderQuery:
         )
         return [str(row[0]) for row in self._execute(sql, [CHOICES_LIMIT]).fetchall()]
 
+    def _recent_distinct(self, column: str) -> list[str]:
+        # Column names come from `_RECENT_CHOICE_COLUMNS`, never from a caller.
+        sql = (
+            f"SELECT DISTINCT {column} FROM (SELECT {column} FROM requests"  # noqa: S608
+            " ORDER BY started_at DESC LIMIT ?) AS recent"
+            f" WHERE {column} IS NOT NULL ORDER BY {column} LIMIT ?"
+        )
+        rows = self._execute(sql, [CHOICES_RECENT_ROWS, CHOICES_LIMIT]).fetchall()
+        return [str(row[0]) for row in rows if str(row[0])]
+
     def _export_chunk(
         self,
         filters: RecorderFilters,
@@ -348,15 +447,9 @@ class RecorderQuery:
         csv_out: Any,
     ) -> tuple[int, PageCursor | None]:
         """Read the next chunk of matching rows and write it; the count and where to go on."""
-        where, params = self._where(filters)
-        if after is not None:
-            where.append("started_at <= ? AND (started_at < ? OR id < ?)")
-            params += [after.started_at, after.started_at, after.id]
-        sql = (
-            f"SELECT {', '.join(EXPORT_COLUMNS)} FROM requests{_clause(where)}"  # noqa: S608
-            " ORDER BY started_at DESC, id DESC LIMIT ?"
-        )
-        rows = self._execute(sql, [*params, EXPORT_CHUNK]).fetchall()
+        columns = ", ".join(EXPORT_COLUMNS)
+        sql, params = self._page_sql(columns, filters, after, False, EXPORT_CHUNK)
+        rows = self._execute(sql, params).fetchall()
         for row in rows:
             if csv_out is not None:
                 csv_out.writerow(row)
@@ -396,15 +489,17 @@ class RecorderQuery:
 
 
 def _only_text(filters: RecorderFilters) -> bool:
-    return not (
-        filters.provider
-        or filters.model
-        or filters.state
-        or filters.caller
-        or filters.principal
-        or filters.since is not None
-        or filters.until is not None
-    )
+    return filters == RecorderFilters(text=filters.text)
+
+
+def _failed_only_states(filters: RecorderFilters) -> tuple[str, ...] | None:
+    """The states "failed only" keeps; None when it is off or the state filter already says
+    which, () when the state filter names one that is not a failure."""
+    if not filters.failed_only:
+        return None
+    if filters.state:
+        return None if filters.state in UNSUCCESSFUL_STATES else ()
+    return UNSUCCESSFUL_STATES
 
 
 def _clause(where: list[str]) -> str:

@@ -7,6 +7,12 @@ finished request only marks the list stale (the signal can fire hundreds of time
 and a once-a-second timer reloads the first page while the page is shown and the person is
 at the top of the list, so reading further down is never pulled away; that reload is merged
 into the rows shown (new ones inserted on top) rather than resetting the table.
+
+Failures are one click away ("Failed only") and marked in the table by glyph and colour
+(`recorder_model.py`). Columns are sized to what they hold: the fixed vocabularies (time,
+states, numbers) from the font once, the free-text ones (provider, caller, ...) from the first
+page each time the filters change, up to a cap; they only grow, so a live refresh never makes
+the table jump, and a cell cut at the cap shows its whole text in its tooltip.
 """
 
 from __future__ import annotations
@@ -14,14 +20,24 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from llmgw_desktop.engine.api import ExportFormat, RecorderFilters, RecordState
+from llmgw_desktop.engine.api import ErrorCode, ExportFormat, RecorderFilters, RecordState
 from llmgw_desktop.ui.pages.base import Page, PageContext
-from llmgw_desktop.ui.pages.recorder_model import COLUMNS, RecorderTableModel, describe_detail
+from llmgw_desktop.ui.pages.recorder_model import (
+    COLUMNS,
+    STATE_GLYPHS,
+    TIME_COLUMN,
+    RecorderTableModel,
+    describe_detail,
+    format_state,
+    format_time,
+)
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
+    QColor,
     QComboBox,
     QDateTime,
     QDateTimeEdit,
+    QEvent,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -29,6 +45,7 @@ from llmgw_desktop.ui.qt import (
     QLabel,
     QLineEdit,
     QModelIndex,
+    QPalette,
     QPlainTextEdit,
     QPushButton,
     QShortcut,
@@ -39,6 +56,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.theme import error_colour
 
 __all__ = ["TIME_RANGES", "RecorderPage"]
 
@@ -56,7 +74,27 @@ TIME_RANGES: tuple[tuple[str, float | str | None], ...] = (
     ("Custom range", "custom"),
 )
 STATES = tuple(RecordState)  # the one vocabulary (engine/states.py)
-COLUMN_WIDTHS = (150, 90, 170, 80, 130, 110, 75, 80, 80, 85, 85, 75)
+# What each column's widest usual cell looks like, for its first width (free-text columns
+# then grow to their content). The state is measured over every state, glyph included.
+COLUMN_SAMPLES = {
+    "Time": "2026-12-31 23:59:59",
+    "Provider": "openrouter",
+    "Model": "claude-sonnet-4-6",
+    "Error code": "upstream_timeout",
+    "HTTP": "504",
+    "Project": "a-project",
+    "Caller": "claude-code/2.0",
+    "Principal": "gateway-bearer",
+    "Duration": "12m 05s",
+    "Tokens in": "1,234,567",
+    "Tokens out": "123,456",
+    "Cache read": "1,234,567",
+    "Cache write": "123,456",
+    "Cost": "$0.0000",
+}
+FREE_TEXT_COLUMNS = ("Provider", "Model", "Error code", "Project", "Caller", "Principal")
+COLUMN_MAX = 280  # a free-text column grows to its content up to this (a user agent can be long)
+CELL_PADDING = 16  # the cell's margins and the gap to the next column
 
 
 class RecorderPage(Page):
@@ -76,13 +114,28 @@ class RecorderPage(Page):
         self.state_box = _choice_box("state", "any state")
         self.caller_box = _choice_box("caller", "any caller")
         self.principal_box = _choice_box("principal", "any principal")
+        self.error_box = _choice_box("error_code", "any error code")
+        self.status_box = _choice_box("http_status", "any HTTP status")
+        self.status_box.setMinimumContentsLength(6)
+        self.project_box = _choice_box("project", "any project")
         self._boxes = {
             "provider": self.provider_box,
             "model": self.model_box,
             "state": self.state_box,
+            "error_code": self.error_box,
+            "http_status": self.status_box,
+            "project": self.project_box,
             "caller": self.caller_box,
             "principal": self.principal_box,
         }
+        self.failed_button = QPushButton(f"{STATE_GLYPHS['failed']} Failed only")
+        self.failed_button.setObjectName("recorderFailedOnly")
+        self.failed_button.setCheckable(True)
+        self.failed_button.setToolTip(
+            "Show only requests that ended without an answer: "
+            + ", ".join(format_state(state) for state in STATE_GLYPHS)
+        )
+        self.failed_button.toggled.connect(self._failed_only_toggled)
         self.range_box = QComboBox()
         self.range_box.setObjectName("recorderRange")
         for label, _seconds in TIME_RANGES:
@@ -135,8 +188,10 @@ class RecorderPage(Page):
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate(COLUMN_WIDTHS[: len(COLUMNS)]):
-            header.resizeSection(column, width)
+        header.setSectionsClickable(True)
+        header.sectionClicked.connect(self._header_clicked)
+        self._fit_pending = True
+        self._size_columns()
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
 
@@ -149,6 +204,7 @@ class RecorderPage(Page):
         for widget in (*self._boxes.values(), self.range_box, self.from_edit, self.to_edit):
             filters.addWidget(widget)
         search_row = QHBoxLayout()
+        search_row.addWidget(self.failed_button)
         search_row.addWidget(self.search_box, 1)
         search_row.addWidget(self.count_label)
         search_row.addWidget(self.export_button)
@@ -176,10 +232,12 @@ class RecorderPage(Page):
 
     def page_shown(self) -> None:
         self._live.start()
-        self.tasks.spawn(self._load_choices(), what="list the recorder's providers and callers")
-        self.tasks.spawn(self._load_refusals(), what="count the gateway's refusals")
+        # The rows first: on SQLite the reads queue on one thread, so the first page is asked
+        # for before the filter boxes' choices (a few index reads each) and never waits on them.
         if self._stale:
             self.apply_filters()
+        self.tasks.spawn(self._load_choices(), what="list the recorder's providers and callers")
+        self.tasks.spawn(self._load_refusals(), what="count the gateway's refusals")
 
     def page_hidden(self) -> None:
         self._live.stop()
@@ -195,15 +253,58 @@ class RecorderPage(Page):
         elif isinstance(reach, float):
             since = now - reach
         values = {name: box.currentText().strip() or None for name, box in self._boxes.items()}
-        return RecorderFilters(**values, since=since, until=until, text=self.search_box.text())
+        status = values.pop("http_status")
+        return RecorderFilters(
+            provider=values["provider"],
+            model=values["model"],
+            state=values["state"],
+            caller=values["caller"],
+            principal=values["principal"],
+            error_code=values["error_code"],
+            project=values["project"],
+            # Anything typed that is not a status code matches no row, as a name would not.
+            http_status=None if status is None else int(status) if status.isdigit() else -1,
+            failed_only=self.failed_button.isChecked(),
+            since=since,
+            until=until,
+            text=self.search_box.text(),
+        )
 
     def apply_filters(self) -> None:
         """Show the first page for the filters as they stand, and count them."""
         self._settle.stop()
         self._stale = False
         self._counted_at = time.monotonic()
+        self._fit_pending = True
         self.model.reload(self.current_filters())
         self._show_count()
+
+    def _failed_only_toggled(self, _on: bool) -> None:
+        self._style_failed_button()
+        self.apply_filters()
+
+    def _style_failed_button(self) -> None:
+        # On, it says so in bold and in the error colour, besides the pressed look.
+        on = self.failed_button.isChecked()
+        font = self.failed_button.font()
+        font.setBold(on)
+        self.failed_button.setFont(font)
+        palette = self.palette()
+        if on:
+            palette.setColor(QPalette.ColorRole.ButtonText, QColor(error_colour()))
+        self.failed_button.setPalette(palette)
+
+    def show_oldest_first(self, oldest_first: bool) -> None:
+        """List the requests oldest first (or newest first) from the first one on."""
+        self._stale = False
+        self._counted_at = time.monotonic()
+        self.model.reload(oldest_first=oldest_first, recount=False)
+        self.table.scrollToTop()
+
+    def _header_clicked(self, section: int) -> None:
+        # Only time sorts (the other headers' tooltips say why): a click on Time switches.
+        if section == TIME_COLUMN:
+            self.show_oldest_first(not self.model.oldest_first)
 
     def _request_finished(self, _event: object) -> None:
         # Hundreds a second under load: only remember that the list is behind.
@@ -244,6 +345,8 @@ class RecorderPage(Page):
     async def _load_choices(self) -> None:
         choices = await self._query.choices()
         choices["state"] = sorted(set(choices.get("state", [])) | set(STATES))
+        # Recent rows' codes first-hand, and every code the gateway can answer with.
+        choices["error_code"] = sorted(set(choices.get("error_code", [])) | set(ErrorCode))
         for name, box in self._boxes.items():
             typed = box.currentText()
             box.blockSignals(True)
@@ -263,8 +366,11 @@ class RecorderPage(Page):
             text = f"{total:,} request{'s' if total != 1 else ''}"
         self.count_label.setText(text)
 
-    def _page_loaded(self, _loaded: int) -> None:
+    def _page_loaded(self, loaded: int) -> None:
         self._show_count()
+        if self._fit_pending and loaded:
+            self._fit_pending = False
+            self._fit_free_columns()
         if self._detail_id is None:
             return
         row = self.model.row_of(self._detail_id)
@@ -277,6 +383,42 @@ class RecorderPage(Page):
         # let the selection go instead, as a reload does, and keep the detail shown.
         if first <= self.table.currentIndex().row() <= last:
             self.table.selectionModel().clear()
+
+    # -- column widths ------------------------------------------------------------------------
+
+    def _size_columns(self) -> None:
+        """Every column as wide as its header and its widest usual cell."""
+        metrics = self.table.fontMetrics()
+        header = self.table.horizontalHeader()
+        for column, name in enumerate(COLUMNS):
+            samples = [COLUMN_SAMPLES.get(name, name)]
+            if name == "Time":
+                samples.append(format_time(time.time()))
+            elif name == "State":
+                samples = [format_state(state) for state in STATES]
+            cell = max(metrics.horizontalAdvance(sample) for sample in samples) + CELL_PADDING
+            header.resizeSection(column, max(cell, header.sectionSizeHint(column)))
+
+    def _fit_free_columns(self) -> None:
+        """Widen the free-text columns to what the rows loaded hold, up to `COLUMN_MAX`."""
+        # Measured from the distinct texts, not by the view (`sizeHintForColumn` asks the
+        # delegate about every row: 20-30 ms of the loop thread for a page).
+        metrics = self.table.fontMetrics()
+        header = self.table.horizontalHeader()
+        for name in FREE_TEXT_COLUMNS:
+            column = COLUMNS.index(name)
+            texts = self.model.cell_texts(column)
+            widest = max((metrics.horizontalAdvance(text) for text in texts), default=0)
+            wanted = min(COLUMN_MAX, widest + CELL_PADDING)
+            if wanted > header.sectionSize(column):
+                header.resizeSection(column, wanted)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            # The system switched looks: the error colour follows.
+            self.model.restyle()
+            self._style_failed_button()
 
     # -- the detail pane ----------------------------------------------------------------------
 

@@ -13,6 +13,12 @@ with the page. A live refresh merges the new first page into the rows shown: the
 are inserted on top, changed rows (a request that finished) are updated in place and rows that
 fell off the page are removed, instead of resetting the model, which makes the view drop and
 rebuild its layout, selection and headers every second.
+
+A request that ended without an answer (failed, interrupted, canceled, refused, denied) is
+marked twice, so colour is never the only sign: a glyph before its state, and the theme's error
+colour on its state, error code and HTTP status. The order is newest or oldest first by time,
+the only orders the query can keep true at a million rows (see `engine/recorder/query.py`); the
+Time column's header says which is in force, and a click on it switches.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from llmgw_desktop.engine.api import (
 )
 from llmgw_desktop.ui.qt import (
     QAbstractTableModel,
+    QColor,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -39,15 +46,19 @@ from llmgw_desktop.ui.qt import (
     Signal,
 )
 from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.theme import error_colour
 
 __all__ = [
     "COLUMNS",
     "NO_PROMPT_FOR_API",
+    "STATE_GLYPHS",
+    "TIME_COLUMN",
     "RecorderTableModel",
     "describe_detail",
     "format_cells",
     "format_cost",
     "format_duration",
+    "format_state",
     "format_time",
 ]
 
@@ -56,6 +67,9 @@ COLUMNS = (
     "Provider",
     "Model",
     "State",
+    "Error code",
+    "HTTP",
+    "Project",
     "Caller",
     "Principal",
     "Duration",
@@ -65,10 +79,30 @@ COLUMNS = (
     "Cache write",
     "Cost",
 )
+TIME_COLUMN = COLUMNS.index("Time")
 _NUMERIC = frozenset(range(COLUMNS.index("Duration"), len(COLUMNS)))
+# The cells drawn in the error colour on a request that ended without an answer.
+_MARKED = frozenset(COLUMNS.index(name) for name in ("State", "Error code", "HTTP"))
+# The glyph before the state of a request that ended without an answer: the mark that is not
+# colour. (Basic symbol blocks, which the usual UI fonts or their fallbacks have everywhere.)
+STATE_GLYPHS = {
+    "failed": "✕",
+    "interrupted": "⚠",
+    "canceled": "⊘",
+    "refused": "⊘",
+    "denied": "⊘",
+}
+ORDER_HEADERS = {False: "Time ↓ newest first", True: "Time ↑ oldest first"}
+_TIME_TIP = "Click to show the oldest requests first, or the newest"
+_OTHER_TIP = (
+    "Requests are listed by time (click Time to switch newest and oldest first). Other "
+    "columns do not sort: over a million requests only the time order stays true and quick; "
+    "filter by this column instead."
+)
 _ROOT = QModelIndex()
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _ID = int(Qt.ItemDataRole.UserRole)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -95,12 +129,21 @@ def format_cost(usd: float | None) -> str:
     return "" if usd is None else f"${usd:.4f}"
 
 
+def format_state(state: str) -> str:
+    """The state as the table shows it: with its glyph when the request got no answer."""
+    glyph = STATE_GLYPHS.get(state)
+    return f"{glyph} {state}" if glyph else state
+
+
 # One function per column; `format_cells` runs them all on the DB thread as a page loads.
 _CELLS: tuple[Callable[[RecordSummary], str], ...] = (
     lambda r: format_time(r.started_at),
     lambda r: r.provider,
     lambda r: r.model or "",
-    lambda r: r.state,
+    lambda r: format_state(r.state),
+    lambda r: r.error_code or "",
+    lambda r: "" if r.http_status is None else str(r.http_status),
+    lambda r: r.project or "",
     lambda r: r.caller,
     lambda r: r.principal,
     lambda r: format_duration(r.duration_ms),
@@ -118,7 +161,8 @@ def format_cells(row: RecordSummary) -> tuple[str, ...]:
 
 
 class RecorderTableModel(QAbstractTableModel):
-    """Rows of the flight recorder under one set of filters, newest first, loaded on demand."""
+    """Rows of the flight recorder under one set of filters, newest (or oldest) first, loaded
+    on demand."""
 
     countChanged = Signal(object)  # the total as an int, or None while it is being counted
     pageLoaded = Signal(int)  # how many rows are loaded now
@@ -136,6 +180,8 @@ class RecorderTableModel(QAbstractTableModel):
         self._tasks = tasks
         self._page_size = page_size
         self._filters = RecorderFilters()
+        self._oldest_first = False
+        self._error = QColor(error_colour())
         self._rows: list[RecordSummary] = []
         self._cells: list[tuple[str, ...]] = []  # the rows' text, formatted as they loaded
         self._next: PageCursor | None = None
@@ -150,6 +196,10 @@ class RecorderTableModel(QAbstractTableModel):
     @property
     def filters(self) -> RecorderFilters:
         return self._filters
+
+    @property
+    def oldest_first(self) -> bool:
+        return self._oldest_first
 
     @property
     def loading(self) -> bool:
@@ -170,6 +220,10 @@ class RecorderTableModel(QAbstractTableModel):
     def summary(self, row: int) -> RecordSummary | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
+    def cell_texts(self, column: int) -> set[str]:
+        """The different texts the loaded rows show in `column` (to size it by)."""
+        return {cells[column] for cells in self._cells}
+
     def row_of(self, record_id: str) -> int | None:
         for number, row in enumerate(self._rows):
             if row.id == record_id:
@@ -179,18 +233,28 @@ class RecorderTableModel(QAbstractTableModel):
     # -- loading ------------------------------------------------------------------------------
 
     def reload(
-        self, filters: RecorderFilters | None = None, *, recount: bool = True, live: bool = False
+        self,
+        filters: RecorderFilters | None = None,
+        *,
+        oldest_first: bool | None = None,
+        recount: bool = True,
+        live: bool = False,
     ) -> None:
-        """Load the first page for `filters` (or the current ones again), and maybe recount.
+        """Load the first page for `filters` (or the current ones again) in the given order
+        (or the current one), and maybe recount.
 
         `live`: the same list, moved on by new requests (a relative time range measured from
         a later now), so the page is merged into the rows shown rather than replacing them.
         """
         if filters is not None:
             self._filters = filters
+        if oldest_first is not None and oldest_first != self._oldest_first:
+            self._oldest_first = oldest_first
+            live = False  # another order: the rows shown are not a shifted version of it
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, TIME_COLUMN, TIME_COLUMN)
         self._generation += 1
         self._fetching = self._tasks.spawn(
-            self._load(self._generation, self._filters, None, merge=live),
+            self._load(self._generation, self._filters, self._oldest_first, None, merge=live),
             what="load the flight recorder",
         )
         if recount:
@@ -212,7 +276,7 @@ class RecorderTableModel(QAbstractTableModel):
         if not self.canFetchMore(parent):
             return
         self._fetching = self._tasks.spawn(
-            self._load(self._generation, self._filters, self._next),
+            self._load(self._generation, self._filters, self._oldest_first, self._next),
             what="load more of the flight recorder",
         )
 
@@ -220,12 +284,19 @@ class RecorderTableModel(QAbstractTableModel):
         self,
         generation: int,
         filters: RecorderFilters,
+        oldest_first: bool,
         after: PageCursor | None,
         *,
         merge: bool = False,
     ) -> None:
         try:
-            page = await self._query.page(filters, after, limit=self._page_size, cells=format_cells)
+            page = await self._query.page(
+                filters,
+                after,
+                limit=self._page_size,
+                oldest_first=oldest_first,
+                cells=format_cells,
+            )
         except BaseException:
             if generation == self._generation:
                 self._fetching = False
@@ -258,9 +329,11 @@ class RecorderTableModel(QAbstractTableModel):
     def _merge(self, page: RecorderPage) -> bool:
         """Turn the rows shown into `page` by row changes; False when only a reset can.
 
-        Rows are ordered newest first by a key that never changes, so the new first page is
-        some new rows, then the rows shown from the top, in the same order, up to where the
-        page ends. Anything else (a whole page of new rows, a pruned row) is a reset.
+        Rows are ordered by a key that never changes, so the new first page is some new rows
+        (newest first: requests that arrived; either order: one that started earlier and was
+        written late), then the rows shown from the top, in the same order, up to where the
+        page ends. Anything else (a whole page of new rows, a pruned row, oldest first: new
+        rows after a short list's end) is a reset.
         """
         new, old = page.rows, self._rows
         if not new or not old:
@@ -318,6 +391,11 @@ class RecorderTableModel(QAbstractTableModel):
             if 0 <= number < len(self._cells) and index.isValid():
                 return self._cells[number][index.column()]
             return None
+        if role == _FOREGROUND:
+            if index.column() not in _MARKED:
+                return None
+            row = self.summary(index.row())
+            return self._error if row is not None and row.unsuccessful else None
         if role == _ALIGNMENT:
             return _RIGHT if index.column() in _NUMERIC else None
         if role == _TOOLTIP:
@@ -333,13 +411,20 @@ class RecorderTableModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section]
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return ORDER_HEADERS[self._oldest_first] if section == TIME_COLUMN else COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _TIME_TIP if section == TIME_COLUMN else _OTHER_TIP
         return None
+
+    def restyle(self) -> None:
+        """Take the error colour of the look now in use (after the system switched looks)."""
+        self._error = QColor(error_colour())
+        if self._rows:
+            last = self.index(len(self._rows) - 1, len(COLUMNS) - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
 
 
 # -- the detail pane ---------------------------------------------------------------------------

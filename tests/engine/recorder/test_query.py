@@ -24,10 +24,12 @@ from llmgw_desktop.engine.recorder import query as recorder_query
 from llmgw_desktop.engine.recorder import search as recorder_search
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.query import (
+    UNSUCCESSFUL_STATES,
     PageCursor,
     RecorderFilters,
     RecorderQuery,
 )
+from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
 from llmgw_desktop.engine.store.migrations.m0008_recorder_search import CATCH_UP_AT
@@ -63,6 +65,7 @@ def synthetic_rows(count: int, *, start: float = START) -> list[dict[str, Any]]:
                 "job_id": None if api else f"job{i:029x}",
                 "error_code": "upstream_timeout" if state == "failed" else None,
                 "http_status": 504 if state == "failed" else None,
+                "project": None if i % 5 == 4 else f"project-{i % 3}",
                 "input_tokens": 100 + i % 50,
                 "output_tokens": 10 + i % 5,
                 "cache_read_tokens": i % 3 * 100,
@@ -123,11 +126,13 @@ def newest_first(rows: list[dict[str, Any]]) -> list[str]:
     return [r["id"] for r in sorted(rows, key=lambda r: (r["started_at"], r["id"]), reverse=True)]
 
 
-async def all_pages(query: RecorderQuery, filters: RecorderFilters, limit: int) -> list[str]:
+async def all_pages(
+    query: RecorderQuery, filters: RecorderFilters, limit: int, *, oldest_first: bool = False
+) -> list[str]:
     ids: list[str] = []
     cursor: PageCursor | None = None
     for _ in range(10_000):  # bounded: a broken cursor must fail, not loop
-        page = await query.page(filters, cursor, limit=limit)
+        page = await query.page(filters, cursor, limit=limit, oldest_first=oldest_first)
         ids += [r.id for r in page.rows]
         cursor = page.next
         if cursor is None:
@@ -140,6 +145,17 @@ async def test_pages_walk_every_row_once_newest_first_across_ties(filled: tuple)
     ids = await all_pages(query, RecorderFilters(), limit=50)
     assert ids == newest_first(rows)
     assert await query.count(RecorderFilters()) == len(rows)
+
+
+async def test_pages_walk_every_row_once_oldest_first_across_ties(filled: tuple) -> None:
+    query, rows = filled
+    ids = await all_pages(query, RecorderFilters(), limit=50, oldest_first=True)
+    assert ids == newest_first(rows)[::-1]
+    narrowed = RecorderFilters(provider="claude", since=START + 30)
+    expected = newest_first(
+        [r for r in rows if r["provider"] == "claude" and r["started_at"] >= START + 30]
+    )
+    assert await all_pages(query, narrowed, limit=9, oldest_first=True) == expected[::-1]
 
 
 async def test_a_page_that_ends_exactly_at_the_last_row_says_there_is_no_more(
@@ -168,6 +184,9 @@ def _matches(row: dict[str, Any], name: str, value: Any) -> bool:
         ("state", "refused"),
         ("caller", "agent-3"),
         ("principal", "team-ci"),
+        ("error_code", "upstream_timeout"),
+        ("http_status", 504),
+        ("project", "project-1"),
         ("since", START + 150),
         ("until", START + 20),
     ],
@@ -269,6 +288,65 @@ async def test_choices_list_each_filter_columns_values(filled: tuple) -> None:
     assert choices["principal"] == sorted(PRINCIPALS)
     assert choices["state"] == ["completed", "failed", "refused"]
     assert len(choices["caller"]) == 11
+    # The unindexed columns: the values of the newest rows (here, every row).
+    assert choices["error_code"] == ["upstream_timeout"]
+    assert choices["http_status"] == ["504"]
+    assert choices["project"] == ["project-0", "project-1", "project-2"]
+
+
+async def test_the_unindexed_choices_come_from_the_newest_rows_only(
+    filled: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query, rows = filled
+    monkeypatch.setattr(recorder_query, "CHOICES_RECENT_ROWS", 3)  # the newest start second
+    newest = [r for r in rows if r["id"] in newest_first(rows)[:3]]
+    assert len({r["project"] for r in newest if r["project"]}) < 3
+    choices = await query.choices()
+    assert choices["project"] == sorted({r["project"] for r in newest if r["project"]})
+
+
+async def test_failed_only_keeps_every_unsuccessful_state_newest_or_oldest_first(
+    db: Database,
+) -> None:
+    # Every state in turn, three rows to a start second: ties within and across the states.
+    rows = [
+        {**row, "state": list(RecordState)[i % len(RecordState)].value}
+        for i, row in enumerate(synthetic_rows(400))
+    ]
+    await bulk_insert(db, rows)
+    query = RecorderQuery(db)
+    failures = [r for r in rows if r["state"] in UNSUCCESSFUL_STATES]
+    assert {r["state"] for r in failures} == {
+        "failed",
+        "interrupted",
+        "canceled",
+        "refused",
+        "denied",
+    }
+    filters = RecorderFilters(failed_only=True)
+    assert await all_pages(query, filters, limit=13) == newest_first(failures)
+    assert (
+        await all_pages(query, filters, limit=13, oldest_first=True) == newest_first(failures)[::-1]
+    )
+    assert await query.count(filters) == len(failures)
+    # With other filters: each state's read is narrowed the same way.
+    narrowed = RecorderFilters(failed_only=True, provider="gemini", text="agent-3")
+    expected = newest_first(
+        [r for r in failures if r["provider"] == "gemini" and r["caller"] == "agent-3"]
+    )
+    assert expected
+    assert await all_pages(query, narrowed, limit=2) == expected
+    assert await query.count(narrowed) == len(expected)
+    # A state filter inside "failed only" narrows it; one outside it leaves nothing.
+    interrupted = RecorderFilters(failed_only=True, state="interrupted")
+    assert await all_pages(query, interrupted, limit=50) == newest_first(
+        [r for r in rows if r["state"] == "interrupted"]
+    )
+    completed = RecorderFilters(failed_only=True, state="completed")
+    assert (await query.page(completed)).rows == []
+    assert await query.count(completed) == 0
+    page = await query.page(RecorderFilters(), limit=len(rows))
+    assert {r.id for r in page.rows if r.unsuccessful} == {r["id"] for r in failures}
 
 
 async def test_exports_hold_exactly_the_filtered_rows(
@@ -482,16 +560,21 @@ async def test_fifty_thousand_rows_page_filter_and_count_quickly(db: Database) -
         RecorderFilters(principal="team-ci", since=START + 10_000),
         RecorderFilters(text="upstream_timeout"),
         RecorderFilters(text="agent-7", state="completed"),
+        RecorderFilters(failed_only=True),
+        RecorderFilters(error_code="upstream_timeout"),
     ]
-    for filters in cases:
+    for filters, oldest_first in [(f, False) for f in cases] + [(f, True) for f in cases[:3]]:
         started = time.perf_counter()
-        first = await query.page(filters)
+        first = await query.page(filters, oldest_first=oldest_first)
         assert first.next is not None
-        second = await query.page(filters, first.next)
+        second = await query.page(filters, first.next, oldest_first=oldest_first)
         total = await query.count(filters)
         elapsed = time.perf_counter() - started
         assert len(first.rows) == len(second.rows) == recorder_query.PAGE_SIZE
-        assert first.rows[-1].started_at >= second.rows[0].started_at
+        if oldest_first:
+            assert first.rows[-1].started_at <= second.rows[0].started_at
+        else:
+            assert first.rows[-1].started_at >= second.rows[0].started_at
         assert total > 2 * recorder_query.PAGE_SIZE
         # Generous for a loaded CI box; these take a few milliseconds on a quiet one.
         assert elapsed < 1.0, (filters, elapsed)
