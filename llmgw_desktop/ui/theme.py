@@ -18,6 +18,7 @@ __all__ = [
     "LIGHT",
     "Look",
     "apply_theme",
+    "error_colour",
     "follow_system_theme",
     "is_dark",
     "palette_for",
@@ -158,3 +159,12 @@ WARNING_COLOURS = {"light": "#b45309", "dark": "#fbbf24"}
 def warning_colour() -> str:
     """The warning colour for the look in use."""
     return WARNING_COLOURS["dark" if is_dark() else "light"]
+
+
+# Red that reads on either look: for what is failing now (an open circuit, a failed Test).
+ERROR_COLOURS = {"light": "#c62828", "dark": "#f87171"}
+
+
+def error_colour() -> str:
+    """The error colour for the look in use."""
+    return ERROR_COLOURS["dark" if is_dark() else "light"]
