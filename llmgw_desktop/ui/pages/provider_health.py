@@ -42,7 +42,9 @@ class ProviderHealthTable(QTableWidget):
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Not ResizeToContents: that measures a column again on every cell set (see the
+        # Providers page); `show_rows` fits the columns once, when some text changed.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Stretch)
         for index, state in enumerate(self._engine.providers.states()):
             self.insertRow(index)
@@ -98,6 +100,7 @@ class ProviderHealthTable(QTableWidget):
         """Redraw from `rows` (cells whose text is unchanged are left alone)."""
         served = self._engine.metrics.series(TRAFFIC_WINDOW).by_provider
         paused = self._engine.providers.paused
+        changed = False
         for row in rows:
             switch_id = row.switch_id or ""
             index = self.rows.get(switch_id)
@@ -114,13 +117,18 @@ class ProviderHealthTable(QTableWidget):
             # The reason shows when something is wrong; otherwise it is one hover away.
             status = row.status + (f": {row.reason}" if row.reason and row.attention else "")
             texts = (row.name, row.kind, status, row.version, switch, row.circuit)
-            for column, text in enumerate(texts):
+            count = f"{totals.requests:,}" if totals else "0"
+            for column, text in enumerate((*texts, count)):
+                changed |= self.cell_text(index, column) != text
                 self._set(index, column, text)
-            self._set(index, len(texts), f"{totals.requests:,}" if totals else "0")
             self._set(index, STATUS, status).setToolTip(row.reason)
             self._colour(index, STATUS, attention_colour(row.attention))
             open_circuit = row.circuit.startswith("open")
             self._colour(index, CIRCUIT, attention_colour(ERROR) if open_circuit else None)
+        if changed:
+            for column in range(len(HEALTH_COLUMNS)):
+                if column != STATUS:
+                    self.resizeColumnToContents(column)
 
     def _colour(self, index: int, column: int, colour: str | None) -> None:
         item = self._set(index, column, self.cell_text(index, column))
