@@ -325,8 +325,9 @@ class _CoreSettings:
         "providers.disabled",
         [],
         env="LLM_GATEWAY_DISABLED_PROVIDERS",
-        doc="Providers switched off (the tray toggles edit this list).",
-        check=checks.known_providers,
+        doc="Providers switched off: CLIs (`codex`), API providers and local servers (`openai`, "
+        "`ollama`; `mistral-api` for Mistral's API). The tray and dashboard switches edit it.",
+        # Checked after the loop: it may name a server a [gateway.providers] table adds.
     )
     data_dir: str = setting(
         "paths.data_dir",
@@ -591,6 +592,9 @@ def load_settings(
             raise ConfigError(decl.key, source, problem)
         values[decl.attr] = value
         sources[decl.key] = source
+    problem = checks.known_providers(values["disabled_providers"], values["gateway_providers"])
+    if problem:
+        raise ConfigError("providers.disabled", sources["providers.disabled"], problem)
 
     known_env = (
         {d.env for d in decls}

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
+from llmgw_desktop.engine.gateway.api_catalog import BUILTIN_SWITCH_IDS, switch_id_for
 from llmgw_desktop.engine.workspaces import GLOBAL_LEVELS, LEVELS
 
 __all__ = [
@@ -220,10 +220,13 @@ def log_level(value: str) -> str | None:
     return None if value.upper() in LOG_LEVELS else f"{value!r} must be one of {LOG_LEVELS}"
 
 
-def known_providers(value: list[str]) -> str | None:
-    unknown = [name for name in value if name not in PROVIDER_IDS]
+def known_providers(value: list[str], added: Iterable[str] = ()) -> str | None:
+    """Every name is a provider's switch: a CLI, a built-in API provider or local server, or
+    one of `added` (the ids of [gateway.providers] tables)."""
+    known = list(dict.fromkeys([*BUILTIN_SWITCH_IDS, *(switch_id_for(a) for a in added)]))
+    unknown = [name for name in value if name not in known]
     if unknown:
-        return f"unknown provider(s) {unknown}; known: {', '.join(PROVIDER_IDS)}"
+        return f"unknown provider(s) {unknown}; known: {', '.join(known)}"
     return None
 
 

@@ -200,3 +200,20 @@ def test_store_url_of_another_shape_is_a_config_error_naming_the_setting(
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert caught.value.key == "store.url"
+
+
+def test_disabled_providers_may_name_api_providers_local_servers_and_added_servers(
+    config_path: Path,
+) -> None:
+    config_path.write_text(
+        '[providers]\ndisabled = ["codex", "openai", "mistral-api", "ollama", "mine"]\n'
+        '[gateway.providers.mine]\nbase_url = "http://127.0.0.1:9/v1"\n'
+    )
+    loaded = load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
+    assert loaded.settings.disabled_providers == [
+        "codex",
+        "openai",
+        "mistral-api",
+        "ollama",
+        "mine",
+    ]

@@ -145,6 +145,7 @@ _HOMES: dict[str, str] = {
     "CliStatus": "llmgw_desktop.engine.providers.discovery",
     "UpgradeOutcome": "llmgw_desktop.engine.providers.discovery",
     "ProviderState": "llmgw_desktop.engine.providers.switches",
+    "Trouble": "llmgw_desktop.engine.providers.trouble",
     # the flight recorder, metrics and refusals
     "MetricsSeries": "llmgw_desktop.engine.metrics",
     "MetricsWindow": "llmgw_desktop.engine.metrics",

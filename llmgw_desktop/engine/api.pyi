@@ -88,6 +88,7 @@ from llmgw_desktop.engine.providers.cli_catalog import provider_info as provider
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
+from llmgw_desktop.engine.providers.trouble import Trouble as Trouble
 from llmgw_desktop.engine.recorder import PAGE_SIZE as PAGE_SIZE
 from llmgw_desktop.engine.recorder import ExportFormat as ExportFormat
 from llmgw_desktop.engine.recorder import PageCursor as PageCursor
@@ -210,6 +211,7 @@ __all__ = [
     "Target",
     "TaskSupervisor",
     "TokenCount",
+    "Trouble",
     "UpgradeOutcome",
     "address_key",
     "checked_working_dir",

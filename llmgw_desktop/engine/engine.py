@@ -25,17 +25,19 @@ from llmgw_desktop.engine.events import (
     EventBus,
     StoreHealthChanged,
 )
-from llmgw_desktop.engine.gateway.composition import build_gateway
+from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.retry import JobRetry
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.metrics import LiveMetrics, rebuild_metrics
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
 from llmgw_desktop.engine.providers.service import ProvidersService
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
+from llmgw_desktop.engine.providers.trouble import ProviderTrouble
 from llmgw_desktop.engine.recorder import (
     CacheState,
     FlightRecorder,
@@ -146,8 +148,11 @@ class Engine:
         self.discovery = Discovery(
             search_path=settings.cli_path, cache_s=settings.version_cache_ms / 1000
         )
+        # Read once: the switches offer one per API provider, the gateway routes by it.
+        gateway_config = gateway_config_of(settings)
         self.switches = ProviderSwitches(
             settings.disabled_providers,
+            api_providers=list(gateway_config.providers.values()),
             discovery=self.discovery,
             events=self.events,
             saver=self.settings_saver,
@@ -201,11 +206,13 @@ class Engine:
         self._own_origins: set[str] = set()
         self.gateway = build_gateway(
             settings,
+            config=gateway_config,
             runner=self.runner,
             jobs=self.jobs,
             recorder=self.recorder,
             vault=self.vault,
             cli_available=self.switches.unavailable_reason,
+            api_refusal=self.switches.api_refusal,
             environ=environ,
             own_origins=self._own_origins,
         )
@@ -214,6 +221,9 @@ class Engine:
             discovery=self.discovery,
             calls=self.calls,
             gateway=self.gateway,
+            trouble=ProviderTrouble(
+                self.events, cli_ids=PROVIDER_IDS, api_switch=self.switches.switch_of
+            ),
         )
         self.state = EngineState.STOPPED
         self.started_at: float | None = None

@@ -104,6 +104,7 @@ class RequestFinished(Event):
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     cost_usd: float | None = None
+    error_code: str | None = None  # why it failed (`auth_required`, `upstream_401` ...)
 
 
 E = TypeVar("E", bound=Event)

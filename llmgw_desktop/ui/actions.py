@@ -1,7 +1,9 @@
 """The gateway's user actions as QActions, shared by the tray menu and the window's menu bar.
 
 One set of actions means the tray and the window can never disagree about a provider's switch:
-both show the same checkable QAction, kept in step with the engine through the bridge.
+both show the same checkable QAction, kept in step with the engine through the bridge. There
+is one per provider the engine knows (coding CLIs, API providers, local servers); a CLI that
+is not installed keeps its switch but is greyed out and says so, since nothing can run.
 Quitting goes through `request_quit`, which asks first while jobs are running, because
 stopping the engine interrupts them.
 """
@@ -12,7 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from llmgw_desktop.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_token, snippets
-from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError
+from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError, provider_info
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import (
     QAction,
@@ -23,10 +25,15 @@ from llmgw_desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from llmgw_desktop.ui.tasks import UiTasks
 
-__all__ = ["GatewayActions"]
+__all__ = ["NOT_INSTALLED", "PROVIDER_SECTIONS", "GatewayActions"]
 
 log = logging.getLogger(__name__)
+
+# The menu's provider sections, by `ProviderState.kind`, in the order shown.
+PROVIDER_SECTIONS = {"cli": "Coding CLIs", "api": "API providers", "local": "Local servers"}
+NOT_INSTALLED = "not installed"
 
 
 class GatewayActions(QObject):
@@ -49,6 +56,8 @@ class GatewayActions(QObject):
         self._endpoint = endpoint
 
         self.providers: dict[str, QAction] = {}
+        self.provider_kinds: dict[str, str] = {}  # switch id -> "cli", "api" or "local"
+        self._names: dict[str, str] = {}
         for state in self._engine.providers.states():
             action = QAction(state.display_name, self)
             action.setCheckable(True)
@@ -57,6 +66,12 @@ class GatewayActions(QObject):
             action.setToolTip(f"Let tools call {state.display_name} through the gateway")
             action.toggled.connect(lambda on, pid=state.id: self._set_provider(pid, on))
             self.providers[state.id] = action
+            self.provider_kinds[state.id] = state.kind
+            self._names[state.id] = state.display_name
+        # CLIs found missing on the last look (see `check_installed`).
+        self.not_installed: set[str] = set()
+        self._tasks = UiTasks()
+        self._checking = False
 
         self.pause_all = QAction("Pause all", self)
         self.pause_all.setCheckable(True)
@@ -89,14 +104,19 @@ class GatewayActions(QObject):
         self.quit.triggered.connect(self.request_quit)
 
         bridge.providerToggled.connect(self._on_provider_toggled)
+        self.check_installed()
         bridge.pauseChanged.connect(self._on_pause_changed)
 
     def build_menu(self, title: str = "Gateway", parent: QWidget | None = None) -> QMenu:
         """A menu holding every action, for the tray or a menu bar."""
         menu = QMenu(title, parent)
-        menu.addSection("Providers")
-        for action in self.providers.values():
-            menu.addAction(action)
+        for kind, heading in PROVIDER_SECTIONS.items():
+            menu.addSection(heading)
+            for pid, action in self.providers.items():
+                if self.provider_kinds[pid] == kind:
+                    menu.addAction(action)
+        # Whether a CLI is installed can change while the app runs: look again when opened.
+        menu.aboutToShow.connect(self.check_installed)
         menu.addSeparator()
         menu.addAction(self.pause_all)
         menu.addSeparator()
@@ -158,6 +178,36 @@ class GatewayActions(QObject):
         box.finished.connect(answered)
         self.quit_box = box
         box.open()
+
+    def check_installed(self) -> None:
+        """Look for each CLI in the background (cached by the engine for a few seconds), then
+        grey out the switch of each one that is missing."""
+        if not self._checking:
+            self._checking = self._tasks.spawn(self._look_for_clis(), what="look for the CLIs")
+
+    async def _look_for_clis(self) -> None:
+        clis = [pid for pid, kind in self.provider_kinds.items() if kind == "cli"]
+        try:
+            found = [await self._engine.providers.locate_cli(pid) for pid in clis]
+        finally:
+            self._checking = False
+        self.show_installed({pid for pid, path in zip(clis, found, strict=True) if path is None})
+
+    def show_installed(self, missing: set[str]) -> None:
+        """Grey out (and label) the switches of the CLIs in `missing`; the rest as usual."""
+        self.not_installed = set(missing)
+        for pid, kind in self.provider_kinds.items():
+            if kind != "cli":
+                continue
+            action, name = self.providers[pid], self._names[pid]
+            absent = pid in missing
+            action.setEnabled(not absent)
+            action.setText(f"{name} ({NOT_INSTALLED})" if absent else name)
+            action.setToolTip(
+                f"{name} is not installed; install it with: {provider_info(pid).install_command}"
+                if absent
+                else f"Let tools call {name} through the gateway"
+            )
 
     def _set_provider(self, provider: str, enabled: bool) -> None:
         try:

@@ -161,7 +161,8 @@ def warning_colour() -> str:
     return WARNING_COLOURS["dark" if is_dark() else "light"]
 
 
-# Red that reads on either look: for what failed (a failed request, an open circuit).
+# Red that reads on either look: for what failed or is failing now (a failed request, an open
+# circuit, a failed Test).
 ERROR_COLOURS = {"light": "#c62828", "dark": "#f87171"}
 
 

@@ -20,7 +20,7 @@ import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
-from llmgw_desktop.engine.events import BreakerChanged
+from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
@@ -29,10 +29,12 @@ from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.qt import QApplication
+from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
     ANTHROPIC_CACHE_READ_TOKENS,
     ANTHROPIC_INPUT_TOKENS,
+    Reply,
     ScriptedUpstream,
 )
 from tests.ui.waiting import until
@@ -50,10 +52,17 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 class Desk:
     """A started gateway pointed at the scripted upstream, and an Overview page on it."""
 
-    def __init__(self, runtime: GatewayRuntime, page: OverviewPage, bridge: EngineBridge) -> None:
+    def __init__(
+        self,
+        runtime: GatewayRuntime,
+        page: OverviewPage,
+        bridge: EngineBridge,
+        upstream: ScriptedUpstream,
+    ) -> None:
         self.runtime = runtime
         self.page = page
         self.bridge = bridge
+        self.upstream = upstream
 
 
 def _page(runtime: GatewayRuntime, qtbot: QtBot) -> tuple[OverviewPage, EngineBridge]:
@@ -101,7 +110,7 @@ def _run(
             await runtime.start()
             page, bridge = _page(runtime, qtbot)
             try:
-                await body(Desk(runtime, page, bridge))
+                await body(Desk(runtime, page, bridge, upstream))
             finally:
                 page.page_hidden()
                 bridge.detach()
@@ -117,7 +126,7 @@ def _last_value(curve: Any) -> float:
     return float(finite[-1]) if finite else 0.0
 
 
-async def _gateway_request(runtime: GatewayRuntime) -> None:
+async def _gateway_request(runtime: GatewayRuntime, expect: int | None = 200) -> None:
     body = {
         "model": "claude-sonnet-4-6",
         "max_tokens": 16,
@@ -131,7 +140,8 @@ async def _gateway_request(runtime: GatewayRuntime) -> None:
             headers={"anthropic-version": "2023-06-01", "x-api-key": "unused"},
         ) as response,
     ):
-        assert response.status == 200, await response.text()
+        if expect is not None:
+            assert response.status == expect, await response.text()
 
 
 def _record_requests(runtime: GatewayRuntime, count: int) -> None:
@@ -195,7 +205,7 @@ def test_charts_show_live_traffic_after_the_timer_and_switch_windows(
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
 
 
-def test_provider_health_shows_install_switches_and_circuits(
+def test_provider_health_lists_every_provider_with_true_status_switches_and_circuits(
     qloop: qasync.QEventLoop,
     loaded: LoadedSettings,
     monkeypatch: pytest.MonkeyPatch,
@@ -203,20 +213,59 @@ def test_provider_health_shows_install_switches_and_circuits(
     tmp_path: Path,
 ) -> None:
     async def body(desk: Desk) -> None:
-        health, engine = desk.page.health, desk.runtime.engine
+        page, engine = desk.page, desk.runtime.engine
+        health = page.health
         assert set(health.rows) == {state.id for state in engine.providers.states()}
-        assert health.cell("claude", "Circuit") == "closed (ok)"
-        desk.page.show()
-        desk.page.page_shown()
-        await until(lambda: health.cell("claude", "Installed") == "no", "the version check")
-        assert health.cell("codex", "Enabled") == "on"
+        assert {"claude", "anthropic", "openai", "mistral", "mistral-api", "ollama"} <= set(
+            health.rows
+        )
+        assert set(page.provider_boxes) == set(health.rows)  # a switch for each
+        page.show()
+        page.page_shown()
 
-        engine.providers.set_enabled(OPERATOR, "codex", False)
-        assert health.cell("codex", "Enabled") == "off"
+        # An uninstalled CLI says so, and its switch says nothing can run.
+        await until(lambda: health.cell("claude", "Status") == "Not installed", "the CLIs")
+        assert health.cell("claude", "Switch") == "on, nothing to run"
+        await until(lambda: not page.provider_boxes["claude"].isEnabled(), "greyed out")
+        assert page.provider_boxes["claude"].text() == "Claude Code (not installed)"
+        # API providers with true figures: one served request, one without a key.
+        await _gateway_request(desk.runtime)
+        await until(lambda: health.cell("anthropic", "Requests 15 min") == "1", "the count")
+        assert health.cell("anthropic", "Status") == "Ready"
+        assert (health.cell("anthropic", "Kind"), health.cell("anthropic", "Switch")) == (
+            "API",
+            "on",
+        )
+        assert health.cell("openai", "Status") == "No API key"
+        assert health.cell("ollama", "Kind") == "Local server"
+
+        # Calls failing with a lasting code: the status says so, in red.
+        desk.upstream.script(Reply.error(401))
+        await _gateway_request(desk.runtime, expect=None)
+        await until(lambda: health.cell("anthropic", "Status").startswith("Failing"), "failing")
+        assert "upstream_401" in health.cell("anthropic", "Status")
+        assert health.colour("anthropic", "Status") == error_colour()
+        await _gateway_request(desk.runtime)  # a later success clears it
+        await until(lambda: health.cell("anthropic", "Status") == "Ready", "recovered")
+        assert health.colour("anthropic", "Status") is None
+
+        # Switched off from the Overview's box: every view follows.
+        page.provider_boxes["anthropic"].setChecked(False)
+        assert not engine.providers.is_enabled("anthropic")
+        await until(lambda: health.cell("anthropic", "Switch") == "off", "switch shown")
+        await until(lambda: health.cell("anthropic", "Status").startswith("Off"), "status")
         engine.providers.set_paused(OPERATOR, True)
-        assert health.cell("claude", "Enabled") == "on (paused)"
-        engine.events.publish(BreakerChanged("claude", "open", 3))
-        assert health.cell("claude", "Circuit") == "open (failing)"
+        await until(lambda: health.cell("codex", "Switch").startswith("on (paused)"), "pause")
+        engine.providers.set_paused(OPERATOR, False)
+
+        # An open circuit: red, with the time it retries.
+        breaker = engine.calls.breakers["codex"]
+        for _ in range(breaker.threshold):
+            breaker.record_failure(ProviderFailure("boom", code=ErrorCode.PROVIDER_ERROR))
+        await until(lambda: health.cell("codex", "Circuit").startswith("open"), "circuit")
+        assert "retries at " in health.cell("codex", "Circuit")
+        assert health.colour("codex", "Circuit") == error_colour()
+        page.grab().save(str(tmp_path / "overview.png"))
 
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
 

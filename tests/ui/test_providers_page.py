@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 import qasync
 
@@ -23,10 +25,18 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.provider_rows import CHECKING, load_provider_rows
-from llmgw_desktop.ui.pages.providers import STATUS_COLUMN, ProvidersPage, warning_colour
+from llmgw_desktop.ui.pages.providers import (
+    COLUMNS,
+    STATUS_COLUMN,
+    ProvidersPage,
+    warning_colour,
+)
 from llmgw_desktop.ui.qt import Qt
+from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.tray import TrayIcon
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.gateways import gateway_starter
 from tests.ui.waiting import until
 
 OPENAI_KEY = "sk-test-openai-key-for-the-page"
@@ -152,15 +162,16 @@ def test_an_api_provider_at_the_upstream_tests_ok_and_one_without_a_key_says_why
             assert rows["api:ollama"].status == "Not running"
 
             assert page.select("api:openai")
-            assert not page.enabled_box.isVisible()  # API providers are set in config.toml
-            assert "config.toml" in page.config_state.text()
+            assert page.enabled_box.isVisible() and page.enabled_box.isChecked()  # its switch
+            assert "[gateway.providers]" in page.config_state.text()
             page.model_box.setCurrentText("gpt-4o-mini")
             page.test_button.click()
             assert page.test_label.text() == "Testing…"  # the click returned at once
             await until(lambda: "OK in" in page.test_label.text(), "test result")
             assert DEFAULT_ANSWER in page.test_label.text()
             assert page.test_label.text().startswith("gpt-4o-mini: ")
-            assert page.table.item(page.rows.index(openai), 4).text().startswith("OK, ")
+            last_test = page.table.item(page.rows.index(openai), COLUMNS.index("Last test"))
+            assert last_test is not None and last_test.text().startswith("OK, ")
             (sent,) = upstream.llm_requests
             assert sent.body["model"] == "gpt-4o-mini"
             assert page.test_results["api:openai"].ok
@@ -169,12 +180,24 @@ def test_an_api_provider_at_the_upstream_tests_ok_and_one_without_a_key_says_why
             page.test_button.click()
             await until(lambda: "Failed after" in page.test_label.text(), "failure shown")
             assert len(upstream.llm_requests) == 2  # exactly this provider, no fallback
+            # The status says so (in red, with the reason) until a later success.
+            await until(lambda: page.status_label.text().startswith("Test failed"), "status")
+            row = page.rows.index(page.selected_row())  # type: ignore[arg-type]
+            status = page.table.item(row, STATUS_COLUMN)
+            assert status is not None and status.text() == "Test failed"
+            assert status.foreground().color().name() == error_colour()
+            assert error_colour() in page.status_label.styleSheet()
+            await page.refresh()
+            assert page.status_label.text().startswith("Test failed")  # not "Ready"
+            page.test_button.click()  # the upstream answers again
+            await until(lambda: "OK in" in page.test_label.text(), "a later success")
+            await until(lambda: page.status_label.text() == "Ready", "status back to Ready")
 
             assert page.select("api:groq")
             page.test_button.click()
             await until(lambda: "Failed after" in page.test_label.text(), "no-key result")
             assert "has no API key" in page.test_label.text()
-            assert len(upstream.llm_requests) == 2
+            assert len(upstream.llm_requests) == 3
 
     qloop.run_until_complete(scenario())
 
@@ -219,5 +242,87 @@ def test_a_stale_alias_is_a_warning_naming_the_alias_and_the_model(
                 assert page.select("api:groq")
                 assert not page.stale_detail.isVisible()
                 assert page.models_note.text() == "The built-in list"
+
+    qloop.run_until_complete(scenario())
+
+
+def test_an_api_provider_switched_off_from_the_tray_or_the_page_is_refused_by_the_gateway(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The official OpenAI SDK against the in-process gateway, OpenAI at the scripted upstream:
+    the switch (tray menu or page) refuses the next request, is saved, and switching on serves
+    again."""
+
+    async def ask(client: openai.AsyncOpenAI) -> str:
+        answer = await client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+        return answer.choices[0].message.content or ""
+
+    def saved_off() -> list[str]:
+        config = loaded.config_file
+        text = config.read_text() if config.exists() else ""
+        return list(tomllib.loads(text).get("providers", {}).get("disabled", []))
+
+    async def scenario() -> None:
+        async with ScriptedUpstream() as upstream, gateway_starter(loaded) as start:
+            monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+            monkeypatch.setenv("OPENAI_BASE_URL", upstream.base_url + "/v1")
+            runtime = await start()
+            engine = runtime.engine
+            bridge = EngineBridge(engine)
+            actions = GatewayActions(
+                bridge, endpoint=lambda: "x", open_dashboard=lambda: None, quit_app=lambda: None
+            )
+            tray = TrayIcon(bridge, actions, "http://127.0.0.1:9/mcp")
+            data = engine.settings.data_path
+            facts = WindowFacts("x", "x", data, data / "l")
+            page = ProvidersPage(PageContext(bridge=bridge, actions=actions, facts=facts))
+            page.show()
+            client = openai.AsyncOpenAI(
+                base_url=runtime.base_url + "/v1", api_key="unused", max_retries=0
+            )
+            try:
+                assert (await ask(client)).startswith(DEFAULT_ANSWER)
+
+                # From the tray: the menu's OpenAI entry, under "API providers".
+                texts = [a.text() for a in tray.menu.actions()]
+                assert texts.index("API providers") < texts.index("OpenAI")
+                (tray_switch,) = [
+                    a for a in tray.menu.actions() if a.objectName() == "provider:openai"
+                ]
+                tray_switch.trigger()
+                assert not engine.providers.is_enabled("openai")
+                with pytest.raises(openai.APIStatusError) as refused:
+                    await ask(client)
+                assert refused.value.status_code == 503
+                assert "openai/gpt-4o-mini is switched off" in refused.value.message
+                assert len(upstream.llm_requests) == 1  # never asked
+                await until(lambda: saved_off() == ["openai"], "the switch saved")
+                await page.refresh()
+                assert page.select("api:openai")
+                assert not page.enabled_box.isChecked()
+                assert page.selected_row().status == "Off"  # type: ignore[union-attr]
+
+                # From the page: on again, and the gateway serves it.
+                page.enabled_box.setChecked(True)
+                assert tray_switch.isChecked() and engine.providers.is_enabled("openai")
+                assert (await ask(client)).startswith(DEFAULT_ANSWER)
+                await until(lambda: saved_off() == [], "the switch saved")
+
+                # Pause covers API providers too.
+                actions.pause_all.trigger()
+                with pytest.raises(openai.APIStatusError) as paused:
+                    await ask(client)
+                assert "paused" in paused.value.message
+                actions.pause_all.trigger()
+                assert (await ask(client)).startswith(DEFAULT_ANSWER)
+            finally:
+                await client.close()
+                await until(lambda: page.tasks.running == 0, "the page's work to finish")
+                tray.hide()
+                bridge.detach()
+                page.close()
+                page.deleteLater()
 
     qloop.run_until_complete(scenario())

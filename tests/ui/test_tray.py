@@ -134,6 +134,57 @@ def test_menu_lists_every_provider_as_a_checkable_toggle(tray: tuple) -> None:
         assert label in actions
 
 
+def test_menu_has_a_section_and_switch_for_api_providers_and_local_servers(tray: tuple) -> None:
+    menu, engine, _ = tray
+    texts = [a.text() for a in menu.menu.actions()]
+    for section, member in (
+        ("Coding CLIs", "Codex"),
+        ("API providers", "OpenAI"),
+        ("Local servers", "Ollama"),
+    ):
+        assert texts.index(section) < texts.index(member)
+    assert texts.index("API providers") < texts.index("Anthropic") < texts.index("Local servers")
+    _by_text(menu)["Groq"].trigger()  # from the tray: the gateway's switch for Groq
+    assert not engine.providers.is_enabled("groq")
+    assert engine.switches.api_refusal("groq") == "disabled"
+    assert engine.switches.api_refusal("openai") is None
+    _by_text(menu)["Groq"].trigger()
+    assert engine.switches.api_refusal("groq") is None
+
+
+def test_a_cli_not_on_the_path_is_greyed_out_and_says_not_installed(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    settings = replace(loaded.settings, cli_path=[str(FAKE_BIN)])  # only the stand-in Vibe
+    engine = Engine(settings)
+    bridge = EngineBridge(engine)
+    actions = GatewayActions(
+        bridge, endpoint=lambda: ENDPOINT, open_dashboard=lambda: None, quit_app=lambda: None
+    )
+    tray = TrayIcon(bridge, actions, ENDPOINT)
+
+    async def scenario() -> None:
+        tray.menu.aboutToShow.emit()  # opening the menu looks for the CLIs again
+        await until(lambda: not actions.providers["codex"].isEnabled(), "the CLIs looked for")
+
+    try:
+        _run(qloop, scenario)
+        codex, vibe = actions.providers["codex"], actions.providers["mistral"]
+        assert codex.text() == "Codex (not installed)" and codex.isChecked()
+        assert "npm install -g @openai/codex" in codex.toolTip()
+        assert vibe.isEnabled() and vibe.text() == "Mistral Vibe"
+        assert actions.providers["openai"].isEnabled()  # API providers need no install
+    finally:
+        bridge.detach()
+        tray.hide()
+
+
 def test_unchecking_a_provider_disables_it_in_the_engine(tray: tuple) -> None:
     menu, engine, _ = tray
     _by_text(menu)["Codex"].trigger()

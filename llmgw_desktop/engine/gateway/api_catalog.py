@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
+
 __all__ = [
     "API_PROVIDERS",
+    "BUILTIN_SWITCH_IDS",
     "CLI_BRIDGES",
     "DIALECT_ANTHROPIC",
     "DIALECT_GEMINI",
@@ -25,6 +28,7 @@ __all__ = [
     "DIALECT_OPENAI_RESPONSES",
     "ApiProviderSpec",
     "CliBridgeSpec",
+    "switch_id_for",
 ]
 
 DIALECT_OPENAI_CHAT = "openai-chat"
@@ -199,4 +203,18 @@ CLI_BRIDGES: tuple[CliBridgeSpec, ...] = (
     CliBridgeSpec("copilot-cli", "copilot", "GitHub Copilot CLI", ("claude-sonnet-4.5", "gpt-5")),
     CliBridgeSpec("opencode-cli", "opencode", "OpenCode", ("opencode/big-pickle",)),
     CliBridgeSpec("mistral-cli", "mistral", "Mistral Vibe", ("devstral-medium-latest",)),
+)
+
+
+def switch_id_for(gateway_id: str) -> str:
+    """The user's switch for an API provider or local server (`providers.disabled`): its
+    gateway id, unless a CLI's switch has that id already (Mistral's API and its Vibe CLI are
+    both `mistral`), then `<id>-api`."""
+    return f"{gateway_id}-api" if gateway_id in PROVIDER_IDS else gateway_id
+
+
+# Every switch id `providers.disabled` may name without a [gateway.providers] table of its own.
+BUILTIN_SWITCH_IDS: tuple[str, ...] = (
+    *PROVIDER_IDS,
+    *(switch_id_for(spec.id) for spec in API_PROVIDERS),
 )

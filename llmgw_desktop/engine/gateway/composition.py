@@ -8,7 +8,7 @@ from collections.abc import Set as AbstractSet
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
-from llmgw_desktop.engine.gateway.config import gateway_config
+from llmgw_desktop.engine.gateway.config import GatewayConfig, gateway_config
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry
@@ -18,22 +18,17 @@ from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.settings import Settings
 
-__all__ = ["build_gateway"]
+__all__ = ["build_gateway", "gateway_config_of"]
 
 
-def build_gateway(
-    settings: Settings,
-    *,
-    runner: CallRunner,
-    jobs: JobManager,
-    recorder: FlightRecorder,
-    vault: VaultKeys | None,
-    cli_available: Callable[[str], Awaitable[EngineError | None]],
-    environ: Mapping[str, str],
-    own_origins: AbstractSet[str],
-) -> GatewayService:
-    """The gateway service, wired to the engine's parts."""
-    config = gateway_config(
+# The user's switches say nothing against an API provider (a gateway built without them).
+def _no_refusal(_provider: str) -> str | None:
+    return None
+
+
+def gateway_config_of(settings: Settings) -> GatewayConfig:
+    """The gateway's typed configuration (providers, aliases, routes) from the settings."""
+    return gateway_config(
         providers=settings.gateway_providers,
         aliases=settings.gateway_aliases,
         routes=settings.gateway_routes,
@@ -42,6 +37,25 @@ def build_gateway(
         small_request_model=settings.gateway_small_request_model,
         small_request_max_tokens=settings.gateway_small_request_max_tokens,
     )
+
+
+def build_gateway(
+    settings: Settings,
+    *,
+    config: GatewayConfig | None = None,
+    runner: CallRunner,
+    jobs: JobManager,
+    recorder: FlightRecorder,
+    vault: VaultKeys | None,
+    cli_available: Callable[[str], Awaitable[EngineError | None]],
+    api_refusal: Callable[[str], str | None] = _no_refusal,
+    environ: Mapping[str, str],
+    own_origins: AbstractSet[str],
+) -> GatewayService:
+    """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
+    (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`."""
+    if config is None:
+        config = gateway_config_of(settings)
     registry = ModelRegistry(config)
     keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins)
     upstream = UpstreamClient(
@@ -58,6 +72,7 @@ def build_gateway(
         keys,
         upstream,
         cli_available=cli_available,
+        api_refusal=api_refusal,
         detect_local=settings.gateway_detect_local,
         models_refresh_s=settings.gateway_models_refresh_s,
     )
@@ -68,5 +83,6 @@ def build_gateway(
         recorder=recorder,
         cli=CliBridge(runner, jobs, timeout_s=settings.provider_timeout_ms / 1000),
         cli_available=cli_available,
+        api_refusal=api_refusal,
         directory=directory,
     )

@@ -15,7 +15,19 @@ OVERLOADED = 529
 RETRY_AFTER_STATUSES = frozenset({429, 503, OVERLOADED})
 
 # Attempt outcomes that mean "not set up", as opposed to "tried and failed".
-_NOT_SET_UP = {"no_key": "has no API key", "disabled": "is switched off"}
+_NOT_SET_UP = {
+    "no_key": "has no API key",
+    "disabled": "is switched off",
+    "paused": "is paused (all providers are)",
+}
+# What the client is told would fix each of those.
+_FIXES = {
+    "no_key": "Store a key with POST /v1/credentials, set the provider's usual environment "
+    "variable (such as OPENAI_API_KEY), or configure [gateway.providers] in config.toml",
+    "disabled": "Switch it on from the tray or the dashboard (or remove it from "
+    "providers.disabled or set enabled = true under [gateway.providers] in config.toml)",
+    "paused": "Resume the providers from the tray or the dashboard",
+}
 
 
 class UpstreamRejected(EngineError):
@@ -64,10 +76,11 @@ class AllRoutesFailed(EngineError):
                 f"{a.target} {_NOT_SET_UP.get(a.outcome, a.outcome)}{_hint(a, hints)}"
                 for a in attempts
             )
+            outcomes = {a.outcome for a in attempts} or {"no_key"}
+            fixes = " ".join(f"{text}." for why, text in _FIXES.items() if why in outcomes)
             error = cls(
-                f"no provider can serve {model!r} right now: {reasons or 'no route'}. Store a key "
-                "with POST /v1/credentials, set the provider's usual environment variable "
-                "(such as OPENAI_API_KEY), or configure [gateway.providers] in config.toml",
+                f"no provider can serve {model!r} right now: {reasons or 'no route'}. "
+                + fixes.removesuffix("."),
                 code=ErrorCode.NO_PROVIDER_AVAILABLE,
                 retryable=False,
                 attempts=[a.to_dict() for a in attempts],

@@ -58,6 +58,7 @@ class ProviderDirectory:
         upstream: UpstreamClient,
         *,
         cli_available: Callable[[str], Awaitable[EngineError | None]],
+        api_refusal: Callable[[str], str | None] | None = None,
         detect_local: bool,
         models_refresh_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
@@ -67,6 +68,8 @@ class ProviderDirectory:
         self._keys = keys
         self._upstream = upstream
         self._cli_available = cli_available
+        # The user's switches (`ProviderSwitches.api_refusal`): "disabled", "paused" or None.
+        self._api_refusal = api_refusal or (lambda _provider: None)
         self._detect_local = detect_local
         self._models_refresh_s = models_refresh_s  # 0: API model lists are never read
         self._clock = clock
@@ -211,6 +214,12 @@ class ProviderDirectory:
                 )
             elif not spec.enabled:
                 reason = "switched off in config.toml"
+            elif (refusal := self._api_refusal(spec.id)) is not None:
+                reason = (
+                    "paused with every provider; resume them from the tray or the dashboard"
+                    if refusal == "paused"
+                    else "switched off; switch it on from the tray or the dashboard"
+                )
             elif not pool:
                 names = " or ".join(spec.key_env) or "an API key"
                 reason = f"no API key: set {names} or store one with POST /v1/credentials"

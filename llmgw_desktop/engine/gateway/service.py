@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 
 # Attempt outcomes that say a target was never asked; a request refused by all of its targets
 # for its own content is answered with that refusal (400), not as an upstream failure.
-_NOT_ASKED = ("untranslatable", "no_key", "disabled")
+_NOT_ASKED = ("untranslatable", "no_key", "disabled", "paused")
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,7 @@ class GatewayService:
         cli: CliBridge,
         cli_available: Callable[[str], Awaitable[EngineError | None]],
         directory: ProviderDirectory,
+        api_refusal: Callable[[str], str | None] | None = None,
     ) -> None:
         self.registry = registry
         self.directory = directory
@@ -111,6 +112,9 @@ class GatewayService:
         self._cli = cli
         # Engine provider id -> None when usable, else the error saying why not.
         self._cli_available = cli_available
+        # API provider id -> None when the user's switches let it run, else the attempt
+        # outcome saying why not ("disabled": switched off, "paused": every provider is).
+        self._api_refusal = api_refusal or (lambda _provider: None)
         self._counter = TokenCounter(registry, keys, upstream)
         # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
         self.stopping = False
@@ -213,8 +217,11 @@ class GatewayService:
         plan: Plan,
     ) -> tuple[Completed | Streaming | None, UpstreamFailure | EngineError | None]:
         spec = self.registry.provider(target.provider)
-        if spec is None or not spec.enabled:
-            route.attempts.append(Attempt(target.label, "", "disabled"))
+        # Off in config.toml or by the user's switch: the same outcome, so the route moves on
+        # (or the client is told the provider is switched off) either way.
+        refusal = "disabled" if spec is None or not spec.enabled else self._api_refusal(spec.id)
+        if spec is None or refusal is not None:
+            route.attempts.append(Attempt(target.label, "", refusal or "disabled"))
             return None, None
         pool = await self.keys.pool(spec, caller.project)
         if not pool:

@@ -76,4 +76,4 @@ def with_retry_info(dialect: str, body: dict[str, Any], seconds: int | None) -> 
 
 
 _EMPTY_WHEN_UNROUTED = ("x-gateway-provider", "x-gateway-model")
-_NOT_TRIED = ("no_key", "disabled", "untranslatable")
+_NOT_TRIED = ("no_key", "disabled", "paused", "untranslatable")

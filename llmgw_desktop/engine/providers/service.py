@@ -15,7 +15,7 @@ from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.api_catalog import ApiProviderSpec
+from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES, ApiProviderSpec
 from llmgw_desktop.engine.gateway.live_keys import LiveKey, keys_in_use
 from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
 from llmgw_desktop.engine.gateway.router import Target
@@ -23,8 +23,11 @@ from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
 from llmgw_desktop.engine.providers.switches import ProviderState, ProviderSwitches
+from llmgw_desktop.engine.providers.trouble import ProviderTrouble, Trouble
 
 __all__ = ["ProvidersService"]
+
+_CLI_OF_GATEWAY_ID = {b.id: b.engine_provider for b in CLI_BRIDGES}
 
 
 class ProvidersService:
@@ -37,17 +40,28 @@ class ProvidersService:
         discovery: Discovery,
         calls: ProviderCalls,
         gateway: GatewayService,
+        trouble: ProviderTrouble,
     ) -> None:
         self._switches = switches
+        self._trouble = trouble
         self._discovery = discovery
         self._calls = calls
         self._gateway = gateway
 
-    # -- the user's switches (CLIs) ------------------------------------------------------
+    # -- the user's switches (CLIs, API providers, local servers) ---------------------------
 
     def states(self) -> list[ProviderState]:
-        """Every CLI provider with whether the user has it switched on."""
+        """Every provider (CLIs, then API providers, then local servers) with its switch."""
         return self._switches.states()
+
+    def switch_of(self, gateway_id: str) -> str | None:
+        """The switch id of a provider the HTTP gateway names (`openai`, `claude-cli`)."""
+        return _CLI_OF_GATEWAY_ID.get(gateway_id) or self._switches.switch_of(gateway_id)
+
+    def trouble(self, provider: str) -> Trouble | None:
+        """What went wrong with `provider` (a switch id) lately and lasts: a failed Test (until
+        a later success) or calls failing `auth_required` and the like; None when nothing."""
+        return self._trouble.of(provider)
 
     def is_enabled(self, provider: str) -> bool:
         return self._switches.is_enabled(provider)
@@ -65,7 +79,8 @@ class ProvidersService:
         self._switches.set_paused(principal, paused)
 
     async def unavailable_reason(self, provider: str) -> EngineError | None:
-        """Why `provider`'s CLI cannot run now (off, paused, not installed), or None."""
+        """Why `provider` (a switch id) cannot run now (off, paused, a CLI not installed), or
+        None."""
         return await self._switches.unavailable_reason(provider)
 
     # -- the CLIs --------------------------------------------------------------------------
@@ -142,5 +157,12 @@ class ProvidersService:
         return await keys_in_use(self._gateway.keys, self.api_providers())
 
     async def probe(self, provider: str, model: str = "") -> ProbeResult:
-        """One tiny request to exactly `provider` (never a fallback); never raises."""
-        return await probe_provider(self._gateway, provider, model)
+        """One tiny request to exactly `provider` (a gateway id, never a fallback); never
+        raises. Its outcome is the provider's trouble until a later success."""
+        result = await probe_provider(self._gateway, provider, model)
+        switch = self.switch_of(provider)
+        if switch is not None:
+            self._trouble.note_test(
+                switch, ok=result.ok, code=result.error_code, message=result.error
+            )
+        return result

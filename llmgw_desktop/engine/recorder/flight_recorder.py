@@ -189,6 +189,7 @@ class FlightRecorder:
                     cache_read_tokens=int(fields.get("cache_read_tokens") or 0),
                     cache_write_tokens=int(fields.get("cache_write_tokens") or 0),
                     cost_usd=fields.get("cost_usd"),
+                    error_code=fields.get("error_code"),
                 )
             )
 

@@ -125,7 +125,8 @@ class JobsPage(Page):
         self.provider_filter.setObjectName("jobsProviderFilter")
         self.provider_filter.addItem("Any provider", None)
         for provider in self.engine.providers.states():
-            self.provider_filter.addItem(provider.display_name, provider.id)
+            if provider.is_cli:  # jobs run on CLIs only
+                self.provider_filter.addItem(provider.display_name, provider.id)
         self.search = QLineEdit()
         self.search.setObjectName("jobsSearch")
         self.search.setPlaceholderText("Search job id, principal, caller, prompt…")

@@ -1,14 +1,18 @@
-"""Overview: where the gateway listens, whether it runs, the provider switches, live traffic
-charts and provider health (those two live in `overview_charts.py`)."""
+"""Overview: where the gateway listens, whether it runs, the provider switches (every CLI, API
+provider and local server, grouped), live traffic charts (`overview_charts.py`) and provider
+health (`provider_health.py`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from llmgw_desktop.ui.actions import PROVIDER_SECTIONS, GatewayActions
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
-from llmgw_desktop.ui.pages.overview_charts import LiveCharts, ProviderHealthTable
+from llmgw_desktop.ui.pages.overview_charts import LiveCharts
+from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
 from llmgw_desktop.ui.qt import (
+    QAction,
     QCheckBox,
     QFormLayout,
     QGroupBox,
@@ -65,15 +69,7 @@ class OverviewPage(Page):
 
         providers = QGroupBox("Providers")
         provider_column = QVBoxLayout(providers)
-        self.provider_boxes: dict[str, QCheckBox] = {}
-        for provider_id, action in actions.providers.items():
-            box = QCheckBox(action.text())
-            box.setObjectName(f"providerBox:{provider_id}")
-            box.setChecked(action.isChecked())
-            box.toggled.connect(action.setChecked)
-            action.toggled.connect(box.setChecked)
-            provider_column.addWidget(box)
-            self.provider_boxes[provider_id] = box
+        self.provider_boxes = _provider_boxes(actions, provider_column)
         pause = QCheckBox("Pause all providers")
         pause.setChecked(actions.pause_all.isChecked())
         pause.toggled.connect(actions.pause_all.setChecked)
@@ -118,11 +114,13 @@ class OverviewPage(Page):
         self.refresh_status()
         self._timer.start()
         self.charts.start()
-        self.health.check_versions()
+        self.health.start()
+        self.context.actions.check_installed()
 
     def page_hidden(self) -> None:
         self._timer.stop()
         self.charts.stop()
+        self.health.stop()
 
     def refresh_status(self) -> None:
         """Redraw the status line from the engine (once a second at most)."""
@@ -171,6 +169,41 @@ def shortened(text: str, limit: int = 160) -> str:
         return text
     cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
     return cut + "…"
+
+
+def _provider_boxes(actions: GatewayActions, column: QVBoxLayout) -> dict[str, QCheckBox]:
+    """One check box per provider switch, under a heading per kind, each following its shared
+    action (checked, greyed out and labelled when a CLI is not installed)."""
+    boxes: dict[str, QCheckBox] = {}
+    sections = QHBoxLayout()
+    sections.setSpacing(12)
+    for kind, heading in PROVIDER_SECTIONS.items():
+        section = QVBoxLayout()
+        section.setSpacing(2)
+        section.addWidget(QLabel(f"<b>{heading}</b>"))
+        ids = [pid for pid in actions.providers if actions.provider_kinds[pid] == kind]
+        for pid in ids:
+            action = actions.providers[pid]
+            box = QCheckBox(action.text())
+            box.setObjectName(f"providerBox:{pid}")
+            box.setChecked(action.isChecked())
+            box.toggled.connect(action.setChecked)
+            action.toggled.connect(box.setChecked)
+            action.changed.connect(lambda b=box, a=action: _follow(b, a))
+            _follow(box, action)
+            section.addWidget(box)
+            boxes[pid] = box
+        section.addStretch(1)
+        sections.addLayout(section)
+    column.addLayout(sections)
+    return boxes
+
+
+def _follow(box: QCheckBox, action: QAction) -> None:
+    """Show what the shared action says: its label, tooltip and whether it can be used."""
+    box.setText(action.text())
+    box.setToolTip(action.toolTip())
+    box.setEnabled(action.isEnabled())
 
 
 def _selectable(text: str) -> QLabel:

@@ -9,7 +9,6 @@ bridge's toggle, pause and breaker signals, and asks the engine for CLI versions
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 # ui.qt first: pyqtgraph binds to whichever Qt binding is already loaded (else the first it
@@ -18,11 +17,8 @@ from llmgw_desktop.ui.qt import (
     QComboBox,
     QEvent,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPalette,
-    QTableWidget,
-    QTableWidgetItem,
     QTimer,
     QVBoxLayout,
     QWidget,
@@ -32,13 +28,10 @@ from llmgw_desktop.ui.qt import (
 import pyqtgraph as pg
 
 from llmgw_desktop.engine.api import PRICES_REVISED, WINDOWS, Engine, MetricsSeries, MetricsWindow
-from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.tasks import UiTasks
 
 __all__ = [
     "AgoAxis",
     "LiveCharts",
-    "ProviderHealthTable",
     "describe_savings",
     "describe_totals",
     "nice_ceiling",
@@ -46,9 +39,6 @@ __all__ = [
 
 REDRAW_MS = 1000
 DEFAULT_WINDOW = "15m"
-# Versions come from running each CLI's `--version`; ask again on show after this long.
-VERSION_RECHECK_S = 300.0
-HEALTH_COLUMNS = ("Provider", "Installed", "Version", "Enabled", "Circuit")
 CHART_HEIGHT = 180  # px per chart: a glance, and four fit on a laptop screen
 HEADROOM = 1.08  # above the top tick, so its label is not cut off
 
@@ -335,100 +325,3 @@ class LiveCharts(QWidget):
                 axis = plot.getAxis(name)
                 axis.setPen(text)
                 axis.setTextPen(text)
-
-
-class ProviderHealthTable(QTableWidget):
-    """Each CLI provider: installed, version, enabled and circuit state, kept current."""
-
-    def __init__(
-        self,
-        bridge: EngineBridge,
-        tasks: UiTasks,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(0, len(HEALTH_COLUMNS), parent)
-        self.setObjectName("providerHealth")
-        self._engine = bridge.engine
-        self._tasks = tasks
-        self._clock = clock
-        self._versions_checked: float | None = None
-        self._checking = False
-        self.setHorizontalHeaderLabels(HEALTH_COLUMNS)
-        self.verticalHeader().setVisible(False)
-        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setStretchLastSection(True)
-        self.rows: dict[str, int] = {}
-        for row, state in enumerate(self._engine.providers.states()):
-            self.insertRow(row)
-            self.rows[state.id] = row
-            self._set(row, 0, state.display_name)
-            self._set(row, 1, "checking…")
-            self._set(row, 2, "")
-        breakers = self._engine.providers.breakers()
-        for provider, row in self.rows.items():
-            self._set(row, 4, _circuit(breakers.get(provider, {}).get("state", "closed")))
-        self.show_enabled()
-        self.setMinimumHeight(self.verticalHeader().length() + self.horizontalHeader().height() + 4)
-        bridge.providerToggled.connect(lambda _provider, _on: self.show_enabled())
-        bridge.pauseChanged.connect(lambda _paused: self.show_enabled())
-        bridge.breakerChanged.connect(self.show_circuit)
-
-    def cell(self, provider: str, column: str) -> str:
-        """The text shown for `provider` in `column` (one of HEALTH_COLUMNS)."""
-        item = self.item(self.rows[provider], HEALTH_COLUMNS.index(column))
-        return "" if item is None else item.text()
-
-    def show_enabled(self) -> None:
-        paused = self._engine.providers.paused
-        for state in self._engine.providers.states():
-            text = "on" if state.enabled else "off"
-            self._set(self.rows[state.id], 3, f"{text} (paused)" if paused else text)
-
-    def show_circuit(self, provider: str, state: str) -> None:
-        row = self.rows.get(provider)
-        if row is not None:
-            self._set(row, 4, _circuit(state))
-
-    def check_versions(self) -> None:
-        """Ask the engine which CLIs are installed, unless asked recently or still asking."""
-        now = self._clock()
-        recent = self._versions_checked is not None and now - self._versions_checked < (
-            VERSION_RECHECK_S
-        )
-        if self._checking or recent:
-            return
-        self._checking = self._tasks.spawn(self._load_versions(), what="check CLI versions")
-
-    async def _load_versions(self) -> None:
-        try:
-            statuses = await self._engine.providers.cli_statuses(list(self.rows))
-        finally:
-            self._checking = False
-        self._versions_checked = self._clock()
-        for status in statuses:
-            row = self.rows[status.provider]
-            installed = self._set(row, 1, "yes" if status.installed else "no")
-            if not status.installed and status.install_command:
-                installed.setToolTip(f"Install with: {status.install_command}")
-            self._set(row, 2, status.version or (status.error or "")[:60])
-
-    def _set(self, row: int, column: int, text: str) -> QTableWidgetItem:
-        item = self.item(row, column)
-        if item is None:
-            item = QTableWidgetItem(text)
-            self.setItem(row, column, item)
-        elif item.text() != text:
-            item.setText(text)
-        return item
-
-
-def _circuit(state: str) -> str:
-    return {
-        "closed": "closed (ok)",
-        "open": "open (failing)",
-        "half_open": "half open (probing)",
-    }.get(state, state)

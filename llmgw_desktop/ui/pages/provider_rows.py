@@ -1,9 +1,11 @@
 """The Providers page's rows: what the engine knows about each CLI and API provider, turned
 into the words the page shows (status, why not, version, models, default model, upgrade plan).
 
-Only public engine parts are read: the CLI switches, discovery (installed, version, the
-upgrade plan as a dry run), circuit breakers, and the gateway's provider directory, whose
-why-not logic, model lists and stale references are the same as `GET /v1/providers`.
+Only public engine parts are read: the switches, discovery (installed, version, the
+upgrade plan as a dry run), circuit breakers, each provider's lasting trouble (a failed Test,
+calls failing `auth_required`), and the gateway's provider directory, whose why-not logic,
+model lists and stale references are the same as `GET /v1/providers`. The Providers page and
+Overview's health table both show these rows, so they never disagree.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ from llmgw_desktop.engine.api import (
 __all__ = [
     "CHECKING",
     "CLI_DEFAULT_MODEL",
+    "ERROR",
     "NOT_FOUND",
+    "WARNING",
     "ProviderRow",
+    "circuit_text",
     "load_provider_rows",
     "stale_warnings",
 ]
@@ -38,6 +43,8 @@ CLI_DEFAULT_MODEL = "(the CLI's own default)"
 CHECKING = "checking…"
 NOT_FOUND = "not found on the CLI path or PATH"
 _BRIDGE_OF = {b.engine_provider: b for b in CLI_BRIDGES}
+# How loudly a row's status speaks: in the theme's error colour, in amber, or plainly.
+ERROR, WARNING = "error", "warning"
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class ProviderRow:
 
     key: str  # "cli:codex" or "api:openai": CLI and API ids overlap ("mistral")
     gateway_id: str  # what a test asks for: "codex-cli", "openai"
-    switch_id: str | None  # the engine's switch (CLIs); API providers are set in config.toml
+    switch_id: str | None  # the engine's switch ("codex", "openai", "mistral-api")
     name: str
     kind: str  # "CLI", "API" or "Local server"
     status: str  # one or two words: Ready, Off, Not installed, No API key ...
@@ -61,10 +68,13 @@ class ProviderRow:
     models_note: str = ""  # where the model list came from, and a failed read (API providers)
     # Config entries naming a model this provider no longer lists, one line each.
     stale: tuple[str, ...] = ()
+    attention: str = ""  # ERROR (failing, circuit open), WARNING (stale config) or ""
+    circuit: str = "—"  # a CLI's circuit breaker, in words; "—" for API providers
+    installed: bool = True  # False: a CLI not found, so nothing can run whatever its switch
 
     @property
     def is_cli(self) -> bool:
-        return self.switch_id is not None
+        return self.kind == "CLI"
 
 
 async def load_provider_rows(
@@ -96,22 +106,26 @@ async def load_provider_rows(
     for status, (plan, notes) in zip(statuses, plan_texts, strict=True):
         pid, info = status.provider, provider_info(status.provider)
         bridge = _BRIDGE_OF[pid]
-        state, reason = "Ready", ""
+        state, reason, attention = "Ready", "", ""
         why_not = await engine.providers.unavailable_reason(pid)
         breaker = breakers.get(pid, {})
+        trouble = engine.providers.trouble(pid)
         if not status.installed:
             state, reason = "Not installed", f"Install it with: {info.install_command}"
         elif status.error:
             state, reason = "Broken", f"Its version check failed: {status.error}"
+            attention = ERROR
         elif why_not is not None:
             state = "Paused" if why_not.code == ErrorCode.GATEWAY_PAUSED else "Off"
             reason = why_not.message
         elif breaker.get("state") == "open":
-            state = "Circuit open"
+            state, attention = "Circuit open", ERROR
             reason = (
                 f"{breaker.get('consecutiveFailures', 0)} failures in a row; calls are refused "
-                f"for another {breaker.get('retryAfterSeconds', 0)} s"
+                f"until {_clock_in(breaker.get('retryAfterSeconds', 0))}"
             )
+        elif trouble is not None:
+            state, reason, attention = _failing(trouble.source), trouble.describe(), ERROR
         version = status.version or (CHECKING if status.installed and not versions else "—")
         rows.append(
             ProviderRow(
@@ -129,6 +143,9 @@ async def load_provider_rows(
                 notes=tuple(notes),
                 where=status.executable or NOT_FOUND,
                 keys="",
+                attention=attention,
+                circuit=circuit_text(breaker),
+                installed=status.installed,
             )
         )
     for entry in await engine.providers.listing():
@@ -159,28 +176,60 @@ def _models_note(entry: Mapping[str, object]) -> str:
     return f"{note}. The last read failed: {error}" if error else note
 
 
+def circuit_text(breaker: Mapping[str, object]) -> str:
+    """A CLI's circuit breaker in words, with when an open one tries again."""
+    state = str(breaker.get("state") or "closed")
+    if state == "open":
+        wait = breaker.get("retryAfterSeconds")
+        return f"open: retries at {_clock_in(wait if isinstance(wait, int | float) else 0)}"
+    return {"closed": "closed (ok)", "half_open": "half open (probing)"}.get(state, state)
+
+
+def _clock_in(seconds: float) -> str:
+    """`21:45:10 (in 28 s)`: a wall-clock time `seconds` from now."""
+    at = time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
+    return f"{at} (in {seconds:.0f} s)"
+
+
+def _failing(source: str) -> str:
+    return "Test failed" if source == "test" else "Failing"
+
+
 def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
     pid = str(entry["id"])
     spec = engine.providers.api_provider(pid)
+    switch = engine.providers.switch_of(pid)
     local = entry["type"] == "local"
+    switched_off = switch is not None and not engine.providers.is_enabled(switch)
+    trouble = engine.providers.trouble(switch) if switch is not None else None
+    reason, attention = str(entry.get("reason") or ""), ""
     if entry["available"]:
         state = "Ready"
+        if trouble is not None:
+            state, reason, attention = _failing(trouble.source), trouble.describe(), ERROR
+    elif engine.providers.paused:
+        state = "Paused"
+    elif switched_off:
+        state = "Off"
     elif local:
         state = "Detected, off" if entry.get("detected") else "Not running"
     elif spec is not None and not spec.enabled:
-        state = "Off"
+        state = "Off in config.toml"
     else:
         state = "No API key"
+    stale = tuple(
+        ref.describe() for ref in engine.providers.stale_references() if ref.provider == pid
+    )
     models = entry.get("models")
     sources = entry.get("keySources")
     return ProviderRow(
         key=f"api:{pid}",
         gateway_id=pid,
-        switch_id=None,
+        switch_id=switch,
         name=str(entry["name"]),
         kind="Local server" if local else "API",
         status=state,
-        reason=str(entry.get("reason") or ""),
+        reason=reason,
         version="—",
         models=tuple(str(m) for m in models) if isinstance(models, list) else (),
         default_model=_default_model(engine, pid, cli=False),
@@ -189,9 +238,8 @@ def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
         where=str(entry.get("baseUrl") or ""),
         keys=", ".join(str(s) for s in sources) if isinstance(sources, list) and sources else "",
         models_note=_models_note(entry),
-        stale=tuple(
-            ref.describe() for ref in engine.providers.stale_references() if ref.provider == pid
-        ),
+        stale=stale,
+        attention=attention or (WARNING if stale else ""),
     )
 
 

@@ -7,7 +7,9 @@ when the CLIs' versions are in (some CLIs take seconds to print one); a CLI's mo
 when its row is first selected. A test runs as its own task and reports in its row and in the
 detail pane, so nothing waits on a provider. Config entries naming a model its provider no
 longer lists (a stale alias or route) are shown in amber above the table, on the provider's
-status cell and in its detail pane.
+status cell and in its detail pane. A failing provider (an open circuit, a failed Test, calls
+failing `auth_required`) has its status in the theme's error colour, with the reason. Every
+provider has a switch (the shared tray action); a CLI that is not installed has it greyed out.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from llmgw_desktop.engine.api import LOCAL_CALLER, ProbeResult
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.provider_rows import (
     CLI_DEFAULT_MODEL,
+    ERROR,
     NOT_FOUND,
+    WARNING,
     ProviderRow,
     load_provider_rows,
     stale_warnings,
@@ -43,17 +47,24 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from llmgw_desktop.ui.theme import warning_colour
+from llmgw_desktop.ui.theme import error_colour, warning_colour
 
-__all__ = ["COLUMNS", "ProvidersPage", "warning_colour"]
+__all__ = ["COLUMNS", "ProvidersPage", "attention_colour", "warning_colour"]
 
 log = logging.getLogger(__name__)
 
 # Versions are cached by discovery for minutes; this only picks up switches, keys and breakers.
 REFRESH_MS = 15_000
-COLUMNS = ("Provider", "Kind", "Status", "Version", "Last test")
+COLUMNS = ("Provider", "Kind", "Status", "Version", "Circuit", "Last test")
 STATUS_COLUMN = COLUMNS.index("Status")  # its tooltip says why a provider cannot serve
-# Amber for warnings, in the shade that reads on each look's window colour.
+CIRCUIT_COLUMN = COLUMNS.index("Circuit")
+
+
+def attention_colour(attention: str) -> str | None:
+    """The colour of a status that needs attention (`ProviderRow.attention`), or None."""
+    if attention == ERROR:
+        return error_colour()
+    return warning_colour() if attention == WARNING else None
 
 
 class ProvidersPage(Page):
@@ -135,7 +146,7 @@ class ProvidersPage(Page):
         test_row.addWidget(self.test_label, 1)
         form.addRow("Status", self.status_label)
         form.addRow("Switch", self.enabled_box)
-        form.addRow("Switch", self.config_state)
+        form.addRow("config.toml", self.config_state)
         form.addRow("Models", self.model_box)
         form.addRow("Model list", self.models_note)
         form.addRow("Warnings", self.stale_detail)
@@ -224,12 +235,21 @@ class ProvidersPage(Page):
             self.table.setRowCount(len(rows))
         texts_changed = False
         for index, row in enumerate(rows):
-            cells = (row.name, row.kind, row.status, row.version, self._test_cell(row.key))
+            cells = (
+                row.name,
+                row.kind,
+                row.status,
+                row.version,
+                row.circuit,
+                self._test_cell(row.key),
+            )
             status_tip = "\n".join(filter(None, (row.reason, *row.stale)))
             for col, text in enumerate(cells):
                 tip = status_tip if col == STATUS_COLUMN else ""
                 texts_changed |= self._set_cell(index, col, text, tip)
-            self._mark_warning(index, bool(row.stale))
+            self._mark_attention(index, STATUS_COLUMN, row.attention)
+            circuit = ERROR if row.circuit.startswith("open") else ""
+            self._mark_attention(index, CIRCUIT_COLUMN, circuit)
         if resized or texts_changed:
             self._fit_columns()
         if selected is not None:
@@ -252,13 +272,14 @@ class ProvidersPage(Page):
             item.setToolTip(tip)
         return changed
 
-    def _mark_warning(self, index: int, warn: bool) -> None:
-        """Colour a row's status cell when the config names a model it no longer lists."""
-        item = self.table.item(index, STATUS_COLUMN)
+    def _mark_attention(self, index: int, column: int, attention: str) -> None:
+        """Colour a cell: red when failing (or an open circuit), amber when the config names
+        a model its provider no longer lists."""
+        item = self.table.item(index, column)
         if item is None:
             return
         shown = item.data(Qt.ItemDataRole.ForegroundRole)  # a QBrush once set
-        wanted = warning_colour() if warn else None
+        wanted = attention_colour(attention)
         if (shown.color().name() if shown is not None else None) == wanted:
             return  # unchanged: a periodic redraw touches nothing
         if wanted is None:
@@ -298,7 +319,9 @@ class ProvidersPage(Page):
         self.detail.setTitle(f"{row.name} ({row.kind})")
         self._list_models(row)
         self.status_label.setText(row.status + (f": {row.reason}" if row.reason else ""))
-        self._form.setRowVisible(self.enabled_box, row.is_cli)
+        colour = attention_colour(row.attention)
+        self.status_label.setStyleSheet(f"color: {colour};" if colour else "")
+        self._form.setRowVisible(self.enabled_box, row.switch_id is not None)
         self._form.setRowVisible(self.config_state, not row.is_cli)
         if row.switch_id is not None:
             action = self.context.actions.providers.get(row.switch_id)
@@ -307,10 +330,16 @@ class ProvidersPage(Page):
                 action.isChecked() if action else self.engine.providers.is_enabled(row.switch_id)
             )
             self.enabled_box.blockSignals(False)
-        else:
-            self.config_state.setText(
-                "Set in config.toml under [gateway.providers]; it has no switch here."
-            )
+        # Nothing can run without the CLI, whatever its switch says.
+        self.enabled_box.setEnabled(row.installed)
+        self.enabled_box.setText(
+            "Let tools call it through the gateway"
+            if row.installed
+            else "Not installed: nothing can run until it is"
+        )
+        self.config_state.setText(
+            "Its base URL, keys and models are set under [gateway.providers]."
+        )
         self.model_box.blockSignals(True)
         self.model_box.clear()
         if row.is_cli:
@@ -335,7 +364,7 @@ class ProvidersPage(Page):
     def _list_models(self, row: ProviderRow) -> None:
         """Ask an installed CLI for its models once, in the background."""
         pid = row.switch_id
-        if pid is None or row.where == NOT_FOUND or pid in self._cli_models:
+        if not row.is_cli or pid is None or row.where == NOT_FOUND or pid in self._cli_models:
             return
         if pid not in self._listing and self.tasks.spawn(self._list(pid), what="list models"):
             self._listing.add(pid)
@@ -347,7 +376,8 @@ class ProvidersPage(Page):
             self._listing.discard(pid)
         self._cli_models[pid] = models
         self.rows = [
-            dataclasses.replace(r, models=models) if r.switch_id == pid else r for r in self.rows
+            dataclasses.replace(r, models=models) if r.is_cli and r.switch_id == pid else r
+            for r in self.rows
         ]
         current = self.selected_row()
         if current is not None and current.switch_id == pid:
@@ -406,6 +436,7 @@ class ProvidersPage(Page):
         self.test_results[row.key] = result
         log.info("dashboard test of %s: %s", row.gateway_id, result.summary())
         self._redraw_test_cell(row.key)
+        self.request_refresh()  # the status says a failed test (the engine keeps it)
         current = self.selected_row()
         if current is not None and current.key == row.key:
             self._show_test(current)

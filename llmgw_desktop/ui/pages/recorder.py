@@ -39,6 +39,7 @@ from llmgw_desktop.ui.qt import (
     QDateTimeEdit,
     QEvent,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QKeySequence,
@@ -61,6 +62,7 @@ from llmgw_desktop.ui.theme import error_colour
 __all__ = ["TIME_RANGES", "RecorderPage"]
 
 SEARCH_SETTLE_MS = 250
+FILTERS_PER_ROW = 6
 LIVE_REFRESH_MS = 1000
 LIVE_RECOUNT_EVERY_S = 5.0
 PREFETCH_SCREENS = 2  # fetch the next page once the end is this many screens away
@@ -200,9 +202,12 @@ class RecorderPage(Page):
         self.detail.setReadOnly(True)
         self.detail.setPlaceholderText("Select a request to see its timings, route and prompt.")
 
-        filters = QHBoxLayout()
-        for widget in (*self._boxes.values(), self.range_box, self.from_edit, self.to_edit):
-            filters.addWidget(widget)
+        # Two rows of filters: in one row the eleven boxes held the window at 1,234 px at least.
+        filters = QGridLayout()
+        for index, widget in enumerate(
+            (*self._boxes.values(), self.range_box, self.from_edit, self.to_edit)
+        ):
+            filters.addWidget(widget, index // FILTERS_PER_ROW, index % FILTERS_PER_ROW)
         search_row = QHBoxLayout()
         search_row.addWidget(self.failed_button)
         search_row.addWidget(self.search_box, 1)

@@ -1,0 +1,109 @@
+"""What has gone wrong with each provider lately, so its status can say so: a failed Test
+(until a later success) and calls failing in a way waiting will not fix (a login or key the
+provider refuses, a CLI that is gone).
+
+Transient failures (rate limits, timeouts, 5xx) are the circuit breaker's business and are not
+kept here. A success of either kind, a call or a Test, clears the provider's trouble.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
+
+from llmgw_desktop.engine.errors import ErrorCode
+from llmgw_desktop.engine.events import EventBus, RequestFinished
+from llmgw_desktop.engine.states import RecordState
+
+__all__ = ["LASTING_CODES", "ProviderTrouble", "Trouble"]
+
+# Error codes of a call that the next call will meet too, until a person acts.
+LASTING_CODES = frozenset(
+    {
+        ErrorCode.AUTH_REQUIRED.value,
+        ErrorCode.NOT_INSTALLED.value,
+        "upstream_401",  # the gateway's code for an API provider's own status
+        "upstream_403",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """The latest lasting problem of one provider."""
+
+    source: str  # "test" (a failed Test) or "calls" (recent calls failed)
+    code: str
+    message: str  # the Test's error, or empty for calls (the code says it)
+    since: float  # wall-clock seconds of the first failure of the run
+    last: float  # ... and of the latest
+    count: int = 1
+
+    def describe(self) -> str:
+        """One line for a status: "Test failed: ..." or "3 calls failed (auth_required)"."""
+        if self.source == "test":
+            return f"Test failed: {self.message or self.code}"
+        calls = "1 call" if self.count == 1 else f"{self.count} calls in a row"
+        at = time.strftime("%H:%M:%S", time.localtime(self.last))
+        return f"{calls} failed with {self.code} (last at {at})"
+
+
+class ProviderTrouble:
+    """Each provider's latest lasting problem, by switch id, fed by finished requests and by
+    the dashboard's Tests."""
+
+    def __init__(
+        self,
+        events: EventBus,
+        *,
+        cli_ids: Collection[str],
+        api_switch: Callable[[str], str | None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`api_switch` maps a gateway provider id to its switch id (None: not one of ours)."""
+        self._cli_ids = frozenset(cli_ids)
+        self._api_switch = api_switch
+        self._clock = clock
+        self._troubles: dict[str, Trouble] = {}
+        events.subscribe(RequestFinished, self._on_finished)
+
+    def of(self, switch_id: str) -> Trouble | None:
+        """What is wrong with the provider lately, or None."""
+        return self._troubles.get(switch_id)
+
+    def note_test(self, switch_id: str, *, ok: bool, code: str = "", message: str = "") -> None:
+        """The outcome of a Test the person ran."""
+        if ok:
+            self._troubles.pop(switch_id, None)
+            return
+        now = self._clock()
+        self._troubles[switch_id] = Trouble("test", code or "failed", message, now, now)
+
+    def _on_finished(self, event: RequestFinished) -> None:
+        code = event.error_code or ""
+        for switch in self._switches_of(event.provider, code):
+            if event.state == RecordState.COMPLETED:
+                self._troubles.pop(switch, None)
+            elif code in LASTING_CODES:
+                self._note_call(switch, code, self._clock())
+
+    def _note_call(self, switch: str, code: str, at: float) -> None:
+        before = self._troubles.get(switch)
+        if before is not None and before.source == "calls" and before.code == code:
+            self._troubles[switch] = replace(before, last=at, count=before.count + 1)
+        else:
+            self._troubles[switch] = Trouble("calls", code, "", at, at)
+
+    def _switches_of(self, provider: str, code: str) -> list[str]:
+        """The switches a recorder row's provider may name. A CLI row carries the CLI's id, an
+        API row the gateway's; where both have one (`mistral`), an `upstream_` code says the
+        API's, and a success clears both."""
+        api = self._api_switch(provider)
+        if provider not in self._cli_ids:
+            return [api] if api is not None else []
+        if api is None:
+            return [provider]
+        if code.startswith("upstream_"):
+            return [api]
+        return [provider, api] if not code else [provider]

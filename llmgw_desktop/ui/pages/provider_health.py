@@ -1,0 +1,154 @@
+"""Overview's provider health: every provider the engine knows (coding CLIs, API providers,
+local servers) in one table, with the same status words as the Providers page (both read
+`provider_rows.py`), its switch, its circuit and the requests it served in the last 15 minutes.
+
+The rows load in a task while the page is shown: at once, again on a switch, pause or breaker
+event, and every few seconds (a failed Test or failing calls show without a click). Versions
+come from running each CLI's `--version`, which discovery caches for minutes.
+"""
+
+from __future__ import annotations
+
+from llmgw_desktop.engine.api import Engine
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.provider_rows import ERROR, ProviderRow, load_provider_rows
+from llmgw_desktop.ui.pages.providers import attention_colour
+from llmgw_desktop.ui.qt import QColor, QHeaderView, Qt, QTableWidget, QTableWidgetItem, QTimer
+from llmgw_desktop.ui.tasks import UiTasks
+
+__all__ = ["HEALTH_COLUMNS", "ProviderHealthTable"]
+
+HEALTH_COLUMNS = ("Provider", "Kind", "Status", "Version", "Switch", "Circuit", "Requests 15 min")
+STATUS = HEALTH_COLUMNS.index("Status")
+CIRCUIT = HEALTH_COLUMNS.index("Circuit")
+HEALTH_REFRESH_MS = 5000
+TRAFFIC_WINDOW = "15m"
+
+
+class ProviderHealthTable(QTableWidget):
+    """Each provider's status, switch, circuit and recent requests, kept current while shown."""
+
+    def __init__(self, bridge: EngineBridge, tasks: UiTasks) -> None:
+        super().__init__(0, len(HEALTH_COLUMNS))
+        self.setObjectName("providerHealth")
+        self._engine: Engine = bridge.engine
+        self._tasks = tasks
+        self._loading = False
+        self._again = False
+        self._versions = False  # the first load only locates the CLIs (instant)
+        self.rows: dict[str, int] = {}  # switch id -> row index
+        self.setHorizontalHeaderLabels(HEALTH_COLUMNS)
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        header = self.horizontalHeader()
+        # Not ResizeToContents: that measures a column again on every cell set (see the
+        # Providers page); `show_rows` fits the columns once, when some text changed.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Stretch)
+        for index, state in enumerate(self._engine.providers.states()):
+            self.insertRow(index)
+            self.rows[state.id] = index
+            self._set(index, 0, state.display_name)
+            self._set(index, STATUS, "checking…")
+        self.setMinimumHeight(self.verticalHeader().length() + header.height() + 4)
+        self._timer = QTimer(self)
+        self._timer.setInterval(HEALTH_REFRESH_MS)
+        self._timer.timeout.connect(self.request_refresh)
+        bridge.providerToggled.connect(lambda _provider, _on: self.request_refresh())
+        bridge.pauseChanged.connect(lambda _paused: self.request_refresh())
+        bridge.breakerChanged.connect(lambda _provider, _state: self.request_refresh())
+
+    def start(self) -> None:
+        """Load now and every few seconds (while the page is shown)."""
+        self._timer.start()
+        self.request_refresh()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def cell(self, provider: str, column: str) -> str:
+        """The text shown for `provider` (a switch id) in `column` (one of HEALTH_COLUMNS)."""
+        item = self.item(self.rows[provider], HEALTH_COLUMNS.index(column))
+        return "" if item is None else item.text()
+
+    def colour(self, provider: str, column: str) -> str | None:
+        """The colour name of `provider`'s text in `column`, or None for the palette's."""
+        item = self.item(self.rows[provider], HEALTH_COLUMNS.index(column))
+        brush = None if item is None else item.data(Qt.ItemDataRole.ForegroundRole)
+        return None if brush is None else str(brush.color().name())
+
+    def request_refresh(self) -> None:
+        """Load the rows in the background; a request during a load loads once more after."""
+        if self._loading:
+            self._again = True
+            return
+        self._loading = self._tasks.spawn(self._load(), what="check the providers")
+
+    async def _load(self) -> None:
+        try:
+            rows = await load_provider_rows(self._engine, {}, versions=self._versions)
+            self._versions = True
+            self.show_rows(rows)
+        finally:
+            self._loading = False
+        if self._again:
+            self._again = False
+            self.request_refresh()
+
+    def show_rows(self, rows: list[ProviderRow]) -> None:
+        """Redraw from `rows` (cells whose text is unchanged are left alone)."""
+        served = self._engine.metrics.series(TRAFFIC_WINDOW).by_provider
+        paused = self._engine.providers.paused
+        changed = False
+        for row in rows:
+            switch_id = row.switch_id or ""
+            index = self.rows.get(switch_id)
+            if index is None:
+                continue  # not one of the engine's switches (cannot happen today)
+            on = self._engine.providers.is_enabled(switch_id)
+            switch = "on" if on else "off"
+            if paused:
+                switch += " (paused)"
+            if not row.installed:
+                switch += ", nothing to run"
+            # Recorder rows name a CLI by its engine id and an API provider by its gateway id.
+            totals = served.get(switch_id if row.is_cli else row.gateway_id)
+            # The reason shows when something is wrong; otherwise it is one hover away.
+            status = row.status + (f": {row.reason}" if row.reason and row.attention else "")
+            texts = (row.name, row.kind, status, row.version, switch, row.circuit)
+            count = f"{totals.requests:,}" if totals else "0"
+            for column, text in enumerate((*texts, count)):
+                changed |= self.cell_text(index, column) != text
+                self._set(index, column, text)
+            self._set(index, STATUS, status).setToolTip(row.reason)
+            self._colour(index, STATUS, attention_colour(row.attention))
+            open_circuit = row.circuit.startswith("open")
+            self._colour(index, CIRCUIT, attention_colour(ERROR) if open_circuit else None)
+        if changed:
+            for column in range(len(HEALTH_COLUMNS)):
+                if column != STATUS:
+                    self.resizeColumnToContents(column)
+
+    def _colour(self, index: int, column: int, colour: str | None) -> None:
+        item = self._set(index, column, self.cell_text(index, column))
+        shown = item.data(Qt.ItemDataRole.ForegroundRole)
+        if (shown.color().name() if shown is not None else None) == colour:
+            return
+        if colour is None:
+            item.setData(Qt.ItemDataRole.ForegroundRole, None)
+        else:
+            item.setForeground(QColor(colour))
+
+    def cell_text(self, row: int, column: int) -> str:
+        item = self.item(row, column)
+        return "" if item is None else item.text()
+
+    def _set(self, row: int, column: int, text: str) -> QTableWidgetItem:
+        item = self.item(row, column)
+        if item is None:
+            item = QTableWidgetItem(text)
+            self.setItem(row, column, item)
+        elif item.text() != text:
+            item.setText(text)
+        return item

@@ -1,0 +1,89 @@
+"""A provider's lasting trouble: failed Tests and calls failing in a way waiting will not fix,
+kept until a later success; transient failures are left to the circuit breaker."""
+
+from __future__ import annotations
+
+from llmgw_desktop.engine.events import EventBus, RequestFinished
+from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS
+from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
+from llmgw_desktop.engine.providers.discovery import Discovery
+from llmgw_desktop.engine.providers.switches import ProviderSwitches
+from llmgw_desktop.engine.providers.trouble import ProviderTrouble
+
+
+class NoSaver:
+    can_save = False
+
+
+def _switches(events: EventBus) -> ProviderSwitches:
+    return ProviderSwitches(
+        [],
+        api_providers=API_PROVIDERS,
+        discovery=Discovery(),
+        events=events,
+        saver=NoSaver(),  # type: ignore[arg-type]
+        tasks=None,  # type: ignore[arg-type]
+        saving=lambda: False,
+    )
+
+
+def _finished(provider: str, state: str, code: str | None = None) -> RequestFinished:
+    return RequestFinished("r", provider, "m", state, "local", "test", 0.0, 1.0, error_code=code)
+
+
+def _tracker() -> tuple[EventBus, ProviderTrouble]:
+    events = EventBus()
+    switches = _switches(events)
+    clock = iter(float(n) for n in range(1_000_000, 2_000_000))
+    trouble = ProviderTrouble(
+        events, cli_ids=PROVIDER_IDS, api_switch=switches.switch_of, clock=lambda: next(clock)
+    )
+    return events, trouble
+
+
+def test_every_api_provider_and_local_server_has_a_switch_and_mistral_api_its_own() -> None:
+    states = {s.id: s for s in _switches(EventBus()).states()}
+    assert states["claude"].kind == "cli" and states["claude"].gateway_id == "claude-cli"
+    assert states["openai"].kind == "api" and states["ollama"].kind == "local"
+    assert states["mistral"].kind == "cli" and states["mistral-api"].gateway_id == "mistral"
+    assert [s.kind for s in states.values()] == sorted(
+        (s.kind for s in states.values()), key=["cli", "api", "local"].index
+    )
+
+
+def test_auth_failures_in_a_row_are_counted_until_a_success() -> None:
+    events, trouble = _tracker()
+    events.publish(_finished("openai", "failed", "upstream_401"))
+    events.publish(_finished("openai", "failed", "upstream_401"))
+    found = trouble.of("openai")
+    assert found is not None and found.count == 2 and found.source == "calls"
+    assert found.describe().startswith("2 calls in a row failed with upstream_401")
+    events.publish(_finished("openai", "completed"))
+    assert trouble.of("openai") is None
+
+
+def test_transient_failures_are_the_breakers_business() -> None:
+    events, trouble = _tracker()
+    for code in ("upstream_429", "upstream_503", "timeout", "rate_limited"):
+        events.publish(_finished("claude", "failed", code))
+        events.publish(_finished("anthropic", "failed", code))
+    assert trouble.of("claude") is None and trouble.of("anthropic") is None
+
+
+def test_a_cli_auth_failure_and_a_shared_id_go_to_the_right_switch() -> None:
+    events, trouble = _tracker()
+    events.publish(_finished("claude", "failed", "auth_required"))
+    events.publish(_finished("mistral", "failed", "upstream_403"))  # the API's own status
+    assert trouble.of("claude") is not None
+    assert trouble.of("mistral-api") is not None and trouble.of("mistral") is None
+
+
+def test_a_failed_test_lasts_until_a_later_success() -> None:
+    events, trouble = _tracker()
+    trouble.note_test("groq", ok=False, code="no_provider_available", message="has no API key")
+    found = trouble.of("groq")
+    assert found is not None and found.describe() == "Test failed: has no API key"
+    events.publish(_finished("groq", "failed", "upstream_429"))  # transient: still the test's
+    assert trouble.of("groq") == found
+    trouble.note_test("groq", ok=True)
+    assert trouble.of("groq") is None
