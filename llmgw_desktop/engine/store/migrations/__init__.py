@@ -31,6 +31,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0011_refusals,
     m0012_process_leases,
     m0013_recorder_vacuum,
+    m0014_recorder_failure_indexes,
 )
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
@@ -112,6 +113,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "recorder vacuum",
         m0013_recorder_vacuum.STATEMENTS,
         m0013_recorder_vacuum.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        14,
+        "recorder failure indexes",
+        m0014_recorder_failure_indexes.STATEMENTS,
+        m0014_recorder_failure_indexes.POSTGRESQL_STATEMENTS,
     ),
 )
 
