@@ -297,8 +297,11 @@ class RecorderQuery:
         if self._recorder is not None:
             await self._recorder.flush()  # the lanes count what just finished
         since = (time.time() if now is None else now) - window_s
+        postgresql = is_postgresql(self._db.models.database)
         return await self._db.read(
-            functools.partial(read_lanes, self._execute, since, UNSUCCESSFUL_STATES)
+            functools.partial(
+                read_lanes, self._execute, since, UNSUCCESSFUL_STATES, postgresql=postgresql
+            )
         )
 
     async def export(

@@ -4,7 +4,7 @@ One row per agent with its totals, and under it one row per project it worked in
 errors, tokens, cache hits, cost, active jobs and its last request, over the window chosen
 (15 minutes, 24 hours, 7 days). The figures come from `engine.recorder_query.lanes` (one
 grouped read on the read lane, `engine/recorder/lanes.py`), reloaded every few seconds while
-the page is shown and never twice at once.
+the page is shown (less often when a load takes long), never twice at once.
 
 Opening a lane (double-click or Enter) shows its requests in the Flight recorder, filtered to
 that agent (and project) over the same window; opened on its Active jobs cell, or with "Jobs
@@ -39,6 +39,9 @@ from llmgw_desktop.ui.theme import error_colour
 __all__ = ["COLUMNS", "WINDOWS", "AgentsPage", "format_cost", "format_lane"]
 
 REFRESH_MS = 5000
+# A long window over a big recorder takes a while to count: the read lane is never busy with
+# the lanes more than a tenth of the time (the next refresh waits ten times the last load).
+REFRESH_LOAD_FACTOR = 10
 # Label and reach in seconds; each is also one of the Flight recorder's time ranges.
 WINDOWS: tuple[tuple[str, float], ...] = (
     ("Last 15 minutes", 15 * 60.0),
@@ -189,10 +192,13 @@ class AgentsPage(Page):
             self._loading = False
 
     async def _load(self) -> None:
+        started = time.monotonic()
         try:
             lanes = await self.engine.recorder_query.lanes(self.window_seconds)
         finally:
             self._loading = False
+        took_ms = (time.monotonic() - started) * 1000
+        self._timer.setInterval(max(REFRESH_MS, int(took_ms * REFRESH_LOAD_FACTOR)))
         self._show(lanes)
 
     def _show(self, lanes: AgentLanes) -> None:

@@ -11,9 +11,10 @@ import pytest
 
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore
-from llmgw_desktop.engine.recorder.lanes import Lane, group_by_agent
+from llmgw_desktop.engine.recorder.lanes import Lane, group_by_agent, read_lanes
 from llmgw_desktop.engine.recorder.query import UNSUCCESSFUL_STATES, RecorderQuery
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.sql import is_postgresql
 from tests.engine.recorder.test_query import START, bulk_insert, synthetic_rows
 
 WINDOW_S = 100.0
@@ -155,3 +156,19 @@ def test_agents_beyond_the_limit_are_left_out_and_said_so() -> None:
     agents, more = group_by_agent(lanes, limit=10)
     assert more and len(agents) == 10
     assert agents[0].caller == "agent-11" and agents[-1].caller == "agent-02"
+
+
+async def test_the_lanes_read_only_the_windows_range_of_the_time_index(db: Database) -> None:
+    database = db.models.database
+    if is_postgresql(database):
+        pytest.skip("PostgreSQL's planner weighs the range itself")
+    plans: list[str] = []
+
+    def explain(sql: str, params: list[Any]) -> Any:
+        plan = database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
+        plans.append(" ".join(str(step[-1]) for step in plan))
+        return database.execute_sql(sql, params)
+
+    await db.read(lambda: read_lanes(explain, NOW, UNSUCCESSFUL_STATES, postgresql=False))
+
+    assert "SEARCH requests USING INDEX requests_started (started_at>?)" in plans[0]
