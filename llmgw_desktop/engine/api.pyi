@@ -90,7 +90,10 @@ from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOu
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
 from llmgw_desktop.engine.providers.trouble import Trouble as Trouble
 from llmgw_desktop.engine.recorder import PAGE_SIZE as PAGE_SIZE
+from llmgw_desktop.engine.recorder import AgentLane as AgentLane
+from llmgw_desktop.engine.recorder import AgentLanes as AgentLanes
 from llmgw_desktop.engine.recorder import ExportFormat as ExportFormat
+from llmgw_desktop.engine.recorder import Lane as Lane
 from llmgw_desktop.engine.recorder import PageCursor as PageCursor
 from llmgw_desktop.engine.recorder import RecordDetail as RecordDetail
 from llmgw_desktop.engine.recorder import RecorderFilters as RecorderFilters
@@ -143,6 +146,8 @@ __all__ = [
     "SUPPORTED_SCOPES",
     "WINDOWS",
     "AccessDenied",
+    "AgentLane",
+    "AgentLanes",
     "Answer",
     "ApprovalDenied",
     "ApprovalGate",
@@ -172,6 +177,7 @@ __all__ = [
     "JobState",
     "JobStateChanged",
     "JobView",
+    "Lane",
     "LiveKey",
     "MetricsSeries",
     "MetricsWindow",

@@ -15,6 +15,7 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.notifications import NotificationLog, NotificationsPage
+from llmgw_desktop.ui.pages.agents import AgentsPage
 from llmgw_desktop.ui.pages.base import Page, PageContext, WindowFacts
 from llmgw_desktop.ui.pages.clients import ClientsPage
 from llmgw_desktop.ui.pages.connect_page import ConnectPage
@@ -50,6 +51,7 @@ PAGES: tuple[type[Page], ...] = (
     OverviewPage,
     JobsPage,
     RecorderPage,
+    AgentsPage,
     ProvidersPage,
     CredentialsPage,
     ClientsPage,

@@ -3,13 +3,15 @@ refusals at its door counted per minute.
 
 `flight_recorder` collects rows in memory and writes them in batches (`spill` keeps what the
 store refuses, `prune` bounds the table); `query` and `search` are the desk's reads (keyset
-pages, filters, full-text search, export); `cache_state` turns rows into prompt-cache views;
-`refusals` counts what the edge refused. The hand-written SQL sits in `rows` (the `requests`
-table), `search` (its FTS5 index) and `refusal_rows` (the `refusals` table), each saying why.
+pages, filters, full-text search, export) and `lanes` its per-agent view; `cache_state` turns
+rows into prompt-cache views; `refusals` counts what the edge refused. The hand-written SQL
+sits in `rows` (the `requests` table), `search` (its FTS5 index) and `refusal_rows` (the
+`refusals` table), each saying why.
 """
 
 from llmgw_desktop.engine.recorder.cache_state import CacheState
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, new_record_id
+from llmgw_desktop.engine.recorder.lanes import AgentLane, AgentLanes, Lane
 from llmgw_desktop.engine.recorder.query import (
     PAGE_SIZE,
     ExportFormat,
@@ -26,9 +28,12 @@ from llmgw_desktop.engine.recorder.spill import RecorderSpill
 
 __all__ = [
     "PAGE_SIZE",
+    "AgentLane",
+    "AgentLanes",
     "CacheState",
     "ExportFormat",
     "FlightRecorder",
+    "Lane",
     "PageCursor",
     "RecordDetail",
     "RecordSummary",

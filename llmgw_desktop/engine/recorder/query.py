@@ -25,6 +25,7 @@ import asyncio
 import csv
 import functools
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import Any, Literal, NamedTuple, TextIO
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
+from llmgw_desktop.engine.recorder.lanes import AgentLanes, read_lanes
 from llmgw_desktop.engine.recorder.search import (
     catch_up,
     count_hits,
@@ -288,6 +290,19 @@ class RecorderQuery:
             return choices
 
         return await self._db.read(read)
+
+    async def lanes(self, window_s: float, *, now: float | None = None) -> AgentLanes:
+        """Each agent's requests, errors, tokens, cost and live jobs per project over the last
+        `window_s` seconds, busiest first (one grouped read: see `lanes.py`)."""
+        if self._recorder is not None:
+            await self._recorder.flush()  # the lanes count what just finished
+        since = (time.time() if now is None else now) - window_s
+        postgresql = is_postgresql(self._db.models.database)
+        return await self._db.read(
+            functools.partial(
+                read_lanes, self._execute, since, UNSUCCESSFUL_STATES, postgresql=postgresql
+            )
+        )
 
     async def export(
         self,

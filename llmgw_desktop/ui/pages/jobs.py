@@ -268,6 +268,24 @@ class JobsPage(Page):
             text=self.search.text(),
         )
 
+    def show_agent(self, caller: str, *, active_only: bool) -> None:
+        """List the jobs whose caller is `caller` (the search matches it), the active ones
+        only when asked (the Agents page's "Jobs of this agent")."""
+        wanted = "Active" if active_only else "All jobs"
+        labels = [label for label, _states in STATE_FILTERS]
+        self.state_filter.blockSignals(True)  # one load below, not one per change
+        self.state_filter.setCurrentIndex(labels.index(wanted))
+        self.state_filter.blockSignals(False)
+        self.provider_filter.blockSignals(True)
+        self.provider_filter.setCurrentIndex(0)
+        self.provider_filter.blockSignals(False)
+        self.search.setText(caller)
+        self._search_debounce.stop()
+        if self._shown:
+            self._load_now()
+        else:
+            self.request_refresh()
+
     def request_refresh(self) -> None:
         """Reload soon (coalesced); while hidden, only remember to reload when shown."""
         if not self._shown:

@@ -284,6 +284,27 @@ class RecorderPage(Page):
         self.model.reload(self.current_filters())
         self._show_count()
 
+    def show_agent(
+        self, caller: str, *, project: str | None = None, reach_s: float | None = None
+    ) -> None:
+        """List one agent's requests (in one project, over the last `reach_s` seconds) and
+        nothing else: every other filter is cleared (the Agents page's "open a lane")."""
+        values = {"caller": caller, "project": project or ""}
+        for name, box in self._boxes.items():
+            box.setEditText(values.get(name, ""))
+        self.search_box.setText("")
+        reaches = [reach for _label, reach in TIME_RANGES]
+        for widget, set_value in (
+            (self.range_box, lambda: self.range_box.setCurrentIndex(reaches.index(reach_s))),
+            (self.failed_button, lambda: self.failed_button.setChecked(False)),
+        ):
+            widget.blockSignals(True)  # one load below, not one per change
+            set_value()
+            widget.blockSignals(False)
+        self._show_custom_range()
+        self._style_failed_button()
+        self.apply_filters()
+
     def _failed_only_toggled(self, _on: bool) -> None:
         self._style_failed_button()
         self.apply_filters()

@@ -1,0 +1,187 @@
+"""Per-agent lanes: what each agent did, per project, over a recent window.
+
+An agent is the recorder's `caller` (MCP `clientInfo`, `X-Caller`, a recognised user agent or
+an OAuth client, as the front door named it), so every figure here is a grouping of the
+`requests` table: requests, errors (`UNSUCCESSFUL_STATES`, what the recorder's "failed only"
+keeps), tokens, cache hits, cost and the latest start. Active jobs come from the `jobs` table
+(queued or running); a job row keeps no caller, so its first recorder row names the agent and
+the project, as on the Jobs page.
+
+Cheap enough to refresh while the page is shown: one grouped read of the window's range of
+the `started_at` index on the read lane, plus the live jobs (at most the queue's bound) joined
+to their rows through the `job_id` index. The groups are bounded (`LANE_GROUPS_LIMIT`, the
+busiest first) and so are the agents (`LANE_AGENTS_LIMIT`); `more` says when some were left
+out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from llmgw_desktop.engine.jobs.model import JobState
+
+__all__ = [
+    "LANE_AGENTS_LIMIT",
+    "LANE_GROUPS_LIMIT",
+    "AgentLane",
+    "AgentLanes",
+    "Lane",
+    "read_lanes",
+]
+
+# The agents a view lists, busiest first: a screenful and a little more.
+LANE_AGENTS_LIMIT = 50
+# The (agent, project) groups read from the window, busiest first.
+LANE_GROUPS_LIMIT = 500
+_LIVE_JOB_STATES = (JobState.QUEUED.value, JobState.RUNNING.value)
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One agent's figures in one project (or, as an agent's total, across its projects)."""
+
+    caller: str
+    project: str | None  # None: no project named (or, in a total, every project)
+    requests: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float | None = None  # None: no request in the lane has a known cost
+    priced: int = 0  # requests with a known cost (fewer than `requests`: the sum is partial)
+    active_jobs: int = 0
+    last_activity: float | None = None  # the newest request's start (epoch seconds)
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        """Prompt tokens served from the cache, over every prompt token (cache writes are
+        prompt tokens not served from it, as on Overview's cache chart); None without any."""
+        prompt = self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+        return self.cache_read_tokens / prompt if prompt else None
+
+    def plus(self, other: Lane) -> Lane:
+        """The two lanes' figures together (the caller and project are this one's)."""
+        costs = [c for c in (self.cost_usd, other.cost_usd) if c is not None]
+        times = [t for t in (self.last_activity, other.last_activity) if t is not None]
+        return replace(
+            self,
+            requests=self.requests + other.requests,
+            errors=self.errors + other.errors,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            cost_usd=sum(costs) if costs else None,
+            priced=self.priced + other.priced,
+            active_jobs=self.active_jobs + other.active_jobs,
+            last_activity=max(times) if times else None,
+        )
+
+
+@dataclass(frozen=True)
+class AgentLane:
+    """An agent: its total, and one lane per project it worked in (busiest first)."""
+
+    total: Lane
+    projects: tuple[Lane, ...]
+
+    @property
+    def caller(self) -> str:
+        return self.total.caller
+
+
+@dataclass(frozen=True)
+class AgentLanes:
+    """Every agent seen since `since`, busiest first."""
+
+    since: float
+    agents: tuple[AgentLane, ...] = ()
+    more: bool = False  # some agents or projects were left out (see the limits)
+
+
+# Runs one statement (written with `?` marks) and returns its cursor.
+Execute = Callable[[str, list[Any]], Any]
+
+
+def read_lanes(
+    execute: Execute, since: float, unsuccessful: tuple[str, ...], *, postgresql: bool
+) -> AgentLanes:
+    """The lanes of requests started at or after `since`; runs on the database thread.
+
+    `unsuccessful` are the states counted as errors.
+    """
+    marks = ", ".join("?" * len(unsuccessful))
+    # SQLite would rather walk the whole (caller, started_at) index, which hands it the rows
+    # already grouped by caller, than read the window's range of the time index and sort it:
+    # a read of every row for a 15-minute window. PostgreSQL's planner weighs the range.
+    source = "requests" if postgresql else "requests INDEXED BY requests_started"
+    rows = execute(
+        # Only `?` marks are formatted in; the states travel as parameters.
+        "SELECT caller, project, count(*),"  # noqa: S608
+        f" sum(CASE WHEN state IN ({marks}) THEN 1 ELSE 0 END),"
+        " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),"
+        " sum(cache_write_tokens), sum(cost_usd), count(cost_usd), max(started_at)"
+        f" FROM {source} WHERE started_at >= ?"
+        " GROUP BY caller, project ORDER BY count(*) DESC, caller, project LIMIT ?",
+        [*unsuccessful, since, LANE_GROUPS_LIMIT + 1],
+    ).fetchall()
+    more = len(rows) > LANE_GROUPS_LIMIT
+    lanes = {(row[0] or "", row[1]): _lane(row) for row in rows[:LANE_GROUPS_LIMIT]}
+    for caller, project, count in _active_jobs(execute):
+        key = (caller or "", project)
+        lane = lanes.get(key) or Lane(caller=key[0], project=project)
+        lanes[key] = replace(lane, active_jobs=count)
+    agents, cut = group_by_agent(list(lanes.values()))
+    return AgentLanes(since=since, agents=agents, more=more or cut)
+
+
+def group_by_agent(
+    lanes: list[Lane], limit: int = LANE_AGENTS_LIMIT
+) -> tuple[tuple[AgentLane, ...], bool]:
+    """Lanes gathered per agent with its total, the busiest `limit` agents first (by requests,
+    then active jobs); True when more were left out. Pure."""
+    by_caller: dict[str, list[Lane]] = {}
+    for lane in lanes:
+        by_caller.setdefault(lane.caller, []).append(lane)
+    agents = []
+    for caller, mine in by_caller.items():
+        mine.sort(key=lambda lane: (-lane.requests, -lane.active_jobs, lane.project or ""))
+        total = Lane(caller=caller, project=None)
+        for lane in mine:
+            total = total.plus(lane)
+        agents.append(AgentLane(total, tuple(mine)))
+    agents.sort(key=lambda a: (-a.total.requests, -a.total.active_jobs, a.caller))
+    return tuple(agents[:limit]), len(agents) > limit
+
+
+def _lane(row: Any) -> Lane:
+    caller, project, requests, errors, fresh, output, read, written, cost, priced, last = row
+    return Lane(
+        caller=caller or "",
+        project=project,
+        requests=int(requests),
+        errors=int(errors or 0),
+        input_tokens=int(fresh or 0),
+        output_tokens=int(output or 0),
+        cache_read_tokens=int(read or 0),
+        cache_write_tokens=int(written or 0),
+        cost_usd=float(cost) if int(priced or 0) else None,
+        priced=int(priced or 0),
+        last_activity=float(last) if last is not None else None,
+    )
+
+
+def _active_jobs(execute: Execute) -> list[tuple[str, str | None, int]]:
+    """Queued and running jobs per (agent, project) of their first recorder row."""
+    rows = execute(
+        "SELECT r.caller, r.project, count(DISTINCT j.id) FROM jobs j"
+        " JOIN requests r ON r.job_id = j.id"
+        " WHERE j.state IN (?, ?) AND r.started_at ="
+        " (SELECT min(e.started_at) FROM requests e WHERE e.job_id = j.id)"
+        " GROUP BY r.caller, r.project",
+        list(_LIVE_JOB_STATES),
+    ).fetchall()
+    return [(row[0], row[1], int(row[2])) for row in rows]

@@ -1,0 +1,314 @@
+"""Agents: what each agent (the caller a front door named) did, per project, live.
+
+One row per agent with its totals, and under it one row per project it worked in: requests,
+errors, tokens, cache hits, cost, active jobs and its last request, over the window chosen
+(15 minutes, 24 hours, 7 days). The figures come from `engine.recorder_query.lanes` (one
+grouped read on the read lane, `engine/recorder/lanes.py`), reloaded every few seconds while
+the page is shown (less often when a load takes long), never twice at once.
+
+Opening a lane (double-click or Enter) shows its requests in the Flight recorder, filtered to
+that agent (and project) over the same window; opened on its Active jobs cell, or with "Jobs
+of this agent", it shows the agent's jobs instead.
+"""
+
+from __future__ import annotations
+
+import time
+
+from llmgw_desktop.engine.api import AgentLanes, Lane
+from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.jobs import JobsPage
+from llmgw_desktop.ui.pages.recorder import RecorderPage
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QColor,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    Qt,
+    QTimer,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from llmgw_desktop.ui.theme import error_colour
+
+__all__ = ["COLUMNS", "WINDOWS", "AgentsPage", "format_cost", "format_lane"]
+
+REFRESH_MS = 5000
+# A long window over a big recorder takes a while to count: the read lane is never busy with
+# the lanes more than a tenth of the time (the next refresh waits ten times the last load).
+REFRESH_LOAD_FACTOR = 10
+# Label and reach in seconds; each is also one of the Flight recorder's time ranges.
+WINDOWS: tuple[tuple[str, float], ...] = (
+    ("Last 15 minutes", 15 * 60.0),
+    ("Last 24 hours", 86400.0),
+    ("Last 7 days", 7 * 86400.0),
+)
+DEFAULT_WINDOW = 1  # 24 hours
+COLUMNS = (
+    "Agent / project",
+    "Requests",
+    "Errors",
+    "Tokens in",
+    "Tokens out",
+    "Cache hits",
+    "Cost",
+    "Active jobs",
+    "Last activity",
+)
+ERRORS_COLUMN = COLUMNS.index("Errors")
+JOBS_COLUMN = COLUMNS.index("Active jobs")
+UNNAMED_AGENT = "(unnamed)"
+NO_PROJECT = "(no project)"
+_LANE = int(Qt.ItemDataRole.UserRole)
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+def format_cost(lane: Lane) -> str:
+    """`$0.0123`; `≥ $0.0123` when only some requests have a known cost; `—` when none has."""
+    if lane.cost_usd is None:
+        return "—"
+    partial = "≥ " if lane.priced < lane.requests else ""
+    return f"{partial}${lane.cost_usd:.4f}"
+
+
+def format_age(timestamp: float | None, now: float) -> str:
+    """`just now`, `42s ago`, `3m ago`, `2h ago`, `3d ago`; empty when never."""
+    if timestamp is None:
+        return ""
+    seconds = max(0, int(now - timestamp))
+    if seconds < 5:
+        return "just now"
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def format_lane(lane: Lane, name: str, now: float) -> tuple[str, ...]:
+    """The row's text, one string per column."""
+    rate = lane.cache_hit_rate
+    return (
+        name,
+        f"{lane.requests:,}",
+        f"{lane.errors:,}",
+        f"{lane.input_tokens:,}",
+        f"{lane.output_tokens:,}",
+        "—" if rate is None else f"{rate:.0%}",
+        format_cost(lane),
+        f"{lane.active_jobs:,}",
+        format_age(lane.last_activity, now),
+    )
+
+
+class AgentsPage(Page):
+    KEY = "agents"
+    TITLE = "Agents"
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self._loading = False
+        self.lanes: AgentLanes | None = None
+
+        self.window_box = QComboBox()
+        self.window_box.setObjectName("agentsWindow")
+        for label, _reach in WINDOWS:
+            self.window_box.addItem(label)
+        self.window_box.setCurrentIndex(DEFAULT_WINDOW)
+        self.window_box.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("agentsSummary")
+        self.requests_button = QPushButton("Requests of this agent")
+        self.requests_button.setToolTip("Show the selected lane's requests in the Flight recorder")
+        self.requests_button.clicked.connect(lambda: self.open_selected(jobs=False))
+        self.jobs_button = QPushButton("Jobs of this agent")
+        self.jobs_button.setToolTip("Show the selected agent's active jobs on the Jobs page")
+        self.jobs_button.clicked.connect(lambda: self.open_selected(jobs=True))
+        top = QHBoxLayout()
+        top.addWidget(self.window_box)
+        top.addWidget(self.summary_label, 1)
+        top.addWidget(self.requests_button)
+        top.addWidget(self.jobs_button)
+
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("agentsTree")
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.itemActivated.connect(self._activated)
+        self.tree.itemSelectionChanged.connect(self._update_buttons)
+
+        self.note = QLabel(
+            "An agent is the name a client gives itself (MCP client info, X-Caller, its user "
+            "agent or OAuth client). Errors are requests that ended without an answer. "
+            "Open a lane to see its requests; open Active jobs to see its jobs."
+        )
+        self.note.setObjectName("agentsNote")
+        self.note.setWordWrap(True)
+        page = QVBoxLayout(self)
+        page.addLayout(top)
+        page.addWidget(self.tree, 1)
+        page.addWidget(self.note)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._update_buttons()
+
+    # -- showing and refreshing ---------------------------------------------------------------
+
+    def page_shown(self) -> None:
+        self._timer.start()
+        self.refresh()
+
+    def page_hidden(self) -> None:
+        self._timer.stop()
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    @property
+    def window_seconds(self) -> float:
+        return WINDOWS[self.window_box.currentIndex()][1]
+
+    def refresh(self) -> None:
+        """Reload the lanes, unless a load is already under way."""
+        if self._loading:
+            return
+        self._loading = True
+        if not self.tasks.spawn(self._load(), what="count each agent's requests"):
+            self._loading = False
+
+    async def _load(self) -> None:
+        started = time.monotonic()
+        try:
+            lanes = await self.engine.recorder_query.lanes(self.window_seconds)
+        finally:
+            self._loading = False
+        took_ms = (time.monotonic() - started) * 1000
+        self._timer.setInterval(max(REFRESH_MS, int(took_ms * REFRESH_LOAD_FACTOR)))
+        self._show(lanes)
+
+    def _show(self, lanes: AgentLanes) -> None:
+        self.lanes = lanes
+        # The same lane stays selected across a reload: by agent, and project unless a total.
+        current = self.tree.currentItem()
+        keep = None
+        if current is not None:
+            lane = current.data(0, _LANE)
+            keep = (lane.caller, None if _is_total(current) else lane.project, _is_total(current))
+        now = time.time()
+        self.tree.setUpdatesEnabled(False)
+        self.tree.clear()
+        for agent in lanes.agents:
+            item = self._item(agent.total, agent.caller or UNNAMED_AGENT, now, bold=True)
+            self.tree.addTopLevelItem(item)
+            if keep is not None and keep[0] == agent.caller and keep[2]:
+                self.tree.setCurrentItem(item)
+            for lane in agent.projects:
+                child = self._item(lane, lane.project or NO_PROJECT, now)
+                item.addChild(child)
+                if keep is not None and keep[:2] == (agent.caller, lane.project) and not keep[2]:
+                    self.tree.setCurrentItem(child)
+        self.tree.expandAll()
+        self.tree.setUpdatesEnabled(True)
+        self.summary_label.setText(_summary(lanes))
+        self._update_buttons()
+
+    def _item(self, lane: Lane, name: str, now: float, *, bold: bool = False) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(list(format_lane(lane, name, now)))
+        item.setData(0, _LANE, lane)
+        for column in range(1, len(COLUMNS)):
+            item.setTextAlignment(column, _RIGHT)
+        if bold:
+            font = item.font(0)
+            font.setBold(True)
+            for column in range(len(COLUMNS)):
+                item.setFont(column, font)
+        if lane.errors:
+            item.setForeground(ERRORS_COLUMN, QColor(error_colour()))
+        if lane.priced < lane.requests and lane.cost_usd is not None:
+            item.setToolTip(
+                COLUMNS.index("Cost"),
+                f"Only {lane.priced:,} of {lane.requests:,} requests have a known cost",
+            )
+        if lane.last_activity is not None:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(lane.last_activity))
+            item.setToolTip(len(COLUMNS) - 1, stamp)
+        return item
+
+    # -- opening a lane -----------------------------------------------------------------------
+
+    def selected_lane(self) -> Lane | None:
+        item = self.tree.currentItem()
+        lane = None if item is None else item.data(0, _LANE)
+        return lane if isinstance(lane, Lane) else None
+
+    def _update_buttons(self) -> None:
+        lane = self.selected_lane()
+        # An unnamed agent cannot be filtered on: an empty caller filter means any caller.
+        named = lane is not None and bool(lane.caller)
+        self.requests_button.setEnabled(named and lane is not None and lane.requests > 0)
+        self.jobs_button.setEnabled(named)
+
+    def _activated(self, item: QTreeWidgetItem, column: int) -> None:
+        self.tree.setCurrentItem(item)
+        self.open_selected(jobs=column == JOBS_COLUMN)
+
+    def open_selected(self, *, jobs: bool) -> None:
+        """Show the selected lane's requests in the Flight recorder, or its agent's jobs."""
+        item = self.tree.currentItem()
+        lane = self.selected_lane()
+        window = self.window()
+        pages = getattr(window, "pages", {})
+        show_page = getattr(window, "show_page", None)
+        if lane is None or not lane.caller or not callable(show_page):
+            return
+        if jobs:
+            page = pages.get(JobsPage.KEY)
+            if isinstance(page, JobsPage):
+                page.show_agent(lane.caller, active_only=lane.active_jobs > 0)
+                show_page(JobsPage.KEY)
+            return
+        recorder = pages.get(RecorderPage.KEY)
+        if isinstance(recorder, RecorderPage):
+            # A total row is every project of the agent; "(no project)" cannot be narrowed
+            # further than the agent (the recorder filters on a named project only).
+            project = None if _is_total(item) else lane.project
+            recorder.show_agent(lane.caller, project=project, reach_s=self.window_seconds)
+            show_page(RecorderPage.KEY)
+
+
+def _is_total(item: QTreeWidgetItem | None) -> bool:
+    return item is not None and item.parent() is None
+
+
+def _summary(lanes: AgentLanes) -> str:
+    agents = len(lanes.agents)
+    requests = sum(agent.total.requests for agent in lanes.agents)
+    errors = sum(agent.total.errors for agent in lanes.agents)
+    jobs = sum(agent.total.active_jobs for agent in lanes.agents)
+    if not agents:
+        return "No agent has made a request in this window."
+    text = " · ".join(
+        _count(number, noun)
+        for number, noun in ((agents, "agent"), (requests, "request"), (errors, "error"))
+    )
+    text += f" · {jobs:,} active job{'' if jobs == 1 else 's'}"
+    return text + (" (the busiest shown)" if lanes.more else "")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

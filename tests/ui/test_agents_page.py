@@ -1,0 +1,214 @@
+"""The Agents page in the real dashboard window, on a running gateway (qasync, offscreen).
+
+Two agents call the HTTP gateway under their own `X-Caller` names against the scripted
+upstream, one of the calls failing; the page shows one lane per agent with exactly their
+requests, errors and tokens, and opening a lane shows the Flight recorder (or the Jobs page)
+narrowed to that agent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.agents import COLUMNS, NO_PROJECT, AgentsPage, format_cost
+from llmgw_desktop.ui.pages.base import WindowFacts
+from llmgw_desktop.ui.pages.jobs import JobsPage
+from llmgw_desktop.ui.pages.recorder import RecorderPage
+from llmgw_desktop.ui.qt import QColor
+from llmgw_desktop.ui.theme import error_colour
+from tests.fakes.upstream import (
+    ANTHROPIC_INPUT_TOKENS,
+    ANTHROPIC_OUTPUT_TOKENS,
+    Reply,
+    ScriptedUpstream,
+)
+from tests.ui.test_recorder_page import shown_column, until
+
+SCREENSHOT = Path(os.environ.get("AGENTS_SCREENSHOT", "/tmp/agents-page.png"))
+
+
+async def call_as(runtime: GatewayRuntime, caller: str, *, project: str = "", status: int) -> None:
+    """One Anthropic-dialect request through the gateway under the agent name `caller`."""
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    headers = {"anthropic-version": "2023-06-01", "x-api-key": "unused", "X-Caller": caller}
+    if project:
+        headers["X-Project"] = project
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(runtime.base_url + "/v1/messages", json=body, headers=headers) as response,
+    ):
+        assert response.status == status, await response.text()
+
+
+def run_window(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+    body: Callable[[GatewayRuntime, MainWindow], Any],
+    *,
+    replies: tuple[Reply, ...] = (),
+) -> None:
+    """Start a gateway on the scripted upstream, open the dashboard window on it, run `body`."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no CLI version checks on this machine's CLIs
+
+    async def scenario() -> None:
+        async with ScriptedUpstream() as upstream:
+            upstream.script(*replies)
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
+            settings = replace(loaded.settings, http_port=0)
+            lock = InstanceLock(settings.data_path)
+            assert lock.acquire()
+            runtime = GatewayRuntime(
+                replace(loaded, settings=settings),
+                mode="desktop",
+                lock=lock,
+                on_activate=lambda: "desktop",
+            )
+            await runtime.start()
+            bridge = EngineBridge(runtime.engine)
+            actions = GatewayActions(
+                bridge,
+                endpoint=lambda: runtime.mcp_url,
+                open_dashboard=lambda: None,
+                quit_app=lambda: None,
+            )
+            data = settings.data_path
+            facts = WindowFacts(runtime.mcp_url, runtime.base_url + "/health", data, data / "log")
+            window = MainWindow(bridge, actions, facts, close_quits=False, on_quit=lambda: None)
+            qtbot.addWidget(window)
+            window.resize(1100, 640)
+            try:
+                await body(runtime, window)
+            finally:
+                for page in window.pages.values():
+                    page.page_hidden()
+                    page.tasks.cancel_all()
+                window.hide()
+                bridge.detach()
+                await runtime.stop()
+                lock.release()
+
+    qloop.run_until_complete(scenario())
+
+
+def lane_rows(page: AgentsPage) -> dict[str, dict[str, str]]:
+    """Each agent's total row as shown: column title -> text."""
+    rows = {}
+    for index in range(page.tree.topLevelItemCount()):
+        item = page.tree.topLevelItem(index)
+        rows[item.text(0)] = {title: item.text(n) for n, title in enumerate(COLUMNS)}
+    return rows
+
+
+def test_two_agents_get_a_lane_each_with_exact_counts_and_one_click_opens_their_requests(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def body(runtime: GatewayRuntime, window: MainWindow) -> None:
+        # The upstream refuses the first call (429): alpha's first request fails.
+        await call_as(runtime, "alpha-agent", project="apollo", status=429)
+        await call_as(runtime, "alpha-agent", project="apollo", status=200)
+        await call_as(runtime, "alpha-agent", status=200)
+        await call_as(runtime, "beta-agent", status=200)
+        window.show()
+        window.show_page(AgentsPage.KEY)
+        page = window.pages[AgentsPage.KEY]
+        assert isinstance(page, AgentsPage)
+        await until(lambda: page.tree.topLevelItemCount() == 2, "two lanes")
+
+        rows = lane_rows(page)
+        assert set(rows) == {"alpha-agent", "beta-agent"}
+        alpha, beta = rows["alpha-agent"], rows["beta-agent"]
+        assert (alpha["Requests"], alpha["Errors"]) == ("3", "1")
+        assert (beta["Requests"], beta["Errors"]) == ("1", "0")
+        assert alpha["Tokens in"] == f"{2 * ANTHROPIC_INPUT_TOKENS:,}"
+        assert alpha["Tokens out"] == f"{2 * ANTHROPIC_OUTPUT_TOKENS:,}"
+        assert beta["Tokens in"] == f"{ANTHROPIC_INPUT_TOKENS:,}"
+        assert alpha["Active jobs"] == "0" and alpha["Last activity"]
+        assert page.summary_label.text() == ("2 agents · 4 requests · 1 error · 0 active jobs")
+        lanes = page.lanes
+        assert lanes is not None
+        totals = {agent.caller: agent.total for agent in lanes.agents}
+        assert alpha["Cost"] == format_cost(totals["alpha-agent"])
+        rate = totals["beta-agent"].cache_hit_rate
+        assert rate is not None and beta["Cache hits"] == f"{rate:.0%}"
+        # Per project: alpha worked in apollo (2, one failed) and in no project (1).
+        alpha_item = page.tree.topLevelItem(0)
+        assert alpha_item.text(0) == "alpha-agent"  # the busiest first
+        projects = {
+            alpha_item.child(n).text(0): alpha_item.child(n).text(COLUMNS.index("Requests"))
+            for n in range(alpha_item.childCount())
+        }
+        assert projects == {"apollo": "2", NO_PROJECT: "1"}
+        red = QColor(error_colour()).name()
+        assert alpha_item.foreground(COLUMNS.index("Errors")).color().name() == red
+
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(SCREENSHOT))
+
+        # One click on "Requests of this agent" shows the recorder narrowed to alpha.
+        page.tree.setCurrentItem(alpha_item)
+        page.requests_button.click()
+        recorder = window.pages[RecorderPage.KEY]
+        assert isinstance(recorder, RecorderPage)
+        assert window.current_page is recorder
+        assert recorder.caller_box.currentText() == "alpha-agent"
+        await until(lambda: recorder.model.loaded == 3 and not recorder.model.loading, "alpha")
+        assert set(shown_column(recorder, "Caller")) == {"alpha-agent"}
+        await until(lambda: recorder.count_label.text() == "3 requests", "alpha's count")
+        window.grab().save(str(SCREENSHOT.with_name("agents-recorder.png")))
+
+        # A project lane narrows to the project too; activating beta's lane shows beta's.
+        window.show_page(AgentsPage.KEY)
+        await until(lambda: page.tree.topLevelItemCount() == 2, "lanes again")
+        apollo = page.tree.topLevelItem(0).child(0)
+        assert apollo.text(0) == "apollo"
+        page.tree.setCurrentItem(apollo)
+        page.requests_button.click()
+        assert recorder.project_box.currentText() == "apollo"
+        await until(lambda: recorder.model.loaded == 2 and not recorder.model.loading, "apollo")
+        window.show_page(AgentsPage.KEY)
+        await until(lambda: not page.loading, "the lanes reloaded")
+        beta_item = page.tree.topLevelItem(1)
+        page.tree.itemActivated.emit(beta_item, 0)  # a double-click or Enter
+        assert window.current_page is recorder
+        await until(lambda: shown_column(recorder, "Caller") == ["beta-agent"], "beta")
+
+        # "Jobs of this agent" shows the Jobs page searching for that agent.
+        window.show_page(AgentsPage.KEY)
+        await until(lambda: not page.loading, "the lanes reloaded")
+        page.tree.setCurrentItem(page.tree.topLevelItem(0))
+        page.jobs_button.click()
+        jobs = window.pages[JobsPage.KEY]
+        assert isinstance(jobs, JobsPage)
+        assert window.current_page is jobs and jobs.search.text() == "alpha-agent"
+        assert jobs.state_filter.currentText() == "All jobs"  # alpha has no active job
+
+    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body, replies=(Reply.error(429),))
