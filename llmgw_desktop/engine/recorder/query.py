@@ -516,6 +516,14 @@ def _public(row: Any) -> dict[str, Any]:
             out[column] = bool(value)
         else:
             out[column] = value
+    # How the cost was found rides in the route's JSON (no column for it in this schema):
+    # lifted out as `cost_source` ("cli" or "table") and `cost_prices` (the table's date).
+    route = out.get("route")
+    cost = route.pop("cost", None) if isinstance(route, dict) else None
+    if isinstance(route, dict) and not route:
+        out["route"] = None  # a CLI row whose route held only its cost note
+    out["cost_source"] = cost.get("source") if isinstance(cost, dict) else None
+    out["cost_prices"] = cost.get("prices") if isinstance(cost, dict) else None
     return out
 
 
