@@ -89,7 +89,12 @@ from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
 from llmgw_desktop.engine.providers.trouble import Trouble as Trouble
+from llmgw_desktop.engine.recorder import COST_DIMENSIONS as COST_DIMENSIONS
+from llmgw_desktop.engine.recorder import COST_WINDOWS as COST_WINDOWS
 from llmgw_desktop.engine.recorder import PAGE_SIZE as PAGE_SIZE
+from llmgw_desktop.engine.recorder import CostBreakdown as CostBreakdown
+from llmgw_desktop.engine.recorder import CostDimension as CostDimension
+from llmgw_desktop.engine.recorder import CostGroup as CostGroup
 from llmgw_desktop.engine.recorder import ExportFormat as ExportFormat
 from llmgw_desktop.engine.recorder import PageCursor as PageCursor
 from llmgw_desktop.engine.recorder import RecordDetail as RecordDetail
@@ -122,6 +127,8 @@ ENGINE_SERVICES: dict[str, str]
 
 __all__ = [
     "CLI_BRIDGES",
+    "COST_DIMENSIONS",
+    "COST_WINDOWS",
     "DEFAULT_KEY_NAME",
     "DIALECTS",
     "DIALECT_ANTHROPIC",
@@ -157,6 +164,9 @@ __all__ = [
     "ConsentQueue",
     "CopyRefused",
     "CopyReport",
+    "CostBreakdown",
+    "CostDimension",
+    "CostGroup",
     "Deferred",
     "DeskFilter",
     "DeskJob",

@@ -25,12 +25,18 @@ import asyncio
 import csv
 import functools
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TextIO
 
 from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.recorder.cost_breakdown import (
+    CostBreakdown,
+    CostDimension,
+    read_cost_breakdown,
+)
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.search import (
     catch_up,
@@ -275,6 +281,23 @@ class RecorderQuery:
         if self._recorder is not None:
             await self._recorder.flush()
         return await self._db.read(lambda: self._read_detail(record_id))
+
+    async def costs(
+        self, by: CostDimension, window_s: float, *, now: float | None = None
+    ) -> CostBreakdown:
+        """What the last `window_s` seconds cost, grouped `by` provider, model, project or agent
+        (`cost_breakdown.py`: the biggest groups and the true total, on the read lane).
+
+        Raises:
+            ValueError: `by` is not one of `COST_DIMENSIONS`.
+        """
+        if self._recorder is not None:
+            await self._recorder.flush()
+        since = (time.time() if now is None else now) - window_s
+        database = self._db.models.database
+        return await self._db.read(
+            lambda: read_cost_breakdown(database, by=by, since=since, window_s=window_s)
+        )
 
     async def choices(self) -> dict[str, list[str]]:
         """The values each filter box can offer (at most a couple of hundred each)."""
