@@ -89,9 +89,14 @@ from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
 from llmgw_desktop.engine.providers.trouble import Trouble as Trouble
+from llmgw_desktop.engine.recorder import COST_DIMENSIONS as COST_DIMENSIONS
+from llmgw_desktop.engine.recorder import COST_WINDOWS as COST_WINDOWS
 from llmgw_desktop.engine.recorder import PAGE_SIZE as PAGE_SIZE
 from llmgw_desktop.engine.recorder import AgentLane as AgentLane
 from llmgw_desktop.engine.recorder import AgentLanes as AgentLanes
+from llmgw_desktop.engine.recorder import CostBreakdown as CostBreakdown
+from llmgw_desktop.engine.recorder import CostDimension as CostDimension
+from llmgw_desktop.engine.recorder import CostGroup as CostGroup
 from llmgw_desktop.engine.recorder import ExportFormat as ExportFormat
 from llmgw_desktop.engine.recorder import Lane as Lane
 from llmgw_desktop.engine.recorder import PageCursor as PageCursor
@@ -125,6 +130,8 @@ ENGINE_SERVICES: dict[str, str]
 
 __all__ = [
     "CLI_BRIDGES",
+    "COST_DIMENSIONS",
+    "COST_WINDOWS",
     "DEFAULT_KEY_NAME",
     "DIALECTS",
     "DIALECT_ANTHROPIC",
@@ -162,6 +169,9 @@ __all__ = [
     "ConsentQueue",
     "CopyRefused",
     "CopyReport",
+    "CostBreakdown",
+    "CostDimension",
+    "CostGroup",
     "Deferred",
     "DeskFilter",
     "DeskJob",

@@ -43,13 +43,13 @@ from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS, provider_in
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.invoke import invoke_once
 from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
-from llmgw_desktop.engine.providers.pricing import estimate_cost
 from llmgw_desktop.engine.providers.process import RunLimits
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import (
     SessionStore,
 )
 from llmgw_desktop.engine.states import RecordState, record_state_of
+from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, cost_note, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 from llmgw_desktop.settings import Settings
@@ -329,6 +329,10 @@ class ProviderCalls:
             cache_write_tokens=usage["cache_write_tokens"],
             reasoning_tokens=usage["reasoning_tokens"],
             cost_usd=data.get("cost_usd"),
+            # No column for it in this schema: the route's JSON carries how the cost was found.
+            route=_cost_route(
+                data.get("cost_source") if data.get("cost_usd") is not None else None
+            ),
             optimization=data.pop("_optimization", None),
         )
         return data
@@ -404,7 +408,7 @@ class ProviderCalls:
         if result.cost_usd is None:
             estimate = estimate_cost(result.model or run.params.model, turn)
             if estimate is not None:
-                result = dataclasses.replace(result, cost_usd=estimate, cost_source="price_table")
+                result = dataclasses.replace(result, cost_usd=estimate, cost_source=COST_FROM_TABLE)
         text, optimization = result.text, dict(run.optimization)
         if run.meta.optimize_response:
             optimized = optimize_text(text)
@@ -509,3 +513,9 @@ def _asked_mode(params: CallParams, meta: RequestMeta) -> str:
     if meta.full_auto and params.permission_mode == "default":
         return "acceptEdits"
     return params.permission_mode
+
+
+def _cost_route(source: str | None) -> dict[str, Any] | None:
+    """A CLI row's route record: none of its own, only how its cost was found (if it has one)."""
+    note = cost_note(source)
+    return None if note is None else {"cost": note}

@@ -65,6 +65,7 @@ from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_requ
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, cost_note, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GatewayService"]
@@ -558,10 +559,16 @@ class GatewayService:
         http_status: int | None = None,
         error_code: str | None = None,
     ) -> None:
+        # Upstream APIs report tokens, not money: the cost is the price table's estimate
+        # (None for a model it does not know: "not priced", never $0).
+        cost = estimate_cost(route.model, usage)
+        note = cost_note(COST_FROM_TABLE if cost is not None else None)
+        routed = route.to_record() | ({"cost": note} if note is not None else {})
         self._recorder.finish(
             record,
             state=state,
             model=route.model,
+            cost_usd=cost,
             http_status=http_status,
             error_code=error_code,
             # Every try this request took, the answering one included (it is listed already).
@@ -571,7 +578,7 @@ class GatewayService:
             cache_read_tokens=usage.cache_read_tokens,
             cache_write_tokens=usage.cache_write_tokens,
             reasoning_tokens=usage.reasoning_tokens,
-            route=route.to_record(),
+            route=routed,
             requested_model=route.requested_model,
             project=route.project,
             fallback_used=route.fallback_used,

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
-from llmgw_desktop.engine.providers.pricing import PRICES
-from llmgw_desktop.engine.providers.pricing import REVISED as PRICES_REVISED
+from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, price_of
 
 __all__ = [
     "OTHER_PROVIDER",
@@ -401,11 +400,9 @@ class LiveMetrics:
             return self._discount_memo[name]
         if len(self._discount_memo) >= PRICE_MEMO_MAX:
             self._discount_memo.clear()
-        # Longest matching prefix, as in providers/pricing.py and cache_state.py.
-        matches = [prefix for prefix in PRICES if name and name.startswith(prefix)]
+        price = price_of(name)
         discount = None
-        if matches:
-            price = PRICES[max(matches, key=len)]
+        if price is not None:
             discount = (price.input - price.cache_read) / 1_000_000
         self._discount_memo[name] = discount
         return discount

@@ -102,7 +102,7 @@ class ProviderResult:
     stop_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     cost_usd: float | None = None
-    cost_source: str | None = None  # "reported" by the CLI, or "price_table"
+    cost_source: str | None = None  # "cli" (reported by the CLI) or "table" (estimated)
     duration_s: float = 0.0
     exit_code: int | None = None
     warnings: tuple[str, ...] = ()

@@ -4,12 +4,20 @@ refusals at its door counted per minute.
 `flight_recorder` collects rows in memory and writes them in batches (`spill` keeps what the
 store refuses, `prune` bounds the table); `query` and `search` are the desk's reads (keyset
 pages, filters, full-text search, export) and `lanes` its per-agent view; `cache_state` turns
-rows into prompt-cache views; `refusals` counts what the edge refused. The hand-written SQL
-sits in `rows` (the `requests` table), `search` (its FTS5 index) and `refusal_rows` (the
-`refusals` table), each saying why.
+rows into prompt-cache views; `cost_breakdown` sums their spend per provider, model, project or
+agent; `refusals` counts what the edge refused. The hand-written SQL sits in `rows` (the
+`requests` table), `cost_breakdown` (its spend), `search` (its FTS5 index) and `refusal_rows`
+(the `refusals` table), each saying why.
 """
 
 from llmgw_desktop.engine.recorder.cache_state import CacheState
+from llmgw_desktop.engine.recorder.cost_breakdown import (
+    COST_DIMENSIONS,
+    COST_WINDOWS,
+    CostBreakdown,
+    CostDimension,
+    CostGroup,
+)
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.recorder.lanes import AgentLane, AgentLanes, Lane
 from llmgw_desktop.engine.recorder.query import (
@@ -27,10 +35,15 @@ from llmgw_desktop.engine.recorder.rows import past_traffic
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 
 __all__ = [
+    "COST_DIMENSIONS",
+    "COST_WINDOWS",
     "PAGE_SIZE",
     "AgentLane",
     "AgentLanes",
     "CacheState",
+    "CostBreakdown",
+    "CostDimension",
+    "CostGroup",
     "ExportFormat",
     "FlightRecorder",
     "Lane",

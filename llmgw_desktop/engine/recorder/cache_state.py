@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from llmgw_desktop.engine.providers.pricing import PRICES
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, lookup_key
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.tokens.pricing import price_of
 
 __all__ = ["CacheState"]
 
@@ -122,9 +122,7 @@ def _aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _saving(row: dict[str, Any]) -> float:
-    name = (row["model"] or "").lower().split("/")[-1]
-    matches = [prefix for prefix in PRICES if name.startswith(prefix)]
-    if not matches:
+    price = price_of(row["model"])
+    if price is None:
         return 0.0
-    price = PRICES[max(matches, key=len)]
     return float(row["cache_read_tokens"]) * (price.input - price.cache_read) / 1_000_000

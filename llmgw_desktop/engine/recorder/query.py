@@ -32,6 +32,11 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple, TextIO
 
 from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.recorder.cost_breakdown import (
+    CostBreakdown,
+    CostDimension,
+    read_cost_breakdown,
+)
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.lanes import AgentLanes, read_lanes
 from llmgw_desktop.engine.recorder.search import (
@@ -277,6 +282,23 @@ class RecorderQuery:
         if self._recorder is not None:
             await self._recorder.flush()
         return await self._db.read(lambda: self._read_detail(record_id))
+
+    async def costs(
+        self, by: CostDimension, window_s: float, *, now: float | None = None
+    ) -> CostBreakdown:
+        """What the last `window_s` seconds cost, grouped `by` provider, model, project or agent
+        (`cost_breakdown.py`: the biggest groups and the true total, on the read lane).
+
+        Raises:
+            ValueError: `by` is not one of `COST_DIMENSIONS`.
+        """
+        if self._recorder is not None:
+            await self._recorder.flush()
+        since = (time.time() if now is None else now) - window_s
+        database = self._db.models.database
+        return await self._db.read(
+            lambda: read_cost_breakdown(database, by=by, since=since, window_s=window_s)
+        )
 
     async def choices(self) -> dict[str, list[str]]:
         """The values each filter box can offer (at most a couple of hundred each)."""
@@ -531,6 +553,14 @@ def _public(row: Any) -> dict[str, Any]:
             out[column] = bool(value)
         else:
             out[column] = value
+    # How the cost was found rides in the route's JSON (no column for it in this schema):
+    # lifted out as `cost_source` ("cli" or "table") and `cost_prices` (the table's date).
+    route = out.get("route")
+    cost = route.pop("cost", None) if isinstance(route, dict) else None
+    if isinstance(route, dict) and not route:
+        out["route"] = None  # a CLI row whose route held only its cost note
+    out["cost_source"] = cost.get("source") if isinstance(cost, dict) else None
+    out["cost_prices"] = cost.get("prices") if isinstance(cost, dict) else None
     return out
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from llmgw_desktop.engine.api import DeskJob, JobView
+from llmgw_desktop.engine.api import PRICES_REVISED, DeskJob, JobView
 
 __all__ = ["approval_text", "format_number", "raw_result", "result_text", "when"]
 
@@ -46,7 +46,13 @@ _USAGE_ROWS = (
     ("reasoning", "reasoning_tokens"),
 )
 _INPUT_ROWS = frozenset({"input (uncached)", "cache read", "cache write"})
-_COST_SOURCES = {"reported": "reported by the CLI", "price_table": "estimated from the prices"}
+# Jobs stored before the sources were renamed say "reported" / "price_table".
+_COST_SOURCES = {
+    "cli": "reported by the CLI",
+    "table": f"estimated from prices of {PRICES_REVISED}",
+    "reported": "reported by the CLI",
+    "price_table": "estimated from the prices",
+}
 _DECIDERS = {
     "policy": "by the policy",
     "desk": "by you at the desk",

@@ -8,6 +8,7 @@ from typing import Any
 
 from llmgw_desktop.ui.actions import PROVIDER_SECTIONS, GatewayActions
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
 from llmgw_desktop.ui.pages.overview_charts import LiveCharts
 from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
@@ -93,6 +94,8 @@ class OverviewPage(Page):
         self.column.addLayout(top)
         self.column.addWidget(traffic)
         self.column.addWidget(health)
+        self.costs = CostBreakdownBox(bridge, self.tasks)  # loads itself while visible
+        self.column.addWidget(self.costs)
         self.column.addStretch(1)
         # Charts and the health table make the page taller than a small window: scroll.
         scroll = QScrollArea()

@@ -481,7 +481,7 @@ def _tokens(r: dict[str, Any]) -> list[str]:
     lines = [
         f"  Input {fresh:,} · output {r['output_tokens']:,} · reasoning {r['reasoning_tokens']:,}",
         f"  Cache read {read:,} · cache write {write:,}{hit}",
-        f"  Cost {format_cost(r.get('cost_usd')) or 'not reported'}",
+        f"  Cost {_cost(r)}",
     ]
     if r.get("prefix_hash"):
         tokens = r.get("prefix_tokens")
@@ -502,6 +502,18 @@ def _approval(approval: Any) -> list[str]:
     notes = [f"  - {text}" for text in approval.get("reasons") or []]
     notes += [f"  ! {text}" for text in approval.get("warnings") or []]
     return [line, *notes]
+
+
+def _cost(r: dict[str, Any]) -> str:
+    """The cost and where it came from; a row the price table cannot price says so."""
+    cost = format_cost(r.get("cost_usd"))
+    if not cost:
+        return "not priced (no cost reported and the model is not in the price table)"
+    if r.get("cost_source") == "cli":
+        return f"{cost} (reported by the CLI)"
+    if r.get("cost_source") == "table":
+        return f"{cost} (estimated from prices of {r.get('cost_prices') or 'unknown date'})"
+    return cost
 
 
 def _route(r: dict[str, Any]) -> list[str]:

@@ -37,7 +37,7 @@ def test_claude_answer_usage_cost_and_session() -> None:
     assert result.model == "claude-opus-4-8"
     assert (result.usage.input_tokens, result.usage.output_tokens) == (12, 7)
     assert (result.usage.cache_read_tokens, result.usage.cache_write_tokens) == (200, 100)
-    assert result.cost_usd == pytest.approx(0.00096) and result.cost_source == "reported"
+    assert result.cost_usd == pytest.approx(0.00096) and result.cost_source == "cli"
 
 
 def test_claude_partial_text_grows_while_streaming() -> None:

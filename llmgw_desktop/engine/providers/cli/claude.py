@@ -27,6 +27,7 @@ from llmgw_desktop.engine.providers.failures import (
     tail,
 )
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
+from llmgw_desktop.engine.tokens.pricing import COST_FROM_CLI
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["ClaudeAdapter", "ClaudeParser"]
@@ -174,7 +175,7 @@ class ClaudeParser(NdjsonParser):
                 cache_write_tokens=int(usage.get("cache_creation_input_tokens") or 0),
             ),
             cost_usd=float(cost) if isinstance(cost, int | float) else None,
-            cost_source="reported" if isinstance(cost, int | float) else None,
+            cost_source=COST_FROM_CLI if isinstance(cost, int | float) else None,
             duration_s=outcome.duration_s,
             exit_code=outcome.exit_code,
             warnings=tuple(_denials(result)),

@@ -9,7 +9,11 @@ codex reports its own reconnect attempts that way.
 from __future__ import annotations
 
 import json
+import os
 import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
@@ -30,7 +34,7 @@ from llmgw_desktop.engine.providers.failures import (
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["CodexAdapter", "CodexParser"]
+__all__ = ["CodexAdapter", "CodexParser", "configured_model"]
 
 SANDBOX_FLAGS = {
     "default": (),
@@ -100,7 +104,10 @@ class CodexAdapter:
         invocation = Invocation(
             argv=tuple(argv), stdin=request.prompt.encode(), cwd=request.working_dir
         )
-        return Prepared(invocation, CodexParser(request.model, tuple(warnings)))
+        # `codex exec --json` never names its model: without this the turn has no model and
+        # so no cost. The one asked for, else the one the user's codex config pins.
+        model = request.model or _model_argument(request.extra_args) or configured_model()
+        return Prepared(invocation, CodexParser(model, tuple(warnings)))
 
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
@@ -200,3 +207,26 @@ def _failure(message: str, thread_id: str | None) -> ProviderFailure:
     if thread_id:
         failure.details["session_id"] = thread_id
     return failure
+
+
+def _model_argument(args: Sequence[str]) -> str | None:
+    """The model named in extra arguments (`-m X`, `--model X`, `--model=X`), if any."""
+    for index, arg in enumerate(args):
+        if arg in ("-m", "--model") and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith("--model="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def configured_model(environ: Mapping[str, str] | None = None) -> str | None:
+    """The `model` codex's own `config.toml` sets (in `$CODEX_HOME`, else `~/.codex`); None
+    when it sets none or cannot be read (codex then uses a built-in default we cannot see)."""
+    environ = os.environ if environ is None else environ
+    home = Path(environ.get("CODEX_HOME") or Path.home() / ".codex")
+    try:
+        with (home / "config.toml").open("rb") as file:
+            model = tomllib.load(file).get("model")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return model if isinstance(model, str) and model else None

@@ -21,6 +21,7 @@ from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import failure_from_outcome, failure_from_text
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
+from llmgw_desktop.engine.tokens.pricing import COST_FROM_CLI
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["MistralAdapter", "VibeParser"]
@@ -133,7 +134,9 @@ class VibeParser:
                 output_tokens=int(stats.get("session_completion_tokens") or 0),
             ),
             cost_usd=_float_or_none(stats.get("session_cost")),
-            cost_source="reported" if _float_or_none(stats.get("session_cost")) else None,
+            cost_source=COST_FROM_CLI
+            if _float_or_none(stats.get("session_cost")) is not None
+            else None,
             duration_s=outcome.duration_s,
             exit_code=outcome.exit_code,
             warnings=() if meta else ("vibe left no session meta.json: usage unknown",),

@@ -26,6 +26,7 @@ from llmgw_desktop.engine.providers.failures import (
     tail,
 )
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
+from llmgw_desktop.engine.tokens.pricing import COST_FROM_CLI
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["OpenCodeAdapter", "OpenCodeParser"]
@@ -162,7 +163,7 @@ class OpenCodeParser(NdjsonParser):
                 reasoning_tokens=self._tokens["reasoning"],
             ),
             cost_usd=round(self._cost, 8),
-            cost_source="reported",
+            cost_source=COST_FROM_CLI,
             duration_s=outcome.duration_s,
             exit_code=outcome.exit_code,
             raw_output=outcome.stdout.decode("utf-8", errors="replace"),

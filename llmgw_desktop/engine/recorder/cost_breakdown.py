@@ -1,0 +1,109 @@
+"""What was spent, grouped by provider, model, project or agent, over the last day, week or month.
+
+Read from the flight recorder's rows (the read lane: the database thread, never the loop): one
+grouped query for the biggest spenders (at most `GROUPS_MAX` groups, so the desk never lays out
+thousands) and one for the window's total, so the total stays true when groups are left off.
+The window is bounded by time, through the `started_at` index, and the rows by the recorder's
+own row cap. A row that used tokens but has no cost (its model is not in the price table and
+the CLI reported none) is counted as "not priced", never as $0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import peewee
+
+from llmgw_desktop.engine.store.sql import is_postgresql, portable
+from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, price_table
+
+__all__ = [
+    "COST_DIMENSIONS",
+    "COST_WINDOWS",
+    "GROUPS_MAX",
+    "CostBreakdown",
+    "CostDimension",
+    "CostGroup",
+    "read_cost_breakdown",
+]
+
+CostDimension = Literal["provider", "model", "project", "caller"]
+# What the person picks -> the column it groups by; the agent is the recorder's `caller`.
+COST_DIMENSIONS: dict[CostDimension, str] = {
+    "provider": "provider",
+    "model": "model",
+    "project": "project",
+    "caller": "caller",
+}
+COST_WINDOWS: dict[str, float] = {"24 h": 86400.0, "7 d": 7 * 86400.0, "30 d": 30 * 86400.0}
+GROUPS_MAX = 50
+
+_UNPRICED = (
+    "CASE WHEN cost_usd IS NULL AND input_tokens + output_tokens + cache_read_tokens"
+    " + cache_write_tokens > 0 THEN 1 ELSE 0 END"
+)
+# PostgreSQL has no total() and sums integers as numeric: the same figures, spelled its way.
+_FIGURES = {
+    False: f"count(*), count(cost_usd), total(cost_usd), sum({_UNPRICED})",
+    True: f"count(*), count(cost_usd), coalesce(sum(cost_usd), 0.0), sum({_UNPRICED})::bigint",
+}
+
+
+@dataclass(frozen=True)
+class CostGroup:
+    """One provider, model, project or agent: its requests and what they cost."""
+
+    name: str  # "" when the rows name none (no project given, say)
+    requests: int
+    priced: int  # requests with a cost (reported by the CLI or estimated)
+    unpriced: int  # requests that used tokens but could not be priced
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    """The biggest groups of one window, the window's total, and the prices behind estimates."""
+
+    by: CostDimension
+    window_s: float
+    groups: list[CostGroup]
+    total: CostGroup
+    groups_left_off: bool  # more than `GROUPS_MAX` groups: only the biggest are listed
+    prices_revised: str = PRICES_REVISED
+    price_sources: tuple[str, ...] = ()
+
+
+def read_cost_breakdown(
+    database: peewee.Database, *, by: CostDimension, since: float, window_s: float
+) -> CostBreakdown:
+    """Rows started at or after `since`, summed per `by` (call on the database thread).
+
+    Raises:
+        ValueError: `by` is not one of `COST_DIMENSIONS`.
+    """
+    if by not in COST_DIMENSIONS:
+        raise ValueError(f"cannot group costs by {by!r}")
+    column = COST_DIMENSIONS[by]  # one of four constants: safe to place in the SQL
+    figures = _FIGURES[is_postgresql(database)]
+    grouped = (
+        f"SELECT coalesce({column}, ''), {figures} FROM requests"  # noqa: S608
+        f" WHERE started_at >= ? GROUP BY coalesce({column}, '')"
+        " ORDER BY 4 DESC, 2 DESC, 1 LIMIT ?"
+    )
+    rows = database.execute_sql(portable(database, grouped), (since, GROUPS_MAX + 1)).fetchall()
+    total_sql = f"SELECT '', {figures} FROM requests WHERE started_at >= ?"  # noqa: S608
+    total = database.execute_sql(portable(database, total_sql), (since,)).fetchone()
+    return CostBreakdown(
+        by=by,
+        window_s=window_s,
+        groups=[_group(row) for row in rows[:GROUPS_MAX]],
+        total=_group(total),
+        groups_left_off=len(rows) > GROUPS_MAX,
+        price_sources=tuple(price_table().sources.values()),
+    )
+
+
+def _group(row: Any) -> CostGroup:
+    name, requests, priced, cost, unpriced = row
+    return CostGroup(str(name), int(requests), int(priced), int(unpriced or 0), float(cost or 0.0))

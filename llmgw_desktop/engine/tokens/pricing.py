@@ -1,0 +1,117 @@
+"""What a request cost: the CLI's own figure where it reports one, else an estimate from tokens.
+
+The price table is data (`prices.json` beside this module): USD per million tokens per model
+prefix, the vendors' pages it was read from and the date it was revised, so the desk can say
+"estimated from prices of <date>" and a price change is a data edit, not a code change. Input,
+output, cache reads and cache writes each have their own price (`Usage.input_tokens` excludes
+cached input, so nothing is counted twice). A model the table does not know has no cost (None),
+never $0: the desk says "not priced" rather than a false zero.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Literal
+
+from llmgw_desktop.engine.tokens.usage import Usage
+
+__all__ = [
+    "COST_FROM_CLI",
+    "COST_FROM_TABLE",
+    "PRICES_REVISED",
+    "CostSource",
+    "Price",
+    "PriceTable",
+    "cost_note",
+    "estimate_cost",
+    "price_of",
+    "price_table",
+]
+
+CostSource = Literal["cli", "table"]
+COST_FROM_CLI: CostSource = "cli"  # the CLI reported what the turn cost
+COST_FROM_TABLE: CostSource = "table"  # estimated here from tokens and the price table
+_PER = 1_000_000  # prices are per million tokens
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens of each kind."""
+
+    input: float
+    output: float
+    cache_read: float
+    cache_write: float
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """The prices of every known model prefix, with where and when they were read."""
+
+    revised: str  # when the table was last checked against the vendors' pages
+    sources: dict[str, str]  # vendor -> the page the prices come from
+    prices: dict[str, Price]  # lower-case model-name prefix -> price
+
+    def price_of(self, model: str | None) -> Price | None:
+        """The price of `model` (longest matching prefix, any `vendor/` part ignored)."""
+        name = (model or "").lower().split("/")[-1]
+        if not name:
+            return None
+        matches = [prefix for prefix in self.prices if name.startswith(prefix)]
+        return self.prices[max(matches, key=len)] if matches else None
+
+    def cost_of(self, model: str | None, usage: Usage) -> float | None:
+        """The estimated USD cost of `usage` on `model`; None when the model is not priced."""
+        price = self.price_of(model)
+        if price is None:
+            return None
+        total = (
+            usage.input_tokens * price.input
+            + usage.output_tokens * price.output
+            + usage.cache_read_tokens * price.cache_read
+            + usage.cache_write_tokens * price.cache_write
+        )
+        return round(total / _PER, 8)
+
+
+@functools.cache
+def price_table() -> PriceTable:
+    """The table shipped with the package (read once; it never changes while running)."""
+    raw: dict[str, Any] = json.loads(
+        resources.files(__package__).joinpath("prices.json").read_text(encoding="utf-8")
+    )
+    prices = {
+        prefix.lower(): Price(
+            float(entry["input"]),
+            float(entry["output"]),
+            float(entry["cache_read"]),
+            float(entry.get("cache_write", entry["input"])),
+        )
+        for prefix, entry in raw["models"].items()
+    }
+    return PriceTable(str(raw["revised"]), dict(raw["sources"]), prices)
+
+
+PRICES_REVISED = price_table().revised
+
+
+def price_of(model: str | None) -> Price | None:
+    """The shipped table's price of `model`, or None."""
+    return price_table().price_of(model)
+
+
+def estimate_cost(model: str | None, usage: Usage) -> float | None:
+    """The shipped table's estimate for `usage` on `model`, or None when it is not priced."""
+    return price_table().cost_of(model, usage)
+
+
+def cost_note(source: str | None) -> dict[str, str] | None:
+    """How a row's cost was arrived at, as the recorder keeps it (None: no cost)."""
+    if source == COST_FROM_TABLE:
+        return {"source": COST_FROM_TABLE, "prices": PRICES_REVISED}
+    if source == COST_FROM_CLI:
+        return {"source": COST_FROM_CLI}
+    return None

@@ -1,0 +1,140 @@
+"""Overview's spend section, fed by a real running gateway: a priced gateway request, a CLI
+row with its own cost and an unpriced one, grouped as the person picks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import aiohttp
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, estimate_cost
+from llmgw_desktop.engine.tokens.usage import Usage
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox, format_usd
+from llmgw_desktop.ui.qt import QApplication
+from llmgw_desktop.ui.tasks import UiTasks
+from tests.fakes.upstream import (
+    ANTHROPIC_CACHE_CREATION_TOKENS,
+    ANTHROPIC_CACHE_READ_TOKENS,
+    ANTHROPIC_INPUT_TOKENS,
+    ANTHROPIC_OUTPUT_TOKENS,
+    ScriptedUpstream,
+)
+from tests.ui.waiting import until
+
+SCREENSHOT = Path("/tmp/cost_breakdown.png")
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    loop = qasync.QEventLoop(qapp)
+    yield loop
+    loop.close()
+
+
+async def _gateway_request(runtime: GatewayRuntime) -> None:
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(
+            runtime.base_url + "/v1/messages",
+            json=body,
+            headers={
+                "anthropic-version": "2023-06-01",
+                "x-api-key": "unused",
+                "x-caller": "agent-a",
+            },
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
+
+
+def _cli_rows(runtime: GatewayRuntime) -> None:
+    recorder = runtime.engine.recorder
+    reported = recorder.start(principal="local", provider="claude", caller="agent-b", model="x")
+    recorder.finish(reported, state="completed", input_tokens=50, output_tokens=5, cost_usd=1.5)
+    local = recorder.start(principal="local", provider="ollama", caller="agent-b", model="llama")
+    recorder.finish(local, state="completed", input_tokens=70, output_tokens=7)
+
+
+def test_spend_by_agent_and_provider_with_prices_date_and_unpriced_rows(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with ScriptedUpstream() as upstream:
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
+            settings = replace(loaded.settings, http_port=0)
+            lock = InstanceLock(settings.data_path)
+            assert lock.acquire()
+            runtime = GatewayRuntime(
+                replace(loaded, settings=settings),
+                mode="desktop",
+                lock=lock,
+                on_activate=lambda: "desktop",
+            )
+            await runtime.start()
+            bridge = EngineBridge(runtime.engine)
+            box = CostBreakdownBox(bridge, UiTasks())
+            qtbot.addWidget(box)
+            try:
+                await _gateway_request(runtime)
+                _cli_rows(runtime)
+                box.resize(820, box.sizeHint().height())
+                box.show()  # visible: it loads
+                await until(lambda: box.loads >= 1, "the first load")
+                gateway_cost = estimate_cost(
+                    "claude-sonnet-4-6",
+                    Usage(
+                        input_tokens=ANTHROPIC_INPUT_TOKENS,
+                        output_tokens=ANTHROPIC_OUTPUT_TOKENS,
+                        cache_read_tokens=ANTHROPIC_CACHE_READ_TOKENS,
+                        cache_write_tokens=ANTHROPIC_CACHE_CREATION_TOKENS,
+                    ),
+                )
+                assert gateway_cost is not None
+                # Grouped by provider (the default), biggest spender first.
+                assert [box.cell(r, "Name") for r in range(box.table.rowCount())] == [
+                    "claude",
+                    "anthropic",
+                    "ollama",
+                ]
+                assert box.cell(0, "Cost") == format_usd(1.5)
+                assert box.cell(1, "Cost") == format_usd(gateway_cost)
+                assert (box.cell(2, "Cost"), box.cell(2, "Not priced")) == ("not priced", "1")
+                total = box.total_label.text()
+                assert total.startswith(format_usd(1.5 + gateway_cost) + " over 3 request(s)")
+                assert "1 not priced (model not in the price table)" in total
+                assert f"list prices of {PRICES_REVISED}" in box.source_label.text()
+                assert "docs.claude.com" in box.source_label.toolTip()
+
+                box.group_box.setCurrentText("Agent")
+                loads = box.loads
+                await until(
+                    lambda: box.loads > loads and box.cell(0, "Name") == "agent-b", "by agent"
+                )
+                assert (box.cell(0, "Requests"), box.cell(0, "Cost")) == ("2", format_usd(1.5))
+                box.grab().save(str(SCREENSHOT))
+            finally:
+                box.hide()
+                bridge.detach()
+                await runtime.stop()
+                lock.release()
+
+    qloop.run_until_complete(scenario())
