@@ -31,6 +31,7 @@ from llmgw_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.pages.overview_charts import curve_colour
+from llmgw_desktop.ui.pages.provider_health import STATUS
 from llmgw_desktop.ui.qt import QApplication, QScrollArea, Qt
 from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import (
@@ -43,6 +44,7 @@ from tests.fakes.upstream import (
 from tests.ui.waiting import until
 
 RECORDED_REQUESTS = 40
+CELL_MARGINS = 6  # px a table cell keeps beside its text (Fusion: focus frame margin + 1, twice)
 
 
 @pytest.fixture
@@ -373,7 +375,32 @@ def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_t
         shown = legend.rect().translated(legend.mapToGlobal(legend.rect().topLeft()))
         assert legend.isVisible() and not shown.contains(newest)
         window.grab().save(str(tmp_path / "overview-default-size.png"))
+
+        # A failing provider and an open circuit: no state word is cut or wrapped.
+        health, engine = page.health, desk.runtime.engine
+        desk.upstream.script(Reply.error(401))
+        await _gateway_request(desk.runtime, expect=None)
+        breaker = engine.calls.breakers["codex"]
+        for _ in range(breaker.threshold):
+            breaker.record_failure(ProviderFailure("boom", code=ErrorCode.PROVIDER_ERROR))
+        await until(lambda: health.cell("anthropic", "Status").startswith("Failing"), "failing")
+        await until(lambda: health.cell("codex", "Circuit").startswith("open"), "open circuit")
         scroll.widget().grab().save(str(tmp_path / "overview-whole.png"))
+        metrics = health.fontMetrics()
+        for row in range(health.rowCount()):
+            for column in range(health.columnCount()):
+                text = health.cell_text(row, column)
+                # The Status column stretches: its reason may be cut (it is in the tooltip),
+                # never the state word before it.
+                word = text.split(":")[0] if column == STATUS else text
+                room = health.columnWidth(column) - CELL_MARGINS
+                assert metrics.horizontalAdvance(word) <= room, (word, room)
+        # At the default size even the open circuit's retry time fits without sideways scrolling.
+        assert health.horizontalHeader().length() <= health.viewport().width()
+        assert not health.wordWrap() or all(
+            health.rowHeight(row) <= health.verticalHeader().defaultSectionSize()
+            for row in range(health.rowCount())
+        )
         window.hide()
 
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
