@@ -10,6 +10,7 @@ from PySide6.QtCore import (
     QSettings,
     Qt,
     QTimer,
+    QUrl,
     Signal,
 )
 from PySide6.QtGui import (
@@ -17,6 +18,7 @@ from PySide6.QtGui import (
     QActionGroup,
     QCloseEvent,
     QColor,
+    QDesktopServices,
     QFontDatabase,
     QGuiApplication,
     QHideEvent,
@@ -78,6 +80,7 @@ __all__ = [
     "QComboBox",
     "QDateTime",
     "QDateTimeEdit",
+    "QDesktopServices",
     "QEvent",
     "QFileDialog",
     "QFontDatabase",
@@ -122,6 +125,7 @@ __all__ = [
     "QTimer",
     "QTreeWidget",
     "QTreeWidgetItem",
+    "QUrl",
     "QVBoxLayout",
     "QWidget",
     "Qt",

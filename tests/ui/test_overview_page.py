@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pyqtgraph as pg
 import pytest
 import qasync
 from pytestqt.qtbot import QtBot
@@ -26,9 +27,12 @@ from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.overview import OverviewPage
-from llmgw_desktop.ui.qt import QApplication
+from llmgw_desktop.ui.pages.overview_charts import curve_colour
+from llmgw_desktop.ui.pages.provider_health import STATUS
+from llmgw_desktop.ui.qt import QApplication, QScrollArea, Qt
 from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
@@ -40,6 +44,7 @@ from tests.fakes.upstream import (
 from tests.ui.waiting import until
 
 RECORDED_REQUESTS = 40
+CELL_MARGINS = 6  # px a table cell keeps beside its text (Fusion: focus frame margin + 1, twice)
 
 
 @pytest.fixture
@@ -309,5 +314,93 @@ def test_a_long_store_problem_wraps_in_amber_and_refusals_add_up(
         refused = page.refused_label.text()
         assert refused.startswith("10 since start")
         assert "4 × 401 unauthorized" in refused and "1 other" in refused
+
+    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_the_data(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """Seen on screen: at the default size the charts began below the fold, the page was wider
+    than the window, and the cache-hit chart drew dashes with its legend over the newest
+    points."""
+
+    async def body(desk: Desk) -> None:
+        facts = desk.page.context.facts
+        window = MainWindow(
+            desk.bridge,
+            desk.page.context.actions,
+            facts,
+            close_quits=False,
+            on_quit=lambda: None,
+        )
+        qtbot.addWidget(window)
+        window.show()
+        assert (window.width(), window.height()) == DEFAULT_SIZE
+        page = window.overview
+        await _gateway_request(desk.runtime)
+        _record_requests(desk.runtime, 3)
+        charts = page.charts
+        await until(lambda: "anthropic" in charts.hit_curves, "the cache-hit curves")
+        await until(lambda: _last_value(charts.hit_curves["anthropic"]) > 0, "a hit rate drawn")
+
+        # The whole first row of charts is in the scroll area's visible part, and the page
+        # fits the window's width (no sideways scrolling).
+        scroll = page.findChild(QScrollArea)
+        viewport = scroll.viewport()
+        for chart in charts.plot_widgets[:2]:
+            top = chart.mapTo(viewport, chart.rect().topLeft()).y()
+            bottom = chart.mapTo(viewport, chart.rect().bottomLeft()).y()
+            assert top >= 0 and bottom <= viewport.height(), (top, bottom, viewport.height())
+        assert not scroll.horizontalScrollBar().isVisible()
+
+        # The cache-hit line is solid and joined over quiet buckets (no NaN gaps).
+        curve = charts.hit_curves["anthropic"]
+        assert curve.opts["pen"].style() == Qt.PenStyle.SolidLine
+        _x, y = curve.getData()
+        assert len(y) and not any(math.isnan(v) for v in y)
+        # Its legend names each provider in its colour, and is not over the newest point.
+        plot = charts.plot_widgets[3]
+        assert plot.getPlotItem().legend is None
+        legend = charts.hits_legend
+        assert "anthropic" in legend.text() and curve_colour(curve) in legend.text()
+        x, y = curve.getData()
+        view = plot.getPlotItem().getViewBox()
+        scene_point = view.mapViewToScene(pg.Point(float(x[-1]), float(y[-1])))
+        newest = plot.mapToGlobal(plot.mapFromScene(scene_point))
+        shown = legend.rect().translated(legend.mapToGlobal(legend.rect().topLeft()))
+        assert legend.isVisible() and not shown.contains(newest)
+        window.grab().save(str(tmp_path / "overview-default-size.png"))
+
+        # A failing provider and an open circuit: no state word is cut or wrapped.
+        health, engine = page.health, desk.runtime.engine
+        desk.upstream.script(Reply.error(401))
+        await _gateway_request(desk.runtime, expect=None)
+        breaker = engine.calls.breakers["codex"]
+        for _ in range(breaker.threshold):
+            breaker.record_failure(ProviderFailure("boom", code=ErrorCode.PROVIDER_ERROR))
+        await until(lambda: health.cell("anthropic", "Status").startswith("Failing"), "failing")
+        await until(lambda: health.cell("codex", "Circuit").startswith("open"), "open circuit")
+        scroll.widget().grab().save(str(tmp_path / "overview-whole.png"))
+        metrics = health.fontMetrics()
+        for row in range(health.rowCount()):
+            for column in range(health.columnCount()):
+                text = health.cell_text(row, column)
+                # The Status column stretches: its reason may be cut (it is in the tooltip),
+                # never the state word before it.
+                word = text.split(":")[0] if column == STATUS else text
+                room = health.columnWidth(column) - CELL_MARGINS
+                assert metrics.horizontalAdvance(word) <= room, (word, room)
+        # At the default size even the open circuit's retry time fits without sideways scrolling.
+        assert health.horizontalHeader().length() <= health.viewport().width()
+        assert not health.wordWrap() or all(
+            health.rowHeight(row) <= health.verticalHeader().defaultSectionSize()
+            for row in range(health.rowCount())
+        )
+        window.hide()
 
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)

@@ -55,8 +55,12 @@ class OverviewPage(Page):
         endpoint_row.addWidget(self.endpoint_label, 1)
         endpoint_row.addWidget(copy)
 
+        # Two short forms side by side: three rows tall, so the charts start above the fold.
         gateway = QGroupBox("Gateway")
-        form = QFormLayout(gateway)
+        form, places = QFormLayout(), QFormLayout()
+        facts_row = QHBoxLayout(gateway)
+        facts_row.addLayout(form, 3)
+        facts_row.addLayout(places, 2)
         form.addRow("Status", self.status_label)
         # Refused at the door since start (bad credentials, rate limits ...): no recorder rows.
         self.refused_label = QLabel()
@@ -64,9 +68,9 @@ class OverviewPage(Page):
         self.refused_label.setWordWrap(True)
         form.addRow("Refused", self.refused_label)
         form.addRow("MCP endpoint", endpoint_row)
-        form.addRow("Health", _selectable(facts.health_url))
-        form.addRow("Data", _selectable(str(facts.data_dir)))
-        form.addRow("Log", _selectable(str(facts.log_file)))
+        places.addRow("Health", _selectable(facts.health_url))
+        places.addRow("Data", _selectable(str(facts.data_dir), wrap=True))
+        places.addRow("Log", _selectable(str(facts.log_file), wrap=True))
 
         providers = QGroupBox("Providers")
         provider_column = QVBoxLayout(providers)
@@ -86,13 +90,13 @@ class OverviewPage(Page):
         health = QGroupBox("Provider health")
         QVBoxLayout(health).addWidget(self.health)
 
-        top = QHBoxLayout()
-        top.addWidget(gateway, 3)
-        top.addWidget(providers, 2)
+        # The charts right under the gateway's facts; the switches (also in the tray and on the
+        # Providers page) sit with the health table they act on, below the charts.
         content = QWidget()
         self.column = QVBoxLayout(content)
-        self.column.addLayout(top)
+        self.column.addWidget(gateway)
         self.column.addWidget(traffic)
+        self.column.addWidget(providers)
         self.column.addWidget(health)
         self.costs = CostBreakdownBox(bridge, self.tasks)  # loads itself while visible
         self.column.addWidget(self.costs)
@@ -209,7 +213,9 @@ def _follow(box: QCheckBox, action: QAction) -> None:
     box.setEnabled(action.isEnabled())
 
 
-def _selectable(text: str) -> QLabel:
+def _selectable(text: str, *, wrap: bool = False) -> QLabel:
     label = QLabel(text)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    # A long path wraps (anywhere: it has no spaces) rather than widening the page.
+    label.setWordWrap(wrap)
     return label

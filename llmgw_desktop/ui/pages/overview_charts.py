@@ -8,8 +8,9 @@ bridge's toggle, pause and breaker signals, and asks the engine for CLI versions
 
 from __future__ import annotations
 
+import html
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 # ui.qt first: pyqtgraph binds to whichever Qt binding is already loaded (else the first it
 # finds installed, which could be another one).
@@ -32,8 +33,10 @@ from llmgw_desktop.engine.api import PRICES_REVISED, WINDOWS, Engine, MetricsSer
 __all__ = [
     "AgoAxis",
     "LiveCharts",
+    "curve_colour",
     "describe_savings",
     "describe_totals",
+    "legend_html",
     "nice_ceiling",
 ]
 
@@ -98,6 +101,20 @@ def nice_ceiling(value: float) -> float:
         return 1.0
     power = 10.0 ** math.floor(math.log10(value))
     return next(m * power for m in (1, 2, 5, 10) if value <= m * power)
+
+
+def curve_colour(curve: pg.PlotDataItem) -> str:
+    """The colour name of `curve`'s line (its pen may have been given as a colour)."""
+    return str(pg.mkPen(curve.opts["pen"]).color().name())
+
+
+def legend_html(curves: Iterable[tuple[str, pg.PlotDataItem]]) -> str:
+    """A legend as rich text: each name after a bar in its curve's colour."""
+    parts = [
+        f'<span style="color:{curve_colour(curve)}">&#9644;</span>&nbsp;{html.escape(name)}'
+        for name, curve in curves
+    ]
+    return "&nbsp;&nbsp;".join(parts)
 
 
 def _set_text(label: QLabel, text: str) -> None:
@@ -169,13 +186,12 @@ class LiveCharts(QWidget):
             column.addLayout(row)
 
         self.plot_widgets: list[pg.PlotWidget] = []
+        self._legends: list[QLabel] = []
         self._requests_plot = self._plot("Requests per second", rows[0])
         self._jobs_plot = self._plot("Active jobs", rows[0])
         self._tokens_plot = self._plot("Tokens per second", rows[1])
         self._hits_plot = self._plot("Cache hit rate per provider (%)", rows[1])
         self._hits_plot.setYRange(0, 100 * HEADROOM, padding=0)
-        self._hits_plot.addLegend(offset=(-8, 8))
-        self._tokens_plot.addLegend(offset=(-8, 8))
         self.requests_curve = self._requests_plot.plot(pen=pg.intColor(0), skipFiniteCheck=True)
         self.jobs_curve = self._jobs_plot.plot(pen=pg.intColor(3), skipFiniteCheck=True)
         self.input_curve = self._tokens_plot.plot(
@@ -185,6 +201,12 @@ class LiveCharts(QWidget):
             pen=pg.intColor(5), name="out", skipFiniteCheck=True
         )
         self.hit_curves: dict[str, pg.PlotDataItem] = {}
+        # Legends are labels beside the titles, outside the plots: pyqtgraph's sits in a corner
+        # of the plot, and the top right is where the newest points are drawn.
+        self.tokens_legend, self.hits_legend = self._legends[2], self._legends[3]
+        _set_text(
+            self.tokens_legend, legend_html([("in", self.input_curve), ("out", self.output_curve)])
+        )
         self._all_plots = (self._requests_plot, self._jobs_plot, self._tokens_plot, self._hits_plot)
         self._painters: tuple[Callable[[MetricsSeries, list[float]], None], ...] = (
             self._draw_requests,
@@ -275,9 +297,21 @@ class LiveCharts(QWidget):
             curve = self.hit_curves.get(provider)
             if curve is None:
                 pen = pg.mkPen(pg.intColor(len(self.hit_curves), hues=9), width=2)
-                curve = self._hits_plot.plot(pen=pen, name=provider, connect="finite")
+                curve = self._hits_plot.plot(
+                    pen=pen, name=provider, symbolPen=None, symbolBrush=pen.color(), symbolSize=7
+                )
                 self.hit_curves[provider] = curve
-            curve.setData(times, [r * 100 for r in rates])  # NaN stays NaN: a gap
+                shown = sorted(self.hit_curves.items())
+                _set_text(self.hits_legend, legend_html(shown))
+            # A bucket without requests has no rate (NaN). Drawn as gaps, sparse traffic looked
+            # like a dashed line; joined over the quiet buckets the line stays solid, and a lone
+            # point gets a dot, since a line needs two.
+            xs = [t for t, r in zip(times, rates, strict=True) if not math.isnan(r)]
+            ys = [r * 100 for r in rates if not math.isnan(r)]
+            symbol = "o" if len(xs) == 1 else None
+            if curve.opts["symbol"] != symbol:
+                curve.setSymbol(symbol)
+            curve.setData(xs, ys)
         for provider, curve in self.hit_curves.items():
             if provider not in series.hit_rate:
                 curve.setData([], [])
@@ -300,8 +334,15 @@ class LiveCharts(QWidget):
         # laid out again whenever the plot repaints.
         widget = pg.PlotWidget(axisItems={"bottom": AgoAxis()})
         widget.setFixedHeight(CHART_HEIGHT)
+        legend = QLabel()
+        legend.setObjectName(f"legend:{title}")
+        self._legends.append(legend)
+        heading = QHBoxLayout()
+        heading.addWidget(QLabel(title))
+        heading.addStretch(1)
+        heading.addWidget(legend)
         cell = QVBoxLayout()
-        cell.addWidget(QLabel(title))
+        cell.addLayout(heading)
         cell.addWidget(widget, 1)
         row.addLayout(cell)
         self.plot_widgets.append(widget)

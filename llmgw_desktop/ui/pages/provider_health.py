@@ -13,7 +13,15 @@ from llmgw_desktop.engine.api import Engine
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.provider_rows import ERROR, ProviderRow, load_provider_rows
 from llmgw_desktop.ui.pages.providers import attention_colour
-from llmgw_desktop.ui.qt import QColor, QHeaderView, Qt, QTableWidget, QTableWidgetItem, QTimer
+from llmgw_desktop.ui.qt import (
+    QColor,
+    QHeaderView,
+    QResizeEvent,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QTimer,
+)
 from llmgw_desktop.ui.tasks import UiTasks
 
 __all__ = ["HEALTH_COLUMNS", "ProviderHealthTable"]
@@ -22,6 +30,7 @@ HEALTH_COLUMNS = ("Provider", "Kind", "Status", "Version", "Switch", "Circuit", 
 STATUS = HEALTH_COLUMNS.index("Status")
 CIRCUIT = HEALTH_COLUMNS.index("Circuit")
 HEALTH_REFRESH_MS = 5000
+CELL_PADDING = 8  # px beside a cell's text (the style's margins, rounded up)
 TRAFFIC_WINDOW = "15m"
 
 
@@ -36,8 +45,10 @@ class ProviderHealthTable(QTableWidget):
         self._loading = False
         self._again = False
         self._versions = False  # the first load only locates the CLIs (instant)
+        self._status_words = self._status_text = 0  # px: Status's state words, its whole text
         self.rows: dict[str, int] = {}  # switch id -> row index
-        self.setHorizontalHeaderLabels(HEALTH_COLUMNS)
+        # The last heading on two lines: its column is as narrow as its numbers.
+        self.setHorizontalHeaderLabels([c.replace(" 15 min", "\n15 min") for c in HEALTH_COLUMNS])
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
@@ -45,13 +56,19 @@ class ProviderHealthTable(QTableWidget):
         # Not ResizeToContents: that measures a column again on every cell set (see the
         # Providers page); `show_rows` fits the columns once, when some text changed.
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Stretch)
+        # Not a stretched Status column either: it got what the others left, and an open
+        # circuit's long text squeezed "Not installed" into a wrapped "Not ins…". Every column
+        # fits its text (the table scrolls sideways if it must); the last one takes the rest.
+        header.setStretchLastSection(True)
+        self.setWordWrap(False)
         for index, state in enumerate(self._engine.providers.states()):
             self.insertRow(index)
             self.rows[state.id] = index
             self._set(index, 0, state.display_name)
             self._set(index, STATUS, "checking…")
-        self.setMinimumHeight(self.verticalHeader().length() + header.height() + 4)
+        # Room for every row and a sideways scroll bar, so no row hides behind it.
+        bar = self.horizontalScrollBar().sizeHint().height()
+        self.setMinimumHeight(self.verticalHeader().length() + header.sizeHint().height() + bar + 4)
         self._timer = QTimer(self)
         self._timer.setInterval(HEALTH_REFRESH_MS)
         self._timer.timeout.connect(self.request_refresh)
@@ -126,9 +143,37 @@ class ProviderHealthTable(QTableWidget):
             open_circuit = row.circuit.startswith("open")
             self._colour(index, CIRCUIT, attention_colour(ERROR) if open_circuit else None)
         if changed:
-            for column in range(len(HEALTH_COLUMNS)):
-                if column != STATUS:
-                    self.resizeColumnToContents(column)
+            self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Fit each column to its text (Status between its state words and its whole text)."""
+        for column in range(len(HEALTH_COLUMNS)):
+            self.resizeColumnToContents(column)
+        metrics = self.fontMetrics()
+        words = max(
+            (
+                metrics.horizontalAdvance(self.cell_text(row, STATUS).split(":")[0])
+                for row in range(self.rowCount())
+            ),
+            default=0,
+        )
+        self._status_words = words + CELL_PADDING
+        self._status_text = self.columnWidth(STATUS)
+        self._fit_status()
+
+    def _fit_status(self) -> None:
+        # Status takes the room the other columns leave (a reason shows when it fits), never
+        # less than its state words: only then does the table scroll sideways.
+        others = sum(self.columnWidth(c) for c in range(len(HEALTH_COLUMNS)) if c != STATUS)
+        last = len(HEALTH_COLUMNS) - 1
+        needed = max(self.sizeHintForColumn(last), self.horizontalHeader().sectionSizeHint(last))
+        others -= self.columnWidth(last) - needed  # it stretches into what is left
+        room = self.viewport().width() - others
+        self.setColumnWidth(STATUS, max(self._status_words, min(self._status_text, room)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_status()
 
     def _colour(self, index: int, column: int, colour: str | None) -> None:
         item = self._set(index, column, self.cell_text(index, column))
