@@ -29,7 +29,8 @@ from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.job_detail import approval_text, when
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.jobs_model import COLUMNS
-from llmgw_desktop.ui.qt import QMessageBox, Qt
+from llmgw_desktop.ui.qt import QColor, QMessageBox, Qt
+from llmgw_desktop.ui.theme import error_colour
 from tests.contract.conftest import engine_settings
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import (
@@ -209,7 +210,7 @@ def test_cancel_from_the_page_stops_the_running_job(
         assert box.defaultButton().text() == "Keep running"  # Enter never kills a job
         next(b for b in box.buttons() if b.text() == "Cancel job").click()
 
-        await until(lambda: d.cell(job_id, "State") == "canceled", "the row turns canceled")
+        await until(lambda: d.cell(job_id, "State") == "⊘ canceled", "the row turns canceled")
         assert (await d.engine.jobs.get(job_id, "local")).state is JobState.CANCELED
         assert "canceled" in d.page.notice.text()
         await until(lambda: d.page.retry_button.isEnabled(), "a canceled job can be retried")
@@ -224,8 +225,13 @@ def test_retry_of_a_failed_job_runs_it_again_and_filters_narrow_the_table(
     async def scenario(d: Desk) -> None:
         d.upstream.script(Reply.error(401))
         failed = await d.submit("please work")
-        await until(lambda: d.cell(failed, "State") == "failed", "the failed job's row")
+        await until(lambda: d.cell(failed, "State") == "✕ failed", "the failed job's row")
         assert d.cell(failed, "Progress") == "auth_required"
+        # Marked as the Flight recorder marks it: the glyph above, and the error colour.
+        model, at = d.page.model, d.page.model.row_of(failed)
+        assert at is not None
+        state = model.index(at, COLUMNS.index("State"))
+        assert model.data(state, Qt.ItemDataRole.ForegroundRole) == QColor(error_colour())
         row = d.page.model.row_of(failed)
         assert row is not None
         where = d.page.table.visualRect(d.page.model.index(row, 0)).center()

@@ -15,7 +15,9 @@ from typing import Any
 
 from llmgw_desktop.engine.api import RETRYABLE, DeskJob, JobState, JobView
 from llmgw_desktop.ui.pages.job_detail import when
-from llmgw_desktop.ui.qt import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from llmgw_desktop.ui.pages.recorder_model import format_state
+from llmgw_desktop.ui.qt import QAbstractTableModel, QColor, QModelIndex, QPersistentModelIndex, Qt
+from llmgw_desktop.ui.theme import error_colour
 
 __all__ = [
     "COLUMNS",
@@ -48,6 +50,8 @@ COLUMNS = (
 )
 ELAPSED_COLUMN = COLUMNS.index("Elapsed")
 PROMPT_COLUMN = COLUMNS.index("Prompt")
+STATE_COLUMN = COLUMNS.index("State")
+UNSUCCESSFUL = frozenset({JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED})
 _NUMERIC = frozenset({ELAPSED_COLUMN, COLUMNS.index("Tokens")})
 _ROOT = QModelIndex()
 _ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
@@ -216,6 +220,9 @@ class JobsModel(QAbstractTableModel):
             return row.view.id
         if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and column == STATE_COLUMN:
+            # As the Flight recorder marks them: a job that ended without an answer is red.
+            return QColor(error_colour()) if row.view.state in UNSUCCESSFUL else None
         return None
 
     def _text(self, row: DeskJob, column: int) -> str:
@@ -232,7 +239,7 @@ class JobsModel(QAbstractTableModel):
             case "Tool":
                 return front_door(row)
             case "State":
-                return view.state.value
+                return format_state(view.state.value)
             case "Progress":
                 return describe_progress(view)
             case "Elapsed":

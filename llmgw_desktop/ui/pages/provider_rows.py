@@ -144,7 +144,12 @@ async def load_provider_rows(
                 where=status.executable or NOT_FOUND,
                 keys="",
                 attention=attention,
-                circuit=circuit_text(breaker),
+                # A CLI that is not installed and never failed: "closed (ok)" would claim health.
+                circuit=(
+                    circuit_text(breaker)
+                    if status.installed or breaker.get("state", "closed") != "closed"
+                    else "—"
+                ),
                 installed=status.installed,
             )
         )
