@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,10 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
-from llmgw_desktop.ui.actions import GatewayActions
-from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.agents import COLUMNS, NO_PROJECT, AgentsPage, format_cost
-from llmgw_desktop.ui.pages.base import WindowFacts
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import QColor
@@ -35,8 +30,8 @@ from tests.fakes.upstream import (
     ANTHROPIC_INPUT_TOKENS,
     ANTHROPIC_OUTPUT_TOKENS,
     Reply,
-    ScriptedUpstream,
 )
+from tests.ui.desk_gateway import desk_gateway
 from tests.ui.test_recorder_page import shown_column, until
 
 SCREENSHOT = Path(os.environ.get("AGENTS_SCREENSHOT", "/tmp/agents-page.png"))
@@ -70,47 +65,21 @@ def run_window(
     replies: tuple[Reply, ...] = (),
 ) -> None:
     """Start a gateway on the scripted upstream, open the dashboard window on it, run `body`."""
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))  # no CLI version checks on this machine's CLIs
 
     async def scenario() -> None:
-        async with ScriptedUpstream() as upstream:
-            upstream.script(*replies)
-            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
-            monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
-            settings = replace(loaded.settings, http_port=0)
-            lock = InstanceLock(settings.data_path)
-            assert lock.acquire()
-            runtime = GatewayRuntime(
-                replace(loaded, settings=settings),
-                mode="desktop",
-                lock=lock,
-                on_activate=lambda: "desktop",
+        async with desk_gateway(loaded, monkeypatch, tmp_path, replies=replies) as desk:
+            window = MainWindow(
+                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
             )
-            await runtime.start()
-            bridge = EngineBridge(runtime.engine)
-            actions = GatewayActions(
-                bridge,
-                endpoint=lambda: runtime.mcp_url,
-                open_dashboard=lambda: None,
-                quit_app=lambda: None,
-            )
-            data = settings.data_path
-            facts = WindowFacts(runtime.mcp_url, runtime.base_url + "/health", data, data / "log")
-            window = MainWindow(bridge, actions, facts, close_quits=False, on_quit=lambda: None)
             qtbot.addWidget(window)
             window.resize(1100, 640)
             try:
-                await body(runtime, window)
+                await body(desk.runtime, window)
             finally:
                 for page in window.pages.values():
                     page.page_hidden()
                     page.tasks.cancel_all()
                 window.hide()
-                bridge.detach()
-                await runtime.stop()
-                lock.release()
 
     qloop.run_until_complete(scenario())
 

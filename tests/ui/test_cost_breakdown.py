@@ -4,7 +4,6 @@ row with its own cost and an unpriced one, grouped as the person picks."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -14,10 +13,8 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
-from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
-from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox, format_usd
 from llmgw_desktop.ui.qt import QApplication
 from llmgw_desktop.ui.tasks import UiTasks
@@ -26,8 +23,8 @@ from tests.fakes.upstream import (
     ANTHROPIC_CACHE_READ_TOKENS,
     ANTHROPIC_INPUT_TOKENS,
     ANTHROPIC_OUTPUT_TOKENS,
-    ScriptedUpstream,
 )
+from tests.ui.desk_gateway import desk_gateway
 from tests.ui.waiting import until
 
 SCREENSHOT = Path("/tmp/cost_breakdown.png")
@@ -77,21 +74,9 @@ def test_spend_by_agent_and_provider_with_prices_date_and_unpriced_rows(
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
-        async with ScriptedUpstream() as upstream:
-            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
-            monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
-            settings = replace(loaded.settings, http_port=0)
-            lock = InstanceLock(settings.data_path)
-            assert lock.acquire()
-            runtime = GatewayRuntime(
-                replace(loaded, settings=settings),
-                mode="desktop",
-                lock=lock,
-                on_activate=lambda: "desktop",
-            )
-            await runtime.start()
-            bridge = EngineBridge(runtime.engine)
-            box = CostBreakdownBox(bridge, UiTasks())
+        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
+            runtime = desk.runtime
+            box = CostBreakdownBox(desk.bridge, UiTasks())
             qtbot.addWidget(box)
             try:
                 await _gateway_request(runtime)
@@ -133,8 +118,5 @@ def test_spend_by_agent_and_provider_with_prices_date_and_unpriced_rows(
                 box.grab().save(str(SCREENSHOT))
             finally:
                 box.hide()
-                bridge.detach()
-                await runtime.stop()
-                lock.release()
 
     qloop.run_until_complete(scenario())

@@ -13,7 +13,6 @@ import csv
 import json
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,9 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.jobs.manager import JobContext, JobSpec
 from llmgw_desktop.engine.recorder.query import RecordDetail
-from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
-from llmgw_desktop.ui.actions import GatewayActions
-from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
 from llmgw_desktop.ui.pages.recorder_model import (
     COLUMNS,
@@ -41,7 +37,8 @@ from llmgw_desktop.ui.pages.recorder_model import (
 from llmgw_desktop.ui.qt import QColor, QDateTime, QFileDialog, QPalette, Qt
 from llmgw_desktop.ui.theme import error_colour
 from tests.engine.recorder.test_query import bulk_insert, synthetic_rows
-from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply, ScriptedUpstream
+from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply
+from tests.ui.desk_gateway import desk_gateway
 
 STEP_TIMEOUT = 5.0
 
@@ -69,46 +66,19 @@ def run_desk(
 ) -> None:
     """Start a gateway pointed at the scripted upstream (answering `replies` first), put the
     page on it, run `body`."""
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))  # no CLI version checks on this machine's CLIs
 
     async def scenario() -> None:
-        async with ScriptedUpstream() as upstream:
-            upstream.script(*replies)
-            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
-            monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
-            settings = replace(loaded.settings, http_port=0)
-            lock = InstanceLock(settings.data_path)
-            assert lock.acquire()
-            runtime = GatewayRuntime(
-                replace(loaded, settings=settings),
-                mode="desktop",
-                lock=lock,
-                on_activate=lambda: "desktop",
-            )
-            await runtime.start()
-            bridge = EngineBridge(runtime.engine)
-            actions = GatewayActions(
-                bridge,
-                endpoint=lambda: runtime.mcp_url,
-                open_dashboard=lambda: None,
-                quit_app=lambda: None,
-            )
-            data = settings.data_path
-            facts = WindowFacts(runtime.mcp_url, runtime.base_url + "/health", data, data / "log")
-            page = RecorderPage(PageContext(bridge=bridge, actions=actions, facts=facts))
+        async with desk_gateway(loaded, monkeypatch, tmp_path, replies=replies) as desk:
+            context = PageContext(bridge=desk.bridge, actions=desk.actions, facts=desk.facts)
+            page = RecorderPage(context)
             qtbot.addWidget(page)
             page.resize(1200, 800)
             page.show()
             try:
-                await body(runtime, page)
+                await body(desk.runtime, page)
             finally:
                 page.page_hidden()
                 page.tasks.cancel_all()
-                bridge.detach()
-                await runtime.stop()
-                lock.release()
 
     qloop.run_until_complete(scenario())
 

@@ -1,0 +1,77 @@
+"""A real desktop-mode gateway for the dashboard's page tests, its API providers pointed at the
+scripted upstream on loopback: what a page needs to be built on (bridge, actions, the window's
+facts) and the upstream to script. Shared by the recorder, agents and spend tests, which each
+build their own page or window on it and close it before the context ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.base import WindowFacts
+from tests.fakes.upstream import Reply, ScriptedUpstream
+
+__all__ = ["Desk", "desk_gateway"]
+
+
+@dataclass(frozen=True)
+class Desk:
+    runtime: GatewayRuntime
+    bridge: EngineBridge
+    actions: GatewayActions
+    facts: WindowFacts
+    upstream: ScriptedUpstream
+
+
+@asynccontextmanager
+async def desk_gateway(
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    *,
+    replies: tuple[Reply, ...] = (),
+) -> AsyncIterator[Desk]:
+    """Start the gateway (Anthropic on the upstream, which answers `replies` first), yield what
+    a page is built from; stop it all afterwards."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir(exist_ok=True)
+    monkeypatch.setenv("PATH", str(empty))  # no CLI version checks on this machine's CLIs
+    async with ScriptedUpstream() as upstream:
+        upstream.script(*replies)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
+        settings = replace(loaded.settings, http_port=0)
+        lock = InstanceLock(settings.data_path)
+        assert lock.acquire()
+        runtime = GatewayRuntime(
+            replace(loaded, settings=settings),
+            mode="desktop",
+            lock=lock,
+            on_activate=lambda: "desktop",
+        )
+        await runtime.start()
+        bridge = EngineBridge(runtime.engine)
+        actions = GatewayActions(
+            bridge,
+            endpoint=lambda: runtime.mcp_url,
+            open_dashboard=lambda: None,
+            quit_app=lambda: None,
+        )
+        data = settings.data_path
+        facts = WindowFacts(runtime.mcp_url, runtime.base_url + "/health", data, data / "log")
+        try:
+            yield Desk(runtime, bridge, actions, facts, upstream)
+        finally:
+            bridge.detach()
+            await runtime.stop()
+            lock.release()
