@@ -5,13 +5,11 @@ on (`started_at`, `id`), never by offset, so page 3,000 costs what page 1 costs 
 arriving meanwhile never shift a page; the time index reads as quickly either way, so the two
 orders cost the same. No other order is offered: sorting by any other column would need an
 index per column and a keyset on it, and sorting only the loaded rows would show a false order.
-The provider, model, state, caller and principal filters have an index ending in `started_at`
-(schema 8), so a filtered page reads a few hundred index entries. "Failed only" (several
-states) reads each state's index range apart and merges them, so it costs a page per state, not
-a sort of every failure. Error code, HTTP status and project have no index (yet): their page
-walks the time index until a page matches (quick for a common value, a long walk for a rare
-one) and their count reads the table; their filter boxes offer the values of the newest rows
-(`CHOICES_RECENT_ROWS`) rather than a scan of every row. The search box goes through the
+Every filter column has an index ending in `started_at` (provider, model, state, caller and
+principal since schema 8; error code, HTTP status and project since schema 14), so a filtered
+page reads a few hundred index entries and each filter box lists its values by a skip scan of
+its index. "Failed only" (several states) reads each state's index range apart and merges
+them, so it costs a page per state, not a sort of every failure. The search box goes through the
 full-text index (`search.py`: the only SQL on `requests_fts`).
 
 Everything runs on the database thread. This is the desk's view: every principal's rows, with
@@ -66,9 +64,6 @@ __all__ = [
 PAGE_SIZE = 300
 EXPORT_CHUNK = 5000
 CHOICES_LIMIT = 200
-# The unindexed filter columns offer the values seen in this many of the newest rows: a bounded
-# read of the time index (a few milliseconds), where listing every value would read the table.
-CHOICES_RECENT_ROWS = 20_000
 
 # The states of a request that ended without an answer: what "failed only" keeps and what the
 # desk marks. (`started` is still running; `deduped` points at another row's job.)
@@ -130,15 +125,14 @@ _CHOICE_COLUMNS = {
     "state": "state",
     "caller": "caller",
     "principal": "owner_principal",
-}
-# A page's order by `oldest_first`: the keyset's two columns, both the same way.
-_ORDER = {False: " ORDER BY started_at DESC, id DESC", True: " ORDER BY started_at ASC, id ASC"}
-# The filter columns without an index (see the module): values from the newest rows only.
-_RECENT_CHOICE_COLUMNS = {
     "error_code": "error_code",
     "http_status": "http_status",
     "project": "project",
 }
+# Choice columns holding numbers: no empty text to leave out (PostgreSQL refuses `int != ''`).
+_NUMERIC_CHOICES = frozenset({"http_status"})
+# A page's order by `oldest_first`: the keyset's two columns, both the same way.
+_ORDER = {False: " ORDER BY started_at DESC, id DESC", True: " ORDER BY started_at ASC, id ASC"}
 
 
 class RecordSummary(NamedTuple):
@@ -306,10 +300,7 @@ class RecorderQuery:
             await self._recorder.flush()
 
         def read() -> dict[str, list[str]]:
-            choices = {name: self._distinct(column) for name, column in _CHOICE_COLUMNS.items()}
-            for name, column in _RECENT_CHOICE_COLUMNS.items():
-                choices[name] = self._recent_distinct(column)
-            return choices
+            return {name: self._distinct(column) for name, column in _CHOICE_COLUMNS.items()}
 
         return await self._db.read(read)
 
@@ -458,23 +449,14 @@ class RecorderQuery:
     def _distinct(self, column: str) -> list[str]:
         # A skip scan over the column's index: one seek per distinct value, not one per row.
         # Column names come from `_CHOICE_COLUMNS`, never from a caller.
+        not_empty = "" if column in _NUMERIC_CHOICES else " AND value != ''"
         sql = (
             f"WITH RECURSIVE seen(value) AS (SELECT min({column}) FROM requests"  # noqa: S608
             f" UNION ALL SELECT (SELECT min({column}) FROM requests WHERE {column} > value)"
             " FROM seen WHERE value IS NOT NULL)"
-            " SELECT value FROM seen WHERE value IS NOT NULL AND value != '' LIMIT ?"
+            f" SELECT value FROM seen WHERE value IS NOT NULL{not_empty} LIMIT ?"
         )
         return [str(row[0]) for row in self._execute(sql, [CHOICES_LIMIT]).fetchall()]
-
-    def _recent_distinct(self, column: str) -> list[str]:
-        # Column names come from `_RECENT_CHOICE_COLUMNS`, never from a caller.
-        sql = (
-            f"SELECT DISTINCT {column} FROM (SELECT {column} FROM requests"  # noqa: S608
-            " ORDER BY started_at DESC LIMIT ?) AS recent"
-            f" WHERE {column} IS NOT NULL ORDER BY {column} LIMIT ?"
-        )
-        rows = self._execute(sql, [CHOICES_RECENT_ROWS, CHOICES_LIMIT]).fetchall()
-        return [str(row[0]) for row in rows if str(row[0])]
 
     def _export_chunk(
         self,

@@ -288,21 +288,21 @@ async def test_choices_list_each_filter_columns_values(filled: tuple) -> None:
     assert choices["principal"] == sorted(PRINCIPALS)
     assert choices["state"] == ["completed", "failed", "refused"]
     assert len(choices["caller"]) == 11
-    # The unindexed columns: the values of the newest rows (here, every row).
+    # Indexed since schema 14: every value, as for the columns above.
     assert choices["error_code"] == ["upstream_timeout"]
     assert choices["http_status"] == ["504"]
     assert choices["project"] == ["project-0", "project-1", "project-2"]
 
 
-async def test_the_unindexed_choices_come_from_the_newest_rows_only(
-    filled: tuple, monkeypatch: pytest.MonkeyPatch
+async def test_the_choices_of_error_code_status_and_project_list_every_value(
+    filled: tuple,
 ) -> None:
+    """Schema 14 indexes them, so their values come from a skip scan of the whole index."""
     query, rows = filled
-    monkeypatch.setattr(recorder_query, "CHOICES_RECENT_ROWS", 3)  # the newest start second
-    newest = [r for r in rows if r["id"] in newest_first(rows)[:3]]
-    assert len({r["project"] for r in newest if r["project"]}) < 3
     choices = await query.choices()
-    assert choices["project"] == sorted({r["project"] for r in newest if r["project"]})
+    assert choices["project"] == sorted({r["project"] for r in rows if r["project"]})
+    statuses = sorted({r["http_status"] for r in rows if r["http_status"] is not None})
+    assert choices["http_status"] == [str(status) for status in statuses]
 
 
 async def test_failed_only_keeps_every_unsuccessful_state_newest_or_oldest_first(
