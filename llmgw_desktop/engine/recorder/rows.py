@@ -30,7 +30,13 @@ from typing import Any
 import peewee
 
 from llmgw_desktop.engine.states import ENDINGS, RecordState
-from llmgw_desktop.engine.store.sql import is_postgresql, json_field, portable, writable_columns
+from llmgw_desktop.engine.store.sql import (
+    column_types,
+    is_postgresql,
+    json_field,
+    portable,
+    writable_columns,
+)
 
 __all__ = [
     "Entry",
@@ -125,15 +131,18 @@ def _write_sets(
             )
             database.cursor().execute(sql, [cell for row in chunk for cell in row])
             count += len(chunk)
+    types = column_types(database, "requests") if updates else {}
     for columns, values in updates.items():
         names = ", ".join((*columns, "id"))
+        # Each value cast to its column's own type: a VALUES list types its columns from what
+        # it holds, and a column NULL in every row (an unpriced request's cost) is then text,
+        # which the number column refuses. (An empty typed SELECT in a UNION did not help:
+        # PostgreSQL types the VALUES side first.)
+        placeholders = "(" + ", ".join(f"%s::{types[c]}" for c in (*columns, "id")) + ")"
         for chunk in _chunks(values, len(columns) + 1):
-            rows = ", ".join(["(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"] * len(chunk))
-            # The empty SELECT gives each VALUES column its type from the table: a NULL or a
-            # number sent for a text or real column would otherwise be typed on its own.
             sql = (
                 f"UPDATE requests AS r SET {', '.join(f'{c} = v.{c}' for c in columns)}"  # noqa: S608
-                f" FROM (SELECT {names} FROM requests WHERE false UNION ALL VALUES {rows}) AS v"
+                f" FROM (VALUES {', '.join([placeholders] * len(chunk))}) AS v ({names})"
                 " WHERE r.id = v.id"
             )
             database.cursor().execute(sql, [cell for row in chunk for cell in row])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import peewee
 
 __all__ = [
+    "column_types",
     "contains",
     "is_postgresql",
     "json_field",
@@ -46,6 +47,17 @@ def writable_columns(database: peewee.Database, table: str) -> set[str]:
         (table,),
     )
     return {row[0] for row in cursor.fetchall()}
+
+
+def column_types(database: peewee.Database, table: str) -> dict[str, str]:
+    """PostgreSQL: each column of `table` with its type as SQL spells it (`double precision`,
+    `bigint`, `text` ...), for casts a statement needs to type its parameters."""
+    cursor = database.execute_sql(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped",
+        (table,),
+    )
+    return {name: kind for name, kind in cursor.fetchall()}
 
 
 def json_field(database: peewee.Database, column: str, *path: str) -> str:

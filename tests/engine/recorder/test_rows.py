@@ -134,6 +134,9 @@ async def test_a_batch_of_updates_sets_each_rows_own_values_nulls_and_flags_incl
     updates.append({"update": "r0007", "fields": {"fallback_used": True, "http_status": 429}})
     updates.append({"update": "r0006", "fields": {"finished_at": START + 100}})
     updates.append({"update": "r0006", "fields": {"model": None}})  # merged with the one above
+    # A number column NULL in every row of its set (an HTTP request's unpriced finish): nothing
+    # in the statement says its type, which PostgreSQL then took for text (CI caught it).
+    updates.append({"update": "r0008", "fields": {"cost_usd": None, "duration_ms": None}})
     await db.run(lambda: apply_entries(database, updates))
     model = db.models.RecordedRequest
     got = await db.run(lambda: {r["id"]: r for r in model.select().dicts()})
@@ -148,3 +151,4 @@ async def test_a_batch_of_updates_sets_each_rows_own_values_nulls_and_flags_incl
     assert got["r0007"]["fallback_used"] and got["r0007"]["http_status"] == 429
     assert got["r0006"]["finished_at"] == START + 100 and got["r0006"]["model"] is None
     assert got["r0008"]["state"] == "completed" and got["r0008"]["error_code"] == "x"
+    assert got["r0008"]["cost_usd"] is None and got["r0008"]["duration_ms"] is None
