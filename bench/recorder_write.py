@@ -112,7 +112,8 @@ async def run_engine(name: str, url: str, scratch: Path, requests: int, old_rows
         batches = holds[:-1]  # the last call is the row-cap check, not a delete
         print(
             f"  prune of {removed:,} rows: {took:.1f} s ({removed / took:,.0f} rows/s) in"
-            f" {len(batches)} batches of {PRUNE_BATCH:,}; longest hold of the database thread"
+            f" {len(batches)} batches (at most {PRUNE_BATCH:,} rows, fewer after a slow one);"
+            " longest hold of the database thread"
             f" {max(batches) * 1000:.0f} ms, median {statistics.median(batches) * 1000:.0f} ms"
         )
     finally:
