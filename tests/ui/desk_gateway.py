@@ -6,11 +6,12 @@ build their own page or window on it and close it before the context ends.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from llmgw_desktop.instance import InstanceLock
@@ -21,7 +22,7 @@ from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import WindowFacts
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
-__all__ = ["Desk", "desk_gateway"]
+__all__ = ["Desk", "desk_gateway", "messages_request"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,23 @@ async def desk_gateway(
             bridge.detach()
             await runtime.stop()
             lock.release()
+
+
+async def messages_request(
+    runtime: GatewayRuntime, who: Mapping[str, str], *, project: str = "", status: int = 200
+) -> None:
+    """One Anthropic-dialect request through the gateway, naming its caller with the headers in
+    `who` (`X-Caller`, or a `user-agent`), in `project` when given; it must answer `status`."""
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    headers = {"anthropic-version": "2023-06-01", "x-api-key": "unused", **who}
+    if project:
+        headers["X-Project"] = project
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(runtime.base_url + "/v1/messages", json=body, headers=headers) as response,
+    ):
+        assert response.status == status, await response.text()

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import qasync
 from pytestqt.qtbot import QtBot
@@ -31,7 +30,7 @@ from tests.fakes.upstream import (
     ANTHROPIC_OUTPUT_TOKENS,
     Reply,
 )
-from tests.ui.desk_gateway import desk_gateway
+from tests.ui.desk_gateway import desk_gateway, messages_request
 from tests.ui.test_recorder_page import shown_column, until
 
 SCREENSHOT = Path(os.environ.get("AGENTS_SCREENSHOT", "/tmp/agents-page.png"))
@@ -39,19 +38,7 @@ SCREENSHOT = Path(os.environ.get("AGENTS_SCREENSHOT", "/tmp/agents-page.png"))
 
 async def call_as(runtime: GatewayRuntime, caller: str, *, project: str = "", status: int) -> None:
     """One Anthropic-dialect request through the gateway under the agent name `caller`."""
-    body = {
-        "model": "claude-sonnet-4-6",
-        "max_tokens": 16,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
-    headers = {"anthropic-version": "2023-06-01", "x-api-key": "unused", "X-Caller": caller}
-    if project:
-        headers["X-Project"] = project
-    async with (
-        aiohttp.ClientSession() as client,
-        client.post(runtime.base_url + "/v1/messages", json=body, headers=headers) as response,
-    ):
-        assert response.status == status, await response.text()
+    await messages_request(runtime, {"X-Caller": caller}, project=project, status=status)
 
 
 def run_window(

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import qasync
 from pytestqt.qtbot import QtBot
@@ -38,7 +37,7 @@ from llmgw_desktop.ui.qt import QColor, QDateTime, QFileDialog, QPalette, Qt
 from llmgw_desktop.ui.theme import error_colour
 from tests.engine.recorder.test_query import bulk_insert, synthetic_rows
 from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply
-from tests.ui.desk_gateway import desk_gateway
+from tests.ui.desk_gateway import desk_gateway, messages_request
 
 STEP_TIMEOUT = 5.0
 
@@ -86,19 +85,7 @@ def run_desk(
 async def gateway_request(
     runtime: GatewayRuntime, caller: str, *, project: str = "", status: int = 200
 ) -> None:
-    body = {
-        "model": "claude-sonnet-4-6",
-        "max_tokens": 16,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
-    headers = {"anthropic-version": "2023-06-01", "x-api-key": "unused", "user-agent": caller}
-    if project:
-        headers["X-Project"] = project
-    async with (
-        aiohttp.ClientSession() as client,
-        client.post(runtime.base_url + "/v1/messages", json=body, headers=headers) as response,
-    ):
-        assert response.status == status, await response.text()
+    await messages_request(runtime, {"user-agent": caller}, project=project, status=status)
 
 
 def record_failure(runtime: GatewayRuntime, caller: str) -> str:
