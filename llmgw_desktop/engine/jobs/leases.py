@@ -33,6 +33,7 @@ from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import INTERRUPTED_ERROR, without_live_owner
 from llmgw_desktop.engine.recorder.rows import close_interrupted
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.sql import store_time
 
 __all__ = ["JobLeases", "Reaped"]
 
@@ -71,12 +72,14 @@ class JobLeases:
         db: Database,
         *,
         lease_s: float,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         renew_every_s: float | None = None,
         process_id: str | None = None,
     ) -> None:
-        """`renew_every_s` defaults to a third of `lease_s`; the clock must be wall time, the
-        same for every process (leases are compared across them)."""
+        """`renew_every_s` defaults to a third of `lease_s`. Leases are compared across
+        processes, possibly on several machines whose clocks disagree, so by default their
+        times are the store's: PostgreSQL's own clock (`store_time`), else this machine's.
+        `clock` replaces that (tests)."""
         self._db = db
         self.lease_s = lease_s
         self.renew_every_s = renew_every_s or lease_s / RENEWALS_PER_LEASE
@@ -86,6 +89,7 @@ class JobLeases:
         self.pid = os.getpid()
         self._started_at: float | None = None
         self._expires_at: float | None = None
+        self._renewed_at: float | None = None  # this machine's monotonic time of it
         self._peers = 0
 
     @property
@@ -93,12 +97,16 @@ class JobLeases:
         """Whether other processes may use the store (then this one reaps their leftovers)."""
         return self._db.engine.shared
 
-    def now(self) -> float:
-        return self._clock()
+    def stamp(self) -> float:
+        """The time leases are written and compared in (call on the database thread)."""
+        if self._clock is not None:
+            return self._clock()
+        found = store_time(self._db.models.database)
+        return time.time() if found is None else found
 
     async def register(self) -> tuple[Reaped, ...]:
         """Write this process's lease and, on a shared store, reap dead processes' jobs."""
-        self._started_at = self._clock()
+        self._started_at = None
         return await self.renew()
 
     async def renew(self) -> tuple[Reaped, ...]:
@@ -106,6 +114,7 @@ class JobLeases:
         was reaped."""
         tick = await self._db.run(self._renew_and_reap)
         self._expires_at = tick.expires_at
+        self._renewed_at = time.monotonic()
         self._peers = tick.peers
         if tick.lost:
             log.error(
@@ -164,7 +173,12 @@ class JobLeases:
 
     def health(self) -> dict[str, Any]:
         """This process's lease and how many other processes held a live one at last renewal."""
-        expires_in = None if self._expires_at is None else self._expires_at - self._clock()
+        # Counted on this machine's clock from the renewal: the store's may differ from it.
+        expires_in = (
+            None
+            if self._renewed_at is None
+            else self.lease_s - (time.monotonic() - self._renewed_at)
+        )
         return {
             "process": self.process_id,
             "expiresInS": None if expires_in is None else round(max(0.0, expires_in), 3),
@@ -177,8 +191,10 @@ class JobLeases:
     def _renew_and_reap(self) -> _Tick:
         models = self._db.models
         Lease = models.ProcessLease
-        now = self._clock()
+        now = self.stamp()
         expires_at = now + self.lease_s
+        if self._started_at is None:
+            self._started_at = now
         with models.database.atomic():
             renewed = (
                 Lease.update(expires_at=expires_at).where(Lease.id == self.process_id).execute()
@@ -188,7 +204,7 @@ class JobLeases:
                     id=self.process_id,
                     host=self.host,
                     pid=self.pid,
-                    started_at=self._started_at or now,
+                    started_at=self._started_at if self._started_at is not None else now,
                     expires_at=expires_at,
                 ).execute()
             reaped: tuple[Reaped, ...] = ()

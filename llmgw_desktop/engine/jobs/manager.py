@@ -545,9 +545,7 @@ class JobManager:
         await self._store.request_cancel(job_id)
         deadline = time.monotonic() + REMOTE_CANCEL_WAIT_S
         while True:
-            if self._leases is not None and await self._store.cancel_orphan(
-                job_id, self._leases.now()
-            ):
+            if self._leases is not None and await self._store.cancel_orphan(job_id, self._clock()):
                 log.info("job %s canceled here: the gateway process running it had stopped", job_id)
             view = await self.get(job_id, principal)
             if view.finished or time.monotonic() >= deadline:

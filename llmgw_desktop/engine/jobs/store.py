@@ -13,7 +13,7 @@ from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
 from llmgw_desktop.engine.redact import redact, redact_data
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.store.sql import contains, is_postgresql, json_number
+from llmgw_desktop.engine.store.sql import contains, is_postgresql, json_number, store_time
 
 __all__ = [
     "INTERRUPTED_ERROR",
@@ -397,17 +397,19 @@ class JobStore:
         models = self._db.models
 
         def end() -> int:
+            # Leases are written in the store's time (`JobLeases.stamp`): compare in it too.
+            stamp = now if (found := store_time(models.database)) is None else found
             return int(
                 Job.update(
                     state=JobState.CANCELED.value,
                     error_json=json.dumps(ORPHAN_CANCELED_ERROR),
-                    finished_at=now,
-                    updated_at=now,
+                    finished_at=stamp,
+                    updated_at=stamp,
                 )
                 .where(
                     (Job.id == job_id)
                     & Job.state.in_(_UNFINISHED)
-                    & without_live_owner(models, now)
+                    & without_live_owner(models, stamp)
                 )
                 .execute()
             )

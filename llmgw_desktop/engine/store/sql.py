@@ -19,6 +19,7 @@ __all__ = [
     "json_field",
     "json_number",
     "portable",
+    "store_time",
     "writable_columns",
 ]
 
@@ -47,6 +48,15 @@ def writable_columns(database: peewee.Database, table: str) -> set[str]:
         (table,),
     )
     return {row[0] for row in cursor.fetchall()}
+
+
+def store_time(database: peewee.Database) -> float | None:
+    """PostgreSQL: the server's clock (Unix seconds), the one time every process sharing the
+    store agrees on; None elsewhere (an SQLite file is one machine's, so its clock is ours)."""
+    if not is_postgresql(database):
+        return None
+    row = database.execute_sql("SELECT extract(epoch FROM clock_timestamp())").fetchone()
+    return float(row[0])
 
 
 def column_types(database: peewee.Database, table: str) -> dict[str, str]:

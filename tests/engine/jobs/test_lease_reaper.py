@@ -163,3 +163,28 @@ async def test_a_job_of_a_live_owner_is_left_alone_by_the_reaper(processes: Spaw
     assert other.leases.health()["peers"] == 1
     gate.opened.set()
     assert (await owner.harness.manager.wait(submitted.job_id, "local", BOUND_S)).finished
+
+
+async def test_leases_keep_the_servers_time_so_a_machine_with_a_slow_clock_is_not_reaped(
+    new_database: Callable[[str], Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two gateways on two machines whose clocks disagree by an hour: each lease is written in
+    PostgreSQL's time, so neither takes the other for dead (with their own clocks, the one
+    behind would have looked expired to the other at every renewal)."""
+    first, second = new_database("shared"), new_database("shared")
+    await first.open()
+    await second.open()
+    try:
+        behind, ahead = JobLeases(first, lease_s=5), JobLeases(second, lease_s=5)
+        real_time = time.time
+        monkeypatch.setattr("llmgw_desktop.engine.jobs.leases.time.time", lambda: 0.0)
+        await behind.register()  # would have written a lease that ran out in 1970
+        monkeypatch.setattr("llmgw_desktop.engine.jobs.leases.time.time", real_time)
+        reaped = await ahead.register()
+        Lease = first.models.ProcessLease
+        expiries = await first.run(lambda: {r.id: r.expires_at for r in Lease.select()})
+    finally:
+        await second.close()
+        await first.close()
+    assert reaped == () and set(expiries) == {behind.process_id, ahead.process_id}
+    assert abs(expiries[behind.process_id] - (real_time() + 5)) < 60

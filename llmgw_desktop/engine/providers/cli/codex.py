@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -219,11 +220,27 @@ def _model_argument(args: Sequence[str]) -> str | None:
     return None
 
 
+# `prepare` runs on the event loop for every codex call: the config file is read at most once
+# a minute per location, not on every call.
+CONFIG_REREAD_S = 60.0
+_config_models: dict[Path, tuple[float, str | None]] = {}
+
+
 def configured_model(environ: Mapping[str, str] | None = None) -> str | None:
     """The `model` codex's own `config.toml` sets (in `$CODEX_HOME`, else `~/.codex`); None
     when it sets none or cannot be read (codex then uses a built-in default we cannot see)."""
     environ = os.environ if environ is None else environ
     home = Path(environ.get("CODEX_HOME") or Path.home() / ".codex")
+    now = time.monotonic()
+    cached = _config_models.get(home)
+    if cached is not None and now - cached[0] < CONFIG_REREAD_S:
+        return cached[1]
+    model = _read_configured_model(home)
+    _config_models[home] = (now, model)
+    return model
+
+
+def _read_configured_model(home: Path) -> str | None:
     try:
         with (home / "config.toml").open("rb") as file:
             model = tomllib.load(file).get("model")
