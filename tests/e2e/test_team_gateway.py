@@ -68,6 +68,15 @@ def test_a_process_killed_mid_job_has_its_job_interrupted_by_the_survivor(
     doomed, survivor = team.join("doomed", **lease), team.join("survivor", **lease)
     job_id = call(doomed.url, "claude_request_async", prompt="hang")["jobId"]
     doomed.leftovers.append(_leader_of(team, job_id))
+    # What a crash can leave is what was stored: wait for the job's recorder row and partial
+    # output (flushed about once a second) before the kill, or there is nothing to close.
+    stored_by = time.monotonic() + REAPED_WITHIN_S
+    while time.monotonic() < stored_by:
+        saved = team.query("SELECT output FROM jobs WHERE id = %s", job_id)
+        recorded = team.query("SELECT 1 FROM requests WHERE job_id = %s", job_id)
+        if recorded and saved and PARTIAL in saved[0][0]:
+            break
+        time.sleep(0.05)
     killed_at = time.monotonic()
     doomed.kill9()
     deadline = killed_at + REAPED_WITHIN_S
