@@ -21,6 +21,9 @@ from llmgw_desktop.settings import LoadedSettings, load_settings
 # The throwaway PostgreSQL cluster and the fixtures that run a store test on both engines.
 from tests.postgres import new_database, postgres_cluster, store_engine  # noqa: F401
 
+# The end-of-run line counting the tests skipped for a missing vendor CLI.
+from tests.skip_summary import pytest_terminal_summary  # noqa: F401
+
 # A developer's shell may hold real API keys and base URLs; the gateway picks those up by
 # design, so tests must never see them.
 PROVIDER_ENV = frozenset(

@@ -20,13 +20,15 @@ CLI_BIN = ROOT / ".clis" / "node_modules" / ".bin"
 COPILOT_CACHE = ROOT / ".clis" / "copilot-cache"
 REQUIRE_CLIS = os.environ.get("LLMGW_REQUIRE_CLIS") == "1"
 DEAD_PROXY = "http://127.0.0.1:9"
+# The skip reason; tests/skip_summary.py counts the skips by it at the end of a run.
+MISSING_CLI_REASON = "{binary} is not installed (CI installs it into {where} via .ci/run)"
 
 
 def find_cli(binary: str) -> str:
     """The CLI's path; skips the test where it is not installed (fails instead in CI)."""
     found = shutil.which(binary, path=os.pathsep.join([str(CLI_BIN), os.environ.get("PATH", "")]))
     if found is None:
-        message = f"{binary} is not installed (CI installs it into {CLI_BIN} via .ci/run)"
+        message = MISSING_CLI_REASON.format(binary=binary, where=CLI_BIN)
         if REQUIRE_CLIS:
             pytest.fail(message)
         pytest.skip(message)
