@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, NotFound
@@ -20,14 +21,11 @@ from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService
 
 __all__ = [
-    "AUTH_FAILED",
-    "FAILED",
     "KEY_CHECK_CALLER",
-    "OK",
     "PROBE_MAX_TOKENS",
     "PROBE_PROMPT",
-    "UNREACHABLE",
     "ProbeResult",
+    "ProbeVerdict",
     "probe_provider",
     "probe_target",
 ]
@@ -36,8 +34,6 @@ PROBE_PROMPT = "Reply with the single word: ok"
 # Room for a short answer from a model that thinks first, yet cheap on any price list.
 PROBE_MAX_TOKENS = 64
 ANSWER_PREVIEW_CHARS = 120
-# A check's verdict in one word, for a person deciding whether a key is worth keeping.
-OK, AUTH_FAILED, UNREACHABLE, FAILED = "ok", "auth_failed", "unreachable", "failed"
 # Upstream answers that mean "this key is not accepted" (401 unknown key, 403 key not allowed).
 _AUTH_OUTCOMES = frozenset({"401", "403"})
 # No answer came back at all: the provider (or the network to it) is the problem, not the key.
@@ -52,6 +48,15 @@ KEY_CHECK_CALLER = "dashboard: key check"
 _KEY_CHECK = CallerInfo(
     principal=LOCAL, caller=KEY_CHECK_CALLER, endpoint="dashboard: test", transport="desktop"
 )
+
+
+class ProbeVerdict(StrEnum):
+    """A check's outcome in one word, for a person deciding whether a key is worth keeping."""
+
+    OK = "ok"
+    AUTH_FAILED = "auth_failed"  # the key or login was refused
+    UNREACHABLE = "unreachable"  # nothing answered: the provider or the network, not the key
+    FAILED = "failed"  # anything else: the message says what
 
 
 @dataclass(frozen=True)
@@ -70,18 +75,17 @@ class ProbeResult:
     outcomes: tuple[str, ...] = ()
 
     @property
-    def verdict(self) -> str:
-        """`OK`, `AUTH_FAILED` (the key or login was refused), `UNREACHABLE` (nothing answered)
-        or `FAILED` (anything else: the message says what)."""
+    def verdict(self) -> ProbeVerdict:
+        """How the check went, in one word (see `ProbeVerdict`)."""
         if self.ok:
-            return OK
+            return ProbeVerdict.OK
         if self.error_code == ErrorCode.AUTH_REQUIRED or _AUTH_OUTCOMES & set(self.outcomes):
-            return AUTH_FAILED
+            return ProbeVerdict.AUTH_FAILED
         if self.error_code == ErrorCode.UPSTREAM_TIMEOUT or (
             self.outcomes and set(self.outcomes) <= _UNREACHABLE_OUTCOMES
         ):
-            return UNREACHABLE
-        return FAILED
+            return ProbeVerdict.UNREACHABLE
+        return ProbeVerdict.FAILED
 
     def summary(self) -> str:
         """One line for a status label."""

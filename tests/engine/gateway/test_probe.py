@@ -12,11 +12,9 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import NotFound
 from llmgw_desktop.engine.gateway.probe import (
-    AUTH_FAILED,
-    OK,
     PROBE_MAX_TOKENS,
     PROBE_PROMPT,
-    UNREACHABLE,
+    ProbeVerdict,
     probe_provider,
     probe_target,
 )
@@ -106,14 +104,14 @@ async def test_a_key_being_tried_is_sent_alone_and_a_refusal_is_an_auth_failure(
     eng, upstream = engine
     tried = "sk-a-key-pasted-in-the-guide-0123456789"
     good = await eng.providers.probe("openai", "gpt-4o-mini", key=tried)
-    assert good.verdict == OK, good
+    assert good.verdict == ProbeVerdict.OK, good
     (sent,) = upstream.llm_requests
     # Only the pasted key went out, not the environment's (the fake keeps only the length).
     assert sent.headers["authorization"] == f"<redacted {len('Bearer ') + len(tried)} chars>"
 
     upstream.script(Reply.error(401, "invalid api key"))
     refused = await eng.providers.probe("openai", "gpt-4o-mini", key="sk-wrong")
-    assert refused.verdict == AUTH_FAILED, refused
+    assert refused.verdict == ProbeVerdict.AUTH_FAILED, refused
     # The environment's key was not tried after the refusal: it would have made a bad key pass.
     assert len(upstream.llm_requests) == 2
     # A stranger's key failing says nothing about the provider's own keys.
@@ -131,4 +129,4 @@ async def test_an_upstream_that_never_answers_is_unreachable(loaded: LoadedSetti
         result = await eng.providers.probe("openai", "gpt-4o-mini", key="sk-any-key-at-all")
     finally:
         await eng.stop()
-    assert result.verdict == UNREACHABLE, result
+    assert result.verdict == ProbeVerdict.UNREACHABLE, result
