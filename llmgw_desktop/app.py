@@ -25,6 +25,7 @@ from llmgw_desktop.ui.approvals import DeskApprovals, who_asks
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.consent import DeskConsent
 from llmgw_desktop.ui.event_loop import GatewayEventLoop
+from llmgw_desktop.ui.first_run import FirstRunGuide, guide_due
 from llmgw_desktop.ui.gc_guard import GuiThreadCollector
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
@@ -71,6 +72,7 @@ class DesktopApp:
         self.actions: GatewayActions | None = None
         self.approvals: DeskApprovals | None = None
         self.consent: DeskConsent | None = None
+        self.guide: FirstRunGuide | None = None
 
     def request_quit(self) -> None:
         if self._quit is not None:
@@ -113,6 +115,9 @@ class DesktopApp:
             bridge.detach()
             if self.tray is not None:
                 self.tray.hide()
+            if self.guide is not None:
+                self.guide.tasks.cancel_all()
+                self.guide.hide()
             if self.window is not None:
                 self.window.hide()
                 # A page's refresh may still be waiting on the engine (a CLI version check):
@@ -189,9 +194,32 @@ class DesktopApp:
             self.tray = TrayIcon(bridge, actions, runtime.mcp_url)
             self.tray.shown.connect(self.window.notifications.record)
             self.tray.show()
+        self.window.guide_action.triggered.connect(self.open_guide)
         if not (has_tray and settings.ui_start_hidden):
             self.window.show()
+            # First launch: the guide, over the window. A launch into the tray waits for one
+            # with a window, since a guide nobody sees would be marked done when closed.
+            if guide_due(settings.data_path):
+                self.open_guide()
         self.actions = actions  # parentless QObjects: keep them referenced while the app runs
+
+    def open_guide(self) -> None:
+        """Show the first-run guide (again, from the Help menu); one at a time."""
+        if self.runtime is None or self.window is None:
+            return
+        if self.guide is not None and self.guide.isVisible():
+            self.guide.raise_()
+            self.guide.activateWindow()
+            return
+        window = self.window
+        self.guide = FirstRunGuide(
+            self.runtime.engine,
+            endpoint=self.runtime.mcp_url,
+            data_dir=self._loaded.settings.data_path,
+            on_finish=lambda: window.show_page("connect"),
+            parent=window,
+        )
+        self.guide.show()  # not modal: an approval or consent question may come meanwhile
 
     def _open(self, page: str) -> None:
         if self.window is not None:

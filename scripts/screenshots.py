@@ -16,6 +16,8 @@ HTTP front door (a few hundred chat requests from several callers and projects, 
 not, some of them failing over; jobs through the CLI bridge, one left running), then shows each
 page in `MainWindow.pages` (whatever pages are registered when it runs), lets it refresh, and
 saves `QWidget.grab()` as <out>/<page key>.png; the overview is also taken in the dark look.
+The first-run guide, which a fresh data folder shows over the window, is taken first (state
+`first_run`: its CLI step, then its key step with a pasted key tested), then skipped.
 Then it stops the app the way SIGTERM does. A full run into docs/images also rewrites the
 gallery in README.md's "Screens" section (between its markers) to show exactly those images.
 """
@@ -50,6 +52,7 @@ import aiohttp  # noqa: E402
 
 from llmgw_desktop import cli  # noqa: E402
 from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS  # noqa: E402
+from llmgw_desktop.ui.first_run import FirstRunGuide  # noqa: E402
 from llmgw_desktop.ui.main_window import MainWindow  # noqa: E402
 from llmgw_desktop.ui.qt import QApplication, Qt, QTimer  # noqa: E402
 from llmgw_desktop.ui.theme import apply_theme  # noqa: E402
@@ -70,6 +73,8 @@ CONCURRENCY = 16
 WAVES = 6  # spread over time, so the live charts have a shape
 WAVE_PAUSE_S = 2.0
 DARK_SAMPLES = ("overview",)
+FIRST_RUN = "first_run"  # the guide's state in --pages and its images' names
+GUIDE_KEY = "sk-screenshot-pasted-key-0123456789"  # tested in the guide, never stored
 CALLERS = ("claude-code", "cursor", "codex", "aider")
 PROJECTS = ("api", "web", None)
 MODELS = ("gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash")
@@ -351,6 +356,40 @@ async def cli_jobs(base_url: str, upstreams: Upstreams) -> asyncio.Task[tuple[in
     return running
 
 
+def find_guide() -> FirstRunGuide | None:
+    guides = [w for w in QApplication.topLevelWidgets() if isinstance(w, FirstRunGuide)]
+    return next((w for w in guides if w.isVisible()), None)
+
+
+def save(widget: Any, path: Path) -> None:
+    if not widget.grab().save(str(path)):
+        raise RuntimeError(f"could not write {path}")
+    print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+async def capture_guide(out: Path, only: set[str] | None) -> list[tuple[str, Path]]:
+    """The first-run guide's CLI step and its key step (a pasted key tested against the
+    scripted upstream); then skipped, so the pages are taken without it."""
+    guide = await until(find_guide, "the first-run guide", WINDOW_WAIT_S)
+    saved: list[tuple[str, Path]] = []
+    if only is None or FIRST_RUN in only:
+        await until(lambda: "found." in guide.clis.note.text(), "the CLIs' versions", 30.0)
+        save(guide, out / f"{FIRST_RUN}.png")
+        saved.append(("First-run guide: coding CLIs", out / f"{FIRST_RUN}.png"))
+        guide.next()
+        keys = guide.keys
+        await until(lambda: keys.table.rowCount(), "the keys in use", 10.0)
+        keys.provider_box.setCurrentText("openai")
+        keys.value_edit.setText(GUIDE_KEY)
+        keys.test_button.click()
+        await until(lambda: keys.result_label.text().startswith("OK"), "the key's test", 30.0)
+        path = out / f"{FIRST_RUN}-keys.png"
+        save(guide, path)
+        saved.append(("First-run guide: API keys", path))
+    guide.reject()  # skipped, as a person may
+    return saved
+
+
 async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[tuple[str, Path]]:
     """Each registered page (and a dark sample) saved as <out>/<key>.png; (title, file)s."""
     app = QApplication.instance()
@@ -367,11 +406,9 @@ async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[
             window.show_page(key)
             await asyncio.sleep(PAGE_SETTLE_S)
             path = out / f"{key}{suffix}.png"
-            if not window.grab().save(str(path)):
-                raise RuntimeError(f"could not write {path}")
+            save(window, path)
             title = window.pages[key].TITLE + (" (dark look)" if suffix else "")
             saved.append((title, path))
-            print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     apply_theme(app)
     return saved
 
@@ -412,7 +449,8 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
             statuses = await api_traffic(base_url, args.requests)
         print(f"workload done: HTTP statuses {dict(sorted(statuses.items()))}")
         only = set(args.pages.split(",")) if args.pages else None
-        outcome["saved"] = await capture(window, args.out, only)
+        guide = await capture_guide(args.out, only)
+        outcome["saved"] = guide + await capture(window, args.out, only)
         if only is None and args.out == DEFAULT_OUT:
             update_readme(outcome["saved"])
         running.cancel()

@@ -129,6 +129,7 @@ _HOMES: dict[str, str] = {
     "TokenCount": "llmgw_desktop.engine.gateway.results",
     "forwardable_headers": "llmgw_desktop.engine.gateway.passthrough",
     "ProbeResult": "llmgw_desktop.engine.gateway.probe",
+    "ProbeVerdict": "llmgw_desktop.engine.gateway.probe",
     "LiveKey": "llmgw_desktop.engine.gateway.live_keys",
     "Target": "llmgw_desktop.engine.gateway.router",
     "SseParser": "llmgw_desktop.engine.gateway.sse",

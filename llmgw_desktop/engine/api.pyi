@@ -61,6 +61,7 @@ from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
 from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
 from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
+from llmgw_desktop.engine.gateway.probe import ProbeVerdict as ProbeVerdict
 from llmgw_desktop.engine.gateway.results import CallerInfo as CallerInfo
 from llmgw_desktop.engine.gateway.results import Completed as Completed
 from llmgw_desktop.engine.gateway.results import TokenCount as TokenCount
@@ -203,6 +204,7 @@ __all__ = [
     "PendingConsent",
     "Principal",
     "ProbeResult",
+    "ProbeVerdict",
     "PromptParts",
     "ProviderFailure",
     "ProviderState",

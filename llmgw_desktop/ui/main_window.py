@@ -1,7 +1,9 @@
 """The dashboard window: a list of pages on the left, the chosen page on the right.
 
 Pages come from `PAGES` (each a `Page` subclass); `show_page(key)` is how the tray and the
-keyboard (Ctrl+1 ... Ctrl+9) switch between them. The window remembers its size and last page
+keyboard switch between them. Every page has a shortcut from its place in the list
+(`page_shortcut`: Ctrl+1 ... Ctrl+9, Ctrl+0, then Alt+1 ... Alt+0), so a page added to `PAGES`
+gets one without an edit here. The window remembers its size and last page
 in `ui.ini` in the data folder. The menu bar holds the gateway actions shared with the tray.
 """
 
@@ -44,7 +46,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 
-__all__ = ["PAGES", "MainWindow", "WindowFacts"]
+__all__ = ["PAGES", "MainWindow", "WindowFacts", "page_shortcut"]
 
 NOTICE_MS = 6000
 DEFAULT_SIZE = (980, 680)
@@ -61,6 +63,18 @@ PAGES: tuple[type[Page], ...] = (
     NotificationsPage,
     LogPage,
 )
+
+
+# Digits in keyboard order; Alt+digit goes on where Ctrl+digit ends (menus take Alt+letters).
+_DIGITS = "1234567890"
+
+
+def page_shortcut(index: int) -> str | None:
+    """The key sequence of the page at `index` in the list (from 0), or None past the 20th."""
+    modifier, digit = divmod(index, len(_DIGITS))
+    if modifier >= 2:
+        return None
+    return f"{('Ctrl', 'Alt')[modifier]}+{_DIGITS[digit]}"
 
 
 class MainWindow(QMainWindow):
@@ -83,6 +97,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"llmgw-desktop {__version__}")
         self.setWindowIcon(app_icon())
         self.menuBar().addMenu(actions.build_menu("&Gateway", self))
+        help_menu = self.menuBar().addMenu("&Help")
+        # The app connects it: the guide needs the running engine's endpoint.
+        self.guide_action = help_menu.addAction("First-run &guide…")
 
         context = PageContext(bridge=bridge, actions=actions, facts=facts)
         self.pages: dict[str, Page] = {}
@@ -91,15 +108,16 @@ class MainWindow(QMainWindow):
         self.nav.setObjectName("pageList")
         self.nav.setFixedWidth(170)
         self.stack = QStackedWidget()
-        for number, page_type in enumerate(PAGES, start=1):
+        for index, page_type in enumerate(PAGES):
             page = page_type(context)
             self.pages[page.KEY] = page
             self.stack.addWidget(page)
             item = QListWidgetItem(page.TITLE)
             item.setData(Qt.ItemDataRole.UserRole, page.KEY)
-            if number <= 9:
-                item.setToolTip(f"Ctrl+{number}")
-                shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
+            keys = page_shortcut(index)
+            if keys is not None:
+                item.setToolTip(f"{page.TITLE} ({keys})")
+                shortcut = QShortcut(QKeySequence(keys), self)
                 shortcut.activated.connect(lambda key=page.KEY: self.show_page(key))
                 self._shortcuts.append(shortcut)
             self.nav.addItem(item)

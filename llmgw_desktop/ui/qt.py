@@ -66,6 +66,8 @@ from PySide6.QtWidgets import (
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
+    QWizard,
+    QWizardPage,
 )
 
 __all__ = [
@@ -128,6 +130,8 @@ __all__ = [
     "QUrl",
     "QVBoxLayout",
     "QWidget",
+    "QWizard",
+    "QWizardPage",
     "Qt",
     "Signal",
 ]

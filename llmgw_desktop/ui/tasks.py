@@ -49,6 +49,9 @@ class UiTasks:
         task = loop.create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # Cancelled before its first step, `guarded` never ran `work`: closed, it is not
+        # reported as "never awaited" (closing a finished coroutine does nothing).
+        task.add_done_callback(lambda _task: work.close())
         return True
 
     @property

@@ -365,3 +365,85 @@ def test_started_shows_the_date_for_an_older_job() -> None:
     yesterday = now - 86_400
     assert when(now - 60, now) == "today 20:59:00"
     assert when(yesterday, now) == "2026-11-21 21:00"
+
+
+def _wide_rows(now: float) -> list[DeskJob]:
+    """Jobs whose cells are as long as real ones get: a dated start, a long model id, an MCP
+    tool, six-figure token counts with a cached share, a caller's full user agent."""
+    rows = []
+    for n, state in enumerate((JobState.RUNNING, JobState.COMPLETED, JobState.FAILED)):
+        view = JobView(
+            id=f"job_{n:08x}",
+            provider="claude",
+            state=state,
+            created_at=now - 86_400 * 3 - n,
+            updated_at=now,
+            started_at=now - 86_400 * 3 - n,
+            finished_at=None if state == JobState.RUNNING else now - 60,
+            progress={"phase": "tool_use", "events": 1234, "output_bytes": 456_789},
+        )
+        rows.append(
+            DeskJob(
+                view=view,
+                principal="oauth:client_7f3a9c",
+                caller="claude-code/2.0.31 (external, cli) node/22.11.0",
+                prompt="Refactor the recorder's query module so keyset pages " * 4,
+                model="claude-sonnet-4-5-20250929",
+                transport="mcp-http",
+                tool="run_job_async",
+                input_tokens=123_456,
+                cache_read_tokens=100_000,
+                cache_write_tokens=2_345,
+                output_tokens=45_678,
+            )
+        )
+    return rows
+
+
+@pytest.mark.parametrize("width", [1024, 1280])
+def test_the_table_fits_the_window_without_scrolling_sideways(
+    width: int, loaded: LoadedSettings, qtbot: QtBot
+) -> None:
+    from llmgw_desktop.ui.main_window import MainWindow
+    from llmgw_desktop.ui.pages.jobs_table import ELIDABLE, PROMPT_MIN_WIDTH
+
+    engine = Engine(loaded.settings)
+    bridge = EngineBridge(engine)
+    actions = GatewayActions(
+        bridge, endpoint=lambda: "", open_dashboard=lambda: None, quit_app=lambda: None
+    )
+    data = engine.settings.data_path
+    facts = WindowFacts("http://127.0.0.1:9/mcp", "http://127.0.0.1:9/health", data, data)
+    window = MainWindow(bridge, actions, facts, close_quits=False, on_quit=lambda: None)
+    qtbot.addWidget(window)
+    window.resize(width, 700)
+    window.show()
+    window.show_page("jobs")
+    page = window.pages["jobs"]
+    assert isinstance(page, JobsPage)
+    page._show_rows(_wide_rows(time.time()))
+    qtbot.wait(20)  # the layout settles
+
+    table = page.table
+    header = table.horizontalHeader()
+    widths = [header.sectionSize(c) for c in range(len(COLUMNS))]
+    assert table.horizontalScrollBar().maximum() == 0, (width, widths)
+    assert sum(widths) <= table.viewport().width()
+    assert widths[COLUMNS.index("Prompt")] >= PROMPT_MIN_WIDTH  # the summary stretches
+    for column, name in enumerate(COLUMNS):
+        whole = table.sizeHintForColumn(column)
+        if name != "Prompt" and column not in ELIDABLE:
+            assert widths[column] >= whole, (name, widths[column], whole)  # never cut
+    bridge.detach()
+
+
+def test_columns_keep_their_width_when_there_is_room_and_the_elidable_give_way_evenly() -> None:
+    from llmgw_desktop.ui.pages.jobs_table import fit_widths
+
+    natural = {0: 100, 1: 200, 2: 80, 3: 40}
+    assert fit_widths(natural, 500, {1, 2}, 50) == natural  # room for all: untouched
+    # 80 too wide: one cap on the elidable columns, the widest first; the others stay whole.
+    assert fit_widths(natural, 340, {1, 2}, 50) == {0: 100, 1: 120, 2: 80, 3: 40}
+    assert fit_widths(natural, 260, {1, 2}, 50) == {0: 100, 1: 60, 2: 60, 3: 40}
+    # Never below the floor, even when that does not fit.
+    assert fit_widths(natural, 100, {1, 2}, 50) == {0: 100, 1: 50, 2: 50, 3: 40}

@@ -11,9 +11,9 @@ from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.main_window import MainWindow, WindowFacts
+from llmgw_desktop.ui.main_window import PAGES, MainWindow, WindowFacts, page_shortcut
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
-from llmgw_desktop.ui.qt import QApplication, Qt
+from llmgw_desktop.ui.qt import QApplication, QKeySequence, Qt
 
 ENDPOINT = "http://127.0.0.1:3333/mcp"
 
@@ -121,3 +121,33 @@ def test_the_window_remembers_its_page_and_size(parts: tuple, qtbot: QtBot) -> N
     again = _window(parts, close_quits=False, qtbot=qtbot)
     assert again.current_page.KEY == "clients"
     assert (again.width(), again.height()) == (1000, 700)
+
+
+def test_every_page_has_a_shortcut_in_its_tooltip_that_switches_to_it(
+    parts: tuple, qtbot: QtBot
+) -> None:
+    window = _window(parts, close_quits=True, qtbot=qtbot)
+    window.show()
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    assert window.nav.count() == len(PAGES) > 10  # past Ctrl+9: Notifications, Log, ...
+    for row, key in enumerate(window.pages):
+        keys = page_shortcut(row)
+        assert keys is not None
+        assert window.nav.item(row).toolTip() == f"{window.pages[key].TITLE} ({keys})"
+        window.show_page("clients" if key != "clients" else "overview")
+        sequence = QKeySequence(keys)[0]
+        qtbot.keyClick(window.nav, sequence.key(), sequence.keyboardModifiers())
+        shown = window.current_page.KEY
+        assert shown == key, keys
+
+
+def test_page_shortcuts_follow_the_list_order() -> None:
+    assert [page_shortcut(i) for i in (0, 8, 9, 10, 19)] == [
+        "Ctrl+1",
+        "Ctrl+9",
+        "Ctrl+0",
+        "Alt+1",
+        "Alt+0",
+    ]
+    assert page_shortcut(20) is None

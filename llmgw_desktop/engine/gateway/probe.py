@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, NotFound
@@ -19,15 +20,43 @@ from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService
 
-__all__ = ["PROBE_MAX_TOKENS", "PROBE_PROMPT", "ProbeResult", "probe_provider", "probe_target"]
+__all__ = [
+    "KEY_CHECK_CALLER",
+    "PROBE_MAX_TOKENS",
+    "PROBE_PROMPT",
+    "ProbeResult",
+    "ProbeVerdict",
+    "probe_provider",
+    "probe_target",
+]
 
 PROBE_PROMPT = "Reply with the single word: ok"
 # Room for a short answer from a model that thinks first, yet cheap on any price list.
 PROBE_MAX_TOKENS = 64
 ANSWER_PREVIEW_CHARS = 120
+# Upstream answers that mean "this key is not accepted" (401 unknown key, 403 key not allowed).
+_AUTH_OUTCOMES = frozenset({"401", "403"})
+# No answer came back at all: the provider (or the network to it) is the problem, not the key.
+_UNREACHABLE_OUTCOMES = frozenset({"connect", "connection", "timeout"})
 PROBE_CALLER = CallerInfo(
     principal=LOCAL, caller="dashboard", endpoint="dashboard: test", transport="desktop"
 )
+# A check of a key that is not the provider's (yet): recorded under its own caller, so the
+# provider's lasting trouble (`providers/trouble.py`) neither takes its failure nor lets its
+# success clear a real one.
+KEY_CHECK_CALLER = "dashboard: key check"
+_KEY_CHECK = CallerInfo(
+    principal=LOCAL, caller=KEY_CHECK_CALLER, endpoint="dashboard: test", transport="desktop"
+)
+
+
+class ProbeVerdict(StrEnum):
+    """A check's outcome in one word, for a person deciding whether a key is worth keeping."""
+
+    OK = "ok"
+    AUTH_FAILED = "auth_failed"  # the key or login was refused
+    UNREACHABLE = "unreachable"  # nothing answered: the provider or the network, not the key
+    FAILED = "failed"  # anything else: the message says what
 
 
 @dataclass(frozen=True)
@@ -41,6 +70,22 @@ class ProbeResult:
     answer: str = ""  # the first characters of the answer, when ok
     error: str = ""  # what went wrong, when not
     error_code: str = ""
+    # What each upstream attempt came to ("401", "connect", ...), to tell a refused key from
+    # an upstream that never answered.
+    outcomes: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> ProbeVerdict:
+        """How the check went, in one word (see `ProbeVerdict`)."""
+        if self.ok:
+            return ProbeVerdict.OK
+        if self.error_code == ErrorCode.AUTH_REQUIRED or _AUTH_OUTCOMES & set(self.outcomes):
+            return ProbeVerdict.AUTH_FAILED
+        if self.error_code == ErrorCode.UPSTREAM_TIMEOUT or (
+            self.outcomes and set(self.outcomes) <= _UNREACHABLE_OUTCOMES
+        ):
+            return ProbeVerdict.UNREACHABLE
+        return ProbeVerdict.FAILED
 
     def summary(self) -> str:
         """One line for a status label."""
@@ -80,9 +125,12 @@ async def probe_provider(
     provider: str,
     model: str = "",
     *,
+    key: str | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> ProbeResult:
-    """Send `PROBE_PROMPT` to exactly `provider` and report; never raises for a failed check."""
+    """Send `PROBE_PROMPT` to exactly `provider` and report; never raises for a failed check.
+    With `key`, an API provider is asked with that key alone (a key not stored yet), never
+    its pool: another working key must not make a bad one look good."""
     started = clock()
     label = model
     try:
@@ -96,10 +144,21 @@ async def probe_provider(
             "messages": [{"role": "user", "content": PROBE_PROMPT}],
             limit: PROBE_MAX_TOKENS,
         }
-        answer = await gateway.serve_exactly(target, body, PROBE_CALLER)
+        caller = PROBE_CALLER if key is None else _KEY_CHECK
+        answer = await gateway.serve_exactly(target, body, caller, key=key)
     except EngineError as exc:
         elapsed = (clock() - started) * 1000
-        return ProbeResult(provider, label, False, elapsed, error=exc.message, error_code=exc.code)
+        attempts = exc.details.get("attempts") or ()
+        outcomes = tuple(str(a.get("outcome", "")) for a in attempts if isinstance(a, dict))
+        return ProbeResult(
+            provider,
+            label,
+            False,
+            elapsed,
+            error=exc.message,
+            error_code=exc.code,
+            outcomes=outcomes,
+        )
     elapsed = (clock() - started) * 1000
     return ProbeResult(provider, label, True, elapsed, answer=_answer_text(answer.json()))
 

@@ -75,6 +75,8 @@ log = logging.getLogger(__name__)
 # Attempt outcomes that say a target was never asked; a request refused by all of its targets
 # for its own content is answered with that refusal (400), not as an upstream failure.
 _NOT_ASKED = ("untranslatable", "no_key", "disabled", "paused")
+# The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
+CANDIDATE_KEY_LABEL = "key being tried"
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,8 @@ class GatewayService:
         route: RouteReport,
         caller: CallerInfo,
         plan: Plan,
+        *,
+        only_key: str | None = None,
     ) -> tuple[Completed | Streaming | None, UpstreamFailure | EngineError | None]:
         spec = self.registry.provider(target.provider)
         # Off in config.toml or by the user's switch: the same outcome, so the route moves on
@@ -224,7 +228,10 @@ class GatewayService:
         if spec is None or refusal is not None:
             route.attempts.append(Attempt(target.label, "", refusal or "disabled"))
             return None, None
-        pool = await self.keys.pool(spec, caller.project)
+        if only_key is not None:
+            pool = [PoolKey(CANDIDATE_KEY_LABEL, only_key)]
+        else:
+            pool = await self.keys.pool(spec, caller.project)
         if not pool:
             route.attempts.append(Attempt(target.label, "", "no_key"))
             return None, None
@@ -603,11 +610,13 @@ class GatewayService:
     # -- one provider, token counts --------------------------------------------------------
 
     async def serve_exactly(
-        self, target: Target, body: dict[str, Any], caller: CallerInfo
+        self, target: Target, body: dict[str, Any], caller: CallerInfo, *, key: str | None = None
     ) -> Completed:
         """A whole (non-streaming) OpenAI-chat request served by `target` alone: no pin, no
         small-request rule, no fallback. It is how a person checks one provider (the
-        dashboard's Test button); the request is recorded like any other.
+        dashboard's Test button); the request is recorded like any other. With `key`, an API
+        target is sent that key alone instead of its pool (a key being tried before it is
+        stored).
 
         Raises:
             InvalidRequest: the body is malformed.
@@ -625,7 +634,9 @@ class GatewayService:
             answer, failure = await self._try_cli(incoming, target, route, caller)
         else:
             plan = Plan(target.label, (target,), self.registry.route_for(target.label))
-            answer, failure = await self._try_api(incoming, target, route, caller, plan)
+            answer, failure = await self._try_api(
+                incoming, target, route, caller, plan, only_key=key
+            )
         if isinstance(answer, Completed):
             return answer
         if isinstance(failure, InvalidRequest):

@@ -156,12 +156,14 @@ class ProvidersService:
         require(principal, Capability.VAULT)
         return await keys_in_use(self._gateway.keys, self.api_providers())
 
-    async def probe(self, provider: str, model: str = "") -> ProbeResult:
+    async def probe(self, provider: str, model: str = "", *, key: str | None = None) -> ProbeResult:
         """One tiny request to exactly `provider` (a gateway id, never a fallback); never
-        raises. Its outcome is the provider's trouble until a later success."""
-        result = await probe_provider(self._gateway, provider, model)
+        raises. Its outcome is the provider's trouble until a later success. With `key` (an
+        API key not stored yet) only that key is sent, and the outcome says nothing about the
+        provider's own keys, so it is not kept as its trouble."""
+        result = await probe_provider(self._gateway, provider, model, key=key)
         switch = self.switch_of(provider)
-        if switch is not None:
+        if switch is not None and key is None:
             self._trouble.note_test(
                 switch, ok=result.ok, code=result.error_code, message=result.error
             )

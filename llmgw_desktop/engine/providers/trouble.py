@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import EventBus, RequestFinished
+from llmgw_desktop.engine.gateway.probe import KEY_CHECK_CALLER
 from llmgw_desktop.engine.states import RecordState
 
 __all__ = ["LASTING_CODES", "ProviderTrouble", "Trouble"]
@@ -81,6 +82,8 @@ class ProviderTrouble:
         self._troubles[switch_id] = Trouble("test", code or "failed", message, now, now)
 
     def _on_finished(self, event: RequestFinished) -> None:
+        if event.caller == KEY_CHECK_CALLER:
+            return  # a key being tried before it is stored: not the provider's own
         code = event.error_code or ""
         for switch in self._switches_of(event.provider, code):
             if event.state == RecordState.COMPLETED:

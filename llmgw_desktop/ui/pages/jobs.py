@@ -20,36 +20,31 @@ from llmgw_desktop.engine.api import FINISHED, DeskFilter, DeskJob, EngineError,
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.job_detail import approval_text, raw_result, result_text
 from llmgw_desktop.ui.pages.jobs_model import (
-    PROMPT_COLUMN,
     JobsModel,
     can_cancel,
     can_retry,
     front_door,
     short_id,
 )
+from llmgw_desktop.ui.pages.jobs_table import JobsTable
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QComboBox,
     QFontDatabase,
     QHBoxLayout,
-    QHeaderView,
-    QKeyEvent,
     QLabel,
     QLineEdit,
     QMessageBox,
     QModelIndex,
     QPlainTextEdit,
     QPushButton,
-    QResizeEvent,
     QSplitter,
     QStackedWidget,
     Qt,
-    QTableView,
     QTextCursor,
     QTimer,
     QVBoxLayout,
     QWidget,
-    Signal,
 )
 from llmgw_desktop.ui.tasks import UiTasks
 
@@ -62,10 +57,6 @@ COALESCE_MS = 250
 TICK_MS = 1000
 SEARCH_DEBOUNCE_MS = 300
 LIST_LIMIT = 200
-# Starting widths of the columns (Started ... Who); the prompt takes the room left over, and
-# no less than its minimum (narrower, the table scrolls sideways rather than wrap).
-COLUMN_WIDTHS = (110, 240, 65, 125, 135, 75, 100, 55, 170, 125)
-PROMPT_MIN_WIDTH = 180
 # An open running job: wait this long for a change, and no less than the gap between redraws.
 FOLLOW_WAIT_S = 5.0
 FOLLOW_GAP_S = 0.25
@@ -76,27 +67,6 @@ STATE_FILTERS: tuple[tuple[str, frozenset[JobState] | None], ...] = (
     ("Finished", FINISHED),
     ("Failed", frozenset({JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED})),
 )
-
-
-class JobsTable(QTableView):
-    """The jobs table; Enter or Return opens the current job, as a double-click does. The
-    prompt column takes the width the others leave, never less than `PROMPT_MIN_WIDTH`."""
-
-    openRequested = Signal(QModelIndex)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        header = self.horizontalHeader()
-        others = sum(header.sectionSize(n) for n in range(header.count()) if n != PROMPT_COLUMN)
-        left = self.viewport().width() - others
-        header.resizeSection(PROMPT_COLUMN, max(PROMPT_MIN_WIDTH, left))
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.openRequested.emit(self.currentIndex())
-            event.accept()
-            return
-        super().keyPressEvent(event)
 
 
 class JobsPage(Page):
@@ -150,10 +120,6 @@ class JobsPage(Page):
         # One line a job: long cells end in "…" and say the rest in their tooltip.
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for section, width in enumerate(COLUMN_WIDTHS):
-            header.resizeSection(section, width)
 
         self.cancel_button = QPushButton("Cancel job…")
         self.cancel_button.setToolTip("Stop the selected queued or running job")
@@ -317,6 +283,8 @@ class JobsPage(Page):
         keep = self._select_after_load or self._selected_id
         self._select_after_load = None
         self.model.set_rows(rows)
+        # A new job, or one that ended, may need more room in a column (or less).
+        self.table.fit_columns(contents=tuple((r.view.id, r.view.state) for r in rows))
         row = None if keep is None else self.model.row_of(keep)
         if row is not None and not self._is_selected(row):
             self.table.selectRow(row)

@@ -14,6 +14,7 @@ from llmgw_desktop.engine.errors import NotFound
 from llmgw_desktop.engine.gateway.probe import (
     PROBE_MAX_TOKENS,
     PROBE_PROMPT,
+    ProbeVerdict,
     probe_provider,
     probe_target,
 )
@@ -95,3 +96,37 @@ def test_cli_and_api_ids_that_share_a_name_stay_apart(
     assert probe_target(gateway, "claude-cli", "haiku") == Target("claude-cli", "haiku", "cli")
     with pytest.raises(NotFound):
         probe_target(gateway, "ollama")  # a local server lists nothing until it answers
+
+
+async def test_a_key_being_tried_is_sent_alone_and_a_refusal_is_an_auth_failure(
+    engine: tuple[Engine, ScriptedUpstream],
+) -> None:
+    eng, upstream = engine
+    tried = "sk-a-key-pasted-in-the-guide-0123456789"
+    good = await eng.providers.probe("openai", "gpt-4o-mini", key=tried)
+    assert good.verdict == ProbeVerdict.OK, good
+    (sent,) = upstream.llm_requests
+    # Only the pasted key went out, not the environment's (the fake keeps only the length).
+    assert sent.headers["authorization"] == f"<redacted {len('Bearer ') + len(tried)} chars>"
+
+    upstream.script(Reply.error(401, "invalid api key"))
+    refused = await eng.providers.probe("openai", "gpt-4o-mini", key="sk-wrong")
+    assert refused.verdict == ProbeVerdict.AUTH_FAILED, refused
+    # The environment's key was not tried after the refusal: it would have made a bad key pass.
+    assert len(upstream.llm_requests) == 2
+    # A stranger's key failing says nothing about the provider's own keys.
+    await eng.recorder.flush()
+    assert eng.providers.trouble("openai") is None
+
+
+async def test_an_upstream_that_never_answers_is_unreachable(loaded: LoadedSettings) -> None:
+    async with ScriptedUpstream() as upstream:
+        closed = upstream.base_url
+    environ = {"OPENAI_BASE_URL": closed + "/v1"}  # nothing listens there any more
+    eng = Engine(loaded.settings, environ=environ)
+    await eng.start()
+    try:
+        result = await eng.providers.probe("openai", "gpt-4o-mini", key="sk-any-key-at-all")
+    finally:
+        await eng.stop()
+    assert result.verdict == ProbeVerdict.UNREACHABLE, result

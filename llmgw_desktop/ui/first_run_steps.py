@@ -1,0 +1,325 @@
+"""The first-run guide's steps: which coding CLIs this machine has, which API keys the gateway
+found and storing one more in the vault after a real test call, and where to go next.
+
+Each step reads the engine through its public parts only (`engine/api.py`), in tasks on the
+loop, the same calls the Providers and Credentials pages make, so the guide never says
+something those pages would contradict. Nothing is stored unless the person presses Store: the
+default button of every step is Next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from llmgw_desktop.engine.api import (
+    DEFAULT_KEY_NAME,
+    LOCAL_CALLER,
+    PROVIDERS,
+    CliStatus,
+    Engine,
+    EngineError,
+    ProbeResult,
+    ProbeVerdict,
+    provider_info,
+)
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.theme import error_colour
+
+__all__ = ["CLI_COLUMNS", "KEY_COLUMNS", "ClisStep", "ConnectStep", "KeysStep"]
+
+CLI_COLUMNS = ("CLI", "Found", "Version", "Path, or how to install it")
+KEY_COLUMNS = ("Provider", "Source", "Value")
+INSTALLED, MISSING, CHECKING = "installed", "not installed", "checking…"
+VAULT_HOW_TO_OPEN = (
+    "The vault opens with LLM_GATEWAY_MASTER_KEY, the OS keyring or vault.key in the data "
+    "folder; fix what is said above and start the gateway again. Keys in the environment "
+    "keep working meanwhile."
+)
+
+
+def _table(columns: tuple[str, ...], name: str) -> QTableWidget:
+    table = QTableWidget(0, len(columns))
+    table.setObjectName(name)
+    table.setHorizontalHeaderLabels(list(columns))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def _fill(table: QTableWidget, rows: Sequence[tuple[str, ...]]) -> None:
+    table.setRowCount(len(rows))
+    for index, cells in enumerate(rows):
+        for col, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setToolTip(text)
+            table.setItem(index, col, item)
+    for col in range(table.columnCount() - 1):
+        table.resizeColumnToContents(col)
+
+
+def _wrapping(name: str, text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class ClisStep(QWizardPage):
+    """(a) The vendor CLIs: found (path and version) or not (and the command that installs it)."""
+
+    def __init__(self, engine: Engine, tasks: UiTasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._engine = engine
+        self._tasks = tasks
+        self.statuses: list[CliStatus] = []
+        self.setTitle("Coding CLIs on this machine")
+        self.setSubTitle(
+            "The gateway runs these CLIs as jobs for your tools. Install the ones you use; "
+            "the others stay off."
+        )
+        self.table = _table(CLI_COLUMNS, "guideClis")
+        self.note = _wrapping("guideClisNote", "Looking for the CLIs…")
+        column = QVBoxLayout(self)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.note)
+
+    def initializePage(self) -> None:
+        self._tasks.spawn(self.load(), what="look for the coding CLIs")
+
+    async def load(self) -> None:
+        """Locate every CLI at once (instant), then ask each for its version (some take
+        seconds), drawing after each."""
+        providers = self._engine.providers
+        found = await asyncio.gather(*(providers.locate_cli(p.id) for p in PROVIDERS))
+        self._draw(
+            [CliStatus(p.id, f is not None, f) for p, f in zip(PROVIDERS, found, strict=True)]
+        )
+        self._draw(await providers.cli_statuses(), checked=True)
+
+    def _draw(self, statuses: list[CliStatus], *, checked: bool = False) -> None:
+        self.statuses = statuses
+        rows = []
+        for status in statuses:
+            info = provider_info(status.provider)
+            if status.installed:
+                version = status.version or (f"error: {status.error}" if status.error else "")
+                where = status.executable or ""
+                rows.append((info.display_name, INSTALLED, version or CHECKING, where))
+            else:
+                rows.append((info.display_name, MISSING, "—", info.install_command))
+        _fill(self.table, rows)
+        installed = sum(s.installed for s in statuses)
+        self.note.setText(
+            f"{installed} of {len(statuses)} found"
+            + ("." if checked else "; checking their versions…")
+            + " The Providers page shows them again, with upgrades and a Test button."
+        )
+
+    def row_of(self, provider: str) -> tuple[str, ...]:
+        """The cells shown for one CLI (by engine id); empty ones until the CLIs are listed."""
+        for index, status in enumerate(self.statuses):
+            if status.provider == provider:
+                return tuple(
+                    item.text() if (item := self.table.item(index, col)) else ""
+                    for col in range(len(CLI_COLUMNS))
+                )
+        return ("",) * len(CLI_COLUMNS)
+
+
+class KeysStep(QWizardPage):
+    """(b) The API keys found (masked, with their source), and storing one in the vault after
+    a real test call with exactly that key."""
+
+    def __init__(self, engine: Engine, tasks: UiTasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._engine = engine
+        self._tasks = tasks
+        self.setTitle("API keys")
+        self.setSubTitle(
+            "Keys the gateway already uses, from the environment, config.toml or the vault "
+            "(masked). You can add one to the vault; nothing is stored unless you press Store."
+        )
+        self.table = _table(KEY_COLUMNS, "guideKeys")
+
+        self.form = QGroupBox("Store a key in the vault (optional)")
+        self.provider_box = QComboBox()
+        self.provider_box.setObjectName("guideKeyProvider")
+        self.provider_box.addItems(
+            sorted(s.id for s in engine.providers.api_providers() if s.needs_key)
+        )
+        self.value_edit = QLineEdit()
+        self.value_edit.setObjectName("guideKeyValue")
+        self.value_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.value_edit.setPlaceholderText("paste the key")
+        # Enter must not store a key: the wizard's default button (Next) takes it.
+        self.test_button = QPushButton("&Test")
+        self.test_button.setObjectName("guideTestKey")
+        self.test_button.setToolTip("Send one tiny request with this key alone")
+        self.store_button = QPushButton("&Store in vault")
+        self.store_button.setObjectName("guideStoreKey")
+        for button in (self.test_button, self.store_button):
+            button.setAutoDefault(False)
+        self.test_button.clicked.connect(self._start_test)
+        self.store_button.clicked.connect(self._start_store)
+        self.value_edit.textChanged.connect(lambda _text: self._update_buttons())
+        self.provider_box.currentTextChanged.connect(lambda _text: self._forget_result())
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.test_button)
+        buttons.addWidget(self.store_button)
+        buttons.addStretch(1)
+        self.result_label = _wrapping("guideKeyResult")
+        self.vault_label = _wrapping("guideVaultState")
+        form = QFormLayout(self.form)
+        form.addRow("&Provider", self.provider_box)
+        form.addRow("&Key", self.value_edit)
+        form.addRow("", buttons)
+        form.addRow("", self.result_label)
+        form.addRow("", self.vault_label)
+
+        column = QVBoxLayout(self)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.form)
+        self.last_result: ProbeResult | None = None
+        self._busy = False
+        self._show_vault()
+
+    def initializePage(self) -> None:
+        self._show_vault()
+        self._tasks.spawn(self.load(), what="read the API keys")
+
+    async def load(self) -> None:
+        """Every key the gateway would use now (the Credentials page's reader)."""
+        keys = await self._engine.providers.live_keys(LOCAL_CALLER)
+        rows = [(k.provider, k.where, k.masked_value) for k in keys]
+        if not rows:
+            rows = [("(none)", "no API key in the environment, config.toml or the vault", "")]
+        _fill(self.table, rows)
+
+    def _show_vault(self) -> None:
+        status = self._engine.vault.status()
+        if status["state"] == "open":
+            self.vault_label.setText(f"The vault is open (master key from {status['keySource']}).")
+        elif status["state"] == "locked":
+            reason = str(status["reason"])
+            self.vault_label.setText(
+                f"Store is off: {reason[:1].upper()}{reason[1:]}\n{VAULT_HOW_TO_OPEN}"
+            )
+        else:
+            self.vault_label.setText("Store is off: the vault opens when the gateway starts.")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has_key = bool(self.value_edit.text().strip() and self.provider_box.currentText())
+        self.test_button.setEnabled(has_key and not self._busy)
+        self.store_button.setEnabled(has_key and not self._busy and not self._engine.vault.locked)
+
+    def _forget_result(self) -> None:
+        self.last_result = None
+        self.result_label.clear()
+        self._update_buttons()
+
+    def _say(self, text: str, *, failed: bool) -> None:
+        self.result_label.setText(text)
+        self.result_label.setStyleSheet(f"color: {error_colour()};" if failed else "")
+
+    # -- test ------------------------------------------------------------------------------
+
+    def _start_test(self) -> None:
+        provider, key = self.provider_box.currentText(), self.value_edit.text().strip()
+        if not (provider and key) or self._busy:
+            return
+        self._busy = True
+        self._say(f"Testing the key with {provider}…", failed=False)
+        self._update_buttons()
+        if not self._tasks.spawn(self.test(provider, key), what="test the key"):
+            self._busy = False
+
+    async def test(self, provider: str, key: str) -> ProbeResult:
+        """One tiny request to `provider` with `key` alone, through the engine; shown as ok,
+        auth failed or unreachable."""
+        try:
+            result = await self._engine.providers.probe(provider, key=key)
+        finally:
+            self._busy = False
+            self._update_buttons()
+        self.last_result = result
+        took = f"{result.latency_ms:.0f} ms"
+        if result.verdict == ProbeVerdict.OK:
+            self._say(f"OK: {provider} answered in {took} with this key.", failed=False)
+        elif result.verdict == ProbeVerdict.AUTH_FAILED:
+            self._say(f"Auth failed: {provider} refused this key. {result.error}", failed=True)
+        elif result.verdict == ProbeVerdict.UNREACHABLE:
+            self._say(f"Unreachable: {provider} did not answer. {result.error}", failed=True)
+        else:
+            self._say(f"Failed: {result.error}", failed=True)
+        return result
+
+    # -- store -----------------------------------------------------------------------------
+
+    def _start_store(self) -> None:
+        provider, key = self.provider_box.currentText(), self.value_edit.text().strip()
+        if not (provider and key) or self._busy:
+            return
+        self._busy = True
+        self._update_buttons()
+        if not self._tasks.spawn(self.store(provider, key), what="store the key"):
+            self._busy = False
+
+    async def store(self, provider: str, key: str) -> bool:
+        """Store `key` as the provider's global default key; False (and why) when refused."""
+        try:
+            await self._engine.vault.store_key(LOCAL_CALLER, provider, key)
+        except EngineError as exc:
+            self._say(f"Not stored: {exc.message}", failed=True)
+            return False
+        finally:
+            self._busy = False
+            self._show_vault()
+        self.value_edit.clear()
+        tested = self.last_result is not None and self.last_result.verdict == ProbeVerdict.OK
+        self._say(
+            f"Stored in the vault as the {provider} key {DEFAULT_KEY_NAME!r} (every project)."
+            + ("" if tested else " It was not tested: the Providers page's Test checks it."),
+            failed=False,
+        )
+        await self.load()
+        return True
+
+
+class ConnectStep(QWizardPage):
+    """(c) The way on: Finish opens the Connect page, with a setup snippet per tool."""
+
+    def __init__(self, endpoint: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Connect your tools")
+        self.setSubTitle("The gateway is running; point your coding tools at it.")
+        self.text_label = _wrapping(
+            "guideConnect",
+            f"MCP endpoint: {endpoint}\n\n"
+            "Finish opens the Connect page: a ready-made setup for Claude Code, Codex, Cursor, "
+            "VS Code and the SDKs, with the token where the gateway asks for one.\n\n"
+            "This guide is in the Help menu if you want it again.",
+        )
+        column = QVBoxLayout(self)
+        column.addWidget(self.text_label)
+        column.addStretch(1)

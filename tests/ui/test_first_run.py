@@ -1,0 +1,222 @@
+"""The first-run guide: shown once on a fresh data folder, never again; what it finds (a CLI
+on the CLI path, an environment key, masked); a key tested with a real call against the
+scripted upstream and stored in the vault; finishing on the Connect page."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import qasync
+
+from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.engine.api import LOCAL_CALLER, PROVIDERS, provider_info
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.first_run import FirstRunGuide, guide_due
+from llmgw_desktop.ui.first_run_steps import INSTALLED, MISSING
+from llmgw_desktop.ui.qt import QWizard
+from llmgw_desktop.ui.theme import error_colour
+from tests.fakes.upstream import Reply
+from tests.ui.desk_gateway import Desk, desk_gateway
+from tests.ui.waiting import until
+
+ENV_KEY = "sk-ant-test-key-bbbbbbbb"  # what `desk_gateway` puts in ANTHROPIC_API_KEY
+FAKE_CLAUDE_VERSION = "2.0.99"
+
+
+def fake_cli_dir(where: Path) -> Path:
+    """A CLI path holding one fake `claude` that prints a version, and nothing else."""
+    where.mkdir(parents=True, exist_ok=True)
+    claude = where / "claude"
+    claude.write_text(f'#!/bin/sh\necho "{FAKE_CLAUDE_VERSION} (Claude Code)"\n')
+    claude.chmod(0o755)
+    return where
+
+
+@asynccontextmanager
+async def guide_on(desk: Desk, landed: list[str]) -> AsyncIterator[FirstRunGuide]:
+    guide = FirstRunGuide(
+        desk.runtime.engine,
+        endpoint=desk.runtime.mcp_url,
+        data_dir=desk.facts.data_dir,
+        on_finish=lambda: landed.append("connect"),
+    )
+    guide.show()
+    try:
+        yield guide
+    finally:
+        await until(lambda: guide.tasks.running == 0, "the guide's work to finish")
+        guide.close()
+        guide.deleteLater()
+        await asyncio.sleep(0.02)
+
+
+def test_the_guide_finds_the_clis_and_keys_tests_a_key_for_real_and_stores_it(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    cli_dir = fake_cli_dir(tmp_path / "clis")
+    with_clis = replace(loaded, settings=replace(loaded.settings, cli_path=[str(cli_dir)]))
+
+    async def scenario() -> None:
+        landed: list[str] = []
+        async with (
+            desk_gateway(with_clis, monkeypatch, tmp_path) as desk,
+            guide_on(desk, landed) as guide,
+        ):
+            # (a) The fake CLI is found with its path and version; a missing one says how to
+            # install it.
+            clis = guide.clis
+            await until(lambda: clis.row_of("claude")[2] == FAKE_CLAUDE_VERSION, "version")
+            assert clis.row_of("claude") == (
+                "Claude Code",
+                INSTALLED,
+                FAKE_CLAUDE_VERSION,
+                str(cli_dir / "claude"),
+            )
+            codex = provider_info("codex")
+            assert clis.row_of("codex") == ("Codex", MISSING, "—", codex.install_command)
+            assert clis.table.rowCount() == len(PROVIDERS)
+            assert "1 of 7 found." in clis.note.text()
+
+            # (b) The environment's key, masked, with where it comes from.
+            guide.next()
+            keys = guide.keys
+            await until(lambda: keys.table.rowCount() and keys.table.item(0, 0), "keys listed")
+            cells = [
+                keys.table.item(r, c).text()  # type: ignore[union-attr]
+                for r in range(keys.table.rowCount())
+                for c in range(3)
+            ]
+            assert "environment variable ANTHROPIC_API_KEY" in cells
+            assert ENV_KEY not in " ".join(cells)
+            assert any(c.endswith("...***") or c == "***" for c in cells)
+            assert "The vault is open" in keys.vault_label.text()
+
+            # A good key: the upstream answers, the label says so plainly.
+            keys.provider_box.setCurrentText("anthropic")
+            assert not keys.test_button.isEnabled()  # nothing pasted yet
+            pasted = "sk-ant-pasted-in-the-guide-0123456789"
+            keys.value_edit.setText(pasted)
+            keys.test_button.click()
+            await until(lambda: keys.result_label.text().startswith("OK:"), "ok shown")
+            (sent,) = desk.upstream.llm_requests
+            # Sent with the pasted key (the fake keeps only its length), not the environment's.
+            assert sent.headers["x-api-key"] == f"<redacted {len(pasted)} chars>"
+            assert error_colour() not in keys.result_label.styleSheet()
+
+            # A refused key: an auth failure, in the error colour, and nothing else tried.
+            desk.upstream.script(Reply.error(401, "invalid x-api-key"))
+            keys.test_button.click()
+            await until(lambda: keys.result_label.text().startswith("Auth failed"), "refusal")
+            assert "refused this key" in keys.result_label.text()
+            assert error_colour() in keys.result_label.styleSheet()
+            assert len(desk.upstream.llm_requests) == 2
+
+            # Store: in the vault, the field cleared, the key listed (masked) with its source.
+            keys.store_button.click()
+            await until(lambda: keys.result_label.text().startswith("Stored"), "stored")
+            assert keys.value_edit.text() == ""
+            vault = desk.runtime.engine.vault
+            (stored,) = await vault.list_keys(LOCAL_CALLER)
+            assert stored["provider"] == "anthropic"
+            assert await vault.resolve_keys("anthropic") == [pasted]
+            await until(
+                lambda: any(
+                    (item := keys.table.item(r, 1)) and item.text().startswith("vault")
+                    for r in range(keys.table.rowCount())
+                ),
+                "the vault key listed",
+            )
+
+            # (c) Connect: Finish lands there.
+            guide.next()
+            assert guide.currentPage() is guide.connect_step
+            assert desk.runtime.mcp_url in guide.connect_step.text_label.text()
+            guide.button(QWizard.WizardButton.FinishButton).click()
+            assert landed == ["connect"]
+            assert not guide_due(desk.facts.data_dir)
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_locked_vault_turns_store_off_and_says_how_to_open_it(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", "not-a-master-key")
+
+    async def scenario() -> None:
+        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk, guide_on(desk, []) as guide:
+            guide.next()
+            keys = guide.keys
+            keys.value_edit.setText("sk-ant-some-key-0123456789")
+            assert keys.test_button.isEnabled()  # a test needs no vault
+            assert not keys.store_button.isEnabled()
+            assert keys.vault_label.text().startswith("Store is off: The vault is locked")
+            assert "LLM_GATEWAY_MASTER_KEY" in keys.vault_label.text()
+            guide.reject()  # skipped: done too
+            assert not guide_due(desk.facts.data_dir)
+
+    qloop.run_until_complete(scenario())
+
+
+def _launch(loaded: LoadedSettings, qloop: qasync.QEventLoop, *, first: bool) -> DesktopApp:
+    """Run the desktop app once, then quit; the app, for its state. The `first` time, walk the
+    guide to its end; later, check it stays away and that the Help menu brings it back."""
+    lock = InstanceLock(loaded.settings.data_path)
+    assert lock.acquire()
+    desktop = DesktopApp(loaded, lock)
+
+    async def scenario() -> int:
+        run = asyncio.get_running_loop().create_task(desktop.run())
+        await until(lambda: desktop.window is not None and desktop.window.isVisible(), "window")
+        await asyncio.sleep(0.05)  # any guide is shown with the window, in the same slot
+        window = desktop.window
+        assert window is not None
+        if first:
+            guide = await until(lambda: desktop.guide, "the guide on a fresh data folder")
+            assert guide.isVisible()
+            guide.next()
+            guide.next()
+            guide.button(QWizard.WizardButton.FinishButton).click()
+            assert window.current_page.KEY == "connect"
+        else:
+            assert desktop.guide is None  # not again by itself
+            window.guide_action.trigger()  # Help > First-run guide…
+            guide = await until(lambda: desktop.guide, "the guide from the Help menu")
+            assert guide.isVisible()
+            guide.reject()
+        await until(lambda: guide.tasks.running == 0, "the guide's work to end")
+        desktop.actions.quit.trigger()  # type: ignore[union-attr]
+        return await run
+
+    try:
+        assert int(qloop.run_until_complete(scenario())) == 0
+    finally:
+        lock.release()
+    return desktop
+
+
+def test_the_guide_shows_on_the_first_launch_only_and_reopens_from_the_help_menu(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no version checks of this machine's CLIs
+    assert guide_due(loaded.settings.data_path)
+    _launch(loaded, qloop, first=True)
+    assert not guide_due(loaded.settings.data_path)
+    _launch(loaded, qloop, first=False)
