@@ -12,8 +12,9 @@ without changing what the prompt asks.
   lines) keeps its first and last 40 lines, with a marker saying how much was cut.
 
 Never touched: fenced code blocks (``` or ~~~), byte for byte; the question, that is the
-prompt's last paragraph outside code (or `PromptParts.task`, which is left whole); and the first
-copy of anything repeated. Pure functions; token counting is the caller's (`token_savings`).
+prompt's last paragraph outside code; and the first copy of anything repeated. Of prompt parts
+only the context is rewritten (`token_savings`: the task, system prompt and tool definitions go
+byte for byte). Pure functions; token counting is the caller's.
 """
 
 from __future__ import annotations

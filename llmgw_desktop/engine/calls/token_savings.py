@@ -30,13 +30,10 @@ def optimize_prompt(params: CallParams, provider: str) -> tuple[CallParams, dict
     optimiser = PromptOptimiser()
     parts = params.prompt_parts
     if parts is not None:
-        # The task is the question: left whole. Tool definitions and the system prompt are
-        # instructions: tidied and de-duplicated, never cut.
-        optimised = PromptParts(
-            task=parts.task,
-            system=optimiser.rewrite(parts.system, trim=False, protect_last=False),
-            tools=optimiser.rewrite(parts.tools, trim=False, protect_last=False),
-            context=optimiser.rewrite(parts.context, protect_last=False),
+        # Only the context is rewritten: the task is the question, the system prompt and the
+        # tool definitions are instructions (and the cached prefix); all three go byte for byte.
+        optimised = dataclasses.replace(
+            parts, context=optimiser.rewrite(parts.context, protect_last=False)
         )
         candidate = dataclasses.replace(params, prompt_parts=optimised)
     else:
