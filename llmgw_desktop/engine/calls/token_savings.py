@@ -10,7 +10,6 @@ from typing import Any
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.calls.prompt_optimizer import PromptOptimiser
 from llmgw_desktop.engine.calls.routing import Resolved
-from llmgw_desktop.engine.providers.base import PromptParts
 from llmgw_desktop.engine.tokens.estimate import estimate_text_tokens
 from llmgw_desktop.engine.tokens.tokenizer import TokenCount, count_tokens
 

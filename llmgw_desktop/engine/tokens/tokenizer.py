@@ -8,9 +8,10 @@ current models (their count endpoints need the network and a key), so for every 
 OpenAI's the count is o200k_base's and says so ("o200k_base (approximate for claude)"); it is
 still a real BPE count, whitespace included, and the same tokenizer counts before and after.
 
-Cost: `tiktoken` is imported and the ranks decoded on the first count only (never at start-up),
-about 0.3 s and 40 MB; see `bench/token_optimisation.py`. Without `tiktoken` installed, counts
-fall back to `estimate.estimate_text_tokens`, labelled "estimate".
+Cost: `tiktoken` is imported and the ranks decoded on the first count only (never at start-up;
+callers count off the event loop): about 0.7-1.1 s and 45 MB kept on a shared two-core machine,
+see `bench/token_optimisation.py`. Without `tiktoken` installed, counts fall back to
+`estimate.estimate_text_tokens`, labelled "estimate".
 """
 
 from __future__ import annotations
