@@ -20,11 +20,13 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.jobs.manager import JobContext, JobSpec
 from llmgw_desktop.engine.recorder.query import RecordDetail
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.pages.base import PageContext
+from llmgw_desktop.ui.pages.job_detail import result_text
 from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
 from llmgw_desktop.ui.pages.recorder_model import (
     COLUMNS,
@@ -456,5 +458,47 @@ def test_oldest_first_pages_correctly_across_page_boundaries(
         await until(lambda: model.oldest_first is False and not model.loading, "newest again")
         await until(lambda: model.loaded == 300, "a first page")
         assert (model.summary(0).started_at, model.summary(0).id) == failures[-1]
+
+    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_detail_says_what_optimize_prompt_saved_and_which_tokenizer_counted(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    captured = Path(__file__).resolve().parents[1] / "fixtures" / "cli" / "claude"
+    # desk_gateway's PATH is this one directory: the stand-in is the only CLI it finds.
+    stand_in = tmp_path / "empty-bin" / "claude"
+    stand_in.parent.mkdir()
+    stand_in.write_text(
+        f"#!/bin/sh\n/bin/cat > /dev/null\n/bin/cat '{captured}/plain_stream_json.stdout'\n"
+    )
+    stand_in.chmod(0o755)
+    log = "\n".join(f"PASS tests/test_{n}.py::test_case_{n}" for n in range(300))
+
+    async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
+        engine = runtime.engine
+        meta = RequestMeta(transport="test", tool="claude_request", optimize_prompt=True)
+        prompt = f"Test output:\n{log}\n\nWhich test is slowest?"
+        submitted = await engine.calls.submit("claude", CallParams(prompt=prompt), "local", meta)
+        view = await engine.jobs.wait(submitted.job_id, "local", timeout_s=60)
+        assert view.result is not None, view.state
+        page.page_shown()
+        await until(lambda: page.model.loaded == 1, "the call listed")
+        page.table.selectRow(0)
+        await until(lambda: "Optimisation" in page.detail.toPlainText(), "the saving")
+        measured = view.result["optimization"]["prompt"]
+        before, after = measured["tokensBefore"], measured["tokensAfter"]
+        line = (
+            f"Prompt: tokens {before:,} → {after:,} (saved {before - after:,}, "
+            f"{(before - after) / before:.1%}) by o200k_base (approximate for claude) "
+            "· long_output"
+        )
+        assert line in page.detail.toPlainText()
+        assert line in result_text(view)  # the Jobs page's detail pane says the same
+        page.detail.grab().save(str(Path("/tmp") / "recorder_optimisation.png"))
 
     run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)

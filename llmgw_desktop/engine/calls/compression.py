@@ -22,6 +22,7 @@ __all__ = [
     "Optimized",
     "compress_text",
     "expand_text",
+    "fenced_segments",
     "optimize_text",
 ]
 
@@ -45,7 +46,7 @@ class Optimized:
         return {"tokensBefore": self.tokens_before, "tokensAfter": self.tokens_after}
 
 
-def _segments(text: str) -> list[tuple[bool, list[str]]]:
+def fenced_segments(text: str) -> list[tuple[bool, list[str]]]:
     """The text as runs of lines, each marked as inside a code fence or not."""
     runs: list[tuple[bool, list[str]]] = []
     in_code = False
@@ -63,7 +64,7 @@ def _segments(text: str) -> list[tuple[bool, list[str]]]:
 def optimize_text(text: str) -> Optimized:
     """`text` with unneeded whitespace removed outside code blocks."""
     out: list[str] = []
-    for in_code, lines in _segments(text):
+    for in_code, lines in fenced_segments(text):
         if in_code:
             out.extend(lines)
             continue
@@ -80,7 +81,7 @@ def optimize_text(text: str) -> Optimized:
 def compress_text(text: str) -> Optimized:
     """Fold runs of identical lines (outside code) into one line and a count; lossless."""
     out: list[str] = []
-    for in_code, lines in _segments(text):
+    for in_code, lines in fenced_segments(text):
         if in_code:
             out.extend(lines)
             continue
@@ -103,7 +104,7 @@ def compress_text(text: str) -> Optimized:
 def expand_text(text: str) -> str:
     """Undo `compress_text` exactly."""
     out: list[str] = []
-    for in_code, lines in _segments(text):
+    for in_code, lines in fenced_segments(text):
         for line in lines:
             if in_code:
                 out.append(line)

@@ -155,7 +155,8 @@ class ProviderCalls:
         params = await asyncio.to_thread(params.validated)
         optimization: dict[str, Any] = {}
         if meta.optimize_prompt:
-            params, optimization = optimize_prompt(params)
+            # Off the loop: counting tokens is CPU work (and the first count loads the BPE).
+            params, optimization = await asyncio.to_thread(optimize_prompt, params, provider)
         confinement = await self._power.check(provider, params, principal, meta)
         decision = await self._gate.decide(
             ApprovalRequest(

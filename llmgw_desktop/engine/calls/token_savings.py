@@ -7,37 +7,53 @@ import dataclasses
 import hashlib
 from typing import Any
 
-from llmgw_desktop.engine.calls.compression import Optimized, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams
+from llmgw_desktop.engine.calls.prompt_optimizer import PromptOptimiser
 from llmgw_desktop.engine.calls.routing import Resolved
-from llmgw_desktop.engine.providers.base import PromptParts
 from llmgw_desktop.engine.tokens.estimate import estimate_text_tokens
+from llmgw_desktop.engine.tokens.tokenizer import TokenCount, count_tokens
 
 __all__ = ["optimize_prompt", "stable_prefix", "ttl_warning"]
 
 TTL_WARNING_WINDOW_S = 30.0
 
 
-def optimize_prompt(params: CallParams) -> tuple[CallParams, dict[str, Any]]:
-    """The params with their prompt optimised, and the measured token counts."""
+def optimize_prompt(params: CallParams, provider: str) -> tuple[CallParams, dict[str, Any]]:
+    """The params with their prompt optimised, and what that saved, counted by a real
+    tokenizer (`tokens.tokenizer`; its name says where it only approximates the provider's).
+
+    Blocking (the first call loads the tokenizer, a long prompt takes milliseconds): call it
+    off the event loop. A rewrite that would not save a token is not applied: the caller's
+    prompt goes as it came and the strategies list is empty.
+    """
+    optimiser = PromptOptimiser()
     parts = params.prompt_parts
     if parts is not None:
-        fields = {
-            name: optimize_text(getattr(parts, name))
-            for name in ("system", "tools", "context", "task")
+        # Only the context is rewritten: the task is the question, the system prompt and the
+        # tool definitions are instructions (and the cached prefix); all three go byte for byte.
+        optimised = dataclasses.replace(
+            parts, context=optimiser.rewrite(parts.context, protect_last=False)
+        )
+        candidate = dataclasses.replace(params, prompt_parts=optimised)
+    else:
+        candidate = dataclasses.replace(params, prompt=optimiser.rewrite(params.prompt or ""))
+    before = count_tokens(params.rendered_prompt, provider, params.model)
+    after = count_tokens(candidate.rendered_prompt, provider, params.model)
+    if after.tokens >= before.tokens:
+        return params, _measure(before, before, ())
+    return candidate, _measure(before, after, optimiser.strategies)
+
+
+def _measure(before: TokenCount, after: TokenCount, strategies: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "prompt": {
+            "tokensBefore": before.tokens,
+            "tokensAfter": after.tokens,
+            "tokensSaved": before.tokens - after.tokens,
+            "tokenizer": before.tokenizer,
+            "strategies": list(strategies),
         }
-        optimised = PromptParts(**{name: result.text for name, result in fields.items()})
-        before = sum(r.tokens_before for r in fields.values())
-        after = sum(r.tokens_after for r in fields.values())
-        return dataclasses.replace(params, prompt_parts=optimised), _measure(before, after)
-    result: Optimized = optimize_text(params.prompt or "")
-    return dataclasses.replace(params, prompt=result.text), _measure(
-        result.tokens_before, result.tokens_after
-    )
-
-
-def _measure(before: int, after: int) -> dict[str, Any]:
-    return {"prompt": {"tokensBefore": before, "tokensAfter": after}}
+    }
 
 
 def stable_prefix(params: CallParams) -> tuple[str | None, int | None]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from llmgw_desktop.engine.api import PRICES_REVISED, DeskJob, JobView
+from llmgw_desktop.ui.pages.savings_text import savings_lines
 
 __all__ = ["approval_text", "format_number", "raw_result", "result_text", "when"]
 
@@ -113,7 +114,7 @@ def result_text(view: JobView, output: str = "") -> str:
         lines += ["", "Notices", *(f"  • {n}" for n in notices)]
     optimization = result.get("optimization")
     if isinstance(optimization, Mapping) and optimization:
-        lines += ["", "Optimisation", *_pairs(_flatten(optimization), indent="  ")]
+        lines += ["", "Optimisation", *savings_lines(optimization)]
     rest = {k: v for k, v in result.items() if k not in _SHOWN and k not in _HIDDEN}
     if rest:
         lines += ["", "Also", *_pairs(_flatten(rest), indent="  ")]

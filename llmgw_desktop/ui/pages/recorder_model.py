@@ -36,6 +36,7 @@ from llmgw_desktop.engine.api import (
     RecorderQuery,
     RecordSummary,
 )
+from llmgw_desktop.ui.pages.savings_text import savings_lines
 from llmgw_desktop.ui.qt import (
     QAbstractTableModel,
     QColor,
@@ -465,7 +466,11 @@ def describe_detail(detail: RecordDetail) -> str:
     ):
         if r.get(key):
             lines.append(f"  {label:<12}{r[key]}")
-    lines += ["", "Tokens and cache", *_tokens(r), "", "Approval", *_approval(r.get("approval"))]
+    lines += ["", "Tokens and cache", *_tokens(r)]
+    saved = savings_lines(r.get("optimization"))
+    if saved:
+        lines += ["", "Optimisation (optimizePrompt)", *saved]
+    lines += ["", "Approval", *_approval(r.get("approval"))]
     lines += ["", "Route", *_route(r)]
     error = _error(r)
     if error:

@@ -87,7 +87,14 @@ class RequestInput(BaseModel):
         str | None, Field(description="Your tag, to find this request later.")
     ] = None
     optimizePrompt: Annotated[
-        bool, Field(description="Drop needless whitespace from the prompt.")
+        bool,
+        Field(
+            description=(
+                "Shrink the prompt before it is sent: tidy whitespace, fold repeated lines and "
+                "paragraphs, cut very long output to its head and tail (never code blocks or "
+                "the question); the saving is recorded."
+            )
+        ),
     ] = False
     optimizeResponse: Annotated[
         bool, Field(description="Drop needless whitespace from the answer.")
