@@ -3,8 +3,9 @@ counts come from the upstream's or the CLI's usage.
 
 Two rules, each kept because its numbers are already reported and stored:
 - `estimate_text_tokens`: words and punctuation, long words counted per four characters. Close
-  to BPE tokenizers for English prose and code (within ~15%); prompt optimisation reports its
-  saving with it (the same function before and after, so the saving is real).
+  to BPE tokenizers for English prose and code (within ~15%); answer optimisation and
+  compression report their saving with it, and prompt optimisation falls back to it only when
+  the `o200k_base` tokenizer (`tokenizer.py`) cannot load.
 - `tokens_for_chars`: four characters a token, for a size with no text at hand (a request's
   parts summed by `gateway/request_tokens.py`, a raw body's length).
 """
