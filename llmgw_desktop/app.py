@@ -12,6 +12,7 @@ import logging
 import sys
 from typing import Any
 
+from llmgw_desktop.autostart import Autostart, autostart_for_platform
 from llmgw_desktop.cli import EXIT_PORT_IN_USE, port_in_use_message
 from llmgw_desktop.engine.api import ApprovalGate, ConsentQueue, PendingApproval, PendingConsent
 from llmgw_desktop.headless import install_stop_signals
@@ -38,8 +39,9 @@ __all__ = ["DesktopApp", "run_desktop"]
 log = logging.getLogger(__name__)
 
 
-def run_desktop(loaded: LoadedSettings, lock: InstanceLock) -> int:
-    """Run the desktop app until Quit, SIGINT or SIGTERM; the process exit code.
+def run_desktop(loaded: LoadedSettings, lock: InstanceLock, *, hidden: bool = False) -> int:
+    """Run the desktop app until Quit, SIGINT or SIGTERM; the process exit code. `hidden`
+    starts it in the tray only (a login start), as `ui.start_hidden` does.
 
     Raises:
         StoreError: the database cannot be opened.
@@ -53,7 +55,7 @@ def run_desktop(loaded: LoadedSettings, lock: InstanceLock) -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            return int(loop.run_until_complete(DesktopApp(loaded, lock).run()))
+            return int(loop.run_until_complete(DesktopApp(loaded, lock, hidden=hidden).run()))
     finally:
         asyncio.set_event_loop(None)
 
@@ -61,9 +63,19 @@ def run_desktop(loaded: LoadedSettings, lock: InstanceLock) -> int:
 class DesktopApp:
     """Owns the runtime and the widgets for one run of the desktop app."""
 
-    def __init__(self, loaded: LoadedSettings, lock: InstanceLock) -> None:
+    def __init__(
+        self,
+        loaded: LoadedSettings,
+        lock: InstanceLock,
+        *,
+        hidden: bool = False,
+        autostart: Autostart | None = None,
+    ) -> None:
         self._loaded = loaded
         self._lock = lock
+        self._hidden = hidden
+        # The OS's start-at-login switch, shown in Settings and the tray.
+        self.autostart = autostart if autostart is not None else autostart_for_platform()
         self._quit: asyncio.Event | None = None
         self._collector: GuiThreadCollector | None = None
         self.window: MainWindow | None = None
@@ -133,6 +145,7 @@ class DesktopApp:
             mode="desktop",
             lock=self._lock,
             on_activate=self._on_second_launch,
+            on_quit=self.request_quit,
             port=port,
         )
         try:
@@ -185,17 +198,18 @@ class DesktopApp:
                 data_dir=settings.data_path,
                 log_file=settings.log_path / LOG_FILE_NAME,
                 loaded_settings=self._loaded,
+                autostart=self.autostart,
             ),
             close_quits=not has_tray,
             on_quit=actions.request_quit,  # asks first while jobs are running
         )
         actions.set_pages({key: page.TITLE for key, page in self.window.pages.items()}, self._open)
         if has_tray:
-            self.tray = TrayIcon(bridge, actions, runtime.mcp_url)
+            self.tray = TrayIcon(bridge, actions, runtime.mcp_url, autostart=self.autostart)
             self.tray.shown.connect(self.window.notifications.record)
             self.tray.show()
         self.window.guide_action.triggered.connect(self.open_guide)
-        if not (has_tray and settings.ui_start_hidden):
+        if not (has_tray and (settings.ui_start_hidden or self._hidden)):
             self.window.show()
             # First launch: the guide, over the window. A launch into the tray waits for one
             # with a window, since a guide nobody sees would be marked done when closed.

@@ -38,7 +38,12 @@ from llmgw_desktop.engine.api import (
     startup_warnings,
     target_url_problem,
 )
-from llmgw_desktop.instance import LOCK_FILE, InstanceLock, hand_off_to_running_instance
+from llmgw_desktop.instance import (
+    LOCK_FILE,
+    InstanceLock,
+    ask_running_instance_to_quit,
+    hand_off_to_running_instance,
+)
 from llmgw_desktop.logging_setup import LogSetup, configure_logging
 from llmgw_desktop.settings import (
     FILE_KEY,
@@ -76,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"llmgw-desktop {__version__}")
     parser.add_argument("--headless", action="store_true", help="run without a window or tray icon")
     parser.add_argument(
+        "--hidden",
+        action="store_true",
+        help="start in the tray without showing the window (how a login start runs)",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="mirror the log to the console"
     )
     parser.add_argument(
@@ -99,6 +109,28 @@ def build_parser() -> argparse.ArgumentParser:
         "mcp",
         help="serve MCP over stdin/stdout (for editors); relays to the running app if any",
     )
+    quit_command = commands.add_parser(
+        "quit",
+        help="ask the running app (for this data dir) to quit, and wait until it has",
+        description="Ask the running llmgw-desktop to shut down as its Quit does, and wait "
+        "until it has (installers run this before replacing or removing its files). Exit "
+        "0 when none runs any more, 1 when it is still running.",
+    )
+    quit_command.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for it to stop (default 30)",
+    )
+    install = commands.add_parser(
+        "install-desktop",
+        help="add the app to this user's desktop menu (Linux: .desktop file and icons)",
+        description="Write the menu entry ($XDG_DATA_HOME/applications) and the icons "
+        "($XDG_DATA_HOME/icons/hicolor) for this user, starting this very installation by "
+        "its absolute path. --uninstall removes them (and the start-at-login entry).",
+    )
+    install.add_argument("--uninstall", action="store_true", help="remove what it installed")
     db = commands.add_parser("db", help="maintain the store (copy it to PostgreSQL)")
     db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
     copy = db_commands.add_parser(
@@ -140,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "hash-password":
         return hash_password_command()
+    if args.command == "install-desktop":
+        from llmgw_desktop.linux_install import install_desktop_command
+
+        return install_desktop_command(uninstall=args.uninstall)
     try:
         loaded = load_settings(args.config)
     except ConfigError as exc:
@@ -159,9 +195,13 @@ def main(argv: list[str] | None = None) -> int:
         return show_config(loaded, as_json=args.json)
     if args.command == "mcp":
         return run_mcp(loaded, verbose=args.verbose)
+    if args.command == "quit":
+        result = ask_running_instance_to_quit(loaded.settings.data_path, args.wait)
+        print(result.message, file=sys.stdout if result.stopped else sys.stderr)
+        return 0 if result.stopped else EXIT_FAILURE
     if args.command == "db":
         return db_copy(loaded, args.to, args.source, force=args.force, verbose=args.verbose)
-    return run(loaded, headless=args.headless, verbose=args.verbose)
+    return run(loaded, headless=args.headless, verbose=args.verbose, hidden=args.hidden)
 
 
 def hash_password_command() -> int:
@@ -351,7 +391,7 @@ def display_problem(
     return None
 
 
-def run(loaded: LoadedSettings, *, headless: bool, verbose: bool) -> int:
+def run(loaded: LoadedSettings, *, headless: bool, verbose: bool, hidden: bool = False) -> int:
     """Start the desktop app (or headless mode) as the only instance for this data dir."""
     settings = loaded.settings
     if unwritable := _refuse_unwritable(settings):
@@ -364,14 +404,16 @@ def run(loaded: LoadedSettings, *, headless: bool, verbose: bool) -> int:
             print(result.message, file=sys.stdout if result.ok else sys.stderr)
             return 0 if result.ok else EXIT_FAILURE
         try:
-            return _run_locked(loaded, lock, headless=headless)
+            return _run_locked(loaded, lock, headless=headless, hidden=hidden)
         finally:
             lock.release()
     finally:
         logs.close()
 
 
-def _run_locked(loaded: LoadedSettings, lock: InstanceLock, *, headless: bool) -> int:
+def _run_locked(
+    loaded: LoadedSettings, lock: InstanceLock, *, headless: bool, hidden: bool = False
+) -> int:
     settings = loaded.settings
     if not headless:
         problem = display_problem()
@@ -384,7 +426,7 @@ def _run_locked(loaded: LoadedSettings, lock: InstanceLock, *, headless: bool) -
                 if unsafe := _refuse_unsafe(settings, desktop=True):
                     return unsafe
                 try:
-                    return run_desktop(loaded, lock)
+                    return run_desktop(loaded, lock, hidden=hidden)
                 except StoreError as exc:
                     return _fail(str(exc))
         print(f"llmgw-desktop: {problem}: running headless.", file=sys.stderr, flush=True)

@@ -54,8 +54,10 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
         log.info("another launch asked for the window; this instance runs headless")
         return "headless"
 
-    runtime = GatewayRuntime(loaded, mode="headless", lock=lock, on_activate=on_activate)
     stop = asyncio.Event()
+    runtime = GatewayRuntime(
+        loaded, mode="headless", lock=lock, on_activate=on_activate, on_quit=stop.set
+    )
     install_stop_signals(asyncio.get_running_loop(), stop)
     await runtime.start()
     tune_for_serving()

@@ -3,7 +3,9 @@
 The first instance holds an OS file lock (released by the OS even if the process dies, so there
 is never a stale lock to clean up) and publishes where it listens, with a random token, in a
 file only this user can read. A second launch finds the lock taken, reads that file, and asks
-the running instance over loopback HTTP to bring its window forward, then exits.
+the running instance over loopback HTTP to bring its window forward, then exits. An installer
+(upgrade or uninstall) asks it to quit the same way (`llmgw-desktop quit`) and waits until the
+lock is free, so no file of the old version is in use when it is replaced.
 """
 
 from __future__ import annotations
@@ -22,10 +24,20 @@ from typing import IO, Any
 
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 
-__all__ = ["HandoffResult", "InstanceLock", "hand_off_to_running_instance"]
+__all__ = [
+    "HandoffResult",
+    "InstanceLock",
+    "QuitResult",
+    "ask_running_instance_to_quit",
+    "hand_off_to_running_instance",
+    "lock_is_held",
+]
 
 LOCK_FILE = "instance.lock"
 INFO_FILE = "instance.json"
+# Stopping interrupts running jobs and kills their CLIs (their grace periods are seconds).
+QUIT_WAIT_S = 30.0
+LOCK_POLL_S = 0.1
 
 
 class InstanceLock:
@@ -94,13 +106,7 @@ def hand_off_to_running_instance(data_dir: Path, wait_seconds: float = 5.0) -> H
     while True:
         try:
             info = json.loads(info_path.read_text(encoding="utf-8"))
-            request = urllib.request.Request(  # noqa: S310 - the URL is our own loopback address
-                info["url"] + "/instance/activate",
-                method="POST",
-                headers={INSTANCE_TOKEN_HEADER: info["token"]},
-            )
-            with urllib.request.urlopen(request, timeout=2.0) as response:  # noqa: S310
-                answer = json.loads(response.read(65536))
+            answer = _post(info, "/instance/activate")
             mode = answer.get("mode", "desktop")
             what = "brought its window forward" if mode == "desktop" else "is running headless"
             return HandoffResult(
@@ -120,6 +126,76 @@ def hand_off_to_running_instance(data_dir: Path, wait_seconds: float = 5.0) -> H
                 pid,
             )
         time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class QuitResult:
+    """Whether no instance runs any more, and what to tell the person."""
+
+    stopped: bool
+    message: str
+
+
+def lock_is_held(data_dir: Path) -> bool:
+    """True while a process holds the instance lock of `data_dir`."""
+    try:
+        handle = (data_dir / LOCK_FILE).open("r+b")
+    except FileNotFoundError:
+        return False
+    with handle:
+        if not _try_lock(handle):
+            return True
+        _unlock(handle)
+        return False
+
+
+def ask_running_instance_to_quit(data_dir: Path, wait_seconds: float = QUIT_WAIT_S) -> QuitResult:
+    """Ask the instance holding the lock to shut down, and wait (bounded) until it has.
+
+    Blocking. The instance proves nothing here; the caller proves it is the same user with
+    the token from the 0600 instance.json, as a second launch does.
+    """
+    if not lock_is_held(data_dir):
+        return QuitResult(True, "llmgw-desktop is not running.")
+    try:
+        info = json.loads((data_dir / INFO_FILE).read_text(encoding="utf-8"))
+        answer = _post(info, "/instance/quit")
+    except (OSError, ValueError, KeyError) as exc:
+        pid = _read_pid(data_dir / LOCK_FILE)
+        return QuitResult(
+            False,
+            f"llmgw-desktop (pid {pid}) is running but did not take the request to quit "
+            f"({getattr(exc, 'reason', exc)}); quit it from its tray menu.",
+        )
+    if not answer.get("quitting"):
+        return QuitResult(
+            False,
+            f"the running llmgw-desktop (pid {info.get('pid')}, {answer.get('mode')} mode) "
+            "cannot be asked to quit: it serves an editor over stdio; close that editor.",
+        )
+    deadline = time.monotonic() + wait_seconds
+    while lock_is_held(data_dir):
+        if time.monotonic() >= deadline:
+            return QuitResult(
+                False,
+                f"llmgw-desktop (pid {info.get('pid')}) was asked to quit but still runs "
+                f"after {wait_seconds:.0f} s.",
+            )
+        time.sleep(LOCK_POLL_S)
+    return QuitResult(True, f"llmgw-desktop (pid {info.get('pid')}) has quit.")
+
+
+def _post(info: dict[str, Any], path: str) -> dict[str, Any]:
+    request = urllib.request.Request(  # noqa: S310 - the URL is our own loopback address
+        info["url"] + path,
+        method="POST",
+        headers={INSTANCE_TOKEN_HEADER: info["token"]},
+    )
+    with urllib.request.urlopen(request, timeout=2.0) as response:  # noqa: S310
+        answer = json.loads(response.read(65536))
+    if not isinstance(answer, dict):
+        raise ValueError("the answer is not a JSON object")
+    return answer
 
 
 def _read_pid(path: Path) -> int | None:

@@ -34,6 +34,7 @@ class GatewayRuntime:
         mode: str,
         lock: InstanceLock,
         on_activate: Callable[[], str],
+        on_quit: Callable[[], None] | None = None,
         port: int | None = None,
     ) -> None:
         self.settings = loaded.settings
@@ -69,6 +70,7 @@ class GatewayRuntime:
                 allowed_hosts=allowed_hosts(self.settings),
                 instance_token=lock.token,
                 on_activate=on_activate,
+                on_quit=on_quit,
                 mcp_path=self.settings.http_path,
                 mcp_sessions=self.mcp.sessions,
                 public_url=self.settings.http_public_url,

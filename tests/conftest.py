@@ -52,6 +52,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("LLM_GATEWAY_CONFIG", str(tmp_path / "config" / "config.toml"))
     monkeypatch.setenv("LLM_GATEWAY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LLM_GATEWAY_LOG_DIR", str(tmp_path / "log"))
+    # Start at login and the menu entry write under these: never the developer's own.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     yield tmp_path
 
 

@@ -54,7 +54,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 CLIENT_ADDRESS_KEY = web.RequestKey("client_address", str)
 PUBLIC_PREFIXES = ("/.well-known/", "/oauth/")
-PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/instance/activate"})
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/instance/activate", "/instance/quit"})
 CORS_METHODS = "GET, POST, DELETE, OPTIONS"
 CORS_HEADERS = (
     "Authorization, Content-Type, X-Caller, X-Project, Mcp-Session-Id, MCP-Protocol-Version, "

@@ -10,6 +10,7 @@ app from the runtime.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -71,6 +72,9 @@ class HttpAppConfig:
     # and asks the running instance to come forward.
     instance_token: str = ""
     on_activate: Callable[[], str] = field(default=lambda: "headless")
+    # An installer asks the running instance to quit (same token); None where it cannot
+    # (a stdio instance lives as long as the editor that spawned it).
+    on_quit: Callable[[], None] | None = None
     mcp_path: str = "/mcp"
     # Where the MCP front door keeps 2025-era sessions ("per-process", or "stateless" with
     # `mcp.stateless`): /health says it, so a team can check every process behind its balancer.
@@ -185,7 +189,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     async def health(request: web.Request) -> web.Response:
         return web.json_response(engine.health() | {"mcp": {"sessions": config.mcp_sessions}})
 
-    async def activate(request: web.Request) -> web.Response:
+    def instance_refusal(request: web.Request) -> web.Response | None:
         presented = request.headers.get(INSTANCE_TOKEN_HEADER, "")
         if not config.instance_token or not hmac.compare_digest(
             presented.encode(), config.instance_token.encode()
@@ -195,8 +199,23 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
             )
         # The token is the local user's (a 0600 file); the access table says it is theirs alone.
         require(LOCAL_CALLER, Capability.INSTANCE_ACTIVATE)
+        return None
+
+    async def activate(request: web.Request) -> web.Response:
+        if (refusal := instance_refusal(request)) is not None:
+            return refusal
         mode = config.on_activate()
         return web.json_response({"activated": True, "mode": mode})
+
+    async def quit_instance(request: web.Request) -> web.Response:
+        if (refusal := instance_refusal(request)) is not None:
+            return refusal
+        if config.on_quit is None:
+            return web.json_response({"quitting": False, "mode": config.on_activate()})
+        log.info("asked to quit over the instance hand-off (an installer or `quit`)")
+        # The answer goes out first: shutdown starts on the next turn of the loop.
+        asyncio.get_running_loop().call_soon(config.on_quit)
+        return web.json_response({"quitting": True})
 
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
@@ -222,6 +241,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         )
     app.router.add_get("/health", health)
     app.router.add_post("/instance/activate", activate)
+    app.router.add_post("/instance/quit", quit_instance)
     app.router.add_get("/openapi.json", openapi)
     add_chat_routes(app, engine)
     add_native_routes(app, engine)

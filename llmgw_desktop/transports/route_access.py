@@ -29,6 +29,7 @@ ROUTES: Mapping[tuple[str, str], Capability] = {
     ("GET", "/openapi.json"): PUBLIC,
     # Only the local user holds the instance token; the handler checks it.
     ("POST", "/instance/activate"): Capability.INSTANCE_ACTIVATE,
+    ("POST", "/instance/quit"): Capability.INSTANCE_ACTIVATE,
     # The OAuth server: clients authenticate inside (secrets, PKCE, registration policy), the
     # consent page asks for the consent password.
     ("GET", "/.well-known/oauth-authorization-server"): PUBLIC,

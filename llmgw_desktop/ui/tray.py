@@ -14,11 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from llmgw_desktop.autostart import Autostart
 from llmgw_desktop.engine.api import ENDINGS
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import tray_state_icon
-from llmgw_desktop.ui.qt import QIcon, QMenu, QObject, QSystemTrayIcon, QTimer, Signal
+from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, set_start_at_login
+from llmgw_desktop.ui.qt import QAction, QIcon, QMenu, QObject, QSystemTrayIcon, QTimer, Signal
 
 __all__ = ["LONG_JOB_S", "TrayIcon", "format_duration"]
 
@@ -72,6 +74,7 @@ class TrayIcon(QObject):
         endpoint: str,
         *,
         clock: Callable[[], float] = time.monotonic,
+        autostart: Autostart | None = None,
     ) -> None:
         super().__init__()
         self._actions = actions
@@ -96,6 +99,18 @@ class TrayIcon(QObject):
         self._redraw_timer.timeout.connect(self.redraw)
 
         self.menu: QMenu = actions.build_menu("llmgw-desktop")
+        self._autostart = autostart
+        self.login_action: QAction | None = None
+        if autostart is not None:
+            self.login_action = QAction(LOGIN_SWITCH_TEXT, self)
+            self.login_action.setObjectName("startAtLogin")
+            self.login_action.setCheckable(True)
+            self.login_action.triggered.connect(self._on_login_switch)
+            # Above Quit; re-read each time the menu opens (Settings or the installer may
+            # have flipped it since).
+            self.menu.insertAction(actions.quit, self.login_action)
+            self.menu.aboutToShow.connect(self.read_login_switch)
+            self.read_login_switch()
         self.icon = QSystemTrayIcon(self._icon_for("idle"), self)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_activated)
@@ -241,6 +256,23 @@ class TrayIcon(QObject):
             self.redraw()
         icon = icons.get(level, QSystemTrayIcon.MessageIcon.Information)
         self.icon.showMessage("llmgw-desktop", message, icon, NOTICE_MS)
+
+    # -- start at login ------------------------------------------------------------------
+
+    def read_login_switch(self) -> None:
+        """Show the OS's start-at-login state on the menu's switch."""
+        if self.login_action is not None and self._autostart is not None:
+            self.login_action.setChecked(self._autostart.is_enabled())
+
+    def _on_login_switch(self, on: bool) -> None:
+        assert self._autostart is not None
+        problem = set_start_at_login(self._autostart, on)
+        if problem is not None:
+            self.icon.showMessage(
+                "llmgw-desktop", problem, QSystemTrayIcon.MessageIcon.Warning, NOTICE_MS
+            )
+            self.shown.emit("warning", problem)
+        self.read_login_switch()
 
     # -- questions for the person at the desk -------------------------------------------
 

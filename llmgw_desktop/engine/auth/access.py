@@ -66,7 +66,8 @@ class Capability(enum.StrEnum):
     PROVIDER_SWITCHES = "provider.switches"  # switch providers on and off, pause them all
     SETTINGS = "settings"  # write config.toml
     OAUTH_GRANTS = "oauth.grants"  # list and revoke OAuth clients' grants
-    INSTANCE_ACTIVATE = "instance.activate"  # bring the running app's window forward
+    # The instance hand-off: bring the running app's window forward, or quit (an installer).
+    INSTANCE_ACTIVATE = "instance.activate"
 
 
 @dataclass(frozen=True)

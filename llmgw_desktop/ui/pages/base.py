@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmgw_desktop.autostart import Autostart
 from llmgw_desktop.engine.api import Engine
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
@@ -32,6 +33,8 @@ class WindowFacts:
     # The settings as loaded at start: where each value came from, and the file read (the
     # Settings page). None where the window is built without them, as in some unit tests.
     loaded_settings: LoadedSettings | None = None
+    # The OS's start-at-login switch (the Settings page shows it); None where not offered.
+    autostart: Autostart | None = None
 
 
 @dataclass(frozen=True)

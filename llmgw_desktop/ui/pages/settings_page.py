@@ -18,6 +18,7 @@ from typing import Any
 from llmgw_desktop.config_file import checked_value
 from llmgw_desktop.engine.api import LOCAL_CALLER, redacted_url
 from llmgw_desktop.settings import ConfigError, Declared, declared_settings
+from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, set_start_at_login
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -149,6 +150,16 @@ class SettingsPage(Page):
         self.file_label.setWordWrap(True)
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        # Start at login is the OS's switch, not a line of config.toml: kept above the table.
+        self._autostart = context.facts.autostart
+        self.login_switch = QCheckBox(LOGIN_SWITCH_TEXT)
+        self.login_switch.setObjectName("startAtLogin")
+        self.login_switch.setVisible(self._autostart is not None)
+        if self._autostart is not None:
+            self.login_switch.setToolTip(f"Kept by the system in {self._autostart.where}")
+        self.login_switch.clicked.connect(self._on_login_switch)
+        self.read_login_switch()
+
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("settingsFilter")
         self.filter_edit.setPlaceholderText("Filter settings (such as jobs. or timeout)")
@@ -205,10 +216,30 @@ class SettingsPage(Page):
 
         column = QVBoxLayout(self)
         column.addWidget(self.file_label)
+        column.addWidget(self.login_switch)
         column.addWidget(self.filter_edit)
         column.addWidget(self.table, 1)
         column.addWidget(self.detail)
         self._show_selected()
+
+    def page_shown(self) -> None:
+        super().page_shown()
+        self.read_login_switch()  # the tray or the installer may have flipped it
+
+    def read_login_switch(self) -> None:
+        """Show the OS's start-at-login state on the switch."""
+        if self._autostart is not None:
+            self.login_switch.setChecked(self._autostart.is_enabled())
+
+    def _on_login_switch(self, on: bool) -> None:
+        assert self._autostart is not None
+        problem = set_start_at_login(self._autostart, on)
+        if problem is None:
+            where = "will start" if on else "will not start"
+            self._say(f"llmgw-desktop {where} when you log in.")
+        else:
+            self._say(problem, error=True)
+        self.read_login_switch()
 
     # -- the table ----------------------------------------------------------------------
 
