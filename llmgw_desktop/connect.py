@@ -16,6 +16,8 @@ import shutil
 import sys
 from dataclasses import dataclass
 
+from llmgw_desktop.desktop_entry import cli_executable
+
 __all__ = [
     "ANY_KEY",
     "CODEX_TOKEN_ENV",
@@ -60,7 +62,11 @@ def editors_send_token(*, locked: bool, oauth: bool, static_token: bool) -> bool
 
 
 def stdio_command() -> list[str]:
-    """The command an editor launches for stdio MCP: the installed script, else this Python."""
+    """The command an editor launches for stdio MCP: the bundle's console executable when this
+    is an installed bundle, else the installed script, else this Python."""
+    bundled = cli_executable()
+    if bundled is not None:
+        return [str(bundled), "mcp"]
     script = shutil.which("llmgw-desktop")
     if script:
         return [script, "mcp"]

@@ -26,6 +26,9 @@ APP_ID = "llmgw-desktop"  # the .desktop file's name, the icon's name, the Run v
 HIDDEN_FLAG = "--hidden"  # start in the tray only (what a login start uses)
 # The windowed executable's name in a PyInstaller bundle (build.spec names both).
 GUI_EXE = {"win32": "llmgw-desktop.exe"}
+# Its console twin, for the subcommands an editor or a shell runs (Windows only: elsewhere the
+# one executable has a console).
+CLI_EXE = {"win32": "llmgw-desktop-cli.exe"}
 # Characters the Desktop Entry spec says make an Exec argument need quoting.
 _RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
 
@@ -40,6 +43,19 @@ def gui_executable(
     if not (getattr(sys, "frozen", False) if frozen is None else frozen):
         return None
     return Path(executable).resolve().parent / GUI_EXE.get(platform, "llmgw-desktop")
+
+
+def cli_executable(
+    executable: str = sys.executable,
+    *,
+    frozen: bool | None = None,
+    platform: str = sys.platform,
+) -> Path | None:
+    """The bundle's console executable when running frozen (what an editor launches for
+    `mcp`: a windowed program has no stdin or stdout on Windows), else None."""
+    if not (getattr(sys, "frozen", False) if frozen is None else frozen):
+        return None
+    return Path(executable).resolve().parent / CLI_EXE.get(platform, "llmgw-desktop")
 
 
 def app_command(

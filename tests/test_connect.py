@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,28 @@ def test_codex_accepts_its_snippet(tmp_path: Path, token: str | None) -> None:
     if token is not None:
         # Codex keeps the variable's name, never the token.
         assert CODEX_TOKEN_ENV in config and TOKEN not in config
+
+
+def test_a_frozen_bundle_tells_editors_to_launch_its_console_executable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor launching the windowed Windows executable for stdio MCP would get no stdin or
+    stdout; and a frozen executable takes no `-m`. The snippet names the console twin."""
+    from llmgw_desktop import connect, desktop_entry
+
+    bundle = tmp_path / "llmgw-desktop"
+    bundle.mkdir()
+    windowed = bundle / "llmgw-desktop.exe"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert desktop_entry.cli_executable(str(windowed), platform="win32") == (
+        bundle.resolve() / "llmgw-desktop-cli.exe"
+    )
+    monkeypatch.setattr(
+        connect,
+        "cli_executable",
+        lambda: desktop_entry.cli_executable(str(windowed), platform="win32"),
+    )
+    assert connect.stdio_command() == [str(bundle.resolve() / "llmgw-desktop-cli.exe"), "mcp"]
+    monkeypatch.setattr(sys, "frozen", False)
+    assert connect.stdio_command()[-1] == "mcp"
+    assert "llmgw-desktop-cli.exe" not in connect.stdio_command()[0]
