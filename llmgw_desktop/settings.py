@@ -20,6 +20,7 @@ from typing import Any, get_type_hints
 from llmgw_desktop import paths
 from llmgw_desktop import settings_fields as checks
 from llmgw_desktop.config_text import NotUtf8, config_text
+from llmgw_desktop.settings_budgets import BudgetSettings
 from llmgw_desktop.settings_fields import setting
 from llmgw_desktop.settings_gateway import GatewaySettings
 from llmgw_desktop.settings_security import SecuritySettings
@@ -385,7 +386,7 @@ class _CoreSettings:
 
 
 @dataclass(frozen=True)
-class Settings(SecuritySettings, GatewaySettings, _CoreSettings):
+class Settings(BudgetSettings, SecuritySettings, GatewaySettings, _CoreSettings):
     """The effective settings; attribute names are the keys with dots turned to underscores.
 
     Declared in parts, one per area, each a base class; `declared_settings()` lists them all.
@@ -419,6 +420,8 @@ class Declared:
     secret: bool = False
     # A table whose values are strings or, for some names, tables (`workspaces.registry`).
     entry_tables: bool = False
+    # A list whose items are tables (`[[budgets]]`), not strings.
+    table_list: bool = False
 
 
 def declared_settings() -> list[Declared]:
@@ -429,6 +432,7 @@ def declared_settings() -> list[Declared]:
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         base = {
             list[str]: list,
+            list[dict[str, Any]]: list,
             dict[str, str]: dict,
             checks.WorkspaceEntries: dict,
             dict[str, Any]: Mapping,
@@ -444,6 +448,7 @@ def declared_settings() -> list[Declared]:
                 f.metadata["check"],
                 f.metadata.get("secret", False),
                 hints[f.name] == checks.WorkspaceEntries,
+                hints[f.name] == list[dict[str, Any]],
             )
         )
     return out
@@ -476,6 +481,14 @@ def _from_env(decl: Declared, raw: str, source: str) -> Any:
             return int(text.replace("_", ""))
         except ValueError:
             raise ConfigError(decl.key, source, f"{raw!r} is not a whole number") from None
+    if decl.type is list and decl.table_list:
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(decl.key, source, f"is not a JSON array: {exc}") from None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ConfigError(decl.key, source, "must be a JSON array of objects")
+        return items
     if decl.type is list:
         return [item.strip() for item in text.split(",") if item.strip()]
     if decl.type is dict:
@@ -505,7 +518,10 @@ def _from_file(decl: Declared, value: Any, source: str) -> Any:
         raise ConfigError(decl.key, source, f"{value!r} is not a boolean (true or false)")
     if decl.type is str and not isinstance(value, str):
         raise ConfigError(decl.key, source, f"{value!r} is not a string")
-    if decl.type is list and not (
+    if decl.type is list and decl.table_list:
+        if not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            raise ConfigError(decl.key, source, f"{value!r} is not an array of tables")
+    elif decl.type is list and not (
         isinstance(value, list) and all(isinstance(v, str) for v in value)
     ):
         raise ConfigError(decl.key, source, f"{value!r} is not a list of strings")

@@ -56,6 +56,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "oauth": "the OAuth server (None when off): clients, grants, revocation, metadata",
     "consent": "OAuth consents waiting for a person at the desk",
     "workspaces": "named working directories and their remote powers",
+    "budgets": "spending limits: each budget's spend this period; edits (operator only)",
 }
 
 # name -> the module that defines it, grouped by capability.
@@ -78,6 +79,7 @@ _HOMES: dict[str, str] = {
     "ProviderFailure": "llmgw_desktop.engine.errors",
     "ProviderUnavailable": "llmgw_desktop.engine.errors",
     "Saturated": "llmgw_desktop.engine.errors",
+    "BudgetExceeded": "llmgw_desktop.engine.budgets.ledger",
     "StoreError": "llmgw_desktop.engine.store",
     "redacted_url": "llmgw_desktop.engine.store",
     # moving a store to PostgreSQL (`db copy`)
@@ -171,6 +173,12 @@ _HOMES: dict[str, str] = {
     "RefusalCounter": "llmgw_desktop.engine.recorder",
     "path_group": "llmgw_desktop.engine.recorder",
     "redact": "llmgw_desktop.engine.redact",
+    # budgets
+    "Budget": "llmgw_desktop.engine.budgets.definition",
+    "BudgetProblem": "llmgw_desktop.engine.budgets.definition",
+    "BudgetStatus": "llmgw_desktop.engine.budgets.ledger",
+    "format_amount": "llmgw_desktop.engine.budgets.definition",
+    "parse_budgets": "llmgw_desktop.engine.budgets.definition",
     # the vault
     "DEFAULT_KEY_NAME": "llmgw_desktop.engine.vault",
     "GLOBAL_PROJECT": "llmgw_desktop.engine.vault",

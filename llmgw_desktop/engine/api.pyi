@@ -21,6 +21,12 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as LOCAL_CALLER
 from llmgw_desktop.engine.auth.principals import Principal as Principal
 from llmgw_desktop.engine.auth.service import INSTANCE_TOKEN_HEADER as INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.auth.service import AuthService as AuthService
+from llmgw_desktop.engine.budgets.definition import Budget as Budget
+from llmgw_desktop.engine.budgets.definition import BudgetProblem as BudgetProblem
+from llmgw_desktop.engine.budgets.definition import format_amount as format_amount
+from llmgw_desktop.engine.budgets.definition import parse_budgets as parse_budgets
+from llmgw_desktop.engine.budgets.ledger import BudgetExceeded as BudgetExceeded
+from llmgw_desktop.engine.budgets.ledger import BudgetStatus as BudgetStatus
 from llmgw_desktop.engine.calls import ApprovalGate as ApprovalGate
 from llmgw_desktop.engine.calls import Call as Call
 from llmgw_desktop.engine.calls import CallParams as CallParams
@@ -161,6 +167,10 @@ __all__ = [
     "ApprovalGate",
     "AuthService",
     "BreakerChanged",
+    "Budget",
+    "BudgetExceeded",
+    "BudgetProblem",
+    "BudgetStatus",
     "Call",
     "CallParams",
     "CallerInfo",
@@ -237,10 +247,12 @@ __all__ = [
     "compare_answers",
     "copy_store",
     "error_headers",
+    "format_amount",
     "forwardable_headers",
     "hash_password",
     "jsonio",
     "lookup_peer_owner",
+    "parse_budgets",
     "path_group",
     "prompts",
     "provider_info",

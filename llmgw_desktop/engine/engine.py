@@ -18,6 +18,9 @@ from llmgw_desktop import __version__
 from llmgw_desktop.engine.auth.policy import plain_http_exposed
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.auth.service import AuthService
+from llmgw_desktop.engine.budgets.definition import parse_budgets
+from llmgw_desktop.engine.budgets.ledger import BudgetLedger
+from llmgw_desktop.engine.budgets.service import Budgets
 from llmgw_desktop.engine.calls import ApprovalGate, CallRunner, ProviderCalls
 from llmgw_desktop.engine.events import (
     EngineStarted,
@@ -138,6 +141,17 @@ class Engine:
             self.store, retention_days=settings.recorder_retention_days, clock=clock
         )
         self.recorder_query = RecorderQuery(self.store, self.recorder)
+        # Spend per budget, counted from the recorder's finished rows; checked before every
+        # CLI run and upstream call (the settings check already accepted the tables).
+        self.budget_ledger = BudgetLedger(
+            parse_budgets(settings.budgets),
+            store=self.store,
+            recorder=self.recorder,
+            events=self.events,
+            spawn=lambda coro: self.tasks.spawn(coro, name="budget-reread"),
+            clock=clock,
+        )
+        self.budgets = Budgets(self.budget_ledger, self.settings_saver)
         self.metrics = LiveMetrics(self.events, clock=clock)
         self.approvals = ApprovalGate(
             allow_bypass=settings.allow_bypass,
@@ -182,6 +196,7 @@ class Engine:
             auth_files=self.vault,
             workspaces=self.workspaces,
             lifeline=self.lifeline,
+            budget_check=self.budget_ledger.check,
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
         # else answer deferred with the job id.
@@ -215,6 +230,7 @@ class Engine:
             api_refusal=self.switches.api_refusal,
             environ=environ,
             own_origins=self._own_origins,
+            budget_check=self.budget_ledger.check,
         )
         self.providers = ProvidersService(
             switches=self.switches,
@@ -282,6 +298,8 @@ class Engine:
                 await self.recorder.close_interrupted(self._clock())
         except Exception:  # the record of the past must not keep the gateway from serving
             log.exception("could not close the flight-recorder rows an earlier run left open")
+        # Before serving: this period's spend, so a restart does not forget it (never raises).
+        await self.budget_ledger.load()
         self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)
         self.tasks.spawn(self.refusals.run_forever(), name="refusal-counts", service=True)
         # Overview's last 24 h, from the rows earlier runs left (a background read).

@@ -91,6 +91,12 @@ class ErrorCode(StrEnum):
         "The request uses a feature the chosen model's dialect cannot express.",
     )
     HTTP_ERROR = "http_error", 400, "Another HTTP-level refusal; the status says which."
+    # A spending limit the user set: it resets with its period, not in seconds.
+    BUDGET_EXCEEDED = (
+        "budget_exceeded",
+        402,
+        "A hard budget is used up; the message names it and when it resets.",
+    )
     # The thing asked for does not exist (or is another principal's).
     NOT_FOUND = "not_found", 404, "No such job, session, route or record."
     SESSION_NOT_FOUND = "session_not_found", 404, "The session does not exist (any more)."

@@ -105,6 +105,7 @@ class RequestFinished(Event):
     cache_write_tokens: int = 0
     cost_usd: float | None = None
     error_code: str | None = None  # why it failed (`auth_required`, `upstream_401` ...)
+    project: str | None = None  # the project the caller named (budgets count it)
 
 
 E = TypeVar("E", bound=Event)

@@ -19,6 +19,7 @@ from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.notifications import NotificationLog, NotificationsPage
 from llmgw_desktop.ui.pages.agents import AgentsPage
 from llmgw_desktop.ui.pages.base import Page, PageContext, WindowFacts
+from llmgw_desktop.ui.pages.budgets import BudgetsPage
 from llmgw_desktop.ui.pages.clients import ClientsPage
 from llmgw_desktop.ui.pages.connect_page import ConnectPage
 from llmgw_desktop.ui.pages.credentials import CredentialsPage
@@ -55,6 +56,7 @@ PAGES: tuple[type[Page], ...] = (
     JobsPage,
     RecorderPage,
     AgentsPage,
+    BudgetsPage,
     ProvidersPage,
     CredentialsPage,
     ClientsPage,

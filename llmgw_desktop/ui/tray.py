@@ -5,7 +5,9 @@ provider's circuit breaker is open, the engine stopped, or the store is degraded
 full, or refusing the recorder's writes), paused, busy (jobs queued or
 running), idle. The tooltip adds the active job count and the last error. Messages pop up for
 what needs the person or is worth knowing while the window is hidden: a long job finished, a
-consent or approval request waiting, a provider going down.
+consent or approval request waiting, a provider going down. With budgets set, the tooltip and
+the menu's first line show the nearest one's burn-down ("Budget: project shop 82% of $5.00
+today"), redrawn as requests finish.
 """
 
 from __future__ import annotations
@@ -111,6 +113,14 @@ class TrayIcon(QObject):
             self.menu.insertAction(actions.quit, self.login_action)
             self.menu.aboutToShow.connect(self.read_login_switch)
             self.read_login_switch()
+        self._budgets = bridge.engine.budgets
+        # The nearest budget's burn-down, first in the menu (hidden without budgets).
+        self.budget_action = QAction("", self.menu)
+        self.budget_action.setEnabled(False)
+        if self.menu.actions():
+            self.menu.insertAction(self.menu.actions()[0], self.budget_action)
+        else:
+            self.menu.addAction(self.budget_action)
         self.icon = QSystemTrayIcon(self._icon_for("idle"), self)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_activated)
@@ -120,6 +130,7 @@ class TrayIcon(QObject):
         bridge.breakerChanged.connect(self._on_breaker)
         bridge.engineStateChanged.connect(self._on_engine_state)
         bridge.storeHealthChanged.connect(self._on_store_health)
+        bridge.requestFinished.connect(lambda _event: self._redraw_soon())
         self.redraw()
 
     def show(self) -> None:
@@ -165,8 +176,19 @@ class TrayIcon(QObject):
             if len(error) > ERROR_CHARS:
                 error = error[: ERROR_CHARS - 1] + "…"
             lines.append(f"Last error: {error}")
+        budget = self.budget_line()
+        if budget:
+            lines.append(budget)
         lines.append(self._endpoint)
         return "\n".join(lines)
+
+    def budget_line(self) -> str:
+        """The nearest budget's burn-down, or "" without budgets."""
+        nearest = self._budgets.nearest()
+        if nearest is None:
+            return ""
+        suffix = {"exceeded": " (exceeded: calls refused)", "soft": " (past soft limit)"}
+        return nearest.burn_down() + suffix.get(nearest.state, "")
 
     def redraw(self) -> None:
         """Show the current state now (job events otherwise wait for the redraw timer)."""
@@ -176,6 +198,13 @@ class TrayIcon(QObject):
             self.icon.setIcon(self._icon_for(state))
             self.shown_state = state
         self.icon.setToolTip(self.tooltip())
+        budget = self.budget_line()
+        self.budget_action.setText(budget)
+        self.budget_action.setVisible(bool(budget))
+
+    def _redraw_soon(self) -> None:
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
 
     def _icon_for(self, state: str) -> QIcon:
         if state not in self._icons:

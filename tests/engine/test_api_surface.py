@@ -19,6 +19,7 @@ PACKAGE = Path(llmgw_desktop.__file__).parent
 # the desk.
 CONFIG_LAYER = {
     "settings.py",
+    "settings_budgets.py",
     "settings_fields.py",
     "settings_gateway.py",
     "settings_security.py",

@@ -29,6 +29,7 @@ CODES = list(ErrorCode)
 ANTHROPIC_ERROR_TYPES = {
     "invalid_request_error",
     "authentication_error",
+    "billing_error",  # 402: a budget used up
     "permission_error",
     "not_found_error",
     "request_too_large",

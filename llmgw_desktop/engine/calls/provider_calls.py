@@ -94,8 +94,12 @@ class ProviderCalls:
         auth_files: AuthFileSource | None = None,
         workspaces: WorkspaceRegistry | None = None,
         lifeline: Lifeline | None = None,
+        budget_check: Callable[[str, str | None], None] | None = None,
     ) -> None:
+        """`budget_check(caller, project)` raises `BudgetExceeded` when a used-up hard budget
+        covers the call (`engine/budgets/ledger.py`)."""
         self._settings = settings
+        self._budget_check = budget_check
         self._lifeline = lifeline
         self._auth_files = auth_files
         self._workspaces = workspaces
@@ -146,9 +150,11 @@ class ProviderCalls:
             ProviderUnavailable: the provider is off, paused, resting or not installed.
             NotFound: the session asked for does not exist for this principal.
             Saturated: too much work is queued.
+            BudgetExceeded: a hard budget covering the caller or the project is used up.
         """
         meta = meta or RequestMeta()
         self._ensure_available(provider)
+        self._check_budget(provider, params, principal, meta)
         asked_workspace = params.workspace or ""  # anchoring resolves it to a directory
         params = await self._anchored(provider, params, principal, meta.caller)
         # Validation looks at the working directory on disk: do it off the loop.
@@ -186,6 +192,7 @@ class ProviderCalls:
             prefix_tokens=prefix_tokens,
             approval=decision.to_dict(),
             optimization=optimization or None,
+            project=meta.project,
         )
         try:
             if not decision.allowed:
@@ -224,6 +231,31 @@ class ProviderCalls:
         if submitted.attached:
             self._recorder.finish(record, state=RecordState.DEDUPED)
         return dataclasses.replace(submitted, record_id=record)
+
+    def _check_budget(
+        self, provider: str, params: CallParams, principal: str, meta: RequestMeta
+    ) -> None:
+        """Refuse before anything runs (no approval asked, no CLI spawned); the refusal is a
+        failed row that spent nothing."""
+        if self._budget_check is None:
+            return
+        try:
+            self._budget_check(meta.caller, meta.project)
+        except EngineError as error:
+            record = self._recorder.start(
+                record_id=meta.record_id,
+                principal=principal,
+                provider=provider,
+                transport=meta.transport,
+                tool=meta.tool,
+                caller=meta.caller,
+                model=params.model,
+                correlation_id=params.correlation_id,
+                project=meta.project,
+            )
+            self._recorder.finish(record, state=RecordState.FAILED, error_code=error.code)
+            error.details.setdefault("requestId", record)
+            raise
 
     async def _start(
         self,

@@ -51,6 +51,7 @@ def build_gateway(
     api_refusal: Callable[[str], str | None] = _no_refusal,
     environ: Mapping[str, str],
     own_origins: AbstractSet[str],
+    budget_check: Callable[[str, str | None], None] | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
     (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`."""
@@ -85,4 +86,5 @@ def build_gateway(
         cli_available=cli_available,
         api_refusal=api_refusal,
         directory=directory,
+        budget_check=budget_check,
     )

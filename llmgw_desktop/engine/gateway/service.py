@@ -106,6 +106,7 @@ class GatewayService:
         cli_available: Callable[[str], Awaitable[EngineError | None]],
         directory: ProviderDirectory,
         api_refusal: Callable[[str], str | None] | None = None,
+        budget_check: Callable[[str, str | None], None] | None = None,
     ) -> None:
         self.registry = registry
         self.directory = directory
@@ -118,6 +119,9 @@ class GatewayService:
         # API provider id -> None when the user's switches let it run, else the attempt
         # outcome saying why not ("disabled": switched off, "paused": every provider is).
         self._api_refusal = api_refusal or (lambda _provider: None)
+        # (caller, project) -> raises `BudgetExceeded` when a hard budget covering them is
+        # used up; checked before any upstream or CLI is asked (a stream never starts).
+        self._budget_check = budget_check or (lambda _caller, _project: None)
         self._counter = TokenCounter(registry, keys, upstream)
         # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
         self.stopping = False
@@ -140,11 +144,13 @@ class GatewayService:
             NotFound: the model is unknown.
             UpstreamRejected: the upstream refused the request itself (its status and message).
             AllRoutesFailed: every target failed or was unavailable.
+            BudgetExceeded: a hard budget covering the caller or its project is used up.
         """
         route = RouteReport(request_id=new_record_id(), requested_model="", project=caller.project)
         if isinstance(body.get("model"), str):
             route.requested_model = body["model"]
         try:
+            self._budget_check(caller.caller, caller.project)
             incoming = ClientRequest(front, body, raw, url_model=url_model, stream=stream)
             return await self._serve(incoming, caller, route)
         except EngineError as error:
@@ -545,9 +551,11 @@ class GatewayService:
             state="refused",
         )
         route.request_id = record
+        # Over budget is a failed call (it spent nothing), as the budget's refusals are counted.
+        over_budget = error.code == ErrorCode.BUDGET_EXCEEDED
         self._recorder.finish(
             record,
-            state="refused",
+            state=RecordState.FAILED if over_budget else "refused",
             error_code=error.code,
             http_status=error.http_status,
             attempts=len(route.attempts),

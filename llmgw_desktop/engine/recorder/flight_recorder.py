@@ -39,7 +39,7 @@ from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import Database
 
-__all__ = ["FlightRecorder", "lookup_key", "new_record_id"]
+__all__ = ["FlightRecorder", "lookup_key", "new_record_id", "recorded_caller"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,14 @@ class _Opened(NamedTuple):
     model: str | None
     principal: str
     caller: str
+    project: str | None
+
+
+def recorded_caller(caller: str) -> str:
+    """`caller` as a row keeps it (and as `RequestFinished` names it)."""
+    # Masked before the character filter, which could join a key to the word before it
+    # (`key=sk-...` -> `keysk-...`) where the redactor would no longer see it.
+    return _CALLER.sub("", redact(caller))[:120]
 
 
 class FlightRecorder:
@@ -122,15 +130,14 @@ class FlightRecorder:
         optimization: dict[str, Any] | None = None,
         state: str = "started",
         record_id: str | None = None,
+        project: str | None = None,
     ) -> str:
         """Record that a request began; returns its record id (`record_id` when the caller
         chose it first: the id a response already carries). Never blocks, never fails."""
         record_id = record_id or new_record_id()
         started_at = self._clock()
-        # Masked before the character filter, which could join a key to the word before it
-        # (`key=sk-...` -> `keysk-...`) where the redactor would no longer see it.
-        caller = _CALLER.sub("", redact(caller))[:120]
-        self._open[record_id] = _Opened(started_at, provider, model, principal, caller)
+        caller = recorded_caller(caller)
+        self._open[record_id] = _Opened(started_at, provider, model, principal, caller, project)
         self._new[record_id] = {
             "id": record_id,
             "started_at": started_at,
@@ -140,6 +147,7 @@ class FlightRecorder:
             "tool": tool[:80],
             "caller": caller,
             "model": model,
+            "project": project,
             "correlation_id": correlation_id,
             "session_id": session_id,
             "prefix_hash": prefix_hash,
@@ -190,6 +198,7 @@ class FlightRecorder:
                     cache_write_tokens=int(fields.get("cache_write_tokens") or 0),
                     cost_usd=fields.get("cost_usd"),
                     error_code=fields.get("error_code"),
+                    project=fields.get("project", opened.project),
                 )
             )
 

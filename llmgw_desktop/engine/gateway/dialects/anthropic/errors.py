@@ -16,6 +16,7 @@ def upstream_error(body: dict[str, Any]) -> str:
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
+    402: "billing_error",  # Anthropic's own type for a spending limit (our budgets)
     403: "permission_error",
     404: "not_found_error",
     413: "request_too_large",

@@ -1,0 +1,204 @@
+"""What a budget is: a scope, a unit, a calendar period and a soft and/or hard limit.
+
+A budget is written in `config.toml` as one table of the array `[[budgets]]`:
+
+    [[budgets]]
+    scope = "project=/home/me/src/shop"   # "global", "agent=<caller>" or "project=<project>"
+    unit = "usd"                          # "usd" (the recorder's cost) or "tokens"
+    period = "daily"                      # "daily" or "monthly"
+    soft = 4.0                            # optional: a tray notice, once per period
+    hard = 5.0                            # optional: new calls are refused
+
+The agent is the recorder's `caller` and the project its `project`, compared exactly as the
+Agents page shows them. Periods follow the user's local calendar: a day starts at local
+midnight, a month at local midnight on the 1st (DST-aware: `datetime.timestamp()` reads a
+naive time as local). Tokens count every token a row names: input, output, cache reads and
+cache writes. A row with tokens but no price adds $0 to a dollar budget (it is "not priced"
+on the cost pages).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+__all__ = [
+    "FIELDS",
+    "PERIODS",
+    "SCOPES",
+    "UNITS",
+    "Budget",
+    "BudgetProblem",
+    "check_budget_tables",
+    "format_amount",
+    "parse_budget",
+    "parse_budgets",
+    "period_bounds",
+]
+
+Unit = Literal["tokens", "usd"]
+Period = Literal["daily", "monthly"]
+UNITS: tuple[Unit, ...] = ("usd", "tokens")
+PERIODS: tuple[Period, ...] = ("daily", "monthly")
+SCOPES = ("global", "agent=", "project=")
+FIELDS = ("scope", "unit", "period", "soft", "hard")
+# A budget list is read on every call's check: a screenful, not thousands.
+MAX_BUDGETS = 100
+
+
+class BudgetProblem(ValueError):
+    """A budget table is wrong; the message names the budget and the field."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One budget, checked: `kind` is global/agent/project and `value` the agent or project."""
+
+    kind: Literal["global", "agent", "project"]
+    value: str
+    unit: Unit
+    period: Period
+    soft: float | None = None
+    hard: float | None = None
+
+    @property
+    def scope(self) -> str:
+        return "global" if self.kind == "global" else f"{self.kind}={self.value}"
+
+    @property
+    def key(self) -> str:
+        """Its identity: one budget per scope, unit and period."""
+        return f"{self.scope}|{self.unit}|{self.period}"
+
+    @property
+    def label(self) -> str:
+        """How a person reads its scope: `project shop`, `agent claude-code`, `global`."""
+        return "global" if self.kind == "global" else f"{self.kind} {self.value}"
+
+    @property
+    def period_word(self) -> str:
+        return "today" if self.period == "daily" else "this month"
+
+    def matches(self, caller: str, project: str | None) -> bool:
+        """Whether a call by `caller` in `project` counts against this budget."""
+        if self.kind == "global":
+            return True
+        if self.kind == "agent":
+            return caller == self.value
+        return project == self.value
+
+    def to_table(self) -> dict[str, Any]:
+        """The `[[budgets]]` table that reads back as this budget."""
+        table: dict[str, Any] = {"scope": self.scope, "unit": self.unit, "period": self.period}
+        for name in ("soft", "hard"):
+            limit = getattr(self, name)
+            if limit is not None:
+                table[name] = int(limit) if self.unit == "tokens" else limit
+        return table
+
+
+def _limit(name: str, value: Any, unit: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BudgetProblem(f"{name}: {value!r} is not a number")
+    if not math.isfinite(value) or value <= 0:
+        raise BudgetProblem(f"{name}: must be above 0 (got {value!r})")
+    if unit == "tokens" and float(value) != int(value):
+        raise BudgetProblem(f"{name}: a token limit is a whole number (got {value!r})")
+    return float(value)
+
+
+def parse_budget(table: Any) -> Budget:
+    """One `[[budgets]]` table as a `Budget`.
+
+    Raises:
+        BudgetProblem: a field is missing, unknown or out of range (the message names it).
+    """
+    if not isinstance(table, Mapping):
+        raise BudgetProblem(f"is not a table (got {table!r})")
+    unknown = sorted(set(table) - set(FIELDS))
+    if unknown:
+        raise BudgetProblem(f"{unknown[0]}: is not a budget field (use {', '.join(FIELDS)})")
+    scope = table.get("scope", "global")
+    if not isinstance(scope, str):
+        raise BudgetProblem(f"scope: {scope!r} is not a string")
+    kind, sep, value = scope.strip().partition("=")
+    if kind not in ("global", "agent", "project") or (kind == "global") != (not sep):
+        raise BudgetProblem(f'scope: {scope!r} is not "global", "agent=<name>" or "project=<name>"')
+    if kind != "global" and not value.strip():
+        raise BudgetProblem(f"scope: {scope!r} names no {kind}")
+    unit = table.get("unit")
+    if unit not in UNITS:
+        raise BudgetProblem(f"unit: {unit!r} is not one of {', '.join(UNITS)}")
+    period = table.get("period")
+    if period not in PERIODS:
+        raise BudgetProblem(f"period: {period!r} is not one of {', '.join(PERIODS)}")
+    soft = _limit("soft", table.get("soft"), unit)
+    hard = _limit("hard", table.get("hard"), unit)
+    if soft is None and hard is None:
+        raise BudgetProblem("hard: set a soft limit, a hard limit or both")
+    if soft is not None and hard is not None and soft >= hard:
+        raise BudgetProblem(f"soft: must be below hard ({soft:g} >= {hard:g})")
+    return Budget(kind, value.strip(), unit, period, soft, hard)  # type: ignore[arg-type]
+
+
+def parse_budgets(tables: Sequence[Any]) -> tuple[Budget, ...]:
+    """Every budget of the `budgets` setting.
+
+    Raises:
+        BudgetProblem: one is wrong or two share a scope, unit and period; the message starts
+            with which (`budget 2 (agent=x)`).
+    """
+    if len(tables) > MAX_BUDGETS:
+        raise BudgetProblem(f"at most {MAX_BUDGETS} budgets (got {len(tables)})")
+    budgets: list[Budget] = []
+    for index, table in enumerate(tables, start=1):
+        scope = table.get("scope", "global") if isinstance(table, Mapping) else "?"
+        try:
+            budget = parse_budget(table)
+        except BudgetProblem as exc:
+            raise BudgetProblem(f"budget {index} ({scope}): {exc}") from None
+        if any(b.key == budget.key for b in budgets):
+            raise BudgetProblem(
+                f"budget {index} ({scope}): another budget has the same scope, unit and period"
+            )
+        budgets.append(budget)
+    return tuple(budgets)
+
+
+def check_budget_tables(value: Any) -> str | None:
+    """The settings check of `budgets`: None when every table is a good budget."""
+    if not isinstance(value, list):
+        return "is not an array of tables ([[budgets]])"
+    try:
+        parse_budgets(value)
+    except BudgetProblem as exc:
+        return str(exc)
+    return None
+
+
+def period_bounds(period: Period, now: float) -> tuple[float, float]:
+    """The local-calendar period holding `now`: its start and the start of the next one."""
+    local = datetime.fromtimestamp(now)
+    if period == "daily":
+        start = datetime(local.year, local.month, local.day)
+        nxt = datetime.fromordinal(start.toordinal() + 1)
+    else:
+        start = datetime(local.year, local.month, 1)
+        nxt = datetime(local.year + local.month // 12, local.month % 12 + 1, 1)
+    return start.timestamp(), nxt.timestamp()
+
+
+def format_amount(unit: Unit, amount: float) -> str:
+    """`$4.20` or `12.3k tokens`, as the page, the tray and the refusal say it."""
+    if unit == "usd":
+        return f"${amount:,.2f}"
+    if amount >= 1_000_000:
+        return f"{amount / 1_000_000:.1f}M tokens".replace(".0M", "M")
+    if amount >= 10_000:
+        return f"{amount / 1_000:.1f}k tokens".replace(".0k", "k")
+    return f"{int(amount):,} tokens"

@@ -1,0 +1,319 @@
+"""Spend so far per budget, kept in memory, and the check every call passes before it runs.
+
+The running totals are fed by the recorder's `RequestFinished` events, so the check is a
+few dictionary look-ups, never a query. They are read back from the store (`spend.py`) at
+start and at each period rollover, so a restart forgets nothing: the read takes a cut time,
+flushes the recorder, reads the rows that finished before the cut and adds what finished
+since (counted from events), so no row is counted twice or missed while the read runs.
+
+Overshoot: a call is checked when it starts and counted when it finishes. Calls in flight
+when a budget crosses its hard limit each passed the check, and they finish and are counted:
+a budget can end above its limit by what those calls spend. That is bounded by the calls
+that can be in flight at once (`jobs.max_concurrent` CLI runs, and the gateway's upstream
+connections, `gateway.max_connections_per_host` per upstream), each bounded by its own
+output limit; the call after them is refused. Reserving an estimate per call was rejected:
+a wrong estimate refuses calls a budget still has room for.
+
+A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402). Not 429: the official
+`openai` and `anthropic` SDKs retry 408, 409, 429 and 5xx (twice by default, backing off),
+and a budget does not clear in seconds, so a 429 would triple the refusals and delay the
+caller's error for nothing; 402 "Payment Required" is what a spending limit is, no SDK
+retries it, and gateways with credit limits (OpenRouter) answer it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from llmgw_desktop.engine.budgets.definition import (
+    PERIODS,
+    Budget,
+    Period,
+    format_amount,
+    period_bounds,
+)
+from llmgw_desktop.engine.budgets.spend import SpendGroup, read_spend
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.events import EventBus, Notice, RequestFinished
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.recorder.flight_recorder import recorded_caller
+from llmgw_desktop.engine.store import Database
+
+__all__ = ["BudgetExceeded", "BudgetLedger", "BudgetState", "BudgetStatus"]
+
+log = logging.getLogger(__name__)
+
+BudgetState = Literal["ok", "soft", "exceeded"]
+RESET_FORMAT = "%Y-%m-%d %H:%M"
+# The check normalises the caller as the recorder does (redaction is a regex pass): the few
+# agents calling are remembered.
+_caller = functools.lru_cache(maxsize=256)(recorded_caller)
+
+
+class BudgetExceeded(EngineError):
+    """A hard budget is used up: new calls it covers are refused until its period resets."""
+
+    code = ErrorCode.BUDGET_EXCEEDED
+    http_status = 402
+    retryable = False
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """One budget now: what its period spent and when the period ends."""
+
+    budget: Budget
+    spent: float
+    resets_at: float
+
+    @property
+    def state(self) -> BudgetState:
+        b = self.budget
+        if b.hard is not None and self.spent >= b.hard:
+            return "exceeded"
+        if b.soft is not None and self.spent >= b.soft:
+            return "soft"
+        return "ok"
+
+    @property
+    def limit(self) -> float:
+        """The limit the burn-down is measured against: the hard one, else the soft one."""
+        limit = self.budget.hard if self.budget.hard is not None else self.budget.soft
+        return limit or 0.0
+
+    @property
+    def fraction(self) -> float:
+        return self.spent / self.limit if self.limit else 0.0
+
+    def burn_down(self) -> str:
+        """`Budget: project shop 82% of $5.00 today` (the tray's line)."""
+        b = self.budget
+        return (
+            f"Budget: {b.label} {self.fraction * 100:.0f}% of "
+            f"{format_amount(b.unit, self.limit)} {b.period_word}"
+        )
+
+    def reset_text(self) -> str:
+        return datetime.fromtimestamp(self.resets_at).strftime(RESET_FORMAT)
+
+
+def _amount(budget: Budget, event: RequestFinished) -> float:
+    if budget.unit == "usd":
+        return float(event.cost_usd or 0.0)
+    return float(
+        event.input_tokens
+        + event.output_tokens
+        + event.cache_read_tokens
+        + event.cache_write_tokens
+    )
+
+
+class BudgetLedger:
+    """Running totals per budget for its current period, and the hard-limit check."""
+
+    def __init__(
+        self,
+        budgets: Iterable[Budget],
+        *,
+        store: Database,
+        recorder: FlightRecorder,
+        events: EventBus,
+        spawn: Callable[[Coroutine[Any, Any, None]], object],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`spawn` starts the re-read at a rollover in the background (the engine's tasks)."""
+        self._budgets = tuple(budgets)
+        self._db = store
+        self._recorder = recorder
+        self._events = events
+        self._spawn = spawn
+        self._clock = clock
+        self._spent: dict[str, float] = {}
+        self._bounds: dict[Period, tuple[float, float]] = {}
+        self._next_rollover = float("-inf")
+        # (budget key, "soft" or "hard", period start) already told to the person.
+        self._told: set[tuple[str, str, float]] = set()
+        # Set while a read runs: what finished from `_cut` on, per budget.
+        self._cut: float | None = None
+        self._since_cut: dict[str, float] = {}
+        self._loading = asyncio.Lock()
+        self._roll(clock(), reread=False)
+        events.subscribe(RequestFinished, self._on_finished)
+
+    @property
+    def budgets(self) -> tuple[Budget, ...]:
+        return self._budgets
+
+    # -- the check -----------------------------------------------------------------------
+
+    def check(self, caller: str, project: str | None) -> None:
+        """Refuse a call a used-up hard budget covers; microseconds, no I/O.
+
+        Raises:
+            BudgetExceeded: the message names the budget, its limit, the spend and the reset.
+        """
+        if not self._budgets:
+            return
+        now = self._clock()
+        if now >= self._next_rollover:
+            self._roll(now)
+        who = _caller(caller)
+        for budget in self._budgets:
+            if budget.hard is None or not budget.matches(who, project):
+                continue
+            spent = self._spent.get(budget.key, 0.0)
+            if spent >= budget.hard:
+                raise self._refusal(self.status_of(budget))
+
+    def _refusal(self, status: BudgetStatus) -> BudgetExceeded:
+        b = status.budget
+        limit = format_amount(b.unit, b.hard or 0.0)
+        return BudgetExceeded(
+            f"budget exceeded: the {b.period} budget of {b.label} is used up "
+            f"({format_amount(b.unit, status.spent)} spent of its {limit} hard limit "
+            f"{b.period_word}); new calls are refused until it resets at "
+            f"{status.reset_text()} local time. Raise it in config.toml ([[budgets]]) or on "
+            "the dashboard's Budgets page.",
+            budget=b.scope,
+            unit=b.unit,
+            period=b.period,
+            limit=b.hard,
+            spent=round(status.spent, 6),
+            resets_at=status.resets_at,
+        )
+
+    # -- what the desk shows -------------------------------------------------------------
+
+    def status_of(self, budget: Budget) -> BudgetStatus:
+        return BudgetStatus(
+            budget, self._spent.get(budget.key, 0.0), self._bounds[budget.period][1]
+        )
+
+    def statuses(self) -> list[BudgetStatus]:
+        """Every budget with its spend this period, in the order they are configured."""
+        now = self._clock()
+        if now >= self._next_rollover:
+            self._roll(now)
+        return [self.status_of(b) for b in self._budgets]
+
+    def nearest(self) -> BudgetStatus | None:
+        """The budget closest to (or furthest past) its limit, or None without budgets."""
+        statuses = self.statuses()
+        return max(statuses, key=lambda s: s.fraction) if statuses else None
+
+    # -- keeping the totals --------------------------------------------------------------
+
+    def _on_finished(self, event: RequestFinished) -> None:
+        if not self._budgets:
+            return
+        if self._clock() >= self._next_rollover:
+            self._roll(self._clock())
+        for budget in self._budgets:
+            if event.started_at < self._bounds[budget.period][0]:
+                continue  # it began in an earlier period
+            if not budget.matches(event.caller, event.project):
+                continue
+            amount = _amount(budget, event)
+            if amount <= 0:
+                continue
+            self._spent[budget.key] = self._spent.get(budget.key, 0.0) + amount
+            if self._cut is not None and event.finished_at >= self._cut:
+                self._since_cut[budget.key] = self._since_cut.get(budget.key, 0.0) + amount
+            self._tell_if_crossed(budget)
+
+    def _tell_if_crossed(self, budget: Budget) -> None:
+        """A notice the first time in a period a budget passes its soft or hard limit."""
+        status = self.status_of(budget)
+        if status.state == "ok":
+            return
+        start = self._bounds[budget.period][0]
+        if (budget.key, status.state, start) in self._told:
+            return
+        # Past the hard limit, the soft limit's notice would only repeat what this one says.
+        self._told.update({(budget.key, status.state, start), (budget.key, "soft", start)})
+        spent = format_amount(budget.unit, status.spent)
+        if status.state == "exceeded":
+            text = (
+                f"Budget {budget.label} is used up: {spent} of "
+                f"{format_amount(budget.unit, status.limit)} {budget.period_word}. "
+                f"New calls are refused until {status.reset_text()}."
+            )
+        else:
+            text = (
+                f"Budget {budget.label} passed its soft limit: {spent} of "
+                f"{format_amount(budget.unit, budget.soft or 0.0)} {budget.period_word}."
+            )
+        self._events.publish(Notice("warning", text))
+
+    def _roll(self, now: float, *, reread: bool = True) -> None:
+        """Move each period on when its end has passed: its budgets start again at zero, and
+        (`reread`) the store is read back for what the new period has spent already."""
+        rolled = False
+        for period in PERIODS:
+            bounds = period_bounds(period, now)
+            if self._bounds.get(period) != bounds:
+                rolled = rolled or period in self._bounds
+                self._bounds[period] = bounds
+                for budget in self._budgets:
+                    if budget.period == period:
+                        self._spent[budget.key] = 0.0
+        self._next_rollover = min(end for _start, end in self._bounds.values())
+        starts = {start for start, _end in self._bounds.values()}
+        self._told = {told for told in self._told if told[2] in starts}
+        if rolled and reread and self._budgets:
+            self._spawn(self.load())
+
+    async def load(self) -> None:
+        """Read each period's spend back from the store (at start and at a rollover).
+
+        A store that cannot be read is logged and the in-memory totals are kept: the gateway
+        serves on, counting from the events.
+        """
+        if not self._budgets:
+            return
+        async with self._loading:
+            cut = self._clock()
+            if cut >= self._next_rollover:
+                self._roll(cut, reread=False)
+            bounds = dict(self._bounds)
+            self._cut, self._since_cut = cut, {}
+            try:
+                if not await self._recorder.flush():
+                    log.warning("budgets: the recorder cannot write; spend is counted in memory")
+                    return
+                database = self._db.models.database
+                read: dict[float, list[SpendGroup]] = {}
+                for since in sorted({start for start, _end in bounds.values()}):
+                    read[since] = await self._db.read(
+                        functools.partial(read_spend, database, since=since, cut=cut)
+                    )
+            except Exception:
+                log.exception("budgets: could not read this period's spend back from the store")
+                return
+            finally:
+                since_cut, self._cut, self._since_cut = self._since_cut, None, {}
+            if bounds != self._bounds:
+                return  # a period rolled during the read: the rollover reads again
+            for budget in self._budgets:
+                groups = read[bounds[budget.period][0]]
+                total = sum(
+                    (g.cost_usd if budget.unit == "usd" else g.tokens)
+                    for g in groups
+                    if budget.matches(g.caller, g.project)
+                )
+                self._spent[budget.key] = total + since_cut.get(budget.key, 0.0)
+                self._tell_if_crossed(budget)
+
+    async def replace(self, budgets: Iterable[Budget]) -> None:
+        """Run on a new list of budgets (the desk edited them): their spend is read again."""
+        self._budgets = tuple(budgets)
+        keys = {b.key for b in self._budgets}
+        self._spent = {k: v for k, v in self._spent.items() if k in keys}
+        await self.load()

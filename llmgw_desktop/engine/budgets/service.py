@@ -1,0 +1,59 @@
+"""The budgets as the desk sees and edits them: each one's spend, and changes saved to
+`config.toml` (operator only), checked exactly as the file is at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llmgw_desktop.engine.auth.access import Capability, require
+from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.budgets.definition import Budget, parse_budgets
+from llmgw_desktop.engine.budgets.ledger import BudgetLedger, BudgetStatus
+from llmgw_desktop.engine.settings_saver import SettingsSaver
+
+__all__ = ["SETTING_KEY", "Budgets"]
+
+# The setting the budgets are kept under (`[[budgets]]`).
+SETTING_KEY = "budgets"
+
+
+class Budgets:
+    """Read each budget's state; replace the list (the Budgets page's add, edit, remove)."""
+
+    def __init__(self, ledger: BudgetLedger, saver: SettingsSaver) -> None:
+        self._ledger = ledger
+        self._saver = saver
+
+    @property
+    def can_save(self) -> bool:
+        """Whether edits reach a settings file (else they last until the gateway stops)."""
+        return self._saver.can_save
+
+    def statuses(self) -> list[BudgetStatus]:
+        """Every budget with its spend this period and its reset time."""
+        return self._ledger.statuses()
+
+    def nearest(self) -> BudgetStatus | None:
+        """The budget closest to its limit (the tray's burn-down line), or None."""
+        return self._ledger.nearest()
+
+    def tables(self) -> list[dict[str, Any]]:
+        """The budgets as `[[budgets]]` tables, in order."""
+        return [b.to_table() for b in self._ledger.budgets]
+
+    async def replace(self, principal: Principal, tables: Sequence[Any]) -> tuple[Budget, ...]:
+        """Check `tables` as the file's `[[budgets]]` would be, save them to `config.toml`,
+        then count against them at once (their spend read from the store).
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+            BudgetProblem: a table is wrong (the message names the budget and the field).
+            OSError: the settings file cannot be written.
+        """
+        require(principal, Capability.SETTINGS)
+        budgets = parse_budgets(list(tables))
+        if self._saver.can_save:
+            await self._saver.write(SETTING_KEY, [b.to_table() for b in budgets])
+        await self._ledger.replace(budgets)
+        return budgets

@@ -1,0 +1,50 @@
+"""What was spent since a period began, read back from the flight recorder's rows.
+
+One grouped read per period start (at most two: today and this month), on the read lane,
+through the `started_at` index: tokens and cost per (caller, project), which the ledger sums
+into each budget. Only rows that finished before `cut` are read: the ledger counts every row
+finishing from `cut` on from the recorder's events, so no row is counted twice or missed
+while the read runs (`ledger.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import peewee
+
+from llmgw_desktop.engine.store.sql import is_postgresql, portable
+
+__all__ = ["SpendGroup", "read_spend"]
+
+_TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
+# PostgreSQL has no total() and sums integers as numeric: the same figures, spelled its way.
+_FIGURES = {
+    False: f"sum({_TOKENS}), total(cost_usd)",
+    True: f"sum({_TOKENS})::bigint, coalesce(sum(cost_usd), 0.0)",
+}
+
+
+@dataclass(frozen=True)
+class SpendGroup:
+    """What one agent spent in one project (None: no project named) since the period began."""
+
+    caller: str
+    project: str | None
+    tokens: int
+    cost_usd: float
+
+
+def read_spend(database: peewee.Database, *, since: float, cut: float) -> list[SpendGroup]:
+    """Rows started at or after `since` and finished before `cut`, summed per caller and
+    project (call on the database thread)."""
+    sql = (
+        f"SELECT coalesce(caller, ''), project, {_FIGURES[is_postgresql(database)]}"  # noqa: S608
+        " FROM requests WHERE started_at >= ? AND finished_at IS NOT NULL AND finished_at < ?"
+        " GROUP BY coalesce(caller, ''), project"
+    )
+    rows = database.execute_sql(portable(database, sql), (since, cut)).fetchall()
+    return [
+        SpendGroup(str(caller), project, int(tokens or 0), float(cost or 0.0))
+        for caller, project, tokens, cost in rows
+    ]

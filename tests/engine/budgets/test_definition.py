@@ -1,0 +1,123 @@
+"""`[[budgets]]` as the file gives it: every mistake stops start-up naming the budget and the
+field; periods follow the local calendar."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.engine.budgets.definition import (
+    format_amount,
+    parse_budgets,
+    period_bounds,
+)
+from llmgw_desktop.settings import ConfigError, load_settings
+
+GOOD = """
+[[budgets]]
+scope = "project=shop"
+unit = "usd"
+period = "daily"
+soft = 4.0
+hard = 5.0
+
+[[budgets]]
+scope = "agent=claude-code"
+unit = "tokens"
+period = "monthly"
+hard = 200000
+"""
+
+
+def test_budgets_load_from_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(GOOD)
+    loaded = load_settings(config, environ={})
+    shop, agent = parse_budgets(loaded.settings.budgets)
+    assert (shop.label, shop.unit, shop.period, shop.soft, shop.hard) == (
+        "project shop",
+        "usd",
+        "daily",
+        4.0,
+        5.0,
+    )
+    assert agent.matches("claude-code", None) and not agent.matches("codex", None)
+    assert shop.matches("anyone", "shop") and not shop.matches("anyone", None)
+    assert loaded.sources["budgets"].startswith("file ")
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        (
+            'scope = "team=x"\nunit = "usd"\nperiod = "daily"\nhard = 1.0',
+            "budget 2 (team=x): scope",
+        ),
+        (
+            'scope = "agent="\nunit = "usd"\nperiod = "daily"\nhard = 1.0',
+            "budget 2 (agent=): scope",
+        ),
+        ('scope = "global"\nunit = "eur"\nperiod = "daily"\nhard = 1.0', "budget 2 (global): unit"),
+        (
+            'scope = "global"\nunit = "usd"\nperiod = "weekly"\nhard = 1',
+            "budget 2 (global): period",
+        ),
+        ('scope = "global"\nunit = "usd"\nperiod = "daily"\nhard = -1', "budget 2 (global): hard"),
+        ('scope = "global"\nunit = "usd"\nperiod = "daily"\nsoft = "a"', "budget 2 (global): soft"),
+        ('scope = "global"\nunit = "tokens"\nperiod = "daily"\nhard = 1.5', "(global): hard"),
+        ('scope = "global"\nunit = "usd"\nperiod = "daily"', "budget 2 (global): hard: set"),
+        ('scope = "global"\nunit = "usd"\nperiod = "daily"\nsoft = 5.0\nhard = 4.0', ": soft"),
+        ('scope = "global"\nunit = "usd"\nperiod = "daily"\nhard = 1.0\nlimit = 2', ": limit"),
+        (
+            'scope = "project=shop"\nunit = "usd"\nperiod = "daily"\nhard = 9.0',
+            "2 (project=shop): a",
+        ),
+    ],
+)
+def test_a_bad_budget_stops_start_up_naming_it_and_the_field(
+    tmp_path: Path, table: str, said: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(GOOD.split('[[budgets]]\nscope = "agent')[0] + "[[budgets]]\n" + table)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={})
+    assert caught.value.key == "budgets"
+    assert said in str(caught.value), str(caught.value)
+
+
+def test_budgets_from_the_environment_are_checked_too(tmp_path: Path) -> None:
+    env = {"LLM_GATEWAY_BUDGETS": '[{"scope": "global", "unit": "usd", "period": "yearly"}]'}
+    with pytest.raises(ConfigError, match="budget 1 \\(global\\): period"):
+        load_settings(tmp_path / "none.toml", environ=env)
+
+
+def test_saved_budgets_read_back_as_an_array_of_tables(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("# mine\n[http]\nport = 3333\n")
+    tables = [b.to_table() for b in parse_budgets([{"unit": "usd", "period": "daily", "hard": 2}])]
+    ConfigFileWriter(config).update("budgets", tables)
+    assert "# mine" in config.read_text()
+    loaded = load_settings(config, environ={})
+    assert loaded.settings.budgets == [
+        {"scope": "global", "unit": "usd", "period": "daily", "hard": 2.0}
+    ]
+
+
+def test_periods_follow_the_local_calendar() -> None:
+    noon = datetime(2026, 12, 31, 12, 0).timestamp()
+    day_start, day_end = period_bounds("daily", noon)
+    assert datetime.fromtimestamp(day_start) == datetime(2026, 12, 31)
+    assert datetime.fromtimestamp(day_end) == datetime(2027, 1, 1)
+    month_start, month_end = period_bounds("monthly", noon)
+    assert datetime.fromtimestamp(month_start) == datetime(2026, 12, 1)
+    assert datetime.fromtimestamp(month_end) == datetime(2027, 1, 1)
+
+
+def test_amounts_read_as_money_or_tokens() -> None:
+    assert format_amount("usd", 4.1) == "$4.10"
+    assert format_amount("tokens", 950) == "950 tokens"
+    assert format_amount("tokens", 200_000) == "200k tokens"
+    assert format_amount("tokens", 1_500_000) == "1.5M tokens"

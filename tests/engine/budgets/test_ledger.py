@@ -1,0 +1,151 @@
+"""The ledger on a real engine and store: spend counted from finished rows, per scope; a soft
+limit told once; a hard limit refusing the CLI path before anything runs; spend read back
+after a restart and at the local midnight rollover."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.engine.api import (
+    LOCAL_PRINCIPAL,
+    BudgetExceeded,
+    CallParams,
+    Engine,
+    Notice,
+    RequestMeta,
+)
+from llmgw_desktop.settings import LoadedSettings
+
+SETTLE_S = 10.0
+
+
+def _row(
+    engine: Engine, *, caller: str = "agent-a", project: str | None = None, **used: Any
+) -> str:
+    recorder = engine.recorder
+    record = recorder.start(principal="local", provider="claude", caller=caller, project=project)
+    recorder.finish(record, state="completed", **used)
+    return record
+
+
+async def _engine(loaded: LoadedSettings, budgets: list[dict[str, Any]], **kw: Any) -> Engine:
+    engine = Engine(replace(loaded.settings, budgets=budgets), **kw)
+    await engine.start()
+    return engine
+
+
+async def test_each_scope_counts_only_its_calls(loaded: LoadedSettings) -> None:
+    engine = await _engine(
+        loaded,
+        [
+            {"scope": "global", "unit": "tokens", "period": "daily", "hard": 10_000},
+            {"scope": "agent=agent-a", "unit": "tokens", "period": "daily", "hard": 10_000},
+            {"scope": "project=shop", "unit": "usd", "period": "monthly", "hard": 5.0},
+        ],
+    )
+    try:
+        _row(engine, caller="agent-a", input_tokens=100, output_tokens=10, cache_read_tokens=5)
+        _row(engine, caller="agent-b", project="shop", input_tokens=7, cost_usd=1.25)
+        spent = [s.spent for s in engine.budgets.statuses()]
+        assert spent == [122, 115, 1.25]
+    finally:
+        await engine.stop()
+
+
+async def test_a_soft_limit_is_told_once_per_period(loaded: LoadedSettings) -> None:
+    engine = await _engine(
+        loaded, [{"scope": "global", "unit": "usd", "period": "daily", "soft": 1.0, "hard": 3.0}]
+    )
+    told: list[Notice] = []
+    engine.events.subscribe(Notice, told.append)
+    try:
+        for _ in range(3):
+            _row(engine, cost_usd=0.6)
+        assert [n.message for n in told] == [
+            "Budget global passed its soft limit: $1.20 of $1.00 today."
+        ]
+        (status,) = engine.budgets.statuses()
+        assert status.state == "soft"
+        _row(engine, cost_usd=2.0)
+        assert len(told) == 2 and "is used up: $3.80 of $3.00 today" in told[1].message
+        assert engine.budgets.statuses()[0].state == "exceeded"
+        _row(engine, cost_usd=2.0)
+        assert len(told) == 2
+    finally:
+        await engine.stop()
+
+
+async def test_the_cli_path_is_refused_before_anything_runs(loaded: LoadedSettings) -> None:
+    engine = await _engine(
+        loaded, [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 10}]
+    )
+    try:
+        _row(engine, project="shop", input_tokens=50)
+        meta = RequestMeta(transport="mcp-http", caller="agent-a", project="shop")
+        with pytest.raises(BudgetExceeded) as caught:
+            await engine.calls.submit("claude", CallParams(prompt="hi"), LOCAL_PRINCIPAL, meta)
+        error = caught.value
+        assert error.code == "budget_exceeded" and error.http_status == 402
+        assert error.details["spent"] == 50 and error.details["limit"] == 10
+        assert "project shop" in error.message and "resets at" in error.message
+        assert engine.jobs.health()["live"] == 0
+        rows = await engine.recorder.recent("local")
+        refused = next(r for r in rows if r["error_code"] == "budget_exceeded")
+        assert refused["state"] == "failed" and refused["project"] == "shop"
+        # Another project is not covered by it.
+        other = RequestMeta(caller="agent-a", project="other")
+        engine.budget_ledger.check(other.caller, other.project)
+    finally:
+        await engine.stop()
+
+
+async def test_a_restart_reads_the_periods_spend_back(loaded: LoadedSettings) -> None:
+    budgets = [
+        {"scope": "agent=agent-a", "unit": "tokens", "period": "monthly", "hard": 100},
+        {"scope": "global", "unit": "usd", "period": "daily", "hard": 9.0},
+    ]
+    first = await _engine(loaded, budgets)
+    _row(first, input_tokens=60, output_tokens=60, cost_usd=0.5)
+    _row(first, caller="agent-b", input_tokens=1000, cost_usd=0.25)
+    await first.stop()
+    second = await _engine(loaded, budgets)
+    try:
+        assert [s.spent for s in second.budgets.statuses()] == [120, 0.75]
+        with pytest.raises(BudgetExceeded):
+            second.budget_ledger.check("agent-a", None)
+        second.budget_ledger.check("agent-b", None)
+    finally:
+        await second.stop()
+
+
+async def test_local_midnight_starts_a_new_day_and_keeps_the_month(
+    loaded: LoadedSettings,
+) -> None:
+    now = [datetime(2026, 11, 15, 23, 59, 0).timestamp()]
+    engine = await _engine(
+        loaded,
+        [
+            {"scope": "global", "unit": "tokens", "period": "daily", "hard": 100},
+            {"scope": "global", "unit": "tokens", "period": "monthly", "hard": 1000},
+        ],
+        clock=lambda: now[0],
+    )
+    try:
+        _row(engine, input_tokens=150)
+        with pytest.raises(BudgetExceeded, match="resets at 2026-11-16 00:00"):
+            engine.budget_ledger.check("agent-a", None)
+        now[0] = datetime(2026, 11, 16, 0, 0, 1).timestamp()
+        engine.budget_ledger.check("agent-a", None)  # a new day
+        # The month is read back from the store in the background (the day starts at zero).
+        async with asyncio.timeout(SETTLE_S):
+            while True:
+                if [s.spent for s in engine.budgets.statuses()] == [0, 150]:
+                    break
+                await asyncio.sleep(0.02)
+    finally:
+        await engine.stop()

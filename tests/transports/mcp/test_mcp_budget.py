@@ -1,0 +1,49 @@
+"""An MCP provider tool over a used-up hard budget: a structured `budget_exceeded` error,
+and the CLI is never spawned for it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from mcp import Client, Implementation
+
+from llmgw_desktop.settings import LoadedSettings
+from tests.gateways import gateway_starter
+from tests.transports.mcp.conftest import structured
+
+PROMPT = "a prompt the fake CLI would log"
+
+
+def _fake_claude(directory: Path, log: Path) -> None:
+    """A `claude` that logs every argv it is started with (a version check included)."""
+    directory.mkdir()
+    script = directory / "claude"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "1.0.0 (Claude Code)"\n')
+    script.chmod(0o755)
+
+
+async def test_a_provider_tool_is_refused_before_the_cli_is_spawned(
+    loaded: LoadedSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "spawned.log"
+    _fake_claude(tmp_path / "bin", log)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin") + os.pathsep + "/usr/bin:/bin")
+    budgets = [{"scope": "agent=budget-test", "unit": "usd", "period": "daily", "hard": 0.5}]
+    async with gateway_starter(loaded) as start:
+        gateway = await start(budgets=budgets, cli_path=[str(tmp_path / "bin")])
+        recorder = gateway.engine.recorder
+        row = recorder.start(principal="local", provider="claude", caller="budget-test")
+        recorder.finish(row, state="completed", input_tokens=10, cost_usd=0.75)
+        async with Client(
+            gateway.mcp_url, client_info=Implementation(name="budget-test", version="1")
+        ) as client:
+            refused = await client.call_tool("claude_request", {"prompt": PROMPT})
+        assert refused.is_error
+        error = structured(refused)["error"]
+        assert error["code"] == "budget_exceeded"
+        assert "agent budget-test" in error["message"] and "$0.75" in error["message"]
+        assert error["details"]["requestId"]
+    spawned = log.read_text() if log.exists() else ""
+    assert PROMPT not in spawned, spawned

@@ -1,0 +1,192 @@
+"""The Budgets page and the tray on a running gateway (qasync, offscreen): a project's hard
+budget refuses the next call; the page shows the true spend, a red bar and the reset time,
+the tray's burn-down line says it is exceeded, and edits are checked like the file's."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.budgets import COLUMNS, BudgetsPage
+from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.tray import TrayIcon
+from tests.fakes.upstream import (
+    ANTHROPIC_CACHE_CREATION_TOKENS,
+    ANTHROPIC_CACHE_READ_TOKENS,
+    ANTHROPIC_INPUT_TOKENS,
+    ANTHROPIC_OUTPUT_TOKENS,
+)
+from tests.ui.desk_gateway import desk_gateway, messages_request
+from tests.ui.waiting import until
+
+SCREENSHOT = Path(os.environ.get("BUDGETS_SCREENSHOT", "/tmp/budgets-page.png"))
+ONE_CALL = (
+    ANTHROPIC_INPUT_TOKENS
+    + ANTHROPIC_OUTPUT_TOKENS
+    + ANTHROPIC_CACHE_READ_TOKENS
+    + ANTHROPIC_CACHE_CREATION_TOKENS
+)
+BUDGETS = [
+    {"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": ONE_CALL},
+    {"scope": "agent=agent-b", "unit": "usd", "period": "monthly", "soft": 4.0, "hard": 5.0},
+]
+
+
+def run_window(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+    body: Callable[[GatewayRuntime, MainWindow, TrayIcon], Any],
+) -> None:
+    """A gateway with `BUDGETS`, the dashboard on its Budgets page, and a tray; run `body`."""
+    with_budgets = replace(loaded, settings=replace(loaded.settings, budgets=BUDGETS))
+
+    async def scenario() -> None:
+        async with desk_gateway(with_budgets, monkeypatch, tmp_path) as desk:
+            window = MainWindow(
+                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
+            )
+            qtbot.addWidget(window)
+            window.resize(1100, 640)
+            tray = TrayIcon(desk.bridge, desk.actions, desk.facts.endpoint)
+            window.show_page(BudgetsPage.KEY)
+            try:
+                await body(desk.runtime, window, tray)
+            finally:
+                tray.hide()
+                for page in window.pages.values():
+                    page.page_hidden()
+                    page.tasks.cancel_all()
+                window.hide()
+
+    qloop.run_until_complete(scenario())
+
+
+def shown(page: BudgetsPage) -> list[dict[str, str]]:
+    """Each row as the person reads it: column title -> text (the bar: its percentage)."""
+    rows = []
+    for row in range(page.table.rowCount()):
+        texts = {}
+        for column, title in enumerate(COLUMNS):
+            item = page.table.item(row, column)
+            texts[title] = item.text() if item is not None else ""
+        bar = page.table.cellWidget(row, COLUMNS.index("Used"))
+        texts["Used"] = bar.text()  # type: ignore[union-attr]
+        rows.append(texts)
+    return rows
+
+
+def test_a_budget_refuses_the_next_call_and_the_page_and_tray_say_so(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def body(runtime: GatewayRuntime, window: MainWindow, tray: TrayIcon) -> None:
+        page = window.pages[BudgetsPage.KEY]
+        assert isinstance(page, BudgetsPage)
+        assert "Budget: project shop 0% of" in tray.tooltip()
+        who = {"X-Caller": "agent-a"}
+        await messages_request(runtime, who, project="shop")
+        await until(lambda: shown(page)[0]["State"] == "exceeded: refusing calls", "exceeded")
+        await messages_request(runtime, who, project="shop", status=402)
+        await messages_request(runtime, who, project="elsewhere")  # not this budget's
+        page.refresh()
+        midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        shop, agent_b = shown(page)
+        assert shop == {
+            "Budget": "project shop",
+            "Period": "daily",
+            "Spent": f"{ONE_CALL:,} tokens",
+            "Limits": f"hard {ONE_CALL:,} tokens",
+            "Used": "100%",
+            "State": "exceeded: refusing calls",
+            "Resets": (midnight + timedelta(days=1)).strftime("%Y-%m-%d %H:%M"),
+        }
+        assert agent_b["Spent"] == "$0.00" and agent_b["State"] == "ok"
+        assert agent_b["Limits"] == "soft $4.00 · hard $5.00" and agent_b["Used"] == "0%"
+        bar = page.table.cellWidget(0, COLUMNS.index("Used"))
+        assert bar.property("state") == "exceeded"  # type: ignore[union-attr]
+        assert error_colour() in bar.styleSheet()  # type: ignore[union-attr]
+        ok_bar = page.table.cellWidget(1, COLUMNS.index("Used"))
+        assert "palette(highlight)" in ok_bar.styleSheet()  # type: ignore[union-attr]
+        tray.redraw()
+        line = f"Budget: project shop 100% of {ONE_CALL:,} tokens today (exceeded: calls refused)"
+        assert line in tray.tooltip().splitlines()
+        assert tray.menu.actions()[0].text() == line and tray.menu.actions()[0].isVisible()
+        told = [n.text for n in window.notifications.entries()]
+        assert any(t.startswith("Budget project shop is used up") for t in told), told
+        window.grab().save(str(SCREENSHOT))
+
+    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_the_page_adds_changes_and_removes_budgets_checked_like_the_file(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def body(runtime: GatewayRuntime, window: MainWindow, _tray: TrayIcon) -> None:
+        page = window.pages[BudgetsPage.KEY]
+        assert isinstance(page, BudgetsPage)
+        page.scope_box.setCurrentText("project")
+        page.scope_edit.setText("")
+        page.hard_edit.setText("3")
+        page.add_button.click()
+        assert page.message_label.text().startswith("budget 3 (project=): scope")
+        assert error_colour() in page.message_label.styleSheet()
+        assert len(runtime.engine.budgets.statuses()) == 2  # nothing saved
+
+        page.scope_edit.setText("docs")
+        page.unit_box.setCurrentText("usd")
+        page.soft_edit.setText("1.5")
+        page.add_button.click()
+        await until(lambda: page.table.rowCount() == 3, "the new budget listed")
+        await until(lambda: "saved" in page.message_label.text(), "saved")
+        saved = tomllib.loads(loaded.config_file.read_text())["budgets"]
+        assert saved[2] == {
+            "scope": "project=docs",
+            "unit": "usd",
+            "period": "daily",
+            "soft": 1.5,
+            "hard": 3.0,
+        }
+        assert shown(page)[2]["Limits"] == "soft $1.50 · hard $3.00"
+
+        page.table.selectRow(2)
+        assert page.scope_edit.text() == "docs" and page.hard_edit.text() == "3"
+        page.hard_edit.setText("1")
+        page.change_button.click()
+        assert "soft: must be below hard" in page.message_label.text()
+        page.hard_edit.setText("10")
+        page.change_button.click()
+        await until(lambda: shown(page)[2]["Limits"] == "soft $1.50 · hard $10.00", "changed")
+
+        page.table.selectRow(0)
+        page.remove_button.click()
+        await until(lambda: page.table.rowCount() == 2, "removed")
+        saved = tomllib.loads(loaded.config_file.read_text())["budgets"]
+        assert [b["scope"] for b in saved] == ["agent=agent-b", "project=docs"]
+        assert [s.budget.scope for s in runtime.engine.budgets.statuses()] == [
+            "agent=agent-b",
+            "project=docs",
+        ]
+
+    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
