@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 
 from llmgw_desktop import cli  # noqa: E402
+from llmgw_desktop.engine.api import LOCAL_CALLER  # noqa: E402
 from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS  # noqa: E402
 from llmgw_desktop.ui.first_run import FirstRunGuide  # noqa: E402
 from llmgw_desktop.ui.main_window import MainWindow  # noqa: E402
@@ -390,6 +391,29 @@ async def capture_guide(out: Path, only: set[str] | None) -> list[tuple[str, Pat
     return saved
 
 
+async def set_budgets(window: MainWindow) -> None:
+    """Budgets set after the workload, as a person would on seeing the spend: one near its
+    hard limit (past its soft one), one comfortably inside, one exceeded. Each is measured
+    against what the workload really spent, read back from the store by the engine."""
+    budgets = next(iter(window.pages.values())).context.engine.budgets
+    probe = [
+        {"scope": "project=web", "unit": "tokens", "period": "daily", "hard": 1e12},
+        {"scope": "agent=cursor", "unit": "tokens", "period": "monthly", "hard": 1e12},
+        {"scope": "agent=aider", "unit": "tokens", "period": "daily", "hard": 1e12},
+    ]
+    await budgets.replace(LOCAL_CALLER, probe)
+    spent = {status.budget.scope: max(1, round(status.spent)) for status in budgets.statuses()}
+    near, inside, over = (spent[table["scope"]] for table in probe)
+    await budgets.replace(
+        LOCAL_CALLER,
+        [
+            {**probe[0], "soft": round(near * 0.75), "hard": round(near / 0.88)},
+            {**probe[1], "soft": inside * 3, "hard": inside * 4},
+            {**probe[2], "hard": over},
+        ],
+    )
+
+
 async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[tuple[str, Path]]:
     """Each registered page (and a dark sample) saved as <out>/<key>.png; (title, file)s."""
     app = QApplication.instance()
@@ -448,6 +472,7 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
             running = await cli_jobs(base_url, upstreams)
             statuses = await api_traffic(base_url, args.requests)
         print(f"workload done: HTTP statuses {dict(sorted(statuses.items()))}")
+        await set_budgets(window)
         only = set(args.pages.split(",")) if args.pages else None
         guide = await capture_guide(args.out, only)
         outcome["saved"] = guide + await capture(window, args.out, only)
