@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmgw_desktop import __version__, paths
+from llmgw_desktop import paths
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,6 +56,16 @@ EXIT_UNWRITABLE = 4
 MIN_PASSWORD_CHARS = 12
 
 
+class _PrintVersion(argparse.Action):
+    """`--version`, reading the version only when asked (see llmgw_desktop/__init__.py)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from llmgw_desktop import __version__
+
+        print(f"llmgw-desktop {__version__}")
+        parser.exit()
+
+
 def _examples(*lines: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
@@ -82,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=_HelpWithExamples,
     )
-    parser.add_argument("--version", action="version", version=f"llmgw-desktop {__version__}")
+    parser.add_argument(
+        "--version", action=_PrintVersion, nargs=0, help="print the version and exit"
+    )
     parser.add_argument("--headless", action="store_true", help="run without a window or tray icon")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="mirror the log to the console"
@@ -191,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = build_parser().parse_args(argv)
     if args.command == "version":
+        from llmgw_desktop import __version__
+
         print(f"llmgw-desktop {__version__}")
         return 0
     if args.command == "hash-password":
