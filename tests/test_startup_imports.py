@@ -73,3 +73,9 @@ def test_a_subset_of_the_tests_collects(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "error" not in result.stdout.splitlines()[-1], result.stdout[-3000:]
+
+
+def test_the_mcp_sdk_is_not_on_the_way_to_a_running_gateway() -> None:
+    # It loads in the background once the front door is open (transports/mcp/http_front.py).
+    loaded = modules_loaded_by("import llmgw_desktop.headless, llmgw_desktop.runtime")
+    assert loaded & {"mcp", "mcp_types", "PySide6"} == set()
