@@ -7,9 +7,10 @@ Measured, as the median of N runs each:
 - `llmgw-desktop --version` and `--help` to their exit (goal: 150 ms);
 - `llmgw-desktop mcp` relaying to a running headless gateway: launch to the answer of
   `initialize` on its stdout (goal: 300 ms);
-- headless and desktop: launch to /health answering (goal: 700 ms headless; the desktop's
-  window is shown before the front door opens, so /health bounds its first paint, goal 1 s),
-  and idle memory (goals: 80 MB headless, 150 MB desktop).
+- headless and desktop: launch to /health answering (goal: 700 ms headless), and for the
+  desktop also launch to its window shown (the log's "desktop app ready", written once the
+  window and tray are built and shown; the first paint follows on the next turn of the loop;
+  goal 1 s); idle memory (goals: 80 MB headless, 150 MB desktop).
 
 The package is byte-compiled first, as an installed copy is (pip compiles at install): a source
 tree run with PYTHONDONTWRITEBYTECODE would otherwise recompile every module on each launch.
@@ -101,12 +102,34 @@ def stop(proc: subprocess.Popen[bytes], mode: str) -> float:
     return time.perf_counter() - stopping
 
 
-def one_run(mode: str, idle_s: float) -> tuple[float, float, float]:
+def one_run(mode: str, idle_s: float) -> tuple[float, float, float, float]:
+    """Launch to /health, launch to the window shown (desktop; else /health), idle RSS, stop."""
     with tempfile.TemporaryDirectory() as home:
+        started = time.perf_counter()
         proc, ready = launch(mode, gateway_env(home, free_port()))
+        shown = ready
+        if mode == "desktop":
+            shown = wait_for_log(Path(home) / "log" / LOG_FILE, WINDOW_SHOWN) - started
         time.sleep(idle_s)
         memory = rss_mb(proc.pid)
-        return ready, memory, stop(proc, mode)
+        return ready, shown, memory, stop(proc, mode)
+
+
+LOG_FILE = "llmgw-desktop.log"
+WINDOW_SHOWN = "desktop app ready"
+
+
+def wait_for_log(path: Path, line: str) -> float:
+    """The perf_counter time at which `line` was first seen in the log at `path`."""
+    deadline = time.perf_counter() + READY_LIMIT_S
+    while time.perf_counter() < deadline:
+        try:
+            if line in path.read_text(encoding="utf-8", errors="replace"):
+                return time.perf_counter()
+        except OSError:
+            pass
+        time.sleep(POLL_S)
+    raise RuntimeError(f"{line!r} never appeared in {path}")
 
 
 def command_time(args: list[str]) -> float:
@@ -128,13 +151,15 @@ INITIALIZE = {
 }
 
 
-def relay_times(runs: int) -> list[float]:
+def relay_times(runs: int, settle_s: float) -> list[float]:
     """`llmgw-desktop mcp` relaying to a running headless gateway: launch to the answer of
-    `initialize`, as an editor sees it."""
+    `initialize`, as an editor sees it. The gateway settles first (it loads the MCP SDK in the
+    background after /health answers; an app an editor relays to has long been running)."""
     times = []
     with tempfile.TemporaryDirectory() as home:
         env = gateway_env(home, free_port())
         gateway, _ = launch("headless", env)
+        time.sleep(settle_s)
         try:
             for _ in range(runs):
                 started = time.perf_counter()
@@ -183,17 +208,21 @@ def main() -> None:
     print(f"{'python -c pass (the baseline)':<34} {bare * 1000:>7.0f} ms  RSS {bare_rss:.1f} MB")
     row("--version", [command_time([*me, "--version"]) for _ in range(args.runs)], 150)
     row("--help", [command_time([*me, "--help"]) for _ in range(args.runs)], 150)
-    row("mcp relay: initialize answered", relay_times(args.runs), 300)
+    row("mcp relay: initialize answered", relay_times(args.runs, args.idle), 300)
     goals = {"headless": (700, 80), "desktop": (1000, 150)}
     for mode in ("headless", "desktop"):
         runs = [one_run(mode, args.idle) for _ in range(args.runs)]
-        row(f"{mode}: launch to /health", [r[0] for r in runs], goals[mode][0])
-        memory = statistics.median(r[1] for r in runs)
+        if mode == "desktop":
+            row("desktop: launch to window shown", [r[1] for r in runs], goals[mode][0])
+            row("desktop: launch to /health", [r[0] for r in runs], goals[mode][0])
+        else:
+            row("headless: launch to /health", [r[0] for r in runs], goals[mode][0])
+        memory = statistics.median(r[2] for r in runs)
         print(
-            f"{mode + ': idle RSS':<34} {memory:>7.1f} MB  max {max(r[1] for r in runs):>6.1f} MB  "
+            f"{mode + ': idle RSS':<34} {memory:>7.1f} MB  max {max(r[2] for r in runs):>6.1f} MB  "
             f"x{memory / bare_rss:>5.1f} bare  (goal {goals[mode][1]} MB)"
         )
-        stopping = statistics.median(r[2] for r in runs) * 1000
+        stopping = statistics.median(r[3] for r in runs) * 1000
         print(f"{mode + ': stop on SIGTERM':<34} {stopping:>7.0f} ms")
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
