@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
+from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 
 __all__ = [
     "HandoffResult",

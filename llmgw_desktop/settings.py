@@ -47,12 +47,17 @@ FILE_KEY = "(file)"
 
 
 class ConfigError(Exception):
-    """A setting has a bad value; the message names the key and its source."""
+    """A setting has a bad value; the message names the key and its source.
+
+    `load_settings` checks every setting before it raises: `errors` holds each problem found
+    (this one first), so a user fixes them all in one go rather than one per start.
+    """
 
     def __init__(self, key: str, source: str, problem: str) -> None:
         self.key = key
         self.source = source
         self.problem = problem
+        self.errors: tuple[ConfigError, ...] = (self,)
         super().__init__(f"{key}: {problem} (from {source})")
 
 
@@ -579,7 +584,8 @@ def load_settings(
     """Build the effective settings: defaults, then `config.toml`, then the environment.
 
     Raises:
-        ConfigError: a value has the wrong type or is out of range, or the file has an unknown key.
+        ConfigError: a value has the wrong type or is out of range, or the file has an unknown
+            key; its `errors` lists every such problem, not only the first.
     """
     environ = os.environ if environ is None else environ
     if config_file is None:
@@ -588,29 +594,37 @@ def load_settings(
     by_key = {d.key: d for d in decls}
     file_values = read_config_file(config_file)
 
+    errors: list[ConfigError] = []
     for key in file_values:
         if key not in by_key:
             close = difflib.get_close_matches(key, by_key, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(key, str(config_file), f"is not a known setting{hint}")
+            errors.append(ConfigError(key, str(config_file), f"is not a known setting{hint}"))
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for decl in decls:
         value, source = decl.default, "default"
-        if decl.key in file_values:
-            source = f"file {config_file}"
-            value = _from_file(decl, file_values[decl.key], source)
-        if decl.env in environ:
-            source = f"env {decl.env}"
-            value = _from_env(decl, environ[decl.env], source)
-        if decl.check is not None and (problem := decl.check(value)):
-            raise ConfigError(decl.key, source, problem)
+        try:
+            if decl.key in file_values:
+                source = f"file {config_file}"
+                value = _from_file(decl, file_values[decl.key], source)
+            if decl.env in environ:
+                source = f"env {decl.env}"
+                value = _from_env(decl, environ[decl.env], source)
+            if decl.check is not None and (problem := decl.check(value)):
+                raise ConfigError(decl.key, source, problem)
+        except ConfigError as exc:
+            errors.append(exc)
+            value = decl.default  # so the checks across settings below still have a value
         values[decl.attr] = value
         sources[decl.key] = source
     problem = checks.known_providers(values["disabled_providers"], values["gateway_providers"])
     if problem:
-        raise ConfigError("providers.disabled", sources["providers.disabled"], problem)
+        errors.append(ConfigError("providers.disabled", sources["providers.disabled"], problem))
+    if errors:
+        errors[0].errors = tuple(errors)
+        raise errors[0]
 
     known_env = (
         {d.env for d in decls}

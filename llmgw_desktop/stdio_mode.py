@@ -5,6 +5,10 @@ process), this process relays to it, so every editor shares one engine, one stor
 dashboard. Otherwise it becomes the gateway itself: the full headless engine and HTTP front
 door (so later editors can relay to it), plus MCP on its own stdin/stdout, until the editor
 closes the connection. Nothing here writes to stdout except MCP messages.
+
+Relaying is what an editor's launch usually does, and it must answer `initialize` quickly, so
+the relay path imports no engine, no HTTP server and no MCP SDK; serving in process imports
+them when it is chosen.
 """
 
 from __future__ import annotations
@@ -15,18 +19,16 @@ import logging
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from llmgw_desktop.config_file import ConfigFileWriter
-from llmgw_desktop.engine.api import Engine, startup_problems
-from llmgw_desktop.gc_tuning import tune_for_serving
-from llmgw_desktop.headless import install_stop_signals
+from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.instance import INFO_FILE, InstanceLock
-from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
-from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
-from llmgw_desktop.transports.http_server import PortInUse
-from llmgw_desktop.transports.mcp.server import build_mcp_server
 from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder, stdio_streams
+
+if TYPE_CHECKING:
+    from llmgw_desktop.engine.api import Engine
+    from llmgw_desktop.runtime import GatewayRuntime
 
 __all__ = ["run_stdio"]
 
@@ -35,17 +37,15 @@ FIND_RUNNING_S = 5.0
 
 
 def run_stdio(loaded: LoadedSettings) -> int:
-    """Serve MCP on stdin/stdout until the editor closes it; the exit code."""
+    """Serve MCP on stdin/stdout until the editor closes it; the exit code.
+
+    Raises:
+        OSError: the instance lock file cannot be opened.
+    """
     lock = InstanceLock(loaded.settings.data_path)
     if lock.acquire():
-        problems = startup_problems(loaded.settings, os.environ, desktop=False)
-        if problems:
-            lock.release()
-            for problem in problems:
-                print(f"llmgw-desktop: refusing to start: {problem}", file=sys.stderr)
-            return 2
         try:
-            return asyncio.run(_serve_in_process(loaded, lock))
+            return _serve_locked(loaded, lock)
         finally:
             lock.release()
     found = _running_instance(loaded)
@@ -81,7 +81,30 @@ async def _relay(url: str, token: str) -> int:
     return 0
 
 
+def _serve_locked(loaded: LoadedSettings, lock: InstanceLock) -> int:
+    """No gateway runs on this data dir: be the gateway, serving this editor on stdio."""
+    from llmgw_desktop.engine.api import StoreError, startup_problems
+
+    problems = startup_problems(loaded.settings, os.environ, desktop=False)
+    for problem in problems:
+        print(f"llmgw-desktop: refusing to start: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    try:
+        return asyncio.run(_serve_in_process(loaded, lock))
+    except StoreError as exc:
+        print(f"llmgw-desktop: {exc}", file=sys.stderr)
+        log.error("%s", exc)
+        return 1
+
+
 async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
+    from llmgw_desktop.gc_tuning import tune_for_serving
+    from llmgw_desktop.headless import install_stop_signals
+    from llmgw_desktop.runtime import GatewayRuntime
+    from llmgw_desktop.transports.http_server import PortInUse
+    from llmgw_desktop.transports.mcp.server import build_mcp_server
+
     def on_activate() -> str:
         log.info("another launch asked for the window; this instance serves an editor over stdio")
         return "stdio"
@@ -126,6 +149,9 @@ async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
 
 
 async def _engine_only(loaded: LoadedSettings) -> Engine:
+    from llmgw_desktop.config_file import ConfigFileWriter
+    from llmgw_desktop.engine.api import Engine
+
     engine = Engine(loaded.settings, settings_writer=ConfigFileWriter(loaded.config_file))
     await engine.start()
     return engine

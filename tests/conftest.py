@@ -13,6 +13,18 @@ from pathlib import Path
 
 import keyring
 import keyring.backends.fail
+
+# pydantic, whole, before Qt. pytest-qt imports PySide6 at configure time (after this initial
+# conftest), and PySide6 then inspects every module imported after it for its source
+# (`shibokensupport.feature`), which calls `hasattr(module, "__wrapped__")`. On a pydantic
+# module that reaches its deprecated-name `__getattr__`, which imports
+# `pydantic._internal._validators`: when that is the module being imported at that moment, the
+# import fails ("cannot import name 'import_string' from partially initialized module"). Which
+# test file first imports pydantic decides whether it happens, so a subset of the tests could
+# fail to collect. Imported here, pydantic is complete before PySide6 installs its hook.
+import pydantic
+import pydantic._internal._validators
+import pydantic.main  # noqa: F401
 import pytest
 
 from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS

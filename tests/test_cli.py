@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,78 @@ def test_display_detection(
         env = {"DISPLAY": "remote-host:0"}  # a remote display cannot be checked: trust it
     found = display_problem(env, platform)
     assert (found is None) if problem is None else (problem in (found or ""))
+
+
+def test_a_missing_config_file_named_on_the_command_line_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.toml"
+    assert main(["--config", str(missing), "config", "--show"]) == EXIT_CONFIG
+    captured = capsys.readouterr()
+    assert f"the settings file {missing} does not exist" in captured.err
+    assert captured.out == ""
+
+
+def test_every_bad_setting_is_reported_not_only_the_first(
+    config_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_path.write_text('[http]\nport = 99999\nhots = "x"\n[jobs]\nsync_deadline_ms = "soon"\n')
+    monkeypatch.setenv("LLM_GATEWAY_LOG_LEVEL", "LOUD")
+    assert main(["--headless"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "bad setting http.hots: is not a known setting" in err
+    assert "bad setting http.port: 99999 is out of range" in err
+    assert "bad setting jobs.sync_deadline_ms: 'soon' is not a whole number" in err
+    assert "bad setting log.level" in err
+    assert "Fix the values (or remove them" in err
+
+
+def test_config_show_names_the_real_data_dir_log_dir_and_database(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LLM_GATEWAY_DATA_DIR")
+    monkeypatch.delenv("LLM_GATEWAY_LOG_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(isolated_env / "xdg-data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(isolated_env / "xdg-state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(isolated_env / "xdg-cache"))
+    assert main(["config", "--show", "--json"]) == 0
+    values = {row["key"]: row["value"] for row in json.loads(capsys.readouterr().out)["settings"]}
+    data_dir = Path(values["paths.data_dir"])
+    assert data_dir.is_absolute() and str(data_dir).startswith(str(isolated_env / "xdg-data"))
+    assert Path(values["store.db_path"]) == data_dir / "llmgw.db"
+    assert Path(values["paths.log_dir"]).is_absolute() and values["paths.log_dir"] != ""
+
+
+def test_config_show_into_a_pipe_closed_early_ends_quietly(isolated_env: Path) -> None:
+    # `llmgw-desktop config --show | head -1`: the reader leaves after one line.
+    child = subprocess.Popen(
+        [sys.executable, "-m", "llmgw_desktop", "config", "--show"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    first = child.stdout.readline()
+    child.stdout.close()  # as `head -1` does
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 0, err
+    assert first.startswith(b"# settings file:")
+    assert "BrokenPipeError" not in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["config"], ["version"], ["hash-password"], ["mcp"], ["db"], ["db", "copy"]],
+    ids=lambda c: " ".join(c) or "(top)",
+)
+def test_each_help_says_what_the_command_does_with_an_example(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main([*command, "--help"])
+    assert stopped.value.code == 0
+    out = capsys.readouterr().out
+    _, _, rest = out.partition("\n\n")  # after the usage
+    assert rest.split("\n")[0].strip(), f"no description after the usage line:\n{out}"
+    examples = out[out.index("examples:") :].splitlines()[1:]
+    assert examples and all(line.startswith("  ") for line in examples), out
+    assert "llmgw-desktop" in "\n".join(examples) or command == ["mcp"], out

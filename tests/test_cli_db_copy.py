@@ -143,10 +143,10 @@ def test_copy_holds_the_instance_lock_so_no_gateway_starts_meanwhile(
         seen.append(InstanceLock(loaded.settings.data_path).acquire())
         return await real_copy(*args, **kwargs)  # type: ignore[arg-type]
 
-    import llmgw_desktop.cli as cli
+    import llmgw_desktop.engine.api as api  # the command imports copy_store when it runs
 
-    real_copy = cli.copy_store
-    monkeypatch.setattr(cli, "copy_store", copy_checking_lock)
+    real_copy = api.copy_store
+    monkeypatch.setattr(api, "copy_store", copy_checking_lock)
 
     assert main(["db", "copy", "--to", target_url]) == 0
     assert seen == [False]
@@ -176,9 +176,9 @@ def test_counts_that_differ_exit_1_naming_the_tables(
     async def copy_with_a_lost_row(*args: object, **kwargs: object) -> CopyReport:
         return report
 
-    import llmgw_desktop.cli as cli
+    import llmgw_desktop.engine.api as api  # the command imports copy_store when it runs
 
-    monkeypatch.setattr(cli, "copy_store", copy_with_a_lost_row)
+    monkeypatch.setattr(api, "copy_store", copy_with_a_lost_row)
 
     assert main(["db", "copy", "--to", "postgresql://llmgw@db/llmgw"]) == EXIT_FAILURE
     out, err = capsys.readouterr()

@@ -202,7 +202,7 @@ _HOMES: dict[str, str] = {
     "LOCAL_CALLER": "llmgw_desktop.engine.auth.principals",
     "Principal": "llmgw_desktop.engine.auth.principals",
     "AuthService": "llmgw_desktop.engine.auth.service",
-    "INSTANCE_TOKEN_HEADER": "llmgw_desktop.engine.auth.service",
+    "INSTANCE_TOKEN_HEADER": "llmgw_desktop.engine.auth.principals",
 }
 
 __all__ = ["ENGINE_SERVICES", *_HOMES]

@@ -17,9 +17,9 @@ from llmgw_desktop.engine.auth.peer_owner import lookup_peer_owner as lookup_pee
 from llmgw_desktop.engine.auth.peer_owner import quick_peer_owner as quick_peer_owner
 from llmgw_desktop.engine.auth.policy import startup_problems as startup_problems
 from llmgw_desktop.engine.auth.policy import startup_warnings as startup_warnings
+from llmgw_desktop.engine.auth.principals import INSTANCE_TOKEN_HEADER as INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as LOCAL_CALLER
 from llmgw_desktop.engine.auth.principals import Principal as Principal
-from llmgw_desktop.engine.auth.service import INSTANCE_TOKEN_HEADER as INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.auth.service import AuthService as AuthService
 from llmgw_desktop.engine.budgets.definition import Budget as Budget
 from llmgw_desktop.engine.budgets.definition import BudgetProblem as BudgetProblem

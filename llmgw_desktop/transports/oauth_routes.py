@@ -18,8 +18,6 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
-from mcp.shared.auth import OAuthMetadata, ProtectedResourceMetadata
-from pydantic import AnyHttpUrl
 
 from llmgw_desktop.engine.api import SUPPORTED_SCOPES, OAuthError, OAuthServer
 from llmgw_desktop.transports.auth_edge import client_address_of
@@ -47,6 +45,11 @@ def add_oauth_routes(
         return oauth.issuer.rstrip("/")
 
     async def server_metadata(request: web.Request) -> web.Response:
+        # The SDK's models (and pydantic) load with the first request, not with the app: the
+        # MCP front door loads them in the background anyway (see mcp/http_front.py).
+        from mcp.shared.auth import OAuthMetadata
+        from pydantic import AnyHttpUrl
+
         config = oauth.config
         methods = ["S256", "plain"] if config.allow_plain_pkce else ["S256"]
         auth_methods = ["client_secret_basic", "client_secret_post"]
@@ -73,6 +76,8 @@ def add_oauth_routes(
         return web.json_response(metadata.model_dump(mode="json", exclude_none=True))
 
     async def resource_metadata(request: web.Request) -> web.Response:
+        from mcp.shared.auth import ProtectedResourceMetadata
+
         suffix = request.match_info.get("resource", "")
         resource = base() + (f"/{suffix}" if suffix else "")
         metadata = ProtectedResourceMetadata(

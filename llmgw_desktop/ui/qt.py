@@ -1,5 +1,14 @@
 """The one place the UI imports Qt from, so the binding and its quirks live in one file."""
 
+# pydantic's validators, whole, before PySide6. Once imported, PySide6 reads the source of
+# every module imported after it (`shibokensupport.feature`), asking `hasattr(module,
+# "__wrapped__")`; on a pydantic module that runs pydantic's deprecated-name `__getattr__`,
+# which imports `pydantic._internal._validators`. If that module is itself half-imported at that
+# moment, the import fails ("cannot import name 'import_string' from partially initialized
+# module"). The MCP SDK loads after the window is up (transports/mcp/http_front.py), so it
+# would meet exactly that. A few milliseconds here: the engine has loaded most of pydantic.
+import pydantic._internal._validators  # noqa: F401, I001 - must precede PySide6
+
 from PySide6.QtCore import (
     QAbstractTableModel,
     QDateTime,

@@ -171,3 +171,19 @@ def test_a_settings_file_that_is_not_utf8_is_one_message_and_exit_2(
     assert shown.returncode == 0, shown.stderr
     assert "http.port" in shown.stdout and f"= {port}" in shown.stdout
     starts_and_stops(env, port)
+
+
+@pytest.mark.parametrize("command", [["--headless"], ["mcp"]], ids=["headless", "mcp"])
+@pytest.mark.parametrize(
+    "blocked", ["log/llmgw-desktop.log", "data/instance.lock"], ids=["log-file", "lock-file"]
+)
+def test_a_directory_where_a_file_belongs_is_one_line_and_exit_4(
+    home: Path, command: list[str], blocked: str
+) -> None:
+    # The directories are writable, so the up-front check passes; opening the file itself
+    # fails, and that too must end in one line rather than a traceback.
+    (home / blocked).mkdir(parents=True)
+    result = run(command, gp.child_env(home, free_port()))
+    assert result.returncode == EXIT_UNWRITABLE, result.stderr
+    assert_one_clear_message(result, f"cannot open {home / blocked} (Is a directory)")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "BEARER",
+    "INSTANCE_TOKEN_HEADER",
     "LOCAL",
     "LOCAL_CALLER",
     "SCOPE_ADMIN",
@@ -25,6 +26,9 @@ LOCAL = "local"
 BEARER = "gateway-bearer"
 SCOPE_MCP = "mcp"
 SCOPE_ADMIN = "workspace:admin"
+# The header carrying the running instance's token, which proves `local`. Here, in a module
+# with no imports, so the second launch and the stdio relay can send it without the engine.
+INSTANCE_TOKEN_HEADER = "X-Llmgw-Instance-Token"  # noqa: S105 - a header name, not a secret
 # A trusted header's value becomes part of log lines and database rows: keep it tight.
 _TRUSTED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 

@@ -33,7 +33,13 @@ from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
 from llmgw_desktop.engine.auth.peer_owner import Peer, PeerOwner
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN
-from llmgw_desktop.engine.auth.principals import BEARER, LOCAL_CALLER, Principal, trusted_name
+from llmgw_desktop.engine.auth.principals import (
+    BEARER,
+    INSTANCE_TOKEN_HEADER,
+    LOCAL_CALLER,
+    Principal,
+    trusted_name,
+)
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import Settings
@@ -43,7 +49,6 @@ __all__ = ["INSTANCE_TOKEN_HEADER", "AuthService", "Verdict", "oauth_config"]
 
 log = logging.getLogger(__name__)
 
-INSTANCE_TOKEN_HEADER = "X-Llmgw-Instance-Token"  # noqa: S105 - a header name, not a secret
 FAILED_PER_MINUTE = 30
 FAILED_BURST = 20
 OTHER_ACCOUNT = (

@@ -19,19 +19,22 @@ otherwise stay open with nothing ever on it, and ending a session (DELETE). Noth
 do needs either: they never ask the client anything, and they send no notifications. The
 client's `clientInfo` arrives only with `initialize`, so later requests are labelled by
 X-Caller or the user agent (`caller.py`). 2026-era requests are per-request in both modes.
+
+The SDK (with pydantic and its protocol models, about a second of imports) loads in a worker
+thread once the front door is open, not on the way to it: /health, the dashboard and the
+gateway routes answer meanwhile, and an MCP request that comes before it is loaded waits for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import logging
 import re
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from mcp.server.auth.provider import AccessToken
-from mcp.server.transport_security import TransportSecuritySettings
 
 from llmgw_desktop.engine.api import Engine, ErrorCode, Principal, TaskSupervisor
 from llmgw_desktop.transports.asgi import serve_asgi
@@ -39,13 +42,17 @@ from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import agent_name, explicit_caller
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.transports.http_errors import EdgeRefusal, error_response
-from llmgw_desktop.transports.mcp.caller import SCOPE_KEY
-from llmgw_desktop.transports.mcp.server import build_mcp_server
+
+if TYPE_CHECKING:
+    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 
 __all__ = ["SESSIONS_PER_PROCESS", "STATELESS", "McpHttpFront", "SessionIdFilter", "session_owner"]
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 5.0
+# How long an MCP request waits for the SDK to finish loading (seconds of imports on a slow,
+# busy machine) before it is answered with an error.
+LOAD_TIMEOUT_S = 60.0
 # How the front door keeps 2025-era MCP sessions, as /health says it.
 STATELESS = "stateless"
 SESSIONS_PER_PROCESS = "per-process"
@@ -98,6 +105,9 @@ def session_owner(principal: Principal) -> AuthenticatedUser:
     """`principal` as the SDK's authenticated user: the SDK keeps it as the owner of the
     session a request opens, and compares it (client id, issuer, subject) on every later
     request for that session."""
+    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+    from mcp.server.auth.provider import AccessToken
+
     token = AccessToken(token="", client_id=principal.id, scopes=sorted(principal.scopes))
     return AuthenticatedUser(token)
 
@@ -111,15 +121,10 @@ class McpHttpFront:
         self.path = path
         self.stateless = stateless
         hide_session_ids()
-        self._server = build_mcp_server(engine)
-        # Host/Origin checks already ran at the aiohttp edge, once, for every front door.
-        self._server.streamable_http_app(
-            streamable_http_path=path,
-            max_request_body_size=max_body_bytes,
-            stateless_http=stateless,
-            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-        )
-        self._manager = self._server.session_manager
+        self._engine = engine
+        self._max_body_bytes = max_body_bytes
+        self._manager: Any = None  # the SDK's session manager, once loaded
+        self._scope_key = ""
         self._auth = engine.auth
         self._stop = asyncio.Event()
         self._ready = asyncio.Event()
@@ -134,14 +139,40 @@ class McpHttpFront:
         app.router.add_route("*", self.path, self._handle)
 
     async def start(self, tasks: TaskSupervisor) -> None:
-        """Start the session manager in its own, referenced task."""
+        """Load the SDK and run the session manager in their own, referenced task; returns at
+        once (requests wait for it)."""
         self._task = tasks.spawn(self._run(), name="mcp-session-manager", service=True)
-        await asyncio.wait_for(self._ready.wait(), STOP_TIMEOUT_S)
 
     async def _run(self) -> None:
-        async with self._manager.run():
+        try:
+            manager = await self._load()
+        except BaseException:
+            self._ready.set()  # without a manager: waiting requests are answered with an error
+            raise
+        async with manager.run():
+            self._manager = manager
             self._ready.set()
             await self._stop.wait()
+
+    async def _load(self) -> Any:
+        """The SDK's session manager for our server; its imports run in a worker thread, so
+        the loop keeps serving while they do."""
+        await asyncio.to_thread(_import_sdk)
+        from mcp.server.transport_security import TransportSecuritySettings
+
+        from llmgw_desktop.transports.mcp.caller import SCOPE_KEY
+        from llmgw_desktop.transports.mcp.server import build_mcp_server
+
+        server = build_mcp_server(self._engine)
+        # Host/Origin checks already ran at the aiohttp edge, once, for every front door.
+        server.streamable_http_app(
+            streamable_http_path=self.path,
+            max_request_body_size=self._max_body_bytes,
+            stateless_http=self.stateless,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        self._scope_key = SCOPE_KEY
+        return server.session_manager
 
     async def stop(self) -> None:
         """End every MCP session and the manager (before the HTTP server stops)."""
@@ -158,9 +189,13 @@ class McpHttpFront:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self.stateless and request.method in _NEEDS_A_SESSION:
             return _refused_without_session(request.method)
+        if not self._ready.is_set() and not await self._loaded():
+            return error_response(
+                EdgeRefusal(ErrorCode.INTERNAL_ERROR, "the MCP front door could not be started")
+            )
         principal = principal_of(request)
         state = {
-            SCOPE_KEY: {
+            self._scope_key: {
                 "principal": principal.id,
                 "method": principal.method,
                 "scopes": tuple(principal.scopes),
@@ -173,6 +208,14 @@ class McpHttpFront:
         return await serve_asgi(
             self._manager.handle_request, request, state=state, user=session_owner(principal)
         )
+
+    async def _loaded(self) -> bool:
+        """Wait for the SDK to load; False when it failed or took over LOAD_TIMEOUT_S."""
+        try:
+            await asyncio.wait_for(self._ready.wait(), LOAD_TIMEOUT_S)
+        except TimeoutError:
+            return False
+        return self._manager is not None
 
     def _relayed(self, request: web.Request) -> bool:
         """Whether `llmgw-desktop mcp` relays this from an editor's stdio (it alone sends the
@@ -190,3 +233,14 @@ def _refused_without_session(method: str) -> web.Response:
     response = error_response(refusal)
     response.headers["Allow"] = "POST"
     return response
+
+
+def _import_sdk() -> None:
+    """Import what the MCP front door needs (run in a worker thread)."""
+    for name in (
+        "mcp.server.auth.middleware.bearer_auth",
+        "mcp.server.transport_security",
+        "llmgw_desktop.transports.mcp.caller",
+        "llmgw_desktop.transports.mcp.server",
+    ):
+        importlib.import_module(name)

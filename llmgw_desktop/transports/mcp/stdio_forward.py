@@ -15,23 +15,27 @@ name as `X-Caller` on every later request: a gateway serving MCP without session
 while answers are on their way is a normal end, said in one line: the answers are dropped,
 and every task the relay started is awaited or has its failure logged, never left for the
 garbage collector to report.
+
+It imports neither the MCP SDK nor aiohttp (`loopback_http` is its HTTP client): editors spawn
+it on every start, and those imports alone took over a second before `initialize` was answered.
+`tests/test_startup_imports.py` keeps it that way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
+import re
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
-from mcp.shared.inbound import NAME_BEARING_METHODS, encode_header_value
-from mcp_types import PROTOCOL_VERSION_META_KEY
-
 from llmgw_desktop.transports.gateway.callers import CALLER_HEADER, clean_caller
+from llmgw_desktop.transports.mcp import loopback_http
+from llmgw_desktop.transports.mcp.loopback_http import Reply
 
 __all__ = ["StdioForwarder"]
 
@@ -42,6 +46,13 @@ VERSION_HEADER = "MCP-Protocol-Version"
 EVENT_STREAM_RETRY_S = 1.0
 EVENT_STREAM_RETRIES = 30
 GATEWAY_GONE = -32000
+# The MCP SDK's own values (mcp_types.PROTOCOL_VERSION_META_KEY, mcp.shared.inbound's
+# NAME_BEARING_METHODS and header encoding), copied so the relay need not import the SDK;
+# tests/transports/mcp/test_stdio_relay_light.py checks they still agree with it.
+PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
+NAME_BEARING_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_HEADER_SAFE = re.compile(r"^[\x20-\x7E]*$")
+_B64_SENTINEL = re.compile(r"^=\?base64\?(?P<payload>.*)\?=$")
 
 
 class StdioForwarder:
@@ -61,37 +72,36 @@ class StdioForwarder:
     async def run(self, reader: asyncio.StreamReader, writer: Any) -> None:
         """Relay until `reader` reaches end of input; `writer` has `write()` and `drain()`."""
         self._out = writer
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            try:
-                # Every task the relay starts lives in these two groups and ends with `run`.
-                async with asyncio.TaskGroup() as streams:
-                    listening = streams.create_task(self._listen_once_initialized(http))
-                    async with asyncio.TaskGroup() as relays:
-                        async for message in _messages(reader):
-                            relays.create_task(self._relay(http, message))
-                    # Every message has been answered; the event stream ends with the editor.
-                    listening.cancel()
-            except ExceptionGroup as failed:
-                # Only reading stdin can fail here (the tasks log their own failures): raise
-                # its error itself, as the relay did before it used task groups.
-                raise failed.exceptions[0] from None
-            if self._session_id is not None:
-                with contextlib.suppress(aiohttp.ClientError):
-                    await http.delete(self.url, headers=self._headers())
+        try:
+            # Every task the relay starts lives in these two groups and ends with `run`.
+            async with asyncio.TaskGroup() as streams:
+                listening = streams.create_task(self._listen_once_initialized())
+                async with asyncio.TaskGroup() as relays:
+                    async for message in _messages(reader):
+                        relays.create_task(self._relay(message))
+                # Every message has been answered; the event stream ends with the editor.
+                listening.cancel()
+        except ExceptionGroup as failed:
+            # Only reading stdin can fail here (the tasks log their own failures): raise
+            # its error itself, as the relay did before it used task groups.
+            raise failed.exceptions[0] from None
+        if self._session_id is not None:
+            with contextlib.suppress(OSError):
+                async with loopback_http.request("DELETE", self.url, headers=self._headers()):
+                    pass
 
-    async def _relay(self, http: aiohttp.ClientSession, message: dict[str, Any]) -> None:
+    async def _relay(self, message: dict[str, Any]) -> None:
         """Relay one message; a failure is logged here, so the other messages carry on."""
         try:
-            await self._send(http, message)
+            await self._send(message)
         except Exception:
             log.exception("relaying a message failed")
 
-    async def _listen_once_initialized(self, http: aiohttp.ClientSession) -> None:
+    async def _listen_once_initialized(self) -> None:
         """The event stream, opened after the handshake; its failure is logged here."""
         await self._initialized.wait()
         try:
-            await self._listen(http)
+            await self._listen()
         except Exception:
             log.exception("relaying the event stream failed")
 
@@ -109,7 +119,7 @@ class StdioForwarder:
             field = NAME_BEARING_METHODS.get(str(message.get("method")))
             value = (message.get("params") or {}).get(field) if field else None
             if isinstance(value, str):
-                headers["Mcp-Name"] = encode_header_value(value)
+                headers["Mcp-Name"] = _encode_header_value(value)
             return headers
         if self._editor_name:
             headers[CALLER_HEADER] = self._editor_name
@@ -119,26 +129,29 @@ class StdioForwarder:
             headers[VERSION_HEADER] = self._version
         return headers
 
-    async def _send(self, http: aiohttp.ClientSession, message: dict[str, Any]) -> None:
+    async def _send(self, message: dict[str, Any]) -> None:
         is_request = "method" in message and "id" in message
         if message.get("method") == "initialize":
             self._editor_name = _editor_name(message)
+        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            async with http.post(self.url, json=message, headers=self._headers(message)) as reply:
-                session = reply.headers.get(SESSION_HEADER)
+            async with loopback_http.request(
+                "POST", self.url, headers=self._headers(message), body=body
+            ) as reply:
+                session = reply.header(SESSION_HEADER)
                 if session and self._session_id is None:
                     self._session_id = session
                 if reply.status == 202:
                     return
-                kind = reply.headers.get("Content-Type", "")
+                kind = reply.header("Content-Type") or ""
                 if kind.startswith("text/event-stream"):
-                    async for event in _sse_events(reply.content):
+                    async for event in _sse_events(reply):
                         await self._deliver(event)
                 else:
-                    body = await reply.read()
-                    if body:
-                        await self._deliver(json.loads(body))
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
+                    answer = await reply.read()
+                    if answer:
+                        await self._deliver(json.loads(answer))
+        except (OSError, ValueError) as exc:
             log.warning("relay to %s failed: %s", self.url, exc)
             if is_request:
                 await self._write(
@@ -163,7 +176,7 @@ class StdioForwarder:
                     self._version = str(result["protocolVersion"])
                 await self._write(item)
 
-    async def _listen(self, http: aiohttp.ClientSession) -> None:
+    async def _listen(self) -> None:
         """The 2025-era server-to-client stream (notifications, server requests)."""
         for _ in range(EVENT_STREAM_RETRIES):
             if self._editor_gone:
@@ -171,12 +184,12 @@ class StdioForwarder:
             try:
                 headers = self._headers()
                 headers["Accept"] = "text/event-stream"
-                async with http.get(self.url, headers=headers) as reply:
+                async with loopback_http.request("GET", self.url, headers=headers) as reply:
                     if reply.status in (404, 405):
                         return  # no session, or the server offers no stream
-                    async for event in _sse_events(reply.content):
+                    async for event in _sse_events(reply):
                         await self._deliver(event)
-            except (aiohttp.ClientError, OSError, ValueError):
+            except (OSError, ValueError):
                 pass
             await asyncio.sleep(EVENT_STREAM_RETRY_S)
 
@@ -193,6 +206,18 @@ class StdioForwarder:
                 if not self._editor_gone:
                     log.info("the editor closed the connection (%s); dropping its answers", exc)
                 self._editor_gone = True
+
+
+def _encode_header_value(value: str) -> str:
+    """A value as the `Mcp-Name` header carries it: verbatim when plain printable ASCII, else
+    wrapped in the `=?base64?...?=` sentinel (as the SDK's `encode_header_value`)."""
+    if (
+        _HEADER_SAFE.fullmatch(value)
+        and value == value.strip()
+        and not _B64_SENTINEL.fullmatch(value)
+    ):
+        return value
+    return f"=?base64?{base64.b64encode(value.encode('utf-8')).decode('ascii')}?="
 
 
 def _editor_name(initialize: dict[str, Any]) -> str:
@@ -218,10 +243,10 @@ async def _messages(reader: asyncio.StreamReader) -> AsyncIterator[dict[str, Any
             yield message
 
 
-async def _sse_events(stream: aiohttp.StreamReader) -> AsyncIterator[Any]:
+async def _sse_events(reply: Reply) -> AsyncIterator[Any]:
     """The JSON payloads of an event stream's `data:` fields."""
     data: list[str] = []
-    async for raw in stream:
+    async for raw in reply.lines():
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if line.startswith("data:"):
             data.append(line[5:].lstrip(" "))

@@ -1,0 +1,81 @@
+"""What start-up imports: the command line and the stdio relay stay light, and any subset of the
+tests collects.
+
+`llmgw-desktop mcp` is spawned by editors on every start and must answer `initialize` within a
+few hundred milliseconds; `--version` and `--help` within 150 ms. Importing the MCP SDK, the
+aiohttp server, pydantic or Qt costs seconds together, so none of them may creep back onto
+those paths. Each check runs in a fresh interpreter: this one has imported everything already.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("mcp", "mcp_types", "aiohttp", "aiohttp.web", "pydantic", "PySide6", "peewee", "psycopg")
+CHILD_TIMEOUT_S = 120.0
+
+
+def modules_loaded_by(code: str) -> set[str]:
+    """The heavy modules in `sys.modules` after a fresh interpreter runs `code`."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    return set(json.loads(result.stdout.splitlines()[-1])) & set(HEAVY)
+
+
+def test_the_command_line_imports_nothing_heavy_before_a_command_runs() -> None:
+    assert modules_loaded_by("import llmgw_desktop.cli") == set()
+
+
+def test_the_stdio_relay_imports_no_server_stack() -> None:
+    # Everything `llmgw-desktop mcp` runs before it relays: settings, the log, the relay.
+    relay_path = (
+        "import llmgw_desktop.cli, llmgw_desktop.stdio_mode, llmgw_desktop.logging_setup\n"
+        "from llmgw_desktop.settings import load_settings\n"
+        "load_settings()\n"
+        "from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder"
+    )
+    assert modules_loaded_by(relay_path) == set()
+
+
+def test_a_subset_of_the_tests_collects(tmp_path: Path) -> None:
+    # These two together once failed to collect: PySide6's import hook met a half-imported
+    # pydantic (tests/conftest.py imports pydantic first now).
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/contract/test_discovery.py",
+            "tests/transports/test_http_front_door.py",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "error" not in result.stdout.splitlines()[-1], result.stdout[-3000:]
+
+
+def test_the_mcp_sdk_is_not_on_the_way_to_a_running_gateway() -> None:
+    # It loads in the background once the front door is open (transports/mcp/http_front.py).
+    loaded = modules_loaded_by("import llmgw_desktop.headless, llmgw_desktop.runtime")
+    assert loaded & {"mcp", "mcp_types", "PySide6"} == set()
