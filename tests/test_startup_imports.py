@@ -16,7 +16,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("mcp", "mcp_types", "aiohttp", "aiohttp.web", "pydantic", "PySide6", "peewee", "psycopg")
+HEAVY = (
+    "mcp",
+    "mcp_types",
+    "aiohttp",
+    "aiohttp.web",
+    "pydantic",
+    "PySide6",
+    "peewee",
+    "psycopg",
+    "pyqtgraph",
+)
 CHILD_TIMEOUT_S = 120.0
 
 
@@ -48,6 +58,15 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
         "from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder"
     )
     assert modules_loaded_by(relay_path) == set()
+
+
+def test_the_window_imports_no_chart_library_before_its_first_paint() -> None:
+    # pyqtgraph is about a third of a second; the Overview page builds its charts after the
+    # window has painted (ui/pages/overview.py), so building the window must not import it.
+    assert "pyqtgraph" not in modules_loaded_by(
+        "import os\nos.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "import llmgw_desktop.app, llmgw_desktop.ui.main_window"
+    )
 
 
 def test_a_subset_of_the_tests_collects(tmp_path: Path) -> None:

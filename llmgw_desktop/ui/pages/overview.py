@@ -4,13 +4,12 @@ health (`provider_health.py`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.ui.actions import PROVIDER_SECTIONS, GatewayActions
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
-from llmgw_desktop.ui.pages.overview_charts import LiveCharts
 from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
 from llmgw_desktop.ui.qt import (
     QAction,
@@ -28,9 +27,16 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import warning_colour
 
+if TYPE_CHECKING:
+    from llmgw_desktop.ui.pages.overview_charts import LiveCharts
+
 __all__ = ["OverviewPage"]
 
 STATUS_REFRESH_MS = 1000
+# The charts come after the window's first paint: pyqtgraph's import alone is about a third of
+# a second, and Overview is the page a launch shows first. The space is kept so nothing jumps.
+CHARTS_AFTER_PAINT_MS = 50
+CHARTS_PLACEHOLDER_HEIGHT = 400
 
 
 class OverviewPage(Page):
@@ -83,9 +89,14 @@ class OverviewPage(Page):
         provider_column.addWidget(pause)
 
         bridge = context.bridge
-        self.charts = LiveCharts(self.engine)
+        self._charts: LiveCharts | None = None
+        self._shown = False
         traffic = QGroupBox("Live traffic")
-        QVBoxLayout(traffic).addWidget(self.charts)
+        self._traffic_layout = QVBoxLayout(traffic)
+        self._charts_placeholder = QLabel("Loading the charts…")
+        self._charts_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._charts_placeholder.setMinimumHeight(CHARTS_PLACEHOLDER_HEIGHT)
+        self._traffic_layout.addWidget(self._charts_placeholder)
         self.health = ProviderHealthTable(bridge, self.tasks)
         health = QGroupBox("Provider health")
         QVBoxLayout(health).addWidget(self.health)
@@ -117,16 +128,39 @@ class OverviewPage(Page):
         self._timer.timeout.connect(self.refresh_status)
         self.refresh_status()
 
+    @property
+    def charts(self) -> LiveCharts:
+        """The live charts, built now if the timer after the first paint has not yet."""
+        if self._charts is None:
+            from llmgw_desktop.ui.pages.overview_charts import LiveCharts
+
+            self._charts = LiveCharts(self.engine)
+            self._traffic_layout.replaceWidget(self._charts_placeholder, self._charts)
+            self._charts_placeholder.deleteLater()
+            if self._shown:
+                self._charts.start()
+        return self._charts
+
+    def _charts_after_paint(self) -> None:
+        if self._shown:
+            _ = self.charts
+
     def page_shown(self) -> None:
+        self._shown = True
         self.refresh_status()
         self._timer.start()
-        self.charts.start()
+        if self._charts is None:
+            QTimer.singleShot(CHARTS_AFTER_PAINT_MS, self._charts_after_paint)
+        else:
+            self._charts.start()
         self.health.start()
         self.context.actions.check_installed()
 
     def page_hidden(self) -> None:
+        self._shown = False
         self._timer.stop()
-        self.charts.stop()
+        if self._charts is not None:
+            self._charts.stop()
         self.health.stop()
 
     def refresh_status(self) -> None:
