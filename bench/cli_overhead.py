@@ -17,18 +17,21 @@ captured Claude stream-json output after half a second: the loop does the same w
 (spawn, pipe reads, parsing, progress, store writes) without the CLI's own cost. On Linux it
 alternates rounds of the gateway as it is (CLIs tied to it by `setpriv --pdeathsig`, spawned
 with vfork) with rounds of the old tie (a `preexec_fn` in a forked child, still the fallback
-without setpriv) and prints the ratio, so the comparison holds on a busy machine.
+without setpriv) and prints the ratio, so the comparison holds on a busy machine; each round
+also measures the ticker on an idle loop, which is this machine's scheduling noise.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,6 +47,8 @@ from llmgw_desktop.settings import load_settings  # noqa: E402
 from tests.contract.offline import CLI_BIN, prepare_offline_home  # noqa: E402
 from tests.fakes.upstream import ScriptedUpstream  # noqa: E402
 
+TICK_S = 0.005  # the ticker's period: a frame at 200 Hz, well under the 16 ms aim
+IDLE_S = 2.0  # how long the idle loop is measured in each round
 CAPTURED = ROOT / "tests" / "fixtures" / "cli" / "claude" / "plain_stream_json.stdout"
 
 
@@ -128,29 +133,46 @@ async def loop_stalls(concurrent: int, home: Path, *, fork_tie: bool = False) ->
     await engine.start()
     if fork_tie:
         engine.lifeline._setpriv = ""  # as without setpriv: the old preexec_fn tie
+    started = time.perf_counter()
+    async with ticking() as lags:
+        submitted = [
+            await engine.calls.submit("claude", CallParams(prompt=f"job {n}"), "local")
+            for n in range(concurrent)
+        ]
+        views = [await engine.jobs.wait(s.job_id, "local", timeout_s=120) for s in submitted]
+    elapsed = time.perf_counter() - started
+    await engine.stop()
+    done = sum(v.state.value == "completed" for v in views)
+    label = "old fork tie" if fork_tie else "as it is"
+    print(f"  {label:<13} {done}/{concurrent} completed in {elapsed:.2f} s, {lag_summary(lags)}")
+    return lags
+
+
+@contextlib.asynccontextmanager
+async def ticking() -> AsyncIterator[list[float]]:
+    """A 5 ms ticker on the loop while the block runs; yields its lateness per tick (s)."""
     lags: list[float] = []
     running = True
 
     async def ticker() -> None:
         while running:
             started = time.perf_counter()
-            await asyncio.sleep(0.005)
-            lags.append(time.perf_counter() - started - 0.005)
+            await asyncio.sleep(TICK_S)
+            lags.append(time.perf_counter() - started - TICK_S)
 
     tick = asyncio.get_running_loop().create_task(ticker())
-    started = time.perf_counter()
-    submitted = [
-        await engine.calls.submit("claude", CallParams(prompt=f"job {n}"), "local")
-        for n in range(concurrent)
-    ]
-    views = [await engine.jobs.wait(s.job_id, "local", timeout_s=120) for s in submitted]
-    elapsed = time.perf_counter() - started
-    running = False
-    await tick
-    await engine.stop()
-    done = sum(v.state.value == "completed" for v in views)
-    label = "old fork tie" if fork_tie else "as it is"
-    print(f"  {label:<13} {done}/{concurrent} completed in {elapsed:.2f} s, {lag_summary(lags)}")
+    try:
+        yield lags
+    finally:
+        running = False
+        await tick
+
+
+async def idle_lags(seconds: float) -> list[float]:
+    """The ticker alone: how late this machine wakes an idle loop (its scheduling noise)."""
+    async with ticking() as lags:
+        await asyncio.sleep(seconds)
+    print(f"  idle loop     no jobs, {seconds:.1f} s, {lag_summary(lags)}")
     return lags
 
 
@@ -165,14 +187,17 @@ async def compare_stalls(concurrent: int, rounds: int, home: Path) -> None:
     print(f"{concurrent} concurrent jobs (stand-in CLI), {rounds} rounds each, alternating")
     modes = [False, True] if sys.platform.startswith("linux") else [False]
     lags: dict[bool, list[float]] = {mode: [] for mode in modes}
+    idle: list[float] = []
     for n in range(rounds):
+        idle += await idle_lags(IDLE_S)
         for mode in modes:
             lags[mode] += await loop_stalls(concurrent, home / f"{n}-{mode}", fork_tie=mode)
     now = lags[False]
-    print(f"  as it is, all rounds: {lag_summary(now)}")
+    print(f"  idle loop, all rounds: {lag_summary(idle)}")
+    print(f"  as it is, all rounds:  {lag_summary(now)}")
     if True in lags:
         before = lags[True]
-        print(f"  old fork tie, all:    {lag_summary(before)}")
+        print(f"  old fork tie, all:     {lag_summary(before)}")
         print(
             f"  ratio as it is / old: worst {max(now) / max(before):.2f}, "
             f"p99 {percentile(now, 0.99) / percentile(before, 0.99):.2f}"
