@@ -61,7 +61,12 @@ WARDEN_EXIT_WAIT_S = 1.0
 SETPRIV_DIRS = ("/usr/bin", "/bin")
 # Runs between setpriv and the CLI, with the gateway's pid as $1: if the gateway died before
 # setpriv set the signal, the parent is already someone else and no signal will ever come.
-TIE_SCRIPT = '[ "$PPID" = "$1" ] || kill -s KILL $$; shift; exec "$@"'
+# $2 is `=` and the PWD the CLI is given, or empty for none: the shell would otherwise set or
+# correct PWD, and the CLI gets exactly the environment a direct spawn would give it.
+TIE_SCRIPT = (
+    '[ "$PPID" = "$1" ] || kill -s KILL $$; '
+    'if [ -n "$2" ]; then PWD=${2#=}; else unset PWD; fi; shift 2; exec "$@"'
+)
 
 # The warden. Its argument is the grace in seconds; its stdin carries `watch <pgid>` and
 # `forget <pgid>` lines. Signals that would end it with the gateway's terminal are ignored:
@@ -121,7 +126,7 @@ class Lifeline:
         if not self._setpriv:
             return tuple(argv), self.spawn_options()
         _check_executable(argv[0], env, cwd)
-        return tied_argv(self._setpriv, os.getpid(), argv), {}
+        return tied_argv(self._setpriv, os.getpid(), argv, env.get("PWD")), {}
 
     def spawn_options(self) -> dict[str, Any]:
         """The fallback tie without setpriv: arguments that set the signal in the child."""
@@ -233,10 +238,13 @@ class Lifeline:
             )
 
 
-def tied_argv(setpriv: str, parent: int, argv: Sequence[str]) -> tuple[str, ...]:
-    """`argv` run under a parent-death SIGKILL tied to process `parent` (see `TIE_SCRIPT`)."""
+def tied_argv(
+    setpriv: str, parent: int, argv: Sequence[str], pwd: str | None = None
+) -> tuple[str, ...]:
+    """`argv` run under a parent-death SIGKILL tied to process `parent` (see `TIE_SCRIPT`),
+    with `pwd` as its PWD variable (None: without one)."""
     tie = (setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", TIE_SCRIPT, "llmgw-tie")
-    return (*tie, str(parent), *argv)
+    return (*tie, str(parent), "" if pwd is None else f"={pwd}", *argv)
 
 
 def _working_setpriv() -> str | None:

@@ -225,6 +225,22 @@ async def test_a_tied_run_reports_a_missing_or_unrunnable_cli_as_a_direct_spawn_
     assert out.stdout == b"tied\n" and out.exit_code == 0
 
 
+@linux_only
+@pytest.mark.parametrize("pwd", [None, "/stale/dir", ""])
+async def test_a_tied_cli_gets_exactly_the_environment_a_direct_spawn_gives(
+    pwd: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PWD", raising=False)  # so that None means none at all
+    env = {"PATH": os.defpath, "KEEP": "a b;c"} | ({} if pwd is None else {"PWD": pwd})
+    invocation = Invocation(argv=("env",), env=env, cwd=tmp_path)
+    limits = RunLimits(timeout_s=10)
+    direct = await run_process(invocation, limits, isolate_env=True)
+    tied = await run_process(
+        invocation, limits, isolate_env=True, lifeline=Lifeline(stop_grace_s=0.1, use_warden=False)
+    )
+    assert sorted(tied.stdout.splitlines()) == sorted(direct.stdout.splitlines())
+
+
 # -- Windows Job Object: layout and calls (a recording kernel32; Windows cannot run here) ---
 
 
