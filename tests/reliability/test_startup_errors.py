@@ -175,15 +175,7 @@ def test_a_settings_file_that_is_not_utf8_is_one_message_and_exit_2(
     # The same settings saved as UTF-8 (with the BOM Notepad adds, which is still UTF-8) work.
     text = SETTINGS.format(port=port, note="café")
     config.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))
-    child = gp.start(["--headless"], env)  # starting up while `config --show` runs beside it
-    try:
-        shown = run(["config", "--show"], env)
-        assert shown.returncode == 0, shown.stderr
-        assert "http.port" in shown.stdout and f"= {port}" in shown.stdout
-        gp.wait_ready(child, port)
-        code, _, err = gp.stop(child)
-        assert code == 0, err
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
+    shown = run(["config", "--show"], env)
+    assert shown.returncode == 0, shown.stderr
+    assert "http.port" in shown.stdout and f"= {port}" in shown.stdout
+    starts_and_stops(env, port)
