@@ -37,6 +37,10 @@ HOP_HEADERS = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade"}
 )
 UPSTREAM_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=5)
+# At close, how long requests still in flight may finish. A client's server-to-client event
+# stream stays open upstream after the client left, until the backend next writes (its ping,
+# every 15 s): at the end of a test nothing more is wanted from it.
+SHUTDOWN_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ async def balancer(backends: list[str], *, sticky: bool = False) -> AsyncIterato
     front = LoopbackBalancer(backends, sticky=sticky, port=free_port())
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", front.handle)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_S)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", front.port)
     # The answers pass through as they are: no decompression on the way.

@@ -14,6 +14,7 @@ reach this interpreter. Not as root, the child runs as the same user, as is. A r
 from __future__ import annotations
 
 import codecs
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -46,6 +47,15 @@ def run(
         text=True,
         timeout=RUN_TIMEOUT_S,
     )
+
+
+def run_each(
+    runs: list[list[str]], env: dict[str, str], *, drop_privileges: bool = False
+) -> list[subprocess.CompletedProcess[str]]:
+    """`run` for each of `runs` at once: each is a whole start-up that fails alone, and side
+    by side they use both cores instead of one after the other."""
+    with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
+        return list(pool.map(lambda args: run(args, env, drop_privileges=drop_privileges), runs))
 
 
 def assert_one_clear_message(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -83,8 +93,7 @@ def test_a_0500_data_dir_is_one_message_and_exit_4(home: Path, read_only_data: P
         pytest.skip("running as root without setpriv: nothing here can make 0500 bind root")
     port = free_port()
     env = gp.child_env(home, port)
-    for args in (["--headless"], ["mcp"]):
-        result = run(args, env, drop_privileges=as_root)
+    for result in run_each([["--headless"], ["mcp"]], env, drop_privileges=as_root):
         assert result.returncode == EXIT_UNWRITABLE, result.stderr
         assert_one_clear_message(
             result,
@@ -158,8 +167,7 @@ def test_a_settings_file_that_is_not_utf8_is_one_message_and_exit_2(
     config = Path(env["LLM_GATEWAY_CONFIG"])
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_bytes(encoded)
-    for args in (["--headless"], ["mcp"], ["config", "--show"]):
-        result = run(args, env)
+    for result in run_each([["--headless"], ["mcp"], ["config", "--show"]], env):
         assert result.returncode == EXIT_CONFIG, result.stderr
         assert_one_clear_message(
             result, f"the settings file {config} {expected}", "save it as UTF-8"

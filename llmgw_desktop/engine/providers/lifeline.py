@@ -7,7 +7,11 @@ gateway dying without a word (kill -9, a crash, the OOM killer), one layer per p
   itself dies the instant the gateway does. The kernel sends it when the *thread* that forked
   the CLI ends; CLIs are spawned from the event loop's thread, which lives as long as the
   gateway. The signal is not inherited by the CLI's own children, so the warden below runs
-  on Linux too.
+  on Linux too. util-linux's `setpriv --pdeathsig` sets it, then a one-line `sh` checks the
+  gateway did not die before that and execs the CLI (`tie`). Setting it from Python in the
+  forked child (`preexec_fn`, the fallback without setpriv) forces a full fork and makes the
+  loop wait until the child has run Python and exec'd: about 10 ms of frozen loop per CLI,
+  where the plain spawn (vfork) costs well under one.
 - **Linux and macOS (POSIX):** a warden: one small `/bin/sh` process per gateway, in its own
   session, told over a pipe which process groups are live. When the gateway dies the pipe
   reaches end-of-file (the kernel closes it, whatever killed the gateway) and the warden
@@ -30,12 +34,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
+import functools
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.engine.providers.process_identity import identity_of
@@ -49,6 +57,16 @@ log = logging.getLogger(__name__)
 JOB_MARKER_ENV = "LLMGW_JOB_ID"
 PR_SET_PDEATHSIG = 1
 WARDEN_EXIT_WAIT_S = 1.0
+# Where setpriv is looked for: system dirs only, so a user's PATH cannot stand in for it.
+SETPRIV_DIRS = ("/usr/bin", "/bin")
+# Runs between setpriv and the CLI, with the gateway's pid as $1: if the gateway died before
+# setpriv set the signal, the parent is already someone else and no signal will ever come.
+# $2 is `=` and the PWD the CLI is given, or empty for none: the shell would otherwise set or
+# correct PWD, and the CLI gets exactly the environment a direct spawn would give it.
+TIE_SCRIPT = (
+    '[ "$PPID" = "$1" ] || kill -s KILL $$; '
+    'if [ -n "$2" ]; then PWD=${2#=}; else unset PWD; fi; shift 2; exec "$@"'
+)
 
 # The warden. Its argument is the grace in seconds; its stdin carries `watch <pgid>` and
 # `forget <pgid>` lines. Signals that would end it with the gateway's terminal are ignored:
@@ -88,9 +106,30 @@ class Lifeline:
         self._held: set[int] = set()
         self._job: Any = None  # the Windows Job Object, made at the first CLI
         self._job_failed = False
+        self._setpriv: str | None = None  # its path, "" when unusable, None before the probe
+
+    async def tie(
+        self, argv: Sequence[str], env: Mapping[str, str], cwd: Path
+    ) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """The argv to spawn and extra `create_subprocess_exec` arguments that tie the child
+        to us at birth.
+
+        Raises:
+            FileNotFoundError: the executable does not exist (as spawning it would).
+            PermissionError: it exists but cannot be executed.
+        """
+        if not sys.platform.startswith("linux"):
+            return tuple(argv), {}
+        if self._setpriv is None:
+            # Once per engine, off the loop: an old setpriv (util-linux < 2.33) lacks the flag.
+            self._setpriv = await asyncio.to_thread(_working_setpriv) or ""
+        if not self._setpriv:
+            return tuple(argv), self.spawn_options()
+        _check_executable(argv[0], env, cwd)
+        return tied_argv(self._setpriv, os.getpid(), argv, env.get("PWD")), {}
 
     def spawn_options(self) -> dict[str, Any]:
-        """Extra arguments for `create_subprocess_exec` that tie the child to us at birth."""
+        """The fallback tie without setpriv: arguments that set the signal in the child."""
         if sys.platform.startswith("linux") and _prctl() is not None:
             return {"preexec_fn": _die_with_parent(os.getpid())}
         return {}
@@ -199,6 +238,48 @@ class Lifeline:
             )
 
 
+def tied_argv(
+    setpriv: str, parent: int, argv: Sequence[str], pwd: str | None = None
+) -> tuple[str, ...]:
+    """`argv` run under a parent-death SIGKILL tied to process `parent` (see `TIE_SCRIPT`),
+    with `pwd` as its PWD variable (None: without one)."""
+    tie = (setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", TIE_SCRIPT, "llmgw-tie")
+    return (*tie, str(parent), "" if pwd is None else f"={pwd}", *argv)
+
+
+def _working_setpriv() -> str | None:
+    """setpriv's path if it can set a parent-death signal here, else None."""
+    setpriv = shutil.which("setpriv", path=os.pathsep.join(SETPRIV_DIRS))
+    if setpriv is None:
+        return None
+    try:
+        probe = subprocess.run(
+            [setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", "exit 0"],
+            capture_output=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return setpriv if probe.returncode == 0 else None
+
+
+def _check_executable(program: str, env: Mapping[str, str], cwd: Path) -> None:
+    """Raise what spawning `program` directly would, since the tie's `sh` only exits 127."""
+    if not cwd.is_dir():
+        return  # the spawn itself reports the missing directory, as it always has
+    if "/" in program:
+        candidates = [cwd / program]  # a relative path is relative to the run's directory
+    else:
+        candidates = [Path(d) / program for d in os.get_exec_path(dict(env))]
+    if any(c.is_file() and os.access(c, os.X_OK) for c in candidates):
+        return
+    if any(c.exists() for c in candidates):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), program)
+    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
+
+
+@functools.cache
 def _prctl() -> Callable[..., int] | None:
     """libc's prctl, looked up in the parent (a forked child should do as little as it can)."""
     try:

@@ -130,10 +130,14 @@ async def _run(
 ) -> ProcessOutcome:
     loop = asyncio.get_running_loop()
     started = time.monotonic()
+    argv: tuple[str, ...] = invocation.argv
+    tie: dict[str, Any] = {}
+    if lifeline is not None:
+        argv, tie = await lifeline.tie(argv, env, cwd)
     # Spawned from the loop's thread, which lives as long as the gateway: Linux's parent-death
     # signal follows the thread that forked.
     proc = await asyncio.create_subprocess_exec(
-        *invocation.argv,
+        *argv,
         stdin=subprocess.PIPE if invocation.stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -141,7 +145,7 @@ async def _run(
         env=env,
         start_new_session=sys.platform != "win32",
         creationflags=_NEW_GROUP_FLAGS,
-        **(lifeline.spawn_options() if lifeline is not None else {}),
+        **tie,
     )
     assert proc.stdout is not None and proc.stderr is not None
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.providers.lifeline import Lifeline, tied_argv
 from llmgw_desktop.engine.providers.lifeline_windows import (
     JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
     JobObjectExtendedLimitInformation,
@@ -29,6 +30,7 @@ FAKE = str(Path(__file__).resolve().parents[2] / "fakes" / "behaving_process.py"
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="process groups and signals")
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc, prctl")
 DEATH_S = 5.0
+LIMITS = RunLimits(timeout_s=10)
 
 
 def alive(pid: int) -> bool:
@@ -151,15 +153,22 @@ async def test_at_stop_the_short_grace_applies() -> None:
 
 
 @linux_only
-def test_a_cli_dies_the_moment_its_parent_does(tmp_path: Path) -> None:
-    """The parent-death signal, with a real parent: a small program spawns `sleep` with the
-    lifeline's spawn options, prints its pid and exits without stopping it."""
+@pytest.mark.parametrize("tie", ["setpriv", "preexec_fn"])
+def test_a_cli_dies_the_moment_its_parent_does(tie: str) -> None:
+    """The parent-death signal, with a real parent: a small program spawns `sleep` tied by
+    the lifeline (setpriv, or the fallback without it), prints its pid and exits without
+    stopping it."""
     parent = textwrap.dedent(
-        """
-        import subprocess, sys
-        from llmgw_desktop.engine.providers.lifeline import Lifeline
-        options = Lifeline(stop_grace_s=0.1, use_warden=False).spawn_options()
-        child = subprocess.Popen(["sleep", "60"], start_new_session=True, **options)
+        f"""
+        import asyncio, os, subprocess, sys
+        from pathlib import Path
+        from llmgw_desktop.engine.providers.lifeline import Lifeline, tied_argv
+        lifeline = Lifeline(stop_grace_s=0.1, use_warden=False)
+        if {tie!r} == "preexec_fn":
+            lifeline._setpriv = ""  # as on a system without a usable setpriv
+        argv, options = asyncio.run(lifeline.tie(["sleep", "60"], os.environ, Path.cwd()))
+        assert ("--pdeathsig" in argv) == ({tie!r} == "setpriv"), argv
+        child = subprocess.Popen(argv, start_new_session=True, **options)
         print(child.pid, flush=True)
         """
     )
@@ -177,6 +186,59 @@ def test_a_cli_dies_the_moment_its_parent_does(tmp_path: Path) -> None:
     finally:
         control.kill()
         control.wait()
+
+
+@linux_only
+def test_a_cli_whose_gateway_died_before_the_tie_kills_itself(tmp_path: Path) -> None:
+    """The gap between spawn and setpriv's prctl: the expected parent is gone (here: never
+    was), so the tie ends the child before the CLI runs."""
+    setpriv = shutil.which("setpriv", path="/usr/bin:/bin")
+    if setpriv is None:
+        pytest.skip("no setpriv")
+    marker = tmp_path / "ran"
+    argv = tied_argv(setpriv, 1, ["/bin/sh", "-c", f"touch {marker}"])
+    done = subprocess.run(argv, timeout=10, check=False)
+    assert done.returncode == -signal.SIGKILL and not marker.exists()
+    assert (
+        subprocess.run(tied_argv(setpriv, os.getpid(), ["/bin/true"]), check=False).returncode == 0
+    )
+
+
+@linux_only
+async def test_a_tied_run_reports_a_missing_or_unrunnable_cli_as_a_direct_spawn_would(
+    tmp_path: Path,
+) -> None:
+    lifeline = Lifeline(stop_grace_s=0.1, use_warden=False)
+    not_executable = tmp_path / "cli"
+    not_executable.write_text("#!/bin/sh\n")
+    with pytest.raises(FileNotFoundError):
+        await run_process(Invocation(argv=(str(tmp_path / "missing"),)), LIMITS, lifeline=lifeline)
+    with pytest.raises(FileNotFoundError):
+        await run_process(Invocation(argv=("no-such-cli-anywhere",)), LIMITS, lifeline=lifeline)
+    with pytest.raises(PermissionError):
+        await run_process(Invocation(argv=(str(not_executable),)), LIMITS, lifeline=lifeline)
+    with pytest.raises(FileNotFoundError):  # the working directory, as before
+        await run_process(
+            Invocation(argv=("true",), cwd=tmp_path / "gone"), LIMITS, lifeline=lifeline
+        )
+    out = await run_process(Invocation(argv=("echo", "tied")), LIMITS, lifeline=lifeline)
+    assert out.stdout == b"tied\n" and out.exit_code == 0
+
+
+@linux_only
+@pytest.mark.parametrize("pwd", [None, "/stale/dir", ""])
+async def test_a_tied_cli_gets_exactly_the_environment_a_direct_spawn_gives(
+    pwd: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PWD", raising=False)  # so that None means none at all
+    env = {"PATH": os.defpath, "KEEP": "a b;c"} | ({} if pwd is None else {"PWD": pwd})
+    invocation = Invocation(argv=("env",), env=env, cwd=tmp_path)
+    limits = RunLimits(timeout_s=10)
+    direct = await run_process(invocation, limits, isolate_env=True)
+    tied = await run_process(
+        invocation, limits, isolate_env=True, lifeline=Lifeline(stop_grace_s=0.1, use_warden=False)
+    )
+    assert sorted(tied.stdout.splitlines()) == sorted(direct.stdout.splitlines())
 
 
 # -- Windows Job Object: layout and calls (a recording kernel32; Windows cannot run here) ---
