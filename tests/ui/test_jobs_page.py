@@ -405,7 +405,7 @@ def test_the_table_fits_the_window_without_scrolling_sideways(
     width: int, loaded: LoadedSettings, qtbot: QtBot
 ) -> None:
     from llmgw_desktop.ui.main_window import MainWindow
-    from llmgw_desktop.ui.pages.jobs_table import ELIDABLE, PROMPT_MIN_WIDTH
+    from llmgw_desktop.ui.pages.jobs_table import ELIDABLE, PROMPT_MIN_SHARE, PROMPT_MIN_WIDTH
 
     engine = Engine(loaded.settings)
     bridge = EngineBridge(engine)
@@ -430,6 +430,9 @@ def test_the_table_fits_the_window_without_scrolling_sideways(
     assert table.horizontalScrollBar().maximum() == 0, (width, widths)
     assert sum(widths) <= table.viewport().width()
     assert widths[COLUMNS.index("Prompt")] >= PROMPT_MIN_WIDTH  # the summary stretches
+    if width >= 1280:  # room enough: the prompt keeps a quarter before the others are whole
+        share = int(table.viewport().width() * PROMPT_MIN_SHARE)
+        assert widths[COLUMNS.index("Prompt")] >= share, (widths, share)
     for column, name in enumerate(COLUMNS):
         whole = table.sizeHintForColumn(column)
         if name != "Prompt" and column not in ELIDABLE:

@@ -2,7 +2,8 @@
 sideways at a laptop's 1024 px.
 
 Each column but the prompt is sized to its text (header included, at most
-`COLUMN_MAX_WIDTH`); the prompt takes the width left, never less than `PROMPT_MIN_WIDTH`.
+`COLUMN_MAX_WIDTH`); the prompt takes the width left, never less than `PROMPT_MIN_WIDTH` or a
+quarter of the width.
 When that does not fit, the columns whose text can be cut without losing its meaning (model,
 tool, progress, tokens, who) give way first, the widest first, down to `ELIDED_MIN_WIDTH`:
 their cells end in "…" and the tooltip says the rest. Start, provider, state and elapsed
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 PROMPT_MIN_WIDTH = 160
+# The prompt is what tells one job from another: it keeps at least this share of the width
+# before the elidable columns are given their full text.
+PROMPT_MIN_SHARE = 0.25
 COLUMN_MAX_WIDTH = 220  # one long model id or caller must not take the prompt's room
 ELIDED_MIN_WIDTH = 56  # about six characters and the "…"
 ELIDABLE = frozenset(COLUMNS.index(c) for c in ("Model", "Tool", "Progress", "Tokens", "Who"))
@@ -97,13 +101,21 @@ class JobsTable(QTableView):
             for column in range(model.columnCount())
             if column != PROMPT_COLUMN
         }
-        room = self.viewport().width() - PROMPT_MIN_WIDTH
+        # The share only from what the other columns leave at their narrowest: a narrow window
+        # still gets every column, the prompt at `PROMPT_MIN_WIDTH`.
+        narrowest = sum(
+            min(width, ELIDED_MIN_WIDTH) if column in ELIDABLE else width
+            for column, width in natural.items()
+        )
+        share = int(self.viewport().width() * PROMPT_MIN_SHARE)
+        prompt_min = max(PROMPT_MIN_WIDTH, min(share, self.viewport().width() - narrowest))
+        room = self.viewport().width() - prompt_min
         widths = fit_widths(natural, room, ELIDABLE, ELIDED_MIN_WIDTH)
         for column, width in widths.items():
             if header.sectionSize(column) != width:
                 header.resizeSection(column, width)
         left = self.viewport().width() - sum(widths.values())
-        header.resizeSection(PROMPT_COLUMN, max(PROMPT_MIN_WIDTH, left))
+        header.resizeSection(PROMPT_COLUMN, max(prompt_min, left))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
