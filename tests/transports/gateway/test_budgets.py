@@ -128,6 +128,7 @@ async def test_gemini_is_refused_in_googles_envelope(
     with pytest.raises(genai_errors.ClientError) as caught:
         await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
     assert caught.value.code == 402
+    assert caught.value.status == "FAILED_PRECONDITION"  # not a rate limit: nobody retries
     assert "budget exceeded" in (caught.value.message or "")
     assert len(upstream.llm_requests) == 1
 

@@ -31,6 +31,10 @@ def stream_failure(error: dict[str, Any]) -> ProviderFailure:
 _STATUSES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
+    # A spent budget (`budget_exceeded`): refused until the budget or its period changes, which
+    # is Google's "not in the state the operation needs"; never RESOURCE_EXHAUSTED, which
+    # clients treat as a rate limit and retry.
+    402: "FAILED_PRECONDITION",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     408: "DEADLINE_EXCEEDED",
