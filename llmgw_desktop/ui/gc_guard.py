@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 
-from llmgw_desktop.gc_tuning import SERVING_THRESHOLDS
+from llmgw_desktop.gc_tuning import SERVING_THRESHOLDS, note_frozen
 from llmgw_desktop.ui.qt import QObject, QTimer
 
 __all__ = ["GuiThreadCollector"]
@@ -57,10 +57,13 @@ class GuiThreadCollector(QObject):
         If the process already froze objects of its own (a host such as a test runner that
         starts many apps), the permanent generation is its to manage: freezing ours on top
         could not be undone without unfreezing its objects too, so the app leaves it alone."""
+        if self._froze:
+            return
         gc.collect()
         if gc.get_freeze_count() == 0:
             gc.freeze()
             self._froze = True
+            note_frozen()
 
     def stop(self) -> None:
         """Collect once more here and give collection back to Python."""
@@ -68,6 +71,7 @@ class GuiThreadCollector(QObject):
         if self._froze:
             gc.unfreeze()
             self._froze = False
+            note_frozen(False)
         gc.collect()
         if self._was_enabled:
             gc.enable()

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from llmgw_desktop.engine.api import Engine, ErrorCode, Principal, TaskSupervisor
+from llmgw_desktop.gc_tuning import freeze_late_arrivals
 from llmgw_desktop.transports.asgi import serve_asgi
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import agent_name, explicit_caller
@@ -152,6 +153,7 @@ class McpHttpFront:
         async with manager.run():
             self._manager = manager
             self._ready.set()
+            freeze_late_arrivals()
             await self._stop.wait()
 
     async def _load(self) -> Any:
