@@ -17,6 +17,8 @@ __all__ = ["install_stop_signals", "new_event_loop", "run_headless"]
 
 log = logging.getLogger(__name__)
 
+TUNE_AFTER_S = 1.0
+
 
 def install_stop_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     """Make SIGINT and SIGTERM set `stop` instead of killing the process mid-write."""
@@ -60,7 +62,9 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
     )
     install_stop_signals(asyncio.get_running_loop(), stop)
     await runtime.start()
-    tune_for_serving()
+    # A moment after the door opens, not before: its full collection would hold the first
+    # requests (about 60 ms); the MCP SDK loading meanwhile is frozen when it has.
+    asyncio.get_running_loop().call_later(TUNE_AFTER_S, tune_for_serving)
     print(
         f"llmgw-desktop {__version__} running headless\n"
         f"  MCP endpoint: {runtime.mcp_url}\n"

@@ -17,9 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
-
-from pydantic import AnyHttpUrl
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from llmgw_desktop.engine.auth import oauth_store as store
 from llmgw_desktop.engine.auth.access import Capability, require
@@ -46,7 +44,7 @@ from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.store import Database
 
-__all__ = ["AuthorizationStep", "OAuthConfig", "OAuthServer"]
+__all__ = ["AuthorizationStep", "OAuthConfig", "OAuthServer", "issuer_url"]
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +139,7 @@ class OAuthServer:
         """The issuer as OAuth metadata renders it (a root URL gets its trailing slash), and
         the resource identifiers tokens may be for: the issuer, `resource_bases` (other
         addresses of this gateway) and the MCP endpoint under each."""
-        self.issuer = str(AnyHttpUrl(url))
+        self.issuer = issuer_url(url)
         self.audience = Audience([url, *resource_bases], mcp_path)
         self._verified.clear()
 
@@ -654,3 +652,28 @@ class OAuthServer:
 
     def metadata_scopes(self) -> list[str]:
         return list(SUPPORTED_SCOPES)
+
+
+def issuer_url(url: str) -> str:
+    """`url` as the MCP SDK's metadata renders an issuer (pydantic's `AnyHttpUrl`): scheme and
+    host in lower case, the scheme's default port dropped, an empty path made `/`. Done here
+    for the plain ASCII http(s) URLs a gateway has, since importing pydantic costs start-up a
+    tenth of a second before the door can open; anything else goes to pydantic itself."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    try:
+        port = parts.port
+    except ValueError:
+        port, host = None, None  # not a port: let pydantic say what is wrong
+    if parts.scheme.lower() not in ("http", "https") or not host or not url.isascii():
+        from pydantic import AnyHttpUrl
+
+        return str(AnyHttpUrl(url))
+    scheme = parts.scheme.lower()
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.username is not None:
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@{netloc}"
+    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
