@@ -8,9 +8,9 @@ Measured, as the median of N runs each:
 - `llmgw-desktop mcp` relaying to a running headless gateway: launch to the answer of
   `initialize` on its stdout (goal: 300 ms);
 - headless and desktop: launch to /health answering (goal: 700 ms headless), and for the
-  desktop also launch to its window shown (the log's "desktop app ready", written once the
-  window and tray are built and shown; the first paint follows on the next turn of the loop;
-  goal 1 s); idle memory (goals: 80 MB headless, 150 MB desktop).
+  desktop also launch to the window's first paint (the timestamp of the log's "window
+  painted", written by the window's first paint event; goal 1 s); idle memory (goals: 80 MB
+  headless, 150 MB desktop).
 
 The package is byte-compiled first, as an installed copy is (pip compiles at install): a source
 tree run with PYTHONDONTWRITEBYTECODE would otherwise recompile every module on each launch.
@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 POLL_S = 0.005
@@ -105,31 +106,35 @@ def stop(proc: subprocess.Popen[bytes], mode: str) -> float:
 def one_run(mode: str, idle_s: float) -> tuple[float, float, float, float]:
     """Launch to /health, launch to the window shown (desktop; else /health), idle RSS, stop."""
     with tempfile.TemporaryDirectory() as home:
-        started = time.perf_counter()
+        launched_at = time.time()  # wall clock, as the log's timestamps are
         proc, ready = launch(mode, gateway_env(home, free_port()))
         shown = ready
         if mode == "desktop":
-            shown = wait_for_log(Path(home) / "log" / LOG_FILE, WINDOW_SHOWN) - started
+            shown = logged_at(Path(home) / "log" / LOG_FILE, WINDOW_PAINTED) - launched_at
         time.sleep(idle_s)
         memory = rss_mb(proc.pid)
         return ready, shown, memory, stop(proc, mode)
 
 
 LOG_FILE = "llmgw-desktop.log"
-WINDOW_SHOWN = "desktop app ready"
+# Logged by the window's first paint event (ui/main_window.py); its timestamp is the figure, so
+# a /health poll that answers later does not count against the window.
+WINDOW_PAINTED = "window painted"
 
 
-def wait_for_log(path: Path, line: str) -> float:
-    """The perf_counter time at which `line` was first seen in the log at `path`."""
+def logged_at(path: Path, text: str) -> float:
+    """The wall-clock time the app logged the first line containing `text` (waits for it)."""
     deadline = time.perf_counter() + READY_LIMIT_S
     while time.perf_counter() < deadline:
         try:
-            if line in path.read_text(encoding="utf-8", errors="replace"):
-                return time.perf_counter()
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if text in line:
+                    stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+                    return stamp.timestamp()
         except OSError:
             pass
         time.sleep(POLL_S)
-    raise RuntimeError(f"{line!r} never appeared in {path}")
+    raise RuntimeError(f"{text!r} never appeared in {path}")
 
 
 def command_time(args: list[str]) -> float:
@@ -213,7 +218,7 @@ def main() -> None:
     for mode in ("headless", "desktop"):
         runs = [one_run(mode, args.idle) for _ in range(args.runs)]
         if mode == "desktop":
-            row("desktop: launch to window shown", [r[1] for r in runs], goals[mode][0])
+            row("desktop: launch to first paint", [r[1] for r in runs], goals[mode][0])
             row("desktop: launch to /health", [r[0] for r in runs], goals[mode][0])
         else:
             row("headless: launch to /health", [r[0] for r in runs], goals[mode][0])

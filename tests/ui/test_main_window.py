@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,3 +152,18 @@ def test_page_shortcuts_follow_the_list_order() -> None:
         "Alt+0",
     ]
     assert page_shortcut(20) is None
+
+
+def test_the_first_paint_is_logged_once(
+    parts: tuple, qtbot: QtBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """bench/startup.py times launch to this line: it must come from a real paint, once."""
+    caplog.set_level(logging.INFO, logger="llmgw_desktop.ui.main_window")
+    window = _window(parts, close_quits=True, qtbot=qtbot)
+    assert not [r for r in caplog.records if r.getMessage() == "window painted"]
+    window.show()
+    qtbot.waitUntil(lambda: any(r.getMessage() == "window painted" for r in caplog.records))
+    window.repaint()
+    window.resize(window.width() + 10, window.height())
+    window.repaint()
+    assert [r.getMessage() for r in caplog.records].count("window painted") == 1

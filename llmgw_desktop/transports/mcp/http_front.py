@@ -28,6 +28,7 @@ gateway routes answer meanwhile, and an MCP request that comes before it is load
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib
 import logging
@@ -54,6 +55,10 @@ STOP_TIMEOUT_S = 5.0
 # How long an MCP request waits for the SDK to finish loading (seconds of imports on a slow,
 # busy machine) before it is answered with an error.
 LOAD_TIMEOUT_S = 60.0
+# The SDK's import (about 0.75 s of Python) holds the GIL for most of that time, thread or no
+# thread: started at once it slows /health, the dashboard's first paint and every first
+# request. So it starts this long after the door opens, or at the first MCP request.
+LOAD_AFTER_S = 1.0
 # How the front door keeps 2025-era MCP sessions, as /health says it.
 STATELESS = "stateless"
 SESSIONS_PER_PROCESS = "per-process"
@@ -129,6 +134,7 @@ class McpHttpFront:
         self._auth = engine.auth
         self._stop = asyncio.Event()
         self._ready = asyncio.Event()
+        self._due = asyncio.Event()  # an MCP request waits, or stop: do not wait any longer
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -146,6 +152,10 @@ class McpHttpFront:
 
     async def _run(self) -> None:
         try:
+            await self._until_due()
+            if self._stop.is_set():  # stopped before it was needed: nothing to load
+                self._ready.set()
+                return
             manager = await self._load()
         except BaseException:
             self._ready.set()  # without a manager: waiting requests are answered with an error
@@ -155,6 +165,11 @@ class McpHttpFront:
             self._ready.set()
             freeze_late_arrivals()
             await self._stop.wait()
+
+    async def _until_due(self) -> None:
+        """Return `LOAD_AFTER_S` after start, at the first MCP request, or at stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._due.wait(), LOAD_AFTER_S)
 
     async def _load(self) -> Any:
         """The SDK's session manager for our server; its imports run in a worker thread, so
@@ -181,6 +196,7 @@ class McpHttpFront:
         if self._task is None:
             return
         self._stop.set()
+        self._due.set()
         try:
             await asyncio.wait_for(asyncio.shield(self._task), STOP_TIMEOUT_S)
         except TimeoutError:
@@ -213,6 +229,7 @@ class McpHttpFront:
 
     async def _loaded(self) -> bool:
         """Wait for the SDK to load; False when it failed or took over LOAD_TIMEOUT_S."""
+        self._due.set()
         try:
             await asyncio.wait_for(self._ready.wait(), LOAD_TIMEOUT_S)
         except TimeoutError:
