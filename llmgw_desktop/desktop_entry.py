@@ -33,6 +33,16 @@ CLI_EXE = {"win32": "llmgw-desktop-cli.exe"}
 _RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
 
 
+def _bundled(
+    names: Mapping[str, str], executable: str, frozen: bool | None, platform: str
+) -> Path | None:
+    """The bundle's executable called `names[platform]` (else `llmgw-desktop`) when running
+    frozen by PyInstaller, else None."""
+    if not (getattr(sys, "frozen", False) if frozen is None else frozen):
+        return None
+    return Path(executable).resolve().parent / names.get(platform, "llmgw-desktop")
+
+
 def gui_executable(
     executable: str = sys.executable,
     *,
@@ -40,9 +50,7 @@ def gui_executable(
     platform: str = sys.platform,
 ) -> Path | None:
     """The bundle's windowed executable when running frozen, else None."""
-    if not (getattr(sys, "frozen", False) if frozen is None else frozen):
-        return None
-    return Path(executable).resolve().parent / GUI_EXE.get(platform, "llmgw-desktop")
+    return _bundled(GUI_EXE, executable, frozen, platform)
 
 
 def cli_executable(
@@ -53,9 +61,7 @@ def cli_executable(
 ) -> Path | None:
     """The bundle's console executable when running frozen (what an editor launches for
     `mcp`: a windowed program has no stdin or stdout on Windows), else None."""
-    if not (getattr(sys, "frozen", False) if frozen is None else frozen):
-        return None
-    return Path(executable).resolve().parent / CLI_EXE.get(platform, "llmgw-desktop")
+    return _bundled(CLI_EXE, executable, frozen, platform)
 
 
 def app_command(

@@ -179,20 +179,15 @@ class ProviderCalls:
             )
         )
         prefix_hash, prefix_tokens = stable_prefix(params)
-        record = self._recorder.start(
-            record_id=meta.record_id,
-            principal=principal,
-            provider=provider,
-            transport=meta.transport,
-            tool=meta.tool,
-            caller=meta.caller,
-            model=params.model,
-            correlation_id=params.correlation_id,
+        record = self._start_record(
+            provider,
+            params,
+            principal,
+            meta,
             prefix_hash=prefix_hash,
             prefix_tokens=prefix_tokens,
             approval=decision.to_dict(),
             optimization=optimization or None,
-            project=meta.project,
         )
         try:
             if not decision.allowed:
@@ -232,6 +227,23 @@ class ProviderCalls:
             self._recorder.finish(record, state=RecordState.DEDUPED)
         return dataclasses.replace(submitted, record_id=record)
 
+    def _start_record(
+        self, provider: str, params: CallParams, principal: str, meta: RequestMeta, **more: Any
+    ) -> str:
+        """Open the call's flight-recorder row with what every row of a provider call names."""
+        return self._recorder.start(
+            record_id=meta.record_id,
+            principal=principal,
+            provider=provider,
+            transport=meta.transport,
+            tool=meta.tool,
+            caller=meta.caller,
+            model=params.model,
+            correlation_id=params.correlation_id,
+            project=meta.project,
+            **more,
+        )
+
     def _check_budget(
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta
     ) -> None:
@@ -242,17 +254,7 @@ class ProviderCalls:
         try:
             self._budget_check(meta.caller, meta.project)
         except EngineError as error:
-            record = self._recorder.start(
-                record_id=meta.record_id,
-                principal=principal,
-                provider=provider,
-                transport=meta.transport,
-                tool=meta.tool,
-                caller=meta.caller,
-                model=params.model,
-                correlation_id=params.correlation_id,
-                project=meta.project,
-            )
+            record = self._start_record(provider, params, principal, meta)
             self._recorder.finish(record, state=RecordState.FAILED, error_code=error.code)
             error.details.setdefault("requestId", record)
             raise
