@@ -69,6 +69,9 @@ async def start_tuned(engine: Engine) -> Engine:
 def make_engine(home: Path, **overrides: object) -> Engine:
     os.environ["LLM_GATEWAY_CONFIG"] = str(home / "gw" / "config.toml")
     os.environ["LLM_GATEWAY_DATA_DIR"] = str(home / "gw" / "data")
+    # The offline CLI home points API keys at a scripted upstream that lists no models: reading
+    # providers' model lists would only print warnings into the figures.
+    os.environ["LLM_GATEWAY_MODELS_REFRESH_S"] = "0"
     settings = replace(load_settings().settings, **({"cli_path": [str(CLI_BIN)]} | overrides))
     return Engine(settings)
 
