@@ -98,6 +98,7 @@ class FlightRecorder:
         self.max_rows = max_rows
         self.max_pending = max_pending
         self._spill = spill
+        self._spilled_shown = 0  # the spill file's rows as `status()` reports them
         self._new: dict[str, dict[str, Any]] = {}
         self._updates: dict[str, dict[str, Any]] = {}
         # Rows in stored form that neither the store nor the spill file took (both failing).
@@ -210,7 +211,7 @@ class FlightRecorder:
         """What `/health` shows: rows waiting in memory and in the spill file, rows lost."""
         return {
             "pending": self.pending,
-            "spilled": 0 if self._spill is None else self._spill.rows,
+            "spilled": self._spilled_shown,
             "dropped": self.dropped,
             "last_error": self.last_error,
         }
@@ -219,6 +220,7 @@ class FlightRecorder:
         """Count the rows an earlier run spilled (the first flush replays them)."""
         if self._spill is not None:
             await asyncio.to_thread(self._spill.open)
+            self._show_spill()
             if self._spill.rows:
                 log.info("%d flight-recorder row(s) wait in the spill file", self._spill.rows)
 
@@ -276,13 +278,21 @@ class FlightRecorder:
                 self._held = kept + self._held
                 self._bound_held()
                 self._failed(error)
+                self._show_spill()
                 return False
+            self._show_spill()
             self.written += written
             if self.last_error is not None:
                 log.warning("flight recorder writes again")
             self.last_error = None
             self._db.health.clear("recorder", "store")
             return True
+
+    def _show_spill(self) -> None:
+        """Let `status()` count the spill file's rows: only once the flush's outcome is known
+        here, so `/health` never shows rows spilled while it still says the store is fine (the
+        file grows on the DB thread before the loop learns why)."""
+        self._spilled_shown = 0 if self._spill is None else self._spill.rows
 
     def _failed(self, exc: BaseException) -> None:
         reason = " ".join(str(exc).split())[:ERROR_CHARS] or type(exc).__name__

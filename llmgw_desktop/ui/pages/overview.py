@@ -137,6 +137,9 @@ class OverviewPage(Page):
             self._charts = LiveCharts(self.engine)
             self._traffic_layout.replaceWidget(self._charts_placeholder, self._charts)
             self._charts_placeholder.deleteLater()
+            # A widget added to a shown layout is shown only on the loop's next turn; whoever
+            # asked for the charts may look at them before that.
+            self._charts.show()
             if self._shown:
                 self._charts.start()
         return self._charts

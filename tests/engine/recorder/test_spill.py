@@ -146,3 +146,43 @@ async def test_when_neither_store_nor_spill_takes_rows_memory_is_bounded_and_dro
         assert recorder.status()["dropped"] == 80 and recorder.pending == 0
     finally:
         await db.close()
+
+
+async def test_health_never_shows_spilled_rows_before_it_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spill file grows on the database thread; `/health` read on the loop in between
+    once showed rows spilled while the store was still "ok" (a CI run caught it). The count
+    shows only with the reason."""
+    db = Database(tmp_path / "llmgw.db")
+    await db.open()
+    spill = RecorderSpill(tmp_path, reserve_bytes=0)
+    recorder = FlightRecorder(db, spill=spill)
+    await recorder.open()
+    appended, release = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    append = spill.append
+
+    def refuse(database: object, entries: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def append_then_wait(entries: list) -> None:
+        append(entries)
+        loop.call_soon_threadsafe(appended.set)
+        asyncio.run_coroutine_threadsafe(release.wait(), loop).result(timeout=30)
+
+    monkeypatch.setattr(recorder_module, "write_entries", refuse)
+    monkeypatch.setattr(spill, "append", append_then_wait)
+    try:
+        recorder.start(principal="local", provider="codex", caller="x")
+        flushing = asyncio.create_task(recorder.flush())
+        await asyncio.wait_for(appended.wait(), 30)
+        assert spill.rows == 1  # in the file already
+        assert recorder.status()["spilled"] == 0  # not shown before the reason
+        assert not db.health.degraded
+        release.set()
+        assert not await flushing
+        assert recorder.status()["spilled"] == 1 and db.health.degraded
+    finally:
+        release.set()
+        await db.close()
