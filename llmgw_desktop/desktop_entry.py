@@ -30,7 +30,7 @@ GUI_EXE = {"win32": "llmgw-desktop.exe"}
 # one executable has a console).
 CLI_EXE = {"win32": "llmgw-desktop-cli.exe"}
 # Characters the Desktop Entry spec says make an Exec argument need quoting.
-_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
+_RESERVED = set(" \t\n\r\"'\\><~|&;$*?#()`")
 
 
 def _bundled(
@@ -86,8 +86,11 @@ def exec_line(argv: Sequence[str]) -> str:
             continue
         inner = "".join("\\" + c if c in '"`$\\' else c for c in arg)
         words.append('"' + inner.replace("%", "%%") + '"')
-    # The file format's own escape applies on top of the Exec quoting: a backslash is doubled.
-    return " ".join(words).replace("\\", "\\\\")
+    # The file format's own escapes apply on top of the Exec quoting: a backslash is doubled,
+    # and a newline (or CR, tab) is written as its escape; raw, it would end the line and let a
+    # path with a newline in it start a key of its own (`Hidden=true`, a second `Exec`).
+    value = " ".join(words).replace("\\", "\\\\")
+    return value.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
 
 
 def desktop_entry(argv: Sequence[str], *, extra: Mapping[str, str] | None = None) -> str:

@@ -7,9 +7,13 @@ Windows and macOS writers are checked on what they would write, their OS calls i
 from __future__ import annotations
 
 import plistlib
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from llmgw_desktop import __version__
 from llmgw_desktop.autostart import (
@@ -20,7 +24,7 @@ from llmgw_desktop.autostart import (
     autostart_for_platform,
     login_command,
 )
-from llmgw_desktop.desktop_entry import app_command, exec_line
+from llmgw_desktop.desktop_entry import app_command, desktop_entry, exec_line
 
 
 class FakeRegistry:
@@ -165,3 +169,45 @@ def test_macos_launch_agent_plist(tmp_path: Path) -> None:
     }
     login.disable()
     assert not path.exists() and not login.is_enabled()
+
+
+def _argv_recorder(directory: Path, out: Path) -> Path:
+    """A program in `directory` that writes each argument it gets to `out`."""
+    directory.mkdir(parents=True)
+    program = directory / "prog"
+    program.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n--\\n" "$a"; done > "{out}"\n')
+    program.chmod(0o755)
+    return program
+
+
+def test_a_newline_in_the_path_cannot_add_a_line_to_the_entry(tmp_path: Path) -> None:
+    # A crafted directory name: raw, its newline ended the Exec line and started a key.
+    program = _argv_recorder(tmp_path / "a b\nHidden=true\tc\rd", tmp_path / "out")
+    login = XdgAutostart(tmp_path / "config", [str(program), "x\ny", "--hidden"])
+    login.enable()
+    lines = login.path.read_text(encoding="utf-8").split("\n")
+    command = exec_line([str(program), "x\ny", "--hidden"])
+    assert [line for line in lines if line.startswith("Exec=")] == [f"Exec={command}"]
+    assert not any(line.startswith("Hidden") for line in lines)
+    assert login.is_enabled()
+
+
+@pytest.mark.skipif(shutil.which("gio") is None, reason="needs GLib's gio to launch an entry")
+@pytest.mark.parametrize(
+    "name", ["sp ace", "new\nline", "d$q\"b`s\\'", "tab\tcr\r", "Hidden=true\nExec=/bin/false"]
+)
+def test_glib_launches_the_entry_with_exactly_its_arguments(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "out"
+    program = _argv_recorder(tmp_path / name, out)
+    args = ["--hidden", "100%", "a\nb", "~x", "-x;y&&z", "%f", "q\"'`$\\"]
+    entry = tmp_path / "x.desktop"
+    entry.write_text(desktop_entry([str(program), *args]), encoding="utf-8")
+    launched = subprocess.run(
+        ["gio", "launch", str(entry)], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert launched.returncode == 0, launched.stderr
+    deadline = time.monotonic() + 10
+    while not out.exists() or not out.read_text().endswith("\n--\n"):
+        assert time.monotonic() < deadline, "the entry's program never ran"
+        time.sleep(0.05)
+    assert out.read_text().split("\n--\n")[:-1] == args

@@ -105,3 +105,37 @@ async def test_taken_port_raises_port_in_use_and_leaves_nothing_running(
         assert caught.value.port == port
         assert runtime.engine.state.value == "stopped"
         assert find_free_port("127.0.0.1", port) != port
+
+
+async def test_quit_needs_the_instance_token_not_the_bearer_token(loaded: LoadedSettings) -> None:
+    # A remote caller holding the gateway's bearer token (an operator for everything else)
+    # must not stop the app: only the local user's instance token (a 0600 file) may.
+    bearer = "b" * 40
+    settings = replace(loaded.settings, http_auth_token=bearer)
+    lock = InstanceLock(loaded.settings.data_path)
+    assert lock.acquire()
+    asked: list[str] = []
+    runtime = GatewayRuntime(
+        replace(loaded, settings=settings),
+        mode="headless",
+        lock=lock,
+        on_activate=lambda: "headless",
+        on_quit=lambda: asked.append("quit"),
+    )
+    await runtime.start()
+    try:
+        for headers in (
+            {"Authorization": f"Bearer {bearer}"},
+            {"Authorization": f"Bearer {bearer}", INSTANCE_TOKEN_HEADER: "guess"},
+            {INSTANCE_TOKEN_HEADER: ""},
+        ):
+            status, body = await _call(runtime, "POST", "/instance/quit", headers=headers)
+            assert (status, body["error"]["code"]) == (401, "bad_instance_token")
+        assert asked == []
+        token = {INSTANCE_TOKEN_HEADER: lock.token}
+        status, body = await _call(runtime, "POST", "/instance/quit", headers=token)
+        assert (status, body) == (200, {"quitting": True})
+    finally:
+        await runtime.stop()
+        lock.release()
+    assert asked == ["quit"]

@@ -47,6 +47,9 @@ SCOPES = ("global", "agent=", "project=")
 FIELDS = ("scope", "unit", "period", "soft", "hard")
 # A budget list is read on every call's check: a screenful, not thousands.
 MAX_BUDGETS = 100
+# The largest limit: a token count stays exact as a float (below 2**53) and a TOML integer
+# (64 bits) when saved; an integer past what a float holds would otherwise overflow the check.
+MAX_LIMIT = 10**15
 
 
 class BudgetProblem(ValueError):
@@ -105,8 +108,12 @@ def _limit(name: str, value: Any, unit: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BudgetProblem(f"{name}: {value!r} is not a number")
+    if isinstance(value, int) and value > MAX_LIMIT:
+        raise BudgetProblem(f"{name}: must be at most {MAX_LIMIT:.0e}")
     if not math.isfinite(value) or value <= 0:
         raise BudgetProblem(f"{name}: must be above 0 (got {value!r})")
+    if value > MAX_LIMIT:
+        raise BudgetProblem(f"{name}: must be at most {MAX_LIMIT:.0e} (got {value!r})")
     if unit == "tokens" and float(value) != int(value):
         raise BudgetProblem(f"{name}: a token limit is a whole number (got {value!r})")
     return float(value)

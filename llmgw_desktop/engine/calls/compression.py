@@ -26,8 +26,11 @@ __all__ = [
     "optimize_text",
 ]
 
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_INNER_SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
+# A fence line (CommonMark): indentation or blockquote markers, three or more backticks or
+# tildes, then an info string (a closing fence has none).
+_FENCE = re.compile(r"^[ \t]*(?:>[ \t]*)*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+# Runs of spaces between words. Not tabs: a run of tabs is an empty column of pasted TSV.
+_INNER_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 REPEAT_MARKER = "⟦×{n}⟧"
 _MARKER = re.compile(r"^⟦×(\d+)⟧$")
 # A line of the original that itself starts with "⟦" is escaped, so it is never mistaken
@@ -49,15 +52,28 @@ class Optimized:
 def fenced_segments(text: str) -> list[tuple[bool, list[str]]]:
     """The text as runs of lines, each marked as inside a code fence or not."""
     runs: list[tuple[bool, list[str]]] = []
-    in_code = False
+    opened = ""  # the open fence's backticks or tildes; "" outside code
     for line in text.split("\n"):
-        fence = bool(_FENCE.match(line))
-        inside = in_code or fence
+        fence = _FENCE.match(line)
+        if opened:
+            # Only a bare fence of the same character, at least as long, closes the block: a
+            # ``` line inside a ```` block (Markdown about Markdown) or a ~~~ inside ``` is code.
+            closes = (
+                fence is not None
+                and fence["fence"][0] == opened[0]
+                and len(fence["fence"]) >= len(opened)
+                and not fence["info"].strip()
+            )
+            is_fence = closes
+        else:
+            # A backtick fence's info string has no backtick (CommonMark): "```a```" is inline.
+            is_fence = fence is not None and not (fence["fence"][0] == "`" and "`" in fence["info"])
+        inside = bool(opened) or is_fence
         if not runs or runs[-1][0] != inside:
             runs.append((inside, []))
         runs[-1][1].append(line)
-        if fence:
-            in_code = not in_code
+        if is_fence and fence is not None:
+            opened = "" if opened else fence["fence"]
     return runs
 
 

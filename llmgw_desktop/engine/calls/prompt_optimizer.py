@@ -2,7 +2,8 @@
 without changing what the prompt asks.
 
 - `whitespace`: trailing spaces, runs of blank lines and runs of spaces inside a line go
-  (leading indentation stays: it carries meaning in lists and YAML).
+  (leading indentation stays: it carries meaning in lists and YAML; so do tabs, a run of
+  which is an empty column of pasted TSV).
 - `repeated_lines`: a line repeated three or more times in a row (a log's retries, a progress
   bar) is kept once, followed by a marker saying how many times it repeats.
 - `repeated_blocks`: a paragraph of 200 characters or more that already appeared earlier in the
@@ -11,7 +12,8 @@ without changing what the prompt asks.
 - `long_output`: a paragraph of more than 200 lines (tool or command output; prose has blank
   lines) keeps its first and last 40 lines, with a marker saying how much was cut.
 
-Never touched: fenced code blocks (``` or ~~~), byte for byte; the question, that is the
+Never touched: fenced code blocks (``` or ~~~, closed only by a bare fence of the same
+character at least as long, as CommonMark reads them), byte for byte; the question, that is the
 prompt's last paragraph outside code; and the first copy of anything repeated. Of prompt parts
 only the context is rewritten (`token_savings`: the task, system prompt and tool definitions go
 byte for byte). Pure functions; token counting is the caller's.
@@ -44,7 +46,8 @@ KEEP_HEAD_LINES = 40
 KEEP_TAIL_LINES = 40
 QUOTED_CHARS = 60  # how much of a kept block a repeat marker quotes
 
-_INNER_SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
+# Runs of spaces between words. Not tabs: a run of tabs is an empty column of pasted TSV.
+_INNER_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 
 
 def _line_marker(times: int) -> str:

@@ -157,14 +157,23 @@ class McpHttpFront:
                 self._ready.set()
                 return
             manager = await self._load()
+        except Exception:
+            # Said once, here; every MCP request is answered with an error, the rest of the
+            # gateway serves on, and stopping it later is not a second failure.
+            log.exception("the MCP SDK could not be loaded; MCP requests are refused")
+            self._ready.set()
+            return
         except BaseException:
             self._ready.set()  # without a manager: waiting requests are answered with an error
             raise
-        async with manager.run():
-            self._manager = manager
-            self._ready.set()
-            freeze_late_arrivals()
-            await self._stop.wait()
+        try:
+            async with manager.run():
+                self._manager = manager
+                self._ready.set()
+                freeze_late_arrivals()
+                await self._stop.wait()
+        finally:
+            self._manager = None  # a request after the stop is refused, not sent to it
 
     async def _until_due(self) -> None:
         """Return `LOAD_AFTER_S` after start, at the first MCP request, or at stop."""
@@ -207,7 +216,9 @@ class McpHttpFront:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self.stateless and request.method in _NEEDS_A_SESSION:
             return _refused_without_session(request.method)
-        if not self._ready.is_set() and not await self._loaded():
+        # Checked on every request, not only before the load ends: after a failed load (or a
+        # stop that came first) there is no manager, and each request is told so.
+        if self._manager is None and not await self._loaded():
             return error_response(
                 EdgeRefusal(ErrorCode.INTERNAL_ERROR, "the MCP front door could not be started")
             )

@@ -24,6 +24,7 @@ __all__ = ["HttpProtocolError", "Reply", "request"]
 CONNECT_TIMEOUT_S = 10.0
 # Bounds on what the server may send before the body: our own gateway sends a few hundred bytes.
 MAX_HEAD_LINES = 100
+MAX_HEAD_BYTES = 64 * 1024
 LINE_LIMIT = 64 * 1024 * 1024  # one event-stream line can carry a whole tool result
 
 
@@ -127,8 +128,13 @@ async def _read_head(reader: asyncio.StreamReader) -> Reply:
             raise HttpProtocolError(f"not an HTTP reply: {status_line[:60]!r}")
         status = int(rest.split(" ", 1)[0])
         headers: dict[str, str] = {}
+        size = len(status_line)
         for _ in range(MAX_HEAD_LINES):
-            line = (await reader.readline()).decode("latin-1").rstrip("\r\n")
+            line = (await reader.readline()).decode("latin-1")
+            size += len(line)
+            if size > MAX_HEAD_BYTES:
+                raise HttpProtocolError(f"a reply head over {MAX_HEAD_BYTES} bytes")
+            line = line.rstrip("\r\n")
             if not line:
                 return Reply(status, headers, reader)
             name, _, value = line.partition(":")

@@ -134,6 +134,7 @@ class StdioForwarder:
         if message.get("method") == "initialize":
             self._editor_name = _editor_name(message)
         body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+        answered = False
         try:
             async with loopback_http.request(
                 "POST", self.url, headers=self._headers(message), body=body
@@ -146,35 +147,50 @@ class StdioForwarder:
                 kind = reply.header("Content-Type") or ""
                 if kind.startswith("text/event-stream"):
                     async for event in _sse_events(reply):
-                        await self._deliver(event)
+                        answered = await self._deliver(event, message.get("id")) or answered
                 else:
                     answer = await reply.read()
-                    if answer:
-                        await self._deliver(json.loads(answer))
+                    if not 200 <= reply.status < 300:
+                        # The MCP endpoint's own JSON-RPC error for this request goes through;
+                        # anything else (the auth edge's envelope, a redirect, a proxy's page)
+                        # becomes a JSON-RPC error, never that body.
+                        mine = _responses_to(answer, message.get("id"))
+                        if not mine:
+                            raise OSError(f"HTTP {reply.status}: {_excerpt(answer)}")
+                        answered = await self._deliver(mine, message.get("id"))
+                    elif answer:
+                        answered = await self._deliver(json.loads(answer), message.get("id"))
         except (OSError, ValueError) as exc:
             log.warning("relay to %s failed: %s", self.url, exc)
             if is_request:
-                await self._write(
-                    {
-                        "jsonrpc": "2.0",
-                        "id": message["id"],
-                        "error": {
-                            "code": GATEWAY_GONE,
-                            "message": f"the llmgw-desktop gateway did not answer ({exc})",
-                        },
-                    }
-                )
+                await self._fail(message["id"], f"the llmgw-desktop gateway did not answer ({exc})")
+            return
+        if is_request and not answered:
+            # Every request gets an answer: without one the editor waits for it forever.
+            log.warning("the gateway's reply to %s held no answer", message.get("method"))
+            await self._fail(message["id"], "the llmgw-desktop gateway's reply held no answer")
             return
         if message.get("method") == "notifications/initialized":
             self._initialized.set()
 
-    async def _deliver(self, message: Any) -> None:
+    async def _deliver(self, message: Any, request_id: Any = None) -> bool:
+        """Write each JSON-RPC message of `message` to the editor; whether one of them is the
+        response to request `request_id`."""
+        answered = False
         for item in message if isinstance(message, list) else [message]:
             if isinstance(item, dict):
                 result = item.get("result")
                 if isinstance(result, dict) and "protocolVersion" in result and "id" in item:
                     self._version = str(result["protocolVersion"])
+                if request_id is not None and item.get("id") == request_id:
+                    answered = answered or "result" in item or "error" in item
                 await self._write(item)
+        return answered
+
+    async def _fail(self, request_id: Any, text: str) -> None:
+        await self._write(
+            {"jsonrpc": "2.0", "id": request_id, "error": {"code": GATEWAY_GONE, "message": text}}
+        )
 
     async def _listen(self) -> None:
         """The 2025-era server-to-client stream (notifications, server requests)."""
@@ -206,6 +222,31 @@ class StdioForwarder:
                 if not self._editor_gone:
                     log.info("the editor closed the connection (%s); dropping its answers", exc)
                 self._editor_gone = True
+
+
+def _responses_to(body: bytes, request_id: Any) -> list[dict[str, Any]]:
+    """The JSON-RPC responses to request `request_id` in `body` (none if it is not JSON-RPC)."""
+    if request_id is None:
+        return []
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return []
+    return [
+        item
+        for item in (parsed if isinstance(parsed, list) else [parsed])
+        if isinstance(item, dict)
+        and item.get("id") == request_id
+        and ("result" in item or "error" in item)
+    ]
+
+
+def _excerpt(body: bytes) -> str:
+    """What an error reply said, short: its JSON envelope's message, else its first line."""
+    text = body.decode("utf-8", errors="replace")
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        text = json.loads(text)["error"]["message"]
+    return str(text).strip().split("\n", 1)[0][:200] or "no body"
 
 
 def _encode_header_value(value: str) -> str:

@@ -10,6 +10,8 @@ import pytest
 
 from llmgw_desktop.config_file import ConfigFileWriter
 from llmgw_desktop.engine.budgets.definition import (
+    MAX_LIMIT,
+    BudgetProblem,
     format_amount,
     parse_budgets,
     period_bounds,
@@ -121,3 +123,30 @@ def test_amounts_read_as_money_or_tokens() -> None:
     assert format_amount("tokens", 950) == "950 tokens"
     assert format_amount("tokens", 200_000) == "200k tokens"
     assert format_amount("tokens", 1_500_000) == "1.5M tokens"
+
+
+@pytest.mark.parametrize(
+    "hard", [10**400, 10**20, 1e300, float("inf"), float("nan"), -1, 0, True, "5", None]
+)
+@pytest.mark.parametrize("unit", ["usd", "tokens"])
+def test_an_out_of_range_limit_is_a_budget_problem_never_a_crash(hard: object, unit: str) -> None:
+    # JSON (LLM_GATEWAY_BUDGETS) and the desk's form give integers of any size: one past what
+    # a float holds used to raise OverflowError out of the check (a traceback at start-up).
+    with pytest.raises(BudgetProblem, match="budget 1 \\(global\\): hard"):
+        parse_budgets([{"unit": unit, "period": "daily", "hard": hard}])
+
+
+def test_a_huge_limit_in_the_environment_stops_start_up_with_a_config_error(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "LLM_GATEWAY_BUDGETS": '[{"unit": "tokens", "period": "daily", "hard": 1%s}]' % ("0" * 400)
+    }
+    with pytest.raises(ConfigError, match="hard: must be at most"):
+        load_settings(tmp_path / "none.toml", environ=env)
+
+
+def test_the_largest_limit_saves_and_reads_back_exactly(tmp_path: Path) -> None:
+    (budget,) = parse_budgets([{"unit": "tokens", "period": "daily", "hard": MAX_LIMIT}])
+    assert budget.to_table()["hard"] == MAX_LIMIT
+    assert parse_budgets([budget.to_table()]) == (budget,)

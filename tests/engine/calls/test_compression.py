@@ -28,7 +28,11 @@ def test_compress_folds_repeats_and_expands_exactly() -> None:
     assert expand_text(packed.text) == text
 
 
-@given(st.lists(st.sampled_from(["a", "b", "", "```", "⟦×2⟧", "  c  "]), max_size=40))
+# Fences of every kind the segmenter tells apart (length, character, info string, blockquote).
+LINES = ["a", "b", "", "```", "````", "~~~", "```py", "``` x", "> ```", "⟦×2⟧", "  c  "]
+
+
+@given(st.lists(st.sampled_from(LINES), max_size=40))
 def test_compress_is_lossless_for_any_text(lines: list[str]) -> None:
     text = "\n".join(lines)
     assert expand_text(compress_text(text).text) == text

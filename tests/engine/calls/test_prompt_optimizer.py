@@ -3,6 +3,8 @@ question byte for byte, the first copy of anything repeated, the head and tail o
 
 from __future__ import annotations
 
+import pytest
+
 from llmgw_desktop.engine.calls.prompt_optimizer import (
     KEEP_HEAD_LINES,
     KEEP_TAIL_LINES,
@@ -88,3 +90,27 @@ def test_trim_can_be_refused_for_instructions() -> None:
 def test_a_tight_prompt_is_returned_unchanged() -> None:
     prompt = f"{PARAGRAPH}\n\n{CODE}\n\nWhich package broke it?"
     assert rewrite(prompt) == (prompt, ())
+
+
+# Code a naive fence toggle mistook for prose, with whitespace that carries meaning.
+TRICKY_CODE = {
+    "markdown about markdown": "````markdown\n```\nx  =  'a    b'\n```\ny  =  2   \n````",
+    "a ~~~ inside backticks": "```\n~~~\ns  =  '  '\n~~~\nt  =  1\n```",
+    "a ``` inside tildes": "~~~\n```\nu  =  1\n~~~",
+    "an info string on a would-be close": "```\nv  =  1\n``` not a close\nw  =  2\n```",
+    "in a blockquote": "> ```\n> a   =   1\n> ```",
+    "a longer close": "```\nz  =  1\n`````",
+}
+
+
+@pytest.mark.parametrize("code", TRICKY_CODE.values(), ids=TRICKY_CODE.keys())
+def test_code_a_naive_fence_toggle_would_miss_goes_byte_for_byte(code: str) -> None:
+    text, _fired = rewrite(f"Context   here.\n\n{code}\n\nContext   again.\n\n{QUESTION}")
+    assert code in text, text
+    assert text.startswith("Context here.") and "Context again." in text
+
+
+def test_a_run_of_tabs_is_an_empty_column_and_stays() -> None:
+    table = "name\t\tage\nbob\t\t3"
+    text, _fired = rewrite(f"The  table:\n{table}\n\n{QUESTION}")
+    assert text == f"The table:\n{table}\n\n{QUESTION}"
