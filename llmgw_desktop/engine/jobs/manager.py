@@ -297,12 +297,20 @@ class JobManager:
         key = dedup_key(spec.provider, spec.request, spec.working_dir, spec.principal)
         dedup = not force_refresh and self.limits.dedup_window_s > 0
         if dedup:
-            existing = await self._find_reusable(key)
+            # Only this process's live jobs here: the store's are checked as the row is written
+            # (`create` with `reuse_since`), so a call that attaches to nothing (nearly all of
+            # them) pays one round trip to the database thread before its CLI starts, not two.
+            existing = await self._live_with_key(key)
             if existing is not None:
                 log.info("call attaches to job %s (dedup)", existing)
                 return Submitted(existing, attached=True)
         capacity = self.limits.max_running + self.limits.max_queued
         if sum(1 for j in self._live.values() if j.task is not None) >= capacity:
+            # Full: a stored job with the same identity can still answer this call.
+            stored_earlier = await self._find_reusable(key) if dedup else None
+            if stored_earlier is not None:
+                log.info("call attaches to job %s (dedup)", stored_earlier)
+                return Submitted(stored_earlier, attached=True)
             raise Saturated(
                 f"the gateway already has {capacity} jobs running or queued; retry in a moment",
                 retry_after_s=5,
@@ -335,7 +343,7 @@ class JobManager:
             live.same_as = stored.id
             self._forget(live)
             live.stored.set()
-            log.info("call attaches to job %s (dedup, stored by another gateway)", stored.id)
+            log.info("call attaches to job %s (dedup, found as its row was written)", stored.id)
             return Submitted(stored.id, attached=True)
         live.stored.set()
         live.task = self._tasks.spawn(self._run(live), name=f"job-{live.id}")
