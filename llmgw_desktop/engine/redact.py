@@ -72,6 +72,9 @@ def _mask_pem(text: str) -> str:
 
 
 _CODE_VALUE = re.compile(r"[()\[\]{}<$]|^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+# Token counts (`"input_tokens": 12345`, `max_tokens=4096`): a number under a key that counts
+# tokens is usage, never a secret, and CLIs print dozens of them in every answer.
+_COUNT_KEY = re.compile(r"(?i)tokens|token_?count")
 _NOT_SECRETS = frozenset({"none", "null", "true", "false", "undefined", "nil", "required"})
 
 
@@ -80,6 +83,8 @@ def _mask_named(match: re.Match[str]) -> str:
     # `password = getpass()` or `token = request.headers` in an answer is code, not a secret:
     # unquoted values that read as calls, indexing or dotted references stay.
     if not quote and (_CODE_VALUE.search(value) or value.lower() in _NOT_SECRETS):
+        return match.group(0)
+    if value.isdigit() and _COUNT_KEY.search(key):
         return match.group(0)
     return key + quote + REDACTED
 

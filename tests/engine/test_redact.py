@@ -38,6 +38,23 @@ def test_code_in_answers_is_not_mistaken_for_secrets() -> None:
     assert redact('password = "hunter22"') == 'password = "[REDACTED]"'
 
 
+def test_token_counts_in_cli_output_are_kept() -> None:
+    """Every CLI answer carries usage such as `"cache_read_input_tokens": 12345`; the stored
+    output once had every count of four digits or more masked as a secret."""
+    usage = (
+        '{"input_tokens": 12345, "cache_read_input_tokens": 98765, "output_tokens": 4096, '
+        '"max_tokens": 8192, "total_token_count": 20000}'
+    )
+    assert redact(usage) == usage
+    assert redact("total_tokens=12345") == "total_tokens=12345"
+    # Numbers under keys that name one secret are still masked.
+    assert redact("api_token=12345678") == "api_token=[REDACTED]"
+    assert redact("password: 12345678") == "password: [REDACTED]"
+    assert redact('"max_tokens": "sk-ant-api03-abcdefghijklmnop"') != (
+        '"max_tokens": "sk-ant-api03-abcdefghijklmnop"'
+    )
+
+
 _SAMPLES = [
     "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123",
     "sk-proj-abcdefghijklmnop1234",
