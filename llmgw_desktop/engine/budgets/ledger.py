@@ -6,12 +6,13 @@ start and at each period rollover, so a restart forgets nothing: the read takes 
 flushes the recorder, reads the rows that finished before the cut and adds what finished
 since (counted from events), so no row is counted twice or missed while the read runs.
 
-Overshoot: a call is checked when it starts and counted when it finishes. Calls in flight
-when a budget crosses its hard limit each passed the check, and they finish and are counted:
-a budget can end above its limit by what those calls spend. That is bounded by the calls
-that can be in flight at once (`jobs.max_concurrent` CLI runs, and the gateway's upstream
-connections, `gateway.max_connections_per_host` per upstream), each bounded by its own
-output limit; the call after them is refused. Reserving an estimate per call was rejected:
+Overshoot: a call is checked when it is submitted and, for a CLI job, again when it leaves
+the queue (after any approval wait), and counted when it finishes. Calls running when a budget
+crosses its hard limit each passed the check, and they finish (with their retries) and are
+counted: a budget can end above its limit by what those calls spend. That is bounded by the
+calls that can run at once (`jobs.max_concurrent` CLI runs, and the gateway's upstream
+connections, `gateway.max_connections_per_host` per upstream), each bounded by its own output
+limit; the call after them is refused. Reserving an estimate per call was rejected:
 a wrong estimate refuses calls a budget still has room for.
 
 A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402). Not 429: the official

@@ -373,6 +373,10 @@ class ProviderCalls:
         return data
 
     async def _attempts(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
+        # Again now that the job leaves the queue: it may have waited there (or for a person's
+        # approval) while other calls used the budget up. `_run` ends its row as failed.
+        if self._budget_check is not None:
+            self._budget_check(run.meta.caller, run.meta.project)
         directory, owned = run.resolved.working_dir, False
         if directory is None:
             directory, owned = await asyncio.to_thread(self._new_conversation_dir), True

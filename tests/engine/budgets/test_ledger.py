@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from llmgw_desktop.engine.api import (
     RequestMeta,
 )
 from llmgw_desktop.settings import LoadedSettings
+from tests.engine.recorder.test_flight_recorder import CAPTURED
 
 SETTLE_S = 10.0
 
@@ -147,5 +149,51 @@ async def test_local_midnight_starts_a_new_day_and_keeps_the_month(
                 if [s.spent for s in engine.budgets.statuses()] == [0, 150]:
                     break
                 await asyncio.sleep(0.02)
+    finally:
+        await engine.stop()
+
+
+async def test_a_queued_call_is_refused_when_it_leaves_the_queue_after_the_budget_ran_out(
+    loaded: LoadedSettings, tmp_path: Path
+) -> None:
+    """A call that passed the check while others ran waits in the queue; by the time it would
+    start, the budget is used up: it is refused then, and its CLI never starts."""
+    started = tmp_path / "started.log"
+    gate = tmp_path / "go"
+    stand_in = tmp_path / "bin" / "claude"
+    stand_in.parent.mkdir()
+    stand_in.write_text(
+        "#!/bin/sh\ncat > /dev/null\n"
+        f"echo started >> '{started}'\n"
+        f"while [ ! -e '{gate}' ]; do sleep 0.05; done\n"
+        f"cat '{CAPTURED}'\n"
+    )
+    stand_in.chmod(0o755)
+    engine = await _engine(
+        replace(
+            loaded,
+            settings=replace(
+                loaded.settings,
+                cli_path=[str(stand_in.parent)],
+                max_concurrent_jobs=1,
+                max_concurrent_per_provider=1,
+            ),
+        ),
+        [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 100}],
+    )
+    try:
+        meta = RequestMeta(transport="mcp-http", caller="agent-a", project="shop")
+        first = await engine.calls.submit("claude", CallParams(prompt="one"), "local", meta)
+        second = await engine.calls.submit("claude", CallParams(prompt="two"), "local", meta)
+        _row(engine, project="shop", input_tokens=500)  # another call used the budget up
+        gate.touch()
+        done = await engine.jobs.wait(first.job_id, "local", SETTLE_S)
+        refused = await engine.jobs.wait(second.job_id, "local", SETTLE_S)
+        assert done.state.value == "completed"
+        assert refused.state.value == "failed"
+        assert refused.error is not None and refused.error["code"] == "budget_exceeded"
+        assert started.read_text().splitlines() == ["started"]  # the second CLI never ran
+        rows = await engine.recorder.recent("local")
+        assert any(r["error_code"] == "budget_exceeded" and r["state"] == "failed" for r in rows)
     finally:
         await engine.stop()
