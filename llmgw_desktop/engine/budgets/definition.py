@@ -108,12 +108,11 @@ def _limit(name: str, value: Any, unit: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BudgetProblem(f"{name}: {value!r} is not a number")
-    if isinstance(value, int) and value > MAX_LIMIT:
-        raise BudgetProblem(f"{name}: must be at most {MAX_LIMIT:.0e}")
-    if not math.isfinite(value) or value <= 0:
+    # An int is never NaN or infinite, and math.isfinite overflows on a huge one.
+    if not (isinstance(value, int) or math.isfinite(value)) or value <= 0:
         raise BudgetProblem(f"{name}: must be above 0 (got {value!r})")
     if value > MAX_LIMIT:
-        raise BudgetProblem(f"{name}: must be at most {MAX_LIMIT:.0e} (got {value!r})")
+        raise BudgetProblem(f"{name}: must be at most {MAX_LIMIT:.0e}")
     if unit == "tokens" and float(value) != int(value):
         raise BudgetProblem(f"{name}: a token limit is a whole number (got {value!r})")
     return float(value)

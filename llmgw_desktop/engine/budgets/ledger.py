@@ -314,7 +314,11 @@ class BudgetLedger:
 
     async def replace(self, budgets: Iterable[Budget]) -> None:
         """Run on a new list of budgets (the desk edited them): their spend is read again."""
+        before = {b.key: (b.soft, b.hard) for b in self._budgets}
         self._budgets = tuple(budgets)
         keys = {b.key for b in self._budgets}
         self._spent = {k: v for k, v in self._spent.items() if k in keys}
+        # A budget whose limits changed may cross them anew this period: tell it again then.
+        changed = {b.key for b in self._budgets if before.get(b.key) != (b.soft, b.hard)}
+        self._told = {told for told in self._told if told[0] not in changed}
         await self.load()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from llmgw_desktop.engine.api import (
+    LOCAL_CALLER,
     LOCAL_PRINCIPAL,
     BudgetExceeded,
     CallParams,
@@ -195,5 +196,21 @@ async def test_a_queued_call_is_refused_when_it_leaves_the_queue_after_the_budge
         assert started.read_text().splitlines() == ["started"]  # the second CLI never ran
         rows = await engine.recorder.recent("local")
         assert any(r["error_code"] == "budget_exceeded" and r["state"] == "failed" for r in rows)
+    finally:
+        await engine.stop()
+
+
+async def test_a_raised_limit_is_told_again_when_spend_crosses_it(loaded: LoadedSettings) -> None:
+    budget = {"scope": "global", "unit": "usd", "period": "daily", "hard": 1.0}
+    engine = await _engine(loaded, [budget])
+    told: list[Notice] = []
+    engine.events.subscribe(Notice, told.append)
+    try:
+        _row(engine, cost_usd=1.5)
+        assert len(told) == 1 and "used up" in told[0].message
+        await engine.budgets.replace(LOCAL_CALLER, [{**budget, "hard": 2.0}])
+        assert len(told) == 1  # under the new limit: nothing to say
+        _row(engine, cost_usd=1.0)
+        assert len(told) == 2 and "$2.50 of $2.00" in told[1].message
     finally:
         await engine.stop()
