@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from llmgw_desktop.engine.tokens.estimate import estimate_text_tokens
 
 __all__ = [
+    "INNER_SPACES",
     "Optimized",
     "compress_text",
     "expand_text",
@@ -30,7 +31,7 @@ __all__ = [
 # tildes, then an info string (a closing fence has none).
 _FENCE = re.compile(r"^[ \t]*(?:>[ \t]*)*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 # Runs of spaces between words. Not tabs: a run of tabs is an empty column of pasted TSV.
-_INNER_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
+INNER_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 REPEAT_MARKER = "⟦×{n}⟧"
 _MARKER = re.compile(r"^⟦×(\d+)⟧$")
 # A line of the original that itself starts with "⟦" is escaped, so it is never mistaken
@@ -86,7 +87,7 @@ def optimize_text(text: str) -> Optimized:
             continue
         blank = 0
         for line in lines:
-            line = _INNER_SPACES.sub(" ", line.rstrip())
+            line = INNER_SPACES.sub(" ", line.rstrip())
             blank = blank + 1 if not line else 0
             if blank <= 1:
                 out.append(line)

@@ -21,10 +21,9 @@ byte for byte). Pure functions; token counting is the caller's.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from llmgw_desktop.engine.calls.compression import fenced_segments
+from llmgw_desktop.engine.calls.compression import INNER_SPACES, fenced_segments
 
 __all__ = [
     "LONG_OUTPUT",
@@ -45,9 +44,6 @@ LONG_OUTPUT_LINES = 200  # a paragraph longer than this is output, not prose
 KEEP_HEAD_LINES = 40
 KEEP_TAIL_LINES = 40
 QUOTED_CHARS = 60  # how much of a kept block a repeat marker quotes
-
-# Runs of spaces between words. Not tabs: a run of tabs is an empty column of pasted TSV.
-_INNER_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 
 
 def _line_marker(times: int) -> str:
@@ -82,9 +78,9 @@ class PromptOptimiser:
         order = (WHITESPACE, REPEATED_LINES, REPEATED_BLOCKS, LONG_OUTPUT)
         return tuple(name for name in order if name in self.fired)
 
-    def rewrite(self, text: str, *, trim: bool = True, protect_last: bool = True) -> str:
-        """`text` optimised; `trim` allows cutting long output, `protect_last` keeps the last
-        paragraph outside code (the question) byte for byte."""
+    def rewrite(self, text: str, *, protect_last: bool = True) -> str:
+        """`text` optimised; `protect_last` keeps the last paragraph outside code (the
+        question) byte for byte."""
         segments = fenced_segments(text)
         last_prose = max((i for i, (code, _) in enumerate(segments) if not code), default=-1)
         out: list[str] = []
@@ -98,19 +94,19 @@ class PromptOptimiser:
                 if protect_last and index == last_prose and number == question:
                     out.extend(block)  # the question: not even its whitespace
                 else:
-                    out.extend(self._block(block, trim=trim))
+                    out.extend(self._block(block))
         result = "\n".join(out).strip("\n")
         if result.strip("\n") != text.strip("\n") and not self.fired:
             self.fired.add(WHITESPACE)  # only blank lines at the edges went
         return result
 
-    def _block(self, block: list[str], *, trim: bool) -> list[str]:
+    def _block(self, block: list[str]) -> list[str]:
         """One paragraph (or a run of blank lines) with every strategy applied."""
         if not block[0].strip():
             if block != [""]:
                 self.fired.add(WHITESPACE)
             return [""]  # runs of blank lines become one
-        tidy = [_INNER_SPACES.sub(" ", line.rstrip()) for line in block]
+        tidy = [INNER_SPACES.sub(" ", line.rstrip()) for line in block]
         if tidy != block:
             self.fired.add(WHITESPACE)
         key = "\n".join(tidy)
@@ -120,7 +116,7 @@ class PromptOptimiser:
                 return [_block_marker(self._seen[key])]
             self._seen[key] = tidy[0]
         folded = self._fold_runs(tidy)
-        if trim and len(folded) > LONG_OUTPUT_LINES:
+        if len(folded) > LONG_OUTPUT_LINES:
             self.fired.add(LONG_OUTPUT)
             cut = folded[KEEP_HEAD_LINES:-KEEP_TAIL_LINES]
             return [*folded[:KEEP_HEAD_LINES], _cut_marker(cut), *folded[-KEEP_TAIL_LINES:]]

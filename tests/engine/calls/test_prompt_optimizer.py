@@ -80,13 +80,6 @@ def test_long_code_blocks_are_never_cut() -> None:
     assert rewrite(prompt) == (prompt, ())
 
 
-def test_trim_can_be_refused_for_instructions() -> None:
-    long = "\n".join(f"rule {n}: never do thing {n}" for n in range(300))
-    optimiser = PromptOptimiser()
-    assert optimiser.rewrite(long, trim=False, protect_last=False) == long
-    assert optimiser.strategies == ()
-
-
 def test_a_tight_prompt_is_returned_unchanged() -> None:
     prompt = f"{PARAGRAPH}\n\n{CODE}\n\nWhich package broke it?"
     assert rewrite(prompt) == (prompt, ())
