@@ -11,9 +11,12 @@ The decisions live in `engine/auth/oauth.py`; these handlers parse and render.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import importlib
 import logging
+import sys
 from typing import Any
 from urllib.parse import unquote
 
@@ -45,8 +48,9 @@ def add_oauth_routes(
         return oauth.issuer.rstrip("/")
 
     async def server_metadata(request: web.Request) -> web.Response:
-        # The SDK's models (and pydantic) load with the first request, not with the app: the
-        # MCP front door loads them in the background anyway (see mcp/http_front.py).
+        # The SDK's models (and pydantic) load with the first request, not with the app, and
+        # in a worker thread: about 0.7 s of imports would otherwise hold every request.
+        await _sdk_auth_models()
         from mcp.shared.auth import OAuthMetadata
         from pydantic import AnyHttpUrl
 
@@ -76,6 +80,7 @@ def add_oauth_routes(
         return web.json_response(metadata.model_dump(mode="json", exclude_none=True))
 
     async def resource_metadata(request: web.Request) -> web.Response:
+        await _sdk_auth_models()
         from mcp.shared.auth import ProtectedResourceMetadata
 
         suffix = request.match_info.get("resource", "")
@@ -216,3 +221,9 @@ def _error_page(error: OAuthError) -> web.Response:
         headers["Retry-After"] = str(int(error.retry_after))
     status = error.status if error.status >= 400 and error.status != 401 else 400
     return web.Response(text=body, status=status, content_type="text/html", headers=headers)
+
+
+async def _sdk_auth_models() -> None:
+    """Import the MCP SDK's OAuth models off the loop (a no-op once they are loaded)."""
+    if "mcp.shared.auth" not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, "mcp.shared.auth")
