@@ -223,6 +223,8 @@ def test_the_tail_keeps_the_last_lines_and_holds_a_half_written_line(tmp_path: P
     path.write_text("".join(f"2026-11-22 10:00:00,000 INFO    a: line {n}\n" for n in range(2500)))
     tail = LogTail(path)
     update = tail.read_new()
+    assert not tail.lines  # the reading thread leaves them to the page's
+    tail.keep(update)
     assert len(tail.lines) == MAX_LINES == len(update.new)
     assert tail.lines[-1].text.endswith("line 2499")
     with path.open("a") as file:

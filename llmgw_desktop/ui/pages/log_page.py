@@ -130,6 +130,7 @@ class LogPage(Page):
             # The kept lines stay (they are still true); a marker says where the new file begins.
             self.tail.lines.append(LogLine(ALWAYS, ROTATED))
             self._append([LogLine(ALWAYS, ROTATED)])
+        self.tail.keep(update)
         self._append(update.new)
         self._exists = update.exists
         self._show_status()

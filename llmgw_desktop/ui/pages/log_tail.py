@@ -1,7 +1,8 @@
 """Following the app's log file: the last lines, then only what was appended since.
 
 No Qt here. `LogTail.read_new` does blocking file I/O, so the Log page runs it through
-`asyncio.to_thread`, one call at a time; the page reads `lines` only between calls.
+`asyncio.to_thread`, one call at a time; it touches no shared state but its own file position,
+and the page adds what it found to `lines` (`keep`) on its own thread.
 
 The file is opened, read and closed on every call, never held open: the rotating handler
 renames it when it is full, which Windows refuses while another handle has it open. A file
@@ -107,5 +108,10 @@ class LogTail:
             self._level = line_level(text, self._level)
             new.append(LogLine(self._level, text))
         del new[: -self._max_lines]  # more than fits: only the newest are kept
-        self.lines.extend(new)
         return TailUpdate(exists=True, new=tuple(new), rotated=rotated)
+
+    def keep(self, update: TailUpdate) -> None:
+        """Add what a read found to `lines`. On the thread that reads `lines` (the page's),
+        never in `read_new`: a filter redrawing from `lines` while a worker thread extended
+        them would fail with "deque mutated during iteration"."""
+        self.lines.extend(update.new)
