@@ -353,13 +353,15 @@ def run_mcp(loaded: LoadedSettings, *, verbose: bool) -> int:
         logs = _start_logging(settings, verbose=verbose)  # --verbose: stderr, never stdout
     except OSError as exc:
         return _unusable(exc)
-    try:
-        # Relaying to a running gateway imports no engine; serving in process imports it then.
-        from llmgw_desktop.stdio_mode import run_stdio
+    # Relaying to a running gateway imports no engine; serving in process imports it then.
+    from llmgw_desktop.stdio_mode import LockFileUnusable, run_stdio
 
+    try:
         return run_stdio(loaded)
-    except OSError as exc:  # the instance lock file cannot be opened
-        return _unusable(exc)
+    except LockFileUnusable as exc:
+        return _unusable(exc.error)
+    except OSError as exc:  # the editor's pipes, the relay's connection: not the data dir
+        return _fail(f"stdio MCP stopped: {exc}")
     except KeyboardInterrupt:
         return 130
     finally:

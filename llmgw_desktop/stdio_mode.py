@@ -30,20 +30,33 @@ if TYPE_CHECKING:
     from llmgw_desktop.engine.api import Engine
     from llmgw_desktop.runtime import GatewayRuntime
 
-__all__ = ["run_stdio"]
+__all__ = ["LockFileUnusable", "run_stdio"]
 
 log = logging.getLogger(__name__)
 FIND_RUNNING_S = 5.0
+
+
+class LockFileUnusable(Exception):
+    """The instance lock file cannot be opened (`error` says why): a problem with the data
+    directory, told apart from any other failure while serving."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def run_stdio(loaded: LoadedSettings) -> int:
     """Serve MCP on stdin/stdout until the editor closes it; the exit code.
 
     Raises:
-        OSError: the instance lock file cannot be opened.
+        LockFileUnusable: the instance lock file cannot be opened.
     """
     lock = InstanceLock(loaded.settings.data_path)
-    if lock.acquire():
+    try:
+        held = lock.acquire()
+    except OSError as exc:
+        raise LockFileUnusable(exc) from exc
+    if held:
         try:
             return _serve_locked(loaded, lock)
         finally:

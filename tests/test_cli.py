@@ -151,3 +151,31 @@ def test_each_help_says_what_the_command_does_with_an_example(
     examples = out[out.index("examples:") :].splitlines()[1:]
     assert examples and all(line.startswith("  ") for line in examples), out
     assert "llmgw-desktop" in "\n".join(examples) or command == ["mcp"], out
+
+
+def test_mcp_tells_a_data_dir_problem_from_any_other_failure(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the lock file's failure points at the data directory; a broken pipe or a refused
+    connection while serving is reported as itself."""
+    import errno
+
+    from llmgw_desktop import stdio_mode
+
+    def pipe_broke(loaded: object) -> int:
+        raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
+
+    monkeypatch.setattr(stdio_mode, "run_stdio", pipe_broke)
+    assert main(["mcp"]) == 1
+    said = capsys.readouterr().err
+    assert "stdio MCP stopped" in said and "Cannot assign requested address" in said
+    assert "move it out of the way" not in said
+
+    def lock_refused(loaded: object) -> int:
+        error = OSError(errno.EISDIR, "Is a directory", "/data/instance.lock")
+        raise stdio_mode.LockFileUnusable(error)
+
+    monkeypatch.setattr(stdio_mode, "run_stdio", lock_refused)
+    assert main(["mcp"]) == 4
+    said = capsys.readouterr().err
+    assert "cannot open /data/instance.lock" in said and "move it out of the way" in said
