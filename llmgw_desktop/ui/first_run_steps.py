@@ -181,7 +181,8 @@ class KeysStep(QWizardPage):
             button.setAutoDefault(False)
         self.test_button.clicked.connect(self._start_test)
         self.store_button.clicked.connect(self._start_store)
-        self.value_edit.textChanged.connect(lambda _text: self._update_buttons())
+        # Another key: what the last Test said was about the old one.
+        self.value_edit.textChanged.connect(lambda _text: self._forget_result())
         self.provider_box.currentTextChanged.connect(lambda _text: self._forget_result())
         buttons = QHBoxLayout()
         buttons.addWidget(self.test_button)
@@ -295,8 +296,8 @@ class KeysStep(QWizardPage):
         finally:
             self._busy = False
             self._show_vault()
-        self.value_edit.clear()
         tested = self.last_result is not None and self.last_result.verdict == ProbeVerdict.OK
+        self.value_edit.clear()  # forgets the test's result: it was about this key
         self._say(
             f"Stored in the vault as the {provider} key {DEFAULT_KEY_NAME!r} (every project)."
             + ("" if tested else " It was not tested: the Providers page's Test checks it."),

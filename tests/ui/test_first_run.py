@@ -119,10 +119,15 @@ def test_the_guide_finds_the_clis_and_keys_tests_a_key_for_real_and_stores_it(
             assert "refused this key" in keys.result_label.text()
             assert error_colour() in keys.result_label.styleSheet()
             assert len(desk.upstream.llm_requests) == 2
+            # Another key pasted: the verdict was about the old one, so it goes.
+            keys.value_edit.setText(pasted + "x")
+            assert keys.last_result is None and keys.result_label.text() == ""
+            keys.value_edit.setText(pasted)
 
             # Store: in the vault, the field cleared, the key listed (masked) with its source.
             keys.store_button.click()
             await until(lambda: keys.result_label.text().startswith("Stored"), "stored")
+            assert "It was not tested" in keys.result_label.text()  # its last test failed
             assert keys.value_edit.text() == ""
             vault = desk.runtime.engine.vault
             (stored,) = await vault.list_keys(LOCAL_CALLER)

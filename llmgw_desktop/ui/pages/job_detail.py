@@ -113,8 +113,8 @@ def result_text(view: JobView, output: str = "") -> str:
     if notices:
         lines += ["", "Notices", *(f"  • {n}" for n in notices)]
     optimization = result.get("optimization")
-    if isinstance(optimization, Mapping) and optimization:
-        lines += ["", "Optimisation", *savings_lines(optimization)]
+    if isinstance(optimization, Mapping) and (saved := savings_lines(optimization)):
+        lines += ["", "Optimisation", *saved]
     rest = {k: v for k, v in result.items() if k not in _SHOWN and k not in _HIDDEN}
     if rest:
         lines += ["", "Also", *_pairs(_flatten(rest), indent="  ")]
