@@ -113,7 +113,7 @@ def _serve_locked(loaded: LoadedSettings, lock: InstanceLock) -> int:
 
 async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
     from llmgw_desktop.gc_tuning import tune_for_serving
-    from llmgw_desktop.headless import install_stop_signals
+    from llmgw_desktop.headless import TUNE_AFTER_S, install_stop_signals
     from llmgw_desktop.runtime import GatewayRuntime
     from llmgw_desktop.transports.http_server import PortInUse
     from llmgw_desktop.transports.mcp.server import build_mcp_server
@@ -133,7 +133,8 @@ async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
         log.warning("port %d is taken; serving stdio only, without the HTTP front door", exc.port)
         runtime = None
     engine = runtime.engine if runtime is not None else await _engine_only(loaded)
-    tune_for_serving()
+    # As headless does: the full collection comes after the editor's first messages.
+    asyncio.get_running_loop().call_later(TUNE_AFTER_S, tune_for_serving)
     stop = asyncio.Event()
     install_stop_signals(asyncio.get_running_loop(), stop)
     server = build_mcp_server(engine)
