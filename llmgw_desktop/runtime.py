@@ -71,6 +71,7 @@ class GatewayRuntime:
                 instance_token=lock.token,
                 on_activate=on_activate,
                 on_quit=on_quit,
+                mode=mode,
                 mcp_path=self.settings.http_path,
                 mcp_sessions=self.mcp.sessions,
                 public_url=self.settings.http_public_url,

@@ -75,6 +75,7 @@ class HttpAppConfig:
     # An installer asks the running instance to quit (same token); None where it cannot
     # (a stdio instance lives as long as the editor that spawned it).
     on_quit: Callable[[], None] | None = None
+    mode: str = "headless"  # what a refused quit names (asking `on_activate` would act)
     mcp_path: str = "/mcp"
     # Where the MCP front door keeps 2025-era sessions ("per-process", or "stateless" with
     # `mcp.stateless`): /health says it, so a team can check every process behind its balancer.
@@ -211,7 +212,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         if (refusal := instance_refusal(request)) is not None:
             return refusal
         if config.on_quit is None:
-            return web.json_response({"quitting": False, "mode": config.on_activate()})
+            return web.json_response({"quitting": False, "mode": config.mode})
         log.info("asked to quit over the instance hand-off (an installer or `quit`)")
         # The answer goes out first: shutdown starts on the next turn of the loop.
         asyncio.get_running_loop().call_soon(config.on_quit)

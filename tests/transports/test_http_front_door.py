@@ -139,3 +139,25 @@ async def test_quit_needs_the_instance_token_not_the_bearer_token(loaded: Loaded
         await runtime.stop()
         lock.release()
     assert asked == ["quit"]
+
+
+async def test_a_stdio_instance_refuses_quit_without_acting_as_if_asked_to_activate(
+    loaded: LoadedSettings,
+) -> None:
+    # It lives as long as the editor that spawned it; the answer names its mode, and nothing
+    # of "another launch asked for the window" happens on the way.
+    lock = InstanceLock(loaded.settings.data_path)
+    assert lock.acquire()
+    activated: list[str] = []
+    runtime = GatewayRuntime(
+        loaded, mode="stdio", lock=lock, on_activate=lambda: activated.append("x") or "stdio"
+    )
+    await runtime.start()
+    try:
+        token = {INSTANCE_TOKEN_HEADER: lock.token}
+        status, body = await _call(runtime, "POST", "/instance/quit", headers=token)
+        assert (status, body) == (200, {"quitting": False, "mode": "stdio"})
+        assert activated == []
+    finally:
+        await runtime.stop()
+        lock.release()
