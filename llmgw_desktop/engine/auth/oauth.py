@@ -12,6 +12,7 @@ requests (`guessing.py`).
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -654,6 +655,13 @@ class OAuthServer:
         return list(SUPPORTED_SCOPES)
 
 
+# A path (and query) pydantic leaves as it is: unreserved characters, sub-delimiters and
+# %-escapes, no empty `?` or `#`; anything else (spaces, dot segments, IDN) goes to pydantic.
+_PLAIN_TAIL = re.compile(
+    r"(/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*)?(\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]+)?"
+)
+
+
 def issuer_url(url: str) -> str:
     """`url` as the MCP SDK's metadata renders an issuer (pydantic's `AnyHttpUrl`): scheme and
     host in lower case, the scheme's default port dropped, an empty path made `/`. Done here
@@ -665,7 +673,9 @@ def issuer_url(url: str) -> str:
         port = parts.port
     except ValueError:
         port, host = None, None  # not a port: let pydantic say what is wrong
-    if parts.scheme.lower() not in ("http", "https") or not host or not url.isascii():
+    tail = url[len(parts.scheme) + 3 + len(parts.netloc) :]
+    plain = url.isascii() and _PLAIN_TAIL.fullmatch(tail) is not None and "/." not in tail
+    if parts.scheme.lower() not in ("http", "https") or not host or not plain:
         from pydantic import AnyHttpUrl
 
         return str(AnyHttpUrl(url))

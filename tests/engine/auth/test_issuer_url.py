@@ -22,6 +22,12 @@ URLS = [
     "https://example.com:8443/a/b?x=1",
     "http://user:pw@example.com:81/",
     "https://bücher.example/",  # not ASCII: pydantic itself
+    "http://h/a b",  # a space: pydantic escapes it
+    "http://h/?",  # an empty query
+    "http://h/a/../b",  # dot segments
+    "http://h/./b",
+    "http://h/a#frag",
+    "http://h:3333/mcp?x=1&y=%20",
 ]
 
 
