@@ -49,14 +49,19 @@ class Reply:
 
     async def lines(self) -> AsyncIterator[bytes]:
         """The body line by line (each with its line ending), as it arrives."""
-        pending = b""
+        # A bytearray searched only from where the last search stopped: a long line arriving
+        # in many pieces costs its length once, not once per piece.
+        pending = bytearray()
         async for chunk in self._chunks():
+            searched = len(pending)
             pending += chunk
-            while (end := pending.find(b"\n")) >= 0:
-                yield pending[: end + 1]
-                pending = pending[end + 1 :]
+            start = 0
+            while (end := pending.find(b"\n", max(start, searched))) >= 0:
+                yield bytes(pending[start : end + 1])
+                start = end + 1
+            del pending[:start]
         if pending:
-            yield pending
+            yield bytes(pending)
 
     async def _chunks(self) -> AsyncIterator[bytes]:
         try:

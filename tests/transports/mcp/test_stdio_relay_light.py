@@ -50,3 +50,16 @@ async def test_a_body_of_known_length_is_read_whole() -> None:
 async def test_a_reply_cut_short_is_a_protocol_error_not_a_hang() -> None:
     with pytest.raises(HttpProtocolError):
         await reply(b"ab", {"content-length": "10"}).read()
+
+
+@pytest.mark.parametrize("piece", [1, 3, 7, 64, 4096])
+async def test_lines_come_whole_however_the_body_is_cut(piece: int) -> None:
+    """A read-to-close body fed in pieces of any size gives back exactly its lines, each with
+    its ending, and a last line without one; a long line is found without rescanning it."""
+    body = b"data: one\n\ndata: " + b"x" * 10_000 + b"\r\n" + b"tail without an end"
+    reader = asyncio.StreamReader()
+    for start in range(0, len(body), piece):
+        reader.feed_data(body[start : start + piece])
+    reader.feed_eof()
+    reply = Reply(status=200, headers={}, _reader=reader)
+    assert [line async for line in reply.lines()] == body.splitlines(keepends=True)
