@@ -64,6 +64,7 @@ class AccessPanel(QGroupBox):
         super().__init__("Access", parent)
         self._auth = auth
         self._grants: list[dict[str, Any]] = []
+        self._refresh_generation = 0
         self._tasks = UiTasks(on_error=lambda message: self.notice.setText(message))
         self.summary = QLabel(describe_front_door(auth))
         self.summary.setObjectName("accessSummary")
@@ -119,8 +120,15 @@ class AccessPanel(QGroupBox):
         oauth = self._auth.oauth
         if oauth is None:
             return
-        self._grants = await oauth.grants(LOCAL_CALLER)
+        # A reload started earlier (on show, say) can finish after one started by a
+        # revoke; only the newest read may fill the table, or a revoked grant reappears.
+        self._refresh_generation += 1
+        generation = self._refresh_generation
+        grants = await oauth.grants(LOCAL_CALLER)
+        if generation != self._refresh_generation:
+            return
         selected = self.selected_grant()
+        self._grants = grants
         self.table.setRowCount(len(self._grants))
         for row, grant in enumerate(self._grants):
             cells = (
@@ -183,12 +191,15 @@ class AccessPanel(QGroupBox):
             return 0
         if whole_client:
             count = await oauth.revoke_client(LOCAL_CALLER, grant["clientId"])
-            self.notice.setText(f"Revoked {count} token(s) of client {grant['clientId']}.")
+            notice = f"Revoked {count} token(s) of client {grant['clientId']}."
         else:
             count = await oauth.revoke_grant(LOCAL_CALLER, grant["grantId"])
-            self.notice.setText(f"Revoked one grant of client {grant['clientId']}.")
+            notice = f"Revoked one grant of client {grant['clientId']}."
         log.info("dashboard revoked %d token(s) of client %s", count, grant["clientId"])
+        # The table is reloaded before the notice shows, so nobody reads "Revoked"
+        # next to the row that was just revoked.
         await self.refresh()
+        self.notice.setText(notice)
         return count
 
     def showEvent(self, event: Any) -> None:
