@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import peewee
-
+from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
 __all__ = ["SpendGroup", "read_spend"]

@@ -7,12 +7,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import peewee
-
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
 from llmgw_desktop.engine.redact import redact, redact_data
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import contains, is_postgresql, json_number, store_time
 
 __all__ = [

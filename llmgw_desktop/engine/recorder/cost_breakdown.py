@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import peewee
-
+from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, price_table
 

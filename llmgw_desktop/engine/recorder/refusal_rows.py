@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import peewee
-
+from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import portable
 
 __all__ = ["RefusalRow", "add_counts", "counts_since", "delete_before"]

@@ -27,9 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import peewee
-
 from llmgw_desktop.engine.states import ENDINGS, RecordState
+from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import (
     column_types,
     is_postgresql,

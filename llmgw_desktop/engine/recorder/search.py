@@ -25,9 +25,8 @@ import json
 import math
 import re
 
-import peewee
-
 from llmgw_desktop.engine.store.migrations.m0008_recorder_search import CATCH_UP
+from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
 __all__ = [

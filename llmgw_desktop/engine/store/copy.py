@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import peewee
 import psycopg
 
 from llmgw_desktop.engine.store.db import Database
 from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.location import redacted_url
+from llmgw_desktop.engine.store.orm import peewee
 
 __all__ = [
     "BATCH_ROWS",

@@ -25,11 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-import peewee
-
 from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.health import StoreHealth
 from llmgw_desktop.engine.store.models import Models
+from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.postgres_engine import PostgresEngine
 from llmgw_desktop.engine.store.sqlite_engine import PRAGMAS, SqliteEngine
 

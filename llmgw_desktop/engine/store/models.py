@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TypeVar, cast
 
-import peewee
+from llmgw_desktop.engine.store.orm import peewee
 
 __all__ = [
     "ActiveSessionRow",

@@ -21,12 +21,10 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-import peewee
-from playhouse.pool import PooledPostgresqlDatabase
-
 from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.location import redacted_url
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
+from llmgw_desktop.engine.store.orm import load_postgres_driver, peewee
 
 __all__ = ["POOL_SIZE", "READERS", "PostgresEngine"]
 
@@ -71,6 +69,11 @@ class PostgresEngine:
         Raises:
             StoreError: the server cannot be reached, refuses us, or has a newer schema.
         """
+        load_postgres_driver()
+        # Imported here, after the driver: playhouse imports peewee, which must come from
+        # store.orm first (see there).
+        from playhouse.pool import PooledPostgresqlDatabase
+
         db = PooledPostgresqlDatabase(
             self.url,
             max_connections=POOL_SIZE,
@@ -122,6 +125,8 @@ class PostgresEngine:
 
     def close(self, db: peewee.Database) -> None:
         """Close every pooled connection (nothing to fold in: the server owns durability)."""
+        from playhouse.pool import PooledPostgresqlDatabase
+
         assert isinstance(db, PooledPostgresqlDatabase)
         db.close_all()
 

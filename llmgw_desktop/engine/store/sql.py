@@ -10,7 +10,7 @@ plain substitution.
 
 from __future__ import annotations
 
-import peewee
+from llmgw_desktop.engine.store.orm import peewee
 
 __all__ = [
     "column_types",

@@ -15,11 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-import peewee
-
 from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.health import check_store, is_write_failure
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
+from llmgw_desktop.engine.store.orm import peewee
 
 __all__ = ["PRAGMAS", "SqliteEngine"]
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import peewee
-
 from llmgw_desktop.engine.store.errors import StoreError
 from llmgw_desktop.engine.store.location import redacted_url
 from llmgw_desktop.engine.store.migrations import (
@@ -33,6 +31,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0013_recorder_vacuum,
     m0014_recorder_failure_indexes,
 )
+from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
