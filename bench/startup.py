@@ -6,11 +6,14 @@ Measured, as the median of N runs each:
 - `python -c pass`: the baseline every ratio divides by (the machine's speed and load now);
 - `llmgw-desktop --version` and `--help` to their exit (goal: 150 ms);
 - `llmgw-desktop mcp` relaying to a running headless gateway: launch to the answer of
-  `initialize` on its stdout (goal: 300 ms);
+  `initialize` on its stdout (goal: 300 ms), to a gateway whose data directory has served MCP
+  before (it loads the MCP SDK a second after start), and, separately, the first relay ever to
+  one that never has (it loads the SDK for that request);
 - headless and desktop: launch to /health answering (goal: 700 ms headless), and for the
   desktop also launch to the window's first paint (the timestamp of the log's "window
   painted", written by the window's first paint event; goal 1 s); idle memory (goals: 80 MB
-  headless, 150 MB desktop).
+  headless, 150 MB desktop) in a fresh home, and again in a home that served MCP before
+  (the SDK loaded: what an editor user's gateway holds).
 
 The package is byte-compiled first, as an installed copy is (pip compiles at install): a source
 tree run with PYTHONDONTWRITEBYTECODE would otherwise recompile every module on each launch.
@@ -38,6 +41,8 @@ import time
 import urllib.request
 from datetime import datetime
 from pathlib import Path
+
+from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE as MCP_MARK
 
 POLL_S = 0.005
 READY_LIMIT_S = 30.0
@@ -103,9 +108,20 @@ def stop(proc: subprocess.Popen[bytes], mode: str) -> float:
     return time.perf_counter() - stopping
 
 
-def one_run(mode: str, idle_s: float) -> tuple[float, float, float, float]:
+def served_mcp_before(home: str) -> None:
+    """Make `home` a data directory that served MCP a moment ago."""
+    data = Path(home) / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / MCP_MARK).touch()
+
+
+def one_run(
+    mode: str, idle_s: float, *, mcp_before: bool = False
+) -> tuple[float, float, float, float]:
     """Launch to /health, launch to the window shown (desktop; else /health), idle RSS, stop."""
     with tempfile.TemporaryDirectory() as home:
+        if mcp_before:
+            served_mcp_before(home)
         launched_at = time.time()  # wall clock, as the log's timestamps are
         proc, ready = launch(mode, gateway_env(home, free_port()))
         shown = ready
@@ -156,37 +172,57 @@ INITIALIZE = {
 }
 
 
-def relay_times(runs: int, settle_s: float) -> list[float]:
+def relay_times(runs: int, settle_s: float, *, mcp_before: bool = True) -> list[float]:
     """`llmgw-desktop mcp` relaying to a running headless gateway: launch to the answer of
-    `initialize`, as an editor sees it. The gateway settles first (it loads the MCP SDK in the
-    background after /health answers; an app an editor relays to has long been running)."""
+    `initialize`, as an editor sees it. The gateway settles first (an app an editor relays to
+    has long been running). With `mcp_before` its data directory has served MCP before, so it
+    loads the SDK in the background a second after start; without, each run starts a fresh
+    gateway and times the first relay ever, which waits for the SDK to load."""
+    if not mcp_before:
+        return [_relay_once_to_a_fresh_gateway(settle_s) for _ in range(runs)]
     times = []
+    with tempfile.TemporaryDirectory() as home:
+        served_mcp_before(home)
+        env = gateway_env(home, free_port())
+        gateway, _ = launch("headless", env)
+        time.sleep(settle_s)
+        try:
+            times = [_relay_once(env) for _ in range(runs)]
+        finally:
+            stop(gateway, "headless")
+    return times
+
+
+def _relay_once_to_a_fresh_gateway(settle_s: float) -> float:
     with tempfile.TemporaryDirectory() as home:
         env = gateway_env(home, free_port())
         gateway, _ = launch("headless", env)
         time.sleep(settle_s)
         try:
-            for _ in range(runs):
-                started = time.perf_counter()
-                relay = subprocess.Popen(
-                    [sys.executable, "-m", "llmgw_desktop", "mcp"],
-                    env=env,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                )
-                assert relay.stdin is not None and relay.stdout is not None
-                relay.stdin.write(json.dumps(INITIALIZE).encode() + b"\n")
-                relay.stdin.flush()
-                answer = json.loads(relay.stdout.readline())
-                times.append(time.perf_counter() - started)
-                if "result" not in answer:
-                    raise RuntimeError(f"initialize failed: {answer}")
-                relay.stdin.close()
-                relay.wait(timeout=30)
+            return _relay_once(env)
         finally:
             stop(gateway, "headless")
-    return times
+
+
+def _relay_once(env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "llmgw_desktop", "mcp"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert relay.stdin is not None and relay.stdout is not None
+    relay.stdin.write(json.dumps(INITIALIZE).encode() + b"\n")
+    relay.stdin.flush()
+    answer = json.loads(relay.stdout.readline())
+    elapsed = time.perf_counter() - started
+    if "result" not in answer:
+        raise RuntimeError(f"initialize failed: {answer}")
+    relay.stdin.close()
+    relay.wait(timeout=30)
+    return elapsed
 
 
 def main() -> None:
@@ -214,6 +250,8 @@ def main() -> None:
     row("--version", [command_time([*me, "--version"]) for _ in range(args.runs)], 150)
     row("--help", [command_time([*me, "--help"]) for _ in range(args.runs)], 150)
     row("mcp relay: initialize answered", relay_times(args.runs, args.idle), 300)
+    first = relay_times(min(args.runs, 3), args.idle, mcp_before=False)
+    row("mcp relay: first ever (SDK loads)", first, 300)
     goals = {"headless": (700, 80), "desktop": (1000, 150)}
     for mode in ("headless", "desktop"):
         runs = [one_run(mode, args.idle) for _ in range(args.runs)]
@@ -229,6 +267,12 @@ def main() -> None:
         )
         stopping = statistics.median(r[3] for r in runs) * 1000
         print(f"{mode + ': stop on SIGTERM':<34} {stopping:>7.0f} ms")
+        served = [one_run(mode, args.idle, mcp_before=True)[2] for _ in range(min(args.runs, 3))]
+        memory = statistics.median(served)
+        print(
+            f"{mode + ': idle RSS, MCP served before':<34} {memory:>7.1f} MB  "
+            f"max {max(served):>6.1f} MB  x{memory / bare_rss:>5.1f} bare"
+        )
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

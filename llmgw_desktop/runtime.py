@@ -18,6 +18,7 @@ from llmgw_desktop.transports.connections import ConnectionGuard, ConnectionLimi
 from llmgw_desktop.transports.http_app import HttpAppConfig, build_http_app
 from llmgw_desktop.transports.http_server import HttpFrontDoor, base_url
 from llmgw_desktop.transports.mcp.http_front import McpHttpFront
+from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE, McpUseMark
 
 __all__ = ["GatewayRuntime", "allowed_hosts", "resource_bases"]
 
@@ -61,6 +62,7 @@ class GatewayRuntime:
             path=self.settings.http_path,
             max_body_bytes=self.settings.http_max_body_bytes,
             stateless=self.settings.mcp_stateless,
+            use_mark=McpUseMark(self.settings.data_path / MARK_FILE),
         )
         app = build_http_app(
             self.engine,

@@ -116,7 +116,14 @@ async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
     from llmgw_desktop.headless import TUNE_AFTER_S, install_stop_signals
     from llmgw_desktop.runtime import GatewayRuntime
     from llmgw_desktop.transports.http_server import PortInUse
+    from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE, McpUseMark, import_sdk
+
+    # The editor's initialize is already waiting: the SDK is needed now, not later.
+    import_sdk(["llmgw_desktop.transports.mcp.server"])
     from llmgw_desktop.transports.mcp.server import build_mcp_server
+
+    # An editor uses MCP here: the desktop app started later loads the SDK early for it.
+    await asyncio.to_thread(McpUseMark(loaded.settings.data_path / MARK_FILE).note)
 
     def on_activate() -> str:
         log.info("another launch asked for the window; this instance serves an editor over stdio")

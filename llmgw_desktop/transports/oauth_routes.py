@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import importlib
 import logging
 import sys
 from typing import Any
@@ -25,6 +24,7 @@ from aiohttp import web
 from llmgw_desktop.engine.api import SUPPORTED_SCOPES, OAuthError, OAuthServer
 from llmgw_desktop.transports.auth_edge import client_address_of
 from llmgw_desktop.transports.consent_page import PublicSite, add_consent_routes
+from llmgw_desktop.transports.mcp.sdk_loading import import_sdk
 
 __all__ = ["add_oauth_routes"]
 
@@ -226,4 +226,4 @@ def _error_page(error: OAuthError) -> web.Response:
 async def _sdk_auth_models() -> None:
     """Import the MCP SDK's OAuth models off the loop (a no-op once they are loaded)."""
     if "mcp.shared.auth" not in sys.modules:
-        await asyncio.to_thread(importlib.import_module, "mcp.shared.auth")
+        await asyncio.to_thread(import_sdk, ["mcp.shared.auth"])

@@ -21,8 +21,9 @@ client's `clientInfo` arrives only with `initialize`, so later requests are labe
 X-Caller or the user agent (`caller.py`). 2026-era requests are per-request in both modes.
 
 The SDK (with pydantic and its protocol models, about a second of imports) loads in a worker
-thread once the front door is open, not on the way to it: /health, the dashboard and the
-gateway routes answer meanwhile, and an MCP request that comes before it is loaded waits for it.
+thread after the front door is open, never on the way to it: a second after start when this
+data directory served MCP lately, else at the first MCP request (`sdk_loading`). /health, the
+dashboard and the gateway routes answer meanwhile; an MCP request waits for the load.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import importlib
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,7 @@ from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import agent_name, explicit_caller
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.transports.http_errors import EdgeRefusal, error_response
+from llmgw_desktop.transports.mcp.sdk_loading import McpUseMark, import_sdk
 
 if TYPE_CHECKING:
     from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -57,7 +58,8 @@ STOP_TIMEOUT_S = 5.0
 LOAD_TIMEOUT_S = 60.0
 # The SDK's import (about 0.75 s of Python) holds the GIL for most of that time, thread or no
 # thread: started at once it slows /health, the dashboard's first paint and every first
-# request. So it starts this long after the door opens, or at the first MCP request.
+# request. So a gateway that has served MCP lately starts it this long after the door opens;
+# any other loads it at the first MCP request (sdk_loading says why).
 LOAD_AFTER_S = 1.0
 # How the front door keeps 2025-era MCP sessions, as /health says it.
 STATELESS = "stateless"
@@ -122,9 +124,16 @@ class McpHttpFront:
     """Mounts the MCP endpoint on an aiohttp app and runs the SDK session manager."""
 
     def __init__(
-        self, engine: Engine, *, path: str, max_body_bytes: int, stateless: bool = False
+        self,
+        engine: Engine,
+        *,
+        path: str,
+        max_body_bytes: int,
+        stateless: bool = False,
+        use_mark: McpUseMark | None = None,
     ) -> None:
         self.path = path
+        self.use_mark = use_mark or McpUseMark(None)
         self.stateless = stateless
         hide_session_ids()
         self._engine = engine
@@ -176,14 +185,19 @@ class McpHttpFront:
             self._manager = None  # a request after the stop is refused, not sent to it
 
     async def _until_due(self) -> None:
-        """Return `LOAD_AFTER_S` after start, at the first MCP request, or at stop."""
+        """Return at the first MCP request or at stop, or `LOAD_AFTER_S` after start when this
+        data directory has served MCP lately."""
+        if not await asyncio.to_thread(self.use_mark.recent):
+            log.debug("MCP not served here lately: the SDK loads at the first MCP request")
+            await self._due.wait()
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._due.wait(), LOAD_AFTER_S)
 
     async def _load(self) -> Any:
         """The SDK's session manager for our server; its imports run in a worker thread, so
         the loop keeps serving while they do."""
-        await asyncio.to_thread(_import_sdk)
+        await asyncio.to_thread(import_sdk, _SDK_MODULES)
         from mcp.server.transport_security import TransportSecuritySettings
 
         from llmgw_desktop.transports.mcp.caller import SCOPE_KEY
@@ -222,6 +236,8 @@ class McpHttpFront:
             return error_response(
                 EdgeRefusal(ErrorCode.INTERNAL_ERROR, "the MCP front door could not be started")
             )
+        if not self.use_mark.noted:  # the next start loads the SDK early (sdk_loading)
+            await asyncio.to_thread(self.use_mark.note)
         principal = principal_of(request)
         state = {
             self._scope_key: {
@@ -265,12 +281,10 @@ def _refused_without_session(method: str) -> web.Response:
     return response
 
 
-def _import_sdk() -> None:
-    """Import what the MCP front door needs (run in a worker thread)."""
-    for name in (
-        "mcp.server.auth.middleware.bearer_auth",
-        "mcp.server.transport_security",
-        "llmgw_desktop.transports.mcp.caller",
-        "llmgw_desktop.transports.mcp.server",
-    ):
-        importlib.import_module(name)
+# What the MCP front door needs, imported in a worker thread.
+_SDK_MODULES = (
+    "mcp.server.auth.middleware.bearer_auth",
+    "mcp.server.transport_security",
+    "llmgw_desktop.transports.mcp.caller",
+    "llmgw_desktop.transports.mcp.server",
+)

@@ -1,11 +1,15 @@
-"""The MCP SDK loads a moment after the door opens (its import holds the GIL for most of a
-second, which would slow /health and the window's first paint), or at once for the first MCP
-request, and not at all when the gateway stops first."""
+"""The MCP SDK loads a moment after the door opens when this data directory served MCP lately
+(its import holds the GIL for most of a second, which would slow /health and the window's first
+paint), else at the first MCP request, and not at all when the gateway stops first."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -13,6 +17,7 @@ from mcp import Client
 
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.transports.mcp import http_front
+from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE, RECENT_DAYS, McpUseMark
 from tests.transports.mcp.conftest import start_gateway
 
 
@@ -82,10 +87,10 @@ async def test_a_burst_before_the_load_is_answered_in_full(
 async def test_a_failed_load_answers_every_request_with_a_clear_error(
     loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken() -> None:
+    def broken(_names: object) -> None:
         raise ImportError("no module named mcp (a broken install)")
 
-    monkeypatch.setattr(http_front, "_import_sdk", broken)
+    monkeypatch.setattr(http_front, "import_sdk", broken)
     monkeypatch.setattr(http_front, "LOAD_AFTER_S", 60.0)
     runtime, lock = await start_gateway(loaded)
     try:
@@ -100,3 +105,73 @@ async def test_a_failed_load_answers_every_request_with_a_clear_error(
     finally:
         await runtime.stop()
         lock.release()
+
+
+async def _loads_without_a_request(loaded: LoadedSettings, within_s: float) -> bool:
+    runtime, lock = await start_gateway(loaded)
+    try:
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline and runtime.mcp._manager is None:
+            await asyncio.sleep(0.05)
+        return runtime.mcp._manager is not None
+    finally:
+        await runtime.stop()
+        lock.release()
+
+
+async def test_a_gateway_that_never_served_mcp_waits_for_the_first_request(
+    loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http_front, "LOAD_AFTER_S", 0.05)
+    mark = loaded.settings.data_path / MARK_FILE
+    assert not mark.exists()
+    assert not await _loads_without_a_request(loaded, within_s=1.0)
+
+    runtime, lock = await start_gateway(loaded)
+    try:
+        async with Client(runtime.mcp_url) as client:
+            assert (await client.list_tools()).tools
+    finally:
+        await runtime.stop()
+        lock.release()
+    assert mark.exists()  # remembered: the next start loads it early
+    assert await _loads_without_a_request(loaded, within_s=30.0)
+
+
+async def test_a_mark_older_than_the_window_no_longer_loads_it_early(
+    loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http_front, "LOAD_AFTER_S", 0.05)
+    mark = loaded.settings.data_path / MARK_FILE
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    mark.touch()
+    old = time.time() - (RECENT_DAYS + 1) * 86400
+    os.utime(mark, (old, old))
+    assert not await _loads_without_a_request(loaded, within_s=1.0)
+
+
+def test_a_mark_that_cannot_be_written_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    mark = McpUseMark(tmp_path / "no-such-dir" / MARK_FILE)
+    mark.note()
+    mark.note()  # once per process: no second warning
+    assert not mark.recent()
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert "could not remember that MCP was used" in caplog.text
+
+
+def test_the_sdk_is_imported_without_uvicorn_and_uvicorn_still_imports_after() -> None:
+    code = (
+        "import sys\n"
+        "from llmgw_desktop.transports.mcp.sdk_loading import import_sdk\n"
+        "import_sdk(['llmgw_desktop.transports.mcp.server'])\n"
+        "print('uvicorn' in sys.modules, 'mcp.server' in sys.modules)\n"
+        "import uvicorn\n"
+        "print(uvicorn.__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "uvicorn"]
