@@ -143,6 +143,10 @@ class StdioForwarder:
                 if session and self._session_id is None:
                     self._session_id = session
                 if reply.status == 202:
+                    # An accepted notification; after `notifications/initialized` the
+                    # handshake is done and the event stream may open.
+                    if message.get("method") == "notifications/initialized":
+                        self._initialized.set()
                     return
                 kind = reply.header("Content-Type") or ""
                 if kind.startswith("text/event-stream"):

@@ -5,6 +5,7 @@ paint), else at the first MCP request, and not at all when the gateway stops fir
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -110,9 +111,8 @@ async def test_a_failed_load_answers_every_request_with_a_clear_error(
 async def _loads_without_a_request(loaded: LoadedSettings, within_s: float) -> bool:
     runtime, lock = await start_gateway(loaded)
     try:
-        deadline = time.monotonic() + within_s
-        while time.monotonic() < deadline and runtime.mcp._manager is None:
-            await asyncio.sleep(0.05)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(runtime.mcp._ready.wait(), within_s)
         return runtime.mcp._manager is not None
     finally:
         await runtime.stop()

@@ -1,0 +1,90 @@
+"""The relay opens the server-to-client event stream once the handshake is done, and what the
+server sends there reaches the editor.
+
+The server is a stand-in on loopback: our own MCP server sends nothing on that stream (its tools
+never notify or ask the client), so only a stand-in can show the relay carries it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder
+
+SESSION = "a1b2c3"
+PUSHED = {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
+
+
+class Editor:
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+
+    def write(self, data: bytes) -> None:
+        self.lines.extend(json.loads(line) for line in data.decode().splitlines())
+
+    async def drain(self) -> None:
+        return None
+
+
+async def test_the_event_stream_opens_after_initialized_and_reaches_the_editor() -> None:
+    seen: list[str] = []
+    pushed = asyncio.Event()
+    done = asyncio.Event()
+
+    async def mcp(request: web.Request) -> web.StreamResponse:
+        if request.method == "GET":
+            seen.append(f"GET {request.headers.get('Mcp-Session-Id')}")
+            stream = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await stream.prepare(request)
+            await stream.write(f"data: {json.dumps(PUSHED)}\n\n".encode())
+            pushed.set()
+            await asyncio.wait_for(done.wait(), 30)  # held open, as a real stream is
+            return stream
+        if request.method == "DELETE":
+            seen.append("DELETE")
+            return web.Response(status=200)
+        message = await request.json()
+        seen.append(f"POST {message['method']}")
+        if "id" not in message:
+            return web.Response(status=202)
+        result = {"protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {}}
+        return web.json_response(
+            {"jsonrpc": "2.0", "id": message["id"], "result": result},
+            headers={"Mcp-Session-Id": SESSION},
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/mcp", mcp)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    stdin = asyncio.StreamReader()
+    for message in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    ):
+        stdin.feed_data(json.dumps(message).encode() + b"\n")
+    editor = Editor()
+    relay = asyncio.get_running_loop().create_task(
+        StdioForwarder(f"http://127.0.0.1:{port}/mcp").run(stdin, editor)
+    )
+    try:
+        await asyncio.wait_for(pushed.wait(), 10)
+        for _ in range(100):  # the pushed event is written a moment after it is sent
+            if PUSHED in editor.lines:
+                break
+            await asyncio.sleep(0.02)
+        stdin.feed_eof()  # the editor quits: the relay ends its stream and the session
+        await asyncio.wait_for(relay, 10)
+    finally:
+        done.set()
+        await runner.cleanup()
+    assert seen[:3] == ["POST initialize", "POST notifications/initialized", f"GET {SESSION}"]
+    assert seen[-1] == "DELETE"
+    assert PUSHED in editor.lines
