@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from llmgw_desktop.engine.budgets.cost_basis import CostBasis
 from llmgw_desktop.engine.calls import RequestMeta
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES
@@ -20,11 +21,20 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
 )
 from llmgw_desktop.engine.gateway.router import Target
+from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.recorder import new_record_id
 
 __all__ = ["serve_on_cli"]
 
 _CLI = {b.id: b for b in CLI_BRIDGES}
+
+
+def cli_cost_basis(target: Target) -> CostBasis:
+    """How a CLI target's cost will be known: as the call the engine submits for it."""
+    provider = _CLI[target.provider].engine_provider
+    return CostBasis.cli(provider, target.model, reports_cost=provider_info(provider).reports_cost)
+
+
 # Failures after which another target may well work (the others describe the request).
 _MOVE_ON = ("not_installed", "auth_required")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 
+from llmgw_desktop.engine.budgets.cost_basis import CostBasis
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
@@ -51,7 +52,7 @@ def build_gateway(
     api_refusal: Callable[[str], str | None] = _no_refusal,
     environ: Mapping[str, str],
     own_origins: AbstractSet[str],
-    budget_check: Callable[[str, str | None], None] | None = None,
+    budget_check: Callable[[str, str | None, CostBasis | None], None] | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
     (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`."""

@@ -5,14 +5,17 @@ prefix, the vendors' pages it was read from and the date it was revised, so the 
 "estimated from prices of <date>" and a price change is a data edit, not a code change. Input,
 output, cache reads and cache writes each have their own price (`Usage.input_tokens` excludes
 cached input, so nothing is counted twice). A model the table does not know has no cost (None),
-never $0: the desk says "not priced" rather than a false zero.
+never $0: the desk says "not priced" rather than a false zero. The table's `unpriced` prefixes
+are models known to cost something other than the family prefix they would match, whose price
+the sources do not give: they are not priced rather than priced wrong (a hard dollar budget
+refuses them, `engine/budgets/cost_basis.py`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
@@ -54,14 +57,16 @@ class PriceTable:
     revised: str  # when the table was last checked against the vendors' pages
     sources: dict[str, str]  # vendor -> the page the prices come from
     prices: dict[str, Price]  # lower-case model-name prefix -> price
+    # Lower-case prefixes deliberately without a price -> why (they beat a shorter priced one).
+    unpriced: dict[str, str] = field(default_factory=dict)
 
     def price_of(self, model: str | None) -> Price | None:
         """The price of `model` (longest matching prefix, any `vendor/` part ignored)."""
         name = (model or "").lower().split("/")[-1]
         if not name:
             return None
-        matches = [prefix for prefix in self.prices if name.startswith(prefix)]
-        return self.prices[max(matches, key=len)] if matches else None
+        matches = [p for p in (*self.prices, *self.unpriced) if name.startswith(p)]
+        return self.prices.get(max(matches, key=len)) if matches else None
 
     def cost_of(self, model: str | None, usage: Usage) -> float | None:
         """The estimated USD cost of `usage` on `model`; None when the model is not priced."""
@@ -92,7 +97,8 @@ def price_table() -> PriceTable:
         )
         for prefix, entry in raw["models"].items()
     }
-    return PriceTable(str(raw["revised"]), dict(raw["sources"]), prices)
+    unpriced = {prefix.lower(): str(why) for prefix, why in raw.get("unpriced", {}).items()}
+    return PriceTable(str(raw["revised"]), dict(raw["sources"]), prices, unpriced)
 
 
 PRICES_REVISED = price_table().revised
