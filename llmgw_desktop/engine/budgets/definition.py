@@ -15,7 +15,7 @@ midnight, a month at local midnight on the 1st (DST-aware: `datetime.timestamp()
 naive time as local). Tokens count every token a row names: input, output, cache reads and
 cache writes. A row with tokens but no price adds $0 to a dollar budget (it is "not priced"
 on the cost pages), so a hard dollar budget refuses beforehand any call whose cost it could
-not count (`cost_basis.py`).
+not count (`tokens/pricing.CostBasis`).
 """
 
 from __future__ import annotations

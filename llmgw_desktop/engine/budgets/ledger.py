@@ -16,9 +16,9 @@ limit; the call after them is refused. Reserving an estimate per call was reject
 a wrong estimate refuses calls a budget still has room for.
 
 A call whose dollar cost cannot be known (a model the price table lacks, or a CLI's unnamed
-default model: `cost_basis.py`) is refused outright under a hard dollar budget that covers it,
-with `reason: "unpriced_model"`, since it would add nothing to the budget's total; a used-up
-budget's refusal has `reason: "limit_reached"`.
+default model: `tokens/pricing.CostBasis`) is refused outright under a hard dollar budget that
+covers it, with `reason: "unpriced_model"`, since it would add nothing to the budget's total;
+a used-up budget's refusal has `reason: "limit_reached"`.
 
 A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402). Not 429: the official
 `openai` and `anthropic` SDKs retry 408, 409, 429 and 5xx (twice by default, backing off),
@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from llmgw_desktop.engine.budgets.cost_basis import CostBasis
 from llmgw_desktop.engine.budgets.definition import (
     PERIODS,
     Budget,
@@ -52,6 +51,7 @@ from llmgw_desktop.engine.events import EventBus, Notice, RequestFinished
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.flight_recorder import recorded_caller
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.tokens.pricing import CostBasis
 
 __all__ = [
     "LIMIT_REACHED",

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
-from llmgw_desktop.engine.budgets.cost_basis import CostBasis
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
@@ -50,7 +49,7 @@ from llmgw_desktop.engine.sessions import (
     SessionStore,
 )
 from llmgw_desktop.engine.states import RecordState, record_state_of
-from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, cost_note, estimate_cost
+from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, CostBasis, cost_note, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 from llmgw_desktop.settings import Settings

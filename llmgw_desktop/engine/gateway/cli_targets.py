@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from llmgw_desktop.engine.budgets.cost_basis import CostBasis
 from llmgw_desktop.engine.calls import RequestMeta
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES
@@ -23,6 +22,7 @@ from llmgw_desktop.engine.gateway.results import (
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.recorder import new_record_id
+from llmgw_desktop.engine.tokens.pricing import CostBasis
 
 __all__ = ["serve_on_cli"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 
-from llmgw_desktop.engine.budgets.cost_basis import CostBasis
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
@@ -17,6 +16,7 @@ from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.settings import Settings
 
 __all__ = ["build_gateway", "gateway_config_of"]

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.budgets.cost_basis import CostBasis
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT, ApiProviderSpec
 from llmgw_desktop.engine.gateway.capabilities import target_model
@@ -66,7 +65,7 @@ from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_requ
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
-from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, cost_note, estimate_cost
+from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, CostBasis, cost_note, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GatewayService"]

@@ -18,7 +18,7 @@ class ProviderInfo:
     installer: str  # "npm" or "pip"
     supports_sessions: bool = True  # whether the CLI can continue a conversation
     # Whether every finished turn reports what it cost from the CLI's own prices (so it is
-    # priced whatever its model; `engine/budgets/cost_basis.py`). Not Vibe (its session cost
+    # priced whatever its model; `tokens/pricing.CostBasis`). Not Vibe (its session cost
     # is not always written) nor OpenCode (a model its price list lacks reports a cost of 0).
     reports_cost: bool = False
 
