@@ -117,3 +117,18 @@ async def test_a_hard_dollar_budget_of_another_agent_does_not_refuse(
     )
     await _ask(gateway, UNPRICED)
     assert len(upstream.llm_requests) == 1
+
+
+async def test_an_unpriced_target_is_skipped_for_a_priced_fallback(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(
+        budgets=FIVE_DOLLARS_TODAY, gateway_routes={UNPRICED: {"fallback": ["claude-sonnet-4-6"]}}
+    )
+    answer = await _client(gateway).chat.completions.with_raw_response.create(
+        model=UNPRICED, messages=[{"role": "user", "content": "hi"}]
+    )
+    route = answer.parse().model_extra["x_gateway"]  # type: ignore[index]
+    assert [a["outcome"] for a in route["attempts"]] == ["unpriced", "ok"]
+    assert [r.path for r in upstream.llm_requests] == ["/v1/messages"]
+    assert 0 < await _spent(gateway) < 5.0
