@@ -201,7 +201,9 @@ class Engine:
         # Every front door runs calls through this one rule: wait up to the sync deadline,
         # else answer deferred with the job id.
         self.runner = CallRunner(self.calls, self.jobs, deadline_s=settings.sync_deadline_ms / 1000)
-        self.job_retry = JobRetry(jobs=self.jobs, calls=self.calls, workspaces=self.workspaces)
+        self.job_retry = JobRetry(
+            jobs=self.jobs, calls=self.calls, workspaces=self.workspaces, recorder=self.recorder
+        )
         self.cache = CacheState(
             self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock
         )

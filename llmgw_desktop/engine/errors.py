@@ -95,7 +95,8 @@ class ErrorCode(StrEnum):
     BUDGET_EXCEEDED = (
         "budget_exceeded",
         402,
-        "A hard budget is used up; the message names it and when it resets.",
+        "A hard budget is used up, or cannot count the call (a model without a price); "
+        "the message names the budget and when it resets or how to proceed.",
     )
     # The thing asked for does not exist (or is another principal's).
     NOT_FOUND = "not_found", 404, "No such job, session, route or record."

@@ -14,7 +14,8 @@ Agents page shows them. Periods follow the user's local calendar: a day starts a
 midnight, a month at local midnight on the 1st (DST-aware: `datetime.timestamp()` reads a
 naive time as local). Tokens count every token a row names: input, output, cache reads and
 cache writes. A row with tokens but no price adds $0 to a dollar budget (it is "not priced"
-on the cost pages).
+on the cost pages), so a hard dollar budget refuses beforehand any call whose cost it could
+not count (`tokens/pricing.CostBasis`).
 """
 
 from __future__ import annotations

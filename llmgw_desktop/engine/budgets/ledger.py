@@ -15,6 +15,11 @@ connections, `gateway.max_connections_per_host` per upstream), each bounded by i
 limit; the call after them is refused. Reserving an estimate per call was rejected:
 a wrong estimate refuses calls a budget still has room for.
 
+A call whose dollar cost cannot be known (a model the price table lacks, or a CLI's unnamed
+default model: `tokens/pricing.CostBasis`) is refused outright under a hard dollar budget that
+covers it, with `reason: "unpriced_model"`, since it would add nothing to the budget's total;
+a used-up budget's refusal has `reason: "limit_reached"`.
+
 A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402). Not 429: the official
 `openai` and `anthropic` SDKs retry 408, 409, 429 and 5xx (twice by default, backing off),
 and a budget does not clear in seconds, so a 429 would triple the refusals and delay the
@@ -46,13 +51,24 @@ from llmgw_desktop.engine.events import EventBus, Notice, RequestFinished
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.flight_recorder import recorded_caller
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.tokens.pricing import CostBasis
 
-__all__ = ["BudgetExceeded", "BudgetLedger", "BudgetState", "BudgetStatus"]
+__all__ = [
+    "LIMIT_REACHED",
+    "UNPRICED_MODEL",
+    "BudgetExceeded",
+    "BudgetLedger",
+    "BudgetState",
+    "BudgetStatus",
+]
 
 log = logging.getLogger(__name__)
 
 BudgetState = Literal["ok", "soft", "exceeded"]
 RESET_FORMAT = "%Y-%m-%d %H:%M"
+# A refusal's `reason`: the budget is used up, or the call could not be counted against it.
+LIMIT_REACHED = "limit_reached"
+UNPRICED_MODEL = "unpriced_model"
 # The check normalises the caller as the recorder does (redaction is a regex pass): the few
 # agents calling are remembered.
 _caller = functools.lru_cache(maxsize=256)(recorded_caller)
@@ -154,11 +170,13 @@ class BudgetLedger:
 
     # -- the check -----------------------------------------------------------------------
 
-    def check(self, caller: str, project: str | None) -> None:
-        """Refuse a call a used-up hard budget covers; microseconds, no I/O.
+    def check(self, caller: str, project: str | None, cost: CostBasis | None = None) -> None:
+        """Refuse a call a used-up hard budget covers, or (`cost` given and not priced) a call
+        a hard dollar budget covers that it could not count; microseconds, no I/O.
 
         Raises:
-            BudgetExceeded: the message names the budget, its limit, the spend and the reset.
+            BudgetExceeded: the message names the budget, its limit, the spend and the reset
+                (`reason` limit_reached), or the model and how to proceed (unpriced_model).
         """
         if not self._budgets:
             return
@@ -166,12 +184,14 @@ class BudgetLedger:
         if now >= self._next_rollover:
             self._roll(now)
         who = _caller(caller)
-        for budget in self._budgets:
-            if budget.hard is None or not budget.matches(who, project):
-                continue
-            spent = self._spent.get(budget.key, 0.0)
-            if spent >= budget.hard:
+        covering = [b for b in self._budgets if b.hard is not None and b.matches(who, project)]
+        for budget in covering:
+            if self._spent.get(budget.key, 0.0) >= (budget.hard or 0.0):
                 raise self._refusal(self.status_of(budget))
+        if cost is not None and not cost.priced:
+            for budget in covering:
+                if budget.unit == "usd":
+                    raise self._unpriced(budget, cost)
 
     def _refusal(self, status: BudgetStatus) -> BudgetExceeded:
         b = status.budget
@@ -182,12 +202,30 @@ class BudgetLedger:
             f"{b.period_word}); new calls are refused until it resets at "
             f"{status.reset_text()} local time. Raise it in config.toml ([[budgets]]) or on "
             "the dashboard's Budgets page.",
+            reason=LIMIT_REACHED,
             budget=b.scope,
             unit=b.unit,
             period=b.period,
             limit=b.hard,
             spent=round(status.spent, 6),
             resets_at=status.resets_at,
+        )
+
+    def _unpriced(self, budget: Budget, cost: CostBasis) -> BudgetExceeded:
+        how = "name a model" if cost.model is None else "choose a model"
+        return BudgetExceeded(
+            f"budget cannot count this call: {cost.unpriced_reason()}, and the "
+            f"{format_amount(budget.unit, budget.hard or 0.0)} {budget.period} hard budget of "
+            f"{budget.label} only refuses what it can count, so the call was not started. To "
+            f"proceed, {how} the gateway's price table knows, or limit this scope with a token "
+            'budget instead (unit = "tokens" in [[budgets]]).',
+            reason=UNPRICED_MODEL,
+            model=cost.model,
+            provider=cost.provider,
+            budget=budget.scope,
+            unit=budget.unit,
+            period=budget.period,
+            limit=budget.hard,
         )
 
     # -- what the desk shows -------------------------------------------------------------

@@ -49,7 +49,7 @@ from llmgw_desktop.engine.sessions import (
     SessionStore,
 )
 from llmgw_desktop.engine.states import RecordState, record_state_of
-from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, cost_note, estimate_cost
+from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, CostBasis, cost_note, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 from llmgw_desktop.settings import Settings
@@ -94,10 +94,11 @@ class ProviderCalls:
         auth_files: AuthFileSource | None = None,
         workspaces: WorkspaceRegistry | None = None,
         lifeline: Lifeline | None = None,
-        budget_check: Callable[[str, str | None], None] | None = None,
+        budget_check: Callable[[str, str | None, CostBasis | None], None] | None = None,
     ) -> None:
-        """`budget_check(caller, project)` raises `BudgetExceeded` when a used-up hard budget
-        covers the call (`engine/budgets/ledger.py`)."""
+        """`budget_check(caller, project, cost)` raises `BudgetExceeded` when a used-up hard
+        budget covers the call, or a hard dollar budget one it could not count
+        (`engine/budgets/ledger.py`)."""
         self._settings = settings
         self._budget_check = budget_check
         self._lifeline = lifeline
@@ -150,7 +151,9 @@ class ProviderCalls:
             ProviderUnavailable: the provider is off, paused, resting or not installed.
             NotFound: the session asked for does not exist for this principal.
             Saturated: too much work is queued.
-            BudgetExceeded: a hard budget covering the caller or the project is used up.
+            BudgetExceeded: a hard budget covering the caller or the project is used up, or a
+                hard dollar budget covers it and its cost could not be counted (no price for
+                its model, or no model named for a CLI that does not report its cost).
         """
         meta = meta or RequestMeta()
         self._ensure_available(provider)
@@ -252,7 +255,7 @@ class ProviderCalls:
         if self._budget_check is None:
             return
         try:
-            self._budget_check(meta.caller, meta.project)
+            self._budget_check(meta.caller, meta.project, _cost_basis(provider, params))
         except EngineError as error:
             record = self._start_record(provider, params, principal, meta)
             self._recorder.finish(record, state=RecordState.FAILED, error_code=error.code)
@@ -376,7 +379,9 @@ class ProviderCalls:
         # Again now that the job leaves the queue: it may have waited there (or for a person's
         # approval) while other calls used the budget up. `_run` ends its row as failed.
         if self._budget_check is not None:
-            self._budget_check(run.meta.caller, run.meta.project)
+            self._budget_check(
+                run.meta.caller, run.meta.project, _cost_basis(run.provider, run.params)
+            )
         directory, owned = run.resolved.working_dir, False
         if directory is None:
             directory, owned = await asyncio.to_thread(self._new_conversation_dir), True
@@ -558,3 +563,8 @@ def _cost_route(source: str | None) -> dict[str, Any] | None:
     """A CLI row's route record: none of its own, only how its cost was found (if it has one)."""
     note = cost_note(source)
     return None if note is None else {"cost": note}
+
+
+def _cost_basis(provider: str, params: CallParams) -> CostBasis:
+    """How the call's cost will be known: the CLI's own report, else its named model's price."""
+    return CostBasis.cli(provider, params.model, reports_cost=provider_info(provider).reports_cost)

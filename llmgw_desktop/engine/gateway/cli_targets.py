@@ -20,11 +20,21 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
 )
 from llmgw_desktop.engine.gateway.router import Target
+from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.recorder import new_record_id
+from llmgw_desktop.engine.tokens.pricing import CostBasis
 
 __all__ = ["serve_on_cli"]
 
 _CLI = {b.id: b for b in CLI_BRIDGES}
+
+
+def cli_cost_basis(target: Target) -> CostBasis:
+    """How a CLI target's cost will be known: as the call the engine submits for it."""
+    provider = _CLI[target.provider].engine_provider
+    return CostBasis.cli(provider, target.model, reports_cost=provider_info(provider).reports_cost)
+
+
 # Failures after which another target may well work (the others describe the request).
 _MOVE_ON = ("not_installed", "auth_required")
 

@@ -16,6 +16,7 @@ from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.settings import Settings
 
 __all__ = ["build_gateway", "gateway_config_of"]
@@ -51,7 +52,7 @@ def build_gateway(
     api_refusal: Callable[[str], str | None] = _no_refusal,
     environ: Mapping[str, str],
     own_origins: AbstractSet[str],
-    budget_check: Callable[[str, str | None], None] | None = None,
+    budget_check: Callable[[str, str | None, CostBasis | None], None] | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
     (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`."""

@@ -26,7 +26,7 @@ from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT, ApiProviderSpec
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
-from llmgw_desktop.engine.gateway.cli_targets import serve_on_cli
+from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, serve_on_cli
 from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
@@ -65,7 +65,7 @@ from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_requ
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
-from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, cost_note, estimate_cost
+from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, CostBasis, cost_note, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GatewayService"]
@@ -75,6 +75,8 @@ log = logging.getLogger(__name__)
 # Attempt outcomes that say a target was never asked; a request refused by all of its targets
 # for its own content is answered with that refusal (400), not as an upstream failure.
 _NOT_ASKED = ("untranslatable", "no_key", "disabled", "paused")
+# The route log's outcome of a target a hard dollar budget could not count (no price).
+UNPRICED_OUTCOME = "unpriced"
 # The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
 CANDIDATE_KEY_LABEL = "key being tried"
 
@@ -106,7 +108,7 @@ class GatewayService:
         cli_available: Callable[[str], Awaitable[EngineError | None]],
         directory: ProviderDirectory,
         api_refusal: Callable[[str], str | None] | None = None,
-        budget_check: Callable[[str, str | None], None] | None = None,
+        budget_check: Callable[[str, str | None, CostBasis | None], None] | None = None,
     ) -> None:
         self.registry = registry
         self.directory = directory
@@ -119,9 +121,11 @@ class GatewayService:
         # API provider id -> None when the user's switches let it run, else the attempt
         # outcome saying why not ("disabled": switched off, "paused": every provider is).
         self._api_refusal = api_refusal or (lambda _provider: None)
-        # (caller, project) -> raises `BudgetExceeded` when a hard budget covering them is
-        # used up; checked before any upstream or CLI is asked (a stream never starts).
-        self._budget_check = budget_check or (lambda _caller, _project: None)
+        # (caller, project, cost) -> raises `BudgetExceeded` when a hard budget covering them
+        # is used up (checked before routing) or, given a target's cost basis, when a hard
+        # dollar budget could not count that target (checked before it is asked). Either way
+        # no upstream or CLI is asked and a stream never starts.
+        self._budget_check = budget_check or (lambda _caller, _project, _cost: None)
         self._counter = TokenCounter(registry, keys, upstream)
         # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
         self.stopping = False
@@ -150,7 +154,7 @@ class GatewayService:
         if isinstance(body.get("model"), str):
             route.requested_model = body["model"]
         try:
-            self._budget_check(caller.caller, caller.project)
+            self._budget_check(caller.caller, caller.project, None)
             incoming = ClientRequest(front, body, raw, url_model=url_model, stream=stream)
             return await self._serve(incoming, caller, route)
         except EngineError as error:
@@ -179,9 +183,17 @@ class GatewayService:
         route.rule = plan.rule
         last: UpstreamFailure | EngineError | None = None
         refusals: list[EngineError] = []
+        over_budget: list[EngineError] = []
         for index, target in enumerate(plan.targets):
             route.fallback_used = index > 0
             failure: UpstreamFailure | EngineError | None
+            unpriced = self._unpriced(target, caller)
+            if unpriced is not None:
+                # A hard dollar budget could not count this target: it is not asked, and the
+                # route moves on (a priced fallback may serve).
+                route.attempts.append(Attempt(target.label, "", UNPRICED_OUTCOME))
+                over_budget.append(unpriced)
+                continue
             if target.kind == "cli":
                 answer, failure = await self._try_cli(incoming, target, route, caller)
             else:
@@ -191,9 +203,27 @@ class GatewayService:
             if isinstance(failure, InvalidRequest):
                 refusals.append(failure)
             last = failure if failure is not None else last
+        not_asked = all(a.outcome in (*_NOT_ASKED, UNPRICED_OUTCOME) for a in route.attempts)
+        if over_budget and not_asked:
+            raise over_budget[0]
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
             raise refusals[0]
         raise AllRoutesFailed.from_attempts(requested, route.attempts, last, plan.hints)
+
+    def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
+        """The refusal of a hard dollar budget that could not count `target`, else None."""
+        cost = (
+            cli_cost_basis(target)
+            if target.kind == "cli"
+            else CostBasis.api(target.provider, target.model)
+        )
+        if cost.priced:
+            return None
+        try:
+            self._budget_check(caller.caller, caller.project, cost)
+        except EngineError as refusal:  # BudgetExceeded
+            return refusal
+        return None
 
     def _is_small(self, incoming: ClientRequest) -> bool:
         """Small enough for the cheaper model: no tools, no images, few tokens."""

@@ -19,6 +19,7 @@ from llmgw_desktop.engine.calls import CallParams, ProviderCalls, RequestMeta
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.jobs.manager import JobManager, Submitted
 from llmgw_desktop.engine.providers.base import PromptParts
+from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.workspaces import Workspace, WorkspaceRegistry
 
 __all__ = ["JobRetry"]
@@ -31,8 +32,16 @@ class JobRetry:
     retry any principal's job."""
 
     def __init__(
-        self, *, jobs: JobManager, calls: ProviderCalls, workspaces: WorkspaceRegistry
+        self,
+        *,
+        jobs: JobManager,
+        calls: ProviderCalls,
+        workspaces: WorkspaceRegistry,
+        recorder: FlightRecorder | None = None,
     ) -> None:
+        """`recorder` is flushed before a job's origin is read: the caller and project come
+        from the job's first recorder row, which may still be waiting to be written."""
+        self._recorder = recorder
         self._jobs = jobs
         self._calls = calls
         self._workspaces = workspaces
@@ -48,6 +57,8 @@ class JobRetry:
             EngineError: whatever submitting the rebuilt call raises (provider off,
                 approval denied, queue full, working directory gone, ...).
         """
+        if self._recorder is not None:
+            await self._recorder.flush()
         origin = await self._jobs.retry_origin(job_id)
         params = _params_from_request(origin.request, origin.correlation_id)
         if params.working_dir is not None and origin.principal != LOCAL:
@@ -61,7 +72,11 @@ class JobRetry:
                     code=ErrorCode.NOT_REBUILDABLE,
                 )
             params = dataclasses.replace(params, working_dir=None, workspace=name)
-        meta = RequestMeta(transport="desktop", tool="retry", caller=origin.caller)
+        # The caller and project are the first call's: the retry is counted against the same
+        # agent and project budgets, and reaches the same project's vault files.
+        meta = RequestMeta(
+            transport="desktop", tool="retry", caller=origin.caller, project=origin.project
+        )
         submitted = await self._calls.submit(origin.provider, params, origin.principal, meta)
         log.info("job %s retried from the desk as %s", job_id, submitted.job_id)
         return submitted

@@ -117,6 +117,9 @@ class JobOrigin:
     request: dict[str, Any]
     correlation_id: str | None
     caller: str
+    # The project the call was for (its first recorder row's): a retry keeps its credential
+    # scope and counts against the same project budgets.
+    project: str | None = None
 
 
 class JobStore:
@@ -349,6 +352,7 @@ class JobStore:
             row = Job.get_or_none(Job.id == job_id)
             if row is None:
                 return None
+            record = _first_records(Request, [row.id]).get(row.id, _NO_RECORD)
             return JobOrigin(
                 job_id=row.id,
                 principal=row.owner_principal,
@@ -356,7 +360,8 @@ class JobStore:
                 state=JobState(row.state),
                 request=json.loads(row.request_json),
                 correlation_id=row.correlation_id,
-                caller=_first_records(Request, [row.id]).get(row.id, _NO_RECORD).caller,
+                caller=record.caller,
+                project=record.project,
             )
 
         return await self._db.run(read)
@@ -524,6 +529,7 @@ class _Record:
     tool: str = ""
     approval_json: str | None = None
     started_at: float | None = None
+    project: str | None = None
 
 
 _NO_RECORD = _Record()
@@ -547,6 +553,7 @@ def _first_records(requests: Any, job_ids: list[str]) -> dict[str, _Record]:
             requests.tool,
             requests.approval_json,
             requests.started_at,
+            requests.project,
         )
         .where(requests.job_id.in_(job_ids))
         .order_by(requests.started_at)

@@ -17,6 +17,10 @@ class ProviderInfo:
     package: str  # the package that installs the CLI
     installer: str  # "npm" or "pip"
     supports_sessions: bool = True  # whether the CLI can continue a conversation
+    # Whether every finished turn reports what it cost from the CLI's own prices (so it is
+    # priced whatever its model; `tokens/pricing.CostBasis`). Not Vibe (its session cost
+    # is not always written) nor OpenCode (a model its price list lacks reports a cost of 0).
+    reports_cost: bool = False
 
     @property
     def install_command(self) -> str:
@@ -32,7 +36,9 @@ class ProviderInfo:
 
 
 PROVIDERS: tuple[ProviderInfo, ...] = (
-    ProviderInfo("claude", "Claude Code", ("claude",), "@anthropic-ai/claude-code", "npm"),
+    ProviderInfo(
+        "claude", "Claude Code", ("claude",), "@anthropic-ai/claude-code", "npm", reports_cost=True
+    ),
     ProviderInfo("codex", "Codex", ("codex",), "@openai/codex", "npm"),
     ProviderInfo("gemini", "Gemini", ("gemini", "agy"), "@google/gemini-cli", "npm"),
     ProviderInfo("grok", "Grok", ("grok",), "@vibe-kit/grok-cli", "npm", supports_sessions=False),

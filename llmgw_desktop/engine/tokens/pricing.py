@@ -5,14 +5,17 @@ prefix, the vendors' pages it was read from and the date it was revised, so the 
 "estimated from prices of <date>" and a price change is a data edit, not a code change. Input,
 output, cache reads and cache writes each have their own price (`Usage.input_tokens` excludes
 cached input, so nothing is counted twice). A model the table does not know has no cost (None),
-never $0: the desk says "not priced" rather than a false zero.
+never $0: the desk says "not priced" rather than a false zero. The table's `unpriced` prefixes
+are models known to cost something other than the family prefix they would match, whose price
+the sources do not give: they are not priced rather than priced wrong (a hard dollar budget
+refuses them: `CostBasis`, below).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
@@ -22,6 +25,7 @@ __all__ = [
     "COST_FROM_CLI",
     "COST_FROM_TABLE",
     "PRICES_REVISED",
+    "CostBasis",
     "CostSource",
     "Price",
     "PriceTable",
@@ -54,14 +58,16 @@ class PriceTable:
     revised: str  # when the table was last checked against the vendors' pages
     sources: dict[str, str]  # vendor -> the page the prices come from
     prices: dict[str, Price]  # lower-case model-name prefix -> price
+    # Lower-case prefixes deliberately without a price -> why (they beat a shorter priced one).
+    unpriced: dict[str, str] = field(default_factory=dict)
 
     def price_of(self, model: str | None) -> Price | None:
         """The price of `model` (longest matching prefix, any `vendor/` part ignored)."""
         name = (model or "").lower().split("/")[-1]
         if not name:
             return None
-        matches = [prefix for prefix in self.prices if name.startswith(prefix)]
-        return self.prices[max(matches, key=len)] if matches else None
+        matches = [p for p in (*self.prices, *self.unpriced) if name.startswith(p)]
+        return self.prices.get(max(matches, key=len)) if matches else None
 
     def cost_of(self, model: str | None, usage: Usage) -> float | None:
         """The estimated USD cost of `usage` on `model`; None when the model is not priced."""
@@ -92,7 +98,8 @@ def price_table() -> PriceTable:
         )
         for prefix, entry in raw["models"].items()
     }
-    return PriceTable(str(raw["revised"]), dict(raw["sources"]), prices)
+    unpriced = {prefix.lower(): str(why) for prefix, why in raw.get("unpriced", {}).items()}
+    return PriceTable(str(raw["revised"]), dict(raw["sources"]), prices, unpriced)
 
 
 PRICES_REVISED = price_table().revised
@@ -115,3 +122,44 @@ def cost_note(source: str | None) -> dict[str, str] | None:
     if source == COST_FROM_CLI:
         return {"source": COST_FROM_CLI}
     return None
+
+
+@dataclass(frozen=True)
+class CostBasis:
+    """Whether a call's dollar cost will be known, decided before it runs.
+
+    A hard dollar budget is only a limit if every call it covers is counted in dollars: a call
+    whose model the table does not know costs None and adds nothing to a dollar total, so the
+    budget ledger refuses such a call under a hard dollar budget. An upstream API call is priced
+    when the table knows the model it is sent with. A CLI call is priced when the CLI reports
+    its own cost (`ProviderInfo.reports_cost`: Claude Code's `total_cost_usd`) whatever the
+    model, else when it names a model the table knows. A call naming no model runs on the CLI's
+    own default, which the gateway cannot see before the run (it lives in the CLI's config and
+    changes with its version), so it is not priced: naming the model is the honest fix.
+    """
+
+    provider: str
+    model: str | None  # the model the call names; None: the CLI's own default
+    priced: bool  # its dollar cost will be known when it finishes
+    kind: str = "api"  # "api" (an upstream API) or "cli"
+
+    @classmethod
+    def api(cls, provider: str, model: str | None) -> CostBasis:
+        """An upstream API call: priced when the price table knows `model`."""
+        return cls(provider, model or None, price_of(model) is not None)
+
+    @classmethod
+    def cli(cls, provider: str, model: str | None, *, reports_cost: bool) -> CostBasis:
+        """A CLI call: priced when the CLI reports its own cost, else as its named model."""
+        named = model or None
+        priced = reports_cost or (named is not None and price_of(named) is not None)
+        return cls(provider, named, priced, "cli")
+
+    def unpriced_reason(self) -> str:
+        """Why the cost cannot be known, for the refusal's message."""
+        if self.model is None:
+            return (
+                f"the call names no model, so {self.provider} would run its own default model, "
+                "which the gateway cannot price before the call"
+            )
+        return f"the model {self.model!r} ({self.provider}) is not in the gateway's price table"

@@ -9,9 +9,11 @@ from typing import Any
 from llmgw_desktop.engine.api import InvalidRequest, redact
 
 __all__ = [
+    "PROJECT_HEADER",
     "SESSION_HEADER",
     "agent_name",
     "caller_name",
+    "checked_project",
     "clean_caller",
     "explicit_caller",
     "project_scope",
@@ -88,13 +90,17 @@ def project_scope(headers: Mapping[str, str], body: Mapping[str, Any] | None) ->
     Raises:
         InvalidRequest: the project name is not a plain identifier.
     """
-    value: Any = None
     if body is not None and "project" in body:
-        value = body["project"]
-        source = "project"
-    else:
-        value = headers.get(PROJECT_HEADER)
-        source = PROJECT_HEADER
+        return checked_project(body["project"], "project")
+    return checked_project(headers.get(PROJECT_HEADER), PROJECT_HEADER)
+
+
+def checked_project(value: Any, source: str) -> str | None:
+    """`value` as a project name (None when absent or empty); `source` names it in the error.
+
+    Raises:
+        InvalidRequest: the project name is not a plain identifier.
+    """
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not _PROJECT.match(value):

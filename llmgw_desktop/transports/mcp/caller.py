@@ -13,6 +13,11 @@ so two agents of one user never continue each other's conversation by accident. 
 relayed by `llmgw-desktop mcp` keep their own name: the relay forwards their `initialize`, and
 sends the name as X-Caller too. A stateless front door (`mcp.stateless`) keeps no 2025-era
 `initialize`, so there a client is named by X-Caller or its User-Agent alone.
+
+The project a call is for (the credential scope whose vault files reach the CLI, and the scope
+of `project=` budgets) is carried as on the HTTP doors, where the body's `project` beats the
+`X-Project` header: a tool's `project` argument beats the X-Project header of MCP over HTTP.
+A workspace is not a project: it says where a CLI runs, not whose credentials or budget.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Principal
-from llmgw_desktop.transports.gateway.callers import clean_caller
+from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, checked_project, clean_caller
 
 __all__ = ["SCOPE_KEY", "Caller", "caller_middleware", "caller_of", "client_name", "current_caller"]
 
@@ -42,10 +47,23 @@ class Caller:
     # clients, the scopes granted.
     method: str = "local"
     scopes: frozenset[str] = frozenset()
+    # The X-Project header of MCP over HTTP, as sent ("" without one; none over stdio).
+    project_header: str = ""
 
     @property
     def as_principal(self) -> Principal:
         return Principal(self.principal, self.method, self.scopes)
+
+    def project(self, argument: str | None) -> str | None:
+        """The project a call is for, as the HTTP doors decide it: the tool's `project`
+        argument, else the X-Project header, else None.
+
+        Raises:
+            InvalidRequest: the project name is not a plain identifier.
+        """
+        if argument:
+            return checked_project(argument, "project")
+        return checked_project(self.project_header, PROJECT_HEADER)
 
 
 STDIO_CALLER = Caller(LOCAL_PRINCIPAL, "mcp-stdio", "")
@@ -85,6 +103,7 @@ async def caller_middleware(
             name,
             str(state.get("method", "local")),
             frozenset(state.get("scopes", ())),
+            str(state.get("project", "")),
         )
     token = _current.set(caller)
     try:

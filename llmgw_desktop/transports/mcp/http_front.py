@@ -41,7 +41,7 @@ from llmgw_desktop.engine.api import Engine, ErrorCode, Principal, TaskSuperviso
 from llmgw_desktop.gc_tuning import freeze_late_arrivals
 from llmgw_desktop.transports.asgi import serve_asgi
 from llmgw_desktop.transports.auth_edge import principal_of
-from llmgw_desktop.transports.gateway.callers import agent_name, explicit_caller
+from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, agent_name, explicit_caller
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.transports.http_errors import EdgeRefusal, error_response
 from llmgw_desktop.transports.mcp.sdk_loading import McpUseMark, import_sdk
@@ -248,6 +248,9 @@ class McpHttpFront:
                 # The client's name: X-Caller, else clientInfo (read per message), else this.
                 "caller": explicit_caller(request.headers),
                 "agent": agent_name(request.headers),
+                # The project the HTTP doors read from X-Project: the default of a tool
+                # call's `project` argument (checked by the tool, whose error is structured).
+                "project": request.headers.get(PROJECT_HEADER, ""),
             }
         }
         return await serve_asgi(

@@ -10,6 +10,7 @@ from llmgw_desktop.engine.providers.base import ProviderRequest
 from llmgw_desktop.engine.providers.cli.codex import CodexAdapter, configured_model
 from llmgw_desktop.engine.tokens.pricing import (
     PRICES_REVISED,
+    Price,
     cost_note,
     estimate_cost,
     price_of,
@@ -67,3 +68,20 @@ def test_codex_model_named_in_extra_arguments_is_kept(monkeypatch: pytest.Monkey
     request = ProviderRequest(prompt="hi", extra_args=("--model", "gpt-5-mini"))
     prepared = CodexAdapter().prepare(request, "codex")
     assert prepared.parser._model == "gpt-5-mini"
+
+
+def test_older_claude_models_cost_their_own_list_price_not_the_familys() -> None:
+    # Anthropic's pricing page: Opus 4 and 4.1 at $15/$75, where Opus 4.5 on is $5/$25.
+    assert price_of("claude-opus-4-1-20250805") == Price(15.0, 75.0, 1.5, 18.75)
+    assert price_of("claude-opus-4-20250514") == price_of("claude-opus-4-1")
+    assert price_of("claude-opus-4-5-20251101") == Price(5.0, 25.0, 0.5, 6.25)
+    assert price_of("claude-3-5-haiku-latest") == Price(0.8, 4.0, 0.08, 1.0)
+    assert price_of("claude-sonnet-5-5") == Price(2.0, 10.0, 0.2, 2.5)
+
+
+def test_a_model_priced_apart_from_its_family_is_not_priced_as_the_family() -> None:
+    table = price_table()
+    assert price_of("gpt-5.4-mini") is None and "gpt-5.4" in table.unpriced
+    assert price_of("gpt-5-pro") is None
+    assert price_of("gpt-5.1-codex") == table.prices["gpt-5"]  # the family still prices the rest
+    assert price_of("gpt-4o") is None and price_of("o3") is None  # no vendor-sourced price

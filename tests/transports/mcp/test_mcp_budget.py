@@ -1,13 +1,16 @@
 """An MCP provider tool over a used-up hard budget: a structured `budget_exceeded` error,
-and the CLI is never spawned for it."""
+and the CLI is never spawned for it; over HTTP the X-Project header names the project whose
+budget a tool call counts against, as on the HTTP doors."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import httpx2
 import pytest
 from mcp import Client, Implementation
+from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.settings import LoadedSettings
 from tests.gateways import gateway_starter
@@ -45,5 +48,29 @@ async def test_a_provider_tool_is_refused_before_the_cli_is_spawned(
         assert error["code"] == "budget_exceeded"
         assert "agent budget-test" in error["message"] and "$0.75" in error["message"]
         assert error["details"]["requestId"]
+    spawned = log.read_text() if log.exists() else ""
+    assert PROMPT not in spawned, spawned
+
+
+async def test_the_x_project_header_puts_an_http_tool_call_under_its_project_budget(
+    loaded: LoadedSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "spawned.log"
+    _fake_claude(tmp_path / "bin", log)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin") + os.pathsep + "/usr/bin:/bin")
+    budgets = [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 5}]
+    async with gateway_starter(loaded) as start:
+        gateway = await start(budgets=budgets, cli_path=[str(tmp_path / "bin")])
+        recorder = gateway.engine.recorder
+        row = recorder.start(principal="local", provider="claude", project="shop")
+        recorder.finish(row, state="completed", input_tokens=10)
+        async with (
+            httpx2.AsyncClient(headers={"X-Project": "shop"}, timeout=30) as http,
+            Client(streamable_http_client(gateway.mcp_url, http_client=http)) as client,
+        ):
+            refused = await client.call_tool("claude_request", {"prompt": PROMPT})
+        assert refused.is_error
+        error = structured(refused)["error"]
+        assert error["code"] == "budget_exceeded" and "project shop" in error["message"]
     spawned = log.read_text() if log.exists() else ""
     assert PROMPT not in spawned, spawned

@@ -16,9 +16,16 @@ from llmgw_desktop.engine.api import Call, CallParams, Engine, PromptParts, Requ
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import outcome_answer, success
 
-__all__ = ["PromptPartsInput", "RequestInput", "request", "request_async"]
+__all__ = ["Project", "PromptPartsInput", "RequestInput", "request", "request_async"]
 
 PermissionMode = Literal["default", "plan", "acceptEdits", "bypassPermissions"]
+Project = Annotated[
+    str | None,
+    Field(
+        description="The project this call is for: its vault credentials and its budgets "
+        "(default: the X-Project header over HTTP)."
+    ),
+]
 
 
 class PromptPartsInput(BaseModel):
@@ -102,9 +109,14 @@ class RequestInput(BaseModel):
     compressResponse: Annotated[
         bool, Field(description="Fold repeated lines of the answer (lossless).")
     ] = False
+    project: Project = None
 
     def to_call(self, provider: str, tool: str, caller: Caller, *, fork: bool = False) -> Call:
-        """The engine's view of these arguments (the engine resolves the workspace)."""
+        """The engine's view of these arguments (the engine resolves the workspace).
+
+        Raises:
+            InvalidRequest: the project name is not a plain identifier.
+        """
         parts = None
         if self.promptParts is not None:
             parts = PromptParts(
@@ -140,6 +152,7 @@ class RequestInput(BaseModel):
             optimize_prompt=self.optimizePrompt,
             optimize_response=self.optimizeResponse,
             compress_response=self.compressResponse,
+            project=caller.project(self.project),
         )
         return Call(provider, params, caller.principal, meta)
 

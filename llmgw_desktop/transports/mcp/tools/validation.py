@@ -24,6 +24,7 @@ from llmgw_desktop.engine.api import (
 )
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import outcome_answer, success
+from llmgw_desktop.transports.mcp.tools.providers import Project
 
 __all__ = [
     "AnswerInput",
@@ -62,6 +63,7 @@ class AskModelInput(BaseModel):
     provider: Annotated[str, Field(description="Which provider to ask.")]
     prompt: Annotated[str, Field(description="The question.")]
     model: Annotated[str | None, Field(description="Model; default: the CLI's own.")] = None
+    project: Project = None
 
 
 class SecondOpinionInput(BaseModel):
@@ -70,6 +72,7 @@ class SecondOpinionInput(BaseModel):
     question: Annotated[str | None, Field(description="What to judge.")] = None
     context: Annotated[str | None, Field(description="Background the reviewer needs.")] = None
     model: Annotated[str | None, Field(description="Model for that provider.")] = None
+    project: Project = None
 
 
 class ValidateInput(BaseModel):
@@ -79,6 +82,7 @@ class ValidateInput(BaseModel):
     context: Annotated[str | None, Field(description="Background the reviewers need.")] = None
     question: Annotated[str | None, Field(description="What to judge.")] = None
     workingDir: Annotated[str | None, Field(description="Directory the reviewers may read.")] = None
+    project: Project = None
 
 
 class RedTeamInput(BaseModel):
@@ -86,6 +90,7 @@ class RedTeamInput(BaseModel):
     providers: Providers = None
     models: Models = None
     focus: Annotated[str | None, Field(description="Where to look hardest.")] = None
+    project: Project = None
 
 
 class ConsensusInput(BaseModel):
@@ -93,6 +98,7 @@ class ConsensusInput(BaseModel):
     providers: Providers = None
     models: Models = None
     context: Annotated[str | None, Field(description="Evidence to consider.")] = None
+    project: Project = None
 
 
 class CompareInput(BaseModel):
@@ -108,10 +114,21 @@ class SynthesisInput(BaseModel):
     ]
     judge: Annotated[str, Field(description="The provider that judges.")] = "claude"
     model: Annotated[str | None, Field(description="Model for the judge.")] = None
+    project: Project = None
 
 
-def _meta(caller: Caller, tool: str) -> RequestMeta:
-    return RequestMeta(transport=caller.transport, tool=tool, caller=caller.client)
+def _meta(caller: Caller, tool: str, project: str | None) -> RequestMeta:
+    """How the call arrived, with its project (the `project` argument, else X-Project).
+
+    Raises:
+        InvalidRequest: the project name is not a plain identifier.
+    """
+    return RequestMeta(
+        transport=caller.transport,
+        tool=tool,
+        caller=caller.client,
+        project=caller.project(project),
+    )
 
 
 async def _reviewed(
@@ -122,15 +139,17 @@ async def _reviewed(
     models: dict[str, str] | None,
     prompt: str,
     *,
+    project: str | None,
     truth: bool = False,
     working_dir: str | None = None,
 ) -> dict[str, Any]:
+    meta = _meta(caller, tool, project)  # a wrong project fails before the panel is chosen
     reviewers = await engine.validation.panel(providers, models)
     return await engine.validation.review(
         reviewers,
         prompt,
         caller.principal,
-        meta=_meta(caller, tool),
+        meta=meta,
         truth=truth,
         working_dir=working_dir,
     )
@@ -139,7 +158,8 @@ async def _reviewed(
 async def ask_model(engine: Engine, caller: Caller, inputs: AskModelInput) -> CallToolResult:
     """Just ask one model one question, in a fresh conversation, and wait for the answer."""
     params = CallParams(prompt=inputs.prompt, model=inputs.model, create_new_session=True)
-    call = Call(inputs.provider, params, caller.principal, _meta(caller, "ask_model"))
+    meta = _meta(caller, "ask_model", inputs.project)
+    call = Call(inputs.provider, params, caller.principal, meta)
     return outcome_answer(await engine.runner.run(call))
 
 
@@ -150,7 +170,15 @@ async def second_opinion(
     prompt = prompts.review(inputs.content, question=inputs.question, context=inputs.context)
     models = {inputs.provider: inputs.model} if inputs.model else None
     return success(
-        await _reviewed(engine, caller, "second_opinion", [inputs.provider], models, prompt)
+        await _reviewed(
+            engine,
+            caller,
+            "second_opinion",
+            [inputs.provider],
+            models,
+            prompt,
+            project=inputs.project,
+        )
     )
 
 
@@ -167,6 +195,7 @@ async def validate_with_models(
             inputs.providers,
             inputs.models,
             prompt,
+            project=inputs.project,
             working_dir=inputs.workingDir,
         )
     )
@@ -176,7 +205,15 @@ async def red_team_review(engine: Engine, caller: Caller, inputs: RedTeamInput) 
     """An adversarial pass by several models; risks flagged by more than one are listed."""
     prompt = prompts.red_team(inputs.content, focus=inputs.focus)
     return success(
-        await _reviewed(engine, caller, "red_team_review", inputs.providers, inputs.models, prompt)
+        await _reviewed(
+            engine,
+            caller,
+            "red_team_review",
+            inputs.providers,
+            inputs.models,
+            prompt,
+            project=inputs.project,
+        )
     )
 
 
@@ -191,6 +228,7 @@ async def consensus_check(engine: Engine, caller: Caller, inputs: ConsensusInput
             inputs.providers,
             inputs.models,
             prompt,
+            project=inputs.project,
             truth=True,
         )
     )
@@ -210,7 +248,13 @@ async def synthesize_validation(
     prompt = prompts.synthesis(inputs.subject, [(r.source, r.text) for r in inputs.reviews])
     models = {inputs.judge: inputs.model} if inputs.model else None
     report = await _reviewed(
-        engine, caller, "synthesize_validation", [inputs.judge], models, prompt
+        engine,
+        caller,
+        "synthesize_validation",
+        [inputs.judge],
+        models,
+        prompt,
+        project=inputs.project,
     )
     report["inputVerdicts"] = {r.source: read_review(r.text).verdict for r in inputs.reviews}
     return success(report)

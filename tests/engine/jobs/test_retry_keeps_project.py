@@ -1,0 +1,116 @@
+"""The desk's Retry runs a job's call again for the same project: the new job's recorder row
+names it, and the project's budget counts (and can refuse) the retry. The CLI is the Mistral
+Vibe stand-in, answering through the scripted upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.engine.api import BudgetExceeded
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.settings import LoadedSettings
+from tests.contract.conftest import engine_settings
+from tests.contract.offline import offline_environment
+from tests.fakes.upstream import Reply, ScriptedUpstream
+
+FAKE_BIN = Path(__file__).resolve().parents[2] / "fakes" / "bin"
+JOB_TIMEOUT_S = 30.0
+MODEL = "devstral-small-latest"
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[ScriptedUpstream]:
+    async with ScriptedUpstream() as up:
+        yield up
+
+
+@pytest.fixture
+def vibe(tmp_path: Path, upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    offline_environment(tmp_path / "home", upstream.base_url, monkeypatch)
+    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
+    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
+    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+
+
+async def _engine(loaded: LoadedSettings, budgets: list[dict[str, Any]]) -> Engine:
+    settings = engine_settings(loaded, cli_path=[str(FAKE_BIN)])
+    engine = Engine(replace(settings, budgets=budgets))
+    await engine.start()
+    return engine
+
+
+async def _finished(engine: Engine, job_id: str) -> Any:
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        while not (view := await engine.jobs.wait(job_id, "local", JOB_TIMEOUT_S)).finished:
+            pass
+    return view
+
+
+async def _spent(engine: Engine) -> float:
+    """The budget's spend once the retry's row has been counted (bounded wait)."""
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        while True:
+            spent = engine.budgets.statuses()[0].spent
+            if spent > 0:
+                return spent
+            await asyncio.sleep(0.02)
+
+
+async def _failed_job_of_project(engine: Engine, upstream: ScriptedUpstream) -> str:
+    upstream.script(Reply.error(401))
+    meta = RequestMeta(transport="mcp-http", caller="editor", project="shop")
+    first = await engine.calls.submit(
+        "mistral", CallParams(prompt="hi", model=MODEL), "local", meta
+    )
+    assert (await _finished(engine, first.job_id)).state is JobState.FAILED
+    return first.job_id
+
+
+async def test_a_retried_job_keeps_its_project_and_counts_against_its_budget(
+    loaded: LoadedSettings, vibe: None, upstream: ScriptedUpstream
+) -> None:
+    engine = await _engine(
+        loaded, [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 10**6}]
+    )
+    try:
+        failed = await _failed_job_of_project(engine, upstream)
+        await engine.recorder.flush()  # the first row names the caller and project
+        origin = await engine.jobs.retry_origin(failed)
+        assert origin.project == "shop" and origin.caller == "editor"
+
+        again = await engine.job_retry.retry(failed)
+        assert (await _finished(engine, again.job_id)).state is JobState.COMPLETED
+        rows = [r for r in await engine.recorder.recent() if r["job_id"] == again.job_id]
+        assert [(r["project"], r["caller"], r["tool"]) for r in rows] == [
+            ("shop", "editor", "retry")
+        ]
+        assert await _spent(engine) > 0
+    finally:
+        await engine.stop()
+
+
+async def test_a_used_up_project_budget_refuses_the_retry(
+    loaded: LoadedSettings, vibe: None, upstream: ScriptedUpstream
+) -> None:
+    engine = await _engine(
+        loaded, [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 1}]
+    )
+    try:
+        # Retried at once: the failed job's first row may not be written yet.
+        failed = await _failed_job_of_project(engine, upstream)
+        record = engine.recorder.start(principal="local", provider="mistral", project="shop")
+        engine.recorder.finish(record, state="completed", input_tokens=5)
+        with pytest.raises(BudgetExceeded) as refused:
+            await engine.job_retry.retry(failed)
+        assert "project shop" in refused.value.message
+    finally:
+        await engine.stop()
