@@ -92,7 +92,9 @@ class BudgetsPage(Page):
         self.intro_label = QLabel(
             "Spending limits per agent, per project or for everything, by this computer's "
             "calendar day or month. Past a soft limit the tray says so once; at a hard limit "
-            "new calls are refused with budget_exceeded until the period resets."
+            "new calls are refused with budget_exceeded until the period resets. A hard "
+            "dollar limit also refuses a call it cannot price in advance (a model without a "
+            "listed price, or a CLI's unnamed default model): use a token limit for those."
         )
         self.intro_label.setWordWrap(True)
         self.empty_label = QLabel(
