@@ -8,14 +8,17 @@ loop, offscreen; waits are awaited and bounded, never blocking sleeps.
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pyqtgraph as pg
 import pytest
 import qasync
 from pytestqt.qtbot import QtBot
@@ -29,10 +32,11 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.line_chart import Curve
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.pages.overview_charts import curve_colour
 from llmgw_desktop.ui.pages.provider_health import STATUS
-from llmgw_desktop.ui.qt import QApplication, QScrollArea, Qt
+from llmgw_desktop.ui.qt import QApplication, QScrollArea
 from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
@@ -44,6 +48,53 @@ from tests.fakes.upstream import (
 from tests.ui.waiting import until
 
 RECORDED_REQUESTS = 40
+ROOT = Path(__file__).resolve().parents[2]
+CHILD_TIMEOUT_S = 120.0
+# The desktop app in a fresh interpreter, offscreen: up, Overview shown with its charts built and
+# painted, then quit. It prints the charts' count, the frames they painted and the chart
+# libraries loaded. Every wait is bounded (WINDOW_WAIT_TURNS x 50 ms).
+SHOW_OVERVIEW = """
+import asyncio, json, os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.settings import load_settings
+from llmgw_desktop.ui.event_loop import GatewayEventLoop
+from llmgw_desktop.ui.qt import QApplication
+
+WINDOW_WAIT_TURNS = 600
+app = QApplication([])
+loaded = load_settings()
+lock = InstanceLock(loaded.settings.data_path)
+assert lock.acquire()
+desktop = DesktopApp(loaded, lock)
+
+async def scenario():
+    run = asyncio.get_running_loop().create_task(desktop.run())
+    for _ in range(WINDOW_WAIT_TURNS):
+        if desktop.window is not None and desktop.window.isVisible():
+            break
+        await asyncio.sleep(0.05)
+    window = desktop.window
+    window.show_page("overview")
+    charts = window.overview.charts
+    charts.redraw()
+    window.grab()
+    report = {
+        "charts": len(charts.plot_widgets),
+        "frames": sum(chart.frames_drawn for chart in charts.plot_widgets),
+        "loaded": sorted(m for m in sys.modules if m.split(".")[0] in ("pyqtgraph", "numpy")),
+    }
+    desktop.request_quit()
+    await run
+    return report
+
+loop = GatewayEventLoop(app)
+asyncio.set_event_loop(loop)
+with loop:
+    print(json.dumps(loop.run_until_complete(scenario())))
+lock.release()
+"""
 CELL_MARGINS = 6  # px a table cell keeps beside its text (Fusion: focus frame margin + 1, twice)
 
 
@@ -125,8 +176,8 @@ def _run(
     qloop.run_until_complete(scenario())
 
 
-def _last_value(curve: Any) -> float:
-    _x, y = curve.getData()
+def _last_value(curve: Curve) -> float:
+    _x, y = curve.data()
     finite = [v for v in y if not math.isnan(v)]
     return float(finite[-1]) if finite else 0.0
 
@@ -195,11 +246,11 @@ def test_charts_show_live_traffic_after_the_timer_and_switch_windows(
         series = desk.runtime.engine.metrics.series("15m")
         assert series.total.saved_usd == pytest.approx(200 * 2.70 / 1_000_000)
 
-        x, _ = charts.requests_curve.getData()
+        x, _ = charts.requests_curve.data()
         assert len(x) == 180
         charts.set_window("24h")
         assert charts.window_key == "24h"
-        x, _ = charts.requests_curve.getData()
+        x, _ = charts.requests_curve.data()
         assert len(x) == 288
         assert "Last 24 h" in charts.totals_label.text()
         assert _last_value(charts.requests_curve) > 0
@@ -358,20 +409,16 @@ def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_t
             assert top >= 0 and bottom <= viewport.height(), (top, bottom, viewport.height())
         assert not scroll.horizontalScrollBar().isVisible()
 
-        # The cache-hit line is solid and joined over quiet buckets (no NaN gaps).
+        # The cache-hit line is joined over quiet buckets (no NaN gaps).
         curve = charts.hit_curves["anthropic"]
-        assert curve.opts["pen"].style() == Qt.PenStyle.SolidLine
-        _x, y = curve.getData()
+        _x, y = curve.data()
         assert len(y) and not any(math.isnan(v) for v in y)
         # Its legend names each provider in its colour, and is not over the newest point.
         plot = charts.plot_widgets[3]
-        assert plot.getPlotItem().legend is None
         legend = charts.hits_legend
         assert "anthropic" in legend.text() and curve_colour(curve) in legend.text()
-        x, y = curve.getData()
-        view = plot.getPlotItem().getViewBox()
-        scene_point = view.mapViewToScene(pg.Point(float(x[-1]), float(y[-1])))
-        newest = plot.mapToGlobal(plot.mapFromScene(scene_point))
+        x, y = curve.data()
+        newest = plot.mapToGlobal(plot.map_point(x[-1], y[-1]).toPoint())
         shown = legend.rect().translated(legend.mapToGlobal(legend.rect().topLeft()))
         assert legend.isVisible() and not shown.contains(newest)
         window.grab().save(str(tmp_path / "overview-default-size.png"))
@@ -404,3 +451,26 @@ def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_t
         window.hide()
 
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_the_overview_charts_need_neither_pyqtgraph_nor_numpy(
+    loaded: LoadedSettings, tmp_path: Path
+) -> None:
+    """pyqtgraph and the numpy it needs were about 40 MB of the desktop's idle memory; the
+    charts are painted with QPainter now, and nothing else may bring either back."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW_OVERVIEW],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        cwd=ROOT,
+        # No CLI on PATH: the health table's version checks answer at once.
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PATH": str(empty)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["charts"] == 4 and report["frames"] >= 4  # built, shown and painted
+    assert report["loaded"] == []

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["OverviewPage"]
 
 STATUS_REFRESH_MS = 1000
-# The charts come after the window's first paint: pyqtgraph's import alone is about a third of
-# a second, and Overview is the page a launch shows first. The space is kept so nothing jumps.
+# The charts come after the window's first paint: Overview is the page a launch shows first,
+# and its first frame need not wait for four charts. The space is kept so nothing jumps.
 CHARTS_AFTER_PAINT_MS = 50
 CHARTS_PLACEHOLDER_HEIGHT = 480  # the four charts and their two lines of totals
 

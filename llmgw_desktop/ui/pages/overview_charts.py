@@ -9,30 +9,22 @@ bridge's toggle, pause and breaker signals, and asks the engine for CLI versions
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable, Iterable
 
-# ui.qt first: pyqtgraph binds to whichever Qt binding is already loaded (else the first it
-# finds installed, which could be another one).
-from llmgw_desktop.ui.qt import (
-    QComboBox,
-    QEvent,
-    QHBoxLayout,
-    QLabel,
-    QPalette,
-    QTimer,
-    QVBoxLayout,
-    QWidget,
-)
-
-# isort: split
-import pyqtgraph as pg
-
 from llmgw_desktop.engine.api import PRICES_REVISED, WINDOWS, Engine, MetricsSeries, MetricsWindow
+from llmgw_desktop.ui.pages.line_chart import (
+    Curve,
+    LineChart,
+    XTicks,
+    nice_ceiling,
+    series_colour,
+    y_ticks,
+)
+from llmgw_desktop.ui.qt import QComboBox, QHBoxLayout, QLabel, QTimer, QVBoxLayout, QWidget
 
 __all__ = [
-    "AgoAxis",
     "LiveCharts",
+    "ago_ticks",
     "curve_colour",
     "describe_savings",
     "describe_totals",
@@ -95,20 +87,12 @@ def _count(n: int) -> str:
     return f"{n:,}"
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 5 times a power of ten that is at least `value` (1 for none)."""
-    if not value > 0 or math.isinf(value):
-        return 1.0
-    power = 10.0 ** math.floor(math.log10(value))
-    return next(m * power for m in (1, 2, 5, 10) if value <= m * power)
+def curve_colour(curve: Curve) -> str:
+    """The colour name of `curve`'s line ("#rrggbb")."""
+    return str(curve.colour.name())
 
 
-def curve_colour(curve: pg.PlotDataItem) -> str:
-    """The colour name of `curve`'s line (its pen may have been given as a colour)."""
-    return str(pg.mkPen(curve.opts["pen"]).color().name())
-
-
-def legend_html(curves: Iterable[tuple[str, pg.PlotDataItem]]) -> str:
+def legend_html(curves: Iterable[tuple[str, Curve]]) -> str:
     """A legend as rich text: each name after a bar in its curve's colour."""
     parts = [
         f'<span style="color:{curve_colour(curve)}">&#9644;</span>&nbsp;{html.escape(name)}'
@@ -126,26 +110,24 @@ def _set_text(label: QLabel, text: str) -> None:
 _TICKS: dict[int, tuple[int, int]] = {900: (300, 60), 3600: (900, 300), 86400: (14400, 3600)}
 
 
-class AgoAxis(pg.AxisItem):
-    """A time axis in "minutes (or hours) ago", fixed for a window, so it never repaints
-    as time passes; x values are seconds before now (negative)."""
+def ago_ticks(span_s: int) -> XTicks:
+    """A time axis in "minutes (or hours) ago" for a window of `span_s` seconds: x values are
+    seconds before now (negative), fixed for a window, so the axis never moves as time passes."""
+    major, minor = _TICKS.get(span_s, (span_s / 3, span_s / 15))
+    unit, name = (3600, "h") if span_s > 3 * 3600 else (60, "min")
+    majors = _multiples(major, span_s)
+    return XTicks(
+        major=majors,
+        minor=tuple(v for v in _multiples(minor, span_s) if v not in majors),
+        labels=tuple("now" if round(v) == 0 else f"{-v / unit:g} {name} ago" for v in majors),
+    )
 
-    def __init__(self) -> None:
-        super().__init__("bottom")
-        self._span = WINDOWS[0].span_s
 
-    def set_window(self, window: MetricsWindow) -> None:
-        self._span = window.span_s
-        self.picture = None  # pyqtgraph's cached drawing of the axis
-        self.update()
-
-    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
-        major, minor = _TICKS.get(self._span, (self._span / 3, self._span / 15))
-        return [(major, 0), (minor, 0)]
-
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        unit, name = (3600, "h") if self._span > 3 * 3600 else (60, "min")
-        return ["now" if round(v) == 0 else f"{-v / unit:g} {name} ago" for v in values]
+def _multiples(step: float, span_s: int) -> tuple[float, ...]:
+    # From -span to 0, oldest first; the small slack keeps -span itself when span / step is
+    # a whole number computed in floating point.
+    count = int(span_s / step + 1e-9)
+    return tuple(-n * step for n in range(count, -1, -1))
 
 
 class LiveCharts(QWidget):
@@ -185,24 +167,20 @@ class LiveCharts(QWidget):
         for row in rows:
             column.addLayout(row)
 
-        self.plot_widgets: list[pg.PlotWidget] = []
+        self.plot_widgets: list[LineChart] = []
         self._legends: list[QLabel] = []
         self._requests_plot = self._plot("Requests per second", rows[0])
         self._jobs_plot = self._plot("Active jobs", rows[0])
         self._tokens_plot = self._plot("Tokens per second", rows[1])
         self._hits_plot = self._plot("Cache hit rate per provider (%)", rows[1])
-        self._hits_plot.setYRange(0, 100 * HEADROOM, padding=0)
-        self.requests_curve = self._requests_plot.plot(pen=pg.intColor(0), skipFiniteCheck=True)
-        self.jobs_curve = self._jobs_plot.plot(pen=pg.intColor(3), skipFiniteCheck=True)
-        self.input_curve = self._tokens_plot.plot(
-            pen=pg.intColor(1), name="in", skipFiniteCheck=True
-        )
-        self.output_curve = self._tokens_plot.plot(
-            pen=pg.intColor(5), name="out", skipFiniteCheck=True
-        )
-        self.hit_curves: dict[str, pg.PlotDataItem] = {}
-        # Legends are labels beside the titles, outside the plots: pyqtgraph's sits in a corner
-        # of the plot, and the top right is where the newest points are drawn.
+        self._hits_plot.set_y_axis(100 * HEADROOM, y_ticks(100))
+        self.requests_curve = self._requests_plot.add_curve("requests", series_colour(0))
+        self.jobs_curve = self._jobs_plot.add_curve("jobs", series_colour(3))
+        self.input_curve = self._tokens_plot.add_curve("in", series_colour(1))
+        self.output_curve = self._tokens_plot.add_curve("out", series_colour(5))
+        self.hit_curves: dict[str, Curve] = {}
+        # Legends are labels beside the titles, outside the plots: the top right of a plot is
+        # where the newest points are drawn.
         self.tokens_legend, self.hits_legend = self._legends[2], self._legends[3]
         _set_text(
             self.tokens_legend, legend_html([("in", self.input_curve), ("out", self.output_curve)])
@@ -215,11 +193,9 @@ class LiveCharts(QWidget):
             self._draw_hits,
         )
         self._shown_window: MetricsWindow | None = None
-        self._heights: dict[int, float] = {}
         self._series: MetricsSeries | None = None
         self._times: list[float] = []
         self._next = 0
-        self._apply_palette()
 
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS // len(self._painters))
@@ -271,23 +247,23 @@ class LiveCharts(QWidget):
         self._times = [t - end for t in series.times]
         if series.window != self._shown_window:
             self._shown_window = series.window
+            ticks = ago_ticks(series.window.span_s)
             for plot in self._all_plots:
-                plot.getAxis("bottom").set_window(series.window)
-                plot.setXRange(-series.window.span_s, 0, padding=0)
+                plot.set_x_axis(-series.window.span_s, 0, ticks)
         _set_text(self.totals_label, describe_totals(series))
         _set_text(self.savings_label, describe_savings(series))
 
     def _draw_requests(self, series: MetricsSeries, times: list[float]) -> None:
-        self.requests_curve.setData(times, series.requests_per_s)
+        self.requests_curve.set_data(times, series.requests_per_s)
         self._fit_height(self._requests_plot, series.requests_per_s)
 
     def _draw_jobs(self, series: MetricsSeries, times: list[float]) -> None:
-        self.jobs_curve.setData(times, series.active_jobs)
+        self.jobs_curve.set_data(times, series.active_jobs)
         self._fit_height(self._jobs_plot, series.active_jobs)
 
     def _draw_tokens(self, series: MetricsSeries, times: list[float]) -> None:
-        self.input_curve.setData(times, series.input_tokens_per_s)
-        self.output_curve.setData(times, series.output_tokens_per_s)
+        self.input_curve.set_data(times, series.input_tokens_per_s)
+        self.output_curve.set_data(times, series.output_tokens_per_s)
         self._fit_height(
             self._tokens_plot, [*series.input_tokens_per_s, *series.output_tokens_per_s]
         )
@@ -296,44 +272,30 @@ class LiveCharts(QWidget):
         for provider, rates in series.hit_rate.items():
             curve = self.hit_curves.get(provider)
             if curve is None:
-                pen = pg.mkPen(pg.intColor(len(self.hit_curves), hues=9), width=2)
-                curve = self._hits_plot.plot(
-                    pen=pen, name=provider, symbolPen=None, symbolBrush=pen.color(), symbolSize=7
-                )
+                colour = series_colour(len(self.hit_curves), hues=9)
+                curve = self._hits_plot.add_curve(provider, colour, width=2)
                 self.hit_curves[provider] = curve
                 shown = sorted(self.hit_curves.items())
                 _set_text(self.hits_legend, legend_html(shown))
             # A bucket without requests has no rate (NaN). Drawn as gaps, sparse traffic looked
-            # like a dashed line; joined over the quiet buckets the line stays solid, and a lone
-            # point gets a dot, since a line needs two.
-            xs = [t for t, r in zip(times, rates, strict=True) if not math.isnan(r)]
-            ys = [r * 100 for r in rates if not math.isnan(r)]
-            symbol = "o" if len(xs) == 1 else None
-            if curve.opts["symbol"] != symbol:
-                curve.setSymbol(symbol)
-            curve.setData(xs, ys)
+            # like a dashed line; the chart leaves NaN points out, so the line is joined over
+            # the quiet buckets, and a lone point gets a dot, since a line needs two.
+            curve.set_data(times, [r * 100 for r in rates])
         for provider, curve in self.hit_curves.items():
             if provider not in series.hit_rate:
-                curve.setData([], [])
+                curve.set_data([], [])
 
-    def _fit_height(self, plot: pg.PlotItem, values: list[float]) -> None:
-        """Scale the y axis to a round ceiling over the data, changed only when that ceiling
-        changes: re-laying out an axis' labels is most of a repaint's cost."""
+    def _fit_height(self, plot: LineChart, values: list[float]) -> None:
+        """Scale the y axis to a round ceiling over the data (the chart redraws its frame
+        only when that ceiling changes)."""
         top = nice_ceiling(max(values, default=0.0))
-        if self._heights.get(id(plot)) != top:
-            self._heights[id(plot)] = top
-            plot.setYRange(0, top * HEADROOM, padding=0)
+        plot.set_y_axis(top * HEADROOM, y_ticks(top))
 
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
-            self._apply_palette()
-
-    def _plot(self, title: str, row: QHBoxLayout) -> pg.PlotItem:
-        # The title is a plain label outside the plot: pyqtgraph's is rich text in the scene,
-        # laid out again whenever the plot repaints.
-        widget = pg.PlotWidget(axisItems={"bottom": AgoAxis()})
-        widget.setFixedHeight(CHART_HEIGHT)
+    def _plot(self, title: str, row: QHBoxLayout) -> LineChart:
+        # A glance, not an explorer: the timer owns the view, so no pan, zoom or menu.
+        chart = LineChart()
+        chart.setObjectName(f"chart:{title}")
+        chart.setFixedHeight(CHART_HEIGHT)
         legend = QLabel()
         legend.setObjectName(f"legend:{title}")
         self._legends.append(legend)
@@ -343,26 +305,7 @@ class LiveCharts(QWidget):
         heading.addWidget(legend)
         cell = QVBoxLayout()
         cell.addLayout(heading)
-        cell.addWidget(widget, 1)
+        cell.addWidget(chart, 1)
         row.addLayout(cell)
-        self.plot_widgets.append(widget)
-        plot = widget.getPlotItem()
-        # A glance, not an explorer: the timer owns the view, so no pan, zoom or menu. No grid
-        # either: grid lines belong to the axis, which would then repaint with every curve.
-        plot.setMouseEnabled(x=False, y=False)
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        plot.disableAutoRange()
-        return plot
-
-    def _apply_palette(self) -> None:
-        """Follow the system's light or dark look instead of pyqtgraph's black."""
-        palette = self.palette()
-        text = pg.mkPen(palette.color(QPalette.ColorRole.Text))
-        for widget in self.plot_widgets:
-            widget.setBackground(palette.color(QPalette.ColorRole.Base))
-        for plot in self._all_plots:
-            for name in ("left", "bottom"):
-                axis = plot.getAxis(name)
-                axis.setPen(text)
-                axis.setTextPen(text)
+        self.plot_widgets.append(chart)
+        return chart
