@@ -8,7 +8,7 @@ timer or deliver an event to it on the GUI thread: a use-after-free that crashes
 
 So the desktop app turns automatic collection off and collects from a timer on the GUI
 thread instead, when the youngest generation has grown past the serving threshold
-(`gc_tuning.py`). This is the approach pyqtgraph recommends for the same reason.
+(`gc_tuning.py`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 import llmgw_desktop
 
 PACKAGE = Path(llmgw_desktop.__file__).parent
-QT_MODULES = ("PySide6", "shiboken6", "qasync", "pyqtgraph")
+QT_MODULES = ("PySide6", "shiboken6", "qasync")
 # Modules the headless path loads; none may pull Qt in, even indirectly.
 QT_FREE = (
     "llmgw_desktop.engine.engine",
