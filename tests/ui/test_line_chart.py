@@ -20,10 +20,10 @@ from llmgw_desktop.ui.pages.line_chart import (
     y_ticks,
 )
 from llmgw_desktop.ui.pages.overview_charts import HEADROOM, ago_ticks, curve_colour, legend_html
-from llmgw_desktop.ui.qt import QPaintEvent, QPalette, QPointF, Qt
+from llmgw_desktop.ui.qt import QColor, QPaintEvent, QPalette, QPointF, Qt
 from llmgw_desktop.ui.theme import DARK, palette_for
 
-RED = "#ff0000"
+RED = "#e15759"  # series colour 2
 SIZE = (400, 180)
 
 
@@ -107,14 +107,11 @@ def test_plot_area_maps_the_ranges_onto_its_pixels() -> None:
     assert (flat.x_px(5), flat.y_px(5)) == (40, 110)  # empty ranges: no division by zero
 
 
-def test_series_colours_are_pyqtgraphs_so_the_charts_look_as_before() -> None:
-    assert [series_colour(i).name() for i in (0, 1, 3, 5)] == [
-        RED,
-        "#ffaa00",
-        "#00ff00",
-        "#00aaff",
-    ]
-    assert series_colour(9).name() == RED  # nine hues, then round again
+def test_series_colours_are_ten_distinct_ones_then_round_again() -> None:
+    names = [series_colour(i).name() for i in range(10)]
+    assert len(set(names)) == 10
+    assert series_colour(2).name() == RED
+    assert series_colour(10).name() == names[0]
 
 
 class CountingChart(LineChart):
@@ -143,12 +140,20 @@ def _colour_at(image: Any, point: QPointF) -> str:
 def _red_at(image: Any, point: QPointF) -> bool:
     """Whether the pixel is the red curve's, give or take its antialiased edge."""
     colour = image.pixelColor(point.toPoint())
-    return bool(colour.red() > 200 and colour.green() < 60 and colour.blue() < 60)
+    red = QColor(RED)
+    return all(
+        abs(a - b) < 40
+        for a, b in zip(
+            (colour.red(), colour.green(), colour.blue()),
+            (red.red(), red.green(), red.blue()),
+            strict=True,
+        )
+    )
 
 
 def test_an_empty_chart_paints_its_axes_on_the_base_colour(qtbot: QtBot) -> None:
     chart = _chart(qtbot)
-    chart.add_curve("requests", series_colour(0))
+    chart.add_curve("requests", series_colour(2))
     image = chart.grab().toImage()
     base = chart.palette().color(QPalette.ColorRole.Base).name()
     assert _colour_at(image, chart.map_point(-450, 0.5)) == base
@@ -160,7 +165,7 @@ def test_an_empty_chart_paints_its_axes_on_the_base_colour(qtbot: QtBot) -> None
 
 def test_one_point_is_a_dot_in_its_colour(qtbot: QtBot) -> None:
     chart = _chart(qtbot)
-    curve = chart.add_curve("anthropic", series_colour(0), width=2)
+    curve = chart.add_curve("anthropic", series_colour(2), width=2)
     curve.set_data([-300.0, -200.0, -100.0], [math.nan, 0.64, math.nan])
     assert curve.data() == ([-200.0], [0.64])
     image = chart.grab().toImage()
@@ -170,7 +175,7 @@ def test_one_point_is_a_dot_in_its_colour(qtbot: QtBot) -> None:
 
 def test_an_all_zero_series_is_a_line_along_the_baseline(qtbot: QtBot) -> None:
     chart = _chart(qtbot)
-    curve = chart.add_curve("requests", series_colour(0), width=2)
+    curve = chart.add_curve("requests", series_colour(2), width=2)
     xs = [float(t) for t in range(-900, 0, 5)]
     curve.set_data(xs, [0.0] * len(xs))
     image = chart.grab().toImage()
@@ -181,7 +186,7 @@ def test_an_all_zero_series_is_a_line_along_the_baseline(qtbot: QtBot) -> None:
 
 def test_a_line_joins_its_points_at_their_values(qtbot: QtBot) -> None:
     chart = _chart(qtbot)
-    curve = chart.add_curve("requests", series_colour(0), width=2)
+    curve = chart.add_curve("requests", series_colour(2), width=2)
     curve.set_data([-900.0, -450.0, 0.0], [0.0, 1.0, 0.0])
     image = chart.grab().toImage()
     peak = chart.map_point(-450, 1.0)
@@ -192,7 +197,7 @@ def test_a_line_joins_its_points_at_their_values(qtbot: QtBot) -> None:
 
 def test_unchanged_data_does_not_repaint_and_new_data_reuses_the_frame(qtbot: QtBot) -> None:
     chart = _chart(qtbot)
-    curve = chart.add_curve("requests", series_colour(0))
+    curve = chart.add_curve("requests", series_colour(2))
     curve.set_data([-10.0, -5.0], [0.1, 0.2])
     chart.show()
     qtbot.waitUntil(lambda: chart.paints > 0, timeout=2000)
@@ -234,5 +239,7 @@ def test_the_legend_shows_each_name_in_its_curves_colour(qtbot: QtBot) -> None:
     first = chart.add_curve("in", series_colour(1))
     second = chart.add_curve("out <b>", series_colour(5))
     text = legend_html([("in", first), ("out <b>", second)])
-    assert curve_colour(first) == "#ffaa00" and "#ffaa00" in text and "#00aaff" in text
+    orange, purple = series_colour(1).name(), series_colour(5).name()
+    assert curve_colour(first) == orange and orange in text and purple in text
     assert "out &lt;b&gt;" in text
+    assert "&nbsp;in &nbsp;<span" in text  # entries break between them, never inside one

@@ -109,10 +109,26 @@ def shown_labels(
     ]
 
 
-def series_colour(index: int, hues: int = 9) -> QColor:
-    """The `index`th of `hues` saturated colours round the colour wheel (pyqtgraph's intColor,
-    which gave the charts their colours)."""
-    return QColor.fromHsv((index % hues) * 360 // hues, 255, 255)
+# Ten colours that stay distinct from each other and readable on both the light and the dark
+# Base colour (Tableau 10, its yellow moved last): pyqtgraph's fully saturated wheel put lime
+# and yellow on white, where they all but vanished.
+SERIES_COLOURS = (
+    "#4e79a7",  # blue
+    "#f28e2b",  # orange
+    "#e15759",  # red
+    "#76b7b2",  # teal
+    "#59a14f",  # green
+    "#b07aa1",  # purple
+    "#9c755f",  # brown
+    "#ff9da7",  # pink
+    "#bab0ac",  # grey
+    "#edc948",  # yellow
+)
+
+
+def series_colour(index: int) -> QColor:
+    """The `index`th series colour (round again after the tenth)."""
+    return QColor(SERIES_COLOURS[index % len(SERIES_COLOURS)])
 
 
 @dataclass(frozen=True)

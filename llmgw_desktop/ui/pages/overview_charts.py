@@ -20,7 +20,15 @@ from llmgw_desktop.ui.pages.line_chart import (
     series_colour,
     y_ticks,
 )
-from llmgw_desktop.ui.qt import QComboBox, QHBoxLayout, QLabel, QTimer, QVBoxLayout, QWidget
+from llmgw_desktop.ui.qt import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
 
 __all__ = [
     "LiveCharts",
@@ -98,7 +106,9 @@ def legend_html(curves: Iterable[tuple[str, Curve]]) -> str:
         f'<span style="color:{curve_colour(curve)}">&#9644;</span>&nbsp;{html.escape(name)}'
         for name, curve in curves
     ]
-    return "&nbsp;&nbsp;".join(parts)
+    # A plain space between entries (a non-breaking one inside each): a long legend wraps
+    # between providers instead of being cut off at the window's edge.
+    return " &nbsp;".join(parts)
 
 
 def _set_text(label: QLabel, text: str) -> None:
@@ -175,9 +185,9 @@ class LiveCharts(QWidget):
         self._hits_plot = self._plot("Cache hit rate per provider (%)", rows[1])
         self._hits_plot.set_y_axis(100 * HEADROOM, y_ticks(100))
         self.requests_curve = self._requests_plot.add_curve("requests", series_colour(0))
-        self.jobs_curve = self._jobs_plot.add_curve("jobs", series_colour(3))
+        self.jobs_curve = self._jobs_plot.add_curve("jobs", series_colour(4))
         self.input_curve = self._tokens_plot.add_curve("in", series_colour(1))
-        self.output_curve = self._tokens_plot.add_curve("out", series_colour(5))
+        self.output_curve = self._tokens_plot.add_curve("out", series_colour(0))
         self.hit_curves: dict[str, Curve] = {}
         # Legends are labels beside the titles, outside the plots: the top right of a plot is
         # where the newest points are drawn.
@@ -272,7 +282,7 @@ class LiveCharts(QWidget):
         for provider, rates in series.hit_rate.items():
             curve = self.hit_curves.get(provider)
             if curve is None:
-                colour = series_colour(len(self.hit_curves), hues=9)
+                colour = series_colour(len(self.hit_curves))
                 curve = self._hits_plot.add_curve(provider, colour, width=2)
                 self.hit_curves[provider] = curve
                 shown = sorted(self.hit_curves.items())
@@ -298,11 +308,13 @@ class LiveCharts(QWidget):
         chart.setFixedHeight(CHART_HEIGHT)
         legend = QLabel()
         legend.setObjectName(f"legend:{title}")
+        # The legend takes the width the title leaves and wraps there (many providers).
+        legend.setWordWrap(True)
+        legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._legends.append(legend)
         heading = QHBoxLayout()
         heading.addWidget(QLabel(title))
-        heading.addStretch(1)
-        heading.addWidget(legend)
+        heading.addWidget(legend, 1)
         cell = QVBoxLayout()
         cell.addLayout(heading)
         cell.addWidget(chart, 1)
