@@ -34,6 +34,10 @@ def build_mcp_server(engine: Engine) -> MCPServer:
         # Outermost first: who is calling, then whether they may use what they ask for.
         middleware=[caller_middleware, access_middleware],
         log_level="WARNING",
+        # Nothing here changes a list or pushes a resource update. With a 2026-era listen
+        # handler the SDK would claim listChanged and resources.subscribe in that era (not in
+        # the 2025 one) and hold each listen stream open with nothing ever on it.
+        subscriptions=False,
     )
     register_tools(server, engine)
     register_resources(server, engine)
