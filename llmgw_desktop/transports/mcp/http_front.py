@@ -226,6 +226,7 @@ class McpHttpFront:
             log.warning("MCP session manager did not stop in time; cancelling it")
             self._task.cancel()
         self._task = None
+        await _end_sse_watchers()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self.stateless and request.method in _NEEDS_A_SESSION:
@@ -270,6 +271,25 @@ class McpHttpFront:
         """Whether `llmgw-desktop mcp` relays this from an editor's stdio (it alone sends the
         instance token here)."""
         return self._auth.is_instance_token(request.headers.get(INSTANCE_TOKEN_HEADER, ""))
+
+
+async def _end_sse_watchers() -> None:
+    """End sse_starlette's shutdown watcher on this loop.
+
+    The SDK streams through sse_starlette, which starts one task per loop at the first event
+    stream that polls every half second for uvicorn's shutdown and never ends otherwise. No
+    uvicorn runs here, so it outlived every stop: under the desktop's Qt loop it then failed
+    at exit with anyio's NoEventLoopError, logged as an ERROR on every quit.
+    """
+    watchers = [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "_shutdown_watcher" and not task.done()
+    ]
+    for task in watchers:
+        task.cancel()
+    if watchers:
+        await asyncio.gather(*watchers, return_exceptions=True)
 
 
 def _refused_without_session(method: str) -> web.Response:

@@ -175,3 +175,27 @@ def test_the_sdk_is_imported_without_uvicorn_and_uvicorn_still_imports_after() -
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "True", "uvicorn"]
+
+
+async def test_stopping_ends_the_event_stream_watcher_the_sdk_started(
+    loaded: LoadedSettings,
+) -> None:
+    # sse_starlette's watcher polls for uvicorn forever; left running it failed at the
+    # desktop's exit with NoEventLoopError (an ERROR in the log on every quit).
+    def watchers() -> list[asyncio.Task[object]]:
+        return [
+            t
+            for t in asyncio.all_tasks()
+            if getattr(t.get_coro(), "__qualname__", "") == "_shutdown_watcher" and not t.done()
+        ]
+
+    runtime, lock = await start_gateway(loaded)
+    try:
+        async with aiohttp.ClientSession() as client:
+            status, text = await _post_mcp(runtime.mcp_url, client)
+        assert status == 200 and "event: message" in text  # an event stream was served
+        assert watchers()
+    finally:
+        await runtime.stop()
+        lock.release()
+    assert watchers() == []
