@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 from aiohttp import web
 
 from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder
+from tests.transports.mcp.relay_editor import Editor
 
 SESSION = "a1b2c3"
 PUSHED = {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
-
-
-class Editor:
-    def __init__(self) -> None:
-        self.lines: list[dict[str, Any]] = []
-
-    def write(self, data: bytes) -> None:
-        self.lines.extend(json.loads(line) for line in data.decode().splitlines())
-
-    async def drain(self) -> None:
-        return None
 
 
 async def test_the_event_stream_opens_after_initialized_and_reaches_the_editor() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from llmgw_desktop.transports.mcp.stdio_forward import GATEWAY_GONE, StdioForwarder
+from tests.transports.mcp.relay_editor import Editor
 
 OK_JSON = b'{"jsonrpc":"2.0","id":1,"result":{}}'
 
@@ -29,19 +30,6 @@ HOSTILE = {
     "status not a number": b"HTTP/1.1 abc OK\r\n\r\n",
     "body not json": b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
 }
-
-
-class Editor:
-    """The relay's stdout: what the editor reads."""
-
-    def __init__(self) -> None:
-        self.lines: list[dict[str, Any]] = []
-
-    def write(self, data: bytes) -> None:
-        self.lines.extend(json.loads(line) for line in data.decode().splitlines())
-
-    async def drain(self) -> None:
-        return None
 
 
 async def relay_against(raw: bytes) -> list[dict[str, Any]]:
