@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -13,7 +14,13 @@ from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
 from llmgw_desktop.engine.redact import redact, redact_data
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.store.sql import contains, is_postgresql, json_number, store_time
+from llmgw_desktop.engine.store.sql import (
+    contains,
+    is_postgresql,
+    json_number,
+    portable,
+    store_time,
+)
 
 __all__ = [
     "INTERRUPTED_ERROR",
@@ -162,8 +169,8 @@ class JobStore:
                     request_json=json.dumps(redact_data(request), sort_keys=True),
                     dedup_key=dedup_key,
                     # Caller-given ids are kept redacted too (and looked up the same way).
-                    correlation_id=None if correlation_id is None else redact(correlation_id),
-                    session_id=None if session_id is None else redact(session_id),
+                    correlation_id=_stored_id(correlation_id),
+                    session_id=_stored_id(session_id),
                     created_at=now,
                     updated_at=now,
                     owner_process=owner_process,
@@ -235,35 +242,63 @@ class JobStore:
         error: dict[str, Any] | None,
         now: float,
         with_writes: Iterable[Callable[[], None]] = (),
+        known: JobView | None = None,
     ) -> JobView:
         """Record the job's end; `with_writes` run in the same transaction (on the DB thread).
 
         Only a row still queued or running takes the end: when another gateway process marked
         it interrupted (this one stalled past its lease), the row keeps that, and the stored
-        view returned says so."""
-        Job = self._db.models.Job
+        view returned says so. `known` is the job as its runner holds it (id, provider, times,
+        caller-given ids): when the row takes the end, the view is built from it and what was
+        written instead of reading the row back."""
         extra = list(with_writes)
+        database = self._db.models.database
 
         def write() -> Any:
-            with self._db.models.database.atomic():
+            with database.atomic():
                 for also in extra:
                     also()
                 return end()
 
-        def end() -> Any:
-            Job.update(
-                state=state.value,
-                output=redact(output),
-                progress_json=json.dumps(progress),
-                attempts=attempts,
-                result_json=None if result is None else json.dumps(redact_data(result)),
-                error_json=None if error is None else json.dumps(redact_data(error)),
-                finished_at=now,
+        def end() -> JobView:
+            stored_output = redact(output)
+            progress_json = json.dumps(progress)
+            result_json = None if result is None else json.dumps(redact_data(result))
+            error_json = None if error is None else json.dumps(redact_data(error))
+            cursor = database.execute_sql(
+                portable(database, _FINISH_SQL),
+                (
+                    state.value,
+                    stored_output,
+                    progress_json,
+                    attempts,
+                    result_json,
+                    error_json,
+                    now,
+                    now,
+                    job_id,
+                    *_UNFINISHED,
+                ),
+            )
+            if known is None or database.rows_affected(cursor) != 1:
+                return _view(self._db.models.Job.get_by_id(job_id))
+            # What reading the row back would give: the columns this write set, as stored,
+            # and the rest as they were written when the job was created and started.
+            return dataclasses.replace(
+                known,
+                state=state,
                 updated_at=now,
-            ).where((Job.id == job_id) & Job.state.in_(_UNFINISHED)).execute()
-            return Job.get_by_id(job_id)
+                finished_at=now,
+                correlation_id=_stored_id(known.correlation_id),
+                session_id=_stored_id(known.session_id),
+                attempts=attempts,
+                progress=json.loads(progress_json),
+                output=stored_output,
+                result=None if result_json is None else json.loads(result_json),
+                error=None if error_json is None else json.loads(error_json),
+            )
 
-        return _view(await self._db.run(write))
+        return await self._db.run(write)
 
     async def get(self, job_id: str) -> tuple[JobView, str] | None:
         """The job and its owner principal, or None."""
@@ -613,3 +648,16 @@ def _reusable(Job: Any, dedup_key: str, since: float) -> Any:
         .where((Job.dedup_key == dedup_key) & (Job.created_at >= since) & Job.state.in_(reusable))
         .order_by(Job.created_at.desc())
     )
+
+
+# The job's end as one statement, written out: peewee builds an UPDATE afresh on every call,
+# which cost twice what running it costs (0.15 ms of Python against 0.07 ms in SQLite).
+_FINISH_SQL = (
+    "UPDATE jobs SET state = ?, output = ?, progress_json = ?, attempts = ?, result_json = ?,"
+    " error_json = ?, finished_at = ?, updated_at = ? WHERE id = ? AND state IN (?, ?)"
+)
+
+
+def _stored_id(value: str | None) -> str | None:
+    """A caller-given id as `create` stored it (redacted)."""
+    return None if value is None else redact(value)
