@@ -224,12 +224,21 @@ def _in_name(char: str) -> bool:
     return char.isalnum() or char in "_.-"
 
 
-def redact_data(value: Any, *, named: bool = True) -> Any:
-    """`value` (JSON-like: dicts, lists, strings) with every string passed through `redact`."""
+def redact_data(value: Any, *, named: bool = True, masked: dict[str, str] | None = None) -> Any:
+    """`value` (JSON-like: dicts, lists, strings) with every string passed through `redact`.
+
+    `masked` maps texts to their masked form, filled as it goes: a text met again (a job's
+    answer is its output and its result's text) is masked once.
+    """
     if isinstance(value, str):
-        return redact(value, named=named)
+        if masked is None:
+            return redact(value, named=named)
+        found = masked.get(value)
+        if found is None:
+            found = masked[value] = redact(value, named=named)
+        return found
     if isinstance(value, dict):
-        return {k: redact_data(v, named=named) for k, v in value.items()}
+        return {k: redact_data(v, named=named, masked=masked) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact_data(v, named=named) for v in value]
+        return [redact_data(v, named=named, masked=masked) for v in value]
     return value

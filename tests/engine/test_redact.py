@@ -261,3 +261,13 @@ def test_claude_stream_output_is_masked_as_a_full_scan_masks_it() -> None:
     for sample in (text, leaked):
         assert redact(sample) == _every_pattern(sample, named=True)
     assert "abcdefghijklmnop" not in redact(leaked)
+
+
+def test_a_text_met_again_is_masked_once_with_the_same_result() -> None:
+    from llmgw_desktop.engine.redact import redact_data
+
+    answer = "key sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123 and password=hunter2hunter2"
+    masked: dict[str, str] = {}
+    stored = redact_data({"text": answer, "raw": [answer, {"again": answer}]}, masked=masked)
+    assert stored == redact_data({"text": answer, "raw": [answer, {"again": answer}]})
+    assert masked == {answer: redact(answer)} and "hunter2" not in masked[answer]

@@ -262,10 +262,12 @@ class JobStore:
                 return end()
 
         def end() -> JobView:
-            stored_output = redact(output)
+            # The answer is both the output and the result's text: masked once.
+            masked = {output: redact(output)}
+            stored_output = masked[output]
             progress_json = json.dumps(progress)
-            result_json = None if result is None else json.dumps(redact_data(result))
-            error_json = None if error is None else json.dumps(redact_data(error))
+            result_json = None if result is None else json.dumps(redact_data(result, masked=masked))
+            error_json = None if error is None else json.dumps(redact_data(error, masked=masked))
             cursor = database.execute_sql(
                 portable(database, _FINISH_SQL),
                 (
