@@ -105,6 +105,19 @@ def _variants(text: str) -> list[str]:
     return found
 
 
+def _every_pattern(text: str, *, named: bool) -> str:
+    """What `redact` must return: every pattern run over the whole text, in order, no gates."""
+    from llmgw_desktop.engine import redact as module
+
+    text = module._mask_pem(text)
+    text = module._JWT.sub(lambda m: m.group(1) + REDACTED, text)
+    text = module._KEY_SHAPES.sub(lambda m: m.group(1) + REDACTED, text)
+    text = module._AWS_KEY_ID.sub(lambda m: m.group(1) + REDACTED, text)
+    text = module._URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
+    text = module._BEARER.sub(lambda m: m.group(1) + " " + REDACTED, text)
+    return module._NAMED.sub(module._mask_named, text) if named else text
+
+
 @pytest.mark.parametrize("named", [True, False])
 def test_the_quick_check_never_skips_what_the_patterns_mask(named: bool) -> None:
     """`redact` skips the patterns when `may_hold_secret` says no; it must never be wrong."""
@@ -112,7 +125,7 @@ def test_the_quick_check_never_skips_what_the_patterns_mask(named: bool) -> None
 
     for sample in _SAMPLES:
         for text in _variants(sample):
-            full = module._mask_all(text, named=named)
+            full = _every_pattern(text, named=named)
             assert redact(text, named=named) == full, text
             if full != text:
                 assert module.may_hold_secret(text, named=named), text
@@ -123,3 +136,138 @@ def test_plain_text_is_not_run_through_the_patterns() -> None:
 
     for plain in ("claude-sonnet-4-5", "openai", "completed", "gw-1234", "env:OPENAI_API_KEY"):
         assert not may_hold_secret(plain)
+
+
+# Pieces that make and break `name: value` pairs: the trigger words in any case and in their
+# look-alike letters, name characters, dots, quotes, separators, values, and code that is kept.
+_PAIR_PIECES = [
+    "token",
+    "TOKEN",
+    "tokens",
+    "api",
+    "api_key",
+    "Api-Key",
+    "secret",
+    "passw",
+    "password",
+    "passwd",
+    "authorization",
+    "credential",
+    "to\u212aen",
+    "ſecret",
+    "apİ_key",
+    "apı_key",
+    "input_",
+    "x",
+    "_",
+    "-",
+    ".",
+    "a.",
+    '"',
+    "'",
+    ":",
+    "=",
+    " = ",
+    ": ",
+    " ",
+    "\n",
+    "\u00a0",
+    ",",
+    ";",
+    "&",
+    "}",
+    "{",
+    "12345",
+    "abcd1234efgh",
+    "hunter2hunter2",
+    "getpass()",
+    "None",
+    "a.b",
+    "sk-ant-api03-abcdefghijklmnop",
+    "Bearer abcdefghij",
+    "eyJ",
+    "é",
+    "_9",
+]
+
+
+def test_named_pairs_are_masked_exactly_as_a_full_scan_masks_them() -> None:
+    """The `name: value` rule is tried only where a trigger word's name starts; on thousands of
+    generated texts it must mask exactly what the pattern scanned over every position masks
+    (the pairs it alone catches, pairs side by side, a trigger inside a value, quoted names)."""
+    import random
+
+    from llmgw_desktop.engine import redact as module
+
+    generated = random.Random(17)
+    for _ in range(4000):
+        text = "".join(generated.choices(_PAIR_PIECES, k=generated.randint(1, 24)))
+        assert redact(text) == _every_pattern(text, named=True), text
+        lowered = module._folded(text)
+        assert module._mask_named_pairs(text, lowered) == module._NAMED.sub(
+            module._mask_named, text
+        ), text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # Only the `name: value` rule catches these: no key shape, no bearer, no URL.
+        ("db_password=hunter2hunter2", "db_password=[REDACTED]"),
+        ('{"client.secret": "s3cr3t-value"}', '{"client.secret": "[REDACTED]"}'),
+        ("x-api-key:abcd1234efgh", "x-api-key:[REDACTED]"),
+        # The trigger word at the very start and the value at the very end of the text.
+        ("token=abcd", "token=[REDACTED]"),
+        # The word is in an earlier dotted part only: not a secret's name.
+        ("token.count=12345678", "token.count=12345678"),
+        # A second pair right after the first one's value, and one inside a value.
+        ("token=abcd;secret=efgh", "token=[REDACTED];secret=[REDACTED]"),
+        ("token=password=abcd1234", "token=[REDACTED]"),
+        # A name run several triggers long, and the quote before a name.
+        ("apitokensecret: 'abcd1234'", "apitokensecret: '[REDACTED]'"),
+        ("abcd/'password':'hunter22'", "abcd/'password':'[REDACTED]'"),
+        # Look-alike letters the case-insensitive pattern reads as ASCII.
+        ("paſſword=hunter22", "paſſword=[REDACTED]"),
+        ("API_\u212aEY=abcd1234", "API_\u212aEY=[REDACTED]"),
+    ],
+)
+def test_pairs_only_the_named_rule_catches_are_masked(text: str, masked: str) -> None:
+    assert redact(text) == masked
+
+
+def test_a_gate_is_checked_on_the_text_the_patterns_before_it_left() -> None:
+    """Each pattern runs when the text holds its gate; a secret of each kind side by side
+    with the others is masked whatever came before it."""
+    text = (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY----- "
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlMTIz "
+        "sk-ant-api03-abcdefghijklmnopqrstuvwxyz AKIAABCDEFGHIJKLMNOP "
+        "https://user:hunter22@example.com Bearer abcdefghijklmnop password=hunter2hunter2"
+    )
+    masked = redact(text)
+    assert masked == _every_pattern(text, named=True)
+    for secret in ("MIIabc", "eyJzdWIi", "abcdefghijklmnopqrstuvwxyz", "BCDEFGHIJ", "hunter2"):
+        assert secret not in masked
+
+
+def test_claude_stream_output_is_masked_as_a_full_scan_masks_it() -> None:
+    """The text a job's end masks most often: a CLI's stream-json answer (usage counts, ids)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    captured = root / "tests" / "fixtures" / "cli" / "claude" / "plain_stream_json.stdout"
+    text = captured.read_text()
+    leaked = text.replace('"cwd":"', '"cwd":"x", "api_key": "sk-ant-api03-abcdefghijklmnop", "')
+    for sample in (text, leaked):
+        assert redact(sample) == _every_pattern(sample, named=True)
+    assert "abcdefghijklmnop" not in redact(leaked)
+
+
+def test_a_text_met_again_is_masked_once_with_the_same_result() -> None:
+    from llmgw_desktop.engine.redact import redact_data
+
+    answer = "key sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123 and password=hunter2hunter2"
+    masked: dict[str, str] = {}
+    stored = redact_data({"text": answer, "raw": [answer, {"again": answer}]}, masked=masked)
+    assert stored == redact_data({"text": answer, "raw": [answer, {"again": answer}]})
+    assert masked == {answer: redact(answer)} and "hunter2" not in masked[answer]

@@ -447,6 +447,7 @@ class JobManager:
                     error=live.error,
                     now=live.finished_at,
                     with_writes=live.final_writes if live.error is None else (),
+                    known=live.view(),
                 )
             )
             if final.state is not state:
