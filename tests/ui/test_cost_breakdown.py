@@ -107,7 +107,7 @@ def test_spend_by_agent_and_provider_with_prices_date_and_unpriced_rows(
                 assert total.startswith(format_usd(1.5 + gateway_cost) + " over 3 request(s)")
                 assert "1 not priced (model not in the price table)" in total
                 assert f"list prices of {PRICES_REVISED}" in box.source_label.text()
-                assert "docs.claude.com" in box.source_label.toolTip()
+                assert "platform.claude.com" in box.source_label.toolTip()
 
                 box.group_box.setCurrentText("Agent")
                 loads = box.loads

@@ -81,7 +81,11 @@ def test_older_claude_models_cost_their_own_list_price_not_the_familys() -> None
 
 def test_a_model_priced_apart_from_its_family_is_not_priced_as_the_family() -> None:
     table = price_table()
-    assert price_of("gpt-5.4-mini") is None and "gpt-5.4" in table.unpriced
-    assert price_of("gpt-5-pro") is None
+    assert price_of("gpt-5-pro") is None and "gpt-5-pro" in table.unpriced
+    # gpt-5.4 and 5.5 have their own prices (Codex's and Copilot's defaults), each variant
+    # its own longer prefix, so the pro models are not priced as their family.
+    assert price_of("gpt-5.5") == Price(5.0, 30.0, 0.5, 5.0)
+    assert price_of("gpt-5.5-pro-2026-04-23") == Price(30.0, 180.0, 30.0, 30.0)
+    assert price_of("gpt-5.4-mini") == Price(0.75, 4.5, 0.075, 0.75)
     assert price_of("gpt-5.1-codex") == table.prices["gpt-5"]  # the family still prices the rest
     assert price_of("gpt-4o") is None and price_of("o3") is None  # no vendor-sourced price
