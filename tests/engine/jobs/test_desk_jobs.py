@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +35,6 @@ from tests.engine.jobs.test_manager import Clock, Gate, Harness
 from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply, ScriptedUpstream
 
 JOB_TIMEOUT_S = 30.0
-
-
-@pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("jobs.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 @pytest.fixture

@@ -85,14 +85,6 @@ class Clock:
 
 
 @pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("jobs.db")
-    await database.open()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
 async def h(db: Database) -> AsyncIterator[Harness]:
     harness = Harness(db, JobLimits(flush_interval_s=0.05), Clock())
     await harness.manager.start()

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
-import pytest
-
 from llmgw_desktop.engine.jobs.model import JobState, JobView
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.redact import REDACTED
 from llmgw_desktop.engine.store import Database
 
 KEY = "sk-ant-api03-abcdefghijklmnopqrstuvwx"
-
-
-@pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("jobs.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def _running(store: JobStore, job_id: str) -> JobView:
