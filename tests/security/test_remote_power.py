@@ -161,6 +161,24 @@ async def test_remote_caller_cannot_pre_approve_a_shell_or_a_bypass(
     assert {r["state"] for r in rows if r["provider"] == provider} == {"denied"}
 
 
+async def test_a_refused_remote_call_is_recorded_with_its_project(
+    power: tuple[GatewayRuntime, RecordingClis, Path],
+) -> None:
+    # The refusal's row names what every provider call's row names, so a project's view of
+    # the recorder (and its budget) sees the attempt too.
+    gateway, clis, _ = power
+    require("claude")
+    async with oauth_mcp(gateway) as client:
+        failed, body = await request(
+            client, "claude", workspace="web", project="shop", **ATTACKS[0]
+        )
+    assert failed and _refusal(body)
+    assert clis.runs("claude") == []
+    rows = await gateway.engine.recorder.recent(limit=20)
+    denied = [r for r in rows if r["provider"] == "claude" and r["state"] == "denied"]
+    assert [r["project"] for r in denied] == ["shop"]
+
+
 @pytest.mark.parametrize(
     "headers", [bearer(), bearer(**{USER_HEADER: "alice"})], ids=["bearer", "trusted-header"]
 )

@@ -14,7 +14,7 @@ from typing import Any
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.base import PERMISSION_MODES, PromptParts
 
-__all__ = ["CallParams", "RequestMeta", "checked_working_dir"]
+__all__ = ["CallParams", "RequestMeta", "checked_working_dir", "record_fields"]
 
 MAX_PROMPT_CHARS = 4_000_000
 # Values that become separate argv entries must not look like flags to the CLI.
@@ -177,3 +177,21 @@ class CallParams:
             "timeoutMs": self.timeout_ms,
             "idleTimeoutMs": self.idle_timeout_ms,
         }
+
+
+def record_fields(
+    provider: str, params: CallParams, principal: str, meta: RequestMeta
+) -> dict[str, Any]:
+    """What every flight-recorder row of a provider call names, whichever step ends it (a
+    refusal by the remote-power gate, a budget, the approval gate, or the run itself)."""
+    return {
+        "record_id": meta.record_id,
+        "principal": principal,
+        "provider": provider,
+        "transport": meta.transport,
+        "tool": meta.tool,
+        "caller": meta.caller,
+        "model": params.model,
+        "correlation_id": params.correlation_id,
+        "project": meta.project,
+    }

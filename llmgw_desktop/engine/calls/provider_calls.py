@@ -23,7 +23,7 @@ from typing import Any
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
-from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.calls.resilience import (
     BreakerState,
@@ -234,18 +234,7 @@ class ProviderCalls:
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta, **more: Any
     ) -> str:
         """Open the call's flight-recorder row with what every row of a provider call names."""
-        return self._recorder.start(
-            record_id=meta.record_id,
-            principal=principal,
-            provider=provider,
-            transport=meta.transport,
-            tool=meta.tool,
-            caller=meta.caller,
-            model=params.model,
-            correlation_id=params.correlation_id,
-            project=meta.project,
-            **more,
-        )
+        return self._recorder.start(**record_fields(provider, params, principal, meta), **more)
 
     def _check_budget(
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta
@@ -255,7 +244,7 @@ class ProviderCalls:
         if self._budget_check is None:
             return
         try:
-            self._budget_check(meta.caller, meta.project, _cost_basis(provider, params))
+            self._budget_check(meta.caller, meta.project, CostBasis.cli(provider, params.model))
         except EngineError as error:
             record = self._start_record(provider, params, principal, meta)
             self._recorder.finish(record, state=RecordState.FAILED, error_code=error.code)
@@ -380,7 +369,7 @@ class ProviderCalls:
         # approval) while other calls used the budget up. `_run` ends its row as failed.
         if self._budget_check is not None:
             self._budget_check(
-                run.meta.caller, run.meta.project, _cost_basis(run.provider, run.params)
+                run.meta.caller, run.meta.project, CostBasis.cli(run.provider, run.params.model)
             )
         directory, owned = run.resolved.working_dir, False
         if directory is None:
@@ -563,8 +552,3 @@ def _cost_route(source: str | None) -> dict[str, Any] | None:
     """A CLI row's route record: none of its own, only how its cost was found (if it has one)."""
     note = cost_note(source)
     return None if note is None else {"cost": note}
-
-
-def _cost_basis(provider: str, params: CallParams) -> CostBasis:
-    """How the call's cost will be known: the CLI's own report, else its named model's price."""
-    return CostBasis.cli(provider, params.model, reports_cost=provider_info(provider).reports_cost)

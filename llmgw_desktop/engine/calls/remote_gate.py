@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Sequence
 
 from llmgw_desktop.engine.auth.principals import LOCAL
-from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
 from llmgw_desktop.engine.calls.routing import ConversationRouter
 from llmgw_desktop.engine.errors import ApprovalDenied, ErrorCode
 from llmgw_desktop.engine.providers.base import ProviderRequest
@@ -72,14 +72,9 @@ class RemotePowerGate:
                 allowed_tools=params.allowed_tools,
             )
         except ApprovalDenied as refusal:
+            # As every provider call's row: its project and the row id the front door promised.
             record = self._recorder.start(
-                principal=principal,
-                provider=provider,
-                transport=meta.transport,
-                tool=meta.tool,
-                caller=meta.caller,
-                model=params.model,
-                correlation_id=params.correlation_id,
+                **record_fields(provider, params, principal, meta),
                 approval={
                     "strategy": meta.approval_strategy,
                     "allowed": False,

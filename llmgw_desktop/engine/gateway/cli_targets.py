@@ -20,7 +20,6 @@ from llmgw_desktop.engine.gateway.results import (
     Streaming,
 )
 from llmgw_desktop.engine.gateway.router import Target
-from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.recorder import new_record_id
 from llmgw_desktop.engine.tokens.pricing import CostBasis
 
@@ -31,8 +30,7 @@ _CLI = {b.id: b for b in CLI_BRIDGES}
 
 def cli_cost_basis(target: Target) -> CostBasis:
     """How a CLI target's cost will be known: as the call the engine submits for it."""
-    provider = _CLI[target.provider].engine_provider
-    return CostBasis.cli(provider, target.model, reports_cost=provider_info(provider).reports_cost)
+    return CostBasis.cli(_CLI[target.provider].engine_provider, target.model)
 
 
 # Failures after which another target may well work (the others describe the request).

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
+from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
@@ -149,9 +150,15 @@ class CostBasis:
         return cls(provider, model or None, price_of(model) is not None)
 
     @classmethod
-    def cli(cls, provider: str, model: str | None, *, reports_cost: bool) -> CostBasis:
-        """A CLI call: priced when the CLI reports its own cost, else as its named model."""
+    def cli(cls, provider: str, model: str | None) -> CostBasis:
+        """A call of the CLI `provider`: priced when that CLI reports its own cost, else as
+        its named model.
+
+        Raises:
+            KeyError: `provider` is not a known CLI.
+        """
         named = model or None
+        reports_cost = provider_info(provider).reports_cost
         priced = reports_cost or (named is not None and price_of(named) is not None)
         return cls(provider, named, priced, "cli")
 
