@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterable
@@ -51,7 +50,7 @@ class McpUseMark:
         self.path = path  # None: nothing is remembered (tests, and a gateway without a dir)
         self._noted = False
 
-    def recent(self, now: float | None = None) -> bool:
+    def recent(self) -> bool:
         """Whether MCP was served here in the last `RECENT_DAYS` (blocks: a stat)."""
         if self.path is None:
             return False
@@ -59,7 +58,7 @@ class McpUseMark:
             used = self.path.stat().st_mtime
         except OSError:
             return False
-        return (time.time() if now is None else now) - used < RECENT_DAYS * 86400
+        return time.time() - used < RECENT_DAYS * 86400
 
     @property
     def noted(self) -> bool:
@@ -72,7 +71,6 @@ class McpUseMark:
             return
         self._noted = True
         try:
-            self.path.touch()
-            os.utime(self.path)
+            self.path.touch()  # creates it, or sets its time to now
         except OSError as exc:
             log.warning("could not remember that MCP was used (%s): %s", self.path, exc)

@@ -149,6 +149,15 @@ async def test_a_mark_older_than_the_window_no_longer_loads_it_early(
     os.utime(mark, (old, old))
     assert not await _loads_without_a_request(loaded, within_s=1.0)
 
+    runtime, lock = await start_gateway(loaded)
+    try:
+        async with Client(runtime.mcp_url) as client:
+            assert (await client.list_tools()).tools
+    finally:
+        await runtime.stop()
+        lock.release()
+    assert McpUseMark(mark).recent()  # served again: the old mark is renewed
+
 
 def test_a_mark_that_cannot_be_written_is_logged_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
