@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llmgw_desktop.engine.gateway.api_catalog import BUILTIN_SWITCH_IDS, switch_id_for
-from llmgw_desktop.engine.workspaces import GLOBAL_LEVELS, LEVELS
+from llmgw_desktop.engine.workspaces import GLOBAL_LEVELS, LEVELS, unspecific_command
 
 __all__ = [
     "LOG_LEVELS",
@@ -283,7 +283,17 @@ def remote_level(value: str) -> str | None:
 
 def tool_names(value: list[str]) -> str | None:
     bad = [t for t in value if not t.strip() or t.startswith("-") or len(t) > 200]
-    return f"{bad} are not tool names such as Bash(npm test)" if bad else None
+    if bad:
+        return f"{bad} are not tool names such as Bash(npm test)"
+    # A remote grant of any command (or any arguments to one) is a shell: those go by bypass.
+    shells = [t for t in value if unspecific_command(t)]
+    if shells:
+        return (
+            f"{shells} would let a remote caller run any command (or any arguments); list "
+            'exact commands such as "Bash(npm test)", or give a workspace you would hand a '
+            'shell remote_level = "bypass" in its own table'
+        )
+    return None
 
 
 def aliases(value: dict[str, str]) -> str | None:

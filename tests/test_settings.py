@@ -175,6 +175,13 @@ def test_a_workspace_table_carries_what_remote_callers_may_do(config_path: Path)
         ('[workspaces.registry.web]\nremote_level = "edit"\n', "needs path"),
         ('[workspaces.registry.web]\npath = "/w"\nsandbox = "off"\n', "unknown field"),
         ('[workspaces.registry.web]\npath = "/w"\nremote_allowed_tools = ["-x"]\n', "tool names"),
+        # A grant of any command, or of any arguments to one, is a shell for remote callers.
+        ('[workspaces]\nremote_allowed_tools = ["Bash"]\n', "any command"),
+        (
+            '[workspaces.registry.web]\npath = "/w"\nremote_allowed_tools = ["Bash(npm:*)"]\n',
+            "exact",
+        ),
+        ('[workspaces.registry.web]\npath = "/w"\nremote_allowed_tools = ["shell(*)"]\n', "bypass"),
     ],
 )
 def test_bad_remote_grants_are_refused(config_path: Path, toml: str, words: str) -> None:

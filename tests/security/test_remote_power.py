@@ -410,3 +410,91 @@ async def test_gemini_project_config_written_in_the_workspace_cannot_widen_a_rem
     async with headers_mcp(gateway, local) as client:  # the local user's own config stands
         failed, body = await request(client, "gemini", workingDir=str(root / "web"))
     assert not failed, body
+
+
+async def test_a_commands_grant_is_not_a_shell(
+    power: tuple[GatewayRuntime, RecordingClis, Path],
+    upstream: ScriptedUpstream,  # noqa: F811
+) -> None:
+    # Issue 26, item 1: the model rewrites the script an allow-listed command runs, then runs
+    # it. With edits and `Bash(npm test)` together that was any command as the operator.
+    gateway, clis, root = power
+    require("claude")
+    site = root / "granted"
+    operators = {"name": "site", "version": "1.0.0", "scripts": {"test": "echo ours > tests-ran"}}
+    (site / "package.json").write_text(json.dumps(operators))
+    attackers = {"name": "site", "version": "1.0.0", "scripts": {"test": f"echo ran > {CANARY}"}}
+    upstream.script_when_offered(
+        "Bash",
+        Reply.tool_call(
+            "Write", {"file_path": str(site / "package.json"), "content": json.dumps(attackers)}
+        ),
+        Reply.tool_call("Bash", {"command": "npm test", "description": "run the tests"}),
+        Reply.ok("DONE"),
+    )
+    tools = ["Bash(npm test)"]
+    async with oauth_mcp(gateway) as client:
+        # Edits with the command: refused before anything starts, saying why.
+        for asked, needs in (
+            ({"permissionMode": "acceptEdits"}, "edit"),
+            ({"fullAuto": True}, "bypass"),
+        ):
+            failed, body = await request(
+                client, "claude", workspace="granted", allowedTools=tools, prompt="fix it", **asked
+            )
+            refusal = _refusal(body)
+            assert failed and refusal["details"]["needs"] == needs, body
+            assert "bypass" in refusal["message"]
+        assert clis.runs("claude") == []
+        # At the level's own mode the real CLI refuses the model's edit, and the allowed
+        # command runs the operator's script, not one the caller wrote.
+        failed, body = await request(
+            client, "claude", workspace="granted", allowedTools=tools, prompt="fix it"
+        )
+    assert not failed, body
+    (spawn,) = clis.runs("claude")
+    assert has_flags(spawn.argv, "--permission-mode", "default", "--setting-sources", "user")
+    assert json.loads((site / "package.json").read_text()) == operators
+    assert not (site / CANARY).exists()
+    assert (site / "tests-ran").read_text().strip() == "ours"
+
+
+@pytest.mark.parametrize(("docs_level", "refused"), [("edit", True), ("read-only", False)])
+async def test_commands_are_refused_where_remote_callers_may_edit_inside(
+    docs_level: str,
+    refused: bool,
+    start: Start,  # noqa: F811
+    offline: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # A workspace at `edit` inside a `commands` one: what the caller writes there, the
+    # command would run (a test runner collects every test file below it).
+    require("claude")
+    site = tmp_path / "site"
+    (site / "docs").mkdir(parents=True)
+    clis = RecordingClis(tmp_path)
+    gateway = await start(
+        **oauth_settings(),
+        http_auth_token=TOKEN,
+        cli_path=[str(clis.bin)],
+        retry_attempts=1,
+        workspaces={
+            "site": {
+                "path": str(site),
+                "remote_level": "commands",
+                "remote_allowed_tools": ["Bash(npm test)"],
+            },
+            "docs": {"path": str(site / "docs"), "remote_level": docs_level},
+        },
+    )
+    async with oauth_mcp(gateway) as client:
+        failed, body = await request(
+            client, "claude", workspace="site", allowedTools=["Bash(npm test)"]
+        )
+    if refused:
+        refusal = _refusal(body)
+        assert failed and refusal["details"]["value"] == ["docs"], body
+        assert clis.runs("claude") == []
+    else:
+        assert not failed, body
+        assert len(clis.runs("claude")) == 1

@@ -21,6 +21,8 @@ from llmgw_desktop.engine.providers.confinement import widening_paths
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.workspaces import (
     Confinement,
+    Grant,
+    Workspace,
     WorkspaceRegistry,
     check_argv,
     confine,
@@ -64,6 +66,8 @@ class RemotePowerGate:
             workspace = await self._workspaces.at_directory(principal, directory)
         grant = self._workspaces.grant(workspace)
         try:
+            if workspace is not None and grant.level == "commands":
+                await self._no_edits_around(workspace, grant)
             return confine(
                 grant,
                 provider=provider,
@@ -85,6 +89,25 @@ class RemotePowerGate:
             )
             self._recorder.finish(record, state="denied", error_code=refusal.code)
             raise
+
+    async def _no_edits_around(self, workspace: Workspace, grant: Grant) -> None:
+        """Refuse a `commands` workspace while remote callers may edit inside or around it:
+        its allowed commands could run what they wrote there."""
+        assert self._workspaces is not None
+        overlapping = await self._workspaces.overlapping_edits(workspace)
+        if overlapping:
+            raise ApprovalDenied(
+                f"workspace {workspace.name!r} lets remote callers run commands, and "
+                f"{', '.join(repr(n) for n in overlapping)} (inside it, around it or at the same "
+                "place) lets them edit files, which those commands could run; give the "
+                'overlapping workspaces remote_level = "read-only" or "commands", or move them',
+                code=ErrorCode.REMOTE_POWER_REFUSED,
+                param="workspace",
+                value=overlapping,
+                workspace=workspace.name,
+                level=grant.level,
+                setting=grant.setting("remote_level"),
+            )
 
     async def check_start(
         self, provider: str, request: ProviderRequest, argv: Sequence[str]

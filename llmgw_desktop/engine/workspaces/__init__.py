@@ -17,9 +17,11 @@ from llmgw_desktop.engine.workspaces.remote_power import (
     UNCONFINED_FLAGS,
     Confinement,
     Grant,
+    allows_edits,
     check_argv,
     confine,
     runs_commands,
+    unspecific_command,
 )
 
 if TYPE_CHECKING:
@@ -39,9 +41,11 @@ __all__ = [
     "Grant",
     "Workspace",
     "WorkspaceRegistry",
+    "allows_edits",
     "check_argv",
     "confine",
     "runs_commands",
+    "unspecific_command",
 ]
 
 _FROM_REGISTRY = frozenset({"ADMIN_OPT_IN", "Workspace", "WorkspaceRegistry"})

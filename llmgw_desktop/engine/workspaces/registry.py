@@ -30,7 +30,7 @@ from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import LOCAL, Principal
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, NotFound
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.workspaces.remote_power import Grant
+from llmgw_desktop.engine.workspaces.remote_power import Grant, allows_edits
 
 if TYPE_CHECKING:
     # Only a type here: settings imports this package (for `remote_power`) while it loads.
@@ -116,6 +116,33 @@ class WorkspaceRegistry:
             return None
 
         return await asyncio.to_thread(find)
+
+    async def overlapping_edits(self, workspace: Workspace) -> list[str]:
+        """The workspaces, anyone's, that let remote callers edit files inside `workspace` or
+        around it. Where a `commands` workspace has one, an allowed command could run what a
+        remote caller wrote there (`remote_power.py`)."""
+        model = self._db.models.Workspace
+
+        def everyone() -> list[Workspace]:
+            return [Workspace(r.name, r.path, r.origin, r.owner_principal) for r in model.select()]
+
+        others = [
+            w
+            for w in self._configured + await self._db.run(everyone)
+            if w != workspace and allows_edits(self.grant(w).level)
+        ]
+
+        def overlapping() -> list[str]:
+            # resolve() reads symlinks from disk: off the loop.
+            here = Path(workspace.path).expanduser().resolve()
+            found = []
+            for other in others:
+                there = Path(other.path).expanduser().resolve()
+                if here == there or here in there.parents or there in here.parents:
+                    found.append(other.name)
+            return sorted(set(found))
+
+        return await asyncio.to_thread(overlapping)
 
     def grant(self, workspace: Workspace | None) -> Grant:
         """What remote callers may make a CLI do in `workspace` (None: outside every one)."""

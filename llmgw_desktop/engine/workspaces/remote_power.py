@@ -5,10 +5,18 @@ the static-bearer holder) gets at most what the workspace the call runs in grant
 
 - `read-only`: the CLI may read inside the workspace, no edits, no commands.
 - `edit` (the default): it may also edit files inside the workspace.
-- `commands`: it may also run the commands the operator allow-listed for the workspace
-  (`remote_allowed_tools`, such as `Bash(npm test)`), and ask for `fullAuto`.
-- `bypass`: the call runs as asked, like a local one. Only a single workspace's own table can
-  say this, never the global default.
+- `commands`: it may run the commands the operator allow-listed for the workspace
+  (`remote_allowed_tools`, such as `Bash(npm test)`), and its files stay read-only.
+- `bypass`: the call runs as asked, like a local one, `fullAuto` included. Only a single
+  workspace's own table can say this, never the global default.
+
+`commands` does not include `edit`, and never meets it on the same files: what an allow-listed
+command does comes from files (`package.json` scripts, a Makefile, test configuration), so a
+caller that may both edit those files and run the command has a shell (`Bash(npm test)` after
+writing `"test": "anything"`). So at `commands` the files are read-only, each allow-listed
+command names one exact command (no bare tool, no wildcard: config validation refuses those),
+and `overlapping_edits` refuses a call while any workspace that lets remote callers edit lies
+inside the `commands` workspace or contains it. Editing and running together is `bypass`.
 
 A caller's `allowedTools` must each be on the workspace's allow-list; a permission mode or
 `fullAuto` above the level, or a CLI that cannot be held to the level at all (grok-cli), is
@@ -32,15 +40,25 @@ __all__ = [
     "LEVELS",
     "Confinement",
     "Grant",
+    "allows_edits",
     "check_argv",
     "confine",
     "runs_commands",
+    "unspecific_command",
 ]
 
 LEVELS = ("read-only", "edit", "commands", "bypass")
 DEFAULT_LEVEL = "edit"
 # The global default may not be `bypass`: a full bypass is granted one workspace at a time.
 GLOBAL_LEVELS = LEVELS[:-1]
+# What each level lets a remote caller do. Not a ladder: `commands` leaves out `edit`, since a
+# caller who edits the files an allowed command reads has a shell (see the module docstring).
+POWERS: dict[str, frozenset[str]] = {
+    "read-only": frozenset(),
+    "edit": frozenset({"edit"}),
+    "commands": frozenset({"commands"}),
+    "bypass": frozenset({"edit", "commands", "bypass"}),
+}
 
 # The level each permission mode needs. "default" is the CLI's own prompting behaviour, which
 # a confined run holds to read-only (see providers/confinement.py).
@@ -51,7 +69,7 @@ MODE_LEVEL = {
     "bypassPermissions": "bypass",
 }
 # The highest permission mode a level runs at (a gate's accept-edits rung is clamped to it).
-LEVEL_MODE = {"read-only": "default", "edit": "acceptEdits", "commands": "acceptEdits"}
+LEVEL_MODE = {"read-only": "default", "edit": "acceptEdits", "commands": "default"}
 # Tools that run commands, in any CLI's spelling, with or without an argument pattern.
 _COMMAND_TOOL = re.compile(
     r"^(bash|shell|run_shell_command|shelltool|exec_command|local_shell|terminal|computer|\*)"
@@ -87,6 +105,21 @@ UNCONFINED_FLAGS = frozenset(
 def runs_commands(tool: str) -> bool:
     """Whether a pre-approved tool name lets the CLI run commands (Bash, shell, ...)."""
     return bool(_COMMAND_TOOL.match(tool.strip()))
+
+
+def unspecific_command(tool: str) -> bool:
+    """Whether a command tool names no one exact command (`Bash`, `Bash(*)`, `Bash(npm:*)`):
+    granted to a remote caller, that is any command with any arguments."""
+    match = _COMMAND_TOOL.match(tool.strip())
+    if match is None:
+        return False
+    inner = (match.group(2) or "")[1:-1].strip()
+    return not inner or "*" in inner or match.group(1) == "*"
+
+
+def allows_edits(level: str) -> bool:
+    """Whether remote callers at `level` may edit files."""
+    return "edit" in POWERS[level]
 
 
 @dataclass(frozen=True)
@@ -165,7 +198,7 @@ def confine(
             f'{UNCONFINABLE[provider]}, so a remote call to it needs remote_level = "bypass"',
         )
     needed = MODE_LEVEL.get(permission_mode, "bypass")
-    if _rank(needed) > _rank(grant.level):
+    if not _allows(grant, needed):
         raise _refused(
             grant,
             "permissionMode",
@@ -173,9 +206,14 @@ def confine(
             needed,
             f"permissionMode {permission_mode!r} needs level {needed!r}",
         )
-    if full_auto and _rank("commands") > _rank(grant.level):
+    if full_auto and not _allows(grant, "bypass"):
+        # Edits and commands together: a shell, whatever the CLI's own sandbox.
         raise _refused(
-            grant, "fullAuto", True, "commands", "fullAuto lets the CLI act, commands included"
+            grant,
+            "fullAuto",
+            True,
+            "bypass",
+            "fullAuto lets the CLI edit and act, commands included",
         )
     for tool in allowed_tools:
         if tool not in grant.allowed_tools:
@@ -190,7 +228,7 @@ def confine(
                 level=grant.level,
                 setting=grant.setting("remote_allowed_tools"),
             )
-        if runs_commands(tool) and _rank("commands") > _rank(grant.level):
+        if runs_commands(tool) and not _allows(grant, "commands"):
             raise _refused(grant, "allowedTools", tool, "commands", f"{tool!r} runs commands")
     return Confinement(grant)
 
@@ -218,6 +256,13 @@ def _refused(grant: Grant, param: str, value: Any, needed: str, why: str) -> App
     how = f'with {setting} = "{needed}"'
     if needed == "bypass" and not grant.configured:
         how = 'only in a registered workspace\'s own table: remote_level = "bypass"'
+    if needed == "edit" and grant.level == "commands":
+        how = (
+            f'with {setting} = "edit", which takes the allow-listed commands away: at level '
+            '"commands" files stay read-only, because a caller who may edit what an allowed '
+            "command reads (package.json scripts, a Makefile) has a shell. Editing and running "
+            'together is remote_level = "bypass", for a workspace you would hand a shell'
+        )
     return ApprovalDenied(
         f"{why}; {_where(grant)} lets remote callers work at level {grant.level!r}. The "
         f"operator allows it {how}",
@@ -233,6 +278,10 @@ def _refused(grant: Grant, param: str, value: Any, needed: str, why: str) -> App
 
 def _where(grant: Grant) -> str:
     return f"workspace {grant.workspace!r}" if grant.workspace else "this directory"
+
+
+def _allows(grant: Grant, needed: str) -> bool:
+    return POWERS[needed] <= POWERS[grant.level]
 
 
 def _rank(level: str) -> int:

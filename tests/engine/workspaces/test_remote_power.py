@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from llmgw_desktop.engine.errors import ApprovalDenied
-from llmgw_desktop.engine.workspaces.remote_power import Grant, check_argv, confine, runs_commands
+from llmgw_desktop.engine.workspaces.remote_power import (
+    Grant,
+    check_argv,
+    confine,
+    runs_commands,
+    unspecific_command,
+)
 
 
 def grant(level: str = "edit", tools: tuple[str, ...] = (), configured: bool = True) -> Grant:
@@ -25,20 +31,20 @@ def ask(g: Grant, **kw: Any) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("kw", "param", "setting"),
+    ("level", "kw", "param", "setting"),
     [
-        ({"allowed_tools": ("Bash",)}, "allowedTools", "remote_allowed_tools"),
-        ({"allowed_tools": ("Read(/**)",)}, "allowedTools", "remote_allowed_tools"),
-        ({"permission_mode": "bypassPermissions"}, "permissionMode", "remote_level"),
-        ({"full_auto": True}, "fullAuto", "remote_level"),
-        ({"provider": "grok"}, "provider", "remote_level"),
+        ("edit", {"allowed_tools": ("Bash",)}, "allowedTools", "remote_allowed_tools"),
+        ("edit", {"allowed_tools": ("Read(/**)",)}, "allowedTools", "remote_allowed_tools"),
+        ("edit", {"permission_mode": "bypassPermissions"}, "permissionMode", "remote_level"),
+        ("edit", {"full_auto": True}, "fullAuto", "remote_level"),
+        ("edit", {"provider": "grok"}, "provider", "remote_level"),
     ],
 )
 def test_refusals_name_the_field_the_value_and_the_setting(
-    kw: dict[str, Any], param: str, setting: str
+    level: str, kw: dict[str, Any], param: str, setting: str
 ) -> None:
     with pytest.raises(ApprovalDenied) as caught:
-        ask(grant(), **kw)
+        ask(grant(level), **kw)
     error = caught.value
     assert error.code == "remote_power_refused"
     assert error.details["param"] == param
@@ -60,6 +66,38 @@ def test_a_listed_command_needs_the_commands_level() -> None:
     assert granted.confined
     with pytest.raises(ApprovalDenied):  # only the exact string
         ask(grant("commands", ("Bash(npm test)",)), allowed_tools=("Bash(npm test; id)",))
+
+
+def test_the_commands_level_keeps_files_read_only() -> None:
+    # Editing what an allowed command reads (package.json scripts) and running it is a shell.
+    commands = grant("commands", ("Bash(npm test)",))
+    for asked, needs in (
+        ({"permission_mode": "acceptEdits"}, "edit"),
+        ({"full_auto": True}, "bypass"),
+    ):
+        with pytest.raises(ApprovalDenied) as caught:
+            ask(commands, allowed_tools=("Bash(npm test)",), **asked)
+        assert caught.value.details["needs"] == needs
+        assert "bypass" in caught.value.message
+    assert ask(commands).clamp("acceptEdits")[0] == "default"  # the gate's rung too
+
+
+@pytest.mark.parametrize(
+    ("tool", "unspecific"),
+    [
+        ("Bash", True),
+        ("Bash()", True),
+        ("Bash(*)", True),
+        ("Bash(npm test:*)", True),
+        ("shell(git *)", True),
+        ("*", True),
+        ("Bash(npm test)", False),
+        ("run_shell_command(make check)", False),
+        ("Read(/**)", False),  # not a command tool
+    ],
+)
+def test_a_command_grant_must_name_one_exact_command(tool: str, unspecific: bool) -> None:
+    assert unspecific_command(tool) is unspecific
 
 
 def test_bypass_runs_as_asked_and_the_global_default_is_named_outside_a_table() -> None:
