@@ -223,6 +223,14 @@ class _CoreSettings:
         env="LLM_GATEWAY_ISOLATE_ENV",
         doc="Do not pass *_BASE_URL-style variables from this environment to the CLIs.",
     )
+    pass_env: dict[str, Any] = setting(
+        "providers.pass_env",
+        {},
+        env="LLM_GATEWAY_PASS_ENV",
+        doc="More of this environment for one CLI: provider id -> variable names (NAME or "
+        "PREFIX_*), beyond its own family's; a JSON object in the env.",
+        check=checks.pass_env,
+    )
     cli_path: list[str] = setting(
         "providers.cli_path",
         [],

@@ -296,6 +296,26 @@ def tool_names(value: list[str]) -> str | None:
     return None
 
 
+def pass_env(value: dict[str, Any]) -> str | None:
+    # Imported here: the engine's provider modules are not needed to read the rest.
+    from llmgw_desktop.engine.providers.child_env import FAMILIES, never_passed
+
+    for provider, names in value.items():
+        if provider not in FAMILIES:
+            return f"{provider!r} is not a CLI; one of {', '.join(sorted(FAMILIES))}"
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return f'{provider}: must be a list of variable names, such as ["AWS_PROFILE"]'
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\*?", name) or name == "*":
+                return f"{provider}: {name!r} is not a variable name (NAME, or PREFIX_*)"
+            if never_passed(name.rstrip("*")) or never_passed(name):
+                return (
+                    f"{provider}: {name!r} is the gateway's own (LLM_GATEWAY_*, LLMGW_*) or the "
+                    "store's (PG*): no child process may see those"
+                )
+    return None
+
+
 def aliases(value: dict[str, str]) -> str | None:
     for name, target in value.items():
         if not name or not target or any(c.isspace() for c in name + target):

@@ -190,6 +190,22 @@ def test_bad_remote_grants_are_refused(config_path: Path, toml: str, words: str)
         load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
 
 
+@pytest.mark.parametrize(
+    ("toml", "words"),
+    [
+        ('[providers.pass_env]\nclaude = ["LLM_GATEWAY_MASTER_KEY"]\n', "no child process"),
+        ('[providers.pass_env]\nclaude = ["PG*"]\n', "no child process"),
+        ('[providers.pass_env]\nclaude = ["AWS PROFILE"]\n', "not a variable name"),
+        ('[providers.pass_env]\nclaude = "AWS_PROFILE"\n', "list of variable names"),
+        ('[providers.pass_env]\nclaud = ["AWS_PROFILE"]\n', "not a CLI"),
+    ],
+)
+def test_bad_pass_env_entries_are_refused(config_path: Path, toml: str, words: str) -> None:
+    config_path.write_text(toml)
+    with pytest.raises(ConfigError, match=words):
+        load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
+
+
 def test_store_url_selects_postgresql_and_defaults_to_sqlite(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

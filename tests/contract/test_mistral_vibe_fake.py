@@ -32,7 +32,7 @@ async def vibe_engine(
 ) -> AsyncIterator[Engine]:
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe-home"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
     engine = Engine(engine_settings(loaded, cli_path=[str(FAKE_BIN)]))
     await engine.start()
     yield engine

@@ -55,6 +55,7 @@ with open({log!r}, "a", encoding="utf-8") as log:
         "cli": {name!r},
         "argv": sys.argv[1:],
         "env": {{k: os.environ[k] for k in {watched!r} if k in os.environ}},
+        "all_env": dict(os.environ),
     }}) + "\\n")
 os.execv({real!r}, [{real!r}, *sys.argv[1:]])
 """
@@ -66,7 +67,8 @@ class Spawn:
 
     cli: str
     argv: list[str]
-    env: dict[str, str]
+    env: dict[str, str]  # what confinement sets (WATCHED_ENV)
+    all_env: dict[str, str]  # the whole environment the CLI started with
 
 
 class RecordingClis:

@@ -195,7 +195,7 @@ async def managed(
     # Mistral Vibe's stand-in is the quickest CLI to run the benign half end to end.
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
     clis = RecordingClis(tmp_path)
     gateway = await start(cli_path=[str(clis.bin)], retry_attempts=1, approval_threshold=THRESHOLD)
     return gateway, clis

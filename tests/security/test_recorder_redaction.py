@@ -176,7 +176,7 @@ async def test_no_secret_a_caller_sends_is_stored(
     tmp_path: Path,
 ) -> None:
     # Mistral Vibe's stand-in, answering through the same scripted upstream.
-    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
     gateway: GatewayRuntime = await start_gateway(cli_path=[str(FAKE_BIN)])

@@ -102,7 +102,7 @@ async def power(
     """A locked gateway (bearer and OAuth) with three workspaces and recording CLIs."""
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
     root = tmp_path / "ws"
     for name in ("web", "granted", "listed"):
         (root / name).mkdir(parents=True)

@@ -91,7 +91,7 @@ def vibe_settings(
 ) -> LoadedSettings:
     """Settings whose Mistral provider is the stand-in CLI; one failure opens its breaker."""
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe-home"))
-    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
     settings = replace(
         loaded.settings,
         http_port=0,

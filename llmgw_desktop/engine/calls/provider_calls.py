@@ -38,6 +38,7 @@ from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
 from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
 from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
+from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS, provider_info
 from llmgw_desktop.engine.providers.discovery import Discovery
@@ -383,6 +384,12 @@ class ProviderCalls:
 
         # The job's id marks its processes, children included, for the start-up reaper.
         extra_env: dict[str, str] = {JOB_MARKER_ENV: ctx.job_id}
+        # Only this CLI's share of the gateway's environment (`providers/child_env.py`).
+        environment = child_environment(
+            run.provider,
+            model=run.params.model,
+            passed=self._settings.pass_env.get(run.provider, ()),
+        )
 
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
@@ -391,6 +398,7 @@ class ProviderCalls:
                 request,
                 run.executable,
                 limits,
+                environment=environment,
                 isolate_env=self._settings.isolate_env,
                 on_progress=progress,
                 on_start=ctx.set_process,

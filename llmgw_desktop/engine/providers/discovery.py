@@ -21,6 +21,7 @@ from typing import Any
 
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS, ProviderInfo, provider_info
 from llmgw_desktop.engine.providers.failures import tail
@@ -135,7 +136,9 @@ class Discovery:
             return CliStatus(info.id, False, install_command=info.install_command)
         argv = (executable, *adapter_for(info.id).version_args())
         try:
-            outcome = await run_process(Invocation(argv=argv), VERSION_LIMITS)
+            outcome = await run_process(
+                Invocation(argv=argv), VERSION_LIMITS, environment=child_environment(info.id)
+            )
         except OSError as exc:
             return CliStatus(info.id, False, executable, error=str(exc))
         text = outcome.stdout.decode("utf-8", errors="replace").strip()
@@ -153,7 +156,11 @@ class Discovery:
         executable = await asyncio.to_thread(self.executable, provider)
         if listing and executable:
             try:
-                outcome = await run_process(Invocation(argv=(executable, *listing)), VERSION_LIMITS)
+                outcome = await run_process(
+                    Invocation(argv=(executable, *listing)),
+                    VERSION_LIMITS,
+                    environment=child_environment(provider),
+                )
             except OSError:
                 outcome = None
             if outcome is not None and outcome.exit_code == 0:
@@ -194,7 +201,11 @@ class Discovery:
                 version_before=before,
                 notes=[*notes, f"{command[0]} is not installed, so the upgrade cannot run"],
             )
-        outcome = await run_process(Invocation(argv=(runner, *command[1:])), UPGRADE_LIMITS)
+        outcome = await run_process(
+            Invocation(argv=(runner, *command[1:])),
+            UPGRADE_LIMITS,
+            environment=child_environment(info.installer),
+        )
         after = (await self.status(provider, refresh=True)).version
         log.info("upgraded %s: %s -> %s (exit %s)", provider, before, after, outcome.exit_code)
         return UpgradeOutcome(

@@ -31,6 +31,7 @@ async def invoke_once(
     executable: str,
     limits: RunLimits,
     *,
+    environment: Mapping[str, str] | None = None,
     isolate_env: bool = False,
     on_progress: Progress | None = None,
     on_start: Started | None = None,
@@ -63,6 +64,7 @@ async def invoke_once(
         outcome = await run_process(
             invocation,
             limits,
+            environment=environment,
             isolate_env=isolate_env,
             on_stdout=on_stdout,
             on_start=on_start,

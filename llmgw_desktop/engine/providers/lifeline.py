@@ -46,6 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.process_identity import identity_of
 
 __all__ = ["JOB_MARKER_ENV", "Lifeline"]
@@ -207,6 +208,7 @@ class Lifeline:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                env=child_environment(),
                 # Its own session: a signal to the gateway's terminal or group must not end it.
                 start_new_session=True,
             )
@@ -255,6 +257,7 @@ def _working_setpriv() -> str | None:
     try:
         probe = subprocess.run(
             [setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", "exit 0"],
+            env=child_environment(),
             capture_output=True,
             timeout=5,
             check=False,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 
 __all__ = ["Invocation", "ProcessOutcome", "RunLimits", "isolated_environment", "run_process"]
@@ -90,12 +91,17 @@ async def run_process(
     invocation: Invocation,
     limits: RunLimits,
     *,
+    environment: Mapping[str, str] | None = None,
     isolate_env: bool = False,
     on_stdout: Callable[[bytes], None] | None = None,
     on_start: Started | None = None,
     lifeline: Lifeline | None = None,
 ) -> ProcessOutcome:
     """Run `invocation` to the end or to a limit; cancelling the caller kills the process group.
+
+    The child sees `environment` (by default the allow-list of `child_env.py` for a plain
+    helper, never the gateway's whole environment), less redirecting variables with
+    `isolate_env`, plus the invocation's own.
 
     `on_start` hears the process id (also its process group id) as soon as it exists, with
     its identity (`process_identity.py`) when a `lifeline` holds it.
@@ -105,7 +111,9 @@ async def run_process(
         PermissionError: it exists but cannot be executed.
         asyncio.CancelledError: the caller was cancelled (after the group was killed).
     """
-    base_env = isolated_environment(os.environ) if isolate_env else dict(os.environ)
+    base_env = child_environment() if environment is None else dict(environment)
+    if isolate_env:
+        base_env = isolated_environment(base_env)
     env = base_env | dict(invocation.env)
     scratch: str | None = None
     cwd = invocation.cwd
@@ -331,6 +339,7 @@ async def _stop_tree_windows(proc: asyncio.subprocess.Process, grace_s: float) -
         str(proc.pid),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=child_environment(),
     )
     await killer.wait()
     if proc.returncode is None:

@@ -17,12 +17,13 @@ id; children inherit it even when they leave the process group).
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+
+from llmgw_desktop.engine.providers.child_env import child_environment
 
 __all__ = ["ProcessInfo", "identity_of", "scan_processes", "start_ticks"]
 
@@ -125,7 +126,7 @@ def _ps_identity(pid: int) -> str | None:
             capture_output=True,
             timeout=PS_TIMEOUT_S,
             check=False,
-            env={**os.environ, "LC_ALL": "C", "TZ": "UTC"},
+            env={**child_environment(), "LC_ALL": "C", "TZ": "UTC"},
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -83,7 +83,13 @@ EDITABLE_KEYS = frozenset(
         "gateway.first_byte_timeout_ms",
     }
 )
-SECURITY_PREFIXES = ("http.", "approval.", "workspaces.", "providers.isolate_env")
+SECURITY_PREFIXES = (
+    "http.",
+    "approval.",
+    "workspaces.",
+    "providers.isolate_env",
+    "providers.pass_env",
+)
 
 
 def _apply_log_level(value: Any) -> None:

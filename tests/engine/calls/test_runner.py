@@ -31,7 +31,7 @@ async def engine(
     # The Mistral Vibe stand-in is the one CLI: quick to start, answers from the upstream.
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
     started = Engine(engine_settings(loaded, cli_path=[str(FAKE_BIN)]))
     await started.start()
     yield started

@@ -38,7 +38,7 @@ def vibe(tmp_path: Path, upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyP
     offline_environment(tmp_path / "home", upstream.base_url, monkeypatch)
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
 
 
 async def _engine(loaded: LoadedSettings, budgets: list[dict[str, Any]]) -> Engine:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.process import (
     Invocation,
     RunLimits,
@@ -151,18 +152,25 @@ async def test_environment_isolation_strips_redirecting_variables(
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", "http://elsewhere")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://elsewhere")
-    monkeypatch.setenv("KEEP_ME", "1")
-    names = ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "KEEP_ME", "EXPLICIT_BASE_URL")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-kept")
+    names = ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "EXPLICIT_BASE_URL")
     invocation = fake("env", *names, env={"EXPLICIT_BASE_URL": "http://127.0.0.1:9"})
-    isolated = json.loads((await run_process(invocation, LIMITS, isolate_env=True)).stdout)
+    codex = child_environment("codex")
+    isolated = json.loads(
+        (await run_process(invocation, LIMITS, environment=codex, isolate_env=True)).stdout
+    )
     assert isolated == {
         "OPENAI_BASE_URL": None,
         "ANTHROPIC_BASE_URL": None,
-        "KEEP_ME": "1",
+        "OPENAI_API_KEY": "sk-kept",
         "EXPLICIT_BASE_URL": "http://127.0.0.1:9",
     }
-    inherited = json.loads((await run_process(invocation, LIMITS)).stdout)
+    inherited = json.loads((await run_process(invocation, LIMITS, environment=codex)).stdout)
     assert inherited["OPENAI_BASE_URL"] == "http://elsewhere"
+    assert inherited["ANTHROPIC_BASE_URL"] is None  # another CLI's family
+    # A plain helper (no family given) gets neither.
+    plain = json.loads((await run_process(invocation, LIMITS)).stdout)
+    assert plain["OPENAI_API_KEY"] is None and plain["EXPLICIT_BASE_URL"] is not None
     assert "PATH" in isolated_environment({"PATH": "/bin", "X_API_BASE": "y"})
 
 

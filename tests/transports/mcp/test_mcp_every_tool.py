@@ -33,7 +33,7 @@ async def everything(
     # Mistral Vibe cannot run here (Python 3.12): its stand-in answers through the same upstream.
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
     runtime, lock = await start_gateway(loaded, cli_path=[str(CLI_BIN), str(FAKE_BIN)])
     yield runtime  # type: ignore[misc]
     await runtime.stop()

@@ -38,7 +38,7 @@ def vibe(
     """The environment the Vibe stand-in reads (its home, the upstream, the Python to run)."""
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
 
 
 @pytest.fixture
