@@ -40,6 +40,8 @@ class StreamTap(abc.ABC):
         # The upstream's own error, sent inside the stream (the client sees it as sent).
         self.error: str | None = None
         self.frames = 0
+        # The answer's id at the vendor, where the dialect keeps answers (OpenAI Responses).
+        self.response_id: str | None = None
 
     def feed(self, sse: SseFrame) -> None:
         self.frames += 1
@@ -109,8 +111,14 @@ class _ResponsesTap(StreamTap):
             if '"type"' not in data:
                 return
             event = self._json(data).get("type")
-        if event in _RESPONSES_FINAL:
+        if event == "response.created":
+            created = self._json(data).get("response") or {}
+            if isinstance(created.get("id"), str):
+                self.response_id = created["id"]
+        elif event in _RESPONSES_FINAL:
             response = self._json(data).get("response") or {}
+            if isinstance(response.get("id"), str):
+                self.response_id = response["id"]
             self.usage = responses_usage.parse_usage(response.get("usage"))
             self.completed = True
             if event == "response.failed":
