@@ -15,12 +15,17 @@ and `anthropic` SDKs against the real gateway.
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
 import openai
 import pytest
 
+from llmgw_desktop.engine.tokens.pricing import estimate_cost
+from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._edge_support import (  # noqa: F401 - fixtures
@@ -29,6 +34,8 @@ from tests.security._edge_support import (  # noqa: F401 - fixtures
     _provider_keys,
     _scripted_upstream,
 )
+from tests.transports.gateway.conftest import ANTHROPIC_KEY, OPENAI_KEY
+from tests.transports.gateway.hostile_upstream import HostileUpstream, streamed, whole
 
 TOKEN = "bearer-token-for-tests-0123456789-abcdefghij"
 USER_HEADER = "X-Remote-User"
@@ -301,3 +308,86 @@ async def test_previous_response_id_reads_only_the_callers_own_responses(
         streamed,
         "resp_any",
     ]
+
+
+# -- allowed server tools are counted in cost ---------------------------------------------------
+
+ROW_TIMEOUT_S = 5.0
+PRICED_GPT = "gpt-5"
+SEARCHES = 3
+WEB_SEARCH_USD_PER_CALL = 0.01  # Anthropic's and OpenAI's list price: $10 per 1,000 searches
+
+
+@pytest.fixture
+async def hostile(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[HostileUpstream]:
+    """The API providers pointed at an upstream that answers with the bytes a test writes."""
+    async with HostileUpstream() as up:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", up.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", up.base_url + "/v1")
+        yield up
+
+
+async def _settled_row(gateway: GatewayRuntime) -> dict[str, Any]:
+    async with asyncio.timeout(ROW_TIMEOUT_S):
+        while True:
+            rows = await gateway.engine.recorder.recent(limit=1)
+            if rows and rows[0]["state"] != "started":
+                return rows[0]
+            await asyncio.sleep(0.05)
+
+
+async def test_allowed_server_tool_calls_are_counted_in_the_cost(
+    launch: Launch, hostile: HostileUpstream
+) -> None:
+    gateway = await launch(http_auth_token=TOKEN, gateway_remote_passthrough_allow=["web_search"])
+    usage = {"input_tokens": 1000, "output_tokens": 100}
+    hostile.answer = whole(
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": CLAUDE,
+            "content": [{"type": "text", "text": "found it"}],
+            "stop_reason": "end_turn",
+            "usage": usage | {"server_tool_use": {"web_search_requests": SEARCHES}},
+        }
+    )
+    search = {"tools": [{"type": "web_search_20250305", "name": "web_search"}]}
+    async with claude(gateway) as remote:
+        await remote.messages.create(**anthropic_call(search))
+    row = await _settled_row(gateway)
+    tokens_only = estimate_cost(CLAUDE, Usage(input_tokens=1000, output_tokens=100))
+    assert tokens_only is not None
+    assert row["cost_usd"] == pytest.approx(tokens_only + SEARCHES * WEB_SEARCH_USD_PER_CALL)
+    assert row["route"]["serverTools"] == {"web_search": SEARCHES}
+    # A streamed Responses answer: each web_search_call item is one billed call.
+    calls = [{"type": "web_search_call", "id": f"ws_{i}", "status": "completed"} for i in range(2)]
+    final = {
+        "id": "resp_1",
+        "object": "response",
+        "status": "completed",
+        "model": PRICED_GPT,
+        "output": [*calls, {"type": "message", "role": "assistant", "content": []}],
+        "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15},
+    }
+    hostile.answer = streamed(
+        sse("response.created", {"type": "response.created", "response": final | {"output": []}}),
+        sse("response.completed", {"type": "response.completed", "response": final}),
+    )
+    async with gpt(gateway) as remote:
+        stream = await remote.responses.create(
+            model=PRICED_GPT, input="news?", tools=[{"type": "web_search"}], stream=True
+        )
+        async for _ in stream:
+            pass
+    row = await _settled_row(gateway)
+    assert row["route"]["serverTools"] == {"web_search": 2}
+    tokens_only = estimate_cost(PRICED_GPT, Usage(input_tokens=10, output_tokens=5))
+    assert tokens_only is not None
+    assert row["cost_usd"] == pytest.approx(tokens_only + 2 * WEB_SEARCH_USD_PER_CALL)
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()

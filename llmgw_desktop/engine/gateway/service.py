@@ -60,13 +60,20 @@ from llmgw_desktop.engine.gateway.results import (
     TokenCount,
 )
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
+from llmgw_desktop.engine.gateway.server_tool_use import server_tools_of_answer
 from llmgw_desktop.engine.gateway.taps import stream_tap
 from llmgw_desktop.engine.gateway.tracing import traced
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
-from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, CostBasis, cost_note, estimate_cost
+from llmgw_desktop.engine.tokens.pricing import (
+    COST_FROM_TABLE,
+    CostBasis,
+    cost_note,
+    estimate_cost,
+    server_tool_cost,
+)
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GatewayService"]
@@ -454,11 +461,12 @@ class GatewayService:
         except ValueError as exc:
             raise _malformed(route, exc) from None
         usage = usage_of_answer(incoming.name, data)
+        tools = server_tools_of_answer(incoming.name, data)
         if outgoing.owner is not None and isinstance(data, dict):
             self._remote.owners.record(outgoing.owner, str(data.get("id") or ""))
         if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
             raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
-        self._finish(record, route, "completed", usage, http_status=200)
+        self._finish(record, route, "completed", usage, http_status=200, server_tools=tools)
         return Completed(None, route, usage, raw=raw, headers=relayable_headers(response.headers))
 
     async def _relay_stream(
@@ -627,12 +635,22 @@ class GatewayService:
         *,
         http_status: int | None = None,
         error_code: str | None = None,
+        server_tools: Mapping[str, int] | None = None,
     ) -> None:
         # Upstream APIs report tokens, not money: the cost is the price table's estimate
         # (None for a model it does not know: "not priced", never $0).
         cost = estimate_cost(route.model, usage)
         note = cost_note(COST_FROM_TABLE if cost is not None else None)
         routed = route.to_record() | ({"cost": note} if note is not None else {})
+        if server_tools:
+            # Server tools are billed per call, beside the tokens: priced where the table
+            # knows the vendor's price, and always counted in the row's route.
+            vendor = self._vendor_of(route.provider)
+            tools_cost, unpriced = server_tool_cost(vendor, server_tools)
+            cost = None if cost is None else round(cost + tools_cost, 8)
+            routed["serverTools"] = dict(server_tools)
+            if unpriced:
+                routed["serverToolsUnpriced"] = list(unpriced)
         self._recorder.finish(
             record,
             state=state,
@@ -660,7 +678,20 @@ class GatewayService:
             state, code = "completed", None
         else:
             state, code = self._cut()
-        self._finish(record, route, state, outcome.usage, http_status=200, error_code=code)
+        self._finish(
+            record,
+            route,
+            state,
+            outcome.usage,
+            http_status=200,
+            error_code=code,
+            server_tools=outcome.server_tools,
+        )
+
+    def _vendor_of(self, provider: str | None) -> str:
+        """Whose server-tool prices apply: the vendor's own API only (a compatible server's
+        tools are its own business, so unpriced)."""
+        return provider if provider in ("anthropic", "openai") else ""
 
     def _cut(self) -> tuple[str, str]:
         """The row state and code of an answer cut short: the gateway's stop interrupted it,
