@@ -7,6 +7,7 @@ from typing import Any
 
 from llmgw_desktop import settings_fields as checks
 from llmgw_desktop.engine.gateway.config import check_provider_tables, check_route_tables
+from llmgw_desktop.engine.gateway.remote_passthrough import check_passthrough_tables
 from llmgw_desktop.engine.gateway.tls import check_ca_bundle
 from llmgw_desktop.settings_fields import setting
 
@@ -63,6 +64,21 @@ class GatewaySettings:
         env="LLM_GATEWAY_SMALL_REQUEST_MAX_TOKENS",
         doc="Estimated input tokens at or under which a request counts as small.",
         check=checks.positive,
+    )
+    gateway_remote_passthrough_allow: list[str] = setting(
+        "gateway.remote_passthrough.allow",
+        [],
+        env="LLM_GATEWAY_REMOTE_PASSTHROUGH_ALLOW",
+        doc="Vendor features every remote caller may pass through on the operator's account "
+        "(web_search, code_execution, mcp_servers, store, anthropic-beta, ...); empty: none.",
+    )
+    gateway_remote_passthrough_principals: dict[str, Any] = setting(
+        "gateway.remote_passthrough.principals",
+        {},
+        env="LLM_GATEWAY_REMOTE_PASSTHROUGH_PRINCIPALS",
+        doc="More vendor features for named remote principals: principal -> list of names "
+        "(a JSON object in the env).",
+        check=check_passthrough_tables,
     )
     gateway_detect_local: bool = setting(
         "gateway.detect_local",

@@ -116,6 +116,11 @@ class ErrorCode(StrEnum):
         403,
         "A remote caller asked for more than its workspace grants.",
     )
+    VENDOR_FEATURE_REFUSED = (
+        "vendor_feature_refused",
+        403,
+        "A remote caller asked the vendor for a feature the operator has not allowed it.",
+    )
     # Refused at the HTTP edge, before any route ran.
     ORIGIN_NOT_ALLOWED = "origin_not_allowed", 403, "The web origin is not allowed."
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "The route does not take this method."

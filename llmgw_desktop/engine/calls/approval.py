@@ -235,6 +235,8 @@ class ApprovalGate:
     def _managed_mode(self, request: ApprovalRequest, bypass: bool) -> tuple[str, tuple[str, ...]]:
         if bypass:  # only reachable when the operator allows bypass
             return "bypassPermissions", ()
+        if request.permission_mode == "plan":
+            return "plan", ()  # a read-only ask (a CLI answering as a model) is not widened
         if request.provider == "codex" and request.full_auto:
             return "acceptEdits", ()  # codex: sandboxed workspace-write
         mode = MANAGED_MODES.get(request.provider, "default")

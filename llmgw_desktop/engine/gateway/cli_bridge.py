@@ -10,6 +10,7 @@ not offered to the model; the caller is told so in a notice.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -36,7 +37,7 @@ from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.providers.base import PromptParts
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["CliBridge", "CliCall", "conversation_prompt"]
+__all__ = ["BRIDGE_APPROVAL_STRATEGY", "CliBridge", "CliCall", "conversation_prompt"]
 
 # How each turn of the conversation so far is introduced in the CLI's prompt.
 _SPEAKERS = {"user": "User", "assistant": "Assistant", "system": "System"}
@@ -44,6 +45,11 @@ _SPEAKERS = {"user": "User", "assistant": "Assistant", "system": "System"}
 WATCH_INTERVAL_S = 0.5
 # The CLI answers as a model: no edits, no shell, just the answer.
 BRIDGE_PERMISSION_MODE = "plan"
+# An HTTP client has no field to choose how the approval gate reads its call, and a prompt
+# that asks a CLI to destroy or fetch-and-run must not reach it by this door either: the gate
+# scores every bridged call as it scores an MCP call under `mcp_managed` (the desk is asked
+# where the policy says so); the mode stays `plan`.
+BRIDGE_APPROVAL_STRATEGY = "mcp_managed"
 
 
 @dataclass(frozen=True)
@@ -120,14 +126,16 @@ class CliBridge:
         workspace: str | None = None,
         session_id: str | None = None,
     ) -> CliCall:
-        """Submit the call (approval, availability and limits are checked here).
+        """Submit the call (approval, availability and limits are checked here); the
+        approval gate scores it (`BRIDGE_APPROVAL_STRATEGY`) whatever `meta` says.
 
         The call continues the conversation `session_id` names (a gateway session or the CLI's
         own id, as `sessionId` does over MCP), else it starts a fresh one: an HTTP client is
         never put into a conversation an agent of the same user made active.
 
         Raises:
-            EngineError: refused (unavailable, denied, saturated, invalid).
+            ApprovalDenied: the approval gate refused it (recorded as a denial; no CLI ran).
+            EngineError: refused (unavailable, saturated, invalid).
         """
         try:
             parts, notices = conversation_prompt(request)
@@ -143,6 +151,7 @@ class CliBridge:
             # An API call is never answered from another caller's earlier job.
             force_refresh=True,
         )
+        meta = dataclasses.replace(meta, approval_strategy=BRIDGE_APPROVAL_STRATEGY)
         started = await self._runner.start(Call(provider, params, principal, meta))
         return CliCall(started.job_id, notices)
 

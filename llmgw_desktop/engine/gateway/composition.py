@@ -11,6 +11,7 @@ from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.config import GatewayConfig, gateway_config
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
+from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
@@ -88,4 +89,8 @@ def build_gateway(
         api_refusal=api_refusal,
         directory=directory,
         budget_check=budget_check,
+        remote_passthrough=RemotePassthrough(
+            settings.gateway_remote_passthrough_allow,
+            settings.gateway_remote_passthrough_principals,
+        ),
     )

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.report import Attempt
 
-__all__ = ["OVERLOADED", "RETRY_AFTER_STATUSES", "AllRoutesFailed", "UpstreamRejected"]
+__all__ = [
+    "OVERLOADED",
+    "RETRY_AFTER_STATUSES",
+    "AllRoutesFailed",
+    "UpstreamRejected",
+    "VendorFeatureRefused",
+]
 
 # Anthropic's "overloaded" status; other dialects say it with a 503.
 OVERLOADED = 529
@@ -50,6 +56,14 @@ class UpstreamRejected(EngineError):
         self.http_status = status if 400 <= status < 600 else 502
         # The upstream's own error body, relayed as it came to a client of its dialect.
         self.raw_body = raw_body
+
+
+class VendorFeatureRefused(EngineError):
+    """A remote caller asked the vendor for something on the operator's account that the
+    operator has not allowed it (`remote_passthrough.py`); nothing was sent upstream."""
+
+    code = ErrorCode.VENDOR_FEATURE_REFUSED
+    http_status = 403
 
 
 class AllRoutesFailed(EngineError):

@@ -101,6 +101,12 @@ _NOT_RELAYED = frozenset(
         "via",
         "cf-ray",
         "cf-cache-status",
+        # They name the operator's account at the vendor (organisation, project): a caller
+        # learns whose key it spends, and could name it to the vendor.
+        "openai-organization",
+        "openai-project",
+        "anthropic-organization-id",
+        "x-goog-user-project",
         # Hop-by-hop (RFC 9110 7.6.1): they describe the upstream's connection, and our answer
         # is framed again by our own server (no trailers, no protocol switch).
         "upgrade",
@@ -162,14 +168,16 @@ def passthrough_body(
     *,
     stream: bool,
     stream_usage: bool,
+    sent_with: Mapping[str, Any] | None = None,
 ) -> ForwardedBody:
     """The client's request for an upstream of its own dialect: the raw bytes themselves when
-    nothing has to change, else the body with the model replaced and our fields taken out.
+    nothing has to change, else the body with the model replaced, our fields taken out and
+    `sent_with` (what the gateway sets on the caller's behalf, `remote_passthrough.py`) set.
 
     Raises:
         InvalidRequest: the body must be written again and is nested too deeply for that.
     """
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = dict(sent_with or {})
     if dialect != DIALECT_GEMINI and body.get("model") != model:
         changes["model"] = model
     added_usage = dialect == DIALECT_OPENAI_CHAT and stream and not stream_usage

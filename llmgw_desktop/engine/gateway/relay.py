@@ -34,6 +34,10 @@ class StreamOutcome:
     model: str | None = None
     error: str | None = None
     completed: bool = False
+    # The answer's id at the vendor (a relayed OpenAI Responses stream), for its owner.
+    response_id: str | None = None
+    # The vendor's server tools a relayed answer used, by name (billed per call).
+    server_tools: dict[str, int] = field(default_factory=dict)
 
     def observe(self, event: StreamEvent) -> None:
         if isinstance(event, MessageStart):
@@ -249,6 +253,8 @@ class RelayedStream:
     def _settle(self) -> None:
         outcome = self.outcome
         outcome.usage = self._tap.usage
+        outcome.response_id = self._tap.response_id
+        outcome.server_tools = self._tap.server_tools
         outcome.completed = self._tap.completed and self._tap.error is None
         if self._tap.error is not None:
             outcome.error = f"the upstream reported an error in the stream: {self._tap.error}"

@@ -50,6 +50,7 @@ from llmgw_desktop.engine.gateway.relay import (
     is_usage_only_chunk,
     relay_events,
 )
+from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import (
     OPENAI_DIALECTS,
@@ -59,13 +60,20 @@ from llmgw_desktop.engine.gateway.results import (
     TokenCount,
 )
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
+from llmgw_desktop.engine.gateway.server_tool_use import server_tools_of_answer
 from llmgw_desktop.engine.gateway.taps import stream_tap
 from llmgw_desktop.engine.gateway.tracing import traced
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.states import RecordState
-from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, CostBasis, cost_note, estimate_cost
+from llmgw_desktop.engine.tokens.pricing import (
+    COST_FROM_TABLE,
+    CostBasis,
+    cost_note,
+    estimate_cost,
+    server_tool_cost,
+)
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GatewayService"]
@@ -92,6 +100,8 @@ class Outgoing:
     request: ChatRequest | None = None
     added_usage: bool = False
     notice: str | None = None
+    # The remote principal a relayed Responses answer's id is recorded for (its owner).
+    owner: str | None = None
 
 
 class GatewayService:
@@ -109,6 +119,7 @@ class GatewayService:
         directory: ProviderDirectory,
         api_refusal: Callable[[str], str | None] | None = None,
         budget_check: Callable[[str, str | None, CostBasis | None], None] | None = None,
+        remote_passthrough: RemotePassthrough | None = None,
     ) -> None:
         self.registry = registry
         self.directory = directory
@@ -126,6 +137,9 @@ class GatewayService:
         # dollar budget could not count that target (checked before it is asked). Either way
         # no upstream or CLI is asked and a stream never starts.
         self._budget_check = budget_check or (lambda _caller, _project, _cost: None)
+        # Which vendor features a remote caller may send on the operator's account, and which
+        # stored responses are whose.
+        self._remote = remote_passthrough or RemotePassthrough()
         self._counter = TokenCounter(registry, keys, upstream)
         # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
         self.stopping = False
@@ -149,6 +163,8 @@ class GatewayService:
             UpstreamRejected: the upstream refused the request itself (its status and message).
             AllRoutesFailed: every target failed or was unavailable.
             BudgetExceeded: a hard budget covering the caller or its project is used up.
+            VendorFeatureRefused: a remote caller asked an upstream of its own dialect for a
+                vendor feature the operator has not allowed it (nothing was sent).
         """
         route = RouteReport(request_id=new_record_id(), requested_model="", project=caller.project)
         if isinstance(body.get("model"), str):
@@ -309,9 +325,16 @@ class GatewayService:
         Raises:
             InvalidRequest: the request cannot be translated for this target (`Untranslatable`
                 names the feature and the model), or is nested too deeply to be written.
+            VendorFeatureRefused: the target speaks the client's dialect and a remote caller
+                asked it for a vendor feature it is not allowed.
         """
         facts = incoming.facts
         if up_name == incoming.name:
+            # The request goes as it came: what it asks of the vendor's account is checked
+            # first (the local user passes; a remote caller gets what the operator allows).
+            sent_with = self._remote.check(
+                caller.principal, up_name, incoming.body, caller.passthrough_headers or {}
+            )
             forwarded = passthrough_body(
                 up_name,
                 incoming.body,
@@ -319,12 +342,16 @@ class GatewayService:
                 target.model,
                 stream=facts.stream,
                 stream_usage=facts.stream_usage,
+                sent_with=sent_with,
             )
             return Outgoing(
                 forwarded.data,
                 passthrough=True,
                 headers=caller.passthrough_headers,
                 added_usage=forwarded.added_usage,
+                owner=caller.principal
+                if self._remote.keeps_owner(caller.principal, up_name)
+                else None,
             )
         model = target_model(spec.id, target.model, up_name)
         try:
@@ -434,9 +461,12 @@ class GatewayService:
         except ValueError as exc:
             raise _malformed(route, exc) from None
         usage = usage_of_answer(incoming.name, data)
+        tools = server_tools_of_answer(incoming.name, data)
+        if outgoing.owner is not None and isinstance(data, dict):
+            self._remote.owners.record(outgoing.owner, str(data.get("id") or ""))
         if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
             raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
-        self._finish(record, route, "completed", usage, http_status=200)
+        self._finish(record, route, "completed", usage, http_status=200, server_tools=tools)
         return Completed(None, route, usage, raw=raw, headers=relayable_headers(response.headers))
 
     async def _relay_stream(
@@ -466,6 +496,8 @@ class GatewayService:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 yield _stream_error(dialect, stub, None, outcome.error)
             finally:
+                if outgoing.owner is not None and outcome.response_id:
+                    self._remote.owners.record(outgoing.owner, outcome.response_id)
                 self._finish_stream(record, route, outcome)
 
         return Streaming(route, chunks(), headers=relayable_headers(response.headers))
@@ -603,12 +635,22 @@ class GatewayService:
         *,
         http_status: int | None = None,
         error_code: str | None = None,
+        server_tools: Mapping[str, int] | None = None,
     ) -> None:
         # Upstream APIs report tokens, not money: the cost is the price table's estimate
         # (None for a model it does not know: "not priced", never $0).
         cost = estimate_cost(route.model, usage)
         note = cost_note(COST_FROM_TABLE if cost is not None else None)
         routed = route.to_record() | ({"cost": note} if note is not None else {})
+        if server_tools:
+            # Server tools are billed per call, beside the tokens: priced where the table
+            # knows the vendor's price, and always counted in the row's route.
+            vendor = self._vendor_of(route.provider)
+            tools_cost, unpriced = server_tool_cost(vendor, server_tools)
+            cost = None if cost is None else round(cost + tools_cost, 8)
+            routed["serverTools"] = dict(server_tools)
+            if unpriced:
+                routed["serverToolsUnpriced"] = list(unpriced)
         self._recorder.finish(
             record,
             state=state,
@@ -636,7 +678,20 @@ class GatewayService:
             state, code = "completed", None
         else:
             state, code = self._cut()
-        self._finish(record, route, state, outcome.usage, http_status=200, error_code=code)
+        self._finish(
+            record,
+            route,
+            state,
+            outcome.usage,
+            http_status=200,
+            error_code=code,
+            server_tools=outcome.server_tools,
+        )
+
+    def _vendor_of(self, provider: str | None) -> str:
+        """Whose server-tool prices apply: the vendor's own API only (a compatible server's
+        tools are its own business, so unpriced)."""
+        return provider if provider in ("anthropic", "openai") else ""
 
     def _cut(self) -> tuple[str, str]:
         """The row state and code of an answer cut short: the gateway's stop interrupted it,

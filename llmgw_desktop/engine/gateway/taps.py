@@ -24,6 +24,10 @@ from llmgw_desktop.engine.gateway.dialects.gemini import usage as gemini_usage
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field as gemini_field
 from llmgw_desktop.engine.gateway.dialects.openai_chat import usage as chat_usage
 from llmgw_desktop.engine.gateway.dialects.openai_responses import usage as responses_usage
+from llmgw_desktop.engine.gateway.server_tool_use import (
+    anthropic_server_tools,
+    responses_server_tools,
+)
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["StreamTap", "stream_tap"]
@@ -40,6 +44,10 @@ class StreamTap(abc.ABC):
         # The upstream's own error, sent inside the stream (the client sees it as sent).
         self.error: str | None = None
         self.frames = 0
+        # The answer's id at the vendor, where the dialect keeps answers (OpenAI Responses).
+        self.response_id: str | None = None
+        # The vendor's server tools the answer used, by name (`server_tool_use.py`).
+        self.server_tools: dict[str, int] = {}
 
     def feed(self, sse: SseFrame) -> None:
         self.frames += 1
@@ -77,7 +85,9 @@ class _AnthropicTap(StreamTap):
             message = self._json(data).get("message") or {}
             self._start = self.usage = anthropic_usage.parse_usage(message.get("usage"))
         elif event == "message_delta":
-            final = anthropic_usage.parse_usage(self._json(data).get("usage"))
+            raw_usage = self._json(data).get("usage")
+            final = anthropic_usage.parse_usage(raw_usage)
+            self.server_tools = anthropic_server_tools(raw_usage) or self.server_tools
             self.usage = anthropic_usage.merge_usage(self._start, final)
         elif event == "message_stop":
             self.completed = True
@@ -109,8 +119,15 @@ class _ResponsesTap(StreamTap):
             if '"type"' not in data:
                 return
             event = self._json(data).get("type")
-        if event in _RESPONSES_FINAL:
+        if event == "response.created":
+            created = self._json(data).get("response") or {}
+            if isinstance(created.get("id"), str):
+                self.response_id = created["id"]
+        elif event in _RESPONSES_FINAL:
             response = self._json(data).get("response") or {}
+            if isinstance(response.get("id"), str):
+                self.response_id = response["id"]
+            self.server_tools = responses_server_tools(response)
             self.usage = responses_usage.parse_usage(response.get("usage"))
             self.completed = True
             if event == "response.failed":

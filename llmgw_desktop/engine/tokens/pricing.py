@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
@@ -34,6 +35,7 @@ __all__ = [
     "estimate_cost",
     "price_of",
     "price_table",
+    "server_tool_cost",
 ]
 
 CostSource = Literal["cli", "table"]
@@ -114,6 +116,32 @@ def price_of(model: str | None) -> Price | None:
 def estimate_cost(model: str | None, usage: Usage) -> float | None:
     """The shipped table's estimate for `usage` on `model`, or None when it is not priced."""
     return price_table().cost_of(model, usage)
+
+
+@functools.cache
+def _server_tool_prices() -> dict[str, dict[str, float]]:
+    raw: dict[str, Any] = json.loads(
+        resources.files(__package__).joinpath("prices.json").read_text(encoding="utf-8")
+    )
+    tables = raw.get("server_tools", {})
+    return {
+        vendor: {tool: float(usd) for tool, usd in table.items()}
+        for vendor, table in tables.items()
+        if isinstance(table, dict)
+    }
+
+
+def server_tool_cost(vendor: str, calls: Mapping[str, int]) -> tuple[float, tuple[str, ...]]:
+    """What `calls` of `vendor`'s server tools cost (USD) by the shipped table, and the tools
+    it has no price for."""
+    prices = _server_tool_prices().get(vendor, {})
+    total, unpriced = 0.0, []
+    for tool, count in calls.items():
+        if tool in prices:
+            total += prices[tool] * count / 1000
+        else:
+            unpriced.append(tool)
+    return round(total, 8), tuple(unpriced)
 
 
 def cost_note(source: str | None) -> dict[str, str] | None:

@@ -64,6 +64,13 @@ async def test_safe_request_runs_at_the_accept_edits_rung() -> None:
     assert decision.allowed and decision.permission_mode == "acceptEdits" and decision.score == 0
 
 
+async def test_a_read_only_ask_stays_read_only_under_mcp_managed() -> None:
+    # The HTTP bridge asks for plan: scoring its prompt must not widen it to accept-edits.
+    for provider in ("claude", "codex", "grok", "gemini"):
+        decision = await gate().decide(request(provider=provider, permission_mode="plan"))
+        assert decision.allowed and decision.permission_mode == "plan", provider
+
+
 async def test_risky_request_is_denied_without_a_desk() -> None:
     decision = await gate().decide(request(prompt="sudo rm -rf /", full_auto=True))
     assert not decision.allowed and decision.score >= 60

@@ -24,6 +24,14 @@ _REQUEST_ID_HEADERS: Final[Mapping[str, str]] = {
     "gemini": "x-request-id",
 }
 
+# What the real APIs also send with every answer: the account the key belongs to.
+ACCOUNT_HEADERS: Final[Mapping[str, Mapping[str, str]]] = {
+    "anthropic": {"anthropic-organization-id": "0f1e2d3c-fake-operator-org"},
+    "responses": {"openai-organization": "org-fake-operator", "openai-project": "proj_fake_op"},
+    "chat": {"openai-organization": "org-fake-operator", "openai-project": "proj_fake_op"},
+    "gemini": {},
+}
+
 
 def answer_text(codec: DialectCodec, body: JsonObject, reply: Reply) -> str:
     """JSON that fills the schema of a JSON-mode request, otherwise the reply's prose."""
@@ -44,7 +52,7 @@ async def write_reply(
     stream: bool,
 ) -> web.StreamResponse:
     """Answer one LLM call as `reply` says (any delay has already been waited out)."""
-    request_id = {_REQUEST_ID_HEADERS[codec.name]: "req_fake"}
+    request_id = {_REQUEST_ID_HEADERS[codec.name]: "req_fake", **ACCOUNT_HEADERS[codec.name]}
     if reply.kind == "error":
         return error_response(codec, reply, request_id)
     # A tool call's leading text is sent as scripted: no facts, no schema filling.

@@ -1,0 +1,148 @@
+"""Which of the vendor's own features a remote caller may use on the operator's account.
+
+A same-dialect request is forwarded as it came, so without a rule anyone who may call a model
+could make the vendor search the web, run code, connect to MCP servers, keep or read stored
+conversations, or switch on betas, all billed to and seen as the operator. The local user keeps
+everything. A remote principal (an OAuth client, a user a trusted proxy names, the holder of
+the static bearer) may use only what the operator lists:
+
+    [gateway.remote_passthrough]
+    allow = ["web_search"]                          # every remote caller
+    principals = { "oauth:ci-bot" = ["code_execution", "container"] }   # one of them, more
+
+Anything else is refused before a target is asked (`VendorFeatureRefused`, 403 in the client's
+dialect) naming the field and the setting that would allow it (the names are
+`vendor_features.FEATURES`). `previous_response_id` is not a listed feature: it is accepted
+only for a response this principal was given through this gateway (`ResponseOwners`), whatever
+the list says, since it reads a conversation stored at the vendor. A Responses request that
+leaves `store` out is sent with `store: false` (the vendor would otherwise keep it) unless
+`store` is allowed.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from llmgw_desktop.engine.auth.principals import LOCAL
+from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_RESPONSES
+from llmgw_desktop.engine.gateway.errors import VendorFeatureRefused
+from llmgw_desktop.engine.gateway.vendor_features import FEATURES, vendor_features
+
+__all__ = [
+    "MAX_OWNED_RESPONSES",
+    "RemotePassthrough",
+    "ResponseOwners",
+    "check_passthrough_tables",
+]
+
+# Response ids remembered per principal: one principal's volume never pushes out another's.
+MAX_OWNED_RESPONSES = 10_000
+_SETTING = "gateway.remote_passthrough"
+
+
+class ResponseOwners:
+    """Which principal was given which Responses id through this gateway (in memory: after a
+    restart a remote caller starts a new chain, which fails closed)."""
+
+    def __init__(self, per_principal: int = MAX_OWNED_RESPONSES) -> None:
+        self._per_principal = per_principal
+        self._owner: dict[str, str] = {}
+        self._by_principal: dict[str, OrderedDict[str, None]] = {}
+
+    def record(self, principal: str, response_id: str) -> None:
+        """`principal` was given `response_id`; its oldest ids are forgotten past the cap."""
+        if not response_id or self._owner.get(response_id, principal) != principal:
+            return  # an id is its first holder's: a forged echo does not take it over
+        ids = self._by_principal.setdefault(principal, OrderedDict())
+        ids[response_id] = None
+        ids.move_to_end(response_id)
+        self._owner[response_id] = principal
+        while len(ids) > self._per_principal:
+            old, _ = ids.popitem(last=False)
+            self._owner.pop(old, None)
+
+    def owner(self, response_id: str) -> str | None:
+        return self._owner.get(response_id)
+
+
+class RemotePassthrough:
+    """The operator's list of vendor features remote principals may pass through."""
+
+    def __init__(
+        self,
+        allow: Iterable[str] = (),
+        principals: Mapping[str, Iterable[str]] | None = None,
+        owners: ResponseOwners | None = None,
+    ) -> None:
+        self._allow = frozenset(allow)
+        self._principals = {p: frozenset(names) for p, names in (principals or {}).items()}
+        self.owners = owners or ResponseOwners()
+
+    def allowed(self, principal: str, feature: str) -> bool:
+        """Whether `principal` may use `feature` (a beta header's value, or all of them)."""
+        if principal == LOCAL:
+            return True
+        granted = self._allow | self._principals.get(principal, frozenset())
+        header, sep, _ = feature.partition(":")
+        return feature in granted or (bool(sep) and header in granted)
+
+    @staticmethod
+    def keeps_owner(principal: str, dialect: str) -> bool:
+        """Whether the ids of this principal's answers in `dialect` are remembered as its own
+        (a remote caller's Responses answers: the only ones it may continue)."""
+        return principal != LOCAL and dialect == DIALECT_OPENAI_RESPONSES
+
+    def check(
+        self, principal: str, dialect: str, body: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """What the request must be sent with on the principal's behalf (`store: false` for a
+        Responses request that left it out), after checking what it asks of the vendor.
+
+        Raises:
+            VendorFeatureRefused: a remote principal asked for a feature it is not allowed, or
+                named a `previous_response_id` it was not given through this gateway.
+        """
+        if principal == LOCAL:
+            return {}
+        for feature in vendor_features(dialect, body, headers):
+            if not self.allowed(principal, feature.name):
+                raise self._refusal(principal, feature.name, feature.where)
+        if dialect != DIALECT_OPENAI_RESPONSES:
+            return {}
+        previous = body.get("previous_response_id")
+        if previous is not None and (
+            not isinstance(previous, str) or self.owners.owner(previous) != principal
+        ):
+            raise VendorFeatureRefused(
+                f"previous_response_id {str(previous)[:80]!r} is not a response {principal} "
+                "was given through this gateway: a remote caller may continue only its own "
+                "stored responses (no setting lifts this)",
+                param="previous_response_id",
+            )
+        if body.get("store") is None and not self.allowed(principal, "store"):
+            return {"store": False}
+        return {}
+
+    @staticmethod
+    def _refusal(principal: str, name: str, where: str) -> VendorFeatureRefused:
+        listed = name.partition(":")[0] if ":" in name else name
+        return VendorFeatureRefused(
+            f"{where} would have the vendor use {name!r} "
+            f"({FEATURES.get(listed, 'a server-side tool')}) on the operator's account, which "
+            f"{principal} may not; the operator can allow "
+            f'it with {_SETTING}.allow = ["{name}"] (every remote caller) or '
+            f'{_SETTING}.principals = {{ "{principal}" = ["{name}"] }}',
+            param=where,
+            feature=name,
+            setting=_SETTING,
+        )
+
+
+def check_passthrough_tables(value: Mapping[str, Any]) -> str | None:
+    """None when `gateway.remote_passthrough.principals` maps principals to lists of names."""
+    for principal, names in value.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            return f"{_SETTING}.principals.{principal} must be a list of feature names"
+    return None

@@ -1,0 +1,218 @@
+"""What a client's request asks of the vendor's own account, beyond a model's answer.
+
+A same-dialect request goes upstream as it came (`passthrough.py`), so whatever it names is done
+on the operator's key: a vendor's server tools (billed searches, code containers), MCP servers
+the vendor connects to, state kept at the vendor (stored responses, conversations, files,
+caches), beta features and faster, dearer service tiers. `vendor_features` names each such use
+in one vocabulary for every dialect (the names an operator lists in
+`gateway.remote_passthrough`), with where in the request it was found. It is a pure reading of
+the body and headers; the policy is `remote_passthrough.py`.
+
+Tool types are read against a list of client-side ones (functions, custom tools, the tools a
+client runs itself such as Anthropic's `bash_*` or OpenAI's `local_shell`): any other type is
+taken for a server tool, so a type the gateway does not know yet is not let through unnamed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.engine.gateway.api_catalog import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_CHAT,
+    DIALECT_OPENAI_RESPONSES,
+)
+from llmgw_desktop.engine.gateway.dialects.gemini.keys import field as gemini_field
+
+__all__ = ["BETA_HEADERS", "FEATURES", "VendorFeature", "vendor_features"]
+
+# The names an operator may list, with what each lets through (README and SECURITY.md show them).
+FEATURES: Mapping[str, str] = {
+    "mcp_servers": "the vendor connects to MCP servers the request names (Anthropic "
+    "`mcp_servers`, an OpenAI `mcp` tool)",
+    "web_search": "billed web searches (Anthropic `web_search_*`, OpenAI `web_search*` tools "
+    "and Chat `web_search_options`, Gemini `googleSearch`)",
+    "web_fetch": "the vendor fetches URLs (Anthropic `web_fetch_*`, Gemini `urlContext`)",
+    "code_execution": "code run in the vendor's containers (Anthropic `code_execution_*`, "
+    "OpenAI `code_interpreter`, Gemini `codeExecution`)",
+    "container": "reuse of a vendor code container by id (Anthropic `container`)",
+    "file_search": "searches of the operator's vector stores (OpenAI `file_search`)",
+    "image_generation": "billed image generation (OpenAI `image_generation` tool)",
+    "file_id": "files in the operator's vendor Files API, by id",
+    "item_reference": "items stored at the vendor, by id (OpenAI Responses `item_reference`)",
+    "store": "the vendor keeps the exchange (OpenAI `store: true`; a Responses request "
+    "without `store` is sent with `store: false`)",
+    "background": "a Responses run the vendor finishes on its own (`background: true`)",
+    "conversation": "a conversation stored at the vendor (Responses `conversation`)",
+    "prompt": "a prompt template stored at the vendor (Responses `prompt`)",
+    "cached_content": "a Gemini context cache by name (`cachedContent`)",
+    "service_tier": "a dearer service tier (`service_tier` other than auto, default or flex)",
+    "anthropic-beta": "every `anthropic-beta` header value (or one: `anthropic-beta:NAME`)",
+    "openai-beta": "every `openai-beta` header value (or one: `openai-beta:NAME`)",
+}
+# Request headers that switch on vendor beta features, each value a comma-separated list.
+BETA_HEADERS = ("anthropic-beta", "openai-beta")
+
+# Tool types a client runs itself: the vendor only asks the client to run them.
+_ANTHROPIC_CLIENT_TOOLS = re.compile(r"^(custom|bash_\d+|text_editor_\d+|computer_\d+|memory_\d+)$")
+_OPENAI_CLIENT_TOOLS = frozenset(
+    {
+        "function",
+        "custom",
+        "namespace",
+        "local_shell",
+        "shell",
+        "apply_patch",
+        "computer",
+        "computer_use",
+        "computer_use_preview",
+    }
+)
+# Server tool type (its version suffix taken off) -> the feature it is.
+_SERVER_TOOL_NAMES = {
+    "web_search": "web_search",
+    "web_search_preview": "web_search",
+    "web_fetch": "web_fetch",
+    "code_execution": "code_execution",
+    "code_interpreter": "code_execution",
+    "mcp": "mcp_servers",
+    "mcp_toolset": "mcp_servers",
+    "file_search": "file_search",
+    "image_generation": "image_generation",
+}
+_GEMINI_TOOLS = {
+    "googleSearch": "web_search",
+    "googleSearchRetrieval": "web_search",
+    "enterpriseWebSearch": "web_search",
+    "urlContext": "web_fetch",
+    "codeExecution": "code_execution",
+    "fileSearch": "file_search",
+}
+# A Gemini tool entry that only declares functions.
+_GEMINI_CLIENT_TOOLS = ("functionDeclarations",)
+_VERSION = re.compile(r"(_\d{4}_?\d{2}_?\d{2}|_\d{8}|_\d+)$")
+_CHEAP_TIERS = frozenset({"auto", "default", "flex", "standard_only"})
+
+
+@dataclass(frozen=True)
+class VendorFeature:
+    """One use of the vendor's account: its name in the policy and where the request has it."""
+
+    name: str
+    where: str
+
+
+def vendor_features(
+    dialect: str, body: Mapping[str, Any], headers: Mapping[str, str]
+) -> list[VendorFeature]:
+    """Every vendor feature a request of `dialect` asks for, in the order found (never raises:
+    a malformed part is the upstream's to refuse, and asks for nothing here)."""
+    found: list[VendorFeature] = []
+    for header in BETA_HEADERS:
+        for value in headers.get(header, "").split(","):
+            if value.strip():
+                found.append(VendorFeature(f"{header}:{value.strip()}", f"header {header}"))
+    if dialect == DIALECT_GEMINI:
+        found += _gemini(body)
+        return found
+    found += _tools(dialect, body.get("tools"))
+    tier = body.get("service_tier")
+    if tier is not None and tier not in _CHEAP_TIERS:
+        found.append(VendorFeature("service_tier", f"service_tier {tier!r}"))
+    if dialect == DIALECT_ANTHROPIC:
+        for name in ("mcp_servers", "container"):
+            if body.get(name):
+                found.append(VendorFeature(name, name))
+        found += _stored_parts(body.get("messages"), "messages")
+    elif dialect == DIALECT_OPENAI_CHAT:
+        if body.get("web_search_options") is not None:
+            found.append(VendorFeature("web_search", "web_search_options"))
+        if body.get("store") is True:
+            found.append(VendorFeature("store", "store"))
+        found += _stored_parts(body.get("messages"), "messages")
+    elif dialect == DIALECT_OPENAI_RESPONSES:
+        for name in ("background", "store"):
+            if body.get(name) is True:
+                found.append(VendorFeature(name, name))
+        for name in ("conversation", "prompt"):
+            if body.get(name):
+                found.append(VendorFeature(name, name))
+        found += _stored_parts(body.get("input"), "input")
+    return found
+
+
+def _tools(dialect: str, tools: Any) -> Iterator[VendorFeature]:
+    if not isinstance(tools, list):
+        return
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            continue
+        kind = tool.get("type")
+        if dialect == DIALECT_ANTHROPIC:
+            if kind is None or (isinstance(kind, str) and _ANTHROPIC_CLIENT_TOOLS.match(kind)):
+                continue
+        elif kind in _OPENAI_CLIENT_TOOLS:
+            continue
+        base = _VERSION.sub("", kind) if isinstance(kind, str) else str(kind)
+        yield VendorFeature(_SERVER_TOOL_NAMES.get(base, base), f"tools[{index}] type {kind!r}")
+
+
+def _stored_parts(items: Any, where: str) -> Iterator[VendorFeature]:
+    """Content that names what is stored at the vendor: files by id, stored items."""
+    if not isinstance(items, list):
+        return
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        place = f"{where}[{index}]"
+        if item.get("type") == "item_reference":
+            yield VendorFeature("item_reference", place)
+            continue
+        yield from _file_ids(item, place, depth=0)
+
+
+# Deep enough for a tool result's blocks inside a message's content.
+_MAX_CONTENT_DEPTH = 4
+
+
+def _file_ids(block: Mapping[str, Any], where: str, *, depth: int) -> Iterator[VendorFeature]:
+    source = block.get("source")
+    file = block.get("file")
+    if (
+        isinstance(block.get("file_id"), str)
+        or block.get("type") == "container_upload"
+        or (isinstance(source, dict) and (source.get("type") == "file" or "file_id" in source))
+        or (isinstance(file, dict) and isinstance(file.get("file_id"), str))
+    ):
+        yield VendorFeature("file_id", where)
+        return
+    content = block.get("content")
+    if depth < _MAX_CONTENT_DEPTH and isinstance(content, list):
+        for index, part in enumerate(content):
+            if isinstance(part, dict):
+                yield from _file_ids(part, f"{where}.content[{index}]", depth=depth + 1)
+
+
+def _gemini(body: Mapping[str, Any]) -> list[VendorFeature]:
+    found: list[VendorFeature] = []
+    tools = body.get("tools")
+    for index, tool in enumerate(tools if isinstance(tools, list) else ()):
+        if not isinstance(tool, dict):
+            continue
+        for key in tool:
+            camel = _camel(key)
+            if camel in _GEMINI_CLIENT_TOOLS:
+                continue
+            found.append(VendorFeature(_GEMINI_TOOLS.get(camel, camel), f"tools[{index}].{key}"))
+    if gemini_field(body, "cachedContent"):
+        found.append(VendorFeature("cached_content", "cachedContent"))
+    return found
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word.title() for word in rest)
