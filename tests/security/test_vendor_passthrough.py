@@ -262,6 +262,31 @@ async def test_an_allowed_feature_passes_for_remote_callers_and_the_rest_stays_c
     assert len(scripted_upstream.llm_requests) == 2
 
 
+# What Claude Code 2.1 sends on every request, in its default set-up (tests/fixtures).
+CLAUDE_CODE_BETAS = (
+    "claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14,"
+    "thinking-token-count-2026-05-13,context-management-2025-06-27,"
+    "prompt-caching-scope-2026-01-05,mid-conversation-system-2026-04-07,effort-2025-11-24"
+)
+
+
+async def test_a_remote_claude_code_passes_with_its_default_betas(
+    gateway: GatewayRuntime, scripted_upstream: ScriptedUpstream
+) -> None:
+    # Betas that change how the model answers are not the account's features: refusing them
+    # would refuse Claude Code on a locked gateway. One that opens MCP connections is refused.
+    async with claude(gateway) as remote:
+        betas = {"extra_headers": {"anthropic-beta": CLAUDE_CODE_BETAS}}
+        answer = await remote.messages.with_raw_response.create(**anthropic_call(betas))
+        assert answer.status_code == 200
+        mcp = {"extra_headers": {"anthropic-beta": f"{CLAUDE_CODE_BETAS},mcp-client-2025-11-20"}}
+        with pytest.raises(anthropic.PermissionDeniedError) as refused:
+            await remote.messages.create(**anthropic_call(mcp))
+    refused_names(refused.value, "anthropic-beta:mcp-client-2025-11-20")
+    (seen,) = scripted_upstream.llm_requests
+    assert seen.headers["anthropic-beta"] == CLAUDE_CODE_BETAS
+
+
 async def test_a_remote_responses_call_is_not_stored_unless_allowed(
     gateway: GatewayRuntime, scripted_upstream: ScriptedUpstream
 ) -> None:

@@ -51,11 +51,21 @@ FEATURES: Mapping[str, str] = {
     "prompt": "a prompt template stored at the vendor (Responses `prompt`)",
     "cached_content": "a Gemini context cache by name (`cachedContent`)",
     "service_tier": "a dearer service tier (`service_tier` other than auto, default or flex)",
-    "anthropic-beta": "every `anthropic-beta` header value (or one: `anthropic-beta:NAME`)",
-    "openai-beta": "every `openai-beta` header value (or one: `openai-beta:NAME`)",
+    "anthropic-beta": "every account-feature `anthropic-beta` value (or one: "
+    "`anthropic-beta:NAME`)",
+    "openai-beta": "every account-feature `openai-beta` value (or one: `openai-beta:NAME`)",
 }
 # Request headers that switch on vendor beta features, each value a comma-separated list.
 BETA_HEADERS = ("anthropic-beta", "openai-beta")
+# The beta values that open the vendor account's own features (MCP connections, containers,
+# the Files API, skills, fetching). Other betas change how the model answers (thinking,
+# context management, caching scope) and are sent by clients in their default set-up: Claude
+# Code names eight on every request, new ones with each release, so refusing every beta would
+# refuse Claude Code. The features those betas unlock are also named by the body (tools,
+# `mcp_servers`, `container`, file ids) and refused there.
+_ACCOUNT_BETAS = re.compile(
+    r"^(mcp-client|code-execution|files-api|skills|web-fetch|container|assistants)", re.I
+)
 
 # Tool types a client runs itself: the vendor only asks the client to run them.
 _ANTHROPIC_CLIENT_TOOLS = re.compile(r"^(custom|bash_\d+|text_editor_\d+|computer_\d+|memory_\d+)$")
@@ -114,7 +124,7 @@ def vendor_features(
     found: list[VendorFeature] = []
     for header in BETA_HEADERS:
         for value in headers.get(header, "").split(","):
-            if value.strip():
+            if _ACCOUNT_BETAS.match(value.strip()):
                 found.append(VendorFeature(f"{header}:{value.strip()}", f"header {header}"))
     if dialect == DIALECT_GEMINI:
         found += _gemini(body)
