@@ -95,12 +95,16 @@ class ProviderCalls:
         workspaces: WorkspaceRegistry | None = None,
         lifeline: Lifeline | None = None,
         budget_check: Callable[[str, str | None, CostBasis | None], None] | None = None,
+        project_access: Callable[[str, str | None], None] | None = None,
     ) -> None:
         """`budget_check(caller, project, cost)` raises `BudgetExceeded` when a used-up hard
         budget covers the call, or a hard dollar budget one it could not count
-        (`engine/budgets/ledger.py`)."""
+        (`engine/budgets/ledger.py`); `project_access(principal, project)` raises
+        `ProjectForbidden` when the principal was not granted the project
+        (`engine/auth/projects.py`)."""
         self._settings = settings
         self._budget_check = budget_check
+        self._project_access = project_access
         self._lifeline = lifeline
         self._auth_files = auth_files
         self._workspaces = workspaces
@@ -151,12 +155,14 @@ class ProviderCalls:
             ProviderUnavailable: the provider is off, paused, resting or not installed.
             NotFound: the session asked for does not exist for this principal.
             Saturated: too much work is queued.
+            ProjectForbidden: the principal was not granted the project it named.
             BudgetExceeded: a hard budget covering the caller or the project is used up, or a
                 hard dollar budget covers it and its cost could not be counted (no price for
                 its model, or no model named for a CLI that does not report its cost).
         """
         meta = meta or RequestMeta()
         self._ensure_available(provider)
+        self._check_project(provider, params, principal, meta)
         self._check_budget(provider, params, principal, meta)
         asked_workspace = params.workspace or ""  # anchoring resolves it to a directory
         params = await self._anchored(provider, params, principal, meta.caller)
@@ -235,6 +241,21 @@ class ProviderCalls:
     ) -> str:
         """Open the call's flight-recorder row with what every row of a provider call names."""
         return self._recorder.start(**record_fields(provider, params, principal, meta), **more)
+
+    def _check_project(
+        self, provider: str, params: CallParams, principal: str, meta: RequestMeta
+    ) -> None:
+        """Refuse a project the principal was not granted before its logins or budget are
+        touched; the refusal is a refused row."""
+        if self._project_access is None:
+            return
+        try:
+            self._project_access(principal, meta.project)
+        except EngineError as error:
+            record = self._start_record(provider, params, principal, meta)
+            self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)
+            error.details.setdefault("requestId", record)
+            raise
 
     def _check_budget(
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta

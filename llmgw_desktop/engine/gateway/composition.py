@@ -53,6 +53,7 @@ def build_gateway(
     environ: Mapping[str, str],
     own_origins: AbstractSet[str],
     budget_check: Callable[[str, str | None, CostBasis | None], None] | None = None,
+    project_access: Callable[[str, str | None], None] | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
     (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`."""
@@ -88,4 +89,5 @@ def build_gateway(
         api_refusal=api_refusal,
         directory=directory,
         budget_check=budget_check,
+        project_access=project_access,
     )

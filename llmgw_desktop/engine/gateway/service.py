@@ -109,6 +109,7 @@ class GatewayService:
         directory: ProviderDirectory,
         api_refusal: Callable[[str], str | None] | None = None,
         budget_check: Callable[[str, str | None, CostBasis | None], None] | None = None,
+        project_access: Callable[[str, str | None], None] | None = None,
     ) -> None:
         self.registry = registry
         self.directory = directory
@@ -126,6 +127,9 @@ class GatewayService:
         # dollar budget could not count that target (checked before it is asked). Either way
         # no upstream or CLI is asked and a stream never starts.
         self._budget_check = budget_check or (lambda _caller, _project, _cost: None)
+        # (principal, project) -> raises `ProjectForbidden` when the principal was not granted
+        # the project whose keys and budgets the request names (`engine/auth/projects.py`).
+        self._project_access = project_access or (lambda _principal, _project: None)
         self._counter = TokenCounter(registry, keys, upstream)
         # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
         self.stopping = False
@@ -149,11 +153,13 @@ class GatewayService:
             UpstreamRejected: the upstream refused the request itself (its status and message).
             AllRoutesFailed: every target failed or was unavailable.
             BudgetExceeded: a hard budget covering the caller or its project is used up.
+            ProjectForbidden: the caller's principal was not granted its project.
         """
         route = RouteReport(request_id=new_record_id(), requested_model="", project=caller.project)
         if isinstance(body.get("model"), str):
             route.requested_model = body["model"]
         try:
+            self._project_access(caller.principal, caller.project)
             self._budget_check(caller.caller, caller.project, None)
             incoming = ClientRequest(front, body, raw, url_model=url_model, stream=stream)
             return await self._serve(incoming, caller, route)
@@ -661,7 +667,9 @@ class GatewayService:
             UpstreamRejected: the upstream refused the request.
             AllRoutesFailed: the target is not usable (no key, off, not installed) or failed.
             EngineError: the CLI failed in a way that says the request itself is wrong.
+            ProjectForbidden: the caller's principal was not granted its project.
         """
+        self._project_access(caller.principal, caller.project)
         incoming = ClientRequest(DIALECT_OPENAI_CHAT, {**body, "stream": False})
         route = RouteReport(
             request_id=new_record_id(), requested_model=target.label, project=caller.project
@@ -696,7 +704,10 @@ class GatewayService:
         Raises:
             InvalidRequest: the body is malformed.
             NotFound: the model is unknown.
+            ProjectForbidden: the caller's principal was not granted its project (whose key
+                would count).
         """
+        self._project_access(caller.principal, caller.project)
         return await self._counter.count(
             ClientRequest(front, body, raw, url_model=url_model, stream=False), caller
         )
