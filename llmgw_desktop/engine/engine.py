@@ -199,7 +199,7 @@ class Engine:
             auth_files=self.vault,
             workspaces=self.workspaces,
             lifeline=self.lifeline,
-            budget_check=self.budget_ledger.check,
+            budgets=self.budget_ledger,
             project_access=self.project_grants.require,
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
@@ -236,7 +236,7 @@ class Engine:
             api_refusal=self.switches.api_refusal,
             environ=environ,
             own_origins=self._own_origins,
-            budget_check=self.budget_ledger.check,
+            budgets=self.budget_ledger,
             project_access=self.project_grants.require,
         )
         self.providers = ProvidersService(

@@ -22,7 +22,13 @@ from typing import Any
 from llmgw_desktop.engine.auth.principals import BEARER, LOCAL
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 
-__all__ = ["GRANTS_SETTING", "ProjectForbidden", "ProjectGrants", "check_project_grants"]
+__all__ = [
+    "GRANTS_SETTING",
+    "ProjectForbidden",
+    "ProjectGrants",
+    "check_project_grants",
+    "is_principal_id",
+]
 
 # The setting's key, named in every refusal.
 GRANTS_SETTING = "projects.grants"
@@ -38,6 +44,11 @@ _GRANTEE = re.compile(
 )
 # A table read on every call's check: a screenful, not thousands.
 MAX_GRANTS = 1000
+
+
+def is_principal_id(value: str) -> bool:
+    """Whether a setting may name `value` as a principal (grants, budgets)."""
+    return value in OPERATORS or _GRANTEE.fullmatch(value) is not None
 
 
 class ProjectForbidden(EngineError):
@@ -64,7 +75,7 @@ def check_project_grants(value: Any) -> str | None:
         if not isinstance(grantees, list) or not all(isinstance(g, str) for g in grantees):
             return f'project {project!r}: must be a list of principals such as ["oauth:ci-bot"]'
         for grantee in grantees:
-            if grantee not in OPERATORS and not _GRANTEE.fullmatch(grantee):
+            if not is_principal_id(grantee):
                 return (
                     f"project {project!r}: {grantee!r} is not a principal; name an OAuth client "
                     "as oauth:<client id> or a proxy-named user as user:<name> (local and "
