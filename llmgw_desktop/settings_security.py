@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop import settings_fields as checks
+from llmgw_desktop.engine.auth.projects import check_project_grants
 from llmgw_desktop.engine.workspaces import DEFAULT_LEVEL
 from llmgw_desktop.settings_fields import setting
 
@@ -217,6 +218,15 @@ class SecuritySettings:
         doc="Named working directories: name = path, or a table with path, remote_level and "
         "remote_allowed_tools (name=path pairs in the env).",
         check=checks.workspace_paths,
+    )
+    project_grants: dict[str, Any] = setting(
+        "projects.grants",
+        {},
+        env="LLM_GATEWAY_PROJECT_GRANTS",
+        doc='Projects remote principals may call under: project = ["oauth:<client id>", '
+        '"user:<name>"] (a JSON object in the env); the local user and the bearer token '
+        "have every project, anyone else none unless listed.",
+        check=check_project_grants,
     )
     workspace_default: str = setting(
         "workspaces.default",

@@ -17,6 +17,7 @@ from typing import Any
 from llmgw_desktop import __version__
 from llmgw_desktop.engine.auth.policy import plain_http_exposed
 from llmgw_desktop.engine.auth.principals import LOCAL
+from llmgw_desktop.engine.auth.projects import ProjectGrants
 from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.budgets.definition import parse_budgets
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
@@ -152,6 +153,8 @@ class Engine:
             clock=clock,
         )
         self.budgets = Budgets(self.budget_ledger, self.settings_saver)
+        # Which remote principals may name which project (its keys, logins and budgets).
+        self.project_grants = ProjectGrants(settings.project_grants)
         self.metrics = LiveMetrics(self.events, clock=clock)
         self.approvals = ApprovalGate(
             allow_bypass=settings.allow_bypass,
@@ -196,7 +199,8 @@ class Engine:
             auth_files=self.vault,
             workspaces=self.workspaces,
             lifeline=self.lifeline,
-            budget_check=self.budget_ledger.check,
+            budgets=self.budget_ledger,
+            project_access=self.project_grants.require,
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
         # else answer deferred with the job id.
@@ -232,7 +236,8 @@ class Engine:
             api_refusal=self.switches.api_refusal,
             environ=environ,
             own_origins=self._own_origins,
-            budget_check=self.budget_ledger.check,
+            budgets=self.budget_ledger,
+            project_access=self.project_grants.require,
         )
         self.providers = ProvidersService(
             switches=self.switches,

@@ -3,14 +3,21 @@
 A budget is written in `config.toml` as one table of the array `[[budgets]]`:
 
     [[budgets]]
-    scope = "project=/home/me/src/shop"   # "global", "agent=<caller>" or "project=<project>"
+    scope = "project=shop"   # "global", "agent=<caller>", "project=<project>", "principal=<id>"
     unit = "usd"                          # "usd" (the recorder's cost) or "tokens"
     period = "daily"                      # "daily" or "monthly"
     soft = 4.0                            # optional: a tray notice, once per period
     hard = 5.0                            # optional: new calls are refused
 
 The agent is the recorder's `caller` and the project its `project`, compared exactly as the
-Agents page shows them. Periods follow the user's local calendar: a day starts at local
+Agents page shows them. An agent is a name the caller chooses, so an agent budget is a lane per
+principal: `oauth:ci-bot` calling itself `claude-code` spends its own `claude-code` lane, not the
+local user's, and each lane has the budget's limits. `principal=<id>` (`local`,
+`gateway-bearer`, `oauth:<client id>`, `user:<name>`) covers one principal's calls, and
+`principal=*` each principal other than the local user on its own lane: the cap that keeps one
+remote caller from spending a global or project budget that others share.
+
+Periods follow the user's local calendar: a day starts at local
 midnight, a month at local midnight on the 1st (DST-aware: `datetime.timestamp()` reads a
 naive time as local). Tokens count every token a row names: input, output, cache reads and
 cache writes. A row with tokens but no price adds $0 to a dollar budget (it is "not priced"
@@ -25,6 +32,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+from llmgw_desktop.engine.auth.principals import LOCAL
+from llmgw_desktop.engine.auth.projects import is_principal_id
 
 __all__ = [
     "FIELDS",
@@ -44,7 +54,10 @@ Unit = Literal["tokens", "usd"]
 Period = Literal["daily", "monthly"]
 UNITS: tuple[Unit, ...] = ("usd", "tokens")
 PERIODS: tuple[Period, ...] = ("daily", "monthly")
-SCOPES = ("global", "agent=", "project=")
+SCOPES = ("global", "agent=", "project=", "principal=")
+KINDS = ("global", "agent", "project", "principal")
+# `principal=*`: every principal but the local user, each on its own lane.
+EACH_REMOTE = "*"
 FIELDS = ("scope", "unit", "period", "soft", "hard")
 # A budget list is read on every call's check: a screenful, not thousands.
 MAX_BUDGETS = 100
@@ -59,9 +72,10 @@ class BudgetProblem(ValueError):
 
 @dataclass(frozen=True)
 class Budget:
-    """One budget, checked: `kind` is global/agent/project and `value` the agent or project."""
+    """One budget, checked: `kind` is global/agent/project/principal and `value` the agent,
+    project or principal."""
 
-    kind: Literal["global", "agent", "project"]
+    kind: Literal["global", "agent", "project", "principal"]
     value: str
     unit: Unit
     period: Period
@@ -86,13 +100,23 @@ class Budget:
     def period_word(self) -> str:
         return "today" if self.period == "daily" else "this month"
 
-    def matches(self, caller: str, project: str | None) -> bool:
-        """Whether a call by `caller` in `project` counts against this budget."""
-        if self.kind == "global":
-            return True
+    @property
+    def per_principal(self) -> bool:
+        """Whether each principal has its own lane (its own spend) under this budget."""
+        return self.kind == "agent" or (self.kind == "principal" and self.value == EACH_REMOTE)
+
+    def lane(self, principal: str, caller: str, project: str | None) -> str | None:
+        """The lane a call by `principal` as `caller` in `project` counts on (the principal,
+        or "" where the budget has one total), or None when the budget does not cover it."""
         if self.kind == "agent":
-            return caller == self.value
-        return project == self.value
+            return principal if caller == self.value else None
+        if self.kind == "principal":
+            if self.value == EACH_REMOTE:
+                return principal if principal != LOCAL else None
+            return "" if principal == self.value else None
+        if self.kind == "project" and project != self.value:
+            return None
+        return ""
 
     def to_table(self) -> dict[str, Any]:
         """The `[[budgets]]` table that reads back as this budget."""
@@ -134,10 +158,18 @@ def parse_budget(table: Any) -> Budget:
     if not isinstance(scope, str):
         raise BudgetProblem(f"scope: {scope!r} is not a string")
     kind, sep, value = scope.strip().partition("=")
-    if kind not in ("global", "agent", "project") or (kind == "global") != (not sep):
-        raise BudgetProblem(f'scope: {scope!r} is not "global", "agent=<name>" or "project=<name>"')
+    if kind not in KINDS or (kind == "global") != (not sep):
+        raise BudgetProblem(
+            f'scope: {scope!r} is not "global", "agent=<name>", "project=<name>" or '
+            '"principal=<id>" (or "principal=*")'
+        )
     if kind != "global" and not value.strip():
         raise BudgetProblem(f"scope: {scope!r} names no {kind}")
+    if kind == "principal" and value.strip() != EACH_REMOTE and not is_principal_id(value.strip()):
+        raise BudgetProblem(
+            f"scope: {value.strip()!r} is not a principal (local, gateway-bearer, "
+            "oauth:<client id>, user:<name>, or * for each remote principal)"
+        )
     unit = table.get("unit")
     if unit not in UNITS:
         raise BudgetProblem(f"unit: {unit!r} is not one of {', '.join(UNITS)}")

@@ -6,19 +6,22 @@ start and at each period rollover, so a restart forgets nothing: the read takes 
 flushes the recorder, reads the rows that finished before the cut and adds what finished
 since (counted from events), so no row is counted twice or missed while the read runs.
 
-Overshoot: a call is checked when it is submitted and, for a CLI job, again when it leaves
-the queue (after any approval wait), and counted when it finishes. Calls running when a budget
-crosses its hard limit each passed the check, and they finish (with their retries) and are
-counted: a budget can end above its limit by what those calls spend. That is bounded by the
-calls that can run at once (`jobs.max_concurrent` CLI runs, and the gateway's upstream
-connections, `gateway.max_connections_per_host` per upstream), each bounded by its own output
-limit; the call after them is refused. Reserving an estimate per call was rejected:
-a wrong estimate refuses calls a budget still has room for.
+Lanes: a budget keeps one total, except an agent budget and `principal=*`, which keep one per
+principal (`Budget.lane`), so one principal's spend never uses up another's lane.
+
+Overshoot: a call reserves its estimate before it is sent (`holds.py`): an upstream call when
+its target is chosen, a CLI job when it leaves the queue. A hard budget admits a call while its
+spend plus what running calls hold is below the limit, so however many calls run at once, the
+budget ends at most one call's estimate above it (more only where a call's real cost passed its
+estimate: no output limit named, or a CLI's many turns). A call refused because running calls
+hold the rest is `reason: "held_by_running_calls"` and may be retried when they finish.
 
 A call whose dollar cost cannot be known (a model the price table lacks, or a CLI's unnamed
 default model: `tokens/pricing.CostBasis`) is refused outright under a hard dollar budget that
 covers it, with `reason: "unpriced_model"`, since it would add nothing to the budget's total;
-a used-up budget's refusal has `reason: "limit_reached"`.
+a used-up budget's refusal has `reason: "limit_reached"`. Work the gateway cannot count at
+all (OpenAI Responses `background: true`, answered before it runs) is refused under any hard
+budget covering it, `reason: "uncounted"`.
 
 A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402). Not 429: the official
 `openai` and `anthropic` SDKs retry 408, 409, 429 and 5xx (twice by default, backing off),
@@ -45,6 +48,7 @@ from llmgw_desktop.engine.budgets.definition import (
     format_amount,
     period_bounds,
 )
+from llmgw_desktop.engine.budgets.holds import Estimate, Hold
 from llmgw_desktop.engine.budgets.spend import SpendGroup, read_spend
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.events import EventBus, Notice, RequestFinished
@@ -54,7 +58,9 @@ from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tokens.pricing import CostBasis
 
 __all__ = [
+    "HELD_BY_RUNNING_CALLS",
     "LIMIT_REACHED",
+    "UNCOUNTED",
     "UNPRICED_MODEL",
     "BudgetExceeded",
     "BudgetLedger",
@@ -69,6 +75,8 @@ RESET_FORMAT = "%Y-%m-%d %H:%M"
 # A refusal's `reason`: the budget is used up, or the call could not be counted against it.
 LIMIT_REACHED = "limit_reached"
 UNPRICED_MODEL = "unpriced_model"
+HELD_BY_RUNNING_CALLS = "held_by_running_calls"
+UNCOUNTED = "uncounted"
 # The check normalises the caller as the recorder does (redaction is a regex pass): the few
 # agents calling are remembered.
 _caller = functools.lru_cache(maxsize=256)(recorded_caller)
@@ -89,6 +97,8 @@ class BudgetStatus:
     budget: Budget
     spent: float
     resets_at: float
+    # The principal whose lane this is, for a budget kept per principal ("" otherwise).
+    lane: str = ""
 
     @property
     def state(self) -> BudgetState:
@@ -113,9 +123,14 @@ class BudgetStatus:
         """`Budget: project shop 82% of $5.00 today` (the tray's line)."""
         b = self.budget
         return (
-            f"Budget: {b.label} {self.fraction * 100:.0f}% of "
+            f"Budget: {b.label}{self.lane_text} {self.fraction * 100:.0f}% of "
             f"{format_amount(b.unit, self.limit)} {b.period_word}"
         )
+
+    @property
+    def lane_text(self) -> str:
+        """` (oauth:ci-bot)` for a per-principal budget's lane, else nothing."""
+        return f" ({self.lane})" if self.lane else ""
 
     def reset_text(self) -> str:
         return datetime.fromtimestamp(self.resets_at).strftime(RESET_FORMAT)
@@ -132,8 +147,18 @@ def _amount(budget: Budget, event: RequestFinished) -> float:
     )
 
 
+# Spend per budget key, then per lane (the principal, or "" for a budget's one total).
+Lanes = dict[str, dict[str, float]]
+
+
+def _add(table: Lanes, key: str, lane: str, amount: float) -> None:
+    lanes = table.setdefault(key, {})
+    lanes[lane] = lanes.get(lane, 0.0) + amount
+
+
 class BudgetLedger:
-    """Running totals per budget for its current period, and the hard-limit check."""
+    """Running totals per budget (and lane) for its current period, what running calls hold,
+    and the hard-limit check."""
 
     def __init__(
         self,
@@ -152,14 +177,16 @@ class BudgetLedger:
         self._events = events
         self._spawn = spawn
         self._clock = clock
-        self._spent: dict[str, float] = {}
+        self._spent: Lanes = {}
+        # What calls admitted and not yet counted hold, per budget key and lane.
+        self._held: Lanes = {}
         self._bounds: dict[Period, tuple[float, float]] = {}
         self._next_rollover = float("-inf")
-        # (budget key, "soft" or "hard", period start) already told to the person.
-        self._told: set[tuple[str, str, float]] = set()
-        # Set while a read runs: what finished from `_cut` on, per budget.
+        # (budget key, "soft" or "hard", period start, lane) already told to the person.
+        self._told: set[tuple[str, str, float, str]] = set()
+        # Set while a read runs: what finished from `_cut` on, per budget and lane.
         self._cut: float | None = None
-        self._since_cut: dict[str, float] = {}
+        self._since_cut: Lanes = {}
         self._loading = asyncio.Lock()
         self._roll(clock(), reread=False)
         events.subscribe(RequestFinished, self._on_finished)
@@ -170,7 +197,28 @@ class BudgetLedger:
 
     # -- the check -----------------------------------------------------------------------
 
-    def check(self, caller: str, project: str | None, cost: CostBasis | None = None) -> None:
+    def _covering(
+        self, principal: str, caller: str, project: str | None
+    ) -> list[tuple[Budget, str]]:
+        """The hard budgets covering a call, each with the lane it counts on."""
+        if not self._budgets:
+            return []
+        now = self._clock()
+        if now >= self._next_rollover:
+            self._roll(now)
+        who = _caller(caller)
+        covering = []
+        for budget in self._budgets:
+            if budget.hard is None:
+                continue
+            lane = budget.lane(principal, who, project)
+            if lane is not None:
+                covering.append((budget, lane))
+        return covering
+
+    def check(
+        self, principal: str, caller: str, project: str | None, cost: CostBasis | None = None
+    ) -> None:
         """Refuse a call a used-up hard budget covers, or (`cost` given and not priced) a call
         a hard dollar budget covers that it could not count; microseconds, no I/O.
 
@@ -178,37 +226,119 @@ class BudgetLedger:
             BudgetExceeded: the message names the budget, its limit, the spend and the reset
                 (`reason` limit_reached), or the model and how to proceed (unpriced_model).
         """
-        if not self._budgets:
-            return
-        now = self._clock()
-        if now >= self._next_rollover:
-            self._roll(now)
-        who = _caller(caller)
-        covering = [b for b in self._budgets if b.hard is not None and b.matches(who, project)]
-        for budget in covering:
-            if self._spent.get(budget.key, 0.0) >= (budget.hard or 0.0):
-                raise self._refusal(self.status_of(budget))
+        covering = self._covering(principal, caller, project)
+        for budget, lane in covering:
+            if self._spent_on(budget, lane) >= (budget.hard or 0.0):
+                raise self._refusal(self._status(budget, lane))
         if cost is not None and not cost.priced:
-            for budget in covering:
+            for budget, _lane in covering:
                 if budget.unit == "usd":
                     raise self._unpriced(budget, cost)
+
+    def reserve(self, principal: str, caller: str, project: str | None, estimate: Estimate) -> Hold:
+        """Admit a call while its hard budgets' spend plus what running calls hold is below
+        their limits, and hold its estimate on each until the hold is released.
+
+        Raises:
+            BudgetExceeded: a budget is used up (`limit_reached`), or running calls hold the
+                rest of it (`held_by_running_calls`, retryable).
+        """
+        covering = self._covering(principal, caller, project)
+        for budget, lane in covering:
+            hard = budget.hard or 0.0
+            spent = self._spent_on(budget, lane)
+            if spent >= hard:
+                raise self._refusal(self._status(budget, lane))
+            held = self._held.get(budget.key, {}).get(lane, 0.0)
+            if spent + held >= hard:
+                raise self._held_refusal(self._status(budget, lane), held)
+        if not covering:
+            return Hold()
+        taken = [
+            (budget.key, lane, estimate.usd if budget.unit == "usd" else estimate.tokens)
+            for budget, lane in covering
+        ]
+        for key, lane, amount in taken:
+            _add(self._held, key, lane, amount)
+
+        def release() -> None:
+            for key, lane, amount in taken:
+                lanes = self._held.get(key)
+                if lanes is None or lane not in lanes:
+                    continue  # the budget was replaced meanwhile
+                left = lanes[lane] - amount
+                if left > 1e-12:
+                    lanes[lane] = left
+                else:
+                    del lanes[lane]
+
+        return Hold(release)
+
+    def refuse_uncounted(
+        self, principal: str, caller: str, project: str | None, feature: str
+    ) -> None:
+        """Refuse work the gateway cannot count (`feature` says what) under a hard budget.
+
+        Raises:
+            BudgetExceeded: `reason` uncounted, naming the feature and the budget.
+        """
+        covering = self._covering(principal, caller, project)
+        if not covering:
+            return
+        budget, _lane = covering[0]
+        raise BudgetExceeded(
+            f"budget cannot count this call: {feature} runs after the answer comes back, so "
+            f"its tokens and cost never reach the gateway, and the "
+            f"{format_amount(budget.unit, budget.hard or 0.0)} {budget.period} hard budget of "
+            f"{budget.label} only admits what it can count. Send the request without it, or "
+            "ask the operator to lift the hard budget covering this caller.",
+            reason=UNCOUNTED,
+            feature=feature,
+            budget=budget.scope,
+            unit=budget.unit,
+            period=budget.period,
+            limit=budget.hard,
+        )
+
+    def _spent_on(self, budget: Budget, lane: str) -> float:
+        return self._spent.get(budget.key, {}).get(lane, 0.0)
 
     def _refusal(self, status: BudgetStatus) -> BudgetExceeded:
         b = status.budget
         limit = format_amount(b.unit, b.hard or 0.0)
         return BudgetExceeded(
-            f"budget exceeded: the {b.period} budget of {b.label} is used up "
+            f"budget exceeded: the {b.period} budget of {b.label}{status.lane_text} is used up "
             f"({format_amount(b.unit, status.spent)} spent of its {limit} hard limit "
             f"{b.period_word}); new calls are refused until it resets at "
             f"{status.reset_text()} local time. Raise it in config.toml ([[budgets]]) or on "
             "the dashboard's Budgets page.",
             reason=LIMIT_REACHED,
             budget=b.scope,
+            lane=status.lane or None,
             unit=b.unit,
             period=b.period,
             limit=b.hard,
             spent=round(status.spent, 6),
             resets_at=status.resets_at,
+        )
+
+    def _held_refusal(self, status: BudgetStatus, held: float) -> BudgetExceeded:
+        b = status.budget
+        return BudgetExceeded(
+            f"budget busy: the {b.period} budget of {b.label}{status.lane_text} has "
+            f"{format_amount(b.unit, status.spent)} spent and "
+            f"{format_amount(b.unit, held)} held by calls still running, of its "
+            f"{format_amount(b.unit, b.hard or 0.0)} hard limit {b.period_word}; this call "
+            "could take it past the limit. Retry when those calls finish, or send fewer at once.",
+            retryable=True,
+            reason=HELD_BY_RUNNING_CALLS,
+            budget=b.scope,
+            lane=status.lane or None,
+            unit=b.unit,
+            period=b.period,
+            limit=b.hard,
+            spent=round(status.spent, 6),
+            held=round(held, 6),
         )
 
     def _unpriced(self, budget: Budget, cost: CostBasis) -> BudgetExceeded:
@@ -230,10 +360,16 @@ class BudgetLedger:
 
     # -- what the desk shows -------------------------------------------------------------
 
-    def status_of(self, budget: Budget) -> BudgetStatus:
+    def _status(self, budget: Budget, lane: str) -> BudgetStatus:
         return BudgetStatus(
-            budget, self._spent.get(budget.key, 0.0), self._bounds[budget.period][1]
+            budget, self._spent_on(budget, lane), self._bounds[budget.period][1], lane
         )
+
+    def status_of(self, budget: Budget) -> BudgetStatus:
+        """The budget's total, or for a per-principal budget its fullest lane."""
+        lanes = self._spent.get(budget.key, {})
+        lane = max(lanes, key=lambda name: lanes[name]) if lanes else ""
+        return self._status(budget, lane)
 
     def statuses(self) -> list[BudgetStatus]:
         """Every budget with its spend this period, in the order they are configured."""
@@ -257,36 +393,40 @@ class BudgetLedger:
         for budget in self._budgets:
             if event.started_at < self._bounds[budget.period][0]:
                 continue  # it began in an earlier period
-            if not budget.matches(event.caller, event.project):
+            lane = budget.lane(event.principal, event.caller, event.project)
+            if lane is None:
                 continue
             amount = _amount(budget, event)
             if amount <= 0:
                 continue
-            self._spent[budget.key] = self._spent.get(budget.key, 0.0) + amount
+            _add(self._spent, budget.key, lane, amount)
             if self._cut is not None and event.finished_at >= self._cut:
-                self._since_cut[budget.key] = self._since_cut.get(budget.key, 0.0) + amount
-            self._tell_if_crossed(budget)
+                _add(self._since_cut, budget.key, lane, amount)
+            self._tell_if_crossed(budget, lane)
 
-    def _tell_if_crossed(self, budget: Budget) -> None:
-        """A notice the first time in a period a budget passes its soft or hard limit."""
-        status = self.status_of(budget)
+    def _tell_if_crossed(self, budget: Budget, lane: str) -> None:
+        """A notice the first time in a period a budget's lane passes its soft or hard limit."""
+        status = self._status(budget, lane)
         if status.state == "ok":
             return
         start = self._bounds[budget.period][0]
-        if (budget.key, status.state, start) in self._told:
+        if (budget.key, status.state, start, lane) in self._told:
             return
         # Past the hard limit, the soft limit's notice would only repeat what this one says.
-        self._told.update({(budget.key, status.state, start), (budget.key, "soft", start)})
+        self._told.update(
+            {(budget.key, status.state, start, lane), (budget.key, "soft", start, lane)}
+        )
         spent = format_amount(budget.unit, status.spent)
+        label = f"{budget.label}{status.lane_text}"
         if status.state == "exceeded":
             text = (
-                f"Budget {budget.label} is used up: {spent} of "
+                f"Budget {label} is used up: {spent} of "
                 f"{format_amount(budget.unit, status.limit)} {budget.period_word}. "
                 f"New calls are refused until {status.reset_text()}."
             )
         else:
             text = (
-                f"Budget {budget.label} passed its soft limit: {spent} of "
+                f"Budget {label} passed its soft limit: {spent} of "
                 f"{format_amount(budget.unit, budget.soft or 0.0)} {budget.period_word}."
             )
         self._events.publish(Notice("warning", text))
@@ -302,7 +442,7 @@ class BudgetLedger:
                 self._bounds[period] = bounds
                 for budget in self._budgets:
                     if budget.period == period:
-                        self._spent[budget.key] = 0.0
+                        self._spent[budget.key] = {}
         self._next_rollover = min(end for _start, end in self._bounds.values())
         starts = {start for start, _end in self._bounds.values()}
         self._told = {told for told in self._told if told[2] in starts}
@@ -341,14 +481,16 @@ class BudgetLedger:
             if bounds != self._bounds:
                 return  # a period rolled during the read: the rollover reads again
             for budget in self._budgets:
-                groups = read[bounds[budget.period][0]]
-                total = sum(
-                    (g.cost_usd if budget.unit == "usd" else g.tokens)
-                    for g in groups
-                    if budget.matches(g.caller, g.project)
-                )
-                self._spent[budget.key] = total + since_cut.get(budget.key, 0.0)
-                self._tell_if_crossed(budget)
+                lanes: dict[str, float] = dict(since_cut.get(budget.key, {}))
+                for g in read[bounds[budget.period][0]]:
+                    lane = budget.lane(g.principal, g.caller, g.project)
+                    if lane is not None:
+                        lanes[lane] = lanes.get(lane, 0.0) + (
+                            g.cost_usd if budget.unit == "usd" else g.tokens
+                        )
+                self._spent[budget.key] = lanes
+                for lane in lanes:
+                    self._tell_if_crossed(budget, lane)
 
     async def replace(self, budgets: Iterable[Budget]) -> None:
         """Run on a new list of budgets (the desk edited them): their spend is read again."""
@@ -356,6 +498,8 @@ class BudgetLedger:
         self._budgets = tuple(budgets)
         keys = {b.key for b in self._budgets}
         self._spent = {k: v for k, v in self._spent.items() if k in keys}
+        # Running calls keep holding on the budgets that stay; a new budget starts empty.
+        self._held = {k: v for k, v in self._held.items() if k in keys}
         # A budget whose limits changed may cross them anew this period: tell it again then.
         changed = {b.key for b in self._budgets if before.get(b.key) != (b.soft, b.hard)}
         self._told = {told for told in self._told if told[0] not in changed}

@@ -1,10 +1,10 @@
 """What was spent since a period began, read back from the flight recorder's rows.
 
 One grouped read per period start (at most two: today and this month), on the read lane,
-through the `started_at` index: tokens and cost per (caller, project), which the ledger sums
-into each budget. Only rows that finished before `cut` are read: the ledger counts every row
-finishing from `cut` on from the recorder's events, so no row is counted twice or missed
-while the read runs (`ledger.py`).
+through the `started_at` index: tokens and cost per (principal, caller, project), which the
+ledger sums into each budget and lane. Only rows that finished before `cut` are read: the
+ledger counts every row finishing from `cut` on from the recorder's events, so no row is
+counted twice or missed while the read runs (`ledger.py`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ _FIGURES = {
 
 @dataclass(frozen=True)
 class SpendGroup:
-    """What one agent spent in one project (None: no project named) since the period began."""
+    """What one principal's agent spent in one project (None: no project named) since the
+    period began."""
 
+    principal: str
     caller: str
     project: str | None
     tokens: int
@@ -35,15 +37,16 @@ class SpendGroup:
 
 
 def read_spend(database: peewee.Database, *, since: float, cut: float) -> list[SpendGroup]:
-    """Rows started at or after `since` and finished before `cut`, summed per caller and
-    project (call on the database thread)."""
+    """Rows started at or after `since` and finished before `cut`, summed per principal,
+    caller and project (call on the database thread)."""
     sql = (
-        f"SELECT coalesce(caller, ''), project, {_FIGURES[is_postgresql(database)]}"  # noqa: S608
+        "SELECT owner_principal, coalesce(caller, ''), project, "  # noqa: S608
+        f"{_FIGURES[is_postgresql(database)]}"
         " FROM requests WHERE started_at >= ? AND finished_at IS NOT NULL AND finished_at < ?"
-        " GROUP BY coalesce(caller, ''), project"
+        " GROUP BY owner_principal, coalesce(caller, ''), project"
     )
     rows = database.execute_sql(portable(database, sql), (since, cut)).fetchall()
     return [
-        SpendGroup(str(caller), project, int(tokens or 0), float(cost or 0.0))
-        for caller, project, tokens, cost in rows
+        SpendGroup(str(principal), str(caller), project, int(tokens or 0), float(cost or 0.0))
+        for principal, caller, project, tokens, cost in rows
     ]

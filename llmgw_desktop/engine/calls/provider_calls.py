@@ -15,12 +15,13 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
+from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, Hold, SpendGuard, estimate_call
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
@@ -50,6 +51,7 @@ from llmgw_desktop.engine.sessions import (
     SessionStore,
 )
 from llmgw_desktop.engine.states import RecordState, record_state_of
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, CostBasis, cost_note, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
@@ -95,13 +97,17 @@ class ProviderCalls:
         auth_files: AuthFileSource | None = None,
         workspaces: WorkspaceRegistry | None = None,
         lifeline: Lifeline | None = None,
-        budget_check: Callable[[str, str | None, CostBasis | None], None] | None = None,
+        budgets: SpendGuard | None = None,
+        project_access: Callable[[str, str | None], None] | None = None,
     ) -> None:
-        """`budget_check(caller, project, cost)` raises `BudgetExceeded` when a used-up hard
-        budget covers the call, or a hard dollar budget one it could not count
-        (`engine/budgets/ledger.py`)."""
+        """`budgets` refuses a call a used-up hard budget covers, or a hard dollar budget one it
+        could not count, and holds a running call's estimate (`engine/budgets/ledger.py`);
+        `project_access(principal, project)` raises
+        `ProjectForbidden` when the principal was not granted the project
+        (`engine/auth/projects.py`)."""
         self._settings = settings
-        self._budget_check = budget_check
+        self._budgets = budgets or NO_BUDGETS
+        self._project_access = project_access
         self._lifeline = lifeline
         self._auth_files = auth_files
         self._workspaces = workspaces
@@ -152,12 +158,14 @@ class ProviderCalls:
             ProviderUnavailable: the provider is off, paused, resting or not installed.
             NotFound: the session asked for does not exist for this principal.
             Saturated: too much work is queued.
+            ProjectForbidden: the principal was not granted the project it named.
             BudgetExceeded: a hard budget covering the caller or the project is used up, or a
                 hard dollar budget covers it and its cost could not be counted (no price for
                 its model, or no model named for a CLI that does not report its cost).
         """
         meta = meta or RequestMeta()
         self._ensure_available(provider)
+        self._check_project(provider, params, principal, meta)
         self._check_budget(provider, params, principal, meta)
         asked_workspace = params.workspace or ""  # anchoring resolves it to a directory
         params = await self._anchored(provider, params, principal, meta.caller)
@@ -237,15 +245,30 @@ class ProviderCalls:
         """Open the call's flight-recorder row with what every row of a provider call names."""
         return self._recorder.start(**record_fields(provider, params, principal, meta), **more)
 
+    def _check_project(
+        self, provider: str, params: CallParams, principal: str, meta: RequestMeta
+    ) -> None:
+        """Refuse a project the principal was not granted before its logins or budget are
+        touched; the refusal is a refused row."""
+        if self._project_access is None:
+            return
+        try:
+            self._project_access(principal, meta.project)
+        except EngineError as error:
+            record = self._start_record(provider, params, principal, meta)
+            self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)
+            error.details.setdefault("requestId", record)
+            raise
+
     def _check_budget(
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta
     ) -> None:
         """Refuse before anything runs (no approval asked, no CLI spawned); the refusal is a
         failed row that spent nothing."""
-        if self._budget_check is None:
-            return
         try:
-            self._budget_check(meta.caller, meta.project, CostBasis.cli(provider, params.model))
+            self._budgets.check(
+                principal, meta.caller, meta.project, CostBasis.cli(provider, params.model)
+            )
         except EngineError as error:
             record = self._start_record(provider, params, principal, meta)
             self._recorder.finish(record, state=RecordState.FAILED, error_code=error.code)
@@ -368,10 +391,16 @@ class ProviderCalls:
     async def _attempts(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
         # Again now that the job leaves the queue: it may have waited there (or for a person's
         # approval) while other calls used the budget up. `_run` ends its row as failed.
-        if self._budget_check is not None:
-            self._budget_check(
-                run.meta.caller, run.meta.project, CostBasis.cli(run.provider, run.params.model)
-            )
+        meta = run.meta
+        self._budgets.check(
+            run.principal, meta.caller, meta.project, CostBasis.cli(run.provider, run.params.model)
+        )
+        # Held while the CLI runs; `_run` counts the row right after (no await between).
+        estimate = estimate_call(run.params.model, len(run.request.prompt) // CHARS_PER_TOKEN, None)
+        with _held(self._budgets.reserve(run.principal, meta.caller, meta.project, estimate)):
+            return await self._attempts_held(ctx, run)
+
+    async def _attempts_held(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
         directory, owned = run.resolved.working_dir, False
         if directory is None:
             directory, owned = await asyncio.to_thread(self._new_conversation_dir), True
@@ -546,6 +575,14 @@ class ProviderCalls:
 
     def _breaker_changed(self, provider: str, state: BreakerState, failures: int) -> None:
         self._events.publish(BreakerChanged(provider, state.value, failures))
+
+
+@contextlib.contextmanager
+def _held(hold: Hold) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        hold.release()
 
 
 def _asked_mode(params: CallParams, meta: RequestMeta) -> str:

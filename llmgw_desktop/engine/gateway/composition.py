@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 
+from llmgw_desktop.engine.budgets.holds import SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
@@ -17,7 +18,6 @@ from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
-from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.settings import Settings
 
 __all__ = ["build_gateway", "gateway_config_of"]
@@ -53,7 +53,8 @@ def build_gateway(
     api_refusal: Callable[[str], str | None] = _no_refusal,
     environ: Mapping[str, str],
     own_origins: AbstractSet[str],
-    budget_check: Callable[[str, str | None, CostBasis | None], None] | None = None,
+    budgets: SpendGuard | None = None,
+    project_access: Callable[[str, str | None], None] | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
     (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`."""
@@ -88,7 +89,8 @@ def build_gateway(
         cli_available=cli_available,
         api_refusal=api_refusal,
         directory=directory,
-        budget_check=budget_check,
+        budgets=budgets,
+        project_access=project_access,
         remote_passthrough=RemotePassthrough(
             settings.gateway_remote_passthrough_allow,
             settings.gateway_remote_passthrough_principals,

@@ -4,7 +4,7 @@ A request is not parsed into the neutral form before it is routed: most go to an
 the client's own dialect and are forwarded as they came, so a field, tool type or role the
 gateway has never seen must not stop them. This reads the few facts needed to route and to
 read the answer (model, stream, whether usage was asked for, tools and images for the
-small-request rule) and checks nothing else.
+small-request rule, the output limit a budget holds for) and checks nothing else.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ class RequestFacts:
     tools: bool
     # Bytes of the request body, for the small-request estimate.
     size: int
+    # The most output tokens the client allows, in its dialect's spelling (None: not said);
+    # what a budget holds for the call while it runs (`budgets/holds.py`).
+    max_output: int | None = None
 
     @property
     def estimated_tokens(self) -> int:
@@ -72,7 +75,25 @@ def request_facts(
     if dialect == DIALECT_OPENAI_CHAT:
         options = body.get("stream_options")
         usage = stream and isinstance(options, dict) and options.get("include_usage") is True
-    return RequestFacts(model or None, stream, usage, bool(body.get("tools")), size)
+    return RequestFacts(
+        model or None, stream, usage, bool(body.get("tools")), size, _max_output(dialect, body)
+    )
+
+
+def _max_output(dialect: str, body: dict[str, Any]) -> int | None:
+    """The client's output limit, read leniently: a value of the wrong type is not one."""
+    if dialect == DIALECT_GEMINI:
+        config = field(body, "generationConfig")
+        value = field(config, "maxOutputTokens") if isinstance(config, dict) else None
+    elif dialect == DIALECT_OPENAI_CHAT:
+        value = body.get("max_completion_tokens", body.get("max_tokens"))
+    elif dialect == DIALECT_ANTHROPIC:
+        value = body.get("max_tokens")
+    else:
+        value = body.get("max_output_tokens")
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
 
 
 def has_images(dialect: str, body: dict[str, Any]) -> bool:

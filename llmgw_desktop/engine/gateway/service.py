@@ -22,8 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, Hold, SpendGuard, estimate_call
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT, ApiProviderSpec
+from llmgw_desktop.engine.gateway.api_catalog import (
+    DIALECT_OPENAI_CHAT,
+    DIALECT_OPENAI_RESPONSES,
+    ApiProviderSpec,
+)
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, serve_on_cli
@@ -118,7 +123,8 @@ class GatewayService:
         cli_available: Callable[[str], Awaitable[EngineError | None]],
         directory: ProviderDirectory,
         api_refusal: Callable[[str], str | None] | None = None,
-        budget_check: Callable[[str, str | None, CostBasis | None], None] | None = None,
+        budgets: SpendGuard | None = None,
+        project_access: Callable[[str, str | None], None] | None = None,
         remote_passthrough: RemotePassthrough | None = None,
     ) -> None:
         self.registry = registry
@@ -132,11 +138,14 @@ class GatewayService:
         # API provider id -> None when the user's switches let it run, else the attempt
         # outcome saying why not ("disabled": switched off, "paused": every provider is).
         self._api_refusal = api_refusal or (lambda _provider: None)
-        # (caller, project, cost) -> raises `BudgetExceeded` when a hard budget covering them
-        # is used up (checked before routing) or, given a target's cost basis, when a hard
-        # dollar budget could not count that target (checked before it is asked). Either way
-        # no upstream or CLI is asked and a stream never starts.
-        self._budget_check = budget_check or (lambda _caller, _project, _cost: None)
+        # Raises `BudgetExceeded` when a hard budget covering the caller is used up (checked
+        # before routing), when a hard dollar budget could not count a target (checked before
+        # it is asked), or when calls running hold the rest of it (an API target reserves its
+        # estimate before it is sent). Either way no upstream is asked, no stream starts.
+        self._budgets = budgets or NO_BUDGETS
+        # (principal, project) -> raises `ProjectForbidden` when the principal was not granted
+        # the project whose keys and budgets the request names (`engine/auth/projects.py`).
+        self._project_access = project_access or (lambda _principal, _project: None)
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()
@@ -165,12 +174,19 @@ class GatewayService:
             BudgetExceeded: a hard budget covering the caller or its project is used up.
             VendorFeatureRefused: a remote caller asked an upstream of its own dialect for a
                 vendor feature the operator has not allowed it (nothing was sent).
+            ProjectForbidden: the caller's principal was not granted its project.
         """
         route = RouteReport(request_id=new_record_id(), requested_model="", project=caller.project)
         if isinstance(body.get("model"), str):
             route.requested_model = body["model"]
         try:
-            self._budget_check(caller.caller, caller.project, None)
+            self._project_access(caller.principal, caller.project)
+            self._budgets.check(caller.principal, caller.caller, caller.project)
+            if front == DIALECT_OPENAI_RESPONSES and body.get("background") is True:
+                # Answered before it runs: its tokens never reach the recorder.
+                self._budgets.refuse_uncounted(
+                    caller.principal, caller.caller, caller.project, "Responses `background`"
+                )
             incoming = ClientRequest(front, body, raw, url_model=url_model, stream=stream)
             return await self._serve(incoming, caller, route)
         except EngineError as error:
@@ -236,7 +252,7 @@ class GatewayService:
         if cost.priced:
             return None
         try:
-            self._budget_check(caller.caller, caller.project, cost)
+            self._budgets.check(caller.principal, caller.caller, caller.project, cost)
         except EngineError as refusal:  # BudgetExceeded
             return refusal
         return None
@@ -296,21 +312,31 @@ class GatewayService:
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, exc
         failure: UpstreamFailure | None = None
-        for key in self.keys.order(
-            spec.id, pool, strategy=plan.route.strategy, caller=caller.caller
-        ):
-            answer, failure = await self._attempt(
-                incoming, outgoing, spec, up_name, target, key, route, caller
-            )
-            if answer is not None:
-                return answer, None
-            if failure is not None and not failure.next_key:
-                status = failure.status or 502
-                raw = failure.raw_body if outgoing.passthrough else None
-                raise UpstreamRejected(
-                    status, failure.message, raw_body=raw, retry_after_s=failure.retry_after_s
-                ) from None
-        return None, failure
+        facts = incoming.facts
+        estimate = estimate_call(target.model, facts.estimated_tokens, facts.max_output)
+        hold = self._budgets.reserve(caller.principal, caller.caller, caller.project, estimate)
+        try:
+            for key in self.keys.order(
+                spec.id, pool, strategy=plan.route.strategy, caller=caller.caller
+            ):
+                answer, failure = await self._attempt(
+                    incoming, outgoing, spec, up_name, target, key, route, caller
+                )
+                if isinstance(answer, Streaming):
+                    # Held until the stream's row is counted, when its chunks end.
+                    answer, hold = _releasing(answer, hold), Hold()
+                if answer is not None:
+                    return answer, None
+                if failure is not None and not failure.next_key:
+                    status = failure.status or 502
+                    raw = failure.raw_body if outgoing.passthrough else None
+                    raise UpstreamRejected(
+                        status, failure.message, raw_body=raw, retry_after_s=failure.retry_after_s
+                    ) from None
+            return None, failure
+        finally:
+            # A whole answer's row was counted before it came back: the hold goes now.
+            hold.release()
 
     def _outgoing(
         self,
@@ -716,7 +742,9 @@ class GatewayService:
             UpstreamRejected: the upstream refused the request.
             AllRoutesFailed: the target is not usable (no key, off, not installed) or failed.
             EngineError: the CLI failed in a way that says the request itself is wrong.
+            ProjectForbidden: the caller's principal was not granted its project.
         """
+        self._project_access(caller.principal, caller.project)
         incoming = ClientRequest(DIALECT_OPENAI_CHAT, {**body, "stream": False})
         route = RouteReport(
             request_id=new_record_id(), requested_model=target.label, project=caller.project
@@ -751,10 +779,47 @@ class GatewayService:
         Raises:
             InvalidRequest: the body is malformed.
             NotFound: the model is unknown.
+            ProjectForbidden: the caller's principal was not granted its project (whose key
+                would count).
         """
+        self._project_access(caller.principal, caller.project)
         return await self._counter.count(
             ClientRequest(front, body, raw, url_model=url_model, stream=False), caller
         )
+
+
+def _releasing(answer: Streaming, hold: Hold) -> Streaming:
+    """`answer` whose budget hold is released once its chunks end (its row counted first) or
+    the reader closes them."""
+    return dataclasses.replace(answer, chunks=_HeldChunks(answer.chunks, hold))
+
+
+class _HeldChunks:
+    """A stream's chunks that release a budget hold when they end or are closed, even when
+    closed before the first chunk was asked for (an async generator's `finally` would not
+    run then)."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], hold: Hold) -> None:
+        self._chunks = chunks
+        self._hold = hold
+
+    def __aiter__(self) -> _HeldChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._chunks.__anext__()
+        except BaseException:
+            self._hold.release()
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            close = getattr(self._chunks, "aclose", None)
+            if close is not None:
+                await close()
+        finally:
+            self._hold.release()
 
 
 async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) -> None:

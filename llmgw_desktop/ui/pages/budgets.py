@@ -50,7 +50,7 @@ REFRESH_MS = 2000
 COLUMNS = ("Budget", "Period", "Spent", "Limits", "Used", "State", "Resets")
 BAR_COLUMN = COLUMNS.index("Used")
 STATE_WORDS = {"ok": "ok", "soft": "past soft limit", "exceeded": "exceeded: refusing calls"}
-SCOPE_KINDS = ("global", "agent", "project")
+SCOPE_KINDS = ("global", "agent", "project", "principal")
 
 
 def bar_colour(state: str) -> str:
@@ -122,7 +122,7 @@ class BudgetsPage(Page):
         self.scope_box.addItems(list(SCOPE_KINDS))
         self.scope_edit = QLineEdit()
         self.scope_edit.setObjectName("budgetScopeValue")
-        self.scope_edit.setPlaceholderText("agent or project name")
+        self.scope_edit.setPlaceholderText("agent, project or principal (oauth:<id>, *)")
         self.scope_edit.setEnabled(False)
         self.scope_edit.setMinimumWidth(160)
         self.scope_box.currentTextChanged.connect(

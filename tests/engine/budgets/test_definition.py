@@ -46,8 +46,11 @@ def test_budgets_load_from_the_file(tmp_path: Path) -> None:
         4.0,
         5.0,
     )
-    assert agent.matches("claude-code", None) and not agent.matches("codex", None)
-    assert shop.matches("anyone", "shop") and not shop.matches("anyone", None)
+    # An agent budget keeps a lane per principal; a project budget one total.
+    assert agent.lane("local", "claude-code", None) == "local"
+    assert agent.lane("oauth:bot", "claude-code", None) == "oauth:bot"
+    assert agent.lane("local", "codex", None) is None
+    assert shop.lane("local", "anyone", "shop") == "" and shop.lane("local", "anyone", None) is None
     assert loaded.sources["budgets"].startswith("file ")
 
 

@@ -102,7 +102,7 @@ async def test_the_cli_path_is_refused_before_anything_runs(loaded: LoadedSettin
         assert refused["state"] == "failed" and refused["project"] == "shop"
         # Another project is not covered by it.
         other = RequestMeta(caller="agent-a", project="other")
-        engine.budget_ledger.check(other.caller, other.project)
+        engine.budget_ledger.check("local", other.caller, other.project)
     finally:
         await engine.stop()
 
@@ -120,8 +120,8 @@ async def test_a_restart_reads_the_periods_spend_back(loaded: LoadedSettings) ->
     try:
         assert [s.spent for s in second.budgets.statuses()] == [120, 0.75]
         with pytest.raises(BudgetExceeded):
-            second.budget_ledger.check("agent-a", None)
-        second.budget_ledger.check("agent-b", None)
+            second.budget_ledger.check("local", "agent-a", None)
+        second.budget_ledger.check("local", "agent-b", None)
     finally:
         await second.stop()
 
@@ -141,9 +141,9 @@ async def test_local_midnight_starts_a_new_day_and_keeps_the_month(
     try:
         _row(engine, input_tokens=150)
         with pytest.raises(BudgetExceeded, match="resets at 2026-11-16 00:00"):
-            engine.budget_ledger.check("agent-a", None)
+            engine.budget_ledger.check("local", "agent-a", None)
         now[0] = datetime(2026, 11, 16, 0, 0, 1).timestamp()
-        engine.budget_ledger.check("agent-a", None)  # a new day
+        engine.budget_ledger.check("local", "agent-a", None)  # a new day
         # The month is read back from the store in the background (the day starts at zero).
         async with asyncio.timeout(SETTLE_S):
             while True:

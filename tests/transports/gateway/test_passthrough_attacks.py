@@ -110,9 +110,13 @@ async def hostile(
 
 
 async def locked(start_gateway: GatewayFactory, **overrides: Any) -> GatewayRuntime:
-    """A gateway that only a bearer token lets in, with a trusted-principal header set up."""
+    """A gateway that only a bearer token lets in, with a trusted-principal header set up
+    (its user alice granted project p1, which the header list names)."""
     runtime: GatewayRuntime = await start_gateway(
-        http_auth_token=TOKEN, http_trusted_principal_header=TRUSTED_HEADER, **overrides
+        http_auth_token=TOKEN,
+        http_trusted_principal_header=TRUSTED_HEADER,
+        project_grants={"p1": ["user:alice"]},
+        **overrides,
     )
     return runtime
 

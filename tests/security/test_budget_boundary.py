@@ -1,0 +1,173 @@
+"""Budgets hold against another principal and against parallel calls (issue 26, item 5).
+
+A running gateway with its front door locked (static bearer and a trusted proxy header naming
+`user:mallory` and `user:alice`), API providers on the scripted upstream, the official SDKs
+as clients. Mallory naming the local user's agent lane spends a lane of its own; a
+`principal=*` budget stops mallory before a shared global budget, while alice and the local
+user are served; OpenAI Responses `background: true`, which would be recorded at $0, is
+refused under a hard budget; 50 calls at once under a small hard dollar budget end at most
+one call's estimate above it, and a call after them is served while the budget has room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+from llmgw_desktop.engine.budgets.holds import estimate_call
+from llmgw_desktop.engine.budgets.ledger import BudgetLedger
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
+from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.transports.auth.conftest import (  # noqa: F401
+    TOKEN,
+    USER_HEADER,
+    Start,
+    bearer,
+    provider_env,
+    start,
+    upstream,
+)
+
+CLAUDE = "claude-sonnet-4-6"  # priced: a dollar budget counts it
+PARALLEL = 50
+MAX_TOKENS = 64
+
+
+async def _locked(start: Start, budgets: list[dict[str, Any]]) -> GatewayRuntime:  # noqa: F811
+    return await start(
+        http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER, budgets=budgets
+    )
+
+
+def _claude(gateway: GatewayRuntime, headers: dict[str, str]) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(
+        base_url=gateway.base_url, api_key="unused", default_headers=headers, max_retries=0
+    )
+
+
+def _as(name: str, caller: str = "agent-a") -> dict[str, str]:
+    return bearer(**{USER_HEADER: name, "X-Caller": caller})
+
+
+def _local(gateway: GatewayRuntime, caller: str = "agent-a") -> dict[str, str]:
+    return {INSTANCE_TOKEN_HEADER: gateway.engine.auth.instance_token, "X-Caller": caller}
+
+
+async def _ask(gateway: GatewayRuntime, headers: dict[str, str]) -> None:
+    await _claude(gateway, headers).messages.create(
+        model=CLAUDE, max_tokens=MAX_TOKENS, messages=[{"role": "user", "content": "hi"}]
+    )
+
+
+async def _refused(gateway: GatewayRuntime, headers: dict[str, str]) -> dict[str, Any]:
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        await _ask(gateway, headers)
+    assert caught.value.status_code == 402, caught.value.body
+    body = caught.value.body
+    assert isinstance(body, dict)
+    return dict(body["error"])
+
+
+async def test_another_principal_naming_my_agent_spends_its_own_lane(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+) -> None:
+    gateway = await _locked(
+        start, [{"scope": "agent=agent-a", "unit": "tokens", "period": "daily", "hard": 1}]
+    )
+    await _ask(gateway, _as("mallory"))  # mallory's lane agent-a: used up
+    error = await _refused(gateway, _as("mallory"))
+    assert "agent agent-a (user:mallory)" in error["message"], error
+    # The local user's agent-a and alice's are lanes of their own.
+    await _ask(gateway, _local(gateway))
+    await _ask(gateway, _as("alice"))
+
+
+async def test_a_per_principal_cap_keeps_one_caller_from_the_shared_budget(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+) -> None:
+    gateway = await _locked(
+        start,
+        [
+            {"scope": "global", "unit": "usd", "period": "daily", "hard": 100.0},
+            {"scope": "principal=*", "unit": "tokens", "period": "daily", "hard": 1},
+        ],
+    )
+    await _ask(gateway, _as("mallory", "any-name"))
+    error = await _refused(gateway, _as("mallory", "another-name"))
+    assert "principal * (user:mallory)" in error["message"], error
+    await _ask(gateway, _as("alice"))
+    await _ask(gateway, _local(gateway))
+    await _ask(gateway, _local(gateway))  # the local user has no remote cap
+
+
+async def test_responses_background_is_refused_under_a_hard_budget(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+    upstream: ScriptedUpstream,  # noqa: F811
+) -> None:
+    gateway = await _locked(
+        start, [{"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}]
+    )
+    client = openai.AsyncOpenAI(
+        base_url=gateway.base_url + "/v1",
+        api_key=TOKEN,
+        default_headers={USER_HEADER: "mallory"},
+        max_retries=0,
+    )
+    with pytest.raises(openai.APIStatusError) as caught:
+        await client.responses.create(model="gpt-5", input="hi", background=True)
+    assert caught.value.status_code == 402
+    body = caught.value.body
+    assert isinstance(body, dict) and body["code"] == "budget_exceeded", body
+    assert "background" in body["message"] and "global" in body["message"]
+    assert upstream.llm_requests == []
+    answer = await client.responses.create(model="gpt-5", input="hi")  # counted: served
+    assert answer.output_text
+    assert len(upstream.llm_requests) == 1
+
+
+async def test_fifty_parallel_calls_stop_within_one_estimate_of_a_hard_budget(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+    upstream: ScriptedUpstream,  # noqa: F811
+) -> None:
+    hard = 0.005
+    gateway = await _locked(
+        start, [{"scope": "global", "unit": "usd", "period": "daily", "hard": hard}]
+    )
+    # Each answer waits a little upstream, so all fifty are in flight together.
+    upstream.default = Reply.ok(delay_s=0.5)
+    attackers = [_claude(gateway, _as("mallory", f"lane-{i}")) for i in range(PARALLEL)]
+    async with asyncio.timeout(60):
+        results = await asyncio.gather(
+            *(
+                c.messages.create(
+                    model=CLAUDE,
+                    max_tokens=MAX_TOKENS,
+                    messages=[{"role": "user", "content": "hi"}],
+                )
+                for c in attackers
+            ),
+            return_exceptions=True,
+        )
+    refused = [r for r in results if isinstance(r, anthropic.APIStatusError)]
+    served = [r for r in results if not isinstance(r, BaseException)]
+    assert len(served) + len(refused) == PARALLEL, results
+    assert all(r.status_code == 402 for r in refused)
+    assert refused and "held by calls still running" in str(refused[0].body)
+    ledger: BudgetLedger = gateway.engine.budget_ledger
+    spent = ledger.statuses()[0].spent
+    # One call's estimate: its input (about four bytes a token) and its max_tokens, priced.
+    one_call = estimate_call(CLAUDE, 1000 // 4, MAX_TOKENS).usd
+    assert spent <= hard + one_call, (spent, len(served))
+    assert len(upstream.llm_requests) == len(served)
+    # Nothing is held once they have finished: a call after them is served.
+    assert spent < hard
+    await _ask(gateway, _local(gateway))
