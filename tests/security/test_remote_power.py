@@ -116,6 +116,8 @@ async def power(
         retry_base_delay_ms=0,
         provider_timeout_ms=120_000,
         kill_grace_ms=1000,
+        # The OAuth client may name project "shop" (`projects.grants`, issue 26 item 3).
+        project_grants={"shop": ["oauth:laptop-editor"]},
         workspaces={
             "web": str(root / "web"),  # the old form: the global default level ("edit")
             "granted": {
