@@ -390,12 +390,18 @@ class GatewayService:
             if outgoing.notice:
                 route.notices.append(outgoing.notice)
             answer: Completed | Streaming
-            if outgoing.passthrough:
-                relay = self._relay_stream if stream else self._relay_whole
-                answer = await relay(response, incoming, outgoing, route, record)
+            if outgoing.passthrough and stream:
+                answer = await self._relay_stream(
+                    response, incoming, outgoing, route, record, api_key=key.value or ""
+                )
+            elif outgoing.passthrough:
+                answer = await self._relay_whole(response, incoming, outgoing, route, record)
+            elif stream:
+                answer = await self._open_stream(
+                    response, incoming, outgoing, up_name, route, record, api_key=key.value or ""
+                )
             else:
-                convert = self._open_stream if stream else self._complete
-                answer = await convert(response, incoming, outgoing, up_name, route, record)
+                answer = await self._complete(response, incoming, outgoing, up_name, route, record)
         except UpstreamFailure as exc:
             if ok is not None and route.attempts and route.attempts[-1] is ok:
                 route.attempts.pop()  # the answer broke after the status was fine
@@ -446,12 +452,16 @@ class GatewayService:
         outgoing: Outgoing,
         route: RouteReport,
         record: str,
+        *,
+        api_key: str,
     ) -> Streaming:
         stream = RelayedStream(
             response,
             stream_tap(incoming.name),
             idle_timeout_s=self.upstream.read_timeout_s,
             drop_frame=is_usage_only_chunk if outgoing.added_usage else None,
+            api_key=api_key,
+            max_event_bytes=self.upstream.max_sse_event_bytes,
         )
         await _primed(stream, route)
         dialect = incoming.dialect
@@ -462,7 +472,7 @@ class GatewayService:
             try:
                 async for piece in stream.chunks():
                     yield piece
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 yield _stream_error(dialect, stub, None, outcome.error)
             finally:
@@ -500,11 +510,15 @@ class GatewayService:
         up_name: str,
         route: RouteReport,
         record: str,
+        *,
+        api_key: str,
     ) -> Streaming:
         stream = UpstreamStream(
             response,
             DIALECTS[up_name].stream_decoder(),
             idle_timeout_s=self.upstream.read_timeout_s,
+            api_key=api_key,
+            max_event_bytes=self.upstream.max_sse_event_bytes,
         )
         await _primed(stream, route)
         dialect = incoming.dialect
