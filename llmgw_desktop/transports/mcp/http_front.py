@@ -255,7 +255,11 @@ class McpHttpFront:
             }
         }
         return await serve_asgi(
-            self._manager.handle_request, request, state=state, user=session_owner(principal)
+            self._manager.handle_request,
+            request,
+            state=state,
+            user=session_owner(principal),
+            max_body_bytes=self._max_body_bytes,
         )
 
     async def _loaded(self) -> bool:
