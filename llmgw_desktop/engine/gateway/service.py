@@ -64,6 +64,7 @@ from llmgw_desktop.engine.gateway.tracing import traced
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
+from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, CostBasis, cost_note, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -542,9 +543,12 @@ class GatewayService:
     async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
         try:
             try:
-                return await response.read(timeout_s=self.upstream.read_timeout_s)
+                raw = await response.read(timeout_s=self.upstream.read_timeout_s)
             finally:
                 response.release()
+            # The answer goes to the caller who asked, except the operator's own secrets
+            # (SECURITY.md 20): a model may have been steered into repeating them.
+            return known_secrets.mask_bytes(raw)
         except (OSError, TimeoutError) as exc:
             raise UpstreamFailure(
                 f"{route.provider} broke off its answer: {type(exc).__name__}",

@@ -35,7 +35,7 @@ from llmgw_desktop.engine.gateway.http1 import (
 from llmgw_desktop.engine.gateway.proxies import ProxyRules
 from llmgw_desktop.engine.gateway.sse import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine.gateway.tls import TrustStore
-from llmgw_desktop.engine.redact import REDACTED, redact
+from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
 
 __all__ = [
     "ANTHROPIC_VERSION",
@@ -291,12 +291,15 @@ def _scrubbed(message: str, target: UpstreamTarget, *, named: bool = True) -> st
 
 
 def scrubbed_frame(item: SseFrame, api_key: str) -> SseFrame:
-    """`item` without the key the upstream was sent, and, when it reports an error, without
-    anything else that is unmistakably a secret (as an error body is scrubbed): upstreams echo
-    the key they were sent in their error messages, in streams as in whole bodies."""
+    """`item` without the key the upstream was sent or the operator's own secrets, and, when it
+    reports an error, without anything else that is unmistakably a secret (as an error body is
+    scrubbed): upstreams echo the key they were sent in their error messages, in streams as in
+    whole bodies."""
     event, data = item
     if len(api_key) >= MIN_SCRUBBED_KEY and api_key in data:
         data = data.replace(api_key, REDACTED)
+    # The operator's own secrets (master key, bearer token ...) in any event (SECURITY.md 20).
+    data = known_secrets.mask(data)
     # Inside a JSON string a quote is escaped: `"error"` bare is the event's own key or type.
     if event == "error" or '"error"' in data:
         data = redact(data, named=False)

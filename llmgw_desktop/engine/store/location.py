@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-__all__ = ["redacted_url"]
+__all__ = ["redacted_url", "store_password"]
 
 MASK = "***"
 # libpq's query parameters that hold a secret (`?password=...` works as well as `user:pw@`).
@@ -29,3 +29,14 @@ def redacted_url(url: str) -> str:
             masked = [(n, MASK if n.lower() in _SECRET_PARAMETERS else v) for n, v in pairs]
             parts = parts._replace(query=urlencode(masked, safe="*"))
     return urlunsplit(parts)
+
+
+def store_password(url: str) -> str:
+    """The password in a store URL (in the authority or a `password` query parameter), or ""."""
+    parts = urlsplit(url)
+    if parts.password:
+        return unquote(parts.password)
+    for name, value in parse_qsl(parts.query):
+        if name.lower() == "password":
+            return value
+    return ""
