@@ -314,8 +314,9 @@ class _CoreSettings:
         "recorder.max_rows",
         200_000,
         env="LLM_GATEWAY_RECORDER_MAX_ROWS",
-        doc="Most request records kept (200,000 by default); the oldest go first, pruned in "
-        "batches at start-up and hourly.",
+        doc="Most request records kept (200,000 by default), pruned in batches at start-up and "
+        "hourly: each principal has a fair share, and the oldest rows of those over theirs go "
+        "first.",
         check=checks.positive,
     )
     recorder_max_pending: int = setting(
