@@ -17,7 +17,7 @@ from llmgw_desktop.settings import LoadedSettings, Settings
 from llmgw_desktop.transports.connections import ConnectionGuard, ConnectionLimits
 from llmgw_desktop.transports.http_app import HttpAppConfig, build_http_app
 from llmgw_desktop.transports.http_server import HttpFrontDoor, base_url
-from llmgw_desktop.transports.mcp.http_front import McpHttpFront
+from llmgw_desktop.transports.mcp.http_front import McpHttpFront, SessionLimits
 from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE, McpUseMark
 
 __all__ = ["GatewayRuntime", "allowed_hosts", "resource_bases"]
@@ -63,6 +63,11 @@ class GatewayRuntime:
             max_body_bytes=self.settings.http_max_body_bytes,
             stateless=self.settings.mcp_stateless,
             use_mark=McpUseMark(self.settings.data_path / MARK_FILE),
+            sessions=SessionLimits(
+                total=self.settings.mcp_max_sessions,
+                per_principal=self.settings.mcp_max_sessions_per_principal,
+                idle_timeout_s=self.settings.mcp_session_idle_timeout_s,
+            ),
         )
         app = build_http_app(
             self.engine,

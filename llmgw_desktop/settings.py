@@ -94,6 +94,29 @@ class _CoreSettings:
         "load balancer answers any request (no server-to-client event stream). Off, a session "
         "lives in the process that opened it: balance sticky on the Mcp-Session-Id header.",
     )
+    mcp_max_sessions: int = setting(
+        "mcp.max_sessions",
+        2_000,
+        env="LLM_GATEWAY_MCP_MAX_SESSIONS",
+        doc="MCP sessions open at once in this process (each holds about 48 KiB until it is "
+        "closed or idle for mcp.session_idle_timeout_s); a new one beyond gets 429.",
+        check=checks.positive,
+    )
+    mcp_max_sessions_per_principal: int = setting(
+        "mcp.max_sessions_per_principal",
+        32,
+        env="LLM_GATEWAY_MCP_MAX_SESSIONS_PER_PRINCIPAL",
+        doc="MCP sessions one principal may have open at once; a new one beyond gets 429 "
+        "until it closes one (DELETE) or one expires.",
+        check=checks.positive,
+    )
+    mcp_session_idle_timeout_s: int = setting(
+        "mcp.session_idle_timeout_s",
+        1800,
+        env="LLM_GATEWAY_MCP_SESSION_IDLE_TIMEOUT_S",
+        doc="An MCP session with no request in flight for this long is closed.",
+        check=checks.positive,
+    )
     http_max_body_bytes: int = setting(
         "http.max_body_bytes",
         16 * 1024 * 1024,
@@ -322,8 +345,9 @@ class _CoreSettings:
         "recorder.max_rows",
         200_000,
         env="LLM_GATEWAY_RECORDER_MAX_ROWS",
-        doc="Most request records kept (200,000 by default); the oldest go first, pruned in "
-        "batches at start-up and hourly.",
+        doc="Most request records kept (200,000 by default), pruned in batches at start-up and "
+        "hourly: each principal has a fair share, and the oldest rows of those over theirs go "
+        "first.",
         check=checks.positive,
     )
     recorder_max_pending: int = setting(

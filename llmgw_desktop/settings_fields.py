@@ -206,7 +206,9 @@ def store_url(value: str) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in STORE_URL_SCHEMES:
         return (
-            f"must be a postgresql:// URL (the only server store), not {parts.scheme or value!r}"
+            # Not the value itself: a URL written without its scheme may still hold a password.
+            f"must be a postgresql:// URL (the only server store), not "
+            f"{parts.scheme + '://' if parts.scheme else 'one without a scheme'}"
             "; leave it empty for the SQLite file"
         )
     if not parts.hostname and "host=" not in parts.query:

@@ -8,6 +8,7 @@ from typing import Any
 from llmgw_desktop import settings_fields as checks
 from llmgw_desktop.engine.gateway.config import check_provider_tables, check_route_tables
 from llmgw_desktop.engine.gateway.remote_passthrough import check_passthrough_tables
+from llmgw_desktop.engine.gateway.sse import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine.gateway.tls import check_ca_bundle
 from llmgw_desktop.settings_fields import setting
 
@@ -116,6 +117,14 @@ class GatewaySettings:
         "the next route is tried, or the client gets a 504; once it has begun, "
         "upstream_timeout_ms bounds each stall. A whole (non-streamed) answer arrives all at "
         "once and is bounded by upstream_timeout_ms alone.",
+        check=checks.positive,
+    )
+    gateway_max_sse_event_bytes: int = setting(
+        "gateway.max_sse_event_bytes",
+        DEFAULT_MAX_EVENT_BYTES,
+        env="LLM_GATEWAY_MAX_SSE_EVENT_BYTES",
+        doc="Largest server-sent event (or line) an upstream's stream may send; a larger one "
+        "ends the answer with a 502 naming this setting instead of being held in memory.",
         check=checks.positive,
     )
     gateway_max_connections_per_host: int = setting(

@@ -175,6 +175,15 @@ class SecuritySettings:
         doc="Authorizations one address (an IPv6 /64) may have waiting for consent at once.",
         check=checks.positive,
     )
+    oauth_verify_cache_entries: int = setting(
+        "http.oauth.verify_cache_entries",
+        10_000,
+        env="LLM_GATEWAY_OAUTH_VERIFY_CACHE_ENTRIES",
+        doc="Access-token verifications remembered (for a few seconds each), of valid and of "
+        "refused tokens each; the least recently used goes first, so refused tokens never push "
+        "out valid ones.",
+        check=checks.positive,
+    )
     oauth_wrong_secret_burst: int = setting(
         "http.oauth.wrong_secret_burst",
         5,

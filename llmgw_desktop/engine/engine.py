@@ -49,9 +49,11 @@ from llmgw_desktop.engine.recorder import (
     RecorderSpill,
     RefusalCounter,
 )
+from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.settings_saver import SettingsSaver, SettingsWriter
 from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.location import store_password
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
@@ -99,6 +101,15 @@ class Engine:
         (None: nothing is saved)."""
         self.settings = settings
         environ = os.environ if environ is None else environ
+        # The process's own secrets, masked by the redactor wherever it runs (the vault's
+        # master key is added where it is read).
+        known_secrets.add(
+            settings.http_auth_token,
+            settings.oauth_registration_secret,
+            store_password(settings.store_url),
+            environ.get("PGPASSWORD", ""),
+            environ.get("LLM_GATEWAY_MASTER_KEY", "").strip(),
+        )
         self._clock = clock
         self.events = EventBus()
         self.tasks = TaskSupervisor()

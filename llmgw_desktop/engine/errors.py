@@ -139,6 +139,11 @@ class ErrorCode(StrEnum):
         429,
         "This address holds too many connections.",
     )
+    TOO_MANY_SESSIONS = (
+        "too_many_sessions",
+        429,
+        "Too many MCP sessions are open (`mcp.max_sessions_per_principal`, `mcp.max_sessions`).",
+    )
     # The provider will not run now.
     PROVIDER_UNAVAILABLE = "provider_unavailable", 503, "The provider will not run now."
     NOT_INSTALLED = "not_installed", 503, "The provider's CLI is not installed."

@@ -9,9 +9,59 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["REDACTED", "may_hold_secret", "redact", "redact_data"]
+__all__ = [
+    "REDACTED",
+    "KnownSecrets",
+    "known_secrets",
+    "may_hold_secret",
+    "redact",
+    "redact_data",
+]
 
 REDACTED = "[REDACTED]"
+# Shorter configured values are not masked: they would mask ordinary words.
+MIN_KNOWN_SECRET = 8
+
+
+class KnownSecrets:
+    """The exact secret values this process holds (the vault master key, the static bearer
+    token, the registration secret, the store's password), masked wherever `redact` runs even
+    though they have no recognisable shape.
+
+    One per process (`known_secrets`): they are the process's own, and `redact` runs where no
+    engine is at hand (the log filter, the job and recorder writes). The composition root adds
+    them as it reads them; nothing else changes the set.
+    """
+
+    def __init__(self) -> None:
+        self._values: tuple[str, ...] = ()
+
+    def add(self, *values: str) -> None:
+        """Mask these values from now on (empty and short ones are ignored)."""
+        fresh = {v for v in values if len(v) >= MIN_KNOWN_SECRET} - set(self._values)
+        if fresh:
+            # Longest first: a value that holds another is masked whole.
+            self._values = tuple(sorted({*self._values, *fresh}, key=len, reverse=True))
+
+    def present(self, text: str) -> bool:
+        return any(value in text for value in self._values)
+
+    def mask(self, text: str) -> str:
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return text
+
+    def mask_bytes(self, data: bytes) -> bytes:
+        """`mask` for an encoded (UTF-8) answer."""
+        for value in self._values:
+            encoded = value.encode()
+            if encoded in data:
+                data = data.replace(encoded, REDACTED.encode())
+        return data
+
+
+known_secrets = KnownSecrets()
 
 # Vendor key shapes: OpenAI (sk-, sk-proj-), Anthropic (sk-ant-), OpenRouter (sk-or-), Groq
 # (gsk_), xAI (xai-), GitHub (ghp_ gho_ ghu_ ghs_ github_pat_), Google (AIza), Hugging Face
@@ -130,7 +180,8 @@ def _folded(text: str) -> str:
 def may_hold_secret(text: str, *, named: bool = True) -> bool:
     """Whether `redact` could change `text` (False means it certainly would not)."""
     if (
-        _PEM_GATE in text
+        known_secrets.present(text)
+        or _PEM_GATE in text
         or _JWT_GATE in text
         or any(gate in text for gate in _KEY_GATES)
         or any(gate in text for gate in _AWS_GATES)
@@ -157,6 +208,8 @@ def redact(text: str, *, named: bool = True) -> str:
     `named=False` masks only unmistakable secrets (key shapes, JWTs, private keys, bearer
     tokens, passwords in URLs) and skips `password = ...`-style pairs.
     """
+    # The process's own secrets first, whatever their shape (a master key is plain base64).
+    text = known_secrets.mask(text)
     # Every pattern in order, each one only when the text (as the patterns before it left it)
     # holds its gate: the same result as running them all, without scanning for what is absent.
     if _PEM_GATE in text:

@@ -45,11 +45,26 @@ DISCONNECT_GRACE_S = 5.0  # how long an app may take to wind down after its clie
 
 
 async def serve_asgi(
-    app: ASGIApp, request: web.Request, *, state: dict[str, Any] | None = None, user: Any = None
+    app: ASGIApp,
+    request: web.Request,
+    *,
+    state: dict[str, Any] | None = None,
+    user: Any = None,
+    max_body_bytes: int | None = None,
 ) -> web.StreamResponse:
     """Answer `request` with the ASGI `app`; `state` is handed to it as `scope["state"]`, and
     `user` (who the edge decided is calling) as `scope["user"]`, where Starlette's
-    authentication would put it."""
+    authentication would put it. With `max_body_bytes`, the body is read first, whole, and
+    reading stops at that many bytes.
+
+    Raises:
+        web.HTTPRequestEntityTooLarge: the body is longer than `max_body_bytes` (a body with no
+            length is counted as it arrives; the edge refuses a declared one).
+    """
+    if max_body_bytes is not None:
+        # The MCP SDK reads a POST body whole anyway; reading it here, counted, means a body
+        # with no Content-Length (chunked) cannot grow past the cap in memory.
+        whole = await _read_capped(request, max_body_bytes)
     scope = _scope(request, state or {})
     if user is not None:
         scope["user"] = user
@@ -58,6 +73,9 @@ async def serve_asgi(
 
     async def receive() -> Message:
         nonlocal body_done
+        if max_body_bytes is not None and not body_done:
+            body_done = True
+            return {"type": "http.request", "body": whole, "more_body": False}
         if not body_done and not disconnected.is_set():
             chunk = await request.content.read(BODY_CHUNK)
             more = not request.content.at_eof()
@@ -178,3 +196,19 @@ def _scope(request: web.Request, state: dict[str, Any]) -> dict[str, Any]:
         "server": tuple(sock[:2]) if sock else None,
         "state": state,
     }
+
+
+async def _read_capped(request: web.Request, max_bytes: int) -> bytes:
+    """The request's body, read a chunk at a time and refused once over `max_bytes`.
+
+    Raises:
+        web.HTTPRequestEntityTooLarge: it is longer than `max_bytes`.
+    """
+    pieces: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(BODY_CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            raise web.HTTPRequestEntityTooLarge(max_size=max_bytes, actual_size=size)
+        pieces.append(chunk)
+    return b"".join(pieces)

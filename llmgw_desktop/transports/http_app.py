@@ -98,6 +98,14 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     connections = config.connections
     body_timeout_s = connections.limits.body_timeout_s if connections is not None else 0.0
 
+    def body_too_large(length: int | None = None) -> EdgeRefusal:
+        size = f"of {length} bytes " if length is not None else ""
+        return EdgeRefusal(
+            ErrorCode.BODY_TOO_LARGE,
+            f"request body {size}is larger than the {config.max_body_bytes} byte limit "
+            "(http.max_body_bytes); send a smaller one, or raise the setting",
+        )
+
     def refused(request: web.Request, response: web.Response) -> web.Response:
         note_refusal(engine.refusals, engine.auth, request, response, config.mcp_path)
         return response
@@ -114,9 +122,8 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
                 raise
             code = _HTTP_CODES.get(exc.status, ErrorCode.HTTP_ERROR)
             message = exc.text if exc.status != 404 else f"no route for {request.path}"
-            if exc.status == 413:
-                message = f"request body is larger than the {config.max_body_bytes} byte limit"
-                return refused(request, error_response(EdgeRefusal(code, message)))
+            if exc.status == 413:  # a body without a length, cut off as it was read
+                return refused(request, edge_error(request, body_too_large()))
             refusal = EdgeRefusal(code, message or exc.reason, status=exc.status)
             return error_response(refusal)
         except EngineError as exc:
@@ -163,16 +170,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
             )
         length = request.content_length
         if length is not None and length > config.max_body_bytes:
-            return refused(
-                request,
-                error_response(
-                    EdgeRefusal(
-                        ErrorCode.BODY_TOO_LARGE,
-                        f"request body of {length} bytes is larger than the "
-                        f"{config.max_body_bytes} byte limit (http.max_body_bytes)",
-                    )
-                ),
-            )
+            return refused(request, edge_error(request, body_too_large(length)))
         if request.method in STATE_CHANGING:
             refusal = json_body_refusal(
                 request.method,

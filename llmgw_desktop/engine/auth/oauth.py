@@ -42,6 +42,7 @@ from llmgw_desktop.engine.auth.oauth_rules import (
     throttled,
 )
 from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.auth.verify_cache import DEFAULT_MAX_ENTRIES, VerifiedTokens
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.store import Database
 
@@ -84,6 +85,8 @@ class OAuthConfig:
     consent_password_hash: str = ""
     guess_limits: GuessLimits = field(default_factory=GuessLimits)
     pending_limits: PendingLimits = field(default_factory=PendingLimits)
+    # Verifications remembered, of valid and of refused tokens each (`VerifiedTokens`).
+    verify_cache_entries: int = DEFAULT_MAX_ENTRIES
 
 
 @dataclass
@@ -126,7 +129,7 @@ class OAuthServer:
         self._clock = clock
         self.issuer = ""
         self._waiting: dict[str, _Waiting] = {}
-        self._verified: dict[str, tuple[float, Principal | None]] = {}
+        self._verified = VerifiedTokens(config.verify_cache_entries)
         # Until the address is known (set_issuer), no resource is ours: fail closed.
         self.audience = Audience()
         self.web_consent = WebConsent(
@@ -592,9 +595,9 @@ class OAuthServer:
         """The principal an access token stands for, or None (unknown, expired, revoked, or
         issued for another resource)."""
         digest, now = token_digest(access_token), self._clock()
-        cached = self._verified.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        known, cached = self._verified.get(digest, now)
+        if known:
+            return cached
         token = await self._db.run(lambda: store.get_token(self._db.models, digest))
         principal = None
         if (
@@ -607,9 +610,7 @@ class OAuthServer:
             principal = Principal(f"oauth:{token.client_id}", "oauth", frozenset(token.scopes))
         believed_for = SHARED_STORE_VERIFY_CACHE_S if self._db.engine.shared else VERIFY_CACHE_S
         until = min(now + believed_for, token.expires_at if token is not None else now)
-        if len(self._verified) > 10_000:
-            self._verified.clear()
-        self._verified[digest] = (max(until, now + 1.0) if principal is None else until, principal)
+        self._verified.put(digest, max(until, now + 1.0) if principal is None else until, principal)
         return principal
 
     async def _client(self, client_id: str) -> store.ClientRecord | None:

@@ -288,6 +288,7 @@ def oauth_config(settings: Settings, environ: Mapping[str, str]) -> OAuthConfig:
         allow_public_clients=settings.oauth_allow_public_clients,
         registration=_registration_policy(settings.oauth_registration, environ),
         registration_secret=settings.oauth_registration_secret,
+        verify_cache_entries=settings.oauth_verify_cache_entries,
         require_consent=settings.oauth_require_consent,
         code_ttl_s=settings.oauth_code_ttl_s,
         access_token_ttl_s=settings.oauth_access_token_ttl_s,

@@ -70,6 +70,7 @@ def build_gateway(
         ca_bundle=settings.gateway_ca_bundle,
         max_connections_per_host=settings.gateway_max_connections_per_host,
         proxy_loopback=settings.gateway_proxy_loopback,
+        max_sse_event_bytes=settings.gateway_max_sse_event_bytes,
     )
     directory = ProviderDirectory(
         registry,

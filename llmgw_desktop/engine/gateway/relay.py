@@ -16,8 +16,9 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamDecoder, StreamEncoder
 from llmgw_desktop.engine.gateway.http1 import Http1Response, ResponseBroken
 from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent
-from llmgw_desktop.engine.gateway.sse import SseParser, frame
+from llmgw_desktop.engine.gateway.sse import DEFAULT_MAX_EVENT_BYTES, SseParser, frame
 from llmgw_desktop.engine.gateway.taps import StreamTap
+from llmgw_desktop.engine.gateway.upstream import scrubbed_frame
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["RelayedStream", "StreamOutcome", "UpstreamStream", "relay_events"]
@@ -63,11 +64,14 @@ class UpstreamStream:
         *,
         idle_timeout_s: float | None = None,
         skip_frame: Callable[[SseFrame], bool] | None = None,
+        api_key: str = "",
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self._response = response
         self._idle_timeout_s = idle_timeout_s
         self._decoder = decoder
-        self._parser = SseParser()
+        self._parser = SseParser(max_event_bytes)
+        self._api_key = api_key
         self._skip = skip_frame
         self._primed: list[tuple[SseFrame, list[StreamEvent]]] = []
         self.outcome = StreamOutcome()
@@ -124,6 +128,7 @@ class UpstreamStream:
     def _decode(self, frames: list[SseFrame]) -> list[tuple[SseFrame, list[StreamEvent]]]:
         out = []
         for item in frames:
+            item = scrubbed_frame(item, self._api_key)
             events = self._decoder.feed(item)
             for event in events:
                 self.outcome.observe(event)
@@ -167,13 +172,14 @@ def is_usage_only_chunk(item: SseFrame) -> bool:
 
 
 class RelayedStream:
-    """An upstream stream in the client's own dialect, relayed byte for byte.
+    """An upstream stream in the client's own dialect, relayed byte for byte, an event at a
+    time (the bytes of an event not ended yet wait for its end).
 
     `prime()` reads until the first frame has arrived, so a stream that fails at once can still
     fall back before anything was sent. The tap reads usage, the end and in-stream errors as the
     frames go by. `drop_frame` removes frames the client did not ask for (the usage chunk the
-    gateway asked an OpenAI Chat stream for); then the frames are written again instead of the
-    raw chunks.
+    gateway asked an OpenAI Chat stream for), and a frame that held the upstream's key is
+    scrubbed; then the frames are written again instead of the raw bytes.
     """
 
     def __init__(
@@ -183,12 +189,19 @@ class RelayedStream:
         *,
         idle_timeout_s: float | None = None,
         drop_frame: Callable[[SseFrame], bool] | None = None,
+        api_key: str = "",
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self._response = response
         self._tap = tap
         self._idle_timeout_s = idle_timeout_s
         self._drop = drop_frame
-        self._parser = SseParser()
+        self._api_key = api_key
+        self._parser = SseParser(max_event_bytes)
+        # Raw bytes of the event not ended yet: relayed once it ends, so an error event is
+        # seen whole (and scrubbed) before any of it reaches the client.
+        self._held: list[bytes] = []
+        self._held_bytes = 0
         self._primed = b""
         self.outcome = StreamOutcome()
 
@@ -242,12 +255,27 @@ class RelayedStream:
 
     def _relay(self, chunk: bytes, *, final: bool = False) -> bytes:
         frames = self._parser.close() if final else self._parser.feed(chunk)
-        for item in frames:
+        if chunk:
+            self._held.append(chunk)
+            self._held_bytes += len(chunk)
+        ended = self._held_bytes - (0 if final else self._parser.unfinished_bytes)
+        if ended <= 0:
+            return b""
+        # Joined only when an event has ended: an event growing over many chunks is not copied
+        # again at each one.
+        held = b"".join(self._held)
+        raw, rest = held[:ended], held[ended:]
+        self._held, self._held_bytes = ([rest] if rest else []), len(rest)
+        scrubbed = [scrubbed_frame(item, self._api_key) for item in frames]
+        for item in scrubbed:
             self._tap.feed(item)
-        if self._drop is None:
-            return chunk
+        changed = any(new is not old for new, old in zip(scrubbed, frames, strict=True))
+        if self._drop is None and not changed:
+            return raw
         return b"".join(
-            frame(data, event) for event, data in frames if not self._drop((event, data))
+            frame(data, event)
+            for event, data in scrubbed
+            if self._drop is None or not self._drop((event, data))
         )
 
     def _settle(self) -> None:

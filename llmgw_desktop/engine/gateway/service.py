@@ -71,6 +71,7 @@ from llmgw_desktop.engine.gateway.tracing import traced
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
+from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tokens.pricing import (
     COST_FROM_TABLE,
@@ -443,12 +444,18 @@ class GatewayService:
             if outgoing.notice:
                 route.notices.append(outgoing.notice)
             answer: Completed | Streaming
-            if outgoing.passthrough:
-                relay = self._relay_stream if stream else self._relay_whole
-                answer = await relay(response, incoming, outgoing, route, record)
+            if outgoing.passthrough and stream:
+                answer = await self._relay_stream(
+                    response, incoming, outgoing, route, record, api_key=key.value or ""
+                )
+            elif outgoing.passthrough:
+                answer = await self._relay_whole(response, incoming, outgoing, route, record)
+            elif stream:
+                answer = await self._open_stream(
+                    response, incoming, outgoing, up_name, route, record, api_key=key.value or ""
+                )
             else:
-                convert = self._open_stream if stream else self._complete
-                answer = await convert(response, incoming, outgoing, up_name, route, record)
+                answer = await self._complete(response, incoming, outgoing, up_name, route, record)
         except UpstreamFailure as exc:
             if ok is not None and route.attempts and route.attempts[-1] is ok:
                 route.attempts.pop()  # the answer broke after the status was fine
@@ -502,12 +509,16 @@ class GatewayService:
         outgoing: Outgoing,
         route: RouteReport,
         record: str,
+        *,
+        api_key: str,
     ) -> Streaming:
         stream = RelayedStream(
             response,
             stream_tap(incoming.name),
             idle_timeout_s=self.upstream.read_timeout_s,
             drop_frame=is_usage_only_chunk if outgoing.added_usage else None,
+            api_key=api_key,
+            max_event_bytes=self.upstream.max_sse_event_bytes,
         )
         await _primed(stream, route)
         dialect = incoming.dialect
@@ -518,7 +529,7 @@ class GatewayService:
             try:
                 async for piece in stream.chunks():
                     yield piece
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 yield _stream_error(dialect, stub, None, outcome.error)
             finally:
@@ -558,11 +569,15 @@ class GatewayService:
         up_name: str,
         route: RouteReport,
         record: str,
+        *,
+        api_key: str,
     ) -> Streaming:
         stream = UpstreamStream(
             response,
             DIALECTS[up_name].stream_decoder(),
             idle_timeout_s=self.upstream.read_timeout_s,
+            api_key=api_key,
+            max_event_bytes=self.upstream.max_sse_event_bytes,
         )
         await _primed(stream, route)
         dialect = incoming.dialect
@@ -586,9 +601,12 @@ class GatewayService:
     async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
         try:
             try:
-                return await response.read(timeout_s=self.upstream.read_timeout_s)
+                raw = await response.read(timeout_s=self.upstream.read_timeout_s)
             finally:
                 response.release()
+            # The answer goes to the caller who asked, except the operator's own secrets
+            # (SECURITY.md 20): a model may have been steered into repeating them.
+            return known_secrets.mask_bytes(raw)
         except (OSError, TimeoutError) as exc:
             raise UpstreamFailure(
                 f"{route.provider} broke off its answer: {type(exc).__name__}",

@@ -24,6 +24,7 @@ from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_GEMINI,
     DIALECT_OPENAI_RESPONSES,
 )
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.http1 import (
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
     ConnectError,
@@ -32,10 +33,17 @@ from llmgw_desktop.engine.gateway.http1 import (
     PoolTimeout,
 )
 from llmgw_desktop.engine.gateway.proxies import ProxyRules
+from llmgw_desktop.engine.gateway.sse import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine.gateway.tls import TrustStore
-from llmgw_desktop.engine.redact import REDACTED, redact
+from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
 
-__all__ = ["ANTHROPIC_VERSION", "UpstreamClient", "UpstreamFailure", "UpstreamTarget"]
+__all__ = [
+    "ANTHROPIC_VERSION",
+    "UpstreamClient",
+    "UpstreamFailure",
+    "UpstreamTarget",
+    "scrubbed_frame",
+]
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +154,10 @@ class UpstreamClient:
         ca_bundle: str = "",
         max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
         proxy_loopback: bool = False,
+        max_sse_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
+        # The largest server-sent event a stream may send (the parsers refuse a larger one).
+        self.max_sse_event_bytes = max_sse_event_bytes
         # A whole answer must arrive within `read_timeout_s`; a stream may not stall longer.
         self.read_timeout_s = read_timeout_s
         # A stream must begin within this: streaming APIs send their status line at once, so
@@ -277,6 +288,22 @@ def _scrubbed(message: str, target: UpstreamTarget, *, named: bool = True) -> st
     if target.api_key and len(target.api_key) >= MIN_SCRUBBED_KEY:
         message = message.replace(target.api_key, REDACTED)
     return redact(message, named=named)
+
+
+def scrubbed_frame(item: SseFrame, api_key: str) -> SseFrame:
+    """`item` without the key the upstream was sent or the operator's own secrets, and, when it
+    reports an error, without anything else that is unmistakably a secret (as an error body is
+    scrubbed): upstreams echo the key they were sent in their error messages, in streams as in
+    whole bodies."""
+    event, data = item
+    if len(api_key) >= MIN_SCRUBBED_KEY and api_key in data:
+        data = data.replace(api_key, REDACTED)
+    # The operator's own secrets (master key, bearer token ...) in any event (SECURITY.md 20).
+    data = known_secrets.mask(data)
+    # Inside a JSON string a quote is escaped: `"error"` bare is the event's own key or type.
+    if event == "error" or '"error"' in data:
+        data = redact(data, named=False)
+    return item if data == item[1] else (event, data)
 
 
 def _without_key(raw: bytes, target: UpstreamTarget) -> bytes:

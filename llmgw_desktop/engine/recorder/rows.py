@@ -12,8 +12,9 @@ statements stay hand-written because the ORM cannot say them, or says them too s
   third quicker there than a statement a row, even pipelined;
 - closing the rows an earlier run left open (`close_interrupted`): two correlated `UPDATE`s
   that take each row's ending from its job;
-- pruning (`newest_start_over_cap`, `delete_oldest`): a bounded `DELETE` by rowid, so a prune
-  holds the database thread for one small batch at a time;
+- pruning (`principal_counts`, `newest_start_over_share`, `newest_start_over_cap`,
+  `delete_oldest`): a bounded `DELETE` by rowid, so a prune holds the database thread for one
+  small batch at a time;
 - the metrics rebuild (`past_traffic`): one grouped aggregate over the last day.
 
 The desk's reads (pages, counts, full-text search) are `search.py` and
@@ -43,7 +44,9 @@ __all__ = [
     "close_interrupted",
     "delete_oldest",
     "newest_start_over_cap",
+    "newest_start_over_share",
     "past_traffic",
+    "principal_counts",
     "write_entries",
 ]
 
@@ -217,16 +220,47 @@ def newest_start_over_cap(database: peewee.Database, max_rows: int) -> float | N
     return None if row is None else float(row[0])
 
 
-def delete_oldest(database: peewee.Database, before: float, *, inclusive: bool, batch: int) -> int:
-    """Delete at most `batch` rows started before `before` (or at it), oldest first; how many."""
+def principal_counts(database: peewee.Database) -> dict[str, int]:
+    """How many rows each principal has (read from the principal index alone)."""
+    cursor = database.execute_sql(
+        "SELECT owner_principal, count(*) FROM requests GROUP BY owner_principal"
+    )
+    return {str(row[0]): int(row[1]) for row in cursor.fetchall()}
+
+
+def newest_start_over_share(database: peewee.Database, principal: str, keep: int) -> float | None:
+    """The newest start time of `principal`'s rows beyond its newest `keep` (None: none)."""
+    row = database.execute_sql(
+        portable(
+            database,
+            "SELECT started_at FROM requests WHERE owner_principal = ?"
+            " ORDER BY started_at DESC LIMIT 1 OFFSET ?",
+        ),
+        (principal, keep),
+    ).fetchone()
+    return None if row is None else float(row[0])
+
+
+def delete_oldest(
+    database: peewee.Database,
+    before: float,
+    *,
+    inclusive: bool,
+    batch: int,
+    principal: str | None = None,
+) -> int:
+    """Delete at most `batch` rows started before `before` (or at it), oldest first, of
+    `principal` alone when given; how many."""
     compare = "<=" if inclusive else "<"
-    # `compare` is one of two constants above.
+    whose = " AND owner_principal = ?" if principal is not None else ""
+    # `compare` and `whose` are constants above.
     sql = (
         "DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests"  # noqa: S608
-        f" WHERE started_at {compare} ? ORDER BY started_at LIMIT ?)"
+        f" WHERE started_at {compare} ?{whose} ORDER BY started_at LIMIT ?)"
     )
+    params = (before, principal, batch) if principal is not None else (before, batch)
     with database.atomic():
-        return int(database.execute_sql(portable(database, sql), (before, batch)).rowcount)
+        return int(database.execute_sql(portable(database, sql), params).rowcount)
 
 
 _PAST_TRAFFIC = (

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.vault.crypto import KEY_BYTES
 from llmgw_desktop.engine.vault.errors import VaultLocked
 
@@ -130,6 +131,7 @@ class EnvKeySource:
         text = environ.get(ENV_VAR, "")
         if not text.strip():
             return None
+        known_secrets.add(text.strip())  # as written, whichever spelling it is
         key = parse_key(text)
         if key is None:
             raise VaultLocked(
@@ -178,6 +180,7 @@ class KeyringSource:
             return None
         if text is None:
             return None
+        known_secrets.add(text.strip())  # as written, whichever spelling it is
         key = parse_key(text)
         if key is None:
             raise VaultLocked(
@@ -226,6 +229,7 @@ class FileKeySource:
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not text"
             raise VaultLocked(f"cannot read the key file {self.path}: {reason}.") from None
+        known_secrets.add(text.strip())  # as written, whichever spelling it is
         key = parse_key(text)
         if key is None:
             raise VaultLocked(
@@ -292,6 +296,7 @@ def resolve_master_key(sources: Sequence[KeySource], *, may_create: bool) -> Mas
     for source in sources:
         key = source.load()
         if key is not None:
+            _mask_from_now_on(key)
             return MasterKey(key, source.name)
     if not may_create:
         return None
@@ -300,6 +305,14 @@ def resolve_master_key(sources: Sequence[KeySource], *, may_create: bool) -> Mas
         held = source.create(new_key)
         if held is not None:
             log.info("made a new vault master key, kept in %s", source.describe())
+            _mask_from_now_on(held)
             return MasterKey(held, source.name)
     where = ", ".join(source.describe() for source in sources)
     raise VaultLocked(f"no place to keep a new master key (tried {where}); set {ENV_VAR}.")
+
+
+def _mask_from_now_on(key: bytes) -> None:
+    """The redactor masks the key in each spelling it is kept or set in (it has no shape a
+    pattern could find: an answer holding it was stored and shown as it was)."""
+    encoded = encode_key(key)
+    known_secrets.add(encoded, encoded.rstrip("="), key.hex())

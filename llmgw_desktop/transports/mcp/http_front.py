@@ -33,6 +33,7 @@ import contextlib
 import hashlib
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -43,7 +44,7 @@ from llmgw_desktop.transports.asgi import serve_asgi
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, agent_name, explicit_caller
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
-from llmgw_desktop.transports.http_errors import EdgeRefusal, error_response
+from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, EdgeRefusal, error_response
 from llmgw_desktop.transports.mcp.sdk_loading import McpUseMark, import_sdk
 
 if TYPE_CHECKING:
@@ -62,6 +63,9 @@ LOAD_TIMEOUT_S = 60.0
 # any other loads it at the first MCP request (sdk_loading says why).
 LOAD_AFTER_S = 1.0
 # How the front door keeps 2025-era MCP sessions, as /health says it.
+SESSION_HEADER = "Mcp-Session-Id"
+# JSON-RPC's "server error" range; the SDK answers its own refusals with codes from it too.
+JSONRPC_SERVER_ERROR = -32000
 STATELESS = "stateless"
 SESSIONS_PER_PROCESS = "per-process"
 # What a stateless front door cannot do, and why, said to a client that asks for it.
@@ -120,6 +124,16 @@ def session_owner(principal: Principal) -> AuthenticatedUser:
     return AuthenticatedUser(token)
 
 
+@dataclass(frozen=True)
+class SessionLimits:
+    """How many 2025-era sessions may be open (`mcp.max_sessions`, `...per_principal`), and
+    how long an idle one lives (`mcp.session_idle_timeout_s`)."""
+
+    total: int = 2_000
+    per_principal: int = 32
+    idle_timeout_s: float = 1800.0
+
+
 class McpHttpFront:
     """Mounts the MCP endpoint on an aiohttp app and runs the SDK session manager."""
 
@@ -131,8 +145,10 @@ class McpHttpFront:
         max_body_bytes: int,
         stateless: bool = False,
         use_mark: McpUseMark | None = None,
+        sessions: SessionLimits | None = None,
     ) -> None:
         self.path = path
+        self.session_limits = sessions or SessionLimits()
         self.use_mark = use_mark or McpUseMark(None)
         self.stateless = stateless
         hide_session_ids()
@@ -210,6 +226,10 @@ class McpHttpFront:
             max_request_body_size=self._max_body_bytes,
             stateless_http=self.stateless,
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+            # Our own count answers first, naming the settings (`_session_refusal`); the SDK's
+            # is the same cap, held under its lock.
+            max_sessions=self.session_limits.total,
+            session_idle_timeout=self.session_limits.idle_timeout_s,
         )
         self._scope_key = SCOPE_KEY
         return server.session_manager
@@ -240,6 +260,11 @@ class McpHttpFront:
         if not self.use_mark.noted:  # the next start loads the SDK early (sdk_loading)
             await asyncio.to_thread(self.use_mark.note)
         principal = principal_of(request)
+        opens_session = request.method == "POST" and SESSION_HEADER not in request.headers
+        if opens_session and not self.stateless:
+            refusal = self._session_refusal(principal)
+            if refusal is not None:
+                return refusal
         state = {
             self._scope_key: {
                 "principal": principal.id,
@@ -255,8 +280,37 @@ class McpHttpFront:
             }
         }
         return await serve_asgi(
-            self._manager.handle_request, request, state=state, user=session_owner(principal)
+            self._manager.handle_request,
+            request,
+            state=state,
+            user=session_owner(principal),
+            max_body_bytes=self._max_body_bytes,
         )
+
+    def _session_refusal(self, principal: Principal) -> web.Response | None:
+        """429 when a new session would pass the caps: one principal's sessions are counted
+        from the SDK's own record of who opened each (read, never changed), so a session that
+        ended or expired no longer counts."""
+        owners: dict[str, Any] = getattr(self._manager, "_session_owners", {})
+        total = len(getattr(self._manager, "_server_instances", {}))
+        limits = self.session_limits
+        mine = sum(1 for owner in owners.values() if owner.get("client_id") == principal.id)
+        if mine >= limits.per_principal:
+            message = (
+                f"{principal.id} has {mine} MCP sessions open, the most one principal may "
+                f"(mcp.max_sessions_per_principal = {limits.per_principal}); close one "
+                "(DELETE with its Mcp-Session-Id) or reuse it, or wait until an idle one "
+                f"expires (mcp.session_idle_timeout_s = {limits.idle_timeout_s:g})"
+            )
+        elif total >= limits.total:
+            message = (
+                f"{total} MCP sessions are open, the most this gateway holds (mcp.max_sessions "
+                f"= {limits.total}); try again once some close or expire"
+            )
+        else:
+            return None
+        log.warning("refused a new MCP session for %s: %s", principal.id, message)
+        return _jsonrpc_refusal(429, ErrorCode.TOO_MANY_SESSIONS, message)
 
     async def _loaded(self) -> bool:
         """Wait for the SDK to load; False when it failed or took over LOAD_TIMEOUT_S."""
@@ -290,6 +344,19 @@ async def _end_sse_watchers() -> None:
         task.cancel()
     if watchers:
         await asyncio.gather(*watchers, return_exceptions=True)
+
+
+def _jsonrpc_refusal(status: int, code: ErrorCode, message: str) -> web.Response:
+    """A refusal as MCP clients read one: a JSON-RPC error with no id (as the SDK answers its
+    own refusals), our code in its data."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": JSONRPC_SERVER_ERROR, "message": message, "data": {"code": code}},
+    }
+    response = web.json_response(body, status=status)
+    response[REFUSAL_CODE_KEY] = code
+    return response
 
 
 def _refused_without_session(method: str) -> web.Response:
