@@ -202,6 +202,9 @@ _HOMES: dict[str, str] = {
     "LOCAL_CALLER": "llmgw_desktop.engine.auth.principals",
     "Principal": "llmgw_desktop.engine.auth.principals",
     "AuthService": "llmgw_desktop.engine.auth.service",
+    "ANTHROPIC_KEY_PLACES": "llmgw_desktop.engine.auth.presented",
+    "BEARER_ONLY": "llmgw_desktop.engine.auth.presented",
+    "GEMINI_KEY_PLACES": "llmgw_desktop.engine.auth.presented",
     "INSTANCE_TOKEN_HEADER": "llmgw_desktop.engine.auth.principals",
 }
 
