@@ -105,6 +105,7 @@ _HOMES: dict[str, str] = {
     "Deferred": "llmgw_desktop.engine.calls",
     "Finished": "llmgw_desktop.engine.calls",
     "Outcome": "llmgw_desktop.engine.calls",
+    "ApiAnswer": "llmgw_desktop.engine.validation.service",
     "PendingApproval": "llmgw_desktop.engine.calls",
     "RequestMeta": "llmgw_desktop.engine.calls",
     "checked_working_dir": "llmgw_desktop.engine.calls",

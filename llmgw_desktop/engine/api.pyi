@@ -131,6 +131,7 @@ from llmgw_desktop.engine.store.copy import target_url_problem as target_url_pro
 from llmgw_desktop.engine.tasks import TaskSupervisor as TaskSupervisor
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
+from llmgw_desktop.engine.validation.service import ApiAnswer as ApiAnswer
 from llmgw_desktop.engine.validation.service import prompts as prompts
 from llmgw_desktop.engine.validation.verdicts import read_review as read_review
 from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME as DEFAULT_KEY_NAME
@@ -169,6 +170,7 @@ __all__ = [
     "AgentLane",
     "AgentLanes",
     "Answer",
+    "ApiAnswer",
     "ApprovalDenied",
     "ApprovalGate",
     "AuthService",

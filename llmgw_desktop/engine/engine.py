@@ -207,9 +207,6 @@ class Engine:
         self.cache = CacheState(
             self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock
         )
-        self.validation = ValidationService(
-            self.runner, discovery=self.discovery, is_enabled=self.switches.is_enabled
-        )
         self.auth = AuthService(
             settings, self.store, environ=environ, instance_token=instance_token, clock=clock
         )
@@ -233,6 +230,13 @@ class Engine:
             environ=environ,
             own_origins=self._own_origins,
             budget_check=self.budget_ledger.check,
+        )
+        self.validation = ValidationService(
+            self.runner,
+            discovery=self.discovery,
+            is_enabled=self.switches.is_enabled,
+            gateway=self.gateway,
+            is_api_provider=lambda provider: self.gateway.registry.provider(provider) is not None,
         )
         self.providers = ProvidersService(
             switches=self.switches,
