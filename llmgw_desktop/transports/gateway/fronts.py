@@ -2,7 +2,8 @@
 
 The edge needs it to read the caller's key where that dialect's clients put it and to refuse
 in the envelope they parse; the model routes need it because `/v1/models` is shared by OpenAI's
-clients and Anthropic's (the latter say so with `anthropic-version` or `x-api-key`).
+clients, Anthropic's (which say so with `anthropic-version` or `x-api-key`) and google-genai's
+with `api_version="v1"` (`x-goog-api-key` or `x-goog-api-client`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from llmgw_desktop.engine.api import (
     GEMINI_KEY_PLACES,
 )
 
-__all__ = ["is_anthropic_client", "key_places", "request_dialect"]
+__all__ = ["is_anthropic_client", "is_gemini_client", "key_places", "request_dialect"]
 
 _MODELS = "/v1/models"
 
@@ -26,6 +27,12 @@ def is_anthropic_client(request: web.Request) -> bool:
     """Whether the request carries what Anthropic's SDKs send on every request."""
     headers = request.headers
     return "anthropic-version" in headers or "x-api-key" in headers
+
+
+def is_gemini_client(request: web.Request) -> bool:
+    """Whether the request carries what Google's GenAI SDKs send on every request."""
+    headers = request.headers
+    return "x-goog-api-key" in headers or "x-goog-api-client" in headers
 
 
 def request_dialect(request: web.Request) -> str | None:
@@ -41,6 +48,8 @@ def request_dialect(request: web.Request) -> str | None:
             return DIALECT_GEMINI  # google-genai with api_version="v1"
         if is_anthropic_client(request):
             return DIALECT_ANTHROPIC
+        if is_gemini_client(request):
+            return DIALECT_GEMINI
     return None
 
 
