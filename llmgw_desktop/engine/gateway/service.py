@@ -464,7 +464,9 @@ class GatewayService:
                     yield piece
             except (OSError, TimeoutError) as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
-                yield _stream_error(dialect, stub, None, outcome.error)
+                yield _stream_error(
+                    dialect, stub, None, outcome.error, sequence=stream.next_sequence
+                )
             finally:
                 self._finish_stream(record, route, outcome)
 
@@ -728,8 +730,15 @@ def _malformed(route: RouteReport, exc: Exception) -> UpstreamFailure:
     )
 
 
-def _stream_error(dialect: Dialect, request: ChatRequest, encoder: Any, message: str) -> bytes:
-    writer = encoder if encoder is not None else dialect.stream_encoder(request)
+def _stream_error(
+    dialect: Dialect, request: ChatRequest, encoder: Any, message: str, *, sequence: int = 0
+) -> bytes:
+    """The error event closing a broken stream; a relayed stream's numbering (`sequence`,
+    the number its next event would carry) is continued, not restarted."""
+    writer = encoder
+    if writer is None:
+        writer = dialect.stream_encoder(request)
+        writer.continue_at(sequence)
     return bytes(
         writer.error(502, ErrorCode.UPSTREAM_STREAM_BROKEN, f"the upstream stream broke: {message}")
     )
