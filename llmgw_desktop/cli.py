@@ -553,13 +553,14 @@ def run(loaded: LoadedSettings, *, headless: bool, verbose: bool, hidden: bool =
     if unwritable := _refuse_unwritable(settings):
         return unwritable
     from llmgw_desktop.instance import InstanceLock, hand_off_to_running_instance
+    from llmgw_desktop.paths import bare_pointer_dir
 
     try:
         logs = _start_logging(settings, verbose=verbose)
     except OSError as exc:
         return _unusable(exc)
     try:
-        lock = InstanceLock(settings.data_path)
+        lock = InstanceLock(settings.data_path, bare_dir=bare_pointer_dir(settings.data_path))
         try:
             acquired = lock.acquire()
         except OSError as exc:

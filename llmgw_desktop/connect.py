@@ -129,8 +129,8 @@ def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
     With `token` (the static bearer token, an OAuth access token, or a stand-in for either)
     each sends `Authorization: Bearer <token>`: the OpenAI SDK does for its API key, the
     Anthropic SDKs for an auth token (an API key goes in `x-api-key`), and `google-genai` for
-    a header given in `http_options` (its API key goes in `x-goog-api-key`, which the gateway
-    does not read). Without it any key works.
+    a header given in `http_options` (its API key, sent as `x-goog-api-key`, would do as
+    well). Without it any key works.
     """
     openai_url = f"{base_url}/v1"
     key = ANY_KEY if token is None else token

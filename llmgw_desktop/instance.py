@@ -11,6 +11,7 @@ lock is free, so no file of the old version is in use when it is replaced.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
@@ -24,6 +25,8 @@ from typing import IO, Any
 
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "HandoffResult",
     "InstanceLock",
@@ -31,10 +34,16 @@ __all__ = [
     "ask_running_instance_to_quit",
     "hand_off_to_running_instance",
     "lock_is_held",
+    "running_elsewhere",
 ]
 
 LOCK_FILE = "instance.lock"
 INFO_FILE = "instance.json"
+# Left in the bare environment's data directory (`paths.bare_data_dir`) by an instance whose
+# own is elsewhere (XDG_* or LLM_GATEWAY_DATA_DIR set), so a launch that lacks those variables
+# finds it instead of starting a second gateway with its own store. It names the directory
+# only; the token stays in that directory's 0600 `instance.json`.
+ELSEWHERE_FILE = "running-elsewhere.json"
 # Stopping interrupts running jobs and kills their CLIs (their grace periods are seconds).
 QUIT_WAIT_S = 30.0
 LOCK_POLL_S = 0.1
@@ -43,8 +52,15 @@ LOCK_POLL_S = 0.1
 class InstanceLock:
     """The exclusive lock that makes this process the one running instance for a data dir."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, bare_dir: Path | None = None) -> None:
+        """`bare_dir`: the bare environment's data directory, where a pointer to this one is
+        left while it runs elsewhere (None: none is left)."""
         self.data_dir = data_dir
+        self._pointer = (
+            bare_dir / ELSEWHERE_FILE
+            if bare_dir is not None and _resolved(bare_dir) != _resolved(data_dir)
+            else None
+        )
         self.lock_path = data_dir / LOCK_FILE
         self.info_path = data_dir / INFO_FILE
         self.token = secrets.token_urlsafe(32)
@@ -73,12 +89,24 @@ class InstanceLock:
             json.dump(info, out)
         Path(tmp).chmod(0o600)
         Path(tmp).replace(self.info_path)
+        if self._pointer is not None:
+            try:
+                self._pointer.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                pointer = {"data_dir": str(_resolved(self.data_dir)), "pid": os.getpid()}
+                self._pointer.write_text(json.dumps(pointer), encoding="utf-8")
+                self._pointer.chmod(0o600)
+            except OSError as exc:  # only a convenience for launches that lack our variables
+                log.warning("could not leave a pointer at %s: %s", self._pointer, exc)
 
     def release(self) -> None:
         """Withdraw the published address and drop the lock."""
         if self._handle is None:
             return
         self.info_path.unlink(missing_ok=True)
+        if self._pointer is not None and running_elsewhere(self._pointer.parent) == _resolved(
+            self.data_dir
+        ):
+            self._pointer.unlink(missing_ok=True)
         _unlock(self._handle)
         self._handle.close()
         self._handle = None
@@ -134,6 +162,23 @@ class QuitResult:
 
     stopped: bool
     message: str
+
+
+def running_elsewhere(data_dir: Path) -> Path | None:
+    """The data directory an instance running with other XDG variables named in `data_dir`'s
+    pointer (`ELSEWHERE_FILE`), or None when there is none."""
+    try:
+        named = json.loads((data_dir / ELSEWHERE_FILE).read_text(encoding="utf-8"))["data_dir"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return Path(str(named))
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.expanduser().resolve()
+    except OSError:
+        return path
 
 
 def lock_is_held(data_dir: Path) -> bool:

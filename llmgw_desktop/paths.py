@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +13,8 @@ import platformdirs
 __all__ = [
     "APP_NAME",
     "PATH_ENV_VARS",
+    "bare_data_dir",
+    "bare_pointer_dir",
     "config_file",
     "default_data_dir",
     "default_log_dir",
@@ -35,6 +38,26 @@ def config_file(environ: Mapping[str, str] | None = None) -> Path:
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def bare_data_dir() -> Path:
+    """The data directory of a process started with a bare environment: no `XDG_*` variables
+    (an editor that passes its MCP servers only HOME, PATH, PWD, SHELL and TERM). Only Linux
+    reads XDG variables; elsewhere it is the usual one."""
+    if sys.platform.startswith("linux"):
+        return Path.home() / ".local" / "share" / APP_NAME
+    return default_data_dir()
+
+
+def bare_pointer_dir(data_dir: Path) -> Path | None:
+    """Where an instance keeping its files in `data_dir` leaves a pointer for launches with a
+    bare environment: the bare data directory, when `data_dir` is the default one moved there
+    by XDG variables; None when it is the bare one already, or was chosen explicitly
+    (`LLM_GATEWAY_DATA_DIR`, config: a launch without that choice is another setup)."""
+    bare = bare_data_dir()
+    if data_dir != default_data_dir() or data_dir == bare:
+        return None
+    return bare
 
 
 def default_log_dir() -> Path:

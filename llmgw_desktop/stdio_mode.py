@@ -19,10 +19,13 @@ import logging
 import os
 import sys
 import time
+import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
-from llmgw_desktop.instance import INFO_FILE, InstanceLock
+from llmgw_desktop.instance import INFO_FILE, InstanceLock, lock_is_held, running_elsewhere
+from llmgw_desktop.paths import bare_pointer_dir
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder, stdio_streams
 
@@ -34,6 +37,8 @@ __all__ = ["LockFileUnusable", "run_stdio"]
 
 log = logging.getLogger(__name__)
 FIND_RUNNING_S = 5.0
+# How long the port is asked whether a gateway of ours answers there (loopback: fast or never).
+PROBE_S = 1.0
 
 
 class LockFileUnusable(Exception):
@@ -51,17 +56,29 @@ def run_stdio(loaded: LoadedSettings) -> int:
     Raises:
         LockFileUnusable: the instance lock file cannot be opened.
     """
-    lock = InstanceLock(loaded.settings.data_path)
+    lock = InstanceLock(
+        loaded.settings.data_path, bare_dir=bare_pointer_dir(loaded.settings.data_path)
+    )
     try:
         held = lock.acquire()
     except OSError as exc:
         raise LockFileUnusable(exc) from exc
+    data_dir = loaded.settings.data_path
     if held:
-        try:
-            return _serve_locked(loaded, lock)
-        finally:
+        elsewhere = running_elsewhere(data_dir)
+        if elsewhere is not None and elsewhere != data_dir and lock_is_held(elsewhere):
+            # The instance that runs was started with XDG variables this process lacks.
             lock.release()
-    found = _running_instance(loaded)
+            data_dir = elsewhere
+        else:
+            try:
+                if (problem := _gateway_elsewhere(loaded)) is not None:
+                    print(f"llmgw-desktop: {problem}", file=sys.stderr)
+                    return 1
+                return _serve_locked(loaded, lock)
+            finally:
+                lock.release()
+    found = _running_instance(data_dir, loaded.settings.http_path)
     if found is None:
         print(
             "llmgw-desktop: another instance holds the data directory but publishes no "
@@ -74,14 +91,36 @@ def run_stdio(loaded: LoadedSettings) -> int:
     return asyncio.run(_relay(url, token))
 
 
-def _running_instance(loaded: LoadedSettings) -> tuple[str, str] | None:
+def _gateway_elsewhere(loaded: LoadedSettings) -> str | None:
+    """Why this process must not become the gateway although no instance holds its data
+    directory: one already answers on its port, keeping its files elsewhere (started with
+    other XDG or LLM_GATEWAY_* variables). None when nothing of ours answers there."""
+    port = loaded.settings.http_port
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=PROBE_S) as answer:  # noqa: S310
+            health = json.loads(answer.read())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(health, dict) or health.get("service") != "llmgw-desktop":
+        return None
+    return (
+        f"a gateway already runs at {url}, but keeps its files in another data directory than "
+        f"this process's ({loaded.settings.data_path}): it was started with XDG_* or "
+        "LLM_GATEWAY_* variables this process does not have. Not starting a second gateway "
+        "with a store of its own. Give this command the same variables (the env of the "
+        f"editor's MCP server entry), or connect the editor to {url}{loaded.settings.http_path}"
+    )
+
+
+def _running_instance(data_dir: Path, mcp_path: str) -> tuple[str, str] | None:
     """The running instance's MCP URL and its instance token (which proves the local user)."""
     deadline = time.monotonic() + FIND_RUNNING_S
-    path = loaded.settings.data_path / INFO_FILE
+    path = data_dir / INFO_FILE
     while time.monotonic() < deadline:
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
-            return str(info["url"]) + loaded.settings.http_path, str(info["token"])
+            return str(info["url"]) + mcp_path, str(info["token"])
         except (OSError, ValueError, KeyError):
             time.sleep(0.1)
     return None

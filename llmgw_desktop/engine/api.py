@@ -105,6 +105,7 @@ _HOMES: dict[str, str] = {
     "Deferred": "llmgw_desktop.engine.calls",
     "Finished": "llmgw_desktop.engine.calls",
     "Outcome": "llmgw_desktop.engine.calls",
+    "ApiAnswer": "llmgw_desktop.engine.validation.service",
     "PendingApproval": "llmgw_desktop.engine.calls",
     "RequestMeta": "llmgw_desktop.engine.calls",
     "checked_working_dir": "llmgw_desktop.engine.calls",
@@ -202,6 +203,9 @@ _HOMES: dict[str, str] = {
     "LOCAL_CALLER": "llmgw_desktop.engine.auth.principals",
     "Principal": "llmgw_desktop.engine.auth.principals",
     "AuthService": "llmgw_desktop.engine.auth.service",
+    "ANTHROPIC_KEY_PLACES": "llmgw_desktop.engine.auth.presented",
+    "BEARER_ONLY": "llmgw_desktop.engine.auth.presented",
+    "GEMINI_KEY_PLACES": "llmgw_desktop.engine.auth.presented",
     "INSTANCE_TOKEN_HEADER": "llmgw_desktop.engine.auth.principals",
 }
 

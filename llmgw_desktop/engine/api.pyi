@@ -17,6 +17,9 @@ from llmgw_desktop.engine.auth.peer_owner import lookup_peer_owner as lookup_pee
 from llmgw_desktop.engine.auth.peer_owner import quick_peer_owner as quick_peer_owner
 from llmgw_desktop.engine.auth.policy import startup_problems as startup_problems
 from llmgw_desktop.engine.auth.policy import startup_warnings as startup_warnings
+from llmgw_desktop.engine.auth.presented import ANTHROPIC_KEY_PLACES as ANTHROPIC_KEY_PLACES
+from llmgw_desktop.engine.auth.presented import BEARER_ONLY as BEARER_ONLY
+from llmgw_desktop.engine.auth.presented import GEMINI_KEY_PLACES as GEMINI_KEY_PLACES
 from llmgw_desktop.engine.auth.principals import INSTANCE_TOKEN_HEADER as INSTANCE_TOKEN_HEADER
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as LOCAL_CALLER
 from llmgw_desktop.engine.auth.principals import Principal as Principal
@@ -128,6 +131,7 @@ from llmgw_desktop.engine.store.copy import target_url_problem as target_url_pro
 from llmgw_desktop.engine.tasks import TaskSupervisor as TaskSupervisor
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
+from llmgw_desktop.engine.validation.service import ApiAnswer as ApiAnswer
 from llmgw_desktop.engine.validation.service import prompts as prompts
 from llmgw_desktop.engine.validation.verdicts import read_review as read_review
 from llmgw_desktop.engine.vault import DEFAULT_KEY_NAME as DEFAULT_KEY_NAME
@@ -136,6 +140,8 @@ from llmgw_desktop.engine.vault import GLOBAL_PROJECT as GLOBAL_PROJECT
 ENGINE_SERVICES: dict[str, str]
 
 __all__ = [
+    "ANTHROPIC_KEY_PLACES",
+    "BEARER_ONLY",
     "CLI_BRIDGES",
     "COST_DIMENSIONS",
     "COST_WINDOWS",
@@ -148,6 +154,7 @@ __all__ = [
     "ENDINGS",
     "ENGINE_SERVICES",
     "FINISHED",
+    "GEMINI_KEY_PLACES",
     "GLOBAL_PROJECT",
     "INSTANCE_TOKEN_HEADER",
     "LOCAL_CALLER",
@@ -163,6 +170,7 @@ __all__ = [
     "AgentLane",
     "AgentLanes",
     "Answer",
+    "ApiAnswer",
     "ApprovalDenied",
     "ApprovalGate",
     "AuthService",

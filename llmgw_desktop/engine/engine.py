@@ -222,9 +222,6 @@ class Engine:
         self.cache = CacheState(
             self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock
         )
-        self.validation = ValidationService(
-            self.runner, discovery=self.discovery, is_enabled=self.switches.is_enabled
-        )
         self.auth = AuthService(
             settings, self.store, environ=environ, instance_token=instance_token, clock=clock
         )
@@ -249,6 +246,13 @@ class Engine:
             own_origins=self._own_origins,
             budgets=self.budget_ledger,
             project_access=self.project_grants.require,
+        )
+        self.validation = ValidationService(
+            self.runner,
+            discovery=self.discovery,
+            is_enabled=self.switches.is_enabled,
+            gateway=self.gateway,
+            is_api_provider=lambda provider: self.gateway.registry.provider(provider) is not None,
         )
         self.providers = ProvidersService(
             switches=self.switches,

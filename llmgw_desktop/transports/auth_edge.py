@@ -21,19 +21,19 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from llmgw_desktop.engine.api import (
-    DIALECT_ANTHROPIC,
-    DIALECT_GEMINI,
     AccessDenied,
     AuthService,
     EngineError,
     ErrorCode,
     Principal,
     RefusalCounter,
+    error_headers,
     path_group,
     refusal,
 )
 from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_envelope
+from llmgw_desktop.transports.gateway.fronts import key_places, request_dialect
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, EdgeRefusal, error_response
 from llmgw_desktop.transports.route_access import capability_of_route, route_of
 
@@ -120,14 +120,17 @@ def auth_middlewares(
         peer = (connections.of(transport) if connections is not None else None) or TransportPeer(
             transport
         )
-        verdict = await auth.authenticate(headers, peer)
+        # Where this route's dialect puts its clients' key (x-api-key, x-goog-api-key, ?key=).
+        places = key_places(request)
+        query = request.query if places else None
+        verdict = await auth.authenticate(headers, peer, query=query, places=places)
         principal = verdict.principal
         if principal is None:
             if verdict.error == "invalid_token":
                 # A wrong credential, counted only now that it has been checked: whoever else
                 # guesses from this address, a right one has already got in above.
                 client = auth.client_address(request.remote or "", headers)
-                wait = auth.wrong_credential(headers, client)
+                wait = auth.wrong_credential(headers, client, query=query, places=places)
                 if wait is not None:
                     log.info("throttled wrong credentials from %s", client)
                     throttled = _too_many(request, wait)
@@ -259,15 +262,12 @@ def note_refusal(
 
 def edge_error(request: web.Request, error: EngineError) -> web.Response:
     """A refusal at the edge in the envelope the endpoint's clients parse: the Anthropic or
-    Gemini dialect's on their routes, else the native API's (its code kept for counting)."""
-    path = request.path
-    if path.startswith("/v1/messages"):
-        front = DIALECT_ANTHROPIC
-    elif path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
-        front = DIALECT_GEMINI
-    else:
+    Gemini dialect's for their requests (`fronts.py`), else the native API's (its code kept
+    for counting)."""
+    front = request_dialect(request)
+    if front is None:
         return error_response(error)
     status, body = dialect_envelope(front, error)
-    response = web.json_response(body, status=status)
+    response = web.json_response(body, status=status, headers=error_headers(error, status))
     response[REFUSAL_CODE_KEY] = error.code
     return response

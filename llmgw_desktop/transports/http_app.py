@@ -124,8 +124,17 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
             message = exc.text if exc.status != 404 else f"no route for {request.path}"
             if exc.status == 413:  # a body without a length, cut off as it was read
                 return refused(request, edge_error(request, body_too_large()))
+            if exc.status == 405:
+                allowed = exc.headers.get("Allow", "")
+                message = f"{request.method} is not served on {request.path}" + (
+                    f"; it takes {allowed}" if allowed else ""
+                )
             refusal = EdgeRefusal(code, message or exc.reason, status=exc.status)
-            return error_response(refusal)
+            # In the envelope of the route's dialect, as a client of it parses errors.
+            answer = edge_error(request, refusal)
+            if "Allow" in exc.headers:
+                answer.headers["Allow"] = exc.headers["Allow"]
+            return answer
         except EngineError as exc:
             # The native routes (/v1/generate ...): the same trace headers as the dialects'.
             response = error_response(exc)

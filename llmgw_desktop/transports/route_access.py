@@ -52,6 +52,7 @@ ROUTES: Mapping[tuple[str, str], Capability] = {
     ("GET", "/v1/models/{model}"): USE,
     ("POST", "/v1/models/{target}"): USE,
     ("GET", "/v1beta/models"): USE,
+    ("GET", "/v1beta/models/{model}"): USE,
     ("POST", "/v1beta/models/{target}"): USE,
     ("POST", "/v1/generate"): USE,
     ("GET", "/v1/providers"): USE,

@@ -14,12 +14,14 @@ import pytest
 
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.clients.conftest import GATEWAY_KEYS
-from tests.clients.harness import CLIENT_KEY, run_cli
+from tests.clients.harness import CLIENT_KEY, client_environment, run_cli
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
 
 SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
+LOCK_TOKEN = "locked-gateway-token-0123456789-abcdefghij"
 
 
 async def test_claude_code_reaches_anthropic_with_its_request_unchanged(
@@ -91,3 +93,20 @@ async def test_claude_code_on_a_gemini_model(
     agent = [r for r in upstream.llm_requests if r.body.get("tools")][-1].body
     # The adaptive thinking Claude Code asks for becomes Gemini's thinking budget.
     assert agent["generationConfig"]["thinkingConfig"]["thinkingBudget"] > 0
+
+
+@pytest.mark.parametrize("variable", ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"])
+async def test_claude_code_with_the_token_in_its_key_variable_answers_on_a_locked_gateway(
+    variable: str, home: Path, upstream: ScriptedUpstream, start_gateway: GatewayFactory
+) -> None:
+    # README: a locked gateway's token goes where Claude Code puts its key, as x-api-key
+    # (ANTHROPIC_API_KEY) or as a bearer token (ANTHROPIC_AUTH_TOKEN).
+    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    env = client_environment(home, locked.base_url)
+    del env["ANTHROPIC_API_KEY"]
+    env[variable] = LOCK_TOKEN
+    run = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
+    assert run.returncode == 0, run.explain()
+    assert "FAKE-OK" in run.stdout
+    rows = await locked.engine.recorder.recent(limit=5)
+    assert rows[0]["owner_principal"] == "gateway-bearer" and rows[0]["state"] == "completed"

@@ -12,12 +12,14 @@ import pytest
 
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.clients.conftest import GATEWAY_KEYS
-from tests.clients.harness import run_cli
+from tests.clients.harness import client_environment, run_cli
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
 
 SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
+LOCK_TOKEN = "locked-gateway-token-0123456789-abcdefghij"
 
 
 async def test_gemini_cli_reaches_google_with_its_request_unchanged(
@@ -76,3 +78,29 @@ async def test_gemini_cli_on_an_anthropic_model_runs_its_shell_tool(
     assert all(b["type"] != "thinking" for b in messages[-2]["content"])
     result = messages[-1]["content"][0]
     assert result["type"] == "tool_result" and "TOOL-RAN-42" in str(result["content"])
+
+
+async def test_gemini_cli_with_the_token_as_its_api_key_answers_on_a_locked_gateway(
+    home: Path, upstream: ScriptedUpstream, start_gateway: GatewayFactory
+) -> None:
+    # README: GEMINI_API_KEY = the gateway's token; the CLI sends it as x-goog-api-key.
+    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    env = client_environment(home, locked.base_url) | {"GEMINI_API_KEY": LOCK_TOKEN}
+    run = await run_cli("gemini", "-m", "gemini-2.5-flash", "-p", "say hello", env=env, cwd=home)
+    assert run.returncode == 0, run.explain()
+    assert "FAKE-OK" in run.stdout
+    rows = await locked.engine.recorder.recent(limit=5)
+    assert rows[0]["owner_principal"] == "gateway-bearer" and rows[0]["state"] == "completed"
+
+
+async def test_gemini_cli_with_the_token_in_a_custom_header_answers_on_a_locked_gateway(
+    home: Path, upstream: ScriptedUpstream, start_gateway: GatewayFactory
+) -> None:
+    # README's other way: the bearer in GEMINI_CLI_CUSTOM_HEADERS, any API key.
+    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    env = client_environment(home, locked.base_url) | {
+        "GEMINI_CLI_CUSTOM_HEADERS": f"Authorization: Bearer {LOCK_TOKEN}"
+    }
+    run = await run_cli("gemini", "-m", "gemini-2.5-flash", "-p", "say hello", env=env, cwd=home)
+    assert run.returncode == 0, run.explain()
+    assert "FAKE-OK" in run.stdout

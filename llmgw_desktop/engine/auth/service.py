@@ -33,6 +33,7 @@ from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
 from llmgw_desktop.engine.auth.peer_owner import Peer, PeerOwner
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN
+from llmgw_desktop.engine.auth.presented import BEARER_ONLY, describe_places, presented_key
 from llmgw_desktop.engine.auth.principals import (
     BEARER,
     INSTANCE_TOKEN_HEADER,
@@ -165,32 +166,44 @@ class AuthService:
         if self.oauth is not None:
             await self.oauth.start()
 
-    async def authenticate(self, headers: MultiMapping[str], peer: Peer | None = None) -> Verdict:
-        """The principal of a request with these headers, over a connection from `peer`
-        (None: a caller the edge could not place, which is never the local user by default)."""
+    async def authenticate(
+        self,
+        headers: MultiMapping[str],
+        peer: Peer | None = None,
+        *,
+        query: Mapping[str, str] | None = None,
+        places: tuple[str, ...] = BEARER_ONLY,
+    ) -> Verdict:
+        """The principal of a request with these headers (and query), over a connection from
+        `peer` (None: a caller the edge could not place, which is never the local user by
+        default). Besides `Authorization: Bearer`, the credential is read from `places`
+        (`presented.py`: where the route's dialect puts its clients' key)."""
         presented_instance = headers.get(INSTANCE_TOKEN_HEADER, "")
         if presented_instance and self.instance_token:
             if constant_time_equal(presented_instance, self.instance_token):
                 return Verdict(LOCAL_CALLER)
             return Verdict(None, "the instance token is wrong", "invalid_token")
-        bearer = _bearer(headers.get("Authorization", ""))
-        if bearer is None:
+        presented = presented_key(headers, query, places)
+        if presented is None:
             if self.open_locally:
                 return await self._local_verdict(peer)
             return Verdict(
                 None,
-                "this gateway needs a bearer token (Authorization: Bearer ...): the "
+                f"this gateway needs a bearer token ({describe_places(places)}): the "
                 "LLM_GATEWAY_AUTH_TOKEN value, or an access token from its OAuth server",
             )
-        if self._token and constant_time_equal(bearer, self._token):
+        key = presented.value
+        if self._token and constant_time_equal(key, self._token):
             return self._bearer_verdict(headers)
-        if self.oauth is not None and (principal := await self.oauth.verify(bearer)):
+        if self.oauth is not None and (principal := await self.oauth.verify(key)):
             return Verdict(principal)
         if self.open_locally:
             # No authentication configured: a client that sends some key anyway (SDKs insist
             # on one) is still the local user, if it is.
             return await self._local_verdict(peer)
-        return Verdict(None, "the bearer token is not valid (or has expired)", "invalid_token")
+        return Verdict(
+            None, f"the key in {presented.place} is not valid (or has expired)", "invalid_token"
+        )
 
     async def _local_verdict(self, peer: Peer | None) -> Verdict:
         """The local user if the connection is the gateway's own account's, else refused."""
@@ -213,10 +226,23 @@ class AuthService:
         """The client's address: the peer, or what a trusted proxy says it forwarded."""
         return client_address(peer, headers, self.trusted_proxies)
 
-    def wrong_credential(self, headers: MultiMapping[str], client: str) -> float | None:
-        """Count a wrong credential against what was presented and against the client's
-        address; None while both are within their allowance, else seconds to wait."""
-        presented = headers.get(INSTANCE_TOKEN_HEADER) or headers.get("Authorization", "")
+    def wrong_credential(
+        self,
+        headers: MultiMapping[str],
+        client: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        places: tuple[str, ...] = BEARER_ONLY,
+    ) -> float | None:
+        """Count a wrong credential against what was presented (wherever it was: the same
+        reading as `authenticate`) and against the client's address; None while both are
+        within their allowance, else seconds to wait."""
+        instance = headers.get(INSTANCE_TOKEN_HEADER)
+        if instance:
+            presented = instance
+        else:
+            found = presented_key(headers, query, places)
+            presented = found.value if found is not None else ""
         waits = [
             wait
             for wait in (
@@ -252,13 +278,6 @@ class AuthService:
                     )
                 return Verdict(Principal(name, "trusted-header"))
         return Verdict(Principal(BEARER, "bearer"))
-
-
-def _bearer(value: str) -> str | None:
-    scheme, _, credential = value.strip().partition(" ")
-    if scheme.lower() != "bearer" or not credential.strip():
-        return None
-    return credential.strip()
 
 
 def oauth_config(settings: Settings, environ: Mapping[str, str]) -> OAuthConfig:

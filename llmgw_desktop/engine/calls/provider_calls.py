@@ -34,7 +34,13 @@ from llmgw_desktop.engine.calls.resilience import (
 )
 from llmgw_desktop.engine.calls.routing import ConversationRouter, Resolved
 from llmgw_desktop.engine.calls.token_savings import optimize_prompt, stable_prefix, ttl_warning
-from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, ProviderUnavailable
+from llmgw_desktop.engine.errors import (
+    ApprovalDenied,
+    EngineError,
+    ErrorCode,
+    InvalidRequest,
+    ProviderUnavailable,
+)
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
 from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
@@ -153,7 +159,7 @@ class ProviderCalls:
         Every call is written to the flight recorder, refused ones included.
 
         Raises:
-            InvalidRequest: the request is malformed.
+            InvalidRequest: the request is malformed, or `provider` is not a coding CLI.
             ApprovalDenied: the approval gate refused it.
             ProviderUnavailable: the provider is off, paused, resting or not installed.
             NotFound: the session asked for does not exist for this principal.
@@ -165,6 +171,16 @@ class ProviderCalls:
         """
         meta = meta or RequestMeta()
         self._ensure_available(provider)
+        if provider not in PROVIDER_IDS:
+            # A switch id of an API provider or local server passes the switches, but there is
+            # no CLI to run for it: those are asked through the gateway.
+            raise InvalidRequest(
+                f"{provider!r} is not a coding CLI ({', '.join(PROVIDER_IDS)}); ask an API "
+                "provider through the gateway (ask_model, or POST /v1/chat/completions with "
+                f"model '{provider}/MODEL')",
+                code=ErrorCode.UNKNOWN_PROVIDER,
+                param="provider",
+            )
         self._check_project(provider, params, principal, meta)
         self._check_budget(provider, params, principal, meta)
         asked_workspace = params.workspace or ""  # anchoring resolves it to a directory

@@ -287,5 +287,10 @@ class RelayedStream:
         if self._tap.error is not None:
             outcome.error = f"the upstream reported an error in the stream: {self._tap.error}"
 
+    @property
+    def next_sequence(self) -> int:
+        """The number the stream's next event would carry (Responses' `sequence_number`)."""
+        return self._tap.next_sequence
+
     def close(self) -> None:
         self._response.release()

@@ -531,7 +531,9 @@ class GatewayService:
                     yield piece
             except (OSError, TimeoutError, ValueError) as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
-                yield _stream_error(dialect, stub, None, outcome.error)
+                yield _stream_error(
+                    dialect, stub, None, outcome.error, sequence=stream.next_sequence
+                )
             finally:
                 if outgoing.owner is not None and outcome.response_id:
                     self._remote.owners.record(outgoing.owner, outcome.response_id)
@@ -866,8 +868,15 @@ def _malformed(route: RouteReport, exc: Exception) -> UpstreamFailure:
     )
 
 
-def _stream_error(dialect: Dialect, request: ChatRequest, encoder: Any, message: str) -> bytes:
-    writer = encoder if encoder is not None else dialect.stream_encoder(request)
+def _stream_error(
+    dialect: Dialect, request: ChatRequest, encoder: Any, message: str, *, sequence: int = 0
+) -> bytes:
+    """The error event closing a broken stream; a relayed stream's numbering (`sequence`,
+    the number its next event would carry) is continued, not restarted."""
+    writer = encoder
+    if writer is None:
+        writer = dialect.stream_encoder(request)
+        writer.continue_at(sequence)
     return bytes(
         writer.error(502, ErrorCode.UPSTREAM_STREAM_BROKEN, f"the upstream stream broke: {message}")
     )

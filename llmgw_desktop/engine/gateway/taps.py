@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import re
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
@@ -32,6 +33,8 @@ from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["StreamTap", "stream_tap"]
 
+# A Responses event's own number; an escaped one inside a string never matches (`\"` before `:`).
+_SEQUENCE = re.compile(r'"sequence_number":\s*(\d+)')
 _RESPONSES_FINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
@@ -48,6 +51,9 @@ class StreamTap(abc.ABC):
         self.response_id: str | None = None
         # The vendor's server tools the answer used, by name (`server_tool_use.py`).
         self.server_tools: dict[str, int] = {}
+        # The number the next event would carry, where the dialect numbers them (Responses'
+        # `sequence_number`): an error the gateway adds to a cut stream continues it.
+        self.next_sequence = 0
 
     def feed(self, sse: SseFrame) -> None:
         self.frames += 1
@@ -115,6 +121,8 @@ class _ChatTap(StreamTap):
 
 class _ResponsesTap(StreamTap):
     def _feed(self, event: str | None, data: str) -> None:
+        if (numbered := _SEQUENCE.search(data)) is not None:
+            self.next_sequence = int(numbered.group(1)) + 1
         if event is None:  # a server that leaves out `event:` lines: the type is in the data
             if '"type"' not in data:
                 return

@@ -135,6 +135,19 @@ class ProvidersService:
         """Every configured API provider and local server."""
         return list(self._gateway.registry.config.providers.values())
 
+    def owner_of(self, model: str) -> Target | None:
+        """Who answers `model` and as what: a coding CLI by its engine id (`kind` "cli") or an
+        API provider or local server by its gateway id; None when no provider claims it."""
+        try:
+            target = self._gateway.registry.resolve(model)
+        except EngineError:
+            return None
+        if target.kind == "cli":
+            return Target(
+                _CLI_OF_GATEWAY_ID.get(target.provider, target.provider), target.model, "cli"
+            )
+        return target
+
     def default_target(self) -> Target | None:
         """Where `gateway.default_model` routes, or None when unset or unroutable now."""
         registry = self._gateway.registry

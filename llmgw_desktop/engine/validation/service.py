@@ -20,11 +20,13 @@ from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.validation import prompts
+from llmgw_desktop.engine.validation.api_answer import ApiAnswer, ChatGateway, ask_api_provider
 from llmgw_desktop.engine.validation.verdicts import Reading, read_review, read_truth
 
 __all__ = [
     "DEFAULT_PANEL",
     "PANEL_SIZE",
+    "ApiAnswer",
     "Reviewer",
     "ValidationService",
     "prompts",
@@ -56,10 +58,46 @@ class ValidationService:
         *,
         discovery: Discovery,
         is_enabled: Callable[[str], bool],
+        gateway: ChatGateway | None = None,
+        is_api_provider: Callable[[str], bool] = lambda _provider: False,
     ) -> None:
+        """`gateway` asks API providers and local model servers (`is_api_provider` names
+        them); without it only the coding CLIs can be asked."""
         self._runner = runner
         self._discovery = discovery
         self._is_enabled = is_enabled
+        self._gateway = gateway
+        self._is_api_provider = is_api_provider
+
+    async def ask(
+        self,
+        provider: str,
+        prompt: str,
+        principal: str,
+        *,
+        model: str | None,
+        meta: RequestMeta,
+    ) -> Outcome | ApiAnswer:
+        """Ask one provider one question in a fresh conversation: a coding CLI as a job (its
+        outcome, deferred past the sync deadline), an API provider through the gateway.
+
+        Raises:
+            InvalidRequest: `provider` is neither a CLI nor an API provider, or an API provider
+                is asked without a model.
+            EngineError: the call was refused or failed (see `ProviderCalls.submit` and
+                `GatewayService.chat`).
+        """
+        if provider in PROVIDER_IDS:
+            params = CallParams(prompt=prompt, model=model, create_new_session=True)
+            return await self._runner.run(Call(provider, params, principal, meta))
+        if self._gateway is not None and self._is_api_provider(provider):
+            return await ask_api_provider(self._gateway, provider, model, prompt, principal, meta)
+        raise InvalidRequest(
+            f"unknown provider {provider!r}: name a coding CLI ({', '.join(PROVIDER_IDS)}) or an "
+            "API provider the gateway knows (GET /v1/providers, or the list_models tool)",
+            code=ErrorCode.UNKNOWN_PROVIDER,
+            param="provider",
+        )
 
     async def panel(
         self, providers: list[str] | None, models: dict[str, str] | None

@@ -1,4 +1,4 @@
-"""The chat endpoints of the four dialects, and the model lists each SDK expects.
+"""The chat endpoints of the four dialects (the model lists are `model_routes.py`).
 
 Each handler reads the body, names the caller and project, hands the request to the engine's
 gateway, and writes the answer back: whole, or streamed chunk by chunk as the upstream sends
@@ -23,7 +23,6 @@ from llmgw_desktop.engine.api import (
     Completed,
     Engine,
     EngineError,
-    ErrorCode,
     InvalidRequest,
     NotFound,
     SseParser,
@@ -34,13 +33,12 @@ from llmgw_desktop.engine.api import (
 from llmgw_desktop.transports.auth_edge import note_refusal, principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
+from llmgw_desktop.transports.gateway.model_routes import GEMINI_ACTIONS, add_model_routes
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 
 __all__ = ["add_chat_routes", "json_body", "read_body", "read_json"]
 
 log = logging.getLogger(__name__)
-
-GEMINI_ACTIONS = ("generateContent", "streamGenerateContent", "countTokens")
 
 
 def json_body(
@@ -202,63 +200,13 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
             gemini_array=streaming and request.query.get("alt") != "sse",
         )
 
-    async def list_models(request: web.Request) -> web.Response:
-        project = request.headers.get("X-Project") or None
-        rows = await engine.providers.models(project)
-        if "anthropic-version" in request.headers:
-            data = [
-                {"id": r["id"], "type": "model", "display_name": r["id"], "created_at": _EPOCH}
-                for r in rows
-            ]
-            return json_body(
-                {
-                    "data": data,
-                    "has_more": False,
-                    "first_id": data[0]["id"] if data else None,
-                    "last_id": data[-1]["id"] if data else None,
-                }
-            )
-        return json_body({"object": "list", "data": rows})
-
-    async def get_model(request: web.Request) -> web.Response:
-        wanted = request.match_info["model"]
-        for row in await engine.providers.models(request.headers.get("X-Project")):
-            if row["id"] == wanted:
-                return json_body(row)
-        return dialect_error(
-            DIALECT_OPENAI_CHAT,
-            NotFound(
-                f"no available model {wanted!r}; see GET /v1/models", code=ErrorCode.MODEL_NOT_FOUND
-            ),
-        )
-
-    async def gemini_models(request: web.Request) -> web.Response:
-        rows = await engine.providers.models(request.headers.get("X-Project"))
-        return json_body(
-            {
-                "models": [
-                    {
-                        "name": f"models/{r['id']}",
-                        "displayName": r["id"],
-                        "supportedGenerationMethods": list(GEMINI_ACTIONS),
-                    }
-                    for r in rows
-                ]
-            }
-        )
-
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/responses", responses)
     app.router.add_post("/v1/messages", messages)
     app.router.add_post("/v1/messages/count_tokens", count_tokens)
-    app.router.add_get("/v1/models", list_models)
-    app.router.add_get("/v1beta/models", gemini_models)
     for prefix in ("/v1beta/models/", "/v1/models/"):
         app.router.add_post(prefix + "{target:.+}", gemini)
-    app.router.add_get("/v1/models/{model:.+}", get_model)
-
-
-_EPOCH = "1970-01-01T00:00:00Z"
+    add_model_routes(app, engine)
 
 
 def _count_answer(counted: TokenCount, field: str) -> web.Response:

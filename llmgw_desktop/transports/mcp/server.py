@@ -7,10 +7,11 @@ from mcp.server.mcpserver import MCPServer
 from llmgw_desktop import __version__
 from llmgw_desktop.engine.api import Engine
 from llmgw_desktop.transports.mcp.access import access_middleware
+from llmgw_desktop.transports.mcp.arguments import arguments_middleware
 from llmgw_desktop.transports.mcp.caller import caller_middleware
-from llmgw_desktop.transports.mcp.prompts import register_prompts
+from llmgw_desktop.transports.mcp.prompts import PROMPT_ARGUMENTS, register_prompts
 from llmgw_desktop.transports.mcp.resources import register_resources
-from llmgw_desktop.transports.mcp.tools.registration import register_tools
+from llmgw_desktop.transports.mcp.tools.registration import TOOL_SPECS, register_tools
 
 __all__ = ["build_mcp_server"]
 
@@ -31,8 +32,13 @@ def build_mcp_server(engine: Engine) -> MCPServer:
         title="llmgw-desktop",
         version=__version__,
         instructions=INSTRUCTIONS,
-        # Outermost first: who is calling, then whether they may use what they ask for.
-        middleware=[caller_middleware, access_middleware],
+        # Outermost first: who is calling, whether they may use what they ask for, and whether
+        # its arguments fit (answered as our refusals, not the SDK's text).
+        middleware=[
+            caller_middleware,
+            access_middleware,
+            arguments_middleware({spec.name: spec.inputs for spec in TOOL_SPECS}, PROMPT_ARGUMENTS),
+        ],
         log_level="WARNING",
         # Nothing here changes a list or pushes a resource update. With a 2026-era listen
         # handler the SDK would claim listChanged and resources.subscribe in that era (not in
@@ -41,5 +47,5 @@ def build_mcp_server(engine: Engine) -> MCPServer:
     )
     register_tools(server, engine)
     register_resources(server, engine)
-    register_prompts(server)
+    register_prompts(server, engine)
     return server

@@ -3,6 +3,7 @@ with the official SDKs and raw HTTP, against the scripted upstream."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -27,6 +28,14 @@ async def post(
         session.post(gateway.base_url + path, json=body, headers=headers) as response,
     ):
         return response.status, dict(response.headers), await response.read()
+
+
+def _json_or_none(data: bytes) -> Any:
+    """A whole event's data; None for the half event a cut stream ends with."""
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
 
 
 def openai_client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
@@ -203,6 +212,26 @@ async def test_a_same_dialect_stream_is_relayed_byte_for_byte(
     assert status == 200
     # Every byte but the message id the fake makes up for each answer.
     assert MESSAGE_ID.sub(b"msg_", relayed) == MESSAGE_ID.sub(b"msg_", expected)
+
+
+async def test_a_cut_responses_stream_numbers_its_closing_error_after_the_last_event(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    upstream.script(Reply.cut())
+    body = {"model": "gpt-4o", "input": "hi", "stream": True}
+    status, _, raw = await post(gateway, "/v1/responses", body)
+    assert status == 200
+    # The upstream's whole events, each numbered, then its half event, then the gateway's error.
+    head, _, error_frame = raw.rpartition(b"event: error\n")
+    complete = [
+        event["sequence_number"]
+        for line in head.split(b"\n")
+        if line.startswith(b"data: {") and (event := _json_or_none(line[6:])) is not None
+    ]
+    error = json.loads(error_frame.split(b"data: ", 1)[1].split(b"\n", 1)[0])
+    assert complete == list(range(len(complete))) and complete
+    assert error["type"] == "error" and error["code"] == "upstream_stream_broken"
+    assert error["sequence_number"] == complete[-1] + 1
 
 
 async def test_a_same_dialect_stream_cut_midway_ends_with_an_error_event(

@@ -45,6 +45,11 @@ class StreamEncoder(Protocol):
         """An error in the middle of a stream, in this dialect's form."""
         ...
 
+    def continue_at(self, sequence: int) -> None:
+        """Number the next event `sequence`, continuing a relayed stream's own numbering
+        (only the Responses dialect numbers its events; the others have nothing to do)."""
+        ...
+
 
 class Dialect(Protocol):
     name: str

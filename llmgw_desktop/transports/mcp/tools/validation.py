@@ -14,8 +14,7 @@ from pydantic import BaseModel, Field
 
 from llmgw_desktop.engine.api import (
     Answer,
-    Call,
-    CallParams,
+    ApiAnswer,
     Engine,
     RequestMeta,
     compare_answers,
@@ -60,9 +59,15 @@ Models = Annotated[
 
 
 class AskModelInput(BaseModel):
-    provider: Annotated[str, Field(description="Which provider to ask.")]
+    provider: Annotated[
+        str,
+        Field(description="Who to ask: a coding CLI (claude) or an API provider (openai)."),
+    ]
     prompt: Annotated[str, Field(description="The question.")]
-    model: Annotated[str | None, Field(description="Model; default: the CLI's own.")] = None
+    model: Annotated[
+        str | None,
+        Field(description="Model; default: the CLI's own (an API provider needs one)."),
+    ] = None
     project: Project = None
 
 
@@ -157,10 +162,31 @@ async def _reviewed(
 
 async def ask_model(engine: Engine, caller: Caller, inputs: AskModelInput) -> CallToolResult:
     """Just ask one model one question, in a fresh conversation, and wait for the answer."""
-    params = CallParams(prompt=inputs.prompt, model=inputs.model, create_new_session=True)
     meta = _meta(caller, "ask_model", inputs.project)
-    call = Call(inputs.provider, params, caller.principal, meta)
-    return outcome_answer(await engine.runner.run(call))
+    answer = await engine.validation.ask(
+        inputs.provider, inputs.prompt, caller.principal, model=inputs.model, meta=meta
+    )
+    if not isinstance(answer, ApiAnswer):
+        return outcome_answer(answer)
+    usage = answer.usage
+    return success(
+        {
+            "provider": answer.provider,
+            "model": answer.model,
+            "state": "completed",
+            "text": answer.text,
+            "stopReason": answer.stop_reason,
+            "usage": {
+                "inputTokens": usage.input_tokens,
+                "outputTokens": usage.output_tokens,
+                "cacheReadTokens": usage.cache_read_tokens,
+                "cacheWriteTokens": usage.cache_write_tokens,
+                "reasoningTokens": usage.reasoning_tokens,
+                "totalInputTokens": usage.total_input_tokens,
+            },
+            "requestId": answer.request_id,
+        }
+    )
 
 
 async def second_opinion(

@@ -19,6 +19,7 @@ _ERROR_TYPES = {
     402: "billing_error",  # Anthropic's own type for a spending limit (our budgets)
     403: "permission_error",
     404: "not_found_error",
+    405: "invalid_request_error",
     413: "request_too_large",
     415: "invalid_request_error",
     429: "rate_limit_error",

@@ -218,6 +218,9 @@ class AnthropicStreamEncoder:
         }
         return out + frame(payload, "content_block_delta")
 
+    def continue_at(self, sequence: int) -> None:
+        """Nothing: this dialect's events carry no sequence numbers."""
+
     def close(self) -> bytes:
         return b""  # Anthropic streams end with message_stop; there is no trailer
 

@@ -191,6 +191,9 @@ class GeminiStreamEncoder:
             out += self._chunk([part])
         return out
 
+    def continue_at(self, sequence: int) -> None:
+        """Nothing: this dialect's events carry no sequence numbers."""
+
     def close(self) -> bytes:
         return b""  # Gemini streams just end
 

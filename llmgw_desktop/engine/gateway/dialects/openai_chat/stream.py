@@ -240,6 +240,9 @@ class OpenAIChatStreamEncoder:
         self._custom.clear()
         return out
 
+    def continue_at(self, sequence: int) -> None:
+        """Nothing: this dialect's events carry no sequence numbers."""
+
     def close(self) -> bytes:
         """The `data: [DONE]` terminator, once."""
         if self._closed:

@@ -286,6 +286,10 @@ class OpenAIResponsesStreamEncoder:
             out += self._end(event)
         return b"".join(out)
 
+    def continue_at(self, sequence: int) -> None:
+        """Number the next event `sequence` (after a relayed stream's last)."""
+        self._sequence = sequence
+
     def close(self) -> bytes:
         """Nothing: a Responses stream ends with its final event, without a trailer."""
         return b""

@@ -1,0 +1,63 @@
+"""Which dialect a request speaks, read from its route and headers, before any handler runs.
+
+The edge needs it to read the caller's key where that dialect's clients put it and to refuse
+in the envelope they parse; the model routes need it because `/v1/models` is shared by OpenAI's
+clients, Anthropic's (which say so with `anthropic-version` or `x-api-key`) and google-genai's
+with `api_version="v1"` (`x-goog-api-key` or `x-goog-api-client`).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from llmgw_desktop.engine.api import (
+    ANTHROPIC_KEY_PLACES,
+    BEARER_ONLY,
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    GEMINI_KEY_PLACES,
+)
+
+__all__ = ["is_anthropic_client", "is_gemini_client", "key_places", "request_dialect"]
+
+_MODELS = "/v1/models"
+
+
+def is_anthropic_client(request: web.Request) -> bool:
+    """Whether the request carries what Anthropic's SDKs send on every request."""
+    headers = request.headers
+    return "anthropic-version" in headers or "x-api-key" in headers
+
+
+def is_gemini_client(request: web.Request) -> bool:
+    """Whether the request carries what Google's GenAI SDKs send on every request."""
+    headers = request.headers
+    return "x-goog-api-key" in headers or "x-goog-api-client" in headers
+
+
+def request_dialect(request: web.Request) -> str | None:
+    """The Anthropic or Gemini dialect when the request is one of theirs; None for OpenAI's
+    dialects and the native API (which share one envelope)."""
+    path = request.path
+    if path.startswith("/v1/messages"):
+        return DIALECT_ANTHROPIC
+    if path.startswith("/v1beta/") or path == "/v1beta":
+        return DIALECT_GEMINI
+    if path == _MODELS or path.startswith(_MODELS + "/"):
+        if ":" in path[len(_MODELS) :]:
+            return DIALECT_GEMINI  # google-genai with api_version="v1"
+        if is_anthropic_client(request):
+            return DIALECT_ANTHROPIC
+        if is_gemini_client(request):
+            return DIALECT_GEMINI
+    return None
+
+
+def key_places(request: web.Request) -> tuple[str, ...]:
+    """Where, besides `Authorization: Bearer`, this request's credential may be."""
+    front = request_dialect(request)
+    if front == DIALECT_ANTHROPIC:
+        return ANTHROPIC_KEY_PLACES
+    if front == DIALECT_GEMINI:
+        return GEMINI_KEY_PLACES
+    return BEARER_ONLY

@@ -1,0 +1,144 @@
+"""The model lists and single-model lookups, in the shape each dialect's SDK parses.
+
+`/v1/models` is shared (`fronts.request_dialect` tells the clients apart): OpenAI's get
+`{"object": "list", "data": [...]}`; Anthropic's get Anthropic's page (`type: "model"`,
+`display_name`, `created_at`; `has_more`, `first_id`, `last_id`, paged by `limit`, `before_id`,
+`after_id`); google-genai's (`api_version="v1"`, and everyone under `/v1beta/models`) get
+Gemini's `models/...` entries. Every shape lists the one set of models the gateway answers for
+(`ProvidersService.models`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from llmgw_desktop.engine.api import (
+    DIALECT_ANTHROPIC,
+    DIALECT_GEMINI,
+    DIALECT_OPENAI_CHAT,
+    Engine,
+    ErrorCode,
+    InvalidRequest,
+    NotFound,
+    jsonio,
+)
+from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
+from llmgw_desktop.transports.gateway.fronts import request_dialect
+
+__all__ = ["GEMINI_ACTIONS", "add_model_routes"]
+
+GEMINI_ACTIONS = ("generateContent", "streamGenerateContent", "countTokens")
+# Anthropic's list: 20 a page unless asked, at most 1000 (as its API documents).
+ANTHROPIC_PAGE_DEFAULT = 20
+ANTHROPIC_PAGE_MAX = 1000
+# The gateway does not know when a model was released; Anthropic's shape requires a time.
+_EPOCH = "1970-01-01T00:00:00Z"
+
+
+def add_model_routes(app: web.Application, engine: Engine) -> None:
+    """Mount `GET /v1/models[/{id}]` (OpenAI's or Anthropic's shape) and
+    `GET /v1beta/models[/{model}]` (Gemini's)."""
+
+    async def rows(request: web.Request) -> list[dict[str, Any]]:
+        return await engine.providers.models(request.headers.get("X-Project") or None)
+
+    async def list_models(request: web.Request) -> web.Response:
+        models = await rows(request)
+        front = request_dialect(request)
+        if front == DIALECT_GEMINI:
+            return _json({"models": [_gemini_model(r) for r in models]})
+        if front != DIALECT_ANTHROPIC:
+            return _json({"object": "list", "data": models})
+        try:
+            return _json(anthropic_page(models, request.query))
+        except InvalidRequest as exc:
+            return dialect_error(DIALECT_ANTHROPIC, exc)
+
+    async def get_model(request: web.Request) -> web.Response:
+        front = request_dialect(request) or DIALECT_OPENAI_CHAT
+        shape = {DIALECT_ANTHROPIC: _anthropic_model, DIALECT_GEMINI: _gemini_model}.get(front)
+        wanted = request.match_info["model"]
+        if front == DIALECT_GEMINI:
+            wanted = wanted.removeprefix("models/")
+        for row in await rows(request):
+            if row["id"] == wanted:
+                return _json(shape(row) if shape is not None else row)
+        collection = request.path.rpartition("/models/")[0] + "/models"
+        return dialect_error(
+            front,
+            NotFound(
+                f"no available model {wanted!r}; see GET {collection}",
+                code=ErrorCode.MODEL_NOT_FOUND,
+            ),
+        )
+
+    app.router.add_get("/v1/models", list_models)
+    app.router.add_get("/v1beta/models", list_models)
+    # A Gemini method (`model:generateContent`) is a POST; a GET names the model alone.
+    app.router.add_get("/v1beta/models/{model:[^:]+}", get_model)
+    app.router.add_get("/v1/models/{model:.+}", get_model)
+
+
+def anthropic_page(models: list[dict[str, Any]], query: Any) -> dict[str, Any]:
+    """One page of Anthropic's model list: `limit` models after `after_id`, or the `limit`
+    models just before `before_id`, else the first `limit`.
+
+    Raises:
+        InvalidRequest: `limit` is not a whole number from 1 to 1000, both ids are given, or
+            an id is not in the list.
+    """
+    raw_limit = query.get("limit", str(ANTHROPIC_PAGE_DEFAULT))
+    try:
+        limit = int(raw_limit)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= ANTHROPIC_PAGE_MAX:
+        raise InvalidRequest(
+            f"limit: must be a whole number from 1 to {ANTHROPIC_PAGE_MAX}, not {raw_limit!r}",
+            param="limit",
+        )
+    after, before = query.get("after_id"), query.get("before_id")
+    if after and before:
+        raise InvalidRequest("give after_id or before_id, not both", param="before_id")
+    ids = [m["id"] for m in models]
+    if after or before:
+        name, cursor = ("after_id", after) if after else ("before_id", before)
+        if cursor not in ids:
+            raise InvalidRequest(
+                f"{name}: no available model {cursor!r}; see GET /v1/models", param=name
+            )
+        index = ids.index(cursor)
+    if before:
+        start = max(0, index - limit)
+        page, has_more = models[start:index], start > 0
+    else:
+        start = index + 1 if after else 0
+        page, has_more = models[start : start + limit], start + limit < len(models)
+    data = [_anthropic_model(m) for m in page]
+    return {
+        "data": data,
+        "has_more": has_more,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+    }
+
+
+def _anthropic_model(row: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "model", "id": row["id"], "display_name": row["id"], "created_at": _EPOCH}
+
+
+def _gemini_model(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": f"models/{row['id']}",
+        "baseModelId": row["id"],
+        "version": "gateway",
+        "displayName": row["id"],
+        "description": f"served by {row['provider']} through llmgw-desktop",
+        "supportedGenerationMethods": list(GEMINI_ACTIONS),
+    }
+
+
+def _json(data: Any) -> web.Response:
+    return web.Response(body=jsonio.dumps(data), content_type="application/json")
