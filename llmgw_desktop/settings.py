@@ -106,8 +106,9 @@ class _CoreSettings:
         "mcp.max_sessions_per_principal",
         32,
         env="LLM_GATEWAY_MCP_MAX_SESSIONS_PER_PRINCIPAL",
-        doc="MCP sessions one principal may have open at once; a new one beyond gets 429 "
-        "until it closes one (DELETE) or one expires.",
+        doc="MCP sessions one remote principal may have open at once (the local user is held "
+        "to mcp.max_sessions only); a new one beyond gets 429 until it closes one or one "
+        "expires.",
         check=checks.positive,
     )
     mcp_session_idle_timeout_s: int = setting(

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from llmgw_desktop.engine.workspaces.remote_power import UNCONFINED_FLAGS
+from llmgw_desktop.engine.workspaces.remote_power import UNCONFINABLE, UNCONFINED_FLAGS
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.contract.conftest import offline, upstream  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
@@ -71,7 +71,6 @@ CONFINED_ARGV: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("--permission-mode", "default", "--setting-sources", "user"),
         ("--permission-mode", "acceptEdits", "--setting-sources", "user"),
     ),
-    "codex": (("-c", 'sandbox_mode="read-only"'), ("-c", 'sandbox_mode="workspace-write"')),
     "gemini": (("--approval-mode", "default"), ("--approval-mode", "auto_edit")),
     "copilot": (("--deny-tool=shell", "--deny-tool=write"), ("--allow-tool=write",)),
     "opencode": ((), ()),
@@ -87,7 +86,6 @@ SHELL_CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "gemini": ("run_shell_command", {"command": f"sh -c 'echo ran > {CANARY}'"}),
     "opencode": ("bash", {"command": f"sh -c 'echo ran > {CANARY}'", "description": "x"}),
-    "codex": ("exec_command", {"cmd": f"sh -c 'echo ran > {CANARY}'"}),
 }
 
 
@@ -154,7 +152,7 @@ async def test_remote_caller_cannot_pre_approve_a_shell_or_a_bypass(
             assert failed
             details = error["details"]
             assert details["workspace"] == "web" and details["setting"].startswith("workspaces.")
-            if provider != "grok":  # grok is refused for what it is, whatever is asked
+            if provider not in UNCONFINABLE:  # refused for what it is, whatever is asked
                 field, value = next(iter(attack.items()))
                 assert details["param"] == field, error
                 assert details["value"] == (value[0] if isinstance(value, list) else value)
@@ -207,11 +205,12 @@ async def test_remote_caller_runs_confined_at_the_default_level(
     async with oauth_mcp(gateway) as client:
         plain = await request(client, provider, workspace="web")
         edits = await request(client, provider, workspace="web", permissionMode="acceptEdits")
-    if provider == "grok":
-        # grok-cli has no mode that keeps its shell out: a remote call needs a bypass grant.
+    if provider in UNCONFINABLE:
+        # grok-cli has no mode that keeps its shell out, and codex's sandbox reads every file
+        # the operator can: a remote call to either needs a bypass grant.
         for failed, body in (plain, edits):
             assert failed and _refusal(body)["details"]["needs"] == "bypass"
-        assert clis.runs("grok") == []
+        assert clis.runs(provider) == []
         return
     for failed, body in (plain, edits):
         assert not failed, body
@@ -228,8 +227,6 @@ async def test_remote_caller_runs_confined_at_the_default_level(
         assert first.env["OPENCODE_DISABLE_PROJECT_CONFIG"] == "1"
     if provider == "mistral":
         assert "--trust" not in first.argv
-    if provider == "codex":
-        assert any("can read files outside" in w["message"] for w in plain[1]["warnings"])
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -247,15 +244,15 @@ async def test_a_tool_the_operator_granted_is_accepted_exactly(
         granted = await request(client, provider, workspace="granted", allowedTools=[tool])
     # Only the exact string the operator listed; and a command needs the `commands` level.
     other_refusal, listed_refusal = _refusal(other[1]), _refusal(listed[1])
-    if provider != "grok":
+    if provider not in UNCONFINABLE:
         assert other_refusal["details"]["param"] == "allowedTools"
         assert listed_refusal["details"]["needs"] == "commands"
         assert listed_refusal["details"]["setting"] == "workspaces.registry.listed.remote_level"
     failed, body = granted
     if provider in ("codex", "opencode", "grok"):
-        # The engine lets it through, but these CLIs take no tool list (`tools_unsupported`);
-        # grok-cli is refused whatever is asked, as it cannot be confined.
-        expected = "remote_power_refused" if provider == "grok" else "tools_unsupported"
+        # The engine lets it through, but opencode takes no tool list (`tools_unsupported`);
+        # grok-cli and codex are refused whatever is asked, as they cannot be confined.
+        expected = "remote_power_refused" if provider in UNCONFINABLE else "tools_unsupported"
         assert failed and body["error"]["code"] == expected, body
         assert clis.runs(provider) == []
         return
@@ -304,19 +301,21 @@ async def test_the_local_user_still_gets_what_it_asks_for(
         assert "--trust" in argv
 
 
-async def test_remote_codex_resume_stays_in_its_sandbox(
+async def test_remote_codex_needs_a_bypass_grant(
     power: tuple[GatewayRuntime, RecordingClis, Path],
 ) -> None:
+    # Codex's read-only sandbox lets its commands read any file the operator can: the
+    # gateway's instance.json (the local user's token) and vault key among them (issue 26
+    # red-team review). So below `bypass` a remote caller gets no Codex at all.
     gateway, clis, _ = power
     require("codex")
     async with oauth_mcp(gateway) as client:
-        first = await request(client, "codex", workspace="web", permissionMode="acceptEdits")
-        again = await request(client, "codex", workspace="web", resumeLatest=True)
-    assert not first[0] and not again[0], again
-    _, resumed = clis.runs("codex")
-    assert resumed.argv[:2] == ["exec", "resume"]
-    # --sandbox is refused on resume; the config override is what holds it to read-only.
-    assert has_flags(resumed.argv, "-c", 'sandbox_mode="read-only"'), resumed.argv
+        for asked in ({}, {"permissionMode": "plan"}, {"resumeLatest": True}):
+            failed, body = await request(client, "codex", workspace="web", **asked)
+            refusal = _refusal(body)
+            assert failed and refusal["details"]["needs"] == "bypass", body
+            assert "every file" in refusal["message"]
+    assert clis.runs("codex") == []
 
 
 @pytest.mark.parametrize("provider", sorted(SHELL_CALLS))
@@ -332,12 +331,10 @@ async def test_a_model_asking_for_a_shell_gets_none_for_a_remote_caller(
     # confined gemini and opencode do not even offer their shell tool: key on a reading tool.
     offered = {"gemini": "read_file", "opencode": "read"}.get(provider, name)
     upstream.script_when_offered(offered, Reply.tool_call(name, arguments), Reply.ok("DONE"))
-    # The highest level a default workspace allows; codex's edit sandbox may write in the
-    # workspace by design, so it is checked at read-only.
-    mode = "default" if provider == "codex" else "acceptEdits"
+    # The highest level a default workspace allows.
     async with oauth_mcp(gateway) as client:
         failed, body = await request(
-            client, provider, workspace="web", permissionMode=mode, prompt="do it"
+            client, provider, workspace="web", permissionMode="acceptEdits", prompt="do it"
         )
     assert not failed, body
     # The CLI got the model's tool call and answered it (with a refusal), and nothing ran.

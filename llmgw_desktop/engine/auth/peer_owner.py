@@ -31,7 +31,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["Peer", "PeerOwner", "lookup_peer_owner", "quick_peer_owner"]
+__all__ = ["OWNER_KNOWABLE", "Peer", "PeerOwner", "lookup_peer_owner", "quick_peer_owner"]
+
+# Whether this OS can tell which account opened a loopback connection (Linux, Windows).
+OWNER_KNOWABLE = sys.platform.startswith("linux") or sys.platform == "win32"
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # TCP states in which the client still holds its end: ESTABLISHED, and FIN_WAIT1/2 for a

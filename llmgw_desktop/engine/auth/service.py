@@ -31,7 +31,7 @@ from llmgw_desktop.engine.auth.guessing import GuessLimits
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, token_digest
 from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
-from llmgw_desktop.engine.auth.peer_owner import Peer, PeerOwner
+from llmgw_desktop.engine.auth.peer_owner import OWNER_KNOWABLE, Peer, PeerOwner
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN
 from llmgw_desktop.engine.auth.presented import BEARER_ONLY, describe_places, presented_key
 from llmgw_desktop.engine.auth.principals import (
@@ -57,11 +57,18 @@ OTHER_ACCOUNT = (
     "configured the gateway serves only the account that runs it. Connect as that account, "
     "or configure a bearer token (LLM_GATEWAY_AUTH_TOKEN) and present it"
 )
+# The instance token proves the local user on a connection of unknown owner only where the
+# OS can never tell owners (`_instance_verdict`): there, the stdio relay is a way in.
+_RELAY_WAY_IN = (
+    ""
+    if OWNER_KNOWABLE
+    else "Connect through the stdio relay (`llmgw-desktop mcp`, which presents the instance "
+    "token), "
+)
 OWNER_UNKNOWN = (
     "the gateway cannot tell which account on this machine opened this connection, and with "
-    "no authentication configured it serves only the account that runs it. Connect through "
-    "the stdio relay (`llmgw-desktop mcp`, which presents the instance token), configure a "
-    "bearer token (LLM_GATEWAY_AUTH_TOKEN) and present it, or set "
+    "no authentication configured it serves only the account that runs it. "
+    f"{_RELAY_WAY_IN}Configure a bearer token (LLM_GATEWAY_AUTH_TOKEN) and present it, or set "
     "http.open_to_all_local_accounts = true to let every account on this machine in"
 )
 
@@ -181,7 +188,7 @@ class AuthService:
         presented_instance = headers.get(INSTANCE_TOKEN_HEADER, "")
         if presented_instance and self.instance_token:
             if constant_time_equal(presented_instance, self.instance_token):
-                return Verdict(LOCAL_CALLER)
+                return await self._instance_verdict(peer)
             return Verdict(None, "the instance token is wrong", "invalid_token")
         presented = presented_key(headers, query, places)
         if presented is None:
@@ -205,6 +212,22 @@ class AuthService:
             None, f"the key in {presented.place} is not valid (or has expired)", "invalid_token"
         )
 
+    async def _instance_verdict(self, peer: Peer | None) -> Verdict:
+        """The local user, for the right instance token over a connection of the gateway's own
+        account. The token is a file the same account can read, so a CLI run for a remote
+        caller that reads outside its workspace could hand it over: from any other account or
+        machine it proves nothing. Where this OS cannot tell a connection's owner (macOS), the
+        token alone still counts."""
+        owner = PeerOwner.UNKNOWN if peer is None else await peer.owner()
+        if owner is PeerOwner.OWNER or (owner is PeerOwner.UNKNOWN and not OWNER_KNOWABLE):
+            return Verdict(LOCAL_CALLER)
+        return Verdict(
+            None,
+            "the instance token is accepted only from the account that runs the gateway, on "
+            "this machine",
+            "invalid_token",
+        )
+
     async def _local_verdict(self, peer: Peer | None) -> Verdict:
         """The local user if the connection is the gateway's own account's, else refused."""
         if self._all_local_accounts:
@@ -218,7 +241,7 @@ class AuthService:
             self._told_owner_unknown = True
             log.warning(
                 "cannot tell which account opened a loopback connection; such requests need "
-                "the instance token or a bearer token (said once)"
+                "a bearer token (said once)"
             )
         return Verdict(None, OWNER_UNKNOWN)
 

@@ -13,7 +13,9 @@ headless, nothing can be asked, so whatever would ask is refused.
   the workspace's `.claude/settings*.json` (allow rules, hooks) is not read.
 - codex: `-c sandbox_mode="read-only"`, or `"workspace-write"` with no network and no `/tmp`.
   `-c` is taken on resume too, where `--sandbox` is refused. Its sandboxed commands can still
-  read outside the workspace; the answer carries a notice saying so.
+  read every file the operator can (the gateway's instance token, the vault key), so the
+  engine refuses remote Codex calls below `bypass` (`remote_power.UNCONFINABLE`); these flags
+  stay as the floor should a confined Codex run ever be started.
 - gemini: `--approval-mode plan|default|auto_edit` (headless, it leaves its shell tool out
   unless pre-approved); agy: `--mode plan|accept-edits`. Headless gemini needs the workspace
   trusted, and then loads its `.gemini/` (settings with hooks, MCP servers and pre-approved

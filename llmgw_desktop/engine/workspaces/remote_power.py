@@ -77,7 +77,14 @@ _COMMAND_TOOL = re.compile(
     re.I,
 )
 # CLIs with no way to hold them below a full bypass: they run every tool, shell included.
-UNCONFINABLE = {"grok": "grok-cli runs every tool, its shell included, without asking"}
+UNCONFINABLE = {
+    "grok": "grok-cli runs every tool, its shell included, without asking",
+    # Its read-only sandbox still lets its commands read every file the operator can: the
+    # gateway's instance token and vault key, the operator's own CLI logins. So a remote
+    # caller at any level below bypass could read them back through the model.
+    "codex": "codex's sandbox lets its commands read every file the operator can read, the "
+    "gateway's own tokens and keys included",
+}
 # Flags that lift a CLI's own guards: never on a confined command line, in any CLI's spelling.
 UNCONFINED_FLAGS = frozenset(
     {

@@ -105,10 +105,18 @@ OAUTH = {
 # -- authenticate --------------------------------------------------------------------------
 
 
-async def test_instance_token_is_the_local_user(make: MakeAuth) -> None:
+async def test_instance_token_is_the_local_user_on_the_owners_connections(
+    make: MakeAuth,
+) -> None:
     auth = make(http_auth_token=TOKEN)
-    verdict = await auth.authenticate(CIMultiDict({"X-Llmgw-Instance-Token": INSTANCE}))
-    assert verdict.principal == LOCAL_CALLER
+    token = CIMultiDict({"X-Llmgw-Instance-Token": INSTANCE})
+    assert (await auth.authenticate(token, OWN)).principal == LOCAL_CALLER
+    # From another account, or a connection the edge cannot place, the file's token proves
+    # nothing: a CLI that read it outside its workspace could have handed it over.
+    for peer in (FixedPeer(PeerOwner.OTHER), None):
+        verdict = await auth.authenticate(token, peer)
+        assert (verdict.principal, verdict.error) == (None, "invalid_token")
+        assert "account that runs the gateway" in verdict.problem
 
 
 async def test_wrong_instance_token_is_refused(make: MakeAuth) -> None:
@@ -171,9 +179,9 @@ async def test_open_locally_serves_only_the_gateways_own_account(
         assert verdict.principal is None
         assert verdict.error == ""  # no wrong credential: nothing to count against anyone
         assert "account" in verdict.problem
-    # The instance token still proves the local user, whoever's connection carries it.
+    # Nor does the instance token on a connection that is not (or may not be) the owner's.
     token = CIMultiDict({"X-Llmgw-Instance-Token": INSTANCE})
-    assert (await auth.authenticate(token, peer)).principal == LOCAL_CALLER
+    assert (await auth.authenticate(token, peer)).principal is None
 
 
 async def test_open_to_all_local_accounts_is_the_old_behaviour(make: MakeAuth) -> None:
