@@ -205,6 +205,17 @@ class _CoreSettings:
         doc="Calls waiting for a slot; beyond this a call is refused as saturated.",
         check=checks.not_negative,
     )
+    jobs_principal_share_percent: int = setting(
+        "jobs.principal_share_percent",
+        50,
+        env="LLM_GATEWAY_JOBS_PRINCIPAL_SHARE_PERCENT",
+        doc="The share one remote principal may hold of max_concurrent, of "
+        "max_concurrent_per_provider (each at least one) and of the jobs running or queued "
+        "(max_concurrent + max_queued): its further jobs wait for its own to end, or beyond "
+        "its queue share are refused as saturated. The local user is not held to it; 100 "
+        "turns it off.",
+        check=checks.percent,
+    )
     provider_timeout_ms: int = setting(
         "providers.timeout_ms",
         1_800_000,

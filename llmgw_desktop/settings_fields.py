@@ -65,6 +65,10 @@ def not_negative(value: int) -> str | None:
     return None if value >= 0 else f"{value} must be 0 or more"
 
 
+def percent(value: int) -> str | None:
+    return None if 1 <= value <= 100 else f"{value} must be a percentage from 1 to 100"
+
+
 # A lease is renewed every third of its length: shorter than this, renewals would crowd the
 # database thread; longer than a day, a dead process's jobs would wait that long.
 LEASE_MS_MIN = 300

@@ -135,6 +135,16 @@ class GatewaySettings:
         "ends); more requests wait up to connect_timeout_ms for one to be free.",
         check=checks.positive,
     )
+    gateway_principal_share_percent: int = setting(
+        "gateway.principal_share_percent",
+        50,
+        env="LLM_GATEWAY_PRINCIPAL_SHARE_PERCENT",
+        doc="Of max_connections_per_host, the share one remote principal may hold to one "
+        "upstream (at least one connection); its further calls wait up to connect_timeout_ms "
+        "for one of its own, then get 429 saturated. The local user is not held to it; 100 "
+        "turns it off.",
+        check=checks.percent,
+    )
     gateway_ca_bundle: str = setting(
         "gateway.ca_bundle",
         "",

@@ -52,6 +52,7 @@ from llmgw_desktop.engine.recorder import (
 from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.settings_saver import SettingsSaver, SettingsWriter
+from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.location import store_password
 from llmgw_desktop.engine.tasks import TaskSupervisor
@@ -131,6 +132,9 @@ class Engine:
                 max_running=settings.max_concurrent_jobs,
                 max_running_per_provider=settings.max_concurrent_per_provider,
                 max_queued=settings.max_queued_jobs,
+                share=FairShare(
+                    settings.jobs_principal_share_percent, "jobs.principal_share_percent"
+                ),
                 dedup_window_s=settings.dedup_window_ms / 1000,
                 retention_days=settings.job_retention_days,
             ),

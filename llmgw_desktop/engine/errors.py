@@ -128,7 +128,12 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "The body is not sent as JSON."
     HOST_NOT_ALLOWED = "host_not_allowed", 421, "The Host header does not name this machine."
     # Too much at once: retry later.
-    SATURATED = "saturated", 429, "Too much work is queued already."
+    SATURATED = (
+        "saturated",
+        429,
+        "Too much work is queued already, in all or of the caller's own share "
+        "(`jobs.principal_share_percent`, `gateway.principal_share_percent`).",
+    )
     RATE_LIMITED = (
         "rate_limited",
         429,

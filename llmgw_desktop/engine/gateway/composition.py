@@ -18,6 +18,7 @@ from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.settings import Settings
 
 __all__ = ["build_gateway", "gateway_config_of"]
@@ -71,6 +72,9 @@ def build_gateway(
         max_connections_per_host=settings.gateway_max_connections_per_host,
         proxy_loopback=settings.gateway_proxy_loopback,
         max_sse_event_bytes=settings.gateway_max_sse_event_bytes,
+        share=FairShare(
+            settings.gateway_principal_share_percent, "gateway.principal_share_percent"
+        ),
     )
     directory = ProviderDirectory(
         registry,

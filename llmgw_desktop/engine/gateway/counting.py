@@ -109,7 +109,12 @@ class TokenCounter:
             )
             try:
                 response = await self._upstream.send(
-                    upstream, body, stream=False, count_tokens=True, passthrough_headers=headers
+                    upstream,
+                    body,
+                    stream=False,
+                    count_tokens=True,
+                    passthrough_headers=headers,
+                    principal=caller.principal,
                 )
                 try:
                     raw = await response.read(timeout_s=self._upstream.read_timeout_s)

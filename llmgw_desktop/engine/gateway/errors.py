@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.report import Attempt
+from llmgw_desktop.engine.gateway.upstream import SHARE_OUTCOME
 
 __all__ = [
     "OVERLOADED",
@@ -103,6 +104,17 @@ class AllRoutesFailed(EngineError):
             return error
         summary = ", ".join(f"{a.target}: {a.outcome}{_hint(a, hints)}" for a in attempts)
         detail = getattr(last, "message", None) or (str(last) if last else "")
+        if all(a.outcome == SHARE_OUTCOME for a in tried):
+            # The caller's own calls hold its share of every host it could use: it waits for
+            # them, not for an upstream (SECURITY.md 29).
+            error = cls(
+                detail,
+                code=ErrorCode.SATURATED,
+                attempts=[a.to_dict() for a in attempts],
+                retry_after_s=getattr(last, "retry_after_s", None) or 1,
+            )
+            error.http_status = 429
+            return error
         error = cls(
             f"every route for {model!r} failed ({summary}). Last error: {detail}",
             attempts=[a.to_dict() for a in attempts],

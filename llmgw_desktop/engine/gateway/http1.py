@@ -9,7 +9,8 @@ What real networks need is here, decided once per origin and kept with its pool 
 request costs one dict lookup: the environment's proxies (`proxies.py`; loopback servers are
 always reached directly), a CONNECT tunnel for https through them (`dial.py`), extra trusted
 CAs (`tls.py`), and a cap on the connections open to one origin (`pool.py`: requests beyond it
-wait for one to be released, at most the connect timeout).
+wait for one to be released, at most the connect timeout), of which a request's owner may hold
+only its share (`pool.py`, `engine/shares.py`).
 
 What it does not do, on purpose: redirects (an API that redirects a POST is misconfigured),
 cookies, HTTP/2. Responses may be chunked or compressed (gzip, deflate).
@@ -30,7 +31,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from llmgw_desktop.engine.gateway.dial import ConnectError, ProxyRefused, dial
-from llmgw_desktop.engine.gateway.pool import HostPool, PoolTimeout
+from llmgw_desktop.engine.gateway.pool import HostPool, PoolTimeout, ShareTimeout
 from llmgw_desktop.engine.gateway.proxies import ProxyRules
 from llmgw_desktop.engine.gateway.tls import TrustStore
 
@@ -42,6 +43,7 @@ __all__ = [
     "PoolTimeout",
     "ProxyRefused",
     "ResponseBroken",
+    "ShareTimeout",
 ]
 
 # An idle connection older than this is closed rather than reused: servers drop idle
@@ -216,6 +218,9 @@ class Http1Response:
         self._buffered = 0
         self._paused = False
         self._head: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # The owner whose share of the pool this response counts against, until it ends.
+        self._owner: str | None = None
+        self._share_pool: HostPool[_Connection] | None = None
 
     # -- fed by the connection --
     def start(self, *, keep_alive: bool) -> None:
@@ -325,6 +330,20 @@ class Http1Response:
         if not self.complete:
             self._discard()
 
+    def hold_share(self, pool: HostPool[_Connection], owner: str) -> None:
+        """Count against `owner`'s share of `pool` until the response ends (or no longer, if
+        it already has)."""
+        if self._connection is None:
+            pool.unclaim(owner)
+        else:
+            self._owner, self._share_pool = owner, pool
+
+    def _end_share(self) -> None:
+        owner, pool = self._owner, self._share_pool
+        if owner is not None and pool is not None:
+            self._owner = self._share_pool = None
+            pool.unclaim(owner)
+
     def _release(self) -> None:
         if self._paused:
             # Backpressure may pause reading in the same read that completes the message; a
@@ -342,6 +361,8 @@ class Http1Response:
                 self._client._put_back(connection)
             else:
                 connection.close()
+        if self._owner is not None:
+            self._end_share()
 
     def _discard(self) -> None:
         if not self.complete and self._error is None:
@@ -352,6 +373,8 @@ class Http1Response:
         if connection is not None:
             connection.response = None
             connection.close()
+        if self._owner is not None:
+            self._end_share()
 
 
 class Http1Client:
@@ -362,11 +385,17 @@ class Http1Client:
         *,
         connect_timeout_s: float,
         max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
+        share_per_host: int | None = None,
         proxies: ProxyRules | None = None,
         trust: TrustStore | None = None,
     ) -> None:
+        """`share_per_host`: the connections to one origin a request's owner may hold (None:
+        the whole cap)."""
         self._connect_timeout_s = connect_timeout_s
         self._max_per_host = max_connections_per_host
+        share = share_per_host or max_connections_per_host
+        # An owner is counted only when its share is smaller than the cap.
+        self._share = share if share < max_connections_per_host else None
         self._proxies = proxies or ProxyRules()
         self._trust = trust or TrustStore()
         self._pools: dict[tuple[str, str, int], HostPool[_Connection]] = {}
@@ -386,13 +415,17 @@ class Http1Client:
         headers: Mapping[str, str],
         body: bytes = b"",
         head_timeout_s: float | None = None,
+        owner: str | None = None,
     ) -> Http1Response:
-        """Send a request and return once the response's status and headers are in.
+        """Send a request and return once the response's status and headers are in. `owner`
+        (a principal held to a share) may hold only its share of the origin's connections;
+        None: not counted.
 
         Raises:
             ConnectError: no connection could be made (`ProxyRefused`: the proxy said no).
             ResponseBroken: the connection broke before the response began.
-            PoolTimeout: every connection the cap allows stayed busy for the connect timeout.
+            PoolTimeout: every connection the cap allows stayed busy for the connect timeout
+                (`ShareTimeout`: every one of the owner's share did).
             TimeoutError: connecting, or the response head, took too long.
         """
         parts = urlsplit(url)
@@ -421,42 +454,59 @@ class Http1Client:
         if pool.proxy_lines:
             lines += pool.proxy_lines
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-        connection, reused = await self._connection(pool)
-        response = Http1Response(self, connection)
-        connection.send(data, response)
+        deadline: float | None = None
+        if owner is not None and (share := self._share) is not None:
+            if not pool.claim(owner, share):
+                deadline = asyncio.get_running_loop().time() + self._connect_timeout_s
+                await pool.wait_for_share(owner, share, deadline)
+        else:
+            owner = None
         try:
-            await response.wait_head(head_timeout_s)
-        except ResponseBroken:
-            # A failed response has already closed its connection.
-            if not reused or connection.received:
-                # Part of an answer came back: the server saw the request; sending it again
-                # could run it twice.
-                raise
-            # The server dropped this idle connection just as we used it; nothing was
-            # answered, so the request is sent again once on a fresh connection.
-            connection, _ = await self._connection(pool, fresh=True)
+            connection, reused = await self._connection(pool, deadline=deadline)
             response = Http1Response(self, connection)
             connection.send(data, response)
-            # Its own handler: the `except BaseException` below does not cover this block,
-            # and a timed-out or cancelled resend must close its connection too.
             try:
                 await response.wait_head(head_timeout_s)
+            except ResponseBroken:
+                # A failed response has already closed its connection.
+                if not reused or connection.received:
+                    # Part of an answer came back: the server saw the request; sending it
+                    # again could run it twice.
+                    raise
+                # The server dropped this idle connection just as we used it; nothing was
+                # answered, so the request is sent again once on a fresh connection.
+                connection, _ = await self._connection(pool, fresh=True)
+                response = Http1Response(self, connection)
+                connection.send(data, response)
+                # Its own handler: the `except BaseException` below does not cover this
+                # block, and a timed-out or cancelled resend must close its connection too.
+                try:
+                    await response.wait_head(head_timeout_s)
+                except BaseException:
+                    response.release()
+                    raise
             except BaseException:
                 response.release()
                 raise
         except BaseException:
-            response.release()
+            if owner is not None:
+                pool.unclaim(owner)
             raise
         if response.status == PROXY_AUTH_REQUIRED and pool.absolute_prefix is not None:
             # The proxy's answer, not the upstream's: like a refused tunnel, the route is
             # unreachable (a key or another request would not help).
             response.release()
+            if owner is not None:
+                pool.unclaim(owner)
             assert pool.proxy is not None
             raise ProxyRefused(
                 f"proxy {pool.proxy.label} refused a request to {host_header}: "
                 f"{PROXY_AUTH_REQUIRED} Proxy Authentication Required",
                 PROXY_AUTH_REQUIRED,
             )
+        if owner is not None:
+            # Counted against the owner's share until the response ends.
+            response.hold_share(pool, owner)
         return response
 
     def _add_pool(self, key: tuple[str, str, int]) -> HostPool[_Connection]:
@@ -466,8 +516,10 @@ class Http1Client:
         return pool
 
     async def _connection(
-        self, pool: HostPool[_Connection], *, fresh: bool = False
+        self, pool: HostPool[_Connection], *, fresh: bool = False, deadline: float | None = None
     ) -> tuple[_Connection, bool]:
+        """A connection to send on, and whether it was reused; waits at the cap until
+        `deadline` (default: the connect timeout from now)."""
         if not fresh and (connection := pool.take_idle(IDLE_KEEP_S)) is not None:
             return connection, True
         if fresh and pool.open >= self._max_per_host and pool.idle:
@@ -475,7 +527,8 @@ class Http1Client:
             pool.idle.popleft().close()
         if pool.open < self._max_per_host:
             return await self._open(pool), False
-        deadline = asyncio.get_running_loop().time() + self._connect_timeout_s
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self._connect_timeout_s
         connection = await pool.wait_for_turn(
             cap=self._max_per_host, deadline=deadline, fresh=fresh, keep_s=IDLE_KEEP_S
         )

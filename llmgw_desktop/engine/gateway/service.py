@@ -69,7 +69,12 @@ from llmgw_desktop.engine.gateway.server_tool_use import server_tools_of_answer
 from llmgw_desktop.engine.gateway.taps import stream_tap
 from llmgw_desktop.engine.gateway.tracing import traced
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
-from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
+from llmgw_desktop.engine.gateway.upstream import (
+    SHARE_OUTCOME,
+    UpstreamClient,
+    UpstreamFailure,
+    UpstreamTarget,
+)
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.states import RecordState
@@ -328,6 +333,9 @@ class GatewayService:
                     answer, hold = _releasing(answer, hold), Hold()
                 if answer is not None:
                     return answer, None
+                if failure is not None and failure.kind == SHARE_OUTCOME:
+                    # The caller's own share of this host is in use: no key of it would do.
+                    return None, failure
                 if failure is not None and not failure.next_key:
                     status = failure.status or 502
                     raw = failure.raw_body if outgoing.passthrough else None
@@ -436,6 +444,7 @@ class GatewayService:
                 outgoing.data,
                 stream=stream,
                 passthrough_headers=outgoing.headers,
+                principal=caller.principal,
             )
             route.provider, route.model, route.kind = spec.id, target.model, "api"
             # Listed before the answer is rendered, so `x_gateway` includes it.

@@ -3,7 +3,9 @@
 `UpstreamClient.send` returns the open response once the status is good, or raises
 `UpstreamFailure` saying whether another route may be tried: connect errors, timeouts before
 the answer starts, 429 and 5xx may fall back; 4xx that describe the request itself may not,
-because every other route would refuse it the same way.
+because every other route would refuse it the same way. A remote principal holds at most its
+share of one upstream host's connections (`FairShare`): beyond it, its request waits for one
+of its own, then fails as `share` (not tried on another key of the same host).
 """
 
 from __future__ import annotations
@@ -31,14 +33,17 @@ from llmgw_desktop.engine.gateway.http1 import (
     Http1Client,
     Http1Response,
     PoolTimeout,
+    ShareTimeout,
 )
 from llmgw_desktop.engine.gateway.proxies import ProxyRules
 from llmgw_desktop.engine.gateway.sse import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine.gateway.tls import TrustStore
 from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
+from llmgw_desktop.engine.shares import FairShare
 
 __all__ = [
     "ANTHROPIC_VERSION",
+    "SHARE_OUTCOME",
     "UpstreamClient",
     "UpstreamFailure",
     "UpstreamTarget",
@@ -56,6 +61,10 @@ MAX_ERROR_BODY = 64 * 1024
 # Shorter keys (a local server's "none") are not scrubbed: they would mask ordinary words.
 MIN_SCRUBBED_KEY = 8
 ERROR_BODY_TIMEOUT_S = 10.0
+# The outcome of a request whose principal held its whole share of the host's connections.
+SHARE_OUTCOME = "share"
+# What a principal over its share is told to wait: its own calls end, not the upstream's.
+SHARE_RETRY_AFTER_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -155,7 +164,10 @@ class UpstreamClient:
         max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
         proxy_loopback: bool = False,
         max_sse_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        share: FairShare | None = None,
     ) -> None:
+        """`share`: how much of each host's connections one principal may hold."""
+        self._share = share or FairShare()
         # The largest server-sent event a stream may send (the parsers refuse a larger one).
         self.max_sse_event_bytes = max_sse_event_bytes
         # A whole answer must arrive within `read_timeout_s`; a stream may not stall longer.
@@ -169,6 +181,7 @@ class UpstreamClient:
         self._http = Http1Client(
             connect_timeout_s=connect_timeout_s,
             max_connections_per_host=max_connections_per_host,
+            share_per_host=self._share.of(max_connections_per_host),
             proxies=ProxyRules.from_environ(environ, proxy_loopback=proxy_loopback),
             trust=TrustStore.from_environ(environ, ca_bundle=ca_bundle),
         )
@@ -184,12 +197,15 @@ class UpstreamClient:
         stream: bool,
         count_tokens: bool = False,
         passthrough_headers: Mapping[str, str] | None = None,
+        principal: str | None = None,
     ) -> Http1Response:
         """POST `body` (an object, or JSON already encoded) and return the response once its
-        status is 2xx (the caller releases it).
+        status is 2xx (the caller releases it), for `principal` (held to its share of the
+        host's connections unless it is the local user; None: not counted).
 
         Raises:
-            UpstreamFailure: no answer, or an error status (with the upstream's message).
+            UpstreamFailure: no answer, or an error status (with the upstream's message);
+                kind `share` when the principal's share stayed in use.
         """
         url = target.url(stream=stream, count_tokens=count_tokens)
         head_timeout_s = self.first_byte_timeout_s if stream else self.read_timeout_s
@@ -200,12 +216,24 @@ class UpstreamClient:
                 headers=target.headers(stream=stream, passthrough=passthrough_headers),
                 body=body if isinstance(body, bytes) else jsonio.dumps(body),
                 head_timeout_s=head_timeout_s,
+                owner=principal if principal is not None and self._share.holds(principal) else None,
             )
         except ConnectError as exc:
             raise UpstreamFailure(
                 f"cannot connect to {target.provider} at {_origin(url)}: {exc.strerror or exc}",
                 fallback=True,
                 kind="connect",
+            ) from None
+        except ShareTimeout as exc:
+            # Another key of the same host would wait on the same share: only another
+            # provider's route may serve.
+            raise UpstreamFailure(
+                f"{exc} ({self._share.setting} = {self._share.percent}% of "
+                "gateway.max_connections_per_host); retry once one of them ends",
+                fallback=True,
+                next_key=False,
+                retry_after_s=SHARE_RETRY_AFTER_S,
+                kind=SHARE_OUTCOME,
             ) from None
         except PoolTimeout as exc:
             raise UpstreamFailure(str(exc), fallback=True, kind="timeout") from None

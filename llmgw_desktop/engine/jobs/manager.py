@@ -1,13 +1,15 @@
 """JobManager: turns calls into durable jobs and runs them within limits.
 
 A submitted call becomes a row in the store at once (queued), then runs when a global slot and
-a slot for its provider are free. Its partial output is flushed to the store every second, so
-status shows progress and a crash loses little. Identical calls inside the dedup window attach
-to the job that exists instead of running again, also when another gateway process on the same
-store took the call (checked again as the row is written; see `JobStore.create`). When the
-gateway stops, running jobs end as `interrupted` with their partial output; when it starts,
-jobs a crash left behind are marked the same way (on a shared store, once their process's
-lease runs out: `leases.py`). Nothing is silently re-run.
+a slot for its provider are free. A remote principal holds at most its share of those slots and
+of the jobs running or queued (`JobLimits.share`, `shares.py`): beyond the queue share its call
+is refused as saturated while another principal's is still taken. A job's partial output is
+flushed to the store every second, so status shows progress and a crash loses little. Identical
+calls inside the dedup window attach to the job that exists instead of running again, also when
+another gateway process on the same store took the call (checked again as the row is written;
+see `JobStore.create`). When the gateway stops, running jobs end as `interrupted` with their
+partial output; when it starts, jobs a crash left behind are marked the same way (on a shared
+store, once their process's lease runs out: `leases.py`). Nothing is silently re-run.
 
 Any process on the store answers for any job: waiting on, watching or cancelling a job another
 process runs polls the store, and a cancel reaches the owner as a flag it polls every flush.
@@ -38,6 +40,7 @@ from llmgw_desktop.engine.errors import (
 from llmgw_desktop.engine.events import EventBus, JobStateChanged
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.model import JobState, JobView, can_move, dedup_key
+from llmgw_desktop.engine.jobs.shares import RunningShares
 from llmgw_desktop.engine.jobs.store import (
     INTERRUPTED_ERROR,
     DeskFilter,
@@ -48,6 +51,7 @@ from llmgw_desktop.engine.jobs.store import (
     ProgressRow,
 )
 from llmgw_desktop.engine.redact import REDACTED
+from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.tasks import TaskSupervisor
 
 __all__ = [
@@ -75,6 +79,8 @@ REMOTE_POLL_S = 0.3
 REMOTE_CANCEL_WAIT_S = 10.0
 # The ends the desk may retry; a completed job is asked again by sending the call again.
 RETRYABLE = frozenset({JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED})
+# What a caller refused as saturated is told to wait.
+SATURATED_RETRY_AFTER_S = 5
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,13 @@ class JobLimits:
     dedup_window_s: float = 3600.0
     retention_days: float = 30.0
     flush_interval_s: float = 1.0
+    # Each remote principal's share of the running slots and of the queue (100%: none).
+    share: FairShare = field(default_factory=FairShare)
+
+    @property
+    def capacity(self) -> int:
+        """Jobs running or queued at once."""
+        return self.max_running + self.max_queued
 
 
 class JobContext:
@@ -240,6 +253,9 @@ class JobManager:
         self._recent: OrderedDict[str, tuple[JobView, str]] = OrderedDict()
         self._global_slots = asyncio.Semaphore(limits.max_running)
         self._provider_slots: dict[str, asyncio.Semaphore] = {}
+        self._shares = RunningShares(
+            limits.share, limits.max_running, limits.max_running_per_provider
+        )
         self._stopping = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -285,7 +301,7 @@ class JobManager:
         """Create the job (or attach to an identical one) and start it when slots allow.
 
         Raises:
-            Saturated: the queue is full.
+            Saturated: the queue is full, or the principal's share of it.
             ProviderUnavailable: the gateway is stopping (`gateway_stopping`).
         """
         if self._stopping:
@@ -304,17 +320,14 @@ class JobManager:
             if existing is not None:
                 log.info("call attaches to job %s (dedup)", existing)
                 return Submitted(existing, attached=True)
-        capacity = self.limits.max_running + self.limits.max_queued
-        if sum(1 for j in self._live.values() if j.task is not None) >= capacity:
+        full = self._saturated(spec.principal)
+        if full is not None:
             # Full: a stored job with the same identity can still answer this call.
             stored_earlier = await self._find_reusable(key) if dedup else None
             if stored_earlier is not None:
                 log.info("call attaches to job %s (dedup)", stored_earlier)
                 return Submitted(stored_earlier, attached=True)
-            raise Saturated(
-                f"the gateway already has {capacity} jobs running or queued; retry in a moment",
-                retry_after_s=5,
-            )
+            raise full
         now = self._clock()
         live = _LiveJob(id=f"job_{uuid.uuid4().hex}", spec=spec, key=key, created_at=now)
         # Registered before the first await so a concurrent identical call attaches to it.
@@ -350,6 +363,32 @@ class JobManager:
         self._publish(live)
         return Submitted(live.id, attached=False)
 
+    def _saturated(self, principal: str) -> Saturated | None:
+        """The refusal for a call of `principal` now, if the queue or its share is full."""
+        limits = self.limits
+        capacity = limits.capacity
+        if sum(1 for j in self._live.values() if j.task is not None) >= capacity:
+            return Saturated(
+                f"the gateway already has {capacity} jobs running or queued; retry in a moment",
+                retry_after_s=SATURATED_RETRY_AFTER_S,
+            )
+        share = limits.share
+        if not share.holds(principal):
+            return None
+        mine = share.of(capacity)
+        # Counted with the jobs still being written (no task yet): a burst of calls is
+        # counted whole, not only once their rows are in.
+        if sum(1 for j in self._live.values() if j.spec.principal == principal) < mine:
+            return None
+        return Saturated(
+            f"{principal} already has {mine} jobs running or queued, its share "
+            f"({share.setting} = {share.percent}% of jobs.max_concurrent + jobs.max_queued); "
+            "retry once one of them ends",
+            retry_after_s=SATURATED_RETRY_AFTER_S,
+            share=mine,
+            setting=share.setting,
+        )
+
     async def _find_reusable(self, key: str) -> str | None:
         live_id = await self._live_with_key(key)
         if live_id is not None:
@@ -379,7 +418,12 @@ class JobManager:
         )
         final_state = JobState.COMPLETED
         try:
-            async with provider_slots, self._global_slots:
+            # The principal's own slots first: its jobs past its share wait in its own line.
+            async with (
+                self._shares.slot(live.spec.principal, live.spec.provider),
+                provider_slots,
+                self._global_slots,
+            ):
                 live.state = JobState.RUNNING
                 live.started_at = self._clock()
                 live.attempts = max(live.attempts, 1)
@@ -661,6 +705,7 @@ class JobManager:
                 "maxRunning": self.limits.max_running,
                 "maxRunningPerProvider": self.limits.max_running_per_provider,
                 "maxQueued": self.limits.max_queued,
+                "principalSharePercent": self.limits.share.percent,
             },
         }
 

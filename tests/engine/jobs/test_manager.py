@@ -14,6 +14,7 @@ from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobContext, JobLimits, JobManager, JobSpec
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore, LeftRunning
+from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import portable
 from llmgw_desktop.engine.tasks import TaskSupervisor
@@ -238,6 +239,34 @@ async def test_per_provider_limit_leaves_room_for_others(db: Database) -> None:
     slow.opened.set()
     other.opened.set()
     await h.manager.wait(queued.job_id, "local", 5)
+    await h.stop()
+
+
+async def test_a_principal_holds_only_its_share_of_the_queue_and_the_slots(
+    db: Database,
+) -> None:
+    share = FairShare(50, "jobs.principal_share_percent")
+    limits = JobLimits(max_running=2, max_running_per_provider=2, max_queued=2, share=share)
+    h = Harness(db, limits, Clock())
+    await h.manager.start()
+    held, alices = Gate(), Gate()
+    # A burst counts whole, rows still being written included: two of the four places.
+    burst = await asyncio.gather(
+        *(h.manager.submit(h.spec(held, principal="user:m", prompt=str(n))) for n in range(3)),
+        return_exceptions=True,
+    )
+    refused = [r for r in burst if isinstance(r, Saturated)]
+    assert len(refused) == 1 and refused[0].details["setting"] == "jobs.principal_share_percent"
+    assert "user:m already has 2 jobs running or queued" in refused[0].message
+    # Alice's job is taken and runs beside m's one running job; m's second waits for it.
+    alice = await h.manager.submit(h.spec(alices, principal="user:a"))
+    await alices.started.wait()
+    assert h.manager.health()["byState"] == {"running": 2, "queued": 1}
+    # The local user is held to no share: it takes the last place.
+    await h.manager.submit(h.spec(held, principal="local", prompt="mine"))
+    alices.opened.set()
+    assert (await h.manager.wait(alice.job_id, "user:a", 5)).state is JobState.COMPLETED
+    held.opened.set()
     await h.stop()
 
 
