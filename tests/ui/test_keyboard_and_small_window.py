@@ -43,6 +43,8 @@ HEADER_PADDING = 6  # the header's own margins around its text, at the least
 # Tables whose columns are being reworked in the same issue by its other half (provider health
 # gains error and latency columns): checked here once that lands.
 NOT_YET = frozenset({"overview/providerHealth"})
+# The flight recorder is a wide log by design: it scrolls sideways (its headers still read whole).
+NOT_YET_SIDEWAYS = frozenset({"recorderTable"})
 
 
 def _visible(widget: QWidget, page: QWidget) -> bool:
@@ -118,9 +120,11 @@ def window_on_gateway(
                         "scope": "agent=a-very-long-agent-name/2.3.4",
                         "unit": "tokens",
                         "period": "daily",
-                        "hard": 1e9,
+                        "soft": 3852,
+                        "hard": 5136,
                     },
                     {"scope": "project=web", "unit": "usd", "period": "monthly", "hard": 5},
+                    {"scope": "agent=ci", "unit": "tokens", "period": "daily", "hard": 1},
                 ],
             )
 
@@ -192,6 +196,13 @@ def test_every_page_fits_1024x700_with_every_column_as_wide_as_its_header(
             header = getattr(table, "horizontalHeader", lambda: None)()
             if header is None or not _visible(table, page) or header.isHidden():
                 continue
+            if table.objectName() not in NOT_YET_SIDEWAYS:
+                bar = table.horizontalScrollBar()
+                assert bar.maximum() == 0, f"{key}/{table.objectName()} scrolls sideways"
+            if table.objectName() == "budgetsTable":  # issue 25: the name shrank to "a… n…"
+                names = [str(table.model().index(r, 0).data()) for r in range(3)]
+                need = max(table.fontMetrics().horizontalAdvance(n) for n in names)
+                assert header.sectionSize(0) >= need, (names, header.sectionSize(0), need)
             model = table.model()
             for column in range(model.columnCount()):
                 if header.isSectionHidden(column):
