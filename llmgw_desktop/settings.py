@@ -198,6 +198,16 @@ class _CoreSettings:
         doc="Provider calls running at once for any one provider.",
         check=checks.positive,
     )
+    stuck_after_ms: int = setting(
+        "jobs.stuck_after_ms",
+        120_000,
+        env="LLM_GATEWAY_STUCK_AFTER_MS",
+        doc=(
+            "A running job with no output for this long is shown as stuck (Jobs, Overview, "
+            "tray); providers.idle_timeout_ms is what stops it."
+        ),
+        check=checks.positive,
+    )
     max_queued_jobs: int = setting(
         "jobs.max_queued",
         64,

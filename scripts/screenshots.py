@@ -18,8 +18,14 @@ page in `MainWindow.pages` (whatever pages are registered when it runs), lets it
 saves `QWidget.grab()` as <out>/<page key>.png; the overview is also taken in the dark look.
 The first-run guide, which a fresh data folder shows over the window, is taken first (state
 `first_run`: its CLI step, then its key step with a pasted key tested), then skipped.
+Then the states a review checks (each also a --pages name): `stuck` (the Jobs page with the
+job left running marked stuck: it is silent past `jobs.stuck_after_ms`, set to 5 s here),
+`small` (every page at 1024x700, as <key>-1024x700.png) and `dialogs` (a risky call's
+approval and an OAuth client's consent, the desk's two questions, as dialog-*.png). They are
+not in the README's gallery.
 Then it stops the app the way SIGTERM does. A full run into docs/images also rewrites the
 gallery in README.md's "Screens" section (between its markers) to show exactly those images.
+With --offscreen (or no Xvfb installed) Qt's offscreen platform stands in for X11: no tray.
 """
 
 from __future__ import annotations
@@ -52,7 +58,10 @@ import aiohttp  # noqa: E402
 
 from llmgw_desktop import cli  # noqa: E402
 from llmgw_desktop.engine.api import LOCAL_CALLER  # noqa: E402
+from llmgw_desktop.engine.auth.consent import ConsentRequest  # noqa: E402
+from llmgw_desktop.engine.calls.approval import ApprovalRequest  # noqa: E402
 from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS  # noqa: E402
+from llmgw_desktop.ui.decision_dialog import DecisionDialog  # noqa: E402
 from llmgw_desktop.ui.first_run import FirstRunGuide  # noqa: E402
 from llmgw_desktop.ui.main_window import MainWindow  # noqa: E402
 from llmgw_desktop.ui.qt import QApplication, Qt, QTimer  # noqa: E402
@@ -75,6 +84,9 @@ WAVES = 6  # spread over time, so the live charts have a shape
 WAVE_PAUSE_S = 2.0
 DARK_SAMPLES = ("overview",)
 FIRST_RUN = "first_run"  # the guide's state in --pages and its images' names
+STUCK, SMALL, DIALOGS = "stuck", "small", "dialogs"  # the review states in --pages
+SMALL_SIZE = (1024, 700)
+STUCK_AFTER_MS = 5000  # the job left running is silent: stuck well before the pages are taken
 GUIDE_KEY = "sk-screenshot-pasted-key-0123456789"  # tested in the guide, never stored
 CALLERS = ("claude-code", "cursor", "codex", "aider")
 PROJECTS = ("api", "web", None)
@@ -239,8 +251,10 @@ def prepare_environment(home: Path, upstreams: Upstreams) -> None:
         for variable in (*spec.key_env, spec.base_url_env):
             if variable:
                 os.environ.pop(variable, None)
-    os.environ.pop("QT_QPA_PLATFORM", None)  # the real X11 platform, on Xvfb
+    if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        os.environ.pop("QT_QPA_PLATFORM", None)  # the real X11 platform, on Xvfb
     os.environ |= {
+        "LLM_GATEWAY_STUCK_AFTER_MS": str(STUCK_AFTER_MS),
         "LLM_GATEWAY_CONFIG": str(home / "config" / "config.toml"),
         "LLM_GATEWAY_DATA_DIR": str(home / "data"),
         "LLM_GATEWAY_LOG_DIR": str(home / "log"),
@@ -437,6 +451,75 @@ async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[
     return saved
 
 
+async def capture_states(
+    window: MainWindow, out: Path, only: set[str] | None
+) -> list[tuple[str, Path]]:
+    """The review states: the stuck job, every page at 1024x700, the two question dialogs."""
+    saved: list[tuple[str, Path]] = []
+    window.resize(*WINDOW_SIZE)
+    if only is None or STUCK in only:
+        window.show_page("jobs")
+        jobs = window.pages["jobs"]
+        await until(lambda: jobs.model.stuck_count(), "the stuck job", JOB_TIMEOUT_S)  # type: ignore[attr-defined]
+        await asyncio.sleep(PAGE_SETTLE_S)
+        save(window, out / "jobs-stuck.png")
+        saved.append(("Jobs: a stuck job", out / "jobs-stuck.png"))
+    if only is None or SMALL in only:
+        window.resize(*SMALL_SIZE)
+        for key in window.pages:
+            window.show_page(key)
+            await asyncio.sleep(PAGE_SETTLE_S)
+            path = out / f"{key}-1024x700.png"
+            save(window, path)
+            saved.append((f"{window.pages[key].TITLE} at 1024x700", path))
+        window.resize(*WINDOW_SIZE)
+    if only is None or DIALOGS in only:
+        saved += await capture_dialogs(window, out)
+    return saved
+
+
+async def capture_dialogs(window: MainWindow, out: Path) -> list[tuple[str, Path]]:
+    """A risky call's approval and an OAuth client's consent, each saved, then denied."""
+    engine = next(iter(window.pages.values())).context.engine
+
+    def dialog() -> DecisionDialog | None:
+        shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, DecisionDialog)]
+        return next((w for w in shown if w.isVisible()), None)
+
+    risky = ApprovalRequest(
+        provider="claude",
+        prompt="Clean up the release branch, then git push --force origin main and "
+        "sudo rm -rf /srv/app/build so the next deploy starts fresh.",
+        permission_mode="acceptEdits",
+        full_auto=True,
+        allowed_tools=(),
+        strategy="mcp_managed",
+        principal=LOCAL_CALLER.id,
+        caller="claude-code",
+        workspace="demo",
+    )
+    saved: list[tuple[str, Path]] = []
+    deciding = asyncio.get_running_loop().create_task(engine.approvals.decide(risky))
+    box = await until(dialog, "the approval dialog", WINDOW_WAIT_S)
+    await asyncio.sleep(0.5)
+    save(box, out / "dialog-approval.png")
+    saved.append(("Approval dialog", out / "dialog-approval.png"))
+    box.deny_button.click()
+    await deciding
+    if engine.oauth is not None:
+        asking = ConsentRequest(
+            "laptop-editor", "Laptop editor", OAUTH_REDIRECT, ("mcp",), "127.0.0.1"
+        )
+        pending = engine.auth.consent.ask(asking)
+        box = await until(dialog, "the consent dialog", WINDOW_WAIT_S)
+        await asyncio.sleep(0.5)
+        save(box, out / "dialog-consent.png")
+        saved.append(("Consent dialog", out / "dialog-consent.png"))
+        box.deny_button.click()
+        await pending.decision
+    return saved
+
+
 def update_readme(shots: list[tuple[str, Path]]) -> None:
     """Rewrite the README's gallery (between the screens markers) to show exactly the pages
     taken, two to a row, so it follows the pages as they are registered."""
@@ -478,6 +561,7 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         outcome["saved"] = guide + await capture(window, args.out, only)
         if only is None and args.out == DEFAULT_OUT:
             update_readme(outcome["saved"])
+        outcome["saved"] += await capture_states(window, args.out, only)
         running.cancel()
     except BaseException as exc:
         outcome["error"] = exc
@@ -491,11 +575,17 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--pages", default="", help="comma-separated page keys (default: all)")
+    parser.add_argument("--offscreen", action="store_true", help="Qt's offscreen platform")
     args = parser.parse_args()
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    xvfb, display = start_xvfb()
+    xvfb: subprocess.Popen[bytes] | None = None
+    if args.offscreen or shutil.which("Xvfb") is None:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        display = os.environ.get("DISPLAY", "")
+    else:
+        xvfb, display = start_xvfb()
     upstreams = Upstreams()
     home = Path(tempfile.mkdtemp(prefix="llmgw-screens-"))
     outcome: dict[str, Any] = {}
@@ -521,9 +611,10 @@ def main() -> int:
         del app
     finally:
         upstreams.stop()
-        xvfb.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            xvfb.wait(5)
+        if xvfb is not None:
+            xvfb.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                xvfb.wait(5)
         if "error" in outcome:
             print(f"kept the app's config, data and log in {home}", file=sys.stderr)
         else:

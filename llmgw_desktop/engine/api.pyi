@@ -54,6 +54,7 @@ from llmgw_desktop.engine.events import BreakerChanged as BreakerChanged
 from llmgw_desktop.engine.events import EngineStarted as EngineStarted
 from llmgw_desktop.engine.events import EngineStopped as EngineStopped
 from llmgw_desktop.engine.events import JobStateChanged as JobStateChanged
+from llmgw_desktop.engine.events import JobStuckChanged as JobStuckChanged
 from llmgw_desktop.engine.events import Notice as Notice
 from llmgw_desktop.engine.events import PauseChanged as PauseChanged
 from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
@@ -84,6 +85,7 @@ from llmgw_desktop.engine.gateway.tracing import with_retry_info as with_retry_i
 from llmgw_desktop.engine.jobs.manager import RETRYABLE as RETRYABLE
 from llmgw_desktop.engine.jobs.manager import DeskFilter as DeskFilter
 from llmgw_desktop.engine.jobs.manager import DeskJob as DeskJob
+from llmgw_desktop.engine.jobs.manager import StuckJob as StuckJob
 from llmgw_desktop.engine.jobs.model import FINISHED as FINISHED
 from llmgw_desktop.engine.jobs.model import JobState as JobState
 from llmgw_desktop.engine.jobs.model import JobView as JobView
@@ -205,6 +207,7 @@ __all__ = [
     "InvalidRequest",
     "JobState",
     "JobStateChanged",
+    "JobStuckChanged",
     "JobView",
     "Lane",
     "LiveKey",
@@ -243,6 +246,7 @@ __all__ = [
     "StaleReference",
     "StoreError",
     "StoreHealthChanged",
+    "StuckJob",
     "TableCount",
     "Target",
     "TaskSupervisor",

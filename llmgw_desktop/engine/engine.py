@@ -137,6 +137,7 @@ class Engine:
                 ),
                 dedup_window_s=settings.dedup_window_ms / 1000,
                 retention_days=settings.job_retention_days,
+                stuck_after_s=settings.stuck_after_ms / 1000,
             ),
             clock=clock,
             leases=self.leases,

@@ -19,6 +19,7 @@ __all__ = [
     "Event",
     "EventBus",
     "JobStateChanged",
+    "JobStuckChanged",
     "Notice",
     "PauseChanged",
     "ProviderToggled",
@@ -76,6 +77,19 @@ class JobStateChanged(Event):
     provider: str
     state: str
     principal: str
+
+
+@dataclass(frozen=True)
+class JobStuckChanged(Event):
+    """A running job became stuck (no output for `limit_s`) or is no longer (output came,
+    or it ended). `idle_s` is how long it had been silent when this was published."""
+
+    job_id: str
+    provider: str
+    principal: str
+    stuck: bool
+    idle_s: float
+    limit_s: float
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Ask the person at the desk about a risky call: approve or deny, with a timeout that denies.
 
-The engine's approval gate holds the call while the question is open; the dialog is non-modal
-(`open()`, never `exec()`), so the event loop and every other call keep running. Only a click
-on Approve approves: Deny is the default button (Return) and the escape button (Escape), and
-closing the dialog any other way denies too.
+The engine's approval gate holds the call while the question is open; the dialog is the desk's
+one question dialog (`decision_dialog.py`, shared with the OAuth consent): non-modal, [Deny]
+[Approve] in that order, Deny the default and the escape, a countdown, the prompt shown in a
+monospaced pane and never split inside a word.
 
 The dialog says who asks (the client's own name and the principal it runs as: the local user,
 the static token's holder, an OAuth client, a user a trusted proxy names), where the call would
@@ -13,19 +13,17 @@ run (the workspace and directory), and counts down to the automatic denial.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 
 from llmgw_desktop.engine.api import ApprovalGate, PendingApproval
-from llmgw_desktop.ui.qt import QMessageBox, QObject, QTimer, QWidget
+from llmgw_desktop.ui.decision_dialog import DecisionDialog, countdown_text
+from llmgw_desktop.ui.qt import QObject, QWidget
 
 __all__ = ["DeskApprovals", "countdown_text", "prompt_preview", "where_it_runs", "who_asks"]
 
 log = logging.getLogger(__name__)
 PROMPT_PREVIEW = 600
-# The countdown is redrawn this often; the text changes once a second, the first tick is soon.
-COUNTDOWN_TICK_MS = 250
 
 
 def _principal(principal: str) -> str:
@@ -59,12 +57,6 @@ def where_it_runs(workspace: str, working_dir: str) -> str:
     return "Directory: the provider's default (none named)"
 
 
-def countdown_text(seconds_left: float) -> str:
-    """The line that counts down to the automatic denial."""
-    left = max(0, math.ceil(seconds_left))
-    return f"No answer within {left} s denies it."
-
-
 class DeskApprovals(QObject):
     """Shows each pending approval as a dialog and reports the answer to the gate."""
 
@@ -79,7 +71,7 @@ class DeskApprovals(QObject):
         self._gate = gate
         self._parent = parent_window
         self._clock = clock
-        self.open_dialogs: dict[str, QMessageBox] = {}
+        self.open_dialogs: dict[str, DecisionDialog] = {}
         gate.attach_desk(self.show)
 
     def detach(self) -> None:
@@ -89,8 +81,8 @@ class DeskApprovals(QObject):
 
     def show(self, pending: PendingApproval) -> None:
         request = pending.request
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
+        # The gate's own timer denies; the dialog only shows how long is left.
+        box = DecisionDialog(
             "llmgw-desktop: approve this call?",
             f"{who_asks(request.caller, request.principal)} asks {request.provider} to run a "
             f"call the policy marks as risky (score {pending.score}).\n"
@@ -98,36 +90,19 @@ class DeskApprovals(QObject):
             + "\n".join(f"• {reason}" for reason in pending.reasons)
             + f"\n\nPermission asked: {request.permission_mode}"
             + ("  (full auto)" if request.full_auto else "")
-            + f"\n\nPrompt:\n{prompt_preview(request.prompt)}",
+            + "\n\nPrompt:",
+            literal=prompt_preview(request.prompt),
+            # The whole prompt one toggle away: what runs is what you read.
+            whole_literal=request.prompt if len(request.prompt) > PROMPT_PREVIEW else "",
+            deadline=self._clock() + self._gate.desk_timeout_s,
+            clock=self._clock,
             parent=self._parent,
         )
-        # The whole prompt, scrollable, behind "Show Details...": what runs is what you read.
-        if len(request.prompt) > PROMPT_PREVIEW:
-            box.setDetailedText(request.prompt)
         box.setObjectName(f"approval:{pending.id}")
-        approve = box.addButton("Approve", QMessageBox.ButtonRole.AcceptRole)
-        deny = box.addButton("Deny", QMessageBox.ButtonRole.RejectRole)
-        # A risky call must never be approved by a reflexive Return or Escape.
-        box.setDefaultButton(deny)
-        box.setEscapeButton(deny)
-        approve.setAutoDefault(False)
-
-        # The gate's own timer denies; this one only shows how long is left. A child of the
-        # box, it stops when the box goes.
-        deadline = self._clock() + self._gate.desk_timeout_s
-        box.setInformativeText(countdown_text(self._gate.desk_timeout_s))
-        ticker = QTimer(box)
-        ticker.setObjectName("countdown")
-        ticker.setInterval(COUNTDOWN_TICK_MS)
-        ticker.timeout.connect(
-            lambda: box.setInformativeText(countdown_text(deadline - self._clock()))
-        )
-        ticker.start()
 
         def answered(_result: int) -> None:
-            ticker.stop()
             self.open_dialogs.pop(pending.id, None)
-            approved = box.clickedButton() == approve
+            approved = box.approved()
             if not self._gate.answer(pending.id, approved):
                 log.info("approval %s was answered after it had timed out", pending.id)
 
@@ -150,4 +125,7 @@ def prompt_preview(prompt: str) -> str:
         return prompt
     half = PROMPT_PREVIEW // 2
     skipped = len(prompt) - 2 * half
-    return f"{prompt[:half]}\n… ({skipped:,} characters; Show Details for all) …\n{prompt[-half:]}"
+    return (
+        f"{prompt[:half]}\n… ({skipped:,} characters; Show the whole prompt for all) …\n"
+        f"{prompt[-half:]}"
+    )

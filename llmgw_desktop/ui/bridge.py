@@ -14,6 +14,7 @@ from llmgw_desktop.engine.api import (
     EngineStarted,
     EngineStopped,
     JobStateChanged,
+    JobStuckChanged,
     Notice,
     PauseChanged,
     ProviderToggled,
@@ -34,6 +35,9 @@ class EngineBridge(QObject):
     notice = Signal(str, str)  # level, message
     storeHealthChanged = Signal(str)  # what is wrong with the store, or "" when all is well
     jobStateChanged = Signal(str, str, str, str)  # job id, provider, state, principal
+    # A running job became stuck (True) or no longer is (False); carries the JobStuckChanged
+    # (idle time and limit). `engine.jobs.stuck_jobs()` lists the stuck ones at any time.
+    jobStuckChanged = Signal(object)
     breakerChanged = Signal(str, str)  # provider, closed / open / half_open
     # One per finished request, carrying the RequestFinished event. Under load this fires
     # hundreds of times a second: connect only cheap slots, and redraw on a timer.
@@ -58,6 +62,7 @@ class EngineBridge(QObject):
                 JobStateChanged,
                 lambda e: self.jobStateChanged.emit(e.job_id, e.provider, e.state, e.principal),
             ),
+            bus.subscribe(JobStuckChanged, self.jobStuckChanged.emit),
             bus.subscribe(BreakerChanged, lambda e: self.breakerChanged.emit(e.provider, e.state)),
             bus.subscribe(RequestFinished, self.requestFinished.emit),
         ]

@@ -1,16 +1,21 @@
 """The on-screen OAuth consent dialog: approve or deny a client asking for access.
 
 While it is open the browser that started the authorization waits on the consent page and
-continues by itself once this dialog is answered. Non-modal (`open()`), so the event loop and
-everything else keep running; a request that expires closes its dialog.
+continues by itself once this dialog is answered. The desk's one question dialog
+(`decision_dialog.py`, shared with call approvals): non-modal, [Deny] [Approve] in that order,
+Deny the default and the escape, and a countdown to the request's expiry, which denies and
+closes the dialog.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from llmgw_desktop.engine.api import ConsentQueue, PendingConsent
-from llmgw_desktop.ui.qt import QMessageBox, QObject, QWidget
+from llmgw_desktop.ui.decision_dialog import DecisionDialog
+from llmgw_desktop.ui.qt import QObject, QStyle, QWidget
 
 __all__ = ["DeskConsent"]
 
@@ -25,11 +30,18 @@ SCOPE_WORDS = {
 class DeskConsent(QObject):
     """Shows each consent request as a dialog and reports the answer to the queue."""
 
-    def __init__(self, queue: ConsentQueue, parent_window: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        queue: ConsentQueue,
+        parent_window: QWidget | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self._queue = queue
         self._parent = parent_window
-        self.open_dialogs: dict[str, QMessageBox] = {}
+        self._clock = clock
+        self.open_dialogs: dict[str, DecisionDialog] = {}
         queue.attach_desk(self.show)
 
     def detach(self) -> None:
@@ -40,23 +52,23 @@ class DeskConsent(QObject):
     def show(self, pending: PendingConsent) -> None:
         request = pending.request
         scopes = "\n".join(f"• {SCOPE_WORDS.get(s, s)} ({s})" for s in request.scopes)
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        box = DecisionDialog(
             "llmgw-desktop: allow access?",
             f"{request.client_name} (client {request.client_id}) asks for access to this "
             f"gateway:\n\n{scopes}\n\nIt will be sent back to: {request.redirect_uri}\n"
             f"The request came from: {request.requester}\n\n"
             "Approve only if you started this sign-in yourself.",
+            # Asked as the request is made: its lifetime starts now.
+            deadline=self._clock() + max(0.0, pending.expires_at - pending.created_at),
+            clock=self._clock,
+            icon=QStyle.StandardPixmap.SP_MessageBoxQuestion,
             parent=self._parent,
         )
         box.setObjectName(f"consent:{pending.id}")
-        approve = box.addButton("Approve", QMessageBox.ButtonRole.AcceptRole)
-        deny = box.addButton("Deny", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(deny)  # Enter must not grant access by accident
 
         def answered(_result: int) -> None:
             self.open_dialogs.pop(pending.id, None)
-            approved = box.clickedButton() == approve
+            approved = box.approved()
             if not self._queue.answer(pending.id, approved, by="desk"):
                 log.info("consent %s was answered after it had been decided", pending.id[:8])
 

@@ -17,6 +17,7 @@ from llmgw_desktop.ui.access_panel import AccessPanel
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import app_icon
+from llmgw_desktop.ui.keyboard import let_tab_leave_tables
 from llmgw_desktop.ui.notifications import NotificationLog, NotificationsPage
 from llmgw_desktop.ui.pages.agents import AgentsPage
 from llmgw_desktop.ui.pages.base import Page, PageContext, WindowFacts
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
                 self._shortcuts.append(shortcut)
             self.nav.addItem(item)
         self.nav.currentRowChanged.connect(self._on_row)
+        let_tab_leave_tables(self)
 
         central = QWidget()
         row = QHBoxLayout(central)
@@ -205,6 +207,8 @@ class MainWindow(QMainWindow):
         if previous is not page and isinstance(previous, Page):
             previous.page_hidden()
         self.stack.setCurrentIndex(row)
+        if page is not None:
+            let_tab_leave_tables(page)  # a page may have built a table since
         if isinstance(page, Page):
             self._state.setValue("page", page.KEY)
             if self.isVisible():

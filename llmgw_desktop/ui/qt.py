@@ -51,11 +51,13 @@ from PySide6.QtGui import (
     QTextCursor,
 )
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QApplication,
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
+    QDialog,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -75,6 +77,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStackedWidget,
+    QStyle,
     QStyleFactory,
     QSystemTrayIcon,
     QTableView,
@@ -89,6 +92,7 @@ from PySide6.QtWidgets import (
 )
 
 __all__ = [
+    "QAbstractButton",
     "QAbstractItemView",
     "QAbstractTableModel",
     "QAction",
@@ -101,6 +105,7 @@ __all__ = [
     "QDateTime",
     "QDateTimeEdit",
     "QDesktopServices",
+    "QDialog",
     "QEvent",
     "QFileDialog",
     "QFontDatabase",
@@ -142,6 +147,7 @@ __all__ = [
     "QShowEvent",
     "QSplitter",
     "QStackedWidget",
+    "QStyle",
     "QStyleFactory",
     "QSystemTrayIcon",
     "QTableView",

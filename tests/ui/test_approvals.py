@@ -11,7 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.ui.approvals import DeskApprovals, countdown_text, where_it_runs, who_asks
-from llmgw_desktop.ui.qt import QMessageBox, Qt
+from llmgw_desktop.ui.decision_dialog import DecisionDialog, wrap_at_spaces
+from llmgw_desktop.ui.qt import Qt
 
 RISKY = ApprovalRequest(
     provider="claude",
@@ -24,7 +25,7 @@ RISKY = ApprovalRequest(
 )
 
 
-async def _dialog(desk: DeskApprovals) -> QMessageBox:
+async def _dialog(desk: DeskApprovals) -> DecisionDialog:
     async with asyncio.timeout(5):
         while not desk.open_dialogs:  # noqa: ASYNC110 - Qt state has no awaitable
             await asyncio.sleep(0.01)
@@ -123,7 +124,10 @@ def test_the_dialog_names_who_asks_the_deadline_and_the_end_of_a_long_prompt(
         text = box.text()
         assert text.startswith("OAuth client laptop asks claude")
         assert "then sudo rm -rf /" in text  # the end of the prompt is on screen
-        assert "Show Details" in text and box.detailedText() == prompt
+        assert "Show the whole prompt" in text and box.detailedText() == prompt
+        assert box.whole_toggle is not None and box.literal_view is not None
+        box.whole_toggle.click()  # the whole prompt, in the same pane
+        assert box.literal_view.toPlainText().replace("\n", " ").startswith(prompt[:200])
         assert box.informativeText() == "No answer within 45 s denies it."
         assert box.defaultButton().text() == "Deny"  # the details button changes nothing
         qtbot.keyClick(box, Qt.Key.Key_Return)
@@ -166,6 +170,40 @@ def test_the_dialog_names_the_client_and_workspace_and_counts_down_to_the_denial
     assert qloop.run_until_complete(scenario()) == (False, "desk-timeout")
     assert desk.open_dialogs == {}
     desk.detach()
+
+
+def test_a_command_is_shown_unbroken(qloop: qasync.QEventLoop, qtbot: QtBot) -> None:
+    """Issue 25: the dialog wrapped `git push --force` as "--" / "force". Wrapped at spaces
+    only now, in the message as in the prompt's pane; each shown line fits the dialog."""
+    gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=10)
+    desk = DeskApprovals(gate)
+    prompt = "tidy the branch " * 9 + "and then git push --force origin main and sudo rm -rf /"
+    forced = replace(RISKY, prompt=prompt, working_dir="/home/me/my-long-project-name")
+
+    async def scenario() -> None:
+        deciding = asyncio.get_running_loop().create_task(gate.decide(forced))
+        box = await _dialog(desk)
+        box.show()
+        assert box.literal_view is not None
+        shown = box.literal_view.toPlainText().splitlines()
+        assert any("git push --force" in line for line in shown), shown
+        assert not any(line.rstrip().endswith("-") for line in shown), shown
+        assert "/home/me/my-long-project-name" in box.message_label.text()
+        # No line is wider than the label that shows it: Qt does not wrap it again.
+        metrics = box.message_label.fontMetrics()
+        widest = max(metrics.horizontalAdvance(t) for t in box.message_label.text().splitlines())
+        assert widest <= box.message_label.width()
+        box.deny_button.click()
+        assert (await deciding).allowed is False
+
+    qloop.run_until_complete(scenario())
+    desk.detach()
+
+
+def test_wrapping_happens_at_spaces_only() -> None:
+    assert wrap_at_spaces("run git push --force now", 12) == "run git push\n--force now"
+    assert wrap_at_spaces("x" * 30 + " y", 10) == "x" * 30 + "\ny"  # a long word stays whole
+    assert wrap_at_spaces("short\n\nlines", 10) == "short\n\nlines"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import qasync
 from llmgw_desktop.app import DesktopApp
 from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.decision_dialog import DecisionDialog
 from llmgw_desktop.ui.qt import QMessageBox
 from tests.ui.oauth_browser import (
     CLIENT_ID,
@@ -50,13 +51,14 @@ async def _browser_flow(desktop: DesktopApp, button: str | None) -> dict[str, st
         browser = Browser(session, base, state="s-123")
         assert "Waiting for approval at the desk" in await browser.start()
 
-        box: QMessageBox = await until(
+        box: DecisionDialog = await until(
             lambda: next(iter(desktop.consent.open_dialogs.values()), None), "consent dialog"
         )
         text = box.text()
         assert CLIENT_NAME in text and REDIRECT in text and "127.0.0.1" in text
         assert "(mcp)" in text
         assert box.defaultButton().text() == "Deny"  # Enter never grants access
+        assert box.informativeText().startswith("No answer within ")  # its countdown
         if button is not None:  # None: nobody answers
             next(b for b in box.buttons() if b.text() == button).click()
 

@@ -30,7 +30,7 @@ from llmgw_desktop.ui.pages.job_detail import approval_text, when
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.jobs_model import COLUMNS
 from llmgw_desktop.ui.qt import QColor, QMessageBox, Qt
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.theme import error_colour, warning_colour
 from tests.contract.conftest import engine_settings
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import (
@@ -85,12 +85,16 @@ class Desk:
 
 @asynccontextmanager
 async def jobs_desk(
-    loaded: LoadedSettings, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    loaded: LoadedSettings,
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    **settings: Any,
 ) -> AsyncIterator[Desk]:
     """A started engine whose Claude Code talks to the scripted upstream, and the page, shown."""
     async with ScriptedUpstream() as upstream:
         offline_environment(tmp_path / "home", upstream.base_url, monkeypatch)
-        engine = Engine(engine_settings(loaded))
+        engine = Engine(engine_settings(loaded, **settings))
         await engine.start()
         bridge = EngineBridge(engine)
         actions = GatewayActions(
@@ -217,6 +221,56 @@ def test_cancel_from_the_page_stops_the_running_job(
         assert not d.page.cancel_button.isEnabled()
 
     _run(qloop, desk, scenario)
+
+
+def test_a_hung_job_is_shown_stuck_with_its_idle_time_and_limit(
+    qloop: qasync.QEventLoop,
+    claude: str,
+    loaded: LoadedSettings,
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Claude Code starts, then its upstream sends nothing: the CLI prints nothing more. Past
+    `jobs.stuck_after_ms` the engine marks the job stuck (its event, `stuck_jobs()`), and the
+    page says so, with the silence and the limit, uncut; a cancel clears it."""
+
+    async def main() -> None:
+        async with jobs_desk(loaded, qtbot, tmp_path, monkeypatch, stuck_after_ms=2000) as d:
+            changes: list[Any] = []
+            d.page.context.bridge.jobStuckChanged.connect(changes.append)
+            d.upstream.default = Reply.slow(120)
+            job_id = await d.submit("this one hangs")
+            await until(lambda: d.cell(job_id, "State") == "running", "the running row")
+            await until(lambda: d.cell(job_id, "State") == "stuck", "the row turns stuck")
+            assert [(c.job_id, c.stuck, c.limit_s) for c in changes] == [(job_id, True, 2.0)]
+            assert changes[0].idle_s >= 2.0
+            (stuck,) = d.engine.jobs.stuck_jobs()
+            assert (stuck.job_id, stuck.provider, stuck.limit_s) == (job_id, "claude", 2.0)
+            assert d.engine.jobs.health()["stuck"] == 1
+            progress = d.cell(job_id, "Progress") or ""
+            assert re.fullmatch(r"no output for \d+s · limit 2s", progress), progress
+            row = d.page.model.row_of(job_id)
+            assert row is not None
+            cell = d.page.model.index(row, COLUMNS.index("Progress"))
+            assert d.page.model.data(cell, Qt.ItemDataRole.ForegroundRole) == QColor(
+                warning_colour()
+            )
+            assert "jobs.stuck_after_ms" in d.page.model.data(cell, Qt.ItemDataRole.ToolTipRole)
+            assert "1 stuck" in d.page.count_label.text()
+            # The whole phrase fits its column: nothing ends in "…".
+            text_width = d.page.table.fontMetrics().horizontalAdvance(progress)
+            assert d.page.table.columnWidth(COLUMNS.index("Progress")) > text_width
+            # The idle time keeps counting on the page's own tick.
+            await until(lambda: d.cell(job_id, "Progress") != progress, "the silence grows")
+
+            await d.engine.jobs.cancel(job_id, "local")
+            await until(lambda: len(changes) == 2, "the stuck mark cleared")
+            assert not changes[1].stuck and d.engine.jobs.stuck_jobs() == []
+            await until(lambda: d.cell(job_id, "State") == "⊘ canceled", "the canceled row")
+            assert "stuck" not in d.page.count_label.text()
+
+    qloop.run_until_complete(main())
 
 
 def test_retry_of_a_failed_job_runs_it_again_and_filters_narrow_the_table(
@@ -372,6 +426,8 @@ def _wide_rows(now: float) -> list[DeskJob]:
     tool, six-figure token counts with a cached share, a caller's full user agent."""
     rows = []
     for n, state in enumerate((JobState.RUNNING, JobState.COMPLETED, JobState.FAILED)):
+        # The running one waits to retry after a failed attempt: the phrase must read whole.
+        retry = {"lastError": "upstream_overloaded", "retryInSeconds": 4.5} if n == 0 else {}
         view = JobView(
             id=f"job_{n:08x}",
             provider="claude",
@@ -380,7 +436,9 @@ def _wide_rows(now: float) -> list[DeskJob]:
             updated_at=now,
             started_at=now - 86_400 * 3 - n,
             finished_at=None if state == JobState.RUNNING else now - 60,
-            progress={"phase": "tool_use", "events": 1234, "output_bytes": 456_789},
+            progress={"phase": "tool_use", "events": 1234, "outputBytes": 456_789} | retry,
+            attempts=2 if n == 0 else 1,
+            last_activity_at=now,
         )
         rows.append(
             DeskJob(
@@ -427,12 +485,19 @@ def test_the_table_fits_the_window_without_scrolling_sideways(
     table = page.table
     header = table.horizontalHeader()
     widths = [header.sectionSize(c) for c in range(len(COLUMNS))]
-    assert table.horizontalScrollBar().maximum() == 0, (width, widths)
+    assert table.horizontalScrollBar().maximum() == 0, (
+        width,
+        widths,
+        table.viewport().width(),
+        sum(widths),
+    )
     assert sum(widths) <= table.viewport().width()
     assert widths[COLUMNS.index("Prompt")] >= PROMPT_MIN_WIDTH  # the summary stretches
     if width >= 1280:  # room enough: the prompt keeps a quarter before the others are whole
         share = int(table.viewport().width() * PROMPT_MIN_SHARE)
         assert widths[COLUMNS.index("Prompt")] >= share, (widths, share)
+    progress = page.model.data(page.model.index(0, COLUMNS.index("Progress")))
+    assert progress == "attempt 2 · retry in 4s"
     for column, name in enumerate(COLUMNS):
         whole = table.sizeHintForColumn(column)
         if name != "Prompt" and column not in ELIDABLE:

@@ -46,7 +46,7 @@ from llmgw_desktop.engine.auth.verify_cache import DEFAULT_MAX_ENTRIES, Verified
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.store import Database
 
-__all__ = ["AuthorizationStep", "OAuthConfig", "OAuthServer", "issuer_url"]
+__all__ = ["AuthorizationStep", "DeskToken", "OAuthConfig", "OAuthServer", "issuer_url"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,23 @@ class OAuthConfig:
     pending_limits: PendingLimits = field(default_factory=PendingLimits)
     # Verifications remembered, of valid and of refused tokens each (`VerifiedTokens`).
     verify_cache_entries: int = DEFAULT_MAX_ENTRIES
+
+
+@dataclass(frozen=True)
+class DeskToken:
+    """An access token the desk issued for one app: its value (shown once), its client and
+    grant (revoked like any other in the Access panel), its scopes and when it ends."""
+
+    access_token: str
+    client_id: str
+    grant_id: str
+    scopes: tuple[str, ...]
+    expires_at: float
+
+
+# Desk-issued clients are named after the app: `desk-` and its name as an id can hold it.
+_DESK_CLIENT_PREFIX = "desk-"
+_UNSAFE_ID = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass
@@ -502,6 +519,69 @@ class OAuthServer:
             "scope": " ".join(scopes),
         }
         return rows, answer
+
+    async def issue_for_desk(
+        self, principal: Principal, app_name: str, scopes: Iterable[str] = ("mcp",)
+    ) -> DeskToken:
+        """An access token for an app the operator sets up by hand (an SDK snippet has no
+        browser to sign in with): a client of its own, `desk-<name>`, with no secret and no
+        redirect URI, so it can never run a flow itself; and one grant, listed and revoked in
+        the Access panel like any other. It lives as long as a refresh token would
+        (`http.oauth.refresh_token_ttl_s`); the value is returned once and stored hashed.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+            OAuthError: invalid_scope (a scope this server does not know), invalid_request
+                (no usable name).
+        """
+        require(principal, Capability.OAUTH_GRANTS)
+        wanted = tuple(dict.fromkeys(scopes))
+        unknown = [s for s in wanted if s not in SUPPORTED_SCOPES]
+        if unknown or not wanted:
+            raise OAuthError(
+                "invalid_scope", f"scopes must be among {', '.join(SUPPORTED_SCOPES)}: {unknown}"
+            )
+        slug = _UNSAFE_ID.sub("-", app_name.strip().lower()).strip("-")[:40]
+        if not slug:
+            raise OAuthError("invalid_request", "name the app the token is for (letters, digits)")
+        now = self._clock()
+        client = store.ClientRecord(
+            client_id=_DESK_CLIENT_PREFIX + slug,
+            secret_digest=None,
+            name=app_name.strip()[:80],
+            redirect_uris=(),
+            scopes=frozenset(wanted),
+            public=False,
+            registered_by=principal.id,
+            created_at=now,
+            metadata={"issued_at_desk": True},
+        )
+        family = secrets.token_urlsafe(16)
+        rows, answer = self._token_rows(client.client_id, wanted, family, None)
+        lifetime = now + self.config.refresh_token_ttl_s
+        # The refresh row is the grant's entry (what the Access panel lists and revokes); its
+        # value is never handed out, so the grant cannot be refreshed, only revoked.
+        rows = [row | {"expires_at": lifetime} for row in rows]
+
+        def write() -> bool:
+            with self._db.models.database.atomic():
+                existing = store.get_client(self._db.models, client.client_id)
+                if existing is not None and not existing.metadata.get("issued_at_desk"):
+                    return False  # a client of the config's or a registered one: not ours
+                store.upsert_client(self._db.models, client)
+                store.insert_tokens(self._db.models, rows)
+                return True
+
+        if not await self._db.run(write):
+            raise OAuthError(
+                "invalid_request",
+                f"a client {client.client_id!r} exists and was not made at the desk; "
+                "name the app differently",
+            )
+        log.info(
+            "oauth: issued a token at the desk for %s (%s)", client.client_id, " ".join(wanted)
+        )
+        return DeskToken(answer["access_token"], client.client_id, family, wanted, lifetime)
 
     async def revoke(
         self, form: Mapping[str, str], basic: tuple[str, str] | None, *, remote: str = ""

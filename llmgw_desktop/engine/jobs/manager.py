@@ -11,6 +11,12 @@ see `JobStore.create`). When the gateway stops, running jobs end as `interrupted
 partial output; when it starts, jobs a crash left behind are marked the same way (on a shared
 store, once their process's lease runs out: `leases.py`). Nothing is silently re-run.
 
+A running job that shows no sign of life (its CLI prints nothing, no attempt or retry begins)
+for `JobLimits.stuck_after_s` is marked stuck: `stuck_jobs()` lists those, `JobStuckChanged`
+announces each change, and the job's view carries the flag and when it last did something.
+The manager only reports it; the CLI's own idle timeout (`providers.idle_timeout_ms`) is what
+stops it.
+
 Any process on the store answers for any job: waiting on, watching or cancelling a job another
 process runs polls the store, and a cancel reaches the owner as a flag it polls every flush.
 """
@@ -37,7 +43,7 @@ from llmgw_desktop.engine.errors import (
     ProviderUnavailable,
     Saturated,
 )
-from llmgw_desktop.engine.events import EventBus, JobStateChanged
+from llmgw_desktop.engine.events import EventBus, JobStateChanged, JobStuckChanged
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.model import JobState, JobView, can_move, dedup_key
 from llmgw_desktop.engine.jobs.shares import RunningShares
@@ -63,6 +69,7 @@ __all__ = [
     "JobManager",
     "JobOrigin",
     "JobSpec",
+    "StuckJob",
     "Submitted",
 ]
 
@@ -93,11 +100,24 @@ class JobLimits:
     flush_interval_s: float = 1.0
     # Each remote principal's share of the running slots and of the queue (100%: none).
     share: FairShare = field(default_factory=FairShare)
+    # A running job silent this long is marked stuck (checked at each flush).
+    stuck_after_s: float = 120.0
 
     @property
     def capacity(self) -> int:
         """Jobs running or queued at once."""
         return self.max_running + self.max_queued
+
+
+@dataclass(frozen=True)
+class StuckJob:
+    """A running job with no output for longer than the limit, as the desk shows it."""
+
+    job_id: str
+    provider: str
+    principal: str
+    idle_s: float
+    limit_s: float
 
 
 class JobContext:
@@ -126,11 +146,11 @@ class JobContext:
     def set_output(self, text: str) -> None:
         """Replace the job's partial output (the text so far)."""
         self._live.output = text
-        self._live.touch()
+        self._live.touch(active=True)
 
     def set_progress(self, **fields: Any) -> None:
         self._live.progress.update(fields)
-        self._live.touch()
+        self._live.touch(active=True)
 
     def set_process(self, pid: int, identity: str | None) -> None:
         """The job's CLI started as process (group) `pid`: saved at once with its identity,
@@ -144,7 +164,9 @@ class JobContext:
 
     def set_attempt(self, attempt: int) -> None:
         self._live.attempts = attempt
-        self._live.touch()
+        # The wait before this attempt is over; the last attempt's error stays.
+        self._live.progress.pop("retryInSeconds", None)
+        self._live.touch(active=True)
 
     def write_with_result(self, write: Callable[[], None]) -> None:
         """Have `write` (a plain function run on the database thread) commit together with
@@ -202,8 +224,12 @@ class _LiveJob:
     dirty: bool = False
     cancel_requested: bool = False
     final_writes: list[Callable[[], None]] = field(default_factory=list)
+    last_activity_at: float | None = None  # set when it starts running, then on each sign of life
+    stuck: bool = False
 
-    def touch(self) -> None:
+    def touch(self, *, active: bool = False) -> None:
+        if active:
+            self.last_activity_at = time.time()
         self.dirty = True
         self.changed.set()
         self.changed = asyncio.Event()
@@ -224,6 +250,8 @@ class _LiveJob:
             output=self.output,
             result=self.result,
             error=self.error,
+            last_activity_at=self.last_activity_at,
+            stuck=self.stuck,
         )
 
 
@@ -426,6 +454,7 @@ class JobManager:
             ):
                 live.state = JobState.RUNNING
                 live.started_at = self._clock()
+                live.last_activity_at = time.time()
                 live.attempts = max(live.attempts, 1)
                 # Not awaited: the store runs writes in order on one thread, so this lands before
                 # any later write of this job, and the CLI need not wait for it to start.
@@ -516,6 +545,9 @@ class JobManager:
             live.done.set()
             live.touch()
             self._publish(live)
+            if live.stuck:
+                live.stuck = False
+                self._publish_stuck(live, time.time())
 
     def _forget(self, live: _LiveJob) -> None:
         self._live.pop(live.id, None)
@@ -690,6 +722,61 @@ class JobManager:
             )
         return origin
 
+    @property
+    def stuck_after_s(self) -> float:
+        """How long a running job may be silent before it is marked stuck."""
+        return self.limits.stuck_after_s
+
+    def stuck_jobs(self) -> list[StuckJob]:
+        """The running jobs of this process that are stuck now, the longest silent first."""
+        now = time.time()
+        stuck = [
+            StuckJob(
+                job.id,
+                job.spec.provider,
+                job.spec.principal,
+                now - (job.last_activity_at or now),
+                self.limits.stuck_after_s,
+            )
+            for job in self._live.values()
+            if job.stuck
+        ]
+        return sorted(stuck, key=lambda s: -s.idle_s)
+
+    def check_stuck(self) -> int:
+        """Mark the running jobs silent past the limit stuck, and those that spoke again not;
+        publish `JobStuckChanged` for each change. How many are stuck now."""
+        now = time.time()
+        for job in self._live.values():
+            if job.state is not JobState.RUNNING or job.last_activity_at is None:
+                continue
+            stuck = now - job.last_activity_at >= self.limits.stuck_after_s
+            if stuck != job.stuck:
+                job.stuck = stuck
+                job.touch()
+                self._publish_stuck(job, now)
+        return sum(1 for job in self._live.values() if job.stuck)
+
+    def _publish_stuck(self, live: _LiveJob, now: float) -> None:
+        idle = now - (live.last_activity_at or now)
+        if live.stuck:
+            log.warning(
+                "job %s (%s) has had no output for %.0f s: marked stuck",
+                live.id,
+                live.spec.provider,
+                idle,
+            )
+        self._events.publish(
+            JobStuckChanged(
+                live.id,
+                live.spec.provider,
+                live.spec.principal,
+                live.stuck,
+                idle,
+                self.limits.stuck_after_s,
+            )
+        )
+
     def health(self) -> dict[str, Any]:
         """Counts of live jobs by state and provider, and the limits in force."""
         by_state: dict[str, int] = {}
@@ -701,11 +788,13 @@ class JobManager:
             "live": len(self._live),
             "byState": by_state,
             "byProvider": by_provider,
+            "stuck": sum(1 for job in self._live.values() if job.stuck),
             "limits": {
                 "maxRunning": self.limits.max_running,
                 "maxRunningPerProvider": self.limits.max_running_per_provider,
                 "maxQueued": self.limits.max_queued,
                 "principalSharePercent": self.limits.share.percent,
+                "stuckAfterSeconds": self.limits.stuck_after_s,
             },
         }
 
@@ -724,7 +813,8 @@ class JobManager:
 
     async def _flush_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.limits.flush_interval_s)
+            await asyncio.sleep(min(self.limits.flush_interval_s, self.limits.stuck_after_s / 2))
+            self.check_stuck()
             try:
                 await self.flush_now()
             except Exception:

@@ -74,6 +74,10 @@ class JobView:
     output: str = ""
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    # Only for jobs this gateway process runs: when the job last showed a sign of life (its
+    # CLI printed, an attempt or retry began), and whether it has been silent past the limit.
+    last_activity_at: float | None = None
+    stuck: bool = False
 
     @property
     def finished(self) -> bool:

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 REFRESH_MS = 2000
 COLUMNS = ("Budget", "Period", "Spent", "Limits", "Used", "State", "Resets")
 BAR_COLUMN = COLUMNS.index("Used")
+LIMITS_COLUMN = COLUMNS.index("Limits")
 STATE_WORDS = {"ok": "ok", "soft": "past soft limit", "exceeded": "exceeded: refusing calls"}
 SCOPE_KINDS = ("global", "agent", "project", "principal")
 
@@ -112,9 +113,14 @@ class BudgetsPage(Page):
         header = self.table.horizontalHeader()
         for column in range(len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # The budget's name is what a row is about: it keeps its whole text. The limits take
+        # what is left and wrap at their spaces ("soft … ·" over "hard …") in a narrow window
+        # (1024x700 squeezed a stretched name column to "a… n…").
+        header.setSectionResizeMode(LIMITS_COLUMN, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(BAR_COLUMN, QHeaderView.ResizeMode.Fixed)
-        self.table.setColumnWidth(BAR_COLUMN, 160)
+        self.table.setColumnWidth(BAR_COLUMN, 120)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._fill_form)
 
         self.scope_box = QComboBox()

@@ -9,11 +9,14 @@ The person at the desk is the gateway's operator, so the static token is theirs 
 only on purpose: the screen shows it masked, Copy puts `YOUR_GATEWAY_TOKEN` in its place (safe
 to paste into a chat or a ticket), and only "Copy with token" or "Copy token" copy the token.
 With OAuth and no static token, the editors sign in through the browser and the SDK snippets
-name the access token they need.
+name the access token they need; "Issue a token for this app" makes one (a client of the app's
+own with one grant, `OAuthServer.issue_for_desk`, revoked in Clients like any other) and shows
+the SDK snippets with it, to copy. The token is shown once; the store keeps only its hash.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,7 +28,7 @@ from llmgw_desktop.connect import (
     sdk_snippets,
     snippets,
 )
-from llmgw_desktop.engine.api import AuthService
+from llmgw_desktop.engine.api import LOCAL_CALLER, AuthService, EngineError, OAuthError
 from llmgw_desktop.ui.access_panel import describe_front_door
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
@@ -34,6 +37,7 @@ from llmgw_desktop.ui.qt import (
     QGuiApplication,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     Qt,
@@ -97,7 +101,10 @@ def _sdk_note(auth: AuthService, token: str) -> str:
             "keys upstream."
         )
     if not token:
-        return f"Replace {TOKEN_PLACEHOLDER} with an access token from the gateway's OAuth server."
+        return (
+            f"Replace {TOKEN_PLACEHOLDER} with an access token from the gateway's OAuth server: "
+            "Issue a token for this app (above) makes one and fills it in."
+        )
     return (
         "Each sends the static bearer token as Authorization: Bearer (an OAuth access token "
         "works too)."
@@ -140,6 +147,11 @@ class ConnectPage(Page):
         self.copy_token_button: QPushButton | None = None
         if self._token:
             column.addLayout(self._token_row())
+        self.issue_box: QGroupBox | None = None
+        self.issued_snippets: list[Snippet] = []
+        self.issued_copy_buttons: dict[str, QPushButton] = {}
+        if lock and auth.oauth is not None and not self._token:
+            column.addWidget(self._issue_section())
         column.addWidget(
             self._section("Editors and agents (MCP)", self.editors, _mcp_note(auth, self._token))
         )
@@ -181,6 +193,89 @@ class ConnectPage(Page):
         row.addWidget(label, 1)
         row.addWidget(button)
         return row
+
+    def _issue_section(self) -> QGroupBox:
+        """A name, a button, and once pressed the SDK snippets with the issued token."""
+        box = QGroupBox("A token for a script or SDK (OAuth)")
+        box.setObjectName("issueToken")
+        note = QLabel(
+            "SDKs and scripts have no browser to sign in with. Name the app and issue it a "
+            "token: it gets a client of its own (desk-<name>) and one grant, scope mcp, listed "
+            "under Clients → Access, where Revoke ends it. The token is shown here once."
+        )
+        note.setWordWrap(True)
+        self.app_name = QLineEdit()
+        self.app_name.setObjectName("issueAppName")
+        self.app_name.setPlaceholderText("the app's name, e.g. nightly-report")
+        self.issue_button = QPushButton("&Issue a token for this app")
+        self.issue_button.setObjectName("issueTokenButton")
+        self.issue_button.clicked.connect(self.issue_token)
+        self.app_name.returnPressed.connect(self.issue_token)
+        self.issue_notice = QLabel()
+        self.issue_notice.setObjectName("issueNotice")
+        self.issue_notice.setWordWrap(True)
+        self.issued_view = QLabel()
+        self.issued_view.setObjectName("issuedSnippet")
+        self.issued_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.issued_view.setTextFormat(Qt.TextFormat.PlainText)
+        self.issued_view.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.issued_view.hide()
+        self.issued_buttons = QHBoxLayout()
+        row = QHBoxLayout()
+        row.addWidget(self.app_name, 1)
+        row.addWidget(self.issue_button)
+        column = QVBoxLayout(box)
+        column.addWidget(note)
+        column.addLayout(row)
+        column.addWidget(self.issue_notice)
+        column.addWidget(self.issued_view)
+        column.addLayout(self.issued_buttons)
+        self.issue_box = box
+        return box
+
+    def issue_token(self) -> None:
+        """Issue a token for the named app (on the engine's loop); the snippets follow."""
+        self.issue_button.setEnabled(False)
+        if not self.tasks.spawn(self._issue(self.app_name.text()), what="issue a token"):
+            self.issue_button.setEnabled(True)
+
+    async def _issue(self, name: str) -> None:
+        oauth = self.engine.oauth
+        try:
+            if oauth is None:
+                raise OAuthError("invalid_request", "OAuth is off")
+            issued = await oauth.issue_for_desk(LOCAL_CALLER, name)
+        except (OAuthError, EngineError) as error:
+            self.issue_notice.setText(f"No token issued: {_reason(error)}")
+            return
+        finally:
+            self.issue_button.setEnabled(True)
+        self.issued_snippets = sdk_snippets(self.base_url, token=issued.access_token)
+        shown = next(s for s in self.issued_snippets if s.client == "OpenAI SDK (Python)")
+        self.issued_view.setText(shown.text)
+        self.issued_view.show()
+        while self.issued_buttons.count():
+            item = self.issued_buttons.takeAt(0)
+            old = None if item is None else item.widget()
+            if old is not None:
+                old.deleteLater()
+        self.issued_copy_buttons.clear()
+        for snippet in self.issued_snippets:
+            button = QPushButton(f"Copy {snippet.client}")
+            button.setObjectName(f"copyIssued:{snippet.client}")
+            button.clicked.connect(lambda _=False, s=snippet: self.copy(s, with_token=True))
+            self.issued_copy_buttons[snippet.client] = button
+        for client in ("OpenAI SDK (Python)", "OpenAI SDK (environment)", "curl"):
+            self.issued_buttons.addWidget(self.issued_copy_buttons[client])
+        self.issued_buttons.addStretch(1)
+        self.issue_notice.setText(
+            f"Issued a token for {issued.client_id} (scope {' '.join(issued.scopes)}), valid "
+            f"until {_date(issued.expires_at)}. Copy it now: it is not shown again. Revoke it "
+            "under Clients → Access."
+        )
 
     def _section(self, title: str, items: list[ShownSnippet], note: str) -> QGroupBox:
         box = QGroupBox(title)
@@ -240,3 +335,11 @@ class ConnectPage(Page):
         """Put the static bearer token on the clipboard."""
         QGuiApplication.clipboard().setText(self._token)
         self.copied_label.setText("Copied the static bearer token.")
+
+
+def _reason(error: Exception) -> str:
+    return str(getattr(error, "description", "") or getattr(error, "message", "") or error)
+
+
+def _date(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))

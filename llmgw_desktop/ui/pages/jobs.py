@@ -109,7 +109,7 @@ class JobsPage(Page):
         filters.addWidget(self.search, 1)
         filters.addWidget(self.count_label)
 
-        self.model = JobsModel()
+        self.model = JobsModel(stuck_after_s=self.engine.jobs.stuck_after_s)
         self.table = JobsTable()
         self.table.setObjectName("jobsTable")
         self.table.setModel(self.model)
@@ -121,9 +121,9 @@ class JobsPage(Page):
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
 
-        self.cancel_button = QPushButton("Cancel job…")
+        self.cancel_button = QPushButton("&Cancel job…")
         self.cancel_button.setToolTip("Stop the selected queued or running job")
-        self.retry_button = QPushButton("Retry")
+        self.retry_button = QPushButton("&Retry")
         self.retry_button.setToolTip("Run the selected failed, canceled or interrupted job again")
         self.notice = QLabel()
         self.notice.setObjectName("jobsNotice")
@@ -196,6 +196,7 @@ class JobsPage(Page):
         self._tick.timeout.connect(self._on_tick)
 
         context.bridge.jobStateChanged.connect(lambda *_event: self.request_refresh())
+        context.bridge.jobStuckChanged.connect(lambda _event: self.request_refresh())
         self.state_filter.currentIndexChanged.connect(lambda _i: self.request_refresh())
         self.provider_filter.currentIndexChanged.connect(lambda _i: self.request_refresh())
         self.search.textChanged.connect(lambda _t: self._search_debounce.start())
@@ -284,7 +285,9 @@ class JobsPage(Page):
         self._select_after_load = None
         self.model.set_rows(rows)
         # A new job, or one that ended, may need more room in a column (or less).
-        self.table.fit_columns(contents=tuple((r.view.id, r.view.state) for r in rows))
+        # Progress is never cut, so its text's length counts too (it changes far less often
+        # than its text: a stuck job's silence grows from "2m 05s" to "2m 06s").
+        self.table.fit_columns(contents=self.model.shape())
         row = None if keep is None else self.model.row_of(keep)
         if row is not None and not self._is_selected(row):
             self.table.selectRow(row)
@@ -294,7 +297,11 @@ class JobsPage(Page):
         shown = f"{len(rows)} job{'s' if len(rows) != 1 else ''}"
         if len(rows) >= LIST_LIMIT:
             shown = f"newest {LIST_LIMIT} jobs"
-        self.count_label.setText(f"{shown} · {live} live" if live else shown)
+        if live:
+            shown += f" · {live} live"
+        if stuck := self.model.stuck_count():
+            shown += f" · {stuck} stuck"
+        self.count_label.setText(shown)
         if self._detail is not None:
             # A call's caller label reaches the store a moment after its job starts.
             fresh = next((r for r in rows if r.view.id == self._detail.view.id), None)
@@ -491,10 +498,17 @@ def _record_of(job: DeskJob) -> tuple[object, ...]:
 
 
 def _read_only(name: str, placeholder: str) -> QPlainTextEdit:
+    """A read-only pane Tab reaches and leaves, its text selectable and scrolled by keys."""
     view = QPlainTextEdit()
     view.setObjectName(name)
     view.setReadOnly(True)
     view.setPlaceholderText(placeholder)
+    view.setTabChangesFocus(True)
+    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    view.setTextInteractionFlags(
+        Qt.TextInteractionFlag.TextSelectableByMouse
+        | Qt.TextInteractionFlag.TextSelectableByKeyboard
+    )
     return view
 
 

@@ -5,6 +5,10 @@ model keeps the selection steady across refreshes: when the same jobs come back 
 order it only repaints their cells; only a different set of rows resets the view. Elapsed
 time is computed at paint time, so a one-second tick repaints that one column without asking
 the engine anything.
+
+A running job the engine marks stuck (no output for `jobs.stuck_after_ms`) reads "stuck" in
+the State column, in the warning colour, and its Progress says how long it has been silent
+against the limit; any running job silent for a while says so too, before it is stuck.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from llmgw_desktop.engine.api import RETRYABLE, DeskJob, JobState, JobView
 from llmgw_desktop.ui.pages.job_detail import when
 from llmgw_desktop.ui.pages.recorder_model import format_state
 from llmgw_desktop.ui.qt import QAbstractTableModel, QColor, QModelIndex, QPersistentModelIndex, Qt
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.theme import error_colour, warning_colour
 
 __all__ = [
     "COLUMNS",
+    "PROGRESS_COLUMN",
     "PROMPT_COLUMN",
     "JobsModel",
     "can_cancel",
@@ -32,6 +37,7 @@ __all__ = [
     "format_elapsed",
     "format_tokens",
     "front_door",
+    "idle_seconds",
     "short_id",
     "who",
 ]
@@ -49,6 +55,11 @@ COLUMNS = (
     "Who",
 )
 ELAPSED_COLUMN = COLUMNS.index("Elapsed")
+PROGRESS_COLUMN = COLUMNS.index("Progress")
+# Cells that change with the clock while a job is live: repainted by each tick.
+_TICKING = (COLUMNS.index("State"), PROGRESS_COLUMN, ELAPSED_COLUMN)
+# A running job silent this long says so in Progress, before it is stuck.
+QUIET_AFTER_S = 10.0
 PROMPT_COLUMN = COLUMNS.index("Prompt")
 STATE_COLUMN = COLUMNS.index("State")
 UNSUCCESSFUL = frozenset({JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED})
@@ -76,6 +87,13 @@ def elapsed_seconds(view: JobView, now: float) -> float:
     start = view.started_at if view.started_at is not None else view.created_at
     end = view.finished_at if view.finished and view.finished_at is not None else now
     return max(0.0, end - start)
+
+
+def idle_seconds(view: JobView, now: float) -> float | None:
+    """How long a running job has been silent (no output, no new attempt); None otherwise."""
+    if view.state is not JobState.RUNNING or view.last_activity_at is None:
+        return None
+    return max(0.0, now - view.last_activity_at)
 
 
 def format_elapsed(seconds: float) -> str:
@@ -128,17 +146,27 @@ def front_door(row: DeskJob) -> str:
     return " · ".join(part for part in (row.transport, row.tool) if part)
 
 
-def describe_progress(view: JobView) -> str:
-    """One short phrase: what a live job is doing, or how a finished one ended."""
+def describe_progress(
+    view: JobView, now: float | None = None, stuck_after_s: float | None = None
+) -> str:
+    """One short phrase: what a live job is doing, or how a finished one ended. Short enough
+    to be read whole in its column: the retry's reason is in the cell's tooltip."""
     if view.state is JobState.QUEUED:
         return "waiting for a slot"
     if view.state is JobState.RUNNING:
         progress = view.progress
+        idle = idle_seconds(view, time.time() if now is None else now)
+        if view.stuck and idle is not None:
+            limit = f" · limit {format_elapsed(stuck_after_s)}" if stuck_after_s else ""
+            return f"no output for {format_elapsed(idle)}{limit}"
         parts: list[str] = []
         if view.attempts > 1:
             parts.append(f"attempt {view.attempts}")
-        if "retryInSeconds" in progress:
-            parts.append(f"retrying in {progress['retryInSeconds']}s after {progress['lastError']}")
+        if "retryInSeconds" in progress:  # waiting to try again: the failed try's counts are old
+            parts.append(f"retry in {format_elapsed(float(progress['retryInSeconds']))}")
+            return " · ".join(parts)
+        if idle is not None and idle >= QUIET_AFTER_S:
+            parts.append(f"quiet {format_elapsed(idle)}")
         events = progress.get("events")
         if isinstance(events, int) and events:
             parts.append(f"{events} event{'s' if events != 1 else ''}")
@@ -154,10 +182,13 @@ def describe_progress(view: JobView) -> str:
 class JobsModel(QAbstractTableModel):
     """Desk job rows as a read-only table."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.time, *, stuck_after_s: float | None = None
+    ) -> None:
         super().__init__()
         self._rows: list[DeskJob] = []
         self._clock = clock
+        self.stuck_after_s = stuck_after_s
 
     # -- what the page calls ------------------------------------------------------------
 
@@ -173,11 +204,15 @@ class JobsModel(QAbstractTableModel):
         self.endResetModel()
 
     def tick(self) -> None:
-        """Repaint the elapsed time of the jobs still queued or running."""
+        """Repaint the cells that move with the clock (elapsed, idle) of the live jobs."""
+        first, last = min(_TICKING), max(_TICKING)
         for number, row in enumerate(self._rows):
             if not row.view.finished:
-                cell = self.index(number, ELAPSED_COLUMN)
-                self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DisplayRole])
+                self.dataChanged.emit(
+                    self.index(number, first),
+                    self.index(number, last),
+                    [Qt.ItemDataRole.DisplayRole],
+                )
 
     def job_at(self, row: int) -> DeskJob | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
@@ -191,6 +226,16 @@ class JobsModel(QAbstractTableModel):
 
     def has_unfinished(self) -> bool:
         return any(not r.view.finished for r in self._rows)
+
+    def shape(self) -> tuple[tuple[str, str, int], ...]:
+        """What decides the columns' widths: each job, its state and its progress's length."""
+        return tuple(
+            (r.view.id, self._text(r, STATE_COLUMN), len(self._text(r, PROGRESS_COLUMN)))
+            for r in self._rows
+        )
+
+    def stuck_count(self) -> int:
+        return sum(1 for r in self._rows if r.view.stuck and not r.view.finished)
 
     # -- QAbstractTableModel ------------------------------------------------------------
 
@@ -220,9 +265,14 @@ class JobsModel(QAbstractTableModel):
             return row.view.id
         if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and column == STATE_COLUMN:
-            # As the Flight recorder marks them: a job that ended without an answer is red.
-            return QColor(error_colour()) if row.view.state in UNSUCCESSFUL else None
+        if role == Qt.ItemDataRole.ForegroundRole and column in (STATE_COLUMN, PROGRESS_COLUMN):
+            # As the Flight recorder marks them: a job that ended without an answer is red; a
+            # stuck one is in the warning colour.
+            if row.view.state in UNSUCCESSFUL and column == STATE_COLUMN:
+                return QColor(error_colour())
+            if row.view.stuck and not row.view.finished:
+                return QColor(warning_colour())
+            return None
         return None
 
     def _text(self, row: DeskJob, column: int) -> str:
@@ -239,9 +289,11 @@ class JobsModel(QAbstractTableModel):
             case "Tool":
                 return front_door(row)
             case "State":
+                if view.stuck and not view.finished:
+                    return "stuck"
                 return format_state(view.state.value)
             case "Progress":
-                return describe_progress(view)
+                return describe_progress(view, self._clock(), self.stuck_after_s)
             case "Elapsed":
                 return format_elapsed(elapsed_seconds(view, self._clock()))
             case "Tokens":
@@ -261,6 +313,16 @@ class JobsModel(QAbstractTableModel):
                 return self._text(row, column) or None
             case "Progress" if view.error:
                 return str(view.error.get("message", ""))
+            case "State" | "Progress" if view.stuck and not view.finished:
+                idle = idle_seconds(view, self._clock()) or 0.0
+                limit = format_elapsed(self.stuck_after_s) if self.stuck_after_s else "the limit"
+                return (
+                    f"Running, but no output for {format_elapsed(idle)} (stuck after {limit}, "
+                    "jobs.stuck_after_ms). Cancel it, or wait: the CLI's idle timeout "
+                    "(providers.idle_timeout_ms) stops it."
+                )
+            case "Progress" if "lastError" in view.progress and not view.finished:
+                return f"attempt {view.attempts}; the last one failed: {view.progress['lastError']}"
             case "Tokens" if row.input_tokens or row.output_tokens or row.cache_read_tokens:
                 return (
                     f"input {row.input_tokens:,} uncached · cache read "

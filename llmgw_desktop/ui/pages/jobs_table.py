@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from llmgw_desktop.ui.pages.jobs_model import COLUMNS, PROMPT_COLUMN
+from llmgw_desktop.ui.pages.jobs_model import COLUMNS, PROGRESS_COLUMN, PROMPT_COLUMN
 from llmgw_desktop.ui.qt import (
     QHeaderView,
     QKeyEvent,
@@ -34,13 +34,14 @@ __all__ = [
     "fit_widths",
 ]
 
-PROMPT_MIN_WIDTH = 160
+PROMPT_MIN_WIDTH = 120
 # The prompt is what tells one job from another: it keeps at least this share of the width
 # before the elidable columns are given their full text.
 PROMPT_MIN_SHARE = 0.25
 COLUMN_MAX_WIDTH = 220  # one long model id or caller must not take the prompt's room
-ELIDED_MIN_WIDTH = 56  # about six characters and the "…"
-ELIDABLE = frozenset(COLUMNS.index(c) for c in ("Model", "Tool", "Progress", "Tokens", "Who"))
+ELIDED_MIN_WIDTH = 48  # about five characters and the "…"; a header still reads whole
+# Progress is never cut: "attempt 2 · retry in 5s" or a stuck job's silence must read whole.
+ELIDABLE = frozenset(COLUMNS.index(c) for c in ("Model", "Tool", "Tokens", "Who"))
 CELL_PADDING = 12  # the view's sizeHintForColumn leaves no room for the grid and margins
 
 
@@ -80,6 +81,8 @@ class JobsTable(QTableView):
         header.setMinimumSectionSize(ELIDED_MIN_WIDTH // 2)
         # Measure the rows on screen only: all 200 cost ~100 ms of the loop per load.
         header.setResizeContentsPrecision(0)
+        # Tab moves on to the buttons below; the arrow keys move between rows.
+        self.setTabKeyNavigation(False)
 
     def fit_columns(self, *, contents: object = None) -> None:
         """Size the columns to their text and the view's width (see the module's doc).
@@ -95,7 +98,7 @@ class JobsTable(QTableView):
         header = self.horizontalHeader()
         natural = {
             column: min(
-                COLUMN_MAX_WIDTH,
+                COLUMN_MAX_WIDTH if column != PROGRESS_COLUMN else self.viewport().width() // 3,
                 max(header.sectionSizeHint(column), self.sizeHintForColumn(column) + CELL_PADDING),
             )
             for column in range(model.columnCount())

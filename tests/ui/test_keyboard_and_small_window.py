@@ -1,0 +1,218 @@
+"""Every page of the real window, on a real gateway with real traffic, at 1024x700: Tab leaves
+every table, every control a page shows is on its Tab chain, and no table column is narrower
+than its header's text (issue 25: 60 Tabs never left the Jobs table; at 1024x700 the Budgets
+name column shrank to "a… n…").
+
+The focus chain is walked as a person walks it: Tab pressed on whatever has the focus, up to a
+bound, until the focus comes back to where it started.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.engine.api import LOCAL_CALLER
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.jobs import JobsPage
+from llmgw_desktop.ui.qt import (
+    QAbstractButton,
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QHeaderView,
+    QLineEdit,
+    QPlainTextEdit,
+    Qt,
+    QWidget,
+)
+from tests.fakes.upstream import Reply
+from tests.ui.desk_gateway import Desk, desk_gateway, messages_request
+from tests.ui.test_jobs_page import _wide_rows
+from tests.ui.waiting import until
+
+SIZE = (1024, 700)
+MAX_TABS = 400  # a bound on the walk; the longest page has far fewer stops
+HEADER_PADDING = 6  # the header's own margins around its text, at the least
+# Tables whose columns are being reworked in the same issue by its other half (provider health
+# gains error and latency columns): checked here once that lands.
+NOT_YET = frozenset({"overview/providerHealth"})
+# The flight recorder is a wide log by design: it scrolls sideways (its headers still read whole).
+NOT_YET_SIDEWAYS = frozenset({"recorderTable"})
+
+
+def _visible(widget: QWidget, page: QWidget) -> bool:
+    return widget.isVisibleTo(page) and widget.isVisible()
+
+
+def _controls(page: QWidget) -> list[QWidget]:
+    """What a person acts on: buttons, boxes, fields, tables and read-only panes shown."""
+    found: list[QWidget] = []
+    for kind in (QAbstractButton, QComboBox, QLineEdit, QAbstractItemView, QPlainTextEdit):
+        for widget in page.findChildren(kind):
+            if not _visible(widget, page) or not widget.isEnabled():
+                continue
+            if isinstance(widget, QLineEdit) and isinstance(widget.parent(), QComboBox):
+                continue  # an editable box's own field: the box is the stop
+            if isinstance(widget, QHeaderView) or widget.objectName() == "qt_scrollarea_viewport":
+                continue
+            corner = isinstance(widget.parent(), QLineEdit | QAbstractItemView)
+            if type(widget).__name__ == "QToolButton" and corner:
+                continue  # a field's clear button, a table's corner button
+            found.append(widget)
+    return found
+
+
+def _owner(widget: QWidget | None, controls: list[QWidget]) -> QWidget | None:
+    """The control `widget` belongs to (a table's viewport belongs to the table)."""
+    while widget is not None:
+        if widget in controls:
+            return widget
+        widget = widget.parentWidget()
+    return None
+
+
+def _walk(window: MainWindow, page: QWidget, qtbot: QtBot) -> list[QWidget]:
+    """Tab from the page's first control until the focus returns; the focus stops, in order."""
+    controls = _controls(page)
+    if not controls:
+        return []
+    first = controls[0]
+    first.setFocus(Qt.FocusReason.TabFocusReason)
+    stops: list[QWidget] = []
+    for _press in range(MAX_TABS):
+        focused = QApplication.focusWidget()
+        assert focused is not None, f"{page.objectName()}: the focus went nowhere"
+        stops.append(focused)
+        qtbot.keyClick(focused, Qt.Key.Key_Tab)
+        if QApplication.focusWidget() is first and len(stops) > 1:
+            return stops
+    return stops
+
+
+@pytest.fixture
+def window_on_gateway(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    qtbot: QtBot,
+) -> Iterator[tuple[MainWindow, Desk]]:
+    """The real window on a real gateway that served a few calls and holds a budget."""
+    opened = desk_gateway(loaded, monkeypatch, tmp_path, replies=(Reply.error(500),))
+    desk = qloop.run_until_complete(opened.__aenter__())
+    try:
+
+        async def traffic() -> None:
+            await messages_request(desk.runtime, {"X-Caller": "editor/1.0"}, status=502)
+            for caller in ("editor/1.0", "a-very-long-agent-name/2.3.4", "ci"):
+                await messages_request(desk.runtime, {"X-Caller": caller}, project="web")
+            await desk.runtime.engine.budgets.replace(
+                LOCAL_CALLER,
+                [
+                    {
+                        "scope": "agent=a-very-long-agent-name/2.3.4",
+                        "unit": "tokens",
+                        "period": "daily",
+                        "soft": 3852,
+                        "hard": 5136,
+                    },
+                    {"scope": "project=web", "unit": "usd", "period": "monthly", "hard": 5},
+                    {"scope": "agent=ci", "unit": "tokens", "period": "daily", "hard": 1},
+                ],
+            )
+
+        qloop.run_until_complete(traffic())
+        window = MainWindow(
+            desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
+        )
+        qtbot.addWidget(window)
+        window.resize(*SIZE)
+        window.show()
+        window.activateWindow()
+        yield window, desk
+        for page in window.pages.values():
+            page.page_hidden()
+            page.tasks.cancel_all()
+    finally:
+        qloop.run_until_complete(opened.__aexit__(None, None, None))
+
+
+def _show(qloop: qasync.QEventLoop, window: MainWindow, key: str) -> QWidget:
+    """Show page `key` and let its first refresh land (its tables fill from the engine)."""
+    window.show_page(key)
+    page = window.pages[key]
+    if isinstance(page, JobsPage):
+        page._show_rows(_wide_rows(time.time()))  # no CLI here: rows as long as real ones
+
+    async def settle() -> None:
+        start = time.monotonic()
+        await until(lambda: time.monotonic() - start > 0.4, "the page's first refresh")
+
+    qloop.run_until_complete(settle())
+    return page
+
+
+def test_tab_leaves_every_table_and_reaches_every_control_on_every_page(
+    qloop: qasync.QEventLoop, window_on_gateway: tuple[MainWindow, Desk], qtbot: QtBot
+) -> None:
+    window, _desk = window_on_gateway
+    checked_tables = 0
+    for key in window.pages:
+        page = _show(qloop, window, key)
+        controls = _controls(page)
+        stops = _walk(window, page, qtbot)
+        assert len(stops) < MAX_TABS, f"{key}: Tab never came back round ({len(stops)} presses)"
+        reached = {_owner(stop, controls) for stop in stops}
+        missed = [f"{type(c).__name__}({c.objectName() or c.property('text')})" for c in controls]
+        missed = [name for c, name in zip(controls, missed, strict=True) if c not in reached]
+        assert not missed, f"{key}: not reachable with Tab: {missed}"
+        for table in (c for c in controls if isinstance(c, QAbstractItemView)):
+            table.setFocus(Qt.FocusReason.TabFocusReason)
+            qtbot.keyClick(table, Qt.Key.Key_Tab)
+            assert _owner(QApplication.focusWidget(), [table]) is None, (key, table.objectName())
+            checked_tables += 1
+    assert checked_tables >= 8  # jobs, recorder, agents, budgets, providers, clients ...
+
+
+def test_every_page_fits_1024x700_with_every_column_as_wide_as_its_header(
+    qloop: qasync.QEventLoop, window_on_gateway: tuple[MainWindow, Desk]
+) -> None:
+    window, _desk = window_on_gateway
+    assert (window.width(), window.height()) == SIZE
+    narrow: list[str] = []
+    for key in window.pages:
+        page = _show(qloop, window, key)
+        hint = page.minimumSizeHint()
+        room = window.stack.size()
+        assert hint.width() <= room.width(), f"{key} needs {hint.width()} px, has {room.width()}"
+        for table in page.findChildren(QAbstractItemView):
+            header = getattr(table, "horizontalHeader", lambda: None)()
+            if header is None or not _visible(table, page) or header.isHidden():
+                continue
+            if table.objectName() not in NOT_YET_SIDEWAYS:
+                bar = table.horizontalScrollBar()
+                assert bar.maximum() == 0, f"{key}/{table.objectName()} scrolls sideways"
+            if table.objectName() == "budgetsTable":  # issue 25: the name shrank to "a… n…"
+                names = [str(table.model().index(r, 0).data()) for r in range(3)]
+                need = max(table.fontMetrics().horizontalAdvance(n) for n in names)
+                assert header.sectionSize(0) >= need, (names, header.sectionSize(0), need)
+            model = table.model()
+            for column in range(model.columnCount()):
+                if header.isSectionHidden(column):
+                    continue
+                text = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+                need = header.fontMetrics().horizontalAdvance(text) + HEADER_PADDING
+                if (
+                    header.sectionSize(column) < need
+                    and f"{key}/{table.objectName()}" not in NOT_YET
+                ):
+                    width = header.sectionSize(column)
+                    narrow.append(f"{key}/{table.objectName()}: {text!r} {width} < {need}")
+    assert not narrow, narrow
