@@ -18,8 +18,14 @@ page in `MainWindow.pages` (whatever pages are registered when it runs), lets it
 saves `QWidget.grab()` as <out>/<page key>.png; the overview is also taken in the dark look.
 The first-run guide, which a fresh data folder shows over the window, is taken first (state
 `first_run`: its CLI step, then its key step with a pasted key tested), then skipped.
-Then it stops the app the way SIGTERM does. A full run into docs/images also rewrites the
-gallery in README.md's "Screens" section (between its markers) to show exactly those images.
+After the pages, the failure state (issue 25): the API upstream answers the next
+`FAILED_CALLS` Anthropic requests with 500s, and Overview (its Failing line, the errors in the
+totals and on the request chart, the health table's red row, errors and latency) is saved as
+`overview-failing.png` and `overview-failing-health.png`. The budgets include a sub-cent dollar
+budget, so the Budgets page shows amounts below a cent. `--offscreen` runs on Qt's offscreen
+platform instead of Xvfb (no tray there). Then it stops the app the way SIGTERM does. A full
+run into docs/images also rewrites the gallery in README.md's "Screens" section (between its
+markers) to show exactly those images.
 """
 
 from __future__ import annotations
@@ -86,6 +92,9 @@ BEARER = "screens-" + secrets.token_urlsafe(32)
 OAUTH_CLIENTS = {"laptop-editor": "Laptop editor", "ci-runner": "CI runner"}
 OAUTH_REDIRECT = "http://127.0.0.1:9/callback"
 OAUTH_SECRET = secrets.token_urlsafe(32)
+FAILED_CALLS = 8  # consecutive upstream 500s for the failure state
+FAILING_MODEL = "claude-sonnet-4-5"
+SUB_CENT_BUDGET = {"scope": "agent=claude-code", "unit": "usd", "period": "daily", "hard": 0.003}
 PROMPTS = (
     "Summarise this diff in one line.",
     "Write a unit test for parse_header().",
@@ -128,6 +137,7 @@ class Upstreams(threading.Thread):
         self.api_url = ""
         self.cli_url = ""
         self.cli: ScriptedUpstream | None = None
+        self.api: ScriptedUpstream | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
 
@@ -146,9 +156,24 @@ class Upstreams(threading.Thread):
             api.script(*[Reply.error(529)] * 3, *[Reply.error(503)] * 3)
             cli_upstream.script(*cli_replies)
             self.api_url, self.cli_url, self.cli = api.base_url, cli_upstream.base_url, cli_upstream
+            self.api = api
             self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
             self.ready.set()
             await self._stopping.wait()
+
+    def script_api(self, *replies: Reply) -> None:
+        """Queue replies on the API upstream, from the app's thread."""
+        api = self.api
+        assert self._loop is not None and api is not None
+        done = threading.Event()
+
+        def queue() -> None:
+            api.script(*replies)
+            done.set()
+
+        self._loop.call_soon_threadsafe(queue)
+        if not done.wait(5):
+            raise RuntimeError("the API upstream did not take the replies")
 
     def cli_requests(self) -> int:
         return 0 if self.cli is None else len(self.cli.llm_requests)
@@ -410,6 +435,8 @@ async def set_budgets(window: MainWindow) -> None:
             {**probe[0], "soft": round(near * 0.75), "hard": round(near / 0.88)},
             {**probe[1], "soft": inside * 3, "hard": inside * 4},
             {**probe[2], "hard": over},
+            # A dollar budget below a cent: its amounts must not read "$0.00".
+            SUB_CENT_BUDGET,
         ],
     )
 
@@ -435,6 +462,28 @@ async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[
             saved.append((title, path))
     apply_theme(app)
     return saved
+
+
+async def capture_failure(
+    window: MainWindow, base_url: str, upstreams: Upstreams, out: Path
+) -> list[tuple[str, Path]]:
+    """Overview after `FAILED_CALLS` upstream 500s in a row for one provider."""
+    upstreams.script_api(*[Reply.error(500, "upstream exploded")] * FAILED_CALLS)
+    async with aiohttp.ClientSession() as client:
+        for index in range(FAILED_CALLS):
+            await chat(client, base_url, FAILING_MODEL, stream=False, caller="cursor", index=index)
+    window.show_page("overview")
+    overview = window.pages["overview"]
+    health = overview.health  # type: ignore[attr-defined]
+    health.request_refresh()
+    await until(
+        lambda: health.cell("anthropic", "Status").startswith("Failing"), "the failing row", 10
+    )
+    await asyncio.sleep(PAGE_SETTLE_S)
+    path, table = out / "overview-failing.png", out / "overview-failing-health.png"
+    save(window, path)
+    save(health, table)
+    return [("Overview: a provider failing", path), ("Provider health: failing", table)]
 
 
 def update_readme(shots: list[tuple[str, Path]]) -> None:
@@ -476,6 +525,8 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         only = set(args.pages.split(",")) if args.pages else None
         guide = await capture_guide(args.out, only)
         outcome["saved"] = guide + await capture(window, args.out, only)
+        if only is None or "failure" in only:
+            outcome["saved"] += await capture_failure(window, base_url, upstreams, args.out)
         if only is None and args.out == DEFAULT_OUT:
             update_readme(outcome["saved"])
         running.cancel()
@@ -491,11 +542,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--pages", default="", help="comma-separated page keys (default: all)")
+    parser.add_argument(
+        "--offscreen", action="store_true", help="Qt's offscreen platform instead of Xvfb"
+    )
     args = parser.parse_args()
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    xvfb, display = start_xvfb()
+    xvfb, display = (None, "") if args.offscreen else start_xvfb()
     upstreams = Upstreams()
     home = Path(tempfile.mkdtemp(prefix="llmgw-screens-"))
     outcome: dict[str, Any] = {}
@@ -503,8 +557,11 @@ def main() -> int:
         upstreams.start()
         if not upstreams.ready.wait(10):
             raise SystemExit("the scripted upstreams did not start")
-        os.environ["DISPLAY"] = display
+        if xvfb is not None:
+            os.environ["DISPLAY"] = display
         prepare_environment(home, upstreams)
+        if xvfb is None:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
         write_config(home / "config" / "config.toml", home / "workspaces" / "demo")
         # The app reuses this QApplication; it exists first so the driver can be scheduled
         # on the loop the app is about to run.
@@ -521,9 +578,10 @@ def main() -> int:
         del app
     finally:
         upstreams.stop()
-        xvfb.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            xvfb.wait(5)
+        if xvfb is not None:
+            xvfb.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                xvfb.wait(5)
         if "error" in outcome:
             print(f"kept the app's config, data and log in {home}", file=sys.stderr)
         else:
