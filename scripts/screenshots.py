@@ -23,6 +23,11 @@ job left running marked stuck: it is silent past `jobs.stuck_after_ms`, set to 5
 `small` (every page at 1024x700, as <key>-1024x700.png) and `dialogs` (a risky call's
 approval and an OAuth client's consent, the desk's two questions, as dialog-*.png). They are
 not in the README's gallery.
+After the pages, the failure state (issue 25): the API upstream answers the next
+`FAILED_CALLS` Anthropic requests with 500s, and Overview (its Failing line, the errors in the
+totals and on the request chart, the health table's red row, errors and latency) is saved as
+`overview-failing.png` and `overview-failing-health.png`. The budgets include a sub-cent dollar
+budget, so the Budgets page shows amounts below a cent.
 Then it stops the app the way SIGTERM does. A full run into docs/images also rewrites the
 gallery in README.md's "Screens" section (between its markers) to show exactly those images.
 With --offscreen (or no Xvfb installed) Qt's offscreen platform stands in for X11: no tray.
@@ -98,6 +103,9 @@ BEARER = "screens-" + secrets.token_urlsafe(32)
 OAUTH_CLIENTS = {"laptop-editor": "Laptop editor", "ci-runner": "CI runner"}
 OAUTH_REDIRECT = "http://127.0.0.1:9/callback"
 OAUTH_SECRET = secrets.token_urlsafe(32)
+FAILED_CALLS = 8  # consecutive upstream 500s for the failure state
+FAILING_MODEL = "claude-sonnet-4-5"
+SUB_CENT_BUDGET = {"scope": "agent=claude-code", "unit": "usd", "period": "daily", "hard": 0.003}
 PROMPTS = (
     "Summarise this diff in one line.",
     "Write a unit test for parse_header().",
@@ -140,6 +148,7 @@ class Upstreams(threading.Thread):
         self.api_url = ""
         self.cli_url = ""
         self.cli: ScriptedUpstream | None = None
+        self.api: ScriptedUpstream | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
 
@@ -158,9 +167,24 @@ class Upstreams(threading.Thread):
             api.script(*[Reply.error(529)] * 3, *[Reply.error(503)] * 3)
             cli_upstream.script(*cli_replies)
             self.api_url, self.cli_url, self.cli = api.base_url, cli_upstream.base_url, cli_upstream
+            self.api = api
             self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
             self.ready.set()
             await self._stopping.wait()
+
+    def script_api(self, *replies: Reply) -> None:
+        """Queue replies on the API upstream, from the app's thread."""
+        api = self.api
+        assert self._loop is not None and api is not None
+        done = threading.Event()
+
+        def queue() -> None:
+            api.script(*replies)
+            done.set()
+
+        self._loop.call_soon_threadsafe(queue)
+        if not done.wait(5):
+            raise RuntimeError("the API upstream did not take the replies")
 
     def cli_requests(self) -> int:
         return 0 if self.cli is None else len(self.cli.llm_requests)
@@ -424,6 +448,8 @@ async def set_budgets(window: MainWindow) -> None:
             {**probe[0], "soft": round(near * 0.75), "hard": round(near / 0.88)},
             {**probe[1], "soft": inside * 3, "hard": inside * 4},
             {**probe[2], "hard": over},
+            # A dollar budget below a cent: its amounts must not read "$0.00".
+            SUB_CENT_BUDGET,
         ],
     )
 
@@ -520,6 +546,28 @@ async def capture_dialogs(window: MainWindow, out: Path) -> list[tuple[str, Path
     return saved
 
 
+async def capture_failure(
+    window: MainWindow, base_url: str, upstreams: Upstreams, out: Path
+) -> list[tuple[str, Path]]:
+    """Overview after `FAILED_CALLS` upstream 500s in a row for one provider."""
+    upstreams.script_api(*[Reply.error(500, "upstream exploded")] * FAILED_CALLS)
+    async with aiohttp.ClientSession() as client:
+        for index in range(FAILED_CALLS):
+            await chat(client, base_url, FAILING_MODEL, stream=False, caller="cursor", index=index)
+    window.show_page("overview")
+    overview = window.pages["overview"]
+    health = overview.health  # type: ignore[attr-defined]
+    health.request_refresh()
+    await until(
+        lambda: health.cell("anthropic", "Status").startswith("Failing"), "the failing row", 10
+    )
+    await asyncio.sleep(PAGE_SETTLE_S)
+    path, table = out / "overview-failing.png", out / "overview-failing-health.png"
+    save(window, path)
+    save(health, table)
+    return [("Overview: a provider failing", path), ("Provider health: failing", table)]
+
+
 def update_readme(shots: list[tuple[str, Path]]) -> None:
     """Rewrite the README's gallery (between the screens markers) to show exactly the pages
     taken, two to a row, so it follows the pages as they are registered."""
@@ -559,6 +607,8 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         only = set(args.pages.split(",")) if args.pages else None
         guide = await capture_guide(args.out, only)
         outcome["saved"] = guide + await capture(window, args.out, only)
+        if only is None or "failure" in only:
+            outcome["saved"] += await capture_failure(window, base_url, upstreams, args.out)
         if only is None and args.out == DEFAULT_OUT:
             update_readme(outcome["saved"])
         outcome["saved"] += await capture_states(window, args.out, only)
@@ -593,8 +643,11 @@ def main() -> int:
         upstreams.start()
         if not upstreams.ready.wait(10):
             raise SystemExit("the scripted upstreams did not start")
-        os.environ["DISPLAY"] = display
+        if xvfb is not None:
+            os.environ["DISPLAY"] = display
         prepare_environment(home, upstreams)
+        if xvfb is None:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
         write_config(home / "config" / "config.toml", home / "workspaces" / "demo")
         # The app reuses this QApplication; it exists first so the driver can be scheduled
         # on the loop the app is about to run.

@@ -50,6 +50,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "recorder_query": "the flight recorder's pages, details, search, export, agent lanes",
     "refusals": "requests the edge refused, counted by reason",
     "metrics": "live charts: requests, tokens, spend, cache hits",
+    "provider_health": "each provider's recent calls: error rate, failures in a row, latency",
     "cache": "prompt-cache state per session and prefix",
     "vault": "sealed API keys and auth files",
     "auth": "who is calling: principals, tokens, rate limits",
@@ -153,7 +154,10 @@ _HOMES: dict[str, str] = {
     "ProviderState": "llmgw_desktop.engine.providers.switches",
     "Trouble": "llmgw_desktop.engine.providers.trouble",
     # the flight recorder, metrics and refusals
+    "HEALTH_WINDOW_S": "llmgw_desktop.engine.metrics",
+    "HealthState": "llmgw_desktop.engine.metrics",
     "MetricsSeries": "llmgw_desktop.engine.metrics",
+    "ProviderCallHealth": "llmgw_desktop.engine.metrics",
     "MetricsWindow": "llmgw_desktop.engine.metrics",
     "PRICES_REVISED": "llmgw_desktop.engine.metrics",
     "WINDOWS": "llmgw_desktop.engine.metrics",
@@ -181,6 +185,7 @@ _HOMES: dict[str, str] = {
     "BudgetProblem": "llmgw_desktop.engine.budgets.definition",
     "BudgetStatus": "llmgw_desktop.engine.budgets.ledger",
     "format_amount": "llmgw_desktop.engine.budgets.definition",
+    "format_usd": "llmgw_desktop.engine.tokens.money",
     "parse_budgets": "llmgw_desktop.engine.budgets.definition",
     # the vault
     "DEFAULT_KEY_NAME": "llmgw_desktop.engine.vault",

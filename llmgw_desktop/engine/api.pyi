@@ -89,10 +89,13 @@ from llmgw_desktop.engine.jobs.manager import StuckJob as StuckJob
 from llmgw_desktop.engine.jobs.model import FINISHED as FINISHED
 from llmgw_desktop.engine.jobs.model import JobState as JobState
 from llmgw_desktop.engine.jobs.model import JobView as JobView
+from llmgw_desktop.engine.metrics import HEALTH_WINDOW_S as HEALTH_WINDOW_S
 from llmgw_desktop.engine.metrics import PRICES_REVISED as PRICES_REVISED
 from llmgw_desktop.engine.metrics import WINDOWS as WINDOWS
+from llmgw_desktop.engine.metrics import HealthState as HealthState
 from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
 from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
+from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealth
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS as PROVIDER_IDS
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS as PROVIDERS
@@ -131,6 +134,7 @@ from llmgw_desktop.engine.store.copy import TableCount as TableCount
 from llmgw_desktop.engine.store.copy import copy_store as copy_store
 from llmgw_desktop.engine.store.copy import target_url_problem as target_url_problem
 from llmgw_desktop.engine.tasks import TaskSupervisor as TaskSupervisor
+from llmgw_desktop.engine.tokens.money import format_usd as format_usd
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
 from llmgw_desktop.engine.validation.service import ApiAnswer as ApiAnswer
@@ -158,6 +162,7 @@ __all__ = [
     "FINISHED",
     "GEMINI_KEY_PLACES",
     "GLOBAL_PROJECT",
+    "HEALTH_WINDOW_S",
     "INSTANCE_TOKEN_HEADER",
     "LOCAL_CALLER",
     "LOCAL_PRINCIPAL",
@@ -204,6 +209,7 @@ __all__ = [
     "ErrorCode",
     "ExportFormat",
     "Finished",
+    "HealthState",
     "InvalidRequest",
     "JobState",
     "JobStateChanged",
@@ -227,6 +233,7 @@ __all__ = [
     "ProbeResult",
     "ProbeVerdict",
     "PromptParts",
+    "ProviderCallHealth",
     "ProviderFailure",
     "ProviderState",
     "ProviderToggled",
@@ -260,6 +267,7 @@ __all__ = [
     "copy_store",
     "error_headers",
     "format_amount",
+    "format_usd",
     "forwardable_headers",
     "hash_password",
     "jsonio",

@@ -27,6 +27,7 @@ from llmgw_desktop.engine.events import (
     EngineStarted,
     EngineStopped,
     EventBus,
+    RequestFinished,
     StoreHealthChanged,
 )
 from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
@@ -34,7 +35,7 @@ from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.retry import JobRetry
 from llmgw_desktop.engine.jobs.store import JobStore
-from llmgw_desktop.engine.metrics import LiveMetrics, rebuild_metrics
+from llmgw_desktop.engine.metrics import CallHealth, LiveMetrics, rebuild_metrics
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
@@ -157,6 +158,7 @@ class Engine:
         self.refusals = RefusalCounter(
             self.store, retention_days=settings.recorder_retention_days, clock=clock
         )
+        self.events.subscribe(RequestFinished, self.refusals.note_recorded)
         self.recorder_query = RecorderQuery(self.store, self.recorder)
         # Spend per budget, counted from the recorder's finished rows; checked before every
         # CLI run and upstream call (the settings check already accepted the tables).
@@ -172,6 +174,8 @@ class Engine:
         # Which remote principals may name which project (its keys, logins and budgets).
         self.project_grants = ProjectGrants(settings.project_grants)
         self.metrics = LiveMetrics(self.events, clock=clock)
+        # Each provider's health from its recent calls (error rate, failures in a row, latency).
+        self.provider_health = CallHealth(self.events, clock=clock)
         self.approvals = ApprovalGate(
             allow_bypass=settings.allow_bypass,
             threshold=settings.approval_threshold,

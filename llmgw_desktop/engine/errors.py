@@ -156,10 +156,16 @@ class ErrorCode(StrEnum):
     GATEWAY_PAUSED = "gateway_paused", 503, "Every provider call is paused."
     GATEWAY_STOPPING = "gateway_stopping", 503, "The gateway is stopping."
     CIRCUIT_OPEN = "circuit_open", 503, "The provider failed repeatedly; wait `retry_after_s`."
+    NO_API_KEY = (
+        "no_api_key",
+        503,
+        "No API key is stored or set for the model's provider (nothing was sent).",
+    )
     NO_PROVIDER_AVAILABLE = (
         "no_provider_available",
         503,
-        "No route for the model is set up (no key, or switched off).",
+        "No route for the model is set up, for more than one reason (each attempt says why: "
+        "no key, switched off, paused).",
     )
     VAULT_LOCKED = "vault_locked", 503, "The vault's master key is missing or wrong."
     # The provider ran and failed.

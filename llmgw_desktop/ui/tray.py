@@ -1,11 +1,13 @@
 """The tray icon: the gateway's actions one click away, and its state at a glance.
 
 The icon and tooltip show one of four states, the first that holds winning: error (a
-provider's circuit breaker is open, the engine stopped, or the store is degraded: damaged,
-full, or refusing the recorder's writes), paused, busy (jobs queued or
-running), idle. The tooltip adds the active job count and the last error. Messages pop up for
-what needs the person or is worth knowing while the window is hidden: a long job finished, a
-consent or approval request waiting, a provider going down. With budgets set, the tooltip and
+provider's circuit breaker is open, a provider's recent calls are failing (`provider_health`:
+failures in a row or a high error rate), the engine stopped, or the store is degraded:
+damaged, full, or refusing the recorder's writes), paused, busy (jobs queued or running), idle.
+The tooltip names each failing provider with its last error, and adds the active job count
+and the last error. Messages pop up for what needs the person or is worth knowing while the
+window is hidden: a long job finished, a consent or approval request waiting, a provider going
+down or failing. With budgets set, the tooltip and
 the menu's first line show the nearest one's burn-down ("Budget: project shop 82% of $5.00
 today"), redrawn as requests finish.
 """
@@ -58,6 +60,12 @@ def format_duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+def _failing_words(streak: int, errors: int, calls: int, code: str | None) -> str:
+    """`8 in a row, upstream_500` or `26 of 47 failed, upstream_500`: short, for a tooltip."""
+    count = f"{streak} in a row" if streak > 1 else f"{errors} of {calls} failed"
+    return f"{count}, {code}" if code else count
+
+
 def _cut(line: str) -> str:
     return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 1] + "…"
 
@@ -90,6 +98,9 @@ class TrayIcon(QObject):
             if breaker["state"] in DOWN_STATES
         }
         self._engine_stopped = False
+        self._health = bridge.engine.provider_health
+        # Providers whose recent calls fail, as last drawn (a newly failing one pops a message).
+        self.failing: dict[str, str] = {}
         # What is wrong with the store (damaged, disk full, recorder failing), or None.
         self.store_problem: str | None = bridge.engine.store_problem
         self.last_error: str | None = None
@@ -149,7 +160,7 @@ class TrayIcon(QObject):
     @property
     def state(self) -> str:
         """error, paused, busy or idle: the first that holds."""
-        if self._down or self._engine_stopped or self.store_problem:
+        if self._down or self.failing or self._engine_stopped or self.store_problem:
             return "error"
         if self._paused:
             return "paused"
@@ -169,6 +180,8 @@ class TrayIcon(QObject):
             lines.append("Engine stopped")
         if self._down:
             lines.append("Down: " + ", ".join(sorted(self._down)))
+        for provider, why in self.failing.items():
+            lines.append(_cut(f"Failing: {provider} ({why})"))
         if self.store_problem:
             lines.append(_cut(f"Store degraded: {self.store_problem}"))
         if self.last_error:
@@ -193,6 +206,7 @@ class TrayIcon(QObject):
     def redraw(self) -> None:
         """Show the current state now (job events otherwise wait for the redraw timer)."""
         self._redraw_timer.stop()
+        self._read_health()
         state = self.state
         if state != self.shown_state:  # the icon is costlier to swap than the tooltip
             self.icon.setIcon(self._icon_for(state))
@@ -201,6 +215,23 @@ class TrayIcon(QObject):
         budget = self.budget_line()
         self.budget_action.setText(budget)
         self.budget_action.setVisible(bool(budget))
+
+    def _read_health(self) -> None:
+        """Which providers' recent calls fail; a message for each that just started to."""
+        now = {
+            health.provider: _failing_words(
+                health.consecutive_failures, health.errors, health.calls, health.last_error_code
+            )
+            for health in self._health.failing()
+        }
+        for provider in now.keys() - self.failing.keys():
+            self.last_error = f"{provider} is failing: {now[provider]}"
+            text = f"Calls to {provider} are failing: {now[provider]}."
+            self.icon.showMessage(
+                f"{provider} is failing", text, QSystemTrayIcon.MessageIcon.Warning, NOTICE_MS
+            )
+            self.shown.emit("warning", text)
+        self.failing = now
 
     def _redraw_soon(self) -> None:
         if not self._redraw_timer.isActive():

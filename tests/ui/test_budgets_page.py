@@ -12,10 +12,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.engine.api import format_usd
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
@@ -51,9 +53,13 @@ def run_window(
     qtbot: QtBot,
     tmp_path: Path,
     body: Callable[[GatewayRuntime, MainWindow, TrayIcon], Any],
+    budgets: list[dict[str, Any]] | None = None,
 ) -> None:
-    """A gateway with `BUDGETS`, the dashboard on its Budgets page, and a tray; run `body`."""
-    with_budgets = replace(loaded, settings=replace(loaded.settings, budgets=BUDGETS))
+    """A gateway with `budgets` (`BUDGETS`), the dashboard on its Budgets page, and a tray;
+    run `body`."""
+    with_budgets = replace(
+        loaded, settings=replace(loaded.settings, budgets=BUDGETS if budgets is None else budgets)
+    )
 
     async def scenario() -> None:
         async with desk_gateway(with_budgets, monkeypatch, tmp_path) as desk:
@@ -190,3 +196,46 @@ def test_the_page_adds_changes_and_removes_budgets_checked_like_the_file(
         ]
 
     run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_a_sub_cent_budget_reads_its_true_amounts_on_the_page_the_tray_and_the_402(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """Issue 25: a $0.003 budget read "$0.00 of $0.00 · 133%" everywhere. One scripted call
+    costs about $0.0006 here, so the budget is $0.0005."""
+    tiny = [{"scope": "agent=tiny", "unit": "usd", "period": "daily", "hard": 0.0005}]
+
+    async def body(runtime: GatewayRuntime, window: MainWindow, tray: TrayIcon) -> None:
+        page = window.pages[BudgetsPage.KEY]
+        assert isinstance(page, BudgetsPage)
+        client = anthropic.AsyncAnthropic(
+            base_url=runtime.base_url,
+            api_key="unused",
+            max_retries=0,
+            default_headers={"X-Caller": "tiny"},
+        )
+        ask = {"model": "claude-sonnet-4-6", "max_tokens": 16}
+        await client.messages.create(**ask, messages=[{"role": "user", "content": "hi"}])
+        (status,) = runtime.engine.budgets.statuses()
+        assert 0.0005 < status.spent < 0.001  # a twentieth of a cent: the row's true cost
+        spent = format_usd(status.spent)
+        assert spent == f"${status.spent:.6f}".rstrip("0")  # "$0.000576", not "$0.00"
+        with pytest.raises(anthropic.APIStatusError) as refused:
+            await client.messages.create(**ask, messages=[{"role": "user", "content": "again"}])
+        await client.close()
+        assert refused.value.status_code == 402
+        assert "$0.0005" in refused.value.message and spent in refused.value.message
+        page.refresh()
+        await until(lambda: shown(page)[0]["Spent"] == spent, "the spend")
+        (row,) = shown(page)
+        assert row["Limits"] == "hard $0.0005"
+        tray.redraw()
+        assert "115% of $0.0005 today (exceeded: calls refused)" in tray.tooltip()
+        told = [n.text for n in window.notifications.entries()]
+        assert any("$0.0005" in t for t in told), told
+
+    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body, budgets=tiny)

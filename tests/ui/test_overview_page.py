@@ -300,7 +300,7 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
             "on",
         )
         assert health.cell("openai", "Status") == "No API key"
-        assert health.cell("ollama", "Kind") == "Local server"
+        assert health.cell("ollama", "Kind") == "Local"
 
         # Calls failing with a lasting code: the status says so, in red.
         desk.upstream.script(Reply.error(401))
@@ -326,7 +326,7 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         for _ in range(breaker.threshold):
             breaker.record_failure(ProviderFailure("boom", code=ErrorCode.PROVIDER_ERROR))
         await until(lambda: health.cell("codex", "Circuit").startswith("open"), "circuit")
-        assert "retries at " in health.cell("codex", "Circuit")
+        assert health.cell("codex", "Circuit").startswith("open until ")
         assert health.colour("codex", "Circuit") == error_colour()
         page.grab().save(str(tmp_path / "overview.png"))
 

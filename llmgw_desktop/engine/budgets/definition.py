@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.auth.projects import is_principal_id
+from llmgw_desktop.engine.tokens.money import format_usd
 
 __all__ = [
     "FIELDS",
@@ -233,9 +234,10 @@ def period_bounds(period: Period, now: float) -> tuple[float, float]:
 
 
 def format_amount(unit: Unit, amount: float) -> str:
-    """`$4.20` or `12.3k tokens`, as the page, the tray and the refusal say it."""
+    """`$4.20`, `$0.003` or `12.3k tokens`, as the page, the tray, the notification and the
+    refusal say it (dollars at the precision `format_usd` keeps)."""
     if unit == "usd":
-        return f"${amount:,.2f}"
+        return format_usd(amount)
     if amount >= 1_000_000:
         return f"{amount / 1_000_000:.1f}M tokens".replace(".0M", "M")
     if amount >= 10_000:

@@ -280,14 +280,14 @@ class ProviderCalls:
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta
     ) -> None:
         """Refuse before anything runs (no approval asked, no CLI spawned); the refusal is a
-        failed row that spent nothing."""
+        refused row that spent nothing (no provider was asked)."""
         try:
             self._budgets.check(
                 principal, meta.caller, meta.project, CostBasis.cli(provider, params.model)
             )
         except EngineError as error:
             record = self._start_record(provider, params, principal, meta)
-            self._recorder.finish(record, state=RecordState.FAILED, error_code=error.code)
+            self._recorder.finish(record, state=RecordState.REFUSED, error_code=error.code)
             error.details.setdefault("requestId", record)
             raise
 

@@ -36,6 +36,14 @@ _FIXES = {
     "paused": "Resume the providers from the tray or the dashboard",
 }
 
+# When every target was refused for the same reason, the code names it (a switched-off
+# provider and a missing key are different fixes); mixed reasons stay `no_provider_available`.
+_ONE_REASON = {
+    "no_key": ErrorCode.NO_API_KEY,
+    "disabled": ErrorCode.PROVIDER_DISABLED,
+    "paused": ErrorCode.GATEWAY_PAUSED,
+}
+
 
 class UpstreamRejected(EngineError):
     """The upstream refused the request itself (400, 404, 413, 422 ...): another route would too.
@@ -96,7 +104,7 @@ class AllRoutesFailed(EngineError):
             error = cls(
                 f"no provider can serve {model!r} right now: {reasons or 'no route'}. "
                 + fixes.removesuffix("."),
-                code=ErrorCode.NO_PROVIDER_AVAILABLE,
+                code=_code_of(outcomes) if attempts else ErrorCode.NO_PROVIDER_AVAILABLE,
                 retryable=False,
                 attempts=[a.to_dict() for a in attempts],
             )
@@ -137,6 +145,13 @@ class AllRoutesFailed(EngineError):
             error.http_status = 504
             error.code = ErrorCode.UPSTREAM_TIMEOUT
         return error
+
+
+def _code_of(outcomes: set[str]) -> ErrorCode:
+    """The code of a plan no target of which was asked: one reason's own, else the mixed one."""
+    if len(outcomes) == 1:
+        return _ONE_REASON.get(next(iter(outcomes)), ErrorCode.NO_PROVIDER_AVAILABLE)
+    return ErrorCode.NO_PROVIDER_AVAILABLE
 
 
 def _hint(attempt: Attempt, hints: Mapping[str, str]) -> str:

@@ -668,11 +668,11 @@ class GatewayService:
             state="refused",
         )
         route.request_id = record
-        # Over budget is a failed call (it spent nothing), as the budget's refusals are counted.
-        over_budget = error.code == ErrorCode.BUDGET_EXCEEDED
+        # Refused, whatever the reason (a budget, a switch, no key): no provider was asked, so
+        # nothing here says the provider failed (its health counts only calls it answered).
         self._recorder.finish(
             record,
-            state=RecordState.FAILED if over_budget else "refused",
+            state=RecordState.REFUSED,
             error_code=error.code,
             http_status=error.http_status,
             attempts=len(route.attempts),

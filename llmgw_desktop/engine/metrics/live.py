@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
+from llmgw_desktop.engine.metrics.health import provider_failed
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, price_of
 
 __all__ = [
@@ -63,8 +64,8 @@ ACTIVE_JOB_STATES: Final = frozenset({"queued", "running"})
 PRICE_MEMO_MAX: Final = 512
 
 # Offsets of the figures inside one bucket.
-_REQUESTS, _INPUT, _OUTPUT, _READ, _WRITE, _COST, _SAVED, _UNPRICED = range(8)
-_FIELDS: Final = 8
+_REQUESTS, _INPUT, _OUTPUT, _READ, _WRITE, _COST, _SAVED, _UNPRICED, _ERRORS = range(9)
+_FIELDS: Final = 9
 _ZEROS: Final = [0.0] * _FIELDS
 
 
@@ -82,6 +83,14 @@ class Totals:
     saved_usd: float = 0.0
     # Cache reads on models the price table does not know: saved, but not priced.
     unpriced_cache_read_tokens: int = 0
+    # Requests whose provider was asked and failed (`health.provider_failed`); refusals are
+    # not errors.
+    errors: int = 0
+
+    @property
+    def error_rate(self) -> float | None:
+        """Failed requests over requests, or None when there were none."""
+        return self.errors / self.requests if self.requests else None
 
     @property
     def hit_rate(self) -> float | None:
@@ -99,6 +108,7 @@ class Totals:
             cost_usd=figures[_COST],
             saved_usd=figures[_SAVED],
             unpriced_cache_read_tokens=int(figures[_UNPRICED]),
+            errors=int(figures[_ERRORS]),
         )
 
 
@@ -113,6 +123,7 @@ class MetricsSeries:
     window: MetricsWindow
     times: list[float]
     requests_per_s: list[float]
+    errors_per_s: list[float]
     input_tokens_per_s: list[float]
     output_tokens_per_s: list[float]
     active_jobs: list[float]
@@ -149,6 +160,7 @@ def _values(
     written: int,
     cost: float,
     discount: float | None,
+    errors: int = 0,
 ) -> tuple[float, ...]:
     """One bucket's figures, in the order of the offsets above."""
     return (
@@ -160,6 +172,7 @@ def _values(
         cost,
         read * discount if discount is not None else 0.0,
         float(read) if discount is None else 0.0,
+        float(errors),
     )
 
 
@@ -215,6 +228,7 @@ class _Ring:
         spans[-1] = max(1.0, now - newest * size)
 
         requests = [0.0] * self.slots
+        errors = [0.0] * self.slots
         fresh = [0.0] * self.slots
         out = [0.0] * self.slots
         hit_rate: dict[str, list[float]] = {}
@@ -232,6 +246,7 @@ class _Ring:
                 for offset in range(_FIELDS):
                     sums[offset] += bucket[offset]
                 requests[i] += bucket[_REQUESTS]
+                errors[i] += bucket[_ERRORS]
                 fresh[i] += bucket[_INPUT]
                 out[i] += bucket[_OUTPUT]
                 rate = _hit_rate(bucket[_INPUT], bucket[_READ], bucket[_WRITE])
@@ -255,6 +270,7 @@ class _Ring:
             window=self.window,
             times=[float(b * size) for b in buckets],
             requests_per_s=[n / s for n, s in zip(requests, spans, strict=True)],
+            errors_per_s=[n / s for n, s in zip(errors, spans, strict=True)],
             input_tokens_per_s=[n / s for n, s in zip(fresh, spans, strict=True)],
             output_tokens_per_s=[n / s for n, s in zip(out, spans, strict=True)],
             active_jobs=jobs,
@@ -277,6 +293,7 @@ def _sum(parts: Iterable[Totals]) -> Totals:
                 totals.cost_usd,
                 totals.saved_usd,
                 totals.unpriced_cache_read_tokens,
+                totals.errors,
             )
         ):
             sums[offset] += value
@@ -358,6 +375,7 @@ class LiveMetrics:
             event.cache_write_tokens,
             event.cost_usd or 0.0,
             self._discount(event.model) if read else 0.0,
+            1 if provider_failed(event) else 0,
         )
         self._add(event.provider, now, values, since_start=since_start)
 

@@ -25,7 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmgw_desktop.engine.errors import ErrorCode
+from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.recorder.refusal_rows import add_counts, counts_since, delete_before
+from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["RefusalCounter", "RefusalSummary", "path_group"]
@@ -38,6 +41,8 @@ MAX_PENDING_KEYS = 1000
 MAX_WHO_CHARS = 80
 OTHER = "(other)"
 _Key = tuple[int, str, str, int, str]  # minute, who, path group, status, code
+# Recorder states of a request the gateway said no to before any provider was asked.
+_RECORDED_REFUSALS = frozenset({RecordState.REFUSED, RecordState.DENIED})
 
 # Path prefixes and the group each is counted under: a fixed set, so a scan of random paths
 # cannot make counters without end.
@@ -110,9 +115,13 @@ class RefusalCounter:
         self.retention_days = retention_days
         self._pending: Counter[_Key] = Counter()
         self._flush_lock = asyncio.Lock()
-        # Since this run started: what /health shows without touching the store.
+        # Since this run started: what /health shows without touching the store. Both kinds
+        # of refusal are counted here, the one place the desk reads "refused" from: the edge's
+        # (no recorder row) and the gateway's own (a `refused` or `denied` row: a budget, a
+        # switch, no key, the approval gate), each by status and code.
         self.total = 0
         self.by_code: Counter[str] = Counter()
+        self.edge_total = 0
 
     def count(self, who: str, group: str, status: int, code: str) -> None:
         """Note one refusal. Never blocks, never fails, costs a dict update."""
@@ -121,6 +130,18 @@ class RefusalCounter:
         if key not in self._pending and len(self._pending) >= MAX_PENDING_KEYS:
             key = (minute, OTHER, OTHER, status, code)
         self._pending[key] += 1
+        self.total += 1
+        self.edge_total += 1
+        self.by_code[f"{status} {code}"] += 1
+
+    def note_recorded(self, event: RequestFinished) -> None:
+        """Count a request the gateway refused after the edge let it in (its row is in the
+        recorder already, so only the since-start figures move)."""
+        if event.state not in _RECORDED_REFUSALS:
+            return
+        code = event.error_code or ErrorCode.GATEWAY_ERROR.value
+        parsed = ErrorCode.parse(code)
+        status = parsed.http_status if isinstance(parsed, ErrorCode) else 500
         self.total += 1
         self.by_code[f"{status} {code}"] += 1
 
@@ -189,5 +210,11 @@ class RefusalCounter:
         )
 
     def health(self) -> dict[str, Any]:
-        """Since this run started: the total and the count per status and code."""
-        return {"total": self.total, "byCode": dict(self.by_code.most_common(10))}
+        """Since this run started: the total (at the edge and after it) and the count per
+        status and code."""
+        return {
+            "total": self.total,
+            "edge": self.edge_total,
+            "gateway": self.total - self.edge_total,
+            "byCode": dict(self.by_code.most_common(10)),
+        }

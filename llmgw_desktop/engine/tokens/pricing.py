@@ -63,6 +63,8 @@ class PriceTable:
     prices: dict[str, Price]  # lower-case model-name prefix -> price
     # Lower-case prefixes deliberately without a price -> why (they beat a shorter priced one).
     unpriced: dict[str, str] = field(default_factory=dict)
+    # Prefix -> where its price was read, when that was not the vendor's own page.
+    notes: dict[str, str] = field(default_factory=dict)
 
     def price_of(self, model: str | None) -> Price | None:
         """The price of `model` (longest matching prefix, any `vendor/` part ignored)."""
@@ -102,7 +104,12 @@ def price_table() -> PriceTable:
         for prefix, entry in raw["models"].items()
     }
     unpriced = {prefix.lower(): str(why) for prefix, why in raw.get("unpriced", {}).items()}
-    return PriceTable(str(raw["revised"]), dict(raw["sources"]), prices, unpriced)
+    notes = {
+        prefix.lower(): str(entry["note"])
+        for prefix, entry in raw["models"].items()
+        if entry.get("note")
+    }
+    return PriceTable(str(raw["revised"]), dict(raw["sources"]), prices, unpriced, notes)
 
 
 PRICES_REVISED = price_table().revised

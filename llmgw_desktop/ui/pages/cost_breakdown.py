@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from llmgw_desktop.engine.api import COST_WINDOWS, CostBreakdown, CostDimension, Engine
+from llmgw_desktop.engine.api import COST_WINDOWS, CostBreakdown, CostDimension, Engine, format_usd
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import (
     QComboBox,
@@ -42,11 +42,6 @@ _GROUPINGS: dict[str, CostDimension] = {
     "Agent": "caller",
 }
 _TABLE_ROWS_SHOWN = 6  # the table's height; more rows scroll
-
-
-def format_usd(usd: float) -> str:
-    """Dollars with cents for big sums and four places for the small ones API calls cost."""
-    return f"${usd:,.2f}" if usd >= 100 else f"${usd:.4f}"
 
 
 class CostBreakdownBox(QGroupBox):

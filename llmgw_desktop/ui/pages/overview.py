@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from llmgw_desktop.engine.api import HEALTH_WINDOW_S, ProviderCallHealth
 from llmgw_desktop.ui.actions import PROVIDER_SECTIONS, GatewayActions
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
@@ -25,7 +26,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from llmgw_desktop.ui.theme import warning_colour
+from llmgw_desktop.ui.theme import error_colour, warning_colour
 
 if TYPE_CHECKING:
     from llmgw_desktop.ui.pages.overview_charts import LiveCharts
@@ -68,11 +69,17 @@ class OverviewPage(Page):
         facts_row.addLayout(form, 3)
         facts_row.addLayout(places, 2)
         form.addRow("Status", self.status_label)
-        # Refused at the door since start (bad credentials, rate limits ...): no recorder rows.
+        # Refused since start, before any provider was asked: at the door (bad credentials,
+        # rate limits ...) and by the gateway (a budget, a switch, no key, the approval gate).
         self.refused_label = QLabel()
         self.refused_label.setObjectName("refusedCount")
         self.refused_label.setWordWrap(True)
         form.addRow("Refused", self.refused_label)
+        # Providers whose recent calls fail (asked, and failed): the other half of the words.
+        self.failing_label = QLabel()
+        self.failing_label.setObjectName("failingProviders")
+        self.failing_label.setWordWrap(True)
+        form.addRow("Failing", self.failing_label)
         form.addRow("MCP endpoint", endpoint_row)
         places.addRow("Health", _selectable(facts.health_url))
         places.addRow("Data", _selectable(str(facts.data_dir), wrap=True))
@@ -192,10 +199,30 @@ class OverviewPage(Page):
         self.status_label.setToolTip(problem or "")
         self.status_label.setStyleSheet(f"color: {warning_colour()};" if attention else "")
         self.refused_label.setText(refused_text(engine.refusals.health()))
+        failing = engine.provider_health.failing()
+        self.failing_label.setText(failing_text(failing, engine.provider_health.totals()))
+        self.failing_label.setStyleSheet(f"color: {error_colour()};" if failing else "")
+
+
+def failing_text(failing: list[ProviderCallHealth], totals: tuple[int, int]) -> str:
+    """The Overview's line for providers whose recent calls fail, with every provider's error
+    count and rate over the health window."""
+    calls, errors = totals
+    minutes = HEALTH_WINDOW_S // 60
+    overall = (
+        f"{errors:,} of {calls:,} calls failed in {minutes} min ({errors / calls:.0%})"
+        if errors and calls
+        else f"no failed calls in {minutes} min"
+    )
+    if not failing:
+        return f"none · {overall}"
+    named = "; ".join(f"{h.provider}: {h.describe()}" for h in failing)
+    return f"{named} · {overall}"
 
 
 def refused_text(health: dict[str, Any]) -> str:
-    """The Overview's line for the edge's refusals since start (see `RefusalCounter`)."""
+    """The Overview's line for what was refused since start before any provider was asked,
+    at the door and by the gateway (see `RefusalCounter`)."""
     total = int(health.get("total") or 0)
     if not total:
         return "none since start"

@@ -11,7 +11,14 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterable
 
-from llmgw_desktop.engine.api import PRICES_REVISED, WINDOWS, Engine, MetricsSeries, MetricsWindow
+from llmgw_desktop.engine.api import (
+    PRICES_REVISED,
+    WINDOWS,
+    Engine,
+    MetricsSeries,
+    MetricsWindow,
+    format_usd,
+)
 from llmgw_desktop.ui.pages.line_chart import (
     Curve,
     LineChart,
@@ -21,6 +28,7 @@ from llmgw_desktop.ui.pages.line_chart import (
     y_ticks,
 )
 from llmgw_desktop.ui.qt import (
+    QColor,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -29,6 +37,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.theme import error_colour
 
 __all__ = [
     "LiveCharts",
@@ -36,6 +45,7 @@ __all__ = [
     "curve_colour",
     "describe_savings",
     "describe_totals",
+    "errors_summary",
     "legend_html",
     "nice_ceiling",
 ]
@@ -47,21 +57,30 @@ HEADROOM = 1.08  # above the top tick, so its label is not cut off
 
 
 def describe_totals(series: MetricsSeries) -> str:
-    """One line of window totals: requests, tokens, hit rate and cost."""
+    """One line of window totals: requests, errors, tokens, hit rate and cost."""
     total = series.total
     label = series.window.label
     if not total.requests:
         return f"No requests in the last {label}."
     parts = [
         f"{total.requests:,} requests",
+        errors_summary(total.errors, total.requests),
         f"{_count(total.input_tokens)} tokens in",
         f"{_count(total.output_tokens)} out",
     ]
     if total.hit_rate is not None:
         parts.append(f"cache hit rate {total.hit_rate:.0%}")
     if total.cost_usd:
-        parts.append(f"cost {_usd(total.cost_usd)} (reported or estimated)")
+        parts.append(f"cost {format_usd(total.cost_usd)} (reported or estimated)")
     return f"Last {label}: " + " · ".join(parts)
+
+
+def errors_summary(errors: int, requests: int) -> str:
+    """`no errors` or `26 errors (55%)`: requests whose provider was asked and failed."""
+    if not errors:
+        return "no errors"
+    noun = "error" if errors == 1 else "errors"
+    return f"{errors:,} {noun} ({errors / requests:.0%})" if requests else f"{errors:,} {noun}"
 
 
 def describe_savings(series: MetricsSeries) -> str:
@@ -71,7 +90,7 @@ def describe_savings(series: MetricsSeries) -> str:
     if not total.cache_read_tokens:
         return f"Estimated savings: no cache reads in the last {label}."
     text = (
-        f"Estimated savings from cache reads in the last {label}: {_usd(total.saved_usd)} "
+        f"Estimated savings from cache reads in the last {label}: {format_usd(total.saved_usd)} "
         f"(list prices of {PRICES_REVISED}, cache-read tokens at input minus cache-read price)"
     )
     if total.unpriced_cache_read_tokens:
@@ -80,11 +99,6 @@ def describe_savings(series: MetricsSeries) -> str:
             "without a listed price (not priced)"
         )
     return text + "."
-
-
-def _usd(amount: float) -> str:
-    # Cents hide what a few cached requests save; show tenths of a cent below a cent.
-    return f"${amount:,.2f}" if amount >= 0.01 or not amount else f"${amount:.4f}"
 
 
 def _count(n: int) -> str:
@@ -185,6 +199,8 @@ class LiveCharts(QWidget):
         self._hits_plot = self._plot("Cache hit rate per provider (%)", rows[1])
         self._hits_plot.set_y_axis(100 * HEADROOM, y_ticks(100))
         self.requests_curve = self._requests_plot.add_curve("requests", series_colour(0))
+        # Failed requests per second on the same axis, in the theme's error red.
+        self.errors_curve = self._requests_plot.add_curve("errors", QColor(error_colour()))
         self.jobs_curve = self._jobs_plot.add_curve("jobs", series_colour(4))
         self.input_curve = self._tokens_plot.add_curve("in", series_colour(1))
         self.output_curve = self._tokens_plot.add_curve("out", series_colour(0))
@@ -192,6 +208,10 @@ class LiveCharts(QWidget):
         # Legends are labels beside the titles, outside the plots: the top right of a plot is
         # where the newest points are drawn.
         self.tokens_legend, self.hits_legend = self._legends[2], self._legends[3]
+        _set_text(
+            self._legends[0],
+            legend_html([("requests", self.requests_curve), ("errors", self.errors_curve)]),
+        )
         _set_text(
             self.tokens_legend, legend_html([("in", self.input_curve), ("out", self.output_curve)])
         )
@@ -265,6 +285,7 @@ class LiveCharts(QWidget):
 
     def _draw_requests(self, series: MetricsSeries, times: list[float]) -> None:
         self.requests_curve.set_data(times, series.requests_per_s)
+        self.errors_curve.set_data(times, series.errors_per_s)
         self._fit_height(self._requests_plot, series.requests_per_s)
 
     def _draw_jobs(self, series: MetricsSeries, times: list[float]) -> None:

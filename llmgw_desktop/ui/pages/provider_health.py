@@ -1,6 +1,7 @@
 """Overview's provider health: every provider the engine knows (coding CLIs, API providers,
 local servers) in one table, with the same status words as the Providers page (both read
-`provider_rows.py`), its switch, its circuit and the requests it served in the last 15 minutes.
+`provider_rows.py`), its switch, its circuit, the requests it served in the last 15 minutes and,
+from its recent calls (`engine.provider_health`), how many failed and its p50/p95 latency.
 
 The rows load in a task while the page is shown: at once, again on a switch, pause or breaker
 event, and every few seconds (a failed Test or failing calls show without a click). Versions
@@ -24,14 +25,27 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.tasks import UiTasks
 
-__all__ = ["HEALTH_COLUMNS", "ProviderHealthTable"]
+__all__ = ["HEALTH_COLUMNS", "ProviderHealthTable", "errors_text", "latency_text"]
 
-HEALTH_COLUMNS = ("Provider", "Kind", "Status", "Version", "Switch", "Circuit", "Requests 15 min")
+HEALTH_COLUMNS = (
+    "Provider",
+    "Kind",
+    "Status",
+    "Version",
+    "Switch",
+    "Circuit",
+    "Requests 15 min",
+    "Errors 15 min",
+    "p50 / p95",
+)
 STATUS = HEALTH_COLUMNS.index("Status")
 CIRCUIT = HEALTH_COLUMNS.index("Circuit")
+ERRORS = HEALTH_COLUMNS.index("Errors 15 min")
 HEALTH_REFRESH_MS = 5000
 CELL_PADDING = 8  # px beside a cell's text (the style's margins, rounded up)
 TRAFFIC_WINDOW = "15m"
+# Narrower words where the table needs room for its error and latency columns.
+_SHORT_KINDS = {"Local server": "Local"}
 
 
 class ProviderHealthTable(QTableWidget):
@@ -116,6 +130,7 @@ class ProviderHealthTable(QTableWidget):
     def show_rows(self, rows: list[ProviderRow]) -> None:
         """Redraw from `rows` (cells whose text is unchanged are left alone)."""
         served = self._engine.metrics.series(TRAFFIC_WINDOW).by_provider
+        calls = self._engine.provider_health
         paused = self._engine.providers.paused
         changed = False
         for row in rows:
@@ -130,16 +145,22 @@ class ProviderHealthTable(QTableWidget):
             if not row.installed:
                 switch += ", nothing to run"
             # Recorder rows name a CLI by its engine id and an API provider by its gateway id.
-            totals = served.get(switch_id if row.is_cli else row.gateway_id)
+            recorded_as = switch_id if row.is_cli else row.gateway_id
+            totals = served.get(recorded_as)
+            health = calls.of(recorded_as)
             # The reason shows when something is wrong; otherwise it is one hover away.
             status = row.status + (f": {row.reason}" if row.reason and row.attention else "")
-            texts = (row.name, row.kind, status, row.version, switch, row.circuit)
+            kind = _SHORT_KINDS.get(row.kind, row.kind)
+            texts = (row.name, kind, status, row.version, switch, row.circuit)
             count = f"{totals.requests:,}" if totals else "0"
-            for column, text in enumerate((*texts, count)):
+            errors = errors_text(health.errors, health.calls)
+            latency = latency_text(health.p50_ms, health.p95_ms)
+            for column, text in enumerate((*texts, count, errors, latency)):
                 changed |= self.cell_text(index, column) != text
                 self._set(index, column, text)
             self._set(index, STATUS, status).setToolTip(row.reason)
             self._colour(index, STATUS, attention_colour(row.attention))
+            self._colour(index, ERRORS, attention_colour(ERROR) if health.errors else None)
             open_circuit = row.circuit.startswith("open")
             self._colour(index, CIRCUIT, attention_colour(ERROR) if open_circuit else None)
         if changed:
@@ -197,3 +218,20 @@ class ProviderHealthTable(QTableWidget):
         elif item.text() != text:
             item.setText(text)
         return item
+
+
+def errors_text(errors: int, calls: int) -> str:
+    """`3 (12%)`: failed calls in the window and their share; `0` without failures."""
+    if not errors:
+        return "0"
+    return f"{errors:,} ({errors / calls:.0%})" if calls else f"{errors:,}"
+
+
+def latency_text(p50_ms: float | None, p95_ms: float | None) -> str:
+    """`120 / 480 ms`, `0.1 / 2.4 s` (seconds once the p95 reaches one), or `—` before any
+    call: the latency of the provider's recent calls, both in one unit."""
+    if p50_ms is None or p95_ms is None:
+        return "—"
+    if p95_ms < 1000:
+        return f"{p50_ms:.0f} / {p95_ms:.0f} ms"
+    return f"{p50_ms / 1000:.1f} / {p95_ms / 1000:.1f} s"

@@ -23,6 +23,7 @@ from llmgw_desktop.engine.api import (
     CliStatus,
     Engine,
     ErrorCode,
+    HealthState,
     provider_info,
 )
 
@@ -126,6 +127,8 @@ async def load_provider_rows(
             )
         elif trouble is not None:
             state, reason, attention = _failing(trouble.source), trouble.describe(), ERROR
+        else:
+            state, reason, attention = _from_calls(engine, pid, state, reason, attention)
         version = status.version or (CHECKING if status.installed and not versions else "—")
         rows.append(
             ProviderRow(
@@ -186,7 +189,9 @@ def circuit_text(breaker: Mapping[str, object]) -> str:
     state = str(breaker.get("state") or "closed")
     if state == "open":
         wait = breaker.get("retryAfterSeconds")
-        return f"open: retries at {_clock_in(wait if isinstance(wait, int | float) else 0)}"
+        # Short: the health table has room for the time, not a sentence (the reason says more).
+        at = time.localtime(time.time() + (wait if isinstance(wait, int | float) else 0))
+        return f"open until {time.strftime('%H:%M:%S', at)}"
     return {"closed": "closed (ok)", "half_open": "half open (probing)"}.get(state, state)
 
 
@@ -194,6 +199,19 @@ def _clock_in(seconds: float) -> str:
     """`21:45:10 (in 28 s)`: a wall-clock time `seconds` from now."""
     at = time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
     return f"{at} (in {seconds:.0f} s)"
+
+
+def _from_calls(
+    engine: Engine, recorded_as: str, state: str, reason: str, attention: str
+) -> tuple[str, str, str]:
+    """A usable provider's words from its recent calls: "Failing" (failures in a row, or most
+    calls failing), "Some calls fail", else the words given."""
+    health = engine.provider_health.of(recorded_as)
+    if health.state == HealthState.FAILING:
+        return "Failing", health.describe(), ERROR
+    if health.state == HealthState.DEGRADED:
+        return "Some calls fail", health.describe(), WARNING
+    return state, reason, attention
 
 
 def _failing(source: str) -> str:
@@ -212,6 +230,8 @@ def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
         state = "Ready"
         if trouble is not None:
             state, reason, attention = _failing(trouble.source), trouble.describe(), ERROR
+        else:
+            state, reason, attention = _from_calls(engine, pid, state, reason, attention)
     elif engine.providers.paused:
         state = "Paused"
     elif switched_off:

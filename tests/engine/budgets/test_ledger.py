@@ -99,7 +99,8 @@ async def test_the_cli_path_is_refused_before_anything_runs(loaded: LoadedSettin
         assert engine.jobs.health()["live"] == 0
         rows = await engine.recorder.recent("local")
         refused = next(r for r in rows if r["error_code"] == "budget_exceeded")
-        assert refused["state"] == "failed" and refused["project"] == "shop"
+        # Refused, not failed: the gateway said no before any provider was asked.
+        assert refused["state"] == "refused" and refused["project"] == "shop"
         # Another project is not covered by it.
         other = RequestMeta(caller="agent-a", project="other")
         engine.budget_ledger.check("local", other.caller, other.project)

@@ -88,4 +88,27 @@ def test_a_model_priced_apart_from_its_family_is_not_priced_as_the_family() -> N
     assert price_of("gpt-5.5-pro-2026-04-23") == Price(30.0, 180.0, 30.0, 30.0)
     assert price_of("gpt-5.4-mini") == Price(0.75, 4.5, 0.075, 0.75)
     assert price_of("gpt-5.1-codex") == table.prices["gpt-5"]  # the family still prices the rest
-    assert price_of("gpt-4o") is None and price_of("o3") is None  # no vendor-sourced price
+    # The variants priced apart from gpt-4o are not priced as gpt-4o.
+    assert price_of("gpt-4o-audio-preview") is None and price_of("o3-deep-research") is None
+
+
+def test_the_models_issue_25_named_are_priced_with_their_source() -> None:
+    """gpt-4o-mini, gpt-4.1, gpt-4o, o3, o4-mini, claude-3-5-sonnet, gemini-2.0-* and grok-3
+    were unpriced; each now has a price and a note naming where it was read."""
+    table = price_table()
+    for model, prefix in (
+        ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
+        ("gpt-4.1", "gpt-4.1"),
+        ("gpt-4o-2024-08-06", "gpt-4o"),
+        ("o3", "o3"),
+        ("o4-mini", "o4-mini"),
+        ("claude-3-5-sonnet-20241022", "claude-3-5-sonnet"),
+        ("gemini-2.0-flash", "gemini-2.0-flash"),
+        ("gemini-2.0-flash-lite-001", "gemini-2.0-flash-lite"),
+        ("grok-3", "grok-3"),
+    ):
+        assert price_of(model) == table.prices[prefix], model
+        assert "tokencost 0.1.26" in table.notes[prefix]
+    assert price_of("gpt-4o-mini") == Price(0.15, 0.6, 0.075, 0.15)
+    assert price_of("gpt-4o-2024-05-13") == Price(5.0, 15.0, 5.0, 5.0)  # the older, dearer one
+    assert price_of("grok-3-mini") == table.prices["grok-3-mini"]  # not grok-3's

@@ -16,7 +16,7 @@ from llmgw_desktop.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
-UNPRICED = "gpt-4o"  # a current model the price table has no vendor-sourced price for
+UNPRICED = "gpt-4o-audio-preview"  # priced apart from gpt-4o, and not in the price table
 PRICED = "gpt-5-mini"
 FIVE_DOLLARS_TODAY = [{"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}]
 SETTLE_S = 10.0
@@ -63,7 +63,7 @@ async def test_an_unpriced_model_under_a_hard_dollar_budget_is_refused_before_th
     assert upstream.llm_requests == []
     rows = await gateway.engine.recorder.recent("local")
     (row,) = [r for r in rows if r["error_code"] == "budget_exceeded"]
-    assert row["state"] == "failed" and row["cost_usd"] is None
+    assert row["state"] == "refused" and row["cost_usd"] is None
     assert gateway.engine.budgets.statuses()[0].spent == 0
 
 

@@ -74,7 +74,7 @@ async def test_openai_chat_is_refused_with_402_and_not_retried(
     assert "global" in error["message"] and "resets at" in error["message"]
     assert len(upstream.llm_requests) == 1
     (row,) = await _refusal_rows(spent)
-    assert row["state"] == "failed" and row["input_tokens"] == 0 and row["cost_usd"] is None
+    assert row["state"] == "refused" and row["input_tokens"] == 0 and row["cost_usd"] is None
 
 
 async def test_openai_chat_stream_is_refused_before_it_starts(

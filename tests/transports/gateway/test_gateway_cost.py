@@ -48,7 +48,7 @@ async def test_openai_sdk_request_records_a_table_cost_with_cached_tokens(
 
 async def test_model_missing_from_the_price_table_has_no_cost(gateway: GatewayRuntime) -> None:
     await client(gateway).chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        model="gpt-4o-audio-preview", messages=[{"role": "user", "content": "hi"}]
     )
     row = await _settled_detail(gateway)
     assert row["input_tokens"] > 0

@@ -119,7 +119,7 @@ async def test_no_key_anywhere_is_a_503_saying_how_to_add_one(
     gateway = await start_gateway()
     status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
     assert status == 503
-    assert body["error"]["code"] == "no_provider_available"
+    assert body["error"]["code"] == "no_api_key"
     assert "POST /v1/credentials" in body["error"]["message"]
 
 
@@ -322,7 +322,7 @@ async def test_requests_refused_before_any_provider_are_still_recorded(
     await post(gateway, "/v1/chat/completions", chat("no-such-model"), **{"X-Caller": "ci"})
     rows = await recorded(gateway)
     assert [(r["state"], r["error_code"], r["http_status"]) for r in rows] == [
-        ("refused", "no_provider_available", 503),
+        ("refused", "no_api_key", 503),
         ("refused", "model_not_found", 404),
     ]
     assert rows[0]["requested_model"] == "gpt-4o" and rows[0]["provider"] == "openai"

@@ -1,0 +1,250 @@
+"""Each provider's health from the outcomes of its recent calls, not only from its Test.
+
+A provider that answers its Test but fails every other call is not "Ready". `CallHealth` reads
+the engine's `RequestFinished` events and keeps, per recorder provider id, the calls of the
+last `HEALTH_WINDOW_S` (at most `MAX_SAMPLES` of them): whether each failed, how long it took,
+the failures in a row and the last error with its time. From those it says whether the
+provider is failing, degraded or fine, and its p50/p95 latency.
+
+Only calls a provider was asked count. A request the gateway refused before asking anyone
+(budget, switch, approval, no key: recorder state `refused` or `denied`) says nothing about the
+provider; neither does a call canceled by its caller, nor a key being tried before it is
+stored. Counting runs in the publisher's call, a deque append per event, never the store.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from llmgw_desktop.engine.errors import ErrorCode
+from llmgw_desktop.engine.events import EventBus, RequestFinished
+from llmgw_desktop.engine.gateway.probe import KEY_CHECK_CALLER
+from llmgw_desktop.engine.states import RecordState
+
+__all__ = [
+    "DEGRADED_RATE",
+    "FAILING_RATE",
+    "FAILING_STREAK",
+    "HEALTH_WINDOW_S",
+    "CallHealth",
+    "HealthState",
+    "ProviderCallHealth",
+    "asked_provider",
+    "provider_failed",
+]
+
+# The span of calls a provider's error rate and latency are read over.
+HEALTH_WINDOW_S: Final = 15 * 60
+# Calls kept per provider: enough for a steady rate and a p95, bounded whatever arrives.
+MAX_SAMPLES: Final = 500
+# Provider ids come from configuration, but a bound keeps memory fixed whatever arrives.
+MAX_PROVIDERS: Final = 64
+# This many failed calls in a row: failing, whatever the rate.
+FAILING_STREAK: Final = 3
+# Error rates (over at least MIN_CALLS_FOR_RATE calls in the window) that mark a provider.
+FAILING_RATE: Final = 0.5
+DEGRADED_RATE: Final = 0.1
+MIN_CALLS_FOR_RATE: Final = 4
+_COUNTED: Final = frozenset({RecordState.COMPLETED, RecordState.FAILED})
+# Codes of a job that failed before its provider was asked (a budget used up while it waited
+# in the queue): the job's ending is `failed`, but the provider did nothing wrong.
+_NOT_ASKED_CODES: Final = frozenset(
+    code.value
+    for code in (
+        ErrorCode.BUDGET_EXCEEDED,
+        ErrorCode.PROVIDER_DISABLED,
+        ErrorCode.GATEWAY_PAUSED,
+        ErrorCode.NO_API_KEY,
+        ErrorCode.NO_PROVIDER_AVAILABLE,
+        ErrorCode.APPROVAL_DENIED,
+        ErrorCode.CANCELED,
+        ErrorCode.GATEWAY_STOPPING,
+    )
+)
+
+
+class HealthState:
+    """The words a provider's call health is in."""
+
+    UNKNOWN = "unknown"  # no call in the window
+    OK = "ok"
+    DEGRADED = "degraded"  # some calls fail
+    FAILING = "failing"  # most calls fail, or the last few did
+
+
+@dataclass(frozen=True)
+class ProviderCallHealth:
+    """One provider's recent calls, summed up."""
+
+    provider: str
+    window_s: int
+    calls: int = 0
+    errors: int = 0
+    consecutive_failures: int = 0
+    last_error_code: str | None = None
+    last_error_at: float | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+
+    @property
+    def error_rate(self) -> float | None:
+        """Failed calls over calls in the window, or None when there were none."""
+        return self.errors / self.calls if self.calls else None
+
+    @property
+    def state(self) -> str:
+        """`HealthState.FAILING`, `DEGRADED`, `OK` or `UNKNOWN`."""
+        if self.consecutive_failures >= FAILING_STREAK:
+            return HealthState.FAILING
+        if not self.calls:
+            return HealthState.UNKNOWN
+        rate = self.errors / self.calls
+        enough = self.calls >= MIN_CALLS_FOR_RATE  # a rate over fewer calls says little
+        if enough and rate >= FAILING_RATE:
+            return HealthState.FAILING
+        if self.consecutive_failures or (enough and rate >= DEGRADED_RATE):
+            return HealthState.DEGRADED
+        return HealthState.OK
+
+    def describe(self) -> str:
+        """One line: "8 calls failed in a row (upstream_500, last at 21:04:10); 26 of 47
+        calls failed in 15 min", or "" when nothing failed."""
+        if not self.errors and not self.consecutive_failures:
+            return ""
+        parts = []
+        if self.consecutive_failures:
+            streak = (
+                "the last call failed"
+                if self.consecutive_failures == 1
+                else f"{self.consecutive_failures} calls failed in a row"
+            )
+            at = time.strftime("%H:%M:%S", time.localtime(self.last_error_at or 0))
+            parts.append(f"{streak} ({self.last_error_code or 'failed'}, last at {at})")
+        if self.errors:
+            parts.append(f"{self.errors} of {self.calls} calls failed in {self.window_s // 60} min")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "provider": self.provider,
+            "state": self.state,
+            "windowSeconds": self.window_s,
+            "calls": self.calls,
+            "errors": self.errors,
+            "errorRate": self.error_rate,
+            "consecutiveFailures": self.consecutive_failures,
+            "lastError": (
+                None
+                if self.last_error_code is None
+                else {"code": self.last_error_code, "at": self.last_error_at}
+            ),
+            "p50Ms": self.p50_ms,
+            "p95Ms": self.p95_ms,
+        }
+
+
+def asked_provider(event: RequestFinished) -> bool:
+    """Whether the request reached its provider and ended in a way that says something
+    about it (completed or failed; not refused, canceled or a key being tried)."""
+    if event.state not in _COUNTED or event.caller == KEY_CHECK_CALLER:
+        return False
+    return event.error_code not in _NOT_ASKED_CODES
+
+
+def provider_failed(event: RequestFinished) -> bool:
+    """Whether the provider was asked and failed (the errors the desk counts)."""
+    return event.state == RecordState.FAILED and asked_provider(event)
+
+
+class _Calls:
+    """One provider's recent calls: (finished at, failed, latency in ms), oldest first."""
+
+    def __init__(self) -> None:
+        self.samples: deque[tuple[float, bool, float]] = deque(maxlen=MAX_SAMPLES)
+        self.streak = 0
+        self.last_code: str | None = None
+        self.last_at: float | None = None
+
+
+class CallHealth:
+    """Every provider's health from its recent calls (fed by `RequestFinished`)."""
+
+    def __init__(
+        self,
+        events: EventBus,
+        *,
+        window_s: int = HEALTH_WINDOW_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._window_s = window_s
+        self._clock = clock
+        self._calls: dict[str, _Calls] = {}
+        self._unsubscribe = events.subscribe(RequestFinished, self._on_finished)
+
+    def close(self) -> None:
+        """Stop listening (what was counted stays readable)."""
+        self._unsubscribe()
+
+    def of(self, provider: str) -> ProviderCallHealth:
+        """The health of `provider` (a recorder provider id: a CLI's id, an API's gateway id)."""
+        calls = self._calls.get(provider)
+        if calls is None:
+            return ProviderCallHealth(provider, self._window_s)
+        since = self._clock() - self._window_s
+        recent = [s for s in calls.samples if s[0] >= since]
+        latencies = sorted(s[2] for s in recent)
+        return ProviderCallHealth(
+            provider,
+            self._window_s,
+            calls=len(recent),
+            errors=sum(1 for s in recent if s[1]),
+            consecutive_failures=calls.streak,
+            last_error_code=calls.last_code,
+            last_error_at=calls.last_at,
+            p50_ms=_percentile(latencies, 0.50),
+            p95_ms=_percentile(latencies, 0.95),
+        )
+
+    def all(self) -> dict[str, ProviderCallHealth]:
+        """Every provider that has had a call, by recorder provider id."""
+        return {provider: self.of(provider) for provider in self._calls}
+
+    def failing(self) -> list[ProviderCallHealth]:
+        """The providers whose recent calls say they are failing, most failures first."""
+        found = [h for h in self.all().values() if h.state == HealthState.FAILING]
+        return sorted(found, key=lambda h: (-h.consecutive_failures, -h.errors, h.provider))
+
+    def totals(self) -> tuple[int, int]:
+        """(calls, failed calls) of every provider in the window."""
+        health = self.all().values()
+        return sum(h.calls for h in health), sum(h.errors for h in health)
+
+    def _on_finished(self, event: RequestFinished) -> None:
+        if not asked_provider(event):
+            return
+        calls = self._calls.get(event.provider)
+        if calls is None:
+            if len(self._calls) >= MAX_PROVIDERS:
+                return
+            calls = self._calls[event.provider] = _Calls()
+        failed = event.state == RecordState.FAILED
+        latency_ms = max(0.0, (event.finished_at - event.started_at) * 1000)
+        calls.samples.append((self._clock(), failed, latency_ms))
+        if failed:
+            calls.streak += 1
+            calls.last_code = event.error_code or "failed"
+            calls.last_at = event.finished_at
+        else:
+            calls.streak = 0
+
+
+def _percentile(ordered: list[float], share: float) -> float | None:
+    """The nearest-rank percentile of an ascending list, or None when it is empty."""
+    if not ordered:
+        return None
+    rank = max(1, -(-int(share * 1000) * len(ordered) // 1000))  # ceil(share * n)
+    return ordered[min(rank, len(ordered)) - 1]

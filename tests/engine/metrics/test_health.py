@@ -1,0 +1,115 @@
+"""CallHealth: a provider's health from the outcomes of its recent calls, on a fake clock."""
+
+from __future__ import annotations
+
+from llmgw_desktop.engine.events import EventBus, RequestFinished
+from llmgw_desktop.engine.gateway.probe import KEY_CHECK_CALLER
+from llmgw_desktop.engine.metrics.health import (
+    FAILING_STREAK,
+    HEALTH_WINDOW_S,
+    MAX_SAMPLES,
+    CallHealth,
+    HealthState,
+)
+
+START = 1_800_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _finish(
+    bus: EventBus,
+    clock: Clock,
+    provider: str,
+    state: str,
+    *,
+    code: str | None = None,
+    took_s: float = 0.1,
+    caller: str = "agent",
+) -> None:
+    bus.publish(
+        RequestFinished(
+            record_id="r",
+            provider=provider,
+            model="m",
+            state=state,
+            principal="local",
+            caller=caller,
+            started_at=clock.now - took_s,
+            finished_at=clock.now,
+            error_code=code,
+        )
+    )
+
+
+def test_consecutive_failures_mark_a_provider_failing_and_name_the_last_error() -> None:
+    bus, clock = EventBus(), Clock()
+    health = CallHealth(bus, clock=clock)
+    for _ in range(20):
+        _finish(bus, clock, "anthropic", "completed")
+    assert health.of("anthropic").state == HealthState.OK
+    for _ in range(FAILING_STREAK):
+        clock.now += 1
+        _finish(bus, clock, "anthropic", "failed", code="upstream_500")
+    seen = health.of("anthropic")
+    assert seen.state == HealthState.FAILING
+    assert (seen.calls, seen.errors, seen.consecutive_failures) == (23, 3, 3)
+    assert seen.last_error_code == "upstream_500" and seen.last_error_at == clock.now
+    assert "3 calls failed in a row (upstream_500" in seen.describe()
+    assert "3 of 23 calls failed in 15 min" in seen.describe()
+    assert [h.provider for h in health.failing()] == ["anthropic"]
+    # One success ends the streak; the rate (3 of 24) still says some calls fail.
+    _finish(bus, clock, "anthropic", "completed")
+    assert health.of("anthropic").state == HealthState.DEGRADED
+    assert health.failing() == []
+
+
+def test_a_high_error_rate_is_failing_without_a_streak() -> None:
+    bus, clock = EventBus(), Clock()
+    health = CallHealth(bus, clock=clock)
+    for _ in range(5):
+        _finish(bus, clock, "openai", "failed", code="upstream_502")
+        _finish(bus, clock, "openai", "completed")
+    seen = health.of("openai")
+    assert seen.consecutive_failures == 0 and seen.error_rate == 0.5
+    assert seen.state == HealthState.FAILING
+
+
+def test_refusals_cancels_and_key_checks_say_nothing_about_the_provider() -> None:
+    bus, clock = EventBus(), Clock()
+    health = CallHealth(bus, clock=clock)
+    _finish(bus, clock, "openai", "refused", code="budget_exceeded")
+    _finish(bus, clock, "openai", "denied", code="approval_denied")
+    _finish(bus, clock, "openai", "canceled", code="canceled")
+    _finish(bus, clock, "openai", "failed", code="budget_exceeded")  # waited in the queue
+    _finish(bus, clock, "openai", "failed", code="upstream_401", caller=KEY_CHECK_CALLER)
+    seen = health.of("openai")
+    assert (seen.calls, seen.errors, seen.state) == (0, 0, HealthState.UNKNOWN)
+    assert seen.describe() == ""
+
+
+def test_latency_percentiles_and_the_window() -> None:
+    bus, clock = EventBus(), Clock()
+    health = CallHealth(bus, clock=clock)
+    for ms in range(1, 101):  # 1 ms .. 100 ms
+        _finish(bus, clock, "google", "completed", took_s=ms / 1000)
+    seen = health.of("google")
+    assert round(seen.p50_ms or 0) == 50 and round(seen.p95_ms or 0) == 95
+    clock.now += HEALTH_WINDOW_S + 1
+    later = health.of("google")
+    assert later.calls == 0 and later.p50_ms is None and later.state == HealthState.UNKNOWN
+
+
+def test_memory_is_bounded_per_provider() -> None:
+    bus, clock = EventBus(), Clock()
+    health = CallHealth(bus, clock=clock)
+    for _ in range(MAX_SAMPLES * 3):
+        _finish(bus, clock, "xai", "failed", code="upstream_500")
+    seen = health.of("xai")
+    assert seen.calls == MAX_SAMPLES and seen.consecutive_failures == MAX_SAMPLES * 3

@@ -1,0 +1,147 @@
+"""Failures at a glance (issue 25): after consecutive upstream failures, the provider health
+row, the tray and Overview all say which provider fails and how, driven by the official
+`anthropic` SDK through the real gateway against the scripted upstream.
+
+The offscreen platform has no notification server, so `QSystemTrayIcon.showMessage` is
+replaced by a spy that records what would pop up (as in test_tray.py).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.qt import QSystemTrayIcon
+from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.tray import TrayIcon
+from tests.fakes.upstream import Reply
+from tests.ui.desk_gateway import desk_gateway
+from tests.ui.waiting import until
+
+OK_CALLS = 3
+FAILED_CALLS = 8  # the issue's run: 8 consecutive upstream 500s
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_qt_thread() -> Iterator[None]:
+    yield
+    gc.collect()
+
+
+async def _ask(client: anthropic.AsyncAnthropic) -> None:
+    await client.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=16,
+        messages=[{"role": "user", "content": "hi"}],
+    )
+
+
+def _client(runtime: GatewayRuntime) -> anthropic.AsyncAnthropic:
+    # No SDK retries: each call is one request, so the counts on screen are exact.
+    return anthropic.AsyncAnthropic(
+        base_url=runtime.base_url, api_key="unused", max_retries=0, timeout=30
+    )
+
+
+def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    popped: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        QSystemTrayIcon, "showMessage", lambda _self, title, text, *_a: popped.append((title, text))
+    )
+    replies = (*[Reply.ok()] * OK_CALLS, *[Reply.error(500, "boom")] * FAILED_CALLS)
+
+    async def scenario() -> None:
+        async with desk_gateway(loaded, monkeypatch, tmp_path, replies=replies) as desk:
+            window = MainWindow(
+                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
+            )
+            qtbot.addWidget(window)
+            tray = TrayIcon(desk.bridge, desk.actions, desk.facts.endpoint)
+            try:
+                window.resize(1100, 700)
+                window.show()
+                page = window.overview
+                health = page.health
+                await until(lambda: health.cell("anthropic", "Status") == "Ready", "ready")
+                assert tray.state == "idle"
+                client = _client(desk.runtime)
+                for _ in range(OK_CALLS):
+                    await _ask(client)
+                for _ in range(FAILED_CALLS):
+                    with pytest.raises(anthropic.InternalServerError):
+                        await _ask(client)
+                await client.close()
+
+                # The provider row: failing, in red, naming the streak and the last error.
+                health.request_refresh()
+                await until(lambda: health.cell("anthropic", "Status").startswith("Failing"), "row")
+                status = health.cell("anthropic", "Status")
+                assert f"{FAILED_CALLS} calls failed in a row (upstream_500" in status, status
+                assert health.colour("anthropic", "Status") == error_colour()
+                total = OK_CALLS + FAILED_CALLS
+                assert health.cell("anthropic", "Errors 15 min") == (
+                    f"{FAILED_CALLS} ({FAILED_CALLS / total:.0%})"
+                )
+                assert health.cell("anthropic", "p50 / p95").endswith(" ms")
+                assert health.cell("openai", "Errors 15 min") == "0"
+
+                # The tray: red, its tooltip naming the provider; one message popped up.
+                tray.redraw()
+                assert tray.state == "error"
+                assert f"Failing: anthropic ({FAILED_CALLS} in a row, upstream_500)" in (
+                    tray.tooltip()
+                )
+                assert [t for t, _ in popped if "anthropic" in t] == ["anthropic is failing"]
+                tray.redraw()  # still failing: no second message
+                assert len([t for t, _ in popped if "anthropic" in t]) == 1
+
+                # Overview: the failing line and the totals' error count and rate.
+                page.refresh_status()
+                failing = page.failing_label.text()
+                assert failing.startswith("anthropic: 8 calls failed in a row"), failing
+                assert f"{FAILED_CALLS} of {total} calls failed in 15 min" in failing
+                charts = page.charts
+                charts.redraw()
+                await until(lambda: "errors" in charts.totals_label.text(), "the totals")
+                assert f"{FAILED_CALLS} errors ({FAILED_CALLS / total:.0%})" in (
+                    charts.totals_label.text()
+                )
+                _x, errors = charts.errors_curve.data()
+                assert max(errors) > 0  # the errors series on the request chart
+
+                # A refusal is not a failure: switched off, the gateway refuses with its own
+                # code, Overview counts it under Refused and the error count does not move.
+                desk.runtime.engine.providers.set_enabled(OPERATOR, "anthropic", False)
+                client = _client(desk.runtime)
+                with pytest.raises(anthropic.APIStatusError) as refused:
+                    await _ask(client)
+                await client.close()
+                assert refused.value.status_code == 503
+                assert "is switched off" in refused.value.message
+                page.refresh_status()
+                assert "503 provider_disabled" in page.refused_label.text()
+                assert desk.runtime.engine.provider_health.of("anthropic").errors == FAILED_CALLS
+            finally:
+                tray.hide()
+                for each in window.pages.values():
+                    each.page_hidden()
+                    each.tasks.cancel_all()
+                window.hide()
+
+    qloop.run_until_complete(scenario())
