@@ -87,6 +87,7 @@ from llmgw_desktop.engine.jobs.manager import DeskJob as DeskJob
 from llmgw_desktop.engine.jobs.model import FINISHED as FINISHED
 from llmgw_desktop.engine.jobs.model import JobState as JobState
 from llmgw_desktop.engine.jobs.model import JobView as JobView
+from llmgw_desktop.engine.metrics import METRICS_CONTENT_TYPE as METRICS_CONTENT_TYPE
 from llmgw_desktop.engine.metrics import PRICES_REVISED as PRICES_REVISED
 from llmgw_desktop.engine.metrics import WINDOWS as WINDOWS
 from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
@@ -129,6 +130,7 @@ from llmgw_desktop.engine.store.copy import TableCount as TableCount
 from llmgw_desktop.engine.store.copy import copy_store as copy_store
 from llmgw_desktop.engine.store.copy import target_url_problem as target_url_problem
 from llmgw_desktop.engine.tasks import TaskSupervisor as TaskSupervisor
+from llmgw_desktop.engine.telemetry import SpanLike as SpanLike
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
 from llmgw_desktop.engine.validation.service import ApiAnswer as ApiAnswer
@@ -159,6 +161,7 @@ __all__ = [
     "INSTANCE_TOKEN_HEADER",
     "LOCAL_CALLER",
     "LOCAL_PRINCIPAL",
+    "METRICS_CONTENT_TYPE",
     "PAGE_SIZE",
     "PRICES_REVISED",
     "PROVIDERS",
@@ -239,6 +242,7 @@ __all__ = [
     "RequestMeta",
     "Saturated",
     "SettingsWriter",
+    "SpanLike",
     "SseParser",
     "StaleReference",
     "StoreError",

@@ -18,6 +18,7 @@ from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.settings import Settings
 
 __all__ = ["build_gateway", "gateway_config_of"]
@@ -55,6 +56,7 @@ def build_gateway(
     own_origins: AbstractSet[str],
     budgets: SpendGuard | None = None,
     project_access: Callable[[str, str | None], None] | None = None,
+    telemetry: Telemetry | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
     (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`."""
@@ -92,6 +94,7 @@ def build_gateway(
         directory=directory,
         budgets=budgets,
         project_access=project_access,
+        telemetry=telemetry,
         remote_passthrough=RemotePassthrough(
             settings.gateway_remote_passthrough_allow,
             settings.gateway_remote_passthrough_principals,
