@@ -3,6 +3,7 @@ and throughput, measured against a zero-latency upstream on loopback.
 
 Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
        [--desktop] [--bearer] [--baseline DIR] [--postgresql] [--store-url URL]
+       [--observability]
 
 `--bearer` locks the gateway with a static bearer token (the rate limit raised out of the way
 but still counted), so the figures include authenticating every request. `--baseline DIR`
@@ -12,6 +13,9 @@ same run, so a change is measured against what came before on the same machine s
 bench/_postgres.py, or the empty database `--store-url` names) next to the one on SQLite, in
 the same run: each gets its ratio to the direct call, and the PostgreSQL one also the CPU its
 server's processes spent per request (when the server runs on this machine).
+`--observability` runs three gateways of the current tree in the same run: `/metrics`
+counting off (`metrics.enabled = false`), on (the default), and on with OpenTelemetry export
+(`otel.enabled`, every trace sampled, to an OTLP sink in the upstream's process).
 Absolute times drift with the machine; the ratios to the direct call, measured in one run, are
 the figures to compare.
 
@@ -175,9 +179,17 @@ async def chat(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def otlp_sink(request: web.Request) -> web.Response:
+    await request.read()
+    return web.Response(body=b"", content_type="application/x-protobuf")
+
+
 def serve_upstream(port: int) -> None:
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
+    # An OTLP/HTTP endpoint that takes and drops what the gateway exports (--observability).
+    app.router.add_post("/v1/traces", otlp_sink)
+    app.router.add_post("/v1/metrics", otlp_sink)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 
@@ -398,6 +410,11 @@ def main() -> None:
         help="also run the current gateway with its store on PostgreSQL, in the same run",
     )
     parser.add_argument("--store-url", help="the (empty) PostgreSQL database for --postgresql")
+    parser.add_argument(
+        "--observability",
+        action="store_true",
+        help="run the current gateway with metrics off, on, and on with OTLP tracing",
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     global _REQUEST
@@ -438,13 +455,29 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
                 stderr=subprocess.DEVNULL,
             )
         ]
-        trees = [("baseline", args.baseline, "")] if args.baseline else []
-        trees.append(("current", ROOT, ""))
+        none: dict[str, str] = {}
+        trees = [("baseline", args.baseline, "", none)] if args.baseline else []
+        if args.observability:
+            trees += [
+                ("metrics-off", ROOT, "", {"LLM_GATEWAY_METRICS": "false"}),
+                ("metrics-on", ROOT, "", none),
+                (
+                    "tracing-on",
+                    ROOT,
+                    "",
+                    {
+                        "LLM_GATEWAY_OTEL_ENABLED": "true",
+                        "LLM_GATEWAY_OTEL_ENDPOINT": f"http://127.0.0.1:{up_port}",
+                    },
+                ),
+            ]
+        else:
+            trees.append(("current", ROOT, "", none))
         if pg_url:
-            trees.append(("postgresql", ROOT, pg_url))
+            trees.append(("postgresql", ROOT, pg_url, none))
         gateways = []
         try:
-            for label, tree, db_url in trees:
+            for label, tree, db_url, extra in trees:
                 port = free_port()
                 gateway = subprocess.Popen(
                     [
@@ -454,7 +487,10 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
                         *([] if args.desktop else ["--headless"]),
                     ],
                     # The checkout's own package: `-m` finds it first from its directory.
-                    env=env | _home_env(Path(home) / label, port) | {"LLM_GATEWAY_DB_URL": db_url},
+                    env=env
+                    | _home_env(Path(home) / label, port)
+                    | {"LLM_GATEWAY_DB_URL": db_url}
+                    | extra,
                     cwd=tree,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,

@@ -83,6 +83,7 @@ class GatewayRuntime:
                 mcp_sessions=self.mcp.sessions,
                 public_url=self.settings.http_public_url,
                 connections=self.connections,
+                metrics_scrape_token=self.settings.metrics_scrape_token,
             ),
         )
         self.mcp.mount(app)

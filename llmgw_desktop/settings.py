@@ -23,6 +23,7 @@ from llmgw_desktop.config_text import NotUtf8, config_text
 from llmgw_desktop.settings_budgets import BudgetSettings
 from llmgw_desktop.settings_fields import setting
 from llmgw_desktop.settings_gateway import GatewaySettings
+from llmgw_desktop.settings_observability import ObservabilitySettings
 from llmgw_desktop.settings_security import SecuritySettings
 
 __all__ = [
@@ -445,7 +446,9 @@ class _CoreSettings:
 
 
 @dataclass(frozen=True)
-class Settings(BudgetSettings, SecuritySettings, GatewaySettings, _CoreSettings):
+class Settings(
+    ObservabilitySettings, BudgetSettings, SecuritySettings, GatewaySettings, _CoreSettings
+):
     """The effective settings; attribute names are the keys with dots turned to underscores.
 
     Declared in parts, one per area, each a base class; `declared_settings()` lists them all.

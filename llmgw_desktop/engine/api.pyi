@@ -90,6 +90,7 @@ from llmgw_desktop.engine.jobs.model import FINISHED as FINISHED
 from llmgw_desktop.engine.jobs.model import JobState as JobState
 from llmgw_desktop.engine.jobs.model import JobView as JobView
 from llmgw_desktop.engine.metrics import HEALTH_WINDOW_S as HEALTH_WINDOW_S
+from llmgw_desktop.engine.metrics import METRICS_CONTENT_TYPE as METRICS_CONTENT_TYPE
 from llmgw_desktop.engine.metrics import PRICES_REVISED as PRICES_REVISED
 from llmgw_desktop.engine.metrics import WINDOWS as WINDOWS
 from llmgw_desktop.engine.metrics import HealthState as HealthState
@@ -134,6 +135,7 @@ from llmgw_desktop.engine.store.copy import TableCount as TableCount
 from llmgw_desktop.engine.store.copy import copy_store as copy_store
 from llmgw_desktop.engine.store.copy import target_url_problem as target_url_problem
 from llmgw_desktop.engine.tasks import TaskSupervisor as TaskSupervisor
+from llmgw_desktop.engine.telemetry import SpanLike as SpanLike
 from llmgw_desktop.engine.tokens.money import format_usd as format_usd
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
@@ -166,6 +168,7 @@ __all__ = [
     "INSTANCE_TOKEN_HEADER",
     "LOCAL_CALLER",
     "LOCAL_PRINCIPAL",
+    "METRICS_CONTENT_TYPE",
     "PAGE_SIZE",
     "PRICES_REVISED",
     "PROVIDERS",
@@ -249,6 +252,7 @@ __all__ = [
     "RequestMeta",
     "Saturated",
     "SettingsWriter",
+    "SpanLike",
     "SseParser",
     "StaleReference",
     "StoreError",

@@ -35,7 +35,13 @@ from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.retry import JobRetry
 from llmgw_desktop.engine.jobs.store import JobStore
-from llmgw_desktop.engine.metrics import CallHealth, LiveMetrics, rebuild_metrics
+from llmgw_desktop.engine.metrics import (
+    CallHealth,
+    GaugeSources,
+    LiveMetrics,
+    ScrapeFigures,
+    rebuild_metrics,
+)
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
@@ -57,6 +63,7 @@ from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.location import store_password
 from llmgw_desktop.engine.tasks import TaskSupervisor
+from llmgw_desktop.engine.telemetry import start_telemetry
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
@@ -108,6 +115,8 @@ class Engine:
         known_secrets.add(
             settings.http_auth_token,
             settings.oauth_registration_secret,
+            settings.metrics_scrape_token,
+            *settings.otel_headers.values(),
             store_password(settings.store_url),
             environ.get("PGPASSWORD", ""),
             environ.get("LLM_GATEWAY_MASTER_KEY", "").strip(),
@@ -144,6 +153,8 @@ class Engine:
             leases=self.leases,
         )
         self.sessions = SessionStore(self.store, clock=clock)
+        # OpenTelemetry export (the no-op unless otel.enabled: no SDK is imported then).
+        self.telemetry = start_telemetry(settings, self.events, environ)
         self.recorder = FlightRecorder(
             self.store,
             retention_days=settings.recorder_retention_days,
@@ -153,6 +164,7 @@ class Engine:
             on_finish=self.events.publish,
             clock=clock,
             process_id=self.leases.process_id,
+            trace_of=self.telemetry.trace_id,
         )
         # The edge's own refusals (bad credentials, rate limits ...): counted, not recorded.
         self.refusals = RefusalCounter(
@@ -255,7 +267,25 @@ class Engine:
             own_origins=self._own_origins,
             budgets=self.budget_ledger,
             project_access=self.project_grants.require,
+            telemetry=self.telemetry,
         )
+        # `/metrics`: counted from the same events as the charts; None when switched off.
+        self.scrape: ScrapeFigures | None = None
+        if settings.metrics_enabled:
+            self.scrape = ScrapeFigures(
+                self.events,
+                GaugeSources(
+                    active_jobs=lambda: self.metrics.active_jobs,
+                    recorder=self.recorder.status,
+                    store_problem=lambda: self.store.health.reason,
+                    breakers=self.calls.breaker_states,
+                    edge_refusals=lambda: self.refusals.by_code,
+                ),
+                # Each process of a team gateway exposes its own figures: told apart by this.
+                process=self.leases.process_id if self.leases.shared else "main",
+                max_label_values=settings.metrics_max_label_values,
+                max_series=settings.metrics_max_series,
+            )
         self.validation = ValidationService(
             self.runner,
             discovery=self.discovery,
@@ -368,6 +398,7 @@ class Engine:
             except Exception:  # counts only: never a reason to fail the stop
                 log.exception("could not write the last refusal counts")
             await self.lifeline.close()
+            await self.telemetry.close()
         finally:
             await self.store.close()
             self.state = EngineState.STOPPED

@@ -120,6 +120,9 @@ class RequestFinished(Event):
     cost_usd: float | None = None
     error_code: str | None = None  # why it failed (`auth_required`, `upstream_401` ...)
     project: str | None = None  # the project the caller named (budgets count it)
+    transport: str = ""  # the front door (`http`, `mcp` ...)
+    endpoint: str = ""  # the route or tool (`/v1/messages`, `ask_model` ...)
+    first_token_s: float | None = None  # a streamed answer's wait for its first piece
 
 
 E = TypeVar("E", bound=Event)

@@ -13,9 +13,10 @@ answers and CORS headers.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -55,6 +56,7 @@ PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 CLIENT_ADDRESS_KEY = web.RequestKey("client_address", str)
 PUBLIC_PREFIXES = ("/.well-known/", "/oauth/")
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/instance/activate", "/instance/quit"})
+METRICS_PATH = "/metrics"
 CORS_METHODS = "GET, POST, DELETE, OPTIONS"
 CORS_HEADERS = (
     "Authorization, Content-Type, X-Caller, X-Project, Mcp-Session-Id, MCP-Protocol-Version, "
@@ -86,8 +88,13 @@ def auth_middlewares(
     mcp_path: str,
     connections: ConnectionGuard | None = None,
     refusals: RefusalCounter | None = None,
+    scrape_token: str = "",
 ) -> list[Middleware]:
     """The edge's access middleware: CORS preflight, then authentication and rate limits.
+
+    `scrape_token` (`metrics.scrape_token`) opens `GET /metrics` and nothing else to whoever
+    presents it as a bearer token: Prometheus runs under an account of its own, which the
+    local-user rule refuses. Any other credential on that route goes the usual way.
 
     One middleware rather than two: each aiohttp middleware layer costs every request a few
     microseconds, and the gateway's own overhead is measured in tenths of a millisecond.
@@ -115,6 +122,8 @@ def auth_middlewares(
                 # The OAuth endpoints throttle guessing per client address: behind a trusted
                 # proxy that is the address it forwarded, not the proxy's own.
                 request[CLIENT_ADDRESS_KEY] = auth.client_address(request.remote or "", headers)
+            return await handler(request)
+        if path == METRICS_PATH and scrape_token and _presents(headers, scrape_token):
             return await handler(request)
         transport = request.transport
         peer = (connections.of(transport) if connections is not None else None) or TransportPeer(
@@ -153,6 +162,14 @@ def auth_middlewares(
         return await handler(request)
 
     return [access]
+
+
+def _presents(headers: Mapping[str, str], token: str) -> bool:
+    """Whether the request's `Authorization: Bearer` is `token` (compared in constant time)."""
+    scheme, _, presented = headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(presented.strip().encode(), token.encode())
 
 
 def _route_refusal(

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import importlib
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +23,7 @@ from aiohttp import web
 from llmgw_desktop.engine.api import (
     INSTANCE_TOKEN_HEADER,
     LOCAL_CALLER,
+    METRICS_CONTENT_TYPE,
     Capability,
     Engine,
     EngineError,
@@ -85,6 +88,8 @@ class HttpAppConfig:
     # The front door's connection records (slow-client deadlines, the peer's owner); None when
     # the app is served some other way.
     connections: ConnectionGuard | None = None
+    # `metrics.scrape_token`: lets a scraper under another account read /metrics alone.
+    metrics_scrape_token: str = ""
 
 
 def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
@@ -225,6 +230,16 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         asyncio.get_running_loop().call_soon(config.on_quit)
         return web.json_response({"quitting": True})
 
+    async def metrics(request: web.Request) -> web.Response:
+        scrape = engine.scrape
+        if scrape is None:  # not mounted then; kept for the type checker
+            raise web.HTTPNotFound()
+        if not sys.modules.get("prometheus_client"):
+            # The first scrape loads the exposition library: off the loop (imports take the
+            # GIL in bursts, but never hold the loop for the whole load).
+            await asyncio.to_thread(importlib.import_module, "prometheus_client")
+        return web.Response(body=scrape.render(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
 
@@ -234,6 +249,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         mcp_path=config.mcp_path,
         connections=connections,
         refusals=engine.refusals,
+        scrape_token=config.metrics_scrape_token,
     )
     app = web.Application(
         middlewares=[errors, edge_guard, *auth], client_max_size=config.max_body_bytes
@@ -251,6 +267,8 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     app.router.add_post("/instance/activate", activate)
     app.router.add_post("/instance/quit", quit_instance)
     app.router.add_get("/openapi.json", openapi)
+    if engine.scrape is not None:
+        app.router.add_get("/metrics", metrics)
     add_chat_routes(app, engine)
     add_native_routes(app, engine)
     return app

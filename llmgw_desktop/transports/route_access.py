@@ -27,6 +27,9 @@ MCP_ROUTE = ("*", "{mcp}")  # the MCP endpoint, at whatever `http.path` says
 ROUTES: Mapping[tuple[str, str], Capability] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
+    # Every caller's figures: the operator's, or a scraper holding `metrics.scrape_token`
+    # (the edge lets that token through for this route alone).
+    ("GET", "/metrics"): Capability.METRICS_READ,
     # Only the local user holds the instance token; the handler checks it.
     ("POST", "/instance/activate"): Capability.INSTANCE_ACTIVATE,
     ("POST", "/instance/quit"): Capability.INSTANCE_ACTIVATE,

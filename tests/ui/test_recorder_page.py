@@ -345,6 +345,10 @@ def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -
     assert "- prompt mentions deleting files" in text
     assert "claude directly" in text
     assert "100,000 more characters not shown" in text and len(text) < 110_000
+    assert "Trace" not in text
+    # With OpenTelemetry export on, the row's route names its trace, and the detail shows it.
+    traced = RecordDetail(record | {"route": {"traceId": "4bf92f3577b34da6a3ce929d0e0e4736"}})
+    assert "Trace       4bf92f3577b34da6a3ce929d0e0e4736" in describe_detail(traced)
 
 
 def test_failed_rows_are_marked_and_found_by_failed_only_and_each_failure_filter(

@@ -68,6 +68,9 @@ class Capability(enum.StrEnum):
     OAUTH_GRANTS = "oauth.grants"  # list and revoke OAuth clients' grants
     # The instance hand-off: bring the running app's window forward, or quit (an installer).
     INSTANCE_ACTIVATE = "instance.activate"
+    # Read /metrics: every caller's models, agents, projects and spend, so the operator's (a
+    # scraper under another account presents `metrics.scrape_token`, checked at the edge).
+    METRICS_READ = "metrics.read"
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ ACCESS: Mapping[Capability, Rule] = {
     Capability.SETTINGS: _OPERATOR,
     Capability.OAUTH_GRANTS: _OPERATOR,
     Capability.INSTANCE_ACTIVATE: Rule({Kind.LOCAL: None}),
+    Capability.METRICS_READ: _OPERATOR,
 }
 
 _WHO = {

@@ -19,6 +19,7 @@ from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.shares import FairShare
+from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.settings import Settings
 
 __all__ = ["build_gateway", "gateway_config_of"]
@@ -56,6 +57,7 @@ def build_gateway(
     own_origins: AbstractSet[str],
     budgets: SpendGuard | None = None,
     project_access: Callable[[str, str | None], None] | None = None,
+    telemetry: Telemetry | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
     (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`."""
@@ -96,6 +98,7 @@ def build_gateway(
         directory=directory,
         budgets=budgets,
         project_access=project_access,
+        telemetry=telemetry,
         remote_passthrough=RemotePassthrough(
             settings.gateway_remote_passthrough_allow,
             settings.gateway_remote_passthrough_principals,

@@ -32,6 +32,7 @@ from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
     "GATEWAY_FIELDS",
+    "finish_reasons_of",
     "forwardable_headers",
     "passthrough_body",
     "relayable_headers",
@@ -212,6 +213,29 @@ def usage_of_answer(dialect: str, answer: Any) -> Usage:
     if dialect == DIALECT_OPENAI_RESPONSES:
         return responses_usage.parse_usage(answer.get("usage"))
     return gemini_usage.parse_usage(gemini_field(answer, "usageMetadata"))
+
+
+def finish_reasons_of(dialect: str, answer: Any) -> list[str]:
+    """Why a whole same-dialect answer ended, as its dialect says it (for traces)."""
+    if not isinstance(answer, dict):
+        return []
+    if dialect == DIALECT_ANTHROPIC:
+        return [str(answer["stop_reason"])] if answer.get("stop_reason") else []
+    if dialect == DIALECT_OPENAI_CHAT:
+        choices = answer.get("choices")
+        items = choices if isinstance(choices, list) else []
+        return [
+            str(c["finish_reason"]) for c in items if isinstance(c, dict) and c.get("finish_reason")
+        ]
+    if dialect == DIALECT_OPENAI_RESPONSES:
+        return [str(answer["status"])] if answer.get("status") else []
+    candidates = answer.get("candidates")
+    items = candidates if isinstance(candidates, list) else []
+    return [
+        str(reason)
+        for c in items
+        if isinstance(c, dict) and (reason := gemini_field(c, "finishReason"))
+    ]
 
 
 def splice_field(raw: bytes, name: str, value: Any) -> bytes:

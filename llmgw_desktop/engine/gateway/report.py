@@ -39,6 +39,8 @@ class RouteReport:
     notices: list[str] = field(default_factory=list)
     # Whether a flight-recorder row exists for this request yet.
     recorded: bool = False
+    # The OpenTelemetry trace this request is part of (None while export is off).
+    trace_id: str | None = None
 
     def headers(self) -> dict[str, str]:
         """`x-gateway-*` response headers (every dialect gets them)."""
@@ -54,6 +56,8 @@ class RouteReport:
             headers["x-gateway-rule"] = self.rule
         if self.notices:
             headers["x-gateway-notice"] = header_value("; ".join(self.notices))
+        if self.trace_id:
+            headers["x-gateway-trace-id"] = self.trace_id
         return headers
 
     def x_gateway(self, usage: Usage | None) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.passthrough import (
+    finish_reasons_of,
     passthrough_body,
     relayable_headers,
     splice_field,
@@ -78,6 +79,7 @@ from llmgw_desktop.engine.gateway.upstream import (
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.pricing import (
     COST_FROM_TABLE,
     CostBasis,
@@ -132,6 +134,7 @@ class GatewayService:
         budgets: SpendGuard | None = None,
         project_access: Callable[[str, str | None], None] | None = None,
         remote_passthrough: RemotePassthrough | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.registry = registry
         self.directory = directory
@@ -156,6 +159,8 @@ class GatewayService:
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()
         self._counter = TokenCounter(registry, keys, upstream)
+        # Spans of upstream attempts and translations (does nothing while export is off).
+        self._telemetry = telemetry or Telemetry()
         # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
         self.stopping = False
 
@@ -183,6 +188,7 @@ class GatewayService:
             ProjectForbidden: the caller's principal was not granted its project.
         """
         route = RouteReport(request_id=new_record_id(), requested_model="", project=caller.project)
+        route.trace_id = self._telemetry.trace_id()
         if isinstance(body.get("model"), str):
             route.requested_model = body["model"]
         try:
@@ -390,13 +396,16 @@ class GatewayService:
             )
         model = target_model(spec.id, target.model, up_name)
         try:
-            request = incoming.neutral()
-            notes = list(request.left_out)
-            body = DIALECTS[up_name].render_request(
-                dataclasses.replace(request, model=target.model, stream_usage=True),
-                target=model,
-                notes=notes,
-            )
+            with self._telemetry.span(
+                "translate", {"llmgw.from_dialect": incoming.name, "llmgw.to_dialect": up_name}
+            ):
+                request = incoming.neutral()
+                notes = list(request.left_out)
+                body = DIALECTS[up_name].render_request(
+                    dataclasses.replace(request, model=target.model, stream_usage=True),
+                    target=model,
+                    notes=notes,
+                )
         except Untranslatable as exc:
             raise exc.for_target(model, incoming.name) from None
         if spec.id == "openai" and "max_tokens" in body:
@@ -435,6 +444,19 @@ class GatewayService:
         )
         # The response names the row of the attempt that answered (or failed last).
         route.request_id = record
+        self._telemetry.attempt(
+            record,
+            f"chat {target.model}",
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.system": spec.id,
+                "gen_ai.provider.name": spec.id,
+                "gen_ai.request.model": target.model,
+                "llmgw.key": key.label,
+                "llmgw.fallback": route.fallback_used,
+                "llmgw.translated": not outgoing.passthrough,
+            },
+        )
         started = time.perf_counter()
         stream = incoming.facts.stream
         ok: Attempt | None = None
@@ -443,7 +465,7 @@ class GatewayService:
                 upstream_target,
                 outgoing.data,
                 stream=stream,
-                passthrough_headers=outgoing.headers,
+                passthrough_headers=self._telemetry.upstream_headers(record, outgoing.headers),
                 principal=caller.principal,
             )
             route.provider, route.model, route.kind = spec.id, target.model, "api"
@@ -504,6 +526,8 @@ class GatewayService:
             raise _malformed(route, exc) from None
         usage = usage_of_answer(incoming.name, data)
         tools = server_tools_of_answer(incoming.name, data)
+        if self._telemetry.enabled:
+            self._telemetry.answered(record, finish_reasons_of(incoming.name, data))
         if outgoing.owner is not None and isinstance(data, dict):
             self._remote.owners.record(outgoing.owner, str(data.get("id") or ""))
         if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
@@ -530,6 +554,7 @@ class GatewayService:
             max_event_bytes=self.upstream.max_sse_event_bytes,
         )
         await _primed(stream, route)
+        self._recorder.first_token(record)
         dialect = incoming.dialect
         stub = incoming.stub(route.model)
 
@@ -566,6 +591,7 @@ class GatewayService:
             answer = DIALECTS[up_name].parse_response(jsonio.loads(raw))
         except ValueError as exc:
             raise _malformed(route, exc) from None
+        self._telemetry.answered(record, [answer.stop_reason])
         out = incoming.dialect.render_response(answer, outgoing.request)
         if incoming.name in OPENAI_DIALECTS:
             out["x_gateway"] = route.x_gateway(answer.usage)
@@ -591,6 +617,7 @@ class GatewayService:
             max_event_bytes=self.upstream.max_sse_event_bytes,
         )
         await _primed(stream, route)
+        self._recorder.first_token(record)
         dialect = incoming.dialect
         request = outgoing.request or incoming.stub(route.model)
         encoder = dialect.stream_encoder(request)
@@ -727,6 +754,8 @@ class GatewayService:
         )
 
     def _finish_stream(self, record: str, route: RouteReport, outcome: StreamOutcome) -> None:
+        if outcome.stop_reason:
+            self._telemetry.answered(record, [outcome.stop_reason])
         if outcome.error is not None:
             state, code = "failed", "stream_broken"
         elif outcome.completed:

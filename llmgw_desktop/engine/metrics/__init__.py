@@ -1,5 +1,7 @@
-"""The dashboard's live figures: counted in memory from engine events (`live`), and rebuilt
-at start-up from what the flight recorder kept of the last day (`history`)."""
+"""The gateway's figures: the dashboard's live charts, counted in memory from engine events
+(`live`) and rebuilt at start-up from what the flight recorder kept of the last day
+(`history`); and the same events counted since start for Prometheus' `/metrics`
+(`prometheus`)."""
 
 from llmgw_desktop.engine.metrics.health import (
     HEALTH_WINDOW_S,
@@ -16,17 +18,25 @@ from llmgw_desktop.engine.metrics.live import (
     MetricsWindow,
     PastTraffic,
 )
+from llmgw_desktop.engine.metrics.prometheus import (
+    METRICS_CONTENT_TYPE,
+    GaugeSources,
+    ScrapeFigures,
+)
 
 __all__ = [
     "HEALTH_WINDOW_S",
+    "METRICS_CONTENT_TYPE",
     "PRICES_REVISED",
     "WINDOWS",
     "CallHealth",
+    "GaugeSources",
     "HealthState",
     "LiveMetrics",
     "MetricsSeries",
     "MetricsWindow",
     "PastTraffic",
     "ProviderCallHealth",
+    "ScrapeFigures",
     "rebuild_metrics",
 ]

@@ -64,6 +64,9 @@ class _Opened(NamedTuple):
     principal: str
     caller: str
     project: str | None
+    transport: str
+    tool: str
+    trace_id: str | None
 
 
 def recorded_caller(caller: str) -> str:
@@ -87,10 +90,12 @@ class FlightRecorder:
         on_finish: Callable[[RequestFinished], None] | None = None,
         clock: Callable[[], float] = time.time,
         process_id: str | None = None,
+        trace_of: Callable[[], str | None] | None = None,
     ) -> None:
         """`on_finish` hears of every finished request (the engine publishes it as an event);
         `process_id` is this gateway process's lease id, kept on each row so a survivor can
-        close the rows of a process that died (`engine/jobs/leases.py`)."""
+        close the rows of a process that died (`engine/jobs/leases.py`); `trace_of` names the
+        OpenTelemetry trace a request starts in (kept in the row's route as `traceId`)."""
         self._db = db
         self._process_id = process_id
         self._clock = clock
@@ -111,6 +116,9 @@ class FlightRecorder:
         # row back (for its duration, or for the event below).
         self._open: dict[str, _Opened] = {}
         self._on_finish = on_finish
+        self._trace_of = trace_of
+        # Records whose answer began streaming: when its first piece came (for the event only).
+        self._first_piece: dict[str, float] = {}
         self._flush_lock = asyncio.Lock()
         self.written = 0
 
@@ -138,7 +146,10 @@ class FlightRecorder:
         record_id = record_id or new_record_id()
         started_at = self._clock()
         caller = recorded_caller(caller)
-        self._open[record_id] = _Opened(started_at, provider, model, principal, caller, project)
+        trace_id = self._trace_of() if self._trace_of is not None else None
+        self._open[record_id] = _Opened(
+            started_at, provider, model, principal, caller, project, transport, tool, trace_id
+        )
         self._new[record_id] = {
             "id": record_id,
             "started_at": started_at,
@@ -156,6 +167,7 @@ class FlightRecorder:
             # Kept as data until written: strings inside are redacted one by one then.
             "approval_json": approval,
             "optimization_json": optimization,
+            "route_json": {"traceId": trace_id} if trace_id else None,
             "state": state,
             "owner_process": self._process_id,
         }
@@ -178,9 +190,18 @@ class FlightRecorder:
         else:
             self._updates.setdefault(record_id, {}).update(fields)
 
+    def first_token(self, record_id: str) -> None:
+        """Note that the answer of an open record began to stream (its time to first token
+        goes out with `RequestFinished`; rows do not keep it)."""
+        if record_id in self._open:
+            self._first_piece[record_id] = self._clock()
+
     def finish(self, record_id: str, *, state: str, **fields: Any) -> None:
         opened = self._open.get(record_id)
+        first_piece = self._first_piece.pop(record_id, None)
         finished_at = self._clock()
+        if opened is not None and opened.trace_id and isinstance(fields.get("route"), dict):
+            fields["route"] = {**fields["route"], "traceId": opened.trace_id}
         self.update(record_id, state=state, finished_at=finished_at, **fields)
         if self._on_finish is not None and opened is not None:
             self._on_finish(
@@ -200,6 +221,11 @@ class FlightRecorder:
                     cost_usd=fields.get("cost_usd"),
                     error_code=fields.get("error_code"),
                     project=fields.get("project", opened.project),
+                    transport=opened.transport,
+                    endpoint=opened.tool,
+                    first_token_s=None
+                    if first_piece is None
+                    else max(0.0, first_piece - opened.started_at),
                 )
             )
 
@@ -374,6 +400,7 @@ class FlightRecorder:
         # A record never finished (a bug elsewhere) must not keep its start time forever.
         stale = self._clock() - OPEN_RECORD_MAX_AGE_S
         self._open = {k: v for k, v in self._open.items() if v.started_at >= stale}
+        self._first_piece = {k: v for k, v in self._first_piece.items() if k in self._open}
         return await prune_rows(self._db, cutoff=cutoff, max_rows=self.max_rows)
 
     async def by_correlation(self, principal: str, correlation_id: str) -> dict[str, Any] | None:

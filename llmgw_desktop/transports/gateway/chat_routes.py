@@ -25,6 +25,7 @@ from llmgw_desktop.engine.api import (
     EngineError,
     InvalidRequest,
     NotFound,
+    SpanLike,
     SseParser,
     TokenCount,
     forwardable_headers,
@@ -106,8 +107,34 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
         stream: bool | None = None,
         gemini_array: bool = False,
     ) -> web.StreamResponse:
+        # One span per request (does nothing while OpenTelemetry export is off); it continues
+        # the client's `traceparent` and lasts until the answer's last byte.
+        attributes = {
+            "gen_ai.operation.name": "chat",
+            "http.route": endpoint,
+            "llmgw.dialect": front,
+        }
+        with engine.telemetry.request_span("chat", request.headers, attributes) as span:
+            return await answer_request(
+                request, span, front, endpoint, url_model, stream, gemini_array
+            )
+
+    async def answer_request(
+        request: web.Request,
+        span: SpanLike,
+        front: str,
+        endpoint: str,
+        url_model: str | None,
+        stream: bool | None,
+        gemini_array: bool,
+    ) -> web.StreamResponse:
         try:
             raw, body = await read_body(request)
+            model = body.get("model") if isinstance(body.get("model"), str) else url_model
+            if model:
+                span.rename(f"chat {model}")
+                span.set("gen_ai.request.model", model)
+            engine.telemetry.capture(span, "gen_ai.input.messages", raw)
             answer = await engine.gateway.chat(
                 front,
                 body,
@@ -117,15 +144,20 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
                 stream=stream,
             )
         except EngineError as exc:
+            span.failed(str(exc.code))
+            span.set("llmgw.request_id", exc.details.get("requestId"))
             refusal = dialect_error(front, exc)
             if exc.trace_headers is None:
                 # Refused before the gateway saw it (a body that is not a JSON object).
                 refusal[REFUSAL_CODE_KEY] = exc.code
                 note_refusal(engine.refusals, engine.auth, request, refusal, "")
             return refusal
+        span.set("llmgw.request_id", answer.route.request_id)
         if isinstance(answer, Completed):
+            payload = answer.payload()
+            engine.telemetry.capture(span, "gen_ai.output.messages", payload)
             return web.Response(
-                body=answer.payload(),
+                body=payload,
                 content_type="application/json",
                 headers={**answer.headers, **answer.route.headers()},
             )

@@ -12,6 +12,7 @@ from llmgw_desktop.transports.mcp.caller import caller_middleware
 from llmgw_desktop.transports.mcp.prompts import PROMPT_ARGUMENTS, register_prompts
 from llmgw_desktop.transports.mcp.resources import register_resources
 from llmgw_desktop.transports.mcp.tools.registration import TOOL_SPECS, register_tools
+from llmgw_desktop.transports.mcp.tracing import tracing_middleware
 
 __all__ = ["build_mcp_server"]
 
@@ -36,6 +37,7 @@ def build_mcp_server(engine: Engine) -> MCPServer:
         # its arguments fit (answered as our refusals, not the SDK's text).
         middleware=[
             caller_middleware,
+            tracing_middleware(engine),
             access_middleware,
             arguments_middleware({spec.name: spec.inputs for spec in TOOL_SPECS}, PROMPT_ARGUMENTS),
         ],

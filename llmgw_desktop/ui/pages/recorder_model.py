@@ -466,6 +466,10 @@ def describe_detail(detail: RecordDetail) -> str:
     ):
         if r.get(key):
             lines.append(f"  {label:<12}{r[key]}")
+    route = r.get("route")
+    if isinstance(route, dict) and route.get("traceId"):
+        # The OpenTelemetry trace the request ran in (export on): find it in the tracing tool.
+        lines.append(f"  {'Trace':<12}{route['traceId']}")
     lines += ["", "Tokens and cache", *_tokens(r)]
     saved = savings_lines(r.get("optimization"))
     if saved:
