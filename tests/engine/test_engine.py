@@ -69,7 +69,7 @@ async def test_health_reports_uptime_from_the_clock(loaded: LoadedSettings) -> N
         "lease",
     }
     assert health["plain_http"] is False  # loopback only
-    assert health["refused"] == {"total": 0, "byCode": {}}
+    assert health["refused"] == {"total": 0, "byCode": {}, "edge": 0, "gateway": 0}
     assert health["store"] == {"state": "ok", "reason": None}
     assert health["recorder"] == {"pending": 0, "spilled": 0, "dropped": 0, "last_error": None}
     # Its lease on the store: held (cleared at stop) and alone on this SQLite store.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.engine.workspaces.remote_power import UNCONFINABLE
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.contract.conftest import offline, upstream  # noqa: F401
 from tests.fakes.upstream import ScriptedUpstream
@@ -88,7 +89,9 @@ async def planted(
     return gateway, clis
 
 
-@pytest.mark.parametrize("provider", [p for p in PROVIDERS if p != "grok"])
+# grok-cli and codex run for remote callers only in a bypass workspace (UNCONFINABLE): the
+# local user's test below covers codex.
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if p not in UNCONFINABLE])
 async def test_a_cli_run_for_a_remote_caller_gets_only_its_own_variables(
     provider: str, planted: tuple[GatewayRuntime, RecordingClis]
 ) -> None:
@@ -107,17 +110,19 @@ async def test_a_cli_run_for_a_remote_caller_gets_only_its_own_variables(
     assert ("AWS_PROFILE" in spawn.all_env) == (provider == "claude")
 
 
+@pytest.mark.parametrize("provider", ["claude", "codex"])
 async def test_the_local_users_calls_get_the_same_allow_list(
-    planted: tuple[GatewayRuntime, RecordingClis],
+    provider: str, planted: tuple[GatewayRuntime, RecordingClis]
 ) -> None:
     # The local user's own CLI calls are no exception: a prompt injected into a file the
     # model reads works on them too.
     gateway, clis = planted
-    require("claude")
+    require(provider)
     local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
     async with headers_mcp(gateway, local) as client:
-        failed, body = await request(client, "claude")
+        failed, body = await request(client, provider)
     assert not failed, body
-    (spawn,) = clis.runs("claude")
+    (spawn,) = clis.runs(provider)
     assert not set(PLANTED) & set(spawn.all_env)
-    assert spawn.all_env["ANTHROPIC_API_KEY"] == "sk-ant-test-key"
+    own, foreign = OWN_AND_FOREIGN[provider]
+    assert own in spawn.all_env and foreign not in spawn.all_env
