@@ -269,7 +269,9 @@ class GatewayService:
         else:
             pool = await self.keys.pool(spec, caller.project)
         if not pool:
-            route.attempts.append(Attempt(target.label, "", "no_key"))
+            # Keys may be in the vault, whose database cannot be reached: not "no key".
+            outcome = "store_unavailable" if self.keys.vault_unreachable else "no_key"
+            route.attempts.append(Attempt(target.label, "", outcome))
             return None, None
         up_name = (
             incoming.name if incoming.name in (spec.dialect, *spec.also_speaks) else spec.dialect

@@ -48,7 +48,8 @@ MIGRATION_LOCK = 0x6C6C6D6777  # "llmgw"
 # query's own mistake: out of resources (53: disk full, out of memory, too many connections),
 # read-only (25006), data or index corruption (XX001, XX002), the connection lost (08).
 _FAILURE_CLASSES = ("53", "08")
-_FAILURE_CODES = ("25006", "XX001", "XX002", "57P01", "57P02", "57P03")
+_GONE_CODES = ("57P01", "57P02", "57P03")
+_FAILURE_CODES = ("25006", "XX001", "XX002", *_GONE_CODES)
 
 
 class PostgresEngine:
@@ -149,6 +150,17 @@ class PostgresEngine:
         if code is None:
             return isinstance(exc, peewee.InterfaceError | peewee.OperationalError)
         return code.startswith(_FAILURE_CLASSES) or code in _FAILURE_CODES
+
+    def unreachable(self, exc: BaseException) -> str | None:
+        """The first line of `exc` when it says the server is gone: the connect failed (no
+        SQLSTATE: refused, reset, timed out), the connection was lost (class 08) or the server
+        is shutting down or starting (57P01-57P03)."""
+        code = _sqlstate(exc)
+        if code is None:
+            gone = isinstance(exc, peewee.InterfaceError | peewee.OperationalError)
+        else:
+            gone = code.startswith("08") or code in _GONE_CODES
+        return _first_line(exc) if gone else None
 
 
 def _sqlstate(exc: BaseException) -> str | None:
