@@ -336,8 +336,8 @@ class Engine:
             await self.recorder.close()
             try:
                 await self.refusals.close()
-            except Exception:  # counts only: never a reason to fail the stop
-                log.exception("could not write the last refusal counts")
+            except Exception as exc:  # counts only: never a reason to fail the stop
+                self.store.log_failure(log, "could not write the last refusal counts", exc)
             await self.lifeline.close()
         finally:
             await self.store.close()
@@ -416,8 +416,8 @@ class Engine:
                 if pruned:
                     log.info("pruned %d flight-recorder row(s)", pruned)
                 await self.refusals.prune()
-            except Exception:
-                log.exception("maintenance failed")
+            except Exception as exc:
+                self.store.log_failure(log, "maintenance failed", exc)
             await asyncio.sleep(MAINTENANCE_EVERY_S)
 
     def process_health(self) -> dict[str, Any]:

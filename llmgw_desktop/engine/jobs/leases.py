@@ -166,10 +166,7 @@ class JobLeases:
     def log_failure(self, what: str, exc: Exception) -> None:
         """Log a lease write that failed: one line when the store cannot take writes (a full
         disk, reported by the store's health already), else with the traceback (a bug)."""
-        if self._db.is_write_failure(exc):
-            log.warning("%s: %s", what, exc)
-        else:
-            log.error("%s", what, exc_info=exc)
+        self._db.log_failure(log, what, exc)
 
     def health(self) -> dict[str, Any]:
         """This process's lease and how many other processes held a live one at last renewal."""

@@ -675,19 +675,27 @@ class JobManager:
                 rows.append(
                     ProgressRow(job.id, job.output, dict(job.progress), job.attempts, self._clock())
                 )
-        await self._store.save_progress(rows)
+        try:
+            await self._store.save_progress(rows)
+        except Exception:
+            for row in rows:  # written with the next flush instead (the output only grows)
+                if (unsaved := self._live.get(row.job_id)) is not None:
+                    unsaved.dirty = True
+            raise
 
     async def _flush_forever(self) -> None:
         while True:
             await asyncio.sleep(self.limits.flush_interval_s)
             try:
                 await self.flush_now()
-            except Exception:
-                log.exception("could not flush job progress")
+            except Exception as exc:
+                self._store.db.log_failure(log, "could not flush job progress", exc)
             try:
                 await self.take_remote_cancels()
-            except Exception:
-                log.exception("could not read the cancels other gateway processes sent")
+            except Exception as exc:
+                self._store.db.log_failure(
+                    log, "could not read the cancels other gateway processes sent", exc
+                )
 
     async def take_remote_cancels(self) -> int:
         """Cancel the live jobs a cancel sent to another gateway process flagged, as a local

@@ -37,7 +37,7 @@ from llmgw_desktop.engine.recorder.rows import Entry, close_interrupted, write_e
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.states import RecordState
-from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store import Database, StoreError, StoreUnavailable
 
 __all__ = ["FlightRecorder", "lookup_key", "new_record_id", "recorded_caller"]
 
@@ -226,7 +226,8 @@ class FlightRecorder:
 
     async def flush(self) -> bool:
         """Write everything pending (and anything spilled earlier) in one transaction on the
-        database thread; False when the store refused it (the rows are kept, see above)."""
+        database thread; False when the store refused it or could not be reached (the rows are
+        kept, see above)."""
         async with self._flush_lock:
             spill = self._spill
             replay = spill is not None and spill.entries > 0
@@ -235,58 +236,72 @@ class FlightRecorder:
             new, self._new = self._new, {}
             updates, self._updates = self._updates, {}
             held, self._held = self._held, []
+            built: list[list[Entry]] = []
 
-            def write() -> tuple[int, BaseException | None, list[Entry]]:
-                texts = _BatchRedactor()
-                entries = [
-                    *held,
-                    *({"insert": _stored(_DEFAULTS | row, texts)} for row in new.values()),
-                    *(
-                        {"update": record_id, "fields": _stored(fields, texts)}
-                        for record_id, fields in updates.items()
-                    ),
-                ]
+            def entries() -> list[Entry]:
+                """The batch in stored form (redacted), built once: on the database thread, or
+                on a worker when the write never got there (the server could not be reached)."""
+                if not built:
+                    texts = _BatchRedactor()
+                    built.append(
+                        [
+                            *held,
+                            *({"insert": _stored(_DEFAULTS | row, texts)} for row in new.values()),
+                            *(
+                                {"update": record_id, "fields": _stored(fields, texts)}
+                                for record_id, fields in updates.items()
+                            ),
+                        ]
+                    )
+                return built[0]
+
+            def write() -> bool:
                 earlier = spill.read() if spill is not None and replay else []
-                try:
-                    write_entries(self._db.models.database, [*earlier, *entries])
-                except Exception as exc:
-                    if spill is None:
-                        return 0, exc, entries
-                    try:
-                        spill.append(entries)
-                    except OSError as spill_failed:
-                        log.debug("spill failed too: %s", spill_failed)
-                        return 0, exc, entries
-                    return 0, exc, []
-                if earlier and spill is not None:
-                    try:
-                        spill.clear()
-                    except OSError:  # replayed again next time: harmless, it is idempotent
-                        log.warning("could not empty the recorder's spill file")
-                return len(new), None, []
+                write_entries(self._db.models.database, [*earlier, *entries()])
+                return bool(earlier)
 
             try:
-                written, error, kept = await self._db.run(write)
-            except Exception as exc:  # the store is not open: keep the rows as they were
+                replayed = await self._db.run(write)
+            except StoreError as exc:  # the store is not open: keep the rows as they were
                 self._new = new | self._new
                 for record_id, fields in updates.items():
                     self._updates.setdefault(record_id, {}).update(fields)
                 self._held = held + self._held
                 self._failed(exc)
                 return False
-            if error is not None:
-                self._held = kept + self._held
+            except Exception as exc:
+                # Refused, or never reached (the connect failed, or the commit did): the rows
+                # go to the spill file, or stay in memory (bounded) if that fails too.
+                self._held = await asyncio.to_thread(self._spill_or_keep, entries) + self._held
                 self._bound_held()
-                self._failed(error)
+                self._failed(exc)
                 self._show_spill()
                 return False
+            if replayed and spill is not None:
+                try:
+                    await asyncio.to_thread(spill.clear)
+                except OSError:  # replayed again next time: harmless, it is idempotent
+                    log.warning("could not empty the recorder's spill file")
             self._show_spill()
-            self.written += written
+            self.written += len(new)
             if self.last_error is not None:
                 log.warning("flight recorder writes again")
             self.last_error = None
             self._db.health.clear("recorder", "store")
             return True
+
+    def _spill_or_keep(self, entries: Callable[[], list[Entry]]) -> list[Entry]:
+        """Append the batch to the spill file; what must stay in memory (all of it when there
+        is no spill file or it cannot be written). Blocking: runs on a worker thread."""
+        batch = entries()
+        if self._spill is None:
+            return batch
+        try:
+            self._spill.append(batch)
+        except OSError as spill_failed:
+            log.debug("spill failed too: %s", spill_failed)
+            return batch
+        return []
 
     def _show_spill(self) -> None:
         """Let `status()` count the spill file's rows: only once the flush's outcome is known
@@ -301,8 +316,8 @@ class FlightRecorder:
             log.warning("flight recorder cannot write (%s); rows are kept in %s", reason, where)
         self.last_error = reason
         self._db.health.report("recorder", f"cannot write ({reason})")
-        if self._db.is_write_failure(exc):
-            self._db.health.report("store", reason)
+        if self._db.is_write_failure(exc) and not isinstance(exc, StoreUnavailable):
+            self._db.health.report("store", reason)  # (the store reported its own outage)
 
     def _bound_held(self) -> None:
         """Memory is the last place rows can wait: beyond `max_pending` the oldest go, counted."""

@@ -179,6 +179,17 @@ class Database:
         """True when `exc` says the store cannot take writes (full, read-only, damaged, gone)."""
         return isinstance(exc, StoreUnavailable) or self.engine.is_write_failure(exc)
 
+    def log_failure(self, logger: logging.Logger, what: str, exc: BaseException) -> None:
+        """Log a background write or read that failed: a DEBUG line while the server cannot be
+        reached (`health` said so once, with a WARNING, for the whole outage), one WARNING line
+        when the store cannot take writes, else an ERROR with the traceback (a bug)."""
+        if isinstance(exc, StoreUnavailable):
+            logger.debug("%s: %s", what, exc)
+        elif self.is_write_failure(exc):
+            logger.warning("%s: %s", what, exc)
+        else:
+            logger.error("%s", what, exc_info=exc)
+
     async def check(self, stop: threading.Event) -> str | None:
         """The start-up integrity check (SQLite's `quick_check`); None when all is well."""
         return await self.engine.check(stop)
