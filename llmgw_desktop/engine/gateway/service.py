@@ -32,7 +32,7 @@ from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
 from llmgw_desktop.engine.gateway.facts import has_images
-from llmgw_desktop.engine.gateway.http1 import Http1Response
+from llmgw_desktop.engine.gateway.http1 import BodyTooLarge, Http1Response
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
@@ -60,7 +60,7 @@ from llmgw_desktop.engine.gateway.results import (
 )
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
 from llmgw_desktop.engine.gateway.taps import stream_tap
-from llmgw_desktop.engine.gateway.tracing import traced
+from llmgw_desktop.engine.gateway.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
@@ -162,6 +162,14 @@ class GatewayService:
                 # Refused before any provider was asked (bad body, unknown model, no key):
                 # still one row, so the recorder shows every request that came in.
                 self._record_refusal(caller, route, error)
+            else:
+                # The row the answer names ends as the client saw it (a 502 all_routes_failed),
+                # not as its own attempt did (the route log keeps each attempt's outcome).
+                self._recorder.update(
+                    route.request_id,
+                    error_code=error.code,
+                    http_status=client_status(front, error.http_status),
+                )
             traced(error, route)
             raise
 
@@ -530,9 +538,18 @@ class GatewayService:
     async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
         try:
             try:
-                return await response.read(timeout_s=self.upstream.read_timeout_s)
+                return await response.read(
+                    timeout_s=self.upstream.read_timeout_s, limit=self.upstream.max_answer_bytes
+                )
             finally:
                 response.release()
+        except BodyTooLarge as exc:
+            raise UpstreamFailure(
+                f"{route.provider}'s answer is larger than gateway.max_answer_bytes "
+                f"({exc.limit} bytes); ask for a streamed answer or raise the setting",
+                fallback=True,
+                kind="too_large",
+            ) from None
         except (OSError, TimeoutError) as exc:
             raise UpstreamFailure(
                 f"{route.provider} broke off its answer: {type(exc).__name__}",
