@@ -91,6 +91,11 @@ class JobLeases:
         self._expires_at: float | None = None
         self._renewed_at: float | None = None  # this machine's monotonic time of it
         self._peers = 0
+        # After this process could not renew (the store was unreachable, or it stalled), its
+        # view of who is alive is stale: peers cut off by the same outage need one lease to
+        # renew. No reaping before this monotonic time.
+        self._reap_from: float | None = None
+        self._renew_failed = False
 
     @property
     def shared(self) -> bool:
@@ -112,9 +117,28 @@ class JobLeases:
     async def renew(self) -> tuple[Reaped, ...]:
         """Extend the lease (writing it again if another process reaped it) and reap; what
         was reaped."""
-        tick = await self._db.run(self._renew_and_reap)
-        self._expires_at = tick.expires_at
+        now = time.monotonic()
+        gap = None if self._renewed_at is None else now - self._renewed_at
+        # Cut off from the store (or stalled) since the last renewal: the view of who is alive
+        # is stale, and so may be peers' own renewals.
+        cut_off = self._renew_failed or (gap is not None and gap > self.lease_s)
+        reap = not cut_off and (self._reap_from is None or now >= self._reap_from)
+        try:
+            tick = await self._db.run(lambda: self._renew_and_reap(reap=reap))
+        except Exception:
+            self._renew_failed = True
+            raise
         self._renewed_at = time.monotonic()
+        if cut_off:
+            self._reap_from = self._renewed_at + self.lease_s
+            log.info(
+                "lease renewed again after %s: peers are not taken for dead for one lease "
+                "(%.1f s), so those cut off too can renew theirs",
+                "a failure" if self._renew_failed else f"{gap:.1f} s without a renewal",
+                self.lease_s,
+            )
+        self._renew_failed = False
+        self._expires_at = tick.expires_at
         self._peers = tick.peers
         if tick.lost:
             log.error(
@@ -185,7 +209,7 @@ class JobLeases:
 
     # -- on the database thread ---------------------------------------------------------------
 
-    def _renew_and_reap(self) -> _Tick:
+    def _renew_and_reap(self, *, reap: bool = True) -> _Tick:
         models = self._db.models
         Lease = models.ProcessLease
         now = self.stamp()
@@ -207,7 +231,8 @@ class JobLeases:
             reaped: tuple[Reaped, ...] = ()
             records = 0
             if self.shared:
-                reaped, records = self._reap(now)
+                if reap:
+                    reaped, records = self._reap(now)
             else:
                 # A store of this process's alone (the instance lock): the start ended every
                 # job an earlier run left; its lease, if it crashed, only needs to go.
