@@ -44,6 +44,7 @@ from llmgw_desktop.engine.providers.trouble import ProviderTrouble
 from llmgw_desktop.engine.recorder import (
     CacheState,
     FlightRecorder,
+    RecorderJournal,
     RecorderQuery,
     RecorderSpill,
     RefusalCounter,
@@ -132,6 +133,7 @@ class Engine:
             max_rows=settings.recorder_max_rows,
             max_pending=settings.recorder_max_pending,
             spill=RecorderSpill(settings.data_path),
+            journal=RecorderJournal(settings.data_path),
             on_finish=self.events.publish,
             clock=clock,
             process_id=self.leases.process_id,
