@@ -10,9 +10,13 @@ is gone, or the job predates leases) is marked `interrupted` with its partial ou
 owner's recorder rows still `started` are closed the same way, and the dead lease is deleted.
 Each is one conditional statement in one transaction, so two survivors reaping at once mark
 each job once. A process that stalled past its own lease finds its row gone at the next
-renewal: it says so and registers again; its jobs' rows stay interrupted (`JobStore.finish`
-only ends a row still live). On an exclusive store (SQLite, one process) the lease is kept
-for `/health` and the start ends every unfinished job instead (`JobManager.start`).
+renewal: it says so and registers again (`losses` counts it); its jobs' rows stay interrupted
+(`JobStore.finish` only ends a row still live), and its job manager stops those jobs' CLIs and
+tells their callers the store's ending. A process that could not renew (the store was
+unreachable, or it stalled) reaps nobody for one lease after it renews again, so peers cut off
+by the same outage can renew theirs first. On an exclusive store (SQLite, one process) the
+lease is kept for `/health` and the start ends every unfinished job instead
+(`JobManager.start`).
 """
 
 from __future__ import annotations
@@ -96,6 +100,8 @@ class JobLeases:
         # renew. No reaping before this monotonic time.
         self._reap_from: float | None = None
         self._renew_failed = False
+        # How many times peers took this process for dead (its job manager stops those jobs).
+        self.losses = 0
 
     @property
     def shared(self) -> bool:
@@ -141,11 +147,12 @@ class JobLeases:
         self._expires_at = tick.expires_at
         self._peers = tick.peers
         if tick.lost:
+            self.losses += 1
             log.error(
                 "this gateway process (%s, pid %d) had stopped renewing its lease for longer "
                 "than jobs.lease_ms: another process took it for dead and marked its jobs "
-                "interrupted. The lease is registered again; those jobs still run here, but "
-                "their rows stay interrupted",
+                "interrupted. The lease is registered again; those jobs are stopped here and "
+                "end as their rows say, interrupted",
                 self.host,
                 self.pid,
             )

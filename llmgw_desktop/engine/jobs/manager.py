@@ -158,6 +158,9 @@ class JobSpec:
     work: Work
     correlation_id: str | None = None
     session_id: str | None = None
+    # Told the ending the store kept when it is not the one the job reached here (a peer took
+    # this process for dead and ended the row first): the call layer corrects its recorder row.
+    overruled: Callable[[JobState], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,9 @@ class _LiveJob:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     dirty: bool = False
     cancel_requested: bool = False
+    # Its process lost its lease (it stalled past it) and a peer ended the job's row: the CLI
+    # is stopped and the job ends as the store says.
+    fenced: bool = False
     final_writes: list[Callable[[], None]] = field(default_factory=list)
 
     def touch(self) -> None:
@@ -246,6 +252,7 @@ class JobManager:
         # Job ends the store could not take (it was unreachable), oldest first: tried again at
         # every progress flush until stored.
         self._unsaved_ends: OrderedDict[str, Callable[[], Awaitable[JobView]]] = OrderedDict()
+        self._losses_seen = 0 if leases is None else leases.losses
         self._global_slots = asyncio.Semaphore(limits.max_running)
         self._provider_slots: dict[str, asyncio.Semaphore] = {}
         self._stopping = False
@@ -457,7 +464,7 @@ class JobManager:
     def _cancel_state(self, live: _LiveJob) -> JobState:
         """A cancel the caller asked for is `canceled`; any other while stopping (quit,
         SIGTERM) is `interrupted`."""
-        if self._stopping and not live.cancel_requested:
+        if (self._stopping or live.fenced) and not live.cancel_requested:
             return JobState.INTERRUPTED
         return JobState.CANCELED
 
@@ -484,15 +491,19 @@ class JobManager:
             final = await asyncio.shield(write())
             if final.state is not state:
                 # Another process took this one for dead (it stalled past its lease) and marked
-                # the row interrupted; the row keeps that, but whoever waits here gets the end.
+                # the row interrupted: the row keeps that, and so does whoever waits here (one
+                # truth for the client, the store and the peers; a result the store did not
+                # take is not reported).
                 log.warning(
                     "job %s ended %s here, but another gateway process had already marked it "
-                    "%s: the store keeps that",
+                    "%s: the store keeps that, and its caller is told so",
                     live.id,
                     state.value,
                     final.state.value,
                 )
-                final = live.view()
+                live.state, live.result, live.error = final.state, None, final.error
+                if live.spec.overruled is not None:
+                    live.spec.overruled(final.state)
             self._recent[live.id] = (final, live.spec.principal)
             while len(self._recent) > RECENT_FINISHED:
                 self._recent.popitem(last=False)
@@ -781,12 +792,27 @@ class JobManager:
                 await self.flush_now()
             except Exception as exc:
                 self._store.db.log_failure(log, "could not flush job progress", exc)
+            self._fence_if_lease_lost()
             try:
                 await self.take_remote_cancels()
             except Exception as exc:
                 self._store.db.log_failure(
                     log, "could not read the cancels other gateway processes sent", exc
                 )
+
+    def _fence_if_lease_lost(self) -> None:
+        """After this process lost its lease (a peer took it for dead and ended its jobs'
+        rows), stop the CLIs of the jobs it had then: their rows say `interrupted` already, and
+        a CLI that went on would do work nobody will be told of."""
+        if self._leases is None or self._leases.losses == self._losses_seen:
+            return
+        self._losses_seen = self._leases.losses
+        lost_at = self._clock()
+        for live in list(self._live.values()):
+            if live.task is not None and live.created_at < lost_at and not live.fenced:
+                live.fenced = True
+                log.warning("job %s: this process lost its lease; its CLI is stopped", live.id)
+                live.task.cancel()
 
     async def take_remote_cancels(self) -> int:
         """Cancel the live jobs a cancel sent to another gateway process flagged, as a local
