@@ -54,9 +54,12 @@ def test_a_stalled_owner_tells_what_the_store_says_and_stops_its_clis(
     assert first.proc is not None
     os.kill(first.proc.pid, signal.SIGSTOP)
     try:
+        # Bounded by the lease, or by the server's end of a transaction the stalled gateway
+        # held open (15 s, `postgres_engine.STALLED_TRANSACTION`), whose locks the peer awaits.
         wait_for(
             "the peer taking the stalled gateway for dead",
             lambda: states().get(answering) == "interrupted" == states().get(running),
+            60,
         )
         go.touch()  # the CLI answers while its gateway is still stopped
     finally:
