@@ -127,6 +127,15 @@ class GatewaySettings:
         "ends the answer with a 502 naming this setting instead of being held in memory.",
         check=checks.positive,
     )
+    gateway_max_answer_bytes: int = setting(
+        "gateway.max_answer_bytes",
+        32 * 1024 * 1024,
+        env="LLM_GATEWAY_MAX_ANSWER_BYTES",
+        doc="Largest whole (non-streamed) upstream answer the gateway holds in memory; a "
+        "larger one is cut off and the next route is tried, or the client gets a 502 naming "
+        "this setting. Streamed answers pass through piece by piece and are not capped.",
+        check=checks.positive,
+    )
     gateway_max_connections_per_host: int = setting(
         "gateway.max_connections_per_host",
         100,

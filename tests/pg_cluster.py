@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["SUPERUSER", "ClusterError", "find_binary", "throwaway_cluster"]
+__all__ = ["SUPERUSER", "Cluster", "ClusterError", "find_binary", "throwaway_cluster"]
 
 SUPERUSER = "llmgw"
 START_TIMEOUT_S = 60
@@ -52,6 +52,91 @@ def _as_cluster_user(command: list[str]) -> list[str]:
     return command
 
 
+class Cluster:
+    """A cluster in a temp dir that a test may stop and start again (a store outage on purpose);
+    same port, same data, every time."""
+
+    def __init__(self, server_options: str, *, prefix: str = "llmgw-pg-") -> None:
+        initdb, pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
+        if initdb is None or pg_ctl is None:
+            raise ClusterError(
+                "PostgreSQL is not installed (no initdb/pg_ctl): install `postgresql`"
+            )
+        self._initdb, self._pg_ctl = initdb, pg_ctl
+        self.root = Path(tempfile.mkdtemp(prefix=prefix))
+        if os.geteuid() == 0:
+            shutil.chown(self.root, user="postgres", group="postgres")
+        self.data, self.log_file, self.port = (
+            self.root / "data",
+            self.root / "server.log",
+            _free_port(),
+        )
+        self._options = f"{server_options} -p {self.port} -k {self.root}"
+        self.running = False
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def init(self) -> None:
+        """`initdb`, then `start`.
+
+        Raises:
+            ClusterError: either failed.
+        """
+        make = [self._initdb, "-D", str(self.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8"]
+        self._run([*make, "--no-sync"], START_TIMEOUT_S)
+        self.start()
+
+    def start(self) -> None:
+        """`pg_ctl start`, waiting until it accepts connections.
+
+        Raises:
+            ClusterError: it did not start.
+        """
+        pg_ctl = self._pg_ctl
+        self._run(
+            [
+                pg_ctl,
+                "start",
+                "-w",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log_file),
+                "-o",
+                self._options,
+            ],
+            START_TIMEOUT_S,
+        )
+        self.running = True
+
+    def stop(self) -> None:
+        """`pg_ctl stop -m fast`: every connection is ended, as in a real outage."""
+        subprocess.run(
+            _as_cluster_user([self._pg_ctl, "stop", "-m", "fast", "-D", str(self.data)]),
+            check=False,
+            capture_output=True,
+            timeout=STOP_TIMEOUT_S,
+        )
+        self.running = False
+
+    def remove(self) -> None:
+        if self.running:
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _run(self, command: list[str], timeout_s: float) -> None:
+        try:
+            subprocess.run(
+                _as_cluster_user(command), check=True, capture_output=True, timeout=timeout_s
+            )
+        except subprocess.CalledProcessError as exc:
+            log_text = (
+                self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            )
+            raise ClusterError(f"cannot start PostgreSQL: {exc.stderr!r} {log_text}") from None
+
+
 @contextlib.contextmanager
 def throwaway_cluster(server_options: str, *, prefix: str = "llmgw-pg-") -> Iterator[int]:
     """A running cluster for the length of the block; yields its loopback port.
@@ -59,43 +144,9 @@ def throwaway_cluster(server_options: str, *, prefix: str = "llmgw-pg-") -> Iter
     Raises:
         ClusterError: the binaries are missing, or `initdb` / `pg_ctl start` failed.
     """
-    initdb, pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
-    if initdb is None or pg_ctl is None:
-        raise ClusterError("PostgreSQL is not installed (no initdb/pg_ctl): install `postgresql`")
-    root = Path(tempfile.mkdtemp(prefix=prefix))
-    if os.geteuid() == 0:
-        shutil.chown(root, user="postgres", group="postgres")
-    data, log_file, port = root / "data", root / "server.log", _free_port()
-    started = False
+    cluster = Cluster(server_options, prefix=prefix)
     try:
-        try:
-            make = [initdb, "-D", str(data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8"]
-            subprocess.run(
-                _as_cluster_user([*make, "--no-sync"]),
-                check=True,
-                capture_output=True,
-                timeout=START_TIMEOUT_S,
-            )
-            options = f"{server_options} -p {port} -k {root}"
-            subprocess.run(
-                _as_cluster_user(
-                    [pg_ctl, "start", "-w", "-D", str(data), "-l", str(log_file), "-o", options]
-                ),
-                check=True,
-                capture_output=True,
-                timeout=START_TIMEOUT_S,
-            )
-        except subprocess.CalledProcessError as exc:
-            log_text = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
-            raise ClusterError(f"cannot start PostgreSQL: {exc.stderr!r} {log_text}") from None
-        started = True
-        yield port
+        cluster.init()
+        yield cluster.port
     finally:
-        if started:
-            subprocess.run(
-                _as_cluster_user([pg_ctl, "stop", "-m", "fast", "-D", str(data)]),
-                check=False,
-                capture_output=True,
-                timeout=STOP_TIMEOUT_S,
-            )
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()

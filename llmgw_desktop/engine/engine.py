@@ -52,6 +52,7 @@ from llmgw_desktop.engine.providers.trouble import ProviderTrouble
 from llmgw_desktop.engine.recorder import (
     CacheState,
     FlightRecorder,
+    RecorderJournal,
     RecorderQuery,
     RecorderSpill,
     RefusalCounter,
@@ -161,6 +162,7 @@ class Engine:
             max_rows=settings.recorder_max_rows,
             max_pending=settings.recorder_max_pending,
             spill=RecorderSpill(settings.data_path),
+            journal=RecorderJournal(settings.data_path),
             on_finish=self.events.publish,
             clock=clock,
             process_id=self.leases.process_id,
@@ -395,8 +397,8 @@ class Engine:
             await self.recorder.close()
             try:
                 await self.refusals.close()
-            except Exception:  # counts only: never a reason to fail the stop
-                log.exception("could not write the last refusal counts")
+            except Exception as exc:  # counts only: never a reason to fail the stop
+                self.store.log_failure(log, "could not write the last refusal counts", exc)
             await self.lifeline.close()
             await self.telemetry.close()
         finally:
@@ -476,8 +478,8 @@ class Engine:
                 if pruned:
                     log.info("pruned %d flight-recorder row(s)", pruned)
                 await self.refusals.prune()
-            except Exception:
-                log.exception("maintenance failed")
+            except Exception as exc:
+                self.store.log_failure(log, "maintenance failed", exc)
             await asyncio.sleep(MAINTENANCE_EVERY_S)
 
     def process_health(self) -> dict[str, Any]:

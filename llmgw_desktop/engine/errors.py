@@ -168,6 +168,11 @@ class ErrorCode(StrEnum):
         "no key, switched off, paused).",
     )
     VAULT_LOCKED = "vault_locked", 503, "The vault's master key is missing or wrong."
+    STORE_UNAVAILABLE = (
+        "store_unavailable",
+        503,
+        "The database cannot be reached now and the request needs it; retry after `Retry-After`.",
+    )
     # The provider ran and failed.
     PROVIDER_ERROR = "provider_error", 502, "The provider failed; see `stderr_tail`."
     AUTH_REQUIRED = "auth_required", 502, "The provider's login or API key is missing or wrong."

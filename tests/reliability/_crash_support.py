@@ -7,6 +7,7 @@ prompt's first word picks what it does:
   succeed            answer "ANSWER-OK" and exit 0
   fail               print partial text, then an error result, exit 1
   hang               print partial text, then sleep (for cancel, timeout, interrupt)
+  until PATH         print partial text, wait until PATH exists, then answer as `succeed`
   tree DIR [HOW]     print partial text, start a child that starts a grandchild, write the
                      three pids to DIR/leader, DIR/child, DIR/grandchild, then sleep. HOW:
                        stubborn  every process of the tree ignores SIGTERM
@@ -74,6 +75,13 @@ if mode == "fail":
     emit({"type": "result", "subtype": "error_during_execution", "is_error": True,
           "result": "fake failure: the tool broke", "session_id": session})
     sys.exit(1)
+if mode == "until":
+    while not os.path.exists(words[1]):
+        time.sleep(0.02)
+    emit({"type": "result", "subtype": "success", "is_error": False, "result": "ANSWER-OK",
+          "session_id": session, "usage": {"input_tokens": 3, "output_tokens": 2},
+          "total_cost_usd": 0.0001})
+    sys.exit(0)
 if mode == "tree":
     directory, how = words[1], (words[2] if len(words) > 2 else "")
     if how == "stubborn":

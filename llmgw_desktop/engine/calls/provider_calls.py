@@ -43,6 +43,7 @@ from llmgw_desktop.engine.errors import (
 )
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
+from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
 from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.child_env import child_environment
@@ -364,8 +365,15 @@ class ProviderCalls:
             work=work,
             correlation_id=params.correlation_id,
             session_id=resolved.gateway_session_id,
+            overruled=lambda state: self._overruled(record, state),
         )
         return await self._jobs.submit(spec, force_refresh=params.force_refresh), resolved
+
+    def _overruled(self, record: str, state: JobState) -> None:
+        """The store kept another ending for the job (a peer ended it while this process
+        stalled): the call's row says the same, whatever the CLI did here."""
+        ending = record_state_of(state)
+        self._recorder.update(record, state=ending, error_code=ending.value)
 
     async def _run(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
         try:

@@ -69,6 +69,7 @@ def build_gateway(
         connect_timeout_s=settings.gateway_connect_timeout_ms / 1000,
         read_timeout_s=settings.gateway_upstream_timeout_ms / 1000,
         first_byte_timeout_s=settings.gateway_first_byte_timeout_ms / 1000,
+        max_answer_bytes=settings.gateway_max_answer_bytes,
         environ=environ,
         ca_bundle=settings.gateway_ca_bundle,
         max_connections_per_host=settings.gateway_max_connections_per_host,

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.report import Attempt
 from llmgw_desktop.engine.gateway.upstream import SHARE_OUTCOME
+from llmgw_desktop.engine.store.errors import STORE_RETRY_AFTER_S
 
 __all__ = [
     "OVERLOADED",
@@ -26,6 +27,7 @@ _NOT_SET_UP = {
     "no_key": "has no API key",
     "disabled": "is switched off",
     "paused": "is paused (all providers are)",
+    "store_unavailable": "has no key readable now (the vault's database cannot be reached)",
 }
 # What the client is told would fix each of those.
 _FIXES = {
@@ -101,6 +103,17 @@ class AllRoutesFailed(EngineError):
             )
             outcomes = {a.outcome for a in attempts} or {"no_key"}
             fixes = " ".join(f"{text}." for why, text in _FIXES.items() if why in outcomes)
+            if "store_unavailable" in outcomes:
+                # The keys are unknown rather than absent: the same request may succeed soon.
+                error = cls(
+                    f"no provider can serve {model!r} right now: {reasons}. Try again shortly.",
+                    code=ErrorCode.STORE_UNAVAILABLE,
+                    retryable=True,
+                    attempts=[a.to_dict() for a in attempts],
+                    retry_after_s=STORE_RETRY_AFTER_S,
+                )
+                error.http_status = 503
+                return error
             error = cls(
                 f"no provider can serve {model!r} right now: {reasons or 'no route'}. "
                 + fixes.removesuffix("."),

@@ -64,6 +64,14 @@ class ResponseBroken(ConnectionError):
     """The connection ended or misbehaved before the response was complete."""
 
 
+class BodyTooLarge(Exception):
+    """A body read whole was larger than the reader's limit (`limit`, bytes)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body is larger than {limit} bytes")
+        self.limit = limit
+
+
 class _Connection(asyncio.Protocol):
     """One TCP connection; parses one response at a time into a `Http1Response`."""
 
@@ -313,15 +321,21 @@ class Http1Response:
         else:
             connection.transport.resume_reading()
 
-    async def read(self, timeout_s: float | None = None) -> bytes:
-        """The whole body (within `timeout_s` in total).
+    async def read(self, timeout_s: float | None = None, limit: int | None = None) -> bytes:
+        """The whole body (within `timeout_s` in total, of at most `limit` bytes).
 
         Raises:
             ResponseBroken, TimeoutError: as `readany`.
+            BodyTooLarge: the body passed `limit` (the rest is not read: the connection goes).
         """
         async with asyncio.timeout(timeout_s):
             parts = []
+            size = 0
             while piece := await self.readany():
+                size += len(piece)
+                if limit is not None and size > limit:
+                    self._discard()
+                    raise BodyTooLarge(limit)
                 parts.append(piece)
         return b"".join(parts)
 

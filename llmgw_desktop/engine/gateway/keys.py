@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.gateway.config import GatewayConfig
 
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 VAULT_NAMES = {"google": ("google", "gemini"), "xai": ("xai", "grok")}
 MAX_REST_S = 120.0
 DEFAULT_REST_S = 5.0
+# After the vault's database could not be reached, requests do without its keys this long
+# before one asks it again: each ask would otherwise queue behind the store's own retries.
+VAULT_RETRY_S = 2.0
 
 
 class VaultKeys(Protocol):
@@ -75,6 +78,15 @@ class KeyChain:
         self._pools: dict[tuple[str, str | None], tuple[int, list[PoolKey]]] = {}
         self._base_urls: dict[tuple[str, frozenset[str]], str] = {}
         self.vault_problem: str | None = None
+        # Set while the vault's database cannot be reached (its keys are unknown, not absent):
+        # the monotonic time before which it is not asked again.
+        self._vault_unreachable_until: float | None = None
+
+    @property
+    def vault_unreachable(self) -> bool:
+        """True while the vault's keys are unknown because its database cannot be reached: a
+        request with no other key should be told to retry, not that no key exists."""
+        return self._vault_unreachable_until is not None
 
     @property
     def version(self) -> int:
@@ -124,15 +136,23 @@ class KeyChain:
         cached = self._vault_cache.get((name, project))
         if cached is not None and cached[0] == version:
             return cached[1]
+        until = self._vault_unreachable_until
+        if until is not None and self._clock() < until:
+            return []
         try:
             values = await self._vault.resolve_keys(name, project)
         except EngineError as exc:
-            # A locked vault must not hide keys from config or the environment.
+            # A locked vault, or a database that cannot be reached, must not hide keys from
+            # config or the environment.
+            unreachable = exc.code == ErrorCode.STORE_UNAVAILABLE
+            if not unreachable or until is None:  # once per outage: the store logs its own
+                log.warning("vault keys for %s unavailable: %s", name, exc.code)
             self.vault_problem = exc.message
-            log.warning("vault keys for %s unavailable: %s", name, exc.code)
+            self._vault_unreachable_until = self._clock() + VAULT_RETRY_S if unreachable else None
             return []
         # The vault answered: one unlocked since a failure must no longer be blamed.
         self.vault_problem = None
+        self._vault_unreachable_until = None
         self._vault_cache[(name, project)] = (version, values)
         return values
 

@@ -37,7 +37,7 @@ from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
 from llmgw_desktop.engine.gateway.facts import has_images
-from llmgw_desktop.engine.gateway.http1 import Http1Response
+from llmgw_desktop.engine.gateway.http1 import BodyTooLarge, Http1Response
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
@@ -68,7 +68,7 @@ from llmgw_desktop.engine.gateway.results import (
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, plan_request
 from llmgw_desktop.engine.gateway.server_tool_use import server_tools_of_answer
 from llmgw_desktop.engine.gateway.taps import stream_tap
-from llmgw_desktop.engine.gateway.tracing import traced
+from llmgw_desktop.engine.gateway.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.upstream import (
     SHARE_OUTCOME,
@@ -206,6 +206,14 @@ class GatewayService:
                 # Refused before any provider was asked (bad body, unknown model, no key):
                 # still one row, so the recorder shows every request that came in.
                 self._record_refusal(caller, route, error)
+            else:
+                # The row the answer names ends as the client saw it (a 502 all_routes_failed),
+                # not as its own attempt did (the route log keeps each attempt's outcome).
+                self._recorder.update(
+                    route.request_id,
+                    error_code=error.code,
+                    http_status=client_status(front, error.http_status),
+                )
             traced(error, route)
             raise
 
@@ -313,7 +321,9 @@ class GatewayService:
         else:
             pool = await self.keys.pool(spec, caller.project)
         if not pool:
-            route.attempts.append(Attempt(target.label, "", "no_key"))
+            # Keys may be in the vault, whose database cannot be reached: not "no key".
+            outcome = "store_unavailable" if self.keys.vault_unreachable else "no_key"
+            route.attempts.append(Attempt(target.label, "", outcome))
             return None, None
         up_name = (
             incoming.name if incoming.name in (spec.dialect, *spec.also_speaks) else spec.dialect
@@ -639,12 +649,21 @@ class GatewayService:
     async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
         try:
             try:
-                raw = await response.read(timeout_s=self.upstream.read_timeout_s)
+                raw = await response.read(
+                    timeout_s=self.upstream.read_timeout_s, limit=self.upstream.max_answer_bytes
+                )
             finally:
                 response.release()
             # The answer goes to the caller who asked, except the operator's own secrets
-            # (SECURITY.md 20): a model may have been steered into repeating them.
+            # (SECURITY.md 26): a model may have been steered into repeating them.
             return known_secrets.mask_bytes(raw)
+        except BodyTooLarge as exc:
+            raise UpstreamFailure(
+                f"{route.provider}'s answer is larger than gateway.max_answer_bytes "
+                f"({exc.limit} bytes); ask for a streamed answer or raise the setting",
+                fallback=True,
+                kind="too_large",
+            ) from None
         except (OSError, TimeoutError) as exc:
             raise UpstreamFailure(
                 f"{route.provider} broke off its answer: {type(exc).__name__}",

@@ -116,6 +116,10 @@ class UpstreamTarget:
         return headers
 
 
+# `gateway.max_answer_bytes`' default (settings_gateway.py), for clients built without settings.
+DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024
+
+
 class UpstreamFailure(Exception):
     """An upstream did not answer usefully.
 
@@ -159,6 +163,7 @@ class UpstreamClient:
         connect_timeout_s: float,
         read_timeout_s: float,
         first_byte_timeout_s: float | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
         environ: Mapping[str, str] | None = None,
         ca_bundle: str = "",
         max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
@@ -176,6 +181,8 @@ class UpstreamClient:
         # an upstream silent this long is hung, not thinking. A whole answer's status line
         # comes with the answer itself, so only `read_timeout_s` bounds it.
         self.first_byte_timeout_s = min(first_byte_timeout_s or read_timeout_s, read_timeout_s)
+        # A whole answer is held in memory to be translated: larger ones are refused.
+        self.max_answer_bytes = max_answer_bytes
         # The proxy and CA variables are read here, once: never per request.
         environ = os.environ if environ is None else environ
         self._http = Http1Client(

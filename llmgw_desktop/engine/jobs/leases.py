@@ -10,9 +10,13 @@ is gone, or the job predates leases) is marked `interrupted` with its partial ou
 owner's recorder rows still `started` are closed the same way, and the dead lease is deleted.
 Each is one conditional statement in one transaction, so two survivors reaping at once mark
 each job once. A process that stalled past its own lease finds its row gone at the next
-renewal: it says so and registers again; its jobs' rows stay interrupted (`JobStore.finish`
-only ends a row still live). On an exclusive store (SQLite, one process) the lease is kept
-for `/health` and the start ends every unfinished job instead (`JobManager.start`).
+renewal: it says so and registers again (`losses` counts it); its jobs' rows stay interrupted
+(`JobStore.finish` only ends a row still live), and its job manager stops those jobs' CLIs and
+tells their callers the store's ending. A process that could not renew (the store was
+unreachable, or it stalled) reaps nobody for one lease after it renews again, so peers cut off
+by the same outage can renew theirs first. On an exclusive store (SQLite, one process) the
+lease is kept for `/health` and the start ends every unfinished job instead
+(`JobManager.start`).
 """
 
 from __future__ import annotations
@@ -91,6 +95,13 @@ class JobLeases:
         self._expires_at: float | None = None
         self._renewed_at: float | None = None  # this machine's monotonic time of it
         self._peers = 0
+        # After this process could not renew (the store was unreachable, or it stalled), its
+        # view of who is alive is stale: peers cut off by the same outage need one lease to
+        # renew. No reaping before this monotonic time.
+        self._reap_from: float | None = None
+        self._renew_failed = False
+        # How many times peers took this process for dead (its job manager stops those jobs).
+        self.losses = 0
 
     @property
     def shared(self) -> bool:
@@ -112,16 +123,36 @@ class JobLeases:
     async def renew(self) -> tuple[Reaped, ...]:
         """Extend the lease (writing it again if another process reaped it) and reap; what
         was reaped."""
-        tick = await self._db.run(self._renew_and_reap)
-        self._expires_at = tick.expires_at
+        now = time.monotonic()
+        gap = None if self._renewed_at is None else now - self._renewed_at
+        # Cut off from the store (or stalled) since the last renewal: the view of who is alive
+        # is stale, and so may be peers' own renewals.
+        cut_off = self._renew_failed or (gap is not None and gap > self.lease_s)
+        reap = not cut_off and (self._reap_from is None or now >= self._reap_from)
+        try:
+            tick = await self._db.run(lambda: self._renew_and_reap(reap=reap))
+        except Exception:
+            self._renew_failed = True
+            raise
         self._renewed_at = time.monotonic()
+        if cut_off:
+            self._reap_from = self._renewed_at + self.lease_s
+            log.info(
+                "lease renewed again after %s: peers are not taken for dead for one lease "
+                "(%.1f s), so those cut off too can renew theirs",
+                "a failure" if self._renew_failed else f"{gap:.1f} s without a renewal",
+                self.lease_s,
+            )
+        self._renew_failed = False
+        self._expires_at = tick.expires_at
         self._peers = tick.peers
         if tick.lost:
+            self.losses += 1
             log.error(
                 "this gateway process (%s, pid %d) had stopped renewing its lease for longer "
                 "than jobs.lease_ms: another process took it for dead and marked its jobs "
-                "interrupted. The lease is registered again; those jobs still run here, but "
-                "their rows stay interrupted",
+                "interrupted. The lease is registered again; those jobs are stopped here and "
+                "end as their rows say, interrupted",
                 self.host,
                 self.pid,
             )
@@ -166,10 +197,7 @@ class JobLeases:
     def log_failure(self, what: str, exc: Exception) -> None:
         """Log a lease write that failed: one line when the store cannot take writes (a full
         disk, reported by the store's health already), else with the traceback (a bug)."""
-        if self._db.is_write_failure(exc):
-            log.warning("%s: %s", what, exc)
-        else:
-            log.error("%s", what, exc_info=exc)
+        self._db.log_failure(log, what, exc)
 
     def health(self) -> dict[str, Any]:
         """This process's lease and how many other processes held a live one at last renewal."""
@@ -188,7 +216,7 @@ class JobLeases:
 
     # -- on the database thread ---------------------------------------------------------------
 
-    def _renew_and_reap(self) -> _Tick:
+    def _renew_and_reap(self, *, reap: bool = True) -> _Tick:
         models = self._db.models
         Lease = models.ProcessLease
         now = self.stamp()
@@ -210,7 +238,8 @@ class JobLeases:
             reaped: tuple[Reaped, ...] = ()
             records = 0
             if self.shared:
-                reaped, records = self._reap(now)
+                if reap:
+                    reaped, records = self._reap(now)
             else:
                 # A store of this process's alone (the instance lock): the start ended every
                 # job an earlier run left; its lease, if it crashed, only needs to go.

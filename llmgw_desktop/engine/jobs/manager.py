@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import time
@@ -79,6 +80,10 @@ PRUNE_EVERY_S = 3600.0
 # Jobs that just finished are asked about at once (the caller was waiting); keeping their final
 # views spares a store round trip. Bounded, and emptied whenever old jobs are pruned.
 RECENT_FINISHED = 512
+# Job ends held in memory while the store cannot take them (each holds the job's output); past
+# this the oldest is dropped, said with an ERROR. Below RECENT_FINISHED, so each one's view
+# stays readable from memory meanwhile.
+MAX_UNSAVED_ENDS = 256
 DESK_LIST_LIMIT = 200
 # Waiting on, or watching, a job another gateway process runs reads its row this often.
 REMOTE_POLL_S = 0.3
@@ -188,6 +193,9 @@ class JobSpec:
     work: Work
     correlation_id: str | None = None
     session_id: str | None = None
+    # Told the ending the store kept when it is not the one the job reached here (a peer took
+    # this process for dead and ended the row first): the call layer corrects its recorder row.
+    overruled: Callable[[JobState], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +231,9 @@ class _LiveJob:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     dirty: bool = False
     cancel_requested: bool = False
+    # Its process lost its lease (it stalled past it) and a peer ended the job's row: the CLI
+    # is stopped and the job ends as the store says.
+    fenced: bool = False
     final_writes: list[Callable[[], None]] = field(default_factory=list)
     last_activity_at: float | None = None  # set when it starts running, then on each sign of life
     stuck: bool = False
@@ -279,6 +290,10 @@ class JobManager:
         self._live: dict[str, _LiveJob] = {}
         self._live_by_key: dict[str, _LiveJob] = {}
         self._recent: OrderedDict[str, tuple[JobView, str]] = OrderedDict()
+        # Job ends the store could not take (it was unreachable), oldest first: tried again at
+        # every progress flush until stored.
+        self._unsaved_ends: OrderedDict[str, Callable[[], Awaitable[JobView]]] = OrderedDict()
+        self._losses_seen = 0 if leases is None else leases.losses
         self._global_slots = asyncio.Semaphore(limits.max_running)
         self._provider_slots: dict[str, asyncio.Semaphore] = {}
         self._shares = RunningShares(
@@ -317,6 +332,15 @@ class JobManager:
             assert job.task is not None
             job.task.cancel()
         await asyncio.gather(*(job.task for job in live if job.task), return_exceptions=True)
+        try:
+            await self._save_unsaved_ends()
+        except Exception as exc:
+            log.warning(
+                "%d job end(s) could not be stored before the stop (%s): those rows stay "
+                "unfinished until the next start or a peer marks them interrupted",
+                len(self._unsaved_ends),
+                exc,
+            )
         if self._leases is not None:
             try:
                 await self._leases.release()
@@ -459,7 +483,10 @@ class JobManager:
                 # Not awaited: the store runs writes in order on one thread, so this lands before
                 # any later write of this job, and the CLI need not wait for it to start.
                 self._tasks.spawn(
-                    self._store.mark_running(live.id, now=live.started_at, attempts=1),
+                    self._quietly(
+                        "mark job running",
+                        self._store.mark_running(live.id, now=live.started_at, attempts=1),
+                    ),
                     name=f"mark-running-{live.id}",
                 )
                 self._publish(live)
@@ -492,13 +519,25 @@ class JobManager:
     def _save_process(self, live: _LiveJob, pid: int, identity: str | None) -> None:
         # Not awaited, like the running mark: the DB thread keeps this job's writes in order.
         self._tasks.spawn(
-            self._store.save_process(live.id, pid, identity), name=f"save-process-{live.id}"
+            self._quietly(
+                "save the job's process group", self._store.save_process(live.id, pid, identity)
+            ),
+            name=f"save-process-{live.id}",
         )
+
+    async def _quietly(self, what: str, write: Awaitable[Any]) -> None:
+        """`write`, whose failure while the store is unreachable is a DEBUG line (the store
+        warned once) rather than a background task's ERROR traceback: the job's end is
+        written later in any case, and a row still `queued` takes it as well."""
+        try:
+            await write
+        except Exception as exc:
+            self._store.db.log_failure(log, f"could not {what}", exc)
 
     def _cancel_state(self, live: _LiveJob) -> JobState:
         """A cancel the caller asked for is `canceled`; any other while stopping (quit,
         SIGTERM) is `interrupted`."""
-        if self._stopping and not live.cancel_requested:
+        if (self._stopping or live.fenced) and not live.cancel_requested:
             return JobState.INTERRUPTED
         return JobState.CANCELED
 
@@ -508,37 +547,46 @@ class JobManager:
             state = JobState.FAILED
         live.state = state
         live.finished_at = self._clock()
+        write = functools.partial(
+            self._store.finish,
+            live.id,
+            state=state,
+            output=live.output,
+            progress=live.progress,
+            attempts=live.attempts,
+            result=live.result,
+            error=live.error,
+            now=live.finished_at,
+            with_writes=live.final_writes if live.error is None else (),
+            known=live.view(),
+        )
         try:
-            final = await asyncio.shield(
-                self._store.finish(
-                    live.id,
-                    state=state,
-                    output=live.output,
-                    progress=live.progress,
-                    attempts=live.attempts,
-                    result=live.result,
-                    error=live.error,
-                    now=live.finished_at,
-                    with_writes=live.final_writes if live.error is None else (),
-                    known=live.view(),
-                )
-            )
+            final = await asyncio.shield(write())
             if final.state is not state:
                 # Another process took this one for dead (it stalled past its lease) and marked
-                # the row interrupted; the row keeps that, but whoever waits here gets the end.
+                # the row interrupted: the row keeps that, and so does whoever waits here (one
+                # truth for the client, the store and the peers; a result the store did not
+                # take is not reported).
                 log.warning(
                     "job %s ended %s here, but another gateway process had already marked it "
-                    "%s: the store keeps that",
+                    "%s: the store keeps that, and its caller is told so",
                     live.id,
                     state.value,
                     final.state.value,
                 )
-                final = live.view()
+                live.state, live.result, live.error = final.state, None, final.error
+                if live.spec.overruled is not None:
+                    live.spec.overruled(final.state)
             self._recent[live.id] = (final, live.spec.principal)
             while len(self._recent) > RECENT_FINISHED:
                 self._recent.popitem(last=False)
-        except Exception:
-            log.exception("could not record the end of job %s", live.id)
+        except Exception as exc:
+            if self._store.db.is_write_failure(exc):
+                # The store cannot take it now: whoever waits gets the end from memory, and the
+                # write is tried again until it is stored (`_save_unsaved_ends`).
+                self._keep_unsaved_end(live, write, exc)
+            else:
+                log.exception("could not record the end of job %s", live.id)
         finally:
             live.dirty = False
             self._forget(live)
@@ -548,6 +596,59 @@ class JobManager:
             if live.stuck:
                 live.stuck = False
                 self._publish_stuck(live, time.time())
+
+    def _keep_unsaved_end(
+        self, live: _LiveJob, write: Callable[[], Awaitable[JobView]], exc: BaseException
+    ) -> None:
+        if not self._unsaved_ends:
+            log.warning(
+                "could not store the end of job %s (%s); kept in memory and written when the "
+                "store takes writes again",
+                live.id,
+                exc,
+            )
+        self._unsaved_ends[live.id] = write
+        self._recent[live.id] = (live.view(), live.spec.principal)
+        while len(self._unsaved_ends) > MAX_UNSAVED_ENDS:
+            lost, _ = self._unsaved_ends.popitem(last=False)
+            log.error(
+                "job %s: its end was dropped unstored (more than %d job ends wait for the "
+                "store); its row stays unfinished until it is marked interrupted",
+                lost,
+                MAX_UNSAVED_ENDS,
+            )
+        while len(self._recent) > RECENT_FINISHED:
+            self._recent.popitem(last=False)
+
+    async def _save_unsaved_ends(self) -> None:
+        """Write the job ends the store could not take, oldest first; stop at the first the
+        store still refuses (it is down: the next flush tries again).
+
+        Raises:
+            Exception: the store's failure, for the caller to log.
+        """
+        while self._unsaved_ends:
+            job_id, write = next(iter(self._unsaved_ends.items()))
+            try:
+                stored = await asyncio.shield(write())
+            except Exception as exc:
+                if self._store.db.is_write_failure(exc):
+                    raise
+                del self._unsaved_ends[job_id]
+                log.exception("could not record the end of job %s", job_id)
+                continue
+            del self._unsaved_ends[job_id]
+            held = self._recent.get(job_id)
+            if held is not None and stored.state is not held[0].state:
+                log.warning(
+                    "job %s ended %s here, but the store had it %s by the time it could be "
+                    "written: the store keeps that",
+                    job_id,
+                    held[0].state.value,
+                    stored.state.value,
+                )
+            if not self._unsaved_ends:
+                log.warning("every job end that waited for the store is stored")
 
     def _forget(self, live: _LiveJob) -> None:
         self._live.pop(live.id, None)
@@ -809,20 +910,44 @@ class JobManager:
                 rows.append(
                     ProgressRow(job.id, job.output, dict(job.progress), job.attempts, self._clock())
                 )
-        await self._store.save_progress(rows)
+        try:
+            await self._store.save_progress(rows)
+        except Exception:
+            for row in rows:  # written with the next flush instead (the output only grows)
+                if (unsaved := self._live.get(row.job_id)) is not None:
+                    unsaved.dirty = True
+            raise
 
     async def _flush_forever(self) -> None:
         while True:
             await asyncio.sleep(min(self.limits.flush_interval_s, self.limits.stuck_after_s / 2))
             self.check_stuck()
             try:
+                await self._save_unsaved_ends()
                 await self.flush_now()
-            except Exception:
-                log.exception("could not flush job progress")
+            except Exception as exc:
+                self._store.db.log_failure(log, "could not flush job progress", exc)
+            self._fence_if_lease_lost()
             try:
                 await self.take_remote_cancels()
-            except Exception:
-                log.exception("could not read the cancels other gateway processes sent")
+            except Exception as exc:
+                self._store.db.log_failure(
+                    log, "could not read the cancels other gateway processes sent", exc
+                )
+
+    def _fence_if_lease_lost(self) -> None:
+        """After this process lost its lease (a peer took it for dead and ended its jobs'
+        rows), stop the CLIs of the jobs it had then: their rows say `interrupted` already, and
+        a CLI that went on would do work nobody will be told of."""
+        if self._leases is None or self._leases.losses == self._losses_seen:
+            return
+        self._losses_seen = self._leases.losses
+        lost_at = self._clock()
+        for live in list(self._live.values()):
+            if live.task is not None and live.created_at < lost_at and not live.fenced:
+                live.fenced = True
+                log.warning("job %s: this process lost its lease; its CLI is stopped", live.id)
+                live.task.cancel()
 
     async def take_remote_cancels(self) -> int:
         """Cancel the live jobs a cancel sent to another gateway process flagged, as a local

@@ -135,6 +135,10 @@ class JobStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @property
+    def db(self) -> Database:
+        return self._db
+
     async def create(
         self,
         *,

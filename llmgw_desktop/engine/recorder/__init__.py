@@ -19,6 +19,7 @@ from llmgw_desktop.engine.recorder.cost_breakdown import (
     CostGroup,
 )
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, new_record_id
+from llmgw_desktop.engine.recorder.journal import RecorderJournal
 from llmgw_desktop.engine.recorder.lanes import AgentLane, AgentLanes, Lane
 from llmgw_desktop.engine.recorder.query import (
     PAGE_SIZE,
@@ -51,6 +52,7 @@ __all__ = [
     "RecordDetail",
     "RecordSummary",
     "RecorderFilters",
+    "RecorderJournal",
     "RecorderPage",
     "RecorderQuery",
     "RecorderSpill",

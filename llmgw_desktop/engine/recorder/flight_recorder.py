@@ -27,17 +27,19 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.recorder.journal import RecorderJournal
 from llmgw_desktop.engine.recorder.prune import prune_rows
 from llmgw_desktop.engine.recorder.rows import Entry, close_interrupted, write_entries
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.states import RecordState
-from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store import Database, StoreError, StoreUnavailable
 
 __all__ = ["FlightRecorder", "lookup_key", "new_record_id", "recorded_caller"]
 
@@ -87,6 +89,7 @@ class FlightRecorder:
         max_rows: int = 200_000,
         max_pending: int = MAX_PENDING_DEFAULT,
         spill: RecorderSpill | None = None,
+        journal: RecorderJournal | None = None,
         on_finish: Callable[[RequestFinished], None] | None = None,
         clock: Callable[[], float] = time.time,
         process_id: str | None = None,
@@ -103,6 +106,7 @@ class FlightRecorder:
         self.max_rows = max_rows
         self.max_pending = max_pending
         self._spill = spill
+        self._journal = journal
         self._spilled_shown = 0  # the spill file's rows as `status()` reports them
         self._new: dict[str, dict[str, Any]] = {}
         self._updates: dict[str, dict[str, Any]] = {}
@@ -120,6 +124,11 @@ class FlightRecorder:
         # Records whose answer began streaming: when its first piece came (for the event only).
         self._first_piece: dict[str, float] = {}
         self._flush_lock = asyncio.Lock()
+        # Texts redacted since the last flush (the journal's, then the flush's, reuse them);
+        # replaced at every flush, so nothing outlives the batch it was made for.
+        self._texts = _BatchRedactor()
+        # The rows of the flush under way (their inserts not committed yet), for the journal.
+        self._in_flight: dict[str, dict[str, Any]] = {}
         self.written = 0
 
     def start(
@@ -197,12 +206,16 @@ class FlightRecorder:
             self._first_piece[record_id] = self._clock()
 
     def finish(self, record_id: str, *, state: str, **fields: Any) -> None:
+        """Record the request's end; with a journal, on local disk before this returns (the
+        answer's last bytes are sent after it)."""
         opened = self._open.get(record_id)
         first_piece = self._first_piece.pop(record_id, None)
         finished_at = self._clock()
         if opened is not None and opened.trace_id and isinstance(fields.get("route"), dict):
             fields["route"] = {**fields["route"], "traceId": opened.trace_id}
         self.update(record_id, state=state, finished_at=finished_at, **fields)
+        if self._journal is not None:
+            self._journal.append(self._journal_entries(record_id))
         if self._on_finish is not None and opened is not None:
             self._on_finish(
                 RequestFinished(
@@ -229,6 +242,21 @@ class FlightRecorder:
                 )
             )
 
+    def _journal_entries(self, record_id: str) -> list[Entry]:
+        """The row's end as the journal keeps it: the whole row when its start is not written
+        yet (an insert, then its fields again as an update, for a start stored meanwhile),
+        else the fields to update."""
+        texts = self._texts
+        row = self._new.get(record_id)
+        if row is None and record_id in self._in_flight:
+            # Its start is in a flush not yet committed: a kill now would lose it too.
+            row = self._in_flight[record_id] | self._updates.get(record_id, {})
+        if row is not None:
+            stored = _stored(_DEFAULTS | row, texts)
+            fields = {k: v for k, v in stored.items() if k != "id"}
+            return [{"insert": stored}, {"update": record_id, "fields": fields}]
+        return [{"update": record_id, "fields": _stored(self._updates.get(record_id, {}), texts)}]
+
     @property
     def pending(self) -> int:
         return len(self._new) + len(self._updates) + len(self._held)
@@ -243,7 +271,11 @@ class FlightRecorder:
         }
 
     async def open(self) -> None:
-        """Count the rows an earlier run spilled (the first flush replays them)."""
+        """Count the rows an earlier run spilled or journaled (the first flush replays them)."""
+        if self._journal is not None:
+            left = await asyncio.to_thread(self._journal.open)
+            if left:
+                log.info("the last run did not stop cleanly: replaying its recorder journal")
         if self._spill is not None:
             await asyncio.to_thread(self._spill.open)
             self._show_spill()
@@ -252,67 +284,120 @@ class FlightRecorder:
 
     async def flush(self) -> bool:
         """Write everything pending (and anything spilled earlier) in one transaction on the
-        database thread; False when the store refused it (the rows are kept, see above)."""
+        database thread; False when the store refused it or could not be reached (the rows are
+        kept, see above)."""
         async with self._flush_lock:
             spill = self._spill
             replay = spill is not None and spill.entries > 0
-            if not self._new and not self._updates and not self._held and not replay:
+            journal = self._journal
+            # Ends journaled up to now are in this batch (or stored already): their segments
+            # go once it is durable. An earlier run's segments are replayed with it.
+            segments = [] if journal is None else journal.seal()
+            journaled: list[Entry] = []
+            if journal is not None and journal.replaying:
+                earlier_run, journaled = await asyncio.to_thread(journal.take_replay)
+                segments += earlier_run
+            idle = not self._new and not self._updates and not self._held and not replay
+            if idle and not journaled:
+                if segments and journal is not None:  # their rows are stored already
+                    await asyncio.to_thread(journal.drop, segments)
                 return True
             new, self._new = self._new, {}
             updates, self._updates = self._updates, {}
             held, self._held = self._held, []
-
-            def write() -> tuple[int, BaseException | None, list[Entry]]:
-                texts = _BatchRedactor()
-                entries = [
-                    *held,
-                    *({"insert": _stored(_DEFAULTS | row, texts)} for row in new.values()),
-                    *(
-                        {"update": record_id, "fields": _stored(fields, texts)}
-                        for record_id, fields in updates.items()
-                    ),
-                ]
-                earlier = spill.read() if spill is not None and replay else []
-                try:
-                    write_entries(self._db.models.database, [*earlier, *entries])
-                except Exception as exc:
-                    if spill is None:
-                        return 0, exc, entries
-                    try:
-                        spill.append(entries)
-                    except OSError as spill_failed:
-                        log.debug("spill failed too: %s", spill_failed)
-                        return 0, exc, entries
-                    return 0, exc, []
-                if earlier and spill is not None:
-                    try:
-                        spill.clear()
-                    except OSError:  # replayed again next time: harmless, it is idempotent
-                        log.warning("could not empty the recorder's spill file")
-                return len(new), None, []
-
+            texts, self._texts = self._texts, _BatchRedactor()
+            self._in_flight = new
             try:
-                written, error, kept = await self._db.run(write)
-            except Exception as exc:  # the store is not open: keep the rows as they were
-                self._new = new | self._new
-                for record_id, fields in updates.items():
-                    self._updates.setdefault(record_id, {}).update(fields)
-                self._held = held + self._held
-                self._failed(exc)
-                return False
-            if error is not None:
-                self._held = kept + self._held
-                self._bound_held()
-                self._failed(error)
-                self._show_spill()
-                return False
+                return await self._write_batch(
+                    new, updates, held, texts, journal, segments, journaled, replay
+                )
+            finally:
+                self._in_flight = {}
+
+    async def _write_batch(
+        self,
+        new: dict[str, dict[str, Any]],
+        updates: dict[str, dict[str, Any]],
+        held: list[Entry],
+        texts: _BatchRedactor,
+        journal: RecorderJournal | None,
+        segments: list[Path],
+        journaled: list[Entry],
+        replay: bool,
+    ) -> bool:
+        """The flush's write of one batch, under the flush lock (see `flush`)."""
+        spill = self._spill
+        built: list[list[Entry]] = []
+
+        def entries() -> list[Entry]:
+            """The batch in stored form (redacted), built once: on the database thread, or
+            on a worker when the write never got there (the server could not be reached)."""
+            if not built:
+                built.append(
+                    [
+                        *journaled,
+                        *held,
+                        *({"insert": _stored(_DEFAULTS | row, texts)} for row in new.values()),
+                        *(
+                            {"update": record_id, "fields": _stored(fields, texts)}
+                            for record_id, fields in updates.items()
+                        ),
+                    ]
+                )
+            return built[0]
+
+        def write() -> bool:
+            earlier = spill.read() if spill is not None and replay else []
+            write_entries(self._db.models.database, [*earlier, *entries()])
+            return bool(earlier)
+
+        try:
+            replayed = await self._db.run(write)
+        except StoreError as exc:  # the store is not open: keep the rows as they were
+            self._new = new | self._new
+            for record_id, fields in updates.items():
+                self._updates.setdefault(record_id, {}).update(fields)
+            self._held = held + self._held
+            self._failed(exc)
+            return False
+        except Exception as exc:
+            # Refused, or never reached (the connect failed, or the commit did): the rows
+            # go to the spill file, or stay in memory (bounded) if that fails too.
+            kept = await asyncio.to_thread(self._spill_or_keep, entries)
+            if not kept and journal is not None:  # in the spill file now
+                await asyncio.to_thread(journal.drop, segments)
+            self._held = kept + self._held
+            self._bound_held()
+            self._failed(exc)
             self._show_spill()
-            self.written += written
-            if self.last_error is not None:
-                log.warning("flight recorder writes again")
-            self.last_error = None
-            self._db.health.clear("recorder", "store")
-            return True
+            return False
+        if replayed and spill is not None:
+            try:
+                await asyncio.to_thread(spill.clear)
+            except OSError:  # replayed again next time: harmless, it is idempotent
+                log.warning("could not empty the recorder's spill file")
+        if journal is not None and segments:
+            await asyncio.to_thread(journal.drop, segments)
+        self._show_spill()
+        self.written += len(new)
+        if self.last_error is not None:
+            log.warning("flight recorder writes again")
+        self.last_error = None
+        self._db.health.clear("recorder", "store")
+        return True
+
+    def _spill_or_keep(self, entries: Callable[[], list[Entry]]) -> list[Entry]:
+        """Append the batch to the spill file; what must stay in memory (all of it when there
+        is no spill file or it cannot be written). Blocking: runs on a worker thread."""
+        batch = entries()
+        if self._spill is None:
+            return batch
+        try:
+            self._spill.append(batch)
+        except OSError as spill_failed:
+            log.debug("spill failed too: %s", spill_failed)
+            return batch
+        return []
 
     def _show_spill(self) -> None:
         """Let `status()` count the spill file's rows: only once the flush's outcome is known
@@ -327,8 +412,8 @@ class FlightRecorder:
             log.warning("flight recorder cannot write (%s); rows are kept in %s", reason, where)
         self.last_error = reason
         self._db.health.report("recorder", f"cannot write ({reason})")
-        if self._db.is_write_failure(exc):
-            self._db.health.report("store", reason)
+        if self._db.is_write_failure(exc) and not isinstance(exc, StoreUnavailable):
+            self._db.health.report("store", reason)  # (the store reported its own outage)
 
     def _bound_held(self) -> None:
         """Memory is the last place rows can wait: beyond `max_pending` the oldest go, counted."""
@@ -357,7 +442,10 @@ class FlightRecorder:
 
     async def close(self) -> None:
         """The final flush; never raises: what the store refuses is kept or counted, and said."""
-        if await self.flush():
+        flushed = await self.flush()
+        if self._journal is not None:
+            self._journal.close()
+        if flushed:
             return
         spilled = 0 if self._spill is None else self._spill.rows
         if spilled:

@@ -25,14 +25,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from llmgw_desktop.engine.store.errors import StoreError
+from llmgw_desktop.engine.store.errors import StoreError, StoreUnavailable
 from llmgw_desktop.engine.store.health import StoreHealth
 from llmgw_desktop.engine.store.models import Models
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.postgres_engine import PostgresEngine
 from llmgw_desktop.engine.store.sqlite_engine import PRAGMAS, SqliteEngine
 
-__all__ = ["PRAGMAS", "Database", "StoreEngine", "StoreError"]
+__all__ = ["PRAGMAS", "Database", "StoreEngine", "StoreError", "StoreUnavailable"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,6 +60,11 @@ class StoreEngine(Protocol):
     def close(self, db: peewee.Database) -> None: ...
     async def check(self, stop: threading.Event) -> str | None: ...
     def is_write_failure(self, exc: BaseException) -> bool: ...
+    def unreachable(self, exc: BaseException) -> str | None:
+        """Why the server cannot be reached when `exc` says so (it is down, or the connection
+        was lost), else None: a store that is there but refuses is not unreachable."""
+        ...
+
     def serialize(self, db: peewee.Database, key: str) -> None:
         """Inside a `run`: until this transaction ends, every other process's transaction that
         serializes on the same `key` waits (a check-then-write that must not interleave)."""
@@ -122,6 +127,7 @@ class Database:
 
         Raises:
             StoreError: the store is not open.
+            StoreUnavailable: the server cannot be reached (PostgreSQL down, connection lost).
         """
         if self._executor is None:
             raise StoreError("the store is not open")
@@ -130,9 +136,10 @@ class Database:
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, call)
         except Exception as exc:
-            if self.is_write_failure(exc):
-                self.health.report("store", str(exc))
-            raise
+            unavailable = self._failure(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
 
     async def read(self, fn: Callable[[], T]) -> T:
         """Run `fn`, which only reads, on the read lane (see the module docstring); on an engine
@@ -140,6 +147,7 @@ class Database:
 
         Raises:
             StoreError: the store is not open.
+            StoreUnavailable: the server cannot be reached (PostgreSQL down, connection lost).
         """
         readers, db = self._readers, self._db
         if readers is None or db is None:
@@ -149,13 +157,38 @@ class Database:
                 readers, lambda: self.engine.read(db, fn)
             )
         except Exception as exc:
-            if self.is_write_failure(exc):
-                self.health.report("store", str(exc))
-            raise
+            unavailable = self._failure(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
+
+    def _failure(self, exc: Exception) -> StoreUnavailable | None:
+        """What a failed call raises instead of `exc`: `StoreUnavailable` when the server cannot
+        be reached (a retryable 503 for a request that needs the store), else None (`exc`
+        itself); either way a failure that means the store cannot take writes makes `/health`
+        degraded."""
+        reason = self.engine.unreachable(exc)
+        if reason is not None:
+            self.health.report("store", f"cannot reach the database ({reason})")
+            return StoreUnavailable(self.engine.where, reason)
+        if self.is_write_failure(exc):
+            self.health.report("store", str(exc))
+        return None
 
     def is_write_failure(self, exc: BaseException) -> bool:
         """True when `exc` says the store cannot take writes (full, read-only, damaged, gone)."""
-        return self.engine.is_write_failure(exc)
+        return isinstance(exc, StoreUnavailable) or self.engine.is_write_failure(exc)
+
+    def log_failure(self, logger: logging.Logger, what: str, exc: BaseException) -> None:
+        """Log a background write or read that failed: a DEBUG line while the server cannot be
+        reached (`health` said so once, with a WARNING, for the whole outage), one WARNING line
+        when the store cannot take writes, else an ERROR with the traceback (a bug)."""
+        if isinstance(exc, StoreUnavailable):
+            logger.debug("%s: %s", what, exc)
+        elif self.is_write_failure(exc):
+            logger.warning("%s: %s", what, exc)
+        else:
+            logger.error("%s", what, exc_info=exc)
 
     async def check(self, stop: threading.Event) -> str | None:
         """The start-up integrity check (SQLite's `quick_check`); None when all is well."""

@@ -42,13 +42,19 @@ CONNECT_TIMEOUT_S = 10
 STALE_AFTER_S = 300
 # Every plan made for the values it runs with (`session_options` says why).
 CUSTOM_PLANS = "-c plan_cache_mode=force_custom_plan"
+# A transaction left open this long is ended by the server: a gateway stalled mid-transaction
+# (SIGSTOP, a frozen VM) would otherwise hold its row locks, and the peers that reap its jobs
+# would wait on them for as long as it stays stopped. No call of ours idles in a transaction.
+STALLED_TRANSACTION = "-c idle_in_transaction_session_timeout=15000"
+SESSION_SETTINGS = f"{CUSTOM_PLANS} {STALLED_TRANSACTION}"
 # Any fixed number: every gateway on the database must use the same one.
 MIGRATION_LOCK = 0x6C6C6D6777  # "llmgw"
 # SQLSTATE classes and codes that mean the server cannot take writes now, as opposed to a
 # query's own mistake: out of resources (53: disk full, out of memory, too many connections),
 # read-only (25006), data or index corruption (XX001, XX002), the connection lost (08).
 _FAILURE_CLASSES = ("53", "08")
-_FAILURE_CODES = ("25006", "XX001", "XX002", "57P01", "57P02", "57P03")
+_GONE_CODES = ("57P01", "57P02", "57P03")
+_FAILURE_CODES = ("25006", "XX001", "XX002", *_GONE_CODES)
 
 
 class PostgresEngine:
@@ -150,6 +156,17 @@ class PostgresEngine:
             return isinstance(exc, peewee.InterfaceError | peewee.OperationalError)
         return code.startswith(_FAILURE_CLASSES) or code in _FAILURE_CODES
 
+    def unreachable(self, exc: BaseException) -> str | None:
+        """The first line of `exc` when it says the server is gone: the connect failed (no
+        SQLSTATE: refused, reset, timed out), the connection was lost (class 08) or the server
+        is shutting down or starting (57P01-57P03)."""
+        code = _sqlstate(exc)
+        if code is None:
+            gone = isinstance(exc, peewee.InterfaceError | peewee.OperationalError)
+        else:
+            gone = code.startswith("08") or code in _GONE_CODES
+        return _first_line(exc) if gone else None
+
 
 def _sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of `exc` or of the driver error peewee wrapped in it."""
@@ -167,7 +184,8 @@ def _sqlstate(exc: BaseException) -> str | None:
 
 
 def session_options(url: str) -> str:
-    """The URL's own `options` with every plan made for its parameters' values.
+    """The URL's own `options` with every plan made for its parameters' values, and a
+    transaction a stalled gateway left open ended by the server (`STALLED_TRANSACTION`).
 
     psycopg prepares a statement on the server after its fifth run, and PostgreSQL may then
     switch to a generic plan that ignores the values: counting the rows whose text holds a
@@ -181,7 +199,7 @@ def session_options(url: str) -> str:
         own = str(conninfo_to_dict(url).get("options") or "")
     except Exception:  # a malformed URL: the connect reports it, in the store's words
         own = ""
-    return f"{own} {CUSTOM_PLANS}".strip()
+    return f"{own} {SESSION_SETTINGS}".strip()
 
 
 def _first_line(exc: BaseException) -> str:

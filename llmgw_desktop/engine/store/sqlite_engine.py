@@ -100,6 +100,10 @@ class SqliteEngine:
     def is_write_failure(self, exc: BaseException) -> bool:
         return is_write_failure(exc)
 
+    def unreachable(self, exc: BaseException) -> str | None:
+        """Never: the file is here (a full disk or damage is a write failure instead)."""
+        return None
+
     shared = False
     readers = 0  # reads share the one connection: `Database.read` is `run` here
 

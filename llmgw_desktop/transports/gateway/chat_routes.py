@@ -171,11 +171,15 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
             }
         )
         chunks = _as_json_array(answer.chunks) if gemini_array else answer.chunks
-        async with contextlib.aclosing(chunks):  # type: ignore[type-var]
-            await response.prepare(request)
-            async for piece in chunks:
-                await response.write(piece)
-        await response.write_eof()
+        try:
+            async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+                await response.prepare(request)
+                async for piece in chunks:
+                    await response.write(piece)
+            await response.write_eof()
+        except ConnectionError as exc:  # "Cannot write to closing transport", "Connection lost"
+            # A client that leaves mid-answer is a normal end (its row says the answer was cut).
+            log.debug("%s %s: the client left mid-answer (%s)", request.method, request.path, exc)
         return response
 
     async def chat_completions(request: web.Request) -> web.StreamResponse:

@@ -132,8 +132,9 @@ async def test_an_owner_that_stalled_past_its_lease_does_not_resurrect_its_job(
     )
     gate.opened.set()
     done = await stalled.harness.manager.wait(submitted.job_id, "local", timeout_s=BOUND_S)
-    # Whoever waited in that process gets the result; the store keeps what the survivor wrote.
-    assert done.state is JobState.COMPLETED and done.result is not None
+    # One truth (issue 24): whoever waited in that process is told what the store kept, the
+    # survivor's ending, and no result the store did not take.
+    assert done.state is JobState.INTERRUPTED and done.result is None
     assert await stored_state(survivor, submitted.job_id) is JobState.INTERRUPTED
 
 

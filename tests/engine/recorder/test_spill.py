@@ -178,8 +178,8 @@ async def test_health_never_shows_spilled_rows_before_it_says_why(
         flushing = asyncio.create_task(recorder.flush())
         await asyncio.wait_for(appended.wait(), 30)
         assert spill.rows == 1  # in the file already
-        assert recorder.status()["spilled"] == 0  # not shown before the reason
-        assert not db.health.degraded
+        # Not shown yet (the reason may be: the store reports the failure before the spill).
+        assert recorder.status()["spilled"] == 0
         release.set()
         assert not await flushing
         assert recorder.status()["spilled"] == 1 and db.health.degraded

@@ -280,18 +280,25 @@ async def test_postgresql_plans_every_statement_for_its_values(
         cursor = db.models.database.execute_sql("SHOW plan_cache_mode")
         return str(cursor.fetchone()[0])
 
+    def idle_limit() -> str:
+        cursor = db.models.database.execute_sql("SHOW idle_in_transaction_session_timeout")
+        return str(cursor.fetchone()[0])
+
     try:
         seen = {await db.run(mode) for _ in range(3)}
         seen |= set(await asyncio.gather(*(db.read(mode) for _ in range(6))))
+        # And a transaction a stalled gateway leaves open is ended by the server.
+        limits = {await db.run(idle_limit)} | {await db.read(idle_limit)}
     finally:
         await db.close()
     assert seen == {"force_custom_plan"}
+    assert limits == {"15s"}
 
 
 def test_the_urls_own_options_are_kept_beside_custom_plans() -> None:
-    from llmgw_desktop.engine.store.postgres_engine import CUSTOM_PLANS, session_options
+    from llmgw_desktop.engine.store.postgres_engine import SESSION_SETTINGS, session_options
 
     url = "postgresql://u@h/db?options=-c%20statement_timeout%3D5000"
-    assert session_options(url) == f"-c statement_timeout=5000 {CUSTOM_PLANS}"
-    assert session_options("postgresql://u@h/db") == CUSTOM_PLANS
-    assert session_options("not a url at all =") == CUSTOM_PLANS  # the connect says what is wrong
+    assert session_options(url) == f"-c statement_timeout=5000 {SESSION_SETTINGS}"
+    assert session_options("postgresql://u@h/db") == SESSION_SETTINGS
+    assert session_options("not a url at all =") == SESSION_SETTINGS  # the connect says why

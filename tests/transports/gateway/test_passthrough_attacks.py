@@ -894,7 +894,10 @@ async def test_a_stream_that_never_answers_is_a_502_with_a_failed_row(
     assert status == 502, raw
     assert json.loads(raw)["error"]["message"]
     row = await last_row(gateway)
-    assert (row["state"], row["error_code"]) == ("failed", "upstream_stream_start")
+    # The row ends as the client saw it (issue 24); the route log keeps the attempt's outcome.
+    code = json.loads(raw)["error"].get("code") or "all_routes_failed"
+    assert (row["state"], row["error_code"], row["http_status"]) == ("failed", code, 502)
+    assert [a["outcome"] for a in row["route"]["attempts"]] == ["stream_start"]
 
 
 async def test_an_error_event_mid_stream_reaches_the_client_and_fails_the_row(

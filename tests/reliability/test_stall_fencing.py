@@ -1,0 +1,90 @@
+"""A gateway stalled past its lease, then resumed: one truth for the client, the store and the
+peer (issue 24, item 4).
+
+Two real gateway processes on one PostgreSQL database (`tests/e2e/team_gateways.py`) with a
+1.5 s lease. The first runs two jobs through the fake `claude`: one that answers when told to,
+one whose CLI starts a child and a grandchild and runs on. The first is stopped with SIGSTOP
+until the second has taken it for dead (the store says `interrupted`); the first job's CLI then
+answers while its gateway is still stopped. After SIGCONT the first gateway reports what the
+store says, `interrupted` with no result, as the peer does, and stops the other job's CLI tree.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from tests.e2e.team_gateways import Team, team  # noqa: F401 - the fixture
+from tests.reliability._crash_support import call, read_pids, wait_dead
+
+LEASE_MS = 1500
+WAIT_S = 30.0
+
+
+def wait_for(what: str, check, timeout_s: float = WAIT_S):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_stalled_owner_tells_what_the_store_says_and_stops_its_clis(
+    team: Team,  # noqa: F811
+) -> None:
+    env = {"LLM_GATEWAY_JOB_LEASE_MS": str(LEASE_MS)}
+    first = team.join("first", **env)
+    second = team.join("second", **env)
+    go = team.root / "go"
+    answering = call(first.url, "claude_request_async", prompt=f"until {go}")["jobId"]
+    pids_dir = team.root / "pids"
+    pids_dir.mkdir()
+    running = call(first.url, "claude_request_async", prompt=f"tree {pids_dir}")["jobId"]
+    pids = read_pids(pids_dir)
+    first.leftovers.extend(pids.values())
+
+    def states() -> dict[str, str]:
+        return dict(team.query("SELECT id, state FROM jobs"))
+
+    wait_for(
+        "both jobs running", lambda: states().get(answering) == "running" == states().get(running)
+    )
+    assert first.proc is not None
+    os.kill(first.proc.pid, signal.SIGSTOP)
+    try:
+        # Bounded by the lease, or by the server's end of a transaction the stalled gateway
+        # held open (15 s, `postgres_engine.STALLED_TRANSACTION`), whose locks the peer awaits.
+        wait_for(
+            "the peer taking the stalled gateway for dead",
+            lambda: states().get(answering) == "interrupted" == states().get(running),
+            60,
+        )
+        go.touch()  # the CLI answers while its gateway is still stopped
+    finally:
+        os.kill(first.proc.pid, signal.SIGCONT)
+
+    def ended_on_first() -> dict | None:
+        status = call(first.url, "llm_job_status", jobId=answering)
+        return status if status.get("state") not in ("queued", "running") else None
+
+    told = wait_for("the resumed gateway's answer", ended_on_first)
+    assert told["state"] == "interrupted", told
+    assert call(second.url, "llm_job_status", jobId=answering)["state"] == "interrupted"
+    ((state, result),) = team.query("SELECT state, result_json FROM jobs WHERE id = %s", answering)
+    assert (state, result) == ("interrupted", None)
+
+    def recorded() -> list[tuple[str, str]]:
+        found = team.query("SELECT state FROM requests WHERE job_id = %s", answering)
+        return found if found and found[0][0] != "started" else []
+
+    # Its recorder row was closed by the peer, then finished here: it ends as the store says.
+    wait_for("the row's end", lambda: recorded() == [("interrupted",)] or None, 5)
+    # The other job's CLI, its child and grandchild are stopped: nobody would hear of their work.
+    assert wait_dead(pids.values(), 10) == []
+    status = wait_for(
+        "the fenced job's end",
+        lambda: (s := call(first.url, "llm_job_status", jobId=running))["state"] != "running" and s,
+    )
+    assert status["state"] == "interrupted"
