@@ -508,4 +508,6 @@ class Engine:
             "breakers": self.calls.breaker_states(),
             "providers": {p.id: p.enabled for p in self.switches.states()},
             "backgroundTasks": len(self.tasks.running),
+            # The user's own MCP servers: state, tool count, starts, last error (redacted).
+            "mcpServers": self.upstream_mcp.status(),
         }

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp.config import VAULT_PREFIX, UpstreamServerConfig
 
@@ -103,8 +104,7 @@ class UpstreamServer:
             "state": self.state,
             "tools": len(self.tools),
             "starts": self.starts,
-            "error": self.last_error or None,
-            "stderrTail": self.stderr_tail() or None,
+            "error": redact(self.last_error) or None,
         }
 
     # -- use ----------------------------------------------------------------------------------

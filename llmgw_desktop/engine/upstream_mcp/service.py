@@ -321,5 +321,5 @@ def _server_failed(server: UpstreamServer, message: str) -> EngineError:
         code=ErrorCode.UPSTREAM_SERVER_FAILED,
         retryable=True,
         server=server.config.name,
-        stderrTail=server.stderr_tail()[-1000:] or None,
+        stderrTail=redact(server.stderr_tail()[-1000:]) or None,
     )
