@@ -20,6 +20,7 @@ from typing import Any, get_type_hints
 from llmgw_desktop import paths
 from llmgw_desktop import settings_fields as checks
 from llmgw_desktop.config_text import NotUtf8, config_text
+from llmgw_desktop.engine.upstream_mcp.config import check_servers
 from llmgw_desktop.settings_budgets import BudgetSettings
 from llmgw_desktop.settings_fields import setting
 from llmgw_desktop.settings_gateway import GatewaySettings
@@ -118,6 +119,22 @@ class _CoreSettings:
         env="LLM_GATEWAY_MCP_SESSION_IDLE_TIMEOUT_S",
         doc="An MCP session with no request in flight for this long is closed.",
         check=checks.positive,
+    )
+    mcp_servers: dict[str, Any] = setting(
+        "mcp.servers",
+        {},
+        env="LLM_GATEWAY_MCP_SERVERS",
+        doc="Your own MCP servers, offered on /mcp as NAME__tool: [mcp.servers.NAME] with "
+        "command/args/env/cwd (stdio) or url/headers (Streamable HTTP), and remote, allow, "
+        "deny, approval (a JSON object in the env).",
+        check=check_servers,
+    )
+    mcp_record_arguments: bool = setting(
+        "mcp.record_arguments",
+        False,
+        env="LLM_GATEWAY_MCP_RECORD_ARGUMENTS",
+        doc="Keep the (redacted, shortened) arguments and result of each relayed MCP tool call "
+        "in its recorder row; off, a row keeps only their sizes.",
     )
     http_max_body_bytes: int = setting(
         "http.max_body_bytes",

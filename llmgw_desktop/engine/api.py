@@ -59,6 +59,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "oauth": "the OAuth server (None when off): clients, grants, revocation, metadata",
     "consent": "OAuth consents waiting for a person at the desk",
     "workspaces": "named working directories and their remote powers",
+    "upstream_mcp": "the user's own MCP servers: their tools on /mcp, relayed calls, state",
     "budgets": "spending limits: each budget's spend this period; edits (operator only)",
 }
 
@@ -75,6 +76,7 @@ _HOMES: dict[str, str] = {
     "TaskSupervisor": "llmgw_desktop.engine.tasks",
     # errors
     "ApprovalDenied": "llmgw_desktop.engine.errors",
+    "RelayedTool": "llmgw_desktop.engine.upstream_mcp.service",
     "EngineError": "llmgw_desktop.engine.errors",
     "ErrorCode": "llmgw_desktop.engine.errors",
     "InvalidRequest": "llmgw_desktop.engine.errors",

@@ -137,6 +137,7 @@ from llmgw_desktop.engine.store.copy import target_url_problem as target_url_pro
 from llmgw_desktop.engine.tasks import TaskSupervisor as TaskSupervisor
 from llmgw_desktop.engine.telemetry import SpanLike as SpanLike
 from llmgw_desktop.engine.tokens.money import format_usd as format_usd
+from llmgw_desktop.engine.upstream_mcp.service import RelayedTool as RelayedTool
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
 from llmgw_desktop.engine.validation.service import ApiAnswer as ApiAnswer
@@ -248,6 +249,7 @@ __all__ = [
     "RecorderPage",
     "RecorderQuery",
     "RefusalCounter",
+    "RelayedTool",
     "RequestFinished",
     "RequestMeta",
     "Saturated",

@@ -65,6 +65,8 @@ from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.location import store_password
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import start_telemetry
+from llmgw_desktop.engine.upstream_mcp.config import parse_servers
+from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
@@ -219,6 +221,17 @@ class Engine:
             else vault_key_sources,
         )
         self.workspaces = WorkspaceRegistry(settings, self.store, environ=environ, clock=clock)
+        # The user's own MCP servers, offered on /mcp beside ours (none start until used).
+        self.upstream_mcp = UpstreamServers(
+            parse_servers(settings.mcp_servers),
+            lifeline=self.lifeline,
+            tasks=self.tasks,
+            secret=self._vault_secret,
+            recorder=self.recorder,
+            approvals=self.approvals,
+            record_arguments=settings.mcp_record_arguments,
+            version=__version__,
+        )
         self.calls = ProviderCalls(
             settings,
             jobs=self.jobs,
@@ -308,6 +321,11 @@ class Engine:
         self.started_at: float | None = None
         self._check_stop = threading.Event()
 
+    async def _vault_secret(self, name: str) -> str | None:
+        """The first API key the vault holds under `name` (a `vault:NAME` reference)."""
+        keys = await self.vault.resolve_keys(name)
+        return keys[0] if keys else None
+
     def listening_on(self, port: int) -> None:
         """Note the loopback port the front door bound, so no upstream is ever pointed at it."""
         self._own_origins.update({f"127.0.0.1:{port}", f"[::1]:{port}", f"::1:{port}"})
@@ -389,6 +407,8 @@ class Engine:
         self._check_stop.set()  # the store check must not hold up the close's checkpoint
         try:
             await self.interrupt_work()
+            # Before the tasks: each server is asked to exit (stdin closed) before any is killed.
+            await self.upstream_mcp.stop()
             await self.tasks.shutdown(grace=TASKS_STOP_GRACE_S)
             await self.gateway.upstream.close()
             # Requests still open (an answer streaming when the front door closed) were cut by
@@ -490,4 +510,6 @@ class Engine:
             "breakers": self.calls.breaker_states(),
             "providers": {p.id: p.enabled for p in self.switches.states()},
             "backgroundTasks": len(self.tasks.running),
+            # The user's own MCP servers: state, tool count, starts, last error (redacted).
+            "mcpServers": self.upstream_mcp.status(),
         }

@@ -111,6 +111,11 @@ class ErrorCode(StrEnum):
     OPERATOR_ONLY = "operator_only", 403, "Only the operator may use this capability."
     NOT_OFFERED = "not_offered", 403, "No access rule names this route or tool."
     APPROVAL_DENIED = "approval_denied", 403, "The approval gate refused the call."
+    UPSTREAM_TOOL_REFUSED = (
+        "upstream_tool_refused",
+        403,
+        "An upstream MCP server's policy (mcp.servers.NAME remote, allow, deny) refuses it.",
+    )
     REMOTE_POWER_REFUSED = (
         "remote_power_refused",
         403,
@@ -189,6 +194,16 @@ class ErrorCode(StrEnum):
     ALL_ROUTES_FAILED = "all_routes_failed", 502, "Every route for the model failed."
     UPSTREAM_STREAM_BROKEN = "upstream_stream_broken", 502, "The upstream's stream broke."
     UPSTREAM_TIMEOUT = "upstream_timeout", 504, "No upstream answered in time."
+    UPSTREAM_SERVER_FAILED = (
+        "upstream_server_failed",
+        502,
+        "An upstream MCP server would not start or ended during the call (it is restarted).",
+    )
+    UPSTREAM_SERVER_ERROR = (
+        "upstream_server_error",
+        502,
+        "An upstream MCP server answered with a protocol error (its code and message inside).",
+    )
     OVERLOADED = (
         "overloaded",
         529,

@@ -232,6 +232,23 @@ class ApprovalGate:
             "mcp_managed", False, score, self.threshold, tuple(reasons), mode, warnings=warnings
         )
 
+    async def ask_desk(self, request: ApprovalRequest, reason: str) -> ApprovalDecision:
+        """Put `request` to the person at the desk whatever its score (the operator named it
+        for approval); denied when no desk is attached or no answer comes in time."""
+        if self._desk is None:
+            return ApprovalDecision(
+                request.strategy,
+                False,
+                0,
+                self.threshold,
+                (reason, "no desk is attached to answer (the desktop app is not running)"),
+                request.permission_mode,
+            )
+        approved, by = await self._ask(request, 0, [reason])
+        return ApprovalDecision(
+            request.strategy, approved, 0, self.threshold, (reason,), request.permission_mode, by
+        )
+
     def _managed_mode(self, request: ApprovalRequest, bypass: bool) -> tuple[str, tuple[str, ...]]:
         if bypass:  # only reachable when the operator allows bypass
             return "bypassPermissions", ()

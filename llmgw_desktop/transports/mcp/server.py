@@ -13,6 +13,7 @@ from llmgw_desktop.transports.mcp.prompts import PROMPT_ARGUMENTS, register_prom
 from llmgw_desktop.transports.mcp.resources import register_resources
 from llmgw_desktop.transports.mcp.tools.registration import TOOL_SPECS, register_tools
 from llmgw_desktop.transports.mcp.tracing import tracing_middleware
+from llmgw_desktop.transports.mcp.upstream import upstream_middleware
 
 __all__ = ["build_mcp_server"]
 
@@ -38,6 +39,9 @@ def build_mcp_server(engine: Engine) -> MCPServer:
         middleware=[
             caller_middleware,
             tracing_middleware(engine),
+            # The user's own servers' tools (NAME__tool) before the table of ours, which
+            # names none of them.
+            upstream_middleware(engine),
             access_middleware,
             arguments_middleware({spec.name: spec.inputs for spec in TOOL_SPECS}, PROMPT_ARGUMENTS),
         ],

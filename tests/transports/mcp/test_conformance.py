@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ from llmgw_desktop.settings import LoadedSettings
 from tests.contract.offline import REQUIRE_CLIS
 from tests.transports.mcp.conformance_fixture import build_fixture_server
 from tests.transports.mcp.conftest import start_gateway
+
+# A small server made with the Python SDK (tests/fakes/mcp_crasher.py), served behind us.
+CRASHER = Path(__file__).resolve().parents[2] / "fakes" / "mcp_crasher.py"
 
 ROOT = Path(__file__).resolve().parents[3]
 SUITE_DIR = Path(os.environ.get("LLMGW_CONFORMANCE_DIR", ROOT / ".conformance"))
@@ -150,11 +154,15 @@ async def test_the_conformance_suite_passes_what_a_real_gateway_can(
     loaded: LoadedSettings, tmp_path: Path
 ) -> None:
     node = find_node()
-    runtime, lock = await start_gateway(loaded)
+    # With one of the user's own MCP servers behind the gateway (its tools listed beside ours).
+    runtime, lock = await start_gateway(
+        loaded, mcp_servers={"upstream": {"command": sys.executable, "args": [str(CRASHER)]}}
+    )
     try:
         results = await run_suite(node, runtime.mcp_url, tmp_path / "results")
         async with Client(runtime.mcp_url, mode="legacy") as client:  # the suite's era
             capabilities = client.server_capabilities
+            listed = [tool.name for tool in (await client.list_tools()).tools]
     finally:
         await runtime.stop()
         lock.release()
@@ -162,6 +170,7 @@ async def test_the_conformance_suite_passes_what_a_real_gateway_can(
     assert EXPECTED_PASS | NOT_DECLARED.keys() <= results.keys(), "the suite renamed scenarios"
     broken = {name: failures(results[name]) for name in EXPECTED_PASS if not passed(results[name])}
     assert not broken, broken
+    assert "upstream__add" in listed and "claude_request" in listed, listed
 
     # What we do not declare, we do not serve: the suite calls it anyway and is told -32601.
     assert capabilities.logging is None

@@ -1,0 +1,154 @@
+"""`[mcp.servers.NAME]` in config.toml: the user's own MCP servers, read and checked. Pure code.
+
+A server is either started by the gateway over stdio (`command`, `args`, `env`, `cwd`) or
+reached over Streamable HTTP (`url`, `headers`). Its tools are offered on our `/mcp` as
+`NAME__tool`: a server name holds letters, digits and '-' only, and none of our own tools has
+a double underscore, so no two offered names can meet.
+
+Policy, per server: `deny` names tools nobody may call; the operator (the local user, the
+holder of the bearer token) may call every other tool; a remote principal (an OAuth client, a
+user named by the trusted proxy) may call only what `remote` opens ("none", the default;
+"read-only": tools the server marks readOnlyHint; "all") plus the tools listed in `allow`.
+`approval` names tools that wait for the person at the desk before each call.
+
+An `env` or `headers` value `vault:NAME` is the first API key stored in the vault under the
+name NAME (`vault_store` with provider NAME), read when the server starts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "NAMESPACE_SEPARATOR",
+    "REMOTE_LEVELS",
+    "VAULT_PREFIX",
+    "UpstreamServerConfig",
+    "check_servers",
+    "parse_servers",
+]
+
+NAMESPACE_SEPARATOR = "__"
+REMOTE_LEVELS = ("none", "read-only", "all")
+VAULT_PREFIX = "vault:"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
+_FIELDS = frozenset(
+    {"command", "args", "env", "cwd", "url", "headers", "enabled"}
+    | {"remote", "allow", "deny", "approval"}
+)
+
+
+@dataclass(frozen=True)
+class UpstreamServerConfig:
+    """One upstream MCP server as the operator configured it."""
+
+    name: str
+    command: str = ""
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] | None = None
+    cwd: str = ""
+    url: str = ""
+    headers: Mapping[str, str] | None = None
+    enabled: bool = True
+    remote: str = "none"
+    allow: frozenset[str] = frozenset()
+    deny: frozenset[str] = frozenset()
+    approval: frozenset[str] = frozenset()
+
+    @property
+    def transport(self) -> str:
+        return "stdio" if self.command else "http"
+
+    def key(self, field: str) -> str:
+        """The setting's dotted key for one of this server's fields (for messages)."""
+        return f"mcp.servers.{self.name}.{field}"
+
+
+def parse_servers(value: Mapping[str, Any]) -> dict[str, UpstreamServerConfig]:
+    """Each `[mcp.servers.NAME]` table as a config.
+
+    Raises:
+        ValueError: a table is malformed; the message names the server and the field.
+    """
+    servers: dict[str, UpstreamServerConfig] = {}
+    for name, table in value.items():
+        if not _NAME.fullmatch(name):
+            raise ValueError(
+                f"server name {name!r} must be letters, digits and '-' (at most 40; its tools "
+                f"are offered as NAME{NAMESPACE_SEPARATOR}tool)"
+            )
+        if not isinstance(table, Mapping):
+            raise ValueError(f"{name}: must be a table (command = ... or url = ...)")
+        servers[name] = _server(name, table)
+    return servers
+
+
+def check_servers(value: Mapping[str, Any]) -> str | None:
+    """The settings check: None when every table is well formed, else the problem."""
+    try:
+        parse_servers(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _server(name: str, table: Mapping[str, Any]) -> UpstreamServerConfig:
+    unknown = set(table) - _FIELDS
+    if unknown:
+        raise ValueError(f"{name}: unknown field(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
+    command, url = table.get("command", ""), table.get("url", "")
+    if not isinstance(command, str) or not isinstance(url, str):
+        raise ValueError(f"{name}: command and url must be strings")
+    if bool(command) == bool(url):
+        raise ValueError(f"{name}: give either command (stdio) or url (Streamable HTTP), not both")
+    if url and not url.startswith(("http://", "https://")):
+        raise ValueError(f"{name}: url must start with http:// or https://, not {url!r}")
+    if url and any(k in table for k in ("args", "env", "cwd")):
+        raise ValueError(f"{name}: args, env and cwd are for a stdio server (command = ...)")
+    if command and "headers" in table:
+        raise ValueError(f"{name}: headers are for a Streamable HTTP server (url = ...)")
+    remote = table.get("remote", "none")
+    if remote not in REMOTE_LEVELS:
+        raise ValueError(f"{name}: remote must be one of {', '.join(REMOTE_LEVELS)}")
+    enabled = table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ValueError(f"{name}: enabled must be true or false")
+    cwd = table.get("cwd", "")
+    if not isinstance(cwd, str):
+        raise ValueError(f"{name}: cwd must be a string (a directory)")
+    return UpstreamServerConfig(
+        name=name,
+        command=command,
+        args=_strings(name, "args", table.get("args", [])),
+        env=_table(name, "env", table.get("env")),
+        cwd=cwd,
+        url=url,
+        headers=_table(name, "headers", table.get("headers")),
+        enabled=enabled,
+        remote=remote,
+        allow=frozenset(_strings(name, "allow", table.get("allow", []))),
+        deny=frozenset(_strings(name, "deny", table.get("deny", []))),
+        approval=frozenset(_strings(name, "approval", table.get("approval", []))),
+    )
+
+
+def _strings(name: str, field: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{name}: {field} must be a list of strings")
+    return tuple(value)
+
+
+def _table(name: str, field: str, value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f'{name}: {field} must be a table of strings (KEY = "value")')
+    for key, text in value.items():
+        if text.startswith(VAULT_PREFIX) and not text[len(VAULT_PREFIX) :].strip():
+            raise ValueError(f"{name}: {field}.{key} names no vault key after 'vault:'")
+    return dict(value)

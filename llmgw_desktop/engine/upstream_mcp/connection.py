@@ -1,0 +1,334 @@
+"""One upstream MCP server: started at its first use, restarted with back-off, stopped with us.
+
+A long-lived task owns the connection, because the SDK's `ClientSession` (an anyio task group)
+must be entered and left in one task: it starts the server, says `initialize`, lists what the
+server offers, then serves callers from other tasks until the server ends, the gateway stops,
+or a call finds the connection broken. A server that ends is started again after a back-off
+that doubles from `RESTART_FIRST_S` to `RESTART_MAX_S` (reset once a run lasted
+`HEALTHY_AFTER_S`), so a server that crashes at once does not spin. Callers waiting while it
+starts wait at most `START_TIMEOUT_S`.
+
+The SDK is imported here, when the first server starts, never at the gateway's start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llmgw_desktop.engine.providers.child_env import child_environment
+from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.engine.tasks import TaskSupervisor
+from llmgw_desktop.engine.upstream_mcp.config import VAULT_PREFIX, UpstreamServerConfig
+
+if TYPE_CHECKING:
+    from mcp.client.session import ClientSession
+
+    from llmgw_desktop.engine.upstream_mcp.stdio import ServerProcess
+
+__all__ = ["ServerDown", "UpstreamServer"]
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 30.0
+RESTART_FIRST_S = 0.5
+RESTART_MAX_S = 30.0
+HEALTHY_AFTER_S = 30.0
+HTTP_TIMEOUT_S = 300.0
+
+SecretLookup = Callable[[str], Awaitable[str | None]]
+
+
+class ServerDown(Exception):
+    """The server is not connected (would not start, or ended); the message says why."""
+
+
+class UpstreamServer:
+    """The connection to one configured server, and what it offers."""
+
+    def __init__(
+        self,
+        config: UpstreamServerConfig,
+        *,
+        lifeline: Lifeline,
+        tasks: TaskSupervisor,
+        secret: SecretLookup,
+        on_lists_changed: Callable[[str], None] = lambda name: None,
+        version: str = "",
+    ) -> None:
+        self.config = config
+        self._lifeline = lifeline
+        self._tasks = tasks
+        self._secret = secret
+        self._on_lists_changed = on_lists_changed
+        self._version = version
+        self.state = "idle" if config.enabled else "disabled"
+        self.last_error = ""
+        self.starts = 0
+        self.tools: list[Any] = []  # mcp_types.Tool, as the server listed them
+        self.prompts: list[Any] = []
+        self.resources: list[Any] = []
+        self._session: ClientSession | None = None
+        self._process: ServerProcess | None = None
+        self._wanted = asyncio.Event()
+        self._stopping = False
+        self._end = asyncio.Event()  # this run is over: the server ended, a call broke, stop
+        self._attempt: asyncio.Future[ClientSession] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # -- what the desk and /health show -----------------------------------------------------
+
+    def stderr_tail(self) -> str:
+        return self._process.stderr_tail() if self._process is not None else ""
+
+    @property
+    def process(self) -> ServerProcess | None:
+        """The stdio server's process of the current (or last) run; None over HTTP."""
+        return self._process
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.config.name,
+            "transport": self.config.transport,
+            "state": self.state,
+            "tools": len(self.tools),
+            "starts": self.starts,
+            "error": redact(self.last_error) or None,
+        }
+
+    # -- use ----------------------------------------------------------------------------------
+
+    async def session(self) -> ClientSession:
+        """The connected session, starting the server first if it is not running.
+
+        Raises:
+            ServerDown: it is switched off, would not start in time, or failed to start.
+        """
+        if not self.config.enabled:
+            raise ServerDown(f"it is switched off ({self.config.key('enabled')} = false)")
+        if self._stopping:
+            raise ServerDown("the gateway is stopping")
+        if self._session is not None and not self._end.is_set():
+            return self._session
+        if self._task is None:
+            self._task = self._tasks.spawn(self._own(), name=f"mcp-server-{self.config.name}")
+        self._wanted.set()
+        if self._attempt is None or self._attempt.done():
+            self._attempt = asyncio.get_running_loop().create_future()
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._attempt), START_TIMEOUT_S)
+        except TimeoutError:
+            raise ServerDown(f"it did not start within {START_TIMEOUT_S:g} s") from None
+
+    def broken(self, why: str) -> None:
+        """A call found the connection broken: end this run so the owner starts another."""
+        if not self._end.is_set():
+            self.last_error = why
+            self._end.set()
+
+    async def stop(self) -> None:
+        """Stop the server (bounded by the stdio transport's own grace) and do not restart it."""
+        self._stopping = True
+        self._end.set()
+        self._wanted.set()
+        task, self._task = self._task, None
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.state = "stopped" if self.config.enabled else "disabled"
+
+    # -- the owner task -----------------------------------------------------------------------
+
+    async def _own(self) -> None:
+        delay = 0.0
+        while not self._stopping:
+            await self._wanted.wait()
+            if self._stopping:
+                break
+            if self._attempt is None or self._attempt.done():
+                self._attempt = asyncio.get_running_loop().create_future()
+            attempt = self._attempt
+            self._end = asyncio.Event()
+            began = time.monotonic()
+            try:
+                await self._run_once(attempt)
+                why = self.last_error or "the server ended"
+            except Exception as exc:  # any failure to start or serve: said, then retried
+                why = _describe(exc)
+                log.warning("MCP server %s failed: %s", self.config.name, why)
+            self._session = None
+            self.last_error = why
+            if not attempt.done():
+                attempt.set_exception(ServerDown(why))
+                attempt.exception()  # retrieved: a caller may not be waiting
+            if self._attempt is attempt:
+                self._attempt = None
+            if self._stopping:
+                break
+            self.state = "failed"
+            ran = time.monotonic() - began
+            delay = RESTART_FIRST_S if ran >= HEALTHY_AFTER_S or not delay else delay * 2
+            delay = min(delay, RESTART_MAX_S)
+            log.info("MCP server %s restarts in %.1f s", self.config.name, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_requested(), delay)
+
+    async def _stop_requested(self) -> None:
+        while not self._stopping:
+            await self._end.wait()
+            if self._stopping:
+                return
+            self._end = asyncio.Event()
+
+    async def _run_once(self, attempt: asyncio.Future[ClientSession]) -> None:
+        import anyio
+        import mcp_types
+        from mcp.client.session import ClientSession
+
+        self.state = "starting"
+        self.starts += 1
+        async with contextlib.AsyncExitStack() as stack:
+            read, write = await stack.enter_async_context(await self._transport())
+            session = await stack.enter_async_context(
+                ClientSession(
+                    read,
+                    write,
+                    message_handler=self._on_message,
+                    client_info=mcp_types.Implementation(
+                        name="llmgw-desktop", version=self._version or "0"
+                    ),
+                )
+            )
+            with anyio.fail_after(START_TIMEOUT_S):
+                await session.initialize()
+                await self._refresh(session)
+            self._session = session
+            self.state = "running"
+            self.last_error = ""
+            if not attempt.done():
+                attempt.set_result(session)
+            log.info("MCP server %s is running (%d tools)", self.config.name, len(self.tools))
+            await self._end.wait()
+            if not self._stopping and self._process is not None and self._process.ended.is_set():
+                self.last_error = _exit_text(self._process.returncode)
+
+    async def _transport(self) -> contextlib.AbstractAsyncContextManager[tuple[Any, Any]]:
+        config = self.config
+        if config.transport == "stdio":
+            from llmgw_desktop.engine.upstream_mcp.stdio import ServerProcess, stdio_streams
+
+            process = ServerProcess(ended=self._end)
+            self._process = process
+            env = child_environment() | await self._resolved(config.env or {}, "env")
+            cwd = await asyncio.to_thread(lambda: Path(config.cwd or "~").expanduser())
+            argv = (config.command, *config.args)
+            return stdio_streams(argv, env, cwd, self._lifeline, process)
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        headers = await self._resolved(config.headers or {}, "headers")
+        streams: contextlib.AbstractAsyncContextManager[tuple[Any, Any]] = _http_streams(
+            config.url, headers, httpx2, streamable_http_client
+        )
+        return streams
+
+    async def _resolved(self, values: Mapping[str, str], field: str) -> dict[str, str]:
+        """`values` with each `vault:NAME` replaced by the vault's key of that name."""
+        out: dict[str, str] = {}
+        for key, value in values.items():
+            if value.startswith(VAULT_PREFIX):
+                name = value[len(VAULT_PREFIX) :].strip()
+                secret = await self._secret(name)
+                if secret is None:
+                    raise ServerDown(
+                        f"{self.config.key(field)}.{key} names the vault key {name!r}, which "
+                        f"is not stored (vault_store with provider {name!r} stores it)"
+                    )
+                value = secret
+            out[key] = value
+        return out
+
+    async def _refresh(self, session: ClientSession) -> None:
+        """Read what the server offers (each list it has a capability for), every page."""
+        capabilities = session.server_capabilities
+        self.tools = await _all_pages(session.list_tools, "tools")
+        has_prompts = capabilities is not None and capabilities.prompts is not None
+        has_resources = capabilities is not None and capabilities.resources is not None
+        self.prompts = await _all_pages(session.list_prompts, "prompts") if has_prompts else []
+        self.resources = (
+            await _all_pages(session.list_resources, "resources") if has_resources else []
+        )
+
+    async def _on_message(self, message: Any) -> None:
+        """Notifications from the server: a changed list is read again and passed on."""
+        import mcp_types
+
+        changed = (
+            mcp_types.ToolListChangedNotification,
+            mcp_types.PromptListChangedNotification,
+            mcp_types.ResourceListChangedNotification,
+        )
+        session = self._session
+        if isinstance(message, changed) and session is not None:
+            try:
+                await self._refresh(session)
+            except Exception as exc:
+                log.warning("MCP server %s: could not re-read its lists: %s", self.config.name, exc)
+                return
+            self._on_lists_changed(self.config.name)
+
+
+def _http_streams(url: str, headers: dict[str, str], httpx2: Any, client: Any) -> Any:
+    @contextlib.asynccontextmanager
+    async def streams() -> Any:
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=HTTP_TIMEOUT_S) as http,
+            client(url, http_client=http) as pair,
+        ):
+            yield pair
+
+    return streams()
+
+
+async def _all_pages(fetch: Callable[..., Awaitable[Any]], field: str) -> list[Any]:
+    import mcp_types
+
+    items: list[Any] = []
+    cursor: str | None = None
+    for _ in range(100):  # a server that never stops paging is cut off, not followed forever
+        params = mcp_types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        page = await fetch(params=params)
+        items += list(getattr(page, field))
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return items
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "the server ended"
+    if code < 0:
+        return f"the server was killed by signal {-code}"
+    return f"the server exited with status {code}"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    if isinstance(exc, TimeoutError):
+        return f"it did not answer initialize within {START_TIMEOUT_S:g} s"
+    if isinstance(exc, FileNotFoundError):
+        return f"no such program: {exc.filename or exc}"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,325 @@
+"""The user's MCP servers as one set: what each principal sees, and every call relayed.
+
+A call is checked against the server's policy (`policy.py`), put to the desk when the server's
+`approval` names the tool, relayed through the server's session, and written to the flight
+recorder as one row: provider `mcp:NAME`, the offered tool name, the principal, the client
+(agent), the transport, duration and outcome. Arguments and result are kept only when
+`mcp.record_arguments` is on, redacted and shortened; otherwise the row holds their sizes.
+
+Errors keep their meaning: a tool result the server marked `isError` is passed on as it came;
+a JSON-RPC error from the server becomes `upstream_server_error` with its code, message and data;
+a server that ended during the call becomes `upstream_server_failed` with its exit and the tail of
+its stderr, and it is started again (`connection.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
+from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, NotFound
+from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.tasks import TaskSupervisor
+from llmgw_desktop.engine.upstream_mcp import policy
+from llmgw_desktop.engine.upstream_mcp.config import NAMESPACE_SEPARATOR, UpstreamServerConfig
+from llmgw_desktop.engine.upstream_mcp.connection import ServerDown, UpstreamServer
+
+__all__ = ["RelayedTool", "UpstreamServers"]
+
+log = logging.getLogger(__name__)
+
+# How long `tools/list` waits for servers that are still starting (a slow one is left out of
+# that answer, not waited on for the whole start timeout).
+LIST_WAIT_S = 15.0
+# How much of a call's arguments and result a row keeps when mcp.record_arguments is on.
+RECORDED_CHARS = 2000
+# JSON-RPC's "connection closed" (the SDK's code for a transport that ended mid-request).
+CONNECTION_CLOSED = -32000
+
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RelayedTool:
+    """An upstream tool as our server offers it."""
+
+    server: str
+    name: str  # the server's own name for it
+    offered: str  # NAME__tool
+    tool: Any  # the server's mcp_types.Tool
+
+
+class UpstreamServers:
+    """Every configured server, started at its first use and stopped with the engine."""
+
+    def __init__(
+        self,
+        configs: Mapping[str, UpstreamServerConfig],
+        *,
+        lifeline: Lifeline,
+        tasks: TaskSupervisor,
+        secret: Callable[[str], Awaitable[str | None]],
+        recorder: FlightRecorder,
+        approvals: ApprovalGate,
+        record_arguments: bool = False,
+        version: str = "",
+    ) -> None:
+        self._recorder = recorder
+        self._approvals = approvals
+        self._record_arguments = record_arguments
+        self._listeners: list[Callable[[str], None]] = []
+        self.servers = {
+            name: UpstreamServer(
+                config,
+                lifeline=lifeline,
+                tasks=tasks,
+                secret=secret,
+                on_lists_changed=self._changed,
+                version=version,
+            )
+            for name, config in configs.items()
+        }
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.servers)
+
+    def on_lists_changed(self, listener: Callable[[str], None]) -> None:
+        """Hear (with the server's name) when a server's tools, prompts or resources change."""
+        self._listeners.append(listener)
+
+    def _changed(self, name: str) -> None:
+        for listener in self._listeners:
+            listener(name)
+
+    def status(self) -> list[dict[str, Any]]:
+        return [server.status() for server in self.servers.values()]
+
+    async def stop(self) -> None:
+        """Stop every server (in parallel; each bounded by its stop grace)."""
+        await asyncio.gather(*(s.stop() for s in self.servers.values()), return_exceptions=True)
+
+    # -- listing --------------------------------------------------------------------------
+
+    async def running(self) -> list[UpstreamServer]:
+        """The enabled servers, each started if it was not; those that fail are left out."""
+        enabled = [s for s in self.servers.values() if s.config.enabled]
+        if not enabled:
+            return []
+        results = await asyncio.gather(
+            *(asyncio.wait_for(s.session(), LIST_WAIT_S) for s in enabled),
+            return_exceptions=True,
+        )
+        for server, result in zip(enabled, results, strict=True):
+            if isinstance(result, BaseException):
+                log.info("MCP server %s left out of the list: %s", server.config.name, result)
+        return [
+            s for s, r in zip(enabled, results, strict=True) if not isinstance(r, BaseException)
+        ]
+
+    async def tools(self, principal: Principal | None) -> list[RelayedTool]:
+        """The tools `principal` may call, named NAME__tool."""
+        offered = []
+        for server in await self.running():
+            for tool in server.tools:
+                if policy.visible(server.config, tool.name, _read_only(tool), principal):
+                    offered.append(
+                        RelayedTool(
+                            server.config.name,
+                            tool.name,
+                            f"{server.config.name}{NAMESPACE_SEPARATOR}{tool.name}",
+                            tool,
+                        )
+                    )
+        return offered
+
+    def owns(self, offered: str) -> bool:
+        """Whether `offered` is in a configured server's namespace."""
+        name, sep, _ = offered.partition(NAMESPACE_SEPARATOR)
+        return bool(sep) and name in self.servers
+
+    # -- calling ----------------------------------------------------------------------------
+
+    async def call(
+        self,
+        offered: str,
+        arguments: Mapping[str, Any] | None,
+        *,
+        principal: Principal,
+        client: str,
+        transport: str,
+        progress: Progress | None = None,
+    ) -> Any:
+        """Relay one tool call; returns the server's `CallToolResult`.
+
+        Raises:
+            NotFound: no configured server offers that tool.
+            ToolRefused: the server's policy refuses it to `principal`.
+            ApprovalDenied: the desk said no, or could not be asked.
+            EngineError: the server failed (`upstream_server_failed`) or answered with a protocol
+                error (`upstream_server_error`).
+        """
+        name, _, tool_name = offered.partition(NAMESPACE_SEPARATOR)
+        server = self.servers[name]
+        record = self._recorder.start(
+            principal=principal.id,
+            provider=f"mcp:{name}",
+            transport=transport,
+            tool=offered,
+            caller=client,
+        )
+        route: dict[str, Any] = {"server": name, "tool": tool_name}
+        route |= self._kept("arguments", arguments or {})
+        try:
+            result = await self._relay(server, tool_name, arguments, principal, client, progress)
+        except EngineError as error:
+            state = {
+                ErrorCode.UPSTREAM_TOOL_REFUSED: RecordState.REFUSED,
+                ErrorCode.NOT_FOUND: RecordState.REFUSED,
+                ErrorCode.APPROVAL_DENIED: RecordState.DENIED,
+            }.get(ErrorCode(error.code), RecordState.FAILED)
+            self._recorder.finish(record, state=state, error_code=error.code, route=route)
+            raise
+        except asyncio.CancelledError:
+            self._recorder.finish(
+                record, state=RecordState.CANCELED, error_code=ErrorCode.CANCELED, route=route
+            )
+            raise
+        failed = bool(getattr(result, "is_error", False))
+        route |= self._kept("result", result.model_dump(mode="json", by_alias=True))
+        self._recorder.finish(
+            record,
+            state=RecordState.FAILED if failed else RecordState.COMPLETED,
+            error_code="tool_error" if failed else None,
+            route=route,
+        )
+        return result
+
+    async def _relay(
+        self,
+        server: UpstreamServer,
+        tool_name: str,
+        arguments: Mapping[str, Any] | None,
+        principal: Principal,
+        client: str,
+        progress: Progress | None,
+    ) -> Any:
+        from mcp.shared.exceptions import MCPError
+
+        config = server.config
+        offered = f"{config.name}{NAMESPACE_SEPARATOR}{tool_name}"
+        try:
+            session = await server.session()
+        except ServerDown as exc:
+            raise _server_failed(
+                server, f"MCP server {config.name!r} is not available: {exc}"
+            ) from None
+        tool = next((t for t in server.tools if t.name == tool_name), None)
+        if tool is None:
+            raise NotFound(
+                f"MCP server {config.name!r} offers no tool {tool_name!r} (tools/list names "
+                "what it offers)",
+                server=config.name,
+                tool=tool_name,
+            )
+        refused = policy.refusal(config, tool_name, _read_only(tool), principal)
+        if refused is not None:
+            raise refused
+        if tool_name in config.approval:
+            await self._approve(config, tool_name, principal, client)
+        try:
+            return await session.call_tool(
+                tool_name, dict(arguments or {}), progress_callback=cast(Any, progress)
+            )
+        except MCPError as exc:
+            if exc.code == CONNECTION_CLOSED:
+                await _settled(server)
+                server.broken("the connection closed during a call")
+                raise _server_failed(
+                    server,
+                    f"MCP server {config.name!r} ended during the call to {offered} "
+                    f"({server.last_error}); it is being restarted, so the call can be retried",
+                ) from None
+            raise EngineError(
+                f"MCP server {config.name!r} answered {offered} with an error: {exc.error.message}",
+                code=ErrorCode.UPSTREAM_SERVER_ERROR,
+                server=config.name,
+                tool=tool_name,
+                upstreamCode=exc.error.code,
+                upstreamData=exc.error.data,
+            ) from None
+        except (OSError, ConnectionError, EOFError) as exc:
+            server.broken(str(exc) or type(exc).__name__)
+            raise _server_failed(
+                server, f"MCP server {config.name!r} failed during the call to {offered}: {exc}"
+            ) from None
+
+    async def _approve(
+        self, config: UpstreamServerConfig, tool: str, principal: Principal, client: str
+    ) -> None:
+        offered = f"{config.name}{NAMESPACE_SEPARATOR}{tool}"
+        request = ApprovalRequest(
+            provider=f"mcp:{config.name}",
+            prompt=f"call the tool {offered}",
+            permission_mode="default",
+            full_auto=False,
+            allowed_tools=(offered,),
+            strategy="mcp_managed",
+            principal=principal.id,
+            caller=client,
+        )
+        decision = await self._approvals.ask_desk(
+            request, f"{config.key('approval')} names {tool!r}"
+        )
+        if not decision.allowed:
+            raise ApprovalDenied(
+                f"{offered} needs the desk's approval ({config.key('approval')} names it) and "
+                f"was not approved ({decision.decided_by}: {'; '.join(decision.reasons)})",
+                setting=config.key("approval"),
+                approval=decision.to_dict(),
+            )
+
+    def _kept(self, field: str, value: Any) -> dict[str, Any]:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        if not self._record_arguments:
+            return {f"{field}Chars": len(text)}
+        return {field: redact(text)[:RECORDED_CHARS]}
+
+
+def _read_only(tool: Any) -> bool:
+    annotations = getattr(tool, "annotations", None)
+    return bool(getattr(annotations, "read_only_hint", False))
+
+
+async def _settled(server: UpstreamServer) -> None:
+    """Give a stdio server's exit a moment to be seen, so the error can say how it ended."""
+    process = server.process
+    if process is not None:
+        try:
+            await asyncio.wait_for(process.ended.wait(), 1.0)
+        except TimeoutError:
+            return
+        if process.returncode is not None:
+            code = process.returncode
+            server.last_error = (
+                f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            )
+
+
+def _server_failed(server: UpstreamServer, message: str) -> EngineError:
+    return EngineError(
+        message,
+        code=ErrorCode.UPSTREAM_SERVER_FAILED,
+        retryable=True,
+        server=server.config.name,
+        stderrTail=redact(server.stderr_tail()[-1000:]) or None,
+    )

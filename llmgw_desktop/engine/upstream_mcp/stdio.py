@@ -1,0 +1,186 @@
+"""A stdio MCP server as the gateway starts it: tied to the gateway's life, stderr kept.
+
+The SDK's `stdio_client` spawns the server itself and hides the process, so the gateway could
+neither hold its process group in the lifeline (kill -9 of the gateway would leave the server,
+and any child it started, running) nor keep the tail of its stderr for the desk. So the
+process is ours, spawned as a CLI is (an environment allow-list, `Lifeline.tie` and `hold`,
+its own process group), and only the message framing is the SDK's: newline-delimited JSON-RPC
+in and out of the same `SessionMessage` streams `ClientSession` reads from any transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import mcp_types
+from mcp.shared.message import SessionMessage
+
+from llmgw_desktop.engine.providers.lifeline import Lifeline
+
+__all__ = ["STDERR_TAIL_BYTES", "ServerProcess", "stdio_streams"]
+
+log = logging.getLogger(__name__)
+
+# The longest message line a server may send (a large tool result, an embedded file).
+LINE_LIMIT_BYTES = 64 * 1024 * 1024
+# How much of a server's stderr is kept for the desk and for a crash's error.
+STDERR_TAIL_BYTES = 4096
+# After stdin closes: how long a server gets to exit, then after SIGTERM before SIGKILL.
+EXIT_GRACE_S = 2.0
+TERM_GRACE_S = 2.0
+
+
+@dataclass
+class ServerProcess:
+    """What the gateway knows of a running stdio server."""
+
+    pid: int = 0
+    stderr: collections.deque[bytes] = field(default_factory=collections.deque)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    returncode: int | None = None
+
+    def stderr_tail(self) -> str:
+        """The last few KiB the server wrote to stderr (decoded leniently)."""
+        return b"".join(self.stderr).decode("utf-8", "replace")[-STDERR_TAIL_BYTES:]
+
+    def _keep(self, chunk: bytes) -> None:
+        self.stderr.append(chunk)
+        while sum(len(c) for c in self.stderr) > STDERR_TAIL_BYTES and len(self.stderr) > 1:
+            self.stderr.popleft()
+
+
+@asynccontextmanager
+async def stdio_streams(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    lifeline: Lifeline,
+    process: ServerProcess,
+) -> AsyncIterator[tuple[Any, Any]]:
+    """Start the server and yield the (read, write) streams a `ClientSession` takes; the server
+    is stopped (stdin closed, then its group signalled) when the context ends.
+
+    Raises:
+        OSError: the server cannot be spawned (no such program, not executable, bad cwd).
+    """
+    spawn, extra = await lifeline.tie(argv, env, cwd)
+    proc = await asyncio.create_subprocess_exec(
+        *spawn,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(env),
+        cwd=cwd,
+        limit=LINE_LIMIT_BYTES,
+        start_new_session=sys.platform != "win32",
+        **extra,
+    )
+    process.pid = proc.pid
+    held = False
+    try:
+        await lifeline.hold(proc.pid)
+        held = True
+        read_send, read_receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+        write_send, write_receive = anyio.create_memory_object_stream[SessionMessage](0)
+
+        async def read_stdout() -> None:
+            assert proc.stdout is not None
+            async with read_send:
+                while True:
+                    try:
+                        line = await proc.stdout.readline()
+                    except (ValueError, OSError) as exc:  # a line over the limit, a closed pipe
+                        await read_send.send(ValueError(f"unreadable output: {exc}"))
+                        break
+                    if not line:
+                        break
+                    if not line.strip():
+                        continue
+                    try:
+                        message = mcp_types.jsonrpc_message_adapter.validate_json(
+                            line, by_name=False
+                        )
+                    except ValueError as exc:
+                        await read_send.send(exc)
+                        continue
+                    await read_send.send(SessionMessage(message))
+
+        async def write_stdin() -> None:
+            assert proc.stdin is not None
+            async with write_receive:
+                async for item in write_receive:
+                    data = item.message.model_dump_json(by_alias=True, exclude_unset=True)
+                    try:
+                        proc.stdin.write(data.encode("utf-8") + b"\n")
+                        await proc.stdin.drain()
+                    except (ConnectionError, RuntimeError):
+                        return  # the server is gone; the reader ends the session
+
+        async def read_stderr() -> None:
+            assert proc.stderr is not None
+            while chunk := await proc.stderr.read(4096):
+                process._keep(chunk)
+
+        async def watch_exit() -> None:
+            process.returncode = await proc.wait()
+            process.ended.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(read_stdout)
+            group.start_soon(write_stdin)
+            group.start_soon(read_stderr)
+            group.start_soon(watch_exit)
+            try:
+                yield read_receive, write_send
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await _stop(proc)
+                group.cancel_scope.cancel()
+    finally:
+        if proc.returncode is None:  # failed before the streams were handed over
+            with anyio.CancelScope(shield=True):
+                await _stop(proc)
+        if held:
+            await lifeline.release(proc.pid)
+        process.returncode = proc.returncode
+        process.ended.set()
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    """Close stdin and let the server exit; then SIGTERM its group, then SIGKILL."""
+    if proc.stdin is not None and not proc.stdin.is_closing():
+        proc.stdin.close()
+    if proc.returncode is None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), EXIT_GRACE_S)
+    # Whatever the server started in its group goes too, whether or not it has exited.
+    _signal_group(proc, signal.SIGTERM)
+    if proc.returncode is None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), TERM_GRACE_S)
+    if proc.returncode is None:
+        _signal_group(proc, getattr(signal, "SIGKILL", signal.SIGTERM))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), TERM_GRACE_S)
+
+
+def _signal_group(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if sys.platform == "win32":
+            if proc.returncode is None:
+                proc.kill()
+        else:
+            os.killpg(proc.pid, sig)

@@ -1,0 +1,300 @@
+"""The user's own MCP servers behind the gateway: real servers from npm over stdio, one of
+ours (the Python SDK's own MCPServer) over stdio and Streamable HTTP, real gateways, and the
+official `mcp` client on our /mcp."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import psutil
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Principal
+from llmgw_desktop.engine.calls.approval import PendingApproval
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from tests.conftest import free_port
+from tests.e2e import gateway_process as gp
+from tests.gateways import gateway_starter
+from tests.security._oauth_support import oauth_settings
+from tests.security._power_support import oauth_mcp
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVERS_BIN = ROOT / ".mcp-servers" / "node_modules" / ".bin"
+EVERYTHING = SERVERS_BIN / "mcp-server-everything"
+FILESYSTEM = SERVERS_BIN / "mcp-server-filesystem"
+# A small server made with the Python SDK's own MCPServer: a tool that ends its own process
+# mid-call, one that names its process, one that reports progress (tests/fakes/mcp_crasher.py).
+CRASHER = ROOT / "tests" / "fakes" / "mcp_crasher.py"
+# Bounded waits for processes to appear or go (polled by psutil, never a fixed sleep).
+PROCESS_WAIT_S = 20.0
+
+Start = Callable[..., Awaitable[GatewayRuntime]]
+
+
+def _require_servers() -> None:
+    if not EVERYTHING.exists() or not FILESYSTEM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"the MCP servers are not installed in {SERVERS_BIN} (.ci/run does it)")
+        pytest.skip(f"the MCP servers are not installed in {SERVERS_BIN} (see .ci/mcp-servers)")
+
+
+@pytest.fixture
+async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
+    _require_servers()
+    async with gateway_starter(loaded) as start_gateway:
+        yield start_gateway
+
+
+def everything(**policy: Any) -> dict[str, Any]:
+    return {"command": str(EVERYTHING), "args": ["stdio"], **policy}
+
+
+def crasher(**policy: Any) -> dict[str, Any]:
+    return {"command": sys.executable, "args": [str(CRASHER)], **policy}
+
+
+@asynccontextmanager
+async def local_mcp(gateway: GatewayRuntime) -> AsyncIterator[Client]:
+    """An MCP session as the local user (loopback, nothing configured)."""
+    async with (
+        httpx2.AsyncClient(timeout=120) as http,
+        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
+    ):
+        yield client
+
+
+async def _rows(gateway: GatewayRuntime, server: str) -> list[dict[str, Any]]:
+    await gateway.engine.recorder.flush()
+    rows = await gateway.engine.recorder.recent(limit=50)
+    return [r for r in rows if r["provider"] == f"mcp:{server}"]
+
+
+async def test_the_local_user_lists_and_calls_aggregated_tools_and_each_call_is_recorded(
+    start: Start, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "notes.txt").write_text("hello", encoding="utf-8")
+    gateway = await start(
+        mcp_servers={
+            "everything": everything(),
+            "files": {"command": str(FILESYSTEM), "args": [str(shared)]},
+        }
+    )
+    async with local_mcp(gateway) as client:
+        names = [t.name for t in (await client.list_tools()).tools]
+        assert "claude_request" in names, names
+        assert {"everything__echo", "files__list_directory"} <= set(names), names
+        echoed = await client.call_tool("everything__echo", {"message": "hello there"})
+        listed = await client.call_tool("files__list_directory", {"path": str(shared)})
+    assert not echoed.is_error and "hello there" in echoed.content[0].text, echoed
+    assert not listed.is_error and "notes.txt" in listed.content[0].text, listed
+    (row,) = await _rows(gateway, "everything")
+    assert row["state"] == "completed" and row["tool"] == "everything__echo", row
+    assert row["owner_principal"] == LOCAL_PRINCIPAL and row["transport"] == "mcp-http", row
+    # By default neither the arguments nor the result are kept: only their sizes.
+    assert "hello there" not in str(row), row
+    assert [r["tool"] for r in await _rows(gateway, "files")] == ["files__list_directory"]
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    """The crasher served over Streamable HTTP on loopback; its endpoint's URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(CRASHER), "http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_listening(server, port)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+async def test_a_server_over_streamable_http_is_relayed(start: Start, http_server: str) -> None:
+    gateway = await start(mcp_servers={"remote": {"url": http_server}})
+    async with local_mcp(gateway) as client:
+        result = await client.call_tool("remote__add", {"a": 2, "b": 40})
+    assert not result.is_error and "42" in result.content[0].text, result
+    assert [r["state"] for r in await _rows(gateway, "remote")] == ["completed"]
+
+
+async def test_progress_from_the_server_reaches_our_client(start: Start) -> None:
+    gateway = await start(mcp_servers={"crasher": crasher()})
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        seen.append((done, total, message))
+
+    async with local_mcp(gateway) as client:
+        result = await client.call_tool("crasher__slow", {}, progress_callback=progress)
+    assert not result.is_error, result
+    assert [(d, t) for d, t, _ in seen] == [(1, 2), (2, 2)], seen
+
+
+async def test_a_server_that_crashes_mid_call_gives_a_clear_error_and_is_restarted(
+    start: Start,
+) -> None:
+    gateway = await start(mcp_servers={"crasher": crasher()})
+    async with local_mcp(gateway) as client:
+        first = await client.call_tool("crasher__pid", {})
+        crashed = await client.call_tool("crasher__crash", {})
+        again = await client.call_tool("crasher__pid", {})
+    assert crashed.is_error, crashed
+    error = crashed.structured_content["error"]
+    assert error["code"] == "upstream_server_failed" and error["retryable"] is True, error
+    assert "exited with status 3" in error["message"], error
+    assert "going down on purpose" in error["details"]["stderrTail"], error
+    old, new = int(first.content[0].text), int(again.content[0].text)
+    assert old != new and (not psutil.pid_exists(old) or _zombie(old))
+    states = [(r["tool"], r["state"], r["error_code"]) for r in await _rows(gateway, "crasher")]
+    assert ("crasher__crash", "failed", "upstream_server_failed") in states, states
+    status = {s["name"]: s for s in gateway.engine.upstream_mcp.status()}["crasher"]
+    assert status["state"] == "running" and status["starts"] == 2, status
+
+
+async def test_a_remote_principal_gets_no_server_tools_unless_the_operator_allows_them(
+    start: Start,
+) -> None:
+    gateway = await start(
+        **oauth_settings(),
+        mcp_servers={"shut": everything(), "open": everything(allow=["echo"])},
+    )
+    async with oauth_mcp(gateway) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        refused = await client.call_tool("shut__echo", {"message": "hi"})
+        allowed = await client.call_tool("open__echo", {"message": "hi"})
+        unlisted = await client.call_tool("open__get-sum", {"a": 1, "b": 2})
+    assert not {n for n in names if n.startswith("shut__")}, names
+    assert {n for n in names if n.startswith("open__")} == {"open__echo"}, names
+    assert refused.is_error, refused
+    error = refused.structured_content["error"]
+    assert error["code"] == "upstream_tool_refused", error
+    assert error["details"]["setting"] == "mcp.servers.shut.remote", error
+    assert "mcp.servers.shut.allow" in error["message"], error
+    assert unlisted.structured_content["error"]["code"] == "upstream_tool_refused"
+    # The legitimate path beside the refusal: the tool the operator allowed runs.
+    assert not allowed.is_error and "hi" in allowed.content[0].text, allowed
+    (row,) = await _rows(gateway, "shut")
+    assert row["state"] == "refused" and row["error_code"] == "upstream_tool_refused", row
+    assert row["owner_principal"] == "oauth:laptop-editor", row
+
+
+async def test_a_tool_named_for_approval_waits_for_the_desk(start: Start) -> None:
+    gateway = await start(mcp_servers={"everything": everything(approval=["get-sum"])})
+    asked: list[PendingApproval] = []
+    answers = [True, False]
+
+    def desk(pending: PendingApproval) -> None:
+        asked.append(pending)
+        gateway.engine.approvals.answer(pending.id, answers[len(asked) - 1])
+
+    gateway.engine.approvals.attach_desk(desk)
+    async with local_mcp(gateway) as client:
+        approved = await client.call_tool("everything__get-sum", {"a": 1, "b": 2})
+        denied = await client.call_tool("everything__get-sum", {"a": 1, "b": 2})
+        unasked = await client.call_tool("everything__echo", {"message": "x"})
+    assert not approved.is_error and "3" in approved.content[0].text, approved
+    assert denied.structured_content["error"]["code"] == "approval_denied", denied
+    assert "mcp.servers.everything.approval" in denied.structured_content["error"]["message"]
+    assert not unasked.is_error
+    assert [p.request.allowed_tools for p in asked] == [("everything__get-sum",)] * 2
+    states = [r["state"] for r in await _rows(gateway, "everything")]
+    assert sorted(states) == ["completed", "completed", "denied"], states
+
+
+async def test_a_vault_reference_reaches_the_server_and_the_gateways_secrets_do_not(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", "ab" * 32)
+    gateway = await start(
+        mcp_servers={"everything": everything(env={"UPSTREAM_TOKEN": "vault:upstream"})}
+    )
+    await gateway.engine.vault.store_key(
+        Principal(LOCAL_PRINCIPAL, "local"), "upstream", "sealed-upstream-token-123"
+    )
+    async with local_mcp(gateway) as client:
+        result = await client.call_tool("everything__get-env", {})
+    text = result.content[0].text
+    assert "sealed-upstream-token-123" in text
+    assert "LLM_GATEWAY_" not in text, "the gateway's own variables reached a server"
+
+
+def test_kill_9_of_the_gateway_leaves_no_server_running(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / "config.toml").write_text(
+        f"[mcp.servers.crasher]\ncommand = {str(sys.executable)!r}\nargs = [{str(CRASHER)!r}]\n",
+        encoding="utf-8",
+    )
+    proc = gp.start(["--headless"], gp.child_env(tmp_path, port))
+    try:
+        gp.wait_ready(proc, port)
+        server_pid = _server_pid(port)
+        assert psutil.pid_exists(server_pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        with suppress(psutil.NoSuchProcess):
+            psutil.Process(server_pid).wait(timeout=PROCESS_WAIT_S)
+        assert not psutil.pid_exists(server_pid) or _zombie(server_pid)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _server_pid(port: int) -> int:
+    """The crasher's pid, asked through the gateway's /mcp by the official client."""
+    import anyio
+
+    async def ask() -> int:
+        async with (
+            httpx2.AsyncClient(timeout=60) as http,
+            Client(
+                streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http),
+                mode="legacy",
+            ) as client,
+        ):
+            result = await client.call_tool("crasher__pid", {})
+        return int(result.content[0].text)
+
+    return anyio.run(ask)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_listening(proc: subprocess.Popen[bytes], port: int) -> None:
+    """Wait (bounded: 400 tries of 50 ms) until `proc` accepts connections on `port`; each
+    wait is on the process itself, so a server that dies is reported at once."""
+    for _ in range(400):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.05):
+                return
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        raise AssertionError(f"the HTTP server exited: {stderr}")
+    raise AssertionError("the HTTP server did not start listening")
