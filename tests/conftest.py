@@ -68,6 +68,11 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     yield tmp_path
+    # The secrets a test's gateway knew are its process's own (`redact.known_secrets`): a
+    # later test is a fresh process, or a master key of "x"s masks every later "xxx".
+    from llmgw_desktop.engine.redact import known_secrets
+
+    known_secrets.clear()
 
 
 @pytest.fixture

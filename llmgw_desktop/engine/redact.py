@@ -43,6 +43,10 @@ class KnownSecrets:
             # Longest first: a value that holds another is masked whole.
             self._values = tuple(sorted({*self._values, *fresh}, key=len, reverse=True))
 
+    def clear(self) -> None:
+        """Forget every value (for a test, which stands in for a fresh process)."""
+        self._values = ()
+
     def present(self, text: str) -> bool:
         return any(value in text for value in self._values)
 

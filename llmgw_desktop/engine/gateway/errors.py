@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.report import Attempt
 from llmgw_desktop.engine.gateway.upstream import SHARE_OUTCOME
-from llmgw_desktop.engine.store.errors import STORE_RETRY_AFTER_S
 
 __all__ = [
     "OVERLOADED",
@@ -104,6 +103,10 @@ class AllRoutesFailed(EngineError):
             outcomes = {a.outcome for a in attempts} or {"no_key"}
             fixes = " ".join(f"{text}." for why, text in _FIXES.items() if why in outcomes)
             if "store_unavailable" in outcomes:
+                # Imported here: the store package brings peewee, which the stdio relay (it
+                # imports these errors) must not load.
+                from llmgw_desktop.engine.store.errors import STORE_RETRY_AFTER_S
+
                 # The keys are unknown rather than absent: the same request may succeed soon.
                 error = cls(
                     f"no provider can serve {model!r} right now: {reasons}. Try again shortly.",

@@ -16,7 +16,8 @@ caller that may both edit those files and run the command has a shell (`Bash(npm
 writing `"test": "anything"`). So at `commands` the files are read-only, each allow-listed
 command names one exact command (no bare tool, no wildcard: config validation refuses those),
 and `overlapping_edits` refuses a call while any workspace that lets remote callers edit lies
-inside the `commands` workspace or contains it. Editing and running together is `bypass`.
+inside the `commands` workspace or contains it; the registry does not make or register such a
+workspace at all, so none appears during a run. Editing and running together is `bypass`.
 
 A caller's `allowedTools` must each be on the workspace's allow-list; a permission mode or
 `fullAuto` above the level, or a CLI that cannot be held to the level at all (grok-cli), is
