@@ -33,7 +33,7 @@ from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 
-__all__ = ["TokenCounter"]
+__all__ = ["TokenCounter", "estimated_input_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class TokenCounter:
                 if counted is not None:
                     return counted
                 reason = f"{target.label} could not count it"
-        return TokenCount(self._estimate(incoming), exact=False, source=reason)
+        return TokenCount(estimated_input_tokens(incoming), exact=False, source=reason)
 
     async def _count_upstream(
         self,
@@ -158,13 +158,14 @@ class TokenCounter:
             return {"generateContentRequest": inner}, None
         return {k: v for k, v in rendered.items() if k in _RESPONSES_COUNT_FIELDS}, None
 
-    @staticmethod
-    def _estimate(incoming: ClientRequest) -> int:
-        try:
-            return estimate_tokens(incoming.neutral())
-        except InvalidRequest:
-            # Not translatable is not uncountable: fall back to the size of what was sent.
-            return incoming.facts.estimated_tokens if incoming.facts.size else CHARS_PER_TOKEN
+
+def estimated_input_tokens(incoming: ClientRequest) -> int:
+    """The tokenizer-free estimate of `incoming`'s input tokens (at least 1)."""
+    try:
+        return estimate_tokens(incoming.neutral())
+    except InvalidRequest:
+        # Not translatable is not uncountable: fall back to the size of what was sent.
+        return incoming.facts.estimated_tokens if incoming.facts.size else CHARS_PER_TOKEN
 
 
 def _counting_dialect(spec: ApiProviderSpec, client: str) -> str | None:
