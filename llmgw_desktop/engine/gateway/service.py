@@ -160,7 +160,7 @@ class GatewayService:
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()
-        self._counter = TokenCounter(registry, keys, upstream)
+        self._counter = TokenCounter(registry, keys, upstream, self._remote)
         # Spans of upstream attempts and translations (does nothing while export is off).
         self._telemetry = telemetry or Telemetry()
         # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
@@ -865,6 +865,8 @@ class GatewayService:
             NotFound: the model is unknown.
             ProjectForbidden: the caller's principal was not granted its project (whose key
                 would count).
+            VendorFeatureRefused: a remote caller's request, sent as it came, asked the vendor
+                for a feature it is not allowed.
         """
         self._project_access(caller.principal, caller.project)
         return await self._counter.count(

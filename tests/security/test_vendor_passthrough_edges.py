@@ -1,0 +1,120 @@
+"""The ways around the remote passthrough check (SECURITY.md 17) a red-team review found.
+
+Each is the static-bearer holder (a remote principal with no passthrough grant) against the
+real gateway, the scripted upstream recording what the vendor would have been sent, beside the
+local user (or a plain request) being served. Findings 32 to 35 in SECURITY.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+import anthropic
+import pytest
+
+from llmgw_desktop.runtime import GatewayRuntime
+from tests.fakes.upstream import ScriptedUpstream
+from tests.security._edge_support import (  # noqa: F401 - fixtures
+    Launch,
+    _launch,
+    _provider_keys,
+    _scripted_upstream,
+)
+from tests.security.test_vendor_passthrough import (
+    CLAUDE,
+    HELLO,
+    TOKEN,
+    claude,
+    local_headers,
+    refused_names,
+)
+
+GEMINI = "gemini-2.5-flash"
+MCP_SERVER = {"type": "url", "url": "https://attacker.example/mcp", "name": "x"}
+ACCOUNT_BETAS = "mcp-client-2025-04-04,files-api-2025-04-14"
+OPERATORS_FILE = [
+    {
+        "role": "user",
+        "content": [
+            {"type": "document", "source": {"type": "file", "file_id": "file_op"}},
+            {"type": "text", "text": "how long is the operator's file?"},
+        ],
+    }
+]
+
+
+@pytest.fixture
+async def gateway(launch: Launch, provider_keys: None) -> GatewayRuntime:
+    return await launch(http_auth_token=TOKEN)
+
+
+async def _post(
+    gateway: GatewayRuntime, path: str, raw: bytes, **headers: str
+) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            gateway.base_url + path,
+            data=raw,
+            headers={
+                "Authorization": f"Bearer {TOKEN}",
+                "Content-Type": "application/json",
+                **headers,
+            },
+        ) as answer,
+    ):
+        return answer.status, json.loads(await answer.read() or b"{}")
+
+
+async def test_count_tokens_passes_the_remote_passthrough_check(
+    gateway: GatewayRuntime, scripted_upstream: ScriptedUpstream
+) -> None:
+    async with claude(gateway) as remote:
+        # The legitimate count passes and is exact.
+        plain = await remote.messages.count_tokens(model=CLAUDE, messages=HELLO)  # type: ignore[arg-type]
+        assert plain.input_tokens > 0
+        assert [r.endpoint for r in scripted_upstream.requests] == ["count_tokens"]
+        scripted_upstream.requests.clear()
+        # Refused as messages.create is, before anything is sent.
+        for kwargs in (
+            {"extra_body": {"mcp_servers": [MCP_SERVER]}},
+            {"extra_headers": {"anthropic-beta": ACCOUNT_BETAS}},
+            {"messages": OPERATORS_FILE},
+        ):
+            call: dict[str, Any] = {"model": CLAUDE, "messages": HELLO} | kwargs
+            with pytest.raises(anthropic.PermissionDeniedError) as refused:
+                await remote.messages.count_tokens(**call)
+            assert "gateway.remote_passthrough" in str(refused.value)
+    refused_names(refused.value, "file_id")
+    assert scripted_upstream.requests == []
+    # The local user counts the same request as it came.
+    async with claude(gateway, local_headers(gateway)) as local:
+        counted = await local.messages.count_tokens(
+            model=CLAUDE,
+            messages=OPERATORS_FILE,  # type: ignore[arg-type]
+            extra_headers={"anthropic-beta": ACCOUNT_BETAS},
+            extra_body={"mcp_servers": [MCP_SERVER]},
+        )
+    assert counted.input_tokens > 0
+    (sent,) = scripted_upstream.requests
+    assert sent.body["mcp_servers"] == [MCP_SERVER]
+    assert "mcp-client" in sent.headers.get("anthropic-beta", "")
+
+
+async def test_gemini_count_tokens_passes_the_remote_passthrough_check(
+    gateway: GatewayRuntime, scripted_upstream: ScriptedUpstream
+) -> None:
+    path = f"/v1beta/models/{GEMINI}:countTokens"
+    contents = [{"role": "user", "parts": [{"text": "hi"}]}]
+    status, answer = await _post(gateway, path, json.dumps({"contents": contents}).encode())
+    assert status == 200 and answer["totalTokens"] > 0, answer
+    scripted_upstream.requests.clear()
+    # A server tool, on its own or inside the request the count names.
+    searched = {"contents": contents, "tools": [{"googleSearch": {}}]}
+    for body in (searched, {"generateContentRequest": {"model": f"models/{GEMINI}", **searched}}):
+        status, answer = await _post(gateway, path, json.dumps(body).encode())
+        assert status == 403, answer
+        assert "web_search" in json.dumps(answer)
+    assert scripted_upstream.requests == []
