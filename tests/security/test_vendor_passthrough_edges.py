@@ -118,3 +118,39 @@ async def test_gemini_count_tokens_passes_the_remote_passthrough_check(
         assert status == 403, answer
         assert "web_search" in json.dumps(answer)
     assert scripted_upstream.requests == []
+
+
+def _repeating(tools_first: str) -> bytes:
+    """A Messages body naming `tools` twice: the first a server tool, the last empty."""
+    return (
+        f'{{"model": "{CLAUDE}", "max_tokens": 20, "messages": {json.dumps(HELLO)}, '
+        f'"tools": {tools_first}, "tools": []}}'
+    ).encode()
+
+
+async def test_duplicate_keys_cannot_hide_a_server_tool(
+    gateway: GatewayRuntime, scripted_upstream: ScriptedUpstream
+) -> None:
+    search = json.dumps([{"type": "web_search_20250305", "name": "web_search", "max_uses": 50}])
+    version = {"anthropic-version": "2023-06-01"}
+    # The check reads the last `tools` (none); a first-wins upstream would run the search.
+    status, answer = await _post(gateway, "/v1/messages", _repeating(search), **version)
+    assert status == 400, answer
+    assert answer["error"]["type"] == "invalid_request_error"
+    assert "'tools' two different values" in answer["error"]["message"], answer
+    # A key repeated deeper (a tool's `type`) is refused the same way.
+    nested = b'[{"type": "web_search_20250305", "type": "custom", "name": "s", "input_schema": {}}]'
+    status, answer = await _post(gateway, "/v1/messages", _repeating(nested.decode()), **version)
+    assert status == 400 and "'type' two different values" in answer["error"]["message"], answer
+    assert scripted_upstream.llm_requests == []
+    # A remote body naming each key once goes as it came, byte for byte.
+    plain = (
+        f'{{"model": "{CLAUDE}",  "max_tokens": 20, "messages": {json.dumps(HELLO)}}}'
+    ).encode()
+    status, answer = await _post(gateway, "/v1/messages", plain, **version)
+    assert status == 200, answer
+    # The local user's bytes go as they came too, repeated key and all (its own account).
+    raw = _repeating(search)
+    status, answer = await _post(gateway, "/v1/messages", raw, **version, **local_headers(gateway))
+    assert status == 200, answer
+    assert [r.raw_body for r in scripted_upstream.llm_requests] == [plain, raw]

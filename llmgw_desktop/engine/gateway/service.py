@@ -187,6 +187,8 @@ class GatewayService:
             BudgetExceeded: a hard budget covering the caller or its project is used up.
             VendorFeatureRefused: a remote caller asked an upstream of its own dialect for a
                 vendor feature the operator has not allowed it (nothing was sent).
+            RepeatedKey: a remote caller's body for an upstream of its own dialect gives a key
+                two values in one object (nothing was sent).
             ProjectForbidden: the caller's principal was not granted its project.
         """
         route = RouteReport(request_id=new_record_id(), requested_model="", project=caller.project)
@@ -370,13 +372,18 @@ class GatewayService:
                 names the feature and the model), or is nested too deeply to be written.
             VendorFeatureRefused: the target speaks the client's dialect and a remote caller
                 asked it for a vendor feature it is not allowed.
+            RepeatedKey: the same, and the remote caller's body gives a key two values.
         """
         facts = incoming.facts
         if up_name == incoming.name:
             # The request goes as it came: what it asks of the vendor's account is checked
             # first (the local user passes; a remote caller gets what the operator allows).
             sent_with = self._remote.check(
-                caller.principal, up_name, incoming.body, caller.passthrough_headers or {}
+                caller.principal,
+                up_name,
+                incoming.body,
+                caller.passthrough_headers or {},
+                raw=incoming.raw,
             )
             forwarded = passthrough_body(
                 up_name,
