@@ -24,6 +24,7 @@ from tests.security._edge_support import (  # noqa: F401 - fixtures
 )
 from tests.security.test_vendor_passthrough import (
     CLAUDE,
+    GPT,
     HELLO,
     TOKEN,
     claude,
@@ -154,3 +155,31 @@ async def test_duplicate_keys_cannot_hide_a_server_tool(
     status, answer = await _post(gateway, "/v1/messages", raw, **version, **local_headers(gateway))
     assert status == 200, answer
     assert [r.raw_body for r in scripted_upstream.llm_requests] == [plain, raw]
+
+
+def _namespace(*tools: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "namespace", "name": "ns", "description": "grouped", "tools": list(tools)}
+
+
+async def test_a_server_tool_nested_in_a_namespace_is_named(
+    gateway: GatewayRuntime, scripted_upstream: ScriptedUpstream
+) -> None:
+    mcp = {
+        "type": "mcp",
+        "server_label": "x",
+        "server_url": "https://attacker.example/mcp",
+        "require_approval": "never",
+    }
+    echo = {"type": "function", "name": "echo", "parameters": {"type": "object"}}
+    for tools in ([_namespace(mcp)], [_namespace(echo, _namespace(mcp))]):
+        body = {"model": GPT, "input": "hi", "tools": tools}
+        status, answer = await _post(gateway, "/v1/responses", json.dumps(body).encode())
+        assert status == 403, answer
+        assert "'mcp_servers'" in answer["error"]["message"], answer
+        assert ".tools[" in answer["error"]["message"], answer  # where: inside the namespace
+    assert scripted_upstream.llm_requests == []
+    # A namespace of functions (as Codex groups an MCP server's tools) passes for a remote caller.
+    body = {"model": GPT, "input": "hi", "tools": [_namespace(echo)]}
+    status, answer = await _post(gateway, "/v1/responses", json.dumps(body).encode())
+    assert status == 200, answer
+    assert len(scripted_upstream.llm_requests) == 1

@@ -11,6 +11,8 @@ the body and headers; the policy is `remote_passthrough.py`.
 Tool types are read against a list of client-side ones (functions, custom tools, the tools a
 client runs itself such as Anthropic's `bash_*` or OpenAI's `local_shell`): any other type is
 taken for a server tool, so a type the gateway does not know yet is not let through unnamed.
+An OpenAI `namespace` tool groups tools under one name: the tools inside it are read the same
+way (a namespace nested deeper than `_MAX_NAMESPACE_DEPTH` is named as a server tool itself).
 """
 
 from __future__ import annotations
@@ -73,7 +75,6 @@ _OPENAI_CLIENT_TOOLS = frozenset(
     {
         "function",
         "custom",
-        "namespace",
         "local_shell",
         "shell",
         "apply_patch",
@@ -104,6 +105,10 @@ _GEMINI_TOOLS = {
 }
 # A Gemini tool entry that only declares functions.
 _GEMINI_CLIENT_TOOLS = ("functionDeclarations",)
+# OpenAI's tool that holds other tools (`tools` inside it).
+_NAMESPACE = "namespace"
+# Namespaces inside namespaces read before the rest is taken for a server tool.
+_MAX_NAMESPACE_DEPTH = 4
 _VERSION = re.compile(r"(_\d{4}_?\d{2}_?\d{2}|_\d{8}|_\d+)$")
 _CHEAP_TIERS = frozenset({"auto", "default", "flex", "standard_only"})
 
@@ -155,20 +160,27 @@ def vendor_features(
     return found
 
 
-def _tools(dialect: str, tools: Any) -> Iterator[VendorFeature]:
+def _tools(
+    dialect: str, tools: Any, where: str = "tools", depth: int = 0
+) -> Iterator[VendorFeature]:
     if not isinstance(tools, list):
         return
     for index, tool in enumerate(tools):
         if not isinstance(tool, dict):
             continue
         kind = tool.get("type")
+        place = f"{where}[{index}]"
         if dialect == DIALECT_ANTHROPIC:
             if kind is None or (isinstance(kind, str) and _ANTHROPIC_CLIENT_TOOLS.match(kind)):
                 continue
         elif kind in _OPENAI_CLIENT_TOOLS:
             continue
+        elif kind == _NAMESPACE and depth < _MAX_NAMESPACE_DEPTH:
+            # Its tools are offered to the model like top-level ones.
+            yield from _tools(dialect, tool.get("tools"), f"{place}.tools", depth + 1)
+            continue
         base = _VERSION.sub("", kind) if isinstance(kind, str) else str(kind)
-        yield VendorFeature(_SERVER_TOOL_NAMES.get(base, base), f"tools[{index}] type {kind!r}")
+        yield VendorFeature(_SERVER_TOOL_NAMES.get(base, base), f"{place} type {kind!r}")
 
 
 def _stored_parts(items: Any, where: str) -> Iterator[VendorFeature]:
