@@ -183,3 +183,40 @@ async def test_a_server_tool_nested_in_a_namespace_is_named(
     status, answer = await _post(gateway, "/v1/responses", json.dumps(body).encode())
     assert status == 200, answer
     assert len(scripted_upstream.llm_requests) == 1
+
+
+def _gemini_asking(*parts: dict[str, Any]) -> bytes:
+    return json.dumps({"contents": [{"role": "user", "parts": list(parts)}]}).encode()
+
+
+async def test_a_gemini_file_of_the_operators_account_is_refused(
+    gateway: GatewayRuntime, scripted_upstream: ScriptedUpstream
+) -> None:
+    path = f"/v1beta/models/{GEMINI}:generateContent"
+    summarise = {"text": "summarise"}
+    operators = "https://generativelanguage.googleapis.com/v1beta/files/op1"
+    for uri, feature in (
+        (operators, "file_id"),
+        ("files/op1", "file_id"),
+        ("gs://operator-bucket/report.pdf", "file_id"),
+        ("https://www.youtube.com/watch?v=abc", "web_fetch"),  # fetched on the operator's key
+    ):
+        part = {"fileData": {"mimeType": "application/pdf", "fileUri": uri}}
+        status, answer = await _post(gateway, path, _gemini_asking(part, summarise))
+        assert status == 403, (uri, answer)
+        message = answer["error"]["message"]
+        assert f"'{feature}'" in message and "contents[0].parts[0].fileData" in message, message
+    # The genai SDK's snake_case spelling is read the same way.
+    part = {"file_data": {"mime_type": "application/pdf", "file_uri": operators}}
+    status, answer = await _post(gateway, path, _gemini_asking(part, summarise))
+    assert status == 403, answer
+    assert scripted_upstream.llm_requests == []
+    # Text (and inline data) passes for a remote caller; the local user may name its own file.
+    status, answer = await _post(gateway, path, _gemini_asking(summarise))
+    assert status == 200, answer
+    part = {"fileData": {"mimeType": "application/pdf", "fileUri": operators}}
+    status, answer = await _post(
+        gateway, path, _gemini_asking(part, summarise), **local_headers(gateway)
+    )
+    assert status == 200, answer
+    assert len(scripted_upstream.llm_requests) == 2
