@@ -10,7 +10,9 @@ capability the operator hands out, in `config.toml`:
 The local user and the operator by token (`gateway-bearer`) may use every project; any other
 principal only the projects that list it. A call naming no project (or `_global`, the vault's
 shared scope) needs no grant. The check runs where the engine takes a call's project, once per
-call (`GatewayService.chat`, `ProviderCalls.submit`), so every front door is covered.
+call (`GatewayService.chat`, `ProviderCalls.submit`), so every front door is covered, and
+before a listing reads a project's key pool (`/v1/providers?project=`, the model lists under
+`X-Project`).
 """
 
 from __future__ import annotations

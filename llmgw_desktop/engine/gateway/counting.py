@@ -3,7 +3,9 @@ endpoint for it, else an estimate that says it is one.
 
 Anthropic (`/v1/messages/count_tokens`), Gemini (`:countTokens`) and OpenAI
 (`/v1/responses/input_tokens`) count exactly. A request in the provider's own dialect is sent as
-it came; one in another dialect is translated first (the same translation a chat request gets).
+it came, after the same check of what a remote caller asks of the operator's vendor account as a
+chat request passes (`remote_passthrough.py`); one in another dialect is translated first (the
+same translation a chat request gets).
 Other providers (OpenAI-compatible servers, CLIs) get the tokenizer-free estimate of
 `request_tokens.py`.
 """
@@ -27,13 +29,14 @@ from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.passthrough import GATEWAY_FIELDS
+from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.request_tokens import estimate_tokens
 from llmgw_desktop.engine.gateway.results import CallerInfo, TokenCount
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure, UpstreamTarget
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 
-__all__ = ["TokenCounter"]
+__all__ = ["TokenCounter", "estimated_input_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +65,18 @@ _COUNT_FIELD = {
 class TokenCounter:
     """Counts input tokens for the count_tokens / countTokens front doors."""
 
-    def __init__(self, registry: ModelRegistry, keys: KeyChain, upstream: UpstreamClient) -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        keys: KeyChain,
+        upstream: UpstreamClient,
+        remote: RemotePassthrough | None = None,
+    ) -> None:
         self._registry = registry
         self._keys = keys
         self._upstream = upstream
+        # What a remote caller may ask of the operator's vendor account (as on a chat call).
+        self._remote = remote or RemotePassthrough()
 
     async def count(self, incoming: ClientRequest, caller: CallerInfo) -> TokenCount:
         """The count for `incoming`, exact where the owner of its model can count.
@@ -73,6 +84,8 @@ class TokenCounter:
         Raises:
             InvalidRequest: the body is malformed.
             NotFound: the model is unknown.
+            VendorFeatureRefused: the request would be sent as it came, and a remote caller
+                asked the vendor for a feature it is not allowed (nothing was sent).
         """
         requested = incoming.facts.model or self._registry.config.default_model
         if not requested:
@@ -87,7 +100,7 @@ class TokenCounter:
                 if counted is not None:
                     return counted
                 reason = f"{target.label} could not count it"
-        return TokenCount(self._estimate(incoming), exact=False, source=reason)
+        return TokenCount(estimated_input_tokens(incoming), exact=False, source=reason)
 
     async def _count_upstream(
         self,
@@ -97,6 +110,13 @@ class TokenCounter:
         dialect: str,
         caller: CallerInfo,
     ) -> TokenCount | None:
+        if dialect == incoming.name:
+            # Sent as it came, with the caller's beta headers and the operator's key: the
+            # features it names are checked as a chat request's are (raises, nothing is sent).
+            for asked in _requests_counted(incoming.body):
+                self._remote.check(
+                    caller.principal, dialect, asked, caller.passthrough_headers or {}
+                )
         try:
             body, headers = self._count_body(incoming, target, spec, dialect, caller)
         except EngineError as exc:
@@ -158,13 +178,21 @@ class TokenCounter:
             return {"generateContentRequest": inner}, None
         return {k: v for k, v in rendered.items() if k in _RESPONSES_COUNT_FIELDS}, None
 
-    @staticmethod
-    def _estimate(incoming: ClientRequest) -> int:
-        try:
-            return estimate_tokens(incoming.neutral())
-        except InvalidRequest:
-            # Not translatable is not uncountable: fall back to the size of what was sent.
-            return incoming.facts.estimated_tokens if incoming.facts.size else CHARS_PER_TOKEN
+
+def estimated_input_tokens(incoming: ClientRequest) -> int:
+    """The tokenizer-free estimate of `incoming`'s input tokens (at least 1)."""
+    try:
+        return estimate_tokens(incoming.neutral())
+    except InvalidRequest:
+        # Not translatable is not uncountable: fall back to the size of what was sent.
+        return incoming.facts.estimated_tokens if incoming.facts.size else CHARS_PER_TOKEN
+
+
+def _requests_counted(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request a count names: the body, and Gemini's `generateContentRequest` inside it
+    (whose tools and cached content the vendor reads as a call's)."""
+    inner = body.get("generateContentRequest", body.get("generate_content_request"))
+    return [body, inner] if isinstance(inner, dict) else [body]
 
 
 def _counting_dialect(spec: ApiProviderSpec, client: str) -> str | None:

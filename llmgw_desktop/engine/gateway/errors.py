@@ -76,6 +76,14 @@ class VendorFeatureRefused(EngineError):
     http_status = 403
 
 
+class RepeatedKey(EngineError):
+    """A remote caller's body, to be sent upstream as it came, gives one key two values: the
+    gateway reads the last and the upstream may read the first (`remote_passthrough.py`)."""
+
+    code = ErrorCode.INVALID_REQUEST
+    http_status = 400
+
+
 class AllRoutesFailed(EngineError):
     """Every target of the plan failed or could not be used."""
 

@@ -9,7 +9,7 @@ Nothing waits for the whole answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from llmgw_desktop.engine import jsonio
@@ -39,6 +39,9 @@ class StreamOutcome:
     response_id: str | None = None
     # The vendor's server tools a relayed answer used, by name (billed per call).
     server_tools: dict[str, int] = field(default_factory=dict)
+    # Events read from the upstream so far: about a token of output each, what a stream cut
+    # before its usage arrived is counted at (`GatewayService._finish_stream`).
+    events: int = 0
 
     def observe(self, event: StreamEvent) -> None:
         if isinstance(event, MessageStart):
@@ -127,6 +130,7 @@ class UpstreamStream:
 
     def _decode(self, frames: list[SseFrame]) -> list[tuple[SseFrame, list[StreamEvent]]]:
         out = []
+        self.outcome.events += len(frames)
         for item in frames:
             item = scrubbed_frame(item, self._api_key)
             events = self._decoder.feed(item)
@@ -223,7 +227,7 @@ class RelayedStream:
         if self._tap.error is not None:
             raise ValueError(f"the upstream's stream began with an error: {self._tap.error}")
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         """The client's bytes, chunk by chunk (the recorder's outcome is filled in as they go).
 
         Raises:
@@ -283,6 +287,7 @@ class RelayedStream:
         outcome.usage = self._tap.usage
         outcome.response_id = self._tap.response_id
         outcome.server_tools = self._tap.server_tools
+        outcome.events = self._tap.frames
         outcome.completed = self._tap.completed and self._tap.error is None
         if self._tap.error is not None:
             outcome.error = f"the upstream reported an error in the stream: {self._tap.error}"

@@ -14,6 +14,7 @@ recorder with its caller, route and the attempts it took.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -32,7 +33,7 @@ from llmgw_desktop.engine.gateway.api_catalog import (
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, serve_on_cli
-from llmgw_desktop.engine.gateway.counting import TokenCounter
+from llmgw_desktop.engine.gateway.counting import TokenCounter, estimated_input_tokens
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
@@ -81,6 +82,7 @@ from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.pricing import (
+    COST_ESTIMATED,
     COST_FROM_TABLE,
     CostBasis,
     cost_note,
@@ -158,7 +160,7 @@ class GatewayService:
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()
-        self._counter = TokenCounter(registry, keys, upstream)
+        self._counter = TokenCounter(registry, keys, upstream, self._remote)
         # Spans of upstream attempts and translations (does nothing while export is off).
         self._telemetry = telemetry or Telemetry()
         # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
@@ -185,6 +187,8 @@ class GatewayService:
             BudgetExceeded: a hard budget covering the caller or its project is used up.
             VendorFeatureRefused: a remote caller asked an upstream of its own dialect for a
                 vendor feature the operator has not allowed it (nothing was sent).
+            RepeatedKey: a remote caller's body for an upstream of its own dialect gives a key
+                two values in one object (nothing was sent).
             ProjectForbidden: the caller's principal was not granted its project.
         """
         route = RouteReport(request_id=new_record_id(), requested_model="", project=caller.project)
@@ -378,13 +382,18 @@ class GatewayService:
                 names the feature and the model), or is nested too deeply to be written.
             VendorFeatureRefused: the target speaks the client's dialect and a remote caller
                 asked it for a vendor feature it is not allowed.
+            RepeatedKey: the same, and the remote caller's body gives a key two values.
         """
         facts = incoming.facts
         if up_name == incoming.name:
             # The request goes as it came: what it asks of the vendor's account is checked
             # first (the local user passes; a remote caller gets what the operator allows).
             sent_with = self._remote.check(
-                caller.principal, up_name, incoming.body, caller.passthrough_headers or {}
+                caller.principal,
+                up_name,
+                incoming.body,
+                caller.passthrough_headers or {},
+                raw=incoming.raw,
             )
             forwarded = passthrough_body(
                 up_name,
@@ -470,6 +479,7 @@ class GatewayService:
         started = time.perf_counter()
         stream = incoming.facts.stream
         ok: Attempt | None = None
+        asked = False
         try:
             response = await self.upstream.send(
                 upstream_target,
@@ -478,6 +488,7 @@ class GatewayService:
                 passthrough_headers=self._telemetry.upstream_headers(record, outgoing.headers),
                 principal=caller.principal,
             )
+            asked = True
             route.provider, route.model, route.kind = spec.id, target.model, "api"
             # Listed before the answer is rendered, so `x_gateway` includes it.
             ok = Attempt(target.label, key.label, "ok")
@@ -507,9 +518,15 @@ class GatewayService:
                 self.keys.rest(spec.id, key, exc.retry_after_s)
             return None, exc
         except asyncio.CancelledError:
-            # The client left before the answer began: the row ends now, or it stays open.
+            # The client left before the answer began: the row ends now, or it stays open. The
+            # upstream that had accepted the request bills its prompt: counted at its estimate.
             state, code = self._cut()
-            self._finish(record, route, state, Usage(), error_code=code)
+            if asked:
+                self._finish(
+                    record, route, state, _estimated(incoming, 0), error_code=code, estimated=True
+                )
+            else:
+                self._finish(record, route, state, Usage(), error_code=code)
             raise
         except EngineError as exc:
             # Refused on its way out (a value our HTTP client will not write): the same.
@@ -571,8 +588,10 @@ class GatewayService:
         async def chunks() -> AsyncIterator[bytes]:
             outcome = stream.outcome
             try:
-                async for piece in stream.chunks():
-                    yield piece
+                # Closed with this generator, so the outcome is settled before it is recorded.
+                async with contextlib.aclosing(stream.chunks()) as pieces:
+                    async for piece in pieces:
+                        yield piece
             except (OSError, TimeoutError, ValueError) as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 yield _stream_error(
@@ -581,7 +600,7 @@ class GatewayService:
             finally:
                 if outgoing.owner is not None and outcome.response_id:
                     self._remote.owners.record(outgoing.owner, outcome.response_id)
-                self._finish_stream(record, route, outcome)
+                self._finish_stream(record, route, outcome, incoming)
 
         return Streaming(route, chunks(), headers=relayable_headers(response.headers))
 
@@ -642,7 +661,7 @@ class GatewayService:
                 yield _stream_error(dialect, request, encoder, outcome.error)
             finally:
                 stream.close()
-                self._finish_stream(record, route, outcome)
+                self._finish_stream(record, route, outcome, incoming)
 
         return Streaming(route, chunks())
 
@@ -737,11 +756,15 @@ class GatewayService:
         http_status: int | None = None,
         error_code: str | None = None,
         server_tools: Mapping[str, int] | None = None,
+        estimated: bool = False,
     ) -> None:
         # Upstream APIs report tokens, not money: the cost is the price table's estimate
-        # (None for a model it does not know: "not priced", never $0).
+        # (None for a model it does not know: "not priced", never $0). `estimated`: the tokens
+        # are the gateway's own estimate too (the upstream reported none), and the row says so.
         cost = estimate_cost(route.model, usage)
-        note = cost_note(COST_FROM_TABLE if cost is not None else None)
+        note = cost_note(
+            COST_ESTIMATED if estimated else COST_FROM_TABLE if cost is not None else None
+        )
         routed = route.to_record() | ({"cost": note} if note is not None else {})
         if server_tools:
             # Server tools are billed per call, beside the tokens: priced where the table
@@ -772,7 +795,9 @@ class GatewayService:
             fallback_used=route.fallback_used,
         )
 
-    def _finish_stream(self, record: str, route: RouteReport, outcome: StreamOutcome) -> None:
+    def _finish_stream(
+        self, record: str, route: RouteReport, outcome: StreamOutcome, incoming: ClientRequest
+    ) -> None:
         if outcome.stop_reason:
             self._telemetry.answered(record, [outcome.stop_reason])
         if outcome.error is not None:
@@ -781,14 +806,22 @@ class GatewayService:
             state, code = "completed", None
         else:
             state, code = self._cut()
+        # OpenAI's dialects report usage in their last event only: a stream cut before it (the
+        # client hung up, the upstream broke) was still billed by the vendor. It is counted at
+        # its estimate, never at nothing, or a caller that always hangs up early would spend
+        # under a hard budget without limit.
+        usage, estimated = outcome.usage, outcome.usage.total_tokens == 0
+        if estimated:
+            usage = _estimated(incoming, outcome.events)
         self._finish(
             record,
             route,
             state,
-            outcome.usage,
+            usage,
             http_status=200,
             error_code=code,
             server_tools=outcome.server_tools,
+            estimated=estimated,
         )
 
     def _vendor_of(self, provider: str | None) -> str:
@@ -858,11 +891,19 @@ class GatewayService:
             NotFound: the model is unknown.
             ProjectForbidden: the caller's principal was not granted its project (whose key
                 would count).
+            VendorFeatureRefused: a remote caller's request, sent as it came, asked the vendor
+                for a feature it is not allowed.
         """
         self._project_access(caller.principal, caller.project)
         return await self._counter.count(
             ClientRequest(front, body, raw, url_model=url_model, stream=False), caller
         )
+
+
+def _estimated(incoming: ClientRequest, events: int) -> Usage:
+    """What a call the upstream reported no usage for is counted at: its input as the token
+    counter estimates it, and about a token of output for each event it had sent."""
+    return Usage(input_tokens=estimated_input_tokens(incoming), output_tokens=events)
 
 
 def _releasing(answer: Streaming, hold: Hold) -> Streaming:

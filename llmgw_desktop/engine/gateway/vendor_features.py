@@ -11,6 +11,8 @@ the body and headers; the policy is `remote_passthrough.py`.
 Tool types are read against a list of client-side ones (functions, custom tools, the tools a
 client runs itself such as Anthropic's `bash_*` or OpenAI's `local_shell`): any other type is
 taken for a server tool, so a type the gateway does not know yet is not let through unnamed.
+An OpenAI `namespace` tool groups tools under one name: the tools inside it are read the same
+way (a namespace nested deeper than `_MAX_NAMESPACE_DEPTH` is named as a server tool itself).
 """
 
 from __future__ import annotations
@@ -36,13 +38,15 @@ FEATURES: Mapping[str, str] = {
     "`mcp_servers`, an OpenAI `mcp` tool)",
     "web_search": "billed web searches (Anthropic `web_search_*`, OpenAI `web_search*` tools "
     "and Chat `web_search_options`, Gemini `googleSearch`)",
-    "web_fetch": "the vendor fetches URLs (Anthropic `web_fetch_*`, Gemini `urlContext`)",
+    "web_fetch": "the vendor fetches URLs (Anthropic `web_fetch_*`, Gemini `urlContext` and "
+    "`fileData` naming a web address)",
     "code_execution": "code run in the vendor's containers (Anthropic `code_execution_*`, "
     "OpenAI `code_interpreter`, Gemini `codeExecution`)",
     "container": "reuse of a vendor code container by id (Anthropic `container`)",
     "file_search": "searches of the operator's vector stores (OpenAI `file_search`)",
     "image_generation": "billed image generation (OpenAI `image_generation` tool)",
-    "file_id": "files in the operator's vendor Files API, by id",
+    "file_id": "files in the operator's vendor Files API, by id (Gemini `fileData` naming a "
+    "file or a bucket)",
     "item_reference": "items stored at the vendor, by id (OpenAI Responses `item_reference`)",
     "store": "the vendor keeps the exchange (OpenAI `store: true`; a Responses request "
     "without `store` is sent with `store: false`)",
@@ -73,7 +77,6 @@ _OPENAI_CLIENT_TOOLS = frozenset(
     {
         "function",
         "custom",
-        "namespace",
         "local_shell",
         "shell",
         "apply_patch",
@@ -104,6 +107,10 @@ _GEMINI_TOOLS = {
 }
 # A Gemini tool entry that only declares functions.
 _GEMINI_CLIENT_TOOLS = ("functionDeclarations",)
+# OpenAI's tool that holds other tools (`tools` inside it).
+_NAMESPACE = "namespace"
+# Namespaces inside namespaces read before the rest is taken for a server tool.
+_MAX_NAMESPACE_DEPTH = 4
 _VERSION = re.compile(r"(_\d{4}_?\d{2}_?\d{2}|_\d{8}|_\d+)$")
 _CHEAP_TIERS = frozenset({"auto", "default", "flex", "standard_only"})
 
@@ -155,20 +162,27 @@ def vendor_features(
     return found
 
 
-def _tools(dialect: str, tools: Any) -> Iterator[VendorFeature]:
+def _tools(
+    dialect: str, tools: Any, where: str = "tools", depth: int = 0
+) -> Iterator[VendorFeature]:
     if not isinstance(tools, list):
         return
     for index, tool in enumerate(tools):
         if not isinstance(tool, dict):
             continue
         kind = tool.get("type")
+        place = f"{where}[{index}]"
         if dialect == DIALECT_ANTHROPIC:
             if kind is None or (isinstance(kind, str) and _ANTHROPIC_CLIENT_TOOLS.match(kind)):
                 continue
         elif kind in _OPENAI_CLIENT_TOOLS:
             continue
+        elif kind == _NAMESPACE and depth < _MAX_NAMESPACE_DEPTH:
+            # Its tools are offered to the model like top-level ones.
+            yield from _tools(dialect, tool.get("tools"), f"{place}.tools", depth + 1)
+            continue
         base = _VERSION.sub("", kind) if isinstance(kind, str) else str(kind)
-        yield VendorFeature(_SERVER_TOOL_NAMES.get(base, base), f"tools[{index}] type {kind!r}")
+        yield VendorFeature(_SERVER_TOOL_NAMES.get(base, base), f"{place} type {kind!r}")
 
 
 def _stored_parts(items: Any, where: str) -> Iterator[VendorFeature]:
@@ -220,7 +234,45 @@ def _gemini(body: Mapping[str, Any]) -> list[VendorFeature]:
             found.append(VendorFeature(_GEMINI_TOOLS.get(camel, camel), f"tools[{index}].{key}"))
     if gemini_field(body, "cachedContent"):
         found.append(VendorFeature("cached_content", "cachedContent"))
+    contents = body.get("contents")
+    for index, content in enumerate(contents if isinstance(contents, list) else ()):
+        if isinstance(content, dict):
+            found += _gemini_parts(content.get("parts"), f"contents[{index}].parts", depth=0)
+    system = gemini_field(body, "systemInstruction")
+    if isinstance(system, dict):
+        found += _gemini_parts(system.get("parts"), "systemInstruction.parts", depth=0)
     return found
+
+
+def _gemini_parts(parts: Any, where: str, *, depth: int) -> Iterator[VendorFeature]:
+    """`fileData` parts: a file of the operator's Files API (or a bucket) by its URI, or a web
+    address the vendor fetches; a function's response may hold parts of its own."""
+    for index, part in enumerate(parts if isinstance(parts, list) else ()):
+        if not isinstance(part, dict):
+            continue
+        place = f"{where}[{index}]"
+        data = gemini_field(part, "fileData")
+        if isinstance(data, dict):
+            uri = gemini_field(data, "fileUri")
+            yield VendorFeature(_gemini_file(uri), f"{place}.fileData")
+        response = gemini_field(part, "functionResponse")
+        if isinstance(response, dict) and depth < _MAX_CONTENT_DEPTH:
+            yield from _gemini_parts(
+                response.get("parts"), f"{place}.functionResponse.parts", depth=depth + 1
+            )
+
+
+def _gemini_file(uri: Any) -> str:
+    """`web_fetch` for a web address outside Google's APIs, else `file_id`: the Files API's
+    own URIs (`https://generativelanguage.googleapis.com/.../files/ID`, `files/ID`), a bucket
+    (`gs://`) and whatever else cannot be told apart from them."""
+    if not isinstance(uri, str):
+        return "file_id"
+    scheme, _, rest = uri.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0].lower()
+    if scheme.lower() in ("http", "https") and host and not host.endswith("googleapis.com"):
+        return "web_fetch"
+    return "file_id"
 
 
 def _camel(key: str) -> str:

@@ -24,6 +24,7 @@ from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
+    "COST_ESTIMATED",
     "COST_FROM_CLI",
     "COST_FROM_TABLE",
     "PRICES_REVISED",
@@ -38,9 +39,12 @@ __all__ = [
     "server_tool_cost",
 ]
 
-CostSource = Literal["cli", "table"]
+CostSource = Literal["cli", "table", "estimate"]
 COST_FROM_CLI: CostSource = "cli"  # the CLI reported what the turn cost
 COST_FROM_TABLE: CostSource = "table"  # estimated here from tokens and the price table
+# The upstream reported no usage (a stream cut before its last event): the tokens themselves
+# are the gateway's estimate, priced by the table.
+COST_ESTIMATED: CostSource = "estimate"
 _PER = 1_000_000  # prices are per million tokens
 
 
@@ -157,6 +161,8 @@ def cost_note(source: str | None) -> dict[str, str] | None:
         return {"source": COST_FROM_TABLE, "prices": PRICES_REVISED}
     if source == COST_FROM_CLI:
         return {"source": COST_FROM_CLI}
+    if source == COST_ESTIMATED:
+        return {"source": COST_ESTIMATED, "prices": PRICES_REVISED}
     return None
 
 

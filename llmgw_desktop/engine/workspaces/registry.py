@@ -12,6 +12,11 @@ and symlinks cannot lead out of an allowed root. What a remote caller may make a
 workspace is its `Grant` (`remote_power.py`): the entry's own `remote_level` and
 `remote_allowed_tools`, else the global `workspaces.remote_level` and
 `workspaces.remote_allowed_tools`.
+
+A `commands` workspace and one that lets remote callers edit never overlap (`remote_power.py`):
+a call in the `commands` one is refused while such a workspace lies inside it or around it
+(`overlapping_edits`), and a new workspace that would be one is not made or registered at all,
+so a long `commands` run that passed the check cannot have one appear beside it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import LOCAL, Principal
-from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, NotFound
+from llmgw_desktop.engine.errors import (
+    ApprovalDenied,
+    EngineError,
+    ErrorCode,
+    InvalidRequest,
+    NotFound,
+)
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.workspaces.remote_power import Grant, allows_edits
 
@@ -121,28 +132,47 @@ class WorkspaceRegistry:
         """The workspaces, anyone's, that let remote callers edit files inside `workspace` or
         around it. Where a `commands` workspace has one, an allowed command could run what a
         remote caller wrote there (`remote_power.py`)."""
-        model = self._db.models.Workspace
-
-        def everyone() -> list[Workspace]:
-            return [Workspace(r.name, r.path, r.origin, r.owner_principal) for r in model.select()]
-
         others = [
             w
-            for w in self._configured + await self._db.run(everyone)
+            for w in await self._everyone()
             if w != workspace and allows_edits(self.grant(w).level)
         ]
+        return await asyncio.to_thread(_overlapping, Path(workspace.path), others)
 
-        def overlapping() -> list[str]:
-            # resolve() reads symlinks from disk: off the loop.
-            here = Path(workspace.path).expanduser().resolve()
-            found = []
-            for other in others:
-                there = Path(other.path).expanduser().resolve()
-                if here == there or here in there.parents or there in here.parents:
-                    found.append(other.name)
-            return sorted(set(found))
+    async def _everyone(self) -> list[Workspace]:
+        """Every workspace: the config's and all that were made, whoever made them."""
+        model = self._db.models.Workspace
 
-        return await asyncio.to_thread(overlapping)
+        def made() -> list[Workspace]:
+            return [Workspace(r.name, r.path, r.origin, r.owner_principal) for r in model.select()]
+
+        return self._configured + await self._db.run(made)
+
+    async def _no_commands_around(self, path: Path, param: str) -> None:
+        """Refuse a new workspace at `path` that would let remote callers edit inside or around
+        a `commands` workspace (what they wrote there, its allowed commands could run).
+
+        Raises:
+            ApprovalDenied: code `remote_power_refused`, naming the `commands` workspaces.
+        """
+        level = self.grant(None).level  # a made workspace has the global level
+        if not allows_edits(level):
+            return
+        commands = [w for w in await self._everyone() if self.grant(w).level == "commands"]
+        overlapping = await asyncio.to_thread(_overlapping, path, commands)
+        if overlapping:
+            raise ApprovalDenied(
+                f"{path} lies inside, around or at {', '.join(repr(n) for n in overlapping)}, "
+                "which lets remote callers run commands, and a workspace made here would let "
+                f"them edit files there ({level!r}, workspaces.remote_level), which those "
+                "commands could run; choose a directory apart from it, or the operator sets "
+                'workspaces.remote_level = "read-only" or "commands"',
+                code=ErrorCode.REMOTE_POWER_REFUSED,
+                param=param,
+                value=overlapping,
+                level=level,
+                setting="workspaces.remote_level",
+            )
 
     def grant(self, workspace: Workspace | None) -> Grant:
         """What remote callers may make a CLI do in `workspace` (None: outside every one)."""
@@ -207,12 +237,15 @@ class WorkspaceRegistry:
             EngineError: not switched on, or no allowed roots (code `forbidden`).
             AccessDenied: `principal` may not administer workspaces (code `forbidden`).
             InvalidRequest: a bad name, a root not allowed, or the directory exists.
+            ApprovalDenied: it would let remote callers edit inside or around a `commands`
+                workspace (code `remote_power_refused`).
         """
         self._may_administer(principal)
         self._check_name(name)
         await self._check_free(name)
         base = self._root_for(root)
         target = base / name
+        await self._no_commands_around(target, "root" if root is not None else "name")
         await asyncio.to_thread(self._make_dir, target, base)
         return await self._store(principal, name, target, "created")
 
@@ -223,11 +256,14 @@ class WorkspaceRegistry:
             EngineError: not switched on, or no allowed roots (code `forbidden`).
             AccessDenied: `principal` may not administer workspaces (code `forbidden`).
             InvalidRequest: a bad name, or a path that is not a repository inside a root.
+            ApprovalDenied: it would let remote callers edit inside or around a `commands`
+                workspace (code `remote_power_refused`).
         """
         self._may_administer(principal)
         self._check_name(name)
         await self._check_free(name)
         resolved = await asyncio.to_thread(self._checked_repo, path)
+        await self._no_commands_around(resolved, "path")
         return await self._store(principal, name, resolved, "registered")
 
     def _may_administer(self, principal: Principal) -> None:
@@ -337,6 +373,18 @@ class WorkspaceRegistry:
             raise InvalidRequest(f"workspace {name!r} already exists", param="name")
         log.info("workspace %s %s at %s by %s", name, origin, path, principal.id)
         return Workspace(name, str(path), origin, principal.id)
+
+
+def _overlapping(path: Path, workspaces: list[Workspace]) -> list[str]:
+    """The names of `workspaces` inside `path`, around it or at it (reads symlinks from disk:
+    call it off the loop)."""
+    here = path.expanduser().resolve()
+    found = []
+    for other in workspaces:
+        there = Path(other.path).expanduser().resolve()
+        if here == there or here in there.parents or there in here.parents:
+            found.append(other.name)
+    return sorted(set(found))
 
 
 def _configured(name: str, entry: str | dict[str, Any]) -> Workspace:

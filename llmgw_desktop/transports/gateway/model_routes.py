@@ -5,7 +5,8 @@
 `display_name`, `created_at`; `has_more`, `first_id`, `last_id`, paged by `limit`, `before_id`,
 `after_id`); google-genai's (`api_version="v1"`, and everyone under `/v1beta/models`) get
 Gemini's `models/...` entries. Every shape lists the one set of models the gateway answers for
-(`ProvidersService.models`).
+(`ProvidersService.models`). A list for a project (`X-Project`) reads that project's key pool,
+so it needs the project's grant, as a call under it does.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from llmgw_desktop.engine.api import (
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
     Engine,
+    EngineError,
     ErrorCode,
     InvalidRequest,
     NotFound,
     jsonio,
 )
+from llmgw_desktop.transports.auth_edge import principal_of
+from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, checked_project
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
 from llmgw_desktop.transports.gateway.fronts import request_dialect
 
@@ -42,11 +46,22 @@ def add_model_routes(app: web.Application, engine: Engine) -> None:
     `GET /v1beta/models[/{model}]` (Gemini's)."""
 
     async def rows(request: web.Request) -> list[dict[str, Any]]:
-        return await engine.providers.models(request.headers.get("X-Project") or None)
+        """The models served to this caller, under the project it names.
+
+        Raises:
+            InvalidRequest: the project name is not a plain identifier.
+            ProjectForbidden: the caller was not granted the project.
+        """
+        project = checked_project(request.headers.get(PROJECT_HEADER), PROJECT_HEADER)
+        engine.project_grants.require(principal_of(request).id, project)
+        return await engine.providers.models(project)
 
     async def list_models(request: web.Request) -> web.Response:
-        models = await rows(request)
         front = request_dialect(request)
+        try:
+            models = await rows(request)
+        except EngineError as exc:
+            return dialect_error(front or DIALECT_OPENAI_CHAT, exc)
         if front == DIALECT_GEMINI:
             return _json({"models": [_gemini_model(r) for r in models]})
         if front != DIALECT_ANTHROPIC:
@@ -62,7 +77,11 @@ def add_model_routes(app: web.Application, engine: Engine) -> None:
         wanted = request.match_info["model"]
         if front == DIALECT_GEMINI:
             wanted = wanted.removeprefix("models/")
-        for row in await rows(request):
+        try:
+            models = await rows(request)
+        except EngineError as exc:
+            return dialect_error(front, exc)
+        for row in models:
             if row["id"] == wanted:
                 return _json(shape(row) if shape is not None else row)
         collection = request.path.rpartition("/models/")[0] + "/models"

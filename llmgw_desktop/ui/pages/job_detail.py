@@ -53,6 +53,7 @@ _COST_SOURCES = {
     "table": f"estimated from prices of {PRICES_REVISED}",
     "reported": "reported by the CLI",
     "price_table": "estimated from the prices",
+    "estimate": "estimated: the upstream reported no usage",
 }
 _DECIDERS = {
     "policy": "by the policy",

@@ -662,8 +662,14 @@ async def test_a_repeated_project_field_never_reaches_the_upstream(
     hostile.answer = whole(CHAT_ANSWER)
     gateway = await locked(start_gateway)
     data = b'{"project": "p1", "model": "gpt-4o", "messages": [], "project": "p2"}'
+    # A remote caller may not give one key two values at all (SECURITY.md 33).
     status, _, raw = await post(
         gateway, "/v1/chat/completions", data, Authorization=f"Bearer {TOKEN}"
+    )
+    assert status == 400 and b"'project' two different values" in raw, raw
+    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
+    status, _, raw = await post(
+        gateway, "/v1/chat/completions", data, Authorization=f"Bearer {TOKEN}", **local
     )
     assert status == 200, raw
     (seen,) = hostile.llm_requests

@@ -1,0 +1,226 @@
+"""A stream the client cuts is counted at its estimate, not at $0 (SECURITY.md 31).
+
+OpenAI Chat (and Responses) streams report usage only in their last event, so a caller that
+reads the first chunk and hangs up leaves a row with no usage, while the vendor bills the
+prompt (and whatever it generated) anyway. Such a row is settled at the gateway's estimate
+(the prompt's estimated tokens plus about a token for each event relayed), says so
+(`cost_source` "estimate"), and counts against a hard dollar budget like any other spend.
+
+The upstream here is a small real HTTP server on loopback that answers like OpenAI's Chat
+Completions: one content chunk, then (after the client left) the usage chunk it would bill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+import pytest
+from aiohttp import web
+
+from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.runtime import GatewayRuntime
+from tests.transports.auth.conftest import (  # noqa: F401
+    TOKEN,
+    USER_HEADER,
+    Start,
+    provider_env,
+    start,
+    upstream,
+)
+
+MODEL = "gpt-5"  # priced: a dollar budget counts it
+PROMPT_TOKENS = 40_000  # what the vendor bills for the prompt below (about 4 bytes a token)
+
+
+class _SlowChat:
+    """OpenAI Chat Completions on loopback: first chunk at once, usage only at the end."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.release = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests += 1
+        if not body.get("stream"):
+            return web.json_response(
+                {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": MODEL,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": "whole"},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {
+                        "prompt_tokens": PROMPT_TOKENS,
+                        "completion_tokens": 5,
+                        "total_tokens": PROMPT_TOKENS + 5,
+                    },
+                }
+            )
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+
+        def chunk(delta: dict[str, Any], usage: dict[str, int] | None = None) -> bytes:
+            event = {
+                "id": "chatcmpl-1",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": MODEL,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": None}]
+                if usage is None
+                else [],
+                "usage": usage,
+            }
+            return f"data: {json.dumps(event)}\n\n".encode()
+
+        await response.write(chunk({"role": "assistant", "content": "partial"}))
+        try:
+            async with asyncio.timeout(10):
+                await self.release.wait()
+            await response.write(
+                chunk(
+                    {},
+                    {
+                        "prompt_tokens": PROMPT_TOKENS,
+                        "completion_tokens": 500,
+                        "total_tokens": PROMPT_TOKENS + 500,
+                    },
+                )
+            )
+            await response.write(b"data: [DONE]\n\n")
+        except (TimeoutError, ConnectionError):
+            pass
+        return response
+
+
+@pytest.fixture
+async def slow_chat() -> AsyncIterator[tuple[_SlowChat, str]]:
+    fake = _SlowChat()
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", fake.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield fake, f"http://127.0.0.1:{port}/v1"
+    finally:
+        fake.release.set()
+        await runner.cleanup()
+
+
+ROW_TIMEOUT_S = 5.0
+
+
+def _client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        base_url=gateway.base_url + "/v1",
+        api_key=TOKEN,
+        default_headers={USER_HEADER: "mallory"},
+        max_retries=0,
+    )
+
+
+def _watch(gateway: GatewayRuntime) -> tuple[list[RequestFinished], asyncio.Event]:
+    """Rows as they end, and an event set at each."""
+    finished: list[RequestFinished] = []
+    seen = asyncio.Event()
+
+    def on_finished(event: RequestFinished) -> None:
+        finished.append(event)
+        seen.set()
+
+    gateway.engine.events.subscribe(RequestFinished, on_finished)
+    return finished, seen
+
+
+async def _row(gateway: GatewayRuntime, record_id: str) -> dict[str, Any]:
+    await gateway.engine.recorder.flush()
+    detail = await gateway.engine.recorder_query.detail(record_id)
+    assert detail is not None
+    return detail.record
+
+
+PROMPT = "x " * (PROMPT_TOKENS * 2)  # about PROMPT_TOKENS tokens by the 4-bytes rule
+
+
+async def test_cut_streams_are_charged_against_a_hard_budget(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+    slow_chat: tuple[_SlowChat, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake, base_url = slow_chat
+    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    # $0.01 a day for everyone: one call of 40,000 prompt tokens of gpt-5 uses it up.
+    gateway = await start(
+        http_auth_token=TOKEN,
+        http_trusted_principal_header=USER_HEADER,
+        budgets=[{"scope": "global", "unit": "usd", "period": "daily", "hard": 0.01}],
+    )
+    finished, seen = _watch(gateway)
+    client = _client(gateway)
+    admitted = 0
+    async with asyncio.timeout(30):
+        for _ in range(3):
+            try:
+                stream = await client.chat.completions.create(
+                    model=MODEL, messages=[{"role": "user", "content": PROMPT}], stream=True
+                )
+            except openai.APIStatusError as refused:
+                assert refused.status_code == 402, refused.body
+                break
+            admitted += 1
+            async for _chunk in stream:
+                break  # the first chunk, then hang up
+            seen.clear()
+            await stream.close()
+            await seen.wait()
+    # The vendor billed the cut call's prompt: it is counted, so the budget stops the next one.
+    assert fake.requests == admitted == 1
+    cut = [e for e in finished if e.state == "canceled"]
+    assert len(cut) == 1, finished
+    assert cut[0].input_tokens == PROMPT_TOKENS
+    assert cut[0].cost_usd is not None and cut[0].cost_usd > 0.01, cut[0]
+    row = await _row(gateway, cut[0].record_id)
+    assert row["cost_source"] == "estimate"
+    assert row["error_code"] == "client_disconnected"
+
+
+async def test_a_stream_read_to_its_end_is_charged_its_reported_usage(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+    slow_chat: tuple[_SlowChat, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake, base_url = slow_chat
+    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    fake.release.set()  # the upstream sends its usage chunk at once
+    gateway = await start(
+        http_auth_token=TOKEN,
+        http_trusted_principal_header=USER_HEADER,
+        budgets=[{"scope": "global", "unit": "usd", "period": "daily", "hard": 10.0}],
+    )
+    finished, seen = _watch(gateway)
+    async with asyncio.timeout(30):
+        stream = await _client(gateway).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": PROMPT}], stream=True
+        )
+        text = [c.choices[0].delta.content async for c in stream if c.choices]
+        await seen.wait()
+    assert text == ["partial"]
+    (done,) = finished
+    assert (done.state, done.input_tokens, done.output_tokens) == ("completed", PROMPT_TOKENS, 500)
+    row = await _row(gateway, done.record_id)
+    assert row["cost_source"] == "table"
