@@ -51,6 +51,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "refusals": "requests the edge refused, counted by reason",
     "metrics": "live charts: requests, tokens, spend, cache hits",
     "provider_health": "each provider's recent calls: error rate, failures in a row, latency",
+    "project_grants": "which principals the operator granted each project (`projects.grants`)",
     "scrape": "the /metrics exposition (None when metrics.enabled is off)",
     "telemetry": "OpenTelemetry spans of requests and tool calls (a no-op unless otel.enabled)",
     "cache": "prompt-cache state per session and prefix",
