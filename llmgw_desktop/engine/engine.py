@@ -42,7 +42,6 @@ from llmgw_desktop.engine.metrics import (
     ScrapeFigures,
     rebuild_metrics,
 )
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
@@ -299,7 +298,7 @@ class Engine:
             calls=self.calls,
             gateway=self.gateway,
             trouble=ProviderTrouble(
-                self.events, cli_ids=PROVIDER_IDS, api_switch=self.switches.switch_of
+                self.events, switch_ids=[state.id for state in self.switches.states()]
             ),
         )
         self.state = EngineState.STOPPED

@@ -28,6 +28,7 @@ from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
     ApiProviderSpec,
+    recorded_provider,
 )
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
@@ -436,7 +437,7 @@ class GatewayService:
         route.recorded = True
         record = self._recorder.start(
             principal=caller.principal,
-            provider=spec.id,
+            provider=recorded_provider(spec.id),
             transport=caller.transport,
             tool=caller.endpoint,
             caller=caller.caller,
@@ -686,8 +687,10 @@ class GatewayService:
     def _record_refusal(self, caller: CallerInfo, route: RouteReport, error: EngineError) -> None:
         record = self._recorder.start(
             principal=caller.principal,
-            provider=route.provider
-            or (route.attempts[0].target.split("/")[0] if route.attempts else "-"),
+            provider=recorded_provider(
+                route.provider
+                or (route.attempts[0].target.split("/")[0] if route.attempts else "-")
+            ),
             transport=caller.transport,
             tool=caller.endpoint,
             caller=caller.caller,

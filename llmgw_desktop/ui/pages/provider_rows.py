@@ -231,7 +231,9 @@ def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
         if trouble is not None:
             state, reason, attention = _failing(trouble.source), trouble.describe(), ERROR
         else:
-            state, reason, attention = _from_calls(engine, pid, state, reason, attention)
+            # Recorder rows name an API provider by its switch (`mistral-api`; Vibe is `mistral`).
+            recorded_as = switch or pid
+            state, reason, attention = _from_calls(engine, recorded_as, state, reason, attention)
     elif engine.providers.paused:
         state = "Paused"
     elif switched_off:
