@@ -63,6 +63,8 @@ from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.location import store_password
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import start_telemetry
+from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices
+from llmgw_desktop.engine.tokens.price_settings import PriceSettings
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
@@ -129,6 +131,10 @@ class Engine:
             on_health_change=lambda reason: self.events.publish(StoreHealthChanged(reason)),
         )
         self.settings_saver = SettingsSaver(settings_writer)
+        # What every part prices by: the bundled table with the person's prices on top (the
+        # settings check accepted them); the Settings page changes them while running.
+        self.prices = PriceBook(user=parse_prices(settings.gateway_prices))
+        self.price_settings = PriceSettings(self.prices, self.settings_saver)
         # This process's lease on the store: how other gateway processes sharing it tell that
         # it is alive (and, once it is not, end what it left running). Wall time, always:
         # leases are compared across processes.
@@ -184,7 +190,7 @@ class Engine:
         self.budgets = Budgets(self.budget_ledger, self.settings_saver)
         # Which remote principals may name which project (its keys, logins and budgets).
         self.project_grants = ProjectGrants(settings.project_grants)
-        self.metrics = LiveMetrics(self.events, clock=clock)
+        self.metrics = LiveMetrics(self.events, clock=clock, prices=self.prices)
         # Each provider's health from its recent calls (error rate, failures in a row, latency).
         self.provider_health = CallHealth(self.events, clock=clock)
         self.approvals = ApprovalGate(
@@ -232,6 +238,7 @@ class Engine:
             lifeline=self.lifeline,
             budgets=self.budget_ledger,
             project_access=self.project_grants.require,
+            prices=self.prices,
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
         # else answer deferred with the job id.
@@ -240,7 +247,11 @@ class Engine:
             jobs=self.jobs, calls=self.calls, workspaces=self.workspaces, recorder=self.recorder
         )
         self.cache = CacheState(
-            self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock
+            self.store,
+            self.recorder,
+            anthropic_ttl_s=settings.anthropic_ttl_seconds,
+            clock=clock,
+            prices=self.prices,
         )
         self.auth = AuthService(
             settings, self.store, environ=environ, instance_token=instance_token, clock=clock
@@ -267,6 +278,7 @@ class Engine:
             budgets=self.budget_ledger,
             project_access=self.project_grants.require,
             telemetry=self.telemetry,
+            prices=self.prices,
         )
         # `/metrics`: counted from the same events as the charts; None when switched off.
         self.scrape: ScrapeFigures | None = None

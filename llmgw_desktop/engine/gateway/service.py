@@ -81,13 +81,8 @@ from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry
-from llmgw_desktop.engine.tokens.pricing import (
-    COST_FROM_TABLE,
-    CostBasis,
-    cost_note,
-    estimate_cost,
-    server_tool_cost,
-)
+from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.pricing import CostBasis, cost_note, server_tool_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = ["GatewayService"]
@@ -136,8 +131,10 @@ class GatewayService:
         project_access: Callable[[str, str | None], None] | None = None,
         remote_passthrough: RemotePassthrough | None = None,
         telemetry: Telemetry | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         self.registry = registry
+        self._prices = prices or PriceBook()  # the engine's: the person's prices on top
         self.directory = directory
         self.keys = keys
         self.upstream = upstream
@@ -258,9 +255,9 @@ class GatewayService:
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
         """The refusal of a hard dollar budget that could not count `target`, else None."""
         cost = (
-            cli_cost_basis(target)
+            cli_cost_basis(target, self._prices)
             if target.kind == "cli"
-            else CostBasis.api(target.provider, target.model)
+            else CostBasis.api(target.provider, target.model, self._prices)
         )
         if cost.priced:
             return None
@@ -326,7 +323,9 @@ class GatewayService:
             return None, exc
         failure: UpstreamFailure | None = None
         facts = incoming.facts
-        estimate = estimate_call(target.model, facts.estimated_tokens, facts.max_output)
+        estimate = estimate_call(
+            target.model, facts.estimated_tokens, facts.max_output, self._prices
+        )
         hold = self._budgets.reserve(caller.principal, caller.caller, caller.project, estimate)
         try:
             for key in self.keys.order(
@@ -724,8 +723,8 @@ class GatewayService:
     ) -> None:
         # Upstream APIs report tokens, not money: the cost is the price table's estimate
         # (None for a model it does not know: "not priced", never $0).
-        cost = estimate_cost(route.model, usage)
-        note = cost_note(COST_FROM_TABLE if cost is not None else None)
+        cost = self._prices.cost_of(route.model, usage)
+        note = cost_note(self._prices.source_of(route.model) if cost is not None else None)
         routed = route.to_record() | ({"cost": note} if note is not None else {})
         if server_tools:
             # Server tools are billed per call, beside the tokens: priced where the table

@@ -522,6 +522,8 @@ def _cost(r: dict[str, Any]) -> str:
         return f"{cost} (reported by the CLI)"
     if r.get("cost_source") == "table":
         return f"{cost} (estimated from prices of {r.get('cost_prices') or 'unknown date'})"
+    if r.get("cost_source") == "config":
+        return f"{cost} (estimated from your price in config.toml)"
     return cost
 
 
