@@ -37,6 +37,8 @@ __all__ = [
     "circuit_text",
     "load_provider_rows",
     "stale_warnings",
+    "unusable_reason",
+    "usable_row",
 ]
 
 # The model choice that sends no model, so the CLI uses whatever it is set up to use.
@@ -161,6 +163,38 @@ async def load_provider_rows(
             continue  # shown above, with more detail
         rows.append(_api_row(engine, entry))
     return rows
+
+
+# Statuses of a provider that cannot answer a call now, whatever is asked.
+UNUSABLE_STATUSES = frozenset(
+    {
+        "Not installed",
+        "Broken",
+        "Off",
+        "Paused",
+        "No API key",
+        "Off in config.toml",
+        "Not running",
+        "Detected, off",
+        "Test failed",
+    }
+)
+
+
+def usable_row(row: ProviderRow) -> bool:
+    """Whether the provider could answer a call now (failing calls still count: they reach it)."""
+    return row.status not in UNUSABLE_STATUSES
+
+
+def unusable_reason(row: ProviderRow) -> str:
+    """`Not installed: Install it with: ...`: the status and what would fix it."""
+    reason = row.reason or {
+        "Off": "switched off; switch it on from the tray or Overview",
+        "No API key": "no API key; store one on the Credentials page and Test it",
+    }.get(row.status, "")
+    if reason.lower().startswith(row.status.lower()):
+        return reason  # the reason says the status already ("no API key: set ...")
+    return f"{row.status}: {reason}" if reason else row.status
 
 
 def stale_warnings(engine: Engine) -> tuple[str, ...]:
