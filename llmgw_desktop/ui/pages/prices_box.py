@@ -93,10 +93,10 @@ class PricesBox(QGroupBox):
         self.message_label.setObjectName("priceMessage")
         self.message_label.setWordWrap(True)
 
-        editor = QGridLayout()
-        editor.addWidget(self.model_edit, 0, 0, 1, 2)
-        for index, edit in enumerate(self.edits.values()):
-            editor.addWidget(edit, 0, 2 + index)
+        editor = QHBoxLayout()
+        editor.addWidget(self.model_edit, 3)  # a model name is longer than a price
+        for edit in self.edits.values():
+            editor.addWidget(edit, 2)
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.remove_button)
