@@ -10,6 +10,7 @@ from llmgw_desktop.engine.gateway.config import check_provider_tables, check_rou
 from llmgw_desktop.engine.gateway.remote_passthrough import check_passthrough_tables
 from llmgw_desktop.engine.gateway.sse import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine.gateway.tls import check_ca_bundle
+from llmgw_desktop.engine.tokens.price_book import check_price_tables
 from llmgw_desktop.settings_fields import setting
 
 __all__ = ["GatewaySettings"]
@@ -26,6 +27,14 @@ class GatewaySettings:
         doc="API providers: overrides of the built-ins and OpenAI-compatible servers (a JSON "
         "object in the env).",
         check=check_provider_tables,
+    )
+    gateway_prices: dict[str, Any] = setting(
+        "gateway.prices",
+        {},
+        env="LLM_GATEWAY_PRICES",
+        doc="Your own prices, over the bundled table: model prefix = {input, output, cache_read, "
+        "cache_write} in USD per million tokens (the Settings page sets them; in effect at once).",
+        check=check_price_tables,
     )
     gateway_aliases: dict[str, str] = setting(
         "gateway.aliases",

@@ -62,6 +62,8 @@ ENGINE_SERVICES: dict[str, str] = {
     "workspaces": "named working directories and their remote powers",
     "upstream_mcp": "the user's own MCP servers: their tools on /mcp, relayed calls, state",
     "budgets": "spending limits: each budget's spend this period; edits (operator only)",
+    "prices": "the price of a model and where it comes from (your prices over the table)",
+    "price_settings": "set or remove your price of a model (operator only; saved, live)",
 }
 
 # name -> the module that defines it, grouped by capability.
@@ -165,6 +167,8 @@ _HOMES: dict[str, str] = {
     "ProviderCallHealth": "llmgw_desktop.engine.metrics",
     "MetricsWindow": "llmgw_desktop.engine.metrics",
     "PRICES_REVISED": "llmgw_desktop.engine.metrics",
+    "Price": "llmgw_desktop.engine.tokens.pricing",
+    "PricedModel": "llmgw_desktop.engine.tokens.price_book",
     "METRICS_CONTENT_TYPE": "llmgw_desktop.engine.metrics",
     "SpanLike": "llmgw_desktop.engine.telemetry",
     "WINDOWS": "llmgw_desktop.engine.metrics",

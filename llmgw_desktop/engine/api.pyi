@@ -137,6 +137,8 @@ from llmgw_desktop.engine.store.copy import target_url_problem as target_url_pro
 from llmgw_desktop.engine.tasks import TaskSupervisor as TaskSupervisor
 from llmgw_desktop.engine.telemetry import SpanLike as SpanLike
 from llmgw_desktop.engine.tokens.money import format_usd as format_usd
+from llmgw_desktop.engine.tokens.price_book import PricedModel as PricedModel
+from llmgw_desktop.engine.tokens.pricing import Price as Price
 from llmgw_desktop.engine.upstream_mcp.service import RelayedTool as RelayedTool
 from llmgw_desktop.engine.validation.compare import Answer as Answer
 from llmgw_desktop.engine.validation.compare import compare_answers as compare_answers
@@ -233,6 +235,8 @@ __all__ = [
     "PeerOwner",
     "PendingApproval",
     "PendingConsent",
+    "Price",
+    "PricedModel",
     "Principal",
     "ProbeResult",
     "ProbeVerdict",

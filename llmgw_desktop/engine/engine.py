@@ -42,7 +42,6 @@ from llmgw_desktop.engine.metrics import (
     ScrapeFigures,
     rebuild_metrics,
 )
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
@@ -65,6 +64,8 @@ from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.location import store_password
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import start_telemetry
+from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices
+from llmgw_desktop.engine.tokens.price_settings import PriceSettings
 from llmgw_desktop.engine.upstream_mcp.config import parse_servers
 from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
 from llmgw_desktop.engine.validation.service import ValidationService
@@ -133,6 +134,10 @@ class Engine:
             on_health_change=lambda reason: self.events.publish(StoreHealthChanged(reason)),
         )
         self.settings_saver = SettingsSaver(settings_writer)
+        # What every part prices by: the bundled table with the person's prices on top (the
+        # settings check accepted them); the Settings page changes them while running.
+        self.prices = PriceBook(user=parse_prices(settings.gateway_prices))
+        self.price_settings = PriceSettings(self.prices, self.settings_saver)
         # This process's lease on the store: how other gateway processes sharing it tell that
         # it is alive (and, once it is not, end what it left running). Wall time, always:
         # leases are compared across processes.
@@ -189,7 +194,7 @@ class Engine:
         self.budgets = Budgets(self.budget_ledger, self.settings_saver)
         # Which remote principals may name which project (its keys, logins and budgets).
         self.project_grants = ProjectGrants(settings.project_grants)
-        self.metrics = LiveMetrics(self.events, clock=clock)
+        self.metrics = LiveMetrics(self.events, clock=clock, prices=self.prices)
         # Each provider's health from its recent calls (error rate, failures in a row, latency).
         self.provider_health = CallHealth(self.events, clock=clock)
         self.approvals = ApprovalGate(
@@ -248,6 +253,7 @@ class Engine:
             lifeline=self.lifeline,
             budgets=self.budget_ledger,
             project_access=self.project_grants.require,
+            prices=self.prices,
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
         # else answer deferred with the job id.
@@ -256,7 +262,11 @@ class Engine:
             jobs=self.jobs, calls=self.calls, workspaces=self.workspaces, recorder=self.recorder
         )
         self.cache = CacheState(
-            self.store, self.recorder, anthropic_ttl_s=settings.anthropic_ttl_seconds, clock=clock
+            self.store,
+            self.recorder,
+            anthropic_ttl_s=settings.anthropic_ttl_seconds,
+            clock=clock,
+            prices=self.prices,
         )
         self.auth = AuthService(
             settings, self.store, environ=environ, instance_token=instance_token, clock=clock
@@ -283,6 +293,7 @@ class Engine:
             budgets=self.budget_ledger,
             project_access=self.project_grants.require,
             telemetry=self.telemetry,
+            prices=self.prices,
         )
         # `/metrics`: counted from the same events as the charts; None when switched off.
         self.scrape: ScrapeFigures | None = None
@@ -314,7 +325,7 @@ class Engine:
             calls=self.calls,
             gateway=self.gateway,
             trouble=ProviderTrouble(
-                self.events, cli_ids=PROVIDER_IDS, api_switch=self.switches.switch_of
+                self.events, switch_ids=[state.id for state in self.switches.states()]
             ),
         )
         self.state = EngineState.STOPPED

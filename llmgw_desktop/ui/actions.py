@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from llmgw_desktop.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_token, snippets
 from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError, provider_info
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.provider_rows import ProviderRow, load_provider_rows, unusable_reason
 from llmgw_desktop.ui.qt import (
     QAction,
     QGuiApplication,
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 # The menu's provider sections, by `ProviderState.kind`, in the order shown.
 PROVIDER_SECTIONS = {"cli": "Coding CLIs", "api": "API providers", "local": "Local servers"}
 NOT_INSTALLED = "not installed"
+# An API provider in one of these states cannot answer whatever its switch says: its menu
+# entry is greyed, with the reason.
+SWITCH_CANNOT_FIX = frozenset({"No API key", "Test failed", "Off in config.toml"})
 
 
 class GatewayActions(QObject):
@@ -189,9 +193,28 @@ class GatewayActions(QObject):
         clis = [pid for pid, kind in self.provider_kinds.items() if kind == "cli"]
         try:
             found = [await self._engine.providers.locate_cli(pid) for pid in clis]
+            self.show_installed(
+                {pid for pid, path in zip(clis, found, strict=True) if path is None}
+            )
+            rows = await load_provider_rows(self._engine, {}, versions=False)
         finally:
             self._checking = False
-        self.show_installed({pid for pid, path in zip(clis, found, strict=True) if path is None})
+        self.show_api_blocked(rows)
+
+    def show_api_blocked(self, rows: list[ProviderRow]) -> None:
+        """Grey out (and label with the reason) each API provider its switch cannot make
+        usable: no API key, a key that failed its Test, off in config.toml."""
+        for row in rows:
+            pid = row.switch_id
+            if row.is_cli or pid is None or self.provider_kinds.get(pid) != "api":
+                continue
+            action, name = self.providers[pid], self._names[pid]
+            blocked = row.status in SWITCH_CANNOT_FIX
+            action.setEnabled(not blocked)
+            action.setText(f"{name} ({row.status})" if blocked else name)
+            action.setToolTip(
+                unusable_reason(row) if blocked else f"Let tools call {name} through the gateway"
+            )
 
     def show_installed(self, missing: set[str]) -> None:
         """Grey out (and label) the switches of the CLIs in `missing`; the rest as usual."""

@@ -64,7 +64,7 @@ class FirstRunGuide(QWizard):
         self.tasks = UiTasks(on_error=self._show_error)
         self.clis = ClisStep(engine, self.tasks)
         self.keys = KeysStep(engine, self.tasks)
-        self.connect_step = ConnectStep(endpoint)
+        self.connect_step = ConnectStep(endpoint, engine, self.tasks)
         for step in (self.clis, self.keys, self.connect_step):
             self.addPage(step)
         self._data_dir = data_dir

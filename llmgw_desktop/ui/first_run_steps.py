@@ -23,6 +23,12 @@ from llmgw_desktop.engine.api import (
     ProbeVerdict,
     provider_info,
 )
+from llmgw_desktop.ui.pages.provider_rows import (
+    ProviderRow,
+    load_provider_rows,
+    unusable_reason,
+    usable_row,
+)
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QComboBox,
@@ -47,6 +53,12 @@ __all__ = ["CLI_COLUMNS", "KEY_COLUMNS", "ClisStep", "ConnectStep", "KeysStep"]
 CLI_COLUMNS = ("CLI", "Found", "Version", "Path, or how to install it")
 KEY_COLUMNS = ("Provider", "Source", "Value")
 INSTALLED, MISSING, CHECKING = "installed", "not installed", "checking…"
+NOTHING_CAN_ANSWER = (
+    "Nothing can answer yet: no coding CLI was found (or it is switched off) and no API key "
+    "is usable (none found, switched off, or it failed its Test). Install a CLI (the first "
+    "step lists the commands), or store an API key on the second step and Test it; then the "
+    "Providers page shows it Ready."
+)
 VAULT_HOW_TO_OPEN = (
     "The vault opens with LLM_GATEWAY_MASTER_KEY, the OS keyring or vault.key in the data "
     "folder; fix what is said above and start the gateway again. Keys in the environment "
@@ -308,12 +320,20 @@ class KeysStep(QWizardPage):
 
 
 class ConnectStep(QWizardPage):
-    """(c) The way on: Finish opens the Connect page, with a setup snippet per tool."""
+    """(c) The way on: Finish opens the Connect page, with a setup snippet per tool. Before
+    that it says plainly whether anything can answer yet (a CLI found and switched on, or an
+    API provider with a key whose Test has not failed), and lists each provider that cannot,
+    greyed, with the reason (the same rows and words as the Providers page)."""
 
-    def __init__(self, endpoint: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, endpoint: str, engine: Engine, tasks: UiTasks, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
+        self._engine = engine
+        self._tasks = tasks
         self.setTitle("Connect your tools")
-        self.setSubTitle("The gateway is running; point your coding tools at it.")
+        self.setSubTitle("Checking what can answer…")
+        self.verdict_label = _wrapping("guideVerdict")
         self.text_label = _wrapping(
             "guideConnect",
             f"MCP endpoint: {endpoint}\n\n"
@@ -321,6 +341,34 @@ class ConnectStep(QWizardPage):
             "VS Code and the SDKs, with the token where the gateway asks for one.\n\n"
             "This guide is in the Help menu if you want it again.",
         )
+        self.unusable_label = _wrapping("guideUnusable")
+        self.unusable_label.setEnabled(False)  # greyed: these cannot answer
         column = QVBoxLayout(self)
+        column.addWidget(self.verdict_label)
         column.addWidget(self.text_label)
+        column.addWidget(self.unusable_label)
         column.addStretch(1)
+
+    def initializePage(self) -> None:
+        self._tasks.spawn(self.check(), what="check what can answer")
+
+    async def check(self) -> list[ProviderRow]:
+        """Read every provider's row and say whether any can answer; the usable rows."""
+        rows = await load_provider_rows(self._engine, {}, versions=False)
+        usable = [row for row in rows if usable_row(row)]
+        if usable:
+            self.setSubTitle("The gateway is running; point your coding tools at it.")
+            names = ", ".join(row.name for row in usable)
+            self.verdict_label.setText(f"Can answer now: {names}.")
+            self.verdict_label.setStyleSheet("")
+        else:
+            self.setSubTitle("Nothing can answer yet.")
+            self.verdict_label.setText(NOTHING_CAN_ANSWER)
+            self.verdict_label.setStyleSheet(f"color: {error_colour()};")
+        shown = [row for row in rows if not usable_row(row) and row.kind != "Local server"]
+        self.unusable_label.setText(
+            "Cannot answer:\n" + "\n".join(f"{row.name}: {unusable_reason(row)}" for row in shown)
+            if shown
+            else ""
+        )
+        return usable

@@ -99,6 +99,8 @@ class TrayIcon(QObject):
         }
         self._engine_stopped = False
         self._health = bridge.engine.provider_health
+        # Failing providers are named as every page names them ("Mistral API", "Mistral Vibe").
+        self._names = {s.id: s.display_name for s in bridge.engine.providers.states()}
         # Providers whose recent calls fail, as last drawn (a newly failing one pops a message).
         self.failing: dict[str, str] = {}
         # What is wrong with the store (damaged, disk full, recorder failing), or None.
@@ -219,7 +221,7 @@ class TrayIcon(QObject):
     def _read_health(self) -> None:
         """Which providers' recent calls fail; a message for each that just started to."""
         now = {
-            health.provider: _failing_words(
+            self._names.get(health.provider, health.provider): _failing_words(
                 health.consecutive_failures, health.errors, health.calls, health.last_error_code
             )
             for health in self._health.failing()

@@ -20,6 +20,7 @@ import pytest
 
 from llmgw_desktop.engine.budgets.holds import estimate_call
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
+from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from tests.fakes.upstream import Reply, ScriptedUpstream
@@ -165,7 +166,7 @@ async def test_fifty_parallel_calls_stop_within_one_estimate_of_a_hard_budget(
     ledger: BudgetLedger = gateway.engine.budget_ledger
     spent = ledger.statuses()[0].spent
     # One call's estimate: its input (about four bytes a token) and its max_tokens, priced.
-    one_call = estimate_call(CLAUDE, 1000 // 4, MAX_TOKENS).usd
+    one_call = estimate_call(CLAUDE, 1000 // 4, MAX_TOKENS, PriceBook()).usd
     assert spent <= hard + one_call, (spent, len(served))
     assert len(upstream.llm_requests) == len(served)
     # Nothing is held once they have finished: a call after them is served.

@@ -41,9 +41,11 @@ async def desk_gateway(
     tmp_path: Path,
     *,
     replies: tuple[Reply, ...] = (),
+    also_upstream: tuple[str, ...] = (),
 ) -> AsyncIterator[Desk]:
-    """Start the gateway (Anthropic on the upstream, which answers `replies` first), yield what
-    a page is built from; stop it all afterwards."""
+    """Start the gateway (Anthropic, and the API providers named in `also_upstream`, on the
+    upstream, which answers `replies` first), yield what a page is built from; stop it all
+    afterwards."""
     empty = tmp_path / "empty-bin"
     empty.mkdir(exist_ok=True)
     monkeypatch.setenv("PATH", str(empty))  # no CLI version checks on this machine's CLIs
@@ -51,7 +53,15 @@ async def desk_gateway(
         upstream.script(*replies)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
         monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
-        settings = replace(loaded.settings, http_port=0)
+        pointed = {
+            provider: {"api_key": f"{provider}-test-key-cccccccc", "base_url": upstream.base_url}
+            for provider in also_upstream
+        }
+        settings = replace(
+            loaded.settings,
+            http_port=0,
+            gateway_providers={**loaded.settings.gateway_providers, **pointed},
+        )
         lock = InstanceLock(settings.data_path)
         assert lock.acquire()
         runtime = GatewayRuntime(

@@ -104,17 +104,17 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
                 # The tray: red, its tooltip naming the provider; one message popped up.
                 tray.redraw()
                 assert tray.state == "error"
-                assert f"Failing: anthropic ({FAILED_CALLS} in a row, upstream_500)" in (
+                assert f"Failing: Anthropic ({FAILED_CALLS} in a row, upstream_500)" in (
                     tray.tooltip()
                 )
-                assert [t for t, _ in popped if "anthropic" in t] == ["anthropic is failing"]
+                assert [t for t, _ in popped if "Anthropic" in t] == ["Anthropic is failing"]
                 tray.redraw()  # still failing: no second message
-                assert len([t for t, _ in popped if "anthropic" in t]) == 1
+                assert len([t for t, _ in popped if "Anthropic" in t]) == 1
 
                 # Overview: the failing line and the totals' error count and rate.
                 page.refresh_status()
                 failing = page.failing_label.text()
-                assert failing.startswith("anthropic: 8 calls failed in a row"), failing
+                assert failing.startswith("Anthropic: 8 calls failed in a row"), failing
                 assert f"{FAILED_CALLS} of {total} calls failed in 15 min" in failing
                 charts = page.charts
                 charts.redraw()

@@ -225,3 +225,60 @@ def test_the_guide_shows_on_the_first_launch_only_and_reopens_from_the_help_menu
     _launch(loaded, qloop, first=True)
     assert not guide_due(loaded.settings.data_path)
     _launch(loaded, qloop, first=False)
+
+
+def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_its_reason(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Issue 25: no CLI found, the one provider with a key unusable, and the guide still said
+    "point your coding tools at it"."""
+
+    async def scenario() -> None:
+        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
+            engine = desk.runtime.engine
+            engine.providers.set_enabled(LOCAL_CALLER, "anthropic", False)  # the one key's
+            async with guide_on(desk, []) as guide:
+                guide.next()
+                guide.next()
+                step = guide.connect_step
+                await until(lambda: step.subTitle() != "Checking what can answer…", "verdict")
+                assert step.subTitle() == "Nothing can answer yet."
+                assert "Install a CLI" in step.verdict_label.text()
+                assert "point your coding tools" not in step.subTitle()
+                unusable = step.unusable_label.text()
+                assert not step.unusable_label.isEnabled()  # greyed
+                assert "Claude Code: Not installed: Install it with: " in unusable
+                assert "Anthropic: Off" in unusable and "OpenAI: no API key" in unusable
+
+                engine.providers.set_enabled(LOCAL_CALLER, "anthropic", True)
+                usable = await step.check()
+                assert [row.name for row in usable] == ["Anthropic"]
+                assert step.subTitle() == "The gateway is running; point your coding tools at it."
+                assert step.verdict_label.text() == "Can answer now: Anthropic."
+                guide.reject()
+
+    qloop.run_until_complete(scenario())
+
+
+def test_the_tray_menu_greys_api_providers_that_cannot_answer_with_the_reason(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
+            actions = desk.actions
+            openai, anthropic = actions.providers["openai"], actions.providers["anthropic"]
+            actions.check_installed()
+            await until(lambda: not openai.isEnabled(), "OpenAI greyed")
+            assert openai.text() == "OpenAI (No API key)"
+            assert openai.toolTip().startswith("no API key: set OPENAI_API_KEY")
+            assert anthropic.isEnabled() and anthropic.text() == "Anthropic"  # it has a key
+            claude = actions.providers["claude"]
+            assert not claude.isEnabled() and claude.text() == "Claude Code (not installed)"
+
+    qloop.run_until_complete(scenario())

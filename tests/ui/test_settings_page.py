@@ -18,6 +18,7 @@ import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.settings import load_settings
 from llmgw_desktop.ui.actions import GatewayActions
@@ -223,3 +224,59 @@ def test_the_log_level_takes_effect_at_once(
 
     qloop.run_until_complete(scenario())
     assert load_settings().settings.log_level == "DEBUG"
+
+
+def test_a_file_written_after_start_and_live_switches_show_as_they_are_now(
+    qloop: qasync.QEventLoop, qtbot: QtBot, config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: the page said "config.toml (not present yet)" while the file existed, and
+    showed `providers.disabled` as the default after a switch was flipped and saved."""
+    monkeypatch.setenv("LLM_GATEWAY_HTTP_PORT", "0")
+    assert not config_path.exists()
+
+    async def scenario() -> None:
+        async with settings_page(qtbot) as (page, engine):
+            assert "(not present yet" in page.file_label.text()
+            reads: list[None] = []
+            page.file_read.connect(lambda: reads.append(None))
+            engine.providers.set_enabled(OPERATOR, "codex", False)  # saved to config.toml
+            await until(lambda: "codex" in _text(config_path), "the switch saved")
+            page.page_shown()
+            await until(lambda: len(reads) == 1, "the file read again")
+            assert page.file_label.text() == f"Settings file: {config_path}"
+            assert _row(page, "providers.disabled")[1:3] == ['["codex"]', "config.toml"]
+
+            # A value edited in the file by hand since start: shown as waiting for a restart.
+            config_path.write_text(
+                _text(config_path) + "\n[jobs]\nmax_concurrent = 9\n", encoding="utf-8"
+            )
+            page.page_shown()
+            await until(lambda: len(reads) == 2, "the file read again")
+            assert _row(page, "jobs.max_concurrent")[1:] == [
+                "8",  # the running value (the default)
+                "config.toml",
+                "config.toml has 9: restart needed",
+            ]
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_refused_value_says_one_outcome(
+    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+) -> None:
+    """Issue 25: "Saved to config.toml" and "Nothing was saved" were shown together."""
+
+    async def scenario() -> None:
+        async with settings_page(qtbot) as (page, _engine):
+            page.select("jobs.max_concurrent")
+            assert "Saved to" not in page.reason_label.text()
+            page.value_edit.setText("lots")
+            page.save_button.click()
+            said = " ".join(w.text() for w in (page.reason_label, page.message_label))
+            assert "Nothing was saved" in said and "saved to config.toml" not in said.lower()
+
+    qloop.run_until_complete(scenario())
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""

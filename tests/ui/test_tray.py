@@ -172,6 +172,7 @@ def test_a_cli_not_on_the_path_is_greyed_out_and_says_not_installed(
     async def scenario() -> None:
         tray.menu.aboutToShow.emit()  # opening the menu looks for the CLIs again
         await until(lambda: not actions.providers["codex"].isEnabled(), "the CLIs looked for")
+        await until(lambda: not actions.providers["openai"].isEnabled(), "the keys looked for")
 
     try:
         _run(qloop, scenario)
@@ -179,7 +180,8 @@ def test_a_cli_not_on_the_path_is_greyed_out_and_says_not_installed(
         assert codex.text() == "Codex (not installed)" and codex.isChecked()
         assert "npm install -g @openai/codex" in codex.toolTip()
         assert vibe.isEnabled() and vibe.text() == "Mistral Vibe"
-        assert actions.providers["openai"].isEnabled()  # API providers need no install
+        # An API provider needs no install, but without a key it cannot answer: greyed too.
+        assert actions.providers["openai"].text() == "OpenAI (No API key)"
     finally:
         bridge.detach()
         tray.hide()

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from llmgw_desktop.engine.tokens.pricing import CostBasis, estimate_cost
+from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
@@ -43,11 +44,13 @@ class Estimate:
     usd: float = 0.0
 
 
-def estimate_call(model: str | None, input_tokens: int, max_output: int | None) -> Estimate:
+def estimate_call(
+    model: str | None, input_tokens: int, max_output: int | None, prices: PriceBook
+) -> Estimate:
     """A call's estimate from its input size, its output limit and its model's price."""
     output = max_output if max_output is not None and max_output > 0 else ESTIMATED_OUTPUT_TOKENS
     usage = Usage(input_tokens=max(0, input_tokens), output_tokens=output)
-    usd = estimate_cost(model, usage) if model else None
+    usd = prices.cost_of(model, usage) if model else None
     return Estimate(float(usage.input_tokens + output), float(usd or 0.0))
 
 

@@ -59,7 +59,8 @@ from llmgw_desktop.engine.sessions import (
 )
 from llmgw_desktop.engine.states import RecordState, record_state_of
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
-from llmgw_desktop.engine.tokens.pricing import COST_FROM_TABLE, CostBasis, cost_note, estimate_cost
+from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.pricing import CostBasis, cost_note
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 from llmgw_desktop.settings import Settings
@@ -106,6 +107,7 @@ class ProviderCalls:
         lifeline: Lifeline | None = None,
         budgets: SpendGuard | None = None,
         project_access: Callable[[str, str | None], None] | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         """`budgets` refuses a call a used-up hard budget covers, or a hard dollar budget one it
         could not count, and holds a running call's estimate (`engine/budgets/ledger.py`);
@@ -113,6 +115,8 @@ class ProviderCalls:
         `ProjectForbidden` when the principal was not granted the project
         (`engine/auth/projects.py`)."""
         self._settings = settings
+        # The engine's prices (the person's over the bundled table): a run's estimated cost.
+        self._prices = prices or PriceBook()
         self._budgets = budgets or NO_BUDGETS
         self._project_access = project_access
         self._lifeline = lifeline
@@ -284,7 +288,10 @@ class ProviderCalls:
         refused row that spent nothing (no provider was asked)."""
         try:
             self._budgets.check(
-                principal, meta.caller, meta.project, CostBasis.cli(provider, params.model)
+                principal,
+                meta.caller,
+                meta.project,
+                CostBasis.cli(provider, params.model, self._prices),
             )
         except EngineError as error:
             record = self._start_record(provider, params, principal, meta)
@@ -417,10 +424,15 @@ class ProviderCalls:
         # approval) while other calls used the budget up. `_run` ends its row as failed.
         meta = run.meta
         self._budgets.check(
-            run.principal, meta.caller, meta.project, CostBasis.cli(run.provider, run.params.model)
+            run.principal,
+            meta.caller,
+            meta.project,
+            CostBasis.cli(run.provider, run.params.model, self._prices),
         )
         # Held while the CLI runs; `_run` counts the row right after (no await between).
-        estimate = estimate_call(run.params.model, len(run.request.prompt) // CHARS_PER_TOKEN, None)
+        estimate = estimate_call(
+            run.params.model, len(run.request.prompt) // CHARS_PER_TOKEN, None, self._prices
+        )
         with _held(self._budgets.reserve(run.principal, meta.caller, meta.project, estimate)):
             return await self._attempts_held(ctx, run)
 
@@ -500,9 +512,11 @@ class ProviderCalls:
             totals, turn = previous + result.usage, result.usage
         result = dataclasses.replace(result, usage=turn, usage_is_cumulative=False)
         if result.cost_usd is None:
-            estimate = estimate_cost(result.model or run.params.model, turn)
+            model = result.model or run.params.model
+            estimate = self._prices.cost_of(model, turn)
             if estimate is not None:
-                result = dataclasses.replace(result, cost_usd=estimate, cost_source=COST_FROM_TABLE)
+                source = self._prices.source_of(model)
+                result = dataclasses.replace(result, cost_usd=estimate, cost_source=source)
         text, optimization = result.text, dict(run.optimization)
         if run.meta.optimize_response:
             optimized = optimize_text(text)

@@ -28,6 +28,7 @@ __all__ = [
     "DIALECT_OPENAI_RESPONSES",
     "ApiProviderSpec",
     "CliBridgeSpec",
+    "recorded_provider",
     "switch_id_for",
 ]
 
@@ -141,7 +142,7 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
     ),
     ApiProviderSpec(
         "mistral",
-        "Mistral",
+        "Mistral API",  # not "Mistral": the Vibe CLI is Mistral's too, and both are listed
         DIALECT_OPENAI_CHAT,
         "https://api.mistral.ai/v1",
         key_env=("MISTRAL_API_KEY",),
@@ -211,6 +212,16 @@ def switch_id_for(gateway_id: str) -> str:
     gateway id, unless a CLI's switch has that id already (Mistral's API and its Vibe CLI are
     both `mistral`), then `<id>-api`."""
     return f"{gateway_id}-api" if gateway_id in PROVIDER_IDS else gateway_id
+
+
+_ENGINE_ID_OF_BRIDGE = {bridge.id: bridge.engine_provider for bridge in CLI_BRIDGES}
+
+
+def recorded_provider(gateway_id: str) -> str:
+    """The provider a recorder row names for a gateway target: a CLI bridge's engine id
+    (`claude-cli` -> `claude`), else the API provider's switch id (`openai`, `mistral-api`), so
+    rows, spend and health count Mistral's API and its Vibe CLI apart (once both `mistral`)."""
+    return _ENGINE_ID_OF_BRIDGE.get(gateway_id) or switch_id_for(gateway_id)
 
 
 # Every switch id `providers.disabled` may name without a [gateway.providers] table of its own.

@@ -21,16 +21,16 @@ from llmgw_desktop.engine.gateway.results import (
 )
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.recorder import new_record_id
-from llmgw_desktop.engine.tokens.pricing import CostBasis
+from llmgw_desktop.engine.tokens.pricing import CostBasis, PriceLookup
 
 __all__ = ["serve_on_cli"]
 
 _CLI = {b.id: b for b in CLI_BRIDGES}
 
 
-def cli_cost_basis(target: Target) -> CostBasis:
+def cli_cost_basis(target: Target, prices: PriceLookup) -> CostBasis:
     """How a CLI target's cost will be known: as the call the engine submits for it."""
-    return CostBasis.cli(_CLI[target.provider].engine_provider, target.model)
+    return CostBasis.cli(_CLI[target.provider].engine_provider, target.model, prices)
 
 
 # Failures after which another target may well work (the others describe the request).

@@ -20,6 +20,7 @@ from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.telemetry import Telemetry
+from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.settings import Settings
 
 __all__ = ["build_gateway", "gateway_config_of"]
@@ -58,6 +59,7 @@ def build_gateway(
     budgets: SpendGuard | None = None,
     project_access: Callable[[str, str | None], None] | None = None,
     telemetry: Telemetry | None = None,
+    prices: PriceBook | None = None,
 ) -> GatewayService:
     """The gateway service, wired to the engine's parts. `api_refusal` is the user's switches
     (`ProviderSwitches.api_refusal`); `config` defaults to `gateway_config_of(settings)`."""
@@ -100,6 +102,7 @@ def build_gateway(
         budgets=budgets,
         project_access=project_access,
         telemetry=telemetry,
+        prices=prices,
         remote_passthrough=RemotePassthrough(
             settings.gateway_remote_passthrough_allow,
             settings.gateway_remote_passthrough_principals,

@@ -29,6 +29,7 @@ from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
     ApiProviderSpec,
+    recorded_provider,
 )
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
@@ -81,12 +82,11 @@ from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry
+from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import (
     COST_ESTIMATED,
-    COST_FROM_TABLE,
     CostBasis,
     cost_note,
-    estimate_cost,
     server_tool_cost,
 )
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -137,8 +137,10 @@ class GatewayService:
         project_access: Callable[[str, str | None], None] | None = None,
         remote_passthrough: RemotePassthrough | None = None,
         telemetry: Telemetry | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         self.registry = registry
+        self._prices = prices or PriceBook()  # the engine's: the person's prices on top
         self.directory = directory
         self.keys = keys
         self.upstream = upstream
@@ -269,9 +271,9 @@ class GatewayService:
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
         """The refusal of a hard dollar budget that could not count `target`, else None."""
         cost = (
-            cli_cost_basis(target)
+            cli_cost_basis(target, self._prices)
             if target.kind == "cli"
-            else CostBasis.api(target.provider, target.model)
+            else CostBasis.api(target.provider, target.model, self._prices)
         )
         if cost.priced:
             return None
@@ -339,7 +341,9 @@ class GatewayService:
             return None, exc
         failure: UpstreamFailure | None = None
         facts = incoming.facts
-        estimate = estimate_call(target.model, facts.estimated_tokens, facts.max_output)
+        estimate = estimate_call(
+            target.model, facts.estimated_tokens, facts.max_output, self._prices
+        )
         hold = self._budgets.reserve(caller.principal, caller.caller, caller.project, estimate)
         try:
             for key in self.keys.order(
@@ -455,7 +459,7 @@ class GatewayService:
         route.recorded = True
         record = self._recorder.start(
             principal=caller.principal,
-            provider=spec.id,
+            provider=recorded_provider(spec.id),
             transport=caller.transport,
             tool=caller.endpoint,
             caller=caller.caller,
@@ -724,8 +728,10 @@ class GatewayService:
     def _record_refusal(self, caller: CallerInfo, route: RouteReport, error: EngineError) -> None:
         record = self._recorder.start(
             principal=caller.principal,
-            provider=route.provider
-            or (route.attempts[0].target.split("/")[0] if route.attempts else "-"),
+            provider=recorded_provider(
+                route.provider
+                or (route.attempts[0].target.split("/")[0] if route.attempts else "-")
+            ),
             transport=caller.transport,
             tool=caller.endpoint,
             caller=caller.caller,
@@ -761,9 +767,13 @@ class GatewayService:
         # Upstream APIs report tokens, not money: the cost is the price table's estimate
         # (None for a model it does not know: "not priced", never $0). `estimated`: the tokens
         # are the gateway's own estimate too (the upstream reported none), and the row says so.
-        cost = estimate_cost(route.model, usage)
+        cost = self._prices.cost_of(route.model, usage)
         note = cost_note(
-            COST_ESTIMATED if estimated else COST_FROM_TABLE if cost is not None else None
+            COST_ESTIMATED
+            if estimated and cost is not None
+            else self._prices.source_of(route.model)
+            if cost is not None
+            else None
         )
         routed = route.to_record() | ({"cost": note} if note is not None else {})
         if server_tools:

@@ -21,7 +21,8 @@ from typing import Final, NamedTuple
 
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
 from llmgw_desktop.engine.metrics.health import provider_failed
-from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, price_of
+from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED
 
 __all__ = [
     "OTHER_PROVIDER",
@@ -303,8 +304,17 @@ def _sum(parts: Iterable[Totals]) -> Totals:
 class LiveMetrics:
     """Counts finished requests and active jobs into per-window rings of time buckets."""
 
-    def __init__(self, events: EventBus, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        events: EventBus,
+        *,
+        clock: Callable[[], float] = time.time,
+        prices: PriceBook | None = None,
+    ) -> None:
+        """`prices`: the engine's (the person's over the bundled table), for cache savings."""
         self._clock = clock
+        self._prices = prices or PriceBook()
+        self._memo_version = self._prices.version
         self._rings = {window.key: _Ring(window) for window in WINDOWS}
         self._since_start: dict[str, list[float]] = {}
         self._active_jobs: set[str] = set()
@@ -414,11 +424,14 @@ class LiveMetrics:
     def _discount(self, model: str | None) -> float | None:
         """USD saved per cache-read token on `model`, or None when its price is unknown."""
         name = (model or "").lower().split("/")[-1]
+        if self._memo_version != self._prices.version:  # a price was set since
+            self._discount_memo.clear()
+            self._memo_version = self._prices.version
         if name in self._discount_memo:
             return self._discount_memo[name]
         if len(self._discount_memo) >= PRICE_MEMO_MAX:
             self._discount_memo.clear()
-        price = price_of(name)
+        price = self._prices.price_of(name)
         discount = None
         if price is not None:
             discount = (price.input - price.cache_read) / 1_000_000

@@ -58,13 +58,12 @@ class ProviderTrouble:
         self,
         events: EventBus,
         *,
-        cli_ids: Collection[str],
-        api_switch: Callable[[str], str | None],
+        switch_ids: Collection[str],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """`api_switch` maps a gateway provider id to its switch id (None: not one of ours)."""
-        self._cli_ids = frozenset(cli_ids)
-        self._api_switch = api_switch
+        """`switch_ids`: every provider switch; a recorder row names its provider by one
+        (`claude`, `openai`, `mistral-api`), and rows naming anything else are not kept."""
+        self._switch_ids = frozenset(switch_ids)
         self._clock = clock
         self._troubles: dict[str, Trouble] = {}
         events.subscribe(RequestFinished, self._on_finished)
@@ -85,11 +84,13 @@ class ProviderTrouble:
         if event.caller == KEY_CHECK_CALLER:
             return  # a key being tried before it is stored: not the provider's own
         code = event.error_code or ""
-        for switch in self._switches_of(event.provider, code):
-            if event.state == RecordState.COMPLETED:
-                self._troubles.pop(switch, None)
-            elif code in LASTING_CODES:
-                self._note_call(switch, code, self._clock())
+        switch = event.provider
+        if switch not in self._switch_ids:
+            return
+        if event.state == RecordState.COMPLETED:
+            self._troubles.pop(switch, None)
+        elif code in LASTING_CODES:
+            self._note_call(switch, code, self._clock())
 
     def _note_call(self, switch: str, code: str, at: float) -> None:
         before = self._troubles.get(switch)
@@ -97,16 +98,3 @@ class ProviderTrouble:
             self._troubles[switch] = replace(before, last=at, count=before.count + 1)
         else:
             self._troubles[switch] = Trouble("calls", code, "", at, at)
-
-    def _switches_of(self, provider: str, code: str) -> list[str]:
-        """The switches a recorder row's provider may name. A CLI row carries the CLI's id, an
-        API row the gateway's; where both have one (`mistral`), an `upstream_` code says the
-        API's, and a success clears both."""
-        api = self._api_switch(provider)
-        if provider not in self._cli_ids:
-            return [api] if api is not None else []
-        if api is None:
-            return [provider]
-        if code.startswith("upstream_"):
-            return [api]
-        return [provider, api] if not code else [provider]

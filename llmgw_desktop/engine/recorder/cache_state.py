@@ -12,7 +12,8 @@ from typing import Any
 
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, lookup_key
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.tokens.pricing import price_of
+from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.pricing import PriceLookup
 
 __all__ = ["CacheState"]
 
@@ -29,7 +30,10 @@ class CacheState:
         *,
         anthropic_ttl_s: float,
         clock: Callable[[], float] = time.time,
+        prices: PriceBook | None = None,
     ) -> None:
+        """`prices`: the engine's (the person's over the bundled table), for the savings."""
+        self._prices = prices or PriceBook()
         self._db = db
         self._recorder = recorder
         self._ttl_s = anthropic_ttl_s
@@ -43,8 +47,10 @@ class CacheState:
             by_provider.setdefault(row["provider"], []).append(row)
         return {
             "window": "24h",
-            **_aggregate(rows),
-            "byProvider": {p: _aggregate(rs) for p, rs in sorted(by_provider.items())},
+            **_aggregate(rows, self._prices),
+            "byProvider": {
+                p: _aggregate(rs, self._prices) for p, rs in sorted(by_provider.items())
+            },
         }
 
     async def session_view(self, principal: str, session_id: str) -> dict[str, Any] | None:
@@ -52,7 +58,7 @@ class CacheState:
         rows = await self._rows(principal, session_id=session_id)
         if not rows:
             return None
-        view = _aggregate(rows)
+        view = _aggregate(rows, self._prices)
         last = max(r["started_at"] for r in rows)
         view["lastRequestAt"] = last
         if rows[-1]["provider"] == "claude":
@@ -70,8 +76,8 @@ class CacheState:
         return {
             "prefixHash": prefix_hash,
             "prefixTokens": rows[-1]["prefix_tokens"],
-            **_aggregate(rows),
-            "byProviderModel": {k: _aggregate(v) for k, v in sorted(groups.items())},
+            **_aggregate(rows, self._prices),
+            "byProviderModel": {k: _aggregate(v, self._prices) for k, v in sorted(groups.items())},
         }
 
     async def _rows(
@@ -105,7 +111,7 @@ class CacheState:
         return await self._db.run(lambda: [dict(r) for r in query.dicts().iterator()])
 
 
-def _aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _aggregate(rows: list[dict[str, Any]], prices: PriceLookup) -> dict[str, Any]:
     fresh = sum(r["input_tokens"] for r in rows)
     read = sum(r["cache_read_tokens"] for r in rows)
     written = sum(r["cache_write_tokens"] for r in rows)
@@ -117,12 +123,12 @@ def _aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "inputTokens": fresh,
         "cacheReadTokens": read,
         "cacheWriteTokens": written,
-        "estimatedSavingsUsd": round(sum(_saving(r) for r in rows), 6),
+        "estimatedSavingsUsd": round(sum(_saving(r, prices) for r in rows), 6),
     }
 
 
-def _saving(row: dict[str, Any]) -> float:
-    price = price_of(row["model"])
+def _saving(row: dict[str, Any], prices: PriceLookup) -> float:
+    price = prices.price_of(row["model"])
     if price is None:
         return 0.0
     return float(row["cache_read_tokens"]) * (price.input - price.cache_read) / 1_000_000

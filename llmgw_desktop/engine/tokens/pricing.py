@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -26,11 +26,13 @@ from llmgw_desktop.engine.tokens.usage import Usage
 __all__ = [
     "COST_ESTIMATED",
     "COST_FROM_CLI",
+    "COST_FROM_CONFIG",
     "COST_FROM_TABLE",
     "PRICES_REVISED",
     "CostBasis",
     "CostSource",
     "Price",
+    "PriceLookup",
     "PriceTable",
     "cost_note",
     "estimate_cost",
@@ -39,11 +41,12 @@ __all__ = [
     "server_tool_cost",
 ]
 
-CostSource = Literal["cli", "table", "estimate"]
+CostSource = Literal["cli", "table", "config", "estimate"]
 COST_FROM_CLI: CostSource = "cli"  # the CLI reported what the turn cost
 COST_FROM_TABLE: CostSource = "table"  # estimated here from tokens and the price table
+COST_FROM_CONFIG: CostSource = "config"  # ... from tokens and the person's own price
 # The upstream reported no usage (a stream cut before its last event): the tokens themselves
-# are the gateway's estimate, priced by the table.
+# are the gateway's estimate, priced by the book.
 COST_ESTIMATED: CostSource = "estimate"
 _PER = 1_000_000  # prices are per million tokens
 
@@ -120,12 +123,14 @@ PRICES_REVISED = price_table().revised
 
 
 def price_of(model: str | None) -> Price | None:
-    """The shipped table's price of `model`, or None."""
+    """The shipped table's price of `model`, or None (the engine prices by its `PriceBook`,
+    which puts the person's prices on top of this table)."""
     return price_table().price_of(model)
 
 
 def estimate_cost(model: str | None, usage: Usage) -> float | None:
-    """The shipped table's estimate for `usage` on `model`, or None when it is not priced."""
+    """The shipped table's estimate for `usage` on `model`, or None when it is not priced
+    (the engine prices by its `PriceBook`)."""
     return price_table().cost_of(model, usage)
 
 
@@ -159,11 +164,19 @@ def cost_note(source: str | None) -> dict[str, str] | None:
     """How a row's cost was arrived at, as the recorder keeps it (None: no cost)."""
     if source == COST_FROM_TABLE:
         return {"source": COST_FROM_TABLE, "prices": PRICES_REVISED}
+    if source == COST_FROM_CONFIG:
+        return {"source": COST_FROM_CONFIG, "prices": "config.toml"}
     if source == COST_FROM_CLI:
         return {"source": COST_FROM_CLI}
     if source == COST_ESTIMATED:
         return {"source": COST_ESTIMATED, "prices": PRICES_REVISED}
     return None
+
+
+class PriceLookup(Protocol):
+    """Whatever tells a model's price (the engine's `PriceBook`)."""
+
+    def price_of(self, model: str | None) -> Price | None: ...
 
 
 @dataclass(frozen=True)
@@ -186,12 +199,12 @@ class CostBasis:
     kind: str = "api"  # "api" (an upstream API) or "cli"
 
     @classmethod
-    def api(cls, provider: str, model: str | None) -> CostBasis:
-        """An upstream API call: priced when the price table knows `model`."""
-        return cls(provider, model or None, price_of(model) is not None)
+    def api(cls, provider: str, model: str | None, prices: PriceLookup) -> CostBasis:
+        """An upstream API call: priced when `prices` knows `model`."""
+        return cls(provider, model or None, prices.price_of(model) is not None)
 
     @classmethod
-    def cli(cls, provider: str, model: str | None) -> CostBasis:
+    def cli(cls, provider: str, model: str | None, prices: PriceLookup) -> CostBasis:
         """A call of the CLI `provider`: priced when that CLI reports its own cost, else as
         its named model.
 
@@ -200,7 +213,7 @@ class CostBasis:
         """
         named = model or None
         reports_cost = provider_info(provider).reports_cost
-        priced = reports_cost or (named is not None and price_of(named) is not None)
+        priced = reports_cost or (named is not None and prices.price_of(named) is not None)
         return cls(provider, named, priced, "cli")
 
     def unpriced_reason(self) -> str:
@@ -210,4 +223,7 @@ class CostBasis:
                 f"the call names no model, so {self.provider} would run its own default model, "
                 "which the gateway cannot price before the call"
             )
-        return f"the model {self.model!r} ({self.provider}) is not in the gateway's price table"
+        return (
+            f"the model {self.model!r} ({self.provider}) is not in the gateway's price table; "
+            "add its price in Settings (gateway.prices in config.toml)"
+        )

@@ -51,6 +51,7 @@ _INPUT_ROWS = frozenset({"input (uncached)", "cache read", "cache write"})
 _COST_SOURCES = {
     "cli": "reported by the CLI",
     "table": f"estimated from prices of {PRICES_REVISED}",
+    "config": "estimated from your price in config.toml",
     "reported": "reported by the CLI",
     "price_table": "estimated from the prices",
     "estimate": "estimated: the upstream reported no usage",

@@ -4,6 +4,7 @@ health (`provider_health.py`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.engine.api import HEALTH_WINDOW_S, ProviderCallHealth
@@ -200,13 +201,19 @@ class OverviewPage(Page):
         self.status_label.setStyleSheet(f"color: {warning_colour()};" if attention else "")
         self.refused_label.setText(refused_text(engine.refusals.health()))
         failing = engine.provider_health.failing()
-        self.failing_label.setText(failing_text(failing, engine.provider_health.totals()))
+        names = {state.id: state.display_name for state in engine.providers.states()}
+        self.failing_label.setText(failing_text(failing, engine.provider_health.totals(), names))
         self.failing_label.setStyleSheet(f"color: {error_colour()};" if failing else "")
 
 
-def failing_text(failing: list[ProviderCallHealth], totals: tuple[int, int]) -> str:
-    """The Overview's line for providers whose recent calls fail, with every provider's error
-    count and rate over the health window."""
+def failing_text(
+    failing: list[ProviderCallHealth],
+    totals: tuple[int, int],
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """The Overview's line for providers whose recent calls fail (by `names`: switch id ->
+    display name), with every provider's error count and rate over the health window."""
+    names = names or {}
     calls, errors = totals
     minutes = HEALTH_WINDOW_S // 60
     overall = (
@@ -216,7 +223,7 @@ def failing_text(failing: list[ProviderCallHealth], totals: tuple[int, int]) -> 
     )
     if not failing:
         return f"none · {overall}"
-    named = "; ".join(f"{h.provider}: {h.describe()}" for h in failing)
+    named = "; ".join(f"{names.get(h.provider, h.provider)}: {h.describe()}" for h in failing)
     return f"{named} · {overall}"
 
 

@@ -144,10 +144,10 @@ class ProviderHealthTable(QTableWidget):
                 switch += " (paused)"
             if not row.installed:
                 switch += ", nothing to run"
-            # Recorder rows name a CLI by its engine id and an API provider by its gateway id.
-            recorded_as = switch_id if row.is_cli else row.gateway_id
-            totals = served.get(recorded_as)
-            health = calls.of(recorded_as)
+            # Recorder rows name every provider by its switch id (a CLI's engine id, an API
+            # provider's `switch_id_for`): Mistral's API and Vibe are counted apart.
+            totals = served.get(switch_id)
+            health = calls.of(switch_id)
             # The reason shows when something is wrong; otherwise it is one hover away.
             status = row.status + (f": {row.reason}" if row.reason and row.attention else "")
             kind = _SHORT_KINDS.get(row.kind, row.kind)

@@ -37,6 +37,8 @@ __all__ = [
     "circuit_text",
     "load_provider_rows",
     "stale_warnings",
+    "unusable_reason",
+    "usable_row",
 ]
 
 # The model choice that sends no model, so the CLI uses whatever it is set up to use.
@@ -163,6 +165,38 @@ async def load_provider_rows(
     return rows
 
 
+# Statuses of a provider that cannot answer a call now, whatever is asked.
+UNUSABLE_STATUSES = frozenset(
+    {
+        "Not installed",
+        "Broken",
+        "Off",
+        "Paused",
+        "No API key",
+        "Off in config.toml",
+        "Not running",
+        "Detected, off",
+        "Test failed",
+    }
+)
+
+
+def usable_row(row: ProviderRow) -> bool:
+    """Whether the provider could answer a call now (failing calls still count: they reach it)."""
+    return row.status not in UNUSABLE_STATUSES
+
+
+def unusable_reason(row: ProviderRow) -> str:
+    """`Not installed: Install it with: ...`: the status and what would fix it."""
+    reason = row.reason or {
+        "Off": "switched off; switch it on from the tray or Overview",
+        "No API key": "no API key; store one on the Credentials page and Test it",
+    }.get(row.status, "")
+    if reason.lower().startswith(row.status.lower()):
+        return reason  # the reason says the status already ("no API key: set ...")
+    return f"{row.status}: {reason}" if reason else row.status
+
+
 def stale_warnings(engine: Engine) -> tuple[str, ...]:
     """Every config entry naming a model its provider no longer lists, one line each."""
     return tuple(ref.describe() for ref in engine.providers.stale_references())
@@ -231,7 +265,9 @@ def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
         if trouble is not None:
             state, reason, attention = _failing(trouble.source), trouble.describe(), ERROR
         else:
-            state, reason, attention = _from_calls(engine, pid, state, reason, attention)
+            # Recorder rows name an API provider by its switch (`mistral-api`; Vibe is `mistral`).
+            recorded_as = switch or pid
+            state, reason, attention = _from_calls(engine, recorded_as, state, reason, attention)
     elif engine.providers.paused:
         state = "Paused"
     elif switched_off:

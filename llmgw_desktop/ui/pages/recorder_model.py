@@ -524,6 +524,8 @@ def _cost(r: dict[str, Any]) -> str:
         return f"{cost} (estimated from prices of {r.get('cost_prices') or 'unknown date'})"
     if r.get("cost_source") == "estimate":
         return f"{cost} (estimated: the upstream reported no usage, tokens are the gateway's guess)"
+    if r.get("cost_source") == "config":
+        return f"{cost} (estimated from your price in config.toml)"
     return cost
 
 

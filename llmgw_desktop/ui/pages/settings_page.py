@@ -1,25 +1,37 @@
 """Settings: every effective setting, where its value came from, and the safe ones editable.
 
-The values shown are the ones the running gateway uses, secrets masked as `config --show`
-masks them. A change is checked with the setting's own check before anything is written, then
+The values shown are the ones the running gateway uses, secrets masked as `config --show` masks
+them; the file is read again each time the page is shown (and after each save), so the page
+says what config.toml holds now: a value saved there that waits for a restart says so, and what
+other parts of the window change live (the provider switches, the budgets, your prices) shows
+as it is now. A change is checked with the setting's own check before anything is written, then
 saved to config.toml through the engine (the file keeps its comments). Most settings are read
 once at start, so the page says "restart needed" until then. Security settings (the bind
-address, authentication, OAuth, workspaces, approval) are shown but changed only by editing
-the file: a click in the window must never open the gateway to the network.
+address, authentication, OAuth, workspaces, approval) are shown but changed only by editing the
+file: a click in the window must never open the gateway to the network.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.config_file import checked_value
 from llmgw_desktop.engine.api import LOCAL_CALLER, redacted_url
-from llmgw_desktop.settings import ConfigError, Declared, declared_settings
+from llmgw_desktop.settings import (
+    ConfigError,
+    Declared,
+    LoadedSettings,
+    declared_settings,
+    load_settings,
+)
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, set_start_at_login
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.prices_box import PricesBox
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QCheckBox,
@@ -34,6 +46,7 @@ from llmgw_desktop.ui.qt import (
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 
 __all__ = ["EDITABLE_KEYS", "SettingsPage", "read_only_reason", "shown_value"]
@@ -98,6 +111,9 @@ def _apply_log_level(value: Any) -> None:
 
 # Settings the running gateway takes on when saved here; every other one waits for a restart.
 LIVE_KEYS: dict[str, Callable[[Any], None]] = {"log.level": _apply_log_level}
+# Settings other parts of the window change while the gateway runs (the switches, the Budgets
+# page, the Prices box): shown as config.toml holds them now, never as "restart needed".
+CHANGED_LIVE = frozenset({"providers.disabled", "budgets", "gateway.prices"})
 
 
 def shown_value(decl: Declared, value: Any) -> str:
@@ -121,6 +137,10 @@ def read_only_reason(decl: Declared, source: str) -> str | None:
         return "A security setting: change it in config.toml, then restart."
     if decl.key == "providers.disabled":
         return "Switch providers on and off with their switches (tray or Overview)."
+    if decl.key == "budgets":
+        return "Set budgets on the Budgets page; they apply at once."
+    if decl.key == "gateway.prices":
+        return "Set prices in the Prices box below; they apply from the next request."
     if decl.type not in (bool, int, str):
         return "A list or table: edit it in config.toml, then restart."
     if decl.key not in EDITABLE_KEYS:
@@ -137,6 +157,7 @@ def _source_text(source: str) -> str:
 class SettingsPage(Page):
     KEY = "settings"
     TITLE = "Settings"
+    file_read = Signal()  # config.toml was read again and the rows redrawn
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -145,13 +166,12 @@ class SettingsPage(Page):
         self._can_save = loaded is not None and self.engine.settings_saver.can_save
         self._decls = declared_settings()
         self._saved: dict[str, Any] = {}  # key -> value saved from this page since start
+        self._config_file: Path | None = loaded.config_file if loaded is not None else None
+        # config.toml as last read (with the environment over it): what a restart would use.
+        self._file: LoadedSettings | None = loaded
+        self._reading = False
 
-        if loaded is None:
-            where = "Where each value came from is not known in this window."
-        else:
-            missing = "" if loaded.config_file.exists() else " (not present yet: defaults apply)"
-            where = f"Settings file: {loaded.config_file}{missing}"
-        self.file_label = QLabel(where)
+        self.file_label = QLabel(self._file_text(None))
         self.file_label.setObjectName("settingsFile")
         self.file_label.setWordWrap(True)
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -226,11 +246,47 @@ class SettingsPage(Page):
         column.addWidget(self.filter_edit)
         column.addWidget(self.table, 1)
         column.addWidget(self.detail)
+        self.prices = PricesBox(self.engine, self.tasks, can_save=self._can_save)
+        self.prices.saved.connect(self.reread_file)
+        column.addWidget(self.prices)
         self._show_selected()
 
     def page_shown(self) -> None:
         super().page_shown()
         self.read_login_switch()  # the tray or the installer may have flipped it
+        self.reread_file()
+        self.prices.show_entries()
+
+    def _file_text(self, problem: str | None) -> str:
+        if self._config_file is None:
+            return "Where each value came from is not known in this window."
+        if problem is not None:
+            return f"Settings file: {self._config_file} (cannot be read now: {problem})"
+        exists = self._config_file.exists()
+        return f"Settings file: {self._config_file}" + (
+            "" if exists else " (not present yet: defaults apply)"
+        )
+
+    def reread_file(self) -> None:
+        """Read config.toml again (in the background) and show what it holds now."""
+        if self._config_file is None or self._reading:
+            return
+        self._reading = self.tasks.spawn(self._reread(self._config_file), what="read settings")
+
+    async def _reread(self, path: Path) -> None:
+        problem: str | None = None
+        try:
+            self._file = await asyncio.to_thread(load_settings, path)
+        except ConfigError as exc:
+            problem = f"{exc.key}: {exc.problem}"
+        finally:
+            self._reading = False
+        self.file_label.setText(self._file_text(problem))
+        if self._file is not None:
+            self._sources = dict(self._file.sources)
+        for row, decl in enumerate(self._decls):
+            self._fill_row(row, decl)
+        self.file_read.emit()
 
     def read_login_switch(self) -> None:
         """Show the OS's start-at-login state on the switch."""
@@ -249,10 +305,19 @@ class SettingsPage(Page):
 
     # -- the table ----------------------------------------------------------------------
 
+    def shown(self, decl: Declared) -> Any:
+        """The value the page shows for `decl`: the running one, except what the window
+        changes live (as the switches and config.toml hold it now)."""
+        if decl.key == "providers.disabled":
+            return [s.id for s in self.engine.providers.states() if not s.enabled]
+        if decl.key in CHANGED_LIVE and self._file is not None:
+            return getattr(self._file.settings, decl.attr)
+        return getattr(self.engine.settings, decl.attr)
+
     def _fill_row(self, row: int, decl: Declared) -> None:
-        running = getattr(self.engine.settings, decl.attr)
         source = self._sources.get(decl.key, "unknown")
-        cells = (decl.key, shown_value(decl, running), _source_text(source), self.status(decl.key))
+        shown = self.shown(decl)
+        cells = (decl.key, shown_value(decl, shown), _source_text(source), self.status(decl.key))
         for col, text in enumerate(cells):
             item = self.table.item(row, col)
             if item is None:  # first fill; later ones change the text, keeping the selection
@@ -278,10 +343,17 @@ class SettingsPage(Page):
         self.table.selectRow(self.row_of(key))
 
     def status(self, key: str) -> str:
-        """What saving on this page did to `key`: nothing yet, applied, or restart needed."""
-        if key not in self._saved:
-            return ""
+        """What saving (here or in config.toml) did to `key`: nothing, applied, or restart
+        needed."""
         decl = self._decls[self.row_of(key)]
+        if key not in self._saved:
+            on_file = getattr(self._file.settings, decl.attr) if self._file else None
+            running = getattr(self.engine.settings, decl.attr)
+            if self._file is None or key in CHANGED_LIVE or key in LIVE_KEYS:
+                return ""
+            if on_file != running:
+                return f"config.toml has {shown_value(decl, on_file)}: restart needed"
+            return ""
         value = self._saved[key]
         if value == getattr(self.engine.settings, decl.attr):
             return "saved"
@@ -330,9 +402,10 @@ class SettingsPage(Page):
             self.value_edit.setText(str(current))
 
     def _restart_note(self, key: str) -> str:
+        """When a saved value takes effect (said before anything is saved)."""
         if key in LIVE_KEYS:
             return "Takes effect as soon as it is saved."
-        return "Saved to config.toml; the gateway uses the new value after a restart."
+        return "Save writes config.toml; the gateway uses a new value after a restart."
 
     def save(self) -> None:
         """Check the edited value with the setting's own check, then write it (in the
@@ -366,7 +439,9 @@ class SettingsPage(Page):
         if (apply := LIVE_KEYS.get(decl.key)) is not None:
             apply(value)
         self._fill_row(self.row_of(decl.key), decl)
-        self._say(f"{decl.key} saved. {self._restart_note(decl.key)}")
+        when = "in effect now" if decl.key in LIVE_KEYS else "used after a restart"
+        self._say(f"{decl.key} saved to config.toml: {when}.")
+        self.reread_file()
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message_label.setStyleSheet("color: #c0392b;" if error else "")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from llmgw_desktop.engine.events import EventBus, RequestFinished
 from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
 from llmgw_desktop.engine.providers.trouble import ProviderTrouble
@@ -36,7 +35,7 @@ def _tracker() -> tuple[EventBus, ProviderTrouble]:
     switches = _switches(events)
     clock = iter(float(n) for n in range(1_000_000, 2_000_000))
     trouble = ProviderTrouble(
-        events, cli_ids=PROVIDER_IDS, api_switch=switches.switch_of, clock=lambda: next(clock)
+        events, switch_ids=[s.id for s in switches.states()], clock=lambda: next(clock)
     )
     return events, trouble
 
@@ -70,12 +69,15 @@ def test_transient_failures_are_the_breakers_business() -> None:
     assert trouble.of("claude") is None and trouble.of("anthropic") is None
 
 
-def test_a_cli_auth_failure_and_a_shared_id_go_to_the_right_switch() -> None:
+def test_mistral_api_and_vibe_failures_go_to_their_own_switch() -> None:
     events, trouble = _tracker()
     events.publish(_finished("claude", "failed", "auth_required"))
-    events.publish(_finished("mistral", "failed", "upstream_403"))  # the API's own status
+    events.publish(_finished("mistral-api", "failed", "upstream_403"))  # the API's own row
     assert trouble.of("claude") is not None
     assert trouble.of("mistral-api") is not None and trouble.of("mistral") is None
+    events.publish(_finished("mistral", "failed", "auth_required"))  # Vibe's row
+    events.publish(_finished("mistral-api", "completed"))
+    assert trouble.of("mistral-api") is None and trouble.of("mistral") is not None
 
 
 def test_a_failed_test_lasts_until_a_later_success() -> None:

@@ -1,0 +1,185 @@
+"""The prices the engine charges by: the bundled table (`prices.json`) with the person's own
+prices (`[gateway.prices]` in config.toml) on top.
+
+One `PriceBook` per engine, handed to every part that prices something (the gateway, CLI calls,
+budget holds, the live charts, the cache view). A person's entry is a model-name prefix like
+the table's; the longest matching prefix wins, and where the person and the table name the
+same prefix (or the table leaves it unpriced on purpose) the person's price wins. The Settings
+page replaces the person's layer as a whole when it saves one, so the next request is priced
+by it without a restart. Every estimate says where its price came from: `config` (the
+person's) or `table` (the bundled table of a given date).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+
+from llmgw_desktop.engine.tokens.pricing import (
+    COST_FROM_CONFIG,
+    COST_FROM_TABLE,
+    Price,
+    PriceTable,
+    price_table,
+)
+from llmgw_desktop.engine.tokens.usage import Usage
+
+__all__ = [
+    "PRICE_FIELDS",
+    "PriceBook",
+    "PricedModel",
+    "check_price_tables",
+    "parse_prices",
+    "price_as_table",
+]
+
+# The four prices of an entry, USD per million tokens; `cache_write` may be left out (the
+# input price then), as in the bundled table.
+PRICE_FIELDS: Final = ("input", "output", "cache_read", "cache_write")
+_REQUIRED: Final = ("input", "output", "cache_read")
+# A model prefix is a name, not a sentence; a price above this per million tokens is a typo.
+MAX_MODEL_CHARS: Final = 200
+MAX_USD_PER_MILLION: Final = 10_000.0
+_PER: Final = 1_000_000
+
+
+@dataclass(frozen=True)
+class PricedModel:
+    """The price a model is charged at and where it came from."""
+
+    prefix: str  # the entry that matched (lower case)
+    price: Price
+    source: str  # COST_FROM_CONFIG (the person's) or COST_FROM_TABLE (bundled)
+
+
+class PriceBook:
+    """Looks up a model's price: the person's entries over the bundled table."""
+
+    def __init__(self, base: PriceTable | None = None, user: Mapping[str, Price] = {}) -> None:
+        self.base = base if base is not None else price_table()
+        self._user: Mapping[str, Price] = MappingProxyType({})
+        self.version = 0  # bumped at each change, so a cache of prices knows to drop
+        self.replace_user(user)
+
+    @property
+    def revised(self) -> str:
+        """When the bundled table was last checked against the vendors' pages."""
+        return self.base.revised
+
+    @property
+    def user(self) -> Mapping[str, Price]:
+        """The person's entries (lower-case prefix -> price), read-only."""
+        return self._user
+
+    def user_entries(self) -> list[tuple[str, Price]]:
+        """The person's entries, by model prefix."""
+        return sorted(self._user.items())
+
+    def user_price(self, model: str) -> Price | None:
+        """The person's own price for exactly this prefix, or None."""
+        return self._user.get(model.strip().lower())
+
+    def replace_user(self, user: Mapping[str, Price]) -> None:
+        """Make `user` the person's entries; the next lookup uses them."""
+        self._user = MappingProxyType({prefix.lower(): p for prefix, p in user.items()})
+        self.version += 1
+
+    def priced(self, model: str | None) -> PricedModel | None:
+        """`model`'s price and source (longest matching prefix, any `vendor/` part ignored);
+        None when nothing prices it."""
+        name = (model or "").lower().split("/")[-1]
+        if not name:
+            return None
+        base = self.base
+        best: PricedModel | None = None
+        best_len = -1
+        for prefix, price in self._user.items():
+            if name.startswith(prefix) and len(prefix) > best_len:
+                best, best_len = PricedModel(prefix, price, COST_FROM_CONFIG), len(prefix)
+        for prefix in (*base.prices, *base.unpriced):
+            # Strictly longer: on the same prefix the person's entry wins.
+            if name.startswith(prefix) and len(prefix) > best_len:
+                found = base.prices.get(prefix)
+                best = None if found is None else PricedModel(prefix, found, COST_FROM_TABLE)
+                best_len = len(prefix)
+        return best
+
+    def price_of(self, model: str | None) -> Price | None:
+        """`model`'s price, or None when nothing prices it."""
+        found = self.priced(model)
+        return None if found is None else found.price
+
+    def source_of(self, model: str | None) -> str | None:
+        """Where `model`'s price comes from (`config` or `table`), or None: not priced."""
+        found = self.priced(model)
+        return None if found is None else found.source
+
+    def cost_of(self, model: str | None, usage: Usage) -> float | None:
+        """The estimated USD cost of `usage` on `model`; None when nothing prices it."""
+        price = self.price_of(model)
+        if price is None:
+            return None
+        total = (
+            usage.input_tokens * price.input
+            + usage.output_tokens * price.output
+            + usage.cache_read_tokens * price.cache_read
+            + usage.cache_write_tokens * price.cache_write
+        )
+        return round(total / _PER, 8)
+
+
+def price_as_table(price: Price) -> dict[str, float]:
+    """One entry as config.toml keeps it."""
+    return {name: float(getattr(price, name)) for name in PRICE_FIELDS}
+
+
+def _entry_problem(model: Any, entry: Any) -> str | None:
+    if not isinstance(model, str) or not model.strip() or len(model) > MAX_MODEL_CHARS:
+        return f"{model!r}: a model name of 1 to {MAX_MODEL_CHARS} characters"
+    if not isinstance(entry, Mapping):
+        return f"{model}: a table with {', '.join(PRICE_FIELDS)} (USD per million tokens)"
+    unknown = sorted(set(entry) - set(PRICE_FIELDS))
+    if unknown:
+        return f"{model}: unknown key(s) {', '.join(unknown)}; known: {', '.join(PRICE_FIELDS)}"
+    missing = [name for name in _REQUIRED if name not in entry]
+    if missing:
+        return f"{model}: missing {', '.join(missing)} (USD per million tokens)"
+    for name, value in entry.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{model}.{name}: a number of USD per million tokens, not {value!r}"
+        if not 0 <= value <= MAX_USD_PER_MILLION:
+            return f"{model}.{name}: between 0 and {MAX_USD_PER_MILLION:,.0f} USD per million"
+    return None
+
+
+def check_price_tables(value: Any) -> str | None:
+    """The check of `gateway.prices`: model -> {input, output, cache_read[, cache_write]}."""
+    if not isinstance(value, Mapping):
+        return "a table of model = {input, output, cache_read, cache_write}"
+    for model, entry in value.items():
+        problem = _entry_problem(model, entry)
+        if problem is not None:
+            return problem
+    return None
+
+
+def parse_prices(value: Mapping[str, Any]) -> dict[str, Price]:
+    """The person's entries from a checked `gateway.prices` table.
+
+    Raises:
+        ValueError: an entry fails `check_price_tables` (naming the model and the field).
+    """
+    problem = check_price_tables(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return {
+        model.strip().lower(): Price(
+            float(entry["input"]),
+            float(entry["output"]),
+            float(entry["cache_read"]),
+            float(entry.get("cache_write", entry["input"])),
+        )
+        for model, entry in value.items()
+    }

@@ -1,0 +1,57 @@
+"""The engine's price book: the person's prices over the bundled table, each with its source."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from llmgw_desktop.engine.tokens.price_book import PriceBook, check_price_tables, parse_prices
+from llmgw_desktop.engine.tokens.pricing import Price, price_table
+from llmgw_desktop.engine.tokens.usage import Usage
+
+MINE = Price(1.0, 2.0, 0.1, 1.0)
+
+
+def test_the_persons_price_wins_on_the_same_prefix_and_says_config() -> None:
+    book = PriceBook(user={"GPT-5": MINE})
+    found = book.priced("openai/gpt-5")
+    assert found is not None and found.price == MINE and found.source == "config"
+    # A longer bundled prefix is more specific: it still prices its own models.
+    mini = book.priced("gpt-5-mini-2025")
+    assert mini is not None and mini.source == "table"
+    assert mini.price == price_table().prices["gpt-5-mini"]
+
+
+def test_a_model_the_table_leaves_unpriced_can_be_priced_by_the_person() -> None:
+    book = PriceBook()
+    assert book.price_of("gpt-5-pro") is None  # unpriced on purpose in the table
+    book.replace_user({"gpt-5-pro": MINE})
+    assert book.source_of("gpt-5-pro-2025") == "config"
+    assert book.cost_of("gpt-5-pro", Usage(input_tokens=1_000_000)) == pytest.approx(1.0)
+    book.replace_user({})
+    assert book.price_of("gpt-5-pro") is None
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ({"m": {"input": 1, "output": 2}}, "missing cache_read"),
+        ({"m": {"input": 1, "output": 2, "cache_read": "x"}}, "m.cache_read: a number"),
+        ({"m": {"input": -1, "output": 2, "cache_read": 0}}, "m.input: between 0"),
+        ({"m": {"input": 1, "output": 2, "cache_read": 0, "speed": 3}}, "unknown key(s) speed"),
+        ({"": {"input": 1, "output": 2, "cache_read": 0}}, "a model name"),
+    ],
+)
+def test_a_bad_price_table_is_refused_naming_the_model_and_field(
+    table: dict[str, object], problem: str
+) -> None:
+    found = check_price_tables(table)
+    assert found is not None and problem in found
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        parse_prices(table)
+
+
+def test_cache_write_defaults_to_the_input_price() -> None:
+    parsed = parse_prices({"House-1": {"input": 3, "output": 9, "cache_read": 0.3}})
+    assert parsed == {"house-1": Price(3.0, 9.0, 0.3, 3.0)}

@@ -1,0 +1,91 @@
+"""Mistral's API and its Vibe CLI are two providers (issue 25): both used to be recorded as
+`mistral`, so the recorder, spend and both health rows showed the same count. The API now
+records as its switch id, `mistral-api`.
+
+Real engine and gateway: the official `openai` SDK asks the Mistral API (pointed at the
+scripted upstream) and the Mistral Vibe stand-in (tests/fakes/fake_vibe.py, a real process:
+Vibe needs Python 3.12, which cannot install here) answers a CLI call.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import openai
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.engine.calls import CallParams
+from llmgw_desktop.engine.recorder.query import RecorderFilters
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
+from llmgw_desktop.ui.tasks import UiTasks
+from tests.ui.desk_gateway import desk_gateway
+from tests.ui.waiting import until
+
+FAKE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"
+API_CALLS = 2
+STEP_TIMEOUT = 30.0
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_qt_thread() -> Iterator[None]:
+    yield
+    gc.collect()
+
+
+def test_mistral_api_and_vibe_are_recorded_and_shown_apart(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe-home"))
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
+    with_vibe = replace(loaded, settings=replace(loaded.settings, cli_path=[str(FAKE_BIN)]))
+
+    async def scenario() -> None:
+        async with desk_gateway(
+            with_vibe, monkeypatch, tmp_path, also_upstream=("mistral",)
+        ) as desk:
+            monkeypatch.setenv("VIBE_TEST_BASE_URL", desk.upstream.base_url)
+            engine = desk.runtime.engine
+            client = openai.AsyncOpenAI(
+                base_url=desk.runtime.base_url + "/v1", api_key="unused", max_retries=0
+            )
+            for _ in range(API_CALLS):
+                await client.chat.completions.create(
+                    model="mistral/mistral-large-latest",
+                    messages=[{"role": "user", "content": "hi"}],
+                )
+            await client.close()
+            job = await engine.calls.submit("mistral", CallParams(prompt="hi"), "local")
+            await engine.jobs.wait(job.job_id, "local", timeout_s=STEP_TIMEOUT)
+
+            page = await engine.recorder_query.page(RecorderFilters())
+            assert sorted(r.provider for r in page.rows) == ["mistral", *["mistral-api"] * 2]
+            api_only = await engine.recorder_query.page(RecorderFilters(provider="mistral-api"))
+            assert len(api_only.rows) == API_CALLS
+
+            # Overview's health table: two rows, two names, each with its own count.
+            tasks = UiTasks()
+            table = ProviderHealthTable(desk.bridge, tasks)
+            qtbot.addWidget(table)
+            table.start()
+            try:
+                await until(lambda: table.cell("mistral-api", "Status") == "Ready", "API row")
+                await until(lambda: table.cell("mistral", "Requests 15 min") == "1", "Vibe")
+                assert table.cell("mistral-api", "Provider") == "Mistral API"
+                assert table.cell("mistral", "Provider") == "Mistral Vibe"
+                assert table.cell("mistral-api", "Requests 15 min") == str(API_CALLS)
+            finally:
+                table.stop()
+                tasks.cancel_all()
+
+    qloop.run_until_complete(scenario())
