@@ -13,7 +13,11 @@ Measured, as the median of N runs each:
   desktop also launch to the window's first paint (the timestamp of the log's "window
   painted", written by the window's first paint event; goal 1 s); idle memory (goals: 80 MB
   headless, 150 MB desktop) in a fresh home, and again in a home that served MCP before
-  (the SDK loaded: what an editor user's gateway holds).
+  (the SDK loaded: what an editor user's gateway holds);
+- desktop idle memory with the window left on the Jobs page (no chart shown yet, so neither
+  pyqtgraph nor numpy loaded: what a tray-only start holds too) beside the default, the
+  window on Overview with its charts shown. `--memory-only` measures just these and the
+  headless idle memory.
 
 The package is byte-compiled first, as an installed copy is (pip compiles at install): a source
 tree run with PYTHONDONTWRITEBYTECODE would otherwise recompile every module on each launch.
@@ -116,12 +120,15 @@ def served_mcp_before(home: str) -> None:
 
 
 def one_run(
-    mode: str, idle_s: float, *, mcp_before: bool = False
+    mode: str, idle_s: float, *, mcp_before: bool = False, page: str | None = None
 ) -> tuple[float, float, float, float]:
-    """Launch to /health, launch to the window shown (desktop; else /health), idle RSS, stop."""
+    """Launch to /health, launch to the window shown (desktop; else /health), idle RSS, stop.
+    `page`: the page the desktop's window opens on (its default is Overview)."""
     with tempfile.TemporaryDirectory() as home:
         if mcp_before:
             served_mcp_before(home)
+        if page is not None:
+            opens_on(home, page)
         launched_at = time.time()  # wall clock, as the log's timestamps are
         proc, ready = launch(mode, gateway_env(home, free_port()))
         shown = ready
@@ -130,6 +137,28 @@ def one_run(
         time.sleep(idle_s)
         memory = rss_mb(proc.pid)
         return ready, shown, memory, stop(proc, mode)
+
+
+def opens_on(home: str, page: str) -> None:
+    """Make the desktop's window open on `page`, as it does for a person who left it there."""
+    data = Path(home) / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "ui.ini").write_text(f"[General]\npage={page}\n")
+
+
+def chart_memory(runs: int, idle_s: float, bare_rss: float) -> None:
+    """Desktop idle memory before a chart is shown (window on Jobs) and after (on Overview),
+    the two launches alternating so a drift in the machine's state hits both alike."""
+    pairs = [
+        (one_run("desktop", idle_s, page="jobs")[2], one_run("desktop", idle_s)[2])
+        for _ in range(runs)
+    ]
+    before = statistics.median(b for b, _ in pairs)
+    after = statistics.median(a for _, a in pairs)
+    for what, memory in (("no chart shown (Jobs)", before), ("charts shown (Overview)", after)):
+        label = f"desktop idle RSS, {what}"
+        print(f"{label:<44} {memory:>7.1f} MB  x{memory / bare_rss:>5.1f} bare")
+    print(f"{'the charts (pyqtgraph, numpy, 4 plots)':<44} {after - before:>+7.1f} MB")
 
 
 LOG_FILE = "llmgw-desktop.log"
@@ -229,6 +258,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--idle", type=float, default=3.0)
+    parser.add_argument(
+        "--memory-only", action="store_true", help="only the idle memory figures (no timings)"
+    )
     args = parser.parse_args()
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.runs} runs each, "
@@ -247,6 +279,12 @@ def main() -> None:
         )
 
     print(f"{'python -c pass (the baseline)':<34} {bare * 1000:>7.0f} ms  RSS {bare_rss:.1f} MB")
+    if args.memory_only:
+        headless = statistics.median(one_run("headless", args.idle)[2] for _ in range(args.runs))
+        print(f"{'headless idle RSS':<44} {headless:>7.1f} MB  x{headless / bare_rss:>5.1f} bare")
+        chart_memory(args.runs, args.idle, bare_rss)
+        print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
     row("--version", [command_time([*me, "--version"]) for _ in range(args.runs)], 150)
     row("--help", [command_time([*me, "--help"]) for _ in range(args.runs)], 150)
     row("mcp relay: initialize answered", relay_times(args.runs, args.idle), 300)
@@ -273,6 +311,7 @@ def main() -> None:
             f"{mode + ': idle RSS, MCP served before':<34} {memory:>7.1f} MB  "
             f"max {max(served):>6.1f} MB  x{memory / bare_rss:>5.1f} bare"
         )
+    chart_memory(args.runs, args.idle, bare_rss)
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

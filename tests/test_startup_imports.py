@@ -9,11 +9,19 @@ those paths. Each check runs in a fresh interpreter: this one has imported every
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+import pytest
+
+from tests.e2e import gateway_process as gp
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = (
@@ -62,8 +70,9 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
 
 
 def test_the_window_imports_no_chart_library() -> None:
-    # The charts are our own QPainter widget (ui/pages/line_chart.py); pyqtgraph and numpy
-    # cost a third of a second and 38 MB, and must not come back through another import.
+    # pyqtgraph and numpy cost a third of a second and 38 MB: only the Overview's charts load
+    # them, when first shown (ui/pages/overview_charts.py; tests/ui/test_overview_page.py
+    # shows a running window holds neither until then).
     assert not {"pyqtgraph", "numpy"} & modules_loaded_by(
         "import os\nos.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
         "import llmgw_desktop.app, llmgw_desktop.ui.main_window"
@@ -101,3 +110,25 @@ def test_the_mcp_sdk_is_not_on_the_way_to_a_running_gateway() -> None:
     # Nor pydantic: the SDK brings it in the background; the issuer is rendered without it.
     # Nor psycopg: a SQLite store never needs it (engine/store/orm.py).
     assert loaded & {"mcp", "mcp_types", "PySide6", "pydantic", "psycopg"} == set()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/PID/maps (Linux)")
+def test_a_running_headless_gateway_holds_no_chart_library(tmp_path: Path) -> None:
+    """A served request later, the headless gateway's process has not mapped numpy's core
+    library (pyqtgraph cannot load without it). Read from the running process's memory map,
+    so whatever the start-up path imports is covered."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = gp.start(["--headless"], gp.child_env(tmp_path, port))
+    try:
+        gp.wait_ready(proc, port)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models")
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=10).close()
+        maps = Path(f"/proc/{proc.pid}/maps").read_text()
+    finally:
+        code, _, err = gp.stop(proc)
+    assert code == 0, err[-3000:]
+    assert "_multiarray_umath" not in maps
+    assert "numpy" not in maps and "pyqtgraph" not in maps

@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import anthropic
 import pytest
 import qasync
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QMouseEvent, QWheelEvent
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
@@ -32,11 +35,12 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
-from llmgw_desktop.ui.pages.line_chart import Curve
+from llmgw_desktop.ui.pages.chart_scale import clock_span, value_text
 from llmgw_desktop.ui.pages.overview import OverviewPage
-from llmgw_desktop.ui.pages.overview_charts import curve_colour
+from llmgw_desktop.ui.pages.overview_charts import moment_range
 from llmgw_desktop.ui.pages.provider_health import STATUS
-from llmgw_desktop.ui.qt import QApplication, QScrollArea
+from llmgw_desktop.ui.pages.recorder import RecorderPage
+from llmgw_desktop.ui.qt import QApplication, QEvent, QPointF, QScrollArea, Qt, QToolTip
 from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
@@ -48,11 +52,13 @@ from tests.fakes.upstream import (
 from tests.ui.waiting import until
 
 RECORDED_REQUESTS = 40
+SDK_CALLS = 3
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_TIMEOUT_S = 120.0
-# The desktop app in a fresh interpreter, offscreen: up, Overview shown with its charts built and
-# painted, then quit. It prints the charts' count, the frames they painted and the chart
-# libraries loaded. Every wait is bounded (WINDOW_WAIT_TURNS x 50 ms).
+# The desktop app in a fresh interpreter, offscreen, its window opening on the Jobs page (as it
+# does for a person who left it there): up and painted, then the Overview shown until its
+# charts are built and painted, then quit. It prints the chart libraries loaded before and
+# after. Every wait is bounded (WINDOW_WAIT_TURNS x 50 ms).
 SHOW_OVERVIEW = """
 import asyncio, json, os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -63,9 +69,17 @@ from llmgw_desktop.ui.event_loop import GatewayEventLoop
 from llmgw_desktop.ui.qt import QApplication
 
 WINDOW_WAIT_TURNS = 600
+SETTLE_TURNS = 10  # half a second on the Jobs page: longer than the charts' wait after a paint
+
+def chart_libraries():
+    return sorted({m.split(".")[0] for m in sys.modules} & {"pyqtgraph", "numpy"})
+
 app = QApplication([])
 loaded = load_settings()
-lock = InstanceLock(loaded.settings.data_path)
+data = loaded.settings.data_path
+data.mkdir(parents=True, exist_ok=True)
+(data / "ui.ini").write_text("[General]\\npage=jobs\\n")
+lock = InstanceLock(data)
 assert lock.acquire()
 desktop = DesktopApp(loaded, lock)
 
@@ -76,14 +90,27 @@ async def scenario():
             break
         await asyncio.sleep(0.05)
     window = desktop.window
+    window.grab()
+    for _ in range(SETTLE_TURNS):
+        await asyncio.sleep(0.05)
+    before = {
+        "page": window.current_page.KEY,
+        "built": window.overview.charts_built,
+        "loaded": chart_libraries(),
+    }
     window.show_page("overview")
+    for _ in range(WINDOW_WAIT_TURNS):
+        if window.overview.charts_built:
+            break
+        await asyncio.sleep(0.05)
     charts = window.overview.charts
     charts.redraw()
     window.grab()
     report = {
+        "before": before,
         "charts": len(charts.plot_widgets),
-        "frames": sum(chart.frames_drawn for chart in charts.plot_widgets),
-        "loaded": sorted(m for m in sys.modules if m.split(".")[0] in ("pyqtgraph", "numpy")),
+        "shown": all(plot.isVisible() for plot in charts.plot_widgets),
+        "loaded": chart_libraries(),
     }
     desktop.request_quit()
     await run
@@ -176,13 +203,13 @@ def _run(
     qloop.run_until_complete(scenario())
 
 
-def _last_value(curve: Curve) -> float:
+def _last_value(curve: Any) -> float:
     _x, y = curve.data()
     finite = [v for v in y if not math.isnan(v)]
     return float(finite[-1]) if finite else 0.0
 
 
-def _peak(curve: Curve) -> float:
+def _peak(curve: Any) -> float:
     """The highest point: the traffic's bucket, even after a newer, empty bucket has begun
     (on a loaded machine the wait for a redraw can cross a bucket's end)."""
     _x, y = curve.data()
@@ -423,7 +450,7 @@ def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_t
         # Its legend names each provider in its colour, and is not over the newest point.
         plot = charts.plot_widgets[3]
         legend = charts.hits_legend
-        assert "anthropic" in legend.text() and curve_colour(curve) in legend.text()
+        assert "anthropic" in legend.text() and curve.colour.name() in legend.text()
         x, y = curve.data()
         newest = plot.mapToGlobal(plot.map_point(x[-1], y[-1]).toPoint())
         shown = legend.rect().translated(legend.mapToGlobal(legend.rect().topLeft()))
@@ -460,11 +487,12 @@ def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_t
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
 
 
-def test_the_overview_charts_need_neither_pyqtgraph_nor_numpy(
+def test_pyqtgraph_and_numpy_load_only_when_the_overview_charts_are_first_shown(
     loaded: LoadedSettings, tmp_path: Path
 ) -> None:
-    """pyqtgraph and the numpy it needs were about 40 MB of the desktop's idle memory; the
-    charts are painted with QPainter now, and nothing else may bring either back."""
+    """pyqtgraph and the numpy it needs are about 38 MB of the desktop's memory: a window on
+    another page (as a tray-only start, which shows no page at all) holds neither, and the
+    Overview loads them with its charts."""
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     result = subprocess.run(
@@ -479,5 +507,160 @@ def test_the_overview_charts_need_neither_pyqtgraph_nor_numpy(
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.splitlines()[-1])
-    assert report["charts"] == 4 and report["frames"] >= 4  # built, shown and painted
-    assert report["loaded"] == []
+    assert report["before"] == {"page": "jobs", "built": False, "loaded": []}
+    assert report["charts"] == 4 and report["shown"]  # built and shown
+    assert report["loaded"] == ["numpy", "pyqtgraph"]
+
+
+def _send_mouse(widget: Any, kind: QEvent.Type, where: QPoint, *, button: Any = None) -> None:
+    """A mouse event delivered straight to `widget` (no nested event loop, unlike QTest's
+    mouse move)."""
+    pressed = Qt.MouseButton.LeftButton if button is not None else Qt.MouseButton.NoButton
+    buttons = pressed if kind == QEvent.Type.MouseButtonPress else Qt.MouseButton.NoButton
+    event = QMouseEvent(
+        kind,
+        QPointF(where),
+        QPointF(widget.mapToGlobal(where)),
+        pressed,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def _click(widget: Any, where: QPoint) -> None:
+    _send_mouse(widget, QEvent.Type.MouseMove, where)
+    _send_mouse(widget, QEvent.Type.MouseButtonPress, where, button=True)
+    _send_mouse(widget, QEvent.Type.MouseButtonRelease, where, button=True)
+
+
+def _wheel(widget: Any, where: QPoint, notches: int) -> None:
+    """Turn the mouse wheel over `widget` (positive: zoom in, as pyqtgraph reads it)."""
+    event = QWheelEvent(
+        QPointF(where),
+        QPointF(widget.mapToGlobal(where)),
+        QPoint(0, 0),
+        QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_click(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """Official SDK traffic through the real gateway: the request chart holds the engine's
+    bucket values, a hover names a point's time and exact values, the wheel zooms all four
+    charts along time (and Reset zoom undoes it), and a click opens the Flight recorder at
+    that moment; a click on the errors line lists the failed requests only."""
+
+    async def body(desk: Desk) -> None:
+        window = MainWindow(
+            desk.bridge,
+            desk.page.context.actions,
+            desk.page.context.facts,
+            close_quits=False,
+            on_quit=lambda: None,
+        )
+        qtbot.addWidget(window)
+        window.show()
+        overview = window.overview
+        charts = overview.charts
+        client = anthropic.AsyncAnthropic(
+            base_url=desk.runtime.base_url, api_key="unused", max_retries=0, timeout=30
+        )
+        for _ in range(SDK_CALLS):
+            await client.messages.create(
+                model="claude-sonnet-4-6",
+                max_tokens=16,
+                messages=[{"role": "user", "content": "hi"}],
+            )
+        desk.upstream.script(Reply.error(500))
+        with pytest.raises(anthropic.InternalServerError):
+            await client.messages.create(
+                model="claude-sonnet-4-6",
+                max_tokens=16,
+                messages=[{"role": "user", "content": "hi"}],
+            )
+        # Until every call is in a bucket that has closed (the newest one's rate is over the
+        # time it has run so far): then each point is its bucket's count over 5 s.
+        await until(
+            lambda: _peak(charts.errors_curve) > 0 and charts.requests_curve.data()[1][-1] == 0,
+            "the calls charted in closed buckets",
+        )
+        # Hold the charts still: one reading of the engine's buckets.
+        charts.stop()
+        charts.redraw()
+        plot = charts.plot_widgets[0]
+        bucket = plot.bucket_s
+        assert bucket == 5.0 and plot.unit == "rate"
+        xs, ys = charts.requests_curve.data()
+        assert len(xs) == 180 and xs[-1] == -bucket
+        assert all(float(round(y * bucket)) == y * bucket for y in ys)  # whole requests
+        assert round(sum(ys) * bucket) == SDK_CALLS + 1
+        _, errors = charts.errors_curve.data()
+        assert round(sum(errors) * bucket) == 1
+        assert charts.errors_curve.colour.name() == error_colour()
+
+        # Hover the newest bucket with requests: its time and exact values.
+        index = max(i for i, y in enumerate(ys) if y > 0)
+        x, y = xs[index], ys[index]
+        where = plot.map_point(x, y).toPoint()
+        _send_mouse(plot.viewport(), QEvent.Type.MouseMove, where)
+        start = plot.origin + x
+        text = plot.hover_text
+        assert text.splitlines()[0].startswith(clock_span(start, bucket))
+        assert f"requests: {value_text('rate', y, bucket)}" in text.splitlines()
+        assert f"errors: {value_text('rate', errors[index], bucket)}" in text.splitlines()
+        assert f"{round(y * bucket)} in 5 s" in text
+        assert QToolTip.text() == text
+
+        # The wheel zooms every chart along time together; y stays the timer's.
+        y_range = plot.getPlotItem().getViewBox().viewRange()[1]
+        assert not charts.reset_button.isEnabled()
+        _wheel(plot.viewport(), where, 3)
+        low, high = plot.x_range()
+        assert high - low < 900 and charts.zoomed
+        assert all(other.x_range() == (low, high) for other in charts.plot_widgets)
+        assert plot.getPlotItem().getViewBox().viewRange()[1] == y_range
+        assert charts.reset_button.isEnabled()
+        charts.reset_button.click()
+        assert plot.x_range() == (-900.0, 0.0) and not charts.zoomed
+        assert not charts.reset_button.isEnabled()
+
+        # A click on the point: the Flight recorder, filtered to that moment.
+        _click(plot.viewport(), plot.map_point(x, y).toPoint())
+        recorder = window.pages["recorder"]
+        assert isinstance(recorder, RecorderPage)
+        assert window.current_page is recorder
+        filters = recorder.current_filters()
+        since, until_s = moment_range(start, bucket)
+        assert (filters.since, filters.until) == (since, until_s)
+        assert not filters.failed_only and filters.provider is None
+        assert recorder.range_box.currentText() == "Custom range"
+        await until(lambda: recorder.model.total is not None, "the recorder's count")
+        await until(lambda: recorder.model.loaded == recorder.model.total, "its rows")
+        rows = [recorder.model.summary(r) for r in range(recorder.model.loaded)]
+        assert rows and all(since <= row.started_at < until_s for row in rows if row)
+        assert recorder.model.total >= round(y * bucket)
+
+        # A click on the errors line lists the failed requests of that moment.
+        window.show_page("overview")
+        charts.stop()
+        failed = max(i for i, v in enumerate(errors) if v > 0)
+        red = plot.map_point(xs[failed], errors[failed]).toPoint()
+        _click(plot.viewport(), red)
+        assert window.current_page is recorder
+        assert recorder.current_filters().failed_only
+        await until(lambda: recorder.model.total == 1, "the one failed request")
+        window.hide()
+        await client.close()
+
+    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)

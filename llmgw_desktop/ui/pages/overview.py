@@ -13,6 +13,7 @@ from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
 from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
+from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import (
     QAction,
     QCheckBox,
@@ -36,7 +37,9 @@ __all__ = ["OverviewPage"]
 
 STATUS_REFRESH_MS = 1000
 # The charts come after the window's first paint: Overview is the page a launch shows first,
-# and its first frame need not wait for four charts. The space is kept so nothing jumps.
+# and its first frame need not wait for four charts. The space is kept so nothing jumps. They
+# are built (and pyqtgraph imported) only when the page is first shown: a start into the tray,
+# or a window left on another page, never loads them.
 CHARTS_AFTER_PAINT_MS = 50
 CHARTS_PLACEHOLDER_HEIGHT = 480  # the four charts and their two lines of totals
 
@@ -137,12 +140,18 @@ class OverviewPage(Page):
         self.refresh_status()
 
     @property
+    def charts_built(self) -> bool:
+        """Whether the charts (and with them pyqtgraph) have been loaded."""
+        return self._charts is not None
+
+    @property
     def charts(self) -> LiveCharts:
         """The live charts, built now if the timer after the first paint has not yet."""
         if self._charts is None:
             from llmgw_desktop.ui.pages.overview_charts import LiveCharts
 
             self._charts = LiveCharts(self.engine)
+            self._charts.momentChosen.connect(self.open_recorder_at)
             self._traffic_layout.replaceWidget(self._charts_placeholder, self._charts)
             self._charts_placeholder.deleteLater()
             # A widget added to a shown layout is shown only on the loop's next turn; whoever
@@ -151,6 +160,17 @@ class OverviewPage(Page):
             if self._shown:
                 self._charts.start()
         return self._charts
+
+    def open_recorder_at(self, since: float, until: float, failed_only: bool) -> None:
+        """Show the Flight recorder listing the requests started from `since` until `until`
+        (a chart's point was clicked)."""
+        window = self.window()
+        recorder = getattr(window, "pages", {}).get(RecorderPage.KEY)
+        show_page = getattr(window, "show_page", None)
+        if not isinstance(recorder, RecorderPage) or not callable(show_page):
+            return  # a page shown on its own (tests) has no recorder to open
+        recorder.show_moment(since, until, failed_only=failed_only)
+        show_page(RecorderPage.KEY)
 
     def _charts_after_paint(self) -> None:
         if self._shown:

@@ -1,9 +1,11 @@
-"""The Overview page's live part: traffic charts over a chosen window, and provider health.
+"""The Overview page's live part: traffic charts over a chosen window.
 
 The charts read `engine.metrics` (the engine counts every finished request into time
 buckets) on a timer that runs only while the page is shown, never per event: a flood of 500
-requests a second costs the UI one redraw of each chart a second. Provider health follows the
-bridge's toggle, pause and breaker signals, and asks the engine for CLI versions when shown.
+requests a second costs the UI one redraw of each chart a second. They are pyqtgraph plots
+(`time_chart.py`): hover a point for its exact values, drag or scroll along time to pan and
+zoom (all four charts together), and click a point to open the Flight recorder at that moment.
+This module imports pyqtgraph; the Overview imports it when it first shows its charts.
 """
 
 from __future__ import annotations
@@ -19,41 +21,41 @@ from llmgw_desktop.engine.api import (
     MetricsWindow,
     format_usd,
 )
-from llmgw_desktop.ui.pages.line_chart import (
-    Curve,
-    LineChart,
-    XTicks,
-    nice_ceiling,
-    series_colour,
-    y_ticks,
-)
+from llmgw_desktop.ui.pages.chart_scale import Unit, nice_ceiling
+from llmgw_desktop.ui.pages.time_chart import Series, TimeChart, series_colour
 from llmgw_desktop.ui.qt import (
     QColor,
     QComboBox,
+    QEvent,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     Qt,
     QTimer,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 from llmgw_desktop.ui.theme import error_colour
 
 __all__ = [
+    "MOMENT_LEAD_S",
     "LiveCharts",
-    "ago_ticks",
     "curve_colour",
     "describe_savings",
     "describe_totals",
     "errors_summary",
     "legend_html",
-    "nice_ceiling",
+    "moment_range",
 ]
 
 REDRAW_MS = 1000
 DEFAULT_WINDOW = "15m"
 CHART_HEIGHT = 180  # px per chart: a glance, and four fit on a laptop screen
-HEADROOM = 1.08  # above the top tick, so its label is not cut off
+# The recorder lists requests by their start; the charts count them when they finish. A click
+# on a bucket lists the requests started from this long before it to its end, so one that took
+# a while and finished in the bucket is on the list too.
+MOMENT_LEAD_S = 60.0
 
 
 def describe_totals(series: MetricsSeries) -> str:
@@ -109,12 +111,12 @@ def _count(n: int) -> str:
     return f"{n:,}"
 
 
-def curve_colour(curve: Curve) -> str:
+def curve_colour(curve: Series) -> str:
     """The colour name of `curve`'s line ("#rrggbb")."""
     return str(curve.colour.name())
 
 
-def legend_html(curves: Iterable[tuple[str, Curve]]) -> str:
+def legend_html(curves: Iterable[tuple[str, Series]]) -> str:
     """A legend as rich text: each name after a bar in its curve's colour."""
     parts = [
         f'<span style="color:{curve_colour(curve)}">&#9644;</span>&nbsp;{html.escape(name)}'
@@ -125,42 +127,29 @@ def legend_html(curves: Iterable[tuple[str, Curve]]) -> str:
     return " &nbsp;".join(parts)
 
 
+def moment_range(start: float, length_s: float) -> tuple[float, float]:
+    """The start times (from, until) the Flight recorder lists for a clicked bucket."""
+    return start - MOMENT_LEAD_S, start + length_s
+
+
 def _set_text(label: QLabel, text: str) -> None:
     if label.text() != text:  # an unchanged label must not schedule a repaint
         label.setText(text)
 
 
-# Tick spacing (major, minor) in seconds, per window span.
-_TICKS: dict[int, tuple[int, int]] = {900: (300, 60), 3600: (900, 300), 86400: (14400, 3600)}
-
-
-def ago_ticks(span_s: int) -> XTicks:
-    """A time axis in "minutes (or hours) ago" for a window of `span_s` seconds: x values are
-    seconds before now (negative), fixed for a window, so the axis never moves as time passes."""
-    major, minor = _TICKS.get(span_s, (span_s / 3, span_s / 15))
-    unit, name = (3600, "h") if span_s > 3 * 3600 else (60, "min")
-    majors = _multiples(major, span_s)
-    return XTicks(
-        major=majors,
-        minor=tuple(v for v in _multiples(minor, span_s) if v not in majors),
-        labels=tuple("now" if round(v) == 0 else f"{-v / unit:g} {name} ago" for v in majors),
-    )
-
-
-def _multiples(step: float, span_s: int) -> tuple[float, ...]:
-    # From -span to 0, oldest first; the small slack keeps -span itself when span / step is
-    # a whole number computed in floating point.
-    count = int(span_s / step + 1e-9)
-    return tuple(-n * step for n in range(count, -1, -1))
-
-
 class LiveCharts(QWidget):
-    """Requests/s, active jobs, tokens in/out and cache hit rate per provider, plus totals.
+    """Requests/s (and errors/s), active jobs, tokens in/out and cache hit rate per provider,
+    plus totals.
 
     Each chart is its own plot widget, and the timer updates one chart per quarter second
     (each chart once a second), so a repaint never covers more than one chart: the work a
     second is the same, but no single slice of it holds the loop for long.
+
+    `momentChosen(since, until, failed_only)` asks for the Flight recorder at a clicked point:
+    a click on the errors line asks for the failed requests only.
     """
+
+    momentChosen = Signal(float, float, bool)
 
     def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -172,6 +161,19 @@ class LiveCharts(QWidget):
             self.window_choice.addItem(window.label, window.key)
         self.window_choice.setCurrentIndex([w.key for w in WINDOWS].index(DEFAULT_WINDOW))
         self.window_choice.currentIndexChanged.connect(lambda _index: self.redraw())
+        self.reset_button = QPushButton("Reset zoom")
+        self.reset_button.setObjectName("chartsResetZoom")
+        self.reset_button.setToolTip("Show the whole window again")
+        self.reset_button.setEnabled(False)
+        self.reset_button.clicked.connect(self.reset_zoom)
+        hint = QLabel("Hover for exact values · drag or scroll to pan and zoom · click a point")
+        hint.setObjectName("chartsHint")
+        hint.setToolTip(
+            "Drag a chart along time to pan and scroll to zoom (all four move together). "
+            "Click a point to open the Flight recorder at that moment: the requests started "
+            f"from {MOMENT_LEAD_S:g} s before it to its end (the charts count a request when "
+            "it finishes). A click on the errors line lists the failed ones."
+        )
         self.totals_label = QLabel()
         self.totals_label.setObjectName("metricsTotals")
         self.savings_label = QLabel()
@@ -181,7 +183,9 @@ class LiveCharts(QWidget):
         header = QHBoxLayout()
         header.addWidget(QLabel("Show the last"))
         header.addWidget(self.window_choice)
+        header.addWidget(self.reset_button)
         header.addStretch(1)
+        header.addWidget(hint)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(header)
@@ -191,31 +195,32 @@ class LiveCharts(QWidget):
         for row in rows:
             column.addLayout(row)
 
-        self.plot_widgets: list[LineChart] = []
+        self.plot_widgets: list[TimeChart] = []
         self._legends: list[QLabel] = []
-        self._requests_plot = self._plot("Requests per second", rows[0])
-        self._jobs_plot = self._plot("Active jobs", rows[0])
-        self._tokens_plot = self._plot("Tokens per second", rows[1])
-        self._hits_plot = self._plot("Cache hit rate per provider (%)", rows[1])
-        self._hits_plot.set_y_axis(100 * HEADROOM, y_ticks(100))
-        self.requests_curve = self._requests_plot.add_curve("requests", series_colour(0))
+        self._requests_plot = self._plot("Requests per second", rows[0], "rate")
+        self._jobs_plot = self._plot("Active jobs", rows[0], "level")
+        self._tokens_plot = self._plot("Tokens per second", rows[1], "rate")
+        self._hits_plot = self._plot("Cache hit rate per provider (%)", rows[1], "percent")
+        self._hits_plot.set_top(100)
+        self.requests_curve = self._requests_plot.add_series("requests", series_colour(0))
         # Failed requests per second on the same axis, in the theme's error red.
-        self.errors_curve = self._requests_plot.add_curve("errors", QColor(error_colour()))
-        self.jobs_curve = self._jobs_plot.add_curve("jobs", series_colour(4))
-        self.input_curve = self._tokens_plot.add_curve("in", series_colour(1))
-        self.output_curve = self._tokens_plot.add_curve("out", series_colour(0))
-        self.hit_curves: dict[str, Curve] = {}
+        self.errors_curve = self._requests_plot.add_series("errors", QColor(error_colour()))
+        self.jobs_curve = self._jobs_plot.add_series("jobs", series_colour(4))
+        self.input_curve = self._tokens_plot.add_series("in", series_colour(1))
+        self.output_curve = self._tokens_plot.add_series("out", series_colour(0))
+        self.hit_curves: dict[str, Series] = {}
         # Legends are labels beside the titles, outside the plots: the top right of a plot is
         # where the newest points are drawn.
         self.tokens_legend, self.hits_legend = self._legends[2], self._legends[3]
-        _set_text(
-            self._legends[0],
-            legend_html([("requests", self.requests_curve), ("errors", self.errors_curve)]),
-        )
+        self._show_requests_legend()
         _set_text(
             self.tokens_legend, legend_html([("in", self.input_curve), ("out", self.output_curve)])
         )
         self._all_plots = (self._requests_plot, self._jobs_plot, self._tokens_plot, self._hits_plot)
+        # One time axis: a zoom or pan on any chart moves the other three to the same range.
+        # (pyqtgraph's own link lines the views up on screen, and these sit side by side.)
+        for plot in self._all_plots:
+            plot.zoomChanged.connect(lambda _zoomed, source=plot: self._follow(source))
         self._painters: tuple[Callable[[MetricsSeries, list[float]], None], ...] = (
             self._draw_requests,
             self._draw_jobs,
@@ -225,6 +230,7 @@ class LiveCharts(QWidget):
         self._shown_window: MetricsWindow | None = None
         self._series: MetricsSeries | None = None
         self._times: list[float] = []
+        self._origin = 0.0
         self._next = 0
 
         self._timer = QTimer(self)
@@ -247,10 +253,27 @@ class LiveCharts(QWidget):
 
     def stop(self) -> None:
         self._timer.stop()
+        for plot in self._all_plots:
+            plot.clear_hover()
 
     @property
     def running(self) -> bool:
         return self._timer.isActive()
+
+    @property
+    def zoomed(self) -> bool:
+        return self._requests_plot.zoomed
+
+    def reset_zoom(self) -> None:
+        """Show the whole window on every chart (they share one time axis)."""
+        self._requests_plot.reset_zoom()
+
+    def _follow(self, source: TimeChart) -> None:
+        shown = source.x_range()
+        for plot in self._all_plots:
+            if plot is not source and plot.x_range() != shown:
+                plot.set_x_range(*shown)
+        self.reset_button.setEnabled(source.zoomed)
 
     def redraw(self) -> None:
         """Read the chosen window from the engine's counters and redraw every chart now."""
@@ -263,6 +286,10 @@ class LiveCharts(QWidget):
         if self._next == 0 or self._series is None:
             self._read()
         assert self._series is not None
+        plot = self._all_plots[self._next]
+        # The chart's points and the time they count from change together, so a hover or a
+        # click between two rounds names the right moment.
+        plot.origin = self._origin
         self._painters[self._next](self._series, self._times)
         self._next = (self._next + 1) % len(self._painters)
         if self._next == 0:
@@ -274,12 +301,12 @@ class LiveCharts(QWidget):
         # a redraw repaints the curves only, not the axes' text (the costly part of a paint).
         end = series.times[-1] + series.window.bucket_s
         self._series = series
+        self._origin = end
         self._times = [t - end for t in series.times]
         if series.window != self._shown_window:
             self._shown_window = series.window
-            ticks = ago_ticks(series.window.span_s)
             for plot in self._all_plots:
-                plot.set_x_axis(-series.window.span_s, 0, ticks)
+                plot.set_window(series.window.span_s, series.window.bucket_s)
         _set_text(self.totals_label, describe_totals(series))
         _set_text(self.savings_label, describe_savings(series))
 
@@ -304,7 +331,7 @@ class LiveCharts(QWidget):
             curve = self.hit_curves.get(provider)
             if curve is None:
                 colour = series_colour(len(self.hit_curves))
-                curve = self._hits_plot.add_curve(provider, colour, width=2)
+                curve = self._hits_plot.add_series(provider, colour, width=2)
                 self.hit_curves[provider] = curve
                 shown = sorted(self.hit_curves.items())
                 _set_text(self.hits_legend, legend_html(shown))
@@ -316,17 +343,16 @@ class LiveCharts(QWidget):
             if provider not in series.hit_rate:
                 curve.set_data([], [])
 
-    def _fit_height(self, plot: LineChart, values: list[float]) -> None:
-        """Scale the y axis to a round ceiling over the data (the chart redraws its frame
-        only when that ceiling changes)."""
-        top = nice_ceiling(max(values, default=0.0))
-        plot.set_y_axis(top * HEADROOM, y_ticks(top))
+    def _fit_height(self, plot: TimeChart, values: list[float]) -> None:
+        """Scale the y axis to a round ceiling over the data (changed only when that ceiling
+        changes)."""
+        plot.set_top(nice_ceiling(max(values, default=0.0)))
 
-    def _plot(self, title: str, row: QHBoxLayout) -> LineChart:
-        # A glance, not an explorer: the timer owns the view, so no pan, zoom or menu.
-        chart = LineChart()
+    def _plot(self, title: str, row: QHBoxLayout, unit: Unit) -> TimeChart:
+        chart = TimeChart(unit)
         chart.setObjectName(f"chart:{title}")
         chart.setFixedHeight(CHART_HEIGHT)
+        chart.momentClicked.connect(self._moment_clicked)
         legend = QLabel()
         legend.setObjectName(f"legend:{title}")
         # The legend takes the width the title leaves and wraps there (many providers).
@@ -342,3 +368,20 @@ class LiveCharts(QWidget):
         row.addLayout(cell)
         self.plot_widgets.append(chart)
         return chart
+
+    def _moment_clicked(self, start: float, length_s: float, series: str) -> None:
+        since, until = moment_range(start, length_s)
+        self.momentChosen.emit(since, until, series == self.errors_curve.name)
+
+    def _show_requests_legend(self) -> None:
+        _set_text(
+            self._legends[0],
+            legend_html([("requests", self.requests_curve), ("errors", self.errors_curve)]),
+        )
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # The errors line is the look's own error red (light and dark differ).
+        if event.type() == QEvent.Type.PaletteChange:
+            self.errors_curve.set_colour(QColor(error_colour()))
+            self._show_requests_legend()

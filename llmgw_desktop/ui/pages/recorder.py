@@ -17,6 +17,7 @@ the table jump, and a cell cut at the cap shows its whole text in its tooltip.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -289,14 +290,35 @@ class RecorderPage(Page):
     ) -> None:
         """List one agent's requests (in one project, over the last `reach_s` seconds) and
         nothing else: every other filter is cleared (the Agents page's "open a lane")."""
-        values = {"caller": caller, "project": project or ""}
+        reaches = [reach for _label, reach in TIME_RANGES]
+        self._show_only(
+            {"caller": caller, "project": project or ""},
+            range_index=reaches.index(reach_s),
+            failed_only=False,
+        )
+
+    def show_moment(self, since: float, until: float, *, failed_only: bool = False) -> None:
+        """List the requests started from `since` until `until` (wall-clock seconds), the failed
+        ones only if asked, and nothing else: every other filter is cleared (the Overview's
+        charts, a click on a point)."""
+        self.from_edit.blockSignals(True)
+        self.to_edit.blockSignals(True)
+        self.from_edit.setDateTime(QDateTime.fromSecsSinceEpoch(math.floor(since)))
+        self.to_edit.setDateTime(QDateTime.fromSecsSinceEpoch(math.ceil(until)))
+        self.from_edit.blockSignals(False)
+        self.to_edit.blockSignals(False)
+        custom = [reach for _label, reach in TIME_RANGES].index("custom")
+        self._show_only({}, range_index=custom, failed_only=failed_only)
+
+    def _show_only(self, values: dict[str, str], *, range_index: int, failed_only: bool) -> None:
+        """Set the filter boxes to `values` (the others empty), the time range and the failed
+        switch, then load once."""
         for name, box in self._boxes.items():
             box.setEditText(values.get(name, ""))
         self.search_box.setText("")
-        reaches = [reach for _label, reach in TIME_RANGES]
         for widget, set_value in (
-            (self.range_box, lambda: self.range_box.setCurrentIndex(reaches.index(reach_s))),
-            (self.failed_button, lambda: self.failed_button.setChecked(False)),
+            (self.range_box, lambda: self.range_box.setCurrentIndex(range_index)),
+            (self.failed_button, lambda: self.failed_button.setChecked(failed_only)),
         ):
             widget.blockSignals(True)  # one load below, not one per change
             set_value()
