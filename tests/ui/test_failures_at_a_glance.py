@@ -8,8 +8,6 @@ replaced by a spy that records what would pop up (as in test_tray.py).
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
@@ -26,16 +24,11 @@ from llmgw_desktop.ui.theme import error_colour
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import desk_gateway
+from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
 OK_CALLS = 3
 FAILED_CALLS = 8  # the run: 8 consecutive upstream 500s
-
-
-@pytest.fixture(autouse=True)
-def collect_on_the_qt_thread() -> Iterator[None]:
-    yield
-    gc.collect()
 
 
 async def _ask(client: anthropic.AsyncAnthropic) -> None:

@@ -9,9 +9,7 @@ Vibe needs Python 3.12, which cannot install here) answers a CLI call.
 
 from __future__ import annotations
 
-import gc
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,17 +24,12 @@ from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
 from llmgw_desktop.ui.tasks import UiTasks
 from tests.ui.desk_gateway import desk_gateway
+from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
 FAKE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"
 API_CALLS = 2
 STEP_TIMEOUT = 30.0
-
-
-@pytest.fixture(autouse=True)
-def collect_on_the_qt_thread() -> Iterator[None]:
-    yield
-    gc.collect()
 
 
 def test_mistral_api_and_vibe_are_recorded_and_shown_apart(

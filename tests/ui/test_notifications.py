@@ -9,7 +9,6 @@ status-bar message. The offscreen platform has no notification server, so the tr
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -24,6 +23,7 @@ from llmgw_desktop.instance import InstanceLock
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.notifications import MAX_NOTIFICATIONS, NotificationLog, NotificationsPage
 from llmgw_desktop.ui.qt import QSystemTrayIcon
+from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
 
@@ -58,13 +58,6 @@ def test_the_same_text_again_at_once_is_one_notification(qapp: object) -> None:
     clock.now += 60
     log.record("status", "Could not save the provider switches")  # later: a new one
     assert len(log.entries()) == 2
-
-
-@pytest.fixture(autouse=True)
-def collect_on_the_qt_thread() -> Iterator[None]:
-    """Free the desktop app's Qt objects here, on the Qt thread (see test_tray.py)."""
-    yield
-    gc.collect()
 
 
 @pytest.fixture

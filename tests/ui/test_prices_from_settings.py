@@ -9,8 +9,6 @@ spend, and config.toml keeps the price for the next start.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,18 +24,13 @@ from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import BudgetsPage
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
 from tests.ui.desk_gateway import desk_gateway
+from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.test_budgets_page import shown
 from tests.ui.waiting import until
 
 MODEL = "house-model-7"  # in no price table
 PRICE = {"input": "2", "output": "8", "cache_read": "0.5"}  # cache write left: the input's
 BUDGETS = [{"scope": "global", "unit": "usd", "period": "daily", "hard": 10.0}]
-
-
-@pytest.fixture(autouse=True)
-def collect_on_the_qt_thread() -> Iterator[None]:
-    yield
-    gc.collect()
 
 
 def test_a_price_entered_in_settings_prices_the_next_request(

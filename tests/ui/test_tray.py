@@ -11,7 +11,6 @@ the app builds one, exactly as on a desktop.
 from __future__ import annotations
 
 import asyncio
-import gc
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
@@ -36,6 +35,7 @@ from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import QAction, QGuiApplication, QSystemTrayIcon
 from llmgw_desktop.ui.tray import LONG_JOB_S, TrayIcon, format_duration
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
 ENDPOINT = "http://127.0.0.1:3333/mcp"
@@ -56,15 +56,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(autouse=True)
-def collect_on_the_qt_thread() -> Iterator[None]:
-    """Free this test's Qt objects here, on the Qt thread. The desktop app's objects refer to
-    each other in cycles; left to the cycle collector they would be destroyed on whichever
-    thread it next runs in (the DB thread), which Qt does not allow."""
-    yield
-    gc.collect()
 
 
 @pytest.fixture

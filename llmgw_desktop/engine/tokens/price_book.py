@@ -42,7 +42,6 @@ _REQUIRED: Final = ("input", "output", "cache_read")
 # A model prefix is a name, not a sentence; a price above this per million tokens is a typo.
 MAX_MODEL_CHARS: Final = 200
 MAX_USD_PER_MILLION: Final = 10_000.0
-_PER: Final = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -119,15 +118,7 @@ class PriceBook:
     def cost_of(self, model: str | None, usage: Usage) -> float | None:
         """The estimated USD cost of `usage` on `model`; None when nothing prices it."""
         price = self.price_of(model)
-        if price is None:
-            return None
-        total = (
-            usage.input_tokens * price.input
-            + usage.output_tokens * price.output
-            + usage.cache_read_tokens * price.cache_read
-            + usage.cache_write_tokens * price.cache_write
-        )
-        return round(total / _PER, 8)
+        return None if price is None else price.cost(usage)
 
 
 def price_as_table(price: Price) -> dict[str, float]:

@@ -60,6 +60,16 @@ class Price:
     cache_read: float
     cache_write: float
 
+    def cost(self, usage: Usage) -> float:
+        """What `usage` costs at this price, in USD (rounded to 1e-8)."""
+        total = (
+            usage.input_tokens * self.input
+            + usage.output_tokens * self.output
+            + usage.cache_read_tokens * self.cache_read
+            + usage.cache_write_tokens * self.cache_write
+        )
+        return round(total / _PER, 8)
+
 
 @dataclass(frozen=True)
 class PriceTable:
@@ -84,15 +94,7 @@ class PriceTable:
     def cost_of(self, model: str | None, usage: Usage) -> float | None:
         """The estimated USD cost of `usage` on `model`; None when the model is not priced."""
         price = self.price_of(model)
-        if price is None:
-            return None
-        total = (
-            usage.input_tokens * price.input
-            + usage.output_tokens * price.output
-            + usage.cache_read_tokens * price.cache_read
-            + usage.cache_write_tokens * price.cache_write
-        )
-        return round(total / _PER, 8)
+        return None if price is None else price.cost(usage)
 
 
 @functools.cache
