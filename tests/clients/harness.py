@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,11 +137,24 @@ async def run_cli(
     Raises:
         TimeoutError: it did not finish in time (it is killed first).
     """
-    executable = find_cli(binary)
+    code, out, err = await run_program(
+        (find_cli(binary), *args), env=env, cwd=cwd, timeout_s=timeout_s
+    )
+    return CliRun((binary, *args), code, out, err)
+
+
+async def run_program(
+    argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout_s: float
+) -> tuple[int, str, str]:
+    """Run a program to the end in its own session (stdin closed), bounded in time: its exit
+    code (-1 if unknown), stdout and stderr.
+
+    Raises:
+        TimeoutError: it did not finish in time (it is killed first).
+    """
     cwd.mkdir(parents=True, exist_ok=True)
     process = await asyncio.create_subprocess_exec(
-        executable,
-        *args,
+        *argv,
         env=dict(env),
         cwd=cwd,
         stdin=asyncio.subprocess.DEVNULL,
@@ -156,12 +169,8 @@ async def run_cli(
         process.kill()
         await process.wait()
         raise
-    return CliRun(
-        (binary, *args),
-        process.returncode if process.returncode is not None else -1,
-        out.decode("utf-8", errors="replace"),
-        err.decode("utf-8", errors="replace"),
-    )
+    code = process.returncode if process.returncode is not None else -1
+    return code, out.decode("utf-8", errors="replace"), err.decode("utf-8", errors="replace")
 
 
 def _write(path: Path, text: str) -> None:

@@ -10,7 +10,6 @@ on its last line of stdout: what the SDK handed back, for the test to check.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.clients.harness import run_program
 from tests.contract.offline import REQUIRE_CLIS, ROOT, private_home
 
 SCRIPTS = Path(__file__).resolve().parent / "node"
@@ -80,29 +80,14 @@ async def run_node(
         AssertionError: the script failed or printed no JSON (its output is in the message).
         TimeoutError: it did not finish in time (it is killed first).
     """
-    node = find_node(package)
-    cwd.mkdir(parents=True, exist_ok=True)
-    process = await asyncio.create_subprocess_exec(
-        node,
-        str(SCRIPTS / script),
-        *args,
-        env=dict(env),
+    code, stdout, stderr = await run_program(
+        (find_node(package), str(SCRIPTS / script), *args),
+        env=env,
         cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
+        timeout_s=SCRIPT_TIMEOUT_S,
     )
-    try:
-        async with asyncio.timeout(SCRIPT_TIMEOUT_S):
-            out, err = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
-    explain = f"{script} {' '.join(args)} exited {process.returncode}\n{stdout}\n{stderr}"
-    assert process.returncode == 0, explain
+    explain = f"{script} {' '.join(args)} exited {code}\n{stdout}\n{stderr}"
+    assert code == 0, explain
     lines = stdout.strip().splitlines()
     assert lines, explain
     answer = json.loads(lines[-1])

@@ -19,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.contract.offline import CLI_BIN, find_cli
+from tests.fakes.upstream import ScriptedUpstream
+from tests.transports.auth.conftest import Start
 from tests.transports.oauth.test_oauth_flow import (
     Browser,
     MemoryStorage,
@@ -98,6 +101,25 @@ class RecordingClis:
             return []
         spawns = [Spawn(**json.loads(line)) for line in self.log.read_text().splitlines()]
         return [s for s in spawns if s.cli == provider and s.argv not in (["--version"], ["-v"])]
+
+
+async def start_recording_gateway(
+    start: Start,
+    upstream: ScriptedUpstream,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    **settings: Any,
+) -> tuple[GatewayRuntime, RecordingClis]:
+    """A gateway that finds the recording shims first, Mistral Vibe's stand-in pointed at the
+    scripted upstream (the quickest CLI to run a call end to end), one attempt per call unless
+    `settings` (passed to `start`) say otherwise."""
+    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
+    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
+    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
+    clis = RecordingClis(tmp_path)
+    gateway = await start(**({"retry_attempts": 1} | settings | {"cli_path": [str(clis.bin)]}))
+    return gateway, clis
 
 
 def require(provider: str) -> None:

@@ -14,7 +14,6 @@ command as a mention, which is not enough alone to deny.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ from llmgw_desktop.engine.calls.approval import (
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.contract.conftest import offline, upstream  # noqa: F401
 from tests.fakes.upstream import ScriptedUpstream
-from tests.security._power_support import RecordingClis
+from tests.security._power_support import RecordingClis, start_recording_gateway
 from tests.transports.auth.conftest import Start, start  # noqa: F401
 
 THRESHOLD = 60
@@ -192,13 +191,9 @@ async def managed(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[GatewayRuntime, RecordingClis]:
-    # Mistral Vibe's stand-in is the quickest CLI to run the benign half end to end.
-    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
-    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
-    clis = RecordingClis(tmp_path)
-    gateway = await start(cli_path=[str(clis.bin)], retry_attempts=1, approval_threshold=THRESHOLD)
-    return gateway, clis
+    return await start_recording_gateway(
+        start, upstream, tmp_path, monkeypatch, approval_threshold=THRESHOLD
+    )
 
 
 async def test_the_running_gateway_denies_every_evasion_and_runs_the_look_alikes(

@@ -10,7 +10,6 @@ upstream is reached with its own family's variables), and must hold none of the 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from tests.security._power_support import (
     oauth_mcp,
     request,
     require,
+    start_recording_gateway,
 )
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
@@ -68,17 +68,15 @@ async def planted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[GatewayRuntime, RecordingClis]:
     """A locked gateway with recording CLIs, started with secrets in its environment."""
-    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
-    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
     monkeypatch.setenv("AWS_PROFILE", "operators-profile")
     (tmp_path / "web").mkdir()
-    clis = RecordingClis(tmp_path)
-    gateway = await start(
+    gateway, clis = await start_recording_gateway(
+        start,
+        upstream,
+        tmp_path,
+        monkeypatch,
         **oauth_settings(),
         http_auth_token=TOKEN,
-        cli_path=[str(clis.bin)],
-        retry_attempts=1,
         provider_timeout_ms=120_000,
         workspaces={"web": str(tmp_path / "web")},
         pass_env={"claude": ["AWS_PROFILE"]},

@@ -12,7 +12,6 @@ the read-only `plan` mode the bridge always used. The clients are the official S
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from google.genai import types
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.contract.conftest import offline, upstream  # noqa: F401
 from tests.fakes.upstream import ScriptedUpstream
-from tests.security._power_support import RecordingClis, has_flags
+from tests.security._power_support import RecordingClis, has_flags, start_recording_gateway
 from tests.transports.auth.conftest import Start, start  # noqa: F401
 
 MODEL = "mistral-cli/devstral-medium-latest"
@@ -44,12 +43,9 @@ async def bridged(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[GatewayRuntime, RecordingClis]:
-    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
-    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
-    clis = RecordingClis(tmp_path)
-    gateway = await start(cli_path=[str(clis.bin)], retry_attempts=1, approval_threshold=THRESHOLD)
-    return gateway, clis
+    return await start_recording_gateway(
+        start, upstream, tmp_path, monkeypatch, approval_threshold=THRESHOLD
+    )
 
 
 async def _chat(gateway: GatewayRuntime, prompt: str) -> str:
