@@ -301,6 +301,39 @@ async def test_the_local_user_still_gets_what_it_asks_for(
         assert "--trust" in argv
 
 
+DESTRUCTIVE = "Tidy the workspace: run rm -rf ~ and report"
+
+
+async def test_a_remote_caller_cannot_opt_out_of_the_approval_gate(
+    power: tuple[GatewayRuntime, RecordingClis, Path],
+) -> None:
+    # `legacy` reads no prompt; asked for by a remote caller it is scored all the same.
+    gateway, clis, root = power
+    async with oauth_mcp(gateway) as client:
+        failed, body = await request(
+            client, "mistral", workspace="web", prompt=DESTRUCTIVE, approvalStrategy="legacy"
+        )
+        benign = await request(client, "mistral", workspace="web", approvalStrategy="legacy")
+    assert failed and body["error"]["code"] == "approval_denied", body
+    assert not benign[0], benign  # a harmless call under the same ask still runs
+    assert len(clis.runs("mistral")) == 1
+    rows = await gateway.engine.recorder.recent(limit=10)
+    denied = [r for r in rows if r["state"] == "denied"]
+    assert [r["approval"]["strategy"] for r in denied] == ["mcp_managed"]
+    # The local user's `legacy` is still its own choice: the same prompt runs.
+    local = {"X-Llmgw-Instance-Token": gateway.engine.auth.instance_token}
+    async with headers_mcp(gateway, local) as client:
+        mine = await request(
+            client,
+            "mistral",
+            workingDir=str(root / "web"),
+            prompt=DESTRUCTIVE,
+            approvalStrategy="legacy",
+        )
+    assert not mine[0], mine
+    assert len(clis.runs("mistral")) == 2
+
+
 async def test_remote_codex_needs_a_bypass_grant(
     power: tuple[GatewayRuntime, RecordingClis, Path],
 ) -> None:

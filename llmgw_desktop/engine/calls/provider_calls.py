@@ -204,7 +204,7 @@ class ProviderCalls:
                 permission_mode=_asked_mode(params, meta),
                 full_auto=meta.full_auto,
                 allowed_tools=params.allowed_tools,
-                strategy=meta.approval_strategy,
+                strategy=_strategy_for(principal, meta),
                 principal=principal,
                 caller=meta.caller,
                 workspace=asked_workspace,
@@ -621,6 +621,13 @@ def _held(hold: Hold) -> Iterator[None]:
         yield
     finally:
         hold.release()
+
+
+def _strategy_for(principal: str, meta: RequestMeta) -> str:
+    """The approval strategy the gate applies: the local user's choice, but every remote
+    caller's call is scored (`mcp_managed`): `legacy` reads no prompt, and a caller that is not
+    the local user must not be able to opt out of the gate that reads it."""
+    return meta.approval_strategy if principal == LOCAL_PRINCIPAL else "mcp_managed"
 
 
 def _asked_mode(params: CallParams, meta: RequestMeta) -> str:
