@@ -141,7 +141,15 @@ class Engine:
         # This process's lease on the store: how other gateway processes sharing it tell that
         # it is alive (and, once it is not, end what it left running). Wall time, always:
         # leases are compared across processes.
-        self.leases = JobLeases(self.store, lease_s=settings.job_lease_ms / 1000)
+        # Ties every CLI's process group to this gateway's life (it dies if the gateway does),
+        # and a job's CLI to this process's lease (stopped before a peer can take it for dead).
+        self.lifeline = Lifeline(stop_grace_s=settings.stop_grace_ms / 1000)
+        lease_s = settings.job_lease_ms / 1000
+        self.leases = JobLeases(
+            self.store,
+            lease_s=lease_s,
+            on_held=lambda held_until: self.lifeline.keep_until(held_until, lease_s),
+        )
         self.jobs = JobManager(
             JobStore(self.store),
             tasks=self.tasks,
@@ -217,8 +225,6 @@ class Engine:
             tasks=self.tasks,
             saving=lambda: self.state is EngineState.RUNNING,
         )
-        # Ties every CLI's process group to this gateway's life (it dies if the gateway does).
-        self.lifeline = Lifeline(stop_grace_s=settings.stop_grace_ms / 1000)
         self.vault = Vault(
             self.store,
             default_key_sources(settings.data_path, environ)

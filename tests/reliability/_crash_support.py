@@ -8,6 +8,8 @@ prompt's first word picks what it does:
   fail               print partial text, then an error result, exit 1
   hang               print partial text, then sleep (for cancel, timeout, interrupt)
   until PATH         print partial text, wait until PATH exists, then answer as `succeed`
+  logged LOG PATH    as `until PATH`, appending `start <pid>` to LOG as it starts and
+                     `end <pid>` just before it answers (which runs overlapped, which ran)
   tree DIR [HOW]     print partial text, start a child that starts a grandchild, write the
                      three pids to DIR/leader, DIR/child, DIR/grandchild, then sleep. HOW:
                        stubborn  every process of the tree ignores SIGTERM
@@ -75,6 +77,17 @@ if mode == "fail":
     emit({"type": "result", "subtype": "error_during_execution", "is_error": True,
           "result": "fake failure: the tool broke", "session_id": session})
     sys.exit(1)
+if mode == "logged":
+    with open(words[1], "a") as log:
+        log.write("start %d\n" % os.getpid())
+    while not os.path.exists(words[2]):
+        time.sleep(0.02)
+    with open(words[1], "a") as log:
+        log.write("end %d\n" % os.getpid())
+    emit({"type": "result", "subtype": "success", "is_error": False, "result": "ANSWER-OK",
+          "session_id": session, "usage": {"input_tokens": 3, "output_tokens": 2},
+          "total_cost_usd": 0.0001})
+    sys.exit(0)
 if mode == "until":
     while not os.path.exists(words[1]):
         time.sleep(0.02)

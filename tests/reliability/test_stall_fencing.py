@@ -16,7 +16,7 @@ import signal
 import time
 
 from tests.e2e.team_gateways import Team, team  # noqa: F401 - the fixture
-from tests.reliability._crash_support import call, read_pids, wait_dead
+from tests.reliability._crash_support import ANSWER, alive, call, read_pids, wait_dead
 
 LEASE_MS = 1500
 WAIT_S = 30.0
@@ -88,3 +88,87 @@ def test_a_stalled_owner_tells_what_the_store_says_and_stops_its_clis(
         lambda: (s := call(first.url, "llm_job_status", jobId=running))["state"] != "running" and s,
     )
     assert status["state"] == "interrupted"
+
+
+# Long enough that a loaded machine's renewals (every second) re-arm the warden well before it
+# would fire (1.95 s after a renewal: a quarter of the lease plus the stop grace before its end).
+RESEND_LEASE_MS = 3000
+
+
+def test_a_call_resent_to_the_peer_after_a_stall_is_the_only_copy_running(
+    team: Team,  # noqa: F811
+) -> None:
+    env = {"LLM_GATEWAY_JOB_LEASE_MS": str(RESEND_LEASE_MS)}
+    first = team.join("first", **env)
+    second = team.join("second", **env)
+    runs, go = team.root / "runs.log", team.root / "go"
+    prompt = f"logged {runs} {go}"  # the same call each time: the client sends it again
+
+    def log() -> list[str]:
+        return runs.read_text().splitlines() if runs.exists() else []
+
+    def cli_pids() -> list[int]:
+        return [int(line.split()[1]) for line in log() if line.startswith("start ")]
+
+    def state_of(job_id: str) -> str | None:
+        found = team.query("SELECT state FROM jobs WHERE id = %s", job_id)
+        return found[0][0] if found else None
+
+    stalled = call(first.url, "claude_request_async", prompt=prompt)["jobId"]
+    (stalled_cli,) = wait_for("the first CLI", cli_pids)
+    first.leftovers.append(stalled_cli)
+    wait_for("the job running", lambda: state_of(stalled) == "running")
+    assert first.proc is not None
+    os.kill(first.proc.pid, signal.SIGSTOP)
+    try:
+
+        def taken_for_dead() -> str | None:
+            # The CLI's life is read before the store: "stopped" means it was dead by the time
+            # the peer's mark could be seen.
+            running = alive(stalled_cli)
+            if state_of(stalled) != "interrupted":
+                return None
+            return "still running" if running else "stopped"
+
+        verdict = wait_for("the peer taking the stalled gateway for dead", taken_for_dead, 60)
+        assert verdict == "stopped", "the stalled gateway's CLI ran on after the peer took over"
+        # The client, hearing nothing from the stalled gateway, sends the call to the peer: it
+        # runs anew (the stalled job is not reusable), and is the only copy running.
+        resent = call(second.url, "claude_request_async", prompt=prompt)["jobId"]
+        assert resent != stalled
+        pids = wait_for("the peer's CLI", lambda: cli_pids() if len(cli_pids()) == 2 else None)
+        second.leftovers.append(pids[1])
+    finally:
+        os.kill(first.proc.pid, signal.SIGCONT)
+
+    def ended_on_first() -> dict | None:
+        status = call(first.url, "llm_job_status", jobId=stalled)
+        return status if status.get("state") not in ("queued", "running") else None
+
+    told = wait_for("the resumed gateway's answer", ended_on_first)
+    assert told["state"] == "interrupted", told
+    # The resumed gateway registered again under the next epoch; the job keeps the first's.
+    ((epoch,),) = team.query("SELECT epoch FROM process_leases WHERE pid = %s", first.proc.pid)
+    assert epoch == 2
+    ((owner_epoch, result),) = team.query(
+        "SELECT owner_epoch, result_json FROM jobs WHERE id = %s", stalled
+    )
+    assert (owner_epoch, result) == (1, None)
+    # The legitimate path beside it: the healthy peer's CLI was not stopped by its own warden
+    # while it ran through a stall and a resumption (several of its renewals), and answers.
+    assert state_of(resent) == "running" and alive(pids[1])
+    go.touch()
+    wait_for("the re-sent call's answer", lambda: state_of(resent) == "completed")
+    answer = call(second.url, "llm_job_result", jobId=resent)
+    assert ANSWER in answer["text"], answer
+    assert state_of(stalled) == "interrupted"
+    assert call(second.url, "llm_job_status", jobId=stalled)["state"] == "interrupted"
+    expected = {stalled: "interrupted", resent: "completed"}
+
+    def recorded() -> dict[str, str]:
+        return dict(team.query("SELECT job_id, state FROM requests WHERE job_id IS NOT NULL"))
+
+    # Rows reach the store with the recorder's next flush.
+    wait_for("the recorder rows' ends", lambda: recorded() == expected, 10)
+    # Exactly one run answered; the stalled one never did, and had stopped before the other.
+    assert log() == [f"start {stalled_cli}", f"start {pids[1]}", f"end {pids[1]}"]

@@ -393,8 +393,11 @@ class ProviderCalls:
             )
             raise
         except EngineError as error:
+            # The job's own ending for the same error (`JobManager._run`).
+            stalled = error.code == ErrorCode.INTERRUPTED
+            state = RecordState.INTERRUPTED if stalled else RecordState.FAILED
             self._recorder.finish(
-                run.record, state=RecordState.FAILED, error_code=error.code, attempts=ctx.attempt
+                run.record, state=state, error_code=error.code, attempts=ctx.attempt
             )
             raise
         usage = data["usage"]

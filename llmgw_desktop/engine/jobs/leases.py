@@ -29,7 +29,7 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,8 @@ from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import INTERRUPTED_ERROR, without_live_owner
 from llmgw_desktop.engine.recorder.rows import close_interrupted
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.store.sql import store_time
+from llmgw_desktop.engine.store.errors import StoreUnavailable
+from llmgw_desktop.engine.store.sql import is_postgresql, store_time
 
 __all__ = ["JobLeases", "Reaped"]
 
@@ -79,16 +80,27 @@ class JobLeases:
         clock: Callable[[], float] | None = None,
         renew_every_s: float | None = None,
         process_id: str | None = None,
+        on_held: Callable[[float | None], Awaitable[None]] | None = None,
     ) -> None:
         """`renew_every_s` defaults to a third of `lease_s`. Leases are compared across
         processes, possibly on several machines whose clocks disagree, so by default their
         times are the store's: PostgreSQL's own clock (`store_time`), else this machine's.
-        `clock` replaces that (tests)."""
+        `clock` replaces that (tests).
+
+        On a shared store, `on_held` hears after each renewal until when (this machine's
+        monotonic time) no peer can take this process for dead (None while the store cannot be
+        reached): the lifeline stops its CLIs before then unless told again
+        (`providers/lifeline.py`)."""
         self._db = db
         self.lease_s = lease_s
         self.renew_every_s = renew_every_s or lease_s / RENEWALS_PER_LEASE
         self._clock = clock
+        self._on_held = on_held
         self.process_id = process_id or uuid.uuid4().hex
+        # Which registration of this process its lease row is: 1 at the first, one more each
+        # time it registers again after a peer took it for dead. Jobs are stored under it and
+        # written only while it holds (`JobStore`).
+        self.epoch = 0
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self._started_at: float | None = None
@@ -131,9 +143,16 @@ class JobLeases:
         reap = not cut_off and (self._reap_from is None or now >= self._reap_from)
         try:
             tick = await self._db.run(lambda: self._renew_and_reap(reap=reap))
-        except Exception:
+        except Exception as exc:
             self._renew_failed = True
+            if isinstance(exc, StoreUnavailable):
+                # The store is down for peers too (an outage), who can reap nobody until they
+                # reach it and then wait a lease (above): the CLIs may go on meanwhile.
+                await self._held(None)
             raise
+        # The store took the lease no earlier than this renewal began, so until then plus one
+        # lease no peer takes this process for dead.
+        await self._held(now)
         self._renewed_at = time.monotonic()
         if cut_off:
             self._reap_from = self._renewed_at + self.lease_s
@@ -178,6 +197,10 @@ class JobLeases:
                 tick.records,
             )
         return tick.reaped
+
+    async def _held(self, since: float | None) -> None:
+        if self._on_held is not None and self.shared:
+            await self._on_held(None if since is None else since + self.lease_s)
 
     async def release(self) -> None:
         """Delete the lease (a clean stop: this process's jobs were ended first)."""
@@ -228,12 +251,16 @@ class JobLeases:
                 Lease.update(expires_at=expires_at).where(Lease.id == self.process_id).execute()
             )
             if not renewed:
+                # A new tenure: whatever this process held under the last one was ended by
+                # the peer that took it for dead, and stays so (the jobs' writes are fenced).
+                self.epoch += 1
                 Lease.insert(
                     id=self.process_id,
                     host=self.host,
                     pid=self.pid,
                     started_at=self._started_at if self._started_at is not None else now,
                     expires_at=expires_at,
+                    epoch=self.epoch,
                 ).execute()
             reaped: tuple[Reaped, ...] = ()
             records = 0
@@ -259,12 +286,13 @@ class JobLeases:
         """End what processes without a live lease left open; (per process, recorder rows)."""
         models = self._db.models
         Job, Lease = models.Job, models.ProcessLease
-        dead = {
-            row.id: row
-            for row in Lease.select().where(
-                (Lease.expires_at < now) & (Lease.id != self.process_id)
-            )
-        }
+        expired = Lease.select().where((Lease.expires_at < now) & (Lease.id != self.process_id))
+        if is_postgresql(models.database):
+            # Locked until this transaction ends: an owner renewing meanwhile waits, then finds
+            # its row gone and registers again under the next epoch (it knows it was taken for
+            # dead). One that renewed first is no longer expired and is not locked.
+            expired = expired.for_update()
+        dead = {row.id: row for row in expired}
         unfinished = (JobState.QUEUED.value, JobState.RUNNING.value)
         # One conditional UPDATE: a job another reaper ended a moment ago no longer matches.
         marked = (

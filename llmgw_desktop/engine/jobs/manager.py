@@ -503,7 +503,9 @@ class JobManager:
             final_state = self._cancel_state(live)
             live.error = _cancel_error(final_state)
         except EngineError as error:
-            final_state = JobState.FAILED
+            # `interrupted`: its CLI was stopped because this process stalled past its lease.
+            interrupted = error.code == ErrorCode.INTERRUPTED
+            final_state = JobState.INTERRUPTED if interrupted else JobState.FAILED
             live.error = error.to_dict()
         except Exception as exc:  # a bug in an adapter must not take the manager down
             log.exception("job %s crashed", live.id)
@@ -562,6 +564,13 @@ class JobManager:
         )
         try:
             final = await asyncio.shield(write())
+            if not final.finished:
+                # The row is still open under a lease epoch this process no longer holds (it
+                # was taken for dead and registered again): a peer's reaper ends it
+                # interrupted, which is what its caller is told now.
+                final = dataclasses.replace(
+                    final, state=JobState.INTERRUPTED, result=None, error=dict(INTERRUPTED_ERROR)
+                )
             if final.state is not state:
                 # Another process took this one for dead (it stalled past its lease) and marked
                 # the row interrupted: the row keeps that, and so does whoever waits here (one

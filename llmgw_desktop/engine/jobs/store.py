@@ -189,6 +189,7 @@ class JobStore:
                     now,
                     now,
                     owner_process,
+                    owner_process,
                 )
                 database.execute_sql(portable(database, _INSERT_SQL), row)
                 if reuse_since is None or dedup_key is None:
@@ -205,15 +206,17 @@ class JobStore:
         return await self._db.run(insert)
 
     async def mark_running(self, job_id: str, *, now: float, attempts: int) -> None:
-        """Move a queued job to running (not one another process already marked interrupted)."""
+        """Move a queued job to running (not one another process already marked interrupted,
+        nor one whose owner's lease epoch has passed)."""
         database = self._db.models.database
         values = (JobState.RUNNING.value, now, now, attempts, job_id, JobState.QUEUED.value)
         await self._db.run(lambda: database.execute_sql(portable(database, _RUNNING_SQL), values))
 
     async def save_process(self, job_id: str, process_group: int, identity: str | None) -> None:
-        """Remember the process group the job's CLI runs in now (each attempt has its own)."""
+        """Remember the process group the job's CLI runs in now (each attempt has its own),
+        while the job is unfinished and its owner's lease epoch holds."""
         database = self._db.models.database
-        values = (process_group, identity, job_id)
+        values = (process_group, identity, job_id, *_UNFINISHED)
         await self._db.run(lambda: database.execute_sql(portable(database, _PROCESS_SQL), values))
 
     async def save_progress(self, rows: Iterable[ProgressRow]) -> None:
@@ -221,19 +224,23 @@ class JobStore:
         batch = list(rows)
         if not batch:
             return
-        Job = self._db.models.Job
+        database = self._db.models.database
 
         def write() -> None:
-            with self._db.models.database.atomic():
+            sql = portable(database, _PROGRESS_SQL)
+            with database.atomic():
                 for row in batch:
-                    Job.update(
-                        output=redact(row.output),
-                        progress_json=json.dumps(row.progress),
-                        attempts=row.attempts,
-                        updated_at=row.updated_at,
-                    ).where(
-                        (Job.id == row.job_id) & (Job.state == JobState.RUNNING.value)
-                    ).execute()
+                    database.execute_sql(
+                        sql,
+                        (
+                            redact(row.output),
+                            json.dumps(row.progress),
+                            row.attempts,
+                            row.updated_at,
+                            row.job_id,
+                            JobState.RUNNING.value,
+                        ),
+                    )
 
         await self._db.run(write)
 
@@ -253,11 +260,12 @@ class JobStore:
     ) -> JobView:
         """Record the job's end; `with_writes` run in the same transaction (on the DB thread).
 
-        Only a row still queued or running takes the end: when another gateway process marked
-        it interrupted (this one stalled past its lease), the row keeps that, and the stored
-        view returned says so. `known` is the job as its runner holds it (id, provider, times,
-        caller-given ids): when the row takes the end, the view is built from it and what was
-        written instead of reading the row back."""
+        Only a row still queued or running, whose owner still holds the lease epoch the job was
+        stored under, takes the end: when another gateway process marked it interrupted (this
+        one stalled past its lease), the row keeps that, and the stored view returned says so.
+        `known` is the job as its runner holds it (id, provider, times, caller-given ids): when
+        the row takes the end, the view is built from it and what was written instead of
+        reading the row back."""
         extra = list(with_writes)
         database = self._db.models.database
 
@@ -642,15 +650,17 @@ def _view(row: Any, *, with_output: bool = True) -> JobView:
     )
 
 
-def without_live_owner(models: Any, now: float, *, table: Any = None) -> Any:
-    """The condition, on `table` (default: jobs) rows, that no live gateway process owns them:
-    no owner (written before leases) or an owner whose lease is gone or ran out by `now`."""
-    table = models.Job if table is None else table
-    Lease = models.ProcessLease
+def without_live_owner(models: Any, now: float) -> Any:
+    """The condition, on jobs rows, that no live gateway process owns them: no owner (written
+    before leases), or an owner whose lease is gone, ran out by `now`, or is a later epoch than
+    the one the job was stored under (the owner was taken for dead and registered again)."""
+    Job, Lease = models.Job, models.ProcessLease
     alive = Lease.select(peewee.SQL("1")).where(
-        (Lease.id == table.owner_process) & (Lease.expires_at >= now)
+        (Lease.id == Job.owner_process)
+        & (Lease.expires_at >= now)
+        & (Job.owner_epoch.is_null() | (Lease.epoch == Job.owner_epoch))
     )
-    return table.owner_process.is_null() | ~peewee.fn.EXISTS(alive)
+    return Job.owner_process.is_null() | ~peewee.fn.EXISTS(alive)
 
 
 def _reusable(Job: Any, dedup_key: str, since: float) -> Any:
@@ -666,10 +676,13 @@ def _reusable(Job: Any, dedup_key: str, since: float) -> Any:
 # runs, which cost more than running it (0.15 ms of Python for the job's end against 0.07 ms
 # in SQLite, 0.3 ms for a select of every column); the store thread does four per call.
 # Columns peewee's defaults would fill (output, attempts, progress, cancel flag) are named.
+# The job takes its owner's lease epoch as it stands when the row is written (0, which no lease
+# has, when the owner holds none then: a peer reaped it, so the job is reaped, never written).
 _INSERT_SQL = (
     "INSERT INTO jobs (id, owner_principal, provider, state, request_json, dedup_key,"
-    " correlation_id, session_id, created_at, updated_at, owner_process, output, attempts,"
-    " progress_json, cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, '{}', 0)"
+    " correlation_id, session_id, created_at, updated_at, owner_process, owner_epoch, output,"
+    " attempts, progress_json, cancel_requested) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " COALESCE((SELECT epoch FROM process_leases WHERE process_leases.id = ?), 0), '', 0, '{}', 0)"
 )
 # `_reusable`'s look-up, the id only: the whole row is read when there is one (rarely).
 _REUSABLE = (JobState.QUEUED.value, JobState.RUNNING.value, JobState.COMPLETED.value)
@@ -677,14 +690,33 @@ _REUSABLE_SQL = (
     "SELECT id FROM jobs WHERE dedup_key = ? AND created_at >= ? AND state IN (?, ?, ?)"
     " AND id != ? ORDER BY created_at DESC LIMIT 1"
 )
+# The fence on every write of a job's owner: it lands only while the owner's lease row has the
+# epoch the job was stored under. A peer that took the owner for dead deleted that row, and the
+# owner's next registration has the next epoch, so nothing of the lost tenure lands, whatever
+# the row's state. Jobs without an owner (a store no process leases) are not fenced. The
+# condition closes each statement below.
 _RUNNING_SQL = (
     "UPDATE jobs SET state = ?, started_at = ?, updated_at = ?, attempts = ?"
     " WHERE id = ? AND state = ?"
+    " AND (owner_process IS NULL OR owner_epoch = (SELECT epoch FROM process_leases"
+    " WHERE process_leases.id = jobs.owner_process))"
 )
-_PROCESS_SQL = "UPDATE jobs SET process_group = ?, process_identity = ? WHERE id = ?"
+_PROCESS_SQL = (
+    "UPDATE jobs SET process_group = ?, process_identity = ? WHERE id = ? AND state IN (?, ?)"
+    " AND (owner_process IS NULL OR owner_epoch = (SELECT epoch FROM process_leases"
+    " WHERE process_leases.id = jobs.owner_process))"
+)
+_PROGRESS_SQL = (
+    "UPDATE jobs SET output = ?, progress_json = ?, attempts = ?, updated_at = ?"
+    " WHERE id = ? AND state = ?"
+    " AND (owner_process IS NULL OR owner_epoch = (SELECT epoch FROM process_leases"
+    " WHERE process_leases.id = jobs.owner_process))"
+)
 _FINISH_SQL = (
     "UPDATE jobs SET state = ?, output = ?, progress_json = ?, attempts = ?, result_json = ?,"
     " error_json = ?, finished_at = ?, updated_at = ? WHERE id = ? AND state IN (?, ?)"
+    " AND (owner_process IS NULL OR owner_epoch = (SELECT epoch FROM process_leases"
+    " WHERE process_leases.id = jobs.owner_process))"
 )
 
 

@@ -123,6 +123,16 @@ def failure_from_outcome(outcome: ProcessOutcome, provider: str) -> ProviderFail
             code=ErrorCode.OUTPUT_OVERFLOW,
             provider=provider,
         )
+    if outcome.ended_by == "lease_lapsed":
+        # Not retried inside the job: a peer may be running the call anew by now.
+        return ProviderFailure(
+            f"{provider} was stopped: this gateway stalled until its lease (jobs.lease_ms) "
+            "was about to run out, when a peer may take its jobs for dead and the call may be "
+            "sent there; send it again to run it anew",
+            code=ErrorCode.INTERRUPTED,
+            retryable=False,
+            provider=provider,
+        )
     if outcome.ended_by == "canceled":
         return ProviderFailure(
             f"{provider} call was canceled", code=ErrorCode.CANCELED, provider=provider

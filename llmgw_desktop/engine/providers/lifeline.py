@@ -23,6 +23,19 @@ gateway dying without a word (kill -9, a crash, the OOM killer), one layer per p
   when the gateway's handle closes, as it does when the process ends in any way, Windows ends
   every process in the job, children included.
 
+**A stalled gateway on a shared store** (SIGSTOP, a VM paused, a machine swapping) cannot stop
+its CLIs itself, and a peer takes it for dead once its lease runs out: a call re-sent to the
+peer would then run a second time while the first CLI goes on. So the lease tells the lifeline
+after each renewal until when no peer can take this process for dead (`keep_until`), and the
+warden is told to stop the CLI runs of jobs (`lease` groups) before then unless it hears again:
+the timer starts SIGTERM at `STALL_SLACK` of the lease plus the grace before the lease can run
+out, and SIGKILL comes a grace later, a quarter of the lease early. Renewals come every third
+of the lease, so a renewing gateway re-arms at least a sixth of the lease before its timer
+fires. While the store cannot be reached there is no deadline (peers cannot reap then, and wait
+a lease after they reach it again); the next renewal arms it again. Upstream MCP servers are
+`watch`ed only: they do no work for a job. Not on Windows
+(no warden); not on a store of this process alone (nobody reaps it).
+
 Why no child subreaper (PR_SET_CHILD_SUBREAPER): it keeps orphaned grandchildren attached to
 the gateway only while the gateway lives, which is when the process-group kill already
 reaches them; at a crash they go to init all the same. And the gateway would have to reap
@@ -42,6 +55,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +72,9 @@ log = logging.getLogger(__name__)
 JOB_MARKER_ENV = "LLMGW_JOB_ID"
 PR_SET_PDEATHSIG = 1
 WARDEN_EXIT_WAIT_S = 1.0
+# The share of the lease by which a stalled gateway's CLIs are dead before any peer may take it
+# for dead: room for the warden's own delay, a loaded machine and the store's statement time.
+STALL_SLACK = 0.25
 # Where setpriv is looked for: system dirs only, so a user's PATH cannot stand in for it.
 SETPRIV_DIRS = ("/usr/bin", "/bin")
 # Runs between setpriv and the CLI, with the gateway's pid as $1: if the gateway died before
@@ -69,22 +86,55 @@ TIE_SCRIPT = (
     'if [ -n "$2" ]; then PWD=${2#=}; else unset PWD; fi; shift 2; exec "$@"'
 )
 
-# The warden. Its argument is the grace in seconds; its stdin carries `watch <pgid>` and
-# `forget <pgid>` lines. Signals that would end it with the gateway's terminal are ignored:
-# only end-of-file on stdin, the gateway gone, makes it act.
+# The warden. Its argument is the grace in seconds; its stdin carries lines:
+#   watch <pgid>            hold the group until `forget`, kill it if the gateway dies
+#   lease <pgid>            the same, and the group lives only while the lease is held (a CLI
+#                           run of a job: `arm` below)
+#   forget <pgid>           the group ended
+#   arm <seconds> <grace>   the gateway's lease holds for these seconds more: past them with no
+#                           new `arm`, the leased groups get SIGTERM, then SIGKILL after <grace>
+#   disarm                  no deadline until the next `arm` (the store is unreachable)
+# Each `arm` replaces the timer (a subshell, stopped with USR1 together with its sleep) with
+# one for the groups leased now. Signals that would end the warden with the gateway's terminal
+# are ignored: only end-of-file on stdin, the gateway gone, or the timer makes it kill.
 WARDEN_SCRIPT = r"""
 trap '' INT TERM HUP QUIT
 grace=$1
 groups=
-while read -r verb group; do
+leased=
+timer=
+disarm() {
+  [ -n "$timer" ] && kill -s USR1 "$timer" 2>/dev/null
+  timer=
+}
+without() {
+  kept=
+  for g in $2; do [ "$g" = "$1" ] || kept="$kept $g"; done
+  echo "$kept"
+}
+while read -r verb group wait; do
   case $verb in
     watch) groups="$groups $group" ;;
-    forget)
-      kept=
-      for g in $groups; do [ "$g" = "$group" ] || kept="$kept $g"; done
-      groups=$kept ;;
+    lease) groups="$groups $group"; leased="$leased $group" ;;
+    forget) groups=$(without "$group" "$groups"); leased=$(without "$group" "$leased") ;;
+    disarm) disarm ;;
+    arm)
+      disarm
+      if [ -n "$leased" ]; then
+        (
+          trap 'kill -s KILL "$nap" 2>/dev/null; exit 0' USR1
+          sleep "$group" &
+          nap=$!
+          wait "$nap"
+          for g in $leased; do kill -s TERM -- "-$g" 2>/dev/null; done
+          sleep "$wait"
+          for g in $leased; do kill -s KILL -- "-$g" 2>/dev/null; done
+        ) &
+        timer=$!
+      fi ;;
   esac
 done
+disarm
 [ -z "$groups" ] && exit 0
 for g in $groups; do kill -s TERM -- "-$g" 2>/dev/null; done
 sleep "$grace"
@@ -105,6 +155,13 @@ class Lifeline:
         self._warden: asyncio.subprocess.Process | None = None
         self._warden_lock = asyncio.Lock()
         self._held: set[int] = set()
+        self._leased: set[int] = set()
+        # When the warden starts stopping leased groups (monotonic), None while not armed;
+        # and the last such time that passed with groups leased (their runs were stopped).
+        self._stop_at: float | None = None
+        self._stall_grace_s = stop_grace_s
+        self._lapsed_at: float | None = None
+        self._armed = False
         self._job: Any = None  # the Windows Job Object, made at the first CLI
         self._job_failed = False
         self._setpriv: str | None = None  # its path, "" when unusable, None before the probe
@@ -139,9 +196,11 @@ class Lifeline:
         """How long a run's group gets between SIGTERM and SIGKILL now."""
         return min(normal_s, self.stop_grace_s) if self.stopping else normal_s
 
-    async def hold(self, pid: int) -> str | None:
+    async def hold(self, pid: int, *, leased: bool = False) -> str | None:
         """Watch the process group led by `pid` (just spawned) until `release`; returns the
-        leader's identity to save (None where the platform gives none)."""
+        leader's identity to save (None where the platform gives none). A `leased` group (a
+        job's CLI) is also stopped when this process's lease is about to run out unrenewed
+        (`keep_until`)."""
         if sys.platform == "win32":
             self._join_job(pid)
             return None
@@ -150,17 +209,53 @@ class Lifeline:
         else:
             identity = await asyncio.to_thread(identity_of, pid)  # runs `ps`
         self._held.add(pid)
+        if leased:
+            self._leased.add(pid)
         if self._use_warden:
-            await self._tell_warden(f"watch {pid}\n")
+            await self._tell_warden(f"{'lease' if leased else 'watch'} {pid}\n" + self._arm())
         return identity
 
     async def release(self, pid: int) -> None:
         """The group led by `pid` is gone (the run stopped it); stop watching it."""
         if pid not in self._held:
             return
+        self._note_lapse()
         self._held.discard(pid)
+        self._leased.discard(pid)
         if self._use_warden:
-            await self._tell_warden(f"forget {pid}\n")
+            await self._tell_warden(f"forget {pid}\n" + self._arm())
+
+    async def keep_until(self, held_until: float | None, lease_s: float) -> None:
+        """No peer can take this process for dead before `held_until` (monotonic): have the
+        warden stop the leased groups in time unless told again. None: no deadline until the
+        next one (the store is unreachable, for the peers too)."""
+        self._note_lapse()
+        self._stall_grace_s = min(self.stop_grace_s, lease_s * STALL_SLACK)
+        self._stop_at = (
+            None if held_until is None else held_until - lease_s * STALL_SLACK - self._stall_grace_s
+        )
+        if held_until is not None:
+            self._armed = True
+        if self._use_warden and self._leased:
+            await self._tell_warden(self._arm())
+
+    def lapsed_since(self, started: float) -> bool:
+        """Whether the warden may have stopped leased groups (the lease was about to run out
+        unrenewed) since `started` (monotonic): a run that ended then was stopped for it."""
+        self._note_lapse()
+        return self._lapsed_at is not None and self._lapsed_at >= started
+
+    def _note_lapse(self) -> None:
+        stop_at = self._stop_at
+        if stop_at is not None and self._leased and time.monotonic() >= stop_at:
+            self._lapsed_at = stop_at
+
+    def _arm(self) -> str:
+        """The `arm` line for the warden now ("" before any lease was held)."""
+        if self._stop_at is None:
+            return "disarm\n" if self._armed else ""
+        wait = max(0.0, self._stop_at - time.monotonic())
+        return f"arm {wait:.3f} {self._stall_grace_s:.3f}\n"
 
     async def close(self) -> None:
         """Let the warden go (every run has ended, so it has nothing to do)."""
@@ -217,8 +312,10 @@ class Lifeline:
             log.warning("cannot start the process warden (%s): CLIs may outlive a crash", exc)
             return
         assert warden.stdin is not None
-        held = "".join(f"watch {pid}\n" for pid in sorted(self._held))
-        warden.stdin.write(held.encode("ascii"))
+        held = "".join(
+            f"{'lease' if pid in self._leased else 'watch'} {pid}\n" for pid in sorted(self._held)
+        )
+        warden.stdin.write((held + self._arm()).encode("ascii"))
         self._warden = warden
         log.info("process warden %d watches the CLIs' process groups", warden.pid)
 

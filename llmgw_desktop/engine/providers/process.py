@@ -32,7 +32,9 @@ __all__ = ["Invocation", "ProcessOutcome", "RunLimits", "isolated_environment", 
 
 log = logging.getLogger(__name__)
 
-EndedBy = Literal["exit", "timeout", "idle_timeout", "output_overflow", "canceled"]
+# `lease_lapsed`: killed by a signal after the lifeline's warden was due to stop it (this
+# gateway stalled past its lease on a shared store, `lifeline.py`).
+EndedBy = Literal["exit", "timeout", "idle_timeout", "output_overflow", "canceled", "lease_lapsed"]
 # Hears a run's process id (also its process group id) and the identity to save with it.
 Started = Callable[[int, str | None], None]
 READ_CHUNK = 65536
@@ -157,7 +159,8 @@ async def _run(
     )
     assert proc.stdout is not None and proc.stderr is not None
     try:
-        identity = None if lifeline is None else await lifeline.hold(proc.pid)
+        # Only job CLIs run here with a lifeline: their groups live while the lease holds.
+        identity = None if lifeline is None else await lifeline.hold(proc.pid, leased=True)
     except BaseException:
         await _stop_group(proc, 0.0)
         _close_transport(proc)
@@ -240,6 +243,12 @@ async def _run(
                     ended_by = "output_overflow"
                 elif guard in done:
                     ended_by = guard.result()
+                elif (
+                    lifeline is not None
+                    and (proc.returncode or 0) < 0
+                    and lifeline.lapsed_since(started)
+                ):
+                    ended_by = "lease_lapsed"
             except asyncio.CancelledError:
                 ended_by = "canceled"
                 raise

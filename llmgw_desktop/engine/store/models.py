@@ -91,6 +91,8 @@ class JobRow(StoreRow):
     process_identity = peewee.TextField(null=True)
     # The gateway process running it (its lease, `ProcessLeaseRow`); NULL before schema 12.
     owner_process = peewee.TextField(null=True)
+    # Its owner's lease epoch when it was stored: the owner writes it only while that holds.
+    owner_epoch = peewee.IntegerField(null=True)
     # Set by a cancel sent to another process; the owner polls it (`engine/jobs/leases.py`).
     cancel_requested = FlagField(default=False)
 
@@ -106,6 +108,8 @@ class ProcessLeaseRow(StoreRow):
     pid = peewee.IntegerField()
     started_at = peewee.FloatField()
     expires_at = peewee.FloatField()
+    # Which registration of this process the row is (`engine/jobs/leases.py`).
+    epoch = peewee.IntegerField(default=1)
 
     class Meta:
         table_name = "process_leases"

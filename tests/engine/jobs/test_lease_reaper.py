@@ -18,6 +18,7 @@ import pytest
 
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.store import Database
 from tests.engine.jobs.test_leases import (
@@ -136,6 +137,37 @@ async def test_an_owner_that_stalled_past_its_lease_does_not_resurrect_its_job(
     # survivor's ending, and no result the store did not take.
     assert done.state is JobState.INTERRUPTED and done.result is None
     assert await stored_state(survivor, submitted.job_id) is JobState.INTERRUPTED
+
+
+async def test_a_lease_taken_again_fences_the_old_tenure_even_where_the_row_is_still_running(
+    processes: Spawn,
+) -> None:
+    owner = await processes(renew_every_s=NEVER_S)
+    gate = Gate()
+    submitted = await owner.harness.manager.submit(owner.harness.spec(gate))
+    await gate.started.wait()
+    await owner.harness.manager.flush_now()
+    # Its lease goes (as a reaper deletes it) while the job's row still says `running`: the
+    # states line up, so only the epoch tells the tenure that stored the job from the next.
+    Lease = owner.db.models.ProcessLease
+    await owner.db.run(lambda: Lease.delete().where(Lease.id == owner.leases.process_id).execute())
+    await owner.leases.renew()
+    assert await stored_state(owner, submitted.job_id) is JobState.RUNNING
+    gate.opened.set()
+    done = await owner.harness.manager.wait(submitted.job_id, "local", timeout_s=BOUND_S)
+    assert done.state is JobState.INTERRUPTED and done.result is None
+    # A survivor's reaper ends the row though its owner holds a live lease: not of that epoch.
+    survivor = await processes()
+
+    async def interrupted() -> bool:
+        return await stored_state(survivor, submitted.job_id) is JobState.INTERRUPTED
+
+    await eventually(interrupted)
+    found = await JobStore(survivor.db).get(submitted.job_id)
+    assert found is not None and found[0].result is None
+    Leases = survivor.db.models.ProcessLease
+    leases = await survivor.db.run(lambda: {r.id: r.epoch for r in Leases.select()})
+    assert leases[owner.leases.process_id] == 2  # the live owner itself was not reaped
 
 
 async def test_a_cancel_of_a_dead_process_job_ends_the_row_itself(processes: Spawn) -> None:

@@ -89,6 +89,38 @@ async def test_the_warden_kills_a_held_group_when_the_gateway_end_closes(
 
 
 @linux_only
+async def test_a_leased_group_is_stopped_before_an_unrenewed_lease_runs_out(
+    tmp_path: Path, lifeline: Lifeline
+) -> None:
+    lease_s = 1.0
+    job_cli, job_grandchild = await start_tree(tmp_path)
+    (tmp_path / "server").mkdir()
+    mcp_server, _ = await start_tree(tmp_path / "server")
+    await lifeline.hold(job_cli.pid, leased=True)
+    await lifeline.hold(mcp_server.pid)  # an upstream MCP server: no job's work
+    began = time.monotonic()
+    # Renewed every third of the lease, as the lease does: the warden never fires.
+    for _ in range(6):
+        await lifeline.keep_until(time.monotonic() + lease_s, lease_s)
+        await asyncio.sleep(lease_s / 3)
+    assert alive(job_cli.pid) and alive(job_grandchild)
+    assert not lifeline.lapsed_since(began)
+    held_until = time.monotonic() + lease_s
+    await lifeline.keep_until(held_until, lease_s)
+    # No renewal any more (the gateway stalled): the job's whole group is dead before the
+    # lease could run out for a peer; the server is left to the gateway's own end.
+    assert await gone(job_cli.pid, job_grandchild)
+    assert time.monotonic() < held_until
+    assert alive(mcp_server.pid)
+    assert lifeline.lapsed_since(began)
+    await job_cli.wait()
+    await lifeline.release(job_cli.pid)
+    await lifeline.release(mcp_server.pid)
+    os.killpg(mcp_server.pid, signal.SIGKILL)  # its grandchild holds the pipe too
+    await mcp_server.wait()
+
+
+@linux_only
 async def test_the_warden_kills_a_group_that_ignores_sigterm_after_the_grace(
     tmp_path: Path, lifeline: Lifeline
 ) -> None:
