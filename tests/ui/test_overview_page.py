@@ -450,7 +450,7 @@ def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_t
         # Its legend names each provider in its colour, and is not over the newest point.
         plot = charts.plot_widgets[3]
         legend = charts.hits_legend
-        assert "anthropic" in legend.text() and curve.colour.name() in legend.text()
+        assert "Anthropic" in legend.text() and curve.colour.name() in legend.text()
         x, y = curve.data()
         newest = plot.mapToGlobal(plot.map_point(x[-1], y[-1]).toPoint())
         shown = legend.rect().translated(legend.mapToGlobal(legend.rect().topLeft()))

@@ -23,6 +23,7 @@ from llmgw_desktop.engine.api import (
 )
 from llmgw_desktop.ui.pages.chart_scale import Unit, nice_ceiling
 from llmgw_desktop.ui.pages.time_chart import Series, TimeChart, series_colour
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QColor,
     QComboBox,
@@ -331,9 +332,12 @@ class LiveCharts(QWidget):
             curve = self.hit_curves.get(provider)
             if curve is None:
                 colour = series_colour(len(self.hit_curves))
-                curve = self._hits_plot.add_series(provider, colour, width=2)
+                # Named as every page names it (`mistral-api` is "Mistral API"), in the legend
+                # and on hover.
+                name = ProviderNames.of(self._engine).name(provider)
+                curve = self._hits_plot.add_series(name, colour, width=2)
                 self.hit_curves[provider] = curve
-                shown = sorted(self.hit_curves.items())
+                shown = sorted((each.name, each) for each in self.hit_curves.values())
                 _set_text(self.hits_legend, legend_html(shown))
             # A bucket without requests has no rate (NaN). Drawn as gaps, sparse traffic looked
             # like a dashed line; the chart leaves NaN points out, so the line is joined over
