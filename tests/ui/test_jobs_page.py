@@ -148,7 +148,7 @@ def test_a_job_appears_runs_and_finishes_live_and_opens_to_its_answer(
         d.upstream.script(Reply.ok("the desk sees this", delay_s=0.6))
         job_id = await d.submit("hello from the desk")
         await until(lambda: d.cell(job_id, "State") == "running", "the running job's row")
-        assert d.cell(job_id, "Provider") == "claude"
+        assert d.cell(job_id, "Provider") == "Claude Code"  # by name, as every page
         d.select(job_id)
         assert d.page.cancel_button.isEnabled() and not d.page.retry_button.isEnabled()
         qtbot.keyClick(d.page.table, Qt.Key.Key_Return)  # opens it
