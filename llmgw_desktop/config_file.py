@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.items import Table
+from tomlkit.items import InlineTable, Table
 
 from llmgw_desktop.config_text import config_text
 from llmgw_desktop.settings import ConfigError, declared_settings
@@ -88,7 +88,11 @@ class ConfigFileWriter:
             container = container[name]
             if not isinstance(container, Table | dict):
                 raise ValueError(f"{name!r} in {self.path} is not a table")
-        container[leaf] = value
+        current = container.get(leaf)
+        if isinstance(value, dict) and isinstance(current, Table | InlineTable):
+            _merge_into(current, value)  # the comments in and around the table stay
+        else:
+            container[leaf] = value
         self._atomic_write(tomlkit.dumps(document))
 
     def _atomic_write(self, text: str) -> None:
@@ -105,3 +109,23 @@ class ConfigFileWriter:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _merge_into(table: Table | InlineTable, value: dict[str, Any]) -> None:
+    """Make `table` hold `value` by changing only what differs: replacing the whole table
+    would drop every comment the person wrote inside it. A new entry that is a table of plain
+    values is written inline when its neighbours are ("gpt-4o" = { input = 2.5, ... })."""
+    for key in [key for key in table if key not in value]:
+        del table[key]
+    inline = any(isinstance(item, InlineTable) for item in table.values())
+    for key, wanted in value.items():
+        current = table.get(key)
+        if isinstance(wanted, dict) and isinstance(current, Table | InlineTable):
+            _merge_into(current, wanted)
+        elif current is None or current != wanted:
+            if inline and isinstance(wanted, dict):
+                entry = tomlkit.inline_table()
+                entry.update(wanted)
+                table[key] = entry
+            else:
+                table[key] = wanted

@@ -30,6 +30,10 @@ totals and on the request chart, the health table's red row, errors and latency)
 budget, so the Budgets page shows amounts below a cent.
 Then it stops the app the way SIGTERM does. A full run into docs/images also rewrites the
 gallery in README.md's "Screens" section (between its markers) to show exactly those images.
+With openbox and trayer installed (apt-get install openbox trayer), both run on the Xvfb
+display, so the app has a real system tray: after the failure state the tray's corner of the
+screen, with its red icon and its menu open, is saved as `tray-failing.png`. Without them the
+app starts without a tray, and the run says so.
 With --offscreen (or no Xvfb installed) Qt's offscreen platform stands in for X11: no tray.
 """
 
@@ -62,6 +66,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 
 from llmgw_desktop import cli  # noqa: E402
+from llmgw_desktop.app import DesktopApp  # noqa: E402
 from llmgw_desktop.engine.api import LOCAL_CALLER  # noqa: E402
 from llmgw_desktop.engine.auth.consent import ConsentRequest  # noqa: E402
 from llmgw_desktop.engine.calls.approval import ApprovalRequest  # noqa: E402
@@ -69,8 +74,9 @@ from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS  # noqa: E402
 from llmgw_desktop.ui.decision_dialog import DecisionDialog  # noqa: E402
 from llmgw_desktop.ui.first_run import FirstRunGuide  # noqa: E402
 from llmgw_desktop.ui.main_window import MainWindow  # noqa: E402
-from llmgw_desktop.ui.qt import QApplication, Qt, QTimer  # noqa: E402
+from llmgw_desktop.ui.qt import QApplication, QSystemTrayIcon, Qt, QTimer  # noqa: E402
 from llmgw_desktop.ui.theme import apply_theme  # noqa: E402
+from llmgw_desktop.ui.tray import TrayIcon  # noqa: E402
 from tests.fakes.upstream import Reply, ScriptedUpstream  # noqa: E402
 
 DEFAULT_OUT = ROOT / "docs" / "images"
@@ -112,6 +118,83 @@ PROMPTS = (
     "Why does this query take 3 seconds?",
     "Rename the variable to something clearer.",
 )
+
+
+TRAY_HOST_WAIT_S = 10.0
+TRAY_HEIGHT = 32  # trayer's strip, at the top right of the screen
+TRAY_MARGIN = 24  # px of screen saved around the tray's icon and its open menu
+
+
+def start_tray_host(display: str) -> list[subprocess.Popen[bytes]]:
+    """A window manager and a system tray on `display` (openbox, trayer), or none when either
+    is not installed; the processes, to stop at the end."""
+    openbox, trayer = shutil.which("openbox"), shutil.which("trayer")
+    if openbox is None or trayer is None:
+        print("no openbox or trayer: the app runs without a system tray")
+        return []
+    environ = {**os.environ, "DISPLAY": display}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": environ}
+    tray = [trayer, "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width"]
+    tray += ["120", "--height", str(TRAY_HEIGHT), "--transparent", "false", "--tint", "0x303030"]
+    started = [subprocess.Popen([openbox], **quiet), subprocess.Popen(tray, **quiet)]  # type: ignore[call-overload]
+    # Qt asks once, at start, whether there is a tray: the app must not start before trayer
+    # has its window up (it was not, and the app came up without a tray).
+    deadline = time.monotonic() + TRAY_HOST_WAIT_S
+    while time.monotonic() < deadline:
+        listing = subprocess.run(
+            ["xwininfo", "-root", "-children"], env=environ, capture_output=True, text=True
+        )
+        if '"trayer"' in listing.stdout:
+            return started
+        time.sleep(0.1)
+    print("trayer did not show its window: the app may run without a system tray")
+    return started
+
+
+async def capture_tray(window: MainWindow, out: Path) -> list[tuple[str, Path]]:
+    """The tray in the failure state: its icon and its menu open, as the screen shows them."""
+    tray = _find_tray()
+    if tray is None or not QSystemTrayIcon.isSystemTrayAvailable():
+        available = QSystemTrayIcon.isSystemTrayAvailable()
+        print(f"no tray picture: the app has no tray (a system tray on the display: {available})")
+        return []
+    await until(lambda: tray.icon.geometry().width() > 0, "the tray icon", WINDOW_WAIT_S)
+    where = tray.icon.geometry()
+    window.hide()
+    tray.menu.popup(where.bottomLeft())
+    await asyncio.sleep(PAGE_SETTLE_S)
+    screen = QApplication.primaryScreen()
+    # The icon and the whole menu, with a margin, as far as the screen goes.
+    seen = where.united(tray.menu.geometry()).adjusted(-TRAY_MARGIN, 0, TRAY_MARGIN, TRAY_MARGIN)
+    seen = seen.intersected(screen.geometry())
+    shot = screen.grabWindow(0, seen.x(), seen.y(), seen.width(), seen.height())
+    tray.menu.hide()
+    window.bring_forward()
+    path = out / "tray-failing.png"
+    if not shot.save(str(path)):
+        raise RuntimeError(f"could not write {path}")
+    print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return [("Tray: a provider failing", path)]
+
+
+_STARTED_APPS: list[DesktopApp] = []  # the app `cli.main` builds, to reach its tray
+
+
+def _remember_apps() -> None:
+    """Note each DesktopApp as it is made: its tray has no Qt parent to find it by, and the
+    app object is held only by the coroutine running it."""
+    made = DesktopApp.__init__
+
+    def init(self: DesktopApp, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        _STARTED_APPS.append(self)
+
+    DesktopApp.__init__ = init  # type: ignore[method-assign]
+
+
+def _find_tray() -> TrayIcon | None:
+    tray = getattr(_STARTED_APPS[-1], "tray", None) if _STARTED_APPS else None
+    return tray if isinstance(tray, TrayIcon) else None
 
 
 def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
@@ -213,6 +296,11 @@ def write_config(path: Path, workspace: Path) -> None:
         "enabled = true",
         "require_consent = false",
     ]
+    # The OAuth clients work in the projects the traffic names, as an operator would grant
+    # them (without a grant each of their project calls is refused 403 `forbidden`).
+    grantees = ", ".join(f'"oauth:{client_id}"' for client_id in OAUTH_CLIENTS)
+    lines += ["", "[projects.grants]"]
+    lines += [f"{project} = [{grantees}]" for project in PROJECTS if project]
     for client_id, name in OAUTH_CLIENTS.items():
         lines += [
             "",
@@ -609,6 +697,7 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         outcome["saved"] = guide + await capture(window, args.out, only)
         if only is None or "failure" in only:
             outcome["saved"] += await capture_failure(window, base_url, upstreams, args.out)
+            outcome["saved"] += await capture_tray(window, args.out)
         if only is None and args.out == DEFAULT_OUT:
             update_readme(outcome["saved"])
         outcome["saved"] += await capture_states(window, args.out, only)
@@ -631,11 +720,13 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     xvfb: subprocess.Popen[bytes] | None = None
+    tray_host: list[subprocess.Popen[bytes]] = []
     if args.offscreen or shutil.which("Xvfb") is None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
         display = os.environ.get("DISPLAY", "")
     else:
         xvfb, display = start_xvfb()
+        tray_host = start_tray_host(display)
     upstreams = Upstreams()
     home = Path(tempfile.mkdtemp(prefix="llmgw-screens-"))
     outcome: dict[str, Any] = {}
@@ -652,6 +743,13 @@ def main() -> int:
         # The app reuses this QApplication; it exists first so the driver can be scheduled
         # on the loop the app is about to run.
         app = QApplication([sys.argv[0]])
+        if tray_host:
+            # The app asks once, at start, whether there is a tray: wait until trayer holds
+            # the tray's selection (its window shows a little before it does).
+            deadline = time.monotonic() + TRAY_HOST_WAIT_S
+            while not QSystemTrayIcon.isSystemTrayAvailable() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            print(f"system tray on the display: {QSystemTrayIcon.isSystemTrayAvailable()}")
         tasks: set[asyncio.Task[None]] = set()
 
         def start_driver() -> None:
@@ -660,10 +758,15 @@ def main() -> int:
             task.add_done_callback(tasks.discard)
 
         QTimer.singleShot(0, start_driver)
+        _remember_apps()
         code = cli.main([])
         del app
     finally:
         upstreams.stop()
+        for process in tray_host:
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(5)
         if xvfb is not None:
             xvfb.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):

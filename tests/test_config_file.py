@@ -6,6 +6,11 @@ import tomllib
 from pathlib import Path
 
 from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.engine.api import LOCAL_CALLER
+from llmgw_desktop.engine.settings_saver import SettingsSaver
+from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices
+from llmgw_desktop.engine.tokens.price_settings import PriceSettings
+from llmgw_desktop.engine.tokens.pricing import Price
 
 
 def test_update_keeps_comments_and_other_keys(tmp_path: Path) -> None:
@@ -30,3 +35,57 @@ def test_update_creates_a_private_file_when_missing(tmp_path: Path) -> None:
     if os.name == "posix":
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["config.toml"]  # no temp files left
+
+
+PRICED_BY_HAND = """\
+# my gateway
+[gateway]
+port = 4000
+
+# Prices I read off the vendors' pages myself.
+[gateway.prices]
+# the one my team uses most
+"gpt-4o" = { input = 2.5, output = 10.0, cache_read = 1.25, cache_write = 2.5 } # 2026-11
+# an old one, kept for the logs
+"o3" = { input = 2.0, output = 8.0, cache_read = 0.5, cache_write = 2.0 }
+# last line of the table
+
+[log]
+level = "INFO" # loud enough
+"""
+
+
+async def test_a_price_set_from_the_desk_keeps_the_comments_in_and_around_its_table(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(PRICED_BY_HAND)
+    book = PriceBook(user=parse_prices(tomllib.loads(PRICED_BY_HAND)["gateway"]["prices"]))
+    prices = PriceSettings(book, SettingsSaver(ConfigFileWriter(path)))
+
+    assert await prices.set_price(LOCAL_CALLER, "gpt-4o", Price(3.0, 12.0, 1.5, 3.0))
+    assert await prices.set_price(LOCAL_CALLER, "grok-3", Price(3.0, 15.0, 0.75, 3.0))
+    assert await prices.set_price(LOCAL_CALLER, "o3", None)
+
+    text = path.read_text()
+    for comment in (
+        "# my gateway",
+        "# Prices I read off the vendors' pages myself.",
+        "# the one my team uses most",
+        "# 2026-11",
+        "# last line of the table",
+        "# loud enough",
+    ):
+        assert comment in text, comment
+    # A removed entry goes; the person's comment above it stays (theirs to delete).
+    assert '"o3"' not in text and "# an old one, kept for the logs" in text
+    saved = tomllib.loads(text)
+    assert saved["gateway"]["port"] == 4000 and saved["log"] == {"level": "INFO"}
+    assert saved["gateway"]["prices"] == {
+        "gpt-4o": {"input": 3.0, "output": 12.0, "cache_read": 1.5, "cache_write": 3.0},
+        "grok-3": {"input": 3.0, "output": 15.0, "cache_read": 0.75, "cache_write": 3.0},
+    }
+    # The new entry is written as its neighbours are, one line each.
+    assert text.count("[gateway.prices") == 1
+    # What the file now says is what the book prices with.
+    assert book.price_of("grok-3") == Price(3.0, 15.0, 0.75, 3.0)

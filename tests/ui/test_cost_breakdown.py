@@ -96,9 +96,9 @@ def test_spend_by_agent_and_provider_with_prices_date_and_unpriced_rows(
                 assert gateway_cost is not None
                 # Grouped by provider (the default), biggest spender first.
                 assert [box.cell(r, "Name") for r in range(box.table.rowCount())] == [
-                    "claude",
-                    "anthropic",
-                    "ollama",
+                    "Claude Code",  # by the names every page shows, not by id
+                    "Anthropic",
+                    "Ollama",
                 ]
                 assert box.cell(0, "Cost") == format_usd(1.5)
                 assert box.cell(1, "Cost") == format_usd(gateway_cost)

@@ -37,10 +37,10 @@ from llmgw_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.chart_scale import clock_span, value_text
 from llmgw_desktop.ui.pages.overview import OverviewPage
-from llmgw_desktop.ui.pages.overview_charts import moment_range
+from llmgw_desktop.ui.pages.overview_charts import LiveCharts, moment_range
 from llmgw_desktop.ui.pages.provider_health import STATUS
 from llmgw_desktop.ui.pages.recorder import RecorderPage
-from llmgw_desktop.ui.qt import QApplication, QEvent, QPointF, QScrollArea, Qt, QToolTip
+from llmgw_desktop.ui.qt import QApplication, QEvent, QPointF, QScrollArea, Qt, QTimer, QToolTip
 from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
@@ -450,7 +450,7 @@ def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_t
         # Its legend names each provider in its colour, and is not over the newest point.
         plot = charts.plot_widgets[3]
         legend = charts.hits_legend
-        assert "anthropic" in legend.text() and curve.colour.name() in legend.text()
+        assert "Anthropic" in legend.text() and curve.colour.name() in legend.text()
         x, y = curve.data()
         newest = plot.mapToGlobal(plot.map_point(x[-1], y[-1]).toPoint())
         shown = legend.rect().translated(legend.mapToGlobal(legend.rect().topLeft()))
@@ -662,5 +662,42 @@ def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_c
         await until(lambda: recorder.model.total == 1, "the one failed request")
         window.hide()
         await client.close()
+
+    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_the_charts_are_built_one_plot_per_turn_of_the_loop_then_run(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """Building the four plots at once held the loop for 52-69 ms on the first show (issue
+    25): the page builds one per turn, so the gateway's requests get turns in between."""
+
+    async def body(desk: Desk) -> None:
+        page = desk.page
+        seen: list[int] = []
+        sampler = QTimer()
+        sampler.setInterval(0)  # once per turn of the loop
+
+        def sample() -> None:
+            frame = page.findChild(LiveCharts)
+            seen.append(-1 if frame is None else len(frame.plot_widgets))
+
+        sampler.timeout.connect(sample)
+        sampler.start()
+        page.show()
+        page.page_shown()
+        try:
+            frame = await until(lambda: page.findChild(LiveCharts), "the charts' frame")
+            await until(lambda: len(frame.plot_widgets) == 4 and frame.running, "all four")
+        finally:
+            sampler.stop()
+        built = [n for n in seen if n >= 0]
+        # The first turn that saw the frame saw it partly built: not all four in one turn.
+        assert built[0] < 4 and built == sorted(built) and built[-1] == 4, built
+        assert page.charts is frame and len(frame.plot_widgets) == 4
 
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)

@@ -31,7 +31,7 @@ from llmgw_desktop.ui.pages.providers import (
     ProvidersPage,
     warning_colour,
 )
-from llmgw_desktop.ui.qt import Qt
+from llmgw_desktop.ui.qt import QPalette
 from llmgw_desktop.ui.theme import error_colour
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.contract.offline import find_cli, offline_environment
@@ -233,7 +233,8 @@ def test_a_stale_alias_is_a_warning_naming_the_alias_and_the_model(
                 assert status is not None and other is not None
                 assert status.foreground().color().name() == warning_colour()
                 assert "alias 'fast'" in status.toolTip()
-                assert other.data(Qt.ItemDataRole.ForegroundRole) is None
+                # Not amber: Groq has no key, so it is greyed like every unusable provider.
+                assert other.foreground().color().name() != warning_colour()
 
                 assert page.select("api:openai")
                 assert page.stale_detail.isVisible()
@@ -324,5 +325,58 @@ def test_an_api_provider_switched_off_from_the_tray_or_the_page_is_refused_by_th
                 bridge.detach()
                 page.close()
                 page.deleteLater()
+
+    qloop.run_until_complete(scenario())
+
+
+def test_providers_that_cannot_answer_are_greyed_with_the_reason(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings
+) -> None:
+    """Issue 25: the tray greyed unusable providers, the Providers page listed them as if usable.
+    No CLI on the path, OpenAI at the scripted upstream, Groq without a key."""
+
+    def name_cell(page: ProvidersPage, key: str) -> tuple[str, str, str]:
+        index = [row.key for row in page.rows].index(key)
+        item = page.table.item(index, COLUMNS.index("Provider"))
+        assert item is not None
+        return item.text(), item.foreground().color().name(), item.toolTip()
+
+    async def scenario() -> None:
+        async with (
+            ScriptedUpstream() as upstream,
+            providers_page(loaded, upstream) as (page, engine, actions),
+        ):
+            grey = page.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+            await page.refresh()
+            # The legitimate path: a usable provider reads as usual.
+            text, colour, tip = name_cell(page, "api:openai")
+            assert (text, tip) == ("OpenAI", "") and colour != grey.name()
+            text, colour, tip = name_cell(page, "api:groq")
+            assert (text, colour) == ("Groq (no key)", grey.name())
+            assert "GROQ_API_KEY" in tip
+            text, colour, _tip = name_cell(page, "cli:claude")
+            assert (text, colour) == ("Claude Code (CLI not installed)", grey.name())
+            # The tray's judgement is the same: its switch for Groq cannot make it usable.
+            assert not actions.providers["groq"].isEnabled()
+
+            actions.providers["openai"].setChecked(False)  # off from the tray
+            await page.refresh()
+            text, colour, tip = name_cell(page, "api:openai")
+            assert (text, colour) == ("OpenAI (switched off)", grey.name())
+            assert "switched off" in tip
+            engine.providers.set_enabled(OPERATOR, "openai", True)
+            await page.refresh()
+            assert name_cell(page, "api:openai")[0] == "OpenAI"  # back, and not grey
+            assert name_cell(page, "api:openai")[1] != grey.name()
+
+            upstream.script(Reply.error(500))
+            assert page.select("api:openai")
+            page.test_button.click()
+            await until(lambda: "Failed after" in page.test_label.text(), "the failed test")
+            await page.refresh()
+            text, colour, _tip = name_cell(page, "api:openai")
+            assert (text, colour) == ("OpenAI (last test failed)", grey.name())
+            status = page.table.item(page.rows.index(page.selected_row()), STATUS_COLUMN)  # type: ignore[arg-type]
+            assert status is not None and status.foreground().color().name() == error_colour()
 
     qloop.run_until_complete(scenario())

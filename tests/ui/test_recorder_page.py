@@ -138,12 +138,12 @@ def test_page_lists_engine_requests_filters_them_and_shows_one_in_detail(
         page.page_shown()
         await until(lambda: page.model.loaded == 3, "three requests listed")
         await until(lambda: page.count_label.text() == "3 requests", "the count")
-        assert sorted(shown_column(page, "Provider")) == ["anthropic", "anthropic", "codex"]
+        assert sorted(shown_column(page, "Provider")) == ["Anthropic", "Anthropic", "Codex"]
         assert shown_column(page, "Tokens in").count(f"{ANTHROPIC_INPUT_TOKENS:,}") == 2
-        await until(lambda: page.provider_box.findText("codex") > 0, "provider choices")
+        await until(lambda: page.provider_box.findText("Codex") > 0, "provider choices")
 
-        page.provider_box.setCurrentIndex(page.provider_box.findText("anthropic"))
-        await until(lambda: shown_column(page, "Provider") == ["anthropic"] * 2, "provider")
+        page.provider_box.setCurrentIndex(page.provider_box.findText("Anthropic"))
+        await until(lambda: shown_column(page, "Provider") == ["Anthropic"] * 2, "provider")
         page.provider_box.setEditText("")
         page.search_box.setText("nightly")
         await until(lambda: shown_column(page, "Caller") == ["nightly-batch"], "search")
@@ -162,11 +162,11 @@ def test_page_lists_engine_requests_filters_them_and_shows_one_in_detail(
         page.range_box.setCurrentIndex(labels.index("All time"))
         await until(lambda: page.model.loaded == 3, "all of them again")
 
-        page.table.selectRow(shown_column(page, "Provider").index("codex"))
+        page.table.selectRow(shown_column(page, "Provider").index("Codex"))
         await until(lambda: "process_timeout" in page.detail.toPlainText(), "detail")
         text = page.detail.toPlainText()
         assert "exit code 124" in text and "team-ci" in text and NO_PROMPT_FOR_API in text
-        page.table.selectRow(shown_column(page, "Provider").index("anthropic"))
+        page.table.selectRow(shown_column(page, "Provider").index("Anthropic"))
         await until(lambda: "Route" in page.detail.toPlainText(), "API detail")
         await until(lambda: "→ ok" in page.detail.toPlainText(), "the route's attempt")
 
@@ -223,7 +223,7 @@ def test_new_requests_appear_live_while_the_list_is_at_the_top(
         page.table.selectRow(0)
         await gateway_request(runtime, "live-client")
         await until(lambda: page.model.loaded == 2, "the new request, live")
-        assert shown_column(page, "Provider") == ["anthropic", "codex"]
+        assert shown_column(page, "Provider") == ["Anthropic", "Codex"]
         # The selected request stays selected across the live reload.
         await until(lambda: page.table.currentIndex().row() == 1, "selection kept")
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import portable
 
-__all__ = ["RefusalRow", "add_counts", "counts_since", "delete_before"]
+__all__ = ["RefusalRow", "add_counts", "counts_since", "delete_before", "recorded_since"]
 
 # minute, who, path group, status, code, count
 RefusalRow = tuple[int, str, str, int, str, int]
@@ -47,3 +47,17 @@ def counts_since(database: peewee.Database, floor: int) -> list[RefusalRow]:
     sql = "SELECT minute, who, path_group, status, code, count FROM refusals WHERE minute >= ?"
     cursor = database.execute_sql(portable(database, sql), (floor,))
     return [tuple(row) for row in cursor.fetchall()]
+
+
+def recorded_since(
+    database: peewee.Database, states: Sequence[str], since: float
+) -> list[tuple[str, str | None, int]]:
+    """The recorder's rows in `states` started at or after `since`, counted by principal and
+    error code (one index range per state: `requests_state_started`)."""
+    marks = ", ".join("?" * len(states))
+    sql = (
+        "SELECT owner_principal, error_code, count(*) FROM requests"  # noqa: S608
+        f" WHERE state IN ({marks}) AND started_at >= ? GROUP BY owner_principal, error_code"
+    )
+    cursor = database.execute_sql(portable(database, sql), (*states, since))
+    return [(str(who), code, int(n)) for who, code, n in cursor.fetchall()]

@@ -27,7 +27,12 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import RequestFinished
-from llmgw_desktop.engine.recorder.refusal_rows import add_counts, counts_since, delete_before
+from llmgw_desktop.engine.recorder.refusal_rows import (
+    add_counts,
+    counts_since,
+    delete_before,
+    recorded_since,
+)
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import Database
 
@@ -43,6 +48,7 @@ OTHER = "(other)"
 _Key = tuple[int, str, str, int, str]  # minute, who, path group, status, code
 # Recorder states of a request the gateway said no to before any provider was asked.
 _RECORDED_REFUSALS = frozenset({RecordState.REFUSED, RecordState.DENIED})
+_RECORDED_STATES = tuple(sorted(state.value for state in _RECORDED_REFUSALS))
 
 # Path prefixes and the group each is counted under: a fixed set, so a scan of random paths
 # cannot make counters without end.
@@ -75,10 +81,13 @@ def path_group(path: str, mcp_path: str = "/mcp") -> str:
 
 @dataclass(frozen=True)
 class RefusalSummary:
-    """Refusals over a window, as the dashboard shows them."""
+    """Refusals over a window, as the dashboard shows them: at the door (counted, no row) and
+    by the gateway after it (a budget, a switch, no key, the approval gate: each a recorder
+    row in state `refused` or `denied`)."""
 
     since: float
     total: int
+    recorded: int = 0  # of `total`, the ones with a recorder row
     by_code: dict[str, int] = field(default_factory=dict)  # "401 unauthorized" -> count
     by_who: dict[str, int] = field(default_factory=dict)  # the 10 most refused
     per_minute: list[tuple[int, int]] = field(default_factory=list)  # (minute start, count)
@@ -88,12 +97,18 @@ class RefusalSummary:
         if not self.total:
             return "Refused by the gateway: none"
         reasons = ", ".join(f"{n:,} × {what}" for what, n in list(self.by_code.items())[:3])
-        return f"Refused by the gateway: {self.total:,} ({reasons})"
+        rest = sum(list(self.by_code.values())[3:])
+        if rest:
+            reasons += f", {rest:,} other"  # so the parts add up to the total shown
+        at_door = self.total - self.recorded
+        rows = f"; {at_door:,} at the door have no row" if self.recorded and at_door else ""
+        return f"Refused by the gateway: {self.total:,} ({reasons}){rows}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "since": self.since,
             "total": self.total,
+            "recorded": self.recorded,
             "byCode": self.by_code,
             "byWho": self.by_who,
             "perMinute": [{"minute": m, "count": c} for m, c in self.per_minute],
@@ -139,11 +154,8 @@ class RefusalCounter:
         recorder already, so only the since-start figures move)."""
         if event.state not in _RECORDED_REFUSALS:
             return
-        code = event.error_code or ErrorCode.GATEWAY_ERROR.value
-        parsed = ErrorCode.parse(code)
-        status = parsed.http_status if isinstance(parsed, ErrorCode) else 500
         self.total += 1
-        self.by_code[f"{status} {code}"] += 1
+        self.by_code[_status_and_code(event.error_code)] += 1
 
     @property
     def pending(self) -> int:
@@ -189,11 +201,14 @@ class RefusalCounter:
         return await self._db.run(lambda: delete_before(self._db.models.database, cutoff))
 
     async def summary(self, window_s: float = 86400.0) -> RefusalSummary:
-        """Refusals of the last `window_s` seconds: stored and still pending."""
+        """Refusals of the last `window_s` seconds: the edge's (stored and still pending) and
+        the recorder's refused and denied rows (as far as the recorder has written them)."""
         since = self._clock() - window_s
         floor = int(since // 60) * 60
-        rows = await self._db.run(lambda: counts_since(self._db.models.database, floor))
+        database = self._db.models.database
+        rows = await self._db.read(lambda: counts_since(database, floor))
         rows += [(*key, n) for key, n in self._pending.items() if key[0] >= floor]
+        recorded = await self._db.read(lambda: recorded_since(database, _RECORDED_STATES, since))
         by_code: Counter[str] = Counter()
         by_who: Counter[str] = Counter()
         per_minute: Counter[int] = Counter()
@@ -201,9 +216,14 @@ class RefusalCounter:
             by_code[f"{status} {code}"] += n
             by_who[who] += n
             per_minute[minute] += n
+        for principal, row_code, n in recorded:
+            by_code[_status_and_code(row_code)] += n
+            by_who[f"principal:{principal}"] += n
+        in_rows = sum(n for _, _, n in recorded)
         return RefusalSummary(
             since=since,
-            total=sum(per_minute.values()),
+            total=sum(per_minute.values()) + in_rows,
+            recorded=in_rows,
             by_code=dict(by_code.most_common()),
             by_who=dict(by_who.most_common(10)),
             per_minute=sorted(per_minute.items()),
@@ -218,3 +238,12 @@ class RefusalCounter:
             "gateway": self.total - self.edge_total,
             "byCode": dict(self.by_code.most_common(10)),
         }
+
+
+def _status_and_code(code: str | None) -> str:
+    """`402 over_budget`: a recorded refusal's code with the status the gateway answers it
+    with (500 for a code it does not know)."""
+    code = code or ErrorCode.GATEWAY_ERROR.value
+    parsed = ErrorCode.parse(code)
+    status = parsed.http_status if isinstance(parsed, ErrorCode) else 500
+    return f"{status} {code}"

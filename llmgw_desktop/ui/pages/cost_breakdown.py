@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from llmgw_desktop.engine.api import COST_WINDOWS, CostBreakdown, CostDimension, Engine, format_usd
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QComboBox,
     QGroupBox,
@@ -136,10 +137,12 @@ class CostBreakdownBox(QGroupBox):
     def show_breakdown(self, breakdown: CostBreakdown) -> None:
         """Redraw the table, the total and the prices' provenance from `breakdown`."""
         self.table.setRowCount(len(breakdown.groups))
+        # Providers by the names every page shows (`mistral-api` is "Mistral API").
+        names = ProviderNames.of(self._engine) if breakdown.by == "provider" else ProviderNames()
         for index, group in enumerate(breakdown.groups):
             unpriced = f"{group.unpriced:,}" if group.unpriced else ""
             texts = (
-                group.name or "(none)",
+                names.name(group.name) if group.name else "(none)",
                 f"{group.requests:,}",
                 format_usd(group.cost_usd) if group.priced else "not priced",
                 unpriced,

@@ -27,6 +27,7 @@ from llmgw_desktop.ui.pages.jobs_model import (
     short_id,
 )
 from llmgw_desktop.ui.pages.jobs_table import JobsTable
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QComboBox,
@@ -110,6 +111,7 @@ class JobsPage(Page):
         filters.addWidget(self.count_label)
 
         self.model = JobsModel(stuck_after_s=self.engine.jobs.stuck_after_s)
+        self.model.names = ProviderNames.of(self.engine)
         self.table = JobsTable()
         self.table.setObjectName("jobsTable")
         self.table.setModel(self.model)

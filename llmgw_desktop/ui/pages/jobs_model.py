@@ -20,6 +20,7 @@ from typing import Any
 from llmgw_desktop.engine.api import RETRYABLE, DeskJob, JobState, JobView
 from llmgw_desktop.ui.pages.job_detail import when
 from llmgw_desktop.ui.pages.recorder_model import format_state
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import QAbstractTableModel, QColor, QModelIndex, QPersistentModelIndex, Qt
 from llmgw_desktop.ui.theme import error_colour, warning_colour
 
@@ -189,6 +190,7 @@ class JobsModel(QAbstractTableModel):
         self._rows: list[DeskJob] = []
         self._clock = clock
         self.stuck_after_s = stuck_after_s
+        self.names = ProviderNames()  # providers as every page names them (the page sets it)
 
     # -- what the page calls ------------------------------------------------------------
 
@@ -283,7 +285,7 @@ class JobsModel(QAbstractTableModel):
             case "Prompt":
                 return row.prompt
             case "Provider":
-                return view.provider
+                return self.names.name(view.provider)
             case "Model":
                 return row.model
             case "Tool":
@@ -309,7 +311,7 @@ class JobsModel(QAbstractTableModel):
                 return f"{view.id}\ncreated {when}"
             case "Prompt" if row.prompt:
                 return row.prompt
-            case "Model" | "Tool" | "Who":
+            case "Provider" | "Model" | "Tool" | "Who":
                 return self._text(row, column) or None
             case "Progress" if view.error:
                 return str(view.error.get("message", ""))

@@ -5,9 +5,10 @@ Each column but the prompt is sized to its text (header included, at most
 `COLUMN_MAX_WIDTH`); the prompt takes the width left, never less than `PROMPT_MIN_WIDTH` or a
 quarter of the width.
 When that does not fit, the columns whose text can be cut without losing its meaning (model,
-tool, progress, tokens, who) give way first, the widest first, down to `ELIDED_MIN_WIDTH`:
-their cells end in "…" and the tooltip says the rest. Start, provider, state and elapsed
-keep their text whole. Widths are measured after a load and on a resize, never per tick.
+tool, tokens, who) give way first, the widest first, down to `ELIDED_MIN_WIDTH`: their cells
+end in "…" and the tooltip says the rest; the provider's name only when that is not enough.
+Start, state, progress and elapsed keep their text whole. Widths are measured after a load and
+on a resize, never per tick.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ COLUMN_MAX_WIDTH = 220  # one long model id or caller must not take the prompt's
 ELIDED_MIN_WIDTH = 48  # about five characters and the "…"; a header still reads whole
 # Progress is never cut: "attempt 2 · retry in 5s" or a stuck job's silence must read whole.
 ELIDABLE = frozenset(COLUMNS.index(c) for c in ("Model", "Tool", "Tokens", "Who"))
+# Cut only when the others at their narrowest still leave too little room (a provider's name,
+# "GitHub Copilot", did not fit whole at 1024 px beside the rest).
+LAST_RESORT = frozenset({COLUMNS.index("Provider")})
 CELL_PADDING = 12  # the view's sizeHintForColumn leaves no room for the grid and margins
 
 
@@ -114,6 +118,8 @@ class JobsTable(QTableView):
         prompt_min = max(PROMPT_MIN_WIDTH, min(share, self.viewport().width() - narrowest))
         room = self.viewport().width() - prompt_min
         widths = fit_widths(natural, room, ELIDABLE, ELIDED_MIN_WIDTH)
+        if sum(widths.values()) > room:
+            widths = fit_widths(natural, room, ELIDABLE | LAST_RESORT, ELIDED_MIN_WIDTH)
         for column, width in widths.items():
             if header.sectionSize(column) != width:
                 header.resizeSection(column, width)

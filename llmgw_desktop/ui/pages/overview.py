@@ -146,20 +146,44 @@ class OverviewPage(Page):
 
     @property
     def charts(self) -> LiveCharts:
-        """The live charts, built now if the timer after the first paint has not yet."""
+        """The live charts, built now (the rest of them, if a build is under way) if the turns
+        after the first paint have not built them yet."""
+        charts = self._place_charts()
+        if not charts.built:
+            charts.finish_building()
+            self._charts_built()
+        return charts
+
+    def _place_charts(self) -> LiveCharts:
+        """The charts' frame in the placeholder's place (its plots still to build)."""
         if self._charts is None:
             from llmgw_desktop.ui.pages.overview_charts import LiveCharts
 
-            self._charts = LiveCharts(self.engine)
+            self._charts = LiveCharts(self.engine, build_now=False)
+            self._charts.setMinimumHeight(CHARTS_PLACEHOLDER_HEIGHT)  # nothing jumps meanwhile
             self._charts.momentChosen.connect(self.open_recorder_at)
             self._traffic_layout.replaceWidget(self._charts_placeholder, self._charts)
             self._charts_placeholder.deleteLater()
             # A widget added to a shown layout is shown only on the loop's next turn; whoever
             # asked for the charts may look at them before that.
             self._charts.show()
-            if self._shown:
-                self._charts.start()
         return self._charts
+
+    def _build_charts_step(self) -> None:
+        # One plot per turn of the loop: the gateway's requests get their turns in between.
+        charts = self._place_charts()
+        if charts.built:
+            return  # finished meanwhile (someone asked for `charts`)
+        if charts.build_next():
+            self._charts_built()
+        else:
+            QTimer.singleShot(0, self._build_charts_step)
+
+    def _charts_built(self) -> None:
+        assert self._charts is not None
+        self._charts.setMinimumHeight(0)
+        if self._shown:
+            self._charts.start()
 
     def open_recorder_at(self, since: float, until: float, failed_only: bool) -> None:
         """Show the Flight recorder listing the requests started from `since` until `until`
@@ -173,14 +197,14 @@ class OverviewPage(Page):
         show_page(RecorderPage.KEY)
 
     def _charts_after_paint(self) -> None:
-        if self._shown:
-            _ = self.charts
+        if self._shown and (self._charts is None or not self._charts.built):
+            self._build_charts_step()
 
     def page_shown(self) -> None:
         self._shown = True
         self.refresh_status()
         self._timer.start()
-        if self._charts is None:
+        if self._charts is None or not self._charts.built:
             QTimer.singleShot(CHARTS_AFTER_PAINT_MS, self._charts_after_paint)
         else:
             self._charts.start()
@@ -190,7 +214,7 @@ class OverviewPage(Page):
     def page_hidden(self) -> None:
         self._shown = False
         self._timer.stop()
-        if self._charts is not None:
+        if self._charts is not None and self._charts.built:
             self._charts.stop()
         self.health.stop()
 

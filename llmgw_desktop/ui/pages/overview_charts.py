@@ -23,6 +23,7 @@ from llmgw_desktop.engine.api import (
 )
 from llmgw_desktop.ui.pages.chart_scale import Unit, nice_ceiling
 from llmgw_desktop.ui.pages.time_chart import Series, TimeChart, series_colour
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QColor,
     QComboBox,
@@ -137,6 +138,15 @@ def _set_text(label: QLabel, text: str) -> None:
         label.setText(text)
 
 
+# The four plots, in the order they are built: title, row, unit.
+_PLOTS: tuple[tuple[str, int, Unit], ...] = (
+    ("Requests per second", 0, "rate"),
+    ("Active jobs", 0, "level"),
+    ("Tokens per second", 1, "rate"),
+    ("Cache hit rate per provider (%)", 1, "percent"),
+)
+
+
 class LiveCharts(QWidget):
     """Requests/s (and errors/s), active jobs, tokens in/out and cache hit rate per provider,
     plus totals.
@@ -151,7 +161,14 @@ class LiveCharts(QWidget):
 
     momentChosen = Signal(float, float, bool)
 
-    def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
+    ready = Signal()  # the four plots are built (`build_next` returned True)
+
+    def __init__(
+        self, engine: Engine, parent: QWidget | None = None, *, build_now: bool = True
+    ) -> None:
+        """The charts' frame; the four plots now, or (without `build_now`) one per call of
+        `build_next`, so the page can build them one per turn of the loop: each plot is
+        10-20 ms of pyqtgraph set-up, and all four at once stalled the loop for 50-70 ms."""
         super().__init__(parent)
         self._engine = engine
         self.window_choice = QComboBox()
@@ -191,16 +208,42 @@ class LiveCharts(QWidget):
         column.addLayout(header)
         column.addWidget(self.totals_label)
         column.addWidget(self.savings_label)
-        rows = (QHBoxLayout(), QHBoxLayout())
-        for row in rows:
+        self._rows = (QHBoxLayout(), QHBoxLayout())
+        for row in self._rows:
             column.addLayout(row)
 
         self.plot_widgets: list[TimeChart] = []
         self._legends: list[QLabel] = []
-        self._requests_plot = self._plot("Requests per second", rows[0], "rate")
-        self._jobs_plot = self._plot("Active jobs", rows[0], "level")
-        self._tokens_plot = self._plot("Tokens per second", rows[1], "rate")
-        self._hits_plot = self._plot("Cache hit rate per provider (%)", rows[1], "percent")
+        self._shown_window: MetricsWindow | None = None
+        self._series: MetricsSeries | None = None
+        self._times: list[float] = []
+        self._origin = 0.0
+        self._next = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS // len(_PLOTS))
+        self._timer.timeout.connect(self.draw_next)
+        self.redraws = 0  # full rounds drawn: every chart and the totals
+        self.built = False
+        if build_now:
+            self.finish_building()
+
+    def build_next(self) -> bool:
+        """Build the next plot; True once all four are built (and their series wired)."""
+        if not self.built:
+            title, row, unit = _PLOTS[len(self.plot_widgets)]
+            self._plot(title, self._rows[row], unit)
+            if len(self.plot_widgets) == len(_PLOTS):
+                self._wire()
+        return self.built
+
+    def finish_building(self) -> None:
+        """Build whatever plots are left, now."""
+        while not self.build_next():
+            pass
+
+    def _wire(self) -> None:
+        """The series, legends and the shared time axis, once the four plots exist."""
+        self._requests_plot, self._jobs_plot, self._tokens_plot, self._hits_plot = self.plot_widgets
         self._hits_plot.set_top(100)
         self.requests_curve = self._requests_plot.add_series("requests", series_colour(0))
         # Failed requests per second on the same axis, in the theme's error red.
@@ -227,16 +270,8 @@ class LiveCharts(QWidget):
             self._draw_tokens,
             self._draw_hits,
         )
-        self._shown_window: MetricsWindow | None = None
-        self._series: MetricsSeries | None = None
-        self._times: list[float] = []
-        self._origin = 0.0
-        self._next = 0
-
-        self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_MS // len(self._painters))
-        self._timer.timeout.connect(self.draw_next)
-        self.redraws = 0  # full rounds drawn: every chart and the totals
+        self.built = True
+        self.ready.emit()
 
     @property
     def window_key(self) -> str:
@@ -248,12 +283,13 @@ class LiveCharts(QWidget):
 
     def start(self) -> None:
         """Redraw now and then once a second (the page became visible)."""
+        self.finish_building()
         self.redraw()
         self._timer.start()
 
     def stop(self) -> None:
         self._timer.stop()
-        for plot in self._all_plots:
+        for plot in self.plot_widgets:
             plot.clear_hover()
 
     @property
@@ -277,6 +313,7 @@ class LiveCharts(QWidget):
 
     def redraw(self) -> None:
         """Read the chosen window from the engine's counters and redraw every chart now."""
+        self.finish_building()
         self._next = 0
         for _ in self._painters:
             self.draw_next()
@@ -331,9 +368,12 @@ class LiveCharts(QWidget):
             curve = self.hit_curves.get(provider)
             if curve is None:
                 colour = series_colour(len(self.hit_curves))
-                curve = self._hits_plot.add_series(provider, colour, width=2)
+                # Named as every page names it (`mistral-api` is "Mistral API"), in the legend
+                # and on hover.
+                name = ProviderNames.of(self._engine).name(provider)
+                curve = self._hits_plot.add_series(name, colour, width=2)
                 self.hit_curves[provider] = curve
-                shown = sorted(self.hit_curves.items())
+                shown = sorted((each.name, each) for each in self.hit_curves.values())
                 _set_text(self.hits_legend, legend_html(shown))
             # A bucket without requests has no rate (NaN). Drawn as gaps, sparse traffic looked
             # like a dashed line; the chart leaves NaN points out, so the line is joined over
@@ -359,13 +399,19 @@ class LiveCharts(QWidget):
         legend.setWordWrap(True)
         legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._legends.append(legend)
+        name = QLabel(title)
         heading = QHBoxLayout()
-        heading.addWidget(QLabel(title))
+        heading.addWidget(name)
         heading.addWidget(legend, 1)
         cell = QVBoxLayout()
         cell.addLayout(heading)
         cell.addWidget(chart, 1)
         row.addLayout(cell)
+        if self.isVisible():
+            # Built after the frame was shown: a layout would show them on the loop's next
+            # turn only, and whoever finished the build may look at them before that.
+            for widget in (name, legend, chart):
+                widget.show()
         self.plot_widgets.append(chart)
         return chart
 
@@ -382,6 +428,6 @@ class LiveCharts(QWidget):
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         # The errors line is the look's own error red (light and dark differ).
-        if event.type() == QEvent.Type.PaletteChange:
+        if event.type() == QEvent.Type.PaletteChange and self.built:
             self.errors_curve.set_colour(QColor(error_colour()))
             self._show_requests_legend()

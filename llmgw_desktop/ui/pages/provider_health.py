@@ -80,6 +80,9 @@ class ProviderHealthTable(QTableWidget):
             self.rows[state.id] = index
             self._set(index, 0, state.display_name)
             self._set(index, STATUS, "checking…")
+        # Fitted before the first load too: Qt's default 100 px a column scrolled sideways at
+        # 1024x700 until the rows came in (and for good when they were slow to).
+        self._fit_columns()
         # Room for every row and a sideways scroll bar, so no row hides behind it.
         bar = self.horizontalScrollBar().sizeHint().height()
         self.setMinimumHeight(self.verticalHeader().length() + header.sizeHint().height() + bar + 4)

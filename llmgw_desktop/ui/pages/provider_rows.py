@@ -38,6 +38,7 @@ __all__ = [
     "load_provider_rows",
     "stale_warnings",
     "unusable_reason",
+    "unusable_words",
     "usable_row",
 ]
 
@@ -184,6 +185,29 @@ UNUSABLE_STATUSES = frozenset(
 def usable_row(row: ProviderRow) -> bool:
     """Whether the provider could answer a call now (failing calls still count: they reach it)."""
     return row.status not in UNUSABLE_STATUSES
+
+
+# A few words for why a provider cannot answer now, by its status (the Providers page puts
+# them beside the greyed name; the status and its full reason stay in their own cells).
+_UNUSABLE_WORDS = {
+    "Not installed": "CLI not installed",
+    "Broken": "CLI does not run",
+    "Off": "switched off",
+    "Paused": "all paused",
+    "No API key": "no key",
+    "Off in config.toml": "off in config.toml",
+    "Not running": "server not running",
+    "Detected, off": "detected, not enabled",
+    "Test failed": "last test failed",
+}
+
+
+def unusable_words(row: ProviderRow) -> str | None:
+    """`no key`, `switched off`, `CLI not installed`, `last test failed`...: why the provider
+    cannot answer a call now, in a few words; None when it can (`usable_row`)."""
+    if usable_row(row):
+        return None
+    return _UNUSABLE_WORDS.get(row.status, row.status.lower())
 
 
 def unusable_reason(row: ProviderRow) -> str:

@@ -10,6 +10,8 @@ longer lists (a stale alias or route) are shown in amber above the table, on the
 status cell and in its detail pane. A failing provider (an open circuit, a failed Test, calls
 failing `auth_required`) has its status in the theme's error colour, with the reason. Every
 provider has a switch (the shared tray action); a CLI that is not installed has it greyed out.
+A provider that cannot answer now (`usable_row`, the judgement the tray and the first-run guide
+use) is greyed, its name followed by why in a few words: "Groq (no key)".
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from llmgw_desktop.ui.pages.provider_rows import (
     ProviderRow,
     load_provider_rows,
     stale_warnings,
+    unusable_reason,
+    unusable_words,
 )
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -39,6 +43,7 @@ from llmgw_desktop.ui.qt import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPalette,
     QPushButton,
     Qt,
     QTableWidget,
@@ -236,7 +241,7 @@ class ProvidersPage(Page):
         texts_changed = False
         for index, row in enumerate(rows):
             cells = (
-                row.name,
+                _name_cell(row),
                 row.kind,
                 row.status,
                 row.version,
@@ -250,6 +255,7 @@ class ProvidersPage(Page):
             self._mark_attention(index, STATUS_COLUMN, row.attention)
             circuit = ERROR if row.circuit.startswith("open") else ""
             self._mark_attention(index, CIRCUIT_COLUMN, circuit)
+            self._grey_unusable(index, row)
         if resized or texts_changed:
             self._fit_columns()
         if selected is not None:
@@ -286,6 +292,27 @@ class ProvidersPage(Page):
             item.setData(Qt.ItemDataRole.ForegroundRole, None)  # back to the palette's
         else:
             item.setForeground(QColor(wanted))
+
+    def _grey_unusable(self, index: int, row: ProviderRow) -> None:
+        """Grey a provider that cannot answer now (the same judgement as the tray's and the
+        first-run guide's: `usable_row`), its name saying why; a status that needs attention
+        keeps its colour."""
+        words = unusable_words(row)
+        grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        for column in range(len(COLUMNS)):
+            item = self.table.item(index, column)
+            if item is None:
+                continue
+            if column == 0:
+                item.setToolTip(unusable_reason(row) if words else "")
+            keeps_colour = (column == STATUS_COLUMN and bool(row.attention)) or (
+                column == CIRCUIT_COLUMN and row.circuit.startswith("open")
+            )
+            if words is None or keeps_colour:
+                if column not in (STATUS_COLUMN, CIRCUIT_COLUMN):
+                    item.setData(Qt.ItemDataRole.ForegroundRole, None)
+                continue
+            item.setForeground(grey)
 
     def _fit_columns(self) -> None:
         """Size the columns to their text once (the last one stretches to the edge)."""
@@ -464,6 +491,12 @@ class ProvidersPage(Page):
         for index, row in enumerate(self.rows):
             if row.key == key:
                 self._set_cell(index, len(COLUMNS) - 1, self._test_cell(key))
+
+
+def _name_cell(row: ProviderRow) -> str:
+    """`Groq (no key)`: the name, and why it cannot answer now when it cannot."""
+    words = unusable_words(row)
+    return f"{row.name} ({words})" if words else row.name
 
 
 def _wrapping(name: str) -> QLabel:

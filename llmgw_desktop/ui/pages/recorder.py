@@ -32,6 +32,7 @@ from llmgw_desktop.ui.pages.recorder_model import (
     format_state,
     format_time,
 )
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QColor,
@@ -170,12 +171,16 @@ class RecorderPage(Page):
         self.export_button.clicked.connect(self.open_export_dialog)
         self.export_label = QLabel()
         self.export_label.setObjectName("recorderExport")
-        # Requests refused at the door have no rows here (they are counted, not recorded).
+        # Refused before any provider was asked, in the last 24 h: the rows marked refused or
+        # denied here (a budget, a switch, no key, the approval gate) and the requests refused
+        # at the door, which have no row (they are counted, not recorded).
         self.refused_label = QLabel()
         self.refused_label.setObjectName("recorderRefused")
         self.refused_label.setToolTip(
-            "Requests the gateway refused before any provider was asked (bad credentials, "
-            "rate limits, bodies it could not read) in the last 24 h; they have no rows"
+            "Requests the gateway refused before any provider was asked, in the last 24 h: "
+            "those listed here as refused or denied (a budget, a switched-off provider, no "
+            "key, the approval gate) and those refused at the door (bad credentials, rate "
+            "limits, bodies it could not read), which have no rows"
         )
 
         self.table = QTableView()
@@ -237,6 +242,7 @@ class RecorderPage(Page):
     # -- showing and refreshing ---------------------------------------------------------------
 
     def page_shown(self) -> None:
+        self.model.names = ProviderNames.of(self.engine)
         self._live.start()
         # The rows first: on SQLite the reads queue on one thread, so the first page is asked
         # for before the filter boxes' choices (a few index reads each) and never waits on them.
@@ -260,8 +266,10 @@ class RecorderPage(Page):
             since = now - reach
         values = {name: box.currentText().strip() or None for name, box in self._boxes.items()}
         status = values.pop("http_status")
+        provider = values["provider"]
         return RecorderFilters(
-            provider=values["provider"],
+            # The box lists providers by name; a typed id works too.
+            provider=None if provider is None else self.model.names.ids_named(provider),
             model=values["model"],
             state=values["state"],
             caller=values["caller"],
@@ -387,11 +395,14 @@ class RecorderPage(Page):
         self.to_edit.setVisible(custom)
 
     async def _load_refusals(self) -> None:
+        await self.engine.recorder.flush()  # the refused rows just finished count too
         summary = await self.engine.refusals.summary()
         self.refused_label.setText(summary.describe())
 
     async def _load_choices(self) -> None:
         choices = await self._query.choices()
+        names = self.model.names
+        choices["provider"] = [names.name(pid) for pid in choices.get("provider", [])]
         choices["state"] = sorted(set(choices.get("state", [])) | set(STATES))
         # Recent rows' codes first-hand, and every code the gateway can answer with.
         choices["error_code"] = sorted(set(choices.get("error_code", [])) | set(ErrorCode))
@@ -484,7 +495,7 @@ class RecorderPage(Page):
         if detail is None:
             self.detail.setPlainText(f"Request {record_id} is no longer recorded (pruned).")
         else:
-            self.detail.setPlainText(describe_detail(detail))
+            self.detail.setPlainText(describe_detail(detail, self.model.names))
 
     # -- export -------------------------------------------------------------------------------
 

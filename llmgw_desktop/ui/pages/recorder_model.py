@@ -23,6 +23,7 @@ Time column's header says which is in force, and a click on it switches.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,7 @@ from llmgw_desktop.engine.api import (
     RecordSummary,
 )
 from llmgw_desktop.ui.pages.savings_text import savings_lines
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractTableModel,
     QColor,
@@ -137,28 +139,30 @@ def format_state(state: str) -> str:
 
 
 # One function per column; `format_cells` runs them all on the DB thread as a page loads.
-_CELLS: tuple[Callable[[RecordSummary], str], ...] = (
-    lambda r: format_time(r.started_at),
-    lambda r: r.provider,
-    lambda r: r.model or "",
-    lambda r: format_state(r.state),
-    lambda r: r.error_code or "",
-    lambda r: "" if r.http_status is None else str(r.http_status),
-    lambda r: r.project or "",
-    lambda r: r.caller,
-    lambda r: r.principal,
-    lambda r: format_duration(r.duration_ms),
-    lambda r: f"{r.input_tokens:,}",
-    lambda r: f"{r.output_tokens:,}",
-    lambda r: f"{r.cache_read_tokens:,}",
-    lambda r: f"{r.cache_write_tokens:,}",
-    lambda r: format_cost(r.cost_usd),
+_CELLS: tuple[Callable[[RecordSummary, ProviderNames], str], ...] = (
+    lambda r, _names: format_time(r.started_at),
+    lambda r, names: names.row_text(r.provider, r.state, r.model),
+    lambda r, _names: r.model or "",
+    lambda r, _names: format_state(r.state),
+    lambda r, _names: r.error_code or "",
+    lambda r, _names: "" if r.http_status is None else str(r.http_status),
+    lambda r, _names: r.project or "",
+    lambda r, _names: r.caller,
+    lambda r, _names: r.principal,
+    lambda r, _names: format_duration(r.duration_ms),
+    lambda r, _names: f"{r.input_tokens:,}",
+    lambda r, _names: f"{r.output_tokens:,}",
+    lambda r, _names: f"{r.cache_read_tokens:,}",
+    lambda r, _names: f"{r.cache_write_tokens:,}",
+    lambda r, _names: format_cost(r.cost_usd),
 )
 
 
-def format_cells(row: RecordSummary) -> tuple[str, ...]:
-    """The row's text, one string per column (runs on the DB thread, see `RecorderQuery`)."""
-    return tuple(cell(row) for cell in _CELLS)
+def format_cells(row: RecordSummary, names: ProviderNames | None = None) -> tuple[str, ...]:
+    """The row's text, one string per column (runs on the DB thread, see `RecorderQuery`);
+    providers by the names the desk shows (`names`), else by id."""
+    names = names or ProviderNames()
+    return tuple(cell(row, names) for cell in _CELLS)
 
 
 class RecorderTableModel(QAbstractTableModel):
@@ -183,6 +187,8 @@ class RecorderTableModel(QAbstractTableModel):
         self._filters = RecorderFilters()
         self._oldest_first = False
         self._error = QColor(error_colour())
+        # Provider names as the desk shows them; the page refreshes them when shown.
+        self.names = ProviderNames()
         self._rows: list[RecordSummary] = []
         self._cells: list[tuple[str, ...]] = []  # the rows' text, formatted as they loaded
         self._next: PageCursor | None = None
@@ -296,7 +302,7 @@ class RecorderTableModel(QAbstractTableModel):
                 after,
                 limit=self._page_size,
                 oldest_first=oldest_first,
-                cells=format_cells,
+                cells=functools.partial(format_cells, names=self.names),
             )
         except BaseException:
             if generation == self._generation:
@@ -438,10 +444,11 @@ NO_PROMPT_FOR_API = (
 )
 
 
-def describe_detail(detail: RecordDetail) -> str:
+def describe_detail(detail: RecordDetail, names: ProviderNames | None = None) -> str:
     """The selected request as plain text: timings, tokens and cache, approval, route, error,
     then the job's redacted prompt and response (or why there are none)."""
     r = detail.record
+    provider = (names or ProviderNames()).row_text(r["provider"], r["state"], r.get("model"))
     lines = [f"Request {r['id']}"]
     finished = r.get("finished_at")
     timing = format_time(r["started_at"])
@@ -449,7 +456,7 @@ def describe_detail(detail: RecordDetail) -> str:
         timing += f" → {format_time(finished)} ({format_duration(r.get('duration_ms'))})"
     lines += [
         f"  Time        {timing}",
-        f"  Provider    {r['provider']} · model {r.get('model') or '-'}"
+        f"  Provider    {provider} · model {r.get('model') or '-'}"
         + (f" (asked for {r['requested_model']})" if r.get("requested_model") else ""),
         f"  State       {r['state']}"
         + (f" · {r['attempts']} attempt(s)" if r.get("attempts") else ""),
