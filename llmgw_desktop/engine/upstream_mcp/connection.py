@@ -59,7 +59,7 @@ class UpstreamServer:
         lifeline: Lifeline,
         tasks: TaskSupervisor,
         secret: SecretLookup,
-        on_lists_changed: Callable[[str], None] = lambda name: None,
+        on_lists_changed: Callable[[str, str], None] = lambda name, kind: None,
         version: str = "",
     ) -> None:
         self.config = config
@@ -74,6 +74,7 @@ class UpstreamServer:
         self.tools: list[Any] = []  # mcp_types.Tool, as the server listed them
         self.prompts: list[Any] = []
         self.resources: list[Any] = []
+        self.templates: list[Any] = []  # mcp_types.ResourceTemplate
         self._session: ClientSession | None = None
         self._process: ServerProcess | None = None
         self._wanted = asyncio.Event()
@@ -103,6 +104,8 @@ class UpstreamServer:
             "transport": self.config.transport,
             "state": self.state,
             "tools": len(self.tools),
+            "prompts": len(self.prompts),
+            "resources": len(self.resources) + len(self.templates),
             "starts": self.starts,
             "error": redact(self.last_error) or None,
         }
@@ -269,24 +272,31 @@ class UpstreamServer:
         self.resources = (
             await _all_pages(session.list_resources, "resources") if has_resources else []
         )
+        self.templates = (
+            await _all_pages(session.list_resource_templates, "resource_templates")
+            if has_resources
+            else []
+        )
 
     async def _on_message(self, message: Any) -> None:
-        """Notifications from the server: a changed list is read again and passed on."""
+        """Notifications from the server: a changed list is read again, and the change passed
+        on by its kind ("tools", "prompts" or "resources")."""
         import mcp_types
 
-        changed = (
-            mcp_types.ToolListChangedNotification,
-            mcp_types.PromptListChangedNotification,
-            mcp_types.ResourceListChangedNotification,
-        )
+        kinds: dict[type[Any], str] = {
+            mcp_types.ToolListChangedNotification: "tools",
+            mcp_types.PromptListChangedNotification: "prompts",
+            mcp_types.ResourceListChangedNotification: "resources",
+        }
+        kind = kinds.get(type(message))
         session = self._session
-        if isinstance(message, changed) and session is not None:
+        if kind is not None and session is not None:
             try:
                 await self._refresh(session)
             except Exception as exc:
                 log.warning("MCP server %s: could not re-read its lists: %s", self.config.name, exc)
                 return
-            self._on_lists_changed(self.config.name)
+            self._on_lists_changed(self.config.name, kind)
 
 
 def _http_streams(url: str, headers: dict[str, str], httpx2: Any, client: Any) -> Any:
