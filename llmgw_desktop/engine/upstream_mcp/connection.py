@@ -102,6 +102,7 @@ class UpstreamServer:
         return {
             "name": self.config.name,
             "transport": self.config.transport,
+            "enabled": self.config.enabled,
             "state": self.state,
             "tools": len(self.tools),
             "prompts": len(self.prompts),
@@ -133,6 +134,16 @@ class UpstreamServer:
             return await asyncio.wait_for(asyncio.shield(self._attempt), START_TIMEOUT_S)
         except TimeoutError:
             raise ServerDown(f"it did not start within {START_TIMEOUT_S:g} s") from None
+
+    async def reread(self) -> None:
+        """Start the server if it is not running and read its lists again (the desk's Test).
+
+        Raises:
+            ServerDown: as `session`.
+            Exception: the server failed while listing (the SDK's error as it came).
+        """
+        session = await self.session()
+        await self._refresh(session)
 
     def broken(self, why: str) -> None:
         """A call found the connection broken: end this run so the owner starts another."""
@@ -169,6 +180,9 @@ class UpstreamServer:
                 why = self.last_error or "the server ended"
             except Exception as exc:  # any failure to start or serve: said, then retried
                 why = _describe(exc)
+                process = self._process
+                if process is not None and process.returncode is not None:
+                    why = f"{why}: {_exit_text(process.returncode)}"
                 log.warning("MCP server %s failed: %s", self.config.name, why)
             self._session = None
             self.last_error = why

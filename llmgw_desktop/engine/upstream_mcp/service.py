@@ -17,16 +17,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
+from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, NotFound
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.engine.settings_saver import SettingsSaver
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
@@ -53,6 +56,9 @@ LIST_WAIT_S = 15.0
 RECORDED_CHARS = 2000
 # JSON-RPC's "connection closed" (the SDK's code for a transport that ended mid-request).
 CONNECTION_CLOSED = -32000
+
+# The lists a server offers, as `on_lists_changed` names them.
+LIST_KINDS = ("tools", "prompts", "resources")
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
@@ -94,13 +100,16 @@ class UpstreamServers:
         approvals: ApprovalGate,
         record_arguments: bool = False,
         version: str = "",
+        saver: SettingsSaver | None = None,
     ) -> None:
         self._recorder = recorder
         self._approvals = approvals
         self._record_arguments = record_arguments
+        self._saver = saver
         self._listeners: list[Callable[[str, str], None]] = []
-        self.servers = {
-            name: UpstreamServer(
+
+        def connect(config: UpstreamServerConfig) -> UpstreamServer:
+            return UpstreamServer(
                 config,
                 lifeline=lifeline,
                 tasks=tasks,
@@ -108,8 +117,9 @@ class UpstreamServers:
                 on_lists_changed=self._changed,
                 version=version,
             )
-            for name, config in configs.items()
-        }
+
+        self._connect = connect
+        self.servers = {name: connect(config) for name, config in configs.items()}
 
     @property
     def configured(self) -> bool:
@@ -126,6 +136,71 @@ class UpstreamServers:
 
     def status(self) -> list[dict[str, Any]]:
         return [server.status() for server in self.servers.values()]
+
+    def stderr_tail(self, name: str) -> str:
+        """The last few KiB a stdio server wrote to stderr (redacted); "" when there is none."""
+        server = self.servers.get(name)
+        return redact(server.stderr_tail()) if server is not None else ""
+
+    async def set_enabled(self, principal: Principal, name: str, enabled: bool) -> None:
+        """Switch a server on or off: saved as `mcp.servers.NAME.enabled` in config.toml (when
+        there is one), the server stopped, and every session told its lists changed. A server
+        switched on starts at its next use.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+            NotFound: no server of that name is configured.
+            OSError: config.toml cannot be written (nothing is switched then).
+        """
+        require(principal, Capability.SETTINGS)
+        server = self.servers.get(name)
+        if server is None:
+            raise NotFound(f"no MCP server {name!r} is configured ([mcp.servers.NAME])")
+        if self._saver is not None and self._saver.can_save:
+            await self._saver.write(server.config.key("enabled"), enabled)
+        else:
+            log.info("MCP server %s switched for this run only: no settings file", name)
+        if server.config.enabled == enabled:
+            return
+        await server.stop()
+        self.servers[name] = self._connect(replace(server.config, enabled=enabled))
+        log.info("MCP server %s switched %s", name, "on" if enabled else "off")
+        for kind in LIST_KINDS:
+            self._changed(name, kind)
+
+    async def test(self, name: str) -> dict[str, Any]:
+        """Connect to the server (starting it if it is not running), read its lists again, and
+        say what it offers or why it failed: `ok`, `message`, the counts, `ms`, `stderrTail`.
+
+        Raises:
+            NotFound: no server of that name is configured.
+        """
+        server = self.servers.get(name)
+        if server is None:
+            raise NotFound(f"no MCP server {name!r} is configured ([mcp.servers.NAME])")
+        began = time.monotonic()
+        try:
+            await server.reread()
+        except Exception as exc:  # any failure is the answer to "does it work?"
+            return {
+                "ok": False,
+                "message": redact(str(exc) or type(exc).__name__),
+                "ms": round((time.monotonic() - began) * 1000),
+                "stderrTail": self.stderr_tail(name),
+            }
+        status = server.status()
+        return {
+            "ok": True,
+            "message": (
+                f"{status['tools']} tools, {status['prompts']} prompts, "
+                f"{status['resources']} resources"
+            ),
+            "tools": status["tools"],
+            "prompts": status["prompts"],
+            "resources": status["resources"],
+            "ms": round((time.monotonic() - began) * 1000),
+            "stderrTail": self.stderr_tail(name),
+        }
 
     async def stop(self) -> None:
         """Stop every server (in parallel; each bounded by its stop grace)."""
