@@ -1,12 +1,21 @@
-"""MCP round trip for a trivial tool over HTTP (both protocols) and stdio, and the flight
-recorder's sustained write rate.
+"""MCP round trip for a trivial tool over HTTP (both protocols) and stdio, the flight
+recorder's sustained write rate, and a tool of the user's own MCP server relayed by the gateway
+against the same call made to that server directly.
 
 Usage: python bench/mcp_roundtrip.py [--calls 300] [--records 50000]
+                                     [--parts http,stdio,recorder,relay]
 
 The gateway runs as its own process (`--headless`, or `mcp` for stdio), as it would for an
 editor; the official MCP client calls `llm_process_health` (no provider, no disk) in a loop.
 The recorder part starts and finishes records as fast as the loop allows while the recorder's
 own background flush writes them, and reports rows written per second.
+
+The relay part uses the real `@modelcontextprotocol/server-everything` from `.mcp-servers/` (as
+.ci/run installs it) over stdio, and its `echo` tool. Direct: the official client starts the
+server itself. Relayed: a headless gateway has the server in its config.toml, and the same
+client calls `everything__echo` on its /mcp (HTTP, 2025-11-25), so each call crosses the edge,
+the access checks, the policy, the recorder and the server's stdio. Direct, relayed, then
+direct again, so a machine that got busier shows as a gap between the two direct runs.
 """
 
 from __future__ import annotations
@@ -21,10 +30,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+EVERYTHING = ROOT / ".mcp-servers" / "node_modules" / ".bin" / "mcp-server-everything"
+PARTS = ("http", "stdio", "recorder", "relay")
 
 from mcp import Client, StdioServerParameters  # noqa: E402
 
@@ -49,27 +62,34 @@ def env_for(home: str, port: int) -> dict[str, str]:
     return env
 
 
-def summary(label: str, seconds: list[float]) -> None:
+def summary(label: str, seconds: list[float]) -> float:
+    """Print the median and p95 of `seconds` in ms; returns the median."""
     ms = sorted(s * 1000 for s in seconds)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     median = statistics.median(ms)
     print(f"  {label:<28} median {median:6.2f} ms  p95 {p95:6.2f} ms  ({len(ms)} calls)")
+    return median
 
 
-async def timed_calls(client: Client, calls: int) -> list[float]:
+async def timed_calls(
+    client: Client, calls: int, tool: str = "llm_process_health", arguments: dict | None = None
+) -> list[float]:
     for _ in range(10):  # warm up
-        await client.call_tool("llm_process_health", {})
+        await client.call_tool(tool, arguments or {})
     times = []
     for _ in range(calls):
         started = time.perf_counter()
-        result = await client.call_tool("llm_process_health", {})
+        result = await client.call_tool(tool, arguments or {})
         times.append(time.perf_counter() - started)
-        assert not result.is_error
+        assert not result.is_error, result
     return times
 
 
-async def http_roundtrip(calls: int) -> None:
+@contextmanager
+def headless_gateway(config: str = "") -> Iterator[int]:
+    """A headless gateway in its own process with `config` as its config.toml; its port."""
     with tempfile.TemporaryDirectory() as home:
+        Path(home, "config.toml").write_text(config, encoding="utf-8")
         port = free_port()
         gateway = subprocess.Popen(
             [sys.executable, "-m", "llmgw_desktop", "--headless"],
@@ -84,15 +104,20 @@ async def http_roundtrip(calls: int) -> None:
                     break
                 except OSError:
                     time.sleep(0.05)
-            for mode in ("legacy", "2026-07-28"):
-                async with Client(f"http://127.0.0.1:{port}/mcp", mode=mode) as client:
-                    summary(
-                        f"HTTP, protocol {client.protocol_version}",
-                        await timed_calls(client, calls),
-                    )
+            yield port
         finally:
             gateway.terminate()
             gateway.wait()
+
+
+async def http_roundtrip(calls: int) -> None:
+    with headless_gateway() as port:
+        for mode in ("legacy", "2026-07-28"):
+            async with Client(f"http://127.0.0.1:{port}/mcp", mode=mode) as client:
+                summary(
+                    f"HTTP, protocol {client.protocol_version}",
+                    await timed_calls(client, calls),
+                )
 
 
 async def stdio_roundtrip(calls: int) -> None:
@@ -134,15 +159,48 @@ async def recorder_rate(records: int) -> None:
         )
 
 
+async def relay_ratio(calls: int) -> None:
+    echo = {"message": "hello"}
+
+    async def direct() -> float:
+        server = StdioServerParameters(command=str(EVERYTHING), args=["stdio"])
+        async with Client(server) as client:
+            return summary("direct (stdio)", await timed_calls(client, calls, "echo", echo))
+
+    if not EVERYTHING.exists():
+        print(f"  relay: skipped, {EVERYTHING} is not installed (see .ci/mcp-servers)")
+        return
+    first = await direct()
+    config = f'[mcp.servers.everything]\ncommand = "{EVERYTHING}"\nargs = ["stdio"]\n'
+    with headless_gateway(config) as port:
+        async with Client(f"http://127.0.0.1:{port}/mcp", mode="legacy") as client:
+            through = summary(
+                "relayed (gateway /mcp)",
+                await timed_calls(client, calls, "everything__echo", echo),
+            )
+    second = await direct()
+    base = (first + second) / 2
+    print(f"  ratio relayed / direct       {through / base:.2f}x (+{through - base:.2f} ms a call)")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--parts", default=",".join(PARTS), help="which parts, comma-separated")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    if parts - set(PARTS):
+        parser.error(f"--parts: unknown {sorted(parts - set(PARTS))}; known: {', '.join(PARTS)}")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
-    await http_roundtrip(args.calls)
-    await stdio_roundtrip(args.calls)
-    await recorder_rate(args.records)
+    if "http" in parts:
+        await http_roundtrip(args.calls)
+    if "stdio" in parts:
+        await stdio_roundtrip(args.calls)
+    if "recorder" in parts:
+        await recorder_rate(args.records)
+    if "relay" in parts:
+        await relay_ratio(args.calls)
 
 
 if __name__ == "__main__":

@@ -242,6 +242,7 @@ class Engine:
             approvals=self.approvals,
             record_arguments=settings.mcp_record_arguments,
             version=__version__,
+            saver=self.settings_saver,
         )
         self.calls = ProviderCalls(
             settings,

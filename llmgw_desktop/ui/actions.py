@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from llmgw_desktop.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_token, snippets
 from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError, provider_info
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.mcp_switches import McpServerSwitches
 from llmgw_desktop.ui.pages.provider_rows import ProviderRow, load_provider_rows, unusable_reason
 from llmgw_desktop.ui.qt import (
     QAction,
@@ -77,6 +78,9 @@ class GatewayActions(QObject):
         self._tasks = UiTasks()
         self._checking = False
 
+        # The user's own MCP servers: a switch each (the tray's submenu, the MCP servers page).
+        self.mcp_servers = McpServerSwitches(self._engine, self)
+
         self.pause_all = QAction("Pause all", self)
         self.pause_all.setCheckable(True)
         self.pause_all.setChecked(self._engine.providers.paused)
@@ -123,6 +127,7 @@ class GatewayActions(QObject):
         menu.aboutToShow.connect(self.check_installed)
         menu.addSeparator()
         menu.addAction(self.pause_all)
+        self.mcp_servers.add_to(menu)
         menu.addSeparator()
         menu.addAction(self.open_dashboard)
         menu.addMenu(_OpenMenu(self, menu))

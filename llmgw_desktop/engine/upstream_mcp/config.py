@@ -1,15 +1,21 @@
 """`[mcp.servers.NAME]` in config.toml: the user's own MCP servers, read and checked. Pure code.
 
 A server is either started by the gateway over stdio (`command`, `args`, `env`, `cwd`) or
-reached over Streamable HTTP (`url`, `headers`). Its tools are offered on our `/mcp` as
-`NAME__tool`: a server name holds letters, digits and '-' only, and none of our own tools has
-a double underscore, so no two offered names can meet.
+reached over Streamable HTTP (`url`, `headers`). What it offers appears on our `/mcp` under its
+name: tools and prompts as `NAME__tool` and `NAME__prompt`, resources (and resource templates)
+as `NAME+` before the server's own URI (`files+file:///tmp/a.txt`). A server name holds letters,
+digits and '-' only, none of our own tools or prompts has a double underscore and none of our
+resource URIs has a '+' before its first ':', so no two offered names can meet, and the first
+`__` or `+` says whose it is.
 
-Policy, per server: `deny` names tools nobody may call; the operator (the local user, the
-holder of the bearer token) may call every other tool; a remote principal (an OAuth client, a
-user named by the trusted proxy) may call only what `remote` opens ("none", the default;
-"read-only": tools the server marks readOnlyHint; "all") plus the tools listed in `allow`.
-`approval` names tools that wait for the person at the desk before each call.
+Policy, per server: `deny` names tools, prompts and resource URIs nobody may use; the operator
+(the local user, the holder of the bearer token) may use everything else; a remote principal
+(an OAuth client, a user named by the trusted proxy) only what `remote` opens ("none", the
+default; "read-only": the tools the server marks readOnlyHint, and every prompt and resource,
+since getting a prompt or reading a resource changes nothing; "all") plus what `allow` lists.
+A resource entry in `allow` or `deny` is the server's own URI, or a prefix of URIs ending in
+`*` (`"file:///home/me/secret/*"`). `approval` names tools that wait for the person at the desk
+before each call.
 
 An `env` or `headers` value `vault:NAME` is the first API key stored in the vault under the
 name NAME (`vault_store` with provider NAME), read when the server starts.
@@ -25,13 +31,17 @@ from typing import Any
 __all__ = [
     "NAMESPACE_SEPARATOR",
     "REMOTE_LEVELS",
+    "RESOURCE_SEPARATOR",
     "VAULT_PREFIX",
     "UpstreamServerConfig",
     "check_servers",
+    "offered_uri",
     "parse_servers",
+    "split_offered",
 ]
 
 NAMESPACE_SEPARATOR = "__"
+RESOURCE_SEPARATOR = "+"
 REMOTE_LEVELS = ("none", "read-only", "all")
 VAULT_PREFIX = "vault:"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
@@ -65,6 +75,19 @@ class UpstreamServerConfig:
     def key(self, field: str) -> str:
         """The setting's dotted key for one of this server's fields (for messages)."""
         return f"mcp.servers.{self.name}.{field}"
+
+
+def offered_uri(server: str, uri: str) -> str:
+    """A server's resource URI (or URI template) as our /mcp offers it."""
+    return f"{server}{RESOURCE_SEPARATOR}{uri}"
+
+
+def split_offered(offered: str, separator: str) -> tuple[str, str] | None:
+    """(server, its own name or URI) of an offered name, or None when it names no server's."""
+    server, sep, own = offered.partition(separator)
+    if not sep or not own or not _NAME.fullmatch(server):
+        return None
+    return server, own
 
 
 def parse_servers(value: Mapping[str, Any]) -> dict[str, UpstreamServerConfig]:

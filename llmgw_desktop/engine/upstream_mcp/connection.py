@@ -59,7 +59,7 @@ class UpstreamServer:
         lifeline: Lifeline,
         tasks: TaskSupervisor,
         secret: SecretLookup,
-        on_lists_changed: Callable[[str], None] = lambda name: None,
+        on_lists_changed: Callable[[str, str], None] = lambda name, kind: None,
         version: str = "",
     ) -> None:
         self.config = config
@@ -74,6 +74,7 @@ class UpstreamServer:
         self.tools: list[Any] = []  # mcp_types.Tool, as the server listed them
         self.prompts: list[Any] = []
         self.resources: list[Any] = []
+        self.templates: list[Any] = []  # mcp_types.ResourceTemplate
         self._session: ClientSession | None = None
         self._process: ServerProcess | None = None
         self._wanted = asyncio.Event()
@@ -101,8 +102,11 @@ class UpstreamServer:
         return {
             "name": self.config.name,
             "transport": self.config.transport,
+            "enabled": self.config.enabled,
             "state": self.state,
             "tools": len(self.tools),
+            "prompts": len(self.prompts),
+            "resources": len(self.resources) + len(self.templates),
             "starts": self.starts,
             "error": redact(self.last_error) or None,
         }
@@ -130,6 +134,16 @@ class UpstreamServer:
             return await asyncio.wait_for(asyncio.shield(self._attempt), START_TIMEOUT_S)
         except TimeoutError:
             raise ServerDown(f"it did not start within {START_TIMEOUT_S:g} s") from None
+
+    async def reread(self) -> None:
+        """Start the server if it is not running and read its lists again (the desk's Test).
+
+        Raises:
+            ServerDown: as `session`.
+            Exception: the server failed while listing (the SDK's error as it came).
+        """
+        session = await self.session()
+        await self._refresh(session)
 
     def broken(self, why: str) -> None:
         """A call found the connection broken: end this run so the owner starts another."""
@@ -166,6 +180,9 @@ class UpstreamServer:
                 why = self.last_error or "the server ended"
             except Exception as exc:  # any failure to start or serve: said, then retried
                 why = _describe(exc)
+                process = self._process
+                if process is not None and process.returncode is not None:
+                    why = f"{why}: {_exit_text(process.returncode)}"
                 log.warning("MCP server %s failed: %s", self.config.name, why)
             self._session = None
             self.last_error = why
@@ -269,24 +286,31 @@ class UpstreamServer:
         self.resources = (
             await _all_pages(session.list_resources, "resources") if has_resources else []
         )
+        self.templates = (
+            await _all_pages(session.list_resource_templates, "resource_templates")
+            if has_resources
+            else []
+        )
 
     async def _on_message(self, message: Any) -> None:
-        """Notifications from the server: a changed list is read again and passed on."""
+        """Notifications from the server: a changed list is read again, and the change passed
+        on by its kind ("tools", "prompts" or "resources")."""
         import mcp_types
 
-        changed = (
-            mcp_types.ToolListChangedNotification,
-            mcp_types.PromptListChangedNotification,
-            mcp_types.ResourceListChangedNotification,
-        )
+        kinds: dict[type[Any], str] = {
+            mcp_types.ToolListChangedNotification: "tools",
+            mcp_types.PromptListChangedNotification: "prompts",
+            mcp_types.ResourceListChangedNotification: "resources",
+        }
+        kind = kinds.get(type(message))
         session = self._session
-        if isinstance(message, changed) and session is not None:
+        if kind is not None and session is not None:
             try:
                 await self._refresh(session)
             except Exception as exc:
                 log.warning("MCP server %s: could not re-read its lists: %s", self.config.name, exc)
                 return
-            self._on_lists_changed(self.config.name)
+            self._on_lists_changed(self.config.name, kind)
 
 
 def _http_streams(url: str, headers: dict[str, str], httpx2: Any, client: Any) -> Any:

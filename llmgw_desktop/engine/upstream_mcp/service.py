@@ -17,21 +17,33 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, cast
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, cast
 
+from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, NotFound
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.engine.settings_saver import SettingsSaver
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
-from llmgw_desktop.engine.upstream_mcp.config import NAMESPACE_SEPARATOR, UpstreamServerConfig
+from llmgw_desktop.engine.upstream_mcp.config import (
+    NAMESPACE_SEPARATOR,
+    RESOURCE_SEPARATOR,
+    UpstreamServerConfig,
+    offered_uri,
+    split_offered,
+)
 from llmgw_desktop.engine.upstream_mcp.connection import ServerDown, UpstreamServer
+
+if TYPE_CHECKING:
+    from mcp.client.session import ClientSession
 
 __all__ = ["RelayedTool", "UpstreamServers"]
 
@@ -45,6 +57,9 @@ RECORDED_CHARS = 2000
 # JSON-RPC's "connection closed" (the SDK's code for a transport that ended mid-request).
 CONNECTION_CLOSED = -32000
 
+# The lists a server offers, as `on_lists_changed` names them.
+LIST_KINDS = ("tools", "prompts", "resources")
+
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
 
@@ -56,6 +71,19 @@ class RelayedTool:
     name: str  # the server's own name for it
     offered: str  # NAME__tool
     tool: Any  # the server's mcp_types.Tool
+
+
+@dataclass(frozen=True)
+class Use:
+    """One relayed use of a server: a tool call, a prompt got or a resource read."""
+
+    server: UpstreamServer
+    kind: policy.UseKind
+    name: str  # the server's own tool or prompt name, or resource URI
+    offered: str  # as our /mcp names it
+    principal: Principal
+    client: str
+    transport: str
 
 
 class UpstreamServers:
@@ -72,13 +100,16 @@ class UpstreamServers:
         approvals: ApprovalGate,
         record_arguments: bool = False,
         version: str = "",
+        saver: SettingsSaver | None = None,
     ) -> None:
         self._recorder = recorder
         self._approvals = approvals
         self._record_arguments = record_arguments
-        self._listeners: list[Callable[[str], None]] = []
-        self.servers = {
-            name: UpstreamServer(
+        self._saver = saver
+        self._listeners: list[Callable[[str, str], None]] = []
+
+        def connect(config: UpstreamServerConfig) -> UpstreamServer:
+            return UpstreamServer(
                 config,
                 lifeline=lifeline,
                 tasks=tasks,
@@ -86,23 +117,90 @@ class UpstreamServers:
                 on_lists_changed=self._changed,
                 version=version,
             )
-            for name, config in configs.items()
-        }
+
+        self._connect = connect
+        self.servers = {name: connect(config) for name, config in configs.items()}
 
     @property
     def configured(self) -> bool:
         return bool(self.servers)
 
-    def on_lists_changed(self, listener: Callable[[str], None]) -> None:
-        """Hear (with the server's name) when a server's tools, prompts or resources change."""
+    def on_lists_changed(self, listener: Callable[[str, str], None]) -> None:
+        """Hear when a server's tools, prompts or resources change: with the server's name and
+        which list ("tools", "prompts" or "resources")."""
         self._listeners.append(listener)
 
-    def _changed(self, name: str) -> None:
+    def _changed(self, name: str, kind: str) -> None:
         for listener in self._listeners:
-            listener(name)
+            listener(name, kind)
 
     def status(self) -> list[dict[str, Any]]:
         return [server.status() for server in self.servers.values()]
+
+    def stderr_tail(self, name: str) -> str:
+        """The last few KiB a stdio server wrote to stderr (redacted); "" when there is none."""
+        server = self.servers.get(name)
+        return redact(server.stderr_tail()) if server is not None else ""
+
+    async def set_enabled(self, principal: Principal, name: str, enabled: bool) -> None:
+        """Switch a server on or off: saved as `mcp.servers.NAME.enabled` in config.toml (when
+        there is one), the server stopped, and every session told its lists changed. A server
+        switched on starts at its next use.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+            NotFound: no server of that name is configured.
+            OSError: config.toml cannot be written (nothing is switched then).
+        """
+        require(principal, Capability.SETTINGS)
+        server = self.servers.get(name)
+        if server is None:
+            raise NotFound(f"no MCP server {name!r} is configured ([mcp.servers.NAME])")
+        if self._saver is not None and self._saver.can_save:
+            await self._saver.write(server.config.key("enabled"), enabled)
+        else:
+            log.info("MCP server %s switched for this run only: no settings file", name)
+        if server.config.enabled == enabled:
+            return
+        await server.stop()
+        self.servers[name] = self._connect(replace(server.config, enabled=enabled))
+        log.info("MCP server %s switched %s", name, "on" if enabled else "off")
+        for kind in LIST_KINDS:
+            self._changed(name, kind)
+
+    async def test(self, name: str) -> dict[str, Any]:
+        """Connect to the server (starting it if it is not running), read its lists again, and
+        say what it offers or why it failed: `ok`, `message`, the counts, `ms`, `stderrTail`.
+
+        Raises:
+            NotFound: no server of that name is configured.
+        """
+        server = self.servers.get(name)
+        if server is None:
+            raise NotFound(f"no MCP server {name!r} is configured ([mcp.servers.NAME])")
+        began = time.monotonic()
+        try:
+            await server.reread()
+        except Exception as exc:  # any failure is the answer to "does it work?"
+            return {
+                "ok": False,
+                "message": redact(str(exc) or type(exc).__name__),
+                "ms": round((time.monotonic() - began) * 1000),
+                "stderrTail": self.stderr_tail(name),
+            }
+        status = server.status()
+        return {
+            "ok": True,
+            "message": (
+                f"{status['tools']} tools, {status['prompts']} prompts, "
+                f"{status['resources']} resources"
+            ),
+            "tools": status["tools"],
+            "prompts": status["prompts"],
+            "resources": status["resources"],
+            "ms": round((time.monotonic() - began) * 1000),
+            "stderrTail": self.stderr_tail(name),
+        }
 
     async def stop(self) -> None:
         """Stop every server (in parallel; each bounded by its stop grace)."""
@@ -142,12 +240,52 @@ class UpstreamServers:
                     )
         return offered
 
-    def owns(self, offered: str) -> bool:
-        """Whether `offered` is in a configured server's namespace."""
-        name, sep, _ = offered.partition(NAMESPACE_SEPARATOR)
-        return bool(sep) and name in self.servers
+    async def prompts(self, principal: Principal | None) -> list[Any]:
+        """The prompts `principal` may get, as `mcp_types.Prompt` named NAME__prompt."""
+        offered = []
+        for server in await self.running():
+            name = server.config.name
+            for prompt in server.prompts:
+                if policy.visible(server.config, prompt.name, True, principal, "prompt"):
+                    offered.append(
+                        prompt.model_copy(
+                            update={"name": f"{name}{NAMESPACE_SEPARATOR}{prompt.name}"}
+                        )
+                    )
+        return offered
 
-    # -- calling ----------------------------------------------------------------------------
+    async def resources(self, principal: Principal | None) -> list[Any]:
+        """The resources `principal` may read, as `mcp_types.Resource` with NAME+uri."""
+        offered = []
+        for server in await self.running():
+            for resource in server.resources:
+                if policy.visible(server.config, resource.uri, True, principal, "resource"):
+                    uri = offered_uri(server.config.name, resource.uri)
+                    offered.append(resource.model_copy(update={"uri": uri}))
+        return offered
+
+    async def resource_templates(self, principal: Principal | None) -> list[Any]:
+        """The resource templates `principal` may read through, with NAME+template."""
+        offered = []
+        for server in await self.running():
+            for template in server.templates:
+                template_uri = template.uri_template
+                if policy.visible(server.config, template_uri, True, principal, "resource"):
+                    uri = offered_uri(server.config.name, template_uri)
+                    offered.append(template.model_copy(update={"uri_template": uri}))
+        return offered
+
+    def owns(self, offered: str) -> bool:
+        """Whether the tool or prompt name `offered` is in a configured server's namespace."""
+        split = split_offered(offered, NAMESPACE_SEPARATOR)
+        return split is not None and split[0] in self.servers
+
+    def owns_uri(self, offered: str) -> bool:
+        """Whether the resource URI `offered` is in a configured server's namespace."""
+        split = split_offered(offered, RESOURCE_SEPARATOR)
+        return split is not None and split[0] in self.servers
+
+    # -- using ------------------------------------------------------------------------------
 
     async def call(
         self,
@@ -170,17 +308,101 @@ class UpstreamServers:
         """
         name, _, tool_name = offered.partition(NAMESPACE_SEPARATOR)
         server = self.servers[name]
+
+        async def use(session: ClientSession) -> Any:
+            tool = next((t for t in server.tools if t.name == tool_name), None)
+            if tool is None:
+                raise NotFound(
+                    f"MCP server {name!r} offers no tool {tool_name!r} (tools/list names "
+                    "what it offers)",
+                    server=name,
+                    tool=tool_name,
+                )
+            refused = policy.refusal(server.config, tool_name, _read_only(tool), principal)
+            if refused is not None:
+                raise refused
+            if tool_name in server.config.approval:
+                await self._approve(server.config, tool_name, principal, client)
+            return await session.call_tool(
+                tool_name, dict(arguments or {}), progress_callback=cast(Any, progress)
+            )
+
+        what = Use(server, "tool", tool_name, offered, principal, client, transport)
+        return await self._recorded(what, arguments or {}, use)
+
+    async def get_prompt(
+        self,
+        offered: str,
+        arguments: Mapping[str, str] | None,
+        *,
+        principal: Principal,
+        client: str,
+        transport: str,
+    ) -> Any:
+        """Relay one `prompts/get`; returns the server's `GetPromptResult`.
+
+        Raises:
+            ToolRefused: the server's policy refuses the prompt to `principal`.
+            EngineError: the server failed or answered with a protocol error (as `call`).
+        """
+        name, _, prompt = offered.partition(NAMESPACE_SEPARATOR)
+        server = self.servers[name]
+
+        async def use(session: ClientSession) -> Any:
+            refused = policy.refusal(server.config, prompt, True, principal, "prompt")
+            if refused is not None:
+                raise refused
+            return await session.get_prompt(prompt, dict(arguments or {}))
+
+        what = Use(server, "prompt", prompt, offered, principal, client, transport)
+        return await self._recorded(what, arguments or {}, use)
+
+    async def read_resource(
+        self, offered: str, *, principal: Principal, client: str, transport: str
+    ) -> Any:
+        """Relay one `resources/read` of an offered URI; returns the server's
+        `ReadResourceResult`, each content's URI offered as ours.
+
+        Raises:
+            ToolRefused: the server's policy refuses the resource to `principal`.
+            EngineError: the server failed or answered with a protocol error (as `call`).
+        """
+        name, _, uri = offered.partition(RESOURCE_SEPARATOR)
+        server = self.servers[name]
+
+        async def use(session: ClientSession) -> Any:
+            refused = policy.refusal(server.config, uri, True, principal, "resource")
+            if refused is not None:
+                raise refused
+            result = await session.read_resource(uri)
+            contents = [
+                c.model_copy(update={"uri": offered_uri(name, c.uri)}) for c in result.contents
+            ]
+            return result.model_copy(update={"contents": contents})
+
+        what = Use(server, "resource", uri, offered, principal, client, transport)
+        return await self._recorded(what, {"uri": uri}, use)
+
+    async def _recorded(
+        self,
+        use: Use,
+        arguments: Mapping[str, Any],
+        relay: Callable[[ClientSession], Awaitable[Any]],
+    ) -> Any:
+        """Run `relay` on the server's session as one flight-recorder row, its errors said as
+        ours."""
+        server = use.server
         record = self._recorder.start(
-            principal=principal.id,
-            provider=f"mcp:{name}",
-            transport=transport,
-            tool=offered,
-            caller=client,
+            principal=use.principal.id,
+            provider=f"mcp:{server.config.name}",
+            transport=use.transport,
+            tool=use.offered,
+            caller=use.client,
         )
-        route: dict[str, Any] = {"server": name, "tool": tool_name}
-        route |= self._kept("arguments", arguments or {})
+        route: dict[str, Any] = {"server": server.config.name, use.kind: use.name}
+        route |= self._kept("arguments", arguments)
         try:
-            result = await self._relay(server, tool_name, arguments, principal, client, progress)
+            result = await self._relay(use, relay)
         except EngineError as error:
             state = {
                 ErrorCode.UPSTREAM_TOOL_REFUSED: RecordState.REFUSED,
@@ -204,63 +426,40 @@ class UpstreamServers:
         )
         return result
 
-    async def _relay(
-        self,
-        server: UpstreamServer,
-        tool_name: str,
-        arguments: Mapping[str, Any] | None,
-        principal: Principal,
-        client: str,
-        progress: Progress | None,
-    ) -> Any:
+    async def _relay(self, use: Use, relay: Callable[[ClientSession], Awaitable[Any]]) -> Any:
         from mcp.shared.exceptions import MCPError
 
-        config = server.config
-        offered = f"{config.name}{NAMESPACE_SEPARATOR}{tool_name}"
+        server, config, offered = use.server, use.server.config, use.offered
         try:
             session = await server.session()
         except ServerDown as exc:
             raise _server_failed(
                 server, f"MCP server {config.name!r} is not available: {exc}"
             ) from None
-        tool = next((t for t in server.tools if t.name == tool_name), None)
-        if tool is None:
-            raise NotFound(
-                f"MCP server {config.name!r} offers no tool {tool_name!r} (tools/list names "
-                "what it offers)",
-                server=config.name,
-                tool=tool_name,
-            )
-        refused = policy.refusal(config, tool_name, _read_only(tool), principal)
-        if refused is not None:
-            raise refused
-        if tool_name in config.approval:
-            await self._approve(config, tool_name, principal, client)
         try:
-            return await session.call_tool(
-                tool_name, dict(arguments or {}), progress_callback=cast(Any, progress)
-            )
+            return await relay(session)
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED:
                 await _settled(server)
                 server.broken("the connection closed during a call")
                 raise _server_failed(
                     server,
-                    f"MCP server {config.name!r} ended during the call to {offered} "
+                    f"MCP server {config.name!r} ended during the use of {offered} "
                     f"({server.last_error}); it is being restarted, so the call can be retried",
                 ) from None
+            used: dict[str, Any] = {use.kind: use.name}
             raise EngineError(
                 f"MCP server {config.name!r} answered {offered} with an error: {exc.error.message}",
                 code=ErrorCode.UPSTREAM_SERVER_ERROR,
                 server=config.name,
-                tool=tool_name,
+                **used,
                 upstreamCode=exc.error.code,
                 upstreamData=exc.error.data,
             ) from None
         except (OSError, ConnectionError, EOFError) as exc:
             server.broken(str(exc) or type(exc).__name__)
             raise _server_failed(
-                server, f"MCP server {config.name!r} failed during the call to {offered}: {exc}"
+                server, f"MCP server {config.name!r} failed during the use of {offered}: {exc}"
             ) from None
 
     async def _approve(

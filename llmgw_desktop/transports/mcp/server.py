@@ -13,7 +13,11 @@ from llmgw_desktop.transports.mcp.prompts import PROMPT_ARGUMENTS, register_prom
 from llmgw_desktop.transports.mcp.resources import register_resources
 from llmgw_desktop.transports.mcp.tools.registration import TOOL_SPECS, register_tools
 from llmgw_desktop.transports.mcp.tracing import tracing_middleware
-from llmgw_desktop.transports.mcp.upstream import upstream_middleware
+from llmgw_desktop.transports.mcp.upstream import (
+    ListChanges,
+    advertise_list_changes,
+    upstream_middleware,
+)
 
 __all__ = ["build_mcp_server"]
 
@@ -29,6 +33,8 @@ INSTRUCTIONS = (
 
 
 def build_mcp_server(engine: Engine) -> MCPServer:
+    # The user's own servers change their lists when they say so; ours never do.
+    changes = ListChanges(engine) if engine.upstream_mcp.configured else None
     server: MCPServer = MCPServer(
         name="llmgw-desktop",
         title="llmgw-desktop",
@@ -39,18 +45,21 @@ def build_mcp_server(engine: Engine) -> MCPServer:
         middleware=[
             caller_middleware,
             tracing_middleware(engine),
-            # The user's own servers' tools (NAME__tool) before the table of ours, which
-            # names none of them.
-            upstream_middleware(engine),
+            # The user's own servers' tools, prompts and resources before the table of ours,
+            # which names none of them.
+            upstream_middleware(engine, changes),
             access_middleware,
             arguments_middleware({spec.name: spec.inputs for spec in TOOL_SPECS}, PROMPT_ARGUMENTS),
         ],
         log_level="WARNING",
-        # Nothing here changes a list or pushes a resource update. With a 2026-era listen
+        # Nothing of ours changes a list or pushes a resource update (the user's servers'
+        # changes are told on each 2025-era session's stream). With a 2026-era listen
         # handler the SDK would claim listChanged and resources.subscribe in that era (not in
         # the 2025 one) and hold each listen stream open with nothing ever on it.
         subscriptions=False,
     )
+    if changes is not None:
+        advertise_list_changes(server)
     register_tools(server, engine)
     register_resources(server, engine)
     register_prompts(server, engine)

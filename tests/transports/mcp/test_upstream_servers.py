@@ -4,15 +4,13 @@ official `mcp` client on our /mcp."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import suppress
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import psutil
@@ -22,63 +20,30 @@ from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Principal
 from llmgw_desktop.engine.calls.approval import PendingApproval
-from llmgw_desktop.runtime import GatewayRuntime
 from llmgw_desktop.settings import LoadedSettings
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
-from tests.gateways import gateway_starter
 from tests.security._oauth_support import oauth_settings
 from tests.security._power_support import oauth_mcp
+from tests.transports.mcp.upstream_support import (
+    CRASHER,
+    FILESYSTEM,
+    Start,
+    crasher,
+    everything,
+    local_mcp,
+    rows,
+    starting,
+)
 
-ROOT = Path(__file__).resolve().parents[3]
-SERVERS_BIN = ROOT / ".mcp-servers" / "node_modules" / ".bin"
-EVERYTHING = SERVERS_BIN / "mcp-server-everything"
-FILESYSTEM = SERVERS_BIN / "mcp-server-filesystem"
-# A small server made with the Python SDK's own MCPServer: a tool that ends its own process
-# mid-call, one that names its process, one that reports progress (tests/fakes/mcp_crasher.py).
-CRASHER = ROOT / "tests" / "fakes" / "mcp_crasher.py"
 # Bounded waits for processes to appear or go (polled by psutil, never a fixed sleep).
 PROCESS_WAIT_S = 20.0
-
-Start = Callable[..., Awaitable[GatewayRuntime]]
-
-
-def _require_servers() -> None:
-    if not EVERYTHING.exists() or not FILESYSTEM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"the MCP servers are not installed in {SERVERS_BIN} (.ci/run does it)")
-        pytest.skip(f"the MCP servers are not installed in {SERVERS_BIN} (see .ci/mcp-servers)")
 
 
 @pytest.fixture
 async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
-    _require_servers()
-    async with gateway_starter(loaded) as start_gateway:
+    async with starting(loaded) as start_gateway:
         yield start_gateway
-
-
-def everything(**policy: Any) -> dict[str, Any]:
-    return {"command": str(EVERYTHING), "args": ["stdio"], **policy}
-
-
-def crasher(**policy: Any) -> dict[str, Any]:
-    return {"command": sys.executable, "args": [str(CRASHER)], **policy}
-
-
-@asynccontextmanager
-async def local_mcp(gateway: GatewayRuntime) -> AsyncIterator[Client]:
-    """An MCP session as the local user (loopback, nothing configured)."""
-    async with (
-        httpx2.AsyncClient(timeout=120) as http,
-        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
-    ):
-        yield client
-
-
-async def _rows(gateway: GatewayRuntime, server: str) -> list[dict[str, Any]]:
-    await gateway.engine.recorder.flush()
-    rows = await gateway.engine.recorder.recent(limit=50)
-    return [r for r in rows if r["provider"] == f"mcp:{server}"]
 
 
 async def test_the_local_user_lists_and_calls_aggregated_tools_and_each_call_is_recorded(
@@ -101,12 +66,12 @@ async def test_the_local_user_lists_and_calls_aggregated_tools_and_each_call_is_
         listed = await client.call_tool("files__list_directory", {"path": str(shared)})
     assert not echoed.is_error and "hello there" in echoed.content[0].text, echoed
     assert not listed.is_error and "notes.txt" in listed.content[0].text, listed
-    (row,) = await _rows(gateway, "everything")
+    (row,) = await rows(gateway, "everything")
     assert row["state"] == "completed" and row["tool"] == "everything__echo", row
     assert row["owner_principal"] == LOCAL_PRINCIPAL and row["transport"] == "mcp-http", row
     # By default neither the arguments nor the result are kept: only their sizes.
     assert "hello there" not in str(row), row
-    assert [r["tool"] for r in await _rows(gateway, "files")] == ["files__list_directory"]
+    assert [r["tool"] for r in await rows(gateway, "files")] == ["files__list_directory"]
 
 
 @pytest.fixture
@@ -131,7 +96,7 @@ async def test_a_server_over_streamable_http_is_relayed(start: Start, http_serve
     async with local_mcp(gateway) as client:
         result = await client.call_tool("remote__add", {"a": 2, "b": 40})
     assert not result.is_error and "42" in result.content[0].text, result
-    assert [r["state"] for r in await _rows(gateway, "remote")] == ["completed"]
+    assert [r["state"] for r in await rows(gateway, "remote")] == ["completed"]
 
 
 async def test_progress_from_the_server_reaches_our_client(start: Start) -> None:
@@ -162,7 +127,7 @@ async def test_a_server_that_crashes_mid_call_gives_a_clear_error_and_is_restart
     assert "going down on purpose" in error["details"]["stderrTail"], error
     old, new = int(first.content[0].text), int(again.content[0].text)
     assert old != new and (not psutil.pid_exists(old) or _zombie(old))
-    states = [(r["tool"], r["state"], r["error_code"]) for r in await _rows(gateway, "crasher")]
+    states = [(r["tool"], r["state"], r["error_code"]) for r in await rows(gateway, "crasher")]
     assert ("crasher__crash", "failed", "upstream_server_failed") in states, states
     status = {s["name"]: s for s in gateway.engine.upstream_mcp.status()}["crasher"]
     assert status["state"] == "running" and status["starts"] == 2, status
@@ -190,7 +155,7 @@ async def test_a_remote_principal_gets_no_server_tools_unless_the_operator_allow
     assert unlisted.structured_content["error"]["code"] == "upstream_tool_refused"
     # The legitimate path beside the refusal: the tool the operator allowed runs.
     assert not allowed.is_error and "hi" in allowed.content[0].text, allowed
-    (row,) = await _rows(gateway, "shut")
+    (row,) = await rows(gateway, "shut")
     assert row["state"] == "refused" and row["error_code"] == "upstream_tool_refused", row
     assert row["owner_principal"] == "oauth:laptop-editor", row
 
@@ -214,7 +179,7 @@ async def test_a_tool_named_for_approval_waits_for_the_desk(start: Start) -> Non
     assert "mcp.servers.everything.approval" in denied.structured_content["error"]["message"]
     assert not unasked.is_error
     assert [p.request.allowed_tools for p in asked] == [("everything__get-sum",)] * 2
-    states = [r["state"] for r in await _rows(gateway, "everything")]
+    states = [r["state"] for r in await rows(gateway, "everything")]
     assert sorted(states) == ["completed", "completed", "denied"], states
 
 

@@ -1,0 +1,202 @@
+"""MCP servers: the user's own servers behind /mcp, each with its state, what it offers, its
+switch, the tail of its stderr, and a Test button.
+
+The figures are the engine's in memory (`engine.upstream_mcp.status()`), read once a second
+while the page is shown. The switch is the tray's own action (`McpServerSwitches`), so the two
+never disagree; turning it saves `mcp.servers.NAME.enabled` in config.toml. Test starts the
+server if it is not running, reads its lists again and says what it found, or why it failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QCheckBox,
+    QFontDatabase,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = ["McpServersPage", "state_words"]
+
+POLL_MS = 1000
+COLUMNS = ("Server", "Transport", "State", "Tools", "Prompts", "Resources", "On")
+ON_COLUMN = COLUMNS.index("On")
+NONE_CONFIGURED = (
+    "No MCP servers are configured. Add a [mcp.servers.NAME] table to config.toml (the README's "
+    '"Move your editor\'s MCP servers behind the gateway" shows how) and restart the gateway.'
+)
+INTRO = (
+    "Your own MCP servers, offered on this gateway's /mcp beside its own tools: tools and "
+    "prompts as NAME__tool, resources as NAME+uri. A server starts at its first use."
+)
+
+
+def state_words(status: dict[str, Any]) -> str:
+    """A server's state as the page says it."""
+    state = str(status.get("state", ""))
+    if state == "idle":
+        return "not started (starts at first use)"
+    if state == "disabled":
+        return "off"
+    if state == "failed":
+        return f"failed: {status.get('error') or 'it ended'}"
+    return state
+
+
+class McpServersPage(Page):
+    KEY = "mcp-servers"
+    TITLE = "MCP servers"
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.switches = context.actions.mcp_servers
+        self.switches.failed.connect(self.show_error)
+        names = [str(s["name"]) for s in self.engine.upstream_mcp.status()]
+        self.intro = QLabel(INTRO if names else NONE_CONFIGURED)
+        self.intro.setWordWrap(True)
+
+        self.table = QTableWidget(len(names), len(COLUMNS))
+        self.table.setObjectName("mcpServersTable")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COLUMNS.index("State"), QHeaderView.ResizeMode.Stretch)
+        self.switch_boxes: dict[str, QCheckBox] = {}
+        for row, name in enumerate(names):
+            for column in range(len(COLUMNS) - 1):
+                self.table.setItem(row, column, QTableWidgetItem(""))
+            self.switch_boxes[name] = self._switch_box(name)
+            self.table.setCellWidget(row, ON_COLUMN, self.switch_boxes[name])
+        self.names = names
+        self.table.itemSelectionChanged.connect(self._show_selected)
+
+        self.selected_label = QLabel("")
+        self.selected_label.setObjectName("mcpServerSelected")
+        self.selected_label.setWordWrap(True)
+        self.test_button = QPushButton("Test")
+        self.test_button.setObjectName("mcpServerTest")
+        self.test_button.setToolTip("Connect to the server, list what it offers, and say so")
+        self.test_button.clicked.connect(self.test_selected)
+        self.test_label = QLabel("")
+        self.test_label.setObjectName("mcpServerTestResult")
+        self.test_label.setWordWrap(True)
+        self.stderr_view = QPlainTextEdit()
+        self.stderr_view.setObjectName("mcpServerStderr")
+        self.stderr_view.setReadOnly(True)
+        self.stderr_view.setPlaceholderText("The server's stderr (the last few KiB) shows here.")
+        self.stderr_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_label, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.intro)
+        layout.addWidget(self.table, 2)
+        layout.addWidget(self.selected_label)
+        layout.addLayout(test_row)
+        layout.addWidget(stderr_title := QLabel("Its stderr"))
+        layout.addWidget(self.stderr_view, 1)
+        shown_with_servers = (
+            self.table,
+            self.selected_label,
+            self.test_button,
+            stderr_title,
+            self.stderr_view,
+        )
+        for widget in shown_with_servers:
+            widget.setVisible(bool(names))
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.refresh)
+        if names:
+            self.table.selectRow(0)
+        self.refresh()
+
+    def _switch_box(self, name: str) -> QCheckBox:
+        """A check box that is the server's shared switch (the tray's action) on this page."""
+        action = self.switches.actions[name]
+        box = QCheckBox()
+        box.setObjectName(f"mcpServerOn:{name}")
+        box.setToolTip(action.toolTip())
+        box.setChecked(action.isChecked())
+        box.toggled.connect(action.setChecked)
+        action.toggled.connect(box.setChecked)
+        return box
+
+    def page_shown(self) -> None:
+        self.refresh()
+        self._timer.start()
+
+    def page_hidden(self) -> None:
+        self._timer.stop()
+
+    @property
+    def selected(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.names[rows[0].row()] if rows else None
+
+    def refresh(self) -> None:
+        """Each server's figures as the engine has them now."""
+        for row, status in enumerate(self.engine.upstream_mcp.status()):
+            cells = (
+                str(status["name"]),
+                str(status["transport"]),
+                state_words(status),
+                str(status["tools"]),
+                str(status["prompts"]),
+                str(status["resources"]),
+            )
+            for column, text in enumerate(cells):
+                item = self.table.item(row, column)
+                if item is not None and item.text() != text:
+                    item.setText(text)
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        name = self.selected
+        if name is None:
+            return
+        status = next(s for s in self.engine.upstream_mcp.status() if s["name"] == name)
+        text = f"{name}: {state_words(status)}; started {status['starts']} time(s)"
+        if self.selected_label.text() != text:
+            self.selected_label.setText(text)
+        tail = self.engine.upstream_mcp.stderr_tail(name)
+        if self.stderr_view.toPlainText() != tail:
+            self.stderr_view.setPlainText(tail)
+
+    def test_selected(self) -> None:
+        """Test the selected server (in the background; the result shows beside the button)."""
+        name = self.selected
+        if name is None:
+            return
+        self.test_button.setEnabled(False)
+        self.test_label.setText(f"Testing {name}…")
+        if not self.tasks.spawn(self._test(name), what=f"test the MCP server {name}"):
+            self.test_button.setEnabled(True)
+
+    async def _test(self, name: str) -> None:
+        try:
+            result = await self.engine.upstream_mcp.test(name)
+        finally:
+            self.test_button.setEnabled(True)
+        outcome = "works" if result["ok"] else "failed"
+        self.test_label.setText(f"{name} {outcome} ({result['ms']} ms): {result['message']}")
+        self.test_label.setProperty("ok", bool(result["ok"]))
+        self.refresh()

@@ -1,0 +1,74 @@
+"""What the upstream-server tests share: the real servers they start, a gateway starter, the
+official client as the local user, and the recorder's rows for one server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import LoadedSettings
+from tests.gateways import gateway_starter
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVERS_BIN = ROOT / ".mcp-servers" / "node_modules" / ".bin"
+EVERYTHING = SERVERS_BIN / "mcp-server-everything"
+FILESYSTEM = SERVERS_BIN / "mcp-server-filesystem"
+# A small server made with the Python SDK's own MCPServer: a tool that ends its own process
+# mid-call, one that names its process, one that reports progress, one that adds a tool, one
+# that waits to be cancelled; a prompt and resources (tests/fakes/mcp_crasher.py).
+CRASHER = ROOT / "tests" / "fakes" / "mcp_crasher.py"
+
+Start = Callable[..., Awaitable[GatewayRuntime]]
+
+
+def require_servers() -> None:
+    if not EVERYTHING.exists() or not FILESYSTEM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"the MCP servers are not installed in {SERVERS_BIN} (.ci/run does it)")
+        pytest.skip(f"the MCP servers are not installed in {SERVERS_BIN} (see .ci/mcp-servers)")
+
+
+@asynccontextmanager
+async def starting(loaded: LoadedSettings) -> AsyncIterator[Start]:
+    """`gateway_starter`, once the npm servers are known to be installed."""
+    require_servers()
+    async with gateway_starter(loaded) as start_gateway:
+        yield start_gateway
+
+
+def everything(**policy: Any) -> dict[str, Any]:
+    return {"command": str(EVERYTHING), "args": ["stdio"], **policy}
+
+
+def crasher(**policy: Any) -> dict[str, Any]:
+    return {"command": sys.executable, "args": [str(CRASHER)], **policy}
+
+
+@asynccontextmanager
+async def local_mcp(gateway: GatewayRuntime, **client: Any) -> AsyncIterator[Client]:
+    """An MCP session as the local user (loopback, nothing configured); `client` goes to the
+    SDK's `Client` (a message handler, say)."""
+    async with (
+        httpx2.AsyncClient(timeout=120) as http,
+        Client(
+            streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy", **client
+        ) as session,
+    ):
+        yield session
+
+
+async def rows(gateway: GatewayRuntime, server: str) -> list[dict[str, Any]]:
+    """The recorder's rows of one server's relayed uses, newest first."""
+    await gateway.engine.recorder.flush()
+    recent = await gateway.engine.recorder.recent(limit=50)
+    return [r for r in recent if r["provider"] == f"mcp:{server}"]

@@ -1,0 +1,118 @@
+"""The MCP servers page, in the real desktop app on a qasync loop, offscreen, with real servers
+behind the gateway: the Python SDK's own MCPServer (tests/fakes/mcp_crasher.py) and a server
+that fails at start, writing why to its stderr. Test reports each; the switch (the page's box
+and the tray's action are one) saves `enabled` in config.toml, keeping the user's comments."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import qasync
+
+from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.engine.api import LOCAL_CALLER
+from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.settings import LoadedSettings, load_settings
+from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
+from llmgw_desktop.ui.qt import QMenu
+from tests.transports.mcp.upstream_support import CRASHER
+from tests.ui.waiting import until
+
+BROKEN_SAYS = "broken: no API token configured"
+CONFIG = f"""# The user's own servers: these comments must survive the page's writes.
+[mcp.servers.crasher]
+command = {sys.executable!r}   # the SDK-made server
+args = [{str(CRASHER)!r}]
+
+[mcp.servers.broken]
+command = {sys.executable!r}
+args = ["-c", "import sys; sys.stderr.write({BROKEN_SAYS!r} + chr(10)); sys.exit(2)"]
+"""
+
+
+@pytest.fixture
+def desktop(loaded: LoadedSettings) -> Iterator[DesktopApp]:
+    loaded.config_file.parent.mkdir(parents=True, exist_ok=True)
+    loaded.config_file.write_text(CONFIG, encoding="utf-8")
+    configured = load_settings()
+    lock = InstanceLock(configured.settings.data_path)
+    assert lock.acquire()
+    try:
+        yield DesktopApp(configured, lock)
+    finally:
+        lock.release()
+
+
+def _page(desktop: DesktopApp) -> McpServersPage:
+    assert desktop.window is not None
+    page = desktop.window.pages[McpServersPage.KEY]
+    assert isinstance(page, McpServersPage)
+    return page
+
+
+def _enabled(config: Path, name: str) -> object:
+    return tomllib.loads(config.read_text(encoding="utf-8"))["mcp"]["servers"][name].get("enabled")
+
+
+def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_with_the_tray(
+    qloop: qasync.QEventLoop, desktop: DesktopApp, loaded: LoadedSettings
+) -> None:
+    config = loaded.config_file
+
+    async def scenario() -> None:
+        run = asyncio.get_running_loop().create_task(desktop.run())
+        await until(lambda: desktop.window is not None and desktop.actions is not None, "ui")
+        assert desktop.window is not None and desktop.actions is not None
+        try:
+            desktop.window.show_page(McpServersPage.KEY)
+            page = _page(desktop)
+            table = page.table
+            assert table.rowCount() == 2
+            assert [table.item(r, 0).text() for r in range(2)] == ["crasher", "broken"]
+            assert table.item(0, 2).text() == "not started (starts at first use)"
+
+            table.selectRow(0)
+            page.test_button.click()
+            await until(lambda: "works" in page.test_label.text(), "crasher tested")
+            assert "tools" in page.test_label.text(), page.test_label.text()
+            await until(lambda: table.item(0, 2).text() == "running", "crasher running")
+            assert int(table.item(0, 3).text()) >= 5  # pid, add, crash, slow, wait, ...
+            assert table.item(0, 4).text() == "1" and table.item(0, 5).text() == "2"
+
+            table.selectRow(1)
+            page.test_button.click()
+            await until(lambda: "failed" in page.test_label.text(), "broken tested")
+            await until(lambda: "exited with status 2" in table.item(1, 2).text(), "broken failed")
+            await until(lambda: BROKEN_SAYS in page.stderr_view.toPlainText(), "its stderr")
+
+            # Off on the page: saved, the tray's switch follows, its tools go from /mcp.
+            action = desktop.actions.mcp_servers.actions["crasher"]
+            page.switch_boxes["crasher"].setChecked(False)
+            await until(lambda: _enabled(config, "crasher") is False, "saved off")
+            assert not action.isChecked()
+            await until(lambda: table.item(0, 2).text() == "off", "shown off")
+            engine = page.engine
+            offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
+            assert not [t for t in offered if t.server == "crasher"], offered
+            text = config.read_text(encoding="utf-8")
+            assert "# The user's own servers: these comments must survive" in text
+            assert "# the SDK-made server" in text
+
+            # On again from the tray's submenu: the page's box follows, and it is saved.
+            menu = desktop.actions.build_menu("tray")
+            submenu = menu.findChild(QMenu, "mcpServers")
+            assert submenu is not None and action in submenu.actions()
+            action.trigger()
+            await until(lambda: _enabled(config, "crasher") is True, "saved on")
+            assert page.switch_boxes["crasher"].isChecked()
+            await until(lambda: table.item(0, 2).text().startswith("not started"), "back")
+        finally:
+            desktop.request_quit()
+            await run
+
+    qloop.run_until_complete(scenario())
