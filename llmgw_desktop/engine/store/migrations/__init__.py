@@ -30,6 +30,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0012_process_leases,
     m0013_recorder_vacuum,
     m0014_recorder_failure_indexes,
+    m0015_gateway_keys,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -118,6 +119,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "recorder failure indexes",
         m0014_recorder_failure_indexes.STATEMENTS,
         m0014_recorder_failure_indexes.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        15, "gateway keys", m0015_gateway_keys.STATEMENTS, m0015_gateway_keys.POSTGRESQL_STATEMENTS
     ),
 )
 
