@@ -264,6 +264,7 @@ class Engine:
             lifeline=self.lifeline,
             budgets=self.budget_ledger,
             project_access=self.project_grants.require,
+            target_access=self.keys.target_refusal,
             prices=self.prices,
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,

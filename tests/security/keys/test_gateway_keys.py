@@ -28,6 +28,7 @@ from llmgw_desktop.engine.api import AccessDenied, KeyScope, KeySpec, MadeKey
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.transports.auth.conftest import call_tool
 from tests.transports.gateway.conftest import GatewayFactory
 
 HI = [{"role": "user", "content": "hi"}]
@@ -318,3 +319,25 @@ def aiohttp_headers(headers: dict[str, str]) -> Any:
     from multidict import CIMultiDict
 
     return CIMultiDict(headers)
+
+
+async def test_mcp_tools_and_cli_providers_outside_the_keys_scope_are_refused(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    tools_key = (await make_key(locked, "lister", scope={"tools": ["list_models"]})).secret
+    listed = await call_tool(locked, {"Authorization": f"Bearer {tools_key}"}, "list_models", {})
+    assert not listed.is_error, listed
+    refused = await call_tool(
+        locked,
+        {"Authorization": f"Bearer {tools_key}"},
+        "ask_model",
+        {"model": "gpt-4o-mini", "prompt": "hi"},
+    )
+    assert refused.is_error and "outside_key_scope" in str(refused.content), refused
+    # A key for one API provider cannot run a coding CLI through its MCP tool.
+    api_key = (await make_key(locked, "api-only", scope={"providers": ["openai"]})).secret
+    cli = await call_tool(
+        locked, {"Authorization": f"Bearer {api_key}"}, "claude_request", {"prompt": "hi"}
+    )
+    assert cli.is_error and "outside_key_scope" in str(cli.content), cli
+    assert upstream.llm_requests == []
