@@ -7,12 +7,14 @@ several gateway processes share the store.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.auth.key_scope import KEY_PRINCIPAL_PREFIX, KeyScope
 from llmgw_desktop.engine.store.models import GatewayKeyRow, Models
+from llmgw_desktop.engine.store.sql import portable
 
 __all__ = [
     "KeyRecord",
@@ -80,7 +82,7 @@ def _record(row: GatewayKeyRow) -> KeyRecord:
         id=row.id,
         name=row.name,
         shown=row.shown,
-        scope=KeyScope.from_dict(json.loads(row.scopes_json)),
+        scope=_scope(row.scopes_json),
         budget_usd=row.budget_usd,
         budget_period=row.budget_period,
         per_minute=row.per_minute,
@@ -112,9 +114,42 @@ def insert_key(models: Models, record: KeyRecord, digest: str) -> None:
     )
 
 
+# Every request presenting a key runs this: written by hand, as peewee's query building costs
+# ten times the read itself (measured: ~50 us against ~500-1000 us per request on SQLite).
+_BY_DIGEST = (
+    "SELECT id, name, shown, scopes_json, budget_usd, budget_period, per_minute, expires_at,"
+    " revoked_at, created_at, created_by, last_used_at, replaced_by"
+    " FROM gateway_keys WHERE digest = ?"
+)
+
+
 def by_digest(models: Models, digest: str) -> KeyRecord | None:
-    row = models.GatewayKey.get_or_none(models.GatewayKey.digest == digest)
-    return None if row is None else _record(row)
+    """The key whose secret has this SHA-256, or None."""
+    database = models.database
+    row = database.execute_sql(portable(database, _BY_DIGEST), (digest,)).fetchone()
+    if row is None:
+        return None
+    return KeyRecord(
+        id=row[0],
+        name=row[1],
+        shown=row[2],
+        scope=_scope(row[3]),
+        budget_usd=row[4],
+        budget_period=row[5],
+        per_minute=row[6],
+        expires_at=row[7],
+        revoked_at=row[8],
+        created_at=row[9],
+        created_by=row[10],
+        last_used_at=row[11],
+        replaced_by=row[12],
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _scope(scopes_json: str) -> KeyScope:
+    """A stored scope, parsed once per distinct text (scopes are few, requests many)."""
+    return KeyScope.from_dict(json.loads(scopes_json))
 
 
 def list_keys(models: Models) -> list[KeyRecord]:
