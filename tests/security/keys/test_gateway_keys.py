@@ -162,6 +162,8 @@ async def test_budget_refuses_with_402_once_the_key_spent_it(
     body: Any = refused.value.body
     assert body["code"] == "budget_exceeded" and "key:tight" in body["message"]
     assert len(upstream.llm_requests) == 1
+    # Kept with the key in the store, never written among config.toml's [[budgets]].
+    assert locked.engine.budgets.tables() == []
     # The budget is the key's alone: another key still calls.
     await openai_client(locked, other).chat.completions.create(model="gpt-4o-mini", messages=HI)
     assert len(upstream.llm_requests) == 2
