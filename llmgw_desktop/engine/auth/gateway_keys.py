@@ -38,6 +38,7 @@ from llmgw_desktop.engine.auth.key_scope import (
     KeyScope,
     is_key_principal,
 )
+from llmgw_desktop.engine.auth.presented import GATEWAY_KEY_PREFIX
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
 from llmgw_desktop.engine.budgets.definition import PERIODS, Budget
@@ -57,7 +58,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-KEY_PREFIX = "llmgw-"
+KEY_PREFIX = GATEWAY_KEY_PREFIX
 # Characters of the secret kept in clear, for a person to tell keys apart.
 SHOWN_TAIL = 4
 # "Last used" is written at most this often per key: a busy key is not a write per request.

@@ -35,7 +35,11 @@ from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
 from llmgw_desktop.engine.auth.peer_owner import OWNER_KNOWABLE, Peer, PeerOwner
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN
-from llmgw_desktop.engine.auth.presented import BEARER_ONLY, describe_places, presented_key
+from llmgw_desktop.engine.auth.presented import (
+    BEARER_ONLY,
+    describe_places,
+    presented_credential,
+)
 from llmgw_desktop.engine.auth.principals import (
     BEARER,
     INSTANCE_TOKEN_HEADER,
@@ -199,7 +203,7 @@ class AuthService:
             if constant_time_equal(presented_instance, self.instance_token):
                 return await self._instance_verdict(peer)
             return Verdict(None, "the instance token is wrong", "invalid_token")
-        presented = presented_key(headers, query, places)
+        presented = presented_credential(headers, query, places)
         if presented is None:
             if self.open_locally:
                 return await self._local_verdict(peer)
@@ -282,7 +286,7 @@ class AuthService:
         if instance:
             presented = instance
         else:
-            found = presented_key(headers, query, places)
+            found = presented_credential(headers, query, places)
             presented = found.value if found is not None else ""
         waits = [
             wait

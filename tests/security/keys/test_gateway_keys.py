@@ -343,3 +343,25 @@ async def test_mcp_tools_and_cli_providers_outside_the_keys_scope_are_refused(
     )
     assert cli.is_error and "outside_key_scope" in str(cli.content), cli
     assert upstream.llm_requests == []
+
+
+async def test_a_key_in_a_vendor_key_header_works_on_every_door_the_token_does_not(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    key = (await make_key(locked, "anywhere")).secret
+    body = {"model": "gpt-4o-mini", "messages": HI}
+    async with aiohttp.ClientSession() as http:
+        for header in ("x-api-key", "x-goog-api-key"):
+            async with http.post(
+                locked.base_url + "/v1/chat/completions", json=body, headers={header: key}
+            ) as answer:
+                assert answer.status == 200, await answer.text()
+        # The static token is still read only where the route's clients put it.
+        async with http.post(
+            locked.base_url + "/v1/chat/completions", json=body, headers={"x-api-key": TOKEN}
+        ) as answer:
+            assert answer.status == 401
+    listed = await call_tool(locked, {"x-api-key": key}, "list_models", {})
+    assert not listed.is_error, listed
+    rows = await locked.engine.recorder.recent(limit=5)
+    assert {r["owner_principal"] for r in rows} == {"key:anywhere"}
