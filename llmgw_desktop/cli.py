@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpWithExamples,
     )
     install.add_argument("--uninstall", action="store_true", help="remove what it installed")
+    from llmgw_desktop.keys_cli import add_keys_parser
+
+    add_keys_parser(commands, _HelpWithExamples)
     db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
     copy = db_commands.add_parser(
         "copy",
@@ -266,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         result = ask_running_instance_to_quit(loaded.settings.data_path, args.wait)
         print(result.message, file=sys.stdout if result.stopped else sys.stderr)
         return 0 if result.stopped else EXIT_FAILURE
+    if args.command == "keys":
+        from llmgw_desktop.keys_cli import keys_command
+
+        return keys_command(loaded, args)
     if args.command == "db":
         return db_copy(loaded, args.to, args.source, force=args.force, verbose=args.verbose)
     return run(loaded, headless=args.headless, verbose=args.verbose, hidden=args.hidden)

@@ -24,6 +24,7 @@ __all__ = [
     "TOKEN_PLACEHOLDER",
     "Snippet",
     "editors_send_token",
+    "key_snippets",
     "mask_token",
     "sdk_snippets",
     "snippets",
@@ -178,6 +179,40 @@ def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
             f"    api_key={_py(ANY_KEY)},\n"
             f"    http_options={gemini_options},\n"
             ")",
+        ),
+    ]
+
+
+def key_snippets(base_url: str, key: str) -> list[Snippet]:
+    """How the OpenAI, Anthropic and Gemini SDKs and Claude Code carry a gateway key, each in
+    its usual place: the OpenAI SDK as its bearer API key, the Anthropic SDK and Claude Code as
+    `x-api-key` (ANTHROPIC_API_KEY), `google-genai` as `x-goog-api-key`."""
+    openai_url = f"{base_url}/v1"
+    quoted = shlex.quote(key)
+    return [
+        Snippet(
+            "OpenAI SDK",
+            "shell",
+            f"export OPENAI_BASE_URL={openai_url}\nexport OPENAI_API_KEY={quoted}",
+        ),
+        Snippet(
+            "Anthropic SDK",
+            "shell",
+            f"export ANTHROPIC_BASE_URL={base_url}\nexport ANTHROPIC_API_KEY={quoted}",
+        ),
+        Snippet(
+            "Gemini SDK (Python)",
+            "Python",
+            "from google import genai\n\n"
+            "client = genai.Client(\n"
+            f"    api_key={_py(key)},\n"
+            f'    http_options={{"base_url": {_py(base_url)}}},\n'
+            ")",
+        ),
+        Snippet(
+            "Claude Code",
+            "shell",
+            f"ANTHROPIC_BASE_URL={base_url} ANTHROPIC_API_KEY={quoted} claude",
         ),
     ]
 

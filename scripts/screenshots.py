@@ -67,7 +67,11 @@ import aiohttp  # noqa: E402
 
 from llmgw_desktop import cli  # noqa: E402
 from llmgw_desktop.app import DesktopApp  # noqa: E402
-from llmgw_desktop.engine.api import LOCAL_CALLER  # noqa: E402
+from llmgw_desktop.engine.api import (  # noqa: E402
+    LOCAL_CALLER,
+    KeyScope,
+    KeySpec,
+)
 from llmgw_desktop.engine.auth.consent import ConsentRequest  # noqa: E402
 from llmgw_desktop.engine.calls.approval import ApprovalRequest  # noqa: E402
 from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS  # noqa: E402
@@ -542,6 +546,34 @@ async def set_budgets(window: MainWindow) -> None:
     )
 
 
+async def make_keys(window: MainWindow, base_url: str) -> None:
+    """Gateway keys as a team would have them: one per tool, one used, one revoked."""
+    keys = next(iter(window.pages.values())).context.engine.keys
+    made = await keys.create(
+        LOCAL_CALLER,
+        KeySpec(
+            name="ci-bot",
+            scope=KeyScope.of(models=["gpt-4o-mini", "claude-*"], projects=["web"]),
+            budget_usd=5.0,
+            per_minute=60,
+        ),
+    )
+    await keys.create(
+        LOCAL_CALLER, KeySpec(name="cursor-alice", expires_at=time.time() + 30 * 86400)
+    )
+    await keys.create(
+        LOCAL_CALLER, KeySpec(name="old-laptop", scope=KeyScope.of(tools=["ask_model"]))
+    )
+    await keys.revoke(LOCAL_CALLER, "old-laptop")
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"Authorization": f"Bearer {made.secret}", "X-Project": "web"}
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(base_url + "/v1/chat/completions", json=body, headers=headers) as answer,
+    ):
+        await answer.read()
+
+
 async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[tuple[str, Path]]:
     """Each registered page (and a dark sample) saved as <out>/<key>.png; (title, file)s."""
     app = QApplication.instance()
@@ -692,6 +724,7 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
             statuses = await api_traffic(base_url, args.requests)
         print(f"workload done: HTTP statuses {dict(sorted(statuses.items()))}")
         await set_budgets(window)
+        await make_keys(window, base_url)
         only = set(args.pages.split(",")) if args.pages else None
         guide = await capture_guide(args.out, only)
         outcome["saved"] = guide + await capture(window, args.out, only)

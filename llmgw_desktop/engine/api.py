@@ -57,6 +57,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "cache": "prompt-cache state per session and prefix",
     "vault": "sealed API keys and auth files",
     "auth": "who is calling: principals, tokens, rate limits",
+    "keys": "gateway keys: make, list, revoke, rotate (operator only); each its own principal",
     "oauth": "the OAuth server (None when off): clients, grants, revocation, metadata",
     "consent": "OAuth consents waiting for a person at the desk",
     "workspaces": "named working directories and their remote powers",
@@ -191,6 +192,15 @@ _HOMES: dict[str, str] = {
     "RefusalCounter": "llmgw_desktop.engine.recorder",
     "path_group": "llmgw_desktop.engine.recorder",
     "redact": "llmgw_desktop.engine.redact",
+    # gateway keys
+    "KEY_PREFIX": "llmgw_desktop.engine.auth.gateway_keys",
+    "KeySpec": "llmgw_desktop.engine.auth.gateway_keys",
+    "MadeKey": "llmgw_desktop.engine.auth.gateway_keys",
+    "keys_on_store": "llmgw_desktop.engine.auth.gateway_keys",
+    "KeyRecord": "llmgw_desktop.engine.auth.gateway_keys_store",
+    "KeyScope": "llmgw_desktop.engine.auth.key_scope",
+    "OutsideKeyScope": "llmgw_desktop.engine.auth.key_scope",
+    "key_tool_refusal": "llmgw_desktop.engine.auth.key_scope",
     # budgets
     "Budget": "llmgw_desktop.engine.budgets.definition",
     "BudgetProblem": "llmgw_desktop.engine.budgets.definition",

@@ -8,7 +8,15 @@ from llmgw_desktop.engine.auth.access import require as require
 from llmgw_desktop.engine.auth.client_address import address_key as address_key
 from llmgw_desktop.engine.auth.consent import ConsentQueue as ConsentQueue
 from llmgw_desktop.engine.auth.consent import PendingConsent as PendingConsent
+from llmgw_desktop.engine.auth.gateway_keys import KEY_PREFIX as KEY_PREFIX
+from llmgw_desktop.engine.auth.gateway_keys import KeySpec as KeySpec
+from llmgw_desktop.engine.auth.gateway_keys import MadeKey as MadeKey
+from llmgw_desktop.engine.auth.gateway_keys import keys_on_store as keys_on_store
+from llmgw_desktop.engine.auth.gateway_keys_store import KeyRecord as KeyRecord
 from llmgw_desktop.engine.auth.hashing import hash_password as hash_password
+from llmgw_desktop.engine.auth.key_scope import KeyScope as KeyScope
+from llmgw_desktop.engine.auth.key_scope import OutsideKeyScope as OutsideKeyScope
+from llmgw_desktop.engine.auth.key_scope import key_tool_refusal as key_tool_refusal
 from llmgw_desktop.engine.auth.oauth import OAuthServer as OAuthServer
 from llmgw_desktop.engine.auth.oauth_rules import SUPPORTED_SCOPES as SUPPORTED_SCOPES
 from llmgw_desktop.engine.auth.oauth_rules import OAuthError as OAuthError
@@ -169,6 +177,7 @@ __all__ = [
     "GLOBAL_PROJECT",
     "HEALTH_WINDOW_S",
     "INSTANCE_TOKEN_HEADER",
+    "KEY_PREFIX",
     "LOCAL_CALLER",
     "LOCAL_PRINCIPAL",
     "METRICS_CONTENT_TYPE",
@@ -221,8 +230,12 @@ __all__ = [
     "JobStateChanged",
     "JobStuckChanged",
     "JobView",
+    "KeyRecord",
+    "KeyScope",
+    "KeySpec",
     "Lane",
     "LiveKey",
+    "MadeKey",
     "MetricsSeries",
     "MetricsWindow",
     "NotFound",
@@ -230,6 +243,7 @@ __all__ = [
     "OAuthError",
     "OAuthServer",
     "Outcome",
+    "OutsideKeyScope",
     "PageCursor",
     "PauseChanged",
     "PeerOwner",
@@ -281,6 +295,8 @@ __all__ = [
     "forwardable_headers",
     "hash_password",
     "jsonio",
+    "key_tool_refusal",
+    "keys_on_store",
     "lookup_peer_owner",
     "parse_budgets",
     "path_group",

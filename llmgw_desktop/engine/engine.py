@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from llmgw_desktop import __version__
+from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys
 from llmgw_desktop.engine.auth.policy import plain_http_exposed
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.auth.projects import ProjectGrants
@@ -200,8 +201,18 @@ class Engine:
             clock=clock,
         )
         self.budgets = Budgets(self.budget_ledger, self.settings_saver)
+        # Gateway keys: each its own principal, scoped, budgeted and rate limited; looked up
+        # in the store on every request, so a revocation anywhere counts at once.
+        self.keys = GatewayKeys(
+            self.store,
+            ledger=self.budget_ledger,
+            spawn=lambda coro: self.tasks.spawn(coro, name="gateway-key-used"),
+            clock=clock,
+        )
         # Which remote principals may name which project (its keys, logins and budgets).
-        self.project_grants = ProjectGrants(settings.project_grants)
+        self.project_grants = ProjectGrants(
+            settings.project_grants, key_projects=self.keys.projects_of
+        )
         self.metrics = LiveMetrics(self.events, clock=clock, prices=self.prices)
         # Each provider's health from its recent calls (error rate, failures in a row, latency).
         self.provider_health = CallHealth(self.events, clock=clock)
@@ -260,6 +271,7 @@ class Engine:
             lifeline=self.lifeline,
             budgets=self.budget_ledger,
             project_access=self.project_grants.require,
+            target_access=self.keys.target_refusal,
             prices=self.prices,
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
@@ -276,7 +288,12 @@ class Engine:
             prices=self.prices,
         )
         self.auth = AuthService(
-            settings, self.store, environ=environ, instance_token=instance_token, clock=clock
+            settings,
+            self.store,
+            environ=environ,
+            instance_token=instance_token,
+            keys=self.keys,
+            clock=clock,
         )
         # The auth service's two parts the front doors and the desk drive themselves: the OAuth
         # server (None when OAuth is off) and the queue of consents waiting for a person.
@@ -299,6 +316,7 @@ class Engine:
             own_origins=self._own_origins,
             budgets=self.budget_ledger,
             project_access=self.project_grants.require,
+            target_access=self.keys.target_refusal,
             telemetry=self.telemetry,
             prices=self.prices,
         )
@@ -399,6 +417,10 @@ class Engine:
             log.exception("could not close the flight-recorder rows an earlier run left open")
         # Before serving: this period's spend, so a restart does not forget it (never raises).
         await self.budget_ledger.load()
+        try:
+            await self.keys.start()  # the keys' budgets join the ledger before serving
+        except Exception:  # a store that cannot be read now: keys still verify per request
+            log.exception("could not read the gateway keys' budgets")
         self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)
         self.tasks.spawn(self.refusals.run_forever(), name="refusal-counts", service=True)
         # Overview's last 24 h, from the rows earlier runs left (a background read).

@@ -107,9 +107,20 @@ class ErrorCode(StrEnum):
     # Who may call what.
     UNAUTHORIZED = "unauthorized", 401, "No valid credential was presented."
     BAD_INSTANCE_TOKEN = "bad_instance_token", 401, "The instance token is missing or wrong."
+    KEY_REVOKED = (
+        "key_revoked",
+        401,
+        "The gateway key was revoked (or rotated, and its grace has ended).",
+    )
+    KEY_EXPIRED = "key_expired", 401, "The gateway key is past its expiry."
     FORBIDDEN = "forbidden", 403, "The principal may not use this capability."
     OPERATOR_ONLY = "operator_only", 403, "Only the operator may use this capability."
     NOT_OFFERED = "not_offered", 403, "No access rule names this route or tool."
+    OUTSIDE_KEY_SCOPE = (
+        "outside_key_scope",
+        403,
+        "The gateway key's scope leaves out that model, provider, project or MCP tool.",
+    )
     APPROVAL_DENIED = "approval_denied", 403, "The approval gate refused the call."
     UPSTREAM_TOOL_REFUSED = (
         "upstream_tool_refused",

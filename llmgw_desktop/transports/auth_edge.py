@@ -147,7 +147,10 @@ def auth_middlewares(
                     throttled[REFUSAL_CODE_KEY] = "too_many_wrong_credentials"
                     return refused(request, throttled)
             return refused(
-                request, _unauthorized(request, verdict.problem, verdict.error, auth, mcp_path)
+                request,
+                _unauthorized(
+                    request, verdict.problem, verdict.error, auth, mcp_path, code=verdict.code
+                ),
             )
         if principal.remote:
             wait = auth.check_rate(principal.id)
@@ -230,7 +233,13 @@ def _resource_metadata_url(request: web.Request, issuer: str, mcp_path: str) -> 
 
 
 def _unauthorized(
-    request: web.Request, problem: str, error: str, auth: AuthService, mcp_path: str
+    request: web.Request,
+    problem: str,
+    error: str,
+    auth: AuthService,
+    mcp_path: str,
+    *,
+    code: ErrorCode = ErrorCode.UNAUTHORIZED,
 ) -> web.Response:
     challenge = 'Bearer realm="llmgw-desktop"'
     # Only point at OAuth metadata when the OAuth server runs: otherwise it is a 404, and MCP
@@ -242,7 +251,7 @@ def _unauthorized(
         challenge += f', error="{error}"'
     # RFC 6750: a malformed request is 400, a missing or bad token 401.
     status = 400 if error == "invalid_request" else 401
-    code = ErrorCode.INVALID_REQUEST if status == 400 else ErrorCode.UNAUTHORIZED
+    code = ErrorCode.INVALID_REQUEST if status == 400 else code
     response = edge_error(request, EdgeRefusal(code, problem, status=status))
     response.headers["WWW-Authenticate"] = challenge
     log.info("refused unauthenticated %s %s", request.method, request.path)

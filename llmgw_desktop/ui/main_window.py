@@ -26,6 +26,7 @@ from llmgw_desktop.ui.pages.clients import ClientsPage
 from llmgw_desktop.ui.pages.connect_page import ConnectPage
 from llmgw_desktop.ui.pages.credentials import CredentialsPage
 from llmgw_desktop.ui.pages.jobs import JobsPage
+from llmgw_desktop.ui.pages.keys import KeysPage
 from llmgw_desktop.ui.pages.log_page import LogPage
 from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
 from llmgw_desktop.ui.pages.overview import OverviewPage
@@ -67,6 +68,7 @@ PAGES: tuple[type[Page], ...] = (
     CredentialsPage,
     ClientsPage,
     McpServersPage,
+    KeysPage,
     SettingsPage,
     ConnectPage,
     NotificationsPage,

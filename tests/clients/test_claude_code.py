@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import CLIENT_KEY, client_environment, run_cli
@@ -110,3 +111,30 @@ async def test_claude_code_with_the_token_in_its_key_variable_answers_on_a_locke
     assert "FAKE-OK" in run.stdout
     rows = await locked.engine.recorder.recent(limit=5)
     assert rows[0]["owner_principal"] == "gateway-bearer" and rows[0]["state"] == "completed"
+
+
+async def test_claude_code_carries_a_gateway_key_and_is_held_to_its_scope(
+    home: Path, upstream: ScriptedUpstream, start_gateway: GatewayFactory
+) -> None:
+    # Issue 31: a gateway key in ANTHROPIC_API_KEY (sent as x-api-key) is its own principal on
+    # a locked gateway; a key whose scope leaves out Claude's models gets nothing upstream.
+    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    allowed = await locked.engine.keys.create(
+        LOCAL_CALLER, KeySpec(name="claude-code", scope=KeyScope.of(models=["claude-*"]))
+    )
+    env = client_environment(home, locked.base_url) | {"ANTHROPIC_API_KEY": allowed.secret}
+    run = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
+    assert run.returncode == 0, run.explain()
+    assert "FAKE-OK" in run.stdout
+    rows = await locked.engine.recorder.recent(limit=5)
+    assert {r["owner_principal"] for r in rows} == {"key:claude-code"}
+    assert all(allowed.secret not in str(r.headers) for r in upstream.llm_requests)
+
+    asked = len(upstream.llm_requests)
+    narrow = await locked.engine.keys.create(
+        LOCAL_CALLER, KeySpec(name="openai-only", scope=KeyScope.of(models=["gpt-4o-mini"]))
+    )
+    env["ANTHROPIC_API_KEY"] = narrow.secret
+    refused = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
+    assert "FAKE-OK" not in refused.stdout, refused.explain()
+    assert len(upstream.llm_requests) == asked

@@ -18,7 +18,7 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.engine.api import LOCAL_CALLER
+from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec
 from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.jobs import JobsPage
@@ -126,6 +126,16 @@ def window_on_gateway(
                     {"scope": "project=web", "unit": "usd", "period": "monthly", "hard": 5},
                     {"scope": "agent=ci", "unit": "tokens", "period": "daily", "hard": 1},
                 ],
+            )
+            # The Keys page with a row as wide as a real one.
+            await desk.runtime.engine.keys.create(
+                LOCAL_CALLER,
+                KeySpec(
+                    name="a-very-long-agent-name",
+                    scope=KeyScope.of(models=["gpt-4o-mini", "claude-*"], projects=["web"]),
+                    budget_usd=5.0,
+                    per_minute=60,
+                ),
             )
 
         qloop.run_until_complete(traffic())

@@ -14,6 +14,9 @@ The principal kinds:
   its vault, and per-user access is what the trusted header and OAuth are for.
 - `trusted-header`: a user a trusted reverse proxy names; holds no scopes.
 - `oauth`: an OAuth client, with the scopes it was granted (`mcp`, `workspace:admin`).
+- `key`: a gateway key (`gateway_keys.py`): the gateway's use, held to the key's own scope
+  (models, providers, projects, MCP tools) where those are decided; never the operator's
+  capabilities, so a key cannot make keys.
 - `unauthenticated`: no principal at all (only public routes).
 """
 
@@ -46,6 +49,7 @@ class Kind(enum.StrEnum):
     BEARER = "bearer"
     TRUSTED_HEADER = "trusted-header"
     OAUTH = "oauth"
+    KEY = "key"
     UNAUTHENTICATED = "unauthenticated"
 
 
@@ -66,6 +70,7 @@ class Capability(enum.StrEnum):
     PROVIDER_SWITCHES = "provider.switches"  # switch providers on and off, pause them all
     SETTINGS = "settings"  # write config.toml
     OAUTH_GRANTS = "oauth.grants"  # list and revoke OAuth clients' grants
+    KEYS = "keys"  # make, list, revoke and rotate gateway keys
     # The instance hand-off: bring the running app's window forward, or quit (an installer).
     INSTANCE_ACTIVATE = "instance.activate"
     # Read /metrics: every caller's models, agents, projects and spend, so the operator's (a
@@ -86,7 +91,13 @@ class Rule:
 
 _OPERATOR = Rule({Kind.LOCAL: None, Kind.BEARER: None})
 _USERS = Rule(
-    {Kind.LOCAL: None, Kind.BEARER: None, Kind.TRUSTED_HEADER: None, Kind.OAUTH: SCOPE_MCP}
+    {
+        Kind.LOCAL: None,
+        Kind.BEARER: None,
+        Kind.TRUSTED_HEADER: None,
+        Kind.OAUTH: SCOPE_MCP,
+        Kind.KEY: None,
+    }
 )
 
 # The table. A capability missing here admits nobody.
@@ -107,6 +118,7 @@ ACCESS: Mapping[Capability, Rule] = {
     Capability.PROVIDER_SWITCHES: _OPERATOR,
     Capability.SETTINGS: _OPERATOR,
     Capability.OAUTH_GRANTS: _OPERATOR,
+    Capability.KEYS: _OPERATOR,
     Capability.INSTANCE_ACTIVATE: Rule({Kind.LOCAL: None}),
     Capability.METRICS_READ: _OPERATOR,
 }
@@ -116,6 +128,7 @@ _WHO = {
     Kind.BEARER: "the holder of the gateway's bearer token",
     Kind.TRUSTED_HEADER: "users named by the trusted proxy",
     Kind.OAUTH: "OAuth clients",
+    Kind.KEY: "gateway keys",
     Kind.UNAUTHENTICATED: "anyone",
 }
 
@@ -140,6 +153,8 @@ def kind_of(principal: Principal | None) -> Kind:
         return Kind.TRUSTED_HEADER
     if method == "oauth":
         return Kind.OAUTH
+    if method == "key":
+        return Kind.KEY
     return Kind.UNAUTHENTICATED  # a method we do not know proves nothing
 
 

@@ -6,6 +6,11 @@ elsewhere and have no setting to move it: Anthropic's in `x-api-key`, Google's i
 its own credential there too, so a client set up with only its usual key variable works on a
 locked gateway. Exactly one credential is read per request (the first place that holds one), so
 a request is one guess, counted once.
+
+A gateway key (`llmgw-...`, `gateway_keys.py`) is also read from `x-api-key` and
+`x-goog-api-key` on every other route (the OpenAI routes, `/mcp`), so a tool configured with
+its vendor's key variable carries its key anywhere; only a value with the key prefix is read
+there, so where the static token is accepted does not change.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from multidict import MultiMapping
 __all__ = [
     "ANTHROPIC_KEY_PLACES",
     "BEARER_ONLY",
+    "GATEWAY_KEY_PREFIX",
     "GEMINI_KEY_PLACES",
+    "KEY_ANYWHERE_PLACES",
     "KEY_QUERY_PARAMETER",
     "Presented",
     "describe_places",
+    "presented_credential",
     "presented_key",
 ]
 
@@ -62,6 +70,29 @@ def presented_key(
             where = place
         if value:
             return Presented(value, where)
+    return None
+
+
+# Where a gateway key is read on any route, after the route's own places.
+KEY_ANYWHERE_PLACES: tuple[str, ...] = ("x-api-key", "x-goog-api-key")
+GATEWAY_KEY_PREFIX = "llmgw-"
+
+
+def presented_credential(
+    headers: MultiMapping[str],
+    query: Mapping[str, str] | None = None,
+    places: tuple[str, ...] = BEARER_ONLY,
+) -> Presented | None:
+    """`presented_key`, else a gateway key in a vendor key header the route does not read."""
+    found = presented_key(headers, query, places)
+    if found is not None:
+        return found
+    for place in KEY_ANYWHERE_PLACES:
+        if place in places:
+            continue
+        value = headers.get(place, "").strip()
+        if value.startswith(GATEWAY_KEY_PREFIX):
+            return Presented(value, place)
     return None
 
 

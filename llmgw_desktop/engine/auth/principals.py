@@ -3,7 +3,7 @@
 `local` is the person at this machine (stdio, the desktop, loopback without a token, or the
 instance token). `gateway-bearer` is whoever holds the static token: one principal, however many
 people share it. An OAuth client is `oauth:<client_id>`; a name from a trusted proxy header is
-`user:<name>`.
+`user:<name>`; a gateway key is `key:<name>` (`gateway_keys.py`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Principal:
     """An authenticated caller."""
 
     id: str
-    # How it proved itself: "local", "instance", "bearer", "trusted-header" or "oauth".
+    # How it proved itself: "local", "instance", "bearer", "trusted-header", "oauth" or "key".
     method: str
     scopes: frozenset[str] = field(default_factory=frozenset)
 

@@ -8,17 +8,18 @@ capability the operator hands out, in `config.toml`:
     shop = ["oauth:ci-bot", "user:alice"]
 
 The local user and the operator by token (`gateway-bearer`) may use every project; any other
-principal only the projects that list it. A call naming no project (or `_global`, the vault's
-shared scope) needs no grant. The check runs where the engine takes a call's project, once per
-call (`GatewayService.chat`, `ProviderCalls.submit`), so every front door is covered, and
-before a listing reads a project's key pool (`/v1/providers?project=`, the model lists under
-`X-Project`).
+principal only the projects that list it. A gateway key may also carry projects in its own
+scope (`key_scope.py`), granted its `key:<name>` principal as if listed here. A call naming no
+project (or `_global`, the vault's shared scope) needs no grant. The check runs where the
+engine takes a call's project, once per call (`GatewayService.chat`,
+`ProviderCalls.submit`), so every front door is covered, and before a listing reads a
+project's key pool (`/v1/providers?project=`, the model lists under `X-Project`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from llmgw_desktop.engine.auth.principals import BEARER, LOCAL
@@ -42,7 +43,7 @@ OPERATORS = frozenset({LOCAL, BEARER})
 _PROJECT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}")
 # A principal a grant may name: an OAuth client id, or a name a trusted proxy sends.
 _GRANTEE = re.compile(
-    r"oauth:[A-Za-z0-9][A-Za-z0-9._-]{0,63}|user:[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}"
+    r"oauth:[A-Za-z0-9][A-Za-z0-9._-]{0,63}|(?:user|key):[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}"
 )
 # A table read on every call's check: a screenful, not thousands.
 MAX_GRANTS = 1000
@@ -89,25 +90,44 @@ def check_project_grants(value: Any) -> str | None:
 class ProjectGrants:
     """The operator's grants, checked before a call uses a project's credentials or budget."""
 
-    def __init__(self, grants: Mapping[str, Sequence[str]]) -> None:
-        """`grants` as `projects.grants` holds it (the settings check already accepted it)."""
+    def __init__(
+        self,
+        grants: Mapping[str, Sequence[str]],
+        *,
+        key_projects: Callable[[str], frozenset[str]] | None = None,
+    ) -> None:
+        """`grants` as `projects.grants` holds it (the settings check already accepted it);
+        `key_projects` names the projects a gateway key's own scope grants its principal."""
         self._grants = {project: frozenset(who) for project, who in grants.items()}
+        self._key_projects = key_projects or (lambda _principal: frozenset())
 
     def allows(self, principal: str, project: str | None) -> bool:
         """Whether `principal` may make calls under `project`."""
         if project is None or project == GLOBAL_PROJECT or principal in OPERATORS:
             return True
-        return principal in self._grants.get(project, frozenset())
+        if principal in self._grants.get(project, frozenset()):
+            return True
+        return project in self._key_projects(principal)
 
     def require(self, principal: str, project: str | None) -> None:
         """Refuse a call under a project its principal was not granted.
 
         Raises:
-            ProjectForbidden: code `forbidden`, naming the project, the principal and the
-                setting that would allow it.
+            ProjectForbidden: code `forbidden` (`outside_key_scope` for a gateway key), naming
+                the project, the principal and the setting that would allow it.
         """
         if self.allows(principal, project):
             return
+        if principal.startswith("key:"):
+            raise ProjectForbidden(
+                f"project {project!r} is outside the scope of gateway key {principal}: a "
+                "project's vault keys, CLI logins and budgets are the operator's to hand out. "
+                "To allow it, have the operator make the key with that project in its scope "
+                "(--project, or the Keys page), or call without a project.",
+                code=ErrorCode.OUTSIDE_KEY_SCOPE,
+                project=project,
+                principal=principal,
+            )
         # Who else holds the project is not the refused caller's business: not named.
         raise ProjectForbidden(
             f"project {project!r} is not granted to {principal}: a project's vault keys, CLI "

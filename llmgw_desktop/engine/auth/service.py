@@ -3,7 +3,8 @@
 Credentials, in the order they are tried:
 1. the instance token (from the 0600 `instance.json`): the local user, even with auth on;
 2. the static bearer token: `gateway-bearer`, or the trusted proxy header's user;
-3. an OAuth access token: `oauth:<client_id>` with its scopes.
+3. a gateway key (`llmgw-...`, `gateway_keys.py`): `key:<name>`, read from the store each time;
+4. an OAuth access token: `oauth:<client_id>` with its scopes.
 With no credentials, a loopback-only gateway with no authentication configured serves the
 local user, who is the account running the gateway: the connection's owner is asked of the OS
 (`peer_owner.py`), and another account, or one the OS cannot name, is refused. Anything else
@@ -27,13 +28,18 @@ from multidict import MultiMapping
 
 from llmgw_desktop.engine.auth.client_address import TrustedProxies, address_key, client_address
 from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingLimits
+from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, looks_like_key
 from llmgw_desktop.engine.auth.guessing import GuessLimits
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, token_digest
 from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
 from llmgw_desktop.engine.auth.peer_owner import OWNER_KNOWABLE, Peer, PeerOwner
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN
-from llmgw_desktop.engine.auth.presented import BEARER_ONLY, describe_places, presented_key
+from llmgw_desktop.engine.auth.presented import (
+    BEARER_ONLY,
+    describe_places,
+    presented_credential,
+)
 from llmgw_desktop.engine.auth.principals import (
     BEARER,
     INSTANCE_TOKEN_HEADER,
@@ -42,6 +48,7 @@ from llmgw_desktop.engine.auth.principals import (
     trusted_name,
 )
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
+from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.settings import Settings
 from llmgw_desktop.settings_fields import is_loopback
@@ -81,6 +88,8 @@ class Verdict:
     problem: str = ""  # for the 401 body when principal is None
     # "invalid_token" when a credential was presented but is not good (RFC 6750).
     error: str = ""
+    # The refusal's code (a revoked or expired gateway key has its own).
+    code: ErrorCode = ErrorCode.UNAUTHORIZED
 
 
 class AuthService:
@@ -93,12 +102,14 @@ class AuthService:
         *,
         environ: Mapping[str, str] | None = None,
         instance_token: str = "",
+        keys: GatewayKeys | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`instance_token` is the one in this instance's 0600 `instance.json`: it proves the
         local user to the HTTP door even when authentication is on (the stdio relay and a
         second launch use it); empty, no request can present it."""
         environ = os.environ if environ is None else environ
+        self.keys = keys
         self._token = settings.http_auth_token
         self._trusted_header = settings.http_trusted_principal_header
         self.instance_token = instance_token
@@ -134,8 +145,10 @@ class AuthService:
         )
 
     def check_rate(self, principal_id: str) -> float | None:
-        """Count one request of a remote principal: None, or the seconds to wait (over limit)."""
-        return self.rate_limits.check(principal_id)
+        """Count one request of a remote principal: None, or the seconds to wait (over limit).
+        A gateway key with its own rate limit is held to that one instead."""
+        own = self.keys.limiter_for(principal_id) if self.keys is not None else None
+        return (own or self.rate_limits).check(principal_id)
 
     def is_trusted_proxy(self, address: str) -> bool:
         """Whether `address` is one of `http.trusted_proxies` (False for anything unparsable)."""
@@ -190,7 +203,7 @@ class AuthService:
             if constant_time_equal(presented_instance, self.instance_token):
                 return await self._instance_verdict(peer)
             return Verdict(None, "the instance token is wrong", "invalid_token")
-        presented = presented_key(headers, query, places)
+        presented = presented_credential(headers, query, places)
         if presented is None:
             if self.open_locally:
                 return await self._local_verdict(peer)
@@ -202,6 +215,15 @@ class AuthService:
         key = presented.value
         if self._token and constant_time_equal(key, self._token):
             return self._bearer_verdict(headers)
+        if self.keys is not None and looks_like_key(key):
+            # Refused even on a gateway open to the local user: a revoked or expired key
+            # must never fall back to the local user's full access.
+            checked = await self.keys.verify(key)
+            if checked.principal is not None:
+                return Verdict(checked.principal)
+            return Verdict(
+                None, f"{checked.problem} (in {presented.place})", "invalid_token", checked.code
+            )
         if self.oauth is not None and (principal := await self.oauth.verify(key)):
             return Verdict(principal)
         if self.open_locally:
@@ -264,7 +286,7 @@ class AuthService:
         if instance:
             presented = instance
         else:
-            found = presented_key(headers, query, places)
+            found = presented_credential(headers, query, places)
             presented = found.value if found is not None else ""
         waits = [
             wait

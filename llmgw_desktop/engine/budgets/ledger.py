@@ -171,7 +171,11 @@ class BudgetLedger:
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`spawn` starts the re-read at a rollover in the background (the engine's tasks)."""
-        self._budgets = tuple(budgets)
+        self._configured = tuple(budgets)
+        # Budgets gateway keys carry (`principal=key:<name>`), kept in the store with the key
+        # rather than in config.toml: set by `GatewayKeys`, never written to the file.
+        self._from_keys: tuple[Budget, ...] = ()
+        self._budgets = self._configured
         self._db = store
         self._recorder = recorder
         self._events = events
@@ -193,7 +197,13 @@ class BudgetLedger:
 
     @property
     def budgets(self) -> tuple[Budget, ...]:
-        return self._budgets
+        """The configured budgets (`[[budgets]]`), without the ones keys carry."""
+        return self._configured
+
+    @property
+    def key_budgets(self) -> tuple[Budget, ...]:
+        """The budgets gateway keys carry, one `principal=key:<name>` each."""
+        return self._from_keys
 
     # -- the check -----------------------------------------------------------------------
 
@@ -376,7 +386,17 @@ class BudgetLedger:
         now = self._clock()
         if now >= self._next_rollover:
             self._roll(now)
-        return [self.status_of(b) for b in self._budgets]
+        return [self.status_of(b) for b in self._configured]
+
+    def key_status(self, principal: str) -> BudgetStatus | None:
+        """The spend of the budget a key carries (its principal's), or None without one."""
+        for budget in self._from_keys:
+            if budget.value == principal:
+                now = self._clock()
+                if now >= self._next_rollover:
+                    self._roll(now)
+                return self.status_of(budget)
+        return None
 
     def nearest(self) -> BudgetStatus | None:
         """The budget closest to (or furthest past) its limit, or None without budgets."""
@@ -494,8 +514,17 @@ class BudgetLedger:
 
     async def replace(self, budgets: Iterable[Budget]) -> None:
         """Run on a new list of budgets (the desk edited them): their spend is read again."""
+        await self._run_on(tuple(budgets), self._from_keys)
+
+    async def replace_key_budgets(self, budgets: Iterable[Budget]) -> None:
+        """Run on a new list of the budgets keys carry (a key was made, changed or seen
+        changed by another process): their spend is read again."""
+        await self._run_on(self._configured, tuple(budgets))
+
+    async def _run_on(self, configured: tuple[Budget, ...], from_keys: tuple[Budget, ...]) -> None:
         before = {b.key: (b.soft, b.hard) for b in self._budgets}
-        self._budgets = tuple(budgets)
+        self._configured, self._from_keys = configured, from_keys
+        self._budgets = configured + tuple(b for b in from_keys if b not in configured)
         keys = {b.key for b in self._budgets}
         self._spent = {k: v for k, v in self._spent.items() if k in keys}
         # Running calls keep holding on the budgets that stay; a new budget starts empty.

@@ -107,6 +107,7 @@ class ProviderCalls:
         lifeline: Lifeline | None = None,
         budgets: SpendGuard | None = None,
         project_access: Callable[[str, str | None], None] | None = None,
+        target_access: Callable[[str, str, str], EngineError | None] | None = None,
         prices: PriceBook | None = None,
     ) -> None:
         """`budgets` refuses a call a used-up hard budget covers, or a hard dollar budget one it
@@ -119,6 +120,9 @@ class ProviderCalls:
         self._prices = prices or PriceBook()
         self._budgets = budgets or NO_BUDGETS
         self._project_access = project_access
+        # (principal, provider, model) -> the refusal when a gateway key's scope leaves the CLI
+        # (or the model asked of it) out (`engine/auth/key_scope.py`).
+        self._target_access = target_access
         self._lifeline = lifeline
         self._auth_files = auth_files
         self._workspaces = workspaces
@@ -170,11 +174,13 @@ class ProviderCalls:
             NotFound: the session asked for does not exist for this principal.
             Saturated: too much work is queued.
             ProjectForbidden: the principal was not granted the project it named.
+            OutsideKeyScope: the caller's gateway key does not reach this CLI or model.
             BudgetExceeded: a hard budget covering the caller or the project is used up, or a
                 hard dollar budget covers it and its cost could not be counted (no price for
                 its model, or no model named for a CLI that does not report its cost).
         """
         meta = meta or RequestMeta()
+        self._check_key_scope(provider, params, principal, meta)
         self._ensure_available(provider)
         if provider not in PROVIDER_IDS:
             # A switch id of an API provider or local server passes the switches, but there is
@@ -265,6 +271,21 @@ class ProviderCalls:
     ) -> str:
         """Open the call's flight-recorder row with what every row of a provider call names."""
         return self._recorder.start(**record_fields(provider, params, principal, meta), **more)
+
+    def _check_key_scope(
+        self, provider: str, params: CallParams, principal: str, meta: RequestMeta
+    ) -> None:
+        """Refuse a CLI (or a model asked of it) outside a gateway key's scope, before
+        anything else is looked at; the refusal is a refused row."""
+        if self._target_access is None:
+            return
+        outside = self._target_access(principal, provider, params.model or "")
+        if outside is None:
+            return
+        record = self._start_record(provider, params, principal, meta)
+        self._recorder.finish(record, state=RecordState.REFUSED, error_code=outside.code)
+        outside.details.setdefault("requestId", record)
+        raise outside
 
     def _check_project(
         self, provider: str, params: CallParams, principal: str, meta: RequestMeta

@@ -58,6 +58,7 @@ def build_gateway(
     own_origins: AbstractSet[str],
     budgets: SpendGuard | None = None,
     project_access: Callable[[str, str | None], None] | None = None,
+    target_access: Callable[[str, str, str], EngineError | None] | None = None,
     telemetry: Telemetry | None = None,
     prices: PriceBook | None = None,
 ) -> GatewayService:
@@ -101,6 +102,7 @@ def build_gateway(
         directory=directory,
         budgets=budgets,
         project_access=project_access,
+        target_access=target_access,
         telemetry=telemetry,
         prices=prices,
         remote_passthrough=RemotePassthrough(

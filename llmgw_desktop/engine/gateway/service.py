@@ -100,6 +100,8 @@ log = logging.getLogger(__name__)
 _NOT_ASKED = ("untranslatable", "no_key", "disabled", "paused")
 # The route log's outcome of a target a hard dollar budget could not count (no price).
 UNPRICED_OUTCOME = "unpriced"
+# The route log's outcome of a target outside the caller's gateway key's scope (not asked).
+OUTSIDE_SCOPE_OUTCOME = "outside_key_scope"
 # The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
 CANDIDATE_KEY_LABEL = "key being tried"
 
@@ -135,6 +137,7 @@ class GatewayService:
         api_refusal: Callable[[str], str | None] | None = None,
         budgets: SpendGuard | None = None,
         project_access: Callable[[str, str | None], None] | None = None,
+        target_access: Callable[[str, str, str], EngineError | None] | None = None,
         remote_passthrough: RemotePassthrough | None = None,
         telemetry: Telemetry | None = None,
         prices: PriceBook | None = None,
@@ -159,6 +162,10 @@ class GatewayService:
         # (principal, project) -> raises `ProjectForbidden` when the principal was not granted
         # the project whose keys and budgets the request names (`engine/auth/projects.py`).
         self._project_access = project_access or (lambda _principal, _project: None)
+        # (principal, provider, model) -> the refusal when a gateway key's scope leaves that
+        # target out (`engine/auth/key_scope.py`): checked per target, after aliases, routes
+        # and fallbacks are resolved, so none of them leads a key out of its scope.
+        self._target_access = target_access or (lambda _principal, _provider, _model: None)
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()
@@ -245,6 +252,11 @@ class GatewayService:
         for index, target in enumerate(plan.targets):
             route.fallback_used = index > 0
             failure: UpstreamFailure | EngineError | None
+            outside = self._target_access(caller.principal, target.provider, target.model)
+            if outside is not None:
+                route.attempts.append(Attempt(target.label, "", OUTSIDE_SCOPE_OUTCOME))
+                over_budget.append(outside)
+                continue
             unpriced = self._unpriced(target, caller)
             if unpriced is not None:
                 # A hard dollar budget could not count this target: it is not asked, and the
@@ -261,7 +273,10 @@ class GatewayService:
             if isinstance(failure, InvalidRequest):
                 refusals.append(failure)
             last = failure if failure is not None else last
-        not_asked = all(a.outcome in (*_NOT_ASKED, UNPRICED_OUTCOME) for a in route.attempts)
+        not_asked = all(
+            a.outcome in (*_NOT_ASKED, UNPRICED_OUTCOME, OUTSIDE_SCOPE_OUTCOME)
+            for a in route.attempts
+        )
         if over_budget and not_asked:
             raise over_budget[0]
         if refusals and all(a.outcome in _NOT_ASKED for a in route.attempts):
@@ -865,6 +880,9 @@ class GatewayService:
             ProjectForbidden: the caller's principal was not granted its project.
         """
         self._project_access(caller.principal, caller.project)
+        outside = self._target_access(caller.principal, target.provider, target.model)
+        if outside is not None:
+            raise outside
         incoming = ClientRequest(DIALECT_OPENAI_CHAT, {**body, "stream": False})
         route = RouteReport(
             request_id=new_record_id(), requested_model=target.label, project=caller.project

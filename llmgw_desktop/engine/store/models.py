@@ -23,6 +23,7 @@ from llmgw_desktop.engine.store.orm import peewee
 __all__ = [
     "ActiveSessionRow",
     "FlagField",
+    "GatewayKeyRow",
     "JobRow",
     "Models",
     "OAuthClientRow",
@@ -286,6 +287,26 @@ class WorkspaceRow(StoreRow):
         table_name = "workspaces"
 
 
+class GatewayKeyRow(StoreRow):
+    id = peewee.TextField(primary_key=True)
+    name = peewee.TextField()
+    digest = peewee.TextField(unique=True)
+    shown = peewee.TextField()
+    scopes_json = peewee.TextField()
+    budget_usd = peewee.FloatField(null=True)
+    budget_period = peewee.TextField(null=True)
+    per_minute = peewee.IntegerField(null=True)
+    expires_at = peewee.FloatField(null=True)
+    revoked_at = peewee.FloatField(null=True)
+    created_at = peewee.FloatField()
+    created_by = peewee.TextField()
+    last_used_at = peewee.FloatField(null=True)
+    replaced_by = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "gateway_keys"
+
+
 R = TypeVar("R", bound=StoreRow)
 
 
@@ -312,6 +333,7 @@ class Models:
     OAuthCode: type[OAuthCodeRow]
     OAuthToken: type[OAuthTokenRow]
     Workspace: type[WorkspaceRow]
+    GatewayKey: type[GatewayKeyRow]
 
     def __init__(self, db: peewee.Database) -> None:
         self.database = db
@@ -328,6 +350,7 @@ class Models:
         self.OAuthCode = _bound(OAuthCodeRow, db)
         self.OAuthToken = _bound(OAuthTokenRow, db)
         self.Workspace = _bound(WorkspaceRow, db)
+        self.GatewayKey = _bound(GatewayKeyRow, db)
         self.all: tuple[type[peewee.Model], ...] = (
             self.StoreMeta,
             self.Job,
@@ -342,4 +365,5 @@ class Models:
             self.OAuthCode,
             self.OAuthToken,
             self.Workspace,
+            self.GatewayKey,
         )

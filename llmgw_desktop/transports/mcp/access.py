@@ -16,7 +16,15 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from llmgw_desktop.engine.api import PROVIDER_IDS, AccessDenied, Capability, ErrorCode, refusal
+from llmgw_desktop.engine.api import (
+    PROVIDER_IDS,
+    AccessDenied,
+    Capability,
+    EngineError,
+    ErrorCode,
+    key_tool_refusal,
+    refusal,
+)
 from llmgw_desktop.transports.mcp.caller import current_caller
 from llmgw_desktop.transports.mcp.results import tool_error
 
@@ -130,11 +138,14 @@ async def access_middleware(
     what, capability = entry
     principal = current_caller().as_principal
     if capability is None:
-        error: AccessDenied | None = AccessDenied(
+        error: EngineError | None = AccessDenied(
             f"{what} is not offered here (no access rule names it)", code=ErrorCode.NOT_OFFERED
         )
     else:
         error = refusal(principal, capability)
+        if error is None and ctx.method == "tools/call":
+            # A gateway key that names its tools may call those alone.
+            error = key_tool_refusal(principal, str((ctx.params or {}).get("name", "")))
     if error is None:
         return await call_next(ctx)
     if ctx.method == "tools/call":

@@ -31,6 +31,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0013_recorder_vacuum,
     m0014_recorder_failure_indexes,
     m0015_lease_epochs,
+    m0016_gateway_keys,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -125,6 +126,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "lease epochs",
         m0015_lease_epochs.STATEMENTS,
         m0015_lease_epochs.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        16, "gateway keys", m0016_gateway_keys.STATEMENTS, m0016_gateway_keys.POSTGRESQL_STATEMENTS
     ),
 )
 

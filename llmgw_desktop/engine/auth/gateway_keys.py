@@ -1,0 +1,439 @@
+"""Gateway keys: a secret per tool or person, each its own principal, scoped and capped.
+
+A key is `llmgw-` and 256 random bits. It is shown once, when made; the store keeps its
+SHA-256 (`hashing.token_digest`) and its last four characters for display. Its principal is
+`key:<name>`: the recorder, the Agents page and budgets see each key apart. A key carries a
+scope (`key_scope.py`), optionally a dollar budget (a `principal=key:<name>` budget in the
+ledger, kept with the key in the store), a rate limit (requests per minute, in place of
+`http.rate_limit_per_minute`), and an expiry. Rotating makes a new secret under the same name
+(same principal, same spend) and revokes the old one at once or after a grace.
+
+Revocation is effective at once, in every process sharing the store: a key is looked up in the
+store on every request (one indexed read on the read lane; no verdict is cached), so a
+revocation written by the CLI, another gateway process or the Keys page is seen by the next
+request. Only the operator may make, list, revoke or rotate keys (`Capability.KEYS`), so a key
+can never make another.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from llmgw_desktop.engine.auth import gateway_keys_store as store
+from llmgw_desktop.engine.auth.access import Capability, require
+from llmgw_desktop.engine.auth.gateway_keys_store import KeyRecord
+from llmgw_desktop.engine.auth.hashing import new_token, token_digest
+from llmgw_desktop.engine.auth.key_scope import (
+    KEY_METHOD,
+    TOOL_SCOPE_PREFIX,
+    KeyScope,
+    is_key_principal,
+)
+from llmgw_desktop.engine.auth.presented import GATEWAY_KEY_PREFIX
+from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.auth.rate_limit import RateLimiter
+from llmgw_desktop.engine.budgets.definition import PERIODS, Budget
+from llmgw_desktop.engine.budgets.ledger import BudgetLedger
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, NotFound
+from llmgw_desktop.engine.store import Database
+
+__all__ = [
+    "KEY_PREFIX",
+    "GatewayKeys",
+    "KeySpec",
+    "KeyVerdict",
+    "MadeKey",
+    "keys_on_store",
+    "looks_like_key",
+]
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = GATEWAY_KEY_PREFIX
+# Characters of the secret kept in clear, for a person to tell keys apart.
+SHOWN_TAIL = 4
+# "Last used" is written at most this often per key: a busy key is not a write per request.
+LAST_USED_EVERY_S = 60.0
+# A key's name becomes its principal, log lines and database rows: kept tight.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
+# Bounds a person typing in a dialog or a flag cannot get past.
+MAX_SCOPE_ENTRIES = 200
+MAX_PER_MINUTE = 1_000_000
+MAX_BUDGET_USD = 1e9
+MAX_GRACE_S = 30 * 86400.0
+
+
+def looks_like_key(value: str) -> bool:
+    """Whether a presented credential is meant as a gateway key (its prefix says so)."""
+    return value.startswith(KEY_PREFIX)
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """What a new key is: its name, scope and limits (None: no limit)."""
+
+    name: str
+    scope: KeyScope = field(default_factory=KeyScope)
+    budget_usd: float | None = None
+    budget_period: str = "monthly"
+    per_minute: int | None = None
+    expires_at: float | None = None
+
+    def checked(self, now: float) -> KeySpec:
+        """This spec, or the refusal naming the field that is wrong.
+
+        Raises:
+            InvalidRequest: a field is out of bounds (`param` names it).
+        """
+        name = self.name.strip()
+        if not _NAME.fullmatch(name):
+            raise InvalidRequest(
+                "name: 1 to 64 letters, digits and . _ @ + -, starting with a letter or digit",
+                param="name",
+            )
+        for field_name, values in self.scope.to_dict().items():
+            if len(values) > MAX_SCOPE_ENTRIES:
+                raise InvalidRequest(
+                    f"{field_name}: at most {MAX_SCOPE_ENTRIES} entries", param=field_name
+                )
+        if self.budget_usd is not None and not (
+            math.isfinite(self.budget_usd) and 0 < self.budget_usd <= MAX_BUDGET_USD
+        ):
+            raise InvalidRequest("budget: a positive number of dollars", param="budget_usd")
+        if self.budget_period not in PERIODS:
+            raise InvalidRequest(
+                f"budget period: one of {', '.join(PERIODS)}", param="budget_period"
+            )
+        if self.per_minute is not None and not 0 < self.per_minute <= MAX_PER_MINUTE:
+            raise InvalidRequest(
+                f"rate limit: 1 to {MAX_PER_MINUTE} requests a minute", param="per_minute"
+            )
+        if self.expires_at is not None and self.expires_at <= now:
+            raise InvalidRequest("expiry: a time in the future", param="expires_at")
+        return replace(self, name=name)
+
+
+@dataclass(frozen=True)
+class MadeKey:
+    """A key just made: the only time its secret exists outside the client holding it."""
+
+    record: KeyRecord
+    secret: str
+
+    def __repr__(self) -> str:  # never the secret, should one end up in a log line
+        return f"MadeKey(name={self.record.name!r}, shown={self.record.shown!r})"
+
+
+@dataclass(frozen=True)
+class KeyVerdict:
+    """The principal a presented key stands for, or why it is refused (`code`, `problem`)."""
+
+    principal: Principal | None
+    code: ErrorCode = ErrorCode.UNAUTHORIZED
+    problem: str = ""
+
+
+class GatewayKeys:
+    """Makes, lists, revokes and rotates keys; tells the edge whose a presented key is."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        ledger: BudgetLedger | None = None,
+        spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`ledger` counts the keys' budgets; `spawn` runs its re-read in the background."""
+        self._db = db
+        self._ledger = ledger
+        self._spawn = spawn
+        self._clock = clock
+        # What each key principal last proved it may reach: read by the synchronous checks
+        # (targets, projects, tools) of the request that just authenticated with it.
+        self._scopes: dict[str, KeyScope] = {}
+        # Each key's budget as the ledger was last told, by principal.
+        self._budgets: dict[str, Budget] = {}
+        # One limiter per distinct rate, each keyed by principal.
+        self._limiters: dict[int, RateLimiter] = {}
+        self._per_minute: dict[str, int] = {}
+        self._touched: dict[str, float] = {}
+
+    async def start(self) -> None:
+        """Tell the ledger the budgets of the keys not revoked (before serving)."""
+        now = self._clock()
+        records = await self._db.read(lambda: store.list_keys(self._db.models))
+        for record in records:
+            if record.state(now) in ("live", "retiring"):
+                self._learn(record)
+        await self._push_budgets()
+
+    # -- the operator's verbs ---------------------------------------------------------------
+
+    async def create(self, principal: Principal, spec: KeySpec) -> MadeKey:
+        """Make a key; its secret is in the answer and nowhere else.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+            InvalidRequest: a field is wrong, or a key of that name is live (`param` name).
+        """
+        require(principal, Capability.KEYS)
+        spec = spec.checked(self._clock())
+        made = self._made(spec, principal.id)
+        await self._insert(made, revoke_others_at=None)
+        log.info("gateway key %s made by %s", made.record.principal, principal.id)
+        return made
+
+    async def rotate(self, principal: Principal, name: str, *, grace_s: float = 0.0) -> MadeKey:
+        """A new secret for the key `name` (same principal, scope and limits); the old one is
+        revoked at once, or `grace_s` seconds from now.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+            NotFound: no live key has that name.
+            InvalidRequest: the grace is out of bounds.
+        """
+        require(principal, Capability.KEYS)
+        if not 0 <= grace_s <= MAX_GRACE_S:
+            raise InvalidRequest(f"grace: 0 to {int(MAX_GRACE_S)} seconds", param="grace_s")
+        now = self._clock()
+        live = await self._db.read(lambda: store.live_keys(self._db.models, name, now))
+        if not live:
+            raise NotFound(f"no live gateway key is named {name!r}", name=name)
+        old = max(live, key=lambda r: r.created_at)
+        spec = KeySpec(
+            name=old.name,
+            scope=old.scope,
+            budget_usd=old.budget_usd,
+            budget_period=old.budget_period or "monthly",
+            per_minute=old.per_minute,
+            expires_at=old.expires_at,
+        )
+        made = self._made(spec, principal.id)
+        await self._insert(made, revoke_others_at=now + grace_s)
+        log.info("gateway key %s rotated by %s", made.record.principal, principal.id)
+        return made
+
+    async def revoke(self, principal: Principal, name: str) -> int:
+        """Revoke every key of `name` at once (a rotated one in its grace too); how many.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+            NotFound: no live key has that name.
+        """
+        require(principal, Capability.KEYS)
+        now = self._clock()
+        count = await self._db.run(lambda: store.revoke_name(self._db.models, name, now))
+        if not count:
+            raise NotFound(f"no live gateway key is named {name!r}", name=name)
+        self._forget(f"key:{name}")
+        log.info("gateway key key:%s revoked by %s", name, principal.id)
+        return count
+
+    async def list(self, principal: Principal) -> list[KeyRecord]:
+        """Every key, newest first, without secrets.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.KEYS)
+        return await self._db.read(lambda: store.list_keys(self._db.models))
+
+    # -- the edge's questions ---------------------------------------------------------------
+
+    async def verify(self, secret: str) -> KeyVerdict:
+        """Whose `secret` is, read from the store now (never a remembered answer)."""
+        digest, now = token_digest(secret), self._clock()
+        record = await self._db.read(lambda: store.by_digest(self._db.models, digest))
+        if record is None:
+            return KeyVerdict(None, problem="the gateway key is not one this gateway made")
+        state = record.state(now)
+        if state == "revoked":
+            self._forget_if_gone(record, now)
+            return KeyVerdict(
+                None,
+                ErrorCode.KEY_REVOKED,
+                f"gateway key {record.shown} ({record.principal}) was revoked; ask the "
+                "operator for a new one",
+            )
+        if state == "expired":
+            return KeyVerdict(
+                None,
+                ErrorCode.KEY_EXPIRED,
+                f"gateway key {record.shown} ({record.principal}) expired; ask the operator "
+                "for a new one",
+            )
+        self._learn(record)
+        if self._budgets.get(record.principal) != _budget_of(record):
+            await self._push_budgets()
+        if now - self._touched.get(record.id, 0.0) >= LAST_USED_EVERY_S:
+            self._touched[record.id] = now
+            self._later(self._touch(record.id, now))
+        tools = frozenset(f"{TOOL_SCOPE_PREFIX}{tool}" for tool in record.scope.tools)
+        return KeyVerdict(Principal(record.principal, KEY_METHOD, tools))
+
+    def scope_of(self, principal: str) -> KeyScope | None:
+        """The scope of a key principal (None for any other principal). A key principal this
+        process has not seen prove itself gets an empty scope of nothing: fail closed."""
+        if not is_key_principal(principal):
+            return None
+        return self._scopes.get(principal, _NOTHING)
+
+    def target_refusal(self, principal: str, provider: str, model: str) -> EngineError | None:
+        """Why `principal` may not have `model` asked of `provider` (keys only), or None."""
+        scope = self.scope_of(principal)
+        return None if scope is None else scope.target_refusal(principal, provider, model)
+
+    def projects_of(self, principal: str) -> frozenset[str]:
+        """The projects a key principal may name (empty for any other principal)."""
+        scope = self.scope_of(principal)
+        return frozenset() if scope is None else scope.projects
+
+    def limiter_for(self, principal: str) -> RateLimiter | None:
+        """The limiter of a key with its own rate limit (requests a minute), or None (the
+        gateway's own limit applies)."""
+        per_minute = self._per_minute.get(principal)
+        if per_minute is None:
+            return None
+        limiter = self._limiters.get(per_minute)
+        if limiter is None:
+            limiter = self._limiters[per_minute] = RateLimiter(
+                per_minute=per_minute, burst=per_minute
+            )
+        return limiter
+
+    # -- inside ---------------------------------------------------------------------------
+
+    def _made(self, spec: KeySpec, by: str) -> MadeKey:
+        secret = new_token(KEY_PREFIX)
+        record = KeyRecord(
+            id=secrets.token_hex(6),
+            name=spec.name,
+            shown=f"{KEY_PREFIX}…{secret[-SHOWN_TAIL:]}",
+            scope=spec.scope,
+            budget_usd=spec.budget_usd,
+            budget_period=spec.budget_period if spec.budget_usd is not None else None,
+            per_minute=spec.per_minute,
+            expires_at=spec.expires_at,
+            revoked_at=None,
+            created_at=self._clock(),
+            created_by=by,
+            last_used_at=None,
+            replaced_by=None,
+        )
+        return MadeKey(record, secret)
+
+    async def _insert(self, made: MadeKey, *, revoke_others_at: float | None) -> None:
+        """Store `made`; a create refuses a name that has a live key, a rotation revokes it.
+
+        Raises:
+            InvalidRequest: (create) a key of that name is live.
+        """
+        record, models = made.record, self._db.models
+        database = models.database
+        now = record.created_at
+
+        def insert() -> None:
+            with database.atomic():
+                # Two gateways making the same name check one after the other: on PostgreSQL
+                # through an advisory lock, on SQLite because the insert takes the write lock.
+                store.insert_key(models, record, token_digest(made.secret))
+                self._db.engine.serialize(database, f"gateway-key:{record.name}")
+                if revoke_others_at is not None:
+                    store.revoke_name(models, record.name, revoke_others_at, replaced_by=record.id)
+                    return
+                others = [r for r in store.live_keys(models, record.name, now) if r.id != record.id]
+                if others:
+                    raise InvalidRequest(
+                        f"name: a live key is already named {record.name!r}; rotate it, "
+                        "revoke it first, or choose another name",
+                        param="name",
+                    )
+
+        await self._db.run(insert)
+        self._learn(record)
+        await self._push_budgets()
+
+    def _learn(self, record: KeyRecord) -> None:
+        self._scopes[record.principal] = record.scope
+        if record.per_minute is None:
+            self._per_minute.pop(record.principal, None)
+        else:
+            self._per_minute[record.principal] = record.per_minute
+        budget = _budget_of(record)
+        if budget is None:
+            self._budgets.pop(record.principal, None)
+        else:
+            self._budgets[record.principal] = budget
+
+    def _forget(self, principal: str) -> None:
+        self._scopes.pop(principal, None)
+        self._per_minute.pop(principal, None)
+
+    def _forget_if_gone(self, record: KeyRecord, now: float) -> None:
+        """A revoked secret was presented: the principal keeps its scope only while another
+        of its keys (a rotation's new one) is live; that key's next request teaches it again."""
+        if record.replaced_by is None:
+            self._forget(record.principal)
+
+    async def _push_budgets(self) -> None:
+        if self._ledger is None:
+            return
+        wanted = tuple(sorted(self._budgets.values(), key=lambda b: b.value))
+        if wanted != self._ledger.key_budgets:
+            await self._ledger.replace_key_budgets(wanted)
+
+    async def _touch(self, key_id: str, now: float) -> None:
+        try:
+            await self._db.run(lambda: store.touch(self._db.models, key_id, now))
+        except Exception:  # "last used" is a courtesy: never worth a failed request
+            log.warning("could not note that gateway key %s was used", key_id, exc_info=True)
+
+    def _later(self, coro: Coroutine[Any, Any, None]) -> None:
+        if self._spawn is None:
+            coro.close()
+            return
+        self._spawn(coro)
+
+
+# No provider and no tool is named "": nothing is in this scope.
+_NOTHING = KeyScope(providers=frozenset({""}), tools=frozenset({""}))
+
+
+def _budget_of(record: KeyRecord) -> Budget | None:
+    if record.budget_usd is None:
+        return None
+    period = record.budget_period if record.budget_period in PERIODS else "monthly"
+    return Budget(
+        kind="principal",
+        value=record.principal,
+        unit="usd",
+        period=period,
+        hard=record.budget_usd,
+    )
+
+
+@asynccontextmanager
+async def keys_on_store(path: Path, url: str = "") -> AsyncIterator[GatewayKeys]:
+    """The keys of the store at `path` (or `url`), for a command run beside the gateway
+    (`llmgw-desktop keys`): what it writes, every gateway on that store sees at its next
+    request.
+
+    Raises:
+        StoreError: the store cannot be opened.
+    """
+    db = Database(path, url=url)
+    await db.open()
+    try:
+        yield GatewayKeys(db)
+    finally:
+        await db.close()

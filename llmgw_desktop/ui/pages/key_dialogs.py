@@ -1,0 +1,197 @@
+"""The Keys page's dialogs: a new key's fields, and the secret shown once.
+
+The new-key dialog only reads what the person typed into a `KeySpec`; the engine checks it
+(`KeySpec.checked`) and its refusal is shown in the dialog, which stays open to fix it. The
+secret dialog is the only place the secret ever appears: a Copy button for the key, and a
+ready-to-paste snippet for each client (`connect.key_snippets`), each with its own Copy.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TypeVar
+
+from llmgw_desktop.connect import key_snippets
+from llmgw_desktop.engine.api import KeyScope, KeySpec, MadeKey
+from llmgw_desktop.ui.qt import (
+    QComboBox,
+    QDialog,
+    QFontDatabase,
+    QFormLayout,
+    QGuiApplication,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = ["NewKeyDialog", "SecretDialog", "named", "split_list"]
+
+DAY_S = 86400.0
+
+W = TypeVar("W", bound=QWidget)
+
+
+def named(widget: W, name: str, **props: object) -> W:
+    """`widget` with an object name (tests and the keyboard check find it by it) and Qt
+    properties set by name (`placeholderText`, `wordWrap`, `readOnly`)."""
+    widget.setObjectName(name)
+    for prop, value in props.items():
+        widget.setProperty(prop, value)
+    return widget
+
+
+def split_list(text: str) -> list[str]:
+    """Entries typed as `a, b c`: commas or spaces between them."""
+    return [part for part in text.replace(",", " ").split() if part]
+
+
+class NewKeyDialog(QDialog):
+    """Name, scope, budget, rate limit and expiry of a new key; `spec()` reads them."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("llmgw-desktop: new gateway key")
+        self.setObjectName("newKeyDialog")
+        self.name = named(QLineEdit(), "keyName", placeholderText="ci-bot")
+        self.models = named(
+            QLineEdit(), "keyModels", placeholderText="any model (e.g. gpt-4o-mini, claude-*)"
+        )
+        self.providers = named(QLineEdit(), "keyProviders", placeholderText="any provider")
+        self.projects = named(QLineEdit(), "keyProjects", placeholderText="none")
+        self.tools = named(QLineEdit(), "keyTools", placeholderText="any MCP tool")
+        self.budget = named(QLineEdit(), "keyBudget", placeholderText="no budget")
+        self.period = named(QComboBox(), "keyPeriod")
+        self.period.addItems(["monthly", "daily"])
+        self.rate = named(QLineEdit(), "keyRate", placeholderText="the gateway's limit")
+        self.expires = named(QLineEdit(), "keyExpires", placeholderText="never")
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        form.addRow("Models", self.models)
+        form.addRow("Providers", self.providers)
+        form.addRow("Projects", self.projects)
+        form.addRow("MCP tools", self.tools)
+        budget_row = QHBoxLayout()
+        budget_row.addWidget(self.budget, 1)
+        budget_row.addWidget(self.period)
+        form.addRow("Budget (USD)", budget_row)
+        form.addRow("Requests a minute", self.rate)
+        form.addRow("Expires in (days)", self.expires)
+        self.problem = named(QLabel(), "keyProblem", wordWrap=True)
+        self.problem.hide()
+        self.cancel_button = named(QPushButton("Cancel"), "cancelKey")
+        self.create_button = named(QPushButton("Create"), "createKey")
+        self.create_button.setDefault(True)
+        self.cancel_button.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)  # the app's order: the safe choice on the left
+        buttons.addWidget(self.create_button)
+        column = QVBoxLayout(self)
+        column.addLayout(form)
+        column.addWidget(self.problem)
+        column.addLayout(buttons)
+
+    def spec(self) -> KeySpec:
+        """The key the fields describe (the engine checks the values).
+
+        Raises:
+            ValueError: a number field does not hold a number (the message names it).
+        """
+        rate = _number(self.rate, "Requests a minute", whole=True)
+        return KeySpec(
+            name=self.name.text(),
+            scope=KeyScope.of(
+                models=split_list(self.models.text()),
+                providers=split_list(self.providers.text()),
+                projects=split_list(self.projects.text()),
+                tools=split_list(self.tools.text()),
+            ),
+            budget_usd=_number(self.budget, "Budget"),
+            budget_period=self.period.currentText(),
+            per_minute=None if rate is None else int(rate),
+            expires_at=_expiry(self.expires),
+        )
+
+    def show_problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.show()
+
+
+def _number(field: QLineEdit, label: str, *, whole: bool = False) -> float | None:
+    text = field.text().strip().lstrip("$")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{label}: {text!r} is not a number") from None
+    if whole and not value.is_integer():
+        raise ValueError(f"{label}: {text!r} is not a whole number")
+    return value
+
+
+def _expiry(field: QLineEdit) -> float | None:
+    days = _number(field, "Expires in (days)")
+    return None if days is None else time.time() + days * DAY_S
+
+
+class SecretDialog(QDialog):
+    """The new key, shown this once, with a Copy button and a snippet per client."""
+
+    def __init__(self, made: MadeKey, base_url: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"llmgw-desktop: key {made.record.name}")
+        self.setObjectName("keySecretDialog")
+        self.snippets = key_snippets(base_url, made.secret)
+        note = named(
+            QLabel(
+                f"The key for {made.record.principal}. It is shown this once: the gateway keeps "
+                "only its hash. Copy it now."
+            ),
+            "",
+            wordWrap=True,
+        )
+        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.secret = named(QLineEdit(made.secret), "keySecret", readOnly=True)
+        self.secret.setFont(fixed)
+        self.copy_key = named(QPushButton("Copy key"), "copyKey")
+        self.copy_key.clicked.connect(lambda: self._copy(made.secret))
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.secret, 1)
+        key_row.addWidget(self.copy_key)
+        self.client = named(QComboBox(), "snippetClient")
+        self.client.addItems([s.client for s in self.snippets])
+        self.snippet = named(QPlainTextEdit(), "keySnippet", readOnly=True)
+        self.snippet.setFont(fixed)
+        self.snippet.setTabChangesFocus(True)
+        self.snippet.setMinimumHeight(self.snippet.fontMetrics().lineSpacing() * 7)
+        self.copy_snippet = named(QPushButton("Copy snippet"), "copySnippet")
+        self.copy_snippet.clicked.connect(lambda: self._copy(self.snippet.toPlainText()))
+        self.client.currentIndexChanged.connect(self._show_snippet)
+        self._show_snippet(0)
+        self.close_button = named(QPushButton("Close"), "closeSecret")
+        self.close_button.setDefault(True)
+        self.close_button.clicked.connect(self.accept)
+        snippet_row = QHBoxLayout()
+        snippet_row.addWidget(QLabel("Set up"))
+        snippet_row.addWidget(self.client, 1)
+        snippet_row.addWidget(self.copy_snippet)
+        closing = QHBoxLayout()
+        closing.addStretch(1)
+        closing.addWidget(self.close_button)
+        column = QVBoxLayout(self)
+        column.addWidget(note)
+        column.addLayout(key_row)
+        column.addLayout(snippet_row)
+        column.addWidget(self.snippet, 1)
+        column.addLayout(closing)
+
+    def _show_snippet(self, index: int) -> None:
+        self.snippet.setPlainText(self.snippets[max(0, index)].text)
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)

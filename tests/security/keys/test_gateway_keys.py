@@ -1,0 +1,367 @@
+"""Issue 31, item 1: gateway keys, each its own principal, held to its scope and limits.
+
+The clients are the official `openai`, `anthropic` and `google-genai` SDKs against a real
+gateway whose providers point at the scripted upstream. Each attack sits beside the path that
+is allowed: a key reaches the models in its scope and no other, not through an alias, a route's
+fallback or the same-dialect passthrough; its budget and rate limit hold; a revocation counts
+on the very next request, also when another process (the real `llmgw-desktop keys` command)
+writes it; and a key cannot make keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from typing import Any
+
+import aiohttp
+import anthropic
+import openai
+import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from llmgw_desktop.engine.api import AccessDenied, KeyScope, KeySpec, MadeKey
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
+from llmgw_desktop.runtime import GatewayRuntime
+from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.transports.auth.conftest import call_tool
+from tests.transports.gateway.conftest import GatewayFactory
+
+HI = [{"role": "user", "content": "hi"}]
+# Any token that is not a gateway key: the gateway requires authentication, as a team's does.
+TOKEN = "operator-bearer-token-0123456789-abcdefghij"
+
+
+async def make_key(gateway: GatewayRuntime, name: str, **spec: Any) -> MadeKey:
+    scope = KeyScope.of(**spec.pop("scope", {}))
+    return await gateway.engine.keys.create(OPERATOR, KeySpec(name=name, scope=scope, **spec))
+
+
+def openai_client(gateway: GatewayRuntime, key: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=key, max_retries=0)
+
+
+def anthropic_client(gateway: GatewayRuntime, key: str) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key=key, max_retries=0)
+
+
+def gemini_client(gateway: GatewayRuntime, key: str) -> genai.Client:
+    options = types.HttpOptions(base_url=gateway.base_url, retry_options=None)
+    return genai.Client(api_key=key, http_options=options)
+
+
+@pytest.fixture
+async def locked(start_gateway: GatewayFactory) -> GatewayRuntime:
+    runtime: GatewayRuntime = await start_gateway(http_auth_token=TOKEN)
+    return runtime
+
+
+async def test_each_sdk_reaches_the_models_in_scope_and_is_refused_others_in_its_shape(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    made = await make_key(
+        locked,
+        "ci-bot",
+        scope={"models": ["gpt-4o-mini", "claude-sonnet-4-6", "gemini-2.5-flash"]},
+    )
+    assert made.secret.startswith("llmgw-") and made.record.shown.endswith(made.secret[-4:])
+    key = made.secret
+
+    answer = await openai_client(locked, key).chat.completions.create(
+        model="gpt-4o-mini", messages=HI
+    )
+    assert (answer.choices[0].message.content or "").startswith(DEFAULT_ANSWER)
+    message = await anthropic_client(locked, key).messages.create(
+        model="claude-sonnet-4-6", max_tokens=20, messages=HI
+    )
+    assert message.content[0].type == "text"
+    reply = await gemini_client(locked, key).aio.models.generate_content(
+        model="gemini-2.5-flash", contents="hi"
+    )
+    assert (reply.text or "").startswith(DEFAULT_ANSWER)
+    asked = len(upstream.llm_requests)
+    assert asked == 3
+
+    with pytest.raises(openai.PermissionDeniedError) as refused_openai:
+        await openai_client(locked, key).chat.completions.create(model="gpt-4o", messages=HI)
+    error = refused_openai.value.body
+    assert isinstance(error, dict) and error["code"] == "outside_key_scope", error
+    assert "gpt-4o" in error["message"] and "gpt-4o-mini" in error["message"]
+    with pytest.raises(anthropic.PermissionDeniedError) as refused_anthropic:
+        await anthropic_client(locked, key).messages.create(
+            model="claude-opus-4-1", max_tokens=20, messages=HI
+        )
+    body = refused_anthropic.value.body
+    assert isinstance(body, dict) and body["type"] == "error"
+    assert body["error"]["type"] == "permission_error"
+    assert "outside the scope" in body["error"]["message"]
+    with pytest.raises(genai_errors.ClientError) as refused_gemini:
+        await gemini_client(locked, key).aio.models.generate_content(
+            model="gemini-2.5-pro", contents="hi"
+        )
+    assert refused_gemini.value.code == 403
+    assert refused_gemini.value.status == "PERMISSION_DENIED"
+    # Nothing out of scope reached an upstream.
+    assert len(upstream.llm_requests) == asked
+    # Each call is the key's own principal in the recorder.
+    rows = await locked.engine.recorder.recent(limit=10)
+    assert {r["owner_principal"] for r in rows} == {"key:ci-bot"}
+    assert key not in str(rows)
+
+
+async def test_alias_fallback_and_passthrough_cannot_lead_a_key_out_of_its_scope(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway = await start_gateway(
+        http_auth_token=TOKEN,
+        gateway_aliases={"fast": "gpt-4o", "mini": "gpt-4o-mini"},
+        gateway_routes={"gpt-4o-mini": {"fallback": ["claude-sonnet-4-6"]}},
+    )
+    key = (await make_key(gateway, "narrow", scope={"models": ["gpt-4o-mini"]})).secret
+    client = openai_client(gateway, key)
+    # Allowed: an alias that resolves inside the scope.
+    answer = await client.chat.completions.create(model="mini", messages=HI)
+    assert (answer.choices[0].message.content or "").startswith(DEFAULT_ANSWER)
+    assert [r.path for r in upstream.llm_requests] == ["/v1/chat/completions"]
+
+    # An alias that resolves outside it: refused before anything is sent.
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        await client.chat.completions.create(model="fast", messages=HI)
+    assert refused.value.body["code"] == "outside_key_scope"  # type: ignore[index]
+    assert len(upstream.llm_requests) == 1
+
+    # The route's fallback leaves the scope: it is never asked, the failure is the client's.
+    upstream.script(Reply.error(429, retry_after_s=3))
+    with pytest.raises(openai.APIStatusError) as failed:
+        await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
+    assert "outside_key_scope" in str(failed.value.body), failed.value.body
+    assert [r.path for r in upstream.llm_requests] == ["/v1/chat/completions"] * 2
+
+    # The same-dialect passthrough (Anthropic in, Anthropic upstream) is held the same way.
+    with pytest.raises(anthropic.PermissionDeniedError):
+        await anthropic_client(gateway, key).messages.create(
+            model="claude-sonnet-4-6", max_tokens=20, messages=HI
+        )
+    assert not [r for r in upstream.llm_requests if r.path == "/v1/messages"]
+
+
+async def test_budget_refuses_with_402_once_the_key_spent_it(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    key = (await make_key(locked, "tight", budget_usd=0.000001)).secret
+    other = (await make_key(locked, "roomy")).secret
+    client = openai_client(locked, key)
+    await client.chat.completions.create(model="gpt-4o-mini", messages=HI)  # spends it
+    with pytest.raises(openai.APIStatusError) as refused:
+        await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
+    assert refused.value.status_code == 402
+    body: Any = refused.value.body
+    assert body["code"] == "budget_exceeded" and "key:tight" in body["message"]
+    assert len(upstream.llm_requests) == 1
+    # Kept with the key in the store, never written among config.toml's [[budgets]].
+    assert locked.engine.budgets.tables() == []
+    # The budget is the key's alone: another key still calls.
+    await openai_client(locked, other).chat.completions.create(model="gpt-4o-mini", messages=HI)
+    assert len(upstream.llm_requests) == 2
+
+
+async def test_rate_limit_answers_429_with_retry_after(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    key = (await make_key(locked, "slow", per_minute=2)).secret
+    client = openai_client(locked, key)
+    for _ in range(2):
+        await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
+    with pytest.raises(openai.RateLimitError) as refused:
+        await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
+    assert int(refused.value.response.headers["Retry-After"]) >= 1
+    assert len(upstream.llm_requests) == 2
+
+
+async def test_revocation_counts_on_the_next_request(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    key = (await make_key(locked, "gone")).secret
+    client = openai_client(locked, key)
+    await client.chat.completions.create(model="gpt-4o-mini", messages=HI)  # verified once
+    assert await locked.engine.keys.revoke(OPERATOR, "gone") == 1
+    with pytest.raises(openai.AuthenticationError) as refused:
+        await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
+    body: Any = refused.value.body
+    assert body["code"] == "key_revoked" and "gone" in body["message"]
+    assert len(upstream.llm_requests) == 1
+
+
+async def test_revocation_by_another_process_counts_on_the_next_request(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    # No authentication configured: a loopback gateway open to the local user. A revoked key
+    # must still be refused rather than fall back to the local user's full access.
+    gateway = await start_gateway()
+    key = (await make_key(gateway, "elsewhere", scope={"models": ["gpt-4o-mini"]})).secret
+    client = openai_client(gateway, key)
+    await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
+    # The real command, in its own process, on the same store.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "llmgw_desktop",
+        "keys",
+        "revoke",
+        "elsewhere",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(os.environ),
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, (out, err)
+    assert b"revoked" in out
+    with pytest.raises(openai.AuthenticationError) as refused:
+        await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
+    assert refused.value.body["code"] == "key_revoked"  # type: ignore[index]
+    assert len(upstream.llm_requests) == 1
+
+
+async def test_expired_key_is_refused_with_its_own_code(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    made = await make_key(locked, "brief", expires_at=time.time() + 3600)
+    await openai_client(locked, made.secret).chat.completions.create(
+        model="gpt-4o-mini", messages=HI
+    )
+    # Moving the expiry into the past in the store stands in for an hour passing.
+    models = locked.engine.store.models
+    await locked.engine.store.run(
+        lambda: (
+            models.GatewayKey.update(expires_at=time.time() - 1)
+            .where(models.GatewayKey.id == made.record.id)
+            .execute()
+        )
+    )
+    with pytest.raises(openai.AuthenticationError) as refused:
+        await openai_client(locked, made.secret).chat.completions.create(
+            model="gpt-4o-mini", messages=HI
+        )
+    assert refused.value.body["code"] == "key_expired"  # type: ignore[index]
+    assert len(upstream.llm_requests) == 1
+
+
+async def test_rotation_keeps_the_principal_and_retires_the_old_secret(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    old = (await make_key(locked, "rolling")).secret
+    new = await locked.engine.keys.rotate(OPERATOR, "rolling")
+    assert new.record.principal == "key:rolling" and new.secret != old
+    with pytest.raises(openai.AuthenticationError):
+        await openai_client(locked, old).chat.completions.create(model="gpt-4o-mini", messages=HI)
+    await openai_client(locked, new.secret).chat.completions.create(
+        model="gpt-4o-mini", messages=HI
+    )
+    # With a grace, the old secret keeps working until it ends.
+    graced = await locked.engine.keys.rotate(OPERATOR, "rolling", grace_s=3600)
+    for secret in (new.secret, graced.secret):
+        await openai_client(locked, secret).chat.completions.create(
+            model="gpt-4o-mini", messages=HI
+        )
+    rows = await locked.engine.recorder.recent(limit=10)
+    assert {r["owner_principal"] for r in rows} == {"key:rolling"}
+
+
+async def test_a_key_cannot_make_keys_or_reach_the_operators_routes(
+    locked: GatewayRuntime,
+) -> None:
+    key = (await make_key(locked, "plain")).secret
+    headers = {"Authorization": f"Bearer {key}"}
+    verdict = await locked.engine.auth.authenticate(aiohttp_headers(headers))
+    assert verdict.principal is not None and verdict.principal.id == "key:plain"
+    with pytest.raises(AccessDenied) as refused:
+        await locked.engine.keys.create(verdict.principal, KeySpec(name="second"))
+    assert refused.value.code == "operator_only"
+    with pytest.raises(AccessDenied):
+        await locked.engine.keys.list(verdict.principal)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(locked.base_url + "/v1/credentials", headers=headers) as answer,
+    ):
+        assert answer.status == 403
+        assert (await answer.json())["error"]["code"] == "operator_only"
+    # The operator may.
+    assert [k.name for k in await locked.engine.keys.list(OPERATOR)] == ["plain"]
+
+
+async def test_projects_outside_the_keys_scope_are_refused(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    key = (await make_key(locked, "shopper", scope={"projects": ["shop"]})).secret
+    client = openai_client(locked, key)
+    await client.chat.completions.create(
+        model="gpt-4o-mini", messages=HI, extra_headers={"X-Project": "shop"}
+    )
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        await client.chat.completions.create(
+            model="gpt-4o-mini", messages=HI, extra_headers={"X-Project": "bank"}
+        )
+    assert refused.value.body["code"] == "outside_key_scope"  # type: ignore[index]
+    assert len(upstream.llm_requests) == 1
+
+
+async def test_a_made_up_key_is_refused_and_never_stored(locked: GatewayRuntime) -> None:
+    with pytest.raises(openai.AuthenticationError) as refused:
+        await openai_client(locked, "llmgw-" + "x" * 43).chat.completions.create(
+            model="gpt-4o-mini", messages=HI
+        )
+    assert refused.value.body["code"] == "unauthorized"  # type: ignore[index]
+
+
+def aiohttp_headers(headers: dict[str, str]) -> Any:
+    from multidict import CIMultiDict
+
+    return CIMultiDict(headers)
+
+
+async def test_mcp_tools_and_cli_providers_outside_the_keys_scope_are_refused(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    tools_key = (await make_key(locked, "lister", scope={"tools": ["list_models"]})).secret
+    listed = await call_tool(locked, {"Authorization": f"Bearer {tools_key}"}, "list_models", {})
+    assert not listed.is_error, listed
+    refused = await call_tool(
+        locked,
+        {"Authorization": f"Bearer {tools_key}"},
+        "ask_model",
+        {"model": "gpt-4o-mini", "prompt": "hi"},
+    )
+    assert refused.is_error and "outside_key_scope" in str(refused.content), refused
+    # A key for one API provider cannot run a coding CLI through its MCP tool.
+    api_key = (await make_key(locked, "api-only", scope={"providers": ["openai"]})).secret
+    cli = await call_tool(
+        locked, {"Authorization": f"Bearer {api_key}"}, "claude_request", {"prompt": "hi"}
+    )
+    assert cli.is_error and "outside_key_scope" in str(cli.content), cli
+    assert upstream.llm_requests == []
+
+
+async def test_a_key_in_a_vendor_key_header_works_on_every_door_the_token_does_not(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    key = (await make_key(locked, "anywhere")).secret
+    body = {"model": "gpt-4o-mini", "messages": HI}
+    async with aiohttp.ClientSession() as http:
+        for header in ("x-api-key", "x-goog-api-key"):
+            async with http.post(
+                locked.base_url + "/v1/chat/completions", json=body, headers={header: key}
+            ) as answer:
+                assert answer.status == 200, await answer.text()
+        # The static token is still read only where the route's clients put it.
+        async with http.post(
+            locked.base_url + "/v1/chat/completions", json=body, headers={"x-api-key": TOKEN}
+        ) as answer:
+            assert answer.status == 401
+    listed = await call_tool(locked, {"x-api-key": key}, "list_models", {})
+    assert not listed.is_error, listed
+    rows = await locked.engine.recorder.recent(limit=5)
+    assert {r["owner_principal"] for r in rows} == {"key:anywhere"}

@@ -1,0 +1,147 @@
+"""The Keys page on a running gateway (qasync, offscreen): a key made in the dialog is shown
+once and works with the official `openai`, `anthropic` and `google-genai` SDKs for the models
+in its scope, is refused others in each client's own shape, and stops working on the very next
+request once revoked from the page (the confirmation's safe choice is the default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anthropic
+import openai
+import pytest
+import qasync
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog
+from llmgw_desktop.ui.pages.keys import COLUMNS, KeysPage
+from llmgw_desktop.ui.qt import QApplication, QGuiApplication, QMessageBox, Qt
+from tests.fakes.upstream import DEFAULT_ANSWER
+from tests.ui.desk_gateway import desk_gateway
+from tests.ui.waiting import until
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with desk_gateway(
+            loaded, monkeypatch, tmp_path, also_upstream=("openai", "google")
+        ) as desk:
+            runtime = desk.runtime
+            window = MainWindow(
+                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
+            )
+            qtbot.addWidget(window)
+            window.resize(1024, 700)
+            window.show_page(KeysPage.KEY)
+            page = window.pages[KeysPage.KEY]
+            assert isinstance(page, KeysPage)
+            try:
+                assert not page.revoke_button.isEnabled()
+                qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
+                dialog = await until(lambda: page.dialog, "the new-key dialog")
+                assert isinstance(dialog, NewKeyDialog)
+                # A wrong field is refused in the dialog, which stays open to fix it.
+                dialog.rate.setText("fast")
+                qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+                await until(lambda: dialog.problem.isVisible(), "the refusal")
+                assert "not a number" in dialog.problem.text()
+                qtbot.keyClicks(dialog.name, "desk-tool")
+                qtbot.keyClicks(dialog.models, "gpt-4o-mini, claude-sonnet-4-6, gemini-2.5-flash")
+                dialog.rate.setText("100")
+                qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+                shown = await until(lambda: page.secret_dialog, "the secret, shown once")
+                assert isinstance(shown, SecretDialog)
+                secret = shown.secret.text()
+                assert secret.startswith("llmgw-")
+                qtbot.mouseClick(shown.copy_key, Qt.MouseButton.LeftButton)
+                assert QGuiApplication.clipboard().text() == secret
+                clients = [shown.client.itemText(i) for i in range(shown.client.count())]
+                assert clients == [
+                    "OpenAI SDK",
+                    "Anthropic SDK",
+                    "Gemini SDK (Python)",
+                    "Claude Code",
+                ]
+                shown.client.setCurrentIndex(3)
+                assert f"ANTHROPIC_API_KEY={secret}" in shown.snippet.toPlainText()
+                assert runtime.base_url in shown.snippet.toPlainText()
+                shown.accept()
+                row = await until(
+                    lambda: page.table.rowCount() == 1 and page.table.item(0, 0), "the row"
+                )
+                assert row.text() == "desk-tool"
+                assert page.table.item(0, COLUMNS.index("Key")).text().endswith(secret[-4:])
+                assert secret not in str(
+                    [page.table.item(0, c).text() for c in range(len(COLUMNS))]
+                )
+
+                oa = openai.AsyncOpenAI(
+                    base_url=runtime.base_url + "/v1", api_key=secret, max_retries=0
+                )
+                an = anthropic.AsyncAnthropic(
+                    base_url=runtime.base_url, api_key=secret, max_retries=0
+                )
+                ge = genai.Client(
+                    api_key=secret,
+                    http_options=types.HttpOptions(base_url=runtime.base_url, retry_options=None),
+                )
+                answer = await oa.chat.completions.create(model="gpt-4o-mini", messages=HI)
+                assert (answer.choices[0].message.content or "").startswith(DEFAULT_ANSWER)
+                await an.messages.create(model="claude-sonnet-4-6", max_tokens=20, messages=HI)
+                reply = await ge.aio.models.generate_content(
+                    model="gemini-2.5-flash", contents="hi"
+                )
+                assert (reply.text or "").startswith(DEFAULT_ANSWER)
+                with pytest.raises(openai.PermissionDeniedError):
+                    await oa.chat.completions.create(model="gpt-4o", messages=HI)
+                with pytest.raises(anthropic.PermissionDeniedError):
+                    await an.messages.create(model="claude-opus-4-1", max_tokens=20, messages=HI)
+                with pytest.raises(genai_errors.ClientError) as refused:
+                    await ge.aio.models.generate_content(model="gemini-2.5-pro", contents="hi")
+                assert refused.value.code == 403
+                rows = await runtime.engine.recorder.recent(limit=10)
+                assert {r["owner_principal"] for r in rows} == {"key:desk-tool"}
+
+                # Revoke: the confirmation defaults to Cancel; Escape keeps the key.
+                page.table.selectRow(0)
+                assert page.revoke_button.isEnabled()
+                qtbot.mouseClick(page.revoke_button, Qt.MouseButton.LeftButton)
+                box = await until(lambda: page.confirm, "the confirmation")
+                assert box.defaultButton() == box.button(QMessageBox.StandardButton.Cancel)
+                qtbot.keyClick(box, Qt.Key.Key_Escape)
+                await until(lambda: not box.isVisible(), "cancelled")
+                await oa.chat.completions.create(model="gpt-4o-mini", messages=HI)
+                page.confirm = None
+                qtbot.mouseClick(page.revoke_button, Qt.MouseButton.LeftButton)
+                box = await until(lambda: page.confirm, "the confirmation again")
+                revoke = next(b for b in box.buttons() if b.text() == "Revoke")
+                qtbot.mouseClick(revoke, Qt.MouseButton.LeftButton)
+                await until(
+                    lambda: page.table.item(0, COLUMNS.index("State")).text() == "revoked",
+                    "revoked on the page",
+                )
+                with pytest.raises(openai.AuthenticationError) as gone:
+                    await oa.chat.completions.create(model="gpt-4o-mini", messages=HI)
+                assert gone.value.body["code"] == "key_revoked"  # type: ignore[index]
+                window.grab().save(str(tmp_path / "keys-page.png"))
+            finally:
+                for each in window.pages.values():
+                    each.page_hidden()
+                    each.tasks.cancel_all()
+                window.hide()
+                QApplication.processEvents()
+
+    qloop.run_until_complete(scenario())
