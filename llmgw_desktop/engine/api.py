@@ -48,6 +48,7 @@ ENGINE_SERVICES: dict[str, str] = {
     # what is stored
     "recorder": "the flight recorder's writer: status and lookups by correlation id",
     "recorder_query": "the flight recorder's pages, details, search, export, agent lanes",
+    "body_capture": "the request bodies kept where `recorder.capture` asks (live policy, reads)",
     "refusals": "requests the edge refused, counted by reason",
     "metrics": "live charts: requests, tokens, spend, cache hits",
     "provider_health": "each provider's recent calls: error rate, failures in a row, latency",
@@ -184,6 +185,9 @@ _HOMES: dict[str, str] = {
     "PAGE_SIZE": "llmgw_desktop.engine.recorder",
     "PageCursor": "llmgw_desktop.engine.recorder",
     "RecordDetail": "llmgw_desktop.engine.recorder",
+    "CAPTURE_KEYS": "llmgw_desktop.engine.recorder",
+    "CapturePolicy": "llmgw_desktop.engine.recorder",
+    "KeptBodies": "llmgw_desktop.engine.recorder",
     "RecordSummary": "llmgw_desktop.engine.recorder",
     "RecorderFilters": "llmgw_desktop.engine.recorder",
     "RecorderPage": "llmgw_desktop.engine.recorder",

@@ -49,7 +49,9 @@ from llmgw_desktop.engine.providers.service import ProvidersService
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
 from llmgw_desktop.engine.providers.trouble import ProviderTrouble
 from llmgw_desktop.engine.recorder import (
+    BodyCapture,
     CacheState,
+    CapturePolicy,
     FlightRecorder,
     RecorderJournal,
     RecorderQuery,
@@ -163,6 +165,8 @@ class Engine:
         self.sessions = SessionStore(self.store, clock=clock)
         # OpenTelemetry export (the no-op unless otel.enabled: no SDK is imported then).
         self.telemetry = start_telemetry(settings, self.events, environ)
+        # The request bodies the person chose to keep (`[recorder.capture]`; off by default).
+        self.body_capture = BodyCapture(self.store, CapturePolicy.of(settings), clock=clock)
         self.recorder = FlightRecorder(
             self.store,
             retention_days=settings.recorder_retention_days,
@@ -174,6 +178,7 @@ class Engine:
             clock=clock,
             process_id=self.leases.process_id,
             trace_of=self.telemetry.trace_id,
+            bodies=self.body_capture,
         )
         # The edge's own refusals (bad credentials, rate limits ...): counted, not recorded.
         self.refusals = RefusalCounter(

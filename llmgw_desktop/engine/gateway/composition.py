@@ -103,6 +103,7 @@ def build_gateway(
         project_access=project_access,
         telemetry=telemetry,
         prices=prices,
+        bodies=recorder.bodies,
         remote_passthrough=RemotePassthrough(
             settings.gateway_remote_passthrough_allow,
             settings.gateway_remote_passthrough_principals,

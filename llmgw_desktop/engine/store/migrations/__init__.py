@@ -30,6 +30,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0012_process_leases,
     m0013_recorder_vacuum,
     m0014_recorder_failure_indexes,
+    m0015_request_bodies,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -118,6 +119,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "recorder failure indexes",
         m0014_recorder_failure_indexes.STATEMENTS,
         m0014_recorder_failure_indexes.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        15,
+        "request bodies",
+        m0015_request_bodies.STATEMENTS,
+        m0015_request_bodies.POSTGRESQL_STATEMENTS,
     ),
 )
 
