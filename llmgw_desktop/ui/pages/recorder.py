@@ -23,6 +23,7 @@ from pathlib import Path
 
 from llmgw_desktop.engine.api import ErrorCode, ExportFormat, RecorderFilters, RecordState
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.recorder_bodies import BodiesPanel
 from llmgw_desktop.ui.pages.recorder_model import (
     COLUMNS,
     STATE_GLYPHS,
@@ -202,6 +203,8 @@ class RecorderPage(Page):
         self.detail.setObjectName("recorderDetail")
         self.detail.setReadOnly(True)
         self.detail.setPlaceholderText("Select a request to see its timings, route and prompt.")
+        # The kept request and response, side by side (only when body capture kept them).
+        self.bodies = BodiesPanel(context.facts.health_url.removesuffix("/health"))
 
         # Two rows of filters: in one row the eleven boxes held the window at 1,234 px at least.
         filters = QGridLayout()
@@ -214,7 +217,7 @@ class RecorderPage(Page):
         search_row.addWidget(self.search_box, 1)
         search_row.addWidget(self.count_label)
         search_row.addWidget(self.export_button)
-        splitter = _splitter(self.table, self.detail)
+        splitter = _splitter(self.table, self.detail, self.bodies)
         page = QVBoxLayout(self)
         page.addLayout(filters)
         page.addLayout(search_row)
@@ -483,8 +486,10 @@ class RecorderPage(Page):
             return  # another row was selected meanwhile
         if detail is None:
             self.detail.setPlainText(f"Request {record_id} is no longer recorded (pruned).")
+            self.bodies.show_bodies(None)
         else:
             self.detail.setPlainText(describe_detail(detail))
+            self.bodies.show_bodies(detail.bodies)
 
     # -- export -------------------------------------------------------------------------------
 
@@ -551,10 +556,12 @@ def _date_edit(name: str, when: QDateTime) -> QDateTimeEdit:
     return edit
 
 
-def _splitter(table: QWidget, detail: QWidget) -> QSplitter:
+def _splitter(table: QWidget, detail: QWidget, bodies: QWidget) -> QSplitter:
     splitter = QSplitter(Qt.Orientation.Vertical)
     splitter.addWidget(table)
     splitter.addWidget(detail)
+    splitter.addWidget(bodies)
     splitter.setStretchFactor(0, 3)
     splitter.setStretchFactor(1, 2)
+    splitter.setStretchFactor(2, 2)
     return splitter

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.config_file import checked_value
-from llmgw_desktop.engine.api import LOCAL_CALLER, redacted_url
+from llmgw_desktop.engine.api import CAPTURE_KEYS, LOCAL_CALLER, redacted_url
 from llmgw_desktop.settings import (
     ConfigError,
     Declared,
@@ -111,9 +111,15 @@ def _apply_log_level(value: Any) -> None:
 
 # Settings the running gateway takes on when saved here; every other one waits for a restart.
 LIVE_KEYS: dict[str, Callable[[Any], None]] = {"log.level": _apply_log_level}
+# Settings the engine takes on when saved here (`recorder.capture.*`: the body capture policy).
+ENGINE_LIVE_KEYS = frozenset(CAPTURE_KEYS)
 # Settings other parts of the window change while the gateway runs (the switches, the Budgets
 # page, the Prices box): shown as config.toml holds them now, never as "restart needed".
 CHANGED_LIVE = frozenset({"providers.disabled", "budgets", "gateway.prices"})
+
+
+def _is_live(key: str) -> bool:
+    return key in LIVE_KEYS or key in ENGINE_LIVE_KEYS
 
 
 def shown_value(decl: Declared, value: Any) -> str:
@@ -349,7 +355,7 @@ class SettingsPage(Page):
         if key not in self._saved:
             on_file = getattr(self._file.settings, decl.attr) if self._file else None
             running = getattr(self.engine.settings, decl.attr)
-            if self._file is None or key in CHANGED_LIVE or key in LIVE_KEYS:
+            if self._file is None or key in CHANGED_LIVE or _is_live(key):
                 return ""
             if on_file != running:
                 return f"config.toml has {shown_value(decl, on_file)}: restart needed"
@@ -357,7 +363,7 @@ class SettingsPage(Page):
         value = self._saved[key]
         if value == getattr(self.engine.settings, decl.attr):
             return "saved"
-        if key in LIVE_KEYS:
+        if _is_live(key):
             return "saved, in effect now"
         return f"saved {shown_value(decl, value)}: restart needed"
 
@@ -403,7 +409,7 @@ class SettingsPage(Page):
 
     def _restart_note(self, key: str) -> str:
         """When a saved value takes effect (said before anything is saved)."""
-        if key in LIVE_KEYS:
+        if _is_live(key):
             return "Takes effect as soon as it is saved."
         return "Save writes config.toml; the gateway uses a new value after a restart."
 
@@ -438,8 +444,10 @@ class SettingsPage(Page):
         self._saved[decl.key] = value
         if (apply := LIVE_KEYS.get(decl.key)) is not None:
             apply(value)
+        if decl.key in ENGINE_LIVE_KEYS:
+            self.engine.body_capture.apply(decl.key, value)
         self._fill_row(self.row_of(decl.key), decl)
-        when = "in effect now" if decl.key in LIVE_KEYS else "used after a restart"
+        when = "in effect now" if _is_live(decl.key) else "used after a restart"
         self._say(f"{decl.key} saved to config.toml: {when}.")
         self.reread_file()
 
