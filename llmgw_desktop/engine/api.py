@@ -42,6 +42,7 @@ ENGINE_SERVICES: dict[str, str] = {
     "sessions": "conversations per principal and the active one per caller",
     "validation": "multi-model answers, comparison and review",
     "gateway": "the HTTP gateway: chat in four dialects, token counts, pass-through",
+    "playground": "the desk's chats through the gateway as the local user (streamed, recorded)",
     "approvals": "calls waiting for a person's decision at the desk",
     # providers
     "providers": "every CLI, API provider and local server: state, switches, models, checks",
@@ -143,6 +144,7 @@ _HOMES: dict[str, str] = {
     "TokenCount": "llmgw_desktop.engine.gateway.results",
     "forwardable_headers": "llmgw_desktop.engine.gateway.passthrough",
     "ProbeResult": "llmgw_desktop.engine.gateway.probe",
+    "PlaygroundReply": "llmgw_desktop.engine.gateway.playground",
     "ProbeVerdict": "llmgw_desktop.engine.gateway.probe",
     "LiveKey": "llmgw_desktop.engine.gateway.live_keys",
     "Target": "llmgw_desktop.engine.gateway.router",

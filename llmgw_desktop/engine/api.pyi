@@ -70,6 +70,7 @@ from llmgw_desktop.engine.gateway.api_catalog import (
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
 from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
+from llmgw_desktop.engine.gateway.playground import PlaygroundReply as PlaygroundReply
 from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
 from llmgw_desktop.engine.gateway.probe import ProbeVerdict as ProbeVerdict
 from llmgw_desktop.engine.gateway.results import CallerInfo as CallerInfo
@@ -241,6 +242,7 @@ __all__ = [
     "PeerOwner",
     "PendingApproval",
     "PendingConsent",
+    "PlaygroundReply",
     "Price",
     "PricedModel",
     "Principal",

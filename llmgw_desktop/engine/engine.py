@@ -31,6 +31,7 @@ from llmgw_desktop.engine.events import (
     StoreHealthChanged,
 )
 from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
+from llmgw_desktop.engine.gateway.playground import Playground
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.retry import JobRetry
@@ -300,6 +301,8 @@ class Engine:
             telemetry=self.telemetry,
             prices=self.prices,
         )
+        # The desk's playground: chats through the gateway as the local user, recorded.
+        self.playground = Playground(self.gateway, self.recorder_query)
         # `/metrics`: counted from the same events as the charts; None when switched off.
         self.scrape: ScrapeFigures | None = None
         if settings.metrics_enabled:

@@ -28,6 +28,7 @@ from llmgw_desktop.ui.pages.credentials import CredentialsPage
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.log_page import LogPage
 from llmgw_desktop.ui.pages.overview import OverviewPage
+from llmgw_desktop.ui.pages.playground import PlaygroundPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
@@ -60,6 +61,7 @@ PAGES: tuple[type[Page], ...] = (
     OverviewPage,
     JobsPage,
     RecorderPage,
+    PlaygroundPage,
     AgentsPage,
     BudgetsPage,
     ProvidersPage,

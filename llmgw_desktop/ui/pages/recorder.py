@@ -300,6 +300,13 @@ class RecorderPage(Page):
             failed_only=False,
         )
 
+    def show_request(self, record_id: str) -> None:
+        """Show one request's detail, listed among the playground's requests (its "Open in
+        recorder"); the row is selected once its page of the list has loaded."""
+        self._show_only({"caller": "playground"}, range_index=0, failed_only=False)
+        self._detail_id = record_id
+        self.tasks.spawn(self._load_detail(record_id), what="load the request's detail")
+
     def show_moment(self, since: float, until: float, *, failed_only: bool = False) -> None:
         """List the requests started from `since` until `until` (wall-clock seconds), the failed
         ones only if asked, and nothing else: every other filter is cleared (the Overview's
