@@ -11,7 +11,7 @@ upstream (`forwardable_headers`, which leaves out every auth header) are, and re
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
@@ -129,7 +129,7 @@ class _Teed:
     left at once), a generator would neither close the chunks under it (whose close releases a
     budget hold) nor keep the bodies."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], keep: _Keeper, limit: int) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], keep: Callable[..., None], limit: int) -> None:
         self._chunks = chunks
         self._keep = keep
         self._limit = limit
