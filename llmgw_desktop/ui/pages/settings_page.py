@@ -118,6 +118,20 @@ ENGINE_LIVE_KEYS = frozenset(CAPTURE_KEYS)
 CHANGED_LIVE = frozenset({"providers.disabled", "budgets", "gateway.prices"})
 
 
+def _names(decl: Declared, typed: str | bool) -> list[str]:
+    """A list of names typed comma-separated (the body capture lists), checked.
+
+    Raises:
+        ConfigError: the setting's own check refused it.
+    """
+    text = typed if isinstance(typed, str) else ""
+    value = [part.strip() for part in text.split(",") if part.strip()]
+    problem = decl.check(value) if decl.check is not None else None
+    if problem is not None:
+        raise ConfigError(decl.key, "the Settings page", problem)
+    return value
+
+
 def _is_live(key: str) -> bool:
     return key in LIVE_KEYS or key in ENGINE_LIVE_KEYS
 
@@ -147,9 +161,9 @@ def read_only_reason(decl: Declared, source: str) -> str | None:
         return "Set budgets on the Budgets page; they apply at once."
     if decl.key == "gateway.prices":
         return "Set prices in the Prices box below; they apply from the next request."
-    if decl.type not in (bool, int, str):
+    if decl.type not in (bool, int, str) and decl.key not in ENGINE_LIVE_KEYS:
         return "A list or table: edit it in config.toml, then restart."
-    if decl.key not in EDITABLE_KEYS:
+    if decl.key not in EDITABLE_KEYS and decl.key not in ENGINE_LIVE_KEYS:
         return "Where the gateway keeps its files: change it in config.toml, then restart."
     if source.startswith("env "):
         return f"Set by the environment variable {decl.env}, which overrides config.toml."
@@ -404,6 +418,8 @@ class SettingsPage(Page):
         self.save_button.setVisible(editable)
         if decl.type is bool:
             self.value_box.setChecked(bool(current))
+        elif isinstance(current, list):  # a list of names, typed comma-separated
+            self.value_edit.setText(", ".join(str(item) for item in current))
         else:
             self.value_edit.setText(str(current))
 
@@ -423,7 +439,7 @@ class SettingsPage(Page):
             self.value_box.isChecked() if decl.type is bool else self.value_edit.text()
         )
         try:
-            value = checked_value(decl.key, typed)
+            value = _names(decl, typed) if decl.type is list else checked_value(decl.key, typed)
         except ConfigError as exc:
             self._say(f"{exc.key}: {exc.problem}. Nothing was saved.", error=True)
             return
