@@ -17,6 +17,7 @@ from pathlib import Path
 import anthropic
 import openai
 
+from llmgw_desktop.engine.recorder.bodies import cut_marker
 from llmgw_desktop.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
@@ -136,3 +137,22 @@ async def test_an_agent_policy_keeps_that_agent_only_and_applies_live(
     assert await engine.body_capture.read(before) is None
     assert await engine.body_capture.read(kept) is not None
     assert await engine.body_capture.read(other) is None
+
+
+async def test_a_long_request_is_kept_cut_and_marked(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,  # noqa: F811
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(
+        capture_providers=["openai"], capture_max_body_bytes=300
+    )
+    client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="x", max_retries=0)
+    async with client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model="openai/gpt-4o-mini",
+            messages=[{"role": "user", "content": "otters " * 5000}],
+        )
+    kept = await gateway.engine.body_capture.read(raw.headers["x-gateway-request-id"])
+    assert kept is not None and kept.request_cut > 30_000
+    assert kept.request.endswith(cut_marker(kept.request_cut))
+    assert len(kept.request) == 300 + len(cut_marker(kept.request_cut))

@@ -96,9 +96,11 @@ class _Keeper:
     ) -> None:
         self._bodies = bodies
         self._front = front
-        self._request = (
-            raw.decode("utf-8", "replace") if raw is not None else jsonio.dumps_text(body)
-        )
+        # Cut now (what `keep` would cut anyway), so a long stream does not hold a second,
+        # decoded copy of a large request until it ends; how much was cut goes with it.
+        limit = bodies.policy.max_chars + REDACT_MARGIN
+        text = raw.decode("utf-8", "replace") if raw is not None else jsonio.dumps_text(body)
+        self._request, self._request_cut = text[:limit], max(0, len(text) - limit)
         self._caller = caller
         self._url_model = url_model
         self._route = route
@@ -112,6 +114,7 @@ class _Keeper:
             stream=stream,
             headers=self._headers(),
             request=self._request,
+            request_cut=self._request_cut,
             response=response,
             response_cut=response_cut,
         )
