@@ -18,8 +18,10 @@ import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.playground import PlaygroundPage
+from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_model import describe_detail
 from llmgw_desktop.ui.qt import Qt
 from tests.fakes.upstream import Reply
@@ -180,3 +182,42 @@ def test_an_upstream_failure_shows_a_clear_error_in_the_page(
         body,
         replies=(Reply.error(500, "the model is on fire (fake)"),),
     )
+
+
+def test_open_in_recorder_shows_the_answers_row_in_the_flight_recorder(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
+            window = MainWindow(
+                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
+            )
+            qtbot.addWidget(window)
+            window.show()
+            try:
+                window.show_page(PlaygroundPage.KEY)
+                page = window.pages[PlaygroundPage.KEY]
+                assert isinstance(page, PlaygroundPage)
+                ask(page, "claude-sonnet-4-6", "hello", qtbot)
+                await until(lambda: page.answer.reply is not None, "the answer")
+                reply = page.answer.reply
+                assert reply is not None and reply.record_id
+                page.answer.open_button.click()
+                recorder = window.pages[RecorderPage.KEY]
+                assert isinstance(recorder, RecorderPage)
+                await until(lambda: window.stack.currentWidget() is recorder, "the recorder")
+                await until(
+                    lambda: f"Request {reply.record_id}" in recorder.detail.toPlainText(),
+                    "the row's detail",
+                )
+                await until(lambda: recorder.table.currentIndex().isValid(), "the row selected")
+            finally:
+                for shown in window.pages.values():
+                    shown.page_hidden()
+                    shown.tasks.cancel_all()
+
+    qloop.run_until_complete(scenario())

@@ -71,7 +71,7 @@ def describe_reply(reply: PlaygroundReply) -> str:
 class _AnswerPane(QWidget):
     """One model's answer: the text as it streams, its figures, a link to its recorder row."""
 
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, open_text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(name)
         self.title = QLabel()
@@ -87,7 +87,7 @@ class _AnswerPane(QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet(f"color: {error_colour()};")
         self.error.setVisible(False)
-        self.open_button = QPushButton("Open in &recorder")
+        self.open_button = QPushButton(open_text)
         self.open_button.setObjectName(f"{name}OpenRecorder")
         self.open_button.setEnabled(False)
         layout = QVBoxLayout(self)
@@ -162,8 +162,8 @@ class PlaygroundPage(Page):
         self.status = QLabel()
         self.status.setObjectName("playgroundStatus")
         self.status.setWordWrap(True)
-        self.answer = _AnswerPane("playgroundAnswer")
-        self.second = _AnswerPane("playgroundSecond")
+        self.answer = _AnswerPane("playgroundAnswer", "Open in &recorder")
+        self.second = _AnswerPane("playgroundSecond", "Open &its row in recorder")
         self.second.setVisible(False)
         for pane in (self.answer, self.second):
             pane.open_button.clicked.connect(lambda _=False, p=pane: self.open_row(p))
