@@ -399,6 +399,42 @@ class _CoreSettings:
         "are any dropped, and counted in /health).",
         check=checks.positive,
     )
+    capture_providers: list[str] = setting(
+        "recorder.capture.providers",
+        [],
+        env="LLM_GATEWAY_RECORDER_CAPTURE_PROVIDERS",
+        doc="Keep the (redacted, size-capped) request and response bodies of gateway requests "
+        'answered by these providers (`anthropic`, `codex` ...; "*": every provider). Empty, '
+        "with the two lists below empty too: no body is kept (the default). Applied live.",
+    )
+    capture_agents: list[str] = setting(
+        "recorder.capture.agents",
+        [],
+        env="LLM_GATEWAY_RECORDER_CAPTURE_AGENTS",
+        doc="Keep the bodies of requests from these agents (the recorder's caller, e.g. "
+        '`claude-code`; a name matches the caller it starts; "*": every agent). Applied live.',
+    )
+    capture_projects: list[str] = setting(
+        "recorder.capture.projects",
+        [],
+        env="LLM_GATEWAY_RECORDER_CAPTURE_PROJECTS",
+        doc='Keep the bodies of requests in these projects ("*": every project). Applied live.',
+    )
+    capture_retention_hours: int = setting(
+        "recorder.capture.retention_hours",
+        24,
+        env="LLM_GATEWAY_RECORDER_CAPTURE_RETENTION_HOURS",
+        doc="Hours a kept body stays before the recorder's prune deletes it. Applied live.",
+        check=checks.positive,
+    )
+    capture_max_body_bytes: int = setting(
+        "recorder.capture.max_body_bytes",
+        256 * 1024,
+        env="LLM_GATEWAY_RECORDER_CAPTURE_MAX_BODY_BYTES",
+        doc="Most characters kept of each body (request, response); a longer one is cut and "
+        "marked as cut. Applied live.",
+        check=checks.positive,
+    )
     disabled_providers: list[str] = setting(
         "providers.disabled",
         [],

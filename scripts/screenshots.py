@@ -78,6 +78,7 @@ from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS  # noqa: E402
 from llmgw_desktop.ui.decision_dialog import DecisionDialog  # noqa: E402
 from llmgw_desktop.ui.first_run import FirstRunGuide  # noqa: E402
 from llmgw_desktop.ui.main_window import MainWindow  # noqa: E402
+from llmgw_desktop.ui.pages.playground import PlaygroundPage  # noqa: E402
 from llmgw_desktop.ui.qt import QApplication, QSystemTrayIcon, Qt, QTimer  # noqa: E402
 from llmgw_desktop.ui.theme import apply_theme  # noqa: E402
 from llmgw_desktop.ui.tray import TrayIcon  # noqa: E402
@@ -574,6 +575,33 @@ async def make_keys(window: MainWindow, base_url: str) -> None:
         await answer.read()
 
 
+async def stage_playground(window: MainWindow, upstreams: Upstreams) -> None:
+    """A question asked in the Playground and compared with a second model, as a person
+    would try two models before choosing one (the answers are the upstream's, scripted)."""
+    page = window.pages.get(PlaygroundPage.KEY)
+    if not isinstance(page, PlaygroundPage):
+        return
+    upstreams.script_api(
+        Reply.ok(
+            "Sea otters hold paws while they sleep, so the current does not carry them apart. "
+            "A group resting together is called a raft.",
+            verbatim=True,
+        ),
+        Reply.ok(
+            "They link paws (and sometimes wrap themselves in kelp) so that they stay together "
+            "while asleep on the water.",
+            verbatim=True,
+        ),
+    )
+    page.model_box.setEditText("claude-sonnet-4-6")
+    page.compare_box.setEditText("openai/gpt-4o-mini")
+    page.prompt.setPlainText("Why do sea otters hold hands?")
+    page.send()
+    await until(lambda: page.answer.reply is not None, "the playground's answer", 20)
+    page.compare()
+    await until(lambda: page.second.reply is not None, "the playground's comparison", 20)
+
+
 async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[tuple[str, Path]]:
     """Each registered page (and a dark sample) saved as <out>/<key>.png; (title, file)s."""
     app = QApplication.instance()
@@ -725,6 +753,7 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         print(f"workload done: HTTP statuses {dict(sorted(statuses.items()))}")
         await set_budgets(window)
         await make_keys(window, base_url)
+        await stage_playground(window, upstreams)
         only = set(args.pages.split(",")) if args.pages else None
         guide = await capture_guide(args.out, only)
         outcome["saved"] = guide + await capture(window, args.out, only)

@@ -78,6 +78,7 @@ from llmgw_desktop.engine.gateway.api_catalog import (
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
 from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
+from llmgw_desktop.engine.gateway.playground import PlaygroundReply as PlaygroundReply
 from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
 from llmgw_desktop.engine.gateway.probe import ProbeVerdict as ProbeVerdict
 from llmgw_desktop.engine.gateway.results import CallerInfo as CallerInfo
@@ -113,15 +114,18 @@ from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
 from llmgw_desktop.engine.providers.trouble import Trouble as Trouble
+from llmgw_desktop.engine.recorder import CAPTURE_KEYS as CAPTURE_KEYS
 from llmgw_desktop.engine.recorder import COST_DIMENSIONS as COST_DIMENSIONS
 from llmgw_desktop.engine.recorder import COST_WINDOWS as COST_WINDOWS
 from llmgw_desktop.engine.recorder import PAGE_SIZE as PAGE_SIZE
 from llmgw_desktop.engine.recorder import AgentLane as AgentLane
 from llmgw_desktop.engine.recorder import AgentLanes as AgentLanes
+from llmgw_desktop.engine.recorder import CapturePolicy as CapturePolicy
 from llmgw_desktop.engine.recorder import CostBreakdown as CostBreakdown
 from llmgw_desktop.engine.recorder import CostDimension as CostDimension
 from llmgw_desktop.engine.recorder import CostGroup as CostGroup
 from llmgw_desktop.engine.recorder import ExportFormat as ExportFormat
+from llmgw_desktop.engine.recorder import KeptBodies as KeptBodies
 from llmgw_desktop.engine.recorder import Lane as Lane
 from llmgw_desktop.engine.recorder import PageCursor as PageCursor
 from llmgw_desktop.engine.recorder import RecordDetail as RecordDetail
@@ -161,6 +165,7 @@ ENGINE_SERVICES: dict[str, str]
 __all__ = [
     "ANTHROPIC_KEY_PLACES",
     "BEARER_ONLY",
+    "CAPTURE_KEYS",
     "CLI_BRIDGES",
     "COST_DIMENSIONS",
     "COST_WINDOWS",
@@ -205,6 +210,7 @@ __all__ = [
     "CallParams",
     "CallerInfo",
     "Capability",
+    "CapturePolicy",
     "CliStatus",
     "Completed",
     "ConsentQueue",
@@ -230,6 +236,7 @@ __all__ = [
     "JobStateChanged",
     "JobStuckChanged",
     "JobView",
+    "KeptBodies",
     "KeyRecord",
     "KeyScope",
     "KeySpec",
@@ -249,6 +256,7 @@ __all__ = [
     "PeerOwner",
     "PendingApproval",
     "PendingConsent",
+    "PlaygroundReply",
     "Price",
     "PricedModel",
     "Principal",

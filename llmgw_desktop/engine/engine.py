@@ -32,6 +32,7 @@ from llmgw_desktop.engine.events import (
     StoreHealthChanged,
 )
 from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
+from llmgw_desktop.engine.gateway.playground import Playground
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.retry import JobRetry
@@ -50,7 +51,9 @@ from llmgw_desktop.engine.providers.service import ProvidersService
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
 from llmgw_desktop.engine.providers.trouble import ProviderTrouble
 from llmgw_desktop.engine.recorder import (
+    BodyCapture,
     CacheState,
+    CapturePolicy,
     FlightRecorder,
     RecorderJournal,
     RecorderQuery,
@@ -172,6 +175,8 @@ class Engine:
         self.sessions = SessionStore(self.store, clock=clock)
         # OpenTelemetry export (the no-op unless otel.enabled: no SDK is imported then).
         self.telemetry = start_telemetry(settings, self.events, environ)
+        # The request bodies the person chose to keep (`[recorder.capture]`; off by default).
+        self.body_capture = BodyCapture(self.store, CapturePolicy.of(settings), clock=clock)
         self.recorder = FlightRecorder(
             self.store,
             retention_days=settings.recorder_retention_days,
@@ -183,6 +188,7 @@ class Engine:
             clock=clock,
             process_id=self.leases.process_id,
             trace_of=self.telemetry.trace_id,
+            bodies=self.body_capture,
         )
         # The edge's own refusals (bad credentials, rate limits ...): counted, not recorded.
         self.refusals = RefusalCounter(
@@ -320,6 +326,8 @@ class Engine:
             telemetry=self.telemetry,
             prices=self.prices,
         )
+        # The desk's playground: chats through the gateway as the local user, recorded.
+        self.playground = Playground(self.gateway, self.recorder_query)
         # `/metrics`: counted from the same events as the charts; None when switched off.
         self.scrape: ScrapeFigures | None = None
         if settings.metrics_enabled:

@@ -30,6 +30,7 @@ from llmgw_desktop.ui.pages.keys import KeysPage
 from llmgw_desktop.ui.pages.log_page import LogPage
 from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
 from llmgw_desktop.ui.pages.overview import OverviewPage
+from llmgw_desktop.ui.pages.playground import PlaygroundPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
@@ -62,6 +63,7 @@ PAGES: tuple[type[Page], ...] = (
     OverviewPage,
     JobsPage,
     RecorderPage,
+    PlaygroundPage,
     AgentsPage,
     BudgetsPage,
     ProvidersPage,

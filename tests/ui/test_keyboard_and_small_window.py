@@ -177,6 +177,7 @@ def test_tab_leaves_every_table_and_reaches_every_control_on_every_page(
     qloop: qasync.QEventLoop, window_on_gateway: tuple[MainWindow, Desk], qtbot: QtBot
 ) -> None:
     window, _desk = window_on_gateway
+    assert "playground" in window.pages  # issue 31: the playground is walked like the rest
     checked_tables = 0
     for key in window.pages:
         page = _show(qloop, window, key)

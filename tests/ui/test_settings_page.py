@@ -226,6 +226,27 @@ def test_the_log_level_takes_effect_at_once(
     assert load_settings().settings.log_level == "DEBUG"
 
 
+def test_body_capture_saved_here_takes_effect_at_once(
+    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+) -> None:
+    async def scenario() -> None:
+        async with settings_page(qtbot) as (page, engine):
+            assert not engine.body_capture.policy.on
+            page.select("recorder.capture.providers")
+            assert "as soon as it is saved" in page.reason_label.text()
+            page.value_edit.setText("anthropic")
+            page.save_button.click()
+            key = "recorder.capture.providers"
+            await until(lambda: _row(page, key)[3] != "", "saved providers")
+            assert _row(page, key)[3] == "saved, in effect now"
+            assert engine.body_capture.wants("anthropic", "any-agent", None)
+            assert not engine.body_capture.wants("openai", "any-agent", None)
+
+    qloop.run_until_complete(scenario())
+    assert load_settings().settings.capture_providers == ["anthropic"]
+    assert "# keep it modest on this laptop" in config.read_text(encoding="utf-8")
+
+
 def test_a_file_written_after_start_and_live_switches_show_as_they_are_now(
     qloop: qasync.QEventLoop, qtbot: QtBot, config_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -105,6 +105,7 @@ def build_gateway(
         target_access=target_access,
         telemetry=telemetry,
         prices=prices,
+        bodies=recorder.bodies,
         remote_passthrough=RemotePassthrough(
             settings.gateway_remote_passthrough_allow,
             settings.gateway_remote_passthrough_principals,

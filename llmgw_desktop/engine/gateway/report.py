@@ -41,6 +41,8 @@ class RouteReport:
     recorded: bool = False
     # The OpenTelemetry trace this request is part of (None while export is off).
     trace_id: str | None = None
+    # The recorder row this request re-sends to another model (the playground's "Compare").
+    replay_of: str | None = None
 
     def headers(self) -> dict[str, str]:
         """`x-gateway-*` response headers (every dialect gets them)."""
@@ -97,6 +99,8 @@ class RouteReport:
         }
         if self.notices:
             record["notices"] = list(self.notices)
+        if self.replay_of:
+            record["replayOf"] = self.replay_of
         return record
 
 

@@ -32,6 +32,9 @@ class CallerInfo:
     workspace: str | None = None
     # For CLI targets: the conversation to continue (`X-Session-Id`); None starts a fresh one.
     session_id: str | None = None
+    # The recorder row this request re-sends to another model (the desk's playground only:
+    # no front door sets it).
+    replay_of: str | None = None
 
 
 @dataclass(frozen=True)

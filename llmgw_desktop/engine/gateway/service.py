@@ -32,6 +32,7 @@ from llmgw_desktop.engine.gateway.api_catalog import (
     recorded_provider,
 )
 from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.capture import GatewayCapture
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, serve_on_cli
 from llmgw_desktop.engine.gateway.counting import TokenCounter, estimated_input_tokens
@@ -78,7 +79,7 @@ from llmgw_desktop.engine.gateway.upstream import (
     UpstreamFailure,
     UpstreamTarget,
 )
-from llmgw_desktop.engine.recorder import FlightRecorder, new_record_id
+from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
 from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry
@@ -141,6 +142,7 @@ class GatewayService:
         remote_passthrough: RemotePassthrough | None = None,
         telemetry: Telemetry | None = None,
         prices: PriceBook | None = None,
+        bodies: BodyCapture | None = None,
     ) -> None:
         self.registry = registry
         self._prices = prices or PriceBook()  # the engine's: the person's prices on top
@@ -174,6 +176,8 @@ class GatewayService:
         self._telemetry = telemetry or Telemetry()
         # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
         self.stopping = False
+        # The bodies a person chose to keep (`recorder.capture`): off unless configured.
+        self._capture = GatewayCapture(bodies)
 
     async def chat(
         self,
@@ -200,7 +204,12 @@ class GatewayService:
                 two values in one object (nothing was sent).
             ProjectForbidden: the caller's principal was not granted its project.
         """
-        route = RouteReport(request_id=new_record_id(), requested_model="", project=caller.project)
+        route = RouteReport(
+            request_id=new_record_id(),
+            requested_model="",
+            project=caller.project,
+            replay_of=caller.replay_of,
+        )
         route.trace_id = self._telemetry.trace_id()
         if isinstance(body.get("model"), str):
             route.requested_model = body["model"]
@@ -213,7 +222,8 @@ class GatewayService:
                     caller.principal, caller.caller, caller.project, "Responses `background`"
                 )
             incoming = ClientRequest(front, body, raw, url_model=url_model, stream=stream)
-            return await self._serve(incoming, caller, route)
+            answer = await self._serve(incoming, caller, route)
+            return self._capture.answered(front, body, raw, caller, url_model, answer)
         except EngineError as error:
             if not route.recorded:
                 # Refused before any provider was asked (bad body, unknown model, no key):
@@ -227,6 +237,7 @@ class GatewayService:
                     error_code=error.code,
                     http_status=client_status(front, error.http_status),
                 )
+            self._capture.refused(front, body, raw, caller, url_model, route, error)
             traced(error, route)
             raise
 

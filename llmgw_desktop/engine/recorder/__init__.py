@@ -5,11 +5,18 @@ refusals at its door counted per minute.
 store refuses, `prune` bounds the table); `query` and `search` are the desk's reads (keyset
 pages, filters, full-text search, export) and `lanes` its per-agent view; `cache_state` turns
 rows into prompt-cache views; `cost_breakdown` sums their spend per provider, model, project or
-agent; `refusals` counts what the edge refused. The hand-written SQL sits in `rows` (the
+agent; `refusals` counts what the edge refused; `bodies` keeps the request and response bodies a
+person asked for (`recorder.capture`, off by default). The hand-written SQL sits in `rows` (the
 `requests` table), `cost_breakdown` (its spend), `search` (its FTS5 index) and `refusal_rows`
 (the `refusals` table), each saying why.
 """
 
+from llmgw_desktop.engine.recorder.bodies import (
+    CAPTURE_KEYS,
+    BodyCapture,
+    CapturePolicy,
+    KeptBodies,
+)
 from llmgw_desktop.engine.recorder.cache_state import CacheState
 from llmgw_desktop.engine.recorder.cost_breakdown import (
     COST_DIMENSIONS,
@@ -36,17 +43,21 @@ from llmgw_desktop.engine.recorder.rows import past_traffic
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 
 __all__ = [
+    "CAPTURE_KEYS",
     "COST_DIMENSIONS",
     "COST_WINDOWS",
     "PAGE_SIZE",
     "AgentLane",
     "AgentLanes",
+    "BodyCapture",
     "CacheState",
+    "CapturePolicy",
     "CostBreakdown",
     "CostDimension",
     "CostGroup",
     "ExportFormat",
     "FlightRecorder",
+    "KeptBodies",
     "Lane",
     "PageCursor",
     "RecordDetail",

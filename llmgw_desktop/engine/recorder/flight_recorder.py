@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.recorder.bodies import BodyCapture
 from llmgw_desktop.engine.recorder.journal import RecorderJournal
 from llmgw_desktop.engine.recorder.prune import prune_rows
 from llmgw_desktop.engine.recorder.rows import Entry, close_interrupted, write_entries
@@ -94,12 +95,15 @@ class FlightRecorder:
         clock: Callable[[], float] = time.time,
         process_id: str | None = None,
         trace_of: Callable[[], str | None] | None = None,
+        bodies: BodyCapture | None = None,
     ) -> None:
         """`on_finish` hears of every finished request (the engine publishes it as an event);
         `process_id` is this gateway process's lease id, kept on each row so a survivor can
         close the rows of a process that died (`engine/jobs/leases.py`); `trace_of` names the
-        OpenTelemetry trace a request starts in (kept in the row's route as `traceId`)."""
+        OpenTelemetry trace a request starts in (kept in the row's route as `traceId`);
+        `bodies`, the request bodies a person chose to keep, written and pruned with the rows."""
         self._db = db
+        self.bodies = bodies
         self._process_id = process_id
         self._clock = clock
         self.retention_days = retention_days
@@ -285,7 +289,13 @@ class FlightRecorder:
     async def flush(self) -> bool:
         """Write everything pending (and anything spilled earlier) in one transaction on the
         database thread; False when the store refused it or could not be reached (the rows are
-        kept, see above)."""
+        kept, see above). Kept bodies follow in their own transaction."""
+        flushed = await self._flush_rows()
+        if self.bodies is not None:
+            await self.bodies.flush()
+        return flushed
+
+    async def _flush_rows(self) -> bool:
         async with self._flush_lock:
             spill = self._spill
             replay = spill is not None and spill.entries > 0
@@ -489,7 +499,12 @@ class FlightRecorder:
         stale = self._clock() - OPEN_RECORD_MAX_AGE_S
         self._open = {k: v for k, v in self._open.items() if v.started_at >= stale}
         self._first_piece = {k: v for k, v in self._first_piece.items() if k in self._open}
-        return await prune_rows(self._db, cutoff=cutoff, max_rows=self.max_rows)
+        removed = await prune_rows(self._db, cutoff=cutoff, max_rows=self.max_rows)
+        if self.bodies is not None:
+            gone = await self.bodies.prune()
+            if gone:
+                log.info("pruned %d kept request body(ies) past their retention", gone)
+        return removed
 
     async def by_correlation(self, principal: str, correlation_id: str) -> dict[str, Any] | None:
         """The newest record this principal tagged with `correlation_id`."""

@@ -25,11 +25,12 @@ import functools
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TextIO
 
 from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.recorder.bodies import KeptBodies
 from llmgw_desktop.engine.recorder.cost_breakdown import (
     CostBreakdown,
     CostDimension,
@@ -209,7 +210,8 @@ CellFormatter = Callable[[RecordSummary], tuple[str, ...]]
 
 @dataclass(frozen=True)
 class RecordDetail:
-    """One row in full, with its job's redacted prompt and answer when a job made it."""
+    """One row in full, with its job's redacted prompt and answer when a job made it, its
+    kept bodies when `recorder.capture` kept them, and the rows that replayed it."""
 
     record: dict[str, Any]
     job_found: bool = False
@@ -217,6 +219,11 @@ class RecordDetail:
     prompt: str | None = None
     response: str | None = None
     job_error: dict[str, Any] | None = None
+    bodies: KeptBodies | None = None
+    # The body capture policy now, in words ("off", "on for providers ..."), for the detail.
+    capture: str = "off"
+    # Rows whose route says `replayOf` this one (the playground's "Compare with…").
+    replays: tuple[str, ...] = ()
 
 
 class RecorderQuery:
@@ -275,7 +282,12 @@ class RecorderQuery:
         """The row in full (JSON fields parsed), plus its job's prompt and answer if any."""
         if self._recorder is not None:
             await self._recorder.flush()
-        return await self._db.read(lambda: self._read_detail(record_id))
+        detail = await self._db.read(lambda: self._read_detail(record_id))
+        bodies = None if self._recorder is None else self._recorder.bodies
+        if detail is None or bodies is None:
+            return detail
+        kept = await bodies.read(record_id)
+        return replace(detail, bodies=kept, capture=bodies.policy.describe())
 
     async def costs(
         self, by: CostDimension, window_s: float, *, now: float | None = None
@@ -484,6 +496,21 @@ class RecorderQuery:
         if row is None:
             return None
         record = _public(row)
+        replays = self._replays_of(record_id, record["started_at"])
+        detail = self._read_job(record)
+        return replace(detail, replays=replays) if replays else detail
+
+    def _replays_of(self, record_id: str, since: float) -> tuple[str, ...]:
+        """Rows started since `since` whose route names `record_id` as what they replay (a
+        text match: record ids are hex, and the time index bounds the rows read)."""
+        rows = self._execute(
+            "SELECT id FROM requests WHERE started_at >= ? AND route_json LIKE ? "
+            "ORDER BY started_at LIMIT 20",
+            [since, f'%"replayOf":"{record_id}"%'],
+        ).fetchall()
+        return tuple(str(row[0]) for row in rows)
+
+    def _read_job(self, record: dict[str, Any]) -> RecordDetail:
         job_id = record.get("job_id")
         if not job_id:
             return RecordDetail(record)

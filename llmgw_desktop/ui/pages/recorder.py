@@ -23,6 +23,7 @@ from pathlib import Path
 
 from llmgw_desktop.engine.api import ErrorCode, ExportFormat, RecorderFilters, RecordState
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.recorder_bodies import BodiesPanel
 from llmgw_desktop.ui.pages.recorder_model import (
     COLUMNS,
     STATE_GLYPHS,
@@ -207,6 +208,8 @@ class RecorderPage(Page):
         self.detail.setObjectName("recorderDetail")
         self.detail.setReadOnly(True)
         self.detail.setPlaceholderText("Select a request to see its timings, route and prompt.")
+        # The kept request and response, side by side (only when body capture kept them).
+        self.bodies = BodiesPanel(context.facts.health_url.removesuffix("/health"))
 
         # Two rows of filters: in one row the eleven boxes held the window at 1,234 px at least.
         filters = QGridLayout()
@@ -219,7 +222,7 @@ class RecorderPage(Page):
         search_row.addWidget(self.search_box, 1)
         search_row.addWidget(self.count_label)
         search_row.addWidget(self.export_button)
-        splitter = _splitter(self.table, self.detail)
+        splitter = _splitter(self.table, self.detail, self.bodies)
         page = QVBoxLayout(self)
         page.addLayout(filters)
         page.addLayout(search_row)
@@ -304,6 +307,13 @@ class RecorderPage(Page):
             range_index=reaches.index(reach_s),
             failed_only=False,
         )
+
+    def show_request(self, record_id: str) -> None:
+        """Show one request's detail, listed among the playground's requests (its "Open in
+        recorder"); the row is selected once its page of the list has loaded."""
+        self._show_only({"caller": "playground"}, range_index=0, failed_only=False)
+        self._detail_id = record_id
+        self.tasks.spawn(self._load_detail(record_id), what="load the request's detail")
 
     def show_moment(self, since: float, until: float, *, failed_only: bool = False) -> None:
         """List the requests started from `since` until `until` (wall-clock seconds), the failed
@@ -494,8 +504,10 @@ class RecorderPage(Page):
             return  # another row was selected meanwhile
         if detail is None:
             self.detail.setPlainText(f"Request {record_id} is no longer recorded (pruned).")
+            self.bodies.show_bodies(None)
         else:
             self.detail.setPlainText(describe_detail(detail, self.model.names))
+            self.bodies.show_bodies(detail.bodies)
 
     # -- export -------------------------------------------------------------------------------
 
@@ -562,10 +574,12 @@ def _date_edit(name: str, when: QDateTime) -> QDateTimeEdit:
     return edit
 
 
-def _splitter(table: QWidget, detail: QWidget) -> QSplitter:
+def _splitter(table: QWidget, detail: QWidget, bodies: QWidget) -> QSplitter:
     splitter = QSplitter(Qt.Orientation.Vertical)
     splitter.addWidget(table)
     splitter.addWidget(detail)
+    splitter.addWidget(bodies)
     splitter.setStretchFactor(0, 3)
     splitter.setStretchFactor(1, 2)
+    splitter.setStretchFactor(2, 2)
     return splitter

@@ -52,6 +52,7 @@ from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import error_colour
 
 __all__ = [
+    "CAPTURE_OFF",
     "COLUMNS",
     "NO_PROMPT_FOR_API",
     "STATE_GLYPHS",
@@ -442,6 +443,10 @@ NO_PROMPT_FOR_API = (
     "Not kept for API requests: the flight recorder holds numbers, codes and routes, never "
     "prompt or answer text."
 )
+CAPTURE_OFF = (
+    "Body capture is off. To keep request and response bodies (redacted, 24 h), name a "
+    "provider, agent or project in recorder.capture (Settings page)."
+)
 
 
 def describe_detail(detail: RecordDetail, names: ProviderNames | None = None) -> str:
@@ -477,6 +482,10 @@ def describe_detail(detail: RecordDetail, names: ProviderNames | None = None) ->
     if isinstance(route, dict) and route.get("traceId"):
         # The OpenTelemetry trace the request ran in (export on): find it in the tracing tool.
         lines.append(f"  {'Trace':<12}{route['traceId']}")
+    if isinstance(route, dict) and route.get("replayOf"):
+        lines.append(f"  {'Replay of':<12}{route['replayOf']}")
+    for replay in detail.replays:
+        lines.append(f"  {'Replayed as':<12}{replay}")
     lines += ["", "Tokens and cache", *_tokens(r)]
     saved = savings_lines(r.get("optimization"))
     if saved:
@@ -567,7 +576,7 @@ def _error(r: dict[str, Any]) -> list[str]:
 def _conversation(detail: RecordDetail) -> list[str]:
     job_id = detail.record.get("job_id")
     if not job_id:
-        return ["Prompt and response", f"  {NO_PROMPT_FOR_API}"]
+        return ["Prompt and response", *_kept_bodies(detail)]
     if not detail.job_found:
         return ["Prompt and response", f"  Job {job_id} is no longer kept (old jobs are pruned)."]
     lines = [f"Prompt (job {job_id}, {detail.job_state}, secrets redacted)"]
@@ -579,6 +588,20 @@ def _conversation(detail: RecordDetail) -> list[str]:
         if detail.job_error.get("message"):
             lines.append(f"  {detail.job_error['message']}")
     return lines
+
+
+def _kept_bodies(detail: RecordDetail) -> list[str]:
+    """What the detail says of an API request's bodies: below, or why they are not kept."""
+    if detail.bodies is not None:
+        cut = detail.bodies.request_cut or detail.bodies.response_cut
+        note = " (cut to recorder.capture.max_body_bytes)" if cut else ""
+        return [f"  Kept, secrets redacted{note}: shown side by side below."]
+    if detail.capture == "off":
+        return [f"  {NO_PROMPT_FOR_API}", f"  {CAPTURE_OFF}"]
+    return [
+        f"  Not kept for this request. Body capture is {detail.capture}; a request it does "
+        "not name, or one older than the retention, has none."
+    ]
 
 
 def _shortened(text: str | None) -> str | None:

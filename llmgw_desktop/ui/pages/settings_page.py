@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.config_file import checked_value
-from llmgw_desktop.engine.api import LOCAL_CALLER, redacted_url
+from llmgw_desktop.engine.api import CAPTURE_KEYS, LOCAL_CALLER, redacted_url
 from llmgw_desktop.settings import (
     ConfigError,
     Declared,
@@ -111,9 +111,29 @@ def _apply_log_level(value: Any) -> None:
 
 # Settings the running gateway takes on when saved here; every other one waits for a restart.
 LIVE_KEYS: dict[str, Callable[[Any], None]] = {"log.level": _apply_log_level}
+# Settings the engine takes on when saved here (`recorder.capture.*`: the body capture policy).
+ENGINE_LIVE_KEYS = frozenset(CAPTURE_KEYS)
 # Settings other parts of the window change while the gateway runs (the switches, the Budgets
 # page, the Prices box): shown as config.toml holds them now, never as "restart needed".
 CHANGED_LIVE = frozenset({"providers.disabled", "budgets", "gateway.prices"})
+
+
+def _names(decl: Declared, typed: str | bool) -> list[str]:
+    """A list of names typed comma-separated (the body capture lists), checked.
+
+    Raises:
+        ConfigError: the setting's own check refused it.
+    """
+    text = typed if isinstance(typed, str) else ""
+    value = [part.strip() for part in text.split(",") if part.strip()]
+    problem = decl.check(value) if decl.check is not None else None
+    if problem is not None:
+        raise ConfigError(decl.key, "the Settings page", problem)
+    return value
+
+
+def _is_live(key: str) -> bool:
+    return key in LIVE_KEYS or key in ENGINE_LIVE_KEYS
 
 
 def shown_value(decl: Declared, value: Any) -> str:
@@ -141,9 +161,9 @@ def read_only_reason(decl: Declared, source: str) -> str | None:
         return "Set budgets on the Budgets page; they apply at once."
     if decl.key == "gateway.prices":
         return "Set prices in the Prices box below; they apply from the next request."
-    if decl.type not in (bool, int, str):
+    if decl.type not in (bool, int, str) and decl.key not in ENGINE_LIVE_KEYS:
         return "A list or table: edit it in config.toml, then restart."
-    if decl.key not in EDITABLE_KEYS:
+    if decl.key not in EDITABLE_KEYS and decl.key not in ENGINE_LIVE_KEYS:
         return "Where the gateway keeps its files: change it in config.toml, then restart."
     if source.startswith("env "):
         return f"Set by the environment variable {decl.env}, which overrides config.toml."
@@ -349,7 +369,7 @@ class SettingsPage(Page):
         if key not in self._saved:
             on_file = getattr(self._file.settings, decl.attr) if self._file else None
             running = getattr(self.engine.settings, decl.attr)
-            if self._file is None or key in CHANGED_LIVE or key in LIVE_KEYS:
+            if self._file is None or key in CHANGED_LIVE or _is_live(key):
                 return ""
             if on_file != running:
                 return f"config.toml has {shown_value(decl, on_file)}: restart needed"
@@ -357,7 +377,7 @@ class SettingsPage(Page):
         value = self._saved[key]
         if value == getattr(self.engine.settings, decl.attr):
             return "saved"
-        if key in LIVE_KEYS:
+        if _is_live(key):
             return "saved, in effect now"
         return f"saved {shown_value(decl, value)}: restart needed"
 
@@ -398,12 +418,14 @@ class SettingsPage(Page):
         self.save_button.setVisible(editable)
         if decl.type is bool:
             self.value_box.setChecked(bool(current))
+        elif isinstance(current, list):  # a list of names, typed comma-separated
+            self.value_edit.setText(", ".join(str(item) for item in current))
         else:
             self.value_edit.setText(str(current))
 
     def _restart_note(self, key: str) -> str:
         """When a saved value takes effect (said before anything is saved)."""
-        if key in LIVE_KEYS:
+        if _is_live(key):
             return "Takes effect as soon as it is saved."
         return "Save writes config.toml; the gateway uses a new value after a restart."
 
@@ -417,7 +439,7 @@ class SettingsPage(Page):
             self.value_box.isChecked() if decl.type is bool else self.value_edit.text()
         )
         try:
-            value = checked_value(decl.key, typed)
+            value = _names(decl, typed) if decl.type is list else checked_value(decl.key, typed)
         except ConfigError as exc:
             self._say(f"{exc.key}: {exc.problem}. Nothing was saved.", error=True)
             return
@@ -438,8 +460,10 @@ class SettingsPage(Page):
         self._saved[decl.key] = value
         if (apply := LIVE_KEYS.get(decl.key)) is not None:
             apply(value)
+        if decl.key in ENGINE_LIVE_KEYS:
+            self.engine.body_capture.apply(decl.key, value)
         self._fill_row(self.row_of(decl.key), decl)
-        when = "in effect now" if decl.key in LIVE_KEYS else "used after a restart"
+        when = "in effect now" if _is_live(decl.key) else "used after a restart"
         self._say(f"{decl.key} saved to config.toml: {when}.")
         self.reread_file()
 

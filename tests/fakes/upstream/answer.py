@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 
 from aiohttp import web
@@ -50,8 +50,10 @@ async def write_reply(
     model: str,
     *,
     stream: bool,
+    midway: Callable[[], Awaitable[bool]] | None = None,
 ) -> web.StreamResponse:
-    """Answer one LLM call as `reply` says (any delay has already been waited out)."""
+    """Answer one LLM call as `reply` says (any delay has already been waited out); a stream
+    awaits `midway` once half its frames are out (False: the server is closing, drop it)."""
     request_id = {_REQUEST_ID_HEADERS[codec.name]: "req_fake", **ACCOUNT_HEADERS[codec.name]}
     if reply.kind == "error":
         return error_response(codec, reply, request_id)
@@ -59,7 +61,7 @@ async def write_reply(
     text = reply.text if reply.call is not None else answer_text(codec, body, reply)
     if stream:
         answer = codec.stream_answer(body, text, model, reply.call)
-        return await _write_stream(request, codec, reply, answer, request_id)
+        return await _write_stream(request, codec, reply, answer, request_id, midway)
     if reply.kind == "malformed":
         return web.Response(body=codec.malformed_json(), content_type="application/json")
     payload = dumps(codec.json_answer(body, text, model, reply.call)).encode()
@@ -79,6 +81,7 @@ async def _write_stream(
     reply: Reply,
     answer: StreamAnswer,
     headers: dict[str, str],
+    midway: Callable[[], Awaitable[bool]] | None = None,
 ) -> web.StreamResponse:
     response = web.StreamResponse(headers={**_SSE_HEADERS, **headers})
     await response.prepare(request)
@@ -87,7 +90,9 @@ async def _write_stream(
         return drop_connection(request, response)
     frames = codec.malformed_stream() if reply.kind == "malformed" else answer.frames
     # One write per frame, as a real server flushes each event when it is ready.
-    for frame in frames:
+    for index, frame in enumerate(frames):
+        if midway is not None and index == len(frames) // 2 and not await midway():
+            return drop_connection(request, response)
         await response.write(frame)
     await response.write_eof()
     return response

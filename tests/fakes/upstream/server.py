@@ -61,6 +61,9 @@ class ScriptedUpstream:
         the client asks for: set it low to make them page."""
         self.models_gate: asyncio.Event | None = None
         """When set, model lists are answered only once it is set (a slow upstream)."""
+        self.stream_gate: asyncio.Event | None = None
+        """When set, a streamed answer stops halfway until it is set (text arrives in two
+        parts, with as long a pause between them as the test wants)."""
         self._pending: deque[Reply] = deque()
         self._when_offered: dict[str, deque[Reply]] = {}
         self._arrived = asyncio.Condition()
@@ -322,7 +325,11 @@ class ScriptedUpstream:
         if reply.delay_s > 0 and not await self._quiet_for(reply.delay_s):
             return drop_connection(request)
         body: JsonObject = record.body if isinstance(record.body, dict) else {}
-        return await write_reply(request, codec, reply, body, model, stream=record.stream)
+        gate = self.stream_gate
+        midway = None if gate is None else (lambda: self._opened(gate))
+        return await write_reply(
+            request, codec, reply, body, model, stream=record.stream, midway=midway
+        )
 
     async def _opened(self, gate: asyncio.Event) -> bool:
         """Wait for `gate`; False if the server closed first."""

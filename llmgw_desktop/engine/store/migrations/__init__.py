@@ -32,6 +32,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0014_recorder_failure_indexes,
     m0015_lease_epochs,
     m0016_gateway_keys,
+    m0017_request_bodies,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -129,6 +130,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         16, "gateway keys", m0016_gateway_keys.STATEMENTS, m0016_gateway_keys.POSTGRESQL_STATEMENTS
+    ),
+    Migration(
+        17,
+        "request bodies",
+        m0017_request_bodies.STATEMENTS,
+        m0017_request_bodies.POSTGRESQL_STATEMENTS,
     ),
 )
 

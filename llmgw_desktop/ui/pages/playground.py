@@ -1,0 +1,342 @@
+"""Playground: try any model the gateway serves, and compare two answers side by side.
+
+The models offered are the gateway's own list (API providers, local servers, CLI bridges,
+aliases). A chat is sent through the engine's gateway path as the local user
+(`engine.playground`), streamed into the answer pane as it comes, and recorded like any other
+request: under the answer are its tokens, cache use, cost, time to first token and total time
+as its recorder row has them, and a button opening that row. "Compare with…" sends the same
+messages to a second model and shows its answer beside the first; the second row names the
+first as the one it replays, and the recorder detail of each shows the other.
+
+Every send runs as a task on the window's loop (never a nested loop); the page stays usable
+meanwhile, and a second send waits for the first to end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmgw_desktop.engine.api import PlaygroundReply
+from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.recorder import RecorderPage
+from llmgw_desktop.ui.pages.recorder_model import format_cost, format_duration
+from llmgw_desktop.ui.qt import (
+    QComboBox,
+    QEvent,
+    QGridLayout,
+    QHBoxLayout,
+    QKeyEvent,
+    QLabel,
+    QObject,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    Qt,
+    QTextCursor,
+    QVBoxLayout,
+    QWidget,
+)
+from llmgw_desktop.ui.theme import error_colour
+
+__all__ = ["PlaygroundPage", "describe_reply"]
+
+PROMPT_PLACEHOLDER = "Write a message; Ctrl+Enter sends it."
+
+
+def describe_reply(reply: PlaygroundReply) -> str:
+    """The figures under an answer, as its recorder row has them."""
+    row = reply.record or {}
+    if not row:
+        return "No recorder row." if reply.record_id is None else f"Recorder row {reply.record_id}"
+    served = f"{row.get('provider') or '?'} · {row.get('model') or reply.model}"
+    fresh, read = int(row.get("input_tokens") or 0), int(row.get("cache_read_tokens") or 0)
+    write = int(row.get("cache_write_tokens") or 0)
+    prompt = fresh + read + write
+    cache = f"cache read {read:,} · write {write:,}"
+    if prompt and read:
+        cache += f" ({read / prompt:.0%} of the prompt from cache)"
+    elif not read and not write:
+        cache += " (no cache used)"
+    cost = format_cost(row.get("cost_usd")) or "not priced"
+    timing = f"total {format_duration(row.get('duration_ms'))}"
+    if reply.first_token_ms is not None:
+        timing = f"first token {reply.first_token_ms:,.0f} ms · {timing}"
+    return (
+        f"{served} · {row.get('state')}\n"
+        f"Tokens in {fresh:,} · out {int(row.get('output_tokens') or 0):,} · {cache}\n"
+        f"Cost {cost} · {timing}"
+    )
+
+
+class _AnswerPane(QWidget):
+    """One model's answer: the text as it streams, its figures, a link to its recorder row."""
+
+    def __init__(self, name: str, open_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.title = QLabel()
+        self.text = QPlainTextEdit()
+        self.text.setObjectName(f"{name}Text")
+        self.text.setReadOnly(True)
+        self.figures = QLabel()
+        self.figures.setObjectName(f"{name}Figures")
+        self.figures.setWordWrap(True)
+        self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error = QLabel()
+        self.error.setObjectName(f"{name}Error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color: {error_colour()};")
+        self.error.setVisible(False)
+        self.open_button = QPushButton(open_text)
+        self.open_button.setObjectName(f"{name}OpenRecorder")
+        self.open_button.setEnabled(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(self.figures)
+        layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.reply: PlaygroundReply | None = None
+
+    def begin(self, model: str) -> None:
+        self.reply = None
+        self.title.setText(f"{model} · answering…")
+        self.text.clear()
+        self.figures.clear()
+        self.error.clear()
+        self.error.setVisible(False)
+        self.open_button.setEnabled(False)
+
+    def add_text(self, piece: str) -> None:
+        cursor = self.text.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(piece)
+        self.text.setTextCursor(cursor)
+
+    def finish(self, reply: PlaygroundReply) -> None:
+        self.reply = reply
+        self.title.setText(reply.model)
+        if not self.text.toPlainText() and reply.text:
+            self.text.setPlainText(reply.text)
+        if reply.error is not None:
+            code = f" ({reply.error_code})" if reply.error_code else ""
+            self.error.setText(f"No answer: {reply.error}{code}")
+            self.error.setVisible(True)
+        self.figures.setText(describe_reply(reply))
+        self.open_button.setEnabled(reply.record_id is not None)
+
+
+class PlaygroundPage(Page):
+    KEY = "playground"
+    TITLE = "Playground"
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self._messages: list[dict[str, Any]] = []
+        self._asked: list[dict[str, Any]] = []  # the messages of the last send, for Compare
+        self._busy = False
+        self._listed = False
+
+        self.model_box = _model_box("playgroundModel", "model (e.g. claude-sonnet-4-6)")
+        self.compare_box = _model_box("playgroundCompareModel", "second model")
+        self.refresh_button = QPushButton("Re&fresh models")
+        self.refresh_button.clicked.connect(self.load_models)
+        self.prompt = QPlainTextEdit()
+        self.prompt.setObjectName("playgroundPrompt")
+        self.prompt.setPlaceholderText(PROMPT_PLACEHOLDER)
+        self.prompt.setTabChangesFocus(True)
+        self.prompt.setMaximumHeight(110)
+        self.send_button = QPushButton("&Send")
+        self.send_button.setObjectName("playgroundSend")
+        self.send_button.clicked.connect(self.send)
+        self.new_button = QPushButton("&New chat")
+        self.new_button.clicked.connect(self.new_chat)
+        self.compare_button = QPushButton("&Compare with…")
+        self.compare_button.setObjectName("playgroundCompare")
+        self.compare_button.setToolTip(
+            "Send the last request again to the second model and show both answers side by side"
+        )
+        self.compare_button.setEnabled(False)
+        self.compare_button.clicked.connect(self.compare)
+        self.status = QLabel()
+        self.status.setObjectName("playgroundStatus")
+        self.status.setWordWrap(True)
+        self.answer = _AnswerPane("playgroundAnswer", "Open in &recorder")
+        self.second = _AnswerPane("playgroundSecond", "Open &its row in recorder")
+        self.second.setVisible(False)
+        for pane in (self.answer, self.second):
+            pane.open_button.clicked.connect(lambda _=False, p=pane: self.open_row(p))
+
+        model_label = QLabel("&Model")
+        model_label.setBuddy(self.model_box)
+        compare_label = QLabel("Compare &to")
+        compare_label.setBuddy(self.compare_box)
+        choose = QGridLayout()
+        choose.addWidget(model_label, 0, 0)
+        choose.addWidget(self.model_box, 0, 1)
+        choose.addWidget(self.refresh_button, 0, 2)
+        choose.addWidget(compare_label, 1, 0)
+        choose.addWidget(self.compare_box, 1, 1)
+        choose.addWidget(self.compare_button, 1, 2)
+        choose.setColumnStretch(1, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.new_button)
+        buttons.addStretch(1)
+        sides = QSplitter(Qt.Orientation.Horizontal)
+        sides.addWidget(self.answer)
+        sides.addWidget(self.second)
+        layout = QVBoxLayout(self)
+        layout.addLayout(choose)
+        layout.addWidget(self.prompt)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(sides, 1)
+        self.prompt.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Ctrl+Enter in the message box sends it (Enter alone starts a new line)."""
+        if watched is self.prompt and isinstance(event, QKeyEvent):
+            pressed = event.type() == QEvent.Type.KeyPress
+            enter = pressed and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            if enter and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self.send()
+                return True
+        return super().eventFilter(watched, event)
+
+    # -- the model list -------------------------------------------------------------------
+
+    def page_shown(self) -> None:
+        if not self._listed:
+            self.load_models()
+
+    def load_models(self) -> None:
+        """Fill the two model boxes from the gateway's own model list (in the background)."""
+        self.tasks.spawn(self._load_models(), what="list the gateway's models")
+
+    async def _load_models(self) -> None:
+        models = await self.engine.playground.models()
+        self._listed = True
+        names = sorted({str(m["id"]) for m in models})
+        for box in (self.model_box, self.compare_box):
+            typed = box.currentText()
+            box.blockSignals(True)
+            box.clear()
+            box.addItems(names)
+            box.setEditText(typed or (names[0] if names and box is self.model_box else ""))
+            box.blockSignals(False)
+        if not names:
+            self._say("The gateway serves no model now: add a key or a provider first.")
+
+    # -- sending --------------------------------------------------------------------------
+
+    def send(self) -> None:
+        """Send the prompt (with the chat so far) to the chosen model, streamed."""
+        text = self.prompt.toPlainText().strip()
+        model = self.model_box.currentText().strip()
+        if self._busy or not text:
+            return
+        if not model:
+            self._say("Choose a model first.", error=True)
+            return
+        asked = [*self._messages, {"role": "user", "content": text}]
+        self.prompt.clear()
+        self.second.setVisible(False)
+        self._start(self._send(model, asked))
+
+    def compare(self) -> None:
+        """Send the last request again to the second model; show both answers side by side."""
+        first = self.answer.reply
+        model = self.compare_box.currentText().strip()
+        if self._busy or first is None or not self._asked:
+            return
+        if not model:
+            self._say("Choose the model to compare with first.", error=True)
+            return
+        self.second.setVisible(True)
+        self._start(self._compare(model, first))
+
+    def new_chat(self) -> None:
+        """Forget the conversation so far (the recorder keeps its rows)."""
+        self._messages = []
+        self._asked = []
+        self.answer.begin("")
+        self.answer.title.clear()
+        self.second.setVisible(False)
+        self.compare_button.setEnabled(False)
+        self._say("")
+
+    def _start(self, work: Any) -> None:
+        self._busy = True
+        self._enable()
+        if not self.tasks.spawn(work, what="send the playground's request"):
+            self._busy = False
+            self._enable()
+
+    async def _send(self, model: str, asked: list[dict[str, Any]]) -> None:
+        self.answer.begin(model)
+        self._say(f"Asking {model}…")
+        try:
+            reply = await self.engine.playground.send(model, asked, on_text=self.answer.add_text)
+        finally:
+            self._busy = False
+        self.answer.finish(reply)
+        self._asked = asked
+        if reply.ok:
+            self._messages = [*asked, {"role": "assistant", "content": reply.text}]
+            self._say("")
+        else:
+            self._say(f"{model} did not answer: see below.", error=True)
+        self._enable()
+
+    async def _compare(self, model: str, first: PlaygroundReply) -> None:
+        self.second.begin(model)
+        self._say(f"Asking {model} the same…")
+        try:
+            reply = await self.engine.playground.send(
+                model, self._asked, on_text=self.second.add_text, replay_of=first.record_id
+            )
+        finally:
+            self._busy = False
+        self.second.finish(reply)
+        self._say("" if reply.ok else f"{model} did not answer: see below.", error=not reply.ok)
+        self._enable()
+
+    def _enable(self) -> None:
+        self.send_button.setEnabled(not self._busy)
+        self.compare_button.setEnabled(
+            not self._busy and self.answer.reply is not None and bool(self._asked)
+        )
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.status.setStyleSheet(f"color: {error_colour()};" if error else "")
+        self.status.setText(text)
+
+    # -- the recorder row -----------------------------------------------------------------
+
+    def open_row(self, pane: _AnswerPane) -> None:
+        """Show the answer's recorder row in the Flight recorder."""
+        reply = pane.reply
+        window = self.window()
+        recorder = getattr(window, "pages", {}).get(RecorderPage.KEY)
+        show_page = getattr(window, "show_page", None)
+        if reply is None or reply.record_id is None:
+            return
+        if not isinstance(recorder, RecorderPage) or not callable(show_page):
+            return  # a page shown on its own (tests) has no recorder to open
+        recorder.show_request(reply.record_id)
+        show_page(RecorderPage.KEY)
+
+
+def _model_box(name: str, placeholder: str) -> QComboBox:
+    box = QComboBox()
+    box.setObjectName(name)
+    box.setEditable(True)
+    box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    box.setMinimumContentsLength(18)
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    line = box.lineEdit()
+    if line is not None:
+        line.setPlaceholderText(placeholder)
+    return box
