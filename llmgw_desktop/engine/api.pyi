@@ -72,6 +72,10 @@ from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
 from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
 from llmgw_desktop.engine.gateway.probe import ProbeVerdict as ProbeVerdict
+from llmgw_desktop.engine.gateway.provider_editor import EDITABLE_KINDS as EDITABLE_KINDS
+from llmgw_desktop.engine.gateway.provider_editor import ModelEntries as ModelEntries
+from llmgw_desktop.engine.gateway.provider_editor import ProviderDraft as ProviderDraft
+from llmgw_desktop.engine.gateway.provider_editor import TestResult as TestResult
 from llmgw_desktop.engine.gateway.results import CallerInfo as CallerInfo
 from llmgw_desktop.engine.gateway.results import Completed as Completed
 from llmgw_desktop.engine.gateway.results import TokenCount as TokenCount
@@ -162,6 +166,7 @@ __all__ = [
     "DIALECT_GEMINI",
     "DIALECT_OPENAI_CHAT",
     "DIALECT_OPENAI_RESPONSES",
+    "EDITABLE_KINDS",
     "ENDINGS",
     "ENGINE_SERVICES",
     "FINISHED",
@@ -225,6 +230,7 @@ __all__ = [
     "LiveKey",
     "MetricsSeries",
     "MetricsWindow",
+    "ModelEntries",
     "NotFound",
     "Notice",
     "OAuthError",
@@ -242,6 +248,7 @@ __all__ = [
     "ProbeVerdict",
     "PromptParts",
     "ProviderCallHealth",
+    "ProviderDraft",
     "ProviderFailure",
     "ProviderState",
     "ProviderToggled",
@@ -267,6 +274,7 @@ __all__ = [
     "TableCount",
     "Target",
     "TaskSupervisor",
+    "TestResult",
     "TokenCount",
     "Trouble",
     "UpgradeOutcome",
