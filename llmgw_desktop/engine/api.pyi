@@ -101,6 +101,7 @@ from llmgw_desktop.engine.metrics import HealthState as HealthState
 from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
 from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
 from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealth
+from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS as PROVIDER_IDS
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS as PROVIDERS
@@ -201,6 +202,7 @@ __all__ = [
     "CallParams",
     "CallerInfo",
     "Capability",
+    "CliAccount",
     "CliStatus",
     "Completed",
     "ConsentQueue",

@@ -44,6 +44,7 @@ from llmgw_desktop.engine.metrics import (
     ScrapeFigures,
     rebuild_metrics,
 )
+from llmgw_desktop.engine.providers.accounts import CliAccounts
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
@@ -330,6 +331,8 @@ class Engine:
                 self.events, switch_ids=[state.id for state in self.switches.states()]
             ),
         )
+        # Each installed CLI's login, from its own files (read-only, offline).
+        self.cli_accounts = CliAccounts(environ=environ, locate=self.discovery.locate)
         # The desk's editor of the person's API providers: saved and routed by at once.
         self.provider_editor = ProviderEditor(
             providers=settings.gateway_providers,

@@ -19,6 +19,7 @@ import logging
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, ProbeResult
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.cli_accounts_box import CliAccountsBox
 from llmgw_desktop.ui.pages.provider_editor import ProviderEditorDialog
 from llmgw_desktop.ui.pages.provider_rows import (
     CLI_DEFAULT_MODEL,
@@ -175,6 +176,8 @@ class ProvidersPage(Page):
         column.addWidget(self.stale_label)
         column.addWidget(self.table, 3)
         column.addWidget(self.detail, 2)
+        self.accounts = CliAccountsBox(self.engine, self.tasks)
+        column.addWidget(self.accounts)
         self._show_selected()
 
         bridge = context.bridge
@@ -190,6 +193,7 @@ class ProvidersPage(Page):
     def page_shown(self) -> None:
         self._timer.start()
         self.request_refresh()
+        self.accounts.refresh()
 
     def page_hidden(self) -> None:
         self._timer.stop()
