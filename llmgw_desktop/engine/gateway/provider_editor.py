@@ -10,6 +10,8 @@ configuration in place, no restart. The key never reaches config.toml.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -135,6 +137,7 @@ class ProviderEditor:
         self._vault = vault
         self._prices = prices
         self._refresh = refresh
+        self._lock = asyncio.Lock()
 
     @property
     def can_save(self) -> bool:
@@ -297,7 +300,15 @@ class ProviderEditor:
             OSError: config.toml cannot be written (the key may already be stored).
         """
         require(principal, Capability.SETTINGS)
-        draft = ProviderDraft(**{**draft.__dict__, "id": draft.id.strip()})
+        key = draft.api_key.strip() if draft.api_key is not None else None
+        draft = dataclasses.replace(draft, id=draft.id.strip(), api_key=key)
+        # One edit at a time: each is computed from the tables the one before left.
+        async with self._lock:
+            await self._save(principal, draft, entries, new=new)
+
+    async def _save(
+        self, principal: Principal, draft: ProviderDraft, entries: ModelEntries, *, new: bool
+    ) -> None:
         self.check(draft, entries, new=new)
         if not self._saver.can_save:
             raise RuntimeError("this gateway was started without a settings file to save to")
@@ -313,7 +324,7 @@ class ProviderEditor:
         prices.update({m.strip().lower(): p for m, p in entries.prices.items()})
         config = self._config_of(providers, aliases, routes)  # checked above: cannot fail
         if draft.api_key is not None:
-            await self._vault.store_key(principal, pid, draft.api_key.strip())
+            await self._vault.store_key(principal, pid, draft.api_key)
         changes: list[tuple[tuple[str, ...], Any]] = [
             (("gateway", "providers", pid), draft.table())
         ]
@@ -339,6 +350,10 @@ class ProviderEditor:
             OSError: config.toml cannot be written.
         """
         require(principal, Capability.SETTINGS)
+        async with self._lock:
+            await self._remove(provider_id)
+
+    async def _remove(self, provider_id: str) -> None:
         draft = self.draft_of(provider_id)
         if draft is None:
             _refuse("id", f"{provider_id!r} is not one of your providers")

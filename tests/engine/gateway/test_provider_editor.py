@@ -225,3 +225,25 @@ async def test_a_providers_own_proxy_carries_its_requests(
         await asyncio.to_thread(
             proxy.wait_for_log, rf"Request .*: GET {upstream.base_url}/v1/models"
         )
+
+
+async def test_two_saves_at_once_both_land(
+    runtime: GatewayRuntime, upstream: ScriptedUpstream, config_path: Path
+) -> None:
+    editor = runtime.engine.provider_editor
+    await asyncio.gather(
+        editor.save(
+            LOCAL_CALLER, draft(upstream), ModelEntries(aliases={"a1": "house/x"}), new=True
+        ),
+        editor.save(
+            LOCAL_CALLER,
+            ProviderDraft("other", base_url=upstream.base_url + "/v1"),
+            ModelEntries(aliases={"a2": "other/y"}),
+            new=True,
+        ),
+    )
+    data = tomllib.loads(config_path.read_text())["gateway"]
+    assert {"house", "other"} <= set(data["providers"])
+    assert {"a1", "a2"} <= set(data["aliases"])
+    registry = runtime.engine.gateway.registry
+    assert registry.provider("house") is not None and registry.provider("other") is not None
