@@ -133,7 +133,14 @@ def test_a_provider_added_in_the_dialog_serves_the_next_sdk_request(
                 assert again.key_edit.text() == ""
                 await until(lambda: "stored in the vault" in again.key_state.text(), "key state")
                 assert again.aliases.rows()[0] == ["coder", "house/house-coder"]
-                again.close()
+                again.remove_button.click()  # asks first
+                assert "Click again" in again.remove_button.text()
+                assert desk.runtime.engine.gateway.registry.provider("house") is not None
+                again.remove_button.click()
+                await until(lambda: not again.isVisible(), "the removal")
+                assert desk.runtime.engine.gateway.registry.provider("house") is None
+                assert "[gateway.providers.house]" not in config_path.read_text()
+                assert "# the cheap" in config_path.read_text()
 
     qloop.run_until_complete(scenario())
 

@@ -203,7 +203,14 @@ class ProviderEditorDialog(QDialog):
         self.save_button.clicked.connect(self._start_save)
         cancel = QPushButton("Cancel")
         cancel.clicked.connect(self.reject)
+        # Asks by a second click rather than a nested dialog (no nested loops on the desk).
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.setObjectName("removeProvider")
+        self.remove_button.setVisible(not self._new and editor.can_save)
+        self.remove_button.clicked.connect(self._remove_clicked)
+        self._remove_armed = False
         buttons = QHBoxLayout()
+        buttons.addWidget(self.remove_button)
         buttons.addWidget(self.message_label, 1)
         buttons.addWidget(cancel)
         buttons.addWidget(self.save_button)
@@ -328,6 +335,30 @@ class ProviderEditorDialog(QDialog):
         log.info("provider %s saved from the dashboard", draft.id)
         self._note(f"Saved {draft.id}: the gateway serves it from the next request")
         self.saved.emit(draft.id)
+        self.accept()
+
+    # -- remove -----------------------------------------------------------------------------
+
+    def _remove_clicked(self) -> None:
+        pid = self.id_edit.text().strip()
+        if not self._remove_armed:
+            self._remove_armed = True
+            self.remove_button.setText(f"Click again to remove {pid}")
+            self._note("Its aliases and routes go too; its key stays in the vault.")
+            return
+        self.remove_button.setEnabled(False)
+        if not self._tasks.spawn(self._remove(pid), what="remove the provider"):
+            self.remove_button.setEnabled(True)
+
+    async def _remove(self, provider_id: str) -> None:
+        try:
+            await self._engine.provider_editor.remove(LOCAL_CALLER, provider_id)
+        except (EngineError, OSError, RuntimeError) as exc:
+            self._problem("id", f"Not removed: {getattr(exc, 'message', exc)}")
+            self.remove_button.setEnabled(True)
+            return
+        log.info("provider %s removed from the dashboard", provider_id)
+        self.saved.emit(provider_id)
         self.accept()
 
     async def _show_key_state(self, provider_id: str) -> None:
