@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def checked_value(key: str, typed: str | bool, *, source: str = "the Settings pa
 
 
 class ConfigFileWriter:
-    """Edits one `config.toml` in place, one dotted key at a time."""
+    """Edits one `config.toml` in place, keeping the comments and layout of what it leaves."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -76,24 +77,46 @@ class ConfigFileWriter:
             tomlkit.exceptions.ParseError: the file stopped being valid TOML since start-up.
             NotUtf8: the file stopped being UTF-8 text since start-up.
         """
+        self.apply([(tuple(key.split(".")), value)])
+
+    def apply(self, changes: Sequence[tuple[Sequence[str], Any]]) -> None:
+        """Make every change in one rewrite: each sets the value at a path of table names
+        (names may hold dots: `("gateway", "providers", "my.server")`), or with `None` removes
+        it. A table written over a table is merged key by key, so the comments above, inside
+        and after it stay where the person wrote them.
+
+        Raises:
+            OSError: the file cannot be read or written.
+            ValueError: a path runs through a value that is not a table.
+            tomlkit.exceptions.ParseError: the file stopped being valid TOML since start-up.
+            NotUtf8: the file stopped being UTF-8 text since start-up.
+        """
         try:
             document = tomlkit.parse(config_text(self.path.read_bytes()))
         except FileNotFoundError:
             document = tomlkit.document()
-        *tables, leaf = key.split(".")
+        for path, value in changes:
+            *tables, leaf = path
+            container = self._container(document, tables, create=value is not None)
+            if container is None:
+                continue
+            if value is None:
+                container.pop(leaf, None)
+            else:
+                _merge(container, leaf, value, top=True)
+        self._atomic_write(tomlkit.dumps(document))
+
+    def _container(self, document: Any, tables: Sequence[str], *, create: bool) -> Any:
         container: Any = document
         for name in tables:
             if name not in container:
+                if not create:
+                    return None
                 container[name] = tomlkit.table()
             container = container[name]
-            if not isinstance(container, Table | dict):
+            if not isinstance(container, Table | InlineTable | dict):
                 raise ValueError(f"{name!r} in {self.path} is not a table")
-        current = container.get(leaf)
-        if isinstance(value, dict) and isinstance(current, Table | InlineTable):
-            _merge_into(current, value)  # the comments in and around the table stay
-        else:
-            container[leaf] = value
-        self._atomic_write(tomlkit.dumps(document))
+        return container
 
     def _atomic_write(self, text: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -111,21 +134,39 @@ class ConfigFileWriter:
             raise
 
 
-def _merge_into(table: Table | InlineTable, value: dict[str, Any]) -> None:
-    """Make `table` hold `value` by changing only what differs: replacing the whole table
-    would drop every comment the person wrote inside it. A new entry that is a table of plain
-    values is written inline when its neighbours are ("gpt-4o" = { input = 2.5, ... })."""
-    for key in [key for key in table if key not in value]:
-        del table[key]
-    inline = any(isinstance(item, InlineTable) for item in table.values())
-    for key, wanted in value.items():
-        current = table.get(key)
-        if isinstance(wanted, dict) and isinstance(current, Table | InlineTable):
-            _merge_into(current, wanted)
-        elif current is None or current != wanted:
-            if inline and isinstance(wanted, dict):
-                entry = tomlkit.inline_table()
-                entry.update(wanted)
-                table[key] = entry
-            else:
-                table[key] = wanted
+def _merge(container: Any, name: str, value: Any, *, top: bool = False) -> None:
+    """Set `container[name]` to `value`; a mapping over an existing table is changed key by
+    key (what the new value lacks is removed), so the table's own comments survive."""
+    existing = container.get(name)
+    if isinstance(value, Mapping) and isinstance(existing, Table | InlineTable):
+        for gone in [k for k in existing if k not in value]:
+            del existing[gone]
+        for key, item in value.items():
+            if existing.get(key) != item:
+                _merge(existing, key, item)
+        return
+    if isinstance(value, Mapping):
+        # A table inside a written table (a provider's headers, a route's pins) stays on
+        # its key's line rather than becoming a header that splits the table's comments.
+        table: Table | InlineTable = tomlkit.table() if top else tomlkit.inline_table()
+        for key, item in value.items():
+            _merge(table, key, item)
+        if top:
+            table.add(tomlkit.nl())
+        value = table
+    if existing is None and isinstance(container, Table):
+        last = _last_key(container)
+        if last is not None:
+            # After the table's last value, not after the comments that close it: those
+            # belong to what follows in the file.
+            container.value._insert_after(last, name, tomlkit.item(value))
+            return
+    container[name] = value
+
+
+def _last_key(table: Table) -> str | None:
+    last = None
+    for key, item in table.value.body:
+        if key is not None and not isinstance(item, Table):
+            last = key.key
+    return last

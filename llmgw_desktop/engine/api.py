@@ -46,6 +46,8 @@ ENGINE_SERVICES: dict[str, str] = {
     "approvals": "calls waiting for a person's decision at the desk",
     # providers
     "providers": "every CLI, API provider and local server: state, switches, models, checks",
+    "cli_accounts": "each installed CLI's login and plan, from its own files (offline)",
+    "provider_editor": "add, edit, test and remove your API providers (operator only; live)",
     # what is stored
     "recorder": "the flight recorder's writer: status and lookups by correlation id",
     "recorder_query": "the flight recorder's pages, details, search, export, agent lanes",
@@ -164,6 +166,11 @@ _HOMES: dict[str, str] = {
     "UpgradeOutcome": "llmgw_desktop.engine.providers.discovery",
     "ProviderState": "llmgw_desktop.engine.providers.switches",
     "Trouble": "llmgw_desktop.engine.providers.trouble",
+    "CliAccount": "llmgw_desktop.engine.providers.account_files",
+    "EDITABLE_KINDS": "llmgw_desktop.engine.gateway.provider_editor",
+    "ModelEntries": "llmgw_desktop.engine.gateway.provider_editor",
+    "ProviderDraft": "llmgw_desktop.engine.gateway.provider_editor",
+    "TestResult": "llmgw_desktop.engine.gateway.provider_editor",
     # the flight recorder, metrics and refusals
     "HEALTH_WINDOW_S": "llmgw_desktop.engine.metrics",
     "HealthState": "llmgw_desktop.engine.metrics",

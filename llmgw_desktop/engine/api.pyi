@@ -81,6 +81,10 @@ from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forw
 from llmgw_desktop.engine.gateway.playground import PlaygroundReply as PlaygroundReply
 from llmgw_desktop.engine.gateway.probe import ProbeResult as ProbeResult
 from llmgw_desktop.engine.gateway.probe import ProbeVerdict as ProbeVerdict
+from llmgw_desktop.engine.gateway.provider_editor import EDITABLE_KINDS as EDITABLE_KINDS
+from llmgw_desktop.engine.gateway.provider_editor import ModelEntries as ModelEntries
+from llmgw_desktop.engine.gateway.provider_editor import ProviderDraft as ProviderDraft
+from llmgw_desktop.engine.gateway.provider_editor import TestResult as TestResult
 from llmgw_desktop.engine.gateway.results import CallerInfo as CallerInfo
 from llmgw_desktop.engine.gateway.results import Completed as Completed
 from llmgw_desktop.engine.gateway.results import TokenCount as TokenCount
@@ -106,6 +110,7 @@ from llmgw_desktop.engine.metrics import HealthState as HealthState
 from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
 from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
 from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealth
+from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS as PROVIDER_IDS
 from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS as PROVIDERS
@@ -175,6 +180,7 @@ __all__ = [
     "DIALECT_GEMINI",
     "DIALECT_OPENAI_CHAT",
     "DIALECT_OPENAI_RESPONSES",
+    "EDITABLE_KINDS",
     "ENDINGS",
     "ENGINE_SERVICES",
     "FINISHED",
@@ -211,6 +217,7 @@ __all__ = [
     "CallerInfo",
     "Capability",
     "CapturePolicy",
+    "CliAccount",
     "CliStatus",
     "Completed",
     "ConsentQueue",
@@ -245,6 +252,7 @@ __all__ = [
     "MadeKey",
     "MetricsSeries",
     "MetricsWindow",
+    "ModelEntries",
     "NotFound",
     "Notice",
     "OAuthError",
@@ -264,6 +272,7 @@ __all__ = [
     "ProbeVerdict",
     "PromptParts",
     "ProviderCallHealth",
+    "ProviderDraft",
     "ProviderFailure",
     "ProviderState",
     "ProviderToggled",
@@ -289,6 +298,7 @@ __all__ = [
     "TableCount",
     "Target",
     "TaskSupervisor",
+    "TestResult",
     "TokenCount",
     "Trouble",
     "UpgradeOutcome",

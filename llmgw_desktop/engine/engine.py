@@ -11,7 +11,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from llmgw_desktop import __version__
@@ -33,6 +34,7 @@ from llmgw_desktop.engine.events import (
 )
 from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
 from llmgw_desktop.engine.gateway.playground import Playground
+from llmgw_desktop.engine.gateway.provider_editor import ProviderEditor
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.retry import JobRetry
@@ -44,6 +46,7 @@ from llmgw_desktop.engine.metrics import (
     ScrapeFigures,
     rebuild_metrics,
 )
+from llmgw_desktop.engine.providers.accounts import CliAccounts
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
@@ -361,9 +364,39 @@ class Engine:
                 self.events, switch_ids=[state.id for state in self.switches.states()]
             ),
         )
+        # Each installed CLI's login, from its own files (read-only, offline).
+        self.cli_accounts = CliAccounts(environ=environ, locate=self.discovery.locate)
+        # The desk's editor of the person's API providers: saved and routed by at once.
+        self.provider_editor = ProviderEditor(
+            providers=settings.gateway_providers,
+            aliases=settings.gateway_aliases,
+            routes=settings.gateway_routes,
+            config_of=lambda providers, aliases, routes: gateway_config_of(
+                replace(
+                    settings,
+                    gateway_providers=dict(providers),
+                    gateway_aliases=dict(aliases),
+                    gateway_routes=dict(routes),
+                )
+            ),
+            gateway=self.gateway,
+            saver=self.settings_saver,
+            vault=self.vault,
+            prices=self.prices,
+            refresh=lambda: self._spawn_soon(
+                self.gateway.directory.refresh(force=True), "provider-lists"
+            ),
+        )
         self.state = EngineState.STOPPED
         self.started_at: float | None = None
         self._check_stop = threading.Event()
+
+    def _spawn_soon(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Start background work now if running, else drop it (nothing to refresh yet)."""
+        if self.state is EngineState.RUNNING:
+            self.tasks.spawn(work, name=name)
+        else:
+            work.close()
 
     async def _vault_secret(self, name: str) -> str | None:
         """The first API key the vault holds under `name` (a `vault:NAME` reference)."""

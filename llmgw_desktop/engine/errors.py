@@ -45,6 +45,11 @@ class ErrorCode(StrEnum):
     # The caller sent something wrong: the same request fails the same way.
     INVALID_REQUEST = "invalid_request", 400, "The request is malformed or a value is not allowed."
     UNKNOWN_PROVIDER = "unknown_provider", 400, "No provider has that name."
+    PROVIDER_EXISTS = (
+        "provider_exists",
+        400,
+        "A provider (built in, or one of yours) already has that id; choose another.",
+    )
     NO_REVIEWERS = "no_reviewers", 400, "No provider CLI is installed and switched on to review."
     INVALID_PERMISSION = "invalid_permission", 400, "The CLI has no such permission mode."
     PERMISSION_UNSUPPORTED = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from llmgw_desktop.engine.auth.access import Capability, require
@@ -19,6 +20,10 @@ class SettingsWriter(Protocol):
     """Persists one setting (blocking); the engine calls it off the loop."""
 
     def update(self, key: str, value: Any) -> None: ...
+
+    def apply(self, changes: Sequence[tuple[Sequence[str], Any]]) -> None:
+        """Several changes in one rewrite: a value at a path of table names, `None` removes."""
+        ...
 
 
 class SettingsSaver:
@@ -59,3 +64,17 @@ class SettingsSaver:
             raise RuntimeError("this gateway was started without a settings file to save to")
         async with self._lock:
             await asyncio.to_thread(writer.update, key, value)
+
+    async def write_many(self, changes: Sequence[tuple[Sequence[str], Any]]) -> None:
+        """Several already-checked changes in one rewrite of the file (all or none): each is
+        a path of table names (a name may hold dots) and its value, or `None` to remove it.
+
+        Raises:
+            RuntimeError: this engine was built without a settings file.
+            OSError: the file cannot be read or written.
+        """
+        writer = self._writer
+        if writer is None:
+            raise RuntimeError("this gateway was started without a settings file to save to")
+        async with self._lock:
+            await asyncio.to_thread(writer.apply, changes)

@@ -10,7 +10,8 @@ default button of every step is Next.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 
 from llmgw_desktop.engine.api import (
     DEFAULT_KEY_NAME,
@@ -19,8 +20,10 @@ from llmgw_desktop.engine.api import (
     CliStatus,
     Engine,
     EngineError,
+    ModelEntries,
     ProbeResult,
     ProbeVerdict,
+    ProviderDraft,
     provider_info,
 )
 from llmgw_desktop.ui.pages.provider_rows import (
@@ -48,10 +51,11 @@ from llmgw_desktop.ui.qt import (
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import error_colour
 
-__all__ = ["CLI_COLUMNS", "KEY_COLUMNS", "ClisStep", "ConnectStep", "KeysStep"]
+__all__ = ["CLI_COLUMNS", "KEY_COLUMNS", "ClisStep", "ConnectStep", "KeysStep", "ServerBox"]
 
 CLI_COLUMNS = ("CLI", "Found", "Version", "Path, or how to install it")
 KEY_COLUMNS = ("Provider", "Source", "Value")
+OWN_SERVER_ID = "my-server"  # the id the guide offers for a server of your own
 INSTALLED, MISSING, CHECKING = "installed", "not installed", "checking…"
 NOTHING_CAN_ANSWER = (
     "Nothing can answer yet: no coding CLI was found (or it is switched off) and no API key "
@@ -209,9 +213,12 @@ class KeysStep(QWizardPage):
         form.addRow("", self.result_label)
         form.addRow("", self.vault_label)
 
+        self.server = ServerBox(engine, tasks, on_added=lambda: tasks.spawn(self.load()))
+
         column = QVBoxLayout(self)
         column.addWidget(self.table, 1)
         column.addWidget(self.form)
+        column.addWidget(self.server)
         self.last_result: ProbeResult | None = None
         self._busy = False
         self._show_vault()
@@ -316,6 +323,87 @@ class KeysStep(QWizardPage):
             failed=False,
         )
         await self.load()
+        return True
+
+
+class ServerBox(QGroupBox):
+    """An OpenAI-compatible server of your own (another port, a corporate endpoint): its base
+    URL and, if it needs one, its key. Add lists its models first and saves only when that
+    worked, through the same editor as the Providers page's "Add provider…"."""
+
+    def __init__(
+        self, engine: Engine, tasks: UiTasks, *, on_added: Callable[[], object] = lambda: None
+    ) -> None:
+        super().__init__("Your own OpenAI-compatible server (optional)")
+        self.setObjectName("guideServer")
+        self._engine = engine
+        self._tasks = tasks
+        self._on_added = on_added
+        self.id_edit = QLineEdit(OWN_SERVER_ID)
+        self.id_edit.setObjectName("guideServerId")
+        self.url_edit = QLineEdit()
+        self.url_edit.setObjectName("guideServerUrl")
+        self.url_edit.setPlaceholderText("http://127.0.0.1:8001/v1")
+        self.key_edit = QLineEdit()
+        self.key_edit.setObjectName("guideServerKey")
+        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_edit.setPlaceholderText("its key, if it needs one (kept in the vault)")
+        self.add_button = QPushButton("&Add server")
+        self.add_button.setObjectName("guideAddServer")
+        self.add_button.setAutoDefault(False)
+        self.add_button.clicked.connect(self._start_add)
+        self.result_label = _wrapping("guideServerResult")
+        form = QFormLayout(self)
+        form.addRow("Id", self.id_edit)
+        form.addRow("&Base URL", self.url_edit)
+        form.addRow("Key", self.key_edit)
+        form.addRow("", self.add_button)
+        form.addRow("", self.result_label)
+
+    def _say(self, text: str, *, failed: bool) -> None:
+        self.result_label.setText(text)
+        self.result_label.setStyleSheet(f"color: {error_colour()};" if failed else "")
+
+    def _start_add(self) -> None:
+        if not self.url_edit.text().strip():
+            self._say("Type the server's base URL first.", failed=True)
+            return
+        self.add_button.setEnabled(False)
+        self._say("Listing its models…", failed=False)
+        if not self._tasks.spawn(self.add(), what="add the server"):
+            self.add_button.setEnabled(True)
+
+    async def add(self) -> bool:
+        """List the server's models, then save it as a provider; False (and why) if not."""
+        key = self.key_edit.text().strip()
+        draft = ProviderDraft(
+            self.id_edit.text().strip(),
+            base_url=self.url_edit.text().strip(),
+            api_key=key or None,
+        )
+        editor = self._engine.provider_editor
+        try:
+            found = await editor.test(LOCAL_CALLER, draft)
+            if found.error is not None:
+                self._say(f"Not added: {found.error}", failed=True)
+                return False
+            draft = dataclasses.replace(draft, models=found.models)
+            await editor.save(LOCAL_CALLER, draft, ModelEntries(), new=True)
+        except EngineError as exc:
+            self._say(f"Not added: {exc.message}", failed=True)
+            return False
+        except (OSError, RuntimeError) as exc:
+            self._say(f"Not added: {exc}", failed=True)
+            return False
+        finally:
+            self.add_button.setEnabled(True)
+        self.key_edit.clear()
+        self._say(
+            f"Added {draft.id} with {len(draft.models)} models (use {draft.id}/<model>); "
+            "the Providers page edits it.",
+            failed=False,
+        )
+        self._on_added()
         return True
 
 

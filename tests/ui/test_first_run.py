@@ -5,11 +5,13 @@ scripted upstream and stored in the vault; finishing on the Connect page."""
 from __future__ import annotations
 
 import asyncio
+import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import openai
 import pytest
 import qasync
 
@@ -280,5 +282,44 @@ def test_the_tray_menu_greys_api_providers_that_cannot_answer_with_the_reason(
             assert anthropic.isEnabled() and anthropic.text() == "Anthropic"  # it has a key
             claude = actions.providers["claude"]
             assert not claude.isEnabled() and claude.text() == "Claude Code (not installed)"
+
+    qloop.run_until_complete(scenario())
+
+
+def test_the_guide_adds_an_openai_compatible_server_by_its_base_url(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    config_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Optional base URL on the keys step: refused as typed without a scheme, then added (its
+    models listed first) and served at once to the official `openai` SDK."""
+
+    async def scenario() -> None:
+        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk, guide_on(desk, []) as guide:
+            desk.upstream.model_ids["chat"] = ["house-coder"]
+            guide.next()
+            server = guide.keys.server
+            server.url_edit.setText("127.0.0.1:8001/v1")
+            server.add_button.click()
+            await until(lambda: "Not added" in server.result_label.text(), "the refusal")
+            assert "must start with http:// or https://" in server.result_label.text()
+            assert not config_path.exists() or b"my-server" not in config_path.read_bytes()
+
+            server.url_edit.setText(desk.upstream.base_url + "/v1")
+            server.add_button.click()
+            await until(lambda: "Added my-server" in server.result_label.text(), "the server")
+            async with openai.AsyncOpenAI(
+                base_url=desk.runtime.base_url + "/v1", api_key="x", max_retries=0
+            ) as client:
+                answer = await client.chat.completions.create(
+                    model="house-coder", messages=[{"role": "user", "content": "hi"}]
+                )
+            assert answer.choices[0].message.content
+            assert desk.upstream.llm_requests[-1].path == "/v1/chat/completions"
+            saved = tomllib.loads(config_path.read_text())["gateway"]["providers"]["my-server"]
+            assert saved["models"] == ["house-coder"]
+            guide.reject()
 
     qloop.run_until_complete(scenario())

@@ -59,6 +59,9 @@ class ApiProviderSpec:
     # A local server: offered when something answers on this loopback port, never assumed.
     local: bool = False
     enabled: bool = True
+    # Sent with every request to it (`headers` in its config table), and its own proxy.
+    headers: tuple[tuple[str, str], ...] = ()
+    proxy: str = ""
 
     @property
     def kind(self) -> str:

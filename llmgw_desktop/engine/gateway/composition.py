@@ -82,6 +82,7 @@ def build_gateway(
             settings.gateway_principal_share_percent, "gateway.principal_share_percent"
         ),
     )
+    upstream.use_providers(config.providers.values())
     directory = ProviderDirectory(
         registry,
         keys,

@@ -7,6 +7,8 @@
     kind = "openai-compatible"
     base_url = "http://127.0.0.1:8001/v1"
     models = ["qwen3-coder"]
+    headers = { X-Team = "infra" }       # sent with every request to it
+    proxy = "http://proxy.corp:3128"     # this provider only, over the environment's
 
     [gateway.aliases]                    # a stale alias is a config fix, not a code change
     sonnet = "claude-sonnet-4-6"
@@ -44,6 +46,7 @@ __all__ = [
     "check_provider_tables",
     "check_route_tables",
     "gateway_config",
+    "header_problem",
 ]
 
 STRATEGIES = ("priority", "round-robin", "caller")
@@ -63,9 +66,28 @@ PROVIDER_FIELDS = {
     "api_key_env": str,
     "models": list,
     "enabled": bool,
+    "headers": dict,
+    "proxy": str,
 }
 ROUTE_FIELDS = {"strategy": str, "fallback": list, "pin": dict}
 _PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+# RFC 9110's token: what a header name may be made of.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_HEADER_VALUE_BAD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Set by the gateway itself (framing), or a credential: keys belong in the vault, never here.
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "content-type",
+        "authorization",
+        "x-api-key",
+        "x-goog-api-key",
+        "proxy-authorization",
+    }
+)
 _BUILTIN = {p.id: p for p in API_PROVIDERS}
 _CLI_IDS = {b.id for b in CLI_BRIDGES}
 
@@ -125,6 +147,25 @@ def check_provider_tables(value: Mapping[str, Any]) -> str | None:
             return f"{where} is not a built-in provider, so it needs base_url (and kind)"
         if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
             return f"{where}.base_url {base_url!r} must be an http(s) URL"
+        for name, item in table.get("headers", {}).items():
+            if (problem := header_problem(name, item)) is not None:
+                return f"{where}.headers: {problem}"
+        proxy = table.get("proxy")
+        if proxy and not re.match(r"^http://[^/\s]+/?$", proxy):
+            return f"{where}.proxy {proxy!r} must be an http:// proxy URL (host and port)"
+    return None
+
+
+def header_problem(name: Any, value: Any) -> str | None:
+    """None when `name: value` may be sent to a provider on every request, else why not."""
+    if not isinstance(name, str) or not _HEADER_NAME.match(name):
+        return f"{name!r} is not a header name (letters, digits and !#$%&'*+.^_`|~-, no spaces)"
+    if name.lower() in RESERVED_HEADERS:
+        return f"{name!r} is set by the gateway (keys go in the vault, through the provider's key)"
+    if not isinstance(value, str):
+        return f"{name!r} must be a string"
+    if _HEADER_VALUE_BAD.search(value):
+        return f"the value of {name!r} holds a line break or control character"
     return None
 
 
@@ -178,6 +219,10 @@ def gateway_config(
             changes["base_url_env"] = None
         if "models" in table:
             changes["models"] = tuple(table["models"])
+        if "headers" in table:
+            changes["headers"] = tuple(table["headers"].items())
+        if "proxy" in table:
+            changes["proxy"] = table["proxy"]
         # Listing a provider switches it on unless it says otherwise.
         changes["enabled"] = bool(table.get("enabled", True))
         if pid not in _BUILTIN:

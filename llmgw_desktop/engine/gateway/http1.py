@@ -32,7 +32,7 @@ import httptools
 
 from llmgw_desktop.engine.gateway.dial import ConnectError, ProxyRefused, dial
 from llmgw_desktop.engine.gateway.pool import HostPool, PoolTimeout, ShareTimeout
-from llmgw_desktop.engine.gateway.proxies import ProxyRules
+from llmgw_desktop.engine.gateway.proxies import Proxy, ProxyRules
 from llmgw_desktop.engine.gateway.tls import TrustStore
 
 __all__ = [
@@ -413,6 +413,8 @@ class Http1Client:
         self._proxies = proxies or ProxyRules()
         self._trust = trust or TrustStore()
         self._pools: dict[tuple[str, str, int], HostPool[_Connection]] = {}
+        # Origins reached through a proxy of their own (a provider's `proxy`), by its label.
+        self._routed: dict[tuple[str, str, int, str], HostPool[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
         self._closed = False
 
@@ -430,10 +432,11 @@ class Http1Client:
         body: bytes = b"",
         head_timeout_s: float | None = None,
         owner: str | None = None,
+        proxy: Proxy | None = None,
     ) -> Http1Response:
         """Send a request and return once the response's status and headers are in. `owner`
         (a principal held to a share) may hold only its share of the origin's connections;
-        None: not counted.
+        None: not counted. `proxy` goes through that proxy whatever the environment says.
 
         Raises:
             ConnectError: no connection could be made (`ProxyRefused`: the proxy said no).
@@ -446,7 +449,13 @@ class Http1Client:
         scheme, host = parts.scheme, parts.hostname or ""
         port = parts.port or (443 if scheme == "https" else 80)
         key = (scheme, host, port)
-        pool = self._pools.get(key) or self._add_pool(key)
+        if proxy is None:
+            pool = self._pools.get(key) or self._add_pool(key)
+        else:
+            if proxy.problem:
+                raise ProxyRefused(proxy.problem, None)
+            routed = (*key, proxy.label)
+            pool = self._routed.get(routed) or self._routed.setdefault(routed, HostPool(key, proxy))
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host_header = parts.netloc.rpartition("@")[2]
         if pool.absolute_prefix is not None:
@@ -601,7 +610,8 @@ class Http1Client:
 
     async def close(self) -> None:
         self._closed = True
-        for pool in self._pools.values():
+        for pool in [*self._pools.values(), *self._routed.values()]:
             while pool.idle:
                 pool.idle.pop().close()
         self._pools.clear()
+        self._routed.clear()

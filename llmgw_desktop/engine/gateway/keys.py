@@ -78,9 +78,19 @@ class KeyChain:
         self._pools: dict[tuple[str, str | None], tuple[int, list[PoolKey]]] = {}
         self._base_urls: dict[tuple[str, frozenset[str]], str] = {}
         self.vault_problem: str | None = None
+        # Bumped when the providers are edited, so model lists are read again.
+        self.config_version = 0
         # Set while the vault's database cannot be reached (its keys are unknown, not absent):
         # the monotonic time before which it is not asked again.
         self._vault_unreachable_until: float | None = None
+
+    def replace_config(self, config: GatewayConfig) -> None:
+        """Find keys and base URLs by `config` from the next request on (the providers were
+        edited); resting keys keep resting."""
+        self._config = config
+        self._pools.clear()
+        self._base_urls.clear()
+        self.config_version += 1
 
     @property
     def vault_unreachable(self) -> bool:
@@ -90,15 +100,16 @@ class KeyChain:
 
     @property
     def version(self) -> int:
-        """Changes whenever a pool may have: the vault's keys changed (the environment and
-        config are fixed for the life of the process)."""
-        return self._vault.version if self._vault is not None else 0
+        """Changes whenever a pool may have: the vault's keys changed, or the providers were
+        edited (the environment is fixed for the life of the process)."""
+        vault = self._vault.version if self._vault is not None else 0
+        return vault + self.config_version
 
     async def pool(self, spec: ApiProviderSpec, project: str | None = None) -> list[PoolKey]:
         """Every key for `spec`, project-scoped vault keys first; `[None]` if it needs none.
 
-        Remembered until the vault changes: the environment and config are fixed for the life
-        of the process, and this runs on every request.
+        Remembered until the vault or the providers change: the environment is fixed for the
+        life of the process, and this runs on every request.
         """
         version = self._vault.version if self._vault is not None else 0
         cached = self._pools.get((spec.id, project))

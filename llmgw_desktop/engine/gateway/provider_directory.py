@@ -17,6 +17,7 @@ fresh; nothing a request does waits on an upstream.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -150,7 +151,10 @@ class ProviderDirectory:
         before = self.model_lists.get(spec.id, ModelListState())
         try:
             models = await read_model_list(
-                self._upstream.get_json, spec.dialect, self._keys.base_url(spec), key
+                functools.partial(self._upstream.get_json, provider=spec.id),
+                spec.dialect,
+                self._keys.base_url(spec),
+                key,
             )
         except ModelListError as exc:
             error = f"could not read the model list: {exc}"
@@ -181,6 +185,12 @@ class ProviderDirectory:
                     "model reference no longer stale: %s %s -> %s", ref.kind, ref.name, ref.model
                 )
         self._stale = stale
+
+    def forget_unlisted(self) -> None:
+        """Drop the model-list state of providers no longer configured (after an edit)."""
+        configured = self._registry.config.providers
+        for gone in [pid for pid in self.model_lists if pid not in configured]:
+            del self.model_lists[gone]
 
     def stale_references(self) -> tuple[StaleReference, ...]:
         """Config entries naming a model that its provider's latest list lacks."""

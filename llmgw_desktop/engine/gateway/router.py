@@ -72,6 +72,15 @@ class ModelRegistry:
         # changes. An upstream list may hold hundreds of ids (OpenRouter), so no linear scans.
         self._listed: dict[str, tuple[str, ...]] | None = None
 
+    def replace_config(self, config: GatewayConfig) -> None:
+        """Route by `config` from the next request on (the providers were edited); what a
+        provider no longer configured had listed is forgotten."""
+        self.config = config
+        for gone in [pid for pid in self.discovered if pid not in config.providers]:
+            del self.discovered[gone]
+        self.plans.clear()
+        self._listed = None
+
     def set_discovered(self, provider_id: str, models: tuple[str, ...]) -> None:
         """The models a provider's API or a local server listed; forgets plans made without."""
         if self.discovered.get(provider_id) != models:

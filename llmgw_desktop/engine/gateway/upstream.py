@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +25,7 @@ from llmgw_desktop.engine.gateway.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_RESPONSES,
+    ApiProviderSpec,
 )
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.http1 import (
@@ -35,7 +36,7 @@ from llmgw_desktop.engine.gateway.http1 import (
     PoolTimeout,
     ShareTimeout,
 )
-from llmgw_desktop.engine.gateway.proxies import ProxyRules
+from llmgw_desktop.engine.gateway.proxies import Proxy, ProxyRules, parse_proxy_url
 from llmgw_desktop.engine.gateway.sse import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine.gateway.tls import TrustStore
 from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
@@ -193,6 +194,22 @@ class UpstreamClient:
             trust=TrustStore.from_environ(environ, ca_bundle=ca_bundle),
         )
 
+        # Provider id -> the headers its config table adds, and its own proxy.
+        self._added_headers: dict[str, dict[str, str]] = {}
+        self._proxies: dict[str, Proxy] = {}
+
+    def use_providers(self, specs: Iterable[ApiProviderSpec]) -> None:
+        """Take each provider's own headers and proxy (at start and whenever the providers are
+        edited: the next request uses them)."""
+        self._added_headers = {
+            s.id: {name.lower(): value for name, value in s.headers} for s in specs if s.headers
+        }
+        self._proxies = {
+            s.id: parse_proxy_url(s.proxy, source=f"gateway.providers.{s.id}.proxy")
+            for s in specs
+            if s.proxy
+        }
+
     async def close(self) -> None:
         await self._http.close()
 
@@ -216,6 +233,9 @@ class UpstreamClient:
         """
         url = target.url(stream=stream, count_tokens=count_tokens)
         head_timeout_s = self.first_byte_timeout_s if stream else self.read_timeout_s
+        added = self._added_headers.get(target.provider)
+        if added:
+            passthrough_headers = {**(passthrough_headers or {}), **added}
         try:
             response = await self._http.request(
                 "POST",
@@ -224,6 +244,7 @@ class UpstreamClient:
                 body=body if isinstance(body, bytes) else jsonio.dumps(body),
                 head_timeout_s=head_timeout_s,
                 owner=principal if principal is not None and self._share.holds(principal) else None,
+                proxy=self._proxies.get(target.provider),
             )
         except ConnectError as exc:
             raise UpstreamFailure(
@@ -281,15 +302,26 @@ class UpstreamClient:
         )
 
     async def get_json(
-        self, url: str, *, headers: Mapping[str, str] | None = None, timeout_s: float = 2.0
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float = 2.0,
+        provider: str | None = None,
+        proxy: Proxy | None = None,
     ) -> Any:
-        """GET a small JSON document (model lists, local-server probes).
+        """GET a small JSON document (model lists, local-server probes); `provider` adds that
+        provider's own headers and proxy, `proxy` names one outright.
 
         Raises:
             OSError, TimeoutError, ValueError: no usable answer.
         """
+        sent = dict(headers or {})
+        if provider is not None:
+            sent = {**self._added_headers.get(provider, {}), **sent}
+            proxy = proxy or self._proxies.get(provider)
         async with asyncio.timeout(timeout_s):
-            response = await self._http.request("GET", url, headers=dict(headers or {}))
+            response = await self._http.request("GET", url, headers=sent, proxy=proxy)
             try:
                 raw = await response.read()
             finally:

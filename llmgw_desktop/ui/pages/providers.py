@@ -21,6 +21,8 @@ import logging
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, ProbeResult
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.cli_accounts_box import CliAccountsBox
+from llmgw_desktop.ui.pages.provider_editor import ProviderEditorDialog
 from llmgw_desktop.ui.pages.provider_rows import (
     CLI_DEFAULT_MODEL,
     ERROR,
@@ -95,8 +97,19 @@ class ProvidersPage(Page):
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Check versions, keys and switches again")
         self.refresh_button.clicked.connect(lambda: self.request_refresh(recheck=True))
+        # Your own OpenAI- or Anthropic-compatible endpoints (`provider_editor.py`).
+        self.add_button = QPushButton("Add provider…")
+        self.add_button.setObjectName("addProvider")
+        self.add_button.clicked.connect(lambda: self.open_editor(None))
+        self.edit_button = QPushButton("Edit provider…")
+        self.edit_button.setObjectName("editProvider")
+        self.edit_button.setEnabled(False)
+        self.edit_button.clicked.connect(self._edit_selected)
+        self.editor: ProviderEditorDialog | None = None
         header = QHBoxLayout()
         header.addWidget(intro, 1)
+        header.addWidget(self.add_button)
+        header.addWidget(self.edit_button)
         header.addWidget(self.refresh_button)
         # Stale aliases and routes: requests for them fail upstream with a bare 404.
         self.stale_label = _wrapping("staleReferences")
@@ -168,6 +181,8 @@ class ProvidersPage(Page):
         column.addWidget(self.stale_label)
         column.addWidget(self.table, 3)
         column.addWidget(self.detail, 2)
+        self.accounts = CliAccountsBox(self.engine, self.tasks)
+        column.addWidget(self.accounts)
         self._show_selected()
 
         bridge = context.bridge
@@ -183,6 +198,7 @@ class ProvidersPage(Page):
     def page_shown(self) -> None:
         self._timer.start()
         self.request_refresh()
+        self.accounts.refresh()
 
     def page_hidden(self) -> None:
         self._timer.stop()
@@ -337,8 +353,24 @@ class ProvidersPage(Page):
 
     # -- the detail pane ------------------------------------------------------------------
 
+    def open_editor(self, provider_id: str | None) -> ProviderEditorDialog:
+        """Open the editor for a new provider (None) or one of yours; it reports when saved."""
+        dialog = ProviderEditorDialog(self.engine, self.tasks, provider_id, self)
+        dialog.saved.connect(lambda _pid: self.request_refresh())
+        self.editor = dialog
+        dialog.open()
+        return dialog
+
+    def _edit_selected(self) -> None:
+        row = self.selected_row()
+        if row is not None and row.gateway_id in self.engine.provider_editor.custom_ids():
+            self.open_editor(row.gateway_id)
+
     def _show_selected(self) -> None:
         row = self.selected_row()
+        self.edit_button.setEnabled(
+            row is not None and row.gateway_id in self.engine.provider_editor.custom_ids()
+        )
         self.detail.setEnabled(row is not None)
         if row is None:
             self.detail.setTitle("Select a provider")
@@ -365,7 +397,9 @@ class ProvidersPage(Page):
             else "Not installed: nothing can run until it is"
         )
         self.config_state.setText(
-            "Its base URL, keys and models are set under [gateway.providers]."
+            "Yours: Edit provider… changes it (saved under [gateway.providers])."
+            if row.gateway_id in self.engine.provider_editor.custom_ids()
+            else "Its base URL, keys and models are set under [gateway.providers]."
         )
         self.model_box.blockSignals(True)
         self.model_box.clear()

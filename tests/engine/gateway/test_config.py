@@ -288,3 +288,15 @@ def test_bad_json_in_the_environment_names_the_variable(
     assert caught.value.key == "gateway.providers"
     assert caught.value.source == "env LLM_GATEWAY_PROVIDERS"
     assert says in caught.value.problem
+
+
+def test_provider_headers_and_proxy_are_checked_when_the_file_is_loaded() -> None:
+    base = {"kind": "openai-compatible", "base_url": "http://127.0.0.1:8001/v1"}
+    fine = {"mine": {**base, "headers": {"X-Team": "infra"}, "proxy": "http://proxy:3128"}}
+    assert check_provider_tables(fine) is None
+    injected = {"mine": {**base, "headers": {"X-Team": "a\r\nX-Evil: 1"}}}
+    assert "line break" in (check_provider_tables(injected) or "")
+    credential = {"mine": {**base, "headers": {"Authorization": "Bearer sk-x"}}}
+    assert "keys go in the vault" in (check_provider_tables(credential) or "")
+    socks = {"mine": {**base, "proxy": "socks5://proxy:1080"}}
+    assert "http:// proxy URL" in (check_provider_tables(socks) or "")

@@ -1,0 +1,338 @@
+"""Each vendor CLI's login as its own files on this machine say it: pure readers, offline.
+
+Read where each CLI itself looks (its home variable, else the user's home), never written,
+never sent anywhere, no login started. What comes back names the account (an email, a GitHub
+login), the plan where the file holds it, and where it was read; secrets (tokens, keys) are
+looked at only to see that they are there. The files, as the pinned CLIs write them:
+
+- Claude Code: `.credentials.json` (`claudeAiOauth`: tokens, `expiresAt`, `subscriptionType`,
+  `rateLimitTier`) in `CLAUDE_CONFIG_DIR` or `~/.claude`, and `.claude.json` beside it
+  (`oauthAccount.emailAddress`, `organizationName`; `primaryApiKey` after an API-key login);
+  on macOS the tokens live in the Keychain instead.
+- Codex: `auth.json` in `CODEX_HOME` or `~/.codex`: `OPENAI_API_KEY`, or ChatGPT `tokens`
+  whose `id_token` (a JWT, read without checking its signature: nothing is granted by it
+  here) carries the email and `chatgpt_plan_type`.
+- Gemini CLI: `.gemini/settings.json` (`security.auth.selectedType`, or the older
+  `selectedAuthType`), `oauth_creds.json` and `google_accounts.json` (`active`), under
+  `GEMINI_CLI_HOME` or the home.
+- GitHub Copilot: `config.json` in `COPILOT_HOME` or `~/.copilot` (`logged_in_users`,
+  `last_logged_in_user`), or a token in `COPILOT_GITHUB_TOKEN`, `GH_TOKEN`, `GITHUB_TOKEN`.
+- OpenCode: `opencode/auth.json` under `XDG_DATA_HOME` or `~/.local/share`: one entry per
+  provider, `type` `oauth`, `api` or `wellknown`.
+- Grok: `~/.grok/user-settings.json` (`apiKey`) or `GROK_API_KEY`.
+- Mistral Vibe: `.env` in `VIBE_HOME` or `~/.vibe` (`MISTRAL_API_KEY=`), or the variable.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "API_KEY",
+    "LOGGED_IN",
+    "NOT_LOGGED_IN",
+    "READERS",
+    "UNKNOWN",
+    "CliAccount",
+    "read_account",
+]
+
+LOGGED_IN = "logged in"
+API_KEY = "API key"
+NOT_LOGGED_IN = "not logged in"
+UNKNOWN = "cannot tell"
+# Login files are small; anything larger is not one, and is not read whole.
+MAX_FILE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class CliAccount:
+    """One CLI's login as far as its files tell; never a secret."""
+
+    provider: str  # the engine's CLI id
+    state: str  # LOGGED_IN, API_KEY, NOT_LOGGED_IN or UNKNOWN
+    method: str = ""  # how: "Claude account", "ChatGPT", "GEMINI_API_KEY", ...
+    account: str | None = None  # who: an email or a login
+    plan: str | None = None  # plan or quota tier, where the CLI keeps one
+    detail: str = ""  # where this was read, or why it cannot be told
+
+
+class _Unreadable(Exception):
+    """A file that is there but cannot be used (too large, not JSON, not an object)."""
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in `path`; None when there is no such file.
+
+    Raises:
+        _Unreadable: it is there but too large, not JSON or not an object.
+    """
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _Unreadable(f"{path} cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise _Unreadable(f"{path} is larger than a login file")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except ValueError:
+        raise _Unreadable(f"{path} is not JSON") from None
+    if not isinstance(data, dict):
+        raise _Unreadable(f"{path} is not a JSON object")
+    return data
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _key(provider: str, method: str, detail: str) -> CliAccount:
+    return CliAccount(provider, API_KEY, method, None, None, detail)
+
+
+def _home(environ: Mapping[str, str], home: Path, variable: str, default: Path) -> Path:
+    chosen = environ.get(variable, "").strip()
+    return Path(chosen).expanduser() if chosen else default
+
+
+def claude(environ: Mapping[str, str], home: Path) -> CliAccount:
+    config_dir = environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    base = Path(config_dir).expanduser() if config_dir else home / ".claude"
+    state_file = base / ".claude.json" if config_dir else home / ".claude.json"
+    credentials = base / ".credentials.json"
+    oauth = (_json(credentials) or {}).get("claudeAiOauth")
+    profile = _json(state_file) or {}
+    account = _table(profile, "oauthAccount")
+    email = _text(account.get("emailAddress"))
+    org = _text(account.get("organizationName"))
+    who = f"{email} ({org})" if email and org else email
+    if isinstance(oauth, dict) and _text(oauth.get("accessToken") or oauth.get("refreshToken")):
+        plan = _text(oauth.get("subscriptionType"))
+        tier = _text(oauth.get("rateLimitTier"))
+        detail = f"read from {credentials}"
+        expires = oauth.get("expiresAt")
+        if isinstance(expires, int | float) and expires / 1000 < time.time():
+            detail += "; the access token has expired (the CLI renews it on its next call)"
+        return CliAccount(
+            "claude",
+            LOGGED_IN,
+            "Claude account",
+            who,
+            " / ".join(filter(None, (plan, tier))) or None,
+            detail,
+        )
+    if environ.get("ANTHROPIC_API_KEY", "").strip():
+        return CliAccount(
+            "claude", API_KEY, "ANTHROPIC_API_KEY", None, None, "from the environment"
+        )
+    if _text(profile.get("primaryApiKey")):
+        return CliAccount(
+            "claude", API_KEY, "key from /login", None, None, f"read from {state_file}"
+        )
+    if email and sys.platform == "darwin":
+        return CliAccount(
+            "claude",
+            UNKNOWN,
+            "Claude account",
+            who,
+            None,
+            "Claude Code keeps its login in the macOS Keychain, which is not read here",
+        )
+    return CliAccount("claude", NOT_LOGGED_IN, detail=f"no login in {credentials}")
+
+
+def codex(environ: Mapping[str, str], home: Path) -> CliAccount:
+    base = _home(environ, home, "CODEX_HOME", home / ".codex")
+    path = base / "auth.json"
+    auth = _json(path)
+    if auth is None:
+        return CliAccount("codex", NOT_LOGGED_IN, detail=f"no {path}")
+    tokens = auth.get("tokens")
+    if isinstance(tokens, dict) and _text(tokens.get("id_token") or tokens.get("access_token")):
+        claims = _jwt_claims(tokens.get("id_token"))
+        openai = claims.get("https://api.openai.com/auth")
+        plan = _text(openai.get("chatgpt_plan_type")) if isinstance(openai, dict) else None
+        return CliAccount(
+            "codex", LOGGED_IN, "ChatGPT", _text(claims.get("email")), plan, f"read from {path}"
+        )
+    if _text(auth.get("OPENAI_API_KEY")):
+        return _key("codex", "OPENAI_API_KEY", f"read from {path}")
+    return CliAccount("codex", NOT_LOGGED_IN, detail=f"{path} holds no login")
+
+
+def _jwt_claims(token: Any) -> dict[str, Any]:
+    """The payload of a JWT, unverified (only to name the account); {} when unreadable."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        return {}
+    payload = token.split(".")[1]
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+GEMINI_METHODS = {
+    "oauth-personal": "Google account",
+    "gemini-api-key": "GEMINI_API_KEY",
+    "vertex-ai": "Vertex AI",
+    "compute-default-credentials": "Google Cloud default credentials",
+}
+
+
+def gemini(environ: Mapping[str, str], home: Path) -> CliAccount:
+    base = _home(environ, home, "GEMINI_CLI_HOME", home) / ".gemini"
+    settings = _json(base / "settings.json") or {}
+    auth = _table(_table(settings, "security"), "auth")
+    chosen = _text(auth.get("selectedType")) or _text(settings.get("selectedAuthType"))
+    has_key = bool(environ.get("GEMINI_API_KEY", "").strip())
+    if chosen == "oauth-personal":
+        accounts = _json(base / "google_accounts.json") or {}
+        active = _text(accounts.get("active"))
+        creds = _json(base / "oauth_creds.json")
+        if creds is not None and _text(creds.get("refresh_token") or creds.get("access_token")):
+            return CliAccount(
+                "gemini", LOGGED_IN, "Google account", active, None, f"read from {base}"
+            )
+        if active:
+            return CliAccount(
+                "gemini",
+                UNKNOWN,
+                "Google account",
+                active,
+                None,
+                f"no oauth_creds.json in {base}: the token may be in the OS keychain",
+            )
+        return CliAccount("gemini", NOT_LOGGED_IN, "Google account", detail=f"no login in {base}")
+    if chosen == "gemini-api-key" or (chosen is None and has_key):
+        if has_key:
+            return CliAccount(
+                "gemini", API_KEY, "GEMINI_API_KEY", None, None, "from the environment"
+            )
+        return CliAccount(
+            "gemini",
+            NOT_LOGGED_IN,
+            "GEMINI_API_KEY",
+            detail="settings.json chooses an API key, but GEMINI_API_KEY is not set here",
+        )
+    if chosen is not None:
+        return CliAccount(
+            "gemini",
+            UNKNOWN,
+            GEMINI_METHODS.get(chosen, chosen),
+            detail="Google Cloud credentials are not read here",
+        )
+    return CliAccount(
+        "gemini", NOT_LOGGED_IN, detail=f"no sign-in chosen in {base / 'settings.json'}"
+    )
+
+
+COPILOT_TOKEN_VARIABLES = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
+
+
+def copilot(environ: Mapping[str, str], home: Path) -> CliAccount:
+    base = _home(environ, home, "COPILOT_HOME", home / ".copilot")
+    for name in COPILOT_TOKEN_VARIABLES:
+        if environ.get(name, "").strip():
+            return CliAccount(
+                "copilot", API_KEY, name, None, None, "a GitHub token from the environment"
+            )
+    config = _json(base / "config.json") or {}
+    last = config.get("last_logged_in_user")
+    users = [u for u in config.get("logged_in_users", []) if isinstance(u, dict)]
+    user = last if isinstance(last, dict) else (users[0] if users else None)
+    if user is not None and _text(user.get("login")):
+        host = _text(user.get("host")) or "https://github.com"
+        login = str(user["login"]).strip()
+        who = login if host == "https://github.com" else f"{login} on {host}"
+        return CliAccount(
+            "copilot", LOGGED_IN, "GitHub account", who, None, f"read from {base / 'config.json'}"
+        )
+    return CliAccount(
+        "copilot",
+        NOT_LOGGED_IN,
+        detail=f"no login in {base / 'config.json'} (Copilot may still use the gh CLI's login)",
+    )
+
+
+OPENCODE_TYPES = {"oauth": "login", "api": "API key", "wellknown": "token"}
+
+
+def opencode(environ: Mapping[str, str], home: Path) -> CliAccount:
+    data_home = _home(environ, home, "XDG_DATA_HOME", home / ".local" / "share")
+    path = data_home / "opencode" / "auth.json"
+    auth = _json(path) or {}
+    entries = {name: e for name, e in auth.items() if isinstance(e, dict) and e.get("type")}
+    if not entries:
+        return CliAccount("opencode", NOT_LOGGED_IN, detail=f"no credentials in {path}")
+    described = ", ".join(
+        f"{name} ({OPENCODE_TYPES.get(str(e['type']), str(e['type']))})"
+        for name, e in sorted(entries.items())
+    )
+    state = LOGGED_IN if any(e["type"] == "oauth" for e in entries.values()) else API_KEY
+    return CliAccount("opencode", state, described, None, None, f"read from {path}")
+
+
+def grok(environ: Mapping[str, str], home: Path) -> CliAccount:
+    if environ.get("GROK_API_KEY", "").strip():
+        return _key("grok", "GROK_API_KEY", "from the environment")
+    path = home / ".grok" / "user-settings.json"
+    if _text((_json(path) or {}).get("apiKey")):
+        return _key("grok", "apiKey", f"read from {path}")
+    return CliAccount("grok", NOT_LOGGED_IN, detail=f"no GROK_API_KEY and no apiKey in {path}")
+
+
+def mistral(environ: Mapping[str, str], home: Path) -> CliAccount:
+    if environ.get("MISTRAL_API_KEY", "").strip():
+        return _key("mistral", "MISTRAL_API_KEY", "from the environment")
+    path = _home(environ, home, "VIBE_HOME", home / ".vibe") / ".env"
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace")[:MAX_FILE_BYTES].splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        name, equals, value = line.strip().removeprefix("export ").partition("=")
+        if equals and name.strip() == "MISTRAL_API_KEY" and value.strip().strip("'\""):
+            return CliAccount(
+                "mistral", API_KEY, "MISTRAL_API_KEY", None, None, f"read from {path}"
+            )
+    return CliAccount("mistral", NOT_LOGGED_IN, detail=f"no MISTRAL_API_KEY here or in {path}")
+
+
+Reader = Callable[[Mapping[str, str], Path], CliAccount]
+READERS: dict[str, Reader] = {
+    "claude": claude,
+    "codex": codex,
+    "gemini": gemini,
+    "copilot": copilot,
+    "opencode": opencode,
+    "grok": grok,
+    "mistral": mistral,
+}
+
+
+def read_account(provider: str, environ: Mapping[str, str], home: Path) -> CliAccount:
+    """`provider`'s login as its files say; a file that cannot be used is "cannot tell", with
+    why (blocking: run it off the loop)."""
+    reader = READERS.get(provider)
+    if reader is None:
+        return CliAccount(provider, UNKNOWN, detail="the gateway does not know where it logs in")
+    try:
+        return reader(environ, home)
+    except _Unreadable as exc:
+        return CliAccount(provider, UNKNOWN, detail=str(exc))

@@ -1,0 +1,249 @@
+"""The provider editor on a real headless gateway: a provider it saves serves the next request
+from the official `openai` SDK without a restart, through the scripted upstream on loopback,
+with its headers; the key is in the vault and nowhere in config.toml; the person's comments
+survive; bad input is refused naming the field, and then nothing is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from llmgw_desktop.engine.api import (
+    LOCAL_CALLER,
+    ErrorCode,
+    InvalidRequest,
+    ModelEntries,
+    Price,
+    ProviderDraft,
+)
+from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.settings import load_settings
+from tests.fakes.upstream import ScriptedUpstream
+from tests.gateways import gateway_starter
+from tests.network_fixtures import running_tinyproxy
+
+KEY = "sk-house-vllm-key-0123456789"
+USER_CONFIG = """\
+# my gateway, my notes
+[log]
+level = "INFO"  # keep it quiet
+
+# the box under my desk
+[gateway.providers.ollama]
+# switched on by hand
+enabled = true
+
+# aliases I use every day
+[gateway.aliases]
+fast = "gpt-4o-mini"  # cheap one
+"""
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[ScriptedUpstream]:
+    async with ScriptedUpstream() as up:
+        up.model_ids["chat"] = ["house-coder", "house-chat"]
+        yield up
+
+
+@pytest.fixture
+async def runtime(config_path: Path, isolated_env: Path) -> AsyncIterator[GatewayRuntime]:
+    config_path.write_text(USER_CONFIG)
+    async with gateway_starter(load_settings()) as start:
+        yield await start()
+
+
+def draft(upstream: ScriptedUpstream, **changes: object) -> ProviderDraft:
+    fields: dict[str, object] = {
+        "kind": "openai-compatible",
+        "base_url": upstream.base_url + "/v1",
+        "headers": {"X-Team": "infra"},
+        "models": ("house-coder",),
+        "api_key": KEY,
+    }
+    fields.update(changes)
+    return ProviderDraft("house", **fields)  # type: ignore[arg-type]
+
+
+async def test_saved_provider_serves_the_next_request_without_restart(
+    runtime: GatewayRuntime, upstream: ScriptedUpstream, config_path: Path
+) -> None:
+    engine = runtime.engine
+    client = openai.AsyncOpenAI(base_url=runtime.base_url + "/v1", api_key="x", max_retries=0)
+    try:
+        with pytest.raises(openai.NotFoundError):  # unknown before the save
+            await client.chat.completions.create(
+                model="house/house-coder", messages=[{"role": "user", "content": "hi"}]
+            )
+        entries = ModelEntries(
+            aliases={"coder": "house/house-coder"},
+            routes={"house/*": {"strategy": "priority", "fallback": ["fast"]}},
+            prices={"house-coder": Price(1.0, 2.0, 0.1, 1.0)},
+        )
+        await engine.provider_editor.save(LOCAL_CALLER, draft(upstream), entries, new=True)
+
+        answer = await client.chat.completions.create(
+            model="coder", messages=[{"role": "user", "content": "hi"}]
+        )
+    finally:
+        await client.close()
+    assert answer.choices[0].message.content
+    (sent,) = upstream.llm_requests
+    assert sent.path == "/v1/chat/completions"
+    assert sent.body["model"] == "house-coder"
+    assert sent.headers.get("x-team") == "infra"
+    assert sent.headers.get("authorization")  # the vault's key went (the fake redacts it)
+    assert engine.prices.source_of("house-coder") == "config"
+
+    raw = config_path.read_bytes()
+    assert KEY.encode() not in raw
+    assert await engine.vault.resolve_keys("house") == [KEY]
+    text = raw.decode()
+    for comment in (
+        "# my gateway, my notes",
+        "# keep it quiet",
+        "# the box under my desk",
+        "# switched on by hand",
+        "# aliases I use every day",
+        "# cheap one",
+    ):
+        assert comment in text
+    data = tomllib.loads(text)
+    assert data["gateway"]["providers"]["house"] == {
+        "kind": "openai-compatible",
+        "base_url": upstream.base_url + "/v1",
+        "models": ["house-coder"],
+        "headers": {"X-Team": "infra"},
+    }
+    assert data["gateway"]["aliases"] == {"fast": "gpt-4o-mini", "coder": "house/house-coder"}
+    assert data["gateway"]["routes"]["house/*"]["fallback"] == ["fast"]
+    # The next start reads what was written.
+    again = load_settings()
+    assert again.settings.gateway_providers["house"]["headers"] == {"X-Team": "infra"}
+
+
+async def test_test_lists_models_before_saving_and_says_the_exact_error(
+    runtime: GatewayRuntime, upstream: ScriptedUpstream, config_path: Path
+) -> None:
+    editor = runtime.engine.provider_editor
+    before = config_path.read_bytes()
+    found = await editor.test(LOCAL_CALLER, draft(upstream))
+    assert found.error is None and found.models == ("house-coder", "house-chat")
+    (listed,) = [r for r in upstream.requests if r.endpoint == "models"]
+    assert listed.headers.get("x-team") == "infra"
+    wrong = await editor.test(LOCAL_CALLER, draft(upstream, base_url=upstream.base_url + "/nope"))
+    assert wrong.error is not None and "404" in wrong.error
+    assert config_path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"base_url": "127.0.0.1:8001/v1"}, "base_url", "must start with http:// or https://"),
+        ({"base_url": "http:///v1"}, "base_url", "names no host"),
+        ({"headers": {"X-Team": "a\r\nX-Evil: 1"}}, "headers", "line break"),
+        ({"headers": {"Bad Name": "1"}}, "headers", "not a header name"),
+        ({"headers": {"Authorization": "Bearer x"}}, "headers", "keys go in the vault"),
+        ({"proxy": "socks5://p:1080"}, "proxy", "only http:// proxies"),
+        ({"api_key": "two words"}, "api_key", "one line without spaces"),
+    ],
+)
+async def test_bad_input_names_the_field_and_writes_nothing(
+    runtime: GatewayRuntime,
+    upstream: ScriptedUpstream,
+    config_path: Path,
+    changes: dict[str, object],
+    field: str,
+    words: str,
+) -> None:
+    before = config_path.read_bytes()
+    with pytest.raises(InvalidRequest) as refused:
+        await runtime.engine.provider_editor.save(
+            LOCAL_CALLER, draft(upstream, **changes), ModelEntries(), new=True
+        )
+    assert refused.value.details["param"] == field
+    assert words in refused.value.message
+    assert config_path.read_bytes() == before
+    assert await runtime.engine.vault.resolve_keys("house") == []
+
+
+async def test_a_taken_id_is_refused_and_an_edit_keeps_the_stored_key(
+    runtime: GatewayRuntime, upstream: ScriptedUpstream, config_path: Path
+) -> None:
+    editor = runtime.engine.provider_editor
+    for taken in ("openai", "claude-cli"):
+        with pytest.raises(InvalidRequest) as builtin:
+            await editor.save(
+                LOCAL_CALLER,
+                ProviderDraft(taken, base_url="http://127.0.0.1:9/v1"),
+                ModelEntries(),
+                new=True,
+            )
+        assert builtin.value.code == ErrorCode.PROVIDER_EXISTS
+    await editor.save(LOCAL_CALLER, draft(upstream), ModelEntries(), new=True)
+    written = config_path.read_bytes()
+    with pytest.raises(InvalidRequest) as duplicate:
+        await editor.save(LOCAL_CALLER, draft(upstream), ModelEntries(), new=True)
+    assert duplicate.value.code == ErrorCode.PROVIDER_EXISTS
+    assert duplicate.value.details["param"] == "id"
+    assert config_path.read_bytes() == written
+
+    await editor.save(
+        LOCAL_CALLER, draft(upstream, api_key=None, proxy=""), ModelEntries(), new=False
+    )
+    assert await runtime.engine.vault.resolve_keys("house") == [KEY]
+    await editor.remove(LOCAL_CALLER, "house")
+    assert "house" not in tomllib.loads(config_path.read_text())["gateway"]["providers"]
+    assert runtime.engine.gateway.registry.provider("house") is None
+
+
+async def test_a_providers_own_proxy_carries_its_requests(
+    runtime: GatewayRuntime, upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    """No proxy in the environment, a loopback upstream (which the environment's proxy would
+    never see): the provider's own `proxy` carries its calls, and its Test, all the same."""
+    with running_tinyproxy(tmp_path) as proxy:
+        editor = runtime.engine.provider_editor
+        via = draft(upstream, proxy=proxy.url)
+        assert (await editor.test(LOCAL_CALLER, via)).models
+        await editor.save(LOCAL_CALLER, via, ModelEntries(), new=True)
+        async with openai.AsyncOpenAI(
+            base_url=runtime.base_url + "/v1", api_key="x", max_retries=0
+        ) as client:
+            await client.chat.completions.create(
+                model="house/house-coder", messages=[{"role": "user", "content": "hi"}]
+            )
+        await asyncio.to_thread(
+            proxy.wait_for_log, rf"Request .*: POST {upstream.base_url}/v1/chat/completions"
+        )
+        await asyncio.to_thread(
+            proxy.wait_for_log, rf"Request .*: GET {upstream.base_url}/v1/models"
+        )
+
+
+async def test_two_saves_at_once_both_land(
+    runtime: GatewayRuntime, upstream: ScriptedUpstream, config_path: Path
+) -> None:
+    editor = runtime.engine.provider_editor
+    await asyncio.gather(
+        editor.save(
+            LOCAL_CALLER, draft(upstream), ModelEntries(aliases={"a1": "house/x"}), new=True
+        ),
+        editor.save(
+            LOCAL_CALLER,
+            ProviderDraft("other", base_url=upstream.base_url + "/v1"),
+            ModelEntries(aliases={"a2": "other/y"}),
+            new=True,
+        ),
+    )
+    data = tomllib.loads(config_path.read_text())["gateway"]
+    assert {"house", "other"} <= set(data["providers"])
+    assert {"a1", "a2"} <= set(data["aliases"])
+    registry = runtime.engine.gateway.registry
+    assert registry.provider("house") is not None and registry.provider("other") is not None

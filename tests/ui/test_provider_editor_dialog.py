@@ -1,0 +1,221 @@
+"""The Providers page's "Add provider…" dialog on a real desktop-mode gateway (issue 31).
+
+A person fills in an OpenAI-compatible endpoint (the scripted upstream on loopback), tests it,
+adds an alias and saves: the official `openai` SDK's very next request through the gateway is
+served by it, without a restart; config.toml keeps the person's comments and holds no key (the
+vault does). Bad input (a URL without a scheme, a taken id, a broken header line) is refused in
+the dialog naming the field, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import openai
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.settings import LoadedSettings, load_settings
+from llmgw_desktop.ui.pages.base import PageContext
+from llmgw_desktop.ui.pages.provider_editor import ProviderEditorDialog
+from llmgw_desktop.ui.pages.providers import ProvidersPage
+from tests.ui.desk_gateway import Desk, desk_gateway
+from tests.ui.waiting import until
+
+KEY = "sk-house-dialog-key-9876543210"
+USER_CONFIG = """\
+# written by me, keep it
+[log]
+level = "INFO"  # quiet please
+
+# my aliases
+[gateway.aliases]
+fast = "gpt-4o-mini"  # the cheap one
+"""
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_qt_thread() -> Iterator[None]:
+    yield
+    gc.collect()
+
+
+@pytest.fixture
+def with_comments(config_path: Path, loaded: LoadedSettings) -> LoadedSettings:
+    config_path.write_text(USER_CONFIG)
+    return load_settings()
+
+
+@asynccontextmanager
+async def page_on(desk: Desk, qtbot: QtBot) -> AsyncIterator[ProvidersPage]:
+    page = ProvidersPage(PageContext(bridge=desk.bridge, actions=desk.actions, facts=desk.facts))
+    qtbot.addWidget(page)
+    page.show()
+    try:
+        yield page
+    finally:
+        if page.editor is not None:
+            page.editor.close()
+        page.page_hidden()
+        await until(lambda: page.tasks.running == 0, "the page's work to finish")
+        page.tasks.cancel_all()
+        page.hide()
+
+
+def fill(dialog: ProviderEditorDialog, desk: Desk, *, url: str | None = None) -> None:
+    dialog.id_edit.setText("house")
+    dialog.kind_box.setCurrentText("openai-compatible")
+    dialog.url_edit.setText(url if url is not None else desk.upstream.base_url + "/v1")
+    dialog.key_edit.setText(KEY)
+    dialog.headers_edit.setPlainText("X-Team: infra")
+    dialog.models_edit.setPlainText("house-coder")
+
+
+def test_a_provider_added_in_the_dialog_serves_the_next_sdk_request(
+    qloop: qasync.QEventLoop,
+    with_comments: LoadedSettings,
+    config_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with desk_gateway(with_comments, monkeypatch, tmp_path) as desk:
+            desk.upstream.model_ids["chat"] = ["house-coder", "house-chat"]
+            async with page_on(desk, qtbot) as page:
+                page.add_button.click()
+                dialog = page.editor
+                assert dialog is not None and dialog.isVisible()
+                fill(dialog, desk)
+
+                dialog.test_button.click()
+                await until(lambda: dialog.test_label.text().startswith("OK"), "the test")
+                assert "house-coder, house-chat" in dialog.test_label.text()
+                dialog.aliases.set_row(0, ["coder", "house/house-coder"])
+                dialog.prices.set_row(0, ["house-coder", "1", "2", "0.1", ""])
+
+                saved: list[str] = []
+                dialog.saved.connect(saved.append)
+                dialog.save_button.click()
+                await until(lambda: saved, "the save")
+                assert not dialog.isVisible()
+
+                async with openai.AsyncOpenAI(
+                    base_url=desk.runtime.base_url + "/v1", api_key="x", max_retries=0
+                ) as client:
+                    answer = await client.chat.completions.create(
+                        model="coder", messages=[{"role": "user", "content": "hi"}]
+                    )
+                assert answer.choices[0].message.content
+                (sent,) = desk.upstream.llm_requests
+                assert sent.body["model"] == "house-coder"
+                assert sent.headers.get("x-team") == "infra"
+
+                text = config_path.read_text()
+                for comment in ("# written by me", "# quiet please", "# my aliases", "# the cheap"):
+                    assert comment in text
+                assert KEY not in text
+                assert await desk.runtime.engine.vault.resolve_keys("house") == [KEY]
+
+                # The row is the person's: Edit opens it with the key kept out of sight.
+                await page.refresh()
+                assert page.select("api:house")
+                assert page.edit_button.isEnabled()
+                page.edit_button.click()
+                again = page.editor
+                assert again is not None and again is not dialog
+                assert not again.id_edit.isEnabled()
+                assert again.url_edit.text() == desk.upstream.base_url + "/v1"
+                assert again.key_edit.text() == ""
+                await until(lambda: "stored in the vault" in again.key_state.text(), "key state")
+                assert again.aliases.rows()[0] == ["coder", "house/house-coder"]
+                again.remove_button.click()  # asks first
+                assert "Click again" in again.remove_button.text()
+                assert desk.runtime.engine.gateway.registry.provider("house") is not None
+                again.remove_button.click()
+                await until(lambda: not again.isVisible(), "the removal")
+                assert desk.runtime.engine.gateway.registry.provider("house") is None
+                assert "[gateway.providers.house]" not in config_path.read_text()
+                assert "# the cheap" in config_path.read_text()
+
+    qloop.run_until_complete(scenario())
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ("url", "base_url", "must start with http:// or https://"),
+        ("header", "headers", "is not 'Name: value'"),
+        ("id", "id", "is a built-in provider"),
+    ],
+)
+def test_bad_input_is_refused_in_the_dialog_and_nothing_is_written(
+    qloop: qasync.QEventLoop,
+    with_comments: LoadedSettings,
+    config_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+    change: str,
+    field: str,
+    words: str,
+) -> None:
+    async def scenario() -> None:
+        async with (
+            desk_gateway(with_comments, monkeypatch, tmp_path) as desk,
+            page_on(desk, qtbot) as page,
+        ):
+            before = config_path.read_bytes()
+            dialog = page.open_editor(None)
+            fill(dialog, desk)
+            if change == "url":
+                dialog.url_edit.setText("127.0.0.1:8001/v1")
+            elif change == "header":
+                dialog.headers_edit.setPlainText("X-Team: in\nfra")
+            else:
+                dialog.id_edit.setText("openai")
+            dialog.save_button.click()
+            await until(lambda: words in dialog.message_label.text(), "the refusal")
+            assert dialog.isVisible()
+            assert dialog.focusWidget() in (None, dialog._fields[field])
+            assert config_path.read_bytes() == before
+            assert await desk.runtime.engine.vault.resolve_keys("house") == []
+            assert await desk.runtime.engine.vault.resolve_keys("openai") == []
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_second_provider_with_a_taken_id_is_refused(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    config_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with (
+            desk_gateway(loaded, monkeypatch, tmp_path) as desk,
+            page_on(desk, qtbot) as page,
+        ):
+            first = page.open_editor(None)
+            fill(first, desk)
+            first.save_button.click()
+            await until(lambda: not first.isVisible(), "the first save")
+            written = config_path.read_bytes()
+            second = page.open_editor(None)
+            fill(second, desk)
+            second.url_edit.setText("http://127.0.0.1:9/v1")
+            second.save_button.click()
+            await until(
+                lambda: "already one of your providers" in second.message_label.text(),
+                "refusal",
+            )
+            assert config_path.read_bytes() == written
+            second.close()
+
+    qloop.run_until_complete(scenario())
