@@ -177,7 +177,9 @@ class OverviewPage(Page):
         if charts.build_next():
             self._charts_built()
         else:
-            QTimer.singleShot(0, self._build_charts_step)
+            # With the page as the context: a page closed meanwhile drops the next step rather
+            # than building into deleted layouts.
+            QTimer.singleShot(0, self, self._build_charts_step)
 
     def _charts_built(self) -> None:
         assert self._charts is not None
