@@ -27,15 +27,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmgw_desktop import paths
+from llmgw_desktop.config import paths
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from llmgw_desktop.config.settings import ConfigError, LoadedSettings, Settings
     from llmgw_desktop.engine.api import CopyReport
     from llmgw_desktop.instance import InstanceLock
     from llmgw_desktop.logging_setup import LogSetup
-    from llmgw_desktop.settings import ConfigError, LoadedSettings, Settings
     from llmgw_desktop.transports.http_server import PortInUse
 
 __all__ = [
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         from llmgw_desktop.linux_install import install_desktop_command
 
         return install_desktop_command(uninstall=args.uninstall)
-    from llmgw_desktop.settings import ConfigError, load_settings
+    from llmgw_desktop.config.settings import ConfigError, load_settings
 
     if args.config is not None and not args.config.expanduser().is_file():
         # Named on the command line, so meant: running on defaults instead would hide the typo.
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def config_error_message(error: ConfigError, config_file: Path) -> int:
     """Print every problem the settings have (not only the first); EXIT_CONFIG."""
-    from llmgw_desktop.settings import FILE_KEY
+    from llmgw_desktop.config.settings import FILE_KEY
 
     if error.key == FILE_KEY:
         print(f"llmgw-desktop: the settings file {error.source} {error.problem}", file=sys.stderr)
@@ -473,7 +473,7 @@ def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
     """Print every effective setting and its source."""
     import json
 
-    from llmgw_desktop.settings import declared_settings
+    from llmgw_desktop.config.settings import declared_settings
 
     def shown(key: str, attr: str, secret: bool) -> Any:
         value = getattr(loaded.settings, attr)
@@ -552,8 +552,8 @@ def run(loaded: LoadedSettings, *, headless: bool, verbose: bool, hidden: bool =
     settings = loaded.settings
     if unwritable := _refuse_unwritable(settings):
         return unwritable
+    from llmgw_desktop.config.paths import bare_pointer_dir
     from llmgw_desktop.instance import InstanceLock, hand_off_to_running_instance
-    from llmgw_desktop.paths import bare_pointer_dir
 
     try:
         logs = _start_logging(settings, verbose=verbose)
@@ -639,7 +639,7 @@ _WRITTEN_DIRS = (
 def _refuse_unwritable(settings: Settings) -> int:
     """EXIT_UNWRITABLE, saying which directory and what to do, when one the gateway keeps its
     files in cannot be written; else 0. Checked before anything (the log included) opens."""
-    from llmgw_desktop.settings import declared_settings
+    from llmgw_desktop.config.settings import declared_settings
 
     envs = {d.key: d.env for d in declared_settings()}
     places = {

@@ -5,7 +5,7 @@ import stat
 import tomllib
 from pathlib import Path
 
-from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.config.file import ConfigFileWriter
 
 
 def test_update_keeps_comments_and_other_keys(tmp_path: Path) -> None:

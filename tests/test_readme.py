@@ -69,7 +69,7 @@ def test_readme_locked_snippets_match_what_the_app_copies() -> None:
 
 
 def test_readme_config_examples_are_valid_settings(tmp_path: Path) -> None:
-    from llmgw_desktop.settings import load_settings
+    from llmgw_desktop.config.settings import load_settings
 
     readme = (ROOT / "README.md").read_text()
     examples = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)

@@ -62,7 +62,7 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
     # Everything `llmgw-desktop mcp` runs before it relays: settings, the log, the relay.
     relay_path = (
         "import llmgw_desktop.cli, llmgw_desktop.stdio_mode, llmgw_desktop.logging_setup\n"
-        "from llmgw_desktop.settings import load_settings\n"
+        "from llmgw_desktop.config.settings import load_settings\n"
         "load_settings()\n"
         "from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder"
     )

@@ -1,5 +1,18 @@
 """Types of `api.py`'s lazily loaded names, for type checkers (see api.py)."""
 
+from llmgw_desktop.config.api_catalog import CLI_BRIDGES as CLI_BRIDGES
+from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC as DIALECT_ANTHROPIC
+from llmgw_desktop.config.api_catalog import DIALECT_GEMINI as DIALECT_GEMINI
+from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT as DIALECT_OPENAI_CHAT
+from llmgw_desktop.config.api_catalog import (
+    DIALECT_OPENAI_RESPONSES as DIALECT_OPENAI_RESPONSES,
+)
+from llmgw_desktop.config.budgets import Budget as Budget
+from llmgw_desktop.config.budgets import BudgetProblem as BudgetProblem
+from llmgw_desktop.config.budgets import parse_budgets as parse_budgets
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS as PROVIDER_IDS
+from llmgw_desktop.config.cli_catalog import PROVIDERS as PROVIDERS
+from llmgw_desktop.config.cli_catalog import provider_info as provider_info
 from llmgw_desktop.engine import jsonio as jsonio
 from llmgw_desktop.engine.auth.access import AccessDenied as AccessDenied
 from llmgw_desktop.engine.auth.access import Capability as Capability
@@ -24,10 +37,7 @@ from llmgw_desktop.engine.auth.principals import INSTANCE_TOKEN_HEADER as INSTAN
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as LOCAL_CALLER
 from llmgw_desktop.engine.auth.principals import Principal as Principal
 from llmgw_desktop.engine.auth.service import AuthService as AuthService
-from llmgw_desktop.engine.budgets.definition import Budget as Budget
-from llmgw_desktop.engine.budgets.definition import BudgetProblem as BudgetProblem
 from llmgw_desktop.engine.budgets.definition import format_amount as format_amount
-from llmgw_desktop.engine.budgets.definition import parse_budgets as parse_budgets
 from llmgw_desktop.engine.budgets.ledger import BudgetExceeded as BudgetExceeded
 from llmgw_desktop.engine.budgets.ledger import BudgetStatus as BudgetStatus
 from llmgw_desktop.engine.calls import ApprovalGate as ApprovalGate
@@ -60,13 +70,6 @@ from llmgw_desktop.engine.events import PauseChanged as PauseChanged
 from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
 from llmgw_desktop.engine.events import RequestFinished as RequestFinished
 from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
-from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES as CLI_BRIDGES
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_ANTHROPIC as DIALECT_ANTHROPIC
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_GEMINI as DIALECT_GEMINI
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT as DIALECT_OPENAI_CHAT
-from llmgw_desktop.engine.gateway.api_catalog import (
-    DIALECT_OPENAI_RESPONSES as DIALECT_OPENAI_RESPONSES,
-)
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
 from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
@@ -98,9 +101,6 @@ from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
 from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
 from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealth
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS as PROVIDER_IDS
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS as PROVIDERS
-from llmgw_desktop.engine.providers.cli_catalog import provider_info as provider_info
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState

@@ -14,28 +14,13 @@ import llmgw_desktop
 from llmgw_desktop.engine import api
 
 PACKAGE = Path(llmgw_desktop.__file__).parent
-# The app shell's own modules that the engine itself reads (settings and their checks) sit
-# below the engine, not in front of it; everything else outside engine/ is a front door or
-# the desk.
-CONFIG_LAYER = {
-    "settings.py",
-    "settings_budgets.py",
-    "settings_fields.py",
-    "settings_gateway.py",
-    "settings_security.py",
-    "config_file.py",
-    "config_text.py",
-}
 
 
 def _front_modules() -> Iterator[Path]:
+    """Everything in front of the engine: not the engine, and not `config/` below it."""
     for path in sorted(PACKAGE.rglob("*.py")):
-        relative = path.relative_to(PACKAGE)
-        if relative.parts[0] == "engine":
-            continue
-        if len(relative.parts) == 1 and relative.name in CONFIG_LAYER:
-            continue
-        yield path
+        if path.relative_to(PACKAGE).parts[0] not in ("engine", "config"):
+            yield path
 
 
 def _is_engine_ref(node: ast.expr) -> bool:

@@ -15,8 +15,8 @@ import pytest
 import qasync
 
 from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.decision_dialog import DecisionDialog
 from llmgw_desktop.ui.qt import QMessageBox
 from tests.ui.oauth_browser import (

@@ -12,11 +12,12 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamDecoder, StreamEncoder
 from llmgw_desktop.engine.gateway.http1 import Http1Response, ResponseBroken
 from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent
-from llmgw_desktop.engine.gateway.sse import DEFAULT_MAX_EVENT_BYTES, SseParser, frame
+from llmgw_desktop.engine.gateway.sse import SseParser, frame
 from llmgw_desktop.engine.gateway.taps import StreamTap
 from llmgw_desktop.engine.gateway.upstream import scrubbed_frame
 from llmgw_desktop.engine.tokens.usage import Usage

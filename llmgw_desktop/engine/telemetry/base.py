@@ -11,8 +11,8 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from llmgw_desktop.config.settings import Settings
     from llmgw_desktop.engine.events import EventBus
-    from llmgw_desktop.settings import Settings
 
 __all__ = ["NO_SPAN", "SpanLike", "Telemetry", "start_telemetry"]
 

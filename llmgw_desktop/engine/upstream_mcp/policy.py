@@ -7,10 +7,10 @@ offers except those in its `deny`; a remote principal only what `remote` and `al
 
 from __future__ import annotations
 
+from llmgw_desktop.config.upstream_mcp import UpstreamServerConfig
 from llmgw_desktop.engine.auth.access import Kind, kind_of
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
-from llmgw_desktop.engine.upstream_mcp.config import UpstreamServerConfig
 
 __all__ = ["ToolRefused", "is_operator", "refusal", "visible"]
 

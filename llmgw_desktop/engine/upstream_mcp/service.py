@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from llmgw_desktop.config.upstream_mcp import NAMESPACE_SEPARATOR, UpstreamServerConfig
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, NotFound
@@ -30,7 +31,6 @@ from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
-from llmgw_desktop.engine.upstream_mcp.config import NAMESPACE_SEPARATOR, UpstreamServerConfig
 from llmgw_desktop.engine.upstream_mcp.connection import ServerDown, UpstreamServer
 
 __all__ = ["RelayedTool", "UpstreamServers"]

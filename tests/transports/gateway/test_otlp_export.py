@@ -232,7 +232,7 @@ def test_export_off_imports_no_opentelemetry_or_prometheus_client(tmp_path: Path
         import asyncio, sys
         from llmgw_desktop.instance import InstanceLock
         from llmgw_desktop.runtime import GatewayRuntime
-        from llmgw_desktop.settings import load_settings
+        from llmgw_desktop.config.settings import load_settings
 
         async def main():
             loaded = load_settings()
