@@ -62,10 +62,10 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 
 from llmgw_desktop import cli  # noqa: E402
+from llmgw_desktop.config.api_catalog import API_PROVIDERS  # noqa: E402
 from llmgw_desktop.engine.api import LOCAL_CALLER  # noqa: E402
 from llmgw_desktop.engine.auth.consent import ConsentRequest  # noqa: E402
 from llmgw_desktop.engine.calls.approval import ApprovalRequest  # noqa: E402
-from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS  # noqa: E402
 from llmgw_desktop.ui.decision_dialog import DecisionDialog  # noqa: E402
 from llmgw_desktop.ui.first_run import FirstRunGuide  # noqa: E402
 from llmgw_desktop.ui.main_window import MainWindow  # noqa: E402
