@@ -77,6 +77,11 @@ _HOMES: dict[str, str] = {
     "ENDINGS": "llmgw_desktop.engine.states",
     "RecordState": "llmgw_desktop.engine.states",
     "TaskSupervisor": "llmgw_desktop.engine.tasks",
+    # how a serving process collects garbage
+    "SERVING_THRESHOLDS": "llmgw_desktop.engine.gc_tuning",
+    "freeze_late_arrivals": "llmgw_desktop.engine.gc_tuning",
+    "note_frozen": "llmgw_desktop.engine.gc_tuning",
+    "tune_for_serving": "llmgw_desktop.engine.gc_tuning",
     # errors
     "ApprovalDenied": "llmgw_desktop.engine.errors",
     "RelayedTool": "llmgw_desktop.engine.upstream_mcp.service",

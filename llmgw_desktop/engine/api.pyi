@@ -85,6 +85,10 @@ from llmgw_desktop.engine.gateway.tracing import client_status as client_status
 from llmgw_desktop.engine.gateway.tracing import error_headers as error_headers
 from llmgw_desktop.engine.gateway.tracing import retry_after_seconds as retry_after_seconds
 from llmgw_desktop.engine.gateway.tracing import with_retry_info as with_retry_info
+from llmgw_desktop.engine.gc_tuning import SERVING_THRESHOLDS as SERVING_THRESHOLDS
+from llmgw_desktop.engine.gc_tuning import freeze_late_arrivals as freeze_late_arrivals
+from llmgw_desktop.engine.gc_tuning import note_frozen as note_frozen
+from llmgw_desktop.engine.gc_tuning import tune_for_serving as tune_for_serving
 from llmgw_desktop.engine.jobs.manager import RETRYABLE as RETRYABLE
 from llmgw_desktop.engine.jobs.manager import DeskFilter as DeskFilter
 from llmgw_desktop.engine.jobs.manager import DeskJob as DeskJob
@@ -177,6 +181,7 @@ __all__ = [
     "PROVIDERS",
     "PROVIDER_IDS",
     "RETRYABLE",
+    "SERVING_THRESHOLDS",
     "SUPPORTED_SCOPES",
     "WINDOWS",
     "AccessDenied",
@@ -279,9 +284,11 @@ __all__ = [
     "format_amount",
     "format_usd",
     "forwardable_headers",
+    "freeze_late_arrivals",
     "hash_password",
     "jsonio",
     "lookup_peer_owner",
+    "note_frozen",
     "parse_budgets",
     "path_group",
     "prompts",
@@ -296,5 +303,6 @@ __all__ = [
     "startup_problems",
     "startup_warnings",
     "target_url_problem",
+    "tune_for_serving",
     "with_retry_info",
 ]

@@ -1,6 +1,7 @@
 """The engine's public surface (`engine/api.py`) is the only way in for the front doors and the
-desk: they import nothing else from the engine and use only the Engine's listed services, one
-level deep. These checks fail the moment anything reaches past it."""
+desk: they use only the Engine's listed services, one level deep. That they import nothing else
+from the engine is the `engine-api` contract in pyproject.toml (tests/test_import_contracts.py).
+These checks fail the moment anything reaches past it."""
 
 from __future__ import annotations
 
@@ -64,22 +65,6 @@ def test_a_light_name_does_not_load_the_engine() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "False"
-
-
-def test_front_doors_and_the_desk_import_only_the_api() -> None:
-    offenders = []
-    for path in _front_modules():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            else:
-                continue
-            for name in names:
-                if name.startswith("llmgw_desktop.engine") and name != "llmgw_desktop.engine.api":
-                    offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno} imports {name}")
-    assert offenders == [], "import these names from llmgw_desktop.engine.api instead"
 
 
 def test_front_doors_use_only_the_engines_services_one_level_deep() -> None:

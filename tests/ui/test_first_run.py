@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import qasync
 
-from llmgw_desktop.app import DesktopApp
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, PROVIDERS, provider_info
-from llmgw_desktop.instance import InstanceLock
+from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.first_run import FirstRunGuide, guide_due
 from llmgw_desktop.ui.first_run_steps import INSTALLED, MISSING
 from llmgw_desktop.ui.qt import QWizard

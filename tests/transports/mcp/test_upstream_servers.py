@@ -23,7 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Principal
 from llmgw_desktop.engine.calls.approval import PendingApproval
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.gateways import gateway_starter
