@@ -6,12 +6,12 @@ from typing import Any
 
 from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame, UpstreamMalformed
 
 __all__ = ["SseParser", "SseTooLarge", "frame"]
 
 
-class SseTooLarge(ValueError):
+class SseTooLarge(UpstreamMalformed):
     """One event (or one line of it) grew past the cap before it ended."""
 
 
