@@ -6,7 +6,7 @@
 ; Start menu, the Add/Remove Programs entry and start-at-login under HKCU. Before files are
 ; replaced or removed, a running llmgw-desktop is asked to quit (`llmgw-desktop-cli quit`,
 ; which waits until it has). The Run value is the one the app's own "Start at login" switch
-; reads and writes (llmgw_desktop/autostart.py), so the two always agree.
+; reads and writes (llmgw_desktop/shell/autostart.py), so the two always agree.
 Unicode true
 ManifestDPIAware true
 SetCompressor /SOLID lzma

@@ -25,10 +25,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from multidict import CIMultiDict
 
+from llmgw_desktop.config.settings import load_settings
 from llmgw_desktop.engine.auth.peer_owner import PeerOwner
 from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.settings import load_settings
 
 TOKEN = "bench-static-bearer-" + "x" * 32
 CLIENT_ID = "bench-client"

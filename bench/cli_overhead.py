@@ -38,13 +38,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from llmgw_desktop.config.settings import load_settings  # noqa: E402
 from llmgw_desktop.engine.calls import CallParams  # noqa: E402
 from llmgw_desktop.engine.engine import Engine  # noqa: E402
+from llmgw_desktop.engine.gc_tuning import tune_for_serving  # noqa: E402
 from llmgw_desktop.engine.providers.base import ProviderRequest  # noqa: E402
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for  # noqa: E402
 from llmgw_desktop.engine.providers.process import RunLimits, run_process  # noqa: E402
-from llmgw_desktop.gc_tuning import tune_for_serving  # noqa: E402
-from llmgw_desktop.settings import load_settings  # noqa: E402
 from tests.contract.offline import CLI_BIN, prepare_offline_home  # noqa: E402
 from tests.fakes.upstream import ScriptedUpstream  # noqa: E402
 

@@ -234,9 +234,9 @@ async def _painted(widget: object | None = None) -> float:
 
 async def desktop_run(args: argparse.Namespace, home: str) -> None:
     """Start the desktop app, time its window, flood it page by page, print the figures."""
-    from llmgw_desktop.app import DesktopApp
-    from llmgw_desktop.instance import InstanceLock
-    from llmgw_desktop.settings import load_settings
+    from llmgw_desktop.config.settings import load_settings
+    from llmgw_desktop.shell.app import DesktopApp
+    from llmgw_desktop.shell.instance import InstanceLock
     from llmgw_desktop.ui.qt import QApplication
 
     loaded = load_settings()

@@ -55,10 +55,10 @@ import qasync  # noqa: E402 - after the platform is chosen
 from _postgres import ENGINES, store_url  # noqa: E402
 from _recorder_rows import DAYS, fill  # noqa: E402
 
+from llmgw_desktop.config.settings import Settings, load_settings  # noqa: E402
 from llmgw_desktop.engine.engine import Engine  # noqa: E402
 from llmgw_desktop.engine.recorder import PageCursor, RecorderFilters  # noqa: E402
 from llmgw_desktop.engine.store.sql import portable  # noqa: E402
-from llmgw_desktop.settings import Settings, load_settings  # noqa: E402
 from llmgw_desktop.ui.actions import GatewayActions  # noqa: E402
 from llmgw_desktop.ui.bridge import EngineBridge  # noqa: E402
 from llmgw_desktop.ui.gc_guard import GuiThreadCollector  # noqa: E402

@@ -2,6 +2,6 @@
 
 import sys
 
-from llmgw_desktop.cli import main
+from llmgw_desktop.shell.cli.main import main
 
 sys.exit(main())

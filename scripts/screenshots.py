@@ -8,8 +8,9 @@ What runs, all on this machine and offline:
 - two scripted upstreams (tests/fakes/upstream) on loopback: one plays OpenAI, Anthropic and
   Gemini for the API providers, the other answers the Mistral Vibe stand-in CLI
   (tests/fakes/fake_vibe.py; the real vibe needs Python 3.12), so jobs are real CLI jobs;
-- the app itself, exactly what `python -m llmgw_desktop` runs (`cli.main`), with its config,
-  data and logs in a temporary folder and the provider keys and base URLs in its environment.
+- the app itself, exactly what `python -m llmgw_desktop` runs (`shell/cli/main.py`), with its
+  config, data and logs in a temporary folder and the provider keys and base URLs in its
+  environment.
 
 Once the window is up, a driver on the app's own loop sends the workload through the gateway's
 HTTP front door (a few hundred chat requests from several callers and projects, streamed and
@@ -65,8 +66,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
-from llmgw_desktop import cli  # noqa: E402
-from llmgw_desktop.app import DesktopApp  # noqa: E402
+from llmgw_desktop.config.api_catalog import API_PROVIDERS  # noqa: E402
 from llmgw_desktop.engine.api import (  # noqa: E402
     LOCAL_CALLER,
     KeyScope,
@@ -74,7 +74,8 @@ from llmgw_desktop.engine.api import (  # noqa: E402
 )
 from llmgw_desktop.engine.auth.consent import ConsentRequest  # noqa: E402
 from llmgw_desktop.engine.calls.approval import ApprovalRequest  # noqa: E402
-from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS  # noqa: E402
+from llmgw_desktop.shell.app import DesktopApp  # noqa: E402
+from llmgw_desktop.shell.cli import main as cli  # noqa: E402
 from llmgw_desktop.ui.decision_dialog import DecisionDialog  # noqa: E402
 from llmgw_desktop.ui.first_run import FirstRunGuide  # noqa: E402
 from llmgw_desktop.ui.main_window import MainWindow  # noqa: E402

@@ -27,8 +27,8 @@ import pydantic._internal._validators
 import pydantic.main  # noqa: F401
 import pytest
 
-from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS
-from llmgw_desktop.settings import LoadedSettings, load_settings
+from llmgw_desktop.config.api_catalog import API_PROVIDERS
+from llmgw_desktop.config.settings import LoadedSettings, load_settings
 
 # The throwaway PostgreSQL cluster and the fixtures that run a store test on both engines.
 from tests.postgres import new_database, postgres_cluster, store_engine  # noqa: F401

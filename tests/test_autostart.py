@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop import __version__
-from llmgw_desktop.autostart import (
+from llmgw_desktop.config.desktop_entry import app_command, desktop_entry, exec_line
+from llmgw_desktop.shell.autostart import (
     LAUNCH_AGENT_LABEL,
     LaunchAgent,
     WindowsRun,
@@ -24,7 +25,6 @@ from llmgw_desktop.autostart import (
     autostart_for_platform,
     login_command,
 )
-from llmgw_desktop.desktop_entry import app_command, desktop_entry, exec_line
 
 
 class FakeRegistry:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop import __version__
-from llmgw_desktop.cli import EXIT_CONFIG, display_problem, main
+from llmgw_desktop.shell.cli.main import main
+from llmgw_desktop.shell.cli.preflight import display_problem
+from llmgw_desktop.shell.exit_codes import EXIT_CONFIG
 
 
 def test_config_show_prints_values_and_their_sources(
@@ -160,7 +162,7 @@ def test_mcp_tells_a_data_dir_problem_from_any_other_failure(
     connection while serving is reported as itself."""
     import errno
 
-    from llmgw_desktop import stdio_mode
+    from llmgw_desktop.shell import stdio_mode
 
     def pipe_broke(loaded: object) -> int:
         raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")

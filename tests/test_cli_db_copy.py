@@ -11,12 +11,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from llmgw_desktop.cli import EXIT_CONFIG, EXIT_FAILURE, main
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import CopyReport, TableCount
 from llmgw_desktop.engine.sessions.gateway_sessions import SessionStore
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.cli.main import main
+from llmgw_desktop.shell.exit_codes import EXIT_CONFIG, EXIT_FAILURE
+from llmgw_desktop.shell.instance import InstanceLock
 from tests.postgres import PostgresCluster
 
 PASSWORD = "pw-never-shown-4711"  # the cluster trusts loopback: any password is accepted

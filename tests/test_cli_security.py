@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.cli import EXIT_CONFIG
 from llmgw_desktop.engine.auth.hashing import verify_password
+from llmgw_desktop.shell.exit_codes import EXIT_CONFIG
 
 CHILD_TIMEOUT_S = 30  # a refusal takes a second or two; a gateway that started would hang
 STRONG_TOKEN = "a-strong-bearer-token-0123456789-abcdefghijkl"

@@ -5,7 +5,7 @@ import stat
 import tomllib
 from pathlib import Path
 
-from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.config.file import ConfigFileWriter
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.engine.settings_saver import SettingsSaver
 from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices

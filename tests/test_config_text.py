@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from llmgw_desktop.config_text import NotUtf8, config_text
+from llmgw_desktop.config.text import NotUtf8, config_text
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.connect import CODEX_TOKEN_ENV, snippets
+from llmgw_desktop.ui.connect import CODEX_TOKEN_ENV, snippets
 from tests.contract.offline import find_cli
 
 URL = "http://127.0.0.1:3333/mcp"
@@ -99,7 +99,8 @@ def test_a_frozen_bundle_tells_editors_to_launch_its_console_executable(
 ) -> None:
     """An editor launching the windowed Windows executable for stdio MCP would get no stdin or
     stdout; and a frozen executable takes no `-m`. The snippet names the console twin."""
-    from llmgw_desktop import connect, desktop_entry
+    from llmgw_desktop.config import desktop_entry
+    from llmgw_desktop.ui import connect
 
     bundle = tmp_path / "llmgw-desktop"
     bundle.mkdir()

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LATE_FREEZE = """
 import gc
-from llmgw_desktop import gc_tuning
+from llmgw_desktop.engine import gc_tuning
 gc_tuning.freeze_late_arrivals()
 assert gc.get_freeze_count() == 0, "froze in a process that never froze its start-up"
 gc_tuning.tune_for_serving()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from llmgw_desktop.instance import InstanceLock, hand_off_to_running_instance
+from llmgw_desktop.shell.instance import InstanceLock, hand_off_to_running_instance
 
 
 def test_second_lock_on_the_same_data_dir_fails_until_released(tmp_path: Path) -> None:
@@ -25,7 +25,7 @@ def test_lock_of_a_dead_process_is_free(tmp_path: Path) -> None:
     code = (
         "import os, sys\n"
         "from pathlib import Path\n"
-        "from llmgw_desktop.instance import InstanceLock\n"
+        "from llmgw_desktop.shell.instance import InstanceLock\n"
         f"assert InstanceLock(Path({str(tmp_path)!r})).acquire()\n"
         "os._exit(0)  # no release: the OS must drop the lock\n"
     )

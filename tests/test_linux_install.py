@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.autostart import autostart_for_platform
-from llmgw_desktop.cli import main
-from llmgw_desktop.linux_install import ICON_SIZES, DesktopInstall
+from llmgw_desktop.shell.autostart import autostart_for_platform
+from llmgw_desktop.shell.cli.main import main
+from llmgw_desktop.shell.linux_install import ICON_SIZES, DesktopInstall
 
 pytestmark = pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="XDG desktops")
 

@@ -28,7 +28,7 @@ def test_readme_start_command_launches_the_app() -> None:
 def test_readme_connection_snippets_match_what_the_app_copies() -> None:
     import json
 
-    from llmgw_desktop.connect import snippets
+    from llmgw_desktop.ui.connect import snippets
 
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```(?:sh|json)\n(.*?)```", readme, flags=re.S)
@@ -47,7 +47,7 @@ def test_readme_locked_snippets_match_what_the_app_copies() -> None:
     """With a bearer lock, as the Connect page's Copy gives them (the token's placeholder)."""
     import json
 
-    from llmgw_desktop.connect import TOKEN_PLACEHOLDER, sdk_snippets, snippets
+    from llmgw_desktop.ui.connect import TOKEN_PLACEHOLDER, sdk_snippets, snippets
 
     readme = (ROOT / "README.md").read_text()
     shell = "\n".join(re.findall(r"```sh\n(.*?)```", readme, flags=re.S))
@@ -69,7 +69,7 @@ def test_readme_locked_snippets_match_what_the_app_copies() -> None:
 
 
 def test_readme_config_examples_are_valid_settings(tmp_path: Path) -> None:
-    from llmgw_desktop.settings import load_settings
+    from llmgw_desktop.config.settings import load_settings
 
     readme = (ROOT / "README.md").read_text()
     examples = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.settings import ConfigError, Settings, declared_settings, load_settings
+from llmgw_desktop.config.settings import ConfigError, Settings, declared_settings, load_settings
 
 
 def test_defaults_apply_without_a_config_file() -> None:
@@ -140,8 +140,8 @@ def test_bad_workspaces_are_refused(config_path: Path, toml: str, words: str) ->
 
 
 def test_the_vault_master_key_variable_is_known_but_never_a_setting() -> None:
+    from llmgw_desktop.config.settings import SECRET_ENV_VARS
     from llmgw_desktop.engine.vault import ENV_VAR
-    from llmgw_desktop.settings import SECRET_ENV_VARS
 
     loaded = load_settings(environ={ENV_VAR: "0" * 64, "LLM_GATEWAY_CONFIG": "/nonexistent"})
     assert ENV_VAR in SECRET_ENV_VARS

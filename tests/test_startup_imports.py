@@ -55,14 +55,15 @@ def modules_loaded_by(code: str) -> set[str]:
 
 
 def test_the_command_line_imports_nothing_heavy_before_a_command_runs() -> None:
-    assert modules_loaded_by("import llmgw_desktop.cli") == set()
+    assert modules_loaded_by("import llmgw_desktop.shell.cli.main") == set()
 
 
 def test_the_stdio_relay_imports_no_server_stack() -> None:
     # Everything `llmgw-desktop mcp` runs before it relays: settings, the log, the relay.
     relay_path = (
-        "import llmgw_desktop.cli, llmgw_desktop.stdio_mode, llmgw_desktop.logging_setup\n"
-        "from llmgw_desktop.settings import load_settings\n"
+        "import llmgw_desktop.shell.cli.main, llmgw_desktop.shell.stdio_mode\n"
+        "import llmgw_desktop.shell.logging_setup\n"
+        "from llmgw_desktop.config.settings import load_settings\n"
         "load_settings()\n"
         "from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder"
     )
@@ -75,7 +76,7 @@ def test_the_window_imports_no_chart_library() -> None:
     # shows a running window holds neither until then).
     assert not {"pyqtgraph", "numpy"} & modules_loaded_by(
         "import os\nos.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
-        "import llmgw_desktop.app, llmgw_desktop.ui.main_window"
+        "import llmgw_desktop.shell.app, llmgw_desktop.ui.main_window"
     )
 
 
@@ -106,7 +107,7 @@ def test_a_subset_of_the_tests_collects(tmp_path: Path) -> None:
 
 def test_the_mcp_sdk_is_not_on_the_way_to_a_running_gateway() -> None:
     # It loads in the background once the front door is open (transports/mcp/http_front.py).
-    loaded = modules_loaded_by("import llmgw_desktop.headless, llmgw_desktop.runtime")
+    loaded = modules_loaded_by("import llmgw_desktop.shell.headless, llmgw_desktop.shell.runtime")
     # Nor pydantic: the SDK brings it in the background; the issuer is rendered without it.
     # Nor psycopg: a SQLite store never needs it (engine/store/orm.py).
     assert loaded & {"mcp", "mcp_types", "PySide6", "pydantic", "psycopg"} == set()

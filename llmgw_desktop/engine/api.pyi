@@ -1,5 +1,18 @@
 """Types of `api.py`'s lazily loaded names, for type checkers (see api.py)."""
 
+from llmgw_desktop.config.api_catalog import CLI_BRIDGES as CLI_BRIDGES
+from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC as DIALECT_ANTHROPIC
+from llmgw_desktop.config.api_catalog import DIALECT_GEMINI as DIALECT_GEMINI
+from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT as DIALECT_OPENAI_CHAT
+from llmgw_desktop.config.api_catalog import (
+    DIALECT_OPENAI_RESPONSES as DIALECT_OPENAI_RESPONSES,
+)
+from llmgw_desktop.config.budgets import Budget as Budget
+from llmgw_desktop.config.budgets import BudgetProblem as BudgetProblem
+from llmgw_desktop.config.budgets import parse_budgets as parse_budgets
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS as PROVIDER_IDS
+from llmgw_desktop.config.cli_catalog import PROVIDERS as PROVIDERS
+from llmgw_desktop.config.cli_catalog import provider_info as provider_info
 from llmgw_desktop.engine import jsonio as jsonio
 from llmgw_desktop.engine.auth.access import AccessDenied as AccessDenied
 from llmgw_desktop.engine.auth.access import Capability as Capability
@@ -32,10 +45,7 @@ from llmgw_desktop.engine.auth.principals import INSTANCE_TOKEN_HEADER as INSTAN
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as LOCAL_CALLER
 from llmgw_desktop.engine.auth.principals import Principal as Principal
 from llmgw_desktop.engine.auth.service import AuthService as AuthService
-from llmgw_desktop.engine.budgets.definition import Budget as Budget
-from llmgw_desktop.engine.budgets.definition import BudgetProblem as BudgetProblem
 from llmgw_desktop.engine.budgets.definition import format_amount as format_amount
-from llmgw_desktop.engine.budgets.definition import parse_budgets as parse_budgets
 from llmgw_desktop.engine.budgets.ledger import BudgetExceeded as BudgetExceeded
 from llmgw_desktop.engine.budgets.ledger import BudgetStatus as BudgetStatus
 from llmgw_desktop.engine.calls import ApprovalGate as ApprovalGate
@@ -68,13 +78,6 @@ from llmgw_desktop.engine.events import PauseChanged as PauseChanged
 from llmgw_desktop.engine.events import ProviderToggled as ProviderToggled
 from llmgw_desktop.engine.events import RequestFinished as RequestFinished
 from llmgw_desktop.engine.events import StoreHealthChanged as StoreHealthChanged
-from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES as CLI_BRIDGES
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_ANTHROPIC as DIALECT_ANTHROPIC
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_GEMINI as DIALECT_GEMINI
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT as DIALECT_OPENAI_CHAT
-from llmgw_desktop.engine.gateway.api_catalog import (
-    DIALECT_OPENAI_RESPONSES as DIALECT_OPENAI_RESPONSES,
-)
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS as DIALECTS
 from llmgw_desktop.engine.gateway.live_keys import LiveKey as LiveKey
 from llmgw_desktop.engine.gateway.passthrough import forwardable_headers as forwardable_headers
@@ -95,6 +98,10 @@ from llmgw_desktop.engine.gateway.tracing import client_status as client_status
 from llmgw_desktop.engine.gateway.tracing import error_headers as error_headers
 from llmgw_desktop.engine.gateway.tracing import retry_after_seconds as retry_after_seconds
 from llmgw_desktop.engine.gateway.tracing import with_retry_info as with_retry_info
+from llmgw_desktop.engine.gc_tuning import SERVING_THRESHOLDS as SERVING_THRESHOLDS
+from llmgw_desktop.engine.gc_tuning import freeze_late_arrivals as freeze_late_arrivals
+from llmgw_desktop.engine.gc_tuning import note_frozen as note_frozen
+from llmgw_desktop.engine.gc_tuning import tune_for_serving as tune_for_serving
 from llmgw_desktop.engine.jobs.manager import RETRYABLE as RETRYABLE
 from llmgw_desktop.engine.jobs.manager import DeskFilter as DeskFilter
 from llmgw_desktop.engine.jobs.manager import DeskJob as DeskJob
@@ -112,9 +119,6 @@ from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
 from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealth
 from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS as PROVIDER_IDS
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS as PROVIDERS
-from llmgw_desktop.engine.providers.cli_catalog import provider_info as provider_info
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
@@ -197,6 +201,7 @@ __all__ = [
     "PROVIDERS",
     "PROVIDER_IDS",
     "RETRYABLE",
+    "SERVING_THRESHOLDS",
     "SUPPORTED_SCOPES",
     "WINDOWS",
     "AccessDenied",
@@ -311,11 +316,13 @@ __all__ = [
     "format_amount",
     "format_usd",
     "forwardable_headers",
+    "freeze_late_arrivals",
     "hash_password",
     "jsonio",
     "key_tool_refusal",
     "keys_on_store",
     "lookup_peer_owner",
+    "note_frozen",
     "parse_budgets",
     "path_group",
     "prompts",
@@ -330,5 +337,6 @@ __all__ = [
     "startup_problems",
     "startup_warnings",
     "target_url_problem",
+    "tune_for_serving",
     "with_retry_info",
 ]

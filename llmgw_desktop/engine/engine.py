@@ -16,12 +16,14 @@ from dataclasses import replace
 from typing import Any
 
 from llmgw_desktop import __version__
+from llmgw_desktop.config.budgets import parse_budgets
+from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.config.upstream_mcp import parse_servers
 from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys
 from llmgw_desktop.engine.auth.policy import plain_http_exposed
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.auth.projects import ProjectGrants
 from llmgw_desktop.engine.auth.service import AuthService
-from llmgw_desktop.engine.budgets.definition import parse_budgets
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
 from llmgw_desktop.engine.budgets.service import Budgets
 from llmgw_desktop.engine.calls import ApprovalGate, CallRunner, ProviderCalls
@@ -73,12 +75,10 @@ from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import start_telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices
 from llmgw_desktop.engine.tokens.price_settings import PriceSettings
-from llmgw_desktop.engine.upstream_mcp.config import parse_servers
 from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
-from llmgw_desktop.settings import Settings
 
 __all__ = ["LOCAL_PRINCIPAL", "Engine", "EngineState"]
 

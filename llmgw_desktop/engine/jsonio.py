@@ -12,7 +12,10 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "dumps_text", "loads"]
+__all__ = ["JsonDecodeError", "dumps", "dumps_text", "loads"]
+
+# What `loads` raises: a subclass of `ValueError` and of `json.JSONDecodeError`.
+JsonDecodeError = orjson.JSONDecodeError
 
 
 def loads(data: bytes | str) -> Any:

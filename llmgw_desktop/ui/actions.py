@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from llmgw_desktop.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_token, snippets
 from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError, provider_info
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_token, snippets
 from llmgw_desktop.ui.mcp_switches import McpServerSwitches
 from llmgw_desktop.ui.pages.provider_rows import ProviderRow, load_provider_rows, unusable_reason
 from llmgw_desktop.ui.qt import (

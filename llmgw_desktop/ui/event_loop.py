@@ -7,8 +7,9 @@ on every timer event and the garbage collector walks their handles, until the lo
 twice the CPU per request and a full collection takes over 100 ms (bench/dashboard_flood.py).
 Here a cancelled handle stops its Qt timer and leaves qasync's table at once.
 
-This reaches into qasync's private timer table; where that is not there (another qasync
-version), the loop quietly behaves as plain qasync.
+This reaches into qasync's private timer table, so qasync is pinned to 0.28.0 (pyproject.toml);
+where the table is not there (another qasync version) the loop behaves as plain qasync, and
+tests/ui/test_event_loop.py fails saying so.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from typing import Any
 
 import qasync
 
-__all__ = ["GatewayEventLoop"]
+__all__ = ["QASYNC_TIMER_TABLE", "GatewayEventLoop"]
 
-_CALLBACKS = "_SimpleTimer__callbacks"  # qasync's dict: Qt timer id -> handle
+QASYNC_TIMER_TABLE = "_SimpleTimer__callbacks"  # qasync's dict: Qt timer id -> handle
+_CALLBACKS = QASYNC_TIMER_TABLE
 
 
 class _StoppableHandle(asyncio.Handle):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 
-from llmgw_desktop.gc_tuning import SERVING_THRESHOLDS, note_frozen
+from llmgw_desktop.engine.api import SERVING_THRESHOLDS, note_frozen
 from llmgw_desktop.ui.qt import QObject, QTimer
 
 __all__ = ["GuiThreadCollector"]

@@ -18,12 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmgw_desktop.autostart import Autostart
 from llmgw_desktop.engine.api import ENDINGS
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import tray_state_icon
-from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, set_start_at_login
+from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, Autostart, set_start_at_login
 from llmgw_desktop.ui.qt import QAction, QIcon, QMenu, QObject, QSystemTrayIcon, QTimer, Signal
 
 __all__ = ["LONG_JOB_S", "TrayIcon", "format_duration"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.harness import CLIENT_KEY, LOCK_TOKEN, KeyedGateway, client_environment
 from tests.transports.gateway.conftest import (
     ANTHROPIC_KEY,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE
 from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import client_environment, codex_config, run_cli, write_codex_config

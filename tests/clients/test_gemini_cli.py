@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import client_environment, run_cli
 from tests.fakes.upstream import Reply, ScriptedUpstream

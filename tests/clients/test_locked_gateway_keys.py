@@ -20,7 +20,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from llmgw_desktop.engine.auth import service
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 

@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.engine.api import CallParams, InvalidRequest
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 

@@ -13,7 +13,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 
 
 def gemini(gateway: GatewayRuntime) -> genai.Client:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.harness import opencode_config, run_cli, write_opencode_config
 from tests.fakes.upstream import Reply, ScriptedUpstream
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobView
-from llmgw_desktop.settings import LoadedSettings
 from tests.contract.offline import CLI_BIN, offline_environment
 from tests.fakes.upstream import ScriptedUpstream
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import BreakerChanged
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.settings import LoadedSettings
 from tests.contract.conftest import engine_settings, run
 from tests.contract.offline import find_cli
 from tests.fakes.upstream import Reply, ScriptedUpstream

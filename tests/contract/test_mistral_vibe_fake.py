@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.settings import LoadedSettings
 from tests.contract.conftest import engine_settings, run
 from tests.fakes.upstream import Reply, ScriptedUpstream
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.instance import InstanceLock, ask_running_instance_to_quit, lock_is_held
+from llmgw_desktop.shell.instance import InstanceLock, ask_running_instance_to_quit, lock_is_held
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 

@@ -1,6 +1,7 @@
 """The engine's public surface (`engine/api.py`) is the only way in for the front doors and the
-desk: they import nothing else from the engine and use only the Engine's listed services, one
-level deep. These checks fail the moment anything reaches past it."""
+desk: they use only the Engine's listed services, one level deep. That they import nothing else
+from the engine is the `engine-api` contract in pyproject.toml (tests/test_import_contracts.py).
+These checks fail the moment anything reaches past it."""
 
 from __future__ import annotations
 
@@ -14,28 +15,13 @@ import llmgw_desktop
 from llmgw_desktop.engine import api
 
 PACKAGE = Path(llmgw_desktop.__file__).parent
-# The app shell's own modules that the engine itself reads (settings and their checks) sit
-# below the engine, not in front of it; everything else outside engine/ is a front door or
-# the desk.
-CONFIG_LAYER = {
-    "settings.py",
-    "settings_budgets.py",
-    "settings_fields.py",
-    "settings_gateway.py",
-    "settings_security.py",
-    "config_file.py",
-    "config_text.py",
-}
 
 
 def _front_modules() -> Iterator[Path]:
+    """Everything in front of the engine: not the engine, and not `config/` below it."""
     for path in sorted(PACKAGE.rglob("*.py")):
-        relative = path.relative_to(PACKAGE)
-        if relative.parts[0] == "engine":
-            continue
-        if len(relative.parts) == 1 and relative.name in CONFIG_LAYER:
-            continue
-        yield path
+        if path.relative_to(PACKAGE).parts[0] not in ("engine", "config"):
+            yield path
 
 
 def _is_engine_ref(node: ast.expr) -> bool:
@@ -79,22 +65,6 @@ def test_a_light_name_does_not_load_the_engine() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "False"
-
-
-def test_front_doors_and_the_desk_import_only_the_api() -> None:
-    offenders = []
-    for path in _front_modules():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            else:
-                continue
-            for name in names:
-                if name.startswith("llmgw_desktop.engine") and name != "llmgw_desktop.engine.api":
-                    offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno} imports {name}")
-    assert offenders == [], "import these names from llmgw_desktop.engine.api instead"
 
 
 def test_front_doors_use_only_the_engines_services_one_level_deep() -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.config.file import ConfigFileWriter
+from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine, EngineState
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderUnavailable
@@ -18,7 +19,6 @@ from llmgw_desktop.engine.events import (
     PauseChanged,
     ProviderToggled,
 )
-from llmgw_desktop.settings import LoadedSettings, load_settings
 
 
 async def test_start_and_stop_without_qt(loaded: LoadedSettings) -> None:

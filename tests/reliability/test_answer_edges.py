@@ -16,7 +16,7 @@ import openai
 import pytest
 from aiohttp import web
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.gateway import conftest as gateway_fixtures
 from tests.transports.gateway.conftest import GatewayFactory

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.jobs.store import DeskFilter
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.reliability._callers_support import install_recording_claude, runs
 from tests.transports.mcp.conftest import start_gateway
 

@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import Settings
+from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,

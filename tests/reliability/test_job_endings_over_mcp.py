@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.reliability._crash_support import ANSWER, PARTIAL, install_fake_claude
 from tests.transports.mcp.conftest import start_gateway, structured
 

@@ -18,9 +18,9 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts

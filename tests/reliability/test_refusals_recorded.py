@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.pages.overview import refused_text
 from tests.transports.auth import conftest as auth_fixtures
 

@@ -1,7 +1,7 @@
 """Start-up on a data directory it may not write, and on a settings file that is not UTF-8.
 
 Each case runs the real `python -m llmgw_desktop` and expects one clear message on stderr
-naming the path and what to do, the documented exit code (`cli.py`, README), and no
+naming the path and what to do, the documented exit code (`shell/exit_codes.py`, README), and no
 traceback; then the same start-up with the fault removed works.
 
 Tests run as root here, and root writes through a 0500 directory. So the child that meets the
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.cli import EXIT_CONFIG, EXIT_UNWRITABLE
+from llmgw_desktop.shell.exit_codes import EXIT_CONFIG, EXIT_UNWRITABLE
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 

@@ -21,9 +21,9 @@ import aiohttp
 import pytest
 from mcp import Client, Implementation, StdioServerParameters
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.jobs.store import DeskFilter
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.harness import client_environment, codex_config, run_cli, write_codex_config
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.gateways import gateway_starter
 from tests.transports.gateway.conftest import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY

@@ -29,9 +29,9 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.hashing import hash_password
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.gateways import gateway_starter
 
 CLIENT_ID = "laptop-editor"

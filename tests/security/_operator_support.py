@@ -23,7 +23,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.engine.auth.principals import BEARER, LOCAL, Principal
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from tests.transports.auth.conftest import (
     CLIENT_ID,

@@ -24,7 +24,7 @@ from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.offline import CLI_BIN, find_cli
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.auth.conftest import Start

@@ -25,7 +25,7 @@ from llmgw_desktop.engine.calls.approval import (
     PendingApproval,
     assess,
 )
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline, upstream  # noqa: F401
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._power_support import RecordingClis, start_recording_gateway

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from anthropic import AsyncAnthropic
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     _launch,

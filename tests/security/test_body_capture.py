@@ -18,7 +18,7 @@ import anthropic
 import openai
 
 from llmgw_desktop.engine.recorder.bodies import cut_marker
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,

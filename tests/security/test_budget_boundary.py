@@ -21,7 +21,7 @@ import pytest
 from llmgw_desktop.engine.budgets.holds import estimate_call
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
 from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.auth.conftest import (  # noqa: F401

@@ -22,7 +22,7 @@ import pytest
 from aiohttp import web
 
 from llmgw_desktop.engine.events import RequestFinished
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
     USER_HEADER,

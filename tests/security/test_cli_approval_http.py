@@ -22,7 +22,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline, upstream  # noqa: F401
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._power_support import RecordingClis, has_flags, start_recording_gateway

@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from http.cookies import SimpleCookie
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.security._oauth_support import (
     PASSWORD,
     REDIRECT,

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 from openai import AsyncOpenAI
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.edge import FORM_PATHS, FORM_PREFIXES
 from tests.fakes.upstream import DEFAULT_ANSWER
 from tests.security._edge_support import (  # noqa: F401 - fixtures

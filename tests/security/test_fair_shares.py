@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import anthropic
 import openai
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.security._power_support import headers_mcp

@@ -31,7 +31,7 @@ import pytest
 
 from llmgw_desktop.engine.auth import peer_owner
 from llmgw_desktop.engine.auth.peer_owner import PeerOwner
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports import connections
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 from tests.security._edge_support import (  # noqa: F401 - fixtures

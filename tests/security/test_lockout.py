@@ -12,7 +12,7 @@ getting 200, and the attacker gets 429 with Retry-After.
 from __future__ import annotations
 
 from llmgw_desktop.engine.auth import service
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     _launch,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.security._operator_support import callers, locked_gateway
 from tests.transports.auth.conftest import (
     INITIALIZE,

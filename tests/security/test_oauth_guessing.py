@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.security._oauth_support import (
     ATTACKER,
     CLIENT_ID,

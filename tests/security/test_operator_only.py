@@ -26,7 +26,7 @@ from llmgw_desktop.engine.auth.access import (
 )
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp.access import (
     FORBIDDEN_RPC_CODE,
     PROMPTS,

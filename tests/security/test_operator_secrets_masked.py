@@ -25,7 +25,7 @@ import aiohttp
 import pytest
 
 from llmgw_desktop.engine.vault.master_key import encode_key
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._operator_support import mcp_client
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures

@@ -24,7 +24,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._power_support import oauth_mcp

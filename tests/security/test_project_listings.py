@@ -16,7 +16,7 @@ import anthropic
 import openai
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.security.test_project_grants import _anthropic, _as, _openai, gateway  # noqa: F401
 from tests.transports.auth.conftest import provider_env, start, upstream  # noqa: F401
 

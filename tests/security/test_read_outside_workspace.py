@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline, upstream  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.security._power_support import RecordingClis, oauth_mcp, request, require

@@ -23,7 +23,7 @@ import aiohttp
 import pytest
 
 from llmgw_desktop.engine.recorder.query import RecorderFilters
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._operator_support import mcp_client
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures

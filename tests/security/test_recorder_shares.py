@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     _launch,

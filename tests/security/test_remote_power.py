@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from llmgw_desktop.engine.workspaces.remote_power import UNCONFINABLE, UNCONFINED_FLAGS
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline, upstream  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.security._power_support import (

@@ -16,7 +16,7 @@ import time
 
 from openai import AsyncOpenAI
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,

@@ -16,7 +16,7 @@ import pytest
 
 from llmgw_desktop.engine.auth import oauth_store
 from llmgw_desktop.engine.auth.hashing import new_token, token_digest
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.security._oauth_support import (
     CLIENT_ID,
     CLIENT_SECRET,

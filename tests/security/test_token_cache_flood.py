@@ -19,7 +19,7 @@ import secrets
 import pytest
 
 from llmgw_desktop.engine.auth.verify_cache import DEFAULT_MAX_ENTRIES
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.security._oauth_support import (
     ATTACKER,
     Start,

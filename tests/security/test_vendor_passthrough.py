@@ -26,7 +26,7 @@ import pytest
 
 from llmgw_desktop.engine.tokens.pricing import estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,

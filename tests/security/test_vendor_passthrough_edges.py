@@ -14,7 +14,7 @@ import aiohttp
 import anthropic
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,

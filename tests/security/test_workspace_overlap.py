@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.transports.auth.conftest import (  # noqa: F401 - the fixture
     CLIENT_ID,
     TOKEN,

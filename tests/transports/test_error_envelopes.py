@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.errors import EngineError, ErrorCode
-from llmgw_desktop.engine.gateway.api_catalog import (
+from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.errors import OVERLOADED
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY, error_response

@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.transports.http_server import PortInUse, find_free_port
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import WindowFacts

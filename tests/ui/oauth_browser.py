@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
 
 CLIENT_ID = "desk-editor"
 CLIENT_NAME = "Desk editor"

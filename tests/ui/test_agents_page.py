@@ -17,8 +17,8 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.agents import COLUMNS, NO_PROJECT, AgentsPage, format_cost
 from llmgw_desktop.ui.pages.jobs import JobsPage

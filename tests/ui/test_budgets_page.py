@@ -17,9 +17,9 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import format_usd
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import COLUMNS, BudgetsPage
 from llmgw_desktop.ui.theme import error_colour

@@ -12,8 +12,8 @@ from pathlib import Path
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.pages.cli_accounts_box import ACCOUNT_COLUMNS, CliAccountsBox
 from llmgw_desktop.ui.qt import QTableWidgetItem
 from llmgw_desktop.ui.tasks import UiTasks

@@ -17,10 +17,10 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts

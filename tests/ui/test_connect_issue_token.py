@@ -14,8 +14,8 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, AccessDenied, OAuthError, Principal
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.connect_page import ConnectPage
 from llmgw_desktop.ui.qt import QGuiApplication, QMessageBox

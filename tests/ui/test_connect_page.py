@@ -20,16 +20,16 @@ import aiohttp
 import pytest
 import qasync
 
-from llmgw_desktop.app import DesktopApp
-from llmgw_desktop.connect import (
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.ui.connect import (
     ANY_KEY,
     TOKEN_PLACEHOLDER,
     mask_token,
     sdk_snippets,
     snippets,
 )
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.pages.connect_page import ConnectPage, base_url_of
 from llmgw_desktop.ui.qt import QGuiApplication, QLabel
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream

@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 import qasync
 
-from llmgw_desktop.app import DesktopApp
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.decision_dialog import DecisionDialog
 from llmgw_desktop.ui.qt import QMessageBox
 from tests.ui.oauth_browser import (

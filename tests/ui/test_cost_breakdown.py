@@ -11,10 +11,10 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox, format_usd
 from llmgw_desktop.ui.qt import QApplication
 from llmgw_desktop.ui.tasks import UiTasks

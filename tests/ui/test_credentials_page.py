@@ -11,10 +11,10 @@ from pathlib import Path
 
 import qasync
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.vault import KeySource
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts

@@ -11,10 +11,10 @@ import aiohttp
 import pytest
 import qasync
 
-from llmgw_desktop.app import DesktopApp
-from llmgw_desktop.cli import EXIT_PORT_IN_USE
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.exit_codes import EXIT_PORT_IN_USE
+from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.qt import QApplication, QMessageBox
 from tests.ui.waiting import until
 

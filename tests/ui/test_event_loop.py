@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 from collections.abc import Iterator
 
 import pytest
 
-from llmgw_desktop.ui.event_loop import GatewayEventLoop
+from llmgw_desktop.ui.event_loop import QASYNC_TIMER_TABLE, GatewayEventLoop
 from llmgw_desktop.ui.qt import QApplication
 
 
@@ -16,6 +17,24 @@ def loop(qapp: QApplication) -> Iterator[GatewayEventLoop]:
     event_loop = GatewayEventLoop(qapp)
     yield event_loop
     event_loop.close()
+
+
+def test_qasync_still_has_the_private_timer_table_the_fix_uses(loop: GatewayEventLoop) -> None:
+    # Without it the loop falls back to plain qasync, and the tests below would pass counting
+    # an empty table: fail here instead, naming what to do.
+    qt_timer = getattr(loop, "_timer", None)
+    table = getattr(qt_timer, QASYNC_TIMER_TABLE, None)
+    assert isinstance(table, dict), (
+        f"qasync {importlib.metadata.version('qasync')} has no {QASYNC_TIMER_TABLE} on the loop's "
+        "timer: ui/event_loop.py's stop of cancelled timers is off. Adapt it to this qasync, or "
+        "keep qasync at the version pyproject.toml pins."
+    )
+    handle = loop.call_later(600, lambda: None)
+    try:
+        assert handle in table.values(), "call_later no longer registers in qasync's table"
+    finally:
+        handle.cancel()
+    assert handle not in table.values()
 
 
 def test_cancelled_timeouts_leave_no_timers_behind(loop: GatewayEventLoop) -> None:

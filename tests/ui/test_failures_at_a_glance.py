@@ -15,9 +15,9 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.qt import QSystemTrayIcon
 from llmgw_desktop.ui.theme import error_colour

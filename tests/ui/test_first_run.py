@@ -15,10 +15,10 @@ import openai
 import pytest
 import qasync
 
-from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, PROVIDERS, provider_info
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.first_run import FirstRunGuide, guide_due
 from llmgw_desktop.ui.first_run_steps import INSTALLED, MISSING
 from llmgw_desktop.ui.qt import QWizard

@@ -21,8 +21,8 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.overview_charts import LiveCharts

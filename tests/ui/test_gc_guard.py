@@ -6,7 +6,7 @@ import gc
 
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.gc_tuning import SERVING_THRESHOLDS
+from llmgw_desktop.engine.gc_tuning import SERVING_THRESHOLDS
 from llmgw_desktop.ui.gc_guard import GuiThreadCollector
 
 

@@ -16,13 +16,13 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.approval import PendingApproval
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ApprovalDenied
 from llmgw_desktop.engine.jobs.model import JobState, JobView
 from llmgw_desktop.engine.jobs.store import PROMPT_SUMMARY_CHARS, DeskJob
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts

@@ -18,8 +18,8 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.overview import OverviewPage

@@ -16,7 +16,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog
 from llmgw_desktop.ui.pages.keys import COLUMNS, KeysPage

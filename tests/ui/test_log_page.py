@@ -13,9 +13,9 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.logging_setup import FORMAT
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.logging_setup import FORMAT
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages import log_page

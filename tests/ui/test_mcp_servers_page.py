@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import qasync
 
-from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.api import LOCAL_CALLER
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings, load_settings
+from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
 from llmgw_desktop.ui.qt import QMenu
 from tests.transports.mcp.upstream_support import CRASHER

@@ -16,11 +16,11 @@ from datetime import datetime
 import pytest
 import qasync
 
-from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.approval import ApprovalRequest
 from llmgw_desktop.engine.events import Notice
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.notifications import MAX_NOTIFICATIONS, NotificationLog, NotificationsPage
 from llmgw_desktop.ui.qt import QSystemTrayIcon
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse

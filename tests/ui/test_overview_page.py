@@ -26,11 +26,11 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
@@ -62,9 +62,9 @@ CHILD_TIMEOUT_S = 120.0
 SHOW_OVERVIEW = """
 import asyncio, json, os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
-from llmgw_desktop.app import DesktopApp
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import load_settings
+from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.config.settings import load_settings
 from llmgw_desktop.ui.event_loop import GatewayEventLoop
 from llmgw_desktop.ui.qt import QApplication
 

@@ -17,7 +17,7 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.playground import PlaygroundPage

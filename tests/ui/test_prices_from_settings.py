@@ -17,9 +17,9 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.recorder.query import RecorderFilters
 from llmgw_desktop.engine.tokens.money import format_usd
-from llmgw_desktop.settings import LoadedSettings, load_settings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import BudgetsPage
 from llmgw_desktop.ui.pages.settings_page import SettingsPage

@@ -19,7 +19,7 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.settings import LoadedSettings, load_settings
+from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.provider_editor import ProviderEditorDialog
 from llmgw_desktop.ui.pages.providers import ProvidersPage

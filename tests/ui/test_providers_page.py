@@ -17,10 +17,10 @@ import openai
 import pytest
 import qasync
 
+from llmgw_desktop.config.cli_catalog import PROVIDERS
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts

@@ -17,8 +17,8 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_bodies import TOKEN_PLACEHOLDER
 from llmgw_desktop.ui.pages.recorder_model import CAPTURE_OFF

@@ -17,10 +17,10 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.config.file import ConfigFileWriter
+from llmgw_desktop.config.settings import load_settings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.settings import load_settings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts

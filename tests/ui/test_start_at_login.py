@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import qasync
 
-from llmgw_desktop import app as app_module
-from llmgw_desktop.app import DesktopApp
-from llmgw_desktop.autostart import XdgAutostart
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell import app as app_module
+from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.autostart import XdgAutostart
+from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
 from tests.ui.waiting import until
 

@@ -20,16 +20,16 @@ from typing import Any
 import pytest
 import qasync
 
-from llmgw_desktop.app import DesktopApp
+from llmgw_desktop.config.cli_catalog import PROVIDERS
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.consent import ConsentRequest
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.calls.approval import ApprovalRequest
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ProviderUnavailable
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import QAction, QGuiApplication, QSystemTrayIcon

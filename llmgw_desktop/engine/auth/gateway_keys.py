@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.config.budgets import PERIODS, Budget
 from llmgw_desktop.engine.auth import gateway_keys_store as store
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.gateway_keys_store import KeyRecord
@@ -41,7 +42,6 @@ from llmgw_desktop.engine.auth.key_scope import (
 from llmgw_desktop.engine.auth.presented import GATEWAY_KEY_PREFIX
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
-from llmgw_desktop.engine.budgets.definition import PERIODS, Budget
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, NotFound
 from llmgw_desktop.engine.store import Database

@@ -97,7 +97,10 @@ def lookup_peer_owner(peer: tuple[str, int], local: tuple[str, int]) -> PeerOwne
         if sys.platform == "win32":
             from llmgw_desktop.engine.auth.peer_owner_windows import windows_owner
 
-            return windows_owner(peer_ip, peer[1], local_ip, local[1])
+            ours = windows_owner(peer_ip, peer[1], local_ip, local[1])
+            if ours is None:
+                return PeerOwner.UNKNOWN
+            return PeerOwner.OWNER if ours else PeerOwner.OTHER
     except (OSError, ValueError, IndexError):
         return PeerOwner.UNKNOWN
     return PeerOwner.UNKNOWN

@@ -12,9 +12,10 @@ import ipaddress
 import os
 import sys
 
-from llmgw_desktop.engine.auth.peer_owner import IpAddress, PeerOwner
-
 __all__ = ["windows_owner"]
+
+# As `peer_owner.IpAddress`; not imported from there, which imports this module.
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _AF_INET, _AF_INET6 = 2, 23
 _TCP_TABLE_OWNER_PID_CONNECTIONS = 4
@@ -155,23 +156,23 @@ if sys.platform == "win32":
 
     def windows_owner(
         peer_ip: IpAddress, peer_port: int, local_ip: IpAddress, local_port: int
-    ) -> PeerOwner:
-        """The owner of the client socket, by its owning process's account."""
+    ) -> bool | None:
+        """Whether the client socket's owning process runs as our account (None: unknown)."""
         pid = _owning_pid(peer_ip, peer_port, local_ip, local_port)
         if pid is None:
-            return PeerOwner.UNKNOWN
+            return None
         if pid == os.getpid():
-            return PeerOwner.OWNER
+            return True
         ours = _token_user(_kernel32.GetCurrentProcess())
         theirs = _process_user(pid)
         if ours is None or theirs is None:
-            return PeerOwner.UNKNOWN
-        return PeerOwner.OWNER if ours == theirs else PeerOwner.OTHER
+            return None
+        return ours == theirs
 
 else:
 
     def windows_owner(
         peer_ip: IpAddress, peer_port: int, local_ip: IpAddress, local_port: int
-    ) -> PeerOwner:
+    ) -> bool | None:
         """Not on Windows: nothing to ask."""
-        return PeerOwner.UNKNOWN
+        return None

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.config.settings_fields import MIN_TOKEN_CHARS, is_loopback
 from llmgw_desktop.engine.auth.token_strength import GOOD_SECRET_RECIPE, weakness
-from llmgw_desktop.settings import Settings
-from llmgw_desktop.settings_fields import MIN_TOKEN_CHARS, is_loopback
 
 __all__ = ["OPEN_REGISTRATION_OPT_IN", "plain_http_exposed", "startup_problems", "startup_warnings"]
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from llmgw_desktop.config.principals import BEARER, LOCAL
+
 __all__ = [
     "BEARER",
     "INSTANCE_TOKEN_HEADER",
@@ -22,8 +24,6 @@ __all__ = [
     "trusted_name",
 ]
 
-LOCAL = "local"
-BEARER = "gateway-bearer"
 SCOPE_MCP = "mcp"
 SCOPE_ADMIN = "workspace:admin"
 # The header carrying the running instance's token, which proves `local`. Here, in a module

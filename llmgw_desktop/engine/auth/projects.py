@@ -18,40 +18,13 @@ project's key pool (`/v1/providers?project=`, the model lists under `X-Project`)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
-from llmgw_desktop.engine.auth.principals import BEARER, LOCAL
+from llmgw_desktop.config.principals import OPERATORS
+from llmgw_desktop.config.project_grants import GLOBAL_PROJECT, GRANTS_SETTING
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 
-__all__ = [
-    "GRANTS_SETTING",
-    "ProjectForbidden",
-    "ProjectGrants",
-    "check_project_grants",
-    "is_principal_id",
-]
-
-# The setting's key, named in every refusal.
-GRANTS_SETTING = "projects.grants"
-# The vault's shared scope: naming it is naming no project.
-GLOBAL_PROJECT = "_global"
-# Always granted every project: the operator (at the desk, or holding the static token).
-OPERATORS = frozenset({LOCAL, BEARER})
-# A project name as the doors accept it (`transports/gateway/callers.checked_project`).
-_PROJECT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}")
-# A principal a grant may name: an OAuth client id, or a name a trusted proxy sends.
-_GRANTEE = re.compile(
-    r"oauth:[A-Za-z0-9][A-Za-z0-9._-]{0,63}|(?:user|key):[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}"
-)
-# A table read on every call's check: a screenful, not thousands.
-MAX_GRANTS = 1000
-
-
-def is_principal_id(value: str) -> bool:
-    """Whether a setting may name `value` as a principal (grants, budgets)."""
-    return value in OPERATORS or _GRANTEE.fullmatch(value) is not None
+__all__ = ["ProjectForbidden", "ProjectGrants"]
 
 
 class ProjectForbidden(EngineError):
@@ -59,32 +32,6 @@ class ProjectForbidden(EngineError):
 
     code = ErrorCode.FORBIDDEN
     http_status = 403
-
-
-def check_project_grants(value: Any) -> str | None:
-    """The settings check of `projects.grants`: None when every entry is a good grant."""
-    if not isinstance(value, Mapping):
-        return "is not a table ([projects.grants] with project = [principals])"
-    if sum(len(v) for v in value.values() if isinstance(v, list)) > MAX_GRANTS:
-        return f"at most {MAX_GRANTS} grants in all"
-    for project, grantees in value.items():
-        if not isinstance(project, str) or not _PROJECT.fullmatch(project):
-            return (
-                f"project {project!r}: a project name is 1 to 64 letters, digits, '_', '.' or "
-                "'-', not starting with '.' or '-'"
-            )
-        if project == GLOBAL_PROJECT:
-            return f"project {project!r}: the shared scope needs no grant (every principal has it)"
-        if not isinstance(grantees, list) or not all(isinstance(g, str) for g in grantees):
-            return f'project {project!r}: must be a list of principals such as ["oauth:ci-bot"]'
-        for grantee in grantees:
-            if not is_principal_id(grantee):
-                return (
-                    f"project {project!r}: {grantee!r} is not a principal; name an OAuth client "
-                    "as oauth:<client id> or a proxy-named user as user:<name> (local and "
-                    "gateway-bearer have every project already)"
-                )
-    return None
 
 
 class ProjectGrants:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 from multidict import MultiMapping
 
+from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.config.settings_fields import is_loopback
 from llmgw_desktop.engine.auth.client_address import TrustedProxies, address_key, client_address
 from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingLimits
 from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, looks_like_key
@@ -50,8 +52,6 @@ from llmgw_desktop.engine.auth.principals import (
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.settings import Settings
-from llmgw_desktop.settings_fields import is_loopback
 
 __all__ = ["INSTANCE_TOKEN_HEADER", "AuthService", "Verdict", "oauth_config"]
 

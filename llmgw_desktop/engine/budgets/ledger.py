@@ -41,13 +41,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from llmgw_desktop.engine.budgets.definition import (
-    PERIODS,
-    Budget,
-    Period,
-    format_amount,
-    period_bounds,
-)
+from llmgw_desktop.config.budgets import PERIODS, Budget, Period
+from llmgw_desktop.engine.budgets.definition import format_amount, period_bounds
 from llmgw_desktop.engine.budgets.holds import Estimate, Hold
 from llmgw_desktop.engine.budgets.spend import SpendGroup, read_spend
 from llmgw_desktop.engine.errors import EngineError, ErrorCode

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from llmgw_desktop.config.budgets import Budget, parse_budgets
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.budgets.definition import Budget, parse_budgets
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger, BudgetStatus
 from llmgw_desktop.engine.settings_saver import SettingsSaver
 

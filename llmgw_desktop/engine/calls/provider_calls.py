@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS, provider_info
+from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, Hold, SpendGuard, estimate_call
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
@@ -48,7 +50,6 @@ from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_en
 from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS, provider_info
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.invoke import invoke_once
 from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
@@ -63,7 +64,6 @@ from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis, cost_note
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
-from llmgw_desktop.settings import Settings
 
 __all__ = ["ProviderCalls", "Resolved"]
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmgw_desktop.config.cli_catalog import provider_info
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, NotFound
 from llmgw_desktop.engine.providers.base import SessionChoice
-from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.sessions import (
     GATEWAY_PREFIX,
     ProviderSessionInfo,

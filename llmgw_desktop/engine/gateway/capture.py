@@ -14,9 +14,9 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import DIALECT_GEMINI
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_GEMINI
 from llmgw_desktop.engine.gateway.report import RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
 from llmgw_desktop.engine.recorder.bodies import REDACT_MARGIN, BodyCapture

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import CLI_BRIDGES
 from llmgw_desktop.engine.calls import RequestMeta
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequest, NotFound
-from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.dialects.base import Dialect
 from llmgw_desktop.engine.gateway.ir import ChatRequest, MessageStart

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 
+from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
+from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.budgets.holds import SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
-from llmgw_desktop.engine.gateway.config import GatewayConfig, gateway_config
 from llmgw_desktop.engine.gateway.keys import KeyChain, VaultKeys
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
@@ -21,7 +22,6 @@ from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.settings import Settings
 
 __all__ = ["build_gateway", "gateway_config_of"]
 

@@ -16,14 +16,14 @@ import dataclasses
 import logging
 from typing import Any
 
-from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import EngineError, InvalidRequest
-from llmgw_desktop.engine.gateway.api_catalog import (
+from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_RESPONSES,
     ApiProviderSpec,
 )
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.incoming import ClientRequest

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.gateway.api_catalog import (
+from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
 )
+from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 

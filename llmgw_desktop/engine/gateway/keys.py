@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from llmgw_desktop.config.api_catalog import ApiProviderSpec
+from llmgw_desktop.config.gateway_tables import GatewayConfig
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
-from llmgw_desktop.engine.gateway.api_catalog import ApiProviderSpec
-from llmgw_desktop.engine.gateway.config import GatewayConfig
 
 __all__ = ["KeyChain", "PoolKey", "VaultKeys"]
 

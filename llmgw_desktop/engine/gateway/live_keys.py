@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.gateway.api_catalog import ApiProviderSpec
+from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.vault.records import mask
 

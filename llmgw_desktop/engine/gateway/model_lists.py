@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
+from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
 from llmgw_desktop.engine.gateway.upstream import ANTHROPIC_VERSION
 
 __all__ = [

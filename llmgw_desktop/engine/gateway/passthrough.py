@@ -15,13 +15,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.api_catalog import (
+from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
 )
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.anthropic import usage as anthropic_usage
 from llmgw_desktop.engine.gateway.dialects.gemini import usage as gemini_usage
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field as gemini_field

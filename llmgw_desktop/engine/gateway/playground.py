@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.sse import SseParser

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from llmgw_desktop.config.api_catalog import CLI_BRIDGES
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, NotFound
-from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES
 from llmgw_desktop.engine.gateway.results import CallerInfo
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService

@@ -24,8 +24,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import CLI_BRIDGES, ApiProviderSpec
 from llmgw_desktop.engine.errors import EngineError, NotFound
-from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES, ApiProviderSpec
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
 from llmgw_desktop.engine.gateway.router import ModelRegistry

@@ -19,22 +19,23 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
-from llmgw_desktop.engine.auth.access import Capability, require
-from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
-from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS, CLI_BRIDGES
-from llmgw_desktop.engine.gateway.config import (
+from llmgw_desktop.config.api_catalog import API_PROVIDERS, CLI_BRIDGES
+from llmgw_desktop.config.gateway_tables import (
     GatewayConfig,
     check_provider_tables,
     check_route_tables,
     gateway_config,
     header_problem,
 )
+from llmgw_desktop.config.prices import check_price_tables
+from llmgw_desktop.engine.auth.access import Capability, require
+from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
 from llmgw_desktop.engine.gateway.proxies import parse_proxy_url
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.settings_saver import SettingsSaver
-from llmgw_desktop.engine.tokens.price_book import PriceBook, check_price_tables, price_as_table
+from llmgw_desktop.engine.tokens.price_book import PriceBook, price_as_table
 from llmgw_desktop.engine.tokens.pricing import Price
 
 __all__ = ["EDITABLE_KINDS", "ModelEntries", "ProviderDraft", "ProviderEditor", "TestResult"]

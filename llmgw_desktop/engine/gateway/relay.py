@@ -12,11 +12,17 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame, StreamDecoder, StreamEncoder
+from llmgw_desktop.engine.gateway.dialects.base import (
+    SseFrame,
+    StreamDecoder,
+    StreamEncoder,
+    UpstreamMalformed,
+)
 from llmgw_desktop.engine.gateway.http1 import Http1Response, ResponseBroken
 from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent
-from llmgw_desktop.engine.gateway.sse import DEFAULT_MAX_EVENT_BYTES, SseParser, frame
+from llmgw_desktop.engine.gateway.sse import SseParser, frame
 from llmgw_desktop.engine.gateway.taps import StreamTap
 from llmgw_desktop.engine.gateway.upstream import scrubbed_frame
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -83,7 +89,7 @@ class UpstreamStream:
         """Wait for the first frame and decode it.
 
         Raises:
-            ValueError, EngineError: the upstream ended, or sent an error, before any answer.
+            UpstreamMalformed, EngineError: the upstream ended, or sent an error, before any answer.
             OSError, TimeoutError: the connection broke or stalled.
         """
         frames: list[SseFrame] = []
@@ -92,7 +98,9 @@ class UpstreamStream:
             if not chunk:
                 frames = self._parser.close()
                 if not frames:
-                    raise ValueError("the upstream closed the stream without sending anything")
+                    raise UpstreamMalformed(
+                        "the upstream closed the stream without sending anything"
+                    )
                 break
             frames = self._parser.feed(chunk)
         self._primed = self._decode(frames)
@@ -101,7 +109,7 @@ class UpstreamStream:
         """Batches of (frame, its neutral events), one batch per upstream chunk.
 
         Raises:
-            ValueError, EngineError: the upstream sent an error event, or the stream ended
+            UpstreamMalformed, EngineError: the upstream sent an error event, or the stream ended
                 unfinished.
             OSError, TimeoutError: the connection broke or stalled mid-stream.
         """
@@ -213,7 +221,8 @@ class RelayedStream:
         """Wait for the first frame.
 
         Raises:
-            ValueError: the upstream ended before any frame, or its first frames are an error.
+            UpstreamMalformed: the upstream ended before any frame, or its first frames are an
+                error.
             OSError, TimeoutError: the connection broke or stalled.
         """
         while not self._tap.frames:
@@ -221,11 +230,13 @@ class RelayedStream:
             if not chunk:
                 self._primed += self._relay(b"", final=True)
                 if not self._tap.frames:
-                    raise ValueError("the upstream closed the stream without sending anything")
+                    raise UpstreamMalformed(
+                        "the upstream closed the stream without sending anything"
+                    )
                 break
             self._primed += self._relay(chunk)
         if self._tap.error is not None:
-            raise ValueError(f"the upstream's stream began with an error: {self._tap.error}")
+            raise UpstreamMalformed(f"the upstream's stream began with an error: {self._tap.error}")
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
         """The client's bytes, chunk by chunk (the recorder's outcome is filled in as they go).

@@ -32,9 +32,9 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.auth.principals import LOCAL
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.engine.gateway.errors import RepeatedKey, VendorFeatureRefused
 from llmgw_desktop.engine.gateway.vendor_features import FEATURES, vendor_features
 
@@ -42,7 +42,6 @@ __all__ = [
     "MAX_OWNED_RESPONSES",
     "RemotePassthrough",
     "ResponseOwners",
-    "check_passthrough_tables",
 ]
 
 # Response ids remembered per principal: one principal's volume never pushes out another's.
@@ -196,11 +195,3 @@ def _refuse_repeated_keys(raw: bytes) -> None:
         # Parsed already by the gateway's own parser; nested past this one's reach is refused
         # when the body is written again, and nothing else differs that could hide a key.
         return
-
-
-def check_passthrough_tables(value: Mapping[str, Any]) -> str | None:
-    """None when `gateway.remote_passthrough.principals` maps principals to lists of names."""
-    for principal, names in value.items():
-        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
-            return f"{_SETTING}.principals.{principal} must be a list of feature names"
-    return None

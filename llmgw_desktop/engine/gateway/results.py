@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.engine.gateway.report import RouteReport
 from llmgw_desktop.engine.tokens.usage import Usage
 

@@ -16,9 +16,9 @@ import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from llmgw_desktop.config.api_catalog import CLI_BRIDGES, ApiProviderSpec
+from llmgw_desktop.config.gateway_tables import GatewayConfig, RouteConfig
 from llmgw_desktop.engine.errors import ErrorCode, NotFound
-from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES, ApiProviderSpec
-from llmgw_desktop.engine.gateway.config import GatewayConfig, RouteConfig
 
 __all__ = ["ModelRegistry", "Plan", "Target", "plan_request"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_ANTHROPIC, DIALECT_OPENAI_RESPONSES
+from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, DIALECT_OPENAI_RESPONSES
 
 __all__ = ["anthropic_server_tools", "responses_server_tools", "server_tools_of_answer"]
 

@@ -22,21 +22,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, Hold, SpendGuard, estimate_call
-from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
-from llmgw_desktop.engine.gateway.api_catalog import (
+from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_CHAT,
     DIALECT_OPENAI_RESPONSES,
     ApiProviderSpec,
     recorded_provider,
 )
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, Hold, SpendGuard, estimate_call
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.capture import GatewayCapture
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, serve_on_cli
 from llmgw_desktop.engine.gateway.counting import TokenCounter, estimated_input_tokens
-from llmgw_desktop.engine.gateway.dialects.base import Dialect
+from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed, UpstreamRejected
 from llmgw_desktop.engine.gateway.facts import has_images
@@ -579,7 +579,7 @@ class GatewayService:
         raw = await self._read_whole(response, route)
         try:
             data = jsonio.loads(raw)
-        except ValueError as exc:
+        except jsonio.JsonDecodeError as exc:
             raise _malformed(route, exc) from None
         usage = usage_of_answer(incoming.name, data)
         tools = server_tools_of_answer(incoming.name, data)
@@ -622,7 +622,7 @@ class GatewayService:
                 async with contextlib.aclosing(stream.chunks()) as pieces:
                     async for piece in pieces:
                         yield piece
-            except (OSError, TimeoutError, ValueError) as exc:
+            except (OSError, TimeoutError, UpstreamMalformed) as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 yield _stream_error(
                     dialect, stub, None, outcome.error, sequence=stream.next_sequence
@@ -648,7 +648,7 @@ class GatewayService:
         raw = await self._read_whole(response, route)
         try:
             answer = DIALECTS[up_name].parse_response(jsonio.loads(raw))
-        except ValueError as exc:
+        except (jsonio.JsonDecodeError, UpstreamMalformed) as exc:
             raise _malformed(route, exc) from None
         self._telemetry.answered(record, [answer.stop_reason])
         out = incoming.dialect.render_response(answer, outgoing.request)
@@ -686,7 +686,7 @@ class GatewayService:
             try:
                 async for piece in relay_events(stream.frames(), encoder):
                     yield piece
-            except (OSError, TimeoutError, ValueError, EngineError) as exc:
+            except (OSError, TimeoutError, UpstreamMalformed, EngineError) as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 yield _stream_error(dialect, request, encoder, outcome.error)
             finally:
@@ -987,7 +987,7 @@ async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) ->
     """
     try:
         await stream.prime()
-    except (OSError, TimeoutError, ValueError, EngineError) as exc:
+    except (OSError, TimeoutError, UpstreamMalformed, EngineError) as exc:
         stream.close()
         raise UpstreamFailure(
             f"{route.provider} failed before its stream began: {exc}",

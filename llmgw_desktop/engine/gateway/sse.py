@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame, UpstreamMalformed
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "SseParser", "SseTooLarge", "frame"]
-
-# `gateway.max_sse_event_bytes`'s default: far above any real event (a whole long answer in
-# one Responses `response.completed` is a few MB), far below what would hurt the process.
-DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
+__all__ = ["SseParser", "SseTooLarge", "frame"]
 
 
-class SseTooLarge(ValueError):
+class SseTooLarge(UpstreamMalformed):
     """One event (or one line of it) grew past the cap before it ended."""
 
 

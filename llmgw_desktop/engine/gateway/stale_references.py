@@ -12,8 +12,8 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.config.gateway_tables import GatewayConfig
 from llmgw_desktop.engine.errors import NotFound
-from llmgw_desktop.engine.gateway.config import GatewayConfig
 from llmgw_desktop.engine.gateway.model_lists import is_listed
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 

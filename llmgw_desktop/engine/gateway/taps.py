@@ -13,12 +13,12 @@ import contextlib
 import re
 from typing import Any
 
-from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.api_catalog import (
+from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
 )
+from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.anthropic import usage as anthropic_usage
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.dialects.gemini import usage as gemini_usage

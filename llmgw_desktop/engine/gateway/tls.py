@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TrustStore", "check_ca_bundle"]
+__all__ = ["TrustStore"]
 
 
 @dataclass(frozen=True)
@@ -54,23 +54,6 @@ class TrustStore:
         if self.ca_bundle:
             context.load_verify_locations(cafile=_expanded(self.ca_bundle))
         return context
-
-
-def check_ca_bundle(value: str) -> str | None:
-    """A setting check: empty, or a readable PEM file holding at least one certificate."""
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    if not path.is_file():
-        return f"{value!r} is not a file (give the path of a PEM file of CA certificates)"
-    try:
-        # A bare context: parsing the file needs no system store.
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=str(path))
-    except PermissionError:
-        return f"{value!r} cannot be read by this user"
-    except (OSError, ssl.SSLError) as exc:
-        return f"{value!r} holds no usable PEM certificate ({exc})"
-    return None
 
 
 def _expanded(path: str) -> str:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_ANTHROPIC, DIALECT_GEMINI
 from llmgw_desktop.engine.gateway.errors import OVERLOADED
 from llmgw_desktop.engine.gateway.report import RouteReport, header_value
 

@@ -19,14 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.gateway.api_catalog import (
+from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_RESPONSES,
     ApiProviderSpec,
 )
+from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.http1 import (
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
@@ -37,7 +38,6 @@ from llmgw_desktop.engine.gateway.http1 import (
     ShareTimeout,
 )
 from llmgw_desktop.engine.gateway.proxies import Proxy, ProxyRules, parse_proxy_url
-from llmgw_desktop.engine.gateway.sse import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine.gateway.tls import TrustStore
 from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact
 from llmgw_desktop.engine.shares import FairShare

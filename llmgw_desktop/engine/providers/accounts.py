@@ -8,8 +8,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.providers.account_files import CliAccount, read_account
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 
 __all__ = ["CliAccounts"]
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from llmgw_desktop.engine.providers.cli_catalog import ProviderInfo
+from llmgw_desktop.config.cli_catalog import ProviderInfo
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome
 from llmgw_desktop.engine.tokens.usage import Usage
 

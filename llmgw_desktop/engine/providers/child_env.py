@@ -21,11 +21,11 @@ marker) is added after this, by the caller of `run_process`.
 from __future__ import annotations
 
 import os
-import re
-import sys
 from collections.abc import Iterable, Mapping
 
-__all__ = ["FAMILIES", "NEVER_PREFIXES", "child_environment", "never_passed"]
+from llmgw_desktop.config.child_env_names import FAMILIES, env_key, never_passed
+
+__all__ = ["child_environment"]
 
 # What any program may need, whoever runs it. None of these holds a secret.
 _COMMON_NAMES = frozenset(
@@ -81,18 +81,6 @@ _COMMON_NAMES = frozenset(
     }
 )
 _COMMON_PREFIXES = ("LC_", "XDG_")
-# Each vendor CLI's own variables (and the package managers that upgrade them).
-FAMILIES: Mapping[str, tuple[str, ...]] = {
-    "claude": ("ANTHROPIC_", "CLAUDE_", "CLAUDECODE", "DISABLE_", "MCP_TIMEOUT"),
-    "codex": ("OPENAI_", "CODEX_"),
-    "gemini": ("GEMINI_", "GOOGLE_"),
-    "grok": ("GROK_", "XAI_"),
-    "mistral": ("MISTRAL_", "VIBE_"),
-    "copilot": ("COPILOT_", "GH_", "GITHUB_"),
-    "opencode": ("OPENCODE_",),
-    "npm": ("NPM_CONFIG_", "NVM_"),
-    "pip": ("PIP_", "VIRTUAL_ENV"),
-}
 # OpenCode's model ids name their vendor first ("anthropic/claude-sonnet-4-5").
 _OPENCODE_VENDORS: Mapping[str, tuple[str, ...]] = {
     "anthropic": ("ANTHROPIC_",),
@@ -105,14 +93,6 @@ _OPENCODE_VENDORS: Mapping[str, tuple[str, ...]] = {
     "deepseek": ("DEEPSEEK_",),
     "github-copilot": ("GITHUB_", "GH_"),
 }
-# The gateway's own secrets and the store's: no child ever gets them.
-NEVER_PREFIXES = ("LLM_GATEWAY_", "LLMGW_", "PG")
-_WINDOWS = sys.platform == "win32"
-
-
-def never_passed(name: str) -> bool:
-    """Whether `name` is one of the gateway's own variables, which no child may get."""
-    return _key(name).startswith(NEVER_PREFIXES)
 
 
 def child_environment(
@@ -132,19 +112,12 @@ def child_environment(
     exact = set(_COMMON_NAMES)
     for name in passed:
         if name.endswith("*"):
-            prefixes += (_key(name[:-1]),)
+            prefixes += (env_key(name[:-1]),)
         else:
-            exact.add(_key(name))
+            exact.add(env_key(name))
     # Lower-case proxy names (http_proxy) are as common as upper-case ones.
     return {
         name: value
         for name, value in environ.items()
-        if not never_passed(name) and (_key(name) in exact or _key(name).startswith(prefixes))
+        if not never_passed(name) and (env_key(name) in exact or env_key(name).startswith(prefixes))
     }
-
-
-def _key(name: str) -> str:
-    # Windows names are case-insensitive; elsewhere only the proxy names come in lower case.
-    if _WINDOWS or re.fullmatch(r"(http|https|no|all)_proxy", name):
-        return name.upper()
-    return name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.base import CliAdapter
 from llmgw_desktop.engine.providers.cli.claude import ClaudeAdapter
@@ -11,7 +12,6 @@ from llmgw_desktop.engine.providers.cli.gemini import GeminiAdapter
 from llmgw_desktop.engine.providers.cli.grok import GrokAdapter
 from llmgw_desktop.engine.providers.cli.mistral import MistralAdapter
 from llmgw_desktop.engine.providers.cli.opencode import OpenCodeAdapter
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 
 __all__ = ["adapter_for"]
 

@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.config.cli_catalog import PROVIDERS, ProviderInfo, provider_info
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDERS, ProviderInfo, provider_info
 from llmgw_desktop.engine.providers.failures import tail
 from llmgw_desktop.engine.providers.process import Invocation, RunLimits, run_process
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import CLI_BRIDGES, ApiProviderSpec
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES, ApiProviderSpec
 from llmgw_desktop.engine.gateway.live_keys import LiveKey, keys_in_use
 from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
 from llmgw_desktop.engine.gateway.router import Target

@@ -14,12 +14,12 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from llmgw_desktop.config.api_catalog import CLI_BRIDGES, ApiProviderSpec, switch_id_for
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS, PROVIDERS, provider_info
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import EventBus, Notice, PauseChanged, ProviderToggled
-from llmgw_desktop.engine.gateway.api_catalog import CLI_BRIDGES, ApiProviderSpec, switch_id_for
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS, PROVIDERS, provider_info
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.settings_saver import SettingsSaver
 from llmgw_desktop.engine.tasks import TaskSupervisor

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, NotFound
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.sessions.provider_sessions import ProviderSessions
 from llmgw_desktop.engine.store import Database

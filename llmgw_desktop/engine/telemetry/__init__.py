@@ -6,6 +6,25 @@ imports nothing. `start_telemetry` returns it unless `otel.enabled` is set, and 
 imports `otlp.py`, which loads the OpenTelemetry SDK and its OTLP/HTTP exporters.
 """
 
-from llmgw_desktop.engine.telemetry.base import NO_SPAN, SpanLike, Telemetry, start_telemetry
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from llmgw_desktop.engine.telemetry.base import NO_SPAN, SpanLike, Telemetry
+
+if TYPE_CHECKING:
+    from llmgw_desktop.config.settings import Settings
+    from llmgw_desktop.engine.events import EventBus
 
 __all__ = ["NO_SPAN", "SpanLike", "Telemetry", "start_telemetry"]
+
+
+def start_telemetry(settings: Settings, events: EventBus, environ: Mapping[str, str]) -> Telemetry:
+    """The telemetry `settings` ask for: OTLP export when `otel.enabled`, else the no-op."""
+    if not settings.otel_enabled:
+        return Telemetry()
+    # Imported here and only here: the SDK and its exporters cost start-up and memory.
+    from llmgw_desktop.engine.telemetry.otlp import OtlpTelemetry
+
+    return OtlpTelemetry(settings, events, environ)

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from llmgw_desktop.engine.events import EventBus
-    from llmgw_desktop.settings import Settings
-
-__all__ = ["NO_SPAN", "SpanLike", "Telemetry", "start_telemetry"]
+__all__ = ["NO_SPAN", "SpanLike", "Telemetry"]
 
 Attributes = Mapping[str, str | int | float | bool]
 
@@ -81,13 +77,3 @@ class Telemetry:
 
     async def close(self) -> None:
         """Export what is buffered and stop."""
-
-
-def start_telemetry(settings: Settings, events: EventBus, environ: Mapping[str, str]) -> Telemetry:
-    """The telemetry `settings` ask for: OTLP export when `otel.enabled`, else the no-op."""
-    if not settings.otel_enabled:
-        return Telemetry()
-    # Imported here and only here: the SDK and its exporters cost start-up and memory.
-    from llmgw_desktop.engine.telemetry.otlp import OtlpTelemetry
-
-    return OtlpTelemetry(settings, events, environ)

@@ -50,7 +50,7 @@ from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.telemetry.base import Attributes, SpanLike, Telemetry
 
 if TYPE_CHECKING:
-    from llmgw_desktop.settings import Settings
+    from llmgw_desktop.config.settings import Settings
 
 __all__ = ["OtlpTelemetry"]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 
+from llmgw_desktop.config.prices import check_price_tables
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.settings_saver import SettingsSaver
-from llmgw_desktop.engine.tokens.price_book import PriceBook, check_price_tables, price_as_table
+from llmgw_desktop.engine.tokens.price_book import PriceBook, price_as_table
 from llmgw_desktop.engine.tokens.pricing import Price
 
 __all__ = ["PRICES_KEY", "PriceSettings"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal, Protocol
 
-from llmgw_desktop.engine.providers.cli_catalog import provider_info
+from llmgw_desktop.config.cli_catalog import provider_info
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [

@@ -21,11 +21,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmgw_desktop.config.upstream_mcp import VAULT_PREFIX, UpstreamServerConfig
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.tasks import TaskSupervisor
-from llmgw_desktop.engine.upstream_mcp.config import VAULT_PREFIX, UpstreamServerConfig
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from llmgw_desktop.engine.auth.access import Kind, kind_of
-from llmgw_desktop.engine.auth.principals import Principal
-from llmgw_desktop.engine.errors import EngineError, ErrorCode
-from llmgw_desktop.engine.upstream_mcp.config import (
+from llmgw_desktop.config.upstream_mcp import (
     NAMESPACE_SEPARATOR,
     UpstreamServerConfig,
     offered_uri,
 )
+from llmgw_desktop.engine.auth.access import Kind, kind_of
+from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
 
 __all__ = ["ToolRefused", "UseKind", "is_operator", "refusal", "visible"]
 

@@ -22,6 +22,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
+from llmgw_desktop.config.upstream_mcp import (
+    NAMESPACE_SEPARATOR,
+    RESOURCE_SEPARATOR,
+    UpstreamServerConfig,
+    offered_uri,
+    split_offered,
+)
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
@@ -33,13 +40,6 @@ from llmgw_desktop.engine.settings_saver import SettingsSaver
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
-from llmgw_desktop.engine.upstream_mcp.config import (
-    NAMESPACE_SEPARATOR,
-    RESOURCE_SEPARATOR,
-    UpstreamServerConfig,
-    offered_uri,
-    split_offered,
-)
 from llmgw_desktop.engine.upstream_mcp.connection import ServerDown, UpstreamServer
 
 if TYPE_CHECKING:

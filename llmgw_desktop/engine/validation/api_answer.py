@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT
 from llmgw_desktop.engine.calls import RequestMeta
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_OPENAI_CHAT
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
 from llmgw_desktop.engine.tokens.usage import Usage
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.calls import Call, CallParams, CallRunner, Deferred, Outcome, RequestMeta
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.validation import prompts
 from llmgw_desktop.engine.validation.api_answer import ApiAnswer, ChatGateway, ask_api_provider

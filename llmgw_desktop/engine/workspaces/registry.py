@@ -29,8 +29,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import LOCAL, Principal
 from llmgw_desktop.engine.errors import (
@@ -42,10 +43,6 @@ from llmgw_desktop.engine.errors import (
 )
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.workspaces.remote_power import Grant, allows_edits
-
-if TYPE_CHECKING:
-    # Only a type here: settings imports this package (for `remote_power`) while it loads.
-    from llmgw_desktop.settings import Settings
 
 __all__ = ["ADMIN_OPT_IN", "Workspace", "WorkspaceRegistry"]
 

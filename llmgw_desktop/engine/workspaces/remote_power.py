@@ -29,29 +29,21 @@ the CLI's own guards reached its command line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llmgw_desktop.config.remote_power import LEVELS, runs_commands
 from llmgw_desktop.engine.errors import ApprovalDenied, ErrorCode
 
 __all__ = [
-    "DEFAULT_LEVEL",
-    "LEVELS",
     "Confinement",
     "Grant",
     "allows_edits",
     "check_argv",
     "confine",
-    "runs_commands",
-    "unspecific_command",
 ]
 
-LEVELS = ("read-only", "edit", "commands", "bypass")
-DEFAULT_LEVEL = "edit"
-# The global default may not be `bypass`: a full bypass is granted one workspace at a time.
-GLOBAL_LEVELS = LEVELS[:-1]
 # What each level lets a remote caller do. Not a ladder: `commands` leaves out `edit`, since a
 # caller who edits the files an allowed command reads has a shell (see the module docstring).
 POWERS: dict[str, frozenset[str]] = {
@@ -71,12 +63,6 @@ MODE_LEVEL = {
 }
 # The highest permission mode a level runs at (a gate's accept-edits rung is clamped to it).
 LEVEL_MODE = {"read-only": "default", "edit": "acceptEdits", "commands": "default"}
-# Tools that run commands, in any CLI's spelling, with or without an argument pattern.
-_COMMAND_TOOL = re.compile(
-    r"^(bash|shell|run_shell_command|shelltool|exec_command|local_shell|terminal|computer|\*)"
-    r"(\(.*\))?$",
-    re.I,
-)
 # CLIs with no way to hold them below a full bypass: they run every tool, shell included.
 UNCONFINABLE = {
     "grok": "grok-cli runs every tool, its shell included, without asking",
@@ -108,21 +94,6 @@ UNCONFINED_FLAGS = frozenset(
         "--include-directories",
     }
 )
-
-
-def runs_commands(tool: str) -> bool:
-    """Whether a pre-approved tool name lets the CLI run commands (Bash, shell, ...)."""
-    return bool(_COMMAND_TOOL.match(tool.strip()))
-
-
-def unspecific_command(tool: str) -> bool:
-    """Whether a command tool names no one exact command (`Bash`, `Bash(*)`, `Bash(npm:*)`):
-    granted to a remote caller, that is any command with any arguments."""
-    match = _COMMAND_TOOL.match(tool.strip())
-    if match is None:
-        return False
-    inner = (match.group(2) or "")[1:-1].strip()
-    return not inner or "*" in inner or match.group(1) == "*"
 
 
 def allows_edits(level: str) -> bool:

@@ -38,8 +38,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, Engine, ErrorCode, Principal, TaskSupervisor
-from llmgw_desktop.gc_tuning import freeze_late_arrivals
+from llmgw_desktop.engine.api import (
+    LOCAL_CALLER,
+    Engine,
+    ErrorCode,
+    Principal,
+    TaskSupervisor,
+    freeze_late_arrivals,
+)
 from llmgw_desktop.transports.asgi import serve_asgi
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, agent_name, explicit_caller

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmgw_desktop.autostart import Autostart
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import Engine
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.login_switch import Autostart
 from llmgw_desktop.ui.qt import QWidget
 from llmgw_desktop.ui.tasks import UiTasks
 

@@ -20,7 +20,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmgw_desktop.connect import (
+from llmgw_desktop.engine.api import LOCAL_CALLER, AuthService, EngineError, OAuthError
+from llmgw_desktop.ui.access_panel import describe_front_door
+from llmgw_desktop.ui.connect import (
     TOKEN_PLACEHOLDER,
     Snippet,
     editors_send_token,
@@ -28,8 +30,6 @@ from llmgw_desktop.connect import (
     sdk_snippets,
     snippets,
 )
-from llmgw_desktop.engine.api import LOCAL_CALLER, AuthService, EngineError, OAuthError
-from llmgw_desktop.ui.access_panel import describe_front_door
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
     QFontDatabase,

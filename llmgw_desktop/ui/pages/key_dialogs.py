@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from typing import TypeVar
 
-from llmgw_desktop.connect import key_snippets
 from llmgw_desktop.engine.api import KeyScope, KeySpec, MadeKey
+from llmgw_desktop.ui.connect import key_snippets
 from llmgw_desktop.ui.qt import (
     QComboBox,
     QDialog,

@@ -20,15 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.config_file import checked_value
-from llmgw_desktop.engine.api import CAPTURE_KEYS, LOCAL_CALLER, redacted_url
-from llmgw_desktop.settings import (
+from llmgw_desktop.config.file import checked_value
+from llmgw_desktop.config.settings import (
     ConfigError,
     Declared,
     LoadedSettings,
     declared_settings,
     load_settings,
 )
+from llmgw_desktop.engine.api import CAPTURE_KEYS, LOCAL_CALLER, redacted_url
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, set_start_at_login
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.prices_box import PricesBox

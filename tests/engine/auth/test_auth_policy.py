@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.settings import ConfigError, LoadedSettings, Settings, load_settings
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN, startup_problems
-from llmgw_desktop.settings import ConfigError, LoadedSettings, Settings, load_settings
 
 TOKEN = "policy-test-token-Vq3xK9pLm2Zr7TnW4bYc8"  # random enough: a weak one is refused
 OPT_IN = {OPEN_REGISTRATION_OPT_IN: "1"}

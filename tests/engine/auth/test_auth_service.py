@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from multidict import CIMultiDict
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth import hashing, service
 from llmgw_desktop.engine.auth.hashing import hash_password, verify_password
 from llmgw_desktop.engine.auth.peer_owner import PeerOwner
@@ -22,7 +23,6 @@ from llmgw_desktop.engine.auth.principals import BEARER, LOCAL_CALLER, Principal
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
 from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.settings import LoadedSettings
 
 TOKEN = "static-bearer-0123456789-abcdefghijklmn"
 INSTANCE = "instance-token-0123456789-abcdefghijklm"

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from llmgw_desktop.config.settings import load_settings
 from llmgw_desktop.engine.auth.consent import ConsentQueue
 from llmgw_desktop.engine.auth.hashing import token_digest
 from llmgw_desktop.engine.auth.oauth import AuthorizationStep, OAuthConfig, OAuthServer
@@ -26,7 +27,6 @@ from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN, startup_p
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.settings import load_settings
 
 CLIENT_ID = "editor"
 SECRET = "editor-secret-0123456789-abcdefghijklmnop"

@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.config_file import ConfigFileWriter
-from llmgw_desktop.engine.budgets.definition import (
-    MAX_LIMIT,
-    BudgetProblem,
-    format_amount,
-    parse_budgets,
-    period_bounds,
-)
-from llmgw_desktop.settings import ConfigError, load_settings
+from llmgw_desktop.config.budgets import MAX_LIMIT, BudgetProblem, parse_budgets
+from llmgw_desktop.config.file import ConfigFileWriter
+from llmgw_desktop.config.settings import ConfigError, load_settings
+from llmgw_desktop.engine.budgets.definition import format_amount, period_bounds
 
 GOOD = """
 [[budgets]]

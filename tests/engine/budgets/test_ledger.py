@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import (
     LOCAL_CALLER,
     LOCAL_PRINCIPAL,
@@ -21,7 +22,6 @@ from llmgw_desktop.engine.api import (
     Notice,
     RequestMeta,
 )
-from llmgw_desktop.settings import LoadedSettings
 from tests.engine.recorder.test_flight_recorder import CAPTURED
 
 SETTLE_S = 10.0

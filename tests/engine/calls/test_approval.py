@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.calls.approval import (
     ApprovalGate,
     ApprovalRequest,
@@ -16,7 +17,6 @@ from llmgw_desktop.engine.calls.approval import (
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ApprovalDenied, InvalidRequest
-from llmgw_desktop.settings import LoadedSettings, load_settings
 from tests.contract.offline import CLI_BIN, find_cli
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.settings import LoadedSettings
 
 CAPTURED = (
     Path(__file__).resolve().parents[2] / "fixtures" / "cli" / "claude" / "plain_stream_json.stdout"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
@@ -20,7 +21,6 @@ from llmgw_desktop.engine.errors import (
 )
 from llmgw_desktop.engine.providers.base import SessionChoice
 from llmgw_desktop.engine.tokens.usage import Usage
-from llmgw_desktop.settings import LoadedSettings
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls import CallParams
 from llmgw_desktop.engine.calls.runner import Call, Deferred, Finished
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.settings import LoadedSettings
 from tests.contract.conftest import engine_settings, offline, upstream  # noqa: F401
 from tests.fakes.upstream import Reply, ScriptedUpstream
 

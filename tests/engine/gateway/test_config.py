@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.gateway.api_catalog import DIALECT_ANTHROPIC, DIALECT_OPENAI_CHAT
-from llmgw_desktop.engine.gateway.config import (
+from llmgw_desktop.config.api_catalog import DIALECT_ANTHROPIC, DIALECT_OPENAI_CHAT
+from llmgw_desktop.config.gateway_tables import (
     GatewayConfig,
     RouteConfig,
     check_provider_tables,
     check_route_tables,
     gateway_config,
 )
-from llmgw_desktop.settings import ConfigError, load_settings
+from llmgw_desktop.config.settings import ConfigError, load_settings
 
 
 def _config(providers: dict[str, Any] | None = None, **kw: Any) -> GatewayConfig:

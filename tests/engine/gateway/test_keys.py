@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.config import GatewayConfig, gateway_config
 from llmgw_desktop.engine.gateway.keys import MAX_REST_S, KeyChain, PoolKey
 from llmgw_desktop.engine.vault import VaultLocked
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import NotFound
@@ -19,7 +20,6 @@ from llmgw_desktop.engine.gateway.probe import (
     probe_target,
 )
 from llmgw_desktop.engine.gateway.router import Target
-from llmgw_desktop.settings import LoadedSettings
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.gateway_tables import gateway_config
 from llmgw_desktop.engine.errors import EngineError, ProviderUnavailable
-from llmgw_desktop.engine.gateway.config import gateway_config
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import REFRESH_AFTER_S, ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.gateway_tables import gateway_config
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.config import gateway_config
 from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target

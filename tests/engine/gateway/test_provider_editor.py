@@ -14,6 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
+from llmgw_desktop.config.settings import load_settings
 from llmgw_desktop.engine.api import (
     LOCAL_CALLER,
     ErrorCode,
@@ -22,8 +23,7 @@ from llmgw_desktop.engine.api import (
     Price,
     ProviderDraft,
 )
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import load_settings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.gateways import gateway_starter
 from tests.network_fixtures import running_tinyproxy

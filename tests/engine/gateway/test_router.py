@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.engine.errors import NotFound
-from llmgw_desktop.engine.gateway.config import GatewayConfig, gateway_config
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
 from llmgw_desktop.engine.gateway.report import Attempt
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target, plan_request

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.engine.gateway.config import gateway_config
+from llmgw_desktop.config.gateway_tables import gateway_config
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.stale_references import (
     StaleReference,

@@ -5,8 +5,9 @@ A request goes the way `service.py` takes it: `ClientRequest` (the routing facts
 dialect's `passthrough_body`, then `neutral()` and every other dialect's `render_request`, the
 rendered body written as JSON, and the token estimate. The only exception allowed on that way is
 `InvalidRequest` (`Untranslatable` included): anything else (KeyError, TypeError, RecursionError)
-would be a 500. Answers go `parse_response` (a `ValueError` says "malformed", and the gateway
-falls back) then every other dialect's `render_response`, which must not fail at all.
+would be a 500. Answers go `parse_response` (an `UpstreamMalformed` says "malformed", and the
+gateway falls back; any other exception would be a bug, a 500) then every other dialect's
+`render_response`, which must not fail at all.
 
 Bodies come from three sources: JSON built from the words the translators look for (their own
 string constants and the recorded clients' keys), mutated copies of the recorded client
@@ -30,6 +31,7 @@ from hypothesis import strategies as st
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
 from llmgw_desktop.engine.gateway.facts import has_images
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
@@ -462,11 +464,12 @@ def _client_request(client: str) -> ChatRequest:
 
 
 def _answer_everywhere(upstream: str, answer: Any) -> None:
-    """What `service._complete` does with a whole answer: a ValueError is a malformed answer
-    (fallback, 502); once parsed, every client dialect must be able to render it."""
+    """What `service._complete` does with a whole answer: `UpstreamMalformed` is a malformed
+    answer (fallback, 502), anything else a bug; once parsed, every client dialect must be able
+    to render it."""
     try:
         parsed = DIALECTS[upstream].parse_response(answer)
-    except ValueError:
+    except UpstreamMalformed:
         return
     for client in NAMES:
         if client != upstream:
@@ -517,7 +520,7 @@ def test_any_upstream_stream_is_relayed_or_called_broken(
     upstream: str, data: st.DataObject
 ) -> None:
     """What `relay.UpstreamStream` and `relay_events` do: a decoder may say the stream is
-    broken (ValueError, or an InvalidRequest-like EngineError from an error event); every
+    broken (UpstreamMalformed, or an InvalidRequest-like EngineError from an error event); every
     event it does hand over must encode in every other dialect."""
     from llmgw_desktop.engine.errors import EngineError
 
@@ -528,7 +531,7 @@ def test_any_upstream_stream_is_relayed_or_called_broken(
         for item in frames:
             events += decoder.feed(item)
         events += decoder.close()
-    except (ValueError, EngineError):
+    except (UpstreamMalformed, EngineError):
         pass
     for client in NAMES:
         if client == upstream:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from llmgw_desktop.engine.gateway.api_catalog import (
+from llmgw_desktop.config.api_catalog import (
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,

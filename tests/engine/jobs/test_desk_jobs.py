@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest, NotFound, ProviderFailure
@@ -28,7 +29,6 @@ from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import summarize_prompt
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.settings import LoadedSettings
 from tests.contract.conftest import engine_settings
 from tests.contract.offline import find_cli, offline_environment
 from tests.engine.jobs.test_manager import Clock, Gate, Harness

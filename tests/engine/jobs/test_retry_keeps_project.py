@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import BudgetExceeded
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.settings import LoadedSettings
 from tests.contract.conftest import engine_settings
 from tests.contract.offline import offline_environment
 from tests.fakes.upstream import Reply, ScriptedUpstream

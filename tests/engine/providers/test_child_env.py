@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.providers.child_env import child_environment, never_passed
+from llmgw_desktop.config.child_env_names import never_passed
+from llmgw_desktop.engine.providers.child_env import child_environment
 
 GATEWAY = {
     "PATH": "/usr/bin",

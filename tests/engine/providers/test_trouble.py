@@ -3,8 +3,8 @@ kept until a later success; transient failures are left to the circuit breaker."
 
 from __future__ import annotations
 
+from llmgw_desktop.config.api_catalog import API_PROVIDERS
 from llmgw_desktop.engine.events import EventBus, RequestFinished
-from llmgw_desktop.engine.gateway.api_catalog import API_PROVIDERS
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
 from llmgw_desktop.engine.providers.trouble import ProviderTrouble

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import RequestFinished
@@ -15,7 +16,6 @@ from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.states import Ending, RecordState
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.settings import LoadedSettings
 
 CAPTURED = (
     Path(__file__).resolve().parents[2] / "fixtures" / "cli" / "claude" / "plain_stream_json.stdout"

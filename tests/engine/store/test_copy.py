@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.consent import ConsentQueue
 from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
@@ -35,7 +36,6 @@ from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.engine.vault import Vault
 from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN, WorkspaceRegistry
-from llmgw_desktop.settings import LoadedSettings
 from tests.engine.vault.support import KEY_A, env_sources
 from tests.postgres import PostgresCluster
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import peewee
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.store import Database, StoreError, redacted_url
 from llmgw_desktop.engine.store.migrations import MIGRATIONS
-from llmgw_desktop.settings import LoadedSettings
 from tests.conftest import free_port
 from tests.postgres import PostgresCluster
 

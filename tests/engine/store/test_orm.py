@@ -48,7 +48,7 @@ def test_the_headless_gateway_imports_no_postgresql_driver() -> None:
         """
         import sys
         import llmgw_desktop.engine.store.postgres_engine
-        import llmgw_desktop.runtime
+        import llmgw_desktop.shell.runtime
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("psycopg", "psycopg_binary")))
         """
     )

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from llmgw_desktop.engine.tokens.price_book import PriceBook, check_price_tables, parse_prices
+from llmgw_desktop.config.prices import check_price_tables
+from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices
 from llmgw_desktop.engine.tokens.pricing import Price, price_table
 from llmgw_desktop.engine.tokens.usage import Usage
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings, Settings
 from llmgw_desktop.engine.auth.principals import (
     LOCAL,
     LOCAL_CALLER,
@@ -20,7 +21,6 @@ from llmgw_desktop.engine.auth.principals import (
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest, NotFound
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN, WorkspaceRegistry
-from llmgw_desktop.settings import LoadedSettings, Settings
 
 ADMIN = Principal("oauth:admin", "oauth", frozenset({SCOPE_MCP, SCOPE_ADMIN}))
 PLAIN = Principal("oauth:plain", "oauth", frozenset({SCOPE_MCP}))

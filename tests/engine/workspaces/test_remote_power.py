@@ -6,14 +6,9 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.remote_power import runs_commands, unspecific_command
 from llmgw_desktop.engine.errors import ApprovalDenied
-from llmgw_desktop.engine.workspaces.remote_power import (
-    Grant,
-    check_argv,
-    confine,
-    runs_commands,
-    unspecific_command,
-)
+from llmgw_desktop.engine.workspaces.remote_power import Grant, check_argv, confine
 
 
 def grant(level: str = "edit", tools: tuple[str, ...] = (), configured: bool = True) -> Grant:

@@ -26,7 +26,7 @@ from google.genai import types
 
 from llmgw_desktop.engine.api import AccessDenied, KeyScope, KeySpec, MadeKey
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.transports.auth.conftest import call_tool
 from tests.transports.gateway.conftest import GatewayFactory

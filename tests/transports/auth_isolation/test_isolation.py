@@ -24,8 +24,8 @@ import pytest_asyncio
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import load_settings
+from llmgw_desktop.config.settings import load_settings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from llmgw_desktop.transports.mcp.server import build_mcp_server
 from tests.conftest import PROVIDER_ENV

@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from mcp import Client
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp.server import build_mcp_server
 from tests.transports.auth_isolation.test_isolation import TOKEN, USER_HEADER, call, mcp_as
 

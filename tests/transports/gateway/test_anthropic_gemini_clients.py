@@ -7,7 +7,7 @@ import pytest
 from google import genai
 from google.genai import types
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
     ANTHROPIC_CACHE_READ_TOKENS,

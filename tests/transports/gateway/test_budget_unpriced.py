@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from llmgw_desktop.engine.tokens.pricing import price_of
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import engine_settings, offline  # noqa: F401
 from tests.contract.offline import CLI_BIN, find_cli
 from tests.fakes.upstream import (

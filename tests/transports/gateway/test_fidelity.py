@@ -14,7 +14,7 @@ import pytest
 from google import genai
 from google.genai import types
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import COUNT_TOKENS_ANSWER, Reply, ScriptedUpstream
 
 MESSAGE_ID = re.compile(rb"msg_[A-Za-z0-9_]+")

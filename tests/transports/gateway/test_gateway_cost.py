@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import OPENAI_CACHED_TOKENS, OPENAI_OUTPUT_TOKENS, OPENAI_PROMPT_TOKENS
 from tests.transports.gateway.test_openai_clients import client
 

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
     ANTHROPIC_CACHE_READ_TOKENS,

@@ -27,7 +27,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import (
     ANTHROPIC_OUTPUT_TOKENS,
     OPENAI_OUTPUT_TOKENS,
@@ -230,9 +230,9 @@ def test_export_off_imports_no_opentelemetry_or_prometheus_client(tmp_path: Path
     script = textwrap.dedent(
         """
         import asyncio, sys
-        from llmgw_desktop.instance import InstanceLock
-        from llmgw_desktop.runtime import GatewayRuntime
-        from llmgw_desktop.settings import load_settings
+        from llmgw_desktop.shell.instance import InstanceLock
+        from llmgw_desktop.shell.runtime import GatewayRuntime
+        from llmgw_desktop.config.settings import load_settings
 
         async def main():
             loaded = load_settings()

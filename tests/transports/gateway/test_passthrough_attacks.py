@@ -25,7 +25,7 @@ import pytest
 
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.redact import redact
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.transports.auth.conftest import oauth_access_token, oauth_settings
 from tests.transports.gateway.conftest import (
     ANTHROPIC_KEY,

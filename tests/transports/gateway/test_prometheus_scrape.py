@@ -15,7 +15,7 @@ import anthropic
 import openai
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import OPENAI_OUTPUT_TOKENS, Reply, ScriptedUpstream
 from tests.prometheus_server import prometheus_server
 from tests.transports.gateway.conftest import GatewayFactory

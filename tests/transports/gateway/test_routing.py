@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.conftest import free_port
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import GEMINI_KEY, OPENAI_KEY, GatewayFactory

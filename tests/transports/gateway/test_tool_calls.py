@@ -9,7 +9,7 @@ import openai
 from google import genai
 from google.genai import types
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
 WEATHER = {

@@ -11,7 +11,7 @@ import aiohttp
 import openai
 import pytest
 
-from llmgw_desktop.runtime import GatewayRuntime
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.shell.runtime import GatewayRuntime
 
 # Re-exported for the tests in this package.
 from tests.contract.conftest import engine_settings, offline, upstream  # noqa: F401

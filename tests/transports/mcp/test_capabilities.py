@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from mcp import Client, MCPError
 
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
 from tests.transports.mcp.conftest import start_gateway
 
 # "auto" discovers the 2026-era server (adopting a version directly learns no capabilities).

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
 from tests.contract.offline import REQUIRE_CLIS
 from tests.transports.mcp.conformance_fixture import build_fixture_server
 from tests.transports.mcp.conftest import start_gateway

@@ -12,7 +12,7 @@ import pytest
 from mcp import Client, Implementation
 from mcp.client.streamable_http import streamable_http_client
 
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
 from tests.gateways import gateway_starter
 from tests.transports.mcp.conftest import structured
 

@@ -21,8 +21,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import ConfigError, LoadedSettings, load_settings
+from llmgw_desktop.config.settings import ConfigError, LoadedSettings, load_settings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder
 from tests.contract.offline import find_cli
 from tests.transports.auth.conftest import TOKEN, USER_HEADER, bearer

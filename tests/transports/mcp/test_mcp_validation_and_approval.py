@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.offline import find_cli
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.mcp.conftest import start_gateway, structured

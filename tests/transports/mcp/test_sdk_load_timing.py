@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from mcp import Client
 
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.transports.mcp import http_front
 from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE, RECENT_DAYS, McpUseMark
 from tests.transports.mcp.conftest import start_gateway

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from mcp import Client
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.transports.mcp.server import build_mcp_server
 
 SNAPSHOT = Path(__file__).with_name("tools_list.json")

@@ -16,7 +16,7 @@ import mcp_types
 import pytest
 from mcp import Client, StdioServerParameters
 
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.transports.mcp.upstream_support import (

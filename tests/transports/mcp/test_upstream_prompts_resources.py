@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
 from tests.security._oauth_support import oauth_settings
 from tests.security._power_support import oauth_mcp
 from tests.transports.mcp.upstream_support import (

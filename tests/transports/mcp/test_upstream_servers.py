@@ -18,9 +18,9 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Principal
 from llmgw_desktop.engine.calls.approval import PendingApproval
-from llmgw_desktop.settings import LoadedSettings
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.security._oauth_support import oauth_settings

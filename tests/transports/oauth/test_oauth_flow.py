@@ -23,9 +23,9 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.hashing import hash_password
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.conftest import free_port
 from tests.gateways import gateway_starter
 

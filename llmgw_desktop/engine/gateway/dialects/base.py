@@ -12,10 +12,20 @@ from typing import Any, Protocol
 from llmgw_desktop.engine.gateway.ir import ChatRequest, ChatResponse, StreamEvent
 from llmgw_desktop.engine.gateway.translation import TargetModel
 
-__all__ = ["Dialect", "SseFrame", "StreamDecoder", "StreamEncoder"]
+__all__ = ["Dialect", "SseFrame", "StreamDecoder", "StreamEncoder", "UpstreamMalformed"]
 
 # One server-sent event: (event name or None, data text).
 SseFrame = tuple[str | None, str]
+
+
+class UpstreamMalformed(ValueError):
+    """An upstream's answer or stream is not what its dialect says (not JSON, not the answer's
+    shape, events out of order, cut short): a finding about the upstream, which may fall back.
+
+    The dialect parsers, the stream relay and the SSE reader raise it; the gateway treats only
+    it (and undecodable JSON) as an upstream's fault, so a `ValueError` from a bug of ours is an
+    internal error, never a reason to try the next target.
+    """
 
 
 class StreamDecoder(Protocol):
@@ -27,7 +37,7 @@ class StreamDecoder(Protocol):
         """Events owed at the end of the stream (a final MessageEnd if the upstream sent none).
 
         Raises:
-            ValueError: the stream ended before the answer was complete.
+            UpstreamMalformed: the stream ended before the answer was complete.
         """
         ...
 

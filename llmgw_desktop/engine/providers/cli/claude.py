@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from llmgw_desktop.config.cli_catalog import provider_info
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import (
     NdjsonParser,
@@ -18,7 +19,6 @@ from llmgw_desktop.engine.providers.base import (
     ProviderRequest,
     ProviderResult,
 )
-from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import (
     failure_from_outcome,

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.config.cli_catalog import provider_info
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
 from llmgw_desktop.engine.providers.base import Prepared, ProviderRequest, ProviderResult
-from llmgw_desktop.engine.providers.cli_catalog import provider_info
 from llmgw_desktop.engine.providers.confinement import confined
 from llmgw_desktop.engine.providers.failures import failure_from_outcome, failure_from_text
 from llmgw_desktop.engine.providers.process import Invocation, ProcessOutcome

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.transports.mcp.server import build_mcp_server
 from tests.contract.conftest import engine_settings
 from tests.fakes.upstream import ScriptedUpstream

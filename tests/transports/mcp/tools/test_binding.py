@@ -9,9 +9,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import NotFound
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.transports.mcp.caller import STDIO_CALLER, Caller
 from llmgw_desktop.transports.mcp.results import success
 from llmgw_desktop.transports.mcp.tools import jobs, providers

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.tokens.pricing import price_of
-from llmgw_desktop.settings import LoadedSettings
 from llmgw_desktop.transports.mcp.caller import STDIO_CALLER, Caller
 from llmgw_desktop.transports.mcp.tools.providers import RequestInput
 from tests.fakes.upstream import ScriptedUpstream

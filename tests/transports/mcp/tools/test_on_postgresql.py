@@ -3,7 +3,7 @@ runs as a job, its session and answer are stored, and the job tools read it back
 
 from __future__ import annotations
 
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
 from tests.postgres import PostgresCluster
 from tests.transports.mcp.tools.conftest import call, connect, start_engine
 

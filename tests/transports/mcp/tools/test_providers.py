@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from mcp import Client
 
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
-from llmgw_desktop.settings import LoadedSettings
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.mcp.tools.conftest import call, call_error, connect, start_engine
 

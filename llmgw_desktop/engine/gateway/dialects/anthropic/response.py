@@ -11,6 +11,7 @@ from typing import Any
 from llmgw_desktop.engine.gateway.dialects.anthropic.errors import upstream_error
 from llmgw_desktop.engine.gateway.dialects.anthropic.messages import tool_input
 from llmgw_desktop.engine.gateway.dialects.anthropic.usage import parse_usage, render_usage
+from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.ir import (
     ChatRequest,
     ChatResponse,
@@ -36,15 +37,17 @@ def parse_response(body: dict[str, Any]) -> ChatResponse:
     """An Anthropic upstream's complete answer.
 
     Raises:
-        ValueError: the body is an error or not a Messages answer.
+        UpstreamMalformed: the body is an error or not a Messages answer.
     """
     if not isinstance(body, dict):
-        raise ValueError("not an Anthropic message: expected a JSON object")
+        raise UpstreamMalformed("not an Anthropic message: expected a JSON object")
     if body.get("type") == "error":
-        raise ValueError(upstream_error(body))
+        raise UpstreamMalformed(upstream_error(body))
     content = body.get("content")
     if body.get("type") != "message" or not isinstance(content, list):
-        raise ValueError("not an Anthropic message: expected type 'message' with a content list")
+        raise UpstreamMalformed(
+            "not an Anthropic message: expected type 'message' with a content list"
+        )
     found: list[Part] = []
     for block in content:
         part = response_part(block)
@@ -103,7 +106,7 @@ def stop_reason_out(value: StopReason) -> str:
 def response_part(block: Any) -> Part | None:
     """A content block of an answer; block kinds with no neutral form are skipped."""
     if not isinstance(block, dict):
-        raise ValueError("not an Anthropic message: content blocks must be objects")
+        raise UpstreamMalformed("not an Anthropic message: content blocks must be objects")
     kind = block.get("type")
     if kind == "text":
         return TextPart(str(block.get("text") or ""))

@@ -19,7 +19,7 @@ from llmgw_desktop.engine.gateway.dialects.anthropic.usage import (
     parse_usage,
     render_usage,
 )
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame, UpstreamMalformed
 from llmgw_desktop.engine.gateway.ir import (
     MessageEnd,
     MessageStart,
@@ -53,26 +53,29 @@ class AnthropicStreamDecoder:
         """Neutral events for one SSE frame.
 
         Raises:
-            ValueError: the frame is not valid JSON, reports an upstream error, or is out of order.
+            UpstreamMalformed: the frame is not valid JSON, reports an upstream error, or is out of
+                order.
         """
         if self._ended:
             return []
         try:
             data = jsonio.loads(sse[1])
         except ValueError as exc:
-            raise ValueError(f"anthropic stream: frame is not JSON: {sse[1][:80]!r}") from exc
+            raise UpstreamMalformed(
+                f"anthropic stream: frame is not JSON: {sse[1][:80]!r}"
+            ) from exc
         if not isinstance(data, dict):
-            raise ValueError("anthropic stream: frame is not a JSON object")
+            raise UpstreamMalformed("anthropic stream: frame is not a JSON object")
         # The payload's `type` is authoritative; some proxies omit the `event:` line.
         kind = data.get("type") or sse[0]
         if kind == "ping":
             return []
         if kind == "error":
-            raise ValueError(upstream_error(data))
+            raise UpstreamMalformed(upstream_error(data))
         if kind == "message_start":
             return self._message_start(data)
         if not self._started:
-            raise ValueError(f"anthropic stream: {kind} before message_start")
+            raise UpstreamMalformed(f"anthropic stream: {kind} before message_start")
         if kind == "content_block_start":
             return self._block_start(data)
         if kind == "content_block_delta":
@@ -91,17 +94,17 @@ class AnthropicStreamDecoder:
         """A MessageEnd if the upstream stopped after message_delta without message_stop.
 
         Raises:
-            ValueError: the stream ended before the answer was complete.
+            UpstreamMalformed: the stream ended before the answer was complete.
         """
         if self._ended:
             return []
         if self._stop is None:
-            raise ValueError("anthropic stream ended before the message was complete")
+            raise UpstreamMalformed("anthropic stream ended before the message was complete")
         return self._end()
 
     def _message_start(self, data: dict[str, Any]) -> list[StreamEvent]:
         if self._started:
-            raise ValueError("anthropic stream: a second message_start")
+            raise UpstreamMalformed("anthropic stream: a second message_start")
         message = data.get("message")
         message = message if isinstance(message, dict) else {}
         self._started = True
@@ -141,7 +144,9 @@ class AnthropicStreamDecoder:
     def _block_delta(self, data: dict[str, Any]) -> list[StreamEvent]:
         upstream = _index(data)
         if upstream not in self._blocks:
-            raise ValueError(f"anthropic stream: delta for block {upstream} that never started")
+            raise UpstreamMalformed(
+                f"anthropic stream: delta for block {upstream} that never started"
+            )
         index = self._blocks[upstream]
         delta = data.get("delta")
         if index is None or not isinstance(delta, dict):
@@ -164,7 +169,7 @@ class AnthropicStreamDecoder:
 def _index(data: dict[str, Any]) -> int:
     index = data.get("index")
     if not isinstance(index, int) or isinstance(index, bool):
-        raise ValueError(f"anthropic stream: {data.get('type')} without an integer index")
+        raise UpstreamMalformed(f"anthropic stream: {data.get('type')} without an integer index")
     return index
 
 

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.gemini.content import CallIds, parse_parts, render_parts
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.gateway.dialects.gemini.usage import parse_usage, render_usage
@@ -25,16 +26,16 @@ def parse_response(body: dict[str, Any]) -> ChatResponse:
     """A Gemini upstream's complete answer.
 
     Raises:
-        ValueError: the body is not a Gemini answer.
+        UpstreamMalformed: the body is not a Gemini answer.
     """
     if not isinstance(body, dict):
-        raise ValueError("Gemini response: expected a JSON object")
+        raise UpstreamMalformed("Gemini response: expected a JSON object")
     if isinstance(body.get("error"), dict):
-        raise ValueError(f"Gemini response is an error: {body['error'].get('message')!r}")
+        raise UpstreamMalformed(f"Gemini response is an error: {body['error'].get('message')!r}")
     candidates = field(body, "candidates")
     feedback = field(body, "promptFeedback")
     if candidates is None and not isinstance(feedback, dict):
-        raise ValueError("Gemini response: neither candidates nor promptFeedback")
+        raise UpstreamMalformed("Gemini response: neither candidates nor promptFeedback")
     response_id = field(body, "responseId")
     response_id = response_id if isinstance(response_id, str) and response_id else new_response_id()
     model = str(field(body, "modelVersion") or "")
@@ -43,13 +44,13 @@ def parse_response(body: dict[str, Any]) -> ChatResponse:
         blocked = isinstance(feedback, dict) and field(feedback, "blockReason")
         return ChatResponse(response_id, model, (), "refusal" if blocked else "error", usage)
     if not isinstance(candidates, list) or not isinstance(candidates[0], dict):
-        raise ValueError("Gemini response: candidates[0] is not an object")
+        raise UpstreamMalformed("Gemini response: candidates[0] is not an object")
     content = field(candidates[0], "content")
     raw_parts = field(content, "parts") if isinstance(content, dict) else None
     try:
         parts = parse_parts(raw_parts or [], "candidates[0].content.parts", CallIds())
     except InvalidRequest as exc:
-        raise ValueError(f"Gemini response: {exc.message}") from exc
+        raise UpstreamMalformed(f"Gemini response: {exc.message}") from exc
     called = any(isinstance(p, ToolCallPart) for p in parts)
     stop_reason = parse_finish(field(candidates[0], "finishReason"), called)
     return ChatResponse(response_id, model, tuple(parts), stop_reason, usage)
@@ -59,7 +60,7 @@ def render_response(response: ChatResponse, request: ChatRequest | None = None) 
     """The body a Gemini client expects.
 
     Raises:
-        ValueError: a tool call's arguments are not a JSON object.
+        UpstreamMalformed: a tool call's arguments are not a JSON object.
     """
     names = {p.id: p.name for p in response.parts if isinstance(p, ToolCallPart)}
     parts = render_parts(response.parts, names, "parts", with_ids=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import InvalidRequest
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.gemini.content import CallIds, args_object, parse_parts
 from llmgw_desktop.engine.gateway.dialects.gemini.errors import status_name, stream_failure
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
@@ -54,7 +54,7 @@ class GeminiStreamDecoder:
         """Events for one chunk.
 
         Raises:
-            ValueError: the frame is not a Gemini chunk.
+            UpstreamMalformed: the frame is not a Gemini chunk.
             ProviderFailure: the upstream reported an error mid-stream.
         """
         data = frame[1].strip()
@@ -63,9 +63,9 @@ class GeminiStreamDecoder:
         try:
             chunk = jsonio.loads(data)
         except ValueError as exc:
-            raise ValueError(f"Gemini stream: frame is not JSON: {data[:80]!r}") from exc
+            raise UpstreamMalformed(f"Gemini stream: frame is not JSON: {data[:80]!r}") from exc
         if not isinstance(chunk, dict):
-            raise ValueError("Gemini stream: frame is not a JSON object")
+            raise UpstreamMalformed("Gemini stream: frame is not a JSON object")
         if isinstance(chunk.get("error"), dict):
             raise stream_failure(chunk["error"])
         if isinstance(meta := field(chunk, "usageMetadata"), dict):
@@ -100,7 +100,7 @@ class GeminiStreamDecoder:
                     field(content, "parts"), "candidates[0].content.parts", self._ids
                 )
             except InvalidRequest as exc:
-                raise ValueError(f"Gemini stream: {exc.message}") from exc
+                raise UpstreamMalformed(f"Gemini stream: {exc.message}") from exc
             events.extend(self._deltas(parts))
         if reason := field(candidate, "finishReason"):
             events.append(self._end(parse_finish(reason, self._called)))
@@ -110,13 +110,13 @@ class GeminiStreamDecoder:
         """Nothing is owed after a finishReason.
 
         Raises:
-            ValueError: the stream ended before the chunk with the finishReason.
+            UpstreamMalformed: the stream ended before the chunk with the finishReason.
         """
         if self._ended:
             return []
         if not self._started:
-            raise ValueError("Gemini stream ended before its first chunk")
-        raise ValueError("Gemini stream ended without a finishReason")
+            raise UpstreamMalformed("Gemini stream ended before its first chunk")
+        raise UpstreamMalformed("Gemini stream ended without a finishReason")
 
     def _deltas(self, parts: list[Part]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -147,7 +147,7 @@ class GeminiStreamDecoder:
 
 def _expect_candidate(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise ValueError("Gemini stream: candidates[0] is not an object")
+        raise UpstreamMalformed("Gemini stream: candidates[0] is not an object")
     return raw
 
 
@@ -165,7 +165,7 @@ class GeminiStreamEncoder:
         """The chunk(s) due for this event (tool calls wait until their arguments are whole).
 
         Raises:
-            ValueError: a finished tool call's arguments are not a JSON object.
+            UpstreamMalformed: a finished tool call's arguments are not a JSON object.
         """
         if isinstance(event, MessageStart):
             self._id = event.id or self._id

@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.openai_chat.errors import upstream_error
 from llmgw_desktop.engine.gateway.dialects.openai_chat.tools import render_tool_call, tool_arguments
 from llmgw_desktop.engine.gateway.dialects.openai_chat.usage import parse_usage, render_usage
@@ -57,17 +58,17 @@ def _content_text(content: Any) -> str:
 
 def parse_response(body: Any) -> ChatResponse:
     if not isinstance(body, dict):
-        raise ValueError("not a chat completion: expected a JSON object")
+        raise UpstreamMalformed("not a chat completion: expected a JSON object")
     if body.get("error"):
-        raise ValueError(f"upstream returned an error: {upstream_error(body['error'])}")
+        raise UpstreamMalformed(f"upstream returned an error: {upstream_error(body['error'])}")
     if body.get("object", "chat.completion") != "chat.completion":
-        raise ValueError(f"not a chat completion: object is {body.get('object')!r}")
+        raise UpstreamMalformed(f"not a chat completion: object is {body.get('object')!r}")
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise ValueError("not a chat completion: choices is missing or empty")
+        raise UpstreamMalformed("not a chat completion: choices is missing or empty")
     message = choices[0].get("message")
     if not isinstance(message, dict):
-        raise ValueError("not a chat completion: choices[0].message is missing")
+        raise UpstreamMalformed("not a chat completion: choices[0].message is missing")
     parts: list[Part] = []
     if reasoning := reasoning_text(message):
         parts.append(ThinkingPart(reasoning))
@@ -80,7 +81,7 @@ def parse_response(body: Any) -> ChatResponse:
     for call in calls if isinstance(calls, list) else []:
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-            raise ValueError("not a chat completion: a tool call has no function name")
+            raise UpstreamMalformed("not a chat completion: a tool call has no function name")
         call_id = call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
         parts.append(
             ToolCallPart(call_id, function["name"], tool_arguments(function.get("arguments")))

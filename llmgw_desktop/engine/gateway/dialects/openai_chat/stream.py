@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.freeform import custom_input
 from llmgw_desktop.engine.gateway.dialects.openai_chat.errors import error_body, upstream_error
 from llmgw_desktop.engine.gateway.dialects.openai_chat.response import (
@@ -65,7 +65,8 @@ class OpenAIChatStreamDecoder:
         """Neutral events for one SSE frame.
 
         Raises:
-            ValueError: the frame is not JSON, or the upstream reported an error in the stream.
+            UpstreamMalformed: the frame is not JSON, or the upstream reported an error in the
+                stream.
         """
         data = frame[1].strip()
         if self._ended or not data:
@@ -75,11 +76,11 @@ class OpenAIChatStreamDecoder:
         try:
             chunk = jsonio.loads(data)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"not a chat completion chunk: {data[:80]!r}") from exc
+            raise UpstreamMalformed(f"not a chat completion chunk: {data[:80]!r}") from exc
         if not isinstance(chunk, dict):
-            raise ValueError("not a chat completion chunk: expected a JSON object")
+            raise UpstreamMalformed("not a chat completion chunk: expected a JSON object")
         if chunk.get("error"):
-            raise ValueError(f"upstream error in stream: {upstream_error(chunk['error'])}")
+            raise UpstreamMalformed(f"upstream error in stream: {upstream_error(chunk['error'])}")
         choices = chunk.get("choices")
         choices = [c for c in choices if isinstance(c, dict)] if isinstance(choices, list) else []
         has_usage = isinstance(chunk.get("usage"), dict)
@@ -110,7 +111,7 @@ class OpenAIChatStreamDecoder:
         """MessageEnd if the upstream closed after its finish chunk without `[DONE]`.
 
         Raises:
-            ValueError: the stream ended before a finish reason.
+            UpstreamMalformed: the stream ended before a finish reason.
         """
         return [] if self._ended else self._end(done=False)
 
@@ -160,9 +161,9 @@ class OpenAIChatStreamDecoder:
 
     def _end(self, *, done: bool) -> list[StreamEvent]:
         if not self._started:
-            raise ValueError("chat completion stream ended before any chunk")
+            raise UpstreamMalformed("chat completion stream ended before any chunk")
         if self._finish is None and not done:
-            raise ValueError("chat completion stream ended before its finish_reason")
+            raise UpstreamMalformed("chat completion stream ended before its finish_reason")
         self._ended = True
         # After [DONE] without a finish reason (seen from lax servers) the answer is complete.
         stop = stop_reason(self._finish, saw_tool_call=bool(self._tools))
@@ -190,7 +191,8 @@ class OpenAIChatStreamEncoder:
         """SSE bytes for one neutral event.
 
         Raises:
-            ValueError: the event is out of order (before MessageStart, or an unknown tool call).
+            UpstreamMalformed: the event is out of order (before MessageStart, or an unknown tool
+                call).
         """
         if isinstance(event, MessageStart):
             self._started = True
@@ -199,7 +201,7 @@ class OpenAIChatStreamEncoder:
             self._start_usage = event.usage
             return self._chunk({"role": "assistant", "content": "", "refusal": None})
         if not self._started:
-            raise ValueError(f"{type(event).__name__} before MessageStart")
+            raise UpstreamMalformed(f"{type(event).__name__} before MessageStart")
         if isinstance(event, TextDelta):
             return self._chunk({"content": event.text}) if event.text else b""
         if isinstance(event, ThinkingDelta):
@@ -219,7 +221,9 @@ class OpenAIChatStreamEncoder:
             return self._chunk({"tool_calls": [call]})
         if isinstance(event, ToolCallDelta):
             if event.index not in self._tools:
-                raise ValueError(f"ToolCallDelta for block {event.index} with no ToolCallStart")
+                raise UpstreamMalformed(
+                    f"ToolCallDelta for block {event.index} with no ToolCallStart"
+                )
             if event.index in self._custom:
                 self._custom[event.index][2].append(event.arguments)
                 return b""

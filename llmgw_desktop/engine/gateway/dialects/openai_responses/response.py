@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmgw_desktop.engine.gateway.dialects.base import UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.openai_responses.items import (
     dicts,
     function_call_item,
@@ -32,13 +33,13 @@ def parse_response(body: dict[str, Any]) -> ChatResponse:
     """A complete `response` object in neutral form.
 
     Raises:
-        ValueError: the body is not a Responses answer.
+        UpstreamMalformed: the body is not a Responses answer.
     """
     if not isinstance(body, dict) or body.get("object", "response") != "response":
-        raise ValueError('not an OpenAI Responses answer: expected "object": "response"')
+        raise UpstreamMalformed('not an OpenAI Responses answer: expected "object": "response"')
     output = body.get("output")
     if not isinstance(output, list):
-        raise ValueError("not an OpenAI Responses answer: no output list")
+        raise UpstreamMalformed("not an OpenAI Responses answer: no output list")
     return ChatResponse(
         id=str(body.get("id") or ""),
         model=str(body.get("model") or ""),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.gateway.dialects.base import SseFrame
+from llmgw_desktop.engine.gateway.dialects.base import SseFrame, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.freeform import (
     custom_input,
 )
@@ -83,7 +83,7 @@ class OpenAIResponsesStreamDecoder:
         """Neutral events for one SSE frame.
 
         Raises:
-            ValueError: the frame is not a JSON object, or the upstream reported an error.
+            UpstreamMalformed: the frame is not a JSON object, or the upstream reported an error.
         """
         event, data = sse
         if self._ended or data.strip() == "[DONE]":
@@ -91,13 +91,15 @@ class OpenAIResponsesStreamDecoder:
         try:
             payload = jsonio.loads(data)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"OpenAI Responses stream: frame is not JSON: {data[:80]!r}") from exc
+            raise UpstreamMalformed(
+                f"OpenAI Responses stream: frame is not JSON: {data[:80]!r}"
+            ) from exc
         if not isinstance(payload, dict):
-            raise ValueError("OpenAI Responses stream: frame is not a JSON object")
+            raise UpstreamMalformed("OpenAI Responses stream: frame is not a JSON object")
         kind = payload.setdefault("type", event)
         if kind == "error":
             code, message = payload.get("code"), payload.get("message")
-            raise ValueError(f"OpenAI Responses stream error ({code}): {message}")
+            raise UpstreamMalformed(f"OpenAI Responses stream error ({code}): {message}")
         # Others (.done repeats of the deltas, hosted-tool progress) say nothing new.
         events = self._start(payload.get("response"))
         output_index = _index(payload.get("output_index"))
@@ -122,10 +124,11 @@ class OpenAIResponsesStreamDecoder:
         """Nothing, once the final response arrived.
 
         Raises:
-            ValueError: the stream ended without response.completed (or .incomplete, .failed).
+            UpstreamMalformed: the stream ended without response.completed (or .incomplete,
+                .failed).
         """
         if not self._ended:
-            raise ValueError("OpenAI Responses stream ended before response.completed")
+            raise UpstreamMalformed("OpenAI Responses stream ended before response.completed")
         return []
 
     def _start(self, response: Any) -> list[StreamEvent]:
@@ -258,7 +261,7 @@ class OpenAIResponsesStreamEncoder:
         """SSE bytes for one neutral event.
 
         Raises:
-            ValueError: a delta names a block of another kind, or a tool call never started.
+            UpstreamMalformed: a delta names a block of another kind, or a tool call never started.
         """
         if self._ended:
             return b""
@@ -272,7 +275,9 @@ class OpenAIResponsesStreamEncoder:
                 block, opened = self._open(event.index, kind)
                 out += opened
             if block.kind != kind:
-                raise ValueError(f"{kind} delta for block {event.index}, a {block.kind} block")
+                raise UpstreamMalformed(
+                    f"{kind} delta for block {event.index}, a {block.kind} block"
+                )
             out += self._delta(block, event.text)
         elif isinstance(event, ToolCallStart) and event.index not in self._blocks:
             call_id = event.id or new_id("call")
@@ -280,7 +285,9 @@ class OpenAIResponsesStreamEncoder:
         elif isinstance(event, ToolCallDelta):
             block = self._blocks.get(event.index)
             if block is None or block.kind != "tool":
-                raise ValueError(f"tool-call arguments for block {event.index} before its start")
+                raise UpstreamMalformed(
+                    f"tool-call arguments for block {event.index} before its start"
+                )
             out += self._delta(block, event.arguments)
         elif isinstance(event, MessageEnd):
             out += self._end(event)

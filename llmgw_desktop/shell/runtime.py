@@ -10,10 +10,10 @@ import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from llmgw_desktop.config_file import ConfigFileWriter
+from llmgw_desktop.config.file import ConfigFileWriter
+from llmgw_desktop.config.settings import LoadedSettings, Settings
 from llmgw_desktop.engine.api import Engine, startup_warnings
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.settings import LoadedSettings, Settings
+from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.transports.connections import ConnectionGuard, ConnectionLimits
 from llmgw_desktop.transports.http_app import HttpAppConfig, build_http_app
 from llmgw_desktop.transports.http_server import HttpFrontDoor, base_url

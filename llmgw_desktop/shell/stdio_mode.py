@@ -23,15 +23,15 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llmgw_desktop.config.paths import bare_pointer_dir
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
-from llmgw_desktop.instance import INFO_FILE, InstanceLock, lock_is_held, running_elsewhere
-from llmgw_desktop.paths import bare_pointer_dir
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.instance import INFO_FILE, InstanceLock, lock_is_held, running_elsewhere
 from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder, stdio_streams
 
 if TYPE_CHECKING:
     from llmgw_desktop.engine.api import Engine
-    from llmgw_desktop.runtime import GatewayRuntime
+    from llmgw_desktop.shell.runtime import GatewayRuntime
 
 __all__ = ["LockFileUnusable", "run_stdio"]
 
@@ -151,9 +151,9 @@ def _serve_locked(loaded: LoadedSettings, lock: InstanceLock) -> int:
 
 
 async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
-    from llmgw_desktop.gc_tuning import tune_for_serving
-    from llmgw_desktop.headless import TUNE_AFTER_S, install_stop_signals
-    from llmgw_desktop.runtime import GatewayRuntime
+    from llmgw_desktop.engine.api import tune_for_serving
+    from llmgw_desktop.shell.headless import TUNE_AFTER_S, install_stop_signals
+    from llmgw_desktop.shell.runtime import GatewayRuntime
     from llmgw_desktop.transports.http_server import PortInUse
     from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE, McpUseMark, import_sdk
 
@@ -209,7 +209,7 @@ async def _serve_in_process(loaded: LoadedSettings, lock: InstanceLock) -> int:
 
 
 async def _engine_only(loaded: LoadedSettings) -> Engine:
-    from llmgw_desktop.config_file import ConfigFileWriter
+    from llmgw_desktop.config.file import ConfigFileWriter
     from llmgw_desktop.engine.api import Engine
 
     engine = Engine(loaded.settings, settings_writer=ConfigFileWriter(loaded.config_file))

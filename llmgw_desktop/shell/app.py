@@ -12,14 +12,15 @@ import logging
 import sys
 from typing import Any
 
-from llmgw_desktop.autostart import Autostart, autostart_for_platform
-from llmgw_desktop.cli import EXIT_PORT_IN_USE, port_in_use_message
+from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import ApprovalGate, ConsentQueue, PendingApproval, PendingConsent
-from llmgw_desktop.headless import install_stop_signals
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.logging_setup import LOG_FILE_NAME
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.autostart import Autostart, autostart_for_platform
+from llmgw_desktop.shell.cli.messages import port_in_use_message
+from llmgw_desktop.shell.exit_codes import EXIT_PORT_IN_USE
+from llmgw_desktop.shell.headless import install_stop_signals
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.shell.logging_setup import LOG_FILE_NAME
+from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_server import PortInUse, find_free_port
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.approvals import DeskApprovals, who_asks

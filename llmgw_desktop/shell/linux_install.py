@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from llmgw_desktop.autostart import autostart_for_platform
-from llmgw_desktop.desktop_entry import APP_ID, app_command, desktop_entry
+from llmgw_desktop.config.desktop_entry import APP_ID, app_command, desktop_entry
+from llmgw_desktop.shell.autostart import autostart_for_platform
 
 __all__ = ["ICON_SIZES", "DesktopInstall", "install_desktop_command"]
 

@@ -19,11 +19,13 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from llmgw_desktop.engine.api import KeyRecord, MadeKey
-    from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.shell.cli.command import Command, HelpWithExamples, Subcommands
 
-__all__ = ["add_keys_parser", "keys_command", "parse_duration"]
+if TYPE_CHECKING:
+    from llmgw_desktop.config.settings import LoadedSettings
+    from llmgw_desktop.engine.api import KeyRecord, MadeKey
+
+__all__ = ["COMMAND", "add_keys_parser", "keys_command", "parse_duration"]
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -162,7 +164,7 @@ def _base_url(loaded: LoadedSettings) -> str:
 
 
 def _print_made(made: MadeKey, loaded: LoadedSettings, *, as_json: bool) -> None:
-    from llmgw_desktop.connect import key_snippets
+    from llmgw_desktop.ui.connect import key_snippets
 
     record = made.record
     if as_json:
@@ -195,3 +197,17 @@ def _print_list(records: list[KeyRecord], *, as_json: bool) -> None:
             f"{r.name:<24} {r.shown:<12} {r.state(now):<9} {scope}"
             + (f"  [{', '.join(limits)}]" if limits else "")
         )
+
+
+def _declare(commands: Subcommands) -> argparse.ArgumentParser:
+    add_keys_parser(commands, HelpWithExamples)
+    parser: argparse.ArgumentParser = commands.choices["keys"]
+    return parser
+
+
+def _run_command(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
+    assert loaded is not None
+    return keys_command(loaded, args)
+
+
+COMMAND = Command("keys", _declare, _run_command)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop import settings_fields as checks
-from llmgw_desktop.engine.gateway.config import check_provider_tables, check_route_tables
-from llmgw_desktop.engine.gateway.remote_passthrough import check_passthrough_tables
-from llmgw_desktop.engine.gateway.sse import DEFAULT_MAX_EVENT_BYTES
-from llmgw_desktop.engine.gateway.tls import check_ca_bundle
-from llmgw_desktop.engine.tokens.price_book import check_price_tables
-from llmgw_desktop.settings_fields import setting
+from llmgw_desktop.config import settings_fields as checks
+from llmgw_desktop.config.ca_bundle import check_ca_bundle
+from llmgw_desktop.config.gateway_tables import (
+    DEFAULT_MAX_EVENT_BYTES,
+    check_passthrough_tables,
+    check_provider_tables,
+    check_route_tables,
+)
+from llmgw_desktop.config.prices import check_price_tables
+from llmgw_desktop.config.settings_fields import setting
 
 __all__ = ["GatewaySettings"]
 

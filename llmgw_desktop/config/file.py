@@ -17,8 +17,8 @@ from typing import Any
 import tomlkit
 from tomlkit.items import InlineTable, Table
 
-from llmgw_desktop.config_text import config_text
-from llmgw_desktop.settings import ConfigError, declared_settings
+from llmgw_desktop.config.settings import ConfigError, declared_settings
+from llmgw_desktop.config.text import config_text
 
 __all__ = ["ConfigFileWriter", "checked_value"]
 

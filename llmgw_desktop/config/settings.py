@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from llmgw_desktop import paths
-from llmgw_desktop import settings_fields as checks
-from llmgw_desktop.config_text import NotUtf8, config_text
-from llmgw_desktop.engine.upstream_mcp.config import check_servers
-from llmgw_desktop.settings_budgets import BudgetSettings
-from llmgw_desktop.settings_fields import setting
-from llmgw_desktop.settings_gateway import GatewaySettings
-from llmgw_desktop.settings_observability import ObservabilitySettings
-from llmgw_desktop.settings_security import SecuritySettings
+from llmgw_desktop.config import paths
+from llmgw_desktop.config import settings_fields as checks
+from llmgw_desktop.config.settings_budgets import BudgetSettings
+from llmgw_desktop.config.settings_fields import setting
+from llmgw_desktop.config.settings_gateway import GatewaySettings
+from llmgw_desktop.config.settings_observability import ObservabilitySettings
+from llmgw_desktop.config.settings_security import SecuritySettings
+from llmgw_desktop.config.text import NotUtf8, config_text
+from llmgw_desktop.config.upstream_mcp import check_servers
 
 __all__ = [
     "FILE_KEY",

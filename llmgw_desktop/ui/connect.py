@@ -16,7 +16,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 
-from llmgw_desktop.desktop_entry import cli_executable
+from llmgw_desktop.config.desktop_entry import cli_executable
 
 __all__ = [
     "ANY_KEY",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmgw_desktop import settings_fields as checks
-from llmgw_desktop.settings_fields import setting
+from llmgw_desktop.config import settings_fields as checks
+from llmgw_desktop.config.settings_fields import setting
 
 __all__ = ["ObservabilitySettings"]
 

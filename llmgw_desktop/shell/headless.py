@@ -8,10 +8,10 @@ import signal
 import sys
 
 from llmgw_desktop import __version__
-from llmgw_desktop.gc_tuning import tune_for_serving
-from llmgw_desktop.instance import InstanceLock
-from llmgw_desktop.runtime import GatewayRuntime
-from llmgw_desktop.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.engine.api import tune_for_serving
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.shell.runtime import GatewayRuntime
 
 __all__ = ["install_stop_signals", "new_event_loop", "run_headless"]
 

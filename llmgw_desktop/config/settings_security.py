@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop import settings_fields as checks
-from llmgw_desktop.engine.auth.projects import check_project_grants
-from llmgw_desktop.engine.workspaces import DEFAULT_LEVEL
-from llmgw_desktop.settings_fields import setting
+from llmgw_desktop.config import settings_fields as checks
+from llmgw_desktop.config.project_grants import check_project_grants
+from llmgw_desktop.config.remote_power import DEFAULT_LEVEL
+from llmgw_desktop.config.settings_fields import setting
 
 __all__ = ["DENIED_DIR_NAMES", "SecuritySettings"]
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw_desktop.engine.gateway.api_catalog import (
+from llmgw_desktop.config.api_catalog import (
     API_PROVIDERS,
     CLI_BRIDGES,
     DIALECT_ANTHROPIC,
@@ -40,9 +40,11 @@ from llmgw_desktop.engine.gateway.api_catalog import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
     "STRATEGIES",
     "GatewayConfig",
     "RouteConfig",
+    "check_passthrough_tables",
     "check_provider_tables",
     "check_route_tables",
     "gateway_config",
@@ -50,6 +52,9 @@ __all__ = [
 ]
 
 STRATEGIES = ("priority", "round-robin", "caller")
+# `gateway.max_sse_event_bytes`'s default: far above any real event (a whole long answer in
+# one Responses `response.completed` is a few MB), far below what would hurt the process.
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 # `kind` in a provider table: which dialect its API speaks.
 KINDS = {
     "openai-compatible": DIALECT_OPENAI_CHAT,
@@ -258,3 +263,13 @@ def gateway_config(
         small_request_max_tokens=small_request_max_tokens,
         configured=frozenset(providers),
     )
+
+
+def check_passthrough_tables(value: Mapping[str, Any]) -> str | None:
+    """None when `gateway.remote_passthrough.principals` maps principals to lists of names."""
+    for principal, names in value.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            return (
+                f"gateway.remote_passthrough.principals.{principal} must be a list of feature names"
+            )
+    return None

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from llmgw_desktop.desktop_entry import APP_ID, HIDDEN_FLAG, app_command, desktop_entry
+from llmgw_desktop.config.desktop_entry import APP_ID, HIDDEN_FLAG, app_command, desktop_entry
 
 __all__ = [
     "LAUNCH_AGENT_LABEL",

@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmgw_desktop.config.paths import ensure_private_dir
 from llmgw_desktop.engine.api import redact
-from llmgw_desktop.paths import ensure_private_dir
 
 __all__ = ["LogSetup", "configure_logging"]
 

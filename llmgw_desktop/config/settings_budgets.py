@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.budgets.definition import check_budget_tables
-from llmgw_desktop.settings_fields import setting
+from llmgw_desktop.config.budgets import check_budget_tables
+from llmgw_desktop.config.settings_fields import setting
 
 __all__ = ["BudgetSettings"]
 
 
 @dataclass(frozen=True)
 class BudgetSettings:
-    """Part of `Settings`: the budgets (`engine/budgets/definition.py` says what one is)."""
+    """Part of `Settings`: the budgets (`config/budgets.py` says what one is)."""
 
     budgets: list[dict[str, Any]] = setting(
         "budgets",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.providers.cli_catalog import PROVIDER_IDS
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
 
 __all__ = [
     "API_PROVIDERS",

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmgw_desktop.engine.gateway.api_catalog import BUILTIN_SWITCH_IDS, switch_id_for
-from llmgw_desktop.engine.workspaces import GLOBAL_LEVELS, LEVELS, unspecific_command
+from llmgw_desktop.config.api_catalog import BUILTIN_SWITCH_IDS, switch_id_for
+from llmgw_desktop.config.child_env_names import FAMILIES, never_passed
+from llmgw_desktop.config.remote_power import GLOBAL_LEVELS, LEVELS, unspecific_command
 
 __all__ = [
     "LOG_LEVELS",
@@ -303,9 +304,6 @@ def tool_names(value: list[str]) -> str | None:
 
 
 def pass_env(value: dict[str, Any]) -> str | None:
-    # Imported here: the engine's provider modules are not needed to read the rest.
-    from llmgw_desktop.engine.providers.child_env import FAMILIES, never_passed
-
     for provider, names in value.items():
         if provider not in FAMILIES:
             return f"{provider!r} is not a CLI; one of {', '.join(sorted(FAMILIES))}"

@@ -1,0 +1,36 @@
+"""`llmgw-desktop` and `python -m llmgw_desktop`: parse, load the settings a command needs,
+run it; without a command, start the app (`run.py`)."""
+
+from __future__ import annotations
+
+import sys
+
+from llmgw_desktop.config import paths
+from llmgw_desktop.shell.cli.messages import config_error_message
+from llmgw_desktop.shell.cli.parser import build_parser, command_named
+from llmgw_desktop.shell.exit_codes import EXIT_CONFIG
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    command = command_named(args.command)
+    if command is not None and not command.needs_settings:
+        return command.run(args, None)
+    from llmgw_desktop.config.settings import ConfigError, load_settings
+
+    if args.config is not None and not args.config.expanduser().is_file():
+        # Named on the command line, so meant: running on defaults instead would hide the typo.
+        print(f"llmgw-desktop: the settings file {args.config} does not exist", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        loaded = load_settings(args.config)
+    except ConfigError as exc:
+        return config_error_message(exc, args.config or paths.config_file())
+    if command is not None:
+        return command.run(args, loaded)
+    from llmgw_desktop.shell.cli.run import run
+
+    return run(loaded, headless=args.headless, verbose=args.verbose, hidden=args.hidden)

@@ -1,0 +1,82 @@
+"""What the user reads when a command cannot go on: one line (or a few) and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmgw_desktop.shell.exit_codes import (
+    EXIT_CONFIG,
+    EXIT_FAILURE,
+    EXIT_PORT_IN_USE,
+    EXIT_UNWRITABLE,
+)
+
+if TYPE_CHECKING:
+    from llmgw_desktop.config.settings import ConfigError
+    from llmgw_desktop.transports.http_server import PortInUse
+
+__all__ = ["config_error_message", "fail", "port_in_use_message", "unusable"]
+
+log = logging.getLogger(__name__)
+
+
+def config_error_message(error: ConfigError, config_file: Path) -> int:
+    """Print every problem the settings have (not only the first); EXIT_CONFIG."""
+    from llmgw_desktop.config.settings import FILE_KEY
+
+    if error.key == FILE_KEY:
+        print(f"llmgw-desktop: the settings file {error.source} {error.problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    for exc in error.errors:
+        print(
+            f"llmgw-desktop: bad setting {exc.key}: {exc.problem}\n  value from: {exc.source}",
+            file=sys.stderr,
+        )
+    print(
+        f"  settings file: {config_file}\n"
+        f"Fix the {'value' if len(error.errors) == 1 else 'values'} (or remove "
+        f"{'it' if len(error.errors) == 1 else 'them'} to use the default) and start again.",
+        file=sys.stderr,
+    )
+    return EXIT_CONFIG
+
+
+def port_in_use_message(exc: PortInUse, host: str) -> int:
+    """Explain a taken port (ours from another data dir, or another program); the exit code."""
+    from llmgw_desktop.transports.http_server import base_url, probe_gateway
+
+    other = probe_gateway(base_url(host, exc.port))
+    if other is not None:
+        who = f"another llmgw-desktop {other.get('version', '')} (using a different data dir)"
+    else:
+        who = "another program"
+    print(
+        f"llmgw-desktop: cannot listen on {host}:{exc.port}: the port is used by {who}.\n"
+        "Stop that program, or choose another port with http.port in config.toml "
+        "or the LLM_GATEWAY_HTTP_PORT environment variable.",
+        file=sys.stderr,
+    )
+    log.error("port %d on %s is in use by %s", exc.port, host, who)
+    return EXIT_PORT_IN_USE
+
+
+def unusable(exc: OSError) -> int:
+    """EXIT_UNWRITABLE for a file the gateway must open in its data or log dir (the log, the
+    instance lock) that it cannot: one line naming the file and the reason, no traceback."""
+    where = exc.filename or "a file in the data or log directory"
+    print(
+        f"llmgw-desktop: cannot open {where} ({exc.strerror or exc}): move it out of the way "
+        "or choose other directories with paths.data_dir / paths.log_dir, and start again.",
+        file=sys.stderr,
+    )
+    return EXIT_UNWRITABLE
+
+
+def fail(message: str) -> int:
+    """Print and log `message`; EXIT_FAILURE."""
+    print(f"llmgw-desktop: {message}", file=sys.stderr)
+    log.error("%s", message)
+    return EXIT_FAILURE

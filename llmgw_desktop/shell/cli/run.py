@@ -1,0 +1,92 @@
+"""Without a command: start the desktop app (or headless mode) as the only instance for this
+data dir, or hand off to the one running."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+from llmgw_desktop.shell.cli.messages import fail, port_in_use_message, unusable
+from llmgw_desktop.shell.cli.preflight import (
+    display_problem,
+    refuse_unsafe,
+    refuse_unwritable,
+    start_logging,
+)
+from llmgw_desktop.shell.exit_codes import EXIT_FAILURE, EXIT_INTERRUPTED
+
+if TYPE_CHECKING:
+    from llmgw_desktop.config.settings import LoadedSettings
+    from llmgw_desktop.shell.instance import InstanceLock
+
+__all__ = ["run"]
+
+log = logging.getLogger(__name__)
+
+
+def run(loaded: LoadedSettings, *, headless: bool, verbose: bool, hidden: bool = False) -> int:
+    """Start the desktop app (or headless mode) as the only instance for this data dir."""
+    settings = loaded.settings
+    if unwritable := refuse_unwritable(settings):
+        return unwritable
+    from llmgw_desktop.config.paths import bare_pointer_dir
+    from llmgw_desktop.shell.instance import InstanceLock, hand_off_to_running_instance
+
+    try:
+        logs = start_logging(settings, verbose=verbose)
+    except OSError as exc:
+        return unusable(exc)
+    try:
+        lock = InstanceLock(settings.data_path, bare_dir=bare_pointer_dir(settings.data_path))
+        try:
+            acquired = lock.acquire()
+        except OSError as exc:
+            return unusable(exc)
+        if not acquired:
+            result = hand_off_to_running_instance(settings.data_path)
+            print(result.message, file=sys.stdout if result.ok else sys.stderr)
+            return 0 if result.ok else EXIT_FAILURE
+        try:
+            return _run_locked(loaded, lock, headless=headless, hidden=hidden)
+        finally:
+            lock.release()
+    finally:
+        logs.close()
+
+
+def _run_locked(
+    loaded: LoadedSettings, lock: InstanceLock, *, headless: bool, hidden: bool = False
+) -> int:
+    from llmgw_desktop.engine.api import StoreError
+    from llmgw_desktop.transports.http_server import PortInUse
+
+    settings = loaded.settings
+    if not headless:
+        problem = display_problem()
+        if problem is None:
+            try:
+                from llmgw_desktop.shell.app import run_desktop
+            except ImportError as exc:
+                problem = f"Qt could not be loaded ({exc})"
+            else:
+                if unsafe := refuse_unsafe(settings, desktop=True):
+                    return unsafe
+                try:
+                    return run_desktop(loaded, lock, hidden=hidden)
+                except StoreError as exc:
+                    return fail(str(exc))
+        print(f"llmgw-desktop: {problem}: running headless.", file=sys.stderr, flush=True)
+        log.warning("%s: running headless", problem)
+    if unsafe := refuse_unsafe(settings, desktop=False):
+        return unsafe
+    try:
+        from llmgw_desktop.shell.headless import run_headless
+
+        return run_headless(loaded, lock)
+    except PortInUse as exc:
+        return port_in_use_message(exc, settings.http_host)
+    except StoreError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:  # Ctrl+C before the signal handlers were in place
+        return EXIT_INTERRUPTED

@@ -1,0 +1,120 @@
+"""`llmgw-desktop config --show`: every effective setting and where its value came from."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from llmgw_desktop.shell.cli.command import Command, HelpWithExamples, Subcommands, examples
+
+if TYPE_CHECKING:
+    from llmgw_desktop.config.settings import LoadedSettings
+
+__all__ = ["COMMAND", "show_config"]
+
+# The path settings left empty mean "the platform's place": shown as the path itself, since
+# `""` tells a user nothing about where the gateway keeps their files.
+_WHERE_EMPTY_MEANS = {
+    "paths.data_dir": "data_path",
+    "paths.log_dir": "log_path",
+    "store.db_path": "database_file",
+}
+
+
+def _declare(commands: Subcommands) -> argparse.ArgumentParser:
+    config: argparse.ArgumentParser = commands.add_parser(
+        "config",
+        help="show the effective settings",
+        description="Print every setting, its value and where the value came from (the "
+        "default, the settings file or an environment variable), with the real data dir, log "
+        "dir and database path. API keys and passwords are masked.",
+        epilog=examples(
+            "llmgw-desktop config --show",
+            "llmgw-desktop --config ~/work.toml config --show --json",
+        ),
+        formatter_class=HelpWithExamples,
+    )
+    config.add_argument(
+        "--show", action="store_true", help="print every setting and where its value came from"
+    )
+    config.add_argument("--json", action="store_true", help="print as JSON")
+    return config
+
+
+def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
+    assert loaded is not None
+    return _to_a_pipe(lambda: show_config(loaded, as_json=args.json))
+
+
+COMMAND = Command("config", _declare, _run)
+
+
+def _to_a_pipe(command: Callable[[], int]) -> int:
+    """Run a command that prints, ending quietly when its reader stops reading (`| head`)."""
+    try:
+        code = command()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader has what it wanted. Point stdout at /dev/null so the interpreter's own
+        # flush at exit does not fail on the closed pipe a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
+    return code
+
+
+def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
+    """Print every effective setting and its source."""
+    import json
+
+    from llmgw_desktop.config.settings import declared_settings
+
+    def shown(key: str, attr: str, secret: bool) -> Any:
+        value = getattr(loaded.settings, attr)
+        if secret:
+            return "***" if value else ""
+        if key in _WHERE_EMPTY_MEANS and not value:
+            return str(getattr(loaded.settings, _WHERE_EMPTY_MEANS[key]))
+        return _without_secrets(value, key)
+
+    rows = [
+        {
+            "key": d.key,
+            "value": shown(d.key, d.attr, d.secret),
+            "source": loaded.sources[d.key],
+            "env": d.env,
+            "doc": d.doc,
+        }
+        for d in declared_settings()
+    ]
+    if as_json:
+        print(json.dumps({"config_file": str(loaded.config_file), "settings": rows}, indent=2))
+        return 0
+    exists = "" if loaded.config_file.exists() else " (not present: defaults apply)"
+    print(f"# settings file: {loaded.config_file}{exists}")
+    width = max(len(r["key"]) for r in rows)
+    for r in rows:
+        origin = r["source"] if r["source"] != "default" else f"default; env {r['env']}"
+        print(f"{r['key']:<{width}} = {json.dumps(r['value'])}  # {origin}")
+    if loaded.unknown_env:
+        print(f"# ignored environment variables (not settings): {', '.join(loaded.unknown_env)}")
+    return 0
+
+
+def _without_secrets(value: Any, key: str = "") -> Any:
+    """Settings as shown: API keys written into config.toml are masked, never printed, and so
+    is the password in the store's URL."""
+    if key == "store.url" and isinstance(value, str):
+        from llmgw_desktop.engine.api import redacted_url
+
+        return redacted_url(value)
+    if isinstance(value, dict):
+        return {
+            k: ("***" if k in ("api_key", "api_keys") else _without_secrets(v))
+            for k, v in value.items()
+        }
+    return value
