@@ -17,6 +17,7 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
 )
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
@@ -26,6 +27,10 @@ __all__ = ["RequestFacts", "has_images", "request_facts"]
 # The small-request estimate: about four bytes of request per token (JSON included).
 # A tuple, not a set: a client's `type` may be any JSON (a list cannot be hashed).
 _IMAGE_TYPES = ("image", "image_url", "input_image")
+
+
+# Past this many answers the vendor refuses the call anyway (OpenAI allows n up to 128).
+MAX_ANSWERS_HELD = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +45,9 @@ class RequestFacts:
     tools: bool
     # Bytes of the request body, for the small-request estimate.
     size: int
-    # The most output tokens the client allows, in its dialect's spelling (None: not said);
-    # what a budget holds for the call while it runs (`budgets/holds.py`).
+    # The most output tokens the call may produce: the client's limit in its dialect's spelling
+    # times the answers it asks for (OpenAI `n`, Gemini `candidateCount`); None: not said.
+    # What a budget holds for the call while it runs (`budgets/holds.py`).
     max_output: int | None = None
 
     @property
@@ -81,6 +87,31 @@ def request_facts(
 
 
 def _max_output(dialect: str, body: dict[str, Any]) -> int | None:
+    """The most output the call may produce, across every answer it asks for."""
+    limit = _output_limit(dialect, body)
+    answers = _answers(dialect, body)
+    if answers == 1:
+        return limit
+    # Each answer may reach the limit; a hold of one answer's worth let 100 answers through a
+    # budget meant for one (red-team finding 3).
+    return (limit if limit is not None else ESTIMATED_OUTPUT_TOKENS) * answers
+
+
+def _answers(dialect: str, body: dict[str, Any]) -> int:
+    """How many answers the call asks for (1 unless said; a wrong type is not a count)."""
+    if dialect == DIALECT_GEMINI:
+        config = field(body, "generationConfig")
+        value = field(config, "candidateCount") if isinstance(config, dict) else None
+    elif dialect == DIALECT_OPENAI_CHAT:
+        value = body.get("n")
+    else:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 1:
+        return 1
+    return min(value, MAX_ANSWERS_HELD)
+
+
+def _output_limit(dialect: str, body: dict[str, Any]) -> int | None:
     """The client's output limit, read leniently: a value of the wrong type is not one."""
     if dialect == DIALECT_GEMINI:
         config = field(body, "generationConfig")

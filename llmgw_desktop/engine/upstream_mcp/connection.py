@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from llmgw_desktop.config.upstream_mcp import VAULT_PREFIX, UpstreamServerConfig
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.lifeline import Lifeline
-from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.engine.redact import known_secrets, redact
 from llmgw_desktop.engine.tasks import TaskSupervisor
 
 if TYPE_CHECKING:
@@ -272,6 +272,9 @@ class UpstreamServer:
                         f"{self.config.key(field)}.{key} names the vault key {name!r}, which "
                         f"is not stored (vault_store with provider {name!r} stores it)"
                     )
+                # Masked wherever this process redacts (recorder, logs, what remote callers
+                # get back): a server may echo its own environment (red-team finding 4).
+                known_secrets.add(secret)
                 value = secret
             out[key] = value
         return out

@@ -35,7 +35,7 @@ from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, NotFound
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.recorder import FlightRecorder
-from llmgw_desktop.engine.redact import redact
+from llmgw_desktop.engine.redact import known_secrets, redact
 from llmgw_desktop.engine.settings_saver import SettingsSaver
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tasks import TaskSupervisor
@@ -328,7 +328,7 @@ class UpstreamServers:
             )
 
         what = Use(server, "tool", tool_name, offered, principal, client, transport)
-        return await self._recorded(what, arguments or {}, use)
+        return _masked_for(principal, await self._recorded(what, arguments or {}, use))
 
     async def get_prompt(
         self,
@@ -355,7 +355,7 @@ class UpstreamServers:
             return await session.get_prompt(prompt, dict(arguments or {}))
 
         what = Use(server, "prompt", prompt, offered, principal, client, transport)
-        return await self._recorded(what, arguments or {}, use)
+        return _masked_for(principal, await self._recorded(what, arguments or {}, use))
 
     async def read_resource(
         self, offered: str, *, principal: Principal, client: str, transport: str
@@ -381,7 +381,7 @@ class UpstreamServers:
             return result.model_copy(update={"contents": contents})
 
         what = Use(server, "resource", uri, offered, principal, client, transport)
-        return await self._recorded(what, {"uri": uri}, use)
+        return _masked_for(principal, await self._recorded(what, {"uri": uri}, use))
 
     async def _recorded(
         self,
@@ -522,3 +522,13 @@ def _server_failed(server: UpstreamServer, message: str) -> EngineError:
         server=server.config.name,
         stderrTail=redact(server.stderr_tail()[-1000:]) or None,
     )
+
+
+def _masked_for(principal: Principal, result: Any) -> Any:
+    """`result` as a remote principal may see it: the secrets this process holds (the vault
+    keys handed to the servers among them) masked. The local user gets the server's answer."""
+    if not principal.remote:
+        return result
+    dumped = result.model_dump_json(by_alias=True)
+    masked = known_secrets.mask(dumped)
+    return result if masked == dumped else type(result).model_validate_json(masked)
