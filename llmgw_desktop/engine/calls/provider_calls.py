@@ -203,6 +203,7 @@ class ProviderCalls:
             # Off the loop: counting tokens is CPU work (and the first count loads the BPE).
             params, optimization = await asyncio.to_thread(optimize_prompt, params, provider)
         confinement = await self._power.check(provider, params, principal, meta)
+        strategy = _strategy_for(principal, meta)
         decision = await self._gate.decide(
             ApprovalRequest(
                 provider=provider,
@@ -210,13 +211,17 @@ class ProviderCalls:
                 permission_mode=_asked_mode(params, meta),
                 full_auto=meta.full_auto,
                 allowed_tools=params.allowed_tools,
-                strategy=_strategy_for(principal, meta),
+                strategy=strategy,
                 principal=principal,
                 caller=meta.caller,
                 workspace=asked_workspace,
                 working_dir=params.working_dir or "",
             )
         )
+        if strategy != meta.approval_strategy and decision.allowed:
+            # Scored because the caller is remote, not because it asked for `mcp_managed`: it
+            # runs at the mode it asked for, never raised to the accept-edits rung.
+            decision = dataclasses.replace(decision, permission_mode=_asked_mode(params, meta))
         prefix_hash, prefix_tokens = stable_prefix(params)
         record = self._start_record(
             provider,
@@ -482,6 +487,8 @@ class ProviderCalls:
 
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
+            # Again at each start, not only at submit (red-team second pass, finding 1).
+            await self._power.check_directory(run.provider, request)
             return await invoke_once(
                 adapter_for(run.provider),
                 request,

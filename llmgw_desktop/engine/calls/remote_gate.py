@@ -122,6 +122,18 @@ class RemotePowerGate:
         if not request.confined:
             return
         check_argv(provider, argv)
+        await self.check_directory(provider, request)
+
+    async def check_directory(self, provider: str, request: ProviderRequest) -> None:
+        """No project configuration that widens a confined run in its directory, looked at again
+        just before each start: a call may wait in the queue (or for a retry) while a remote
+        caller with edit rights writes `.gemini/` there.
+
+        Raises:
+            ApprovalDenied: it would widen the run (code `remote_power_refused`).
+        """
+        if not request.confined:
+            return
         found = await asyncio.to_thread(
             widening_paths, provider, request.permission_mode, request.working_dir
         )
