@@ -39,7 +39,7 @@ from llmgw_desktop.engine.auth.key_scope import (
     KeyScope,
     is_key_principal,
 )
-from llmgw_desktop.engine.auth.presented import GATEWAY_KEY_PREFIX
+from llmgw_desktop.engine.auth.presented import GATEWAY_KEY_PREFIX, is_gateway_key
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
@@ -73,8 +73,8 @@ MAX_GRACE_S = 30 * 86400.0
 
 
 def looks_like_key(value: str) -> bool:
-    """Whether a presented credential is meant as a gateway key (its prefix says so)."""
-    return value.startswith(KEY_PREFIX)
+    """Whether a presented credential is meant as a gateway key (its prefix and length say so)."""
+    return is_gateway_key(value)
 
 
 @dataclass(frozen=True)

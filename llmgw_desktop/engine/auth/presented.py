@@ -29,6 +29,7 @@ __all__ = [
     "KEY_QUERY_PARAMETER",
     "Presented",
     "describe_places",
+    "is_gateway_key",
     "presented_credential",
     "presented_key",
 ]
@@ -76,6 +77,18 @@ def presented_key(
 # Where a gateway key is read on any route, after the route's own places.
 KEY_ANYWHERE_PLACES: tuple[str, ...] = ("x-api-key", "x-goog-api-key")
 GATEWAY_KEY_PREFIX = "llmgw-"
+# A gateway key's secret part is `secrets.token_urlsafe(32)`: 43 characters. Shorter values with
+# the prefix are not keys, such as the Connect page's "llmgw-local", which an SDK needs as some
+# key on an open loopback gateway.
+GATEWAY_KEY_MIN_SECRET = 40
+
+
+def is_gateway_key(value: str) -> bool:
+    """Whether a presented credential has a gateway key's shape (prefix and length)."""
+    return (
+        value.startswith(GATEWAY_KEY_PREFIX)
+        and len(value) - len(GATEWAY_KEY_PREFIX) >= GATEWAY_KEY_MIN_SECRET
+    )
 
 
 def presented_credential(
@@ -91,7 +104,7 @@ def presented_credential(
         if place in places:
             continue
         value = headers.get(place, "").strip()
-        if value.startswith(GATEWAY_KEY_PREFIX):
+        if is_gateway_key(value):
             return Presented(value, place)
     return None
 
