@@ -1,12 +1,13 @@
 """`[mcp.servers.NAME]` in config.toml: the user's own MCP servers, read and checked. Pure code.
 
 A server is either started by the gateway over stdio (`command`, `args`, `env`, `cwd`) or
-reached over Streamable HTTP (`url`, `headers`). What it offers appears on our `/mcp` under its
-name: tools and prompts as `NAME__tool` and `NAME__prompt`, resources (and resource templates)
-as `NAME+` before the server's own URI (`files+file:///tmp/a.txt`). A server name holds letters,
-digits and '-' only, none of our own tools or prompts has a double underscore and none of our
-resource URIs has a '+' before its first ':', so no two offered names can meet, and the first
-`__` or `+` says whose it is.
+reached over Streamable HTTP (`url`, `headers`, and `oauth = true` for a server that wants its
+user signed in: the SDK's OAuth client, tokens kept in the vault). What it offers appears on our
+`/mcp` under its name: tools and prompts as `NAME__tool` and `NAME__prompt`, resources (and
+resource templates) as `NAME+` before the server's own URI (`files+file:///tmp/a.txt`). A server
+name holds letters, digits and '-' only, none of our own tools or prompts has a double
+underscore and none of our resource URIs has a '+' before its first ':', so no two offered names
+can meet, and the first `__` or `+` says whose it is.
 
 Policy, per server: `deny` names tools, prompts and resource URIs nobody may use; the operator
 (the local user, the holder of the bearer token) may use everything else; a remote principal
@@ -35,6 +36,7 @@ __all__ = [
     "VAULT_PREFIX",
     "UpstreamServerConfig",
     "check_servers",
+    "field_named",
     "offered_uri",
     "parse_servers",
     "split_offered",
@@ -46,7 +48,7 @@ REMOTE_LEVELS = ("none", "read-only", "all")
 VAULT_PREFIX = "vault:"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
 _FIELDS = frozenset(
-    {"command", "args", "env", "cwd", "url", "headers", "enabled"}
+    {"command", "args", "env", "cwd", "url", "headers", "oauth", "enabled"}
     | {"remote", "allow", "deny", "approval"}
 )
 
@@ -62,6 +64,7 @@ class UpstreamServerConfig:
     cwd: str = ""
     url: str = ""
     headers: Mapping[str, str] | None = None
+    oauth: bool = False
     enabled: bool = True
     remote: str = "none"
     allow: frozenset[str] = frozenset()
@@ -109,6 +112,15 @@ def parse_servers(value: Mapping[str, Any]) -> dict[str, UpstreamServerConfig]:
     return servers
 
 
+def field_named(message: str) -> str:
+    """The field a `parse_servers` message is about (the first one it names): "name" when it
+    is about the server's name, the table's first field otherwise."""
+    if message.startswith("server name"):
+        return "name"
+    words = re.findall(r"[a-z]+", message.partition(": ")[2])
+    return next((w for w in words if w in _FIELDS), "command")
+
+
 def check_servers(value: Mapping[str, Any]) -> str | None:
     """The settings check: None when every table is well formed, else the problem."""
     try:
@@ -131,8 +143,11 @@ def _server(name: str, table: Mapping[str, Any]) -> UpstreamServerConfig:
         raise ValueError(f"{name}: url must start with http:// or https://, not {url!r}")
     if url and any(k in table for k in ("args", "env", "cwd")):
         raise ValueError(f"{name}: args, env and cwd are for a stdio server (command = ...)")
-    if command and "headers" in table:
-        raise ValueError(f"{name}: headers are for a Streamable HTTP server (url = ...)")
+    if command and ("headers" in table or "oauth" in table):
+        raise ValueError(f"{name}: headers and oauth are for a Streamable HTTP server (url = ...)")
+    oauth = table.get("oauth", False)
+    if not isinstance(oauth, bool):
+        raise ValueError(f"{name}: oauth must be true or false")
     remote = table.get("remote", "none")
     if remote not in REMOTE_LEVELS:
         raise ValueError(f"{name}: remote must be one of {', '.join(REMOTE_LEVELS)}")
@@ -150,6 +165,7 @@ def _server(name: str, table: Mapping[str, Any]) -> UpstreamServerConfig:
         cwd=cwd,
         url=url,
         headers=_table(name, "headers", table.get("headers")),
+        oauth=oauth,
         enabled=enabled,
         remote=remote,
         allow=frozenset(_strings(name, "allow", table.get("allow", []))),

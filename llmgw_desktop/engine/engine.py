@@ -263,6 +263,7 @@ class Engine:
             record_arguments=settings.mcp_record_arguments,
             version=__version__,
             saver=self.settings_saver,
+            vault=self.vault,
         )
         self.calls = ProviderCalls(
             settings,

@@ -26,6 +26,14 @@ from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.redact import known_secrets, redact
 from llmgw_desktop.engine.tasks import TaskSupervisor
+from llmgw_desktop.engine.upstream_mcp.oauth import (
+    SIGN_IN_TIMEOUT_S,
+    OAuthVault,
+    SignIn,
+    VaultTokenStorage,
+    oauth_provider,
+    open_in_browser,
+)
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
@@ -61,6 +69,8 @@ class UpstreamServer:
         secret: SecretLookup,
         on_lists_changed: Callable[[str, str], None] = lambda name, kind: None,
         version: str = "",
+        vault: OAuthVault | None = None,
+        open_url: Callable[[str], None] = open_in_browser,
     ) -> None:
         self.config = config
         self._lifeline = lifeline
@@ -68,6 +78,10 @@ class UpstreamServer:
         self._secret = secret
         self._on_lists_changed = on_lists_changed
         self._version = version
+        self._vault = vault
+        # One per server for the whole run, so the browser opens at the first sign-in only.
+        self._sign_in = SignIn(config.name, open_url=open_url, on_url=self._signing_in)
+        self.sign_in_url: str | None = None  # while the user is asked to sign in
         self.state = "idle" if config.enabled else "disabled"
         self.last_error = ""
         self.starts = 0
@@ -109,6 +123,7 @@ class UpstreamServer:
             "resources": len(self.resources) + len(self.templates),
             "starts": self.starts,
             "error": redact(self.last_error) or None,
+            "signInUrl": self.sign_in_url,
         }
 
     # -- use ----------------------------------------------------------------------------------
@@ -125,6 +140,9 @@ class UpstreamServer:
             raise ServerDown("the gateway is stopping")
         if self._session is not None and not self._end.is_set():
             return self._session
+        if self.sign_in_url is not None:
+            # A person is being asked already: a caller does not wait on them.
+            raise ServerDown(self.needs_sign_in())
         if self._task is None:
             self._task = self._tasks.spawn(self._own(), name=f"mcp-server-{self.config.name}")
         self._wanted.set()
@@ -133,7 +151,24 @@ class UpstreamServer:
         try:
             return await asyncio.wait_for(asyncio.shield(self._attempt), START_TIMEOUT_S)
         except TimeoutError:
+            if self.sign_in_url is not None:
+                raise ServerDown(self.needs_sign_in()) from None
             raise ServerDown(f"it did not start within {START_TIMEOUT_S:g} s") from None
+
+    def needs_sign_in(self) -> str:
+        return (
+            "it needs sign-in (OAuth): finish it in the browser window the gateway opened, or "
+            f"open {self.sign_in_url} (the MCP servers page's Sign in does)"
+        )
+
+    def _signing_in(self, url: str | None) -> None:
+        self.sign_in_url = url
+        if url is not None:
+            self.state = "needs_sign_in"
+            self.last_error = self.needs_sign_in()
+        elif self.state == "needs_sign_in":
+            self.state = "starting"
+            self.last_error = ""
 
     async def reread(self) -> None:
         """Start the server if it is not running and read its lists again (the desk's Test).
@@ -158,8 +193,14 @@ class UpstreamServer:
         self._wanted.set()
         task, self._task = self._task, None
         if task is not None:
+            if self._session is None:
+                # Still starting (or waiting for a sign-in): nothing to end gently, and the
+                # start would otherwise hold the gateway's stop for its whole timeout.
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._sign_in.close()
+        self.sign_in_url = None
         self.state = "stopped" if self.config.enabled else "disabled"
 
     # -- the owner task -----------------------------------------------------------------------
@@ -227,7 +268,9 @@ class UpstreamServer:
                     ),
                 )
             )
-            with anyio.fail_after(START_TIMEOUT_S):
+            # With OAuth, `initialize` is the first request, the one the sign-in happens in.
+            signing = SIGN_IN_TIMEOUT_S if self.config.oauth else 0.0
+            with anyio.fail_after(START_TIMEOUT_S + signing):
                 await session.initialize()
                 await self._refresh(session)
             self._session = session
@@ -255,8 +298,16 @@ class UpstreamServer:
         from mcp.client.streamable_http import streamable_http_client
 
         headers = await self._resolved(config.headers or {}, "headers")
+        auth = None
+        if config.oauth:
+            if self._vault is None:
+                raise ServerDown(f"{config.key('oauth')} needs the vault, and there is none")
+            storage = VaultTokenStorage(self._vault, config.name)
+            auth = await oauth_provider(
+                config.url, config.name, self._version, storage, self._sign_in
+            )
         streams: contextlib.AbstractAsyncContextManager[tuple[Any, Any]] = _http_streams(
-            config.url, headers, httpx2, streamable_http_client
+            config.url, headers, auth, httpx2, streamable_http_client
         )
         return streams
 
@@ -316,11 +367,11 @@ class UpstreamServer:
             self._on_lists_changed(self.config.name, kind)
 
 
-def _http_streams(url: str, headers: dict[str, str], httpx2: Any, client: Any) -> Any:
+def _http_streams(url: str, headers: dict[str, str], auth: Any, httpx2: Any, client: Any) -> Any:
     @contextlib.asynccontextmanager
     async def streams() -> Any:
         async with (
-            httpx2.AsyncClient(headers=headers, timeout=HTTP_TIMEOUT_S) as http,
+            httpx2.AsyncClient(headers=headers, auth=auth, timeout=HTTP_TIMEOUT_S) as http,
             client(url, http_client=http) as pair,
         ):
             yield pair

@@ -26,13 +26,21 @@ from llmgw_desktop.config.upstream_mcp import (
     NAMESPACE_SEPARATOR,
     RESOURCE_SEPARATOR,
     UpstreamServerConfig,
+    field_named,
     offered_uri,
+    parse_servers,
     split_offered,
 )
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
-from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, NotFound
+from llmgw_desktop.engine.errors import (
+    ApprovalDenied,
+    EngineError,
+    ErrorCode,
+    InvalidRequest,
+    NotFound,
+)
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.redact import known_secrets, redact
@@ -41,6 +49,7 @@ from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
 from llmgw_desktop.engine.upstream_mcp.connection import ServerDown, UpstreamServer
+from llmgw_desktop.engine.upstream_mcp.oauth import OAuthVault, open_in_browser
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
@@ -101,8 +110,11 @@ class UpstreamServers:
         record_arguments: bool = False,
         version: str = "",
         saver: SettingsSaver | None = None,
+        vault: OAuthVault | None = None,
     ) -> None:
         self._recorder = recorder
+        # How a sign-in URL is shown to the user (the system browser; a test follows it itself).
+        self.open_url: Callable[[str], None] = open_in_browser
         self._approvals = approvals
         self._record_arguments = record_arguments
         self._saver = saver
@@ -116,6 +128,8 @@ class UpstreamServers:
                 secret=secret,
                 on_lists_changed=self._changed,
                 version=version,
+                vault=vault,
+                open_url=lambda url: self.open_url(url),
             )
 
         self._connect = connect
@@ -167,6 +181,65 @@ class UpstreamServers:
         log.info("MCP server %s switched %s", name, "on" if enabled else "off")
         for kind in LIST_KINDS:
             self._changed(name, kind)
+
+    def checked(self, name: str, table: Mapping[str, Any]) -> UpstreamServerConfig:
+        """`table` as the config of a new server called `name`.
+
+        Raises:
+            InvalidRequest: the name is taken or malformed, or a field is wrong; `param` names
+                the field ("name", "command", "url", "env", ...), and so does the message.
+        """
+        if name in self.servers:
+            raise InvalidRequest(
+                f"an MCP server called {name!r} is configured already", param="name"
+            )
+        try:
+            return parse_servers({name: table})[name]
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), param=field_named(str(exc))) from None
+
+    async def add(self, principal: Principal, name: str, table: Mapping[str, Any]) -> None:
+        """Add a server: written as `[mcp.servers.NAME]` to config.toml (the person's comments
+        kept), and offered at once (it starts at its first use); every session is told.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+            InvalidRequest: as `checked`.
+            OSError: config.toml cannot be written (nothing is added then).
+        """
+        require(principal, Capability.SETTINGS)
+        config = self.checked(name, table)
+        await self._save_table(name, dict(table))
+        self.servers[name] = self._connect(config)
+        log.info("MCP server %s added", name)
+        for kind in LIST_KINDS:
+            self._changed(name, kind)
+
+    async def remove(self, principal: Principal, name: str) -> None:
+        """Stop a server and remove its table from config.toml (its OAuth tokens, if any, stay
+        in the vault, listed on the Credentials page); every session is told.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+            NotFound: no server of that name is configured.
+            OSError: config.toml cannot be written (nothing is removed then).
+        """
+        require(principal, Capability.SETTINGS)
+        server = self.servers.get(name)
+        if server is None:
+            raise NotFound(f"no MCP server {name!r} is configured ([mcp.servers.NAME])")
+        await self._save_table(name, None)
+        del self.servers[name]
+        await server.stop()
+        log.info("MCP server %s removed", name)
+        for kind in LIST_KINDS:
+            self._changed(name, kind)
+
+    async def _save_table(self, name: str, table: dict[str, Any] | None) -> None:
+        if self._saver is not None and self._saver.can_save:
+            await self._saver.write_many([(("mcp", "servers", name), table)])
+        else:
+            log.info("MCP server %s changed for this run only: no settings file", name)
 
     async def test(self, name: str) -> dict[str, Any]:
         """Connect to the server (starting it if it is not running), read its lists again, and
@@ -521,6 +594,7 @@ def _server_failed(server: UpstreamServer, message: str) -> EngineError:
         retryable=True,
         server=server.config.name,
         stderrTail=redact(server.stderr_tail()[-1000:]) or None,
+        signInUrl=server.sign_in_url,
     )
 
 
