@@ -1,7 +1,8 @@
 """The MCP servers page, in the real desktop app on a qasync loop, offscreen, with real servers
 behind the gateway: the Python SDK's own MCPServer (tests/fakes/mcp_crasher.py) and a server
 that fails at start, writing why to its stderr. Test reports each; the switch (the page's box
-and the tray's action are one) saves `enabled` in config.toml, keeping the user's comments."""
+and the tray's action are one) saves `enabled` in config.toml, keeping the user's comments;
+Add… and Remove… write and delete a server's table, and the engine and the tray follow."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import qasync
@@ -19,7 +21,7 @@ from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
-from llmgw_desktop.ui.qt import QMenu
+from llmgw_desktop.ui.qt import QMenu, QMessageBox
 from tests.transports.mcp.upstream_support import CRASHER
 from tests.ui.waiting import until
 
@@ -111,6 +113,82 @@ def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_wi
             await until(lambda: _enabled(config, "crasher") is True, "saved on")
             assert page.switch_boxes["crasher"].isChecked()
             await until(lambda: table.item(0, 2).text().startswith("not started"), "back")
+        finally:
+            desktop.request_quit()
+            await run
+
+    qloop.run_until_complete(scenario())
+
+
+def _servers(config: Path) -> dict[str, Any]:
+    servers: dict[str, Any] = tomllib.loads(config.read_text(encoding="utf-8"))["mcp"]["servers"]
+    return servers
+
+
+def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_config_toml(
+    qloop: qasync.QEventLoop, desktop: DesktopApp, loaded: LoadedSettings
+) -> None:
+    config = loaded.config_file
+
+    async def scenario() -> None:
+        run = asyncio.get_running_loop().create_task(desktop.run())
+        await until(lambda: desktop.window is not None and desktop.actions is not None, "ui")
+        assert desktop.window is not None and desktop.actions is not None
+        try:
+            desktop.window.show_page(McpServersPage.KEY)
+            page = _page(desktop)
+            engine = page.engine
+
+            # A field that is wrong is named in the dialog, which stays open; nothing is saved.
+            page.add_button.click()
+            dialog = page.dialog
+            assert dialog is not None and dialog.isVisible()
+            dialog.name.setText("added")
+            dialog.command.setText(sys.executable)
+            dialog.env.setPlainText("NO_EQUALS_SIGN")
+            dialog.add_button.click()
+            await until(lambda: "env: line 1" in dialog.problem.text(), "env refused")
+            dialog.env.setPlainText("")
+            dialog.kind.setCurrentIndex(1)  # Streamable HTTP
+            dialog.url.setText("ftp://example.com/mcp")
+            dialog.add_button.click()
+            await until(lambda: "url must start with http" in dialog.problem.text(), "url")
+            assert dialog.isVisible() and "added" not in _servers(config)
+
+            # A stdio server: saved with the comments kept, offered on /mcp at once.
+            dialog.kind.setCurrentIndex(0)
+            dialog.args.setText(f"{str(CRASHER)!r}")
+            dialog.env.setPlainText("GREETING=hello there")
+            dialog.add_button.click()
+            await until(lambda: not dialog.isVisible(), "dialog closed")
+            assert _servers(config)["added"] == {
+                "command": sys.executable,
+                "args": [str(CRASHER)],
+                "env": {"GREETING": "hello there"},
+            }
+            text = config.read_text(encoding="utf-8")
+            assert "# The user's own servers: these comments must survive" in text
+            assert "# the SDK-made server" in text
+            assert page.names == ["crasher", "broken", "added"] and page.selected == "added"
+            menu = desktop.actions.build_menu("tray")  # held: the submenu is its child
+            tray = menu.findChild(QMenu, "mcpServers")
+            assert tray is not None
+            assert "added" in [a.text() for a in tray.actions()]
+            offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
+            assert "added__pid" in {t.offered for t in offered}, offered
+
+            # Removed: asked first, then stopped, gone from config.toml, the tray and /mcp.
+            page.remove_selected()
+            box = page.remove_box
+            assert box is not None
+            box.button(QMessageBox.StandardButton.Yes).click()
+            await until(lambda: "added" not in page.names, "removed from the page")
+            assert "added" not in _servers(config) and "crasher" in _servers(config)
+            assert "# the SDK-made server" in config.read_text(encoding="utf-8")
+            assert "added" not in engine.upstream_mcp.servers
+            assert "added" not in desktop.actions.mcp_servers.actions
+            offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
+            assert not [t for t in offered if t.server == "added"], offered
         finally:
             desktop.request_quit()
             await run
