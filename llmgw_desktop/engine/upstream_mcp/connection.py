@@ -123,7 +123,7 @@ class UpstreamServer:
             "resources": len(self.resources) + len(self.templates),
             "starts": self.starts,
             "error": redact(self.last_error) or None,
-            "signInUrl": self.sign_in_url,
+            "needsSignIn": self.sign_in_url is not None,
         }
 
     # -- use ----------------------------------------------------------------------------------
@@ -156,9 +156,11 @@ class UpstreamServer:
             raise ServerDown(f"it did not start within {START_TIMEOUT_S:g} s") from None
 
     def needs_sign_in(self) -> str:
+        # The address is not in the message: it carries the sign-in's state, and the message
+        # may go to a remote caller. The desk has it (`sign_in_url`, the page's Sign in).
         return (
             "it needs sign-in (OAuth): finish it in the browser window the gateway opened, or "
-            f"open {self.sign_in_url} (the MCP servers page's Sign in does)"
+            "press Sign in on the MCP servers page (the address is also in the gateway's log)"
         )
 
     def _signing_in(self, url: str | None) -> None:

@@ -151,6 +151,12 @@ class UpstreamServers:
     def status(self) -> list[dict[str, Any]]:
         return [server.status() for server in self.servers.values()]
 
+    def sign_in_url(self, name: str) -> str | None:
+        """The address a server waiting for its user's sign-in (OAuth) asks them to open, for
+        the desk only (it carries the sign-in's state); None when none is waiting."""
+        server = self.servers.get(name)
+        return server.sign_in_url if server is not None else None
+
     def stderr_tail(self, name: str) -> str:
         """The last few KiB a stdio server wrote to stderr (redacted); "" when there is none."""
         server = self.servers.get(name)
@@ -594,7 +600,7 @@ def _server_failed(server: UpstreamServer, message: str) -> EngineError:
         retryable=True,
         server=server.config.name,
         stderrTail=redact(server.stderr_tail()[-1000:]) or None,
-        signInUrl=server.sign_in_url,
+        needsSignIn=server.sign_in_url is not None,
     )
 
 

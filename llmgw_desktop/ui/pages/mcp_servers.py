@@ -225,7 +225,7 @@ class McpServersPage(Page):
         if status is None:  # removed a moment ago; the rebuild follows
             return
         text = f"{name}: {state_words(status)}; started {status['starts']} time(s)"
-        self.sign_in_button.setVisible(bool(status.get("signInUrl")))
+        self.sign_in_button.setVisible(bool(status.get("needsSignIn")))
         if self.selected_label.text() != text:
             self.selected_label.setText(text)
         tail = self.engine.upstream_mcp.stderr_tail(name)
@@ -284,9 +284,8 @@ class McpServersPage(Page):
     def sign_in_selected(self) -> None:
         """Open the selected server's pending sign-in in the system browser."""
         name = self.selected
-        status = next((s for s in self.engine.upstream_mcp.status() if s["name"] == name), None)
-        url = status.get("signInUrl") if status else None
-        if url and not QDesktopServices.openUrl(QUrl(str(url))):
+        url = self.engine.upstream_mcp.sign_in_url(name) if name else None
+        if url and not QDesktopServices.openUrl(QUrl(url)):
             self.show_error(f"Could not open a browser; open this address: {url}")
 
     def test_selected(self) -> None:
