@@ -117,7 +117,11 @@ def field_named(message: str) -> str:
     is about the server's name, the table's first field otherwise."""
     if message.startswith("server name"):
         return "name"
-    words = re.findall(r"[a-z]+", message.partition(": ")[2])
+    about = message.partition(": ")[2]
+    if about.startswith("unknown field"):
+        unknown = re.search(r"\['([^']+)'", about)
+        return unknown.group(1) if unknown else "name"
+    words = re.findall(r"[a-z]+", about)
     return next((w for w in words if w in _FIELDS), "command")
 
 
@@ -141,10 +145,12 @@ def _server(name: str, table: Mapping[str, Any]) -> UpstreamServerConfig:
         raise ValueError(f"{name}: give either command (stdio) or url (Streamable HTTP), not both")
     if url and not url.startswith(("http://", "https://")):
         raise ValueError(f"{name}: url must start with http:// or https://, not {url!r}")
-    if url and any(k in table for k in ("args", "env", "cwd")):
-        raise ValueError(f"{name}: args, env and cwd are for a stdio server (command = ...)")
-    if command and ("headers" in table or "oauth" in table):
-        raise ValueError(f"{name}: headers and oauth are for a Streamable HTTP server (url = ...)")
+    misplaced = [k for k in ("args", "env", "cwd") if k in table] if url else []
+    misplaced += [k for k in ("headers", "oauth") if k in table] if command else []
+    if misplaced:
+        server = "a stdio server (command = ...)" if url else "a Streamable HTTP server (url = ...)"
+        verb = "is" if len(misplaced) == 1 else "are"
+        raise ValueError(f"{name}: {' and '.join(misplaced)} {verb} for {server}")
     oauth = table.get("oauth", False)
     if not isinstance(oauth, bool):
         raise ValueError(f"{name}: oauth must be true or false")

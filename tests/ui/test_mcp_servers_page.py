@@ -10,6 +10,7 @@ import asyncio
 import sys
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
 from llmgw_desktop.ui.qt import QMenu, QMessageBox
-from tests.transports.mcp.upstream_support import CRASHER
+from tests.transports.mcp.upstream_support import CRASHER, oauth_protected_server
 from tests.ui.waiting import until
 
 BROKEN_SAYS = "broken: no API token configured"
@@ -39,8 +40,14 @@ args = ["-c", "import sys; sys.stderr.write({BROKEN_SAYS!r} + chr(10)); sys.exit
 
 @pytest.fixture
 def desktop(loaded: LoadedSettings) -> Iterator[DesktopApp]:
+    with _desktop_with(loaded, CONFIG) as app:
+        yield app
+
+
+@contextmanager
+def _desktop_with(loaded: LoadedSettings, config: str) -> Iterator[DesktopApp]:
     loaded.config_file.parent.mkdir(parents=True, exist_ok=True)
-    loaded.config_file.write_text(CONFIG, encoding="utf-8")
+    loaded.config_file.write_text(config, encoding="utf-8")
     configured = load_settings()
     lock = InstanceLock(configured.settings.data_path)
     assert lock.acquire()
@@ -194,3 +201,38 @@ def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_
             await run
 
     qloop.run_until_complete(scenario())
+
+
+def test_a_server_that_needs_sign_in_says_so_and_offers_sign_in(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings
+) -> None:
+    """A real OAuth-protected server (the SDK's server-side auth) nobody has signed in to:
+    Test starts its sign-in, the state says so, and Sign in is offered with the address."""
+    with (
+        oauth_protected_server() as url,
+        _desktop_with(loaded, f"[mcp.servers.guarded]\nurl = {url!r}\noauth = true\n") as desk,
+    ):
+
+        async def scenario() -> None:
+            run = asyncio.get_running_loop().create_task(desk.run())
+            await until(lambda: desk.window is not None, "ui")
+            assert desk.window is not None
+            opened: list[str] = []
+            try:
+                desk.window.show_page(McpServersPage.KEY)
+                page = _page(desk)
+                # The system browser is the one thing not run here: the address is kept.
+                page.engine.upstream_mcp.open_url = opened.append
+                assert not page.sign_in_button.isVisible()
+                page.test_button.click()
+                await until(lambda: opened, "the sign-in address given to the browser")
+                await until(lambda: page.sign_in_button.isVisible(), "Sign in offered")
+                assert page.table.item(0, 2).text().startswith("needs sign-in"), page.table.item(
+                    0, 2
+                ).text()
+                assert page.engine.upstream_mcp.sign_in_url("guarded") == opened[0]
+            finally:
+                desk.request_quit()
+                await run
+
+        qloop.run_until_complete(scenario())

@@ -12,12 +12,8 @@ with aiohttp, which brings the code to the gateway's loopback listener as a brow
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -26,29 +22,16 @@ import pytest
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.conftest import free_port
-from tests.transports.mcp.upstream_support import local_mcp, rows
+from tests.transports.mcp.upstream_support import local_mcp, oauth_protected_server, rows
 
-ROOT = Path(__file__).resolve().parents[3]
-SERVER = ROOT / "tests" / "fakes" / "mcp_oauth_server.py"
 FOLLOW_S = 60.0
 
 
 @pytest.fixture
 def oauth_server() -> Iterator[str]:
     """The OAuth-protected server on loopback; its /mcp URL."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(SERVER), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_listening(server, port)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.kill()
-        server.wait(timeout=10)
+    with oauth_protected_server() as url:
+        yield url
 
 
 class Browser:
@@ -167,20 +150,3 @@ async def test_a_server_waiting_for_sign_in_says_so(
     # The address carries the sign-in's state: the desk has it, a caller's message does not.
     assert url not in tested["message"] and "Sign in" in tested["message"], tested
     assert "redirect_uri=http%3A%2F%2F127.0.0.1" in opened[0], opened
-
-
-def _wait_listening(proc: subprocess.Popen[bytes], port: int) -> None:
-    """Wait (bounded: 400 tries of 50 ms) until `proc` accepts connections on `port`."""
-    for _ in range(400):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.05):
-                return
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=0.05)
-        except subprocess.TimeoutExpired:
-            continue
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
-        raise AssertionError(f"the OAuth server exited: {stderr}")
-    raise AssertionError("the OAuth server did not start listening")

@@ -4,9 +4,11 @@ official client as the local user, and the recorder's rows for one server."""
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.conftest import free_port
 from tests.gateways import gateway_starter
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -27,6 +30,8 @@ FILESYSTEM = SERVERS_BIN / "mcp-server-filesystem"
 # mid-call, one that names its process, one that reports progress, one that adds a tool, one
 # that waits to be cancelled; a prompt and resources (tests/fakes/mcp_crasher.py).
 CRASHER = ROOT / "tests" / "fakes" / "mcp_crasher.py"
+# An OAuth-protected server made with the SDK's server-side auth (tests/fakes/mcp_oauth_server.py).
+OAUTH_SERVER = ROOT / "tests" / "fakes" / "mcp_oauth_server.py"
 
 Start = Callable[..., Awaitable[GatewayRuntime]]
 
@@ -72,3 +77,38 @@ async def rows(gateway: GatewayRuntime, server: str) -> list[dict[str, Any]]:
     await gateway.engine.recorder.flush()
     recent = await gateway.engine.recorder.recent(limit=50)
     return [r for r in recent if r["provider"] == f"mcp:{server}"]
+
+
+@contextmanager
+def oauth_protected_server() -> Iterator[str]:
+    """The OAuth-protected server on a free loopback port; yields its /mcp URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(OAUTH_SERVER), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_listening(server, port)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int) -> None:
+    """Wait (bounded: 400 tries of 50 ms) until `proc` accepts connections on `port`; each
+    wait is on the process itself, so a server that dies is reported at once."""
+    for _ in range(400):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.05):
+                return
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        raise AssertionError(f"the server exited: {stderr}")
+    raise AssertionError("the server did not start listening")
