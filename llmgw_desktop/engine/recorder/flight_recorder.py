@@ -11,10 +11,10 @@ reaches the file or its search index; the principal, an identity the edge decide
 is. Old rows are pruned by age and by a row cap, so the file stays bounded.
 
 A flush the store refuses (a full disk, a damaged file) loses nothing: its rows, in the form
-they would have been stored, go to the spill file (`spill.py`), replayed by the next
-flush that succeeds or at the next start. Failing flushes back off instead of retrying four
-times a second, and `status()` says what is pending, spilled and (only if the spill file
-cannot be written either and memory is full) dropped.
+they would have been stored, go to the spill file (`spill.py`), replayed by the next flush
+that succeeds or at the next start, in bounded transactions (`REPLAY_CHUNK`). Failing flushes
+back off instead of retrying four times a second, and `status()` says what is pending, spilled
+and (only if the spill file cannot be written either and memory is full) dropped.
 """
 
 from __future__ import annotations
