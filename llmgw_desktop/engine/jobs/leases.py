@@ -14,9 +14,10 @@ renewal: it says so and registers again (`losses` counts it); its jobs' rows sta
 (`JobStore.finish` only ends a row still live), and its job manager stops those jobs' CLIs and
 tells their callers the store's ending. A process that could not renew (the store was
 unreachable, or it stalled) reaps nobody for one lease after it renews again, so peers cut off
-by the same outage can renew theirs first. On an exclusive store (SQLite, one process) the
-lease is kept for `/health` and the start ends every unfinished job instead
-(`JobManager.start`).
+by the same outage can renew theirs first. Renewals have a database thread and connection of
+their own (`Database.run_urgent`): bulk writes on the ordered thread (a replay of spilled
+recorder rows) never delay them. On an exclusive store (SQLite, one process) the lease is kept
+for `/health` and the start ends every unfinished job instead (`JobManager.start`).
 """
 
 from __future__ import annotations
@@ -142,7 +143,9 @@ class JobLeases:
         cut_off = self._renew_failed or (gap is not None and gap > self.lease_s)
         reap = not cut_off and (self._reap_from is None or now >= self._reap_from)
         try:
-            tick = await self._db.run(lambda: self._renew_and_reap(reap=reap))
+            # On the urgent lane: a renewal queued behind a replay of spilled recorder rows
+            # came too late for the warden's deadline, which stopped live jobs' CLIs.
+            tick = await self._db.run_urgent(lambda: self._renew_and_reap(reap=reap))
         except Exception as exc:
             self._renew_failed = True
             if isinstance(exc, StoreUnavailable):
@@ -209,9 +212,13 @@ class JobLeases:
         self._expires_at = None
 
     async def run_forever(self) -> None:
-        """Renew (and reap) every `renew_every_s` until cancelled."""
+        """Renew (and reap) every `renew_every_s` until cancelled, counted from when the last
+        renewal began: the warden's deadline is counted from there too, so a slow renewal (a
+        loaded machine, a busy server) must not push the next one later by its own length."""
+        due = time.monotonic()
         while True:
-            await asyncio.sleep(self.renew_every_s)
+            due = max(due + self.renew_every_s, time.monotonic())
+            await asyncio.sleep(due - time.monotonic())
             try:
                 await self.renew()
             except Exception as exc:  # the next renewal tries again; peers wait a whole lease

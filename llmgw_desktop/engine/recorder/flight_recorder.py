@@ -11,10 +11,10 @@ reaches the file or its search index; the principal, an identity the edge decide
 is. Old rows are pruned by age and by a row cap, so the file stays bounded.
 
 A flush the store refuses (a full disk, a damaged file) loses nothing: its rows, in the form
-they would have been stored, go to the spill file (`spill.py`), replayed by the next
-flush that succeeds or at the next start. Failing flushes back off instead of retrying four
-times a second, and `status()` says what is pending, spilled and (only if the spill file
-cannot be written either and memory is full) dropped.
+they would have been stored, go to the spill file (`spill.py`), replayed by the next flush
+that succeeds or at the next start, in bounded transactions (`REPLAY_CHUNK`). Failing flushes
+back off instead of retrying four times a second, and `status()` says what is pending, spilled
+and (only if the spill file cannot be written either and memory is full) dropped.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,7 +37,12 @@ from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.recorder.bodies import BodyCapture
 from llmgw_desktop.engine.recorder.journal import RecorderJournal
 from llmgw_desktop.engine.recorder.prune import prune_rows
-from llmgw_desktop.engine.recorder.rows import Entry, close_interrupted, write_entries
+from llmgw_desktop.engine.recorder.rows import (
+    Entry,
+    close_interrupted,
+    write_entries,
+    write_order,
+)
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.states import RecordState
@@ -50,6 +56,9 @@ FLUSH_EVERY_S = 0.25
 # A flush that failed is tried again after twice the last wait, up to this.
 FLUSH_BACKOFF_MAX_S = 5.0
 MAX_PENDING_DEFAULT = 50_000
+# Entries per transaction when the spill file is replayed (`_write_batch` says why): about a
+# tenth of a second of the database thread each on PostgreSQL here.
+REPLAY_CHUNK = 1000
 ERROR_CHARS = 200
 OPEN_RECORD_MAX_AGE_S = 86400.0
 _CALLER = re.compile(r"[^\w .:/@+()-]")
@@ -356,13 +365,20 @@ class FlightRecorder:
                 )
             return built[0]
 
-        def write() -> bool:
-            earlier = spill.read() if spill is not None and replay else []
-            write_entries(self._db.models.database, [*earlier, *entries()])
-            return bool(earlier)
-
         try:
-            replayed = await self._db.run(write)
+            if replay and spill is not None:
+                # Everything at once would be one transaction holding the database thread for
+                # as long as tens of thousands of spilled rows take (job ends and progress
+                # queue behind it): bounded chunks instead, in the one transaction's write
+                # order, each awaited, so what was queued meanwhile runs in between. A chunk
+                # that fails leaves the file whole; replayed again it gives the same rows.
+                ordered = await asyncio.to_thread(lambda: write_order([*spill.read(), *entries()]))
+                for start in range(0, len(ordered), REPLAY_CHUNK):
+                    await self._db.run(partial(self._write, ordered[start : start + REPLAY_CHUNK]))
+                replayed = True
+            else:
+                await self._db.run(lambda: self._write(entries()))
+                replayed = False
         except StoreError as exc:  # the store is not open: keep the rows as they were
             self._new = new | self._new
             for record_id, fields in updates.items():
@@ -395,6 +411,10 @@ class FlightRecorder:
         self.last_error = None
         self._db.health.clear("recorder", "store")
         return True
+
+    def _write(self, entries: list[Entry]) -> None:
+        """Write `entries` in one transaction; on the database thread."""
+        write_entries(self._db.models.database, entries)
 
     def _spill_or_keep(self, entries: Callable[[], list[Entry]]) -> list[Entry]:
         """Append the batch to the spill file; what must stay in memory (all of it when there

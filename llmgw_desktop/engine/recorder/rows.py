@@ -48,6 +48,7 @@ __all__ = [
     "past_traffic",
     "principal_counts",
     "write_entries",
+    "write_order",
 ]
 
 Entry = dict[str, Any]  # {"insert": row} or {"update": id, "fields": {...}}
@@ -70,6 +71,23 @@ def write_entries(database: peewee.Database, entries: list[Entry]) -> None:
         if connection.in_transaction:
             connection.rollback()
         raise
+
+
+def write_order(entries: Iterable[Entry]) -> list[Entry]:
+    """`entries` as `apply_entries` writes them: every insert in order, then one update a row
+    with its fields merged in order. Cut anywhere and written piece by piece in this order, they
+    give the rows one `apply_entries` of them all gives (a replay too long for one transaction).
+    Pure; entries of neither kind are left out."""
+    inserts: list[Entry] = []
+    updates: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if "insert" in entry:
+            inserts.append(entry)
+        elif isinstance(entry.get("update"), str):
+            fields = entry.get("fields")
+            merged = updates.setdefault(entry["update"], {})
+            merged.update(fields if isinstance(fields, dict) else {})
+    return [*inserts, *({"update": rid, "fields": f} for rid, f in updates.items())]
 
 
 def apply_entries(database: peewee.Database, entries: Iterable[Entry]) -> int:

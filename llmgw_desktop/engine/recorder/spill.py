@@ -3,10 +3,12 @@
 When a flush fails (a full disk, a damaged index, a locked file) its rows are appended to
 `recorder-spill.jsonl` in the data dir, one JSON object a line, fsync'd, in the form they would
 have had in the database: already redacted by the recorder. The next flush that reaches the
-store (at once when it recovers, or at the next start) replays the file inside its own
-transaction, then empties it. Replay is idempotent: an insert of a row that exists does
-nothing and an update sets the same values again, so a file replayed twice (a crash between
-the commit and the truncation) still gives one row per request.
+store (at once when it recovers, or at the next start) replays the file in transactions of a
+thousand entries (`flight_recorder.REPLAY_CHUNK`: one for the whole file held the database
+thread for tens of seconds), then empties it. Replay is idempotent: an insert of a row that
+exists does nothing and an update sets the same values again, so a file replayed twice (a
+crash between the commit and the truncation, or a replay cut short) still gives one row per
+request.
 
 A full disk would refuse the spill too, so a reserve file of a few MB is kept beside it and
 given up the moment an append finds no space: the rows then fit in what it freed.

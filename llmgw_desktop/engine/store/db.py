@@ -11,6 +11,15 @@ through `Database.read` instead: on PostgreSQL a small bounded pool of reader th
 read-only transaction on a pooled connection of its own, so a slow page never holds up the
 writes behind it; on SQLite it is `run` (one connection; its reads are already fast). A read
 sees every write that committed before it began, not a write still waiting in `run`'s queue.
+
+A few small writes cannot wait behind bulk work on the ordered thread: the lease renewal, which
+a gateway on a shared store must get in every third of a lease or its warden stops its CLIs
+(`engine/jobs/leases.py`). They go through `Database.run_urgent`: on PostgreSQL one thread of
+its own with its own pooled connection, each call one transaction, so a renewal is never queued
+behind a recorder replay of tens of thousands of spilled rows (measured: 58,000 rows held the
+renewals back past the warden's deadline). It is not ordered with `run`: only writes that
+depend on nothing queued there belong in it. On SQLite it is `run` (one connection; nobody
+else reaps this process's jobs, so its lease has no deadline to keep).
 What differs per engine lives in `SqliteEngine` and `PostgresEngine`; callers see the same
 `Database` either way.
 """
@@ -44,6 +53,7 @@ class StoreEngine(Protocol):
     name: str
     workers: int  # database threads (and connections) of the ordered lane
     readers: int  # threads of the read lane; 0: reads go through the ordered lane
+    urgent: bool  # a thread (and connection) of its own for `run_urgent`; False: the ordered lane
     # Whether other gateway processes may use this store at the same time. A SQLite file is
     # this process's alone (the instance lock on its data dir); a PostgreSQL database may be a
     # team's, so what an earlier run left open may be another live process's work.
@@ -85,6 +95,7 @@ class Database:
         self.engine: StoreEngine = PostgresEngine(url) if url else SqliteEngine(path)
         self._executor: ThreadPoolExecutor | None = None
         self._readers: ThreadPoolExecutor | None = None
+        self._urgent: ThreadPoolExecutor | None = None
         self._db: peewee.Database | None = None
         self._models: Models | None = None
         self.schema_version = 0
@@ -120,6 +131,8 @@ class Database:
             self._readers = ThreadPoolExecutor(
                 max_workers=self.engine.readers, thread_name_prefix="llmgw-db-read"
             )
+        if self.engine.urgent:
+            self._urgent = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmgw-db-urgent")
         log.info("store open at %s (schema %d)", self.engine.where, self.schema_version)
 
     async def run(self, fn: Callable[[], T]) -> T:
@@ -133,13 +146,21 @@ class Database:
             raise StoreError("the store is not open")
         db = self._db
         call = fn if db is None else (lambda: self.engine.run(db, fn))
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
-        except Exception as exc:
-            unavailable = self._failure(exc)
-            if unavailable is None:
-                raise
-            raise unavailable from exc
+        return await self._call(self._executor, call)
+
+    async def run_urgent(self, fn: Callable[[], T]) -> T:
+        """Run `fn`, a small write that must not wait behind bulk work, on the urgent lane (see
+        the module docstring): not ordered with `run`'s queue. On an engine without one, as
+        `run` does.
+
+        Raises:
+            StoreError: the store is not open.
+            StoreUnavailable: the server cannot be reached (PostgreSQL down, connection lost).
+        """
+        urgent, db = self._urgent, self._db
+        if urgent is None or db is None:
+            return await self.run(fn)
+        return await self._call(urgent, lambda: self.engine.run(db, fn))
 
     async def read(self, fn: Callable[[], T]) -> T:
         """Run `fn`, which only reads, on the read lane (see the module docstring); on an engine
@@ -152,10 +173,11 @@ class Database:
         readers, db = self._readers, self._db
         if readers is None or db is None:
             return await self.run(fn)
+        return await self._call(readers, lambda: self.engine.read(db, fn))
+
+    async def _call(self, executor: ThreadPoolExecutor, call: Callable[[], T]) -> T:
         try:
-            return await asyncio.get_running_loop().run_in_executor(
-                readers, lambda: self.engine.read(db, fn)
-            )
+            return await asyncio.get_running_loop().run_in_executor(executor, call)
         except Exception as exc:
             unavailable = self._failure(exc)
             if unavailable is None:
@@ -198,9 +220,10 @@ class Database:
         """Close the connections (SQLite: checkpoint the WAL first) and stop the threads."""
         if self._executor is None:
             return
-        if self._readers is not None:
-            self._readers.shutdown(wait=True)
-            self._readers = None
+        for lane in (self._readers, self._urgent):
+            if lane is not None:
+                lane.shutdown(wait=True)
+        self._readers = self._urgent = None
         if self._db is not None:
             db = self._db
             try:

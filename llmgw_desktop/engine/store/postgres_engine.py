@@ -1,4 +1,5 @@
-"""The team store: a PostgreSQL database, reached from one ordered thread and a few readers.
+"""The team store: a PostgreSQL database, reached from one ordered thread, a few readers and an
+urgent lane.
 
 Each `Database.run` takes a pooled connection and runs the whole call in one transaction: what
 a call reads and writes commits together, as a call on SQLite's single thread does. The calls
@@ -7,7 +8,9 @@ order (a job's "running" write, then its flushed output, then its end). With sev
 later write could commit before an earlier one; the test suite caught a job's flushed output
 overwritten by its earlier "running" row that way. The desk's heavy reads go to a small pool
 of reader threads instead (`read`), each a read-only transaction on a connection of its own,
-so a page over a million recorded requests never holds up a job's writes. The driver is
+so a page over a million recorded requests never holds up a job's writes; and the lease
+renewals to a thread of their own (`urgent`), so a replay of spilled recorder rows never holds
+up a renewal past the warden's deadline (`store/db.py`). The driver is
 psycopg 3 through peewee's own PostgreSQL support (`docs/ARCHITECTURE.md` says why).
 
 Migrations take a session-level advisory lock, so two gateways started at once on one database
@@ -33,9 +36,9 @@ T = TypeVar("T")
 
 # Threads (each with its pooled connection) reading for the desk beside the ordered thread.
 READERS = 2
-# Pooled connections per gateway process: the ordered thread's, one per reader, and one spare;
-# the pool replaces a connection the server or a proxy dropped.
-POOL_SIZE = 1 + READERS + 1
+# Pooled connections per gateway process: the ordered thread's, one per reader, the urgent
+# lane's, and one spare; the pool replaces a connection the server or a proxy dropped.
+POOL_SIZE = 1 + READERS + 1 + 1
 CONNECT_TIMEOUT_S = 10
 # A pooled connection unused this long is closed rather than reused (the server or a proxy in
 # between may have dropped it).
@@ -63,6 +66,7 @@ class PostgresEngine:
     name = "postgresql"
     workers = 1  # submission order is the engine's write order (module docstring)
     readers = READERS
+    urgent = True  # the lease renewals' own thread and connection (`Database.run_urgent`)
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -106,6 +106,7 @@ class SqliteEngine:
 
     shared = False
     readers = 0  # reads share the one connection: `Database.read` is `run` here
+    urgent = False  # so do urgent writes: `Database.run_urgent` is `run` here
 
     def read(self, db: peewee.Database, fn: Callable[[], T]) -> T:
         """Not used (no read lane); the same as `run` should anything call it."""

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -185,4 +186,99 @@ async def test_health_never_shows_spilled_rows_before_it_says_why(
         assert recorder.status()["spilled"] == 1 and db.health.degraded
     finally:
         release.set()
+        await db.close()
+
+
+def _spilled_entries(count: int) -> list[dict]:
+    """`count` rows as a flush spills them: each start, then (a batch later) its end."""
+    now = time.time()
+    starts = [
+        {
+            "insert": {"id": f"s{i:05d}", "started_at": now + i, "owner_principal": "local"}
+            | {"provider": "codex", "state": "started"}
+        }
+        for i in range(count)
+    ]
+    ends = [{"update": f"s{i:05d}", "fields": {"state": "completed"}} for i in range(count)]
+    return [*starts[: count // 2], *ends[: count // 2], *starts[count // 2 :], *ends[count // 2 :]]
+
+
+async def test_a_long_replay_goes_in_chunks_and_what_is_queued_meanwhile_runs_between(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spill of many rows was one transaction holding the database thread: whatever was
+    queued behind it (a job's end, its progress) waited for all of it. Now chunks, with a write
+    submitted during the first one running before the second; every row stored once."""
+    db = Database(tmp_path / "llmgw.db")
+    await db.open()
+    spill = RecorderSpill(tmp_path, reserve_bytes=0)
+    spill.append(_spilled_entries(1200))
+    recorder = FlightRecorder(db, spill=spill)
+    await recorder.open()
+    monkeypatch.setattr(recorder_module, "REPLAY_CHUNK", 500)
+    order: list[object] = []
+    first_chunk, go = threading.Event(), threading.Event()
+    write = recorder_module.write_entries
+
+    def observed(database: object, entries: list) -> None:
+        order.append(len(entries))
+        if len(order) == 1:
+            first_chunk.set()
+            assert go.wait(30), "never let go"
+        write(database, entries)
+
+    monkeypatch.setattr(recorder_module, "write_entries", observed)
+    try:
+        flushing = asyncio.create_task(recorder.flush())
+        assert await asyncio.to_thread(first_chunk.wait, 30)
+        queued = asyncio.create_task(db.run(lambda: order.append("job end")))
+        for _ in range(3):  # the task reaches the executor's queue
+            await asyncio.sleep(0)
+        go.set()
+        assert await flushing
+        await queued
+        # 1,200 inserts then 1,200 updates (merged per row): five chunks.
+        assert order == [500, "job end", 500, 500, 500, 400]
+        rows = _rows(db.path)
+        assert len(rows) == len({r[0] for r in rows}) == 1200
+        assert {r[1] for r in rows} == {"completed"}
+        assert not spill.path.exists() and recorder.status()["spilled"] == 0
+    finally:
+        go.set()
+        await db.close()
+
+
+async def test_a_replay_cut_short_keeps_the_whole_spill_and_the_next_gives_each_row_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(tmp_path / "llmgw.db")
+    await db.open()
+    spill = RecorderSpill(tmp_path, reserve_bytes=0)
+    spill.append(_spilled_entries(1200))
+    recorder = FlightRecorder(db, spill=spill)
+    await recorder.open()
+    monkeypatch.setattr(recorder_module, "REPLAY_CHUNK", 500)
+    calls = 0
+    write = recorder_module.write_entries
+
+    def third_fails(database: object, entries: list) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise sqlite3.OperationalError("database or disk is full")
+        write(database, entries)
+
+    monkeypatch.setattr(recorder_module, "write_entries", third_fails)
+    try:
+        late = recorder.start(principal="local", provider="codex", caller="late")
+        assert not await recorder.flush()
+        assert len(_rows(db.path)) == 1000  # two chunks of inserts were committed
+        assert spill.entries == 2401  # all of it still there, the new row after it
+        recorder.finish(late, state="completed")
+        assert await recorder.flush()
+        rows = _rows(db.path)
+        assert len(rows) == len({r[0] for r in rows}) == 1201
+        assert {r[1] for r in rows} == {"completed"}
+        assert not spill.path.exists()
+    finally:
         await db.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -111,6 +112,35 @@ async def test_a_desk_read_on_postgresql_is_not_held_behind_a_slow_write(
         await writing
         assert "slow" in await db.read(lambda: [r.key for r in db.models.StoreMeta.select()])
     finally:
+        await db.close()
+
+
+async def test_an_urgent_write_on_postgresql_is_not_queued_behind_the_ordered_lane(
+    new_database: Callable[[str], Database],
+) -> None:
+    """The urgent lane (lease renewals): a write there commits while the ordered lane is held
+    by a long call and more wait behind it (a replay of spilled recorder rows)."""
+    db = new_database("llmgw.db")
+    await db.open()
+    held, release = threading.Event(), threading.Event()
+
+    def long_call() -> None:
+        held.set()
+        assert release.wait(30), "never released"
+
+    try:
+        busy = [asyncio.ensure_future(db.run(long_call))]
+        busy += [asyncio.ensure_future(db.run(lambda: None)) for _ in range(3)]
+        assert await asyncio.to_thread(held.wait, 30)
+        await db.run_urgent(lambda: db.models.StoreMeta.create(key="lease", value="renewed"))
+        assert not any(call.done() for call in busy)
+        # Committed: another connection sees it while the ordered lane is still held.
+        keys = await db.read(lambda: [r.key for r in db.models.StoreMeta.select()])
+        assert "lease" in keys
+        release.set()
+        await asyncio.gather(*busy)
+    finally:
+        release.set()
         await db.close()
 
 
