@@ -62,6 +62,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+MCP_SERVERS_BIN = ROOT / ".mcp-servers" / "node_modules" / ".bin"
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
@@ -79,6 +80,7 @@ from llmgw_desktop.shell.cli import main as cli  # noqa: E402
 from llmgw_desktop.ui.decision_dialog import DecisionDialog  # noqa: E402
 from llmgw_desktop.ui.first_run import FirstRunGuide  # noqa: E402
 from llmgw_desktop.ui.main_window import MainWindow  # noqa: E402
+from llmgw_desktop.ui.pages.mcp_servers import McpServersPage  # noqa: E402
 from llmgw_desktop.ui.pages.playground import PlaygroundPage  # noqa: E402
 from llmgw_desktop.ui.qt import QApplication, QSystemTrayIcon, Qt, QTimer  # noqa: E402
 from llmgw_desktop.ui.theme import apply_theme  # noqa: E402
@@ -316,8 +318,24 @@ def write_config(path: Path, workspace: Path) -> None:
             f'client_secret_sha256 = "{digest}"',
             'scopes = "mcp"',
         ]
+    lines += mcp_server_tables(workspace)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def mcp_server_tables(workspace: Path) -> list[str]:
+    """The user's own MCP servers behind the gateway (the MCP servers page shows them): the
+    reference servers `.ci/mcp-servers` installs, over stdio; none where they are not installed."""
+    lines: list[str] = []
+    servers = {
+        "everything": (MCP_SERVERS_BIN / "mcp-server-everything", []),
+        "files": (MCP_SERVERS_BIN / "mcp-server-filesystem", [str(workspace)]),
+    }
+    for name, (command, args) in servers.items():
+        if command.exists():
+            lines += ["", f"[mcp.servers.{name}]", f'command = "{command}"']
+            lines.append("args = [" + ", ".join(f'"{arg}"' for arg in args) + "]")
+    return lines
 
 
 async def sign_in(client: aiohttp.ClientSession, base_url: str, client_id: str) -> str:
@@ -603,6 +621,20 @@ async def stage_playground(window: MainWindow, upstreams: Upstreams) -> None:
     await until(lambda: page.second.reply is not None, "the playground's comparison", 20)
 
 
+async def stage_mcp_servers(window: MainWindow) -> None:
+    """Each configured MCP server tested once (it starts and lists what it offers), the first
+    one selected, as a person checks a server just added."""
+    page = window.pages.get(McpServersPage.KEY)
+    if not isinstance(page, McpServersPage) or not page.names:
+        return
+    for name in page.names:
+        result = await page.engine.upstream_mcp.test(name)
+        print(f"MCP server {name}: {'works' if result['ok'] else 'failed'}: {result['message']}")
+    page.table.selectRow(0)
+    page.test_selected()
+    await until(lambda: page.test_button.isEnabled(), "the MCP server test", 30)
+
+
 async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[tuple[str, Path]]:
     """Each registered page (and a dark sample) saved as <out>/<key>.png; (title, file)s."""
     app = QApplication.instance()
@@ -755,6 +787,7 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         await set_budgets(window)
         await make_keys(window, base_url)
         await stage_playground(window, upstreams)
+        await stage_mcp_servers(window)
         only = set(args.pages.split(",")) if args.pages else None
         guide = await capture_guide(args.out, only)
         outcome["saved"] = guide + await capture(window, args.out, only)
