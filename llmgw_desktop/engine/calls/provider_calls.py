@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import CLI_BRIDGES
 from llmgw_desktop.config.cli_catalog import PROVIDER_IDS, provider_info
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
@@ -68,6 +69,9 @@ from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 __all__ = ["ProviderCalls", "Resolved"]
 
 log = logging.getLogger(__name__)
+
+# Each coding CLI's engine id -> the provider id the gateway's routes (and a key's scope) use.
+_BRIDGE_OF_CLI = {bridge.engine_provider: bridge.id for bridge in CLI_BRIDGES}
 
 
 @dataclass(frozen=True)
@@ -284,7 +288,11 @@ class ProviderCalls:
         anything else is looked at; the refusal is a refused row."""
         if self._target_access is None:
             return
-        outside = self._target_access(principal, provider, params.model or "")
+        # A key names a CLI as the gateway's routes do (`claude-cli`, `mistral-cli`), not by
+        # its engine id: `mistral` is Mistral's API there, and `claude-cli/*` has to reach
+        # Claude Code by every door (SECURITY 46).
+        named = _BRIDGE_OF_CLI.get(provider, provider)
+        outside = self._target_access(principal, named, params.model or "")
         if outside is None:
             return
         record = self._start_record(provider, params, principal, meta)

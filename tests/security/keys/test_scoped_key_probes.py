@@ -289,3 +289,23 @@ async def test_streams_count_against_the_keys_rate_limit(
         ) as refused:
             await refused.get_final_message()
     assert len(upstream.llm_requests) == 2
+
+
+async def test_a_key_names_a_coding_cli_as_the_routes_do_on_every_door(
+    locked: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    # `mistral` is Mistral's API on the routes; its Vibe CLI is `mistral-cli` there, while the
+    # engine runs it as `mistral`. A key for the API must not run the CLI through its MCP tool.
+    api = (await make_key(locked, "mistral-api", scope={"providers": ["mistral"]})).secret
+    refused = await call_tool(
+        locked, {"Authorization": f"Bearer {api}"}, "mistral_request", {"prompt": "hi"}
+    )
+    assert refused.is_error and "outside_key_scope" in str(refused.content), refused
+    # Allowed: a key naming the CLI as the routes do passes the scope on the MCP door too (it
+    # is then refused further on here only because no workspace is registered for it).
+    cli = (await make_key(locked, "vibe", scope={"providers": ["mistral-cli"]})).secret
+    passed = await call_tool(
+        locked, {"Authorization": f"Bearer {cli}"}, "mistral_request", {"prompt": "hi"}
+    )
+    assert "outside_key_scope" not in str(passed.content), passed
+    assert upstream.llm_requests == []
