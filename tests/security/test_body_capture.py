@@ -36,8 +36,21 @@ PROMPT_KEY = "sk-ant-api03-" + _tail(32)
 ORG_KEY = "sk-proj-" + _tail(32)
 AUTH_KEY = "sk-proj-" + _tail(32)
 GITHUB = "ghp_" + _tail(36)
+# A gateway key of this gateway's own shape, pasted into a prompt (the process holds no key in
+# clear, so only its shape can catch it).
+GATEWAY_KEY = "llmgw-" + secrets.token_urlsafe(32)
 MARKER = "otters-" + _tail(8).lower()  # a harmless word that must be kept
-NEEDLES = (PROMPT_KEY, ORG_KEY, AUTH_KEY, GITHUB, PROMPT_KEY[-12:], ORG_KEY[-12:], GITHUB[-12:])
+NEEDLES = (
+    PROMPT_KEY,
+    ORG_KEY,
+    AUTH_KEY,
+    GITHUB,
+    GATEWAY_KEY,
+    PROMPT_KEY[-12:],
+    ORG_KEY[-12:],
+    GITHUB[-12:],
+    GATEWAY_KEY[-12:],
+)
 
 
 def _stored_bytes(database: Path) -> bytes:
@@ -55,7 +68,12 @@ async def _ask_openai(gateway: GatewayRuntime, caller: str = "nightly-report") -
     async with client:
         raw = await client.chat.completions.with_raw_response.create(
             model="openai/gpt-4o-mini",
-            messages=[{"role": "user", "content": f"{MARKER}: use {PROMPT_KEY} and {GITHUB}"}],
+            messages=[
+                {
+                    "role": "user",
+                    "content": f"{MARKER}: use {PROMPT_KEY} and {GITHUB}, not {GATEWAY_KEY}",
+                }
+            ],
         )
     return raw.headers["x-gateway-request-id"]
 
