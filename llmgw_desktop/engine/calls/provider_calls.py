@@ -450,7 +450,8 @@ class ProviderCalls:
             cost_usd=data.get("cost_usd"),
             # No column for it in this schema: the route's JSON carries how the cost was found.
             route=_cost_route(
-                data.get("cost_source") if data.get("cost_usd") is not None else None
+                data.get("cost_source") if data.get("cost_usd") is not None else None,
+                run.meta.replay_of,
             ),
             optimization=data.pop("_optimization", None),
         )
@@ -677,7 +678,9 @@ def _asked_mode(params: CallParams, meta: RequestMeta) -> str:
     return params.permission_mode
 
 
-def _cost_route(source: str | None) -> dict[str, Any] | None:
-    """A CLI row's route record: none of its own, only how its cost was found (if it has one)."""
-    note = cost_note(source)
-    return None if note is None else {"cost": note}
+def _cost_route(source: str | None, replay_of: str | None = None) -> dict[str, Any] | None:
+    """A CLI row's route record: none of its own, only how its cost was found (if it has one)
+    and the row it re-sends (the recorder links the two by it)."""
+    route = {"cost": cost_note(source), "replayOf": replay_of}
+    kept = {name: value for name, value in route.items() if value is not None}
+    return kept or None

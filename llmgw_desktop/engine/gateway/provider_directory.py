@@ -289,7 +289,8 @@ class ProviderDirectory:
         available = {p["id"]: p for p in await self.providers(project) if p["available"]}
         for pid, info in available.items():
             for model in info["models"]:
-                if not allowed(pid, model):
+                # A CLI's models are listed as `claude-cli/haiku`; its route asks it for `haiku`.
+                if not allowed(pid, model.removeprefix(f"{pid}/")):
                     continue
                 # Each listed id as it reaches this provider ("openrouter/google/...").
                 model_id = model if info["type"] == "cli" else self._registry.public_id(pid, model)
