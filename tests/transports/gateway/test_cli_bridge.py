@@ -142,5 +142,10 @@ async def test_a_gateway_key_reaches_a_cli_bridge_model_only_in_its_scope(
     assert DEFAULT_ANSWER in (reply.choices[0].message.content or "")
     with pytest.raises(openai.PermissionDeniedError):
         await allowed.chat.completions.create(model="gpt-4o-mini", messages=[HI])
+    # Each key's model list shows what it may ask for, the bridge's models by their listed ids.
+    bridged_ids = {m.id async for m in allowed.models.list()}
+    assert bridged_ids and all(i.startswith("claude-cli/") for i in bridged_ids), bridged_ids
+    assert "claude-cli/sonnet" in bridged_ids
+    assert {m.id async for m in refused.models.list()} == {"gpt-4o-mini"}
     rows = await gateway.engine.recorder.recent(limit=10)
     assert {r["owner_principal"] for r in rows} == {"key:narrow", "key:bridged"}
