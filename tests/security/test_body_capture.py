@@ -174,3 +174,31 @@ async def test_a_long_request_is_kept_cut_and_marked(
     assert kept is not None and kept.request_cut > 30_000
     assert kept.request.endswith(cut_marker(kept.request_cut))
     assert len(kept.request) == 300 + len(cut_marker(kept.request_cut))
+
+
+async def test_a_provider_or_project_policy_keeps_only_the_requests_it_names(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,  # noqa: F811
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(
+        capture_providers=["anthropic"], capture_projects=["shop"]
+    )
+    openai_id = await _ask_openai(gateway)  # neither the provider nor a project named
+    anthropic_id = await _stream_anthropic(gateway)  # the provider named
+    client = openai.AsyncOpenAI(
+        base_url=gateway.base_url + "/v1",
+        api_key="x",
+        default_headers={"X-Project": "shop"},
+        max_retries=0,
+    )
+    async with client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model="openai/gpt-4o-mini", messages=[{"role": "user", "content": MARKER}]
+        )
+    project_id = raw.headers["x-gateway-request-id"]
+    await gateway.engine.recorder.flush()
+    capture = gateway.engine.body_capture
+    assert await capture.read(openai_id) is None
+    assert await capture.read(anthropic_id) is not None
+    kept = await capture.read(project_id)
+    assert kept is not None and MARKER in kept.request
