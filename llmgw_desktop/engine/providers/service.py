@@ -119,9 +119,28 @@ class ProvidersService:
 
     # -- API providers and local servers (the HTTP gateway's table) ----------------------------
 
-    async def listing(self, project: str | None = None) -> list[dict[str, Any]]:
-        """Every provider the HTTP gateway routes to, as `/v1/providers` shows it."""
-        return await self._gateway.directory.providers(project)
+    async def listing(
+        self, project: str | None = None, principal: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every provider the HTTP gateway routes to, as `/v1/providers` shows it to
+        `principal`: a gateway key sees the providers it may reach, with those of their models
+        in its scope (SECURITY 46)."""
+        rows = await self._gateway.directory.providers(project)
+        if principal is None:
+            return rows
+        access = self._target_access
+        shown: list[dict[str, Any]] = []
+        for row in rows:
+            pid = row["id"]
+            models = [
+                m
+                for m in row.get("models", [])
+                if access(principal, pid, str(m).removeprefix(f"{pid}/")) is None
+            ]
+            listed = row.get("models") or []
+            if models or (not listed and access(principal, pid, "") is None):
+                shown.append({**row, "models": models})
+        return shown
 
     async def models(
         self, project: str | None = None, principal: str | None = None

@@ -94,6 +94,15 @@ async def test_model_lists_show_a_key_only_the_models_in_its_scope(
     assert {m.id for m in page.data} == {"gpt-4o-mini"}
     listed = [m.name async for m in await gemini_client(locked, narrow).aio.models.list()]
     assert listed == ["models/gpt-4o-mini"], listed
+    # The provider listing shows the one provider, with the one model.
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            locked.base_url + "/v1/providers", headers={"Authorization": f"Bearer {narrow}"}
+        ) as answer,
+    ):
+        providers = (await answer.json())["providers"]
+    assert [(p["id"], p["models"]) for p in providers] == [("openai", ["gpt-4o-mini"])]
     # A model outside the scope is not found by name either.
     with pytest.raises(openai.NotFoundError):
         await openai_client(locked, narrow).models.retrieve("claude-sonnet-4-6")
