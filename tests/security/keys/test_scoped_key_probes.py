@@ -186,6 +186,14 @@ async def test_ask_model_is_held_to_the_keys_models(
         {"provider": "anthropic", "model": "claude-sonnet-4-6", "prompt": "hi"},
     )
     assert refused.is_error and "outside_key_scope" in str(refused.content), refused
+    # A project named in the tool's arguments is held as one named in a header.
+    in_project = await call_tool(
+        locked,
+        headers,
+        "ask_model",
+        {"provider": "openai", "model": "gpt-4o-mini", "prompt": "hi", "project": "shop"},
+    )
+    assert in_project.is_error and "outside_key_scope" in str(in_project.content), in_project
     assert len(upstream.llm_requests) == asked
 
 
