@@ -364,6 +364,7 @@ class Engine:
             trouble=ProviderTrouble(
                 self.events, switch_ids=[state.id for state in self.switches.states()]
             ),
+            target_access=self.keys.target_refusal,
         )
         # Each installed CLI's login, from its own files (read-only, offline).
         self.cli_accounts = CliAccounts(environ=environ, locate=self.discovery.locate)

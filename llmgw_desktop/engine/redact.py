@@ -69,10 +69,12 @@ known_secrets = KnownSecrets()
 
 # Vendor key shapes: OpenAI (sk-, sk-proj-), Anthropic (sk-ant-), OpenRouter (sk-or-), Groq
 # (gsk_), xAI (xai-), GitHub (ghp_ gho_ ghu_ ghs_ github_pat_), Google (AIza), Hugging Face
-# (hf_), Slack (xox?-), Stripe (sk_live_, rk_live_), GitLab (glpat-), npm (npm_).
+# (hf_), Slack (xox?-), Stripe (sk_live_, rk_live_), GitLab (glpat-), npm (npm_); and this
+# gateway's own keys (llmgw-): the process never holds them in clear to mask by value, so a key
+# pasted into a prompt that body capture keeps is caught by its shape.
 _KEY_SHAPES = re.compile(
     r"\b(sk-ant-|sk-proj-|sk-or-|sk-|gsk_|xai-|ghp_|gho_|ghu_|ghs_|github_pat_|AIza|hf_|"
-    r"xox[abprs]-|sk_live_|rk_live_|sk_test_|glpat-|npm_|mcp_)"
+    r"xox[abprs]-|sk_live_|rk_live_|sk_test_|glpat-|npm_|mcp_|llmgw-)"
     r"[A-Za-z0-9_\-]{12,}"
 )
 _AWS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
@@ -167,6 +169,7 @@ _KEY_GATES = (
     "glpat-",
     "npm_",
     "mcp_",
+    "llmgw-",
 )
 _AWS_GATES = ("AKIA", "ASIA")
 _BEARER_GATES = ("bearer", "basic")

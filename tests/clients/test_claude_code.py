@@ -23,6 +23,8 @@ pytestmark = pytest.mark.contract
 
 SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
 LOCK_TOKEN = "locked-gateway-token-0123456789-abcdefghij"
+# A run the gateway refuses is bounded, so a client that kept retrying fails, not hangs.
+REFUSED_RUN_TIMEOUT_S = 60.0
 
 
 async def test_claude_code_reaches_anthropic_with_its_request_unchanged(
@@ -137,4 +139,43 @@ async def test_claude_code_carries_a_gateway_key_and_is_held_to_its_scope(
     env["ANTHROPIC_API_KEY"] = narrow.secret
     refused = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
     assert "FAKE-OK" not in refused.stdout, refused.explain()
+    # Refused in Anthropic's shape, which Claude Code reads and shows as it came.
+    assert "API Error: 403" in refused.stdout and "outside the scope" in refused.stdout
+    assert len(upstream.llm_requests) == asked
+
+    # Revoked from the operator's side: the very next run is refused.
+    await locked.engine.keys.revoke(LOCAL_CALLER, "claude-code")
+    # Claude Code retries a 401 with backoff for minutes (it takes it for a login to renew):
+    # with no retries it shows the refusal at once.
+    env |= {"ANTHROPIC_API_KEY": allowed.secret, "CLAUDE_CODE_MAX_RETRIES": "0"}
+    revoked = await run_cli(
+        "claude", "-p", "say hello", env=env, cwd=home / "work", timeout_s=REFUSED_RUN_TIMEOUT_S
+    )
+    # Claude Code words a 401 its own way.
+    assert revoked.returncode != 0 and "Invalid API key" in revoked.stdout, revoked.explain()
+    assert len(upstream.llm_requests) == asked
+
+
+async def test_claude_code_is_held_to_its_keys_budget(
+    home: Path, upstream: ScriptedUpstream, start_gateway: GatewayFactory
+) -> None:
+    # Issue 31: a key's dollar budget holds for Claude Code as for the SDKs: once spent, the
+    # next run is refused 402 and Claude Code shows why.
+    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    made = await locked.engine.keys.create(
+        LOCAL_CALLER, KeySpec(name="thrifty-claude", budget_usd=0.000001)
+    )
+    env = client_environment(home, locked.base_url) | {"ANTHROPIC_API_KEY": made.secret}
+    first = await run_cli(
+        "claude", "-p", "say hello", env=env, cwd=home / "work", timeout_s=REFUSED_RUN_TIMEOUT_S
+    )
+    assert "FAKE-OK" in first.stdout, first.explain()
+    asked = len(upstream.llm_requests)
+    spent = await run_cli(
+        "claude", "-p", "say hello", env=env, cwd=home / "work", timeout_s=REFUSED_RUN_TIMEOUT_S
+    )
+    assert "FAKE-OK" not in spent.stdout, spent.explain()
+    assert "402" in spent.stdout and "key:thrifty-claude" in spent.stdout, spent.explain()
+    # It points the holder at the operator, not at a config.toml that does not hold it.
+    assert "ask the operator for a key" in spent.stdout, spent.explain()
     assert len(upstream.llm_requests) == asked

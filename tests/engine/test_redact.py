@@ -16,6 +16,7 @@ from llmgw_desktop.engine.redact import REDACTED, redact
         "token: ghp_abcdefghijklmnopqrstuvwxyz0123456789",
         "AIzaSyA-abcdefghijklmnopqrstuvwxyz12345",
         "x-api-key: something-secret-value",
+        "my gateway key is llmgw-abcdefghijklmnop_ABCDEFGHIJKLMNOP-0123456789a",
     ],
 )
 def test_secrets_are_masked(secret_text: str) -> None:
@@ -28,6 +29,8 @@ def test_secrets_are_masked(secret_text: str) -> None:
 def test_ordinary_text_is_unchanged() -> None:
     text = "listening on 127.0.0.1:3333; 5 tokens used; the key point is speed"
     assert redact(text) == text
+    # The Connect page's placeholder for an open loopback gateway is not a key.
+    assert redact("use llmgw-local as the key") == "use llmgw-local as the key"
 
 
 def test_code_in_answers_is_not_mistaken_for_secrets() -> None:
@@ -70,6 +73,8 @@ _SAMPLES = [
     "glpat-abcdefghijklmnop1234",
     "npm_abcdefghijklmnop1234",
     "mcp_abcdefghijklmnop1234",
+    "llmgw-abcdefghijklmnop1234",
+    "llmgw-local",
     "AKIAABCDEFGHIJKLMNOP",
     "ASIAABCDEFGHIJKLMNOP",
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlMTIz",

@@ -36,8 +36,21 @@ PROMPT_KEY = "sk-ant-api03-" + _tail(32)
 ORG_KEY = "sk-proj-" + _tail(32)
 AUTH_KEY = "sk-proj-" + _tail(32)
 GITHUB = "ghp_" + _tail(36)
+# A gateway key of this gateway's own shape, pasted into a prompt (the process holds no key in
+# clear, so only its shape can catch it).
+GATEWAY_KEY = "llmgw-" + secrets.token_urlsafe(32)
 MARKER = "otters-" + _tail(8).lower()  # a harmless word that must be kept
-NEEDLES = (PROMPT_KEY, ORG_KEY, AUTH_KEY, GITHUB, PROMPT_KEY[-12:], ORG_KEY[-12:], GITHUB[-12:])
+NEEDLES = (
+    PROMPT_KEY,
+    ORG_KEY,
+    AUTH_KEY,
+    GITHUB,
+    GATEWAY_KEY,
+    PROMPT_KEY[-12:],
+    ORG_KEY[-12:],
+    GITHUB[-12:],
+    GATEWAY_KEY[-12:],
+)
 
 
 def _stored_bytes(database: Path) -> bytes:
@@ -55,7 +68,12 @@ async def _ask_openai(gateway: GatewayRuntime, caller: str = "nightly-report") -
     async with client:
         raw = await client.chat.completions.with_raw_response.create(
             model="openai/gpt-4o-mini",
-            messages=[{"role": "user", "content": f"{MARKER}: use {PROMPT_KEY} and {GITHUB}"}],
+            messages=[
+                {
+                    "role": "user",
+                    "content": f"{MARKER}: use {PROMPT_KEY} and {GITHUB}, not {GATEWAY_KEY}",
+                }
+            ],
         )
     return raw.headers["x-gateway-request-id"]
 
@@ -156,3 +174,31 @@ async def test_a_long_request_is_kept_cut_and_marked(
     assert kept is not None and kept.request_cut > 30_000
     assert kept.request.endswith(cut_marker(kept.request_cut))
     assert len(kept.request) == 300 + len(cut_marker(kept.request_cut))
+
+
+async def test_a_provider_or_project_policy_keeps_only_the_requests_it_names(
+    start_gateway: GatewayFactory,  # noqa: F811
+    upstream: ScriptedUpstream,  # noqa: F811
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(
+        capture_providers=["anthropic"], capture_projects=["shop"]
+    )
+    openai_id = await _ask_openai(gateway)  # neither the provider nor a project named
+    anthropic_id = await _stream_anthropic(gateway)  # the provider named
+    client = openai.AsyncOpenAI(
+        base_url=gateway.base_url + "/v1",
+        api_key="x",
+        default_headers={"X-Project": "shop"},
+        max_retries=0,
+    )
+    async with client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model="openai/gpt-4o-mini", messages=[{"role": "user", "content": MARKER}]
+        )
+    project_id = raw.headers["x-gateway-request-id"]
+    await gateway.engine.recorder.flush()
+    capture = gateway.engine.body_capture
+    assert await capture.read(openai_id) is None
+    assert await capture.read(anthropic_id) is not None
+    kept = await capture.read(project_id)
+    assert kept is not None and MARKER in kept.request

@@ -1,7 +1,9 @@
 """The Keys page on a running gateway (qasync, offscreen): a key made in the dialog is shown
 once and works with the official `openai`, `anthropic` and `google-genai` SDKs for the models
 in its scope, is refused others in each client's own shape, and stops working on the very next
-request once revoked from the page (the confirmation's safe choice is the default)."""
+request once revoked from the page (the confirmation's safe choice is the default). A second key
+typed with a budget and a rate limit is held to both; rotated from the page, its old secret
+stops at once."""
 
 from __future__ import annotations
 
@@ -136,6 +138,63 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
                 with pytest.raises(openai.AuthenticationError) as gone:
                     await oa.chat.completions.create(model="gpt-4o-mini", messages=HI)
                 assert gone.value.body["code"] == "key_revoked"  # type: ignore[index]
+
+                # A second key from the dialog, with the limits a person types: a budget one
+                # answer uses up and two requests a minute, each enforced for the SDK.
+                page.dialog = page.secret_dialog = None
+                qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
+                dialog = await until(lambda: page.dialog, "the second new-key dialog")
+                assert isinstance(dialog, NewKeyDialog)
+                qtbot.keyClicks(dialog.name, "capped")
+                qtbot.keyClicks(dialog.models, "gpt-4o-mini")
+                qtbot.keyClicks(dialog.budget, "0.000001")
+                qtbot.keyClicks(dialog.rate, "2")
+                qtbot.keyClicks(dialog.expires, "30")
+                qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+                shown = await until(lambda: page.secret_dialog, "the second secret")
+                assert isinstance(shown, SecretDialog)
+                capped = shown.secret.text()
+                shown.accept()
+                await until(lambda: page.table.rowCount() == 2, "the second row")
+                limited = openai.AsyncOpenAI(
+                    base_url=runtime.base_url + "/v1", api_key=capped, max_retries=0
+                )
+                await limited.chat.completions.create(model="gpt-4o-mini", messages=HI)
+                with pytest.raises(openai.APIStatusError) as spent:
+                    await limited.chat.completions.create(model="gpt-4o-mini", messages=HI)
+                assert spent.value.status_code == 402
+                assert spent.value.body["code"] == "budget_exceeded"  # type: ignore[index]
+                with pytest.raises(openai.RateLimitError) as throttled:
+                    await limited.chat.completions.create(model="gpt-4o-mini", messages=HI)
+                assert int(throttled.value.response.headers["Retry-After"]) >= 1
+                rows = await runtime.engine.recorder.recent(limit=20)
+                assert "key:capped" in {r["owner_principal"] for r in rows}
+
+                # Rotate from the page: a new secret for the same principal, still held by its
+                # limits (429 while the minute's two requests are used, 402 after: the spend is
+                # the principal's); the old secret is refused at once.
+                row = next(
+                    r
+                    for r in range(page.table.rowCount())
+                    if page.table.item(r, 0).text() == "capped"
+                )
+                page.table.selectRow(row)
+                page.secret_dialog = None
+                qtbot.mouseClick(page.rotate_button, Qt.MouseButton.LeftButton)
+                rotated = await until(lambda: page.secret_dialog, "the rotated secret")
+                assert isinstance(rotated, SecretDialog)
+                fresh = rotated.secret.text()
+                assert fresh != capped and fresh.startswith("llmgw-")
+                rotated.accept()
+                with pytest.raises(openai.AuthenticationError) as old_secret:
+                    await limited.chat.completions.create(model="gpt-4o-mini", messages=HI)
+                assert old_secret.value.body["code"] == "key_revoked"  # type: ignore[index]
+                renewed = openai.AsyncOpenAI(
+                    base_url=runtime.base_url + "/v1", api_key=fresh, max_retries=0
+                )
+                with pytest.raises(openai.APIStatusError) as still_spent:
+                    await renewed.chat.completions.create(model="gpt-4o-mini", messages=HI)
+                assert still_spent.value.status_code in (402, 429)
                 window.grab().save(str(tmp_path / "keys-page.png"))
             finally:
                 for each in window.pages.values():

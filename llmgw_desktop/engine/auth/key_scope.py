@@ -4,9 +4,13 @@ Pure values and checks, no I/O. The checks run where the engine already decides 
 for every principal, so a key is held to its scope on every front door:
 - models and providers: for each target a request's route would ask (after aliases, routes,
   pins, the small-request rule and fallbacks), in `GatewayService`; a target outside the scope
-  is never asked, so an alias or a fallback cannot lead a key elsewhere;
+  is never asked, so an alias or a fallback cannot lead a key elsewhere; also in the token
+  counter (`counting.py`) and in `ProviderCalls` for a CLI run through an MCP tool, which names
+  the CLI as the routes do (`claude-cli`); the model and provider lists show the scope only
+  (`ProvidersService`);
 - projects: in `ProjectGrants` (`projects.py`), the check every call naming a project passes;
-- MCP tools: in the MCP access middleware, after the tool's capability.
+- MCP tools: in the MCP access middleware, after the tool's capability, and in the middleware
+  that relays the user's own MCP servers' tools (it answers before the access middleware).
 
 An empty list of models, providers or tools means "any"; an empty list of projects means
 "none" (a call without a project), as for every other remote principal: a project's vault keys,

@@ -315,8 +315,7 @@ class BudgetLedger:
             f"budget exceeded: the {b.period} budget of {b.label}{status.lane_text} is used up "
             f"({format_amount(b.unit, status.spent)} spent of its {limit} hard limit "
             f"{b.period_word}); new calls are refused until it resets at "
-            f"{status.reset_text()} local time. Raise it in config.toml ([[budgets]]) or on "
-            "the dashboard's Budgets page.",
+            f"{status.reset_text()} local time. {self._how_to_raise(b)}",
             reason=LIMIT_REACHED,
             budget=b.scope,
             lane=status.lane or None,
@@ -326,6 +325,16 @@ class BudgetLedger:
             spent=round(status.spent, 6),
             resets_at=status.resets_at,
         )
+
+    def _how_to_raise(self, budget: Budget) -> str:
+        # A gateway key's budget is the key's own, kept in the store: config.toml and the
+        # Budgets page do not hold it, so pointing a key's holder there would mislead.
+        if budget in self.key_budgets:
+            return (
+                "It is this gateway key's own budget: ask the operator for a key with a larger "
+                "one (the Keys page, or `llmgw-desktop keys create ... --budget`)."
+            )
+        return "Raise it in config.toml ([[budgets]]) or on the dashboard's Budgets page."
 
     def _held_refusal(self, status: BudgetStatus, held: float) -> BudgetExceeded:
         b = status.budget

@@ -57,6 +57,9 @@ class RequestMeta:
     # The recorder row id to use, when the front door already promised it to the client (the
     # HTTP bridge's `x-gateway-request-id`); else the recorder makes one.
     record_id: str | None = None
+    # The recorder row this call re-sends (the playground's Compare on a CLI bridge model): its
+    # row's route names it as `replayOf`, as an API target's route does.
+    replay_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,4 +197,5 @@ def record_fields(
         "model": params.model,
         "correlation_id": params.correlation_id,
         "project": meta.project,
+        "replay_of": meta.replay_of,
     }

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmgw_desktop.config.api_catalog import CLI_BRIDGES
 from llmgw_desktop.config.cli_catalog import PROVIDER_IDS, provider_info
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
@@ -68,6 +69,9 @@ from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 __all__ = ["ProviderCalls", "Resolved"]
 
 log = logging.getLogger(__name__)
+
+# Each coding CLI's engine id -> the provider id the gateway's routes (and a key's scope) use.
+_BRIDGE_OF_CLI = {bridge.engine_provider: bridge.id for bridge in CLI_BRIDGES}
 
 
 @dataclass(frozen=True)
@@ -284,7 +288,11 @@ class ProviderCalls:
         anything else is looked at; the refusal is a refused row."""
         if self._target_access is None:
             return
-        outside = self._target_access(principal, provider, params.model or "")
+        # A key names a CLI as the gateway's routes do (`claude-cli`, `mistral-cli`), not by
+        # its engine id: `mistral` is Mistral's API there, and `claude-cli/*` has to reach
+        # Claude Code by every door (SECURITY 46).
+        named = _BRIDGE_OF_CLI.get(provider, provider)
+        outside = self._target_access(principal, named, params.model or "")
         if outside is None:
             return
         record = self._start_record(provider, params, principal, meta)
@@ -442,7 +450,8 @@ class ProviderCalls:
             cost_usd=data.get("cost_usd"),
             # No column for it in this schema: the route's JSON carries how the cost was found.
             route=_cost_route(
-                data.get("cost_source") if data.get("cost_usd") is not None else None
+                data.get("cost_source") if data.get("cost_usd") is not None else None,
+                run.meta.replay_of,
             ),
             optimization=data.pop("_optimization", None),
         )
@@ -669,7 +678,9 @@ def _asked_mode(params: CallParams, meta: RequestMeta) -> str:
     return params.permission_mode
 
 
-def _cost_route(source: str | None) -> dict[str, Any] | None:
-    """A CLI row's route record: none of its own, only how its cost was found (if it has one)."""
-    note = cost_note(source)
-    return None if note is None else {"cost": note}
+def _cost_route(source: str | None, replay_of: str | None = None) -> dict[str, Any] | None:
+    """A CLI row's route record: none of its own, only how its cost was found (if it has one)
+    and the row it re-sends (the recorder links the two by it)."""
+    route = {"cost": cost_note(source), "replayOf": replay_of}
+    kept = {name: value for name, value in route.items() if value is not None}
+    return kept or None

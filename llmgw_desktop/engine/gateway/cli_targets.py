@@ -66,6 +66,7 @@ async def serve_on_cli(
         caller=caller.caller,
         project=caller.project,
         record_id=route.request_id,
+        replay_of=caller.replay_of,
     )
     try:
         call = await cli.start(

@@ -5,7 +5,8 @@ Anthropic (`/v1/messages/count_tokens`), Gemini (`:countTokens`) and OpenAI
 (`/v1/responses/input_tokens`) count exactly. A request in the provider's own dialect is sent as
 it came, after the same check of what a remote caller asks of the operator's vendor account as a
 chat request passes (`remote_passthrough.py`); one in another dialect is translated first (the
-same translation a chat request gets).
+same translation a chat request gets). A gateway key is held to its scope here as on a chat
+request: a model outside it is refused before anything is sent or estimated (`key_scope.py`).
 Other providers (OpenAI-compatible servers, CLIs) get the tokenizer-free estimate of
 `request_tokens.py`.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import (
@@ -71,12 +73,16 @@ class TokenCounter:
         keys: KeyChain,
         upstream: UpstreamClient,
         remote: RemotePassthrough | None = None,
+        target_access: Callable[[str, str, str], EngineError | None] | None = None,
     ) -> None:
+        """`target_access(principal, provider, model)` is the refusal of a gateway key whose
+        scope leaves that target out (None: allowed), as `GatewayService` checks it."""
         self._registry = registry
         self._keys = keys
         self._upstream = upstream
         # What a remote caller may ask of the operator's vendor account (as on a chat call).
         self._remote = remote or RemotePassthrough()
+        self._target_access = target_access or (lambda _principal, _provider, _model: None)
 
     async def count(self, incoming: ClientRequest, caller: CallerInfo) -> TokenCount:
         """The count for `incoming`, exact where the owner of its model can count.
@@ -86,11 +92,17 @@ class TokenCounter:
             NotFound: the model is unknown.
             VendorFeatureRefused: the request would be sent as it came, and a remote caller
                 asked the vendor for a feature it is not allowed (nothing was sent).
+            OutsideKeyScope: the caller's gateway key does not reach the model (nothing sent).
         """
         requested = incoming.facts.model or self._registry.config.default_model
         if not requested:
             raise InvalidRequest("model: required (or set gateway.default_model)", param="model")
         target = self._registry.resolve(requested)
+        # Counting sends the request to the model's owner on the operator's account: a key
+        # may not have a provider outside its scope asked, even to count (SECURITY 46).
+        outside = self._target_access(caller.principal, target.provider, target.model)
+        if outside is not None:
+            raise outside
         spec = self._registry.provider(target.provider) if target.kind == "api" else None
         reason = f"{target.label} has no token-counting endpoint"
         if spec is not None and spec.enabled:

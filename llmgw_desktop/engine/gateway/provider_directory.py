@@ -279,12 +279,19 @@ class ProviderDirectory:
             "staleReferences": [r.to_dict() for r in self._stale if r.provider == spec.id],
         }
 
-    async def models(self, project: str | None = None) -> list[dict[str, Any]]:
-        """Models of available providers, plus aliases, in OpenAI's list-item shape."""
+    async def models(
+        self, project: str | None = None, reaches: Callable[[str, str], bool] | None = None
+    ) -> list[dict[str, Any]]:
+        """Models of available providers, plus aliases, in OpenAI's list-item shape; with
+        `reaches(provider, model)`, only those it allows (a gateway key's scope)."""
+        allowed = reaches or (lambda _provider, _model: True)
         rows: list[dict[str, Any]] = []
         available = {p["id"]: p for p in await self.providers(project) if p["available"]}
         for pid, info in available.items():
             for model in info["models"]:
+                # A CLI's models are listed as `claude-cli/haiku`; its route asks it for `haiku`.
+                if not allowed(pid, model.removeprefix(f"{pid}/")):
+                    continue
                 # Each listed id as it reaches this provider ("openrouter/google/...").
                 model_id = model if info["type"] == "cli" else self._registry.public_id(pid, model)
                 rows.append(_model(model_id, pid, info["type"]))
@@ -294,7 +301,7 @@ class ProviderDirectory:
             except NotFound:
                 log.warning("alias %s points at unknown model %s", alias, target)
                 continue
-            if owner.provider in available:
+            if owner.provider in available and allowed(owner.provider, owner.model):
                 rows.append(_model(alias, owner.provider, "alias") | {"alias_of": target})
         return rows
 

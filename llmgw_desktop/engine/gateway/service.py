@@ -171,7 +171,7 @@ class GatewayService:
         # Which vendor features a remote caller may send on the operator's account, and which
         # stored responses are whose.
         self._remote = remote_passthrough or RemotePassthrough()
-        self._counter = TokenCounter(registry, keys, upstream, self._remote)
+        self._counter = TokenCounter(registry, keys, upstream, self._remote, self._target_access)
         # Spans of upstream attempts and translations (does nothing while export is off).
         self._telemetry = telemetry or Telemetry()
         # Set when the gateway stops: an answer cut then was interrupted, not abandoned.

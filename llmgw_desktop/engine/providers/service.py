@@ -8,7 +8,7 @@ into discovery, the call service's breakers and the gateway's directory and rout
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from llmgw_desktop.config.api_catalog import CLI_BRIDGES, ApiProviderSpec
@@ -41,7 +41,11 @@ class ProvidersService:
         calls: ProviderCalls,
         gateway: GatewayService,
         trouble: ProviderTrouble,
+        target_access: Callable[[str, str, str], EngineError | None] | None = None,
     ) -> None:
+        """`target_access(principal, provider, model)`: the refusal of a gateway key whose
+        scope leaves that target out, so a key's model lists show what it may ask for."""
+        self._target_access = target_access or (lambda _principal, _provider, _model: None)
         self._switches = switches
         self._trouble = trouble
         self._discovery = discovery
@@ -115,13 +119,40 @@ class ProvidersService:
 
     # -- API providers and local servers (the HTTP gateway's table) ----------------------------
 
-    async def listing(self, project: str | None = None) -> list[dict[str, Any]]:
-        """Every provider the HTTP gateway routes to, as `/v1/providers` shows it."""
-        return await self._gateway.directory.providers(project)
+    async def listing(
+        self, project: str | None = None, principal: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every provider the HTTP gateway routes to, as `/v1/providers` shows it to
+        `principal`: a gateway key sees the providers it may reach, with those of their models
+        in its scope (SECURITY 46)."""
+        rows = await self._gateway.directory.providers(project)
+        if principal is None:
+            return rows
+        access = self._target_access
+        shown: list[dict[str, Any]] = []
+        for row in rows:
+            pid = row["id"]
+            models = [
+                m
+                for m in row.get("models", [])
+                if access(principal, pid, str(m).removeprefix(f"{pid}/")) is None
+            ]
+            listed = row.get("models") or []
+            if models or (not listed and access(principal, pid, "") is None):
+                shown.append({**row, "models": models})
+        return shown
 
-    async def models(self, project: str | None = None) -> list[dict[str, Any]]:
-        """Every model the HTTP gateway answers for, as `/v1/models` shows it."""
-        return await self._gateway.directory.models(project)
+    async def models(
+        self, project: str | None = None, principal: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every model the HTTP gateway answers for `principal`, as `/v1/models` shows it: a
+        gateway key sees only the models in its scope (SECURITY 46)."""
+        if principal is None:
+            return await self._gateway.directory.models(project)
+        access = self._target_access
+        return await self._gateway.directory.models(
+            project, lambda provider, model: access(principal, provider, model) is None
+        )
 
     def stale_references(self) -> tuple[StaleReference, ...]:
         """Config entries naming a model its provider no longer lists."""

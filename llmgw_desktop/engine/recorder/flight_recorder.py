@@ -162,9 +162,11 @@ class FlightRecorder:
         state: str = "started",
         record_id: str | None = None,
         project: str | None = None,
+        replay_of: str | None = None,
     ) -> str:
         """Record that a request began; returns its record id (`record_id` when the caller
-        chose it first: the id a response already carries). Never blocks, never fails."""
+        chose it first: the id a response already carries; `replay_of`: the row it re-sends,
+        kept in its route as `replayOf`). Never blocks, never fails."""
         record_id = record_id or new_record_id()
         started_at = self._clock()
         caller = recorded_caller(caller)
@@ -189,7 +191,7 @@ class FlightRecorder:
             # Kept as data until written: strings inside are redacted one by one then.
             "approval_json": approval,
             "optimization_json": optimization,
-            "route_json": {"traceId": trace_id} if trace_id else None,
+            "route_json": _opening_route(trace_id, replay_of),
             "state": state,
             "owner_process": self._process_id,
         }
@@ -629,3 +631,10 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
         raw = out.pop(f"{name}_json", None)
         out[name] = json.loads(raw) if raw else None
     return out
+
+
+def _opening_route(trace_id: str | None, replay_of: str | None) -> dict[str, Any] | None:
+    """What a row's route holds from its start (a route written at its end replaces it)."""
+    route = {"traceId": trace_id, "replayOf": replay_of}
+    kept = {name: value for name, value in route.items() if value}
+    return kept or None

@@ -71,7 +71,12 @@ def add_keys_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> N
     create.add_argument("name", help="its name; the principal is key:NAME")
     for flag, dest, what in (
         ("--model", "models", "a model it may reach (repeat; `provider/model`, `*` at the end)"),
-        ("--provider", "providers", "a provider it may reach (repeat; default: any)"),
+        (
+            "--provider",
+            "providers",
+            "a provider it may reach, as the routes name it: openai, claude-cli (repeat; "
+            "default: any)",
+        ),
         ("--project", "projects", "a project it may name (repeat; default: none)"),
         ("--tool", "tools", "an MCP tool it may call (repeat; default: any)"),
     ):

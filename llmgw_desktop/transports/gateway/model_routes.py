@@ -5,8 +5,9 @@
 `display_name`, `created_at`; `has_more`, `first_id`, `last_id`, paged by `limit`, `before_id`,
 `after_id`); google-genai's (`api_version="v1"`, and everyone under `/v1beta/models`) get
 Gemini's `models/...` entries. Every shape lists the one set of models the gateway answers for
-(`ProvidersService.models`). A list for a project (`X-Project`) reads that project's key pool,
-so it needs the project's grant, as a call under it does.
+(`ProvidersService.models`), less what a gateway key's scope leaves out. A list for a project
+(`X-Project`) reads that project's key pool, so it needs the project's grant, as a call under it
+does.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ def add_model_routes(app: web.Application, engine: Engine) -> None:
             ProjectForbidden: the caller was not granted the project.
         """
         project = checked_project(request.headers.get(PROJECT_HEADER), PROJECT_HEADER)
-        engine.project_grants.require(principal_of(request).id, project)
-        return await engine.providers.models(project)
+        principal = principal_of(request).id
+        engine.project_grants.require(principal, project)
+        return await engine.providers.models(project, principal)
 
     async def list_models(request: web.Request) -> web.Response:
         front = request_dialect(request)

@@ -72,10 +72,11 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
     async def providers(request: web.Request) -> web.Response:
         project = project_scope(request.headers, _query_project(request))
         # A project's listing reads its vault key pool: granted as a call under it would be.
-        engine.project_grants.require(principal_of(request).id, project)
+        principal = principal_of(request).id
+        engine.project_grants.require(principal, project)
         return json_body(
             {
-                "providers": await engine.providers.listing(project),
+                "providers": await engine.providers.listing(project, principal),
                 "staleReferences": [r.to_dict() for r in engine.providers.stale_references()],
             }
         )

@@ -40,7 +40,14 @@ from mcp_types import (
 )
 from pydantic import BaseModel
 
-from llmgw_desktop.engine.api import Capability, Engine, EngineError, ErrorCode, refusal
+from llmgw_desktop.engine.api import (
+    Capability,
+    Engine,
+    EngineError,
+    ErrorCode,
+    key_tool_refusal,
+    refusal,
+)
 from llmgw_desktop.transports.mcp.access import FORBIDDEN_RPC_CODE
 from llmgw_desktop.transports.mcp.caller import current_caller
 from llmgw_desktop.transports.mcp.results import tool_error
@@ -180,7 +187,9 @@ def upstream_middleware(engine: Engine, changes: ListChanges | None = None) -> A
             return await call_next(ctx)
         caller = current_caller()
         principal = caller.as_principal
-        denied = refusal(principal, Capability.GATEWAY_USE)
+        # This middleware answers before the access middleware sees the call, so a gateway
+        # key that names its tools is held to them here too (SECURITY 46).
+        denied = refusal(principal, Capability.GATEWAY_USE) or key_tool_refusal(principal, name)
         if denied is not None:
             return tool_error(denied)
         token = _progress_token(params)

@@ -24,7 +24,7 @@ from llmgw_desktop.engine.api import (
     ProviderDraft,
 )
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.fakes.upstream import ScriptedUpstream
+from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.gateways import gateway_starter
 from tests.network_fixtures import running_tinyproxy
 
@@ -247,3 +247,30 @@ async def test_two_saves_at_once_both_land(
     assert {"a1", "a2"} <= set(data["aliases"])
     registry = runtime.engine.gateway.registry
     assert registry.provider("house") is not None and registry.provider("other") is not None
+
+
+async def test_a_saved_routes_fallback_and_pin_steer_the_next_requests(
+    runtime: GatewayRuntime, upstream: ScriptedUpstream, config_path: Path
+) -> None:
+    """The route the editor writes is the one the next requests take: a failing first target
+    falls back to the route's next model, and a pinned caller goes to its pin first."""
+    route = {"fallback": ["house/house-chat"], "pin": {"ci-bot": "house/house-chat"}}
+    entries = ModelEntries(routes={"house/house-coder": route})
+    await runtime.engine.provider_editor.save(
+        LOCAL_CALLER, draft(upstream, models=("house-coder", "house-chat")), entries, new=True
+    )
+    hi = [{"role": "user", "content": "hi"}]
+    async with openai.AsyncOpenAI(
+        base_url=runtime.base_url + "/v1", api_key="x", max_retries=0
+    ) as client:
+        upstream.script(Reply.error(500, "the coder is down"))
+        fell_back = await client.chat.completions.create(model="house/house-coder", messages=hi)
+        pinned = await client.chat.completions.create(
+            model="house/house-coder", messages=hi, extra_headers={"X-Caller": "ci-bot"}
+        )
+    assert fell_back.choices[0].message.content and pinned.choices[0].message.content
+    asked = [r.body["model"] for r in upstream.llm_requests]
+    assert asked == ["house-coder", "house-chat", "house-chat"], asked
+    assert (fell_back.model_extra or {})["x_gateway"]["fallbackUsed"] is True
+    written = tomllib.loads(config_path.read_text())["gateway"]["routes"]["house/house-coder"]
+    assert written == route

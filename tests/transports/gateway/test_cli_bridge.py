@@ -9,6 +9,7 @@ import anthropic
 import openai
 import pytest
 
+from llmgw_desktop.engine.api import KeyScope, KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import engine_settings, offline  # noqa: F401
@@ -22,6 +23,8 @@ from tests.fakes.upstream import (
 from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
+
+HI = {"role": "user", "content": "hi"}
 
 CLI_SETTINGS = {
     "cli_path": [str(CLI_BIN)],
@@ -103,3 +106,46 @@ async def test_vault_auth_files_reach_the_cli_and_are_removed_after_a_failure(
     auth_tmp = cli_gateway.settings.data_path / "auth-tmp"
     assert auth_tmp.is_dir(), "the call should have written the auth files"
     assert list(auth_tmp.iterdir()) == []
+
+
+async def test_a_gateway_key_reaches_a_cli_bridge_model_only_in_its_scope(
+    start_gateway: GatewayFactory,
+    upstream: ScriptedUpstream,
+    offline: Path,  # noqa: F811
+) -> None:
+    # Issue 31 red team: a CLI bridge is one more provider a key's scope names or leaves out.
+    find_cli("claude")
+    # A key is a remote caller: its CLI runs in a registered workspace, read-only.
+    workspace = offline / "key-workspace"
+    workspace.mkdir()
+    gateway = await start_gateway(
+        workspaces={"keys": str(workspace)},
+        workspace_default="keys",
+        http_auth_token="operator-token-0123456789-abcdefghijkl",
+        **CLI_SETTINGS,
+    )
+    scope = KeyScope.of(models=["gpt-4o-mini"], providers=["openai"])
+    narrow = await gateway.engine.keys.create(OPERATOR, KeySpec(name="narrow", scope=scope))
+    bridged = await gateway.engine.keys.create(
+        OPERATOR, KeySpec(name="bridged", scope=KeyScope.of(models=["claude-cli/*"]))
+    )
+    base = gateway.base_url + "/v1"
+    refused = openai.AsyncOpenAI(base_url=base, api_key=narrow.secret, max_retries=0)
+    for model in ("claude-cli/sonnet", "claude-cli/opus"):
+        with pytest.raises(openai.PermissionDeniedError) as outside:
+            await refused.chat.completions.create(model=model, messages=[HI])
+        assert outside.value.body["code"] == "outside_key_scope"  # type: ignore[index]
+    # No Claude Code started for it, so nothing reached the upstream.
+    assert upstream.llm_requests == []
+    allowed = openai.AsyncOpenAI(base_url=base, api_key=bridged.secret, max_retries=0, timeout=120)
+    reply = await allowed.chat.completions.create(model="claude-cli/sonnet", messages=[HI])
+    assert DEFAULT_ANSWER in (reply.choices[0].message.content or "")
+    with pytest.raises(openai.PermissionDeniedError):
+        await allowed.chat.completions.create(model="gpt-4o-mini", messages=[HI])
+    # Each key's model list shows what it may ask for, the bridge's models by their listed ids.
+    bridged_ids = {m.id async for m in allowed.models.list()}
+    assert bridged_ids and all(i.startswith("claude-cli/") for i in bridged_ids), bridged_ids
+    assert "claude-cli/sonnet" in bridged_ids
+    assert {m.id async for m in refused.models.list()} == {"gpt-4o-mini"}
+    rows = await gateway.engine.recorder.recent(limit=10)
+    assert {r["owner_principal"] for r in rows} == {"key:narrow", "key:bridged"}
