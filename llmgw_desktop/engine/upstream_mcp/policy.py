@@ -21,7 +21,7 @@ from llmgw_desktop.engine.auth.access import Kind, kind_of
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 
-__all__ = ["ToolRefused", "UseKind", "is_operator", "refusal", "visible"]
+__all__ = ["ToolRefused", "UseKind", "is_operator", "offers_anything", "refusal", "visible"]
 
 _OPERATOR_KINDS = frozenset({Kind.LOCAL, Kind.BEARER})
 
@@ -84,6 +84,14 @@ def refusal(
         remote=config.remote,
         **details,
     )
+
+
+def offers_anything(config: UpstreamServerConfig, principal: Principal | None) -> bool:
+    """Whether `principal` could be offered anything of the server at all, decided without
+    starting it: a remote principal gets nothing of a server whose `remote` is "none" and whose
+    `allow` is empty (the default), so its use must not start the server (a process spawned,
+    or an OAuth sign-in opened in the operator's browser, on a stranger's request)."""
+    return is_operator(principal) or config.remote != "none" or bool(config.allow)
 
 
 def visible(

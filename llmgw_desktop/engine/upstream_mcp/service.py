@@ -287,9 +287,14 @@ class UpstreamServers:
 
     # -- listing --------------------------------------------------------------------------
 
-    async def running(self) -> list[UpstreamServer]:
-        """The enabled servers, each started if it was not; those that fail are left out."""
-        enabled = [s for s in self.servers.values() if s.config.enabled]
+    async def running(self, principal: Principal | None = None) -> list[UpstreamServer]:
+        """The enabled servers that could offer `principal` anything, each started if it was
+        not; those that fail are left out."""
+        enabled = [
+            s
+            for s in self.servers.values()
+            if s.config.enabled and policy.offers_anything(s.config, principal)
+        ]
         if not enabled:
             return []
         results = await asyncio.gather(
@@ -306,7 +311,7 @@ class UpstreamServers:
     async def tools(self, principal: Principal | None) -> list[RelayedTool]:
         """The tools `principal` may call, named NAME__tool."""
         offered = []
-        for server in await self.running():
+        for server in await self.running(principal):
             for tool in server.tools:
                 if policy.visible(server.config, tool.name, _read_only(tool), principal):
                     offered.append(
@@ -322,7 +327,7 @@ class UpstreamServers:
     async def prompts(self, principal: Principal | None) -> list[Any]:
         """The prompts `principal` may get, as `mcp_types.Prompt` named NAME__prompt."""
         offered = []
-        for server in await self.running():
+        for server in await self.running(principal):
             name = server.config.name
             for prompt in server.prompts:
                 if policy.visible(server.config, prompt.name, True, principal, "prompt"):
@@ -336,7 +341,7 @@ class UpstreamServers:
     async def resources(self, principal: Principal | None) -> list[Any]:
         """The resources `principal` may read, as `mcp_types.Resource` with NAME+uri."""
         offered = []
-        for server in await self.running():
+        for server in await self.running(principal):
             for resource in server.resources:
                 if policy.visible(server.config, resource.uri, True, principal, "resource"):
                     uri = offered_uri(server.config.name, resource.uri)
@@ -346,7 +351,7 @@ class UpstreamServers:
     async def resource_templates(self, principal: Principal | None) -> list[Any]:
         """The resource templates `principal` may read through, with NAME+template."""
         offered = []
-        for server in await self.running():
+        for server in await self.running(principal):
             for template in server.templates:
                 template_uri = template.uri_template
                 if policy.visible(server.config, template_uri, True, principal, "resource"):
@@ -509,6 +514,11 @@ class UpstreamServers:
         from mcp.shared.exceptions import MCPError
 
         server, config, offered = use.server, use.server.config, use.offered
+        if not policy.offers_anything(config, use.principal):
+            # Refused before the server starts (see `policy.offers_anything`).
+            refused = policy.refusal(config, use.name, False, use.principal, use.kind)
+            if refused is not None:
+                raise refused
         try:
             session = await server.session()
         except ServerDown as exc:

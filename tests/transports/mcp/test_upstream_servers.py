@@ -158,6 +158,12 @@ async def test_a_remote_principal_gets_no_server_tools_unless_the_operator_allow
     (row,) = await rows(gateway, "shut")
     assert row["state"] == "refused" and row["error_code"] == "upstream_tool_refused", row
     assert row["owner_principal"] == "oauth:laptop-editor", row
+    # A server offering a remote principal nothing is not started for it: its list and its
+    # refused call spawned no process (nor, for an OAuth server, a sign-in in the operator's
+    # browser); the one it may use was started.
+    status = {s["name"]: s for s in gateway.engine.upstream_mcp.status()}
+    assert status["shut"]["starts"] == 0 and status["shut"]["state"] == "idle", status["shut"]
+    assert status["open"]["state"] == "running", status["open"]
 
 
 async def test_a_tool_named_for_approval_waits_for_the_desk(start: Start) -> None:
