@@ -8,8 +8,11 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 import llmgw_desktop
 from llmgw_desktop.engine import api
@@ -31,22 +34,35 @@ def _is_engine_ref(node: ast.expr) -> bool:
     return isinstance(node, ast.Attribute) and node.attr in ("engine", "_engine")
 
 
-def test_the_stub_lists_exactly_the_lazy_names() -> None:
+def test_the_lazy_table_is_what_python_reads_in_the_stub() -> None:
+    # api.py reads api.pyi with a regular expression; Python's own parser must agree, so a
+    # line written in a form the expression misses fails here, not as a missing name later.
     stub = ast.parse((PACKAGE / "engine" / "api.pyi").read_text(encoding="utf-8"))
-    imported = {
-        alias.name: node.module
-        for node in stub.body
-        if isinstance(node, ast.ImportFrom)
-        for alias in node.names
-    }
+    imported = {}
+    for node in stub.body:
+        if isinstance(node, ast.ImportFrom):
+            assert node.module is not None and node.level == 0, ast.unparse(node)
+            for alias in node.names:
+                # `X as X` is what makes a stub's import a re-export for type checkers
+                assert alias.asname == alias.name, f"write `{alias.name} as {alias.name}`"
+                imported[alias.name] = node.module
     assert imported == api._HOMES
-    [stub_all] = [
-        node.value
-        for node in stub.body
-        if isinstance(node, ast.Assign)
-        and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
-    ]
-    assert sorted(ast.literal_eval(stub_all)) == sorted(api.__all__)
+    assert len(api._HOMES) > 100  # the guard is not passing on an empty read
+    assert api.__all__ == ["ENGINE_SERVICES", *api._HOMES]
+
+
+def test_the_stub_ships_with_the_package() -> None:
+    # api.py reads the stub at import, so the wheel and the PyInstaller bundle must carry it.
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    package_data = pyproject["tool"]["setuptools"]["package-data"]
+    assert "api.pyi" in package_data["llmgw_desktop.engine"]
+    spec = (PACKAGE.parent / "build.spec").read_text(encoding="utf-8")
+    assert '"engine" / "api.pyi"), "llmgw_desktop/engine")' in spec
+
+
+def test_a_missing_stub_is_named_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(ImportError, match=r"api\.pyi is missing"):
+        api._read_homes(tmp_path / "api.pyi")
 
 
 def test_every_public_name_resolves() -> None:
