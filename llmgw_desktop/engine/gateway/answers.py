@@ -71,6 +71,12 @@ class AnswerRelay:
         route: RouteReport,
         record: str,
     ) -> Completed:
+        """A whole answer in the client's own dialect, as the upstream sent it (`x_gateway` spliced
+        in for OpenAI clients); its row finished.
+
+        Raises:
+            UpstreamFailure: the answer broke off, was too large or is not JSON (fallback).
+        """
         raw = await self._read_whole(response, route)
         try:
             data = jsonio.loads(raw)
@@ -97,6 +103,12 @@ class AnswerRelay:
         *,
         api_key: str,
     ) -> Streaming:
+        """A stream in the client's own dialect, relayed frame by frame once its first frame has
+        arrived; its row is finished when the chunks end.
+
+        Raises:
+            UpstreamFailure: the stream failed before its first frame (fallback).
+        """
         stream = RelayedStream(
             response,
             stream_tap(incoming.name),
@@ -139,6 +151,12 @@ class AnswerRelay:
         route: RouteReport,
         record: str,
     ) -> Completed:
+        """A whole answer translated from the upstream's dialect into the client's; its row
+        finished.
+
+        Raises:
+            UpstreamFailure: the answer broke off, was too large or did not parse (fallback).
+        """
         raw = await self._read_whole(response, route)
         try:
             answer = DIALECTS[up_name].parse_response(jsonio.loads(raw))
@@ -162,6 +180,12 @@ class AnswerRelay:
         *,
         api_key: str,
     ) -> Streaming:
+        """A stream translated event by event from the upstream's dialect into the client's,
+        once its first frame has arrived; its row is finished when the chunks end.
+
+        Raises:
+            UpstreamFailure: the stream failed before its first frame (fallback).
+        """
         stream = UpstreamStream(
             response,
             DIALECTS[up_name].stream_decoder(),

@@ -90,6 +90,15 @@ class ApiTargets:
         *,
         only_key: str | None = None,
     ) -> tuple[Completed | Streaming | None, UpstreamFailure | EngineError | None]:
+        """Ask `target` key by key (`only_key`: that key alone): the answer, or why not (an
+        attempt outcome in `route`, with the failure or refusal when there is one).
+
+        Raises:
+            UpstreamRejected: a key's upstream refused the request itself (not worth another key).
+            BudgetExceeded: calls running hold the rest of a hard budget (nothing was sent).
+            VendorFeatureRefused, RepeatedKey: a remote caller's same-dialect body (not sent).
+            EngineError: the request holds a value our HTTP client will not write (not sent).
+        """
         spec = self.registry.provider(target.provider)
         # Off in config.toml or by the user's switch: the same outcome, so the route moves on
         # (or the client is told the provider is switched off) either way.

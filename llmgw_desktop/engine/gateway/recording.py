@@ -49,6 +49,7 @@ class RequestRecords:
         record: str,
         started: float,
     ) -> None:
+        """End an attempt's row as failed and list it in the route."""
         route.attempts.append(Attempt(target.label, key.label, failure.outcome))
         self._recorder.finish(
             record,
@@ -70,6 +71,7 @@ class RequestRecords:
         )
 
     def record_refusal(self, caller: CallerInfo, route: RouteReport, error: EngineError) -> None:
+        """The one row of a request refused before any provider was asked (its id in `route`)."""
         record = self._recorder.start(
             principal=caller.principal,
             provider=recorded_provider(
@@ -108,6 +110,7 @@ class RequestRecords:
         server_tools: Mapping[str, int] | None = None,
         estimated: bool = False,
     ) -> None:
+        """End an attempt's row with its state, tokens, cost and route."""
         # Upstream APIs report tokens, not money: the cost is the price table's estimate
         # (None for a model it does not know: "not priced", never $0). `estimated`: the tokens
         # are the gateway's own estimate too (the upstream reported none), and the row says so.
@@ -152,6 +155,8 @@ class RequestRecords:
     def finish_stream(
         self, record: str, route: RouteReport, outcome: StreamOutcome, incoming: ClientRequest
     ) -> None:
+        """End a stream's row when its chunks end: completed, broken or cut, its usage
+        estimated where the upstream reported none."""
         if outcome.stop_reason:
             self._telemetry.answered(record, [outcome.stop_reason])
         if outcome.error is not None:
