@@ -28,9 +28,12 @@ def _front_modules() -> Iterator[Path]:
 
 
 def _is_engine_ref(node: ast.expr) -> bool:
-    """`engine`, `_engine`, `self.engine`, `bridge.engine`, `runtime.engine` ..."""
+    """`engine`, `_engine`, `self.engine`, `bridge.engine`, `runtime.engine` ..., and
+    `request.app[ENGINE]` (a module-level route handler's engine, `transports/app_keys.py`)."""
     if isinstance(node, ast.Name):
         return node.id in ("engine", "_engine")
+    if isinstance(node, ast.Subscript):
+        return isinstance(node.slice, ast.Name) and node.slice.id == "ENGINE"
     return isinstance(node, ast.Attribute) and node.attr in ("engine", "_engine")
 
 
@@ -81,6 +84,13 @@ def test_a_light_name_does_not_load_the_engine() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_handlers_engine_from_its_app_is_an_engine_reference() -> None:
+    handler = ast.parse("request.app[ENGINE].store.path").body[0]
+    assert isinstance(handler, ast.Expr) and isinstance(handler.value, ast.Attribute)
+    assert isinstance(handler.value.value, ast.Attribute)
+    assert _is_engine_ref(handler.value.value.value)
 
 
 def test_front_doors_use_only_the_engines_services_one_level_deep() -> None:
