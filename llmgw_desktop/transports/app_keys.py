@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from llmgw_desktop.engine.api import Engine
+from llmgw_desktop.engine.api import Engine, OAuthServer
 
-__all__ = ["ENGINE"]
+__all__ = ["ENGINE", "OAUTH"]
 
 # The engine the front door serves; set once, when the routes are added.
 ENGINE = web.AppKey("engine", Engine)
+# The OAuth server (`engine.oauth`), set only when OAuth is on and its routes are mounted.
+OAUTH = web.AppKey("oauth", OAuthServer)

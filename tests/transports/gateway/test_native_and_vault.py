@@ -10,8 +10,6 @@ import aiohttp
 import pytest
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.transports.app_keys import ENGINE
-from llmgw_desktop.transports.gateway import native_routes
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
 
 
@@ -178,22 +176,3 @@ async def test_gemini_stream_without_sse_is_one_json_array(gateway: GatewayRunti
 async def test_unknown_gemini_method_is_a_404_in_gemini_form(gateway: GatewayRuntime) -> None:
     status, body = await call(gateway, "POST", "/v1beta/models/gemini-2.5-flash:explode", {})
     assert status == 404 and body["error"]["status"] == "NOT_FOUND"
-
-
-async def test_native_handlers_are_module_functions_reachable_by_name(
-    gateway: GatewayRuntime,
-) -> None:
-    # aiohttp's own style: a handler can be imported, named and tested alone, and finds the
-    # engine through its request's app (`transports/app_keys.py`), not a closure.
-    app = gateway.http.app
-    assert app[ENGINE] is gateway.engine
-    native = {
-        route.handler
-        for route in app.router.routes()
-        if route.resource is not None
-        and route.resource.canonical.startswith(
-            ("/v1/generate", "/v1/providers", "/v1/credentials", "/v1/files")
-        )
-    }
-    assert len(native) == 8
-    assert all(getattr(native_routes, h.__name__) is h for h in native)
