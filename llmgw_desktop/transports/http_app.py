@@ -31,6 +31,7 @@ from llmgw_desktop.engine.api import (
     InvalidRequest,
     require,
 )
+from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import (
     add_cors_headers,
     auth_middlewares,
@@ -50,7 +51,17 @@ from llmgw_desktop.transports.gateway.openapi import openapi_document
 from llmgw_desktop.transports.http_errors import EdgeRefusal, error_response
 from llmgw_desktop.transports.oauth_routes import add_oauth_routes
 
-__all__ = ["INSTANCE_TOKEN_HEADER", "HttpAppConfig", "build_http_app"]
+__all__ = [
+    "CONFIG",
+    "INSTANCE_TOKEN_HEADER",
+    "HttpAppConfig",
+    "activate",
+    "build_http_app",
+    "health",
+    "metrics",
+    "openapi",
+    "quit_instance",
+]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +101,10 @@ class HttpAppConfig:
     connections: ConnectionGuard | None = None
     # `metrics.scrape_token`: lets a scraper under another account read /metrics alone.
     metrics_scrape_token: str = ""
+
+
+# What the composition root gave the app, for its route handlers.
+CONFIG = web.AppKey("http_config", HttpAppConfig)
 
 
 def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
@@ -199,50 +214,6 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
                 )
         return await handler(request)
 
-    async def health(request: web.Request) -> web.Response:
-        return web.json_response(engine.health() | {"mcp": {"sessions": config.mcp_sessions}})
-
-    def instance_refusal(request: web.Request) -> web.Response | None:
-        presented = request.headers.get(INSTANCE_TOKEN_HEADER, "")
-        if not config.instance_token or not hmac.compare_digest(
-            presented.encode(), config.instance_token.encode()
-        ):
-            return error_response(
-                EdgeRefusal(ErrorCode.BAD_INSTANCE_TOKEN, "instance token missing or wrong")
-            )
-        # The token is the local user's (a 0600 file); the access table says it is theirs alone.
-        require(LOCAL_CALLER, Capability.INSTANCE_ACTIVATE)
-        return None
-
-    async def activate(request: web.Request) -> web.Response:
-        if (refusal := instance_refusal(request)) is not None:
-            return refusal
-        mode = config.on_activate()
-        return web.json_response({"activated": True, "mode": mode})
-
-    async def quit_instance(request: web.Request) -> web.Response:
-        if (refusal := instance_refusal(request)) is not None:
-            return refusal
-        if config.on_quit is None:
-            return web.json_response({"quitting": False, "mode": config.mode})
-        log.info("asked to quit over the instance hand-off (an installer or `quit`)")
-        # The answer goes out first: shutdown starts on the next turn of the loop.
-        asyncio.get_running_loop().call_soon(config.on_quit)
-        return web.json_response({"quitting": True})
-
-    async def metrics(request: web.Request) -> web.Response:
-        scrape = engine.scrape
-        if scrape is None:  # not mounted then; kept for the type checker
-            raise web.HTTPNotFound()
-        if not sys.modules.get("prometheus_client"):
-            # The first scrape loads the exposition library: off the loop (imports take the
-            # GIL in bursts, but never hold the loop for the whole load).
-            await asyncio.to_thread(importlib.import_module, "prometheus_client")
-        return web.Response(body=scrape.render(), headers={"Content-Type": METRICS_CONTENT_TYPE})
-
-    async def openapi(request: web.Request) -> web.Response:
-        return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
-
     auth = auth_middlewares(
         engine.auth,
         allowed_origins=config.allowed_origins,
@@ -254,6 +225,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     app = web.Application(
         middlewares=[errors, edge_guard, *auth], client_max_size=config.max_body_bytes
     )
+    app[ENGINE], app[CONFIG] = engine, config  # the handlers read them from their request's app
     if config.allowed_origins:  # no hook at all (no cost per response) while CORS is closed
         app.on_response_prepare.append(add_cors_headers(config.allowed_origins))
     if engine.oauth is not None:
@@ -272,3 +244,62 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     add_chat_routes(app, engine)
     add_native_routes(app, engine)
     return app
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness facts for /health, with where MCP keeps its sessions."""
+    engine, config = request.app[ENGINE], request.app[CONFIG]
+    return web.json_response(engine.health() | {"mcp": {"sessions": config.mcp_sessions}})
+
+
+def _instance_refusal(request: web.Request) -> web.Response | None:
+    config = request.app[CONFIG]
+    presented = request.headers.get(INSTANCE_TOKEN_HEADER, "")
+    if not config.instance_token or not hmac.compare_digest(
+        presented.encode(), config.instance_token.encode()
+    ):
+        return error_response(
+            EdgeRefusal(ErrorCode.BAD_INSTANCE_TOKEN, "instance token missing or wrong")
+        )
+    # The token is the local user's (a 0600 file); the access table says it is theirs alone.
+    require(LOCAL_CALLER, Capability.INSTANCE_ACTIVATE)
+    return None
+
+
+async def activate(request: web.Request) -> web.Response:
+    """A second launch asks this instance to come forward (instance token)."""
+    config = request.app[CONFIG]
+    if (refusal := _instance_refusal(request)) is not None:
+        return refusal
+    mode = config.on_activate()
+    return web.json_response({"activated": True, "mode": mode})
+
+
+async def quit_instance(request: web.Request) -> web.Response:
+    """An installer or `quit` asks this instance to stop (instance token)."""
+    config = request.app[CONFIG]
+    if (refusal := _instance_refusal(request)) is not None:
+        return refusal
+    if config.on_quit is None:
+        return web.json_response({"quitting": False, "mode": config.mode})
+    log.info("asked to quit over the instance hand-off (an installer or `quit`)")
+    # The answer goes out first: shutdown starts on the next turn of the loop.
+    asyncio.get_running_loop().call_soon(config.on_quit)
+    return web.json_response({"quitting": True})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """The Prometheus exposition (mounted only with metrics on)."""
+    scrape = request.app[ENGINE].scrape
+    if scrape is None:  # not mounted then; kept for the type checker
+        raise web.HTTPNotFound()
+    if not sys.modules.get("prometheus_client"):
+        # The first scrape loads the exposition library: off the loop (imports take the
+        # GIL in bursts, but never hold the loop for the whole load).
+        await asyncio.to_thread(importlib.import_module, "prometheus_client")
+    return web.Response(body=scrape.render(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI document of the HTTP routes, for this host."""
+    return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
