@@ -61,6 +61,35 @@ class AnswerRelay:
         self._remote = remote  # records whose relayed Responses answer is whose
         self._records = records
 
+    async def answer(
+        self,
+        response: Http1Response,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        up_name: str,
+        route: RouteReport,
+        record: str,
+        *,
+        api_key: str,
+    ) -> Completed | Streaming:
+        """The upstream's answer brought back the way its request went: relayed when it went
+        as the client sent it, else translated from `up_name`; whole or streamed as asked.
+
+        Raises:
+            UpstreamFailure: the answer failed before anything reached the client (fallback).
+        """
+        if outgoing.passthrough and incoming.facts.stream:
+            return await self.relay_stream(
+                response, incoming, outgoing, route, record, api_key=api_key
+            )
+        if outgoing.passthrough:
+            return await self.relay_whole(response, incoming, outgoing, route, record)
+        if incoming.facts.stream:
+            return await self.open_stream(
+                response, incoming, outgoing, up_name, route, record, api_key=api_key
+            )
+        return await self.complete(response, incoming, outgoing, up_name, route, record)
+
     # -- answers in the client's own dialect --------------------------------------------
 
     async def relay_whole(

@@ -10,7 +10,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 
-from llmgw_desktop.config.api_catalog import ApiProviderSpec, recorded_provider
+from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.budgets.holds import Hold, SpendGuard, estimate_call
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
@@ -21,7 +21,7 @@ from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
 from llmgw_desktop.engine.gateway.passthrough import passthrough_body
-from llmgw_desktop.engine.gateway.recording import RequestRecords, estimated_usage
+from llmgw_desktop.engine.gateway.recording import RequestRecords
 from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
 from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
 from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
@@ -33,7 +33,6 @@ from llmgw_desktop.engine.gateway.upstream import (
     UpstreamFailure,
     UpstreamTarget,
 )
-from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -53,7 +52,6 @@ class ApiTargets:
         registry: ModelRegistry,
         keys: KeyChain,
         upstream: UpstreamClient,
-        recorder: FlightRecorder,
         api_refusal: Callable[[str], str | None],
         budgets: SpendGuard,
         remote: RemotePassthrough,
@@ -65,7 +63,6 @@ class ApiTargets:
         self.registry = registry
         self.keys = keys
         self.upstream = upstream
-        self._recorder = recorder
         # API provider id -> None when the user's switches let it run, else the attempt
         # outcome saying why not ("disabled": switched off, "paused": every provider is).
         self._api_refusal = api_refusal
@@ -240,17 +237,7 @@ class ApiTargets:
         upstream_target = UpstreamTarget(
             spec.id, self.keys.base_url(spec), up_name, target.model, key.value, key.label
         )
-        route.recorded = True
-        record = self._recorder.start(
-            principal=caller.principal,
-            provider=recorded_provider(spec.id),
-            transport=caller.transport,
-            tool=caller.endpoint,
-            caller=caller.caller,
-            model=target.model,
-        )
-        # The response names the row of the attempt that answered (or failed last).
-        route.request_id = record
+        record = self._records.start_attempt(route, caller, spec.id, target.model)
         self._telemetry.attempt(
             record,
             f"chat {target.model}",
@@ -265,14 +252,13 @@ class ApiTargets:
             },
         )
         started = time.perf_counter()
-        stream = incoming.facts.stream
         ok: Attempt | None = None
         asked = False
         try:
             response = await self.upstream.send(
                 upstream_target,
                 outgoing.data,
-                stream=stream,
+                stream=incoming.facts.stream,
                 passthrough_headers=self._telemetry.upstream_headers(record, outgoing.headers),
                 principal=caller.principal,
             )
@@ -283,23 +269,9 @@ class ApiTargets:
             route.attempts.append(ok)
             if outgoing.notice:
                 route.notices.append(outgoing.notice)
-            answer: Completed | Streaming
-            if outgoing.passthrough and stream:
-                answer = await self._answers.relay_stream(
-                    response, incoming, outgoing, route, record, api_key=key.value or ""
-                )
-            elif outgoing.passthrough:
-                answer = await self._answers.relay_whole(
-                    response, incoming, outgoing, route, record
-                )
-            elif stream:
-                answer = await self._answers.open_stream(
-                    response, incoming, outgoing, up_name, route, record, api_key=key.value or ""
-                )
-            else:
-                answer = await self._answers.complete(
-                    response, incoming, outgoing, up_name, route, record
-                )
+            answer = await self._answers.answer(
+                response, incoming, outgoing, up_name, route, record, api_key=key.value or ""
+            )
         except UpstreamFailure as exc:
             if ok is not None and route.attempts and route.attempts[-1] is ok:
                 route.attempts.pop()  # the answer broke after the status was fine
@@ -310,20 +282,8 @@ class ApiTargets:
                 self.keys.rest(spec.id, key, exc.retry_after_s)
             return None, exc
         except asyncio.CancelledError:
-            # The client left before the answer began: the row ends now, or it stays open. The
-            # upstream that had accepted the request bills its prompt: counted at its estimate.
-            state, code = self._records.cut()
-            if asked:
-                self._records.finish(
-                    record,
-                    route,
-                    state,
-                    estimated_usage(incoming, 0),
-                    error_code=code,
-                    estimated=True,
-                )
-            else:
-                self._records.finish(record, route, state, Usage(), error_code=code)
+            # The client left before the answer began: the row ends now, or it stays open.
+            self._records.cut_before_answer(record, route, incoming, asked=asked)
             raise
         except EngineError as exc:
             # Refused on its way out (a value our HTTP client will not write): the same.

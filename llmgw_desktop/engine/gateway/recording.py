@@ -40,6 +40,42 @@ class RequestRecords:
         # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
         self.stopping = False
 
+    def start_attempt(
+        self, route: RouteReport, caller: CallerInfo, provider: str, model: str
+    ) -> str:
+        """Open the row of one attempt at an API target; its id, which the response names."""
+        route.recorded = True
+        record = self._recorder.start(
+            principal=caller.principal,
+            provider=recorded_provider(provider),
+            transport=caller.transport,
+            tool=caller.endpoint,
+            caller=caller.caller,
+            model=model,
+        )
+        # The response names the row of the attempt that answered (or failed last).
+        route.request_id = record
+        return record
+
+    def cut_before_answer(
+        self, record: str, route: RouteReport, incoming: ClientRequest, *, asked: bool
+    ) -> None:
+        """End the row of an attempt whose client left (or whose gateway stopped) before the
+        answer began. An upstream that had accepted the request (`asked`) bills its prompt:
+        counted at its estimate."""
+        state, code = self.cut()
+        if asked:
+            self.finish(
+                record,
+                route,
+                state,
+                estimated_usage(incoming, 0),
+                error_code=code,
+                estimated=True,
+            )
+        else:
+            self.finish(record, route, state, Usage(), error_code=code)
+
     def note_failure(
         self,
         route: RouteReport,

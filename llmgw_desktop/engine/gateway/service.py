@@ -115,7 +115,6 @@ class GatewayService:
             registry=registry,
             keys=keys,
             upstream=upstream,
-            recorder=recorder,
             # API provider id -> None when the user's switches let it run, else the attempt
             # outcome saying why not ("disabled": switched off, "paused": every provider is).
             api_refusal=api_refusal or (lambda _provider: None),
