@@ -9,13 +9,17 @@ Two parts:
 
 Names load lazily (PEP 562): `llmgw_desktop.engine.api.hash_password` imports only the hashing
 module, so the command line and the stdio relay, which need a few light names, do not pay for
-the whole engine at start-up. Type checkers read `api.pyi` instead (the same names as plain
-imports); `tests/engine/test_api_surface.py` keeps the two identical.
+the whole engine at start-up. `api.pyi` is the one list of those names: type checkers read its
+plain imports, and this module reads the same lines at import to know where each name lives, so
+adding a name is one line there. `tests/engine/test_api_surface.py` checks that what this module
+reads is exactly what Python reads in the stub.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
+from pathlib import Path
 from typing import Any
 
 # What `engine.<name>` a front door may use, by capability. Anything else on the Engine (the
@@ -71,190 +75,32 @@ ENGINE_SERVICES: dict[str, str] = {
     "price_settings": "set or remove your price of a model (operator only; saved, live)",
 }
 
-# name -> the module that defines it, grouped by capability.
-_HOMES: dict[str, str] = {
-    # the engine and its life cycle
-    "jsonio": "llmgw_desktop.engine",
-    "Engine": "llmgw_desktop.engine.engine",
-    "EngineState": "llmgw_desktop.engine.engine",
-    "LOCAL_PRINCIPAL": "llmgw_desktop.engine.engine",
-    "SettingsWriter": "llmgw_desktop.engine.settings_saver",
-    "ENDINGS": "llmgw_desktop.engine.states",
-    "RecordState": "llmgw_desktop.engine.states",
-    "TaskSupervisor": "llmgw_desktop.engine.tasks",
-    # how a serving process collects garbage
-    "SERVING_THRESHOLDS": "llmgw_desktop.engine.gc_tuning",
-    "freeze_late_arrivals": "llmgw_desktop.engine.gc_tuning",
-    "note_frozen": "llmgw_desktop.engine.gc_tuning",
-    "tune_for_serving": "llmgw_desktop.engine.gc_tuning",
-    # errors
-    "ApprovalDenied": "llmgw_desktop.engine.errors",
-    "RelayedTool": "llmgw_desktop.engine.upstream_mcp.service",
-    "EngineError": "llmgw_desktop.engine.errors",
-    "ErrorCode": "llmgw_desktop.engine.errors",
-    "InvalidRequest": "llmgw_desktop.engine.errors",
-    "NotFound": "llmgw_desktop.engine.errors",
-    "ProviderFailure": "llmgw_desktop.engine.errors",
-    "ProviderUnavailable": "llmgw_desktop.engine.errors",
-    "Saturated": "llmgw_desktop.engine.errors",
-    "BudgetExceeded": "llmgw_desktop.engine.budgets.ledger",
-    "StoreError": "llmgw_desktop.engine.store",
-    "redacted_url": "llmgw_desktop.engine.store",
-    # moving a store to PostgreSQL (`db copy`)
-    "CopyRefused": "llmgw_desktop.engine.store.copy",
-    "CopyReport": "llmgw_desktop.engine.store.copy",
-    "TableCount": "llmgw_desktop.engine.store.copy",
-    "copy_store": "llmgw_desktop.engine.store.copy",
-    "target_url_problem": "llmgw_desktop.engine.store.copy",
-    # events
-    "BreakerChanged": "llmgw_desktop.engine.events",
-    "EngineStarted": "llmgw_desktop.engine.events",
-    "EngineStopped": "llmgw_desktop.engine.events",
-    "JobStateChanged": "llmgw_desktop.engine.events",
-    "JobStuckChanged": "llmgw_desktop.engine.events",
-    "Notice": "llmgw_desktop.engine.events",
-    "PauseChanged": "llmgw_desktop.engine.events",
-    "ProviderToggled": "llmgw_desktop.engine.events",
-    "RequestFinished": "llmgw_desktop.engine.events",
-    "StoreHealthChanged": "llmgw_desktop.engine.events",
-    # calls and jobs
-    "ApprovalGate": "llmgw_desktop.engine.calls",
-    "Call": "llmgw_desktop.engine.calls",
-    "CallParams": "llmgw_desktop.engine.calls",
-    "Deferred": "llmgw_desktop.engine.calls",
-    "Finished": "llmgw_desktop.engine.calls",
-    "Outcome": "llmgw_desktop.engine.calls",
-    "ApiAnswer": "llmgw_desktop.engine.validation.service",
-    "PendingApproval": "llmgw_desktop.engine.calls",
-    "RequestMeta": "llmgw_desktop.engine.calls",
-    "checked_working_dir": "llmgw_desktop.engine.calls",
-    "DeskFilter": "llmgw_desktop.engine.jobs.manager",
-    "DeskJob": "llmgw_desktop.engine.jobs.manager",
-    "RETRYABLE": "llmgw_desktop.engine.jobs.manager",
-    "StuckJob": "llmgw_desktop.engine.jobs.manager",
-    "FINISHED": "llmgw_desktop.engine.jobs.model",
-    "JobState": "llmgw_desktop.engine.jobs.model",
-    "JobView": "llmgw_desktop.engine.jobs.model",
-    # validation
-    "Answer": "llmgw_desktop.engine.validation.compare",
-    "compare_answers": "llmgw_desktop.engine.validation.compare",
-    "prompts": "llmgw_desktop.engine.validation.service",
-    "read_review": "llmgw_desktop.engine.validation.verdicts",
-    # the HTTP gateway
-    "CLI_BRIDGES": "llmgw_desktop.config.api_catalog",
-    "DIALECT_ANTHROPIC": "llmgw_desktop.config.api_catalog",
-    "DIALECT_GEMINI": "llmgw_desktop.config.api_catalog",
-    "DIALECT_OPENAI_CHAT": "llmgw_desktop.config.api_catalog",
-    "DIALECT_OPENAI_RESPONSES": "llmgw_desktop.config.api_catalog",
-    "DIALECTS": "llmgw_desktop.engine.gateway.dialects.by_name",
-    "CallerInfo": "llmgw_desktop.engine.gateway.results",
-    "Completed": "llmgw_desktop.engine.gateway.results",
-    "TokenCount": "llmgw_desktop.engine.gateway.results",
-    "forwardable_headers": "llmgw_desktop.engine.gateway.passthrough",
-    "ProbeResult": "llmgw_desktop.engine.gateway.probe",
-    "PlaygroundReply": "llmgw_desktop.engine.gateway.playground",
-    "ProbeVerdict": "llmgw_desktop.engine.gateway.probe",
-    "LiveKey": "llmgw_desktop.engine.gateway.live_keys",
-    "Target": "llmgw_desktop.engine.gateway.router",
-    "SseParser": "llmgw_desktop.engine.gateway.sse",
-    "StaleReference": "llmgw_desktop.engine.gateway.stale_references",
-    "client_status": "llmgw_desktop.engine.gateway.tracing",
-    "error_headers": "llmgw_desktop.engine.gateway.tracing",
-    "retry_after_seconds": "llmgw_desktop.engine.gateway.tracing",
-    "with_retry_info": "llmgw_desktop.engine.gateway.tracing",
-    # providers
-    "PromptParts": "llmgw_desktop.engine.providers.base",
-    "PROVIDERS": "llmgw_desktop.config.cli_catalog",
-    "PROVIDER_IDS": "llmgw_desktop.config.cli_catalog",
-    "provider_info": "llmgw_desktop.config.cli_catalog",
-    "CliStatus": "llmgw_desktop.engine.providers.discovery",
-    "UpgradeOutcome": "llmgw_desktop.engine.providers.discovery",
-    "ProviderState": "llmgw_desktop.engine.providers.switches",
-    "Trouble": "llmgw_desktop.engine.providers.trouble",
-    "CliAccount": "llmgw_desktop.engine.providers.account_files",
-    "EDITABLE_KINDS": "llmgw_desktop.engine.gateway.provider_editor",
-    "ModelEntries": "llmgw_desktop.engine.gateway.provider_editor",
-    "ProviderDraft": "llmgw_desktop.engine.gateway.provider_editor",
-    "TestResult": "llmgw_desktop.engine.gateway.provider_editor",
-    # the flight recorder, metrics and refusals
-    "HEALTH_WINDOW_S": "llmgw_desktop.engine.metrics",
-    "HealthState": "llmgw_desktop.engine.metrics",
-    "MetricsSeries": "llmgw_desktop.engine.metrics",
-    "ProviderCallHealth": "llmgw_desktop.engine.metrics",
-    "MetricsWindow": "llmgw_desktop.engine.metrics",
-    "PRICES_REVISED": "llmgw_desktop.engine.metrics",
-    "Price": "llmgw_desktop.engine.tokens.pricing",
-    "PricedModel": "llmgw_desktop.engine.tokens.price_book",
-    "METRICS_CONTENT_TYPE": "llmgw_desktop.engine.metrics",
-    "SpanLike": "llmgw_desktop.engine.telemetry",
-    "WINDOWS": "llmgw_desktop.engine.metrics",
-    "AgentLane": "llmgw_desktop.engine.recorder",
-    "AgentLanes": "llmgw_desktop.engine.recorder",
-    "COST_DIMENSIONS": "llmgw_desktop.engine.recorder",
-    "COST_WINDOWS": "llmgw_desktop.engine.recorder",
-    "CostBreakdown": "llmgw_desktop.engine.recorder",
-    "CostDimension": "llmgw_desktop.engine.recorder",
-    "CostGroup": "llmgw_desktop.engine.recorder",
-    "ExportFormat": "llmgw_desktop.engine.recorder",
-    "Lane": "llmgw_desktop.engine.recorder",
-    "PAGE_SIZE": "llmgw_desktop.engine.recorder",
-    "PageCursor": "llmgw_desktop.engine.recorder",
-    "RecordDetail": "llmgw_desktop.engine.recorder",
-    "CAPTURE_KEYS": "llmgw_desktop.engine.recorder",
-    "CapturePolicy": "llmgw_desktop.engine.recorder",
-    "KeptBodies": "llmgw_desktop.engine.recorder",
-    "RecordSummary": "llmgw_desktop.engine.recorder",
-    "RecorderFilters": "llmgw_desktop.engine.recorder",
-    "RecorderPage": "llmgw_desktop.engine.recorder",
-    "RecorderQuery": "llmgw_desktop.engine.recorder",
-    "RefusalCounter": "llmgw_desktop.engine.recorder",
-    "path_group": "llmgw_desktop.engine.recorder",
-    "redact": "llmgw_desktop.engine.redact",
-    # gateway keys
-    "KEY_PREFIX": "llmgw_desktop.engine.auth.gateway_keys",
-    "KeySpec": "llmgw_desktop.engine.auth.gateway_keys",
-    "MadeKey": "llmgw_desktop.engine.auth.gateway_keys",
-    "keys_on_store": "llmgw_desktop.engine.auth.gateway_keys",
-    "KeyRecord": "llmgw_desktop.engine.auth.gateway_keys_store",
-    "KeyScope": "llmgw_desktop.engine.auth.key_scope",
-    "OutsideKeyScope": "llmgw_desktop.engine.auth.key_scope",
-    "key_tool_refusal": "llmgw_desktop.engine.auth.key_scope",
-    # budgets
-    "Budget": "llmgw_desktop.config.budgets",
-    "BudgetProblem": "llmgw_desktop.config.budgets",
-    "BudgetStatus": "llmgw_desktop.engine.budgets.ledger",
-    "format_amount": "llmgw_desktop.engine.budgets.definition",
-    "format_usd": "llmgw_desktop.engine.tokens.money",
-    "parse_budgets": "llmgw_desktop.config.budgets",
-    # the vault
-    "DEFAULT_KEY_NAME": "llmgw_desktop.engine.vault",
-    "GLOBAL_PROJECT": "llmgw_desktop.engine.vault",
-    # auth
-    "AccessDenied": "llmgw_desktop.engine.auth.access",
-    "Capability": "llmgw_desktop.engine.auth.access",
-    "refusal": "llmgw_desktop.engine.auth.access",
-    "require": "llmgw_desktop.engine.auth.access",
-    "address_key": "llmgw_desktop.engine.auth.client_address",
-    "ConsentQueue": "llmgw_desktop.engine.auth.consent",
-    "PendingConsent": "llmgw_desktop.engine.auth.consent",
-    "hash_password": "llmgw_desktop.engine.auth.hashing",
-    "OAuthServer": "llmgw_desktop.engine.auth.oauth",
-    "OAuthError": "llmgw_desktop.engine.auth.oauth_rules",
-    "SUPPORTED_SCOPES": "llmgw_desktop.engine.auth.oauth_rules",
-    "PeerOwner": "llmgw_desktop.engine.auth.peer_owner",
-    "lookup_peer_owner": "llmgw_desktop.engine.auth.peer_owner",
-    "quick_peer_owner": "llmgw_desktop.engine.auth.peer_owner",
-    "startup_problems": "llmgw_desktop.engine.auth.policy",
-    "startup_warnings": "llmgw_desktop.engine.auth.policy",
-    "LOCAL_CALLER": "llmgw_desktop.engine.auth.principals",
-    "Principal": "llmgw_desktop.engine.auth.principals",
-    "AuthService": "llmgw_desktop.engine.auth.service",
-    "ANTHROPIC_KEY_PLACES": "llmgw_desktop.engine.auth.presented",
-    "BEARER_ONLY": "llmgw_desktop.engine.auth.presented",
-    "GEMINI_KEY_PLACES": "llmgw_desktop.engine.auth.presented",
-    "INSTANCE_TOKEN_HEADER": "llmgw_desktop.engine.auth.principals",
-}
+# The stub beside this module is the one list of public names: each line
+# `from <home> import <name> as <name>` says where a name lives, for type checkers and, read
+# here, for the lazy look-up below. Reading it (14 kB, one regular expression) adds a few
+# tenths of a millisecond to this module's import on a loaded machine (docs/PERFORMANCE.md).
+_STUB = Path(__file__).with_name("api.pyi")
+# `from a.b import X as X` or, where ruff wraps a long line, `from a.b import (\n    X as X,\n)`
+_REEXPORT = re.compile(r"^from ([\w.]+) import \(?\s*(\w+) as ", re.MULTILINE)
 
+
+def _read_homes(stub: Path) -> dict[str, str]:
+    """name -> the module that defines it, from the stub's re-exports.
+
+    Raises:
+        ImportError: the stub is missing (a bundle or a wheel that left it out).
+    """
+    try:
+        text = stub.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ImportError(
+            f"{stub} is missing: it lists the engine's public names, and must ship beside "
+            f"api.py (pyproject.toml's package-data and build.spec's datas name it)"
+        ) from exc
+    return {name: home for home, name in _REEXPORT.findall(text)}
+
+
+_HOMES: dict[str, str] = _read_homes(_STUB)
 __all__ = ["ENGINE_SERVICES", *_HOMES]
 
 

@@ -23,10 +23,19 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from llmgw_desktop.engine.api import OAuthError, OAuthServer
+from llmgw_desktop.transports.app_keys import OAUTH
 from llmgw_desktop.transports.auth_edge import client_address_of
 from llmgw_desktop.transports.edge import origin_allowed, origin_of
 
-__all__ = ["CSRF_COOKIE", "PublicSite", "add_consent_routes"]
+__all__ = [
+    "CSRF_COOKIE",
+    "SITE",
+    "PublicSite",
+    "add_consent_routes",
+    "answer_consent",
+    "consent_status",
+    "show_consent",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,97 +74,112 @@ class PublicSite:
         return bool(self.url) and origin_of(origin or "") == self.origin
 
 
-def add_consent_routes(app: web.Application, oauth: OAuthServer, *, site: PublicSite) -> None:
-    web_consent = oauth.web_consent
+# The gateway as the browser sees it, for the consent and OAuth routes' URLs and cookies.
+SITE = web.AppKey("public_site", PublicSite)
 
-    async def show(request: web.Request) -> web.StreamResponse:
-        consent_id = request.match_info["id"]
+
+def add_consent_routes(app: web.Application, oauth: OAuthServer, *, site: PublicSite) -> None:
+    """Mount the consent page, its answer and its status."""
+    app[OAUTH], app[SITE] = oauth, site  # the handlers below read them from their request's app
+    app.router.add_get("/oauth/consent/{id}", show_consent)
+    app.router.add_get("/oauth/consent/{id}/status", consent_status)
+    app.router.add_post("/oauth/consent/{id}", answer_consent)
+
+
+async def show_consent(request: web.Request) -> web.StreamResponse:
+    """The consent page: the question, and the form where a consent password is set."""
+    oauth, site = request.app[OAUTH], request.app[SITE]
+    web_consent = oauth.web_consent
+    consent_id = request.match_info["id"]
+    outcome = await oauth.consent_outcome(consent_id)
+    if outcome is not None:
+        raise web.HTTPSeeOther(outcome)
+    pending = oauth.pending_consent(consent_id)
+    if pending is None:
+        return _page("Unknown request", "<p>This request is unknown or has expired.</p>", 404)
+    csrf = web_consent.csrf_token(pending)
+    req = pending.request
+    details = (
+        f"<p><b>{escape(req.client_name)}</b> (<code>{escape(req.client_id)}</code>) asks "
+        f"for access with the scopes <code>{escape(' '.join(req.scopes))}</code>.</p>"
+        f"<p>It will be sent back to <code>{escape(req.redirect_uri)}</code>. The request "
+        f"came from <code>{escape(req.requester)}</code>.</p>"
+    )
+    waiting = "<p>Waiting for approval at the desk…</p>" if oauth.desk_attached else ""
+    form = ""
+    if web_consent.password_set:
+        form = (
+            f"<form method=post><input type=hidden name=csrf value='{escape(csrf)}'>"
+            "<p><label>Consent password <input type=password name=password "
+            "autocomplete=current-password></label></p>"
+            "<button name=decision value=approve>Approve</button> "
+            "<button name=decision value=deny>Deny</button></form>"
+        )
+    elif not oauth.desk_attached:
+        form = "<p>No one can approve this here: no consent password is configured.</p>"
+    # The page asks every few seconds whether anyone (the desk) has answered, without
+    # reloading, so a half-typed password survives; browsers without scripts reload
+    # instead, but only when there is no form to lose.
+    poll = (
+        "<script>setInterval(async()=>{const r=await fetch(location.pathname+'/status');"
+        "const s=await r.json();if(s.next)location.replace(s.next)},"
+        f"{REFRESH_S * 1000})</script>"
+    )
+    if not form.startswith("<form"):
+        poll += f"<noscript><meta http-equiv=refresh content={REFRESH_S}></noscript>"
+    response = _page("Approve access?", details + waiting + form + poll, 200)
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        path=f"{site.prefix(request)}/oauth/consent/{consent_id}",
+        httponly=True,
+        samesite="Strict",
+        secure=site.secure(request),
+        max_age=max(1, int(pending.expires_at - pending.created_at)),
+    )
+    return response
+
+
+async def answer_consent(request: web.Request) -> web.StreamResponse:
+    """The form's answer: checked (origin, CSRF, password), then on to the client."""
+    oauth, site = request.app[OAUTH], request.app[SITE]
+    web_consent = oauth.web_consent
+    consent_id = request.match_info["id"]
+    pending = oauth.pending_consent(consent_id)
+    if pending is None:
+        return _page("Unknown request", "<p>This request is unknown or has expired.</p>", 404)
+    if pending.decided:  # answered meanwhile (at the desk, or it expired): as the page does
         outcome = await oauth.consent_outcome(consent_id)
         if outcome is not None:
             raise web.HTTPSeeOther(outcome)
-        pending = oauth.pending_consent(consent_id)
-        if pending is None:
-            return _page("Unknown request", "<p>This request is unknown or has expired.</p>", 404)
-        csrf = web_consent.csrf_token(pending)
-        req = pending.request
-        details = (
-            f"<p><b>{escape(req.client_name)}</b> (<code>{escape(req.client_id)}</code>) asks "
-            f"for access with the scopes <code>{escape(' '.join(req.scopes))}</code>.</p>"
-            f"<p>It will be sent back to <code>{escape(req.redirect_uri)}</code>. The request "
-            f"came from <code>{escape(req.requester)}</code>.</p>"
+    if not site.posted_from_own_page(request.headers.get("Origin")):
+        log.warning("consent %s: form posted from another origin", consent_id[:8])
+        return _page("Refused", "<p>The form was not sent from this gateway's page.</p>", 403)
+    form = await request.post()
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not web_consent.csrf_valid(consent_id, cookie, str(form.get("csrf", ""))):
+        log.warning("consent %s: CSRF check failed", consent_id[:8])
+        return _page("Refused", "<p>The form did not come from this page (CSRF).</p>", 403)
+    try:
+        await web_consent.answer(
+            consent_id,
+            password=str(form.get("password", "")),
+            approve=form.get("decision") == "approve",
+            remote=client_address_of(request),
         )
-        waiting = "<p>Waiting for approval at the desk…</p>" if oauth.desk_attached else ""
-        form = ""
-        if web_consent.password_set:
-            form = (
-                f"<form method=post><input type=hidden name=csrf value='{escape(csrf)}'>"
-                "<p><label>Consent password <input type=password name=password "
-                "autocomplete=current-password></label></p>"
-                "<button name=decision value=approve>Approve</button> "
-                "<button name=decision value=deny>Deny</button></form>"
-            )
-        elif not oauth.desk_attached:
-            form = "<p>No one can approve this here: no consent password is configured.</p>"
-        # The page asks every few seconds whether anyone (the desk) has answered, without
-        # reloading, so a half-typed password survives; browsers without scripts reload
-        # instead, but only when there is no form to lose.
-        poll = (
-            "<script>setInterval(async()=>{const r=await fetch(location.pathname+'/status');"
-            "const s=await r.json();if(s.next)location.replace(s.next)},"
-            f"{REFRESH_S * 1000})</script>"
-        )
-        if not form.startswith("<form"):
-            poll += f"<noscript><meta http-equiv=refresh content={REFRESH_S}></noscript>"
-        response = _page("Approve access?", details + waiting + form + poll, 200)
-        response.set_cookie(
-            CSRF_COOKIE,
-            csrf,
-            path=f"{site.prefix(request)}/oauth/consent/{consent_id}",
-            httponly=True,
-            samesite="Strict",
-            secure=site.secure(request),
-            max_age=max(1, int(pending.expires_at - pending.created_at)),
-        )
-        return response
+    except OAuthError as exc:
+        return _refused(exc)
+    outcome = await oauth.consent_outcome(consent_id)
+    if outcome is None:
+        return _page("Too late", "<p>This request was already answered.</p>", 409)
+    raise web.HTTPSeeOther(outcome)
 
-    async def answer(request: web.Request) -> web.StreamResponse:
-        consent_id = request.match_info["id"]
-        pending = oauth.pending_consent(consent_id)
-        if pending is None:
-            return _page("Unknown request", "<p>This request is unknown or has expired.</p>", 404)
-        if pending.decided:  # answered meanwhile (at the desk, or it expired): as the page does
-            outcome = await oauth.consent_outcome(consent_id)
-            if outcome is not None:
-                raise web.HTTPSeeOther(outcome)
-        if not site.posted_from_own_page(request.headers.get("Origin")):
-            log.warning("consent %s: form posted from another origin", consent_id[:8])
-            return _page("Refused", "<p>The form was not sent from this gateway's page.</p>", 403)
-        form = await request.post()
-        cookie = request.cookies.get(CSRF_COOKIE, "")
-        if not web_consent.csrf_valid(consent_id, cookie, str(form.get("csrf", ""))):
-            log.warning("consent %s: CSRF check failed", consent_id[:8])
-            return _page("Refused", "<p>The form did not come from this page (CSRF).</p>", 403)
-        try:
-            await web_consent.answer(
-                consent_id,
-                password=str(form.get("password", "")),
-                approve=form.get("decision") == "approve",
-                remote=client_address_of(request),
-            )
-        except OAuthError as exc:
-            return _refused(exc)
-        outcome = await oauth.consent_outcome(consent_id)
-        if outcome is None:
-            return _page("Too late", "<p>This request was already answered.</p>", 409)
-        raise web.HTTPSeeOther(outcome)
 
-    async def status(request: web.Request) -> web.Response:
-        outcome = await oauth.consent_outcome(request.match_info["id"])
-        return web.json_response({"next": outcome}, headers=NO_STORE)
-
-    app.router.add_get("/oauth/consent/{id}", show)
-    app.router.add_get("/oauth/consent/{id}/status", status)
-    app.router.add_post("/oauth/consent/{id}", answer)
+async def consent_status(request: web.Request) -> web.Response:
+    """Where the browser goes next once anyone has answered, else null (the page polls)."""
+    oauth = request.app[OAUTH]
+    outcome = await oauth.consent_outcome(request.match_info["id"])
+    return web.json_response({"next": outcome}, headers=NO_STORE)
 
 
 def _refused(error: OAuthError) -> web.Response:

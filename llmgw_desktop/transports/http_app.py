@@ -31,6 +31,7 @@ from llmgw_desktop.engine.api import (
     InvalidRequest,
     require,
 )
+from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import (
     add_cors_headers,
     auth_middlewares,
@@ -50,7 +51,19 @@ from llmgw_desktop.transports.gateway.openapi import openapi_document
 from llmgw_desktop.transports.http_errors import EdgeRefusal, error_response
 from llmgw_desktop.transports.oauth_routes import add_oauth_routes
 
-__all__ = ["INSTANCE_TOKEN_HEADER", "HttpAppConfig", "build_http_app"]
+__all__ = [
+    "CONFIG",
+    "INSTANCE_TOKEN_HEADER",
+    "HttpAppConfig",
+    "activate",
+    "build_http_app",
+    "edge_guard",
+    "errors",
+    "health",
+    "metrics",
+    "openapi",
+    "quit_instance",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +105,12 @@ class HttpAppConfig:
     metrics_scrape_token: str = ""
 
 
+# What the composition root gave the app, for its route handlers and edge middlewares.
+CONFIG = web.AppKey("http_config", HttpAppConfig)
+# `http.allowed_origins` and the public URL's own origin: where a browser may call from.
+OWN_ORIGINS: web.AppKey[tuple[str, ...]] = web.AppKey("own_origins")
+
+
 def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     """The aiohttp app with edge middlewares and the core routes."""
     # Our own public origin is not a foreign site: the consent form behind a TLS-terminating
@@ -100,160 +119,19 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         (origin_of(config.public_url),) if origin_of(config.public_url) else ()
     )
 
-    connections = config.connections
-    body_timeout_s = connections.limits.body_timeout_s if connections is not None else 0.0
-
-    def body_too_large(length: int | None = None) -> EdgeRefusal:
-        size = f"of {length} bytes " if length is not None else ""
-        return EdgeRefusal(
-            ErrorCode.BODY_TOO_LARGE,
-            f"request body {size}is larger than the {config.max_body_bytes} byte limit "
-            "(http.max_body_bytes); send a smaller one, or raise the setting",
-        )
-
-    def refused(request: web.Request, response: web.Response) -> web.Response:
-        note_refusal(engine.refusals, engine.auth, request, response, config.mcp_path)
-        return response
-
-    @web.middleware
-    async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-        connection = connections.of(request.transport) if connections is not None else None
-        if connection is not None:
-            connection.request_started(request, body_timeout_s)
-        try:
-            return await handler(request)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            code = _HTTP_CODES.get(exc.status, ErrorCode.HTTP_ERROR)
-            message = exc.text if exc.status != 404 else f"no route for {request.path}"
-            if exc.status == 413:  # a body without a length, cut off as it was read
-                return refused(request, edge_error(request, body_too_large()))
-            if exc.status == 405:
-                allowed = exc.headers.get("Allow", "")
-                message = f"{request.method} is not served on {request.path}" + (
-                    f"; it takes {allowed}" if allowed else ""
-                )
-            refusal = EdgeRefusal(code, message or exc.reason, status=exc.status)
-            # In the envelope of the route's dialect, as a client of it parses errors.
-            answer = edge_error(request, refusal)
-            if "Allow" in exc.headers:
-                answer.headers["Allow"] = exc.headers["Allow"]
-            return answer
-        except EngineError as exc:
-            # The native routes (/v1/generate ...): the same trace headers as the dialects'.
-            response = error_response(exc)
-            if exc.trace_headers is None and isinstance(exc, InvalidRequest):
-                # Refused before any route ran (a body that is not JSON ...): counted.
-                return refused(request, response)
-            return response
-        except Exception:
-            log.exception("unhandled error serving %s %s", request.method, request.path)
-            return error_response(
-                EngineError("internal error; see the app's log", code=ErrorCode.INTERNAL_ERROR)
-            )
-        finally:
-            if connection is not None:
-                connection.request_finished()
-
-    @web.middleware
-    async def edge_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not host_allowed(request.headers.get("Host"), config.allowed_hosts):
-            log.warning("refused request with Host %r", request.headers.get("Host"))
-            return refused(
-                request,
-                error_response(
-                    EdgeRefusal(
-                        ErrorCode.HOST_NOT_ALLOWED,
-                        "the Host header must name this machine (localhost, 127.0.0.1 or [::1]); "
-                        "this protects the gateway from DNS rebinding",
-                    )
-                ),
-            )
-        if not origin_allowed(request.headers.get("Origin"), own_origins):
-            log.warning("refused request from Origin %r", request.headers.get("Origin"))
-            return refused(
-                request,
-                error_response(
-                    EdgeRefusal(
-                        ErrorCode.ORIGIN_NOT_ALLOWED,
-                        "requests from this web origin are not allowed; add it to "
-                        "http.allowed_origins in config.toml if you trust it",
-                    )
-                ),
-            )
-        length = request.content_length
-        if length is not None and length > config.max_body_bytes:
-            return refused(request, edge_error(request, body_too_large(length)))
-        if request.method in STATE_CHANGING:
-            refusal = json_body_refusal(
-                request.method,
-                request.path,
-                request.headers.get("Content-Type"),
-                request.body_exists,
-            )
-            if refusal:
-                return refused(
-                    request,
-                    edge_error(request, EdgeRefusal(ErrorCode.UNSUPPORTED_MEDIA_TYPE, refusal)),
-                )
-        return await handler(request)
-
-    async def health(request: web.Request) -> web.Response:
-        return web.json_response(engine.health() | {"mcp": {"sessions": config.mcp_sessions}})
-
-    def instance_refusal(request: web.Request) -> web.Response | None:
-        presented = request.headers.get(INSTANCE_TOKEN_HEADER, "")
-        if not config.instance_token or not hmac.compare_digest(
-            presented.encode(), config.instance_token.encode()
-        ):
-            return error_response(
-                EdgeRefusal(ErrorCode.BAD_INSTANCE_TOKEN, "instance token missing or wrong")
-            )
-        # The token is the local user's (a 0600 file); the access table says it is theirs alone.
-        require(LOCAL_CALLER, Capability.INSTANCE_ACTIVATE)
-        return None
-
-    async def activate(request: web.Request) -> web.Response:
-        if (refusal := instance_refusal(request)) is not None:
-            return refusal
-        mode = config.on_activate()
-        return web.json_response({"activated": True, "mode": mode})
-
-    async def quit_instance(request: web.Request) -> web.Response:
-        if (refusal := instance_refusal(request)) is not None:
-            return refusal
-        if config.on_quit is None:
-            return web.json_response({"quitting": False, "mode": config.mode})
-        log.info("asked to quit over the instance hand-off (an installer or `quit`)")
-        # The answer goes out first: shutdown starts on the next turn of the loop.
-        asyncio.get_running_loop().call_soon(config.on_quit)
-        return web.json_response({"quitting": True})
-
-    async def metrics(request: web.Request) -> web.Response:
-        scrape = engine.scrape
-        if scrape is None:  # not mounted then; kept for the type checker
-            raise web.HTTPNotFound()
-        if not sys.modules.get("prometheus_client"):
-            # The first scrape loads the exposition library: off the loop (imports take the
-            # GIL in bursts, but never hold the loop for the whole load).
-            await asyncio.to_thread(importlib.import_module, "prometheus_client")
-        return web.Response(body=scrape.render(), headers={"Content-Type": METRICS_CONTENT_TYPE})
-
-    async def openapi(request: web.Request) -> web.Response:
-        return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
-
     auth = auth_middlewares(
         engine.auth,
         allowed_origins=config.allowed_origins,
         mcp_path=config.mcp_path,
-        connections=connections,
+        connections=config.connections,
         refusals=engine.refusals,
         scrape_token=config.metrics_scrape_token,
     )
     app = web.Application(
         middlewares=[errors, edge_guard, *auth], client_max_size=config.max_body_bytes
     )
+    # The handlers and the edge middlewares read these from their request's app.
+    app[ENGINE], app[CONFIG], app[OWN_ORIGINS] = engine, config, own_origins
     if config.allowed_origins:  # no hook at all (no cost per response) while CORS is closed
         app.on_response_prepare.append(add_cors_headers(config.allowed_origins))
     if engine.oauth is not None:
@@ -272,3 +150,171 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     add_chat_routes(app, engine)
     add_native_routes(app, engine)
     return app
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness facts for /health, with where MCP keeps its sessions."""
+    engine, config = request.app[ENGINE], request.app[CONFIG]
+    return web.json_response(engine.health() | {"mcp": {"sessions": config.mcp_sessions}})
+
+
+def _instance_refusal(request: web.Request) -> web.Response | None:
+    config = request.app[CONFIG]
+    presented = request.headers.get(INSTANCE_TOKEN_HEADER, "")
+    if not config.instance_token or not hmac.compare_digest(
+        presented.encode(), config.instance_token.encode()
+    ):
+        return error_response(
+            EdgeRefusal(ErrorCode.BAD_INSTANCE_TOKEN, "instance token missing or wrong")
+        )
+    # The token is the local user's (a 0600 file); the access table says it is theirs alone.
+    require(LOCAL_CALLER, Capability.INSTANCE_ACTIVATE)
+    return None
+
+
+async def activate(request: web.Request) -> web.Response:
+    """A second launch asks this instance to come forward (instance token)."""
+    config = request.app[CONFIG]
+    if (refusal := _instance_refusal(request)) is not None:
+        return refusal
+    mode = config.on_activate()
+    return web.json_response({"activated": True, "mode": mode})
+
+
+async def quit_instance(request: web.Request) -> web.Response:
+    """An installer or `quit` asks this instance to stop (instance token)."""
+    config = request.app[CONFIG]
+    if (refusal := _instance_refusal(request)) is not None:
+        return refusal
+    if config.on_quit is None:
+        return web.json_response({"quitting": False, "mode": config.mode})
+    log.info("asked to quit over the instance hand-off (an installer or `quit`)")
+    # The answer goes out first: shutdown starts on the next turn of the loop.
+    asyncio.get_running_loop().call_soon(config.on_quit)
+    return web.json_response({"quitting": True})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """The Prometheus exposition (mounted only with metrics on)."""
+    scrape = request.app[ENGINE].scrape
+    if scrape is None:  # not mounted then; kept for the type checker
+        raise web.HTTPNotFound()
+    if not sys.modules.get("prometheus_client"):
+        # The first scrape loads the exposition library: off the loop (imports take the
+        # GIL in bursts, but never hold the loop for the whole load).
+        await asyncio.to_thread(importlib.import_module, "prometheus_client")
+    return web.Response(body=scrape.render(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI document of the HTTP routes, for this host."""
+    return web.json_response(openapi_document(f"{request.scheme}://{request.host}"))
+
+
+def _body_too_large(limit: int, length: int | None = None) -> EdgeRefusal:
+    size = f"of {length} bytes " if length is not None else ""
+    return EdgeRefusal(
+        ErrorCode.BODY_TOO_LARGE,
+        f"request body {size}is larger than the {limit} byte limit "
+        "(http.max_body_bytes); send a smaller one, or raise the setting",
+    )
+
+
+def _refused(request: web.Request, response: web.Response) -> web.Response:
+    engine, config = request.app[ENGINE], request.app[CONFIG]
+    note_refusal(engine.refusals, engine.auth, request, response, config.mcp_path)
+    return response
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure answered in an envelope the caller parses; a connection's deadlines kept."""
+    config = request.app[CONFIG]
+    connections = config.connections
+    connection = connections.of(request.transport) if connections is not None else None
+    if connection is not None and connections is not None:
+        connection.request_started(request, connections.limits.body_timeout_s)
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, ErrorCode.HTTP_ERROR)
+        message = exc.text if exc.status != 404 else f"no route for {request.path}"
+        if exc.status == 413:  # a body without a length, cut off as it was read
+            return _refused(request, edge_error(request, _body_too_large(config.max_body_bytes)))
+        if exc.status == 405:
+            allowed = exc.headers.get("Allow", "")
+            message = f"{request.method} is not served on {request.path}" + (
+                f"; it takes {allowed}" if allowed else ""
+            )
+        refusal = EdgeRefusal(code, message or exc.reason, status=exc.status)
+        # In the envelope of the route's dialect, as a client of it parses errors.
+        answer = edge_error(request, refusal)
+        if "Allow" in exc.headers:
+            answer.headers["Allow"] = exc.headers["Allow"]
+        return answer
+    except EngineError as exc:
+        # The native routes (/v1/generate ...): the same trace headers as the dialects'.
+        response = error_response(exc)
+        if exc.trace_headers is None and isinstance(exc, InvalidRequest):
+            # Refused before any route ran (a body that is not JSON ...): counted.
+            return _refused(request, response)
+        return response
+    except Exception:
+        log.exception("unhandled error serving %s %s", request.method, request.path)
+        return error_response(
+            EngineError("internal error; see the app's log", code=ErrorCode.INTERNAL_ERROR)
+        )
+    finally:
+        if connection is not None:
+            connection.request_finished()
+
+
+@web.middleware
+async def edge_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Host (DNS rebinding), Origin, body size and JSON bodies, checked before any route."""
+    config = request.app[CONFIG]
+    if not host_allowed(request.headers.get("Host"), config.allowed_hosts):
+        log.warning("refused request with Host %r", request.headers.get("Host"))
+        return _refused(
+            request,
+            error_response(
+                EdgeRefusal(
+                    ErrorCode.HOST_NOT_ALLOWED,
+                    "the Host header must name this machine (localhost, 127.0.0.1 or [::1]); "
+                    "this protects the gateway from DNS rebinding",
+                )
+            ),
+        )
+    own_origins = request.app[OWN_ORIGINS]
+    if not origin_allowed(request.headers.get("Origin"), own_origins):
+        log.warning("refused request from Origin %r", request.headers.get("Origin"))
+        return _refused(
+            request,
+            error_response(
+                EdgeRefusal(
+                    ErrorCode.ORIGIN_NOT_ALLOWED,
+                    "requests from this web origin are not allowed; add it to "
+                    "http.allowed_origins in config.toml if you trust it",
+                )
+            ),
+        )
+    length = request.content_length
+    if length is not None and length > config.max_body_bytes:
+        return _refused(
+            request, edge_error(request, _body_too_large(config.max_body_bytes, length))
+        )
+    if request.method in STATE_CHANGING:
+        refusal = json_body_refusal(
+            request.method,
+            request.path,
+            request.headers.get("Content-Type"),
+            request.body_exists,
+        )
+        if refusal:
+            return _refused(
+                request,
+                edge_error(request, EdgeRefusal(ErrorCode.UNSUPPORTED_MEDIA_TYPE, refusal)),
+            )
+    return await handler(request)

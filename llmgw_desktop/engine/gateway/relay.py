@@ -46,7 +46,7 @@ class StreamOutcome:
     # The vendor's server tools a relayed answer used, by name (billed per call).
     server_tools: dict[str, int] = field(default_factory=dict)
     # Events read from the upstream so far: about a token of output each, what a stream cut
-    # before its usage arrived is counted at (`GatewayService._finish_stream`).
+    # before its usage arrived is counted at (`RequestRecords.finish_stream`, `recording.py`).
     events: int = 0
 
     def observe(self, event: StreamEvent) -> None:

@@ -31,13 +31,24 @@ from llmgw_desktop.engine.api import (
     forwardable_headers,
     jsonio,
 )
+from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import note_refusal, principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
 from llmgw_desktop.transports.gateway.model_routes import GEMINI_ACTIONS, add_model_routes
 from llmgw_desktop.transports.http_errors import REFUSAL_CODE_KEY
 
-__all__ = ["add_chat_routes", "json_body", "read_body", "read_json"]
+__all__ = [
+    "add_chat_routes",
+    "chat_completions",
+    "count_tokens",
+    "gemini",
+    "json_body",
+    "messages",
+    "read_body",
+    "read_json",
+    "responses",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,159 +94,7 @@ async def read_body(request: web.Request) -> tuple[bytes, dict[str, Any]]:
 
 def add_chat_routes(app: web.Application, engine: Engine) -> None:
     """Mount the chat, count-tokens and model-list routes of every dialect."""
-
-    def caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> CallerInfo:
-        return CallerInfo(
-            principal=principal_of(request).id,
-            caller=caller_name(request.headers),
-            project=project_scope(request.headers, body),
-            endpoint=endpoint,
-            # Sent on only to an upstream of the client's own dialect.
-            passthrough_headers=forwardable_headers(
-                request.headers.items(), private=(engine.auth.trusted_header,)
-            ),
-            workspace=request.headers.get("X-Workspace") or None,
-            session_id=session_named(request.headers),
-        )
-
-    async def serve(
-        request: web.Request,
-        front: str,
-        endpoint: str,
-        *,
-        url_model: str | None = None,
-        stream: bool | None = None,
-        gemini_array: bool = False,
-    ) -> web.StreamResponse:
-        # One span per request (does nothing while OpenTelemetry export is off); it continues
-        # the client's `traceparent` and lasts until the answer's last byte.
-        attributes = {
-            "gen_ai.operation.name": "chat",
-            "http.route": endpoint,
-            "llmgw.dialect": front,
-        }
-        with engine.telemetry.request_span("chat", request.headers, attributes) as span:
-            return await answer_request(
-                request, span, front, endpoint, url_model, stream, gemini_array
-            )
-
-    async def answer_request(
-        request: web.Request,
-        span: SpanLike,
-        front: str,
-        endpoint: str,
-        url_model: str | None,
-        stream: bool | None,
-        gemini_array: bool,
-    ) -> web.StreamResponse:
-        try:
-            raw, body = await read_body(request)
-            model = body.get("model") if isinstance(body.get("model"), str) else url_model
-            if model:
-                span.rename(f"chat {model}")
-                span.set("gen_ai.request.model", model)
-            engine.telemetry.capture(span, "gen_ai.input.messages", raw)
-            answer = await engine.gateway.chat(
-                front,
-                body,
-                caller_info(request, body, endpoint),
-                raw=raw,
-                url_model=url_model,
-                stream=stream,
-            )
-        except EngineError as exc:
-            span.failed(str(exc.code))
-            span.set("llmgw.request_id", exc.details.get("requestId"))
-            refusal = dialect_error(front, exc)
-            if exc.trace_headers is None:
-                # Refused before the gateway saw it (a body that is not a JSON object).
-                refusal[REFUSAL_CODE_KEY] = exc.code
-                note_refusal(engine.refusals, engine.auth, request, refusal, "")
-            return refusal
-        span.set("llmgw.request_id", answer.route.request_id)
-        if isinstance(answer, Completed):
-            payload = answer.payload()
-            engine.telemetry.capture(span, "gen_ai.output.messages", payload)
-            return web.Response(
-                body=payload,
-                content_type="application/json",
-                headers={**answer.headers, **answer.route.headers()},
-            )
-        content_type = "application/json" if gemini_array else "text/event-stream"
-        response = web.StreamResponse(
-            headers={
-                **answer.headers,
-                "Content-Type": content_type,
-                "Cache-Control": "no-cache",
-                **answer.route.headers(),
-            }
-        )
-        chunks = _as_json_array(answer.chunks) if gemini_array else answer.chunks
-        try:
-            async with contextlib.aclosing(chunks):  # type: ignore[type-var]
-                await response.prepare(request)
-                async for piece in chunks:
-                    await response.write(piece)
-            await response.write_eof()
-        except ConnectionError as exc:  # "Cannot write to closing transport", "Connection lost"
-            # A client that leaves mid-answer is a normal end (its row says the answer was cut).
-            log.debug("%s %s: the client left mid-answer (%s)", request.method, request.path, exc)
-        return response
-
-    async def chat_completions(request: web.Request) -> web.StreamResponse:
-        return await serve(request, DIALECT_OPENAI_CHAT, "/v1/chat/completions")
-
-    async def responses(request: web.Request) -> web.StreamResponse:
-        return await serve(request, DIALECT_OPENAI_RESPONSES, "/v1/responses")
-
-    async def messages(request: web.Request) -> web.StreamResponse:
-        return await serve(request, DIALECT_ANTHROPIC, "/v1/messages")
-
-    async def count_tokens(request: web.Request) -> web.Response:
-        try:
-            raw, body = await read_body(request)
-            counted = await engine.gateway.count_tokens(
-                DIALECT_ANTHROPIC,
-                body,
-                caller_info(request, body, "/v1/messages/count_tokens"),
-                raw=raw,
-            )
-        except EngineError as exc:
-            return dialect_error(DIALECT_ANTHROPIC, exc)
-        return _count_answer(counted, "input_tokens")
-
-    async def gemini(request: web.Request) -> web.StreamResponse:
-        model, _, action = request.match_info["target"].rpartition(":")
-        if not model or action not in GEMINI_ACTIONS:
-            return dialect_error(
-                DIALECT_GEMINI,
-                NotFound(
-                    f"no Gemini method {action!r}; use one of {', '.join(GEMINI_ACTIONS)} "
-                    "as in /v1beta/models/MODEL:generateContent"
-                ),
-            )
-        if action == "countTokens":
-            try:
-                body = await read_json(request)
-                counted = await engine.gateway.count_tokens(
-                    DIALECT_GEMINI,
-                    body,
-                    caller_info(request, body, "gemini:countTokens"),
-                    url_model=model,
-                )
-            except EngineError as exc:
-                return dialect_error(DIALECT_GEMINI, exc)
-            return _count_answer(counted, "totalTokens")
-        streaming = action == "streamGenerateContent"
-        return await serve(
-            request,
-            DIALECT_GEMINI,
-            f"gemini:{action}",
-            url_model=model,
-            stream=streaming,
-            gemini_array=streaming and request.query.get("alt") != "sse",
-        )
-
+    app[ENGINE] = engine  # the handlers below read it from their request's app
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/responses", responses)
     app.router.add_post("/v1/messages", messages)
@@ -243,6 +102,176 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
     for prefix in ("/v1beta/models/", "/v1/models/"):
         app.router.add_post(prefix + "{target:.+}", gemini)
     add_model_routes(app, engine)
+
+
+def _caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> CallerInfo:
+    engine = request.app[ENGINE]
+    return CallerInfo(
+        principal=principal_of(request).id,
+        caller=caller_name(request.headers),
+        project=project_scope(request.headers, body),
+        endpoint=endpoint,
+        # Sent on only to an upstream of the client's own dialect.
+        passthrough_headers=forwardable_headers(
+            request.headers.items(), private=(engine.auth.trusted_header,)
+        ),
+        workspace=request.headers.get("X-Workspace") or None,
+        session_id=session_named(request.headers),
+    )
+
+
+async def _serve(
+    request: web.Request,
+    front: str,
+    endpoint: str,
+    *,
+    url_model: str | None = None,
+    stream: bool | None = None,
+    gemini_array: bool = False,
+) -> web.StreamResponse:
+    engine = request.app[ENGINE]
+    # One span per request (does nothing while OpenTelemetry export is off); it continues
+    # the client's `traceparent` and lasts until the answer's last byte.
+    attributes = {
+        "gen_ai.operation.name": "chat",
+        "http.route": endpoint,
+        "llmgw.dialect": front,
+    }
+    with engine.telemetry.request_span("chat", request.headers, attributes) as span:
+        return await _answer_request(
+            request, span, front, endpoint, url_model, stream, gemini_array
+        )
+
+
+async def _answer_request(
+    request: web.Request,
+    span: SpanLike,
+    front: str,
+    endpoint: str,
+    url_model: str | None,
+    stream: bool | None,
+    gemini_array: bool,
+) -> web.StreamResponse:
+    engine = request.app[ENGINE]
+    try:
+        raw, body = await read_body(request)
+        model = body.get("model") if isinstance(body.get("model"), str) else url_model
+        if model:
+            span.rename(f"chat {model}")
+            span.set("gen_ai.request.model", model)
+        engine.telemetry.capture(span, "gen_ai.input.messages", raw)
+        answer = await engine.gateway.chat(
+            front,
+            body,
+            _caller_info(request, body, endpoint),
+            raw=raw,
+            url_model=url_model,
+            stream=stream,
+        )
+    except EngineError as exc:
+        span.failed(str(exc.code))
+        span.set("llmgw.request_id", exc.details.get("requestId"))
+        refusal = dialect_error(front, exc)
+        if exc.trace_headers is None:
+            # Refused before the gateway saw it (a body that is not a JSON object).
+            refusal[REFUSAL_CODE_KEY] = exc.code
+            note_refusal(engine.refusals, engine.auth, request, refusal, "")
+        return refusal
+    span.set("llmgw.request_id", answer.route.request_id)
+    if isinstance(answer, Completed):
+        payload = answer.payload()
+        engine.telemetry.capture(span, "gen_ai.output.messages", payload)
+        return web.Response(
+            body=payload,
+            content_type="application/json",
+            headers={**answer.headers, **answer.route.headers()},
+        )
+    content_type = "application/json" if gemini_array else "text/event-stream"
+    response = web.StreamResponse(
+        headers={
+            **answer.headers,
+            "Content-Type": content_type,
+            "Cache-Control": "no-cache",
+            **answer.route.headers(),
+        }
+    )
+    chunks = _as_json_array(answer.chunks) if gemini_array else answer.chunks
+    try:
+        async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+            await response.prepare(request)
+            async for piece in chunks:
+                await response.write(piece)
+        await response.write_eof()
+    except ConnectionError as exc:  # "Cannot write to closing transport", "Connection lost"
+        # A client that leaves mid-answer is a normal end (its row says the answer was cut).
+        log.debug("%s %s: the client left mid-answer (%s)", request.method, request.path, exc)
+    return response
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    """OpenAI Chat Completions, whole or streamed."""
+    return await _serve(request, DIALECT_OPENAI_CHAT, "/v1/chat/completions")
+
+
+async def responses(request: web.Request) -> web.StreamResponse:
+    """OpenAI Responses, whole or streamed."""
+    return await _serve(request, DIALECT_OPENAI_RESPONSES, "/v1/responses")
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    """Anthropic Messages, whole or streamed."""
+    return await _serve(request, DIALECT_ANTHROPIC, "/v1/messages")
+
+
+async def count_tokens(request: web.Request) -> web.Response:
+    """Anthropic's token count: the provider's where it can count, else an estimate."""
+    engine = request.app[ENGINE]
+    try:
+        raw, body = await read_body(request)
+        counted = await engine.gateway.count_tokens(
+            DIALECT_ANTHROPIC,
+            body,
+            _caller_info(request, body, "/v1/messages/count_tokens"),
+            raw=raw,
+        )
+    except EngineError as exc:
+        return dialect_error(DIALECT_ANTHROPIC, exc)
+    return _count_answer(counted, "input_tokens")
+
+
+async def gemini(request: web.Request) -> web.StreamResponse:
+    """Gemini's `MODEL:generateContent`, `:streamGenerateContent` and `:countTokens`."""
+    engine = request.app[ENGINE]
+    model, _, action = request.match_info["target"].rpartition(":")
+    if not model or action not in GEMINI_ACTIONS:
+        return dialect_error(
+            DIALECT_GEMINI,
+            NotFound(
+                f"no Gemini method {action!r}; use one of {', '.join(GEMINI_ACTIONS)} "
+                "as in /v1beta/models/MODEL:generateContent"
+            ),
+        )
+    if action == "countTokens":
+        try:
+            body = await read_json(request)
+            counted = await engine.gateway.count_tokens(
+                DIALECT_GEMINI,
+                body,
+                _caller_info(request, body, "gemini:countTokens"),
+                url_model=model,
+            )
+        except EngineError as exc:
+            return dialect_error(DIALECT_GEMINI, exc)
+        return _count_answer(counted, "totalTokens")
+    streaming = action == "streamGenerateContent"
+    return await _serve(
+        request,
+        DIALECT_GEMINI,
+        f"gemini:{action}",
+        url_model=model,
+        stream=streaming,
+        gemini_array=streaming and request.query.get("alt") != "sse",
+    )
 
 
 def _count_answer(counted: TokenCount, field: str) -> web.Response:

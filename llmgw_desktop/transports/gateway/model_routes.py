@@ -27,12 +27,13 @@ from llmgw_desktop.engine.api import (
     NotFound,
     jsonio,
 )
+from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, checked_project
 from llmgw_desktop.transports.gateway.dialect_errors import dialect_error
 from llmgw_desktop.transports.gateway.fronts import request_dialect
 
-__all__ = ["GEMINI_ACTIONS", "add_model_routes"]
+__all__ = ["GEMINI_ACTIONS", "add_model_routes", "get_model", "list_models"]
 
 GEMINI_ACTIONS = ("generateContent", "streamGenerateContent", "countTokens")
 # Anthropic's list: 20 a page unless asked, at most 1000 (as its API documents).
@@ -45,61 +46,67 @@ _EPOCH = "1970-01-01T00:00:00Z"
 def add_model_routes(app: web.Application, engine: Engine) -> None:
     """Mount `GET /v1/models[/{id}]` (OpenAI's or Anthropic's shape) and
     `GET /v1beta/models[/{model}]` (Gemini's)."""
-
-    async def rows(request: web.Request) -> list[dict[str, Any]]:
-        """The models served to this caller, under the project it names.
-
-        Raises:
-            InvalidRequest: the project name is not a plain identifier.
-            ProjectForbidden: the caller was not granted the project.
-        """
-        project = checked_project(request.headers.get(PROJECT_HEADER), PROJECT_HEADER)
-        principal = principal_of(request).id
-        engine.project_grants.require(principal, project)
-        return await engine.providers.models(project, principal)
-
-    async def list_models(request: web.Request) -> web.Response:
-        front = request_dialect(request)
-        try:
-            models = await rows(request)
-        except EngineError as exc:
-            return dialect_error(front or DIALECT_OPENAI_CHAT, exc)
-        if front == DIALECT_GEMINI:
-            return _json({"models": [_gemini_model(r) for r in models]})
-        if front != DIALECT_ANTHROPIC:
-            return _json({"object": "list", "data": models})
-        try:
-            return _json(anthropic_page(models, request.query))
-        except InvalidRequest as exc:
-            return dialect_error(DIALECT_ANTHROPIC, exc)
-
-    async def get_model(request: web.Request) -> web.Response:
-        front = request_dialect(request) or DIALECT_OPENAI_CHAT
-        shape = {DIALECT_ANTHROPIC: _anthropic_model, DIALECT_GEMINI: _gemini_model}.get(front)
-        wanted = request.match_info["model"]
-        if front == DIALECT_GEMINI:
-            wanted = wanted.removeprefix("models/")
-        try:
-            models = await rows(request)
-        except EngineError as exc:
-            return dialect_error(front, exc)
-        for row in models:
-            if row["id"] == wanted:
-                return _json(shape(row) if shape is not None else row)
-        collection = request.path.rpartition("/models/")[0] + "/models"
-        return dialect_error(
-            front,
-            NotFound(
-                f"no available model {wanted!r}; see GET {collection}",
-                code=ErrorCode.MODEL_NOT_FOUND,
-            ),
-        )
-
+    app[ENGINE] = engine  # the handlers below read it from their request's app
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/v1beta/models", list_models)
     # A Gemini method (`model:generateContent`) is a POST; a GET names the model alone.
     app.router.add_get("/v1beta/models/{model:[^:]+}", get_model)
     app.router.add_get("/v1/models/{model:.+}", get_model)
+
+
+async def _rows(request: web.Request) -> list[dict[str, Any]]:
+    """The models served to this caller, under the project it names.
+
+    Raises:
+        InvalidRequest: the project name is not a plain identifier.
+        ProjectForbidden: the caller was not granted the project.
+    """
+    engine = request.app[ENGINE]
+    project = checked_project(request.headers.get(PROJECT_HEADER), PROJECT_HEADER)
+    principal = principal_of(request).id
+    engine.project_grants.require(principal, project)
+    return await engine.providers.models(project, principal)
+
+
+async def list_models(request: web.Request) -> web.Response:
+    """The models this caller may use, in the shape of the dialect it speaks."""
+    front = request_dialect(request)
+    try:
+        models = await _rows(request)
+    except EngineError as exc:
+        return dialect_error(front or DIALECT_OPENAI_CHAT, exc)
+    if front == DIALECT_GEMINI:
+        return _json({"models": [_gemini_model(r) for r in models]})
+    if front != DIALECT_ANTHROPIC:
+        return _json({"object": "list", "data": models})
+    try:
+        return _json(anthropic_page(models, request.query))
+    except InvalidRequest as exc:
+        return dialect_error(DIALECT_ANTHROPIC, exc)
+
+
+async def get_model(request: web.Request) -> web.Response:
+    """One model this caller may use, in the shape of the dialect it speaks."""
+    front = request_dialect(request) or DIALECT_OPENAI_CHAT
+    shape = {DIALECT_ANTHROPIC: _anthropic_model, DIALECT_GEMINI: _gemini_model}.get(front)
+    wanted = request.match_info["model"]
+    if front == DIALECT_GEMINI:
+        wanted = wanted.removeprefix("models/")
+    try:
+        models = await _rows(request)
+    except EngineError as exc:
+        return dialect_error(front, exc)
+    for row in models:
+        if row["id"] == wanted:
+            return _json(shape(row) if shape is not None else row)
+    collection = request.path.rpartition("/models/")[0] + "/models"
+    return dialect_error(
+        front,
+        NotFound(
+            f"no available model {wanted!r}; see GET {collection}",
+            code=ErrorCode.MODEL_NOT_FOUND,
+        ),
+    )
 
 
 def anthropic_page(models: list[dict[str, Any]], query: Any) -> dict[str, Any]:

@@ -19,11 +19,22 @@ from llmgw_desktop.engine.api import (
     Engine,
     InvalidRequest,
 )
+from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import caller_name, project_scope, session_named
 from llmgw_desktop.transports.gateway.chat_routes import json_body, read_json
 
-__all__ = ["add_native_routes"]
+__all__ = [
+    "add_native_routes",
+    "delete_credential",
+    "delete_file",
+    "generate",
+    "list_credentials",
+    "list_files",
+    "providers",
+    "store_credential",
+    "store_file",
+]
 
 DEFAULT_MAX_TOKENS = 4096
 GENERATE_FIELDS = {"prompt", "system", "provider", "model", "maxTokens", "temperature", "project"}
@@ -31,107 +42,7 @@ GENERATE_FIELDS = {"prompt", "system", "provider", "model", "maxTokens", "temper
 
 def add_native_routes(app: web.Application, engine: Engine) -> None:
     """Mount /v1/generate, /v1/providers, /v1/credentials and /v1/files."""
-
-    async def generate(request: web.Request) -> web.Response:
-        body = await read_json(request)
-        chat = generate_as_chat(body)
-        caller = CallerInfo(
-            principal=principal_of(request).id,
-            caller=caller_name(request.headers),
-            project=project_scope(request.headers, body),
-            endpoint="/v1/generate",
-            session_id=session_named(request.headers),
-        )
-        answer = await engine.gateway.chat(DIALECT_OPENAI_CHAT, chat, caller)
-        assert isinstance(answer, Completed)  # streaming is not offered here
-        route, usage = answer.route, answer.usage
-        data = answer.json()
-        message = data["choices"][0]["message"] if data.get("choices") else {}
-        return json_body(
-            {
-                "text": message.get("content") or "",
-                "provider": route.provider,
-                "model": route.model,
-                "tokensUsed": usage.total_tokens,
-                "usage": {
-                    "inputTokens": usage.input_tokens,
-                    "outputTokens": usage.output_tokens,
-                    "cacheReadTokens": usage.cache_read_tokens,
-                    "cacheWriteTokens": usage.cache_write_tokens,
-                },
-                "requestedProvider": body.get("provider"),
-                "requestedModel": body.get("model"),
-                "resolvedProvider": route.provider,
-                "resolvedModel": route.model,
-                "fallbackUsed": route.fallback_used,
-                "requestId": route.request_id,
-            },
-            headers=route.headers(),
-        )
-
-    async def providers(request: web.Request) -> web.Response:
-        project = project_scope(request.headers, _query_project(request))
-        # A project's listing reads its vault key pool: granted as a call under it would be.
-        principal = principal_of(request).id
-        engine.project_grants.require(principal, project)
-        return json_body(
-            {
-                "providers": await engine.providers.listing(project, principal),
-                "staleReferences": [r.to_dict() for r in engine.providers.stale_references()],
-            }
-        )
-
-    async def store_credential(request: web.Request) -> web.Response:
-        body = await read_json(request)
-        _require_strings(body, ("provider", "apiKey"), ("keyName", "project"))
-        stored = await engine.vault.store_key(
-            principal_of(request),
-            body["provider"],
-            body["apiKey"],
-            key_name=body.get("keyName") or "default",
-            project=body.get("project") or "_global",
-        )
-        return json_body(stored, status=201)
-
-    async def list_credentials(request: web.Request) -> web.Response:
-        project = request.query.get("project") or None
-        keys = await engine.vault.list_keys(principal_of(request), project)
-        return json_body({"credentials": keys})
-
-    async def delete_credential(request: web.Request) -> web.Response:
-        # NotFound if absent
-        await engine.vault.delete_key(principal_of(request), request.match_info["id"])
-        return json_body({"ok": True})
-
-    async def store_file(request: web.Request) -> web.Response:
-        body = await read_json(request)
-        _require_strings(body, ("provider", "fileName", "content"), ("project", "encoding"))
-        content: str | bytes = body["content"]
-        if body.get("encoding") == "base64":
-            try:
-                content = base64.b64decode(body["content"], validate=True)
-            except (binascii.Error, ValueError):
-                raise InvalidRequest("content: not valid base64", param="content") from None
-        elif body.get("encoding") not in (None, "utf-8"):
-            raise InvalidRequest("encoding: use utf-8 (default) or base64", param="encoding")
-        stored = await engine.vault.store_file(
-            principal_of(request),
-            body["provider"],
-            body["fileName"],
-            content,
-            project=body.get("project") or "_global",
-        )
-        return json_body(stored, status=201)
-
-    async def list_files(request: web.Request) -> web.Response:
-        project = request.query.get("project") or None
-        return json_body({"files": await engine.vault.list_files(principal_of(request), project)})
-
-    async def delete_file(request: web.Request) -> web.Response:
-        # NotFound if absent
-        await engine.vault.delete_file(principal_of(request), request.match_info["id"])
-        return json_body({"ok": True})
-
+    app[ENGINE] = engine  # the handlers below read it from their request's app
     app.router.add_post("/v1/generate", generate)
     app.router.add_get("/v1/providers", providers)
     app.router.add_post("/v1/credentials", store_credential)
@@ -140,6 +51,130 @@ def add_native_routes(app: web.Application, engine: Engine) -> None:
     app.router.add_post("/v1/files", store_file)
     app.router.add_get("/v1/files", list_files)
     app.router.add_delete("/v1/files/{id}", delete_file)
+
+
+async def generate(request: web.Request) -> web.Response:
+    """A prompt answered whole, with the route it took (the gateway's own simple form)."""
+    engine = request.app[ENGINE]
+    body = await read_json(request)
+    chat = generate_as_chat(body)
+    caller = CallerInfo(
+        principal=principal_of(request).id,
+        caller=caller_name(request.headers),
+        project=project_scope(request.headers, body),
+        endpoint="/v1/generate",
+        session_id=session_named(request.headers),
+    )
+    answer = await engine.gateway.chat(DIALECT_OPENAI_CHAT, chat, caller)
+    assert isinstance(answer, Completed)  # streaming is not offered here
+    route, usage = answer.route, answer.usage
+    data = answer.json()
+    message = data["choices"][0]["message"] if data.get("choices") else {}
+    return json_body(
+        {
+            "text": message.get("content") or "",
+            "provider": route.provider,
+            "model": route.model,
+            "tokensUsed": usage.total_tokens,
+            "usage": {
+                "inputTokens": usage.input_tokens,
+                "outputTokens": usage.output_tokens,
+                "cacheReadTokens": usage.cache_read_tokens,
+                "cacheWriteTokens": usage.cache_write_tokens,
+            },
+            "requestedProvider": body.get("provider"),
+            "requestedModel": body.get("model"),
+            "resolvedProvider": route.provider,
+            "resolvedModel": route.model,
+            "fallbackUsed": route.fallback_used,
+            "requestId": route.request_id,
+        },
+        headers=route.headers(),
+    )
+
+
+async def providers(request: web.Request) -> web.Response:
+    """Every provider with its state and models, and the config's stale references."""
+    engine = request.app[ENGINE]
+    project = project_scope(request.headers, _query_project(request))
+    # A project's listing reads its vault key pool: granted as a call under it would be.
+    principal = principal_of(request).id
+    engine.project_grants.require(principal, project)
+    return json_body(
+        {
+            "providers": await engine.providers.listing(project, principal),
+            "staleReferences": [r.to_dict() for r in engine.providers.stale_references()],
+        }
+    )
+
+
+async def store_credential(request: web.Request) -> web.Response:
+    """Seal an API key in the vault (operator only)."""
+    engine = request.app[ENGINE]
+    body = await read_json(request)
+    _require_strings(body, ("provider", "apiKey"), ("keyName", "project"))
+    stored = await engine.vault.store_key(
+        principal_of(request),
+        body["provider"],
+        body["apiKey"],
+        key_name=body.get("keyName") or "default",
+        project=body.get("project") or "_global",
+    )
+    return json_body(stored, status=201)
+
+
+async def list_credentials(request: web.Request) -> web.Response:
+    """The vault's keys, masked (operator only)."""
+    engine = request.app[ENGINE]
+    project = request.query.get("project") or None
+    keys = await engine.vault.list_keys(principal_of(request), project)
+    return json_body({"credentials": keys})
+
+
+async def delete_credential(request: web.Request) -> web.Response:
+    """Delete a vault key by id (operator only)."""
+    engine = request.app[ENGINE]
+    # NotFound if absent
+    await engine.vault.delete_key(principal_of(request), request.match_info["id"])
+    return json_body({"ok": True})
+
+
+async def store_file(request: web.Request) -> web.Response:
+    """Seal an auth file in the vault, UTF-8 or base64 (operator only)."""
+    engine = request.app[ENGINE]
+    body = await read_json(request)
+    _require_strings(body, ("provider", "fileName", "content"), ("project", "encoding"))
+    content: str | bytes = body["content"]
+    if body.get("encoding") == "base64":
+        try:
+            content = base64.b64decode(body["content"], validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequest("content: not valid base64", param="content") from None
+    elif body.get("encoding") not in (None, "utf-8"):
+        raise InvalidRequest("encoding: use utf-8 (default) or base64", param="encoding")
+    stored = await engine.vault.store_file(
+        principal_of(request),
+        body["provider"],
+        body["fileName"],
+        content,
+        project=body.get("project") or "_global",
+    )
+    return json_body(stored, status=201)
+
+
+async def list_files(request: web.Request) -> web.Response:
+    """The vault's files, without their content (operator only)."""
+    engine = request.app[ENGINE]
+    project = request.query.get("project") or None
+    return json_body({"files": await engine.vault.list_files(principal_of(request), project)})
+
+
+async def delete_file(request: web.Request) -> web.Response:
+    """Delete a vault file by id (operator only)."""
+    engine = request.app[ENGINE]
+    # NotFound if absent
+    await engine.vault.delete_file(principal_of(request), request.match_info["id"])
+    return json_body({"ok": True})
 
 
 def generate_as_chat(body: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,13 @@
 """The translators under a fuzzer: whatever JSON a client sends, and whatever an upstream of
 another dialect answers, the gateway either translates it or refuses it with a 400.
 
-A request goes the way `service.py` takes it: `ClientRequest` (the routing facts), the same
-dialect's `passthrough_body`, then `neutral()` and every other dialect's `render_request`, the
-rendered body written as JSON, and the token estimate. The only exception allowed on that way is
-`InvalidRequest` (`Untranslatable` included): anything else (KeyError, TypeError, RecursionError)
-would be a 500. Answers go `parse_response` (an `UpstreamMalformed` says "malformed", and the
-gateway falls back; any other exception would be a bug, a 500) then every other dialect's
-`render_response`, which must not fail at all.
+A request goes the way the gateway takes it (`service.py`, `api_targets.py`): `ClientRequest`
+(the routing facts), the same dialect's `passthrough_body`, then `neutral()` and every other
+dialect's `render_request`, the rendered body written as JSON, and the token estimate. The only
+exception allowed on that way is `InvalidRequest` (`Untranslatable` included): anything else
+(KeyError, TypeError, RecursionError) would be a 500. Answers go `parse_response` (an
+`UpstreamMalformed` says "malformed", and the gateway falls back; any other exception would be a
+bug, a 500) then every other dialect's `render_response`, which must not fail at all.
 
 Bodies come from three sources: JSON built from the words the translators look for (their own
 string constants and the recorded clients' keys), mutated copies of the recorded client
@@ -194,7 +194,7 @@ def _translate_everywhere(
     reasoning: bool = True,
     raw: bytes | None = None,
 ) -> None:
-    """Everything `service.py` does with `body` before sending it anywhere. Raises only what a
+    """Everything the gateway does with `body` before sending it anywhere. Raises only what a
     client may be answered with (InvalidRequest, a 400)."""
     if raw is None:
         # The body as the front door hands it over: what orjson reads back from its bytes.
@@ -464,9 +464,9 @@ def _client_request(client: str) -> ChatRequest:
 
 
 def _answer_everywhere(upstream: str, answer: Any) -> None:
-    """What `service._complete` does with a whole answer: `UpstreamMalformed` is a malformed
-    answer (fallback, 502), anything else a bug; once parsed, every client dialect must be able
-    to render it."""
+    """What `AnswerRelay.complete` (`answers.py`) does with a whole answer: `UpstreamMalformed`
+    is a malformed answer (fallback, 502), anything else a bug; once parsed, every client dialect
+    must be able to render it."""
     try:
         parsed = DIALECTS[upstream].parse_response(answer)
     except UpstreamMalformed:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +27,7 @@ from mcp.shared.auth import (
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.hashing import hash_password
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.transports.app_keys import OAUTH
 from tests.conftest import free_port
 from tests.gateways import gateway_starter
 
@@ -289,3 +291,29 @@ async def test_consent_form_without_the_csrf_cookie_is_refused(start: Any) -> No
         assert "CSRF" in await r.text()
     pending = [p for p in gateway.engine.auth.consent.open_requests()]
     assert len(pending) == 1 and not pending[0].decided
+
+
+async def test_oauth_handlers_are_module_functions_reachable_by_name(start: Any) -> None:
+    # As the gateway's routes (tests/transports/gateway/test_route_handlers.py): each handler
+    # can be imported and named, and finds the OAuth server through its request's app.
+    gateway = await start(**static_client_settings())
+    app = gateway.http.app
+    assert app[OAUTH] is gateway.engine.oauth
+    handlers = {
+        route.handler
+        for route in app.router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith(("/oauth/", "/.well-known/oauth"))
+    }
+    assert {h.__name__ for h in handlers} == {
+        "server_metadata",
+        "resource_metadata",
+        "authorize",
+        "token",
+        "register",
+        "revoke",
+        "show_consent",
+        "consent_status",
+        "answer_consent",
+    }
+    assert all(getattr(sys.modules[h.__module__], h.__name__) is h for h in handlers)

@@ -1,0 +1,308 @@
+"""An upstream's answer on its way to the client: read whole or streamed, relayed as the
+upstream sent it (the client's own dialect) or translated from the upstream's dialect, its row
+finished when it ends. A stream commits once its first frame has arrived; a failure before that
+is an `UpstreamFailure` the route may fall back from."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.http1 import BodyTooLarge, Http1Response
+from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.ir import ChatRequest
+from llmgw_desktop.engine.gateway.outgoing import Outgoing
+from llmgw_desktop.engine.gateway.passthrough import (
+    finish_reasons_of,
+    relayable_headers,
+    splice_field,
+    usage_of_answer,
+)
+from llmgw_desktop.engine.gateway.recording import RequestRecords
+from llmgw_desktop.engine.gateway.relay import (
+    RelayedStream,
+    UpstreamStream,
+    is_usage_only_chunk,
+    relay_events,
+)
+from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
+from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.gateway.results import OPENAI_DIALECTS, Completed, Streaming
+from llmgw_desktop.engine.gateway.server_tool_use import server_tools_of_answer
+from llmgw_desktop.engine.gateway.taps import stream_tap
+from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.redact import known_secrets
+from llmgw_desktop.engine.telemetry import Telemetry
+
+__all__ = ["AnswerRelay"]
+
+
+class AnswerRelay:
+    """Brings an upstream's answer to the client; one per gateway."""
+
+    def __init__(
+        self,
+        *,
+        upstream: UpstreamClient,
+        recorder: FlightRecorder,
+        telemetry: Telemetry,
+        remote: RemotePassthrough,
+        records: RequestRecords,
+    ) -> None:
+        self.upstream = upstream  # its read timeout and size limits apply to answers too
+        self._recorder = recorder
+        self._telemetry = telemetry
+        self._remote = remote  # records whose relayed Responses answer is whose
+        self._records = records
+
+    async def answer(
+        self,
+        response: Http1Response,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        up_name: str,
+        route: RouteReport,
+        record: str,
+        *,
+        api_key: str,
+    ) -> Completed | Streaming:
+        """The upstream's answer brought back the way its request went: relayed when it went
+        as the client sent it, else translated from `up_name`; whole or streamed as asked.
+
+        Raises:
+            UpstreamFailure: the answer failed before anything reached the client (fallback).
+        """
+        if outgoing.passthrough and incoming.facts.stream:
+            return await self.relay_stream(
+                response, incoming, outgoing, route, record, api_key=api_key
+            )
+        if outgoing.passthrough:
+            return await self.relay_whole(response, incoming, outgoing, route, record)
+        if incoming.facts.stream:
+            return await self.open_stream(
+                response, incoming, outgoing, up_name, route, record, api_key=api_key
+            )
+        return await self.complete(response, incoming, outgoing, up_name, route, record)
+
+    # -- answers in the client's own dialect --------------------------------------------
+
+    async def relay_whole(
+        self,
+        response: Http1Response,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        route: RouteReport,
+        record: str,
+    ) -> Completed:
+        """A whole answer in the client's own dialect, as the upstream sent it (`x_gateway` spliced
+        in for OpenAI clients); its row finished.
+
+        Raises:
+            UpstreamFailure: the answer broke off, was too large or is not JSON (fallback).
+        """
+        raw = await self._read_whole(response, route)
+        try:
+            data = jsonio.loads(raw)
+        except jsonio.JsonDecodeError as exc:
+            raise _malformed(route, exc) from None
+        usage = usage_of_answer(incoming.name, data)
+        tools = server_tools_of_answer(incoming.name, data)
+        if self._telemetry.enabled:
+            self._telemetry.answered(record, finish_reasons_of(incoming.name, data))
+        if outgoing.owner is not None and isinstance(data, dict):
+            self._remote.owners.record(outgoing.owner, str(data.get("id") or ""))
+        if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
+            raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
+        self._records.finish(record, route, "completed", usage, http_status=200, server_tools=tools)
+        return Completed(None, route, usage, raw=raw, headers=relayable_headers(response.headers))
+
+    async def relay_stream(
+        self,
+        response: Http1Response,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        route: RouteReport,
+        record: str,
+        *,
+        api_key: str,
+    ) -> Streaming:
+        """A stream in the client's own dialect, relayed frame by frame once its first frame has
+        arrived; its row is finished when the chunks end.
+
+        Raises:
+            UpstreamFailure: the stream failed before its first frame (fallback).
+        """
+        stream = RelayedStream(
+            response,
+            stream_tap(incoming.name),
+            idle_timeout_s=self.upstream.read_timeout_s,
+            drop_frame=is_usage_only_chunk if outgoing.added_usage else None,
+            api_key=api_key,
+            max_event_bytes=self.upstream.max_sse_event_bytes,
+        )
+        await _primed(stream, route)
+        self._recorder.first_token(record)
+        dialect = incoming.dialect
+        stub = incoming.stub(route.model)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            outcome = stream.outcome
+            try:
+                # Closed with this generator, so the outcome is settled before it is recorded.
+                async with contextlib.aclosing(stream.chunks()) as pieces:
+                    async for piece in pieces:
+                        yield piece
+            except (OSError, TimeoutError, UpstreamMalformed) as exc:
+                outcome.error = f"{type(exc).__name__}: {exc}"
+                yield _stream_error(
+                    dialect, stub, None, outcome.error, sequence=stream.next_sequence
+                )
+            finally:
+                if outgoing.owner is not None and outcome.response_id:
+                    self._remote.owners.record(outgoing.owner, outcome.response_id)
+                self._records.finish_stream(record, route, outcome, incoming)
+
+        return Streaming(route, chunks(), headers=relayable_headers(response.headers))
+
+    # -- answers translated from another dialect ----------------------------------------
+    async def complete(
+        self,
+        response: Http1Response,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        up_name: str,
+        route: RouteReport,
+        record: str,
+    ) -> Completed:
+        """A whole answer translated from the upstream's dialect into the client's; its row
+        finished.
+
+        Raises:
+            UpstreamFailure: the answer broke off, was too large or did not parse (fallback).
+        """
+        raw = await self._read_whole(response, route)
+        try:
+            answer = DIALECTS[up_name].parse_response(jsonio.loads(raw))
+        except (jsonio.JsonDecodeError, UpstreamMalformed) as exc:
+            raise _malformed(route, exc) from None
+        self._telemetry.answered(record, [answer.stop_reason])
+        out = incoming.dialect.render_response(answer, outgoing.request)
+        if incoming.name in OPENAI_DIALECTS:
+            out["x_gateway"] = route.x_gateway(answer.usage)
+        self._records.finish(record, route, "completed", answer.usage, http_status=200)
+        return Completed(out, route, answer.usage)
+
+    async def open_stream(
+        self,
+        response: Http1Response,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        up_name: str,
+        route: RouteReport,
+        record: str,
+        *,
+        api_key: str,
+    ) -> Streaming:
+        """A stream translated event by event from the upstream's dialect into the client's,
+        once its first frame has arrived; its row is finished when the chunks end.
+
+        Raises:
+            UpstreamFailure: the stream failed before its first frame (fallback).
+        """
+        stream = UpstreamStream(
+            response,
+            DIALECTS[up_name].stream_decoder(),
+            idle_timeout_s=self.upstream.read_timeout_s,
+            api_key=api_key,
+            max_event_bytes=self.upstream.max_sse_event_bytes,
+        )
+        await _primed(stream, route)
+        self._recorder.first_token(record)
+        dialect = incoming.dialect
+        request = outgoing.request or incoming.stub(route.model)
+        encoder = dialect.stream_encoder(request)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            outcome = stream.outcome
+            try:
+                async for piece in relay_events(stream.frames(), encoder):
+                    yield piece
+            except (OSError, TimeoutError, UpstreamMalformed, EngineError) as exc:
+                outcome.error = f"{type(exc).__name__}: {exc}"
+                yield _stream_error(dialect, request, encoder, outcome.error)
+            finally:
+                stream.close()
+                self._records.finish_stream(record, route, outcome, incoming)
+
+        return Streaming(route, chunks())
+
+    async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
+        try:
+            try:
+                raw = await response.read(
+                    timeout_s=self.upstream.read_timeout_s, limit=self.upstream.max_answer_bytes
+                )
+            finally:
+                response.release()
+            # The answer goes to the caller who asked, except the operator's own secrets
+            # (SECURITY.md 26): a model may have been steered into repeating them.
+            return known_secrets.mask_bytes(raw)
+        except BodyTooLarge as exc:
+            raise UpstreamFailure(
+                f"{route.provider}'s answer is larger than gateway.max_answer_bytes "
+                f"({exc.limit} bytes); ask for a streamed answer or raise the setting",
+                fallback=True,
+                kind="too_large",
+            ) from None
+        except (OSError, TimeoutError) as exc:
+            raise UpstreamFailure(
+                f"{route.provider} broke off its answer: {type(exc).__name__}",
+                fallback=True,
+                kind="broken",
+            ) from None
+
+
+async def _primed(stream: UpstreamStream | RelayedStream, route: RouteReport) -> None:
+    """Wait for the stream's first frame; a failure before it may still fall back.
+
+    Raises:
+        UpstreamFailure: the stream ended, broke or reported an error before any answer.
+    """
+    try:
+        await stream.prime()
+    except (OSError, TimeoutError, UpstreamMalformed, EngineError) as exc:
+        stream.close()
+        raise UpstreamFailure(
+            f"{route.provider} failed before its stream began: {exc}",
+            fallback=True,
+            kind="stream_start",
+        ) from None
+
+
+def _malformed(route: RouteReport, exc: Exception) -> UpstreamFailure:
+    return UpstreamFailure(
+        f"{route.provider} sent an answer that is not valid: {exc}",
+        status=502,
+        fallback=True,
+        kind="malformed",
+    )
+
+
+def _stream_error(
+    dialect: Dialect, request: ChatRequest, encoder: Any, message: str, *, sequence: int = 0
+) -> bytes:
+    """The error event closing a broken stream; a relayed stream's numbering (`sequence`,
+    the number its next event would carry) is continued, not restarted."""
+    writer = encoder
+    if writer is None:
+        writer = dialect.stream_encoder(request)
+        writer.continue_at(sequence)
+    return bytes(
+        writer.error(502, ErrorCode.UPSTREAM_STREAM_BROKEN, f"the upstream stream broke: {message}")
+    )

@@ -1,0 +1,328 @@
+"""One API target of a route: the keys of its pool in order, a budget hold of its estimate,
+what it is sent (the client's own bytes where it speaks the client's dialect, else a
+translation), and one attempt per key until one answers, refuses the request itself, or all
+have failed. Each attempt is its own row in the flight recorder."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable
+
+from llmgw_desktop.config.api_catalog import ApiProviderSpec
+from llmgw_desktop.engine.budgets.holds import Hold, SpendGuard, estimate_call
+from llmgw_desktop.engine.errors import EngineError, InvalidRequest
+from llmgw_desktop.engine.gateway.answers import AnswerRelay
+from llmgw_desktop.engine.gateway.capabilities import target_model
+from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.errors import UpstreamRejected
+from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
+from llmgw_desktop.engine.gateway.outgoing import Outgoing
+from llmgw_desktop.engine.gateway.passthrough import passthrough_body
+from llmgw_desktop.engine.gateway.recording import RequestRecords
+from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
+from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streaming
+from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target
+from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
+from llmgw_desktop.engine.gateway.upstream import (
+    SHARE_OUTCOME,
+    UpstreamClient,
+    UpstreamFailure,
+    UpstreamTarget,
+)
+from llmgw_desktop.engine.telemetry import Telemetry
+from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.usage import Usage
+
+__all__ = ["CANDIDATE_KEY_LABEL", "ApiTargets"]
+
+# The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
+CANDIDATE_KEY_LABEL = "key being tried"
+
+
+class ApiTargets:
+    """Asks API providers, key by key; one per gateway."""
+
+    def __init__(
+        self,
+        *,
+        registry: ModelRegistry,
+        keys: KeyChain,
+        upstream: UpstreamClient,
+        api_refusal: Callable[[str], str | None],
+        budgets: SpendGuard,
+        remote: RemotePassthrough,
+        telemetry: Telemetry,
+        prices: PriceBook,
+        answers: AnswerRelay,
+        records: RequestRecords,
+    ) -> None:
+        self.registry = registry
+        self.keys = keys
+        self.upstream = upstream
+        # API provider id -> None when the user's switches let it run, else the attempt
+        # outcome saying why not ("disabled": switched off, "paused": every provider is).
+        self._api_refusal = api_refusal
+        # Raises `BudgetExceeded` when calls running hold the rest of a hard budget: an API
+        # target reserves its estimate before it is sent, so no upstream is asked.
+        self._budgets = budgets
+        # Which vendor features a remote caller may send on the operator's account, and which
+        # stored responses are whose.
+        self._remote = remote
+        self._telemetry = telemetry
+        self._prices = prices
+        self._answers = answers
+        self._records = records
+
+    async def ask(
+        self,
+        incoming: ClientRequest,
+        target: Target,
+        route: RouteReport,
+        caller: CallerInfo,
+        plan: Plan,
+        *,
+        only_key: str | None = None,
+    ) -> tuple[Completed | Streaming | None, UpstreamFailure | EngineError | None]:
+        """Ask `target` key by key (`only_key`: that key alone): the answer, or why not (an
+        attempt outcome in `route`, with the failure or refusal when there is one).
+
+        Raises:
+            UpstreamRejected: a key's upstream refused the request itself (not worth another key).
+            BudgetExceeded: calls running hold the rest of a hard budget (nothing was sent).
+            VendorFeatureRefused, RepeatedKey: a remote caller's same-dialect body (not sent).
+            EngineError: the request holds a value our HTTP client will not write (not sent).
+        """
+        spec = self.registry.provider(target.provider)
+        # Off in config.toml or by the user's switch: the same outcome, so the route moves on
+        # (or the client is told the provider is switched off) either way.
+        refusal = "disabled" if spec is None or not spec.enabled else self._api_refusal(spec.id)
+        if spec is None or refusal is not None:
+            route.attempts.append(Attempt(target.label, "", refusal or "disabled"))
+            return None, None
+        if only_key is not None:
+            pool = [PoolKey(CANDIDATE_KEY_LABEL, only_key)]
+        else:
+            pool = await self.keys.pool(spec, caller.project)
+        if not pool:
+            # Keys may be in the vault, whose database cannot be reached: not "no key".
+            outcome = "store_unavailable" if self.keys.vault_unreachable else "no_key"
+            route.attempts.append(Attempt(target.label, "", outcome))
+            return None, None
+        up_name = (
+            incoming.name if incoming.name in (spec.dialect, *spec.also_speaks) else spec.dialect
+        )
+        try:
+            outgoing = self._outgoing(incoming, target, spec, up_name, caller)
+        except InvalidRequest as exc:
+            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            return None, exc
+        failure: UpstreamFailure | None = None
+        facts = incoming.facts
+        estimate = estimate_call(
+            target.model, facts.estimated_tokens, facts.max_output, self._prices
+        )
+        hold = self._budgets.reserve(caller.principal, caller.caller, caller.project, estimate)
+        try:
+            for key in self.keys.order(
+                spec.id, pool, strategy=plan.route.strategy, caller=caller.caller
+            ):
+                answer, failure = await self._attempt(
+                    incoming, outgoing, spec, up_name, target, key, route, caller
+                )
+                if isinstance(answer, Streaming):
+                    # Held until the stream's row is counted, when its chunks end.
+                    answer, hold = _releasing(answer, hold), Hold()
+                if answer is not None:
+                    return answer, None
+                if failure is not None and failure.kind == SHARE_OUTCOME:
+                    # The caller's own share of this host is in use: no key of it would do.
+                    return None, failure
+                if failure is not None and not failure.next_key:
+                    status = failure.status or 502
+                    raw = failure.raw_body if outgoing.passthrough else None
+                    raise UpstreamRejected(
+                        status, failure.message, raw_body=raw, retry_after_s=failure.retry_after_s
+                    ) from None
+            return None, failure
+        finally:
+            # A whole answer's row was counted before it came back: the hold goes now.
+            hold.release()
+
+    def _outgoing(
+        self,
+        incoming: ClientRequest,
+        target: Target,
+        spec: ApiProviderSpec,
+        up_name: str,
+        caller: CallerInfo,
+    ) -> Outgoing:
+        """What `target` is sent.
+
+        Raises:
+            InvalidRequest: the request cannot be translated for this target (`Untranslatable`
+                names the feature and the model), or is nested too deeply to be written.
+            VendorFeatureRefused: the target speaks the client's dialect and a remote caller
+                asked it for a vendor feature it is not allowed.
+            RepeatedKey: the same, and the remote caller's body gives a key two values.
+        """
+        facts = incoming.facts
+        if up_name == incoming.name:
+            # The request goes as it came: what it asks of the vendor's account is checked
+            # first (the local user passes; a remote caller gets what the operator allows).
+            sent_with = self._remote.check(
+                caller.principal,
+                up_name,
+                incoming.body,
+                caller.passthrough_headers or {},
+                raw=incoming.raw,
+            )
+            forwarded = passthrough_body(
+                up_name,
+                incoming.body,
+                incoming.raw,
+                target.model,
+                stream=facts.stream,
+                stream_usage=facts.stream_usage,
+                sent_with=sent_with,
+            )
+            return Outgoing(
+                forwarded.data,
+                passthrough=True,
+                headers=caller.passthrough_headers,
+                added_usage=forwarded.added_usage,
+                owner=caller.principal
+                if self._remote.keeps_owner(caller.principal, up_name)
+                else None,
+            )
+        model = target_model(spec.id, target.model, up_name)
+        try:
+            with self._telemetry.span(
+                "translate", {"llmgw.from_dialect": incoming.name, "llmgw.to_dialect": up_name}
+            ):
+                request = incoming.neutral()
+                notes = list(request.left_out)
+                body = DIALECTS[up_name].render_request(
+                    dataclasses.replace(request, model=target.model, stream_usage=True),
+                    target=model,
+                    notes=notes,
+                )
+        except Untranslatable as exc:
+            raise exc.for_target(model, incoming.name) from None
+        if spec.id == "openai" and "max_tokens" in body:
+            # OpenAI's reasoning models refuse max_tokens; every OpenAI model takes this name.
+            body["max_completion_tokens"] = body.pop("max_tokens")
+        return Outgoing(
+            encode_request(body),
+            passthrough=False,
+            request=request,
+            notice=notice_for(model, notes),
+        )
+
+    async def _attempt(
+        self,
+        incoming: ClientRequest,
+        outgoing: Outgoing,
+        spec: ApiProviderSpec,
+        up_name: str,
+        target: Target,
+        key: PoolKey,
+        route: RouteReport,
+        caller: CallerInfo,
+    ) -> tuple[Completed | Streaming | None, UpstreamFailure | None]:
+        """One key of one target: the answer, or the failure (recorded either way)."""
+        upstream_target = UpstreamTarget(
+            spec.id, self.keys.base_url(spec), up_name, target.model, key.value, key.label
+        )
+        record = self._records.start_attempt(route, caller, spec.id, target.model)
+        self._telemetry.attempt(
+            record,
+            f"chat {target.model}",
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.system": spec.id,
+                "gen_ai.provider.name": spec.id,
+                "gen_ai.request.model": target.model,
+                "llmgw.key": key.label,
+                "llmgw.fallback": route.fallback_used,
+                "llmgw.translated": not outgoing.passthrough,
+            },
+        )
+        started = time.perf_counter()
+        ok: Attempt | None = None
+        asked = False
+        try:
+            response = await self.upstream.send(
+                upstream_target,
+                outgoing.data,
+                stream=incoming.facts.stream,
+                passthrough_headers=self._telemetry.upstream_headers(record, outgoing.headers),
+                principal=caller.principal,
+            )
+            asked = True
+            route.provider, route.model, route.kind = spec.id, target.model, "api"
+            # Listed before the answer is rendered, so `x_gateway` includes it.
+            ok = Attempt(target.label, key.label, "ok")
+            route.attempts.append(ok)
+            if outgoing.notice:
+                route.notices.append(outgoing.notice)
+            answer = await self._answers.answer(
+                response, incoming, outgoing, up_name, route, record, api_key=key.value or ""
+            )
+        except UpstreamFailure as exc:
+            if ok is not None and route.attempts and route.attempts[-1] is ok:
+                route.attempts.pop()  # the answer broke after the status was fine
+                if outgoing.notice and route.notices and route.notices[-1] == outgoing.notice:
+                    route.notices.pop()
+            self._records.note_failure(route, target, key, exc, record, started)
+            if exc.status == 429:
+                self.keys.rest(spec.id, key, exc.retry_after_s)
+            return None, exc
+        except asyncio.CancelledError:
+            # The client left before the answer began: the row ends now, or it stays open.
+            self._records.cut_before_answer(record, route, incoming, asked=asked)
+            raise
+        except EngineError as exc:
+            # Refused on its way out (a value our HTTP client will not write): the same.
+            self._records.finish(
+                record, route, "refused", Usage(), http_status=exc.http_status, error_code=exc.code
+            )
+            raise
+        return answer, None
+
+
+def _releasing(answer: Streaming, hold: Hold) -> Streaming:
+    """`answer` whose budget hold is released once its chunks end (its row counted first) or
+    the reader closes them."""
+    return dataclasses.replace(answer, chunks=_HeldChunks(answer.chunks, hold))
+
+
+class _HeldChunks:
+    """A stream's chunks that release a budget hold when they end or are closed, even when
+    closed before the first chunk was asked for (an async generator's `finally` would not
+    run then)."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], hold: Hold) -> None:
+        self._chunks = chunks
+        self._hold = hold
+
+    def __aiter__(self) -> _HeldChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._chunks.__anext__()
+        except BaseException:
+            self._hold.release()
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            close = getattr(self._chunks, "aclose", None)
+            if close is not None:
+                await close()
+        finally:
+            self._hold.release()

@@ -1,0 +1,26 @@
+"""What one API target is sent: the bytes, the client's headers where the request goes as it
+came, and for a translation the request in neutral form and what was left out of it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from llmgw_desktop.engine.gateway.ir import ChatRequest
+
+__all__ = ["Outgoing"]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What one target is sent: bytes, the client's headers (same dialect only), and for a
+    translation, the client's request in neutral form and what was left out."""
+
+    data: bytes
+    passthrough: bool
+    headers: Mapping[str, str] | None = None
+    request: ChatRequest | None = None
+    added_usage: bool = False
+    notice: str | None = None
+    # The remote principal a relayed Responses answer's id is recorded for (its owner).
+    owner: str | None = None

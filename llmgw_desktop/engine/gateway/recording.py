@@ -1,0 +1,238 @@
+"""The flight recorder's rows of gateway requests: one row per attempt, finished with its
+tokens, cost, route and outcome; one row for a request refused before any provider was asked;
+and how a row ends when its answer is cut short (the client left, or the gateway stopped)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+
+from llmgw_desktop.config.api_catalog import recorded_provider
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.gateway.counting import estimated_input_tokens
+from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.keys import PoolKey
+from llmgw_desktop.engine.gateway.relay import StreamOutcome
+from llmgw_desktop.engine.gateway.report import Attempt, RouteReport
+from llmgw_desktop.engine.gateway.results import CallerInfo
+from llmgw_desktop.engine.gateway.router import Target
+from llmgw_desktop.engine.gateway.upstream import UpstreamFailure
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.telemetry import Telemetry
+from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, cost_note, server_tool_cost
+from llmgw_desktop.engine.tokens.usage import Usage
+
+__all__ = ["RequestRecords", "estimated_usage"]
+
+log = logging.getLogger(__name__)
+
+
+class RequestRecords:
+    """Writes the gateway's requests to the flight recorder; one per gateway."""
+
+    def __init__(self, recorder: FlightRecorder, prices: PriceBook, telemetry: Telemetry) -> None:
+        self._recorder = recorder
+        self._prices = prices  # the engine's: the person's prices on top
+        self._telemetry = telemetry
+        # Set when the gateway stops: an answer cut then was interrupted, not abandoned.
+        self.stopping = False
+
+    def start_attempt(
+        self, route: RouteReport, caller: CallerInfo, provider: str, model: str
+    ) -> str:
+        """Open the row of one attempt at an API target; its id, which the response names."""
+        route.recorded = True
+        record = self._recorder.start(
+            principal=caller.principal,
+            provider=recorded_provider(provider),
+            transport=caller.transport,
+            tool=caller.endpoint,
+            caller=caller.caller,
+            model=model,
+        )
+        # The response names the row of the attempt that answered (or failed last).
+        route.request_id = record
+        return record
+
+    def cut_before_answer(
+        self, record: str, route: RouteReport, incoming: ClientRequest, *, asked: bool
+    ) -> None:
+        """End the row of an attempt whose client left (or whose gateway stopped) before the
+        answer began. An upstream that had accepted the request (`asked`) bills its prompt:
+        counted at its estimate."""
+        state, code = self.cut()
+        if asked:
+            self.finish(
+                record,
+                route,
+                state,
+                estimated_usage(incoming, 0),
+                error_code=code,
+                estimated=True,
+            )
+        else:
+            self.finish(record, route, state, Usage(), error_code=code)
+
+    def note_failure(
+        self,
+        route: RouteReport,
+        target: Target,
+        key: PoolKey,
+        failure: UpstreamFailure,
+        record: str,
+        started: float,
+    ) -> None:
+        """End an attempt's row as failed and list it in the route."""
+        route.attempts.append(Attempt(target.label, key.label, failure.outcome))
+        self._recorder.finish(
+            record,
+            state="failed",
+            error_code=f"upstream_{failure.outcome}",
+            http_status=failure.status,
+            attempts=len(route.attempts),
+            route=route.to_record(),
+            requested_model=route.requested_model,
+            project=route.project,
+            fallback_used=route.fallback_used,
+        )
+        log.info(
+            "gateway: %s with key %s failed (%s) after %.0f ms",
+            target.label,
+            key.label,
+            failure.outcome,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def record_refusal(self, caller: CallerInfo, route: RouteReport, error: EngineError) -> None:
+        """The one row of a request refused before any provider was asked (its id in `route`)."""
+        record = self._recorder.start(
+            principal=caller.principal,
+            provider=recorded_provider(
+                route.provider
+                or (route.attempts[0].target.split("/")[0] if route.attempts else "-")
+            ),
+            transport=caller.transport,
+            tool=caller.endpoint,
+            caller=caller.caller,
+            model=route.requested_model or None,
+            state="refused",
+        )
+        route.request_id = record
+        # Refused, whatever the reason (a budget, a switch, no key): no provider was asked, so
+        # nothing here says the provider failed (its health counts only calls it answered).
+        self._recorder.finish(
+            record,
+            state=RecordState.REFUSED,
+            error_code=error.code,
+            http_status=error.http_status,
+            attempts=len(route.attempts),
+            route=route.to_record(),
+            requested_model=route.requested_model or None,
+            project=route.project,
+        )
+
+    def finish(
+        self,
+        record: str,
+        route: RouteReport,
+        state: str,
+        usage: Usage,
+        *,
+        http_status: int | None = None,
+        error_code: str | None = None,
+        server_tools: Mapping[str, int] | None = None,
+        estimated: bool = False,
+    ) -> None:
+        """End an attempt's row with its state, tokens, cost and route."""
+        # Upstream APIs report tokens, not money: the cost is the price table's estimate
+        # (None for a model it does not know: "not priced", never $0). `estimated`: the tokens
+        # are the gateway's own estimate too (the upstream reported none), and the row says so.
+        cost = self._prices.cost_of(route.model, usage)
+        note = cost_note(
+            COST_ESTIMATED
+            if estimated and cost is not None
+            else self._prices.source_of(route.model)
+            if cost is not None
+            else None
+        )
+        routed = route.to_record() | ({"cost": note} if note is not None else {})
+        if server_tools:
+            # Server tools are billed per call, beside the tokens: priced where the table
+            # knows the vendor's price, and always counted in the row's route.
+            vendor = self._vendor_of(route.provider)
+            tools_cost, unpriced = server_tool_cost(vendor, server_tools)
+            cost = None if cost is None else round(cost + tools_cost, 8)
+            routed["serverTools"] = dict(server_tools)
+            if unpriced:
+                routed["serverToolsUnpriced"] = list(unpriced)
+        self._recorder.finish(
+            record,
+            state=state,
+            model=route.model,
+            cost_usd=cost,
+            http_status=http_status,
+            error_code=error_code,
+            # Every try this request took, the answering one included (it is listed already).
+            attempts=len(route.attempts),
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            route=routed,
+            requested_model=route.requested_model,
+            project=route.project,
+            fallback_used=route.fallback_used,
+        )
+
+    def finish_stream(
+        self, record: str, route: RouteReport, outcome: StreamOutcome, incoming: ClientRequest
+    ) -> None:
+        """End a stream's row when its chunks end: completed, broken or cut, its usage
+        estimated where the upstream reported none."""
+        if outcome.stop_reason:
+            self._telemetry.answered(record, [outcome.stop_reason])
+        if outcome.error is not None:
+            state, code = "failed", "stream_broken"
+        elif outcome.completed:
+            state, code = "completed", None
+        else:
+            state, code = self.cut()
+        # OpenAI's dialects report usage in their last event only: a stream cut before it (the
+        # client hung up, the upstream broke) was still billed by the vendor. It is counted at
+        # its estimate, never at nothing, or a caller that always hangs up early would spend
+        # under a hard budget without limit.
+        usage, estimated = outcome.usage, outcome.usage.total_tokens == 0
+        if estimated:
+            usage = estimated_usage(incoming, outcome.events)
+        self.finish(
+            record,
+            route,
+            state,
+            usage,
+            http_status=200,
+            error_code=code,
+            server_tools=outcome.server_tools,
+            estimated=estimated,
+        )
+
+    def _vendor_of(self, provider: str | None) -> str:
+        """Whose server-tool prices apply: the vendor's own API only (a compatible server's
+        tools are its own business, so unpriced)."""
+        return provider if provider in ("anthropic", "openai") else ""
+
+    def cut(self) -> tuple[str, str]:
+        """The row state and code of an answer cut short: the gateway's stop interrupted it,
+        or else its client left."""
+        if self.stopping:
+            return RecordState.INTERRUPTED, ErrorCode.INTERRUPTED
+        return RecordState.CANCELED, "client_disconnected"
+
+
+def estimated_usage(incoming: ClientRequest, events: int) -> Usage:
+    """What a call the upstream reported no usage for is counted at: its input as the token
+    counter estimates it, and about a token of output for each event it had sent."""
+    return Usage(input_tokens=estimated_input_tokens(incoming), output_tokens=events)
