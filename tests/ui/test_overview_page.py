@@ -443,6 +443,20 @@ def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_t
             assert top >= 0 and bottom <= viewport.height(), (top, bottom, viewport.height())
         assert not scroll.horizontalScrollBar().isVisible()
 
+        # The totals line wraps: a longer one never widens the page and resizes the four plots
+        # (each resize lays pyqtgraph's axes and views out again: 20-50 ms stalls under load).
+        widths = [chart.width() for chart in charts.plot_widgets]
+        totals = charts.totals_label
+        totals.setText(
+            "Last 15 min: 1,234,567 requests · 123,456 errors (10%) · 987.6M tokens in · 123.4M"
+            " out · cache hit rate 97% · cost $12,345.678901 (reported or estimated)"
+        )
+        two_lines = 2 * totals.fontMetrics().lineSpacing()
+        await until(lambda: totals.height() >= two_lines, "the long totals line laid out")
+        assert [chart.width() for chart in charts.plot_widgets] == widths
+        assert not scroll.horizontalScrollBar().isVisible()
+        charts.redraw()  # the true totals again
+
         # The cache-hit line is joined over quiet buckets (no NaN gaps).
         curve = charts.hit_curves["anthropic"]
         _x, y = curve.data()
@@ -623,13 +637,13 @@ def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_c
         assert QToolTip.text() == text
 
         # The wheel zooms every chart along time together; y stays the timer's.
-        y_range = plot.getPlotItem().getViewBox().viewRange()[1]
+        y_range = plot.view.viewRange()[1]
         assert not charts.reset_button.isEnabled()
         _wheel(plot.viewport(), where, 3)
         low, high = plot.x_range()
         assert high - low < 900 and charts.zoomed
         assert all(other.x_range() == (low, high) for other in charts.plot_widgets)
-        assert plot.getPlotItem().getViewBox().viewRange()[1] == y_range
+        assert plot.view.viewRange()[1] == y_range
         assert charts.reset_button.isEnabled()
         charts.reset_button.click()
         assert plot.x_range() == (-900.0, 0.0) and not charts.zoomed

@@ -193,6 +193,10 @@ class LiveCharts(QWidget):
         )
         self.totals_label = QLabel()
         self.totals_label.setObjectName("metricsTotals")
+        # Wrapped, so its width never pushes the page: unwrapped, each longer figure widened
+        # the page past the window and resized all four plots, a relayout of pyqtgraph's axes
+        # and views each time (20-50 ms stalls at 500 requests/s; docs/PERFORMANCE.md).
+        self.totals_label.setWordWrap(True)
         self.savings_label = QLabel()
         self.savings_label.setObjectName("metricsSavings")
         self.savings_label.setWordWrap(True)
