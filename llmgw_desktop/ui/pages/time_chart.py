@@ -80,12 +80,21 @@ class Moment:
     values: tuple[tuple[str, float], ...]
 
 
+def _no_unit_prefix(axis: pg.AxisItem) -> pg.AxisItem:
+    """`axis` without the automatic unit prefix (k, M) on its title: these axes have no title,
+    and the prefix check re-renders the hidden title's HTML at every change of range, a third
+    of a chart's build and a part of every zoom and pan."""
+    axis.enableAutoSIPrefix(False)
+    return axis
+
+
 class AgoAxis(pg.AxisItem):
     """The time axis in "minutes (or hours) ago": round ticks for the whole window, finer ones
     when zoomed in."""
 
     def __init__(self) -> None:
         super().__init__("bottom")
+        _no_unit_prefix(self)
         self.window_s = 900
 
     def set_window(self, span_s: int) -> None:
@@ -184,7 +193,7 @@ class TimeChart(pg.GraphicsView):
         self._view.disableAutoRange()
         self._view.setMouseEnabled(x=True, y=False)
         self._axis = AgoAxis()
-        self._axes = {"left": pg.AxisItem("left"), "bottom": self._axis}
+        self._axes = {"left": _no_unit_prefix(pg.AxisItem("left")), "bottom": self._axis}
         frame = pg.GraphicsWidget()
         grid = QGraphicsGridLayout()
         grid.setContentsMargins(1, 1, 1, 1)
