@@ -54,7 +54,7 @@ from llmgw_desktop.ui.pages.chart_scale import (
     y_ticks,
 )
 
-__all__ = ["HEADROOM", "Moment", "Series", "TimeChart", "series_colour"]
+__all__ = ["HEADROOM", "Moment", "Series", "TimeChart", "series_colour", "warm_up"]
 
 HEADROOM = 1.08  # above the top tick, so its label is not cut off
 HOVER_PX = 12.0  # how far (pixels, along time) the mouse may be from a point it describes
@@ -78,6 +78,13 @@ class Moment:
     start: float
     length_s: float
     values: tuple[tuple[str, float], ...]
+
+
+def warm_up() -> None:
+    """Pay for pyqtgraph's first use in a process (its first rich-text layout, in an axis'
+    title) on its own, so the first chart costs what the others do: half of the first chart's
+    build was this (`bench/chart_costs.py`)."""
+    pg.AxisItem("left")
 
 
 def _no_unit_prefix(axis: pg.AxisItem) -> pg.AxisItem:
