@@ -180,7 +180,8 @@ class OverviewPage(Page):
         if charts.built:
             return  # finished meanwhile (someone asked for `charts`)
         if charts.build_next():
-            self._charts_built()
+            # The first full redraw of all four on a turn of its own, not after the last plot.
+            QTimer.singleShot(0, self, self._charts_built)
         else:
             # With the page as the context: a page closed meanwhile drops the next step rather
             # than building into deleted layouts.
