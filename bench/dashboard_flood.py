@@ -1,7 +1,8 @@
 """How long the desktop's event loop stalls under a flood of gateway requests, dashboard open.
 
 Usage: python bench/dashboard_flood.py [--rate 500] [--seconds 10] [--pages all|KEY,KEY]
-       [--stream] [--plain-qasync]
+       [--stream] [--plain-qasync] [--trace]
+       [--profile PREFIX]
 
 The real desktop composition (`DesktopApp`: engine, front doors, window, on a qasync loop,
 Qt's offscreen platform) runs in this process with its dashboard window shown. A zero-latency
@@ -122,6 +123,7 @@ class Tick:
     late_ms: float
     cpu_ms: float
     runqueue_ms: float
+    woke_at: float = 0.0  # perf_counter
 
 
 @dataclass
@@ -146,6 +148,15 @@ class Stalls:
             f"{min(busy.late_ms, busy.cpu_ms):5.2f} ms"
         )
 
+    def on_cpu_stalls(self) -> list[tuple[float, float, float]]:
+        """(start, end, on-CPU ms) of each wake later than a frame with more than a frame on
+        the CPU: the stalls that are ours."""
+        return [
+            (t.woke_at - (t.late_ms + TICK_S * 1000) / 1000, t.woke_at, t.cpu_ms)
+            for t in self.ticks
+            if min(t.late_ms, t.cpu_ms) > FRAME_MS
+        ]
+
 
 class Ticker:
     """Sleeps TICK_S again and again and notes how late each wake-up is."""
@@ -169,12 +180,14 @@ class Ticker:
         while True:
             asked, cpu, waited = time.perf_counter(), time.thread_time(), self._runqueue_ns()
             await asyncio.sleep(TICK_S)
-            late = max(0.0, (time.perf_counter() - asked - TICK_S) * 1000)
+            woke = time.perf_counter()
+            late = max(0.0, (woke - asked - TICK_S) * 1000)
             self.ticks.append(
                 Tick(
                     late,
                     (time.thread_time() - cpu) * 1000,
                     (self._runqueue_ns() - waited) / 1e6,
+                    woke,
                 )
             )
 
@@ -263,16 +276,18 @@ async def desktop_run(args: argparse.Namespace, home: str) -> None:
     ticker = Ticker()
     ticker.start()
     await asyncio.sleep(IDLE_BASELINE_S)
-    print(f"  {'idle, overview shown':<24} {ticker.take().summary()}")
+    idle = ticker.take()
+    print(f"  {'idle, overview shown':<24} {idle.summary()}")
+    _print_trace(idle, args)
     assert desktop.runtime is not None
     url = desktop.runtime.base_url + "/v1/chat/completions"
     # The same flood with no window first: what the gateway alone costs the loop.
     window.hide()
-    await _flood("window hidden", url, ticker, args)
+    await _flood("window hidden", url, ticker, args, window)
     window.bring_forward()
     for key in list(window.pages) if args.pages == "all" else args.pages.split(","):
         window.show_page(key)
-        await _flood(f"{key} page shown", url, ticker, args)
+        await _flood(f"{key} page shown", url, ticker, args, window)
     await ticker.stop()
 
     # The cyclic collector runs on the loop thread; its full pass is one uninterruptible stall.
@@ -326,10 +341,19 @@ async def _window_figures(desktop: Any, home: str) -> str:
     )
 
 
-async def _flood(label: str, url: str, ticker: Ticker, args: argparse.Namespace) -> None:
+async def _flood(
+    label: str, url: str, ticker: Ticker, args: argparse.Namespace, window: Any
+) -> None:
     """One phase: the paced client in its own process, the ticker watching this loop."""
     await asyncio.sleep(SETTLE_S)
     ticker.take()
+    resizes = _ChartResizes(window)
+    profile = None
+    if args.profile:
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     gc_runs = [s["collections"] for s in gc.get_stats()]
     cpu_before, loop_before = time.process_time(), time.thread_time()
     client = await asyncio.create_subprocess_exec(
@@ -341,22 +365,74 @@ async def _flood(label: str, url: str, ticker: Ticker, args: argparse.Namespace)
     )
     out, _ = await client.communicate()
     stalls = ticker.take()
+    resized = resizes.stop()
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(f"{args.profile}.{label.split()[0]}.pstats")
     cpu_ms = (time.process_time() - cpu_before) * 1000
     loop_ms = (time.thread_time() - loop_before) * 1000
     gcs = [s["collections"] - c for s, c in zip(gc.get_stats(), gc_runs, strict=True)]
     figures = json.loads(out)
     sent, elapsed = figures["sent"], figures["elapsed_s"]
     print(f"  {label:<24} {stalls.summary()}")
+    _print_trace(stalls, args)
     print(
         f"{INDENT}client: {figures['ok']}/{sent} ok at {sent / elapsed:.0f}/s, latency"
         f" median {figures['median_ms']:.1f} ms p99 {figures['p99_ms']:.1f} ms;"
         f" gc runs (gen0/1/2) {gcs[0]}/{gcs[1]}/{gcs[2]}; load {_load()}"
     )
-    print(f"{INDENT}{_pending_timers()}")
+    print(f"{INDENT}{_pending_timers()}; {resized}")
     print(
         f"{INDENT}this process: {cpu_ms / sent:.2f} ms CPU per request, of which the loop"
         f" thread {loop_ms / sent:.2f} ms ({loop_ms / 1000 / elapsed:.0%} of a core)"
     )
+
+
+def _print_trace(stalls: Stalls, args: argparse.Namespace) -> None:
+    """With --trace: what the loop did in each on-CPU stall of the phase just measured."""
+    if not args.trace:
+        return
+    from stall_trace import by_kind, report
+
+    from llmgw_desktop.ui.qt import QApplication
+
+    app = QApplication.instance()
+    events = app.take() if hasattr(app, "take") else []
+    for line in by_kind(events, INDENT) + report(
+        stalls.on_cpu_stalls(), events, args.sampler, INDENT
+    ):
+        print(line)
+
+
+class _ChartResizes:
+    """Counts the Overview plots' resizes during a phase: a plot resized under traffic lays
+    pyqtgraph's axes and view out again (the cause of the 20-50 ms stalls of 2026-11-23)."""
+
+    def __init__(self, window: Any) -> None:
+        from llmgw_desktop.ui.qt import QEvent, QObject
+
+        overview = window.pages.get("overview")
+        built = overview is not None and overview.charts_built
+        self._plots = list(overview.charts.plot_widgets) if built else []
+        self.count = 0
+        counter = self
+
+        class Spy(QObject):
+            def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+                if event.type() == QEvent.Type.Resize:
+                    counter.count += 1
+                return False
+
+        self._spy = Spy()
+        for plot in self._plots:
+            plot.installEventFilter(self._spy)
+
+    def stop(self) -> str:
+        for plot in self._plots:
+            plot.removeEventFilter(self._spy)
+        if not self._plots:
+            return "overview charts not built"
+        return f"overview plots resized {self.count} times"
 
 
 def _chart_costs(overview: Any) -> str:
@@ -409,6 +485,17 @@ def main() -> None:
         action="store_true",
         help="qasync's own loop (keeps cancelled timers) instead of the app's",
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="name what the loop did in each on-CPU stall (slow Qt events, Python stacks);"
+        " slows the loop itself",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="cProfile the loop thread during each flood, to PREFIX.<phase>.pstats",
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -434,7 +521,15 @@ def main() -> None:
             from llmgw_desktop.ui.event_loop import GatewayEventLoop
             from llmgw_desktop.ui.qt import QApplication
 
-            app = QApplication(sys.argv[:1])
+            args.sampler = None
+            if args.trace:
+                from stall_trace import StackSampler, TimedApplication
+
+                app = TimedApplication(sys.argv[:1])
+                args.sampler = StackSampler(threading.get_ident())
+                args.sampler.start()
+            else:
+                app = QApplication(sys.argv[:1])
             loop = qasync.QEventLoop(app) if args.plain_qasync else GatewayEventLoop(app)
             asyncio.set_event_loop(loop)
             with loop:

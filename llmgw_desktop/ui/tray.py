@@ -2,14 +2,15 @@
 
 The icon and tooltip show one of four states, the first that holds winning: error (a
 provider's circuit breaker is open, a provider's recent calls are failing (`provider_health`:
-failures in a row or a high error rate), the engine stopped, or the store is degraded:
-damaged, full, or refusing the recorder's writes), paused, busy (jobs queued or running), idle.
-The tooltip names each failing provider with its last error, and adds the active job count
-and the last error. Messages pop up for what needs the person or is worth knowing while the
-window is hidden: a long job finished, a consent or approval request waiting, a provider going
-down or failing. With budgets set, the tooltip and
-the menu's first line show the nearest one's burn-down ("Budget: project shop 82% of $5.00
-today"), redrawn as requests finish.
+failures in a row or a high error rate), a job is stuck (running with no output past
+`jobs.stuck_after_ms`), the engine stopped, or the store is degraded: damaged, full, or
+refusing the recorder's writes), paused, busy (jobs queued or running), idle. The tooltip
+names each failing provider with its last error and each stuck job with its silence and the
+limit, and adds the active job count and the last error. Messages pop up for what needs the
+person or is worth knowing while the window is hidden: a long job finished, a job stuck, a
+consent or approval request waiting, a provider going down or failing. With budgets set, the
+tooltip and the menu's first line show the nearest one's burn-down ("Budget: project shop 82%
+of $5.00 today"), redrawn as requests finish.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.api import ENDINGS
+from llmgw_desktop.engine.api import ENDINGS, JobStuckChanged
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import tray_state_icon
@@ -98,6 +99,7 @@ class TrayIcon(QObject):
         }
         self._engine_stopped = False
         self._health = bridge.engine.provider_health
+        self._job_manager = bridge.engine.jobs
         # Failing providers are named as every page names them ("Mistral API", "Mistral Vibe").
         self._names = {s.id: s.display_name for s in bridge.engine.providers.states()}
         # Providers whose recent calls fail, as last drawn (a newly failing one pops a message).
@@ -139,6 +141,7 @@ class TrayIcon(QObject):
         bridge.pauseChanged.connect(self._on_pause)
         bridge.notice.connect(self._show_notice)
         bridge.jobStateChanged.connect(self._on_job)
+        bridge.jobStuckChanged.connect(self._on_stuck)
         bridge.breakerChanged.connect(self._on_breaker)
         bridge.engineStateChanged.connect(self._on_engine_state)
         bridge.storeHealthChanged.connect(self._on_store_health)
@@ -163,6 +166,8 @@ class TrayIcon(QObject):
         """error, paused, busy or idle: the first that holds."""
         if self._down or self.failing or self._engine_stopped or self.store_problem:
             return "error"
+        if self._job_manager.stuck_jobs():
+            return "error"
         if self._paused:
             return "paused"
         return "busy" if self._jobs else "idle"
@@ -183,6 +188,7 @@ class TrayIcon(QObject):
             lines.append("Down: " + ", ".join(sorted(self._down)))
         for provider, why in self.failing.items():
             lines.append(_cut(f"Failing: {provider} ({why})"))
+        lines.extend(_cut(line) for line in self.stuck_lines())
         if self.store_problem:
             lines.append(_cut(f"Store degraded: {self.store_problem}"))
         if self.last_error:
@@ -195,6 +201,14 @@ class TrayIcon(QObject):
             lines.append(budget)
         lines.append(self._endpoint)
         return "\n".join(lines)
+
+    def stuck_lines(self) -> list[str]:
+        """`Stuck: Claude Code job 1a2b3c4d, no output for 2m 05s (limit 2m 00s)`, one a job."""
+        return [
+            f"Stuck: {self._names.get(job.provider, job.provider)} job {job.job_id[:8]}, no"
+            f" output for {format_duration(job.idle_s)} (limit {format_duration(job.limit_s)})"
+            for job in self._job_manager.stuck_jobs()
+        ]
 
     def budget_line(self) -> str:
         """The nearest budget's burn-down, or "" without budgets."""
@@ -263,6 +277,20 @@ class TrayIcon(QObject):
                     self._notify_long_job(job_id, provider, state, ran)
         if not self._redraw_timer.isActive():
             self._redraw_timer.start()
+
+    def _on_stuck(self, change: JobStuckChanged) -> None:
+        if change.stuck:
+            name = self._names.get(change.provider, change.provider)
+            text = (
+                f"A {name} job ({change.job_id[:8]}) has printed nothing for"
+                f" {format_duration(change.idle_s)} (limit {format_duration(change.limit_s)})."
+                " Open Jobs to cancel or retry it."
+            )
+            self.icon.showMessage(
+                "A job is stuck", text, QSystemTrayIcon.MessageIcon.Warning, NOTICE_MS
+            )
+            self.shown.emit("warning", f"A job is stuck: {text}")
+        self.redraw()
 
     def _notify_long_job(self, job_id: str, provider: str, state: str, ran: float) -> None:
         icon = (

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import aiohttp
+import anthropic
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
@@ -91,18 +91,27 @@ async def desk_gateway(
 async def messages_request(
     runtime: GatewayRuntime, who: Mapping[str, str], *, project: str = "", status: int = 200
 ) -> None:
-    """One Anthropic-dialect request through the gateway, naming its caller with the headers in
-    `who` (`X-Caller`, or a `user-agent`), in `project` when given; it must answer `status`."""
-    body = {
-        "model": "claude-sonnet-4-6",
-        "max_tokens": 16,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
-    headers = {"anthropic-version": "2023-06-01", "x-api-key": "unused", **who}
+    """One Anthropic Messages request through the gateway, sent by the official `anthropic`
+    SDK, naming its caller with the headers in `who` (`X-Caller`, or a `user-agent`), in
+    `project` when given; it must answer `status`."""
+    # The SDK sends its own User-Agent; a caller named by one replaces it (same key).
+    headers = {("User-Agent" if k.lower() == "user-agent" else k): v for k, v in who.items()}
     if project:
         headers["X-Project"] = project
-    async with (
-        aiohttp.ClientSession() as client,
-        client.post(runtime.base_url + "/v1/messages", json=body, headers=headers) as response,
-    ):
-        assert response.status == status, await response.text()
+    # No SDK retries: each call is one request, so the counts on the pages are exact.
+    client = anthropic.AsyncAnthropic(
+        base_url=runtime.base_url, api_key="unused", max_retries=0, default_headers=headers
+    )
+    try:
+        await client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=16,
+            messages=[{"role": "user", "content": "hi"}],
+        )
+        answered = 200
+    except anthropic.APIStatusError as refused:
+        answered = refused.status_code
+        assert answered == status, refused.message
+    finally:
+        await client.close()
+    assert answered == status

@@ -29,8 +29,10 @@ from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.job_detail import approval_text, when
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.jobs_model import COLUMNS
-from llmgw_desktop.ui.qt import QColor, QMessageBox, Qt
+from llmgw_desktop.ui.pages.overview import OverviewPage
+from llmgw_desktop.ui.qt import QColor, QMessageBox, QSystemTrayIcon, Qt
 from llmgw_desktop.ui.theme import error_colour, warning_colour
+from llmgw_desktop.ui.tray import TrayIcon
 from tests.contract.conftest import engine_settings
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import (
@@ -233,12 +235,24 @@ def test_a_hung_job_is_shown_stuck_with_its_idle_time_and_limit(
 ) -> None:
     """Claude Code starts, then its upstream sends nothing: the CLI prints nothing more. Past
     `jobs.stuck_after_ms` the engine marks the job stuck (its event, `stuck_jobs()`), and the
-    page says so, with the silence and the limit, uncut; a cancel clears it."""
+    page, the Overview and the tray say so, with the silence and the limit, uncut; a cancel
+    clears it. The offscreen platform has no notification server: the tray's pop-ups are
+    recorded by a spy on `QSystemTrayIcon.showMessage`."""
+    popped: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        QSystemTrayIcon, "showMessage", lambda _self, title, text, *_a: popped.append((title, text))
+    )
 
     async def main() -> None:
         async with jobs_desk(loaded, qtbot, tmp_path, monkeypatch, stuck_after_ms=2000) as d:
             changes: list[Any] = []
             d.page.context.bridge.jobStuckChanged.connect(changes.append)
+            overview = OverviewPage(d.page.context)
+            qtbot.addWidget(overview)
+            tray = TrayIcon(d.page.context.bridge, d.page.context.actions, "endpoint")
+            overview.refresh_status()
+            assert overview.stuck_label.text() == "no job stuck"
+            assert tray.state == "idle"
             d.upstream.default = Reply.slow(120)
             job_id = await d.submit("this one hangs")
             await until(lambda: d.cell(job_id, "State") == "running", "the running row")
@@ -264,11 +278,36 @@ def test_a_hung_job_is_shown_stuck_with_its_idle_time_and_limit(
             # The idle time keeps counting on the page's own tick.
             await until(lambda: d.cell(job_id, "Progress") != progress, "the silence grows")
 
+            # The Overview's Stuck line and the tray: named, with the silence and the limit.
+            overview.refresh_status()
+            line = overview.stuck_label.text()
+            assert re.fullmatch(
+                rf"Claude Code {job_id[:8]}: no output for \d+s · limit 2s", line
+            ), line
+            assert warning_colour() in overview.stuck_label.styleSheet()
+            tray.redraw()
+            assert tray.state == "error"
+            assert re.search(
+                rf"Stuck: Claude Code job {job_id[:8]}, no output for \d+s \(limit 2s\)",
+                tray.tooltip(),
+            ), tray.tooltip()
+            assert [title for title, _ in popped] == ["A job is stuck"]
+            assert job_id[:8] in popped[0][1] and "limit 2s" in popped[0][1]
+
             await d.engine.jobs.cancel(job_id, "local")
             await until(lambda: len(changes) == 2, "the stuck mark cleared")
             assert not changes[1].stuck and d.engine.jobs.stuck_jobs() == []
             await until(lambda: d.cell(job_id, "State") == "⊘ canceled", "the canceled row")
             assert "stuck" not in d.page.count_label.text()
+            overview.refresh_status()
+            assert overview.stuck_label.text() == "no job stuck"
+            assert overview.stuck_label.styleSheet() == ""
+            tray.redraw()
+            assert tray.state != "error" and "Stuck" not in tray.tooltip()
+            assert len(popped) == 1  # one message a stuck job, none for the clearing
+            tray.hide()
+            overview.page_hidden()
+            overview.tasks.cancel_all()
 
     qloop.run_until_complete(main())
 

@@ -53,7 +53,9 @@ def test_kept_bodies_show_side_by_side_copy_as_curl_and_export(
         copied = QGuiApplication.clipboard().text()
         assert copied.startswith(f"curl {runtime.base_url}/v1/messages")
         assert f'-H "x-api-key: {TOKEN_PLACEHOLDER}"' in copied
-        assert "anthropic-version: 2023-06-01" in copied and '"content": "hi"' in copied
+        # The request as the SDK sent it: its headers and its compact JSON.
+        assert "anthropic-version: " in copied and "user-agent: AsyncAnthropic/" in copied
+        assert '"content":"hi"' in copied
         assert SECRET not in copied and "[REDACTED]" in copied
         assert "Copied" in page.bodies.note.text()
         if CURL and BASH:

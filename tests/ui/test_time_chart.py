@@ -124,7 +124,7 @@ def test_the_chart_follows_the_light_and_dark_looks(qtbot: QtBot) -> None:
     chart.setPalette(palette_for(Qt.ColorScheme.Dark))
     image = chart.grab().toImage()
     assert image.pixelColor(chart.map_point(-450, 0.5).toPoint()).name() == DARK.base
-    axis = chart.getPlotItem().getAxis("left")
+    axis = chart.axis("left")
     text = palette_for(Qt.ColorScheme.Dark).color(QPalette.ColorRole.Text).name()
     assert axis.textPen().color().name() == text != "#000000"
 
@@ -155,9 +155,9 @@ def test_unchanged_points_and_ceilings_are_not_set_again(qtbot: QtBot) -> None:
     series.set_data([-10.0, -5.0], [0.1, 0.3])
     assert len(calls) == 1
     chart.set_top(2)
-    view = chart.getPlotItem().getViewBox()
+    view = chart.view
     assert view.viewRange()[1] == pytest.approx([0, 2 * HEADROOM])
-    assert [v for v, _ in chart.getPlotItem().getAxis("left")._tickLevels[0]] == y_ticks(2)
+    assert [v for v, _ in chart.axis("left")._tickLevels[0]] == y_ticks(2)
 
 
 def test_zoom_stays_inside_the_window_and_resets_to_all_of_it(qtbot: QtBot) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from llmgw_desktop.engine.api import HEALTH_WINDOW_S, ProviderCallHealth
+from llmgw_desktop.engine.api import HEALTH_WINDOW_S, ProviderCallHealth, StuckJob
 from llmgw_desktop.ui.actions import PROVIDER_SECTIONS, GatewayActions
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
@@ -84,6 +84,11 @@ class OverviewPage(Page):
         self.failing_label.setObjectName("failingProviders")
         self.failing_label.setWordWrap(True)
         form.addRow("Failing", self.failing_label)
+        # Running jobs with no output past `jobs.stuck_after_ms` (the Jobs page has each one).
+        self.stuck_label = QLabel()
+        self.stuck_label.setObjectName("stuckJobs")
+        self.stuck_label.setWordWrap(True)
+        form.addRow("Stuck", self.stuck_label)
         form.addRow("MCP endpoint", endpoint_row)
         places.addRow("Health", _selectable(facts.health_url))
         places.addRow("Data", _selectable(str(facts.data_dir), wrap=True))
@@ -175,7 +180,8 @@ class OverviewPage(Page):
         if charts.built:
             return  # finished meanwhile (someone asked for `charts`)
         if charts.build_next():
-            self._charts_built()
+            # The first full redraw of all four on a turn of its own, not after the last plot.
+            QTimer.singleShot(0, self, self._charts_built)
         else:
             # With the page as the context: a page closed meanwhile drops the next step rather
             # than building into deleted layouts.
@@ -241,15 +247,22 @@ class OverviewPage(Page):
                 f" · recorder: {recorder['spilled']} row(s) waiting in the spill file,"
                 f" {recorder['dropped']} dropped"
             )
-        self.status_label.setText(text)
+        # Each label is set only when its words change: a changed label lays the whole page
+        # out again, once a second under any traffic (docs/PERFORMANCE.md).
+        _show(self.status_label, text, warning_colour() if attention else None)
         # The whole reason is one hover away; the colour says "look here" at a glance.
-        self.status_label.setToolTip(problem or "")
-        self.status_label.setStyleSheet(f"color: {warning_colour()};" if attention else "")
-        self.refused_label.setText(refused_text(engine.refusals.health()))
+        if self.status_label.toolTip() != (problem or ""):
+            self.status_label.setToolTip(problem or "")
+        _show(self.refused_label, refused_text(engine.refusals.health()))
         failing = engine.provider_health.failing()
         names = {state.id: state.display_name for state in engine.providers.states()}
-        self.failing_label.setText(failing_text(failing, engine.provider_health.totals(), names))
-        self.failing_label.setStyleSheet(f"color: {error_colour()};" if failing else "")
+        _show(
+            self.failing_label,
+            failing_text(failing, engine.provider_health.totals(), names),
+            error_colour() if failing else None,
+        )
+        stuck = engine.jobs.stuck_jobs()
+        _show(self.stuck_label, stuck_text(stuck, names), warning_colour() if stuck else None)
 
 
 def failing_text(
@@ -271,6 +284,28 @@ def failing_text(
         return f"none · {overall}"
     named = "; ".join(f"{names.get(h.provider, h.provider)}: {h.describe()}" for h in failing)
     return f"{named} · {overall}"
+
+
+def stuck_text(stuck: list[StuckJob], names: Mapping[str, str] | None = None) -> str:
+    """The Overview's line for running jobs with no output past the limit, the longest silent
+    first: `Claude Code 1a2b3c4d: no output for 2m 05s · limit 2m 00s`."""
+    if not stuck:
+        return "no job stuck"
+    names = names or {}
+    return "; ".join(
+        f"{names.get(job.provider, job.provider)} {job.job_id[:8]}: no output for"
+        f" {format_elapsed(job.idle_s)} · limit {format_elapsed(job.limit_s)}"
+        for job in stuck
+    )
+
+
+def _show(label: QLabel, text: str, colour: str | None = None) -> None:
+    """Set `label`'s text and colour, each only when it changed."""
+    if label.text() != text:
+        label.setText(text)
+    style = f"color: {colour};" if colour else ""
+    if label.styleSheet() != style:
+        label.setStyleSheet(style)
 
 
 def refused_text(health: dict[str, Any]) -> str:

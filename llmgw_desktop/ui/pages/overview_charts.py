@@ -22,7 +22,7 @@ from llmgw_desktop.engine.api import (
     format_usd,
 )
 from llmgw_desktop.ui.pages.chart_scale import Unit, nice_ceiling
-from llmgw_desktop.ui.pages.time_chart import Series, TimeChart, series_colour
+from llmgw_desktop.ui.pages.time_chart import Series, TimeChart, series_colour, warm_up
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QColor,
@@ -167,8 +167,9 @@ class LiveCharts(QWidget):
         self, engine: Engine, parent: QWidget | None = None, *, build_now: bool = True
     ) -> None:
         """The charts' frame; the four plots now, or (without `build_now`) one per call of
-        `build_next`, so the page can build them one per turn of the loop: each plot is
-        10-20 ms of pyqtgraph set-up, and all four at once stalled the loop for 50-70 ms."""
+        `build_next`, so the page can build them one per turn of the loop (after a turn that
+        warms pyqtgraph up): all four at once stalled the loop for 50-70 ms, and a plot is
+        about 10 ms of pyqtgraph set-up (docs/PERFORMANCE.md)."""
         super().__init__(parent)
         self._engine = engine
         self.window_choice = QComboBox()
@@ -193,6 +194,10 @@ class LiveCharts(QWidget):
         )
         self.totals_label = QLabel()
         self.totals_label.setObjectName("metricsTotals")
+        # Wrapped, so its width never pushes the page: unwrapped, each longer figure widened
+        # the page past the window and resized all four plots, a relayout of pyqtgraph's axes
+        # and views each time (20-50 ms stalls at 500 requests/s; docs/PERFORMANCE.md).
+        self.totals_label.setWordWrap(True)
         self.savings_label = QLabel()
         self.savings_label.setObjectName("metricsSavings")
         self.savings_label.setWordWrap(True)
@@ -224,11 +229,17 @@ class LiveCharts(QWidget):
         self._timer.timeout.connect(self.draw_next)
         self.redraws = 0  # full rounds drawn: every chart and the totals
         self.built = False
+        self._warmed = False
         if build_now:
             self.finish_building()
 
     def build_next(self) -> bool:
-        """Build the next plot; True once all four are built (and their series wired)."""
+        """Build the next plot; True once all four are built (and their series wired). The
+        first call only warms pyqtgraph up (see `warm_up`), a turn of its own."""
+        if not self._warmed:
+            self._warmed = True
+            warm_up()
+            return False
         if not self.built:
             title, row, unit = _PLOTS[len(self.plot_widgets)]
             self._plot(title, self._rows[row], unit)

@@ -10,6 +10,11 @@ The x axis stays put while the data moves (values are seconds before the newest 
 so a redraw repaints the curves, not the axis text. The y range changes only when its round
 ceiling does. Hover and click look the nearest point up by bisection in the data already held;
 neither redraws anything but the crosshair and the marks.
+
+A chart is a view box and its two axes on a graphics view, not pyqtgraph's PlotWidget: a
+PlotItem also builds a plot-options form and two context menus (none of which a chart shows)
+and two hidden axes, two thirds of its set-up; without them a chart is built in about a third
+of the time, so building one never holds the loop for a frame (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -22,7 +27,17 @@ from typing import Any
 
 # ui.qt first: pyqtgraph binds to whichever Qt binding is already loaded (else the first it
 # finds installed, which could be another one).
-from llmgw_desktop.ui.qt import QColor, QEvent, QPalette, QPointF, Qt, QToolTip, QWidget, Signal
+from llmgw_desktop.ui.qt import (
+    QColor,
+    QEvent,
+    QGraphicsGridLayout,
+    QPalette,
+    QPointF,
+    Qt,
+    QToolTip,
+    QWidget,
+    Signal,
+)
 
 # isort: split
 import pyqtgraph as pg
@@ -39,7 +54,7 @@ from llmgw_desktop.ui.pages.chart_scale import (
     y_ticks,
 )
 
-__all__ = ["HEADROOM", "Moment", "Series", "TimeChart", "series_colour"]
+__all__ = ["HEADROOM", "Moment", "Series", "TimeChart", "series_colour", "warm_up"]
 
 HEADROOM = 1.08  # above the top tick, so its label is not cut off
 HOVER_PX = 12.0  # how far (pixels, along time) the mouse may be from a point it describes
@@ -65,12 +80,28 @@ class Moment:
     values: tuple[tuple[str, float], ...]
 
 
+def warm_up() -> None:
+    """Pay for pyqtgraph's first use in a process (its first rich-text layout, in an axis'
+    title) on its own, so the first chart costs what the others do: half of the first chart's
+    build was this (`bench/chart_costs.py`)."""
+    pg.AxisItem("left")
+
+
+def _no_unit_prefix(axis: pg.AxisItem) -> pg.AxisItem:
+    """`axis` without the automatic unit prefix (k, M) on its title: these axes have no title,
+    and the prefix check re-renders the hidden title's HTML at every change of range, a third
+    of a chart's build and a part of every zoom and pan."""
+    axis.enableAutoSIPrefix(False)
+    return axis
+
+
 class AgoAxis(pg.AxisItem):
     """The time axis in "minutes (or hours) ago": round ticks for the whole window, finer ones
     when zoomed in."""
 
     def __init__(self) -> None:
         super().__init__("bottom")
+        _no_unit_prefix(self)
         self.window_s = 900
 
     def set_window(self, span_s: int) -> None:
@@ -97,12 +128,13 @@ class Series:
         self.width = width
         self.xs: tuple[float, ...] = ()
         self.ys: tuple[float, ...] = ()
-        self.item = chart.getPlotItem().plot(
+        self.item = pg.PlotDataItem(
             pen=pg.mkPen(self.colour, width=width),
             name=name,
             skipFiniteCheck=True,
             antialias=True,
         )
+        chart.view.addItem(self.item)
 
     def set_data(self, xs: Iterable[float], ys: Iterable[float]) -> None:
         """Show these points (pairs with a NaN or infinity are left out, the line joined over
@@ -142,7 +174,7 @@ class Series:
         return min(near, key=lambda v: abs(v - x), default=None)
 
 
-class TimeChart(pg.PlotWidget):
+class TimeChart(pg.GraphicsView):
     """Series over a time window, on the palette's Base colour with axes in its Text colour.
 
     Hover shows the bucket's time and each series' exact value (tooltip and `hover_text`);
@@ -154,8 +186,7 @@ class TimeChart(pg.PlotWidget):
     zoomChanged = Signal(bool)
 
     def __init__(self, unit: Unit, parent: QWidget | None = None) -> None:
-        self._axis = AgoAxis()
-        super().__init__(parent, axisItems={"bottom": self._axis})
+        super().__init__(parent)
         self.unit: Unit = unit
         self.series: list[Series] = []
         self.window_s = 900
@@ -163,23 +194,47 @@ class TimeChart(pg.PlotWidget):
         self.origin = 0.0  # the wall-clock time of x = 0 (the newest bucket's end)
         self.hover_text = ""
         self._top: float | None = None
-        plot = self.getPlotItem()
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        plot.disableAutoRange()
-        plot.setMouseEnabled(x=True, y=False)
-        self._view = plot.getViewBox()
+        # What a PlotItem lays out, less its title, buttons, hidden axes and menus: the value
+        # axis left of the view, the time axis under it.
+        self._view = pg.ViewBox(enableMenu=False)
+        self._view.disableAutoRange()
+        self._view.setMouseEnabled(x=True, y=False)
+        self._axis = AgoAxis()
+        self._axes = {"left": _no_unit_prefix(pg.AxisItem("left")), "bottom": self._axis}
+        frame = pg.GraphicsWidget()
+        grid = QGraphicsGridLayout()
+        grid.setContentsMargins(1, 1, 1, 1)
+        grid.setSpacing(0)
+        grid.addItem(self._axes["left"], 0, 0)
+        grid.addItem(self._view, 0, 1)
+        grid.addItem(self._axis, 1, 1)
+        grid.setColumnStretchFactor(1, 100)
+        grid.setRowStretchFactor(0, 100)
+        frame.setLayout(grid)
+        for axis in self._axes.values():
+            axis.linkToView(self._view)
+            axis.setZValue(0.5)  # as a PlotItem places them: over the view's background
+        self.setCentralItem(frame)
         self._crosshair = pg.InfiniteLine(angle=90, movable=False)
         self._crosshair.hide()
-        plot.addItem(self._crosshair, ignoreBounds=True)
+        self._view.addItem(self._crosshair, ignoreBounds=True)
         self._marks = pg.ScatterPlotItem(size=MARK_PX, pen=None)
-        plot.addItem(self._marks, ignoreBounds=True)
+        self._view.addItem(self._marks, ignoreBounds=True)
         self.scene().sigMouseMoved.connect(self._hovered)
         self.scene().sigMouseClicked.connect(self._clicked)
         self._view.sigXRangeChanged.connect(lambda *_args: self.zoomChanged.emit(self.zoomed))
         self.set_window(self.window_s, self.bucket_s)
         self.set_top(1.0)
         self._apply_palette()
+
+    @property
+    def view(self) -> pg.ViewBox:
+        """The view box the series are drawn in."""
+        return self._view
+
+    def axis(self, name: str) -> pg.AxisItem:
+        """The "left" (values) or "bottom" (time) axis."""
+        return self._axes[name]
 
     # -- what the owner sets -------------------------------------------------------------
 
@@ -204,10 +259,8 @@ class TimeChart(pg.PlotWidget):
             return
         self._top = top
         ticks = y_ticks(top)
-        self.getPlotItem().getAxis("left").setTicks(
-            [list(zip(ticks, tick_labels(ticks), strict=True)), []]
-        )
-        self.getPlotItem().setYRange(0, top * HEADROOM, padding=0)
+        self._axes["left"].setTicks([list(zip(ticks, tick_labels(ticks), strict=True)), []])
+        self._view.setYRange(0, top * HEADROOM, padding=0)
 
     @property
     def zoomed(self) -> bool:
@@ -217,11 +270,11 @@ class TimeChart(pg.PlotWidget):
 
     def reset_zoom(self) -> None:
         """Show the whole window again."""
-        self.getPlotItem().setXRange(-self.window_s, 0, padding=0)
+        self._view.setXRange(-self.window_s, 0, padding=0)
 
     def set_x_range(self, low: float, high: float) -> None:
         """Show x from `low` to `high` (seconds before now)."""
-        self.getPlotItem().setXRange(low, high, padding=0)
+        self._view.setXRange(low, high, padding=0)
 
     def x_range(self) -> tuple[float, float]:
         low, high = self._view.viewRange()[0]
@@ -319,8 +372,7 @@ class TimeChart(pg.PlotWidget):
         palette = self.palette()
         text = palette.color(QPalette.ColorRole.Text)
         self.setBackground(palette.color(QPalette.ColorRole.Base))
-        for name in ("left", "bottom"):
-            axis = self.getPlotItem().getAxis(name)
+        for axis in self._axes.values():
             axis.setPen(pg.mkPen(text))
             axis.setTextPen(pg.mkPen(text))
         faint = QColor(text)
