@@ -44,12 +44,20 @@ class PricedModel:
     source: str  # COST_FROM_CONFIG (the person's) or COST_FROM_TABLE (bundled)
 
 
+# Model names looked up so far, each with its answer: a lookup scans every prefix of the table
+# (about 500 `startswith` a name) and a gateway request prices its model four times, about
+# 0.12 ms of the event loop's time per request. Bounded, because callers name the model: past
+# this many names the memo starts again.
+_MEMO_NAMES = 1024
+
+
 class PriceBook:
     """Looks up a model's price: the person's entries over the bundled table."""
 
     def __init__(self, base: PriceTable | None = None, user: Mapping[str, Price] = {}) -> None:
         self.base = base if base is not None else price_table()
         self._user: Mapping[str, Price] = MappingProxyType({})
+        self._memo: dict[str, PricedModel | None] = {}
         self.version = 0  # bumped at each change, so a cache of prices knows to drop
         self.replace_user(user)
 
@@ -74,6 +82,7 @@ class PriceBook:
     def replace_user(self, user: Mapping[str, Price]) -> None:
         """Make `user` the person's entries; the next lookup uses them."""
         self._user = MappingProxyType({prefix.lower(): p for prefix, p in user.items()})
+        self._memo = {}
         self.version += 1
 
     def priced(self, model: str | None) -> PricedModel | None:
@@ -82,6 +91,16 @@ class PriceBook:
         name = (model or "").lower().split("/")[-1]
         if not name:
             return None
+        memo = self._memo
+        if name in memo:
+            return memo[name]
+        if len(memo) >= _MEMO_NAMES:
+            memo.clear()
+        memo[name] = found = self._looked_up(name)
+        return found
+
+    def _looked_up(self, name: str) -> PricedModel | None:
+        """`priced` without the memo: the longest matching prefix of either layer."""
         base = self.base
         best: PricedModel | None = None
         best_len = -1

@@ -56,3 +56,18 @@ def test_a_bad_price_table_is_refused_naming_the_model_and_field(
 def test_cache_write_defaults_to_the_input_price() -> None:
     parsed = parse_prices({"House-1": {"input": 3, "output": 9, "cache_read": 0.3}})
     assert parsed == {"house-1": Price(3.0, 9.0, 0.3, 3.0)}
+
+
+def test_a_remembered_lookup_follows_a_price_set_later_and_stays_bounded() -> None:
+    book = PriceBook()
+    before = book.priced("gpt-4o-mini")
+    assert before is not None and before.source == "table"
+    mine = Price(1.0, 2.0, 0.5, 1.0)
+    book.replace_user({"gpt-4o-mini": mine})
+    after = book.priced("openai/GPT-4o-mini")
+    assert after is not None and after.price == mine and after.source == "config"
+    # Callers name the model: a flood of made-up names keeps the memo bounded and answers true.
+    for index in range(3000):
+        assert book.priced(f"made-up-{index}") is None
+    assert len(book._memo) <= 1024
+    assert book.priced("gpt-4o-mini") == after
