@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -67,6 +68,17 @@ class _StoppableHandle(asyncio.Handle):
             qt_timer.killTimer(self._timer_id)
 
 
+def _is_coroutine_function(callback: Callable[..., object]) -> bool:
+    """`asyncio.iscoroutinefunction`, answered from the code object's flags for a plain
+    function or bound method: qasync's `call_soon` is a `call_later(0)`, so this runs several
+    times per gateway request, and the general check (partials, markers) was 5% of the loop's
+    time under a flood (bench/dashboard_flood.py --profile)."""
+    code = getattr(getattr(callback, "__func__", callback), "__code__", None)
+    if code is not None and not hasattr(callback, "_is_coroutine"):
+        return bool(code.co_flags & inspect.CO_COROUTINE)
+    return asyncio.iscoroutinefunction(callback)
+
+
 class GatewayEventLoop(qasync.QEventLoop):
     """qasync's loop whose cancelled timers stop at once."""
 
@@ -79,7 +91,7 @@ class GatewayEventLoop(qasync.QEventLoop):
     ) -> asyncio.Handle:
         qt_timer: Any = getattr(self, "_timer", None)
         callbacks = getattr(qt_timer, _CALLBACKS, None)
-        if qt_timer is None or callbacks is None or asyncio.iscoroutinefunction(callback):
+        if qt_timer is None or callbacks is None or _is_coroutine_function(callback):
             return super().call_later(delay, callback, *args, context=context)
         handle = _StoppableHandle(callback, args, self, context=context)
         timer_id = qt_timer.startTimer(int(max(0.0, delay) * 1000))

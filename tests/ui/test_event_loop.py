@@ -66,3 +66,36 @@ def test_timers_still_fire_and_may_cancel_themselves(loop: GatewayEventLoop) -> 
     loop.run_until_complete(scenario())
     assert fired == ["self", "later"]
     assert loop.pending_timers() < 3
+
+
+def test_the_quick_coroutine_check_agrees_with_asyncio_on_every_kind_of_callback() -> None:
+    import functools
+
+    from llmgw_desktop.ui.event_loop import _is_coroutine_function
+
+    async def coroutine() -> None:
+        return None
+
+    def plain() -> None:
+        return None
+
+    class Owner:
+        async def coroutine_method(self) -> None:
+            return None
+
+        def method(self) -> None:
+            return None
+
+    owner = Owner()
+    callbacks = [
+        coroutine,
+        plain,
+        owner.coroutine_method,
+        owner.method,
+        functools.partial(coroutine),
+        functools.partial(plain),
+        print,
+        lambda: None,
+    ]
+    for callback in callbacks:
+        assert _is_coroutine_function(callback) == asyncio.iscoroutinefunction(callback), callback
