@@ -17,6 +17,9 @@ __all__ = ["UiTasks"]
 
 log = logging.getLogger(__name__)
 
+# What shiboken says when Python touches a Qt object whose C++ side was deleted.
+_WIDGET_GONE = "already deleted"
+
 
 class UiTasks:
     """Keeps the tasks a widget started alive, and reports their failures."""
@@ -38,10 +41,15 @@ class UiTasks:
                 await work
             except asyncio.CancelledError:
                 raise
+            except RuntimeError as exc:
+                if _WIDGET_GONE not in str(exc):
+                    self._report(what, exc)
+                    return
+                # The widget was closed while its work awaited the engine (a page closed with
+                # the window, a dialog dismissed): nothing is left to show the result on.
+                log.debug("dashboard %s ended after its widget was closed", what)
             except Exception as exc:  # a failed refresh must not take the window down
-                log.exception("dashboard %s failed", what)
-                if self._on_error is not None:
-                    self._on_error(f"Could not {what}: {exc}")
+                self._report(what, exc)
 
         # The UI's one task owner (the layering test allows it, with engine/tasks.py): a
         # widget's work outlives the slot that starts it, so no TaskGroup can scope it, and its
@@ -53,6 +61,16 @@ class UiTasks:
         # reported as "never awaited" (closing a finished coroutine does nothing).
         task.add_done_callback(lambda _task: work.close())
         return True
+
+    def _report(self, what: str, exc: Exception) -> None:
+        log.error("dashboard %s failed", what, exc_info=exc)
+        if self._on_error is None:
+            return
+        try:
+            self._on_error(f"Could not {what}: {exc}")
+        except RuntimeError as gone:  # the window that would show it is closed
+            if _WIDGET_GONE not in str(gone):
+                raise
 
     @property
     def running(self) -> int:
