@@ -72,6 +72,11 @@ class UiTasks:
             if _WIDGET_GONE not in str(gone):
                 raise
 
+    async def settled(self) -> None:
+        """Wait until every task started so far has ended (its failure already reported)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     @property
     def running(self) -> int:
         return len(self._tasks)

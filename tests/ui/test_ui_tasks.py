@@ -43,8 +43,7 @@ def test_work_ending_after_its_widget_closed_is_one_debug_line_not_an_error(
     async def scenario() -> None:
         assert tasks.spawn(load(), what="sum the spend")
         answered.set()
-        while tasks.running:
-            await asyncio.sleep(0.01)
+        await tasks.settled()
 
     with caplog.at_level(logging.DEBUG, logger="llmgw_desktop.ui.tasks"):
         loop.run_until_complete(asyncio.wait_for(scenario(), 10))
@@ -64,8 +63,7 @@ def test_a_real_failure_is_still_reported_to_the_window(
 
     async def scenario() -> None:
         assert tasks.spawn(load(), what="sum the spend")
-        while tasks.running:
-            await asyncio.sleep(0.01)
+        await tasks.settled()
 
     loop.run_until_complete(asyncio.wait_for(scenario(), 10))
     assert shown == ["Could not sum the spend: the store said no"]
