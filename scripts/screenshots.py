@@ -3,8 +3,10 @@
 Usage: python scripts/screenshots.py [--out docs/images] [--requests 300] [--pages a,b]
 
 What runs, all on this machine and offline:
-- Xvfb, a virtual X server (apt-get install xvfb libxcb-cursor0; Qt 6.5+ needs the latter
-  for X11), so the app uses its real X11 platform;
+- Xvfb, a virtual X server (apt-get install xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1:
+  Qt 6.5+'s X11 platform needs the three libraries), so the app uses its real X11 platform;
+- the reference MCP servers `.ci/mcp-servers` installs (server-everything, server-filesystem),
+  where they are installed, behind the gateway's /mcp for the MCP servers page;
 - two scripted upstreams (tests/fakes/upstream) on loopback: one plays OpenAI, Anthropic and
   Gemini for the API providers, the other answers the Mistral Vibe stand-in CLI
   (tests/fakes/fake_vibe.py; the real vibe needs Python 3.12), so jobs are real CLI jobs;
