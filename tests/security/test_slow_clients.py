@@ -161,8 +161,10 @@ async def test_long_streamed_answer_is_not_cut(
         )
     assert time.monotonic() - started >= wait_s
     assert text.startswith(DEFAULT_ANSWER)
-    # An MCP event stream (GET) stays open past every deadline too.
-    reader, writer = await open_raw(gateway)
+    # An MCP event stream (GET) stays open past every deadline too. Its connection is opened
+    # after the initialize: the first MCP request loads the MCP SDK (about a second on a busy
+    # machine), and a connection idle that long before its request line is rightly closed by
+    # the header deadline (600 ms here).
     init = await raw_request(
         gateway,
         "POST",
@@ -173,6 +175,7 @@ async def test_long_streamed_answer_is_not_cut(
     )
     session = init.header("Mcp-Session-Id")
     assert init.status == 200 and session
+    reader, writer = await open_raw(gateway)
     writer.write(
         head(
             gateway,
