@@ -5,7 +5,6 @@ official `mcp` client on our /mcp."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -34,6 +33,7 @@ from tests.transports.mcp.upstream_support import (
     local_mcp,
     rows,
     starting,
+    wait_listening,
 )
 
 # Bounded waits for processes to appear or go (polled by psutil, never a fixed sleep).
@@ -84,7 +84,7 @@ def http_server() -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_listening(server, port)
+        wait_listening(server, port)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         server.kill()
@@ -251,21 +251,3 @@ def _zombie(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
-
-
-def _wait_listening(proc: subprocess.Popen[bytes], port: int) -> None:
-    """Wait (bounded: 400 tries of 50 ms) until `proc` accepts connections on `port`; each
-    wait is on the process itself, so a server that dies is reported at once."""
-    for _ in range(400):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.05):
-                return
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=0.05)
-        except subprocess.TimeoutExpired:
-            continue
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
-        raise AssertionError(f"the HTTP server exited: {stderr}")
-    raise AssertionError("the HTTP server did not start listening")
