@@ -9,8 +9,11 @@ Qt's offscreen platform) runs in this process with its dashboard window shown. A
 upstream (`bench/gateway_overhead.py`'s) and a paced client run as their own processes, as
 in real use: the client sends `--rate` OpenAI Chat requests a second through the gateway's
 HTTP door, on a fixed schedule (open loop: a slow gateway gets more requests in flight, not
-fewer). Meanwhile a ticker on the loop sleeps 1 ms at a time and records how late each wake
-is; a wake late by more than a frame (16 ms) is a stall the person at the desk can see.
+fewer). Meanwhile two tickers record how late each of their wakes is: one a Qt timer every
+1 ms (how long the window's own events, its paints and key presses, wait: a wake late by more
+than a frame, 16 ms, is a stall the person at the desk can see), one an asyncio task sleeping
+1 ms at a time (how long a coroutine waits for its turn, the gateway's queue included: the
+dashboard's own background work waits that long).
 
 The flood runs first with the window hidden (the gateway's own cost to the loop), then with
 each page in `--pages` shown in turn (default: every page the window has, Overview first).
@@ -175,6 +178,7 @@ class Ticker:
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
+        self._start_qt()
 
     async def _run(self) -> None:
         while True:
@@ -195,7 +199,37 @@ class Ticker:
         taken, self.ticks = self.ticks, []
         return Stalls(taken)
 
+    def take_window(self) -> Stalls:
+        taken, self._qt_ticks = self._qt_ticks, []
+        return Stalls(taken)
+
+    def _start_qt(self) -> None:
+        """The window's view: a precise 1 ms Qt timer, delivered like a paint or a key press."""
+        from llmgw_desktop.ui.qt import Qt, QTimer
+
+        self._qt_ticks: list[Tick] = []
+        self._qt_timer = QTimer()
+        self._qt_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._qt_timer.setInterval(round(TICK_S * 1000))
+        last = [time.perf_counter(), time.thread_time(), self._runqueue_ns()]
+
+        def tick() -> None:
+            woke, cpu, waited = time.perf_counter(), time.thread_time(), self._runqueue_ns()
+            self._qt_ticks.append(
+                Tick(
+                    max(0.0, (woke - last[0] - TICK_S) * 1000),
+                    (cpu - last[1]) * 1000,
+                    (waited - last[2]) / 1e6,
+                    woke,
+                )
+            )
+            last[:] = [woke, cpu, waited]
+
+        self._qt_timer.timeout.connect(tick)
+        self._qt_timer.start()
+
     async def stop(self) -> None:
+        self._qt_timer.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -277,7 +311,8 @@ async def desktop_run(args: argparse.Namespace, home: str) -> None:
     ticker.start()
     await asyncio.sleep(IDLE_BASELINE_S)
     idle = ticker.take()
-    print(f"  {'idle, overview shown':<24} {idle.summary()}")
+    print(f"  {'idle, overview shown':<24} {ticker.take_window().summary()}  (window events)")
+    print(f"  {'':<24} {idle.summary()}  (asyncio)")
     _print_trace(idle, args)
     assert desktop.runtime is not None
     url = desktop.runtime.base_url + "/v1/chat/completions"
@@ -347,6 +382,7 @@ async def _flood(
     """One phase: the paced client in its own process, the ticker watching this loop."""
     await asyncio.sleep(SETTLE_S)
     ticker.take()
+    ticker.take_window()
     resizes = _ChartResizes(window)
     profile = None
     if args.profile:
@@ -365,6 +401,7 @@ async def _flood(
     )
     out, _ = await client.communicate()
     stalls = ticker.take()
+    window_stalls = ticker.take_window()
     resized = resizes.stop()
     if profile is not None:
         profile.disable()
@@ -374,7 +411,8 @@ async def _flood(
     gcs = [s["collections"] - c for s, c in zip(gc.get_stats(), gc_runs, strict=True)]
     figures = json.loads(out)
     sent, elapsed = figures["sent"], figures["elapsed_s"]
-    print(f"  {label:<24} {stalls.summary()}")
+    print(f"  {label:<24} {window_stalls.summary()}  (window events)")
+    print(f"  {'':<24} {stalls.summary()}  (asyncio)")
     _print_trace(stalls, args)
     print(
         f"{INDENT}client: {figures['ok']}/{sent} ok at {sent / elapsed:.0f}/s, latency"

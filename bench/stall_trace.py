@@ -59,7 +59,10 @@ class TimedApplication(QApplication):
             ms = (time.perf_counter() - began) * 1000
             cpu_ms = (time.thread_time() - cpu) * 1000
             if cpu_ms >= SLOW_EVENT_MS:
-                name = receiver.objectName() if isinstance(receiver, QObject) else ""
+                try:
+                    name = receiver.objectName() if isinstance(receiver, QObject) else ""
+                except RuntimeError:  # the event deleted its receiver (a closed window)
+                    name = "(deleted)"
                 what = f"{event.type().name} -> {type(receiver).__name__}"
                 self.slow.append(
                     SlowEvent(

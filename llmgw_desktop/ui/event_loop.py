@@ -1,4 +1,5 @@
-"""The desktop app's asyncio loop: qasync's, with cancelled timers actually stopped.
+"""The desktop app's asyncio loop: qasync's, with cancelled timers actually stopped and
+`call_soon` callbacks run from one ready queue.
 
 qasync 0.28 keeps a cancelled `call_later` handle, its context and its Qt timer until the
 original deadline. Every gateway request arms two ten-minute `asyncio.timeout`s and cancels
@@ -6,6 +7,15 @@ them when it is done, so under load tens of thousands of dead timers pile up: Qt
 on every timer event and the garbage collector walks their handles, until the loop costs
 twice the CPU per request and a full collection takes over 100 ms (bench/dashboard_flood.py).
 Here a cancelled handle stops its Qt timer and leaves qasync's table at once.
+
+qasync also makes `call_soon` a `call_later(0)`: one Qt timer started, fired and killed per
+callback, and asyncio calls it several times per awaited socket read, future and task step.
+Here `call_soon` appends to a queue, as asyncio's own loops do, and one zero-delay Qt timer
+runs the callbacks queued when it fires; ones queued meanwhile wait for the next turn, so
+sockets and window events still get theirs between batches. A batch also ends after
+`BATCH_BUDGET_S`: under a flood of gateway requests the queue never empties, and without
+the bound a window event waited for everything queued before it (20-30 ms at 500 requests/s
+on 2 cores, bench/dashboard_flood.py).
 
 This reaches into qasync's private timer table, so qasync is pinned to 0.28.0 (pyproject.toml);
 where the table is not there (another qasync version) the loop behaves as plain qasync, and
@@ -17,12 +27,20 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import qasync
 
-__all__ = ["QASYNC_TIMER_TABLE", "GatewayEventLoop"]
+from llmgw_desktop.ui.qt import QObject, QTimerEvent
+
+__all__ = ["BATCH_BUDGET_S", "QASYNC_TIMER_TABLE", "GatewayEventLoop"]
+
+# The longest run of `call_soon` callbacks before Qt's own events get a turn: a quarter of a
+# 60 Hz frame, so a repaint or a key press waits at most about this plus one callback.
+BATCH_BUDGET_S = 0.004
 
 QASYNC_TIMER_TABLE = "_SimpleTimer__callbacks"  # qasync's dict: Qt timer id -> handle
 _CALLBACKS = QASYNC_TIMER_TABLE
@@ -68,19 +86,110 @@ class _StoppableHandle(asyncio.Handle):
             qt_timer.killTimer(self._timer_id)
 
 
+# Types whose instances are C callables without a `__dict__`: never coroutine functions, and
+# nothing can mark one as such. A task's step (`TaskStepMethWrapper`) and a future's
+# `set_result` are most of what the loop schedules.
+_PLAIN_C_CALLABLES: set[type] = set()
+
+
 def _is_coroutine_function(callback: Callable[..., object]) -> bool:
-    """`asyncio.iscoroutinefunction`, answered from the code object's flags for a plain
-    function or bound method: qasync's `call_soon` is a `call_later(0)`, so this runs several
-    times per gateway request, and the general check (partials, markers) was 5% of the loop's
-    time under a flood (bench/dashboard_flood.py --profile)."""
+    """`asyncio.iscoroutinefunction`, answered quickly for what the loop schedules most: a
+    plain function or bound method from its code object's flags, a C callable from its type.
+    `call_soon` and `call_later` ask it several times per gateway request, and the general
+    check (partials, markers, signatures) was 5% of the loop's time under a flood
+    (bench/dashboard_flood.py --profile)."""
+    cls = type(callback)
+    if cls in _PLAIN_C_CALLABLES:
+        return False
     code = getattr(getattr(callback, "__func__", callback), "__code__", None)
     if code is not None and not hasattr(callback, "_is_coroutine"):
         return bool(code.co_flags & inspect.CO_COROUTINE)
-    return asyncio.iscoroutinefunction(callback)
+    answer = asyncio.iscoroutinefunction(callback)
+    if (
+        not answer
+        and code is None
+        and cls.__module__ == "builtins"
+        and not cls.__dictoffset__
+        and not hasattr(cls, "_is_coroutine")
+    ):
+        _PLAIN_C_CALLABLES.add(cls)
+    return answer
+
+
+class _ReadyQueue(QObject):
+    """`call_soon` callbacks in order, run in batches by one zero-delay Qt timer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._handles: deque[asyncio.Handle] = deque()
+        self._timer_id = 0
+        self._closed = False
+
+    def add(self, handle: asyncio.Handle) -> None:
+        if self._closed:
+            return
+        self._handles.append(handle)
+        if not self._timer_id:
+            self._timer_id = self.startTimer(0)
+
+    def __len__(self) -> int:
+        return len(self._handles)
+
+    def timerEvent(self, event: QTimerEvent) -> None:
+        handles = self._handles
+        clock = time.perf_counter
+        deadline = clock() + BATCH_BUDGET_S
+        # Only what is queued now, and only for BATCH_BUDGET_S: a callback that queues another,
+        # or a long queue, yields to Qt's events first.
+        try:
+            for _ in range(len(handles)):
+                handle = handles.popleft()
+                if not handle._cancelled:
+                    handle._run()
+                if clock() >= deadline:
+                    break
+        finally:
+            if not handles and self._timer_id:
+                self.killTimer(self._timer_id)
+                self._timer_id = 0
+
+    def close(self) -> None:
+        self._closed = True
+        self._handles.clear()
+        if self._timer_id:
+            self.killTimer(self._timer_id)
+            self._timer_id = 0
 
 
 class GatewayEventLoop(qasync.QEventLoop):
-    """qasync's loop whose cancelled timers stop at once."""
+    """qasync's loop whose cancelled timers stop at once and whose `call_soon` is a queue."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._ready_queue = _ReadyQueue()  # before qasync's init, which may call_soon
+        super().__init__(*args, **kwargs)
+
+    def call_soon(
+        self,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Handle:
+        if _is_coroutine_function(callback):
+            raise TypeError("coroutines cannot be used with call_soon")
+        if not callable(callback):
+            raise TypeError(f"callback must be callable: {type(callback).__name__}")
+        handle = asyncio.Handle(callback, args, self, context=context)
+        self._ready_queue.add(handle)
+        return handle
+
+    def close(self) -> None:
+        if not self.is_running() and not self.is_closed():
+            self._ready_queue.close()
+        super().close()
+
+    def ready_callbacks(self) -> int:
+        """How many `call_soon` callbacks wait for the next turn (for tests)."""
+        return len(self._ready_queue)
 
     def call_later(
         self,

@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     QSettings,
     Qt,
     QTimer,
+    QTimerEvent,
     QUrl,
     Signal,
 )
@@ -158,6 +159,7 @@ __all__ = [
     "QTableWidgetItem",
     "QTextCursor",
     "QTimer",
+    "QTimerEvent",
     "QToolTip",
     "QTreeWidget",
     "QTreeWidgetItem",

@@ -1,10 +1,11 @@
-"""The desktop loop stops cancelled timers at once (qasync alone keeps them to the deadline)."""
+"""The desktop loop stops cancelled timers at once (qasync alone keeps them to the deadline),
+and runs `call_soon` callbacks from one ready queue (qasync makes a Qt timer for each)."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.metadata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -86,8 +87,12 @@ def test_the_quick_coroutine_check_agrees_with_asyncio_on_every_kind_of_callback
         def method(self) -> None:
             return None
 
+    class AsyncCallable:
+        async def __call__(self) -> None:
+            return None
+
     owner = Owner()
-    callbacks = [
+    callbacks: list[Callable[..., object]] = [
         coroutine,
         plain,
         owner.coroutine_method,
@@ -95,7 +100,92 @@ def test_the_quick_coroutine_check_agrees_with_asyncio_on_every_kind_of_callback
         functools.partial(coroutine),
         functools.partial(plain),
         print,
+        [].append,
         lambda: None,
+        AsyncCallable(),
     ]
-    for callback in callbacks:
-        assert _is_coroutine_function(callback) == asyncio.iscoroutinefunction(callback), callback
+    plain_loop = asyncio.new_event_loop()
+    try:
+        callbacks.append(plain_loop.create_future().set_result)
+        for _ in range(2):  # the second pass answers C callables from the type it learnt
+            for callback in callbacks:
+                expected = asyncio.iscoroutinefunction(callback)
+                assert _is_coroutine_function(callback) == expected, callback
+    finally:
+        plain_loop.close()
+
+
+def test_call_soon_runs_in_order_skips_cancelled_and_lets_qt_in_between_turns(
+    loop: GatewayEventLoop,
+) -> None:
+    from llmgw_desktop.ui.qt import QTimer
+
+    ran: list[str] = []
+
+    async def scenario() -> None:
+        def first() -> None:
+            ran.append("first")
+            # Queued while a turn runs: it waits for the next turn, after Qt's own events.
+            loop.call_soon(ran.append, "queued by first")
+            QTimer.singleShot(0, lambda: ran.append("qt event"))
+
+        loop.call_soon(first)
+        loop.call_soon(ran.append, "second")
+        loop.call_soon(ran.append, "cancelled").cancel()
+        await asyncio.sleep(0.05)
+
+    loop.run_until_complete(scenario())
+    assert ran[:2] == ["first", "second"]
+    assert "cancelled" not in ran
+    assert ran.index("qt event") < ran.index("queued by first"), ran
+    assert loop.ready_callbacks() == 0
+    assert loop.pending_timers() < 3
+
+
+def test_a_failing_callback_reaches_the_exception_handler_and_the_queue_goes_on(
+    loop: GatewayEventLoop,
+) -> None:
+    errors: list[BaseException] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context["exception"]))
+    ran: list[int] = []
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    async def scenario() -> None:
+        loop.call_soon(boom)
+        loop.call_soon(ran.append, 1)
+        await asyncio.sleep(0.02)
+
+    loop.run_until_complete(scenario())
+    assert ran == [1]
+    assert [str(e) for e in errors] == ["boom"]
+
+
+def test_call_soon_refuses_a_coroutine_function_and_keeps_context(loop: GatewayEventLoop) -> None:
+    import contextvars
+
+    async def coroutine() -> None:
+        return None
+
+    with pytest.raises(TypeError):
+        loop.call_soon(coroutine)
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    seen: list[str] = []
+    context = contextvars.copy_context()
+    context.run(var.set, "from the caller")
+
+    async def scenario() -> None:
+        loop.call_soon(lambda: seen.append(var.get()), context=context)
+        await asyncio.sleep(0.02)
+
+    loop.run_until_complete(scenario())
+    assert seen == ["from the caller"]
+
+
+def test_threads_still_reach_the_loop(loop: GatewayEventLoop) -> None:
+    async def scenario() -> str:
+        return await asyncio.to_thread(lambda: "from a thread")
+
+    assert loop.run_until_complete(scenario()) == "from a thread"
