@@ -117,9 +117,9 @@ class DesktopApp:
         bridge = EngineBridge(runtime.engine)
         self._build_ui(runtime, bridge)
         if self._collector is not None:
-            # After the first paint and the charts, not before: its full collection would
-            # hold the window's first frame (about 90 ms); the MCP SDK, if it loads later, is
-            # frozen when it has (`gc_tuning.freeze_late_arrivals`).
+            # After the first paint and the charts, not before, so they are frozen too; the
+            # MCP SDK, if it loads later, is frozen when it has
+            # (`gc_tuning.freeze_late_arrivals`).
             QTimer.singleShot(FREEZE_AFTER_MS, self._collector.freeze_startup_objects)
         self.approvals = _NotifyingApprovals(runtime.engine.approvals, self.window, self.tray)
         self.consent = _NotifyingConsent(runtime.engine.consent, self.window, self.tray)
