@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -40,10 +41,22 @@ def find_binary(name: str) -> str | None:
     return candidates[-1] if candidates else None
 
 
+# Below Linux's ephemeral range (32768-60999): a cluster stopped on purpose (an outage test)
+# keeps its port while it is down, and a port the kernel hands out to some other test's
+# `bind(0)` meanwhile (the suite runs on several workers) would keep it from coming back.
+_PORTS = range(20_000, 32_000)
+
+
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    for _ in range(200):
+        port = random.choice(_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise ClusterError("no free loopback port between 20000 and 32000")
 
 
 def _as_cluster_user(command: list[str]) -> list[str]:

@@ -90,6 +90,8 @@ def test_a_subset_of_the_tests_collects(tmp_path: Path) -> None:
             "pytest",
             "--collect-only",
             "-q",
+            "-n",
+            "0",
             "-p",
             "no:cacheprovider",
             "tests/contract/test_discovery.py",

@@ -25,6 +25,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e import gateway_process as gp
 from tests.reliability._crash_support import ANSWER, alive, call
 from tests.reliability._outage_support import (  # noqa: F401 - the fixture
@@ -37,6 +39,8 @@ LEASE_MS = 3000
 # About what 30 s of unpaced load spilled (58,000 rows), the amount that once stopped the CLIs.
 SPILLED = 60_000
 REPLAY_TIMEOUT_S = 240.0
+# The replay alone took 30 s on an idle machine and over 90 s beside another test worker.
+pytestmark = pytest.mark.timeout(REPLAY_TIMEOUT_S + 120)
 
 
 def _spilled(port: int) -> dict[str, Any] | None:
