@@ -69,6 +69,25 @@ def test_every_setting_is_declared_with_env_and_doc() -> None:
     assert len({d.env for d in decls}) == len(decls)
 
 
+def test_a_setting_is_read_and_changed_by_its_dotted_key() -> None:
+    s = Settings()
+    assert s.value("http.oauth.enabled") is s.http.oauth.enabled is False
+    assert s.value("budgets") == s.budgets == []
+    changed = s.with_values({"http.port": 0, "jobs.max_concurrent": 2, "http.oauth.enabled": True})
+    assert (changed.http.port, changed.jobs.max_concurrent, changed.http.oauth.enabled) == (
+        0,
+        2,
+        True,
+    )
+    assert changed.http.host == s.http.host and changed.gateway is s.gateway  # the rest kept
+    assert s.http.port == 3333  # frozen: the original is unchanged
+    for unknown in ("http.nope", "http", "http.oauth", "max_concurrent_jobs"):
+        with pytest.raises(KeyError, match=unknown):
+            s.with_values({unknown: 1})
+        with pytest.raises(KeyError, match=unknown):
+            s.value(unknown)
+
+
 @pytest.mark.parametrize(
     ("toml", "key", "words"),
     [
