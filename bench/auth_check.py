@@ -19,7 +19,6 @@ import hashlib
 import secrets
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -91,24 +90,27 @@ async def oauth_token(auth: AuthService) -> str:
 async def measure(calls: int) -> None:
     with tempfile.TemporaryDirectory() as home:
         base = load_settings(Path(home) / "none.toml", environ={}).settings
-        rates = {"http_rate_limit_per_minute": 10**9, "http_rate_limit_burst": 10**9}
+        rates = {"http.rate_limit_per_minute": 10**9, "http.rate_limit_burst": 10**9}
         db = Database(Path(home) / "llmgw.db")
         await db.open()
         try:
-            open_auth = AuthService(replace(base, data_dir=home), db)
+            open_auth = AuthService(base.with_values({"paths.data_dir": home}), db)
             open_auth.instance_token = "instance-" + "z" * 40
-            locked = replace(
-                base,
-                http_auth_token=TOKEN,
-                http_trusted_principal_header="X-Remote-User",
-                oauth_enabled=True,
-                oauth_clients={
-                    CLIENT_ID: {
-                        "redirect_uris": [REDIRECT],
-                        "client_secret_sha256": hashlib.sha256(CLIENT_SECRET.encode()).hexdigest(),
-                    }
-                },
-                **rates,
+            locked = base.with_values(
+                {
+                    "http.auth_token": TOKEN,
+                    "http.trusted_principal_header": "X-Remote-User",
+                    "http.oauth.enabled": True,
+                    "http.oauth.clients": {
+                        CLIENT_ID: {
+                            "redirect_uris": [REDIRECT],
+                            "client_secret_sha256": hashlib.sha256(
+                                CLIENT_SECRET.encode()
+                            ).hexdigest(),
+                        }
+                    },
+                    **rates,
+                }
             )
             auth = AuthService(locked, db)
             await auth.start()

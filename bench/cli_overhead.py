@@ -31,9 +31,9 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from dataclasses import replace
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,13 +66,15 @@ async def start_tuned(engine: Engine) -> Engine:
     return engine
 
 
-def make_engine(home: Path, **overrides: object) -> Engine:
+def make_engine(home: Path, overrides: Mapping[str, Any] | None = None) -> Engine:
     os.environ["LLM_GATEWAY_CONFIG"] = str(home / "gw" / "config.toml")
     os.environ["LLM_GATEWAY_DATA_DIR"] = str(home / "gw" / "data")
     # The offline CLI home points API keys at a scripted upstream that lists no models: reading
     # providers' model lists would only print warnings into the figures.
     os.environ["LLM_GATEWAY_MODELS_REFRESH_S"] = "0"
-    settings = replace(load_settings().settings, **({"cli_path": [str(CLI_BIN)]} | overrides))
+    settings = load_settings().settings.with_values(
+        {"providers.cli_path": [str(CLI_BIN)]} | dict(overrides or {})
+    )
     return Engine(settings)
 
 
@@ -136,10 +138,12 @@ async def loop_stalls(concurrent: int, home: Path, *, fork_tie: bool = False) ->
     stand_in.chmod(0o755)
     engine = make_engine(
         home,
-        cli_path=[str(stand_in.parent)],
-        max_concurrent_jobs=concurrent,
-        max_concurrent_per_provider=concurrent,
-        max_queued_jobs=concurrent,
+        {
+            "providers.cli_path": [str(stand_in.parent)],
+            "jobs.max_concurrent": concurrent,
+            "jobs.max_concurrent_per_provider": concurrent,
+            "jobs.max_queued": concurrent,
+        },
     )
     await start_tuned(engine)
     if fork_tie:

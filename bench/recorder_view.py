@@ -43,7 +43,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -309,8 +308,8 @@ def run(args: argparse.Namespace, url: str) -> None:
     )
     loaded = load_settings()
     # Keep every generated row: the engine's hourly pruning runs once at start.
-    settings = replace(
-        loaded.settings, recorder_max_rows=rows * 2, recorder_retention_days=DAYS * 10
+    settings = loaded.settings.with_values(
+        {"recorder.max_rows": rows * 2, "recorder.retention_days": DAYS * 10}
     )
     where = url.rsplit("@", 1)[-1] if url else settings.database_file
     print(f"rows: {rows:,}; store: {where}; load: {os.getloadavg()}")

@@ -6,7 +6,7 @@ attacks) share this one starter, so a change to how a runtime starts or stops is
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -22,13 +22,13 @@ StartGateway = Callable[..., Awaitable[GatewayRuntime]]
 
 @asynccontextmanager
 async def gateway_starter(loaded: LoadedSettings) -> AsyncIterator[StartGateway]:
-    """A function that starts a headless gateway with settings overrides (dataclass field
-    names; the port is free unless `http_port` is given); all it started are stopped, newest
-    first, when the context ends."""
+    """A function that starts a headless gateway with settings overrides (by dotted key, such
+    as `{"http.auth_token": ...}`; the port is free unless `http.port` is given); all it
+    started are stopped, newest first, when the context ends."""
     running: list[tuple[GatewayRuntime, InstanceLock]] = []
 
-    async def start(**overrides: Any) -> GatewayRuntime:
-        settings = replace(loaded.settings, **({"http_port": 0} | overrides))
+    async def start(overrides: Mapping[str, Any] | None = None) -> GatewayRuntime:
+        settings = loaded.settings.with_values({"http.port": 0, **(overrides or {})})
         lock = InstanceLock(settings.data_path)
         assert lock.acquire()
         runtime = GatewayRuntime(

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,10 +12,10 @@ from llmgw_desktop.config.settings import ConfigError, Settings, declared_settin
 def test_defaults_apply_without_a_config_file() -> None:
     loaded = load_settings(environ={"LLM_GATEWAY_CONFIG": "/nonexistent/config.toml"})
     s = loaded.settings
-    assert (s.http_host, s.http_port, s.http_path) == ("127.0.0.1", 3333, "/mcp")
-    assert s.sync_deadline_ms == 45_000
-    assert s.job_retention_days == 30
-    assert s.dedup_window_ms == 3_600_000
+    assert (s.http.host, s.http.port, s.http.path) == ("127.0.0.1", 3333, "/mcp")
+    assert s.jobs.sync_deadline_ms == 45_000
+    assert s.jobs.retention_days == 30
+    assert s.jobs.dedup_window_ms == 3_600_000
     assert set(loaded.sources.values()) == {"default"}
 
 
@@ -21,12 +23,12 @@ def test_file_overrides_default_and_environment_overrides_file(config_path: Path
     config_path.write_text('[http]\nport = 4000\npath = "/gateway"\n[jobs]\nretention_days = 7\n')
     env = {"LLM_GATEWAY_CONFIG": str(config_path), "LLM_GATEWAY_HTTP_PORT": "5000"}
     loaded = load_settings(environ=env)
-    assert loaded.settings.http_port == 5000
+    assert loaded.settings.http.port == 5000
     assert loaded.sources["http.port"] == "env LLM_GATEWAY_HTTP_PORT"
-    assert loaded.settings.http_path == "/gateway"
+    assert loaded.settings.http.path == "/gateway"
     assert loaded.sources["http.path"] == f"file {config_path}"
-    assert loaded.settings.job_retention_days == 7
-    assert loaded.settings.http_host == "127.0.0.1"
+    assert loaded.settings.jobs.retention_days == 7
+    assert loaded.settings.http.host == "127.0.0.1"
     assert loaded.sources["http.host"] == "default"
 
 
@@ -40,18 +42,50 @@ def test_seed_names_for_environment_variables_are_honoured() -> None:
         "LLM_GATEWAY_UI_START_HIDDEN": "yes",
     }
     s = load_settings(environ=env).settings
-    assert (s.sync_deadline_ms, s.dedup_window_ms, s.job_retention_days) == (1000, 0, 2)
-    assert s.disabled_providers == ["codex", "grok"]
-    assert s.ui_start_hidden is True
+    assert (s.jobs.sync_deadline_ms, s.jobs.dedup_window_ms, s.jobs.retention_days) == (1000, 0, 2)
+    assert s.providers.disabled == ["codex", "grok"]
+    assert s.ui.start_hidden is True
+
+
+def _leaf_paths(node: Any, prefix: str = "") -> list[str]:
+    """The dotted attribute path of every leaf of the settings tree."""
+    paths = []
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if dataclasses.is_dataclass(value):
+            paths.extend(_leaf_paths(value, f"{prefix}{f.name}."))
+        else:
+            paths.append(prefix + f.name)
+    return paths
 
 
 def test_every_setting_is_declared_with_env_and_doc() -> None:
     decls = declared_settings()
-    assert {d.attr for d in decls} == {f for f in Settings.__dataclass_fields__}
+    # The key is the attribute path: settings.http.oauth.enabled is http.oauth.enabled.
+    assert [d.key for d in decls] == _leaf_paths(Settings())
     for d in decls:
         # Every key sits in a section, except an array of tables (`[[budgets]]`).
         assert d.doc and d.env and ("." in d.key or d.table_list)
     assert len({d.env for d in decls}) == len(decls)
+
+
+def test_a_setting_is_read_and_changed_by_its_dotted_key() -> None:
+    s = Settings()
+    assert s.value("http.oauth.enabled") is s.http.oauth.enabled is False
+    assert s.value("budgets") == s.budgets == []
+    changed = s.with_values({"http.port": 0, "jobs.max_concurrent": 2, "http.oauth.enabled": True})
+    assert (changed.http.port, changed.jobs.max_concurrent, changed.http.oauth.enabled) == (
+        0,
+        2,
+        True,
+    )
+    assert changed.http.host == s.http.host and changed.gateway is s.gateway  # the rest kept
+    assert s.http.port == 3333  # frozen: the original is unchanged
+    for unknown in ("http.nope", "http", "http.oauth", "max_concurrent_jobs"):
+        with pytest.raises(KeyError, match=unknown):
+            s.with_values({unknown: 1})
+        with pytest.raises(KeyError, match=unknown):
+            s.value(unknown)
 
 
 @pytest.mark.parametrize(
@@ -114,15 +148,15 @@ def test_unknown_gateway_variables_are_reported_not_fatal() -> None:
 def test_loopback_hosts_are_accepted() -> None:
     for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
         env = {"LLM_GATEWAY_CONFIG": "/nonexistent.toml", "LLM_GATEWAY_HTTP_HOST": host}
-        assert load_settings(environ=env).settings.http_host == host
+        assert load_settings(environ=env).settings.http.host == host
 
 
 def test_workspaces_come_from_a_table_or_the_environment(config_path: Path) -> None:
     config_path.write_text('[workspaces.registry]\napi = "/srv/api"\nweb = "/srv/web"\n')
     s = load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)}).settings
-    assert s.workspaces == {"api": "/srv/api", "web": "/srv/web"}
+    assert s.workspaces.registry == {"api": "/srv/api", "web": "/srv/web"}
     env = {"LLM_GATEWAY_CONFIG": "/nonexistent.toml", "LLM_GATEWAY_WORKSPACES": "a=/x, b=/y"}
-    assert load_settings(environ=env).settings.workspaces == {"a": "/x", "b": "/y"}
+    assert load_settings(environ=env).settings.workspaces.registry == {"a": "/x", "b": "/y"}
 
 
 @pytest.mark.parametrize(
@@ -157,13 +191,13 @@ def test_a_workspace_table_carries_what_remote_callers_may_do(config_path: Path)
         'remote_allowed_tools = ["Bash(npm test)"]\n'
     )
     s = load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)}).settings
-    assert s.workspaces["api"] == "/srv/api"
-    assert s.workspaces["web"] == {
+    assert s.workspaces.registry["api"] == "/srv/api"
+    assert s.workspaces.registry["web"] == {
         "path": "/srv/web",
         "remote_level": "commands",
         "remote_allowed_tools": ["Bash(npm test)"],
     }
-    assert s.workspace_remote_level == "read-only" and s.workspace_remote_allowed_tools == []
+    assert s.workspaces.remote_level == "read-only" and s.workspaces.remote_allowed_tools == []
 
 
 @pytest.mark.parametrize(
@@ -209,9 +243,9 @@ def test_bad_pass_env_entries_are_refused(config_path: Path, toml: str, words: s
 def test_store_url_selects_postgresql_and_defaults_to_sqlite(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert load_settings().settings.store_url == ""
+    assert load_settings().settings.store.url == ""
     monkeypatch.setenv("LLM_GATEWAY_DB_URL", "postgresql://llmgw@db.internal:5432/llmgw")
-    assert load_settings().settings.store_url == "postgresql://llmgw@db.internal:5432/llmgw"
+    assert load_settings().settings.store.url == "postgresql://llmgw@db.internal:5432/llmgw"
 
 
 @pytest.mark.parametrize(
@@ -234,7 +268,7 @@ def test_disabled_providers_may_name_api_providers_local_servers_and_added_serve
         '[gateway.providers.mine]\nbase_url = "http://127.0.0.1:9/v1"\n'
     )
     loaded = load_settings(environ={"LLM_GATEWAY_CONFIG": str(config_path)})
-    assert loaded.settings.disabled_providers == [
+    assert loaded.settings.providers.disabled == [
         "codex",
         "openai",
         "mistral-api",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
 import os
 import tomllib
@@ -19,13 +20,20 @@ from typing import Any, get_type_hints
 
 from llmgw_desktop.config import paths
 from llmgw_desktop.config import settings_fields as checks
-from llmgw_desktop.config.settings_budgets import BudgetSettings
-from llmgw_desktop.config.settings_fields import setting
+from llmgw_desktop.config.budgets import check_budget_tables
+from llmgw_desktop.config.settings_fields import section, setting
 from llmgw_desktop.config.settings_gateway import GatewaySettings
-from llmgw_desktop.config.settings_observability import ObservabilitySettings
-from llmgw_desktop.config.settings_security import SecuritySettings
+from llmgw_desktop.config.settings_http import HttpSettings, McpSettings
+from llmgw_desktop.config.settings_jobs import (
+    ApprovalSettings,
+    CacheAwarenessSettings,
+    JobsSettings,
+    ProvidersSettings,
+    RecorderSettings,
+)
+from llmgw_desktop.config.settings_observability import LogSettings, MetricsSettings, OtelSettings
+from llmgw_desktop.config.settings_security import ProjectsSettings, WorkspacesSettings
 from llmgw_desktop.config.text import NotUtf8, config_text
-from llmgw_desktop.config.upstream_mcp import check_servers
 
 __all__ = [
     "FILE_KEY",
@@ -64,434 +72,44 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class _CoreSettings:
-    """The front door, jobs, providers, approval, recorder, paths, logging and the UI."""
+class PathsSettings:
+    """Where the data and the logs live (`[paths]`)."""
 
-    http_host: str = setting(
-        "http.host",
-        "127.0.0.1",
-        env="LLM_GATEWAY_HTTP_HOST",
-        doc="Address the HTTP front door binds to; anything but loopback needs authentication.",
-        check=checks.bind_host,
-    )
-    http_port: int = setting(
-        "http.port",
-        3333,
-        env="LLM_GATEWAY_HTTP_PORT",
-        doc="TCP port of the HTTP front door (MCP, gateway APIs, /health); 0 picks a free one.",
-        check=checks.port,
-    )
-    http_path: str = setting(
-        "http.path",
-        "/mcp",
-        env="LLM_GATEWAY_HTTP_PATH",
-        doc="URL path of the MCP Streamable HTTP endpoint.",
-        check=checks.url_path,
-    )
-    mcp_stateless: bool = setting(
-        "mcp.stateless",
-        False,
-        env="LLM_GATEWAY_MCP_STATELESS",
-        doc="Serve 2025-era MCP over HTTP without sessions, so any gateway process behind a "
-        "load balancer answers any request (no server-to-client event stream). Off, a session "
-        "lives in the process that opened it: balance sticky on the Mcp-Session-Id header.",
-    )
-    mcp_max_sessions: int = setting(
-        "mcp.max_sessions",
-        2_000,
-        env="LLM_GATEWAY_MCP_MAX_SESSIONS",
-        doc="MCP sessions open at once in this process (each holds about 48 KiB until it is "
-        "closed or idle for mcp.session_idle_timeout_s); a new one beyond gets 429.",
-        check=checks.positive,
-    )
-    mcp_max_sessions_per_principal: int = setting(
-        "mcp.max_sessions_per_principal",
-        32,
-        env="LLM_GATEWAY_MCP_MAX_SESSIONS_PER_PRINCIPAL",
-        doc="MCP sessions one remote principal may have open at once (the local user is held "
-        "to mcp.max_sessions only); a new one beyond gets 429 until it closes one or one "
-        "expires.",
-        check=checks.positive,
-    )
-    mcp_session_idle_timeout_s: int = setting(
-        "mcp.session_idle_timeout_s",
-        1800,
-        env="LLM_GATEWAY_MCP_SESSION_IDLE_TIMEOUT_S",
-        doc="An MCP session with no request in flight for this long is closed.",
-        check=checks.positive,
-    )
-    mcp_servers: dict[str, Any] = setting(
-        "mcp.servers",
-        {},
-        env="LLM_GATEWAY_MCP_SERVERS",
-        doc="Your own MCP servers, offered on /mcp as NAME__tool: [mcp.servers.NAME] with "
-        "command/args/env/cwd (stdio) or url/headers (Streamable HTTP), and remote, allow, "
-        "deny, approval (a JSON object in the env).",
-        check=check_servers,
-    )
-    mcp_record_arguments: bool = setting(
-        "mcp.record_arguments",
-        False,
-        env="LLM_GATEWAY_MCP_RECORD_ARGUMENTS",
-        doc="Keep the (redacted, shortened) arguments and result of each relayed MCP tool call "
-        "in its recorder row; off, a row keeps only their sizes.",
-    )
-    http_max_body_bytes: int = setting(
-        "http.max_body_bytes",
-        16 * 1024 * 1024,
-        env="LLM_GATEWAY_HTTP_MAX_BODY_BYTES",
-        doc="Largest request body accepted; larger requests get 413.",
-        check=checks.positive,
-    )
-    http_header_timeout_ms: int = setting(
-        "http.header_timeout_ms",
-        30_000,
-        env="LLM_GATEWAY_HTTP_HEADER_TIMEOUT_MS",
-        doc="Time a client has to send a request's headers (from connecting, or its first byte).",
-        check=checks.positive,
-    )
-    http_body_timeout_ms: int = setting(
-        "http.body_timeout_ms",
-        300_000,
-        env="LLM_GATEWAY_HTTP_BODY_TIMEOUT_MS",
-        doc="Time a client has to send a request's body; answers may stream for longer.",
-        check=checks.positive,
-    )
-    http_max_connections_per_address: int = setting(
-        "http.max_connections_per_address",
-        256,
-        env="LLM_GATEWAY_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
-        doc="Connections one client address may hold open at once (trusted proxies exempt).",
-        check=checks.positive,
-    )
-    http_allowed_origins: list[str] = setting(
-        "http.allowed_origins",
-        [],
-        env="LLM_GATEWAY_HTTP_ALLOWED_ORIGINS",
-        doc="Extra browser origins allowed besides loopback ones (comma-separated in the env).",
-        check=checks.origins,
-    )
-    sync_deadline_ms: int = setting(
-        "jobs.sync_deadline_ms",
-        45_000,
-        env="SYNC_DEADLINE_MS",
-        doc="How long a synchronous call waits before answering with a job id to poll.",
-        check=checks.positive,
-    )
-    job_retention_days: int = setting(
-        "jobs.retention_days",
-        30,
-        env="LLM_GATEWAY_JOB_RETENTION_DAYS",
-        doc="Days finished jobs and their results are kept before pruning.",
-        check=checks.positive,
-    )
-    dedup_window_ms: int = setting(
-        "jobs.dedup_window_ms",
-        3_600_000,
-        env="LLM_GATEWAY_DEDUP_WINDOW_MS",
-        doc="An identical call inside this window attaches to the existing job (0 disables).",
-        check=checks.not_negative,
-    )
-    job_lease_ms: int = setting(
-        "jobs.lease_ms",
-        30_000,
-        env="LLM_GATEWAY_JOB_LEASE_MS",
-        doc=(
-            "On a shared store, a gateway process that stops renewing its lease for this long "
-            "is taken for dead: another marks its unfinished jobs interrupted."
-        ),
-        check=checks.lease_ms,
-    )
-    max_concurrent_jobs: int = setting(
-        "jobs.max_concurrent",
-        8,
-        env="LLM_GATEWAY_MAX_CONCURRENT_JOBS",
-        doc="Provider calls running at once, across all providers.",
-        check=checks.positive,
-    )
-    max_concurrent_per_provider: int = setting(
-        "jobs.max_concurrent_per_provider",
-        4,
-        env="LLM_GATEWAY_MAX_CONCURRENT_PER_PROVIDER",
-        doc="Provider calls running at once for any one provider.",
-        check=checks.positive,
-    )
-    stuck_after_ms: int = setting(
-        "jobs.stuck_after_ms",
-        120_000,
-        env="LLM_GATEWAY_STUCK_AFTER_MS",
-        doc=(
-            "A running job with no output for this long is shown as stuck (Jobs, Overview, "
-            "tray); providers.idle_timeout_ms is what stops it."
-        ),
-        check=checks.positive,
-    )
-    max_queued_jobs: int = setting(
-        "jobs.max_queued",
-        64,
-        env="LLM_GATEWAY_MAX_QUEUED_JOBS",
-        doc="Calls waiting for a slot; beyond this a call is refused as saturated.",
-        check=checks.not_negative,
-    )
-    jobs_principal_share_percent: int = setting(
-        "jobs.principal_share_percent",
-        50,
-        env="LLM_GATEWAY_JOBS_PRINCIPAL_SHARE_PERCENT",
-        doc="The share one remote principal may hold of max_concurrent, of "
-        "max_concurrent_per_provider (each at least one) and of the jobs running or queued "
-        "(max_concurrent + max_queued): its further jobs wait for its own to end, or beyond "
-        "its queue share are refused as saturated. The local user is not held to it; 100 "
-        "turns it off.",
-        check=checks.percent,
-    )
-    provider_timeout_ms: int = setting(
-        "providers.timeout_ms",
-        1_800_000,
-        env="LLM_GATEWAY_PROVIDER_TIMEOUT_MS",
-        doc="Longest one CLI run may take before it is stopped (a call can ask for less).",
-        check=checks.positive,
-    )
-    idle_timeout_ms: int = setting(
-        "providers.idle_timeout_ms",
-        600_000,
-        env="LLM_GATEWAY_IDLE_TIMEOUT_MS",
-        doc="A CLI silent for this long is stopped (0: never).",
-        check=checks.not_negative,
-    )
-    max_output_bytes: int = setting(
-        "providers.max_output_bytes",
-        32 * 1024 * 1024,
-        env="LLM_GATEWAY_MAX_OUTPUT_BYTES",
-        doc="A CLI printing more than this is stopped.",
-        check=checks.positive,
-    )
-    kill_grace_ms: int = setting(
-        "providers.kill_grace_ms",
-        3000,
-        env="LLM_GATEWAY_KILL_GRACE_MS",
-        doc="After asking a CLI to stop, how long before its process group is killed.",
-        check=checks.not_negative,
-    )
-    stop_grace_ms: int = setting(
-        "providers.stop_grace_ms",
-        300,
-        env="LLM_GATEWAY_STOP_GRACE_MS",
-        doc="When the gateway stops (or dies), how long its running CLIs get after SIGTERM "
-        "before their process groups are killed; keeps a stop within about a second.",
-        check=checks.not_negative,
-    )
-    isolate_env: bool = setting(
-        "providers.isolate_env",
-        False,
-        env="LLM_GATEWAY_ISOLATE_ENV",
-        doc="Do not pass *_BASE_URL-style variables from this environment to the CLIs.",
-    )
-    pass_env: dict[str, Any] = setting(
-        "providers.pass_env",
-        {},
-        env="LLM_GATEWAY_PASS_ENV",
-        doc="More of this environment for one CLI: provider id -> variable names (NAME or "
-        "PREFIX_*), beyond its own family's; a JSON object in the env.",
-        check=checks.pass_env,
-    )
-    cli_path: list[str] = setting(
-        "providers.cli_path",
-        [],
-        env="LLM_GATEWAY_CLI_PATH",
-        doc="Folders searched for the CLIs before PATH (comma-separated in the env).",
-    )
-    retry_attempts: int = setting(
-        "providers.retry_attempts",
-        3,
-        env="LLM_GATEWAY_RETRY_ATTEMPTS",
-        doc="Tries per call for transient failures (rate limits, overload), with backoff.",
-        check=checks.positive,
-    )
-    retry_base_delay_ms: int = setting(
-        "providers.retry_base_delay_ms",
-        1000,
-        env="LLM_GATEWAY_RETRY_BASE_DELAY_MS",
-        doc="First backoff wait; it doubles on each retry.",
-        check=checks.not_negative,
-    )
-    breaker_threshold: int = setting(
-        "providers.breaker_threshold",
-        5,
-        env="LLM_GATEWAY_BREAKER_THRESHOLD",
-        doc="Consecutive failures after which a provider is rested (circuit open).",
-        check=checks.positive,
-    )
-    breaker_cooldown_ms: int = setting(
-        "providers.breaker_cooldown_ms",
-        60_000,
-        env="LLM_GATEWAY_BREAKER_COOLDOWN_MS",
-        doc="How long an open circuit rests a provider before one trial call.",
-        check=checks.not_negative,
-    )
-    version_cache_ms: int = setting(
-        "providers.version_cache_ms",
-        300_000,
-        env="LLM_GATEWAY_VERSION_CACHE_MS",
-        doc="How long detected CLI versions are reused before checking again.",
-        check=checks.not_negative,
-    )
-    allow_bypass: bool = setting(
-        "approval.allow_bypass",
-        False,
-        env="LLM_GATEWAY_APPROVAL_ALLOW_BYPASS",
-        doc="Let calls ask for bypassPermissions (full auto-approve); refused otherwise.",
-    )
-    approval_threshold: int = setting(
-        "approval.threshold",
-        60,
-        env="LLM_GATEWAY_APPROVAL_THRESHOLD",
-        doc="Risk score at which an mcp_managed call is denied (or put to the person at the desk).",
-        check=checks.not_negative,
-    )
-    approval_ask_at_desk: bool = setting(
-        "approval.ask_at_desk",
-        True,
-        env="LLM_GATEWAY_APPROVAL_ASK_AT_DESK",
-        doc="With the desktop open, ask instead of denying a call over the threshold.",
-    )
-    approval_desk_timeout_ms: int = setting(
-        "approval.desk_timeout_ms",
-        120_000,
-        env="LLM_GATEWAY_APPROVAL_DESK_TIMEOUT_MS",
-        doc="How long a call waits for the person at the desk; no answer denies it.",
-        check=checks.positive,
-    )
-    cache_warn_on_ttl_expiry: bool = setting(
-        "cache_awareness.warn_on_ttl_expiry",
-        False,
-        env="LLM_GATEWAY_CACHE_WARN_ON_TTL_EXPIRY",
-        doc="Warn on resumed Claude calls made within 30 s of the prompt cache expiring.",
-    )
-    anthropic_ttl_seconds: int = setting(
-        "cache_awareness.anthropic_ttl_seconds",
-        300,
-        env="LLM_GATEWAY_ANTHROPIC_TTL_SECONDS",
-        doc="Anthropic prompt-cache lifetime: 300 (default) or 3600 (the 1 h cache).",
-        check=lambda v: None if v in (300, 3600) else f"{v} must be 300 or 3600",
-    )
-    recorder_retention_days: int = setting(
-        "recorder.retention_days",
-        30,
-        env="LLM_GATEWAY_RECORDER_RETENTION_DAYS",
-        doc="Days the flight recorder keeps request records.",
-        check=checks.positive,
-    )
-    recorder_max_rows: int = setting(
-        "recorder.max_rows",
-        200_000,
-        env="LLM_GATEWAY_RECORDER_MAX_ROWS",
-        doc="Most request records kept (200,000 by default), pruned in batches at start-up and "
-        "hourly: each principal has a fair share, and the oldest rows of those over theirs go "
-        "first.",
-        check=checks.positive,
-    )
-    recorder_max_pending: int = setting(
-        "recorder.max_pending",
-        50_000,
-        env="LLM_GATEWAY_RECORDER_MAX_PENDING",
-        doc="Most request records held in memory while the store cannot take them (they go to "
-        "a spill file in the data dir first; only past this, with that file unwritable too, "
-        "are any dropped, and counted in /health).",
-        check=checks.positive,
-    )
-    capture_providers: list[str] = setting(
-        "recorder.capture.providers",
-        [],
-        env="LLM_GATEWAY_RECORDER_CAPTURE_PROVIDERS",
-        doc="Keep the (redacted, size-capped) request and response bodies of gateway requests "
-        'answered by these providers (`anthropic`, `codex` ...; "*": every provider). Empty, '
-        "with the two lists below empty too: no body is kept (the default). Applied live.",
-    )
-    capture_agents: list[str] = setting(
-        "recorder.capture.agents",
-        [],
-        env="LLM_GATEWAY_RECORDER_CAPTURE_AGENTS",
-        doc="Keep the bodies of requests from these agents (the recorder's caller, e.g. "
-        '`claude-code`; a name matches the caller it starts; "*": every agent). Applied live.',
-    )
-    capture_projects: list[str] = setting(
-        "recorder.capture.projects",
-        [],
-        env="LLM_GATEWAY_RECORDER_CAPTURE_PROJECTS",
-        doc='Keep the bodies of requests in these projects ("*": every project). Applied live.',
-    )
-    capture_retention_hours: int = setting(
-        "recorder.capture.retention_hours",
-        24,
-        env="LLM_GATEWAY_RECORDER_CAPTURE_RETENTION_HOURS",
-        doc="Hours a kept body stays before the recorder's prune deletes it. Applied live.",
-        check=checks.positive,
-    )
-    capture_max_body_bytes: int = setting(
-        "recorder.capture.max_body_bytes",
-        256 * 1024,
-        env="LLM_GATEWAY_RECORDER_CAPTURE_MAX_BODY_BYTES",
-        doc="Most characters kept of each body (request, response); a longer one is cut and "
-        "marked as cut. Applied live.",
-        check=checks.positive,
-    )
-    disabled_providers: list[str] = setting(
-        "providers.disabled",
-        [],
-        env="LLM_GATEWAY_DISABLED_PROVIDERS",
-        doc="Providers switched off: CLIs (`codex`), API providers and local servers (`openai`, "
-        "`ollama`; `mistral-api` for Mistral's API). The tray and dashboard switches edit it.",
-        # Checked after the loop: it may name a server a [gateway.providers] table adds.
-    )
     data_dir: str = setting(
-        "paths.data_dir",
         "",
         env="LLM_GATEWAY_DATA_DIR",
         doc="Where the database and instance files live (empty: the platform data dir).",
     )
     log_dir: str = setting(
-        "paths.log_dir",
         "",
         env="LLM_GATEWAY_LOG_DIR",
         doc="Where the rotating log files go (empty: the platform log dir).",
     )
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """The database: the SQLite file, or a PostgreSQL server (`[store]`)."""
+
     db_path: str = setting(
-        "store.db_path",
         "",
         env="LLM_GATEWAY_DB_PATH",
         doc="SQLite database file (empty: llmgw.db in the data dir).",
     )
-    store_url: str = setting(
-        "store.url",
+    url: str = setting(
         "",
         env="LLM_GATEWAY_DB_URL",
         doc="PostgreSQL database for a team gateway, postgresql://user@host:port/db (empty: "
         "the SQLite file of store.db_path). Its password is never shown or logged.",
         check=checks.store_url,
     )
-    log_level: str = setting(
-        "log.level",
-        "INFO",
-        env="LLM_GATEWAY_LOG_LEVEL",
-        doc="Lowest level written to the log file: DEBUG, INFO, WARNING or ERROR.",
-        check=checks.log_level,
-    )
-    log_max_bytes: int = setting(
-        "log.max_bytes",
-        5 * 1024 * 1024,
-        env="LLM_GATEWAY_LOG_MAX_BYTES",
-        doc="Size at which the log file rotates.",
-        check=checks.positive,
-    )
-    log_backups: int = setting(
-        "log.backups",
-        5,
-        env="LLM_GATEWAY_LOG_BACKUPS",
-        doc="How many rotated log files are kept.",
-        check=checks.not_negative,
-    )
-    ui_start_hidden: bool = setting(
-        "ui.start_hidden",
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """The desktop window (`[ui]`)."""
+
+    start_hidden: bool = setting(
         False,
         env="LLM_GATEWAY_UI_START_HIDDEN",
         doc="Start in the tray without showing the window (ignored where there is no tray).",
@@ -499,33 +117,110 @@ class _CoreSettings:
 
 
 @dataclass(frozen=True)
-class Settings(
-    ObservabilitySettings, BudgetSettings, SecuritySettings, GatewaySettings, _CoreSettings
-):
-    """The effective settings; attribute names are the keys with dots turned to underscores.
+class Settings:
+    """The effective settings, a tree that mirrors config.toml's tables: the attribute path is
+    the key (`settings.http.oauth.enabled` is `http.oauth.enabled`).
 
-    Declared in parts, one per area, each a base class; `declared_settings()` lists them all.
+    One section dataclass per table, declared by area in the `settings_*.py` modules;
+    `declared_settings()` lists every setting with its dotted key.
     """
+
+    http: HttpSettings = section(HttpSettings)
+    mcp: McpSettings = section(McpSettings)
+    jobs: JobsSettings = section(JobsSettings)
+    providers: ProvidersSettings = section(ProvidersSettings)
+    approval: ApprovalSettings = section(ApprovalSettings)
+    cache_awareness: CacheAwarenessSettings = section(CacheAwarenessSettings)
+    recorder: RecorderSettings = section(RecorderSettings)
+    paths: PathsSettings = section(PathsSettings)
+    store: StoreSettings = section(StoreSettings)
+    log: LogSettings = section(LogSettings)
+    ui: UiSettings = section(UiSettings)
+    gateway: GatewaySettings = section(GatewaySettings)
+    workspaces: WorkspacesSettings = section(WorkspacesSettings)
+    projects: ProjectsSettings = section(ProjectsSettings)
+    budgets: list[dict[str, Any]] = setting(
+        [],
+        env="LLM_GATEWAY_BUDGETS",
+        doc="Spending limits: an array of tables [[budgets]] with scope (global, agent=<name> "
+        "or project=<name>), unit (usd or tokens), period (daily or monthly, local calendar), "
+        "soft and/or hard (a JSON array in the env).",
+        check=check_budget_tables,
+    )
+    metrics: MetricsSettings = section(MetricsSettings)
+    otel: OtelSettings = section(OtelSettings)
 
     # Derived paths: computed from the settings above, never stored.
     @property
     def data_path(self) -> Path:
-        return Path(self.data_dir).expanduser() if self.data_dir else paths.default_data_dir()
+        data_dir = self.paths.data_dir
+        return Path(data_dir).expanduser() if data_dir else paths.default_data_dir()
 
     @property
     def log_path(self) -> Path:
-        return Path(self.log_dir).expanduser() if self.log_dir else paths.default_log_dir()
+        log_dir = self.paths.log_dir
+        return Path(log_dir).expanduser() if log_dir else paths.default_log_dir()
 
     @property
     def database_file(self) -> Path:
-        return Path(self.db_path).expanduser() if self.db_path else self.data_path / "llmgw.db"
+        db_path = self.store.db_path
+        return Path(db_path).expanduser() if db_path else self.data_path / "llmgw.db"
+
+    def value(self, key: str) -> Any:
+        """The value of the setting with this dotted key (`"http.oauth.enabled"`).
+
+        Raises:
+            KeyError: no setting has this key.
+        """
+        if key not in _keys():
+            raise KeyError(key)
+        node: Any = self
+        for name in key.split("."):
+            node = getattr(node, name)
+        return node
+
+    def with_values(self, changes: Mapping[str, Any]) -> Settings:
+        """New settings with these settings (by dotted key) changed, the rest as they are.
+
+        Raises:
+            KeyError: a key that is no setting's.
+        """
+        for key in changes:
+            if key not in _keys():
+                raise KeyError(key)
+        changed: Settings = _with_values(self, "", changes)
+        return changed
+
+
+def _with_values(node: Any, prefix: str, changes: Mapping[str, Any]) -> Any:
+    """A copy of the section `node` (at `prefix`) with the `changes` inside it made."""
+    updates: dict[str, Any] = {}
+    for f in dataclasses.fields(node):
+        key = prefix + f.name
+        if key in changes:
+            updates[f.name] = changes[key]
+        elif f.metadata.get("section") and any(k.startswith(key + ".") for k in changes):
+            updates[f.name] = _with_values(getattr(node, f.name), key + ".", changes)
+    return dataclasses.replace(node, **updates)
+
+
+def _built(table: Any, values: Mapping[str, Any], prefix: str = "") -> Any:
+    """A section (or the whole `Settings`) from values by dotted key; a missing one is its
+    default."""
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(table):
+        key = prefix + f.name
+        if f.metadata.get("section"):
+            kwargs[f.name] = _built(f.default_factory, values, key + ".")
+        elif key in values:
+            kwargs[f.name] = values[key]
+    return table(**kwargs)
 
 
 @dataclass(frozen=True)
 class Declared:
-    """One declared setting, as read from the `Settings` dataclass."""
+    """One declared setting, as read from the `Settings` tree."""
 
-    attr: str
     key: str
     type: type
     default: Any
@@ -539,11 +234,14 @@ class Declared:
     table_list: bool = False
 
 
-def declared_settings() -> list[Declared]:
-    """Every declared setting, in declaration order."""
-    hints = get_type_hints(Settings)
+def _declared(table: type, prefix: str) -> list[Declared]:
+    hints = get_type_hints(table)
     out = []
-    for f in dataclasses.fields(Settings):
+    for f in dataclasses.fields(table):
+        key = prefix + f.name
+        if f.metadata.get("section"):
+            out.extend(_declared(hints[f.name], key + "."))
+            continue
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         base = {
             list[str]: list,
@@ -554,8 +252,7 @@ def declared_settings() -> list[Declared]:
         }.get(hints[f.name], hints[f.name])
         out.append(
             Declared(
-                f.name,
-                f.metadata["key"],
+                key,
                 base,
                 default,
                 f.metadata["env"],
@@ -567,6 +264,16 @@ def declared_settings() -> list[Declared]:
             )
         )
     return out
+
+
+def declared_settings() -> list[Declared]:
+    """Every declared setting, in declaration order (the tree's, depth first), by dotted key."""
+    return _declared(Settings, "")
+
+
+@functools.cache
+def _keys() -> frozenset[str]:
+    return frozenset(d.key for d in declared_settings())
 
 
 @dataclass(frozen=True)
@@ -727,9 +434,9 @@ def load_settings(
         except ConfigError as exc:
             errors.append(exc)
             value = decl.default  # so the checks across settings below still have a value
-        values[decl.attr] = value
+        values[decl.key] = value
         sources[decl.key] = source
-    problem = checks.known_providers(values["disabled_providers"], values["gateway_providers"])
+    problem = checks.known_providers(values["providers.disabled"], values["gateway.providers"])
     if problem:
         errors.append(ConfigError("providers.disabled", sources["providers.disabled"], problem))
     if errors:
@@ -747,4 +454,5 @@ def load_settings(
             name for name in environ if name.startswith("LLM_GATEWAY_") and name not in known_env
         )
     )
-    return LoadedSettings(Settings(**values), sources, config_file, unknown)
+    settings: Settings = _built(Settings, values)
+    return LoadedSettings(settings, sources, config_file, unknown)

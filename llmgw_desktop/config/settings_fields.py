@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from llmgw_desktop.config.api_catalog import BUILTIN_SWITCH_IDS, switch_id_for
@@ -32,6 +32,7 @@ __all__ = [
     "port",
     "positive",
     "remote_level",
+    "section",
     "setting",
     "tool_names",
     "url_path",
@@ -50,6 +51,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 WORKSPACE_FIELDS = frozenset({"path", "remote_level", "remote_allowed_tools"})
 # `workspaces.registry`: name = "path", or name = { path = ..., remote_level = ..., ... }.
 WorkspaceEntries = dict[str, str | dict[str, Any]]
+T = TypeVar("T")
 
 
 def port(value: int) -> str | None:
@@ -330,7 +332,6 @@ def aliases(value: dict[str, str]) -> str | None:
 
 
 def setting(
-    key: str,
     default: Any,
     *,
     env: str,
@@ -338,11 +339,18 @@ def setting(
     check: Callable[[Any], str | None] | None = None,
     secret: bool = False,
 ) -> Any:
-    """Declare one setting as a dataclass field carrying its key, env var, doc and check.
+    """Declare one setting as a dataclass field carrying its env var, doc and check.
 
-    A `secret` setting's value is masked wherever settings are shown (`config --show`).
+    Its key is where it sits: the field's name, under the names of the sections holding it
+    (`declared_settings()` reads them). A `secret` setting's value is masked wherever settings
+    are shown (`config --show`).
     """
-    meta = {"key": key, "env": env, "doc": doc, "check": check, "secret": secret}
+    meta = {"env": env, "doc": doc, "check": check, "secret": secret}
     if isinstance(default, list | dict):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def section(table: type[T]) -> T:
+    """Declare a section: a field holding the settings of one TOML table (`[http.oauth]`)."""
+    return field(default_factory=table, metadata={"section": True})

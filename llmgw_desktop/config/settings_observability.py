@@ -1,4 +1,5 @@
-"""What the gateway tells monitoring tools: `/metrics` for Prometheus, OTLP for OpenTelemetry.
+"""What the gateway tells monitoring tools: `/metrics` for Prometheus (`[metrics]`), OTLP for
+OpenTelemetry (`[otel]`); and its own log file (`[log]`).
 
 `/metrics` counts from engine events in plain dicts and loads `prometheus_client` at the first
 scrape; OTLP export loads the OpenTelemetry SDK only when `otel.enabled` is set, so neither
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from llmgw_desktop.config import settings_fields as checks
 from llmgw_desktop.config.settings_fields import setting
 
-__all__ = ["ObservabilitySettings"]
+__all__ = ["LogSettings", "MetricsSettings", "OtelSettings"]
 
 
 def _percent(value: int) -> str | None:
@@ -27,18 +28,16 @@ def _endpoint(value: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class ObservabilitySettings:
-    """Part of `Settings`: Prometheus metrics and OpenTelemetry export."""
+class MetricsSettings:
+    """Prometheus metrics on /metrics (`[metrics]`)."""
 
-    metrics_enabled: bool = setting(
-        "metrics.enabled",
+    enabled: bool = setting(
         True,
         env="LLM_GATEWAY_METRICS",
         doc="Serve /metrics in the Prometheus text format (to the operator, or with "
         "metrics.scrape_token); off: the route answers 404 and nothing is counted for it.",
     )
-    metrics_scrape_token: str = setting(
-        "metrics.scrape_token",
+    scrape_token: str = setting(
         "",
         env="LLM_GATEWAY_METRICS_SCRAPE_TOKEN",
         doc="A bearer token that lets a scraper (Prometheus under its own account) read "
@@ -46,62 +45,84 @@ class ObservabilitySettings:
         check=checks.auth_token,
         secret=True,
     )
-    metrics_max_label_values: int = setting(
-        "metrics.max_label_values",
+    max_label_values: int = setting(
         100,
         env="LLM_GATEWAY_METRICS_MAX_LABEL_VALUES",
         doc="Distinct values each metric label (model, agent, project ...) keeps; later ones "
         "are counted under `_other`.",
         check=checks.positive,
     )
-    metrics_max_series: int = setting(
-        "metrics.max_series",
+    max_series: int = setting(
         2000,
         env="LLM_GATEWAY_METRICS_MAX_SERIES",
         doc="Label combinations each metric keeps; later ones are counted in one series whose "
         "labels all read `_overflow`.",
         check=checks.positive,
     )
-    otel_enabled: bool = setting(
-        "otel.enabled",
+
+
+@dataclass(frozen=True)
+class OtelSettings:
+    """OpenTelemetry export over OTLP/HTTP (`[otel]`)."""
+
+    enabled: bool = setting(
         False,
         env="LLM_GATEWAY_OTEL_ENABLED",
         doc="Export traces and metrics over OTLP/HTTP (the OpenTelemetry SDK is loaded only then).",
     )
-    otel_endpoint: str = setting(
-        "otel.endpoint",
+    endpoint: str = setting(
         "",
         env="LLM_GATEWAY_OTEL_ENDPOINT",
         doc="The OTLP/HTTP base URL (http://collector:4318; /v1/traces and /v1/metrics are "
         "added); empty: OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318.",
         check=_endpoint,
     )
-    otel_headers: dict[str, str] = setting(
-        "otel.headers",
+    headers: dict[str, str] = setting(
         {},
         env="LLM_GATEWAY_OTEL_HEADERS",
         doc="Headers sent with every export (an API key for a hosted backend); empty: "
         "OTEL_EXPORTER_OTLP_HEADERS.",
         secret=True,
     )
-    otel_sample_percent: int = setting(
-        "otel.sample_percent",
+    sample_percent: int = setting(
         100,
         env="LLM_GATEWAY_OTEL_SAMPLE_PERCENT",
         doc="Share of new traces kept, 0 to 100; a client's sampled `traceparent` is followed.",
         check=_percent,
     )
-    otel_resource_attributes: dict[str, str] = setting(
-        "otel.resource_attributes",
+    resource_attributes: dict[str, str] = setting(
         {},
         env="LLM_GATEWAY_OTEL_RESOURCE_ATTRIBUTES",
         doc="Resource attributes added to OTEL_RESOURCE_ATTRIBUTES (deployment.environment = "
         '"prod" ...); service.name defaults to llmgw-desktop.',
     )
-    otel_capture_content: bool = setting(
-        "otel.capture_content",
+    capture_content: bool = setting(
         False,
         env="LLM_GATEWAY_OTEL_CAPTURE_CONTENT",
         doc="Put prompt and answer text on spans, redacted as the recorder redacts (off: "
         "never exported).",
+    )
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """The rotating log file (`[log]`)."""
+
+    level: str = setting(
+        "INFO",
+        env="LLM_GATEWAY_LOG_LEVEL",
+        doc="Lowest level written to the log file: DEBUG, INFO, WARNING or ERROR.",
+        check=checks.log_level,
+    )
+    max_bytes: int = setting(
+        5 * 1024 * 1024,
+        env="LLM_GATEWAY_LOG_MAX_BYTES",
+        doc="Size at which the log file rotates.",
+        check=checks.positive,
+    )
+    backups: int = setting(
+        5,
+        env="LLM_GATEWAY_LOG_BACKUPS",
+        doc="How many rotated log files are kept.",
+        check=checks.not_negative,
     )

@@ -12,7 +12,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from llmgw_desktop import __version__
@@ -124,11 +123,11 @@ class Engine:
         # The process's own secrets, masked by the redactor wherever it runs (the vault's
         # master key is added where it is read).
         known_secrets.add(
-            settings.http_auth_token,
-            settings.oauth_registration_secret,
-            settings.metrics_scrape_token,
-            *settings.otel_headers.values(),
-            store_password(settings.store_url),
+            settings.http.auth_token,
+            settings.http.oauth.registration_secret,
+            settings.metrics.scrape_token,
+            *settings.otel.headers.values(),
+            store_password(settings.store.url),
             environ.get("PGPASSWORD", ""),
             environ.get("LLM_GATEWAY_MASTER_KEY", "").strip(),
         )
@@ -137,21 +136,21 @@ class Engine:
         self.tasks = TaskSupervisor()
         self.store = Database(
             settings.database_file,
-            url=settings.store_url,
+            url=settings.store.url,
             on_health_change=lambda reason: self.events.publish(StoreHealthChanged(reason)),
         )
         self.settings_saver = SettingsSaver(settings_writer)
         # What every part prices by: the bundled table with the person's prices on top (the
         # settings check accepted them); the Settings page changes them while running.
-        self.prices = PriceBook(user=parse_prices(settings.gateway_prices))
+        self.prices = PriceBook(user=parse_prices(settings.gateway.prices))
         self.price_settings = PriceSettings(self.prices, self.settings_saver)
         # This process's lease on the store: how other gateway processes sharing it tell that
         # it is alive (and, once it is not, end what it left running). Wall time, always:
         # leases are compared across processes.
         # Ties every CLI's process group to this gateway's life (it dies if the gateway does),
         # and a job's CLI to this process's lease (stopped before a peer can take it for dead).
-        self.lifeline = Lifeline(stop_grace_s=settings.stop_grace_ms / 1000)
-        lease_s = settings.job_lease_ms / 1000
+        self.lifeline = Lifeline(stop_grace_s=settings.providers.stop_grace_ms / 1000)
+        lease_s = settings.jobs.lease_ms / 1000
         self.leases = JobLeases(
             self.store,
             lease_s=lease_s,
@@ -162,15 +161,15 @@ class Engine:
             tasks=self.tasks,
             events=self.events,
             limits=JobLimits(
-                max_running=settings.max_concurrent_jobs,
-                max_running_per_provider=settings.max_concurrent_per_provider,
-                max_queued=settings.max_queued_jobs,
+                max_running=settings.jobs.max_concurrent,
+                max_running_per_provider=settings.jobs.max_concurrent_per_provider,
+                max_queued=settings.jobs.max_queued,
                 share=FairShare(
-                    settings.jobs_principal_share_percent, "jobs.principal_share_percent"
+                    settings.jobs.principal_share_percent, "jobs.principal_share_percent"
                 ),
-                dedup_window_s=settings.dedup_window_ms / 1000,
-                retention_days=settings.job_retention_days,
-                stuck_after_s=settings.stuck_after_ms / 1000,
+                dedup_window_s=settings.jobs.dedup_window_ms / 1000,
+                retention_days=settings.jobs.retention_days,
+                stuck_after_s=settings.jobs.stuck_after_ms / 1000,
             ),
             clock=clock,
             leases=self.leases,
@@ -182,9 +181,9 @@ class Engine:
         self.body_capture = BodyCapture(self.store, CapturePolicy.of(settings), clock=clock)
         self.recorder = FlightRecorder(
             self.store,
-            retention_days=settings.recorder_retention_days,
-            max_rows=settings.recorder_max_rows,
-            max_pending=settings.recorder_max_pending,
+            retention_days=settings.recorder.retention_days,
+            max_rows=settings.recorder.max_rows,
+            max_pending=settings.recorder.max_pending,
             spill=RecorderSpill(settings.data_path),
             journal=RecorderJournal(settings.data_path),
             on_finish=self.events.publish,
@@ -195,7 +194,7 @@ class Engine:
         )
         # The edge's own refusals (bad credentials, rate limits ...): counted, not recorded.
         self.refusals = RefusalCounter(
-            self.store, retention_days=settings.recorder_retention_days, clock=clock
+            self.store, retention_days=settings.recorder.retention_days, clock=clock
         )
         self.events.subscribe(RequestFinished, self.refusals.note_recorded)
         self.recorder_query = RecorderQuery(self.store, self.recorder)
@@ -220,24 +219,25 @@ class Engine:
         )
         # Which remote principals may name which project (its keys, logins and budgets).
         self.project_grants = ProjectGrants(
-            settings.project_grants, key_projects=self.keys.projects_of
+            settings.projects.grants, key_projects=self.keys.projects_of
         )
         self.metrics = LiveMetrics(self.events, clock=clock, prices=self.prices)
         # Each provider's health from its recent calls (error rate, failures in a row, latency).
         self.provider_health = CallHealth(self.events, clock=clock)
         self.approvals = ApprovalGate(
-            allow_bypass=settings.allow_bypass,
-            threshold=settings.approval_threshold,
-            ask_at_desk=settings.approval_ask_at_desk,
-            desk_timeout_s=settings.approval_desk_timeout_ms / 1000,
+            allow_bypass=settings.approval.allow_bypass,
+            threshold=settings.approval.threshold,
+            ask_at_desk=settings.approval.ask_at_desk,
+            desk_timeout_s=settings.approval.desk_timeout_ms / 1000,
         )
         self.discovery = Discovery(
-            search_path=settings.cli_path, cache_s=settings.version_cache_ms / 1000
+            search_path=settings.providers.cli_path,
+            cache_s=settings.providers.version_cache_ms / 1000,
         )
         # Read once: the switches offer one per API provider, the gateway routes by it.
         gateway_config = gateway_config_of(settings)
         self.switches = ProviderSwitches(
-            settings.disabled_providers,
+            settings.providers.disabled,
             api_providers=list(gateway_config.providers.values()),
             discovery=self.discovery,
             events=self.events,
@@ -254,13 +254,13 @@ class Engine:
         self.workspaces = WorkspaceRegistry(settings, self.store, environ=environ, clock=clock)
         # The user's own MCP servers, offered on /mcp beside ours (none start until used).
         self.upstream_mcp = UpstreamServers(
-            parse_servers(settings.mcp_servers),
+            parse_servers(settings.mcp.servers),
             lifeline=self.lifeline,
             tasks=self.tasks,
             secret=self._vault_secret,
             recorder=self.recorder,
             approvals=self.approvals,
-            record_arguments=settings.mcp_record_arguments,
+            record_arguments=settings.mcp.record_arguments,
             version=__version__,
             saver=self.settings_saver,
             vault=self.vault,
@@ -286,14 +286,16 @@ class Engine:
         )
         # Every front door runs calls through this one rule: wait up to the sync deadline,
         # else answer deferred with the job id.
-        self.runner = CallRunner(self.calls, self.jobs, deadline_s=settings.sync_deadline_ms / 1000)
+        self.runner = CallRunner(
+            self.calls, self.jobs, deadline_s=settings.jobs.sync_deadline_ms / 1000
+        )
         self.job_retry = JobRetry(
             jobs=self.jobs, calls=self.calls, workspaces=self.workspaces, recorder=self.recorder
         )
         self.cache = CacheState(
             self.store,
             self.recorder,
-            anthropic_ttl_s=settings.anthropic_ttl_seconds,
+            anthropic_ttl_s=settings.cache_awareness.anthropic_ttl_seconds,
             clock=clock,
             prices=self.prices,
         )
@@ -334,7 +336,7 @@ class Engine:
         self.playground = Playground(self.gateway, self.recorder_query)
         # `/metrics`: counted from the same events as the charts; None when switched off.
         self.scrape: ScrapeFigures | None = None
-        if settings.metrics_enabled:
+        if settings.metrics.enabled:
             self.scrape = ScrapeFigures(
                 self.events,
                 GaugeSources(
@@ -346,8 +348,8 @@ class Engine:
                 ),
                 # Each process of a team gateway exposes its own figures: told apart by this.
                 process=self.leases.process_id if self.leases.shared else "main",
-                max_label_values=settings.metrics_max_label_values,
-                max_series=settings.metrics_max_series,
+                max_label_values=settings.metrics.max_label_values,
+                max_series=settings.metrics.max_series,
             )
         self.validation = ValidationService(
             self.runner,
@@ -370,15 +372,16 @@ class Engine:
         self.cli_accounts = CliAccounts(environ=environ, locate=self.discovery.locate)
         # The desk's editor of the person's API providers: saved and routed by at once.
         self.provider_editor = ProviderEditor(
-            providers=settings.gateway_providers,
-            aliases=settings.gateway_aliases,
-            routes=settings.gateway_routes,
+            providers=settings.gateway.providers,
+            aliases=settings.gateway.aliases,
+            routes=settings.gateway.routes,
             config_of=lambda providers, aliases, routes: gateway_config_of(
-                replace(
-                    settings,
-                    gateway_providers=dict(providers),
-                    gateway_aliases=dict(aliases),
-                    gateway_routes=dict(routes),
+                settings.with_values(
+                    {
+                        "gateway.providers": dict(providers),
+                        "gateway.aliases": dict(aliases),
+                        "gateway.routes": dict(routes),
+                    }
                 )
             ),
             gateway=self.gateway,
@@ -573,7 +576,7 @@ class Engine:
         """Hourly: forget old conversations (and the dirs made for them), prune the recorder."""
         while True:
             try:
-                cutoff = self._clock() - self.settings.job_retention_days * 86400
+                cutoff = self._clock() - self.settings.jobs.retention_days * 86400
                 removed = await self.calls.expire_conversations(cutoff)
                 if removed:
                     log.info("forgot %d conversation(s) unused for the retention period", removed)

@@ -160,10 +160,10 @@ class DesktopApp:
             await runtime.start()
         except PortInUse as exc:
             settings = self._loaded.settings
-            free = find_free_port(settings.http_host, exc.port + 1)
+            free = find_free_port(settings.http.host, exc.port + 1)
             if free is not None and await self._ask_use_port(exc.port, free):
                 return await self._start_runtime(free)
-            port_in_use_message(exc, settings.http_host)
+            port_in_use_message(exc, settings.http.host)
             return None
         return runtime
 
@@ -217,7 +217,7 @@ class DesktopApp:
             self.tray.shown.connect(self.window.notifications.record)
             self.tray.show()
         self.window.guide_action.triggered.connect(self.open_guide)
-        if not (has_tray and (settings.ui_start_hidden or self._hidden)):
+        if not (has_tray and (settings.ui.start_hidden or self._hidden)):
             self.window.show()
             # First launch: the guide, over the window. A launch into the tray waits for one
             # with a window, since a guide nobody sees would be marked done when closed.

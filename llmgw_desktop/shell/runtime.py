@@ -50,57 +50,57 @@ class GatewayRuntime:
         )
         self.connections = ConnectionGuard(
             ConnectionLimits(
-                header_timeout_s=self.settings.http_header_timeout_ms / 1000,
-                body_timeout_s=self.settings.http_body_timeout_ms / 1000,
-                max_per_address=self.settings.http_max_connections_per_address,
+                header_timeout_s=self.settings.http.header_timeout_ms / 1000,
+                body_timeout_s=self.settings.http.body_timeout_ms / 1000,
+                max_per_address=self.settings.http.max_connections_per_address,
                 exempt=self.engine.auth.is_trusted_proxy,
             ),
             refusals=self.engine.refusals,
         )
         self.mcp = McpHttpFront(
             self.engine,
-            path=self.settings.http_path,
-            max_body_bytes=self.settings.http_max_body_bytes,
-            stateless=self.settings.mcp_stateless,
+            path=self.settings.http.path,
+            max_body_bytes=self.settings.http.max_body_bytes,
+            stateless=self.settings.mcp.stateless,
             use_mark=McpUseMark(self.settings.data_path / MARK_FILE),
             sessions=SessionLimits(
-                total=self.settings.mcp_max_sessions,
-                per_principal=self.settings.mcp_max_sessions_per_principal,
-                idle_timeout_s=self.settings.mcp_session_idle_timeout_s,
+                total=self.settings.mcp.max_sessions,
+                per_principal=self.settings.mcp.max_sessions_per_principal,
+                idle_timeout_s=self.settings.mcp.session_idle_timeout_s,
             ),
         )
         app = build_http_app(
             self.engine,
             HttpAppConfig(
-                max_body_bytes=self.settings.http_max_body_bytes,
-                allowed_origins=tuple(self.settings.http_allowed_origins),
+                max_body_bytes=self.settings.http.max_body_bytes,
+                allowed_origins=tuple(self.settings.http.allowed_origins),
                 allowed_hosts=allowed_hosts(self.settings),
                 instance_token=lock.token,
                 on_activate=on_activate,
                 on_quit=on_quit,
                 mode=mode,
-                mcp_path=self.settings.http_path,
+                mcp_path=self.settings.http.path,
                 mcp_sessions=self.mcp.sessions,
-                public_url=self.settings.http_public_url,
+                public_url=self.settings.http.public_url,
                 connections=self.connections,
-                metrics_scrape_token=self.settings.metrics_scrape_token,
+                metrics_scrape_token=self.settings.metrics.scrape_token,
             ),
         )
         self.mcp.mount(app)
         self.http = HttpFrontDoor(
             app,
-            self.settings.http_host,
-            self.settings.http_port if port is None else port,
+            self.settings.http.host,
+            self.settings.http.port if port is None else port,
             self.connections,
         )
 
     @property
     def base_url(self) -> str:
-        return base_url(self.settings.http_host, self.http.port)
+        return base_url(self.settings.http.host, self.http.port)
 
     @property
     def mcp_url(self) -> str:
-        return self.base_url + self.settings.http_path
+        return self.base_url + self.settings.http.path
 
     async def start(self) -> None:
         """Open the engine, then the front door; on failure nothing is left running.
@@ -120,9 +120,9 @@ class GatewayRuntime:
         port = self.http.port
         self.engine.listening_on(port)
         self.engine.auth.set_issuer(
-            self.settings.http_public_url or self.base_url,
+            self.settings.http.public_url or self.base_url,
             resource_bases=resource_bases(self.settings, port),
-            mcp_path=self.settings.http_path,
+            mcp_path=self.settings.http.path,
         )
         self._lock.publish(self.base_url, self.mode)
         for warning in startup_warnings(self.settings):
@@ -143,11 +143,11 @@ class GatewayRuntime:
 def allowed_hosts(settings: Settings) -> tuple[str, ...]:
     """`Host` values accepted besides loopback: the configured ones, the public URL's host, and
     the bind address when it is a specific one (never the wildcard)."""
-    hosts = list(settings.http_allowed_hosts)
-    if settings.http_public_url:
-        hosts.append(urlsplit(settings.http_public_url).hostname or "")
-    if settings.http_host not in ("0.0.0.0", "::", ""):  # noqa: S104 - compared, not bound
-        hosts.append(settings.http_host)
+    hosts = list(settings.http.allowed_hosts)
+    if settings.http.public_url:
+        hosts.append(urlsplit(settings.http.public_url).hostname or "")
+    if settings.http.host not in ("0.0.0.0", "::", ""):  # noqa: S104 - compared, not bound
+        hosts.append(settings.http.host)
     return tuple(h for h in hosts if h)
 
 
@@ -157,4 +157,4 @@ def resource_bases(settings: Settings, port: int) -> tuple[str, ...]:
     specific bind address), so a client may name it as it reaches it."""
     names = ["127.0.0.1", "localhost", "::1", *allowed_hosts(settings)]
     bases = [base_url(name, port) for name in dict.fromkeys(names)]
-    return (settings.http_public_url, *bases) if settings.http_public_url else tuple(bases)
+    return (settings.http.public_url, *bases) if settings.http.public_url else tuple(bases)

@@ -78,7 +78,7 @@ def run_stdio(loaded: LoadedSettings) -> int:
                 return _serve_locked(loaded, lock)
             finally:
                 lock.release()
-    found = _running_instance(data_dir, loaded.settings.http_path)
+    found = _running_instance(data_dir, loaded.settings.http.path)
     if found is None:
         print(
             "llmgw-desktop: another instance holds the data directory but publishes no "
@@ -95,7 +95,7 @@ def _gateway_elsewhere(loaded: LoadedSettings) -> str | None:
     """Why this process must not become the gateway although no instance holds its data
     directory: one already answers on its port, keeping its files elsewhere (started with
     other XDG or LLM_GATEWAY_* variables). None when nothing of ours answers there."""
-    port = loaded.settings.http_port
+    port = loaded.settings.http.port
     url = f"http://127.0.0.1:{port}"
     try:
         with urllib.request.urlopen(url + "/health", timeout=PROBE_S) as answer:  # noqa: S310
@@ -109,7 +109,7 @@ def _gateway_elsewhere(loaded: LoadedSettings) -> str | None:
         f"this process's ({loaded.settings.data_path}): it was started with XDG_* or "
         "LLM_GATEWAY_* variables this process does not have. Not starting a second gateway "
         "with a store of its own. Give this command the same variables (the env of the "
-        f"editor's MCP server entry), or connect the editor to {url}{loaded.settings.http_path}"
+        f"editor's MCP server entry), or connect the editor to {url}{loaded.settings.http.path}"
     )
 
 

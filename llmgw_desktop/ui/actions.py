@@ -264,7 +264,7 @@ class GatewayActions(QObject):
         locked = editors_send_token(
             locked=auth.configured,
             oauth=auth.oauth is not None,
-            static_token=bool(settings.http_auth_token),
+            static_token=bool(settings.http.auth_token),
         )
         return snippets(self._endpoint(), token=TOKEN_PLACEHOLDER if locked else None)
 

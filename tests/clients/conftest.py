@@ -49,4 +49,6 @@ async def keyed_gateway(
     bearer token (the client's key is the token)."""
     if request.param == "open":
         return KeyedGateway(await start_gateway(), CLIENT_KEY, locked=False)
-    return KeyedGateway(await start_gateway(http_auth_token=LOCK_TOKEN), LOCK_TOKEN, locked=True)
+    return KeyedGateway(
+        await start_gateway({"http.auth_token": LOCK_TOKEN}), LOCK_TOKEN, locked=True
+    )

@@ -104,7 +104,7 @@ async def test_claude_code_with_the_token_in_its_key_variable_answers_on_a_locke
 ) -> None:
     # README: a locked gateway's token goes where Claude Code puts its key, as x-api-key
     # (ANTHROPIC_API_KEY) or as a bearer token (ANTHROPIC_AUTH_TOKEN).
-    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     env = client_environment(home, locked.base_url)
     del env["ANTHROPIC_API_KEY"]
     env[variable] = LOCK_TOKEN
@@ -120,7 +120,7 @@ async def test_claude_code_carries_a_gateway_key_and_is_held_to_its_scope(
 ) -> None:
     # Issue 31: a gateway key in ANTHROPIC_API_KEY (sent as x-api-key) is its own principal on
     # a locked gateway; a key whose scope leaves out Claude's models gets nothing upstream.
-    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     allowed = await locked.engine.keys.create(
         LOCAL_CALLER, KeySpec(name="claude-code", scope=KeyScope.of(models=["claude-*"]))
     )
@@ -161,7 +161,7 @@ async def test_claude_code_is_held_to_its_keys_budget(
 ) -> None:
     # Issue 31: a key's dollar budget holds for Claude Code as for the SDKs: once spent, the
     # next run is refused 402 and Claude Code shows why.
-    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     made = await locked.engine.keys.create(
         LOCAL_CALLER, KeySpec(name="thrifty-claude", budget_usd=0.000001)
     )

@@ -28,7 +28,7 @@ async def test_claude_code_calls_an_aggregated_tool_and_the_call_is_recorded(
     home: Path, upstream: ScriptedUpstream, start_gateway: GatewayFactory
 ) -> None:
     require_servers()
-    gateway = await start_gateway(mcp_servers={"everything": everything()})
+    gateway = await start_gateway({"mcp.servers": {"everything": everything()}})
     env = client_environment(home, gateway.base_url)
     config = {"mcpServers": {"llmgw": {"type": "http", "url": gateway.mcp_url}}}
     upstream.script_when_offered(

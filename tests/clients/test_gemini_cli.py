@@ -84,7 +84,7 @@ async def test_gemini_cli_with_the_token_as_its_api_key_answers_on_a_locked_gate
     home: Path, upstream: ScriptedUpstream, start_gateway: GatewayFactory
 ) -> None:
     # README: GEMINI_API_KEY = the gateway's token; the CLI sends it as x-goog-api-key.
-    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     env = client_environment(home, locked.base_url) | {"GEMINI_API_KEY": LOCK_TOKEN}
     run = await run_cli("gemini", "-m", "gemini-2.5-flash", "-p", "say hello", env=env, cwd=home)
     assert run.returncode == 0, run.explain()
@@ -97,7 +97,7 @@ async def test_gemini_cli_with_the_token_in_a_custom_header_answers_on_a_locked_
     home: Path, upstream: ScriptedUpstream, start_gateway: GatewayFactory
 ) -> None:
     # README's other way: the bearer in GEMINI_CLI_CUSTOM_HEADERS, any API key.
-    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     env = client_environment(home, locked.base_url) | {
         "GEMINI_CLI_CUSTOM_HEADERS": f"Authorization: Bearer {LOCK_TOKEN}"
     }

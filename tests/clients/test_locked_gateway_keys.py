@@ -31,7 +31,7 @@ GEMINI_HI = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
 
 @pytest.fixture
 async def locked(start_gateway: GatewayFactory) -> GatewayRuntime:
-    runtime: GatewayRuntime = await start_gateway(http_auth_token=TOKEN)
+    runtime: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN})
     return runtime
 
 

@@ -39,8 +39,12 @@ async def gateway(
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
     monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
     runtime: GatewayRuntime = await start_gateway(
-        cli_path=[str(FAKE_BIN)],
-        gateway_providers={"ollama": {"base_url": upstream.base_url + "/v1", "enabled": True}},
+        {
+            "providers.cli_path": [str(FAKE_BIN)],
+            "gateway.providers": {
+                "ollama": {"base_url": upstream.base_url + "/v1", "enabled": True}
+            },
+        },
     )
     return runtime
 

@@ -58,7 +58,7 @@ async def test_typescript_sdk_gets_prompt_and_argument_errors_in_mcps_shape(
 async def test_typescript_sdk_without_the_token_is_refused_by_a_locked_gateway(
     start_gateway: GatewayFactory, home: Path
 ) -> None:
-    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     env = node_environment(home, {"GATEWAY_MCP_URL": locked.mcp_url})
     answer = await run_node(PACKAGE, "mcp_tools.cjs", env=env, cwd=home)
     assert answer["refused"]["code"] == 401, answer

@@ -87,7 +87,7 @@ async def test_openai_npm_upstream_error_in_openais_shape(
 async def test_openai_npm_with_a_wrong_key_is_refused_by_a_locked_gateway(
     start_gateway: GatewayFactory, api: str, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     answer = await run_case("openai_error.cjs", api, locked.base_url, "not-the-token", home)
     assert answer.get("isApiError") and answer["name"] == "AuthenticationError", answer
     assert answer["status"] == 401 and "not valid" in answer["error"]["message"], answer

@@ -119,7 +119,7 @@ async def test_ai_sdk_upstream_error_reaches_it_in_its_providers_shape(
 async def test_ai_sdk_with_a_wrong_key_is_refused_by_a_locked_gateway(
     start_gateway: GatewayFactory, provider: Provider, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     answer = await run_case("ai_error.cjs", provider, locked.base_url, "not-the-token", home)
     error = answer.get("error")
     assert error is not None, answer
@@ -151,7 +151,7 @@ CROSS = [
 async def test_ai_sdk_tool_round_trip_across_dialects(
     start_gateway: GatewayFactory, crossed: Provider, upstream: ScriptedUpstream, home: Path
 ) -> None:
-    locked = await start_gateway(http_auth_token=LOCK_TOKEN)
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
     upstream.script(
         Reply.tool_call("get_weather", WEATHER_ARGS), Reply.ok("It is sunny.", verbatim=True)
     )

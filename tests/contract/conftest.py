@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import replace
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +32,15 @@ def offline(tmp_path: Path, upstream: ScriptedUpstream, monkeypatch: pytest.Monk
     return home
 
 
-def engine_settings(loaded: LoadedSettings, **overrides: Any) -> Any:
+def engine_settings(loaded: LoadedSettings, overrides: Mapping[str, Any] | None = None) -> Any:
     base = {
-        "cli_path": [str(CLI_BIN)],
-        "retry_attempts": 1,
-        "retry_base_delay_ms": 0,
-        "provider_timeout_ms": 120_000,
-        "kill_grace_ms": 1000,
+        "providers.cli_path": [str(CLI_BIN)],
+        "providers.retry_attempts": 1,
+        "providers.retry_base_delay_ms": 0,
+        "providers.timeout_ms": 120_000,
+        "providers.kill_grace_ms": 1000,
     }
-    return replace(loaded.settings, **(base | overrides))
+    return loaded.settings.with_values(base | dict(overrides or {}))
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ async def test_transient_failure_is_retried_on_the_job_path(
 ) -> None:
     find_cli("claude")
     upstream.script(Reply.error(500))
-    engine = Engine(engine_settings(loaded, retry_attempts=2))
+    engine = Engine(engine_settings(loaded, {"providers.retry_attempts": 2}))
     await engine.start()
     try:
         view = await run(engine, "claude", prompt="hello")
@@ -60,7 +60,11 @@ async def test_breaker_opens_on_the_job_path_and_stops_spawning(
 ) -> None:
     find_cli("claude")
     upstream.default = Reply.error(500)
-    engine = Engine(engine_settings(loaded, breaker_threshold=2, breaker_cooldown_ms=60_000))
+    engine = Engine(
+        engine_settings(
+            loaded, {"providers.breaker_threshold": 2, "providers.breaker_cooldown_ms": 60_000}
+        )
+    )
     changes: list[BreakerChanged] = []
     engine.events.subscribe(BreakerChanged, changes.append)
     await engine.start()

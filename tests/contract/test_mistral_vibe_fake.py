@@ -33,7 +33,7 @@ async def vibe_engine(
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe-home"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
     monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
-    engine = Engine(engine_settings(loaded, cli_path=[str(FAKE_BIN)]))
+    engine = Engine(engine_settings(loaded, {"providers.cli_path": [str(FAKE_BIN)]}))
     await engine.start()
     yield engine
     await engine.stop()

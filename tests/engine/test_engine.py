@@ -137,7 +137,7 @@ async def test_provider_switches_persist_in_config_file(
     assert "# my settings" in text and "# any port" in text
     assert tomllib.loads(text)["providers"]["disabled"] == ["codex"]
     reloaded = load_settings()
-    assert reloaded.settings.disabled_providers == ["codex"]
+    assert reloaded.settings.providers.disabled == ["codex"]
     assert not Engine(reloaded.settings).providers.is_enabled("codex")
 
 

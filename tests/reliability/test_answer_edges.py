@@ -61,7 +61,7 @@ async def test_a_failed_request_is_recorded_with_the_status_the_client_got(
 async def test_a_whole_answer_over_the_cap_is_a_502_naming_it(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway = await start_gateway(gateway_max_answer_bytes=CAP)
+    gateway = await start_gateway({"gateway.max_answer_bytes": CAP})
     upstream.script(Reply.ok("word " * (CAP // 2), verbatim=True))
     async with oai(gateway) as client:
         with pytest.raises(openai.APIStatusError) as caught:

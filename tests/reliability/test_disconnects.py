@@ -65,7 +65,7 @@ async def gateway(
 ) -> AsyncIterator[GatewayRuntime]:
     monkeypatch.setenv("CLAUDE_STAND_IN_SECONDS", str(CLAUDE_SECONDS))
     bin_dir = install_recording_claude(tmp_path / "bin", tmp_path / "claude-runs.jsonl")
-    runtime, lock = await start_gateway(loaded, cli_path=[str(bin_dir)])
+    runtime, lock = await start_gateway(loaded, {"providers.cli_path": [str(bin_dir)]})
     try:
         yield runtime
     finally:
@@ -78,7 +78,7 @@ class RawClient:
 
     def __init__(self, gateway: GatewayRuntime) -> None:
         host, port = gateway.base_url.removeprefix("http://").rsplit(":", 1)
-        self.host, self.port, self.path = host, int(port), gateway.settings.http_path
+        self.host, self.port, self.path = host, int(port), gateway.settings.http.path
         self.session_id = ""
         self.open: list[asyncio.StreamWriter] = []
 

@@ -80,8 +80,8 @@ async def post(gateway: GatewayRuntime, path: str, body: dict[str, Any]) -> tupl
 
 def test_the_default_is_two_minutes_and_applies_below_the_answer_timeout() -> None:
     defaults = Settings()
-    assert defaults.gateway_first_byte_timeout_ms == 120_000
-    assert defaults.gateway_first_byte_timeout_ms < defaults.gateway_upstream_timeout_ms
+    assert defaults.gateway.first_byte_timeout_ms == 120_000
+    assert defaults.gateway.first_byte_timeout_ms < defaults.gateway.upstream_timeout_ms
 
 
 @pytest.mark.parametrize("dialect", sorted(STREAMED))
@@ -90,7 +90,7 @@ async def test_a_stream_that_never_begins_ends_in_a_504_of_the_clients_dialect(
     upstream: ScriptedUpstream,  # noqa: F811
     dialect: str,
 ) -> None:
-    gateway = await start_gateway(gateway_first_byte_timeout_ms=FIRST_BYTE_MS)
+    gateway = await start_gateway({"gateway.first_byte_timeout_ms": FIRST_BYTE_MS})
     path, body = STREAMED[dialect]
     upstream.script(Reply.slow(HUNG_S))
     began = time.monotonic()
@@ -114,7 +114,7 @@ async def test_a_whole_answer_may_take_longer_than_the_first_byte_limit(
     start_gateway: GatewayFactory,  # noqa: F811
     upstream: ScriptedUpstream,  # noqa: F811
 ) -> None:
-    gateway = await start_gateway(gateway_first_byte_timeout_ms=FIRST_BYTE_MS)
+    gateway = await start_gateway({"gateway.first_byte_timeout_ms": FIRST_BYTE_MS})
     path, body = STREAMED["openai"]
     # A whole answer's status line arrives with the answer: thinking longer is not hanging.
     upstream.script(Reply.slow(FIRST_BYTE_MS / 1000 * 2))
@@ -127,8 +127,10 @@ async def test_a_hung_upstream_falls_back_to_the_next_route_in_time(
     upstream: ScriptedUpstream,  # noqa: F811
 ) -> None:
     gateway = await start_gateway(
-        gateway_first_byte_timeout_ms=FIRST_BYTE_MS,
-        gateway_routes={"gpt-4o": {"fallback": ["claude-sonnet-4-6"]}},
+        {
+            "gateway.first_byte_timeout_ms": FIRST_BYTE_MS,
+            "gateway.routes": {"gpt-4o": {"fallback": ["claude-sonnet-4-6"]}},
+        },
     )
     path, body = STREAMED["openai"]
     upstream.script(Reply.slow(HUNG_S), Reply.ok())

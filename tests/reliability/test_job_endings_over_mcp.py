@@ -44,7 +44,7 @@ def cli_bin(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def gateway(loaded: LoadedSettings, cli_bin: Path) -> AsyncIterator[GatewayRuntime]:
-    runtime, lock = await start_gateway(loaded, cli_path=[str(cli_bin)])
+    runtime, lock = await start_gateway(loaded, {"providers.cli_path": [str(cli_bin)]})
     yield runtime
     await runtime.stop()
     lock.release()
@@ -98,7 +98,7 @@ async def test_every_reader_returns_the_error_and_partial_output(
 async def test_an_interrupted_job_reads_the_same_after_a_restart(
     loaded: LoadedSettings, cli_bin: Path
 ) -> None:
-    runtime, lock = await start_gateway(loaded, cli_path=[str(cli_bin)])
+    runtime, lock = await start_gateway(loaded, {"providers.cli_path": [str(cli_bin)]})
     try:
         async with Client(runtime.mcp_url) as client:
             _, submitted = await call(
@@ -109,7 +109,7 @@ async def test_an_interrupted_job_reads_the_same_after_a_restart(
     finally:
         await runtime.stop()
         lock.release()
-    runtime, lock = await start_gateway(loaded, cli_path=[str(cli_bin)])
+    runtime, lock = await start_gateway(loaded, {"providers.cli_path": [str(cli_bin)]})
     try:
         async with Client(runtime.mcp_url) as client:
             await check_every_reader(client, job_id, "interrupted", "interrupted")

@@ -40,7 +40,7 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 
 
 async def _started(loaded: LoadedSettings) -> tuple[GatewayRuntime, InstanceLock]:
-    settings = replace(loaded.settings, http_port=0)
+    settings = loaded.settings.with_values({"http.port": 0})
     lock = InstanceLock(settings.data_path)
     assert lock.acquire()
     runtime = GatewayRuntime(

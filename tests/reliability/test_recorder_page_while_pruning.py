@@ -57,7 +57,7 @@ def test_recorder_page_lists_and_counts_rows_while_the_start_up_prune_runs(
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    settings = replace(loaded.settings, http_port=0, recorder_max_rows=CAP)
+    settings = loaded.settings.with_values({"http.port": 0, "recorder.max_rows": CAP})
 
     async def scenario() -> None:
         made = Database(settings.database_file)

@@ -44,10 +44,12 @@ async def test_edge_refusals_are_counted_in_store_health_and_dashboard(
     start: auth_fixtures.Start,
 ) -> None:
     gateway = await start(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        http_rate_limit_per_minute=1,
-        http_rate_limit_burst=1,
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "http.rate_limit_per_minute": 1,
+            "http.rate_limit_burst": 1,
+        },
     )
     wrong = "wrong-token-0123456789-abcdefghijklmnop"
     # The local user (the instance token) is never rate limited: the legitimate path.
@@ -113,7 +115,7 @@ async def test_edge_refusals_are_counted_in_store_health_and_dashboard(
 async def test_a_flood_of_bad_tokens_is_a_few_rows_and_bounded_in_time(
     start: auth_fixtures.Start,
 ) -> None:
-    gateway = await start(http_auth_token=TOKEN)
+    gateway = await start({"http.auth_token": TOKEN})
     url = gateway.base_url + "/v1/models"
     statuses: dict[int, int] = {}
     queue = iter(range(FLOOD))
@@ -153,7 +155,7 @@ async def test_a_flood_of_bad_tokens_is_a_few_rows_and_bounded_in_time(
 
 async def test_counting_costs_microseconds_a_refusal(start: auth_fixtures.Start) -> None:
     """The counter on its own (no HTTP): 10,000 refusals noted and written."""
-    gateway = await start(http_auth_token=TOKEN)
+    gateway = await start({"http.auth_token": TOKEN})
     counter = gateway.engine.refusals
     began = time.perf_counter()
     for n in range(FLOOD):

@@ -132,7 +132,9 @@ async def test_gemini_answer_names_its_recorder_row(gateway: GatewayRuntime) -> 
 async def test_a_fallback_names_the_row_that_answered_with_every_try_counted(
     start_gateway: Any, upstream: ScriptedUpstream
 ) -> None:
-    gateway = await start_gateway(gateway_routes={"gpt-4o": {"fallback": ["claude-sonnet-4-6"]}})
+    gateway = await start_gateway(
+        {"gateway.routes": {"gpt-4o": {"fallback": ["claude-sonnet-4-6"]}}}
+    )
     upstream.script(Reply.error(500))
     raw = await oai(gateway).chat.completions.with_raw_response.create(model="gpt-4o", messages=HI)
     row = await traced_row(gateway, raw.headers["x-gateway-request-id"])
@@ -251,7 +253,9 @@ async def test_cli_bridge_answer_names_the_calls_recorder_row(
     start_gateway: Any, offline: Path
 ) -> None:
     find_cli("claude")
-    gateway = await start_gateway(cli_path=[str(CLI_BIN)], retry_attempts=1)
+    gateway = await start_gateway(
+        {"providers.cli_path": [str(CLI_BIN)], "providers.retry_attempts": 1}
+    )
     client = openai.AsyncOpenAI(
         base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=120
     )
@@ -265,7 +269,9 @@ async def test_cli_bridge_answer_names_the_calls_recorder_row(
 
 async def test_mcp_results_name_their_recorder_rows(start_gateway: Any, offline: Path) -> None:
     find_cli("claude")
-    gateway = await start_gateway(cli_path=[str(CLI_BIN)], retry_attempts=1)
+    gateway = await start_gateway(
+        {"providers.cli_path": [str(CLI_BIN)], "providers.retry_attempts": 1}
+    )
     async with Client(gateway.mcp_url, mode="legacy") as client:
         answered = structured(await client.call_tool("claude_request", {"prompt": "hi"}))
         queued = structured(await client.call_tool("claude_request_async", {"prompt": "again"}))

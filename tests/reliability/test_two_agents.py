@@ -36,7 +36,7 @@ from tests.transports.mcp.conftest import start_gateway, structured
 @pytest.fixture
 async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[GatewayRuntime]:
     bin_dir = install_recording_claude(tmp_path / "bin", tmp_path / "claude-runs.jsonl")
-    runtime, lock = await start_gateway(loaded, cli_path=[str(bin_dir)])
+    runtime, lock = await start_gateway(loaded, {"providers.cli_path": [str(bin_dir)]})
     yield runtime
     await runtime.stop()
     lock.release()
@@ -56,7 +56,7 @@ async def api_gateway(
     """The same gateway, with its API providers pointed at the scripted upstream (for an agent
     whose own model calls go through the gateway too)."""
     bin_dir = install_recording_claude(tmp_path / "bin", tmp_path / "claude-runs.jsonl")
-    runtime, lock = await start_gateway(loaded, cli_path=[str(bin_dir)])
+    runtime, lock = await start_gateway(loaded, {"providers.cli_path": [str(bin_dir)]})
     yield runtime
     await runtime.stop()
     lock.release()

@@ -40,7 +40,7 @@ Launch = Callable[..., Awaitable[GatewayRuntime]]
 
 @pytest.fixture(name="launch")
 async def _launch(loaded: LoadedSettings) -> AsyncIterator[Launch]:
-    """Start a real gateway with settings overrides (dataclass field names) on a free port;
+    """Start a real gateway with settings overrides (by dotted key) on a free port;
     every one started is stopped after the test."""
     async with gateway_starter(loaded) as launch:
         yield launch

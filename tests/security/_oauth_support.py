@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -46,11 +46,11 @@ ATTACKER = "127.0.0.2"
 Start = Callable[..., Awaitable[GatewayRuntime]]
 
 
-def oauth_settings(**extra: Any) -> dict[str, Any]:
+def oauth_settings(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """OAuth on, with two confidential static clients."""
     return {
-        "oauth_enabled": True,
-        "oauth_clients": {
+        "http.oauth.enabled": True,
+        "http.oauth.clients": {
             client_id: {
                 "name": name,
                 "redirect_uris": [REDIRECT],
@@ -61,22 +61,24 @@ def oauth_settings(**extra: Any) -> dict[str, Any]:
                 (OTHER_ID, "Build bot", OTHER_SECRET),
             )
         },
-        **extra,
+        **(extra or {}),
     }
 
 
-def consent_settings(**extra: Any) -> dict[str, Any]:
+def consent_settings(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """As `oauth_settings`, with consent required and answered on the password-protected page."""
     return oauth_settings(
-        oauth_require_consent=True,
-        oauth_consent_password_hash=hash_password(PASSWORD),
-        **extra,
+        {
+            "http.oauth.require_consent": True,
+            "http.oauth.consent_password_hash": hash_password(PASSWORD),
+            **(extra or {}),
+        },
     )
 
 
 @pytest.fixture(name="start")
 async def start_fixture(loaded: LoadedSettings) -> AsyncIterator[Start]:
-    """`start`: start a gateway with settings overrides (dataclass field names); each is
+    """`start`: start a gateway with settings overrides (by dotted key); each is
     stopped after the test. Test modules import `start_fixture` to use it."""
     async with gateway_starter(loaded) as start_gateway:
         yield start_gateway
@@ -143,7 +145,7 @@ def authorize_query(challenge: str, client_id: str = CLIENT_ID, **extra: str) ->
         "scope": "mcp",
         "code_challenge": challenge,
         "code_challenge_method": "S256",
-        **extra,
+        **(extra or {}),
     }
 
 
@@ -180,7 +182,7 @@ async def token_request(
         "code_verifier": verifier,
         "client_id": client[0],
         "client_secret": client[1],
-        **extra,
+        **(extra or {}),
     }
     return await send(gateway, "POST", "/oauth/token", source=source, data=form)
 
@@ -194,11 +196,13 @@ async def code_flow(
 ) -> Answer:
     """The authorization-code flow with PKCE, no consent step: the token endpoint's answer."""
     verifier, challenge = pkce()
-    query = authorize_query(challenge, client[0], **extra)
+    query = authorize_query(challenge, client[0], **(extra or {}))
     authorized = await send(gateway, "GET", "/oauth/authorize", source=source, params=query)
     assert authorized.status == 302, authorized.text
     code = query_of(authorized.location)["code"]
-    return await token_request(gateway, code, verifier, source=source, client=client, **extra)
+    return await token_request(
+        gateway, code, verifier, source=source, client=client, **(extra or {})
+    )
 
 
 class MemoryStorage:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,18 +56,20 @@ class Caller:
     principal: Principal | None
 
 
-async def locked_gateway(start: Start, **overrides: Any) -> GatewayRuntime:
+async def locked_gateway(
+    start: Start, overrides: Mapping[str, Any] | None = None
+) -> GatewayRuntime:
     """A gateway with bearer, trusted header and OAuth (a client allowed both scopes)."""
     oauth = oauth_settings()
-    oauth["oauth_clients"][CLIENT_ID]["scopes"] = ADMIN_SCOPES
+    oauth["http.oauth.clients"][CLIENT_ID]["scopes"] = ADMIN_SCOPES
     settings: dict[str, Any] = {
         # The walks send a few hundred requests in seconds; rate limits have tests of their own.
-        "http_rate_limit_per_minute": 0,
-        "http_auth_token": TOKEN,
-        "http_trusted_principal_header": USER_HEADER,
+        "http.rate_limit_per_minute": 0,
+        "http.auth_token": TOKEN,
+        "http.trusted_principal_header": USER_HEADER,
         **oauth,
     }
-    return await start(**(settings | overrides))
+    return await start(settings | dict(overrides or {}))
 
 
 async def callers(gateway: GatewayRuntime) -> dict[str, Caller]:

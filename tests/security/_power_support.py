@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +108,7 @@ async def start_recording_gateway(
     upstream: ScriptedUpstream,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    **settings: Any,
+    settings: Mapping[str, Any] | None = None,
 ) -> tuple[GatewayRuntime, RecordingClis]:
     """A gateway that finds the recording shims first, Mistral Vibe's stand-in pointed at the
     scripted upstream (the quickest CLI to run a call end to end), one attempt per call unless
@@ -118,7 +118,13 @@ async def start_recording_gateway(
     monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
     monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
     clis = RecordingClis(tmp_path)
-    gateway = await start(**({"retry_attempts": 1} | settings | {"cli_path": [str(clis.bin)]}))
+    gateway = await start(
+        {
+            "providers.retry_attempts": 1,
+            **(settings or {}),
+            "providers.cli_path": [str(clis.bin)],
+        }
+    )
     return gateway, clis
 
 

@@ -192,7 +192,7 @@ async def managed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[GatewayRuntime, RecordingClis]:
     return await start_recording_gateway(
-        start, upstream, tmp_path, monkeypatch, approval_threshold=THRESHOLD
+        start, upstream, tmp_path, monkeypatch, {"approval.threshold": THRESHOLD}
     )
 
 

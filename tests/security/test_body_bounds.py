@@ -94,7 +94,7 @@ async def unfinished_chunked_post(gateway: GatewayRuntime, path: str) -> bytes:
 
 @pytest.mark.parametrize("path", list(ROUTES))
 async def test_unending_chunked_body_is_refused_at_the_cap(launch: Launch, path: str) -> None:
-    gateway = await launch(http_max_body_bytes=CAP)
+    gateway = await launch({"http.max_body_bytes": CAP})
     raw = await unfinished_chunked_post(gateway, path)
     assert raw, f"{path}: no answer while the body was still coming"
     answer = parse_answer(raw)
@@ -107,7 +107,7 @@ async def test_unending_chunked_body_is_refused_at_the_cap(launch: Launch, path:
 async def test_declared_long_body_is_refused_in_the_route_dialect(
     launch: Launch, path: str
 ) -> None:
-    gateway = await launch(http_max_body_bytes=CAP)
+    gateway = await launch({"http.max_body_bytes": CAP})
     body = b"{" + b" " * CAP + b"}"
     answer = await raw_request(gateway, "POST", path, [("Content-Type", "application/json")], body)
     assert answer.status == 413
@@ -116,7 +116,7 @@ async def test_declared_long_body_is_refused_in_the_route_dialect(
 
 
 async def test_body_under_the_cap_is_served(launch: Launch, provider_keys: None) -> None:
-    gateway = await launch(http_max_body_bytes=CAP)
+    gateway = await launch({"http.max_body_bytes": CAP})
     client = AsyncAnthropic(base_url=gateway.base_url, api_key="unused", max_retries=0)
     text = "a" * (CAP // 2)
     answer = await client.messages.create(

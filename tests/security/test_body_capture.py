@@ -103,7 +103,7 @@ async def test_kept_bodies_are_redacted_and_no_secret_reaches_the_file(
     start_gateway: GatewayFactory,  # noqa: F811
     upstream: ScriptedUpstream,  # noqa: F811
 ) -> None:
-    gateway: GatewayRuntime = await start_gateway(capture_providers=["*"])
+    gateway: GatewayRuntime = await start_gateway({"recorder.capture.providers": ["*"]})
     whole_id = await _ask_openai(gateway)
     stream_id = await _stream_anthropic(gateway)
     engine = gateway.engine
@@ -162,7 +162,7 @@ async def test_a_long_request_is_kept_cut_and_marked(
     upstream: ScriptedUpstream,  # noqa: F811
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
-        capture_providers=["openai"], capture_max_body_bytes=300
+        {"recorder.capture.providers": ["openai"], "recorder.capture.max_body_bytes": 300}
     )
     client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="x", max_retries=0)
     async with client:
@@ -181,7 +181,7 @@ async def test_a_provider_or_project_policy_keeps_only_the_requests_it_names(
     upstream: ScriptedUpstream,  # noqa: F811
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
-        capture_providers=["anthropic"], capture_projects=["shop"]
+        {"recorder.capture.providers": ["anthropic"], "recorder.capture.projects": ["shop"]}
     )
     openai_id = await _ask_openai(gateway)  # neither the provider nor a project named
     anthropic_id = await _stream_anthropic(gateway)  # the provider named

@@ -41,7 +41,7 @@ MAX_TOKENS = 64
 
 async def _locked(start: Start, budgets: list[dict[str, Any]]) -> GatewayRuntime:  # noqa: F811
     return await start(
-        http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER, budgets=budgets
+        {"http.auth_token": TOKEN, "http.trusted_principal_header": USER_HEADER, "budgets": budgets}
     )
 
 

@@ -165,9 +165,11 @@ async def test_cut_streams_are_charged_against_a_hard_budget(
     monkeypatch.setenv("OPENAI_BASE_URL", base_url)
     # $0.01 a day for everyone: one call of 40,000 prompt tokens of gpt-5 uses it up.
     gateway = await start(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        budgets=[{"scope": "global", "unit": "usd", "period": "daily", "hard": 0.01}],
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "budgets": [{"scope": "global", "unit": "usd", "period": "daily", "hard": 0.01}],
+        },
     )
     finished, seen = _watch(gateway)
     client = _client(gateway)
@@ -208,9 +210,11 @@ async def test_a_stream_read_to_its_end_is_charged_its_reported_usage(
     monkeypatch.setenv("OPENAI_BASE_URL", base_url)
     fake.release.set()  # the upstream sends its usage chunk at once
     gateway = await start(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        budgets=[{"scope": "global", "unit": "usd", "period": "daily", "hard": 10.0}],
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "budgets": [{"scope": "global", "unit": "usd", "period": "daily", "hard": 10.0}],
+        },
     )
     finished, seen = _watch(gateway)
     async with asyncio.timeout(30):

@@ -113,11 +113,13 @@ async def test_parallel_calls_asking_for_many_choices_stay_within_a_hard_budget(
     choices_upstream: ChoicesUpstream,
 ) -> None:
     gateway: GatewayRuntime = await launch(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        budgets=[
-            {"scope": "principal=*", "unit": "tokens", "period": "daily", "hard": HARD_TOKENS}
-        ],
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "budgets": [
+                {"scope": "principal=*", "unit": "tokens", "period": "daily", "hard": HARD_TOKENS}
+            ],
+        },
     )
     hello: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 

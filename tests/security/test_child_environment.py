@@ -75,11 +75,13 @@ async def planted(
         upstream,
         tmp_path,
         monkeypatch,
-        **oauth_settings(),
-        http_auth_token=TOKEN,
-        provider_timeout_ms=120_000,
-        workspaces={"web": str(tmp_path / "web")},
-        pass_env={"claude": ["AWS_PROFILE"]},
+        {
+            **oauth_settings(),
+            "http.auth_token": TOKEN,
+            "providers.timeout_ms": 120_000,
+            "workspaces.registry": {"web": str(tmp_path / "web")},
+            "providers.pass_env": {"claude": ["AWS_PROFILE"]},
+        },
     )
     # Planted after start-up: the settings were read already; only the children could see them.
     for name, value in PLANTED.items():

@@ -44,7 +44,7 @@ async def bridged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[GatewayRuntime, RecordingClis]:
     return await start_recording_gateway(
-        start, upstream, tmp_path, monkeypatch, approval_threshold=THRESHOLD
+        start, upstream, tmp_path, monkeypatch, {"approval.threshold": THRESHOLD}
     )
 
 

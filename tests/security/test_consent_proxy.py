@@ -13,7 +13,9 @@ https only; the test returns it by hand, as that browser would.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from http.cookies import SimpleCookie
+from typing import Any
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.security._oauth_support import (
@@ -38,8 +40,8 @@ OWN_ORIGIN = {"Origin": PUBLIC}
 COOKIE = "llmgw_consent_csrf"
 
 
-async def proxied_gateway(start: Start, **extra: object) -> GatewayRuntime:
-    return await start(**consent_settings(http_public_url=PUBLIC, **extra))
+async def proxied_gateway(start: Start, extra: Mapping[str, Any] | None = None) -> GatewayRuntime:
+    return await start(consent_settings({"http.public_url": PUBLIC, **(extra or {})}))
 
 
 async def open_consent(gateway: GatewayRuntime) -> tuple[str, str, Answer]:
@@ -99,7 +101,7 @@ async def test_the_csrf_cookie_is_secure_httponly_strict_and_narrow(start: Start
     assert morsel["httponly"] is True
     assert morsel["samesite"] == "Strict"
     assert morsel["path"] == path  # this one question's page, nothing else
-    assert 0 < int(morsel["max-age"]) <= gateway.settings.oauth_consent_timeout_ms // 1000
+    assert 0 < int(morsel["max-age"]) <= gateway.settings.http.oauth.consent_timeout_ms // 1000
     # On loopback, without the proxy, the browser talks plain http: no Secure flag there, or
     # the local user's browser would drop the cookie.
     verifier_challenge = pkce()[1]
@@ -142,7 +144,7 @@ async def test_forged_unsigned_and_borrowed_tokens_are_refused(start: Start) -> 
 
 async def test_missing_cookie_and_foreign_origins_are_refused(start: Start) -> None:
     listed = "https://dashboard.example.test"  # CORS-allowed for the API, not for consent
-    gateway = await proxied_gateway(start, http_allowed_origins=[listed])
+    gateway = await proxied_gateway(start, {"http.allowed_origins": [listed]})
     path, _, page = await open_consent(gateway)
     csrf, cookie = csrf_of(page.text), cookie_value(page.cookies, COOKIE)
     assert (await post_consent(gateway, path, csrf=csrf, cookie=None)).status == 403
@@ -156,7 +158,7 @@ async def test_missing_cookie_and_foreign_origins_are_refused(start: Start) -> N
 
 
 async def test_a_token_dies_with_its_consent_request(start: Start) -> None:
-    gateway = await proxied_gateway(start, oauth_consent_timeout_ms=300)
+    gateway = await proxied_gateway(start, {"http.oauth.consent_timeout_ms": 300})
     path, _, page = await open_consent(gateway)
     csrf, cookie = csrf_of(page.text), cookie_value(page.cookies, COOKIE)
     pending = gateway.engine.auth.consent.get(path.rsplit("/", 1)[1])

@@ -75,7 +75,7 @@ def envelope_message(path: str, body: dict[str, Any]) -> str:
 
 
 async def test_every_state_changing_route_refuses_bodies_a_page_can_send(launch: Launch) -> None:
-    gateway = await launch(http_auth_token=TOKEN, **oauth_settings())
+    gateway = await launch({"http.auth_token": TOKEN, **oauth_settings()})
     routes = state_changing_routes(gateway)
     # The enumeration found the routes that matter (and the JSON-taking OAuth registration).
     for expected in (
@@ -87,7 +87,7 @@ async def test_every_state_changing_route_refuses_bodies_a_page_can_send(launch:
         ("POST", "/v1/credentials"),
         ("DELETE", "/v1/credentials/x1"),
         ("POST", "/v1/files"),
-        ("POST", gateway.settings.http_path),
+        ("POST", gateway.settings.http.path),
         ("POST", "/oauth/register"),
     ):
         assert expected in routes, (expected, routes)
@@ -112,7 +112,7 @@ async def test_unauthenticated_pages_get_the_same_refusal(launch: Launch) -> Non
 
 
 async def test_json_bodies_are_accepted(launch: Launch, provider_keys: None) -> None:
-    gateway = await launch(http_auth_token=TOKEN)
+    gateway = await launch({"http.auth_token": TOKEN})
     for content_type in (
         "application/json",
         "application/json; charset=utf-8",
@@ -146,7 +146,7 @@ async def test_json_bodies_are_accepted(launch: Launch, provider_keys: None) -> 
 
 
 async def test_oauth_form_endpoints_keep_their_forms(launch: Launch) -> None:
-    gateway = await launch(http_auth_token=TOKEN, **oauth_settings())
+    gateway = await launch({"http.auth_token": TOKEN, **oauth_settings()})
     form = ("Content-Type", "application/x-www-form-urlencoded")
     token = await raw_request(
         gateway,

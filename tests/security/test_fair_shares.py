@@ -81,10 +81,12 @@ async def _bounded(step: Awaitable[T]) -> T:
 async def _pool_gateway(start: Start, upstream: ScriptedUpstream) -> GatewayRuntime:  # noqa: F811
     upstream.by_dialect["anthropic"] = Reply.slow(HELD_S)
     return await start(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        gateway_max_connections_per_host=POOL,
-        gateway_connect_timeout_ms=CONNECT_TIMEOUT_MS,
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "gateway.max_connections_per_host": POOL,
+            "gateway.connect_timeout_ms": CONNECT_TIMEOUT_MS,
+        },
     )
 
 
@@ -184,15 +186,17 @@ async def _jobs_gateway(
     claude.chmod(0o755)
     (tmp_path / "web").mkdir()
     return await start(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        cli_path=[str(bin_dir)],
-        workspaces={"web": str(tmp_path / "web")},
-        retry_attempts=1,
-        max_concurrent_jobs=2,
-        max_concurrent_per_provider=2,
-        max_queued_jobs=max_queued,
-        sync_deadline_ms=SYNC_DEADLINE_MS,
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "providers.cli_path": [str(bin_dir)],
+            "workspaces.registry": {"web": str(tmp_path / "web")},
+            "providers.retry_attempts": 1,
+            "jobs.max_concurrent": 2,
+            "jobs.max_concurrent_per_provider": 2,
+            "jobs.max_queued": max_queued,
+            "jobs.sync_deadline_ms": SYNC_DEADLINE_MS,
+        },
     )
 
 

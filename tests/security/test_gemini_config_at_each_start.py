@@ -77,15 +77,17 @@ async def test_gemini_config_written_while_the_call_is_queued_is_not_loaded(
     for name in ("web", "clean"):
         (root / name).mkdir(parents=True)
     gateway = await start(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        cli_path=[str(holding), str(clis.bin)],
-        retry_attempts=1,
-        provider_timeout_ms=120_000,
-        kill_grace_ms=1000,
-        max_concurrent_jobs=1,
-        max_concurrent_per_provider=1,
-        workspaces={"web": str(root / "web"), "clean": str(root / "clean")},
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "providers.cli_path": [str(holding), str(clis.bin)],
+            "providers.retry_attempts": 1,
+            "providers.timeout_ms": 120_000,
+            "providers.kill_grace_ms": 1000,
+            "jobs.max_concurrent": 1,
+            "jobs.max_concurrent_per_provider": 1,
+            "workspaces.registry": {"web": str(root / "web"), "clean": str(root / "clean")},
+        },
     )
     web = root / "web"
     gemini = {"model": MODELS["gemini"], "workspace": "web", "prompt": "say hello"}

@@ -297,6 +297,9 @@ async def test_the_operator_may_open_to_every_local_account(
     closed = await launch()
     assert (await send(closed, "GET", "/v1/credentials")).status == 401
     open_to_all = await launch(
-        http_open_to_all_local_accounts=True, data_dir=str(tmp_path / "another-gateway")
+        {
+            "http.open_to_all_local_accounts": True,
+            "paths.data_dir": str(tmp_path / "another-gateway"),
+        }
     )
     assert (await send(open_to_all, "GET", "/v1/credentials")).status == 200

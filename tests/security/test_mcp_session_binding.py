@@ -45,7 +45,7 @@ async def _mcp(
     extra = {SESSION_HEADER: session, "MCP-Protocol-Version": VERSION} if session else {}
     accept = {"Accept": "text/event-stream"} if method == "GET" else MCP_ACCEPT
     answer = send(
-        gateway, method, gateway.settings.http_path, headers=accept | headers | extra, json=body
+        gateway, method, gateway.settings.http.path, headers=accept | headers | extra, json=body
     )
     # A GET that got through would hold the session's event stream open: bounded, it fails.
     return await asyncio.wait_for(answer, ANSWER_WITHIN_S)

@@ -54,9 +54,11 @@ async def open_raw_session(url: str, user: str) -> httpx2.Response:
 
 async def test_one_principal_cannot_hold_more_sessions_than_its_cap(launch: Launch) -> None:
     gateway = await launch(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=HEADER,
-        mcp_max_sessions_per_principal=PER_PRINCIPAL,
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": HEADER,
+            "mcp.max_sessions_per_principal": PER_PRINCIPAL,
+        },
     )
     async with AsyncExitStack() as held:
         clients = [

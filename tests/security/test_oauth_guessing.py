@@ -81,7 +81,7 @@ def retry_after(answer: Answer) -> int:
 async def test_consent_password_guesses_across_consents_are_throttled(
     start: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gateway = await start(**consent_settings())
+    gateway = await start(consent_settings())
     caplog.set_level(logging.WARNING, logger="llmgw_desktop.engine.auth.consent_web")
     answers = [await guess(gateway, ATTACKER, f"guess {n}") for n in range(BURST + 3)]
     assert [a.status for a in answers[:BURST]] == [403] * BURST  # wrong, each checked
@@ -107,7 +107,7 @@ async def test_consent_password_flood_neither_blocks_the_loop_nor_the_user(start
     attacker holding four or more addresses can spend the client's own allowance, and then
     the user's first approval from a new address waits for it to refill; the desk dialog
     is not affected. docs/SECURITY.md says so.)"""
-    gateway = await start(**consent_settings())
+    gateway = await start(consent_settings())
     attackers = [f"127.0.0.{n}" for n in range(2, 5)]
     pages: dict[str, tuple[str, str, str]] = {}
     for source in attackers:
@@ -153,7 +153,7 @@ async def test_consent_password_flood_neither_blocks_the_loop_nor_the_user(start
 async def test_client_secret_guessing_is_throttled_and_real_clients_get_tokens(
     start: Start,
 ) -> None:
-    gateway = await start(**oauth_settings())
+    gateway = await start(oauth_settings())
     form = {
         "grant_type": "authorization_code",
         "code": "whatever",
@@ -206,8 +206,8 @@ async def test_client_secret_guessing_is_throttled_and_real_clients_get_tokens(
 
 
 async def test_pending_consent_flood_is_capped_and_the_user_still_gets_in(start: Start) -> None:
-    gateway = await start(**consent_settings())
-    per_address = gateway.settings.oauth_max_pending_consents_per_address
+    gateway = await start(consent_settings())
+    per_address = gateway.settings.http.oauth.max_pending_consents_per_address
     async with session_from(ATTACKER) as session:
         flood = await asyncio.gather(
             *(
@@ -234,10 +234,12 @@ async def test_pending_consent_flood_is_capped_and_the_user_still_gets_in(start:
 
 async def test_pending_consent_caps_are_configurable_per_client_and_in_all(start: Start) -> None:
     gateway = await start(
-        **consent_settings(
-            oauth_max_pending_consents=4,
-            oauth_max_pending_consents_per_client=3,
-            oauth_max_pending_consents_per_address=2,
+        consent_settings(
+            {
+                "http.oauth.max_pending_consents": 4,
+                "http.oauth.max_pending_consents_per_client": 3,
+                "http.oauth.max_pending_consents_per_address": 2,
+            },
         )
     )
     by_source = {
@@ -258,8 +260,11 @@ async def test_pending_consent_caps_are_configurable_per_client_and_in_all(start
 
 async def test_registration_secret_guessing_is_throttled(start: Start) -> None:
     gateway = await start(
-        **oauth_settings(
-            oauth_registration="shared_secret", oauth_registration_secret=REGISTRATION_SECRET
+        oauth_settings(
+            {
+                "http.oauth.registration": "shared_secret",
+                "http.oauth.registration_secret": REGISTRATION_SECRET,
+            }
         )
     )
     body = {"redirect_uris": ["http://127.0.0.1:9/callback"], "client_name": "tool"}
@@ -293,7 +298,7 @@ async def test_behind_a_trusted_proxy_guessing_counts_per_forwarded_address(star
     """Everyone behind the reverse proxy arrives from its address: the throttle must count the
     address the proxy forwarded, or one guesser would lock every user of the proxy out."""
     proxy = "127.0.0.3"
-    gateway = await start(**oauth_settings(http_trusted_proxies=[proxy]))
+    gateway = await start(oauth_settings({"http.trusted_proxies": [proxy]}))
     form = {
         "grant_type": "authorization_code",
         "code": "not-a-code",

@@ -172,7 +172,7 @@ async def _walk_prompts(client: Any, caller: Caller) -> set[str]:
 async def test_every_http_route_follows_the_access_table(start: Start) -> None:  # noqa: F811
     gateway = await locked_gateway(start)
     everyone = await callers(gateway)
-    mcp_path = gateway.settings.http_path
+    mcp_path = gateway.settings.http.path
     routes = sorted(
         {
             (route.method, route.resource.canonical)
@@ -232,7 +232,7 @@ async def test_the_engine_refuses_non_operators_by_itself(
 ) -> None:
     """No front door involved: each operator-only engine method, called with each principal."""
     monkeypatch.setenv(ADMIN_OPT_IN, "1")
-    gateway = await locked_gateway(start, workspace_allowed_roots=[])
+    gateway = await locked_gateway(start, {"workspaces.allowed_roots": []})
     engine = gateway.engine
     oauth = engine.auth.oauth
     assert oauth is not None

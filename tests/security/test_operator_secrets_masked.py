@@ -81,7 +81,7 @@ async def test_master_key_in_an_answer_is_masked_on_both_doors(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    gateway: GatewayRuntime = await start_gateway(cli_path=[str(FAKE_BIN)])
+    gateway: GatewayRuntime = await start_gateway({"providers.cli_path": [str(FAKE_BIN)]})
     prompt = f"env says LLM_GATEWAY_MASTER_KEY={MASTER_KEY} and {OWN_TEXT}"
 
     for path, body in WHOLE.items():

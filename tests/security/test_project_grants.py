@@ -48,12 +48,14 @@ GRANTS = {"shop": ["user:alice"]}
 @pytest.fixture
 async def gateway(start: Start, provider_env: None, tmp_path: Path) -> AsyncIterator[Any]:  # noqa: F811
     runtime = await start(
-        **oauth_settings(),
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        project_grants=GRANTS,
-        cli_path=[str(FAKE_BIN)],
-        workspaces={"web": str(tmp_path)},
+        {
+            **oauth_settings(),
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "projects.grants": GRANTS,
+            "providers.cli_path": [str(FAKE_BIN)],
+            "workspaces.registry": {"web": str(tmp_path)},
+        },
     )
     vault = runtime.engine.vault
     await vault.store_key(LOCAL_CALLER, "openai", SHOP_OPENAI_KEY, project="shop")

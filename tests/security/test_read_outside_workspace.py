@@ -43,14 +43,18 @@ async def gateway(
     (tmp_path / "ws" / "docs").mkdir(parents=True)
     clis = RecordingClis(tmp_path)
     runtime = await start(
-        **oauth_settings(),
-        http_auth_token=TOKEN,
-        cli_path=[str(clis.bin)],
-        retry_attempts=1,
-        retry_base_delay_ms=0,
-        provider_timeout_ms=120_000,
-        kill_grace_ms=1000,
-        workspaces={"docs": {"path": str(tmp_path / "ws" / "docs"), "remote_level": "read-only"}},
+        {
+            **oauth_settings(),
+            "http.auth_token": TOKEN,
+            "providers.cli_path": [str(clis.bin)],
+            "providers.retry_attempts": 1,
+            "providers.retry_base_delay_ms": 0,
+            "providers.timeout_ms": 120_000,
+            "providers.kill_grace_ms": 1000,
+            "workspaces.registry": {
+                "docs": {"path": str(tmp_path / "ws" / "docs"), "remote_level": "read-only"}
+            },
+        },
     )
     return runtime, clis
 

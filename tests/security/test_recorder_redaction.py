@@ -179,7 +179,7 @@ async def test_no_secret_a_caller_sends_is_stored(
     monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    gateway: GatewayRuntime = await start_gateway(cli_path=[str(FAKE_BIN)])
+    gateway: GatewayRuntime = await start_gateway({"providers.cli_path": [str(FAKE_BIN)]})
     await _send_through_every_door(gateway)
     record = await _call_mcp_tools(gateway)
     # The secret-looking correlation id still found its request; the record shows no secret.

@@ -48,9 +48,11 @@ async def test_one_principals_flood_does_not_prune_the_others(
     launch: Launch, provider_keys: None
 ) -> None:
     gateway = await launch(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=HEADER,
-        recorder_max_rows=MAX_ROWS,
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": HEADER,
+            "recorder.max_rows": MAX_ROWS,
+        },
     )
     async with aiohttp.ClientSession() as http:
         for _ in range(ALICE_CALLS):

@@ -106,24 +106,25 @@ async def power(
         (root / name).mkdir(parents=True)
     clis = RecordingClis(tmp_path)
     gateway = await start(
-        **oauth_settings(),
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        cli_path=[str(clis.bin)],
-        retry_attempts=1,
-        retry_base_delay_ms=0,
-        provider_timeout_ms=120_000,
-        kill_grace_ms=1000,
-        # The OAuth client may name project "shop" (`projects.grants`, issue 26 item 3).
-        project_grants={"shop": ["oauth:laptop-editor"]},
-        workspaces={
-            "web": str(root / "web"),  # the old form: the global default level ("edit")
-            "granted": {
-                "path": str(root / "granted"),
-                "remote_level": "commands",
-                "remote_allowed_tools": GRANTED_TOOLS,
+        {
+            **oauth_settings(),
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "providers.cli_path": [str(clis.bin)],
+            "providers.retry_attempts": 1,
+            "providers.retry_base_delay_ms": 0,
+            "providers.timeout_ms": 120_000,
+            "providers.kill_grace_ms": 1000,
+            "projects.grants": {"shop": ["oauth:laptop-editor"]},
+            "workspaces.registry": {
+                "web": str(root / "web"),  # the old form: the global default level ("edit")
+                "granted": {
+                    "path": str(root / "granted"),
+                    "remote_level": "commands",
+                    "remote_allowed_tools": GRANTED_TOOLS,
+                },
+                "listed": {"path": str(root / "listed"), "remote_allowed_tools": GRANTED_TOOLS},
             },
-            "listed": {"path": str(root / "listed"), "remote_allowed_tools": GRANTED_TOOLS},
         },
     )
     return gateway, clis, root
@@ -506,17 +507,19 @@ async def test_commands_are_refused_where_remote_callers_may_edit_inside(
     (site / "docs").mkdir(parents=True)
     clis = RecordingClis(tmp_path)
     gateway = await start(
-        **oauth_settings(),
-        http_auth_token=TOKEN,
-        cli_path=[str(clis.bin)],
-        retry_attempts=1,
-        workspaces={
-            "site": {
-                "path": str(site),
-                "remote_level": "commands",
-                "remote_allowed_tools": ["Bash(npm test)"],
+        {
+            **oauth_settings(),
+            "http.auth_token": TOKEN,
+            "providers.cli_path": [str(clis.bin)],
+            "providers.retry_attempts": 1,
+            "workspaces.registry": {
+                "site": {
+                    "path": str(site),
+                    "remote_level": "commands",
+                    "remote_allowed_tools": ["Bash(npm test)"],
+                },
+                "docs": {"path": str(site / "docs"), "remote_level": docs_level},
             },
-            "docs": {"path": str(site / "docs"), "remote_level": docs_level},
         },
     )
     async with oauth_mcp(gateway) as client:

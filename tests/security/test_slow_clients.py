@@ -37,7 +37,7 @@ OVER_CAP = 12
 # for a busy test machine, but stay far below "forever".
 SLACK_S = 2.0
 TRICKLE_EVERY_S = 0.1
-TIMED = {"http_header_timeout_ms": HEADER_TIMEOUT_MS, "http_body_timeout_ms": BODY_TIMEOUT_MS}
+TIMED = {"http.header_timeout_ms": HEADER_TIMEOUT_MS, "http.body_timeout_ms": BODY_TIMEOUT_MS}
 
 
 def head(gateway: GatewayRuntime, request_line: str, *headers: str) -> bytes:
@@ -63,7 +63,7 @@ async def trickle(writer: asyncio.StreamWriter, data: bytes, seconds: float) -> 
 
 
 async def test_slowloris_head_is_closed(launch: Launch) -> None:
-    gateway = await launch(**TIMED)
+    gateway = await launch(TIMED)
     reader, writer = await open_raw(gateway)
     started = time.monotonic()
     request = head(gateway, "GET /health HTTP/1.1", *(f"X-Pad-{n}: {'a' * 20}" for n in range(50)))
@@ -80,7 +80,7 @@ async def test_slowloris_head_is_closed(launch: Launch) -> None:
 
 
 async def test_silent_connection_is_closed(launch: Launch) -> None:
-    gateway = await launch(**TIMED)
+    gateway = await launch(TIMED)
     reader, writer = await open_raw(gateway)
     closed, _ = await closed_within(reader, HEADER_TIMEOUT_MS / 1000 + SLACK_S)
     writer.close()
@@ -88,7 +88,7 @@ async def test_silent_connection_is_closed(launch: Launch) -> None:
 
 
 async def test_trickled_body_is_closed(launch: Launch) -> None:
-    gateway = await launch(**TIMED)
+    gateway = await launch(TIMED)
     reader, writer = await open_raw(gateway)
     body = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "' + b"a" * 500 + b'"}]}'
     writer.write(
@@ -113,7 +113,9 @@ async def test_trickled_body_is_closed(launch: Launch) -> None:
 
 async def test_connections_beyond_the_cap_are_refused(launch: Launch) -> None:
     # Long read deadlines here, so only the cap can close the idle connections.
-    gateway = await launch(http_max_connections_per_address=CAP, http_header_timeout_ms=30_000)
+    gateway = await launch(
+        {"http.max_connections_per_address": CAP, "http.header_timeout_ms": 30_000}
+    )
     held = [await open_raw(gateway) for _ in range(CAP)]
     refused = [await open_raw(gateway) for _ in range(OVER_CAP - CAP)]
     for reader, _ in refused:
@@ -146,7 +148,7 @@ async def test_connections_beyond_the_cap_are_refused(launch: Launch) -> None:
 async def test_long_streamed_answer_is_not_cut(
     launch: Launch, provider_keys: None, scripted_upstream: ScriptedUpstream
 ) -> None:
-    gateway = await launch(**TIMED)
+    gateway = await launch(TIMED)
     # The upstream stays silent for longer than both read deadlines together.
     wait_s = (HEADER_TIMEOUT_MS + BODY_TIMEOUT_MS) / 1000 + 1.0
     scripted_upstream.script(Reply.slow(wait_s))
@@ -168,7 +170,7 @@ async def test_long_streamed_answer_is_not_cut(
     init = await raw_request(
         gateway,
         "POST",
-        gateway.settings.http_path,
+        gateway.settings.http.path,
         [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")],
         b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": '
         b'"2025-06-18", "capabilities": {}, "clientInfo": {"name": "slow-tests", "version": "0"}}}',
@@ -179,7 +181,7 @@ async def test_long_streamed_answer_is_not_cut(
     writer.write(
         head(
             gateway,
-            f"GET {gateway.settings.http_path} HTTP/1.1",
+            f"GET {gateway.settings.http.path} HTTP/1.1",
             "Accept: text/event-stream",
             f"Mcp-Session-Id: {session}",
             "MCP-Protocol-Version: 2025-06-18",

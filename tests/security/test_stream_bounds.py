@@ -89,7 +89,7 @@ async def test_oversized_event_mid_stream_ends_it_with_an_error(
     launch: Launch, hostile: HostileUpstream
 ) -> None:
     cap = 1024 * 1024
-    gateway = await launch(gateway_max_sse_event_bytes=cap)
+    gateway = await launch({"gateway.max_sse_event_bytes": cap})
     sdk = client(gateway.base_url)
     # Many data lines, each small, adding up to more than the cap: the event is counted whole.
     lines = b"".join(b"data: " + b"y" * 1000 + b"\n" for _ in range(2 * cap // 1000))

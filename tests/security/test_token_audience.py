@@ -77,7 +77,7 @@ async def works_on_mcp_and_v1(gateway: GatewayRuntime, token: str) -> tuple[int,
     mcp = await send(
         gateway,
         "POST",
-        gateway.settings.http_path,
+        gateway.settings.http.path,
         json=INITIALIZE,
         headers=headers | {"Accept": "application/json, text/event-stream"},
     )
@@ -86,7 +86,7 @@ async def works_on_mcp_and_v1(gateway: GatewayRuntime, token: str) -> tuple[int,
 
 
 async def test_a_foreign_resource_is_refused_at_authorize(start: Start) -> None:
-    gateway = await start(**oauth_settings())
+    gateway = await start(oauth_settings())
     _, challenge = pkce()
     query = authorize_query(challenge, resource=EVIL, state="s1")
     answer = await send(gateway, "GET", "/oauth/authorize", params=query)
@@ -99,7 +99,7 @@ async def test_a_foreign_resource_is_refused_at_authorize(start: Start) -> None:
 
 
 async def test_a_foreign_resource_is_refused_at_the_token_endpoint(start: Start) -> None:
-    gateway = await start(**oauth_settings())
+    gateway = await start(oauth_settings())
     # Authorized without naming a resource, then asking the token for another server.
     verifier, challenge = pkce()
     authorized = await send(gateway, "GET", "/oauth/authorize", params=authorize_query(challenge))
@@ -137,7 +137,7 @@ async def test_a_foreign_resource_is_refused_at_the_token_endpoint(start: Start)
 
 
 async def test_a_token_for_another_audience_is_refused_on_mcp_and_v1(start: Start) -> None:
-    gateway = await start(**oauth_settings())
+    gateway = await start(oauth_settings())
     for audience in (EVIL, "https://evil.example/mcp", "http://127.0.0.1:1/mcp"):
         assert await works_on_mcp_and_v1(gateway, await plant_token(gateway, audience)) == (
             401,
@@ -166,7 +166,7 @@ async def test_a_token_for_another_audience_is_refused_on_mcp_and_v1(start: Star
 async def test_the_forms_clients_send_for_this_gateway_are_accepted(
     start: Start, resource: str
 ) -> None:
-    gateway = await start(**oauth_settings())
+    gateway = await start(oauth_settings())
     named = resource.format(
         mcp=gateway.mcp_url,
         base=gateway.base_url,
@@ -180,7 +180,7 @@ async def test_the_forms_clients_send_for_this_gateway_are_accepted(
 
 
 async def test_the_sdk_client_logs_in_with_its_default_resource(start: Start) -> None:
-    gateway = await start(**oauth_settings())
+    gateway = await start(oauth_settings())
     storage = await sdk_health(gateway, Browser())
     assert storage.tokens is not None
     # The SDK named the MCP endpoint as the resource; it is stored as the token's audience.

@@ -46,7 +46,7 @@ def token_reads(caplog: pytest.LogCaptureFixture) -> int:
 async def test_bad_token_flood_keeps_valid_verifications(
     start: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gateway = await start(**oauth_settings())
+    gateway = await start(oauth_settings())
     oauth = gateway.engine.oauth
     assert oauth is not None
     issued = await code_flow(gateway)

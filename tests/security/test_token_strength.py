@@ -18,7 +18,6 @@ import sys
 import time
 import urllib.request
 import uuid
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -80,24 +79,26 @@ def test_exactly_128_random_bits_are_accepted_almost_always() -> None:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1"])
 def test_policy_refuses_a_weak_bearer_token(loaded: LoadedSettings, host: str) -> None:
-    weak = replace(loaded.settings, http_host=host, http_auth_token="a" * 32)
+    weak = loaded.settings.with_values({"http.host": host, "http.auth_token": "a" * 32})
     problems = startup_problems(weak, {}, desktop=False)
     assert len(problems) == 1, problems
     assert "http.auth_token" in problems[0] and "guessable" in problems[0]
     assert GOOD_SECRET_RECIPE in problems[0]
     assert "a" * 32 not in problems[0]  # the refusal never echoes the secret
-    strong = replace(loaded.settings, http_host=host, http_auth_token=STRONG)
+    strong = loaded.settings.with_values({"http.host": host, "http.auth_token": STRONG})
     assert startup_problems(strong, {}, desktop=False) == []
 
 
 def test_policy_refuses_a_weak_registration_secret(loaded: LoadedSettings) -> None:
-    base = replace(loaded.settings, oauth_enabled=True, oauth_registration="shared_secret")
+    base = loaded.settings.with_values(
+        {"http.oauth.enabled": True, "http.oauth.registration": "shared_secret"}
+    )
     problems = startup_problems(
-        replace(base, oauth_registration_secret="0123456789" * 4), {}, desktop=True
+        base.with_values({"http.oauth.registration_secret": "0123456789" * 4}), {}, desktop=True
     )
     assert len(problems) == 1 and "registration_secret" in problems[0], problems
     assert GOOD_SECRET_RECIPE in problems[0]
-    strong = replace(base, oauth_registration_secret=STRONG)
+    strong = base.with_values({"http.oauth.registration_secret": STRONG})
     assert startup_problems(strong, {}, desktop=True) == []
 
 
@@ -105,17 +106,17 @@ def test_policy_refuses_a_weak_registration_secret(loaded: LoadedSettings) -> No
     ("overrides", "warned"),
     [
         ({}, False),
-        ({"http_host": "0.0.0.0", "http_auth_token": STRONG}, True),
-        ({"http_public_url": "http://gw.example.com"}, True),
-        ({"http_host": "0.0.0.0", "http_public_url": "https://gw.example.com"}, False),
-        ({"http_public_url": "https://gw.example.com"}, False),
+        ({"http.host": "0.0.0.0", "http.auth_token": STRONG}, True),
+        ({"http.public_url": "http://gw.example.com"}, True),
+        ({"http.host": "0.0.0.0", "http.public_url": "https://gw.example.com"}, False),
+        ({"http.public_url": "https://gw.example.com"}, False),
     ],
     ids=["loopback", "lan bind", "http public url", "tls proxy in front", "tls on loopback"],
 )
 def test_plain_http_on_the_network_is_warned_about(
     loaded: LoadedSettings, overrides: dict[str, Any], warned: bool
 ) -> None:
-    warnings = startup_warnings(replace(loaded.settings, **overrides))
+    warnings = startup_warnings(loaded.settings.with_values(overrides))
     assert bool(warnings) is warned
     if warned:
         assert "plain HTTP" in warnings[0] and "https" in warnings[0]

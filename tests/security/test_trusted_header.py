@@ -24,8 +24,8 @@ MCP_ACCEPT = ("Accept", "application/json, text/event-stream")
 
 
 async def test_two_copies_of_the_trusted_header_are_refused(launch: Launch) -> None:
-    gateway = await launch(http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER)
-    mcp = gateway.settings.http_path
+    gateway = await launch({"http.auth_token": TOKEN, "http.trusted_principal_header": USER_HEADER})
+    mcp = gateway.settings.http.path
     for first, second in (("mallory", "alice"), ("alice", "mallory"), ("alice", "alice")):
         copies = [(USER_HEADER, first), (USER_HEADER.lower(), second)]
         models = await raw_request(gateway, "GET", "/v1/models", [BEARER, *copies])
@@ -54,9 +54,11 @@ async def test_one_copy_still_names_the_user(launch: Launch, tmp_path: Path) -> 
     project = tmp_path / "project"
     project.mkdir()
     gateway = await launch(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        workspaces={"project": str(project)},
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "workspaces.registry": {"project": str(project)},
+        },
     )
     single = await raw_request(gateway, "GET", "/v1/models", [BEARER, (USER_HEADER, "alice")])
     assert single.status == 200, single.body
@@ -75,7 +77,7 @@ async def test_one_copy_still_names_the_user(launch: Launch, tmp_path: Path) -> 
 async def test_duplicates_without_the_bearer_learn_nothing(launch: Launch) -> None:
     # Without the static bearer the header is never read: the answer is the plain 401, which
     # does not reveal that (or which) trusted header is configured.
-    gateway = await launch(http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER)
+    gateway = await launch({"http.auth_token": TOKEN, "http.trusted_principal_header": USER_HEADER})
     copies = [(USER_HEADER, "alice"), (USER_HEADER, "bob")]
     answer = await raw_request(gateway, "GET", "/v1/models", copies)
     assert answer.status == 401

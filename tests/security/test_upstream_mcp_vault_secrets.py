@@ -52,15 +52,17 @@ async def test_a_vault_key_given_to_a_server_does_not_reach_a_remote_principal(
     start: Start,
 ) -> None:
     gateway = await start(
-        **oauth_settings(),
-        mcp_record_arguments=True,
-        mcp_servers={
-            "tools": {
-                "command": str(EVERYTHING),
-                "args": ["stdio"],
-                "remote": "read-only",
-                "env": {"UPSTREAM_TOKEN": "vault:upstream"},
-            }
+        {
+            **oauth_settings(),
+            "mcp.record_arguments": True,
+            "mcp.servers": {
+                "tools": {
+                    "command": str(EVERYTHING),
+                    "args": ["stdio"],
+                    "remote": "read-only",
+                    "env": {"UPSTREAM_TOKEN": "vault:upstream"},
+                }
+            },
         },
     )
     await gateway.engine.vault.store_key(Principal(LOCAL_PRINCIPAL, "local"), "upstream", SECRET)

@@ -126,7 +126,7 @@ CHAT_ATTACKS: list[tuple[str, str, dict[str, Any]]] = [
 
 @pytest.fixture
 async def gateway(launch: Launch, provider_keys: None) -> GatewayRuntime:
-    return await launch(http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER)
+    return await launch({"http.auth_token": TOKEN, "http.trusted_principal_header": USER_HEADER})
 
 
 def remote_headers(user: str | None = None) -> dict[str, str]:
@@ -237,10 +237,15 @@ async def test_an_allowed_feature_passes_for_remote_callers_and_the_rest_stays_c
     launch: Launch, provider_keys: None, scripted_upstream: ScriptedUpstream
 ) -> None:
     gateway = await launch(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        gateway_remote_passthrough_allow=["web_search", "anthropic-beta:interleaved-thinking"],
-        gateway_remote_passthrough_principals={"user:ci": ["code_execution"]},
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "gateway.remote_passthrough.allow": [
+                "web_search",
+                "anthropic-beta:interleaved-thinking",
+            ],
+            "gateway.remote_passthrough.principals": {"user:ci": ["code_execution"]},
+        },
     )
     search = {"tools": [{"type": "web_search_20250305", "name": "web_search"}]}
     beta = {"extra_headers": {"anthropic-beta": "interleaved-thinking"}}
@@ -303,9 +308,11 @@ async def test_previous_response_id_reads_only_the_callers_own_responses(
     launch: Launch, provider_keys: None, scripted_upstream: ScriptedUpstream
 ) -> None:
     gateway = await launch(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        gateway_remote_passthrough_allow=["store"],
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "gateway.remote_passthrough.allow": ["store"],
+        },
     )
     async with (
         gpt(gateway, remote_headers("alice")) as alice,
@@ -366,7 +373,9 @@ async def _settled_row(gateway: GatewayRuntime) -> dict[str, Any]:
 async def test_allowed_server_tool_calls_are_counted_in_the_cost(
     launch: Launch, hostile: HostileUpstream
 ) -> None:
-    gateway = await launch(http_auth_token=TOKEN, gateway_remote_passthrough_allow=["web_search"])
+    gateway = await launch(
+        {"http.auth_token": TOKEN, "gateway.remote_passthrough.allow": ["web_search"]}
+    )
     usage = {"input_tokens": 1000, "output_tokens": 100}
     hostile.answer = whole(
         {

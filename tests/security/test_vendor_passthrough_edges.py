@@ -48,7 +48,7 @@ OPERATORS_FILE = [
 
 @pytest.fixture
 async def gateway(launch: Launch, provider_keys: None) -> GatewayRuntime:
-    return await launch(http_auth_token=TOKEN)
+    return await launch({"http.auth_token": TOKEN})
 
 
 async def _post(

@@ -37,19 +37,20 @@ def _repo(path: Path) -> Path:
 async def _gateway(start: Start, tmp_path: Path, level: str) -> GatewayRuntime:  # noqa: F811
     roots = tmp_path / "roots"
     settings = oauth_settings()
-    settings["oauth_clients"][CLIENT_ID]["scopes"] = "mcp workspace:admin"
+    settings["http.oauth.clients"][CLIENT_ID]["scopes"] = "mcp workspace:admin"
     return await start(
-        **settings,
-        http_auth_token=TOKEN,
-        workspace_remote_level=level,
-        # The `commands` workspace is an allowed root too, so a workspace can be made in it.
-        workspace_allowed_roots=[str(roots), str(roots / "site")],
-        workspaces={
-            "site": {
-                "path": str(roots / "site"),
-                "remote_level": "commands",
-                "remote_allowed_tools": ["Bash(npm test)"],
-            }
+        {
+            **settings,
+            "http.auth_token": TOKEN,
+            "workspaces.remote_level": level,
+            "workspaces.allowed_roots": [str(roots), str(roots / "site")],
+            "workspaces.registry": {
+                "site": {
+                    "path": str(roots / "site"),
+                    "remote_level": "commands",
+                    "remote_allowed_tools": ["Bash(npm test)"],
+                }
+            },
         },
     )
 

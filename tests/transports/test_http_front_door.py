@@ -19,7 +19,7 @@ from llmgw_desktop.transports.http_server import PortInUse, find_free_port
 
 @pytest.fixture
 async def gateway(loaded: LoadedSettings) -> AsyncIterator[GatewayRuntime]:
-    small = replace(loaded, settings=replace(loaded.settings, http_max_body_bytes=1024))
+    small = replace(loaded, settings=loaded.settings.with_values({"http.max_body_bytes": 1024}))
     lock = InstanceLock(loaded.settings.data_path)
     assert lock.acquire()
     runtime = GatewayRuntime(small, mode="headless", lock=lock, on_activate=lambda: "headless")
@@ -111,7 +111,7 @@ async def test_quit_needs_the_instance_token_not_the_bearer_token(loaded: Loaded
     # A remote caller holding the gateway's bearer token (an operator for everything else)
     # must not stop the app: only the local user's instance token (a 0600 file) may.
     bearer = "b" * 40
-    settings = replace(loaded.settings, http_auth_token=bearer)
+    settings = loaded.settings.with_values({"http.auth_token": bearer})
     lock = InstanceLock(loaded.settings.data_path)
     assert lock.acquire()
     asked: list[str] = []

@@ -57,10 +57,8 @@ async def desk_gateway(
             provider: {"api_key": f"{provider}-test-key-cccccccc", "base_url": upstream.base_url}
             for provider in also_upstream
         }
-        settings = replace(
-            loaded.settings,
-            http_port=0,
-            gateway_providers={**loaded.settings.gateway_providers, **pointed},
+        settings = loaded.settings.with_values(
+            {"http.port": 0, "gateway.providers": {**loaded.settings.gateway.providers, **pointed}}
         )
         lock = InstanceLock(settings.data_path)
         assert lock.acquire()

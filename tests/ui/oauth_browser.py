@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -26,21 +27,24 @@ REDIRECT = "http://127.0.0.1:9/callback"
 LANDING_TIMEOUT = 10.0
 
 
-def consent_settings(loaded: LoadedSettings, **extra: Any) -> LoadedSettings:
+def consent_settings(
+    loaded: LoadedSettings, extra: Mapping[str, Any] | None = None
+) -> LoadedSettings:
     """OAuth on, consent required, one static client; `extra` overrides settings."""
-    settings = replace(
-        loaded.settings,
-        http_port=0,
-        oauth_enabled=True,
-        oauth_require_consent=True,
-        oauth_clients={
-            CLIENT_ID: {
-                "name": CLIENT_NAME,
-                "redirect_uris": [REDIRECT],
-                "client_secret_sha256": hashlib.sha256(CLIENT_SECRET.encode()).hexdigest(),
-            }
-        },
-        **extra,
+    settings = loaded.settings.with_values(
+        {
+            "http.port": 0,
+            "http.oauth.enabled": True,
+            "http.oauth.require_consent": True,
+            "http.oauth.clients": {
+                CLIENT_ID: {
+                    "name": CLIENT_NAME,
+                    "redirect_uris": [REDIRECT],
+                    "client_secret_sha256": hashlib.sha256(CLIENT_SECRET.encode()).hexdigest(),
+                }
+            },
+            **(extra or {}),
+        }
     )
     return replace(loaded, settings=settings)
 

@@ -58,7 +58,8 @@ def run_window(
     """A gateway with `budgets` (`BUDGETS`), the dashboard on its Budgets page, and a tray;
     run `body`."""
     with_budgets = replace(
-        loaded, settings=replace(loaded.settings, budgets=BUDGETS if budgets is None else budgets)
+        loaded,
+        settings=loaded.settings.with_values({"budgets": BUDGETS if budgets is None else budgets}),
     )
 
     async def scenario() -> None:

@@ -6,7 +6,6 @@ without files says it is not logged in and where it looked; no token or key is e
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import qasync
@@ -31,7 +30,7 @@ def test_the_box_shows_each_installed_clis_login_and_plan_and_no_secret(
     shutil.copytree(FIXTURES / "codex-chatgpt", home, dirs_exist_ok=True)
 
     async def scenario() -> list[dict[str, str]]:
-        settings = replace(loaded.settings, cli_path=[str(cli_dir)])
+        settings = loaded.settings.with_values({"providers.cli_path": [str(cli_dir)]})
         engine = Engine(settings, environ={"HOME": str(home)})
         await engine.start()
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import replace
 
 import aiohttp
 import pytest
@@ -145,10 +144,8 @@ def test_denying_on_the_page_sends_the_browser_access_denied(
 def test_without_oauth_the_page_shows_the_bearer_status_only(
     qtbot: QtBot, loaded: LoadedSettings
 ) -> None:
-    settings = replace(
-        loaded.settings,
-        http_auth_token="t" * 40,
-        http_trusted_principal_header="X-Forwarded-User",
+    settings = loaded.settings.with_values(
+        {"http.auth_token": "t" * 40, "http.trusted_principal_header": "X-Forwarded-User"}
     )
     engine = Engine(settings)  # nothing is read from the store: OAuth is off
     bridge = EngineBridge(engine)

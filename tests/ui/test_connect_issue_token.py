@@ -100,9 +100,9 @@ def test_issuing_is_the_operators_and_never_takes_over_another_client(
     tmp_path: Path,
 ) -> None:
     taken = consent_settings(loaded)
-    clients = dict(taken.settings.oauth_clients)
+    clients = dict(taken.settings.http.oauth.clients)
     clients["desk-taken"] = dict(clients[CLIENT_ID])  # a configured client with a desk-like id
-    taken = replace(taken, settings=replace(taken.settings, oauth_clients=clients))
+    taken = replace(taken, settings=taken.settings.with_values({"http.oauth.clients": clients}))
 
     async def scenario() -> None:
         async with desk_gateway(taken, monkeypatch, tmp_path) as desk:

@@ -40,7 +40,7 @@ TOKEN = "connect-page-bearer-token-0123456789-abcdef"
 
 @pytest.fixture
 def desktop(request: pytest.FixtureRequest, loaded: LoadedSettings) -> Iterator[DesktopApp]:
-    settings = replace(loaded.settings, http_port=0, **getattr(request, "param", {}))
+    settings = loaded.settings.with_values({"http.port": 0, **getattr(request, "param", {})})
     lock = InstanceLock(loaded.settings.data_path)
     assert lock.acquire()
     try:
@@ -128,7 +128,7 @@ HEADER_CLIENTS = {
 }
 
 
-@pytest.mark.parametrize("desktop", [{"http_auth_token": TOKEN}], indirect=True)
+@pytest.mark.parametrize("desktop", [{"http.auth_token": TOKEN}], indirect=True)
 def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
     qloop: qasync.QEventLoop, desktop: DesktopApp
 ) -> None:
@@ -221,7 +221,7 @@ def _shell(script: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("desktop", [{"http_auth_token": TOKEN}], indirect=True)
+@pytest.mark.parametrize("desktop", [{"http.auth_token": TOKEN}], indirect=True)
 def test_the_snippets_copied_with_the_token_work_against_the_locked_gateway(
     qloop: qasync.QEventLoop, desktop: DesktopApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -268,7 +268,7 @@ def test_the_snippets_copied_with_the_token_work_against_the_locked_gateway(
     qloop.run_until_complete(scenario())
 
 
-@pytest.mark.parametrize("desktop", [{"oauth_enabled": True}], indirect=True)
+@pytest.mark.parametrize("desktop", [{"http.oauth.enabled": True}], indirect=True)
 def test_with_oauth_alone_editors_sign_in_and_the_sdks_name_the_access_token(
     qloop: qasync.QEventLoop, desktop: DesktopApp
 ) -> None:

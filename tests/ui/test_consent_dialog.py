@@ -36,7 +36,7 @@ def desktop(request: pytest.FixtureRequest, loaded: LoadedSettings) -> Iterator[
     lock = InstanceLock(loaded.settings.data_path)
     assert lock.acquire()
     try:
-        yield DesktopApp(consent_settings(loaded, **extra), lock)
+        yield DesktopApp(consent_settings(loaded, extra), lock)
     finally:
         lock.release()
 
@@ -120,7 +120,7 @@ def test_revoking_a_grant_from_the_window_ends_its_tokens(
     qloop.run_until_complete(scenario())
 
 
-@pytest.mark.parametrize("desktop", [{"oauth_consent_timeout_ms": 400}], indirect=True)
+@pytest.mark.parametrize("desktop", [{"http.oauth.consent_timeout_ms": 400}], indirect=True)
 def test_an_unanswered_dialog_expires_denies_and_closes(
     qloop: qasync.QEventLoop, desktop: DesktopApp
 ) -> None:

@@ -34,7 +34,7 @@ def squatted(loaded: LoadedSettings) -> Iterator[tuple[LoadedSettings, int]]:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        yield replace(loaded, settings=replace(loaded.settings, http_port=port)), port
+        yield replace(loaded, settings=loaded.settings.with_values({"http.port": port})), port
 
 
 def test_desktop_serves_and_quits_cleanly(qloop: qasync.QEventLoop, loaded: LoadedSettings) -> None:

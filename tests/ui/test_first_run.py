@@ -65,7 +65,9 @@ def test_the_guide_finds_the_clis_and_keys_tests_a_key_for_real_and_stores_it(
     tmp_path: Path,
 ) -> None:
     cli_dir = fake_cli_dir(tmp_path / "clis")
-    with_clis = replace(loaded, settings=replace(loaded.settings, cli_path=[str(cli_dir)]))
+    with_clis = replace(
+        loaded, settings=loaded.settings.with_values({"providers.cli_path": [str(cli_dir)]})
+    )
 
     async def scenario() -> None:
         landed: list[str] = []

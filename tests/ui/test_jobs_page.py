@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -91,12 +91,12 @@ async def jobs_desk(
     qtbot: QtBot,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    **settings: Any,
+    settings: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Desk]:
     """A started engine whose Claude Code talks to the scripted upstream, and the page, shown."""
     async with ScriptedUpstream() as upstream:
         offline_environment(tmp_path / "home", upstream.base_url, monkeypatch)
-        engine = Engine(engine_settings(loaded, **settings))
+        engine = Engine(engine_settings(loaded, settings))
         await engine.start()
         bridge = EngineBridge(engine)
         actions = GatewayActions(
@@ -244,7 +244,9 @@ def test_a_hung_job_is_shown_stuck_with_its_idle_time_and_limit(
     )
 
     async def main() -> None:
-        async with jobs_desk(loaded, qtbot, tmp_path, monkeypatch, stuck_after_ms=2000) as d:
+        async with jobs_desk(
+            loaded, qtbot, tmp_path, monkeypatch, {"jobs.stuck_after_ms": 2000}
+        ) as d:
             changes: list[Any] = []
             d.page.context.bridge.jobStuckChanged.connect(changes.append)
             overview = OverviewPage(d.page.context)

@@ -41,7 +41,9 @@ def test_mistral_api_and_vibe_are_recorded_and_shown_apart(
 ) -> None:
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe-home"))
     monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
-    with_vibe = replace(loaded, settings=replace(loaded.settings, cli_path=[str(FAKE_BIN)]))
+    with_vibe = replace(
+        loaded, settings=loaded.settings.with_values({"providers.cli_path": [str(FAKE_BIN)]})
+    )
 
     async def scenario() -> None:
         async with desk_gateway(

@@ -64,7 +64,7 @@ def test_the_same_text_again_at_once_is_one_notification(qapp: object) -> None:
 def desktop(loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[DesktopApp]:
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
     monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda *_: None)
-    settings = replace(loaded.settings, http_port=0)
+    settings = loaded.settings.with_values({"http.port": 0})
     lock = InstanceLock(settings.data_path)
     assert lock.acquire()
     yield DesktopApp(replace(loaded, settings=settings), lock)

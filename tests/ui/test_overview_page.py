@@ -181,7 +181,7 @@ def _run(
         async with ScriptedUpstream() as upstream:
             monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
             monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
-            settings = replace(loaded.settings, http_port=0)
+            settings = loaded.settings.with_values({"http.port": 0})
             lock = InstanceLock(settings.data_path)
             assert lock.acquire()
             runtime = GatewayRuntime(

@@ -40,7 +40,7 @@ def test_a_price_entered_in_settings_prices_the_next_request(
     qtbot: QtBot,
     tmp_path: Path,
 ) -> None:
-    with_budget = replace(loaded, settings=replace(loaded.settings, budgets=BUDGETS))
+    with_budget = replace(loaded, settings=loaded.settings.with_values({"budgets": BUDGETS}))
 
     async def scenario() -> None:
         async with desk_gateway(
@@ -111,5 +111,5 @@ def test_a_price_entered_in_settings_prices_the_next_request(
                 window.hide()
 
     qloop.run_until_complete(scenario())
-    kept = load_settings(loaded.config_file).settings.gateway_prices
+    kept = load_settings(loaded.config_file).settings.gateway.prices
     assert kept == {MODEL: {"input": 2.0, "output": 8.0, "cache_read": 0.5, "cache_write": 2.0}}

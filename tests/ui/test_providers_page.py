@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +58,12 @@ async def providers_page(
     loaded: LoadedSettings,
     upstream: ScriptedUpstream,
     cli_dir: Path | None = None,
-    **overrides: Any,
+    overrides: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[tuple[ProvidersPage, Engine, GatewayActions]]:
     """A started engine whose OpenAI provider is the scripted upstream, and the page, shown."""
-    settings = replace(loaded.settings, cli_path=[str(cli_dir)] if cli_dir else [], **overrides)
+    settings = loaded.settings.with_values(
+        {"providers.cli_path": [str(cli_dir)] if cli_dir else [], **(overrides or {})}
+    )
     environ = {"OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": upstream.base_url + "/v1"}
     engine = Engine(settings, environ=environ)
     await engine.start()
@@ -211,8 +212,10 @@ def test_a_stale_alias_is_a_warning_naming_the_alias_and_the_model(
             async with providers_page(
                 loaded,
                 upstream,
-                gateway_aliases={"fast": "gpt-4o-mini", "big": "gpt-4o"},
-                gateway_models_refresh_s=3600,
+                overrides={
+                    "gateway.aliases": {"fast": "gpt-4o-mini", "big": "gpt-4o"},
+                    "gateway.models_refresh_s": 3600,
+                },
             ) as (page, engine, _actions):
                 await engine.gateway.directory.refresh()  # the start-up read has finished
                 await page.refresh()

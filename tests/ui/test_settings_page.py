@@ -189,7 +189,7 @@ def test_saving_keeps_comments_and_says_restart_needed(
                 "config.toml",
                 "saved 12: restart needed",
             ]
-            assert engine.settings.max_concurrent_jobs == 6
+            assert engine.settings.jobs.max_concurrent == 6
 
             page.select("ui.start_hidden")
             assert page.value_box.isVisible() and not page.value_box.isChecked()
@@ -203,9 +203,9 @@ def test_saving_keeps_comments_and_says_restart_needed(
     assert "# keep it modest on this laptop\nmax_concurrent = 12\n" in text
     assert 'level = "INFO"  # chatty enough' in text and text.startswith("# my gateway\n")
     reloaded = load_settings()
-    assert reloaded.settings.max_concurrent_jobs == 12
-    assert reloaded.settings.ui_start_hidden is True
-    assert reloaded.settings.http_auth_token == TOKEN
+    assert reloaded.settings.jobs.max_concurrent == 12
+    assert reloaded.settings.ui.start_hidden is True
+    assert reloaded.settings.http.auth_token == TOKEN
     assert reloaded.sources["ui.start_hidden"] == f"file {config}"
 
 
@@ -223,7 +223,7 @@ def test_the_log_level_takes_effect_at_once(
             assert logging.getLogger().level == logging.DEBUG
 
     qloop.run_until_complete(scenario())
-    assert load_settings().settings.log_level == "DEBUG"
+    assert load_settings().settings.log.level == "DEBUG"
 
 
 def test_body_capture_saved_here_takes_effect_at_once(
@@ -243,7 +243,7 @@ def test_body_capture_saved_here_takes_effect_at_once(
             assert not engine.body_capture.wants("openai", "any-agent", None)
 
     qloop.run_until_complete(scenario())
-    assert load_settings().settings.capture_providers == ["anthropic"]
+    assert load_settings().settings.recorder.capture.providers == ["anthropic"]
     assert "# keep it modest on this laptop" in config.read_text(encoding="utf-8")
 
 

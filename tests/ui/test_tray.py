@@ -83,14 +83,15 @@ def vibe_settings(
     """Settings whose Mistral provider is the stand-in CLI; one failure opens its breaker."""
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe-home"))
     monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
-    settings = replace(
-        loaded.settings,
-        http_port=0,
-        cli_path=[str(FAKE_BIN)],
-        retry_attempts=1,
-        retry_base_delay_ms=0,
-        breaker_threshold=1,
-        breaker_cooldown_ms=60_000,
+    settings = loaded.settings.with_values(
+        {
+            "http.port": 0,
+            "providers.cli_path": [str(FAKE_BIN)],
+            "providers.retry_attempts": 1,
+            "providers.retry_base_delay_ms": 0,
+            "providers.breaker_threshold": 1,
+            "providers.breaker_cooldown_ms": 60_000,
+        }
     )
     return replace(loaded, settings=settings)
 
@@ -152,7 +153,9 @@ def test_a_cli_not_on_the_path_is_greyed_out_and_says_not_installed(
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    settings = replace(loaded.settings, cli_path=[str(FAKE_BIN)])  # only the stand-in Vibe
+    settings = loaded.settings.with_values(
+        {"providers.cli_path": [str(FAKE_BIN)]}
+    )  # only the stand-in Vibe
     engine = Engine(settings)
     bridge = EngineBridge(engine)
     actions = GatewayActions(

@@ -110,28 +110,30 @@ class AuthService:
         second launch use it); empty, no request can present it."""
         environ = os.environ if environ is None else environ
         self.keys = keys
-        self._token = settings.http_auth_token
-        self._trusted_header = settings.http_trusted_principal_header
+        self._token = settings.http.auth_token
+        self._trusted_header = settings.http.trusted_principal_header
         self.instance_token = instance_token
-        self._all_local_accounts = settings.http_open_to_all_local_accounts
+        self._all_local_accounts = settings.http.open_to_all_local_accounts
         self._told_owner_unknown = False
-        self.trusted_proxies = TrustedProxies(settings.http_trusted_proxies)
+        self.trusted_proxies = TrustedProxies(settings.http.trusted_proxies)
         # Open to the local user without credentials only when nothing else could reach it.
         self.open_locally = (
-            not settings.http_auth_token
-            and not settings.oauth_enabled
-            and is_loopback(settings.http_host)
-            and not settings.http_public_url
+            not settings.http.auth_token
+            and not settings.http.oauth.enabled
+            and is_loopback(settings.http.host)
+            and not settings.http.public_url
         )
-        self.consent = ConsentQueue(timeout_s=settings.oauth_consent_timeout_ms / 1000, clock=clock)
+        self.consent = ConsentQueue(
+            timeout_s=settings.http.oauth.consent_timeout_ms / 1000, clock=clock
+        )
         self.oauth: OAuthServer | None = (
             OAuthServer(db, oauth_config(settings, environ), self.consent, clock=clock)
-            if settings.oauth_enabled
+            if settings.http.oauth.enabled
             else None
         )
         self.rate_limits = RateLimiter(
-            per_minute=settings.http_rate_limit_per_minute,
-            burst=settings.http_rate_limit_burst,
+            per_minute=settings.http.rate_limit_per_minute,
+            burst=settings.http.rate_limit_burst,
             clock=time.monotonic,
         )
         # Wrong credentials, per client address and per credential presented: a few mistakes
@@ -328,7 +330,7 @@ class AuthService:
 def oauth_config(settings: Settings, environ: Mapping[str, str]) -> OAuthConfig:
     """The OAuth server's configuration, with the static clients from config.toml."""
     clients = []
-    for client_id, table in settings.oauth_clients.items():
+    for client_id, table in settings.http.oauth.clients.items():
         secret_env = table.get("client_secret_env", "")
         digest = table.get("client_secret_sha256") or (
             token_digest(environ[secret_env]) if secret_env and environ.get(secret_env) else None
@@ -347,25 +349,25 @@ def oauth_config(settings: Settings, environ: Mapping[str, str]) -> OAuthConfig:
             )
         )
     return OAuthConfig(
-        require_pkce=settings.oauth_require_pkce,
-        allow_plain_pkce=settings.oauth_allow_plain_pkce,
-        allow_public_clients=settings.oauth_allow_public_clients,
-        registration=_registration_policy(settings.oauth_registration, environ),
-        registration_secret=settings.oauth_registration_secret,
-        verify_cache_entries=settings.oauth_verify_cache_entries,
-        require_consent=settings.oauth_require_consent,
-        code_ttl_s=settings.oauth_code_ttl_s,
-        access_token_ttl_s=settings.oauth_access_token_ttl_s,
-        refresh_token_ttl_s=settings.oauth_refresh_token_ttl_s,
+        require_pkce=settings.http.oauth.require_pkce,
+        allow_plain_pkce=settings.http.oauth.allow_plain_pkce,
+        allow_public_clients=settings.http.oauth.allow_public_clients,
+        registration=_registration_policy(settings.http.oauth.registration, environ),
+        registration_secret=settings.http.oauth.registration_secret,
+        verify_cache_entries=settings.http.oauth.verify_cache_entries,
+        require_consent=settings.http.oauth.require_consent,
+        code_ttl_s=settings.http.oauth.code_ttl_s,
+        access_token_ttl_s=settings.http.oauth.access_token_ttl_s,
+        refresh_token_ttl_s=settings.http.oauth.refresh_token_ttl_s,
         static_clients=tuple(clients),
-        consent_password_hash=settings.oauth_consent_password_hash,
+        consent_password_hash=settings.http.oauth.consent_password_hash,
         guess_limits=GuessLimits(
-            settings.oauth_wrong_secret_burst, settings.oauth_wrong_secret_per_minute
+            settings.http.oauth.wrong_secret_burst, settings.http.oauth.wrong_secret_per_minute
         ),
         pending_limits=PendingLimits(
-            settings.oauth_max_pending_consents,
-            settings.oauth_max_pending_consents_per_client,
-            settings.oauth_max_pending_consents_per_address,
+            settings.http.oauth.max_pending_consents,
+            settings.http.oauth.max_pending_consents_per_client,
+            settings.http.oauth.max_pending_consents_per_address,
         ),
     )
 

@@ -144,14 +144,15 @@ class ProviderCalls:
         self.breakers = {
             pid: CircuitBreaker(
                 pid,
-                threshold=settings.breaker_threshold,
-                cooldown_s=settings.breaker_cooldown_ms / 1000,
+                threshold=settings.providers.breaker_threshold,
+                cooldown_s=settings.providers.breaker_cooldown_ms / 1000,
                 on_change=self._breaker_changed,
             )
             for pid in PROVIDER_IDS
         }
         self._policy = RetryPolicy(
-            attempts=settings.retry_attempts, base_delay_s=settings.retry_base_delay_ms / 1000
+            attempts=settings.providers.retry_attempts,
+            base_delay_s=settings.providers.retry_base_delay_ms / 1000,
         )
 
     async def resolve(
@@ -372,9 +373,12 @@ class ProviderCalls:
         await self._power.check_start(provider, request, prepared.invocation.argv)
         notices = [{"code": "approval", "message": w} for w in decision.warnings] + notices
         warning = None
-        if self._settings.cache_warn_on_ttl_expiry:
+        if self._settings.cache_awareness.warn_on_ttl_expiry:
             warning = ttl_warning(
-                provider, resolved, ttl_s=self._settings.anthropic_ttl_seconds, now=self._clock()
+                provider,
+                resolved,
+                ttl_s=self._settings.cache_awareness.anthropic_ttl_seconds,
+                now=self._clock(),
             )
         if warning is not None:
             notices.append(warning)
@@ -491,7 +495,7 @@ class ProviderCalls:
         environment = child_environment(
             run.provider,
             model=run.params.model,
-            passed=self._settings.pass_env.get(run.provider, ()),
+            passed=self._settings.providers.pass_env.get(run.provider, ()),
         )
 
         async def attempt(number: int) -> ProviderResult:
@@ -504,7 +508,7 @@ class ProviderCalls:
                 run.executable,
                 limits,
                 environment=environment,
-                isolate_env=self._settings.isolate_env,
+                isolate_env=self._settings.providers.isolate_env,
                 on_progress=progress,
                 on_start=ctx.set_process,
                 extra_env=extra_env,
@@ -616,13 +620,17 @@ class ProviderCalls:
 
     def _limits(self, params: CallParams) -> RunLimits:
         s = self._settings
-        timeout_ms = min(params.timeout_ms or s.provider_timeout_ms, s.provider_timeout_ms)
-        idle_ms = s.idle_timeout_ms if params.idle_timeout_ms is None else params.idle_timeout_ms
+        timeout_ms = min(params.timeout_ms or s.providers.timeout_ms, s.providers.timeout_ms)
+        idle_ms = (
+            s.providers.idle_timeout_ms
+            if params.idle_timeout_ms is None
+            else params.idle_timeout_ms
+        )
         return RunLimits(
             timeout_s=timeout_ms / 1000,
             idle_timeout_s=idle_ms / 1000,
-            max_output_bytes=s.max_output_bytes,
-            kill_grace_s=s.kill_grace_ms / 1000,
+            max_output_bytes=s.providers.max_output_bytes,
+            kill_grace_s=s.providers.kill_grace_ms / 1000,
         )
 
     def _new_conversation_dir(self) -> Path:

@@ -34,13 +34,13 @@ def _no_refusal(_provider: str) -> str | None:
 def gateway_config_of(settings: Settings) -> GatewayConfig:
     """The gateway's typed configuration (providers, aliases, routes) from the settings."""
     return gateway_config(
-        providers=settings.gateway_providers,
-        aliases=settings.gateway_aliases,
-        routes=settings.gateway_routes,
-        fallback=settings.gateway_fallback,
-        default_model=settings.gateway_default_model,
-        small_request_model=settings.gateway_small_request_model,
-        small_request_max_tokens=settings.gateway_small_request_max_tokens,
+        providers=settings.gateway.providers,
+        aliases=settings.gateway.aliases,
+        routes=settings.gateway.routes,
+        fallback=settings.gateway.fallback,
+        default_model=settings.gateway.default_model,
+        small_request_model=settings.gateway.small_request_model,
+        small_request_max_tokens=settings.gateway.small_request_max_tokens,
     )
 
 
@@ -69,17 +69,17 @@ def build_gateway(
     registry = ModelRegistry(config)
     keys = KeyChain(config, environ=environ, vault=vault, own_origins=own_origins)
     upstream = UpstreamClient(
-        connect_timeout_s=settings.gateway_connect_timeout_ms / 1000,
-        read_timeout_s=settings.gateway_upstream_timeout_ms / 1000,
-        first_byte_timeout_s=settings.gateway_first_byte_timeout_ms / 1000,
-        max_answer_bytes=settings.gateway_max_answer_bytes,
+        connect_timeout_s=settings.gateway.connect_timeout_ms / 1000,
+        read_timeout_s=settings.gateway.upstream_timeout_ms / 1000,
+        first_byte_timeout_s=settings.gateway.first_byte_timeout_ms / 1000,
+        max_answer_bytes=settings.gateway.max_answer_bytes,
         environ=environ,
-        ca_bundle=settings.gateway_ca_bundle,
-        max_connections_per_host=settings.gateway_max_connections_per_host,
-        proxy_loopback=settings.gateway_proxy_loopback,
-        max_sse_event_bytes=settings.gateway_max_sse_event_bytes,
+        ca_bundle=settings.gateway.ca_bundle,
+        max_connections_per_host=settings.gateway.max_connections_per_host,
+        proxy_loopback=settings.gateway.proxy_loopback,
+        max_sse_event_bytes=settings.gateway.max_sse_event_bytes,
         share=FairShare(
-            settings.gateway_principal_share_percent, "gateway.principal_share_percent"
+            settings.gateway.principal_share_percent, "gateway.principal_share_percent"
         ),
     )
     upstream.use_providers(config.providers.values())
@@ -89,15 +89,15 @@ def build_gateway(
         upstream,
         cli_available=cli_available,
         api_refusal=api_refusal,
-        detect_local=settings.gateway_detect_local,
-        models_refresh_s=settings.gateway_models_refresh_s,
+        detect_local=settings.gateway.detect_local,
+        models_refresh_s=settings.gateway.models_refresh_s,
     )
     return GatewayService(
         registry=registry,
         keys=keys,
         upstream=upstream,
         recorder=recorder,
-        cli=CliBridge(runner, jobs, timeout_s=settings.provider_timeout_ms / 1000),
+        cli=CliBridge(runner, jobs, timeout_s=settings.providers.timeout_ms / 1000),
         cli_available=cli_available,
         api_refusal=api_refusal,
         directory=directory,
@@ -108,7 +108,7 @@ def build_gateway(
         prices=prices,
         bodies=recorder.bodies,
         remote_passthrough=RemotePassthrough(
-            settings.gateway_remote_passthrough_allow,
-            settings.gateway_remote_passthrough_principals,
+            settings.gateway.remote_passthrough.allow,
+            settings.gateway.remote_passthrough.principals,
         ),
     )

@@ -118,11 +118,11 @@ class CapturePolicy:
     def of(cls, settings: Any) -> CapturePolicy:
         """The policy the settings declare (`recorder.capture.*`)."""
         return cls(
-            providers=_names(settings.capture_providers),
-            agents=_names(settings.capture_agents),
-            projects=_names(settings.capture_projects),
-            retention_hours=float(settings.capture_retention_hours),
-            max_chars=int(settings.capture_max_body_bytes),
+            providers=_names(settings.recorder.capture.providers),
+            agents=_names(settings.recorder.capture.agents),
+            projects=_names(settings.recorder.capture.projects),
+            retention_hours=float(settings.recorder.capture.retention_hours),
+            max_chars=int(settings.recorder.capture.max_body_bytes),
         )
 
 

@@ -22,7 +22,7 @@ __all__ = ["NO_SPAN", "SpanLike", "Telemetry", "start_telemetry"]
 
 def start_telemetry(settings: Settings, events: EventBus, environ: Mapping[str, str]) -> Telemetry:
     """The telemetry `settings` ask for: OTLP export when `otel.enabled`, else the no-op."""
-    if not settings.otel_enabled:
+    if not settings.otel.enabled:
         return Telemetry()
     # Imported here and only here: the SDK and its exporters cost start-up and memory.
     from llmgw_desktop.engine.telemetry.otlp import OtlpTelemetry

@@ -94,17 +94,17 @@ class OtlpTelemetry(Telemetry):
     enabled = True
 
     def __init__(self, settings: Settings, events: EventBus, environ: Mapping[str, str]) -> None:
-        base = settings.otel_endpoint.rstrip("/")
-        headers = dict(settings.otel_headers) or None
+        base = settings.otel.endpoint.rstrip("/")
+        headers = dict(settings.otel.headers) or None
         attributes: dict[str, str] = {"service.version": __version__}
         named = "OTEL_SERVICE_NAME" in environ or "service.name=" in environ.get(
             "OTEL_RESOURCE_ATTRIBUTES", ""
         )
         if not named:
             attributes["service.name"] = SERVICE_NAME
-        attributes.update(settings.otel_resource_attributes)
+        attributes.update(settings.otel.resource_attributes)
         resource = Resource.create(attributes)
-        ratio = settings.otel_sample_percent / 100
+        ratio = settings.otel.sample_percent / 100
         self._provider = TracerProvider(
             resource=resource,
             sampler=ParentBased(TraceIdRatioBased(ratio)),
@@ -145,7 +145,7 @@ class OtlpTelemetry(Telemetry):
             "llmgw.requests", unit="{request}", description="Recorded requests, by state."
         )
         self._propagator = TraceContextTextMapPropagator()
-        self._capture = settings.otel_capture_content
+        self._capture = settings.otel.capture_content
         # Recorder row -> (its attempt span, the request span it belongs to).
         self._attempts: dict[str, tuple[trace.Span, trace.Span | None]] = {}
         self._jobs: dict[str, trace.Span] = {}

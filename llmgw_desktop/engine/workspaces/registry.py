@@ -81,10 +81,10 @@ class WorkspaceRegistry:
         self._db = db
         self._environ = os.environ if environ is None else environ
         self._clock = clock
-        self._denied = frozenset(settings.workspace_denied_names)
-        self._roots = tuple(Path(r).expanduser() for r in settings.workspace_allowed_roots)
+        self._denied = frozenset(settings.workspaces.denied_names)
+        self._roots = tuple(Path(r).expanduser() for r in settings.workspaces.allowed_roots)
         self._configured = [
-            _configured(name, entry) for name, entry in sorted(settings.workspaces.items())
+            _configured(name, entry) for name, entry in sorted(settings.workspaces.registry.items())
         ]
 
     # -- reading -----------------------------------------------------------------------
@@ -174,7 +174,7 @@ class WorkspaceRegistry:
     def grant(self, workspace: Workspace | None) -> Grant:
         """What remote callers may make a CLI do in `workspace` (None: outside every one)."""
         s = self._settings
-        level, tools = s.workspace_remote_level, tuple(s.workspace_remote_allowed_tools)
+        level, tools = s.workspaces.remote_level, tuple(s.workspaces.remote_allowed_tools)
         if workspace is not None and workspace.remote_level is not None:
             level = workspace.remote_level
         if workspace is not None and workspace.remote_allowed_tools is not None:
@@ -216,8 +216,8 @@ class WorkspaceRegistry:
             )
         if has_session:
             return None  # the session's own directory, fixed when it was made
-        if self._settings.workspace_default:
-            return (await self.get(principal, self._settings.workspace_default)).path
+        if self._settings.workspaces.default:
+            return (await self.get(principal, self._settings.workspaces.default)).path
         raise InvalidRequest(
             "a remote call must run in a registered workspace: name one (workspace), use a "
             "session made in one, or have the operator set workspaces.default",
@@ -283,7 +283,7 @@ class WorkspaceRegistry:
                 "name: letters, digits, '.', '_' or '-' (at most 64), not starting with '.'",
                 param="name",
             )
-        if name in self._settings.workspaces:
+        if name in self._settings.workspaces.registry:
             raise InvalidRequest(f"workspace {name!r} already exists", param="name")
 
     async def _check_free(self, name: str) -> None:

@@ -124,7 +124,7 @@ async def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
     settings = loaded.settings
     try:
-        async with keys_on_store(settings.database_file, settings.store_url) as keys:
+        async with keys_on_store(settings.database_file, settings.store.url) as keys:
             verb = args.keys_command
             if verb == "create":
                 scope = KeyScope.of(
@@ -161,11 +161,11 @@ async def _run(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
 def _base_url(loaded: LoadedSettings) -> str:
     settings = loaded.settings
-    if settings.http_public_url:
-        return settings.http_public_url.rstrip("/")
-    host = settings.http_host if settings.http_host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+    if settings.http.public_url:
+        return settings.http.public_url.rstrip("/")
+    host = settings.http.host if settings.http.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
     host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{settings.http_port}"
+    return f"http://{host}:{settings.http.port}"
 
 
 def _print_made(made: MadeKey, loaded: LoadedSettings, *, as_json: bool) -> None:

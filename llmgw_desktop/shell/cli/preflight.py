@@ -82,10 +82,10 @@ def start_logging(settings: Settings, *, verbose: bool) -> LogSetup:
 
     return configure_logging(
         settings.log_path,
-        level=settings.log_level,
+        level=settings.log.level,
         verbose=verbose,
-        max_bytes=settings.log_max_bytes,
-        backups=settings.log_backups,
+        max_bytes=settings.log.max_bytes,
+        backups=settings.log.backups,
     )
 
 

@@ -85,7 +85,7 @@ def _run_locked(
 
         return run_headless(loaded, lock)
     except PortInUse as exc:
-        return port_in_use_message(exc, settings.http_host)
+        return port_in_use_message(exc, settings.http.host)
     except StoreError as exc:
         return fail(str(exc))
     except KeyboardInterrupt:  # Ctrl+C before the signal handlers were in place

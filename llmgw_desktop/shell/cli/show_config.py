@@ -6,21 +6,22 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.shell.cli.command import Command, HelpWithExamples, Subcommands, examples
 
 if TYPE_CHECKING:
-    from llmgw_desktop.config.settings import LoadedSettings
+    from llmgw_desktop.config.settings import LoadedSettings, Settings
 
 __all__ = ["COMMAND", "show_config"]
 
 # The path settings left empty mean "the platform's place": shown as the path itself, since
 # `""` tells a user nothing about where the gateway keeps their files.
-_WHERE_EMPTY_MEANS = {
-    "paths.data_dir": "data_path",
-    "paths.log_dir": "log_path",
-    "store.db_path": "database_file",
+_WHERE_EMPTY_MEANS: dict[str, Callable[[Settings], Path]] = {
+    "paths.data_dir": lambda settings: settings.data_path,
+    "paths.log_dir": lambda settings: settings.log_path,
+    "store.db_path": lambda settings: settings.database_file,
 }
 
 
@@ -73,18 +74,18 @@ def show_config(loaded: LoadedSettings, *, as_json: bool) -> int:
 
     from llmgw_desktop.config.settings import declared_settings
 
-    def shown(key: str, attr: str, secret: bool) -> Any:
-        value = getattr(loaded.settings, attr)
+    def shown(key: str, secret: bool) -> Any:
+        value = loaded.settings.value(key)
         if secret:
             return "***" if value else ""
         if key in _WHERE_EMPTY_MEANS and not value:
-            return str(getattr(loaded.settings, _WHERE_EMPTY_MEANS[key]))
+            return str(_WHERE_EMPTY_MEANS[key](loaded.settings))
         return _without_secrets(value, key)
 
     rows = [
         {
             "key": d.key,
-            "value": shown(d.key, d.attr, d.secret),
+            "value": shown(d.key, d.secret),
             "source": loaded.sources[d.key],
             "env": d.env,
             "doc": d.doc,

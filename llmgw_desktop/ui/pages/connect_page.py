@@ -120,9 +120,9 @@ class ConnectPage(Page):
         endpoint = context.facts.endpoint
         auth = self.engine.auth
         # The operator's own token: the desk may show (masked) and copy it, never log it.
-        self._token = self.engine.settings.http_auth_token
+        self._token = self.engine.settings.http.auth_token
         lock = auth.configured
-        self.base_url = base_url_of(endpoint, self.engine.settings.http_path)
+        self.base_url = base_url_of(endpoint, self.engine.settings.http.path)
         editors_lock = editors_send_token(
             locked=lock, oauth=auth.oauth is not None, static_token=bool(self._token)
         )

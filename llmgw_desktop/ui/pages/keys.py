@@ -99,7 +99,7 @@ class KeysPage(Page):
 
     @property
     def base_url(self) -> str:
-        return base_url_of(self.context.facts.endpoint, self.engine.settings.http_path)
+        return base_url_of(self.context.facts.endpoint, self.engine.settings.http.path)
 
     def page_shown(self) -> None:
         self.request_refresh()

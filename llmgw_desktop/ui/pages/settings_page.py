@@ -331,8 +331,8 @@ class SettingsPage(Page):
         if decl.key == "providers.disabled":
             return [s.id for s in self.engine.providers.states() if not s.enabled]
         if decl.key in CHANGED_LIVE and self._file is not None:
-            return getattr(self._file.settings, decl.attr)
-        return getattr(self.engine.settings, decl.attr)
+            return self._file.settings.value(decl.key)
+        return self.engine.settings.value(decl.key)
 
     def _fill_row(self, row: int, decl: Declared) -> None:
         source = self._sources.get(decl.key, "unknown")
@@ -367,15 +367,15 @@ class SettingsPage(Page):
         needed."""
         decl = self._decls[self.row_of(key)]
         if key not in self._saved:
-            on_file = getattr(self._file.settings, decl.attr) if self._file else None
-            running = getattr(self.engine.settings, decl.attr)
+            on_file = self._file.settings.value(decl.key) if self._file else None
+            running = self.engine.settings.value(decl.key)
             if self._file is None or key in CHANGED_LIVE or _is_live(key):
                 return ""
             if on_file != running:
                 return f"config.toml has {shown_value(decl, on_file)}: restart needed"
             return ""
         value = self._saved[key]
-        if value == getattr(self.engine.settings, decl.attr):
+        if value == self.engine.settings.value(decl.key):
             return "saved"
         if _is_live(key):
             return "saved, in effect now"
@@ -411,7 +411,7 @@ class SettingsPage(Page):
         self.key_label.setText(f"<b>{decl.key}</b> (environment variable {decl.env})")
         self.doc_label.setText(decl.doc)
         self.reason_label.setText(reason or self._restart_note(decl.key))
-        current = self._saved.get(decl.key, getattr(self.engine.settings, decl.attr))
+        current = self._saved.get(decl.key, self.engine.settings.value(decl.key))
         editable = reason is None
         self.value_box.setVisible(editable and decl.type is bool)
         self.value_edit.setVisible(editable and decl.type is not bool)

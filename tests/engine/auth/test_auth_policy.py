@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,21 +14,26 @@ from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN, startup_p
 
 TOKEN = "policy-test-token-Vq3xK9pLm2Zr7TnW4bYc8"  # random enough: a weak one is refused
 OPT_IN = {OPEN_REGISTRATION_OPT_IN: "1"}
-PUBLIC: dict[str, Any] = {"oauth_enabled": True, "oauth_allow_public_clients": True}
-OPEN_DEV: dict[str, Any] = {"oauth_enabled": True, "oauth_registration": "open_dev"}
-WIDE: dict[str, Any] = {"http_host": "0.0.0.0", "http_auth_token": TOKEN}
-PUBLIC_URL: dict[str, Any] = {"http_public_url": "https://gw.example.com"}
-DANGEROUS: dict[str, Any] = {"http_allow_dangerous": True}
+PUBLIC: dict[str, Any] = {"http.oauth.enabled": True, "http.oauth.allow_public_clients": True}
+OPEN_DEV: dict[str, Any] = {"http.oauth.enabled": True, "http.oauth.registration": "open_dev"}
+WIDE: dict[str, Any] = {"http.host": "0.0.0.0", "http.auth_token": TOKEN}
+PUBLIC_URL: dict[str, Any] = {"http.public_url": "https://gw.example.com"}
+DANGEROUS: dict[str, Any] = {"http.allow_dangerous_config": True}
 
 # (id, settings overrides, environment, refusal message fragment or None when safe)
 CASES: list[tuple[str, dict[str, Any], dict[str, str], str | None]] = [
     ("loopback without auth is allowed", {}, {}, None),
-    ("ipv6 loopback without auth is allowed", {"http_host": "::1"}, {}, None),
-    ("localhost without auth is allowed", {"http_host": "localhost"}, {}, None),
-    ("non-loopback bind without auth", {"http_host": "0.0.0.0"}, {}, "no authentication"),
-    ("lan address without auth", {"http_host": "192.168.1.20"}, {}, "no authentication"),
+    ("ipv6 loopback without auth is allowed", {"http.host": "::1"}, {}, None),
+    ("localhost without auth is allowed", {"http.host": "localhost"}, {}, None),
+    ("non-loopback bind without auth", {"http.host": "0.0.0.0"}, {}, "no authentication"),
+    ("lan address without auth", {"http.host": "192.168.1.20"}, {}, "no authentication"),
     ("non-loopback bind with a token", WIDE, {}, None),
-    ("non-loopback bind with oauth", {"http_host": "0.0.0.0", "oauth_enabled": True}, {}, None),
+    (
+        "non-loopback bind with oauth",
+        {"http.host": "0.0.0.0", "http.oauth.enabled": True},
+        {},
+        None,
+    ),
     ("public clients on loopback", PUBLIC, {}, None),
     ("public clients on a reachable bind", PUBLIC | WIDE, {}, "public clients"),
     ("public clients behind a public url", PUBLIC | PUBLIC_URL, {}, "public clients"),
@@ -44,35 +48,35 @@ CASES: list[tuple[str, dict[str, Any], dict[str, str], str | None]] = [
     ("the override does not replace the opt-in", OPEN_DEV | DANGEROUS, {}, "open_dev"),
     (
         "shared_secret without a secret",
-        {"oauth_enabled": True, "oauth_registration": "shared_secret"},
+        {"http.oauth.enabled": True, "http.oauth.registration": "shared_secret"},
         {},
         "registration_secret",
     ),
     (
         "shared_secret with a secret",
         {
-            "oauth_enabled": True,
-            "oauth_registration": "shared_secret",
-            "oauth_registration_secret": TOKEN,
+            "http.oauth.enabled": True,
+            "http.oauth.registration": "shared_secret",
+            "http.oauth.registration_secret": TOKEN,
         },
         {},
         None,
     ),
     (
         "trusted header without the bearer token",
-        {"http_trusted_principal_header": "X-Forwarded-User"},
+        {"http.trusted_principal_header": "X-Forwarded-User"},
         {},
         "trusted_principal_header",
     ),
     (
         "trusted header with the bearer token",
-        {"http_trusted_principal_header": "X-Forwarded-User", "http_auth_token": TOKEN},
+        {"http.trusted_principal_header": "X-Forwarded-User", "http.auth_token": TOKEN},
         {},
         None,
     ),
     (
         "headless consent without a password",
-        {"oauth_enabled": True, "oauth_require_consent": True},
+        {"http.oauth.enabled": True, "http.oauth.require_consent": True},
         {},
         "consent_password_hash",
     ),
@@ -90,7 +94,7 @@ def test_startup_problems(
     environ: dict[str, str],
     refusal: str | None,
 ) -> None:
-    problems = startup_problems(replace(loaded.settings, **overrides), environ, desktop=False)
+    problems = startup_problems(loaded.settings.with_values(overrides), environ, desktop=False)
     if refusal is None:
         assert problems == []
     else:
@@ -99,15 +103,17 @@ def test_startup_problems(
 
 
 def test_consent_at_the_desk_needs_no_password(loaded: LoadedSettings) -> None:
-    settings = replace(loaded.settings, oauth_enabled=True, oauth_require_consent=True)
+    settings = loaded.settings.with_values(
+        {"http.oauth.enabled": True, "http.oauth.require_consent": True}
+    )
     assert startup_problems(settings, {}, desktop=True) == []
 
 
 def test_every_problem_is_reported_at_once(loaded: LoadedSettings) -> None:
-    settings = replace(
-        loaded.settings, **(OPEN_DEV | PUBLIC | WIDE), http_trusted_principal_header="X-User"
+    settings = loaded.settings.with_values(
+        {**OPEN_DEV | PUBLIC | WIDE, "http.trusted_principal_header": "X-User"}
     )
-    problems = startup_problems(replace(settings, http_auth_token=""), {}, desktop=True)
+    problems = startup_problems(settings.with_values({"http.auth_token": ""}), {}, desktop=True)
     assert len(problems) == 3  # opt-in missing, open registration and public clients, header
 
 
@@ -156,7 +162,7 @@ def test_the_decision_never_reads_host(loaded: LoadedSettings) -> None:
         "environ",
         "desktop",
     ]
-    wide_open: Settings = replace(loaded.settings, http_host="0.0.0.0", **OPEN_DEV)
+    wide_open: Settings = loaded.settings.with_values({"http.host": "0.0.0.0", **OPEN_DEV})
     environ = RecordingEnviron(
         {"HTTP_HOST": "127.0.0.1", "Host": "localhost", "HOST": "127.0.0.1"} | OPT_IN
     )

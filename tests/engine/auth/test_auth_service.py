@@ -7,8 +7,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,16 +56,16 @@ async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]
 
 @pytest.fixture
 def make(loaded: LoadedSettings, db: Database) -> MakeAuth:
-    def make_auth(**overrides: Any) -> AuthService:
+    def make_auth(overrides: Mapping[str, Any] | None = None) -> AuthService:
         return AuthService(
-            replace(loaded.settings, **overrides), db, environ={}, instance_token=INSTANCE
+            loaded.settings.with_values(overrides or {}), db, environ={}, instance_token=INSTANCE
         )
 
     return make_auth
 
 
 def bearer(token: str, **extra: str) -> CIMultiDict[str]:
-    return CIMultiDict({"Authorization": f"Bearer {token}", **extra})
+    return CIMultiDict({"Authorization": f"Bearer {token}", **(extra or {})})
 
 
 async def oauth_access_token(auth: AuthService) -> str:
@@ -92,8 +91,8 @@ async def oauth_access_token(auth: AuthService) -> str:
 
 
 OAUTH = {
-    "oauth_enabled": True,
-    "oauth_clients": {
+    "http.oauth.enabled": True,
+    "http.oauth.clients": {
         CLIENT_ID: {
             "redirect_uris": ["http://127.0.0.1:9/cb"],
             "client_secret_sha256": hashlib.sha256(CLIENT_SECRET.encode()).hexdigest(),
@@ -108,7 +107,7 @@ OAUTH = {
 async def test_instance_token_is_the_local_user_on_the_owners_connections(
     make: MakeAuth,
 ) -> None:
-    auth = make(http_auth_token=TOKEN)
+    auth = make({"http.auth_token": TOKEN})
     token = CIMultiDict({"X-Llmgw-Instance-Token": INSTANCE})
     assert (await auth.authenticate(token, OWN)).principal == LOCAL_CALLER
     # From another account, or a connection the edge cannot place, the file's token proves
@@ -126,7 +125,7 @@ async def test_wrong_instance_token_is_refused(make: MakeAuth) -> None:
 
 
 async def test_static_bearer_is_gateway_bearer(make: MakeAuth) -> None:
-    auth = make(http_auth_token=TOKEN)
+    auth = make({"http.auth_token": TOKEN})
     verdict = await auth.authenticate(bearer(TOKEN))
     assert verdict.principal == Principal(BEARER, "bearer")
     # The scheme is case-insensitive (RFC 7235).
@@ -136,7 +135,7 @@ async def test_static_bearer_is_gateway_bearer(make: MakeAuth) -> None:
 
 @pytest.mark.parametrize("presented", [TOKEN + "x", TOKEN[:-1], TOKEN.upper(), "x" * 40])
 async def test_wrong_token_is_refused(make: MakeAuth, presented: str) -> None:
-    auth = make(http_auth_token=TOKEN)
+    auth = make({"http.auth_token": TOKEN})
     verdict = await auth.authenticate(bearer(presented))
     assert verdict.principal is None
     assert verdict.error == "invalid_token"
@@ -147,7 +146,7 @@ async def test_wrong_token_is_refused(make: MakeAuth, presented: str) -> None:
     [{}, {"Authorization": ""}, {"Authorization": "Bearer "}, {"Authorization": f"Basic {TOKEN}"}],
 )
 async def test_missing_token_is_refused(make: MakeAuth, headers: dict[str, str]) -> None:
-    auth = make(http_auth_token=TOKEN)
+    auth = make({"http.auth_token": TOKEN})
     assert auth.configured
     verdict = await auth.authenticate(CIMultiDict(headers))
     assert verdict.principal is None
@@ -156,7 +155,7 @@ async def test_missing_token_is_refused(make: MakeAuth, headers: dict[str, str])
 
 
 async def test_missing_token_is_refused_when_only_oauth_is_configured(make: MakeAuth) -> None:
-    auth = make(**OAUTH)
+    auth = make(OAUTH)
     assert (await auth.authenticate(CIMultiDict())).principal is None
 
 
@@ -185,7 +184,7 @@ async def test_open_locally_serves_only_the_gateways_own_account(
 
 
 async def test_open_to_all_local_accounts_is_the_old_behaviour(make: MakeAuth) -> None:
-    auth = make(http_open_to_all_local_accounts=True)
+    auth = make({"http.open_to_all_local_accounts": True})
     other = FixedPeer(PeerOwner.OTHER)
     assert (await auth.authenticate(CIMultiDict(), other)).principal == LOCAL_CALLER
 
@@ -193,9 +192,9 @@ async def test_open_to_all_local_accounts_is_the_old_behaviour(make: MakeAuth) -
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"http_public_url": "https://gw.example.com"},
-        {"http_host": "0.0.0.0"},
-        {"http_auth_token": TOKEN},
+        {"http.public_url": "https://gw.example.com"},
+        {"http.host": "0.0.0.0"},
+        {"http.auth_token": TOKEN},
         OAUTH,
     ],
     ids=["public url", "reachable bind", "token", "oauth"],
@@ -203,14 +202,14 @@ async def test_open_to_all_local_accounts_is_the_old_behaviour(make: MakeAuth) -
 async def test_not_open_when_reachable_or_configured(
     make: MakeAuth, overrides: dict[str, Any]
 ) -> None:
-    auth = make(**overrides)
+    auth = make(overrides)
     assert auth.configured
     assert (await auth.authenticate(CIMultiDict())).principal is None
     assert (await auth.authenticate(bearer("sk-anything"))).principal is None
 
 
 async def test_oauth_access_token_is_the_client(make: MakeAuth) -> None:
-    auth = make(**OAUTH)
+    auth = make(OAUTH)
     access = await oauth_access_token(auth)
     verdict = await auth.authenticate(bearer(access))
     assert verdict.principal == Principal(f"oauth:{CLIENT_ID}", "oauth", frozenset({"mcp"}))
@@ -219,7 +218,7 @@ async def test_oauth_access_token_is_the_client(make: MakeAuth) -> None:
 
 
 async def test_trusted_header_is_honoured_with_the_static_bearer(make: MakeAuth) -> None:
-    auth = make(http_auth_token=TOKEN, http_trusted_principal_header=HEADER)
+    auth = make({"http.auth_token": TOKEN, "http.trusted_principal_header": HEADER})
     verdict = await auth.authenticate(bearer(TOKEN, **{HEADER: "alice@example.com"}))
     assert verdict.principal == Principal("user:alice@example.com", "trusted-header")
     # Header names are case-insensitive on the wire.
@@ -230,7 +229,7 @@ async def test_trusted_header_is_honoured_with_the_static_bearer(make: MakeAuth)
 
 
 async def test_trusted_header_without_bearer_is_refused(make: MakeAuth) -> None:
-    auth = make(http_auth_token=TOKEN, http_trusted_principal_header=HEADER, **OAUTH)
+    auth = make({"http.auth_token": TOKEN, "http.trusted_principal_header": HEADER, **OAUTH})
     no_credentials = await auth.authenticate(CIMultiDict({HEADER: "alice"}))
     assert no_credentials.principal is None
     wrong = await auth.authenticate(bearer("x" * 40, **{HEADER: "alice"}))
@@ -244,7 +243,7 @@ async def test_trusted_header_without_bearer_is_refused(make: MakeAuth) -> None:
 
 async def test_trusted_header_is_ignored_without_a_static_token(make: MakeAuth) -> None:
     # Start-up refuses this configuration; were it to run, the header names no one.
-    auth = make(http_trusted_principal_header=HEADER)
+    auth = make({"http.trusted_principal_header": HEADER})
     verdict = await auth.authenticate(bearer("anything", **{HEADER: "alice"}), OWN)
     assert verdict.principal == LOCAL_CALLER
 
@@ -265,7 +264,7 @@ async def test_trusted_header_is_ignored_without_a_static_token(make: MakeAuth) 
     ],
 )
 async def test_trusted_header_with_bad_characters_is_refused(make: MakeAuth, value: str) -> None:
-    auth = make(http_auth_token=TOKEN, http_trusted_principal_header=HEADER)
+    auth = make({"http.auth_token": TOKEN, "http.trusted_principal_header": HEADER})
     verdict = await auth.authenticate(bearer(TOKEN, **{HEADER: value}))
     # Refused, not downgraded to the shared bearer principal.
     assert (verdict.principal, verdict.error) == (None, "invalid_request")
@@ -289,7 +288,7 @@ async def test_timing_safe_comparison_in_use(
 
     monkeypatch.setattr(service, "constant_time_equal", spy_equal)
     monkeypatch.setattr(hmac, "compare_digest", spy_digest)
-    auth = make(http_auth_token=TOKEN)
+    auth = make({"http.auth_token": TOKEN})
 
     assert (await auth.authenticate(bearer("y" * 40))).principal is None
     assert compared == [("y" * 40, TOKEN)]

@@ -10,7 +10,6 @@ import hashlib
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -423,7 +422,9 @@ async def test_registration_policies(make: Make) -> None:
 
     # open_dev lets anyone register, so it only runs with the environment opt-in: without it,
     # start-up refuses (the OAuth server is never built).
-    settings = replace(load_settings().settings, oauth_enabled=True, oauth_registration="open_dev")
+    settings = load_settings().settings.with_values(
+        {"http.oauth.enabled": True, "http.oauth.registration": "open_dev"}
+    )
     assert any(OPEN_REGISTRATION_OPT_IN in p for p in startup_problems(settings, {}, desktop=True))
     assert startup_problems(settings, {OPEN_REGISTRATION_OPT_IN: "1"}, desktop=True) == []
     opened = await make(registration="open_dev")

@@ -37,7 +37,7 @@ def _row(
 
 
 async def _engine(loaded: LoadedSettings, budgets: list[dict[str, Any]], **kw: Any) -> Engine:
-    engine = Engine(replace(loaded.settings, budgets=budgets), **kw)
+    engine = Engine(loaded.settings.with_values({"budgets": budgets}), **kw)
     await engine.start()
     return engine
 
@@ -174,11 +174,12 @@ async def test_a_queued_call_is_refused_when_it_leaves_the_queue_after_the_budge
     engine = await _engine(
         replace(
             loaded,
-            settings=replace(
-                loaded.settings,
-                cli_path=[str(stand_in.parent)],
-                max_concurrent_jobs=1,
-                max_concurrent_per_provider=1,
+            settings=loaded.settings.with_values(
+                {
+                    "providers.cli_path": [str(stand_in.parent)],
+                    "jobs.max_concurrent": 1,
+                    "jobs.max_concurrent_per_provider": 1,
+                }
             ),
         ),
         [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 100}],

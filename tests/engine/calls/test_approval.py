@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -134,7 +133,7 @@ async def test_the_desk_is_told_which_client_asked_and_where_the_call_would_run(
     monkeypatch.setenv("PATH", f"{CLI_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setenv("LLM_GATEWAY_WORKSPACES", f"webapp={tmp_path}")
     settings = load_settings().settings
-    engine = Engine(replace(settings, approval_ask_at_desk=True))
+    engine = Engine(settings.with_values({"approval.ask_at_desk": True}))
     await engine.start()
     asked: list[PendingApproval] = []
 

@@ -3,7 +3,6 @@ row and job result carry the tokens before and after, the tokenizer and the stra
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from llmgw_desktop.config.settings import LoadedSettings
@@ -25,7 +24,7 @@ async def call(loaded: LoadedSettings, tmp_path: Path, meta: RequestMeta) -> tup
     stand_in.parent.mkdir()
     stand_in.write_text(f"#!/bin/sh\ncat > '{received}'\ncat '{CAPTURED}'\n")
     stand_in.chmod(0o755)
-    engine = Engine(replace(loaded.settings, cli_path=[str(stand_in.parent)]))
+    engine = Engine(loaded.settings.with_values({"providers.cli_path": [str(stand_in.parent)]}))
     await engine.start()
     try:
         submitted = await engine.calls.submit("claude", CallParams(prompt=PROMPT), "local", meta)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -181,7 +180,7 @@ async def test_bypass_is_refused_unless_the_operator_allows_it(
     fake_cli = tmp_path / "claude"
     fake_cli.write_text("#!/bin/sh\nexit 0\n")
     fake_cli.chmod(0o755)
-    settings = replace(loaded.settings, cli_path=[str(tmp_path)])
+    settings = loaded.settings.with_values({"providers.cli_path": [str(tmp_path)]})
     engine = Engine(settings)
     await engine.start()
     try:

@@ -32,7 +32,7 @@ async def engine(
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
     monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
-    started = Engine(engine_settings(loaded, cli_path=[str(FAKE_BIN)]))
+    started = Engine(engine_settings(loaded, {"providers.cli_path": [str(FAKE_BIN)]}))
     await started.start()
     yield started
     await started.stop()

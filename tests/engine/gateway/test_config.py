@@ -234,11 +234,11 @@ def test_config_file_tables_reach_the_settings(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(GOOD_TOML)
     settings = load_settings(config_file=path, environ={}).settings
-    assert settings.gateway_providers["work"]["models"] == ["qwen3-coder"]
-    assert settings.gateway_aliases == {"sonnet": "claude-sonnet-4-6"}
-    route = settings.gateway_routes["claude-*"]
+    assert settings.gateway.providers["work"]["models"] == ["qwen3-coder"]
+    assert settings.gateway.aliases == {"sonnet": "claude-sonnet-4-6"}
+    route = settings.gateway.routes["claude-*"]
     assert route["strategy"] == "round-robin" and route["pin"] == {"codex": "openai/gpt-5.1"}
-    config = _config(settings.gateway_providers, routes=settings.gateway_routes)
+    config = _config(settings.gateway.providers, routes=settings.gateway.routes)
     assert config.providers["work"].base_url == "http://127.0.0.1:8001/v1"
     assert config.routes[0].fallback[1] == "claude-cli/sonnet"
 
@@ -267,9 +267,9 @@ def test_bad_config_file_table_names_key_and_source(
 def test_providers_as_json_in_the_environment(tmp_path: Path) -> None:
     environ = {"LLM_GATEWAY_PROVIDERS": '{"ollama": {"enabled": true}}'}
     loaded = load_settings(config_file=tmp_path / "missing.toml", environ=environ)
-    assert loaded.settings.gateway_providers == {"ollama": {"enabled": True}}
+    assert loaded.settings.gateway.providers == {"ollama": {"enabled": True}}
     assert loaded.sources["gateway.providers"] == "env LLM_GATEWAY_PROVIDERS"
-    assert _config(loaded.settings.gateway_providers).providers["ollama"].enabled
+    assert _config(loaded.settings.gateway.providers).providers["ollama"].enabled
 
 
 @pytest.mark.parametrize(

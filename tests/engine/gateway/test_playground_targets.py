@@ -35,7 +35,7 @@ async def gateway(
 ) -> GatewayRuntime:
     find_cli("claude")
     runtime: GatewayRuntime = await start_gateway(
-        gateway_providers={"ollama": {"base_url": upstream.base_url + "/v1"}}, **CLI_SETTINGS
+        {"gateway.providers": {"ollama": {"base_url": upstream.base_url + "/v1"}}, **CLI_SETTINGS}
     )
     await runtime.engine.gateway.directory.refresh()
     return runtime

@@ -4,7 +4,6 @@ upstream: exactly one provider is asked, never a fallback, and every outcome is 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import pytest
 
@@ -27,7 +26,7 @@ from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 async def engine(loaded: LoadedSettings) -> AsyncIterator[tuple[Engine, ScriptedUpstream]]:
     async with ScriptedUpstream() as upstream:
         # A global fallback that a normal request would move on to: a check must not.
-        settings = replace(loaded.settings, gateway_fallback=["anthropic/claude-haiku-4-5"])
+        settings = loaded.settings.with_values({"gateway.fallback": ["anthropic/claude-haiku-4-5"]})
         environ = {
             "OPENAI_API_KEY": "sk-test-openai-key-probe",
             "OPENAI_BASE_URL": upstream.base_url + "/v1",

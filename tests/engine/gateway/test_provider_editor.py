@@ -125,7 +125,7 @@ async def test_saved_provider_serves_the_next_request_without_restart(
     assert data["gateway"]["routes"]["house/*"]["fallback"] == ["fast"]
     # The next start reads what was written.
     again = load_settings()
-    assert again.settings.gateway_providers["house"]["headers"] == {"X-Team": "infra"}
+    assert again.settings.gateway.providers["house"]["headers"] == {"X-Team": "infra"}
 
 
 async def test_test_lists_models_before_saving_and_says_the_exact_error(

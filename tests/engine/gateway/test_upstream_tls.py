@@ -158,12 +158,12 @@ async def test_ca_bundle_setting_reaches_the_upstream_client(
 ) -> None:
     env = settings_env(tmp_path, LLM_GATEWAY_CA_BUNDLE=str(test_ca.ca_file))
     settings = load_settings(environ=env).settings
-    assert settings.gateway_ca_bundle == str(test_ca.ca_file)
+    assert settings.gateway.ca_bundle == str(test_ca.ca_file)
     upstream = UpstreamClient(
         connect_timeout_s=WAIT_S,
         read_timeout_s=WAIT_S,
         environ={},
-        ca_bundle=settings.gateway_ca_bundle,
+        ca_bundle=settings.gateway.ca_bundle,
     )
     try:
         assert await upstream.get_json(https_url, timeout_s=WAIT_S) == {"hello": "tls"}
@@ -193,5 +193,5 @@ def test_connection_cap_setting_must_be_positive(tmp_path: Path) -> None:
         load_settings(environ=env)
     assert caught.value.key == "gateway.max_connections_per_host"
     defaults = load_settings(environ=settings_env(tmp_path)).settings
-    assert defaults.gateway_max_connections_per_host == 100
-    assert defaults.gateway_ca_bundle == "" and defaults.gateway_proxy_loopback is False
+    assert defaults.gateway.max_connections_per_host == 100
+    assert defaults.gateway.ca_bundle == "" and defaults.gateway.proxy_loopback is False

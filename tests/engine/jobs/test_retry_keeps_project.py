@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +41,8 @@ def vibe(tmp_path: Path, upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyP
 
 
 async def _engine(loaded: LoadedSettings, budgets: list[dict[str, Any]]) -> Engine:
-    settings = engine_settings(loaded, cli_path=[str(FAKE_BIN)])
-    engine = Engine(replace(settings, budgets=budgets))
+    settings = engine_settings(loaded, {"providers.cli_path": [str(FAKE_BIN)]})
+    engine = Engine(settings.with_values({"budgets": budgets}))
     await engine.start()
     return engine
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -99,12 +98,13 @@ async def test_500_concurrent_requests_are_all_recorded(
     stand_in.parent.mkdir()
     stand_in.write_text(f"#!/bin/sh\ncat > /dev/null\ncat '{CAPTURED}'\n")
     stand_in.chmod(0o755)
-    settings = replace(
-        loaded.settings,
-        cli_path=[str(stand_in.parent)],
-        max_concurrent_jobs=32,
-        max_concurrent_per_provider=32,
-        max_queued_jobs=1000,
+    settings = loaded.settings.with_values(
+        {
+            "providers.cli_path": [str(stand_in.parent)],
+            "jobs.max_concurrent": 32,
+            "jobs.max_concurrent_per_provider": 32,
+            "jobs.max_queued": 1000,
+        }
     )
     engine = Engine(settings)
     await engine.start()

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -152,7 +152,7 @@ async def filled(loaded: LoadedSettings, tmp_path: Path) -> Filled:
         client_id, access_token = await _fill_oauth(db)
         root = tmp_path / "roots"
         root.mkdir()
-        settings = replace(loaded.settings, workspace_allowed_roots=[str(root)])
+        settings = loaded.settings.with_values({"workspaces.allowed_roots": [str(root)]})
         registry = WorkspaceRegistry(settings, db, environ={ADMIN_OPT_IN: "1"})
         await registry.create(ADMIN, "copied-space")
     finally:
@@ -204,7 +204,7 @@ async def test_copied_store_serves_an_engine_on_postgresql(
     meta = "SELECT key, value FROM store_meta ORDER BY key"
     assert _rows(target_url, meta) == _sqlite_rows(filled.path, meta)
 
-    settings = replace(loaded.settings, store_url=target_url, oauth_enabled=True)
+    settings = loaded.settings.with_values({"store.url": target_url, "http.oauth.enabled": True})
     engine = Engine(settings, vault_key_sources=env_sources(KEY_A, tmp_path))
     await engine.start()
     try:
@@ -315,7 +315,7 @@ async def test_engine_on_the_copy_finds_the_recorder_row_by_search(
     filled: Filled, target_url: str, loaded: LoadedSettings, tmp_path: Path
 ) -> None:
     await copy_store(filled.path, target_url)
-    settings = replace(loaded.settings, store_url=target_url)
+    settings = loaded.settings.with_values({"store.url": target_url})
     engine = Engine(settings, vault_key_sources=env_sources(KEY_A, tmp_path))
     await engine.start()
     try:

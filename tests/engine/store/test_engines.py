@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import peewee
@@ -206,7 +205,7 @@ async def test_the_engine_starts_and_stops_on_postgresql_from_the_setting(
     loaded: LoadedSettings, postgres_cluster: PostgresCluster
 ) -> None:
     url = postgres_cluster.create_database()
-    engine = Engine(replace(loaded.settings, store_url=url))
+    engine = Engine(loaded.settings.with_values({"store.url": url}))
     await engine.start()
     try:
         assert engine.store.engine.name == "postgresql"
@@ -248,7 +247,7 @@ async def test_a_gateway_starting_on_a_shared_store_leaves_other_gateways_work_a
     lease (a SQLite store is one process's, and a restart there ends them as `interrupted`:
     tests/reliability; a dead owner's are ended by the reaper: tests/engine/jobs)."""
     url = postgres_cluster.create_database()
-    settings = replace(loaded.settings, store_url=url)
+    settings = loaded.settings.with_values({"store.url": url})
     first, second = Engine(settings), Engine(settings)
     await first.start()
     try:

@@ -3,8 +3,8 @@ workspaces inside the allowed roots only, and tool-made workspaces kept across a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,10 @@ class Place:
     shared: Path  # the operator's registered workspace
     outside: Path  # a directory outside the root
 
-    def registry(self, environ: dict[str, str] | None = None, **changes: Any) -> WorkspaceRegistry:
-        settings = replace(self.settings, **changes) if changes else self.settings
+    def registry(
+        self, changes: Mapping[str, Any] | None = None, environ: dict[str, str] | None = None
+    ) -> WorkspaceRegistry:
+        settings = self.settings.with_values(changes or {})
         return WorkspaceRegistry(
             settings, self.db, environ=OPTED_IN if environ is None else environ, clock=lambda: 1.0
         )
@@ -51,11 +53,12 @@ async def place(
     root, shared, outside = tmp_path / "root", tmp_path / "shared", tmp_path / "outside"
     for folder in (root, shared, outside):
         folder.mkdir()
-    settings = replace(
-        loaded.settings,
-        workspaces={"shared": str(shared), "other": str(outside)},
-        workspace_allowed_roots=[str(root)],
-        workspace_denied_names=[*loaded.settings.workspace_denied_names, "private"],
+    settings = loaded.settings.with_values(
+        {
+            "workspaces.registry": {"shared": str(shared), "other": str(outside)},
+            "workspaces.allowed_roots": [str(root)],
+            "workspaces.denied_names": [*loaded.settings.workspaces.denied_names, "private"],
+        }
     )
     db = new_database("workspaces.db")
     await db.open()
@@ -124,7 +127,7 @@ async def test_a_remote_call_without_a_workspace_is_refused(
 
 
 async def test_a_remote_call_without_a_workspace_uses_the_default(place: Place) -> None:
-    registry = place.registry(workspace_default="shared")
+    registry = place.registry({"workspaces.default": "shared"})
     anchored = await registry.anchor("user:bob", workspace=None, working_dir=None)
     assert anchored == str(place.shared)
     with pytest.raises(InvalidRequest) as refused:
@@ -183,7 +186,7 @@ async def test_create_makes_a_directory_inside_the_root(place: Place) -> None:
 async def test_create_names_a_root_or_takes_the_first(place: Place) -> None:
     second = place.root.parent / "second"
     second.mkdir()
-    registry = place.registry(workspace_allowed_roots=[str(place.root), str(second)])
+    registry = place.registry({"workspaces.allowed_roots": [str(place.root), str(second)]})
     made = await registry.create(ADMIN, "in-second", root=str(second))
     assert Path(made.path).parent == second.resolve()
     with pytest.raises(InvalidRequest) as refused:
@@ -239,7 +242,7 @@ async def test_making_a_workspace_is_forbidden_without_opt_in_scope_and_roots(
     place: Place, environ: dict[str, str], principal: Principal, roots_set: bool
 ) -> None:
     registry = place.registry(
-        environ, workspace_allowed_roots=[str(place.root)] if roots_set else []
+        {"workspaces.allowed_roots": [str(place.root)] if roots_set else []}, environ
     )
     repo = git_repo(place.root / "repo")
     with pytest.raises(EngineError) as refused:
@@ -279,7 +282,7 @@ async def test_register_follows_a_symlink_inside_the_root(place: Place) -> None:
 async def test_a_symlinked_root_still_holds_what_lies_inside_it(place: Place) -> None:
     linked_root = place.root.parent / "linked-root"
     linked_root.symlink_to(place.root, target_is_directory=True)
-    registry = place.registry(workspace_allowed_roots=[str(linked_root)])
+    registry = place.registry({"workspaces.allowed_roots": [str(linked_root)]})
     repo = git_repo(place.root / "repo")
     made = await registry.register_existing_repo(ADMIN, "repo", str(linked_root / "repo"))
     assert made.path == str(repo.resolve())

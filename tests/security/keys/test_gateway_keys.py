@@ -56,7 +56,7 @@ def gemini_client(gateway: GatewayRuntime, key: str) -> genai.Client:
 
 @pytest.fixture
 async def locked(start_gateway: GatewayFactory) -> GatewayRuntime:
-    runtime: GatewayRuntime = await start_gateway(http_auth_token=TOKEN)
+    runtime: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN})
     return runtime
 
 
@@ -117,9 +117,11 @@ async def test_alias_fallback_and_passthrough_cannot_lead_a_key_out_of_its_scope
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway = await start_gateway(
-        http_auth_token=TOKEN,
-        gateway_aliases={"fast": "gpt-4o", "mini": "gpt-4o-mini"},
-        gateway_routes={"gpt-4o-mini": {"fallback": ["claude-sonnet-4-6"]}},
+        {
+            "http.auth_token": TOKEN,
+            "gateway.aliases": {"fast": "gpt-4o", "mini": "gpt-4o-mini"},
+            "gateway.routes": {"gpt-4o-mini": {"fallback": ["claude-sonnet-4-6"]}},
+        },
     )
     key = (await make_key(gateway, "narrow", scope={"models": ["gpt-4o-mini"]})).secret
     client = openai_client(gateway, key)

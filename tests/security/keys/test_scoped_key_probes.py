@@ -44,7 +44,7 @@ NARROW = {"models": ["gpt-4o-mini"], "providers": ["openai"], "tools": ["list_mo
 
 @pytest.fixture
 async def locked(start_gateway: GatewayFactory) -> GatewayRuntime:
-    runtime: GatewayRuntime = await start_gateway(http_auth_token=TOKEN)
+    runtime: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN})
     return runtime
 
 
@@ -152,8 +152,12 @@ async def test_relayed_mcp_server_tools_are_held_to_the_keys_tool_scope(
     if not EVERYTHING.exists():
         pytest.skip(f"the MCP servers are not installed ({EVERYTHING})")
     gateway = await start_gateway(
-        http_auth_token=TOKEN,
-        mcp_servers={"tools": {"command": str(EVERYTHING), "args": ["stdio"], "remote": "all"}},
+        {
+            "http.auth_token": TOKEN,
+            "mcp.servers": {
+                "tools": {"command": str(EVERYTHING), "args": ["stdio"], "remote": "all"}
+            },
+        },
     )
     # Allowed: a key that names the relayed tool calls it.
     echo = (await make_key(gateway, "echoer", scope={"tools": ["tools__echo"]})).secret
@@ -202,7 +206,7 @@ async def test_a_revoked_key_is_refused_wherever_it_is_carried(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream, auth: str
 ) -> None:
     # Open to the local user: a revoked key must not fall back to the local user's access.
-    gateway = await start_gateway(**({"http_auth_token": TOKEN} if auth == "locked" else {}))
+    gateway = await start_gateway({"http.auth_token": TOKEN} if auth == "locked" else {})
     key = (await make_key(gateway, "gone", scope=NARROW)).secret
     await openai_client(gateway, key).chat.completions.create(model="gpt-4o-mini", messages=HI)
     await gateway.engine.keys.revoke(OPERATOR, "gone")

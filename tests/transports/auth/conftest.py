@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -46,21 +46,21 @@ Start = Callable[..., Awaitable[GatewayRuntime]]
 
 
 def bearer(token: str = TOKEN, **extra: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", **extra}
+    return {"Authorization": f"Bearer {token}", **(extra or {})}
 
 
-def oauth_settings(**extra: Any) -> dict[str, Any]:
+def oauth_settings(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """OAuth on, with one confidential static client (no consent step)."""
     return {
-        "oauth_enabled": True,
-        "oauth_clients": {
+        "http.oauth.enabled": True,
+        "http.oauth.clients": {
             CLIENT_ID: {
                 "name": "Laptop editor",
                 "redirect_uris": [REDIRECT],
                 "client_secret_sha256": hashlib.sha256(CLIENT_SECRET.encode()).hexdigest(),
             }
         },
-        **extra,
+        **(extra or {}),
     }
 
 
@@ -94,7 +94,7 @@ async def mcp_post(gateway: GatewayRuntime, headers: dict[str, str], **kwargs: A
     """A bare JSON-RPC message to the MCP endpoint, as any client's first request looks."""
     kwargs.setdefault("json", INITIALIZE)
     return await send(
-        gateway, "POST", gateway.settings.http_path, headers=MCP_ACCEPT | headers, **kwargs
+        gateway, "POST", gateway.settings.http.path, headers=MCP_ACCEPT | headers, **kwargs
     )
 
 

@@ -41,7 +41,7 @@ def openai_error(answer: Answer) -> dict[str, Any]:
 
 
 async def test_missing_token_is_refused(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN, **oauth_settings())
+    gateway = await start({"http.auth_token": TOKEN, **oauth_settings()})
     base = gateway.base_url
     mcp = await mcp_post(gateway, {})
     assert mcp.status == 401
@@ -71,7 +71,7 @@ async def test_missing_token_is_refused(start: Start) -> None:
 
 
 async def test_missing_token_without_oauth_points_at_no_oauth_metadata(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN)
+    gateway = await start({"http.auth_token": TOKEN})
     for answer in (await mcp_post(gateway, {}), await send(gateway, "GET", "/v1/models")):
         assert answer.status == 401
         assert answer.headers["WWW-Authenticate"].startswith("Bearer ")
@@ -82,7 +82,7 @@ async def test_missing_token_without_oauth_points_at_no_oauth_metadata(start: St
 
 async def test_challenge_uses_the_public_url_not_the_host_header(start: Start) -> None:
     public = "https://gw.example.com"
-    gateway = await start(http_auth_token=TOKEN, http_public_url=public, **oauth_settings())
+    gateway = await start({"http.auth_token": TOKEN, "http.public_url": public, **oauth_settings()})
     answer = await mcp_post(gateway, {"Host": "gw.example.com"})
     assert answer.status == 401
     challenge = answer.headers["WWW-Authenticate"]
@@ -92,7 +92,7 @@ async def test_challenge_uses_the_public_url_not_the_host_header(start: Start) -
 
 
 async def test_wrong_token_is_refused(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN, **oauth_settings())
+    gateway = await start({"http.auth_token": TOKEN, **oauth_settings()})
     for token in ("not-the-token", TOKEN[:-1], TOKEN + "x", TOKEN.upper()):
         mcp = await mcp_post(gateway, bearer(token))
         assert mcp.status == 401, token
@@ -108,7 +108,7 @@ async def test_wrong_token_is_refused(start: Start) -> None:
 
 
 async def test_guessing_tokens_is_throttled_per_address(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN)
+    gateway = await start({"http.auth_token": TOKEN})
     statuses = [
         (await send(gateway, "GET", "/v1/models", headers=bearer(f"guess-{n}"))).status
         for n in range(service.FAILED_BURST + 1)
@@ -132,7 +132,7 @@ async def test_guessing_tokens_is_throttled_per_address(start: Start) -> None:
 
 
 async def test_right_token_is_accepted(start: Start, provider_env: None) -> None:
-    gateway = await start(http_auth_token=TOKEN)
+    gateway = await start({"http.auth_token": TOKEN})
     result = await call_tool(gateway, bearer(), "llm_process_health", {})
     assert not result.is_error, result
     assert structured(result)["engine"]["status"] == "ok"
@@ -149,7 +149,7 @@ async def test_right_token_is_accepted(start: Start, provider_env: None) -> None
 
 async def test_health_stays_public_and_says_nothing_sensitive(start: Start, tmp_path: Path) -> None:
     gateway = await start(
-        http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER, **oauth_settings()
+        {"http.auth_token": TOKEN, "http.trusted_principal_header": USER_HEADER, **oauth_settings()}
     )
     anonymous = await send(gateway, "GET", "/health")
     assert anonymous.status == 200
@@ -173,7 +173,7 @@ async def test_timing_safe_comparison_in_use(start: Start, monkeypatch: pytest.M
         return real(presented, expected)
 
     monkeypatch.setattr(service, "constant_time_equal", spy)
-    gateway = await start(http_auth_token=TOKEN)
+    gateway = await start({"http.auth_token": TOKEN})
     wrong = "a-wrong-token-of-the-same-length-as-the-real-one!"
     assert (await mcp_post(gateway, bearer(wrong))).status == 401
     assert (wrong, TOKEN) in compared
@@ -184,7 +184,7 @@ async def test_timing_safe_comparison_in_use(start: Start, monkeypatch: pytest.M
 
 async def test_trusted_header_without_bearer_is_refused_or_ignored(start: Start) -> None:
     gateway = await start(
-        http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER, **oauth_settings()
+        {"http.auth_token": TOKEN, "http.trusted_principal_header": USER_HEADER, **oauth_settings()}
     )
     for headers in ({USER_HEADER: "alice"}, bearer("wrong-token") | {USER_HEADER: "alice"}):
         assert (await mcp_post(gateway, headers)).status == 401
@@ -217,7 +217,7 @@ async def test_trusted_header_without_bearer_is_refused_or_ignored(start: Start)
     ],
 )
 async def test_trusted_header_with_bad_characters_is_refused(start: Start, name: str) -> None:
-    gateway = await start(http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER)
+    gateway = await start({"http.auth_token": TOKEN, "http.trusted_principal_header": USER_HEADER})
     headers = bearer(**{USER_HEADER: name})
     mcp = await mcp_post(gateway, headers)
     assert mcp.status in (400, 401), mcp.text
@@ -231,9 +231,11 @@ async def test_trusted_header_names_the_principal(start: Start, tmp_path: Path) 
     project = tmp_path / "project"
     project.mkdir()
     gateway = await start(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        workspaces={"project": str(project)},
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "workspaces.registry": {"project": str(project)},
+        },
     )
     alice, bob = bearer(**{USER_HEADER: "alice"}), bearer(**{USER_HEADER: "bob@example.com"})
     made = await call_tool(
@@ -256,10 +258,12 @@ async def test_trusted_header_names_the_principal(start: Start, tmp_path: Path) 
 
 async def test_rate_limit_answers_429_with_retry_after(start: Start) -> None:
     gateway = await start(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        http_rate_limit_per_minute=1,
-        http_rate_limit_burst=2,
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "http.rate_limit_per_minute": 1,
+            "http.rate_limit_burst": 2,
+        },
     )
     assert (await send(gateway, "GET", "/v1/models", headers=bearer())).status == 200
     assert (await mcp_post(gateway, bearer())).status == 200
@@ -281,9 +285,9 @@ async def test_rate_limit_answers_429_with_retry_after(start: Start) -> None:
 
 
 async def test_cors_is_closed_by_default(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN)
+    gateway = await start({"http.auth_token": TOKEN})
     for origin in (FOREIGN_ORIGIN, "http://localhost:5173"):
-        for path in (gateway.settings.http_path, "/v1/chat/completions", "/v1/models"):
+        for path in (gateway.settings.http.path, "/v1/chat/completions", "/v1/models"):
             preflight = await send(
                 gateway,
                 "OPTIONS",
@@ -304,7 +308,7 @@ async def test_cors_is_closed_by_default(start: Start) -> None:
 
 
 async def test_foreign_host_is_refused(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN)
+    gateway = await start({"http.auth_token": TOKEN})
     for host in ("attacker.example", "attacker.example:3333", "127.0.0.1.attacker.example"):
         headers = bearer(Host=host)  # even the right token does not help a rebound name
         mcp = await mcp_post(gateway, headers)
@@ -318,7 +322,7 @@ async def test_foreign_host_is_refused(start: Start) -> None:
 
 
 async def test_foreign_origin_is_refused(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN)
+    gateway = await start({"http.auth_token": TOKEN})
     for origin in (FOREIGN_ORIGIN, "null", "http://127.0.0.1.attacker.example"):
         headers = bearer(Origin=origin)
         mcp = await mcp_post(gateway, headers)
@@ -336,7 +340,7 @@ async def _chunked(body: bytes) -> AsyncIterator[bytes]:
 
 
 async def test_body_size_limit(start: Start) -> None:
-    gateway = await start(http_auth_token=TOKEN, http_max_body_bytes=2048)
+    gateway = await start({"http.auth_token": TOKEN, "http.max_body_bytes": 2048})
     big = json.dumps(INITIALIZE | {"pad": "x" * 8192}).encode()
     json_type = {"Content-Type": "application/json"}
     mcp = await mcp_post(gateway, bearer(**json_type), json=None, data=big)
@@ -359,7 +363,7 @@ async def test_body_size_limit(start: Start) -> None:
 
 async def test_vault_is_operator_only(start: Start) -> None:
     gateway = await start(
-        http_auth_token=TOKEN, http_trusted_principal_header=USER_HEADER, **oauth_settings()
+        {"http.auth_token": TOKEN, "http.trusted_principal_header": USER_HEADER, **oauth_settings()}
     )
     operator = bearer()
     stored = await send(

@@ -127,9 +127,11 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             loaded = load_settings(environ=environ)
             runtime, lock = await start_gateway(
                 loaded,
-                http_auth_token=TOKEN,
-                http_trusted_principal_header=USER_HEADER,
-                workspaces={WORKSPACE: str(workspace_dir)},
+                {
+                    "http.auth_token": TOKEN,
+                    "http.trusted_principal_header": USER_HEADER,
+                    "workspaces.registry": {WORKSPACE: str(workspace_dir)},
+                },
             )
             try:
                 made = await _alice_makes_her_calls(runtime, scripted, workspace_dir)

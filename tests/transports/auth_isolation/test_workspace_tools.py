@@ -43,19 +43,24 @@ async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[Gatew
     for folder in (roots, shared, outside):
         folder.mkdir()
     client = {"redirect_uris": [REDIRECT], "client_secret_sha256": _sha256(SECRET)}
-    settings = replace(
-        loaded.settings,
-        http_port=0,
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        oauth_enabled=True,
-        oauth_clients={
-            ADMIN_CLIENT: client | {"scopes": "mcp workspace:admin"},
-            PLAIN_CLIENT: client | {"scopes": "mcp"},
-        },
-        workspaces={"shared": str(shared)},
-        workspace_allowed_roots=[str(roots)],
-        workspace_denied_names=[*loaded.settings.workspace_denied_names, "secrets", "private"],
+    settings = loaded.settings.with_values(
+        {
+            "http.port": 0,
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "http.oauth.enabled": True,
+            "http.oauth.clients": {
+                ADMIN_CLIENT: client | {"scopes": "mcp workspace:admin"},
+                PLAIN_CLIENT: client | {"scopes": "mcp"},
+            },
+            "workspaces.registry": {"shared": str(shared)},
+            "workspaces.allowed_roots": [str(roots)],
+            "workspaces.denied_names": [
+                *loaded.settings.workspaces.denied_names,
+                "secrets",
+                "private",
+            ],
+        }
     )
     lock = InstanceLock(settings.data_path)
     assert lock.acquire()

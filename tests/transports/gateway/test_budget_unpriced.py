@@ -50,7 +50,7 @@ def test_the_models_these_tests_name_are_what_they_claim() -> None:
 async def test_an_unpriced_model_under_a_hard_dollar_budget_is_refused_before_the_upstream(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway: GatewayRuntime = await start_gateway(budgets=FIVE_DOLLARS_TODAY)
+    gateway: GatewayRuntime = await start_gateway({"budgets": FIVE_DOLLARS_TODAY})
     with pytest.raises(openai.APIStatusError) as caught:
         await _ask(gateway, UNPRICED)  # the SDK's own retries stay on: 402 is not retried
     assert caught.value.status_code == 402
@@ -70,7 +70,7 @@ async def test_an_unpriced_model_under_a_hard_dollar_budget_is_refused_before_th
 async def test_an_unpriced_stream_never_starts(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway: GatewayRuntime = await start_gateway(budgets=FIVE_DOLLARS_TODAY)
+    gateway: GatewayRuntime = await start_gateway({"budgets": FIVE_DOLLARS_TODAY})
     with pytest.raises(openai.APIStatusError) as caught:
         await _client(gateway).chat.completions.create(
             model=UNPRICED, messages=[{"role": "user", "content": "hi"}], stream=True
@@ -82,7 +82,7 @@ async def test_an_unpriced_stream_never_starts(
 async def test_a_priced_model_under_the_same_budget_is_served_and_counted(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway: GatewayRuntime = await start_gateway(budgets=FIVE_DOLLARS_TODAY)
+    gateway: GatewayRuntime = await start_gateway({"budgets": FIVE_DOLLARS_TODAY})
     await _ask(gateway, PRICED)
     assert len(upstream.llm_requests) == 1
     assert 0 < await _spent(gateway) < 5.0
@@ -92,7 +92,7 @@ async def test_an_unpriced_model_under_a_token_budget_is_served_and_its_tokens_c
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
-        budgets=[{"scope": "global", "unit": "tokens", "period": "daily", "hard": 1_000_000}]
+        {"budgets": [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 1_000_000}]}
     )
     await _ask(gateway, UNPRICED)
     assert len(upstream.llm_requests) == 1
@@ -103,7 +103,7 @@ async def test_a_soft_dollar_budget_does_not_refuse_an_unpriced_model(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
-        budgets=[{"scope": "global", "unit": "usd", "period": "daily", "soft": 1.0}]
+        {"budgets": [{"scope": "global", "unit": "usd", "period": "daily", "soft": 1.0}]}
     )
     await _ask(gateway, UNPRICED)
     assert len(upstream.llm_requests) == 1
@@ -113,7 +113,11 @@ async def test_a_hard_dollar_budget_of_another_agent_does_not_refuse(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
-        budgets=[{"scope": "agent=someone-else", "unit": "usd", "period": "daily", "hard": 5.0}]
+        {
+            "budgets": [
+                {"scope": "agent=someone-else", "unit": "usd", "period": "daily", "hard": 5.0}
+            ]
+        }
     )
     await _ask(gateway, UNPRICED)
     assert len(upstream.llm_requests) == 1
@@ -123,7 +127,10 @@ async def test_an_unpriced_target_is_skipped_for_a_priced_fallback(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
-        budgets=FIVE_DOLLARS_TODAY, gateway_routes={UNPRICED: {"fallback": ["claude-sonnet-4-6"]}}
+        {
+            "budgets": FIVE_DOLLARS_TODAY,
+            "gateway.routes": {UNPRICED: {"fallback": ["claude-sonnet-4-6"]}},
+        }
     )
     answer = await _client(gateway).chat.completions.with_raw_response.create(
         model=UNPRICED, messages=[{"role": "user", "content": "hi"}]

@@ -52,7 +52,7 @@ async def _refusal_rows(gateway: GatewayRuntime) -> list[dict[str, Any]]:
 
 @pytest.fixture
 async def spent(start_gateway: GatewayFactory, upstream: ScriptedUpstream) -> GatewayRuntime:
-    gateway: GatewayRuntime = await start_gateway(budgets=ONE_TOKEN_TODAY)
+    gateway: GatewayRuntime = await start_gateway({"budgets": ONE_TOKEN_TODAY})
     await _spend_once(gateway)
     assert await _spent(gateway) > 1
     assert len(upstream.llm_requests) == 1
@@ -137,7 +137,7 @@ async def test_an_agent_budget_counts_and_refuses_only_that_agent(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
-        budgets=[{"scope": "agent=agent-a", "unit": "tokens", "period": "monthly", "hard": 1}]
+        {"budgets": [{"scope": "agent=agent-a", "unit": "tokens", "period": "monthly", "hard": 1}]}
     )
     await _spend_once(gateway, caller="agent-b")  # another agent's call: not counted
     await asyncio.sleep(0.3)

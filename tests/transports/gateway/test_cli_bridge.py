@@ -27,18 +27,18 @@ pytestmark = pytest.mark.contract
 HI = {"role": "user", "content": "hi"}
 
 CLI_SETTINGS = {
-    "cli_path": [str(CLI_BIN)],
-    "retry_attempts": 1,
-    "retry_base_delay_ms": 0,
-    "provider_timeout_ms": 120_000,
-    "kill_grace_ms": 1000,
+    "providers.cli_path": [str(CLI_BIN)],
+    "providers.retry_attempts": 1,
+    "providers.retry_base_delay_ms": 0,
+    "providers.timeout_ms": 120_000,
+    "providers.kill_grace_ms": 1000,
 }
 
 
 @pytest.fixture
 async def cli_gateway(start_gateway: GatewayFactory, offline: Path) -> GatewayRuntime:  # noqa: F811
     find_cli("claude")
-    runtime: GatewayRuntime = await start_gateway(**CLI_SETTINGS)
+    runtime: GatewayRuntime = await start_gateway(CLI_SETTINGS)
     return runtime
 
 
@@ -119,10 +119,12 @@ async def test_a_gateway_key_reaches_a_cli_bridge_model_only_in_its_scope(
     workspace = offline / "key-workspace"
     workspace.mkdir()
     gateway = await start_gateway(
-        workspaces={"keys": str(workspace)},
-        workspace_default="keys",
-        http_auth_token="operator-token-0123456789-abcdefghijkl",
-        **CLI_SETTINGS,
+        {
+            "workspaces.registry": {"keys": str(workspace)},
+            "workspaces.default": "keys",
+            "http.auth_token": "operator-token-0123456789-abcdefghijkl",
+            **CLI_SETTINGS,
+        },
     )
     scope = KeyScope.of(models=["gpt-4o-mini"], providers=["openai"])
     narrow = await gateway.engine.keys.create(OPERATOR, KeySpec(name="narrow", scope=scope))

@@ -152,7 +152,9 @@ async def test_a_fallback_to_another_dialect_after_a_same_dialect_failure(
 ) -> None:
     # The Claude Code request fails at Anthropic (overloaded); the route falls back to OpenAI,
     # which needs the translation only now.
-    gateway = await start_gateway(gateway_routes={"claude-sonnet-4-6": {"fallback": ["gpt-4o"]}})
+    gateway = await start_gateway(
+        {"gateway.routes": {"claude-sonnet-4-6": {"fallback": ["gpt-4o"]}}}
+    )
     upstream.script(Reply.error(529))
     reply = await claude(gateway).messages.create(
         model="claude-sonnet-4-6",

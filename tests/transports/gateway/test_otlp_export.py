@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,13 +120,15 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 async def traced_gateway(
-    start_gateway: GatewayFactory, receiver: Receiver, **overrides: Any
+    start_gateway: GatewayFactory, receiver: Receiver, overrides: Mapping[str, Any] | None = None
 ) -> GatewayRuntime:
     runtime: GatewayRuntime = await start_gateway(
-        otel_enabled=True,
-        otel_endpoint=receiver.url,
-        otel_resource_attributes={"deployment.environment": "test"},
-        **overrides,
+        {
+            "otel.enabled": True,
+            "otel.endpoint": receiver.url,
+            "otel.resource_attributes": {"deployment.environment": "test"},
+            **(overrides or {}),
+        },
     )
     return runtime
 
@@ -211,7 +213,7 @@ async def test_a_translated_request_gets_a_translate_span_and_genai_usage(
 async def test_content_is_exported_only_when_asked_and_then_redacted(
     receiver: Receiver, start_gateway: GatewayFactory
 ) -> None:
-    gateway = await traced_gateway(start_gateway, receiver, otel_capture_content=True)
+    gateway = await traced_gateway(start_gateway, receiver, {"otel.capture_content": True})
     await client(gateway).chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": f"capital of France? {SECRET}"}]
     )

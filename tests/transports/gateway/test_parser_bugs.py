@@ -36,7 +36,7 @@ async def ask(base_url: str) -> tuple[int, dict[str, Any]]:
 async def test_an_answer_that_does_not_parse_falls_back(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    gateway = await start_gateway({"gateway.routes": FALLBACK_ROUTE})
     upstream.script(Reply.malformed())
     status, body = await ask(gateway.base_url)
     assert status == 200, body
@@ -53,7 +53,7 @@ async def test_a_bug_in_our_parser_is_an_internal_error_not_a_fallback(
         raise ValueError("a slip in our own parsing")
 
     monkeypatch.setattr(DIALECTS["openai-chat"], "parse_response", buggy_parser)
-    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    gateway = await start_gateway({"gateway.routes": FALLBACK_ROUTE})
     status, body = await ask(gateway.base_url)
     assert status == 500, body
     assert body["error"]["code"] == "internal_error", body

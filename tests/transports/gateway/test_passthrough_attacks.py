@@ -17,7 +17,7 @@ import asyncio
 import gzip
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -109,14 +109,18 @@ async def hostile(
         yield up
 
 
-async def locked(start_gateway: GatewayFactory, **overrides: Any) -> GatewayRuntime:
+async def locked(
+    start_gateway: GatewayFactory, overrides: Mapping[str, Any] | None = None
+) -> GatewayRuntime:
     """A gateway that only a bearer token lets in, with a trusted-principal header set up
     (its user alice granted project p1, which the header list names)."""
     runtime: GatewayRuntime = await start_gateway(
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=TRUSTED_HEADER,
-        project_grants={"p1": ["user:alice"]},
-        **overrides,
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": TRUSTED_HEADER,
+            "projects.grants": {"p1": ["user:alice"]},
+            **(overrides or {}),
+        },
     )
     return runtime
 
@@ -358,7 +362,7 @@ async def test_an_oauth_principals_access_token_never_goes_upstream(
     start_gateway: GatewayFactory, hostile: HostileUpstream
 ) -> None:
     hostile.answer = whole(CHAT_ANSWER)
-    gateway = await start_gateway(http_auth_token=TOKEN, **oauth_settings())
+    gateway = await start_gateway({"http.auth_token": TOKEN, **oauth_settings()})
     access = await oauth_access_token(gateway)
     status, _, raw = await post(
         gateway, "/v1/messages", CLAUDE, Authorization=f"Bearer {access}", **{"X-Api-Key": access}
@@ -763,7 +767,7 @@ async def test_an_absurd_usage_figure_is_not_believed(
 
 
 def error_body(message: str, **extra: Any) -> dict[str, Any]:
-    return {"error": {"message": message, "type": "invalid_request_error", **extra}}
+    return {"error": {"message": message, "type": "invalid_request_error", **(extra or {})}}
 
 
 def key_cases() -> dict[str, tuple[bytes | dict[str, Any], list[tuple[str, str]]]]:

@@ -16,7 +16,7 @@ async def test_the_openai_sdk_through_a_gateway_on_postgresql(
     start_gateway: GatewayFactory, postgres_cluster: PostgresCluster, upstream: ScriptedUpstream
 ) -> None:
     url = postgres_cluster.create_database()
-    gateway = await start_gateway(store_url=url)
+    gateway = await start_gateway({"store.url": url})
     try:
         assert gateway.engine.store.engine.name == "postgresql"
         client = openai.AsyncOpenAI(

@@ -8,7 +8,9 @@ agent, tokens as the recorder counted them, a streamed answer's time to first to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import anthropic
@@ -24,12 +26,16 @@ GATEWAY_TOKEN = "gateway-operator-token-0123456789-abcdef"
 SCRAPE_TOKEN = "scrape-only-token-0123456789-abcdefghij"
 
 
-async def locked(start_gateway: GatewayFactory, **overrides: object) -> GatewayRuntime:
+async def locked(
+    start_gateway: GatewayFactory, overrides: Mapping[str, Any] | None = None
+) -> GatewayRuntime:
     runtime: GatewayRuntime = await start_gateway(
-        http_auth_token=GATEWAY_TOKEN,
-        metrics_scrape_token=SCRAPE_TOKEN,
-        http_rate_limit_per_minute=0,
-        **overrides,
+        {
+            "http.auth_token": GATEWAY_TOKEN,
+            "metrics.scrape_token": SCRAPE_TOKEN,
+            "http.rate_limit_per_minute": 0,
+            **(overrides or {}),
+        },
     )
     return runtime
 
@@ -146,7 +152,7 @@ async def test_metrics_are_the_operators_or_the_scrape_tokens_alone(
 
 
 async def test_metrics_switched_off_is_not_served(start_gateway: GatewayFactory) -> None:
-    gateway = await locked(start_gateway, metrics_enabled=False)
+    gateway = await locked(start_gateway, {"metrics.enabled": False})
     status, _ = await get(gateway, "/metrics", GATEWAY_TOKEN)
     assert status == 404
 
@@ -154,7 +160,7 @@ async def test_metrics_switched_off_is_not_served(start_gateway: GatewayFactory)
 async def test_label_values_past_the_cap_are_counted_as_other(
     start_gateway: GatewayFactory,
 ) -> None:
-    gateway = await locked(start_gateway, metrics_max_label_values=2)
+    gateway = await locked(start_gateway, {"metrics.max_label_values": 2})
     chat = openai.AsyncOpenAI(
         base_url=gateway.base_url + "/v1", api_key=GATEWAY_TOKEN, max_retries=0
     )

@@ -56,7 +56,7 @@ async def test_openai_sdk_answer_comes_back_through_proxy_and_tls(
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
     monkeypatch.setenv("https_proxy", proxy.url)
     gateway = await start_gateway(
-        gateway_ca_bundle=str(test_ca.ca_file), gateway_proxy_loopback=True
+        {"gateway.ca_bundle": str(test_ca.ca_file), "gateway.proxy_loopback": True}
     )
     async with openai.AsyncOpenAI(
         base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0

@@ -37,7 +37,7 @@ async def recorded(gateway: GatewayRuntime) -> list[dict[str, Any]]:
 async def test_429_falls_back_to_the_next_route_and_says_so(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    gateway = await start_gateway({"gateway.routes": FALLBACK_ROUTE})
     upstream.script(Reply.error(429, retry_after_s=3))
     status, headers, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
     assert status == 200, body
@@ -65,7 +65,7 @@ async def test_connection_refused_falls_back(
     start_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
-    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    gateway = await start_gateway({"gateway.routes": FALLBACK_ROUTE})
     status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
     assert status == 200, body
     assert [a["outcome"] for a in body["x_gateway"]["attempts"]] == ["connect", "ok"]
@@ -74,7 +74,7 @@ async def test_connection_refused_falls_back(
 async def test_streams_fall_back_before_the_first_byte(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    gateway = await start_gateway({"gateway.routes": FALLBACK_ROUTE})
     upstream.script(Reply.error(503))
     async with (
         aiohttp.ClientSession() as session,
@@ -92,7 +92,7 @@ async def test_streams_fall_back_before_the_first_byte(
 async def test_a_request_error_is_not_retried_elsewhere(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    gateway = await start_gateway({"gateway.routes": FALLBACK_ROUTE})
     upstream.script(Reply.error(400, "max_tokens is too large"))
     status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
     assert status == 400
@@ -103,7 +103,7 @@ async def test_a_request_error_is_not_retried_elsewhere(
 async def test_every_route_failing_is_a_clear_502(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway = await start_gateway(gateway_routes=FALLBACK_ROUTE)
+    gateway = await start_gateway({"gateway.routes": FALLBACK_ROUTE})
     upstream.script(Reply.error(500), Reply.error(529))
     status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
     assert status == 502
@@ -126,7 +126,7 @@ async def test_no_key_anywhere_is_a_503_saying_how_to_add_one(
 async def test_key_pool_round_robin_rotates_and_skips_a_rate_limited_key(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    gateway = await start_gateway(gateway_routes={"gpt-*": {"strategy": "round-robin"}})
+    gateway = await start_gateway({"gateway.routes": {"gpt-*": {"strategy": "round-robin"}}})
     vault = gateway.engine.vault
     await vault.store_key(OPERATOR, "openai", "sk-pool-key-1", key_name="a")
     await vault.store_key(OPERATOR, "openai", "sk-pool-key-number-2", key_name="b")
@@ -167,7 +167,7 @@ async def test_a_caller_pin_goes_first(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway = await start_gateway(
-        gateway_routes={"*": {"pin": {"codex": "gemini-2.5-flash"}}},
+        {"gateway.routes": {"*": {"pin": {"codex": "gemini-2.5-flash"}}}},
     )
     status, headers, body = await post(
         gateway, "/v1/chat/completions", chat("gpt-4o"), **{"X-Caller": "codex"}
@@ -184,7 +184,7 @@ async def test_small_requests_go_to_the_cheaper_model(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway = await start_gateway(
-        gateway_small_request_model="gemini-2.5-flash", gateway_small_request_max_tokens=50
+        {"gateway.small_request_model": "gemini-2.5-flash", "gateway.small_request_max_tokens": 50}
     )
     _, _, small = await post(gateway, "/v1/chat/completions", chat("claude-sonnet-4-6", "hi"))
     _, _, large = await post(
@@ -199,11 +199,13 @@ async def test_aliases_resolve_and_a_stale_one_is_a_config_fix(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway = await start_gateway(
-        gateway_aliases={
-            "sonnet": "claude-sonnet-4-6",
-            "best": "sonnet",
-            "loop": "loop2",
-            "loop2": "loop",
+        {
+            "gateway.aliases": {
+                "sonnet": "claude-sonnet-4-6",
+                "best": "sonnet",
+                "loop": "loop2",
+                "loop2": "loop",
+            }
         }
     )
     status, _, body = await post(gateway, "/v1/chat/completions", chat("best"))
@@ -230,9 +232,11 @@ async def test_a_provider_prefix_wins_over_ids_other_providers_list(
     # prefix names the provider, and their own ids take their own prefix.
     here = upstream.base_url + "/v1"
     gateway = await start_gateway(
-        gateway_providers={
-            "openrouter": {"api_key": "or-test-key", "base_url": here},
-            "groq": {"api_key": "gsk-test-key", "base_url": here},
+        {
+            "gateway.providers": {
+                "openrouter": {"api_key": "or-test-key", "base_url": here},
+                "groq": {"api_key": "gsk-test-key", "base_url": here},
+            }
         }
     )
     cases = [
@@ -256,7 +260,7 @@ async def test_a_prefixed_provider_without_a_key_names_the_one_listing_the_id(
     monkeypatch.delenv("GEMINI_API_KEY")
     here = upstream.base_url + "/v1"
     gateway = await start_gateway(
-        gateway_providers={"openrouter": {"api_key": "or-test-key", "base_url": here}}
+        {"gateway.providers": {"openrouter": {"api_key": "or-test-key", "base_url": here}}}
     )
     status, _, body = await post(gateway, "/v1/chat/completions", chat("google/gemini-2.5-flash"))
     assert status == 503, body
@@ -270,7 +274,7 @@ async def test_a_base_url_pointing_at_the_gateway_itself_is_ignored(
 ) -> None:
     port = free_port()
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://localhost:{port}/v1")
-    gateway = await start_gateway(http_port=port)
+    gateway = await start_gateway({"http.port": port})
     status, _, body = await post(gateway, "/v1/chat/completions", chat("gpt-4o"))
     # The real OpenAI URL is used instead; offline, that cannot connect, which is the point:
     # the gateway never called itself.
@@ -285,7 +289,7 @@ async def test_keys_never_reach_logs_errors_or_the_recorder(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("DEBUG")
-    gateway = await start_gateway(gateway_routes={"gemini-*": {"fallback": ["gpt-4o"]}})
+    gateway = await start_gateway({"gateway.routes": {"gemini-*": {"fallback": ["gpt-4o"]}}})
     await gateway.engine.vault.store_key(OPERATOR, "google", "plainvaultkey-0001")
     # Upstreams sometimes quote the key they were sent.
     upstream.script(

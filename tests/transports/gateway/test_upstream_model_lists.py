@@ -49,7 +49,7 @@ async def test_models_come_from_the_cache_at_once_then_show_what_the_upstream_li
     upstream.model_ids["chat"] = OPENAI_LISTS
     upstream.models_gate = asyncio.Event()  # the upstream holds every list until opened
     gateway = await start_gateway(
-        gateway_models_refresh_s=3600, gateway_aliases={"fast": "gpt-4o-mini"}
+        {"gateway.models_refresh_s": 3600, "gateway.aliases": {"fast": "gpt-4o-mini"}}
     )
     # OpenAI, Anthropic and Gemini were asked at start, in the background, and are held.
     await upstream.wait_for_model_lists(3)
@@ -90,7 +90,11 @@ async def test_ids_of_another_provider_are_listed_as_they_reach_it(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway = await start_gateway(
-        gateway_providers={"groq": {"api_key": "gsk-test", "base_url": upstream.base_url + "/v1"}}
+        {
+            "gateway.providers": {
+                "groq": {"api_key": "gsk-test", "base_url": upstream.base_url + "/v1"}
+            }
+        }
     )
     ids = [m.id async for m in client(gateway).models.list()]
     # Groq's own "openai/gpt-oss-120b" would reach OpenAI: it is listed with Groq's prefix.

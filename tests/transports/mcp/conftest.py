@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,9 @@ def structured(result: Any) -> dict[str, Any]:
 
 
 async def start_gateway(
-    loaded: LoadedSettings, **overrides: Any
+    loaded: LoadedSettings, overrides: Mapping[str, Any] | None = None
 ) -> tuple[GatewayRuntime, InstanceLock]:
-    settings = engine_settings(loaded, http_port=0, **overrides)
+    settings = engine_settings(loaded, {"http.port": 0, **(overrides or {})})
     lock = InstanceLock(settings.data_path)
     assert lock.acquire()
     runtime = GatewayRuntime(

@@ -156,7 +156,7 @@ async def test_the_conformance_suite_passes_what_a_real_gateway_can(
     node = find_node()
     # With one of the user's own MCP servers behind the gateway (its tools listed beside ours).
     runtime, lock = await start_gateway(
-        loaded, mcp_servers={"upstream": {"command": sys.executable, "args": [str(CRASHER)]}}
+        loaded, {"mcp.servers": {"upstream": {"command": sys.executable, "args": [str(CRASHER)]}}}
     )
     try:
         results = await run_suite(node, runtime.mcp_url, tmp_path / "results")

@@ -35,7 +35,7 @@ async def test_a_provider_tool_is_refused_before_the_cli_is_spawned(
     monkeypatch.setenv("PATH", str(tmp_path / "bin") + os.pathsep + "/usr/bin:/bin")
     budgets = [{"scope": "agent=budget-test", "unit": "usd", "period": "daily", "hard": 0.5}]
     async with gateway_starter(loaded) as start:
-        gateway = await start(budgets=budgets, cli_path=[str(tmp_path / "bin")])
+        gateway = await start({"budgets": budgets, "providers.cli_path": [str(tmp_path / "bin")]})
         recorder = gateway.engine.recorder
         row = recorder.start(principal="local", provider="claude", caller="budget-test")
         recorder.finish(row, state="completed", input_tokens=10, cost_usd=0.75)
@@ -60,7 +60,7 @@ async def test_the_x_project_header_puts_an_http_tool_call_under_its_project_bud
     monkeypatch.setenv("PATH", str(tmp_path / "bin") + os.pathsep + "/usr/bin:/bin")
     budgets = [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 5}]
     async with gateway_starter(loaded) as start:
-        gateway = await start(budgets=budgets, cli_path=[str(tmp_path / "bin")])
+        gateway = await start({"budgets": budgets, "providers.cli_path": [str(tmp_path / "bin")]})
         recorder = gateway.engine.recorder
         row = recorder.start(principal="local", provider="claude", project="shop")
         recorder.finish(row, state="completed", input_tokens=10)

@@ -34,7 +34,9 @@ async def everything(
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
     monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
     monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
-    runtime, lock = await start_gateway(loaded, cli_path=[str(CLI_BIN), str(FAKE_BIN)])
+    runtime, lock = await start_gateway(
+        loaded, {"providers.cli_path": [str(CLI_BIN), str(FAKE_BIN)]}
+    )
     yield runtime  # type: ignore[misc]
     await runtime.stop()
     lock.release()

@@ -117,7 +117,7 @@ async def test_sync_call_defers_and_llm_job_result_collects_it(
 ) -> None:
     find_cli("claude")
     upstream.script(Reply.ok(text="slow answer " + "x" * 300, delay_s=1.5))
-    runtime, lock = await start_gateway(loaded, sync_deadline_ms=200)
+    runtime, lock = await start_gateway(loaded, {"jobs.sync_deadline_ms": 200})
     try:
         async with Client(runtime.mcp_url) as client:
             deferred = structured(await client.call_tool("claude_request", {"prompt": "take time"}))

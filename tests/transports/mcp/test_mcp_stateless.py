@@ -41,12 +41,14 @@ async def stateless(
     project.mkdir()
     runtime, lock = await start_gateway(
         loaded,
-        mcp_stateless=True,
-        workspaces={"project": str(project)},
-        workspace_default="project",
-        http_auth_token=TOKEN,
-        http_trusted_principal_header=USER_HEADER,
-        http_rate_limit_per_minute=0,
+        {
+            "mcp.stateless": True,
+            "workspaces.registry": {"project": str(project)},
+            "workspaces.default": "project",
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "http.rate_limit_per_minute": 0,
+        },
     )
     yield runtime
     await runtime.stop()
@@ -72,12 +74,12 @@ def test_the_setting_is_off_unless_the_file_or_env_turns_it_on(tmp_path: Path) -
     config = tmp_path / "config.toml"
     config.write_text("[mcp]\nstateless = true\n")
     unset = {"LLM_GATEWAY_CONFIG": str(tmp_path / "none.toml")}
-    assert load_settings(environ=unset).settings.mcp_stateless is False
+    assert load_settings(environ=unset).settings.mcp.stateless is False
     from_file = load_settings(environ={"LLM_GATEWAY_CONFIG": str(config)})
-    assert from_file.settings.mcp_stateless is True
+    assert from_file.settings.mcp.stateless is True
     assert from_file.sources["mcp.stateless"] == f"file {config}"
     from_env = load_settings(environ=unset | {"LLM_GATEWAY_MCP_STATELESS": "true"})
-    assert from_env.settings.mcp_stateless is True
+    assert from_env.settings.mcp.stateless is True
     with pytest.raises(ConfigError, match=r"mcp\.stateless"):
         load_settings(environ=unset | {"LLM_GATEWAY_MCP_STATELESS": "sometimes"})
 

@@ -144,7 +144,7 @@ _running: list = []
 
 
 async def _gw(loaded: LoadedSettings, allow: bool) -> GatewayRuntime:
-    runtime, lock = await start_gateway(loaded, allow_bypass=allow)
+    runtime, lock = await start_gateway(loaded, {"approval.allow_bypass": allow})
     _running.append((runtime, lock))
     return runtime
 

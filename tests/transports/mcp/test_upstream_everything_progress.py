@@ -46,7 +46,9 @@ async def test_progress_reaches_our_client_and_a_cancel_reaches_server_everythin
     assert tee is not None, "tee (coreutils) is needed to watch the server's stdin"
     log = tmp_path / "to-everything.jsonl"
     pipeline = f"{shlex.quote(tee)} {shlex.quote(str(log))} | {shlex.quote(str(EVERYTHING))} stdio"
-    gateway = await start(mcp_servers={"everything": {"command": "sh", "args": ["-c", pipeline]}})
+    gateway = await start(
+        {"mcp.servers": {"everything": {"command": "sh", "args": ["-c", pipeline]}}}
+    )
     seen: list[tuple[float, float | None]] = []
     two = anyio.Event()
 

@@ -44,7 +44,7 @@ async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
 async def test_an_upstream_tool_list_change_is_told_to_each_connected_client(
     start: Start,
 ) -> None:
-    gateway = await start(mcp_servers={"crasher": crasher()})
+    gateway = await start({"mcp.servers": {"crasher": crasher()}})
     heard: list[Any] = []
     changed = asyncio.Event()
 
@@ -69,7 +69,7 @@ async def test_an_upstream_tool_list_change_is_told_to_each_connected_client(
 async def test_a_cancelled_call_is_cancelled_upstream_and_recorded_as_canceled(
     start: Start,
 ) -> None:
-    gateway = await start(mcp_servers={"crasher": crasher()})
+    gateway = await start({"mcp.servers": {"crasher": crasher()}})
     began = anyio.Event()
 
     async def progress(done: float, total: float | None, message: str | None) -> None:

@@ -57,8 +57,8 @@ class Browser:
 
 
 async def _start(loaded: LoadedSettings, url: str) -> tuple[GatewayRuntime, InstanceLock]:
-    settings = replace(
-        loaded.settings, http_port=0, mcp_servers={"guarded": {"url": url, "oauth": True}}
+    settings = loaded.settings.with_values(
+        {"http.port": 0, "mcp.servers": {"guarded": {"url": url, "oauth": True}}}
     )
     lock = InstanceLock(settings.data_path)
     assert lock.acquire()

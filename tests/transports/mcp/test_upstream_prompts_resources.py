@@ -32,7 +32,7 @@ async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
 async def test_the_local_user_gets_their_prompts_and_reads_their_resources_each_recorded(
     start: Start,
 ) -> None:
-    gateway = await start(mcp_servers={"everything": everything(), "crasher": crasher()})
+    gateway = await start({"mcp.servers": {"everything": everything(), "crasher": crasher()}})
     async with local_mcp(gateway) as client:
         prompts = {p.name for p in (await client.list_prompts()).prompts}
         resources = {r.uri for r in (await client.list_resources()).resources}
@@ -73,7 +73,7 @@ async def test_the_local_user_gets_their_prompts_and_reads_their_resources_each_
 
 
 async def test_an_unknown_prompt_of_a_server_is_the_servers_own_error(start: Start) -> None:
-    gateway = await start(mcp_servers={"crasher": crasher()})
+    gateway = await start({"mcp.servers": {"crasher": crasher()}})
     async with local_mcp(gateway) as client:
         with pytest.raises(MCPError) as raised:
             await client.get_prompt("crasher__no-such-prompt")
@@ -88,10 +88,12 @@ async def test_a_remote_principal_gets_prompts_and_resources_only_where_the_oper
     start: Start,
 ) -> None:
     gateway = await start(
-        **oauth_settings(),
-        mcp_servers={
-            "shut": crasher(),
-            "open": crasher(remote="read-only", deny=["note://crasher/item/*"]),
+        {
+            **oauth_settings(),
+            "mcp.servers": {
+                "shut": crasher(),
+                "open": crasher(remote="read-only", deny=["note://crasher/item/*"]),
+            },
         },
     )
     async with oauth_mcp(gateway) as client:

@@ -53,9 +53,11 @@ async def test_the_local_user_lists_and_calls_aggregated_tools_and_each_call_is_
     shared.mkdir()
     (shared / "notes.txt").write_text("hello", encoding="utf-8")
     gateway = await start(
-        mcp_servers={
-            "everything": everything(),
-            "files": {"command": str(FILESYSTEM), "args": [str(shared)]},
+        {
+            "mcp.servers": {
+                "everything": everything(),
+                "files": {"command": str(FILESYSTEM), "args": [str(shared)]},
+            }
         }
     )
     async with local_mcp(gateway) as client:
@@ -92,7 +94,7 @@ def http_server() -> Iterator[str]:
 
 
 async def test_a_server_over_streamable_http_is_relayed(start: Start, http_server: str) -> None:
-    gateway = await start(mcp_servers={"remote": {"url": http_server}})
+    gateway = await start({"mcp.servers": {"remote": {"url": http_server}}})
     async with local_mcp(gateway) as client:
         result = await client.call_tool("remote__add", {"a": 2, "b": 40})
     assert not result.is_error and "42" in result.content[0].text, result
@@ -100,7 +102,7 @@ async def test_a_server_over_streamable_http_is_relayed(start: Start, http_serve
 
 
 async def test_progress_from_the_server_reaches_our_client(start: Start) -> None:
-    gateway = await start(mcp_servers={"crasher": crasher()})
+    gateway = await start({"mcp.servers": {"crasher": crasher()}})
     seen: list[tuple[float, float | None, str | None]] = []
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
@@ -115,7 +117,7 @@ async def test_progress_from_the_server_reaches_our_client(start: Start) -> None
 async def test_a_server_that_crashes_mid_call_gives_a_clear_error_and_is_restarted(
     start: Start,
 ) -> None:
-    gateway = await start(mcp_servers={"crasher": crasher()})
+    gateway = await start({"mcp.servers": {"crasher": crasher()}})
     async with local_mcp(gateway) as client:
         first = await client.call_tool("crasher__pid", {})
         crashed = await client.call_tool("crasher__crash", {})
@@ -137,8 +139,10 @@ async def test_a_remote_principal_gets_no_server_tools_unless_the_operator_allow
     start: Start,
 ) -> None:
     gateway = await start(
-        **oauth_settings(),
-        mcp_servers={"shut": everything(), "open": everything(allow=["echo"])},
+        {
+            **oauth_settings(),
+            "mcp.servers": {"shut": everything(), "open": everything(allow=["echo"])},
+        },
     )
     async with oauth_mcp(gateway) as client:
         names = {t.name for t in (await client.list_tools()).tools}
@@ -167,7 +171,7 @@ async def test_a_remote_principal_gets_no_server_tools_unless_the_operator_allow
 
 
 async def test_a_tool_named_for_approval_waits_for_the_desk(start: Start) -> None:
-    gateway = await start(mcp_servers={"everything": everything(approval=["get-sum"])})
+    gateway = await start({"mcp.servers": {"everything": everything(approval=["get-sum"])}})
     asked: list[PendingApproval] = []
     answers = [True, False]
 
@@ -194,7 +198,7 @@ async def test_a_vault_reference_reaches_the_server_and_the_gateways_secrets_do_
 ) -> None:
     monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", "ab" * 32)
     gateway = await start(
-        mcp_servers={"everything": everything(env={"UPSTREAM_TOKEN": "vault:upstream"})}
+        {"mcp.servers": {"everything": everything(env={"UPSTREAM_TOKEN": "vault:upstream"})}}
     )
     await gateway.engine.vault.store_key(
         Principal(LOCAL_PRINCIPAL, "local"), "upstream", "sealed-upstream-token-123"

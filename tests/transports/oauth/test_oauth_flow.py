@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,17 +57,17 @@ class MemoryStorage:
         self.client_info = client_info
 
 
-def static_client_settings(**extra: Any) -> dict[str, Any]:
+def static_client_settings(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {
-        "oauth_enabled": True,
-        "oauth_clients": {
+        "http.oauth.enabled": True,
+        "http.oauth.clients": {
             CLIENT_ID: {
                 "name": "Laptop editor",
                 "redirect_uris": [REDIRECT],
                 "client_secret_sha256": hashlib.sha256(CLIENT_SECRET.encode()).hexdigest(),
             }
         },
-        **extra,
+        **(extra or {}),
     }
 
 
@@ -75,8 +75,10 @@ def static_client_settings(**extra: Any) -> dict[str, Any]:
 async def start(loaded: LoadedSettings) -> AsyncIterator[Callable[..., Awaitable[GatewayRuntime]]]:
     async with gateway_starter(loaded) as start_gateway:
 
-        async def start_on(port: int = 0, **overrides: Any) -> GatewayRuntime:
-            return await start_gateway(http_port=port, **overrides)
+        async def start_on(
+            overrides: Mapping[str, Any] | None = None, port: int = 0
+        ) -> GatewayRuntime:
+            return await start_gateway({"http.port": port, **(overrides or {})})
 
         yield start_on
 
@@ -177,7 +179,7 @@ async def call_health(gateway: GatewayRuntime, provider: OAuthClientProvider) ->
 
 
 async def test_full_oauth_flow_with_the_sdk_client(start: Any) -> None:
-    gateway = await start(**static_client_settings())
+    gateway = await start(static_client_settings())
     browser, storage = Browser(), MemoryStorage(static_client_info())
     health = await call_health(gateway, provider_for(gateway, browser, storage))
     assert health["engine"]
@@ -188,7 +190,7 @@ async def test_full_oauth_flow_with_the_sdk_client(start: Any) -> None:
 
 
 async def test_an_unauthenticated_mcp_request_is_pointed_at_the_metadata(start: Any) -> None:
-    gateway = await start(**static_client_settings())
+    gateway = await start(static_client_settings())
     async with (
         aiohttp.ClientSession() as session,
         session.post(gateway.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}) as r,
@@ -208,7 +210,7 @@ async def test_an_unauthenticated_mcp_request_is_pointed_at_the_metadata(start: 
 
 
 async def test_refresh_is_used_when_the_access_token_expires(start: Any) -> None:
-    gateway = await start(**static_client_settings(oauth_access_token_ttl_s=1))
+    gateway = await start(static_client_settings({"http.oauth.access_token_ttl_s": 1}))
     browser, storage = Browser(), MemoryStorage(static_client_info())
     provider = provider_for(gateway, browser, storage)
     await call_health(gateway, provider)
@@ -240,11 +242,11 @@ async def test_refresh_is_used_when_the_access_token_expires(start: Any) -> None
 
 async def test_tokens_survive_a_restart(start: Any) -> None:
     port = free_port()
-    gateway = await start(port=port, **static_client_settings())
+    gateway = await start(static_client_settings(), port=port)
     browser, storage = Browser(), MemoryStorage(static_client_info())
     await call_health(gateway, provider_for(gateway, browser, storage))
     await stop(gateway)
-    again = await start(port=port, **static_client_settings())
+    again = await start(static_client_settings(), port=port)
     browser_again = Browser()
     await call_health(again, provider_for(again, browser_again, storage))
     assert browser_again.result is None  # no new authorization was needed
@@ -252,8 +254,11 @@ async def test_tokens_survive_a_restart(start: Any) -> None:
 
 async def test_consent_through_the_web_page_with_password_and_csrf(start: Any) -> None:
     gateway = await start(
-        **static_client_settings(
-            oauth_require_consent=True, oauth_consent_password_hash=hash_password(PASSWORD)
+        static_client_settings(
+            {
+                "http.oauth.require_consent": True,
+                "http.oauth.consent_password_hash": hash_password(PASSWORD),
+            }
         )
     )
     browser, storage = Browser(password=PASSWORD), MemoryStorage(static_client_info())
@@ -263,8 +268,11 @@ async def test_consent_through_the_web_page_with_password_and_csrf(start: Any) -
 
 async def test_consent_form_without_the_csrf_cookie_is_refused(start: Any) -> None:
     gateway = await start(
-        **static_client_settings(
-            oauth_require_consent=True, oauth_consent_password_hash=hash_password(PASSWORD)
+        static_client_settings(
+            {
+                "http.oauth.require_consent": True,
+                "http.oauth.consent_password_hash": hash_password(PASSWORD),
+            }
         )
     )
     authorize = (
@@ -296,7 +304,7 @@ async def test_consent_form_without_the_csrf_cookie_is_refused(start: Any) -> No
 async def test_oauth_handlers_are_module_functions_reachable_by_name(start: Any) -> None:
     # As the gateway's routes (tests/transports/gateway/test_route_handlers.py): each handler
     # can be imported and named, and finds the OAuth server through its request's app.
-    gateway = await start(**static_client_settings())
+    gateway = await start(static_client_settings())
     app = gateway.http.app
     assert app[OAUTH] is gateway.engine.oauth
     handlers = {

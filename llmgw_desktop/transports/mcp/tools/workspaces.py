@@ -53,7 +53,7 @@ async def workspace_list(engine: Engine, caller: Caller, inputs: NoInput) -> Cal
     return success(
         {
             "workspaces": [w.to_dict() for w in found],
-            "default": engine.settings.workspace_default or None,
+            "default": engine.settings.workspaces.default or None,
         }
     )
 

@@ -7,7 +7,7 @@ scripted upstream: it starts in a fraction of a second, so these tests stay fast
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,13 @@ from tests.transports.mcp.conftest import structured
 FAKE_BIN = Path(__file__).resolve().parents[3] / "fakes" / "bin"
 
 
-async def start_engine(loaded: LoadedSettings, **overrides: Any) -> Engine:
+async def start_engine(
+    loaded: LoadedSettings, overrides: Mapping[str, Any] | None = None
+) -> Engine:
     """A started engine that finds only the Vibe stand-in."""
-    engine = Engine(engine_settings(loaded, cli_path=[str(FAKE_BIN)], **overrides))
+    engine = Engine(
+        engine_settings(loaded, {"providers.cli_path": [str(FAKE_BIN)], **(overrides or {})})
+    )
     await engine.start()
     return engine
 

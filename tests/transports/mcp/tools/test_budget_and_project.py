@@ -31,7 +31,7 @@ SETTLE_S = 10.0
 
 @pytest.fixture
 async def dollars(loaded: LoadedSettings, vibe: None) -> AsyncIterator[Engine]:
-    engine = await start_engine(loaded, budgets=HARD_DOLLARS)
+    engine = await start_engine(loaded, {"budgets": HARD_DOLLARS})
     yield engine
     await engine.stop()
 
@@ -100,7 +100,8 @@ async def test_a_token_budget_serves_the_unpriced_model_and_counts_its_tokens(
     loaded: LoadedSettings, vibe: None, upstream: ScriptedUpstream
 ) -> None:
     engine = await start_engine(
-        loaded, budgets=[{"scope": "global", "unit": "tokens", "period": "daily", "hard": 10**6}]
+        loaded,
+        {"budgets": [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 10**6}]},
     )
     try:
         async with connect(engine) as client:
@@ -115,7 +116,8 @@ async def test_the_project_argument_reaches_the_recorder_and_the_project_budget(
     loaded: LoadedSettings, vibe: None, upstream: ScriptedUpstream
 ) -> None:
     engine = await start_engine(
-        loaded, budgets=[{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 1}]
+        loaded,
+        {"budgets": [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 1}]},
     )
     try:
         async with connect(engine) as client:

@@ -12,7 +12,7 @@ async def test_a_provider_call_and_its_job_round_trip_on_postgresql(
     loaded: LoadedSettings, vibe: None, postgres_cluster: PostgresCluster
 ) -> None:
     url = postgres_cluster.create_database()
-    engine = await start_engine(loaded, store_url=url)
+    engine = await start_engine(loaded, {"store.url": url})
     try:
         assert engine.store.engine.name == "postgresql"
         async with connect(engine) as client:

@@ -47,7 +47,7 @@ async def test_async_request_answers_with_a_job_id_at_once(engine: Engine) -> No
 @pytest.fixture
 async def impatient(loaded: LoadedSettings, vibe: None) -> AsyncIterator[Engine]:
     """An engine whose sync deadline is a tenth of a second."""
-    engine = await start_engine(loaded, sync_deadline_ms=100)
+    engine = await start_engine(loaded, {"jobs.sync_deadline_ms": 100})
     yield engine
     await engine.stop()
 
