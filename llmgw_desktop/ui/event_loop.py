@@ -154,8 +154,10 @@ class _ReadyQueue(QObject):
                 self._timer_id = 0
 
     def close(self) -> None:
+        # What is still queued stays referenced, never run, as qasync keeps its timers'
+        # handles: dropping it would let a window's pending task be collected and reported as
+        # "Task was destroyed but it is pending!" at every quit.
         self._closed = True
-        self._handles.clear()
         if self._timer_id:
             self.killTimer(self._timer_id)
             self._timer_id = 0
