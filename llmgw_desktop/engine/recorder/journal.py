@@ -44,6 +44,8 @@ class RecorderJournal:
         self._seq = 0
         self._fd: int | None = None
         self._written = False  # the open segment has entries
+        self._size = 0  # bytes in the open segment, all of them whole lines
+        self._torn = False  # the open segment ends in part of a line that could not be cut
         self._sealed: list[Path] = []
         self._replay: list[Path] = []  # segments an earlier run left
 
@@ -65,15 +67,30 @@ class RecorderJournal:
         """Add `entries` to the open segment; a failure (a full disk) is logged, never raised:
         the row is still in memory on its way to the store."""
         data = b"".join(jsonio.dumps(e) + b"\n" for e in entries)
+        if self._torn:  # end the torn line first, so it cannot swallow these entries
+            data = b"\n" + data
         try:
             if self._fd is None:
                 self._seq += 1
                 self._fd = os.open(
                     self._path(self._seq), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
                 )
+                self._size = 0
             view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            try:
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            except OSError:
+                # A full disk takes part of a write, then refuses the rest: without the cut,
+                # the next entry would be appended to the torn line, and a replay skips that
+                # whole line, losing a request's end (seen as a row left `interrupted`).
+                try:
+                    os.ftruncate(self._fd, self._size)
+                except OSError:
+                    self._torn = True
+                raise
+            self._size += len(data)
+            self._torn = False
             self._written = True
         except OSError as exc:
             log.debug("could not journal a recorder row: %s", exc)
@@ -84,6 +101,7 @@ class RecorderJournal:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+            self._torn = False
             if self._written:
                 self._sealed.append(self._path(self._seq))
             else:
