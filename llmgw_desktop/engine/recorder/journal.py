@@ -89,7 +89,8 @@ class RecorderJournal:
                 except OSError:
                     self._torn = True
                 raise
-            self._size += len(data)
+            # After a torn line the count missed its bytes: ask the file (rare, one syscall).
+            self._size = os.fstat(self._fd).st_size if self._torn else self._size + len(data)
             self._torn = False
             self._written = True
         except OSError as exc:
