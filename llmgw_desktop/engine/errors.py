@@ -1,7 +1,8 @@
 """Errors the engine raises, grouped by what the caller must do, each with a stable code.
 
 `ErrorCode` lists every code a front door answers with, the HTTP status it maps to and what it
-means; README's table of codes is written from it (`python scripts/error_table.py`). Each front
+means; the documentation's table of codes (docs/troubleshooting.md) is written from it
+(`python scripts/docs_reference.py`). Each front
 door maps an `EngineError` to its own envelope in one function: `transports.mcp.results`
 (`tool_error`), `transports.http_errors` (`error_response`, the native HTTP API) and
 `transports.gateway.dialect_errors` (`dialect_error`, each dialect's error body).
@@ -246,7 +247,7 @@ class ErrorCode(StrEnum):
 
 
 def error_code_table() -> str:
-    """README's table of error codes, in Markdown."""
+    """The documentation's table of error codes (docs/troubleshooting.md), in Markdown."""
     rows = ["| Code | HTTP | Meaning |", "| --- | --- | --- |"]
     rows += [f"| `{code}` | {code.http_status} | {code.meaning} |" for code in ErrorCode]
     return "\n".join(rows) + "\n"
