@@ -2,10 +2,10 @@
 
 `ErrorCode` lists every code a front door answers with, the HTTP status it maps to and what it
 means; the documentation's table of codes (docs/troubleshooting.md) is written from it
-(`python scripts/docs_reference.py`). Each front
-door maps an `EngineError` to its own envelope in one function: `transports.mcp.results`
-(`tool_error`), `transports.http_errors` (`error_response`, the native HTTP API) and
-`transports.gateway.dialect_errors` (`dialect_error`, each dialect's error body).
+(`python scripts/docs_reference.py`). Each front door maps an `EngineError` to its own
+envelope in one function: `transports.mcp.results` (`tool_error`), `transports.http_errors`
+(`error_response`, the native HTTP API) and `transports.gateway.dialect_errors`
+(`dialect_error`, each dialect's error body).
 """
 
 from __future__ import annotations
