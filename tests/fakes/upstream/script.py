@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -162,6 +163,9 @@ class RecordedRequest:
     # The scripted reply applied; None for calls that are not LLM calls (lists, counts).
     reply: Reply | None = None
     stream: bool = False
+    # A digest of each secret header's value (`secret_digests`): two requests can be shown to
+    # carry the same credential without the credential being kept.
+    secrets: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_llm(self) -> bool:
@@ -194,6 +198,15 @@ def redact_headers(headers: Any) -> dict[str, str]:
         # A repeated header keeps every value, as HTTP allows folding them with commas.
         out[name] = f"{out[name]}, {value}" if name in out else value
     return out
+
+
+def secret_digests(headers: Any) -> dict[str, str]:
+    """Each secret header (lower-case name) -> the first 16 hex digits of its value's SHA-256."""
+    return {
+        name.lower(): hashlib.sha256(value.encode()).hexdigest()[:16]
+        for name, value in headers.items()
+        if name.lower() in SECRET_HEADERS
+    }
 
 
 def redact_query(query: Any) -> dict[str, str]:

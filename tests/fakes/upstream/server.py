@@ -24,6 +24,7 @@ from .script import (
     offered_tools,
     redact_headers,
     redact_query,
+    secret_digests,
 )
 from .sse import DialectCodec, JsonObject
 
@@ -186,6 +187,12 @@ class ScriptedUpstream:
         add("POST", "/chat/completions", self._chat)
         for path in ("/v1/models", "/models", "/v1beta/models"):
             add("GET", path, self._models)
+        # Azure OpenAI: the deployment URLs (`AzureOpenAI` with a dated api-version) and the
+        # v1 API, answering as OpenAI does.
+        add("POST", "/openai/deployments/{deployment}/chat/completions", self._chat)
+        add("POST", "/openai/responses", self._responses)
+        add("POST", "/openai/v1/chat/completions", self._chat)
+        add("POST", "/openai/v1/responses", self._responses)
         add("POST", "/v1beta/models/{call}", self._gemini)
         add("POST", "/v1/models/{call}", self._gemini)
         add("*", "/{anything:.*}", self._unknown)
@@ -292,6 +299,7 @@ class ScriptedUpstream:
             endpoint=endpoint,
             arrived_at=time.monotonic(),
             stream=isinstance(body, dict) and bool(body.get("stream")),
+            secrets=secret_digests(request.headers),
         )
         if llm:
             # Taken on arrival, so replies follow arrival order even when answers overlap.
