@@ -241,6 +241,23 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
         ambient="entra-id",
     ),
     ApiProviderSpec(
+        "bedrock",
+        "Amazon Bedrock",
+        DIALECT_BEDROCK_CONVERSE,
+        "",  # https://bedrock-runtime.{region}.amazonaws.com unless an endpoint is set
+        key_env=("AWS_BEARER_TOKEN_BEDROCK",),
+        base_url_env="AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+        models=(
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            "amazon.nova-pro-v1:0",
+            "meta.llama3-3-70b-instruct-v1:0",
+            "mistral.mistral-large-2407-v1:0",
+        ),
+        cloud=CLOUD_BEDROCK,
+        ambient="aws-credentials",
+    ),
+    ApiProviderSpec(
         "ollama",
         "Ollama",
         DIALECT_OPENAI_CHAT,

@@ -16,7 +16,7 @@ from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.clouds.models import capability_provider, underlying_model
-from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.dialects.by_name import upstream_dialect
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
@@ -237,7 +237,7 @@ class ApiTargets:
             ):
                 request = incoming.neutral()
                 notes = list(request.left_out)
-                body = DIALECTS[up_name].render_request(
+                body = upstream_dialect(up_name).render_request(
                     dataclasses.replace(request, model=target.model, stream_usage=True),
                     target=model,
                     notes=notes,

@@ -37,6 +37,11 @@ _FIXES = {
     "paused": "Resume the providers from the tray or the dashboard",
 }
 
+# A cloud's meanings that the client is answered with the status of (a refused credential
+# stays a 502: the gateway's credential, not the client's, was wrong).
+_CLOUD_STATUS_CODES = frozenset(
+    {ErrorCode.QUOTA_EXCEEDED, ErrorCode.MODEL_NOT_ENABLED, ErrorCode.CONTENT_FILTERED}
+)
 # When every target was refused for the same reason, the code names it (a switched-off
 # provider and a missing key are different fixes); mixed reasons stay `no_provider_available`.
 _ONE_REASON = {
@@ -173,8 +178,8 @@ class AllRoutesFailed(EngineError):
             # (a used-up quota, a model the account has no access to, a refused credential).
             error.code = code
             error.retryable = code in (ErrorCode.QUOTA_EXCEEDED, ErrorCode.RATE_LIMITED)
-            if code == ErrorCode.QUOTA_EXCEEDED:
-                error.http_status = 429
+            if code in _CLOUD_STATUS_CODES:
+                error.http_status = ErrorCode(code).http_status
             return error
         if all(a.outcome == "429" for a in tried):
             error.http_status = 429

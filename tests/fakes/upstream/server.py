@@ -9,12 +9,13 @@ import logging
 import ssl
 import time
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from . import anthropic, gemini, openai_chat, openai_common, openai_responses
+from . import anthropic, bedrock, gemini, openai_chat, openai_common, openai_responses
 from .answer import drop_connection, write_reply
 from .script import (
     COUNT_TOKENS_ANSWER,
@@ -65,6 +66,9 @@ class ScriptedUpstream:
         self.stream_gate: asyncio.Event | None = None
         """When set, a streamed answer stops halfway until it is set (text arrives in two
         parts, with as long a pause between them as the test wants)."""
+        self.verify: Callable[[web.Request, bytes], str | None] | None = None
+        """When set, checks each LLM call's credential (a cloud's signature or token) before
+        it is answered: a problem it names is answered 403 and the call is not counted."""
         self._pending: deque[Reply] = deque()
         self._when_offered: dict[str, deque[Reply]] = {}
         self._arrived = asyncio.Condition()
@@ -193,6 +197,9 @@ class ScriptedUpstream:
         add("POST", "/openai/responses", self._responses)
         add("POST", "/openai/v1/chat/completions", self._chat)
         add("POST", "/openai/v1/responses", self._responses)
+        # Amazon Bedrock's Converse and ConverseStream (the model id is one encoded segment).
+        add("POST", "/model/{model:.+}/converse", self._bedrock)
+        add("POST", "/model/{model:.+}/converse-stream", self._bedrock)
         add("POST", "/v1beta/models/{call}", self._gemini)
         add("POST", "/v1/models/{call}", self._gemini)
         add("*", "/{anything:.*}", self._unknown)
@@ -227,6 +234,27 @@ class ScriptedUpstream:
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         record = await self._record(request, "chat", "chat.completions")
         return await self._answer_llm(request, record, openai_chat, self._model(record, "gpt-fake"))
+
+    async def _bedrock(self, request: web.Request) -> web.StreamResponse:
+        refused = await self._refused(request)
+        if refused is not None:
+            return refused
+        record = await self._record(request, "bedrock", "converse")
+        # The path, not a body flag, says whether Converse streams.
+        record.stream = request.path.endswith("/converse-stream")
+        return await self._answer_llm(request, record, bedrock, request.match_info["model"])
+
+    async def _refused(self, request: web.Request) -> web.StreamResponse | None:
+        """A 403 when `verify` finds the request's credential wrong (the call is recorded as
+        not an LLM call)."""
+        if self.verify is None:
+            return None
+        problem = self.verify(request, await request.read())
+        if problem is None:
+            return None
+        await self._record(request, None, "refused", llm=False)
+        headers = {"x-amzn-ErrorType": "InvalidSignatureException:"}
+        return web.json_response({"message": problem}, status=403, headers=headers)
 
     async def _gemini(self, request: web.Request) -> web.StreamResponse:
         model, _, method = request.match_info["call"].partition(":")

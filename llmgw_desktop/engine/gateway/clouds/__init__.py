@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from llmgw_desktop.config.api_catalog import CLOUD_AZURE, ApiProviderSpec
+from llmgw_desktop.config.api_catalog import CLOUD_AZURE, CLOUD_BEDROCK, ApiProviderSpec
 from llmgw_desktop.engine.gateway.clouds.base import CloudCall, CloudNotReady, CloudWire, Prepared
 
 __all__ = ["CloudCall", "CloudNotReady", "CloudWire", "Prepared", "wire_for"]
@@ -30,4 +30,8 @@ def wire_for(spec: ApiProviderSpec, environ: Mapping[str, str]) -> CloudWire:
         from llmgw_desktop.engine.gateway.clouds.azure import AzureWire
 
         return AzureWire(spec, environ)
+    if spec.cloud == CLOUD_BEDROCK:
+        from llmgw_desktop.engine.gateway.clouds.bedrock import BedrockWire
+
+        return BedrockWire(spec, environ)
     raise ValueError(f"{spec.id} is not a cloud provider")

@@ -30,3 +30,10 @@ def gemini_client(gateway: GatewayRuntime) -> genai.Client:
         api_key="unused",
         http_options=types.HttpOptions(base_url=gateway.base_url, retry_options=None),
     )
+
+
+# AWS's documentation example key pair (no account has it), and a session token.
+AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+AWS_REGION = "us-west-2"
+BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
