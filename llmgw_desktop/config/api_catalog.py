@@ -258,6 +258,17 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
         ambient="aws-credentials",
     ),
     ApiProviderSpec(
+        "vertex",
+        "Google Vertex AI",
+        DIALECT_GEMINI,
+        "",  # https://{location}-aiplatform.googleapis.com unless a base URL is set
+        base_url_env="GOOGLE_VERTEX_BASE_URL",
+        models=("gemini-2.5-pro", "gemini-2.5-flash", "claude-sonnet-4-5@20250929"),
+        cloud=CLOUD_VERTEX,
+        ambient="adc",
+        model_dialects=(("claude-*", DIALECT_ANTHROPIC),),
+    ),
+    ApiProviderSpec(
         "ollama",
         "Ollama",
         DIALECT_OPENAI_CHAT,

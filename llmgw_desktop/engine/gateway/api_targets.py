@@ -105,16 +105,6 @@ class ApiTargets:
         if spec is None or refusal is not None:
             route.attempts.append(Attempt(target.label, "", refusal or "disabled"))
             return None, None
-        cloud = self.upstream.cloud(spec.id) if spec.cloud else None
-        if cloud is not None and (problem := cloud.problem()) is not None:
-            # No endpoint, region or project: nothing to send it to (the message says what).
-            route.attempts.append(Attempt(target.label, "", NOT_CONFIGURED_OUTCOME))
-            return None, UpstreamFailure(
-                problem,
-                fallback=True,
-                kind=NOT_CONFIGURED_OUTCOME,
-                code=ErrorCode.CLOUD_NOT_CONFIGURED,
-            )
         if only_key is not None:
             pool = [PoolKey(CANDIDATE_KEY_LABEL, only_key)]
         else:
@@ -124,6 +114,19 @@ class ApiTargets:
             outcome = "store_unavailable" if self.keys.vault_unreachable else "no_key"
             route.attempts.append(Attempt(target.label, "", outcome))
             return None, None
+        cloud = self.upstream.cloud(spec.id) if spec.cloud else None
+        if (
+            cloud is not None
+            and (problem := cloud.problem(keyed=any(k.value for k in pool))) is not None
+        ):
+            # No endpoint, region or project: nothing to send it to (the message says what).
+            route.attempts.append(Attempt(target.label, "", NOT_CONFIGURED_OUTCOME))
+            return None, UpstreamFailure(
+                problem,
+                fallback=True,
+                kind=NOT_CONFIGURED_OUTCOME,
+                code=ErrorCode.CLOUD_NOT_CONFIGURED,
+            )
         speaks = spec.speaks_for(target.model) if spec.model_dialects else None
         if speaks is None:
             up_name = (

@@ -26,7 +26,7 @@ from typing import Any
 
 from llmgw_desktop.config.api_catalog import CLI_BRIDGES, ApiProviderSpec
 from llmgw_desktop.engine.errors import EngineError, NotFound
-from llmgw_desktop.engine.gateway.keys import KeyChain
+from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.stale_references import StaleReference, find_stale_references
@@ -232,7 +232,7 @@ class ProviderDirectory:
                     if refusal == "paused"
                     else "switched off; switch it on from the tray or the dashboard"
                 )
-            elif spec.cloud and (problem := self._cloud_problem(spec)) is not None:
+            elif spec.cloud and (problem := self._cloud_problem(spec, pool)) is not None:
                 reason = problem
             elif not pool:
                 names = " or ".join(spec.key_env) or "an API key"
@@ -269,9 +269,9 @@ class ProviderDirectory:
             )
         return out
 
-    def _cloud_problem(self, spec: ApiProviderSpec) -> str | None:
+    def _cloud_problem(self, spec: ApiProviderSpec, pool: list[PoolKey]) -> str | None:
         cloud = self._upstream.cloud(spec.id)
-        return cloud.problem() if cloud is not None else None
+        return cloud.problem(keyed=any(k.value for k in pool)) if cloud is not None else None
 
     def _base_url(self, spec: ApiProviderSpec) -> str:
         """Where requests go: a cloud's endpoint as its wire derives it."""

@@ -200,6 +200,11 @@ class ScriptedUpstream:
         # Amazon Bedrock's Converse and ConverseStream (the model id is one encoded segment).
         add("POST", "/model/{model:.+}/converse", self._bedrock)
         add("POST", "/model/{model:.+}/converse-stream", self._bedrock)
+        # Google Vertex AI: Gemini models in the Gemini dialect, Claude models through
+        # rawPredict in Anthropic's.
+        vertex = "/v1/projects/{project}/locations/{location}/publishers"
+        add("POST", vertex + "/google/models/{call}", self._vertex_gemini)
+        add("POST", vertex + "/anthropic/models/{call}", self._vertex_anthropic)
         add("POST", "/v1beta/models/{call}", self._gemini)
         add("POST", "/v1/models/{call}", self._gemini)
         add("*", "/{anything:.*}", self._unknown)
@@ -243,6 +248,19 @@ class ScriptedUpstream:
         # The path, not a body flag, says whether Converse streams.
         record.stream = request.path.endswith("/converse-stream")
         return await self._answer_llm(request, record, bedrock, request.match_info["model"])
+
+    async def _vertex_gemini(self, request: web.Request) -> web.StreamResponse:
+        refused = await self._refused(request)
+        return refused if refused is not None else await self._gemini(request)
+
+    async def _vertex_anthropic(self, request: web.Request) -> web.StreamResponse:
+        refused = await self._refused(request)
+        if refused is not None:
+            return refused
+        model, _, method = request.match_info["call"].partition(":")
+        record = await self._record(request, "anthropic", method)
+        record.stream = method == "streamRawPredict"
+        return await self._answer_llm(request, record, anthropic, model)
 
     async def _refused(self, request: web.Request) -> web.StreamResponse | None:
         """A 403 when `verify` finds the request's credential wrong (the call is recorded as

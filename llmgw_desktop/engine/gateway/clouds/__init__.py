@@ -14,7 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from llmgw_desktop.config.api_catalog import CLOUD_AZURE, CLOUD_BEDROCK, ApiProviderSpec
+from llmgw_desktop.config.api_catalog import (
+    CLOUD_AZURE,
+    CLOUD_BEDROCK,
+    CLOUD_VERTEX,
+    ApiProviderSpec,
+)
 from llmgw_desktop.engine.gateway.clouds.base import CloudCall, CloudNotReady, CloudWire, Prepared
 
 __all__ = ["CloudCall", "CloudNotReady", "CloudWire", "Prepared", "wire_for"]
@@ -34,4 +39,8 @@ def wire_for(spec: ApiProviderSpec, environ: Mapping[str, str]) -> CloudWire:
         from llmgw_desktop.engine.gateway.clouds.bedrock import BedrockWire
 
         return BedrockWire(spec, environ)
+    if spec.cloud == CLOUD_VERTEX:
+        from llmgw_desktop.engine.gateway.clouds.vertex import VertexWire
+
+        return VertexWire(spec, environ)
     raise ValueError(f"{spec.id} is not a cloud provider")

@@ -58,7 +58,7 @@ class AzureWire:
         self.api_version = spec.api_version or environ.get("OPENAI_API_VERSION", "").strip() or V1
         self._entra: TokenCache | None = None
 
-    def problem(self) -> str | None:
+    def problem(self, *, keyed: bool = False) -> str | None:
         """None once an endpoint is known; the key (or Entra ID) is looked for when asked."""
         if self.spec.base_url or self._environ.get("AZURE_OPENAI_ENDPOINT", "").strip():
             return None

@@ -76,8 +76,9 @@ class CloudError:
 class CloudWire(Protocol):
     """One cloud provider's way onto the wire."""
 
-    def problem(self) -> str | None:
-        """What must be set before the provider can be asked (None: nothing known missing).
+    def problem(self, *, keyed: bool = False) -> str | None:
+        """What must be set before the provider can be asked (None: nothing known missing);
+        `keyed`: its pool holds keys of its own (which may carry what the environment lacks).
         Reads only the configuration and the environment: never a library or the network."""
         ...
 

@@ -82,7 +82,7 @@ class BedrockWire:
             or env.get("AWS_DEFAULT_REGION", "").strip()
         )
 
-    def problem(self) -> str | None:
+    def problem(self, *, keyed: bool = False) -> str | None:
         """None when a region is named, or a profile file may name one (read when asked)."""
         if self.region() or self._config_file().is_file():
             return None

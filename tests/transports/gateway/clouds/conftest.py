@@ -37,3 +37,8 @@ AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 AWS_REGION = "us-west-2"
 BEDROCK_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+VERTEX_PROJECT = "gw-test-project"
+VERTEX_LOCATION = "us-east5"
+VERTEX_CLAUDE = "claude-sonnet-4-5@20250929"
+VERTEX_GEMINI = "gemini-2.5-flash"
