@@ -215,11 +215,16 @@ def redact_query(query: Any) -> dict[str, str]:
 
 
 def offered_tools(body: Any) -> set[str]:
-    """The names of the tools a request offers the model, in any of the four dialects
-    (Responses namespaces count by their members' names too)."""
+    """The names of the tools a request offers the model, in any of the four dialects and
+    Bedrock's Converse (Responses namespaces count by their members' names too)."""
     if not isinstance(body, dict):
         return set()
     names: set[str] = set()
+    config = body.get("toolConfig")  # Bedrock's Converse
+    for tool in (config.get("tools") or []) if isinstance(config, dict) else []:
+        spec = tool.get("toolSpec") if isinstance(tool, dict) else None
+        if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+            names.add(spec["name"])
     for tool in body.get("tools") or []:
         if not isinstance(tool, dict):
             continue
