@@ -235,6 +235,15 @@ class UpstreamClient:
         """The wire of a cloud provider (None for any other)."""
         return self._clouds.get(provider)
 
+    def wire_of(self, spec: ApiProviderSpec) -> CloudWire:
+        """A wire for a cloud provider not configured yet (the editor's Test), reading the
+        same environment as the configured ones.
+
+        Raises:
+            ValueError: `spec` is not a cloud provider.
+        """
+        return wire_for(spec, self._environ)
+
     async def close(self) -> None:
         await self._http.close()
 
