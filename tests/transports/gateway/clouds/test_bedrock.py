@@ -14,6 +14,7 @@ import openai
 import pytest
 from aiohttp import web
 
+from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.clouds.aws import signature_problem
 from tests.fakes.upstream import (
@@ -35,6 +36,7 @@ from tests.transports.gateway.clouds.conftest import (
     openai_client,
 )
 from tests.transports.gateway.conftest import GatewayFactory
+from tests.ui.waiting import until
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
@@ -373,3 +375,33 @@ async def test_aws_secrets_reach_neither_the_log_nor_the_recorder(
     await gateway.stop()
     stored = b"".join(p.read_bytes() for p in isolated_env.rglob("*") if p.is_file())
     assert AWS_SECRET.encode() not in stored
+
+
+async def test_a_cloud_has_its_switch_and_its_health_like_any_api_provider(
+    aws_env: None, upstream: ScriptedUpstream, gateway: GatewayRuntime
+) -> None:
+    engine = gateway.engine
+    switches = {s.gateway_id: s for s in engine.providers.states()}
+    assert {"azure", "bedrock", "vertex"} <= switches.keys()
+    assert (
+        switches["bedrock"].display_name == "Amazon Bedrock" and switches["bedrock"].kind == "api"
+    )
+    upstream.by_dialect["bedrock"] = Reply.error(500, "Internal server error")
+    for _ in range(3):
+        with pytest.raises(openai.APIStatusError):
+            await openai_client(gateway).chat.completions.create(
+                model=f"bedrock/{BEDROCK_MODEL}", messages=MESSAGES
+            )
+    # The health view is fed by the recorder's finish events, as the tray's is.
+    await until(lambda: engine.provider_health.of("bedrock").calls >= 3, "the calls counted")
+    assert engine.provider_health.of("bedrock").state == "failing"
+    # Switched off from the tray: the next request is refused without being sent.
+    engine.providers.set_enabled(LOCAL_CALLER, switches["bedrock"].id, False)
+    sent = len(upstream.llm_requests)
+    with pytest.raises(openai.APIStatusError) as caught:
+        await openai_client(gateway).chat.completions.create(
+            model=f"bedrock/{BEDROCK_MODEL}", messages=MESSAGES
+        )
+    body = caught.value.body
+    assert isinstance(body, dict) and body["code"] == "provider_disabled"
+    assert len(upstream.llm_requests) == sent
