@@ -208,6 +208,7 @@ class UpstreamClient:
         self._proxies: dict[str, Proxy] = {}
         # Cloud provider id -> its wire (URLs, credentials, error meanings).
         self._environ = environ
+        self._cloud_specs: dict[str, ApiProviderSpec] = {}
         self._clouds: dict[str, CloudWire] = {}
 
     def use_providers(self, specs: Iterable[ApiProviderSpec]) -> None:
@@ -221,19 +222,21 @@ class UpstreamClient:
             for s in specs
             if s.proxy
         }
-        # A wire keeps its tokens: one whose provider did not change is kept.
-        clouds = {}
-        for spec in specs:
-            if not spec.cloud:
-                continue
-            old = self._clouds.get(spec.id)
-            same = old is not None and getattr(old, "spec", None) == spec
-            clouds[spec.id] = old if same and old is not None else wire_for(spec, self._environ)
-        self._clouds = clouds
+        # A wire is made when its cloud is first asked (its module loads then), and keeps its
+        # tokens while its provider's settings stay the same.
+        self._cloud_specs = {s.id: s for s in specs if s.cloud}
+        self._clouds = {
+            pid: wire
+            for pid, wire in self._clouds.items()
+            if getattr(wire, "spec", None) == self._cloud_specs.get(pid)
+        }
 
     def cloud(self, provider: str) -> CloudWire | None:
         """The wire of a cloud provider (None for any other)."""
-        return self._clouds.get(provider)
+        wire = self._clouds.get(provider)
+        if wire is None and provider in self._cloud_specs:
+            wire = self._clouds[provider] = wire_for(self._cloud_specs[provider], self._environ)
+        return wire
 
     def wire_of(self, spec: ApiProviderSpec) -> CloudWire:
         """A wire for a cloud provider not configured yet (the editor's Test), reading the
@@ -271,6 +274,8 @@ class UpstreamClient:
             passthrough_headers = {**(passthrough_headers or {}), **added}
         data = body if isinstance(body, bytes) else jsonio.dumps(body)
         cloud = self._clouds.get(target.provider)
+        if cloud is None and target.provider in self._cloud_specs:
+            cloud = self.cloud(target.provider)
         if cloud is None:
             url = target.url(stream=stream, count_tokens=count_tokens)
             headers = target.headers(stream=stream, passthrough=passthrough_headers)
