@@ -97,6 +97,11 @@ class ErrorCode(StrEnum):
         "The request uses a feature the chosen model's dialect cannot express.",
     )
     HTTP_ERROR = "http_error", 400, "Another HTTP-level refusal; the status says which."
+    CONTENT_FILTERED = (
+        "content_filtered",
+        400,
+        "A cloud's content filter or guardrail refused the prompt (its message kept).",
+    )
     # A spending limit the user set: it resets with its period, not in seconds.
     BUDGET_EXCEEDED = (
         "budget_exceeded",
@@ -128,6 +133,11 @@ class ErrorCode(StrEnum):
         "The gateway key's scope leaves out that model, provider, project or MCP tool.",
     )
     APPROVAL_DENIED = "approval_denied", 403, "The approval gate refused the call."
+    MODEL_NOT_ENABLED = (
+        "model_not_enabled",
+        403,
+        "The cloud account has no access to the model (not enabled, granted or deployed there).",
+    )
     UPSTREAM_TOOL_REFUSED = (
         "upstream_tool_refused",
         403,
@@ -161,6 +171,11 @@ class ErrorCode(StrEnum):
         429,
         "The caller or the provider is rate limited (a CLI's own limit answers 502).",
     )
+    QUOTA_EXCEEDED = (
+        "quota_exceeded",
+        429,
+        "The cloud account's quota for the model is used up (its message says which).",
+    )
     TOO_MANY_CONNECTIONS = (
         "too_many_connections",
         429,
@@ -188,6 +203,12 @@ class ErrorCode(StrEnum):
         503,
         "No route for the model is set up, for more than one reason (each attempt says why: "
         "no key, switched off, paused).",
+    )
+    CLOUD_NOT_CONFIGURED = (
+        "cloud_not_configured",
+        503,
+        "A cloud provider lacks its library, credential, region or project; the message names "
+        "what to install or set (nothing was sent).",
     )
     VAULT_LOCKED = "vault_locked", 503, "The vault's master key is missing or wrong."
     STORE_UNAVAILABLE = (

@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator, Callable
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.budgets.holds import Hold, SpendGuard, estimate_call
-from llmgw_desktop.engine.errors import EngineError, InvalidRequest
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.capabilities import target_model
-from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.clouds.models import capability_provider, underlying_model
+from llmgw_desktop.engine.gateway.dialects.by_name import upstream_dialect
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
@@ -28,6 +29,7 @@ from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streamin
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.upstream import (
+    NOT_CONFIGURED_OUTCOME,
     SHARE_OUTCOME,
     UpstreamClient,
     UpstreamFailure,
@@ -112,9 +114,28 @@ class ApiTargets:
             outcome = "store_unavailable" if self.keys.vault_unreachable else "no_key"
             route.attempts.append(Attempt(target.label, "", outcome))
             return None, None
-        up_name = (
-            incoming.name if incoming.name in (spec.dialect, *spec.also_speaks) else spec.dialect
-        )
+        cloud = self.upstream.cloud(spec.id) if spec.cloud else None
+        if (
+            cloud is not None
+            and (problem := cloud.problem(keyed=any(k.value for k in pool))) is not None
+        ):
+            # No endpoint, region or project: nothing to send it to (the message says what).
+            route.attempts.append(Attempt(target.label, "", NOT_CONFIGURED_OUTCOME))
+            return None, UpstreamFailure(
+                problem,
+                fallback=True,
+                kind=NOT_CONFIGURED_OUTCOME,
+                code=ErrorCode.CLOUD_NOT_CONFIGURED,
+            )
+        speaks = spec.speaks_for(target.model) if spec.model_dialects else None
+        if speaks is None:
+            up_name = (
+                incoming.name
+                if incoming.name in (spec.dialect, *spec.also_speaks)
+                else spec.dialect
+            )
+        else:
+            up_name = incoming.name if incoming.name in speaks else speaks[0]
         try:
             outgoing = self._outgoing(incoming, target, spec, up_name, caller)
         except InvalidRequest as exc:
@@ -122,9 +143,9 @@ class ApiTargets:
             return None, exc
         failure: UpstreamFailure | None = None
         facts = incoming.facts
-        estimate = estimate_call(
-            target.model, facts.estimated_tokens, facts.max_output, self._prices
-        )
+        # A cloud's model is priced as the model it is (a deployment's, a Bedrock id's).
+        priced_as = underlying_model(spec, target.model) if spec.cloud else target.model
+        estimate = estimate_call(priced_as, facts.estimated_tokens, facts.max_output, self._prices)
         hold = self._budgets.reserve(caller.principal, caller.caller, caller.project, estimate)
         try:
             for key in self.keys.order(
@@ -145,7 +166,11 @@ class ApiTargets:
                     status = failure.status or 502
                     raw = failure.raw_body if outgoing.passthrough else None
                     raise UpstreamRejected(
-                        status, failure.message, raw_body=raw, retry_after_s=failure.retry_after_s
+                        status,
+                        failure.message,
+                        raw_body=raw,
+                        retry_after_s=failure.retry_after_s,
+                        code=failure.code,
                     ) from None
             return None, failure
         finally:
@@ -198,22 +223,33 @@ class ApiTargets:
                 if self._remote.keeps_owner(caller.principal, up_name)
                 else None,
             )
-        model = target_model(spec.id, target.model, up_name)
+        model = target_model(
+            spec.id,
+            target.model,
+            up_name,
+            like=(
+                capability_provider(spec, target.model, up_name),
+                underlying_model(spec, target.model),
+            )
+            if spec.cloud
+            else None,
+        )
         try:
             with self._telemetry.span(
                 "translate", {"llmgw.from_dialect": incoming.name, "llmgw.to_dialect": up_name}
             ):
                 request = incoming.neutral()
                 notes = list(request.left_out)
-                body = DIALECTS[up_name].render_request(
+                body = upstream_dialect(up_name).render_request(
                     dataclasses.replace(request, model=target.model, stream_usage=True),
                     target=model,
                     notes=notes,
                 )
         except Untranslatable as exc:
             raise exc.for_target(model, incoming.name) from None
-        if spec.id == "openai" and "max_tokens" in body:
-            # OpenAI's reasoning models refuse max_tokens; every OpenAI model takes this name.
+        if (spec.id == "openai" or spec.cloud == "azure") and "max_tokens" in body:
+            # OpenAI's reasoning models refuse max_tokens (on Azure too); every OpenAI model
+            # takes this name.
             body["max_completion_tokens"] = body.pop("max_tokens")
         return Outgoing(
             encode_request(body),
@@ -264,6 +300,7 @@ class ApiTargets:
             )
             asked = True
             route.provider, route.model, route.kind = spec.id, target.model, "api"
+            route.price_model = underlying_model(spec, target.model) if spec.cloud else ""
             # Listed before the answer is rendered, so `x_gateway` includes it.
             ok = Attempt(target.label, key.label, "ok")
             route.attempts.append(ok)

@@ -150,11 +150,12 @@ class RequestRecords:
         # Upstream APIs report tokens, not money: the cost is the price table's estimate
         # (None for a model it does not know: "not priced", never $0). `estimated`: the tokens
         # are the gateway's own estimate too (the upstream reported none), and the row says so.
-        cost = self._prices.cost_of(route.model, usage)
+        priced_as = route.price_model or route.model
+        cost = self._prices.cost_of(priced_as, usage)
         note = cost_note(
             COST_ESTIMATED
             if estimated and cost is not None
-            else self._prices.source_of(route.model)
+            else self._prices.source_of(priced_as)
             if cost is not None
             else None
         )

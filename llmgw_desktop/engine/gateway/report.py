@@ -31,6 +31,8 @@ class RouteReport:
     requested_provider: str | None = None
     provider: str = ""
     model: str = ""
+    # The model the answer is priced as, when not `model` (a cloud's deployment or model id).
+    price_model: str = ""
     kind: str = "api"
     fallback_used: bool = False
     rule: str | None = None

@@ -29,6 +29,7 @@ from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.capture import GatewayCapture
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, serve_on_cli
+from llmgw_desktop.engine.gateway.clouds.models import underlying_model
 from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
 from llmgw_desktop.engine.gateway.facts import has_images
@@ -261,7 +262,11 @@ class GatewayService:
         cost = (
             cli_cost_basis(target, self._prices)
             if target.kind == "cli"
-            else CostBasis.api(target.provider, target.model, self._prices)
+            else CostBasis.api(
+                target.provider,
+                underlying_model(self.registry.provider(target.provider), target.model),
+                self._prices,
+            )
         )
         if cost.priced:
             return None
