@@ -496,7 +496,7 @@ class Engine:
             # Before the tasks: each server is asked to exit (stdin closed) before any is killed.
             await self.upstream_mcp.stop()
             await self.tasks.shutdown(grace=TASKS_STOP_GRACE_S)
-            await self.gateway.upstream.close()
+            await self.gateway.close()
             # Requests still open (an answer streaming when the front door closed) were cut by
             # the stop: their rows say so, in the same word as the jobs'.
             self.recorder.interrupt_open()
