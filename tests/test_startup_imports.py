@@ -58,6 +58,41 @@ def test_the_command_line_imports_nothing_heavy_before_a_command_runs() -> None:
     assert modules_loaded_by("import llmgw_desktop.shell.cli.main") == set()
 
 
+# What a bare interpreter has not loaded and `--version` must not load either (issue 42: it is
+# held to 4x a bare start): the parser, the paths, the event loop, the metadata reader.
+VERSION_MUST_NOT_LOAD = (
+    "argparse",
+    "asyncio",
+    "importlib.metadata",
+    "email",
+    "platformdirs",
+    "logging",
+    "llmgw_desktop.config.paths",
+    "llmgw_desktop.shell.cli.parser",
+)
+
+
+def test_version_loads_nothing_but_the_version() -> None:
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from llmgw_desktop.shell.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    assert main(['--version']) == 0\n"
+        "assert out.getvalue().startswith('llmgw-desktop ') and '0.0.0' not in out.getvalue()\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        cwd=ROOT,
+        check=True,
+    )
+    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    assert loaded.isdisjoint(VERSION_MUST_NOT_LOAD), loaded & set(VERSION_MUST_NOT_LOAD)
+
+
 def test_the_stdio_relay_imports_no_server_stack() -> None:
     # Everything `llmgw-desktop mcp` runs before it relays: settings, the log, the relay.
     relay_path = (
