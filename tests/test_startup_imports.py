@@ -39,8 +39,9 @@ HEAVY = (
 CHILD_TIMEOUT_S = 120.0
 
 
-def modules_loaded_by(code: str) -> set[str]:
-    """The heavy modules in `sys.modules` after a fresh interpreter runs `code`."""
+def modules_loaded_by(code: str, also: tuple[str, ...] = ()) -> set[str]:
+    """The heavy modules (and those named in `also`) in `sys.modules` after a fresh
+    interpreter runs `code`."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -51,7 +52,7 @@ def modules_loaded_by(code: str) -> set[str]:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=True,
     )
-    return set(json.loads(result.stdout.splitlines()[-1])) & set(HEAVY)
+    return set(json.loads(result.stdout.splitlines()[-1])) & {*HEAVY, *also}
 
 
 def test_the_command_line_imports_nothing_heavy_before_a_command_runs() -> None:
@@ -103,6 +104,8 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
         "from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder"
     )
     assert modules_loaded_by(relay_path) == set()
+    # Nor the standard library's HTTP client (the relay speaks HTTP/1.1 itself; issue 42).
+    assert not modules_loaded_by(relay_path, also=("urllib.request", "http.client", "email"))
 
 
 def test_the_window_imports_no_chart_library() -> None:
