@@ -194,6 +194,16 @@ def as_anthropic(body: dict[str, object]) -> dict[str, object]:
             messages.append({"role": "assistant", "content": uses})
         else:
             messages.append({"role": role, "content": content})
+    merged: list[dict[str, object]] = []
+    for message in messages:  # Anthropic's turns alternate: a tool result and text share one
+        blocks = message["content"]
+        if not isinstance(blocks, list):
+            blocks = [{"type": "text", "text": blocks}]
+        if merged and merged[-1]["role"] == message["role"]:
+            merged[-1]["content"] = [*merged[-1]["content"], *blocks]  # type: ignore[misc]
+        else:
+            merged.append({"role": message["role"], "content": blocks})
+    messages = merged
     anthropic: dict[str, object] = {"model": body["model"], "max_tokens": 1024}
     if system:
         anthropic["system"] = system
@@ -285,7 +295,7 @@ async def one(
         rest = await response.read()
         total = time.perf_counter() - started
     if response.status != 200 or not (first or rest):
-        raise SystemExit(f"{url} answered {response.status}")
+        raise SystemExit(f"{url} answered {response.status}: {(first + rest)[:500]!r}")
     return ttfb, total
 
 
@@ -352,6 +362,7 @@ async def throughput(
     direct_rate: float | None = None,
     server_port: int | None = None,
     headers: dict[str, str] | None = None,
+    direct: bool = False,
 ) -> float:
     connector = aiohttp.TCPConnector(limit=concurrency)
     done = 0
@@ -364,7 +375,7 @@ async def throughput(
         async def worker() -> None:
             nonlocal done
             while time.perf_counter() < deadline and done < MAX_THROUGHPUT_REQUESTS:
-                await one(session, url, stream=stream, headers=headers, direct=not gateway_pid)
+                await one(session, url, stream=stream, headers=headers, direct=direct)
                 done += 1
 
         started = time.perf_counter()
@@ -428,7 +439,7 @@ async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]
         await paired(session, direct, gateways, args.calls, stream=True)
     print(f"throughput, {args.seconds:.0f} s each:")
     print(" direct upstream:")
-    rate = await throughput(direct, args.seconds, args.concurrency, None)
+    rate = await throughput(direct, args.seconds, args.concurrency, None, direct=True)
     for gateway in gateways:
         for stream in (False, True):
             print(f" through the {gateway.label} gateway ({'stream' if stream else 'json'}):")
