@@ -47,6 +47,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM_KEY = "sk-bench-key"
+# LiteLLM's proxy refuses to start without a master key; its clients send it (a random one).
+LITELLM_MASTER_KEY = "sk-bench-Fq3vK8pZr2mWx7LtN4cYh9JdB6sEa1Ug"
 READY_S = 180.0
 
 
@@ -153,6 +155,7 @@ def start_litellm(folder: Path, home: Path, upstream: str) -> tuple[subprocess.P
     )
     env = dict(os.environ) | {
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch of the price map at start
+        "LITELLM_MASTER_KEY": LITELLM_MASTER_KEY,
         "HOME": str(home),
     }
     argv = [str(folder / "litellm" / "bin" / "litellm"), "--config", str(config)]
@@ -383,7 +386,7 @@ def main() -> None:
                     peers.append(Peer("llmgw-desktop", url, process))
                     peers.append(Peer("llmgw-desktop", url, process, anthropic=True))
                 elif name == "litellm":
-                    auth = {"Authorization": f"Bearer {UPSTREAM_KEY}"}
+                    auth = {"Authorization": f"Bearer {LITELLM_MASTER_KEY}"}
                     peers.append(Peer("LiteLLM", url, process, auth))
                 elif name == "portkey":
                     headers = {
