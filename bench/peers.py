@@ -62,6 +62,10 @@ class Peer:
     headers: dict[str, str] = field(default_factory=dict)
     anthropic: bool = False  # an Anthropic client (the body in Anthropic's shape)
 
+    @property
+    def key(self) -> str:
+        return f"{self.label}/{'anthropic' if self.anthropic else 'openai'}"
+
 
 # -- installing ---------------------------------------------------------------------------
 
@@ -275,7 +279,7 @@ def _request_of(peer: Peer | None) -> tuple[dict, dict, str]:
 
 async def latency(direct: str, peers: list[Peer], calls: int) -> dict[str, float]:
     """Median added latency of each peer over the direct call (paired), and the direct's own."""
-    added: dict[str, list[float]] = {p.label: [] for p in peers}
+    added: dict[str, list[float]] = {p.key: [] for p in peers}
     own: list[float] = []
     connector = aiohttp.TCPConnector(limit=1)
     body, headers, _ = _request_of(None)
@@ -286,7 +290,7 @@ async def latency(direct: str, peers: list[Peer], calls: int) -> dict[str, float
                 p_body, p_headers, path = _request_of(peer)
                 took = await one(session, peer.url + path, p_body, p_headers)
                 if round_ >= 30:  # the first rounds warm every path
-                    added[peer.label].append(took - base)
+                    added[peer.key].append(took - base)
             if round_ >= 30:
                 own.append(base)
     result = {label: statistics.median(values) for label, values in added.items()}
@@ -323,7 +327,7 @@ async def measure(direct: str, peers: list[Peer], args: argparse.Namespace) -> N
     for peer in peers:
         p_body, p_headers, path = _request_of(peer)
         rate = await throughput(peer.url + path, p_body, p_headers, args.seconds, args.concurrency)
-        extra = added[peer.label]
+        extra = added[peer.key]
         client = "Anthropic" if peer.anthropic else "OpenAI"
         print(
             f"| {peer.label} | {client} | +{extra * 1000:.2f} ms ({extra / base:.2f}) | "
