@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 # Said on every answer while the cache is on: `hit` or `miss`.
 CACHE_HEADER = "x-gateway-cache"
 _FRAME = struct.Struct(">I")  # a stream chunk's length, before its bytes
+# Upstream headers that describe the account at the moment of the call, not the answer: not
+# given again with a cached answer (a stale "remaining" figure would mislead a client).
+_NOT_REPLAYED = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after", "x-request-id")
 
 
 @dataclass
@@ -208,8 +211,11 @@ class ResponseCache:
         if len(body) > self._max_entry:
             return
         meta = {"usage": _usage_dict(usage), "cost": cost}
+        headers = {
+            k: v for k, v in dict(headers).items() if not k.lower().startswith(_NOT_REPLAYED)
+        }
         entry = CachedAnswer(
-            lookup.digest, streamed, body, jsonio.dumps_text(dict(headers)), jsonio.dumps_text(meta)
+            lookup.digest, streamed, body, jsonio.dumps_text(headers), jsonio.dumps_text(meta)
         )
         self.store.put(entry, float(self.settings.ttl_s)).add_done_callback(_log_failure)
         self.stats.kept += 1
