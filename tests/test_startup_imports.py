@@ -39,8 +39,9 @@ HEAVY = (
 CHILD_TIMEOUT_S = 120.0
 
 
-def modules_loaded_by(code: str) -> set[str]:
-    """The heavy modules in `sys.modules` after a fresh interpreter runs `code`."""
+def modules_loaded_by(code: str, also: tuple[str, ...] = ()) -> set[str]:
+    """The heavy modules (and those named in `also`) in `sys.modules` after a fresh
+    interpreter runs `code`."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -51,11 +52,46 @@ def modules_loaded_by(code: str) -> set[str]:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=True,
     )
-    return set(json.loads(result.stdout.splitlines()[-1])) & set(HEAVY)
+    return set(json.loads(result.stdout.splitlines()[-1])) & {*HEAVY, *also}
 
 
 def test_the_command_line_imports_nothing_heavy_before_a_command_runs() -> None:
     assert modules_loaded_by("import llmgw_desktop.shell.cli.main") == set()
+
+
+# What a bare interpreter has not loaded and `--version` must not load either (issue 42: it is
+# held to 4x a bare start): the parser, the paths, the event loop, the metadata reader.
+VERSION_MUST_NOT_LOAD = (
+    "argparse",
+    "asyncio",
+    "importlib.metadata",
+    "email",
+    "platformdirs",
+    "logging",
+    "llmgw_desktop.config.paths",
+    "llmgw_desktop.shell.cli.parser",
+)
+
+
+def test_version_loads_nothing_but_the_version() -> None:
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from llmgw_desktop.shell.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    assert main(['--version']) == 0\n"
+        "assert out.getvalue().startswith('llmgw-desktop ') and '0.0.0' not in out.getvalue()\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        cwd=ROOT,
+        check=True,
+    )
+    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    assert loaded.isdisjoint(VERSION_MUST_NOT_LOAD), loaded & set(VERSION_MUST_NOT_LOAD)
 
 
 def test_the_stdio_relay_imports_no_server_stack() -> None:
@@ -68,6 +104,8 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
         "from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder"
     )
     assert modules_loaded_by(relay_path) == set()
+    # Nor the standard library's HTTP client (the relay speaks HTTP/1.1 itself; issue 42).
+    assert not modules_loaded_by(relay_path, also=("urllib.request", "http.client", "email"))
 
 
 def test_the_window_imports_no_chart_library() -> None:

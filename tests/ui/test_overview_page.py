@@ -367,6 +367,8 @@ def test_a_long_store_problem_wraps_in_amber_and_refusals_add_up(
         refused = page.refused_label.text()
         assert refused.startswith("10 since start")
         assert "4 × 401 unauthorized" in refused and "1 other" in refused
+        # The response cache is off by default, and the line says how to turn it on.
+        assert page.response_cache_label.text().startswith("off ([cache] enabled = true")
 
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
 

@@ -118,10 +118,12 @@ class AnswerRelay:
             self._telemetry.answered(record, finish_reasons_of(incoming.name, data))
         if outgoing.owner is not None and isinstance(data, dict):
             self._remote.owners.record(outgoing.owner, str(data.get("id") or ""))
+        bare = raw
         if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
             raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
         self._records.finish(record, route, "completed", usage, http_status=200, server_tools=tools)
-        return Completed(None, route, usage, raw=raw, headers=relayable_headers(response.headers))
+        headers = relayable_headers(response.headers)
+        return Completed(None, route, usage, raw=raw, headers=headers, bare=bare)
 
     async def relay_stream(
         self,
@@ -169,7 +171,8 @@ class AnswerRelay:
                     self._remote.owners.record(outgoing.owner, outcome.response_id)
                 self._records.finish_stream(record, route, outcome, incoming)
 
-        return Streaming(route, chunks(), headers=relayable_headers(response.headers))
+        headers = relayable_headers(response.headers)
+        return Streaming(route, chunks(), headers=headers, outcome=stream.outcome)
 
     # -- answers translated from another dialect ----------------------------------------
     async def complete(
@@ -246,7 +249,7 @@ class AnswerRelay:
                 stream.close()
                 self._records.finish_stream(record, route, outcome, incoming)
 
-        return Streaming(route, chunks())
+        return Streaming(route, chunks(), outcome=stream.outcome)
 
     async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
         try:

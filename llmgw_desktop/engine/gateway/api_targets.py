@@ -35,6 +35,7 @@ from llmgw_desktop.engine.gateway.upstream import (
     UpstreamFailure,
     UpstreamTarget,
 )
+from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -43,6 +44,8 @@ __all__ = ["CANDIDATE_KEY_LABEL", "ApiTargets"]
 
 # The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
 CANDIDATE_KEY_LABEL = "key being tried"
+# The route log's outcome of a target whose answer came from the response cache.
+CACHE_HIT_OUTCOME = "cache_hit"
 
 
 class ApiTargets:
@@ -61,6 +64,7 @@ class ApiTargets:
         prices: PriceBook,
         answers: AnswerRelay,
         records: RequestRecords,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.registry = registry
         self.keys = keys
@@ -78,6 +82,8 @@ class ApiTargets:
         self._prices = prices
         self._answers = answers
         self._records = records
+        # Exact repeats answered without an upstream call (off unless configured).
+        self.cache = cache
 
     async def ask(
         self,
@@ -141,6 +147,15 @@ class ApiTargets:
         except InvalidRequest as exc:
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, exc
+        lookup = None
+        if self.cache is not None and only_key is None:
+            lookup = self.cache.lookup_for(
+                incoming, caller, route.requested_model, outgoing.data, target.label
+            )
+        if lookup is not None:
+            found = await self.cache.find(lookup) if self.cache is not None else None
+            if found is not None and self.cache is not None:
+                return self._cached(found, incoming, spec.id, target, route, caller), None
         failure: UpstreamFailure | None = None
         facts = incoming.facts
         # A cloud's model is priced as the model it is (a deployment's, a Bedrock id's).
@@ -158,6 +173,8 @@ class ApiTargets:
                     # Held until the stream's row is counted, when its chunks end.
                     answer, hold = _releasing(answer, hold), Hold()
                 if answer is not None:
+                    if lookup is not None:
+                        answer = self._kept(lookup, answer, target)
                     return answer, None
                 if failure is not None and failure.kind == SHARE_OUTCOME:
                     # The caller's own share of this host is in use: no key of it would do.
@@ -176,6 +193,41 @@ class ApiTargets:
         finally:
             # A whole answer's row was counted before it came back: the hold goes now.
             hold.release()
+
+    def _cached(
+        self,
+        found: CachedAnswer,
+        incoming: ClientRequest,
+        provider: str,
+        target: Target,
+        route: RouteReport,
+        caller: CallerInfo,
+    ) -> Completed | Streaming:
+        """A request answered from the response cache: its own row (cost $0, the saving in
+        its route) and the kept answer given again."""
+        assert self.cache is not None
+        route.cache = "hit"
+        record = self._records.start_attempt(route, caller, provider, target.model)
+        route.provider, route.model, route.kind = provider, target.model, "api"
+        route.attempts.append(Attempt(target.label, "", CACHE_HIT_OUTCOME))
+        saved, saved_usd = self.cache.saved(found)
+        if saved_usd:
+            self.cache.stats.saved_usd += saved_usd
+        answer = self.cache.replay(found, incoming, route)
+        self._records.finish_cached(record, route, saved, saved_usd)
+        return answer
+
+    def _kept(
+        self, lookup: Lookup, answer: Completed | Streaming, target: Target
+    ) -> Completed | Streaming:
+        """`answer`, kept in the response cache (a stream once it has completed)."""
+        assert self.cache is not None
+        if isinstance(answer, Completed):
+            self.cache.keep_whole(lookup, answer, self._prices.cost_of(target.model, answer.usage))
+            return answer
+        return self.cache.keeping_stream(
+            lookup, answer, lambda usage: self._prices.cost_of(target.model, usage)
+        )
 
     def _outgoing(
         self,

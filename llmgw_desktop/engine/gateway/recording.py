@@ -189,6 +189,27 @@ class RequestRecords:
             fallback_used=route.fallback_used,
         )
 
+    def finish_cached(
+        self, record: str, route: RouteReport, saved: Usage, saved_usd: float | None
+    ) -> None:
+        """End the row of a request answered from the response cache: no tokens billed, cost
+        $0, and what the call it saved used and cost, in the route."""
+        hit: dict[str, object] = {"hit": True, "savedTokens": saved.total_tokens}
+        if saved_usd is not None:
+            hit["savedUsd"] = saved_usd
+        self._recorder.finish(
+            record,
+            state="completed",
+            model=route.model,
+            cost_usd=0.0,
+            http_status=200,
+            attempts=len(route.attempts),
+            route=route.to_record() | {"cache": hit},
+            requested_model=route.requested_model,
+            project=route.project,
+            fallback_used=route.fallback_used,
+        )
+
     def finish_stream(
         self, record: str, route: RouteReport, outcome: StreamOutcome, incoming: ClientRequest
     ) -> None:

@@ -45,6 +45,8 @@ class RouteReport:
     trace_id: str | None = None
     # The recorder row this request re-sends to another model (the playground's "Compare").
     replay_of: str | None = None
+    # `hit` or `miss` while the response cache is on (the `x-gateway-cache` header), else None.
+    cache: str | None = None
 
     def headers(self) -> dict[str, str]:
         """`x-gateway-*` response headers (every dialect gets them)."""
@@ -62,6 +64,8 @@ class RouteReport:
             headers["x-gateway-notice"] = header_value("; ".join(self.notices))
         if self.trace_id:
             headers["x-gateway-trace-id"] = self.trace_id
+        if self.cache:
+            headers["x-gateway-cache"] = self.cache
         return headers
 
     def x_gateway(self, usage: Usage | None) -> dict[str, Any]:
