@@ -118,6 +118,7 @@ from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
 from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
 from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealth
 from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
+from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome

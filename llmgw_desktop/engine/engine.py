@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from llmgw_desktop import __version__
+from llmgw_desktop.config.acp_agents import acp_commands
 from llmgw_desktop.config.budgets import parse_budgets
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.config.upstream_mcp import parse_servers
@@ -233,6 +234,7 @@ class Engine:
         self.discovery = Discovery(
             search_path=settings.providers.cli_path,
             cache_s=settings.providers.version_cache_ms / 1000,
+            commands=acp_commands(settings.providers.acp),
         )
         # Read once: the switches offer one per API provider, the gateway routes by it.
         gateway_config = gateway_config_of(settings)

@@ -60,6 +60,12 @@ MANAGED_MODES = {
     "opencode": "acceptEdits",
     "gemini": "default",  # no accept-edits rung headless: stays prompted (read-only tools)
     "codex": "default",  # sandboxed workspace-write only when the caller asked for fullAuto
+    # ACP agents: each tool call that needs permission is put to the desk as it comes.
+    "qwen": "default",
+    "gemini-acp": "default",
+    "opencode-acp": "default",
+    "claude-acp": "default",
+    "codex-acp": "default",
 }
 
 

@@ -25,6 +25,7 @@ from llmgw_desktop.config.cli_catalog import PROVIDER_IDS, provider_info
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, Hold, SpendGuard, estimate_call
+from llmgw_desktop.engine.calls.acp_permissions import acp_setup
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
@@ -492,10 +493,24 @@ class ProviderCalls:
         # The job's id marks its processes, children included, for the start-up reaper.
         extra_env: dict[str, str] = {JOB_MARKER_ENV: ctx.job_id}
         # Only this CLI's share of the gateway's environment (`providers/child_env.py`).
+        acp = None
+        if provider_info(run.provider).speaks_acp:
+            acp = acp_setup(
+                self._settings,
+                self._gate,
+                provider=run.provider,
+                principal=run.principal,
+                caller=run.meta.caller,
+                workspace=run.meta.project or "",
+                working_dir=str(directory),
+            )
         environment = child_environment(
             run.provider,
             model=run.params.model,
-            passed=self._settings.providers.pass_env.get(run.provider, ()),
+            passed=(
+                *self._settings.providers.pass_env.get(run.provider, ()),
+                *(acp.spec.env if acp else ()),
+            ),
         )
 
         async def attempt(number: int) -> ProviderResult:
@@ -513,6 +528,7 @@ class ProviderCalls:
                 on_start=ctx.set_process,
                 extra_env=extra_env,
                 lifeline=self._lifeline,
+                acp=acp,
             )
 
         def on_retry(number: int, error: EngineError, delay: float) -> None:

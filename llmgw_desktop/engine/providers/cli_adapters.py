@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS, PROVIDERS
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
+from llmgw_desktop.engine.providers.acp.adapter import AcpAdapter
 from llmgw_desktop.engine.providers.base import CliAdapter
 from llmgw_desktop.engine.providers.cli.claude import ClaudeAdapter
 from llmgw_desktop.engine.providers.cli.codex import CodexAdapter
@@ -24,6 +25,8 @@ _ADAPTERS: dict[str, CliAdapter] = {
     "mistral": MistralAdapter(),
     "copilot": CopilotAdapter(),
     "opencode": OpenCodeAdapter(),
+    # Every ACP agent of the catalog shares one adapter class (`providers/acp/`).
+    **{p.id: AcpAdapter(p) for p in PROVIDERS if p.speaks_acp},
 }
 assert set(_ADAPTERS) == set(PROVIDER_IDS), "every catalog provider needs an adapter"
 

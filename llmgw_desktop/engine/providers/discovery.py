@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,8 +81,11 @@ class Discovery:
         search_path: Sequence[str] = (),
         cache_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        commands: Mapping[str, str] | None = None,
     ) -> None:
         self._search_path = [str(Path(p).expanduser()) for p in search_path]
+        # An ACP agent's `command` from `[providers.acp.NAME]`, looked for instead of its binaries.
+        self._commands = dict(commands or {})
         self._cache_s = cache_s
         self._clock = clock
         self._versions: dict[str, tuple[float, CliStatus]] = {}
@@ -104,7 +107,8 @@ class Discovery:
         """The full path of the provider's CLI, or None. Looks in cli_path, then PATH."""
         info = provider_info(provider)
         path = os.pathsep.join([*self._search_path, os.environ.get("PATH", "")])
-        for binary in info.binaries:
+        command = self._commands.get(provider)
+        for binary in (command,) if command else info.binaries:
             found = shutil.which(binary, path=path)
             if found:
                 return found
