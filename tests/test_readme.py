@@ -81,3 +81,16 @@ def test_readme_config_examples_are_valid_settings(tmp_path: Path) -> None:
         config.write_text(text)
         loaded = load_settings(config, environ={})  # raises ConfigError naming a bad key
         assert loaded.settings is not None
+
+
+def test_readme_acp_snippets_match_what_the_connect_page_copies() -> None:
+    import json
+
+    from llmgw_desktop.ui.connect import acp_snippets
+
+    readme = (ROOT / "README.md").read_text()
+    made = {s.client: s.text for s in acp_snippets(["llmgw-desktop", "mcp"])}
+    json_blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, flags=re.S)]
+    assert json.loads(made["Zed"]) in json_blocks
+    assert json.loads(made["JetBrains IDEs"]) in json_blocks
+    assert made["Neovim (CodeCompanion)"] in readme
