@@ -2,7 +2,9 @@
 
 Seven are CLIs with an adapter of their own (`engine/providers/cli/`); the rest speak the Agent
 Client Protocol (`acp_args` set) and share one adapter (`engine/providers/acp/`). A
-`[providers.acp.NAME]` table in config.toml changes how one of those is started.
+`[providers.acp.NAME]` table in config.toml changes how one of those is started, or adds another:
+the engine's catalog of a run is `provider_catalog.ProviderCatalog`, built from these and the
+settings; what is here is only what the gateway ships.
 """
 
 from __future__ import annotations
@@ -39,13 +41,19 @@ class ProviderInfo:
     def install_command(self) -> str:
         if self.installer == "npm":
             return f"npm install -g {self.package}"
-        return f"pip install {self.package}"
+        if self.installer == "pip":
+            return f"pip install {self.package}"
+        # An agent `[providers.acp.NAME]` added: the gateway knows no package for it.
+        return f"put {self.binaries[0]} on PATH, or name its path in [providers.acp.{self.id}]"
 
     @property
     def upgrade_argv(self) -> tuple[str, ...]:
+        """The package manager's command that upgrades it; empty where none is known."""
         if self.installer == "npm":
             return ("npm", "install", "-g", f"{self.package}@latest")
-        return ("pip", "install", "--upgrade", self.package)
+        if self.installer == "pip":
+            return ("pip", "install", "--upgrade", self.package)
+        return ()
 
 
 PROVIDERS: tuple[ProviderInfo, ...] = (

@@ -140,8 +140,9 @@ class ProvidersSettings:
     acp: dict[str, Any] = setting(
         {},
         env="LLM_GATEWAY_ACP_AGENTS",
-        doc="[providers.acp.NAME]: how a shipped ACP agent (qwen, gemini-acp, opencode-acp, "
-        "claude-acp, codex-acp) is started: command, args, env (names it may see), models.",
+        doc="[providers.acp.NAME]: how an ACP agent is started (a shipped one: qwen, "
+        "gemini-acp, opencode-acp, claude-acp, codex-acp; a new NAME adds one): command, args, "
+        "env (names it may see), models, name.",
         check=acp_agents_problem,
     )
     cli_path: list[str] = setting(

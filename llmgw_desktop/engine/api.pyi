@@ -13,6 +13,8 @@ from llmgw_desktop.config.budgets import parse_budgets as parse_budgets
 from llmgw_desktop.config.cli_catalog import PROVIDER_IDS as PROVIDER_IDS
 from llmgw_desktop.config.cli_catalog import PROVIDERS as PROVIDERS
 from llmgw_desktop.config.cli_catalog import provider_info as provider_info
+from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG as SHIPPED_CATALOG
+from llmgw_desktop.config.provider_catalog import ProviderCatalog as ProviderCatalog
 from llmgw_desktop.engine import jsonio as jsonio
 from llmgw_desktop.engine.auth.access import AccessDenied as AccessDenied
 from llmgw_desktop.engine.auth.access import Capability as Capability

@@ -8,7 +8,7 @@ allow-list. A remote caller's agent is refused anything but looking before anyon
 
 from __future__ import annotations
 
-from llmgw_desktop.config.acp_agents import acp_spec
+from llmgw_desktop.config.acp_agents import AcpAgentSpec
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.providers.acp.adapter import AcpSetup
@@ -19,6 +19,7 @@ __all__ = ["acp_setup"]
 
 def acp_setup(
     settings: Settings,
+    spec: AcpAgentSpec,
     gate: ApprovalGate,
     *,
     provider: str,
@@ -27,8 +28,8 @@ def acp_setup(
     workspace: str,
     working_dir: str,
 ) -> AcpSetup:
-    """The spec, the desk as the answerer, and the limits for one call of ACP agent
-    `provider`."""
+    """`spec` (the catalog's `[providers.acp.NAME]`), the desk as the answerer, and the limits
+    for one call of ACP agent `provider`."""
 
     async def ask(question: PermissionAsk) -> bool:
         request = ApprovalRequest(
@@ -49,7 +50,7 @@ def acp_setup(
 
     asker: PermissionAsker = ask
     return AcpSetup(
-        spec=acp_spec(settings.providers.acp, provider),
+        spec=spec,
         permissions=asker,
         init_timeout_s=min(60.0, settings.providers.timeout_ms / 1000),
         max_line_bytes=settings.providers.max_output_bytes,

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.config.acp_agents import AcpAgentSpec
+from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
 from llmgw_desktop.engine.providers.acp.adapter import AcpSetup
 from llmgw_desktop.engine.providers.acp.turn import PermissionAsk
-from llmgw_desktop.engine.providers.base import ProviderRequest
+from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.invoke import invoke_once
 from llmgw_desktop.engine.providers.process import RunLimits
@@ -26,9 +26,14 @@ FAKE = Path(__file__).resolve().parents[2] / "fakes" / "fake_acp_agent.py"
 LIMITS = RunLimits(timeout_s=30, idle_timeout_s=10, max_output_bytes=2_000_000, kill_grace_s=0.5)
 
 
-def _setup(behaviour: str, **kwargs: object) -> AcpSetup:
-    spec = AcpAgentSpec(args=(str(FAKE), behaviour))
-    return AcpSetup(spec=spec, **kwargs)  # type: ignore[arg-type]
+def _setup(**kwargs: object) -> AcpSetup:
+    return AcpSetup(**kwargs)  # type: ignore[arg-type]
+
+
+def _agent(behaviour: str) -> CliAdapter:
+    """The stand-in agent as an ACP agent `[providers.acp.scripted]` adds."""
+    table = {"scripted": {"command": sys.executable, "args": [str(FAKE), behaviour]}}
+    return adapter_for("scripted", ProviderCatalog.of(table))
 
 
 async def _turn(
@@ -36,12 +41,12 @@ async def _turn(
 ) -> object:
     request = ProviderRequest(prompt=prompt, working_dir=tmp_path)
     return await invoke_once(
-        adapter_for("qwen"),
+        _agent(behaviour),
         request,
         sys.executable,
         LIMITS,
         environment=dict(os.environ),
-        acp=_setup(behaviour, **kwargs),
+        acp=_setup(**kwargs),
     )
 
 
@@ -98,12 +103,12 @@ async def test_confined_call_is_denied_a_command_without_asking(tmp_path: Path) 
 
     request = ProviderRequest(prompt="x", working_dir=tmp_path, confined=True)
     result = await invoke_once(
-        adapter_for("qwen"),
+        _agent("permission"),
         request,
         sys.executable,
         LIMITS,
         environment=dict(os.environ),
-        acp=_setup("permission", permissions=approve),
+        acp=_setup(permissions=approve),
     )
     assert result.text == "rejected:no"
     assert asked == []
@@ -161,12 +166,12 @@ async def test_cancelling_the_call_kills_the_agent_and_its_children(tmp_path: Pa
         async with asyncio.TaskGroup() as group:
             task = group.create_task(
                 invoke_once(
-                    adapter_for("qwen"),
+                    _agent("hang"),
                     ProviderRequest(prompt="x", working_dir=tmp_path),
                     sys.executable,
                     LIMITS,
                     environment=dict(os.environ),
-                    acp=_setup("hang"),
+                    acp=_setup(),
                     on_progress=lambda text, events, size: talking.set(),
                 )
             )

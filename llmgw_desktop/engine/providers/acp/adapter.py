@@ -1,9 +1,9 @@
 """The adapter every ACP agent shares: start it speaking ACP, hold one turn, read the outcome.
 
 Unlike the seven CLI adapters, the prompt is not fed on stdin and read back from stdout: the
-turn (`turn.AcpTurn`) is a conversation the process runner holds open. What the agent needs
-beyond the catalog (another command or arguments, the models it offers) comes from
-`[providers.acp.NAME]` (`config/acp_agents.py`).
+turn (`turn.AcpTurn`) is a conversation the process runner holds open. The operator's
+`[providers.acp.NAME]` (`config/acp_agents.py`) is applied by the engine's catalog
+(`config/provider_catalog.py`): the command and args are in `info`, the models given here.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ _MODELS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class AcpSetup:
-    """What a call adds to an ACP agent's run: the operator's spec, who answers its
-    permission requests, and how long it may take to answer `initialize`."""
+    """What a call adds to an ACP agent's run: the operator's spec (its `env` is read by the
+    caller), who answers its permission requests, and how long it may take to answer
+    `initialize`."""
 
     spec: AcpAgentSpec = field(default_factory=AcpAgentSpec)
     permissions: PermissionAsker | None = None
@@ -48,9 +49,12 @@ class AcpAdapter:
 
     interactive = True
 
-    def __init__(self, info: ProviderInfo) -> None:
+    def __init__(self, info: ProviderInfo, models: tuple[str, ...] = ()) -> None:
+        """`info` as the engine's catalog has it (the operator's command and args applied);
+        `models`: the operator's list for it, else the ones known for a shipped agent."""
         assert info.acp_args is not None, f"{info.id} is not an ACP agent"
         self.info = info
+        self._models = models or _MODELS.get(info.id, ())
 
     def prepare(
         self, request: ProviderRequest, executable: str, setup: AcpSetup | None = None
@@ -72,7 +76,7 @@ class AcpAdapter:
                 "no 'latest')",
                 code=ErrorCode.SESSION_UNSUPPORTED,
             )
-        args = setup.spec.args if setup.spec.args is not None else self.info.acp_args or ()
+        args = self.info.acp_args or ()
         turn = AcpTurn(
             TurnPlan(
                 agent=self.info.id,
@@ -97,7 +101,7 @@ class AcpAdapter:
         return ("--version",)
 
     def models(self) -> tuple[str, ...]:
-        return _MODELS.get(self.info.id, ())
+        return self._models
 
 
 class _TurnParser:
