@@ -31,14 +31,16 @@ log = logging.getLogger(__name__)
 FIND_RUNNING_S = 5.0
 
 
-def run_acp(loaded: LoadedSettings, *, model: str, version: str) -> int:
-    """Serve the ACP agent on stdio until the editor closes it; the exit code."""
+def run_acp(loaded: LoadedSettings, *, model: str, version: str, agent: str = "") -> int:
+    """Serve the ACP agent on stdio until the editor closes it; the exit code. With `agent`,
+    the gateway runs that coding agent for the editor (this process relays to its `/acp`
+    socket); else a chat agent on `model`."""
     lock = InstanceLock(
         loaded.settings.data_path, bare_dir=bare_pointer_dir(loaded.settings.data_path)
     )
     if lock.acquire():
         try:
-            return asyncio.run(_serve_own_gateway(loaded, lock, model, version))
+            return asyncio.run(_serve_own_gateway(loaded, lock, model, version, agent))
         finally:
             lock.release()
     found = _running(loaded)
@@ -49,7 +51,7 @@ def run_acp(loaded: LoadedSettings, *, model: str, version: str) -> int:
             file=sys.stderr,
         )
         return 1
-    return asyncio.run(_serve(found, model, version))
+    return asyncio.run(_serve(found, model, version, agent))
 
 
 def _running(loaded: LoadedSettings) -> GatewayAddress | None:
@@ -69,21 +71,26 @@ def _running(loaded: LoadedSettings) -> GatewayAddress | None:
     return None
 
 
-async def _serve(gateway: GatewayAddress, model: str, version: str) -> int:
+async def _serve(gateway: GatewayAddress, model: str, version: str, agent: str = "") -> int:
     import aiohttp
 
-    from llmgw_desktop.transports.acp.model_agent import ModelAgent
-    from llmgw_desktop.transports.acp.stdio import serve_agent
     from llmgw_desktop.transports.mcp.stdio_forward import stdio_streams
 
     reader, writer = await stdio_streams()
+    if agent:
+        from llmgw_desktop.transports.acp.socket_relay import relay_to_agent
+
+        return await relay_to_agent(gateway, agent, reader, writer)
+    from llmgw_desktop.transports.acp.model_agent import ModelAgent
+    from llmgw_desktop.transports.acp.stdio import serve_agent
+
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
         await serve_agent(ModelAgent(gateway, model, http, version), reader, writer)
     return 0
 
 
 async def _serve_own_gateway(
-    loaded: LoadedSettings, lock: InstanceLock, model: str, version: str
+    loaded: LoadedSettings, lock: InstanceLock, model: str, version: str, agent: str
 ) -> int:
     from llmgw_desktop.shell.runtime import GatewayRuntime
     from llmgw_desktop.transports.acp.gateway_chat import GatewayAddress
@@ -95,6 +102,6 @@ async def _serve_own_gateway(
             runtime.base_url,
             {INSTANCE_TOKEN_HEADER: lock.token, "User-Agent": "llmgw-desktop-acp"},
         )
-        return await _serve(gateway, model, version)
+        return await _serve(gateway, model, version, agent)
     finally:
         await runtime.stop()

@@ -23,7 +23,7 @@ from typing import Any
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, Hold, SpendGuard, estimate_call
-from llmgw_desktop.engine.calls.acp_permissions import acp_setup
+from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
@@ -48,7 +48,6 @@ from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, S
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
 from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
-from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.invoke import invoke_once
@@ -489,26 +488,13 @@ class ProviderCalls:
 
         # The job's id marks its processes, children included, for the start-up reaper.
         extra_env: dict[str, str] = {JOB_MARKER_ENV: ctx.job_id}
-        # Only this CLI's share of the gateway's environment (`providers/child_env.py`).
-        acp = None
-        if self._catalog.info(run.provider).speaks_acp:
-            acp = acp_setup(
-                self._settings,
-                self._catalog.spec(run.provider),
-                self._gate,
-                provider=run.provider,
-                principal=run.principal,
-                caller=run.meta.caller,
-                workspace=run.meta.project or "",
-                working_dir=str(directory),
-            )
-        environment = child_environment(
-            run.provider,
-            model=run.params.model,
-            passed=(
-                *self._settings.providers.pass_env.get(run.provider, ()),
-                *(acp.spec.env if acp else ()),
-            ),
+        # This CLI's share of the gateway's environment and, for an ACP agent, who answers it
+        # and where its model calls go (`calls/acp_permissions.child_setup`).
+        acp, environment = child_setup(
+            self._settings,
+            self._catalog,
+            self._gate,
+            ChildFor(run.provider, run.principal, run.meta, run.params.model, str(directory)),
         )
 
         async def attempt(number: int) -> ProviderResult:

@@ -20,23 +20,32 @@ def _declare(commands: Subcommands) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         "acp",
         help="serve the Agent Client Protocol over stdin/stdout (for editors' agent panels)",
-        description="Speak ACP on stdin/stdout as a chat agent on MODEL, for editors that "
-        "launch an agent (Zed's agent_servers, JetBrains, Neovim's CodeCompanion). Every turn "
-        "goes through the running app's HTTP front door (or a gateway this process starts), "
-        "so it is recorded and budgeted as the editor's own agent. Only ACP messages go to "
-        "stdout. See docs/ACP.md.",
+        description="Speak ACP on stdin/stdout, for editors that launch an agent (Zed's "
+        "agent_servers, JetBrains, Neovim's CodeCompanion): a chat agent on MODEL, or a coding "
+        "agent the gateway runs for the editor (AGENT: claude, codex, gemini, opencode, qwen or "
+        "any ACP agent it knows) with its permission requests put to the editor. Every turn "
+        "goes through the running app (or a gateway this process starts), so it is recorded "
+        "and budgeted as the editor's own agent. Only ACP messages go to stdout. See "
+        "docs/ACP.md.",
         epilog=examples(
             "llmgw-desktop acp --model gpt-4o-mini",
+            "llmgw-desktop acp --agent claude",
             '"agent_servers": {"LLM gateway": {"command": "llmgw-desktop", '
             '"args": ["acp", "--model", "claude-sonnet-4-6"]}}',
         ),
         formatter_class=HelpWithExamples,
     )
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
         "--model",
-        required=True,
         help="any model the gateway routes (gpt-4o-mini, claude-sonnet-4-6, openai/...); "
         "the editor can switch it inside a session",
+    )
+    which.add_argument(
+        "--agent",
+        help="a coding agent the gateway runs for the editor: claude, codex, gemini, opencode "
+        "(each through its ACP form), qwen, or any [providers.acp.NAME]; the editor can "
+        "switch agent and model inside a session",
     )
     return parser
 
@@ -53,7 +62,7 @@ def _run(args: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     from llmgw_desktop.shell.acp_mode import run_acp
 
     try:
-        return run_acp(loaded, model=args.model, version=__version__)
+        return run_acp(loaded, model=args.model or "", agent=args.agent or "", version=__version__)
     except OSError as exc:
         return fail(f"ACP stopped: {exc}")
     except KeyboardInterrupt:

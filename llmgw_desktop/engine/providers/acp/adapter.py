@@ -8,12 +8,15 @@ turn (`turn.AcpTurn`) is a conversation the process runner holds open. The opera
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from llmgw_desktop.config.acp_agents import AcpAgentSpec
 from llmgw_desktop.config.cli_catalog import ProviderInfo
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, ProviderFailure
+from llmgw_desktop.engine.providers.acp.gateway_env import routed_environment
 from llmgw_desktop.engine.providers.acp.turn import AcpTurn, PermissionAsker, TurnPlan
 from llmgw_desktop.engine.providers.base import Prepared, ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.failures import failure_from_text, tail
@@ -42,6 +45,19 @@ class AcpSetup:
     permissions: PermissionAsker | None = None
     init_timeout_s: float = 60.0
     max_line_bytes: int = 8 * 1024 * 1024
+    # An editor the turn streams to (`peer.AcpPeer.update`); then a failed turn is not tried
+    # again (the editor has seen its first part), and its usage is left to the model calls'
+    # own rows when those went through the gateway (`routed`), so nothing is counted twice.
+    forward: Callable[[Any], Awaitable[None]] | None = None
+    routed: bool = False
+    gateway_url: str = ""  # where a routed agent's model calls go, with this key
+    gateway_key: str = ""
+
+    def environment(self, provider: str, environment: Mapping[str, str]) -> dict[str, str]:
+        """`environment` with a routed agent's model calls pointed at the gateway."""
+        if not self.routed:
+            return dict(environment)
+        return routed_environment(provider, environment, self.gateway_url, self.gateway_key)
 
 
 class AcpAdapter:
@@ -89,13 +105,14 @@ class AcpAdapter:
                 confined=request.confined,
             ),
             permissions=setup.permissions,
+            forward=setup.forward,
         )
         invocation = Invocation(
             argv=(executable, *args, *request.extra_args),
             cwd=request.working_dir,
             conversation=turn,
         )
-        return Prepared(invocation, _TurnParser(turn, self.info.id))
+        return Prepared(invocation, _TurnParser(turn, self.info.id, setup))
 
     def version_args(self) -> tuple[str, ...]:
         return ("--version",)
@@ -107,9 +124,10 @@ class AcpAdapter:
 class _TurnParser:
     """The `OutputParser` over a turn: the turn has read the output already."""
 
-    def __init__(self, turn: AcpTurn, provider: str) -> None:
+    def __init__(self, turn: AcpTurn, provider: str, setup: AcpSetup) -> None:
         self._turn = turn
         self._provider = provider
+        self._setup = setup
 
     def feed(self, chunk: bytes) -> None:
         """Nothing to do: the turn reads the agent's messages itself."""
@@ -149,7 +167,9 @@ class _TurnParser:
                 code=ErrorCode.PROVIDER_ERROR,
                 provider=self._provider,
                 stderr_tail=stderr,
-                retryable=failure is not None and failure.kind == "ended",
+                retryable=failure is not None
+                and failure.kind == "ended"
+                and self._setup.forward is None,
             )
         if turn.stop_reason == "refusal":
             raise ProviderFailure(
@@ -158,13 +178,19 @@ class _TurnParser:
         warnings = list(turn.warnings)
         if turn.stop_reason == "cancelled":
             warnings.append("the agent says the turn was cancelled")
+        usage = turn.usage or Usage()
+        if self._setup.routed:
+            # Its model calls came through the gateway: their rows hold the tokens and cost.
+            usage = Usage()
+            if turn.usage is not None:
+                warnings.append("tokens counted on the rows of the agent's own model calls")
         return ProviderResult(
             text=turn.text,
             provider=self._provider,
             session_id=turn.session_id,
             model=None,
             stop_reason=turn.stop_reason,
-            usage=turn.usage or Usage(),
+            usage=usage,
             duration_s=outcome.duration_s,
             exit_code=outcome.exit_code,
             warnings=tuple(warnings),

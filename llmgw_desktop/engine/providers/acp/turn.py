@@ -81,6 +81,8 @@ class AcpTurn:
 
     plan: TurnPlan
     permissions: PermissionAsker | None = None
+    # An editor the turn's updates go on to as they come (`peer.AcpPeer`), or None.
+    forward: Callable[[Any], Awaitable[None]] | None = None
     text_parts: list[str] = field(default_factory=list)
     events: int = 0
     session_id: str | None = None
@@ -202,17 +204,19 @@ class AcpTurn:
                 if found is not None:
                     self.usage = found
 
-    def on_update(self, session_id: str, update: Any) -> None:
-        """One `session/update`: the answer's text is kept, everything counted."""
+    def on_update(self, session_id: str, update: Any) -> bool:
+        """One `session/update`: the answer's text is kept, everything counted; whether it is
+        this turn's (not the history a loaded session replays)."""
         if self._loading or session_id != self.session_id:
-            return
+            return False
         self.events += 1
         if getattr(update, "session_update", None) != "agent_message_chunk":
-            return
+            return True
         content = getattr(update, "content", None)
         text = getattr(content, "text", None)
         if isinstance(text, str):
             self.text_parts.append(text)
+        return True
 
     async def decide(self, session_id: str, tool_call: Any, options: list[Any]) -> Any:
         """An agent's permission request: the option to answer with (allow once, reject
@@ -261,7 +265,9 @@ class _TurnClient:
         self._turn = turn
 
     async def session_update(self, session_id: str, update: Any, **_: Any) -> None:
-        self._turn.on_update(session_id, update)
+        turn = self._turn
+        if turn.on_update(session_id, update) and turn.forward is not None:
+            await turn.forward(update)
 
     async def request_permission(
         self, options: list[Any], session_id: str, tool_call: Any, **_: Any
