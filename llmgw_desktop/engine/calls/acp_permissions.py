@@ -109,7 +109,8 @@ def acp_setup(
     return AcpSetup(
         spec=spec,
         permissions=asker,
-        init_timeout_s=min(60.0, settings.providers.timeout_ms / 1000),
+        # Well inside the run's own limit, so an agent that never answers is named as such.
+        init_timeout_s=min(60.0, settings.providers.timeout_ms / 2000),
         max_line_bytes=settings.providers.max_output_bytes,
         forward=peer.update if peer is not None else None,
         routed=routed,

@@ -178,6 +178,10 @@ class AgentFront:
         session.job_id = started.job_id
         try:
             view = await self._finished(session, started.job_id)
+        except asyncio.CancelledError:
+            # The editor's connection went mid-turn: the agent must not run on unseen.
+            await asyncio.shield(self._cancel_job(session))
+            raise
         finally:
             session.job_id = None
         if view is None:
