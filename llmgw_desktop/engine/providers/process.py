@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.providers.process_identity import group_has_live_member
 
 __all__ = [
     "Conversation",
@@ -358,16 +359,16 @@ async def _stop_group(proc: asyncio.subprocess.Process, grace_s: float) -> None:
     pgid = proc.pid  # start_new_session made the child its own group leader
     if not _signal_group(pgid, signal.SIGTERM if grace_s > 0 else signal.SIGKILL):
         return  # the group is already gone
-    # One deadline for the whole group: the leader and any member may ignore SIGTERM.
+    # One deadline for the whole group: the leader and any member may ignore SIGTERM. The
+    # leader's exit is its return code, not `wait()`: on 3.11 that also waits for the pipes,
+    # which a process that left the group may hold for as long as it likes. A member that
+    # died is gone for this purpose even before it is reaped (`_group_alive`).
     deadline = time.monotonic() + grace_s
-    if proc.returncode is None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), grace_s)
-    while _group_alive(pgid) and time.monotonic() < deadline:  # noqa: ASYNC110 - other processes
+    while (proc.returncode is None or _group_alive(pgid)) and time.monotonic() < deadline:  # noqa: ASYNC110 - other processes
         await asyncio.sleep(GROUP_POLL_S)
     _signal_group(pgid, signal.SIGKILL)
-    if proc.returncode is None:
-        await proc.wait()
+    while proc.returncode is None:  # noqa: ASYNC110 - asyncio offers no exit-only wait
+        await asyncio.sleep(GROUP_POLL_S)
 
 
 def _signal_group(pgid: int, signum: int) -> bool:
@@ -385,7 +386,8 @@ def _group_alive(pgid: int) -> bool:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    return True
+    # Zombies are members too until reaped, and an init that does not reap keeps them.
+    return group_has_live_member(pgid)
 
 
 async def _stop_tree_windows(proc: asyncio.subprocess.Process, grace_s: float) -> None:

@@ -7,8 +7,10 @@ that floods updates, one that prints lines that are not JSON-RPC. The real agent
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -183,3 +185,32 @@ async def test_cancelling_the_call_kills_the_agent_and_its_children(tmp_path: Pa
     assert task.cancelled()
     for pid in map(int, pids.read_text().split()):
         assert _gone(pid), f"process {pid} outlived the cancel"
+
+
+async def test_a_finished_turn_does_not_wait_out_the_kill_grace(tmp_path: Path) -> None:
+    """The agent (and the child it left) are stopped at once when the turn ends: the stop used
+    to wait until init reaped the dead child (its group counted as alive while a zombie was in
+    it), 1.2-1.8 s a turn on this machine, up to the whole kill grace where init never reaps
+    (a container without one)."""
+    patient = dataclasses.replace(LIMITS, kill_grace_s=5.0)
+    request = ProviderRequest(prompt="hi", working_dir=tmp_path)
+    pids = tmp_path / "pids"
+    os.environ["FAKE_ACP_PIDS"] = str(pids)
+    try:
+        await _turn(tmp_path, "answer")  # the ACP SDK loads at the first turn
+        started = time.monotonic()
+        result = await invoke_once(
+            _agent("answer"),
+            request,
+            sys.executable,
+            patient,
+            environment=dict(os.environ),
+            acp=_setup(),
+        )
+        took = time.monotonic() - started
+    finally:
+        del os.environ["FAKE_ACP_PIDS"]
+    assert result.text == "FAKE-ACP heard 'hi'"
+    assert took < 1.0, f"the turn took {took:.1f} s"
+    for pid in map(int, pids.read_text().split()):
+        assert _gone(pid), f"process {pid} outlived the turn"
