@@ -87,6 +87,9 @@ async def test_typescript_editor_drives_claude_through_the_gateway(
         await engine.recorder.flush()
         rows = await engine.recorder.recent(limit=40)
         jobs = await engine.jobs.list_jobs(LOCAL)
+        # What the Agents page (the recorder's lanes) and the Jobs page (the desk's list) show.
+        lanes = await engine.recorder_query.lanes(3600)
+        desk = await engine.jobs.list_for_desk()
     if os.environ.get("LLMGW_RECORD_FIXTURES") == "1":
         FIXTURE.write_text(out["sent"].replace(str(work), "{cwd}"), encoding="utf-8")
     assert "error" not in out, out
@@ -119,6 +122,8 @@ async def test_typescript_editor_drives_claude_through_the_gateway(
     calls = [r for r in rows if r["provider"] == "anthropic"]
     assert calls and {r["caller"] for r in calls} == {"zed"}
     assert len([j for j in jobs if j.provider == "claude-acp"]) == 5
+    assert "zed" in {lane.caller for lane in lanes.agents}
+    assert {(j.caller, j.view.provider) for j in desk} == {("zed", "claude-acp")}
 
 
 async def _when_asked(upstream: ScriptedUpstream, words: str) -> None:  # noqa: F811
