@@ -211,7 +211,7 @@ CLI_BRIDGES: tuple[CliBridgeSpec, ...] = (
     CliBridgeSpec("qwen-cli", "qwen", "Qwen Code", ("qwen3-coder-plus",)),
     CliBridgeSpec("gemini-acp-cli", "gemini-acp", "Gemini CLI (ACP)", ("gemini-2.5-pro",)),
     CliBridgeSpec("opencode-acp-cli", "opencode-acp", "OpenCode (ACP)", ("opencode/big-pickle",)),
-    CliBridgeSpec("claude-acp-cli", "claude-acp", "Claude Agent (ACP)", ("default",)),
+    CliBridgeSpec("claude-acp-cli", "claude-acp", "Claude (ACP)", ("default",)),
     CliBridgeSpec("codex-acp-cli", "codex-acp", "Codex (ACP)", ("gpt-5.5",)),
 )
 

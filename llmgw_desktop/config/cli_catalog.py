@@ -79,7 +79,7 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
     ),
     ProviderInfo(
         "claude-acp",
-        "Claude Agent (ACP)",
+        "Claude (ACP)",
         ("claude-agent-acp",),
         "@zed-industries/claude-agent-acp",
         "npm",

@@ -90,9 +90,6 @@ class AgentFront:
     ) -> schema.InitializeResponse:
         if client_info is not None and client_info.name:
             self._caller = str(client_info.name)[:80]
-        if not self._key:
-            # The agent's model calls come back on this key: the caller's principal and lane.
-            self._key = self._engine.auth.issue_connection_key(self._principal, self._caller)
         name = self._engine.providers.catalog().info(self._agent).display_name
         return schema.InitializeResponse(
             protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
@@ -167,7 +164,7 @@ class AgentFront:
                 ask=lambda question: self._ask_editor(session_id, question),
                 update=lambda update: self._forward(session_id, update),
                 gateway_url=self._gateway_url,
-                gateway_key=self._key,
+                gateway_key=self._connection_key(),
             ),
         )
         call = Call(session.agent, params, self._principal.id, meta)
@@ -197,6 +194,13 @@ class AgentFront:
         session = self._sessions.get(session_id)
         if session is not None:
             session.cancelled.set()
+
+    def _connection_key(self) -> str:
+        """The key the agent's model calls come back with: the caller's principal and lane
+        (issued at the first turn, once the editor has said its name)."""
+        if not self._key:
+            self._key = self._engine.auth.issue_connection_key(self._principal, self._caller)
+        return self._key
 
     async def _workspace_at(self, cwd: str) -> str | None:
         """A remote caller runs in a registered workspace only, named, never a path it gives:

@@ -93,7 +93,7 @@ async def test_typescript_editor_drives_claude_through_the_gateway(
     if os.environ.get("LLMGW_RECORD_FIXTURES") == "1":
         FIXTURE.write_text(out["sent"].replace(str(work), "{cwd}"), encoding="utf-8")
     assert "error" not in out, out
-    assert out["initialize"]["agentInfo"]["title"] == "Claude Agent (ACP) through the LLM gateway"
+    assert out["initialize"]["agentInfo"]["title"] == "Claude (ACP) through the LLM gateway"
     options = {o["id"]: o for o in out["session"]["configOptions"]}
     assert options["agent"]["currentValue"] == "claude-acp"
     assert options["model"]["category"] == "model"

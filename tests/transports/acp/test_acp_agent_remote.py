@@ -61,7 +61,9 @@ class Editor:
 
 
 async def _turn(editor: Editor, cwd: Path) -> dict[str, Any]:
-    await editor.request("initialize", {"protocolVersion": 1, "clientInfo": {"name": "zed"}})
+    await editor.request(
+        "initialize", {"protocolVersion": 1, "clientInfo": {"name": "zed", "version": "1"}}
+    )
     new = await editor.request("session/new", {"cwd": str(cwd), "mcpServers": []})
     session = new["result"]["sessionId"]
     prompt = [{"type": "text", "text": "clean the build"}]
@@ -130,3 +132,48 @@ async def test_a_browser_page_cannot_open_the_socket_and_an_unknown_agent_is_nam
             body = await answer.json()
         assert answer.status == 404 and body["error"]["code"] == "unknown_provider"
         assert "'nobody'" in body["error"]["message"]
+
+
+async def test_the_editor_switches_agent_and_model_inside_a_session(
+    loaded: LoadedSettings, tmp_path: Path
+) -> None:
+    agents = {
+        name: {"command": sys.executable, "args": [str(FAKE), "answer"], "models": ["m1", "m2"]}
+        for name in ("first", "second")
+    }
+    async with gateway_starter(loaded) as start:
+        gateway = await start({"providers.acp": agents, "providers.retry_attempts": 1})
+        local = {INSTANCE_TOKEN_HEADER: gateway.engine.auth.instance_token}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(f"{gateway.base_url}/acp?agent=first", headers=local) as socket,
+        ):
+            editor = Editor(socket)
+            await editor.request(
+                "initialize", {"protocolVersion": 1, "clientInfo": {"name": "zed", "version": "1"}}
+            )
+            new = await editor.request("session/new", {"cwd": str(tmp_path), "mcpServers": []})
+            session = new["result"]["sessionId"]
+            options = {o["id"]: o for o in new["result"]["configOptions"]}
+            assert [v["value"] for v in options["model"]["options"]] == ["default", "m1", "m2"]
+            assert "second" in {v["value"] for v in options["agent"]["options"]}
+            for config, value in (("agent", "second"), ("model", "m2")):
+                changed = await editor.request(
+                    "session/set_config_option",
+                    {"sessionId": session, "configId": config, "value": value},
+                )
+                now = {o["id"]: o["currentValue"] for o in changed["result"]["configOptions"]}
+                assert now[config] == value
+            prompt = [{"type": "text", "text": "hi"}]
+            answered = await editor.request(
+                "session/prompt", {"sessionId": session, "prompt": prompt}
+            )
+            assert answered["result"]["stopReason"] == "end_turn"
+            bad = await editor.request(
+                "session/set_config_option",
+                {"sessionId": session, "configId": "agent", "value": "nobody"},
+            )
+            assert bad["error"]["code"] == -32602
+        rows = await gateway.engine.recorder.recent(limit=5)
+    # The stand-in offers no model choice over ACP: the model goes with the call, unapplied.
+    assert rows[0]["provider"] == "second" and rows[0]["caller"] == "zed", rows
