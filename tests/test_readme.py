@@ -113,3 +113,13 @@ def test_config_examples_are_valid_settings(tmp_path: Path) -> None:
         config.write_text(text)
         loaded = load_settings(config, environ={})  # raises ConfigError naming a bad key
         assert loaded.settings is not None, name
+
+
+def test_acp_snippets_on_the_editor_pages_match_what_the_connect_page_copies() -> None:
+    from llmgw_desktop.ui.connect import acp_snippets
+
+    pages = _pages()
+    made = {s.client: s.text for s in acp_snippets(["llmgw-desktop", "mcp"])}
+    assert json.loads(made["Zed"]) in _json_blocks(pages["connect/zed.md"])
+    assert json.loads(made["JetBrains IDEs"]) in _json_blocks(pages["connect/jetbrains.md"])
+    assert made["Neovim (CodeCompanion)"] in pages["connect/neovim.md"]

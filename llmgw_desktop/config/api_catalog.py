@@ -314,6 +314,12 @@ CLI_BRIDGES: tuple[CliBridgeSpec, ...] = (
     CliBridgeSpec("copilot-cli", "copilot", "GitHub Copilot CLI", ("claude-sonnet-4.5", "gpt-5")),
     CliBridgeSpec("opencode-cli", "opencode", "OpenCode", ("opencode/big-pickle",)),
     CliBridgeSpec("mistral-cli", "mistral", "Mistral Vibe", ("devstral-medium-latest",)),
+    # The ACP agents (`cli_catalog.py`), each answering as `<id>-cli/<model>` too.
+    CliBridgeSpec("qwen-cli", "qwen", "Qwen Code", ("qwen3-coder-plus",)),
+    CliBridgeSpec("gemini-acp-cli", "gemini-acp", "Gemini CLI (ACP)", ("gemini-2.5-pro",)),
+    CliBridgeSpec("opencode-acp-cli", "opencode-acp", "OpenCode (ACP)", ("opencode/big-pickle",)),
+    CliBridgeSpec("claude-acp-cli", "claude-acp", "Claude (ACP)", ("default",)),
+    CliBridgeSpec("codex-acp-cli", "codex-acp", "Codex (ACP)", ("gpt-5.5",)),
 )
 
 

@@ -21,6 +21,12 @@ FAMILIES: Mapping[str, tuple[str, ...]] = {
     "mistral": ("MISTRAL_", "VIBE_"),
     "copilot": ("COPILOT_", "GH_", "GITHUB_"),
     "opencode": ("OPENCODE_",),
+    # The ACP agents: each its vendor's variables (Qwen Code speaks OpenAI's API by default).
+    "qwen": ("OPENAI_", "QWEN_", "DASHSCOPE_"),
+    "gemini-acp": ("GEMINI_", "GOOGLE_"),
+    "opencode-acp": ("OPENCODE_",),
+    "claude-acp": ("ANTHROPIC_", "CLAUDE_", "CLAUDECODE", "DISABLE_", "MCP_TIMEOUT"),
+    "codex-acp": ("OPENAI_", "CODEX_"),
     "npm": ("NPM_CONFIG_", "NVM_"),
     "pip": ("PIP_", "VIRTUAL_ENV"),
 }

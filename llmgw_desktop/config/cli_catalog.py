@@ -1,10 +1,17 @@
-"""The providers the gateway knows, with the facts a user sees (name, binary, how to install)."""
+"""The providers the gateway knows, with the facts a user sees (name, binary, how to install).
+
+Seven are CLIs with an adapter of their own (`engine/providers/cli/`); the rest speak the Agent
+Client Protocol (`acp_args` set) and share one adapter (`engine/providers/acp/`). A
+`[providers.acp.NAME]` table in config.toml changes how one of those is started, or adds another:
+the engine's catalog of a run is `provider_catalog.ProviderCatalog`, built from these and the
+settings; what is here is only what the gateway ships.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PROVIDERS", "PROVIDER_IDS", "ProviderInfo", "provider_info"]
+__all__ = ["ACP_PROVIDER_IDS", "PROVIDERS", "PROVIDER_IDS", "ProviderInfo", "provider_info"]
 
 
 @dataclass(frozen=True)
@@ -21,18 +28,32 @@ class ProviderInfo:
     # priced whatever its model; `tokens/pricing.CostBasis`). Not Vibe (its session cost
     # is not always written) nor OpenCode (a model its price list lacks reports a cost of 0).
     reports_cost: bool = False
+    # An ACP agent: started as `binary *acp_args` and spoken to over JSON-RPC on stdio. None
+    # for the seven CLIs that have an adapter of their own.
+    acp_args: tuple[str, ...] | None = None
+
+    @property
+    def speaks_acp(self) -> bool:
+        """Whether the gateway runs this provider over the Agent Client Protocol."""
+        return self.acp_args is not None
 
     @property
     def install_command(self) -> str:
         if self.installer == "npm":
             return f"npm install -g {self.package}"
-        return f"pip install {self.package}"
+        if self.installer == "pip":
+            return f"pip install {self.package}"
+        # An agent `[providers.acp.NAME]` added: the gateway knows no package for it.
+        return f"put {self.binaries[0]} on PATH, or name its path in [providers.acp.{self.id}]"
 
     @property
     def upgrade_argv(self) -> tuple[str, ...]:
+        """The package manager's command that upgrades it; empty where none is known."""
         if self.installer == "npm":
             return ("npm", "install", "-g", f"{self.package}@latest")
-        return ("pip", "install", "--upgrade", self.package)
+        if self.installer == "pip":
+            return ("pip", "install", "--upgrade", self.package)
+        return ()
 
 
 PROVIDERS: tuple[ProviderInfo, ...] = (
@@ -45,9 +66,32 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
     ProviderInfo("mistral", "Mistral Vibe", ("vibe",), "mistral-vibe", "pip"),
     ProviderInfo("copilot", "GitHub Copilot", ("copilot",), "@github/copilot", "npm"),
     ProviderInfo("opencode", "OpenCode", ("opencode",), "opencode-ai", "npm"),
+    # The ACP agents (docs/ACP.md). Gemini CLI and OpenCode speak ACP themselves; Claude Code
+    # and Codex through Zed's adapters.
+    ProviderInfo(
+        "qwen", "Qwen Code", ("qwen",), "@qwen-code/qwen-code", "npm", acp_args=("--acp",)
+    ),
+    ProviderInfo(
+        "gemini-acp", "Gemini (ACP)", ("gemini",), "@google/gemini-cli", "npm", acp_args=("--acp",)
+    ),
+    ProviderInfo(
+        "opencode-acp", "OpenCode (ACP)", ("opencode",), "opencode-ai", "npm", acp_args=("acp",)
+    ),
+    ProviderInfo(
+        "claude-acp",
+        "Claude (ACP)",
+        ("claude-agent-acp",),
+        "@zed-industries/claude-agent-acp",
+        "npm",
+        acp_args=(),
+    ),
+    ProviderInfo(
+        "codex-acp", "Codex (ACP)", ("codex-acp",), "@zed-industries/codex-acp", "npm", acp_args=()
+    ),
 )
 
 PROVIDER_IDS: tuple[str, ...] = tuple(p.id for p in PROVIDERS)
+ACP_PROVIDER_IDS: tuple[str, ...] = tuple(p.id for p in PROVIDERS if p.speaks_acp)
 
 
 def provider_info(provider_id: str) -> ProviderInfo:

@@ -47,6 +47,7 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_OPENAI_CHAT,
     ApiProviderSpec,
 )
+from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -155,6 +156,8 @@ class GatewayConfig:
     small_request_max_tokens: int = 0
     # Explicitly configured providers (a detected local server is offered only when listed).
     configured: frozenset[str] = frozenset()
+    # The coding CLIs and ACP agents the gateway bridges (`NAME-cli/MODEL`): the engine's.
+    catalog: ProviderCatalog = SHIPPED_CATALOG
 
 
 def check_provider_tables(value: Mapping[str, Any]) -> str | None:
@@ -268,8 +271,10 @@ def gateway_config(
     default_model: str = "",
     small_request_model: str = "",
     small_request_max_tokens: int = 0,
+    catalog: ProviderCatalog = SHIPPED_CATALOG,
 ) -> GatewayConfig:
-    """The typed gateway configuration from already-checked settings values."""
+    """The typed gateway configuration from already-checked settings values; `catalog`: the
+    CLIs it bridges (the engine's)."""
     merged = dict(_BUILTIN)
     keys: dict[str, tuple[str, ...]] = {}
     key_env: dict[str, str] = {}
@@ -336,6 +341,7 @@ def gateway_config(
         small_request_model=small_request_model,
         small_request_max_tokens=small_request_max_tokens,
         configured=frozenset(providers),
+        catalog=catalog,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any, get_type_hints
 
 from llmgw_desktop.config import paths
 from llmgw_desktop.config import settings_fields as checks
+from llmgw_desktop.config.acp_agents import acp_names_clash
 from llmgw_desktop.config.budgets import check_budget_tables
 from llmgw_desktop.config.settings_cache import ResponseCacheSettings
 from llmgw_desktop.config.settings_fields import section, setting
@@ -441,9 +442,14 @@ def load_settings(
             value = decl.default  # so the checks across settings below still have a value
         values[decl.key] = value
         sources[decl.key] = source
-    problem = checks.known_providers(values["providers.disabled"], values["gateway.providers"])
+    problem = checks.known_providers(
+        values["providers.disabled"], values["gateway.providers"], values["providers.acp"]
+    )
     if problem:
         errors.append(ConfigError("providers.disabled", sources["providers.disabled"], problem))
+    problem = acp_names_clash(values["providers.acp"], values["gateway.providers"])
+    if problem:
+        errors.append(ConfigError("providers.acp", sources["providers.acp"], problem))
     if errors:
         errors[0].errors = tuple(errors)
         raise errors[0]

@@ -229,10 +229,12 @@ def log_level(value: str) -> str | None:
     return None if value.upper() in LOG_LEVELS else f"{value!r} must be one of {LOG_LEVELS}"
 
 
-def known_providers(value: list[str], added: Iterable[str] = ()) -> str | None:
-    """Every name is a provider's switch: a CLI, a built-in API provider or local server, or
-    one of `added` (the ids of [gateway.providers] tables)."""
-    known = list(dict.fromkeys([*BUILTIN_SWITCH_IDS, *(switch_id_for(a) for a in added)]))
+def known_providers(
+    value: list[str], added: Iterable[str] = (), agents: Iterable[str] = ()
+) -> str | None:
+    """Every name is a provider's switch: a CLI, a built-in API provider or local server, one
+    of `added` (the ids of [gateway.providers] tables) or of `agents` ([providers.acp])."""
+    known = list(dict.fromkeys([*BUILTIN_SWITCH_IDS, *(switch_id_for(a) for a in added), *agents]))
     unknown = [name for name in value if name not in known]
     if unknown:
         return f"unknown provider(s) {unknown}; known: {', '.join(known)}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.config import settings_fields as checks
+from llmgw_desktop.config.acp_agents import acp_agents_problem
 from llmgw_desktop.config.settings_fields import section, setting
 
 __all__ = [
@@ -135,6 +136,14 @@ class ProvidersSettings:
         doc="More of this environment for one CLI: provider id -> variable names (NAME or "
         "PREFIX_*), beyond its own family's; a JSON object in the env.",
         check=checks.pass_env,
+    )
+    acp: dict[str, Any] = setting(
+        {},
+        env="LLM_GATEWAY_ACP_AGENTS",
+        doc="[providers.acp.NAME]: how an ACP agent is started (a shipped one: qwen, "
+        "gemini-acp, opencode-acp, claude-acp, codex-acp; a new NAME adds one): command, args, "
+        "env (names it may see), models, name.",
+        check=acp_agents_problem,
     )
     cli_path: list[str] = setting(
         [],

@@ -13,6 +13,8 @@ from llmgw_desktop.config.budgets import parse_budgets as parse_budgets
 from llmgw_desktop.config.cli_catalog import PROVIDER_IDS as PROVIDER_IDS
 from llmgw_desktop.config.cli_catalog import PROVIDERS as PROVIDERS
 from llmgw_desktop.config.cli_catalog import provider_info as provider_info
+from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG as SHIPPED_CATALOG
+from llmgw_desktop.config.provider_catalog import ProviderCatalog as ProviderCatalog
 from llmgw_desktop.engine import jsonio as jsonio
 from llmgw_desktop.engine.auth.access import AccessDenied as AccessDenied
 from llmgw_desktop.engine.auth.access import Capability as Capability
@@ -118,6 +120,9 @@ from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
 from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
 from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealth
 from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
+from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
+from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer
+from llmgw_desktop.engine.providers.acp.turn import PermissionAsk as PermissionAsk
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome

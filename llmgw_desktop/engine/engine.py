@@ -16,6 +16,7 @@ from typing import Any
 
 from llmgw_desktop import __version__
 from llmgw_desktop.config.budgets import parse_budgets
+from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.config.upstream_mcp import parse_servers
 from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys
@@ -132,6 +133,9 @@ class Engine:
             environ.get("LLM_GATEWAY_MASTER_KEY", "").strip(),
         )
         self._clock = clock
+        # Every CLI and ACP agent this run offers: the shipped ones and those
+        # `[providers.acp.NAME]` adds (the settings check accepted the tables).
+        self.catalog = ProviderCatalog.of(settings.providers.acp)
         self.events = EventBus()
         self.tasks = TaskSupervisor()
         self.store = Database(
@@ -174,7 +178,7 @@ class Engine:
             clock=clock,
             leases=self.leases,
         )
-        self.sessions = SessionStore(self.store, clock=clock)
+        self.sessions = SessionStore(self.store, clock=clock, catalog=self.catalog)
         # OpenTelemetry export (the no-op unless otel.enabled: no SDK is imported then).
         self.telemetry = start_telemetry(settings, self.events, environ)
         # The request bodies the person chose to keep (`[recorder.capture]`; off by default).
@@ -233,9 +237,10 @@ class Engine:
         self.discovery = Discovery(
             search_path=settings.providers.cli_path,
             cache_s=settings.providers.version_cache_ms / 1000,
+            catalog=self.catalog,
         )
         # Read once: the switches offer one per API provider, the gateway routes by it.
-        gateway_config = gateway_config_of(settings)
+        gateway_config = gateway_config_of(settings, self.catalog)
         self.switches = ProviderSwitches(
             settings.providers.disabled,
             api_providers=list(gateway_config.providers.values()),
@@ -369,7 +374,9 @@ class Engine:
             target_access=self.keys.target_refusal,
         )
         # Each installed CLI's login, from its own files (read-only, offline).
-        self.cli_accounts = CliAccounts(environ=environ, locate=self.discovery.locate)
+        self.cli_accounts = CliAccounts(
+            environ=environ, locate=self.discovery.locate, providers=self.catalog.ids
+        )
         # The desk's editor of the person's API providers: saved and routed by at once.
         self.provider_editor = ProviderEditor(
             providers=settings.gateway.providers,
@@ -382,7 +389,8 @@ class Engine:
                         "gateway.aliases": dict(aliases),
                         "gateway.routes": dict(routes),
                     }
-                )
+                ),
+                self.catalog,
             ),
             gateway=self.gateway,
             saver=self.settings_saver,

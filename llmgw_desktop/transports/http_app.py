@@ -31,6 +31,7 @@ from llmgw_desktop.engine.api import (
     InvalidRequest,
     require,
 )
+from llmgw_desktop.transports.acp.socket_route import add_acp_routes
 from llmgw_desktop.transports.app_keys import ENGINE
 from llmgw_desktop.transports.auth_edge import (
     add_cors_headers,
@@ -149,6 +150,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
         app.router.add_get("/metrics", metrics)
     add_chat_routes(app, engine)
     add_native_routes(app, engine)
+    add_acp_routes(app)  # editors' connections to the agents the gateway runs
     return app
 
 

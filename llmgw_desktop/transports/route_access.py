@@ -59,6 +59,8 @@ ROUTES: Mapping[tuple[str, str], Capability] = {
     ("POST", "/v1beta/models/{target}"): USE,
     ("POST", "/v1/generate"): USE,
     ("GET", "/v1/providers"): USE,
+    # An editor's ACP connection to an agent the gateway runs (a WebSocket).
+    ("GET", "/acp"): USE,
     # The vault: the operator's alone.
     ("POST", "/v1/credentials"): VAULT,
     ("GET", "/v1/credentials"): VAULT,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError, provider_info
+from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_token, snippets
 from llmgw_desktop.ui.mcp_switches import McpServerSwitches
@@ -232,10 +232,14 @@ class GatewayActions(QObject):
             action.setEnabled(not absent)
             action.setText(f"{name} ({NOT_INSTALLED})" if absent else name)
             action.setToolTip(
-                f"{name} is not installed; install it with: {provider_info(pid).install_command}"
+                f"{name} is not installed; install it with: {self._install_command(pid)}"
                 if absent
                 else f"Let tools call {name} through the gateway"
             )
+
+    def _install_command(self, provider: str) -> str:
+        """How to install the CLI `provider`, from the engine's catalog (added agents too)."""
+        return self._engine.providers.catalog().info(provider).install_command
 
     def _set_provider(self, provider: str, enabled: bool) -> None:
         try:

@@ -23,6 +23,7 @@ __all__ = [
     "CODEX_TOKEN_ENV",
     "TOKEN_PLACEHOLDER",
     "Snippet",
+    "acp_snippets",
     "editors_send_token",
     "key_snippets",
     "mask_token",
@@ -72,6 +73,36 @@ def stdio_command() -> list[str]:
     if script:
         return [script, "mcp"]
     return [sys.executable, "-m", "llmgw_desktop", "mcp"]
+
+
+# The model an ACP snippet names; the editor can switch it inside a session.
+ACP_MODEL = "gpt-4o-mini"
+
+
+def acp_snippets(command: list[str] | None = None, model: str = ACP_MODEL) -> list[Snippet]:
+    """One-line ACP set-ups for editors' agent panels (docs/ACP.md): `llmgw-desktop acp`."""
+    base = command or stdio_command()
+    program, args = base[0], [*base[1:-1], "acp", "--model", model]  # base ends with "mcp"
+    server = {"command": program, "args": args}
+    lua_argv = ", ".join(json.dumps(a) for a in [program, *args])
+    return [
+        Snippet(
+            "Zed",
+            "settings.json",
+            json.dumps({"agent_servers": {"LLM gateway": server}}, ensure_ascii=False),
+        ),
+        Snippet(
+            "JetBrains IDEs",
+            "~/.jetbrains/acp.json",
+            json.dumps({"agent_servers": {"LLM gateway": server}}, ensure_ascii=False),
+        ),
+        Snippet(
+            "Neovim (CodeCompanion)",
+            "adapters.acp in setup()",
+            "llmgw = function() return require('codecompanion.adapters').extend('gemini_cli', "
+            f"{{ commands = {{ default = {{ {lua_argv} }} }} }}) end",
+        ),
+    ]
 
 
 def snippets(

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from llmgw_desktop.engine.api import (
     DEFAULT_KEY_NAME,
     LOCAL_CALLER,
-    PROVIDERS,
     CliStatus,
     Engine,
     EngineError,
@@ -24,7 +23,6 @@ from llmgw_desktop.engine.api import (
     ProbeResult,
     ProbeVerdict,
     ProviderDraft,
-    provider_info,
 )
 from llmgw_desktop.ui.pages.provider_rows import (
     ProviderRow,
@@ -126,17 +124,16 @@ class ClisStep(QWizardPage):
         """Locate every CLI at once (instant), then ask each for its version (some take
         seconds), drawing after each."""
         providers = self._engine.providers
-        found = await asyncio.gather(*(providers.locate_cli(p.id) for p in PROVIDERS))
-        self._draw(
-            [CliStatus(p.id, f is not None, f) for p, f in zip(PROVIDERS, found, strict=True)]
-        )
+        catalog = providers.catalog()  # the engine's: the ACP agents config adds too
+        found = await asyncio.gather(*(providers.locate_cli(p.id) for p in catalog))
+        self._draw([CliStatus(p.id, f is not None, f) for p, f in zip(catalog, found, strict=True)])
         self._draw(await providers.cli_statuses(), checked=True)
 
     def _draw(self, statuses: list[CliStatus], *, checked: bool = False) -> None:
         self.statuses = statuses
         rows = []
         for status in statuses:
-            info = provider_info(status.provider)
+            info = self._engine.providers.catalog().info(status.provider)
             if status.installed:
                 version = status.version or (f"error: {status.error}" if status.error else "")
                 where = status.executable or ""

@@ -17,6 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI_BIN = ROOT / ".clis" / "node_modules" / ".bin"
+# The ACP agents of `.ci/acp-agents` (Gemini CLI and OpenCode come from CLI_BIN).
+ACP_BIN = ROOT / ".acp-agents" / "node_modules" / ".bin"
 # Copilot unpacks ~235 MB on first run; sharing the cache keeps that to once per machine.
 COPILOT_CACHE = ROOT / ".clis" / "copilot-cache"
 REQUIRE_CLIS = os.environ.get("LLMGW_REQUIRE_CLIS") == "1"
@@ -25,11 +27,11 @@ DEAD_PROXY = "http://127.0.0.1:9"
 MISSING_CLI_REASON = "{binary} is not installed (CI installs it into {where} via .ci/run)"
 
 
-def find_cli(binary: str) -> str:
+def find_cli(binary: str, where: Path = CLI_BIN) -> str:
     """The CLI's path; skips the test where it is not installed (fails instead in CI)."""
-    found = shutil.which(binary, path=os.pathsep.join([str(CLI_BIN), os.environ.get("PATH", "")]))
+    found = shutil.which(binary, path=os.pathsep.join([str(where), os.environ.get("PATH", "")]))
     if found is None:
-        message = MISSING_CLI_REASON.format(binary=binary, where=CLI_BIN)
+        message = MISSING_CLI_REASON.format(binary=binary, where=where)
         if REQUIRE_CLIS:
             pytest.fail(message)
         pytest.skip(message)

@@ -26,6 +26,7 @@ from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.connect import (
     ANY_KEY,
     TOKEN_PLACEHOLDER,
+    acp_snippets,
     mask_token,
     sdk_snippets,
     snippets,
@@ -77,7 +78,7 @@ def test_every_copy_button_copies_the_exact_snippet(
             page = _page(desktop)
             mcp_url, base = desktop.runtime.mcp_url, desktop.runtime.base_url
             assert page.base_url == base == base_url_of(mcp_url, "/mcp")
-            expected = [*snippets(mcp_url), *sdk_snippets(base)]
+            expected = [*snippets(mcp_url), *sdk_snippets(base), *acp_snippets()]
             clients = {s.client for s in expected}
             assert {"Claude Code (HTTP)", "Cursor", "VS Code", "Codex", "curl"} <= clients
             assert "Gemini SDK (Python)" in clients
@@ -155,6 +156,7 @@ def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
             blank = [
                 *snippets(mcp_url, token=TOKEN_PLACEHOLDER),
                 *sdk_snippets(base, token=TOKEN_PLACEHOLDER),
+                *acp_snippets(),  # launched by the editor: the relay proves the user, no token
             ]
             placeholder = {s.client: s for s in blank}
             full = {

@@ -88,7 +88,7 @@ def test_the_guide_finds_the_clis_and_keys_tests_a_key_for_real_and_stores_it(
             codex = provider_info("codex")
             assert clis.row_of("codex") == ("Codex", MISSING, "—", codex.install_command)
             assert clis.table.rowCount() == len(PROVIDERS)
-            assert "1 of 7 found." in clis.note.text()
+            assert f"1 of {len(PROVIDERS)} found." in clis.note.text()
 
             # (b) The environment's key, masked, with where it comes from.
             guide.next()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sys
 import tomllib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -132,6 +133,34 @@ def test_clis_on_the_path_show_installed_with_versions_and_switch_the_engine(
                 assert page.enabled_box.isChecked()
                 await page.refresh()
                 assert page.selected_row().status == "Ready"  # type: ignore[union-attr]
+
+    qloop.run_until_complete(scenario())
+
+
+def test_an_acp_agent_the_config_adds_is_a_row_with_its_switch(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings
+) -> None:
+    fake = Path(__file__).resolve().parents[1] / "fakes" / "fake_acp_agent.py"
+    agent = {"command": sys.executable, "args": [str(fake)], "name": "Scripted agent"}
+
+    async def scenario() -> None:
+        overrides = {"providers.acp": {"scripted": agent}}
+        async with (
+            ScriptedUpstream() as upstream,
+            providers_page(loaded, upstream, None, overrides) as (page, engine, actions),
+        ):
+            await page.refresh()
+            row = {r.key: r for r in page.rows}["cli:scripted"]
+            assert (row.name, row.status, row.gateway_id) == (
+                "Scripted agent",
+                "Ready",
+                "scripted-cli",
+            )
+            assert row.where == sys.executable and row.plan == "Upgrade: as you installed it"
+            assert page.select("cli:scripted")
+            page.enabled_box.setChecked(False)  # the page's switch is the tray's action
+            assert not engine.providers.is_enabled("scripted")
+            assert not actions.providers["scripted"].isChecked()
 
     qloop.run_until_complete(scenario())
 

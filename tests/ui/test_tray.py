@@ -119,6 +119,28 @@ def test_menu_lists_every_provider_as_a_checkable_toggle(tray: tuple) -> None:
         assert label in actions
 
 
+def test_an_acp_agent_the_config_adds_has_its_switch_in_the_menu(
+    qapp: object, loaded: LoadedSettings
+) -> None:
+    added = {"scripted": {"command": "scripted-agent", "name": "Scripted agent"}}
+    engine = Engine(loaded.settings.with_values({"providers.acp": added}))
+    bridge = EngineBridge(engine)
+    actions = GatewayActions(
+        bridge, endpoint=lambda: ENDPOINT, open_dashboard=lambda: None, quit_app=lambda: None
+    )
+    tray = TrayIcon(bridge, actions, ENDPOINT)
+    try:
+        action = _by_text(tray)["Scripted agent"]
+        assert action.isCheckable() and action.isChecked()
+        action.trigger()
+        assert not engine.providers.is_enabled("scripted")
+        actions.show_installed({"scripted"})  # not on PATH: greyed, saying where it is looked for
+        assert "put scripted-agent on PATH" in action.toolTip()
+    finally:
+        bridge.detach()
+        tray.hide()
+
+
 def test_menu_has_a_section_and_switch_for_api_providers_and_local_servers(tray: tuple) -> None:
     menu, engine, _ = tray
     texts = [a.text() for a in menu.menu.actions()]

@@ -41,6 +41,9 @@ class Principal:
     # How it proved itself: "local", "instance", "bearer", "trusted-header", "oauth" or "key".
     method: str
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # The lane its requests are named after, when the credential carries one (a connection
+    # key of an agent the gateway runs for an editor: `connection_keys.py`); "" otherwise.
+    caller: str = ""
 
     @property
     def remote(self) -> bool:

@@ -29,6 +29,7 @@ from multidict import MultiMapping
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.config.settings_fields import is_loopback
 from llmgw_desktop.engine.auth.client_address import TrustedProxies, address_key, client_address
+from llmgw_desktop.engine.auth.connection_keys import ConnectionKeys
 from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingLimits
 from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, looks_like_key
 from llmgw_desktop.engine.auth.guessing import GuessLimits
@@ -113,6 +114,8 @@ class AuthService:
         self._token = settings.http.auth_token
         self._trusted_header = settings.http.trusted_principal_header
         self.instance_token = instance_token
+        # Keys of the agents the gateway runs for editors, to call back as their caller.
+        self.connection_keys = ConnectionKeys()
         self._all_local_accounts = settings.http.open_to_all_local_accounts
         self._told_owner_unknown = False
         self.trusted_proxies = TrustedProxies(settings.http.trusted_proxies)
@@ -162,6 +165,19 @@ class AuthService:
         """Tell the OAuth server (when on) where it is reachable, once the port is bound."""
         if self.oauth is not None:
             self.oauth.set_issuer(url, resource_bases=resource_bases, mcp_path=mcp_path)
+
+    def issue_connection_key(self, principal: Principal, caller: str) -> str:
+        """A key proving `principal` on the lane `caller`, for an agent the gateway runs for an
+        editor to call back with; revoke it when the editor's connection ends.
+
+        Raises:
+            RuntimeError: too many are live (`connection_keys.MAX_LIVE_KEYS`).
+        """
+        return self.connection_keys.issue(principal, caller)
+
+    def revoke_connection_key(self, key: str) -> None:
+        """The connection ended: its key proves nothing from now on."""
+        self.connection_keys.revoke(key)
 
     def is_instance_token(self, presented: str) -> bool:
         """Whether `presented` is this instance's local-user token (constant time)."""
@@ -215,6 +231,8 @@ class AuthService:
                 "LLM_GATEWAY_AUTH_TOKEN value, or an access token from its OAuth server",
             )
         key = presented.value
+        if ConnectionKeys.is_connection_key(key):
+            return await self._connection_verdict(key, peer)
         if self._token and constant_time_equal(key, self._token):
             return self._bearer_verdict(headers)
         if self.keys is not None and looks_like_key(key):
@@ -251,6 +269,18 @@ class AuthService:
             "this machine",
             "invalid_token",
         )
+
+    async def _connection_verdict(self, key: str, peer: Peer | None) -> Verdict:
+        """The caller an agent's connection key stands for; the local user's only from the
+        gateway's own account, as the instance token (a model could make the agent read its
+        environment out to someone elsewhere)."""
+        principal = self.connection_keys.verify(key)
+        if principal is None:
+            return Verdict(None, "the agent's connection key has ended", "invalid_token")
+        if principal.remote:
+            return Verdict(principal)
+        verdict = await self._instance_verdict(peer)
+        return Verdict(principal) if verdict.principal is not None else verdict
 
     async def _local_verdict(self, peer: Peer | None) -> Verdict:
         """The local user if the connection is the gateway's own account's, else refused."""

@@ -60,6 +60,12 @@ MANAGED_MODES = {
     "opencode": "acceptEdits",
     "gemini": "default",  # no accept-edits rung headless: stays prompted (read-only tools)
     "codex": "default",  # sandboxed workspace-write only when the caller asked for fullAuto
+    # ACP agents: each tool call that needs permission is put to the desk as it comes.
+    "qwen": "default",
+    "gemini-acp": "default",
+    "opencode-acp": "default",
+    "claude-acp": "default",
+    "codex-acp": "default",
 }
 
 
@@ -249,6 +255,36 @@ class ApprovalGate:
             request.strategy, approved, 0, self.threshold, (reason,), request.permission_mode, by
         )
 
+    async def ask_desk_or(
+        self, request: ApprovalRequest, reason: str, elsewhere: Awaitable[bool]
+    ) -> tuple[bool, str]:
+        """Put `request` to whoever answers first: `elsewhere` (an editor the request came
+        through) or the person at the desk, where one is attached; (allowed, who answered:
+        "editor", "desk" or "timeout"). The other's question ends with the answer; no answer
+        within the desk's time is a denial."""
+        pending = PendingApproval(uuid.uuid4().hex, request, 0, (reason,))
+        try:
+            async with asyncio.TaskGroup() as group:
+                other = group.create_task(_answer_of(elsewhere), name="permission-elsewhere")
+                waits: set[asyncio.Future[bool | None]] = {other}
+                if self._desk is not None:
+                    self.pending[pending.id] = pending
+                    self._desk(pending)
+                    waits.add(pending.answer)  # type: ignore[arg-type]
+                done, _ = await asyncio.wait(
+                    waits, timeout=self.desk_timeout_s, return_when=asyncio.FIRST_COMPLETED
+                )
+                other.cancel()
+            if other in done and other.result() is not None:
+                return bool(other.result()), "editor"
+            if pending.answer in done:
+                return bool(pending.answer.result()), "desk"
+            return False, "timeout"
+        finally:
+            if not pending.answer.done():
+                pending.answer.set_result(False)  # tells the desk the question is over
+            self.pending.pop(pending.id, None)
+
     def _managed_mode(self, request: ApprovalRequest, bypass: bool) -> tuple[str, tuple[str, ...]]:
         if bypass:  # only reachable when the operator allows bypass
             return "bypassPermissions", ()
@@ -283,3 +319,12 @@ class ApprovalGate:
                 return False, "desk-timeout"
         finally:
             self.pending.pop(pending.id, None)
+
+
+async def _answer_of(elsewhere: Awaitable[bool]) -> bool | None:
+    """The other side's answer; None when it could not answer (an editor that went away)."""
+    try:
+        return bool(await elsewhere)
+    except Exception:  # the editor's side: a closed connection, an error it answered
+        log.info("a permission question could not be put elsewhere", exc_info=True)
+        return None

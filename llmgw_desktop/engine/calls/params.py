@@ -7,12 +7,15 @@ rules live, so a bad request gets the same clear error whichever door it came th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.base import PERMISSION_MODES, PromptParts
+
+if TYPE_CHECKING:
+    from llmgw_desktop.engine.providers.acp.peer import AcpPeer
 
 __all__ = ["CallParams", "RequestMeta", "checked_working_dir", "record_fields"]
 
@@ -60,6 +63,9 @@ class RequestMeta:
     # The recorder row this call re-sends (the playground's Compare on a CLI bridge model): its
     # row's route names it as `replayOf`, as an API target's route does.
     replay_of: str | None = None
+    # The editor an ACP agent's turn talks through (`llmgw-desktop acp --agent`): its updates
+    # and permission requests go there. Not part of what makes two calls the same.
+    acp_peer: AcpPeer | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

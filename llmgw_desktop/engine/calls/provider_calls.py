@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.config.api_catalog import CLI_BRIDGES
-from llmgw_desktop.config.cli_catalog import PROVIDER_IDS, provider_info
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, Hold, SpendGuard, estimate_call
+from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
@@ -49,7 +48,6 @@ from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, S
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
 from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
-from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.invoke import invoke_once
@@ -69,9 +67,6 @@ from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 __all__ = ["ProviderCalls", "Resolved"]
 
 log = logging.getLogger(__name__)
-
-# Each coding CLI's engine id -> the provider id the gateway's routes (and a key's scope) use.
-_BRIDGE_OF_CLI = {bridge.engine_provider: bridge.id for bridge in CLI_BRIDGES}
 
 
 @dataclass(frozen=True)
@@ -132,7 +127,9 @@ class ProviderCalls:
         self._workspaces = workspaces
         self._jobs = jobs
         self._sessions = sessions
-        self._router = ConversationRouter(sessions)
+        # The engine's CLIs and ACP agents (the operator's added ones too), as discovery has them.
+        self._catalog = catalog = discovery.catalog
+        self._router = ConversationRouter(sessions, catalog)
         self._power = RemotePowerGate(workspaces, recorder, self._router)
         self._gate = gate
         self._recorder = recorder
@@ -148,7 +145,7 @@ class ProviderCalls:
                 cooldown_s=settings.providers.breaker_cooldown_ms / 1000,
                 on_change=self._breaker_changed,
             )
-            for pid in PROVIDER_IDS
+            for pid in catalog.ids
         }
         self._policy = RetryPolicy(
             attempts=settings.providers.retry_attempts,
@@ -187,11 +184,11 @@ class ProviderCalls:
         meta = meta or RequestMeta()
         self._check_key_scope(provider, params, principal, meta)
         self._ensure_available(provider)
-        if provider not in PROVIDER_IDS:
+        if provider not in self._catalog:
             # A switch id of an API provider or local server passes the switches, but there is
             # no CLI to run for it: those are asked through the gateway.
             raise InvalidRequest(
-                f"{provider!r} is not a coding CLI ({', '.join(PROVIDER_IDS)}); ask an API "
+                f"{provider!r} is not a coding CLI ({', '.join(self._catalog.ids)}); ask an API "
                 "provider through the gateway (ask_model, or POST /v1/chat/completions with "
                 f"model '{provider}/MODEL')",
                 code=ErrorCode.UNKNOWN_PROVIDER,
@@ -292,7 +289,7 @@ class ProviderCalls:
         # A key names a CLI as the gateway's routes do (`claude-cli`, `mistral-cli`), not by
         # its engine id: `mistral` is Mistral's API there, and `claude-cli/*` has to reach
         # Claude Code by every door (SECURITY 46).
-        named = _BRIDGE_OF_CLI.get(provider, provider)
+        named = self._catalog.bridge_of(provider).id if provider in self._catalog else provider
         outside = self._target_access(principal, named, params.model or "")
         if outside is None:
             return
@@ -349,7 +346,7 @@ class ProviderCalls:
     ) -> tuple[Submitted, Resolved]:
         executable = await self._discovery.locate(provider)
         if executable is None:
-            info = provider_info(provider)
+            info = self._catalog.info(provider)
             raise ProviderUnavailable(
                 f"{info.display_name} is not installed (looked for {', '.join(info.binaries)}); "
                 f"install it with: {info.install_command}",
@@ -369,7 +366,7 @@ class ProviderCalls:
             working_dir=resolved.working_dir,
             confined=confined,
         )
-        prepared = adapter_for(provider).prepare(request, executable)  # fail now if it cannot
+        prepared = adapter_for(provider, self._catalog).prepare(request, executable)  # fail now
         await self._power.check_start(provider, request, prepared.invocation.argv)
         notices = [{"code": "approval", "message": w} for w in decision.warnings] + notices
         warning = None
@@ -491,11 +488,13 @@ class ProviderCalls:
 
         # The job's id marks its processes, children included, for the start-up reaper.
         extra_env: dict[str, str] = {JOB_MARKER_ENV: ctx.job_id}
-        # Only this CLI's share of the gateway's environment (`providers/child_env.py`).
-        environment = child_environment(
-            run.provider,
-            model=run.params.model,
-            passed=self._settings.providers.pass_env.get(run.provider, ()),
+        # This CLI's share of the gateway's environment and, for an ACP agent, who answers it
+        # and where its model calls go (`calls/acp_permissions.child_setup`).
+        acp, environment = child_setup(
+            self._settings,
+            self._catalog,
+            self._gate,
+            ChildFor(run.provider, run.principal, run.meta, run.params.model, str(directory)),
         )
 
         async def attempt(number: int) -> ProviderResult:
@@ -503,7 +502,7 @@ class ProviderCalls:
             # Again at each start, not only at submit (red-team second pass, finding 1).
             await self._power.check_directory(run.provider, request)
             return await invoke_once(
-                adapter_for(run.provider),
+                adapter_for(run.provider, self._catalog),
                 request,
                 run.executable,
                 limits,
@@ -513,6 +512,7 @@ class ProviderCalls:
                 on_start=ctx.set_process,
                 extra_env=extra_env,
                 lifeline=self._lifeline,
+                acp=acp,
             )
 
         def on_retry(number: int, error: EngineError, delay: float) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmgw_desktop.config.cli_catalog import provider_info
+from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, NotFound
@@ -41,8 +41,9 @@ class Resolved:
 class ConversationRouter:
     """Resolves a call's session options against what the gateway has recorded."""
 
-    def __init__(self, sessions: SessionStore) -> None:
+    def __init__(self, sessions: SessionStore, catalog: ProviderCatalog = SHIPPED_CATALOG) -> None:
         self._sessions = sessions
+        self._catalog = catalog
 
     async def resolve(
         self, provider: str, params: CallParams, principal: str, *, caller: str = ""
@@ -56,7 +57,7 @@ class ConversationRouter:
         """
         explicit = Path(params.working_dir) if params.working_dir else None
         wants_session = params.session_id or params.resume_latest or params.fork
-        if wants_session and not provider_info(provider).supports_sessions:
+        if wants_session and not self._catalog.info(provider).supports_sessions:
             raise InvalidRequest(
                 f"{provider} keeps no sessions: each call starts a new conversation",
                 code=ErrorCode.SESSIONS_UNSUPPORTED,

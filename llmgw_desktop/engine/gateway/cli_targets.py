@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from llmgw_desktop.config.api_catalog import CLI_BRIDGES
+from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.calls import RequestMeta
 from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, InvalidRequest, NotFound
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
@@ -23,14 +23,13 @@ from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.recorder import new_record_id
 from llmgw_desktop.engine.tokens.pricing import CostBasis, PriceLookup
 
-__all__ = ["serve_on_cli"]
-
-_CLI = {b.id: b for b in CLI_BRIDGES}
+__all__ = ["cli_cost_basis", "serve_on_cli"]
 
 
-def cli_cost_basis(target: Target, prices: PriceLookup) -> CostBasis:
+def cli_cost_basis(target: Target, prices: PriceLookup, catalog: ProviderCatalog) -> CostBasis:
     """How a CLI target's cost will be known: as the call the engine submits for it."""
-    return CostBasis.cli(_CLI[target.provider].engine_provider, target.model, prices)
+    engine_id = catalog.engine_id(target.provider) or target.provider
+    return CostBasis.cli(engine_id, target.model, prices)
 
 
 # Failures after which another target may well work (the others describe the request).
@@ -45,6 +44,7 @@ async def serve_on_cli(
     target: Target,
     route: RouteReport,
     caller: CallerInfo,
+    catalog: ProviderCatalog,
 ) -> tuple[Completed | Streaming | None, EngineError | None]:
     """The answer from the CLI, or (None, why) when the next target should be tried.
 
@@ -52,7 +52,8 @@ async def serve_on_cli(
         ApprovalDenied, InvalidRequest, NotFound: the request itself is refused.
         EngineError: the CLI failed in a way another target would not fix.
     """
-    bridge = _CLI[target.provider]
+    bridge = catalog.bridge(target.provider)
+    assert bridge is not None, f"{target.provider} is no CLI bridge"  # the router made it one
     why_not = await cli_available(bridge.engine_provider)
     if why_not is not None:
         route.attempts.append(Attempt(target.label, "", why_not.code))

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 
 from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
+from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.budgets.holds import SpendGuard
 from llmgw_desktop.engine.calls import CallRunner
@@ -32,9 +33,13 @@ def _no_refusal(_provider: str) -> str | None:
     return None
 
 
-def gateway_config_of(settings: Settings) -> GatewayConfig:
-    """The gateway's typed configuration (providers, aliases, routes) from the settings."""
+def gateway_config_of(
+    settings: Settings, catalog: ProviderCatalog = SHIPPED_CATALOG
+) -> GatewayConfig:
+    """The gateway's typed configuration (providers, aliases, routes) from the settings, with
+    `catalog`'s CLIs bridged (the engine's)."""
     return gateway_config(
+        catalog=catalog,
         providers=settings.gateway.providers,
         aliases=settings.gateway.aliases,
         routes=settings.gateway.routes,

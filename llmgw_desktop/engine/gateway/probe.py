@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from llmgw_desktop.config.api_catalog import CLI_BRIDGES
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, NotFound
 from llmgw_desktop.engine.gateway.results import CallerInfo
@@ -104,9 +103,8 @@ def probe_target(gateway: GatewayService, provider: str, model: str = "") -> Tar
     Raises:
         NotFound: no such provider, or an API provider that lists no model and none was named.
     """
-    for bridge in CLI_BRIDGES:
-        if provider == bridge.id:
-            return Target(bridge.id, model, "cli")
+    if gateway.registry.config.catalog.bridge(provider) is not None:
+        return Target(provider, model, "cli")
     if gateway.registry.provider(provider) is None:
         raise NotFound(f"unknown provider {provider!r}", code=ErrorCode.UNKNOWN_PROVIDER)
     if not model:

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.config.api_catalog import CLI_BRIDGES, ApiProviderSpec
+from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.errors import EngineError, NotFound
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
@@ -254,7 +254,7 @@ class ProviderDirectory:
                     **self._list_facts(spec),
                 }
             )
-        for bridge in CLI_BRIDGES:
+        for bridge in self._registry.config.catalog.bridges:
             why_not = await self._cli_available(bridge.engine_provider)
             out.append(
                 {

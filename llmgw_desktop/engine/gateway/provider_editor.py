@@ -224,7 +224,8 @@ class ProviderEditor:
                 f"id {pid!r}: 1 to 40 lowercase letters, digits, '.', '_' or '-' (such as "
                 "work-vllm)",
             )
-        if pid in _BUILTIN_IDS or pid in _CLI_IDS:
+        clis = self._gateway.registry.config.catalog
+        if pid in _BUILTIN_IDS or pid in _CLI_IDS or clis.bridge(pid) or pid in clis:
             _refuse(
                 "id",
                 f"id {pid!r} is a built-in provider; choose another id for your endpoint",

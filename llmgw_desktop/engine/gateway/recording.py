@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping
 
 from llmgw_desktop.config.api_catalog import recorded_provider
+from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.counting import estimated_input_tokens
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
@@ -33,7 +34,15 @@ log = logging.getLogger(__name__)
 class RequestRecords:
     """Writes the gateway's requests to the flight recorder; one per gateway."""
 
-    def __init__(self, recorder: FlightRecorder, prices: PriceBook, telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        recorder: FlightRecorder,
+        prices: PriceBook,
+        telemetry: Telemetry,
+        catalog: ProviderCatalog = SHIPPED_CATALOG,
+    ) -> None:
+        """`catalog`: the CLIs the gateway bridges, so a row names one by its engine id."""
+        self._catalog = catalog
         self._recorder = recorder
         self._prices = prices  # the engine's: the person's prices on top
         self._telemetry = telemetry
@@ -56,6 +65,10 @@ class RequestRecords:
         # The response names the row of the attempt that answered (or failed last).
         route.request_id = record
         return record
+
+    def _recorded_provider(self, gateway_id: str) -> str:
+        """A CLI bridge's engine id (an added ACP agent's too), else `recorded_provider`."""
+        return self._catalog.engine_id(gateway_id) or recorded_provider(gateway_id)
 
     def cut_before_answer(
         self, record: str, route: RouteReport, incoming: ClientRequest, *, asked: bool
@@ -110,7 +123,7 @@ class RequestRecords:
         """The one row of a request refused before any provider was asked (its id in `route`)."""
         record = self._recorder.start(
             principal=caller.principal,
-            provider=recorded_provider(
+            provider=self._recorded_provider(
                 route.provider
                 or (route.attempts[0].target.split("/")[0] if route.attempts else "-")
             ),

@@ -16,7 +16,7 @@ import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from llmgw_desktop.config.api_catalog import CLI_BRIDGES, ApiProviderSpec
+from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.config.gateway_tables import GatewayConfig, RouteConfig
 from llmgw_desktop.engine.errors import ErrorCode, NotFound
 
@@ -24,7 +24,6 @@ __all__ = ["ModelRegistry", "Plan", "Target", "plan_request"]
 
 MAX_ALIAS_DEPTH = 8
 MAX_CACHED_PLANS = 4096
-_CLI = {b.id: b for b in CLI_BRIDGES}
 
 
 @dataclass(frozen=True)
@@ -147,9 +146,11 @@ class ModelRegistry:
         """
         name = self.unalias(model)
         head, sep, rest = name.partition("/")
-        if sep and head in _CLI:
+        # The engine's CLIs and ACP agents (the operator's added ones too), by bridge id.
+        clis = self.config.catalog
+        if sep and clis.bridge(head) is not None:
             return Target(head, rest, "cli")
-        if name in _CLI:
+        if clis.bridge(name) is not None:
             return Target(name, "", "cli")
         # An explicit provider wins over listed ids: "google/gemini-2.5-flash" is Google's even
         # though OpenRouter lists that id too (OpenRouter's is "openrouter/google/...").

@@ -113,7 +113,9 @@ class GatewayService:
         # The bodies a person chose to keep (`recorder.capture`): off unless configured.
         self._capture = GatewayCapture(bodies)
         # By concept: the recorder's rows, answers on their way back, and API targets asked.
-        self._records = RequestRecords(recorder, self._prices, self._telemetry)
+        self._records = RequestRecords(
+            recorder, self._prices, self._telemetry, catalog=registry.config.catalog
+        )
         self._api = ApiTargets(
             registry=registry,
             keys=keys,
@@ -278,7 +280,7 @@ class GatewayService:
     def _unpriced(self, target: Target, caller: CallerInfo) -> EngineError | None:
         """The refusal of a hard dollar budget that could not count `target`, else None."""
         cost = (
-            cli_cost_basis(target, self._prices)
+            cli_cost_basis(target, self._prices, self.registry.config.catalog)
             if target.kind == "cli"
             else CostBasis.api(
                 target.provider,
@@ -311,7 +313,14 @@ class GatewayService:
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, exc
         return await serve_on_cli(
-            self._cli, self._cli_available, incoming.dialect, request, target, route, caller
+            self._cli,
+            self._cli_available,
+            incoming.dialect,
+            request,
+            target,
+            route,
+            caller,
+            self.registry.config.catalog,
         )
 
     # -- one provider, token counts --------------------------------------------------------

@@ -5,7 +5,7 @@ no login is started, no network is called, no secret leaves the readers."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
@@ -23,17 +23,20 @@ class CliAccounts:
         environ: Mapping[str, str],
         locate: Callable[[str], Awaitable[str | None]],
         home: Path | None = None,
+        providers: Sequence[str] = PROVIDER_IDS,
     ) -> None:
         """`locate(provider)` finds the CLI's executable (None: not installed); `home` is the
-        user's home (default: the one `HOME` names, else the OS's)."""
+        user's home (default: the one `HOME` names, else the OS's); `providers`: the engine's
+        catalog's ids."""
+        self._providers = tuple(providers)
         self._environ = environ
         self._locate = locate
         self._home = home
 
     async def read(self) -> list[CliAccount]:
         """The login of every installed CLI, in the catalogue's order."""
-        found = await asyncio.gather(*(self._locate(p) for p in PROVIDER_IDS))
-        installed = [p for p, where in zip(PROVIDER_IDS, found, strict=True) if where]
+        found = await asyncio.gather(*(self._locate(p) for p in self._providers))
+        installed = [p for p, where in zip(self._providers, found, strict=True) if where]
         home = self._home or Path(self._environ.get("HOME") or Path.home())
         return await asyncio.to_thread(
             lambda: [read_account(p, self._environ, home) for p in installed]

@@ -107,7 +107,7 @@ def child_environment(
     additions for it (`providers.pass_env`)."""
     environ = os.environ if environ is None else environ
     prefixes = _COMMON_PREFIXES + FAMILIES.get(family or "", ())
-    if family == "opencode" and model and "/" in model:
+    if family in ("opencode", "opencode-acp") and model and "/" in model:
         prefixes += _OPENCODE_VENDORS.get(model.split("/", 1)[0].lower(), ())
     exact = set(_COMMON_NAMES)
     for name in passed:

@@ -1,9 +1,10 @@
-"""One adapter per CLI provider, looked up by provider id."""
+"""One adapter per CLI provider, looked up by provider id in the engine's catalog."""
 
 from __future__ import annotations
 
-from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
+from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
+from llmgw_desktop.engine.providers.acp.adapter import AcpAdapter
 from llmgw_desktop.engine.providers.base import CliAdapter
 from llmgw_desktop.engine.providers.cli.claude import ClaudeAdapter
 from llmgw_desktop.engine.providers.cli.codex import CodexAdapter
@@ -15,7 +16,7 @@ from llmgw_desktop.engine.providers.cli.opencode import OpenCodeAdapter
 
 __all__ = ["adapter_for"]
 
-# Adapters hold no state (each run gets its own parser), so one instance each is shared.
+# The seven CLIs' adapters hold no state (each run gets its own parser): one instance each.
 _ADAPTERS: dict[str, CliAdapter] = {
     "claude": ClaudeAdapter(),
     "codex": CodexAdapter(),
@@ -25,19 +26,25 @@ _ADAPTERS: dict[str, CliAdapter] = {
     "copilot": CopilotAdapter(),
     "opencode": OpenCodeAdapter(),
 }
-assert set(_ADAPTERS) == set(PROVIDER_IDS), "every catalog provider needs an adapter"
+assert set(_ADAPTERS) | set(SHIPPED_CATALOG.acp_ids) == set(SHIPPED_CATALOG.ids), (
+    "every shipped provider needs an adapter"
+)
 
 
-def adapter_for(provider: str) -> CliAdapter:
-    """The adapter for `provider`.
+def adapter_for(provider: str, catalog: ProviderCatalog = SHIPPED_CATALOG) -> CliAdapter:
+    """The adapter for `provider`: one of the seven CLIs', or the ACP adapter over the entry
+    `catalog` (the engine's, the operator's agents included) has for it.
 
     Raises:
         InvalidRequest: no such provider.
     """
-    try:
-        return _ADAPTERS[provider]
-    except KeyError:
-        raise InvalidRequest(
-            f"unknown provider {provider!r}; known: {', '.join(PROVIDER_IDS)}",
-            code=ErrorCode.UNKNOWN_PROVIDER,
-        ) from None
+    adapter = _ADAPTERS.get(provider)
+    if adapter is not None:
+        return adapter
+    if provider in catalog:
+        # Cheap to make: an ACP adapter only holds the catalog's entry.
+        return AcpAdapter(catalog.info(provider), catalog.spec(provider).models)
+    raise InvalidRequest(
+        f"unknown provider {provider!r}; known: {', '.join(catalog.ids)}",
+        code=ErrorCode.UNKNOWN_PROVIDER,
+    )

@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmgw_desktop.config.cli_catalog import PROVIDERS, ProviderInfo, provider_info
+from llmgw_desktop.config.cli_catalog import ProviderInfo
+from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.providers.child_env import child_environment
@@ -81,8 +82,12 @@ class Discovery:
         search_path: Sequence[str] = (),
         cache_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        catalog: ProviderCatalog = SHIPPED_CATALOG,
     ) -> None:
+        """`catalog`: the engine's (an ACP agent's `command` from `[providers.acp.NAME]` is
+        its binary there)."""
         self._search_path = [str(Path(p).expanduser()) for p in search_path]
+        self.catalog = catalog
         self._cache_s = cache_s
         self._clock = clock
         self._versions: dict[str, tuple[float, CliStatus]] = {}
@@ -102,7 +107,7 @@ class Discovery:
 
     def executable(self, provider: str) -> str | None:
         """The full path of the provider's CLI, or None. Looks in cli_path, then PATH."""
-        info = provider_info(provider)
+        info = self.catalog.info(provider)
         path = os.pathsep.join([*self._search_path, os.environ.get("PATH", "")])
         for binary in info.binaries:
             found = shutil.which(binary, path=path)
@@ -117,7 +122,7 @@ class Discovery:
         self, providers: Sequence[str] | None = None, *, refresh: bool = False
     ) -> list[CliStatus]:
         """Installed state and version of each provider's CLI, checked in parallel."""
-        wanted = list(providers) if providers is not None else [p.id for p in PROVIDERS]
+        wanted = list(providers) if providers is not None else list(self.catalog.ids)
         async with self._lock:
             now = self._clock()
             stale = [
@@ -125,7 +130,7 @@ class Discovery:
                 for p in wanted
                 if refresh or p not in self._versions or now - self._versions[p][0] > self._cache_s
             ]
-            fresh = await asyncio.gather(*(self._check(provider_info(p)) for p in stale))
+            fresh = await asyncio.gather(*(self._check(self.catalog.info(p)) for p in stale))
             for status in fresh:
                 self._versions[status.provider] = (self._clock(), status)
         return [self._versions[p][1] for p in wanted]
@@ -134,7 +139,7 @@ class Discovery:
         executable = await asyncio.to_thread(self.executable, info.id)
         if executable is None:
             return CliStatus(info.id, False, install_command=info.install_command)
-        argv = (executable, *adapter_for(info.id).version_args())
+        argv = (executable, *adapter_for(info.id, self.catalog).version_args())
         try:
             outcome = await run_process(
                 Invocation(argv=argv), VERSION_LIMITS, environment=child_environment(info.id)
@@ -151,7 +156,7 @@ class Discovery:
 
     async def models(self, provider: str) -> list[str]:
         """Model names for `provider`: listed by the CLI where it can, else the known aliases."""
-        adapter = adapter_for(provider)
+        adapter = adapter_for(provider, self.catalog)
         listing = MODEL_LISTINGS.get(provider)
         executable = await asyncio.to_thread(self.executable, provider)
         if listing and executable:
@@ -178,7 +183,7 @@ class Discovery:
             AccessDenied: `principal` is not the operator (code `operator_only`).
         """
         require(principal, Capability.CLI_UPGRADE)
-        info = provider_info(provider)
+        info = self.catalog.info(provider)
         command = list(info.upgrade_argv)
         before = (await self.status(provider)).version
         notes = []
@@ -190,6 +195,11 @@ class Discovery:
                 f"{executable} is a project-local install; `npm install -g` upgrades the "
                 "global copy, not that one"
             )
+        if not command:
+            notes.append(
+                f"the gateway knows no package for {info.display_name}: {info.install_command}"
+            )
+            return UpgradeOutcome(provider, command, dry_run, version_before=before, notes=notes)
         if dry_run:
             return UpgradeOutcome(provider, command, True, version_before=before, notes=notes)
         runner = shutil.which(command[0])

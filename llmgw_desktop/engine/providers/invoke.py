@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure, ProviderUnavailable
+from llmgw_desktop.engine.providers.acp.adapter import AcpAdapter, AcpSetup
 from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.failures import failure_from_outcome
 from llmgw_desktop.engine.providers.lifeline import Lifeline
@@ -37,6 +38,7 @@ async def invoke_once(
     on_start: Started | None = None,
     extra_env: Mapping[str, str] | None = None,
     lifeline: Lifeline | None = None,
+    acp: AcpSetup | None = None,
 ) -> ProviderResult:
     """One run of the CLI for `request`.
 
@@ -45,7 +47,11 @@ async def invoke_once(
         ProviderUnavailable: the executable is missing or cannot be run (`not_installed`).
         ProviderFailure: the run failed (timeout, auth, rate limit, crash, ...).
     """
-    prepared = adapter.prepare(request, executable)
+    # An ACP agent's turn also takes the call's spec and who answers its permission requests.
+    if isinstance(adapter, AcpAdapter):
+        prepared = adapter.prepare(request, executable, acp)
+    else:
+        prepared = adapter.prepare(request, executable)
     invocation = prepared.invocation
     if extra_env:
         # Vault auth files: the CLI reads its credentials from a private dir for this call.
@@ -85,7 +91,7 @@ async def invoke_once(
             provider=provider,
             install_command=adapter.info.install_command,
         ) from None
-    if outcome.ended_by != "exit":
+    if outcome.ended_by not in ("exit", "finished"):
         raise failure_from_outcome(outcome, provider)
     # Off the loop: finishing decodes the whole output (up to the output cap) and some parsers
     # read a side file the CLI wrote.

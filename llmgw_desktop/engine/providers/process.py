@@ -23,24 +23,36 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.providers.process_identity import group_has_live_member
 
-__all__ = ["Invocation", "ProcessOutcome", "RunLimits", "isolated_environment", "run_process"]
+__all__ = [
+    "Conversation",
+    "Invocation",
+    "ProcessOutcome",
+    "RunLimits",
+    "isolated_environment",
+    "run_process",
+]
 
 log = logging.getLogger(__name__)
 
 # `lease_lapsed`: killed by a signal after the lifeline's warden was due to stop it (this
-# gateway stalled past its lease on a shared store, `lifeline.py`).
-EndedBy = Literal["exit", "timeout", "idle_timeout", "output_overflow", "canceled", "lease_lapsed"]
+# gateway stalled past its lease on a shared store, `lifeline.py`). `finished`: a conversation
+# (an ACP agent's turn) said it was over while the process still ran; the group is then stopped.
+EndedBy = Literal[
+    "exit", "finished", "timeout", "idle_timeout", "output_overflow", "canceled", "lease_lapsed"
+]
 # Hears a run's process id (also its process group id) and the identity to save with it.
 Started = Callable[[int, str | None], None]
 READ_CHUNK = 65536
 STDERR_KEEP = 64 * 1024  # stderr is for diagnosis: keep the tail, not all of it
 DRAIN_AFTER_EXIT_S = 1.0  # how long pipes may stay open after the main process exits
 GROUP_POLL_S = 0.02  # how often a stopping group is checked for members still alive
+EXIT_POLL_S = 0.05  # how often a conversation's process is checked for having exited
 # Each run gets its own process group so the whole tree can be stopped together.
 if sys.platform == "win32":
     _NEW_GROUP_FLAGS = subprocess.CREATE_NEW_PROCESS_GROUP
@@ -52,14 +64,30 @@ else:
 _REDIRECTING_ENV = re.compile(r"(_BASE_URL|_API_BASE|_API_URL|_ENDPOINT|_HOST)$")
 
 
+class Conversation(Protocol):
+    """A process spoken with rather than fed (an ACP agent): it holds stdin and reads stdout.
+
+    `tap` must be given every byte read from stdout, so the idle timer, the output cap and the
+    progress see it. Returning ends the run (`finished`); it must not raise but for cancellation.
+    """
+
+    async def run(
+        self,
+        stdin: asyncio.StreamWriter,
+        stdout: asyncio.StreamReader,
+        tap: Callable[[bytes], object],
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class Invocation:
-    """What to run: argv, optional stdin bytes, extra environment, working dir."""
+    """What to run: argv, optional stdin bytes (or a conversation), extra environment, dir."""
 
     argv: tuple[str, ...]
     stdin: bytes | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    conversation: Conversation | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +176,9 @@ async def _run(
     # signal follows the thread that forked.
     proc = await asyncio.create_subprocess_exec(
         *argv,
-        stdin=subprocess.PIPE if invocation.stdin is not None else subprocess.DEVNULL,
+        stdin=subprocess.PIPE
+        if invocation.stdin is not None or invocation.conversation is not None
+        else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=cwd,
@@ -179,17 +209,32 @@ async def _run(
             await proc.stdin.drain()
         proc.stdin.close()
 
+    seen = [0]
+
+    def took(chunk: bytes) -> bool:
+        """Account for one chunk of stdout; False once past the output cap."""
+        last_output[0] = loop.time()
+        seen[0] += len(chunk)
+        if invocation.conversation is None:
+            stdout.extend(chunk)  # a conversation keeps what it needs itself
+        if seen[0] > limits.max_output_bytes:
+            if not overflow.done():
+                overflow.set_result(None)
+            return False
+        if on_stdout is not None:
+            on_stdout(chunk)
+        return True
+
     async def read_stdout() -> None:
         assert proc.stdout is not None
         while chunk := await proc.stdout.read(READ_CHUNK):
-            last_output[0] = loop.time()
-            stdout.extend(chunk)
-            if len(stdout) > limits.max_output_bytes:
-                if not overflow.done():
-                    overflow.set_result(None)
+            if not took(chunk):
                 return
-            if on_stdout is not None:
-                on_stdout(chunk)
+
+    async def converse() -> None:
+        assert proc.stdin is not None and proc.stdout is not None
+        assert invocation.conversation is not None
+        await invocation.conversation.run(proc.stdin, proc.stdout, took)
 
     async def read_stderr() -> None:
         assert proc.stderr is not None
@@ -199,7 +244,13 @@ async def _run(
             del stderr[:-STDERR_KEEP]
 
     async def exited_and_drained() -> None:
-        await proc.wait()
+        if invocation.conversation is not None:
+            # On Python 3.11 `wait()` also waits for the pipes, which a child the agent left
+            # may hold open; the exit itself is what ends a conversation's run.
+            while proc.returncode is None:  # noqa: ASYNC110 - asyncio offers no exit-only wait
+                await asyncio.sleep(EXIT_POLL_S)
+        else:
+            await proc.wait()
         # A grandchild may still hold the pipes open; do not wait on it for long.
         await asyncio.wait(readers, timeout=DRAIN_AFTER_EXIT_S)
 
@@ -224,25 +275,30 @@ async def _run(
         # fails, and does not let the call return before each of them has ended.
         async with asyncio.TaskGroup() as helpers:
             started_helpers: list[asyncio.Task[Any]] = []
-            if invocation.stdin is not None:
+            if invocation.stdin is not None and invocation.conversation is None:
                 started_helpers.append(
                     helpers.create_task(feed_stdin(), name=f"process {proc.pid} stdin")
                 )
+            talk = read_stdout() if invocation.conversation is None else converse()
+            talking = helpers.create_task(talk, name=f"process {proc.pid} stdout")
             readers = {
-                helpers.create_task(read_stdout(), name=f"process {proc.pid} stdout"),
+                talking,
                 helpers.create_task(read_stderr(), name=f"process {proc.pid} stderr"),
             }
             finished = helpers.create_task(exited_and_drained(), name=f"process {proc.pid} exit")
             guard = helpers.create_task(watchdog(), name=f"process {proc.pid} watchdog")
             started_helpers += [*readers, finished, guard]
+            ends = {finished, guard, overflow}
+            if invocation.conversation is not None:
+                ends.add(talking)  # the turn is over: the agent is not waited on to exit
             try:
-                done, _ = await asyncio.wait(
-                    {finished, guard, overflow}, return_when=asyncio.FIRST_COMPLETED
-                )
+                done, _ = await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
                 if overflow in done:
                     ended_by = "output_overflow"
                 elif guard in done:
                     ended_by = guard.result()
+                elif talking in done and finished not in done:
+                    ended_by = "finished"
                 elif (
                     lifeline is not None
                     and (proc.returncode or 0) < 0
@@ -277,10 +333,10 @@ async def _run(
         raise group.exceptions[0] from None
     finally:
         _close_transport(proc)
-        if ended_by != "exit":
+        if ended_by not in ("exit", "finished"):
             log.info("process %d ended by %s", proc.pid, ended_by)
     return ProcessOutcome(
-        exit_code=proc.returncode if ended_by == "exit" else None,
+        exit_code=proc.returncode if ended_by in ("exit", "finished") else None,
         stdout=bytes(stdout),
         stderr_tail=bytes(stderr),
         duration_s=time.monotonic() - started,
@@ -303,16 +359,16 @@ async def _stop_group(proc: asyncio.subprocess.Process, grace_s: float) -> None:
     pgid = proc.pid  # start_new_session made the child its own group leader
     if not _signal_group(pgid, signal.SIGTERM if grace_s > 0 else signal.SIGKILL):
         return  # the group is already gone
-    # One deadline for the whole group: the leader and any member may ignore SIGTERM.
+    # One deadline for the whole group: the leader and any member may ignore SIGTERM. The
+    # leader's exit is its return code, not `wait()`: on 3.11 that also waits for the pipes,
+    # which a process that left the group may hold for as long as it likes. A member that
+    # died is gone for this purpose even before it is reaped (`_group_alive`).
     deadline = time.monotonic() + grace_s
-    if proc.returncode is None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), grace_s)
-    while _group_alive(pgid) and time.monotonic() < deadline:  # noqa: ASYNC110 - other processes
+    while (proc.returncode is None or _group_alive(pgid)) and time.monotonic() < deadline:  # noqa: ASYNC110 - other processes
         await asyncio.sleep(GROUP_POLL_S)
     _signal_group(pgid, signal.SIGKILL)
-    if proc.returncode is None:
-        await proc.wait()
+    while proc.returncode is None:  # noqa: ASYNC110 - asyncio offers no exit-only wait
+        await asyncio.sleep(GROUP_POLL_S)
 
 
 def _signal_group(pgid: int, signum: int) -> bool:
@@ -330,7 +386,8 @@ def _group_alive(pgid: int) -> bool:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    return True
+    # Zombies are members too until reaped, and an init that does not reap keeps them.
+    return group_has_live_member(pgid)
 
 
 async def _stop_tree_windows(proc: asyncio.subprocess.Process, grace_s: float) -> None:

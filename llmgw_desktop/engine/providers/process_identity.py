@@ -25,7 +25,7 @@ from pathlib import Path
 
 from llmgw_desktop.engine.providers.child_env import child_environment
 
-__all__ = ["ProcessInfo", "identity_of", "scan_processes", "start_ticks"]
+__all__ = ["ProcessInfo", "group_has_live_member", "identity_of", "scan_processes", "start_ticks"]
 
 PROC = Path("/proc")
 BOOT_ID = PROC / "sys" / "kernel" / "random" / "boot_id"
@@ -84,6 +84,24 @@ def scan_processes(markers: Collection[bytes] = ()) -> list[ProcessInfo]:
         marker = min(held) if held else None
         found.append(ProcessInfo(pid, stat.pgid, f"linux:{boot}:{stat.start}", marker))
     return found
+
+
+def group_has_live_member(pgid: int) -> bool:
+    """Whether process group `pgid` holds a process that is not a zombie (Linux; True where
+    this cannot be told). A group whose dead members wait to be reaped counts as gone: where
+    init does not reap promptly (a container without an init), `killpg(pgid, 0)` would say
+    the group lives until it does."""
+    if not sys.platform.startswith("linux"):
+        return True
+    leader = _stat(pgid)
+    if leader is not None and not leader.zombie:
+        return True
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            stat = _stat(int(entry.name))
+            if stat is not None and stat.pgid == pgid and not stat.zombie:
+                return True
+    return False
 
 
 @dataclass(frozen=True)

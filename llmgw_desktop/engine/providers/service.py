@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from llmgw_desktop.config.api_catalog import CLI_BRIDGES, ApiProviderSpec
+from llmgw_desktop.config.api_catalog import ApiProviderSpec
+from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls import ProviderCalls
@@ -26,8 +27,6 @@ from llmgw_desktop.engine.providers.switches import ProviderState, ProviderSwitc
 from llmgw_desktop.engine.providers.trouble import ProviderTrouble, Trouble
 
 __all__ = ["ProvidersService"]
-
-_CLI_OF_GATEWAY_ID = {b.id: b.engine_provider for b in CLI_BRIDGES}
 
 
 class ProvidersService:
@@ -52,6 +51,11 @@ class ProvidersService:
         self._calls = calls
         self._gateway = gateway
 
+    def catalog(self) -> ProviderCatalog:
+        """Every coding CLI and ACP agent of this run (the operator's added agents too), with
+        its HTTP bridge: what the MCP tools, the switches and the pages list."""
+        return self._discovery.catalog
+
     # -- the user's switches (CLIs, API providers, local servers) ---------------------------
 
     def states(self) -> list[ProviderState]:
@@ -60,7 +64,7 @@ class ProvidersService:
 
     def switch_of(self, gateway_id: str) -> str | None:
         """The switch id of a provider the HTTP gateway names (`openai`, `claude-cli`)."""
-        return _CLI_OF_GATEWAY_ID.get(gateway_id) or self._switches.switch_of(gateway_id)
+        return self.catalog().engine_id(gateway_id) or self._switches.switch_of(gateway_id)
 
     def trouble(self, provider: str) -> Trouble | None:
         """What went wrong with `provider` (a switch id) lately and lasts: a failed Test (until
@@ -174,9 +178,8 @@ class ProvidersService:
         except EngineError:
             return None
         if target.kind == "cli":
-            return Target(
-                _CLI_OF_GATEWAY_ID.get(target.provider, target.provider), target.model, "cli"
-            )
+            engine_id = self.catalog().engine_id(target.provider)
+            return Target(engine_id or target.provider, target.model, "cli")
         return target
 
     def default_target(self) -> Target | None:

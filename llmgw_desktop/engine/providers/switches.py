@@ -14,8 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from llmgw_desktop.config.api_catalog import CLI_BRIDGES, ApiProviderSpec, switch_id_for
-from llmgw_desktop.config.cli_catalog import PROVIDER_IDS, PROVIDERS, provider_info
+from llmgw_desktop.config.api_catalog import ApiProviderSpec, switch_id_for
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest, ProviderUnavailable
@@ -31,7 +30,6 @@ log = logging.getLogger(__name__)
 # Route attempt outcomes for an API target the user's switches keep from being asked.
 REFUSED_OFF = "disabled"
 REFUSED_PAUSED = "paused"
-_CLI_GATEWAY_IDS = {b.engine_provider: b.id for b in CLI_BRIDGES}
 
 
 @dataclass(frozen=True)
@@ -68,10 +66,12 @@ class ProviderSwitches:
         gateway's table (API providers and local servers), each of which gets a switch too."""
         # CLIs first, then API providers, then local servers: the order every menu shows.
         api = sorted(api_providers, key=lambda spec: spec.local)
+        # The CLIs of the engine's catalog (discovery's): the ACP agents the operator added too.
+        clis = discovery.catalog
         self._catalog: tuple[ProviderState, ...] = (
             *(
-                ProviderState(p.id, p.display_name, True, "cli", _CLI_GATEWAY_IDS[p.id])
-                for p in PROVIDERS
+                ProviderState(p.id, p.display_name, True, "cli", clis.bridge_of(p.id).id)
+                for p in clis
             ),
             *(ProviderState(switch_id_for(a.id), a.name, True, a.kind, a.id) for a in api),
         )
@@ -184,8 +184,9 @@ class ProviderSwitches:
             self.ensure_available(provider)
         except EngineError as exc:
             return exc
-        if provider in PROVIDER_IDS and await self._discovery.locate(provider) is None:
-            info = provider_info(provider)
+        clis = self._discovery.catalog
+        if provider in clis and await self._discovery.locate(provider) is None:
+            info = clis.info(provider)
             return ProviderUnavailable(
                 f"{info.display_name} is not installed; install it with: {info.install_command}",
                 code=ErrorCode.NOT_INSTALLED,

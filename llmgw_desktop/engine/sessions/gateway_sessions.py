@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
+from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatalog
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, NotFound
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.sessions.provider_sessions import ProviderSessions
@@ -64,8 +64,15 @@ class SessionStore:
     """Reads and writes gateway sessions, always per principal; `provider_sessions` holds the
     CLI conversations they (and session-less calls) ran."""
 
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], float] = time.time,
+        catalog: ProviderCatalog = SHIPPED_CATALOG,
+    ) -> None:
+        """`catalog`: the CLIs a session may belong to (the engine's)."""
         self._db = db
+        self._catalog = catalog
         self._clock = clock
         self.provider_sessions = ProviderSessions(db, clock)
 
@@ -86,7 +93,7 @@ class SessionStore:
         Raises:
             InvalidRequest: unknown provider or a title that is too long.
         """
-        _check_provider(provider)
+        _check_provider(provider, self._catalog)
         if len(title) > MAX_TITLE:
             raise InvalidRequest(f"title is longer than {MAX_TITLE} characters", param="title")
         Session = self._db.models.Session
@@ -124,7 +131,7 @@ class SessionStore:
     ) -> list[SessionView]:
         """The principal's sessions, newest first, `active` meaning active for `caller`."""
         if provider is not None:
-            _check_provider(provider)
+            _check_provider(provider, self._catalog)
         return await self._rows(principal, caller, provider=provider)
 
     async def active(
@@ -182,7 +189,7 @@ class SessionStore:
         Session = self._db.models.Session
         where = Session.owner_principal == principal
         if provider is not None:
-            _check_provider(provider)
+            _check_provider(provider, self._catalog)
             where &= Session.provider == provider
         return int(await self._db.run(lambda: Session.delete().where(where).execute()))
 
@@ -282,10 +289,10 @@ class SessionStore:
         ).execute()
 
 
-def _check_provider(provider: str) -> None:
-    if provider not in PROVIDER_IDS:
+def _check_provider(provider: str, catalog: ProviderCatalog) -> None:
+    if provider not in catalog:
         raise InvalidRequest(
-            f"unknown provider {provider!r}; known: {', '.join(PROVIDER_IDS)}",
+            f"unknown provider {provider!r}; known: {', '.join(catalog.ids)}",
             code=ErrorCode.UNKNOWN_PROVIDER,
             param="provider",
         )

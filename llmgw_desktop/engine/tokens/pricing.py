@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal, Protocol
 
-from llmgw_desktop.config.cli_catalog import provider_info
+from llmgw_desktop.config.cli_catalog import PROVIDER_IDS, provider_info
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
@@ -208,13 +208,9 @@ class CostBasis:
     @classmethod
     def cli(cls, provider: str, model: str | None, prices: PriceLookup) -> CostBasis:
         """A call of the CLI `provider`: priced when that CLI reports its own cost, else as
-        its named model.
-
-        Raises:
-            KeyError: `provider` is not a known CLI.
-        """
+        its named model (an ACP agent the operator added reports none the gateway knows)."""
         named = model or None
-        reports_cost = provider_info(provider).reports_cost
+        reports_cost = provider in PROVIDER_IDS and provider_info(provider).reports_cost
         priced = reports_cost or (named is not None and prices.price_of(named) is not None)
         return cls(provider, named, priced, "cli")
 

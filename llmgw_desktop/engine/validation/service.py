@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
 from llmgw_desktop.engine.calls import Call, CallParams, CallRunner, Deferred, Outcome, RequestMeta
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.providers.discovery import Discovery
@@ -87,13 +86,14 @@ class ValidationService:
             EngineError: the call was refused or failed (see `ProviderCalls.submit` and
                 `GatewayService.chat`).
         """
-        if provider in PROVIDER_IDS:
+        clis = self._discovery.catalog
+        if provider in clis:
             params = CallParams(prompt=prompt, model=model, create_new_session=True)
             return await self._runner.run(Call(provider, params, principal, meta))
         if self._gateway is not None and self._is_api_provider(provider):
             return await ask_api_provider(self._gateway, provider, model, prompt, principal, meta)
         raise InvalidRequest(
-            f"unknown provider {provider!r}: name a coding CLI ({', '.join(PROVIDER_IDS)}) or an "
+            f"unknown provider {provider!r}: name a coding CLI ({', '.join(clis.ids)}) or an "
             "API provider the gateway knows (GET /v1/providers, or the list_models tool)",
             code=ErrorCode.UNKNOWN_PROVIDER,
             param="provider",
@@ -109,7 +109,7 @@ class ValidationService:
                 named and no provider CLI is installed and switched on (`no_reviewers`).
         """
         if providers:
-            unknown = [p for p in providers if p not in PROVIDER_IDS]
+            unknown = [p for p in providers if p not in self._discovery.catalog]
             if unknown:
                 raise InvalidRequest(f"unknown provider(s) {unknown}", param="providers")
             chosen = list(providers)

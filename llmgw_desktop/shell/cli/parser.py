@@ -12,6 +12,7 @@ from typing import Any
 
 from llmgw_desktop.config import paths
 from llmgw_desktop.shell.cli import (
+    acp_agent,
     db_copy,
     hash_password,
     install_desktop,
@@ -30,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     version.COMMAND,
     hash_password.COMMAND,
     stdio_mcp.COMMAND,
+    acp_agent.COMMAND,
     db_copy.COMMAND,
     quit_app.COMMAND,
     install_desktop.COMMAND,

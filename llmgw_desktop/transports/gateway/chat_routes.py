@@ -106,9 +106,11 @@ def add_chat_routes(app: web.Application, engine: Engine) -> None:
 
 def _caller_info(request: web.Request, body: dict[str, Any], endpoint: str) -> CallerInfo:
     engine = request.app[ENGINE]
+    principal = principal_of(request)
     return CallerInfo(
-        principal=principal_of(request).id,
-        caller=caller_name(request.headers),
+        principal=principal.id,
+        # An agent the gateway runs for an editor calls back on the editor's lane.
+        caller=principal.caller or caller_name(request.headers),
         project=project_scope(request.headers, body),
         endpoint=endpoint,
         # Sent on only to an upstream of the client's own dialect.

@@ -58,9 +58,10 @@ async def generate(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     body = await read_json(request)
     chat = generate_as_chat(body)
+    principal = principal_of(request)
     caller = CallerInfo(
-        principal=principal_of(request).id,
-        caller=caller_name(request.headers),
+        principal=principal.id,
+        caller=principal.caller or caller_name(request.headers),
         project=project_scope(request.headers, body),
         endpoint="/v1/generate",
         session_id=session_named(request.headers),

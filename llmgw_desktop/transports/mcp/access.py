@@ -17,11 +17,12 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from llmgw_desktop.engine.api import (
-    PROVIDER_IDS,
+    SHIPPED_CATALOG,
     AccessDenied,
     Capability,
     EngineError,
     ErrorCode,
+    ProviderCatalog,
     key_tool_refusal,
     refusal,
 )
@@ -34,15 +35,14 @@ __all__ = [
     "TOOLS",
     "access_middleware",
     "capability_of_resource",
+    "tool_capabilities",
 ]
 
 USE, INSPECT = Capability.GATEWAY_USE, Capability.GATEWAY_INSPECT
 # JSON-RPC's range for server-defined errors; the data carries our structured error.
 FORBIDDEN_RPC_CODE = -32003
 
-TOOLS: Mapping[str, Capability] = {
-    **{f"{p}_request": USE for p in PROVIDER_IDS},
-    **{f"{p}_request_async": USE for p in PROVIDER_IDS},
+_OTHER_TOOLS: Mapping[str, Capability] = {
     "codex_fork_session": USE,
     # jobs and sessions: each principal sees only its own
     "llm_job_status": USE,
@@ -83,6 +83,19 @@ TOOLS: Mapping[str, Capability] = {
     "workspace_register_existing_repo": Capability.WORKSPACE_ADMIN,
 }
 
+
+def tool_capabilities(catalog: ProviderCatalog) -> Mapping[str, Capability]:
+    """Every tool's capability, the two of each CLI and ACP agent of `catalog` first."""
+    return {
+        **{f"{p}_request": USE for p in catalog.ids},
+        **{f"{p}_request_async": USE for p in catalog.ids},
+        **_OTHER_TOOLS,
+    }
+
+
+# A gateway that runs only what it ships; a server is built with its engine's own table.
+TOOLS = tool_capabilities(SHIPPED_CATALOG)
+
 # By URI (template); each principal's cache views cover its own requests only.
 RESOURCES: Mapping[str, Capability] = {
     "cache-state://global": USE,
@@ -112,13 +125,15 @@ def capability_of_resource(uri: str) -> Capability | None:
     return None
 
 
-def _entry(method: str, params: Mapping[str, Any] | None) -> tuple[str, Capability | None] | None:
+def _entry(
+    tools: Mapping[str, Capability], method: str, params: Mapping[str, Any] | None
+) -> tuple[str, Capability | None] | None:
     """The entry point a message uses and its capability; None for messages that use none
     (listing, initialize, ping: the edge already required `gateway.use` for /mcp)."""
     params = params or {}
     if method == "tools/call":
         name = str(params.get("name", ""))
-        return f"tool {name!r}", TOOLS.get(name)
+        return f"tool {name!r}", tools.get(name)
     if method == "resources/read":
         uri = str(params.get("uri", ""))
         return f"resource {uri!r}", capability_of_resource(uri)
@@ -128,11 +143,21 @@ def _entry(method: str, params: Mapping[str, Any] | None) -> tuple[str, Capabili
     return None
 
 
-async def access_middleware(
-    ctx: ServerRequestContext[Any, Any], call_next: CallNext
+def access_middleware(tools: Mapping[str, Capability]) -> Any:
+    """The check of a server whose tools need `tools` (`tool_capabilities` of its engine's
+    catalog)."""
+
+    async def check(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        return await _checked(tools, ctx, call_next)
+
+    return check
+
+
+async def _checked(
+    tools: Mapping[str, Capability], ctx: ServerRequestContext[Any, Any], call_next: CallNext
 ) -> HandlerResult:
     """Refuse a tool call, resource read or prompt the caller's principal may not use."""
-    entry = _entry(ctx.method, ctx.params)
+    entry = _entry(tools, ctx.method, ctx.params)
     if entry is None:
         return await call_next(ctx)
     what, capability = entry

@@ -12,7 +12,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
-from llmgw_desktop.engine.api import PROVIDER_IDS, Engine, InvalidRequest
+from llmgw_desktop.engine.api import Engine, InvalidRequest
 
 __all__ = ["PROMPT_ARGUMENTS", "register_prompts"]
 
@@ -61,7 +61,8 @@ def _implementer_steps(implementer: str, engine: Engine) -> tuple[str, str]:
     Raises:
         InvalidRequest: `implementer` is neither a CLI nor a model any provider answers for.
     """
-    if implementer in PROVIDER_IDS:
+    clis = engine.providers.catalog()
+    if implementer in clis:
         return (
             f"Call {implementer}_request with the task {_MANAGED}",
             f"send their risks back to {implementer}_request (same sessionId) to fix",
@@ -69,7 +70,7 @@ def _implementer_steps(implementer: str, engine: Engine) -> tuple[str, str]:
     owner = engine.providers.owner_of(implementer)
     if owner is None:
         raise InvalidRequest(
-            f"implementer: {implementer!r} is neither a coding CLI ({', '.join(PROVIDER_IDS)}) "
+            f"implementer: {implementer!r} is neither a coding CLI ({', '.join(clis.ids)}) "
             "nor a model the gateway knows (list_models names them)",
             param="implementer",
         )

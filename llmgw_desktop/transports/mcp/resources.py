@@ -10,7 +10,7 @@ import json
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
-from llmgw_desktop.engine.api import PROVIDER_IDS, Engine
+from llmgw_desktop.engine.api import Engine
 from llmgw_desktop.transports.mcp.caller import current_caller
 
 __all__ = ["register_resources"]
@@ -68,5 +68,6 @@ def register_resources(server: MCPServer, engine: Engine) -> None:
         mime_type=JSON,
     )
     async def models() -> str:
-        listed = {p: await engine.providers.cli_models(p) for p in PROVIDER_IDS}
+        ids = engine.providers.catalog().ids
+        listed = {p: await engine.providers.cli_models(p) for p in ids}
         return json.dumps(listed)

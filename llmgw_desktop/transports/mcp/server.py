@@ -6,12 +6,12 @@ from mcp.server.mcpserver import MCPServer
 
 from llmgw_desktop import __version__
 from llmgw_desktop.engine.api import Engine
-from llmgw_desktop.transports.mcp.access import access_middleware
+from llmgw_desktop.transports.mcp.access import access_middleware, tool_capabilities
 from llmgw_desktop.transports.mcp.arguments import arguments_middleware
 from llmgw_desktop.transports.mcp.caller import caller_middleware
 from llmgw_desktop.transports.mcp.prompts import PROMPT_ARGUMENTS, register_prompts
 from llmgw_desktop.transports.mcp.resources import register_resources
-from llmgw_desktop.transports.mcp.tools.registration import TOOL_SPECS, register_tools
+from llmgw_desktop.transports.mcp.tools.registration import register_tools, tool_specs
 from llmgw_desktop.transports.mcp.tracing import tracing_middleware
 from llmgw_desktop.transports.mcp.upstream import (
     ListChanges,
@@ -35,6 +35,9 @@ INSTRUCTIONS = (
 def build_mcp_server(engine: Engine) -> MCPServer:
     # The user's own servers change their lists when they say so; ours never do.
     changes = ListChanges(engine) if engine.upstream_mcp.configured else None
+    # Two tools for each CLI and ACP agent of this engine (the operator's added agents too).
+    catalog = engine.providers.catalog()
+    specs = tool_specs(catalog)
     server: MCPServer = MCPServer(
         name="llmgw-desktop",
         title="llmgw-desktop",
@@ -48,8 +51,8 @@ def build_mcp_server(engine: Engine) -> MCPServer:
             # The user's own servers' tools, prompts and resources before the table of ours,
             # which names none of them.
             upstream_middleware(engine, changes),
-            access_middleware,
-            arguments_middleware({spec.name: spec.inputs for spec in TOOL_SPECS}, PROMPT_ARGUMENTS),
+            access_middleware(tool_capabilities(catalog)),
+            arguments_middleware({spec.name: spec.inputs for spec in specs}, PROMPT_ARGUMENTS),
         ],
         log_level="WARNING",
         # Nothing of ours changes a list or pushes a resource update (the user's servers'
@@ -60,7 +63,7 @@ def build_mcp_server(engine: Engine) -> MCPServer:
     )
     if changes is not None:
         advertise_list_changes(server)
-    register_tools(server, engine)
+    register_tools(server, engine, specs)
     register_resources(server, engine)
     register_prompts(server, engine)
     return server

@@ -7,7 +7,7 @@ is started from here; the CLI's own `login` command does that). Never a token or
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.api import CliAccount, Engine, provider_info
+from llmgw_desktop.engine.api import SHIPPED_CATALOG, CliAccount, Engine, ProviderCatalog
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QColor,
@@ -27,11 +27,13 @@ __all__ = ["ACCOUNT_COLUMNS", "CliAccountsBox", "account_cells"]
 ACCOUNT_COLUMNS = ("CLI", "Login", "Account", "Plan", "Read from, or why not")
 
 
-def account_cells(account: CliAccount) -> tuple[str, ...]:
-    """The row shown for one CLI."""
+def account_cells(
+    account: CliAccount, catalog: ProviderCatalog = SHIPPED_CATALOG
+) -> tuple[str, ...]:
+    """The row shown for one CLI (named as the engine's `catalog` names it)."""
     login = account.state if not account.method else f"{account.state} ({account.method})"
     return (
-        provider_info(account.provider).display_name,
+        catalog.info(account.provider).display_name,
         login,
         account.account or "",
         account.plan or "",
@@ -74,7 +76,7 @@ class CliAccountsBox(QGroupBox):
         self.accounts = await self._engine.cli_accounts.read()
         self.table.setRowCount(len(self.accounts))
         for index, account in enumerate(self.accounts):
-            for col, text in enumerate(account_cells(account)):
+            for col, text in enumerate(account_cells(account, self._engine.providers.catalog())):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
                 self.table.setItem(index, col, item)

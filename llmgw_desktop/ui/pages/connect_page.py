@@ -25,6 +25,7 @@ from llmgw_desktop.ui.access_panel import describe_front_door
 from llmgw_desktop.ui.connect import (
     TOKEN_PLACEHOLDER,
     Snippet,
+    acp_snippets,
     editors_send_token,
     mask_token,
     sdk_snippets,
@@ -155,6 +156,7 @@ class ConnectPage(Page):
         column.addWidget(
             self._section("Editors and agents (MCP)", self.editors, _mcp_note(auth, self._token))
         )
+        column.addWidget(self._acp_section())
         column.addWidget(
             self._section(
                 "SDKs and curl (OpenAI, Anthropic, Gemini)",
@@ -275,6 +277,17 @@ class ConnectPage(Page):
             f"Issued a token for {issued.client_id} (scope {' '.join(issued.scopes)}), valid "
             f"until {_date(issued.expires_at)}. Copy it now: it is not shown again. Revoke it "
             "under Clients → Access."
+        )
+
+    def _acp_section(self) -> QGroupBox:
+        """Editors' agent panels over ACP: `llmgw-desktop acp` needs no token (it proves the
+        local user as the stdio relay does)."""
+        self.acp_snippets = acp_snippets()
+        return self._section(
+            "Editors' agent panels (ACP)",
+            [ShownSnippet(s, s, None) for s in self.acp_snippets],
+            "Zed, JetBrains and Neovim launch the gateway as their agent; every turn is "
+            "recorded under the editor's name. More in docs/ACP.md.",
         )
 
     def _section(self, title: str, items: list[ShownSnippet], note: str) -> QGroupBox:

@@ -17,14 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from llmgw_desktop.engine.api import (
-    CLI_BRIDGES,
     LOCAL_CALLER,
-    PROVIDERS,
     CliStatus,
     Engine,
     ErrorCode,
     HealthState,
-    provider_info,
 )
 
 __all__ = [
@@ -46,7 +43,6 @@ __all__ = [
 CLI_DEFAULT_MODEL = "(the CLI's own default)"
 CHECKING = "checking…"
 NOT_FOUND = "not found on the CLI path or PATH"
-_BRIDGE_OF = {b.engine_provider: b for b in CLI_BRIDGES}
 # How loudly a row's status speaks: in the theme's error colour, in amber, or plainly.
 ERROR, WARNING = "error", "warning"
 
@@ -90,26 +86,26 @@ async def load_provider_rows(
     Without `versions`, CLIs are only located (instant) and their versions and upgrade plans
     read "checking…": checking runs each CLI, and some take seconds to print a version.
     """
+    # The engine's CLIs and ACP agents: those `[providers.acp.NAME]` adds are rows too.
+    catalog = engine.providers.catalog()
     if versions:
         statuses = await engine.providers.cli_statuses()
         plans = await asyncio.gather(
             *(engine.providers.upgrade_cli(LOCAL_CALLER, s.provider) for s in statuses)
         )
         plan_texts = [
-            (f"{'Upgrade' if s.installed else 'Install'}: {shlex.join(p.command)}", p.notes)
+            (_plan_text(s.installed, p.command, s.install_command), p.notes)
             for s, p in zip(statuses, plans, strict=True)
         ]
     else:
-        found = await asyncio.gather(*(engine.providers.locate_cli(p.id) for p in PROVIDERS))
-        statuses = [
-            CliStatus(p.id, f is not None, f) for p, f in zip(PROVIDERS, found, strict=True)
-        ]
+        found = await asyncio.gather(*(engine.providers.locate_cli(p.id) for p in catalog))
+        statuses = [CliStatus(p.id, f is not None, f) for p, f in zip(catalog, found, strict=True)]
         plan_texts = [(CHECKING, [])] * len(statuses)
     breakers = engine.providers.breakers()
     rows: list[ProviderRow] = []
     for status, (plan, notes) in zip(statuses, plan_texts, strict=True):
-        pid, info = status.provider, provider_info(status.provider)
-        bridge = _BRIDGE_OF[pid]
+        pid, info = status.provider, catalog.info(status.provider)
+        bridge = catalog.bridge_of(pid)
         state, reason, attention = "Ready", "", ""
         why_not = await engine.providers.unavailable_reason(pid)
         breaker = breakers.get(pid, {})
@@ -335,3 +331,11 @@ def _default_model(engine: Engine, gateway_id: str, *, cli: bool) -> str:
     if cli:
         return f"{CLI_DEFAULT_MODEL}: the gateway pins none"
     return "none: callers name the model"
+
+
+def _plan_text(installed: bool, command: list[str], install_command: str) -> str:
+    """The install or upgrade command a CLI row shows; an added ACP agent has no package, so
+    the row says where the gateway looks for it instead."""
+    if not command:
+        return "Upgrade: as you installed it" if installed else f"Install: {install_command}"
+    return f"{'Upgrade' if installed else 'Install'}: {shlex.join(command)}"

@@ -361,3 +361,36 @@ def test_wrong_password_is_refused() -> None:
 )
 def test_malformed_password_hash_never_matches(stored: str) -> None:
     assert not verify_password("anything", stored)
+
+
+# -- connection keys (an agent the gateway runs for an editor calls back with one) ----------
+
+
+async def test_a_connection_key_is_its_callers_principal_and_lane_until_revoked(
+    make: MakeAuth,
+) -> None:
+    auth = make({"http.auth_token": TOKEN})
+    remote = Principal("key:editor", "key")
+    key = auth.issue_connection_key(remote, "zed")
+    assert key.startswith("llmgw-acp-") and auth.connection_keys.verify(key) is not None
+    verdict = await auth.authenticate(CIMultiDict({"x-api-key": key}), FixedPeer(PeerOwner.OTHER))
+    assert verdict.principal == Principal("key:editor", "key", caller="zed")
+    auth.revoke_connection_key(key)
+    gone = await auth.authenticate(bearer(key), OWN)
+    assert (gone.principal, gone.error) == (None, "invalid_token")
+    assert "ended" in gone.problem
+
+
+async def test_a_connection_key_of_the_local_user_counts_only_from_its_account(
+    make: MakeAuth,
+) -> None:
+    auth = make({"http.auth_token": TOKEN})
+    key = auth.issue_connection_key(LOCAL_CALLER, "zed")
+    mine = await auth.authenticate(bearer(key), OWN)
+    assert mine.principal == Principal(LOCAL_CALLER.id, "local", caller="zed")
+    # Handed to someone under another account (a model talked the agent into it): nothing.
+    for peer in (FixedPeer(PeerOwner.OTHER), None):
+        verdict = await auth.authenticate(bearer(key), peer)
+        assert (verdict.principal, verdict.error) == (None, "invalid_token")
+    made_up = await auth.authenticate(bearer("llmgw-acp-" + "x" * 43), OWN)
+    assert made_up.principal is None

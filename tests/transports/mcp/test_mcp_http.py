@@ -14,14 +14,16 @@ from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.mcp.conftest import start_gateway, structured
 
 MODES = ["legacy", "2026-07-28"]
+# The ACP agents are providers as the CLIs are (docs/ACP.md).
+ACP = ("qwen", "gemini-acp", "opencode-acp", "claude-acp", "codex-acp")
 EXPECTED_TOOLS = {
     *(
         f"{p}_request"
-        for p in ("claude", "codex", "gemini", "grok", "mistral", "copilot", "opencode")
+        for p in ("claude", "codex", "gemini", "grok", "mistral", "copilot", "opencode", *ACP)
     ),
     *(
         f"{p}_request_async"
-        for p in ("claude", "codex", "gemini", "grok", "mistral", "copilot", "opencode")
+        for p in ("claude", "codex", "gemini", "grok", "mistral", "copilot", "opencode", *ACP)
     ),
     "codex_fork_session",
     "llm_job_status",

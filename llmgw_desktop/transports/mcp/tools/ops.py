@@ -8,7 +8,7 @@ from typing import Annotated
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from llmgw_desktop.engine.api import PROVIDER_IDS, Engine, InvalidRequest
+from llmgw_desktop.engine.api import Engine, InvalidRequest
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import success
 from llmgw_desktop.transports.mcp.tools.binding import NoInput
@@ -39,17 +39,18 @@ class CliUpgradeInput(BaseModel):
     ] = True
 
 
-def _check(provider: str | None) -> None:
-    if provider is not None and provider not in PROVIDER_IDS:
+def _check(provider: str | None, known: tuple[str, ...]) -> None:
+    if provider is not None and provider not in known:
         raise InvalidRequest(
-            f"unknown provider {provider!r}; known: {', '.join(PROVIDER_IDS)}", param="provider"
+            f"unknown provider {provider!r}; known: {', '.join(known)}", param="provider"
         )
 
 
 async def list_models(engine: Engine, caller: Caller, inputs: ListModelsInput) -> CallToolResult:
     """Models each CLI takes: listed by the CLI where it can, else its known aliases."""
-    _check(inputs.provider)
-    wanted = [inputs.provider] if inputs.provider else list(PROVIDER_IDS)
+    known = engine.providers.catalog().ids
+    _check(inputs.provider, known)
+    wanted = [inputs.provider] if inputs.provider else list(known)
     lists = await asyncio.gather(*(engine.providers.cli_models(p) for p in wanted))
     return success({"models": dict(zip(wanted, lists, strict=True))})
 
@@ -63,7 +64,7 @@ async def cli_versions(engine: Engine, caller: Caller, inputs: CliVersionsInput)
 async def cli_upgrade(engine: Engine, caller: Caller, inputs: CliUpgradeInput) -> CallToolResult:
     """Upgrade a CLI with its package manager; a dry run unless dryRun is false (operator only:
     the local user or the holder of the gateway's bearer token)."""
-    _check(inputs.provider)
+    _check(inputs.provider, engine.providers.catalog().ids)
     outcome = await engine.providers.upgrade_cli(
         caller.as_principal, inputs.provider, dry_run=inputs.dryRun
     )

@@ -13,7 +13,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp_types import ToolAnnotations
 
-from llmgw_desktop.engine.api import PROVIDERS, Engine, provider_info
+from llmgw_desktop.engine.api import SHIPPED_CATALOG, Engine, ProviderCatalog, provider_info
 from llmgw_desktop.transports.mcp.tools import (
     jobs,
     ops,
@@ -25,7 +25,7 @@ from llmgw_desktop.transports.mcp.tools import (
 )
 from llmgw_desktop.transports.mcp.tools.binding import NoInput, ToolSpec, bind
 
-__all__ = ["TOOL_SPECS", "register_tools"]
+__all__ = ["TOOL_SPECS", "register_tools", "tool_specs"]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True)
 DESTRUCTIVE = ToolAnnotations(destructive_hint=True)
@@ -41,9 +41,9 @@ CLI_UPGRADE_DESCRIPTION = (
 )
 
 
-def _provider_specs() -> list[ToolSpec[Any]]:
+def _provider_specs(catalog: ProviderCatalog) -> list[ToolSpec[Any]]:
     specs: list[ToolSpec[Any]] = []
-    for info in PROVIDERS:
+    for info in catalog:
         for wait in (True, False):
             name = f"{info.id}_request{'' if wait else '_async'}"
             how = "and wait for the answer" if wait else "as a background job"
@@ -78,8 +78,7 @@ def _provider_specs() -> list[ToolSpec[Any]]:
     return specs
 
 
-TOOL_SPECS: tuple[ToolSpec[Any], ...] = (
-    *_provider_specs(),
+_OTHER_SPECS: tuple[ToolSpec[Any], ...] = (
     ToolSpec("llm_job_status", jobs.llm_job_status, jobs.JobInput, READ_ONLY),
     ToolSpec("llm_job_result", jobs.llm_job_result, jobs.JobResultInput, READ_ONLY),
     ToolSpec("llm_job_cancel", jobs.llm_job_cancel, jobs.JobInput, DESTRUCTIVE),
@@ -151,7 +150,17 @@ TOOL_SPECS: tuple[ToolSpec[Any], ...] = (
 )
 
 
-def register_tools(server: MCPServer, engine: Engine) -> None:
-    """Offer every tool in `TOOL_SPECS` on `server`, run against `engine`."""
-    for spec in TOOL_SPECS:
+def tool_specs(catalog: ProviderCatalog) -> tuple[ToolSpec[Any], ...]:
+    """Every tool, in `tools/list` order, for the CLIs and ACP agents of `catalog` (two per
+    provider: `NAME_request` and `NAME_request_async`)."""
+    return (*_provider_specs(catalog), *_OTHER_SPECS)
+
+
+# The tools of a gateway that runs only what it ships (`tools_list.json` pins them).
+TOOL_SPECS = tool_specs(SHIPPED_CATALOG)
+
+
+def register_tools(server: MCPServer, engine: Engine, specs: tuple[ToolSpec[Any], ...]) -> None:
+    """Offer every tool of `specs` on `server`, run against `engine`."""
+    for spec in specs:
         bind(server, engine, spec)

@@ -12,7 +12,6 @@ from llmgw_desktop.engine.api import (
     ErrorCode,
     InvalidRequest,
     checked_working_dir,
-    provider_info,
 )
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.results import success
@@ -65,7 +64,7 @@ async def session_create(
     """Start a conversation to continue across calls (the CLI keeps the conversation)."""
     provider = inputs.provider
     try:
-        info = provider_info(provider)
+        info = engine.providers.catalog().info(provider)
     except KeyError:
         raise InvalidRequest(f"unknown provider {provider!r}", param="provider") from None
     if not info.supports_sessions:

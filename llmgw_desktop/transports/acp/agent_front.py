@@ -1,0 +1,340 @@
+"""`llmgw-desktop acp --agent NAME`: a coding agent the gateway runs, fronted for an editor.
+
+The editor speaks ACP to this `Agent` (over the `/acp` socket, `socket_route.py`); every
+`session/prompt` is one turn of the agent, run by the engine as a provider call
+(`engine.runner`): the switches, budgets, the remote-power gate and workspaces, a job (the Jobs
+page), a recorder row on the editor's lane (its `clientInfo` name; the Agents page), the
+agent spawned under the child-environment and lifeline rules. The agent's updates stream to the
+editor as they come and its permission requests are put to the editor, mirrored on the desk
+(`engine.AcpPeer`). `session/cancel` cancels the turn's job, which kills the agent's process
+group. An editor session continues the agent's own session from turn to turn (loaded by the
+agent where it can); `session/load` replays what this gateway process holds of it. The editor
+can switch the agent and the model inside a session (config options `agent` and `model`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any, cast
+
+import acp
+from acp import schema
+
+from llmgw_desktop.engine.api import (
+    AcpPeer,
+    Call,
+    CallParams,
+    Engine,
+    EngineError,
+    PermissionAsk,
+    Principal,
+    RequestMeta,
+)
+from llmgw_desktop.transports.acp.front_sessions import FrontSession, FrontSessions
+
+__all__ = ["AgentFront"]
+
+AGENT_OPTION, MODEL_OPTION = "agent", "model"
+OWN_MODEL = "default"  # the model option that sends none: the agent uses its own
+GATEWAY_ERROR = -32000  # JSON-RPC's server-error range: the gateway refused or failed a turn
+WAIT_STEP_S = 3600.0  # a turn is waited on in steps this long (the job has its own timeouts)
+
+
+class AgentFront:
+    """The ACP `Agent` the SDK calls for one editor connection."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        principal: Principal,
+        agent: str,
+        *,
+        sessions: FrontSessions,
+        gateway_url: str,
+        version: str,
+        caller: str = "acp-editor",
+    ) -> None:
+        self._engine = engine
+        self._principal = principal
+        self._agent = agent
+        self._sessions = sessions
+        self._gateway_url = gateway_url
+        self._version = version
+        self._caller = caller
+        self._key = ""
+        self._mine: set[str] = set()
+        self._conn: Any = None
+
+    def on_connect(self, conn: Any) -> None:
+        """The editor's side of the connection, for updates and permission requests."""
+        self._conn = conn
+
+    async def close(self) -> None:
+        """The editor left: its running turns are cancelled, its key revoked."""
+        for session_id in self._mine:
+            session = self._sessions.get(session_id)
+            if session is not None and session.job_id is not None:
+                await self._cancel_job(session)
+        if self._key:
+            self._engine.auth.revoke_connection_key(self._key)
+            self._key = ""
+
+    async def initialize(
+        self,
+        protocol_version: int,
+        client_capabilities: Any = None,
+        client_info: Any = None,
+        **_: Any,
+    ) -> schema.InitializeResponse:
+        if client_info is not None and client_info.name:
+            self._caller = str(client_info.name)[:80]
+        name = self._engine.providers.catalog().info(self._agent).display_name
+        return schema.InitializeResponse(
+            protocol_version=min(protocol_version, acp.PROTOCOL_VERSION),
+            agent_capabilities=schema.AgentCapabilities(load_session=True),
+            agent_info=schema.Implementation(
+                name="llmgw-desktop", title=f"{name} through the LLM gateway", version=self._version
+            ),
+            auth_methods=[],
+        )
+
+    async def authenticate(self, method_id: str, **_: Any) -> None:
+        """Nothing to sign in to: the agent uses its own login, its model calls the gateway."""
+
+    async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> Any:
+        session_id = f"gw-acp-{uuid.uuid4().hex}"
+        session = FrontSession(self._agent, cwd)
+        self._sessions.add(session_id, session)
+        self._mine.add(session_id)
+        return schema.NewSessionResponse(
+            session_id=session_id, config_options=self._options(session)
+        )
+
+    async def load_session(
+        self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any
+    ) -> Any:
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise acp.RequestError.resource_not_found(session_id)
+        self._mine.add(session_id)
+        for update in list(session.replay):
+            await self._conn.session_update(session_id=session_id, update=update)
+        return schema.LoadSessionResponse(config_options=self._options(session))
+
+    async def set_config_option(
+        self, config_id: str, session_id: str, value: str | bool, **_: Any
+    ) -> Any:
+        session = self._session(session_id)
+        catalog = self._engine.providers.catalog()
+        if config_id == AGENT_OPTION and isinstance(value, str) and value in catalog:
+            session.agent, session.model = value, None
+        elif config_id == MODEL_OPTION and isinstance(value, str) and value:
+            session.model = None if value == OWN_MODEL else value
+        else:
+            raise acp.RequestError.invalid_params({"configId": config_id, "value": value})
+        return schema.SetSessionConfigOptionResponse(config_options=self._options(session))
+
+    async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> Any:
+        session = self._session(session_id)
+        text = "\n\n".join(block.text for block in prompt if getattr(block, "type", None) == "text")
+        if not text.strip():
+            raise acp.RequestError.invalid_params({"prompt": "no text in the prompt"})
+        if session.job_id is not None:
+            raise acp.RequestError.invalid_request({"prompt": "a turn is still running"})
+        session.replay.append(acp.update_user_message_text(text))
+        session.cancelled.clear()
+        resume = session.agent_sessions.get(session.agent)
+        workspace = None if resume else await self._workspace_at(session.cwd)
+        params = CallParams(
+            prompt=text,
+            model=session.model,
+            session_id=resume,
+            create_new_session=resume is None,
+            working_dir=None if resume or workspace else session.cwd,
+            workspace=workspace,
+            force_refresh=True,  # the same words twice are two turns, never one job
+        )
+        meta = RequestMeta(
+            transport="acp",
+            tool="session/prompt",
+            caller=self._caller,
+            acp_peer=AcpPeer(
+                ask=lambda question: self._ask_editor(session_id, question),
+                update=lambda update: self._forward(session_id, update),
+                gateway_url=self._gateway_url,
+                gateway_key=self._connection_key(),
+            ),
+        )
+        call = Call(session.agent, params, self._principal.id, meta)
+        try:
+            started = await self._engine.runner.start(call)
+        except EngineError as exc:
+            raise _editor_error(exc) from None
+        session.job_id = started.job_id
+        try:
+            view = await self._finished(session, started.job_id)
+        except asyncio.CancelledError:
+            # The editor's connection went mid-turn: the agent must not run on unseen.
+            await asyncio.shield(self._cancel_job(session))
+            raise
+        finally:
+            session.job_id = None
+        if view is None:
+            return schema.PromptResponse(stop_reason="cancelled")
+        if view.error:
+            error = view.error
+            raise acp.RequestError(
+                GATEWAY_ERROR, f"the turn failed: {error.get('message', '')}", error
+            )
+        return await self._answered(session_id, session, view.result or {})
+
+    async def cancel(self, session_id: str, **_: Any) -> None:
+        session = self._sessions.get(session_id)
+        if session is not None:
+            session.cancelled.set()
+
+    def _connection_key(self) -> str:
+        """The key the agent's model calls come back with: the caller's principal and lane
+        (issued at the first turn, once the editor has said its name)."""
+        if not self._key:
+            self._key = self._engine.auth.issue_connection_key(self._principal, self._caller)
+        return self._key
+
+    async def _workspace_at(self, cwd: str) -> str | None:
+        """A remote caller runs in a registered workspace only, named, never a path it gives:
+        the one the editor's folder is (else the path goes on, and is refused with why)."""
+        if not self._principal.remote:
+            return None
+        found = await self._engine.workspaces.at_directory(self._principal.id, cwd)
+        return found.name if found is not None else None
+
+    async def _finished(self, session: FrontSession, job_id: str) -> Any:
+        """The turn's job once it ended, or None when the editor cancelled it."""
+        principal = self._principal.id
+        while True:
+            async with asyncio.TaskGroup() as group:
+                waiting = group.create_task(
+                    self._engine.runner.collect(job_id, principal, WAIT_STEP_S)
+                )
+                stop = group.create_task(session.cancelled.wait())
+                await asyncio.wait({waiting, stop}, return_when=asyncio.FIRST_COMPLETED)
+                cancelled = stop.done() and not waiting.done()
+                waiting.cancel()
+                stop.cancel()
+            if cancelled:
+                await self._cancel_job(session)
+                return None
+            outcome = waiting.result()
+            if outcome.view.finished:
+                return outcome.view
+
+    async def _cancel_job(self, session: FrontSession) -> None:
+        if session.job_id is not None:
+            # The job's process group is killed: the agent and every child it started.
+            await self._engine.jobs.cancel(session.job_id, self._principal.id)
+
+    async def _answered(
+        self, session_id: str, session: FrontSession, result: dict[str, Any]
+    ) -> Any:
+        agent_session = result.get("session_id")
+        if isinstance(agent_session, str) and agent_session:
+            session.agent_sessions[session.agent] = agent_session
+        if not self._engine.providers.catalog().info(session.agent).speaks_acp:
+            # A CLI without ACP streams nothing: its whole answer comes at the end.
+            await self._forward(session_id, acp.update_agent_message_text(result.get("text", "")))
+        stop = result.get("stop_reason") or "end_turn"
+        known = {"end_turn", "max_tokens", "max_turn_requests", "refusal", "cancelled"}
+        return schema.PromptResponse(stop_reason=cast(Any, stop if stop in known else "end_turn"))
+
+    async def _forward(self, session_id: str, update: Any) -> None:
+        session = self._sessions.get(session_id)
+        if session is not None:
+            session.replay.append(update)
+        await self._conn.session_update(session_id=session_id, update=update)
+
+    async def _ask_editor(self, session_id: str, question: PermissionAsk) -> bool:
+        """The editor's answer to one permission request of the agent (once, either way)."""
+        try:
+            raw = json.loads(question.detail) if question.detail else None
+        except ValueError:
+            raw = question.detail
+        answer = await self._conn.request_permission(
+            options=[
+                schema.PermissionOption(option_id=option_id, name=name, kind=cast(Any, kind))
+                for option_id, name, kind in question.options
+            ],
+            session_id=session_id,
+            tool_call=schema.ToolCallUpdate(
+                tool_call_id=question.tool_call_id,
+                title=question.title,
+                kind=cast(Any, question.kind if question.kind in _TOOL_KINDS else "other"),
+                raw_input=raw,
+            ),
+        )
+        outcome = answer.outcome
+        chosen = getattr(outcome, "option_id", None)
+        kinds = {option_id: kind for option_id, _name, kind in question.options}
+        return str(kinds.get(str(chosen), "")).startswith("allow")
+
+    def _options(self, session: FrontSession) -> list[Any]:
+        catalog = self._engine.providers.catalog()
+        agents = [session.agent, *(p.id for p in catalog if p.id != session.agent)]
+        spec, bridge = catalog.spec(session.agent), catalog.bridge_of(session.agent)
+        models = [OWN_MODEL, *dict.fromkeys(spec.models or bridge.models)]
+        current = session.model or OWN_MODEL
+        if current not in models:
+            models.append(current)
+        return [
+            _select(
+                AGENT_OPTION,
+                "Agent",
+                "mode",
+                session.agent,
+                [(a, catalog.info(a).display_name) for a in agents],
+            ),
+            _select(MODEL_OPTION, "Model", "model", current, [(m, m) for m in models]),
+        ]
+
+    def _session(self, session_id: str) -> FrontSession:
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise acp.RequestError.resource_not_found(session_id)
+        self._mine.add(session_id)
+        return session
+
+
+_TOOL_KINDS = {
+    "read",
+    "edit",
+    "delete",
+    "move",
+    "search",
+    "execute",
+    "think",
+    "fetch",
+    "switch_mode",
+    "other",
+}
+
+
+def _select(
+    option_id: str, name: str, category: str | None, current: str, values: list[tuple[str, str]]
+) -> Any:
+    return schema.SessionConfigOptionSelect(
+        id=option_id,
+        name=name,
+        category=cast(Any, category),
+        type="select",
+        current_value=current,
+        options=[schema.SessionConfigSelectOption(value=v, name=n) for v, n in values],
+    )
+
+
+def _editor_error(exc: EngineError) -> acp.RequestError:
+    """A refusal before the turn ran (off, over budget, outside the workspace ...), for the
+    editor: the gateway's own words and code."""
+    return acp.RequestError(
+        GATEWAY_ERROR, f"the gateway refused the turn: {exc.message}", exc.to_dict()
+    )

@@ -1,0 +1,111 @@
+"""One streamed chat turn through the gateway's own HTTP front door (`/v1/chat/completions`).
+
+The ACP agent is a client of the gateway like any SDK: the running app's front door (or the one
+this process started) authenticates it (the instance token proves the local user; a gateway key
+is held to its scope), routes the model, applies budgets and records the turn as a row whose
+agent is the editor's name (`X-Caller`). aiohttp's client is imported here only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["GatewayAddress", "GatewayRefused", "list_models", "stream_chat"]
+
+# Models offered in an editor's model menu, at most.
+MAX_MENU_MODELS = 50
+
+
+@dataclass(frozen=True)
+class GatewayAddress:
+    """Where the gateway answers and how this process proves who it is."""
+
+    base_url: str  # "http://127.0.0.1:PORT"
+    headers: Mapping[str, str]
+
+
+class GatewayRefused(Exception):
+    """The gateway answered the turn with an error: `message` is its own words."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{message} (HTTP {status}, {code})")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+async def stream_chat(
+    session: Any, gateway: GatewayAddress, model: str, messages: Sequence[Mapping[str, Any]]
+) -> AsyncIterator[str]:
+    """The answer's text as it streams; `session` is an aiohttp `ClientSession`.
+
+    Raises:
+        GatewayRefused: the gateway refused or failed the turn (its code and message).
+        aiohttp.ClientError: the gateway could not be reached.
+    """
+    body = {"model": model, "messages": list(messages), "stream": True}
+    async with session.post(
+        f"{gateway.base_url}/v1/chat/completions", json=body, headers=dict(gateway.headers)
+    ) as answer:
+        if answer.status != 200:
+            raise await _refusal(answer)
+        buffer = b""
+        async for chunk in answer.content.iter_any():
+            buffer += chunk
+            *events, buffer = buffer.split(b"\n\n")
+            for event in events:
+                for line in event.split(b"\n"):
+                    if not line.startswith(b"data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == b"[DONE]":
+                        return
+                    text, error = _delta(json.loads(data))
+                    if error is not None:
+                        raise GatewayRefused(502, error.get("code") or "error", _text(error))
+                    if text:
+                        yield text
+
+
+async def list_models(session: Any, gateway: GatewayAddress) -> list[str]:
+    """The model ids the gateway lists for this caller (empty when it cannot say)."""
+    async with session.get(
+        f"{gateway.base_url}/v1/models", headers=dict(gateway.headers)
+    ) as answer:
+        if answer.status != 200:
+            return []
+        listed = await answer.json()
+    data = listed.get("data") if isinstance(listed, dict) else None
+    ids = [m["id"] for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    return ids[:MAX_MENU_MODELS]
+
+
+def _delta(event: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
+    error = event.get("error")
+    if isinstance(error, Mapping):
+        return "", error
+    parts = []
+    for choice in event.get("choices") or ():
+        delta = choice.get("delta") if isinstance(choice, Mapping) else None
+        if isinstance(delta, Mapping) and isinstance(delta.get("content"), str):
+            parts.append(delta["content"])
+    return "".join(parts), None
+
+
+def _text(error: Mapping[str, Any]) -> str:
+    message = error.get("message")
+    return message if isinstance(message, str) else json.dumps(error)[:500]
+
+
+async def _refusal(answer: Any) -> GatewayRefused:
+    try:
+        body = await answer.json(content_type=None)
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, Mapping):
+        return GatewayRefused(answer.status, str(error.get("code") or ""), _text(error))
+    return GatewayRefused(answer.status, "http_error", f"the gateway answered HTTP {answer.status}")

@@ -1,0 +1,31 @@
+"""An ACP agent on this process's stdin and stdout, until the editor closes them.
+
+The SDK's `AgentSideConnection` runs the agent over our framing (`NdjsonPipe` with
+`answer_malformed`): a line that is not JSON-RPC gets a JSON-RPC error naming what was wrong,
+and nothing but JSON-RPC is ever written to stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import acp
+
+from llmgw_desktop.engine.api import NdjsonPipe
+
+__all__ = ["MAX_LINE_BYTES", "serve_agent"]
+
+MAX_LINE_BYTES = 32 * 1024 * 1024
+
+
+async def serve_agent(
+    agent: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Serve `agent` until the editor closes its end."""
+    pipe = NdjsonPipe(reader, writer, max_line_bytes=MAX_LINE_BYTES, answer_malformed=True)
+    conn = acp.AgentSideConnection(agent, pipe, listening=False)
+    try:
+        await conn.listen()
+    finally:
+        await conn.close()

@@ -1,0 +1,216 @@
+"""An ACP agent as a provider, one turn at a time, against the stand-in agent
+(`tests/fakes/fake_acp_agent.py`) for the paths no real agent takes on purpose: the answer,
+permission requests, an agent that never answers initialize, one that crashes mid-turn, one
+that floods updates, one that prints lines that are not JSON-RPC. The real agents are in
+`tests/contract/test_acp_agents.py`."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.config.provider_catalog import ProviderCatalog
+from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
+from llmgw_desktop.engine.providers.acp.adapter import AcpSetup
+from llmgw_desktop.engine.providers.acp.turn import PermissionAsk
+from llmgw_desktop.engine.providers.base import CliAdapter, ProviderRequest
+from llmgw_desktop.engine.providers.cli_adapters import adapter_for
+from llmgw_desktop.engine.providers.invoke import invoke_once
+from llmgw_desktop.engine.providers.process import RunLimits
+
+FAKE = Path(__file__).resolve().parents[2] / "fakes" / "fake_acp_agent.py"
+LIMITS = RunLimits(timeout_s=30, idle_timeout_s=10, max_output_bytes=2_000_000, kill_grace_s=0.5)
+
+
+def _setup(**kwargs: object) -> AcpSetup:
+    return AcpSetup(**kwargs)  # type: ignore[arg-type]
+
+
+def _agent(behaviour: str) -> CliAdapter:
+    """The stand-in agent as an ACP agent `[providers.acp.scripted]` adds."""
+    table = {"scripted": {"command": sys.executable, "args": [str(FAKE), behaviour]}}
+    return adapter_for("scripted", ProviderCatalog.of(table))
+
+
+async def _turn(
+    tmp_path: Path, behaviour: str, *, prompt: str = "hello", **kwargs: object
+) -> object:
+    request = ProviderRequest(prompt=prompt, working_dir=tmp_path)
+    return await invoke_once(
+        _agent(behaviour),
+        request,
+        sys.executable,
+        LIMITS,
+        environment=dict(os.environ),
+        acp=_setup(**kwargs),
+    )
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+async def test_turn_answers_with_the_streamed_text_and_usage(tmp_path: Path) -> None:
+    result = await _turn(tmp_path, "answer")
+    assert result.text == "FAKE-ACP heard 'hello'"  # type: ignore[attr-defined]
+    assert result.session_id == "fake-session-1"  # type: ignore[attr-defined]
+    assert result.stop_reason == "end_turn"  # type: ignore[attr-defined]
+    assert result.usage.input_tokens == 10  # type: ignore[attr-defined]
+    assert result.usage.output_tokens == 4  # type: ignore[attr-defined]
+
+
+async def test_permission_request_is_put_to_the_asker_and_allowed_once(tmp_path: Path) -> None:
+    asked: list[PermissionAsk] = []
+
+    async def approve(question: PermissionAsk) -> bool:
+        asked.append(question)
+        return True
+
+    result = await _turn(tmp_path, "permission", permissions=approve)
+    assert result.text == "allowed:yes"  # type: ignore[attr-defined]  # never "always"
+    assert [q.title for q in asked] == ["rm -rf build"]
+    assert asked[0].kind == "execute" and "rm -rf build" in asked[0].detail
+
+
+async def test_permission_denied_by_the_asker_rejects_once(tmp_path: Path) -> None:
+    async def deny(_: PermissionAsk) -> bool:
+        return False
+
+    result = await _turn(tmp_path, "permission", permissions=deny)
+    assert result.text == "rejected:no"  # type: ignore[attr-defined]
+
+
+async def test_permission_without_anyone_to_ask_is_denied(tmp_path: Path) -> None:
+    result = await _turn(tmp_path, "permission")
+    assert result.text == "rejected:no"  # type: ignore[attr-defined]
+    assert any("nobody can answer" in w for w in result.warnings)  # type: ignore[attr-defined]
+
+
+async def test_confined_call_is_denied_a_command_without_asking(tmp_path: Path) -> None:
+    asked: list[PermissionAsk] = []
+
+    async def approve(question: PermissionAsk) -> bool:
+        asked.append(question)
+        return True
+
+    request = ProviderRequest(prompt="x", working_dir=tmp_path, confined=True)
+    result = await invoke_once(
+        _agent("permission"),
+        request,
+        sys.executable,
+        LIMITS,
+        environment=dict(os.environ),
+        acp=_setup(permissions=approve),
+    )
+    assert result.text == "rejected:no"
+    assert asked == []
+
+
+async def test_agent_that_never_answers_initialize_fails_clearly_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    pids = tmp_path / "pids"
+    os.environ["FAKE_ACP_PIDS"] = str(pids)
+    try:
+        with pytest.raises(ProviderFailure) as caught:
+            await _turn(tmp_path, "no-init", init_timeout_s=1.0)
+    finally:
+        del os.environ["FAKE_ACP_PIDS"]
+    assert caught.value.code == ErrorCode.TIMEOUT
+    assert "did not answer initialize" in caught.value.message
+    for pid in map(int, pids.read_text().split()):
+        assert _gone(pid), f"process {pid} outlived the turn"
+
+
+async def test_agent_crashing_mid_turn_is_a_clear_failure_and_its_children_die(
+    tmp_path: Path,
+) -> None:
+    pids = tmp_path / "pids"
+    os.environ["FAKE_ACP_PIDS"] = str(pids)
+    try:
+        with pytest.raises(ProviderFailure) as caught:
+            await _turn(tmp_path, "crash")
+    finally:
+        del os.environ["FAKE_ACP_PIDS"]
+    assert caught.value.code == ErrorCode.PROVIDER_ERROR
+    assert "stopped mid-turn" in caught.value.message and "exit code 3" in caught.value.message
+    for pid in map(int, pids.read_text().split()):
+        assert _gone(pid), f"process {pid} outlived the turn"
+
+
+async def test_agent_flooding_updates_is_stopped_at_the_output_cap(tmp_path: Path) -> None:
+    with pytest.raises(ProviderFailure) as caught:
+        await _turn(tmp_path, "flood")
+    assert caught.value.code == ErrorCode.OUTPUT_OVERFLOW
+
+
+async def test_lines_that_are_not_json_rpc_are_skipped_and_said(tmp_path: Path) -> None:
+    result = await _turn(tmp_path, "malformed")
+    assert result.text == "FAKE-ACP heard 'hello'"  # type: ignore[attr-defined]
+    assert any("2 line(s)" in w for w in result.warnings)  # type: ignore[attr-defined]
+
+
+async def test_cancelling_the_call_kills_the_agent_and_its_children(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    talking = asyncio.Event()
+    os.environ["FAKE_ACP_PIDS"] = str(pids)
+    try:
+        async with asyncio.TaskGroup() as group:
+            task = group.create_task(
+                invoke_once(
+                    _agent("hang"),
+                    ProviderRequest(prompt="x", working_dir=tmp_path),
+                    sys.executable,
+                    LIMITS,
+                    environment=dict(os.environ),
+                    acp=_setup(),
+                    on_progress=lambda text, events, size: talking.set(),
+                )
+            )
+            await asyncio.wait_for(talking.wait(), 20)  # the agent has answered initialize
+            await asyncio.sleep(0.3)  # and is in its turn, which it never ends
+            task.cancel()
+    finally:
+        del os.environ["FAKE_ACP_PIDS"]
+    assert task.cancelled()
+    for pid in map(int, pids.read_text().split()):
+        assert _gone(pid), f"process {pid} outlived the cancel"
+
+
+async def test_a_finished_turn_does_not_wait_out_the_kill_grace(tmp_path: Path) -> None:
+    """The agent (and the child it left) are stopped at once when the turn ends: the stop used
+    to wait until init reaped the dead child (its group counted as alive while a zombie was in
+    it), 1.2-1.8 s a turn on this machine, up to the whole kill grace where init never reaps
+    (a container without one)."""
+    patient = dataclasses.replace(LIMITS, kill_grace_s=5.0)
+    request = ProviderRequest(prompt="hi", working_dir=tmp_path)
+    pids = tmp_path / "pids"
+    os.environ["FAKE_ACP_PIDS"] = str(pids)
+    try:
+        await _turn(tmp_path, "answer")  # the ACP SDK loads at the first turn
+        started = time.monotonic()
+        result = await invoke_once(
+            _agent("answer"),
+            request,
+            sys.executable,
+            patient,
+            environment=dict(os.environ),
+            acp=_setup(),
+        )
+        took = time.monotonic() - started
+    finally:
+        del os.environ["FAKE_ACP_PIDS"]
+    assert result.text == "FAKE-ACP heard 'hi'"
+    assert took < 1.0, f"the turn took {took:.1f} s"
+    for pid in map(int, pids.read_text().split()):
+        assert _gone(pid), f"process {pid} outlived the turn"
