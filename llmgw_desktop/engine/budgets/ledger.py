@@ -37,15 +37,25 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from llmgw_desktop.config.budgets import PERIODS, Budget, Period
 from llmgw_desktop.engine.budgets.definition import format_amount, period_bounds
 from llmgw_desktop.engine.budgets.holds import Estimate, Hold
+from llmgw_desktop.engine.budgets.refusals import (
+    HELD_BY_RUNNING_CALLS,
+    LIMIT_REACHED,
+    UNCOUNTED,
+    UNPRICED_MODEL,
+    BudgetExceeded,
+    BudgetState,
+    BudgetStatus,
+    held_refusal,
+    limit_refusal,
+    uncounted_refusal,
+    unpriced_refusal,
+)
 from llmgw_desktop.engine.budgets.spend import SpendGroup, read_spend
-from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.events import EventBus, Notice, RequestFinished
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.flight_recorder import recorded_caller
@@ -65,70 +75,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BudgetState = Literal["ok", "soft", "exceeded"]
-RESET_FORMAT = "%Y-%m-%d %H:%M"
-# A refusal's `reason`: the budget is used up, or the call could not be counted against it.
-LIMIT_REACHED = "limit_reached"
-UNPRICED_MODEL = "unpriced_model"
-HELD_BY_RUNNING_CALLS = "held_by_running_calls"
-UNCOUNTED = "uncounted"
 # The check normalises the caller as the recorder does (redaction is a regex pass): the few
 # agents calling are remembered.
 _caller = functools.lru_cache(maxsize=256)(recorded_caller)
-
-
-class BudgetExceeded(EngineError):
-    """A hard budget is used up: new calls it covers are refused until its period resets."""
-
-    code = ErrorCode.BUDGET_EXCEEDED
-    http_status = 402
-    retryable = False
-
-
-@dataclass(frozen=True)
-class BudgetStatus:
-    """One budget now: what its period spent and when the period ends."""
-
-    budget: Budget
-    spent: float
-    resets_at: float
-    # The principal whose lane this is, for a budget kept per principal ("" otherwise).
-    lane: str = ""
-
-    @property
-    def state(self) -> BudgetState:
-        b = self.budget
-        if b.hard is not None and self.spent >= b.hard:
-            return "exceeded"
-        if b.soft is not None and self.spent >= b.soft:
-            return "soft"
-        return "ok"
-
-    @property
-    def limit(self) -> float:
-        """The limit the burn-down is measured against: the hard one, else the soft one."""
-        limit = self.budget.hard if self.budget.hard is not None else self.budget.soft
-        return limit or 0.0
-
-    @property
-    def fraction(self) -> float:
-        return self.spent / self.limit if self.limit else 0.0
-
-    def burn_down(self) -> str:
-        """`Budget: project shop 82% of $5.00 today` (the tray's line)."""
-        b = self.budget
-        return (
-            f"Budget: {b.label}{self.lane_text} {self.fraction * 100:.0f}% of "
-            f"{format_amount(b.unit, self.limit)} {b.period_word}"
-        )
-
-    @property
-    def lane_text(self) -> str:
-        """` (oauth:ci-bot)` for a per-principal budget's lane, else nothing."""
-        return f" ({self.lane})" if self.lane else ""
-
-    def reset_text(self) -> str:
-        return datetime.fromtimestamp(self.resets_at).strftime(RESET_FORMAT)
 
 
 def _amount(budget: Budget, event: RequestFinished) -> float:
@@ -234,11 +183,11 @@ class BudgetLedger:
         covering = self._covering(principal, caller, project)
         for budget, lane in covering:
             if self._spent_on(budget, lane) >= (budget.hard or 0.0):
-                raise self._refusal(self._status(budget, lane))
+                raise limit_refusal(self._status(budget, lane), of_key=budget in self.key_budgets)
         if cost is not None and not cost.priced:
             for budget, _lane in covering:
                 if budget.unit == "usd":
-                    raise self._unpriced(budget, cost)
+                    raise unpriced_refusal(budget, cost)
 
     def reserve(self, principal: str, caller: str, project: str | None, estimate: Estimate) -> Hold:
         """Admit a call while its hard budgets' spend plus what running calls hold is below
@@ -253,10 +202,10 @@ class BudgetLedger:
             hard = budget.hard or 0.0
             spent = self._spent_on(budget, lane)
             if spent >= hard:
-                raise self._refusal(self._status(budget, lane))
+                raise limit_refusal(self._status(budget, lane), of_key=budget in self.key_budgets)
             held = self._held.get(budget.key, {}).get(lane, 0.0)
             if spent + held >= hard:
-                raise self._held_refusal(self._status(budget, lane), held)
+                raise held_refusal(self._status(budget, lane), held)
         if not covering:
             return Hold()
         taken = [
@@ -291,86 +240,10 @@ class BudgetLedger:
         if not covering:
             return
         budget, _lane = covering[0]
-        raise BudgetExceeded(
-            f"budget cannot count this call: {feature} runs after the answer comes back, so "
-            f"its tokens and cost never reach the gateway, and the "
-            f"{format_amount(budget.unit, budget.hard or 0.0)} {budget.period} hard budget of "
-            f"{budget.label} only admits what it can count. Send the request without it, or "
-            "ask the operator to lift the hard budget covering this caller.",
-            reason=UNCOUNTED,
-            feature=feature,
-            budget=budget.scope,
-            unit=budget.unit,
-            period=budget.period,
-            limit=budget.hard,
-        )
+        raise uncounted_refusal(budget, feature)
 
     def _spent_on(self, budget: Budget, lane: str) -> float:
         return self._spent.get(budget.key, {}).get(lane, 0.0)
-
-    def _refusal(self, status: BudgetStatus) -> BudgetExceeded:
-        b = status.budget
-        limit = format_amount(b.unit, b.hard or 0.0)
-        return BudgetExceeded(
-            f"budget exceeded: the {b.period} budget of {b.label}{status.lane_text} is used up "
-            f"({format_amount(b.unit, status.spent)} spent of its {limit} hard limit "
-            f"{b.period_word}); new calls are refused until it resets at "
-            f"{status.reset_text()} local time. {self._how_to_raise(b)}",
-            reason=LIMIT_REACHED,
-            budget=b.scope,
-            lane=status.lane or None,
-            unit=b.unit,
-            period=b.period,
-            limit=b.hard,
-            spent=round(status.spent, 6),
-            resets_at=status.resets_at,
-        )
-
-    def _how_to_raise(self, budget: Budget) -> str:
-        # A gateway key's budget is the key's own, kept in the store: config.toml and the
-        # Budgets page do not hold it, so pointing a key's holder there would mislead.
-        if budget in self.key_budgets:
-            return (
-                "It is this gateway key's own budget: ask the operator for a key with a larger "
-                "one (the Keys page, or `llmgw-desktop keys create ... --budget`)."
-            )
-        return "Raise it in config.toml ([[budgets]]) or on the dashboard's Budgets page."
-
-    def _held_refusal(self, status: BudgetStatus, held: float) -> BudgetExceeded:
-        b = status.budget
-        return BudgetExceeded(
-            f"budget busy: the {b.period} budget of {b.label}{status.lane_text} has "
-            f"{format_amount(b.unit, status.spent)} spent and "
-            f"{format_amount(b.unit, held)} held by calls still running, of its "
-            f"{format_amount(b.unit, b.hard or 0.0)} hard limit {b.period_word}; this call "
-            "could take it past the limit. Retry when those calls finish, or send fewer at once.",
-            retryable=True,
-            reason=HELD_BY_RUNNING_CALLS,
-            budget=b.scope,
-            lane=status.lane or None,
-            unit=b.unit,
-            period=b.period,
-            limit=b.hard,
-            spent=round(status.spent, 6),
-            held=round(held, 6),
-        )
-
-    def _unpriced(self, budget: Budget, cost: CostBasis) -> BudgetExceeded:
-        how = "name a model" if cost.model is None else "choose a model"
-        return BudgetExceeded(
-            f"budget cannot count this call: {cost.unpriced_reason()}, and the "
-            f"{format_amount(budget.unit, budget.hard or 0.0)} {budget.period} hard budget of "
-            f"{budget.label} only refuses what it can count, so the call was not started. To "
-            f"proceed, {how} the gateway's price table knows, or limit this scope with a token "
-            'budget instead (unit = "tokens" in [[budgets]]).',
-            reason=UNPRICED_MODEL,
-            model=cost.model,
-            provider=cost.provider,
-            budget=budget.scope,
-            unit=budget.unit,
-            period=budget.period,
-            limit=budget.hard,
-        )
 
     # -- what the desk shows -------------------------------------------------------------
 
