@@ -205,7 +205,8 @@ class Engine:
             store=self.store,
             recorder=self.recorder,
             events=self.events,
-            spawn=lambda coro: self.tasks.spawn(coro, name="budget-reread"),
+            spawn=lambda coro: self.tasks.spawn(coro, name="budget-settle"),
+            process_id=self.leases.process_id,
             clock=clock,
         )
         self.budgets = Budgets(self.budget_ledger, self.settings_saver)
@@ -501,6 +502,8 @@ class Engine:
             # the stop: their rows say so, in the same word as the jobs'.
             self.recorder.interrupt_open()
             await self.recorder.close()
+            # After the recorder's last rows: what they cost, and the holds of calls ended.
+            await self.budget_ledger.close()
             try:
                 await self.refusals.close()
             except Exception as exc:  # counts only: never a reason to fail the stop

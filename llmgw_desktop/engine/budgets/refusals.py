@@ -24,6 +24,7 @@ __all__ = [
     "BudgetExceeded",
     "BudgetState",
     "BudgetStatus",
+    "crossing_text",
     "held_refusal",
     "limit_refusal",
     "uncounted_refusal",
@@ -91,6 +92,23 @@ class BudgetStatus:
 
     def reset_text(self) -> str:
         return datetime.fromtimestamp(self.resets_at).strftime(RESET_FORMAT)
+
+
+def crossing_text(status: BudgetStatus) -> str:
+    """The notice of a lane passing its soft or hard limit (the tray, once per period)."""
+    budget = status.budget
+    spent = format_amount(budget.unit, status.spent)
+    label = f"{budget.label}{status.lane_text}"
+    if status.state == "exceeded":
+        return (
+            f"Budget {label} is used up: {spent} of "
+            f"{format_amount(budget.unit, status.limit)} {budget.period_word}. "
+            f"New calls are refused until {status.reset_text()}."
+        )
+    return (
+        f"Budget {label} passed its soft limit: {spent} of "
+        f"{format_amount(budget.unit, budget.soft or 0.0)} {budget.period_word}."
+    )
 
 
 def how_to_raise(budget: Budget, *, of_key: bool) -> str:

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
-from llmgw_desktop.engine.budgets.holds import Hold, SpendGuard, estimate_call
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.capabilities import target_model
@@ -20,6 +20,7 @@ from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
+from llmgw_desktop.engine.gateway.output_limit import limit_changes
 from llmgw_desktop.engine.gateway.passthrough import passthrough_body
 from llmgw_desktop.engine.gateway.recording import RequestRecords
 from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
@@ -115,18 +116,28 @@ class ApiTargets:
         up_name = (
             incoming.name if incoming.name in (spec.dialect, *spec.also_speaks) else spec.dialect
         )
-        try:
-            outgoing = self._outgoing(incoming, target, spec, up_name, caller)
-        except InvalidRequest as exc:
-            route.attempts.append(Attempt(target.label, "", "untranslatable"))
-            return None, exc
-        failure: UpstreamFailure | None = None
         facts = incoming.facts
-        estimate = estimate_call(
-            target.model, facts.estimated_tokens, facts.max_output, self._prices
+        ask = CallAsk(
+            target.model,
+            facts.estimated_tokens,
+            facts.max_output,
+            default_output=(self._prices.max_output_of(target.model) or ESTIMATED_OUTPUT_TOKENS)
+            * facts.answers,
+            price=self._prices.price_of(target.model),
         )
-        hold = self._budgets.reserve(caller.principal, caller.caller, caller.project, estimate)
+        hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
+        per_answer = None if hold.send_limit is None else max(1, hold.send_limit // facts.answers)
+        route.held_output = hold.output_tokens
+        # The limit is said in `x-gateway-max-tokens` where the gateway chose it: the client
+        # named none, or the budget had room for less.
+        route.max_tokens = per_answer if facts.max_output is None or hold.lowered else None
+        failure: UpstreamFailure | None = None
         try:
+            try:
+                outgoing = self._outgoing(incoming, target, spec, up_name, caller, per_answer)
+            except InvalidRequest as exc:
+                route.attempts.append(Attempt(target.label, "", "untranslatable"))
+                return None, exc
             for key in self.keys.order(
                 spec.id, pool, strategy=plan.route.strategy, caller=caller.caller
             ):
@@ -159,8 +170,10 @@ class ApiTargets:
         spec: ApiProviderSpec,
         up_name: str,
         caller: CallerInfo,
+        per_answer: int | None = None,
     ) -> Outgoing:
-        """What `target` is sent.
+        """What `target` is sent (`per_answer`: the output limit a hard budget held, which the
+        request is sent with: `output_limit.py`).
 
         Raises:
             InvalidRequest: the request cannot be translated for this target (`Untranslatable`
@@ -180,6 +193,11 @@ class ApiTargets:
                 caller.passthrough_headers or {},
                 raw=incoming.raw,
             )
+            if per_answer is not None:
+                limited = limit_changes(up_name, incoming.body, per_answer, provider=spec.id)
+                # Only what differs: a client whose own limit was held keeps its bytes.
+                changed = {k: v for k, v in limited.items() if incoming.body.get(k) != v}
+                sent_with = {**(sent_with or {}), **changed}
             forwarded = passthrough_body(
                 up_name,
                 incoming.body,
@@ -215,6 +233,8 @@ class ApiTargets:
         if spec.id == "openai" and "max_tokens" in body:
             # OpenAI's reasoning models refuse max_tokens; every OpenAI model takes this name.
             body["max_completion_tokens"] = body.pop("max_tokens")
+        if per_answer is not None:
+            body.update(limit_changes(up_name, body, per_answer, provider=spec.id))
         return Outgoing(
             encode_request(body),
             passthrough=False,

@@ -43,6 +43,13 @@ class RouteReport:
     trace_id: str | None = None
     # The recorder row this request re-sends to another model (the playground's "Compare").
     replay_of: str | None = None
+    # The output limit per answer the gateway sent upstream because a hard budget covered the
+    # call and the client named none, or named more than the budget had room for (None: the
+    # client's own limit, or no budget); said in `x-gateway-max-tokens`.
+    max_tokens: int | None = None
+    # The output tokens a hard budget held for the answering attempt (0: no hold): what a call
+    # that ends without the vendor's usage is counted at, at least (`recording.py`).
+    held_output: int = 0
 
     def headers(self) -> dict[str, str]:
         """`x-gateway-*` response headers (every dialect gets them)."""
@@ -60,6 +67,8 @@ class RouteReport:
             headers["x-gateway-notice"] = header_value("; ".join(self.notices))
         if self.trace_id:
             headers["x-gateway-trace-id"] = self.trace_id
+        if self.max_tokens is not None:
+            headers["x-gateway-max-tokens"] = str(self.max_tokens)
         return headers
 
     def x_gateway(self, usage: Usage | None) -> dict[str, Any]:
@@ -101,6 +110,8 @@ class RouteReport:
             record["notices"] = list(self.notices)
         if self.replay_of:
             record["replayOf"] = self.replay_of
+        if self.max_tokens is not None:
+            record["maxTokens"] = self.max_tokens
         return record
 
 
