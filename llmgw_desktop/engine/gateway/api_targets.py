@@ -303,6 +303,11 @@ class ApiTargets:
             return None, exc
         except asyncio.CancelledError:
             # The client left before the answer began: the row ends now, or it stays open.
+            # Under a hard budget a request on its way may have reached the vendor, which
+            # answers (and bills) whoever is listening: it counts as asked (at its hold).
+            if not asked and route.held_output > 0:
+                asked = True
+                route.provider, route.model, route.kind = spec.id, target.model, "api"
             self._records.cut_before_answer(record, route, incoming, asked=asked)
             raise
         except EngineError as exc:
