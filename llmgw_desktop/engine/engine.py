@@ -354,6 +354,7 @@ class Engine:
                 process=self.leases.process_id if self.leases.shared else "main",
                 max_label_values=settings.metrics.max_label_values,
                 max_series=settings.metrics.max_series,
+                max_label_values_per_principal=settings.metrics.max_label_values_per_principal,
             )
         self.validation = ValidationService(
             self.runner,
