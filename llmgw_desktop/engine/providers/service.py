@@ -28,6 +28,8 @@ from llmgw_desktop.engine.providers.trouble import ProviderTrouble, Trouble
 __all__ = ["ProvidersService"]
 
 _CLI_OF_GATEWAY_ID = {b.id: b.engine_provider for b in CLI_BRIDGES}
+# A CLI as the gateway's routes (and so a key's scope) name it: `claude-cli`, `mistral-cli`.
+_GATEWAY_ID_OF_CLI = {b.engine_provider: b.id for b in CLI_BRIDGES}
 
 
 class ProvidersService:
@@ -102,6 +104,17 @@ class ProvidersService:
     async def cli_models(self, provider: str) -> list[str]:
         """The models the CLI lists (may run it), else the ones the gateway knows for it."""
         return await self._discovery.models(provider)
+
+    async def cli_models_for(self, provider: str, principal: str) -> list[str] | None:
+        """`cli_models` as `principal` may use them: a gateway key sees the models in its
+        scope, as `/v1/models` shows it (issue 37), and None for a CLI it may not reach."""
+        models = await self.cli_models(provider)
+        access = self._target_access
+        named = _GATEWAY_ID_OF_CLI.get(provider, provider)
+        kept = [m for m in models if access(principal, named, m) is None]
+        if not kept and access(principal, named, "") is not None:
+            return None
+        return kept
 
     async def upgrade_cli(
         self, principal: Principal, provider: str, *, dry_run: bool = True
