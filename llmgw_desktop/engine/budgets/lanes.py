@@ -151,12 +151,14 @@ def admit(
     hold_id: str,
     process: str,
     now: float,
+    reclaim: frozenset[LaneKey] | None = None,
 ) -> tuple[V, dict[LaneKey, LaneState]]:
     """Decide a call on its lanes and write what it holds, in one transaction; the verdict and
     the lanes as it saw them (a lane not counted in yet: `decide` sees `counted` False).
 
     `serialize(key)` takes the cross-process lock on a lane (`StoreEngine.serialize`); `now`
-    is the store's time, which the leases are compared with.
+    is the store's time, which the leases are compared with; `reclaim`, the lanes whose dead
+    processes' holds are looked for this time (None: every lane).
     """
     lanes = sorted(set(keys))
     with database.atomic():
@@ -165,7 +167,8 @@ def admit(
         states: dict[LaneKey, LaneState] = {}
         for key in lanes:
             state = _state(database, key)
-            if state.counted and _reclaim(database, key, process, now):
+            look = reclaim is None or key in reclaim
+            if state.counted and look and _reclaim(database, key, process, now):
                 state = _state(database, key)
             states[key] = state
         verdict = decide(states)

@@ -32,6 +32,16 @@ V = TypeVar("V", bound=Verdict)
 # A flush the store refused is tried again after this, doubling up to the most.
 RETRY_S = 0.5
 RETRY_MAX_S = 5.0
+# What calls end within this is written in one transaction (the store keeps their holds
+# meanwhile, and this process's next admission writes them first anyway).
+FLUSH_AFTER_S = 0.05
+# The figures are read back after a flush at most this often.
+REREAD_EVERY_S = 1.0
+# A lane is searched for dead processes' holds at most this often (a process is taken for
+# dead only once its lease has run out, seconds after it died: searching every admission
+# found nothing new almost every time).
+RECLAIM_EVERY_S = 5.0
+MAX_LANES_REMEMBERED = 10_000
 
 
 class Settlements:
@@ -58,6 +68,9 @@ class Settlements:
         # Additions whose budget period was not counted in when they were written.
         self._waiting: dict[LaneKey, float] = {}
         self._flushing = False
+        self._reread_at = float("-inf")
+        # When each lane was last searched for dead processes' holds (monotonic).
+        self._reclaimed: dict[LaneKey, float] = {}
         self.closed = False
 
     # -- what is owed ---------------------------------------------------------------------
@@ -99,7 +112,7 @@ class Settlements:
     # -- the store ------------------------------------------------------------------------
 
     async def admit(
-        self, keys: Iterable[LaneKey], decide: Callable[[dict[LaneKey, LaneState]], V], hold_id: str
+        self, keys: list[LaneKey], decide: Callable[[dict[LaneKey, LaneState]], V], hold_id: str
     ) -> tuple[V, dict[LaneKey, LaneState]]:
         """Write what is owed, then decide a call on `keys` and write its holds, on the
         database thread.
@@ -112,6 +125,11 @@ class Settlements:
         models = self._db.models
         database = models.database
         engine = self._db.engine
+        keys = list(keys)
+        now_mono = time.monotonic()
+        reclaim = frozenset(
+            k for k in keys if now_mono - self._reclaimed.get(k, float("-inf")) >= RECLAIM_EVERY_S
+        )
 
         def work() -> tuple[dict[LaneKey, float], tuple[V, dict[LaneKey, LaneState]]]:
             # One transaction: what was owed is written only if the admission is too, so a
@@ -127,6 +145,7 @@ class Settlements:
                     hold_id=hold_id,
                     process=self.process_id,
                     now=now,
+                    reclaim=reclaim,
                 )
 
         try:
@@ -135,6 +154,9 @@ class Settlements:
             self._give_back(adds, released)
             raise
         self._wait(kept)
+        if len(self._reclaimed) > MAX_LANES_REMEMBERED:
+            self._reclaimed.clear()
+        self._reclaimed.update(dict.fromkeys(reclaim, now_mono))
         return decided
 
     async def count_in(
@@ -221,11 +243,14 @@ class Settlements:
         wait = RETRY_S
         try:
             while (self._adds or self._released) and not self.closed:
-                # One flush for the calls that end together (a burst's rows come in a tick).
-                await asyncio.sleep(0)
+                # One flush for the calls that end together.
+                await asyncio.sleep(FLUSH_AFTER_S)
                 if await self.flush():
                     wait = RETRY_S
-                    if self._on_settled is not None:
+                    if self._on_settled is not None and (
+                        time.monotonic() - self._reread_at >= REREAD_EVERY_S
+                    ):
+                        self._reread_at = time.monotonic()
                         await self._on_settled()
                 else:
                     await asyncio.sleep(wait)
