@@ -40,6 +40,7 @@ __all__ = [
     "count_period",
     "read_lanes",
     "settle",
+    "transaction",
 ]
 
 # Holds deleted per statement (a settlement after a burst of calls can end many at once).
@@ -108,6 +109,15 @@ _HOLD = (
 )
 
 
+def transaction(database: peewee.Database) -> Any:
+    """A write transaction: on SQLite one that takes the file's write lock as it begins, so a
+    read-then-write waits its turn (busy timeout) instead of failing `database is locked` when
+    another connection (the `keys` CLI) writes meanwhile; nested, a savepoint."""
+    if isinstance(database, peewee.SqliteDatabase) and not database.in_transaction():
+        return database.atomic(lock_type="IMMEDIATE")
+    return database.atomic()
+
+
 def _sql(database: peewee.Database, statement: str, args: tuple[object, ...]) -> Any:
     return database.execute_sql(portable(database, statement), args)
 
@@ -161,7 +171,7 @@ def admit(
     processes' holds are looked for this time (None: every lane).
     """
     lanes = sorted(set(keys))
-    with database.atomic():
+    with transaction(database):
         for key in lanes:
             serialize(f"budget:{key.budget}|{key.lane}|{key.period_start!r}")
         states: dict[LaneKey, LaneState] = {}
@@ -188,7 +198,7 @@ def settle(
     one transaction; the additions whose budget period is not counted in yet (kept by the
     caller for later)."""
     kept: dict[LaneKey, float] = {}
-    with database.atomic():
+    with transaction(database):
         for key, amount in adds.items():
             b, lane, start = key.budget, key.lane, key.period_start
             cursor = _sql(database, _ADD_COUNTED, (b, lane, start, amount, b, start))
@@ -212,7 +222,7 @@ def count_period(
     """Count a budget's period in: its spend per lane so far (`spent_so_far`, read from the
     recorder's rows) written once, by whichever process gets here first; whether this call
     did it (False: it was counted already)."""
-    with database.atomic():
+    with transaction(database):
         serialize(f"budget-period:{budget}|{period_start!r}")
         found = _sql(
             database,

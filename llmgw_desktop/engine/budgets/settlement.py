@@ -134,7 +134,7 @@ class Settlements:
         def work() -> tuple[dict[LaneKey, float], tuple[V, dict[LaneKey, LaneState]]]:
             # One transaction: what was owed is written only if the admission is too, so a
             # failure gives back exactly what was not written.
-            with database.atomic():
+            with lanes.transaction(database):
                 kept = lanes.settle(database, adds, released) if adds or released else {}
                 now = store_time(database) or self._clock()
                 return kept, lanes.admit(
