@@ -31,11 +31,9 @@ all (OpenAI Responses `background: true`, answered before it runs) is refused un
 budget covering it, `reason: "uncounted"`. A store that cannot take a hold refuses the calls
 hard budgets cover (503 `store_unavailable`, retryable): a budget it cannot count is not open.
 
-A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402). Not 429: the official
-`openai` and `anthropic` SDKs retry 408, 409, 429 and 5xx (twice by default, backing off),
-and a budget does not clear in seconds, so a 429 would triple the refusals and delay the
-caller's error for nothing; 402 "Payment Required" is what a spending limit is, no SDK
-retries it, and gateways with credit limits (OpenRouter) answer it too.
+A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402), not 429: the official SDKs retry
+429 (twice, backing off) and a budget does not clear in seconds; no SDK retries 402, "Payment
+Required", which gateways with credit limits (OpenRouter) answer too.
 """
 
 from __future__ import annotations
@@ -67,7 +65,7 @@ from llmgw_desktop.engine.budgets.refusals import (
     unpriced_refusal,
 )
 from llmgw_desktop.engine.budgets.settlement import Settlements
-from llmgw_desktop.engine.budgets.spend import read_spend
+from llmgw_desktop.engine.budgets.spend import SpendGroup, read_spend
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus, Notice, RequestFinished
 from llmgw_desktop.engine.recorder import FlightRecorder
@@ -403,44 +401,52 @@ class BudgetLedger:
             periods = {b.key: self._bounds[b.period][0] for b in self._budgets}
             try:
                 _spent, counted = await self.settlements.read(periods)
-                for budget in self._budgets:
-                    if budget.key not in counted:
-                        await self._count_in(budget, periods[budget.key])
+                uncounted = [b for b in self._budgets if b.key not in counted]
+                if uncounted:
+                    await self._count_in(uncounted, periods)
             except Exception as exc:
                 self._db.log_failure(log, "budgets: could not read this period's spend", exc)
                 return
             await self._reread()
 
-    async def _count_in(self, budget: Budget, start: float) -> None:
-        """Count `budget`'s period in from the recorder's rows, unless another process did.
+    async def _count_in(self, budgets: list[Budget], periods: dict[str, float]) -> None:
+        """Count `budgets`' periods in from the recorder's rows (one grouped read per period
+        start, however many budgets), unless another process did.
 
         Raises:
             StoreUnavailable: the store cannot be reached (what was owed is owed again).
         """
-        # What this process owes the budget's period is in the rows once the recorder has
-        # written them: taken back, so the rows count it once.
-        owed = self.settlements.take_adds(budget.key, start)
+        # What this process owes those periods is in the rows once the recorder has written
+        # them: taken back, so the rows count it once.
+        owed = {b.key: self.settlements.take_adds(b.key, periods[b.key]) for b in budgets}
         cut = self._clock()
+        database = self._db.models.database
+        groups: dict[float, list[SpendGroup]] = {}  # filled on the database thread
         try:
             if not await self._recorder.flush():
                 raise StoreUnavailable(self._db.engine.where, "the recorder cannot write")
-            database = self._db.models.database
+            for budget in budgets:
+                start = periods[budget.key]
 
-            def spent_so_far() -> dict[str, float]:
-                lanes: dict[str, float] = {}
-                for g in read_spend(database, since=start, cut=cut):
-                    lane = budget.lane(g.principal, g.caller, g.project)
-                    if lane is not None:
-                        amount = g.cost_usd if budget.unit == "usd" else g.tokens
-                        lanes[lane] = lanes.get(lane, 0.0) + amount
-                return lanes
+                def spent_so_far(budget: Budget = budget, start: float = start) -> dict[str, float]:
+                    if start not in groups:
+                        groups[start] = read_spend(database, since=start, cut=cut)
+                    lanes: dict[str, float] = {}
+                    for g in groups[start]:
+                        lane = budget.lane(g.principal, g.caller, g.project)
+                        if lane is not None:
+                            amount = g.cost_usd if budget.unit == "usd" else g.tokens
+                            lanes[lane] = lanes.get(lane, 0.0) + amount
+                    return lanes
 
-            done = await self.settlements.count_in(budget.key, start, spent_so_far)
-        except BaseException:
-            self.settlements.give_back(owed)
-            raise
-        if not done:
-            self.settlements.give_back(owed)  # another process counted it: it owes ours
+                if not await self.settlements.count_in(budget.key, start, spent_so_far):
+                    # Another process counted it: this one still owes what it owed.
+                    self.settlements.give_back(owed.pop(budget.key))
+                else:
+                    owed.pop(budget.key)
+        finally:
+            for adds in owed.values():  # not counted here (a failure): owed again
+                self.settlements.give_back(adds)
 
     async def _reread(self) -> None:
         """Each budget's lanes as the store has them, plus what this process still owes."""
