@@ -77,10 +77,16 @@ class CallAsk:
         return self.output_limit if self.output_limit is not None else self.default_output
 
     def cost(self, output: int) -> Estimate:
-        """The call's input plus `output` tokens: tokens, and dollars at its price."""
-        usage = Usage(input_tokens=max(0, self.input_tokens), output_tokens=max(0, output))
-        usd = self.price.cost(usage) if self.price is not None else 0.0
-        return Estimate(float(usage.input_tokens + usage.output_tokens), float(usd))
+        """The call's input plus `output` tokens: tokens, and dollars at its price (its input
+        at the dearer of the input and cache-write prices: a prompt written to the cache is
+        billed at the latter, 1.25 times the input price at Anthropic)."""
+        tokens = max(0, self.input_tokens)
+        usage = Usage(output_tokens=max(0, output))
+        usd = 0.0
+        if self.price is not None:
+            dearest = max(self.price.input, self.price.cache_write)
+            usd = self.price.cost(usage) + round(tokens * dearest / 1_000_000, 8)
+        return Estimate(float(tokens + usage.output_tokens), float(usd))
 
     def most_output(self, unit: str, room: float) -> int:
         """The most output tokens `room` (dollars or tokens) pays for beside the input."""
