@@ -3,7 +3,7 @@ and throughput, measured against a zero-latency upstream on loopback.
 
 Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
        [--desktop] [--bearer] [--baseline DIR] [--postgresql] [--store-url URL]
-       [--observability] [--budget]
+       [--observability] [--agent] [--team] [--cross] [--budget]
 
 `--bearer` locks the gateway with a static bearer token (the rate limit raised out of the way
 but still counted), so the figures include authenticating every request. `--baseline DIR`
@@ -19,6 +19,12 @@ next to the same gateway without one.
 `--observability` runs three gateways of the current tree in the same run: `/metrics`
 counting off (`metrics.enabled = false`), on (the default), and on with OpenTelemetry export
 (`otel.enabled`, every trace sampled, to an OTLP sink in the upstream's process).
+`--team` runs every gateway as a team does by default: the client calls with a gateway key (made
+by `llmgw-desktop keys create` in each gateway's home, with a dollar budget of its own) and a
+global hard dollar budget covers every call (recorder and metrics are on by default anyway).
+`--cross` makes the client an Anthropic one (`/v1/messages`, the same question or agent request
+in Anthropic's shape) to the same OpenAI upstream, so every request and answer is translated;
+the direct call stays the OpenAI request the upstream answers.
 Absolute times drift with the machine; the ratios to the direct call, measured in one run, are
 the figures to compare.
 
@@ -163,8 +169,65 @@ def agent_request() -> dict[str, object]:
     return {"model": "gpt-4o", "messages": messages, "tools": tools, "tool_choice": "auto"}
 
 
-# What the client sends (one line, or with --agent a coding agent's request).
+def as_anthropic(body: dict[str, object]) -> dict[str, object]:
+    """The same request in Anthropic Messages' shape (for `--cross`)."""
+    system = ""
+    messages: list[dict[str, object]] = []
+    for message in body["messages"]:  # type: ignore[attr-defined]
+        role, content = message["role"], message.get("content")
+        if role == "system":
+            system = content
+        elif role == "tool":
+            block = {
+                "type": "tool_result",
+                "tool_use_id": message["tool_call_id"],
+                "content": content,
+            }
+            messages.append({"role": "user", "content": [block]})
+        elif message.get("tool_calls"):
+            uses = [
+                {
+                    "type": "tool_use",
+                    "id": call["id"],
+                    "name": call["function"]["name"],
+                    "input": json.loads(call["function"]["arguments"]),
+                }
+                for call in message["tool_calls"]
+            ]
+            messages.append({"role": "assistant", "content": uses})
+        else:
+            messages.append({"role": role, "content": content})
+    merged: list[dict[str, object]] = []
+    for message in messages:  # Anthropic's turns alternate: a tool result and text share one
+        blocks = message["content"]
+        if not isinstance(blocks, list):
+            blocks = [{"type": "text", "text": blocks}]
+        if merged and merged[-1]["role"] == message["role"]:
+            merged[-1]["content"] = [*merged[-1]["content"], *blocks]  # type: ignore[misc]
+        else:
+            merged.append({"role": message["role"], "content": blocks})
+    messages = merged
+    anthropic: dict[str, object] = {"model": body["model"], "max_tokens": 1024}
+    if system:
+        anthropic["system"] = system
+    anthropic["messages"] = messages
+    if body.get("tools"):
+        anthropic["tools"] = [
+            {
+                "name": tool["function"]["name"],
+                "description": tool["function"]["description"],
+                "input_schema": tool["function"]["parameters"],
+            }
+            for tool in body["tools"]  # type: ignore[attr-defined]
+        ]
+    return anthropic
+
+
+# What the client sends (one line, or with --agent a coding agent's request): to the upstream,
+# and to the gateways (the same, or with --cross the Anthropic shape of it).
 _REQUEST: dict[str, object] = REQUEST
+_GATEWAY_REQUEST: dict[str, object] = REQUEST
+GATEWAY_PATH = "/v1/chat/completions"
 
 
 # -- the zero-latency upstream (runs in its own process) ------------------------------------
@@ -218,17 +281,24 @@ def wait_ready(url: str, timeout_s: float = 30.0) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-async def one(session: aiohttp.ClientSession, url: str, *, stream: bool) -> tuple[float, float]:
-    """(time to first body byte, total time) of one request."""
-    body = _REQUEST | ({"stream": True} if stream else {})
+async def one(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    stream: bool,
+    headers: dict[str, str] | None = None,
+    direct: bool = False,
+) -> tuple[float, float]:
+    """(time to first body byte, total time) of one request (`direct`: to the upstream)."""
+    body = (_REQUEST if direct else _GATEWAY_REQUEST) | ({"stream": True} if stream else {})
     started = time.perf_counter()
-    async with session.post(url, json=body, headers=AUTH_HEADERS) as response:
+    async with session.post(url, json=body, headers=headers or AUTH_HEADERS) as response:
         first = await response.content.readany()
         ttfb = time.perf_counter() - started
         rest = await response.read()
         total = time.perf_counter() - started
     if response.status != 200 or not (first or rest):
-        raise SystemExit(f"{url} answered {response.status}")
+        raise SystemExit(f"{url} answered {response.status}: {(first + rest)[:500]!r}")
     return ttfb, total
 
 
@@ -249,18 +319,18 @@ async def paired(
     gateway, so all see the same machine state; `added` is the median of the paired
     differences, and its ratio to the direct call's own median is the figure to compare."""
     for _ in range(50):  # warm every path (connections, caches, lazy imports)
-        await one(session, direct, stream=stream)
+        await one(session, direct, stream=stream, direct=True)
         for gateway in gateways:
-            await one(session, gateway.url, stream=stream)
+            await one(session, gateway.url, stream=stream, headers=gateway.headers)
     d_first: list[float] = []
     d_total: list[float] = []
     seen = {g.label: ([], [], [], []) for g in gateways}  # first, total, added first, total
     for _ in range(calls):
-        a = await one(session, direct, stream=stream)
+        a = await one(session, direct, stream=stream, direct=True)
         d_first.append(a[0])
         d_total.append(a[1])
         for gateway in gateways:
-            b = await one(session, gateway.url, stream=stream)
+            b = await one(session, gateway.url, stream=stream, headers=gateway.headers)
             first, total, added_first, added_total = seen[gateway.label]
             first.append(b[0])
             total.append(b[1])
@@ -294,6 +364,8 @@ async def throughput(
     stream: bool = False,
     direct_rate: float | None = None,
     server_port: int | None = None,
+    headers: dict[str, str] | None = None,
+    direct: bool = False,
 ) -> float:
     connector = aiohttp.TCPConnector(limit=concurrency)
     done = 0
@@ -306,7 +378,7 @@ async def throughput(
         async def worker() -> None:
             nonlocal done
             while time.perf_counter() < deadline and done < MAX_THROUGHPUT_REQUESTS:
-                await one(session, url, stream=stream)
+                await one(session, url, stream=stream, headers=headers, direct=direct)
                 done += 1
 
         started = time.perf_counter()
@@ -359,6 +431,7 @@ class Gateway:
     url: str
     pid: int
     server_port: int | None = None  # the PostgreSQL server its store is on
+    headers: dict[str, str] | None = None  # its credential (`--team`: its own gateway key)
 
 
 async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]) -> None:
@@ -369,7 +442,7 @@ async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]
         await paired(session, direct, gateways, args.calls, stream=True)
     print(f"throughput, {args.seconds:.0f} s each:")
     print(" direct upstream:")
-    rate = await throughput(direct, args.seconds, args.concurrency, None)
+    rate = await throughput(direct, args.seconds, args.concurrency, None, direct=True)
     for gateway in gateways:
         for stream in (False, True):
             print(f" through the {gateway.label} gateway ({'stream' if stream else 'json'}):")
@@ -381,6 +454,7 @@ async def measure(args: argparse.Namespace, direct: str, gateways: list[Gateway]
                 stream=stream,
                 direct_rate=rate,
                 server_port=gateway.server_port,
+                headers=gateway.headers,
             )
 
 
@@ -423,11 +497,23 @@ def main() -> None:
         action="store_true",
         help="also run the current gateway under a hard budget (admission in the store)",
     )
+    parser.add_argument(
+        "--team",
+        action="store_true",
+        help="call with a gateway key (its own budget) under a global hard dollar budget",
+    )
+    parser.add_argument(
+        "--cross",
+        action="store_true",
+        help="an Anthropic client (/v1/messages) to the OpenAI upstream: every call translated",
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    global _REQUEST
+    global _REQUEST, _GATEWAY_REQUEST, GATEWAY_PATH
     if args.agent:
         _REQUEST = agent_request()
+    _GATEWAY_REQUEST = as_anthropic(_REQUEST) if args.cross else _REQUEST
+    GATEWAY_PATH = "/v1/messages" if args.cross else "/v1/chat/completions"
     if args.serve_upstream:
         serve_upstream(args.serve_upstream)
         return
@@ -451,8 +537,14 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
         )
         if args.bearer:
             env["LLM_GATEWAY_AUTH_TOKEN"] = BENCH_TOKEN
+        if args.bearer or args.team:  # remote principals: the rate limit out of the way
             env["LLM_GATEWAY_RATE_LIMIT_PER_MINUTE"] = str(100_000_000)
             env["LLM_GATEWAY_RATE_LIMIT_BURST"] = str(1_000_000)
+        if args.team:
+            # A hard dollar budget over every call, far out of reach: checked, never hit.
+            env["LLM_GATEWAY_BUDGETS"] = json.dumps(
+                [{"scope": "global", "unit": "usd", "period": "monthly", "hard": 1e9}]
+            )
         if args.desktop:
             env["QT_QPA_PLATFORM"] = "offscreen"
             env["LLM_GATEWAY_UI_START_HIDDEN"] = "true"
@@ -494,6 +586,13 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
         try:
             for label, tree, db_url, extra in trees:
                 port = free_port()
+                gateway_env = (
+                    env
+                    | _home_env(Path(home) / label, port)
+                    | {"LLM_GATEWAY_DB_URL": db_url}
+                    | extra
+                )
+                headers = _gateway_key(tree, gateway_env) if args.team else None
                 gateway = subprocess.Popen(
                     [
                         sys.executable,
@@ -502,10 +601,7 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
                         *([] if args.desktop else ["--headless"]),
                     ],
                     # The checkout's own package: `-m` finds it first from its directory.
-                    env=env
-                    | _home_env(Path(home) / label, port)
-                    | {"LLM_GATEWAY_DB_URL": db_url}
-                    | extra,
+                    env=gateway_env,
                     cwd=tree,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -514,7 +610,7 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
                 url = f"http://127.0.0.1:{port}"
                 server_port = urlsplit(db_url).port if db_url else None
                 gateways.append(
-                    Gateway(label, url + "/v1/chat/completions", gateway.pid, server_port)
+                    Gateway(label, url + GATEWAY_PATH, gateway.pid, server_port, headers)
                 )
                 wait_ready(url + "/health")
             wait_ready(f"http://127.0.0.1:{up_port}/")
@@ -522,6 +618,8 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
             mode = "desktop app (Qt loop)" if args.desktop else "headless"
             lock = ", bearer token required" if args.bearer else ""
             lock += ", `current` on SQLite, `postgresql` on PostgreSQL" if pg_url else ""
+            lock += ", gateway keys and budgets" if args.team else ""
+            lock += ", Anthropic client to the OpenAI upstream" if args.cross else ""
             size = len(json.dumps(_REQUEST))
             print(
                 f"{time.strftime('%Y-%m-%d')}, python {sys.version.split()[0]}, "
@@ -532,6 +630,30 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
+
+
+def _gateway_key(tree: Path, env: dict[str, str]) -> dict[str, str]:
+    """Make a gateway key with a dollar budget in the gateway's home; the headers carrying it."""
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmgw_desktop",
+            "keys",
+            "create",
+            "bench",
+            "--budget",
+            "1e9",
+            "--json",
+        ],
+        env=env,
+        cwd=tree,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    secret = json.loads(made.stdout)["secret"]
+    return {"Authorization": f"Bearer {secret}", "x-api-key": secret}
 
 
 def _home_env(home: Path, port: int) -> dict[str, str]:

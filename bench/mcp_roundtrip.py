@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 EVERYTHING = ROOT / ".mcp-servers" / "node_modules" / ".bin" / "mcp-server-everything"
@@ -159,28 +161,60 @@ async def recorder_rate(records: int) -> None:
         )
 
 
+def _cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
 async def relay_ratio(calls: int) -> None:
+    """Direct, relayed in each protocol era, then direct again; with the CPU each process
+    spent per call (this client's, the gateway's, the server's), since the ratio of wall
+    times hides whose work it is."""
     echo = {"message": "hello"}
+    me = psutil.Process()
 
     async def direct() -> float:
         server = StdioServerParameters(command=str(EVERYTHING), args=["stdio"])
         async with Client(server) as client:
-            return summary("direct (stdio)", await timed_calls(client, calls, "echo", echo))
+            before = _cpu_s(me)
+            median = summary("direct (stdio)", await timed_calls(client, calls, "echo", echo))
+            print(f"    client CPU {(_cpu_s(me) - before) / (calls + 10) * 1000:.2f} ms a call")
+            return median
 
     if not EVERYTHING.exists():
         print(f"  relay: skipped, {EVERYTHING} is not installed (see .ci/mcp-servers)")
         return
     first = await direct()
     config = f'[mcp.servers.everything]\ncommand = "{EVERYTHING}"\nargs = ["stdio"]\n'
+    through: dict[str, float] = {}
     with headless_gateway(config) as port:
-        async with Client(f"http://127.0.0.1:{port}/mcp", mode="legacy") as client:
-            through = summary(
-                "relayed (gateway /mcp)",
-                await timed_calls(client, calls, "everything__echo", echo),
-            )
+        gateway = next(
+            p for p in psutil.Process().children() if "--headless" in " ".join(p.cmdline())
+        )
+        for mode in ("legacy", "2026-07-28"):
+            async with Client(f"http://127.0.0.1:{port}/mcp", mode=mode) as client:
+                await client.call_tool("everything__echo", echo)  # the server is started
+                servers = gateway.children(recursive=True)
+                spent = (_cpu_s(me), _cpu_s(gateway), sum(_cpu_s(s) for s in servers))
+                through[mode] = summary(
+                    f"relayed (/mcp, {client.protocol_version})",
+                    await timed_calls(client, calls, "everything__echo", echo),
+                )
+                after = (_cpu_s(me), _cpu_s(gateway), sum(_cpu_s(s) for s in servers))
+                client_ms, gateway_ms, server_ms = (
+                    (b - a) / (calls + 10) * 1000 for a, b in zip(spent, after, strict=True)
+                )
+                print(
+                    f"    CPU a call: client {client_ms:.2f} ms, gateway {gateway_ms:.2f} ms, "
+                    f"server {server_ms:.2f} ms"
+                )
     second = await direct()
     base = (first + second) / 2
-    print(f"  ratio relayed / direct       {through / base:.2f}x (+{through - base:.2f} ms a call)")
+    for mode, median in through.items():
+        print(
+            f"  ratio relayed ({mode}) / direct {median / base:.2f}x "
+            f"(+{median - base:.2f} ms a call)"
+        )
 
 
 async def main() -> None:

@@ -1,6 +1,6 @@
 """Start-up times and idle memory, each also as a ratio to a bare interpreter in the same run.
 
-Usage: python bench/startup.py [--runs N] [--idle SECONDS]
+Usage: python bench/startup.py [--runs N] [--idle SECONDS] [--memory-only] [--baseline DIR]
 
 Measured, as the median of N runs each:
 - `python -c pass`: the baseline every ratio divides by (the machine's speed and load now);
@@ -76,7 +76,9 @@ def gateway_env(home: str, port: int) -> dict[str, str]:
     return env
 
 
-def launch(mode: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], float]:
+def launch(
+    mode: str, env: dict[str, str], cwd: Path | None = None
+) -> tuple[subprocess.Popen[bytes], float]:
     """Start the gateway; it and the seconds until /health answered."""
     args = [sys.executable, "-m", "llmgw_desktop"]
     if mode == "headless":
@@ -87,6 +89,7 @@ def launch(mode: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], flo
     proc = subprocess.Popen(
         args,
         env=env,
+        cwd=cwd,  # `-m` finds the package of the checkout it runs in first
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -120,7 +123,12 @@ def served_mcp_before(home: str) -> None:
 
 
 def one_run(
-    mode: str, idle_s: float, *, mcp_before: bool = False, page: str | None = None
+    mode: str,
+    idle_s: float,
+    *,
+    mcp_before: bool = False,
+    page: str | None = None,
+    cwd: Path | None = None,
 ) -> tuple[float, float, float, float]:
     """Launch to /health, launch to the window shown (desktop; else /health), idle RSS, stop.
     `page`: the page the desktop's window opens on (its default is Overview)."""
@@ -130,7 +138,7 @@ def one_run(
         if page is not None:
             opens_on(home, page)
         launched_at = time.time()  # wall clock, as the log's timestamps are
-        proc, ready = launch(mode, gateway_env(home, free_port()))
+        proc, ready = launch(mode, gateway_env(home, free_port()), cwd)
         shown = ready
         if mode == "desktop":
             shown = logged_at(Path(home) / "log" / LOG_FILE, WINDOW_PAINTED) - launched_at
@@ -182,10 +190,10 @@ def logged_at(path: Path, text: str) -> float:
     raise RuntimeError(f"{text!r} never appeared in {path}")
 
 
-def command_time(args: list[str]) -> float:
+def command_time(args: list[str], cwd: Path | None = None) -> float:
     """Seconds from launch to exit of a short command."""
     started = time.perf_counter()
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     return time.perf_counter() - started
 
 
@@ -233,11 +241,12 @@ def _relay_once_to_a_fresh_gateway(settle_s: float) -> float:
             stop(gateway, "headless")
 
 
-def _relay_once(env: dict[str, str]) -> float:
+def _relay_once(env: dict[str, str], cwd: Path | None = None) -> float:
     started = time.perf_counter()
     relay = subprocess.Popen(
         [sys.executable, "-m", "llmgw_desktop", "mcp"],
         env=env,
+        cwd=cwd,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -254,6 +263,51 @@ def _relay_once(env: dict[str, str]) -> float:
     return elapsed
 
 
+def compare(baseline: Path, runs: int, idle_s: float) -> None:
+    """This checkout against `baseline` (a git worktree of an earlier commit), launch by
+    launch in turns (the order swapped each round), each figure also as a ratio to the bare
+    interpreter's median over the whole run: the way to compare two commits on a machine
+    whose load moves."""
+    trees = {"baseline": baseline.resolve(), "current": ROOT}
+    figures: dict[tuple[str, str], list[float]] = {}
+    bare: list[float] = []
+    with tempfile.TemporaryDirectory() as home:
+        served_mcp_before(home)
+        env = gateway_env(home, free_port())
+        gateway, _ = launch("headless", env)  # the gateway each relay relays to
+        time.sleep(idle_s + 1.5)  # settled, its MCP SDK loaded
+        try:
+            for round_ in range(runs):
+                order = list(trees.items())
+                if round_ % 2:
+                    order.reverse()
+                for label, tree in order:
+                    bare.append(command_time([sys.executable, "-c", "pass"]))
+                    me = [sys.executable, "-m", "llmgw_desktop"]
+                    for what, seconds in (
+                        ("--version", command_time([*me, "--version"], tree)),
+                        ("--help", command_time([*me, "--help"], tree)),
+                        ("relay: initialize answered", _relay_once(env, tree)),
+                        ("headless: launch to /health", one_run("headless", 0.2, cwd=tree)[0]),
+                        ("desktop: launch to first paint", one_run("desktop", 0.2, cwd=tree)[1]),
+                    ):
+                        figures.setdefault((what, label), []).append(seconds)
+        finally:
+            stop(gateway, "headless")
+    base = statistics.median(bare)
+    print(f"bare interpreter median {base * 1000:.0f} ms over {len(bare)} runs")
+    print(f"{'what':<32} {'baseline':>18} {'current':>18}")
+    for what in dict.fromkeys(w for w, _ in figures):
+        cells = []
+        for label in trees:
+            median = statistics.median(figures[(what, label)])
+            cells.append(f"{median * 1000:6.0f} ms x{median / base:4.1f}")
+        print(f"{what:<32} {cells[0]:>18} {cells[1]:>18}")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -261,7 +315,19 @@ def main() -> None:
     parser.add_argument(
         "--memory-only", action="store_true", help="only the idle memory figures (no timings)"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of an earlier commit: compare start-up times with it, in turns",
+    )
     args = parser.parse_args()
+    if args.baseline:
+        compileall.compile_dir(args.baseline / "llmgw_desktop", quiet=1)
+        compileall.compile_dir(ROOT / "llmgw_desktop", quiet=1)
+        print(f"python {sys.version.split()[0]}, load {os.getloadavg()[0]:.2f}, {args.runs} runs")
+        compare(args.baseline, args.runs, args.idle)
+        print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.runs} runs each, "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"

@@ -27,7 +27,7 @@ import pydantic._internal._validators
 import pydantic.main  # noqa: F401
 import pytest
 
-from llmgw_desktop.config.api_catalog import API_PROVIDERS
+from llmgw_desktop.config.api_catalog import API_PROVIDERS, CLOUD_ENV_NAMES
 from llmgw_desktop.config.settings import LoadedSettings, load_settings
 
 # The throwaway PostgreSQL cluster and the fixtures that run a store test on both engines.
@@ -40,7 +40,7 @@ from tests.skip_summary import pytest_terminal_summary  # noqa: F401
 # design, so tests must never see them.
 PROVIDER_ENV = frozenset(
     name for spec in API_PROVIDERS for name in (*spec.key_env, spec.base_url_env) if name
-)
+) | frozenset(CLOUD_ENV_NAMES)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,6 +55,16 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     for name in list(os.environ):
         if name.startswith("LLM_GATEWAY_") or name == "SYNC_DEADLINE_MS" or name in PROVIDER_ENV:
             monkeypatch.delenv(name)
+    # The clouds' credential chains must not find the developer's own (~/.aws, gcloud's ADC)
+    # nor ask a cloud's instance-metadata address, which is no loopback address.
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws" / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws" / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    # Entra ID tries only the environment's credential: its managed-identity probe would ask
+    # the instance-metadata address too.
+    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
     # Probing this machine's ports for Ollama and friends would make tests depend on it.
     monkeypatch.setenv("LLM_GATEWAY_DETECT_LOCAL", "false")
     # Reading providers' model lists would reach the internet for any key without a base URL

@@ -11,13 +11,27 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
-from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.config.settings import LoadedSettings, Settings
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
 
-__all__ = ["StartGateway", "gateway_starter"]
+__all__ = ["StartGateway", "gateway_starter", "start_runtime"]
 
 StartGateway = Callable[..., Awaitable[GatewayRuntime]]
+
+
+async def start_runtime(
+    loaded: LoadedSettings, settings: Settings, *, mode: str = "headless"
+) -> tuple[GatewayRuntime, InstanceLock]:
+    """Start one gateway on `settings` (its data dir's instance lock taken); the caller stops
+    it and releases the lock."""
+    lock = InstanceLock(settings.data_path)
+    assert lock.acquire()
+    runtime = GatewayRuntime(
+        replace(loaded, settings=settings), mode=mode, lock=lock, on_activate=lambda: mode
+    )
+    await runtime.start()
+    return runtime, lock
 
 
 @asynccontextmanager
@@ -29,15 +43,7 @@ async def gateway_starter(loaded: LoadedSettings) -> AsyncIterator[StartGateway]
 
     async def start(overrides: Mapping[str, Any] | None = None) -> GatewayRuntime:
         settings = loaded.settings.with_values({"http.port": 0, **(overrides or {})})
-        lock = InstanceLock(settings.data_path)
-        assert lock.acquire()
-        runtime = GatewayRuntime(
-            replace(loaded, settings=settings),
-            mode="headless",
-            lock=lock,
-            on_activate=lambda: "headless",
-        )
-        await runtime.start()
+        runtime, lock = await start_runtime(loaded, settings)
         running.append((runtime, lock))
         return runtime
 

@@ -1,83 +1,115 @@
-"""The README's two commands are the ones that work: CI runs the test command verbatim."""
+"""The README's two commands are the ones that work (CI runs the test command verbatim), and
+every connection snippet in the README and the documentation site is the one the app copies.
+
+The snippets live on the site's pages (docs/connect/); the README keeps the first few. A
+`toml` block is a gateway `config.toml` example and must load as settings; a block of another
+program's TOML (Codex's `config.toml`) is fenced with a title (```` ```toml title="..." ````).
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+URL = "http://127.0.0.1:3333/mcp"
 
 
-def _shell_blocks(text: str) -> list[str]:
-    return [b.strip() for b in re.findall(r"```sh\n(.*?)```", text, flags=re.S)]
+def _blocks(text: str, lang: str) -> list[str]:
+    return [b.strip() for b in re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)]
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _pages() -> dict[str, str]:
+    return {str(p.relative_to(DOCS)): p.read_text(encoding="utf-8") for p in DOCS.rglob("*.md")}
+
+
+def _json_blocks(text: str) -> list[object]:
+    return [json.loads(b) for b in _blocks(text, "json")]
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
-    blocks = _shell_blocks((ROOT / "README.md").read_text())
-    test_command = next(b for b in blocks if "pytest" in b)
+    test_command = next(b for b in _blocks(_readme(), "sh") if "pytest" in b)
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in ci_lines
 
 
 def test_readme_start_command_launches_the_app() -> None:
-    blocks = _shell_blocks((ROOT / "README.md").read_text())
+    blocks = _blocks(_readme(), "sh")
     assert blocks[0].endswith("llmgw-desktop")
     assert "pip install -e ." in blocks[0]
 
 
-def test_readme_connection_snippets_match_what_the_app_copies() -> None:
-    import json
+def test_install_page_has_the_readme_commands() -> None:
+    readme = _blocks(_readme(), "sh")
+    install = _blocks((DOCS / "install.md").read_text(encoding="utf-8"), "sh")
+    assert readme[0] in install
+    assert next(b for b in readme if "pytest" in b) in install
 
+
+def test_readme_connection_snippets_match_what_the_app_copies() -> None:
     from llmgw_desktop.ui.connect import snippets
 
-    readme = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```(?:sh|json)\n(.*?)```", readme, flags=re.S)
-    text = "\n".join(blocks)
-    made = {
-        s.client: s.text for s in snippets("http://127.0.0.1:3333/mcp", ["llmgw-desktop", "mcp"])
-    }
+    made = {s.client: s.text for s in snippets(URL, ["llmgw-desktop", "mcp"])}
+    shell = "\n".join(_blocks(_readme(), "sh"))
     for client in ("Claude Code (HTTP)", "Claude Code (stdio)", "Codex"):
-        assert made[client] in text, client
-    json_blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, flags=re.S)]
-    assert json.loads(made["Cursor"]) in json_blocks
-    assert json.loads(made["VS Code"]) in json_blocks
+        assert made[client] in shell, client
 
 
-def test_readme_locked_snippets_match_what_the_app_copies() -> None:
+def test_site_connection_snippets_match_what_the_app_copies() -> None:
+    from llmgw_desktop.ui.connect import snippets
+
+    made = {s.client: s.text for s in snippets(URL, ["llmgw-desktop", "mcp"])}
+    pages = _pages()
+    claude = "\n".join(_blocks(pages["connect/claude-code.md"], "sh"))
+    assert made["Claude Code (HTTP)"] in claude
+    assert made["Claude Code (stdio)"] in claude
+    assert made["Codex"] in "\n".join(_blocks(pages["connect/codex.md"], "sh"))
+    editors = _json_blocks(pages["connect/cursor-vscode.md"])
+    assert json.loads(made["Cursor"]) in editors
+    assert json.loads(made["VS Code"]) in editors
+    assert json.loads(made["Any stdio client"]) in _json_blocks(pages["connect/index.md"])
+
+
+def test_site_locked_snippets_match_what_the_app_copies() -> None:
     """With a bearer lock, as the Connect page's Copy gives them (the token's placeholder)."""
-    import json
-
     from llmgw_desktop.ui.connect import TOKEN_PLACEHOLDER, sdk_snippets, snippets
 
-    readme = (ROOT / "README.md").read_text()
-    shell = "\n".join(re.findall(r"```sh\n(.*?)```", readme, flags=re.S))
-    python = [b.strip() for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S)]
-    json_blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, flags=re.S)]
-    url = "http://127.0.0.1:3333/mcp"
+    pages = _pages()
     made = {
-        s.client: s.text for s in snippets(url, ["llmgw-desktop", "mcp"], token=TOKEN_PLACEHOLDER)
+        s.client: s.text for s in snippets(URL, ["llmgw-desktop", "mcp"], token=TOKEN_PLACEHOLDER)
     }
-    for client in ("Claude Code (HTTP)", "Codex"):
-        assert made[client] in shell, client
-    assert json.loads(made["Cursor"]) in json_blocks
-    assert json.loads(made["VS Code"]) in json_blocks
+    assert made["Claude Code (HTTP)"] in "\n".join(_blocks(pages["connect/claude-code.md"], "sh"))
+    assert made["Codex"] in "\n".join(_blocks(pages["connect/codex.md"], "sh"))
+    editors = _json_blocks(pages["connect/cursor-vscode.md"])
+    assert json.loads(made["Cursor"]) in editors
+    assert json.loads(made["VS Code"]) in editors
     sdks = {
         s.client: s.text for s in sdk_snippets("http://127.0.0.1:3333", token=TOKEN_PLACEHOLDER)
     }
+    python = _blocks(pages["connect/sdks.md"], "python")
     for client in ("OpenAI SDK (Python)", "Anthropic SDK (Python)", "Gemini SDK (Python)"):
         assert sdks[client] in python, client
+    shell = "\n".join(_blocks(pages["connect/sdks.md"], "sh"))
+    assert sdks["OpenAI SDK (environment)"] in shell
+    assert sdks["curl"] in shell
 
 
-def test_readme_config_examples_are_valid_settings(tmp_path: Path) -> None:
+def test_config_examples_are_valid_settings(tmp_path: Path) -> None:
     from llmgw_desktop.config.settings import load_settings
 
-    readme = (ROOT / "README.md").read_text()
-    examples = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
-    assert examples
-    for example in examples:
+    examples = [(name, b) for name, text in _pages().items() for b in _blocks(text, "toml")]
+    examples += [("README.md", b) for b in _blocks(_readme(), "toml")]
+    assert len(examples) >= 8
+    for name, example in examples:
         # The placeholder stands for a real digest; everything else is loaded as written.
         text = example.replace("<sha256 hex of the client secret>", "0" * 64)
         config = tmp_path / "config.toml"
         config.write_text(text)
         loaded = load_settings(config, environ={})  # raises ConfigError naming a bad key
-        assert loaded.settings is not None
+        assert loaded.settings is not None, name

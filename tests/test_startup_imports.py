@@ -39,8 +39,9 @@ HEAVY = (
 CHILD_TIMEOUT_S = 120.0
 
 
-def modules_loaded_by(code: str) -> set[str]:
-    """The heavy modules in `sys.modules` after a fresh interpreter runs `code`."""
+def modules_loaded_by(code: str, also: tuple[str, ...] = ()) -> set[str]:
+    """The heavy modules (and those named in `also`) in `sys.modules` after a fresh
+    interpreter runs `code`."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -51,11 +52,46 @@ def modules_loaded_by(code: str) -> set[str]:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=True,
     )
-    return set(json.loads(result.stdout.splitlines()[-1])) & set(HEAVY)
+    return set(json.loads(result.stdout.splitlines()[-1])) & {*HEAVY, *also}
 
 
 def test_the_command_line_imports_nothing_heavy_before_a_command_runs() -> None:
     assert modules_loaded_by("import llmgw_desktop.shell.cli.main") == set()
+
+
+# What a bare interpreter has not loaded and `--version` must not load either (issue 42: it is
+# held to 4x a bare start): the parser, the paths, the event loop, the metadata reader.
+VERSION_MUST_NOT_LOAD = (
+    "argparse",
+    "asyncio",
+    "importlib.metadata",
+    "email",
+    "platformdirs",
+    "logging",
+    "llmgw_desktop.config.paths",
+    "llmgw_desktop.shell.cli.parser",
+)
+
+
+def test_version_loads_nothing_but_the_version() -> None:
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from llmgw_desktop.shell.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    assert main(['--version']) == 0\n"
+        "assert out.getvalue().startswith('llmgw-desktop ') and '0.0.0' not in out.getvalue()\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        cwd=ROOT,
+        check=True,
+    )
+    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    assert loaded.isdisjoint(VERSION_MUST_NOT_LOAD), loaded & set(VERSION_MUST_NOT_LOAD)
 
 
 def test_the_stdio_relay_imports_no_server_stack() -> None:
@@ -68,6 +104,8 @@ def test_the_stdio_relay_imports_no_server_stack() -> None:
         "from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder"
     )
     assert modules_loaded_by(relay_path) == set()
+    # Nor the standard library's HTTP client (the relay speaks HTTP/1.1 itself; issue 42).
+    assert not modules_loaded_by(relay_path, also=("urllib.request", "http.client", "email"))
 
 
 def test_the_window_imports_no_chart_library() -> None:
@@ -135,3 +173,65 @@ def test_a_running_headless_gateway_holds_no_chart_library(tmp_path: Path) -> No
     assert code == 0, err[-3000:]
     assert "_multiarray_umath" not in maps
     assert "numpy" not in maps and "pyqtgraph" not in maps
+
+
+_CLOUD_LIBRARIES = ("botocore", "google.auth", "azure.identity")
+_GATEWAY_WITHOUT_CLOUD_CALLS = """
+import asyncio, json, os, sys
+from dataclasses import replace
+from llmgw_desktop.config.settings import load_settings
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.engine.gateway.clouds import CloudCall
+
+async def main():
+    loaded = load_settings()
+    settings = loaded.settings.with_values({"http.port": 0})
+    lock = InstanceLock(settings.data_path)
+    assert lock.acquire()
+    runtime = GatewayRuntime(replace(loaded, settings=settings), mode="headless", lock=lock,
+                             on_activate=lambda: "headless")
+    await runtime.start()
+    gateway = runtime.engine.gateway
+    await gateway.directory.providers()
+    await gateway.directory.models()
+    idle = sorted(m for m in sys.modules if m.startswith(LIBRARIES))
+    # The guard sees a library once a cloud does load one (a Bedrock stream's framing).
+    wire = gateway.upstream.cloud("bedrock")
+    await wire.prepare(CloudCall("", "m", "bedrock-converse", "api-key-0123", True), b"{}", {})
+    asked = sorted(m for m in sys.modules if m.startswith(LIBRARIES))
+    await runtime.stop()
+    lock.release()
+    print(json.dumps([idle, asked]))
+
+LIBRARIES = tuple(sys.argv[1].split(","))
+asyncio.run(main())
+"""
+
+
+def test_the_cloud_libraries_load_only_when_a_cloud_is_asked(tmp_path: Path) -> None:
+    # Clouds set up in the environment (a region, an endpoint, a project), yet not asked:
+    # listing providers and models loads none of their libraries.
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "AWS_REGION": "us-east-1",
+        "AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com",
+        "GOOGLE_CLOUD_PROJECT": "p",
+        "LLM_GATEWAY_CONFIG": str(tmp_path / "config.toml"),
+        "LLM_GATEWAY_DATA_DIR": str(tmp_path / "data"),
+        "LLM_GATEWAY_LOG_DIR": str(tmp_path / "log"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _GATEWAY_WITHOUT_CLOUD_CALLS, ",".join(_CLOUD_LIBRARIES)],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    idle, asked = json.loads(result.stdout.splitlines()[-1])
+    assert idle == []
+    assert "botocore" in asked

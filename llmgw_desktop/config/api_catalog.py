@@ -10,10 +10,18 @@ provider's id is reached through its own provider's prefix: Groq's `openai/gpt-o
 `openrouter/google/gemini-2.5-flash`. The model lists here are defaults that the providers'
 own lists extend at run time. Everything here is a default: `gateway.providers` in
 config.toml overrides any field and adds OpenAI-compatible servers of its own.
+
+Three providers are clouds (`cloud` set): Azure OpenAI, Amazon Bedrock and Google Vertex AI.
+They are reached through the same routing, keys, budgets and recorder as any API provider,
+but their URLs and credentials are their own (`engine/gateway/clouds/`): an Azure endpoint and
+api-version, an AWS region and SigV4, a Google project, location and Application Default
+Credentials. `ambient` names the credential a cloud finds without a key (the AWS chain, ADC,
+Microsoft Entra ID), used when no key is stored or set.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 
 from llmgw_desktop.config.cli_catalog import PROVIDER_IDS
@@ -22,7 +30,10 @@ __all__ = [
     "API_PROVIDERS",
     "BUILTIN_SWITCH_IDS",
     "CLI_BRIDGES",
+    "CLOUD_ENV_NAMES",
+    "CLOUD_KINDS",
     "DIALECT_ANTHROPIC",
+    "DIALECT_BEDROCK_CONVERSE",
     "DIALECT_GEMINI",
     "DIALECT_OPENAI_CHAT",
     "DIALECT_OPENAI_RESPONSES",
@@ -36,6 +47,36 @@ DIALECT_OPENAI_CHAT = "openai-chat"
 DIALECT_OPENAI_RESPONSES = "openai-responses"
 DIALECT_ANTHROPIC = "anthropic"
 DIALECT_GEMINI = "gemini"
+# Amazon Bedrock's Converse API: only ever spoken to an upstream, never by a client.
+DIALECT_BEDROCK_CONVERSE = "bedrock-converse"
+
+# The clouds, by the `kind` a provider table names them with.
+CLOUD_AZURE = "azure"
+CLOUD_BEDROCK = "bedrock"
+CLOUD_VERTEX = "vertex"
+CLOUD_KINDS = (CLOUD_AZURE, CLOUD_BEDROCK, CLOUD_VERTEX)
+# The environment each cloud reads, as its own SDK does (README and docs/CLOUDS.md list them).
+CLOUD_ENV_NAMES: tuple[str, ...] = (
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_AD_TOKEN",
+    "OPENAI_API_VERSION",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_CLOUD_LOCATION",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_VERTEX_BASE_URL",
+)
 
 
 @dataclass(frozen=True)
@@ -62,10 +103,37 @@ class ApiProviderSpec:
     # Sent with every request to it (`headers` in its config table), and its own proxy.
     headers: tuple[tuple[str, str], ...] = ()
     proxy: str = ""
+    # A cloud (`azure`, `bedrock`, `vertex`): its URLs and credentials are its own.
+    cloud: str = ""
+    # The label of the credential the cloud finds by itself (the AWS chain, ADC, Entra ID),
+    # tried when the pool holds no key.
+    ambient: str = ""
+    # Cloud settings from the provider's table; empty: the cloud's environment variables.
+    region: str = ""  # Bedrock
+    project: str = ""  # Vertex
+    location: str = ""  # Vertex
+    api_version: str = ""  # Azure ("v1", or a dated version for the deployment URLs)
+    # Azure: deployment -> the model it serves (for prices and capabilities).
+    deployments: tuple[tuple[str, str], ...] = ()
+    # Models sent in another dialect than `dialect`, by glob (Vertex's Claude models speak
+    # Anthropic Messages through rawPredict).
+    model_dialects: tuple[tuple[str, str], ...] = ()
 
     @property
     def kind(self) -> str:
         return "local" if self.local else "api"
+
+    def dialect_for(self, model: str) -> str:
+        """The dialect requests for `model` are sent in."""
+        for pattern, dialect in self.model_dialects:
+            if fnmatch.fnmatchcase(model.lower(), pattern):
+                return dialect
+        return self.dialect
+
+    def speaks_for(self, model: str) -> tuple[str, ...]:
+        """Every dialect `model`'s API serves natively (its own first)."""
+        own = self.dialect_for(model)
+        return (own,) if own != self.dialect else (own, *self.also_speaks)
 
 
 @dataclass(frozen=True)
@@ -160,6 +228,45 @@ API_PROVIDERS: tuple[ApiProviderSpec, ...] = (
         key_env=("XAI_API_KEY",),
         models=("grok-4", "grok-4-fast", "grok-code-fast-1"),
         model_prefixes=("grok-",),
+    ),
+    ApiProviderSpec(
+        "azure",
+        "Azure OpenAI",
+        DIALECT_OPENAI_CHAT,
+        "",  # the resource's endpoint: AZURE_OPENAI_ENDPOINT or base_url
+        also_speaks=(DIALECT_OPENAI_RESPONSES,),
+        key_env=("AZURE_OPENAI_API_KEY",),
+        base_url_env="AZURE_OPENAI_ENDPOINT",
+        cloud=CLOUD_AZURE,
+        ambient="entra-id",
+    ),
+    ApiProviderSpec(
+        "bedrock",
+        "Amazon Bedrock",
+        DIALECT_BEDROCK_CONVERSE,
+        "",  # https://bedrock-runtime.{region}.amazonaws.com unless an endpoint is set
+        key_env=("AWS_BEARER_TOKEN_BEDROCK",),
+        base_url_env="AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+        models=(
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            "amazon.nova-pro-v1:0",
+            "meta.llama3-3-70b-instruct-v1:0",
+            "mistral.mistral-large-2407-v1:0",
+        ),
+        cloud=CLOUD_BEDROCK,
+        ambient="aws-credentials",
+    ),
+    ApiProviderSpec(
+        "vertex",
+        "Google Vertex AI",
+        DIALECT_GEMINI,
+        "",  # https://{location}-aiplatform.googleapis.com unless a base URL is set
+        base_url_env="GOOGLE_VERTEX_BASE_URL",
+        models=("gemini-2.5-pro", "gemini-2.5-flash", "claude-sonnet-4-5@20250929"),
+        cloud=CLOUD_VERTEX,
+        ambient="adc",
+        model_dialects=(("claude-*", DIALECT_ANTHROPIC),),
     ),
     ApiProviderSpec(
         "ollama",

@@ -5,7 +5,6 @@ The engine loads it (`engine/gateway/tls.py`); this only says whether the file w
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
 
 __all__ = ["check_ca_bundle"]
@@ -15,6 +14,8 @@ def check_ca_bundle(value: str) -> str | None:
     """A setting check: empty, or a readable PEM file holding at least one certificate."""
     if not value:
         return None
+    import ssl  # only for a bundle to check: loading every setting must not load OpenSSL
+
     path = Path(value).expanduser()
     if not path.is_file():
         return f"{value!r} is not a file (give the path of a PEM file of CA certificates)"

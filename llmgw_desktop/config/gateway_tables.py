@@ -10,6 +10,11 @@
     headers = { X-Team = "infra" }       # sent with every request to it
     proxy = "http://proxy.corp:3128"     # this provider only, over the environment's
 
+    [gateway.providers.azure]            # a cloud: see docs/CLOUDS.md
+    base_url = "https://my-resource.openai.azure.com"
+    api_version = "v1"                   # or a dated version: the deployment URLs
+    deployments = { prod-4o = "gpt-4o" } # deployment -> model (prices, capabilities)
+
     [gateway.aliases]                    # a stale alias is a config fix, not a code change
     sonnet = "claude-sonnet-4-6"
 
@@ -33,6 +38,10 @@ from typing import Any
 from llmgw_desktop.config.api_catalog import (
     API_PROVIDERS,
     CLI_BRIDGES,
+    CLOUD_AZURE,
+    CLOUD_BEDROCK,
+    CLOUD_KINDS,
+    CLOUD_VERTEX,
     DIALECT_ANTHROPIC,
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
@@ -73,6 +82,20 @@ PROVIDER_FIELDS = {
     "enabled": bool,
     "headers": dict,
     "proxy": str,
+    # The clouds' own settings (docs/CLOUDS.md).
+    "region": str,
+    "project": str,
+    "location": str,
+    "api_version": str,
+    "deployments": dict,
+}
+# Which fields belong to which cloud; another kind naming one is told so.
+CLOUD_FIELDS = {
+    "region": CLOUD_BEDROCK,
+    "project": CLOUD_VERTEX,
+    "location": CLOUD_VERTEX,
+    "api_version": CLOUD_AZURE,
+    "deployments": CLOUD_AZURE,
 }
 ROUTE_FIELDS = {"strategy": str, "fallback": list, "pin": dict}
 _PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
@@ -94,6 +117,16 @@ RESERVED_HEADERS = frozenset(
     }
 )
 _BUILTIN = {p.id: p for p in API_PROVIDERS}
+# A provider of a cloud kind of your own (a second Azure resource, Bedrock in another region)
+# starts from the built-in one of its cloud: its URLs, dialects and credential chain. Its key
+# is its own (vault, api_key, api_key_env), never the built-in's environment variable.
+_CLOUD_TEMPLATES = {
+    p.cloud: dataclasses.replace(p, key_env=(), base_url_env=None, models=())
+    for p in API_PROVIDERS
+    if p.cloud
+}
+# A region, project or location goes into a host name or a path: letters, digits and '-'.
+_CLOUD_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _CLI_IDS = {b.id for b in CLI_BRIDGES}
 
 
@@ -145,10 +178,14 @@ def check_provider_tables(value: Mapping[str, Any]) -> str | None:
             if isinstance(item, list) and not all(isinstance(v, str) and v for v in item):
                 return f"{where}.{name} must be a list of non-empty strings"
         kind = table.get("kind")
-        if kind is not None and kind not in KINDS:
-            return f"{where}.kind {kind!r} must be one of {', '.join(KINDS)}"
+        if kind is not None and kind not in KINDS and kind not in CLOUD_KINDS:
+            return f"{where}.kind {kind!r} must be one of {', '.join((*KINDS, *CLOUD_KINDS))}"
+        cloud = kind if kind in CLOUD_KINDS else (_BUILTIN[pid].cloud if pid in _BUILTIN else "")
+        if (problem := _cloud_problem(where, cloud, table)) is not None:
+            return problem
         base_url = table.get("base_url")
-        if pid not in _BUILTIN and not base_url:
+        # Bedrock and Vertex find their endpoints from the region or location.
+        if pid not in _BUILTIN and not base_url and cloud not in (CLOUD_BEDROCK, CLOUD_VERTEX):
             return f"{where} is not a built-in provider, so it needs base_url (and kind)"
         if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
             return f"{where}.base_url {base_url!r} must be an http(s) URL"
@@ -158,6 +195,33 @@ def check_provider_tables(value: Mapping[str, Any]) -> str | None:
         proxy = table.get("proxy")
         if proxy and not re.match(r"^http://[^/\s]+/?$", proxy):
             return f"{where}.proxy {proxy!r} must be an http:// proxy URL (host and port)"
+    return None
+
+
+def _cloud_problem(where: str, cloud: str, table: Mapping[str, Any]) -> str | None:
+    """What is wrong with a table's cloud settings (None: nothing)."""
+    for name, owner in CLOUD_FIELDS.items():
+        if name not in table:
+            continue
+        if owner != cloud:
+            return f"{where}.{name} is a setting of kind = {owner!r} providers only"
+        value = table[name]
+        if name == "deployments":
+            if not all(
+                isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items()
+            ):
+                return (
+                    f"{where}.deployments maps deployment names to model ids, such as "
+                    '{ prod = "gpt-4o" }'
+                )
+        elif name == "api_version":
+            if not re.fullmatch(r"v1|preview|latest|\d{4}-\d{2}-\d{2}(-preview)?", value):
+                return (
+                    f"{where}.api_version {value!r} must be v1 (the v1 API) or a dated version "
+                    "such as 2024-10-21"
+                )
+        elif not _CLOUD_NAME.match(value):
+            return f"{where}.{name} {value!r} must be lowercase letters, digits and '-'"
     return None
 
 
@@ -210,12 +274,22 @@ def gateway_config(
     keys: dict[str, tuple[str, ...]] = {}
     key_env: dict[str, str] = {}
     for pid, table in providers.items():
-        base = merged.get(pid) or ApiProviderSpec(
-            pid, pid, KINDS[table.get("kind", "openai-compatible")], table["base_url"]
-        )
+        kind = table.get("kind", "openai-compatible")
+        base = merged.get(pid)
+        if base is None and kind in CLOUD_KINDS:
+            base = dataclasses.replace(_CLOUD_TEMPLATES[kind], id=pid, name=pid)
+        if base is None:
+            base = ApiProviderSpec(pid, pid, KINDS[kind], table["base_url"])
         changes: dict[str, Any] = {}
-        if "kind" in table:
-            changes["dialect"] = KINDS[table["kind"]]
+        if "kind" in table and kind in KINDS:
+            changes["dialect"] = KINDS[kind]
+            changes["cloud"] = changes["ambient"] = ""
+            changes["also_speaks"] = changes["model_dialects"] = ()
+        for name in ("region", "project", "location", "api_version"):
+            if name in table:
+                changes[name] = table[name]
+        if "deployments" in table:
+            changes["deployments"] = tuple(table["deployments"].items())
         if "name" in table:
             changes["name"] = table["name"]
         if "base_url" in table:
@@ -230,7 +304,7 @@ def gateway_config(
             changes["proxy"] = table["proxy"]
         # Listing a provider switches it on unless it says otherwise.
         changes["enabled"] = bool(table.get("enabled", True))
-        if pid not in _BUILTIN:
+        if pid not in _BUILTIN and kind not in CLOUD_KINDS:
             # A server that names its key (directly or by variable) must not be called without.
             changes["needs_key"] = bool(
                 table.get("api_key") or table.get("api_keys") or table.get("api_key_env")

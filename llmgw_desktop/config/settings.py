@@ -21,6 +21,7 @@ from typing import Any, get_type_hints
 from llmgw_desktop.config import paths
 from llmgw_desktop.config import settings_fields as checks
 from llmgw_desktop.config.budgets import check_budget_tables
+from llmgw_desktop.config.settings_cache import ResponseCacheSettings
 from llmgw_desktop.config.settings_fields import section, setting
 from llmgw_desktop.config.settings_gateway import GatewaySettings
 from llmgw_desktop.config.settings_http import HttpSettings, McpSettings
@@ -149,6 +150,7 @@ class Settings:
     )
     metrics: MetricsSettings = section(MetricsSettings)
     otel: OtelSettings = section(OtelSettings)
+    cache: ResponseCacheSettings = section(ResponseCacheSettings)
 
     # Derived paths: computed from the settings above, never stored.
     @property

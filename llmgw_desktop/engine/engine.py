@@ -417,8 +417,9 @@ class Engine:
         """Note the loopback port the front door bound, so no upstream is ever pointed at it."""
         self._own_origins.update({f"127.0.0.1:{port}", f"[::1]:{port}", f"::1:{port}"})
 
-    async def start(self) -> None:
-        """Open the store and begin serving.
+    async def start(self, *, vault_later: bool = False) -> None:
+        """Open the store and begin serving (`vault_later`: the vault opens in the background,
+        its own calls waiting for it, so a front door can answer before the keyring is asked).
 
         Raises:
             StoreError: the database cannot be opened; nothing was started.
@@ -434,7 +435,10 @@ class Engine:
             await self.store.open()
             # A locked vault (missing or wrong master key) is reported, never fatal: keys from
             # config and the environment still work, and nothing stored is touched.
-            await self.vault.open()
+            if vault_later:
+                self.vault.open_later(lambda coro: self.tasks.spawn(coro, name="vault-open"))
+            else:
+                await self.vault.open()
             await self.auth.start()
             # On a store other gateways share, unfinished jobs may be theirs, running now: only
             # those whose process's lease ran out are ended (by the lease reaper, `leases.py`).
@@ -501,7 +505,7 @@ class Engine:
             # Before the tasks: each server is asked to exit (stdin closed) before any is killed.
             await self.upstream_mcp.stop()
             await self.tasks.shutdown(grace=TASKS_STOP_GRACE_S)
-            await self.gateway.upstream.close()
+            await self.gateway.close()
             # Requests still open (an answer streaming when the front door closed) were cut by
             # the stop: their rows say so, in the same word as the jobs'.
             self.recorder.interrupt_open()

@@ -1,10 +1,11 @@
 """Errors the engine raises, grouped by what the caller must do, each with a stable code.
 
 `ErrorCode` lists every code a front door answers with, the HTTP status it maps to and what it
-means; README's table of codes is written from it (`python scripts/error_table.py`). Each front
-door maps an `EngineError` to its own envelope in one function: `transports.mcp.results`
-(`tool_error`), `transports.http_errors` (`error_response`, the native HTTP API) and
-`transports.gateway.dialect_errors` (`dialect_error`, each dialect's error body).
+means; the documentation's table of codes (docs/troubleshooting.md) is written from it
+(`python scripts/docs_reference.py`). Each front door maps an `EngineError` to its own
+envelope in one function: `transports.mcp.results` (`tool_error`), `transports.http_errors`
+(`error_response`, the native HTTP API) and `transports.gateway.dialect_errors`
+(`dialect_error`, each dialect's error body).
 """
 
 from __future__ import annotations
@@ -96,6 +97,11 @@ class ErrorCode(StrEnum):
         "The request uses a feature the chosen model's dialect cannot express.",
     )
     HTTP_ERROR = "http_error", 400, "Another HTTP-level refusal; the status says which."
+    CONTENT_FILTERED = (
+        "content_filtered",
+        400,
+        "A cloud's content filter or guardrail refused the prompt (its message kept).",
+    )
     # A spending limit the user set: it resets with its period, not in seconds.
     BUDGET_EXCEEDED = (
         "budget_exceeded",
@@ -127,6 +133,11 @@ class ErrorCode(StrEnum):
         "The gateway key's scope leaves out that model, provider, project or MCP tool.",
     )
     APPROVAL_DENIED = "approval_denied", 403, "The approval gate refused the call."
+    MODEL_NOT_ENABLED = (
+        "model_not_enabled",
+        403,
+        "The cloud account has no access to the model (not enabled, granted or deployed there).",
+    )
     UPSTREAM_TOOL_REFUSED = (
         "upstream_tool_refused",
         403,
@@ -160,6 +171,11 @@ class ErrorCode(StrEnum):
         429,
         "The caller or the provider is rate limited (a CLI's own limit answers 502).",
     )
+    QUOTA_EXCEEDED = (
+        "quota_exceeded",
+        429,
+        "The cloud account's quota for the model is used up (its message says which).",
+    )
     TOO_MANY_CONNECTIONS = (
         "too_many_connections",
         429,
@@ -187,6 +203,12 @@ class ErrorCode(StrEnum):
         503,
         "No route for the model is set up, for more than one reason (each attempt says why: "
         "no key, switched off, paused).",
+    )
+    CLOUD_NOT_CONFIGURED = (
+        "cloud_not_configured",
+        503,
+        "A cloud provider lacks its library, credential, region or project; the message names "
+        "what to install or set (nothing was sent).",
     )
     VAULT_LOCKED = "vault_locked", 503, "The vault's master key is missing or wrong."
     STORE_UNAVAILABLE = (
@@ -246,7 +268,7 @@ class ErrorCode(StrEnum):
 
 
 def error_code_table() -> str:
-    """README's table of error codes, in Markdown."""
+    """The documentation's table of error codes (docs/troubleshooting.md), in Markdown."""
     rows = ["| Code | HTTP | Meaning |", "| --- | --- | --- |"]
     rows += [f"| `{code}` | {code.http_status} | {code.meaning} |" for code in ErrorCode]
     return "\n".join(rows) + "\n"

@@ -17,8 +17,6 @@ import secrets
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -231,6 +229,9 @@ def ask_running_instance_to_quit(data_dir: Path, wait_seconds: float = QUIT_WAIT
 
 
 def _post(info: dict[str, Any], path: str) -> dict[str, Any]:
+    # Here, not at the top: the stdio relay, spawned on every editor start, never posts.
+    import urllib.request
+
     request = urllib.request.Request(  # noqa: S310 - the URL is our own loopback address
         info["url"] + path,
         method="POST",

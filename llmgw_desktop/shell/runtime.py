@@ -109,7 +109,8 @@ class GatewayRuntime:
             StoreError: the database cannot be opened.
             PortInUse: the HTTP port is taken.
         """
-        await self.engine.start()
+        # The vault's master key (the OS keyring) is found while the door opens.
+        await self.engine.start(vault_later=True)
         try:
             await self.mcp.start(self.engine.tasks)
             await self.http.start()

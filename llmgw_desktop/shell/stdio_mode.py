@@ -19,7 +19,6 @@ import logging
 import os
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,6 +94,8 @@ def _gateway_elsewhere(loaded: LoadedSettings) -> str | None:
     """Why this process must not become the gateway although no instance holds its data
     directory: one already answers on its port, keeping its files elsewhere (started with
     other XDG or LLM_GATEWAY_* variables). None when nothing of ours answers there."""
+    import urllib.request  # only when this process would become the gateway, never to relay
+
     port = loaded.settings.http.port
     url = f"http://127.0.0.1:{port}"
     try:

@@ -9,19 +9,17 @@ provider that has no CLI); it is now asked through the gateway, with its recorde
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.engine.api import CallParams, InvalidRequest
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
+from tests.mcp_wire import mcp_session
 from tests.transports.gateway.conftest import GatewayFactory
 
 FAKE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"
@@ -49,13 +47,8 @@ async def gateway(
     return runtime
 
 
-@asynccontextmanager
-async def mcp_client(gateway: GatewayRuntime) -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(timeout=60) as http,
-        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
-    ):
-        yield client
+def mcp_client(gateway: GatewayRuntime) -> AbstractAsyncContextManager[Client]:
+    return mcp_session(gateway.mcp_url)
 
 
 async def ask(client: Client, **arguments: Any) -> tuple[bool, dict[str, Any]]:

@@ -6,27 +6,20 @@ arguments come back as the usual structured error rather than pydantic's text.""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
-import httpx2
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.mcp_wire import mcp_session
 
 INVALID_PARAMS = -32602
 
 
-@asynccontextmanager
-async def mcp_client(gateway: GatewayRuntime) -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(timeout=60) as http,
-        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
-    ):
-        yield client
+def mcp_client(gateway: GatewayRuntime) -> AbstractAsyncContextManager[Client]:
+    return mcp_session(gateway.mcp_url)
 
 
 async def tool_names(client: Client) -> set[str]:

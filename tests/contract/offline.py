@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,14 @@ def offline_environment(home: Path, base_url: str, monkeypatch: pytest.MonkeyPat
     """Set up this process's environment (inherited by the CLIs) for offline runs."""
     for name, value in prepare_offline_home(home, base_url).items():
         monkeypatch.setenv(name, value)
+
+
+def vibe_stand_in(monkeypatch: pytest.MonkeyPatch, home: Path, base_url: str) -> None:
+    """Point the Mistral Vibe stand-in (tests/fakes/bin/vibe: the real one needs Python 3.12)
+    at the scripted upstream at `base_url`, its home at `home`, run by this interpreter."""
+    monkeypatch.setenv("VIBE_HOME", str(home))
+    monkeypatch.setenv("VIBE_TEST_BASE_URL", base_url)
+    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
 
 
 def private_home(home: Path) -> dict[str, str]:

@@ -8,7 +8,6 @@ end to end; it cannot prove the real vibe behaves the same.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobState
 from tests.contract.conftest import engine_settings, run
+from tests.contract.offline import vibe_stand_in
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
 FAKE_BIN = Path(__file__).resolve().parents[1] / "fakes" / "bin"
@@ -30,9 +30,7 @@ async def vibe_engine(
     upstream: ScriptedUpstream,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Engine]:
-    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe-home"))
-    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
+    vibe_stand_in(monkeypatch, tmp_path / "vibe-home", upstream.base_url)
     engine = Engine(engine_settings(loaded, {"providers.cli_path": [str(FAKE_BIN)]}))
     await engine.start()
     yield engine

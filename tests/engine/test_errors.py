@@ -1,4 +1,4 @@
-"""The error codes: one enum, stable wire strings, README's table in step with it."""
+"""The error codes: one enum, stable wire strings, the documentation's table in step with it."""
 
 from __future__ import annotations
 
@@ -20,17 +20,17 @@ from llmgw_desktop.engine.errors import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-START = "<!-- error-codes: written by scripts/error_table.py -->"
+START = "<!-- error-codes: written by scripts/docs_reference.py -->"
 END = "<!-- /error-codes -->"
 
 
-def test_readme_table_of_error_codes_is_generated_from_the_enum() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(re.escape(START) + r"\n(.*?)" + re.escape(END), readme, flags=re.S)
-    assert found, f"README.md lost its {START} ... {END} markers"
+def test_docs_table_of_error_codes_is_generated_from_the_enum() -> None:
+    page = (ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
+    found = re.search(re.escape(START) + r"\n(.*?)" + re.escape(END), page, flags=re.S)
+    assert found, f"docs/troubleshooting.md lost its {START} ... {END} markers"
     assert found.group(1) == error_code_table(), (
-        "README.md's table of error codes differs from ErrorCode: "
-        "regenerate it with `python scripts/error_table.py`"
+        "docs/troubleshooting.md's table of error codes differs from ErrorCode: "
+        "regenerate it with `python scripts/docs_reference.py`"
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import aiohttp
@@ -44,27 +43,6 @@ CLIENT_TIMEOUT_S = 5.0
 FAKE_KEY = "sk-fake-key-0123456789"
 # Any: the SDKs type messages as TypedDicts, which plain literals do not satisfy.
 HELLO: Any = [{"role": "user", "content": "Say hello"}]
-
-
-# A proxy from the developer's shell would take loopback calls elsewhere; Vertex mode would
-# ignore the base URL.
-_ENV_THAT_REROUTES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "GOOGLE_GENAI_USE_VERTEXAI",
-)
-
-
-@pytest.fixture
-async def up(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ScriptedUpstream]:
-    for name in _ENV_THAT_REROUTES:
-        monkeypatch.delenv(name, raising=False)
-    async with ScriptedUpstream() as upstream:
-        yield upstream
 
 
 def claude(up: ScriptedUpstream, max_retries: int = 0) -> anthropic.AsyncAnthropic:

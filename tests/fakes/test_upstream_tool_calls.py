@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
@@ -66,26 +65,6 @@ GEMINI_CONFIG = genai_types.GenerateContentConfig(
         )
     ]
 )
-
-# A proxy from the developer's shell would take loopback calls elsewhere; Vertex mode would
-# ignore the base URL.
-_ENV_THAT_REROUTES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "GOOGLE_GENAI_USE_VERTEXAI",
-)
-
-
-@pytest.fixture
-async def up(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ScriptedUpstream]:
-    for name in _ENV_THAT_REROUTES:
-        monkeypatch.delenv(name, raising=False)
-    async with ScriptedUpstream() as upstream:
-        yield upstream
 
 
 def claude(up: ScriptedUpstream) -> anthropic.AsyncAnthropic:

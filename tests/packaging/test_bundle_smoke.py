@@ -20,22 +20,14 @@ import pytest
 
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
+from tests.mcp_wire import initialize
 
 BUNDLE = os.environ.get("LLMGW_BUNDLE", "")
 pytestmark = [
     pytest.mark.skipif(not BUNDLE, reason="no bundle built (set LLMGW_BUNDLE=dist/llmgw-desktop)"),
     pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals"),
 ]
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "bundle-smoke", "version": "0"},
-    },
-}
+INITIALIZE = initialize("bundle-smoke")
 
 
 def _executable() -> Path:

@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.fakes.loopback import LoopbackApp
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.gateway import conftest as gateway_fixtures
 from tests.transports.gateway.conftest import GatewayFactory
@@ -111,30 +112,16 @@ async def test_a_client_leaving_mid_stream_is_one_debug_line(
     assert all(r.levelno == logging.DEBUG for r in left)  # when the write saw it (not a cancel)
 
 
-class HeldStream:
+class HeldStream(LoopbackApp):
     """An OpenAI-chat upstream whose stream sends one piece, waits for `go_on`, then sends
     the rest: the client can leave at a known moment (the scripted fake sends at once)."""
 
     def __init__(self) -> None:
         self.go_on = asyncio.Event()
         self._transport: asyncio.BaseTransport | None = None
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
-    async def __aenter__(self) -> HeldStream:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
 
     async def wait_stalled(self) -> None:
         """Until the gateway (and the client behind it) stops taking what is sent: the

@@ -24,12 +24,12 @@ import pytest
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.jobs.store import DeskFilter
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.mcp_wire import PROTOCOL, initialize
 from tests.reliability._callers_support import install_recording_claude, runs
 from tests.transports.mcp.conftest import start_gateway
 
 # Long enough for the client to be gone before the answer is written, short enough to wait for.
 CLAUDE_SECONDS = 1.0
-PROTOCOL = "2025-06-18"
 RACES = 20  # event streams opened and dropped at once, each at a slightly different moment
 WAIT_S = 30.0
 
@@ -107,16 +107,7 @@ class RawClient:
     async def initialize(self) -> None:
         head, _ = await self.request(
             "POST",
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": PROTOCOL,
-                    "capabilities": {},
-                    "clientInfo": {"name": "raw-socket", "version": "1"},
-                },
-            },
+            initialize("raw-socket", version="1"),
         )
         for line in head.decode("latin-1").split("\r\n"):
             name, _, value = line.partition(":")
@@ -227,18 +218,7 @@ async def test_an_editor_quitting_under_the_stdio_relay_is_one_line(
         assert relay.stdin is not None
         relay.stdin.write((json.dumps(message) + "\n").encode())
 
-    send(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": PROTOCOL,
-                "capabilities": {},
-                "clientInfo": {"name": "quitting-editor", "version": "1"},
-            },
-        }
-    )
+    send(initialize("quitting-editor", version="1"))
     first = await asyncio.wait_for(asyncio.to_thread(os.read, editor_reads, 65536), WAIT_S)
     assert b'"result"' in first, first
     send({"jsonrpc": "2.0", "method": "notifications/initialized"})

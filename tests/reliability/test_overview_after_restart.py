@@ -10,10 +10,8 @@ never a nested Qt loop inside a coroutine.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
-import aiohttp
 import pytest
 import qasync
 from pytestqt.qtbot import QtBot
@@ -21,12 +19,12 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.ui.actions import GatewayActions
-from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.qt import QApplication
 from tests.fakes.upstream import ScriptedUpstream
+from tests.gateways import start_runtime
+from tests.ui.desk_gateway import desk_faces, post_messages
 from tests.ui.waiting import until
 
 REQUESTS = 12
@@ -40,31 +38,13 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 
 
 async def _started(loaded: LoadedSettings) -> tuple[GatewayRuntime, InstanceLock]:
-    settings = loaded.settings.with_values({"http.port": 0})
-    lock = InstanceLock(settings.data_path)
-    assert lock.acquire()
-    runtime = GatewayRuntime(
-        replace(loaded, settings=settings), mode="desktop", lock=lock, on_activate=lambda: "x"
+    return await start_runtime(
+        loaded, loaded.settings.with_values({"http.port": 0}), mode="desktop"
     )
-    await runtime.start()
-    return runtime, lock
 
 
 async def _ask(runtime: GatewayRuntime, n: int) -> None:
-    body = {
-        "model": "claude-sonnet-4-6",
-        "max_tokens": 16,
-        "messages": [{"role": "user", "content": f"hi {n}"}],
-    }
-    async with (
-        aiohttp.ClientSession() as client,
-        client.post(
-            runtime.base_url + "/v1/messages",
-            json=body,
-            headers={"anthropic-version": "2023-06-01", "x-api-key": "unused"},
-        ) as response,
-    ):
-        assert response.status == 200, await response.text()
+    await post_messages(runtime, content=f"hi {n}")
 
 
 def test_overview_shows_the_last_24h_after_a_restart_and_a_degraded_store(
@@ -89,15 +69,7 @@ def test_overview_shows_the_last_24h_after_a_restart_and_a_degraded_store(
             lock.release()
 
             runtime, lock = await _started(loaded)
-            bridge = EngineBridge(runtime.engine)
-            actions = GatewayActions(
-                bridge,
-                endpoint=lambda: runtime.mcp_url,
-                open_dashboard=lambda: None,
-                quit_app=lambda: None,
-            )
-            data = runtime.settings.data_path
-            facts = WindowFacts(runtime.mcp_url, runtime.base_url + "/health", data, data)
+            bridge, actions, facts = desk_faces(runtime)
             page = OverviewPage(PageContext(bridge=bridge, actions=actions, facts=facts))
             qtbot.addWidget(page)
             try:

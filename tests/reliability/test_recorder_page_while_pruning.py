@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,14 +20,12 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.shell.instance import InstanceLock
-from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.ui.actions import GatewayActions
-from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import QApplication
+from tests.gateways import start_runtime
 from tests.reliability.test_recorder_prune import CAP, OVER, bulk_fill
+from tests.ui.desk_gateway import desk_faces
 
 PAGE_BOUND_S = 5.0  # rows and count on screen, on a loaded 2-core machine, while pruning
 
@@ -65,21 +62,8 @@ def test_recorder_page_lists_and_counts_rows_while_the_start_up_prune_runs(
         await made.close()
         bulk_fill(settings.database_file, CAP + OVER, time.time())
 
-        lock = InstanceLock(settings.data_path)
-        assert lock.acquire()
-        runtime = GatewayRuntime(
-            replace(loaded, settings=settings), mode="desktop", lock=lock, on_activate=lambda: "x"
-        )
-        await runtime.start()
-        bridge = EngineBridge(runtime.engine)
-        actions = GatewayActions(
-            bridge,
-            endpoint=lambda: runtime.mcp_url,
-            open_dashboard=lambda: None,
-            quit_app=lambda: None,
-        )
-        data = settings.data_path
-        facts = WindowFacts(runtime.mcp_url, runtime.base_url + "/health", data, data)
+        runtime, lock = await start_runtime(loaded, settings, mode="desktop")
+        bridge, actions, facts = desk_faces(runtime)
         page = RecorderPage(PageContext(bridge=bridge, actions=actions, facts=facts))
         qtbot.addWidget(page)
         page.resize(1200, 800)

@@ -11,17 +11,13 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-import httpx2
-import pytest
-from mcp import Client
 from mcp.client.auth import OAuthClientProvider
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import (
     AuthorizationCodeResult,
     OAuthClientInformationFull,
@@ -29,10 +25,10 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.hashing import hash_password
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.gateways import gateway_starter
+from tests.mcp_wire import mcp_session
+from tests.transports.auth.conftest import start_fixture  # noqa: F401 - re-exported: `start`
 
 CLIENT_ID = "laptop-editor"
 CLIENT_SECRET = "editor-secret-0123456789-abcdefghijklmnop"
@@ -74,14 +70,6 @@ def consent_settings(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
             **(extra or {}),
         },
     )
-
-
-@pytest.fixture(name="start")
-async def start_fixture(loaded: LoadedSettings) -> AsyncIterator[Start]:
-    """`start`: start a gateway with settings overrides (by dotted key); each is
-    stopped after the test. Test modules import `start_fixture` to use it."""
-    async with gateway_starter(loaded) as start_gateway:
-        yield start_gateway
 
 
 @dataclass
@@ -316,10 +304,7 @@ async def sdk_health(gateway: GatewayRuntime, browser: Browser) -> MemoryStorage
     """Log in with the SDK's OAuth client (through `browser`) and call a tool over MCP."""
     storage = MemoryStorage(static_client_info())
     provider = sdk_provider(gateway, browser, storage)
-    async with (
-        httpx2.AsyncClient(auth=provider, timeout=30) as http,
-        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
-    ):
+    async with mcp_session(gateway.mcp_url, auth=provider, timeout=30) as client:
         result = await client.call_tool("llm_process_health", {})
     assert not result.is_error, result
     assert (result.structured_content or {}).get("engine")

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.engine.auth.principals import BEARER, LOCAL, Principal
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
+from tests.mcp_wire import mcp_session
 from tests.transports.auth.conftest import (
     CLIENT_ID,
     TOKEN,
@@ -109,10 +108,7 @@ async def callers(gateway: GatewayRuntime) -> dict[str, Caller]:
 @asynccontextmanager
 async def mcp_client(gateway: GatewayRuntime, headers: dict[str, str]) -> AsyncIterator[Client]:
     """The official MCP client on one Streamable HTTP session, `headers` on every request."""
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=30) as http,
-        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
-    ):
+    async with mcp_session(gateway.mcp_url, headers=headers, timeout=30) as client:
         yield client
 
 

@@ -18,22 +18,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
-from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.offline import CLI_BIN, find_cli
+from tests.contract.offline import CLI_BIN, find_cli, vibe_stand_in
 from tests.fakes.upstream import ScriptedUpstream
-from tests.transports.auth.conftest import Start
-from tests.transports.oauth.test_oauth_flow import (
+from tests.mcp_wire import mcp_session
+from tests.security._oauth_support import (
     Browser,
     MemoryStorage,
-    provider_for,
     static_client_info,
 )
+from tests.security._oauth_support import sdk_provider as provider_for
+from tests.transports.auth.conftest import Start
 
 FAKE_VIBE = Path(__file__).resolve().parents[1] / "fakes" / "bin" / "vibe"
 BINARIES = {
@@ -113,9 +112,7 @@ async def start_recording_gateway(
     """A gateway that finds the recording shims first, Mistral Vibe's stand-in pointed at the
     scripted upstream (the quickest CLI to run a call end to end), one attempt per call unless
     `settings` (passed to `start`) say otherwise."""
-    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
-    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
+    vibe_stand_in(monkeypatch, tmp_path / "vibe", upstream.base_url)
     monkeypatch.setenv("LLMGW_TEST_PYTHON", sys.executable)
     clis = RecordingClis(tmp_path)
     gateway = await start(
@@ -126,6 +123,26 @@ async def start_recording_gateway(
         }
     )
     return gateway, clis
+
+
+# The approval tests' gate: a call scoring this much is denied (the default; set explicitly so
+# the tests' expectations do not move with it).
+APPROVAL_THRESHOLD = 60
+
+
+@pytest.fixture
+async def approval_gateway(
+    start: Start,
+    offline: Path,
+    upstream: ScriptedUpstream,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[GatewayRuntime, RecordingClis]:
+    """The recording gateway with its approval gate at `APPROVAL_THRESHOLD` (`offline` points
+    the CLIs at the scripted upstream; test modules import it with the fixtures it needs)."""
+    return await start_recording_gateway(
+        start, upstream, tmp_path, monkeypatch, {"approval.threshold": APPROVAL_THRESHOLD}
+    )
 
 
 def require(provider: str) -> None:
@@ -146,20 +163,14 @@ async def oauth_mcp(gateway: GatewayRuntime) -> AsyncIterator[Client]:
     provider: OAuthClientProvider = provider_for(
         gateway, Browser(), MemoryStorage(static_client_info())
     )
-    async with (
-        httpx2.AsyncClient(auth=provider, timeout=120) as http,
-        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
-    ):
+    async with mcp_session(gateway.mcp_url, auth=provider, timeout=120) as client:
         yield client
 
 
 @asynccontextmanager
 async def headers_mcp(gateway: GatewayRuntime, headers: dict[str, str]) -> AsyncIterator[Client]:
     """An MCP session sending `headers` (a bearer token, or the local instance token)."""
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=120) as http,
-        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
-    ):
+    async with mcp_session(gateway.mcp_url, headers=headers, timeout=120) as client:
         yield client
 
 

@@ -14,8 +14,6 @@ command as a mention, which is not enough alone to deny.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from mcp import Client
 
@@ -27,11 +25,14 @@ from llmgw_desktop.engine.calls.approval import (
 )
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract.conftest import offline, upstream  # noqa: F401
-from tests.fakes.upstream import ScriptedUpstream
-from tests.security._power_support import RecordingClis, start_recording_gateway
-from tests.transports.auth.conftest import Start, start  # noqa: F401
+from tests.security._power_support import (  # noqa: F401 - fixtures
+    APPROVAL_THRESHOLD,
+    RecordingClis,
+    approval_gateway,
+)
+from tests.transports.auth.conftest import start_fixture  # noqa: F401
 
-THRESHOLD = 60
+THRESHOLD = APPROVAL_THRESHOLD
 ZWSP, WORD_JOINER, SOFT_HYPHEN = "\u200b", "\u2060", "\u00ad"
 
 MALICIOUS = [
@@ -183,23 +184,10 @@ async def test_a_huge_prompt_is_scored_off_the_loop_and_still_caught() -> None:
     assert not decision.allowed and "prompt recursive forced delete" in decision.reasons
 
 
-@pytest.fixture
-async def managed(
-    start: Start,  # noqa: F811
-    offline: Path,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> tuple[GatewayRuntime, RecordingClis]:
-    return await start_recording_gateway(
-        start, upstream, tmp_path, monkeypatch, {"approval.threshold": THRESHOLD}
-    )
-
-
 async def test_the_running_gateway_denies_every_evasion_and_runs_the_look_alikes(
-    managed: tuple[GatewayRuntime, RecordingClis],
+    approval_gateway: tuple[GatewayRuntime, RecordingClis],  # noqa: F811
 ) -> None:
-    gateway, clis = managed
+    gateway, clis = approval_gateway
     denied: list[str] = []
     ran: list[str] = []
     async with Client(gateway.mcp_url) as client:  # the local user: no front-door lock needed

@@ -28,6 +28,7 @@ from aiohttp import web
 from openai.types.chat import ChatCompletionMessageParam
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.fakes.loopback import LoopbackApp
 from tests.security._edge_support import Launch, _launch  # noqa: F401 - fixtures
 
 TOKEN = "bearer-token-for-tests-0123456789-abcdefghij"
@@ -40,15 +41,13 @@ HARD_TOKENS = 2000
 HOLD_S = 3.0  # longest an answer waits for the other calls to arrive
 
 
-class ChoicesUpstream:
+class ChoicesUpstream(LoopbackApp):
     """OpenAI Chat that bills `n` answers as the vendor does."""
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.expected = 1
         self._arrived = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     async def _chat(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -84,20 +83,8 @@ class ChoicesUpstream:
             }
         )
 
-    async def __aenter__(self) -> ChoicesUpstream:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ to a share. On the code before, alice got a 504 and `saturated`.
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +24,7 @@ import openai
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
+from tests.fakes.claude_stand_in import install_claude_stand_in
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.security._power_support import headers_mcp
 from tests.transports.auth.conftest import (  # noqa: F401
@@ -47,23 +47,6 @@ HELD_S = 120.0  # mallory's answers never come while the test runs
 WAIT_S = 30.0
 CLAUDE = "claude-sonnet-4-6"
 SYNC_DEADLINE_MS = 10_000  # alice's job, run at once, answers well within it
-
-# Claude Code, as far as the gateway can tell: blocks on a prompt holding HOLD (until the
-# gateway stops it), answers any other at once.
-_STAND_IN = """#!{python}
-import json, sys, time, uuid
-if "--version" in sys.argv:
-    print("2.1.0 (Claude Code; test stand-in)")
-    sys.exit(0)
-prompt = sys.stdin.read()
-if "HOLD" in prompt:
-    time.sleep(600)
-session = str(uuid.uuid4())
-print(json.dumps({{"type": "system", "subtype": "init", "session_id": session}}))
-print(json.dumps({{"type": "result", "subtype": "success", "is_error": False,
-                  "result": "ANSWERED", "session_id": session,
-                  "usage": {{"input_tokens": 3, "output_tokens": 2}}}}))
-"""
 
 
 def _as(name: str) -> dict[str, str]:
@@ -180,10 +163,7 @@ async def _jobs_gateway(
     max_queued: int,
 ) -> GatewayRuntime:
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    claude = bin_dir / "claude"
-    claude.write_text(_STAND_IN.format(python=sys.executable))
-    claude.chmod(0o755)
+    install_claude_stand_in(bin_dir)
     (tmp_path / "web").mkdir()
     return await start(
         {

@@ -18,13 +18,13 @@ same Gemini call in a workspace without `.gemini/` runs.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.contract.conftest import offline, upstream  # noqa: F401
+from tests.fakes.claude_stand_in import install_claude_stand_in
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._power_support import MODELS, RecordingClis, headers_mcp, require
 from tests.transports.auth.conftest import (  # noqa: F401
@@ -38,20 +38,6 @@ from tests.transports.auth.conftest import (  # noqa: F401
 pytestmark = pytest.mark.contract
 
 WAIT_MS = 60_000
-_STAND_IN = """#!{python}
-import json, sys, time, uuid
-if "--version" in sys.argv:
-    print("2.1.0 (Claude Code; test stand-in)")
-    sys.exit(0)
-prompt = sys.stdin.read()
-if "HOLD" in prompt:
-    time.sleep(600)
-session = str(uuid.uuid4())
-print(json.dumps({{"type": "system", "subtype": "init", "session_id": session}}))
-print(json.dumps({{"type": "result", "subtype": "success", "is_error": False,
-                  "result": "ANSWERED", "session_id": session,
-                  "usage": {{"input_tokens": 3, "output_tokens": 2}}}}))
-"""
 
 
 def _structured(result: Any) -> dict[str, Any]:
@@ -70,9 +56,7 @@ async def test_gemini_config_written_while_the_call_is_queued_is_not_loaded(
     monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
     clis = RecordingClis(tmp_path)
     holding = tmp_path / "holding-bin"
-    holding.mkdir()
-    (holding / "claude").write_text(_STAND_IN.format(python=sys.executable))
-    (holding / "claude").chmod(0o755)
+    install_claude_stand_in(holding)
     root = tmp_path / "ws"
     for name in ("web", "clean"):
         (root / name).mkdir(parents=True)

@@ -16,22 +16,14 @@ from contextlib import AsyncExitStack
 import httpx2
 import pytest
 
+from tests.mcp_wire import MCP_ACCEPT, initialize
 from tests.security._edge_support import Launch, _launch  # noqa: F401 - fixtures
 from tests.security._operator_support import mcp_client
 
 TOKEN = "mcp-session-cap-token-0123456789-abcdefghij"
 HEADER = "X-Remote-User"
 PER_PRINCIPAL = 3
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "session-cap-tests", "version": "0"},
-    },
-}
+INITIALIZE = initialize("session-cap-tests")
 
 
 def as_user(user: str) -> dict[str, str]:
@@ -47,7 +39,7 @@ def leaves(error: BaseException) -> list[BaseException]:
 
 async def open_raw_session(url: str, user: str) -> httpx2.Response:
     """An `initialize` with no session id: what opens a session."""
-    headers = as_user(user) | {"Accept": "application/json, text/event-stream"}
+    headers = as_user(user) | MCP_ACCEPT
     async with httpx2.AsyncClient(timeout=30) as http:
         return await http.post(url, json=INITIALIZE, headers=headers)
 

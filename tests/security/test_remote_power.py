@@ -12,7 +12,6 @@ a remote caller.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from tests.security._power_support import (
     oauth_mcp,
     request,
     require,
+    start_recording_gateway,
 )
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
@@ -98,20 +98,18 @@ async def power(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[GatewayRuntime, RecordingClis, Path]:
     """A locked gateway (bearer and OAuth) with three workspaces and recording CLIs."""
-    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
-    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
     root = tmp_path / "ws"
     for name in ("web", "granted", "listed"):
         (root / name).mkdir(parents=True)
-    clis = RecordingClis(tmp_path)
-    gateway = await start(
+    gateway, clis = await start_recording_gateway(
+        start,
+        upstream,
+        tmp_path,
+        monkeypatch,
         {
             **oauth_settings(),
             "http.auth_token": TOKEN,
             "http.trusted_principal_header": USER_HEADER,
-            "providers.cli_path": [str(clis.bin)],
-            "providers.retry_attempts": 1,
             "providers.retry_base_delay_ms": 0,
             "providers.timeout_ms": 120_000,
             "providers.kill_grace_ms": 1000,

@@ -17,6 +17,7 @@ import pytest
 from llmgw_desktop.engine.auth import oauth_store
 from llmgw_desktop.engine.auth.hashing import new_token, token_digest
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.mcp_wire import MCP_ACCEPT, initialize
 from tests.security._oauth_support import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -35,16 +36,7 @@ from tests.security._oauth_support import (
 )
 
 EVIL = "https://evil.example/"
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "audience-tests", "version": "0"},
-    },
-}
+INITIALIZE = initialize("audience-tests")
 
 
 async def stored_resource(gateway: GatewayRuntime, access_token: str) -> str | None:
@@ -79,7 +71,7 @@ async def works_on_mcp_and_v1(gateway: GatewayRuntime, token: str) -> tuple[int,
         "POST",
         gateway.settings.http.path,
         json=INITIALIZE,
-        headers=headers | {"Accept": "application/json, text/event-stream"},
+        headers=headers | MCP_ACCEPT,
     )
     models = await send(gateway, "GET", "/v1/models", headers=headers)
     return mcp.status, models.status

@@ -6,23 +6,49 @@ build their own page or window on it and close it before the context ends.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import anthropic
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.base import WindowFacts
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.gateways import start_runtime
 
-__all__ = ["Desk", "desk_gateway", "messages_request"]
+__all__ = ["Desk", "desk_faces", "desk_gateway", "messages_request", "page_parts", "post_messages"]
+
+
+def page_parts(
+    engine: Engine,
+    mcp_url: str = "http://127.0.0.1:9/mcp",
+    health_url: str = "http://127.0.0.1:9/health",
+) -> tuple[EngineBridge, GatewayActions, WindowFacts]:
+    """What a dashboard page is built on, for a started engine (its front door at `mcp_url`,
+    or nowhere); the caller detaches the bridge when done."""
+    bridge = EngineBridge(engine)
+    actions = GatewayActions(
+        bridge,
+        endpoint=lambda: mcp_url,
+        open_dashboard=lambda: None,
+        quit_app=lambda: None,
+    )
+    data = engine.settings.data_path
+    return bridge, actions, WindowFacts(mcp_url, health_url, data, data / "log")
+
+
+def desk_faces(runtime: GatewayRuntime) -> tuple[EngineBridge, GatewayActions, WindowFacts]:
+    """`page_parts` for a running desktop-mode gateway."""
+    return page_parts(runtime.engine, runtime.mcp_url, runtime.base_url + "/health")
 
 
 @dataclass(frozen=True)
@@ -60,24 +86,8 @@ async def desk_gateway(
         settings = loaded.settings.with_values(
             {"http.port": 0, "gateway.providers": {**loaded.settings.gateway.providers, **pointed}}
         )
-        lock = InstanceLock(settings.data_path)
-        assert lock.acquire()
-        runtime = GatewayRuntime(
-            replace(loaded, settings=settings),
-            mode="desktop",
-            lock=lock,
-            on_activate=lambda: "desktop",
-        )
-        await runtime.start()
-        bridge = EngineBridge(runtime.engine)
-        actions = GatewayActions(
-            bridge,
-            endpoint=lambda: runtime.mcp_url,
-            open_dashboard=lambda: None,
-            quit_app=lambda: None,
-        )
-        data = settings.data_path
-        facts = WindowFacts(runtime.mcp_url, runtime.base_url + "/health", data, data / "log")
+        runtime, lock = await start_runtime(loaded, settings, mode="desktop")
+        bridge, actions, facts = desk_faces(runtime)
         try:
             yield Desk(runtime, bridge, actions, facts, upstream)
         finally:
@@ -113,3 +123,40 @@ async def messages_request(
     finally:
         await client.close()
     assert answered == status
+
+
+async def post_messages(
+    runtime: GatewayRuntime,
+    *,
+    content: str = "hi",
+    headers: Mapping[str, str] | None = None,
+    expect: int | None = 200,
+) -> None:
+    """One Anthropic Messages request through the gateway as raw HTTP (no SDK and no retry),
+    with `headers` added; it must answer `expect` (None: any status)."""
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": content}],
+    }
+    sent = {"anthropic-version": "2023-06-01", "x-api-key": "unused", **(headers or {})}
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(runtime.base_url + "/v1/messages", json=body, headers=sent) as response,
+    ):
+        if expect is not None:
+            assert response.status == expect, await response.text()
+
+
+# Runs `body(desk, page)` with a page of the given type shown on a fresh desk gateway.
+OnDesk = Callable[..., None]
+# Runs `body(runtime, page)` with the Flight recorder page shown on one (`run_desk`).
+RunDesk = Callable[..., None]
+
+
+def close_window(window: MainWindow) -> None:
+    """Hide the dashboard the way closing it does: every page stops its refreshes and work."""
+    for each in window.pages.values():
+        each.page_hidden()
+        each.tasks.cancel_all()
+    window.hide()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 import qasync
 from pytestqt.qtbot import QtBot
@@ -24,7 +23,7 @@ from tests.fakes.upstream import (
     ANTHROPIC_INPUT_TOKENS,
     ANTHROPIC_OUTPUT_TOKENS,
 )
-from tests.ui.desk_gateway import desk_gateway
+from tests.ui.desk_gateway import desk_gateway, post_messages
 from tests.ui.waiting import until
 
 SCREENSHOT = Path("/tmp/cost_breakdown.png")
@@ -38,24 +37,7 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 
 
 async def _gateway_request(runtime: GatewayRuntime) -> None:
-    body = {
-        "model": "claude-sonnet-4-6",
-        "max_tokens": 16,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
-    async with (
-        aiohttp.ClientSession() as client,
-        client.post(
-            runtime.base_url + "/v1/messages",
-            json=body,
-            headers={
-                "anthropic-version": "2023-06-01",
-                "x-api-key": "unused",
-                "x-caller": "agent-a",
-            },
-        ) as response,
-    ):
-        assert response.status == 200, await response.text()
+    await post_messages(runtime, headers={"x-caller": "agent-a"})
 
 
 def _cli_rows(runtime: GatewayRuntime) -> None:

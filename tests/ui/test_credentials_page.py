@@ -15,12 +15,11 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.vault import KeySource
-from llmgw_desktop.ui.actions import GatewayActions
-from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.credentials import GLOBAL_LABEL, CredentialsPage
 from llmgw_desktop.ui.qt import QMessageBox, QTreeWidgetItem
 from tests.engine.vault.support import KEY_A, KEY_B, env_sources
+from tests.ui.desk_gateway import page_parts
 from tests.ui.waiting import until
 
 FIRST_KEY = "sk-first-0123456789abcdefghij"
@@ -35,15 +34,7 @@ async def credentials_page(
 ) -> AsyncIterator[tuple[CredentialsPage, Engine]]:
     engine = Engine(loaded.settings, vault_key_sources=sources, environ=environ or {})
     await engine.start()
-    bridge = EngineBridge(engine)
-    actions = GatewayActions(
-        bridge,
-        endpoint=lambda: "http://127.0.0.1:9/mcp",
-        open_dashboard=lambda: None,
-        quit_app=lambda: None,
-    )
-    data = loaded.settings.data_path
-    facts = WindowFacts("http://127.0.0.1:9/mcp", "http://127.0.0.1:9/health", data, data / "l")
+    bridge, actions, facts = page_parts(engine)
     page = CredentialsPage(PageContext(bridge=bridge, actions=actions, facts=facts))
     page.show()
     page.page_shown()

@@ -13,21 +13,18 @@ import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.engine.auth.consent import ConsentQueue, ConsentRequest
-from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
+from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.ui.approvals import DeskApprovals
 from llmgw_desktop.ui.consent import DeskConsent
 from llmgw_desktop.ui.decision_dialog import BUTTON_ORDER, DecisionDialog
 from llmgw_desktop.ui.qt import Qt
+from tests.ui.approval_requests import approval_request
 from tests.ui.waiting import until
 
-RISKY = ApprovalRequest(
-    provider="claude",
-    prompt="git push --force origin main && sudo rm -rf /srv/app",
+RISKY = approval_request(
+    "git push --force origin main && sudo rm -rf /srv/app",
     permission_mode="bypassPermissions",
     full_auto=True,
-    allowed_tools=(),
-    strategy="mcp_managed",
-    principal="local",
 )
 ASKING = ConsentRequest(
     "laptop-editor", "Laptop editor", "http://127.0.0.1:9/callback", ("mcp",), "127.0.0.1"

@@ -23,7 +23,7 @@ from llmgw_desktop.ui.qt import QSystemTrayIcon
 from llmgw_desktop.ui.theme import error_colour
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import desk_gateway
+from tests.ui.desk_gateway import close_window, desk_gateway
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
@@ -132,9 +132,6 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
                 assert desk.runtime.engine.provider_health.of("anthropic").errors == FAILED_CALLS
             finally:
                 tray.hide()
-                for each in window.pages.values():
-                    each.page_hidden()
-                    each.tasks.cancel_all()
-                window.hide()
+                close_window(window)
 
     qloop.run_until_complete(scenario())

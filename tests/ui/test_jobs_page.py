@@ -43,6 +43,7 @@ from tests.fakes.upstream import (
     Reply,
     ScriptedUpstream,
 )
+from tests.ui.desk_gateway import page_parts
 from tests.ui.waiting import until
 
 CALLER = "editor/1.0"
@@ -98,15 +99,7 @@ async def jobs_desk(
         offline_environment(tmp_path / "home", upstream.base_url, monkeypatch)
         engine = Engine(engine_settings(loaded, settings))
         await engine.start()
-        bridge = EngineBridge(engine)
-        actions = GatewayActions(
-            bridge,
-            endpoint=lambda: "http://127.0.0.1:9/mcp",
-            open_dashboard=lambda: None,
-            quit_app=lambda: None,
-        )
-        data = engine.settings.data_path
-        facts = WindowFacts("http://127.0.0.1:9/mcp", "http://127.0.0.1:9/health", data, data)
+        bridge, actions, facts = page_parts(engine)
         page = JobsPage(PageContext(bridge=bridge, actions=actions, facts=facts))
         qtbot.addWidget(page)
         page.show()

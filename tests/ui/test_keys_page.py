@@ -24,7 +24,7 @@ from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog
 from llmgw_desktop.ui.pages.keys import COLUMNS, KeysPage
 from llmgw_desktop.ui.qt import QApplication, QGuiApplication, QMessageBox, Qt
 from tests.fakes.upstream import DEFAULT_ANSWER
-from tests.ui.desk_gateway import desk_gateway
+from tests.ui.desk_gateway import close_window, desk_gateway
 from tests.ui.waiting import until
 
 HI = [{"role": "user", "content": "hi"}]
@@ -198,10 +198,7 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
                 assert still_spent.value.status_code in (402, 429)
                 window.grab().save(str(tmp_path / "keys-page.png"))
             finally:
-                for each in window.pages.values():
-                    each.page_hidden()
-                    each.tasks.cancel_all()
-                window.hide()
+                close_window(window)
                 QApplication.processEvents()
 
     qloop.run_until_complete(scenario())

@@ -21,7 +21,7 @@ from llmgw_desktop.ui.qt import QApplication, Qt
 from tests.clients.harness import client_environment, run_cli
 from tests.contract.offline import find_cli
 from tests.fakes.upstream import DEFAULT_ANSWER
-from tests.ui.desk_gateway import desk_gateway
+from tests.ui.desk_gateway import close_window, desk_gateway
 from tests.ui.waiting import until
 
 pytestmark = pytest.mark.contract
@@ -96,10 +96,7 @@ def test_a_key_made_on_the_page_is_carried_by_claude_code_until_revoked(
                 assert "Invalid API key" in refused.stdout, refused.explain()
                 assert len(desk.upstream.llm_requests) == asked
             finally:
-                for each in window.pages.values():
-                    each.page_hidden()
-                    each.tasks.cancel_all()
-                window.hide()
+                close_window(window)
                 QApplication.processEvents()
 
     qloop.run_until_complete(scenario())

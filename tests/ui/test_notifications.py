@@ -17,26 +17,19 @@ import pytest
 import qasync
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.engine.calls.approval import ApprovalRequest
 from llmgw_desktop.engine.events import Notice
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.notifications import MAX_NOTIFICATIONS, NotificationLog, NotificationsPage
 from llmgw_desktop.ui.qt import QSystemTrayIcon
+from tests.clock import Clock
+from tests.ui.approval_requests import approval_request
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_the_log_keeps_the_newest_first_and_forgets_the_oldest(qapp: object) -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     log = NotificationLog(limit=3, clock=clock, now=lambda: datetime(2026, 11, 22, 9, 30))
     for n in range(5):
         clock.now += 5
@@ -47,7 +40,7 @@ def test_the_log_keeps_the_newest_first_and_forgets_the_oldest(qapp: object) -> 
 
 def test_the_same_text_again_at_once_is_one_notification(qapp: object) -> None:
     """A notice is also shown in the status bar: kept once, with the notice's level."""
-    clock = Clock()
+    clock = Clock(100.0)
     log = NotificationLog(clock=clock)
     log.record("warning", "Could not save the provider switches")
     log.record("status", "Could not save the provider switches")
@@ -71,15 +64,8 @@ def desktop(loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator
     lock.release()
 
 
-RISKY = ApprovalRequest(
-    provider="claude",
-    prompt="sudo rm -rf /srv/app",
-    permission_mode="acceptEdits",
-    full_auto=True,
-    allowed_tools=(),
-    strategy="mcp_managed",
-    principal="oauth:laptop",
-    caller="Cursor",
+RISKY = approval_request(
+    "sudo rm -rf /srv/app", full_auto=True, principal="oauth:laptop", caller="Cursor"
 )
 
 

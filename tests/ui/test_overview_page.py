@@ -14,11 +14,9 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import anthropic
 import pytest
 import qasync
@@ -29,12 +27,10 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
-from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
-from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.chart_scale import clock_span, value_text
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.pages.overview_charts import LiveCharts, moment_range
@@ -49,6 +45,8 @@ from tests.fakes.upstream import (
     Reply,
     ScriptedUpstream,
 )
+from tests.gateways import start_runtime
+from tests.ui.desk_gateway import desk_faces, post_messages
 from tests.ui.waiting import until
 
 RECORDED_REQUESTS = 40
@@ -149,15 +147,7 @@ class Desk:
 
 
 def _page(runtime: GatewayRuntime, qtbot: QtBot) -> tuple[OverviewPage, EngineBridge]:
-    bridge = EngineBridge(runtime.engine)
-    actions = GatewayActions(
-        bridge,
-        endpoint=lambda: runtime.mcp_url,
-        open_dashboard=lambda: None,
-        quit_app=lambda: None,
-    )
-    data = runtime.settings.data_path
-    facts = WindowFacts(runtime.mcp_url, runtime.base_url + "/health", data, data / "log")
+    bridge, actions, facts = desk_faces(runtime)
     page = OverviewPage(PageContext(bridge=bridge, actions=actions, facts=facts))
     qtbot.addWidget(page)
     return page, bridge
@@ -182,15 +172,7 @@ def _run(
             monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
             monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
             settings = loaded.settings.with_values({"http.port": 0})
-            lock = InstanceLock(settings.data_path)
-            assert lock.acquire()
-            runtime = GatewayRuntime(
-                replace(loaded, settings=settings),
-                mode="desktop",
-                lock=lock,
-                on_activate=lambda: "desktop",
-            )
-            await runtime.start()
+            runtime, lock = await start_runtime(loaded, settings, mode="desktop")
             page, bridge = _page(runtime, qtbot)
             try:
                 await body(Desk(runtime, page, bridge, upstream))
@@ -217,21 +199,7 @@ def _peak(curve: Any) -> float:
 
 
 async def _gateway_request(runtime: GatewayRuntime, expect: int | None = 200) -> None:
-    body = {
-        "model": "claude-sonnet-4-6",
-        "max_tokens": 16,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
-    async with (
-        aiohttp.ClientSession() as client,
-        client.post(
-            runtime.base_url + "/v1/messages",
-            json=body,
-            headers={"anthropic-version": "2023-06-01", "x-api-key": "unused"},
-        ) as response,
-    ):
-        if expect is not None:
-            assert response.status == expect, await response.text()
+    await post_messages(runtime, expect=expect)
 
 
 def _record_requests(runtime: GatewayRuntime, count: int) -> None:
@@ -399,6 +367,8 @@ def test_a_long_store_problem_wraps_in_amber_and_refusals_add_up(
         refused = page.refused_label.text()
         assert refused.startswith("10 since start")
         assert "4 × 401 unauthorized" in refused and "1 other" in refused
+        # The response cache is off by default, and the line says how to turn it on.
+        assert page.response_cache_label.text().startswith("off ([cache] enabled = true")
 
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
 

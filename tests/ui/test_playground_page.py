@@ -9,9 +9,8 @@ answer on screen while the second has not been sent yet.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import qasync
@@ -19,44 +18,32 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
-from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.playground import PlaygroundPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_model import describe_detail
 from llmgw_desktop.ui.qt import Qt
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, desk_gateway
+from tests.ui.desk_gateway import Desk, OnDesk, desk_gateway
 from tests.ui.waiting import until
 
 ANSWER = "Otters hold hands while they sleep so that they do not drift apart"
 
 
-def run_page(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-    body: Callable[[Desk, PlaygroundPage], Any],
-    *,
-    replies: tuple[Reply, ...] = (),
-) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(
-            loaded, monkeypatch, tmp_path, replies=replies, also_upstream=("openai",)
-        ) as desk:
-            context = PageContext(bridge=desk.bridge, actions=desk.actions, facts=desk.facts)
-            page = PlaygroundPage(context)
-            qtbot.addWidget(page)
-            page.resize(1024, 700)
-            page.show()
-            try:
-                await body(desk, page)
-            finally:
-                page.page_hidden()
-                page.tasks.cancel_all()
+# `run_page(body, replies=...)`: `await body(desk, page)` with the page shown on a desk gateway.
+RunPage = Callable[..., None]
 
-    qloop.run_until_complete(scenario())
+
+@pytest.fixture
+def run_page(on_desk: OnDesk) -> RunPage:
+    """The Playground on a desk gateway whose Anthropic and OpenAI are the scripted upstream
+    (answering `replies` first), and `body` run on it."""
+
+    def run(
+        body: Callable[[Desk, PlaygroundPage], Awaitable[None]], *, replies: tuple[Reply, ...] = ()
+    ) -> None:
+        on_desk(PlaygroundPage, body, size=(1024, 700), replies=replies, also_upstream=("openai",))
+
+    return run
 
 
 def ask(page: PlaygroundPage, model: str, text: str, qtbot: QtBot) -> None:
@@ -67,11 +54,8 @@ def ask(page: PlaygroundPage, model: str, text: str, qtbot: QtBot) -> None:
 
 
 def test_a_streamed_answer_shows_as_it_arrives_with_its_recorder_figures(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
+    run_page: RunPage,
     qtbot: QtBot,
-    tmp_path: Path,
 ) -> None:
     async def body(desk: Desk, page: PlaygroundPage) -> None:
         page.page_shown()
@@ -98,22 +82,14 @@ def test_a_streamed_answer_shows_as_it_arrives_with_its_recorder_figures(
         assert reply.record["caller"] == "playground" and reply.record["transport"] == "desktop"
 
     run_page(
-        qloop,
-        loaded,
-        monkeypatch,
-        qtbot,
-        tmp_path,
         body,
         replies=(Reply.ok(ANSWER, verbatim=True),),
     )
 
 
 def test_compare_sends_the_same_request_to_a_second_model_and_links_the_rows(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
+    run_page: RunPage,
     qtbot: QtBot,
-    tmp_path: Path,
 ) -> None:
     async def body(desk: Desk, page: PlaygroundPage) -> None:
         ask(page, "claude-sonnet-4-6", "which animal holds hands?", qtbot)
@@ -143,22 +119,14 @@ def test_compare_sends_the_same_request_to_a_second_model_and_links_the_rows(
         assert f"Replay of   {first.record_id}" in describe_detail(replay)
 
     run_page(
-        qloop,
-        loaded,
-        monkeypatch,
-        qtbot,
-        tmp_path,
         body,
         replies=(Reply.ok("Sea otters", verbatim=True), Reply.ok("Otters, mostly", verbatim=True)),
     )
 
 
 def test_an_upstream_failure_shows_a_clear_error_in_the_page(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
+    run_page: RunPage,
     qtbot: QtBot,
-    tmp_path: Path,
 ) -> None:
     async def body(desk: Desk, page: PlaygroundPage) -> None:
         ask(page, "claude-sonnet-4-6", "hello", qtbot)
@@ -174,11 +142,6 @@ def test_an_upstream_failure_shows_a_clear_error_in_the_page(
         assert page.send_button.isEnabled()
 
     run_page(
-        qloop,
-        loaded,
-        monkeypatch,
-        qtbot,
-        tmp_path,
         body,
         replies=(Reply.error(500, "the model is on fire (fake)"),),
     )

@@ -23,7 +23,7 @@ from llmgw_desktop.engine.tokens.money import format_usd
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import BudgetsPage
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
-from tests.ui.desk_gateway import desk_gateway
+from tests.ui.desk_gateway import close_window, desk_gateway
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.test_budgets_page import shown
 from tests.ui.waiting import until
@@ -105,10 +105,7 @@ def test_a_price_entered_in_settings_prices_the_next_request(
                 spent = format_usd(expected)
                 await until(lambda: shown(budgets)[0]["Spent"] == spent, "the spend")
             finally:
-                for each in window.pages.values():
-                    each.page_hidden()
-                    each.tasks.cancel_all()
-                window.hide()
+                close_window(window)
 
     qloop.run_until_complete(scenario())
     kept = load_settings(loaded.config_file).settings.gateway.prices

@@ -219,3 +219,62 @@ def test_a_second_provider_with_a_taken_id_is_refused(
             second.close()
 
     qloop.run_until_complete(scenario())
+
+
+def test_a_bedrock_provider_in_another_region_added_in_the_dialog_serves_requests(
+    qloop: qasync.QEventLoop,
+    with_comments: LoadedSettings,
+    config_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    # The Add flow offers the clouds: a kind, its own fields (a region for Bedrock), and the
+    # key field taking a Bedrock API key.
+    bedrock_key = "ABSK-bedrock-eu-api-key-0123456789"
+
+    async def scenario() -> None:
+        async with (
+            desk_gateway(with_comments, monkeypatch, tmp_path) as desk,
+            page_on(desk, qtbot) as page,
+        ):
+            page.add_button.click()
+            dialog = page.editor
+            assert dialog is not None
+            assert {"azure", "bedrock", "vertex"} <= {
+                dialog.kind_box.itemText(i) for i in range(dialog.kind_box.count())
+            }
+            dialog.id_edit.setText("bedrock-eu")
+            dialog.kind_box.setCurrentText("bedrock")
+            assert dialog.cloud_fields.isVisibleTo(dialog)
+            assert dialog.cloud_fields.edits["region"].isVisibleTo(dialog)
+            assert not dialog.cloud_fields.edits["project"].isVisibleTo(dialog)
+            dialog.cloud_fields.edits["region"].setText("eu-west-1")
+            dialog.url_edit.setText(desk.upstream.base_url)
+            dialog.key_edit.setText(bedrock_key)
+            dialog.models_edit.setPlainText("amazon.nova-pro-v1:0")
+            dialog.test_button.click()
+            await until(lambda: dialog.test_label.text().startswith("OK"), "the test")
+            saved: list[str] = []
+            dialog.saved.connect(saved.append)
+            dialog.save_button.click()
+            await until(lambda: saved, "the save")
+
+            async with openai.AsyncOpenAI(
+                base_url=desk.runtime.base_url + "/v1", api_key="x", max_retries=0
+            ) as client:
+                answer = await client.chat.completions.create(
+                    model="bedrock-eu/amazon.nova-pro-v1:0",
+                    messages=[{"role": "user", "content": "hi"}],
+                )
+            assert answer.choices[0].message.content
+            (sent,) = desk.upstream.llm_requests
+            assert sent.path == "/model/amazon.nova-pro-v1:0/converse"
+            assert (
+                sent.headers["authorization"] == f"<redacted {len('Bearer ' + bedrock_key)} chars>"
+            )
+            text = config_path.read_text()
+            assert 'kind = "bedrock"' in text and 'region = "eu-west-1"' in text
+            assert bedrock_key not in text and "# written by me" in text
+
+    qloop.run_until_complete(scenario())

@@ -36,6 +36,7 @@ from llmgw_desktop.ui.tray import TrayIcon
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.gateways import gateway_starter
+from tests.ui.desk_gateway import page_parts
 from tests.ui.waiting import until
 
 OPENAI_KEY = "sk-test-openai-key-for-the-page"
@@ -67,15 +68,7 @@ async def providers_page(
     environ = {"OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": upstream.base_url + "/v1"}
     engine = Engine(settings, environ=environ)
     await engine.start()
-    bridge = EngineBridge(engine)
-    actions = GatewayActions(
-        bridge,
-        endpoint=lambda: "http://127.0.0.1:9/mcp",
-        open_dashboard=lambda: None,
-        quit_app=lambda: None,
-    )
-    data = settings.data_path
-    facts = WindowFacts("http://127.0.0.1:9/mcp", "http://127.0.0.1:9/health", data, data / "l")
+    bridge, actions, facts = page_parts(engine)
     page = ProvidersPage(PageContext(bridge=bridge, actions=actions, facts=facts))
     page.show()
     try:

@@ -13,18 +13,14 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-import qasync
-from pytestqt.qtbot import QtBot
-
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_bodies import TOKEN_PLACEHOLDER
 from llmgw_desktop.ui.pages.recorder_model import CAPTURE_OFF
 from llmgw_desktop.ui.qt import QGuiApplication
-from tests.ui.desk_gateway import messages_request
-from tests.ui.test_recorder_page import run_desk, until
+from tests.ui.desk_gateway import RunDesk, messages_request
+from tests.ui.test_recorder_page import until
 
 SECRET = "sk-ant-api03-" + "Z" * 40
 # Found before a test empties PATH (the desk gateway does, so no real CLI is checked).
@@ -32,10 +28,8 @@ CURL, BASH = shutil.which("curl"), shutil.which("bash")
 
 
 def test_kept_bodies_show_side_by_side_copy_as_curl_and_export(
-    qloop: qasync.QEventLoop,
+    run_desk: RunDesk,
     loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
     tmp_path: Path,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
@@ -80,15 +74,12 @@ def test_kept_bodies_show_side_by_side_copy_as_curl_and_export(
         assert exported["request"]["messages"][0]["content"] == "hi"
         assert exported["endpoint"] == "/v1/messages" and SECRET not in target.read_text()
 
-    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    run_desk(body)
 
 
 def test_with_capture_off_the_detail_says_nothing_is_kept_and_how_to_keep_it(
-    qloop: qasync.QEventLoop,
+    run_desk: RunDesk,
     loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
         await messages_request(runtime, {"X-Caller": "sdk-tests"})
@@ -98,4 +89,4 @@ def test_with_capture_off_the_detail_says_nothing_is_kept_and_how_to_keep_it(
         await until(lambda: CAPTURE_OFF in page.detail.toPlainText(), "capture is off")
         assert not page.bodies.isVisible()
 
-    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    run_desk(body)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
@@ -25,7 +24,6 @@ from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.jobs.manager import JobContext, JobSpec
 from llmgw_desktop.engine.recorder.query import RecordDetail
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.job_detail import result_text
 from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
 from llmgw_desktop.ui.pages.recorder_model import (
@@ -39,7 +37,7 @@ from llmgw_desktop.ui.qt import QColor, QDateTime, QFileDialog, QPalette, Qt
 from llmgw_desktop.ui.theme import error_colour
 from tests.engine.recorder.test_query import bulk_insert, synthetic_rows
 from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply
-from tests.ui.desk_gateway import desk_gateway, messages_request
+from tests.ui.desk_gateway import RunDesk, messages_request
 
 STEP_TIMEOUT = 5.0
 
@@ -53,35 +51,6 @@ async def until(condition: Callable[[], Any], what: str) -> Any:
     except TimeoutError:
         raise AssertionError(f"timed out waiting for: {what}") from None
     return value
-
-
-def run_desk(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-    body: Callable[[GatewayRuntime, RecorderPage], Any],
-    *,
-    replies: tuple[Reply, ...] = (),
-) -> None:
-    """Start a gateway pointed at the scripted upstream (answering `replies` first), put the
-    page on it, run `body`."""
-
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path, replies=replies) as desk:
-            context = PageContext(bridge=desk.bridge, actions=desk.actions, facts=desk.facts)
-            page = RecorderPage(context)
-            qtbot.addWidget(page)
-            page.resize(1200, 800)
-            page.show()
-            try:
-                await body(desk.runtime, page)
-            finally:
-                page.page_hidden()
-                page.tasks.cancel_all()
-
-    qloop.run_until_complete(scenario())
 
 
 async def gateway_request(
@@ -123,11 +92,8 @@ def click_header(page: RecorderPage, column: int) -> None:
 
 
 def test_page_lists_engine_requests_filters_them_and_shows_one_in_detail(
-    qloop: qasync.QEventLoop,
+    run_desk: RunDesk,
     loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
 ) -> None:
     labels = [label for label, _reach in TIME_RANGES]
 
@@ -170,14 +136,12 @@ def test_page_lists_engine_requests_filters_them_and_shows_one_in_detail(
         await until(lambda: "Route" in page.detail.toPlainText(), "API detail")
         await until(lambda: "→ ok" in page.detail.toPlainText(), "the route's attempt")
 
-    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    run_desk(body)
 
 
 def test_detail_shows_the_jobs_redacted_prompt_and_answer(
-    qloop: qasync.QEventLoop,
+    run_desk: RunDesk,
     loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
     tmp_path: Path,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
@@ -206,15 +170,12 @@ def test_detail_shows_the_jobs_redacted_prompt_and_answer(
         text = page.detail.toPlainText()
         assert "run the tests with" in text and secret not in text
 
-    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    run_desk(body)
 
 
 def test_new_requests_appear_live_while_the_list_is_at_the_top(
-    qloop: qasync.QEventLoop,
+    run_desk: RunDesk,
     loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
         record_failure(runtime, "first")
@@ -234,15 +195,12 @@ def test_new_requests_appear_live_while_the_list_is_at_the_top(
         page.page_shown()
         await until(lambda: page.model.loaded == 3, "caught up when shown again")
 
-    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    run_desk(body)
 
 
 def test_scrolling_down_fetches_further_pages_until_the_end(
-    qloop: qasync.QEventLoop,
+    run_desk: RunDesk,
     loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
         # Recent rows: the engine prunes rows older than its retention period.
@@ -263,17 +221,12 @@ def test_scrolling_down_fetches_further_pages_until_the_end(
         keys = [(s.started_at, s.id) for s in shown if s is not None]
         assert keys == sorted(keys, reverse=True) and len(set(keys)) == 1000
 
-    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    run_desk(body)
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
 def test_export_from_the_dialog_writes_only_the_filtered_rows(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-    suffix: str,
+    run_desk: RunDesk, tmp_path: Path, suffix: str
 ) -> None:
     target = tmp_path / f"requests{suffix}"
 
@@ -297,7 +250,7 @@ def test_export_from_the_dialog_writes_only_the_filtered_rows(
             ids = {json.loads(line)["id"] for line in target.read_text().splitlines()}
         assert ids == failed
 
-    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    run_desk(body)
 
 
 def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -> None:
@@ -352,11 +305,8 @@ def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -
 
 
 def test_failed_rows_are_marked_and_found_by_failed_only_and_each_failure_filter(
-    qloop: qasync.QEventLoop,
+    run_desk: RunDesk,
     loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
         # A real failure through the gateway: the upstream answers 429 for project apollo.
@@ -408,15 +358,12 @@ def test_failed_rows_are_marked_and_found_by_failed_only_and_each_failure_filter
         page.status_box.setEditText("5xx")  # not a status: no request has it
         await until(lambda: page.model.loaded == 0 and not page.model.loading, "no rows")
 
-    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body, replies=(Reply.error(429),))
+    run_desk(body, replies=(Reply.error(429),))
 
 
 def test_oldest_first_pages_correctly_across_page_boundaries(
-    qloop: qasync.QEventLoop,
+    run_desk: RunDesk,
     loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
         rows = synthetic_rows(1000, start=time.time() - 3600)
@@ -463,14 +410,12 @@ def test_oldest_first_pages_correctly_across_page_boundaries(
         await until(lambda: model.loaded == 300, "a first page")
         assert (model.summary(0).started_at, model.summary(0).id) == failures[-1]
 
-    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    run_desk(body)
 
 
 def test_detail_says_what_optimize_prompt_saved_and_which_tokenizer_counted(
-    qloop: qasync.QEventLoop,
+    run_desk: RunDesk,
     loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
     tmp_path: Path,
 ) -> None:
     captured = Path(__file__).resolve().parents[1] / "fixtures" / "cli" / "claude"
@@ -505,4 +450,4 @@ def test_detail_says_what_optimize_prompt_saved_and_which_tokenizer_counted(
         assert line in result_text(view)  # the Jobs page's detail pane says the same
         page.detail.grab().save(str(Path("/tmp") / "recorder_optimisation.png"))
 
-    run_desk(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    run_desk(body)

@@ -24,7 +24,6 @@ from llmgw_desktop.config.cli_catalog import PROVIDERS
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.consent import ConsentRequest
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
-from llmgw_desktop.engine.calls.approval import ApprovalRequest
 from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ProviderUnavailable
@@ -34,7 +33,9 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import QAction, QGuiApplication, QSystemTrayIcon
 from llmgw_desktop.ui.tray import LONG_JOB_S, TrayIcon, format_duration
+from tests.clock import Clock
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.ui.approval_requests import RISKY
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
@@ -48,14 +49,6 @@ class Calls:
     def __init__(self) -> None:
         self.opened = 0
         self.quit = 0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -261,7 +254,7 @@ def test_jobs_make_the_tray_busy_and_a_long_one_says_when_it_ends(
 ) -> None:
     engine = Engine(vibe_settings.settings)
     bridge = EngineBridge(engine)
-    clock = Clock()
+    clock = Clock(1000.0)
     actions = GatewayActions(
         bridge, endpoint=lambda: ENDPOINT, open_dashboard=lambda: None, quit_app=lambda: None
     )
@@ -411,15 +404,7 @@ def test_consent_and_approval_questions_pop_up_a_message(
     monkeypatch.setattr(
         QSystemTrayIcon, "showMessage", lambda _self, title, text, *_: shown.append((title, text))
     )
-    risky = ApprovalRequest(
-        provider="claude",
-        prompt="sudo rm -rf /srv/app",
-        permission_mode="acceptEdits",
-        full_auto=True,
-        allowed_tools=(),
-        strategy="mcp_managed",
-        principal="local",
-    )
+    risky = RISKY
 
     async def scenario() -> int:
         run = asyncio.get_running_loop().create_task(desktop.run())

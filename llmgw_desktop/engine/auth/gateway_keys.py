@@ -8,15 +8,18 @@ ledger, kept with the key in the store), a rate limit (requests per minute, in p
 `http.rate_limit_per_minute`), and an expiry. Rotating makes a new secret under the same name
 (same principal, same spend) and revokes the old one at once or after a grace.
 
-Revocation is effective at once, in every process sharing the store: a key is looked up in the
-store on every request (one indexed read on the read lane; no verdict is cached), so a
-revocation written by the CLI, another gateway process or the Keys page is seen by the next
-request. Only the operator may make, list, revoke or rotate keys (`Capability.KEYS`), so a key
-can never make another.
+Revocation is effective at once, in every process sharing the store: a revocation written by
+the CLI, another gateway process or the Keys page is seen by the next request. On PostgreSQL a
+key is looked up in the store on every request (one indexed read on the read lane); on SQLite
+its row is remembered until any process writes a key, which every write says by replacing a
+marker file beside the database (`key_changes.py`), checked on every request. Only the
+operator may make, list, revoke or rotate keys (`Capability.KEYS`), so a key can never make
+another.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
@@ -33,6 +36,7 @@ from llmgw_desktop.engine.auth import gateway_keys_store as store
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.gateway_keys_store import KeyRecord
 from llmgw_desktop.engine.auth.hashing import new_token, token_digest
+from llmgw_desktop.engine.auth.key_changes import KeyChanges, VerifiedKeys
 from llmgw_desktop.engine.auth.key_scope import (
     KEY_METHOD,
     TOOL_SCOPE_PREFIX,
@@ -167,6 +171,10 @@ class GatewayKeys:
         self._limiters: dict[int, RateLimiter] = {}
         self._per_minute: dict[str, int] = {}
         self._touched: dict[str, float] = {}
+        # Rows of verified keys, kept until any process changes a key (SQLite only).
+        self._verified = VerifiedKeys(
+            KeyChanges.beside(db.path) if db.engine.name == "sqlite" else KeyChanges(None)
+        )
 
     async def start(self) -> None:
         """Tell the ledger the budgets of the keys not revoked (before serving)."""
@@ -235,6 +243,7 @@ class GatewayKeys:
         count = await self._db.run(lambda: store.revoke_name(self._db.models, name, now))
         if not count:
             raise NotFound(f"no live gateway key is named {name!r}", name=name)
+        await self._changed()
         self._forget(f"key:{name}")
         log.info("gateway key key:%s revoked by %s", name, principal.id)
         return count
@@ -251,9 +260,15 @@ class GatewayKeys:
     # -- the edge's questions ---------------------------------------------------------------
 
     async def verify(self, secret: str) -> KeyVerdict:
-        """Whose `secret` is, read from the store now (never a remembered answer)."""
+        """Whose `secret` is: its row as the store holds it now (read again after any change
+        to any key, by any process; see `key_changes.py`), judged at this moment."""
         digest, now = token_digest(secret), self._clock()
-        record = await self._db.read(lambda: store.by_digest(self._db.models, digest))
+        stamp = self._verified.stamp()  # before the read: a change after it is seen next time
+        record = self._verified.get(digest, stamp)
+        if record is None:
+            record = await self._db.read(lambda: store.by_digest(self._db.models, digest))
+            if record is not None:
+                self._verified.put(digest, record, stamp)
         if record is None:
             return KeyVerdict(None, problem="the gateway key is not one this gateway made")
         state = record.state(now)
@@ -363,8 +378,18 @@ class GatewayKeys:
                     )
 
         await self._db.run(insert)
+        await self._changed()
         self._learn(record)
         await self._push_budgets()
+
+    async def _changed(self) -> None:
+        """After a key's write committed: forget verified rows here, and tell every process
+        sharing the store (its marker, replaced off the loop)."""
+        self._verified.forget()
+        try:
+            await asyncio.to_thread(self._verified.changes.changed)
+        except OSError as exc:  # the write stands; other processes may trust a stale row
+            log.warning("could not mark a gateway key change beside the store: %s", exc)
 
     def _learn(self, record: KeyRecord) -> None:
         self._scopes[record.principal] = record.scope

@@ -6,13 +6,14 @@ is an `UpstreamFailure` the route may fall back from."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
-from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.dialects.by_name import frame_parser, upstream_dialect
 from llmgw_desktop.engine.gateway.http1 import BodyTooLarge, Http1Response
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
@@ -117,10 +118,12 @@ class AnswerRelay:
             self._telemetry.answered(record, finish_reasons_of(incoming.name, data))
         if outgoing.owner is not None and isinstance(data, dict):
             self._remote.owners.record(outgoing.owner, str(data.get("id") or ""))
+        bare = raw
         if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
             raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
         self._records.finish(record, route, "completed", usage, http_status=200, server_tools=tools)
-        return Completed(None, route, usage, raw=raw, headers=relayable_headers(response.headers))
+        headers = relayable_headers(response.headers)
+        return Completed(None, route, usage, raw=raw, headers=headers, bare=bare)
 
     async def relay_stream(
         self,
@@ -168,7 +171,8 @@ class AnswerRelay:
                     self._remote.owners.record(outgoing.owner, outcome.response_id)
                 self._records.finish_stream(record, route, outcome, incoming)
 
-        return Streaming(route, chunks(), headers=relayable_headers(response.headers))
+        headers = relayable_headers(response.headers)
+        return Streaming(route, chunks(), headers=headers, outcome=stream.outcome)
 
     # -- answers translated from another dialect ----------------------------------------
     async def complete(
@@ -188,9 +192,12 @@ class AnswerRelay:
         """
         raw = await self._read_whole(response, route)
         try:
-            answer = DIALECTS[up_name].parse_response(jsonio.loads(raw))
+            answer = upstream_dialect(up_name).parse_response(jsonio.loads(raw))
         except (jsonio.JsonDecodeError, UpstreamMalformed) as exc:
             raise _malformed(route, exc) from None
+        if not answer.model:
+            # Converse names the model in the URL only: the answer is the route's model's.
+            answer = dataclasses.replace(answer, model=route.model)
         self._telemetry.answered(record, [answer.stop_reason])
         out = incoming.dialect.render_response(answer, outgoing.request)
         if incoming.name in OPENAI_DIALECTS:
@@ -215,12 +222,14 @@ class AnswerRelay:
         Raises:
             UpstreamFailure: the stream failed before its first frame (fallback).
         """
+        max_event_bytes = self.upstream.max_sse_event_bytes
         stream = UpstreamStream(
             response,
-            DIALECTS[up_name].stream_decoder(),
+            upstream_dialect(up_name).stream_decoder(),
             idle_timeout_s=self.upstream.read_timeout_s,
             api_key=api_key,
-            max_event_bytes=self.upstream.max_sse_event_bytes,
+            max_event_bytes=max_event_bytes,
+            parser=frame_parser(up_name, max_event_bytes),
         )
         await _primed(stream, route)
         self._recorder.first_token(record)
@@ -240,7 +249,7 @@ class AnswerRelay:
                 stream.close()
                 self._records.finish_stream(record, route, outcome, incoming)
 
-        return Streaming(route, chunks())
+        return Streaming(route, chunks(), outcome=stream.outcome)
 
     async def _read_whole(self, response: Http1Response, route: RouteReport) -> bytes:
         try:

@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator, Callable
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
-from llmgw_desktop.engine.errors import EngineError, InvalidRequest
+from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.capabilities import target_model
-from llmgw_desktop.engine.gateway.dialects.by_name import DIALECTS
+from llmgw_desktop.engine.gateway.clouds.models import capability_provider, underlying_model
+from llmgw_desktop.engine.gateway.dialects.by_name import upstream_dialect
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
@@ -29,11 +30,13 @@ from llmgw_desktop.engine.gateway.results import CallerInfo, Completed, Streamin
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target
 from llmgw_desktop.engine.gateway.translation import Untranslatable, encode_request, notice_for
 from llmgw_desktop.engine.gateway.upstream import (
+    NOT_CONFIGURED_OUTCOME,
     SHARE_OUTCOME,
     UpstreamClient,
     UpstreamFailure,
     UpstreamTarget,
 )
+from llmgw_desktop.engine.response_cache import CachedAnswer, Lookup, ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -42,6 +45,8 @@ __all__ = ["CANDIDATE_KEY_LABEL", "ApiTargets"]
 
 # The route log's name for a key a person is trying before storing it (`serve_exactly(key=)`).
 CANDIDATE_KEY_LABEL = "key being tried"
+# The route log's outcome of a target whose answer came from the response cache.
+CACHE_HIT_OUTCOME = "cache_hit"
 
 
 class ApiTargets:
@@ -60,6 +65,7 @@ class ApiTargets:
         prices: PriceBook,
         answers: AnswerRelay,
         records: RequestRecords,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.registry = registry
         self.keys = keys
@@ -77,6 +83,8 @@ class ApiTargets:
         self._prices = prices
         self._answers = answers
         self._records = records
+        # Exact repeats answered without an upstream call (off unless configured).
+        self.cache = cache
 
     async def ask(
         self,
@@ -113,17 +121,53 @@ class ApiTargets:
             outcome = "store_unavailable" if self.keys.vault_unreachable else "no_key"
             route.attempts.append(Attempt(target.label, "", outcome))
             return None, None
-        up_name = (
-            incoming.name if incoming.name in (spec.dialect, *spec.also_speaks) else spec.dialect
-        )
+        cloud = self.upstream.cloud(spec.id) if spec.cloud else None
+        if (
+            cloud is not None
+            and (problem := cloud.problem(keyed=any(k.value for k in pool))) is not None
+        ):
+            # No endpoint, region or project: nothing to send it to (the message says what).
+            route.attempts.append(Attempt(target.label, "", NOT_CONFIGURED_OUTCOME))
+            return None, UpstreamFailure(
+                problem,
+                fallback=True,
+                kind=NOT_CONFIGURED_OUTCOME,
+                code=ErrorCode.CLOUD_NOT_CONFIGURED,
+            )
+        speaks = spec.speaks_for(target.model) if spec.model_dialects else None
+        if speaks is None:
+            up_name = (
+                incoming.name
+                if incoming.name in (spec.dialect, *spec.also_speaks)
+                else spec.dialect
+            )
+        else:
+            up_name = incoming.name if incoming.name in speaks else speaks[0]
+        try:
+            outgoing = self._outgoing(incoming, target, spec, up_name, caller)
+        except InvalidRequest as exc:
+            route.attempts.append(Attempt(target.label, "", "untranslatable"))
+            return None, exc
+        lookup = None
+        if self.cache is not None and only_key is None:
+            lookup = self.cache.lookup_for(
+                incoming, caller, route.requested_model, outgoing.data, target.label
+            )
+        if lookup is not None:
+            found = await self.cache.find(lookup) if self.cache is not None else None
+            if found is not None and self.cache is not None:
+                return self._cached(found, incoming, spec.id, target, route, caller), None
+        failure: UpstreamFailure | None = None
         facts = incoming.facts
+        # A cloud's model is priced as the model it is (a deployment's, a Bedrock id's).
+        priced_as = underlying_model(spec, target.model) if spec.cloud else target.model
         ask = CallAsk(
-            target.model,
+            priced_as,
             facts.estimated_tokens,
             facts.max_output,
-            default_output=(self._prices.max_output_of(target.model) or ESTIMATED_OUTPUT_TOKENS)
+            default_output=(self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS)
             * facts.answers,
-            price=self._prices.price_of(target.model),
+            price=self._prices.price_of(priced_as),
         )
         hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
         per_answer = None if hold.send_limit is None else max(1, hold.send_limit // facts.answers)
@@ -131,13 +175,13 @@ class ApiTargets:
         # The limit is said in `x-gateway-max-tokens` where the gateway chose it: the client
         # named none, or the budget had room for less.
         route.max_tokens = per_answer if facts.max_output is None or hold.lowered else None
-        failure: UpstreamFailure | None = None
         try:
-            try:
-                outgoing = self._outgoing(incoming, target, spec, up_name, caller, per_answer)
-            except InvalidRequest as exc:
-                route.attempts.append(Attempt(target.label, "", "untranslatable"))
-                return None, exc
+            if per_answer is not None:
+                # Sent with the output limit the hold paid for (`output_limit.py`).
+                limited = self._outgoing(incoming, target, spec, up_name, caller, per_answer)
+                if limited.data != outgoing.data:
+                    # An answer cut to a budget's limit is not kept for callers without one.
+                    outgoing, lookup = limited, None
             for key in self.keys.order(
                 spec.id, pool, strategy=plan.route.strategy, caller=caller.caller
             ):
@@ -148,6 +192,8 @@ class ApiTargets:
                     # Held until the stream's row is counted, when its chunks end.
                     answer, hold = _releasing(answer, hold), Hold()
                 if answer is not None:
+                    if lookup is not None:
+                        answer = self._kept(lookup, answer, target)
                     return answer, None
                 if failure is not None and failure.kind == SHARE_OUTCOME:
                     # The caller's own share of this host is in use: no key of it would do.
@@ -156,12 +202,51 @@ class ApiTargets:
                     status = failure.status or 502
                     raw = failure.raw_body if outgoing.passthrough else None
                     raise UpstreamRejected(
-                        status, failure.message, raw_body=raw, retry_after_s=failure.retry_after_s
+                        status,
+                        failure.message,
+                        raw_body=raw,
+                        retry_after_s=failure.retry_after_s,
+                        code=failure.code,
                     ) from None
             return None, failure
         finally:
             # A whole answer's row was counted before it came back: the hold goes now.
             hold.release()
+
+    def _cached(
+        self,
+        found: CachedAnswer,
+        incoming: ClientRequest,
+        provider: str,
+        target: Target,
+        route: RouteReport,
+        caller: CallerInfo,
+    ) -> Completed | Streaming:
+        """A request answered from the response cache: its own row (cost $0, the saving in
+        its route) and the kept answer given again."""
+        assert self.cache is not None
+        route.cache = "hit"
+        record = self._records.start_attempt(route, caller, provider, target.model)
+        route.provider, route.model, route.kind = provider, target.model, "api"
+        route.attempts.append(Attempt(target.label, "", CACHE_HIT_OUTCOME))
+        saved, saved_usd = self.cache.saved(found)
+        if saved_usd:
+            self.cache.stats.saved_usd += saved_usd
+        answer = self.cache.replay(found, incoming, route)
+        self._records.finish_cached(record, route, saved, saved_usd)
+        return answer
+
+    def _kept(
+        self, lookup: Lookup, answer: Completed | Streaming, target: Target
+    ) -> Completed | Streaming:
+        """`answer`, kept in the response cache (a stream once it has completed)."""
+        assert self.cache is not None
+        if isinstance(answer, Completed):
+            self.cache.keep_whole(lookup, answer, self._prices.cost_of(target.model, answer.usage))
+            return answer
+        return self.cache.keeping_stream(
+            lookup, answer, lambda usage: self._prices.cost_of(target.model, usage)
+        )
 
     def _outgoing(
         self,
@@ -216,22 +301,33 @@ class ApiTargets:
                 if self._remote.keeps_owner(caller.principal, up_name)
                 else None,
             )
-        model = target_model(spec.id, target.model, up_name)
+        model = target_model(
+            spec.id,
+            target.model,
+            up_name,
+            like=(
+                capability_provider(spec, target.model, up_name),
+                underlying_model(spec, target.model),
+            )
+            if spec.cloud
+            else None,
+        )
         try:
             with self._telemetry.span(
                 "translate", {"llmgw.from_dialect": incoming.name, "llmgw.to_dialect": up_name}
             ):
                 request = incoming.neutral()
                 notes = list(request.left_out)
-                body = DIALECTS[up_name].render_request(
+                body = upstream_dialect(up_name).render_request(
                     dataclasses.replace(request, model=target.model, stream_usage=True),
                     target=model,
                     notes=notes,
                 )
         except Untranslatable as exc:
             raise exc.for_target(model, incoming.name) from None
-        if spec.id == "openai" and "max_tokens" in body:
-            # OpenAI's reasoning models refuse max_tokens; every OpenAI model takes this name.
+        if (spec.id == "openai" or spec.cloud == "azure") and "max_tokens" in body:
+            # OpenAI's reasoning models refuse max_tokens (on Azure too); every OpenAI model
+            # takes this name.
             body["max_completion_tokens"] = body.pop("max_tokens")
         if per_answer is not None:
             body.update(limit_changes(up_name, body, per_answer, provider=spec.id))
@@ -284,6 +380,7 @@ class ApiTargets:
             )
             asked = True
             route.provider, route.model, route.kind = spec.id, target.model, "api"
+            route.price_model = underlying_model(spec, target.model) if spec.cloud else ""
             # Listed before the answer is rendered, so `x_gateway` includes it.
             ok = Attempt(target.label, key.label, "ok")
             route.attempts.append(ok)

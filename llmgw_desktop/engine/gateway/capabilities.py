@@ -39,6 +39,10 @@ def accepts_reasoning(provider: str, model: str) -> bool:
     return any(fnmatch.fnmatchcase(lowered, p) for p in patterns)
 
 
-def target_model(provider: str, model: str, dialect: str) -> TargetModel:
-    """The translation target for one attempt."""
-    return TargetModel(provider, model, dialect, reasoning=accepts_reasoning(provider, model))
+def target_model(
+    provider: str, model: str, dialect: str, *, like: tuple[str, str] | None = None
+) -> TargetModel:
+    """The translation target for one attempt; `like` is (provider, model) whose table
+    entry speaks for it (a cloud's model is its vendor's: `azure/prod` is OpenAI's gpt-4o)."""
+    family, underlying = like or (provider, model)
+    return TargetModel(provider, model, dialect, reasoning=accepts_reasoning(family, underlying))

@@ -19,6 +19,7 @@ from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.response_cache import ResponseCache
 from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
@@ -107,6 +108,7 @@ def build_gateway(
         telemetry=telemetry,
         prices=prices,
         bodies=recorder.bodies,
+        cache=ResponseCache(settings.cache, settings.data_path) if settings.cache.enabled else None,
         remote_passthrough=RemotePassthrough(
             settings.gateway.remote_passthrough.allow,
             settings.gateway.remote_passthrough.principals,

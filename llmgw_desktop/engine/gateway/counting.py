@@ -208,7 +208,10 @@ def _requests_counted(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _counting_dialect(spec: ApiProviderSpec, client: str) -> str | None:
-    """The dialect to count in with `spec`'s API, or None where it has no counting endpoint."""
+    """The dialect to count in with `spec`'s API, or None where it has no counting endpoint
+    (a cloud's counting endpoints are not used: its requests are estimated)."""
+    if spec.cloud:
+        return None
     if client in (DIALECT_ANTHROPIC, DIALECT_GEMINI) and client in (
         spec.dialect,
         *spec.also_speaks,

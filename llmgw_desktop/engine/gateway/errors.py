@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.report import Attempt
-from llmgw_desktop.engine.gateway.upstream import SHARE_OUTCOME
+from llmgw_desktop.engine.gateway.upstream import NOT_CONFIGURED_OUTCOME, SHARE_OUTCOME
 
 __all__ = [
     "OVERLOADED",
@@ -37,6 +37,11 @@ _FIXES = {
     "paused": "Resume the providers from the tray or the dashboard",
 }
 
+# A cloud's meanings that the client is answered with the status of (a refused credential
+# stays a 502: the gateway's credential, not the client's, was wrong).
+_CLOUD_STATUS_CODES = frozenset(
+    {ErrorCode.QUOTA_EXCEEDED, ErrorCode.MODEL_NOT_ENABLED, ErrorCode.CONTENT_FILTERED}
+)
 # When every target was refused for the same reason, the code names it (a switched-off
 # provider and a missing key are different fixes); mixed reasons stay `no_provider_available`.
 _ONE_REASON = {
@@ -61,8 +66,11 @@ class UpstreamRejected(EngineError):
         *,
         raw_body: bytes | None = None,
         retry_after_s: float | None = None,
+        code: str | None = None,
     ) -> None:
-        super().__init__(message, upstream_status=status, retry_after_s=retry_after_s)
+        """`code`: what a cloud's error answer means (`content_filtered` ...), else the
+        class's `upstream_rejected`."""
+        super().__init__(message, code=code, upstream_status=status, retry_after_s=retry_after_s)
         self.http_status = status if 400 <= status < 600 else 502
         # The upstream's own error body, relayed as it came to a client of its dialect.
         self.raw_body = raw_body
@@ -155,6 +163,24 @@ class AllRoutesFailed(EngineError):
         wait = getattr(last, "retry_after_s", None)
         if wait is not None and getattr(last, "status", None) in RETRY_AFTER_STATUSES:
             error.details["retry_after_s"] = wait
+        code = getattr(last, "code", None)
+        if all(a.outcome == NOT_CONFIGURED_OUTCOME for a in tried):
+            # A cloud that lacks its library, credential, region or project: what to set.
+            error = cls(
+                f"no provider can serve {model!r} right now: {detail}",
+                code=ErrorCode.CLOUD_NOT_CONFIGURED,
+                attempts=[a.to_dict() for a in attempts],
+            )
+            error.http_status = 503
+            return error
+        if code is not None and all(a.outcome == tried[-1].outcome for a in tried):
+            # Every attempt met the same answer, which a cloud says means more than its status
+            # (a used-up quota, a model the account has no access to, a refused credential).
+            error.code = code
+            error.retryable = code in (ErrorCode.QUOTA_EXCEEDED, ErrorCode.RATE_LIMITED)
+            if code in _CLOUD_STATUS_CODES:
+                error.http_status = ErrorCode(code).http_status
+            return error
         if all(a.outcome == "429" for a in tried):
             error.http_status = 429
             error.code = ErrorCode.RATE_LIMITED

@@ -2,8 +2,10 @@
 
 Keys are looked for in the vault (the request's project, then global), then config.toml, then
 the environment of an existing setup (`OPENAI_API_KEY` and friends), in that order; all of them
-together are the provider's key pool. The route's strategy orders the pool per request, and a
-key that was just rate limited rests until its `Retry-After` passes.
+together are the provider's key pool. A cloud with none of them uses its own credential chain
+(the AWS chain, Application Default Credentials, Microsoft Entra ID): one pool member without
+a value, resolved by the cloud's wire when a request is sent. The route's strategy orders the
+pool per request, and a key that was just rate limited rests until its `Retry-After` passes.
 """
 
 from __future__ import annotations
@@ -137,6 +139,9 @@ class KeyChain:
         for key in found:
             unique.setdefault(key.value or "", key)
         keys = list(unique.values())
+        if not keys and spec.ambient:
+            # A cloud's own credential chain (AWS, ADC, Entra ID), found when it is asked.
+            return [PoolKey(spec.ambient, None)]
         if not keys and not spec.needs_key:
             return [PoolKey("none", None)]
         return keys

@@ -26,7 +26,7 @@ from typing import Any
 
 from llmgw_desktop.config.api_catalog import CLI_BRIDGES, ApiProviderSpec
 from llmgw_desktop.engine.errors import EngineError, NotFound
-from llmgw_desktop.engine.gateway.keys import KeyChain
+from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
 from llmgw_desktop.engine.gateway.router import ModelRegistry
 from llmgw_desktop.engine.gateway.stale_references import StaleReference, find_stale_references
@@ -139,7 +139,9 @@ class ProviderDirectory:
     async def _read_model_lists(self) -> None:
         reads = []
         for spec in self._registry.config.providers.values():
-            if not spec.enabled or spec.local:
+            if not spec.enabled or spec.local or spec.cloud:
+                # A cloud's models are its configured ones: listing them is another API
+                # (Bedrock's control plane, Azure's management plane), with other rights.
                 continue
             # The first key of the global pool: a model list does not depend on the project.
             key = next((k.value for k in await self._keys.pool(spec) if k.value), None)
@@ -230,6 +232,8 @@ class ProviderDirectory:
                     if refusal == "paused"
                     else "switched off; switch it on from the tray or the dashboard"
                 )
+            elif spec.cloud and (problem := self._cloud_problem(spec, pool)) is not None:
+                reason = problem
             elif not pool:
                 names = " or ".join(spec.key_env) or "an API key"
                 reason = f"no API key: set {names} or store one with POST /v1/credentials"
@@ -243,8 +247,8 @@ class ProviderDirectory:
                     "available": reason is None,
                     "reason": reason,
                     "dialect": spec.dialect,
-                    "baseUrl": self._keys.base_url(spec),
-                    "keySources": [k.label for k in pool if k.value],
+                    "baseUrl": self._base_url(spec),
+                    "keySources": [k.label for k in pool if k.value or k.label == spec.ambient],
                     "detected": spec.id in self.detected if spec.local else None,
                     "models": list(self._registry.models_of(spec.id)),
                     **self._list_facts(spec),
@@ -264,6 +268,16 @@ class ProviderDirectory:
                 }
             )
         return out
+
+    def _cloud_problem(self, spec: ApiProviderSpec, pool: list[PoolKey]) -> str | None:
+        cloud = self._upstream.cloud(spec.id)
+        return cloud.problem(keyed=any(k.value for k in pool)) if cloud is not None else None
+
+    def _base_url(self, spec: ApiProviderSpec) -> str:
+        """Where requests go: a cloud's endpoint as its wire derives it."""
+        base = self._keys.base_url(spec)
+        cloud = self._upstream.cloud(spec.id) if spec.cloud else None
+        return cloud.endpoint(base) if cloud is not None else base
 
     def _list_facts(self, spec: ApiProviderSpec) -> dict[str, Any]:
         """Where the provider's models come from, and config entries its list contradicts."""

@@ -1,5 +1,7 @@
 """Adding and editing API providers from the desk: an OpenAI- or Anthropic-compatible endpoint
-with its key, headers, proxy, and the aliases, routes and prices of its models.
+with its key, headers, proxy, and the aliases, routes and prices of its models; or a cloud's
+(Azure OpenAI, Amazon Bedrock, Google Vertex AI) with its region, project, location, api version
+or deployments (docs/CLOUDS.md).
 
 A save is checked whole before anything is written (the message and `param` name the field),
 then the key goes to the vault and the rest to `config.toml` in one rewrite that keeps the
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
-from llmgw_desktop.config.api_catalog import API_PROVIDERS, CLI_BRIDGES
+from llmgw_desktop.config.api_catalog import (
+    API_PROVIDERS,
+    CLI_BRIDGES,
+    CLOUD_BEDROCK,
+    CLOUD_KINDS,
+    CLOUD_VERTEX,
+)
 from llmgw_desktop.config.gateway_tables import (
     GatewayConfig,
     check_provider_tables,
@@ -31,6 +40,7 @@ from llmgw_desktop.config.prices import check_price_tables
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
+from llmgw_desktop.engine.gateway.clouds import CloudCall, CloudNotReady
 from llmgw_desktop.engine.gateway.model_lists import ModelListError, read_model_list
 from llmgw_desktop.engine.gateway.proxies import parse_proxy_url
 from llmgw_desktop.engine.gateway.service import GatewayService
@@ -42,8 +52,10 @@ __all__ = ["EDITABLE_KINDS", "ModelEntries", "ProviderDraft", "ProviderEditor", 
 
 log = logging.getLogger(__name__)
 
-# What the editor offers: the dialects a self-hosted or corporate endpoint speaks.
-EDITABLE_KINDS = ("openai-compatible", "anthropic")
+# What the editor offers: the dialects a self-hosted or corporate endpoint speaks, and the clouds.
+EDITABLE_KINDS = ("openai-compatible", "anthropic", *CLOUD_KINDS)
+# The cloud fields a draft carries, and the kind each belongs to.
+CLOUD_DRAFT_FIELDS = ("region", "project", "location", "api_version")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 _BUILTIN_IDS = frozenset(p.id for p in API_PROVIDERS)
 _CLI_IDS = frozenset(b.id for b in CLI_BRIDGES)
@@ -76,10 +88,23 @@ class ProviderDraft:
     proxy: str = ""
     models: tuple[str, ...] = ()
     api_key: str | None = None
+    # A cloud's own settings (empty: its environment variables').
+    region: str = ""
+    project: str = ""
+    location: str = ""
+    api_version: str = ""
+    deployments: Mapping[str, str] = field(default_factory=dict)
 
     def table(self) -> dict[str, Any]:
         """The provider's table in config.toml (never the key)."""
-        table: dict[str, Any] = {"kind": self.kind, "base_url": self.base_url.strip()}
+        table: dict[str, Any] = {"kind": self.kind}
+        if self.base_url.strip() or self.kind not in (CLOUD_BEDROCK, CLOUD_VERTEX):
+            table["base_url"] = self.base_url.strip()
+        for name in CLOUD_DRAFT_FIELDS:
+            if str(getattr(self, name)).strip():
+                table[name] = str(getattr(self, name)).strip()
+        if self.deployments:
+            table["deployments"] = dict(self.deployments)
         if self.name.strip():
             table["name"] = self.name.strip()
         if self.models:
@@ -163,6 +188,8 @@ class ProviderEditor:
             headers=dict(table.get("headers", {})),
             proxy=str(table.get("proxy", "")),
             models=tuple(table.get("models", ())),
+            **{name: str(table.get(name, "")) for name in CLOUD_DRAFT_FIELDS},
+            deployments=dict(table.get("deployments", {})),
         )
 
     def entries_of(self, provider_id: str, models: Sequence[str] = ()) -> ModelEntries:
@@ -211,7 +238,8 @@ class ProviderEditor:
             )
         if draft.kind not in EDITABLE_KINDS:
             _refuse("kind", f"kind {draft.kind!r} must be one of {', '.join(EDITABLE_KINDS)}")
-        _check_url(draft.base_url.strip())
+        if draft.base_url.strip() or draft.kind not in (CLOUD_BEDROCK, CLOUD_VERTEX):
+            _check_url(draft.base_url.strip())
         if len(draft.headers) > MAX_HEADERS:
             _refuse("headers", f"headers: at most {MAX_HEADERS}")
         for name, value in draft.headers.items():
@@ -229,12 +257,8 @@ class ProviderEditor:
             not m or any(c.isspace() for c in m) for m in draft.models
         ):
             _refuse("models", "models: model ids without spaces, one a line")
-        if draft.api_key is not None and (
-            not draft.api_key.strip() or any(c.isspace() or ord(c) < 32 for c in draft.api_key)
-        ):
-            _refuse(
-                "api_key", "key: one line without spaces (leave it empty to keep the stored one)"
-            )
+        if draft.api_key is not None:
+            _check_key(draft.kind, draft.api_key)
         for alias, target in entries.aliases.items():
             if not alias or not target or any(c.isspace() for c in alias + target):
                 _refuse(
@@ -258,6 +282,8 @@ class ProviderEditor:
             InvalidRequest: the base URL, headers or proxy cannot be used (`param` says which).
         """
         require(principal, Capability.SETTINGS)
+        if draft.kind in CLOUD_KINDS:
+            return await self._test_cloud(draft)
         _check_url(draft.base_url.strip())
         for name, value in draft.headers.items():
             if (problem := header_problem(name, value)) is not None:
@@ -286,6 +312,32 @@ class ProviderEditor:
         except ModelListError as exc:
             return TestResult(error=str(exc))
         return TestResult(models=models)
+
+    async def _test_cloud(self, draft: ProviderDraft) -> TestResult:
+        """A cloud has no model list to read with a key: its settings are checked, and its
+        credential is found (an Entra ID, AWS or Google token fetched) as a request would."""
+        if (problem := check_provider_tables({"draft": draft.table()})) is not None:
+            _refuse("base_url", problem.replace("gateway.providers.draft", "the provider"))
+        key = draft.api_key
+        if key is None:
+            stored = await self._vault.resolve_keys(draft.id) if _ID.match(draft.id) else []
+            key = stored[0] if stored else None
+        spec = gateway_config(
+            providers={"draft": draft.table()}, aliases={}, routes={}, fallback=[]
+        ).providers["draft"]
+        wire = self._gateway.upstream.wire_of(spec)
+        if (problem := wire.problem(keyed=key is not None)) is not None:
+            return TestResult(error=problem)
+        model = draft.models[0] if draft.models else "test"
+        call = CloudCall(spec.base_url, model, spec.dialect_for(model), key, stream=False)
+        try:
+            async with asyncio.timeout(TEST_TIMEOUT_S):
+                await wire.prepare(call, b"{}", {})
+        except CloudNotReady as exc:
+            return TestResult(error=exc.message)
+        except TimeoutError:
+            return TestResult(error=f"no credential within {TEST_TIMEOUT_S:g} s")
+        return TestResult(models=draft.models)
 
     async def save(
         self, principal: Principal, draft: ProviderDraft, entries: ModelEntries, *, new: bool
@@ -413,6 +465,21 @@ def _check_url(url: str) -> None:
             "base_url",
             f"base URL {url!r}: no query, fragment or login in it (the key goes in the Key field)",
         )
+
+
+def _check_key(kind: str, key: str) -> None:
+    """A key the vault may keep for `kind`: one line without spaces, or for Vertex a
+    service-account key's JSON (its private key holds spaces)."""
+    if kind == CLOUD_VERTEX and key.strip().startswith("{"):
+        try:
+            info = json.loads(key)
+        except ValueError:
+            info = None
+        if not isinstance(info, dict) or info.get("type") != "service_account":
+            _refuse("api_key", "key: a service-account key's JSON (its type is service_account)")
+        return
+    if not key.strip() or any(c.isspace() or ord(c) < 32 for c in key):
+        _refuse("api_key", "key: one line without spaces (leave it empty to keep the stored one)")
 
 
 def _refuse(param: str, message: str, *, code: ErrorCode | None = None) -> NoReturn:

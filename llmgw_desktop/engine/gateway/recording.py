@@ -147,11 +147,12 @@ class RequestRecords:
         # Upstream APIs report tokens, not money: the cost is the price table's estimate
         # (None for a model it does not know: "not priced", never $0). `estimated`: the tokens
         # are the gateway's own estimate too (the upstream reported none), and the row says so.
-        cost = self._prices.cost_of(route.model, usage)
+        priced_as = route.price_model or route.model
+        cost = self._prices.cost_of(priced_as, usage)
         note = cost_note(
             COST_ESTIMATED
             if estimated and cost is not None
-            else self._prices.source_of(route.model)
+            else self._prices.source_of(priced_as)
             if cost is not None
             else None
         )
@@ -180,6 +181,27 @@ class RequestRecords:
             cache_write_tokens=usage.cache_write_tokens,
             reasoning_tokens=usage.reasoning_tokens,
             route=routed,
+            requested_model=route.requested_model,
+            project=route.project,
+            fallback_used=route.fallback_used,
+        )
+
+    def finish_cached(
+        self, record: str, route: RouteReport, saved: Usage, saved_usd: float | None
+    ) -> None:
+        """End the row of a request answered from the response cache: no tokens billed, cost
+        $0, and what the call it saved used and cost, in the route."""
+        hit: dict[str, object] = {"hit": True, "savedTokens": saved.total_tokens}
+        if saved_usd is not None:
+            hit["savedUsd"] = saved_usd
+        self._recorder.finish(
+            record,
+            state="completed",
+            model=route.model,
+            cost_usd=0.0,
+            http_status=200,
+            attempts=len(route.attempts),
+            route=route.to_record() | {"cache": hit},
             requested_model=route.requested_model,
             project=route.project,
             fallback_used=route.fallback_used,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.dialects.base import (
+    FrameParser,
     SseFrame,
     StreamDecoder,
     StreamEncoder,
@@ -75,11 +76,13 @@ class UpstreamStream:
         skip_frame: Callable[[SseFrame], bool] | None = None,
         api_key: str = "",
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        parser: FrameParser | None = None,
     ) -> None:
+        """`parser`: how the stream's bytes split into frames (None: server-sent events)."""
         self._response = response
         self._idle_timeout_s = idle_timeout_s
         self._decoder = decoder
-        self._parser = SseParser(max_event_bytes)
+        self._parser: FrameParser = parser or SseParser(max_event_bytes)
         self._api_key = api_key
         self._skip = skip_frame
         self._primed: list[tuple[SseFrame, list[StreamEvent]]] = []

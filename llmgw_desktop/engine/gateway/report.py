@@ -31,6 +31,8 @@ class RouteReport:
     requested_provider: str | None = None
     provider: str = ""
     model: str = ""
+    # The model the answer is priced as, when not `model` (a cloud's deployment or model id).
+    price_model: str = ""
     kind: str = "api"
     fallback_used: bool = False
     rule: str | None = None
@@ -50,6 +52,8 @@ class RouteReport:
     # The output tokens a hard budget held for the answering attempt (0: no hold): what a call
     # that ends without the vendor's usage is counted at, at least (`recording.py`).
     held_output: int = 0
+    # `hit` or `miss` while the response cache is on (the `x-gateway-cache` header), else None.
+    cache: str | None = None
 
     def headers(self) -> dict[str, str]:
         """`x-gateway-*` response headers (every dialect gets them)."""
@@ -69,6 +73,8 @@ class RouteReport:
             headers["x-gateway-trace-id"] = self.trace_id
         if self.max_tokens is not None:
             headers["x-gateway-max-tokens"] = str(self.max_tokens)
+        if self.cache:
+            headers["x-gateway-cache"] = self.cache
         return headers
 
     def x_gateway(self, usage: Usage | None) -> dict[str, Any]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_CHAT, DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.gateway.report import RouteReport
 from llmgw_desktop.engine.tokens.usage import Usage
+
+if TYPE_CHECKING:
+    from llmgw_desktop.engine.gateway.relay import StreamOutcome
 
 __all__ = ["OPENAI_DIALECTS", "CallerInfo", "Completed", "Streaming", "TokenCount"]
 
@@ -32,6 +35,9 @@ class CallerInfo:
     workspace: str | None = None
     # For CLI targets: the conversation to continue (`X-Session-Id`); None starts a fresh one.
     session_id: str | None = None
+    # The request's `Cache-Control` header: `no-cache` or `no-store` keep it from the response
+    # cache's answers (`engine/response_cache/`).
+    cache_control: str = ""
     # The recorder row this request re-sends to another model (the desk's playground only:
     # no front door sets it).
     replay_of: str | None = None
@@ -47,6 +53,8 @@ class Completed:
     usage: Usage
     raw: bytes | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    # `raw` before the gateway's own `x_gateway` was spliced in (what the response cache keeps).
+    bare: bytes | None = None
 
     def json(self) -> dict[str, Any]:
         """The answer as an object, whichever way it was made.
@@ -86,3 +94,6 @@ class Streaming:
     route: RouteReport
     chunks: AsyncIterator[bytes]
     headers: Mapping[str, str] = field(default_factory=dict)
+    # What the stream's end says (completed, broken, its usage) once its chunks have ended;
+    # None for streams that do not tell (a CLI's).
+    outcome: StreamOutcome | None = None

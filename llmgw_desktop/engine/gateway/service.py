@@ -29,6 +29,7 @@ from llmgw_desktop.engine.gateway.api_targets import ApiTargets
 from llmgw_desktop.engine.gateway.capture import GatewayCapture
 from llmgw_desktop.engine.gateway.cli_bridge import CliBridge
 from llmgw_desktop.engine.gateway.cli_targets import cli_cost_basis, serve_on_cli
+from llmgw_desktop.engine.gateway.clouds.models import underlying_model
 from llmgw_desktop.engine.gateway.counting import TokenCounter
 from llmgw_desktop.engine.gateway.errors import AllRoutesFailed
 from llmgw_desktop.engine.gateway.facts import has_images
@@ -43,6 +44,7 @@ from llmgw_desktop.engine.gateway.router import ModelRegistry, Plan, Target, pla
 from llmgw_desktop.engine.gateway.tracing import client_status, traced
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient, UpstreamFailure
 from llmgw_desktop.engine.recorder import BodyCapture, FlightRecorder, new_record_id
+from llmgw_desktop.engine.response_cache import CacheStats, ResponseCache
 from llmgw_desktop.engine.telemetry import Telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
@@ -79,6 +81,7 @@ class GatewayService:
         telemetry: Telemetry | None = None,
         prices: PriceBook | None = None,
         bodies: BodyCapture | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.registry = registry
         self._prices = prices or PriceBook()  # the engine's: the person's prices on top
@@ -130,7 +133,21 @@ class GatewayService:
                 records=self._records,
             ),
             records=self._records,
+            cache=cache,
         )
+        # Exact repeats answered from earlier answers (`[cache]`, off by default).
+        self.cache = cache
+
+    @property
+    def cache_stats(self) -> CacheStats | None:
+        """What the response cache did since start; None while it is off."""
+        return self.cache.stats if self.cache is not None and self.cache.enabled else None
+
+    async def close(self) -> None:
+        """Close the upstream pool and the response cache's file."""
+        await self.upstream.close()
+        if self.cache is not None:
+            await self.cache.close()
 
     @property
     def stopping(self) -> bool:
@@ -173,6 +190,8 @@ class GatewayService:
             replay_of=caller.replay_of,
         )
         route.trace_id = self._telemetry.trace_id()
+        if self.cache is not None and self.cache.enabled:
+            route.cache = "miss"  # until the cache answers
         if isinstance(body.get("model"), str):
             route.requested_model = body["model"]
         try:
@@ -261,7 +280,11 @@ class GatewayService:
         cost = (
             cli_cost_basis(target, self._prices)
             if target.kind == "cli"
-            else CostBasis.api(target.provider, target.model, self._prices)
+            else CostBasis.api(
+                target.provider,
+                underlying_model(self.registry.provider(target.provider), target.model),
+                self._prices,
+            )
         )
         if cost.priced:
             return None

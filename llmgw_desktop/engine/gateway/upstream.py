@@ -11,6 +11,7 @@ of its own, then fails as `share` (not tried on another key of the same host).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -27,7 +28,8 @@ from llmgw_desktop.config.api_catalog import (
 )
 from llmgw_desktop.config.gateway_tables import DEFAULT_MAX_EVENT_BYTES
 from llmgw_desktop.engine import jsonio
-from llmgw_desktop.engine.errors import InvalidRequest
+from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
+from llmgw_desktop.engine.gateway.clouds import CloudCall, CloudNotReady, CloudWire, wire_for
 from llmgw_desktop.engine.gateway.dialects.base import SseFrame
 from llmgw_desktop.engine.gateway.http1 import (
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
@@ -44,6 +46,7 @@ from llmgw_desktop.engine.shares import FairShare
 
 __all__ = [
     "ANTHROPIC_VERSION",
+    "NOT_CONFIGURED_OUTCOME",
     "SHARE_OUTCOME",
     "UpstreamClient",
     "UpstreamFailure",
@@ -66,6 +69,8 @@ ERROR_BODY_TIMEOUT_S = 10.0
 SHARE_OUTCOME = "share"
 # What a principal over its share is told to wait: its own calls end, not the upstream's.
 SHARE_RETRY_AFTER_S = 1.0
+# The outcome of a cloud provider that lacks its library, credential, region or project.
+NOT_CONFIGURED_OUTCOME = "not_configured"
 
 
 @dataclass(frozen=True)
@@ -138,9 +143,13 @@ class UpstreamFailure(Exception):
         retry_after_s: float | None = None,
         kind: str = "http",
         raw_body: bytes | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        # The code a cloud's error answer maps to (`content_filtered`, `quota_exceeded` ...);
+        # None: the gateway's usual code for the status.
+        self.code = code
         # The upstream's error body (without the key it was sent), for a client of its dialect.
         self.raw_body = raw_body
         self.status = status
@@ -197,6 +206,10 @@ class UpstreamClient:
         # Provider id -> the headers its config table adds, and its own proxy.
         self._added_headers: dict[str, dict[str, str]] = {}
         self._proxies: dict[str, Proxy] = {}
+        # Cloud provider id -> its wire (URLs, credentials, error meanings).
+        self._environ = environ
+        self._cloud_specs: dict[str, ApiProviderSpec] = {}
+        self._clouds: dict[str, CloudWire] = {}
 
     def use_providers(self, specs: Iterable[ApiProviderSpec]) -> None:
         """Take each provider's own headers and proxy (at start and whenever the providers are
@@ -209,6 +222,30 @@ class UpstreamClient:
             for s in specs
             if s.proxy
         }
+        # A wire is made when its cloud is first asked (its module loads then), and keeps its
+        # tokens while its provider's settings stay the same.
+        self._cloud_specs = {s.id: s for s in specs if s.cloud}
+        self._clouds = {
+            pid: wire
+            for pid, wire in self._clouds.items()
+            if getattr(wire, "spec", None) == self._cloud_specs.get(pid)
+        }
+
+    def cloud(self, provider: str) -> CloudWire | None:
+        """The wire of a cloud provider (None for any other)."""
+        wire = self._clouds.get(provider)
+        if wire is None and provider in self._cloud_specs:
+            wire = self._clouds[provider] = wire_for(self._cloud_specs[provider], self._environ)
+        return wire
+
+    def wire_of(self, spec: ApiProviderSpec) -> CloudWire:
+        """A wire for a cloud provider not configured yet (the editor's Test), reading the
+        same environment as the configured ones.
+
+        Raises:
+            ValueError: `spec` is not a cloud provider.
+        """
+        return wire_for(spec, self._environ)
 
     async def close(self) -> None:
         await self._http.close()
@@ -231,17 +268,27 @@ class UpstreamClient:
             UpstreamFailure: no answer, or an error status (with the upstream's message);
                 kind `share` when the principal's share stayed in use.
         """
-        url = target.url(stream=stream, count_tokens=count_tokens)
         head_timeout_s = self.first_byte_timeout_s if stream else self.read_timeout_s
         added = self._added_headers.get(target.provider)
         if added:
             passthrough_headers = {**(passthrough_headers or {}), **added}
+        data = body if isinstance(body, bytes) else jsonio.dumps(body)
+        cloud = self._clouds.get(target.provider)
+        if cloud is None and target.provider in self._cloud_specs:
+            cloud = self.cloud(target.provider)
+        if cloud is None:
+            url = target.url(stream=stream, count_tokens=count_tokens)
+            headers = target.headers(stream=stream, passthrough=passthrough_headers)
+        else:
+            url, headers, data, target = await self._prepared(
+                cloud, target, data, stream, count_tokens, passthrough_headers
+            )
         try:
             response = await self._http.request(
                 "POST",
                 url,
-                headers=target.headers(stream=stream, passthrough=passthrough_headers),
-                body=body if isinstance(body, bytes) else jsonio.dumps(body),
+                headers=headers,
+                body=data,
                 head_timeout_s=head_timeout_s,
                 owner=principal if principal is not None and self._share.holds(principal) else None,
                 proxy=self._proxies.get(target.provider),
@@ -290,16 +337,61 @@ class UpstreamClient:
         # the cut would be left in part, out of reach of the exact match.
         raw = _without_key(raw, target)[:MAX_ERROR_BODY]
         message = _scrubbed(error_message(raw), target)
+        fallback = response.status in RETRYABLE_STATUSES
+        next_key = response.status in RETRYABLE_STATUSES | KEY_STATUSES
+        code = None
+        if cloud is not None:
+            meaning = cloud.error(response.status, response.headers, raw)
+            code = meaning.code
+            if meaning.fallback is not None:
+                fallback = next_key = meaning.fallback
         raise UpstreamFailure(
             f"{target.provider} answered {response.status}: {message}",
             status=response.status,
-            fallback=response.status in RETRYABLE_STATUSES,
-            next_key=response.status in RETRYABLE_STATUSES | KEY_STATUSES,
+            fallback=fallback,
+            next_key=next_key,
+            code=code,
             retry_after_s=_retry_after(response.headers.get("retry-after")),
             # Relayed as the upstream's JSON: `name: value` pairs are left alone, as masking an
             # unquoted value (`"max_tokens": 100000`) would leave a body that does not parse.
             raw_body=_scrubbed(raw.decode("utf-8", errors="replace"), target, named=False).encode(),
         )
+
+    async def _prepared(
+        self,
+        cloud: CloudWire,
+        target: UpstreamTarget,
+        data: bytes,
+        stream: bool,
+        count_tokens: bool,
+        passthrough: Mapping[str, str] | None,
+    ) -> tuple[str, dict[str, str], bytes, UpstreamTarget]:
+        """A cloud request's URL, headers and body, and the target with the credential it
+        carries (what an error answer is scrubbed of).
+
+        Raises:
+            UpstreamFailure: the cloud is not ready (kind `not_configured`, the message naming
+                what to install or set); another key or target may be.
+        """
+        headers = dict(passthrough or {})
+        headers["content-type"] = "application/json"
+        if stream and "accept" not in headers:
+            headers["accept"] = "text/event-stream"
+        call = CloudCall(
+            target.base_url, target.model, target.dialect, target.api_key, stream, count_tokens
+        )
+        try:
+            prepared = await cloud.prepare(call, data, headers)
+        except CloudNotReady as exc:
+            raise UpstreamFailure(
+                exc.message,
+                fallback=True,
+                kind=NOT_CONFIGURED_OUTCOME,
+                code=ErrorCode.CLOUD_NOT_CONFIGURED,
+            ) from None
+        if prepared.secret and prepared.secret != target.api_key:
+            target = dataclasses.replace(target, api_key=prepared.secret)
+        return prepared.url, prepared.headers, prepared.body, target
 
     async def get_json(
         self,

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,8 @@ class Vault:
         self._lock_reason: str | None = None
         # Bumped by every write, so readers may cache what they resolved until it changes.
         self.version = 0
+        # An open running in the background (`open_later`): what needs the key waits for it.
+        self._opening: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"Vault(state={self.status()['state']!r}, key_source={self._key_source!r})"
@@ -95,9 +97,12 @@ class Vault:
         return self._key is None
 
     def status(self) -> dict[str, Any]:
-        """For health and the UI: state ("open", "locked", "not_open"), key source, reason."""
+        """For health and the UI: state ("open", "opening", "locked", "not_open"), key source,
+        reason."""
         if self._key is not None:
             state = "open"
+        elif self._opening is not None and not self._opening.done():
+            state = "opening"
         elif self._lock_reason is not None:
             state = "locked"
         else:
@@ -148,6 +153,23 @@ class Vault:
         self._key, self._lock_reason = master.key, None
         log.info("vault open (master key from %s)", master.source)
 
+    def open_later(self, spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]) -> None:
+        """Open in a task of `spawn`'s: finding the master key may ask the OS keyring (its
+        import and backend probe were a tenth of the headless start, issue 42), and nothing
+        but the vault's own calls needs it; they wait for this open."""
+        self._opening = spawn(self.open())
+
+    async def _key_when_open(self) -> bytes:
+        """The master key, once an open under way has finished.
+
+        Raises:
+            VaultLocked: no key was found, or the wrong one.
+        """
+        opening = self._opening
+        if opening is not None and not opening.done():
+            await asyncio.shield(opening)
+        return self._require_key()
+
     def _lock(self, reason: str) -> None:
         self._key, self._lock_reason = None, reason
         log.warning("%s", reason)
@@ -186,7 +208,7 @@ class Vault:
             InvalidRequest: a field is malformed (the message names it).
         """
         require(principal, Capability.VAULT)
-        key = self._require_key()
+        key = await self._key_when_open()
         provider = check_identifier(provider, "provider")
         key_name = check_identifier(key_name, "key_name")
         project = check_identifier(project, "project")
@@ -211,7 +233,7 @@ class Vault:
             InvalidRequest: `project` is malformed.
         """
         require(principal, Capability.VAULT)
-        key = self._require_key()
+        key = await self._key_when_open()
         scopes = None if project is None else _scopes(check_identifier(project, "project"))
         models = self._db.models
         views = []
@@ -246,7 +268,7 @@ class Vault:
             VaultCorrupt: records exist but none of them decrypts.
             InvalidRequest: `provider` or `project` is malformed.
         """
-        key = self._require_key()
+        key = await self._key_when_open()
         provider = check_identifier(provider, "provider")
         scopes = _scopes(None if project is None else check_identifier(project, "project"))
         models = self._db.models
@@ -285,7 +307,7 @@ class Vault:
             InvalidRequest: a field is malformed or the content is too large.
         """
         require(principal, Capability.VAULT)
-        key = self._require_key()
+        key = await self._key_when_open()
         provider = check_identifier(provider, "provider")
         file_name = check_file_name(file_name)
         project = check_identifier(project, "project")
@@ -316,7 +338,7 @@ class Vault:
             InvalidRequest: `project` is malformed.
         """
         require(principal, Capability.VAULT)
-        self._require_key()
+        await self._key_when_open()
         scopes = None if project is None else _scopes(check_identifier(project, "project"))
         models = self._db.models
         return [
@@ -344,7 +366,7 @@ class Vault:
                 never falls back to the global one silently).
             InvalidRequest: `provider` or `project` is malformed.
         """
-        key = self._require_key()
+        key = await self._key_when_open()
         provider = check_identifier(provider, "provider")
         scopes = _scopes(None if project is None else check_identifier(project, "project"))
         models = self._db.models
@@ -371,7 +393,7 @@ class Vault:
             yield path
 
     async def _delete(self, kind: str, record_id: str) -> bool:
-        self._require_key()
+        await self._key_when_open()
         record_id = check_record_id(record_id)
         models = self._db.models
         if not await self._db.run(lambda: queries.delete_record(models, kind, record_id)):

@@ -13,7 +13,6 @@ opened); 2 a bad argument.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -109,6 +108,8 @@ def add_keys_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> N
 
 def keys_command(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     """Run one `keys` verb; returns the exit code."""
+    import asyncio  # here, not at the top: `--help` lists this command without running it
+
     return asyncio.run(_run(loaded, args))
 
 

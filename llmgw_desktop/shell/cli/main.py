@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import sys
 
-from llmgw_desktop.config import paths
-from llmgw_desktop.shell.cli.messages import config_error_message
-from llmgw_desktop.shell.cli.parser import build_parser, command_named
-from llmgw_desktop.shell.exit_codes import EXIT_CONFIG
-
 __all__ = ["main"]
+
+# Asked for alone, these print the version without the parser, its commands or the paths:
+# `--version` is what scripts and installers run to see what is there, and it stays within a
+# few times a bare interpreter's start (tests/test_startup_imports.py guards what it loads).
+VERSION_ONLY = (["--version"], ["version"])
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
+    if (sys.argv[1:] if argv is None else argv) in VERSION_ONLY:
+        from llmgw_desktop import __version__
+
+        print(f"llmgw-desktop {__version__}")
+        return 0
+    from llmgw_desktop.config import paths
+    from llmgw_desktop.shell.cli.messages import config_error_message
+    from llmgw_desktop.shell.cli.parser import build_parser, command_named
+    from llmgw_desktop.shell.exit_codes import EXIT_CONFIG
+
     args = build_parser().parse_args(argv)
     command = command_named(args.command)
     if command is not None and not command.needs_settings:

@@ -43,7 +43,7 @@ COLUMNS = ("Server", "Transport", "State", "Tools", "Prompts", "Resources", "On"
 ON_COLUMN = COLUMNS.index("On")
 NONE_CONFIGURED = (
     "No MCP servers are configured. Add… adds one (a [mcp.servers.NAME] table in config.toml; "
-    "the README's \"Move your editor's MCP servers behind the gateway\" shows how)."
+    'the documentation\'s page "Your MCP servers behind the gateway" shows how).'
 )
 INTRO = (
     "Your own MCP servers, offered on this gateway's /mcp beside its own tools: tools and "

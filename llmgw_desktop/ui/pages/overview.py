@@ -14,6 +14,7 @@ from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
 from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
 from llmgw_desktop.ui.pages.recorder import RecorderPage
+from llmgw_desktop.ui.pages.response_cache_text import response_cache_text
 from llmgw_desktop.ui.qt import (
     QAction,
     QCheckBox,
@@ -89,6 +90,10 @@ class OverviewPage(Page):
         self.stuck_label.setObjectName("stuckJobs")
         self.stuck_label.setWordWrap(True)
         form.addRow("Stuck", self.stuck_label)
+        # The response cache's hit rate (the charts below have the providers' prompt caches).
+        self.response_cache_label = QLabel()
+        self.response_cache_label.setObjectName("responseCache")
+        form.addRow("Response cache", self.response_cache_label)
         form.addRow("MCP endpoint", endpoint_row)
         places.addRow("Health", _selectable(facts.health_url))
         places.addRow("Data", _selectable(str(facts.data_dir), wrap=True))
@@ -263,6 +268,7 @@ class OverviewPage(Page):
         )
         stuck = engine.jobs.stuck_jobs()
         _show(self.stuck_label, stuck_text(stuck, names), warning_colour() if stuck else None)
+        _show(self.response_cache_label, response_cache_text(engine.gateway.cache_stats))
 
 
 def failing_text(

@@ -1,8 +1,10 @@
 """The dialog that adds or edits one of your API providers (Providers page, "Add provider…").
 
 It collects an OpenAI- or Anthropic-compatible endpoint (id, kind, base URL, key, headers,
-proxy, models) and the aliases, routes and prices of its models; "Test" lists the endpoint's
-models with what was typed, before anything is saved; "Save" hands the draft to the engine's
+proxy, models), or a cloud's (Azure OpenAI, Amazon Bedrock, Google Vertex AI, with the
+settings of `provider_cloud_fields.py`), and the aliases, routes and prices of its models;
+"Test" lists the endpoint's models with what was typed (for a cloud: finds its credential),
+before anything is saved; "Save" hands the draft to the engine's
 `provider_editor`, which checks it whole, keeps the key in the vault, writes config.toml with
 the person's comments kept, and routes by it from the next request on. A refusal is shown
 under the fields with the field named, and that field gets the focus.
@@ -10,6 +12,7 @@ under the fields with the field named, and that field gets the focus.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 
@@ -21,6 +24,7 @@ from llmgw_desktop.engine.api import (
     ModelEntries,
     ProviderDraft,
 )
+from llmgw_desktop.ui.pages.provider_cloud_fields import KIND_HINTS, CloudFields
 from llmgw_desktop.ui.pages.provider_form import (
     ALIAS_COLUMNS,
     PRICE_COLUMNS,
@@ -137,6 +141,7 @@ class ProviderEditorDialog(QDialog):
         self.kind_box = QComboBox()
         self.kind_box.addItems(list(EDITABLE_KINDS))
         self.kind_box.setCurrentText(draft.kind)
+        self.cloud_fields = CloudFields(dataclasses.asdict(draft))
         self.url_edit = QLineEdit(draft.base_url)
         self.url_edit.setPlaceholderText("http://127.0.0.1:8001/v1")
         self.key_edit = QLineEdit()
@@ -182,6 +187,7 @@ class ProviderEditorDialog(QDialog):
         form.addRow("Id", self.id_edit)
         form.addRow("Name", self.name_edit)
         form.addRow("Kind", self.kind_box)
+        form.addRow("", self.cloud_fields)
         form.addRow("Base URL", self.url_edit)
         form.addRow("Key", self.key_edit)
         form.addRow("", self.key_state)
@@ -220,6 +226,7 @@ class ProviderEditorDialog(QDialog):
         self._fields: dict[str, QWidget] = {
             "id": self.id_edit,
             "kind": self.kind_box,
+            **self.cloud_fields.edits,
             "base_url": self.url_edit,
             "api_key": self.key_edit,
             "headers": self.headers_edit,
@@ -229,6 +236,8 @@ class ProviderEditorDialog(QDialog):
             "routes": self.routes,
             "prices": self.prices,
         }
+        self.kind_box.currentTextChanged.connect(self._kind_changed)
+        self._kind_changed(draft.kind)
         self.resize(720, 760)
         if provider_id is not None:
             tasks.spawn(self._show_key_state(provider_id), what="read the vault")
@@ -242,16 +251,27 @@ class ProviderEditorDialog(QDialog):
             FormProblem: the headers cannot be read.
         """
         key = self.key_edit.text()
+        kind = self.kind_box.currentText()
         return ProviderDraft(
             self.id_edit.text().strip(),
-            kind=self.kind_box.currentText(),
+            kind=kind,
             base_url=self.url_edit.text().strip(),
             name=self.name_edit.text().strip(),
             headers=parse_headers(self.headers_edit.toPlainText()),
             proxy=self.proxy_edit.text().strip(),
             models=parse_models(self.models_edit.toPlainText()),
             api_key=key if key else None,
+            **self.cloud_fields.values(kind),  # type: ignore[arg-type]
         )
+
+    def _kind_changed(self, kind: str) -> None:
+        """A cloud's own fields, and what Base URL and Key mean for it."""
+        self.cloud_fields.set_kind(kind)
+        url, key = KIND_HINTS.get(
+            kind, ("http://127.0.0.1:8001/v1", "kept in the vault, never in config.toml")
+        )
+        self.url_edit.setPlaceholderText(url)
+        self.key_edit.setPlaceholderText(key)
 
     def entries(self) -> ModelEntries:
         return entries_from(self.aliases.rows(), self.routes.rows(), self.prices.rows())

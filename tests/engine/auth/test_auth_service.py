@@ -7,7 +7,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +22,7 @@ from llmgw_desktop.engine.auth.principals import BEARER, LOCAL_CALLER, Principal
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
 from llmgw_desktop.engine.auth.service import AuthService
 from llmgw_desktop.engine.store import Database
+from tests.clock import Clock
 
 TOKEN = "static-bearer-0123456789-abcdefghijklmn"
 INSTANCE = "instance-token-0123456789-abcdefghijklm"
@@ -44,14 +45,6 @@ class FixedPeer:
 
 
 OWN = FixedPeer(PeerOwner.OWNER)
-
-
-@pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("llmgw.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 @pytest.fixture
@@ -304,16 +297,8 @@ async def test_timing_safe_comparison_in_use(
 # -- rate limits -----------------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_burst_then_refused_with_a_retry_after() -> None:
-    clock = FakeClock()
+    clock = Clock(1000.0)
     limiter = RateLimiter(per_minute=60, burst=3, clock=clock)
     assert [limiter.check("oauth:a") for _ in range(3)] == [None, None, None]
     wait = limiter.check("oauth:a")
@@ -322,7 +307,7 @@ def test_burst_then_refused_with_a_retry_after() -> None:
 
 
 def test_bucket_refills_over_time() -> None:
-    clock = FakeClock()
+    clock = Clock(1000.0)
     limiter = RateLimiter(per_minute=60, burst=2, clock=clock)
     for _ in range(2):
         assert limiter.check("oauth:a") is None
@@ -340,7 +325,7 @@ def test_bucket_refills_over_time() -> None:
 
 
 def test_principals_have_separate_buckets() -> None:
-    clock = FakeClock()
+    clock = Clock(1000.0)
     limiter = RateLimiter(per_minute=60, burst=1, clock=clock)
     assert limiter.check("oauth:a") is None
     assert limiter.check("oauth:a") is not None
@@ -350,7 +335,7 @@ def test_principals_have_separate_buckets() -> None:
 
 
 def test_zero_rate_means_no_limit() -> None:
-    limiter = RateLimiter(per_minute=0, burst=1, clock=FakeClock())
+    limiter = RateLimiter(per_minute=0, burst=1, clock=Clock(1000.0))
     assert all(limiter.check("oauth:a") is None for _ in range(100))
 
 

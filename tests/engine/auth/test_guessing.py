@@ -14,14 +14,7 @@ from llmgw_desktop.engine.auth.guessing import (
     SlowCheck,
     address_key,
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def fail(guard: GuessGuard, client: str, address: str, times: int) -> list[float | None]:
@@ -30,7 +23,7 @@ def fail(guard: GuessGuard, client: str, address: str, times: int) -> list[float
 
 
 def test_a_pair_gets_its_burst_then_waits_until_the_allowance_refills() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     guard = GuessGuard(GuessLimits(burst=3, per_minute=6), clock=clock)
     answers = fail(guard, "c", "a", 4)
     assert answers[:3] == [None, None, None]
@@ -40,7 +33,7 @@ def test_a_pair_gets_its_burst_then_waits_until_the_allowance_refills() -> None:
 
 
 def test_one_pair_never_spends_another_address_or_another_client() -> None:
-    guard = GuessGuard(GuessLimits(burst=3, per_minute=1), clock=Clock())
+    guard = GuessGuard(GuessLimits(burst=3, per_minute=1), clock=Clock(1000.0))
     fail(guard, "c", "attacker", 10)
     assert guard.begin("c", "attacker") is not None
     assert guard.begin("c", "user") is None  # same client, another address
@@ -48,7 +41,7 @@ def test_one_pair_never_spends_another_address_or_another_client() -> None:
 
 
 def test_many_addresses_spend_the_client_but_a_known_address_keeps_its_way_in() -> None:
-    guard = GuessGuard(GuessLimits(burst=2, per_minute=1), clock=Clock())
+    guard = GuessGuard(GuessLimits(burst=2, per_minute=1), clock=Clock(1000.0))
     assert guard.begin("c", "home") is None
     guard.succeeded("c", "home")  # the right secret from home once
     for n in range(SPREAD * 2):
@@ -58,7 +51,7 @@ def test_many_addresses_spend_the_client_but_a_known_address_keeps_its_way_in() 
 
 
 def test_a_right_secret_gives_its_reservation_back() -> None:
-    guard = GuessGuard(GuessLimits(burst=2, per_minute=1), clock=Clock())
+    guard = GuessGuard(GuessLimits(burst=2, per_minute=1), clock=Clock(1000.0))
     for _ in range(10):
         assert guard.begin("c", "a") is None
         guard.succeeded("c", "a")

@@ -11,14 +11,7 @@ from llmgw_desktop.engine.calls.resilience import (
     call_with_resilience,
 )
 from llmgw_desktop.engine.errors import EngineError, InvalidRequest, ProviderFailure
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 async def no_sleep(_: float) -> None:
@@ -84,7 +77,7 @@ def test_backoff_doubles_and_is_capped() -> None:
 
 
 async def test_breaker_opens_after_threshold_and_refuses_without_calling() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     changes: list[BreakerState] = []
     breaker = CircuitBreaker(
         "codex",
@@ -114,7 +107,7 @@ async def test_breaker_opens_after_threshold_and_refuses_without_calling() -> No
 
 
 async def test_breaker_half_opens_after_cooldown_and_closes_on_success() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     breaker = CircuitBreaker("gemini", threshold=1, cooldown_s=10, clock=clock)
     breaker.record_failure(overloaded())
     assert breaker.state is BreakerState.OPEN
@@ -131,7 +124,7 @@ async def test_breaker_half_opens_after_cooldown_and_closes_on_success() -> None
 
 
 async def test_half_open_allows_one_trial_and_a_failure_reopens() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     breaker = CircuitBreaker("grok", threshold=1, cooldown_s=10, clock=clock)
     breaker.record_failure(overloaded())
     clock.now += 11

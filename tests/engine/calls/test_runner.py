@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from llmgw_desktop.engine.calls.runner import Call, Deferred, Finished
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest
 from tests.contract.conftest import engine_settings, offline, upstream  # noqa: F401
+from tests.contract.offline import vibe_stand_in
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
 FAKE_BIN = Path(__file__).resolve().parents[2] / "fakes" / "bin"
@@ -29,9 +29,7 @@ async def engine(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Engine]:
     # The Mistral Vibe stand-in is the one CLI: quick to start, answers from the upstream.
-    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
-    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
+    vibe_stand_in(monkeypatch, tmp_path / "vibe", upstream.base_url)
     started = Engine(engine_settings(loaded, {"providers.cli_path": [str(FAKE_BIN)]}))
     await started.start()
     yield started

@@ -10,6 +10,7 @@ from llmgw_desktop.config.gateway_tables import GatewayConfig, gateway_config
 from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.keys import MAX_REST_S, KeyChain, PoolKey
 from llmgw_desktop.engine.vault import VaultLocked
+from tests.clock import Clock
 
 
 class FakeVault:
@@ -30,14 +31,6 @@ class FakeVault:
             raise self.error
         scoped = self.keys.get((provider, project), []) if project else []
         return scoped + self.keys.get((provider, None), [])
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _config(providers: dict[str, Any] | None = None) -> GatewayConfig:
@@ -274,7 +267,7 @@ def test_single_key_is_never_reordered(strategy: str) -> None:
 def test_rested_key_goes_last_until_the_clock_passes(
     retry_after: float | None, still_resting_at: float | None, ready_at: float
 ) -> None:
-    clock = FakeClock()
+    clock = Clock(1000.0)
     chain, _ = _chain(clock=clock)
     start = clock.now
     chain.rest("p", KEYS[0], retry_after)
@@ -287,7 +280,7 @@ def test_rested_key_goes_last_until_the_clock_passes(
 
 
 def test_resting_keys_keep_their_strategy_order_at_the_back() -> None:
-    chain, _ = _chain(clock=FakeClock())
+    chain, _ = _chain(clock=Clock(1000.0))
     chain.rest("p", KEYS[1], 60)
     chain.rest("p", KEYS[0], 60)
     assert _labels(chain.order("p", KEYS, strategy="priority")) == "cab"

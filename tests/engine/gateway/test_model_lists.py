@@ -4,7 +4,6 @@ loopback: OpenAI's one page, Anthropic's and Gemini's pages, and every way a rea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -26,19 +25,6 @@ from tests.fakes.upstream import ScriptedUpstream
 
 KEY = "sk-test-list-key-0123"
 CLAUDES = ["claude-opus-4-6", "claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-x", "c-5"]
-
-
-@pytest.fixture
-async def up() -> AsyncIterator[ScriptedUpstream]:
-    async with ScriptedUpstream() as server:
-        yield server
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[UpstreamClient]:
-    upstream = UpstreamClient(connect_timeout_s=2.0, read_timeout_s=5.0)
-    yield upstream
-    await upstream.close()
 
 
 def _lists(up: ScriptedUpstream) -> list[Any]:

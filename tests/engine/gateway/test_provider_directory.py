@@ -5,7 +5,6 @@ background), so each test refreshes it first, as the engine's service task does 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from llmgw_desktop.engine.gateway.keys import KeyChain
 from llmgw_desktop.engine.gateway.provider_directory import REFRESH_AFTER_S, ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
+from tests.clock import Clock
 from tests.conftest import free_port
 from tests.fakes.upstream import ScriptedUpstream
 
@@ -23,31 +23,10 @@ from tests.fakes.upstream import ScriptedUpstream
 FAKE_MODELS = ["gpt-5-fake", "grok-fake", "fake-model"]
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def _cli_available(engine_provider: str) -> EngineError | None:
     if engine_provider == "codex":
         return ProviderUnavailable("codex is not installed")
     return None
-
-
-@pytest.fixture
-async def up() -> AsyncIterator[ScriptedUpstream]:
-    async with ScriptedUpstream() as server:
-        yield server
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[UpstreamClient]:
-    upstream = UpstreamClient(connect_timeout_s=2.0, read_timeout_s=5.0)
-    yield upstream
-    await upstream.close()
 
 
 def _directory(
@@ -57,7 +36,7 @@ def _directory(
     environ: dict[str, str] | None = None,
     aliases: dict[str, str] | None = None,
     detect_local: bool = True,
-    clock: FakeClock | None = None,
+    clock: Clock | None = None,
 ) -> ProviderDirectory:
     config = gateway_config(providers=providers, aliases=aliases or {}, routes={}, fallback=[])
     return ProviderDirectory(
@@ -66,7 +45,7 @@ def _directory(
         client,
         cli_available=_cli_available,
         detect_local=detect_local,
-        clock=clock or FakeClock(),
+        clock=clock or Clock(0.0),
     )
 
 
@@ -147,7 +126,7 @@ async def test_without_detection_only_configured_servers_are_probed(
 async def test_model_lists_are_read_at_most_once_a_minute(
     up: ScriptedUpstream, client: UpstreamClient
 ) -> None:
-    clock = FakeClock()  # starts at 0.0: a first refresh at time zero still counts
+    clock = Clock(0.0)  # starts at 0.0: a first refresh at time zero still counts
     directory = _directory(client, {"ollama": {"base_url": up.base_url + "/v1"}}, clock=clock)
     await directory.refresh()
     clock.now = REFRESH_AFTER_S - 1

@@ -18,19 +18,12 @@ from llmgw_desktop.engine.gateway.provider_directory import ProviderDirectory
 from llmgw_desktop.engine.gateway.router import ModelRegistry, Target
 from llmgw_desktop.engine.gateway.upstream import UpstreamClient
 from llmgw_desktop.engine.tasks import TaskSupervisor
+from tests.clock import Clock
 from tests.fakes.upstream import ScriptedUpstream
 
 REFRESH_S = 3600.0
 NOW = 1_790_000_000.4  # the wall clock the directory stamps reads with
 OPENAI_LISTS = ["gpt-5.5", "sora-2", "gpt-4o"]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeVault:
@@ -54,13 +47,6 @@ async def up() -> AsyncIterator[ScriptedUpstream]:
         yield server
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[UpstreamClient]:
-    upstream = UpstreamClient(connect_timeout_s=2.0, read_timeout_s=5.0)
-    yield upstream
-    await upstream.close()
-
-
 def _environ(up: ScriptedUpstream) -> dict[str, str]:
     """OpenAI, Anthropic and Gemini at the fake upstream; Groq without a key."""
     return {
@@ -77,7 +63,7 @@ def _directory(
     client: UpstreamClient,
     up: ScriptedUpstream,
     *,
-    clock: FakeClock | None = None,
+    clock: Clock | None = None,
     vault: FakeVault | None = None,
     refresh_s: float = REFRESH_S,
     **config: Any,
@@ -93,7 +79,7 @@ def _directory(
         cli_available=_all_available,
         detect_local=False,
         models_refresh_s=refresh_s,
-        clock=clock or FakeClock(),
+        clock=clock or Clock(0.0),
         wall_clock=lambda: NOW,
     )
 
@@ -135,7 +121,7 @@ async def test_providers_with_keys_have_their_lists_read_and_merged_with_the_cat
 async def test_lists_are_read_again_when_due_or_when_keys_change(
     up: ScriptedUpstream, client: UpstreamClient
 ) -> None:
-    clock, vault = FakeClock(), FakeVault()
+    clock, vault = Clock(0.0), FakeVault()
     directory = _directory(client, up, clock=clock, vault=vault)
     await directory.refresh()
     assert len(_list_reads(up)) == 3

@@ -274,3 +274,65 @@ async def test_a_saved_routes_fallback_and_pin_steer_the_next_requests(
     assert (fell_back.model_extra or {})["x_gateway"]["fallbackUsed"] is True
     written = tomllib.loads(config_path.read_text())["gateway"]["routes"]["house/house-coder"]
     assert written == route
+
+
+async def test_an_azure_resource_of_ones_own_round_trips_with_its_deployments(
+    runtime: GatewayRuntime, upstream: ScriptedUpstream, config_path: Path
+) -> None:
+    editor = runtime.engine.provider_editor
+    azure = ProviderDraft(
+        "azure-eu",
+        kind="azure",
+        base_url=upstream.base_url,
+        api_version="2024-10-21",
+        deployments={"prod-4o": "gpt-4o"},
+        api_key="azure-eu-key-0123456789",
+    )
+    await editor.save(LOCAL_CALLER, azure, ModelEntries(), new=True)
+    table = tomllib.loads(config_path.read_text())["gateway"]["providers"]["azure-eu"]
+    assert table == {
+        "kind": "azure",
+        "base_url": upstream.base_url,
+        "api_version": "2024-10-21",
+        "deployments": {"prod-4o": "gpt-4o"},
+    }
+    assert editor.draft_of("azure-eu") == azure.__class__(**{**azure.__dict__, "api_key": None})
+    client = openai.AsyncOpenAI(base_url=runtime.base_url + "/v1", api_key="x", max_retries=0)
+    try:
+        await client.chat.completions.create(
+            model="azure-eu/prod-4o", messages=[{"role": "user", "content": "hi"}]
+        )
+    finally:
+        await client.close()
+    (sent,) = upstream.llm_requests
+    assert sent.path == "/openai/deployments/prod-4o/chat/completions"
+    assert sent.query == {"api-version": "2024-10-21"} and set(sent.secrets) == {"api-key"}
+
+
+async def test_a_cloud_draft_is_tested_for_its_settings_and_credential(
+    runtime: GatewayRuntime,
+) -> None:
+    editor = runtime.engine.provider_editor
+    no_region = await editor.test(LOCAL_CALLER, ProviderDraft("aws-2", kind="bedrock"))
+    assert no_region.error is not None and "AWS_REGION" in no_region.error
+    keyed = await editor.test(
+        LOCAL_CALLER,
+        ProviderDraft(
+            "aws-2", kind="bedrock", region="eu-west-1", api_key="ABSK-some-api-key", models=("m",)
+        ),
+    )
+    assert keyed.error is None and keyed.models == ("m",)
+    with pytest.raises(InvalidRequest) as caught:
+        editor.check(
+            ProviderDraft("gcp-2", kind="vertex", api_key='{"type": "user"}'),
+            ModelEntries(),
+            new=True,
+        )
+    assert caught.value.details["param"] == "api_key"
+    editor.check(
+        ProviderDraft("gcp-2", kind="vertex", api_key='{"type": "service_account", "k": "a b"}'),
+        ModelEntries(),
+        new=True,
+    )
+    with pytest.raises(InvalidRequest, match="kind = 'vertex'"):
+        editor.check(ProviderDraft("aws-3", kind="bedrock", project="p"), ModelEntries(), new=True)

@@ -14,7 +14,8 @@ import pytest
 
 from llmgw_desktop.engine.jobs.manager import JobLimits
 from llmgw_desktop.engine.store import Database
-from tests.engine.jobs.test_manager import Clock, Gate, Harness
+from tests.clock import Clock
+from tests.engine.jobs.test_manager import Gate, Harness
 
 ROUNDS = 30
 
@@ -29,7 +30,7 @@ async def gateways(
         db = new_database("shared.db")  # the same name: the same store, opened twice
         await db.open()
         opened.append(db)
-        harness = Harness(db, JobLimits(flush_interval_s=0.05), Clock())
+        harness = Harness(db, JobLimits(flush_interval_s=0.05), Clock(1_000_000.0))
         await harness.manager.start()
         harnesses.append(harness)
     yield harnesses[0], harnesses[1]

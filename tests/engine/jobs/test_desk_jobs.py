@@ -22,27 +22,19 @@ from llmgw_desktop.engine.errors import InvalidRequest, NotFound, ProviderFailur
 from llmgw_desktop.engine.jobs.manager import (
     DeskFilter,
     JobContext,
-    JobLimits,
     JobSpec,
 )
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import summarize_prompt
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.store import Database
+from tests.clock import Clock
 from tests.contract.conftest import engine_settings
 from tests.contract.offline import find_cli, offline_environment
-from tests.engine.jobs.test_manager import Clock, Gate, Harness
+from tests.engine.jobs.test_manager import Gate, Harness
 from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply, ScriptedUpstream
 
 JOB_TIMEOUT_S = 30.0
-
-
-@pytest.fixture
-async def h(db: Database) -> AsyncIterator[Harness]:
-    harness = Harness(db, JobLimits(flush_interval_s=0.05), Clock())
-    await harness.manager.start()
-    yield harness
-    await harness.stop()
 
 
 async def _failing(ctx: JobContext) -> dict[str, Any]:

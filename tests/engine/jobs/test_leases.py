@@ -20,7 +20,8 @@ from llmgw_desktop.engine.jobs.manager import JobLimits
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.store import Database
-from tests.engine.jobs.test_manager import Clock, Gate, Harness
+from tests.clock import Clock
+from tests.engine.jobs.test_manager import Gate, Harness
 
 SHORT_LEASE_S = 0.5
 NEVER_S = 3600.0  # a renewal interval no test outlives: the process has "died"
@@ -48,7 +49,7 @@ async def processes(new_database: Callable[[str], Database]) -> AsyncIterator[Sp
         db = new_database("shared.db")  # the same name: the same store, opened again
         await db.open()
         leases = JobLeases(db, lease_s=lease_s, renew_every_s=renew_every_s)
-        harness = Harness(db, JobLimits(flush_interval_s=0.05), Clock(), leases=leases)
+        harness = Harness(db, JobLimits(flush_interval_s=0.05), Clock(1_000_000.0), leases=leases)
         # As the engine starts it: only a store of its own is recovered at once.
         await harness.manager.start(recover=not db.engine.shared)
         process = Process(db, leases, harness)
@@ -136,7 +137,7 @@ async def test_an_exclusive_store_start_still_interrupts_every_unfinished_job(
 
         await db.run(leave_a_running_job)
         leases = JobLeases(db, lease_s=SHORT_LEASE_S)
-        harness = Harness(db, JobLimits(flush_interval_s=0.05), Clock(), leases=leases)
+        harness = Harness(db, JobLimits(flush_interval_s=0.05), Clock(1_000_000.0), leases=leases)
         left = await harness.manager.start()
         try:
             assert [job.job_id for job in left] == ["job_left"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import portable
 from llmgw_desktop.engine.tasks import TaskSupervisor
+from tests.clock import Clock
 
 
 class Gate:
@@ -75,22 +76,6 @@ class Harness:
     async def stop(self) -> None:
         await self.manager.stop()
         await self.tasks.shutdown()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def h(db: Database) -> AsyncIterator[Harness]:
-    harness = Harness(db, JobLimits(flush_interval_s=0.05), Clock())
-    await harness.manager.start()
-    yield harness
-    await harness.stop()
 
 
 async def test_job_runs_to_completion_and_is_durable(h: Harness) -> None:
@@ -163,7 +148,7 @@ async def test_force_refresh_and_different_calls_run_anew(h: Harness) -> None:
 
 
 async def test_dedup_window_expires(db: Database) -> None:
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     h = Harness(db, JobLimits(dedup_window_s=60), clock)
     await h.manager.start()
     gate = Gate()
@@ -212,7 +197,9 @@ async def test_other_principal_gets_not_found(h: Harness) -> None:
 
 
 async def test_saturation_is_a_clear_retryable_error(db: Database) -> None:
-    h = Harness(db, JobLimits(max_running=1, max_running_per_provider=1, max_queued=1), Clock())
+    h = Harness(
+        db, JobLimits(max_running=1, max_running_per_provider=1, max_queued=1), Clock(1_000_000.0)
+    )
     await h.manager.start()
     gate = Gate()
     await h.manager.submit(h.spec(gate, prompt="1"))
@@ -227,7 +214,7 @@ async def test_saturation_is_a_clear_retryable_error(db: Database) -> None:
 
 
 async def test_per_provider_limit_leaves_room_for_others(db: Database) -> None:
-    h = Harness(db, JobLimits(max_running=4, max_running_per_provider=1), Clock())
+    h = Harness(db, JobLimits(max_running=4, max_running_per_provider=1), Clock(1_000_000.0))
     await h.manager.start()
     slow, other = Gate(), Gate()
     await h.manager.submit(h.spec(slow, prompt="a"))
@@ -247,7 +234,7 @@ async def test_a_principal_holds_only_its_share_of_the_queue_and_the_slots(
 ) -> None:
     share = FairShare(50, "jobs.principal_share_percent")
     limits = JobLimits(max_running=2, max_running_per_provider=2, max_queued=2, share=share)
-    h = Harness(db, limits, Clock())
+    h = Harness(db, limits, Clock(1_000_000.0))
     await h.manager.start()
     held, alices = Gate(), Gate()
     # A burst counts whole, rows still being written included: two of the four places.
@@ -271,7 +258,7 @@ async def test_a_principal_holds_only_its_share_of_the_queue_and_the_slots(
 
 
 async def test_stop_marks_running_jobs_interrupted_with_partial_output(db: Database) -> None:
-    h = Harness(db, JobLimits(), Clock())
+    h = Harness(db, JobLimits(), Clock(1_000_000.0))
     await h.manager.start()
     gate = Gate()
     submitted = await h.manager.submit(h.spec(gate))
@@ -296,7 +283,7 @@ async def test_jobs_left_running_by_a_crash_are_interrupted_on_start(db: Databas
     )
     await store.mark_running("job_crashed", now=2.0, attempts=1)
     await store.save_process("job_crashed", 4242, "linux:boot:777")
-    h = Harness(db, JobLimits(), Clock())
+    h = Harness(db, JobLimits(), Clock(1_000_000.0))
     left = await h.manager.start()
     view = await h.manager.get("job_crashed", "local")
     assert view.state is JobState.INTERRUPTED
@@ -307,7 +294,7 @@ async def test_jobs_left_running_by_a_crash_are_interrupted_on_start(db: Databas
 
 
 async def test_the_work_records_its_cancel_in_the_jobs_own_word(db: Database) -> None:
-    h = Harness(db, JobLimits(), Clock())
+    h = Harness(db, JobLimits(), Clock(1_000_000.0))
     await h.manager.start()
     heard: dict[str, JobState] = {}
 
@@ -335,7 +322,7 @@ async def test_the_work_records_its_cancel_in_the_jobs_own_word(db: Database) ->
 
 
 async def test_a_stopping_manager_refuses_new_work(db: Database) -> None:
-    h = Harness(db, JobLimits(), Clock())
+    h = Harness(db, JobLimits(), Clock(1_000_000.0))
     await h.manager.start()
     await h.manager.stop()
     gate = Gate()
@@ -347,7 +334,7 @@ async def test_a_stopping_manager_refuses_new_work(db: Database) -> None:
 
 
 async def test_retention_prunes_old_finished_jobs_only(db: Database) -> None:
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     h = Harness(db, JobLimits(retention_days=1), clock)
     await h.manager.start()
     gate = Gate()

@@ -5,7 +5,6 @@ Vibe stand-in, answering through the scripted upstream."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.jobs.model import JobState
 from tests.contract.conftest import engine_settings
-from tests.contract.offline import offline_environment
+from tests.contract.offline import offline_environment, vibe_stand_in
 from tests.fakes.upstream import Reply, ScriptedUpstream
 
 FAKE_BIN = Path(__file__).resolve().parents[2] / "fakes" / "bin"
@@ -35,9 +34,7 @@ async def upstream() -> AsyncIterator[ScriptedUpstream]:
 @pytest.fixture
 def vibe(tmp_path: Path, upstream: ScriptedUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
     offline_environment(tmp_path / "home", upstream.base_url, monkeypatch)
-    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
-    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
+    vibe_stand_in(monkeypatch, tmp_path / "vibe", upstream.base_url)
 
 
 async def _engine(loaded: LoadedSettings, budgets: list[dict[str, Any]]) -> Engine:

@@ -11,16 +11,9 @@ from llmgw_desktop.engine.metrics.health import (
     CallHealth,
     HealthState,
 )
+from tests.clock import Clock
 
 START = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _finish(
@@ -49,7 +42,7 @@ def _finish(
 
 
 def test_consecutive_failures_mark_a_provider_failing_and_name_the_last_error() -> None:
-    bus, clock = EventBus(), Clock()
+    bus, clock = EventBus(), Clock(START)
     health = CallHealth(bus, clock=clock)
     for _ in range(20):
         _finish(bus, clock, "anthropic", "completed")
@@ -71,7 +64,7 @@ def test_consecutive_failures_mark_a_provider_failing_and_name_the_last_error() 
 
 
 def test_a_high_error_rate_is_failing_without_a_streak() -> None:
-    bus, clock = EventBus(), Clock()
+    bus, clock = EventBus(), Clock(START)
     health = CallHealth(bus, clock=clock)
     for _ in range(5):
         _finish(bus, clock, "openai", "failed", code="upstream_502")
@@ -82,7 +75,7 @@ def test_a_high_error_rate_is_failing_without_a_streak() -> None:
 
 
 def test_refusals_cancels_and_key_checks_say_nothing_about_the_provider() -> None:
-    bus, clock = EventBus(), Clock()
+    bus, clock = EventBus(), Clock(START)
     health = CallHealth(bus, clock=clock)
     _finish(bus, clock, "openai", "refused", code="budget_exceeded")
     _finish(bus, clock, "openai", "denied", code="approval_denied")
@@ -95,7 +88,7 @@ def test_refusals_cancels_and_key_checks_say_nothing_about_the_provider() -> Non
 
 
 def test_latency_percentiles_and_the_window() -> None:
-    bus, clock = EventBus(), Clock()
+    bus, clock = EventBus(), Clock(START)
     health = CallHealth(bus, clock=clock)
     for ms in range(1, 101):  # 1 ms .. 100 ms
         _finish(bus, clock, "google", "completed", took_s=ms / 1000)
@@ -107,7 +100,7 @@ def test_latency_percentiles_and_the_window() -> None:
 
 
 def test_memory_is_bounded_per_provider() -> None:
-    bus, clock = EventBus(), Clock()
+    bus, clock = EventBus(), Clock(START)
     health = CallHealth(bus, clock=clock)
     for _ in range(MAX_SAMPLES * 3):
         _finish(bus, clock, "xai", "failed", code="upstream_500")

@@ -15,21 +15,14 @@ from llmgw_desktop.engine.metrics.live import (
     LiveMetrics,
     PastTraffic,
 )
+from tests.clock import Clock
 
 START = 1_800_000_000.0  # a multiple of every bucket size, so bucket edges are easy to place
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
-import pytest
-
 from llmgw_desktop.engine.recorder.bodies import BodyCapture, CapturePolicy, cut_marker
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.store import Database
+from tests.clock import Clock
 
 KEY = "sk-ant-api03-" + "Q" * 40
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("bodies.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 def _keep(bodies: BodyCapture, record_id: str, principal: str, request: str) -> None:
@@ -81,7 +62,7 @@ async def test_a_secret_near_the_cut_is_masked_in_what_is_kept(db: Database) -> 
 
 
 async def test_the_recorders_prune_drops_bodies_past_their_retention(db: Database) -> None:
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     bodies = BodyCapture(db, CapturePolicy(providers=("*",), retention_hours=24), clock=clock)
     recorder = FlightRecorder(db, clock=clock, bodies=bodies)
     _keep(bodies, "old", "user:a", "{}")

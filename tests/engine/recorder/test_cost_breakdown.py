@@ -3,8 +3,6 @@ PostgreSQL; unpriced rows are counted apart, never as $0."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
 import pytest
 
 from llmgw_desktop.engine.recorder import cost_breakdown as breakdown_module
@@ -15,14 +13,6 @@ from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED
 
 NOW = 1_700_000_000.0
 DAY = 86400.0
-
-
-@pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("llmgw.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 def _row(i: int, age_s: float, **fields: object) -> dict[str, object]:

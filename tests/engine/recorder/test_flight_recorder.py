@@ -1,10 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-
-import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
@@ -15,30 +12,15 @@ from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.states import Ending, RecordState
 from llmgw_desktop.engine.store import Database
+from tests.clock import Clock
 
 CAPTURED = (
     Path(__file__).resolve().parents[2] / "fixtures" / "cli" / "claude" / "plain_stream_json.stdout"
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("r.db")
-    await database.open()
-    yield database
-    await database.close()
-
-
 async def test_each_finished_request_is_announced_even_after_a_flush(db: Database) -> None:
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     heard: list[RequestFinished] = []
     recorder = FlightRecorder(db, on_finish=heard.append, clock=clock)
     record = recorder.start(principal="user:a", provider="claude", caller="editor", model="m1")
@@ -72,7 +54,7 @@ async def test_updates_merge_before_and_after_a_flush(db: Database) -> None:
 
 
 async def test_prune_by_age_and_by_row_cap(db: Database) -> None:
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     recorder = FlightRecorder(db, retention_days=1, max_rows=3, clock=clock)
     recorder.start(principal="local", provider="claude")
     clock.now += 2 * 86400
@@ -130,7 +112,7 @@ async def test_500_concurrent_requests_are_all_recorded(
 async def test_rows_an_earlier_run_left_open_are_closed_in_the_jobs_word(db: Database) -> None:
     """After a crash: a row whose job ended takes the job's ending, any other open row is
     interrupted; rows that had ended are left as they were."""
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     recorder = FlightRecorder(db, clock=clock)
     jobs = JobStore(db)
     for job_id, state in (("job_done", JobState.COMPLETED), ("job_cut", JobState.RUNNING)):

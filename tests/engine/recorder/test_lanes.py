@@ -4,7 +4,6 @@ live jobs by the caller their first recorder row names."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -18,14 +17,6 @@ from tests.engine.recorder.test_query import START, bulk_insert, synthetic_rows
 
 WINDOW_S = 100.0
 NOW = START + 200  # the window holds rows started at START + 100 and later
-
-
-@pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("llmgw.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 def expected_lane(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,14 +105,6 @@ async def bulk_insert(db: Database, rows: list[dict[str, Any]]) -> None:
             database.execute_sql("DROP TABLE staging")
 
     await db.run(write)
-
-
-@pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("llmgw.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
 import pytest
 
 from llmgw_desktop.engine.recorder import rows as rows_module
@@ -19,14 +17,6 @@ from llmgw_desktop.engine.recorder.rows import (
 from llmgw_desktop.engine.store import Database
 
 START = 1_700_000_000.0
-
-
-@pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("llmgw.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 def _row(i: int, **fields: object) -> dict[str, object]:

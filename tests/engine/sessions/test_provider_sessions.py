@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
-import pytest
-
 from llmgw_desktop.engine.sessions import ProviderSessions, SessionStore
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tokens.usage import Usage
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("s.db")
-    await database.open()
-    yield database
-    await database.close()
+from tests.clock import Clock
 
 
 async def test_recorded_conversation_is_found_by_its_owner_only(db: Database) -> None:
@@ -40,7 +21,7 @@ async def test_recorded_conversation_is_found_by_its_owner_only(db: Database) ->
 
 
 async def test_latest_is_the_most_recently_used_and_can_be_narrowed_to_a_dir(db: Database) -> None:
-    clock = Clock()
+    clock = Clock(1_000.0)
     sessions = ProviderSessions(db, clock)
     for sid, where in (("c1", "/a"), ("c2", "/b")):
         await sessions.record(
@@ -54,7 +35,7 @@ async def test_latest_is_the_most_recently_used_and_can_be_narrowed_to_a_dir(db:
 
 
 async def test_expire_forgets_and_returns_conversations_unused_since(db: Database) -> None:
-    clock = Clock()
+    clock = Clock(1_000.0)
     sessions = ProviderSessions(db, clock)
     await sessions.record(
         "local", "claude", "old", working_dir="/o", owns_dir=True, usage_totals=Usage()

@@ -1,8 +1,8 @@
-"""Shared vault test setup: an open store and a vault opened with a key from the env."""
+"""Shared vault test setup: a vault opened with a key from the env (on `db`, the store of
+tests/engine/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -10,14 +10,6 @@ import pytest
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.vault import Vault
 from tests.engine.vault.support import KEY_A, env_sources
-
-
-@pytest.fixture
-async def db(new_database: Callable[[str], Database]) -> AsyncIterator[Database]:
-    database = new_database("llmgw.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 @pytest.fixture

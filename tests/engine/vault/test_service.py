@@ -516,3 +516,39 @@ async def test_secrets_never_show_in_lists_errors_reprs_or_logs(
         assert secret not in caplog.text
     # Should a key reach a log line anyway, the redactor masks its shape.
     assert OPENAI_KEY not in redact(f"calling with {OPENAI_KEY}")
+
+
+async def test_an_open_in_the_background_keeps_key_calls_waiting_not_failing(
+    tmp_path: Path,
+) -> None:
+    # Issue 42: the OS keyring is asked while the front door opens; a call that needs the key
+    # meanwhile waits for the open instead of failing as "not open yet".
+    db = Database(tmp_path / "v.db")
+    await db.open()
+    release = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    class SlowKeyring(KeyringSource):
+        def load(self) -> bytes | None:
+            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(timeout=30)
+            return super().load()
+
+    keyring = FakeKeyring()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        first = Vault(db, env_sources(KEY_A, tmp_path))
+        await first.open()
+        await first.store_key(OPERATOR, "openai", OPENAI_KEY)
+        vault = Vault(db, [SlowKeyring(keyring), *env_sources(KEY_A, tmp_path)])
+        vault.open_later(lambda coro: tasks.append(asyncio.ensure_future(coro)) or tasks[-1])
+        assert vault.status()["state"] == "opening"
+        waiting = asyncio.ensure_future(vault.resolve_keys("openai"))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        release.set()
+        assert await asyncio.wait_for(waiting, 30) == [OPENAI_KEY]
+        assert vault.status()["state"] == "open"
+    finally:
+        release.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await db.close()

@@ -22,6 +22,7 @@ _REQUEST_ID_HEADERS: Final[Mapping[str, str]] = {
     "responses": "x-request-id",
     "chat": "x-request-id",
     "gemini": "x-request-id",
+    "bedrock": "x-amzn-RequestId",
 }
 
 # What the real APIs also send with every answer: the account the key belongs to.
@@ -30,6 +31,7 @@ ACCOUNT_HEADERS: Final[Mapping[str, Mapping[str, str]]] = {
     "responses": {"openai-organization": "org-fake-operator", "openai-project": "proj_fake_op"},
     "chat": {"openai-organization": "org-fake-operator", "openai-project": "proj_fake_op"},
     "gemini": {},
+    "bedrock": {},
 }
 
 
@@ -83,7 +85,9 @@ async def _write_stream(
     headers: dict[str, str],
     midway: Callable[[], Awaitable[bool]] | None = None,
 ) -> web.StreamResponse:
-    response = web.StreamResponse(headers={**_SSE_HEADERS, **headers})
+    # Bedrock streams AWS event-stream messages, not server-sent events.
+    framing = getattr(codec, "STREAM_HEADERS", _SSE_HEADERS)
+    response = web.StreamResponse(headers={**framing, **headers})
     await response.prepare(request)
     if reply.kind == "cut":
         await response.write(answer.cut_prefix())

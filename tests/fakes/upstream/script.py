@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 ReplyKind = Literal["ok", "error", "cut", "malformed", "slow", "tool_call"]
-Dialect = Literal["anthropic", "responses", "chat", "gemini"]
+Dialect = Literal["anthropic", "responses", "chat", "gemini", "bedrock"]
 
 # Usage every answer reports. The numbers differ per field so a test can tell which upstream
 # field ended up where after a translation.
@@ -162,6 +163,9 @@ class RecordedRequest:
     # The scripted reply applied; None for calls that are not LLM calls (lists, counts).
     reply: Reply | None = None
     stream: bool = False
+    # A digest of each secret header's value (`secret_digests`): two requests can be shown to
+    # carry the same credential without the credential being kept.
+    secrets: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_llm(self) -> bool:
@@ -196,17 +200,31 @@ def redact_headers(headers: Any) -> dict[str, str]:
     return out
 
 
+def secret_digests(headers: Any) -> dict[str, str]:
+    """Each secret header (lower-case name) -> the first 16 hex digits of its value's SHA-256."""
+    return {
+        name.lower(): hashlib.sha256(value.encode()).hexdigest()[:16]
+        for name, value in headers.items()
+        if name.lower() in SECRET_HEADERS
+    }
+
+
 def redact_query(query: Any) -> dict[str, str]:
     """Query parameters as a plain dict, API keys redacted."""
     return {k: ("<redacted>" if k.lower() in SECRET_QUERY_KEYS else v) for k, v in query.items()}
 
 
 def offered_tools(body: Any) -> set[str]:
-    """The names of the tools a request offers the model, in any of the four dialects
-    (Responses namespaces count by their members' names too)."""
+    """The names of the tools a request offers the model, in any of the four dialects and
+    Bedrock's Converse (Responses namespaces count by their members' names too)."""
     if not isinstance(body, dict):
         return set()
     names: set[str] = set()
+    config = body.get("toolConfig")  # Bedrock's Converse
+    for tool in (config.get("tools") or []) if isinstance(config, dict) else []:
+        spec = tool.get("toolSpec") if isinstance(tool, dict) else None
+        if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+            names.add(spec["name"])
     for tool in body.get("tools") or []:
         if not isinstance(tool, dict):
             continue

@@ -9,12 +9,13 @@ import logging
 import ssl
 import time
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from . import anthropic, gemini, openai_chat, openai_common, openai_responses
+from . import anthropic, bedrock, gemini, openai_chat, openai_common, openai_responses
 from .answer import drop_connection, write_reply
 from .script import (
     COUNT_TOKENS_ANSWER,
@@ -24,6 +25,7 @@ from .script import (
     offered_tools,
     redact_headers,
     redact_query,
+    secret_digests,
 )
 from .sse import DialectCodec, JsonObject
 
@@ -64,6 +66,9 @@ class ScriptedUpstream:
         self.stream_gate: asyncio.Event | None = None
         """When set, a streamed answer stops halfway until it is set (text arrives in two
         parts, with as long a pause between them as the test wants)."""
+        self.verify: Callable[[web.Request, bytes], str | None] | None = None
+        """When set, checks each LLM call's credential (a cloud's signature or token) before
+        it is answered: a problem it names is answered 403 and the call is not counted."""
         self._pending: deque[Reply] = deque()
         self._when_offered: dict[str, deque[Reply]] = {}
         self._arrived = asyncio.Condition()
@@ -186,6 +191,20 @@ class ScriptedUpstream:
         add("POST", "/chat/completions", self._chat)
         for path in ("/v1/models", "/models", "/v1beta/models"):
             add("GET", path, self._models)
+        # Azure OpenAI: the deployment URLs (`AzureOpenAI` with a dated api-version) and the
+        # v1 API, answering as OpenAI does.
+        add("POST", "/openai/deployments/{deployment}/chat/completions", self._chat)
+        add("POST", "/openai/responses", self._responses)
+        add("POST", "/openai/v1/chat/completions", self._chat)
+        add("POST", "/openai/v1/responses", self._responses)
+        # Amazon Bedrock's Converse and ConverseStream (the model id is one encoded segment).
+        add("POST", "/model/{model:.+}/converse", self._bedrock)
+        add("POST", "/model/{model:.+}/converse-stream", self._bedrock)
+        # Google Vertex AI: Gemini models in the Gemini dialect, Claude models through
+        # rawPredict in Anthropic's.
+        vertex = "/v1/projects/{project}/locations/{location}/publishers"
+        add("POST", vertex + "/google/models/{call}", self._vertex_gemini)
+        add("POST", vertex + "/anthropic/models/{call}", self._vertex_anthropic)
         add("POST", "/v1beta/models/{call}", self._gemini)
         add("POST", "/v1/models/{call}", self._gemini)
         add("*", "/{anything:.*}", self._unknown)
@@ -220,6 +239,40 @@ class ScriptedUpstream:
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         record = await self._record(request, "chat", "chat.completions")
         return await self._answer_llm(request, record, openai_chat, self._model(record, "gpt-fake"))
+
+    async def _bedrock(self, request: web.Request) -> web.StreamResponse:
+        refused = await self._refused(request)
+        if refused is not None:
+            return refused
+        record = await self._record(request, "bedrock", "converse")
+        # The path, not a body flag, says whether Converse streams.
+        record.stream = request.path.endswith("/converse-stream")
+        return await self._answer_llm(request, record, bedrock, request.match_info["model"])
+
+    async def _vertex_gemini(self, request: web.Request) -> web.StreamResponse:
+        refused = await self._refused(request)
+        return refused if refused is not None else await self._gemini(request)
+
+    async def _vertex_anthropic(self, request: web.Request) -> web.StreamResponse:
+        refused = await self._refused(request)
+        if refused is not None:
+            return refused
+        model, _, method = request.match_info["call"].partition(":")
+        record = await self._record(request, "anthropic", method)
+        record.stream = method == "streamRawPredict"
+        return await self._answer_llm(request, record, anthropic, model)
+
+    async def _refused(self, request: web.Request) -> web.StreamResponse | None:
+        """A 403 when `verify` finds the request's credential wrong (the call is recorded as
+        not an LLM call)."""
+        if self.verify is None:
+            return None
+        problem = self.verify(request, await request.read())
+        if problem is None:
+            return None
+        await self._record(request, None, "refused", llm=False)
+        headers = {"x-amzn-ErrorType": "InvalidSignatureException:"}
+        return web.json_response({"message": problem}, status=403, headers=headers)
 
     async def _gemini(self, request: web.Request) -> web.StreamResponse:
         model, _, method = request.match_info["call"].partition(":")
@@ -292,6 +345,7 @@ class ScriptedUpstream:
             endpoint=endpoint,
             arrived_at=time.monotonic(),
             stream=isinstance(body, dict) and bool(body.get("stream")),
+            secrets=secret_digests(request.headers),
         )
         if llm:
             # Taken on arrival, so replies follow arrival order even when answers overlap.

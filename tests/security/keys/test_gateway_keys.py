@@ -25,6 +25,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from llmgw_desktop.engine.api import AccessDenied, KeyScope, KeySpec, MadeKey
+from llmgw_desktop.engine.auth.key_changes import KeyChanges
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
@@ -246,6 +247,9 @@ async def test_expired_key_is_refused_with_its_own_code(
             .execute()
         )
     )
+    # An edit by hand is a change of a key like any writer's: it says so beside the store
+    # (key_changes.py), or this process would judge the row it verified before the edit.
+    await asyncio.to_thread(KeyChanges.beside(locked.engine.store.path).changed)
     with pytest.raises(openai.AuthenticationError) as refused:
         await openai_client(locked, made.secret).chat.completions.create(
             model="gpt-4o-mini", messages=HI

@@ -24,6 +24,7 @@ import pytest
 from google.genai import errors as genai_errors
 
 from llmgw_desktop.engine.api import LOCAL_CALLER as OPERATOR
+from llmgw_desktop.engine.auth.key_changes import KeyChanges
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.security.keys.test_gateway_keys import (
@@ -258,6 +259,8 @@ async def test_a_rotated_keys_old_secret_dies_when_its_grace_ends(
             .execute()
         )
     )
+    # An edit by hand is a change of a key like any writer's: it says so beside the store.
+    await asyncio.to_thread(KeyChanges.beside(locked.engine.store.path).changed)
     with pytest.raises(openai.AuthenticationError) as refused:
         await openai_client(locked, old.secret).chat.completions.create(
             model="gpt-4o-mini", messages=HI

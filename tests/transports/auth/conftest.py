@@ -12,15 +12,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.gateways import gateway_starter
+from tests.mcp_wire import MCP_ACCEPT, initialize, mcp_session
 
 # The scripted LLM API the gateway's providers point at, for calls that must really succeed.
 from tests.transports.gateway.conftest import provider_env, upstream  # noqa: F401
@@ -30,17 +28,7 @@ USER_HEADER = "X-Forwarded-User"
 CLIENT_ID = "laptop-editor"
 CLIENT_SECRET = "editor-secret-0123456789-abcdefghijklmnop"
 REDIRECT = "http://127.0.0.1:9/callback"  # never opened: the test reads the redirect itself
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "lock-tests", "version": "0"},
-    },
-}
-MCP_ACCEPT = {"Accept": "application/json, text/event-stream"}
+INITIALIZE = initialize("lock-tests")
 
 Start = Callable[..., Awaitable[GatewayRuntime]]
 
@@ -64,11 +52,16 @@ def oauth_settings(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
-    """Start a gateway with settings overrides (dataclass field names); stopped after the test."""
+@pytest.fixture(name="start")
+async def start_fixture(loaded: LoadedSettings) -> AsyncIterator[Start]:
+    """`start`: start a gateway with settings overrides (by dotted key); each is stopped after
+    the test. Test modules elsewhere import `start_fixture` to use it."""
     async with gateway_starter(loaded) as start_gateway:
         yield start_gateway
+
+
+# Test modules import the fixture under either name (`start_fixture` reads as what it is).
+start = start_fixture
 
 
 @dataclass
@@ -102,10 +95,7 @@ async def call_tool(
     gateway: GatewayRuntime, headers: dict[str, str], name: str, arguments: dict[str, Any]
 ) -> CallToolResult:
     """One tool call through the official MCP client, sending `headers` on every request."""
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=30) as http,
-        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
-    ):
+    async with mcp_session(gateway.mcp_url, headers=headers, timeout=30) as client:
         return await client.call_tool(name, arguments)
 
 

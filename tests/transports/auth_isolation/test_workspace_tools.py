@@ -8,7 +8,7 @@ import base64
 import hashlib
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,9 +18,9 @@ from mcp import Client
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.workspaces.registry import ADMIN_OPT_IN
-from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp.server import build_mcp_server
+from tests.gateways import start_runtime
 from tests.transports.auth_isolation.test_isolation import TOKEN, USER_HEADER, call, mcp_as
 
 ADMIN_CLIENT = "workspace-admin"
@@ -62,15 +62,7 @@ async def gateway(loaded: LoadedSettings, tmp_path: Path) -> AsyncIterator[Gatew
             ],
         }
     )
-    lock = InstanceLock(settings.data_path)
-    assert lock.acquire()
-    runtime = GatewayRuntime(
-        replace(loaded, settings=settings),
-        mode="headless",
-        lock=lock,
-        on_activate=lambda: "headless",
-    )
-    await runtime.start()
+    runtime, lock = await start_runtime(loaded, settings)
     yield Gateway(runtime, roots, shared, outside)
     await runtime.stop()
     lock.release()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 
 # Re-exported for the tests in this package.
 from tests.contract.conftest import engine_settings, offline, upstream  # noqa: F401
+from tests.gateways import start_runtime
 
 
 def structured(result: Any) -> dict[str, Any]:
@@ -26,17 +26,9 @@ def structured(result: Any) -> dict[str, Any]:
 async def start_gateway(
     loaded: LoadedSettings, overrides: Mapping[str, Any] | None = None
 ) -> tuple[GatewayRuntime, InstanceLock]:
-    settings = engine_settings(loaded, {"http.port": 0, **(overrides or {})})
-    lock = InstanceLock(settings.data_path)
-    assert lock.acquire()
-    runtime = GatewayRuntime(
-        replace(loaded, settings=settings),
-        mode="headless",
-        lock=lock,
-        on_activate=lambda: "headless",
+    return await start_runtime(
+        loaded, engine_settings(loaded, {"http.port": 0, **(overrides or {})})
     )
-    await runtime.start()
-    return runtime, lock
 
 
 @pytest.fixture

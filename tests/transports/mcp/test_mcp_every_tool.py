@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from mcp import Client
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.offline import CLI_BIN, find_cli
+from tests.contract.offline import CLI_BIN, find_cli, vibe_stand_in
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.mcp.conftest import start_gateway, structured
 
@@ -31,9 +30,7 @@ async def everything(
     monkeypatch: pytest.MonkeyPatch,
 ) -> GatewayRuntime:
     # Mistral Vibe cannot run here (Python 3.12): its stand-in answers through the same upstream.
-    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
-    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
+    vibe_stand_in(monkeypatch, tmp_path / "vibe", upstream.base_url)
     runtime, lock = await start_gateway(
         loaded, {"providers.cli_path": [str(CLI_BIN), str(FAKE_BIN)]}
     )

@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx2
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from llmgw_desktop.config.settings import ConfigError, LoadedSettings, load_settings
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder
 from tests.contract.offline import find_cli
+from tests.mcp_wire import MCP_ACCEPT, initialize, mcp_session
 from tests.transports.auth.conftest import TOKEN, USER_HEADER, bearer
 from tests.transports.mcp.conftest import start_gateway, structured
 
@@ -58,10 +57,7 @@ async def stateless(
 @asynccontextmanager
 async def legacy_client(gateway: GatewayRuntime, **headers: str) -> AsyncIterator[Client]:
     """The official client, 2025-era handshake, with `headers` (and the bearer) on every POST."""
-    async with (
-        httpx2.AsyncClient(headers=bearer() | headers, timeout=30) as http,
-        Client(streamable_http_client(gateway.mcp_url, http_client=http), mode="legacy") as client,
-    ):
+    async with mcp_session(gateway.mcp_url, headers=bearer() | headers, timeout=30) as client:
         yield client
 
 
@@ -109,20 +105,10 @@ async def test_stateful_is_the_default_and_health_says_so(
 
 
 async def test_initialize_opens_no_session_to_carry_or_steal(stateless: GatewayRuntime) -> None:
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "probe", "version": "0"},
-        },
-    }
-    headers = bearer() | {"Accept": "application/json, text/event-stream"}
+    headers = bearer() | MCP_ACCEPT
     async with (
         aiohttp.ClientSession() as http,
-        http.post(stateless.mcp_url, json=initialize, headers=headers) as reply,
+        http.post(stateless.mcp_url, json=initialize("probe"), headers=headers) as reply,
     ):
         assert reply.status == 200, await reply.text()
         assert "Mcp-Session-Id" not in reply.headers
@@ -203,16 +189,7 @@ async def test_the_stdio_relay_names_the_editor_to_a_stateless_gateway(
     find_cli("claude")
     editor = asyncio.StreamReader()
     for message in (
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "cursor", "version": "1"},
-            },
-        },
+        initialize("cursor", version="1"),
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {
             "jsonrpc": "2.0",

@@ -19,6 +19,7 @@ from mcp import Client
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.transports.mcp import http_front
 from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE, RECENT_DAYS, McpUseMark
+from tests.mcp_wire import MCP_ACCEPT, initialize
 from tests.transports.mcp.conftest import start_gateway
 
 
@@ -52,17 +53,8 @@ async def test_a_gateway_stopped_before_the_delay_loads_nothing(
     assert time.monotonic() - started < 10.0  # did not wait out the delay
 
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "burst", "version": "1"},
-    },
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
+INITIALIZE = initialize("burst", version="1")
+MCP_HEADERS = MCP_ACCEPT
 
 
 async def _post_mcp(url: str, client: aiohttp.ClientSession) -> tuple[int, str]:

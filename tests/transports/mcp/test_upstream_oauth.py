@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -22,6 +21,7 @@ import pytest
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.gateways import start_runtime
 from tests.transports.mcp.upstream_support import local_mcp, oauth_protected_server, rows
 
 FOLLOW_S = 60.0
@@ -60,16 +60,7 @@ async def _start(loaded: LoadedSettings, url: str) -> tuple[GatewayRuntime, Inst
     settings = loaded.settings.with_values(
         {"http.port": 0, "mcp.servers": {"guarded": {"url": url, "oauth": True}}}
     )
-    lock = InstanceLock(settings.data_path)
-    assert lock.acquire()
-    runtime = GatewayRuntime(
-        replace(loaded, settings=settings),
-        mode="headless",
-        lock=lock,
-        on_activate=lambda: "headless",
-    )
-    await runtime.start()
-    return runtime, lock
+    return await start_runtime(loaded, settings)
 
 
 async def _call_through(gateway: GatewayRuntime) -> tuple[Any, list[str], Any]:

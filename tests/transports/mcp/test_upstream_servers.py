@@ -5,7 +5,6 @@ official `mcp` client on our /mcp."""
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import suppress
@@ -32,8 +31,8 @@ from tests.transports.mcp.upstream_support import (
     everything,
     local_mcp,
     rows,
+    served_over_http,
     starting,
-    wait_listening,
 )
 
 # Bounded waits for processes to appear or go (polled by psutil, never a fixed sleep).
@@ -79,18 +78,8 @@ async def test_the_local_user_lists_and_calls_aggregated_tools_and_each_call_is_
 @pytest.fixture
 def http_server() -> Iterator[str]:
     """The crasher served over Streamable HTTP on loopback; its endpoint's URL."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(CRASHER), "http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_listening(server, port)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.kill()
-        server.wait(timeout=10)
+    with served_over_http(str(CRASHER), "http") as url:
+        yield url
 
 
 async def test_a_server_over_streamable_http_is_relayed(start: Start, http_server: str) -> None:

@@ -80,11 +80,11 @@ async def rows(gateway: GatewayRuntime, server: str) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def oauth_protected_server() -> Iterator[str]:
-    """The OAuth-protected server on a free loopback port; yields its /mcp URL."""
+def served_over_http(*args: str) -> Iterator[str]:
+    """`python args... PORT` serving MCP on a free loopback port; yields its /mcp URL."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, str(OAUTH_SERVER), str(port)],
+        [sys.executable, *args, str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -94,6 +94,13 @@ def oauth_protected_server() -> Iterator[str]:
     finally:
         server.kill()
         server.wait(timeout=10)
+
+
+@contextmanager
+def oauth_protected_server() -> Iterator[str]:
+    """The OAuth-protected server on a free loopback port; yields its /mcp URL."""
+    with served_over_http(str(OAUTH_SERVER)) as url:
+        yield url
 
 
 def wait_listening(proc: subprocess.Popen[bytes], port: int) -> None:

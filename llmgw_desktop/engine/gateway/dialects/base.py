@@ -12,7 +12,15 @@ from typing import Any, Protocol
 from llmgw_desktop.engine.gateway.ir import ChatRequest, ChatResponse, StreamEvent
 from llmgw_desktop.engine.gateway.translation import TargetModel
 
-__all__ = ["Dialect", "SseFrame", "StreamDecoder", "StreamEncoder", "UpstreamMalformed"]
+__all__ = [
+    "Dialect",
+    "FrameParser",
+    "SseFrame",
+    "StreamDecoder",
+    "StreamEncoder",
+    "UpstreamDialect",
+    "UpstreamMalformed",
+]
 
 # One server-sent event: (event name or None, data text).
 SseFrame = tuple[str | None, str]
@@ -40,6 +48,17 @@ class StreamDecoder(Protocol):
             UpstreamMalformed: the stream ended before the answer was complete.
         """
         ...
+
+
+class FrameParser(Protocol):
+    """Splits a stream's bytes into frames: server-sent events (`sse.SseParser`), or the AWS
+    event stream Bedrock sends (`clouds/eventstream.py`)."""
+
+    unfinished_bytes: int
+
+    def feed(self, chunk: bytes) -> list[SseFrame]: ...
+
+    def close(self) -> list[SseFrame]: ...
 
 
 class StreamEncoder(Protocol):
@@ -111,3 +130,22 @@ class Dialect(Protocol):
     def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
         """An error body in this dialect's envelope."""
         ...
+
+
+class UpstreamDialect(Protocol):
+    """What the gateway needs of a dialect it sends requests in: every client dialect, and
+    Bedrock's Converse, which no client speaks."""
+
+    name: str
+
+    def render_request(
+        self,
+        request: ChatRequest,
+        *,
+        target: TargetModel | None = None,
+        notes: list[str] | None = None,
+    ) -> dict[str, Any]: ...
+
+    def parse_response(self, body: dict[str, Any]) -> ChatResponse: ...
+
+    def stream_decoder(self) -> StreamDecoder: ...

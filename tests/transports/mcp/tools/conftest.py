@@ -6,7 +6,6 @@ scripted upstream: it starts in a fraction of a second, so these tests stay fast
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.transports.mcp.server import build_mcp_server
 from tests.contract.conftest import engine_settings
+from tests.contract.offline import vibe_stand_in
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.mcp.conftest import structured
 
@@ -40,9 +40,7 @@ def vibe(
     offline: Path, upstream: ScriptedUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The environment the Vibe stand-in reads (its home, the upstream, the Python to run)."""
-    monkeypatch.setenv("VIBE_HOME", str(tmp_path / "vibe"))
-    monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("VIBE_TEST_PYTHON", sys.executable)
+    vibe_stand_in(monkeypatch, tmp_path / "vibe", upstream.base_url)
 
 
 @pytest.fixture

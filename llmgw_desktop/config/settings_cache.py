@@ -1,0 +1,72 @@
+"""The response cache (`[cache]`): answers the gateway gave, given again for the same request
+without asking the upstream. Off by default; `engine/response_cache/` is the cache itself and
+docs/CACHE.md says what is cached and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmgw_desktop.config import settings_fields as checks
+from llmgw_desktop.config.settings_fields import setting
+
+__all__ = ["ResponseCacheSettings"]
+
+
+@dataclass(frozen=True)
+class ResponseCacheSettings:
+    """Answers given again from the store for an exact repeat of a request (`[cache]`)."""
+
+    enabled: bool = setting(
+        False,
+        env="LLM_GATEWAY_CACHE_ENABLED",
+        doc="Answer an exact repeat of an earlier request (same principal, model after "
+        "routing, messages, tools and sampling settings) from the cache, without asking the "
+        "upstream; every answer then says `x-gateway-cache: hit` or `miss`.",
+    )
+    routes: list[str] = setting(
+        ["*"],
+        env="LLM_GATEWAY_CACHE_ROUTES",
+        doc="The requested models (globs, as routes are written) whose requests are cached "
+        "(comma-separated in the env).",
+    )
+    principals: list[str] = setting(
+        ["*"],
+        env="LLM_GATEWAY_CACHE_PRINCIPALS",
+        doc="The principals whose requests are cached: `local`, a gateway key's `key:NAME`, "
+        "an OAuth client, or globs such as `key:*` (comma-separated in the env).",
+    )
+    shared: bool = setting(
+        False,
+        env="LLM_GATEWAY_CACHE_SHARED",
+        doc="Let one principal be answered from another's cached answer (off: each principal "
+        "has its own entries).",
+    )
+    sampled: bool = setting(
+        False,
+        env="LLM_GATEWAY_CACHE_SAMPLED",
+        doc="Also cache requests sampled above temperature 0 (or with no temperature, which "
+        "every vendor samples at 1): a repeat then gets the same answer, not a new draw.",
+    )
+    ttl_s: int = setting(
+        3600,
+        env="LLM_GATEWAY_CACHE_TTL_S",
+        doc="Seconds an answer stays in the cache after it was given.",
+        check=checks.positive,
+    )
+    max_mb: int = setting(
+        256,
+        env="LLM_GATEWAY_CACHE_MAX_MB",
+        doc="The cache's size cap in MB; past it the least recently used answers go.",
+        check=checks.positive,
+    )
+    max_entry_kb: int = setting(
+        4096,
+        env="LLM_GATEWAY_CACHE_MAX_ENTRY_KB",
+        doc="The largest answer (whole or streamed) kept, in KB; larger ones are not cached.",
+        check=checks.positive,
+    )
+    path: str = setting(
+        "",
+        env="LLM_GATEWAY_CACHE_PATH",
+        doc="The cache's SQLite file; empty: response-cache.sqlite3 in the data directory.",
+    )

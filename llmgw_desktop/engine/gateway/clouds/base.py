@@ -1,0 +1,150 @@
+"""What every cloud wire offers, and the parts they share: the one refusal a cloud that is not
+ready gives (a 503 naming what to install or set), the lazy import of a cloud's library, and a
+cache of short-lived access tokens fetched off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Protocol
+
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
+
+__all__ = [
+    "CLOUDS_EXTRA",
+    "CloudCall",
+    "CloudError",
+    "CloudNotReady",
+    "CloudWire",
+    "Prepared",
+    "TokenCache",
+    "load_library",
+]
+
+# What to install for every cloud's library at once (pyproject's optional dependencies).
+CLOUDS_EXTRA = "pip install 'llmgw-desktop[clouds]'"
+# A token is fetched again this long before it expires: a request must not carry one that
+# runs out while it is sent.
+TOKEN_MARGIN_S = 300.0
+
+
+class CloudNotReady(EngineError):
+    """A cloud provider cannot be asked yet: its library, credential, region or project is
+    missing. The message names what to install or set; nothing was sent."""
+
+    code = ErrorCode.CLOUD_NOT_CONFIGURED
+    http_status = 503
+
+
+@dataclass(frozen=True)
+class CloudCall:
+    """One request to a cloud, as the gateway has it before the cloud's own parts are added."""
+
+    base_url: str  # the configured endpoint or base URL ("" when the cloud derives it)
+    model: str  # the model id as the route names it (a deployment, a Bedrock model id ...)
+    dialect: str  # the dialect the body is in
+    key: str | None  # the pool key (None: the cloud's own credential chain)
+    stream: bool
+    count_tokens: bool = False
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What goes on the wire: the URL, every header, the body; `secret` is the credential the
+    request carries (a token or key), scrubbed from whatever the upstream echoes back."""
+
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class CloudError:
+    """What a cloud's error answer means to us: the code the client is given (None: the
+    gateway's usual one for the status) and, when it differs from the status's usual
+    meaning, whether another key or target may do better."""
+
+    code: ErrorCode | None = None
+    fallback: bool | None = None
+
+
+class CloudWire(Protocol):
+    """One cloud provider's way onto the wire."""
+
+    def problem(self, *, keyed: bool = False) -> str | None:
+        """What must be set before the provider can be asked (None: nothing known missing);
+        `keyed`: its pool holds keys of its own (which may carry what the environment lacks).
+        Reads only the configuration and the environment: never a library or the network."""
+        ...
+
+    def endpoint(self, base_url: str) -> str:
+        """The endpoint requests go to, for the providers list (no secret in it)."""
+        ...
+
+    async def prepare(self, call: CloudCall, body: bytes, headers: Mapping[str, str]) -> Prepared:
+        """The request as the cloud wants it, signed or carrying its token.
+
+        Raises:
+            CloudNotReady: the library, a credential, the region or the project is missing.
+        """
+        ...
+
+    def error(self, status: int, headers: Mapping[str, str], raw: bytes) -> CloudError:
+        """What an error answer of this cloud means (its throttling, quota, content filter,
+        model access)."""
+        ...
+
+
+def load_library(module: str, needed_for: str, *, extra: str = CLOUDS_EXTRA) -> ModuleType:
+    """Import `module` (a cloud's library) the first time it is needed.
+
+    Raises:
+        CloudNotReady: it is not installed; the message says what to install.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = module.split(".")[0].replace("_", "-")
+        if package == "google":
+            package = "google-auth"
+        elif package == "azure":
+            package = "azure-identity"
+        raise CloudNotReady(
+            f"{needed_for} needs the {package} library, which is not installed: {extra}"
+        ) from None
+
+
+@dataclass
+class TokenCache:
+    """A short-lived access token per credential, fetched again shortly before it expires.
+
+    `fetch()` is blocking library code (it may read files and call a token endpoint), so it
+    runs on a worker thread; one fetch at a time per cache, so a burst of requests waits for
+    one token rather than asking the token endpoint once each.
+    """
+
+    fetch: Callable[[], tuple[str, float]]  # -> (token, its expiry as time.time())
+    clock: Callable[[], float] = time.time
+    _token: str | None = None
+    _expires: float = 0.0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def token(self) -> str:
+        """A token valid for a while yet.
+
+        Raises:
+            Whatever `fetch` raises (the wire turns it into `CloudNotReady`).
+        """
+        if self._token is not None and self.clock() < self._expires - TOKEN_MARGIN_S:
+            return self._token
+        async with self._lock:
+            if self._token is None or self.clock() >= self._expires - TOKEN_MARGIN_S:
+                token, self._expires = await asyncio.to_thread(self.fetch)
+                self._token = token
+                return token
+        return self._token

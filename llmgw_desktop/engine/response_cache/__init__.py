@@ -1,0 +1,20 @@
+"""The response cache: exact repeats of requests answered from a store of earlier answers."""
+
+from llmgw_desktop.engine.response_cache.cache import (
+    CACHE_HEADER,
+    CacheStats,
+    Lookup,
+    ResponseCache,
+    cache_directives,
+)
+from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
+
+__all__ = [
+    "CACHE_HEADER",
+    "CacheStats",
+    "CachedAnswer",
+    "Lookup",
+    "ResponseCache",
+    "ResponseStore",
+    "cache_directives",
+]

@@ -1,0 +1,326 @@
+"""The response cache: an exact repeat of a request answered from the store, without an
+upstream call.
+
+A request is looked up once routing has chosen a target and everything that guards that
+target has passed (the caller's budgets, the gateway key's scope, the provider's switches, the
+vendor features a remote caller may use), so a cached answer never reaches a caller who could
+not have asked for it. Its digest is the request as the target would be sent it (the model
+after routing, messages, tools and sampling settings), written canonically (keys sorted), with
+the client's dialect and endpoint, whether it streams, and its principal unless
+`cache.shared`. A whole answer is kept as the client got it, without the gateway's own
+`x_gateway` object (made again for each answer); a stream as the chunks the client got, and
+replayed chunk by chunk. Only answers that completed are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import hashlib
+import logging
+import struct
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from llmgw_desktop.config.api_catalog import DIALECT_GEMINI
+from llmgw_desktop.config.settings_cache import ResponseCacheSettings
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
+from llmgw_desktop.engine.gateway.incoming import ClientRequest
+from llmgw_desktop.engine.gateway.passthrough import splice_field
+from llmgw_desktop.engine.gateway.report import RouteReport
+from llmgw_desktop.engine.gateway.results import OPENAI_DIALECTS, CallerInfo, Completed, Streaming
+from llmgw_desktop.engine.response_cache.store import CachedAnswer, ResponseStore
+from llmgw_desktop.engine.tokens.usage import Usage
+
+__all__ = ["CACHE_HEADER", "CacheStats", "Lookup", "ResponseCache", "cache_directives"]
+
+log = logging.getLogger(__name__)
+
+# Said on every answer while the cache is on: `hit` or `miss`.
+CACHE_HEADER = "x-gateway-cache"
+_FRAME = struct.Struct(">I")  # a stream chunk's length, before its bytes
+# Upstream headers that describe the account at the moment of the call, not the answer: not
+# given again with a cached answer (a stale "remaining" figure would mislead a client).
+_NOT_REPLAYED = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after", "x-request-id")
+
+
+@dataclass
+class CacheStats:
+    """What the cache did since start: requests it could answer, and how many it did."""
+
+    lookups: int = 0
+    hits: int = 0
+    kept: int = 0
+    saved_usd: float = 0.0
+
+    @property
+    def hit_rate(self) -> float | None:
+        return self.hits / self.lookups if self.lookups else None
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What the cache does for one request at one target: read it (`read`), keep its answer
+    (`keep`), under `digest`."""
+
+    digest: bytes
+    read: bool
+    keep: bool
+
+
+def cache_directives(value: str) -> frozenset[str]:
+    """The directives of a `Cache-Control` header, lower-cased (`no-cache`, `no-store`)."""
+    return frozenset(
+        part.strip().split("=", 1)[0].lower() for part in value.split(",") if part.strip()
+    )
+
+
+class ResponseCache:
+    """Answers kept for exact repeats of requests; one per gateway (off unless configured)."""
+
+    def __init__(self, settings: ResponseCacheSettings | None, data_path: Path) -> None:
+        self.settings = settings or ResponseCacheSettings()
+        self.enabled = self.settings.enabled
+        path = Path(self.settings.path).expanduser() if self.settings.path else None
+        self.store = ResponseStore(
+            path or data_path / "response-cache.sqlite3",
+            max_bytes=self.settings.max_mb * 1024 * 1024,
+        )
+        self.stats = CacheStats()
+        self._max_entry = self.settings.max_entry_kb * 1024
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def lookup_for(
+        self,
+        incoming: ClientRequest,
+        caller: CallerInfo,
+        requested_model: str,
+        sent: bytes,
+        target: str,
+    ) -> Lookup | None:
+        """Whether (and under which digest) the request `sent` to `target` (`provider/model`)
+        is read from and kept in the cache; None when the cache has nothing to do with it."""
+        settings = self.settings
+        if not self.enabled:
+            return None
+        if not _matches(caller.principal, settings.principals):
+            return None
+        if not _matches(requested_model, settings.routes):
+            return None
+        if not settings.sampled and not _greedy(incoming):
+            return None
+        directives = cache_directives(caller.cache_control)
+        if "no-store" in directives:
+            return None
+        self.store.start()
+        return Lookup(
+            self._digest(incoming, caller, sent, target),
+            read="no-cache" not in directives,
+            keep=True,
+        )
+
+    def _digest(
+        self, incoming: ClientRequest, caller: CallerInfo, sent: bytes, target: str
+    ) -> bytes:
+        try:
+            canonical = jsonio.dumps_sorted(jsonio.loads(sent))
+        except ValueError:
+            canonical = sent
+        digest = hashlib.sha256()
+        for part in (
+            "" if self.settings.shared else caller.principal,
+            target,
+            incoming.name,
+            caller.endpoint,
+            "stream" if incoming.facts.stream else "whole",
+        ):
+            digest.update(part.encode() + b"\0")
+        digest.update(canonical)
+        return digest.digest()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def find(self, lookup: Lookup) -> CachedAnswer | None:
+        """The kept answer for `lookup` (read off the loop; a miss reads nothing)."""
+        self.stats.lookups += 1
+        if not lookup.read or not self.store.holds(lookup.digest):
+            return None
+        future = self.store.submit(lambda: self.store.read(lookup.digest))
+        try:
+            found = await asyncio.wrap_future(future)
+        except Exception as exc:  # a broken cache is a miss, never a failed request
+            log.warning("the response cache could not be read: %s", exc)
+            return None
+        if found is not None:
+            self.stats.hits += 1
+        return found
+
+    def replay(
+        self, found: CachedAnswer, incoming: ClientRequest, route: RouteReport
+    ) -> Completed | Streaming:
+        """The kept answer, given again: a whole body with this request's `x_gateway`, or the
+        stream's chunks as they were sent."""
+        headers = jsonio.loads(found.headers)
+        if found.streamed:
+            return Streaming(route, _replayed(found.body), headers=headers)
+        raw = found.body
+        if incoming.name in OPENAI_DIALECTS:
+            raw = splice_field(raw, "x_gateway", route.x_gateway(Usage()))
+        return Completed(None, route, Usage(), raw=raw, headers=headers)
+
+    @staticmethod
+    def saved(found: CachedAnswer) -> tuple[Usage, float | None]:
+        """The usage and cost of the call a hit saved."""
+        meta = jsonio.loads(found.meta)
+        return Usage(**meta.get("usage", {})), meta.get("cost")
+
+    # -- keeping ----------------------------------------------------------------------------
+
+    def keep_whole(self, lookup: Lookup, answer: Completed, cost: float | None) -> None:
+        """Keep a whole answer as the client got it, without `x_gateway`."""
+        if not lookup.keep:
+            return
+        if answer.bare is not None:
+            body = answer.bare
+        elif answer.body is not None:
+            body = jsonio.dumps({k: v for k, v in answer.body.items() if k != "x_gateway"})
+        else:
+            return
+        self._write(lookup, False, body, answer.headers, answer.usage, cost)
+
+    def keeping_stream(self, lookup: Lookup, answer: Streaming, cost_of: Any) -> Streaming:
+        """`answer` whose chunks are kept as they pass, when its stream completes; `cost_of`
+        prices the stream's usage then."""
+        if not lookup.keep or answer.outcome is None:
+            return answer
+        return replace(answer, chunks=_Keeping(self, lookup, answer, cost_of))
+
+    def _write(
+        self,
+        lookup: Lookup,
+        streamed: bool,
+        body: bytes,
+        headers: Any,
+        usage: Usage,
+        cost: float | None,
+    ) -> None:
+        if len(body) > self._max_entry:
+            return
+        meta = {"usage": _usage_dict(usage), "cost": cost}
+        headers = {
+            k: v for k, v in dict(headers).items() if not k.lower().startswith(_NOT_REPLAYED)
+        }
+        entry = CachedAnswer(
+            lookup.digest, streamed, body, jsonio.dumps_text(headers), jsonio.dumps_text(meta)
+        )
+        self.store.put(entry, float(self.settings.ttl_s)).add_done_callback(_log_failure)
+        self.stats.kept += 1
+
+    async def clear(self) -> int:
+        """Delete every kept answer; how many."""
+        self.store.start()
+        return await asyncio.wrap_future(self.store.submit(self.store.clear))
+
+    async def close(self) -> None:
+        """Finish queued writes and close the file (off the loop)."""
+        if self.store.ready or self.store.failed is not None:
+            await asyncio.to_thread(self.store.close)
+
+
+class _Keeping:
+    """A stream's chunks, passed on as they come and kept once it has completed."""
+
+    def __init__(
+        self, cache: ResponseCache, lookup: Lookup, answer: Streaming, cost_of: Any
+    ) -> None:
+        self._cache = cache
+        self._lookup = lookup
+        self._answer = answer
+        self._chunks = answer.chunks
+        self._cost_of = cost_of
+        self._kept: list[bytes] | None = []
+        self._size = 0
+
+    def __aiter__(self) -> _Keeping:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            piece = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            self._done()
+            raise
+        if self._kept is not None:
+            self._size += len(piece) + _FRAME.size
+            if self._size > self._cache._max_entry:
+                self._kept = None  # too large to keep: passed on only
+            else:
+                self._kept.append(piece)
+        return piece
+
+    def _done(self) -> None:
+        outcome = self._answer.outcome
+        kept, self._kept = self._kept, None
+        if kept is None or outcome is None or not outcome.completed or outcome.error:
+            return
+        body = b"".join(_FRAME.pack(len(p)) + p for p in kept)
+        self._cache._write(
+            self._lookup,
+            True,
+            body,
+            self._answer.headers,
+            outcome.usage,
+            self._cost_of(outcome.usage),
+        )
+
+    async def aclose(self) -> None:
+        self._kept = None
+        close = getattr(self._chunks, "aclose", None)
+        if close is not None:
+            await close()
+
+
+async def _replayed(body: bytes) -> AsyncIterator[bytes]:
+    """A kept stream's chunks, one by one."""
+    at = 0
+    while at < len(body):
+        (length,) = _FRAME.unpack_from(body, at)
+        at += _FRAME.size
+        yield body[at : at + length]
+        at += length
+
+
+def _matches(value: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+
+
+def _greedy(incoming: ClientRequest) -> bool:
+    """Whether the request asks for temperature 0 (an absent temperature is the vendor's
+    default, 1 for all four dialects: sampled)."""
+    body = incoming.body
+    if incoming.name == DIALECT_GEMINI:
+        config = field(body, "generationConfig")
+        value = field(config, "temperature") if isinstance(config, dict) else None
+    else:
+        value = body.get("temperature")
+    return not isinstance(value, bool) and isinstance(value, int | float) and value == 0
+
+
+def _usage_dict(usage: Usage) -> dict[str, int]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+    }
+
+
+def _log_failure(future: Any) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.warning("the response cache could not keep an answer: %s", exc)

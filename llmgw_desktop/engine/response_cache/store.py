@@ -1,0 +1,250 @@
+"""The response cache's store: a SQLite file of its own, written and read on one thread of its
+own, with an index of what it holds in memory so a miss never waits for the disk.
+
+Why a file of its own and not the engine's store (`engine/store/`): what it holds is derived
+and disposable (deleting the file loses nothing but hits), its rows are large (a whole answer,
+a stream's frames) and churn by the size cap, and the engine's store thread is the recorder's
+and the jobs' lane, where a cache read would wait behind a flush. A team's PostgreSQL store
+therefore does not share cached answers between processes; each process keeps its own.
+
+The table is keyed by the request's digest; a semantic cache can add a table of embeddings
+keyed by the same digest in this file (the answers stay where they are) and a second way to
+find a digest (`ResponseCache.lookup` asks the store only by digest).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+__all__ = ["CachedAnswer", "ResponseStore"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# After the cap is passed, entries go until the total is this share of it (not one per put).
+_EVICT_TO = 0.9
+# Expired entries are deleted at most this often (on a put).
+_PRUNE_EVERY_S = 60.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    digest BLOB PRIMARY KEY,
+    created REAL NOT NULL,
+    expires REAL NOT NULL,
+    last_used REAL NOT NULL,
+    size INTEGER NOT NULL,
+    streamed INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    headers TEXT NOT NULL,
+    meta TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS answers_last_used ON answers (last_used);
+"""
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """One answer as the client was given it: a whole body, or a stream's chunks framed
+    (`streamed`), the upstream's headers that went with it, and `meta` (JSON: the usage and
+    cost of the call it saves, the provider and model that gave it)."""
+
+    digest: bytes
+    streamed: bool
+    body: bytes
+    headers: str
+    meta: str
+    created: float = 0.0
+    expires: float = 0.0
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.headers) + len(self.meta)
+
+
+class ResponseStore:
+    """The cache's SQLite file, on one thread of its own."""
+
+    def __init__(
+        self, path: Path, *, max_bytes: int, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.clock = clock  # wall-clock seconds (a test's own clock may stand in)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmgw-cache")
+        self._db: sqlite3.Connection | None = None
+        # digest -> (expires, size), read and written on the loop; the thread sends changes.
+        self._index: dict[bytes, tuple[float, int]] = {}
+        self._lock = threading.Lock()  # the index, between the loop and the cache's thread
+        self._bytes = 0
+        self._last_prune = 0.0
+        self.ready = False
+        self.failed: str | None = None
+        self._opening: Future[None] | None = None
+
+    # -- on the loop ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the file and read its index on the cache's thread (once); until it is read,
+        every lookup is a miss."""
+        if self._opening is None:
+            self._opening = self._executor.submit(self._open)
+
+    def holds(self, digest: bytes) -> bool:
+        """Whether a live entry for `digest` is in the file (no I/O)."""
+        with self._lock:
+            found = self._index.get(digest)
+        return found is not None and found[0] > self.clock()
+
+    def put(self, answer: CachedAnswer, ttl_s: float) -> Future[None]:
+        """Keep `answer` for `ttl_s`: in the index now, in the file on the cache's thread (a
+        read asked for after this waits behind the write, as the thread runs them in order)."""
+        expires = self.clock() + ttl_s
+        with self._lock:
+            old = self._index.get(answer.digest)
+            self._index[answer.digest] = (expires, answer.size)
+            self._bytes += answer.size - (old[1] if old else 0)
+        return self._executor.submit(self._write, answer, expires)
+
+    def submit(self, call: Callable[[], T]) -> Future[T]:
+        """Run `call` on the cache's thread."""
+        return self._executor.submit(call)
+
+    @property
+    def entries(self) -> int:
+        return len(self._index)
+
+    @property
+    def bytes_held(self) -> int:
+        return self._bytes
+
+    def close(self) -> None:
+        """Finish queued writes and close the file (blocks: run off the loop)."""
+        self._executor.submit(self._close)
+        self._executor.shutdown(wait=True)
+
+    # -- on the cache's thread -------------------------------------------------------------
+
+    def _open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            now = self.clock()
+            db.execute("DELETE FROM answers WHERE expires <= ?", (now,))
+            rows = db.execute("SELECT digest, expires, size FROM answers").fetchall()
+        except (sqlite3.Error, OSError) as exc:
+            self.failed = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "the response cache cannot open %s (%s): every request is a miss", self.path, exc
+            )
+            return
+        self._db = db
+        with self._lock:  # what was put before the file was read stays in the index
+            self._index = {bytes(d): (e, s) for d, e, s in rows} | self._index
+            self._bytes = sum(size for _, size in self._index.values())
+        self.ready = True
+        log.info("response cache %s: %d answers, %.1f MB", self.path, len(rows), self._bytes / 1e6)
+
+    def read(self, digest: bytes) -> CachedAnswer | None:
+        """The live entry for `digest`, its use noted (None: gone or expired)."""
+        if self._db is None:
+            return None
+        now = self.clock()
+        row = self._db.execute(
+            "SELECT streamed, body, headers, meta, created, expires FROM answers "
+            "WHERE digest = ? AND expires > ?",
+            (digest, now),
+        ).fetchone()
+        if row is None:
+            return None
+        self._db.execute("UPDATE answers SET last_used = ? WHERE digest = ?", (now, digest))
+        streamed, body, headers, meta, created, expires = row
+        return CachedAnswer(digest, bool(streamed), bytes(body), headers, meta, created, expires)
+
+    def _write(self, answer: CachedAnswer, expires: float) -> None:
+        """Write `answer` (already in the index), then keep the file under its cap."""
+        if self._db is None:
+            self._forget([answer.digest])
+            return
+        now = self.clock()
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO answers (digest, created, expires, last_used, size, "
+                "streamed, body, headers, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    answer.digest,
+                    now,
+                    expires,
+                    now,
+                    answer.size,
+                    int(answer.streamed),
+                    answer.body,
+                    answer.headers,
+                    answer.meta,
+                ),
+            )
+        except sqlite3.Error as exc:
+            log.warning("the response cache could not keep an answer: %s", exc)
+            self._forget([answer.digest])
+            return
+        if now - self._last_prune >= _PRUNE_EVERY_S:
+            self._prune(now)
+        if self._bytes > self.max_bytes:
+            self._evict()
+
+    def _prune(self, now: float) -> None:
+        """Delete what has expired."""
+        assert self._db is not None
+        self._last_prune = now
+        gone = self._db.execute(
+            "DELETE FROM answers WHERE expires <= ? RETURNING digest", (now,)
+        ).fetchall()
+        self._forget(bytes(d) for (d,) in gone)
+
+    def _evict(self) -> None:
+        """Delete the least recently used answers until the file is under its cap again."""
+        assert self._db is not None
+        target = self.max_bytes * _EVICT_TO
+        gone: list[bytes] = []
+        freed = 0
+        for digest, size in self._db.execute("SELECT digest, size FROM answers ORDER BY last_used"):
+            if self._bytes - freed <= target:
+                break
+            gone.append(bytes(digest))
+            freed += size
+        self._db.executemany("DELETE FROM answers WHERE digest = ?", [(d,) for d in gone])
+        self._forget(gone)
+
+    def _forget(self, digests: Iterable[bytes]) -> None:
+        with self._lock:
+            for digest in digests:
+                found = self._index.pop(digest, None)
+                if found is not None:
+                    self._bytes -= found[1]
+
+    def clear(self) -> int:
+        """Delete every answer; how many there were."""
+        if self._db is None:
+            return 0
+        count = self._db.execute("DELETE FROM answers").rowcount
+        with self._lock:
+            self._index.clear()
+            self._bytes = 0
+        return count
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        self.ready = False

@@ -1,0 +1,96 @@
+"""A verified key's row is remembered until any process changes a key (SQLite): no store read
+per request, yet a revocation by another process on the same file counts at the next one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmgw_desktop.engine.auth import gateway_keys_store as store
+from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, KeySpec
+from llmgw_desktop.engine.auth.key_changes import KeyChanges
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
+from llmgw_desktop.engine.errors import ErrorCode
+from llmgw_desktop.engine.store import Database
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every store read of a key by its digest."""
+    seen: list[str] = []
+    real = store.by_digest
+
+    def counted(models: object, digest: str) -> object:
+        seen.append(digest)
+        return real(models, digest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "by_digest", counted)
+    return seen
+
+
+async def test_a_verified_key_is_not_read_again_until_another_process_revokes_it(
+    tmp_path: Path, reads: list[str]
+) -> None:
+    here, there = Database(tmp_path / "llmgw.db"), Database(tmp_path / "llmgw.db")
+    await here.open()
+    await there.open()
+    try:
+        mine, other = GatewayKeys(here), GatewayKeys(there)  # two processes on one file
+        made = await other.create(OPERATOR, KeySpec(name="ci"))
+        for _ in range(3):
+            verdict = await mine.verify(made.secret)
+            assert verdict.principal is not None and verdict.principal.id == "key:ci"
+        assert len(reads) == 1
+        await other.revoke(OPERATOR, "ci")
+        refused = await mine.verify(made.secret)
+        assert refused.principal is None and refused.code == ErrorCode.KEY_REVOKED
+        assert len(reads) == 2
+    finally:
+        await here.close()
+        await there.close()
+
+
+async def test_expiry_is_judged_at_each_use_of_a_remembered_row(
+    tmp_path: Path, reads: list[str]
+) -> None:
+    db = Database(tmp_path / "llmgw.db")
+    await db.open()
+    now = [1_000_000.0]
+    try:
+        keys = GatewayKeys(db, clock=lambda: now[0])
+        made = await keys.create(OPERATOR, KeySpec(name="brief", expires_at=now[0] + 60))
+        assert (await keys.verify(made.secret)).principal is not None
+        now[0] += 61
+        expired = await keys.verify(made.secret)
+        assert expired.principal is None and expired.code == ErrorCode.KEY_EXPIRED
+        assert len(reads) == 1  # judged from the remembered row, at this moment
+    finally:
+        await db.close()
+
+
+async def test_without_a_marker_to_trust_every_verification_reads_the_store(
+    tmp_path: Path, reads: list[str]
+) -> None:
+    db = Database(tmp_path / "llmgw.db")
+    await db.open()
+    try:
+        keys = GatewayKeys(db)
+        keys._verified.changes = KeyChanges(None)  # as on PostgreSQL: no file is shared
+        made = await keys.create(OPERATOR, KeySpec(name="team"))
+        for _ in range(3):
+            assert (await keys.verify(made.secret)).principal is not None
+        assert len(reads) == 3
+    finally:
+        await db.close()
+
+
+def test_every_change_leaves_a_new_stamp(tmp_path: Path) -> None:
+    changes = KeyChanges.beside(tmp_path / "llmgw.db")
+    assert changes.stamp() == "none yet"
+    seen = set()
+    for _ in range(5):
+        changes.changed()
+        seen.add(changes.stamp())
+    assert len(seen) == 5
+    assert KeyChanges.beside(tmp_path / "x.db", url="postgresql://h/db").stamp() is None

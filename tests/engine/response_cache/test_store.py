@@ -1,0 +1,67 @@
+"""The response cache's file: its size cap (least recently used go first), its TTL, and an
+index that lets a miss skip the disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llmgw_desktop.engine.response_cache import CachedAnswer, ResponseStore
+
+KB = 1024
+
+
+def _answer(name: str, size: int) -> CachedAnswer:
+    return CachedAnswer(name.encode().ljust(32, b"-"), False, b"x" * size, "{}", "{}")
+
+
+def _store(tmp_path: Path, max_bytes: int) -> tuple[ResponseStore, list[float]]:
+    now = [1000.0]
+    store = ResponseStore(tmp_path / "cache.sqlite3", max_bytes=max_bytes, clock=lambda: now[0])
+    store.start()
+    return store, now
+
+
+def test_past_its_cap_the_least_recently_used_answers_go(tmp_path: Path) -> None:
+    store, now = _store(tmp_path, max_bytes=100 * KB)
+    for name in ("a", "b", "c", "d"):
+        now[0] += 1
+        store.put(_answer(name, 29 * KB), ttl_s=3600).result()
+    # Four of 29 KB passed the 100 KB cap: the oldest went, down to 90% of the cap at most.
+    assert not store.holds(_answer("a", 0).digest)
+    assert all(store.holds(_answer(n, 0).digest) for n in "bcd")
+    assert store.bytes_held <= 90 * KB + 100
+    # A read is a use: "b" is now newer than "c", so "c" goes next.
+    now[0] += 1
+    assert store.submit(lambda: store.read(_answer("b", 0).digest)).result() is not None
+    now[0] += 1
+    store.put(_answer("e", 29 * KB), ttl_s=3600).result()
+    assert store.holds(_answer("b", 0).digest) and not store.holds(_answer("c", 0).digest)
+    store.close()
+
+
+def test_an_answer_past_its_ttl_is_gone_and_the_file_keeps_the_rest(tmp_path: Path) -> None:
+    store, now = _store(tmp_path, max_bytes=10_000 * KB)
+    store.put(_answer("short", 10), ttl_s=10).result()
+    store.put(_answer("long", 10), ttl_s=1000).result()
+    now[0] += 11
+    assert not store.holds(_answer("short", 0).digest)
+    assert store.submit(lambda: store.read(_answer("short", 0).digest)).result() is None
+    store.close()
+    # A new process reads the index from the file: the live answer is still there.
+    again, clock = _store(tmp_path, max_bytes=10_000 * KB)
+    clock[0] = now[0]
+    again.submit(lambda: None).result()  # the index is read
+    assert again.ready and again.entries == 1
+    assert again.holds(_answer("long", 0).digest)
+    found = again.submit(lambda: again.read(_answer("long", 0).digest)).result()
+    assert found is not None and found.body == b"x" * 10
+    again.close()
+
+
+def test_a_file_that_cannot_be_opened_makes_every_lookup_a_miss(tmp_path: Path) -> None:
+    (tmp_path / "cache.sqlite3").write_bytes(b"not a database" * 100)
+    store, _ = _store(tmp_path, max_bytes=100 * KB)
+    store.put(_answer("a", 10), ttl_s=60).result()
+    assert store.failed is not None
+    assert not store.holds(_answer("a", 0).digest)
+    store.close()

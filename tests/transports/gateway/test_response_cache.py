@@ -1,0 +1,306 @@
+"""The response cache through the official openai and anthropic SDKs: an exact repeat is
+answered without the upstream (whole, and a stream replayed byte for byte), anything else
+misses, the request's own opt-out, the TTL, no principal gets another's answer, and budgets
+and key scopes still apply before a cached answer."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+from llmgw_desktop.engine.api import KeyScope, KeySpec
+from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
+from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.fakes.upstream import ScriptedUpstream
+from tests.transports.gateway.conftest import GatewayFactory
+from tests.transports.gateway.test_openai_clients import client
+
+ON = {"cache.enabled": True}
+QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+OPERATOR_TOKEN = "operator-token-0123456789-abcdefghijkl"
+ROW_TIMEOUT_S = 5.0
+# The anthropic SDK of this version no longer names `temperature`; the API still takes it.
+GREEDY = {"temperature": 0}
+
+
+async def _ask(gateway: GatewayRuntime, **extra: Any) -> Any:
+    """One greedy OpenAI Chat request; the raw response (headers and parsed body)."""
+    return await client(gateway).chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=QUESTION, temperature=0, **extra
+    )
+
+
+async def _rows(gateway: GatewayRuntime, count: int) -> list[dict[str, Any]]:
+    """The newest `count` recorder rows once they have ended, newest first."""
+    async with asyncio.timeout(ROW_TIMEOUT_S):
+        while True:
+            rows = await gateway.engine.recorder.recent(limit=count)
+            if len(rows) == count and all(r["state"] != "started" for r in rows):
+                return rows
+            await asyncio.sleep(0.05)
+
+
+async def test_a_repeat_is_answered_from_the_cache_without_the_upstream(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(ON)
+    first = await _ask(gateway)
+    second = await _ask(gateway)
+    assert first.headers["x-gateway-cache"] == "miss"
+    assert second.headers["x-gateway-cache"] == "hit"
+    assert len(upstream.llm_requests) == 1
+    one, two = first.parse(), second.parse()
+    # The same answer (the upstream's id included), with this request's own x_gateway.
+    assert two.id == one.id and two.choices[0].message.content == one.choices[0].message.content
+    assert two.usage == one.usage
+    x_one, x_two = one.model_extra["x_gateway"], two.model_extra["x_gateway"]
+    assert x_two["requestId"] == second.headers["x-gateway-request-id"] != x_one["requestId"]
+    assert x_two["attempts"] == [{"target": "openai/gpt-4o", "key": "", "outcome": "cache_hit"}]
+    hit, miss = await _rows(gateway, 2)
+    assert hit["id"] == second.headers["x-gateway-request-id"]
+    assert hit["state"] == "completed" and hit["cost_usd"] == 0.0
+    assert hit["input_tokens"] == 0 and hit["output_tokens"] == 0
+    detail = await gateway.engine.recorder_query.detail(hit["id"])
+    assert detail is not None
+    saved = detail.record["route"]["cache"]
+    assert saved["hit"] is True and saved["savedUsd"] == pytest.approx(miss["cost_usd"])
+    assert saved["savedTokens"] > 0
+    stats = gateway.engine.gateway.cache_stats
+    assert stats is not None and stats.hits == 1 and stats.lookups == 2
+
+
+async def test_a_changed_request_misses(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(ON)
+    await _ask(gateway)
+    other_question = await client(gateway).chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "And of Italy?"}], temperature=0
+    )
+    other_setting = await _ask(gateway, max_tokens=5)
+    other_model = await client(gateway).chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=QUESTION, temperature=0
+    )
+    for answer in (other_question, other_setting, other_model):
+        assert answer.headers["x-gateway-cache"] == "miss"
+    assert len(upstream.llm_requests) == 4
+
+
+async def test_the_cache_is_off_by_default(
+    gateway: GatewayRuntime, upstream: ScriptedUpstream
+) -> None:
+    first, second = await _ask(gateway), await _ask(gateway)
+    assert "x-gateway-cache" not in first.headers and "x-gateway-cache" not in second.headers
+    assert len(upstream.llm_requests) == 2
+    assert gateway.engine.gateway.cache_stats is None
+
+
+async def test_a_sampled_request_is_cached_only_when_the_operator_says_so(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(ON)
+    for temperature in ({}, {"temperature": 0.7}):
+        for _ in range(2):
+            answer = await client(gateway).chat.completions.with_raw_response.create(
+                model="gpt-4o", messages=QUESTION, **temperature
+            )
+            assert answer.headers["x-gateway-cache"] == "miss"
+    assert len(upstream.llm_requests) == 4
+
+
+async def test_a_sampled_request_is_cached_when_the_operator_says_so(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    sampled: GatewayRuntime = await start_gateway({**ON, "cache.sampled": True})
+    for expected in ("miss", "hit"):
+        answer = await client(sampled).chat.completions.with_raw_response.create(
+            model="gpt-4o", messages=QUESTION
+        )
+        assert answer.headers["x-gateway-cache"] == expected
+
+
+@pytest.mark.parametrize("directive", ["no-cache", "no-store", "max-age=0, no-store"])
+async def test_cache_control_keeps_a_request_from_cached_answers(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream, directive: str
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(ON)
+    await _ask(gateway)
+    fresh = await _ask(gateway, extra_headers={"Cache-Control": directive})
+    assert fresh.headers["x-gateway-cache"] == "miss"
+    assert len(upstream.llm_requests) == 2
+    # no-cache still keeps the fresh answer; no-store keeps nothing. Either way the next
+    # plain repeat is a hit (on the first answer, or the fresh one).
+    assert (await _ask(gateway)).headers["x-gateway-cache"] == "hit"
+    assert len(upstream.llm_requests) == 2
+
+
+async def test_an_entry_past_its_ttl_misses(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway({**ON, "cache.ttl_s": 60})
+    cache = gateway.engine.gateway.cache
+    assert cache is not None
+    now = [1_000_000.0]
+    cache.store.clock = lambda: now[0]
+    await _ask(gateway)
+    now[0] += 59
+    assert (await _ask(gateway)).headers["x-gateway-cache"] == "hit"
+    now[0] += 2
+    assert (await _ask(gateway)).headers["x-gateway-cache"] == "miss"
+    assert len(upstream.llm_requests) == 2
+
+
+async def test_openai_stream_is_replayed_byte_for_byte(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(ON)
+    seen: list[tuple[str, bytes]] = []
+    for _ in range(2):
+        async with client(gateway).chat.completions.with_streaming_response.create(
+            model="gpt-4o",
+            messages=QUESTION,
+            temperature=0,
+            stream=True,
+            stream_options={"include_usage": True},
+        ) as response:
+            body = b"".join([piece async for piece in response.iter_bytes()])
+            seen.append((response.headers["x-gateway-cache"], body))
+    (miss, first), (hit, second) = seen
+    assert (miss, hit) == ("miss", "hit")
+    assert second == first and b"data: [DONE]" in second
+    assert len(upstream.llm_requests) == 1
+    # And the SDK reads the replay as it read the stream.
+    stream = await client(gateway).chat.completions.create(
+        model="gpt-4o",
+        messages=QUESTION,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = [chunk async for chunk in stream]
+    assert chunks[-1].usage is not None and len(upstream.llm_requests) == 1
+
+
+async def test_anthropic_stream_is_replayed_byte_for_byte(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(ON)
+    claude = anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key="unused", max_retries=0)
+    seen: list[tuple[str, bytes]] = []
+    for _ in range(2):
+        async with claude.messages.with_streaming_response.create(
+            model="claude-sonnet-4-6",
+            max_tokens=64,
+            extra_body=GREEDY,
+            messages=QUESTION,  # type: ignore[arg-type]
+            stream=True,
+        ) as response:
+            body = b"".join([piece async for piece in response.iter_bytes()])
+            seen.append((response.headers["x-gateway-cache"], body))
+    (miss, first), (hit, second) = seen
+    assert (miss, hit) == ("miss", "hit")
+    assert second == first and b"message_stop" in second
+    assert len(upstream.llm_requests) == 1
+    # A whole answer to the same question is another entry (a stream is not a whole answer).
+    whole = await claude.messages.with_raw_response.create(
+        model="claude-sonnet-4-6",
+        max_tokens=64,
+        extra_body=GREEDY,
+        messages=QUESTION,  # type: ignore[arg-type]
+    )
+    assert whole.headers["x-gateway-cache"] == "miss"
+    again = await claude.messages.with_raw_response.create(
+        model="claude-sonnet-4-6",
+        max_tokens=64,
+        extra_body=GREEDY,
+        messages=QUESTION,  # type: ignore[arg-type]
+    )
+    assert again.headers["x-gateway-cache"] == "hit"
+    parsed_again, parsed_whole = await again.parse(), await whole.parse()
+    assert parsed_again.content[0].text == parsed_whole.content[0].text  # type: ignore[union-attr]
+    assert len(upstream.llm_requests) == 2
+
+
+async def _keys(gateway: GatewayRuntime, *specs: KeySpec) -> list[openai.AsyncOpenAI]:
+    made = []
+    for spec in specs:
+        key = await gateway.engine.keys.create(OPERATOR, spec)
+        made.append(
+            openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=key.secret, max_retries=0)
+        )
+    return made
+
+
+async def test_no_principal_gets_another_principals_cached_answer(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway({**ON, "http.auth_token": OPERATOR_TOKEN})
+    alice, bob = await _keys(gateway, KeySpec(name="alice"), KeySpec(name="bob"))
+    for who, expected in ((alice, "miss"), (alice, "hit"), (bob, "miss"), (bob, "hit")):
+        answer = await who.chat.completions.with_raw_response.create(
+            model="gpt-4o", messages=QUESTION, temperature=0
+        )
+        assert answer.headers["x-gateway-cache"] == expected
+    assert len(upstream.llm_requests) == 2
+
+
+async def test_a_shared_cache_still_keeps_a_key_to_its_scope(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(
+        {**ON, "cache.shared": True, "http.auth_token": OPERATOR_TOKEN}
+    )
+    wide, narrow, other = await _keys(
+        gateway,
+        KeySpec(name="wide"),
+        KeySpec(name="narrow", scope=KeyScope.of(models=["gpt-4o-mini"])),
+        KeySpec(name="other"),
+    )
+    await wide.chat.completions.create(model="gpt-4o", messages=QUESTION, temperature=0)
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        await narrow.chat.completions.create(model="gpt-4o", messages=QUESTION, temperature=0)
+    assert refused.value.body["code"] == "outside_key_scope"  # type: ignore[index]
+    # Shared, so another principal allowed the model is answered from the first one's entry.
+    again = await other.chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=QUESTION, temperature=0
+    )
+    assert again.headers["x-gateway-cache"] == "hit"
+    assert len(upstream.llm_requests) == 1
+
+
+async def test_a_used_up_hard_budget_refuses_a_cached_answer(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    # Room for the first call's hold (its input and 256 tokens of output), which the scripted
+    # upstream's usage (321 tokens) then uses up.
+    budget = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 300}]
+    gateway: GatewayRuntime = await start_gateway({**ON, "budgets": budget})
+    await _ask(gateway)
+    await _rows(gateway, 1)  # its tokens counted
+    with pytest.raises(openai.APIStatusError) as refused:
+        await _ask(gateway)
+    assert refused.value.status_code == 402
+    assert refused.value.response.headers["x-gateway-cache"] == "miss"
+    assert len(upstream.llm_requests) == 1
+
+
+async def test_a_route_or_principal_not_opted_in_is_not_cached(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway(
+        {**ON, "cache.routes": ["gpt-4o-mini"], "cache.principals": ["local"]}
+    )
+    for model, expected in (("gpt-4o", "miss"), ("gpt-4o", "miss"), ("gpt-4o-mini", "miss")):
+        answer = await client(gateway).chat.completions.with_raw_response.create(
+            model=model, messages=QUESTION, temperature=0
+        )
+        assert answer.headers["x-gateway-cache"] == expected
+    mini = await client(gateway).chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=QUESTION, temperature=0
+    )
+    assert mini.headers["x-gateway-cache"] == "hit"
+    assert len(upstream.llm_requests) == 3
