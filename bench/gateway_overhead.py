@@ -3,7 +3,7 @@ and throughput, measured against a zero-latency upstream on loopback.
 
 Usage: python bench/gateway_overhead.py [--calls 2000] [--seconds 8] [--concurrency 64]
        [--desktop] [--bearer] [--baseline DIR] [--postgresql] [--store-url URL]
-       [--observability] [--agent] [--team] [--cross]
+       [--observability] [--agent] [--team] [--cross] [--budget]
 
 `--bearer` locks the gateway with a static bearer token (the rate limit raised out of the way
 but still counted), so the figures include authenticating every request. `--baseline DIR`
@@ -13,6 +13,9 @@ same run, so a change is measured against what came before on the same machine s
 bench/_postgres.py, or the empty database `--store-url` names) next to the one on SQLite, in
 the same run: each gets its ratio to the direct call, and the PostgreSQL one also the CPU its
 server's processes spent per request (when the server runs on this machine).
+`--budget` also runs the current gateway under a hard dollar budget covering every call (far
+from used up), so each call is admitted in the store and its cost settled there (issue 37),
+next to the same gateway without one.
 `--observability` runs three gateways of the current tree in the same run: `/metrics`
 counting off (`metrics.enabled = false`), on (the default), and on with OpenTelemetry export
 (`otel.enabled`, every trace sampled, to an OTLP sink in the upstream's process).
@@ -490,6 +493,11 @@ def main() -> None:
         help="run the current gateway with metrics off, on, and on with OTLP tracing",
     )
     parser.add_argument(
+        "--budget",
+        action="store_true",
+        help="also run the current gateway under a hard budget (admission in the store)",
+    )
+    parser.add_argument(
         "--team",
         action="store_true",
         help="call with a gateway key (its own budget) under a global hard dollar budget",
@@ -565,6 +573,13 @@ def run(args: argparse.Namespace, pg_url: str) -> None:
             ]
         else:
             trees.append(("current", ROOT, "", none))
+        if args.budget:
+            budget = [{"scope": "global", "unit": "usd", "period": "daily", "hard": 1e6}]
+            trees.append(("hard-budget", ROOT, "", {"LLM_GATEWAY_BUDGETS": json.dumps(budget)}))
+            if pg_url:
+                trees.append(
+                    ("pg-hard-budget", ROOT, pg_url, {"LLM_GATEWAY_BUDGETS": json.dumps(budget)})
+                )
         if pg_url:
             trees.append(("postgresql", ROOT, pg_url, none))
         gateways = []

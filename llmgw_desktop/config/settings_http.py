@@ -285,6 +285,29 @@ class McpSettings:
         "deny, approval (a JSON object in the env).",
         check=check_servers,
     )
+    list_wait_ms: int = setting(
+        10_000,
+        env="LLM_GATEWAY_MCP_LIST_WAIT_MS",
+        doc="How long a list on /mcp (tools, prompts, resources) waits for one of your MCP "
+        "servers starting for the first time; one not up by then is left out of that answer, "
+        "never waited on again, and added (the sessions told) once it runs.",
+        check=checks.positive,
+    )
+    start_timeout_ms: int = setting(
+        30_000,
+        env="LLM_GATEWAY_MCP_START_TIMEOUT_MS",
+        doc="The deadline for one of your MCP servers to answer initialize and list what it "
+        "offers (at each start, and each time it says a list changed); past it the start "
+        "fails and is tried again later, and what it listed last stays offered.",
+        check=checks.positive,
+    )
+    max_tools_per_server: int = setting(
+        500,
+        env="LLM_GATEWAY_MCP_MAX_TOOLS_PER_SERVER",
+        doc="The most tools (and prompts, and resources) one of your MCP servers offers on "
+        "/mcp; what it lists beyond is left out, and the MCP servers page says how many.",
+        check=checks.positive,
+    )
     record_arguments: bool = setting(
         False,
         env="LLM_GATEWAY_MCP_RECORD_ARGUMENTS",

@@ -52,6 +52,15 @@ class MetricsSettings:
         "are counted under `_other`.",
         check=checks.positive,
     )
+    max_label_values_per_principal: int = setting(
+        10,
+        env="LLM_GATEWAY_METRICS_MAX_LABEL_VALUES_PER_PRINCIPAL",
+        doc="Distinct model, agent and project values one principal other than the operator "
+        "may add to each label (all of them together at most half of "
+        "metrics.max_label_values); later ones are counted under `_other`, so the operator's "
+        "own keep their names.",
+        check=checks.positive,
+    )
     max_series: int = setting(
         2000,
         env="LLM_GATEWAY_METRICS_MAX_SERIES",

@@ -209,7 +209,8 @@ class Engine:
             store=self.store,
             recorder=self.recorder,
             events=self.events,
-            spawn=lambda coro: self.tasks.spawn(coro, name="budget-reread"),
+            spawn=lambda coro: self.tasks.spawn(coro, name="budget-settle"),
+            process_id=self.leases.process_id,
             clock=clock,
         )
         self.budgets = Budgets(self.budget_ledger, self.settings_saver)
@@ -266,6 +267,9 @@ class Engine:
             recorder=self.recorder,
             approvals=self.approvals,
             record_arguments=settings.mcp.record_arguments,
+            list_wait_s=settings.mcp.list_wait_ms / 1000,
+            start_timeout_s=settings.mcp.start_timeout_ms / 1000,
+            max_tools=settings.mcp.max_tools_per_server,
             version=__version__,
             saver=self.settings_saver,
             vault=self.vault,
@@ -355,6 +359,7 @@ class Engine:
                 process=self.leases.process_id if self.leases.shared else "main",
                 max_label_values=settings.metrics.max_label_values,
                 max_series=settings.metrics.max_series,
+                max_label_values_per_principal=settings.metrics.max_label_values_per_principal,
             )
         self.validation = ValidationService(
             self.runner,
@@ -513,6 +518,8 @@ class Engine:
             # the stop: their rows say so, in the same word as the jobs'.
             self.recorder.interrupt_open()
             await self.recorder.close()
+            # After the recorder's last rows: what they cost, and the holds of calls ended.
+            await self.budget_ledger.close()
             try:
                 await self.refusals.close()
             except Exception as exc:  # counts only: never a reason to fail the stop

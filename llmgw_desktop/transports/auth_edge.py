@@ -63,7 +63,8 @@ CORS_HEADERS = (
     "anthropic-version, anthropic-beta, x-api-key, x-goog-api-key"
 )
 CORS_EXPOSE = (
-    "Mcp-Session-Id, Retry-After, x-gateway-provider, x-gateway-model, x-gateway-request-id"
+    "Mcp-Session-Id, Retry-After, x-gateway-provider, x-gateway-model, x-gateway-request-id, "
+    "x-gateway-max-tokens"
 )
 
 

@@ -22,7 +22,6 @@ from aiohttp import web
 
 from llmgw_desktop.engine.api import (
     INSTANCE_TOKEN_HEADER,
-    LOCAL_CALLER,
     METRICS_CONTENT_TYPE,
     Capability,
     Engine,
@@ -39,7 +38,7 @@ from llmgw_desktop.transports.auth_edge import (
     edge_error,
     note_refusal,
 )
-from llmgw_desktop.transports.connections import ConnectionGuard
+from llmgw_desktop.transports.connections import ConnectionGuard, TransportPeer
 from llmgw_desktop.transports.edge import (
     host_allowed,
     json_body_refusal,
@@ -160,7 +159,7 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(engine.health() | {"mcp": {"sessions": config.mcp_sessions}})
 
 
-def _instance_refusal(request: web.Request) -> web.Response | None:
+async def _instance_refusal(request: web.Request) -> web.Response | None:
     config = request.app[CONFIG]
     presented = request.headers.get(INSTANCE_TOKEN_HEADER, "")
     if not config.instance_token or not hmac.compare_digest(
@@ -169,15 +168,26 @@ def _instance_refusal(request: web.Request) -> web.Response | None:
         return error_response(
             EdgeRefusal(ErrorCode.BAD_INSTANCE_TOKEN, "instance token missing or wrong")
         )
-    # The token is the local user's (a 0600 file); the access table says it is theirs alone.
-    require(LOCAL_CALLER, Capability.INSTANCE_ACTIVATE)
+    # The token is a 0600 file of the gateway's account, which a CLI run for a remote caller
+    # could read and hand over: as on every other door, it proves the local user only over a
+    # connection of that account (another account's `quit` stopped the gateway: issue 37).
+    connections = config.connections
+    transport = request.transport
+    peer = (connections.of(transport) if connections is not None else None) or TransportPeer(
+        transport
+    )
+    verdict = await request.app[ENGINE].auth.instance_verdict(peer)
+    if verdict.principal is None:
+        return error_response(EdgeRefusal(ErrorCode.BAD_INSTANCE_TOKEN, verdict.problem))
+    # The token is the local user's; the access table says these routes are theirs alone.
+    require(verdict.principal, Capability.INSTANCE_ACTIVATE)
     return None
 
 
 async def activate(request: web.Request) -> web.Response:
     """A second launch asks this instance to come forward (instance token)."""
     config = request.app[CONFIG]
-    if (refusal := _instance_refusal(request)) is not None:
+    if (refusal := await _instance_refusal(request)) is not None:
         return refusal
     mode = config.on_activate()
     return web.json_response({"activated": True, "mode": mode})
@@ -186,7 +196,7 @@ async def activate(request: web.Request) -> web.Response:
 async def quit_instance(request: web.Request) -> web.Response:
     """An installer or `quit` asks this instance to stop (instance token)."""
     config = request.app[CONFIG]
-    if (refusal := _instance_refusal(request)) is not None:
+    if (refusal := await _instance_refusal(request)) is not None:
         return refusal
     if config.on_quit is None:
         return web.json_response({"quitting": False, "mode": config.mode})

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec
+from llmgw_desktop.engine.tokens.pricing import price_table
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import CLIENT_KEY, client_environment, run_cli
@@ -161,9 +162,21 @@ async def test_claude_code_is_held_to_its_keys_budget(
 ) -> None:
     # Issue 31: a key's dollar budget holds for Claude Code as for the SDKs: once spent, the
     # next run is refused 402 and Claude Code shows why.
-    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
+    # Priced so the hold of Claude Code's first call (its prompt and max_tokens) fits in the
+    # budget and the scripted upstream's answer (200 cache-read tokens at $1,000 a million)
+    # spends past it: the next run finds it used up.
+    locked = await start_gateway(
+        {
+            "http.auth_token": LOCK_TOKEN,
+            "gateway.prices": {
+                model: {"input": 0.01, "output": 0.01, "cache_read": 1000.0}
+                for model in price_table().prices
+                if model.startswith("claude")
+            },
+        }
+    )
     made = await locked.engine.keys.create(
-        LOCAL_CALLER, KeySpec(name="thrifty-claude", budget_usd=0.000001)
+        LOCAL_CALLER, KeySpec(name="thrifty-claude", budget_usd=0.1)
     )
     env = client_environment(home, locked.base_url) | {"ANTHROPIC_API_KEY": made.secret}
     first = await run_cli(

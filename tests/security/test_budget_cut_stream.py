@@ -163,12 +163,13 @@ async def test_cut_streams_are_charged_against_a_hard_budget(
 ) -> None:
     fake, base_url = slow_chat
     monkeypatch.setenv("OPENAI_BASE_URL", base_url)
-    # $0.01 a day for everyone: one call of 40,000 prompt tokens of gpt-5 uses it up.
+    # $0.10 a day for everyone: one call of 40,000 prompt tokens of gpt-5 ($0.05) is admitted
+    # with the output the rest pays for, and, cut, is counted at that hold: it uses it up.
     gateway = await start(
         {
             "http.auth_token": TOKEN,
             "http.trusted_principal_header": USER_HEADER,
-            "budgets": [{"scope": "global", "unit": "usd", "period": "daily", "hard": 0.01}],
+            "budgets": [{"scope": "global", "unit": "usd", "period": "daily", "hard": 0.1}],
         },
     )
     finished, seen = _watch(gateway)

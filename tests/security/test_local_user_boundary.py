@@ -303,3 +303,59 @@ async def test_the_operator_may_open_to_every_local_account(
         }
     )
     assert (await send(open_to_all, "GET", "/v1/credentials")).status == 200
+
+
+# Run as the other account: the instance routes, with the instance token it was handed.
+INSTANCE_CLIENT = r"""
+import json, sys, urllib.error, urllib.request
+base, token = sys.argv[1], sys.argv[2]
+results = {}
+for path in ("/instance/activate", "/instance/quit"):
+    request = urllib.request.Request(base + path, data=b"{}", method="POST",
+        headers={"Content-Type": "application/json", "X-Llmgw-Instance-Token": token})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as answer:
+            results[path] = [answer.status, answer.read().decode()]
+    except urllib.error.HTTPError as error:
+        results[path] = [error.code, error.read().decode(errors="replace")]
+print(json.dumps(results))
+"""
+
+
+def test_another_account_with_the_instance_token_can_neither_activate_nor_quit(
+    tmp_path: Path, other_account: str
+) -> None:
+    # The real gateway as a process of its own: `/instance/quit` stops it for real.
+    from tests.conftest import free_port
+    from tests.e2e import gateway_process as gp
+
+    port = free_port()
+    running = gp.start(["--headless"], gp.child_env(tmp_path, port))
+    try:
+        gp.wait_ready(running, port)
+        info = json.loads((tmp_path / "data" / "instance.json").read_text(encoding="utf-8"))
+        base = f"http://127.0.0.1:{port}"
+        child = run_as(other_account, "-c", INSTANCE_CLIENT, base, info["token"])
+        assert child.returncode == 0, child.stderr
+        results = json.loads(child.stdout)
+        for path in ("/instance/activate", "/instance/quit"):
+            status, body = results[path]
+            assert status == 401, (path, results)
+            assert "only from the account that runs the gateway" in body, body
+        # It is still serving: the other account's quit did not stop it.
+        assert running.poll() is None and gp.health(port) is not None
+        # The owner's own `quit` (same account, the same token) stops it.
+        quit_ = subprocess.run(
+            [sys.executable, "-m", "llmgw_desktop", "quit", "--wait", "20"],
+            env=gp.child_env(tmp_path, port),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert quit_.returncode == 0, quit_.stderr
+        assert running.wait(timeout=gp.EXIT_TIMEOUT) == 0
+    finally:
+        if running.poll() is None:
+            running.kill()
+        running.communicate()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import pytest
 import qasync
 from pytestqt.qtbot import QtBot
@@ -168,3 +169,49 @@ def test_two_agents_get_a_lane_each_with_exact_counts_and_one_click_opens_their_
         assert jobs.state_filter.currentText() == "All jobs"  # alpha has no active job
 
     run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body, replies=(Reply.error(429),))
+
+
+def test_two_principals_naming_one_agent_get_a_lane_each(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """Issue 37, item 5: a lane is per principal and agent. A gateway key calling itself the
+    local user's agent had its requests counted in the local user's lane."""
+    from llmgw_desktop.engine.api import KeySpec
+    from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
+
+    async def body(runtime: GatewayRuntime, window: MainWindow) -> None:
+        made = await runtime.engine.keys.create(LOCAL_CALLER, KeySpec(name="borrower"))
+        await call_as(runtime, "claude-code", status=200)
+        await call_as(runtime, "claude-code", status=200)
+        # The key holder's own client, naming the local user's agent.
+        client = anthropic.AsyncAnthropic(
+            base_url=runtime.base_url,
+            api_key=made.secret,
+            max_retries=0,
+            default_headers={"X-Caller": "claude-code"},
+        )
+        await client.messages.create(
+            model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
+        )
+        await client.close()
+        window.show()
+        window.show_page(AgentsPage.KEY)
+        page = window.pages[AgentsPage.KEY]
+        assert isinstance(page, AgentsPage)
+        await until(lambda: page.tree.topLevelItemCount() == 2, "a lane per principal")
+        rows = lane_rows(page)
+        assert set(rows) == {"claude-code", "claude-code · key:borrower"}, rows
+        assert rows["claude-code"]["Requests"] == "2"
+        assert rows["claude-code · key:borrower"]["Requests"] == "1"
+        # Opening the key's lane shows its requests alone.
+        page.tree.setCurrentItem(page.tree.topLevelItem(1))
+        page.requests_button.click()
+        recorder = window.pages[RecorderPage.KEY]
+        assert isinstance(recorder, RecorderPage)
+        await until(lambda: recorder.model.loaded == 1 and not recorder.model.loading, "key's")
+
+    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body)

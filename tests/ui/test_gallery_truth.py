@@ -56,7 +56,9 @@ def test_refused_rows_are_counted_and_providers_go_by_their_names(
     async def scenario() -> None:
         async with desk_gateway(loaded, monkeypatch, tmp_path, also_upstream=("mistral",)) as desk:
             engine = desk.runtime.engine
-            budget = {"scope": "agent=ci", "unit": "tokens", "period": "daily", "hard": 1}
+            # Room for one call's hold (its input and the 256 tokens of output the rest pays
+            # for), which the scripted upstream's usage (321 tokens) then uses up.
+            budget = {"scope": "agent=ci", "unit": "tokens", "period": "daily", "hard": 300}
             await engine.budgets.replace(LOCAL_CALLER, [budget])
             client = openai.AsyncOpenAI(
                 base_url=desk.runtime.base_url + "/v1",

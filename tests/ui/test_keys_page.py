@@ -139,15 +139,16 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
                     await oa.chat.completions.create(model="gpt-4o-mini", messages=HI)
                 assert gone.value.body["code"] == "key_revoked"  # type: ignore[index]
 
-                # A second key from the dialog, with the limits a person types: a budget one
-                # answer uses up and two requests a minute, each enforced for the SDK.
+                # A second key from the dialog, with the limits a person types: a budget with
+                # room for one answer's hold, which its spend then leaves too little of, and two
+                # requests a minute, each enforced for the SDK.
                 page.dialog = page.secret_dialog = None
                 qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
                 dialog = await until(lambda: page.dialog, "the second new-key dialog")
                 assert isinstance(dialog, NewKeyDialog)
                 qtbot.keyClicks(dialog.name, "capped")
                 qtbot.keyClicks(dialog.models, "gpt-4o-mini")
-                qtbot.keyClicks(dialog.budget, "0.000001")
+                qtbot.keyClicks(dialog.budget, "0.00018")
                 qtbot.keyClicks(dialog.rate, "2")
                 qtbot.keyClicks(dialog.expires, "30")
                 qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)

@@ -287,8 +287,11 @@ class GatewayKeys:
                 f"gateway key {record.shown} ({record.principal}) expired; ask the operator "
                 "for a new one",
             )
+        # Compared before it is learnt: a key another process made (the CLI, another gateway
+        # on the store) or gave a new budget is a budget the ledger must count from now on.
+        changed = self._budgets.get(record.principal) != _budget_of(record)
         self._learn(record)
-        if self._budgets.get(record.principal) != _budget_of(record):
+        if changed:
             await self._push_budgets()
         if now - self._touched.get(record.id, 0.0) >= LAST_USED_EVERY_S:
             self._touched[record.id] = now

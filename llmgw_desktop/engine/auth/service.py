@@ -66,7 +66,7 @@ OTHER_ACCOUNT = (
     "or configure a bearer token (LLM_GATEWAY_AUTH_TOKEN) and present it"
 )
 # The instance token proves the local user on a connection of unknown owner only where the
-# OS can never tell owners (`_instance_verdict`): there, the stdio relay is a way in.
+# OS can never tell owners (`instance_verdict`): there, the stdio relay is a way in.
 _RELAY_WAY_IN = (
     ""
     if OWNER_KNOWABLE
@@ -219,7 +219,7 @@ class AuthService:
         presented_instance = headers.get(INSTANCE_TOKEN_HEADER, "")
         if presented_instance and self.instance_token:
             if constant_time_equal(presented_instance, self.instance_token):
-                return await self._instance_verdict(peer)
+                return await self.instance_verdict(peer)
             return Verdict(None, "the instance token is wrong", "invalid_token")
         presented = presented_credential(headers, query, places)
         if presented is None:
@@ -254,7 +254,7 @@ class AuthService:
             None, f"the key in {presented.place} is not valid (or has expired)", "invalid_token"
         )
 
-    async def _instance_verdict(self, peer: Peer | None) -> Verdict:
+    async def instance_verdict(self, peer: Peer | None) -> Verdict:
         """The local user, for the right instance token over a connection of the gateway's own
         account. The token is a file the same account can read, so a CLI run for a remote
         caller that reads outside its workspace could hand it over: from any other account or
@@ -279,7 +279,7 @@ class AuthService:
             return Verdict(None, "the agent's connection key has ended", "invalid_token")
         if principal.remote:
             return Verdict(principal)
-        verdict = await self._instance_verdict(peer)
+        verdict = await self.instance_verdict(peer)
         return Verdict(principal) if verdict.principal is not None else verdict
 
     async def _local_verdict(self, peer: Peer | None) -> Verdict:

@@ -1,39 +1,52 @@
 """What a call holds against its budgets while it runs, and the guard the callers talk to.
 
-A call under a hard budget reserves its estimate before it is sent (`SpendGuard.reserve`), so
-parallel calls see each other's spend before any of them has finished: a budget admits a call
-while its spend plus what running calls hold stays below the limit, so N calls at once end at
-most one estimate above it. The hold is released when the call's row has been counted (or the
-call failed); the real cost is what stays.
+A call under a hard budget reserves what it may cost before it is sent (`SpendGuard.reserve`),
+in the store every gateway process shares (`lanes.py`), so parallel calls (in this process or
+another) see each other's holds before any of them has finished. What a call may cost is its
+input (about four bytes a token) plus its output limit, priced by the model's entry in the
+price table. The output limit is the client's (`max_tokens` or its dialect's spelling, times
+the answers asked for); a call naming none is held at the model's maximum output where the
+table knows it (`PriceBook.max_output_of`), else at `ESTIMATED_OUTPUT_TOKENS`. An API call
+under a hard budget is always sent the limit it was held for (`Hold.send_limit`,
+`gateway/output_limit.py`): the vendor can never produce more than was held.
 
-The estimate is the request's input (about four bytes a token) plus its maximum output (the
-client's `max_tokens` or the dialect's spelling of it, else `ESTIMATED_OUTPUT_TOKENS`), priced
-by the model's entry in the price table; a call asking for no limit can cost more than that.
+A budget admits a call only while its spend plus what running calls hold leaves room for the
+call's whole hold. Where the budget itself has less room left than a call's output limit, an
+API call is sent a lower limit, the one the room pays for (`Hold.lowered`; the answer says so
+in `x-gateway-max-tokens`), if that is at least `MIN_OUTPUT_TOKENS`; otherwise it is refused.
+A CLI job cannot be told a limit: it is admitted only with room for its whole hold.
+
+The hold is released when the call's row has been counted (or the call failed); the real cost
+is what stays.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.engine.tokens.pricing import CostBasis
+from llmgw_desktop.engine.tokens.pricing import CostBasis, Price
 from llmgw_desktop.engine.tokens.usage import Usage
 
 __all__ = [
     "ESTIMATED_OUTPUT_TOKENS",
+    "MIN_OUTPUT_TOKENS",
     "NO_BUDGETS",
+    "CallAsk",
     "Estimate",
     "Hold",
     "SpendGuard",
     "estimate_call",
 ]
 
-# A call that names no output limit is held for this many output tokens (a long answer; the
-# model's own ceiling is often far higher, and holding that would refuse parallel calls a
-# budget has room for).
+# A call that names no output limit, on a model whose maximum output the table does not
+# know, is held (and, under a hard budget, sent) at this many output tokens.
 ESTIMATED_OUTPUT_TOKENS = 4096
+# A budget with less room than this many output tokens (or than the call's own smaller
+# limit) refuses the call rather than send it a limit too small to answer in.
+MIN_OUTPUT_TOKENS = 256
 
 
 @dataclass(frozen=True)
@@ -44,21 +57,82 @@ class Estimate:
     usd: float = 0.0
 
 
+@dataclass(frozen=True)
+class CallAsk:
+    """What a call asks of its budgets: its input, its output limit, its price."""
+
+    model: str | None
+    input_tokens: int
+    # The client's output limit across every answer it asks for; None: not said.
+    output_limit: int | None
+    # What a call naming no limit is held at: the model's maximum output where known.
+    default_output: int = ESTIMATED_OUTPUT_TOKENS
+    price: Price | None = None
+    # Whether a limit can be sent with the call (an upstream API), which a CLI job cannot.
+    can_limit: bool = True
+
+    @property
+    def wanted_output(self) -> int:
+        """The output tokens the call is held for when the budget has room for them all."""
+        return self.output_limit if self.output_limit is not None else self.default_output
+
+    def cost(self, output: int) -> Estimate:
+        """The call's input plus `output` tokens: tokens, and dollars at its price (its input
+        at the dearer of the input and cache-write prices: a prompt written to the cache is
+        billed at the latter, 1.25 times the input price at Anthropic)."""
+        tokens = max(0, self.input_tokens)
+        usage = Usage(output_tokens=max(0, output))
+        usd = 0.0
+        if self.price is not None:
+            dearest = max(self.price.input, self.price.cache_write)
+            usd = self.price.cost(usage) + round(tokens * dearest / 1_000_000, 8)
+        return Estimate(float(tokens + usage.output_tokens), float(usd))
+
+    def most_output(self, unit: str, room: float) -> int:
+        """The most output tokens `room` (dollars or tokens) pays for beside the input."""
+        if unit != "usd":
+            return max(0, int(room) - max(0, self.input_tokens))
+        left = room - self.cost(0).usd
+        if left <= 0:
+            return 0
+        if self.price is None or self.price.output <= 0:
+            return self.wanted_output  # output costs nothing here: the room covers any
+        # Prices are per million tokens; the small margin keeps 9999.999... from losing a token
+        # to binary fractions (the admission checks the priced total again).
+        return math.floor(left * 1_000_000 / self.price.output + 1e-6)
+
+
 def estimate_call(
-    model: str | None, input_tokens: int, max_output: int | None, prices: PriceBook
+    model: str | None, input_tokens: int, max_output: int | None, price: Price | None
 ) -> Estimate:
     """A call's estimate from its input size, its output limit and its model's price."""
     output = max_output if max_output is not None and max_output > 0 else ESTIMATED_OUTPUT_TOKENS
-    usage = Usage(input_tokens=max(0, input_tokens), output_tokens=output)
-    usd = prices.cost_of(model, usage) if model else None
-    return Estimate(float(usage.input_tokens + output), float(usd or 0.0))
+    return CallAsk(model, input_tokens, output, price=price).cost(output)
 
 
 class Hold:
-    """One call's reservation; `release` (idempotent) gives it back."""
+    """One call's reservation; `release` (idempotent) gives it back.
 
-    def __init__(self, release: Callable[[], None] | None = None) -> None:
+    `send_limit` is the output limit the call must be sent with (all answers together), or
+    None when no hard budget covers it (it goes as the client asked); `lowered` says it is
+    lower than what the client asked for (or would have been held for), because that is all
+    the budget had room for.
+    """
+
+    def __init__(
+        self,
+        release: Callable[[], None] | None = None,
+        *,
+        send_limit: int | None = None,
+        lowered: bool = False,
+        output_tokens: int = 0,
+    ) -> None:
         self._release = release
+        self.send_limit = send_limit
+        self.lowered = lowered
+        # The output tokens this hold paid for: what a call that ends without the vendor's
+        # usage is counted at, at least (`gateway/recording.py`). 0: nothing was held.
+        self.output_tokens = output_tokens
 
     def release(self) -> None:
         release, self._release = self._release, None
@@ -73,8 +147,8 @@ class SpendGuard(Protocol):
         self, principal: str, caller: str, project: str | None, cost: CostBasis | None = None
     ) -> None: ...
 
-    def reserve(
-        self, principal: str, caller: str, project: str | None, estimate: Estimate
+    async def reserve(
+        self, principal: str, caller: str, project: str | None, ask: CallAsk
     ) -> Hold: ...
 
     def refuse_uncounted(
@@ -90,7 +164,7 @@ class _NoBudgets:
     ) -> None:
         return None
 
-    def reserve(self, principal: str, caller: str, project: str | None, estimate: Estimate) -> Hold:
+    async def reserve(self, principal: str, caller: str, project: str | None, ask: CallAsk) -> Hold:
         return Hold()
 
     def refuse_uncounted(

@@ -1,33 +1,39 @@
-"""Spend so far per budget, kept in memory, and the check every call passes before it runs.
+"""Spend per budget and period, counted in the store every gateway process shares, and the
+checks every call passes before it runs.
 
-The running totals are fed by the recorder's `RequestFinished` events, so the check is a
-few dictionary look-ups, never a query. They are read back from the store (`spend.py`) at
-start and at each period rollover, so a restart forgets nothing: the read takes a cut time,
-flushes the recorder, reads the rows that finished before the cut and adds what finished
-since (counted from events), so no row is counted twice or missed while the read runs.
+Admission: a call under a hard budget is admitted in the store (`lanes.py`), in one
+transaction that reads its lanes' spend and what running calls (in any process) hold on them,
+applies the rule (`admission.py`) and writes the call's hold: an upstream call when its target
+is chosen, a CLI job when it leaves the queue. So N processes on one PostgreSQL database admit
+against one figure, and a budget or key made by another process (the `llmgw-desktop keys` CLI,
+another gateway) is held from the next request that names it. A call admitted is held at what
+it may cost (`holds.py`), so a hard budget is not passed by calls running at once; where the
+real cost passes the hold (a CLI's many turns, an input larger than its estimate) it can be.
+
+Settlement: a finished call's cost (the recorder's `RequestFinished`) is added to its lanes in
+the store and its hold deleted (`settlement.py`). The first process to count a budget in a
+period reads its spend so far from the recorder's rows (`spend.py`): at start, at a rollover,
+when a budget or a key's budget is added.
+
+In memory: each lane's spend as this process last read it plus what it has yet to write, for
+the desk, the tray's notices and the quick `check` (no I/O) that refuses a used-up budget
+before a request is routed; the admission in the store is what counts.
 
 Lanes: a budget keeps one total, except an agent budget and `principal=*`, which keep one per
 principal (`Budget.lane`), so one principal's spend never uses up another's lane.
 
-Overshoot: a call reserves its estimate before it is sent (`holds.py`): an upstream call when
-its target is chosen, a CLI job when it leaves the queue. A hard budget admits a call while its
-spend plus what running calls hold is below the limit, so however many calls run at once, the
-budget ends at most one call's estimate above it (more only where a call's real cost passed its
-estimate: no output limit named, or a CLI's many turns). A call refused because running calls
-hold the rest is `reason: "held_by_running_calls"` and may be retried when they finish.
-
 A call whose dollar cost cannot be known (a model the price table lacks, or a CLI's unnamed
 default model: `tokens/pricing.CostBasis`) is refused outright under a hard dollar budget that
 covers it, with `reason: "unpriced_model"`, since it would add nothing to the budget's total;
-a used-up budget's refusal has `reason: "limit_reached"`. Work the gateway cannot count at
+a used-up budget's refusal has `reason: "limit_reached"`, one refused because running calls
+hold the rest `reason: "held_by_running_calls"` (retryable). Work the gateway cannot count at
 all (OpenAI Responses `background: true`, answered before it runs) is refused under any hard
-budget covering it, `reason: "uncounted"`.
+budget covering it, `reason: "uncounted"`. A store that cannot take a hold refuses the calls
+hard budgets cover (503 `store_unavailable`, retryable): a budget it cannot count is not open.
 
-A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402). Not 429: the official
-`openai` and `anthropic` SDKs retry 408, 409, 429 and 5xx (twice by default, backing off),
-and a budget does not clear in seconds, so a 429 would triple the refusals and delay the
-caller's error for nothing; 402 "Payment Required" is what a spending limit is, no SDK
-retries it, and gateways with credit limits (OpenRouter) answer it too.
+A refusal is `BudgetExceeded` (`budget_exceeded`, HTTP 402), not 429: the official SDKs retry
+429 (twice, backing off) and a budget does not clear in seconds; no SDK retries 402, "Payment
+Required", which gateways with credit limits (OpenRouter) answer too.
 """
 
 from __future__ import annotations
@@ -36,20 +42,35 @@ import asyncio
 import functools
 import logging
 import time
+import uuid
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from llmgw_desktop.config.budgets import PERIODS, Budget, Period
-from llmgw_desktop.engine.budgets.definition import format_amount, period_bounds
-from llmgw_desktop.engine.budgets.holds import Estimate, Hold
+from llmgw_desktop.engine.budgets.admission import Covered, Decision, decide
+from llmgw_desktop.engine.budgets.definition import period_bounds
+from llmgw_desktop.engine.budgets.holds import CallAsk, Hold
+from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
+from llmgw_desktop.engine.budgets.refusals import (
+    HELD_BY_RUNNING_CALLS,
+    LIMIT_REACHED,
+    UNCOUNTED,
+    UNPRICED_MODEL,
+    BudgetExceeded,
+    BudgetState,
+    BudgetStatus,
+    crossing_text,
+    limit_refusal,
+    uncounted_refusal,
+    unpriced_refusal,
+)
+from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.budgets.spend import SpendGroup, read_spend
-from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.events import EventBus, Notice, RequestFinished
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.flight_recorder import recorded_caller
-from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store import Database, StoreUnavailable
 from llmgw_desktop.engine.tokens.pricing import CostBasis
 
 __all__ = [
@@ -65,70 +86,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BudgetState = Literal["ok", "soft", "exceeded"]
-RESET_FORMAT = "%Y-%m-%d %H:%M"
-# A refusal's `reason`: the budget is used up, or the call could not be counted against it.
-LIMIT_REACHED = "limit_reached"
-UNPRICED_MODEL = "unpriced_model"
-HELD_BY_RUNNING_CALLS = "held_by_running_calls"
-UNCOUNTED = "uncounted"
 # The check normalises the caller as the recorder does (redaction is a regex pass): the few
 # agents calling are remembered.
 _caller = functools.lru_cache(maxsize=256)(recorded_caller)
-
-
-class BudgetExceeded(EngineError):
-    """A hard budget is used up: new calls it covers are refused until its period resets."""
-
-    code = ErrorCode.BUDGET_EXCEEDED
-    http_status = 402
-    retryable = False
-
-
-@dataclass(frozen=True)
-class BudgetStatus:
-    """One budget now: what its period spent and when the period ends."""
-
-    budget: Budget
-    spent: float
-    resets_at: float
-    # The principal whose lane this is, for a budget kept per principal ("" otherwise).
-    lane: str = ""
-
-    @property
-    def state(self) -> BudgetState:
-        b = self.budget
-        if b.hard is not None and self.spent >= b.hard:
-            return "exceeded"
-        if b.soft is not None and self.spent >= b.soft:
-            return "soft"
-        return "ok"
-
-    @property
-    def limit(self) -> float:
-        """The limit the burn-down is measured against: the hard one, else the soft one."""
-        limit = self.budget.hard if self.budget.hard is not None else self.budget.soft
-        return limit or 0.0
-
-    @property
-    def fraction(self) -> float:
-        return self.spent / self.limit if self.limit else 0.0
-
-    def burn_down(self) -> str:
-        """`Budget: project shop 82% of $5.00 today` (the tray's line)."""
-        b = self.budget
-        return (
-            f"Budget: {b.label}{self.lane_text} {self.fraction * 100:.0f}% of "
-            f"{format_amount(b.unit, self.limit)} {b.period_word}"
-        )
-
-    @property
-    def lane_text(self) -> str:
-        """` (oauth:ci-bot)` for a per-principal budget's lane, else nothing."""
-        return f" ({self.lane})" if self.lane else ""
-
-    def reset_text(self) -> str:
-        return datetime.fromtimestamp(self.resets_at).strftime(RESET_FORMAT)
 
 
 def _amount(budget: Budget, event: RequestFinished) -> float:
@@ -163,9 +123,11 @@ class BudgetLedger:
         recorder: FlightRecorder,
         events: EventBus,
         spawn: Callable[[Coroutine[Any, Any, None]], object],
+        process_id: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """`spawn` starts the re-read at a rollover in the background (the engine's tasks)."""
+        """`spawn` starts the re-read at a rollover and the settlements in the background (the
+        engine's tasks); `process_id` (this process's lease) owns the holds it writes."""
         self._configured = tuple(budgets)
         # Budgets gateway keys carry (`principal=key:<name>`), kept in the store with the key
         # rather than in config.toml: set by `GatewayKeys`, never written to the file.
@@ -177,15 +139,18 @@ class BudgetLedger:
         self._spawn = spawn
         self._clock = clock
         self._spent: Lanes = {}
-        # What calls admitted and not yet counted hold, per budget key and lane.
-        self._held: Lanes = {}
+        # The store's side: admissions, and the costs and releases this process owes it.
+        self.settlements = Settlements(
+            store,
+            process_id=process_id or f"process-{uuid.uuid4().hex[:12]}",
+            spawn=spawn,
+            on_settled=self._reread,
+            clock=clock,
+        )
         self._bounds: dict[Period, tuple[float, float]] = {}
         self._next_rollover = float("-inf")
         # (budget key, "soft" or "hard", period start, lane) already told to the person.
         self._told: set[tuple[str, str, float, str]] = set()
-        # Set while a read runs: what finished from `_cut` on, per budget and lane.
-        self._cut: float | None = None
-        self._since_cut: Lanes = {}
         self._loading = asyncio.Lock()
         self._roll(clock(), reread=False)
         events.subscribe(RequestFinished, self._on_finished)
@@ -234,50 +199,85 @@ class BudgetLedger:
         covering = self._covering(principal, caller, project)
         for budget, lane in covering:
             if self._spent_on(budget, lane) >= (budget.hard or 0.0):
-                raise self._refusal(self._status(budget, lane))
+                raise limit_refusal(self._status(budget, lane), of_key=budget in self.key_budgets)
         if cost is not None and not cost.priced:
             for budget, _lane in covering:
                 if budget.unit == "usd":
-                    raise self._unpriced(budget, cost)
+                    raise unpriced_refusal(budget, cost)
 
-    def reserve(self, principal: str, caller: str, project: str | None, estimate: Estimate) -> Hold:
-        """Admit a call while its hard budgets' spend plus what running calls hold is below
-        their limits, and hold its estimate on each until the hold is released.
+    async def reserve(self, principal: str, caller: str, project: str | None, ask: CallAsk) -> Hold:
+        """Admit a call in the store on the lanes of the hard budgets covering it, holding
+        what it may cost until the hold is released (`admission.py` says the rule).
 
         Raises:
-            BudgetExceeded: a budget is used up (`limit_reached`), or running calls hold the
-                rest of it (`held_by_running_calls`, retryable).
+            BudgetExceeded: a budget is used up or has too little left (`limit_reached`), or
+                running calls hold the rest of it (`held_by_running_calls`, retryable).
+            StoreUnavailable: the store cannot take the hold (nothing was sent).
         """
         covering = self._covering(principal, caller, project)
-        for budget, lane in covering:
-            hard = budget.hard or 0.0
-            spent = self._spent_on(budget, lane)
-            if spent >= hard:
-                raise self._refusal(self._status(budget, lane))
-            held = self._held.get(budget.key, {}).get(lane, 0.0)
-            if spent + held >= hard:
-                raise self._held_refusal(self._status(budget, lane), held)
         if not covering:
             return Hold()
-        taken = [
-            (budget.key, lane, estimate.usd if budget.unit == "usd" else estimate.tokens)
-            for budget, lane in covering
+        for budget, lane in covering:  # used up as far as this process knows: no query
+            if self._spent_on(budget, lane) >= (budget.hard or 0.0):
+                raise limit_refusal(self._status(budget, lane), of_key=budget in self.key_budgets)
+        covered = [
+            Covered(
+                b,
+                LaneKey(b.key, lane, self._bounds[b.period][0]),
+                self._bounds[b.period][1],
+                of_key=b in self._from_keys,
+            )
+            for b, lane in covering
         ]
-        for key, lane, amount in taken:
-            _add(self._held, key, lane, amount)
+        hold_id = uuid.uuid4().hex
+        decision, states = await self._admit(covered, ask, hold_id)
+        if decision.uncounted:
+            await self.load()  # counts the period in (another process may have meanwhile)
+            decision, states = await self._admit(covered, ask, hold_id)
+        self._learn(states)
+        if decision.refusal is not None:
+            raise decision.refusal
+        if decision.uncounted:
+            raise StoreUnavailable(
+                self._db.engine.where, "this period's spend could not be read for a hard budget"
+            )
+        settlements = self.settlements
+        return Hold(
+            lambda: settlements.release(hold_id),
+            send_limit=decision.output if ask.can_limit else None,
+            lowered=decision.lowered,
+            output_tokens=decision.output,
+        )
 
-        def release() -> None:
-            for key, lane, amount in taken:
-                lanes = self._held.get(key)
-                if lanes is None or lane not in lanes:
-                    continue  # the budget was replaced meanwhile
-                left = lanes[lane] - amount
-                if left > 1e-12:
-                    lanes[lane] = left
-                else:
-                    del lanes[lane]
+    async def _admit(
+        self, covered: list[Covered], ask: CallAsk, hold_id: str
+    ) -> tuple[Decision, dict[LaneKey, LaneState]]:
+        try:
+            return await self.settlements.admit(
+                [c.key for c in covered], lambda states: decide(covered, states, ask), hold_id
+            )
+        except EngineError:
+            raise
+        except Exception as exc:  # the store refused the hold (full, read-only, damaged)
+            self._db.log_failure(log, "budgets: could not hold a call's cost", exc)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StoreUnavailable(
+                self._db.engine.where, f"it cannot take a hard budget's hold: {reason}"
+            ) from exc
 
-        return Hold(release)
+    def _learn(self, states: dict[LaneKey, LaneState]) -> None:
+        """What an admission read of lanes: the spend the desk and `check` see."""
+        for key, state in states.items():
+            if state.counted and self._is_current(key):
+                self._spent.setdefault(key.budget, {})[key.lane] = state.spent + (
+                    self.settlements.owed(key)
+                )
+
+    def _is_current(self, key: LaneKey) -> bool:
+        for budget in self._budgets:
+            if budget.key == key.budget:
+                return self._bounds[budget.period][0] == key.period_start
+        return False
 
     def refuse_uncounted(
         self, principal: str, caller: str, project: str | None, feature: str
@@ -291,86 +291,10 @@ class BudgetLedger:
         if not covering:
             return
         budget, _lane = covering[0]
-        raise BudgetExceeded(
-            f"budget cannot count this call: {feature} runs after the answer comes back, so "
-            f"its tokens and cost never reach the gateway, and the "
-            f"{format_amount(budget.unit, budget.hard or 0.0)} {budget.period} hard budget of "
-            f"{budget.label} only admits what it can count. Send the request without it, or "
-            "ask the operator to lift the hard budget covering this caller.",
-            reason=UNCOUNTED,
-            feature=feature,
-            budget=budget.scope,
-            unit=budget.unit,
-            period=budget.period,
-            limit=budget.hard,
-        )
+        raise uncounted_refusal(budget, feature)
 
     def _spent_on(self, budget: Budget, lane: str) -> float:
         return self._spent.get(budget.key, {}).get(lane, 0.0)
-
-    def _refusal(self, status: BudgetStatus) -> BudgetExceeded:
-        b = status.budget
-        limit = format_amount(b.unit, b.hard or 0.0)
-        return BudgetExceeded(
-            f"budget exceeded: the {b.period} budget of {b.label}{status.lane_text} is used up "
-            f"({format_amount(b.unit, status.spent)} spent of its {limit} hard limit "
-            f"{b.period_word}); new calls are refused until it resets at "
-            f"{status.reset_text()} local time. {self._how_to_raise(b)}",
-            reason=LIMIT_REACHED,
-            budget=b.scope,
-            lane=status.lane or None,
-            unit=b.unit,
-            period=b.period,
-            limit=b.hard,
-            spent=round(status.spent, 6),
-            resets_at=status.resets_at,
-        )
-
-    def _how_to_raise(self, budget: Budget) -> str:
-        # A gateway key's budget is the key's own, kept in the store: config.toml and the
-        # Budgets page do not hold it, so pointing a key's holder there would mislead.
-        if budget in self.key_budgets:
-            return (
-                "It is this gateway key's own budget: ask the operator for a key with a larger "
-                "one (the Keys page, or `llmgw-desktop keys create ... --budget`)."
-            )
-        return "Raise it in config.toml ([[budgets]]) or on the dashboard's Budgets page."
-
-    def _held_refusal(self, status: BudgetStatus, held: float) -> BudgetExceeded:
-        b = status.budget
-        return BudgetExceeded(
-            f"budget busy: the {b.period} budget of {b.label}{status.lane_text} has "
-            f"{format_amount(b.unit, status.spent)} spent and "
-            f"{format_amount(b.unit, held)} held by calls still running, of its "
-            f"{format_amount(b.unit, b.hard or 0.0)} hard limit {b.period_word}; this call "
-            "could take it past the limit. Retry when those calls finish, or send fewer at once.",
-            retryable=True,
-            reason=HELD_BY_RUNNING_CALLS,
-            budget=b.scope,
-            lane=status.lane or None,
-            unit=b.unit,
-            period=b.period,
-            limit=b.hard,
-            spent=round(status.spent, 6),
-            held=round(held, 6),
-        )
-
-    def _unpriced(self, budget: Budget, cost: CostBasis) -> BudgetExceeded:
-        how = "name a model" if cost.model is None else "choose a model"
-        return BudgetExceeded(
-            f"budget cannot count this call: {cost.unpriced_reason()}, and the "
-            f"{format_amount(budget.unit, budget.hard or 0.0)} {budget.period} hard budget of "
-            f"{budget.label} only refuses what it can count, so the call was not started. To "
-            f"proceed, {how} the gateway's price table knows, or limit this scope with a token "
-            'budget instead (unit = "tokens" in [[budgets]]).',
-            reason=UNPRICED_MODEL,
-            model=cost.model,
-            provider=cost.provider,
-            budget=budget.scope,
-            unit=budget.unit,
-            period=budget.period,
-            limit=budget.hard,
-        )
 
     # -- what the desk shows -------------------------------------------------------------
 
@@ -424,8 +348,7 @@ class BudgetLedger:
             if amount <= 0:
                 continue
             _add(self._spent, budget.key, lane, amount)
-            if self._cut is not None and event.finished_at >= self._cut:
-                _add(self._since_cut, budget.key, lane, amount)
+            self.settlements.add(LaneKey(budget.key, lane, self._bounds[budget.period][0]), amount)
             self._tell_if_crossed(budget, lane)
 
     def _tell_if_crossed(self, budget: Budget, lane: str) -> None:
@@ -440,20 +363,7 @@ class BudgetLedger:
         self._told.update(
             {(budget.key, status.state, start, lane), (budget.key, "soft", start, lane)}
         )
-        spent = format_amount(budget.unit, status.spent)
-        label = f"{budget.label}{status.lane_text}"
-        if status.state == "exceeded":
-            text = (
-                f"Budget {label} is used up: {spent} of "
-                f"{format_amount(budget.unit, status.limit)} {budget.period_word}. "
-                f"New calls are refused until {status.reset_text()}."
-            )
-        else:
-            text = (
-                f"Budget {label} passed its soft limit: {spent} of "
-                f"{format_amount(budget.unit, budget.soft or 0.0)} {budget.period_word}."
-            )
-        self._events.publish(Notice("warning", text))
+        self._events.publish(Notice("warning", crossing_text(status)))
 
     def _roll(self, now: float, *, reread: bool = True) -> None:
         """Move each period on when its end has passed: its budgets start again at zero, and
@@ -470,51 +380,106 @@ class BudgetLedger:
         self._next_rollover = min(end for _start, end in self._bounds.values())
         starts = {start for start, _end in self._bounds.values()}
         self._told = {told for told in self._told if told[2] in starts}
+        self.settlements.retain(starts)
         if rolled and reread and self._budgets:
             self._spawn(self.load())
 
     async def load(self) -> None:
-        """Read each period's spend back from the store (at start and at a rollover).
+        """Count this period in for each budget that is not yet (its spend so far read from
+        the recorder's rows, once across every process), then read every lane's spend (at
+        start, at a rollover, when the budgets change).
 
-        A store that cannot be read is logged and the in-memory totals are kept: the gateway
-        serves on, counting from the events.
+        A store that cannot be read is logged and the in-memory totals are kept: the desk
+        shows what this process counted, and admissions (which need the store) are refused.
         """
         if not self._budgets:
             return
         async with self._loading:
-            cut = self._clock()
-            if cut >= self._next_rollover:
-                self._roll(cut, reread=False)
-            bounds = dict(self._bounds)
-            self._cut, self._since_cut = cut, {}
+            now = self._clock()
+            if now >= self._next_rollover:
+                self._roll(now, reread=False)
+            periods = {b.key: self._bounds[b.period][0] for b in self._budgets}
             try:
-                if not await self._recorder.flush():
-                    log.warning("budgets: the recorder cannot write; spend is counted in memory")
-                    return
-                database = self._db.models.database
-                read: dict[float, list[SpendGroup]] = {}
-                for since in sorted({start for start, _end in bounds.values()}):
-                    read[since] = await self._db.read(
-                        functools.partial(read_spend, database, since=since, cut=cut)
-                    )
-            except Exception:
-                log.exception("budgets: could not read this period's spend back from the store")
+                _spent, counted = await self.settlements.read(periods)
+                uncounted = [b for b in self._budgets if b.key not in counted]
+                if uncounted:
+                    await self._count_in(uncounted, periods)
+            except Exception as exc:
+                self._db.log_failure(log, "budgets: could not read this period's spend", exc)
                 return
-            finally:
-                since_cut, self._cut, self._since_cut = self._since_cut, None, {}
-            if bounds != self._bounds:
-                return  # a period rolled during the read: the rollover reads again
-            for budget in self._budgets:
-                lanes: dict[str, float] = dict(since_cut.get(budget.key, {}))
-                for g in read[bounds[budget.period][0]]:
-                    lane = budget.lane(g.principal, g.caller, g.project)
-                    if lane is not None:
-                        lanes[lane] = lanes.get(lane, 0.0) + (
-                            g.cost_usd if budget.unit == "usd" else g.tokens
-                        )
-                self._spent[budget.key] = lanes
-                for lane in lanes:
-                    self._tell_if_crossed(budget, lane)
+            await self._reread()
+
+    async def _count_in(self, budgets: list[Budget], periods: dict[str, float]) -> None:
+        """Count `budgets`' periods in from the recorder's rows (one grouped read per period
+        start, however many budgets), unless another process did.
+
+        Raises:
+            StoreUnavailable: the store cannot be reached (what was owed is owed again).
+        """
+        # What this process owes those periods is in the rows once the recorder has written
+        # them: taken back, so the rows count it once.
+        owed = {b.key: self.settlements.take_adds(b.key, periods[b.key]) for b in budgets}
+        cut = self._clock()
+        database = self._db.models.database
+        groups: dict[float, list[SpendGroup]] = {}  # filled on the database thread
+        try:
+            if not await self._recorder.flush():
+                raise StoreUnavailable(self._db.engine.where, "the recorder cannot write")
+            for budget in budgets:
+                start = periods[budget.key]
+
+                def spent_so_far(budget: Budget = budget, start: float = start) -> dict[str, float]:
+                    if start not in groups:
+                        groups[start] = read_spend(database, since=start, cut=cut)
+                    lanes: dict[str, float] = {}
+                    for g in groups[start]:
+                        lane = budget.lane(g.principal, g.caller, g.project)
+                        if lane is not None:
+                            amount = g.cost_usd if budget.unit == "usd" else g.tokens
+                            lanes[lane] = lanes.get(lane, 0.0) + amount
+                    return lanes
+
+                if not await self.settlements.count_in(budget.key, start, spent_so_far):
+                    # Another process counted it: this one still owes what it owed.
+                    self.settlements.give_back(owed.pop(budget.key))
+                else:
+                    owed.pop(budget.key)
+        finally:
+            for adds in owed.values():  # not counted here (a failure): owed again
+                self.settlements.give_back(adds)
+
+    async def _reread(self) -> None:
+        """Each budget's lanes as the store has them, plus what this process still owes."""
+        if not self._budgets:
+            return
+        periods = {b.key: self._bounds[b.period][0] for b in self._budgets}
+        try:
+            spent, _counted = await self.settlements.read(periods)
+        except Exception as exc:
+            self._db.log_failure(log, "budgets: could not read the spend back", exc)
+            return
+        if periods != {b.key: self._bounds[b.period][0] for b in self._budgets}:
+            return  # a period rolled or the budgets changed during the read: read again then
+        table: Lanes = {}
+        for key, amount in spent.items():
+            _add(table, key.budget, key.lane, amount)
+        for budget in self._budgets:
+            start = periods[budget.key]
+            lanes = table.setdefault(budget.key, {})
+            for lane, amount in self._spent.get(budget.key, {}).items():
+                owed = self.settlements.owed(LaneKey(budget.key, lane, start))
+                if owed:
+                    lanes[lane] = lanes.get(lane, 0.0) + owed
+                elif lane not in lanes and amount:
+                    lanes[lane] = 0.0
+        self._spent = table
+        for budget in self._budgets:
+            for lane in table.get(budget.key, {}):
+                self._tell_if_crossed(budget, lane)
+
+    async def close(self) -> None:
+        """Write what this process owes the store (at stop)."""
+        await self.settlements.close()
 
     async def replace(self, budgets: Iterable[Budget]) -> None:
         """Run on a new list of budgets (the desk edited them): their spend is read again."""
@@ -531,8 +496,6 @@ class BudgetLedger:
         self._budgets = configured + tuple(b for b in from_keys if b not in configured)
         keys = {b.key for b in self._budgets}
         self._spent = {k: v for k, v in self._spent.items() if k in keys}
-        # Running calls keep holding on the budgets that stay; a new budget starts empty.
-        self._held = {k: v for k, v in self._held.items() if k in keys}
         # A budget whose limits changed may cross them anew this period: tell it again then.
         changed = {b.key for b in self._budgets if before.get(b.key) != (b.soft, b.hard)}
         self._told = {told for told in self._told if told[0] not in changed}

@@ -22,7 +22,13 @@ from typing import Any
 
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
-from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, Hold, SpendGuard, estimate_call
+from llmgw_desktop.engine.budgets.holds import (
+    ESTIMATED_OUTPUT_TOKENS,
+    NO_BUDGETS,
+    CallAsk,
+    Hold,
+    SpendGuard,
+)
 from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
 from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
@@ -469,10 +475,18 @@ class ProviderCalls:
             CostBasis.cli(run.provider, run.params.model, self._prices),
         )
         # Held while the CLI runs; `_run` counts the row right after (no await between).
-        estimate = estimate_call(
-            run.params.model, len(run.request.prompt) // CHARS_PER_TOKEN, None, self._prices
+        # A CLI cannot be told an output limit: it is held at its model's maximum output
+        # where the table knows it, and admitted only where the budget has room for that.
+        ask = CallAsk(
+            run.params.model,
+            len(run.request.prompt) // CHARS_PER_TOKEN,
+            None,
+            default_output=self._prices.max_output_of(run.params.model) or ESTIMATED_OUTPUT_TOKENS,
+            price=self._prices.price_of(run.params.model),
+            can_limit=False,
         )
-        with _held(self._budgets.reserve(run.principal, meta.caller, meta.project, estimate)):
+        hold = await self._budgets.reserve(run.principal, meta.caller, meta.project, ask)
+        with _held(hold):
             return await self._attempts_held(ctx, run)
 
     async def _attempts_held(self, ctx: JobContext, run: _Run) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from llmgw_desktop.config.api_catalog import ApiProviderSpec
-from llmgw_desktop.engine.budgets.holds import Hold, SpendGuard, estimate_call
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
 from llmgw_desktop.engine.gateway.capabilities import target_model
@@ -21,6 +21,7 @@ from llmgw_desktop.engine.gateway.errors import UpstreamRejected
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
+from llmgw_desktop.engine.gateway.output_limit import limit_changes
 from llmgw_desktop.engine.gateway.passthrough import passthrough_body
 from llmgw_desktop.engine.gateway.recording import RequestRecords
 from llmgw_desktop.engine.gateway.remote_passthrough import RemotePassthrough
@@ -160,9 +161,27 @@ class ApiTargets:
         facts = incoming.facts
         # A cloud's model is priced as the model it is (a deployment's, a Bedrock id's).
         priced_as = underlying_model(spec, target.model) if spec.cloud else target.model
-        estimate = estimate_call(priced_as, facts.estimated_tokens, facts.max_output, self._prices)
-        hold = self._budgets.reserve(caller.principal, caller.caller, caller.project, estimate)
+        ask = CallAsk(
+            priced_as,
+            facts.estimated_tokens,
+            facts.max_output,
+            default_output=(self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS)
+            * facts.answers,
+            price=self._prices.price_of(priced_as),
+        )
+        hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
+        per_answer = None if hold.send_limit is None else max(1, hold.send_limit // facts.answers)
+        route.held_output = hold.output_tokens
+        # The limit is said in `x-gateway-max-tokens` where the gateway chose it: the client
+        # named none, or the budget had room for less.
+        route.max_tokens = per_answer if facts.max_output is None or hold.lowered else None
         try:
+            if per_answer is not None:
+                # Sent with the output limit the hold paid for (`output_limit.py`).
+                limited = self._outgoing(incoming, target, spec, up_name, caller, per_answer)
+                if limited.data != outgoing.data:
+                    # An answer cut to a budget's limit is not kept for callers without one.
+                    outgoing, lookup = limited, None
             for key in self.keys.order(
                 spec.id, pool, strategy=plan.route.strategy, caller=caller.caller
             ):
@@ -236,8 +255,10 @@ class ApiTargets:
         spec: ApiProviderSpec,
         up_name: str,
         caller: CallerInfo,
+        per_answer: int | None = None,
     ) -> Outgoing:
-        """What `target` is sent.
+        """What `target` is sent (`per_answer`: the output limit a hard budget held, which the
+        request is sent with: `output_limit.py`).
 
         Raises:
             InvalidRequest: the request cannot be translated for this target (`Untranslatable`
@@ -257,6 +278,11 @@ class ApiTargets:
                 caller.passthrough_headers or {},
                 raw=incoming.raw,
             )
+            if per_answer is not None:
+                limited = limit_changes(up_name, incoming.body, per_answer, provider=spec.id)
+                # Only what differs: a client whose own limit was held keeps its bytes.
+                changed = {k: v for k, v in limited.items() if incoming.body.get(k) != v}
+                sent_with = {**(sent_with or {}), **changed}
             forwarded = passthrough_body(
                 up_name,
                 incoming.body,
@@ -303,6 +329,8 @@ class ApiTargets:
             # OpenAI's reasoning models refuse max_tokens (on Azure too); every OpenAI model
             # takes this name.
             body["max_completion_tokens"] = body.pop("max_tokens")
+        if per_answer is not None:
+            body.update(limit_changes(up_name, body, per_answer, provider=spec.id))
         return Outgoing(
             encode_request(body),
             passthrough=False,
@@ -372,6 +400,11 @@ class ApiTargets:
             return None, exc
         except asyncio.CancelledError:
             # The client left before the answer began: the row ends now, or it stays open.
+            # Under a hard budget a request on its way may have reached the vendor, which
+            # answers (and bills) whoever is listening: it counts as asked (at its hold).
+            if not asked and route.held_output > 0:
+                asked = True
+                route.provider, route.model, route.kind = spec.id, target.model, "api"
             self._records.cut_before_answer(record, route, incoming, asked=asked)
             raise
         except EngineError as exc:

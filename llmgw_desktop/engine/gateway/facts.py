@@ -17,7 +17,6 @@ from llmgw_desktop.config.api_catalog import (
     DIALECT_GEMINI,
     DIALECT_OPENAI_CHAT,
 )
-from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS
 from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
@@ -49,6 +48,8 @@ class RequestFacts:
     # times the answers it asks for (OpenAI `n`, Gemini `candidateCount`); None: not said.
     # What a budget holds for the call while it runs (`budgets/holds.py`).
     max_output: int | None = None
+    # The answers it asks for (a call naming no limit is held for that many maxima).
+    answers: int = 1
 
     @property
     def estimated_tokens(self) -> int:
@@ -81,20 +82,18 @@ def request_facts(
     if dialect == DIALECT_OPENAI_CHAT:
         options = body.get("stream_options")
         usage = stream and isinstance(options, dict) and options.get("include_usage") is True
+    limit, answers = _output_limit(dialect, body), _answers(dialect, body)
     return RequestFacts(
-        model or None, stream, usage, bool(body.get("tools")), size, _max_output(dialect, body)
+        model or None,
+        stream,
+        usage,
+        bool(body.get("tools")),
+        size,
+        # Each answer may reach the limit; a hold of one answer's worth let 100 answers
+        # through a budget meant for one (red-team finding 3).
+        None if limit is None else limit * answers,
+        answers,
     )
-
-
-def _max_output(dialect: str, body: dict[str, Any]) -> int | None:
-    """The most output the call may produce, across every answer it asks for."""
-    limit = _output_limit(dialect, body)
-    answers = _answers(dialect, body)
-    if answers == 1:
-        return limit
-    # Each answer may reach the limit; a hold of one answer's worth let 100 answers through a
-    # budget meant for one (red-team finding 3).
-    return (limit if limit is not None else ESTIMATED_OUTPUT_TOKENS) * answers
 
 
 def _answers(dialect: str, body: dict[str, Any]) -> int:

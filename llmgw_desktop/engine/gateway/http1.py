@@ -13,7 +13,8 @@ wait for one to be released, at most the connect timeout), of which a request's 
 only its share (`pool.py`, `engine/shares.py`).
 
 What it does not do, on purpose: redirects (an API that redirects a POST is misconfigured),
-cookies, HTTP/2. Responses may be chunked or compressed (gzip, deflate).
+cookies, HTTP/2. Responses may be chunked or compressed (gzip, deflate), a compressed body
+decoded a piece at a time as it is read (`body_decoder.py`), never whole.
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ import collections
 import re
 import ssl
 import time
-import zlib
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
 
+from llmgw_desktop.engine.gateway.body_decoder import BodyDecodeError, BodyDecoder
 from llmgw_desktop.engine.gateway.dial import ConnectError, ProxyRefused, dial
 from llmgw_desktop.engine.gateway.pool import HostPool, PoolTimeout, ShareTimeout
 from llmgw_desktop.engine.gateway.proxies import Proxy, ProxyRules
@@ -222,7 +222,7 @@ class Http1Response:
         self._waiter: asyncio.Future[None] | None = None
         self._error: Exception | None = None
         self._keep_alive = False
-        self._decoder: Any = None
+        self._decoder: BodyDecoder | None = None
         self._buffered = 0
         self._paused = False
         self._head: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -237,17 +237,13 @@ class Http1Response:
         self.chunked = "chunked" in self.headers.get("transfer-encoding", "")
         length = self.headers.get("content-length")
         self.length = int(length) if length and length.isdigit() else None
-        encoding = self.headers.get("content-encoding", "")
-        if encoding in ("gzip", "x-gzip"):
-            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._decoder = zlib.decompressobj()
+        self._decoder = BodyDecoder.for_encoding(self.headers.get("content-encoding", ""))
         if not self._head.done():
             self._head.set_result(None)
 
     def feed(self, data: bytes) -> None:
-        if self._decoder is not None:
-            data = self._decoder.decompress(data)
+        # Kept as it came (compressed or not): a compressed body is decoded as it is read, a
+        # piece at a time (`_next_piece`), so what it inflates to never sits in memory whole.
         if data:
             self._chunks.append(data)
             self._buffered += len(data)
@@ -258,10 +254,6 @@ class Http1Response:
             self._wake()
 
     def finish(self) -> None:
-        if self._decoder is not None:
-            tail = self._decoder.flush()
-            if tail:
-                self._chunks.append(tail)
         self.complete = True
         self._wake()
         self._release()
@@ -289,7 +281,7 @@ class Http1Response:
             ResponseBroken: the connection broke before the body was complete.
             TimeoutError: nothing arrived within `timeout_s`.
         """
-        while not self._chunks:
+        while (chunk := self._next_piece()) is None:
             if self._error is not None:
                 raise self._error
             if self.complete:
@@ -305,10 +297,31 @@ class Http1Response:
                 raise
             finally:
                 self._waiter = None
-        chunk = self._chunks.popleft()
-        self._buffered -= len(chunk)
         if self._paused and self._buffered < LOW_WATER:
             self._pause(False)
+        return chunk
+
+    def _next_piece(self) -> bytes | None:
+        """The next piece of the body from what has arrived (decoded as it is read, a piece at
+        a time: `body_decoder.py`), or None when there is none yet (or no more).
+
+        Raises:
+            ResponseBroken: the compressed data does not decode.
+        """
+        if self._decoder is None:
+            return self._take()
+        try:
+            return self._decoder.next_piece(self._take, self.complete)
+        except BodyDecodeError as exc:
+            self._discard()
+            self._error = ResponseBroken(f"the compressed answer does not decode ({exc})")
+            raise self._error from None
+
+    def _take(self) -> bytes | None:
+        if not self._chunks:
+            return None
+        chunk = self._chunks.popleft()
+        self._buffered -= len(chunk)
         return chunk
 
     def _pause(self, paused: bool) -> None:

@@ -4,6 +4,7 @@ and how a row ends when its answer is cut short (the client left, or the gateway
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -26,7 +27,7 @@ from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, cost_note, server_tool_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 
-__all__ = ["RequestRecords", "estimated_usage"]
+__all__ = ["RequestRecords", "estimated_usage", "held_usage"]
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +79,10 @@ class RequestRecords:
         counted at its estimate."""
         state, code = self.cut()
         if asked:
-            self.finish(
-                record,
-                route,
-                state,
-                estimated_usage(incoming, 0),
-                error_code=code,
-                estimated=True,
-            )
+            # The vendor goes on with an answer nobody reads, and bills it: under a hard
+            # budget it is counted at what was held for it (`held_usage`).
+            usage = held_usage(estimated_usage(incoming, 0), route.held_output)
+            self.finish(record, route, state, usage, error_code=code, estimated=True)
         else:
             self.finish(record, route, state, Usage(), error_code=code)
 
@@ -239,10 +236,14 @@ class RequestRecords:
         # OpenAI's dialects report usage in their last event only: a stream cut before it (the
         # client hung up, the upstream broke) was still billed by the vendor. It is counted at
         # its estimate, never at nothing, or a caller that always hangs up early would spend
-        # under a hard budget without limit.
+        # under a hard budget without limit. A reasoning model bills thinking that sends no
+        # events, so under a hard budget a stream that did not end with the vendor's usage is
+        # counted at least at what was held for it (issue 37, item 3).
         usage, estimated = outcome.usage, outcome.usage.total_tokens == 0
         if estimated:
             usage = estimated_usage(incoming, outcome.events)
+        if not outcome.completed and route.held_output:
+            usage, estimated = held_usage(usage, route.held_output, incoming), True
         self.finish(
             record,
             route,
@@ -265,6 +266,21 @@ class RequestRecords:
         if self.stopping:
             return RecordState.INTERRUPTED, ErrorCode.INTERRUPTED
         return RecordState.CANCELED, "client_disconnected"
+
+
+def held_usage(usage: Usage, held_output: int, incoming: ClientRequest | None = None) -> Usage:
+    """`usage` raised to what a hard budget held for the call: its output limit, and (given
+    `incoming`) its estimated input; the larger of each (`held_output` 0: `usage` as it is)."""
+    if not held_output:
+        return usage
+    floor = estimated_input_tokens(incoming) if incoming is not None else 0
+    # Cached input the vendor reported counts toward the floor (it is not billed twice).
+    missing = max(0, floor - usage.total_input_tokens)
+    return dataclasses.replace(
+        usage,
+        input_tokens=usage.input_tokens + missing,
+        output_tokens=max(usage.output_tokens, held_output),
+    )
 
 
 def estimated_usage(incoming: ClientRequest, events: int) -> Usage:

@@ -45,6 +45,13 @@ class RouteReport:
     trace_id: str | None = None
     # The recorder row this request re-sends to another model (the playground's "Compare").
     replay_of: str | None = None
+    # The output limit per answer the gateway sent upstream because a hard budget covered the
+    # call and the client named none, or named more than the budget had room for (None: the
+    # client's own limit, or no budget); said in `x-gateway-max-tokens`.
+    max_tokens: int | None = None
+    # The output tokens a hard budget held for the answering attempt (0: no hold): what a call
+    # that ends without the vendor's usage is counted at, at least (`recording.py`).
+    held_output: int = 0
     # `hit` or `miss` while the response cache is on (the `x-gateway-cache` header), else None.
     cache: str | None = None
 
@@ -64,6 +71,8 @@ class RouteReport:
             headers["x-gateway-notice"] = header_value("; ".join(self.notices))
         if self.trace_id:
             headers["x-gateway-trace-id"] = self.trace_id
+        if self.max_tokens is not None:
+            headers["x-gateway-max-tokens"] = str(self.max_tokens)
         if self.cache:
             headers["x-gateway-cache"] = self.cache
         return headers
@@ -107,6 +116,8 @@ class RouteReport:
             record["notices"] = list(self.notices)
         if self.replay_of:
             record["replayOf"] = self.replay_of
+        if self.max_tokens is not None:
+            record["maxTokens"] = self.max_tokens
         return record
 
 

@@ -12,7 +12,11 @@ from their owners at scrape time through the callables the composition root hand
 Labels are bounded, whatever callers send as model, agent (`X-Caller`) or project names: each
 label keeps `max_label_values` distinct values (later ones read `_other`), and each metric
 keeps `max_series` label combinations (later ones are counted in one series whose labels all
-read `_overflow`). `llmgw_metric_overflow_total` says how often either happened.
+read `_overflow`). `llmgw_metric_overflow_total` says how often either happened. The values
+callers choose (model, agent, project) are also bounded per principal: one that is not the
+operator (the local user, the static bearer) adds at most `max_label_values_per_principal`
+of each, and all of those together at most half of `max_label_values`, so a key holder sending
+100 made-up agent names cannot push the operator's own agents into `_other` (issue 37).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from llmgw_desktop.config.principals import OPERATORS
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
 from llmgw_desktop.engine.states import RecordState
 
@@ -79,21 +84,38 @@ class GaugeSources:
 
 
 class _Labels:
-    """Bounds the values of each label and the combinations of each metric."""
+    """Bounds the values of each label (and each principal's share of those callers choose)
+    and the combinations of each metric."""
 
-    def __init__(self, max_values: int, max_series: int) -> None:
+    def __init__(self, max_values: int, max_series: int, per_principal: int) -> None:
         self._max_values = max_values
         self._max_series = max_series
+        self._per_principal = per_principal
+        # What principals other than the operator may fill of a label, all together.
+        self._others_max = max(1, max_values // 2)
         self._seen: list[set[str]] = [set() for _ in LABELS]
+        # Values other principals added, per label, and how many each one added.
+        self._by_others: list[int] = [0 for _ in LABELS]
+        self._added: dict[tuple[int, str], int] = {}
         self.overflowed = 0
 
-    def value(self, position: int, value: str) -> str:
+    def value(self, position: int, value: str, principal: str | None = None) -> str:
+        """`value` of the label at `position`, or `_other` past its caps (`principal`: whose
+        request chose it; None for a value the gateway chose)."""
         seen = self._seen[position]
         if value in seen:
             return value
         if len(seen) >= self._max_values:
             self.overflowed += 1
             return OTHER
+        # The operator's own values are bounded by `max_label_values` alone.
+        if principal is not None and principal not in OPERATORS:
+            added = self._added.get((position, principal), 0)
+            if added >= self._per_principal or self._by_others[position] >= self._others_max:
+                self.overflowed += 1
+                return OTHER
+            self._added[(position, principal)] = added + 1
+            self._by_others[position] += 1
         seen.add(value)
         return value
 
@@ -124,12 +146,13 @@ class ScrapeFigures:
         process: str,
         max_label_values: int = 100,
         max_series: int = 2000,
+        max_label_values_per_principal: int = 10,
     ) -> None:
         """`process` labels every series: this gateway process's id on a shared store (each
         process of a team exposes its own), else `main`."""
         self._gauges = gauges
         self._process = process
-        self._labels = _Labels(max_label_values, max_series)
+        self._labels = _Labels(max_label_values, max_series, max_label_values_per_principal)
         self.requests: dict[tuple[str, ...], int] = {}  # LABELS + state
         self.errors: dict[tuple[str, ...], int] = {}  # LABELS + code
         self.refusals: dict[tuple[str, ...], int] = {}  # LABELS + reason
@@ -154,12 +177,13 @@ class ScrapeFigures:
 
     def _on_request(self, event: RequestFinished) -> None:
         label = self._labels.value
+        who = event.principal
         base = (
             label(0, event.provider),
-            label(1, event.model or ""),
+            label(1, event.model or "", who),
             label(2, dialect_of(event.transport, event.endpoint)),
-            label(3, event.caller),
-            label(4, event.project or ""),
+            label(3, event.caller, who),
+            label(4, event.project or "", who),
             self._process,
         )
         self._add(self.requests, (*base, event.state), 1)

@@ -107,6 +107,19 @@ class ProvidersService:
         """The models the CLI lists (may run it), else the ones the gateway knows for it."""
         return await self._discovery.models(provider)
 
+    async def cli_models_for(self, provider: str, principal: str) -> list[str] | None:
+        """`cli_models` as `principal` may use them: a gateway key sees the models in its
+        scope, as `/v1/models` shows it (issue 37), and None for a CLI it may not reach."""
+        models = await self.cli_models(provider)
+        access = self._target_access
+        # A CLI as the gateway's routes (and so a key's scope) name it: `claude-cli`.
+        catalog = self.catalog()
+        named = catalog.bridge_of(provider).id if provider in catalog.ids else provider
+        kept = [m for m in models if access(principal, named, m) is None]
+        if not kept and access(principal, named, "") is not None:
+            return None
+        return kept
+
     async def upgrade_cli(
         self, principal: Principal, provider: str, *, dry_run: bool = True
     ) -> UpgradeOutcome:

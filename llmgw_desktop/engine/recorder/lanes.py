@@ -1,7 +1,9 @@
 """Per-agent lanes: what each agent did, per project, over a recent window.
 
 An agent is the recorder's `caller` (MCP `clientInfo`, `X-Caller`, a recognised user agent or
-an OAuth client, as the front door named it), so every figure here is a grouping of the
+an OAuth client, as the front door named it) of one principal: a name a caller chooses, so two
+principals calling themselves `claude-code` are two agents, each with its own lane (issue 37;
+budgets keep agent lanes per principal the same way). Every figure here is a grouping of the
 `requests` table: requests, errors (`UNSUCCESSFUL_STATES`, what the recorder's "failed only"
 keeps), tokens, cache hits, cost and the latest start. Active jobs come from the `jobs` table
 (queued or running); a job row keeps no caller, so its first recorder row names the agent and
@@ -44,6 +46,8 @@ class Lane:
 
     caller: str
     project: str | None  # None: no project named (or, in a total, every project)
+    # The principal whose agent this is (two principals naming the same agent are two).
+    principal: str = ""
     requests: int = 0
     errors: int = 0
     input_tokens: int = 0
@@ -83,7 +87,8 @@ class Lane:
 
 @dataclass(frozen=True)
 class AgentLane:
-    """An agent: its total, and one lane per project it worked in (busiest first)."""
+    """An agent of one principal: its total, and one lane per project it worked in (busiest
+    first)."""
 
     total: Lane
     projects: tuple[Lane, ...]
@@ -91,6 +96,10 @@ class AgentLane:
     @property
     def caller(self) -> str:
         return self.total.caller
+
+    @property
+    def principal(self) -> str:
+        return self.total.principal
 
 
 @dataclass(frozen=True)
@@ -120,19 +129,20 @@ def read_lanes(
     source = "requests" if postgresql else "requests INDEXED BY requests_started"
     rows = execute(
         # Only `?` marks are formatted in; the states travel as parameters.
-        "SELECT caller, project, count(*),"  # noqa: S608
+        "SELECT owner_principal, caller, project, count(*),"  # noqa: S608
         f" sum(CASE WHEN state IN ({marks}) THEN 1 ELSE 0 END),"
         " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),"
         " sum(cache_write_tokens), sum(cost_usd), count(cost_usd), max(started_at)"
         f" FROM {source} WHERE started_at >= ?"
-        " GROUP BY caller, project ORDER BY count(*) DESC, caller, project LIMIT ?",
+        " GROUP BY owner_principal, caller, project"
+        " ORDER BY count(*) DESC, caller, owner_principal, project LIMIT ?",
         [*unsuccessful, since, LANE_GROUPS_LIMIT + 1],
     ).fetchall()
     more = len(rows) > LANE_GROUPS_LIMIT
-    lanes = {(row[0] or "", row[1]): _lane(row) for row in rows[:LANE_GROUPS_LIMIT]}
-    for caller, project, count in _active_jobs(execute):
-        key = (caller or "", project)
-        lane = lanes.get(key) or Lane(caller=key[0], project=project)
+    lanes = {(row[0] or "", row[1] or "", row[2]): _lane(row) for row in rows[:LANE_GROUPS_LIMIT]}
+    for principal, caller, project, count in _active_jobs(execute):
+        key = (principal or "", caller or "", project)
+        lane = lanes.get(key) or Lane(caller=key[1], project=project, principal=key[0])
         lanes[key] = replace(lane, active_jobs=count)
     agents, cut = group_by_agent(list(lanes.values()))
     return AgentLanes(since=since, agents=agents, more=more or cut)
@@ -141,27 +151,29 @@ def read_lanes(
 def group_by_agent(
     lanes: list[Lane], limit: int = LANE_AGENTS_LIMIT
 ) -> tuple[tuple[AgentLane, ...], bool]:
-    """Lanes gathered per agent with its total, the busiest `limit` agents first (by requests,
-    then active jobs); True when more were left out. Pure."""
-    by_caller: dict[str, list[Lane]] = {}
+    """Lanes gathered per agent (principal and caller) with its total, the busiest `limit`
+    agents first (by requests, then active jobs); True when more were left out. Pure."""
+    by_agent: dict[tuple[str, str], list[Lane]] = {}
     for lane in lanes:
-        by_caller.setdefault(lane.caller, []).append(lane)
+        by_agent.setdefault((lane.principal, lane.caller), []).append(lane)
     agents = []
-    for caller, mine in by_caller.items():
+    for (principal, caller), mine in by_agent.items():
         mine.sort(key=lambda lane: (-lane.requests, -lane.active_jobs, lane.project or ""))
-        total = Lane(caller=caller, project=None)
+        total = Lane(caller=caller, project=None, principal=principal)
         for lane in mine:
             total = total.plus(lane)
         agents.append(AgentLane(total, tuple(mine)))
-    agents.sort(key=lambda a: (-a.total.requests, -a.total.active_jobs, a.caller))
+    agents.sort(key=lambda a: (-a.total.requests, -a.total.active_jobs, a.caller, a.principal))
     return tuple(agents[:limit]), len(agents) > limit
 
 
 def _lane(row: Any) -> Lane:
-    caller, project, requests, errors, fresh, output, read, written, cost, priced, last = row
+    principal, caller, project, requests, errors, fresh, output, read, written, cost = row[:10]
+    priced, last = row[10:]
     return Lane(
         caller=caller or "",
         project=project,
+        principal=principal or "",
         requests=int(requests),
         errors=int(errors or 0),
         input_tokens=int(fresh or 0),
@@ -174,14 +186,14 @@ def _lane(row: Any) -> Lane:
     )
 
 
-def _active_jobs(execute: Execute) -> list[tuple[str, str | None, int]]:
-    """Queued and running jobs per (agent, project) of their first recorder row."""
+def _active_jobs(execute: Execute) -> list[tuple[str, str, str | None, int]]:
+    """Queued and running jobs per (principal, agent, project) of their first recorder row."""
     rows = execute(
-        "SELECT r.caller, r.project, count(DISTINCT j.id) FROM jobs j"
+        "SELECT r.owner_principal, r.caller, r.project, count(DISTINCT j.id) FROM jobs j"
         " JOIN requests r ON r.job_id = j.id"
         " WHERE j.state IN (?, ?) AND r.started_at ="
         " (SELECT min(e.started_at) FROM requests e WHERE e.job_id = j.id)"
-        " GROUP BY r.caller, r.project",
+        " GROUP BY r.owner_principal, r.caller, r.project",
         list(_LIVE_JOB_STATES),
     ).fetchall()
-    return [(row[0], row[1], int(row[2])) for row in rows]
+    return [(row[0], row[1], row[2], int(row[3])) for row in rows]

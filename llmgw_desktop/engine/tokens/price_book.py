@@ -130,6 +130,15 @@ class PriceBook:
         price = self.price_of(model)
         return None if price is None else price.cost(usage)
 
+    def max_output_of(self, model: str | None) -> int | None:
+        """The most output tokens one answer of `model` may have, as the bundled table's
+        entry for it says (the entry that would price it: a shorter prefix's figure is never
+        borrowed), or None where the table does not say."""
+        name = (model or "").lower().split("/")[-1]
+        base = self.base
+        matches = [p for p in (*base.prices, *base.unpriced) if name and name.startswith(p)]
+        return base.max_outputs.get(max(matches, key=len)) if matches else None
+
 
 def price_as_table(price: Price) -> dict[str, float]:
     """One entry as config.toml keeps it."""

@@ -82,6 +82,8 @@ class PriceTable:
     unpriced: dict[str, str] = field(default_factory=dict)
     # Prefix -> where its price was read, when that was not the vendor's own page.
     notes: dict[str, str] = field(default_factory=dict)
+    # Prefix -> the most output tokens one answer of the model may have (the vendor's figure).
+    max_outputs: dict[str, int] = field(default_factory=dict)
 
     def price_of(self, model: str | None) -> Price | None:
         """The price of `model` (longest matching prefix, any `vendor/` part ignored)."""
@@ -118,7 +120,14 @@ def price_table() -> PriceTable:
         for prefix, entry in raw["models"].items()
         if entry.get("note")
     }
-    return PriceTable(str(raw["revised"]), dict(raw["sources"]), prices, unpriced, notes)
+    max_outputs = {
+        prefix.lower(): int(entry["max_output"])
+        for prefix, entry in raw["models"].items()
+        if entry.get("max_output")
+    }
+    return PriceTable(
+        str(raw["revised"]), dict(raw["sources"]), prices, unpriced, notes, max_outputs
+    )
 
 
 PRICES_REVISED = price_table().revised

@@ -6,7 +6,13 @@ server offers, then serves callers from other tasks until the server ends, the g
 or a call finds the connection broken. A server that ends is started again after a back-off
 that doubles from `RESTART_FIRST_S` to `RESTART_MAX_S` (reset once a run lasted
 `HEALTHY_AFTER_S`), so a server that crashes at once does not spin. Callers waiting while it
-starts wait at most `START_TIMEOUT_S`.
+starts wait at most the start timeout (`mcp.start_timeout_ms`), which also bounds each reading
+of its lists (at the start, after a `list_changed`, the desk's Test).
+
+A server's lists are kept from its last good reading: while it restarts, or when a reading
+fails, what it offered last is what it offers. Each list keeps at most `mcp.max_tools_per_server`
+entries (the rest are left out, and the status says so): a server listing 20,000 tools made
+every list answer 40 MiB.
 
 The SDK is imported here, when the first server starts, never at the gateway's start.
 """
@@ -45,9 +51,14 @@ __all__ = ["ServerDown", "UpstreamServer"]
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 30.0
+# The most tools (and prompts, and resources) one server offers (`mcp.max_tools_per_server`).
+MAX_TOOLS = 500
 RESTART_FIRST_S = 0.5
 RESTART_MAX_S = 30.0
 HEALTHY_AFTER_S = 30.0
+# A server's lists are read again after it says they changed at most this often: a server
+# saying so over and over has its lists parsed (on the loop) once per this, not endlessly.
+REREAD_EVERY_S = 10.0
 HTTP_TIMEOUT_S = 300.0
 
 SecretLookup = Callable[[str], Awaitable[str | None]]
@@ -71,8 +82,14 @@ class UpstreamServer:
         version: str = "",
         vault: OAuthVault | None = None,
         open_url: Callable[[str], None] = open_in_browser,
+        start_timeout_s: float = START_TIMEOUT_S,
+        max_tools: int = MAX_TOOLS,
     ) -> None:
+        """`start_timeout_s` bounds `initialize` and each reading of the lists; `max_tools`,
+        the entries each list keeps."""
         self.config = config
+        self.start_timeout_s = start_timeout_s
+        self.max_tools = max_tools
         self._lifeline = lifeline
         self._tasks = tasks
         self._secret = secret
@@ -89,6 +106,17 @@ class UpstreamServer:
         self.prompts: list[Any] = []
         self.resources: list[Any] = []
         self.templates: list[Any] = []  # mcp_types.ResourceTemplate
+        # The lists were read at least once (a later failure keeps what was read then).
+        self.listed = False
+        # Entries the server listed beyond `max_tools`, per list ("tools", ...): left out.
+        self.left_out: dict[str, int] = {}
+        # A list did not wait for this server once (it did not start in time): lists never
+        # wait for it again; it joins them when it runs (its sessions are told).
+        self.waited_out = False
+        # A `list_changed` reading under way or waiting its turn, and the last one's time.
+        self._rereading = False
+        self._reread_at = float("-inf")
+        self._changed_kinds: set[str] = set()
         self._session: ClientSession | None = None
         self._process: ServerProcess | None = None
         self._wanted = asyncio.Event()
@@ -112,6 +140,11 @@ class UpstreamServer:
         process = self._process
         return process.pid if process is not None and process.returncode is None else None
 
+    @property
+    def connected(self) -> bool:
+        """Running now, its session open."""
+        return self._session is not None and not self._end.is_set()
+
     def status(self) -> dict[str, Any]:
         return {
             "name": self.config.name,
@@ -124,6 +157,11 @@ class UpstreamServer:
             "starts": self.starts,
             "error": redact(self.last_error) or None,
             "needsSignIn": self.sign_in_url is not None,
+            # Listed but left out, per list, past mcp.max_tools_per_server.
+            "leftOut": dict(self.left_out),
+            "maxTools": self.max_tools,
+            # Not running, and offering what it listed last.
+            "stale": self.listed and not self.connected and self.config.enabled,
         }
 
     # -- use ----------------------------------------------------------------------------------
@@ -143,17 +181,28 @@ class UpstreamServer:
         if self.sign_in_url is not None:
             # A person is being asked already: a caller does not wait on them.
             raise ServerDown(self.needs_sign_in())
+        attempt = self.wake()
+        try:
+            return await asyncio.wait_for(asyncio.shield(attempt), self.start_timeout_s)
+        except TimeoutError:
+            if self.sign_in_url is not None:
+                raise ServerDown(self.needs_sign_in()) from None
+            raise ServerDown(f"it did not start within {self.start_timeout_s:g} s") from None
+
+    def wake(self) -> asyncio.Future[ClientSession]:
+        """Have the server started if it is not running (without waiting for it): the start
+        under way, whose result is its session."""
+        if self._stopping:
+            stopped: asyncio.Future[ClientSession] = asyncio.get_running_loop().create_future()
+            stopped.set_exception(ServerDown("the gateway is stopping"))
+            stopped.exception()  # retrieved: nobody need wait on it
+            return stopped
         if self._task is None:
             self._task = self._tasks.spawn(self._own(), name=f"mcp-server-{self.config.name}")
         self._wanted.set()
         if self._attempt is None or self._attempt.done():
             self._attempt = asyncio.get_running_loop().create_future()
-        try:
-            return await asyncio.wait_for(asyncio.shield(self._attempt), START_TIMEOUT_S)
-        except TimeoutError:
-            if self.sign_in_url is not None:
-                raise ServerDown(self.needs_sign_in()) from None
-            raise ServerDown(f"it did not start within {START_TIMEOUT_S:g} s") from None
+        return self._attempt
 
     def needs_sign_in(self) -> str:
         # The address is not in the message: it carries the sign-in's state, and the message
@@ -272,7 +321,7 @@ class UpstreamServer:
             )
             # With OAuth, `initialize` is the first request, the one the sign-in happens in.
             signing = SIGN_IN_TIMEOUT_S if self.config.oauth else 0.0
-            with anyio.fail_after(START_TIMEOUT_S + signing):
+            with anyio.fail_after(self.start_timeout_s + signing):
                 await session.initialize()
                 await self._refresh(session)
             self._session = session
@@ -281,6 +330,10 @@ class UpstreamServer:
             if not attempt.done():
                 attempt.set_result(session)
             log.info("MCP server %s is running (%d tools)", self.config.name, len(self.tools))
+            if self.waited_out:
+                # A list went on without it: the sessions that saw it are told to list again.
+                for kind in ("tools", "prompts", "resources"):
+                    self._on_lists_changed(self.config.name, kind)
             await self._end.wait()
             if not self._stopping and self._process is not None and self._process.ended.is_set():
                 self.last_error = _exit_text(self._process.returncode)
@@ -295,7 +348,10 @@ class UpstreamServer:
             env = child_environment() | await self._resolved(config.env or {}, "env")
             cwd = await asyncio.to_thread(lambda: Path(config.cwd or "~").expanduser())
             argv = (config.command, *config.args)
-            return stdio_streams(argv, env, cwd, self._lifeline, process)
+            # One entry past the cap: enough to know the server listed more than it.
+            return stdio_streams(
+                argv, env, cwd, self._lifeline, process, most_listed=self.max_tools + 1
+            )
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
 
@@ -333,20 +389,43 @@ class UpstreamServer:
         return out
 
     async def _refresh(self, session: ClientSession) -> None:
-        """Read what the server offers (each list it has a capability for), every page."""
+        """Read what the server offers (each list it has a capability for), every page, within
+        the start timeout; the lists change only once all were read.
+
+        Raises:
+            TimeoutError: the server did not answer in time (the lists read last are kept).
+        """
+        import anyio
+
         capabilities = session.server_capabilities
-        self.tools = await _all_pages(session.list_tools, "tools")
         has_prompts = capabilities is not None and capabilities.prompts is not None
         has_resources = capabilities is not None and capabilities.resources is not None
-        self.prompts = await _all_pages(session.list_prompts, "prompts") if has_prompts else []
-        self.resources = (
-            await _all_pages(session.list_resources, "resources") if has_resources else []
-        )
-        self.templates = (
-            await _all_pages(session.list_resource_templates, "resource_templates")
-            if has_resources
-            else []
-        )
+        most = self.max_tools
+        with anyio.fail_after(self.start_timeout_s):
+            tools = await _all_pages(session.list_tools, "tools", most)
+            prompts = await _all_pages(session.list_prompts, "prompts", most) if has_prompts else []
+            resources = (
+                await _all_pages(session.list_resources, "resources", most) if has_resources else []
+            )
+            templates = (
+                await _all_pages(session.list_resource_templates, "resource_templates", most)
+                if has_resources
+                else []
+            )
+        read = {"tools": tools, "prompts": prompts, "resources": resources, "templates": templates}
+        self.left_out = {
+            kind: len(items) - most for kind, items in read.items() if len(items) > most
+        }
+        if self.left_out:
+            log.warning(
+                "MCP server %s lists more than mcp.max_tools_per_server (%d): %s left out",
+                self.config.name,
+                most,
+                ", ".join(f"at least {n} {kind}" for kind, n in self.left_out.items()),
+            )
+        self.tools, self.prompts = tools[:most], prompts[:most]
+        self.resources, self.templates = resources[:most], templates[:most]
+        self.listed = True
 
     async def _on_message(self, message: Any) -> None:
         """Notifications from the server: a changed list is read again, and the change passed
@@ -359,14 +438,34 @@ class UpstreamServer:
             mcp_types.ResourceListChangedNotification: "resources",
         }
         kind = kinds.get(type(message))
-        session = self._session
-        if kind is not None and session is not None:
+        if kind is None or self._session is None:
+            return
+        self._changed_kinds.add(kind)
+        if not self._rereading:
+            # At most one reading at a time and one each REREAD_EVERY_S: a server saying its
+            # lists changed over and over cannot keep the gateway parsing them.
+            self._rereading = True
+            self._tasks.spawn(self._reread_changed(), name=f"mcp-server-{self.config.name}-lists")
+
+    async def _reread_changed(self) -> None:
+        try:
+            wait = self._reread_at + REREAD_EVERY_S - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            session = self._session
+            kinds, self._changed_kinds = self._changed_kinds, set()
+            if session is None or self._end.is_set():
+                return
+            self._reread_at = time.monotonic()
             try:
                 await self._refresh(session)
             except Exception as exc:
                 log.warning("MCP server %s: could not re-read its lists: %s", self.config.name, exc)
                 return
-            self._on_lists_changed(self.config.name, kind)
+            for kind in sorted(kinds):
+                self._on_lists_changed(self.config.name, kind)
+        finally:
+            self._rereading = False
 
 
 def _http_streams(url: str, headers: dict[str, str], auth: Any, httpx2: Any, client: Any) -> Any:
@@ -381,7 +480,8 @@ def _http_streams(url: str, headers: dict[str, str], auth: Any, httpx2: Any, cli
     return streams()
 
 
-async def _all_pages(fetch: Callable[..., Awaitable[Any]], field: str) -> list[Any]:
+async def _all_pages(fetch: Callable[..., Awaitable[Any]], field: str, most: int) -> list[Any]:
+    """Every page of one list, until it holds more than `most` entries (no more is read)."""
     import mcp_types
 
     items: list[Any] = []
@@ -391,7 +491,7 @@ async def _all_pages(fetch: Callable[..., Awaitable[Any]], field: str) -> list[A
         page = await fetch(params=params)
         items += list(getattr(page, field))
         cursor = page.next_cursor
-        if not cursor:
+        if not cursor or len(items) > most:
             break
     return items
 
@@ -408,7 +508,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup):
         return "; ".join(_describe(e) for e in exc.exceptions)
     if isinstance(exc, TimeoutError):
-        return f"it did not answer initialize within {START_TIMEOUT_S:g} s"
+        return "it did not answer initialize or list what it offers in time (mcp.start_timeout_ms)"
     if isinstance(exc, FileNotFoundError):
         return f"no such program: {exc.filename or exc}"
     return str(exc) or type(exc).__name__

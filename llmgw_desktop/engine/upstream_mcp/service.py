@@ -48,7 +48,12 @@ from llmgw_desktop.engine.settings_saver import SettingsSaver
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
-from llmgw_desktop.engine.upstream_mcp.connection import ServerDown, UpstreamServer
+from llmgw_desktop.engine.upstream_mcp.connection import (
+    MAX_TOOLS,
+    START_TIMEOUT_S,
+    ServerDown,
+    UpstreamServer,
+)
 from llmgw_desktop.engine.upstream_mcp.oauth import OAuthVault, open_in_browser
 
 if TYPE_CHECKING:
@@ -58,9 +63,9 @@ __all__ = ["RelayedTool", "UpstreamServers"]
 
 log = logging.getLogger(__name__)
 
-# How long `tools/list` waits for servers that are still starting (a slow one is left out of
-# that answer, not waited on for the whole start timeout).
-LIST_WAIT_S = 15.0
+# How long a list waits for servers starting for the first time (`mcp.list_wait_ms`): one not
+# up by then is left out of that answer and never waited on again (`running`).
+LIST_WAIT_S = 10.0
 # How much of a call's arguments and result a row keeps when mcp.record_arguments is on.
 RECORDED_CHARS = 2000
 # JSON-RPC's "connection closed" (the SDK's code for a transport that ended mid-request).
@@ -111,8 +116,15 @@ class UpstreamServers:
         version: str = "",
         saver: SettingsSaver | None = None,
         vault: OAuthVault | None = None,
+        list_wait_s: float = LIST_WAIT_S,
+        start_timeout_s: float = START_TIMEOUT_S,
+        max_tools: int = MAX_TOOLS,
     ) -> None:
+        """`list_wait_s`: how long a list waits for a server's first start; `start_timeout_s`
+        bounds a server's `initialize` and each reading of its lists; `max_tools`, the entries
+        each of its lists keeps."""
         self._recorder = recorder
+        self._list_wait_s = list_wait_s
         # How a sign-in URL is shown to the user (the system browser; a test follows it itself).
         self.open_url: Callable[[str], None] = open_in_browser
         self._approvals = approvals
@@ -130,6 +142,8 @@ class UpstreamServers:
                 version=version,
                 vault=vault,
                 open_url=lambda url: self.open_url(url),
+                start_timeout_s=start_timeout_s,
+                max_tools=max_tools,
             )
 
         self._connect = connect
@@ -288,25 +302,43 @@ class UpstreamServers:
     # -- listing --------------------------------------------------------------------------
 
     async def running(self, principal: Principal | None = None) -> list[UpstreamServer]:
-        """The enabled servers that could offer `principal` anything, each started if it was
-        not; those that fail are left out."""
+        """The enabled servers that could offer `principal` anything and have lists to offer:
+        those running, and those restarting or failed that listed before (what they listed
+        last). One starting for the first time is waited on for `mcp.list_wait_ms`, once: a
+        server that is slow, stuck or failing never holds up another's list again; it joins
+        the lists when it runs, and the sessions are told then."""
         enabled = [
             s
             for s in self.servers.values()
             if s.config.enabled and policy.offers_anything(s.config, principal)
         ]
-        if not enabled:
-            return []
-        results = await asyncio.gather(
-            *(asyncio.wait_for(s.session(), LIST_WAIT_S) for s in enabled),
-            return_exceptions=True,
-        )
-        for server, result in zip(enabled, results, strict=True):
-            if isinstance(result, BaseException):
-                log.info("MCP server %s left out of the list: %s", server.config.name, result)
-        return [
-            s for s, r in zip(enabled, results, strict=True) if not isinstance(r, BaseException)
-        ]
+        ready: list[UpstreamServer] = []
+        waiting: dict[UpstreamServer, asyncio.Future[Any]] = {}
+        for server in enabled:
+            if server.connected:
+                ready.append(server)
+                continue
+            attempt = server.wake()  # started (or restarted) in the background
+            if server.listed:
+                ready.append(server)
+            elif not server.waited_out and server.state not in ("failed", "needs_sign_in"):
+                waiting[server] = attempt
+        if waiting:
+            await asyncio.wait(
+                [asyncio.shield(a) for a in waiting.values()], timeout=self._list_wait_s
+            )
+            for server, attempt in waiting.items():
+                if attempt.done() and not attempt.cancelled() and attempt.exception() is None:
+                    ready.append(server)
+                    continue
+                server.waited_out = True
+                log.info(
+                    "MCP server %s left out of the list: it did not start within %g s "
+                    "(mcp.list_wait_ms); it is added when it runs",
+                    server.config.name,
+                    self._list_wait_s,
+                )
+        return ready
 
     async def tools(self, principal: Principal | None) -> list[RelayedTool]:
         """The tools `principal` may call, named NAME__tool."""

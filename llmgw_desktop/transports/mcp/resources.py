@@ -68,6 +68,8 @@ def register_resources(server: MCPServer, engine: Engine) -> None:
         mime_type=JSON,
     )
     async def models() -> str:
+        # A gateway key reads only the CLIs and models in its scope, as on /v1/models.
+        principal = current_caller().principal
         ids = engine.providers.catalog().ids
-        listed = {p: await engine.providers.cli_models(p) for p in ids}
-        return json.dumps(listed)
+        listed = {p: await engine.providers.cli_models_for(p, principal) for p in ids}
+        return json.dumps({p: models for p, models in listed.items() if models is not None})

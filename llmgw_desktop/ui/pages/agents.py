@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from llmgw_desktop.engine.api import AgentLanes, Lane
+from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, AgentLanes, Lane
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
@@ -36,7 +36,7 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import error_colour
 
-__all__ = ["COLUMNS", "WINDOWS", "AgentsPage", "format_cost", "format_lane"]
+__all__ = ["COLUMNS", "WINDOWS", "AgentsPage", "agent_name", "format_cost", "format_lane"]
 
 REFRESH_MS = 5000
 # A long window over a big recorder takes a while to count: the read lane is never busy with
@@ -87,6 +87,13 @@ def format_age(timestamp: float | None, now: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
+
+
+def agent_name(lane: Lane) -> str:
+    """An agent's row title: its name, and whose it is unless it is the local user's (an agent
+    is a name a caller chooses: two principals naming one agent are two lanes)."""
+    name = lane.caller or UNNAMED_AGENT
+    return name if lane.principal in ("", LOCAL_PRINCIPAL) else f"{name} · {lane.principal}"
 
 
 def format_lane(lane: Lane, name: str, now: float) -> tuple[str, ...]:
@@ -208,19 +215,21 @@ class AgentsPage(Page):
         keep = None
         if current is not None:
             lane = current.data(0, _LANE)
-            keep = (lane.caller, None if _is_total(current) else lane.project, _is_total(current))
+            project = None if _is_total(current) else lane.project
+            keep = ((lane.principal, lane.caller), project, _is_total(current))
         now = time.time()
         self.tree.setUpdatesEnabled(False)
         self.tree.clear()
         for agent in lanes.agents:
-            item = self._item(agent.total, agent.caller or UNNAMED_AGENT, now, bold=True)
+            who = (agent.principal, agent.caller)
+            item = self._item(agent.total, agent_name(agent.total), now, bold=True)
             self.tree.addTopLevelItem(item)
-            if keep is not None and keep[0] == agent.caller and keep[2]:
+            if keep is not None and keep[0] == who and keep[2]:
                 self.tree.setCurrentItem(item)
             for lane in agent.projects:
                 child = self._item(lane, lane.project or NO_PROJECT, now)
                 item.addChild(child)
-                if keep is not None and keep[:2] == (agent.caller, lane.project) and not keep[2]:
+                if keep is not None and keep[:2] == (who, lane.project) and not keep[2]:
                     self.tree.setCurrentItem(child)
         self.tree.expandAll()
         self.tree.setUpdatesEnabled(True)
@@ -287,7 +296,12 @@ class AgentsPage(Page):
             # A total row is every project of the agent; "(no project)" cannot be narrowed
             # further than the agent (the recorder filters on a named project only).
             project = None if _is_total(item) else lane.project
-            recorder.show_agent(lane.caller, project=project, reach_s=self.window_seconds)
+            recorder.show_agent(
+                lane.caller,
+                project=project,
+                reach_s=self.window_seconds,
+                principal=lane.principal or None,
+            )
             show_page(RecorderPage.KEY)
 
 

@@ -60,9 +60,16 @@ def state_words(status: dict[str, Any]) -> str:
         return "off"
     if state == "needs_sign_in":
         return "needs sign-in (OAuth): press Sign in and finish it in the browser"
-    if state == "failed":
-        return f"failed: {status.get('error') or 'it ended'}"
-    return state
+    words = f"failed: {status.get('error') or 'it ended'}" if state == "failed" else state
+    if status.get("stale"):
+        words += "; offering what it listed last"
+    left_out = status.get("leftOut") or {}
+    if left_out:
+        lists = ", ".join(f"{count}+ {kind}" for kind, count in sorted(left_out.items()))
+        words += (
+            f"; left out {lists} past the first {status.get('maxTools')} (mcp.max_tools_per_server)"
+        )
+    return words
 
 
 class McpServersPage(Page):

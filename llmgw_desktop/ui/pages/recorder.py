@@ -297,13 +297,19 @@ class RecorderPage(Page):
         self._show_count()
 
     def show_agent(
-        self, caller: str, *, project: str | None = None, reach_s: float | None = None
+        self,
+        caller: str,
+        *,
+        project: str | None = None,
+        reach_s: float | None = None,
+        principal: str | None = None,
     ) -> None:
-        """List one agent's requests (in one project, over the last `reach_s` seconds) and
-        nothing else: every other filter is cleared (the Agents page's "open a lane")."""
+        """List one agent's requests (of one principal, in one project, over the last
+        `reach_s` seconds) and nothing else: every other filter is cleared (the Agents page's
+        "open a lane")."""
         reaches = [reach for _label, reach in TIME_RANGES]
         self._show_only(
-            {"caller": caller, "project": project or ""},
+            {"caller": caller, "project": project or "", "principal": principal or ""},
             range_index=reaches.index(reach_s),
             failed_only=False,
         )

@@ -19,17 +19,23 @@ WINDOW_S = 100.0
 NOW = START + 200  # the window holds rows started at START + 100 and later
 
 
-def expected_lane(rows: list[dict[str, Any]], caller: str, project: str | None) -> Lane:
+def expected_lane(
+    rows: list[dict[str, Any]], principal: str, caller: str, project: str | None
+) -> Lane:
     """The lane as counted by hand from the rows."""
     mine = [
         r
         for r in rows
-        if r["caller"] == caller and r["project"] == project and r["started_at"] >= NOW - WINDOW_S
+        if r["owner_principal"] == principal
+        and r["caller"] == caller
+        and r["project"] == project
+        and r["started_at"] >= NOW - WINDOW_S
     ]
     costs = [r["cost_usd"] for r in mine if r["cost_usd"] is not None]
     return Lane(
         caller=caller,
         project=project,
+        principal=principal,
         requests=len(mine),
         errors=sum(r["state"] in UNSUCCESSFUL_STATES for r in mine),
         input_tokens=sum(r["input_tokens"] for r in mine),
@@ -53,14 +59,20 @@ async def test_each_agents_lane_counts_exactly_its_requests_per_project(db: Data
 
     assert not lanes.more and lanes.since == NOW - WINDOW_S
     in_window = [r for r in rows if r["started_at"] >= NOW - WINDOW_S]
-    callers = {r["caller"] for r in in_window}
-    assert {agent.caller for agent in lanes.agents} == callers
+    # An agent is a principal's caller: two principals naming one agent are two lanes.
+    agents = {(r["owner_principal"], r["caller"]) for r in in_window}
+    assert {(agent.principal, agent.caller) for agent in lanes.agents} == agents
+    assert len(agents) > len({caller for _principal, caller in agents})
     for agent in lanes.agents:
-        projects = {r["project"] for r in in_window if r["caller"] == agent.caller}
+
+        def its(r: dict[str, Any], agent: Any = agent) -> bool:
+            return (r["owner_principal"], r["caller"]) == (agent.principal, agent.caller)
+
+        projects = {r["project"] for r in in_window if its(r)}
         assert {lane.project for lane in agent.projects} == projects
         for lane in agent.projects:
-            assert_same(lane, expected_lane(rows, agent.caller, lane.project))
-        assert agent.total.requests == sum(r["caller"] == agent.caller for r in in_window)
+            assert_same(lane, expected_lane(rows, agent.principal, agent.caller, lane.project))
+        assert agent.total.requests == sum(its(r) for r in in_window)
         assert agent.total.errors == sum(lane.errors for lane in agent.projects)
     # Busiest first, and every request in the window counted once.
     requests = [agent.total.requests for agent in lanes.agents]

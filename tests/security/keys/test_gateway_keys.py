@@ -155,7 +155,9 @@ async def test_alias_fallback_and_passthrough_cannot_lead_a_key_out_of_its_scope
 async def test_budget_refuses_with_402_once_the_key_spent_it(
     locked: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    key = (await make_key(locked, "tight", budget_usd=0.000001)).secret
+    # Room for one call's hold (its input and the output the rest pays for), which the
+    # scripted upstream's usage uses up.
+    key = (await make_key(locked, "tight", budget_usd=0.00018)).secret
     other = (await make_key(locked, "roomy")).secret
     client = openai_client(locked, key)
     await client.chat.completions.create(model="gpt-4o-mini", messages=HI)  # spends it

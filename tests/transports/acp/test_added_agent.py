@@ -107,14 +107,16 @@ async def test_added_agent_has_a_switch_that_stops_both_doors(gateway: GatewayRu
 
 
 async def test_a_hard_budget_stops_the_added_agent(loaded: LoadedSettings, tmp_path: Path) -> None:
-    budgets = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 10}]
+    # Room for one CLI run's hold (a short prompt and 4,096 tokens of output) and no more: a CLI
+    # cannot be sent a limit, so the next run, with its 14 tokens spent, is refused.
+    budgets = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 4105}]
     async with gateway_starter(loaded) as start:
         gateway = await start({**SETTINGS, "budgets": budgets})
         async with Client(build_mcp_server(gateway.engine)) as client:
             first = await _tool(
                 client, "scripted_request", {"prompt": "one", "workingDir": str(tmp_path)}
             )
-            assert not first["error"], first  # 14 tokens: the limit is now passed
+            assert not first["error"], first
             second = await _tool(
                 client, "scripted_request", {"prompt": "two", "workingDir": str(tmp_path)}
             )

@@ -18,8 +18,9 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
-# Any call spends more than one token: the first call passes, the next is refused.
-ONE_TOKEN_TODAY = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 1}]
+# Room for the first call's hold (its input and `max_tokens: 16`), and the scripted upstream's
+# usage (its cache tokens included) uses it up: the next call is refused.
+ONE_CALL_TODAY = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 100}]
 SETTLE_S = 10.0
 
 
@@ -52,7 +53,7 @@ async def _refusal_rows(gateway: GatewayRuntime) -> list[dict[str, Any]]:
 
 @pytest.fixture
 async def spent(start_gateway: GatewayFactory, upstream: ScriptedUpstream) -> GatewayRuntime:
-    gateway: GatewayRuntime = await start_gateway({"budgets": ONE_TOKEN_TODAY})
+    gateway: GatewayRuntime = await start_gateway({"budgets": ONE_CALL_TODAY})
     await _spend_once(gateway)
     assert await _spent(gateway) > 1
     assert len(upstream.llm_requests) == 1
@@ -137,7 +138,11 @@ async def test_an_agent_budget_counts_and_refuses_only_that_agent(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
-        {"budgets": [{"scope": "agent=agent-a", "unit": "tokens", "period": "monthly", "hard": 1}]}
+        {
+            "budgets": [
+                {"scope": "agent=agent-a", "unit": "tokens", "period": "monthly", "hard": 100}
+            ]
+        }
     )
     await _spend_once(gateway, caller="agent-b")  # another agent's call: not counted
     await asyncio.sleep(0.3)

@@ -175,3 +175,35 @@ async def test_label_values_past_the_cap_are_counted_as_other(
     assert "made-up-model-2" not in text and "made-up-model-3" not in text
     assert 'model="_other"' in text
     assert "llmgw_metric_overflow_total" in text
+
+
+async def test_one_key_holders_made_up_agents_leave_the_operators_agent_its_name(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    from llmgw_desktop.engine.api import KeySpec
+    from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
+
+    gateway = await locked(
+        start_gateway,
+        {"metrics.max_label_values": 20, "metrics.max_label_values_per_principal": 5},
+    )
+    key = (await gateway.engine.keys.create(LOCAL_CALLER, KeySpec(name="noisy"))).secret
+    hi = [{"role": "user", "content": "hi"}]
+    noisy = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=key, max_retries=0)
+    for n in range(30):
+        await noisy.chat.completions.create(
+            model="gpt-4o-mini", messages=hi, extra_headers={"X-Caller": f"made-up-{n}"}
+        )
+    operator = openai.AsyncOpenAI(
+        base_url=gateway.base_url + "/v1", api_key=GATEWAY_TOKEN, max_retries=0
+    )
+    await operator.chat.completions.create(
+        model="gpt-4o-mini", messages=hi, extra_headers={"X-Caller": "operators-agent"}
+    )
+    status, text = await get(gateway, "/metrics", GATEWAY_TOKEN)
+    assert status == 200
+    # The key's first five agents keep their names, the rest are `_other`; the operator's
+    # agent, which came after all of them, keeps its own.
+    assert 'agent="made-up-4"' in text and 'agent="made-up-5"' not in text
+    assert 'agent="_other"' in text
+    assert 'agent="operators-agent"' in text

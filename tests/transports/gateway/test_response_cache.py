@@ -275,7 +275,9 @@ async def test_a_shared_cache_still_keeps_a_key_to_its_scope(
 async def test_a_used_up_hard_budget_refuses_a_cached_answer(
     start_gateway: GatewayFactory, upstream: ScriptedUpstream
 ) -> None:
-    budget = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 1}]
+    # Room for the first call's hold (its input and 256 tokens of output), which the scripted
+    # upstream's usage (321 tokens) then uses up.
+    budget = [{"scope": "global", "unit": "tokens", "period": "daily", "hard": 300}]
     gateway: GatewayRuntime = await start_gateway({**ON, "budgets": budget})
     await _ask(gateway)
     await _rows(gateway, 1)  # its tokens counted

@@ -33,6 +33,7 @@ from llmgw_desktop.engine.store.migrations import (
     m0015_lease_epochs,
     m0016_gateway_keys,
     m0017_request_bodies,
+    m0018_budget_lanes,
 )
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -136,6 +137,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "request bodies",
         m0017_request_bodies.STATEMENTS,
         m0017_request_bodies.POSTGRESQL_STATEMENTS,
+    ),
+    Migration(
+        18, "budget lanes", m0018_budget_lanes.STATEMENTS, m0018_budget_lanes.POSTGRESQL_STATEMENTS
     ),
 )
 

@@ -51,8 +51,12 @@ async def list_models(engine: Engine, caller: Caller, inputs: ListModelsInput) -
     known = engine.providers.catalog().ids
     _check(inputs.provider, known)
     wanted = [inputs.provider] if inputs.provider else list(known)
-    lists = await asyncio.gather(*(engine.providers.cli_models(p) for p in wanted))
-    return success({"models": dict(zip(wanted, lists, strict=True))})
+    # A gateway key sees only the CLIs and models in its scope, as on /v1/models.
+    lists = await asyncio.gather(
+        *(engine.providers.cli_models_for(p, caller.principal) for p in wanted)
+    )
+    shown = {p: models for p, models in zip(wanted, lists, strict=True) if models is not None}
+    return success({"models": shown})
 
 
 async def cli_versions(engine: Engine, caller: Caller, inputs: CliVersionsInput) -> CallToolResult:

@@ -117,7 +117,9 @@ async def test_the_project_argument_reaches_the_recorder_and_the_project_budget(
 ) -> None:
     engine = await start_engine(
         loaded,
-        {"budgets": [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 1}]},
+        # Room for one CLI run's hold (its prompt and 4,096 tokens of output): a CLI cannot be
+        # sent a limit, so the next run, with less room left, is refused.
+        {"budgets": [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 4200}]},
     )
     try:
         async with connect(engine) as client:

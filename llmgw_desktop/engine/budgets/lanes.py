@@ -1,0 +1,272 @@
+"""Hard budgets counted in the store: what every process sharing it admits calls against.
+
+A budget keeps its spend in the store, per lane and period (`budget_spend`), and what calls
+running in any process hold against it (`budget_holds`, one row per call and lane, owned by
+the process that admitted the call). Admitting a call is one transaction on the lanes it
+counts on: their spend and holds are read, the ledger's rule decides, and the call's holds
+are written before the transaction ends. On PostgreSQL the transaction first takes an
+advisory lock per lane (`StoreEngine.serialize`), so two processes admitting on one lane go
+one after the other and the second sees the first's hold; on SQLite the file has one writer.
+A lane's spend and its holds are read in one statement (one snapshot), so a settlement that
+commits meanwhile (the hold deleted, the cost added) is seen whole or not at all.
+
+Settling is the other half: each process adds the cost of its finished calls to their lanes
+and deletes the holds of calls that ended, in one transaction. An addition is made only once
+the budget's period has been counted in (`budget_periods`): the first process to need a
+budget in a period reads its spend so far from the recorder's rows (`spend.read_spend`) and
+marks the period counted; until then a process keeps its additions.
+
+A process that dies (kill -9) leaves holds no live lease owns (`process_leases`). The next
+admission on such a lane counts each as spent in full, the most its call could have cost, and
+deletes it: a crash never gives a budget back money that may have been spent.
+
+Every function runs on the database thread (`Database.run`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from llmgw_desktop.engine.store.orm import peewee
+from llmgw_desktop.engine.store.sql import portable
+
+__all__ = [
+    "LaneKey",
+    "LaneState",
+    "Verdict",
+    "admit",
+    "count_period",
+    "read_lanes",
+    "settle",
+    "transaction",
+]
+
+# Holds deleted per statement (a settlement after a burst of calls can end many at once).
+_DELETE_CHUNK = 500
+
+
+@dataclass(frozen=True, order=True)
+class LaneKey:
+    """One lane of one budget in one period: where spend and holds are counted."""
+
+    budget: str  # `Budget.key`
+    lane: str  # the principal, or "" for a budget with one total
+    period_start: float
+
+
+@dataclass(frozen=True)
+class LaneState:
+    """A lane as an admission sees it: its spend and what running calls hold on it."""
+
+    spent: float
+    held: float
+    counted: bool  # the budget's period has been counted in (else `spent` means nothing yet)
+
+
+class Verdict(Protocol):
+    """What the ledger's rule decided: the amounts to hold per lane (empty: hold nothing)."""
+
+    @property
+    def holds(self) -> Mapping[LaneKey, float]: ...
+
+
+V = TypeVar("V", bound=Verdict)
+
+# A lane's spend, what live calls hold on it, and whether its period was counted in: one
+# statement, so one snapshot on PostgreSQL.
+_STATE = (
+    "SELECT"
+    " (SELECT spent FROM budget_spend WHERE budget = ? AND lane = ? AND period_start = ?),"
+    " (SELECT coalesce(sum(amount), 0) FROM budget_holds"
+    "  WHERE budget = ? AND lane = ? AND period_start = ?),"
+    " (SELECT count(*) FROM budget_periods WHERE budget = ? AND period_start = ?)"
+)
+# Holds on a lane that no live process owns (their process died, or its lease ran out).
+_DEAD = (
+    "SELECT id, amount FROM budget_holds h"
+    " WHERE budget = ? AND lane = ? AND period_start = ? AND process <> ?"
+    " AND NOT EXISTS (SELECT 1 FROM process_leases p WHERE p.id = h.process AND p.expires_at > ?)"
+)
+_ADD = (
+    "INSERT INTO budget_spend (budget, lane, period_start, spent) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (budget, lane, period_start)"
+    " DO UPDATE SET spent = budget_spend.spent + excluded.spent"
+)
+# The same, only where the budget's period was counted in (else the row count is 0).
+_ADD_COUNTED = (
+    "INSERT INTO budget_spend (budget, lane, period_start, spent)"
+    " SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION),"
+    " CAST(? AS DOUBLE PRECISION)"
+    " WHERE EXISTS (SELECT 1 FROM budget_periods WHERE budget = ? AND period_start = ?)"
+    " ON CONFLICT (budget, lane, period_start)"
+    " DO UPDATE SET spent = budget_spend.spent + excluded.spent"
+)
+_HOLD = (
+    "INSERT INTO budget_holds (id, budget, lane, period_start, amount, process, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def transaction(database: peewee.Database) -> Any:
+    """A write transaction: on SQLite one that takes the file's write lock as it begins, so a
+    read-then-write waits its turn (busy timeout) instead of failing `database is locked` when
+    another connection (the `keys` CLI) writes meanwhile; nested, a savepoint."""
+    if isinstance(database, peewee.SqliteDatabase) and not database.in_transaction():
+        return database.atomic(lock_type="IMMEDIATE")
+    return database.atomic()
+
+
+def _sql(database: peewee.Database, statement: str, args: tuple[object, ...]) -> Any:
+    return database.execute_sql(portable(database, statement), args)
+
+
+def _state(database: peewee.Database, key: LaneKey) -> LaneState:
+    b, lane, start = key.budget, key.lane, key.period_start
+    row = _sql(database, _STATE, (b, lane, start, b, lane, start, b, start)).fetchone()
+    return LaneState(float(row[0] or 0.0), float(row[1] or 0.0), bool(row[2]))
+
+
+def _reclaim(database: peewee.Database, key: LaneKey, process: str, now: float) -> float:
+    """Count the holds of dead processes on `key` as spent (in full) and delete them."""
+    args = (key.budget, key.lane, key.period_start, process, now)
+    dead = _sql(database, _DEAD, args).fetchall()
+    if not dead:
+        return 0.0
+    amount = sum(float(row[1]) for row in dead)
+    _sql(database, _ADD, (key.budget, key.lane, key.period_start, amount))
+    _delete_holds(database, [str(row[0]) for row in dead], key)
+    return amount
+
+
+def _delete_holds(database: peewee.Database, ids: list[str], key: LaneKey | None = None) -> None:
+    for at in range(0, len(ids), _DELETE_CHUNK):
+        chunk = ids[at : at + _DELETE_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        where = f"id IN ({marks})"
+        args: tuple[object, ...] = tuple(chunk)
+        if key is not None:
+            where += " AND budget = ? AND lane = ? AND period_start = ?"
+            args += (key.budget, key.lane, key.period_start)
+        _sql(database, f"DELETE FROM budget_holds WHERE {where}", args)  # noqa: S608
+
+
+def admit(
+    database: peewee.Database,
+    serialize: Callable[[str], None],
+    keys: Iterable[LaneKey],
+    decide: Callable[[dict[LaneKey, LaneState]], V],
+    *,
+    hold_id: str,
+    process: str,
+    now: float,
+    reclaim: frozenset[LaneKey] | None = None,
+) -> tuple[V, dict[LaneKey, LaneState]]:
+    """Decide a call on its lanes and write what it holds, in one transaction; the verdict and
+    the lanes as it saw them (a lane not counted in yet: `decide` sees `counted` False).
+
+    `serialize(key)` takes the cross-process lock on a lane (`StoreEngine.serialize`); `now`
+    is the store's time, which the leases are compared with; `reclaim`, the lanes whose dead
+    processes' holds are looked for this time (None: every lane).
+    """
+    lanes = sorted(set(keys))
+    with transaction(database):
+        for key in lanes:
+            serialize(f"budget:{key.budget}|{key.lane}|{key.period_start!r}")
+        states: dict[LaneKey, LaneState] = {}
+        for key in lanes:
+            state = _state(database, key)
+            look = reclaim is None or key in reclaim
+            if state.counted and look and _reclaim(database, key, process, now):
+                state = _state(database, key)
+            states[key] = state
+        verdict = decide(states)
+        for key, amount in verdict.holds.items():
+            _sql(
+                database,
+                _HOLD,
+                (hold_id, key.budget, key.lane, key.period_start, amount, process, now),
+            )
+    return verdict, states
+
+
+def settle(
+    database: peewee.Database, adds: Mapping[LaneKey, float], released: Iterable[str]
+) -> dict[LaneKey, float]:
+    """Add finished calls' costs to their lanes and delete the holds of calls that ended, in
+    one transaction; the additions whose budget period is not counted in yet (kept by the
+    caller for later)."""
+    kept: dict[LaneKey, float] = {}
+    with transaction(database):
+        for key, amount in adds.items():
+            b, lane, start = key.budget, key.lane, key.period_start
+            cursor = _sql(database, _ADD_COUNTED, (b, lane, start, amount, b, start))
+            if not cursor.rowcount:
+                kept[key] = amount
+        ids = sorted(set(released))
+        if ids:
+            _delete_holds(database, ids)
+    return kept
+
+
+def count_period(
+    database: peewee.Database,
+    serialize: Callable[[str], None],
+    budget: str,
+    period_start: float,
+    spent_so_far: Callable[[], Mapping[str, float]],
+    *,
+    now: float,
+) -> bool:
+    """Count a budget's period in: its spend per lane so far (`spent_so_far`, read from the
+    recorder's rows) written once, by whichever process gets here first; whether this call
+    did it (False: it was counted already)."""
+    with transaction(database):
+        serialize(f"budget-period:{budget}|{period_start!r}")
+        found = _sql(
+            database,
+            "SELECT count(*) FROM budget_periods WHERE budget = ? AND period_start = ?",
+            (budget, period_start),
+        ).fetchone()
+        if found and found[0]:
+            return False
+        for lane, amount in spent_so_far().items():
+            if amount > 0:
+                _sql(database, _ADD, (budget, lane, period_start, amount))
+        _sql(
+            database,
+            "INSERT INTO budget_periods (budget, period_start, counted_at) VALUES (?, ?, ?)",
+            (budget, period_start, now),
+        )
+    return True
+
+
+def read_lanes(
+    database: peewee.Database, periods: Mapping[str, float]
+) -> tuple[dict[LaneKey, float], set[str]]:
+    """Every lane's spend of the budgets in `periods` (budget key -> its period's start), and
+    which of them are counted in."""
+    if not periods:
+        return {}, set()
+    spent: dict[LaneKey, float] = {}
+    counted: set[str] = set()
+    names = sorted(periods)
+    for at in range(0, len(names), _DELETE_CHUNK):
+        chunk = names[at : at + _DELETE_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows = _sql(
+            database,
+            f"SELECT budget, lane, period_start, spent FROM budget_spend WHERE budget IN ({marks})",  # noqa: S608
+            tuple(chunk),
+        ).fetchall()
+        for budget, lane, start, amount in rows:
+            if float(start) == periods[budget]:
+                spent[LaneKey(budget, lane, float(start))] = float(amount)
+        rows = _sql(
+            database,
+            f"SELECT budget, period_start FROM budget_periods WHERE budget IN ({marks})",  # noqa: S608
+            tuple(chunk),
+        ).fetchall()
+        counted.update(b for b, start in rows if float(start) == periods[b])
+    return spent, counted

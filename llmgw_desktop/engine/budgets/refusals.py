@@ -1,0 +1,201 @@
+"""A budget as the desk and a refused caller read it: its state now, and the refusals.
+
+`BudgetStatus` is one budget's (or lane's) spend against its limits; the functions below build
+the `BudgetExceeded` a call gets, each naming the budget, its limit, the spend and what to do,
+with a `reason` a program can act on (`ledger.py` says when each is given).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from llmgw_desktop.config.budgets import Budget
+from llmgw_desktop.engine.budgets.definition import format_amount
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.tokens.pricing import CostBasis
+
+__all__ = [
+    "HELD_BY_RUNNING_CALLS",
+    "LIMIT_REACHED",
+    "UNCOUNTED",
+    "UNPRICED_MODEL",
+    "BudgetExceeded",
+    "BudgetState",
+    "BudgetStatus",
+    "crossing_text",
+    "held_refusal",
+    "limit_refusal",
+    "uncounted_refusal",
+    "unpriced_refusal",
+]
+
+BudgetState = Literal["ok", "soft", "exceeded"]
+RESET_FORMAT = "%Y-%m-%d %H:%M"
+# A refusal's `reason`: the budget is used up, or the call could not be counted against it.
+LIMIT_REACHED = "limit_reached"
+UNPRICED_MODEL = "unpriced_model"
+HELD_BY_RUNNING_CALLS = "held_by_running_calls"
+UNCOUNTED = "uncounted"
+
+
+class BudgetExceeded(EngineError):
+    """A hard budget is used up: new calls it covers are refused until its period resets."""
+
+    code = ErrorCode.BUDGET_EXCEEDED
+    http_status = 402
+    retryable = False
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """One budget now: what its period spent and when the period ends."""
+
+    budget: Budget
+    spent: float
+    resets_at: float
+    # The principal whose lane this is, for a budget kept per principal ("" otherwise).
+    lane: str = ""
+
+    @property
+    def state(self) -> BudgetState:
+        b = self.budget
+        if b.hard is not None and self.spent >= b.hard:
+            return "exceeded"
+        if b.soft is not None and self.spent >= b.soft:
+            return "soft"
+        return "ok"
+
+    @property
+    def limit(self) -> float:
+        """The limit the burn-down is measured against: the hard one, else the soft one."""
+        limit = self.budget.hard if self.budget.hard is not None else self.budget.soft
+        return limit or 0.0
+
+    @property
+    def fraction(self) -> float:
+        return self.spent / self.limit if self.limit else 0.0
+
+    def burn_down(self) -> str:
+        """`Budget: project shop 82% of $5.00 today` (the tray's line)."""
+        b = self.budget
+        return (
+            f"Budget: {b.label}{self.lane_text} {self.fraction * 100:.0f}% of "
+            f"{format_amount(b.unit, self.limit)} {b.period_word}"
+        )
+
+    @property
+    def lane_text(self) -> str:
+        """` (oauth:ci-bot)` for a per-principal budget's lane, else nothing."""
+        return f" ({self.lane})" if self.lane else ""
+
+    def reset_text(self) -> str:
+        return datetime.fromtimestamp(self.resets_at).strftime(RESET_FORMAT)
+
+
+def crossing_text(status: BudgetStatus) -> str:
+    """The notice of a lane passing its soft or hard limit (the tray, once per period)."""
+    budget = status.budget
+    spent = format_amount(budget.unit, status.spent)
+    label = f"{budget.label}{status.lane_text}"
+    if status.state == "exceeded":
+        return (
+            f"Budget {label} is used up: {spent} of "
+            f"{format_amount(budget.unit, status.limit)} {budget.period_word}. "
+            f"New calls are refused until {status.reset_text()}."
+        )
+    return (
+        f"Budget {label} passed its soft limit: {spent} of "
+        f"{format_amount(budget.unit, budget.soft or 0.0)} {budget.period_word}."
+    )
+
+
+def how_to_raise(budget: Budget, *, of_key: bool) -> str:
+    """Where a budget's limit is raised: a gateway key's is the key's own, kept in the store
+    (config.toml and the Budgets page do not hold it, so pointing its holder there would
+    mislead)."""
+    if of_key:
+        return (
+            "It is this gateway key's own budget: ask the operator for a key with a larger "
+            "one (the Keys page, or `llmgw-desktop keys create ... --budget`)."
+        )
+    return "Raise it in config.toml ([[budgets]]) or on the dashboard's Budgets page."
+
+
+def limit_refusal(status: BudgetStatus, *, of_key: bool, left: str = "") -> BudgetExceeded:
+    """The budget is used up (`left`: or what is left pays for less than the call needs)."""
+    b = status.budget
+    limit = format_amount(b.unit, b.hard or 0.0)
+    why = "is used up" if not left else f"has too little left for this call ({left})"
+    return BudgetExceeded(
+        f"budget exceeded: the {b.period} budget of {b.label}{status.lane_text} {why} "
+        f"({format_amount(b.unit, status.spent)} spent of its {limit} hard limit "
+        f"{b.period_word}); new calls are refused until it resets at "
+        f"{status.reset_text()} local time. {how_to_raise(b, of_key=of_key)}",
+        reason=LIMIT_REACHED,
+        budget=b.scope,
+        lane=status.lane or None,
+        unit=b.unit,
+        period=b.period,
+        limit=b.hard,
+        spent=round(status.spent, 6),
+        resets_at=status.resets_at,
+    )
+
+
+def held_refusal(status: BudgetStatus, held: float) -> BudgetExceeded:
+    """Calls still running hold what is left of the budget."""
+    b = status.budget
+    return BudgetExceeded(
+        f"budget busy: the {b.period} budget of {b.label}{status.lane_text} has "
+        f"{format_amount(b.unit, status.spent)} spent and "
+        f"{format_amount(b.unit, held)} held by calls still running, of its "
+        f"{format_amount(b.unit, b.hard or 0.0)} hard limit {b.period_word}; this call "
+        "could take it past the limit. Retry when those calls finish, or send fewer at once.",
+        retryable=True,
+        reason=HELD_BY_RUNNING_CALLS,
+        budget=b.scope,
+        lane=status.lane or None,
+        unit=b.unit,
+        period=b.period,
+        limit=b.hard,
+        spent=round(status.spent, 6),
+        held=round(held, 6),
+    )
+
+
+def unpriced_refusal(budget: Budget, cost: CostBasis) -> BudgetExceeded:
+    """A hard dollar budget cannot count a call whose model has no price."""
+    how = "name a model" if cost.model is None else "choose a model"
+    return BudgetExceeded(
+        f"budget cannot count this call: {cost.unpriced_reason()}, and the "
+        f"{format_amount(budget.unit, budget.hard or 0.0)} {budget.period} hard budget of "
+        f"{budget.label} only refuses what it can count, so the call was not started. To "
+        f"proceed, {how} the gateway's price table knows, or limit this scope with a token "
+        'budget instead (unit = "tokens" in [[budgets]]).',
+        reason=UNPRICED_MODEL,
+        model=cost.model,
+        provider=cost.provider,
+        budget=budget.scope,
+        unit=budget.unit,
+        period=budget.period,
+        limit=budget.hard,
+    )
+
+
+def uncounted_refusal(budget: Budget, feature: str) -> BudgetExceeded:
+    """Work the gateway cannot count at all (`feature` says what) under a hard budget."""
+    return BudgetExceeded(
+        f"budget cannot count this call: {feature} runs after the answer comes back, so "
+        f"its tokens and cost never reach the gateway, and the "
+        f"{format_amount(budget.unit, budget.hard or 0.0)} {budget.period} hard budget of "
+        f"{budget.label} only admits what it can count. Send the request without it, or "
+        "ask the operator to lift the hard budget covering this caller.",
+        reason=UNCOUNTED,
+        feature=feature,
+        budget=budget.scope,
+        unit=budget.unit,
+        period=budget.period,
+        limit=budget.hard,
+    )

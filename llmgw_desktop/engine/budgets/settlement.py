@@ -1,0 +1,259 @@
+"""This process's side of the budgets the store counts (`lanes.py`): admissions, and the
+settlements it owes the store.
+
+A finished call's cost (from the recorder's `RequestFinished`) and the end of a call's hold
+are kept in memory and written together in one transaction, soon after (a background flush)
+and before this process's next admission, so a call admitted right after another has
+finished sees that call's cost rather than its hold. Until a settlement is written the store
+still has the hold, which is at least what the call may cost (`holds.py`): another process
+sees more spent than there is, never less. A flush that fails is tried again, backing off; an
+addition whose budget period is not counted in yet waits for it (`lanes.settle`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from typing import Any, TypeVar
+
+from llmgw_desktop.engine.budgets import lanes
+from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState, Verdict
+from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.store.sql import store_time
+
+__all__ = ["Settlements"]
+
+log = logging.getLogger(__name__)
+
+V = TypeVar("V", bound=Verdict)
+
+# A flush the store refused is tried again after this, doubling up to the most.
+RETRY_S = 0.5
+RETRY_MAX_S = 5.0
+# What calls end within this is written in one transaction (the store keeps their holds
+# meanwhile, and this process's next admission writes them first anyway).
+FLUSH_AFTER_S = 0.05
+# The figures are read back after a flush at most this often.
+REREAD_EVERY_S = 1.0
+# A lane is searched for dead processes' holds at most this often (a process is taken for
+# dead only once its lease has run out, seconds after it died: searching every admission
+# found nothing new almost every time).
+RECLAIM_EVERY_S = 5.0
+MAX_LANES_REMEMBERED = 10_000
+
+
+class Settlements:
+    """Admits calls on their lanes in the store; owes it the costs and releases of calls."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        process_id: str,
+        spawn: Callable[[Coroutine[Any, Any, None]], object],
+        on_settled: Callable[[], Coroutine[Any, Any, None]] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`process_id` owns this process's holds (its lease id); `on_settled` runs after each
+        flush that wrote something (the ledger reads its figures again)."""
+        self._db = db
+        self.process_id = process_id
+        self._spawn = spawn
+        self._on_settled = on_settled
+        self._clock = clock
+        self._adds: dict[LaneKey, float] = {}
+        self._released: set[str] = set()
+        # Additions whose budget period was not counted in when they were written.
+        self._waiting: dict[LaneKey, float] = {}
+        self._flushing = False
+        self._reread_at = float("-inf")
+        # When each lane was last searched for dead processes' holds (monotonic).
+        self._reclaimed: dict[LaneKey, float] = {}
+        self.closed = False
+
+    # -- what is owed ---------------------------------------------------------------------
+
+    def add(self, key: LaneKey, amount: float) -> None:
+        """A finished call's cost on one lane, written at the next flush."""
+        self._adds[key] = self._adds.get(key, 0.0) + amount
+        self._soon()
+
+    def release(self, hold_id: str) -> None:
+        """A call whose hold ends (its cost was added, or it failed)."""
+        self._released.add(hold_id)
+        self._soon()
+
+    def owed(self, key: LaneKey) -> float:
+        """What this process has yet to add to `key`."""
+        return self._adds.get(key, 0.0) + self._waiting.get(key, 0.0)
+
+    def take_adds(self, budget: str, period_start: float) -> dict[LaneKey, float]:
+        """Take back what is owed to one budget's period (it is being counted in from the
+        recorder's rows, which hold those calls already)."""
+        taken: dict[LaneKey, float] = {}
+        for table in (self._adds, self._waiting):
+            for key in [k for k in table if k.budget == budget and k.period_start == period_start]:
+                taken[key] = taken.get(key, 0.0) + table.pop(key)
+        return taken
+
+    def give_back(self, adds: Mapping[LaneKey, float]) -> None:
+        """Owe `adds` again (a count that did not happen, or was another process's)."""
+        for key, amount in adds.items():
+            self._adds[key] = self._adds.get(key, 0.0) + amount
+        self._soon()
+
+    def retain(self, period_starts: Iterable[float]) -> None:
+        """Forget waiting additions of periods that are over (no budget counts them now)."""
+        keep = set(period_starts)
+        self._waiting = {k: v for k, v in self._waiting.items() if k.period_start in keep}
+
+    # -- the store ------------------------------------------------------------------------
+
+    async def admit(
+        self, keys: list[LaneKey], decide: Callable[[dict[LaneKey, LaneState]], V], hold_id: str
+    ) -> tuple[V, dict[LaneKey, LaneState]]:
+        """Write what is owed, then decide a call on `keys` and write its holds, on the
+        database thread.
+
+        Raises:
+            StoreUnavailable: the store cannot be reached (a retryable 503 for the call).
+            peewee.DatabaseError: the store refused (full, read-only, damaged).
+        """
+        adds, released = self._take()
+        models = self._db.models
+        database = models.database
+        engine = self._db.engine
+        keys = list(keys)
+        now_mono = time.monotonic()
+        reclaim = frozenset(
+            k for k in keys if now_mono - self._reclaimed.get(k, float("-inf")) >= RECLAIM_EVERY_S
+        )
+
+        def work() -> tuple[dict[LaneKey, float], tuple[V, dict[LaneKey, LaneState]]]:
+            # One transaction: what was owed is written only if the admission is too, so a
+            # failure gives back exactly what was not written.
+            with lanes.transaction(database):
+                kept = lanes.settle(database, adds, released) if adds or released else {}
+                now = store_time(database) or self._clock()
+                return kept, lanes.admit(
+                    database,
+                    lambda key: engine.serialize(database, key),
+                    keys,
+                    decide,
+                    hold_id=hold_id,
+                    process=self.process_id,
+                    now=now,
+                    reclaim=reclaim,
+                )
+
+        try:
+            kept, decided = await self._db.run(work)
+        except BaseException:
+            self._give_back(adds, released)
+            raise
+        self._wait(kept)
+        if len(self._reclaimed) > MAX_LANES_REMEMBERED:
+            self._reclaimed.clear()
+        self._reclaimed.update(dict.fromkeys(reclaim, now_mono))
+        return decided
+
+    async def count_in(
+        self, budget: str, period_start: float, spent_so_far: Callable[[], Mapping[str, float]]
+    ) -> bool:
+        """Count a budget's period in (`lanes.count_period`); whether this process did it.
+
+        Raises:
+            StoreUnavailable: the store cannot be reached.
+        """
+        database = self._db.models.database
+        engine = self._db.engine
+
+        def work() -> bool:
+            now = store_time(database) or self._clock()
+            return lanes.count_period(
+                database,
+                lambda key: engine.serialize(database, key),
+                budget,
+                period_start,
+                spent_so_far,
+                now=now,
+            )
+
+        done = await self._db.run(work)
+        # Additions that waited for a count may go now.
+        self.give_back(self._waiting)
+        self._waiting = {}
+        return done
+
+    async def read(self, periods: Mapping[str, float]) -> tuple[dict[LaneKey, float], set[str]]:
+        """Each lane's spend of the budgets in `periods`, and which are counted in.
+
+        Raises:
+            StoreUnavailable: the store cannot be reached.
+        """
+        database = self._db.models.database
+        return await self._db.read(lambda: lanes.read_lanes(database, periods))
+
+    async def flush(self) -> bool:
+        """Write what is owed now; whether it was written (else it stays owed)."""
+        adds, released = self._take()
+        if not adds and not released:
+            return True
+        database = self._db.models.database
+        try:
+            kept = await self._db.run(lambda: lanes.settle(database, adds, released))
+        except Exception as exc:
+            self._give_back(adds, released)
+            self._db.log_failure(log, "budgets: could not write finished calls' spend", exc)
+            return False
+        self._wait(kept)
+        return True
+
+    async def close(self) -> None:
+        """The last flush (at stop): what cannot be written stays in the store as holds,
+        counted in full once this process's lease has run out."""
+        self.closed = True
+        await self.flush()
+
+    # -- inside ---------------------------------------------------------------------------
+
+    def _take(self) -> tuple[dict[LaneKey, float], set[str]]:
+        adds, released = self._adds, self._released
+        self._adds, self._released = {}, set()
+        return adds, released
+
+    def _give_back(self, adds: Mapping[LaneKey, float], released: Iterable[str]) -> None:
+        for key, amount in adds.items():
+            self._adds[key] = self._adds.get(key, 0.0) + amount
+        self._released.update(released)
+
+    def _wait(self, kept: Mapping[LaneKey, float]) -> None:
+        for key, amount in kept.items():
+            self._waiting[key] = self._waiting.get(key, 0.0) + amount
+
+    def _soon(self) -> None:
+        if self._flushing or self.closed:
+            return
+        self._flushing = True
+        self._spawn(self._flush_while_owed())
+
+    async def _flush_while_owed(self) -> None:
+        wait = RETRY_S
+        try:
+            while (self._adds or self._released) and not self.closed:
+                # One flush for the calls that end together.
+                await asyncio.sleep(FLUSH_AFTER_S)
+                if await self.flush():
+                    wait = RETRY_S
+                    if self._on_settled is not None and (
+                        time.monotonic() - self._reread_at >= REREAD_EVERY_S
+                    ):
+                        self._reread_at = time.monotonic()
+                        await self._on_settled()
+                else:
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, RETRY_MAX_S)
+        finally:
+            self._flushing = False

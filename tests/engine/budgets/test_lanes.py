@@ -1,0 +1,149 @@
+"""Hard budgets counted in the store (`engine/budgets/lanes.py`), on both engines.
+
+`Database` objects on one store stand for gateway processes: each admits calls through
+`Settlements` under its own process id. What one holds, the other sees; a settlement adds the
+cost where the budget's period was counted in and ends the hold; a dead process's holds are
+counted as spent in full once its lease has run out; and calls admitted at once from both never
+hold more than the budget, which on PostgreSQL only the per-lane lock and the one-snapshot
+read make true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+
+import pytest
+
+from llmgw_desktop.engine.budgets import settlement
+from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
+from llmgw_desktop.engine.budgets.settlement import Settlements
+from llmgw_desktop.engine.store import Database
+
+KEY = LaneKey("principal=key:bot|usd|monthly", "", 1_000.0)
+HARD = 1.0
+# Gateway processes admitting at once (each a `Database` of its own, its own connections).
+PROCESSES = 6
+
+
+@dataclass(frozen=True)
+class Take:
+    """A rule for the tests: hold `amount` if the lane has room for it, else nothing."""
+
+    amount: float
+    holds: Mapping[LaneKey, float] = field(default_factory=dict)
+    seen: LaneState | None = None
+
+
+def take(amount: float) -> Callable[[dict[LaneKey, LaneState]], Take]:
+    def decide(states: dict[LaneKey, LaneState]) -> Take:
+        state = states[KEY]
+        room = HARD - state.spent - state.held
+        holds = {KEY: amount} if state.counted and amount <= room + 1e-9 else {}
+        return Take(amount, holds, state)
+
+    return decide
+
+
+def spawned(coro: object) -> object:
+    """The settlements' background flush, run by the test's loop."""
+    return asyncio.ensure_future(coro)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def stores(
+    new_database: Callable[[str], Database],
+) -> AsyncIterator[tuple[Database, Database]]:
+    first, second = new_database("llmgw.db"), new_database("llmgw.db")
+    await first.open()
+    await second.open()
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+def lease(db: Database, process: str, expires_at: float) -> None:
+    """`process` is alive until `expires_at` (a gateway's lease, as `JobLeases` writes it)."""
+    leases = db.models.ProcessLease
+    leases.delete().where(leases.id == process).execute()
+    leases.create(id=process, host="here", pid=1, started_at=0.0, expires_at=expires_at, epoch=1)
+
+
+async def test_holds_are_seen_by_another_process_settled_and_reclaimed_when_it_dies(
+    stores: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = stores
+    a = Settlements(first, process_id="process-a", spawn=spawned)
+    b = Settlements(second, process_id="process-b", spawn=spawned)
+    assert await a.count_in(KEY.budget, KEY.period_start, lambda: {"": 0.25})
+    assert not await b.count_in(KEY.budget, KEY.period_start, lambda: {"": 99.0})  # counted once
+    for process in ("process-a", "process-b"):
+        await first.run(lambda process=process: lease(first, process, time.time() + 3600))
+
+    admitted, states = await a.admit([KEY], take(0.5), "call-1")
+    assert admitted.holds == {KEY: 0.5} and states[KEY] == LaneState(0.25, 0.0, True)
+    # The other process sees the hold: no room for another 0.5.
+    refused, states = await b.admit([KEY], take(0.5), "call-2")
+    assert refused.holds == {} and states[KEY] == LaneState(0.25, 0.5, True)
+    # The call ends: its cost is added and its hold gone, in one transaction.
+    a.add(KEY, 0.1)
+    a.release("call-1")
+    assert await a.flush()
+    admitted, states = await b.admit([KEY], take(0.5), "call-3")
+    assert admitted.holds and states[KEY] == LaneState(pytest.approx(0.35), 0.0, True)
+    # Process b dies with call-3 held: once its lease has run out, a's next admission counts
+    # the hold as spent in full and deletes it (a lane is searched every RECLAIM_EVERY_S).
+    await first.run(lambda: lease(first, "process-b", time.time() - 1))
+    monkeypatch.setattr(settlement, "RECLAIM_EVERY_S", 0.0)
+    refused, states = await a.admit([KEY], take(0.5), "call-4")
+    assert states[KEY] == LaneState(pytest.approx(0.85), 0.0, True)
+    assert refused.holds == {}  # 0.15 left
+
+
+async def test_additions_wait_until_the_period_is_counted_in(
+    stores: tuple[Database, Database],
+) -> None:
+    first, _second = stores
+    a = Settlements(first, process_id="process-a", spawn=spawned)
+    a.add(KEY, 0.3)
+    assert await a.flush()
+    assert a.owed(KEY) == pytest.approx(0.3)  # kept: the period was not counted in
+    await a.count_in(KEY.budget, KEY.period_start, lambda: {"": 0.2})
+    assert await a.flush()
+    _verdict, states = await a.admit([KEY], take(0.0), "call")
+    assert states[KEY].spent == pytest.approx(0.5)
+
+
+async def test_admissions_at_once_from_many_processes_never_hold_more_than_the_budget(
+    new_database: Callable[[str], Database],
+) -> None:
+    stores = [new_database("llmgw.db") for _ in range(PROCESSES)]
+    for store in stores:
+        await store.open()
+    try:
+        each = [
+            Settlements(store, process_id=f"process-{n}", spawn=spawned)
+            for n, store in enumerate(stores)
+        ]
+        first = stores[0]
+        await each[0].count_in(KEY.budget, KEY.period_start, lambda: {})
+        for n in range(PROCESSES):
+            await first.run(lambda n=n: lease(first, f"process-{n}", time.time() + 3600))
+        for _round in range(3):
+            calls = [
+                each[n % PROCESSES].admit([KEY], take(0.15), f"call-{_round}-{n}")
+                for n in range(PROCESSES * 4)
+            ]
+            await asyncio.gather(*calls)
+        held = await first.run(
+            lambda: first.models.database.execute_sql(
+                "SELECT count(*), sum(amount) FROM budget_holds"
+            ).fetchone()
+        )
+        # 6 x 0.15 = 0.90: a seventh would pass the 1.00 budget, whichever process took it.
+        assert held[0] == 6 and held[1] == pytest.approx(0.9)
+    finally:
+        for store in stores:
+            await store.close()

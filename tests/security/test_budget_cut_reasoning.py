@@ -1,0 +1,200 @@
+"""Issue 37, item 3: a reasoning model's call cut before its usage is counted at its hold.
+
+A reasoning model bills thinking that sends no stream events, and OpenAI's dialects report
+usage in their last event only. Streams of `gpt-5` with `max_completion_tokens: 8000`, each
+cut after its first event, were counted at a token per event: 25 of them under a $0.10 hard
+budget counted $0.00053 in all. Under a hard budget such a call is now counted at what was held
+for it (its input and its output limit), and its row says the cost is estimated, so cut calls
+use the budget up as fast as whole ones could. The same for a call whose client left before
+the answer began (the vendor still answers, and bills).
+
+The upstream is a small real HTTP server on loopback answering like OpenAI's Chat Completions
+for a reasoning model: a first chunk at once, then nothing until the client has gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import openai
+import pytest
+from aiohttp import web
+
+from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.transports.auth.conftest import (  # noqa: F401
+    TOKEN,
+    USER_HEADER,
+    Start,
+    provider_env,
+    start,
+    upstream,
+)
+
+MODEL = "gpt-5"  # $1.25 in, $10 out a million: 8,000 output tokens are $0.08
+LIMIT = 8000
+BUDGET = 0.10
+AT_ONCE = 25
+
+
+class _Thinking:
+    """A reasoning model's Chat Completions: the role chunk, then thinking until released."""
+
+    def __init__(self) -> None:
+        self.limits: list[Any] = []
+        self.release = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.limits.append(body.get("max_completion_tokens"))
+        if not body.get("stream"):
+            async with asyncio.timeout(10):
+                await self.release.wait()
+            return web.json_response({"error": {"message": "late"}}, status=500)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        first = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": MODEL,
+            "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}],
+        }
+        await response.write(f"data: {json.dumps(first)}\n\n".encode())
+        try:
+            async with asyncio.timeout(10):
+                await self.release.wait()
+        except TimeoutError:
+            pass
+        return response
+
+
+@pytest.fixture
+async def thinking() -> AsyncIterator[tuple[_Thinking, str]]:
+    fake = _Thinking()
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", fake.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield fake, f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+    finally:
+        fake.release.set()
+        await runner.cleanup()
+
+
+async def _budgeted(start: Start, monkeypatch: pytest.MonkeyPatch, base_url: str) -> GatewayRuntime:  # noqa: F811
+    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    gateway: GatewayRuntime = await start(
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "budgets": [{"scope": "global", "unit": "usd", "period": "daily", "hard": BUDGET}],
+        },
+    )
+    return gateway
+
+
+def _client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        base_url=gateway.base_url + "/v1",
+        api_key=TOKEN,
+        default_headers={USER_HEADER: "mallory"},
+        max_retries=0,
+    )
+
+
+async def _cut_after_first_event(client: openai.AsyncOpenAI) -> int:
+    """One stream read to its first event, then hung up: 200, or the refusal's status."""
+    try:
+        stream = await client.chat.completions.create(
+            model=MODEL,
+            messages=[{"role": "user", "content": "think hard"}],
+            max_completion_tokens=LIMIT,
+            stream=True,
+        )
+    except openai.APIStatusError as refused:
+        return refused.status_code
+    async for _chunk in stream:
+        break
+    await stream.close()
+    return 200
+
+
+async def _settled(gateway: GatewayRuntime) -> list[dict[str, Any]]:
+    """The rows of calls that reached the upstream, once each has ended."""
+    async with asyncio.timeout(10):
+        while True:
+            await gateway.engine.recorder.flush()
+            rows = [
+                r
+                for r in await gateway.engine.recorder.recent(limit=200)
+                if r["error_code"] != "budget_exceeded"
+            ]
+            if rows and all(r["state"] != "started" for r in rows):
+                details = [await gateway.engine.recorder_query.detail(r["id"]) for r in rows]
+                return [d.record for d in details if d is not None]
+            await asyncio.sleep(0.05)
+
+
+async def test_cut_reasoning_streams_use_the_budget_up_at_their_holds(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+    thinking: tuple[_Thinking, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake, base_url = thinking
+    gateway = await _budgeted(start, monkeypatch, base_url)
+    client = _client(gateway)
+    async with asyncio.timeout(60):
+        statuses = await asyncio.gather(*(_cut_after_first_event(client) for _ in range(AT_ONCE)))
+        # Then one at a time, as a caller that always hangs up early would go on.
+        for _ in range(AT_ONCE):
+            status = await _cut_after_first_event(client)
+            statuses.append(status)
+            if status == 402:
+                break
+    admitted = statuses.count(200)
+    assert set(statuses) == {200, 402}, statuses
+    # $0.10 holds one call of 8,000 tokens ($0.08) and one lowered to the $0.02 left.
+    assert admitted == len(fake.limits) <= 3, (statuses, fake.limits)
+    assert fake.limits[0] == LIMIT and all(limit <= LIMIT for limit in fake.limits)
+    rows = await _settled(gateway)
+    assert len(rows) == admitted
+    for row in rows:
+        assert row["state"] == "canceled" and row["cost_source"] == "estimate", row
+    # Each cut call counted at least its output limit: the budget is used up, not passed.
+    assert sorted(r["output_tokens"] for r in rows) == sorted(fake.limits)
+    spent = gateway.engine.budget_ledger.statuses()[0].spent
+    assert BUDGET - 0.01 <= spent <= BUDGET + 1e-9, spent
+
+
+async def test_a_call_whose_client_left_before_the_answer_counts_its_hold(
+    start: Start,  # noqa: F811
+    provider_env: None,  # noqa: F811
+    thinking: tuple[_Thinking, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake, base_url = thinking
+    gateway = await _budgeted(start, monkeypatch, base_url)
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "think hard"}],
+        "max_completion_tokens": 5000,
+    }
+    headers = {"Authorization": f"Bearer {TOKEN}", USER_HEADER: "mallory"}
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await http.post(
+                    gateway.base_url + "/v1/chat/completions", json=body, headers=headers
+                )
+    (row,) = await _settled(gateway)
+    assert row["error_code"] == "client_disconnected" and row["cost_source"] == "estimate", row
+    assert row["output_tokens"] == 5000 and fake.limits == [5000]
+    assert row["cost_usd"] >= 0.05

@@ -1,0 +1,128 @@
+"""Issue 37, item 4: one slow or huge user MCP server does not slow or bloat the others' lists.
+
+Beside the real `server-everything` (well-behaved), two hostile stdio servers
+(`tests/fakes/mcp_hostile.py`): one never answers `initialize`, one lists 20,000 tools. Before,
+the mute one held 4 of 5 new sessions' `tools/list` for 15 s, and the huge one made each list
+answer 40 MiB. Now a list waits for a server's first start at most `mcp.list_wait_ms`, once;
+the mute one fails its start within `mcp.start_timeout_ms` and the MCP servers page says why;
+the huge one offers `mcp.max_tools_per_server` tools and says how many it left out; a server
+that ended offers what it listed last while it restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.transports.mcp.upstream_support import (
+    ROOT,
+    Start,
+    crasher,
+    everything,
+    local_mcp,
+    starting,
+)
+
+HOSTILE = ROOT / "tests" / "fakes" / "mcp_hostile.py"
+LIST_WAIT_S = 3.0
+START_TIMEOUT_S = 4.0
+MAX_TOOLS = 50
+SESSIONS = 5
+# A list that waits for nobody answers well within this (the machine is shared and busy).
+QUICK_S = 1.5
+
+
+def hostile(*args: str) -> dict[str, Any]:
+    return {"command": sys.executable, "args": [str(HOSTILE), *args]}
+
+
+@pytest.fixture
+async def start(loaded: LoadedSettings) -> AsyncIterator[Start]:
+    async with starting(loaded) as start_gateway:
+        yield start_gateway
+
+
+async def _list(gateway: GatewayRuntime) -> tuple[float, list[str]]:
+    """A new session's `tools/list`: how long it took and the names."""
+    async with local_mcp(gateway) as client:
+        began = time.monotonic()
+        tools = (await client.list_tools()).tools
+        return time.monotonic() - began, [t.name for t in tools]
+
+
+async def test_a_mute_and_a_huge_server_neither_delay_nor_bloat_the_others_lists(
+    start: Start,
+) -> None:
+    gateway = await start(
+        {
+            "mcp.servers": {
+                "everything": everything(),
+                "mute": hostile("mute"),
+                "huge": hostile("huge", "20000"),
+            },
+            "mcp.list_wait_ms": int(LIST_WAIT_S * 1000),
+            "mcp.start_timeout_ms": int(START_TIMEOUT_S * 1000),
+            "mcp.max_tools_per_server": MAX_TOOLS,
+        }
+    )
+    listed = [await _list(gateway) for _ in range(SESSIONS)]
+    first_took = listed[0][0]
+    # The first list waited for the servers' first start, at most mcp.list_wait_ms (and the
+    # loop's time reading the huge server's first list, about 1.5 s); none after it waited for
+    # the mute server (before: 15 s each).
+    assert first_took < LIST_WAIT_S + 2 * QUICK_S, listed[0][0]
+    for took, names in listed[1:]:
+        assert took < QUICK_S, [t for t, _ in listed]
+        assert "everything__echo" in names
+        assert not [n for n in names if n.startswith("mute__")]
+        huge = [n for n in names if n.startswith("huge__")]
+        assert len(huge) == MAX_TOOLS, len(huge)
+    # A tool of the well-behaved server works beside them.
+    async with local_mcp(gateway) as client:
+        echoed = await client.call_tool("everything__echo", {"message": "still here"})
+    assert not echoed.is_error and "still here" in echoed.content[0].text
+    # The page's figures: the huge one says what it left out, the mute one why it failed.
+    status = {s["name"]: s for s in gateway.engine.upstream_mcp.status()}
+    assert status["huge"]["tools"] == MAX_TOOLS and status["huge"]["leftOut"]["tools"] > 0
+    async with asyncio.timeout(START_TIMEOUT_S + 10):
+        while status["mute"]["state"] != "failed":
+            await asyncio.sleep(0.1)
+            status = {s["name"]: s for s in gateway.engine.upstream_mcp.status()}
+    assert (
+        "initialize" in status["mute"]["error"]
+        and "mcp.start_timeout_ms" in status["mute"]["error"]
+    )
+    assert status["everything"]["state"] == "running" and not status["everything"]["leftOut"]
+    # Still failing, it holds up no list.
+    took, names = await _list(gateway)
+    assert took < QUICK_S and "everything__echo" in names
+
+
+async def test_a_server_that_ended_offers_what_it_listed_last_while_it_restarts(
+    start: Start,
+) -> None:
+    gateway = await start(
+        {
+            "mcp.servers": {"crasher": crasher(), "everything": everything()},
+            "mcp.list_wait_ms": 20_000,  # the first list waits for both, however busy the box
+        }
+    )
+    took, names = await _list(gateway)
+    assert "crasher__pid" in names and "everything__echo" in names
+    async with local_mcp(gateway) as client:
+        ended = await client.call_tool("crasher__crash", {})
+    assert ended.is_error
+    server = gateway.engine.upstream_mcp.servers["crasher"]
+    assert not server.connected
+    # Restarting (after its back-off): its tools are still listed, and the status says so.
+    status = next(s for s in gateway.engine.upstream_mcp.status() if s["name"] == "crasher")
+    assert status["stale"] is True, status
+    took, names = await _list(gateway)
+    assert "crasher__pid" in names and took < QUICK_S
