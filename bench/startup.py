@@ -1,6 +1,7 @@
 """Start-up times and idle memory, each also as a ratio to a bare interpreter in the same run.
 
 Usage: python bench/startup.py [--runs N] [--idle SECONDS] [--memory-only] [--baseline DIR]
+       python bench/startup.py --compare-python PYTHON [--cpu-window SECONDS]
 
 Measured, as the median of N runs each:
 - `python -c pass`: the baseline every ratio divides by (the machine's speed and load now);
@@ -14,6 +15,11 @@ Measured, as the median of N runs each:
   painted", written by the window's first paint event; goal 1 s); idle memory (goals: 80 MB
   headless, 150 MB desktop) in a fresh home, and again in a home that served MCP before
   (the SDK loaded: what an editor user's gateway holds);
+- with `--compare-python PYTHON` (an interpreter whose path holds another commit's package,
+  e.g. `git archive main` unpacked beside a venv sharing this one's dependencies), the
+  desktop's first paint, idle memory and idle CPU (percent of one core over `--cpu-window`
+  seconds of idling, from /proc) for this tree and that one, launches alternating, the window
+  on Overview and on Jobs;
 - desktop idle memory with the window left on the Jobs page (no chart shown yet, so neither
   pyqtgraph nor numpy loaded: what a tray-only start holds too) beside the default, the
   window on Overview with its charts shown. `--memory-only` measures just these and the
@@ -77,10 +83,13 @@ def gateway_env(home: str, port: int) -> dict[str, str]:
 
 
 def launch(
-    mode: str, env: dict[str, str], cwd: Path | None = None
+    mode: str,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    python: str = sys.executable,
 ) -> tuple[subprocess.Popen[bytes], float]:
-    """Start the gateway; it and the seconds until /health answered."""
-    args = [sys.executable, "-m", "llmgw_desktop"]
+    """Start the gateway (with `python`, in `cwd`); it and the seconds until /health answered."""
+    args = [python, "-m", "llmgw_desktop"]
     if mode == "headless":
         args.append("--headless")
     else:
@@ -145,6 +154,53 @@ def one_run(
         time.sleep(idle_s)
         memory = rss_mb(proc.pid)
         return ready, shown, memory, stop(proc, mode)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def desktop_idle(
+    idle_s: float, cpu_s: float, page: str | None, python: str = sys.executable
+) -> tuple[float, float, float]:
+    """One desktop launch: launch to the window's first paint, idle RSS, and the CPU it used
+    over `cpu_s` seconds of idling (percent of one core), after `idle_s` to settle."""
+    with tempfile.TemporaryDirectory() as home:
+        if page is not None:
+            opens_on(home, page)
+        launched_at = time.time()
+        proc, _ready = launch("desktop", gateway_env(home, free_port()), python=python)
+        shown = logged_at(Path(home) / "log" / LOG_FILE, WINDOW_PAINTED) - launched_at
+        time.sleep(idle_s)
+        memory = rss_mb(proc.pid)
+        before = cpu_seconds(proc.pid)
+        time.sleep(cpu_s)
+        busy = (cpu_seconds(proc.pid) - before) / cpu_s * 100
+        stop(proc, "desktop")
+        return shown, memory, busy
+
+
+def compare_trees(runs: int, idle_s: float, cpu_s: float, other: str, bare_rss: float) -> None:
+    """The desktop's first paint, idle memory and idle CPU for this tree and the one `other`
+    (a Python whose path holds another commit's package) runs, the launches alternating so
+    the machine's load falls on both alike; window on Overview (charts shown) and on Jobs."""
+    trees = {"this tree": sys.executable, f"{other}": other}
+    for page in (None, "jobs"):
+        results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in trees}
+        for _ in range(runs):
+            for name, python in trees.items():
+                results[name].append(desktop_idle(idle_s, cpu_s, page, python))
+        where = f"window on {page or 'Overview'}"
+        for name, rows in results.items():
+            shown = statistics.median(r[0] for r in rows)
+            memory = statistics.median(r[1] for r in rows)
+            busy = statistics.median(r[2] for r in rows)
+            print(
+                f"{name[:28]:<28} {where:<20} first paint {shown * 1000:>5.0f} ms  idle RSS "
+                f"{memory:>6.1f} MB (x{memory / bare_rss:.1f} bare)  idle CPU {busy:>5.2f} %"
+            )
 
 
 def opens_on(home: str, page: str) -> None:
@@ -320,6 +376,12 @@ def main() -> None:
         type=Path,
         help="a checkout of an earlier commit: compare start-up times with it, in turns",
     )
+    parser.add_argument(
+        "--compare-python",
+        help="the desktop's first paint, idle memory and idle CPU against the package this "
+        "Python imports (another commit's tree on its path; run from outside this tree)",
+    )
+    parser.add_argument("--cpu-window", type=float, default=10.0, help="seconds of idle CPU")
     args = parser.parse_args()
     if args.baseline:
         compileall.compile_dir(args.baseline / "llmgw_desktop", quiet=1)
@@ -345,6 +407,10 @@ def main() -> None:
         )
 
     print(f"{'python -c pass (the baseline)':<34} {bare * 1000:>7.0f} ms  RSS {bare_rss:.1f} MB")
+    if args.compare_python is not None:
+        compare_trees(args.runs, args.idle, args.cpu_window, args.compare_python, bare_rss)
+        print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
     if args.memory_only:
         headless = statistics.median(one_run("headless", args.idle)[2] for _ in range(args.runs))
         print(f"{'headless idle RSS':<44} {headless:>7.1f} MB  x{headless / bare_rss:>5.1f} bare")

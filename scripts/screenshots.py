@@ -17,15 +17,15 @@ What runs, all on this machine and offline:
 Once the window is up, a driver on the app's own loop sends the workload through the gateway's
 HTTP front door (a few hundred chat requests from several callers and projects, streamed and
 not, some of them failing over; jobs through the CLI bridge, one left running), then shows each
-page in `MainWindow.pages` (whatever pages are registered when it runs), lets it refresh, and
-saves `QWidget.grab()` as <out>/<page key>.png; the overview is also taken in the dark look.
-The first-run guide, which a fresh data folder shows over the window, is taken first (state
-`first_run`: its CLI step, then its key step with a pasted key tested), then skipped.
-Then the states a review checks (each also a --pages name): `stuck` (the Jobs page with the
-job left running marked stuck: it is silent past `jobs.stuck_after_ms`, set to 5 s here),
-`small` (every page at 1024x700, as <key>-1024x700.png) and `dialogs` (a risky call's
-approval and an OAuth client's consent, the desk's two questions, as dialog-*.png). They are
-not in the README's gallery.
+page in `MainWindow.pages` (whatever pages are registered when it runs, tabs included) at
+1024x700 and at 1920x1080, in the light and the dark look, and saves `QWidget.grab()` as
+<out>/<page key>-<look>-<W>x<H>.png. The first-run guide, which a fresh data folder shows over
+the window, is taken first (state `first_run`: its CLI step, then its key step with a pasted
+key tested), then skipped. Then the states a review checks (each also a --pages name): `stuck`
+(the Jobs page with the job left running marked stuck: it is silent past
+`jobs.stuck_after_ms`, set to 5 s here; taken before the pages, since its idle timeout ends it)
+and `dialogs` (a risky call's approval and an OAuth client's consent, the desk's two questions,
+as dialog-*.png).
 After the pages, the failure state (issue 25): the API upstream answers the next
 `FAILED_CALLS` Anthropic requests with 500s, and Overview (its Failing line, the errors in the
 totals and on the request chart, the health table's red row, errors and latency) is saved as
@@ -93,8 +93,11 @@ DEFAULT_OUT = ROOT / "docs" / "images"
 README = ROOT / "README.md"
 README_START = "<!-- screens: written by scripts/screenshots.py -->"
 README_END = "<!-- /screens -->"
-SCREEN = "1600x1000x24"
-WINDOW_SIZE = (1280, 820)
+SCREEN = "2048x1280x24"
+# Every page is taken at a laptop's smallest window and a full-HD one, in both looks.
+SIZES = ((1024, 700), (1920, 1080))
+LOOKS = (("light", Qt.ColorScheme.Light), ("dark", Qt.ColorScheme.Dark))
+WINDOW_SIZE = SIZES[0]
 XVFB_START_S = 10.0
 WINDOW_WAIT_S = 30.0
 PAGE_SETTLE_S = 1.5  # a page refreshes when shown; give its engine queries time to land
@@ -103,10 +106,8 @@ JOB_TIMEOUT_S = 60.0
 CONCURRENCY = 16
 WAVES = 6  # spread over time, so the live charts have a shape
 WAVE_PAUSE_S = 2.0
-DARK_SAMPLES = ("overview",)
 FIRST_RUN = "first_run"  # the guide's state in --pages and its images' names
-STUCK, SMALL, DIALOGS = "stuck", "small", "dialogs"  # the review states in --pages
-SMALL_SIZE = (1024, 700)
+STUCK, DIALOGS = "stuck", "dialogs"  # the review states in --pages
 STUCK_AFTER_MS = 5000  # the job left running is silent: stuck well before the pages are taken
 GUIDE_KEY = "sk-screenshot-pasted-key-0123456789"  # tested in the guide, never stored
 CALLERS = ("claude-code", "cursor", "codex", "aider")
@@ -637,51 +638,50 @@ async def stage_mcp_servers(window: MainWindow) -> None:
     await until(lambda: page.test_button.isEnabled(), "the MCP server test", 30)
 
 
+def shot_name(key: str, look: str, size: tuple[int, int]) -> str:
+    """`providers-dark-1920x1080.png`: a page, a look and a window size."""
+    return f"{key}-{look}-{size[0]}x{size[1]}.png"
+
+
 async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[tuple[str, Path]]:
-    """Each registered page (and a dark sample) saved as <out>/<key>.png; (title, file)s."""
+    """Every registered page (tabs included) in both looks at both sizes, saved as
+    <out>/<key>-<look>-<W>x<H>.png; (title, file)s, the gallery's order."""
     app = QApplication.instance()
     assert isinstance(app, QApplication)
-    window.resize(*WINDOW_SIZE)
     window.bring_forward()
     saved: list[tuple[str, Path]] = []
-    looks = [("", Qt.ColorScheme.Light), ("-dark", Qt.ColorScheme.Dark)]
-    for suffix, scheme in looks:
+    for look, scheme in LOOKS:
         apply_theme(app, scheme)
-        for key in list(window.pages):
-            if (only and key not in only) or (suffix and key not in DARK_SAMPLES):
-                continue
-            window.show_page(key)
-            await asyncio.sleep(PAGE_SETTLE_S)
-            path = out / f"{key}{suffix}.png"
-            save(window, path)
-            title = window.pages[key].TITLE + (" (dark look)" if suffix else "")
-            saved.append((title, path))
+        for size in SIZES:
+            window.resize(*size)
+            for key in list(window.pages):
+                if only and key not in only:
+                    continue
+                window.show_page(key)
+                await asyncio.sleep(PAGE_SETTLE_S)
+                path = out / shot_name(key, look, size)
+                save(window, path)
+                saved.append((window.pages[key].TITLE, path))
     apply_theme(app)
+    window.resize(*WINDOW_SIZE)
     return saved
 
 
 async def capture_states(
     window: MainWindow, out: Path, only: set[str] | None
 ) -> list[tuple[str, Path]]:
-    """The review states: the stuck job, every page at 1024x700, the two question dialogs."""
+    """The review states: the stuck job, the two question dialogs."""
     saved: list[tuple[str, Path]] = []
     window.resize(*WINDOW_SIZE)
     if only is None or STUCK in only:
         window.show_page("jobs")
         jobs = window.pages["jobs"]
         await until(lambda: jobs.model.stuck_count(), "the stuck job", JOB_TIMEOUT_S)  # type: ignore[attr-defined]
+        jobs.show_state("Active")  # type: ignore[attr-defined]
         await asyncio.sleep(PAGE_SETTLE_S)
         save(window, out / "jobs-stuck.png")
         saved.append(("Jobs: a stuck job", out / "jobs-stuck.png"))
-    if only is None or SMALL in only:
-        window.resize(*SMALL_SIZE)
-        for key in window.pages:
-            window.show_page(key)
-            await asyncio.sleep(PAGE_SETTLE_S)
-            path = out / f"{key}-1024x700.png"
-            save(window, path)
-            saved.append((f"{window.pages[key].TITLE} at 1024x700", path))
-        window.resize(*WINDOW_SIZE)
+        jobs.show_state("All jobs")  # type: ignore[attr-defined]
     if only is None or DIALOGS in only:
         saved += await capture_dialogs(window, out)
     return saved
@@ -752,25 +752,40 @@ async def capture_failure(
 
 
 def update_readme(shots: list[tuple[str, Path]]) -> None:
-    """Rewrite the README's gallery (between the screens markers) to show exactly the pages
-    taken, two to a row, so it follows the pages as they are registered."""
+    """Rewrite the README's gallery (between the screens markers) to show exactly the images
+    taken: a row a page (its light look at 1024x700 beside its dark look at 1920x1080, links
+    to the other two), then the states (a failing provider, the tray, the first-run guide)."""
     text = README.read_text(encoding="utf-8")
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:
         print(f"README.md has no {README_START} ... {README_END} markers; left alone")
         return
-    rows: list[str] = []
-    for pair in (shots[i : i + 2] for i in range(0, len(shots), 2)):
-        cells = [*pair, *[("", None)] * (2 - len(pair))]
-        titles = " | ".join(f"**{title}**" if title else " " for title, _ in cells)
-        images = " | ".join(
-            f"![{title}]({path.relative_to(ROOT).as_posix()})" if path else " "
-            for title, path in cells
+
+    def rel(path: Path) -> str:
+        return path.relative_to(ROOT).as_posix()
+
+    by_name = {path.name: (title, path) for title, path in shots}
+    small, large = SIZES
+    rows = ["| Page | Light, 1024x700 | Dark, 1920x1080 |", "|---|---|---|"]
+    pages = [p for _t, p in shots if p.name.endswith(f"-light-{small[0]}x{small[1]}.png")]
+    for path in pages:
+        key = path.name.removesuffix(f"-light-{small[0]}x{small[1]}.png")
+        title = by_name[path.name][0]
+        others = [
+            f"[{look} {w}x{h}]({rel(by_name[shot_name(key, look, (w, h))][1])})"
+            for look, (w, h) in (("dark", small), ("light", large))
+            if shot_name(key, look, (w, h)) in by_name
+        ]
+        dark = by_name.get(shot_name(key, "dark", large))
+        dark_cell = f"![{title}, dark]({rel(dark[1])})" if dark else " "
+        rows.append(
+            f"| **{title}**<br>{' · '.join(others)} | ![{title}]({rel(path)}) | {dark_cell} |"
         )
-        rows += [f"| {titles} |", f"| {images} |"]
-    # A markdown table needs a header: the first row of titles is it.
-    table = [rows[0], "|---|---|", *rows[1:]] if rows else []
-    gallery = "\n".join([README_START, "", *table, "", ""])
+    states = [(t, p) for t, p in shots if not any(p.name.endswith(f"x{s[1]}.png") for s in SIZES)]
+    if states:
+        rows += ["", "| State | |", "|---|---|"]
+        rows += [f"| **{title}** | ![{title}]({rel(path)}) |" for title, path in states]
+    gallery = "\n".join([README_START, "", *rows, "", ""])
     README.write_text(text[:start] + gallery + text[end:], encoding="utf-8")
     print("updated the gallery in README.md")
 
@@ -792,13 +807,15 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         await stage_mcp_servers(window)
         only = set(args.pages.split(",")) if args.pages else None
         guide = await capture_guide(args.out, only)
+        # The stuck job first: it is killed by its idle timeout while the pages are taken.
+        states = await capture_states(window, args.out, only)
         outcome["saved"] = guide + await capture(window, args.out, only)
         if only is None or "failure" in only:
             outcome["saved"] += await capture_failure(window, base_url, upstreams, args.out)
             outcome["saved"] += await capture_tray(window, args.out)
+        outcome["saved"] += states
         if only is None and args.out == DEFAULT_OUT:
             update_readme(outcome["saved"])
-        outcome["saved"] += await capture_states(window, args.out, only)
         running.cancel()
     except BaseException as exc:
         outcome["error"] = exc

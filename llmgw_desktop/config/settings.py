@@ -22,6 +22,7 @@ from llmgw_desktop.config import paths
 from llmgw_desktop.config import settings_fields as checks
 from llmgw_desktop.config.acp_agents import acp_names_clash
 from llmgw_desktop.config.budgets import check_budget_tables
+from llmgw_desktop.config.quiet_hours import check_quiet_hours
 from llmgw_desktop.config.settings_cache import ResponseCacheSettings
 from llmgw_desktop.config.settings_fields import section, setting
 from llmgw_desktop.config.settings_gateway import GatewaySettings
@@ -115,6 +116,14 @@ class UiSettings:
         False,
         env="LLM_GATEWAY_UI_START_HIDDEN",
         doc="Start in the tray without showing the window (ignored where there is no tray).",
+    )
+    quiet_hours: str = setting(
+        "",
+        env="LLM_GATEWAY_UI_QUIET_HOURS",
+        doc="Local times with no system notifications, such as 22:00-07:00 (over midnight when "
+        "the end comes first); empty: never quiet. The notification history keeps them all, "
+        "and an approval still opens its dialog.",
+        check=check_quiet_hours,
     )
 
 

@@ -62,6 +62,8 @@ class Notice(Event):
 
     level: str  # "info", "warning" or "error"
     message: str
+    # What it is about, for the desk to open its place ("budget"); "" for anything else.
+    topic: str = ""
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,8 @@ class DesktopApp:
             QTimer.singleShot(FREEZE_AFTER_MS, self._collector.freeze_startup_objects)
         self.approvals = _NotifyingApprovals(runtime.engine.approvals, self.window, self.tray)
         self.consent = _NotifyingConsent(runtime.engine.consent, self.window, self.tray)
+        if self.window is not None:
+            self.window.watch_questions([self.approvals, self.consent])
         install_stop_signals(asyncio.get_running_loop(), self._quit)
         log.info("desktop app ready (tray: %s)", self.tray is not None)
         try:
@@ -142,7 +144,7 @@ class DesktopApp:
                 self.window.hide()
                 # A page's refresh may still be waiting on the engine (a CLI version check):
                 # cancelled now, it ends while the runtime stops instead of outliving the loop.
-                for page in self.window.pages.values():
+                for page in self.window.built_pages():
                     page.tasks.cancel_all()
             await runtime.stop()
         return 0
@@ -211,10 +213,13 @@ class DesktopApp:
             close_quits=not has_tray,
             on_quit=actions.request_quit,  # asks first while jobs are running
         )
-        actions.set_pages({key: page.TITLE for key, page in self.window.pages.items()}, self._open)
+        actions.set_pages(dict(self.window.page_titles), self._open)
         if has_tray:
             self.tray = TrayIcon(bridge, actions, runtime.mcp_url, autostart=self.autostart)
+            self.tray.set_quiet_hours(settings.ui.quiet_hours)  # checked when loaded
             self.tray.shown.connect(self.window.notifications.record)
+            self.tray.opened.connect(self._open_place)
+            self.window.settingSaved.connect(self._setting_saved)
             self.tray.show()
         self.window.guide_action.triggered.connect(self.open_guide)
         if not (has_tray and (settings.ui.start_hidden or self._hidden)):
@@ -248,6 +253,16 @@ class DesktopApp:
             self.window.show_page(page)
             self.window.bring_forward()
 
+    def _open_place(self, place: str, detail: str) -> None:
+        """A notification was clicked: the window, at the place it is about."""
+        if self.window is not None:
+            self.window.bring_forward()
+            self.window.open_place(place, detail)
+
+    def _setting_saved(self, key: str, value: object) -> None:
+        if key == "ui.quiet_hours" and self.tray is not None:
+            self.tray.set_quiet_hours(str(value))  # checked before it was saved
+
     def _on_second_launch(self) -> str:
         log.info("a second launch asked for the window; bringing it forward")
         if self.window is not None:
@@ -270,6 +285,7 @@ class _NotifyingApprovals(DeskApprovals):
                 "Approval needed",
                 f"{who_asks(request.caller, request.principal)} asks {request.provider}: "
                 "the call waits for your approval.",
+                question=pending.id,
             )
 
 
@@ -286,4 +302,5 @@ class _NotifyingConsent(DeskConsent):
             self._tray.notify_waiting(
                 "Access requested",
                 f"{pending.request.client_name} asks for access to the gateway.",
+                question=pending.id,
             )

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 
 from llmgw_desktop.engine.api import ApprovalGate, PendingApproval
-from llmgw_desktop.ui.decision_dialog import DecisionDialog, countdown_text
-from llmgw_desktop.ui.qt import QObject, QWidget
+from llmgw_desktop.ui.decision_dialog import DecisionDialog, QuestionDesk, countdown_text
+from llmgw_desktop.ui.qt import QWidget
 
 __all__ = ["DeskApprovals", "countdown_text", "prompt_preview", "where_it_runs", "who_asks"]
 
@@ -57,7 +57,7 @@ def where_it_runs(workspace: str, working_dir: str) -> str:
     return "Directory: the provider's default (none named)"
 
 
-class DeskApprovals(QObject):
+class DeskApprovals(QuestionDesk):
     """Shows each pending approval as a dialog and reports the answer to the gate."""
 
     def __init__(
@@ -71,7 +71,6 @@ class DeskApprovals(QObject):
         self._gate = gate
         self._parent = parent_window
         self._clock = clock
-        self.open_dialogs: dict[str, DecisionDialog] = {}
         gate.attach_desk(self.show)
 
     def detach(self) -> None:
@@ -101,7 +100,7 @@ class DeskApprovals(QObject):
         box.setObjectName(f"approval:{pending.id}")
 
         def answered(_result: int) -> None:
-            self.open_dialogs.pop(pending.id, None)
+            self._forget(pending.id)
             approved = box.approved()
             if not self._gate.answer(pending.id, approved):
                 log.info("approval %s was answered after it had timed out", pending.id)
@@ -109,11 +108,11 @@ class DeskApprovals(QObject):
         box.finished.connect(answered)
         # A timed-out request closes its dialog: the answer would no longer count.
         pending.answer.add_done_callback(lambda _f: self._close(pending.id))
-        self.open_dialogs[pending.id] = box
+        self._track(pending.id, box)
         box.open()
 
     def _close(self, approval_id: str) -> None:
-        box = self.open_dialogs.pop(approval_id, None)
+        box = self._forget(approval_id)
         if box is not None:
             box.close()
 

@@ -33,6 +33,7 @@ class EngineBridge(QObject):
     pauseChanged = Signal(bool)
     engineStateChanged = Signal(str)
     notice = Signal(str, str)  # level, message
+    noticeAbout = Signal(str, str, str)  # level, message, topic ("budget", or "")
     storeHealthChanged = Signal(str)  # what is wrong with the store, or "" when all is well
     jobStateChanged = Signal(str, str, str, str)  # job id, provider, state, principal
     # A running job became stuck (True) or no longer is (False); carries the JobStuckChanged
@@ -54,7 +55,7 @@ class EngineBridge(QObject):
             bus.subscribe(PauseChanged, lambda e: self.pauseChanged.emit(e.paused)),
             bus.subscribe(EngineStarted, lambda e: self.engineStateChanged.emit("running")),
             bus.subscribe(EngineStopped, lambda e: self.engineStateChanged.emit("stopped")),
-            bus.subscribe(Notice, lambda e: self.notice.emit(e.level, e.message)),
+            bus.subscribe(Notice, self._on_notice),
             bus.subscribe(
                 StoreHealthChanged, lambda e: self.storeHealthChanged.emit(e.reason or "")
             ),
@@ -66,6 +67,10 @@ class EngineBridge(QObject):
             bus.subscribe(BreakerChanged, lambda e: self.breakerChanged.emit(e.provider, e.state)),
             bus.subscribe(RequestFinished, self.requestFinished.emit),
         ]
+
+    def _on_notice(self, event: Notice) -> None:
+        self.notice.emit(event.level, event.message)
+        self.noticeAbout.emit(event.level, event.message, event.topic)
 
     def detach(self) -> None:
         """Stop listening to the engine (before the widgets go away)."""

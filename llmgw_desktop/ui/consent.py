@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 
 from llmgw_desktop.engine.api import ConsentQueue, PendingConsent
-from llmgw_desktop.ui.decision_dialog import DecisionDialog
-from llmgw_desktop.ui.qt import QObject, QStyle, QWidget
+from llmgw_desktop.ui.decision_dialog import DecisionDialog, QuestionDesk
+from llmgw_desktop.ui.qt import QStyle, QWidget
 
 __all__ = ["DeskConsent"]
 
@@ -27,7 +27,7 @@ SCOPE_WORDS = {
 }
 
 
-class DeskConsent(QObject):
+class DeskConsent(QuestionDesk):
     """Shows each consent request as a dialog and reports the answer to the queue."""
 
     def __init__(
@@ -41,7 +41,6 @@ class DeskConsent(QObject):
         self._queue = queue
         self._parent = parent_window
         self._clock = clock
-        self.open_dialogs: dict[str, DecisionDialog] = {}
         queue.attach_desk(self.show)
 
     def detach(self) -> None:
@@ -67,17 +66,17 @@ class DeskConsent(QObject):
         box.setObjectName(f"consent:{pending.id}")
 
         def answered(_result: int) -> None:
-            self.open_dialogs.pop(pending.id, None)
+            self._forget(pending.id)
             approved = box.approved()
             if not self._queue.answer(pending.id, approved, by="desk"):
                 log.info("consent %s was answered after it had been decided", pending.id[:8])
 
         box.finished.connect(answered)
         pending.decision.add_done_callback(lambda _f: self._close(pending.id))
-        self.open_dialogs[pending.id] = box
+        self._track(pending.id, box)
         box.open()
 
     def _close(self, consent_id: str) -> None:
-        box = self.open_dialogs.pop(consent_id, None)
+        box = self._forget(consent_id)
         if box is not None:
             box.close()

@@ -26,6 +26,7 @@ from llmgw_desktop.ui.qt import (
     QHBoxLayout,
     QKeyEvent,
     QLabel,
+    QObject,
     QPlainTextEdit,
     QPushButton,
     QShowEvent,
@@ -34,9 +35,10 @@ from llmgw_desktop.ui.qt import (
     QTimer,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 
-__all__ = ["BUTTON_ORDER", "DecisionDialog", "countdown_text", "wrap_at_spaces"]
+__all__ = ["BUTTON_ORDER", "DecisionDialog", "QuestionDesk", "countdown_text", "wrap_at_spaces"]
 
 # Left to right, in every question the desk asks.
 BUTTON_ORDER = ("Deny", "Approve")
@@ -246,3 +248,37 @@ class DecisionDialog(QDialog):
         text = self._whole if whole else self._literal
         self.literal_view.setPlainText(wrap_at_spaces(text, LITERAL_COLUMNS))
         self.whole_toggle.setText("Show the excerpt" if whole else "Show the whole prompt")
+
+
+class QuestionDesk(QObject):
+    """The questions of one kind open at the desk now (approvals, consents), one dialog each;
+    `changed` fires when one opens or closes, so the window's header can count them."""
+
+    changed = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open_dialogs: dict[str, DecisionDialog] = {}
+
+    def waiting(self) -> int:
+        """How many questions wait for an answer."""
+        return len(self.open_dialogs)
+
+    def bring_forward(self) -> bool:
+        """Raise the oldest open question's dialog; False when none is open."""
+        for box in self.open_dialogs.values():
+            box.show()
+            box.raise_()
+            box.activateWindow()
+            return True
+        return False
+
+    def _track(self, question_id: str, box: DecisionDialog) -> None:
+        self.open_dialogs[question_id] = box
+        self.changed.emit()
+
+    def _forget(self, question_id: str) -> DecisionDialog | None:
+        box = self.open_dialogs.pop(question_id, None)
+        if box is not None:
+            self.changed.emit()
+        return box

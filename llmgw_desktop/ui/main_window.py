@@ -1,24 +1,34 @@
-"""The dashboard window: a list of pages on the left, the chosen page on the right.
+"""The dashboard window: grouped navigation on the left; on the right the status header above
+the chosen place.
 
-Pages come from `PAGES` (each a `Page` subclass); `show_page(key)` is how the tray and the
-keyboard switch between them. Every page has a shortcut from its place in the list
-(`page_shortcut`: Ctrl+1 ... Ctrl+9, Ctrl+0, then Alt+1 ... Alt+0), so a page added to `PAGES`
-gets one without an edit here. The window remembers its size and last page
-in `ui.ini` in the data folder. The menu bar holds the gateway actions shared with the tray.
+The places come from `GROUPS` (Monitor, Use, Configure, Help); a place is one page, or pages
+that serve one task shown as its tabs (`PageTabs`). `show_page(key)` is how the tray, the
+header, the command palette and the keyboard switch between pages, by a page's own key even
+when it is a tab. Every place has a shortcut from its position (`page_shortcut`: Ctrl+1 ...
+Ctrl+9, Ctrl+0, then Alt+1 ...), and Ctrl+K opens the command palette (`palette.py`). The
+window remembers its size and last page in `ui.ini` in the data folder. The menu bar holds the
+gateway actions shared with the tray.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from llmgw_desktop import __version__
 from llmgw_desktop.ui.access_panel import AccessPanel
+from llmgw_desktop.ui.accessibility import name_controls
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.decision_dialog import QuestionDesk
+from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.glyphs import glyph
+from llmgw_desktop.ui.header import StatusHeader
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.keyboard import let_tab_leave_tables
+from llmgw_desktop.ui.nav import NavList, place_shortcut
 from llmgw_desktop.ui.notifications import NotificationLog, NotificationsPage
+from llmgw_desktop.ui.page_tabs import PageTabs
 from llmgw_desktop.ui.pages.agents import AgentsPage
 from llmgw_desktop.ui.pages.base import Page, PageContext, WindowFacts
 from llmgw_desktop.ui.pages.budgets import BudgetsPage
@@ -31,9 +41,12 @@ from llmgw_desktop.ui.pages.log_page import LogPage
 from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
 from llmgw_desktop.ui.pages.overview import OverviewPage
 from llmgw_desktop.ui.pages.playground import PlaygroundPage
+from llmgw_desktop.ui.pages.prices_page import PricesPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
+from llmgw_desktop.ui.palette import CommandPalette
+from llmgw_desktop.ui.places import PlaceStack
 from llmgw_desktop.ui.qt import (
     QCheckBox,
     QCloseEvent,
@@ -41,57 +54,59 @@ from llmgw_desktop.ui.qt import (
     QHideEvent,
     QKeySequence,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QPaintEvent,
     QSettings,
     QShortcut,
     QShowEvent,
+    QSizePolicy,
     QStackedWidget,
     Qt,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
+    Signal,
 )
+from llmgw_desktop.ui.theme import themed
 
-__all__ = ["PAGES", "MainWindow", "WindowFacts", "page_shortcut"]
+__all__ = ["GROUPS", "PAGES", "MainWindow", "WindowFacts", "page_shortcut"]
 
 log = logging.getLogger(__name__)
 
 NOTICE_MS = 6000
-DEFAULT_SIZE = (980, 680)
-PAGES: tuple[type[Page], ...] = (
-    OverviewPage,
-    JobsPage,
-    RecorderPage,
-    PlaygroundPage,
-    AgentsPage,
-    BudgetsPage,
-    ProvidersPage,
-    CredentialsPage,
-    ClientsPage,
-    McpServersPage,
-    KeysPage,
-    SettingsPage,
-    ConnectPage,
-    NotificationsPage,
-    LogPage,
+PALETTE_KEYS = "Ctrl+K"
+NATIVE = QKeySequence.SequenceFormat.NativeText
+DEFAULT_SIZE = (1120, 740)
+# What a person comes to do, in the order they come to do it; a tuple of two pages is one
+# place with two tabs (who may call the gateway; what happened).
+GROUPS: tuple[tuple[str, tuple[tuple[type[Page], ...], ...]], ...] = (
+    ("Monitor", ((OverviewPage,), (JobsPage,), (RecorderPage,), (AgentsPage,))),
+    ("Use", ((PlaygroundPage,),)),
+    (
+        "Configure",
+        (
+            (ProvidersPage,),
+            (KeysPage, ClientsPage),
+            (McpServersPage,),
+            (BudgetsPage,),
+            (CredentialsPage,),
+            (SettingsPage, PricesPage),
+        ),
+    ),
+    ("Help", ((ConnectPage,), (LogPage, NotificationsPage))),
 )
-
-
-# Digits in keyboard order; Alt+digit goes on where Ctrl+digit ends (menus take Alt+letters).
-_DIGITS = "1234567890"
-
-
-def page_shortcut(index: int) -> str | None:
-    """The key sequence of the page at `index` in the list (from 0), or None past the 20th."""
-    modifier, digit = divmod(index, len(_DIGITS))
-    if modifier >= 2:
-        return None
-    return f"{('Ctrl', 'Alt')[modifier]}+{_DIGITS[digit]}"
+PAGES: tuple[type[Page], ...] = tuple(
+    page for _group, places in GROUPS for place in places for page in place
+)
+page_shortcut = place_shortcut  # the name the tests and the tray's docs know
 
 
 class MainWindow(QMainWindow):
-    """Navigation, pages, and the menu bar with the gateway actions."""
+    """Navigation, header, pages, and the menu bar with the gateway actions."""
+
+    # A setting was saved on the Settings page (key, value): what outside the window takes it
+    # on live (the tray's quiet hours) listens here.
+    settingSaved = Signal(str, object)
 
     def __init__(
         self,
@@ -116,32 +131,66 @@ class MainWindow(QMainWindow):
         self.guide_action = help_menu.addAction("First-run &guide…")
 
         context = PageContext(bridge=bridge, actions=actions, facts=facts)
-        self.pages: dict[str, Page] = {}
         self._shortcuts: list[QShortcut] = []  # kept: PySide drops an unreferenced wrapper's slot
-        self.nav = QListWidget()
-        self.nav.setObjectName("pageList")
-        self.nav.setFixedWidth(170)
         self.stack = QStackedWidget()
-        for index, page_type in enumerate(PAGES):
-            page = page_type(context)
-            self.pages[page.KEY] = page
-            self.stack.addWidget(page)
-            item = QListWidgetItem(page.TITLE)
-            item.setData(Qt.ItemDataRole.UserRole, page.KEY)
-            keys = page_shortcut(index)
+        # Each place is built the first time it is shown or one of its pages is looked up.
+        self._places = PlaceStack(context, GROUPS, self.stack, self._place_built)
+        self.pages: Mapping[str, Page] = self._places.pages
+        self.places = self._places.places
+        self.page_titles = self._places.titles  # every page's title, none built
+        groups = self._places.groups
+        # The notification history records from the start (the Log place holds it).
+        self._places.build_page(NotificationsPage.KEY)
+        self.nav = NavList(groups)
+        for index, place in enumerate(self.nav.places):
+            keys = place_shortcut(index)
             if keys is not None:
-                item.setToolTip(f"{page.TITLE} ({keys})")
                 shortcut = QShortcut(QKeySequence(keys), self)
-                shortcut.activated.connect(lambda key=page.KEY: self.show_page(key))
+                shortcut.activated.connect(lambda key=place.key: self.show_page(key))
                 self._shortcuts.append(shortcut)
-            self.nav.addItem(item)
-        self.nav.currentRowChanged.connect(self._on_row)
+        self.nav.placeChosen.connect(self._on_place)
         let_tab_leave_tables(self)
+        name_controls(self)
+        self._actions = actions
+        self.command_palette: CommandPalette | None = None  # made when first opened
+        palette_keys = QShortcut(QKeySequence(PALETTE_KEYS), self)
+        palette_keys.activated.connect(self.open_palette)
+        self._shortcuts.append(palette_keys)
 
+        self.header = StatusHeader(bridge, self.open_place)
+        # The palette's button heads the navigation, as a search box heads a sidebar.
+        go_to = QToolButton()
+        go_to.setObjectName("openPalette")
+        go_to.setProperty("chip", True)
+        go_to.setText(f"Go to…   {QKeySequence(PALETTE_KEYS).toString(NATIVE)}")
+        go_to.setIcon(glyph("search"))
+        go_to.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        go_to.setToolTip("Jump to any page, provider, key, job or recorded request")
+        go_to.setAccessibleName("Go to (command palette)")
+        go_to.clicked.connect(self.open_palette)
+        go_to.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        themed(go_to, "header")
+        left = QWidget()
+        left.setObjectName("navColumn")
+        left.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        themed(left, "nav")
+        left_column = QVBoxLayout(left)
+        left_column.setContentsMargins(SPACE["s"], SPACE["m"], SPACE["s"], 0)
+        left_column.setSpacing(SPACE["xs"])
+        left_column.addWidget(go_to)
+        left_column.addWidget(self.nav, 1)
+        right = QWidget()
+        right_column = QVBoxLayout(right)
+        right_column.setContentsMargins(0, 0, 0, 0)
+        right_column.setSpacing(0)
+        right_column.addWidget(self.header)
+        right_column.addWidget(self.stack, 1)
         central = QWidget()
         row = QHBoxLayout(central)
-        row.addWidget(self.nav)
-        row.addWidget(self.stack, 1)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(left)
+        row.addWidget(right, 1)
         self.setCentralWidget(central)
 
         bridge.notice.connect(
@@ -152,6 +201,27 @@ class MainWindow(QMainWindow):
             lambda text: self.notifications.record("status", text)
         )
         self._restore()
+
+    def _place_built(self, widget: QWidget, pages: list[Page]) -> None:
+        """A place was built: wire its tabs, keyboard and names, and what its pages announce."""
+        if isinstance(widget, PageTabs):
+            widget.pageChanged.connect(self._on_tab)
+        let_tab_leave_tables(widget)
+        name_controls(widget)
+        for page in pages:
+            if isinstance(page, SettingsPage):
+                page.saved.connect(self.settingSaved.emit)
+            elif isinstance(page, PricesPage):
+                page.box.saved.connect(self._price_saved)
+
+    def _price_saved(self) -> None:
+        settings = self._places.built.get(SettingsPage.KEY)
+        if isinstance(settings, SettingsPage):
+            settings.reread_file()  # the file now holds the price
+
+    def built_pages(self) -> list[Page]:
+        """The pages built so far (what shutting down must stop; the rest never ran)."""
+        return list(self._places.built.values())
 
     # -- the pages that used to be the whole window, kept for the tray and tests -------------
 
@@ -188,45 +258,106 @@ class MainWindow(QMainWindow):
     def refresh_status(self) -> None:
         self.overview.refresh_status()
 
+    def open_palette(self) -> CommandPalette:
+        """Show the command palette (Ctrl+K), made the first time it is asked for."""
+        if self.command_palette is None:
+            actions = self._actions
+            offered = [("Pause all providers", actions.pause_all)]
+            offered.append(("Copy MCP endpoint", actions.copy_endpoint))
+            offered += [(f"Copy the setup for {a.text()}", a) for a in actions.copy_setup]
+            self.command_palette = CommandPalette(self, self._bridge.engine, offered)
+        self.command_palette.open_palette()
+        return self.command_palette
+
+    def watch_questions(self, desks: Sequence[QuestionDesk]) -> None:
+        """Count the approvals and consents waiting at the desk in the header."""
+        self.header.watch_questions(desks)
+
     # -- navigation ---------------------------------------------------------------------
 
     @property
     def current_page(self) -> Page:
-        page = self.stack.currentWidget()
+        widget = self.stack.currentWidget()
+        page = widget.current_page if isinstance(widget, PageTabs) else widget
         assert isinstance(page, Page)
         return page
 
     def show_page(self, key: str) -> None:
-        """Switch to the page `key` (and bring the window forward if it is hidden)."""
-        keys = list(self.pages)
+        """Switch to the page `key` (and bring the window forward if it is hidden).
+
+        Raises:
+            KeyError: no page has that key.
+        """
         if key not in self.pages:
-            raise KeyError(f"no dashboard page {key!r}; pages: {keys}")
-        self.nav.setCurrentRow(keys.index(key))
+            raise KeyError(f"no dashboard page {key!r}; pages: {list(self.pages)}")
+        place = self._places.place_of(key)
+        widget = self._places.widget(place)
+        if isinstance(widget, PageTabs) and widget.current_page is not self.pages[key]:
+            shown = self.stack.currentWidget() is widget and self.isVisible()
+            widget.show_tab(self.pages[key], announce=shown)
+        if self.nav.currentRow() != self.nav.row_of(place):
+            self.nav.select(place)
         if not self.isVisible():
             self.bring_forward()
 
-    def _on_row(self, row: int) -> None:
-        if row < 0:
+    def open_place(self, key: str, detail: str) -> None:
+        """Show page `key` with `detail` chosen there (the header's chips, a notification's
+        click): a provider's switch id, a job's id ("active": the live jobs); "approval"
+        brings the waiting question forward, "" only the window."""
+        if key == "approval":
+            self.header.press("questions")
             return
-        previous = self.current_page
-        page = self.stack.widget(row)
-        if previous is not page and isinstance(previous, Page):
-            previous.page_hidden()
-        self.stack.setCurrentIndex(row)
+        page = self.pages.get(key)
+        if isinstance(page, ProvidersPage) and detail:
+            page.select_provider(detail)
+        elif isinstance(page, JobsPage) and detail in ("active", "stuck"):
+            page.show_state("Active")
+        elif isinstance(page, JobsPage) and detail:
+            page.show_job(detail)
         if page is not None:
-            let_tab_leave_tables(page)  # a page may have built a table since
-        if isinstance(page, Page):
-            self._state.setValue("page", page.KEY)
-            if self.isVisible():
-                page.page_shown()
+            self.show_page(key)
+
+    def _on_place(self, place_key: str) -> None:
+        shown = self.stack.currentWidget()
+        previous = self._page_in(shown)
+        widget = self._places.widget(place_key)
+        self.stack.setCurrentWidget(widget)
+        page = self.current_page
+        if previous is not None and previous is not page:
+            previous.page_hidden()
+        let_tab_leave_tables(widget)  # a page may have built a table since
+        name_controls(widget)
+        self._state.setValue("page", page.KEY)
+        if self.isVisible() and previous is not page:
+            page.page_shown()
+
+    @staticmethod
+    def _page_in(widget: QWidget | None) -> Page | None:
+        """The page `widget` (a place in the stack) shows, or None for one not built yet."""
+        shown = widget.current_page if isinstance(widget, PageTabs) else widget
+        return shown if isinstance(shown, Page) else None
+
+    def _on_tab(self, hidden: Page, shown: Page) -> None:
+        """A tab of the current place was switched: the pages hear of it as of a place."""
+        if self.stack.currentWidget() is not self._places.widget(self._places.place_of(shown.KEY)):
+            return
+        hidden.page_hidden()
+        let_tab_leave_tables(shown)
+        name_controls(shown)
+        self._state.setValue("page", shown.KEY)
+        if self.isVisible():
+            shown.page_shown()
 
     def _restore(self) -> None:
         width = _as_int(self._state.value("width"), DEFAULT_SIZE[0])
         height = _as_int(self._state.value("height"), DEFAULT_SIZE[1])
         self.resize(max(640, width), max(480, height))
         key = str(self._state.value("page", OverviewPage.KEY))
-        keys = list(self.pages)
-        self.nav.setCurrentRow(keys.index(key) if key in keys else 0)
+        key = key if key in self.pages else OverviewPage.KEY
+        widget = self._places.widget(self._places.place_of(key))
+        if isinstance(widget, PageTabs):
+            widget.show_tab(self.pages[key], announce=False)
+        self.nav.select(self._places.place_of(key))
 
     def _remember_size(self) -> None:
         self._state.setValue("width", self.width())
@@ -251,10 +382,14 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if not self._painted:
+            self.nav.setFocus()  # the keyboard starts in the navigation
+        self.header.start()
         self.current_page.page_shown()
 
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
+        self.header.stop()
         self.current_page.page_hidden()
         self._remember_size()
 

@@ -97,6 +97,7 @@ class NotificationsPage(Page):
 
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("notifications")
+        self.table.setAccessibleName("Notification history")
         self.table.setHorizontalHeaderLabels(["Time", "Level", "Message"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

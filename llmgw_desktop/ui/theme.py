@@ -5,28 +5,50 @@ Qt 6.5+ reports the system's choice (`QStyleHints.colorScheme`) and announces ch
 says, so the app uses Fusion everywhere: one style that honours the palette fully and looks
 the same on Linux, Windows and macOS. An unknown scheme (no platform theme, e.g. offscreen or a
 bare X server) gets the light look.
+
+A look is the palette plus a few colours Qt has no role for (the tones: ok, warning, error,
+info, muted; borders, cards and the navigation column). Widgets never hard-code a colour: a
+text in a tone carries the `tone` property and gets a palette of the tone's colour
+(`set_tone`); the few widgets that draw more than text (the navigation, the header's chips,
+primary buttons, badges) carry a small style sheet of their own (`themed`); cards paint
+themselves from the look. On a switch of the system's scheme `apply_theme` recolours each of
+them (`restyle`). There is no app-wide style sheet: it made Qt polish every widget through its
+style sheet engine, ~1 s and ~11 MB more to build the window. Every text colour is checked
+against the backgrounds it is drawn on (`contrast`, WCAG 2: 4.5:1 for text) in
+tests/ui/test_theme.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmgw_desktop.ui.qt import QApplication, QColor, QPalette, QStyleFactory, Qt
+from llmgw_desktop.ui.design import RADIUS, SPACE
+from llmgw_desktop.ui.qt import QApplication, QColor, QPalette, QStyleFactory, Qt, QWidget
 
 __all__ = [
     "DARK",
     "LIGHT",
+    "TONES",
     "Look",
     "apply_theme",
+    "base_style",
+    "contrast",
+    "current_look",
     "error_colour",
     "follow_system_theme",
     "is_dark",
     "palette_for",
+    "restyle",
+    "set_tone",
+    "themed",
+    "tone_colour",
     "warning_colour",
 ]
 
 STYLE = "Fusion"
-BRAND_BLUE = "#2f6fed"  # the app icon's blue, used for selection and focus
+BRAND_BLUE = "#2563eb"  # the app icon's blue, a shade deeper so white text on it reads
+# The tones a piece of text or a badge can have; "" is the look's ordinary text.
+TONES = ("ok", "warning", "error", "info", "muted", "off")
 
 
 @dataclass(frozen=True)
@@ -46,38 +68,72 @@ class Look:
     tooltip_text: str
     disabled_text: str
     placeholder: str
+    # Beyond the palette: surfaces, lines and the tones.
+    surface: str  # cards, the header, detail panes
+    nav: str  # the navigation column
+    border: str
+    hover: str
+    muted: str
+    ok: str
+    warning: str
+    error: str
+    info: str
+
+    def tone(self, tone: str) -> str:
+        """The colour of `tone` (one of `TONES`), or the ordinary text colour for ""."""
+        if tone in ("muted", "off"):
+            return self.muted
+        return str(getattr(self, tone)) if tone in TONES else self.window_text
 
 
 LIGHT = Look(
     name="light",
-    window="#efefef",
-    window_text="#1d1d1f",
+    window="#f4f5f7",
+    window_text="#1d1f23",
     base="#ffffff",
-    alternate_base="#f5f6f8",
-    button="#efefef",
+    alternate_base="#f6f7f9",
+    button="#fbfbfc",
     highlight=BRAND_BLUE,
     highlighted_text="#ffffff",
     link="#1b56c9",
     tooltip_base="#ffffdc",
-    tooltip_text="#1d1d1f",
-    disabled_text="#a0a0a0",
-    placeholder="#8a8a8a",
+    tooltip_text="#1d1f23",
+    disabled_text="#9a9ea6",
+    placeholder="#5f6570",
+    surface="#ffffff",
+    nav="#eaecf0",
+    border="#d6d9de",
+    hover="#dde1e7",
+    muted="#596170",
+    ok="#17753f",
+    warning="#94560a",
+    error="#c62828",
+    info="#1b56c9",
 )
 
 DARK = Look(
     name="dark",
-    window="#2b2d31",
-    window_text="#e6e6e6",
-    base="#1e1f22",
-    alternate_base="#26282c",
-    button="#34363b",
+    window="#1f2124",
+    window_text="#e6e7ea",
+    base="#17181b",
+    alternate_base="#1c1e21",
+    button="#2c2f34",
     highlight=BRAND_BLUE,
     highlighted_text="#ffffff",
     link="#7aa7ff",
     tooltip_base="#3a3c42",
-    tooltip_text="#e6e6e6",
-    disabled_text="#7b7e85",
-    placeholder="#8b8e95",
+    tooltip_text="#e6e7ea",
+    disabled_text="#6f737b",
+    placeholder="#9499a1",
+    surface="#26292d",
+    nav="#18191c",
+    border="#3a3e45",
+    hover="#30343a",
+    muted="#a3a8b0",
+    ok="#4ade80",
+    warning="#fbbf24",
+    error="#fb8c8c",
+    info="#7aa7ff",
 )
 
 
@@ -127,16 +183,131 @@ def palette_for(scheme: Qt.ColorScheme) -> QPalette:
     return palette
 
 
+def _tint(colour: str, background: str, share: float) -> str:
+    """`colour` laid over `background` at `share` opacity, as one opaque colour."""
+    a, b = QColor(colour), QColor(background)
+    mixed = QColor(
+        round(a.red() * share + b.red() * (1 - share)),
+        round(a.green() * share + b.green() * (1 - share)),
+        round(a.blue() * share + b.blue() * (1 - share)),
+    )
+    return str(mixed.name())
+
+
+# Widgets that draw themselves with a small style sheet of their own carry `themeSheet` naming
+# which; `restyle` gives them their sheet for the look in use. The sheets are scoped to those
+# few widgets: an app-wide sheet made Qt polish every widget through its style sheet engine,
+# which cost the window ~1 s and ~11 MB to build (docs/PERFORMANCE.md).
+SHEETS = ("nav", "header", "primary", "badge")
+
+
+def _sheet(kind: str, look: Look, widget: QWidget) -> str:
+    s, r = SPACE, RADIUS
+    if kind == "nav":  # the navigation's column and its list
+        return (
+            f"#navColumn {{ background: {look.nav}; }}"
+            f" QListWidget {{ background: {look.nav}; border: none; outline: 0;"
+            f" padding: {s['xs']}px 0; }}"
+            f" QListWidget::item {{ padding: {s['xs'] + 1}px {s['s']}px; margin: 1px 0;"
+            f" border-radius: {r}px; color: {look.window_text}; }}"
+            f" QListWidget::item:hover {{ background: {look.hover}; }}"
+            f" QListWidget::item:selected {{ background: {look.highlight};"
+            f" color: {look.highlighted_text}; }}"
+            f" QListWidget::item:disabled {{ color: {look.muted}; background: transparent; }}"
+        )
+    if kind == "header":  # the status header and the navigation's Go to…: chips
+        rules = [
+            f"#statusHeader {{ background: {look.surface};"
+            f" border-bottom: 1px solid {look.border}; }}",
+            f"QToolButton {{ border: 1px solid {look.border}; border-radius: {r}px;"
+            f" padding: {s['xs']}px {s['s']}px; background: {look.surface};"
+            f" color: {look.window_text}; }}",
+            f"QToolButton:hover {{ background: {look.hover}; }}",
+            f"QToolButton:focus {{ border: 2px solid {look.highlight}; }}",
+        ]
+        for tone in ("ok", "warning", "error"):
+            colour = look.tone(tone)
+            edge = colour if tone != "ok" else look.border
+            ground = _tint(colour, look.surface, 0.10) if tone != "ok" else look.surface
+            rules.append(
+                f'QToolButton[tone="{tone}"] {{ color: {colour}; border-color: {edge};'
+                f" background: {ground}; }}"
+            )
+        return " ".join(rules)
+    if kind == "primary":
+        return (
+            f"QPushButton {{ background: {look.highlight}; color: {look.highlighted_text};"
+            f" border: 1px solid {look.highlight}; border-radius: {r - 2}px;"
+            f" padding: {s['xs'] + 1}px {s['m']}px; }}"
+            f" QPushButton:hover {{ background: {_tint('#000000', look.highlight, 0.12)}; }}"
+            f" QPushButton:focus {{ border: 2px solid {look.window_text}; }}"
+            f" QPushButton:disabled {{ background: {look.hover}; color: {look.disabled_text};"
+            f" border-color: {look.border}; }}"
+        )
+    if kind == "badge":
+        colour = look.tone(str(widget.property("badge") or "muted"))
+        return (
+            f"QLabel {{ color: {colour}; background: {_tint(colour, look.surface, 0.14)};"
+            f" border: 1px solid {_tint(colour, look.surface, 0.45)};"
+            f" border-radius: {r + 3}px; padding: 1px {s['s']}px; }}"
+        )
+    return ""
+
+
+def themed(widget: QWidget, kind: str) -> None:
+    """Give `widget` the look's small style sheet of `kind` (one of `SHEETS`), kept in step
+    when the look switches."""
+    widget.setProperty("themeSheet", kind)
+    widget.setStyleSheet(_sheet(kind, current_look(), widget))
+
+
+def restyle(widget: QWidget) -> None:
+    """Colour `widget` by the look in use, from the design properties it carries (the look
+    switched, or a property changed)."""
+    kind = widget.property("themeSheet")
+    if isinstance(kind, str) and kind in SHEETS:
+        sheet = _sheet(kind, current_look(), widget)
+        if widget.styleSheet() != sheet:
+            widget.setStyleSheet(sheet)
+    tone = widget.property("tone")
+    if isinstance(tone, str) and tone and not widget.property("chip"):
+        palette = QPalette()  # only the text roles set: the rest follows the parent's
+        colour = QColor(current_look().tone(tone))
+        for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text):
+            palette.setColor(role, colour)
+        palette.setColor(QPalette.ColorRole.ButtonText, colour)
+        widget.setPalette(palette)
+
+
+def current_look() -> Look:
+    """The look the app shows now."""
+    return DARK if is_dark() else LIGHT
+
+
 def apply_theme(app: QApplication, scheme: Qt.ColorScheme | None = None) -> str:
     """Give `app` Fusion and the look for `scheme` (default: the system's); the look's name."""
-    if app.style().name().lower() != STYLE.lower():
+    if base_style(app).lower() != STYLE.lower():
         style = QStyleFactory.create(STYLE)
         if style is not None:
             app.setStyle(style)
+            app.setProperty("baseStyle", STYLE)
     if scheme is None:
         scheme = app.styleHints().colorScheme()
+    look = _look_for(scheme)
     app.setPalette(palette_for(scheme))
-    return _look_for(scheme).name
+    if app.property("look") not in (None, look.name):
+        # A switch: the few widgets that carry their own colours take the new look's.
+        for widget in QApplication.allWidgets():
+            restyle(widget)
+    app.setProperty("look", look.name)
+    return look.name
+
+
+def base_style(app: QApplication) -> str:
+    """The name of the style the app draws with (under a style sheet, when one is set,
+    `app.style()` is Qt's sheet style, whose name is empty)."""
+    name = app.style().name()
+    return name or str(app.property("baseStyle") or "")
 
 
 def follow_system_theme(app: QApplication) -> str:
@@ -152,8 +323,33 @@ def is_dark(palette: QPalette | None = None) -> bool:
     return shown.color(QPalette.ColorRole.Window).lightness() < 128
 
 
-# Amber that reads on either look: for what needs attention but is not an error dialog.
-WARNING_COLOURS = {"light": "#b45309", "dark": "#fbbf24"}
+def tone_colour(tone: str) -> str:
+    """The colour of `tone` in the look in use (for what paints itself: charts, icons)."""
+    return current_look().tone(tone)
+
+
+def set_tone(widget: QWidget, tone: str, *, prop: str = "tone") -> None:
+    """Colour `widget`'s text by `tone` ("" for the ordinary colour), following the look;
+    `prop="badge"` draws it as a status badge."""
+    if widget.property(prop) == (tone or None):
+        return
+    widget.setProperty(prop, tone or None)
+    if prop == "badge":
+        themed(widget, "badge")
+    elif widget.property("chip"):  # its sheet (the header's) reads the property: repolish
+        style = widget.style()
+        style.unpolish(widget)
+        style.polish(widget)
+    elif tone:
+        restyle(widget)
+    else:
+        widget.setPalette(QPalette())  # the ordinary colours again, from the parent
+    widget.update()
+
+
+# Kept for the pages that colour their own text: the warning and error tones of each look.
+WARNING_COLOURS = {"light": LIGHT.warning, "dark": DARK.warning}
+ERROR_COLOURS = {"light": LIGHT.error, "dark": DARK.error}
 
 
 def warning_colour() -> str:
@@ -161,11 +357,21 @@ def warning_colour() -> str:
     return WARNING_COLOURS["dark" if is_dark() else "light"]
 
 
-# Red that reads on either look: for what failed or is failing now (a failed request, an open
-# circuit, a failed Test).
-ERROR_COLOURS = {"light": "#c62828", "dark": "#f87171"}
-
-
 def error_colour() -> str:
     """The error colour for the look in use."""
     return ERROR_COLOURS["dark" if is_dark() else "light"]
+
+
+def contrast(foreground: str, background: str) -> float:
+    """The WCAG 2 contrast ratio of two colours (1 to 21; text wants 4.5 or more)."""
+
+    def luminance(colour: str) -> float:
+        c = QColor(colour)
+        channels = []
+        for value in (c.redF(), c.greenF(), c.blueF()):
+            linear = value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+            channels.append(linear)
+        return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)

@@ -11,6 +11,13 @@ person or is worth knowing while the window is hidden: a long job finished, a jo
 consent or approval request waiting, a provider going down or failing. With budgets set, the
 tooltip and the menu's first line show the nearest one's burn-down ("Budget: project shop 82%
 of $5.00 today"), redrawn as requests finish.
+
+Each message is about one place in the window, and a click on it opens that place (`opened`):
+a failing provider its row on the Providers page, a stuck or long job that job, a budget
+reached the Budgets page, a waiting question its dialog. A provider's outage is one message
+(its calls failing and its circuit opening are the same news); it can be told again once it
+has recovered. During quiet hours (`ui.quiet_hours`) nothing pops up; every message still goes
+to the notification history.
 """
 
 from __future__ import annotations
@@ -18,7 +25,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import time as time_of_day
 
+from llmgw_desktop.config.quiet_hours import QuietHours, parse_quiet_hours
 from llmgw_desktop.engine.api import ENDINGS, JobStuckChanged
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
@@ -76,6 +86,9 @@ class TrayIcon(QObject):
     # Each message the tray itself pops up (level, text), for the notification history;
     # the engine's notices reach the history through the bridge.
     shown = Signal(str, str)
+    # A message was clicked: the place it is about ("providers", "jobs", "budgets",
+    # "approval", or "" for the window) and what to choose there (a provider, a job's id).
+    opened = Signal(str, str)
 
     def __init__(
         self,
@@ -85,8 +98,13 @@ class TrayIcon(QObject):
         *,
         clock: Callable[[], float] = time.monotonic,
         autostart: Autostart | None = None,
+        time_now: Callable[[], time_of_day] = lambda: datetime.now().time(),
     ) -> None:
         super().__init__()
+        self._time_now = time_now
+        self.quiet: QuietHours | None = None
+        self._last_place: tuple[str, str] = ("", "")
+        self._told_down: set[str] = set()  # providers whose outage a message told
         self._actions = actions
         self._endpoint = endpoint
         self._clock = clock
@@ -138,8 +156,9 @@ class TrayIcon(QObject):
         self.icon = QSystemTrayIcon(self._icon_for("idle"), self)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_activated)
+        self.icon.messageClicked.connect(lambda: self.opened.emit(*self._last_place))
         bridge.pauseChanged.connect(self._on_pause)
-        bridge.notice.connect(self._show_notice)
+        bridge.noticeAbout.connect(self._show_notice)
         bridge.jobStateChanged.connect(self._on_job)
         bridge.jobStuckChanged.connect(self._on_stuck)
         bridge.breakerChanged.connect(self._on_breaker)
@@ -154,6 +173,40 @@ class TrayIcon(QObject):
     def hide(self) -> None:
         self._redraw_timer.stop()
         self.icon.hide()
+
+    # -- messages -----------------------------------------------------------------------
+
+    def set_quiet_hours(self, text: str) -> None:
+        """Hold back the pop-ups in the span `text` writes (`22:00-07:00`; "" never).
+
+        Raises:
+            ValueError: `text` is not such a span.
+        """
+        self.quiet = parse_quiet_hours(text)
+
+    def is_quiet(self) -> bool:
+        """Whether now is inside the quiet hours."""
+        return self.quiet is not None and self.quiet.holds(self._time_now())
+
+    def _pop(
+        self,
+        title: str,
+        text: str,
+        icon: QSystemTrayIcon.MessageIcon,
+        ms: int,
+        *,
+        place: str,
+        detail: str = "",
+        history: str | None = None,
+        level: str = "warning",
+    ) -> None:
+        """Pop a message about `place` (kept in the history whether or not it pops up)."""
+        if history != "":
+            self.shown.emit(level, history or f"{title}: {text}")
+        if self.is_quiet():
+            return
+        self._last_place = (place, detail)
+        self.icon.showMessage(title, text, icon, ms)
 
     # -- state --------------------------------------------------------------------------
 
@@ -185,7 +238,7 @@ class TrayIcon(QObject):
         if self._engine_stopped:
             lines.append("Engine stopped")
         if self._down:
-            lines.append("Down: " + ", ".join(sorted(self._down)))
+            lines.append("Down: " + ", ".join(sorted(self._names.get(p, p) for p in self._down)))
         for provider, why in self.failing.items():
             lines.append(_cut(f"Failing: {provider} ({why})"))
         lines.extend(_cut(line) for line in self.stuck_lines())
@@ -232,21 +285,36 @@ class TrayIcon(QObject):
         self.budget_action.setVisible(bool(budget))
 
     def _read_health(self) -> None:
-        """Which providers' recent calls fail; a message for each that just started to."""
-        now = {
-            self._names.get(health.provider, health.provider): _failing_words(
+        """Which providers' recent calls fail; a message for each that just started to (unless
+        its circuit opening told it already)."""
+        failing = {
+            health.provider: _failing_words(
                 health.consecutive_failures, health.errors, health.calls, health.last_error_code
             )
             for health in self._health.failing()
         }
-        for provider in now.keys() - self.failing.keys():
+        now = {self._names.get(pid, pid): words for pid, words in failing.items()}
+        for pid in failing.keys() - {self._id_of(name) for name in self.failing}:
+            provider = self._names.get(pid, pid)
             self.last_error = f"{provider} is failing: {now[provider]}"
             text = f"Calls to {provider} are failing: {now[provider]}."
-            self.icon.showMessage(
-                f"{provider} is failing", text, QSystemTrayIcon.MessageIcon.Warning, NOTICE_MS
-            )
-            self.shown.emit("warning", text)
+            if pid not in self._told_down:
+                self._told_down.add(pid)
+                self._pop(
+                    f"{provider} is failing",
+                    text,
+                    QSystemTrayIcon.MessageIcon.Warning,
+                    NOTICE_MS,
+                    place="providers",
+                    detail=pid,
+                    history=text,
+                )
         self.failing = now
+        # Recovered (neither failing nor down): its next outage is news again.
+        self._told_down &= set(failing) | self._down
+
+    def _id_of(self, name: str) -> str:
+        return next((pid for pid, shown in self._names.items() if shown == name), name)
 
     def _redraw_soon(self) -> None:
         if not self._redraw_timer.isActive():
@@ -286,10 +354,14 @@ class TrayIcon(QObject):
                 f" {format_duration(change.idle_s)} (limit {format_duration(change.limit_s)})."
                 " Open Jobs to cancel or retry it."
             )
-            self.icon.showMessage(
-                "A job is stuck", text, QSystemTrayIcon.MessageIcon.Warning, NOTICE_MS
+            self._pop(
+                "A job is stuck",
+                text,
+                QSystemTrayIcon.MessageIcon.Warning,
+                NOTICE_MS,
+                place="jobs",
+                detail=change.job_id,
             )
-            self.shown.emit("warning", f"A job is stuck: {text}")
         self.redraw()
 
     def _notify_long_job(self, job_id: str, provider: str, state: str, ran: float) -> None:
@@ -298,14 +370,10 @@ class TrayIcon(QObject):
             if state == "completed"
             else QSystemTrayIcon.MessageIcon.Warning
         )
-        text = f"A {provider} job ({job_id[:8]}) {state} after {format_duration(ran)}."
-        self.icon.showMessage(
-            f"Job {state}",
-            text,
-            icon,
-            NOTICE_MS,
-        )
-        self.shown.emit("info" if state == "completed" else "warning", f"Job {state}: {text}")
+        name = self._names.get(provider, provider)
+        text = f"A {name} job ({job_id[:8]}) {state} after {format_duration(ran)}."
+        level = "info" if state == "completed" else "warning"
+        self._pop(f"Job {state}", text, icon, NOTICE_MS, place="jobs", detail=job_id, level=level)
 
     def _on_breaker(self, provider: str, state: str) -> None:
         was_down = provider in self._down
@@ -314,15 +382,22 @@ class TrayIcon(QObject):
         else:
             self._down.discard(provider)
         if state == "open" and not was_down:
-            self.last_error = f"{provider} is failing; calls to it pause for a while"
+            name = self._names.get(provider, provider)
+            self.last_error = f"{name} is failing; calls to it pause for a while"
             text = (
-                f"{provider} failed several times in a row. The gateway stops calling it for "
+                f"{name} failed several times in a row. The gateway stops calling it for "
                 "a while and tries again later."
             )
-            self.icon.showMessage(
-                f"{provider} is down", text, QSystemTrayIcon.MessageIcon.Warning, NOTICE_MS
-            )
-            self.shown.emit("warning", f"{provider} is down: {text}")
+            if provider not in self._told_down:  # its failing calls may have told it already
+                self._told_down.add(provider)
+                self._pop(
+                    f"{name} is down",
+                    text,
+                    QSystemTrayIcon.MessageIcon.Warning,
+                    NOTICE_MS,
+                    place="providers",
+                    detail=provider,
+                )
         self.redraw()
 
     def _on_store_health(self, problem: str) -> None:
@@ -335,7 +410,7 @@ class TrayIcon(QObject):
             self.last_error = "the engine stopped; tools cannot reach the gateway"
         self.redraw()
 
-    def _show_notice(self, level: str, message: str) -> None:
+    def _show_notice(self, level: str, message: str, topic: str = "") -> None:
         icons = {
             "warning": QSystemTrayIcon.MessageIcon.Warning,
             "error": QSystemTrayIcon.MessageIcon.Critical,
@@ -344,7 +419,10 @@ class TrayIcon(QObject):
             self.last_error = message
             self.redraw()
         icon = icons.get(level, QSystemTrayIcon.MessageIcon.Information)
-        self.icon.showMessage("llmgw-desktop", message, icon, NOTICE_MS)
+        place = {"budget": "budgets"}.get(topic, "")
+        title = "Budget reached" if topic == "budget" else "llmgw-desktop"
+        # The bridge keeps the notice in the history already: only the pop-up here.
+        self._pop(title, message, icon, NOTICE_MS, place=place, history="")
 
     # -- start at login ------------------------------------------------------------------
 
@@ -357,18 +435,29 @@ class TrayIcon(QObject):
         assert self._autostart is not None
         problem = set_start_at_login(self._autostart, on)
         if problem is not None:
-            self.icon.showMessage(
-                "llmgw-desktop", problem, QSystemTrayIcon.MessageIcon.Warning, NOTICE_MS
+            self._pop(
+                "llmgw-desktop",
+                problem,
+                QSystemTrayIcon.MessageIcon.Warning,
+                NOTICE_MS,
+                place="settings",
+                history=problem,
             )
-            self.shown.emit("warning", problem)
         self.read_login_switch()
 
     # -- questions for the person at the desk -------------------------------------------
 
-    def notify_waiting(self, title: str, message: str) -> None:
-        """Tell the person a question waits for them (the window may be hidden)."""
-        self.icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Warning, WAITING_MS)
-        self.shown.emit("warning", f"{title}: {message}")
+    def notify_waiting(self, title: str, message: str, *, question: str = "") -> None:
+        """Tell the person a question waits for them (the window may be hidden); a click
+        brings the question (`question`: its id) forward."""
+        self._pop(
+            title,
+            message,
+            QSystemTrayIcon.MessageIcon.Warning,
+            WAITING_MS,
+            place="approval",
+            detail=question,
+        )
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         # A left click (Trigger) opens the window; the context menu handles right clicks.

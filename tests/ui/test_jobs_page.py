@@ -492,17 +492,15 @@ def _wide_rows(now: float) -> list[DeskJob]:
     return rows
 
 
-@pytest.mark.parametrize("width", [1024, 1280])
-def test_the_table_fits_the_window_without_scrolling_sideways(
+@pytest.mark.parametrize("width", [1024, 1280, 1920])
+def test_the_list_fits_beside_the_details_without_cutting_or_scrolling_sideways(
     width: int, loaded: LoadedSettings, qtbot: QtBot
 ) -> None:
+    """Issue 41: the list beside the chosen job's details. Every column it shows reads whole
+    (only the prompt summary ends in "…"); what does not fit is hidden, least needed first,
+    and the details show it; a wide window shows more columns."""
     from llmgw_desktop.ui.main_window import MainWindow
-    from llmgw_desktop.ui.pages.jobs_table import (
-        ELIDABLE,
-        LAST_RESORT,
-        PROMPT_MIN_SHARE,
-        PROMPT_MIN_WIDTH,
-    )
+    from llmgw_desktop.ui.pages.jobs_table import OPTIONAL, PROMPT_MIN_WIDTH
 
     engine = Engine(loaded.settings)
     bridge = EngineBridge(engine)
@@ -513,7 +511,7 @@ def test_the_table_fits_the_window_without_scrolling_sideways(
     facts = WindowFacts("http://127.0.0.1:9/mcp", "http://127.0.0.1:9/health", data, data)
     window = MainWindow(bridge, actions, facts, close_quits=False, on_quit=lambda: None)
     qtbot.addWidget(window)
-    window.resize(width, 700)
+    window.resize(width, 700 if width < 1920 else 1080)
     window.show()
     window.show_page("jobs")
     page = window.pages["jobs"]
@@ -523,37 +521,42 @@ def test_the_table_fits_the_window_without_scrolling_sideways(
 
     table = page.table
     header = table.horizontalHeader()
-    widths = [header.sectionSize(c) for c in range(len(COLUMNS))]
-    assert table.horizontalScrollBar().maximum() == 0, (
-        width,
-        widths,
-        table.viewport().width(),
-        sum(widths),
-    )
-    assert sum(widths) <= table.viewport().width()
+    shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+    widths = {c: header.sectionSize(c) for c in shown}
+    assert table.horizontalScrollBar().maximum() == 0, (width, widths, table.viewport().width())
+    assert sum(widths.values()) <= table.viewport().width()
     assert widths[COLUMNS.index("Prompt")] >= PROMPT_MIN_WIDTH  # the summary stretches
-    if width >= 1280:  # room enough: the prompt keeps a quarter before the others are whole
-        share = int(table.viewport().width() * PROMPT_MIN_SHARE)
-        assert widths[COLUMNS.index("Prompt")] >= share, (widths, share)
+    hidden = set(range(len(COLUMNS))) - set(shown)
+    assert hidden <= set(OPTIONAL)  # started, state and progress always stay
+    # The least needed go first: whatever is hidden, everything before it in OPTIONAL is too.
+    order = [c for c in OPTIONAL if c in hidden]
+    assert order == list(OPTIONAL[: len(order)])
     progress = page.model.data(page.model.index(0, COLUMNS.index("Progress")))
     assert progress == "attempt 2 · retry in 4s"
-    # The provider's name ("Claude Code") is cut only when nothing else can give way: at
-    # 1024 px with these rows, not at 1280.
-    cut_last = LAST_RESORT if width < 1280 else frozenset()
-    for column, name in enumerate(COLUMNS):
-        whole = table.sizeHintForColumn(column)
-        if name != "Prompt" and column not in ELIDABLE | cut_last:
-            assert widths[column] >= whole, (name, widths[column], whole)  # never cut
+    for column in shown:
+        if column != COLUMNS.index("Prompt"):
+            whole = table.sizeHintForColumn(column)
+            assert widths[column] >= whole, (COLUMNS[column], widths[column], whole)  # never cut
+    if width == 1024:
+        assert COLUMNS.index("Who") in hidden  # a caller's whole user agent needs the room
+    if width == 1920:
+        assert len(shown) >= 7, [COLUMNS[c] for c in shown]  # the room is used
+    # The first job's details are beside the list: nothing to double-click first.
+    assert page.pane.job is not None and page.pane.job.view.id == "job_00000000"
+    assert "job_00000000" in page.detail_title.text()
+    page.page_hidden()
+    page.tasks.cancel_all()
     bridge.detach()
 
 
-def test_columns_keep_their_width_when_there_is_room_and_the_elidable_give_way_evenly() -> None:
-    from llmgw_desktop.ui.pages.jobs_table import fit_widths
+def test_optional_columns_are_hidden_least_needed_first_until_the_rest_fit() -> None:
+    from llmgw_desktop.ui.kit.columns import plan_columns
 
-    natural = {0: 100, 1: 200, 2: 80, 3: 40}
-    assert fit_widths(natural, 500, {1, 2}, 50) == natural  # room for all: untouched
-    # 80 too wide: one cap on the elidable columns, the widest first; the others stay whole.
-    assert fit_widths(natural, 340, {1, 2}, 50) == {0: 100, 1: 120, 2: 80, 3: 40}
-    assert fit_widths(natural, 260, {1, 2}, 50) == {0: 100, 1: 60, 2: 60, 3: 40}
-    # Never below the floor, even when that does not fit.
-    assert fit_widths(natural, 100, {1, 2}, 50) == {0: 100, 1: 50, 2: 50, 3: 40}
+    wanted = {0: 100, 1: 200, 2: 80, 3: 40}  # column 1 stretches
+    fit = {"stretch": 1, "optional": [3, 2], "stretch_min": 120}
+    assert plan_columns(wanted, 500, **fit) == (set(), 280)  # room for all: untouched
+    assert plan_columns(wanted, 340, **fit) == (set(), 120)  # the stretch gives way first
+    assert plan_columns(wanted, 300, **fit) == ({3}, 120)  # then the least needed goes
+    assert plan_columns(wanted, 200, **fit) == ({2, 3}, 120)  # and the next
+    # Never below the stretch's minimum, even when that does not fit: the table then scrolls.
+    assert plan_columns(wanted, 100, **fit) == ({2, 3}, 120)

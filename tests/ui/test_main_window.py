@@ -12,7 +12,7 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.main_window import PAGES, MainWindow, WindowFacts, page_shortcut
+from llmgw_desktop.ui.main_window import GROUPS, PAGES, MainWindow, WindowFacts, page_shortcut
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
 from llmgw_desktop.ui.qt import QApplication, QKeySequence, Qt
 
@@ -124,23 +124,68 @@ def test_the_window_remembers_its_page_and_size(parts: tuple, qtbot: QtBot) -> N
     assert (again.width(), again.height()) == (1000, 700)
 
 
-def test_every_page_has_a_shortcut_in_its_tooltip_that_switches_to_it(
+def test_every_place_has_a_shortcut_in_its_tooltip_that_switches_to_it(
     parts: tuple, qtbot: QtBot
 ) -> None:
     window = _window(parts, close_quits=True, qtbot=qtbot)
     window.show()
     window.windowHandle().requestActivate()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
-    assert window.nav.count() == len(PAGES) > 10  # past Ctrl+9: Notifications, Log, ...
-    for row, key in enumerate(window.pages):
-        keys = page_shortcut(row)
+    places = window.nav.places
+    assert len(places) == 13 > 10  # past Ctrl+9: Credentials, Settings, Connect, Log
+    for index, place in enumerate(places):
+        keys = page_shortcut(index)
         assert keys is not None
-        assert window.nav.item(row).toolTip() == f"{window.pages[key].TITLE} ({keys})"
-        window.show_page("clients" if key != "clients" else "overview")
+        assert window.nav.item_of(place.key).toolTip() == f"{place.title} ({keys})"
+        window.show_page("clients" if place.key != "keys" else "overview")
         sequence = QKeySequence(keys)[0]
         qtbot.keyClick(window.nav, sequence.key(), sequence.keyboardModifiers())
         shown = window.current_page.KEY
-        assert shown == key, keys
+        assert shown == place.key, keys
+
+
+def test_pages_are_grouped_by_what_a_person_came_to_do(parts: tuple, qtbot: QtBot) -> None:
+    window = _window(parts, close_quits=True, qtbot=qtbot)
+    assert [group for group, _places in GROUPS] == ["Monitor", "Use", "Configure", "Help"]
+    headings = [
+        window.nav.item(row).text()
+        for row in range(window.nav.count())
+        if not window.nav.item(row).flags() & Qt.ItemFlag.ItemIsSelectable
+    ]
+    assert headings == ["MONITOR", "USE", "CONFIGURE", "HELP"]
+    titles = [place.title for place in window.nav.places]
+    assert titles[:4] == ["Overview", "Jobs", "Flight recorder", "Agents"]
+    assert "Clients" not in titles and "Notifications" not in titles  # tabs of Keys and Log
+    # Every page is still reachable by its key, a tab included.
+    assert set(window.pages) == {page.KEY for page in PAGES}
+
+
+def test_arrow_keys_step_over_the_group_headings(parts: tuple, qtbot: QtBot) -> None:
+    window = _window(parts, close_quits=True, qtbot=qtbot)
+    window.show()
+    window.show_page("agents")  # the last of Monitor; Use's heading comes next
+    window.nav.setFocus()
+    qtbot.keyClick(window.nav, Qt.Key.Key_Down)
+    assert window.current_page.KEY == "playground"
+    qtbot.keyClick(window.nav, Qt.Key.Key_Up)
+    assert window.current_page.KEY == "agents"
+
+
+def test_a_tab_page_is_shown_and_hidden_like_any_page(parts: tuple, qtbot: QtBot) -> None:
+    window = _window(parts, close_quits=True, qtbot=qtbot)
+    window.show()
+    shown: list[str] = []
+    for key in ("keys", "clients", "log", "notifications"):
+        page = window.pages[key]
+        page.page_shown = lambda k=key: shown.append(f"+{k}")  # type: ignore[method-assign]
+        page.page_hidden = lambda k=key: shown.append(f"-{k}")  # type: ignore[method-assign]
+    window.show_page("clients")
+    assert window.current_page.KEY == "clients"
+    assert window.nav.currentItem().text() == "Keys"
+    window.show_page("keys")  # the other tab of the same place
+    window.show_page("notifications")
+    assert window.current_page.KEY == "notifications"
+    assert shown == ["+clients", "-clients", "+keys", "-keys", "+notifications"]
 
 
 def test_page_shortcuts_follow_the_list_order() -> None:
@@ -167,3 +212,23 @@ def test_the_first_paint_is_logged_once(
     window.resize(window.width() + 10, window.height())
     window.repaint()
     assert [r.getMessage() for r in caplog.records].count("window painted") == 1
+
+
+def test_a_place_is_built_when_first_shown_or_looked_up(parts: tuple, qtbot: QtBot) -> None:
+    """A launch builds the place it opens on and the notification history, not every page:
+    the rest are built when shown or looked up by key, and then wired like the first."""
+    window = _window(parts, close_quits=True, qtbot=qtbot)
+    built = {page.KEY for page in window.built_pages()}
+    assert built == {"overview", "log", "notifications"}
+    assert set(window.page_titles) == set(window.pages)  # every page listed, none built
+    assert window.page_titles["recorder"] == "Flight recorder"
+    window.show()
+    window.show_page("recorder")
+    assert window.current_page.KEY == "recorder"
+    assert "recorder" in {page.KEY for page in window.built_pages()}
+    keys = window.pages["clients"]  # looked up: its place (Keys and its tabs) is built
+    assert keys.KEY == "clients" and "keys" in {page.KEY for page in window.built_pages()}
+    window.statusBar().showMessage("recorded from the start")
+    assert window.notifications.entries()[0].text == "recorded from the start"
+    window.show_page("settings")
+    assert window.current_page.KEY == "settings"

@@ -83,7 +83,10 @@ def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_wi
             table = page.table
             assert table.rowCount() == 2
             assert [table.item(r, 0).text() for r in range(2)] == ["crasher", "broken"]
-            assert table.item(0, 2).text() == "not started (starts at first use)"
+            # The list says it in a word, its tooltip and the details in full.
+            assert table.item(0, 2).text() == "not started"
+            assert table.item(0, 2).toolTip() == "not started (starts at first use)"
+            assert page.selected_label.text().startswith("not started (starts at first use)")
 
             table.selectRow(0)
             page.test_button.click()
@@ -96,7 +99,11 @@ def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_wi
             table.selectRow(1)
             page.test_button.click()
             await until(lambda: "failed" in page.test_label.text(), "broken tested")
-            await until(lambda: "exited with status 2" in table.item(1, 2).text(), "broken failed")
+            await until(lambda: table.item(1, 2).text() == "failed", "broken failed")
+            assert "exited with status 2" in table.item(1, 2).toolTip()
+            await until(
+                lambda: "exited with status 2" in page.selected_label.text(), "the reason shown"
+            )
             await until(lambda: BROKEN_SAYS in page.stderr_view.toPlainText(), "its stderr")
 
             # Off on the page: saved, the tray's switch follows, its tools go from /mcp.

@@ -20,7 +20,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.playground import PlaygroundPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
-from llmgw_desktop.ui.pages.recorder_model import describe_detail
+from llmgw_desktop.ui.pages.recorder_words import describe_detail
 from llmgw_desktop.ui.qt import Qt
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnDesk, desk_gateway

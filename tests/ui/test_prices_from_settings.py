@@ -22,7 +22,7 @@ from llmgw_desktop.engine.recorder.query import RecorderFilters
 from llmgw_desktop.engine.tokens.money import format_usd
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import BudgetsPage
-from llmgw_desktop.ui.pages.settings_page import SettingsPage
+from llmgw_desktop.ui.pages.prices_page import PricesPage
 from tests.ui.desk_gateway import close_window, desk_gateway
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.test_budgets_page import shown
@@ -70,10 +70,10 @@ def test_a_price_entered_in_settings_prices_the_next_request(
                 assert refused.value.status_code == 402
                 assert "add its price in Settings" in refused.value.message
 
-                window.show_page(SettingsPage.KEY)
-                page = window.pages[SettingsPage.KEY]
-                assert isinstance(page, SettingsPage)
-                box = page.prices
+                window.show_page(PricesPage.KEY)  # a tab of the Settings place
+                page = window.pages[PricesPage.KEY]
+                assert isinstance(page, PricesPage)
+                box = page.box
                 box.model_edit.setText(MODEL)
                 assert "not priced now" in box.current_label.text()
                 for name, value in PRICE.items():

@@ -209,7 +209,9 @@ def test_an_api_provider_at_the_upstream_tests_ok_and_one_without_a_key_says_why
             status = page.table.item(row, STATUS_COLUMN)
             assert status is not None and status.text() == "Test failed"
             assert status.foreground().color().name() == error_colour()
-            assert error_colour() in page.status_label.styleSheet()
+            # The details say it the same way: the red badge, the reason in the error tone.
+            assert (page.detail.badge.kind, page.detail.badge.words) == ("error", "Test failed")
+            assert page.status_label.property("tone") == "error"
             await page.refresh()
             assert page.status_label.text().startswith("Test failed")  # not "Ready"
             page.test_button.click()  # the upstream answers again

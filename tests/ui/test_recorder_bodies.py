@@ -17,7 +17,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_bodies import TOKEN_PLACEHOLDER
-from llmgw_desktop.ui.pages.recorder_model import CAPTURE_OFF
+from llmgw_desktop.ui.pages.recorder_words import CAPTURE_OFF
 from llmgw_desktop.ui.qt import QGuiApplication
 from tests.ui.desk_gateway import RunDesk, messages_request
 from tests.ui.test_recorder_page import until

@@ -26,13 +26,8 @@ from llmgw_desktop.engine.recorder.query import RecordDetail
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.pages.job_detail import result_text
 from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
-from llmgw_desktop.ui.pages.recorder_model import (
-    COLUMNS,
-    NO_PROMPT_FOR_API,
-    ORDER_HEADERS,
-    TIME_COLUMN,
-    describe_detail,
-)
+from llmgw_desktop.ui.pages.recorder_model import COLUMNS, ORDER_HEADERS, TIME_COLUMN
+from llmgw_desktop.ui.pages.recorder_words import NO_PROMPT_FOR_API, describe_detail
 from llmgw_desktop.ui.qt import QColor, QDateTime, QFileDialog, QPalette, Qt
 from llmgw_desktop.ui.theme import error_colour
 from tests.engine.recorder.test_query import bulk_insert, synthetic_rows

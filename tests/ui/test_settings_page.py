@@ -301,3 +301,25 @@ def test_a_refused_value_says_one_outcome(
 
 def _text(path: Path) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def test_quiet_hours_are_set_with_a_switch_and_two_times_saved_and_announced_live(
+    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+) -> None:
+    async def scenario() -> None:
+        async with settings_page(qtbot) as (page, _engine):
+            announced: list[tuple[str, object]] = []
+            page.saved.connect(lambda key, value: announced.append((key, value)))
+            box = page.quiet
+            assert not box.switch.isChecked() and box.isEnabled()
+            box.switch.click()  # on, with the times shown: 22:00 to 07:00
+            await until(lambda: announced, "saved")
+            assert announced == [("ui.quiet_hours", "22:00-07:00")]
+            await until(lambda: 'quiet_hours = "22:00-07:00"' in config.read_text(), "in the file")
+            assert "# keep it modest on this laptop" in config.read_text()  # comments kept
+            assert page.status("ui.quiet_hours") == "saved, in effect now"
+            box.switch.click()  # off again: never quiet
+            await until(lambda: len(announced) == 2, "saved off")
+            assert announced[1] == ("ui.quiet_hours", "")
+
+    qloop.run_until_complete(scenario())

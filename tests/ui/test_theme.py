@@ -7,13 +7,28 @@ exactly what the `colorSchemeChanged` connection does.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.ui.qt import QApplication, QLabel, QPalette, Qt
-from llmgw_desktop.ui.theme import apply_theme, follow_system_theme, is_dark, palette_for
+from llmgw_desktop.ui.glyphs import glyph
+from llmgw_desktop.ui.icons import app_icon
+from llmgw_desktop.ui.qt import QApplication, QLabel, QPalette, QSize, Qt
+from llmgw_desktop.ui.theme import (
+    DARK,
+    LIGHT,
+    TONES,
+    Look,
+    _tint,
+    apply_theme,
+    base_style,
+    contrast,
+    follow_system_theme,
+    is_dark,
+    palette_for,
+)
 
 ROLE = QPalette.ColorRole
 
@@ -21,9 +36,13 @@ ROLE = QPalette.ColorRole
 @pytest.fixture
 def app(qapp: QApplication) -> Iterator[QApplication]:
     """The shared app, its palette and style put back afterwards for the other tests."""
-    palette, style = QApplication.palette(), qapp.style().name()
+    palette, style, sheet = QApplication.palette(), base_style(qapp), qapp.styleSheet()
+    look = qapp.property("look")
     yield qapp
-    qapp.setStyle(style)
+    if style:
+        qapp.setStyle(style)
+    qapp.setStyleSheet(sheet)
+    qapp.setProperty("look", look)
     QApplication.setPalette(palette)
 
 
@@ -44,7 +63,7 @@ def test_switching_the_scheme_switches_the_palette(app: QApplication, qtbot: QtB
 
 def test_the_app_uses_fusion_so_every_platform_honours_the_palette(app: QApplication) -> None:
     apply_theme(app, Qt.ColorScheme.Light)
-    assert app.style().name().lower() == "fusion"
+    assert base_style(app).lower() == "fusion"
 
 
 def test_an_unknown_scheme_gets_the_light_look(app: QApplication) -> None:
@@ -67,3 +86,68 @@ def test_text_reads_against_its_background(scheme: Qt.ColorScheme) -> None:
         assert gap > 100, (scheme, text, background)
     disabled = palette.color(QPalette.ColorGroup.Disabled, ROLE.Text)
     assert disabled != palette.color(QPalette.ColorGroup.Active, ROLE.Text)
+
+
+TEXT_CONTRAST = 4.5  # WCAG 2 AA for text
+
+
+@pytest.mark.parametrize("look", [LIGHT, DARK], ids=lambda look: look.name)
+def test_every_text_colour_reads_on_every_background_it_is_drawn_on(look: Look) -> None:
+    """Issue 41: contrast checked in both looks (WCAG 2 AA, 4.5:1), the tones and the muted
+    text included, on the window, lists, cards, the navigation and a badge's own tint."""
+    backgrounds = {
+        "window": look.window,
+        "base": look.base,
+        "alternate": look.alternate_base,
+        "surface": look.surface,
+        "nav": look.nav,
+    }
+    texts = {"text": look.window_text, "muted": look.muted, "placeholder": look.placeholder}
+    texts |= {tone: look.tone(tone) for tone in ("ok", "warning", "error", "info")}
+    low = [
+        f"{text} on {ground}: {contrast(fg, bg):.2f}"
+        for text, fg in texts.items()
+        for ground, bg in backgrounds.items()
+        if contrast(fg, bg) < TEXT_CONTRAST
+    ]
+    for tone in TONES:  # a badge: its words on its own tint; a chip: on its lighter tint
+        colour = look.tone(tone)
+        for share in (0.14, 0.10):
+            tinted = _tint(colour, look.surface, share)
+            if contrast(colour, tinted) < TEXT_CONTRAST:
+                low.append(f"{tone} badge on its tint {share}: {contrast(colour, tinted):.2f}")
+    if contrast(look.highlighted_text, look.highlight) < TEXT_CONTRAST:
+        low.append("selected text on the selection")
+    assert not low, low
+
+
+def test_contrast_is_the_wcag_ratio() -> None:
+    assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
+    assert contrast("#ffffff", "#ffffff") == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_icons_are_drawn_at_the_screens_pixels_so_scale_2_is_crisp(
+    qapp: QApplication, scale: float
+) -> None:
+    """A glyph is drawn for the pixels it will cover, never a small picture scaled up: at a
+    scale factor of 2 a 16 px icon is 32 device pixels of ink."""
+    icon = glyph("providers")
+    assert not icon.isNull()
+    pixmap = icon.pixmap(QSize(16, 16), scale)
+    assert pixmap.devicePixelRatio() == scale
+    assert (pixmap.width(), pixmap.height()) == (round(16 * scale), round(16 * scale))
+    image = pixmap.toImage()
+    inked = sum(
+        1
+        for x in range(image.width())
+        for y in range(image.height())
+        if image.pixelColor(x, y).alpha() > 0
+    )
+    assert inked > 20 * scale * scale  # drawn, not blank, and its ink grows with the pixels
+    # The app icon is a vector drawing too (resources/icons/llmgw.svg).
+    assert app_icon().pixmap(QSize(32, 32), scale).width() == round(32 * scale)
+    # The font is read from qtawesome's files; its Python side (and qtpy's 25 MB of star
+    # imports) is never loaded.
+    assert not {"qtawesome", "qtpy", "superqt"} & set(sys.modules)

@@ -298,7 +298,10 @@ def test_jobs_make_the_tray_busy_and_a_long_one_says_when_it_ends(
                 await until(lambda: tray.shown_state == "idle", "idle again")
                 assert "active job" not in tray.icon.toolTip()
                 assert shown == [
-                    ("Job completed", f"A mistral job ({long_job.job_id[:8]}) completed after 31s.")
+                    (
+                        "Job completed",
+                        f"A Mistral Vibe job ({long_job.job_id[:8]}) completed after 31s.",
+                    )
                 ]
                 quick = await engine.calls.submit("mistral", CallParams(prompt="two"), "local")
                 await engine.jobs.wait(quick.job_id, "local", timeout_s=STEP_TIMEOUT)
@@ -336,8 +339,10 @@ def test_a_provider_going_down_turns_the_tray_red_and_says_so(
                 engine.providers.set_paused(OPERATOR, True)  # an open breaker still outranks pause
                 assert tray.shown_state == "error"
                 tooltip = tray.icon.toolTip()
-                assert "Down: mistral" in tooltip and "Last error: mistral is failing" in tooltip
-                assert "mistral is down" in [title for title, _ in shown], shown
+                # Named as every page names it.
+                assert "Down: Mistral Vibe" in tooltip, tooltip
+                assert "Last error: Mistral Vibe is failing" in tooltip
+                assert "Mistral Vibe is down" in [title for title, _ in shown], shown
             finally:
                 await engine.stop()
         assert "Last error: the engine stopped" in tray.icon.toolTip()

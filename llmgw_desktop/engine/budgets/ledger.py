@@ -61,6 +61,7 @@ from llmgw_desktop.engine.budgets.refusals import (
     BudgetStatus,
     crossing_text,
     limit_refusal,
+    refused_text,
     uncounted_refusal,
     unpriced_refusal,
 )
@@ -236,6 +237,7 @@ class BudgetLedger:
             decision, states = await self._admit(covered, ask, hold_id)
         self._learn(states)
         if decision.refusal is not None:
+            self._tell_if_refused(covered, decision.refusal)
             raise decision.refusal
         if decision.uncounted:
             raise StoreUnavailable(
@@ -363,7 +365,26 @@ class BudgetLedger:
         self._told.update(
             {(budget.key, status.state, start, lane), (budget.key, "soft", start, lane)}
         )
-        self._events.publish(Notice("warning", crossing_text(status)))
+        self._events.publish(Notice("warning", crossing_text(status), topic="budget"))
+
+    def _tell_if_refused(self, covered: list[Covered], refusal: BudgetExceeded) -> None:
+        """The "used up" notice the first time in a period a hard budget refuses a call for
+        too little left. Calls are held at what they may cost, so a budget's spend usually
+        stops short of its limit: the first refusal is when the person's tools stop."""
+        if refusal.details.get("reason") != LIMIT_REACHED:
+            return
+        for c in covered:
+            if c.budget.scope != refusal.details.get("budget"):
+                continue
+            if (c.key.lane or None) != refusal.details.get("lane"):
+                continue
+            told = (c.budget.key, "exceeded", c.key.period_start, c.key.lane)
+            if told in self._told:
+                return
+            self._told.update({told, (c.budget.key, "soft", c.key.period_start, c.key.lane)})
+            status = self._status(c.budget, c.key.lane)
+            self._events.publish(Notice("warning", refused_text(status), topic="budget"))
+            return
 
     def _roll(self, now: float, *, reread: bool = True) -> None:
         """Move each period on when its end has passed: its budgets start again at zero, and

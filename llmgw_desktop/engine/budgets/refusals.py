@@ -27,6 +27,7 @@ __all__ = [
     "crossing_text",
     "held_refusal",
     "limit_refusal",
+    "refused_text",
     "uncounted_refusal",
     "unpriced_refusal",
 ]
@@ -108,6 +109,18 @@ def crossing_text(status: BudgetStatus) -> str:
     return (
         f"Budget {label} passed its soft limit: {spent} of "
         f"{format_amount(budget.unit, budget.soft or 0.0)} {budget.period_word}."
+    )
+
+
+def refused_text(status: BudgetStatus) -> str:
+    """The notice of a hard budget's first refusal in its period: what is left pays for less
+    than the calls its tools make."""
+    budget = status.budget
+    return (
+        f"Budget {budget.label}{status.lane_text} is used up: "
+        f"{format_amount(budget.unit, status.spent)} of "
+        f"{format_amount(budget.unit, status.limit)} {budget.period_word}, too little left "
+        f"for the next call. New calls are refused until {status.reset_text()}."
     )
 
 

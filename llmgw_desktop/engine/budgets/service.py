@@ -34,6 +34,11 @@ class Budgets:
         """Every budget with its spend this period and its reset time."""
         return self._ledger.statuses()
 
+    def key_status(self, principal: str) -> BudgetStatus | None:
+        """The budget a gateway key carries (`key:<name>`) with its spend this period, or None
+        when the key has none (the Keys page's spent-of-budget bar)."""
+        return self._ledger.key_status(principal)
+
     def nearest(self) -> BudgetStatus | None:
         """The budget closest to its limit (the tray's burn-down line), or None."""
         return self._ledger.nearest()

@@ -1,4 +1,4 @@
-"""What was spent, grouped by provider, model, project or agent, over the last day, week or month.
+"""What was spent, grouped by provider, model, project, agent or principal, over a window.
 
 Read from the flight recorder's rows (the read lane: the database thread, never the loop): one
 grouped query for the biggest spenders (at most `GROUPS_MAX` groups, so the desk never lays out
@@ -27,13 +27,15 @@ __all__ = [
     "read_cost_breakdown",
 ]
 
-CostDimension = Literal["provider", "model", "project", "caller"]
-# What the person picks -> the column it groups by; the agent is the recorder's `caller`.
+CostDimension = Literal["provider", "model", "project", "caller", "principal"]
+# What the person picks -> the column it groups by; the agent is the recorder's `caller`, the
+# principal who made the call (a gateway key is `key:<name>`: the Keys page's spend) its owner.
 COST_DIMENSIONS: dict[CostDimension, str] = {
     "provider": "provider",
     "model": "model",
     "project": "project",
     "caller": "caller",
+    "principal": "owner_principal",
 }
 COST_WINDOWS: dict[str, float] = {"24 h": 86400.0, "7 d": 7 * 86400.0, "30 d": 30 * 86400.0}
 GROUPS_MAX = 50
@@ -83,7 +85,7 @@ def read_cost_breakdown(
     """
     if by not in COST_DIMENSIONS:
         raise ValueError(f"cannot group costs by {by!r}")
-    column = COST_DIMENSIONS[by]  # one of four constants: safe to place in the SQL
+    column = COST_DIMENSIONS[by]  # one of five constants: safe to place in the SQL
     figures = _FIGURES[is_postgresql(database)]
     grouped = (
         f"SELECT coalesce({column}, ''), {figures} FROM requests"  # noqa: S608

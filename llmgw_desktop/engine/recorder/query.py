@@ -292,8 +292,8 @@ class RecorderQuery:
     async def costs(
         self, by: CostDimension, window_s: float, *, now: float | None = None
     ) -> CostBreakdown:
-        """What the last `window_s` seconds cost, grouped `by` provider, model, project or agent
-        (`cost_breakdown.py`: the biggest groups and the true total, on the read lane).
+        """What the last `window_s` seconds cost, grouped `by` provider, model, project, agent or
+        principal (`cost_breakdown.py`: the biggest groups and the true total, on the read lane).
 
         Raises:
             ValueError: `by` is not one of `COST_DIMENSIONS`.

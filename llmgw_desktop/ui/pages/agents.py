@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, AgentLanes, Lane
+from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, AgentLanes, Lane, format_usd
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
@@ -69,11 +69,12 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 def format_cost(lane: Lane) -> str:
-    """`$0.0123`; `≥ $0.0123` when only some requests have a known cost; `—` when none has."""
+    """`$0.0123`; `≥ $0.0123` when only some requests have a known cost; `—` when none has
+    (dollars as every page writes them, `format_usd`: a sub-cent cost never reads $0.0000)."""
     if lane.cost_usd is None:
         return "—"
     partial = "≥ " if lane.priced < lane.requests else ""
-    return f"{partial}${lane.cost_usd:.4f}"
+    return f"{partial}{format_usd(lane.cost_usd)}"
 
 
 def format_age(timestamp: float | None, now: float) -> str:
@@ -143,6 +144,7 @@ class AgentsPage(Page):
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("agentsTree")
+        self.tree.setAccessibleName("Agents and their lanes")
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(True)

@@ -15,8 +15,10 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import Engine
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.design import page_margins
+from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.login_switch import Autostart
-from llmgw_desktop.ui.qt import QWidget
+from llmgw_desktop.ui.qt import QVBoxLayout, QWidget
 from llmgw_desktop.ui.tasks import UiTasks
 
 __all__ = ["Page", "PageContext", "WindowFacts"]
@@ -55,6 +57,8 @@ class Page(QWidget):
 
     KEY = ""
     TITLE = ""
+    # One line on what the page is for, under its title (`PageHead`); "" for none.
+    BLURB = ""
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,6 +69,20 @@ class Page(QWidget):
     @property
     def engine(self) -> Engine:
         return self.context.engine
+
+    def install_head(self) -> None:
+        """Give the page the window's page head (its title and blurb) and margins, unless it
+        laid out its own head: every page starts the same way."""
+        layout = self.layout()
+        if layout is None or self.findChild(PageHead) is not None:
+            return
+        if not isinstance(layout, QVBoxLayout):
+            return
+        layout.insertWidget(0, PageHead(self.TITLE, self.BLURB))
+        if layout.contentsMargins().left() > 0:
+            page_margins(layout)
+        else:  # a page that scrolls as a whole: the head keeps the margins of the rest
+            layout.setContentsMargins(0, 12, 0, 0)
 
     def page_shown(self) -> None:
         """The page became the visible one: start refreshing."""

@@ -34,6 +34,7 @@ from llmgw_desktop.ui.qt import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    Qt,
     QTableWidget,
     QTableWidgetItem,
     QTimer,
@@ -105,6 +106,7 @@ class BudgetsPage(Page):
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("budgetsTable")
+        self.table.setAccessibleName("Budgets")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -233,6 +235,8 @@ class BudgetsPage(Page):
             if item.text() != text:
                 item.setText(text)
                 item.setToolTip(text)
+            if column == 2:  # a figure: right-aligned, so the digits line up
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         bar = self.table.cellWidget(row, BAR_COLUMN)
         if not isinstance(bar, QProgressBar):
             bar = QProgressBar()

@@ -74,6 +74,7 @@ class CredentialsPage(Page):
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("credentialsTree")
+        self.tree.setAccessibleName("Stored credentials")
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

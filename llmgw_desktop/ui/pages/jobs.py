@@ -1,48 +1,39 @@
-"""Jobs: every principal's jobs, live, with filters; cancel, retry, and a job's output.
+"""Jobs: every principal's jobs, live, with filters, in a list beside the chosen job's details.
 
-The desk is this machine's operator, so the table lists every principal's jobs
+The desk is this machine's operator, so the list holds every principal's jobs
 (`JobManager.list_for_desk`). It redraws from `jobStateChanged`, coalesced so a burst of jobs
 costs at most four loads a second, and only while the page is shown. A one-second tick
 repaints the elapsed time and, while any listed job is live, reloads for its progress (the
-store's listing is cheap: summaries only, no output). Opening a job (double-click or Enter)
-follows it in the detail pane: its streamed output while it runs, then its result or error
-in words (`job_detail.py`), the raw JSON one toggle away, and the approval gate's decision.
+store's listing is cheap: summaries only, no output). The chosen job (the first, until a person
+picks another) is shown beside the list and followed (`job_pane.py`): its streamed output
+while it runs, then its result or error in words, the raw JSON one toggle away, the approval
+gate's decision, and Cancel and Retry. The list shows what fits beside it (`ColumnFitter`):
+who, tokens, tool and model give way first on a narrow window; the details have them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import logging
 from collections.abc import Callable
 
 from llmgw_desktop.engine.api import FINISHED, DeskFilter, DeskJob, EngineError, JobState, JobView
+from llmgw_desktop.ui.design import page_margins
+from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
+from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.pages.base import Page, PageContext
-from llmgw_desktop.ui.pages.job_detail import approval_text, raw_result, result_text
-from llmgw_desktop.ui.pages.jobs_model import (
-    JobsModel,
-    can_cancel,
-    can_retry,
-    front_door,
-    short_id,
-)
+from llmgw_desktop.ui.pages.job_pane import JobPane
+from llmgw_desktop.ui.pages.jobs_model import JobsModel, can_cancel, can_retry, short_id
 from llmgw_desktop.ui.pages.jobs_table import JobsTable
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QComboBox,
-    QFontDatabase,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
     QModelIndex,
-    QPlainTextEdit,
-    QPushButton,
-    QSplitter,
-    QStackedWidget,
     Qt,
-    QTextCursor,
     QTimer,
     QVBoxLayout,
     QWidget,
@@ -58,9 +49,7 @@ COALESCE_MS = 250
 TICK_MS = 1000
 SEARCH_DEBOUNCE_MS = 300
 LIST_LIMIT = 200
-# An open running job: wait this long for a change, and no less than the gap between redraws.
-FOLLOW_WAIT_S = 5.0
-FOLLOW_GAP_S = 0.25
+LIST_SHARE = 0.62  # the list wants more of the width than the details
 
 STATE_FILTERS: tuple[tuple[str, frozenset[JobState] | None], ...] = (
     ("All jobs", None),
@@ -82,24 +71,23 @@ class JobsPage(Page):
         self._load_again = False
         self._selected_id: str | None = None
         self._select_after_load: str | None = None
-        self._detail: DeskJob | None = None
-        self._detail_output = ""
-        # The open job's follower is cancelled on its own (another job opened, page hidden).
-        self._follow = UiTasks(on_error=self.show_error)
         self.confirm_box: QMessageBox | None = None
 
         self.state_filter = QComboBox()
         self.state_filter.setObjectName("jobsStateFilter")
+        self.state_filter.setAccessibleName("Show jobs")
         for label, states in STATE_FILTERS:
             self.state_filter.addItem(label, states)
         self.provider_filter = QComboBox()
         self.provider_filter.setObjectName("jobsProviderFilter")
+        self.provider_filter.setAccessibleName("Provider")
         self.provider_filter.addItem("Any provider", None)
         for provider in self.engine.providers.states():
             if provider.is_cli:  # jobs run on CLIs only
                 self.provider_filter.addItem(provider.display_name, provider.id)
         self.search = QLineEdit()
         self.search.setObjectName("jobsSearch")
+        self.search.setAccessibleName("Search jobs")
         self.search.setPlaceholderText("Search job id, principal, caller, prompt…")
         self.search.setClearButtonEnabled(True)
         self.count_label = QLabel()
@@ -114,82 +102,48 @@ class JobsPage(Page):
         self.model.names = ProviderNames.of(self.engine)
         self.table = JobsTable()
         self.table.setObjectName("jobsTable")
+        self.table.setAccessibleName("Jobs")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setShowGrid(False)
         self.table.verticalHeader().setVisible(False)
-        # One line a job: long cells end in "…" and say the rest in their tooltip.
+        # One line a job: a long prompt ends in "…" and says the rest in its tooltip.
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
 
-        self.cancel_button = QPushButton("&Cancel job…")
-        self.cancel_button.setToolTip("Stop the selected queued or running job")
-        self.retry_button = QPushButton("&Retry")
-        self.retry_button.setToolTip("Run the selected failed, canceled or interrupted job again")
+        # The chosen job's follower is cancelled on its own (another job chosen, page hidden).
+        self.pane = JobPane(self.engine, UiTasks(on_error=self.show_error))
+        self.pane.names = self.model.names
+        self.cancel_button = self.pane.cancel_button
+        self.retry_button = self.pane.retry_button
+        self.detail_title = self.pane.detail_title
+        self.approval_label = self.pane.approval_label
+        self.output_view = self.pane.output_view
+        self.result_view = self.pane.result_view
+        self.raw_view = self.pane.raw_view
+        self.raw_toggle = self.pane.raw_toggle
+        self.result_stack = self.pane.result_stack
         self.notice = QLabel()
         self.notice.setObjectName("jobsNotice")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.retry_button)
-        buttons.addWidget(self.notice, 1)
-
-        self.detail_title = QLabel("Open a job (double-click or Enter) to see its output.")
-        self.detail_title.setObjectName("jobTitle")
-        self.detail_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.detail_title.setWordWrap(True)
-        self.approval_label = QLabel()
-        self.approval_label.setObjectName("jobApproval")
-        self.approval_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.approval_label.setWordWrap(True)
-        self.approval_label.hide()
-        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self.output_view = _read_only("jobOutput", "The job's output appears here as it streams.")
-        # The result in words by default; the JSON the store kept only when asked for.
-        self.result_view = _read_only("jobResult", "Its result or error, once it ends.")
-        self.raw_view = _read_only("jobResultRaw", "The stored result as JSON, once it ends.")
-        self.raw_toggle = QPushButton("Show raw JSON")
-        self.raw_toggle.setObjectName("jobRawToggle")
-        self.raw_toggle.setCheckable(True)
-        self.raw_toggle.setToolTip("Show the result exactly as the job store keeps it")
-        for view in (self.output_view, self.result_view, self.raw_view):
-            view.setFont(fixed)
-        self.result_stack = QStackedWidget()
-        self.result_stack.addWidget(self.result_view)
-        self.result_stack.addWidget(self.raw_view)
-        result_box = QWidget()
-        result_column = QVBoxLayout(result_box)
-        result_column.setContentsMargins(0, 0, 0, 0)
-        toggle_row = QHBoxLayout()
-        toggle_row.addStretch(1)
-        toggle_row.addWidget(self.raw_toggle)
-        result_column.addLayout(toggle_row)
-        result_column.addWidget(self.result_stack, 1)
-        texts = QSplitter(Qt.Orientation.Horizontal)
-        texts.addWidget(self.output_view)
-        texts.addWidget(result_box)
-        texts.setStretchFactor(0, 3)
-        texts.setStretchFactor(1, 2)
-        detail = QWidget()
-        detail_column = QVBoxLayout(detail)
-        detail_column.setContentsMargins(0, 0, 0, 0)
-        detail_column.addWidget(self.detail_title)
-        detail_column.addWidget(self.approval_label)
-        detail_column.addWidget(texts, 1)
-
-        split = QSplitter(Qt.Orientation.Vertical)
-        top = QWidget()
-        top_column = QVBoxLayout(top)
-        top_column.setContentsMargins(0, 0, 0, 0)
-        top_column.addWidget(self.table, 1)
-        top_column.addLayout(buttons)
-        split.addWidget(top)
-        split.addWidget(detail)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        self.notice.setWordWrap(True)
+        split = MasterDetail(self.table, self.pane, list_share=LIST_SHARE)
+        self.body = EmptyOr(
+            split,
+            EmptyState(
+                "jobs",
+                "No jobs yet",
+                "A job is a coding CLI (Claude Code, Codex, Gemini ...) run for a tool through "
+                "this gateway: ask one through MCP or an API with a CLI model, and it shows "
+                "here live, with its output, result, cost and approval.",
+            ),
+        )
         column = QVBoxLayout(self)
+        page_margins(column)
         column.addLayout(filters)
-        column.addWidget(split, 1)
+        column.addWidget(self.body, 1)
+        column.addWidget(self.notice)
 
         self._coalesce = _single_shot(self, COALESCE_MS, self._load_now)
         self._search_debounce = _single_shot(self, SEARCH_DEBOUNCE_MS, self.request_refresh)
@@ -207,7 +161,6 @@ class JobsPage(Page):
         self.table.openRequested.connect(self._open_index)
         self.cancel_button.clicked.connect(self.confirm_cancel)
         self.retry_button.clicked.connect(self.retry_selected)
-        self.raw_toggle.toggled.connect(self._show_raw)
         self._update_buttons()
 
     # -- showing ------------------------------------------------------------------------
@@ -217,14 +170,13 @@ class JobsPage(Page):
         self._tick.start()
         if self._stale:
             self.request_refresh()
-        if self._detail is not None and not self._detail.view.finished:
-            self._start_following(self._detail)
+        self.pane.follow()
 
     def page_hidden(self) -> None:
         self._shown = False
         self._tick.stop()
         self._coalesce.stop()
-        self._follow.cancel_all()
+        self.pane.stop()
 
     # -- loading ------------------------------------------------------------------------
 
@@ -236,6 +188,15 @@ class JobsPage(Page):
             provider=provider if isinstance(provider, str) else None,
             text=self.search.text(),
         )
+
+    def show_state(self, label: str) -> None:
+        """List the jobs of one state filter ("Active", "Failed" ...; the header's Jobs chip).
+
+        Raises:
+            ValueError: `label` is not one of `STATE_FILTERS`.
+        """
+        labels = [name for name, _states in STATE_FILTERS]
+        self.state_filter.setCurrentIndex(labels.index(label))
 
     def show_agent(self, caller: str, *, active_only: bool) -> None:
         """List the jobs whose caller is `caller` (the search matches it), the active ones
@@ -254,6 +215,14 @@ class JobsPage(Page):
             self._load_now()
         else:
             self.request_refresh()
+
+    def show_job(self, job_id: str) -> None:
+        """Choose job `job_id` once the list has it (the command palette)."""
+        self.show_state("All jobs")
+        self.search.setText(job_id)
+        self._search_debounce.stop()
+        self._select_after_load = job_id
+        self._load_now() if self._shown else self.request_refresh()
 
     def request_refresh(self) -> None:
         """Reload soon (coalesced); while hidden, only remember to reload when shown."""
@@ -286,11 +255,13 @@ class JobsPage(Page):
         keep = self._select_after_load or self._selected_id
         self._select_after_load = None
         self.model.set_rows(rows)
+        filtered = self.current_filter() != DeskFilter(None, None, "")
+        self.body.show_empty(not rows and not filtered)
         # A new job, or one that ended, may need more room in a column (or less).
-        # Progress is never cut, so its text's length counts too (it changes far less often
-        # than its text: a stuck job's silence grows from "2m 05s" to "2m 06s").
         self.table.fit_columns(contents=self.model.shape())
         row = None if keep is None else self.model.row_of(keep)
+        if row is None and rows:
+            row = 0  # the first job's details, never an empty pane
         if row is not None and not self._is_selected(row):
             self.table.selectRow(row)
         elif row is None:
@@ -304,19 +275,12 @@ class JobsPage(Page):
         if stuck := self.model.stuck_count():
             shown += f" · {stuck} stuck"
         self.count_label.setText(shown)
-        if self._detail is not None:
+        shown_job = self.pane.job
+        if shown_job is not None:
             # A call's caller label reaches the store a moment after its job starts.
-            fresh = next((r for r in rows if r.view.id == self._detail.view.id), None)
-            if fresh is not None and _record_of(fresh) != _record_of(self._detail):
-                self._detail = dataclasses.replace(
-                    self._detail,
-                    caller=fresh.caller,
-                    transport=fresh.transport,
-                    tool=fresh.tool,
-                    approval=fresh.approval,
-                    decided_at=fresh.decided_at,
-                )
-                self._show_title()
+            fresh = next((r for r in rows if r.view.id == shown_job.view.id), None)
+            if fresh is not None and _record_of(fresh) != _record_of(shown_job):
+                self.pane.update_record(fresh)
         self._update_buttons()
 
     def _on_tick(self) -> None:
@@ -339,6 +303,8 @@ class JobsPage(Page):
     def _on_selection(self) -> None:
         job = self.selected_job()
         self._selected_id = None if job is None else job.view.id
+        if job is not None and (self.pane.job is None or self.pane.job.view.id != job.view.id):
+            self.open_job(job)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -401,117 +367,22 @@ class JobsPage(Page):
         self.request_refresh()
         return submitted.job_id
 
-    # -- the detail pane ----------------------------------------------------------------
+    # -- the details --------------------------------------------------------------------
 
     def _open_index(self, index: QModelIndex) -> None:
         job = self.model.job_at(index.row())
         if job is not None:
             self.open_job(job)
+            self.pane.texts.currentWidget().setFocus()
 
     def open_job(self, job: DeskJob) -> None:
-        """Show `job` in the detail pane and follow it while it runs."""
-        self._follow.cancel_all()
-        self._detail = job
-        self._detail_output = ""
-        self.output_view.clear()
-        self.result_view.clear()
-        self.raw_view.clear()
-        self._show_detail(job.view)
-        self._start_following(job)
-
-    def _start_following(self, job: DeskJob) -> None:
-        self._follow.spawn(self._follow_job(job), what="show the job")
-
-    async def _follow_job(self, job: DeskJob) -> None:
-        jobs = self.engine.jobs
-        view = await jobs.get(job.view.id, job.principal)
-        while self._detail is not None and self._detail.view.id == job.view.id:
-            self._show_detail(view)
-            if view.finished:
-                return
-            # Bounds the redraws of a chatty job; `watch` returns on its next change.
-            await asyncio.sleep(FOLLOW_GAP_S)
-            view = await jobs.watch(job.view.id, job.principal, timeout_s=FOLLOW_WAIT_S)
-
-    def _show_detail(self, view: JobView) -> None:
-        if self._detail is None:
-            return
-        self._detail = dataclasses.replace(self._detail, view=view)
-        self._show_title()
-        self._set_output(view.output)
-        text = result_text(view, view.output)
-        if text != self.result_view.toPlainText():
-            self.result_view.setPlainText(text)
-        if self.raw_toggle.isChecked():
-            self.raw_view.setPlainText(raw_result(view))
-
-    def _show_raw(self, raw: bool) -> None:
-        """Switch the result between words and the stored JSON (made only when asked for)."""
-        if raw and self._detail is not None:
-            self.raw_view.setPlainText(raw_result(self._detail.view))
-        self.result_stack.setCurrentWidget(self.raw_view if raw else self.result_view)
-        self.raw_toggle.setText("Show formatted" if raw else "Show raw JSON")
-
-    def _show_title(self) -> None:
-        job = self._detail
-        if job is None:
-            return
-        view = job.view
-        who = job.principal + (f" via {job.caller}" if job.caller else "")
-        door = front_door(job)
-        facts = [
-            view.id,
-            view.provider + (f" ({job.model})" if job.model else ""),
-            view.state.value,
-        ]
-        facts += [who] + ([f"through {door}"] if door else [])
-        if view.attempts > 1:
-            facts.append(f"{view.attempts} attempts")
-        if view.correlation_id:
-            facts.append(f"correlation {view.correlation_id}")
-        if view.session_id:
-            facts.append(f"session {view.session_id}")
-        self.detail_title.setText(" · ".join(facts))
-        approval = approval_text(job)
-        self.approval_label.setText(approval)
-        self.approval_label.setVisible(bool(approval))
-
-    def _set_output(self, text: str) -> None:
-        """Append what streamed since the last redraw (a running job's output only grows);
-        redraw the whole text only when it did not."""
-        if text == self._detail_output:
-            return
-        bar = self.output_view.verticalScrollBar()
-        at_end = bar.value() >= bar.maximum()
-        if self._detail_output and text.startswith(self._detail_output):
-            cursor = self.output_view.textCursor()
-            cursor.movePosition(QTextCursor.MoveOperation.End)
-            cursor.insertText(text[len(self._detail_output) :])
-        else:
-            self.output_view.setPlainText(text)
-        self._detail_output = text
-        if at_end:
-            bar.setValue(bar.maximum())
+        """Show `job` in the details and follow it while it runs."""
+        self.pane.show_job(job)
 
 
 def _record_of(job: DeskJob) -> tuple[object, ...]:
     """What the flight recorder tells of a job; it can reach the store after the job's row."""
     return (job.caller, job.transport, job.tool, job.approval, job.decided_at)
-
-
-def _read_only(name: str, placeholder: str) -> QPlainTextEdit:
-    """A read-only pane Tab reaches and leaves, its text selectable and scrolled by keys."""
-    view = QPlainTextEdit()
-    view.setObjectName(name)
-    view.setReadOnly(True)
-    view.setPlaceholderText(placeholder)
-    view.setTabChangesFocus(True)
-    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    view.setTextInteractionFlags(
-        Qt.TextInteractionFlag.TextSelectableByMouse
-        | Qt.TextInteractionFlag.TextSelectableByKeyboard
-    )
-    return view
 
 
 def _single_shot(parent: QWidget, interval_ms: int, slot: Callable[[], None]) -> QTimer:

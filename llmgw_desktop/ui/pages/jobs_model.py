@@ -19,7 +19,7 @@ from typing import Any
 
 from llmgw_desktop.engine.api import RETRYABLE, DeskJob, JobState, JobView
 from llmgw_desktop.ui.pages.job_detail import when
-from llmgw_desktop.ui.pages.recorder_model import format_state
+from llmgw_desktop.ui.pages.recorder_words import format_state
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import QAbstractTableModel, QColor, QModelIndex, QPersistentModelIndex, Qt
 from llmgw_desktop.ui.theme import error_colour, warning_colour

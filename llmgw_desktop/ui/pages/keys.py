@@ -1,28 +1,44 @@
-"""Keys: the gateway keys, one per tool or person; make, rotate and revoke them.
+"""Keys: the gateway keys, one per tool or person, in a list with the chosen key's details.
 
 A key is its own principal (`key:<name>`): the recorder, the Agents page and budgets tell keys
 apart. The list is read from the store through the engine (operator only) when the page is
-shown and after each change; a key made by `llmgw-desktop keys` or another gateway on the same
-store appears at the next refresh. Revoking asks first, the safe choice (Cancel) the default,
-as the Clients page's revoke does; it counts at once in every gateway on the store.
+shown, after each change and every few seconds while shown; a key made by `llmgw-desktop keys`
+or another gateway on the same store appears at the next refresh. Each row says what the key
+spent (against its budget when it has one, `key_detail.py`) and when it was last used; its
+details add a bar of the budget, what it may reach, and its requests one click away (the
+Flight recorder, filtered to the key). Revoking asks first, the safe choice (Cancel) the
+default, as the Clients page's revoke does; it counts at once in every gateway on the store.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError, KeyRecord, MadeKey
+from llmgw_desktop.ui.badge import status_cell
+from llmgw_desktop.ui.design import page_margins
+from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
+from llmgw_desktop.ui.kit.figures import set_figure
+from llmgw_desktop.ui.kit.master_detail import MasterDetail
+from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.connect_page import base_url_of
-from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog, named
+from llmgw_desktop.ui.pages.key_detail import (
+    KeyDetail,
+    KeySpend,
+    ago,
+    reach_words,
+    state_kind,
+    when,
+)
+from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QTimer,
@@ -34,14 +50,16 @@ __all__ = ["COLUMNS", "KeysPage"]
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("Name", "Key", "State", "May reach", "Budget", "Rate", "Expires", "Last used")
+COLUMNS = ("Name", "State", "Spent", "Last used", "Key", "Budget", "Rate", "Expires", "May reach")
+# Given up first when the list is narrow (the details show each).
+OPTIONAL = ("May reach", "Expires", "Rate", "Budget", "Key")
 REFRESH_MS = 5000
 
 
-def _when(timestamp: float | None, never: str = "never") -> str:
-    if timestamp is None:
-        return never
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+def month_start(now: float) -> float:
+    """The local midnight the month began at (the calendar budgets use)."""
+    moment = datetime.fromtimestamp(now)
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
 class KeysPage(Page):
@@ -51,51 +69,66 @@ class KeysPage(Page):
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.records: list[KeyRecord] = []
+        self.spends: dict[str, KeySpend] = {}  # principal -> what it spent
+        self._wanted: str | None = None  # a key to choose once the list has it
         self.dialog: NewKeyDialog | None = None
         self.secret_dialog: SecretDialog | None = None
         self.confirm: QMessageBox | None = None
-        intro = named(
-            QLabel(
-                "A key per tool or person: each is its own principal in the recorder and budgets, "
-                "reaches only the models, providers, projects and MCP tools you give it, and can "
-                "be revoked at once. Clients send it as their API key (Bearer, x-api-key or "
-                "x-goog-api-key)."
-            ),
-            "",
-            wordWrap=True,
+        head = PageHead(
+            "Gateway keys",
+            "A key per tool or person: its own principal in the recorder and budgets, reaching "
+            "only the models, providers, projects and MCP tools you give it, revoked at once. "
+            "Clients send it as their API key (Bearer, x-api-key or x-goog-api-key).",
         )
-        self.table = named(QTableWidget(0, len(COLUMNS)), "keysTable")
+        self.new_button = head.add_action(
+            action_button("New key…", "newKey", icon="add", primary=True)
+        )
+        self.new_button.clicked.connect(self.open_new_key)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("keysTable")
+        self.table.setAccessibleName("Gateway keys")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("May reach"), QHeaderView.ResizeMode.Stretch)
-        self.table.itemSelectionChanged.connect(self._update_buttons)
-        self.new_button = named(QPushButton("New key…"), "newKey")
-        self.rotate_button = named(QPushButton("Rotate"), "rotateKey")
-        self.rotate_button.setToolTip("A new secret under the same name; the old one stops now")
-        self.revoke_button = named(QPushButton("Revoke…"), "revokeKey")
-        self.new_button.clicked.connect(self.open_new_key)
+        self.columns = ColumnFitter(
+            self.table, stretch=0, optional=[COLUMNS.index(c) for c in OPTIONAL]
+        )
+        self.table.itemSelectionChanged.connect(self._show_selected)
+        self.detail = KeyDetail()
+        self.rotate_button = self.detail.rotate_button
+        self.revoke_button = self.detail.revoke_button
         self.rotate_button.clicked.connect(self._rotate_selected)
         self.revoke_button.clicked.connect(self.confirm_revoke)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.new_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.rotate_button)
-        buttons.addWidget(self.revoke_button)
-        self.notice = named(QLabel(), "keysNotice", wordWrap=True)
+        self.detail.requests_button.clicked.connect(self.open_requests)
+        empty_new = action_button("New key…", "newKeyEmpty", icon="add", primary=True)
+        empty_new.clicked.connect(self.open_new_key)
+        self.body = EmptyOr(
+            MasterDetail(self.table, self.detail),
+            EmptyState(
+                "keys",
+                "No gateway keys yet",
+                "Make one per tool or person: each gets its own scope, budget and rate limit, "
+                "its own lane in the Flight recorder, and can be revoked on its own.",
+                empty_new,
+            ),
+        )
+        self.notice = QLabel()
+        self.notice.setObjectName("keysNotice")
+        self.notice.setWordWrap(True)
         column = QVBoxLayout(self)
-        column.addWidget(intro)
-        column.addLayout(buttons)
-        column.addWidget(self.table, 1)
+        page_margins(column)
+        column.addWidget(head)
+        column.addWidget(self.body, 1)
         column.addWidget(self.notice)
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.request_refresh)
-        self._update_buttons()
+        self.body.show_empty(True)
+        self.new_button.setVisible(False)
 
     @property
     def base_url(self) -> str:
@@ -112,37 +145,77 @@ class KeysPage(Page):
         self.tasks.spawn(self.refresh(), what="load the gateway keys")
 
     async def refresh(self) -> None:
-        """Reload the list from the store (on the database thread)."""
+        """Reload the keys and what each spent (on the database thread)."""
         selected = self.selected()
         self.records = await self.engine.keys.list(LOCAL_CALLER)
         now = time.time()
+        month = await self.engine.recorder_query.costs(
+            "principal", max(1.0, now - month_start(now)), now=now
+        )
+        spent = {group.name: group.cost_usd for group in month.groups}
+        self.spends = {
+            r.principal: KeySpend.of(
+                r, self.engine.budgets.key_status(r.principal), spent.get(r.principal, 0.0)
+            )
+            for r in self.records
+        }
+        self.body.show_empty(not self.records)
+        self.new_button.setVisible(bool(self.records))  # else the empty state offers it
         self.table.setRowCount(len(self.records))
         for row, record in enumerate(self.records):
-            budget = (
-                f"${record.budget_usd:g} {record.budget_period}"
-                if record.budget_usd is not None
-                else "none"
-            )
-            reach = record.scope.describe_targets()
-            if record.scope.projects:
-                reach += f"; projects {', '.join(sorted(record.scope.projects))}"
-            if record.scope.tools:
-                reach += f"; tools {', '.join(sorted(record.scope.tools))}"
-            cells = (
-                record.name,
-                record.shown,
-                record.state(now),
-                reach,
-                budget,
-                f"{record.per_minute}/min" if record.per_minute else "gateway's",
-                _when(record.expires_at),
-                _when(record.last_used_at, "not yet"),
-            )
-            for col, text in enumerate(cells):
-                self.table.setItem(row, col, QTableWidgetItem(text))
-            if selected is not None and record.id == selected.id:
+            self._fill_row(row, record, now)
+        self.columns.fit()
+        # A live key's details rather than a revoked one's: the one used last.
+        live = [i for i, r in enumerate(self.records) if r.state(now) in ("live", "retiring")]
+        live.sort(key=lambda i: -(self.records[i].last_used_at or 0.0))
+        wanted = live[0] if live else 0
+        if selected is not None:
+            wanted = next((i for i, r in enumerate(self.records) if r.id == selected.id), wanted)
+        if self._wanted is not None:
+            names = [r.name for r in self.records]
+            wanted = names.index(self._wanted) if self._wanted in names else wanted
+            self._wanted = None
+        if self.records:
+            self.table.selectRow(wanted)  # the first key's details, never an empty pane
+        self._show_selected()
+
+    def _fill_row(self, row: int, record: KeyRecord, now: float) -> None:
+        spend = self.spends[record.principal]
+        state = record.state(now)
+        cells = (
+            record.name,
+            state,
+            spend.cell,
+            ago(record.last_used_at, now, "never"),
+            record.shown,
+            f"${record.budget_usd:g} {record.budget_period}"
+            if record.budget_usd is not None
+            else "none",
+            f"{record.per_minute}/min" if record.per_minute else "gateway's",
+            when(record.expires_at),
+            reach_words(record),
+        )
+        for col, text in enumerate(cells):
+            item = self.table.item(row, col)
+            if item is None:
+                item = QTableWidgetItem()
+                self.table.setItem(row, col, item)
+            if COLUMNS[col] == "Spent":
+                set_figure(item, text)
+                item.setToolTip(spend.words)
+            elif COLUMNS[col] == "State":
+                status_cell(item, state_kind(state), text)
+            elif item.text() != text:
+                item.setText(text)
+
+    def select_key(self, name: str) -> None:
+        """Choose key `name` (the command palette), now or once the list has it."""
+        self._wanted = name
+        for row, record in enumerate(self.records):
+            if record.name == name:
                 self.table.selectRow(row)
-        self._update_buttons()
+                self._wanted = None
+                return
 
     def selected(self) -> KeyRecord | None:
         rows = self.table.selectionModel().selectedRows()
@@ -150,11 +223,24 @@ class KeysPage(Page):
             return None
         return self.records[rows[0].row()]
 
-    def _update_buttons(self) -> None:
+    def _show_selected(self) -> None:
         record = self.selected()
-        live = record is not None and record.state(time.time()) in ("live", "retiring")
-        self.rotate_button.setEnabled(live)
-        self.revoke_button.setEnabled(live)
+        if record is None:
+            self.rotate_button.setEnabled(False)
+            self.revoke_button.setEnabled(False)
+            return
+        self.detail.show_key(record, self.spends.get(record.principal), time.time())
+
+    def open_requests(self) -> None:
+        """The chosen key's requests, in the Flight recorder."""
+        record = self.selected()
+        window = self.window()
+        recorder = getattr(window, "pages", {}).get("recorder")
+        show_page = getattr(window, "show_page", None)
+        if record is None or recorder is None or not callable(show_page):
+            return
+        recorder.show_principal(record.principal)
+        show_page("recorder")
 
     # -- making a key ---------------------------------------------------------------------
 

@@ -82,6 +82,7 @@ class LogPage(Page):
 
         self.view = QPlainTextEdit()
         self.view.setObjectName("logView")
+        self.view.setAccessibleName("The app's log")
         self.view.setReadOnly(True)
         self.view.setMaximumBlockCount(MAX_LINES)
         # Log lines are wide and columnar: scroll sideways rather than wrap them.

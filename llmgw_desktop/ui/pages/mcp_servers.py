@@ -1,33 +1,39 @@
-"""MCP servers: the user's own servers behind /mcp, each with its state, what it offers, its
-switch, the tail of its stderr, and a Test button.
+"""MCP servers: the user's own servers behind /mcp, in a list with the chosen one's details.
 
-The figures are the engine's in memory (`engine.upstream_mcp.status()`), read once a second
-while the page is shown. The switch is the tray's own action (`McpServerSwitches`), so the two
-never disagree; turning it saves `mcp.servers.NAME.enabled` in config.toml. Test starts the
-server if it is not running, reads its lists again and says what it found, or why it failed.
-Add… (`AddServerDialog`) and Remove… write or delete the server's `[mcp.servers.NAME]` table
-through the engine (the person's comments kept) and take effect at once, here, in the tray and
-on /mcp. A server that wants its user signed in (OAuth) shows a Sign in button.
+The list gives each server's state (the window's one badge), what it offers and its switch;
+the details say the state in full, how often it started, and hold its Test, Sign in (a server
+that wants its user signed in with OAuth), Remove… and the tail of its stderr. The figures are
+the engine's in memory (`engine.upstream_mcp.status()`), read once a second while the page is
+shown. The switch is the tray's own action (`McpServerSwitches`), so the two never disagree;
+turning it saves `mcp.servers.NAME.enabled` in config.toml. Test starts the server if it is not
+running, reads its lists again and says what it found, or why it failed. Add…
+(`AddServerDialog`) and Remove… write or delete the server's `[mcp.servers.NAME]` table through
+the engine (the person's comments kept) and take effect at once, here, in the tray and on /mcp.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from llmgw_desktop.engine.api import LOCAL_CALLER
+from llmgw_desktop.ui.badge import status_cell
+from llmgw_desktop.ui.design import page_margins
+from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
+from llmgw_desktop.ui.kit.figures import set_figure
+from llmgw_desktop.ui.kit.master_detail import MasterDetail
+from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.mcp_server_detail import (
+    McpServerDetail,
+    state_kind,
+    state_short,
+    state_words,
+)
 from llmgw_desktop.ui.pages.mcp_server_dialog import AddServerDialog
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QCheckBox,
     QDesktopServices,
-    QFontDatabase,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
     QMessageBox,
-    QPlainTextEdit,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QTimer,
@@ -35,41 +41,19 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.theme import set_tone
 
 __all__ = ["McpServersPage", "state_words"]
 
 POLL_MS = 1000
 COLUMNS = ("Server", "Transport", "State", "Tools", "Prompts", "Resources", "On")
 ON_COLUMN = COLUMNS.index("On")
-NONE_CONFIGURED = (
-    "No MCP servers are configured. Add… adds one (a [mcp.servers.NAME] table in config.toml; "
-    'the documentation\'s page "Your MCP servers behind the gateway" shows how).'
-)
+FIGURES = (COLUMNS.index("Tools"), COLUMNS.index("Prompts"), COLUMNS.index("Resources"))
+OPTIONAL = (COLUMNS.index("Transport"), COLUMNS.index("Resources"), COLUMNS.index("Prompts"))
 INTRO = (
     "Your own MCP servers, offered on this gateway's /mcp beside its own tools: tools and "
     "prompts as NAME__tool, resources as NAME+uri. A server starts at its first use."
 )
-
-
-def state_words(status: dict[str, Any]) -> str:
-    """A server's state as the page says it."""
-    state = str(status.get("state", ""))
-    if state == "idle":
-        return "not started (starts at first use)"
-    if state == "disabled":
-        return "off"
-    if state == "needs_sign_in":
-        return "needs sign-in (OAuth): press Sign in and finish it in the browser"
-    words = f"failed: {status.get('error') or 'it ended'}" if state == "failed" else state
-    if status.get("stale"):
-        words += "; offering what it listed last"
-    left_out = status.get("leftOut") or {}
-    if left_out:
-        lists = ", ".join(f"{count}+ {kind}" for kind, count in sorted(left_out.items()))
-        words += (
-            f"; left out {lists} past the first {status.get('maxTools')} (mcp.max_tools_per_server)"
-        )
-    return words
 
 
 class McpServersPage(Page):
@@ -83,79 +67,62 @@ class McpServersPage(Page):
         self.switches.changed.connect(self._rebuild)
         self.dialog: AddServerDialog | None = None
         self.remove_box: QMessageBox | None = None
-        self.intro = QLabel("")
-        self.intro.setWordWrap(True)
+        head = PageHead(self.TITLE, INTRO)
+        self.add_button = head.add_action(
+            action_button(
+                "Add…",
+                "mcpServerAdd",
+                icon="add",
+                primary=True,
+                tip="Add an MCP server: a command to start, or a URL",
+            )
+        )
+        self.add_button.clicked.connect(self.open_add_dialog)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("mcpServersTable")
+        self.table.setAccessibleName("MCP servers")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("State"), QHeaderView.ResizeMode.Stretch)
+        self.columns = ColumnFitter(self.table, stretch=0, optional=OPTIONAL)
         self.switch_boxes: dict[str, QCheckBox] = {}
         self.names: list[str] = []
         self.table.itemSelectionChanged.connect(self._show_selected)
-        self.add_button = QPushButton("Add…")
-        self.add_button.setObjectName("mcpServerAdd")
-        self.add_button.setToolTip("Add an MCP server: a command to start, or a URL")
-        self.add_button.clicked.connect(self.open_add_dialog)
-        self.remove_button = QPushButton("Remove…")
-        self.remove_button.setObjectName("mcpServerRemove")
-        self.remove_button.setToolTip("Stop the selected server and remove it from config.toml")
-        self.remove_button.clicked.connect(self.remove_selected)
 
-        self.selected_label = QLabel("")
-        self.selected_label.setObjectName("mcpServerSelected")
-        self.selected_label.setWordWrap(True)
-        self.test_button = QPushButton("Test")
-        self.test_button.setObjectName("mcpServerTest")
-        self.test_button.setToolTip("Connect to the server, list what it offers, and say so")
+        self.detail = McpServerDetail()
+        self.test_button = self.detail.test_button
+        self.test_label = self.detail.test_label
+        self.sign_in_button = self.detail.sign_in_button
+        self.stderr_view = self.detail.stderr_view
+        self.remove_button = self.detail.remove_button
+        self.selected_label = self.detail.state_label
         self.test_button.clicked.connect(self.test_selected)
-        self.sign_in_button = QPushButton("Sign in")
-        self.sign_in_button.setObjectName("mcpServerSignIn")
-        self.sign_in_button.setToolTip(
-            "Open the server's sign-in page in the browser; the gateway catches its answer"
-        )
         self.sign_in_button.clicked.connect(self.sign_in_selected)
-        self.sign_in_button.setVisible(False)
-        self.test_label = QLabel("")
-        self.test_label.setObjectName("mcpServerTestResult")
-        self.test_label.setWordWrap(True)
-        self.stderr_view = QPlainTextEdit()
-        self.stderr_view.setObjectName("mcpServerStderr")
-        self.stderr_view.setReadOnly(True)
-        self.stderr_view.setPlaceholderText("The server's stderr (the last few KiB) shows here.")
-        self.stderr_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-
-        edit_row = QHBoxLayout()
-        edit_row.addWidget(self.add_button)
-        edit_row.addWidget(self.remove_button)
-        edit_row.addStretch(1)
-        test_row = QHBoxLayout()
-        test_row.addWidget(self.test_button)
-        test_row.addWidget(self.sign_in_button)
-        test_row.addWidget(self.test_label, 1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.intro)
-        layout.addLayout(edit_row)
-        layout.addWidget(self.table, 2)
-        layout.addWidget(self.selected_label)
-        layout.addLayout(test_row)
-        layout.addWidget(stderr_title := QLabel("Its stderr"))
-        layout.addWidget(self.stderr_view, 1)
-        self._shown_with_servers = (
-            self.table,
-            self.selected_label,
-            self.test_button,
-            self.test_label,
-            self.remove_button,
-            stderr_title,
-            self.stderr_view,
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.detail.switch.clicked.connect(self._switch_selected)
+        empty_add = action_button("Add…", "mcpServerAddEmpty", icon="add", primary=True)
+        empty_add.clicked.connect(self.open_add_dialog)
+        self.body = EmptyOr(
+            MasterDetail(self.table, self.detail),
+            EmptyState(
+                "mcp-servers",
+                "No MCP servers yet",
+                "Add a server your editor uses (a command to start, or a URL): its tools are "
+                "then offered to every client of this gateway's /mcp, behind its keys, "
+                "approvals and recorder. The documentation's page \"Your MCP servers behind "
+                'the gateway" shows how.',
+                empty_add,
+            ),
         )
+        layout = QVBoxLayout(self)
+        page_margins(layout)
+        layout.addWidget(head)
+        layout.addWidget(self.body, 1)
 
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
@@ -175,24 +142,24 @@ class McpServersPage(Page):
             self.switch_boxes[name] = self._switch_box(name)
             self.table.setCellWidget(row, ON_COLUMN, self.switch_boxes[name])
         self.names = names
-        self.intro.setText(INTRO if names else NONE_CONFIGURED)
-        for widget in self._shown_with_servers:
-            widget.setVisible(bool(names))
-        if not names:
-            self.sign_in_button.setVisible(False)
+        self.body.show_empty(not names)
+        self.add_button.setVisible(bool(names))  # else the empty state offers it
         if names:
             self.table.selectRow(names.index(kept) if kept in names else 0)
         self.refresh()
+        self.columns.fit()
 
     def _switch_box(self, name: str) -> QCheckBox:
         """A check box that is the server's shared switch (the tray's action) on this page."""
         action = self.switches.actions[name]
         box = QCheckBox()
         box.setObjectName(f"mcpServerOn:{name}")
+        box.setAccessibleName(f"Offer {name}'s tools")
         box.setToolTip(action.toolTip())
         box.setChecked(action.isChecked())
         box.toggled.connect(action.setChecked)
         action.toggled.connect(box.setChecked)
+        action.toggled.connect(lambda _on: self._show_selected())
         return box
 
     def page_shown(self) -> None:
@@ -209,19 +176,30 @@ class McpServersPage(Page):
 
     def refresh(self) -> None:
         """Each server's figures as the engine has them now."""
+        changed = False
         for row, status in enumerate(self.engine.upstream_mcp.status()):
             cells = (
                 str(status["name"]),
                 str(status["transport"]),
-                state_words(status),
+                state_short(status),
                 str(status["tools"]),
                 str(status["prompts"]),
                 str(status["resources"]),
             )
             for column, text in enumerate(cells):
                 item = self.table.item(row, column)
-                if item is not None and item.text() != text:
+                if item is None:
+                    continue
+                changed |= item.text() != text
+                if column in FIGURES:
+                    set_figure(item, text)
+                elif column == COLUMNS.index("State"):
+                    status_cell(item, state_kind(status), text)
+                    item.setToolTip(state_words(status))
+                elif item.text() != text:
                     item.setText(text)
+        if changed:
+            self.columns.fit()
         self._show_selected()
 
     def _show_selected(self) -> None:
@@ -231,13 +209,16 @@ class McpServersPage(Page):
         status = next((s for s in self.engine.upstream_mcp.status() if s["name"] == name), None)
         if status is None:  # removed a moment ago; the rebuild follows
             return
-        text = f"{name}: {state_words(status)}; started {status['starts']} time(s)"
-        self.sign_in_button.setVisible(bool(status.get("needsSignIn")))
-        if self.selected_label.text() != text:
-            self.selected_label.setText(text)
-        tail = self.engine.upstream_mcp.stderr_tail(name)
-        if self.stderr_view.toPlainText() != tail:
-            self.stderr_view.setPlainText(tail)
+        self.detail.show_status(status, self.engine.upstream_mcp.stderr_tail(name))
+        action = self.switches.actions.get(name)
+        if action is not None and self.detail.switch.isChecked() != action.isChecked():
+            self.detail.switch.setChecked(action.isChecked())
+
+    def _switch_selected(self, on: bool) -> None:
+        name = self.selected
+        action = self.switches.actions.get(name) if name else None
+        if action is not None:
+            action.setChecked(on)
 
     def open_add_dialog(self) -> None:
         """Show the Add… dialog (not modal: the engine checks the fields when Add is pressed)."""
@@ -302,6 +283,7 @@ class McpServersPage(Page):
             return
         self.test_button.setEnabled(False)
         self.test_label.setText(f"Testing {name}…")
+        set_tone(self.test_label, "")
         if not self.tasks.spawn(self._test(name), what=f"test the MCP server {name}"):
             self.test_button.setEnabled(True)
 
@@ -313,4 +295,5 @@ class McpServersPage(Page):
         outcome = "works" if result["ok"] else "failed"
         self.test_label.setText(f"{name} {outcome} ({result['ms']} ms): {result['message']}")
         self.test_label.setProperty("ok", bool(result["ok"]))
+        set_tone(self.test_label, "ok" if result["ok"] else "error")
         self.refresh()

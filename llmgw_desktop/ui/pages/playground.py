@@ -19,7 +19,7 @@ from typing import Any
 from llmgw_desktop.engine.api import PlaygroundReply
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.recorder import RecorderPage
-from llmgw_desktop.ui.pages.recorder_model import format_cost, format_duration
+from llmgw_desktop.ui.pages.recorder_words import format_cost, format_duration
 from llmgw_desktop.ui.qt import (
     QComboBox,
     QEvent,
@@ -77,6 +77,9 @@ class _AnswerPane(QWidget):
         self.title = QLabel()
         self.text = QPlainTextEdit()
         self.text.setObjectName(f"{name}Text")
+        self.text.setAccessibleName(
+            "The answer" if name == "playgroundAnswer" else "The compared answer"
+        )
         self.text.setReadOnly(True)
         self.figures = QLabel()
         self.figures.setObjectName(f"{name}Figures")

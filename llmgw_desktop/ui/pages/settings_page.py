@@ -29,15 +29,16 @@ from llmgw_desktop.config.settings import (
     load_settings,
 )
 from llmgw_desktop.engine.api import CAPTURE_KEYS, LOCAL_CALLER, redacted_url
+from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, set_start_at_login
 from llmgw_desktop.ui.pages.base import Page, PageContext
-from llmgw_desktop.ui.pages.prices_box import PricesBox
+from llmgw_desktop.ui.pages.quiet_hours_box import QuietHoursBox
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QCheckBox,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -86,6 +87,7 @@ EDITABLE_KEYS = frozenset(
         "log.max_bytes",
         "log.backups",
         "ui.start_hidden",
+        "ui.quiet_hours",
         "gateway.default_model",
         "gateway.small_request_model",
         "gateway.small_request_max_tokens",
@@ -113,6 +115,8 @@ def _apply_log_level(value: Any) -> None:
 LIVE_KEYS: dict[str, Callable[[Any], None]] = {"log.level": _apply_log_level}
 # Settings the engine takes on when saved here (`recorder.capture.*`: the body capture policy).
 ENGINE_LIVE_KEYS = frozenset(CAPTURE_KEYS)
+# Settings the window takes on when saved here (through `saved`: the tray's quiet hours).
+WINDOW_LIVE_KEYS = frozenset({"ui.quiet_hours"})
 # Settings other parts of the window change while the gateway runs (the switches, the Budgets
 # page, the Prices box): shown as config.toml holds them now, never as "restart needed".
 CHANGED_LIVE = frozenset({"providers.disabled", "budgets", "gateway.prices"})
@@ -133,7 +137,7 @@ def _names(decl: Declared, typed: str | bool) -> list[str]:
 
 
 def _is_live(key: str) -> bool:
-    return key in LIVE_KEYS or key in ENGINE_LIVE_KEYS
+    return key in LIVE_KEYS or key in ENGINE_LIVE_KEYS or key in WINDOW_LIVE_KEYS
 
 
 def shown_value(decl: Declared, value: Any) -> str:
@@ -178,6 +182,7 @@ class SettingsPage(Page):
     KEY = "settings"
     TITLE = "Settings"
     file_read = Signal()  # config.toml was read again and the rows redrawn
+    saved = Signal(str, object)  # a setting was saved here: its key and its value
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -214,16 +219,19 @@ class SettingsPage(Page):
 
         self.table = QTableWidget(len(self._decls), len(COLUMNS))
         self.table.setObjectName("settingsTable")
+        self.table.setAccessibleName("Settings")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        # The value takes the room left; where from and the status give way beside the
+        # details (which say both). Every row is measured: a long key must not be cut.
+        self.columns = ColumnFitter(
+            self.table, stretch=1, optional=(3, 2), stretch_min=90
+        )  # a preview
+        header.setResizeContentsPrecision(-1)
         for row, decl in enumerate(self._decls):
             self._fill_row(row, decl)
         self.table.itemSelectionChanged.connect(self._show_selected)
@@ -259,23 +267,30 @@ class SettingsPage(Page):
         detail_column.addLayout(editor)
         detail_column.addWidget(self.reason_label)
         detail_column.addWidget(self.message_label)
+        detail_column.addStretch(1)  # together at the top of a tall pane
+        self.key_label.setWordWrap(True)  # a long key and its variable wrap, never widen
 
         column = QVBoxLayout(self)
         column.addWidget(self.file_label)
         column.addWidget(self.login_switch)
+        # Quiet hours for the pop-ups: saved as ui.quiet_hours, taken on by the tray at once.
+        self.quiet = QuietHoursBox()
+        self.quiet.show_value(str(self.engine.settings.value("ui.quiet_hours")))
+        self.quiet.setEnabled(self._can_save)
+        self.quiet.chosen.connect(self._quiet_chosen)
+        column.addWidget(self.quiet)
         column.addWidget(self.filter_edit)
-        column.addWidget(self.table, 1)
-        column.addWidget(self.detail)
-        self.prices = PricesBox(self.engine, self.tasks, can_save=self._can_save)
-        self.prices.saved.connect(self.reread_file)
-        column.addWidget(self.prices)
+        # The list of settings, the chosen one beside it (prices are the next tab).
+        column.addWidget(MasterDetail(self.table, self.detail, list_share=0.58), 1)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        self.table.selectRow(0)  # a setting's details, never an empty pane
         self._show_selected()
 
     def page_shown(self) -> None:
         super().page_shown()
         self.read_login_switch()  # the tray or the installer may have flipped it
         self.reread_file()
-        self.prices.show_entries()
 
     def _file_text(self, problem: str | None) -> str:
         if self._config_file is None:
@@ -306,7 +321,12 @@ class SettingsPage(Page):
             self._sources = dict(self._file.sources)
         for row, decl in enumerate(self._decls):
             self._fill_row(row, decl)
+        self.columns.fit()
         self.file_read.emit()
+
+    def _quiet_chosen(self, value: str) -> None:
+        decl = self._decls[self.row_of("ui.quiet_hours")]
+        self.tasks.spawn(self.write(decl, value), what="save the quiet hours")
 
     def read_login_switch(self) -> None:
         """Show the OS's start-at-login state on the switch."""
@@ -462,6 +482,7 @@ class SettingsPage(Page):
             apply(value)
         if decl.key in ENGINE_LIVE_KEYS:
             self.engine.body_capture.apply(decl.key, value)
+        self.saved.emit(decl.key, value)
         self._fill_row(self.row_of(decl.key), decl)
         when = "in effect now" if _is_live(decl.key) else "used after a restart"
         self._say(f"{decl.key} saved to config.toml: {when}.")

@@ -80,3 +80,24 @@ async def test_breakdown_lists_the_biggest_groups_and_keeps_the_true_total(
 async def test_unknown_dimension_is_refused(db: Database) -> None:
     with pytest.raises(ValueError, match="cannot group"):
         await RecorderQuery(db).costs("prompt", DAY, now=NOW)  # type: ignore[arg-type]
+
+
+async def test_breakdown_by_principal_gives_each_gateway_key_its_own_spend(db: Database) -> None:
+    """The Keys page reads what each key spent: the rows' owner, not the agent they name."""
+    await _store(
+        db,
+        [
+            _row(1, 3600, owner_principal="key:ci-bot", cost_usd=0.5),
+            _row(2, 600, owner_principal="key:ci-bot", caller="other-name", cost_usd=0.25),
+            _row(3, 600, owner_principal="key:laptop", cost_usd=0.125),
+            _row(4, 600),  # the local user's own call
+            _row(5, 3 * DAY, owner_principal="key:laptop", cost_usd=9.0),  # before the window
+        ],
+    )
+    day = await RecorderQuery(db).costs("principal", DAY, now=NOW)
+    assert [(g.name, g.requests, g.cost_usd) for g in day.groups] == [
+        ("key:ci-bot", 2, pytest.approx(0.75)),
+        ("local", 1, pytest.approx(0.5)),
+        ("key:laptop", 1, pytest.approx(0.125)),
+    ]
+    assert day.total.cost_usd == pytest.approx(1.375)

@@ -1,0 +1,93 @@
+"""Status shown one way everywhere: a glyph, a colour and a word, as a badge or a table cell.
+
+There are few kinds of status in the window, whatever the thing: it works (`ok`), it fails
+(`error`), it needs a look (`warning`), it is paused or switched off (`paused`, `off`), it is
+not there (`missing`: a CLI not installed, no key, a server not running), it is working
+(`busy`), or it is not known yet (`unknown`). Each kind has one tone and one glyph
+(`STATUS_KINDS`); `StatusBadge` draws them as a pill beside a detail, `status_cell` as a
+table cell's icon and text colour, so the Providers table, its detail pane, the MCP servers,
+the header and the Keys page say "failing" with the same red cross.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from llmgw_desktop.ui.glyphs import glyph, glyph_char, glyph_family
+from llmgw_desktop.ui.qt import QColor, QLabel, Qt, QTableWidgetItem, QWidget
+from llmgw_desktop.ui.theme import set_tone, tone_colour
+
+__all__ = ["STATUS_KINDS", "StatusBadge", "StatusKind", "glyph_html", "status_cell"]
+
+
+@dataclass(frozen=True)
+class StatusKind:
+    tone: str  # a theme tone
+    glyph: str  # a glyphs.NAMES name
+
+
+STATUS_KINDS: dict[str, StatusKind] = {
+    "ok": StatusKind("ok", "ok"),
+    "error": StatusKind("error", "error"),
+    "warning": StatusKind("warning", "warning"),
+    "paused": StatusKind("off", "paused"),
+    "off": StatusKind("off", "off"),
+    "missing": StatusKind("muted", "missing"),
+    "busy": StatusKind("info", "busy"),
+    "unknown": StatusKind("muted", "missing"),
+}
+
+
+def glyph_html(name: str) -> str:
+    """Rich text for icon `name` inline with words: drawn in the icon font, in the colour of
+    the text around it (so a style sheet's tone colours it too); "" without the font."""
+    char, family = glyph_char(name), glyph_family()
+    if not char or family is None:
+        return ""
+    return f"<span style=\"font-family: '{family}';\">{char}</span>&nbsp;"
+
+
+class StatusBadge(QLabel):
+    """A status as a pill: glyph and word in the kind's tone, on a tint of it."""
+
+    def __init__(self, kind: str = "unknown", text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.kind = ""
+        self.words = ""
+        self.set_status(kind, text)
+
+    def set_status(self, kind: str, text: str) -> None:
+        """Show `text` as a status of `kind` (one of `STATUS_KINDS`).
+
+        Raises:
+            KeyError: `kind` is not a status kind.
+        """
+        spec = STATUS_KINDS[kind]
+        if (kind, text) == (self.kind, self.words):
+            return
+        self.kind, self.words = kind, text
+        self.setText(glyph_html(spec.glyph) + escape(text))
+        # A screen reader reads the words, not the icon font's private character.
+        self.setAccessibleName(text)
+        self.setToolTip("")
+        set_tone(self, spec.tone, prop="badge")
+        self.setVisible(bool(text))
+
+
+def status_cell(item: QTableWidgetItem, kind: str, text: str) -> None:
+    """Show a status in a table cell the way `StatusBadge` shows it: the glyph as its icon,
+    the words in the kind's tone.
+
+    Raises:
+        KeyError: `kind` is not a status kind.
+    """
+    spec = STATUS_KINDS[kind]
+    if item.text() != text:
+        item.setText(text)
+    if item.data(Qt.ItemDataRole.UserRole + 7) == kind:
+        return  # same kind: icon and colour are already right
+    item.setData(Qt.ItemDataRole.UserRole + 7, kind)
+    item.setIcon(glyph(spec.glyph, spec.tone))
+    item.setForeground(QColor(tone_colour(spec.tone)))

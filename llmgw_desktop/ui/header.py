@@ -1,0 +1,326 @@
+"""The strip above every page: what matters at a glance, each item a button to its place.
+
+Five chips, left to right: the gateway's state (running, paused, stopped, the store degraded),
+what today has cost against the budget nearest its limit, the providers failing now, the jobs
+running and stuck, and the questions (approvals, consents) waiting at the desk. Each is
+coloured by the one tone vocabulary (`theme.py`) and opens its place when pressed (Enter or
+Space with the focus on it, too): Overview, Budgets, Providers (the first failing one
+selected), Jobs (the active ones), the waiting question's dialog.
+
+Figures are the engine's (`attention.py`), the same the pages and the tray show. They are
+redrawn when the bridge says something changed and on a slow tick while the window is shown;
+today's spend is re-read (one summing query off the loop) only after requests have finished,
+at most every `SPEND_EVERY_MS`. Hidden, the header reads nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from llmgw_desktop.engine.api import format_usd
+from llmgw_desktop.ui.attention import SpendToday, failing_providers, spend_today
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.decision_dialog import QuestionDesk
+from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.glyphs import glyph
+from llmgw_desktop.ui.qt import (
+    QHBoxLayout,
+    QResizeEvent,
+    QSize,
+    Qt,
+    QTimer,
+    QToolButton,
+    QWidget,
+)
+from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.theme import set_tone, themed
+
+__all__ = ["CHIPS", "StatusHeader"]
+
+TICK_MS = 2000
+SPEND_EVERY_MS = 5000
+CHIPS = ("gateway", "spend", "providers", "jobs", "questions")
+_GLYPHS = {
+    "gateway": "gateway",
+    "spend": "spend",
+    "providers": "providers",
+    "jobs": "jobs",
+    "questions": "approval",
+}
+
+
+class StatusHeader(QWidget):
+    """The chips; `opened(place, detail)` asks the window to show a place ("providers",
+    "budgets" ...), `detail` naming what to select there ("" for nothing)."""
+
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        open_place: Callable[[str, str], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusHeader")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        themed(self, "header")  # its chips' look, scoped to the header
+        self._engine = bridge.engine
+        self._open_place = open_place
+        self._questions: list[QuestionDesk] = []
+        self._tasks = UiTasks(on_error=lambda _message: None)  # a failed read keeps the last
+        self.spend: SpendToday | None = None
+        self._spend_stale = True
+        self._spend_read_at = 0.0
+        self._spend_day: date | None = None
+        self._reading = False
+        self.chips: dict[str, QToolButton] = {}
+        row = QHBoxLayout(self)
+        row.setContentsMargins(SPACE["m"], SPACE["s"], SPACE["m"], SPACE["s"])
+        row.setSpacing(SPACE["s"])
+        for name in CHIPS:
+            chip = QToolButton()
+            chip.setObjectName(f"chip:{name}")
+            chip.setProperty("chip", True)
+            chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            chip.setIconSize(QSize(16, 16))
+            chip.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            chip.setCursor(Qt.CursorShape.PointingHandCursor)
+            chip.clicked.connect(lambda _checked=False, n=name: self.press(n))
+            self.chips[name] = chip
+            row.addWidget(chip)
+        row.addStretch(1)
+        self.trailing = row
+        self._texts: dict[str, tuple[str, str]] = {}  # chip -> its words, full and short
+        self.compact = False
+        # The window may be narrower than the chips' full words: they then say less (the
+        # tooltips say all), never push the window wider.
+        self.setMinimumWidth(1)
+
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self.redraw)
+        for signal in (
+            bridge.pauseChanged,
+            bridge.engineStateChanged,
+            bridge.storeHealthChanged,
+            bridge.breakerChanged,
+            bridge.providerToggled,
+            bridge.jobStateChanged,
+            bridge.jobStuckChanged,
+        ):
+            signal.connect(lambda *_args: self._changed())
+        bridge.requestFinished.connect(self._on_request)
+        self.redraw()
+
+    def watch_questions(self, desks: Sequence[QuestionDesk]) -> None:
+        """Count the questions open at these desks (approvals, consents) in the header."""
+        self._questions = list(desks)
+        for desk in desks:
+            desk.changed.connect(self._changed)
+        self.redraw()
+
+    # -- showing --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """The window is shown: keep the figures fresh."""
+        self._tick.start()
+        self.redraw()
+
+    def stop(self) -> None:
+        """The window is hidden: read nothing."""
+        self._tick.stop()
+        self._tasks.cancel_all()
+        self._reading = False
+
+    def _on_request(self, _event: object) -> None:
+        self._spend_stale = True  # cheap: the read waits for the tick
+
+    def _changed(self) -> None:
+        # Hidden (a tray-only run, the window closed), the header draws nothing; it catches up
+        # when shown.
+        if self._tick.isActive():
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Every chip from the engine's state now (today's spend as last read)."""
+        engine = self._engine
+        state = engine.state.value
+        if engine.store_problem:
+            self._set(
+                "gateway", "Degraded", "error", f"The store is degraded: {engine.store_problem}"
+            )
+        elif state != "running":
+            self._set("gateway", state.capitalize(), "error", f"The gateway is {state}.")
+        elif engine.providers.paused:
+            self._set(
+                "gateway", "Paused", "warning", "Every provider is paused: calls are refused."
+            )
+        else:
+            self._set("gateway", "Running", "ok", "The gateway is running and serving calls.")
+        self._draw_spend()
+        failing = failing_providers(engine)
+        if failing:
+            words = f"{len(failing)} failing"
+            tip = "\n".join(f"{f.name}: {f.why}" for f in failing)
+            self._set("providers", words, "error", tip, access=f"Providers: {words}")
+        else:
+            self._set("providers", "Providers OK", "", "No provider is failing.", short="OK")
+        stuck = len(engine.jobs.stuck_jobs())
+        active = engine.metrics.active_jobs
+        short = f"{stuck} stuck" if stuck else (f"{active} running" if active else "No jobs")
+        if stuck:
+            words = f"{stuck} stuck" + (f" · {active} running" if active > stuck else "")
+            tone = "warning"
+        else:
+            words, tone = (f"{active} running" if active else "No jobs running"), ""
+        tip = "Jobs running now; a stuck one printed nothing too long."
+        self._set("jobs", words, tone, tip, access=f"Jobs: {words}", short=short)
+        waiting = sum(desk.waiting() for desk in self._questions)
+        if waiting:
+            words = f"{waiting} waiting"
+            self._set(
+                "questions",
+                words,
+                "warning",
+                "A question waits for your answer.",
+                access=f"Approvals: {words}",
+            )
+        else:
+            self._set(
+                "questions",
+                "No approvals",
+                "",
+                "No approval or consent waits for you.",
+                short="None waiting",
+            )
+        if self._spend_day != date.today():  # midnight: today starts from nothing
+            self._spend_stale = True
+        if self._tick.isActive() and self._spend_stale:
+            self._read_spend()
+
+    def _draw_spend(self) -> None:
+        spend = self.spend
+        words = "…" if spend is None else f"{format_usd(spend.usd)} today"
+        short = words
+        tip = "What the requests started today cost (reported or estimated)."
+        tone = ""
+        nearest = self._engine.budgets.nearest()
+        if nearest is not None:
+            short = words + f" · {nearest.fraction:.0%}"
+            words += f" · {nearest.fraction:.0%} of budget"
+            tip += "\nNearest budget: " + nearest.burn_down().removeprefix("Budget: ")
+            tone = {"exceeded": "error", "soft": "warning"}.get(nearest.state, "")
+        if spend is not None and spend.unpriced:
+            tip += f"\n{spend.unpriced} request(s) could not be priced."
+        self._set("spend", words, tone, tip, access=f"Spend: {words}", short=short)
+
+    def _read_spend(self) -> None:
+        now = time.monotonic()
+        if self._reading or now - self._spend_read_at < SPEND_EVERY_MS / 1000:
+            return
+        self._reading = True
+        self._spend_read_at = now
+        self._spend_stale = False
+        self._spend_day = date.today()
+        if not self._tasks.spawn(self._load_spend(), what="read today's spend"):
+            self._reading = False
+
+    async def _load_spend(self) -> None:
+        try:
+            self.spend = await spend_today(self._engine)
+        finally:
+            self._reading = False
+        self._draw_spend()
+
+    async def refresh_spend(self) -> SpendToday:
+        """Read today's spend now and redraw (tests; the tick does it while shown)."""
+        self.spend = await spend_today(self._engine)
+        self._spend_stale = False
+        self._spend_day = date.today()
+        self._draw_spend()
+        return self.spend
+
+    def _set(
+        self, name: str, words: str, tone: str, tip: str, *, access: str = "", short: str = ""
+    ) -> None:
+        chip = self.chips[name]
+        self._texts[name] = (words, short or words)
+        shown = self._texts[name][1] if self.compact else words
+        if chip.text() != shown:
+            chip.setText(shown)
+            self._fit()
+        status = {"error": "error", "warning": "warning", "ok": "ok"}.get(tone, "")
+        icon_key = (_GLYPHS[name], status)
+        if chip.property("iconKey") != "/".join(icon_key):
+            chip.setProperty("iconKey", "/".join(icon_key))
+            chip.setIcon(glyph(_GLYPHS[name], status))
+        set_tone(chip, tone)
+        target = _TARGETS[name]
+        full_tip = f"{tip}\nPress to open {target}."
+        if chip.toolTip() != full_tip:
+            chip.setToolTip(full_tip)
+            chip.setAccessibleName(access or words)
+            chip.setAccessibleDescription(f"{tip} Opens {target}.")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Say it all when there is room; the short words when the window is narrow."""
+        if len(self._texts) < len(CHIPS) or self.width() <= 1:
+            return
+        layout = self.layout()
+        margins = layout.contentsMargins() if layout is not None else None
+        room = self.width() - (margins.left() + margins.right() if margins else 0)
+        room -= sum(w.sizeHint().width() for w in self._trailing_widgets())
+        spacing = (len(CHIPS) + len(self._trailing_widgets())) * SPACE["s"]
+        need = spacing
+        for name, chip in self.chips.items():
+            metrics = chip.fontMetrics()
+            frame = chip.sizeHint().width() - metrics.horizontalAdvance(chip.text())
+            need += frame + metrics.horizontalAdvance(self._texts[name][0])
+        compact = need > room
+        if compact != self.compact:
+            self.compact = compact
+            for name, chip in self.chips.items():
+                chip.setText(self._texts[name][1 if compact else 0])
+
+    def _trailing_widgets(self) -> list[QWidget]:
+        layout = self.layout()
+        if layout is None:
+            return []
+        found = []
+        for index in range(layout.count()):
+            item = layout.itemAt(index)
+            widget = item.widget() if item is not None else None
+            if widget is not None and widget not in self.chips.values():
+                found.append(widget)
+        return found
+
+    # -- pressing -------------------------------------------------------------------------
+
+    def press(self, name: str) -> None:
+        """Open the place of chip `name` (what a click or Enter on it does)."""
+        if name == "gateway":
+            self._open_place("overview", "")
+        elif name == "spend":
+            self._open_place("budgets", "")
+        elif name == "providers":
+            failing = failing_providers(self._engine)
+            self._open_place("providers", failing[0].provider if failing else "")
+        elif name == "jobs":
+            stuck = bool(self._engine.jobs.stuck_jobs())
+            self._open_place("jobs", "stuck" if stuck else "active")
+        elif name == "questions" and not any(desk.bring_forward() for desk in self._questions):
+            self._open_place("notifications", "")
+
+
+_TARGETS = {
+    "gateway": "Overview",
+    "spend": "Budgets",
+    "providers": "Providers",
+    "jobs": "Jobs",
+    "questions": "the waiting question (or the notification history)",
+}

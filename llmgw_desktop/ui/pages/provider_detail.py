@@ -1,0 +1,178 @@
+"""The Providers page's details card: everything about the provider chosen in the list.
+
+Its status as a badge with the reason in words, its switch, version and circuit, where it
+runs or is reached, its keys, the models it lists and the one a Test asks, stale config
+entries naming it, its default model, a CLI's login (from the CLI's own files) and upgrade
+plan, and the Test button with its last result. The page fills it (`show_row`); the card only
+lays the facts out.
+"""
+
+from __future__ import annotations
+
+from llmgw_desktop.engine.api import CliAccount
+from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
+from llmgw_desktop.ui.kit.page_head import action_button
+from llmgw_desktop.ui.pages.cli_account import account_cells
+from llmgw_desktop.ui.pages.provider_rows import CLI_DEFAULT_MODEL, ERROR, WARNING, ProviderRow
+from llmgw_desktop.ui.qt import QCheckBox, QComboBox, QHBoxLayout, Qt, QVBoxLayout, QWidget
+from llmgw_desktop.ui.theme import set_tone
+
+__all__ = ["ProviderDetail", "status_kind"]
+
+# A provider's status words -> the badge kind that shows them (badge.py's vocabulary).
+_KINDS = {
+    "Ready": "ok",
+    "Some calls fail": "warning",
+    "Paused": "paused",
+    "Off": "off",
+    "Off in config.toml": "off",
+    "Detected, off": "off",
+    "Not installed": "missing",
+    "Not running": "missing",
+    "No API key": "missing",
+}
+
+
+def status_kind(row: ProviderRow) -> str:
+    """The badge kind of a provider's status: failing ones red, the rest by their words."""
+    if row.attention == ERROR:
+        return "error"
+    kind = _KINDS.get(row.status, "unknown")
+    if kind == "ok" and row.attention == WARNING:
+        return "warning"  # it answers, but config.toml names models it no longer lists
+    return kind
+
+
+class ProviderDetail(DetailCard):
+    """The chosen provider's facts and its Test; the page wires the controls."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("providerDetail", parent)
+        self.status_label = value_label("statusDetail")
+        self.enabled_box = QCheckBox("Let tools call it through the gateway")
+        self.enabled_box.setObjectName("providerEnabled")
+        self.config_state = value_label("configState")
+        self.version_label = value_label("providerVersion")
+        self.circuit_label = value_label("providerCircuit")
+        self.where_label = value_label("providerWhere")
+        self.keys_label = value_label("providerKeys")
+        self.login_label = value_label("providerLogin")
+        self.model_box = QComboBox()
+        self.model_box.setObjectName("modelChoice")
+        self.model_box.setEditable(True)  # any model id the provider takes, not only listed ones
+        self.model_box.setToolTip("The model the Test button asks")
+        self.models_note = value_label("modelsNote")
+        self.stale_detail = value_label("staleDetail")
+        set_tone(self.stale_detail, "warning")
+        self.default_label = value_label("defaultModel")
+        self.plan_label = value_label("upgradePlan")
+        self.copy_plan = action_button(
+            "Copy", "copyPlan", icon="copy", tip="Copy the command to the clipboard"
+        )
+        # The command on its own lines, its Copy under it: beside it, a long command's last
+        # line was cut.
+        plan_row = QVBoxLayout()
+        plan_row.setSpacing(SPACE["xs"])
+        plan_row.addWidget(self.plan_label)
+        plan_row.addWidget(self.copy_plan, 0, Qt.AlignmentFlag.AlignLeft)
+        self.test_button = action_button(
+            "Test", "testProvider", icon="test", tip="Send it a tiny request and show the answer"
+        )
+        self.test_label = value_label("testResult")
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_label, 1)
+        self.edit_button = action_button(
+            "Edit provider…", "editProvider", icon="edit", tip="Change your provider's settings"
+        )
+        self.add_row("Status", self.status_label)
+        self.add_row("Switch", self.enabled_box)
+        self.add_row("Test", test_row)
+        self.add_row("Model to test", self.model_box)
+        self.add_row("Version", self.version_label)
+        self.add_row("Circuit", self.circuit_label)
+        self.add_row("Login", self.login_label)
+        self.add_row("Where", self.where_label)
+        self.add_row("API keys", self.keys_label)
+        self.add_row("Model list", self.models_note)
+        self.add_row("Warnings", self.stale_detail)
+        self.add_row("Default model", self.default_label)
+        self.add_row("Upgrade plan", plan_row)
+        self.add_row("config.toml", self.config_state)
+        self._plan_row = plan_row
+        self.action_row.addWidget(self.edit_button)
+        self.action_row.addStretch(1)
+
+    def show_row(
+        self,
+        row: ProviderRow,
+        *,
+        switched_on: bool,
+        custom: bool,
+        account: CliAccount | None,
+    ) -> None:
+        """Lay out `row`'s facts (the model choice and the test line are the page's)."""
+        self.heading.setText(f"{row.name} · {row.kind}")
+        self.badge.set_status(status_kind(row), row.status)
+        self.status_label.setText(row.status + (f": {row.reason}" if row.reason else ""))
+        tone = {ERROR: "error", WARNING: "warning"}.get(row.attention, "")
+        set_tone(self.status_label, tone)
+        self.set_row_visible(self.enabled_box, row.switch_id is not None)
+        self.enabled_box.blockSignals(True)
+        self.enabled_box.setChecked(switched_on)
+        self.enabled_box.blockSignals(False)
+        # Nothing can run without the CLI, whatever its switch says.
+        self.enabled_box.setEnabled(row.installed)
+        self.test_button.setEnabled(row.installed)
+        self.enabled_box.setText(
+            "Let tools call it through the gateway"
+            if row.installed
+            else "Not installed: nothing can run until it is"
+        )
+        self.set_row_visible(self.config_state, not row.is_cli)
+        self.config_state.setText(
+            "Yours: Edit provider… changes it (saved under [gateway.providers])."
+            if custom
+            else "Its base URL, keys and models are set under [gateway.providers]."
+        )
+        self.edit_button.setVisible(custom)
+        self.set_row_visible(self.version_label, row.is_cli)
+        self.version_label.setText(row.version)
+        self.set_row_visible(self.circuit_label, row.is_cli)
+        self.circuit_label.setText(row.circuit)
+        set_tone(self.circuit_label, "error" if row.circuit.startswith("open") else "")
+        self.set_row_visible(self.login_label, row.is_cli)
+        self.login_label.setText(_login_words(account, row))
+        self.default_label.setText(row.default_model)
+        self.where_label.setText(row.where)
+        self.set_row_visible(self.keys_label, not row.is_cli)
+        self.keys_label.setText(row.keys or "none found")
+        self.set_row_visible(self.models_note, not row.is_cli)
+        self.models_note.setText(row.models_note)
+        self.set_row_visible(self.stale_detail, bool(row.stale))
+        self.stale_detail.setText("\n".join(row.stale))
+        self.set_row_visible(self._plan_row, row.is_cli)
+        self.plan_label.setText("\n".join((row.plan, *row.notes)))
+
+    def list_models(self, row: ProviderRow, chosen: str | None) -> None:
+        """Offer `row`'s models to test (a CLI's own default first), keeping `chosen`."""
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        if row.is_cli:
+            self.model_box.addItem(CLI_DEFAULT_MODEL)
+        self.model_box.addItems(list(row.models))
+        if chosen is not None:
+            self.model_box.setCurrentText(chosen)
+        self.model_box.blockSignals(False)
+
+
+def _login_words(account: CliAccount | None, row: ProviderRow) -> str:
+    """A CLI's login as its own files tell (read offline; never a secret)."""
+    if not row.installed:
+        return "—"
+    if account is None:
+        return "reading…"
+    _name, login, who, plan, detail = account_cells(account)
+    words = login + (f" as {who}" if who else "") + (f" · plan {plan}" if plan else "")
+    return f"{words}\n{detail}" if detail else words

@@ -1,0 +1,122 @@
+"""The Providers page's list: a row per CLI, API provider and local server.
+
+Each row reads the provider's name (with why it cannot answer now, when it cannot: "Groq (no
+key)", greyed), its kind, its status as the window's one badge (`badge.py`; the reason in the
+tooltip), its version, circuit and last test. Cells are updated in place, only where the text
+changed: a periodic refresh usually changes none and costs the loop well under a millisecond.
+Beside the details pane the list shows what fits (`ColumnFitter`): Circuit, Last test, Version
+and Kind give way first, and the details show each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from llmgw_desktop.ui.badge import status_cell
+from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.pages.provider_detail import status_kind
+from llmgw_desktop.ui.pages.provider_rows import ProviderRow, unusable_reason, unusable_words
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QPalette,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+__all__ = ["CIRCUIT_COLUMN", "COLUMNS", "OPTIONAL_COLUMNS", "STATUS_COLUMN", "ProvidersTable"]
+
+COLUMNS = ("Provider", "Kind", "Status", "Version", "Circuit", "Last test")
+STATUS_COLUMN = COLUMNS.index("Status")  # its tooltip says why a provider cannot serve
+CIRCUIT_COLUMN = COLUMNS.index("Circuit")
+# Hidden first when the list is narrow (the details show each).
+OPTIONAL_COLUMNS = tuple(COLUMNS.index(c) for c in ("Circuit", "Last test", "Version", "Kind"))
+
+
+class ProvidersTable(QTableWidget):
+    """The list of providers; `show_rows` draws them."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(COLUMNS), parent)
+        self.setObjectName("providersTable")
+        self.setAccessibleName("Providers")
+        self.setHorizontalHeaderLabels(list(COLUMNS))
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setShowGrid(False)
+        self.verticalHeader().setVisible(False)
+        self.setWordWrap(False)
+        self.columns = ColumnFitter(
+            self, stretch=COLUMNS.index("Provider"), optional=OPTIONAL_COLUMNS
+        )
+
+    def show_rows(self, rows: list[ProviderRow], last_test: Callable[[str], str]) -> None:
+        """Draw `rows`, their Last test cells from `last_test(row key)`."""
+        resized = self.rowCount() != len(rows)
+        if resized:
+            self.setRowCount(len(rows))
+        texts_changed = False
+        for index, row in enumerate(rows):
+            cells = (
+                name_cell(row),
+                row.kind,
+                row.status,
+                row.version,
+                row.circuit,
+                last_test(row.key),
+            )
+            status_tip = "\n".join(filter(None, (row.reason, *row.stale)))
+            for col, text in enumerate(cells):
+                tip = status_tip if col == STATUS_COLUMN else ""
+                texts_changed |= self.set_cell(index, col, text, tip)
+            status = self.item(index, STATUS_COLUMN)
+            if status is not None:
+                status_cell(status, status_kind(row), row.status)
+            circuit = self.item(index, CIRCUIT_COLUMN)
+            if circuit is not None and row.circuit.startswith("open"):
+                status_cell(circuit, "error", row.circuit)
+            self._grey_unusable(index, row)
+        if resized or texts_changed:
+            self.columns.fit()
+
+    def set_cell(self, index: int, col: int, text: str, tip: str = "") -> bool:
+        """Show `text` in a cell, reusing its item; True when the text changed."""
+        item = self.item(index, col)
+        if item is None:
+            item = QTableWidgetItem(text)
+            item.setToolTip(tip)
+            self.setItem(index, col, item)
+            return True
+        changed = item.text() != text
+        if changed:
+            item.setText(text)
+        if item.toolTip() != tip:
+            item.setToolTip(tip)
+        return changed
+
+    def _grey_unusable(self, index: int, row: ProviderRow) -> None:
+        """Grey a provider that cannot answer now (the same judgement as the tray's and the
+        first-run guide's: `usable_row`), its name saying why; its status and an open circuit
+        keep their badge's colour."""
+        words = unusable_words(row)
+        grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        for column in range(len(COLUMNS)):
+            item = self.item(index, column)
+            if item is None or column == STATUS_COLUMN:
+                continue
+            if column == CIRCUIT_COLUMN and row.circuit.startswith("open"):
+                continue
+            if column == 0:
+                item.setToolTip(unusable_reason(row) if words else "")
+            if words is None:
+                item.setData(Qt.ItemDataRole.ForegroundRole, None)
+            else:
+                item.setForeground(grey)
+
+
+def name_cell(row: ProviderRow) -> str:
+    """`Groq (no key)`: the name, and why it cannot answer now when it cannot."""
+    words = unusable_words(row)
+    return f"{row.name} ({words})" if words else row.name
