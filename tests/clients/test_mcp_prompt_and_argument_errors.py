@@ -13,6 +13,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.logged_errors import errors_logged
 from tests.mcp_wire import mcp_session
 
 INVALID_PARAMS = -32602
@@ -42,7 +43,7 @@ async def test_a_prompt_without_its_required_argument_is_invalid_params(
         # Given, it renders.
         ok = await client.get_prompt("consensus", {"claim": "water is wet"})
         assert "consensus_check" in str(ok.messages[0].content)
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert not errors_logged(caplog.records), caplog.text
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from aiohttp import web
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.loopback import LoopbackApp
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.logged_errors import errors_logged
 from tests.transports.gateway import conftest as gateway_fixtures
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -106,7 +107,7 @@ async def test_a_client_leaving_mid_stream_is_one_debug_line(
             writer.transport.abort()  # gone mid-answer, without a goodbye
             await wait_rows_ended(gateway, n + 1)
             held.go_on.clear()
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    errors = errors_logged(caplog.records)
     assert errors == [], [r.getMessage() for r in errors]
     left = [r for r in caplog.records if "the client left mid-answer" in r.getMessage()]
     assert all(r.levelno == logging.DEBUG for r in left)  # when the write saw it (not a cancel)

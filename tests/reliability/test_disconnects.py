@@ -24,6 +24,7 @@ import pytest
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.jobs.store import DeskFilter
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.logged_errors import errors_logged
 from tests.mcp_wire import PROTOCOL, initialize
 from tests.reliability._callers_support import install_recording_claude, runs
 from tests.transports.mcp.conftest import start_gateway
@@ -45,7 +46,7 @@ class Records(logging.Handler):
         self.records.append(record)
 
     def errors(self) -> list[str]:
-        return [f"{r.name}: {r.getMessage()}" for r in self.records if r.levelno >= logging.ERROR]
+        return [f"{r.name}: {r.getMessage()}" for r in errors_logged(self.records)]
 
 
 @pytest.fixture
