@@ -123,3 +123,7 @@ def test_acp_snippets_on_the_editor_pages_match_what_the_connect_page_copies() -
     assert json.loads(made["Zed"]) in _json_blocks(pages["connect/zed.md"])
     assert json.loads(made["JetBrains IDEs"]) in _json_blocks(pages["connect/jetbrains.md"])
     assert made["Neovim (CodeCompanion)"] in pages["connect/neovim.md"]
+    # The README's Connect section shows the same one-liners.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert json.loads(made["Zed"]) in _json_blocks(readme)
+    assert made["Neovim (CodeCompanion)"] in readme
