@@ -1,6 +1,6 @@
 """An ACP agent on this process's stdin and stdout, until the editor closes them.
 
-The SDK's `AgentSideConnection` runs the agent over our framing (`NdjsonPipe` with
+The SDK's `run_agent` runs the agent over our framing (`NdjsonPipe` with
 `answer_malformed`): a line that is not JSON-RPC gets a JSON-RPC error naming what was wrong,
 and nothing but JSON-RPC is ever written to stdout.
 """
@@ -24,8 +24,4 @@ async def serve_agent(
 ) -> None:
     """Serve `agent` until the editor closes its end."""
     pipe = NdjsonPipe(reader, writer, max_line_bytes=MAX_LINE_BYTES, answer_malformed=True)
-    conn = acp.AgentSideConnection(agent, pipe, listening=False)
-    try:
-        await conn.listen()
-    finally:
-        await conn.close()
+    await acp.run_agent(agent, pipe)
