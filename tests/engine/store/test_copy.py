@@ -19,7 +19,8 @@ import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.consent import ConsentQueue
-from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
+from llmgw_desktop.engine.auth.oauth import OAuthServer
+from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.auth.principals import SCOPE_ADMIN, SCOPE_MCP, Principal
 from llmgw_desktop.engine.engine import Engine
