@@ -27,8 +27,8 @@ from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobLimits, JobManager, JobSpec
 from llmgw_desktop.engine.jobs.store import JobStore
+from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
-from llmgw_desktop.engine.recorder.query import RecorderFilters
 from llmgw_desktop.engine.recorder.refusals import RefusalCounter
 from llmgw_desktop.engine.sessions.gateway_sessions import SessionStore
 from llmgw_desktop.engine.store import Database
