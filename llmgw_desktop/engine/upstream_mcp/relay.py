@@ -34,7 +34,8 @@ from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.redact import known_secrets, redact
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.upstream_mcp import policy
-from llmgw_desktop.engine.upstream_mcp.connection import ServerDown, UpstreamServer
+from llmgw_desktop.engine.upstream_mcp.connection import UpstreamServer
+from llmgw_desktop.engine.upstream_mcp.transport import ServerDown
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
