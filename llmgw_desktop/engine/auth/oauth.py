@@ -22,13 +22,12 @@ from llmgw_desktop.engine.auth import oauth_store as store
 from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingConsent
 from llmgw_desktop.engine.auth.consent_web import WebConsent
 from llmgw_desktop.engine.auth.oauth_clients import OAuthClients
-from llmgw_desktop.engine.auth.oauth_code_grant import AuthorizationStep, CodeGrant
+from llmgw_desktop.engine.auth.oauth_code_grant import CodeGrant
 from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
-from llmgw_desktop.engine.auth.oauth_desk import DeskToken, OAuthDesk
+from llmgw_desktop.engine.auth.oauth_desk import OAuthDesk
 from llmgw_desktop.engine.auth.oauth_resource import Audience, GatewayAddress
 from llmgw_desktop.engine.auth.oauth_rules import SUPPORTED_SCOPES, OAuthError
 from llmgw_desktop.engine.auth.oauth_tokens import OAuthTokens
-from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.store import Database
 
 __all__ = ["OAuthServer"]
@@ -37,7 +36,13 @@ log = logging.getLogger(__name__)
 
 
 class OAuthServer:
-    """Issues and checks OAuth credentials; one per engine when `[http.oauth]` is enabled."""
+    """Issues and checks OAuth credentials; one per engine when `[http.oauth]` is enabled.
+
+    Its endpoints: `register` (`OAuthClients.register`), `authorize` and `consent_outcome`
+    (`CodeGrant`), `token` and `revoke` (below), `verify` (`OAuthTokens.verify`), and the
+    desk's `issue_for_desk`, `grants`, `clients`, `revoke_grant` and `revoke_client`
+    (`OAuthDesk`).
+    """
 
     def __init__(
         self,
@@ -67,6 +72,18 @@ class OAuthServer:
         self.web_consent = WebConsent(
             consent, config.consent_password_hash, config.guess_limits, clock=clock
         )
+        # The endpoints one part answers alone are that part's own methods (their docstrings
+        # say what each raises): registration, the browser's authorization and its consent,
+        # the desk's tokens, grants and clients, and verification.
+        self.register = self._clients.register
+        self.authorize = self._codes.authorize
+        self.consent_outcome = self._codes.consent_outcome
+        self.issue_for_desk = self._desk.issue
+        self.revoke_client = self._desk.revoke_client
+        self.revoke_grant = self._desk.revoke_grant
+        self.grants = self._desk.grants
+        self.clients = self._desk.clients
+        self.verify = self._tokens.verify
 
     @property
     def issuer(self) -> str:
@@ -110,28 +127,6 @@ class OAuthServer:
         if dropped:
             log.info("oauth: removed %d client(s) no longer in config.toml", dropped)
 
-    async def register(
-        self, body: Mapping[str, Any], presented_secret: str | None, *, remote: str = ""
-    ) -> dict[str, Any]:
-        """RFC 7591 dynamic registration, as the registration policy allows.
-
-        Raises:
-            OAuthError: registration closed (403), missing or wrong secret (401), too many wrong
-                secrets (429), bad metadata.
-        """
-        return await self._clients.register(body, presented_secret, remote=remote)
-
-    async def authorize(self, params: Mapping[str, str], *, requester: str) -> AuthorizationStep:
-        """Check an authorization request and issue a code, or open a consent question."""
-        return await self._codes.authorize(params, requester=requester)
-
-    async def consent_outcome(self, consent_id: str) -> str | None:
-        """Where the browser goes once consent was given or refused; None while undecided.
-
-        The code is issued once, when first asked for after approval.
-        """
-        return await self._codes.consent_outcome(consent_id)
-
     async def token(
         self, form: Mapping[str, str], basic: tuple[str, str] | None, *, remote: str = ""
     ) -> dict[str, Any]:
@@ -151,18 +146,6 @@ class OAuthServer:
             "unsupported_grant_type", "grant_type must be authorization_code or refresh_token"
         )
 
-    async def issue_for_desk(
-        self, principal: Principal, app_name: str, scopes: Iterable[str] = ("mcp",)
-    ) -> DeskToken:
-        """An access token for an app the operator sets up by hand (`OAuthDesk.issue`).
-
-        Raises:
-            AccessDenied: `principal` is not the operator (code `operator_only`).
-            OAuthError: invalid_scope (a scope this server does not know), invalid_request
-                (no usable name).
-        """
-        return await self._desk.issue(principal, app_name, scopes)
-
     async def revoke(
         self, form: Mapping[str, str], basic: tuple[str, str] | None, *, remote: str = ""
     ) -> None:
@@ -173,43 +156,6 @@ class OAuthServer:
         """
         client = await self._clients.authenticate(form, basic, remote)
         await self._tokens.revoke_presented(client, form.get("token", ""))
-
-    async def revoke_client(self, principal: Principal, client_id: str) -> int:
-        """Revoke every token of a client (the dashboard's revoke button).
-
-        Raises:
-            AccessDenied: `principal` is not the operator (code `operator_only`).
-        """
-        return await self._desk.revoke_client(principal, client_id)
-
-    async def revoke_grant(self, principal: Principal, family_id: str) -> int:
-        """Revoke one grant: the access and refresh tokens of one authorization.
-
-        Raises:
-            AccessDenied: `principal` is not the operator (code `operator_only`).
-        """
-        return await self._desk.revoke_grant(principal, family_id)
-
-    async def grants(self, principal: Principal) -> list[dict[str, Any]]:
-        """Live grants (one per authorization, newest first), for the dashboard.
-
-        Raises:
-            AccessDenied: `principal` is not the operator (code `operator_only`).
-        """
-        return await self._desk.grants(principal)
-
-    async def clients(self, principal: Principal) -> list[dict[str, Any]]:
-        """Clients and their live grants, for the dashboard (no secrets, no tokens).
-
-        Raises:
-            AccessDenied: `principal` is not the operator (code `operator_only`).
-        """
-        return await self._desk.clients(principal)
-
-    async def verify(self, access_token: str) -> Principal | None:
-        """The principal an access token stands for, or None (unknown, expired, revoked, or
-        issued for another resource)."""
-        return await self._tokens.verify(access_token)
 
     def metadata_scopes(self) -> list[str]:
         return list(SUPPORTED_SCOPES)

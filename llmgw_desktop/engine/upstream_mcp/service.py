@@ -37,7 +37,7 @@ from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.upstream_mcp import policy
 from llmgw_desktop.engine.upstream_mcp.connection import MAX_TOOLS, START_TIMEOUT_S, UpstreamServer
 from llmgw_desktop.engine.upstream_mcp.oauth import OAuthVault, open_in_browser
-from llmgw_desktop.engine.upstream_mcp.relay import Progress, UpstreamRelay
+from llmgw_desktop.engine.upstream_mcp.relay import UpstreamRelay
 
 __all__ = ["RelayedTool", "UpstreamServers"]
 
@@ -62,7 +62,8 @@ class RelayedTool:
 
 
 class UpstreamServers:
-    """Every configured server, started at its first use and stopped with the engine."""
+    """Every configured server, started at its first use and stopped with the engine; its
+    uses (`call`, `get_prompt`, `read_resource`) are `UpstreamRelay`'s."""
 
     def __init__(
         self,
@@ -106,12 +107,17 @@ class UpstreamServers:
 
         self._connect = connect
         self.servers = {name: connect(config) for name, config in configs.items()}
-        self._relay = UpstreamRelay(
+        # Every use of a server (a tool called, a prompt got, a resource read) is relayed by
+        # `relay.py`, over this same mapping: a server added or switched is relayed to at once.
+        relay = UpstreamRelay(
             self.servers,
             recorder=recorder,
             approvals=approvals,
             record_arguments=record_arguments,
         )
+        self.call = relay.call
+        self.get_prompt = relay.get_prompt
+        self.read_resource = relay.read_resource
 
     @property
     def configured(self) -> bool:
@@ -364,66 +370,3 @@ class UpstreamServers:
         """Whether the resource URI `offered` is in a configured server's namespace."""
         split = split_offered(offered, RESOURCE_SEPARATOR)
         return split is not None and split[0] in self.servers
-
-    # -- using ------------------------------------------------------------------------------
-
-    async def call(
-        self,
-        offered: str,
-        arguments: Mapping[str, Any] | None,
-        *,
-        principal: Principal,
-        client: str,
-        transport: str,
-        progress: Progress | None = None,
-    ) -> Any:
-        """Relay one tool call; returns the server's `CallToolResult` (`UpstreamRelay.call`).
-
-        Raises:
-            NotFound: no configured server offers that tool.
-            ToolRefused: the server's policy refuses it to `principal`.
-            ApprovalDenied: the desk said no, or could not be asked.
-            EngineError: the server failed (`upstream_server_failed`) or answered with a protocol
-                error (`upstream_server_error`).
-        """
-        return await self._relay.call(
-            offered,
-            arguments,
-            principal=principal,
-            client=client,
-            transport=transport,
-            progress=progress,
-        )
-
-    async def get_prompt(
-        self,
-        offered: str,
-        arguments: Mapping[str, str] | None,
-        *,
-        principal: Principal,
-        client: str,
-        transport: str,
-    ) -> Any:
-        """Relay one `prompts/get`; returns the server's `GetPromptResult`.
-
-        Raises:
-            ToolRefused: the server's policy refuses the prompt to `principal`.
-            EngineError: the server failed or answered with a protocol error (as `call`).
-        """
-        return await self._relay.get_prompt(
-            offered, arguments, principal=principal, client=client, transport=transport
-        )
-
-    async def read_resource(
-        self, offered: str, *, principal: Principal, client: str, transport: str
-    ) -> Any:
-        """Relay one `resources/read` of an offered URI; returns the server's
-        `ReadResourceResult`, each content's URI offered as ours.
-
-        Raises:
-            ToolRefused: the server's policy refuses the resource to `principal`.
-            EngineError: the server failed or answered with a protocol error (as `call`).
-        """
-        return await self._relay.read_resource(
-            offered, principal=principal, client=client, transport=transport
-        )
