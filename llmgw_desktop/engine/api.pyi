@@ -61,7 +61,6 @@ from llmgw_desktop.engine.calls import RequestMeta as RequestMeta
 from llmgw_desktop.engine.calls import checked_working_dir as checked_working_dir
 from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.engine import Engine as Engine
-from llmgw_desktop.engine.engine import EngineState as EngineState
 from llmgw_desktop.engine.errors import ApprovalDenied as ApprovalDenied
 from llmgw_desktop.engine.errors import EngineError as EngineError
 from llmgw_desktop.engine.errors import ErrorCode as ErrorCode
@@ -111,6 +110,7 @@ from llmgw_desktop.engine.jobs.manager import StuckJob as StuckJob
 from llmgw_desktop.engine.jobs.model import FINISHED as FINISHED
 from llmgw_desktop.engine.jobs.model import JobState as JobState
 from llmgw_desktop.engine.jobs.model import JobView as JobView
+from llmgw_desktop.engine.lifecycle import EngineState as EngineState
 from llmgw_desktop.engine.metrics import HEALTH_WINDOW_S as HEALTH_WINDOW_S
 from llmgw_desktop.engine.metrics import METRICS_CONTENT_TYPE as METRICS_CONTENT_TYPE
 from llmgw_desktop.engine.metrics import PRICES_REVISED as PRICES_REVISED

@@ -1,15 +1,13 @@
 """The engine's composition root: builds every part once, wires them by their constructors,
-starts and stops them, and holds the services the front doors use (listed, with the names they
-may import, in `engine/api.py`). It never imports Qt; the desktop observes it through `events`.
+and holds the services the front doors use (listed, with the names they may import, in
+`engine/api.py`). The order the parts start and stop in is `lifecycle.py`'s, their background
+upkeep `upkeep.py`'s, and what `/health` shows `health.py`'s. It never imports Qt; the desktop
+observes it through `events`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import enum
-import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
@@ -20,7 +18,6 @@ from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.config.upstream_mcp import parse_servers
 from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys
-from llmgw_desktop.engine.auth.policy import plain_http_exposed
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.auth.projects import ProjectGrants
 from llmgw_desktop.engine.auth.service import AuthService
@@ -28,8 +25,6 @@ from llmgw_desktop.engine.budgets.ledger import BudgetLedger
 from llmgw_desktop.engine.budgets.service import Budgets
 from llmgw_desktop.engine.calls import ApprovalGate, CallRunner, ProviderCalls
 from llmgw_desktop.engine.events import (
-    EngineStarted,
-    EngineStopped,
     EventBus,
     RequestFinished,
     StoreHealthChanged,
@@ -37,21 +32,21 @@ from llmgw_desktop.engine.events import (
 from llmgw_desktop.engine.gateway.composition import build_gateway, gateway_config_of
 from llmgw_desktop.engine.gateway.playground import Playground
 from llmgw_desktop.engine.gateway.provider_editor import ProviderEditor
+from llmgw_desktop.engine.health import EngineHealth
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.retry import JobRetry
 from llmgw_desktop.engine.jobs.store import JobStore
+from llmgw_desktop.engine.lifecycle import EngineState, Lifecycle
 from llmgw_desktop.engine.metrics import (
     CallHealth,
     GaugeSources,
     LiveMetrics,
     ScrapeFigures,
-    rebuild_metrics,
 )
 from llmgw_desktop.engine.providers.accounts import CliAccounts
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
-from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
 from llmgw_desktop.engine.providers.service import ProvidersService
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
 from llmgw_desktop.engine.providers.trouble import ProviderTrouble
@@ -75,28 +70,16 @@ from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import start_telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices
 from llmgw_desktop.engine.tokens.price_settings import PriceSettings
+from llmgw_desktop.engine.upkeep import Upkeep
 from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
 from llmgw_desktop.engine.validation.service import ValidationService
 from llmgw_desktop.engine.vault import KeySource, Vault, default_key_sources
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 
-__all__ = ["LOCAL_PRINCIPAL", "Engine", "EngineState"]
-
-log = logging.getLogger(__name__)
+__all__ = ["LOCAL_PRINCIPAL", "Engine"]
 
 # The principal of calls made on this machine without a token: stdio and the desktop UI.
 LOCAL_PRINCIPAL = LOCAL
-MAINTENANCE_EVERY_S = 3600.0
-# At stop, background tasks that are not services (a progress write, a settings save) get this
-# long to end by themselves; a stop must stay within about a second.
-TASKS_STOP_GRACE_S = 0.5
-
-
-class EngineState(enum.Enum):
-    STOPPED = "stopped"
-    STARTING = "starting"
-    RUNNING = "running"
-    STOPPING = "stopping"
 
 
 class Engine:
@@ -405,9 +388,49 @@ class Engine:
                 self.gateway.directory.refresh(force=True), "provider-lists"
             ),
         )
-        self.state = EngineState.STOPPED
-        self.started_at: float | None = None
-        self._check_stop = threading.Event()
+        # The background upkeep (hourly maintenance, the store's check, the charts' rebuild),
+        # and the order every part starts and stops in.
+        self.upkeep = Upkeep(
+            settings,
+            store=self.store,
+            calls=self.calls,
+            recorder=self.recorder,
+            refusals=self.refusals,
+            metrics=self.metrics,
+            clock=clock,
+        )
+        self.lifecycle = Lifecycle(
+            store=self.store,
+            vault=self.vault,
+            auth=self.auth,
+            jobs=self.jobs,
+            tasks=self.tasks,
+            lifeline=self.lifeline,
+            gateway=self.gateway,
+            recorder=self.recorder,
+            budget_ledger=self.budget_ledger,
+            keys=self.keys,
+            refusals=self.refusals,
+            upstream_mcp=self.upstream_mcp,
+            telemetry=self.telemetry,
+            upkeep=self.upkeep,
+            events=self.events,
+            clock=clock,
+        )
+        self._health = EngineHealth(
+            settings,
+            lifecycle=self.lifecycle,
+            store=self.store,
+            switches=self.switches,
+            vault=self.vault,
+            refusals=self.refusals,
+            recorder=self.recorder,
+            leases=self.leases,
+            jobs=self.jobs,
+            calls=self.calls,
+            tasks=self.tasks,
+            upstream_mcp=self.upstream_mcp,
+        )
 
     def _spawn_soon(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Start background work now if running, else drop it (nothing to refresh yet)."""
@@ -425,6 +448,18 @@ class Engine:
         """Note the loopback port the front door bound, so no upstream is ever pointed at it."""
         self._own_origins.update({f"127.0.0.1:{port}", f"[::1]:{port}", f"::1:{port}"})
 
+    # -- start and stop (`lifecycle.py`: the order, and why) -------------------------------
+
+    @property
+    def state(self) -> EngineState:
+        """Where the engine is: stopped, starting, running or stopping."""
+        return self.lifecycle.state
+
+    @property
+    def started_at(self) -> float | None:
+        """When the engine last started serving (None before it has)."""
+        return self.lifecycle.started_at
+
     async def start(self, *, vault_later: bool = False) -> None:
         """Open the store and begin serving (`vault_later`: the vault opens in the background,
         its own calls waiting for it, so a front door can answer before the keyring is asked).
@@ -432,118 +467,22 @@ class Engine:
         Raises:
             StoreError: the database cannot be opened; nothing was started.
         """
-        if self.state is not EngineState.STOPPED:
-            raise RuntimeError(f"engine cannot start while {self.state.value}")
-        self.state = EngineState.STARTING
-        began = self._clock()
-        self.tasks.reopen()
-        self.lifeline.stopping = False
-        self.gateway.stopping = False
-        try:
-            await self.store.open()
-            # A locked vault (missing or wrong master key) is reported, never fatal: keys from
-            # config and the environment still work, and nothing stored is touched.
-            if vault_later:
-                self.vault.open_later(lambda coro: self.tasks.spawn(coro, name="vault-open"))
-            else:
-                await self.vault.open()
-            await self.auth.start()
-            # On a store other gateways share, unfinished jobs may be theirs, running now: only
-            # those whose process's lease ran out are ended (by the lease reaper, `leases.py`).
-            shared = self.store.engine.shared
-            if shared:
-                log.info(
-                    "the store is shared (%s): jobs and recorder rows other gateways left open "
-                    "are ended only once their process's lease (jobs.lease_ms) runs out",
-                    self.store.engine.name,
-                )
-            left_running = await self.jobs.start(recover=not shared)
-        except BaseException:
-            await self.store.close()
-            self.state = EngineState.STOPPED
-            raise
-        # Off the database thread and bounded: readiness never waits for it.
-        self._check_stop = threading.Event()
-        self.tasks.spawn(self._check_store(), name="store-check")
-        self.tasks.spawn(self._maintain_forever(), name="maintenance", service=True)
-        # Local servers and the API providers' model lists, kept fresh off the request path.
-        self.tasks.spawn(
-            self.gateway.directory.run_forever(), name="provider-directory", service=True
-        )
-        try:
-            # Rows an earlier run spilled are replayed by the first flush (just below).
-            await self.recorder.open()
-            # After the jobs: a row whose job an earlier run finished takes the job's ending.
-            if not shared:
-                await self.recorder.close_interrupted(self._clock())
-        except Exception:  # the record of the past must not keep the gateway from serving
-            log.exception("could not close the flight-recorder rows an earlier run left open")
-        # Before serving: this period's spend, so a restart does not forget it (never raises).
-        await self.budget_ledger.load()
-        try:
-            await self.keys.start()  # the keys' budgets join the ledger before serving
-        except Exception:  # a store that cannot be read now: keys still verify per request
-            log.exception("could not read the gateway keys' budgets")
-        self.tasks.spawn(self.recorder.run_forever(), name="flight-recorder", service=True)
-        self.tasks.spawn(self.refusals.run_forever(), name="refusal-counts", service=True)
-        # Overview's last 24 h, from the rows earlier runs left (a background read).
-        self.tasks.spawn(self._rebuild_metrics(began), name="rebuild-metrics")
-        saved = [
-            SavedGroup(job.job_id, job.process_group, job.process_identity)
-            for job in left_running
-            if job.process_group is not None and job.process_identity is not None
-        ]
-        if saved:
-            self.tasks.spawn(
-                stop_left_behind(saved, self.lifeline.stop_grace_s), name="stop-left-behind"
-            )
-        self.started_at = self._clock()
-        self.state = EngineState.RUNNING
-        log.info("engine started (version %s)", __version__)
-        self.events.publish(EngineStarted(self.started_at))
+        await self.lifecycle.start(vault_later=vault_later)
 
     async def stop(self) -> None:
         """Finish background work (bounded), then close the store. Safe to call twice."""
-        if self.state in (EngineState.STOPPED, EngineState.STOPPING):
-            return
-        self.state = EngineState.STOPPING
-        self._check_stop.set()  # the store check must not hold up the close's checkpoint
-        try:
-            await self.interrupt_work()
-            # Before the tasks: each server is asked to exit (stdin closed) before any is killed.
-            await self.upstream_mcp.stop()
-            await self.tasks.shutdown(grace=TASKS_STOP_GRACE_S)
-            await self.gateway.close()
-            # Requests still open (an answer streaming when the front door closed) were cut by
-            # the stop: their rows say so, in the same word as the jobs'.
-            self.recorder.interrupt_open()
-            await self.recorder.close()
-            # After the recorder's last rows: what they cost, and the holds of calls ended.
-            await self.budget_ledger.close()
-            try:
-                await self.refusals.close()
-            except Exception as exc:  # counts only: never a reason to fail the stop
-                self.store.log_failure(log, "could not write the last refusal counts", exc)
-            await self.lifeline.close()
-            await self.telemetry.close()
-        finally:
-            await self.store.close()
-            self.state = EngineState.STOPPED
-            log.info("engine stopped")
-            self.events.publish(EngineStopped())
+        await self.lifecycle.stop()
 
     async def interrupt_work(self) -> None:
         """End every running job now as `interrupted`, partial output kept, CLI groups
         killed after the short stop grace. The first step of a stop; safe to call twice."""
-        self.lifeline.stopping = True
-        self.gateway.stopping = True
-        await self.jobs.stop()
+        await self.lifecycle.interrupt_work()
 
-    # -- what /health and the window show -------------------------------------------------
+    # -- what /health and the window show (`health.py`) ----------------------------------
 
     @property
     def uptime_seconds(self) -> float:
-        return 0.0 if self.started_at is None else max(0.0, self._clock() - self.started_at)
+        return self.lifecycle.uptime_seconds
 
     @property
     def store_problem(self) -> str | None:
@@ -552,69 +491,8 @@ class Engine:
 
     def health(self) -> dict[str, Any]:
         """Liveness facts safe to show anyone on this machine: no secrets, no paths."""
-        status = "ok" if self.state is EngineState.RUNNING else self.state.value
-        store_problem = self.store_problem
-        if status == "ok" and store_problem is not None:
-            status = "degraded"
-        return {
-            "service": "llmgw-desktop",
-            "status": status,
-            "version": __version__,
-            "uptime_seconds": round(self.uptime_seconds, 3),
-            "paused": self.switches.paused,
-            "vault": self.vault.status()["state"],
-            # Reachable from the network without TLS in front: tokens travel in clear.
-            "plain_http": plain_http_exposed(self.settings),
-            # Requests the edge refused since start (auth, rate limits, bad bodies ...).
-            "refused": self.refusals.health(),
-            "store": {
-                "state": "ok" if store_problem is None else "degraded",
-                "reason": store_problem,
-            },
-            "recorder": self.recorder.status(),
-            # This process's lease on the store, and how many other gateway processes share it.
-            "lease": self.leases.health(),
-        }
-
-    async def _rebuild_metrics(self, before: float) -> None:
-        try:
-            replayed = await rebuild_metrics(self.store, self.metrics, before=before)
-        except Exception:  # the charts start empty, as before; the gateway serves
-            log.exception("could not read the last 24 h of requests back for the charts")
-            return
-        if replayed:
-            log.info("charts rebuilt from %d recorded request(s) of the last 24 h", replayed)
-
-    async def _check_store(self) -> None:
-        """The store's start-up check (SQLite: `PRAGMA quick_check` within a time budget)."""
-        problem = await self.store.check(self._check_stop)
-        if problem is not None:
-            self.store.health.report("integrity", problem)
-
-    async def _maintain_forever(self) -> None:
-        """Hourly: forget old conversations (and the dirs made for them), prune the recorder."""
-        while True:
-            try:
-                cutoff = self._clock() - self.settings.jobs.retention_days * 86400
-                removed = await self.calls.expire_conversations(cutoff)
-                if removed:
-                    log.info("forgot %d conversation(s) unused for the retention period", removed)
-                pruned = await self.recorder.prune()
-                if pruned:
-                    log.info("pruned %d flight-recorder row(s)", pruned)
-                await self.refusals.prune()
-            except Exception as exc:
-                self.store.log_failure(log, "maintenance failed", exc)
-            await asyncio.sleep(MAINTENANCE_EVERY_S)
+        return self._health.health()
 
     def process_health(self) -> dict[str, Any]:
         """Live jobs, limits, circuit breakers and switches: what `llm_process_health` shows."""
-        return {
-            "engine": self.health(),
-            "jobs": self.jobs.health(),
-            "breakers": self.calls.breaker_states(),
-            "providers": {p.id: p.enabled for p in self.switches.states()},
-            "backgroundTasks": len(self.tasks.running),
-            # The user's own MCP servers: state, tool count, starts, last error (redacted).
-            "mcpServers": self.upstream_mcp.status(),
-        }
+        return self._health.process_health()

@@ -6,7 +6,7 @@
     GET|POST /oauth/consent/{id}                     the web consent page (password + CSRF)
     POST /oauth/token, /oauth/register, /oauth/revoke
 
-The decisions live in `engine/auth/oauth.py`; these handlers parse and render.
+The decisions live in `engine/auth/oauth.py` and its parts; these handlers parse and render.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 from llmgw_desktop.config.file import ConfigFileWriter
 from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
-from llmgw_desktop.engine.engine import Engine, EngineState
+from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest, ProviderUnavailable
 from llmgw_desktop.engine.events import (
     EngineStarted,
@@ -19,6 +19,7 @@ from llmgw_desktop.engine.events import (
     PauseChanged,
     ProviderToggled,
 )
+from llmgw_desktop.engine.lifecycle import EngineState
 
 
 async def test_start_and_stop_without_qt(loaded: LoadedSettings) -> None:

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import peewee
 
+from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
-from llmgw_desktop.engine.recorder.query import RecorderFilters, RecorderQuery
+from llmgw_desktop.engine.recorder.query import RecorderQuery
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.health import quick_check
 from llmgw_desktop.engine.store.sql import is_postgresql

@@ -20,7 +20,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 from mcp import Client
 
-from llmgw_desktop.engine.recorder.query import RecorderFilters
+from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.contract import conftest as contract_fixtures
 from tests.contract.offline import CLI_BIN, find_cli

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from llmgw_desktop.engine.recorder.query import RecorderFilters
+from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
 from tests.security._operator_support import mcp_client

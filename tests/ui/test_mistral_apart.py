@@ -20,7 +20,7 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls import CallParams
-from llmgw_desktop.engine.recorder.query import RecorderFilters
+from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
 from llmgw_desktop.ui.tasks import UiTasks
 from tests.ui.desk_gateway import desk_gateway

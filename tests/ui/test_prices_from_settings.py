@@ -18,7 +18,7 @@ import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings, load_settings
-from llmgw_desktop.engine.recorder.query import RecorderFilters
+from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.engine.tokens.money import format_usd
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import BudgetsPage

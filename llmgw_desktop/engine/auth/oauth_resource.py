@@ -11,18 +11,27 @@ Our identifiers are the gateway's base URLs (the public URL, the bound address a
 names the edge accepts for it) and its MCP endpoint under each, compared in the canonical form
 the `mcp` SDK's client sends (`resource_url_from_server_url`: lower-case scheme and host, no
 fragment), with or without a trailing slash and with the default port written or not.
+
+`GatewayAddress` holds both names the server goes by once its address is known: that audience,
+and the issuer its answers carry (`issuer_url`, rendered as the MCP SDK's metadata renders it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from llmgw_desktop.engine.auth.oauth_rules import OAuthError
 
-__all__ = ["Audience", "canonical_resource"]
+__all__ = ["Audience", "GatewayAddress", "canonical_resource", "issuer_url"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# A path (and query) pydantic leaves as it is: unreserved characters, sub-delimiters and
+# %-escapes, no empty `?` or `#`; anything else (spaces, dot segments, IDN) goes to pydantic.
+_PLAIN_TAIL = re.compile(
+    r"(/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*)?(\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]+)?"
+)
 
 
 def canonical_resource(uri: str) -> str | None:
@@ -100,3 +109,46 @@ class Audience:
         if not self.is_ours(granted):
             raise OAuthError("invalid_target", f"this grant is for {granted!r}, not this gateway")
         return self.check(asked) or (None if granted is None else self.check(granted))
+
+
+class GatewayAddress:
+    """This gateway as OAuth names it, shared by the grant flows and the tokens: the issuer its
+    answers carry and the audience its tokens are for. Until the address is known (`set`), no
+    resource is ours: fail closed."""
+
+    def __init__(self) -> None:
+        self.issuer = ""
+        self.audience = Audience()
+
+    def set(self, url: str, resource_bases: Iterable[str], mcp_path: str) -> None:
+        """The issuer as OAuth metadata renders it, and the resources tokens may be for: `url`,
+        `resource_bases` (other addresses of this gateway) and the MCP endpoint under each."""
+        self.issuer = issuer_url(url)
+        self.audience = Audience([url, *resource_bases], mcp_path)
+
+
+def issuer_url(url: str) -> str:
+    """`url` as the MCP SDK's metadata renders an issuer (pydantic's `AnyHttpUrl`): scheme and
+    host in lower case, the scheme's default port dropped, an empty path made `/`. Done here
+    for the plain ASCII http(s) URLs a gateway has, since importing pydantic costs start-up a
+    tenth of a second before the door can open; anything else goes to pydantic itself."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    try:
+        port = parts.port
+    except ValueError:
+        port, host = None, None  # not a port: let pydantic say what is wrong
+    tail = url[len(parts.scheme) + 3 + len(parts.netloc) :]
+    plain = url.isascii() and _PLAIN_TAIL.fullmatch(tail) is not None and "/." not in tail
+    if parts.scheme.lower() not in ("http", "https") or not host or not plain:
+        from pydantic import AnyHttpUrl
+
+        return str(AnyHttpUrl(url))
+    scheme = parts.scheme.lower()
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.username is not None:
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@{netloc}"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))

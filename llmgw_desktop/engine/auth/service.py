@@ -34,7 +34,8 @@ from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingLimits
 from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, looks_like_key
 from llmgw_desktop.engine.auth.guessing import GuessLimits
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, token_digest
-from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
+from llmgw_desktop.engine.auth.oauth import OAuthServer
+from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
 from llmgw_desktop.engine.auth.peer_owner import OWNER_KNOWABLE, Peer, PeerOwner
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN

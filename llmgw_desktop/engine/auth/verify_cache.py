@@ -1,10 +1,10 @@
 """Access-token verifications the OAuth server remembers for a short while.
 
 Verifying a token is a store read; a client sends the same token with every request, so the
-answer is remembered (`VERIFY_CACHE_S`). The memory is bounded, and bounded fairly: tokens that
-stand for a principal and tokens that were refused are kept apart, each least recently used
-first out, so a flood of made-up tokens (or of one client's own) pushes out only its own kind
-instead of everyone's, as clearing the whole map at 10,000 entries did.
+answer is remembered (`oauth_tokens.VERIFY_CACHE_S`). The memory is bounded, and bounded
+fairly: tokens that stand for a principal and tokens that were refused are kept apart, each
+least recently used first out, so a flood of made-up tokens (or of one client's own) pushes out
+only its own kind instead of everyone's, as clearing the whole map at 10,000 entries did.
 """
 
 from __future__ import annotations

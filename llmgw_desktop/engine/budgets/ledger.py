@@ -51,6 +51,7 @@ from llmgw_desktop.engine.budgets.admission import Covered, Decision, decide
 from llmgw_desktop.engine.budgets.definition import period_bounds
 from llmgw_desktop.engine.budgets.holds import CallAsk, Hold
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
+from llmgw_desktop.engine.budgets.notices import BudgetNotices
 from llmgw_desktop.engine.budgets.refusals import (
     HELD_BY_RUNNING_CALLS,
     LIMIT_REACHED,
@@ -59,16 +60,14 @@ from llmgw_desktop.engine.budgets.refusals import (
     BudgetExceeded,
     BudgetState,
     BudgetStatus,
-    crossing_text,
     limit_refusal,
-    refused_text,
     uncounted_refusal,
     unpriced_refusal,
 )
 from llmgw_desktop.engine.budgets.settlement import Settlements
-from llmgw_desktop.engine.budgets.spend import SpendGroup, read_spend
+from llmgw_desktop.engine.budgets.spend import SpendGroup, lanes_of, read_spend
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.events import EventBus, Notice, RequestFinished
+from llmgw_desktop.engine.events import EventBus, RequestFinished
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.flight_recorder import recorded_caller
 from llmgw_desktop.engine.store import Database, StoreUnavailable
@@ -150,8 +149,8 @@ class BudgetLedger:
         )
         self._bounds: dict[Period, tuple[float, float]] = {}
         self._next_rollover = float("-inf")
-        # (budget key, "soft" or "hard", period start, lane) already told to the person.
-        self._told: set[tuple[str, str, float, str]] = set()
+        # The soft and hard limits' notices, each told once per period and lane.
+        self._notices = BudgetNotices(events)
         self._loading = asyncio.Lock()
         self._roll(clock(), reread=False)
         events.subscribe(RequestFinished, self._on_finished)
@@ -237,7 +236,7 @@ class BudgetLedger:
             decision, states = await self._admit(covered, ask, hold_id)
         self._learn(states)
         if decision.refusal is not None:
-            self._tell_if_refused(covered, decision.refusal)
+            self._notices.refused(covered, decision.refusal, self._status)
             raise decision.refusal
         if decision.uncounted:
             raise StoreUnavailable(
@@ -351,40 +350,7 @@ class BudgetLedger:
                 continue
             _add(self._spent, budget.key, lane, amount)
             self.settlements.add(LaneKey(budget.key, lane, self._bounds[budget.period][0]), amount)
-            self._tell_if_crossed(budget, lane)
-
-    def _tell_if_crossed(self, budget: Budget, lane: str) -> None:
-        """A notice the first time in a period a budget's lane passes its soft or hard limit."""
-        status = self._status(budget, lane)
-        if status.state == "ok":
-            return
-        start = self._bounds[budget.period][0]
-        if (budget.key, status.state, start, lane) in self._told:
-            return
-        # Past the hard limit, the soft limit's notice would only repeat what this one says.
-        self._told.update(
-            {(budget.key, status.state, start, lane), (budget.key, "soft", start, lane)}
-        )
-        self._events.publish(Notice("warning", crossing_text(status), topic="budget"))
-
-    def _tell_if_refused(self, covered: list[Covered], refusal: BudgetExceeded) -> None:
-        """The "used up" notice the first time in a period a hard budget refuses a call for
-        too little left. Calls are held at what they may cost, so a budget's spend usually
-        stops short of its limit: the first refusal is when the person's tools stop."""
-        if refusal.details.get("reason") != LIMIT_REACHED:
-            return
-        for c in covered:
-            if c.budget.scope != refusal.details.get("budget"):
-                continue
-            if (c.key.lane or None) != refusal.details.get("lane"):
-                continue
-            told = (c.budget.key, "exceeded", c.key.period_start, c.key.lane)
-            if told in self._told:
-                return
-            self._told.update({told, (c.budget.key, "soft", c.key.period_start, c.key.lane)})
-            status = self._status(c.budget, c.key.lane)
-            self._events.publish(Notice("warning", refused_text(status), topic="budget"))
-            return
+            self._notices.crossed(self._status(budget, lane), self._bounds[budget.period][0])
 
     def _roll(self, now: float, *, reread: bool = True) -> None:
         """Move each period on when its end has passed: its budgets start again at zero, and
@@ -400,7 +366,7 @@ class BudgetLedger:
                         self._spent[budget.key] = {}
         self._next_rollover = min(end for _start, end in self._bounds.values())
         starts = {start for start, _end in self._bounds.values()}
-        self._told = {told for told in self._told if told[2] in starts}
+        self._notices.keep_periods(starts)
         self.settlements.retain(starts)
         if rolled and reread and self._budgets:
             self._spawn(self.load())
@@ -452,13 +418,7 @@ class BudgetLedger:
                 def spent_so_far(budget: Budget = budget, start: float = start) -> dict[str, float]:
                     if start not in groups:
                         groups[start] = read_spend(database, since=start, cut=cut)
-                    lanes: dict[str, float] = {}
-                    for g in groups[start]:
-                        lane = budget.lane(g.principal, g.caller, g.project)
-                        if lane is not None:
-                            amount = g.cost_usd if budget.unit == "usd" else g.tokens
-                            lanes[lane] = lanes.get(lane, 0.0) + amount
-                    return lanes
+                    return lanes_of(budget, groups[start])
 
                 if not await self.settlements.count_in(budget.key, start, spent_so_far):
                     # Another process counted it: this one still owes what it owed.
@@ -496,7 +456,7 @@ class BudgetLedger:
         self._spent = table
         for budget in self._budgets:
             for lane in table.get(budget.key, {}):
-                self._tell_if_crossed(budget, lane)
+                self._notices.crossed(self._status(budget, lane), self._bounds[budget.period][0])
 
     async def close(self) -> None:
         """Write what this process owes the store (at stop)."""
@@ -519,5 +479,5 @@ class BudgetLedger:
         self._spent = {k: v for k, v in self._spent.items() if k in keys}
         # A budget whose limits changed may cross them anew this period: tell it again then.
         changed = {b.key for b in self._budgets if before.get(b.key) != (b.soft, b.hard)}
-        self._told = {told for told in self._told if told[0] not in changed}
+        self._notices.forget_budgets(changed)
         await self.load()

@@ -9,12 +9,14 @@ counted twice or missed while the read runs (`ledger.py`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from llmgw_desktop.config.budgets import Budget
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
-__all__ = ["SpendGroup", "read_spend"]
+__all__ = ["SpendGroup", "lanes_of", "read_spend"]
 
 _TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
 # PostgreSQL has no total() and sums integers as numeric: the same figures, spelled its way.
@@ -50,3 +52,14 @@ def read_spend(database: peewee.Database, *, since: float, cut: float) -> list[S
         SpendGroup(str(principal), str(caller), project, int(tokens or 0), float(cost or 0.0))
         for principal, caller, project, tokens, cost in rows
     ]
+
+
+def lanes_of(budget: Budget, groups: Iterable[SpendGroup]) -> dict[str, float]:
+    """What `groups` spent on each of `budget`'s lanes, in its unit (dollars or tokens)."""
+    lanes: dict[str, float] = {}
+    for g in groups:
+        lane = budget.lane(g.principal, g.caller, g.project)
+        if lane is not None:
+            amount = g.cost_usd if budget.unit == "usd" else g.tokens
+            lanes[lane] = lanes.get(lane, 0.0) + amount
+    return lanes

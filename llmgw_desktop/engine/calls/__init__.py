@@ -6,8 +6,8 @@ conversation and directory; `remote_gate` holds remote callers to their workspac
 `approval` (reading prompts with `approval_text`) decides whether the call may go ahead;
 `token_savings` and `compression` are the opt-in prompt/answer optimisation and the prompt-cache
 bookkeeping; `resilience` is the retry policy and circuit breaker; `provider_calls` ties them
-together into the job a call becomes; `runner` is the one rule every front door runs a call by
-(wait up to a deadline, else answer with the job id).
+together into the job a call becomes, and `call_work` is what that job runs; `runner` is the
+one rule every front door runs a call by (wait up to a deadline, else answer with the job id).
 """
 
 from llmgw_desktop.engine.calls.approval import ApprovalGate, PendingApproval

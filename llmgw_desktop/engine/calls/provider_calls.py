@@ -1,46 +1,30 @@
-"""Provider calls: validate a request, pick its conversation and directory, run it as a job.
+"""Provider calls: validate a request, pick its conversation and directory, submit it as a job.
 
-Every call is a job (see `jobs/manager.py`). This module turns what a caller asked for into
-the job's work: one CLI run per attempt through the breaker and retry policy, then the
-bookkeeping a caller relies on: the conversation's directory and usage totals, the turn's
-own usage and cost, and the gateway session's link to the CLI's session id.
+Every call is a job (see `jobs/manager.py`). This module is the way in: who may make the call
+(a gateway key's scope, the project, the budgets, a remote caller's workspace), what the
+approval gate says, and the job it becomes. Every call gets a flight-recorder row, refused ones
+included. What the job then runs (the attempts, the budget hold, the turn's usage and cost) is
+`call_work.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
-import shutil
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
-from llmgw_desktop.engine.budgets.holds import (
-    ESTIMATED_OUTPUT_TOKENS,
-    NO_BUDGETS,
-    CallAsk,
-    Hold,
-    SpendGuard,
-)
-from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
+from llmgw_desktop.engine.budgets.holds import NO_BUDGETS, SpendGuard
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
-from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
+from llmgw_desktop.engine.calls.call_work import CallWork, PlannedCall
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
-from llmgw_desktop.engine.calls.resilience import (
-    BreakerState,
-    CircuitBreaker,
-    RetryPolicy,
-    call_with_resilience,
-)
-from llmgw_desktop.engine.calls.routing import ConversationRouter, Resolved
+from llmgw_desktop.engine.calls.routing import ConversationDirs, ConversationRouter, Resolved
 from llmgw_desktop.engine.calls.token_savings import optimize_prompt, stable_prefix, ttl_warning
 from llmgw_desktop.engine.errors import (
     ApprovalDenied,
@@ -49,25 +33,19 @@ from llmgw_desktop.engine.errors import (
     InvalidRequest,
     ProviderUnavailable,
 )
-from llmgw_desktop.engine.events import BreakerChanged, EventBus
+from llmgw_desktop.engine.events import EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
-from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
+from llmgw_desktop.engine.providers.auth_home import AuthFileSource
+from llmgw_desktop.engine.providers.base import ProviderRequest
 from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.discovery import Discovery
-from llmgw_desktop.engine.providers.invoke import invoke_once
-from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
-from llmgw_desktop.engine.providers.process import RunLimits
+from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.recorder import FlightRecorder
-from llmgw_desktop.engine.sessions import (
-    SessionStore,
-)
+from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.states import RecordState, record_state_of
-from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
-from llmgw_desktop.engine.tokens.pricing import CostBasis, cost_note
-from llmgw_desktop.engine.tokens.usage import Usage
+from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
 
 __all__ = ["ProviderCalls", "Resolved"]
@@ -75,24 +53,8 @@ __all__ = ["ProviderCalls", "Resolved"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class _Run:
-    """Everything one job's work needs, decided at submit time."""
-
-    provider: str
-    principal: str
-    params: CallParams
-    meta: RequestMeta
-    request: ProviderRequest
-    executable: str
-    resolved: Resolved
-    record: str  # the flight-recorder entry of this call
-    notices: list[dict[str, Any]]
-    optimization: dict[str, Any]  # measured before the call (the prompt's)
-
-
 class ProviderCalls:
-    """Runs provider calls as jobs, one breaker per provider."""
+    """Submits provider calls as jobs (their work: `CallWork`, one breaker per provider)."""
 
     def __init__(
         self,
@@ -128,8 +90,6 @@ class ProviderCalls:
         # (principal, provider, model) -> the refusal when a gateway key's scope leaves the CLI
         # (or the model asked of it) out (`engine/auth/key_scope.py`).
         self._target_access = target_access
-        self._lifeline = lifeline
-        self._auth_files = auth_files
         self._workspaces = workspaces
         self._jobs = jobs
         self._sessions = sessions
@@ -141,22 +101,24 @@ class ProviderCalls:
         self._recorder = recorder
         self._clock = clock
         self._discovery = discovery
-        self._events = events
         self._ensure_available = ensure_available
-        self._conversations_dir = conversations_dir
-        self.breakers = {
-            pid: CircuitBreaker(
-                pid,
-                threshold=settings.providers.breaker_threshold,
-                cooldown_s=settings.providers.breaker_cooldown_ms / 1000,
-                on_change=self._breaker_changed,
-            )
-            for pid in catalog.ids
-        }
-        self._policy = RetryPolicy(
-            attempts=settings.providers.retry_attempts,
-            base_delay_s=settings.providers.retry_base_delay_ms / 1000,
+        self.conversation_dirs = ConversationDirs(conversations_dir, sessions)
+        self._work = CallWork(
+            settings,
+            catalog=catalog,
+            sessions=sessions,
+            gate=gate,
+            power=self._power,
+            recorder=recorder,
+            events=events,
+            dirs=self.conversation_dirs,
+            budgets=self._budgets,
+            prices=self._prices,
+            auth_files=auth_files,
+            lifeline=lifeline,
         )
+        # One circuit breaker per provider (`call_work.py` runs the attempts through them).
+        self.breakers = self._work.breakers
 
     async def resolve(
         self, provider: str, params: CallParams, principal: str, *, caller: str = ""
@@ -385,7 +347,7 @@ class ProviderCalls:
             )
         if warning is not None:
             notices.append(warning)
-        run = _Run(
+        run = PlannedCall(
             provider,
             principal,
             params,
@@ -399,7 +361,7 @@ class ProviderCalls:
         )
 
         async def work(ctx: JobContext) -> dict[str, Any]:
-            return await self._run(ctx, run)
+            return await self._work.run(ctx, run)
 
         canonical = params.canonical() | {
             "session": dataclasses.asdict(resolved.choice),
@@ -423,186 +385,6 @@ class ProviderCalls:
         ending = record_state_of(state)
         self._recorder.update(record, state=ending, error_code=ending.value)
 
-    async def _run(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
-        try:
-            data = await self._attempts(ctx, run)
-        except asyncio.CancelledError:
-            # The same word as the job's own ending: `interrupted` when the gateway stops.
-            ending = record_state_of(ctx.cancel_state)
-            self._recorder.finish(
-                run.record, state=ending, error_code=ending.value, attempts=ctx.attempt
-            )
-            raise
-        except EngineError as error:
-            # The job's own ending for the same error (`JobManager._run`).
-            stalled = error.code == ErrorCode.INTERRUPTED
-            state = RecordState.INTERRUPTED if stalled else RecordState.FAILED
-            self._recorder.finish(
-                run.record, state=state, error_code=error.code, attempts=ctx.attempt
-            )
-            raise
-        usage = data["usage"]
-        self._recorder.finish(
-            run.record,
-            state=RecordState.COMPLETED,
-            model=data.get("model"),
-            provider_session_id=data.get("session_id"),
-            exit_code=data.get("exit_code"),
-            attempts=ctx.attempt,
-            input_tokens=usage["input_tokens"],
-            output_tokens=usage["output_tokens"],
-            cache_read_tokens=usage["cache_read_tokens"],
-            cache_write_tokens=usage["cache_write_tokens"],
-            reasoning_tokens=usage["reasoning_tokens"],
-            cost_usd=data.get("cost_usd"),
-            # No column for it in this schema: the route's JSON carries how the cost was found.
-            route=_cost_route(
-                data.get("cost_source") if data.get("cost_usd") is not None else None,
-                run.meta.replay_of,
-            ),
-            optimization=data.pop("_optimization", None),
-        )
-        return data
-
-    async def _attempts(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
-        # Again now that the job leaves the queue: it may have waited there (or for a person's
-        # approval) while other calls used the budget up. `_run` ends its row as failed.
-        meta = run.meta
-        self._budgets.check(
-            run.principal,
-            meta.caller,
-            meta.project,
-            CostBasis.cli(run.provider, run.params.model, self._prices),
-        )
-        # Held while the CLI runs; `_run` counts the row right after (no await between).
-        # A CLI cannot be told an output limit: it is held at its model's maximum output
-        # where the table knows it, and admitted only where the budget has room for that.
-        ask = CallAsk(
-            run.params.model,
-            len(run.request.prompt) // CHARS_PER_TOKEN,
-            None,
-            default_output=self._prices.max_output_of(run.params.model) or ESTIMATED_OUTPUT_TOKENS,
-            price=self._prices.price_of(run.params.model),
-            can_limit=False,
-        )
-        hold = await self._budgets.reserve(run.principal, meta.caller, meta.project, ask)
-        with _held(hold):
-            return await self._attempts_held(ctx, run)
-
-    async def _attempts_held(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
-        directory, owned = run.resolved.working_dir, False
-        if directory is None:
-            directory, owned = await asyncio.to_thread(self._new_conversation_dir), True
-        request = dataclasses.replace(run.request, working_dir=directory)
-        limits = self._limits(run.params)
-
-        def progress(text: str, events: int, size: int) -> None:
-            ctx.set_output(text)
-            ctx.set_progress(events=events, outputBytes=size)
-
-        # The job's id marks its processes, children included, for the start-up reaper.
-        extra_env: dict[str, str] = {JOB_MARKER_ENV: ctx.job_id}
-        # This CLI's share of the gateway's environment and, for an ACP agent, who answers it
-        # and where its model calls go (`calls/acp_permissions.child_setup`).
-        acp, environment = child_setup(
-            self._settings,
-            self._catalog,
-            self._gate,
-            ChildFor(run.provider, run.principal, run.meta, run.params.model, str(directory)),
-        )
-
-        async def attempt(number: int) -> ProviderResult:
-            ctx.set_attempt(number)
-            # Again at each start, not only at submit (red-team second pass, finding 1).
-            await self._power.check_directory(run.provider, request)
-            return await invoke_once(
-                adapter_for(run.provider, self._catalog),
-                request,
-                run.executable,
-                limits,
-                environment=environment,
-                isolate_env=self._settings.providers.isolate_env,
-                on_progress=progress,
-                on_start=ctx.set_process,
-                extra_env=extra_env,
-                lifeline=self._lifeline,
-                acp=acp,
-            )
-
-        def on_retry(number: int, error: EngineError, delay: float) -> None:
-            ctx.set_progress(lastError=error.code, retryInSeconds=round(delay, 2))
-
-        result: ProviderResult | None = None
-        try:
-            async with self._auth_environment(run) as auth_env:
-                extra_env.update(auth_env)
-                result = await call_with_resilience(
-                    attempt,
-                    breaker=self.breakers[run.provider],
-                    policy=self._policy,
-                    on_retry=on_retry,
-                )
-        finally:
-            if owned and (result is None or result.session_id is None):
-                # Nothing to resume from a run that left no conversation: do not keep its dir.
-                await asyncio.to_thread(shutil.rmtree, directory, True)
-        return self._settle(ctx, run, result, directory, owned)
-
-    def _settle(
-        self, ctx: JobContext, run: _Run, result: ProviderResult, directory: Path, owned: bool
-    ) -> dict[str, Any]:
-        """This turn's usage and cost, the answer as asked for, and the session bookkeeping."""
-        resolved = run.resolved
-        resumed = resolved.known if resolved.choice.resume_id == result.session_id else None
-        previous = resumed.usage_totals if resumed else Usage()
-        notices = list(run.notices)
-        if result.usage_is_cumulative:
-            totals, turn = result.usage, result.usage.since(previous)
-            if resolved.choice.resume_id and resumed is None:
-                notices.append(
-                    {
-                        "code": "usage_includes_earlier_turns",
-                        "message": f"{run.provider} reports usage for the whole conversation "
-                        "and the gateway had not seen its earlier turns",
-                    }
-                )
-        else:
-            totals, turn = previous + result.usage, result.usage
-        result = dataclasses.replace(result, usage=turn, usage_is_cumulative=False)
-        if result.cost_usd is None:
-            model = result.model or run.params.model
-            estimate = self._prices.cost_of(model, turn)
-            if estimate is not None:
-                source = self._prices.source_of(model)
-                result = dataclasses.replace(result, cost_usd=estimate, cost_source=source)
-        text, optimization = result.text, dict(run.optimization)
-        if run.meta.optimize_response:
-            optimized = optimize_text(text)
-            text, optimization["response"] = optimized.text, optimized.to_dict()
-        if run.meta.compress_response:
-            packed = compress_text(text)
-            text, optimization["compressedResponse"] = packed.text, packed.to_dict()
-        ctx.write_with_result(
-            self._sessions.turn_writer(
-                run.principal,
-                run.provider,
-                result.session_id,
-                working_dir=str(directory),
-                owns_dir=owned or bool(resumed and resumed.owns_dir),
-                usage_totals=totals,
-                gateway_session_id=resolved.gateway_session_id,
-            )
-        )
-        data = result.to_dict()
-        data["text"] = text
-        data["warnings"] = notices + [{"code": "notice", "message": w} for w in result.warnings]
-        data["working_dir"] = str(directory)
-        data["gateway_session_id"] = resolved.gateway_session_id
-        if optimization:
-            data["optimization"] = optimization
-            data["_optimization"] = optimization
-        return data
-
     async def _anchored(
         self, provider: str, params: CallParams, principal: str, caller: str
     ) -> CallParams:
@@ -620,69 +402,13 @@ class ProviderCalls:
         )
         return dataclasses.replace(params, working_dir=working_dir, workspace=None)
 
-    def _auth_environment(
-        self, run: _Run
-    ) -> contextlib.AbstractAsyncContextManager[dict[str, str]]:
-        if self._auth_files is None:
-            return contextlib.nullcontext({})
-        return cli_auth_environment(
-            self._auth_files,
-            run.provider,
-            run.meta.project,
-            root=self._settings.data_path / "auth-tmp",
-        )
-
-    def _limits(self, params: CallParams) -> RunLimits:
-        s = self._settings
-        timeout_ms = min(params.timeout_ms or s.providers.timeout_ms, s.providers.timeout_ms)
-        idle_ms = (
-            s.providers.idle_timeout_ms
-            if params.idle_timeout_ms is None
-            else params.idle_timeout_ms
-        )
-        return RunLimits(
-            timeout_s=timeout_ms / 1000,
-            idle_timeout_s=idle_ms / 1000,
-            max_output_bytes=s.providers.max_output_bytes,
-            kill_grace_s=s.providers.kill_grace_ms / 1000,
-        )
-
-    def _new_conversation_dir(self) -> Path:
-        self._conversations_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        directory = self._conversations_dir / uuid.uuid4().hex
-        directory.mkdir(mode=0o700)
-        return directory
-
     async def expire_conversations(self, used_before: float) -> int:
         """Forget conversations unused since `used_before` and delete the dirs the gateway made."""
-        expired = await self._sessions.provider_sessions.expire(used_before)
-        for info in expired:
-            if info.owns_dir and Path(info.working_dir).is_relative_to(self._conversations_dir):
-                await asyncio.to_thread(shutil.rmtree, info.working_dir, True)
-        return len(expired)
+        return await self.conversation_dirs.expire(used_before)
 
     def breaker_states(self) -> dict[str, dict[str, Any]]:
-        return {
-            pid: {
-                "state": b.state.value,
-                "consecutiveFailures": b.consecutive_failures,
-                "retryAfterSeconds": round(b.retry_after_s(), 1)
-                if b.state is BreakerState.OPEN
-                else 0,
-            }
-            for pid, b in self.breakers.items()
-        }
-
-    def _breaker_changed(self, provider: str, state: BreakerState, failures: int) -> None:
-        self._events.publish(BreakerChanged(provider, state.value, failures))
-
-
-@contextlib.contextmanager
-def _held(hold: Hold) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        hold.release()
+        """Each provider's breaker: its state, failures in a row, seconds until it retries."""
+        return self._work.breaker_states()
 
 
 def _strategy_for(principal: str, meta: RequestMeta) -> str:
@@ -698,11 +424,3 @@ def _asked_mode(params: CallParams, meta: RequestMeta) -> str:
     if meta.full_auto and params.permission_mode == "default":
         return "acceptEdits"
     return params.permission_mode
-
-
-def _cost_route(source: str | None, replay_of: str | None = None) -> dict[str, Any] | None:
-    """A CLI row's route record: none of its own, only how its cost was found (if it has one)
-    and the row it re-sends (the recorder links the two by it)."""
-    route = {"cost": cost_note(source), "replayOf": replay_of}
-    kept = {name: value for name, value in route.items() if value is not None}
-    return kept or None

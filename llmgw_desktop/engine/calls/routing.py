@@ -6,10 +6,16 @@ continues, unless it asked for a new one. "The caller" is the principal and the 
 together, so one agent's `session_create` never makes another agent's calls continue its
 conversation. Claude, Gemini and OpenCode only find a conversation from the directory it ran
 in, so the directory travels with the conversation.
+
+A call that names no directory runs in a private one the gateway makes (`ConversationDirs`),
+kept as long as its conversation is and removed with it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +31,7 @@ from llmgw_desktop.engine.sessions import (
     SessionView,
 )
 
-__all__ = ["ConversationRouter", "Resolved"]
+__all__ = ["ConversationDirs", "ConversationRouter", "Resolved"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,29 @@ class ConversationRouter:
         )
         choice = SessionChoice(resume_id=session.provider_session_id, fork=params.fork)
         return Resolved(choice, session.id, directory, known)
+
+
+class ConversationDirs:
+    """The private directories the gateway makes for conversations, under one root."""
+
+    def __init__(self, root: Path, sessions: SessionStore) -> None:
+        self.root = root
+        self._sessions = sessions
+
+    def make(self) -> Path:
+        """A new, empty directory only this user may enter (blocking: call it off the loop)."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory = self.root / uuid.uuid4().hex
+        directory.mkdir(mode=0o700)
+        return directory
+
+    async def expire(self, used_before: float) -> int:
+        """Forget conversations unused since `used_before` and delete the dirs the gateway made."""
+        expired = await self._sessions.provider_sessions.expire(used_before)
+        for info in expired:
+            if info.owns_dir and Path(info.working_dir).is_relative_to(self.root):
+                await asyncio.to_thread(shutil.rmtree, info.working_dir, True)
+        return len(expired)
 
 
 def _no_conversation(provider: str, session_id: str) -> NotFound:

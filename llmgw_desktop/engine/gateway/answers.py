@@ -14,7 +14,7 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.gateway.dialects.base import Dialect, UpstreamMalformed
 from llmgw_desktop.engine.gateway.dialects.by_name import frame_parser, upstream_dialect
-from llmgw_desktop.engine.gateway.http1 import BodyTooLarge, Http1Response
+from llmgw_desktop.engine.gateway.http1_response import BodyTooLarge, Http1Response
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.ir import ChatRequest
 from llmgw_desktop.engine.gateway.outgoing import Outgoing

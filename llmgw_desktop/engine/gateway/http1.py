@@ -15,6 +15,9 @@ only its share (`pool.py`, `engine/shares.py`).
 What it does not do, on purpose: redirects (an API that redirects a POST is misconfigured),
 cookies, HTTP/2. Responses may be chunked or compressed (gzip, deflate), a compressed body
 decoded a piece at a time as it is read (`body_decoder.py`), never whole.
+
+This module is the request side: the client, its pools and the connections it parses responses
+on. What a caller reads the answer from, `Http1Response`, is `http1_response.py`.
 """
 
 from __future__ import annotations
@@ -24,13 +27,13 @@ import collections
 import re
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 import httptools
 
-from llmgw_desktop.engine.gateway.body_decoder import BodyDecodeError, BodyDecoder
 from llmgw_desktop.engine.gateway.dial import ConnectError, ProxyRefused, dial
+from llmgw_desktop.engine.gateway.http1_response import Http1Response, ResponseBroken
 from llmgw_desktop.engine.gateway.pool import HostPool, PoolTimeout, ShareTimeout
 from llmgw_desktop.engine.gateway.proxies import Proxy, ProxyRules
 from llmgw_desktop.engine.gateway.tls import TrustStore
@@ -39,10 +42,8 @@ __all__ = [
     "DEFAULT_MAX_CONNECTIONS_PER_HOST",
     "ConnectError",
     "Http1Client",
-    "Http1Response",
     "PoolTimeout",
     "ProxyRefused",
-    "ResponseBroken",
     "ShareTimeout",
 ]
 
@@ -52,31 +53,19 @@ IDLE_KEEP_S = 4.0
 MAX_IDLE_PER_HOST = 64
 # Connections open to one origin at once (busy and idle); `gateway.max_connections_per_host`.
 DEFAULT_MAX_CONNECTIONS_PER_HOST = 100
-# Body bytes buffered before reading from the upstream pauses, and resumes.
-HIGH_WATER = 1024 * 1024
-LOW_WATER = 256 * 1024
 USER_AGENT = "llmgw-desktop"
 PROXY_AUTH_REQUIRED = 407
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-class ResponseBroken(ConnectionError):
-    """The connection ended or misbehaved before the response was complete."""
-
-
-class BodyTooLarge(Exception):
-    """A body read whole was larger than the reader's limit (`limit`, bytes)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the body is larger than {limit} bytes")
-        self.limit = limit
-
-
 class _Connection(asyncio.Protocol):
     """One TCP connection; parses one response at a time into a `Http1Response`."""
 
-    def __init__(self, pool: HostPool[_Connection]) -> None:
+    def __init__(
+        self, pool: HostPool[_Connection], put_back: Callable[[_Connection], None]
+    ) -> None:
         self.pool = pool
+        self._put_back = put_back
         self.transport: asyncio.Transport | None = None
         self.response: Http1Response | None = None
         self.closed = False
@@ -193,6 +182,10 @@ class _Connection(asyncio.Protocol):
             self.transport.abort()
         self.free_slot()
 
+    def put_back(self) -> None:
+        """Back to the pool's idle connections, for the next request (`Http1Client`)."""
+        self._put_back(self)
+
     def is_usable(self) -> bool:
         """Open, and no end of stream from the server pending (is_closing: its FIN was read
         but connection_lost has not run yet)."""
@@ -204,204 +197,6 @@ class _Connection(asyncio.Protocol):
             self.holds_slot = False
             self.pool.open -= 1
             self.pool.wake_one()
-
-
-class Http1Response:
-    """A response whose headers have arrived; its body is read with `read` or `readany`."""
-
-    def __init__(self, client: Http1Client, connection: _Connection) -> None:
-        self.status = 0
-        self.headers: dict[str, str] = {}
-        self.complete = False
-        self.started = False
-        self.chunked = False
-        self.length: int | None = None
-        self._client = client
-        self._connection: _Connection | None = connection
-        self._chunks: collections.deque[bytes] = collections.deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._error: Exception | None = None
-        self._keep_alive = False
-        self._decoder: BodyDecoder | None = None
-        self._buffered = 0
-        self._paused = False
-        self._head: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        # The owner whose share of the pool this response counts against, until it ends.
-        self._owner: str | None = None
-        self._share_pool: HostPool[_Connection] | None = None
-
-    # -- fed by the connection --
-    def start(self, *, keep_alive: bool) -> None:
-        self.started = True
-        self._keep_alive = keep_alive
-        self.chunked = "chunked" in self.headers.get("transfer-encoding", "")
-        length = self.headers.get("content-length")
-        self.length = int(length) if length and length.isdigit() else None
-        self._decoder = BodyDecoder.for_encoding(self.headers.get("content-encoding", ""))
-        if not self._head.done():
-            self._head.set_result(None)
-
-    def feed(self, data: bytes) -> None:
-        # Kept as it came (compressed or not): a compressed body is decoded as it is read, a
-        # piece at a time (`_next_piece`), so what it inflates to never sits in memory whole.
-        if data:
-            self._chunks.append(data)
-            self._buffered += len(data)
-            if self._buffered > HIGH_WATER and not self._paused:
-                # The reader (a slow client, far down the line) is behind: stop reading from
-                # the upstream instead of holding its whole answer in memory.
-                self._pause(True)
-            self._wake()
-
-    def finish(self) -> None:
-        self.complete = True
-        self._wake()
-        self._release()
-
-    def fail(self, error: Exception) -> None:
-        self._error = error
-        if not self._head.done():
-            self._head.set_exception(error)
-        self._wake()
-        self._discard()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    # -- read by the caller --
-    async def wait_head(self, timeout_s: float | None) -> None:
-        async with asyncio.timeout(timeout_s):
-            await self._head
-
-    async def readany(self, timeout_s: float | None = None) -> bytes:
-        """The next piece of the body; b"" once it is complete.
-
-        Raises:
-            ResponseBroken: the connection broke before the body was complete.
-            TimeoutError: nothing arrived within `timeout_s`.
-        """
-        while (chunk := self._next_piece()) is None:
-            if self._error is not None:
-                raise self._error
-            if self.complete:
-                return b""
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                async with asyncio.timeout(timeout_s):
-                    await self._waiter
-            except BaseException:
-                # Timed out or cancelled (also `read`'s whole-body timeout): the rest of the
-                # body is still coming, so the connection cannot be reused.
-                self._discard()
-                raise
-            finally:
-                self._waiter = None
-        if self._paused and self._buffered < LOW_WATER:
-            self._pause(False)
-        return chunk
-
-    def _next_piece(self) -> bytes | None:
-        """The next piece of the body from what has arrived (decoded as it is read, a piece at
-        a time: `body_decoder.py`), or None when there is none yet (or no more).
-
-        Raises:
-            ResponseBroken: the compressed data does not decode.
-        """
-        if self._decoder is None:
-            return self._take()
-        try:
-            return self._decoder.next_piece(self._take, self.complete)
-        except BodyDecodeError as exc:
-            self._discard()
-            self._error = ResponseBroken(f"the compressed answer does not decode ({exc})")
-            raise self._error from None
-
-    def _take(self) -> bytes | None:
-        if not self._chunks:
-            return None
-        chunk = self._chunks.popleft()
-        self._buffered -= len(chunk)
-        return chunk
-
-    def _pause(self, paused: bool) -> None:
-        connection = self._connection
-        if connection is None or connection.transport is None or connection.closed:
-            return
-        self._paused = paused
-        if paused:
-            connection.transport.pause_reading()
-        else:
-            connection.transport.resume_reading()
-
-    async def read(self, timeout_s: float | None = None, limit: int | None = None) -> bytes:
-        """The whole body (within `timeout_s` in total, of at most `limit` bytes).
-
-        Raises:
-            ResponseBroken, TimeoutError: as `readany`.
-            BodyTooLarge: the body passed `limit` (the rest is not read: the connection goes).
-        """
-        async with asyncio.timeout(timeout_s):
-            parts = []
-            size = 0
-            while piece := await self.readany():
-                size += len(piece)
-                if limit is not None and size > limit:
-                    self._discard()
-                    raise BodyTooLarge(limit)
-                parts.append(piece)
-        return b"".join(parts)
-
-    def release(self) -> None:
-        """Done with this response: the connection goes back to the pool if it can."""
-        if not self.complete:
-            self._discard()
-
-    def hold_share(self, pool: HostPool[_Connection], owner: str) -> None:
-        """Count against `owner`'s share of `pool` until the response ends (or no longer, if
-        it already has)."""
-        if self._connection is None:
-            pool.unclaim(owner)
-        else:
-            self._owner, self._share_pool = owner, pool
-
-    def _end_share(self) -> None:
-        owner, pool = self._owner, self._share_pool
-        if owner is not None and pool is not None:
-            self._owner = self._share_pool = None
-            pool.unclaim(owner)
-
-    def _release(self) -> None:
-        if self._paused:
-            # Backpressure may pause reading in the same read that completes the message; a
-            # pooled connection left paused would never see its next response.
-            self._pause(False)
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.response = None
-            # A request body still being written (the server answered early) would be read by
-            # the server as the start of the next request.
-            writing = connection.transport is not None and (
-                connection.transport.get_write_buffer_size() > 0
-            )
-            if self._keep_alive and not connection.closed and not writing:
-                self._client._put_back(connection)
-            else:
-                connection.close()
-        if self._owner is not None:
-            self._end_share()
-
-    def _discard(self) -> None:
-        if not self.complete and self._error is None:
-            # Detached from its connection, the body can never complete: a later read must
-            # fail rather than wait forever.
-            self._error = ResponseBroken("the response was abandoned before it was complete")
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.response = None
-            connection.close()
-        if self._owner is not None:
-            self._end_share()
 
 
 class Http1Client:
@@ -499,7 +294,7 @@ class Http1Client:
             owner = None
         try:
             connection, reused = await self._connection(pool, deadline=deadline)
-            response = Http1Response(self, connection)
+            response = Http1Response(connection)
             connection.send(data, response)
             try:
                 await response.wait_head(head_timeout_s)
@@ -512,7 +307,7 @@ class Http1Client:
                 # The server dropped this idle connection just as we used it; nothing was
                 # answered, so the request is sent again once on a fresh connection.
                 connection, _ = await self._connection(pool, fresh=True)
-                response = Http1Response(self, connection)
+                response = Http1Response(connection)
                 connection.send(data, response)
                 # Its own handler: the `except BaseException` below does not cover this
                 # block, and a timed-out or cancelled resend must close its connection too.
@@ -587,7 +382,7 @@ class Http1Client:
         try:
             async with asyncio.timeout_at(deadline or loop.time() + self._connect_timeout_s):
                 connection = await dial(
-                    lambda: _Connection(pool),
+                    lambda: _Connection(pool, self._put_back),
                     scheme=scheme,
                     host=host,
                     port=port,

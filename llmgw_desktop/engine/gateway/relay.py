@@ -21,7 +21,7 @@ from llmgw_desktop.engine.gateway.dialects.base import (
     StreamEncoder,
     UpstreamMalformed,
 )
-from llmgw_desktop.engine.gateway.http1 import Http1Response, ResponseBroken
+from llmgw_desktop.engine.gateway.http1_response import Http1Response, ResponseBroken
 from llmgw_desktop.engine.gateway.ir import MessageEnd, MessageStart, StreamEvent
 from llmgw_desktop.engine.gateway.sse import SseParser, frame
 from llmgw_desktop.engine.gateway.taps import StreamTap

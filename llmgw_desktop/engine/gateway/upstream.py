@@ -35,10 +35,10 @@ from llmgw_desktop.engine.gateway.http1 import (
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
     ConnectError,
     Http1Client,
-    Http1Response,
     PoolTimeout,
     ShareTimeout,
 )
+from llmgw_desktop.engine.gateway.http1_response import Http1Response
 from llmgw_desktop.engine.gateway.proxies import Proxy, ProxyRules, parse_proxy_url
 from llmgw_desktop.engine.gateway.tls import TrustStore
 from llmgw_desktop.engine.redact import REDACTED, known_secrets, redact

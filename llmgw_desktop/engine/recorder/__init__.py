@@ -3,12 +3,12 @@ refusals at its door counted per minute.
 
 `flight_recorder` collects rows in memory and writes them in batches (`spill` keeps what the
 store refuses, `prune` bounds the table); `query` and `search` are the desk's reads (keyset
-pages, filters, full-text search, export) and `lanes` its per-agent view; `cache_state` turns
-rows into prompt-cache views; `cost_breakdown` sums their spend per provider, model, project or
-agent; `refusals` counts what the edge refused; `bodies` keeps the request and response bodies a
-person asked for (`recorder.capture`, off by default). The hand-written SQL sits in `rows` (the
-`requests` table), `cost_breakdown` (its spend), `search` (its FTS5 index) and `refusal_rows`
-(the `refusals` table), each saying why.
+pages under `filters`, a row's `detail`, full-text search, `export`) and `lanes` its per-agent
+view; `cache_state` turns rows into prompt-cache views; `cost_breakdown` sums their spend per
+provider, model, project or agent; `refusals` counts what the edge refused; `bodies` keeps the
+request and response bodies a person asked for (`recorder.capture`, off by default). The
+hand-written SQL sits in `rows` (the `requests` table), `cost_breakdown` (its spend), `search`
+(its FTS5 index) and `refusal_rows` (the `refusals` table), each saying why.
 """
 
 from llmgw_desktop.engine.recorder.bodies import (
@@ -25,15 +25,14 @@ from llmgw_desktop.engine.recorder.cost_breakdown import (
     CostDimension,
     CostGroup,
 )
+from llmgw_desktop.engine.recorder.detail import RecordDetail
+from llmgw_desktop.engine.recorder.export import ExportFormat
+from llmgw_desktop.engine.recorder.filters import PageCursor, RecorderFilters
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, new_record_id
 from llmgw_desktop.engine.recorder.journal import RecorderJournal
 from llmgw_desktop.engine.recorder.lanes import AgentLane, AgentLanes, Lane
 from llmgw_desktop.engine.recorder.query import (
     PAGE_SIZE,
-    ExportFormat,
-    PageCursor,
-    RecordDetail,
-    RecorderFilters,
     RecorderPage,
     RecorderQuery,
     RecordSummary,

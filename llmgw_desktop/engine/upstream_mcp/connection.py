@@ -23,22 +23,27 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmgw_desktop.config.upstream_mcp import VAULT_PREFIX, UpstreamServerConfig
+from llmgw_desktop.config.upstream_mcp import UpstreamServerConfig
 from llmgw_desktop.engine.providers.child_env import child_environment
 from llmgw_desktop.engine.providers.lifeline import Lifeline
-from llmgw_desktop.engine.redact import known_secrets, redact
+from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.tasks import TaskSupervisor
+from llmgw_desktop.engine.upstream_mcp.lists import read_listing
 from llmgw_desktop.engine.upstream_mcp.oauth import (
     SIGN_IN_TIMEOUT_S,
     OAuthVault,
     SignIn,
-    VaultTokenStorage,
-    oauth_provider,
     open_in_browser,
+)
+from llmgw_desktop.engine.upstream_mcp.transport import (
+    SecretLookup,
+    ServerDown,
+    http_streams,
+    resolved,
 )
 
 if TYPE_CHECKING:
@@ -46,7 +51,7 @@ if TYPE_CHECKING:
 
     from llmgw_desktop.engine.upstream_mcp.stdio import ServerProcess
 
-__all__ = ["ServerDown", "UpstreamServer"]
+__all__ = ["UpstreamServer"]
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +64,6 @@ HEALTHY_AFTER_S = 30.0
 # A server's lists are read again after it says they changed at most this often: a server
 # saying so over and over has its lists parsed (on the loop) once per this, not endlessly.
 REREAD_EVERY_S = 10.0
-HTTP_TIMEOUT_S = 300.0
-
-SecretLookup = Callable[[str], Awaitable[str | None]]
-
-
-class ServerDown(Exception):
-    """The server is not connected (would not start, or ended); the message says why."""
 
 
 class UpstreamServer:
@@ -345,77 +343,33 @@ class UpstreamServer:
 
             process = ServerProcess(ended=self._end)
             self._process = process
-            env = child_environment() | await self._resolved(config.env or {}, "env")
+            env = child_environment() | await resolved(
+                config, config.env or {}, "env", self._secret
+            )
             cwd = await asyncio.to_thread(lambda: Path(config.cwd or "~").expanduser())
             argv = (config.command, *config.args)
             # One entry past the cap: enough to know the server listed more than it.
             return stdio_streams(
                 argv, env, cwd, self._lifeline, process, most_listed=self.max_tools + 1
             )
-        import httpx2
-        from mcp.client.streamable_http import streamable_http_client
-
-        headers = await self._resolved(config.headers or {}, "headers")
-        auth = None
-        if config.oauth:
-            if self._vault is None:
-                raise ServerDown(f"{config.key('oauth')} needs the vault, and there is none")
-            storage = VaultTokenStorage(self._vault, config.name)
-            auth = await oauth_provider(
-                config.url, config.name, self._version, storage, self._sign_in
-            )
-        streams: contextlib.AbstractAsyncContextManager[tuple[Any, Any]] = _http_streams(
-            config.url, headers, auth, httpx2, streamable_http_client
+        return await http_streams(
+            config,
+            secret=self._secret,
+            vault=self._vault,
+            sign_in=self._sign_in,
+            version=self._version,
         )
-        return streams
-
-    async def _resolved(self, values: Mapping[str, str], field: str) -> dict[str, str]:
-        """`values` with each `vault:NAME` replaced by the vault's key of that name."""
-        out: dict[str, str] = {}
-        for key, value in values.items():
-            if value.startswith(VAULT_PREFIX):
-                name = value[len(VAULT_PREFIX) :].strip()
-                secret = await self._secret(name)
-                if secret is None:
-                    raise ServerDown(
-                        f"{self.config.key(field)}.{key} names the vault key {name!r}, which "
-                        f"is not stored (vault_store with provider {name!r} stores it)"
-                    )
-                # Masked wherever this process redacts (recorder, logs, what remote callers
-                # get back): a server may echo its own environment (red-team finding 4).
-                known_secrets.add(secret)
-                value = secret
-            out[key] = value
-        return out
 
     async def _refresh(self, session: ClientSession) -> None:
-        """Read what the server offers (each list it has a capability for), every page, within
-        the start timeout; the lists change only once all were read.
+        """Read what the server offers (`lists.py`), within the start timeout; the lists
+        change only once all were read.
 
         Raises:
             TimeoutError: the server did not answer in time (the lists read last are kept).
         """
-        import anyio
-
-        capabilities = session.server_capabilities
-        has_prompts = capabilities is not None and capabilities.prompts is not None
-        has_resources = capabilities is not None and capabilities.resources is not None
         most = self.max_tools
-        with anyio.fail_after(self.start_timeout_s):
-            tools = await _all_pages(session.list_tools, "tools", most)
-            prompts = await _all_pages(session.list_prompts, "prompts", most) if has_prompts else []
-            resources = (
-                await _all_pages(session.list_resources, "resources", most) if has_resources else []
-            )
-            templates = (
-                await _all_pages(session.list_resource_templates, "resource_templates", most)
-                if has_resources
-                else []
-            )
-        read = {"tools": tools, "prompts": prompts, "resources": resources, "templates": templates}
-        self.left_out = {
-            kind: len(items) - most for kind, items in read.items() if len(items) > most
-        }
+        listing = await read_listing(session, most, self.start_timeout_s)
+        self.left_out = listing.left_out
         if self.left_out:
             log.warning(
                 "MCP server %s lists more than mcp.max_tools_per_server (%d): %s left out",
@@ -423,8 +377,8 @@ class UpstreamServer:
                 most,
                 ", ".join(f"at least {n} {kind}" for kind, n in self.left_out.items()),
             )
-        self.tools, self.prompts = tools[:most], prompts[:most]
-        self.resources, self.templates = resources[:most], templates[:most]
+        self.tools, self.prompts = listing.tools, listing.prompts
+        self.resources, self.templates = listing.resources, listing.templates
         self.listed = True
 
     async def _on_message(self, message: Any) -> None:
@@ -466,34 +420,6 @@ class UpstreamServer:
                 self._on_lists_changed(self.config.name, kind)
         finally:
             self._rereading = False
-
-
-def _http_streams(url: str, headers: dict[str, str], auth: Any, httpx2: Any, client: Any) -> Any:
-    @contextlib.asynccontextmanager
-    async def streams() -> Any:
-        async with (
-            httpx2.AsyncClient(headers=headers, auth=auth, timeout=HTTP_TIMEOUT_S) as http,
-            client(url, http_client=http) as pair,
-        ):
-            yield pair
-
-    return streams()
-
-
-async def _all_pages(fetch: Callable[..., Awaitable[Any]], field: str, most: int) -> list[Any]:
-    """Every page of one list, until it holds more than `most` entries (no more is read)."""
-    import mcp_types
-
-    items: list[Any] = []
-    cursor: str | None = None
-    for _ in range(100):  # a server that never stops paging is cut off, not followed forever
-        params = mcp_types.PaginatedRequestParams(cursor=cursor) if cursor else None
-        page = await fetch(params=params)
-        items += list(getattr(page, field))
-        cursor = page.next_cursor
-        if not cursor or len(items) > most:
-            break
-    return items
 
 
 def _exit_text(code: int | None) -> str:

@@ -21,7 +21,15 @@ from llmgw_desktop.engine.auth.access import Kind, kind_of
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 
-__all__ = ["ToolRefused", "UseKind", "is_operator", "offers_anything", "refusal", "visible"]
+__all__ = [
+    "ToolRefused",
+    "UseKind",
+    "is_operator",
+    "offers_anything",
+    "only_reads",
+    "refusal",
+    "visible",
+]
 
 _OPERATOR_KINDS = frozenset({Kind.LOCAL, Kind.BEARER})
 
@@ -34,6 +42,12 @@ class ToolRefused(EngineError):
 
     code = ErrorCode.UPSTREAM_TOOL_REFUSED
     http_status = 403
+
+
+def only_reads(tool: Any) -> bool:
+    """Whether a server's tool says it only reads (its `readOnlyHint` annotation)."""
+    annotations = getattr(tool, "annotations", None)
+    return bool(getattr(annotations, "read_only_hint", False))
 
 
 def is_operator(principal: Principal | None) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from pydantic import AnyHttpUrl
 
-from llmgw_desktop.engine.auth.oauth import issuer_url
+from llmgw_desktop.engine.auth.oauth_resource import issuer_url
 
 URLS = [
     "http://127.0.0.1:3333",

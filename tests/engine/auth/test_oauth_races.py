@@ -24,14 +24,11 @@ import pytest
 
 from llmgw_desktop.engine.auth.consent import ConsentQueue
 from llmgw_desktop.engine.auth.hashing import token_digest
-from llmgw_desktop.engine.auth.oauth import (
-    SHARED_STORE_VERIFY_CACHE_S,
-    VERIFY_CACHE_S,
-    OAuthConfig,
-    OAuthServer,
-)
+from llmgw_desktop.engine.auth.oauth import OAuthServer
+from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
 from llmgw_desktop.engine.auth.oauth_rules import OAuthError
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
+from llmgw_desktop.engine.auth.oauth_tokens import SHARED_STORE_VERIFY_CACHE_S, VERIFY_CACHE_S
 from llmgw_desktop.engine.store import Database
 
 CLIENT_ID = "editor"

@@ -19,7 +19,9 @@ import pytest
 from llmgw_desktop.config.settings import load_settings
 from llmgw_desktop.engine.auth.consent import ConsentQueue
 from llmgw_desktop.engine.auth.hashing import token_digest
-from llmgw_desktop.engine.auth.oauth import AuthorizationStep, OAuthConfig, OAuthServer
+from llmgw_desktop.engine.auth.oauth import OAuthServer
+from llmgw_desktop.engine.auth.oauth_code_grant import AuthorizationStep
+from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
 from llmgw_desktop.engine.auth.oauth_rules import OAuthError
 from llmgw_desktop.engine.auth.oauth_store import ClientRecord
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN, startup_problems
@@ -627,4 +629,4 @@ async def test_answered_consent_requests_are_forgotten_in_time(
     # The old question and the request parked with it are gone; the new one is there.
     assert server.consent.get(first) is None
     assert await server.consent_outcome(first) is None
-    assert set(server._waiting) == {second}
+    assert set(server._codes._waiting) == {second}

@@ -199,7 +199,7 @@ async def test_bypass_is_refused_unless_the_operator_allows_it(
 async def test_expired_conversations_drop_only_the_dirs_the_gateway_made(
     engine: Engine, tmp_path: Path
 ) -> None:
-    made = engine.calls._new_conversation_dir()
+    made = engine.calls.conversation_dirs.make()
     users = tmp_path / "users-repo"
     users.mkdir()
     for sid, directory, owned in (("a", made, True), ("b", users, False)):

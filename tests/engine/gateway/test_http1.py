@@ -16,13 +16,9 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from llmgw_desktop.engine.gateway import http1
-from llmgw_desktop.engine.gateway.http1 import (
-    ConnectError,
-    Http1Client,
-    Http1Response,
-    ResponseBroken,
-)
+from llmgw_desktop.engine.gateway import http1, http1_response
+from llmgw_desktop.engine.gateway.http1 import ConnectError, Http1Client
+from llmgw_desktop.engine.gateway.http1_response import Http1Response, ResponseBroken
 
 WAIT_S = 5.0  # upper bound for anything that should happen at once
 PATTERN = bytes(range(256))
@@ -725,10 +721,10 @@ async def test_cancelled_request_closes_its_connection(client: Http1Client) -> N
 async def test_large_body_read_slowly_pauses_then_resumes_intact(
     server: WebServer, client: Http1Client
 ) -> None:
-    size = 4 * http1.HIGH_WATER
+    size = 4 * http1_response.HIGH_WATER
     response = await get(client, server.url(f"/big?size={size}"))
     await eventually(lambda: response._paused)  # nothing read yet: the upstream is held back
-    assert response._buffered <= http1.HIGH_WATER + 256 * 1024
+    assert response._buffered <= http1_response.HIGH_WATER + 256 * 1024
     body = await response.read(timeout_s=WAIT_S)
     assert body == PATTERN * (size // len(PATTERN))
     assert not response._paused
@@ -741,8 +737,8 @@ async def test_connection_paused_as_its_answer_completes_is_pooled_reading(
     server: WebServer, client: Http1Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The whole small answer arrives in one read that both pauses and completes it.
-    monkeypatch.setattr(http1, "HIGH_WATER", 10)
-    monkeypatch.setattr(http1, "LOW_WATER", 5)
+    monkeypatch.setattr(http1_response, "HIGH_WATER", 10)
+    monkeypatch.setattr(http1_response, "LOW_WATER", 5)
     response = await get(client, server.url("/echo"))
     assert response.complete
     response.release()  # the caller did not even read the body

@@ -7,12 +7,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from llmgw_desktop.engine.gateway.http1 import (
-    ConnectError,
-    Http1Client,
-    Http1Response,
-    PoolTimeout,
-)
+from llmgw_desktop.engine.gateway.http1 import ConnectError, Http1Client, PoolTimeout
+from llmgw_desktop.engine.gateway.http1_response import Http1Response
 from tests.conftest import free_port
 
 WAIT_S = 5.0

@@ -10,8 +10,9 @@ import pytest
 
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore
+from llmgw_desktop.engine.recorder.filters import UNSUCCESSFUL_STATES
 from llmgw_desktop.engine.recorder.lanes import Lane, group_by_agent, read_lanes
-from llmgw_desktop.engine.recorder.query import UNSUCCESSFUL_STATES, RecorderQuery
+from llmgw_desktop.engine.recorder.query import RecorderQuery
 from llmgw_desktop.engine.store import Database
 from tests.engine.recorder.test_query import START, bulk_insert, synthetic_rows
 

@@ -20,15 +20,12 @@ import pytest
 
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore
+from llmgw_desktop.engine.recorder import export as recorder_export
 from llmgw_desktop.engine.recorder import query as recorder_query
 from llmgw_desktop.engine.recorder import search as recorder_search
+from llmgw_desktop.engine.recorder.filters import UNSUCCESSFUL_STATES, PageCursor, RecorderFilters
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
-from llmgw_desktop.engine.recorder.query import (
-    UNSUCCESSFUL_STATES,
-    PageCursor,
-    RecorderFilters,
-    RecorderQuery,
-)
+from llmgw_desktop.engine.recorder.query import RecorderQuery
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
@@ -345,7 +342,7 @@ async def test_exports_hold_exactly_the_filtered_rows(
     filled: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     query, rows = filled
-    monkeypatch.setattr(recorder_query, "EXPORT_CHUNK", 17)  # many chunks, and ties across them
+    monkeypatch.setattr(recorder_export, "EXPORT_CHUNK", 17)  # many chunks, and ties across them
     filters = RecorderFilters(provider="openai", text="vault")
     expected = newest_first([r for r in rows if r["provider"] == "openai"])
     progress: list[int] = []

@@ -19,15 +19,16 @@ import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.consent import ConsentQueue
-from llmgw_desktop.engine.auth.oauth import OAuthConfig, OAuthServer
+from llmgw_desktop.engine.auth.oauth import OAuthServer
+from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.auth.principals import SCOPE_ADMIN, SCOPE_MCP, Principal
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobLimits, JobManager, JobSpec
 from llmgw_desktop.engine.jobs.store import JobStore
+from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
-from llmgw_desktop.engine.recorder.query import RecorderFilters
 from llmgw_desktop.engine.recorder.refusals import RefusalCounter
 from llmgw_desktop.engine.sessions.gateway_sessions import SessionStore
 from llmgw_desktop.engine.store import Database

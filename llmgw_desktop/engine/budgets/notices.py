@@ -1,0 +1,82 @@
+"""The budget notices a person gets: once per period and lane, when a budget's spend passes its
+soft or hard limit, or when a hard budget first refuses a call for too little left.
+
+Calls are held at what they may cost, so a budget's spend usually stops short of its hard limit:
+the first refusal is when the person's tools stop, and it is told as such. Past the hard limit,
+the soft limit's notice would only repeat it, so telling the one counts as telling both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from llmgw_desktop.config.budgets import Budget
+from llmgw_desktop.engine.budgets.admission import Covered
+from llmgw_desktop.engine.budgets.refusals import (
+    LIMIT_REACHED,
+    BudgetExceeded,
+    BudgetStatus,
+    crossing_text,
+    refused_text,
+)
+from llmgw_desktop.engine.events import EventBus, Notice
+
+__all__ = ["BudgetNotices"]
+
+
+class BudgetNotices:
+    """What each budget's lanes have been told this period, and the telling."""
+
+    def __init__(self, events: EventBus) -> None:
+        self._events = events
+        # (budget key, "soft" or "hard", period start, lane) already told to the person.
+        self._told: set[tuple[str, str, float, str]] = set()
+
+    def crossed(self, status: BudgetStatus, period_start: float) -> None:
+        """A notice the first time in a period a budget's lane passes its soft or hard limit."""
+        budget, lane = status.budget, status.lane
+        if status.state == "ok":
+            return
+        if (budget.key, status.state, period_start, lane) in self._told:
+            return
+        # Past the hard limit, the soft limit's notice would only repeat what this one says.
+        self._told.update(
+            {
+                (budget.key, status.state, period_start, lane),
+                (budget.key, "soft", period_start, lane),
+            }
+        )
+        self._events.publish(Notice("warning", crossing_text(status), topic="budget"))
+
+    def refused(
+        self,
+        covered: list[Covered],
+        refusal: BudgetExceeded,
+        status_of: Callable[[Budget, str], BudgetStatus],
+    ) -> None:
+        """The "used up" notice the first time in a period a hard budget refuses a call for
+        too little left (`status_of` gives the lane's spend as the ledger has it)."""
+        if refusal.details.get("reason") != LIMIT_REACHED:
+            return
+        for c in covered:
+            if c.budget.scope != refusal.details.get("budget"):
+                continue
+            if (c.key.lane or None) != refusal.details.get("lane"):
+                continue
+            told = (c.budget.key, "exceeded", c.key.period_start, c.key.lane)
+            if told in self._told:
+                return
+            self._told.update({told, (c.budget.key, "soft", c.key.period_start, c.key.lane)})
+            status = status_of(c.budget, c.key.lane)
+            self._events.publish(Notice("warning", refused_text(status), topic="budget"))
+            return
+
+    def keep_periods(self, starts: Iterable[float]) -> None:
+        """Forget what was told in periods that have ended (`starts`: the current ones)."""
+        current = set(starts)
+        self._told = {told for told in self._told if told[2] in current}
+
+    def forget_budgets(self, keys: Iterable[str]) -> None:
+        """Tell these budgets again when they cross a limit (their limits changed)."""
+        changed = set(keys)
+        self._told = {told for told in self._told if told[0] not in changed}

@@ -1,0 +1,366 @@
+"""A provider call's work once it is a job: what the job runs after `ProviderCalls.submit` let
+the call in.
+
+Checked against the budgets again as it leaves the queue and held against them while the CLI
+runs; one CLI run per attempt through the breaker and retry policy; then the bookkeeping a
+caller relies on: the turn's own usage and cost, the conversation's directory and usage totals,
+the gateway session's link to the CLI's session id, and the call's recorder row ended with the
+job's own word for how it ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmgw_desktop.config.provider_catalog import ProviderCatalog
+from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
+from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
+from llmgw_desktop.engine.calls.approval import ApprovalGate
+from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
+from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
+from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
+from llmgw_desktop.engine.calls.resilience import (
+    BreakerState,
+    CircuitBreaker,
+    RetryPolicy,
+    call_with_resilience,
+)
+from llmgw_desktop.engine.calls.routing import ConversationDirs, Resolved
+from llmgw_desktop.engine.errors import EngineError, ErrorCode
+from llmgw_desktop.engine.events import BreakerChanged, EventBus
+from llmgw_desktop.engine.jobs.manager import JobContext
+from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
+from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
+from llmgw_desktop.engine.providers.cli_adapters import adapter_for
+from llmgw_desktop.engine.providers.invoke import invoke_once
+from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
+from llmgw_desktop.engine.providers.process import RunLimits
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.sessions import SessionStore
+from llmgw_desktop.engine.states import RecordState, record_state_of
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
+from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.pricing import CostBasis, cost_note
+from llmgw_desktop.engine.tokens.usage import Usage
+
+__all__ = ["CallWork", "PlannedCall"]
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """Everything one job's work needs, decided at submit time."""
+
+    provider: str
+    principal: str
+    params: CallParams
+    meta: RequestMeta
+    request: ProviderRequest
+    executable: str
+    resolved: Resolved
+    record: str  # the flight-recorder entry of this call
+    notices: list[dict[str, Any]]
+    optimization: dict[str, Any]  # measured before the call (the prompt's)
+
+
+class CallWork:
+    """Runs a submitted call's attempts, one breaker per provider, and settles its turn."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        catalog: ProviderCatalog,
+        sessions: SessionStore,
+        gate: ApprovalGate,
+        power: RemotePowerGate,
+        recorder: FlightRecorder,
+        events: EventBus,
+        dirs: ConversationDirs,
+        budgets: SpendGuard,
+        prices: PriceBook,
+        auth_files: AuthFileSource | None = None,
+        lifeline: Lifeline | None = None,
+    ) -> None:
+        self._settings = settings
+        self._catalog = catalog
+        self._sessions = sessions
+        self._gate = gate
+        self._power = power
+        self._recorder = recorder
+        self._events = events
+        self._dirs = dirs
+        self._budgets = budgets
+        self._prices = prices
+        self._auth_files = auth_files
+        self._lifeline = lifeline
+        self.breakers = {
+            pid: CircuitBreaker(
+                pid,
+                threshold=settings.providers.breaker_threshold,
+                cooldown_s=settings.providers.breaker_cooldown_ms / 1000,
+                on_change=self._breaker_changed,
+            )
+            for pid in catalog.ids
+        }
+        self._policy = RetryPolicy(
+            attempts=settings.providers.retry_attempts,
+            base_delay_s=settings.providers.retry_base_delay_ms / 1000,
+        )
+
+    async def run(self, ctx: JobContext, run: PlannedCall) -> dict[str, Any]:
+        """The job's work: the call's answer, its recorder row ended however the job ends.
+
+        Raises:
+            EngineError: the call failed (its row says so); BudgetExceeded when a budget was
+                used up while it waited.
+        """
+        try:
+            data = await self._attempts(ctx, run)
+        except asyncio.CancelledError:
+            # The same word as the job's own ending: `interrupted` when the gateway stops.
+            ending = record_state_of(ctx.cancel_state)
+            self._recorder.finish(
+                run.record, state=ending, error_code=ending.value, attempts=ctx.attempt
+            )
+            raise
+        except EngineError as error:
+            # The job's own ending for the same error (`JobManager._run`).
+            stalled = error.code == ErrorCode.INTERRUPTED
+            state = RecordState.INTERRUPTED if stalled else RecordState.FAILED
+            self._recorder.finish(
+                run.record, state=state, error_code=error.code, attempts=ctx.attempt
+            )
+            raise
+        usage = data["usage"]
+        self._recorder.finish(
+            run.record,
+            state=RecordState.COMPLETED,
+            model=data.get("model"),
+            provider_session_id=data.get("session_id"),
+            exit_code=data.get("exit_code"),
+            attempts=ctx.attempt,
+            input_tokens=usage["input_tokens"],
+            output_tokens=usage["output_tokens"],
+            cache_read_tokens=usage["cache_read_tokens"],
+            cache_write_tokens=usage["cache_write_tokens"],
+            reasoning_tokens=usage["reasoning_tokens"],
+            cost_usd=data.get("cost_usd"),
+            # No column for it in this schema: the route's JSON carries how the cost was found.
+            route=_cost_route(
+                data.get("cost_source") if data.get("cost_usd") is not None else None,
+                run.meta.replay_of,
+            ),
+            optimization=data.pop("_optimization", None),
+        )
+        return data
+
+    async def _attempts(self, ctx: JobContext, run: PlannedCall) -> dict[str, Any]:
+        # Again now that the job leaves the queue: it may have waited there (or for a person's
+        # approval) while other calls used the budget up. `run` ends its row as failed.
+        meta = run.meta
+        self._budgets.check(
+            run.principal,
+            meta.caller,
+            meta.project,
+            CostBasis.cli(run.provider, run.params.model, self._prices),
+        )
+        # Held while the CLI runs; `run` counts the row right after (no await between).
+        # A CLI cannot be told an output limit: it is held at its model's maximum output
+        # where the table knows it, and admitted only where the budget has room for that.
+        ask = CallAsk(
+            run.params.model,
+            len(run.request.prompt) // CHARS_PER_TOKEN,
+            None,
+            default_output=self._prices.max_output_of(run.params.model) or ESTIMATED_OUTPUT_TOKENS,
+            price=self._prices.price_of(run.params.model),
+            can_limit=False,
+        )
+        hold = await self._budgets.reserve(run.principal, meta.caller, meta.project, ask)
+        with _held(hold):
+            return await self._attempts_held(ctx, run)
+
+    async def _attempts_held(self, ctx: JobContext, run: PlannedCall) -> dict[str, Any]:
+        directory, owned = run.resolved.working_dir, False
+        if directory is None:
+            directory, owned = await asyncio.to_thread(self._dirs.make), True
+        request = dataclasses.replace(run.request, working_dir=directory)
+        limits = self._limits(run.params)
+
+        def progress(text: str, events: int, size: int) -> None:
+            ctx.set_output(text)
+            ctx.set_progress(events=events, outputBytes=size)
+
+        # The job's id marks its processes, children included, for the start-up reaper.
+        extra_env: dict[str, str] = {JOB_MARKER_ENV: ctx.job_id}
+        # This CLI's share of the gateway's environment and, for an ACP agent, who answers it
+        # and where its model calls go (`calls/acp_permissions.child_setup`).
+        acp, environment = child_setup(
+            self._settings,
+            self._catalog,
+            self._gate,
+            ChildFor(run.provider, run.principal, run.meta, run.params.model, str(directory)),
+        )
+
+        async def attempt(number: int) -> ProviderResult:
+            ctx.set_attempt(number)
+            # Again at each start, not only at submit (red-team second pass, finding 1).
+            await self._power.check_directory(run.provider, request)
+            return await invoke_once(
+                adapter_for(run.provider, self._catalog),
+                request,
+                run.executable,
+                limits,
+                environment=environment,
+                isolate_env=self._settings.providers.isolate_env,
+                on_progress=progress,
+                on_start=ctx.set_process,
+                extra_env=extra_env,
+                lifeline=self._lifeline,
+                acp=acp,
+            )
+
+        def on_retry(number: int, error: EngineError, delay: float) -> None:
+            ctx.set_progress(lastError=error.code, retryInSeconds=round(delay, 2))
+
+        result: ProviderResult | None = None
+        try:
+            async with self._auth_environment(run) as auth_env:
+                extra_env.update(auth_env)
+                result = await call_with_resilience(
+                    attempt,
+                    breaker=self.breakers[run.provider],
+                    policy=self._policy,
+                    on_retry=on_retry,
+                )
+        finally:
+            if owned and (result is None or result.session_id is None):
+                # Nothing to resume from a run that left no conversation: do not keep its dir.
+                await asyncio.to_thread(shutil.rmtree, directory, True)
+        return self._settle(ctx, run, result, directory, owned)
+
+    def _settle(
+        self,
+        ctx: JobContext,
+        run: PlannedCall,
+        result: ProviderResult,
+        directory: Path,
+        owned: bool,
+    ) -> dict[str, Any]:
+        """This turn's usage and cost, the answer as asked for, and the session bookkeeping."""
+        resolved = run.resolved
+        resumed = resolved.known if resolved.choice.resume_id == result.session_id else None
+        previous = resumed.usage_totals if resumed else Usage()
+        notices = list(run.notices)
+        if result.usage_is_cumulative:
+            totals, turn = result.usage, result.usage.since(previous)
+            if resolved.choice.resume_id and resumed is None:
+                notices.append(
+                    {
+                        "code": "usage_includes_earlier_turns",
+                        "message": f"{run.provider} reports usage for the whole conversation "
+                        "and the gateway had not seen its earlier turns",
+                    }
+                )
+        else:
+            totals, turn = previous + result.usage, result.usage
+        result = dataclasses.replace(result, usage=turn, usage_is_cumulative=False)
+        if result.cost_usd is None:
+            model = result.model or run.params.model
+            estimate = self._prices.cost_of(model, turn)
+            if estimate is not None:
+                source = self._prices.source_of(model)
+                result = dataclasses.replace(result, cost_usd=estimate, cost_source=source)
+        text, optimization = result.text, dict(run.optimization)
+        if run.meta.optimize_response:
+            optimized = optimize_text(text)
+            text, optimization["response"] = optimized.text, optimized.to_dict()
+        if run.meta.compress_response:
+            packed = compress_text(text)
+            text, optimization["compressedResponse"] = packed.text, packed.to_dict()
+        ctx.write_with_result(
+            self._sessions.turn_writer(
+                run.principal,
+                run.provider,
+                result.session_id,
+                working_dir=str(directory),
+                owns_dir=owned or bool(resumed and resumed.owns_dir),
+                usage_totals=totals,
+                gateway_session_id=resolved.gateway_session_id,
+            )
+        )
+        data = result.to_dict()
+        data["text"] = text
+        data["warnings"] = notices + [{"code": "notice", "message": w} for w in result.warnings]
+        data["working_dir"] = str(directory)
+        data["gateway_session_id"] = resolved.gateway_session_id
+        if optimization:
+            data["optimization"] = optimization
+            data["_optimization"] = optimization
+        return data
+
+    def _auth_environment(
+        self, run: PlannedCall
+    ) -> contextlib.AbstractAsyncContextManager[dict[str, str]]:
+        if self._auth_files is None:
+            return contextlib.nullcontext({})
+        return cli_auth_environment(
+            self._auth_files,
+            run.provider,
+            run.meta.project,
+            root=self._settings.data_path / "auth-tmp",
+        )
+
+    def _limits(self, params: CallParams) -> RunLimits:
+        s = self._settings
+        timeout_ms = min(params.timeout_ms or s.providers.timeout_ms, s.providers.timeout_ms)
+        idle_ms = (
+            s.providers.idle_timeout_ms
+            if params.idle_timeout_ms is None
+            else params.idle_timeout_ms
+        )
+        return RunLimits(
+            timeout_s=timeout_ms / 1000,
+            idle_timeout_s=idle_ms / 1000,
+            max_output_bytes=s.providers.max_output_bytes,
+            kill_grace_s=s.providers.kill_grace_ms / 1000,
+        )
+
+    def breaker_states(self) -> dict[str, dict[str, Any]]:
+        """Each provider's breaker: its state, failures in a row, seconds until it retries."""
+        return {
+            pid: {
+                "state": b.state.value,
+                "consecutiveFailures": b.consecutive_failures,
+                "retryAfterSeconds": round(b.retry_after_s(), 1)
+                if b.state is BreakerState.OPEN
+                else 0,
+            }
+            for pid, b in self.breakers.items()
+        }
+
+    def _breaker_changed(self, provider: str, state: BreakerState, failures: int) -> None:
+        self._events.publish(BreakerChanged(provider, state.value, failures))
+
+
+@contextlib.contextmanager
+def _held(hold: Hold) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        hold.release()
+
+
+def _cost_route(source: str | None, replay_of: str | None = None) -> dict[str, Any] | None:
+    """A CLI row's route record: none of its own, only how its cost was found (if it has one)
+    and the row it re-sends (the recorder links the two by it)."""
+    route = {"cost": cost_note(source), "replayOf": replay_of}
+    kept = {name: value for name, value in route.items() if value is not None}
+    return kept or None

@@ -1,0 +1,101 @@
+"""The engine's liveness as `/health`, the tray, Overview and `llm_process_health` show it.
+
+`/health` is answered to anyone on this machine, so it holds facts, never secrets or paths:
+the engine's state (`degraded` while the store is), its version and uptime, the switches'
+pause, the vault's state, whether plain HTTP is reachable from the network, the edge's
+refusals, the store, the recorder and this process's lease. The process health adds the live
+jobs and their limits, the circuit breakers, the switches, the background tasks and the user's
+MCP servers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmgw_desktop import __version__
+from llmgw_desktop.config.settings import Settings
+from llmgw_desktop.engine.auth.policy import plain_http_exposed
+from llmgw_desktop.engine.calls import ProviderCalls
+from llmgw_desktop.engine.jobs.leases import JobLeases
+from llmgw_desktop.engine.jobs.manager import JobManager
+from llmgw_desktop.engine.lifecycle import EngineState, Lifecycle
+from llmgw_desktop.engine.providers.switches import ProviderSwitches
+from llmgw_desktop.engine.recorder import FlightRecorder, RefusalCounter
+from llmgw_desktop.engine.store import Database
+from llmgw_desktop.engine.tasks import TaskSupervisor
+from llmgw_desktop.engine.upstream_mcp.service import UpstreamServers
+from llmgw_desktop.engine.vault import Vault
+
+__all__ = ["EngineHealth"]
+
+
+class EngineHealth:
+    """Reads the parts' health facts into the answers `/health` and the process health give."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        lifecycle: Lifecycle,
+        store: Database,
+        switches: ProviderSwitches,
+        vault: Vault,
+        refusals: RefusalCounter,
+        recorder: FlightRecorder,
+        leases: JobLeases,
+        jobs: JobManager,
+        calls: ProviderCalls,
+        tasks: TaskSupervisor,
+        upstream_mcp: UpstreamServers,
+    ) -> None:
+        self._settings = settings
+        self._lifecycle = lifecycle
+        self._store = store
+        self._switches = switches
+        self._vault = vault
+        self._refusals = refusals
+        self._recorder = recorder
+        self._leases = leases
+        self._jobs = jobs
+        self._calls = calls
+        self._tasks = tasks
+        self._upstream_mcp = upstream_mcp
+
+    def health(self) -> dict[str, Any]:
+        """Liveness facts safe to show anyone on this machine: no secrets, no paths."""
+        state = self._lifecycle.state
+        status = "ok" if state is EngineState.RUNNING else state.value
+        store_problem = self._store.health.reason
+        if status == "ok" and store_problem is not None:
+            status = "degraded"
+        return {
+            "service": "llmgw-desktop",
+            "status": status,
+            "version": __version__,
+            "uptime_seconds": round(self._lifecycle.uptime_seconds, 3),
+            "paused": self._switches.paused,
+            "vault": self._vault.status()["state"],
+            # Reachable from the network without TLS in front: tokens travel in clear.
+            "plain_http": plain_http_exposed(self._settings),
+            # Requests the edge refused since start (auth, rate limits, bad bodies ...).
+            "refused": self._refusals.health(),
+            "store": {
+                "state": "ok" if store_problem is None else "degraded",
+                "reason": store_problem,
+            },
+            "recorder": self._recorder.status(),
+            # This process's lease on the store, and how many other gateway processes share it.
+            "lease": self._leases.health(),
+        }
+
+    def process_health(self) -> dict[str, Any]:
+        """Live jobs, limits, circuit breakers and switches: what `llm_process_health` shows."""
+        return {
+            "engine": self.health(),
+            "jobs": self._jobs.health(),
+            "breakers": self._calls.breaker_states(),
+            "providers": {p.id: p.enabled for p in self._switches.states()},
+            "backgroundTasks": len(self._tasks.running),
+            # The user's own MCP servers: state, tool count, starts, last error (redacted).
+            "mcpServers": self._upstream_mcp.status(),
+        }

@@ -1,0 +1,329 @@
+"""A use of the user's MCP servers relayed: a tool called, a prompt got, a resource read.
+
+Each use is checked against the server's policy (`policy.py`), put to the desk when the server's
+`approval` names the tool, relayed through the server's session, and written to the flight
+recorder as one row: provider `mcp:NAME`, the offered tool name, the principal, the client
+(agent), the transport, duration and outcome. Arguments and result are kept only when
+`mcp.record_arguments` is on, redacted and shortened; otherwise the row holds their sizes. A
+remote principal gets the answer with the secrets this process holds masked.
+
+Errors keep their meaning: a tool result the server marked `isError` is passed on as it came;
+a JSON-RPC error from the server becomes `upstream_server_error` with its code, message and data;
+a server that ended during the call becomes `upstream_server_failed` with its exit and the tail of
+its stderr, and it is started again (`connection.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from llmgw_desktop.config.upstream_mcp import (
+    NAMESPACE_SEPARATOR,
+    RESOURCE_SEPARATOR,
+    UpstreamServerConfig,
+    offered_uri,
+)
+from llmgw_desktop.engine.auth.principals import Principal
+from llmgw_desktop.engine.calls.approval import ApprovalGate, ApprovalRequest
+from llmgw_desktop.engine.errors import ApprovalDenied, EngineError, ErrorCode, NotFound
+from llmgw_desktop.engine.recorder import FlightRecorder
+from llmgw_desktop.engine.redact import known_secrets, redact
+from llmgw_desktop.engine.states import RecordState
+from llmgw_desktop.engine.upstream_mcp import policy
+from llmgw_desktop.engine.upstream_mcp.connection import UpstreamServer
+from llmgw_desktop.engine.upstream_mcp.transport import ServerDown
+
+if TYPE_CHECKING:
+    from mcp.client.session import ClientSession
+
+__all__ = ["Progress", "UpstreamRelay"]
+
+# How much of a call's arguments and result a row keeps when mcp.record_arguments is on.
+RECORDED_CHARS = 2000
+# JSON-RPC's "connection closed" (the SDK's code for a transport that ended mid-request).
+CONNECTION_CLOSED = -32000
+
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Use:
+    """One relayed use of a server: a tool call, a prompt got or a resource read."""
+
+    server: UpstreamServer
+    kind: policy.UseKind
+    name: str  # the server's own tool or prompt name, or resource URI
+    offered: str  # as our /mcp names it
+    principal: Principal
+    client: str
+    transport: str
+
+
+class UpstreamRelay:
+    """Relays uses of the configured servers, each one recorder row."""
+
+    def __init__(
+        self,
+        servers: Mapping[str, UpstreamServer],
+        *,
+        recorder: FlightRecorder,
+        approvals: ApprovalGate,
+        record_arguments: bool = False,
+    ) -> None:
+        """`servers`: the configured servers by name, as the server set keeps them (the same
+        mapping, so a server added or switched is relayed to at once)."""
+        self._servers = servers
+        self._recorder = recorder
+        self._approvals = approvals
+        self._record_arguments = record_arguments
+
+    async def call(
+        self,
+        offered: str,
+        arguments: Mapping[str, Any] | None,
+        *,
+        principal: Principal,
+        client: str,
+        transport: str,
+        progress: Progress | None = None,
+    ) -> Any:
+        """Relay one tool call; returns the server's `CallToolResult`.
+
+        Raises:
+            NotFound: no configured server offers that tool.
+            ToolRefused: the server's policy refuses it to `principal`.
+            ApprovalDenied: the desk said no, or could not be asked.
+            EngineError: the server failed (`upstream_server_failed`) or answered with a protocol
+                error (`upstream_server_error`).
+        """
+        name, _, tool_name = offered.partition(NAMESPACE_SEPARATOR)
+        server = self._servers[name]
+
+        async def use(session: ClientSession) -> Any:
+            tool = next((t for t in server.tools if t.name == tool_name), None)
+            if tool is None:
+                raise NotFound(
+                    f"MCP server {name!r} offers no tool {tool_name!r} (tools/list names "
+                    "what it offers)",
+                    server=name,
+                    tool=tool_name,
+                )
+            refused = policy.refusal(server.config, tool_name, policy.only_reads(tool), principal)
+            if refused is not None:
+                raise refused
+            if tool_name in server.config.approval:
+                await self._approve(server.config, tool_name, principal, client)
+            return await session.call_tool(
+                tool_name, dict(arguments or {}), progress_callback=cast(Any, progress)
+            )
+
+        what = Use(server, "tool", tool_name, offered, principal, client, transport)
+        return _masked_for(principal, await self._recorded(what, arguments or {}, use))
+
+    async def get_prompt(
+        self,
+        offered: str,
+        arguments: Mapping[str, str] | None,
+        *,
+        principal: Principal,
+        client: str,
+        transport: str,
+    ) -> Any:
+        """Relay one `prompts/get`; returns the server's `GetPromptResult`.
+
+        Raises:
+            ToolRefused: the server's policy refuses the prompt to `principal`.
+            EngineError: the server failed or answered with a protocol error (as `call`).
+        """
+        name, _, prompt = offered.partition(NAMESPACE_SEPARATOR)
+        server = self._servers[name]
+
+        async def use(session: ClientSession) -> Any:
+            refused = policy.refusal(server.config, prompt, True, principal, "prompt")
+            if refused is not None:
+                raise refused
+            return await session.get_prompt(prompt, dict(arguments or {}))
+
+        what = Use(server, "prompt", prompt, offered, principal, client, transport)
+        return _masked_for(principal, await self._recorded(what, arguments or {}, use))
+
+    async def read_resource(
+        self, offered: str, *, principal: Principal, client: str, transport: str
+    ) -> Any:
+        """Relay one `resources/read` of an offered URI; returns the server's
+        `ReadResourceResult`, each content's URI offered as ours.
+
+        Raises:
+            ToolRefused: the server's policy refuses the resource to `principal`.
+            EngineError: the server failed or answered with a protocol error (as `call`).
+        """
+        name, _, uri = offered.partition(RESOURCE_SEPARATOR)
+        server = self._servers[name]
+
+        async def use(session: ClientSession) -> Any:
+            refused = policy.refusal(server.config, uri, True, principal, "resource")
+            if refused is not None:
+                raise refused
+            result = await session.read_resource(uri)
+            contents = [
+                c.model_copy(update={"uri": offered_uri(name, c.uri)}) for c in result.contents
+            ]
+            return result.model_copy(update={"contents": contents})
+
+        what = Use(server, "resource", uri, offered, principal, client, transport)
+        return _masked_for(principal, await self._recorded(what, {"uri": uri}, use))
+
+    async def _recorded(
+        self,
+        use: Use,
+        arguments: Mapping[str, Any],
+        relay: Callable[[ClientSession], Awaitable[Any]],
+    ) -> Any:
+        """Run `relay` on the server's session as one flight-recorder row, its errors said as
+        ours."""
+        server = use.server
+        record = self._recorder.start(
+            principal=use.principal.id,
+            provider=f"mcp:{server.config.name}",
+            transport=use.transport,
+            tool=use.offered,
+            caller=use.client,
+        )
+        route: dict[str, Any] = {"server": server.config.name, use.kind: use.name}
+        route |= self._kept("arguments", arguments)
+        try:
+            result = await self._relay(use, relay)
+        except EngineError as error:
+            state = {
+                ErrorCode.UPSTREAM_TOOL_REFUSED: RecordState.REFUSED,
+                ErrorCode.NOT_FOUND: RecordState.REFUSED,
+                ErrorCode.APPROVAL_DENIED: RecordState.DENIED,
+            }.get(ErrorCode(error.code), RecordState.FAILED)
+            self._recorder.finish(record, state=state, error_code=error.code, route=route)
+            raise
+        except asyncio.CancelledError:
+            self._recorder.finish(
+                record, state=RecordState.CANCELED, error_code=ErrorCode.CANCELED, route=route
+            )
+            raise
+        failed = bool(getattr(result, "is_error", False))
+        route |= self._kept("result", result.model_dump(mode="json", by_alias=True))
+        self._recorder.finish(
+            record,
+            state=RecordState.FAILED if failed else RecordState.COMPLETED,
+            error_code="tool_error" if failed else None,
+            route=route,
+        )
+        return result
+
+    async def _relay(self, use: Use, relay: Callable[[ClientSession], Awaitable[Any]]) -> Any:
+        from mcp.shared.exceptions import MCPError
+
+        server, config, offered = use.server, use.server.config, use.offered
+        if not policy.offers_anything(config, use.principal):
+            # Refused before the server starts (see `policy.offers_anything`).
+            refused = policy.refusal(config, use.name, False, use.principal, use.kind)
+            if refused is not None:
+                raise refused
+        try:
+            session = await server.session()
+        except ServerDown as exc:
+            raise _server_failed(
+                server, f"MCP server {config.name!r} is not available: {exc}"
+            ) from None
+        try:
+            return await relay(session)
+        except MCPError as exc:
+            if exc.code == CONNECTION_CLOSED:
+                await _settled(server)
+                server.broken("the connection closed during a call")
+                raise _server_failed(
+                    server,
+                    f"MCP server {config.name!r} ended during the use of {offered} "
+                    f"({server.last_error}); it is being restarted, so the call can be retried",
+                ) from None
+            used: dict[str, Any] = {use.kind: use.name}
+            raise EngineError(
+                f"MCP server {config.name!r} answered {offered} with an error: {exc.error.message}",
+                code=ErrorCode.UPSTREAM_SERVER_ERROR,
+                server=config.name,
+                **used,
+                upstreamCode=exc.error.code,
+                upstreamData=exc.error.data,
+            ) from None
+        except (OSError, ConnectionError, EOFError) as exc:
+            server.broken(str(exc) or type(exc).__name__)
+            raise _server_failed(
+                server, f"MCP server {config.name!r} failed during the use of {offered}: {exc}"
+            ) from None
+
+    async def _approve(
+        self, config: UpstreamServerConfig, tool: str, principal: Principal, client: str
+    ) -> None:
+        offered = f"{config.name}{NAMESPACE_SEPARATOR}{tool}"
+        request = ApprovalRequest(
+            provider=f"mcp:{config.name}",
+            prompt=f"call the tool {offered}",
+            permission_mode="default",
+            full_auto=False,
+            allowed_tools=(offered,),
+            strategy="mcp_managed",
+            principal=principal.id,
+            caller=client,
+        )
+        decision = await self._approvals.ask_desk(
+            request, f"{config.key('approval')} names {tool!r}"
+        )
+        if not decision.allowed:
+            raise ApprovalDenied(
+                f"{offered} needs the desk's approval ({config.key('approval')} names it) and "
+                f"was not approved ({decision.decided_by}: {'; '.join(decision.reasons)})",
+                setting=config.key("approval"),
+                approval=decision.to_dict(),
+            )
+
+    def _kept(self, field: str, value: Any) -> dict[str, Any]:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        if not self._record_arguments:
+            return {f"{field}Chars": len(text)}
+        return {field: redact(text)[:RECORDED_CHARS]}
+
+
+async def _settled(server: UpstreamServer) -> None:
+    """Give a stdio server's exit a moment to be seen, so the error can say how it ended."""
+    process = server.process
+    if process is not None:
+        try:
+            await asyncio.wait_for(process.ended.wait(), 1.0)
+        except TimeoutError:
+            return
+        if process.returncode is not None:
+            code = process.returncode
+            server.last_error = (
+                f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            )
+
+
+def _server_failed(server: UpstreamServer, message: str) -> EngineError:
+    return EngineError(
+        message,
+        code=ErrorCode.UPSTREAM_SERVER_FAILED,
+        retryable=True,
+        server=server.config.name,
+        stderrTail=redact(server.stderr_tail()[-1000:]) or None,
+        needsSignIn=server.sign_in_url is not None,
+    )
+
+
+def _masked_for(principal: Principal, result: Any) -> Any:
+    """`result` as a remote principal may see it: the secrets this process holds (the vault
+    keys handed to the servers among them) masked. The local user gets the server's answer."""
+    if not principal.remote:
+        return result
+    dumped = result.model_dump_json(by_alias=True)
+    masked = known_secrets.mask(dumped)
+    return result if masked == dumped else type(result).model_validate_json(masked)
