@@ -64,6 +64,7 @@ from llmgw_desktop.engine.recorder import (
     RecorderQuery,
     RecorderSpill,
     RefusalCounter,
+    left_by_an_earlier_run,
 )
 from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.sessions import SessionStore
@@ -142,6 +143,7 @@ class Engine:
             settings.database_file,
             url=settings.store.url,
             on_health_change=lambda reason: self.events.publish(StoreHealthChanged(reason)),
+            earlier_run=lambda: left_by_an_earlier_run(settings.data_path),
         )
         self.settings_saver = SettingsSaver(settings_writer)
         # What every part prices by: the bundled table with the person's prices on top (the

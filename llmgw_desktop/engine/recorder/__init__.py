@@ -26,7 +26,7 @@ from llmgw_desktop.engine.recorder.cost_breakdown import (
     CostGroup,
 )
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, new_record_id
-from llmgw_desktop.engine.recorder.journal import RecorderJournal
+from llmgw_desktop.engine.recorder.journal import RecorderJournal, left_by_an_earlier_run
 from llmgw_desktop.engine.recorder.lanes import AgentLane, AgentLanes, Lane
 from llmgw_desktop.engine.recorder.query import (
     PAGE_SIZE,
@@ -69,6 +69,7 @@ __all__ = [
     "RecorderSpill",
     "RefusalCounter",
     "RefusalSummary",
+    "left_by_an_earlier_run",
     "new_record_id",
     "past_traffic",
     "path_group",

@@ -35,7 +35,7 @@ from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.recorder.bodies import BodyCapture
-from llmgw_desktop.engine.recorder.journal import RecorderJournal
+from llmgw_desktop.engine.recorder.journal import DamagedSegment, RecorderJournal
 from llmgw_desktop.engine.recorder.prune import prune_rows
 from llmgw_desktop.engine.recorder.rows import (
     Entry,
@@ -143,6 +143,8 @@ class FlightRecorder:
         # The rows of the flush under way (their inserts not committed yet), for the journal.
         self._in_flight: dict[str, dict[str, Any]] = {}
         self.written = 0
+        # Segments of the last run's journal with unreadable lines (kept aside, reported).
+        self.journal_damage: list[DamagedSegment] = []
 
     def start(
         self,
@@ -315,13 +317,15 @@ class FlightRecorder:
             # go once it is durable. An earlier run's segments are replayed with it.
             segments = [] if journal is None else journal.seal()
             journaled: list[Entry] = []
+            damaged: list[DamagedSegment] = []
             if journal is not None and journal.replaying:
-                earlier_run, journaled = await asyncio.to_thread(journal.take_replay)
-                segments += earlier_run
+                earlier = await asyncio.to_thread(journal.take_replay)
+                segments += earlier.whole
+                journaled, damaged = earlier.entries, earlier.damaged
             idle = not self._new and not self._updates and not self._held and not replay
             if idle and not journaled:
-                if segments and journal is not None:  # their rows are stored already
-                    await asyncio.to_thread(journal.drop, segments)
+                if journal is not None:  # their rows are stored already (or there are none)
+                    await self._retire(journal, segments, damaged)
                 return True
             new, self._new = self._new, {}
             updates, self._updates = self._updates, {}
@@ -330,7 +334,7 @@ class FlightRecorder:
             self._in_flight = new
             try:
                 return await self._write_batch(
-                    new, updates, held, texts, journal, segments, journaled, replay
+                    new, updates, held, texts, journal, (segments, damaged), journaled, replay
                 )
             finally:
                 self._in_flight = {}
@@ -342,11 +346,12 @@ class FlightRecorder:
         held: list[Entry],
         texts: _BatchRedactor,
         journal: RecorderJournal | None,
-        segments: list[Path],
+        retired: tuple[list[Path], list[DamagedSegment]],
         journaled: list[Entry],
         replay: bool,
     ) -> bool:
-        """The flush's write of one batch, under the flush lock (see `flush`)."""
+        """The flush's write of one batch, under the flush lock (see `flush`); `retired`: the
+        journal segments its writing makes durable elsewhere, whole and damaged."""
         spill = self._spill
         built: list[list[Entry]] = []
 
@@ -393,7 +398,7 @@ class FlightRecorder:
             # go to the spill file, or stay in memory (bounded) if that fails too.
             kept = await asyncio.to_thread(self._spill_or_keep, entries)
             if not kept and journal is not None:  # in the spill file now
-                await asyncio.to_thread(journal.drop, segments)
+                await self._retire(journal, *retired)
             self._held = kept + self._held
             self._bound_held()
             self._failed(exc)
@@ -404,8 +409,8 @@ class FlightRecorder:
                 await asyncio.to_thread(spill.clear)
             except OSError:  # replayed again next time: harmless, it is idempotent
                 log.warning("could not empty the recorder's spill file")
-        if journal is not None and segments:
-            await asyncio.to_thread(journal.drop, segments)
+        if journal is not None:
+            await self._retire(journal, *retired)
         self._show_spill()
         self.written += len(new)
         if self.last_error is not None:
@@ -413,6 +418,26 @@ class FlightRecorder:
         self.last_error = None
         self._db.health.clear("recorder", "store")
         return True
+
+    async def _retire(
+        self, journal: RecorderJournal, segments: list[Path], damaged: list[DamagedSegment]
+    ) -> None:
+        """What `segments` and `damaged` could give is durable now: delete the former, keep the
+        latter aside for the person, and say so where the store's problems show (it stays
+        until the next start: nothing repairs what was lost)."""
+        if segments:
+            await asyncio.to_thread(journal.drop, segments)
+        if not damaged:
+            return
+        kept = await asyncio.to_thread(journal.set_aside, damaged)
+        self.journal_damage = [*self.journal_damage, *damaged]
+        lines = sum(segment.unreadable for segment in self.journal_damage)
+        names = ", ".join(path.name for path in kept) or "(could not be renamed)"
+        self._db.health.report(
+            "journal",
+            f"{lines} unreadable line(s) in {len(self.journal_damage)} recorder journal "
+            f"segment(s) of the last run, those rows may be missing; kept as {names}",
+        )
 
     def _write(self, entries: list[Entry]) -> None:
         """Write `entries` in one transaction; on the database thread."""

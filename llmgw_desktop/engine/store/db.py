@@ -89,9 +89,13 @@ class Database:
         *,
         url: str = "",
         on_health_change: Callable[[str | None], None] | None = None,
+        earlier_run: Callable[[], list[str]] | None = None,
     ) -> None:
-        """`path` is the SQLite file; a `postgresql://` `url` selects PostgreSQL instead."""
+        """`path` is the SQLite file; a `postgresql://` `url` selects PostgreSQL instead.
+        `earlier_run` names the files a run of the gateway left beside it (blocking), so an
+        empty SQLite file there is said to be a database emptied, not a fresh install."""
         self.path = path
+        self._earlier_run = earlier_run
         self.engine: StoreEngine = PostgresEngine(url) if url else SqliteEngine(path)
         self._executor: ThreadPoolExecutor | None = None
         self._readers: ThreadPoolExecutor | None = None
@@ -134,6 +138,25 @@ class Database:
         if self.engine.urgent:
             self._urgent = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmgw-db-urgent")
         log.info("store open at %s (schema %d)", self.engine.where, self.schema_version)
+        if isinstance(self.engine, SqliteEngine) and self.engine.found_empty:
+            await self._note_emptied()
+
+    async def _note_emptied(self) -> None:
+        """An empty database file where a run has been: say so, never pass it off as a fresh
+        install (what it held is gone: jobs, sessions, the vault's keys, recorder rows)."""
+        signs = [] if self._earlier_run is None else await asyncio.to_thread(self._earlier_run)
+        if not signs:
+            return
+        log.warning(
+            "the database %s was empty (0 bytes) although the gateway has run here before "
+            "(%s beside it): it now starts empty, without the jobs, sessions, vault keys and "
+            "recorder rows it held; if you have a copy of it, stop the gateway and put it back",
+            self.path,
+            ", ".join(signs[:3]) + (" ..." if len(signs) > 3 else ""),
+        )
+        self.health.report(
+            "database", "was empty (0 bytes) at start although the gateway has run here before"
+        )
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run `fn` on a database thread and return its result.

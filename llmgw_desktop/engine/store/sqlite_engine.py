@@ -44,6 +44,9 @@ class SqliteEngine:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # The file was there with nothing in it when opened: an install that never wrote it,
+        # or a database emptied (`Database.open` asks whether an earlier run used it).
+        self.found_empty = False
 
     @property
     def where(self) -> str:
@@ -56,6 +59,7 @@ class SqliteEngine:
             StoreError: the file is not a database, is from a newer version, or is unreadable.
         """
         try:
+            self.found_empty = self.path.exists() and self.path.stat().st_size == 0
             _create_private_file(self.path)
         except OSError as exc:
             raise StoreError(
