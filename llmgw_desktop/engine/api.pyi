@@ -63,6 +63,7 @@ from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.engine import Engine as Engine
 from llmgw_desktop.engine.engine import EngineState as EngineState
 from llmgw_desktop.engine.errors import ApprovalDenied as ApprovalDenied
+from llmgw_desktop.engine.errors import DiskRefused as DiskRefused
 from llmgw_desktop.engine.errors import EngineError as EngineError
 from llmgw_desktop.engine.errors import ErrorCode as ErrorCode
 from llmgw_desktop.engine.errors import InvalidRequest as InvalidRequest
@@ -70,6 +71,7 @@ from llmgw_desktop.engine.errors import NotFound as NotFound
 from llmgw_desktop.engine.errors import ProviderFailure as ProviderFailure
 from llmgw_desktop.engine.errors import ProviderUnavailable as ProviderUnavailable
 from llmgw_desktop.engine.errors import Saturated as Saturated
+from llmgw_desktop.engine.errors import disk_refusal as disk_refusal
 from llmgw_desktop.engine.events import BreakerChanged as BreakerChanged
 from llmgw_desktop.engine.events import EngineStarted as EngineStarted
 from llmgw_desktop.engine.events import EngineStopped as EngineStopped

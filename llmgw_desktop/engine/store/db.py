@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from llmgw_desktop.engine.errors import DiskRefused, EngineError
 from llmgw_desktop.engine.store.errors import StoreError, StoreUnavailable
 from llmgw_desktop.engine.store.health import StoreHealth
 from llmgw_desktop.engine.store.models import Models
@@ -73,6 +74,11 @@ class StoreEngine(Protocol):
     def unreachable(self, exc: BaseException) -> str | None:
         """Why the server cannot be reached when `exc` says so (it is down, or the connection
         was lost), else None: a store that is there but refuses is not unreachable."""
+        ...
+
+    def refused_by_disk(self, exc: BaseException) -> tuple[str, str] | None:
+        """When `exc` is the disk's refusal of a write (full, over quota, read-only): what that
+        means and the words it came in; else None."""
         ...
 
     def serialize(self, db: peewee.Database, key: str) -> None:
@@ -207,22 +213,27 @@ class Database:
                 raise
             raise unavailable from exc
 
-    def _failure(self, exc: Exception) -> StoreUnavailable | None:
+    def _failure(self, exc: Exception) -> EngineError | None:
         """What a failed call raises instead of `exc`: `StoreUnavailable` when the server cannot
-        be reached (a retryable 503 for a request that needs the store), else None (`exc`
-        itself); either way a failure that means the store cannot take writes makes `/health`
-        degraded."""
+        be reached (a retryable 503 for a request that needs the store), `DiskRefused` when
+        the disk refused the write (a retryable 507 naming it: the log may be on that disk),
+        else None (`exc` itself); either way a failure that means the store cannot take writes
+        makes `/health` degraded."""
         reason = self.engine.unreachable(exc)
         if reason is not None:
             self.health.report("store", f"cannot reach the database ({reason})")
             return StoreUnavailable(self.engine.where, reason)
+        refused = self.engine.refused_by_disk(exc)
+        if refused is not None:
+            self.health.report("store", refused[1])  # the disk's words (a rollback's hid them)
+            return DiskRefused(f"the database {self.engine.where}", *refused)
         if self.is_write_failure(exc):
             self.health.report("store", str(exc))
         return None
 
     def is_write_failure(self, exc: BaseException) -> bool:
         """True when `exc` says the store cannot take writes (full, read-only, damaged, gone)."""
-        return isinstance(exc, StoreUnavailable) or self.engine.is_write_failure(exc)
+        return isinstance(exc, StoreUnavailable | DiskRefused) or self.engine.is_write_failure(exc)
 
     def log_failure(self, logger: logging.Logger, what: str, exc: BaseException) -> None:
         """Log a background write or read that failed: a DEBUG line while the server cannot be

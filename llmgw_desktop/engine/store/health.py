@@ -25,6 +25,7 @@ __all__ = [
     "check_store",
     "is_write_failure",
     "quick_check",
+    "refused_by_disk",
 ]
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,12 @@ log = logging.getLogger(__name__)
 QUICK_CHECK_BUDGET_S = 10.0
 QUICK_CHECK_MAX_ERRORS = 5
 REASON_CHARS = 200
+_CHAIN_MAX = 5  # exceptions followed back through `__cause__`/`__context__` (no cycle held)
+_DISK_ERRNOS = {
+    errno.ENOSPC: "it is full",
+    errno.EDQUOT: "it is over its quota",
+    errno.EROFS: "it is read-only",
+}
 # sqlite3 messages of a store that cannot take writes (as opposed to a query's own mistake).
 _FAILURE_WORDS = (
     "disk is full",
@@ -48,14 +55,49 @@ _FAILURE_WORDS = (
 )
 
 
+def refused_by_disk(exc: BaseException) -> tuple[str, str] | None:
+    """When `exc` (an SQLite error or an `OSError`, or what it hides) is the disk's refusal of
+    a write: what that means ("it is full", "it is read-only" ...) and the words it came in;
+    None for any other failure (damage included: that is the file, not the disk)."""
+    for seen in _chain(exc):
+        if isinstance(seen, OSError):
+            if seen.errno in _DISK_ERRNOS:
+                return _DISK_ERRNOS[seen.errno], seen.strerror or ""
+            continue
+        if not isinstance(seen, sqlite3.DatabaseError) and type(seen).__module__ != "peewee":
+            continue
+        text = str(seen).lower()
+        if "disk is full" in text or "no space left" in text:
+            return "it is full", str(seen)
+        if "readonly" in text or "read-only" in text:
+            return "it is read-only", str(seen)
+    return None
+
+
 def is_write_failure(exc: BaseException) -> bool:
-    """True when `exc` says the file is damaged, read-only or out of space."""
-    if isinstance(exc, OSError):
-        return exc.errno in (errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT)
-    if not isinstance(exc, sqlite3.DatabaseError) and type(exc).__module__ != "peewee":
-        return False
-    text = str(exc).lower()
-    return any(word in text for word in _FAILURE_WORDS)
+    """True when `exc` (or what it hides) says the file is damaged, read-only or out of
+    space."""
+    for seen in _chain(exc):
+        if isinstance(seen, OSError):
+            if seen.errno in (errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT):
+                return True
+        elif isinstance(seen, sqlite3.DatabaseError) or type(seen).__module__ == "peewee":
+            text = str(seen).lower()
+            if any(word in text for word in _FAILURE_WORDS):
+                return True
+    return False
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it was raised from or while handling, nearest first. After SQLITE_FULL,
+    SQLite has already rolled back, and peewee's `atomic()` then fails its own rollback
+    ("cannot rollback - no transaction is active"): the disk's refusal is the context."""
+    found: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(found) < _CHAIN_MAX:
+        found.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return found
 
 
 class StoreHealth:
