@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.outage import Outage
 from llmgw_desktop.engine.recorder.bodies import BodyCapture
 from llmgw_desktop.engine.recorder.journal import DamagedSegment, RecorderJournal
 from llmgw_desktop.engine.recorder.prune import prune_rows
@@ -127,6 +128,7 @@ class FlightRecorder:
         self._held: list[Entry] = []
         self.dropped = 0
         self.last_error: str | None = None
+        self._outage = Outage()  # the failing flushes of one stretch: said at its start and end
         # Set when the buffer passes `max_pending`: flush now, whatever the back-off says.
         self._wake = asyncio.Event()
         # Records not finished yet: start time and who/what, so a finish never has to read the
@@ -413,8 +415,9 @@ class FlightRecorder:
             await self._retire(journal, *retired)
         self._show_spill()
         self.written += len(new)
-        if self.last_error is not None:
-            log.warning("flight recorder writes again")
+        end = self._outage.recovered()
+        if end is not None:
+            log.warning("flight recorder writes again (%s)", end.describe())
         self.last_error = None
         self._db.health.clear("recorder", "store")
         return True
@@ -464,7 +467,7 @@ class FlightRecorder:
 
     def _failed(self, exc: BaseException) -> None:
         reason = " ".join(str(exc).split())[:ERROR_CHARS] or type(exc).__name__
-        if reason != self.last_error:
+        if self._outage.failed(reason):  # said once an outage, whatever words it changes to
             where = "memory" if self._spill is None else str(self._spill.path)
             log.warning("flight recorder cannot write (%s); rows are kept in %s", reason, where)
         self.last_error = reason

@@ -236,13 +236,11 @@ class Database:
         return isinstance(exc, StoreUnavailable | DiskRefused) or self.engine.is_write_failure(exc)
 
     def log_failure(self, logger: logging.Logger, what: str, exc: BaseException) -> None:
-        """Log a background write or read that failed: a DEBUG line while the server cannot be
-        reached (`health` said so once, with a WARNING, for the whole outage), one WARNING line
-        when the store cannot take writes, else an ERROR with the traceback (a bug)."""
-        if isinstance(exc, StoreUnavailable):
+        """Log a background write or read that failed: a DEBUG line when the store cannot be
+        reached or cannot take writes (`health` said so once, with a WARNING, for the whole
+        outage, and says when it ends), else an ERROR with the traceback (a bug)."""
+        if self.is_write_failure(exc):
             logger.debug("%s: %s", what, exc)
-        elif self.is_write_failure(exc):
-            logger.warning("%s: %s", what, exc)
         else:
             logger.error("%s", what, exc_info=exc)
 

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from llmgw_desktop.engine.outage import Outage
+
 __all__ = [
     "QUICK_CHECK_BUDGET_S",
     "StoreHealth",
@@ -101,11 +103,22 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 class StoreHealth:
-    """The problems each part of the gateway has with the store now, by part."""
+    """The problems each part of the gateway has with the store now, by part.
 
-    def __init__(self, on_change: Callable[[str | None], None] | None = None) -> None:
+    Each part's problem is one outage: a WARNING when it starts, one when it ends with how many
+    failures it counted and for how long; new wording meanwhile (a reset, then a refusal) only
+    updates the reason (and tells the listener), at DEBUG."""
+
+    def __init__(
+        self,
+        on_change: Callable[[str | None], None] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """`on_change` hears the new `reason` (None when all is well) at every change."""
         self._problems: dict[str, str] = {}
+        self._outages: dict[str, Outage] = {}
+        self._clock = clock
         self._on_change = on_change
 
     @property
@@ -120,17 +133,29 @@ class StoreHealth:
         return "; ".join(f"{part}: {problem}" for part, problem in sorted(self._problems.items()))
 
     def report(self, part: str, problem: str) -> None:
+        """`part` failed (again) because of `problem`: said when its outage starts."""
         problem = " ".join(problem.split())[:REASON_CHARS]
+        outage = self._outages.setdefault(part, Outage(self._clock))
+        if outage.failed(problem):
+            log.warning("store degraded (%s): %s", part, problem)
+        elif self._problems.get(part) != problem:
+            log.debug("store still degraded (%s), now: %s", part, problem)
         if self._problems.get(part) == problem:
             return
         self._problems[part] = problem
-        log.warning("store degraded (%s): %s", part, problem)
         self._changed()
 
     def clear(self, *parts: str) -> None:
-        cleared = [part for part in parts if self._problems.pop(part, None) is not None]
-        if cleared:
-            log.warning("store writable again (%s)", ", ".join(cleared))
+        """`parts` write again: each outage's end said once, with its count and length."""
+        ended: list[str] = []
+        for part in parts:
+            if self._problems.pop(part, None) is None:
+                continue
+            outage = self._outages.pop(part, None)
+            end = None if outage is None else outage.recovered()
+            ended.append(part if end is None else f"{part}, {end.describe()}")
+        if ended:
+            log.warning("store writable again (%s)", "; ".join(ended))
             self._changed()
 
     def _changed(self) -> None:
