@@ -50,6 +50,7 @@ from llmgw_desktop.engine.metrics import (
 )
 from llmgw_desktop.engine.providers.accounts import CliAccounts
 from llmgw_desktop.engine.providers.discovery import Discovery
+from llmgw_desktop.engine.providers.health import public_summary
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.providers.orphans import SavedGroup, stop_left_behind
 from llmgw_desktop.engine.providers.service import ProvidersService
@@ -378,6 +379,7 @@ class Engine:
             trouble=ProviderTrouble(
                 self.events, switch_ids=[state.id for state in self.switches.states()]
             ),
+            call_health=self.provider_health,
             target_access=self.keys.target_refusal,
         )
         # Each installed CLI's login, from its own files (read-only, offline).
@@ -576,6 +578,10 @@ class Engine:
             "recorder": self.recorder.status(),
             # This process's lease on the store, and how many other gateway processes share it.
             "lease": self.leases.health(),
+            # Which providers fail, as the window shows it; the details are on /v1/providers,
+            # behind its authentication (SECURITY finding 57). Not the gateway's `status`: an
+            # upstream failing fails every gateway alike.
+            "providers": public_summary(self.providers.health_all()),
         }
 
     async def _rebuild_metrics(self, before: float) -> None:
