@@ -31,7 +31,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.engine.outage import Outage
@@ -45,6 +44,12 @@ from llmgw_desktop.engine.recorder.rows import (
     write_order,
 )
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
+from llmgw_desktop.engine.recorder.stored_form import (
+    JSON_FIELDS,
+    ROW_DEFAULTS,
+    BatchRedactor,
+    stored_form,
+)
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import Database, StoreError, StoreUnavailable
@@ -63,11 +68,6 @@ REPLAY_CHUNK = 1000
 ERROR_CHARS = 200
 OPEN_RECORD_MAX_AGE_S = 86400.0
 _CALLER = re.compile(r"[^\w .:/@+()-]")
-JSON_FIELDS = ("approval", "optimization", "route")
-_JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
-# Written as they are: the record's own id and its gateway process's (ours), and the principal
-# every read filters on (an identity the edge decided, not text a request supplied).
-_AS_IS = frozenset({"id", "owner_principal", "owner_process"})
 
 
 class _Opened(NamedTuple):
@@ -141,7 +141,7 @@ class FlightRecorder:
         self._flush_lock = asyncio.Lock()
         # Texts redacted since the last flush (the journal's, then the flush's, reuse them);
         # replaced at every flush, so nothing outlives the batch it was made for.
-        self._texts = _BatchRedactor()
+        self._texts = BatchRedactor()
         # The rows of the flush under way (their inserts not committed yet), for the journal.
         self._in_flight: dict[str, dict[str, Any]] = {}
         self.written = 0
@@ -271,10 +271,12 @@ class FlightRecorder:
             # Its start is in a flush not yet committed: a kill now would lose it too.
             row = self._in_flight[record_id] | self._updates.get(record_id, {})
         if row is not None:
-            stored = _stored(_DEFAULTS | row, texts)
+            stored = stored_form(ROW_DEFAULTS | row, texts)
             fields = {k: v for k, v in stored.items() if k != "id"}
             return [{"insert": stored}, {"update": record_id, "fields": fields}]
-        return [{"update": record_id, "fields": _stored(self._updates.get(record_id, {}), texts)}]
+        return [
+            {"update": record_id, "fields": stored_form(self._updates.get(record_id, {}), texts)}
+        ]
 
     @property
     def pending(self) -> int:
@@ -332,7 +334,7 @@ class FlightRecorder:
             new, self._new = self._new, {}
             updates, self._updates = self._updates, {}
             held, self._held = self._held, []
-            texts, self._texts = self._texts, _BatchRedactor()
+            texts, self._texts = self._texts, BatchRedactor()
             self._in_flight = new
             try:
                 return await self._write_batch(
@@ -346,7 +348,7 @@ class FlightRecorder:
         new: dict[str, dict[str, Any]],
         updates: dict[str, dict[str, Any]],
         held: list[Entry],
-        texts: _BatchRedactor,
+        texts: BatchRedactor,
         journal: RecorderJournal | None,
         retired: tuple[list[Path], list[DamagedSegment]],
         journaled: list[Entry],
@@ -365,9 +367,12 @@ class FlightRecorder:
                     [
                         *journaled,
                         *held,
-                        *({"insert": _stored(_DEFAULTS | row, texts)} for row in new.values()),
                         *(
-                            {"update": record_id, "fields": _stored(fields, texts)}
+                            {"insert": stored_form(ROW_DEFAULTS | row, texts)}
+                            for row in new.values()
+                        ),
+                        *(
+                            {"update": record_id, "fields": stored_form(fields, texts)}
                             for record_id, fields in updates.items()
                         ),
                     ]
@@ -583,59 +588,6 @@ class FlightRecorder:
             query = query.where(model.owner_principal == principal)
         rows = await self._db.run(lambda: [dict(r) for r in query.iterator()])
         return [_public(r) for r in rows]
-
-
-# Columns the schema declares NOT NULL with a default; a record that never set them gets these.
-_DEFAULTS: dict[str, Any] = {
-    "caller": "",
-    "transport": "",
-    "tool": "",
-    "attempts": 0,
-    "input_tokens": 0,
-    "output_tokens": 0,
-    "cache_read_tokens": 0,
-    "cache_write_tokens": 0,
-    "reasoning_tokens": 0,
-    "fallback_used": 0,
-}
-
-
-class _BatchRedactor:
-    """Redacts the texts of one flush, each distinct one once: a batch repeats the same
-    provider, model, caller and route strings row after row. It lives for one flush only, so
-    it keeps nothing (a secret included) in memory beyond the write."""
-
-    def __init__(self) -> None:
-        self._done: dict[str, str] = {}
-
-    def text(self, value: str) -> str:
-        done = self._done.get(value)
-        if done is None:
-            done = self._done[value] = redact(value)
-        return done
-
-    def data(self, value: Any) -> Any:
-        """JSON-like `value` with every string redacted (keys are ours and kept)."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {k: self.data(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.data(v) for v in value]
-        return value
-
-
-def _stored(fields: dict[str, Any], texts: _BatchRedactor) -> dict[str, Any]:
-    """Fields as written: every text redacted (inside the JSON ones, string by string, so the
-    JSON stays JSON), apart from the record id and the principal. Runs on the DB thread."""
-    out: dict[str, Any] = {}
-    for name, value in fields.items():
-        if name in _JSON_COLUMNS:
-            value = None if value is None else jsonio.dumps_text(texts.data(value))
-        elif isinstance(value, str) and name not in _AS_IS:
-            value = texts.text(value)
-        out[name] = value
-    return out
 
 
 def new_record_id() -> str:
