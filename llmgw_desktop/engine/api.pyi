@@ -62,6 +62,7 @@ from llmgw_desktop.engine.calls import checked_working_dir as checked_working_di
 from llmgw_desktop.engine.engine import LOCAL_PRINCIPAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.engine import Engine as Engine
 from llmgw_desktop.engine.errors import ApprovalDenied as ApprovalDenied
+from llmgw_desktop.engine.errors import DiskRefused as DiskRefused
 from llmgw_desktop.engine.errors import EngineError as EngineError
 from llmgw_desktop.engine.errors import ErrorCode as ErrorCode
 from llmgw_desktop.engine.errors import InvalidRequest as InvalidRequest
@@ -69,6 +70,7 @@ from llmgw_desktop.engine.errors import NotFound as NotFound
 from llmgw_desktop.engine.errors import ProviderFailure as ProviderFailure
 from llmgw_desktop.engine.errors import ProviderUnavailable as ProviderUnavailable
 from llmgw_desktop.engine.errors import Saturated as Saturated
+from llmgw_desktop.engine.errors import disk_refusal as disk_refusal
 from llmgw_desktop.engine.events import BreakerChanged as BreakerChanged
 from llmgw_desktop.engine.events import EngineStarted as EngineStarted
 from llmgw_desktop.engine.events import EngineStopped as EngineStopped
@@ -126,6 +128,7 @@ from llmgw_desktop.engine.providers.acp.turn import PermissionAsk as PermissionA
 from llmgw_desktop.engine.providers.base import PromptParts as PromptParts
 from llmgw_desktop.engine.providers.discovery import CliStatus as CliStatus
 from llmgw_desktop.engine.providers.discovery import UpgradeOutcome as UpgradeOutcome
+from llmgw_desktop.engine.providers.health import ProviderHealth as ProviderHealth
 from llmgw_desktop.engine.providers.switches import ProviderState as ProviderState
 from llmgw_desktop.engine.providers.trouble import Trouble as Trouble
 from llmgw_desktop.engine.recorder import CAPTURE_KEYS as CAPTURE_KEYS

@@ -59,6 +59,7 @@ from llmgw_desktop.engine.recorder import (
     RecorderQuery,
     RecorderSpill,
     RefusalCounter,
+    left_by_an_earlier_run,
 )
 from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.sessions import SessionStore
@@ -125,6 +126,7 @@ class Engine:
             settings.database_file,
             url=settings.store.url,
             on_health_change=lambda reason: self.events.publish(StoreHealthChanged(reason)),
+            earlier_run=lambda: left_by_an_earlier_run(settings.data_path),
         )
         self.settings_saver = SettingsSaver(settings_writer)
         # What every part prices by: the bundled table with the person's prices on top (the
@@ -359,6 +361,7 @@ class Engine:
             trouble=ProviderTrouble(
                 self.events, switch_ids=[state.id for state in self.switches.states()]
             ),
+            call_health=self.provider_health,
             target_access=self.keys.target_refusal,
         )
         # Each installed CLI's login, from its own files (read-only, offline).
@@ -430,6 +433,7 @@ class Engine:
             calls=self.calls,
             tasks=self.tasks,
             upstream_mcp=self.upstream_mcp,
+            providers=self.providers,
         )
 
     def _spawn_soon(self, work: Coroutine[Any, Any, None], name: str) -> None:

@@ -10,11 +10,14 @@ envelope in one function: `transports.mcp.results` (`tool_error`), `transports.h
 
 from __future__ import annotations
 
+import errno
 from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "DISK_RETRY_AFTER_S",
     "ApprovalDenied",
+    "DiskRefused",
     "EngineError",
     "ErrorCode",
     "InvalidRequest",
@@ -22,8 +25,18 @@ __all__ = [
     "ProviderFailure",
     "ProviderUnavailable",
     "Saturated",
+    "disk_refusal",
     "error_code_table",
 ]
+
+# What a caller refused by a full disk is told to wait: long enough for someone to free space.
+DISK_RETRY_AFTER_S = 30
+# What each errno of a refused write means, in the words the answer uses.
+_DISK_ERRNOS = {
+    errno.ENOSPC: "it is full",
+    errno.EDQUOT: "it is over its quota",
+    errno.EROFS: "it is read-only",
+}
 
 
 class ErrorCode(StrEnum):
@@ -216,6 +229,12 @@ class ErrorCode(StrEnum):
         503,
         "The database cannot be reached now and the request needs it; retry after `Retry-After`.",
     )
+    DISK_REFUSED = (
+        "disk_refused",
+        507,
+        "The disk refused a write: it is full, over its quota or read-only (the message names the "
+        "disk and which); retry once it has room, after `Retry-After`.",
+    )
     # The provider ran and failed.
     PROVIDER_ERROR = "provider_error", 502, "The provider failed; see `stderr_tail`."
     AUTH_REQUIRED = "auth_required", 502, "The provider's login or API key is missing or wrong."
@@ -368,3 +387,41 @@ class ProviderFailure(EngineError):
 
     code = ErrorCode.PROVIDER_ERROR
     http_status = 502
+
+
+class DiskRefused(EngineError):
+    """The disk refused a write (full, over quota, read-only): nothing is wrong with the
+    request, and the gateway's log may be on that same disk, so the answer itself names the
+    disk and what it said. Retryable once there is room."""
+
+    code = ErrorCode.DISK_REFUSED
+    http_status = 507
+    retryable = True
+
+    def __init__(self, where: str, why: str, detail: str = "") -> None:
+        said = f" ({detail})" if detail else ""
+        super().__init__(
+            f"the disk holding {where} refused the write: {why}{said}; free some space on it "
+            "(or make it writable again), then try again",
+            retry_after_s=DISK_RETRY_AFTER_S,
+        )
+        self.where = where
+        self.why = why
+
+
+def disk_refusal(exc: BaseException) -> DiskRefused | None:
+    """`exc` as the disk refusal it is (a `DiskRefused`, or an `OSError` of a full, over-quota
+    or read-only disk, itself or what caused it), else None: for the catch-all of a front
+    door, so such a failure is never answered as an internal error."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # the chain is short; a bound keeps a cycle harmless
+        if seen is None:
+            return None
+        if isinstance(seen, DiskRefused):
+            return seen
+        if isinstance(seen, OSError) and seen.errno in _DISK_ERRNOS:
+            name = seen.filename if isinstance(seen.filename, str) else ""
+            where = name or "the gateway's files"
+            return DiskRefused(where, _DISK_ERRNOS[seen.errno], seen.strerror or "")
+        seen = seen.__cause__ or seen.__context__
+    return None

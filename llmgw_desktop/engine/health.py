@@ -19,6 +19,8 @@ from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.lifecycle import EngineState, Lifecycle
+from llmgw_desktop.engine.providers.health import public_summary
+from llmgw_desktop.engine.providers.service import ProvidersService
 from llmgw_desktop.engine.providers.switches import ProviderSwitches
 from llmgw_desktop.engine.recorder import FlightRecorder, RefusalCounter
 from llmgw_desktop.engine.store import Database
@@ -47,6 +49,7 @@ class EngineHealth:
         calls: ProviderCalls,
         tasks: TaskSupervisor,
         upstream_mcp: UpstreamServers,
+        providers: ProvidersService,
     ) -> None:
         self._settings = settings
         self._lifecycle = lifecycle
@@ -60,6 +63,7 @@ class EngineHealth:
         self._calls = calls
         self._tasks = tasks
         self._upstream_mcp = upstream_mcp
+        self._providers = providers
 
     def health(self) -> dict[str, Any]:
         """Liveness facts safe to show anyone on this machine: no secrets, no paths."""
@@ -86,6 +90,10 @@ class EngineHealth:
             "recorder": self._recorder.status(),
             # This process's lease on the store, and how many other gateway processes share it.
             "lease": self._leases.health(),
+            # Which providers fail, as the window shows it; the details are on /v1/providers,
+            # behind its authentication (SECURITY finding 57). Not the gateway's `status`: an
+            # upstream failing fails every gateway alike.
+            "providers": public_summary(self._providers.health_all()),
         }
 
     def process_health(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ only enqueues. `--verbose` mirrors the same records to the console.
 
 from __future__ import annotations
 
+import errno
 import logging
 import logging.handlers
 import os
@@ -13,14 +14,17 @@ import queue
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llmgw_desktop.config.paths import ensure_private_dir
 from llmgw_desktop.engine.api import redact
 
-__all__ = ["LogSetup", "configure_logging"]
+__all__ = ["LogFile", "LogSetup", "configure_logging"]
 
 LOG_FILE_NAME = "llmgw-desktop.log"
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# A write the disk refuses: full, over its quota, read-only.
+DISK_REFUSALS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
 class RedactingQueueHandler(logging.handlers.QueueHandler):
@@ -30,6 +34,47 @@ class RedactingQueueHandler(logging.handlers.QueueHandler):
         prepared = super().prepare(record)
         prepared.msg = redact(str(prepared.msg))
         return prepared
+
+
+class LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file; a line the disk refuses (full, over quota, read-only) goes to
+    stderr as it is, with one note the first time, instead of logging's own "--- Logging
+    error ---" and a traceback for every line. Anything else is logging's usual report."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._refused = False  # the disk is refusing: said once until a line fits again
+        self._failed = False  # the line being written was refused
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._failed = False
+        super().emit(record)  # a failure comes back through `handleError`
+        if not self._failed:
+            self._refused = False
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError as exc:  # the last buffered bytes did not fit: a stop goes on
+            if exc.errno not in DISK_REFUSALS:
+                raise
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError) or exc.errno not in DISK_REFUSALS:
+            super().handleError(record)
+            return
+        self._failed = True
+        try:
+            if not self._refused:
+                sys.stderr.write(
+                    f"llmgw-desktop: cannot write the log {self.baseFilename} ({exc.strerror}); "
+                    "its lines come here until it can\n"
+                )
+                self._refused = True
+            sys.stderr.write(self.format(record) + "\n")
+        except (OSError, ValueError):  # stderr closed too: nowhere left to say it
+            pass
 
 
 @dataclass
@@ -54,9 +99,7 @@ def configure_logging(
     """Send all records (at `level` and above) to the log file, and to stderr when verbose."""
     ensure_private_dir(log_dir)
     log_file = log_dir / LOG_FILE_NAME
-    file_handler = logging.handlers.RotatingFileHandler(
-        log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
-    )
+    file_handler = LogFile(log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
     if os.name == "posix":
         log_file.chmod(0o600)
     handlers: list[logging.Handler] = [file_handler]

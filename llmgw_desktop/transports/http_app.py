@@ -28,6 +28,7 @@ from llmgw_desktop.engine.api import (
     EngineError,
     ErrorCode,
     InvalidRequest,
+    disk_refusal,
     require,
 )
 from llmgw_desktop.transports.acp.socket_route import add_acp_routes
@@ -273,7 +274,12 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             # Refused before any route ran (a body that is not JSON ...): counted.
             return _refused(request, response)
         return response
-    except Exception:
+    except Exception as exc:
+        refused = disk_refusal(exc)
+        if refused is not None:
+            # Not "see the log": the log may be on the disk that refused. One line, no trace.
+            log.warning("%s %s: %s", request.method, request.path, refused.message)
+            return error_response(refused)
         log.exception("unhandled error serving %s %s", request.method, request.path)
         return error_response(
             EngineError("internal error; see the app's log", code=ErrorCode.INTERNAL_ERROR)

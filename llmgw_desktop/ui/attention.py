@@ -45,22 +45,18 @@ class SpendToday:
 
 
 def failing_providers(engine: Engine) -> list[FailingProvider]:
-    """Every provider failing now, in the order the switches list them."""
-    breakers = engine.providers.breakers()
-    found: list[FailingProvider] = []
-    for state in engine.providers.states():
-        why = ""
-        if breakers.get(state.id, {}).get("state") == "open":
-            why = "circuit open"
-        elif (trouble := engine.providers.trouble(state.id)) is not None:
-            why = trouble.describe()
-        else:
-            health = engine.provider_health.of(state.id)
-            if health.state == HealthState.FAILING:
-                why = health.describe()
-        if why:
-            found.append(FailingProvider(state.id, state.display_name, why))
-    return found
+    """Every provider failing now, in the order the switches list them: the engine's one
+    decision (`engine.providers.health`), which `/health` and `/v1/providers` show too."""
+    names = {state.id: state.display_name for state in engine.providers.states()}
+    return [
+        FailingProvider(
+            health.provider,
+            names.get(health.provider, health.provider),
+            "circuit open" if health.source == "circuit" else health.reason,
+        )
+        for health in engine.providers.health_all()
+        if health.state == HealthState.FAILING
+    ]
 
 
 def nearest_budget(engine: Engine) -> BudgetStatus | None:

@@ -59,3 +59,31 @@ def test_damaged_index_is_reported_at_start_and_the_gateway_still_serves(tmp_pat
             assert "Traceback" not in out + err
         finally:
             gw.kill()
+
+
+def test_a_database_emptied_to_zero_bytes_is_said_at_start_not_taken_for_a_fresh_install(
+    tmp_path: Path,
+) -> None:
+    with upstream_in_thread() as upstream:
+        gw = ChildGateway(tmp_path / "home", upstream)
+        try:
+            gw.start()
+            assert gw.chat("before")[0] == 200
+            code, _, err = gw.stop()
+            assert code == 0, err
+            assert "was empty" not in gw.log()  # a first start is a fresh install: no word
+
+            gw.db.write_bytes(b"")  # what a failed copy or a bad sync leaves
+            gw.start()
+            health = gw.health()
+            assert health["status"] == "degraded", health
+            assert health["store"]["reason"].startswith("database: was empty (0 bytes)"), health
+            assert gw.chat("after")[0] == 200  # it serves, on a new store
+            code, _, err = gw.stop()
+            assert code == 0, err
+        finally:
+            gw.kill()
+    said = [line for line in gw.log().splitlines() if "store.db: the database" in line]
+    assert len(said) == 1, said
+    assert "was empty (0 bytes) although the gateway has run here before" in said[0]
+    assert "WARNING" in said[0] and str(gw.db) in said[0], said

@@ -229,6 +229,26 @@ def test_a_degraded_store_turns_the_tray_red_and_recovery_clears_it(tray: tuple)
     assert "Store degraded" not in icon.icon.toolTip()
 
 
+def test_a_damaged_journal_found_at_start_turns_the_tray_red_naming_it(
+    qloop: qasync.QEventLoop, tray: tuple
+) -> None:
+    icon, engine, _ = tray
+    data = engine.settings.data_path
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "recorder-journal.00000001.jsonl").write_bytes(b"\x9c\x00 not a line \xff\n" * 8)
+
+    async def scenario() -> None:
+        await engine.start()
+        try:
+            assert icon.shown_state == "error"
+            assert "Store degraded: journal: 8 unreadable line(s)" in icon.icon.toolTip()
+        finally:
+            await engine.stop()
+
+    _run(qloop, scenario)
+    assert (data / "recorder-journal.00000001.jsonl.damaged").exists()
+
+
 def test_pause_all_pauses_the_engine(tray: tuple) -> None:
     menu, engine, _ = tray
     _by_text(menu)["Pause all"].trigger()

@@ -423,8 +423,11 @@ class GatewayKeys:
     async def _touch(self, key_id: str, now: float) -> None:
         try:
             await self._db.run(lambda: store.touch(self._db.models, key_id, now))
-        except Exception:  # "last used" is a courtesy: never worth a failed request
-            log.warning("could not note that gateway key %s was used", key_id, exc_info=True)
+        except Exception as exc:  # "last used" is a courtesy: never worth a failed request
+            if self._db.is_write_failure(exc):  # an outage: the store says it, once
+                log.debug("could not note that gateway key %s was used: %s", key_id, exc)
+            else:
+                log.warning("could not note that gateway key %s was used", key_id, exc_info=True)
 
     def _later(self, coro: Coroutine[Any, Any, None]) -> None:
         if self._spawn is None:

@@ -18,6 +18,9 @@ from llmgw_desktop.engine.errors import EngineError
 from llmgw_desktop.engine.gateway.errors import OVERLOADED
 from llmgw_desktop.engine.gateway.report import RouteReport, header_value
 
+# A write the disk refused (`disk_refused`): retryable once someone frees space.
+INSUFFICIENT_STORAGE = 507
+
 __all__ = ["client_status", "error_headers", "retry_after_seconds", "traced", "with_retry_info"]
 
 
@@ -57,10 +60,10 @@ def retry_after_seconds(error: EngineError) -> int | None:
 
 def error_headers(error: EngineError, status: int) -> dict[str, str]:
     """The headers of an error answer: the request's trace, and `Retry-After` on a
-    429/503/529 whose wait is known."""
+    429/503/507/529 whose wait is known."""
     headers = dict(error.trace_headers or {})
     seconds = retry_after_seconds(error)
-    if seconds is not None and status in (429, 503, OVERLOADED):
+    if seconds is not None and status in (429, 503, INSUFFICIENT_STORAGE, OVERLOADED):
         headers["Retry-After"] = str(seconds)
     return headers
 

@@ -43,6 +43,7 @@ from llmgw_desktop.engine.errors import (
     NotFound,
     ProviderUnavailable,
     Saturated,
+    disk_refusal,
 )
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, JobStuckChanged
 from llmgw_desktop.engine.jobs.leases import JobLeases
@@ -508,13 +509,18 @@ class JobManager:
             final_state = JobState.INTERRUPTED if interrupted else JobState.FAILED
             live.error = error.to_dict()
         except Exception as exc:  # a bug in an adapter must not take the manager down
-            log.exception("job %s crashed", live.id)
             final_state = JobState.FAILED
-            live.error = {
-                "code": ErrorCode.INTERNAL_ERROR,
-                "message": f"the gateway failed while running this job: {exc!r}",
-                "retryable": False,
-            }
+            refused = disk_refusal(exc)  # a full disk is not a bug: said, with no traceback
+            if refused is not None:
+                log.warning("job %s: %s", live.id, refused.message)
+                live.error = refused.to_dict()
+            else:
+                log.exception("job %s crashed", live.id)
+                live.error = {
+                    "code": ErrorCode.INTERNAL_ERROR,
+                    "message": f"the gateway failed while running this job: {exc!r}",
+                    "retryable": False,
+                }
         finally:
             await self._finish(live, final_state)
 

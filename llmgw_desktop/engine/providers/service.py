@@ -22,7 +22,9 @@ from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService
 from llmgw_desktop.engine.gateway.stale_references import StaleReference
+from llmgw_desktop.engine.metrics.health import CallHealth
 from llmgw_desktop.engine.providers.discovery import CliStatus, Discovery, UpgradeOutcome
+from llmgw_desktop.engine.providers.health import ProviderHealth, provider_health
 from llmgw_desktop.engine.providers.switches import ProviderState, ProviderSwitches
 from llmgw_desktop.engine.providers.trouble import ProviderTrouble, Trouble
 
@@ -40,13 +42,16 @@ class ProvidersService:
         calls: ProviderCalls,
         gateway: GatewayService,
         trouble: ProviderTrouble,
+        call_health: CallHealth,
         target_access: Callable[[str, str, str], EngineError | None] | None = None,
     ) -> None:
         """`target_access(principal, provider, model)`: the refusal of a gateway key whose
-        scope leaves that target out, so a key's model lists show what it may ask for."""
+        scope leaves that target out, so a key's model lists show what it may ask for;
+        `call_health`, each provider's recent calls (the engine's `provider_health`)."""
         self._target_access = target_access or (lambda _principal, _provider, _model: None)
         self._switches = switches
         self._trouble = trouble
+        self._call_health = call_health
         self._discovery = discovery
         self._calls = calls
         self._gateway = gateway
@@ -134,6 +139,29 @@ class ProvidersService:
         """Each CLI's circuit breaker: state, failures in a row, seconds until it retries."""
         return self._calls.breaker_states()
 
+    def health(self, provider: str) -> ProviderHealth:
+        """`provider`'s health (a switch id: `claude`, `openai`, `mistral-api`), decided as
+        the window, `/health` and `/v1/providers` all show it (`providers/health.py`)."""
+        return provider_health(
+            provider,
+            breaker=self._calls.breaker_states().get(provider),
+            trouble=self._trouble.of(provider),
+            calls=self._call_health.of(provider),
+        )
+
+    def health_all(self) -> list[ProviderHealth]:
+        """Every provider switch's health, in the switches' order."""
+        breakers = self._calls.breaker_states()
+        return [
+            provider_health(
+                state.id,
+                breaker=breakers.get(state.id),
+                trouble=self._trouble.of(state.id),
+                calls=self._call_health.of(state.id),
+            )
+            for state in self._switches.states()
+        ]
+
     # -- API providers and local servers (the HTTP gateway's table) ----------------------------
 
     async def listing(
@@ -142,7 +170,10 @@ class ProvidersService:
         """Every provider the HTTP gateway routes to, as `/v1/providers` shows it to
         `principal`: a gateway key sees the providers it may reach, with those of their models
         in its scope (SECURITY 46)."""
-        rows = await self._gateway.directory.providers(project)
+        rows = [
+            {**row, "health": self.health(self._recorded_as(row)).to_dict()}
+            for row in await self._gateway.directory.providers(project)
+        ]
         if principal is None:
             return rows
         access = self._target_access
@@ -158,6 +189,13 @@ class ProvidersService:
             if models or (not listed and access(principal, pid, "") is None):
                 shown.append({**row, "models": models})
         return shown
+
+    def _recorded_as(self, row: dict[str, Any]) -> str:
+        """The switch id a listing row's calls are recorded under: a CLI's engine id, an API
+        provider's switch (`mistral-api`; Mistral Vibe is `mistral`), else its own id."""
+        if row.get("type") == "cli":
+            return str(row.get("engineProvider") or row["id"])
+        return self.switch_of(str(row["id"])) or str(row["id"])
 
     async def models(
         self, project: str | None = None, principal: str | None = None

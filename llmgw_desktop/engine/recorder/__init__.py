@@ -29,7 +29,7 @@ from llmgw_desktop.engine.recorder.detail import RecordDetail
 from llmgw_desktop.engine.recorder.export import ExportFormat
 from llmgw_desktop.engine.recorder.filters import PageCursor, RecorderFilters
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, new_record_id
-from llmgw_desktop.engine.recorder.journal import RecorderJournal
+from llmgw_desktop.engine.recorder.journal import RecorderJournal, left_by_an_earlier_run
 from llmgw_desktop.engine.recorder.lanes import AgentLane, AgentLanes, Lane
 from llmgw_desktop.engine.recorder.query import (
     PAGE_SIZE,
@@ -68,6 +68,7 @@ __all__ = [
     "RecorderSpill",
     "RefusalCounter",
     "RefusalSummary",
+    "left_by_an_earlier_run",
     "new_record_id",
     "past_traffic",
     "path_group",

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.outage import Outage
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
@@ -218,6 +219,7 @@ class BodyCapture:
         self._max_pending = max_pending
         self._pending: list[_Pending] = []
         self.dropped = 0
+        self._outage = Outage()  # failing writes of one stretch: said at its start and end
         self.written = 0
 
     def apply(self, key: str, value: Any) -> None:
@@ -304,10 +306,14 @@ class BodyCapture:
 
         try:
             await self._db.run(write)
-        except Exception as exc:  # the store refused: these bodies are lost, and said so
+        except Exception as exc:  # the store refused: these bodies are lost, and counted
             self.dropped += len(batch)
-            log.warning("could not keep %d request body(ies): %s", len(batch), exc)
+            if self._outage.failed(str(exc)):  # said once an outage; its end says how many
+                log.warning("could not keep %d request body(ies): %s", len(batch), exc)
             return
+        end = self._outage.recovered()
+        if end is not None:
+            log.warning("request bodies are kept again (%s)", end.describe())
         self.written += len(batch)
 
     async def prune(self) -> int:

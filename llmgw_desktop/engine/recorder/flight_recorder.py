@@ -31,11 +31,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.outage import Outage
 from llmgw_desktop.engine.recorder.bodies import BodyCapture
-from llmgw_desktop.engine.recorder.journal import RecorderJournal
+from llmgw_desktop.engine.recorder.journal import DamagedSegment, RecorderJournal
 from llmgw_desktop.engine.recorder.prune import prune_rows
 from llmgw_desktop.engine.recorder.rows import (
     Entry,
@@ -44,6 +44,12 @@ from llmgw_desktop.engine.recorder.rows import (
     write_order,
 )
 from llmgw_desktop.engine.recorder.spill import RecorderSpill
+from llmgw_desktop.engine.recorder.stored_form import (
+    JSON_FIELDS,
+    ROW_DEFAULTS,
+    BatchRedactor,
+    stored_form,
+)
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.store import Database, StoreError, StoreUnavailable
@@ -62,11 +68,6 @@ REPLAY_CHUNK = 1000
 ERROR_CHARS = 200
 OPEN_RECORD_MAX_AGE_S = 86400.0
 _CALLER = re.compile(r"[^\w .:/@+()-]")
-JSON_FIELDS = ("approval", "optimization", "route")
-_JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
-# Written as they are: the record's own id and its gateway process's (ours), and the principal
-# every read filters on (an identity the edge decided, not text a request supplied).
-_AS_IS = frozenset({"id", "owner_principal", "owner_process"})
 
 
 class _Opened(NamedTuple):
@@ -127,6 +128,7 @@ class FlightRecorder:
         self._held: list[Entry] = []
         self.dropped = 0
         self.last_error: str | None = None
+        self._outage = Outage()  # the failing flushes of one stretch: said at its start and end
         # Set when the buffer passes `max_pending`: flush now, whatever the back-off says.
         self._wake = asyncio.Event()
         # Records not finished yet: start time and who/what, so a finish never has to read the
@@ -139,10 +141,12 @@ class FlightRecorder:
         self._flush_lock = asyncio.Lock()
         # Texts redacted since the last flush (the journal's, then the flush's, reuse them);
         # replaced at every flush, so nothing outlives the batch it was made for.
-        self._texts = _BatchRedactor()
+        self._texts = BatchRedactor()
         # The rows of the flush under way (their inserts not committed yet), for the journal.
         self._in_flight: dict[str, dict[str, Any]] = {}
         self.written = 0
+        # Segments of the last run's journal with unreadable lines (kept aside, reported).
+        self.journal_damage: list[DamagedSegment] = []
 
     def start(
         self,
@@ -267,10 +271,12 @@ class FlightRecorder:
             # Its start is in a flush not yet committed: a kill now would lose it too.
             row = self._in_flight[record_id] | self._updates.get(record_id, {})
         if row is not None:
-            stored = _stored(_DEFAULTS | row, texts)
+            stored = stored_form(ROW_DEFAULTS | row, texts)
             fields = {k: v for k, v in stored.items() if k != "id"}
             return [{"insert": stored}, {"update": record_id, "fields": fields}]
-        return [{"update": record_id, "fields": _stored(self._updates.get(record_id, {}), texts)}]
+        return [
+            {"update": record_id, "fields": stored_form(self._updates.get(record_id, {}), texts)}
+        ]
 
     @property
     def pending(self) -> int:
@@ -315,22 +321,24 @@ class FlightRecorder:
             # go once it is durable. An earlier run's segments are replayed with it.
             segments = [] if journal is None else journal.seal()
             journaled: list[Entry] = []
+            damaged: list[DamagedSegment] = []
             if journal is not None and journal.replaying:
-                earlier_run, journaled = await asyncio.to_thread(journal.take_replay)
-                segments += earlier_run
+                earlier = await asyncio.to_thread(journal.take_replay)
+                segments += earlier.whole
+                journaled, damaged = earlier.entries, earlier.damaged
             idle = not self._new and not self._updates and not self._held and not replay
             if idle and not journaled:
-                if segments and journal is not None:  # their rows are stored already
-                    await asyncio.to_thread(journal.drop, segments)
+                if journal is not None:  # their rows are stored already (or there are none)
+                    await self._retire(journal, segments, damaged)
                 return True
             new, self._new = self._new, {}
             updates, self._updates = self._updates, {}
             held, self._held = self._held, []
-            texts, self._texts = self._texts, _BatchRedactor()
+            texts, self._texts = self._texts, BatchRedactor()
             self._in_flight = new
             try:
                 return await self._write_batch(
-                    new, updates, held, texts, journal, segments, journaled, replay
+                    new, updates, held, texts, journal, (segments, damaged), journaled, replay
                 )
             finally:
                 self._in_flight = {}
@@ -340,13 +348,14 @@ class FlightRecorder:
         new: dict[str, dict[str, Any]],
         updates: dict[str, dict[str, Any]],
         held: list[Entry],
-        texts: _BatchRedactor,
+        texts: BatchRedactor,
         journal: RecorderJournal | None,
-        segments: list[Path],
+        retired: tuple[list[Path], list[DamagedSegment]],
         journaled: list[Entry],
         replay: bool,
     ) -> bool:
-        """The flush's write of one batch, under the flush lock (see `flush`)."""
+        """The flush's write of one batch, under the flush lock (see `flush`); `retired`: the
+        journal segments its writing makes durable elsewhere, whole and damaged."""
         spill = self._spill
         built: list[list[Entry]] = []
 
@@ -358,9 +367,12 @@ class FlightRecorder:
                     [
                         *journaled,
                         *held,
-                        *({"insert": _stored(_DEFAULTS | row, texts)} for row in new.values()),
                         *(
-                            {"update": record_id, "fields": _stored(fields, texts)}
+                            {"insert": stored_form(ROW_DEFAULTS | row, texts)}
+                            for row in new.values()
+                        ),
+                        *(
+                            {"update": record_id, "fields": stored_form(fields, texts)}
                             for record_id, fields in updates.items()
                         ),
                     ]
@@ -393,7 +405,7 @@ class FlightRecorder:
             # go to the spill file, or stay in memory (bounded) if that fails too.
             kept = await asyncio.to_thread(self._spill_or_keep, entries)
             if not kept and journal is not None:  # in the spill file now
-                await asyncio.to_thread(journal.drop, segments)
+                await self._retire(journal, *retired)
             self._held = kept + self._held
             self._bound_held()
             self._failed(exc)
@@ -404,15 +416,36 @@ class FlightRecorder:
                 await asyncio.to_thread(spill.clear)
             except OSError:  # replayed again next time: harmless, it is idempotent
                 log.warning("could not empty the recorder's spill file")
-        if journal is not None and segments:
-            await asyncio.to_thread(journal.drop, segments)
+        if journal is not None:
+            await self._retire(journal, *retired)
         self._show_spill()
         self.written += len(new)
-        if self.last_error is not None:
-            log.warning("flight recorder writes again")
+        end = self._outage.recovered()
+        if end is not None:
+            log.warning("flight recorder writes again (%s)", end.describe())
         self.last_error = None
         self._db.health.clear("recorder", "store")
         return True
+
+    async def _retire(
+        self, journal: RecorderJournal, segments: list[Path], damaged: list[DamagedSegment]
+    ) -> None:
+        """What `segments` and `damaged` could give is durable now: delete the former, keep the
+        latter aside for the person, and say so where the store's problems show (it stays
+        until the next start: nothing repairs what was lost)."""
+        if segments:
+            await asyncio.to_thread(journal.drop, segments)
+        if not damaged:
+            return
+        kept = await asyncio.to_thread(journal.set_aside, damaged)
+        self.journal_damage = [*self.journal_damage, *damaged]
+        lines = sum(segment.unreadable for segment in self.journal_damage)
+        names = ", ".join(path.name for path in kept) or "(could not be renamed)"
+        self._db.health.report(
+            "journal",
+            f"{lines} unreadable line(s) in {len(self.journal_damage)} recorder journal "
+            f"segment(s) of the last run, those rows may be missing; kept as {names}",
+        )
 
     def _write(self, entries: list[Entry]) -> None:
         """Write `entries` in one transaction; on the database thread."""
@@ -439,7 +472,7 @@ class FlightRecorder:
 
     def _failed(self, exc: BaseException) -> None:
         reason = " ".join(str(exc).split())[:ERROR_CHARS] or type(exc).__name__
-        if reason != self.last_error:
+        if self._outage.failed(reason):  # said once an outage, whatever words it changes to
             where = "memory" if self._spill is None else str(self._spill.path)
             log.warning("flight recorder cannot write (%s); rows are kept in %s", reason, where)
         self.last_error = reason
@@ -555,59 +588,6 @@ class FlightRecorder:
             query = query.where(model.owner_principal == principal)
         rows = await self._db.run(lambda: [dict(r) for r in query.iterator()])
         return [_public(r) for r in rows]
-
-
-# Columns the schema declares NOT NULL with a default; a record that never set them gets these.
-_DEFAULTS: dict[str, Any] = {
-    "caller": "",
-    "transport": "",
-    "tool": "",
-    "attempts": 0,
-    "input_tokens": 0,
-    "output_tokens": 0,
-    "cache_read_tokens": 0,
-    "cache_write_tokens": 0,
-    "reasoning_tokens": 0,
-    "fallback_used": 0,
-}
-
-
-class _BatchRedactor:
-    """Redacts the texts of one flush, each distinct one once: a batch repeats the same
-    provider, model, caller and route strings row after row. It lives for one flush only, so
-    it keeps nothing (a secret included) in memory beyond the write."""
-
-    def __init__(self) -> None:
-        self._done: dict[str, str] = {}
-
-    def text(self, value: str) -> str:
-        done = self._done.get(value)
-        if done is None:
-            done = self._done[value] = redact(value)
-        return done
-
-    def data(self, value: Any) -> Any:
-        """JSON-like `value` with every string redacted (keys are ours and kept)."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {k: self.data(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.data(v) for v in value]
-        return value
-
-
-def _stored(fields: dict[str, Any], texts: _BatchRedactor) -> dict[str, Any]:
-    """Fields as written: every text redacted (inside the JSON ones, string by string, so the
-    JSON stays JSON), apart from the record id and the principal. Runs on the DB thread."""
-    out: dict[str, Any] = {}
-    for name, value in fields.items():
-        if name in _JSON_COLUMNS:
-            value = None if value is None else jsonio.dumps_text(texts.data(value))
-        elif isinstance(value, str) and name not in _AS_IS:
-            value = texts.text(value)
-        out[name] = value
-    return out
 
 
 def new_record_id() -> str:

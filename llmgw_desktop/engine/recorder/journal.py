@@ -15,24 +15,42 @@ Segments found at start are a run that did not stop cleanly: the first flush wri
 entries with its own batch (before the start-up closes rows left `started`), then deletes
 them. Writing an entry twice gives the same row (an insert of a row that exists does nothing,
 an update sets the same values), so a crash between the commit and the deletion is harmless.
+Each line carries a checksum (`journal_replay.py`): a segment with lines that cannot be read
+gives what can be, and is then kept aside as `recorder-journal.NNNNNNNN.jsonl.damaged` beside
+the journal, never deleted, as a damaged database is left for the person.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
 
-from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.recorder.journal_replay import (
+    DamagedSegment,
+    JournalReplay,
+    line_of,
+    read_segment,
+    recover_inserts,
+)
 from llmgw_desktop.engine.recorder.rows import Entry
+from llmgw_desktop.engine.recorder.spill import RESERVE_FILE, SPILL_FILE
 
-__all__ = ["JOURNAL_PREFIX", "RecorderJournal"]
+__all__ = [
+    "DAMAGED_SUFFIX",
+    "JOURNAL_PREFIX",
+    "DamagedSegment",
+    "JournalReplay",
+    "RecorderJournal",
+    "left_by_an_earlier_run",
+]
 
 log = logging.getLogger(__name__)
 
 JOURNAL_PREFIX = "recorder-journal."
 _SUFFIX = ".jsonl"
+# A segment kept aside for the person (a glob of segments does not match it).
+DAMAGED_SUFFIX = ".damaged"
 
 
 class RecorderJournal:
@@ -54,8 +72,20 @@ class RecorderJournal:
         found = sorted(
             self._dir.glob(f"{JOURNAL_PREFIX}*{_SUFFIX}"), key=lambda path: _seq_of(path) or 0
         )
-        self._replay = [path for path in found if _seq_of(path) is not None]
-        self._seq = max((_seq_of(path) or 0 for path in self._replay), default=0)
+        self._replay = [
+            path for path in found if path.suffix == _SUFFIX and _seq_of(path) is not None
+        ]
+        kept = sorted(self._dir.glob(f"{JOURNAL_PREFIX}*{_SUFFIX}{DAMAGED_SUFFIX}*"))
+        # Past a damaged segment's number too: a new segment never takes its name.
+        self._seq = max((_seq_of(path) or 0 for path in [*self._replay, *kept]), default=0)
+        if kept:
+            log.warning(
+                "%d damaged recorder journal segment(s) of an earlier run are kept in %s (%s): "
+                "the rows they could give were stored; look at them, then delete them",
+                len(kept),
+                self._dir,
+                ", ".join(path.name for path in kept),
+            )
         return len(self._replay)
 
     @property
@@ -66,7 +96,7 @@ class RecorderJournal:
     def append(self, entries: list[Entry]) -> None:
         """Add `entries` to the open segment; a failure (a full disk) is logged, never raised:
         the row is still in memory on its way to the store."""
-        data = b"".join(jsonio.dumps(e) + b"\n" for e in entries)
+        data = b"".join(line_of(e) for e in entries)
         if self._torn:  # end the torn line first, so it cannot swallow these entries
             data = b"\n" + data
         try:
@@ -110,23 +140,48 @@ class RecorderJournal:
             self._written = False
         return list(self._sealed)
 
-    def take_replay(self) -> tuple[list[Path], list[Entry]]:
-        """The earlier run's segments and their entries (torn or foreign lines skipped)."""
-        entries: list[Entry] = []
+    def take_replay(self) -> JournalReplay:
+        """The earlier run's segments and the entries they give: damaged lines are counted
+        and left out, and a row whose insert line is damaged is inserted from its update."""
+        replay = JournalReplay()
         for path in self._replay:
             try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
+                data = path.read_bytes()
+            except OSError as exc:  # left where it is: tried again by the next flush
                 log.warning("cannot read the recorder journal %s: %s", path, exc)
                 continue
-            for line in text.splitlines():
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(entry, dict) and ("insert" in entry or "update" in entry):
-                    entries.append(entry)
-        return list(self._replay), entries
+            entries, unreadable = read_segment(data)
+            replay.entries += entries
+            if unreadable:
+                replay.damaged.append(DamagedSegment(path, len(entries), unreadable))
+            else:
+                replay.whole.append(path)
+        replay.entries = recover_inserts(replay.entries)
+        return replay
+
+    def set_aside(self, damaged: list[DamagedSegment]) -> list[Path]:
+        """Keep `damaged` segments beside the journal under a name no replay reads (what
+        they could give is durable elsewhere now); where each went. Each is said once, with
+        its counts, in a WARNING."""
+        kept: list[Path] = []
+        for segment in damaged:
+            target = _free_name(segment.path.with_name(segment.path.name + DAMAGED_SUFFIX))
+            try:
+                segment.path.rename(target)
+            except OSError as exc:  # replayed again next start (idempotent) and said again
+                log.warning("could not set the damaged journal %s aside: %s", segment.path, exc)
+                continue
+            kept.append(target)
+            log.warning(
+                "the recorder journal %s had %d unreadable line(s) (damaged on disk); %d "
+                "entr(ies) were read and stored; kept as %s for you to look at",
+                segment.path.name,
+                segment.unreadable,
+                segment.read,
+                target,
+            )
+        self._forget([segment.path for segment in damaged])
+        return kept
 
     def drop(self, segments: list[Path]) -> None:
         """Delete `segments`: what they hold is durable elsewhere now."""
@@ -135,6 +190,9 @@ class RecorderJournal:
                 path.unlink(missing_ok=True)
             except OSError as exc:  # replayed again next start: harmless
                 log.debug("could not delete the recorder journal %s: %s", path, exc)
+        self._forget(segments)
+
+    def _forget(self, segments: list[Path]) -> None:
         gone = set(segments)
         self._sealed = [path for path in self._sealed if path not in gone]
         self._replay = [path for path in self._replay if path not in gone]
@@ -146,6 +204,27 @@ class RecorderJournal:
         return self._dir / f"{JOURNAL_PREFIX}{seq:08d}{_SUFFIX}"
 
 
+def left_by_an_earlier_run(directory: Path) -> list[str]:
+    """The recorder's files in `directory` that only a run of the gateway makes (the spill
+    reserve is made at every start with room for it): a sign that a store was used here.
+    Blocking: a directory listing."""
+    names = [name for name in (RESERVE_FILE, SPILL_FILE) if (directory / name).exists()]
+    return names + sorted(path.name for path in directory.glob(f"{JOURNAL_PREFIX}*"))
+
+
 def _seq_of(path: Path) -> int | None:
-    middle = path.name[len(JOURNAL_PREFIX) : -len(_SUFFIX)]
-    return int(middle) if middle.isdigit() else None
+    """The number of a segment (`recorder-journal.00000012.jsonl`) or of one kept aside
+    (`...jsonl.damaged`), else None."""
+    middle, suffix, rest = path.name[len(JOURNAL_PREFIX) :].partition(_SUFFIX)
+    if not suffix or not middle.isdigit() or (rest and not rest.startswith(DAMAGED_SUFFIX)):
+        return None
+    return int(middle)
+
+
+def _free_name(path: Path) -> Path:
+    """`path`, or `path.2`, `path.3` ...: the first that does not exist."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.{n}")
+    return candidate

@@ -27,6 +27,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.events import RequestFinished
+from llmgw_desktop.engine.outage import Outage
 from llmgw_desktop.engine.recorder.refusal_rows import (
     add_counts,
     counts_since,
@@ -178,19 +179,22 @@ class RefusalCounter:
     async def run_forever(self) -> None:
         """Flush on an interval until cancelled; `close()` does the last one. While the store
         refuses writes (a full disk, a damaged file) the interval doubles up to a minute and
-        each new error is logged once, not every two seconds: the counts wait in memory."""
-        delay, last_error = FLUSH_EVERY_S, ""
+        an outage is logged when it starts and when it ends, not every two seconds nor at each
+        new wording: the counts wait in memory."""
+        delay, outage = FLUSH_EVERY_S, Outage()
         while True:
             await asyncio.sleep(delay)
             try:
                 await self.flush()
             except Exception as error:
-                if str(error) != last_error:
+                if outage.failed(str(error)):
                     log.warning("could not write the refusal counts (%s); will retry", error)
-                    last_error = str(error)
                 delay = min(FLUSH_BACKOFF_MAX_S, delay * 2)
             else:
-                delay, last_error = FLUSH_EVERY_S, ""
+                end = outage.recovered()
+                if end is not None:
+                    log.warning("the refusal counts are written again (%s)", end.describe())
+                delay = FLUSH_EVERY_S
 
     async def close(self) -> None:
         await self.flush()

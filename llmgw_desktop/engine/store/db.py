@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from llmgw_desktop.engine.errors import DiskRefused, EngineError
 from llmgw_desktop.engine.store.errors import StoreError, StoreUnavailable
 from llmgw_desktop.engine.store.health import StoreHealth
 from llmgw_desktop.engine.store.models import Models
@@ -75,6 +76,11 @@ class StoreEngine(Protocol):
         was lost), else None: a store that is there but refuses is not unreachable."""
         ...
 
+    def refused_by_disk(self, exc: BaseException) -> tuple[str, str] | None:
+        """When `exc` is the disk's refusal of a write (full, over quota, read-only): what that
+        means and the words it came in; else None."""
+        ...
+
     def serialize(self, db: peewee.Database, key: str) -> None:
         """Inside a `run`: until this transaction ends, every other process's transaction that
         serializes on the same `key` waits (a check-then-write that must not interleave)."""
@@ -89,9 +95,13 @@ class Database:
         *,
         url: str = "",
         on_health_change: Callable[[str | None], None] | None = None,
+        earlier_run: Callable[[], list[str]] | None = None,
     ) -> None:
-        """`path` is the SQLite file; a `postgresql://` `url` selects PostgreSQL instead."""
+        """`path` is the SQLite file; a `postgresql://` `url` selects PostgreSQL instead.
+        `earlier_run` names the files a run of the gateway left beside it (blocking), so an
+        empty SQLite file there is said to be a database emptied, not a fresh install."""
         self.path = path
+        self._earlier_run = earlier_run
         self.engine: StoreEngine = PostgresEngine(url) if url else SqliteEngine(path)
         self._executor: ThreadPoolExecutor | None = None
         self._readers: ThreadPoolExecutor | None = None
@@ -134,6 +144,25 @@ class Database:
         if self.engine.urgent:
             self._urgent = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmgw-db-urgent")
         log.info("store open at %s (schema %d)", self.engine.where, self.schema_version)
+        if isinstance(self.engine, SqliteEngine) and self.engine.found_empty:
+            await self._note_emptied()
+
+    async def _note_emptied(self) -> None:
+        """An empty database file where a run has been: say so, never pass it off as a fresh
+        install (what it held is gone: jobs, sessions, the vault's keys, recorder rows)."""
+        signs = [] if self._earlier_run is None else await asyncio.to_thread(self._earlier_run)
+        if not signs:
+            return
+        log.warning(
+            "the database %s was empty (0 bytes) although the gateway has run here before "
+            "(%s beside it): it now starts empty, without the jobs, sessions, vault keys and "
+            "recorder rows it held; if you have a copy of it, stop the gateway and put it back",
+            self.path,
+            ", ".join(signs[:3]) + (" ..." if len(signs) > 3 else ""),
+        )
+        self.health.report(
+            "database", "was empty (0 bytes) at start although the gateway has run here before"
+        )
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run `fn` on a database thread and return its result.
@@ -184,31 +213,34 @@ class Database:
                 raise
             raise unavailable from exc
 
-    def _failure(self, exc: Exception) -> StoreUnavailable | None:
+    def _failure(self, exc: Exception) -> EngineError | None:
         """What a failed call raises instead of `exc`: `StoreUnavailable` when the server cannot
-        be reached (a retryable 503 for a request that needs the store), else None (`exc`
-        itself); either way a failure that means the store cannot take writes makes `/health`
-        degraded."""
+        be reached (a retryable 503 for a request that needs the store), `DiskRefused` when
+        the disk refused the write (a retryable 507 naming it: the log may be on that disk),
+        else None (`exc` itself); either way a failure that means the store cannot take writes
+        makes `/health` degraded."""
         reason = self.engine.unreachable(exc)
         if reason is not None:
             self.health.report("store", f"cannot reach the database ({reason})")
             return StoreUnavailable(self.engine.where, reason)
+        refused = self.engine.refused_by_disk(exc)
+        if refused is not None:
+            self.health.report("store", refused[1])  # the disk's words (a rollback's hid them)
+            return DiskRefused(f"the database {self.engine.where}", *refused)
         if self.is_write_failure(exc):
             self.health.report("store", str(exc))
         return None
 
     def is_write_failure(self, exc: BaseException) -> bool:
         """True when `exc` says the store cannot take writes (full, read-only, damaged, gone)."""
-        return isinstance(exc, StoreUnavailable) or self.engine.is_write_failure(exc)
+        return isinstance(exc, StoreUnavailable | DiskRefused) or self.engine.is_write_failure(exc)
 
     def log_failure(self, logger: logging.Logger, what: str, exc: BaseException) -> None:
-        """Log a background write or read that failed: a DEBUG line while the server cannot be
-        reached (`health` said so once, with a WARNING, for the whole outage), one WARNING line
-        when the store cannot take writes, else an ERROR with the traceback (a bug)."""
-        if isinstance(exc, StoreUnavailable):
+        """Log a background write or read that failed: a DEBUG line when the store cannot be
+        reached or cannot take writes (`health` said so once, with a WARNING, for the whole
+        outage, and says when it ends), else an ERROR with the traceback (a bug)."""
+        if self.is_write_failure(exc):
             logger.debug("%s: %s", what, exc)
-        elif self.is_write_failure(exc):
-            logger.warning("%s: %s", what, exc)
         else:
             logger.error("%s", what, exc_info=exc)
 

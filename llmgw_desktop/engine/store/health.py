@@ -19,12 +19,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from llmgw_desktop.engine.outage import Outage
+
 __all__ = [
     "QUICK_CHECK_BUDGET_S",
     "StoreHealth",
     "check_store",
     "is_write_failure",
     "quick_check",
+    "refused_by_disk",
 ]
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,12 @@ log = logging.getLogger(__name__)
 QUICK_CHECK_BUDGET_S = 10.0
 QUICK_CHECK_MAX_ERRORS = 5
 REASON_CHARS = 200
+_CHAIN_MAX = 5  # exceptions followed back through `__cause__`/`__context__` (no cycle held)
+_DISK_ERRNOS = {
+    errno.ENOSPC: "it is full",
+    errno.EDQUOT: "it is over its quota",
+    errno.EROFS: "it is read-only",
+}
 # sqlite3 messages of a store that cannot take writes (as opposed to a query's own mistake).
 _FAILURE_WORDS = (
     "disk is full",
@@ -48,22 +57,68 @@ _FAILURE_WORDS = (
 )
 
 
+def refused_by_disk(exc: BaseException) -> tuple[str, str] | None:
+    """When `exc` (an SQLite error or an `OSError`, or what it hides) is the disk's refusal of
+    a write: what that means ("it is full", "it is read-only" ...) and the words it came in;
+    None for any other failure (damage included: that is the file, not the disk)."""
+    for seen in _chain(exc):
+        if isinstance(seen, OSError):
+            if seen.errno in _DISK_ERRNOS:
+                return _DISK_ERRNOS[seen.errno], seen.strerror or ""
+            continue
+        if not isinstance(seen, sqlite3.DatabaseError) and type(seen).__module__ != "peewee":
+            continue
+        text = str(seen).lower()
+        if "disk is full" in text or "no space left" in text:
+            return "it is full", str(seen)
+        if "readonly" in text or "read-only" in text:
+            return "it is read-only", str(seen)
+    return None
+
+
 def is_write_failure(exc: BaseException) -> bool:
-    """True when `exc` says the file is damaged, read-only or out of space."""
-    if isinstance(exc, OSError):
-        return exc.errno in (errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT)
-    if not isinstance(exc, sqlite3.DatabaseError) and type(exc).__module__ != "peewee":
-        return False
-    text = str(exc).lower()
-    return any(word in text for word in _FAILURE_WORDS)
+    """True when `exc` (or what it hides) says the file is damaged, read-only or out of
+    space."""
+    for seen in _chain(exc):
+        if isinstance(seen, OSError):
+            if seen.errno in (errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT):
+                return True
+        elif isinstance(seen, sqlite3.DatabaseError) or type(seen).__module__ == "peewee":
+            text = str(seen).lower()
+            if any(word in text for word in _FAILURE_WORDS):
+                return True
+    return False
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it was raised from or while handling, nearest first. After SQLITE_FULL,
+    SQLite has already rolled back, and peewee's `atomic()` then fails its own rollback
+    ("cannot rollback - no transaction is active"): the disk's refusal is the context."""
+    found: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(found) < _CHAIN_MAX:
+        found.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return found
 
 
 class StoreHealth:
-    """The problems each part of the gateway has with the store now, by part."""
+    """The problems each part of the gateway has with the store now, by part.
 
-    def __init__(self, on_change: Callable[[str | None], None] | None = None) -> None:
+    Each part's problem is one outage: a WARNING when it starts, one when it ends with how many
+    failures it counted and for how long; new wording meanwhile (a reset, then a refusal) only
+    updates the reason (and tells the listener), at DEBUG."""
+
+    def __init__(
+        self,
+        on_change: Callable[[str | None], None] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """`on_change` hears the new `reason` (None when all is well) at every change."""
         self._problems: dict[str, str] = {}
+        self._outages: dict[str, Outage] = {}
+        self._clock = clock
         self._on_change = on_change
 
     @property
@@ -78,17 +133,29 @@ class StoreHealth:
         return "; ".join(f"{part}: {problem}" for part, problem in sorted(self._problems.items()))
 
     def report(self, part: str, problem: str) -> None:
+        """`part` failed (again) because of `problem`: said when its outage starts."""
         problem = " ".join(problem.split())[:REASON_CHARS]
+        outage = self._outages.setdefault(part, Outage(self._clock))
+        if outage.failed(problem):
+            log.warning("store degraded (%s): %s", part, problem)
+        elif self._problems.get(part) != problem:
+            log.debug("store still degraded (%s), now: %s", part, problem)
         if self._problems.get(part) == problem:
             return
         self._problems[part] = problem
-        log.warning("store degraded (%s): %s", part, problem)
         self._changed()
 
     def clear(self, *parts: str) -> None:
-        cleared = [part for part in parts if self._problems.pop(part, None) is not None]
-        if cleared:
-            log.warning("store writable again (%s)", ", ".join(cleared))
+        """`parts` write again: each outage's end said once, with its count and length."""
+        ended: list[str] = []
+        for part in parts:
+            if self._problems.pop(part, None) is None:
+                continue
+            outage = self._outages.pop(part, None)
+            end = None if outage is None else outage.recovered()
+            ended.append(part if end is None else f"{part}, {end.describe()}")
+        if ended:
+            log.warning("store writable again (%s)", "; ".join(ended))
             self._changed()
 
     def _changed(self) -> None:

@@ -56,6 +56,7 @@ MIGRATION_LOCK = 0x6C6C6D6777  # "llmgw"
 # query's own mistake: out of resources (53: disk full, out of memory, too many connections),
 # read-only (25006), data or index corruption (XX001, XX002), the connection lost (08).
 _FAILURE_CLASSES = ("53", "08")
+_DISK_FULL = "53100"
 _GONE_CODES = ("57P01", "57P02", "57P03")
 _FAILURE_CODES = ("25006", "XX001", "XX002", *_GONE_CODES)
 
@@ -159,6 +160,13 @@ class PostgresEngine:
         if code is None:
             return isinstance(exc, peewee.InterfaceError | peewee.OperationalError)
         return code.startswith(_FAILURE_CLASSES) or code in _FAILURE_CODES
+
+    def refused_by_disk(self, exc: BaseException) -> tuple[str, str] | None:
+        """When the server says its disk is full (SQLSTATE 53100, `disk_full`): that, and its
+        words."""
+        if _sqlstate(exc) != _DISK_FULL:
+            return None
+        return "it is full (on the database server)", str(exc).split("\n", 1)[0]
 
     def unreachable(self, exc: BaseException) -> str | None:
         """The first line of `exc` when it says the server is gone: the connect failed (no

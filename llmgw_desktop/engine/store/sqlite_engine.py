@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from llmgw_desktop.engine.store.errors import StoreError
-from llmgw_desktop.engine.store.health import check_store, is_write_failure
+from llmgw_desktop.engine.store.health import check_store, is_write_failure, refused_by_disk
 from llmgw_desktop.engine.store.migrations import MIGRATIONS, apply_migrations
 from llmgw_desktop.engine.store.orm import peewee
 
@@ -44,6 +44,9 @@ class SqliteEngine:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # The file was there with nothing in it when opened: an install that never wrote it,
+        # or a database emptied (`Database.open` asks whether an earlier run used it).
+        self.found_empty = False
 
     @property
     def where(self) -> str:
@@ -56,6 +59,7 @@ class SqliteEngine:
             StoreError: the file is not a database, is from a newer version, or is unreadable.
         """
         try:
+            self.found_empty = self.path.exists() and self.path.stat().st_size == 0
             _create_private_file(self.path)
         except OSError as exc:
             raise StoreError(
@@ -103,6 +107,10 @@ class SqliteEngine:
     def unreachable(self, exc: BaseException) -> str | None:
         """Never: the file is here (a full disk or damage is a write failure instead)."""
         return None
+
+    def refused_by_disk(self, exc: BaseException) -> tuple[str, str] | None:
+        """What it means, and said, when `exc` is the disk's refusal (full, read-only ...)."""
+        return refused_by_disk(exc)
 
     shared = False
     readers = 0  # reads share the one connection: `Database.read` is `run` here

@@ -48,6 +48,12 @@ from llmgw_desktop import __version__
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
 from llmgw_desktop.engine.redact import redact
 from llmgw_desktop.engine.telemetry.base import Attributes, SpanLike, Telemetry
+from llmgw_desktop.engine.telemetry.export_watch import (
+    SDK_EXPORT_LOGGERS,
+    ExportWatch,
+    WatchedMetrics,
+    WatchedSpans,
+)
 
 if TYPE_CHECKING:
     from llmgw_desktop.config.settings import Settings
@@ -110,12 +116,21 @@ class OtlpTelemetry(Telemetry):
             sampler=ParentBased(TraceIdRatioBased(ratio)),
             shutdown_on_exit=False,  # `close()` does it, within the stop's time
         )
+        # Failed exports said once an outage, not once a try (`export_watch.py`).
+        where = base or "the OTEL_EXPORTER_OTLP_* endpoint (or localhost:4318)"
+        self._watches = (ExportWatch("traces", where), ExportWatch("metrics", where))
+        for watch in self._watches:
+            for name in SDK_EXPORT_LOGGERS:
+                logging.getLogger(name).addFilter(watch.filter)
         self._provider.add_span_processor(
             BatchSpanProcessor(
-                OTLPSpanExporter(
-                    endpoint=f"{base}/v1/traces" if base else None,
-                    headers=headers,
-                    timeout=EXPORT_TIMEOUT_S,
+                WatchedSpans(
+                    OTLPSpanExporter(
+                        endpoint=f"{base}/v1/traces" if base else None,
+                        headers=headers,
+                        timeout=EXPORT_TIMEOUT_S,
+                    ),
+                    self._watches[0],
                 )
             )
         )
@@ -125,10 +140,13 @@ class OtlpTelemetry(Telemetry):
             shutdown_on_exit=False,
             metric_readers=[
                 PeriodicExportingMetricReader(
-                    OTLPMetricExporter(
-                        endpoint=f"{base}/v1/metrics" if base else None,
-                        headers=headers,
-                        timeout=EXPORT_TIMEOUT_S,
+                    WatchedMetrics(
+                        OTLPMetricExporter(
+                            endpoint=f"{base}/v1/metrics" if base else None,
+                            headers=headers,
+                            timeout=EXPORT_TIMEOUT_S,
+                        ),
+                        self._watches[1],
                     ),
                     export_interval_millis=EXPORT_EVERY_MS,
                 )
@@ -325,12 +343,21 @@ class OtlpTelemetry(Telemetry):
             except Exception:  # an exporter that cannot reach its endpoint: said, never fatal
                 log.warning("OpenTelemetry export did not shut down cleanly", exc_info=True)
             finally:
+                self._unwatch()
                 with contextlib.suppress(RuntimeError):  # the loop has gone: nobody waits
                     loop.call_soon_threadsafe(done.set)
 
         threading.Thread(target=shutdown, name="otel-shutdown", daemon=True).start()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), STOP_WAIT_S)
+
+    def _unwatch(self) -> None:
+        """After the last export (on the shutdown's thread, however long it took): say an
+        outage still open, and let the SDK's loggers be."""
+        for watch in self._watches:
+            watch.at_stop()
+            for name in SDK_EXPORT_LOGGERS:
+                logging.getLogger(name).removeFilter(watch.filter)
 
 
 def _lower(carrier: Mapping[str, str]) -> dict[str, str]:

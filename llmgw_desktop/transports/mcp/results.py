@@ -18,7 +18,14 @@ from typing import Any, ParamSpec
 
 from mcp_types import CallToolResult, TextContent
 
-from llmgw_desktop.engine.api import Deferred, EngineError, ErrorCode, JobView, Outcome
+from llmgw_desktop.engine.api import (
+    Deferred,
+    EngineError,
+    ErrorCode,
+    JobView,
+    Outcome,
+    disk_refusal,
+)
 
 __all__ = [
     "INLINE_TEXT_LIMIT",
@@ -68,7 +75,11 @@ def guarded(
             return await fn(*args, **kwargs)
         except EngineError as error:
             return tool_error(error)
-        except Exception:
+        except Exception as exc:
+            refused = disk_refusal(exc)
+            if refused is not None:  # said in the answer: the log may be on that disk
+                log.warning("tool %s: %s", getattr(fn, "__name__", "?"), refused.message)
+                return tool_error(refused)
             log.exception("tool %s failed", getattr(fn, "__name__", "?"))
             return tool_error(
                 EngineError(

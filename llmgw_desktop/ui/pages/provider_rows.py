@@ -259,12 +259,13 @@ def _from_calls(
     engine: Engine, recorded_as: str, state: str, reason: str, attention: str
 ) -> tuple[str, str, str]:
     """A usable provider's words from its recent calls: "Failing" (failures in a row, or most
-    calls failing), "Some calls fail", else the words given."""
-    health = engine.provider_health.of(recorded_as)
+    calls failing), "Some calls fail", else the words given. The engine's one decision
+    (`engine.providers.health`), which `/health` and `/v1/providers` show too."""
+    health = engine.providers.health(recorded_as)
     if health.state == HealthState.FAILING:
-        return "Failing", health.describe(), ERROR
+        return "Failing", health.reason, ERROR
     if health.state == HealthState.DEGRADED:
-        return "Some calls fail", health.describe(), WARNING
+        return "Some calls fail", health.reason, WARNING
     return state, reason, attention
 
 

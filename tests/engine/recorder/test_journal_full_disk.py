@@ -37,7 +37,7 @@ journal.close()
 
 again = RecorderJournal(directory)
 again.open()
-_, entries = again.take_replay()
+entries = again.take_replay().entries
 print(json.dumps([e["update"] for e in entries]))
 """
 

@@ -9,6 +9,7 @@ the contract. What the gateway sends is the SDK exporter's own protobuf, unmodif
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.conftest import free_port
 from tests.fakes.upstream import (
     ANTHROPIC_OUTPUT_TOKENS,
     OPENAI_OUTPUT_TOKENS,
@@ -71,9 +73,8 @@ def _value(value: AnyValue) -> Any:
     return getattr(value, kind) if kind else None
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    found = Receiver("")
+def receiver_app(found: Receiver) -> web.Application:
+    """A receiver of OTLP/HTTP traces and metrics, keeping what it decodes in `found`."""
 
     async def traces(request: web.Request) -> web.Response:
         assert request.content_type == "application/x-protobuf"
@@ -107,7 +108,13 @@ async def receiver() -> AsyncIterator[Receiver]:
     app = web.Application()
     app.router.add_post("/v1/traces", traces)
     app.router.add_post("/v1/metrics", metrics)
-    runner = web.AppRunner(app)
+    return app
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    found = Receiver("")
+    runner = web.AppRunner(receiver_app(found))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -271,3 +278,40 @@ def test_export_off_imports_no_opentelemetry_or_prometheus_client(tmp_path: Path
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", done.stdout
+
+
+async def test_an_absent_collector_is_said_when_it_starts_failing_and_when_it_works_again(
+    start_gateway: GatewayFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Nothing listens on the endpoint: each flush's export is refused and retried by the SDK
+    # (about 3 s a signal), which logged every retry and every failed batch (issue 38, item 4).
+    port = free_port()
+    absent = Receiver(f"http://127.0.0.1:{port}")
+    gateway = await traced_gateway(start_gateway, absent)
+    caplog.set_level(logging.WARNING)
+    for _ in range(2):
+        await client(gateway).chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
+        await gateway.engine.telemetry.flush()
+    runner = web.AppRunner(receiver_app(absent))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()  # the collector comes up
+        await client(gateway).chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
+        await gateway.engine.telemetry.flush()
+        assert absent.named("chat gpt-4o", SERVER)  # exported once it was there
+    finally:
+        await runner.cleanup()
+    sdk = [r.getMessage() for r in caplog.records if r.name.startswith("opentelemetry")]
+    assert sdk == [], sdk
+    said = [r.getMessage() for r in caplog.records if "OpenTelemetry export of" in r.getMessage()]
+    failing = [m for m in said if "is failing" in m]
+    again = [m for m in said if "works again" in m]
+    assert len(failing) == 2 and len(again) == 2 and len(said) == 4, said
+    assert all(absent.url in m for m in said)
+    # Two flushes failed (the SDK's own schedule may have added one more of its own).
+    counts = [int(m.split("(after ")[1].split(" ")[0]) for m in again]
+    assert all(n >= 2 for n in counts), again

@@ -1,0 +1,100 @@
+"""Each provider's health, decided once for every view: the window, `/health`, `/v1/providers`.
+
+A provider is failing when its circuit is open, when it has lasting trouble (a failed Test,
+calls refused for its credentials: `trouble.py`), or when its recent calls fail (`CallHealth`:
+failures in a row, or most calls failing); degraded when some of its calls fail. The window
+turned red on these while `/health` and `GET /v1/providers` said `available: true` and nothing
+more: now all of them read `provider_health` (through `ProvidersService.health`), so a script
+or a monitoring check sees what a person sees.
+
+What is shown to whom: the state words are safe for anyone who may read `/health` (it is public:
+the words and the provider ids, never an error's text, counts or times); the whole record
+(`to_dict`, with the window's reason line, which may quote a Test's error) is for callers the
+edge let read `/v1/providers` (docs/SECURITY.md, finding 57).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw_desktop.engine.metrics.health import HealthState, ProviderCallHealth
+from llmgw_desktop.engine.providers.trouble import Trouble
+
+__all__ = ["ProviderHealth", "provider_health", "public_summary"]
+
+# How bad each state is, for the worst of several.
+_RANK = {HealthState.UNKNOWN: 0, HealthState.OK: 1, HealthState.DEGRADED: 2, HealthState.FAILING: 3}
+
+
+@dataclass(frozen=True)
+class ProviderHealth:
+    """One provider's health: its state, why (the window's words), and its recent calls."""
+
+    provider: str  # the switch id the recorder names it by (`claude`, `openai`, `mistral-api`)
+    state: str  # `HealthState`: failing, degraded, ok or unknown (no call yet)
+    reason: str  # "" when nothing is wrong
+    source: str  # what decided it: "circuit", "test", "calls" (credentials refused) or ""
+    calls: ProviderCallHealth
+
+    @property
+    def failing(self) -> bool:
+        return self.state == HealthState.FAILING
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole record, as `GET /v1/providers` gives it (an authenticated caller)."""
+        calls = self.calls
+        return {
+            "state": self.state,
+            "reason": self.reason or None,
+            "source": self.source or None,
+            "consecutiveFailures": calls.consecutive_failures,
+            "lastError": (
+                None
+                if calls.last_error_code is None
+                else {"code": calls.last_error_code, "at": calls.last_error_at}
+            ),
+            "errorRate": None if calls.error_rate is None else round(calls.error_rate, 4),
+            "calls": calls.calls,
+            "errors": calls.errors,
+            "windowSeconds": calls.window_s,
+        }
+
+
+def provider_health(
+    provider: str,
+    *,
+    breaker: Mapping[str, Any] | None,
+    trouble: Trouble | None,
+    calls: ProviderCallHealth,
+) -> ProviderHealth:
+    """`provider`'s health from its circuit breaker (CLIs), its lasting trouble and its recent
+    calls, in that order: the first that is wrong decides (the window's own rule)."""
+    if breaker is not None and breaker.get("state") == "open":
+        reason = (
+            f"circuit open: {breaker.get('consecutiveFailures', 0)} failures in a row; calls "
+            f"are refused for {breaker.get('retryAfterSeconds', 0)} s"
+        )
+        return ProviderHealth(provider, HealthState.FAILING, reason, "circuit", calls)
+    if trouble is not None:
+        return ProviderHealth(
+            provider, HealthState.FAILING, trouble.describe(), trouble.source, calls
+        )
+    state = calls.state
+    source = "calls" if state in (HealthState.FAILING, HealthState.DEGRADED) else ""
+    return ProviderHealth(provider, state, calls.describe(), source, calls)
+
+
+def public_summary(healths: Iterable[ProviderHealth]) -> dict[str, Any]:
+    """What `/health` (public) says of the providers: the worst state, and which providers
+    are failing or degraded, by id; no counts, times or error text."""
+    known = list(healths)
+    failing = sorted(h.provider for h in known if h.state == HealthState.FAILING)
+    degraded = sorted(h.provider for h in known if h.state == HealthState.DEGRADED)
+    worst = max((h.state for h in known), key=_RANK.__getitem__, default=HealthState.OK)
+    return {
+        "state": HealthState.OK if worst == HealthState.UNKNOWN else worst,
+        "failing": failing,
+        "degraded": degraded,
+    }

@@ -1,0 +1,75 @@
+"""A recorder row as the store holds it: every text redacted, the JSON columns as JSON text.
+
+The flight recorder writes rows in this form to the store, the journal and the spill file
+alike, so a row read back from any of them is the row the store would have had. Redacting is
+done per batch (`BatchRedactor`): a batch repeats the same provider, model, caller and route
+strings row after row, and each distinct one is redacted once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmgw_desktop.engine import jsonio
+from llmgw_desktop.engine.redact import redact
+
+__all__ = ["JSON_FIELDS", "ROW_DEFAULTS", "BatchRedactor", "stored_form"]
+
+JSON_FIELDS = ("approval", "optimization", "route")
+_JSON_COLUMNS = frozenset(f"{name}_json" for name in JSON_FIELDS)
+# Written as they are: the record's own id and its gateway process's (ours), and the principal
+# every read filters on (an identity the edge decided, not text a request supplied).
+_AS_IS = frozenset({"id", "owner_principal", "owner_process"})
+
+
+# Columns the schema declares NOT NULL with a default; a record that never set them gets these.
+ROW_DEFAULTS: dict[str, Any] = {
+    "caller": "",
+    "transport": "",
+    "tool": "",
+    "attempts": 0,
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "reasoning_tokens": 0,
+    "fallback_used": 0,
+}
+
+
+class BatchRedactor:
+    """Redacts the texts of one flush, each distinct one once: a batch repeats the same
+    provider, model, caller and route strings row after row. It lives for one flush only, so
+    it keeps nothing (a secret included) in memory beyond the write."""
+
+    def __init__(self) -> None:
+        self._done: dict[str, str] = {}
+
+    def text(self, value: str) -> str:
+        done = self._done.get(value)
+        if done is None:
+            done = self._done[value] = redact(value)
+        return done
+
+    def data(self, value: Any) -> Any:
+        """JSON-like `value` with every string redacted (keys are ours and kept)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+
+def stored_form(fields: dict[str, Any], texts: BatchRedactor) -> dict[str, Any]:
+    """Fields as written: every text redacted (inside the JSON ones, string by string, so the
+    JSON stays JSON), apart from the record id and the principal. Runs on the DB thread."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in _JSON_COLUMNS:
+            value = None if value is None else jsonio.dumps_text(texts.data(value))
+        elif isinstance(value, str) and name not in _AS_IS:
+            value = texts.text(value)
+        out[name] = value
+    return out

@@ -1,0 +1,82 @@
+"""A headless or team gateway tells which provider is failing (issue 38, item 5).
+
+Eight real chat calls through the official OpenAI client, each answered 500 by the scripted
+upstream on loopback. Before, the window turned red naming OpenAI while `/health` and
+`GET /v1/providers` said `available: true` and nothing more. Now all three read the engine's one
+decision (`engine.providers.health`): `/health` (public) says which providers fail, by state and
+id only; `/v1/providers` (behind the bearer token here) gives the whole record the window shows:
+state, failures in a row, last error, error rate, the reason line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import openai
+import pytest
+
+from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.ui.attention import failing_providers
+from llmgw_desktop.ui.pages.provider_rows import load_provider_rows
+from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.transports.gateway.conftest import GatewayFactory
+
+TOKEN = "bearer-token-for-tests-0123456789-abcdefghij"
+FAILURES = 8
+
+
+async def _get(gateway: GatewayRuntime, path: str, token: str | None = None) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(gateway.base_url + path, headers=headers) as response,
+    ):
+        return response.status, await response.json(content_type=None)
+
+
+async def test_failing_upstream_calls_show_on_health_and_providers_as_in_the_window(
+    start_gateway: GatewayFactory, upstream: ScriptedUpstream
+) -> None:
+    gateway: GatewayRuntime = await start_gateway({"http.auth_token": TOKEN})
+    upstream.script(*[Reply.error(500, "the upstream broke")] * FAILURES * 3)
+    client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=TOKEN, max_retries=0)
+    for _ in range(FAILURES):
+        with pytest.raises(openai.APIStatusError):
+            await client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+            )
+
+    # The window: the header names OpenAI, the Providers page says "Failing".
+    engine = gateway.engine
+    [named] = failing_providers(engine)
+    assert (named.provider, named.name) == ("openai", "OpenAI")
+    [row] = [
+        r for r in await load_provider_rows(engine, {}, versions=False) if r.key == "api:openai"
+    ]
+    assert row.status == "Failing"
+
+    # /health, public: which provider fails, and nothing more.
+    status, health = await _get(gateway, "/health")
+    assert status == 200
+    assert health["providers"] == {"state": "failing", "failing": ["openai"], "degraded": []}
+    assert health["status"] == "ok"  # the gateway itself is fine: every gateway shares upstreams
+    assert "upstream_500" not in str(health) and "broke" not in str(health)
+
+    # /v1/providers: its authentication first, then the whole record.
+    status, _ = await _get(gateway, "/v1/providers")
+    assert status == 401
+    status, listing = await _get(gateway, "/v1/providers", TOKEN)
+    assert status == 200
+    [openai_entry] = [p for p in listing["providers"] if p["id"] == "openai"]
+    assert openai_entry["available"] is True  # set up and switched on: calls still go there
+    health_record = openai_entry["health"]
+    assert health_record["state"] == "failing"
+    assert health_record["consecutiveFailures"] == FAILURES
+    assert health_record["lastError"]["code"] == "upstream_500"
+    assert health_record["errorRate"] == 1.0
+    assert health_record["calls"] == health_record["errors"] == FAILURES
+    assert health_record["reason"] == row.reason == named.why  # the window's own words
+    assert f"{FAILURES} calls failed in a row" in health_record["reason"]
+    [anthropic] = [p for p in listing["providers"] if p["id"] == "anthropic"]
+    assert anthropic["health"]["state"] == "unknown"  # never called: nothing to say
