@@ -44,6 +44,7 @@ from llmgw_desktop.engine.metrics import (
     LiveMetrics,
     ScrapeFigures,
 )
+from llmgw_desktop.engine.own_secrets import remember_own_secrets
 from llmgw_desktop.engine.providers.accounts import CliAccounts
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
@@ -61,12 +62,10 @@ from llmgw_desktop.engine.recorder import (
     RefusalCounter,
     left_by_an_earlier_run,
 )
-from llmgw_desktop.engine.redact import known_secrets
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.settings_saver import SettingsSaver, SettingsWriter
 from llmgw_desktop.engine.shares import FairShare
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.store.location import store_password
 from llmgw_desktop.engine.tasks import TaskSupervisor
 from llmgw_desktop.engine.telemetry import start_telemetry
 from llmgw_desktop.engine.tokens.price_book import PriceBook, parse_prices
@@ -105,17 +104,7 @@ class Engine:
         (None: nothing is saved)."""
         self.settings = settings
         environ = os.environ if environ is None else environ
-        # The process's own secrets, masked by the redactor wherever it runs (the vault's
-        # master key is added where it is read).
-        known_secrets.add(
-            settings.http.auth_token,
-            settings.http.oauth.registration_secret,
-            settings.metrics.scrape_token,
-            *settings.otel.headers.values(),
-            store_password(settings.store.url),
-            environ.get("PGPASSWORD", ""),
-            environ.get("LLM_GATEWAY_MASTER_KEY", "").strip(),
-        )
+        remember_own_secrets(settings, environ)  # masked wherever they would show
         self._clock = clock
         # Every CLI and ACP agent this run offers: the shipped ones and those
         # `[providers.acp.NAME]` adds (the settings check accepted the tables).
