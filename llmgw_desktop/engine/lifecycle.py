@@ -165,6 +165,7 @@ class Lifecycle:
             self._tasks.spawn(
                 stop_left_behind(saved, self._lifeline.stop_grace_s), name="stop-left-behind"
             )
+        self._upstream_mcp.warm()  # the user's MCP servers start now, in the background
         self.started_at = self._clock()
         self.state = EngineState.RUNNING
         log.info("engine started (version %s)", __version__)

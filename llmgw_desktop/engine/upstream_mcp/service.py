@@ -265,6 +265,16 @@ class UpstreamServers:
             "stderrTail": self.stderr_tail(name),
         }
 
+    def warm(self) -> None:
+        """Start every enabled server in the background, as the gateway starts: the first list
+        then finds it running. Clients that list once without waiting long (Claude Code's
+        `-p` went on without the tools of a server still starting under load) see every tool,
+        as editors that start their MCP servers at launch do. A server that signs in with
+        OAuth waits for its first use, so no browser opens before anyone asked."""
+        for server in self.servers.values():
+            if server.config.enabled and not server.config.oauth:
+                server.wake()
+
     async def stop(self) -> None:
         """Stop every server (in parallel; each bounded by its stop grace)."""
         await asyncio.gather(*(s.stop() for s in self.servers.values()), return_exceptions=True)

@@ -4,6 +4,7 @@ official `mcp` client on our /mcp."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -151,12 +152,37 @@ async def test_a_remote_principal_gets_no_server_tools_unless_the_operator_allow
     (row,) = await rows(gateway, "shut")
     assert row["state"] == "refused" and row["error_code"] == "upstream_tool_refused", row
     assert row["owner_principal"] == "oauth:laptop-editor", row
-    # A server offering a remote principal nothing is not started for it: its list and its
-    # refused call spawned no process (nor, for an OAuth server, a sign-in in the operator's
-    # browser); the one it may use was started.
+    # A server offering a remote principal nothing is not started for it: it started once,
+    # with the gateway, for the operator, and its list and refused call started it no more.
     status = {s["name"]: s for s in gateway.engine.upstream_mcp.status()}
-    assert status["shut"]["starts"] == 0 and status["shut"]["state"] == "idle", status["shut"]
+    assert status["shut"]["starts"] == 1, status["shut"]
     assert status["open"]["state"] == "running", status["open"]
+
+
+async def test_servers_start_with_the_gateway_but_a_switched_off_or_oauth_one_waits(
+    start: Start,
+) -> None:
+    # Clients that list once without waiting (Claude Code's -p) then see every tool. An OAuth
+    # server would open the operator's browser to sign in: it waits for its first use.
+    gateway = await start(
+        {
+            "mcp.servers": {
+                "local": everything(),
+                "off": {**everything(), "enabled": False},
+                "signin": {"url": "http://127.0.0.1:9/mcp", "oauth": True},
+            }
+        }
+    )
+    servers = gateway.engine.upstream_mcp
+
+    def state(name: str) -> dict[str, object]:
+        return {s["name"]: s for s in servers.status()}[name]
+
+    async with asyncio.timeout(PROCESS_WAIT_S):
+        while state("local")["state"] != "running":  # no list was asked
+            await asyncio.sleep(0.05)
+    assert state("off")["starts"] == 0 and state("off")["state"] == "disabled", state("off")
+    assert state("signin")["starts"] == 0 and state("signin")["state"] == "idle"
 
 
 async def test_a_tool_named_for_approval_waits_for_the_desk(start: Start) -> None:
