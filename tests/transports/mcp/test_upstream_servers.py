@@ -179,7 +179,7 @@ async def test_servers_start_with_the_gateway_but_a_switched_off_or_oauth_one_wa
         return {s["name"]: s for s in servers.status()}[name]
 
     async with asyncio.timeout(PROCESS_WAIT_S):
-        while state("local")["state"] != "running":  # no list was asked
+        while state("local")["state"] != "running":  # noqa: ASYNC110 - no list asked; polled
             await asyncio.sleep(0.05)
     assert state("off")["starts"] == 0 and state("off")["state"] == "disabled", state("off")
     assert state("signin")["starts"] == 0 and state("signin")["state"] == "idle"
