@@ -14,8 +14,9 @@ def _answer(name: str, size: int) -> CachedAnswer:
     return CachedAnswer(name.encode().ljust(32, b"-"), False, b"x" * size, "{}", "{}")
 
 
-def _store(tmp_path: Path, max_bytes: int) -> tuple[ResponseStore, list[float]]:
-    now = [1000.0]
+def _store(tmp_path: Path, max_bytes: int, at: float = 1000.0) -> tuple[ResponseStore, list[float]]:
+    # The clock is set before the store starts: its index is read at once, on its thread.
+    now = [at]
     store = ResponseStore(tmp_path / "cache.sqlite3", max_bytes=max_bytes, clock=lambda: now[0])
     store.start()
     return store, now
@@ -48,8 +49,7 @@ def test_an_answer_past_its_ttl_is_gone_and_the_file_keeps_the_rest(tmp_path: Pa
     assert store.submit(lambda: store.read(_answer("short", 0).digest)).result() is None
     store.close()
     # A new process reads the index from the file: the live answer is still there.
-    again, clock = _store(tmp_path, max_bytes=10_000 * KB)
-    clock[0] = now[0]
+    again, _ = _store(tmp_path, max_bytes=10_000 * KB, at=now[0])
     again.submit(lambda: None).result()  # the index is read
     assert again.ready and again.entries == 1
     assert again.holds(_answer("long", 0).digest)
