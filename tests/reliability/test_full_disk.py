@@ -51,32 +51,40 @@ def test_full_disk_keeps_every_row_and_the_restart_replays_them(tmp_path: Path) 
             # The requests themselves never needed the disk.
             assert answered == [200] * DURING
 
-            def degraded() -> dict | None:
-                # Every answered row in the spill file, none left in memory: a row still
-                # waiting for the next flush (a second or more after a failed one) when the
-                # disk is filled again below could go nowhere, and is reported lost at the
-                # stop. On a busy machine the refill came first (once, in a parallel CI run).
+            # The failure is said while it lasts: the log names the full disk at once, and
+            # `/health` is degraded until a flush reaches the store again. That can come
+            # before the space is freed: the 4 MB spill reserve the gateway gave up to keep
+            # the rows is room the store's next write can use, and the replay then stores
+            # them (RELIABILITY.md). Either way every answered row is kept once.
+            def settled() -> dict | None:
+                # Every answered row spilled or stored, none left in memory: a row still
+                # waiting for the next flush when the disk is filled again below could go
+                # nowhere, and would be reported lost at the stop (the limit the docs state).
                 health = gw.health()
                 recorder = health["recorder"]
-                return health if recorder["spilled"] and not recorder["pending"] else None
+                if recorder["pending"]:
+                    return None
+                if recorder["spilled"] or len(rows(gw.db)) == BEFORE + DURING:
+                    return health
+                return None
 
-            health = wait_for(degraded)
-            assert health["status"] == "degraded"
-            assert health["store"]["state"] == "degraded"
-            assert "full" in health["store"]["reason"]
+            health = wait_for(settled)
+            assert "store degraded (store)" in gw.log() and "disk" in gw.log()
             assert health["recorder"]["dropped"] == 0
-            assert health["recorder"]["last_error"]
+            if health["recorder"]["spilled"]:  # still on the full disk: said on /health
+                assert health["status"] == "degraded"
+                assert "full" in health["store"]["reason"]
+                assert health["recorder"]["last_error"]
 
-            # The spill took the reserve the gateway kept for it; the disk is then filled again
-            # (whatever keeps filling a disk does not stop), and the gateway stopped on it: a
-            # clean exit, one line saying where the rows went.
+            # The disk is then filled again (whatever keeps filling a disk does not stop), and
+            # the gateway stopped on it: a clean exit, one line saying where any rows wait.
             refill = fill(gw.data, "refill.bin")
             code, out, err = gw.stop()
             assert code == 0, err
             assert "Traceback" not in err + out + gw.log()
             spill = gw.data / "recorder-spill.jsonl"
-            assert spill.exists()
-            assert "kept in" in gw.log()
+            if spill.exists():
+                assert "kept in" in gw.log()
 
             filler.unlink()
             refill.unlink()
