@@ -21,7 +21,14 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["SUPERUSER", "Cluster", "ClusterError", "find_binary", "throwaway_cluster"]
+__all__ = [
+    "SUPERUSER",
+    "Cluster",
+    "ClusterError",
+    "find_binary",
+    "steady_port",
+    "throwaway_cluster",
+]
 
 SUPERUSER = "llmgw"
 START_TIMEOUT_S = 60
@@ -47,7 +54,9 @@ def find_binary(name: str) -> str | None:
 _PORTS = range(20_000, 32_000)
 
 
-def _free_port() -> int:
+def steady_port() -> int:
+    """A free loopback port outside the ephemeral range, for a listener that closes and must
+    listen on the same port again (a cluster stopped on purpose, a proxy refusing)."""
     for _ in range(200):
         port = random.choice(_PORTS)
         with socket.socket() as probe:
@@ -82,7 +91,7 @@ class Cluster:
         self.data, self.log_file, self.port = (
             self.root / "data",
             self.root / "server.log",
-            _free_port(),
+            steady_port(),
         )
         self._options = f"{server_options} -p {self.port} -k {self.root}"
         self.running = False

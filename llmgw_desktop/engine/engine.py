@@ -132,7 +132,9 @@ class Engine:
         self.leases = JobLeases(
             self.store,
             lease_s=lease_s,
-            on_held=lambda held_until: self.lifeline.keep_until(held_until, lease_s),
+            on_held=lambda held_until, lost: self.lifeline.keep_until(
+                held_until, lease_s, lost=lost
+            ),
         )
         self.jobs = JobManager(
             JobStore(self.store),

@@ -144,6 +144,15 @@ def alive(pid: int) -> bool:
     return state not in (b"Z", b"X")
 
 
+def paused(pid: int) -> bool:
+    """The process is stopped (SIGSTOP): alive, but it runs no code until SIGCONT."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return raw[raw.rfind(b")") + 2 :].split()[0] in (b"T", b"t")
+
+
 def start_time(pid: int) -> int | None:
     """Field 22 of /proc/<pid>/stat: the start time in clock ticks since boot."""
     try:

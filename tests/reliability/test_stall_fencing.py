@@ -4,9 +4,10 @@ peer (issue 24, item 4).
 Two real gateway processes on one PostgreSQL database (`tests/e2e/team_gateways.py`) with a
 1.5 s lease. The first runs two jobs through the fake `claude`: one that answers when told to,
 one whose CLI starts a child and a grandchild and runs on. The first is stopped with SIGSTOP
-until the second has taken it for dead (the store says `interrupted`); the first job's CLI then
-answers while its gateway is still stopped. After SIGCONT the first gateway reports what the
-store says, `interrupted` with no result, as the peer does, and stops the other job's CLI tree.
+until the second has taken it for dead (the store says `interrupted`); the first job's CLI is
+told to answer while its gateway is still stopped, but its warden has paused it. After SIGCONT
+the first gateway reports what the store says, `interrupted` with no result, as the peer does,
+and kills both jobs' CLI trees.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import signal
 import time
 
 from tests.e2e.team_gateways import Team, team  # noqa: F401 - the fixture
-from tests.reliability._crash_support import ANSWER, alive, call, read_pids, wait_dead
+from tests.reliability._crash_support import ANSWER, alive, call, paused, read_pids, wait_dead
 
 LEASE_MS = 1500
 WAIT_S = 30.0
@@ -61,7 +62,7 @@ def test_a_stalled_owner_tells_what_the_store_says_and_stops_its_clis(
             lambda: states().get(answering) == "interrupted" == states().get(running),
             60,
         )
-        go.touch()  # the CLI answers while its gateway is still stopped
+        go.touch()  # the CLI would answer now, but its warden paused it
     finally:
         os.kill(first.proc.pid, signal.SIGCONT)
 
@@ -123,15 +124,16 @@ def test_a_call_resent_to_the_peer_after_a_stall_is_the_only_copy_running(
     try:
 
         def taken_for_dead() -> str | None:
-            # The CLI's life is read before the store: "stopped" means it was dead by the time
-            # the peer's mark could be seen.
-            running = alive(stalled_cli)
+            # The CLI's state is read before the store: "stopped" means it was paused (or dead)
+            # by the time the peer's mark could be seen.
+            running = alive(stalled_cli) and not paused(stalled_cli)
             if state_of(stalled) != "interrupted":
                 return None
             return "still running" if running else "stopped"
 
         verdict = wait_for("the peer taking the stalled gateway for dead", taken_for_dead, 60)
         assert verdict == "stopped", "the stalled gateway's CLI ran on after the peer took over"
+        assert paused(stalled_cli), "the warden pauses the CLI: its gateway decides once resumed"
         # The client, hearing nothing from the stalled gateway, sends the call to the peer: it
         # runs anew (the stalled job is not reusable), and is the only copy running.
         resent = call(second.url, "claude_request_async", prompt=prompt)["jobId"]
@@ -147,6 +149,8 @@ def test_a_call_resent_to_the_peer_after_a_stall_is_the_only_copy_running(
 
     told = wait_for("the resumed gateway's answer", ended_on_first)
     assert told["state"] == "interrupted", told
+    # Resumed, it learned its jobs were taken: the paused CLI was killed, never to answer.
+    assert wait_dead([stalled_cli], 10) == []
     # The resumed gateway registered again under the next epoch; the job keeps the first's.
     ((epoch,),) = team.query("SELECT epoch FROM process_leases WHERE pid = %s", first.proc.pid)
     assert epoch == 2

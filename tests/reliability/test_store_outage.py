@@ -129,8 +129,9 @@ async def test_a_job_ending_in_an_outage_keeps_its_result_and_no_live_peer_is_re
     outage_team: OutageTeam,  # noqa: F811
 ) -> None:
     """Two gateways, each with a running job; PostgreSQL stopped for two leases, and one job's
-    CLI ends meanwhile. Afterwards its row has its result, and the other's job still runs:
-    neither gateway took the other for dead because the outage kept both from renewing."""
+    CLI ends meanwhile. Nobody is told that end before the store holds it (a peer could have
+    ended the row otherwise); afterwards its row has its result, and the other's job still
+    runs: neither gateway took the other for dead because the outage kept both from renewing."""
     env = {"LLM_GATEWAY_JOB_LEASE_MS": str(LEASE_MS)}
     first, second = await asyncio.gather(
         asyncio.to_thread(outage_team.join, "first", **env),
@@ -152,11 +153,13 @@ async def test_a_job_ending_in_an_outage_keeps_its_result_and_no_live_peer_is_re
     await asyncio.to_thread(outage_team.outage)
     go.touch()  # the first job's CLI answers while the store is down
 
-    def ended_in_memory() -> bool:
+    def ended_in_memory() -> dict[str, Any] | None:
         status = call(first.url, "llm_job_status", jobId=ending)
-        return status.get("state") == "completed"
+        return status if status.get("progress", {}).get("pendingEnd") else None
 
-    await asyncio.to_thread(wait_for, "the job's end, read from memory", ended_in_memory)
+    # The end is kept in memory, and told as waiting for the store: still `running`.
+    pending = await asyncio.to_thread(wait_for, "the job's end, kept in memory", ended_in_memory)
+    assert pending["state"] == "running" and pending["progress"]["pendingEnd"] == "completed"
     # A call that needs the store now is refused as retryable, before anything runs.
     refused = await asyncio.to_thread(call, first.url, "claude_request_async", prompt="succeed")
     assert refused["error"]["code"] == "store_unavailable" and refused["error"]["retryable"]
@@ -192,6 +195,8 @@ async def test_a_job_ending_in_an_outage_keeps_its_result_and_no_live_peer_is_re
     rows = await asyncio.to_thread(wait_for, "the refused call's row", refused_stored)
     assert rows == [("refused", "store_unavailable")]
     assert state == "completed" and ANSWER in (result or ""), (state, result)
+    told = await asyncio.to_thread(call, first.url, "llm_job_result", jobId=ending)
+    assert told["state"] == "completed" and ANSWER in told["text"], told
     # Past a whole lease after both reconnected: a reaper would have struck by now.
     settled = time.monotonic() + 1.5 * LEASE_MS / 1000
     await asyncio.to_thread(wait_for, "one lease more", lambda: time.monotonic() > settled)

@@ -18,6 +18,15 @@ by the same outage can renew theirs first. Renewals have a database thread and c
 their own (`Database.run_urgent`): bulk writes on the ordered thread (a replay of spilled
 recorder rows) never delay them. On an exclusive store (SQLite, one process) the lease is kept
 for `/health` and the start ends every unfinished job instead (`JobManager.start`).
+
+**What a process may do is what it can prove.** A renewal that fails does not tell a partition
+(this process cut off, its peers still on the store and about to reap it) from an outage for
+all, so whatever the failure (reset, refused, silent, slow), the lease is held only until the
+last renewal that landed began plus one lease. The lifeline hears that time after each renewal,
+and nothing else: it pauses the jobs' CLIs before then unless a later renewal proves more
+(`providers/lifeline.py`), and kills them at once when a renewal finds the lease was taken.
+`holds()` says whether a queued job may start now: while the last renewal landed and the lease
+holds for a quarter of it more (past that the lifeline has paused the CLIs).
 """
 
 from __future__ import annotations
@@ -38,7 +47,6 @@ from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import INTERRUPTED_ERROR, without_live_owner
 from llmgw_desktop.engine.recorder.rows import close_interrupted
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.store.errors import StoreUnavailable
 from llmgw_desktop.engine.store.sql import is_postgresql, store_time
 
 __all__ = ["JobLeases", "Reaped"]
@@ -48,6 +56,14 @@ log = logging.getLogger(__name__)
 # A renewal comes every third of the lease, so two renewals can fail (a slow query, a busy
 # server) before peers take the process for dead.
 RENEWALS_PER_LEASE = 3
+# After a renewal failed, the next is tried this soon (at most a renewal's interval): the sooner
+# one lands after the store is back, the sooner paused CLIs go on, or are killed if peers took
+# this process for dead, and its views say what the store says.
+RETRY_AFTER_FAILURE_S = 1.0
+# A queued job starts only while the lease holds for this share of it more: the point where the
+# lifeline pauses the jobs' CLIs (`providers/lifeline.py`, STALL_SLACK), so a job starts only
+# while its CLI would run.
+START_MARGIN = 0.25
 NO_LEASE = "(no lease)"
 
 
@@ -81,17 +97,18 @@ class JobLeases:
         clock: Callable[[], float] | None = None,
         renew_every_s: float | None = None,
         process_id: str | None = None,
-        on_held: Callable[[float | None], Awaitable[None]] | None = None,
+        on_held: Callable[[float, bool], Awaitable[None]] | None = None,
     ) -> None:
         """`renew_every_s` defaults to a third of `lease_s`. Leases are compared across
         processes, possibly on several machines whose clocks disagree, so by default their
         times are the store's: PostgreSQL's own clock (`store_time`), else this machine's.
         `clock` replaces that (tests).
 
-        On a shared store, `on_held` hears after each renewal until when (this machine's
-        monotonic time) no peer can take this process for dead (None while the store cannot be
-        reached): the lifeline stops its CLIs before then unless told again
-        (`providers/lifeline.py`)."""
+        On a shared store, `on_held` hears after each renewal that landed until when (this
+        machine's monotonic time) no peer can take this process for dead, and whether peers had
+        taken it for dead before (its jobs' CLIs are then of a lost tenure): the lifeline pauses
+        the CLIs before that time unless told again, and kills a lost tenure's at once
+        (`providers/lifeline.py`). A renewal that fails tells it nothing: the last time stands."""
         self._db = db
         self.lease_s = lease_s
         self.renew_every_s = renew_every_s or lease_s / RENEWALS_PER_LEASE
@@ -107,6 +124,11 @@ class JobLeases:
         self._started_at: float | None = None
         self._expires_at: float | None = None
         self._renewed_at: float | None = None  # this machine's monotonic time of it
+        # Until when (monotonic) no peer can take this process for dead, as proved by the last
+        # renewal that landed: that renewal's start plus one lease.
+        self._held_until: float | None = None
+        # Set after each renewal, landed or failed, then replaced: what `renewed()` waits on.
+        self._renewal = asyncio.Event()
         self._peers = 0
         # After this process could not renew (the store was unreachable, or it stalled), its
         # view of who is alive is stale: peers cut off by the same outage need one lease to
@@ -146,16 +168,18 @@ class JobLeases:
             # On the urgent lane: a renewal queued behind a replay of spilled recorder rows
             # came too late for the warden's deadline, which stopped live jobs' CLIs.
             tick = await self._db.run_urgent(lambda: self._renew_and_reap(reap=reap))
-        except Exception as exc:
+        except BaseException:
+            # Nothing proved: the last deadline stands, whatever the failure looked like. A
+            # store that refuses or resets this process may still serve its peers (a
+            # partition), who take it for dead once the lease runs out.
             self._renew_failed = True
-            if isinstance(exc, StoreUnavailable):
-                # The store is down for peers too (an outage), who can reap nobody until they
-                # reach it and then wait a lease (above): the CLIs may go on meanwhile.
-                await self._held(None)
+            self._announce()
             raise
         # The store took the lease no earlier than this renewal began, so until then plus one
         # lease no peer takes this process for dead.
-        await self._held(now)
+        self._held_until = now + self.lease_s
+        # A lost tenure is told first: its CLIs die before anything could resume them.
+        await self._held(self._held_until, lost=tick.lost)
         self._renewed_at = time.monotonic()
         if cut_off:
             self._reap_from = self._renewed_at + self.lease_s
@@ -199,11 +223,29 @@ class JobLeases:
                 "closed %d flight-recorder row(s) of gateway processes that stopped",
                 tick.records,
             )
+        self._announce()
         return tick.reaped
 
-    async def _held(self, since: float | None) -> None:
+    async def _held(self, held_until: float, *, lost: bool) -> None:
         if self._on_held is not None and self.shared:
-            await self._on_held(None if since is None else since + self.lease_s)
+            await self._on_held(held_until, lost)
+
+    def _announce(self) -> None:
+        self._renewal.set()
+        self._renewal = asyncio.Event()
+
+    def holds(self) -> bool:
+        """Whether work may start now: on a shared store, the last renewal landed and the lease
+        holds for `START_MARGIN` of it more (see the module docstring); always elsewhere."""
+        if not self.shared:
+            return True
+        if self._renew_failed or self._held_until is None:
+            return False
+        return time.monotonic() < self._held_until - self.lease_s * START_MARGIN
+
+    async def renewed(self) -> None:
+        """Wait for the next renewal's outcome (landed or failed)."""
+        await self._renewal.wait()
 
     async def release(self) -> None:
         """Delete the lease (a clean stop: this process's jobs were ended first)."""
@@ -216,12 +258,15 @@ class JobLeases:
         renewal began: the warden's deadline is counted from there too, so a slow renewal (a
         loaded machine, a busy server) must not push the next one later by its own length."""
         due = time.monotonic()
+        every = self.renew_every_s
         while True:
-            due = max(due + self.renew_every_s, time.monotonic())
+            due = max(due + every, time.monotonic())
             await asyncio.sleep(due - time.monotonic())
             try:
                 await self.renew()
-            except Exception as exc:  # the next renewal tries again; peers wait a whole lease
+                every = self.renew_every_s
+            except Exception as exc:  # tried again soon; the lifeline pauses CLIs meanwhile
+                every = min(self.renew_every_s, RETRY_AFTER_FAILURE_S)
                 self.log_failure("could not renew this gateway process's lease", exc)
 
     def log_failure(self, what: str, exc: Exception) -> None:

@@ -19,6 +19,12 @@ stops it.
 
 Any process on the store answers for any job: waiting on, watching or cancelling a job another
 process runs polls the store, and a cancel reaches the owner as a flag it polls every flush.
+
+On a shared store the store's word is the job's: a job starts only while this process can prove
+its lease (`JobLeases.holds`), under the lease epoch it was stored with, and an end reached here
+is told to nobody before the store holds it. Until then the job reads as it was, with the end
+waiting in `progress.pendingEnd`; a peer that took this process for dead may have ended the row
+otherwise, and then that ending is what every view says (status, result, the recorder row).
 """
 
 from __future__ import annotations
@@ -235,6 +241,13 @@ class _LiveJob:
     # Its process lost its lease (it stalled past it) and a peer ended the job's row: the CLI
     # is stopped and the job ends as the store says.
     fenced: bool = False
+    # The lease epoch of its process when it was submitted: it runs only under that one.
+    epoch: int = 0
+    # Its end is reached here and not yet held by the store (shared stores only): until it is,
+    # it reads as it was (`before_end`), and `settled` is set once it is.
+    pending: bool = False
+    before_end: JobState = JobState.QUEUED
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
     final_writes: list[Callable[[], None]] = field(default_factory=list)
     last_activity_at: float | None = None  # set when it starts running, then on each sign of life
     stuck: bool = False
@@ -247,21 +260,28 @@ class _LiveJob:
         self.changed = asyncio.Event()
 
     def view(self) -> JobView:
+        state, result, error, finished_at = self.state, self.result, self.error, self.finished_at
+        progress = dict(self.progress)
+        if self.pending:
+            # The store may keep another ending (a peer took this process for dead): nobody
+            # is told this one before the store holds it.
+            progress["pendingEnd"] = state.value
+            state, result, error, finished_at = self.before_end, None, None, None
         return JobView(
             id=self.id,
             provider=self.spec.provider,
-            state=self.state,
+            state=state,
             created_at=self.created_at,
             updated_at=time.time(),
             started_at=self.started_at,
-            finished_at=self.finished_at,
+            finished_at=finished_at,
             correlation_id=self.spec.correlation_id,
             session_id=self.spec.session_id,
             attempts=self.attempts,
-            progress=dict(self.progress),
+            progress=progress,
             output=self.output,
-            result=self.result,
-            error=self.error,
+            result=result,
+            error=error,
             last_activity_at=self.last_activity_at,
             stuck=self.stuck,
         )
@@ -291,9 +311,11 @@ class JobManager:
         self._live: dict[str, _LiveJob] = {}
         self._live_by_key: dict[str, _LiveJob] = {}
         self._recent: OrderedDict[str, tuple[JobView, str]] = OrderedDict()
-        # Job ends the store could not take (it was unreachable), oldest first: tried again at
-        # every progress flush until stored.
-        self._unsaved_ends: OrderedDict[str, Callable[[], Awaitable[JobView]]] = OrderedDict()
+        # Job ends the store could not take (it was unreachable), oldest first, with the job
+        # they end: tried again at every progress flush until stored.
+        self._unsaved_ends: OrderedDict[str, tuple[_LiveJob, Callable[[], Awaitable[JobView]]]] = (
+            OrderedDict()
+        )
         self._losses_seen = 0 if leases is None else leases.losses
         self._global_slots = asyncio.Semaphore(limits.max_running)
         self._provider_slots: dict[str, asyncio.Semaphore] = {}
@@ -321,6 +343,7 @@ class JobManager:
             # On a shared store this also ends what dead processes left (their leases ran out).
             await self._leases.register()
             self._tasks.spawn(self._leases.run_forever(), name="process-lease", service=True)
+            self._tasks.spawn(self._fence_forever(), name="job-lease-fence", service=True)
         self._tasks.spawn(self._flush_forever(), name="job-progress-flusher", service=True)
         self._tasks.spawn(self._prune_forever(), name="job-pruner", service=True)
         return interrupted
@@ -383,6 +406,7 @@ class JobManager:
             raise full
         now = self._clock()
         live = _LiveJob(id=f"job_{uuid.uuid4().hex}", spec=spec, key=key, created_at=now)
+        live.epoch = 0 if self._leases is None else self._leases.epoch
         # Registered before the first await so a concurrent identical call attaches to it.
         self._live[live.id] = live
         self._live_by_key[key] = live
@@ -477,6 +501,17 @@ class JobManager:
                 provider_slots,
                 self._global_slots,
             ):
+                if not await self._lease_for(live):
+                    # A peer took this process for dead and ended the job's row: it never
+                    # starts here, and its recorder row ends as the store says.
+                    log.warning(
+                        "job %s: this process lost the lease it was stored under before it "
+                        "could start; it ends interrupted, as the store has it",
+                        live.id,
+                    )
+                    live.fenced = True
+                    final_state, live.error = JobState.INTERRUPTED, dict(INTERRUPTED_ERROR)
+                    return
                 live.state = JobState.RUNNING
                 live.started_at = self._clock()
                 live.last_activity_at = time.time()
@@ -524,6 +559,18 @@ class JobManager:
         finally:
             await self._finish(live, final_state)
 
+    async def _lease_for(self, live: _LiveJob) -> bool:
+        """Wait until this process can prove the lease `live` was stored under (True), or knows
+        it lost that one (False): no job starts while a peer may be taking it for dead."""
+        leases = self._leases
+        if leases is None:
+            return True
+        while leases.epoch == live.epoch and not live.fenced:
+            if leases.holds():
+                return True
+            await leases.renewed()
+        return False
+
     def _save_process(self, live: _LiveJob, pid: int, identity: str | None) -> None:
         # Not awaited, like the running mark: the DB thread keeps this job's writes in order.
         self._tasks.spawn(
@@ -553,6 +600,7 @@ class JobManager:
         if not can_move(live.state, state):  # cannot happen; keep the record honest if it does
             log.error("job %s cannot move from %s to %s", live.id, live.state, state)
             state = JobState.FAILED
+        live.before_end = live.state
         live.state = state
         live.finished_at = self._clock()
         write = functools.partial(
@@ -568,49 +616,70 @@ class JobManager:
             with_writes=live.final_writes if live.error is None else (),
             known=live.view(),
         )
+        # On a shared store a peer may have ended the row already: the end is told once the
+        # store holds it (`_settle`).
+        live.pending = self._leases is not None and self._leases.shared
         try:
-            final = await asyncio.shield(write())
-            if not final.finished:
-                # The row is still open under a lease epoch this process no longer holds (it
-                # was taken for dead and registered again): a peer's reaper ends it
-                # interrupted, which is what its caller is told now.
-                final = dataclasses.replace(
-                    final, state=JobState.INTERRUPTED, result=None, error=dict(INTERRUPTED_ERROR)
-                )
-            if final.state is not state:
-                # Another process took this one for dead (it stalled past its lease) and marked
-                # the row interrupted: the row keeps that, and so does whoever waits here (one
-                # truth for the client, the store and the peers; a result the store did not
-                # take is not reported).
-                log.warning(
-                    "job %s ended %s here, but another gateway process had already marked it "
-                    "%s: the store keeps that, and its caller is told so",
-                    live.id,
-                    state.value,
-                    final.state.value,
-                )
-                live.state, live.result, live.error = final.state, None, final.error
-                if live.spec.overruled is not None:
-                    live.spec.overruled(final.state)
-            self._recent[live.id] = (final, live.spec.principal)
-            while len(self._recent) > RECENT_FINISHED:
-                self._recent.popitem(last=False)
+            self._settle(live, await asyncio.shield(write()))
+        except asyncio.CancelledError:
+            # A stop while the end was being written: the flusher or the stop writes it again
+            # (the same conditional write, so the same row), and its answer settles the job.
+            self._unsaved_ends[live.id] = (live, write)
+            raise
         except Exception as exc:
             if self._store.db.is_write_failure(exc):
-                # The store cannot take it now: whoever waits gets the end from memory, and the
-                # write is tried again until it is stored (`_save_unsaved_ends`).
+                # The store cannot take it now: the write is tried again until it is stored
+                # (`_save_unsaved_ends`); meanwhile the job reads from memory (its end pending
+                # on a shared store, where a peer may end the row otherwise).
                 self._keep_unsaved_end(live, write, exc)
             else:
                 log.exception("could not record the end of job %s", live.id)
+                live.pending = False
         finally:
             live.dirty = False
             self._forget(live)
+            if not live.pending:
+                live.settled.set()
             live.done.set()
             live.touch()
             self._publish(live)
             if live.stuck:
                 live.stuck = False
                 self._publish_stuck(live, time.time())
+
+    def _settle(self, live: _LiveJob, final: JobView) -> None:
+        """The store holds `live`'s end as `final`: it is what the job says from now on."""
+        if not final.finished:
+            # The row is still open under a lease epoch this process no longer holds (it was
+            # taken for dead and registered again): a peer's reaper ends it interrupted, which
+            # is what its caller is told now.
+            final = dataclasses.replace(
+                final, state=JobState.INTERRUPTED, result=None, error=dict(INTERRUPTED_ERROR)
+            )
+        if final.state is not live.state:
+            # Another process took this one for dead (it was cut off from the store or stalled
+            # past its lease) and marked the row interrupted: the row keeps that, and so does
+            # every view here (one truth for the client, the store and the peers; a result the
+            # store did not take is not reported).
+            log.warning(
+                "job %s ended %s here, but another gateway process had already marked it %s: "
+                "the store keeps that, and its caller is told so",
+                live.id,
+                live.state.value,
+                final.state.value,
+            )
+            live.state, live.result, live.error = final.state, None, final.error
+            if live.spec.overruled is not None:
+                live.spec.overruled(final.state)
+        elif live.fenced and live.started_at is None and live.spec.overruled is not None:
+            # Its work never ran (its lease was lost first), so nothing ended its call's
+            # recorder row: it takes the store's ending too.
+            live.spec.overruled(final.state)
+        live.pending = False
+        live.settled.set()
+        self._recent[live.id] = (final, live.spec.principal)
+        while len(self._recent) > RECENT_FINISHED:
+            self._recent.popitem(last=False)
 
     def _keep_unsaved_end(
         self, live: _LiveJob, write: Callable[[], Awaitable[JobView]], exc: BaseException
@@ -622,7 +691,7 @@ class JobManager:
                 live.id,
                 exc,
             )
-        self._unsaved_ends[live.id] = write
+        self._unsaved_ends[live.id] = (live, write)
         self._recent[live.id] = (live.view(), live.spec.principal)
         while len(self._unsaved_ends) > MAX_UNSAVED_ENDS:
             lost, _ = self._unsaved_ends.popitem(last=False)
@@ -643,25 +712,25 @@ class JobManager:
             Exception: the store's failure, for the caller to log.
         """
         while self._unsaved_ends:
-            job_id, write = next(iter(self._unsaved_ends.items()))
+            job_id, (live, write) = next(iter(self._unsaved_ends.items()))
             try:
                 stored = await asyncio.shield(write())
             except Exception as exc:
                 if self._store.db.is_write_failure(exc):
                     raise
-                del self._unsaved_ends[job_id]
+                self._unsaved_ends.pop(job_id, None)
                 log.exception("could not record the end of job %s", job_id)
                 continue
-            del self._unsaved_ends[job_id]
-            held = self._recent.get(job_id)
-            if held is not None and stored.state is not held[0].state:
-                log.warning(
-                    "job %s ended %s here, but the store had it %s by the time it could be "
-                    "written: the store keeps that",
-                    job_id,
-                    held[0].state.value,
-                    stored.state.value,
-                )
+            # Popped, not deleted: a stop and the flusher may both have written it (the same
+            # conditional write twice gives the same row).
+            if self._unsaved_ends.pop(job_id, None) is None:
+                continue
+            # What the store holds is the job's end for every view from now on: a peer that
+            # took this process for dead meanwhile ended the row otherwise (then the recorder
+            # row is corrected too).
+            self._settle(live, stored)
+            live.touch()
+            self._publish(live)
             if not self._unsaved_ends:
                 log.warning("every job end that waited for the store is stored")
 
@@ -698,10 +767,11 @@ class JobManager:
         live = self._live.get(job_id)
         if view.finished:
             return view
-        if live is None:  # another gateway process runs it: its row tells
+        if live is None:  # another gateway process runs it (or its end waits for the store)
             return await self._poll(job_id, principal, timeout_s, lambda seen: seen.finished)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(live.done.wait(), timeout_s)
+            # Until the store holds its end: a caller is told no ending the store may not keep.
+            await asyncio.wait_for(live.settled.wait(), timeout_s)
         return await self.get(job_id, principal)
 
     async def watch(self, job_id: str, principal: str, timeout_s: float) -> JobView:
@@ -950,16 +1020,28 @@ class JobManager:
                     log, "could not read the cancels other gateway processes sent", exc
                 )
 
+    async def _fence_forever(self) -> None:
+        """Fence the jobs of a lost tenure as soon as the renewal that found it lost is done,
+        not at the next flush: a job whose work was held up (awaiting the store it was cut off
+        from) must not start its CLI once the next renewal proves the new tenure."""
+        assert self._leases is not None
+        while True:
+            await self._leases.renewed()
+            self._fence_if_lease_lost()
+
     def _fence_if_lease_lost(self) -> None:
         """After this process lost its lease (a peer took it for dead and ended its jobs'
-        rows), stop the CLIs of the jobs it had then: their rows say `interrupted` already, and
-        a CLI that went on would do work nobody will be told of."""
+        rows), stop the jobs stored under the lost epoch: their rows say `interrupted` already,
+        and a CLI that went on would do work nobody will be told of (the lifeline killed those
+        running; this ends the rest, queued or about to start one)."""
         if self._leases is None or self._leases.losses == self._losses_seen:
             return
         self._losses_seen = self._leases.losses
-        lost_at = self._clock()
+        epoch = self._leases.epoch
         for live in list(self._live.values()):
-            if live.task is not None and live.created_at < lost_at and not live.fenced:
+            # One whose end is being written is left to finish: the store's answer settles it.
+            finishing = live.finished_at is not None
+            if live.task is not None and live.epoch < epoch and not live.fenced and not finishing:
                 live.fenced = True
                 log.warning("job %s: this process lost its lease; its CLI is stopped", live.id)
                 live.task.cancel()
@@ -998,8 +1080,10 @@ class JobManager:
             await asyncio.sleep(PRUNE_EVERY_S)
 
     def _publish(self, live: _LiveJob) -> None:
+        # The state every view shows: an end the store does not hold yet is not announced.
+        state = live.before_end if live.pending else live.state
         self._events.publish(
-            JobStateChanged(live.id, live.spec.provider, live.state.value, live.spec.principal)
+            JobStateChanged(live.id, live.spec.provider, state.value, live.spec.principal)
         )
 
 

@@ -126,9 +126,9 @@ def failure_from_outcome(outcome: ProcessOutcome, provider: str) -> ProviderFail
     if outcome.ended_by == "lease_lapsed":
         # Not retried inside the job: a peer may be running the call anew by now.
         return ProviderFailure(
-            f"{provider} was stopped: this gateway stalled until its lease (jobs.lease_ms) "
-            "was about to run out, when a peer may take its jobs for dead and the call may be "
-            "sent there; send it again to run it anew",
+            f"{provider} was stopped: this gateway could not prove its lease (jobs.lease_ms) "
+            "on the shared store (cut off from it, or stalled), and a peer took its jobs for "
+            "dead; the call may have been sent there. Send it again to run it anew",
             code=ErrorCode.INTERRUPTED,
             retryable=False,
             provider=provider,

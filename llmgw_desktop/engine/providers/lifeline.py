@@ -23,18 +23,21 @@ gateway dying without a word (kill -9, a crash, the OOM killer), one layer per p
   when the gateway's handle closes, as it does when the process ends in any way, Windows ends
   every process in the job, children included.
 
-**A stalled gateway on a shared store** (SIGSTOP, a VM paused, a machine swapping) cannot stop
-its CLIs itself, and a peer takes it for dead once its lease runs out: a call re-sent to the
-peer would then run a second time while the first CLI goes on. So the lease tells the lifeline
-after each renewal until when no peer can take this process for dead (`keep_until`), and the
-warden is told to stop the CLI runs of jobs (`lease` groups) before then unless it hears again:
-the timer starts SIGTERM at `STALL_SLACK` of the lease plus the grace before the lease can run
-out, and SIGKILL comes a grace later, a quarter of the lease early. Renewals come every third
-of the lease, so a renewing gateway re-arms at least a sixth of the lease before its timer
-fires. While the store cannot be reached there is no deadline (peers cannot reap then, and wait
-a lease after they reach it again); the next renewal arms it again. Upstream MCP servers are
-`watch`ed only: they do no work for a job. Not on Windows
-(no warden); not on a store of this process alone (nobody reaps it).
+**A gateway that cannot prove its lease on a shared store** (it is cut off from the store while
+its peers are not, or stalled: SIGSTOP, a VM paused) is taken for dead by a peer once its lease
+runs out: a call re-sent to the peer would then run a second time while the first CLI goes on.
+It cannot tell a partition from an outage for all, nor can a frozen gateway act at all. So the
+lease tells the lifeline after each renewal that lands until when no peer can take this process
+for dead (`keep_until`), and the warden pauses the CLI runs of jobs (`lease` groups, SIGSTOP to
+the whole group) `STALL_SLACK` of the lease before then unless it hears again. A pause, not a
+kill: a paused CLI does nothing, and what happens next is decided by the next renewal that
+lands. If the lease still holds (an outage for all: no peer could reap), the groups go on
+(SIGCONT) and the jobs complete; if a peer took this process for dead, every leased group is
+killed at once (SIGKILL, `keep_until(..., lost=True)`), before anything could resume it, and the
+runs end `lease_lapsed`. Renewals come every third of the lease, so a renewing gateway re-arms
+at least five twelfths of the lease before its timer fires. Upstream MCP servers are `watch`ed
+only: they do no work for a job. Not on Windows (no warden); not on a store of this process
+alone (nobody reaps it).
 
 Why no child subreaper (PR_SET_CHILD_SUBREAPER): it keeps orphaned grandchildren attached to
 the gateway only while the gateway lives, which is when the process-group kill already
@@ -72,8 +75,8 @@ log = logging.getLogger(__name__)
 JOB_MARKER_ENV = "LLMGW_JOB_ID"
 PR_SET_PDEATHSIG = 1
 WARDEN_EXIT_WAIT_S = 1.0
-# The share of the lease by which a stalled gateway's CLIs are dead before any peer may take it
-# for dead: room for the warden's own delay, a loaded machine and the store's statement time.
+# The share of the lease by which an unrenewed gateway's CLIs are paused before any peer may take
+# it for dead: room for the warden's own delay, a loaded machine and the store's statement time.
 STALL_SLACK = 0.25
 # Where setpriv is looked for: system dirs only, so a user's PATH cannot stand in for it.
 SETPRIV_DIRS = ("/usr/bin", "/bin")
@@ -87,16 +90,18 @@ TIE_SCRIPT = (
 )
 
 # The warden. Its argument is the grace in seconds; its stdin carries lines:
-#   watch <pgid>            hold the group until `forget`, kill it if the gateway dies
-#   lease <pgid>            the same, and the group lives only while the lease is held (a CLI
-#                           run of a job: `arm` below)
-#   forget <pgid>           the group ended
-#   arm <seconds> <grace>   the gateway's lease holds for these seconds more: past them with no
-#                           new `arm`, the leased groups get SIGTERM, then SIGKILL after <grace>
-#   disarm                  no deadline until the next `arm` (the store is unreachable)
-# Each `arm` replaces the timer (a subshell, stopped with USR1 together with its sleep) with
-# one for the groups leased now. Signals that would end the warden with the gateway's terminal
-# are ignored: only end-of-file on stdin, the gateway gone, or the timer makes it kill.
+#   watch <pgid>     hold the group until `forget`, kill it if the gateway dies
+#   lease <pgid>     the same, and the group runs only while the lease is proved (a CLI run of
+#                    a job: `arm` below)
+#   forget <pgid>    the group ended
+#   arm <seconds>    the gateway's lease is proved for these seconds more: the leased groups
+#                    go on (SIGCONT: they may have been paused), and past them with no new
+#                    `arm` they are paused (SIGSTOP)
+#   pause            the lease is not proved now: pause the leased groups at once
+# Each `arm` replaces the timer (a subshell, stopped with USR1 together with its sleep, and
+# waited for, so a pause it was making cannot come after the SIGCONT) with one for the groups
+# leased now. Signals that would end the warden with the gateway's terminal are ignored: only
+# end-of-file on stdin, the gateway gone, makes it kill (a paused group dies at the SIGKILL).
 WARDEN_SCRIPT = r"""
 trap '' INT TERM HUP QUIT
 grace=$1
@@ -104,8 +109,14 @@ groups=
 leased=
 timer=
 disarm() {
-  [ -n "$timer" ] && kill -s USR1 "$timer" 2>/dev/null
+  if [ -n "$timer" ]; then
+    kill -s USR1 "$timer" 2>/dev/null
+    wait "$timer" 2>/dev/null
+  fi
   timer=
+}
+signal_leased() {
+  for g in $leased; do kill -s "$1" -- "-$g" 2>/dev/null; done
 }
 without() {
   kept=
@@ -117,18 +128,17 @@ while read -r verb group wait; do
     watch) groups="$groups $group" ;;
     lease) groups="$groups $group"; leased="$leased $group" ;;
     forget) groups=$(without "$group" "$groups"); leased=$(without "$group" "$leased") ;;
-    disarm) disarm ;;
+    pause) disarm; signal_leased STOP ;;
     arm)
       disarm
+      signal_leased CONT
       if [ -n "$leased" ]; then
         (
           trap 'kill -s KILL "$nap" 2>/dev/null; exit 0' USR1
           sleep "$group" &
           nap=$!
           wait "$nap"
-          for g in $leased; do kill -s TERM -- "-$g" 2>/dev/null; done
-          sleep "$wait"
-          for g in $leased; do kill -s KILL -- "-$g" 2>/dev/null; done
+          signal_leased STOP
         ) &
         timer=$!
       fi ;;
@@ -156,12 +166,10 @@ class Lifeline:
         self._warden_lock = asyncio.Lock()
         self._held: set[int] = set()
         self._leased: set[int] = set()
-        # When the warden starts stopping leased groups (monotonic), None while not armed;
-        # and the last such time that passed with groups leased (their runs were stopped).
+        # When the warden pauses the leased groups (monotonic), None before any lease.
         self._stop_at: float | None = None
-        self._stall_grace_s = stop_grace_s
-        self._lapsed_at: float | None = None
-        self._armed = False
+        # Leased groups killed because peers had taken this process for dead.
+        self._killed: set[int] = set()
         self._job: Any = None  # the Windows Job Object, made at the first CLI
         self._job_failed = False
         self._setpriv: str | None = None  # its path, "" when unusable, None before the probe
@@ -193,14 +201,21 @@ class Lifeline:
         return {}
 
     def kill_grace(self, normal_s: float) -> float:
-        """How long a run's group gets between SIGTERM and SIGKILL now."""
+        """How long a run's group gets between SIGTERM and SIGKILL now: none while the leased
+        groups may be paused (a paused process keeps SIGTERM pending, and must not run on)."""
+        if self.paused():
+            return 0.0
         return min(normal_s, self.stop_grace_s) if self.stopping else normal_s
+
+    def paused(self) -> bool:
+        """Whether the warden has paused the leased groups (the lease is not proved now)."""
+        return self._stop_at is not None and time.monotonic() >= self._stop_at
 
     async def hold(self, pid: int, *, leased: bool = False) -> str | None:
         """Watch the process group led by `pid` (just spawned) until `release`; returns the
         leader's identity to save (None where the platform gives none). A `leased` group (a
-        job's CLI) is also stopped when this process's lease is about to run out unrenewed
-        (`keep_until`)."""
+        job's CLI) is also paused while this process cannot prove its lease (`keep_until`): at
+        once if it cannot now."""
         if sys.platform == "win32":
             self._join_job(pid)
             return None
@@ -219,43 +234,50 @@ class Lifeline:
         """The group led by `pid` is gone (the run stopped it); stop watching it."""
         if pid not in self._held:
             return
-        self._note_lapse()
         self._held.discard(pid)
         self._leased.discard(pid)
+        self._killed.discard(pid)
         if self._use_warden:
             await self._tell_warden(f"forget {pid}\n" + self._arm())
 
-    async def keep_until(self, held_until: float | None, lease_s: float) -> None:
+    async def keep_until(self, held_until: float, lease_s: float, *, lost: bool = False) -> None:
         """No peer can take this process for dead before `held_until` (monotonic): have the
-        warden stop the leased groups in time unless told again. None: no deadline until the
-        next one (the store is unreachable, for the peers too)."""
-        self._note_lapse()
-        self._stall_grace_s = min(self.stop_grace_s, lease_s * STALL_SLACK)
-        self._stop_at = (
-            None if held_until is None else held_until - lease_s * STALL_SLACK - self._stall_grace_s
-        )
-        if held_until is not None:
-            self._armed = True
+        warden pause the leased groups in time unless told again (and let them go on if they
+        were paused and that time is still ahead). `lost`: peers took this process for dead
+        before this renewal, so every leased group now is of the lost tenure: killed at once."""
+        if lost:
+            self._kill_leased()
+        self._stop_at = held_until - lease_s * STALL_SLACK
         if self._use_warden and self._leased:
             await self._tell_warden(self._arm())
 
-    def lapsed_since(self, started: float) -> bool:
-        """Whether the warden may have stopped leased groups (the lease was about to run out
-        unrenewed) since `started` (monotonic): a run that ended then was stopped for it."""
-        self._note_lapse()
-        return self._lapsed_at is not None and self._lapsed_at >= started
+    def stopped_for_lease(self, pid: int) -> bool:
+        """Whether the group led by `pid` was killed because peers took this process for dead
+        (its run ends `lease_lapsed`)."""
+        return pid in self._killed
 
-    def _note_lapse(self) -> None:
-        stop_at = self._stop_at
-        if stop_at is not None and self._leased and time.monotonic() >= stop_at:
-            self._lapsed_at = stop_at
+    def _kill_leased(self) -> None:
+        if sys.platform == "win32":  # no groups to signal: the job manager cancels the runs
+            return
+        for pid in self._leased:
+            self._killed.add(pid)
+            # SIGKILL reaches a paused process too; nothing of the lost tenure runs on.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        if self._leased:
+            log.warning(
+                "killed %d CLI process group(s) of jobs a peer ended while this gateway could "
+                "not prove its lease",
+                len(self._leased),
+            )
 
     def _arm(self) -> str:
-        """The `arm` line for the warden now ("" before any lease was held)."""
+        """The warden's line for the lease now: `arm` while it is proved, `pause` once it is
+        not ("" before any lease was held)."""
         if self._stop_at is None:
-            return "disarm\n" if self._armed else ""
-        wait = max(0.0, self._stop_at - time.monotonic())
-        return f"arm {wait:.3f} {self._stall_grace_s:.3f}\n"
+            return ""
+        wait = self._stop_at - time.monotonic()
+        return f"arm {wait:.3f}\n" if wait > 0 else "pause\n"
 
     async def close(self) -> None:
         """Let the warden go (every run has ended, so it has nothing to do)."""

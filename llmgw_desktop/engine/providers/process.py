@@ -40,9 +40,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# `lease_lapsed`: killed by a signal after the lifeline's warden was due to stop it (this
-# gateway stalled past its lease on a shared store, `lifeline.py`). `finished`: a conversation
-# (an ACP agent's turn) said it was over while the process still ran; the group is then stopped.
+# `lease_lapsed`: killed because a peer took this gateway for dead while it could not prove its
+# lease on a shared store (cut off from the store, or stalled; `lifeline.py`). `finished`: a
+# conversation (an ACP agent's turn) said it was over while the process still ran; the group is
+# then stopped.
 EndedBy = Literal[
     "exit", "finished", "timeout", "idle_timeout", "output_overflow", "canceled", "lease_lapsed"
 ]
@@ -299,11 +300,7 @@ async def _run(
                     ended_by = guard.result()
                 elif talking in done and finished not in done:
                     ended_by = "finished"
-                elif (
-                    lifeline is not None
-                    and (proc.returncode or 0) < 0
-                    and lifeline.lapsed_since(started)
-                ):
+                elif lifeline is not None and lifeline.stopped_for_lease(proc.pid):
                     ended_by = "lease_lapsed"
             except asyncio.CancelledError:
                 ended_by = "canceled"

@@ -3,7 +3,8 @@ recorder rows) ended as `interrupted` by a survivor, once, and never resurrected
 
 Processes are `JobManager`s with leases of their own (test_leases.py); one "dies" by never
 renewing its lease (a renewal interval far longer than the test), as a process killed with -9
-stops renewing, while its job keeps running in memory. Reaping happens only on a store other
+stops renewing, while its job keeps running in memory: once its job runs, its lease is made to
+run out on the store (`expire_lease`). Reaping happens only on a store other
 processes share, so these run on PostgreSQL.
 """
 
@@ -26,6 +27,7 @@ from tests.engine.jobs.test_leases import (
     NEVER_S,
     Spawn,
     eventually,
+    expire_lease,
     processes,
     stored_state,
 )
@@ -43,7 +45,7 @@ def store_engine() -> str:
 async def test_a_dead_process_jobs_and_records_are_interrupted_after_its_lease(
     processes: Spawn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    dead = await processes(renew_every_s=NEVER_S)
+    dead = await processes(lease_s=5, renew_every_s=NEVER_S)
     gate = Gate()
     submitted = await dead.harness.manager.submit(dead.harness.spec(gate))
     await gate.started.wait()
@@ -53,6 +55,7 @@ async def test_a_dead_process_jobs_and_records_are_interrupted_after_its_lease(
     recorder.update(record, job_id=submitted.job_id)
     in_flight = recorder.start(principal="local", provider="openai")  # an HTTP request, no job
     await recorder.flush()
+    await expire_lease(dead)
     caplog.set_level(logging.WARNING, logger="llmgw_desktop.engine.jobs.leases")
     survivor = await processes()
 
@@ -114,10 +117,11 @@ async def test_two_reapers_at_once_mark_each_job_once(
 async def test_an_owner_that_stalled_past_its_lease_does_not_resurrect_its_job(
     processes: Spawn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    stalled = await processes(renew_every_s=NEVER_S)
+    stalled = await processes(lease_s=5, renew_every_s=NEVER_S)
     gate = Gate()
     submitted = await stalled.harness.manager.submit(stalled.harness.spec(gate))
     await gate.started.wait()
+    await expire_lease(stalled)
     survivor = await processes()
 
     async def reaped() -> bool:
@@ -142,7 +146,7 @@ async def test_an_owner_that_stalled_past_its_lease_does_not_resurrect_its_job(
 async def test_a_lease_taken_again_fences_the_old_tenure_even_where_the_row_is_still_running(
     processes: Spawn,
 ) -> None:
-    owner = await processes(renew_every_s=NEVER_S)
+    owner = await processes(lease_s=5, renew_every_s=NEVER_S)
     gate = Gate()
     submitted = await owner.harness.manager.submit(owner.harness.spec(gate))
     await gate.started.wait()
@@ -171,13 +175,13 @@ async def test_a_lease_taken_again_fences_the_old_tenure_even_where_the_row_is_s
 
 
 async def test_a_cancel_of_a_dead_process_job_ends_the_row_itself(processes: Spawn) -> None:
-    dead = await processes(lease_s=0.3, renew_every_s=NEVER_S)
+    dead = await processes(lease_s=5, renew_every_s=NEVER_S)
     gate = Gate()
     submitted = await dead.harness.manager.submit(dead.harness.spec(gate))
     await gate.started.wait()
     # A canceller that reaps nothing by itself (a long renewal) still ends the orphan.
     canceller = await processes(lease_s=5, renew_every_s=NEVER_S)
-    await asyncio.sleep(0.4)  # the dead process's lease runs out
+    await expire_lease(dead)
     began = time.monotonic()
     view = await canceller.harness.manager.cancel(submitted.job_id, "local")
     assert view.state is JobState.CANCELED and time.monotonic() - began < 2

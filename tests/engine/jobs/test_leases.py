@@ -69,6 +69,20 @@ async def eventually(check: Callable[[], Awaitable[bool]], bound_s: float = BOUN
         await asyncio.sleep(0.05)
 
 
+async def expire_lease(process: Process) -> None:
+    """Have `process`'s lease run out now, as when it stopped renewing a lease ago (killed, or
+    stalled): its row's expiry is moved into the past on the store's clock. A process whose
+    lease is about to run out starts no job, so a test's "dead" process starts its job first."""
+    Lease = process.db.models.ProcessLease
+    process_id = process.leases.process_id
+
+    def expire() -> None:
+        past = process.leases.stamp() - 1
+        Lease.update(expires_at=past).where(Lease.id == process_id).execute()
+
+    await process.db.run(expire)
+
+
 async def stored_state(process: Process, job_id: str) -> JobState:
     found = await JobStore(process.db).get(job_id)
     assert found is not None

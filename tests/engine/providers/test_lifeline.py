@@ -88,8 +88,24 @@ async def test_the_warden_kills_a_held_group_when_the_gateway_end_closes(
     await proc.wait()
 
 
+def stopped(pid: int) -> bool:
+    """Paused by SIGSTOP: alive, running no code."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    except FileNotFoundError:
+        return False
+
+
+async def until(check: Any, timeout_s: float = DEATH_S) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not check() and time.monotonic() < deadline:  # noqa: ASYNC110 - other processes
+        await asyncio.sleep(0.01)
+    return bool(check())
+
+
 @linux_only
-async def test_a_leased_group_is_stopped_before_an_unrenewed_lease_runs_out(
+async def test_a_leased_group_is_paused_before_an_unrenewed_lease_runs_out_and_goes_on_once_proved(
     tmp_path: Path, lifeline: Lifeline
 ) -> None:
     lease_s = 1.0
@@ -98,26 +114,50 @@ async def test_a_leased_group_is_stopped_before_an_unrenewed_lease_runs_out(
     mcp_server, _ = await start_tree(tmp_path / "server")
     await lifeline.hold(job_cli.pid, leased=True)
     await lifeline.hold(mcp_server.pid)  # an upstream MCP server: no job's work
-    began = time.monotonic()
     # Renewed every third of the lease, as the lease does: the warden never fires.
     for _ in range(6):
         await lifeline.keep_until(time.monotonic() + lease_s, lease_s)
         await asyncio.sleep(lease_s / 3)
-    assert alive(job_cli.pid) and alive(job_grandchild)
-    assert not lifeline.lapsed_since(began)
+        assert not stopped(job_cli.pid) and not stopped(job_grandchild)
+    assert not lifeline.paused()
     held_until = time.monotonic() + lease_s
     await lifeline.keep_until(held_until, lease_s)
-    # No renewal any more (the gateway stalled): the job's whole group is dead before the
-    # lease could run out for a peer; the server is left to the gateway's own end.
-    assert await gone(job_cli.pid, job_grandchild)
+    # No renewal lands any more (the store is cut off, or the gateway stalled): the job's whole
+    # group is paused before the lease could run out for a peer; the server is left running.
+    assert await until(lambda: stopped(job_cli.pid) and stopped(job_grandchild))
     assert time.monotonic() < held_until
-    assert alive(mcp_server.pid)
-    assert lifeline.lapsed_since(began)
-    await job_cli.wait()
+    assert not stopped(mcp_server.pid)
+    assert lifeline.paused() and lifeline.kill_grace(3.0) == 0.0
+    # A renewal lands and no peer had taken this process (an outage for all): it goes on.
+    await lifeline.keep_until(time.monotonic() + lease_s, lease_s)
+    assert await until(lambda: not stopped(job_cli.pid) and not stopped(job_grandchild))
+    assert alive(job_cli.pid) and not lifeline.stopped_for_lease(job_cli.pid)
+    # A renewal landing late proves nothing ahead: the group is paused at once.
+    await lifeline.keep_until(time.monotonic() + lease_s * 0.2, lease_s)
+    assert await until(lambda: stopped(job_cli.pid))
     await lifeline.release(job_cli.pid)
     await lifeline.release(mcp_server.pid)
-    os.killpg(mcp_server.pid, signal.SIGKILL)  # its grandchild holds the pipe too
-    await mcp_server.wait()
+    for proc in (job_cli, mcp_server):
+        os.killpg(proc.pid, signal.SIGKILL)  # its grandchild holds the pipe too
+        await proc.wait()
+
+
+@linux_only
+async def test_a_paused_group_is_killed_when_the_lease_proves_lost(
+    tmp_path: Path, lifeline: Lifeline
+) -> None:
+    lease_s = 1.0
+    job_cli, job_grandchild = await start_tree(tmp_path)
+    await lifeline.hold(job_cli.pid, leased=True)
+    await lifeline.keep_until(time.monotonic() + lease_s * 0.3, lease_s)
+    assert await until(lambda: stopped(job_cli.pid))
+    # The next renewal finds the lease was taken: the lost tenure's group dies, paused as it
+    # is, before the renewal's new deadline could let it go on.
+    await lifeline.keep_until(time.monotonic() + lease_s, lease_s, lost=True)
+    assert await gone(job_cli.pid, job_grandchild)
+    assert lifeline.stopped_for_lease(job_cli.pid)
+    assert await job_cli.wait() == -signal.SIGKILL
+    await lifeline.release(job_cli.pid)
 
 
 @linux_only
