@@ -195,6 +195,10 @@ class ApiTargets:
                     if lookup is not None:
                         answer = self._kept(lookup, answer, target)
                     return answer, None
+                if failure is not None and failure.billed and hold.output_tokens:
+                    # Billed on this hold already: another key would be a second call the
+                    # budget never admitted (another target of the route is admitted anew).
+                    return None, failure
                 if failure is not None and failure.kind == SHARE_OUTCOME:
                     # The caller's own share of this host is in use: no key of it would do.
                     return None, failure
@@ -394,7 +398,12 @@ class ApiTargets:
                 route.attempts.pop()  # the answer broke after the status was fine
                 if outgoing.notice and route.notices and route.notices[-1] == outgoing.notice:
                     route.notices.pop()
-            self._records.note_failure(route, target, key, exc, record, started)
+            # After a 2xx the upstream took the call and bills it, whatever became of the
+            # body (too large, cut, not JSON): counted as a cut stream is, never at nothing.
+            exc.billed = asked
+            self._records.note_failure(
+                route, target, key, exc, record, started, billed=incoming if asked else None
+            )
             if exc.status == 429:
                 self.keys.rest(spec.id, key, exc.retry_after_s)
             return None, exc

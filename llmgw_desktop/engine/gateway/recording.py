@@ -94,20 +94,36 @@ class RequestRecords:
         failure: UpstreamFailure,
         record: str,
         started: float,
+        *,
+        billed: ClientRequest | None = None,
     ) -> None:
-        """End an attempt's row as failed and list it in the route."""
+        """End an attempt's row as failed and list it in the route; `billed`: the request of
+        an attempt the upstream had accepted (2xx) before it failed, counted at its estimate
+        (under a hard budget, at least its hold), as a cut stream is."""
         route.attempts.append(Attempt(target.label, key.label, failure.outcome))
-        self._recorder.finish(
-            record,
-            state="failed",
-            error_code=f"upstream_{failure.outcome}",
-            http_status=failure.status,
-            attempts=len(route.attempts),
-            route=route.to_record(),
-            requested_model=route.requested_model,
-            project=route.project,
-            fallback_used=route.fallback_used,
-        )
+        if billed is not None:
+            usage = held_usage(estimated_usage(billed, 0), route.held_output, billed)
+            self.finish(
+                record,
+                route,
+                "failed",
+                usage,
+                http_status=failure.status,
+                error_code=f"upstream_{failure.outcome}",
+                estimated=True,
+            )
+        else:
+            self._recorder.finish(
+                record,
+                state="failed",
+                error_code=f"upstream_{failure.outcome}",
+                http_status=failure.status,
+                attempts=len(route.attempts),
+                route=route.to_record(),
+                requested_model=route.requested_model,
+                project=route.project,
+                fallback_used=route.fallback_used,
+            )
         log.info(
             "gateway: %s with key %s failed (%s) after %.0f ms",
             target.label,
