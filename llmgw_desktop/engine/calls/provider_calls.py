@@ -23,14 +23,13 @@ from typing import Any
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
 from llmgw_desktop.engine.budgets.holds import (
-    ESTIMATED_OUTPUT_TOKENS,
     NO_BUDGETS,
-    CallAsk,
     Hold,
     SpendGuard,
 )
 from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
+from llmgw_desktop.engine.calls.cli_spend import cli_ask
 from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
@@ -64,7 +63,6 @@ from llmgw_desktop.engine.sessions import (
     SessionStore,
 )
 from llmgw_desktop.engine.states import RecordState, record_state_of
-from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis, cost_note
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -477,13 +475,8 @@ class ProviderCalls:
         # Held while the CLI runs; `_run` counts the row right after (no await between).
         # A CLI cannot be told an output limit: it is held at its model's maximum output
         # where the table knows it, and admitted only where the budget has room for that.
-        ask = CallAsk(
-            run.params.model,
-            len(run.request.prompt) // CHARS_PER_TOKEN,
-            None,
-            default_output=self._prices.max_output_of(run.params.model) or ESTIMATED_OUTPUT_TOKENS,
-            price=self._prices.price_of(run.params.model),
-            can_limit=False,
+        ask = cli_ask(
+            self._catalog.info(run.provider), run.params.model, run.request.prompt, self._prices
         )
         hold = await self._budgets.reserve(run.principal, meta.caller, meta.project, ask)
         with _held(hold):
