@@ -96,3 +96,51 @@ async def test_claude_code_without_a_priced_model_is_held_at_its_dearest_model(
     # One job of the six and the priced one reached the vendor.
     asked = {re.search(rb"job \d", r.raw_body) for r in upstream.llm_requests}
     assert len({found.group() for found in asked if found is not None}) == 1
+
+
+async def test_a_cancelled_claude_code_job_counts_its_hold(
+    loaded: LoadedSettings,
+    offline: Path,  # noqa: F811
+    upstream: ScriptedUpstream,  # noqa: F811
+) -> None:
+    find_cli("claude")
+    # `claude-haiku-4-5` holds 64,000 tokens at $5 a million: $0.32 and its input.
+    engine = Engine(_budgeted(loaded, 1.0))
+    await engine.start()
+    admitted: list[str] = []
+    try:
+        # The legitimate path first: a failed run whose CLI says what it cost is counted at
+        # that (a call the upstream refused costs $0), not at its hold.
+        upstream.script(Reply.error(400))
+        told = await engine.calls.submit(
+            "claude", CallParams(prompt="refused upstream", model="claude-haiku-4-5"), "local"
+        )
+        failed = await _ended(engine, told.job_id)
+        told_row = await _row(engine, told.job_id)
+
+        upstream.default = Reply.ok(delay_s=60)
+        for n in range(6):
+            job = await engine.calls.submit(
+                "claude", CallParams(prompt=f"cancel me {n}", model="claude-haiku-4-5"), "local"
+            )
+            try:
+                await upstream.wait_for_requests(len(admitted) + 2, timeout=30)
+            except TimeoutError:
+                view = await _ended(engine, job.job_id)
+                assert view.error is not None and view.error["code"] == "budget_exceeded"
+                break
+            admitted.append(job.job_id)
+            cancelled = await engine.jobs.cancel(job.job_id, "local")
+            assert cancelled.state is JobState.CANCELED
+        rows = [await _row(engine, job_id) for job_id in admitted]
+        spent = engine.budget_ledger.statuses()[0].spent
+    finally:
+        await engine.stop()
+    # $1.00 holds three cancelled jobs of about $0.32; the fourth is refused.
+    assert len(admitted) == 3, rows
+    for row in rows:
+        assert row["state"] == "canceled" and row["cost_source"] == "estimate", row
+        assert row["output_tokens"] == 64_000 and row["cost_usd"] >= 0.32, row
+    assert 0.96 <= spent <= 1.0, spent
+    assert failed.state is JobState.FAILED, failed.error
+    assert told_row["cost_usd"] == 0 and told_row["cost_source"] == "cli", told_row

@@ -16,7 +16,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from llmgw_desktop.engine.budgets.holds import (
 )
 from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
-from llmgw_desktop.engine.calls.cli_spend import cli_ask
+from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask
 from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
@@ -87,6 +87,8 @@ class _Run:
     record: str  # the flight-recorder entry of this call
     notices: list[dict[str, Any]]
     optimization: dict[str, Any]  # measured before the call (the prompt's)
+    # Its budget hold, and whether its CLI ran: what the row counts if it ends without usage.
+    spend: CliSpend = field(default_factory=CliSpend)
 
 
 class ProviderCalls:
@@ -428,7 +430,11 @@ class ProviderCalls:
             # The same word as the job's own ending: `interrupted` when the gateway stops.
             ending = record_state_of(ctx.cancel_state)
             self._recorder.finish(
-                run.record, state=ending, error_code=ending.value, attempts=ctx.attempt
+                run.record,
+                state=ending,
+                error_code=ending.value,
+                attempts=ctx.attempt,
+                **self._unreported(run),
             )
             raise
         except EngineError as error:
@@ -436,7 +442,11 @@ class ProviderCalls:
             stalled = error.code == ErrorCode.INTERRUPTED
             state = RecordState.INTERRUPTED if stalled else RecordState.FAILED
             self._recorder.finish(
-                run.record, state=state, error_code=error.code, attempts=ctx.attempt
+                run.record,
+                state=state,
+                error_code=error.code,
+                attempts=ctx.attempt,
+                **self._unreported(run, error),
             )
             raise
         usage = data["usage"]
@@ -479,8 +489,18 @@ class ProviderCalls:
             self._catalog.info(run.provider), run.params.model, run.request.prompt, self._prices
         )
         hold = await self._budgets.reserve(run.principal, meta.caller, meta.project, ask)
+        run.spend.ask, run.spend.hold = ask, hold
         with _held(hold):
             return await self._attempts_held(ctx, run)
+
+    def _unreported(self, run: _Run, error: EngineError | None = None) -> dict[str, Any]:
+        """The row's tokens and cost for a job that ended without the CLI's usage
+        (`cli_spend.py`): its hold under a hard budget, or what the CLI said it cost."""
+        fields = run.spend.unreported(error)
+        if not fields:
+            return {}
+        source = fields.pop("cost_source")
+        return fields | {"route": _cost_route(source, run.meta.replay_of)}
 
     async def _attempts_held(self, ctx: JobContext, run: _Run) -> dict[str, Any]:
         directory, owned = run.resolved.working_dir, False
@@ -503,6 +523,11 @@ class ProviderCalls:
             self._gate,
             ChildFor(run.provider, run.principal, run.meta, run.params.model, str(directory)),
         )
+        run.spend.routed = acp is not None and acp.routed
+
+        def started(pid: int, identity: str | None) -> None:
+            run.spend.started = True
+            ctx.set_process(pid, identity)
 
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
@@ -516,7 +541,7 @@ class ProviderCalls:
                 environment=environment,
                 isolate_env=self._settings.providers.isolate_env,
                 on_progress=progress,
-                on_start=ctx.set_process,
+                on_start=started,
                 extra_env=extra_env,
                 lifeline=self._lifeline,
                 acp=acp,

@@ -204,6 +204,10 @@ def _failure_from_result(result: dict[str, Any], outcome: ProcessOutcome) -> Pro
     else:
         failure = failure_from_text(message, "claude")
     failure.details["session_id"] = result.get("session_id")
+    cost = result.get("total_cost_usd")
+    if isinstance(cost, int | float) and not isinstance(cost, bool):
+        # What the failed run cost by the CLI's own count: its row is counted at that.
+        failure.details["cost_usd"] = float(cost)
     if outcome.stderr_tail:
         failure.details["stderr_tail"] = tail(outcome.stderr_tail)
     return failure
