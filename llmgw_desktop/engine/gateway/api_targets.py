@@ -305,6 +305,9 @@ class ApiTargets:
                 if self._remote.keeps_owner(caller.principal, up_name)
                 else None,
             )
+        # Translated: vendor features do not cross, but an image or document named by its
+        # address does, and the target vendor fetches it (`web_fetch`).
+        self._remote.check_translated(caller.principal, incoming.name, incoming.body)
         model = target_model(
             spec.id,
             target.model,

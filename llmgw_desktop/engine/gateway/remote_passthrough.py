@@ -36,7 +36,11 @@ from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.gateway.errors import RepeatedKey, VendorFeatureRefused
-from llmgw_desktop.engine.gateway.vendor_features import FEATURES, vendor_features
+from llmgw_desktop.engine.gateway.vendor_features import (
+    FEATURES,
+    fetched_by_vendor,
+    vendor_features,
+)
 
 __all__ = [
     "MAX_OWNED_RESPONSES",
@@ -140,6 +144,20 @@ class RemotePassthrough:
         if body.get("store") is None and not self.allowed(principal, "store"):
             return {"store": False}
         return {}
+
+    def check_translated(self, principal: str, dialect: str, body: Mapping[str, Any]) -> None:
+        """Check a request translated for another dialect's upstream: vendor features do not
+        cross a translation, but an image or document named by its web address does (the
+        target vendor fetches it), so that is held to `web_fetch` as on the same-dialect path.
+
+        Raises:
+            VendorFeatureRefused: a remote principal not allowed `web_fetch` named an address.
+        """
+        if principal == LOCAL:
+            return
+        for feature in fetched_by_vendor(dialect, body):
+            if not self.allowed(principal, feature.name):
+                raise self._refusal(principal, feature.name, feature.where)
 
     @staticmethod
     def _refusal(principal: str, name: str, where: str) -> VendorFeatureRefused:
