@@ -117,7 +117,11 @@ class AnswerRelay:
         if self._telemetry.enabled:
             self._telemetry.answered(record, finish_reasons_of(incoming.name, data))
         if outgoing.owner is not None and isinstance(data, dict):
-            self._remote.owners.record(outgoing.owner, str(data.get("id") or ""))
+            self._remote.owners.record(
+                outgoing.owner,
+                str(data.get("id") or ""),
+                usage.total_input_tokens + usage.output_tokens,
+            )
         bare = raw
         if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
             raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
@@ -168,7 +172,17 @@ class AnswerRelay:
                 )
             finally:
                 if outgoing.owner is not None and outcome.response_id:
-                    self._remote.owners.record(outgoing.owner, outcome.response_id)
+                    # What a call continuing it makes the vendor read again: this exchange,
+                    # or (no usage came) what it was held for.
+                    carried = outcome.usage.total_input_tokens + outcome.usage.output_tokens
+                    self._remote.owners.record(
+                        outgoing.owner,
+                        outcome.response_id,
+                        carried
+                        or incoming.facts.estimated_tokens
+                        + route.carried_input
+                        + route.held_output,
+                    )
                 self._records.finish_stream(record, route, outcome, incoming)
 
         headers = relayable_headers(response.headers)

@@ -161,9 +161,11 @@ class ApiTargets:
         facts = incoming.facts
         # A cloud's model is priced as the model it is (a deployment's, a Bedrock id's).
         priced_as = underlying_model(spec, target.model) if spec.cloud else target.model
+        # A call continuing a stored response makes the vendor read that exchange again.
+        carried = self._remote.carried_input(caller.principal, incoming.name, incoming.body)
         ask = CallAsk(
             priced_as,
-            facts.estimated_tokens,
+            facts.estimated_tokens + carried,
             facts.max_output,
             default_output=(self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS)
             * facts.answers,
@@ -172,6 +174,7 @@ class ApiTargets:
         hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
         per_answer = None if hold.send_limit is None else max(1, hold.send_limit // facts.answers)
         route.held_output = hold.output_tokens
+        route.carried_input = carried
         # The limit is said in `x-gateway-max-tokens` where the gateway chose it: the client
         # named none, or the budget had room for less.
         route.max_tokens = per_answer if facts.max_output is None or hold.lowered else None

@@ -81,7 +81,9 @@ class RequestRecords:
         if asked:
             # The vendor goes on with an answer nobody reads, and bills it: under a hard
             # budget it is counted at what was held for it (`held_usage`).
-            usage = held_usage(estimated_usage(incoming, 0), route.held_output)
+            usage = held_usage(
+                estimated_usage(incoming, 0), route.held_output, incoming, route.carried_input
+            )
             self.finish(record, route, state, usage, error_code=code, estimated=True)
         else:
             self.finish(record, route, state, Usage(), error_code=code)
@@ -102,7 +104,9 @@ class RequestRecords:
         (under a hard budget, at least its hold), as a cut stream is."""
         route.attempts.append(Attempt(target.label, key.label, failure.outcome))
         if billed is not None:
-            usage = held_usage(estimated_usage(billed, 0), route.held_output, billed)
+            usage = held_usage(
+                estimated_usage(billed, 0), route.held_output, billed, route.carried_input
+            )
             self.finish(
                 record,
                 route,
@@ -259,7 +263,8 @@ class RequestRecords:
         if estimated:
             usage = estimated_usage(incoming, outcome.events)
         if not outcome.completed and route.held_output:
-            usage, estimated = held_usage(usage, route.held_output, incoming), True
+            usage = held_usage(usage, route.held_output, incoming, route.carried_input)
+            estimated = True
         self.finish(
             record,
             route,
@@ -284,12 +289,15 @@ class RequestRecords:
         return RecordState.CANCELED, "client_disconnected"
 
 
-def held_usage(usage: Usage, held_output: int, incoming: ClientRequest | None = None) -> Usage:
+def held_usage(
+    usage: Usage, held_output: int, incoming: ClientRequest | None = None, carried: int = 0
+) -> Usage:
     """`usage` raised to what a hard budget held for the call: its output limit, and (given
-    `incoming`) its estimated input; the larger of each (`held_output` 0: `usage` as it is)."""
+    `incoming`) its estimated input with the `carried` tokens of a stored response it continues;
+    the larger of each (`held_output` 0: `usage` as it is)."""
     if not held_output:
         return usage
-    floor = estimated_input_tokens(incoming) if incoming is not None else 0
+    floor = estimated_input_tokens(incoming) + carried if incoming is not None else 0
     # Cached input the vendor reported counts toward the floor (it is not billed twice).
     missing = max(0, floor - usage.total_input_tokens)
     return dataclasses.replace(
