@@ -30,6 +30,7 @@ from llmgw_desktop.engine.jobs.model import JobState, JobView
 from tests.contract.conftest import engine_settings, offline, upstream  # noqa: F401
 from tests.contract.offline import find_cli
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.fakes.upstream import anthropic as anthropic_fake
 
 pytestmark = pytest.mark.contract
 
@@ -144,3 +145,40 @@ async def test_a_cancelled_claude_code_job_counts_its_hold(
     assert 0.96 <= spent <= 1.0, spent
     assert failed.state is JobState.FAILED, failed.error
     assert told_row["cost_usd"] == 0 and told_row["cost_source"] == "cli", told_row
+
+
+async def test_claude_code_is_told_to_stop_at_what_its_job_held(
+    loaded: LoadedSettings,
+    offline: Path,  # noqa: F811
+    upstream: ScriptedUpstream,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A prompted model keeps Claude Code calling tools, turn after turn, each turn billed
+    100,000 input tokens ($0.30 at Claude Code's own Sonnet price): one job held at $0.96 ran
+    ten turns and cost $3. Under a hard dollar budget Claude Code is now started with
+    `--max-budget-usd` at its hold, and stops itself at the first turn past it."""
+    find_cli("claude")
+    monkeypatch.setattr(anthropic_fake, "ANTHROPIC_INPUT_TOKENS", 100_000)
+    engine = Engine(_budgeted(loaded, 1.5))
+    await engine.start()
+    try:
+        upstream.script(
+            *[Reply.tool_call("Bash", {"command": f"echo step {n}"}) for n in range(10)],
+            Reply.ok("done"),
+        )
+        job = await engine.calls.submit(
+            "claude",
+            CallParams(prompt="keep going", model="claude-sonnet-4-5", allowed_tools=("Bash",)),
+            "local",
+        )
+        view = await _ended(engine, job.job_id)
+        row = await _row(engine, job.job_id)
+        spent = engine.budget_ledger.statuses()[0].spent
+    finally:
+        await engine.stop()
+    turns = len(upstream.llm_requests)
+    # Held at $0.96 and its input: the fourth turn ($1.20) passes it, and is the last.
+    assert turns <= 4, (turns, view.state, view.error)
+    assert view.error is not None and "budget" in view.error["message"].lower(), view.error
+    assert row["cost_source"] == "cli" and row["cost_usd"] <= 1.5, row
+    assert spent <= 1.5, spent

@@ -7,6 +7,10 @@ or with an alias (`opus`) the price table does not know: such a call is held at 
 model of the CLI's family (`ProviderInfo.model_family`, `PriceBook.dearest`; of the alias's
 family where one is named), never at $0, or any number of them at once would pass a budget.
 
+A CLI cannot be told an output limit, and it may take many turns: one that can stop itself at a
+spend (Claude Code's `--max-budget-usd`) is told the dollars its hold paid for (`cap_usd`), and
+stops at the first turn past them.
+
 A job that ends without the CLI's usage (cancelled, stopped, timed out, killed, failed) ran the
 CLI, which called the vendor until then: under a hard budget its row is counted at what was
 held for it, and says its cost is estimated; a CLI that said what its failed run cost (Claude
@@ -57,6 +61,14 @@ class CliSpend:
     started: bool = False
     # Its model calls came back through the gateway, each counted on a row of its own.
     routed: bool = False
+
+    @property
+    def cap_usd(self) -> float | None:
+        """The dollars the hold paid for, which a CLI that can stop itself at a spend is
+        told (None: no hard budget held the call, or its model has no price)."""
+        if self.ask is None or self.ask.price is None or not self.hold.output_tokens:
+            return None
+        return self.ask.cost(self.hold.output_tokens).usd
 
     def unreported(self, error: EngineError | None = None) -> dict[str, Any]:
         """The recorder fields of a run that ended without the CLI's usage (`error`: how it

@@ -506,7 +506,9 @@ class ProviderCalls:
         directory, owned = run.resolved.working_dir, False
         if directory is None:
             directory, owned = await asyncio.to_thread(self._new_conversation_dir), True
-        request = dataclasses.replace(run.request, working_dir=directory)
+        request = dataclasses.replace(
+            run.request, working_dir=directory, max_budget_usd=run.spend.cap_usd
+        )
         limits = self._limits(run.params)
 
         def progress(text: str, events: int, size: int) -> None:
