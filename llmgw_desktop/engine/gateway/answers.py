@@ -125,7 +125,7 @@ class AnswerRelay:
         bare = raw
         if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
             raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
-        self._records.finish(record, route, "completed", usage, http_status=200, server_tools=tools)
+        self._records.finish_whole(record, route, usage, incoming, len(raw), server_tools=tools)
         headers = relayable_headers(response.headers)
         return Completed(None, route, usage, raw=raw, headers=headers, bare=bare)
 
@@ -216,7 +216,7 @@ class AnswerRelay:
         out = incoming.dialect.render_response(answer, outgoing.request)
         if incoming.name in OPENAI_DIALECTS:
             out["x_gateway"] = route.x_gateway(answer.usage)
-        self._records.finish(record, route, "completed", answer.usage, http_status=200)
+        self._records.finish_whole(record, route, answer.usage, incoming, len(raw))
         return Completed(out, route, answer.usage)
 
     async def open_stream(

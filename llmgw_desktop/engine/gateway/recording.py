@@ -23,6 +23,7 @@ from llmgw_desktop.engine.gateway.upstream import UpstreamFailure
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, cost_note, server_tool_cost
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -217,6 +218,36 @@ class RequestRecords:
             requested_model=route.requested_model,
             project=route.project,
             fallback_used=route.fallback_used,
+        )
+
+    def finish_whole(
+        self,
+        record: str,
+        route: RouteReport,
+        usage: Usage,
+        incoming: ClientRequest,
+        answer_bytes: int,
+        *,
+        server_tools: Mapping[str, int] | None = None,
+    ) -> None:
+        """End a whole answer's row at the vendor's usage; where it reported none (a server
+        that leaves `usage` out), at the gateway's estimate, never at $0: the prompt, and as
+        output the limit a hard budget held and sent (the most the vendor could bill, thinking
+        included), else the answer's size at about four bytes a token."""
+        estimated = usage.total_tokens == 0
+        if estimated:
+            usage = Usage(
+                input_tokens=estimated_input_tokens(incoming) + route.carried_input,
+                output_tokens=route.held_output or max(1, answer_bytes // CHARS_PER_TOKEN),
+            )
+        self.finish(
+            record,
+            route,
+            "completed",
+            usage,
+            http_status=200,
+            server_tools=server_tools,
+            estimated=estimated,
         )
 
     def finish_cached(
