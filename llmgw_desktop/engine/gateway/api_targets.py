@@ -10,7 +10,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 
-from llmgw_desktop.config.api_catalog import ApiProviderSpec
+from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, ApiProviderSpec
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
@@ -18,6 +18,7 @@ from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.clouds.models import capability_provider, underlying_model
 from llmgw_desktop.engine.gateway.dialects.by_name import upstream_dialect
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
+from llmgw_desktop.engine.gateway.facts import MAX_ANSWERS_HELD
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
@@ -172,6 +173,14 @@ class ApiTargets:
             price=self._prices.price_of(priced_as),
         )
         hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
+        if hold.output_tokens and facts.answers_asked > facts.answers:
+            # Held for MAX_ANSWERS_HELD answers: a server that allows more would bill them all.
+            hold.release()
+            raise InvalidRequest(
+                f"{facts.answers_asked} answers asked for: at most {MAX_ANSWERS_HELD} under a "
+                "hard budget (each is held at its output limit until the call is counted)",
+                param="candidateCount" if incoming.name == DIALECT_GEMINI else "n",
+            )
         per_answer = None if hold.send_limit is None else max(1, hold.send_limit // facts.answers)
         route.held_output = hold.output_tokens
         route.carried_input = carried
