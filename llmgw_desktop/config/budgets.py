@@ -17,12 +17,13 @@ local user's, and each lane has the budget's limits. `principal=<id>` (`local`,
 `principal=*` each principal other than the local user on its own lane: the cap that keeps one
 remote caller from spending a global or project budget that others share.
 
-Periods follow the user's local calendar: a day starts at local
-midnight, a month at local midnight on the 1st (DST-aware: `datetime.timestamp()` reads a
-naive time as local). Tokens count every token a row names: input, output, cache reads and
-cache writes. A row with tokens but no price adds $0 to a dollar budget (it is "not priced"
-on the cost pages), so a hard dollar budget refuses beforehand any call whose cost it could
-not count (`tokens/pricing.CostBasis`).
+Periods follow one calendar: a day starts at midnight, a month at midnight on the 1st, in
+this computer's local time, or on a PostgreSQL store (which gateways in several time zones may
+share) in UTC unless `store.budget_timezone` names a zone (DST-aware; `budgets/definition.py`).
+Tokens count every token a row names: input, output, cache reads and cache writes. A row with
+tokens but no price adds $0 to a dollar budget (it is "not priced" on the cost pages), so a hard
+dollar budget refuses beforehand any call whose cost it could not count
+(`tokens/pricing.CostBasis`).
 """
 
 from __future__ import annotations

@@ -28,6 +28,10 @@ class ProviderInfo:
     # priced whatever its model; `tokens/pricing.CostBasis`). Not Vibe (its session cost
     # is not always written) nor OpenCode (a model its price list lacks reports a cost of 0).
     reports_cost: bool = False
+    # The price table's name prefix of the models the CLI runs: a call naming none it prices
+    # (the CLI's default, an alias such as `opus`) is held against a hard budget at the dearest
+    # of them (`PriceBook.dearest`), never at nothing.
+    model_family: str = ""
     # An ACP agent: started as `binary *acp_args` and spoken to over JSON-RPC on stdio. None
     # for the seven CLIs that have an adapter of their own.
     acp_args: tuple[str, ...] | None = None
@@ -58,7 +62,13 @@ class ProviderInfo:
 
 PROVIDERS: tuple[ProviderInfo, ...] = (
     ProviderInfo(
-        "claude", "Claude Code", ("claude",), "@anthropic-ai/claude-code", "npm", reports_cost=True
+        "claude",
+        "Claude Code",
+        ("claude",),
+        "@anthropic-ai/claude-code",
+        "npm",
+        reports_cost=True,
+        model_family="claude-",
     ),
     ProviderInfo("codex", "Codex", ("codex",), "@openai/codex", "npm"),
     ProviderInfo("gemini", "Gemini", ("gemini", "agy"), "@google/gemini-cli", "npm"),

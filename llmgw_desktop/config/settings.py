@@ -106,6 +106,15 @@ class StoreSettings:
         "the SQLite file of store.db_path). Its password is never shown or logged.",
         check=checks.store_url,
     )
+    budget_timezone: str = setting(
+        "",
+        env="LLM_GATEWAY_BUDGET_TIMEZONE",
+        doc="The time zone whose days and months budgets count in, an IANA name such as "
+        "Europe/Paris (empty: UTC on a PostgreSQL store, which gateways in several time zones "
+        "may share, else this computer's local calendar). Every gateway on one store must "
+        "count in the same zone.",
+        check=checks.time_zone,
+    )
 
 
 @dataclass(frozen=True)
@@ -154,8 +163,8 @@ class Settings:
         [],
         env="LLM_GATEWAY_BUDGETS",
         doc="Spending limits: an array of tables [[budgets]] with scope (global, agent=<name> "
-        "or project=<name>), unit (usd or tokens), period (daily or monthly, local calendar), "
-        "soft and/or hard (a JSON array in the env).",
+        "or project=<name>), unit (usd or tokens), period (daily or monthly, in the calendar "
+        "of store.budget_timezone), soft and/or hard (a JSON array in the env).",
         check=check_budget_tables,
     )
     metrics: MetricsSettings = section(MetricsSettings)

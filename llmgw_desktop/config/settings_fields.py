@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import field
 from pathlib import Path
@@ -222,6 +223,19 @@ def store_url(value: str) -> str | None:
         return "must name the server: postgresql://user@host:port/database"
     if not parts.path.strip("/"):
         return "must name the database: postgresql://user@host:port/database"
+    return None
+
+
+def time_zone(value: str) -> str | None:
+    if not value or value.upper() == "UTC":
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return (
+            f"{value!r} is not a time zone this computer knows: name one such as Europe/Paris "
+            "or UTC (on Windows, named zones need the tzdata package)"
+        )
     return None
 
 

@@ -21,6 +21,7 @@ from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.auth.projects import ProjectGrants
 from llmgw_desktop.engine.auth.service import AuthService
+from llmgw_desktop.engine.budgets.definition import budget_zone
 from llmgw_desktop.engine.budgets.ledger import BudgetLedger
 from llmgw_desktop.engine.budgets.service import Budgets
 from llmgw_desktop.engine.calls import ApprovalGate, CallRunner, ProviderCalls
@@ -188,6 +189,9 @@ class Engine:
             spawn=lambda coro: self.tasks.spawn(coro, name="budget-settle"),
             process_id=self.leases.process_id,
             clock=clock,
+            # Every process on a shared store counts in one calendar: its periods' starts are
+            # the keys the store counts spend under.
+            zone=budget_zone(settings.store.budget_timezone, shared_store=bool(settings.store.url)),
         )
         self.budgets = Budgets(self.budget_ledger, self.settings_saver)
         # Gateway keys: each its own principal, scoped, budgeted and rate limited; looked up

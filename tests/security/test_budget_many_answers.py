@@ -148,3 +148,40 @@ async def test_parallel_calls_asking_for_many_choices_stay_within_a_hard_budget(
         f"{len(served)} of {PARALLEL} calls admitted under a {HARD_TOKENS}-token hard budget "
         f"spent {spent} tokens ({spent / HARD_TOKENS:.1f}x the budget)"
     )
+
+
+async def test_more_answers_than_a_hold_counts_are_refused_under_a_hard_budget(
+    launch: Launch,
+    choices_upstream: ChoicesUpstream,
+) -> None:
+    """Red-team review of issue 37: the hold counts at most 128 answers (OpenAI's own cap), but
+    the request went as it came, and a compatible server that allows more bills them all: one
+    call with `n: 1000` under a 20,000-token budget was held at 128 x 16 tokens and billed
+    16,000. Under a hard budget a call asking for more answers than a hold counts is refused;
+    one asking for fewer is served."""
+    gateway: GatewayRuntime = await launch(
+        {
+            "http.auth_token": TOKEN,
+            "http.trusted_principal_header": USER_HEADER,
+            "budgets": [
+                {"scope": "principal=*", "unit": "tokens", "period": "daily", "hard": 20_000}
+            ],
+        },
+    )
+    hello: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
+    async with openai.AsyncOpenAI(
+        base_url=gateway.base_url + "/v1",
+        api_key=TOKEN,
+        max_retries=0,
+        default_headers={USER_HEADER: "mallory"},
+    ) as mallory:
+        with pytest.raises(openai.BadRequestError) as refused:
+            await mallory.chat.completions.create(
+                model="gpt-4o", messages=hello, max_tokens=MAX_TOKENS, n=1000
+            )
+        assert "128" in str(refused.value.body), refused.value.body
+        assert choices_upstream.bodies == []  # nothing was sent
+        served = await mallory.chat.completions.create(
+            model="gpt-4o", messages=hello, max_tokens=MAX_TOKENS, n=4
+        )
+    assert len(served.choices) == 4

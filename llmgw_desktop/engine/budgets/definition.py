@@ -1,28 +1,44 @@
 """A budget's calendar and its amounts in words; what a budget is lives in `config/budgets.py`.
 
-Periods follow the user's local calendar: a day starts at local midnight, a month at local
-midnight on the 1st (DST-aware: `datetime.timestamp()` reads a naive time as local).
+Periods follow one calendar: a day starts at midnight, a month at midnight on the 1st, in the
+zone `budget_zone` names (DST-aware). A period's start is the key its spend is counted under in
+the store, so every process sharing a store must count in the same zone: on a PostgreSQL store
+(gateways in several time zones may share it) that is UTC unless `store.budget_timezone` names
+one; on SQLite (one computer) the local calendar (`datetime.timestamp()` reads a naive time as
+local).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from llmgw_desktop.config.budgets import Period, Unit
 from llmgw_desktop.engine.tokens.money import format_usd
 
-__all__ = ["format_amount", "period_bounds"]
+__all__ = ["budget_zone", "format_amount", "period_bounds"]
 
 
-def period_bounds(period: Period, now: float) -> tuple[float, float]:
-    """The local-calendar period holding `now`: its start and the start of the next one."""
-    local = datetime.fromtimestamp(now)
+def budget_zone(name: str, *, shared_store: bool) -> tzinfo | None:
+    """The zone budgets count their periods in: `name` (`store.budget_timezone`, checked when
+    the settings were read), else UTC on a store several gateways may share, else None (this
+    computer's local calendar)."""
+    if name and name.upper() != "UTC":
+        return ZoneInfo(name)
+    return UTC if name or shared_store else None
+
+
+def period_bounds(period: Period, now: float, zone: tzinfo | None = None) -> tuple[float, float]:
+    """The period holding `now` in `zone`'s calendar (None: local): its start and the start of
+    the next one."""
+    here = datetime.fromtimestamp(now, zone)
     if period == "daily":
-        start = datetime(local.year, local.month, local.day)
-        nxt = datetime.fromordinal(start.toordinal() + 1)
+        start = datetime(here.year, here.month, here.day, tzinfo=zone)
+        day = start.date() + timedelta(days=1)
+        nxt = datetime(day.year, day.month, day.day, tzinfo=zone)
     else:
-        start = datetime(local.year, local.month, 1)
-        nxt = datetime(local.year + local.month // 12, local.month % 12 + 1, 1)
+        start = datetime(here.year, here.month, 1, tzinfo=zone)
+        nxt = datetime(here.year + here.month // 12, here.month % 12 + 1, 1, tzinfo=zone)
     return start.timestamp(), nxt.timestamp()
 
 

@@ -44,6 +44,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable
+from datetime import tzinfo
 from typing import Any
 
 from llmgw_desktop.config.budgets import PERIODS, Budget, Period
@@ -125,9 +126,12 @@ class BudgetLedger:
         spawn: Callable[[Coroutine[Any, Any, None]], object],
         process_id: str = "",
         clock: Callable[[], float] = time.time,
+        zone: tzinfo | None = None,
     ) -> None:
         """`spawn` starts the re-read at a rollover and the settlements in the background (the
-        engine's tasks); `process_id` (this process's lease) owns the holds it writes."""
+        engine's tasks); `process_id` (this process's lease) owns the holds it writes; `zone`,
+        the calendar periods are counted in (`definition.budget_zone`; None: local)."""
+        self._zone = zone
         self._configured = tuple(budgets)
         # Budgets gateway keys carry (`principal=key:<name>`), kept in the store with the key
         # rather than in config.toml: set by `GatewayKeys`, never written to the file.
@@ -357,7 +361,7 @@ class BudgetLedger:
         (`reread`) the store is read back for what the new period has spent already."""
         rolled = False
         for period in PERIODS:
-            bounds = period_bounds(period, now)
+            bounds = period_bounds(period, now, self._zone)
             if self._bounds.get(period) != bounds:
                 rolled = rolled or period in self._bounds
                 self._bounds[period] = bounds

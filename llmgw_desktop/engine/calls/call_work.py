@@ -15,15 +15,16 @@ import contextlib
 import dataclasses
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
-from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
+from llmgw_desktop.engine.budgets.holds import Hold, SpendGuard
 from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
 from llmgw_desktop.engine.calls.approval import ApprovalGate
+from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask
 from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
@@ -46,7 +47,6 @@ from llmgw_desktop.engine.providers.process import RunLimits
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.sessions import SessionStore
 from llmgw_desktop.engine.states import RecordState, record_state_of
-from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis, cost_note
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -68,6 +68,8 @@ class PlannedCall:
     record: str  # the flight-recorder entry of this call
     notices: list[dict[str, Any]]
     optimization: dict[str, Any]  # measured before the call (the prompt's)
+    # Its budget hold, and whether its CLI ran: what the row counts if it ends without usage.
+    spend: CliSpend = field(default_factory=CliSpend)
 
 
 class CallWork:
@@ -128,7 +130,11 @@ class CallWork:
             # The same word as the job's own ending: `interrupted` when the gateway stops.
             ending = record_state_of(ctx.cancel_state)
             self._recorder.finish(
-                run.record, state=ending, error_code=ending.value, attempts=ctx.attempt
+                run.record,
+                state=ending,
+                error_code=ending.value,
+                attempts=ctx.attempt,
+                **self._unreported(run),
             )
             raise
         except EngineError as error:
@@ -136,7 +142,11 @@ class CallWork:
             stalled = error.code == ErrorCode.INTERRUPTED
             state = RecordState.INTERRUPTED if stalled else RecordState.FAILED
             self._recorder.finish(
-                run.record, state=state, error_code=error.code, attempts=ctx.attempt
+                run.record,
+                state=state,
+                error_code=error.code,
+                attempts=ctx.attempt,
+                **self._unreported(run, error),
             )
             raise
         usage = data["usage"]
@@ -175,23 +185,30 @@ class CallWork:
         # Held while the CLI runs; `run` counts the row right after (no await between).
         # A CLI cannot be told an output limit: it is held at its model's maximum output
         # where the table knows it, and admitted only where the budget has room for that.
-        ask = CallAsk(
-            run.params.model,
-            len(run.request.prompt) // CHARS_PER_TOKEN,
-            None,
-            default_output=self._prices.max_output_of(run.params.model) or ESTIMATED_OUTPUT_TOKENS,
-            price=self._prices.price_of(run.params.model),
-            can_limit=False,
+        ask = cli_ask(
+            self._catalog.info(run.provider), run.params.model, run.request.prompt, self._prices
         )
         hold = await self._budgets.reserve(run.principal, meta.caller, meta.project, ask)
+        run.spend.ask, run.spend.hold = ask, hold
         with _held(hold):
             return await self._attempts_held(ctx, run)
+
+    def _unreported(self, run: PlannedCall, error: EngineError | None = None) -> dict[str, Any]:
+        """The row's tokens and cost for a job that ended without the CLI's usage
+        (`cli_spend.py`): its hold under a hard budget, or what the CLI said it cost."""
+        fields = run.spend.unreported(error)
+        if not fields:
+            return {}
+        source = fields.pop("cost_source")
+        return fields | {"route": _cost_route(source, run.meta.replay_of)}
 
     async def _attempts_held(self, ctx: JobContext, run: PlannedCall) -> dict[str, Any]:
         directory, owned = run.resolved.working_dir, False
         if directory is None:
             directory, owned = await asyncio.to_thread(self._dirs.make), True
-        request = dataclasses.replace(run.request, working_dir=directory)
+        request = dataclasses.replace(
+            run.request, working_dir=directory, max_budget_usd=run.spend.cap_usd
+        )
         limits = self._limits(run.params)
 
         def progress(text: str, events: int, size: int) -> None:
@@ -208,6 +225,11 @@ class CallWork:
             self._gate,
             ChildFor(run.provider, run.principal, run.meta, run.params.model, str(directory)),
         )
+        run.spend.routed = acp is not None and acp.routed
+
+        def started(pid: int, identity: str | None) -> None:
+            run.spend.started = True
+            ctx.set_process(pid, identity)
 
         async def attempt(number: int) -> ProviderResult:
             ctx.set_attempt(number)
@@ -221,7 +243,7 @@ class CallWork:
                 environment=environment,
                 isolate_env=self._settings.providers.isolate_env,
                 on_progress=progress,
-                on_start=ctx.set_process,
+                on_start=started,
                 extra_env=extra_env,
                 lifeline=self._lifeline,
                 acp=acp,

@@ -117,11 +117,15 @@ class AnswerRelay:
         if self._telemetry.enabled:
             self._telemetry.answered(record, finish_reasons_of(incoming.name, data))
         if outgoing.owner is not None and isinstance(data, dict):
-            self._remote.owners.record(outgoing.owner, str(data.get("id") or ""))
+            self._remote.owners.record(
+                outgoing.owner,
+                str(data.get("id") or ""),
+                usage.total_input_tokens + usage.output_tokens,
+            )
         bare = raw
         if incoming.name in OPENAI_DIALECTS and isinstance(data, dict):
             raw = splice_field(raw, "x_gateway", route.x_gateway(usage))
-        self._records.finish(record, route, "completed", usage, http_status=200, server_tools=tools)
+        self._records.finish_whole(record, route, usage, incoming, len(raw), server_tools=tools)
         headers = relayable_headers(response.headers)
         return Completed(None, route, usage, raw=raw, headers=headers, bare=bare)
 
@@ -168,7 +172,17 @@ class AnswerRelay:
                 )
             finally:
                 if outgoing.owner is not None and outcome.response_id:
-                    self._remote.owners.record(outgoing.owner, outcome.response_id)
+                    # What a call continuing it makes the vendor read again: this exchange,
+                    # or (no usage came) what it was held for.
+                    carried = outcome.usage.total_input_tokens + outcome.usage.output_tokens
+                    self._remote.owners.record(
+                        outgoing.owner,
+                        outcome.response_id,
+                        carried
+                        or incoming.facts.estimated_tokens
+                        + route.carried_input
+                        + route.held_output,
+                    )
                 self._records.finish_stream(record, route, outcome, incoming)
 
         headers = relayable_headers(response.headers)
@@ -202,7 +216,7 @@ class AnswerRelay:
         out = incoming.dialect.render_response(answer, outgoing.request)
         if incoming.name in OPENAI_DIALECTS:
             out["x_gateway"] = route.x_gateway(answer.usage)
-        self._records.finish(record, route, "completed", answer.usage, http_status=200)
+        self._records.finish_whole(record, route, answer.usage, incoming, len(raw))
         return Completed(out, route, answer.usage)
 
     async def open_stream(

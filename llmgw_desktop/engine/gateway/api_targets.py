@@ -10,7 +10,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 
-from llmgw_desktop.config.api_catalog import ApiProviderSpec
+from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, ApiProviderSpec
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
 from llmgw_desktop.engine.errors import EngineError, ErrorCode, InvalidRequest
 from llmgw_desktop.engine.gateway.answers import AnswerRelay
@@ -18,6 +18,7 @@ from llmgw_desktop.engine.gateway.capabilities import target_model
 from llmgw_desktop.engine.gateway.clouds.models import capability_provider, underlying_model
 from llmgw_desktop.engine.gateway.dialects.by_name import upstream_dialect
 from llmgw_desktop.engine.gateway.errors import UpstreamRejected
+from llmgw_desktop.engine.gateway.facts import MAX_ANSWERS_HELD
 from llmgw_desktop.engine.gateway.incoming import ClientRequest
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.gateway.outgoing import Outgoing
@@ -161,17 +162,28 @@ class ApiTargets:
         facts = incoming.facts
         # A cloud's model is priced as the model it is (a deployment's, a Bedrock id's).
         priced_as = underlying_model(spec, target.model) if spec.cloud else target.model
+        # A call continuing a stored response makes the vendor read that exchange again.
+        carried = self._remote.carried_input(caller.principal, incoming.name, incoming.body)
         ask = CallAsk(
             priced_as,
-            facts.estimated_tokens,
+            facts.estimated_tokens + carried,
             facts.max_output,
             default_output=(self._prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS)
             * facts.answers,
             price=self._prices.price_of(priced_as),
         )
         hold = await self._budgets.reserve(caller.principal, caller.caller, caller.project, ask)
+        if hold.output_tokens and facts.answers_asked > facts.answers:
+            # Held for MAX_ANSWERS_HELD answers: a server that allows more would bill them all.
+            hold.release()
+            raise InvalidRequest(
+                f"{facts.answers_asked} answers asked for: at most {MAX_ANSWERS_HELD} under a "
+                "hard budget (each is held at its output limit until the call is counted)",
+                param="candidateCount" if incoming.name == DIALECT_GEMINI else "n",
+            )
         per_answer = None if hold.send_limit is None else max(1, hold.send_limit // facts.answers)
         route.held_output = hold.output_tokens
+        route.carried_input = carried
         # The limit is said in `x-gateway-max-tokens` where the gateway chose it: the client
         # named none, or the budget had room for less.
         route.max_tokens = per_answer if facts.max_output is None or hold.lowered else None
@@ -195,6 +207,10 @@ class ApiTargets:
                     if lookup is not None:
                         answer = self._kept(lookup, answer, target)
                     return answer, None
+                if failure is not None and failure.billed and hold.output_tokens:
+                    # Billed on this hold already: another key would be a second call the
+                    # budget never admitted (another target of the route is admitted anew).
+                    return None, failure
                 if failure is not None and failure.kind == SHARE_OUTCOME:
                     # The caller's own share of this host is in use: no key of it would do.
                     return None, failure
@@ -301,6 +317,9 @@ class ApiTargets:
                 if self._remote.keeps_owner(caller.principal, up_name)
                 else None,
             )
+        # Translated: vendor features do not cross, but an image or document named by its
+        # address does, and the target vendor fetches it (`web_fetch`).
+        self._remote.check_translated(caller.principal, incoming.name, incoming.body)
         model = target_model(
             spec.id,
             target.model,
@@ -394,7 +413,12 @@ class ApiTargets:
                 route.attempts.pop()  # the answer broke after the status was fine
                 if outgoing.notice and route.notices and route.notices[-1] == outgoing.notice:
                     route.notices.pop()
-            self._records.note_failure(route, target, key, exc, record, started)
+            # After a 2xx the upstream took the call and bills it, whatever became of the
+            # body (too large, cut, not JSON): counted as a cut stream is, never at nothing.
+            exc.billed = asked
+            self._records.note_failure(
+                route, target, key, exc, record, started, billed=incoming if asked else None
+            )
             if exc.status == 429:
                 self.keys.rest(spec.id, key, exc.retry_after_s)
             return None, exc

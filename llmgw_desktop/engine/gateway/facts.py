@@ -21,7 +21,7 @@ from llmgw_desktop.engine.errors import InvalidRequest
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field
 from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 
-__all__ = ["RequestFacts", "has_images", "request_facts"]
+__all__ = ["MAX_ANSWERS_HELD", "RequestFacts", "has_images", "request_facts"]
 
 # The small-request estimate: about four bytes of request per token (JSON included).
 # A tuple, not a set: a client's `type` may be any JSON (a list cannot be hashed).
@@ -48,8 +48,10 @@ class RequestFacts:
     # times the answers it asks for (OpenAI `n`, Gemini `candidateCount`); None: not said.
     # What a budget holds for the call while it runs (`budgets/holds.py`).
     max_output: int | None = None
-    # The answers it asks for (a call naming no limit is held for that many maxima).
+    # The answers it asks for (a call naming no limit is held for that many maxima), at most
+    # MAX_ANSWERS_HELD; `answers_asked`, as the client wrote it (a hard budget refuses more).
     answers: int = 1
+    answers_asked: int = 1
 
     @property
     def estimated_tokens(self) -> int:
@@ -82,7 +84,8 @@ def request_facts(
     if dialect == DIALECT_OPENAI_CHAT:
         options = body.get("stream_options")
         usage = stream and isinstance(options, dict) and options.get("include_usage") is True
-    limit, answers = _output_limit(dialect, body), _answers(dialect, body)
+    limit, asked = _output_limit(dialect, body), _answers(dialect, body)
+    answers = min(asked, MAX_ANSWERS_HELD)
     return RequestFacts(
         model or None,
         stream,
@@ -93,6 +96,7 @@ def request_facts(
         # through a budget meant for one (red-team finding 3).
         None if limit is None else limit * answers,
         answers,
+        asked,
     )
 
 
@@ -107,7 +111,7 @@ def _answers(dialect: str, body: dict[str, Any]) -> int:
         return 1
     if isinstance(value, bool) or not isinstance(value, int) or value <= 1:
         return 1
-    return min(value, MAX_ANSWERS_HELD)
+    return value
 
 
 def _output_limit(dialect: str, body: dict[str, Any]) -> int | None:

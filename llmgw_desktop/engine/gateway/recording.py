@@ -23,6 +23,7 @@ from llmgw_desktop.engine.gateway.upstream import UpstreamFailure
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.telemetry import Telemetry
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, cost_note, server_tool_cost
 from llmgw_desktop.engine.tokens.usage import Usage
@@ -81,7 +82,9 @@ class RequestRecords:
         if asked:
             # The vendor goes on with an answer nobody reads, and bills it: under a hard
             # budget it is counted at what was held for it (`held_usage`).
-            usage = held_usage(estimated_usage(incoming, 0), route.held_output)
+            usage = held_usage(
+                estimated_usage(incoming, 0), route.held_output, incoming, route.carried_input
+            )
             self.finish(record, route, state, usage, error_code=code, estimated=True)
         else:
             self.finish(record, route, state, Usage(), error_code=code)
@@ -94,20 +97,38 @@ class RequestRecords:
         failure: UpstreamFailure,
         record: str,
         started: float,
+        *,
+        billed: ClientRequest | None = None,
     ) -> None:
-        """End an attempt's row as failed and list it in the route."""
+        """End an attempt's row as failed and list it in the route; `billed`: the request of
+        an attempt the upstream had accepted (2xx) before it failed, counted at its estimate
+        (under a hard budget, at least its hold), as a cut stream is."""
         route.attempts.append(Attempt(target.label, key.label, failure.outcome))
-        self._recorder.finish(
-            record,
-            state="failed",
-            error_code=f"upstream_{failure.outcome}",
-            http_status=failure.status,
-            attempts=len(route.attempts),
-            route=route.to_record(),
-            requested_model=route.requested_model,
-            project=route.project,
-            fallback_used=route.fallback_used,
-        )
+        if billed is not None:
+            usage = held_usage(
+                estimated_usage(billed, 0), route.held_output, billed, route.carried_input
+            )
+            self.finish(
+                record,
+                route,
+                "failed",
+                usage,
+                http_status=failure.status,
+                error_code=f"upstream_{failure.outcome}",
+                estimated=True,
+            )
+        else:
+            self._recorder.finish(
+                record,
+                state="failed",
+                error_code=f"upstream_{failure.outcome}",
+                http_status=failure.status,
+                attempts=len(route.attempts),
+                route=route.to_record(),
+                requested_model=route.requested_model,
+                project=route.project,
+                fallback_used=route.fallback_used,
+            )
         log.info(
             "gateway: %s with key %s failed (%s) after %.0f ms",
             target.label,
@@ -199,6 +220,36 @@ class RequestRecords:
             fallback_used=route.fallback_used,
         )
 
+    def finish_whole(
+        self,
+        record: str,
+        route: RouteReport,
+        usage: Usage,
+        incoming: ClientRequest,
+        answer_bytes: int,
+        *,
+        server_tools: Mapping[str, int] | None = None,
+    ) -> None:
+        """End a whole answer's row at the vendor's usage; where it reported none (a server
+        that leaves `usage` out), at the gateway's estimate, never at $0: the prompt, and as
+        output the limit a hard budget held and sent (the most the vendor could bill, thinking
+        included), else the answer's size at about four bytes a token."""
+        estimated = usage.total_tokens == 0
+        if estimated:
+            usage = Usage(
+                input_tokens=estimated_input_tokens(incoming) + route.carried_input,
+                output_tokens=route.held_output or max(1, answer_bytes // CHARS_PER_TOKEN),
+            )
+        self.finish(
+            record,
+            route,
+            "completed",
+            usage,
+            http_status=200,
+            server_tools=server_tools,
+            estimated=estimated,
+        )
+
     def finish_cached(
         self, record: str, route: RouteReport, saved: Usage, saved_usd: float | None
     ) -> None:
@@ -243,7 +294,8 @@ class RequestRecords:
         if estimated:
             usage = estimated_usage(incoming, outcome.events)
         if not outcome.completed and route.held_output:
-            usage, estimated = held_usage(usage, route.held_output, incoming), True
+            usage = held_usage(usage, route.held_output, incoming, route.carried_input)
+            estimated = True
         self.finish(
             record,
             route,
@@ -268,12 +320,15 @@ class RequestRecords:
         return RecordState.CANCELED, "client_disconnected"
 
 
-def held_usage(usage: Usage, held_output: int, incoming: ClientRequest | None = None) -> Usage:
+def held_usage(
+    usage: Usage, held_output: int, incoming: ClientRequest | None = None, carried: int = 0
+) -> Usage:
     """`usage` raised to what a hard budget held for the call: its output limit, and (given
-    `incoming`) its estimated input; the larger of each (`held_output` 0: `usage` as it is)."""
+    `incoming`) its estimated input with the `carried` tokens of a stored response it continues;
+    the larger of each (`held_output` 0: `usage` as it is)."""
     if not held_output:
         return usage
-    floor = estimated_input_tokens(incoming) if incoming is not None else 0
+    floor = estimated_input_tokens(incoming) + carried if incoming is not None else 0
     # Cached input the vendor reported counts toward the floor (it is not billed twice).
     missing = max(0, floor - usage.total_input_tokens)
     return dataclasses.replace(

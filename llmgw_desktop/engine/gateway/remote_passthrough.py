@@ -36,7 +36,11 @@ from llmgw_desktop.config.api_catalog import DIALECT_OPENAI_RESPONSES
 from llmgw_desktop.engine import jsonio
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.gateway.errors import RepeatedKey, VendorFeatureRefused
-from llmgw_desktop.engine.gateway.vendor_features import FEATURES, vendor_features
+from llmgw_desktop.engine.gateway.vendor_features import (
+    FEATURES,
+    fetched_by_vendor,
+    vendor_features,
+)
 
 __all__ = [
     "MAX_OWNED_RESPONSES",
@@ -51,19 +55,22 @@ _SETTING = "gateway.remote_passthrough"
 
 class ResponseOwners:
     """Which principal was given which Responses id through this gateway (in memory: after a
-    restart a remote caller starts a new chain, which fails closed)."""
+    restart a remote caller starts a new chain, which fails closed), and how many tokens the
+    vendor reads again from each when a call continues it (`previous_response_id`)."""
 
     def __init__(self, per_principal: int = MAX_OWNED_RESPONSES) -> None:
         self._per_principal = per_principal
         self._owner: dict[str, str] = {}
-        self._by_principal: dict[str, OrderedDict[str, None]] = {}
+        self._by_principal: dict[str, OrderedDict[str, int]] = {}
 
-    def record(self, principal: str, response_id: str) -> None:
-        """`principal` was given `response_id`; its oldest ids are forgotten past the cap."""
+    def record(self, principal: str, response_id: str, carried: int = 0) -> None:
+        """`principal` was given `response_id`, whose exchange was `carried` tokens (its input,
+        the earlier chain included, and its output); its oldest ids are forgotten past the
+        cap."""
         if not response_id or self._owner.get(response_id, principal) != principal:
             return  # an id is its first holder's: a forged echo does not take it over
         ids = self._by_principal.setdefault(principal, OrderedDict())
-        ids[response_id] = None
+        ids[response_id] = max(carried, ids.get(response_id, 0))
         ids.move_to_end(response_id)
         self._owner[response_id] = principal
         while len(ids) > self._per_principal:
@@ -72,6 +79,12 @@ class ResponseOwners:
 
     def owner(self, response_id: str) -> str | None:
         return self._owner.get(response_id)
+
+    def carried(self, principal: str, response_id: str) -> int:
+        """The tokens the vendor reads again when `principal` continues `response_id` (0: not
+        one of its responses)."""
+        ids = self._by_principal.get(principal)
+        return 0 if ids is None else ids.get(response_id, 0)
 
 
 class RemotePassthrough:
@@ -140,6 +153,30 @@ class RemotePassthrough:
         if body.get("store") is None and not self.allowed(principal, "store"):
             return {"store": False}
         return {}
+
+    def carried_input(self, principal: str, dialect: str, body: Mapping[str, Any]) -> int:
+        """The input a Responses call continuing a stored response makes the vendor read
+        beyond its own body (the earlier exchange, billed again), where this gateway relayed
+        that response to `principal`; 0 otherwise (the local user's own chains are not
+        followed)."""
+        previous = body.get("previous_response_id") if dialect == DIALECT_OPENAI_RESPONSES else None
+        if not isinstance(previous, str) or principal == LOCAL:
+            return 0
+        return self.owners.carried(principal, previous)
+
+    def check_translated(self, principal: str, dialect: str, body: Mapping[str, Any]) -> None:
+        """Check a request translated for another dialect's upstream: vendor features do not
+        cross a translation, but an image or document named by its web address does (the
+        target vendor fetches it), so that is held to `web_fetch` as on the same-dialect path.
+
+        Raises:
+            VendorFeatureRefused: a remote principal not allowed `web_fetch` named an address.
+        """
+        if principal == LOCAL:
+            return
+        for feature in fetched_by_vendor(dialect, body):
+            if not self.allowed(principal, feature.name):
+                raise self._refusal(principal, feature.name, feature.where)
 
     @staticmethod
     def _refusal(principal: str, name: str, where: str) -> VendorFeatureRefused:

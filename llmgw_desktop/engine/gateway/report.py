@@ -52,6 +52,9 @@ class RouteReport:
     # The output tokens a hard budget held for the answering attempt (0: no hold): what a call
     # that ends without the vendor's usage is counted at, at least (`recording.py`).
     held_output: int = 0
+    # The input tokens the vendor reads again from a stored response the call continues, beyond
+    # its own body (`RemotePassthrough.carried_input`): held, and counted if the call is cut.
+    carried_input: int = 0
     # `hit` or `miss` while the response cache is on (the `x-gateway-cache` header), else None.
     cache: str | None = None
 

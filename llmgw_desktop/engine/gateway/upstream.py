@@ -157,6 +157,8 @@ class UpstreamFailure(Exception):
         self.next_key = fallback if next_key is None else next_key
         self.retry_after_s = retry_after_s
         self.kind = kind
+        # The upstream had answered 2xx before this: it took the call, and bills it.
+        self.billed = False
 
     @property
     def outcome(self) -> str:

@@ -30,7 +30,7 @@ from llmgw_desktop.config.api_catalog import (
 )
 from llmgw_desktop.engine.gateway.dialects.gemini.keys import field as gemini_field
 
-__all__ = ["BETA_HEADERS", "FEATURES", "VendorFeature", "vendor_features"]
+__all__ = ["BETA_HEADERS", "FEATURES", "VendorFeature", "fetched_by_vendor", "vendor_features"]
 
 # The names an operator may list, with what each lets through (README and SECURITY.md show them).
 FEATURES: Mapping[str, str] = {
@@ -39,7 +39,8 @@ FEATURES: Mapping[str, str] = {
     "web_search": "billed web searches (Anthropic `web_search_*`, OpenAI `web_search*` tools "
     "and Chat `web_search_options`, Gemini `googleSearch`)",
     "web_fetch": "the vendor fetches URLs (Anthropic `web_fetch_*`, Gemini `urlContext` and "
-    "`fileData` naming a web address)",
+    "`fileData` naming a web address, an image or document named by its address: OpenAI "
+    "`image_url`, `input_image`, `input_file.file_url`, an Anthropic `url` source)",
     "code_execution": "code run in the vendor's containers (Anthropic `code_execution_*`, "
     "OpenAI `code_interpreter`, Gemini `codeExecution`)",
     "container": "reuse of a vendor code container by id (Anthropic `container`)",
@@ -145,12 +146,14 @@ def vendor_features(
             if body.get(name):
                 found.append(VendorFeature(name, name))
         found += _stored_parts(body.get("messages"), "messages")
+        found += _fetched(body.get("messages"), "messages", depth=0)
     elif dialect == DIALECT_OPENAI_CHAT:
         if body.get("web_search_options") is not None:
             found.append(VendorFeature("web_search", "web_search_options"))
         if body.get("store") is True:
             found.append(VendorFeature("store", "store"))
         found += _stored_parts(body.get("messages"), "messages")
+        found += _fetched(body.get("messages"), "messages", depth=0)
     elif dialect == DIALECT_OPENAI_RESPONSES:
         for name in ("background", "store"):
             if body.get(name) is True:
@@ -159,7 +162,56 @@ def vendor_features(
             if body.get(name):
                 found.append(VendorFeature(name, name))
         found += _stored_parts(body.get("input"), "input")
+        found += _fetched(body.get("input"), "input", depth=0)
     return found
+
+
+def fetched_by_vendor(dialect: str, body: Mapping[str, Any]) -> list[VendorFeature]:
+    """What in a request makes the vendor fetch a web address (`web_fetch`): checked on a
+    translated request too, where the neutral form carries an image or document's address to
+    the target vendor as it came."""
+    return [f for f in vendor_features(dialect, body, {}) if f.name == "web_fetch"]
+
+
+# Deep enough for an image in a tool's result inside a message (or a Responses tool output).
+_MAX_FETCH_DEPTH = 6
+
+
+def _address(value: Any) -> bool:
+    """A web address the vendor would fetch (an inline `data:` URI is the content itself)."""
+    return isinstance(value, str) and value.lstrip()[:5].lower() != "data:"
+
+
+def _fetched(items: Any, where: str, *, depth: int) -> Iterator[VendorFeature]:
+    """Images and documents named by their web address, anywhere in a message list: OpenAI
+    Chat `image_url`, Responses `input_image` and `input_file.file_url`, Anthropic `url`
+    sources (a tool's result holds blocks of its own)."""
+    if depth > _MAX_FETCH_DEPTH:
+        return
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            yield from _fetched(item, f"{where}[{index}]", depth=depth + 1)
+        return
+    if not isinstance(items, dict):
+        return
+    kind = items.get("type")
+    image = items.get("image_url")
+    if kind == "image_url" and _address(image.get("url") if isinstance(image, dict) else image):
+        yield VendorFeature("web_fetch", f"{where}.image_url")
+        return
+    if kind == "input_image" and _address(image):
+        yield VendorFeature("web_fetch", f"{where}.image_url")
+        return
+    if kind == "input_file" and _address(items.get("file_url")):
+        yield VendorFeature("web_fetch", f"{where}.file_url")
+        return
+    source = items.get("source")
+    if isinstance(source, dict) and source.get("type") == "url":
+        yield VendorFeature("web_fetch", f"{where}.source")
+        return
+    for name in ("content", "output"):
+        if isinstance(items.get(name), list):
+            yield from _fetched(items[name], f"{where}.{name}", depth=depth + 1)
 
 
 def _tools(

@@ -89,6 +89,9 @@ class ProviderRequest:
     # A remote caller's call below the `bypass` level: the adapter uses the confined flags of
     # `providers/confinement.py` instead of its own permission flags.
     confined: bool = False
+    # The dollars a hard budget held for the call: a CLI that can stop itself at a spend
+    # (Claude Code's `--max-budget-usd`) is told it, so its many turns stay near the hold.
+    max_budget_usd: float | None = None
 
 
 @dataclass(frozen=True)

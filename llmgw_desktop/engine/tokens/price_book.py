@@ -139,6 +139,29 @@ class PriceBook:
         matches = [p for p in (*base.prices, *base.unpriced) if name and name.startswith(p)]
         return base.max_outputs.get(max(matches, key=len)) if matches else None
 
+    def dearest(self, family: str, alias: str | None, default_output: int) -> str | None:
+        """The entry of `family` (a name prefix: `claude-`) whose longest answer costs most
+        (its maximum output, else `default_output`, at its output price), among those naming
+        `alias` (`opus`) where any does; None where the family has no priced entry."""
+        if not family:
+            return None
+        entries = {
+            prefix: price
+            for prefix, price in (*self.base.prices.items(), *self._user.items())
+            if prefix.startswith(family)
+        }
+        word = (alias or "").lower().split("/")[-1]
+        named = {prefix: price for prefix, price in entries.items() if word and word in prefix}
+        pool = named or entries
+        if not pool:
+            return None
+
+        def longest_answer(prefix: str) -> float:
+            most = self.base.max_outputs.get(prefix) or default_output
+            return most * max(pool[prefix].output, 0.0)
+
+        return max(sorted(pool), key=longest_answer)
+
 
 def price_as_table(price: Price) -> dict[str, float]:
     """One entry as config.toml keeps it."""

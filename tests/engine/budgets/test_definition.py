@@ -1,17 +1,18 @@
 """`[[budgets]]` as the file gives it: every mistake stops start-up naming the budget and the
-field; periods follow the local calendar."""
+field; periods follow the local calendar, or on a shared store one zone for every process."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from llmgw_desktop.config.budgets import MAX_LIMIT, BudgetProblem, parse_budgets
 from llmgw_desktop.config.file import ConfigFileWriter
 from llmgw_desktop.config.settings import ConfigError, load_settings
-from llmgw_desktop.engine.budgets.definition import format_amount, period_bounds
+from llmgw_desktop.engine.budgets.definition import budget_zone, format_amount, period_bounds
 
 GOOD = """
 [[budgets]]
@@ -114,6 +115,36 @@ def test_periods_follow_the_local_calendar() -> None:
     month_start, month_end = period_bounds("monthly", noon)
     assert datetime.fromtimestamp(month_start) == datetime(2026, 12, 1)
     assert datetime.fromtimestamp(month_end) == datetime(2027, 1, 1)
+
+
+def test_a_named_zone_gives_every_process_the_same_periods() -> None:
+    # What a gateway on a shared store counts under, whatever its own clock's zone says.
+    paris = ZoneInfo("Europe/Paris")
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC).timestamp()  # 00:30 in Paris
+    assert period_bounds("daily", late, paris) == (
+        datetime(2026, 12, 1, tzinfo=paris).timestamp(),
+        datetime(2026, 12, 2, tzinfo=paris).timestamp(),
+    )
+    assert period_bounds("monthly", late, UTC) == (
+        datetime(2026, 11, 1, tzinfo=UTC).timestamp(),
+        datetime(2026, 12, 1, tzinfo=UTC).timestamp(),
+    )
+    # A day of 23 hours where the clocks go forward is one period.
+    start, end = period_bounds("daily", datetime(2026, 3, 29, 12, tzinfo=paris).timestamp(), paris)
+    assert end - start == 23 * 3600
+
+
+def test_a_shared_store_counts_in_utc_unless_a_zone_is_named() -> None:
+    assert budget_zone("", shared_store=True) == UTC
+    assert budget_zone("", shared_store=False) is None  # the local calendar
+    assert budget_zone("utc", shared_store=False) == UTC
+    assert budget_zone("Asia/Tokyo", shared_store=True) == ZoneInfo("Asia/Tokyo")
+
+
+def test_an_unknown_budget_zone_stops_start_up_naming_it(tmp_path: Path) -> None:
+    env = {"LLM_GATEWAY_BUDGET_TIMEZONE": "Mars/Olympus_Mons"}
+    with pytest.raises(ConfigError, match="Mars/Olympus_Mons"):
+        load_settings(tmp_path / "none.toml", environ=env)
 
 
 def test_amounts_read_as_money_or_tokens() -> None:

@@ -182,15 +182,15 @@ async def test_a_queued_call_is_refused_when_it_leaves_the_queue_after_the_budge
                 }
             ),
         ),
-        # Room for one CLI run's hold (its input and 4,096 tokens of output, a CLI's unnamed
-        # model having no maximum in the table), not for two.
-        [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 6000}],
+        # Room for one CLI run's hold (its input and 32,000 tokens of output: Claude Code's
+        # unnamed model is held at its family's dearest, an Opus 4), not for two.
+        [{"scope": "project=shop", "unit": "tokens", "period": "daily", "hard": 33_000}],
     )
     try:
         meta = RequestMeta(transport="mcp-http", caller="agent-a", project="shop")
         first = await engine.calls.submit("claude", CallParams(prompt="one"), "local", meta)
         second = await engine.calls.submit("claude", CallParams(prompt="two"), "local", meta)
-        _row(engine, project="shop", input_tokens=6000)  # another call used the budget up
+        _row(engine, project="shop", input_tokens=33_000)  # another call used the budget up
         gate.touch()
         done = await engine.jobs.wait(first.job_id, "local", SETTLE_S)
         refused = await engine.jobs.wait(second.job_id, "local", SETTLE_S)

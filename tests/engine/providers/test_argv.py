@@ -55,6 +55,8 @@ BASE_CLAUDE = [
         ({"permission_mode": "bypassPermissions"}, ["--permission-mode", "bypassPermissions"]),
         ({"allowed_tools": ("Read", "Edit")}, ["--allowed-tools", "Read", "Edit"]),
         ({"disallowed_tools": ("Bash",)}, ["--disallowed-tools", "Bash"]),
+        # What a hard budget held for the call (`calls/cli_spend.py`).
+        ({"max_budget_usd": 0.96}, ["--max-budget-usd", "0.960000"]),
     ],
 )
 def test_claude_argv(kw: dict[str, object], tail: list[str]) -> None:

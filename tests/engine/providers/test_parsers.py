@@ -69,6 +69,14 @@ def test_claude_failures(case: str, code: str, retryable: bool) -> None:
     assert "sk-" not in error.message
 
 
+def test_a_claude_error_result_says_what_the_failed_run_cost() -> None:
+    # The row of a failed run is counted at the CLI's own figure (`calls/cli_spend.py`).
+    error = failure(ClaudeParser(), "claude", "err_e500_noretry_stream_json")
+    assert error.details["cost_usd"] == 0.0
+    # A run killed before its result line says nothing of its cost.
+    assert "cost_usd" not in failure(ClaudeParser(), "claude", "resume_bad_id").details
+
+
 # -- codex ---------------------------------------------------------------------------------
 
 

@@ -71,3 +71,20 @@ def test_a_remembered_lookup_follows_a_price_set_later_and_stays_bounded() -> No
         assert book.priced(f"made-up-{index}") is None
     assert len(book._memo) <= 1024
     assert book.priced("gpt-4o-mini") == after
+
+
+def test_the_dearest_of_a_family_is_its_costliest_longest_answer() -> None:
+    book = PriceBook()
+    dearest = book.dearest("claude-", None, 4096)
+    assert dearest is not None and book.max_output_of(dearest) == 32_000
+    price = book.price_of(dearest)
+    assert price is not None and price.output == 75.0
+    # An alias keeps to its own family; a word no entry names falls back to every one.
+    haiku = book.dearest("claude-", "haiku", 4096)
+    assert haiku is not None and "haiku" in haiku
+    assert book.dearest("claude-", "nonesuch", 4096) == dearest
+    # The person's own entry counts, and a family with no entry has none.
+    dearer = PriceBook(user={"claude-custom": Price(1.0, 1000.0, 0.1, 1.0)})
+    assert dearer.dearest("claude-", None, 4096) == "claude-custom"
+    assert book.dearest("", None, 4096) is None
+    assert book.dearest("no-such-family-", None, 4096) is None

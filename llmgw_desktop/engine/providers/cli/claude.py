@@ -78,6 +78,10 @@ class ClaudeAdapter:
             argv += ["--allowed-tools", *request.allowed_tools]
         if request.disallowed_tools:
             argv += ["--disallowed-tools", *request.disallowed_tools]
+        if request.max_budget_usd is not None:
+            # Held under a hard budget: the CLI stops at the first turn that passes the hold,
+            # rather than run on turn after turn (its error result says what it spent).
+            argv += ["--max-budget-usd", f"{max(request.max_budget_usd, 0.000001):.6f}"]
         argv += request.extra_args
         invocation = Invocation(
             argv=tuple(argv), stdin=user_message(request), env=ENV, cwd=request.working_dir
@@ -199,11 +203,23 @@ def _denials(result: dict[str, Any]) -> list[str]:
 def _failure_from_result(result: dict[str, Any], outcome: ProcessOutcome) -> ProviderFailure:
     message = str(result.get("result") or result.get("subtype") or "claude reported an error")
     status = result.get("api_error_status")
-    if isinstance(status, int):
+    if result.get("subtype") == "error_max_budget_usd":
+        # Told `--max-budget-usd` by a hard budget's hold, and stopped there.
+        failure = ProviderFailure(
+            "claude stopped at the spend a hard budget held for this call (its turns passed "
+            "--max-budget-usd); name a cheaper model, ask for less, or raise the budget",
+            code=ErrorCode.BUDGET_EXCEEDED,
+            provider="claude",
+        )
+    elif isinstance(status, int):
         failure = failure_from_status(status, message, "claude")
     else:
         failure = failure_from_text(message, "claude")
     failure.details["session_id"] = result.get("session_id")
+    cost = result.get("total_cost_usd")
+    if isinstance(cost, int | float) and not isinstance(cost, bool):
+        # What the failed run cost by the CLI's own count: its row is counted at that.
+        failure.details["cost_usd"] = float(cost)
     if outcome.stderr_tail:
         failure.details["stderr_tail"] = tail(outcome.stderr_tail)
     return failure

@@ -1,0 +1,88 @@
+"""What a coding CLI's call holds against hard budgets, and what a run that ended without its
+usage is counted at.
+
+A CLI cannot be told an output limit, so a call is held at its model's price and maximum output
+(`budgets/holds.py`). A CLI that reports its own cost (Claude Code) may be called with no model
+or with an alias (`opus`) the price table does not know: such a call is held at the dearest
+model of the CLI's family (`ProviderInfo.model_family`, `PriceBook.dearest`; of the alias's
+family where one is named), never at $0, or any number of them at once would pass a budget.
+
+A CLI cannot be told an output limit, and it may take many turns: one that can stop itself at a
+spend (Claude Code's `--max-budget-usd`) is told the dollars its hold paid for (`cap_usd`), and
+stops at the first turn past them.
+
+A job that ends without the CLI's usage (cancelled, stopped, timed out, killed, failed) ran the
+CLI, which called the vendor until then: under a hard budget its row is counted at what was
+held for it, and says its cost is estimated; a CLI that said what its failed run cost (Claude
+Code's error result carries `total_cost_usd`) is counted at that instead. A call whose CLI
+never started counts nothing, and an ACP agent whose model calls came back through the gateway
+(`AcpSetup.routed`) is counted by their own rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmgw_desktop.config.cli_catalog import ProviderInfo
+from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold
+from llmgw_desktop.engine.errors import EngineError
+from llmgw_desktop.engine.tokens.estimate import CHARS_PER_TOKEN
+from llmgw_desktop.engine.tokens.price_book import PriceBook
+from llmgw_desktop.engine.tokens.pricing import COST_ESTIMATED, COST_FROM_CLI
+
+__all__ = ["CliSpend", "cli_ask"]
+
+
+def cli_ask(info: ProviderInfo, model: str | None, prompt: str, prices: PriceBook) -> CallAsk:
+    """What a call of the CLI `info` asks of its budgets: its prompt, and its model's maximum
+    output at its price (an unpriced model of a CLI that reports its cost: its family's
+    dearest)."""
+    priced_as = model
+    if prices.price_of(model) is None:
+        priced_as = prices.dearest(info.model_family, model, ESTIMATED_OUTPUT_TOKENS) or model
+    return CallAsk(
+        priced_as,
+        len(prompt) // CHARS_PER_TOKEN,
+        None,
+        default_output=prices.max_output_of(priced_as) or ESTIMATED_OUTPUT_TOKENS,
+        price=prices.price_of(priced_as),
+        can_limit=False,
+    )
+
+
+@dataclass
+class CliSpend:
+    """One job's hold and whether its CLI ran: what its row counts if it ends without usage."""
+
+    ask: CallAsk | None = None
+    hold: Hold = field(default_factory=Hold)
+    # A CLI process of the call started (the vendor may have been called).
+    started: bool = False
+    # Its model calls came back through the gateway, each counted on a row of its own.
+    routed: bool = False
+
+    @property
+    def cap_usd(self) -> float | None:
+        """The dollars the hold paid for, which a CLI that can stop itself at a spend is
+        told (None: no hard budget held the call, or its model has no price)."""
+        if self.ask is None or self.ask.price is None or not self.hold.output_tokens:
+            return None
+        return self.ask.cost(self.hold.output_tokens).usd
+
+    def unreported(self, error: EngineError | None = None) -> dict[str, Any]:
+        """The recorder fields of a run that ended without the CLI's usage (`error`: how it
+        failed, where the CLI may have said its cost), with `cost_source` (how the cost was
+        found); empty where nothing is counted."""
+        if self.ask is None or not self.hold.output_tokens or not self.started or self.routed:
+            return {}
+        told = error.details.get("cost_usd") if error is not None else None
+        if isinstance(told, int | float) and not isinstance(told, bool) and told >= 0:
+            return {"cost_usd": float(told), "cost_source": COST_FROM_CLI}
+        estimate = self.ask.cost(self.hold.output_tokens)
+        return {
+            "input_tokens": self.ask.input_tokens,
+            "output_tokens": self.hold.output_tokens,
+            "cost_usd": estimate.usd if self.ask.price is not None else None,
+            "cost_source": COST_ESTIMATED,
+        }
