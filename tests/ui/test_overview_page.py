@@ -37,7 +37,7 @@ from llmgw_desktop.ui.pages.overview_charts import LiveCharts, moment_range
 from llmgw_desktop.ui.pages.provider_health import STATUS
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import QApplication, QEvent, QPointF, QScrollArea, Qt, QTimer, QToolTip
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.theme import error_colour, tone_colour
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
     ANTHROPIC_CACHE_READ_TOKENS,
@@ -305,7 +305,7 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         assert health.colour("anthropic", "Status") == error_colour()
         await _gateway_request(desk.runtime)  # a later success clears it
         await until(lambda: health.cell("anthropic", "Status") == "Ready", "recovered")
-        assert health.colour("anthropic", "Status") is None
+        assert health.colour("anthropic", "Status") == tone_colour("ok")  # the one status cell
 
         # Switched off from the Overview's box: every view follows.
         page.provider_boxes["anthropic"].setChecked(False)

@@ -24,6 +24,7 @@ from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.jobs.manager import JobContext, JobSpec
 from llmgw_desktop.engine.recorder.query import RecordDetail
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.pages.job_detail import result_text
 from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS, ORDER_HEADERS, TIME_COLUMN
@@ -35,6 +36,7 @@ from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply
 from tests.ui.desk_gateway import RunDesk, messages_request
 
 STEP_TIMEOUT = 5.0
+FOREGROUND, DECORATION = int(Qt.ItemDataRole.ForegroundRole), int(Qt.ItemDataRole.DecorationRole)
 
 
 async def until(condition: Callable[[], Any], what: str) -> Any:
@@ -76,6 +78,13 @@ def shown_colours(page: RecorderPage, column: str) -> list[str | None]:
         for row in range(model.rowCount())
     ]
     return [QColor(c).name() if c is not None else None for c in colours]
+
+
+def shown_icons(page: RecorderPage, column: str) -> list[object]:
+    """Each row's icon in `column` (the status cell's glyph)."""
+    number = COLUMNS.index(column)
+    model = page.model
+    return [model.data(model.index(row, number), DECORATION) for row in range(model.rowCount())]
 
 
 def click_header(page: RecorderPage, column: int) -> None:
@@ -317,18 +326,31 @@ def test_failed_rows_are_marked_and_found_by_failed_only_and_each_failure_filter
 
         states = shown_column(page, "State")
         assert sorted(states) == sorted(
-            ["✕ failed", "✕ failed", "⚠ interrupted", "⊘ canceled", "⊘ refused"] + ["completed"] * 2
+            ["failed", "failed", "interrupted", "canceled", "refused"] + ["completed"] * 2
         )
+        # The window's one status cell: each state's kind glyph as the icon, the word in its
+        # tone (a bare "×" before a word read as a delete button).
         red = QColor(error_colour()).name()
-        colours = shown_colours(page, "State")
-        assert [c for s, c in zip(states, colours, strict=True) if s == "completed"] == [None] * 2
-        assert [c for s, c in zip(states, colours, strict=True) if s != "completed"] == [red] * 5
+        colours = dict(zip(states, shown_colours(page, "State"), strict=True))
+        icons = dict(zip(states, shown_icons(page, "State"), strict=True))
+        for state, kind in (
+            ("completed", "ok"),
+            ("failed", "error"),
+            ("refused", "error"),
+            ("interrupted", "warning"),
+            ("canceled", "off"),
+        ):
+            assert colours[state] == status_data(kind, FOREGROUND).name(), state
+            assert icons[state] is status_data(kind, DECORATION), state
+        assert colours["failed"] == red
         rate_limited = shown_column(page, "Caller").index("rate-limited")
         assert shown_column(page, "HTTP")[rate_limited] == "429"
         assert shown_column(page, "Project")[rate_limited] == "apollo"
         code = shown_column(page, "Error code")[rate_limited]
         assert code and shown_colours(page, "Error code")[rate_limited] == red
 
+        # The toggle is a funnel with the count of what it would show, not a "remove" cross.
+        await until(lambda: page.failed_button.text() == "Failed only (5)", "the failures counted")
         page.failed_button.click()  # one click
         await until(lambda: page.model.loaded == 5 and not page.model.loading, "failed only")
         assert "completed" not in shown_column(page, "State")

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 
 from llmgw_desktop.engine.api import DeskJob, Engine, JobView
+from llmgw_desktop.ui.badge import state_kind
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.pages.job_detail import approval_text, raw_result, result_text
@@ -36,14 +37,6 @@ __all__ = ["JobPane", "read_only"]
 # An open running job: wait this long for a change, and no less than the gap between redraws.
 FOLLOW_WAIT_S = 5.0
 FOLLOW_GAP_S = 0.25
-_KINDS = {
-    "queued": "busy",
-    "running": "busy",
-    "completed": "ok",
-    "failed": "error",
-    "interrupted": "error",
-    "canceled": "off",
-}
 
 
 def read_only(name: str, placeholder: str) -> QPlainTextEdit:
@@ -196,8 +189,7 @@ class JobPane(DetailCard):
         view = job.view
         self.heading.setText(f"Job {short_id(view.id)} · {self.names.name(view.provider)}")
         state = "stuck" if view.stuck and not view.finished else view.state.value
-        kind = "warning" if state == "stuck" else _KINDS.get(state, "unknown")
-        self.badge.set_status(kind, state)
+        self.badge.set_status(state_kind(state), state)
         who = job.principal + (f" via {job.caller}" if job.caller else "")
         door = front_door(job)
         model = f" ({job.model})" if job.model else ""

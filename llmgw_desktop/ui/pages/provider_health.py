@@ -11,7 +11,9 @@ come from running each CLI's `--version`, which discovery caches for minutes.
 from __future__ import annotations
 
 from llmgw_desktop.engine.api import Engine
+from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.pages.provider_detail import status_kind
 from llmgw_desktop.ui.pages.provider_rows import ERROR, ProviderRow, load_provider_rows
 from llmgw_desktop.ui.pages.providers import attention_colour
 from llmgw_desktop.ui.qt import (
@@ -161,8 +163,10 @@ class ProviderHealthTable(QTableWidget):
             for column, text in enumerate((*texts, count, errors, latency)):
                 changed |= self.cell_text(index, column) != text
                 self._set(index, column, text)
-            self._set(index, STATUS, status).setToolTip(row.reason)
-            self._colour(index, STATUS, attention_colour(row.attention))
+            status_item = self._set(index, STATUS, status)
+            status_item.setToolTip(row.reason)
+            # The window's one status cell: the kind's glyph, the words in its tone.
+            status_cell(status_item, status_kind(row), status)
             self._colour(index, ERRORS, attention_colour(ERROR) if health.errors else None)
             open_circuit = row.circuit.startswith("open")
             self._colour(index, CIRCUIT, attention_colour(ERROR) if open_circuit else None)

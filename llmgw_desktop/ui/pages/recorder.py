@@ -20,6 +20,7 @@ project, tokens ...), never scrolled to sideways: the details have every field.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -73,6 +74,7 @@ class RecorderPage(Page):
         self._stale = True
         self._counted_at = 0.0
         self._detail_id: str | None = None
+        self._failed_asked = 0
 
         head = PageHead(
             self.TITLE, "Every request through the gateway: filter, search, pick one to see why."
@@ -200,7 +202,9 @@ class RecorderPage(Page):
         self._stale = False
         self._counted_at = time.monotonic()
         self._fit_pending = True
-        self.model.reload(self.current_filters())
+        filters = self.current_filters()
+        self.model.reload(filters)
+        self._count_failed(filters)
         self._show_count()
 
     def show_agent(
@@ -270,15 +274,29 @@ class RecorderPage(Page):
         recount = (
             not self.model.counting and time.monotonic() - self._counted_at >= LIVE_RECOUNT_EVERY_S
         )
+        filters = self.current_filters()
         if recount:
             self._counted_at = time.monotonic()
-        self.model.reload(self.current_filters(), recount=recount, live=True)
+            self._count_failed(filters)
+        self.model.reload(filters, recount=recount, live=True)
 
     def _scrolled(self, value: int) -> None:
         # Ask for the next page a little before the end, so scrolling rarely meets it.
         bar = self.table.verticalScrollBar()
         if value >= bar.maximum() - PREFETCH_SCREENS * bar.pageStep():
             self.model.fetchMore()
+
+    def _count_failed(self, filters: RecorderFilters) -> None:
+        """Count the failed requests the other filters leave, for "Failed only (8)"."""
+        self._failed_asked += 1
+        asked = self._failed_asked
+        failed = dataclasses.replace(filters, failed_only=True)
+        self.tasks.spawn(self._show_failed(asked, failed), what="count the failed requests")
+
+    async def _show_failed(self, asked: int, filters: RecorderFilters) -> None:
+        total = await self._query.count(filters)
+        if asked == self._failed_asked:  # the filters have not changed since
+            self.filters.show_failed_count(total)
 
     async def _load_refusals(self) -> None:
         await self.engine.recorder.flush()  # the refused rows just finished count too

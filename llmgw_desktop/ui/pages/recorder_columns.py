@@ -42,6 +42,7 @@ COLUMN_SAMPLES = {
 FREE_TEXT_COLUMNS = ("Provider", "Model", "Error code", "Project", "Caller", "Principal", "Cost")
 COLUMN_MAX = 280  # a free-text column grows to its content up to this (a user agent can be long)
 CELL_PADDING = 16  # the cell's margins and the gap to the next column
+ICON_ROOM = 22  # a status cell's glyph and the gap after it
 STRETCH = COLUMNS.index("Model")
 # Hidden first when the list is narrow: the details show every one of them.
 OPTIONAL = tuple(
@@ -80,6 +81,8 @@ class RecorderColumns(QObject):
             elif name == "State":
                 samples = [format_state(state) for state in ("completed", "interrupted")]
             cell = max(metrics.horizontalAdvance(sample) for sample in samples) + CELL_PADDING
+            if name == "State":
+                cell += ICON_ROOM
             self.widths[column] = max(cell, header.sectionSizeHint(column))
         table.viewport().installEventFilter(self)
         self.lay_out()

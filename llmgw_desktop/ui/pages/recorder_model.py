@@ -14,11 +14,12 @@ are inserted on top, changed rows (a request that finished) are updated in place
 fell off the page are removed, instead of resetting the model, which makes the view drop and
 rebuild its layout, selection and headers every second.
 
-A request that ended without an answer (failed, interrupted, canceled, refused, denied) is
-marked twice, so colour is never the only sign: a glyph before its state, and the theme's error
-colour on its state, error code and HTTP status. The order is newest or oldest first by time,
-the only orders the query can keep true at a million rows (see `engine/recorder/query.py`); the
-Time column's header says which is in force, and a click on it switches.
+A request's state is the window's one status cell (`badge.py`: the kind's glyph and the word
+in its tone), so colour is never the only sign; a request that ended without an answer has its
+error code and HTTP status in the theme's error colour too. The order is newest or oldest
+first by time, the only orders the query can keep true at a million rows (see
+`engine/recorder/query.py`); the Time column's header says which is in force, and a click on it
+switches.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from llmgw_desktop.engine.api import (
     RecorderQuery,
     RecordSummary,
 )
+from llmgw_desktop.ui.badge import state_kind, status_data
 from llmgw_desktop.ui.pages.recorder_words import (
     format_cost,
     format_duration,
@@ -75,8 +77,9 @@ COLUMNS = (
 )
 TIME_COLUMN = COLUMNS.index("Time")
 _NUMERIC = frozenset(range(COLUMNS.index("Duration"), len(COLUMNS)))
+STATE_COLUMN = COLUMNS.index("State")
 # The cells drawn in the error colour on a request that ended without an answer.
-_MARKED = frozenset(COLUMNS.index(name) for name in ("State", "Error code", "HTTP"))
+_MARKED = frozenset(COLUMNS.index(name) for name in ("Error code", "HTTP"))
 ORDER_HEADERS = {False: "Time ↓ newest first", True: "Time ↑ oldest first"}
 _TIME_TIP = "Click to show the oldest requests first, or the newest"
 _OTHER_TIP = (
@@ -88,6 +91,7 @@ _ROOT = QModelIndex()
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _ID = int(Qt.ItemDataRole.UserRole)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -354,6 +358,9 @@ class RecorderTableModel(QAbstractTableModel):
             if 0 <= number < len(self._cells) and index.isValid():
                 return self._cells[number][index.column()]
             return None
+        if role in (_FOREGROUND, _DECORATION) and index.column() == STATE_COLUMN:
+            row = self.summary(index.row())
+            return None if row is None else status_data(state_kind(row.state), role)
         if role == _FOREGROUND:
             if index.column() not in _MARKED:
                 return None

@@ -2,8 +2,8 @@
 the whole request as text for the details pane (timings, tokens and cache, approval, route,
 error, then the job's redacted prompt and response, or why there are none).
 
-A request that ended without an answer (failed, interrupted, canceled, refused, denied) has a
-glyph before its state, so colour is never the only sign.
+A request's state reads as a plain word; the list draws it as the window's one status cell
+(`badge.py`: a glyph and the word in the kind's tone), so colour is never the only sign.
 """
 
 from __future__ import annotations
@@ -18,27 +18,33 @@ from llmgw_desktop.ui.provider_names import ProviderNames
 __all__ = [
     "CAPTURE_OFF",
     "NO_PROMPT_FOR_API",
-    "STATE_GLYPHS",
+    "UNANSWERED_STATES",
     "describe_detail",
+    "format_clock",
     "format_cost",
     "format_duration",
     "format_state",
     "format_time",
 ]
 
-# The glyph before the state of a request that ended without an answer: the mark that is not
-# colour. (Basic symbol blocks, which the usual UI fonts or their fallbacks have everywhere.)
-STATE_GLYPHS = {
-    "failed": "✕",
-    "interrupted": "⚠",
-    "canceled": "⊘",
-    "refused": "⊘",
-    "denied": "⊘",
-}
+# The states of a request that ended without an answer ("Failed only" lists them).
+UNANSWERED_STATES = ("failed", "interrupted", "canceled", "refused", "denied")
 
 
 def format_time(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
+def format_clock(timestamp: float, now: float | None = None) -> str:
+    """`08:17:05` today, `23 Nov 08:17` another day this year, `2025-12-31 23:59` before: a
+    list's time, short (the whole date and time are in the cell's tooltip)."""
+    moment = time.localtime(timestamp)
+    today = time.localtime(time.time() if now is None else now)
+    if moment[:3] == today[:3]:
+        return time.strftime("%H:%M:%S", moment)
+    if moment.tm_year == today.tm_year:
+        return time.strftime("%d %b %H:%M", moment)
+    return time.strftime("%Y-%m-%d %H:%M", moment)
 
 
 def format_duration(ms: float | None) -> str:
@@ -59,9 +65,8 @@ def format_cost(usd: float | None) -> str:
 
 
 def format_state(state: str) -> str:
-    """The state as the table shows it: with its glyph when the request got no answer."""
-    glyph = STATE_GLYPHS.get(state)
-    return f"{glyph} {state}" if glyph else state
+    """The state's word as a cell shows it (its glyph is the cell's icon, `badge.py`)."""
+    return state
 
 
 # A long agent transcript would take the text pane seconds to lay out: show its beginning.
