@@ -3,27 +3,56 @@ jobs, the budget nearest its limit, what today has cost. No Qt: the window's hea
 system notifications read the same figures, so they never disagree with each other or with
 the pages they open.
 
-A provider is failing by the Providers page's own rules (`provider_rows.py`): its circuit is
-open, it has lasting trouble (a failed Test, calls refused for its credentials), or its recent
-calls fail (`provider_health`: failures in a row, or most calls failing).
+One verdict on a provider's health (`provider_verdict`), read by the header chip, Overview,
+the Providers page (`provider_rows.py`) and the tray, so none says "OK" while another says
+"some calls fail". A provider is failing when its circuit is open, it has lasting trouble (a
+failed Test, calls refused for its credentials) or its recent calls fail (`provider_health`:
+failures in a row, or most calls failing); it needs a look when some of its recent calls
+fail. A provider switched off, or every provider paused, has no verdict: it is not called.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from llmgw_desktop.engine.api import BudgetStatus, Engine, HealthState
 
 __all__ = [
+    "FAILING",
+    "NEEDS_A_LOOK",
     "FailingProvider",
+    "ProviderVerdict",
     "SpendToday",
     "failing_providers",
     "nearest_budget",
+    "provider_verdict",
+    "provider_verdicts",
     "seconds_since_midnight",
     "spend_today",
 ]
+
+
+# A verdict's level: red, or amber.
+FAILING, NEEDS_A_LOOK = "failing", "needs a look"
+
+
+@dataclass(frozen=True)
+class ProviderVerdict:
+    """What is wrong with one provider now, as every place that shows health says it."""
+
+    provider: str  # the switch id (`mistral-api`, `claude`): the recorder's provider
+    name: str  # as every page names it ("Mistral API")
+    level: str  # FAILING or NEEDS_A_LOOK
+    status: str  # the Providers page's words: Circuit open, Test failed, Failing, Some calls fail
+    why: str  # one line: "8 calls failed in a row (upstream_500, last at 21:04:10); ..."
+
+    @property
+    def failing(self) -> bool:
+        return self.level == FAILING
 
 
 @dataclass(frozen=True)
@@ -44,23 +73,57 @@ class SpendToday:
     unpriced: int  # requests that used tokens and could not be priced
 
 
-def failing_providers(engine: Engine) -> list[FailingProvider]:
-    """Every provider failing now, in the order the switches list them."""
+def provider_verdict(
+    engine: Engine,
+    switch_id: str,
+    name: str = "",
+    breakers: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ProviderVerdict | None:
+    """The health verdict of one provider by its switch id, from its circuit, its lasting
+    trouble and its recent calls; None when nothing is wrong (or nothing is known yet)."""
+    breaker = (engine.providers.breakers() if breakers is None else breakers).get(switch_id, {})
+    name = name or switch_id
+    if breaker.get("state") == "open":
+        wait = breaker.get("retryAfterSeconds")
+        seconds = float(wait) if isinstance(wait, int | float) else 0.0
+        at = time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
+        why = (
+            f"{breaker.get('consecutiveFailures', 0)} failures in a row; calls are refused "
+            f"until {at} (in {seconds:.0f} s)"
+        )
+        return ProviderVerdict(switch_id, name, FAILING, "Circuit open", why)
+    trouble = engine.providers.trouble(switch_id)
+    if trouble is not None:
+        status = "Test failed" if trouble.source == "test" else "Failing"
+        return ProviderVerdict(switch_id, name, FAILING, status, trouble.describe())
+    health = engine.provider_health.of(switch_id)
+    if health.state == HealthState.FAILING:
+        return ProviderVerdict(switch_id, name, FAILING, "Failing", health.describe())
+    if health.state == HealthState.DEGRADED:
+        return ProviderVerdict(switch_id, name, NEEDS_A_LOOK, "Some calls fail", health.describe())
+    return None
+
+
+def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
+    """Every provider that is failing or needs a look now, the failing first, each group in
+    the order the switches list them; none while every provider is paused."""
+    if engine.providers.paused:
+        return []
     breakers = engine.providers.breakers()
-    found: list[FailingProvider] = []
-    for state in engine.providers.states():
-        why = ""
-        if breakers.get(state.id, {}).get("state") == "open":
-            why = "circuit open"
-        elif (trouble := engine.providers.trouble(state.id)) is not None:
-            why = trouble.describe()
-        else:
-            health = engine.provider_health.of(state.id)
-            if health.state == HealthState.FAILING:
-                why = health.describe()
-        if why:
-            found.append(FailingProvider(state.id, state.display_name, why))
-    return found
+    found = [
+        verdict
+        for state in engine.providers.states()
+        if engine.providers.is_enabled(state.id)
+        and (verdict := provider_verdict(engine, state.id, state.display_name, breakers))
+    ]
+    return sorted(found, key=lambda v: not v.failing)  # stable: switch order within a group
+
+
+def failing_providers(engine: Engine) -> list[FailingProvider]:
+    """Every provider failing now (not those that only need a look), in switch order."""
+    return [
+        FailingProvider(v.provider, v.name, v.why) for v in provider_verdicts(engine) if v.failing
+    ]
 
 
 def nearest_budget(engine: Engine) -> BudgetStatus | None:

@@ -107,7 +107,7 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
                 # Overview: the failing line and the totals' error count and rate.
                 page.refresh_status()
                 failing = page.failing_label.text()
-                assert failing.startswith("Anthropic: 8 calls failed in a row"), failing
+                assert failing.startswith("Anthropic (failing): 8 calls failed in a row"), failing
                 assert f"{FAILED_CALLS} of {total} calls failed in 15 min" in failing
                 charts = page.charts
                 charts.redraw()

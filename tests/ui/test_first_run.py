@@ -279,11 +279,11 @@ def test_the_tray_menu_greys_api_providers_that_cannot_answer_with_the_reason(
             openai, anthropic = actions.providers["openai"], actions.providers["anthropic"]
             actions.check_installed()
             await until(lambda: not openai.isEnabled(), "OpenAI greyed")
-            assert openai.text() == "OpenAI (No API key)"
+            assert openai.text() == "OpenAI (no key)" and not openai.isCheckable()
             assert openai.toolTip().startswith("no API key: set OPENAI_API_KEY")
             assert anthropic.isEnabled() and anthropic.text() == "Anthropic"  # it has a key
             claude = actions.providers["claude"]
-            assert not claude.isEnabled() and claude.text() == "Claude Code (not installed)"
+            assert not claude.isEnabled() and claude.text() == "Claude Code (CLI not installed)"
 
     qloop.run_until_complete(scenario())
 

@@ -285,7 +285,7 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         await until(lambda: health.cell("claude", "Status") == "Not installed", "the CLIs")
         assert health.cell("claude", "Switch") == "on, nothing to run"
         await until(lambda: not page.provider_boxes["claude"].isEnabled(), "greyed out")
-        assert page.provider_boxes["claude"].text() == "Claude Code (not installed)"
+        assert page.provider_boxes["claude"].text() == "Claude Code (CLI not installed)"
         # API providers with true figures: one served request, one without a key.
         await _gateway_request(desk.runtime)
         await until(lambda: health.cell("anthropic", "Requests 15 min") == "1", "the count")

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from llmgw_desktop.engine.api import HEALTH_WINDOW_S, ProviderCallHealth, StuckJob
+from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob
 from llmgw_desktop.ui.actions import PROVIDER_SECTIONS, GatewayActions
+from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
@@ -80,11 +81,11 @@ class OverviewPage(Page):
         self.refused_label.setObjectName("refusedCount")
         self.refused_label.setWordWrap(True)
         form.addRow("Refused", self.refused_label)
-        # Providers whose recent calls fail (asked, and failed): the other half of the words.
+        # Providers failing or needing a look, by the verdict the header and the tray show.
         self.failing_label = QLabel()
         self.failing_label.setObjectName("failingProviders")
         self.failing_label.setWordWrap(True)
-        form.addRow("Failing", self.failing_label)
+        form.addRow("Providers", self.failing_label)
         # Running jobs with no output past `jobs.stuck_after_ms` (the Jobs page has each one).
         self.stuck_label = QLabel()
         self.stuck_label.setObjectName("stuckJobs")
@@ -259,26 +260,20 @@ class OverviewPage(Page):
         if self.status_label.toolTip() != (problem or ""):
             self.status_label.setToolTip(problem or "")
         _show(self.refused_label, refused_text(engine.refusals.health()))
-        failing = engine.provider_health.failing()
+        verdicts = provider_verdicts(engine)
         names = {state.id: state.display_name for state in engine.providers.states()}
-        _show(
-            self.failing_label,
-            failing_text(failing, engine.provider_health.totals(), names),
-            error_colour() if failing else None,
-        )
+        tone = None
+        if verdicts:
+            tone = error_colour() if any(v.failing for v in verdicts) else warning_colour()
+        _show(self.failing_label, failing_text(verdicts, engine.provider_health.totals()), tone)
         stuck = engine.jobs.stuck_jobs()
         _show(self.stuck_label, stuck_text(stuck, names), warning_colour() if stuck else None)
         _show(self.response_cache_label, response_cache_text(engine.gateway.cache_stats))
 
 
-def failing_text(
-    failing: list[ProviderCallHealth],
-    totals: tuple[int, int],
-    names: Mapping[str, str] | None = None,
-) -> str:
-    """The Overview's line for providers whose recent calls fail (by `names`: switch id ->
-    display name), with every provider's error count and rate over the health window."""
-    names = names or {}
+def failing_text(verdicts: list[ProviderVerdict], totals: tuple[int, int]) -> str:
+    """The Overview's line for providers failing or needing a look (the window's one verdict),
+    with every provider's error count and rate over the health window."""
     calls, errors = totals
     minutes = HEALTH_WINDOW_S // 60
     overall = (
@@ -286,9 +281,9 @@ def failing_text(
         if errors and calls
         else f"no failed calls in {minutes} min"
     )
-    if not failing:
-        return f"none · {overall}"
-    named = "; ".join(f"{names.get(h.provider, h.provider)}: {h.describe()}" for h in failing)
+    if not verdicts:
+        return f"none failing · {overall}"
+    named = "; ".join(f"{v.name} ({v.level}): {v.why}" for v in verdicts)
     return f"{named} · {overall}"
 
 

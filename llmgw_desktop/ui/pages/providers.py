@@ -267,12 +267,7 @@ class ProvidersPage(Page):
         if row is None:
             return
         self._list_models(row)
-        switched_on = False
-        if row.switch_id is not None:
-            action = self.context.actions.providers.get(row.switch_id)
-            switched_on = (
-                action.isChecked() if action else self.engine.providers.is_enabled(row.switch_id)
-            )
+        switched_on = row.switch_id is not None and self.engine.providers.is_enabled(row.switch_id)
         account = self.accounts.get(row.switch_id or "") if row.is_cli else None
         self.detail.show_row(
             row, switched_on=switched_on, custom=self._is_custom(row), account=account
@@ -312,9 +307,9 @@ class ProvidersPage(Page):
         if row is None or row.switch_id is None:
             return
         action = self.context.actions.providers.get(row.switch_id)
-        if action is not None:
+        if action is not None and action.isCheckable():
             action.setChecked(enabled)  # the shared action switches the engine
-        else:
+        else:  # shown as unavailable in the menus: the engine's switch itself
             self.engine.providers.set_enabled(LOCAL_CALLER, row.switch_id, enabled)
 
     def _on_toggled(self, provider: str, enabled: bool) -> None:
