@@ -255,7 +255,10 @@ def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_
                 unusable = step.unusable_label.text()
                 assert not step.unusable_label.isEnabled()  # greyed
                 assert "Claude Code: Not installed: Install it with: " in unusable
-                assert "Anthropic: Off" in unusable and "OpenAI: no API key" in unusable
+                assert (
+                    "Anthropic: switched off; switch it on" in unusable
+                    and "OpenAI: no API key" in unusable
+                )
 
                 engine.providers.set_enabled(LOCAL_CALLER, "anthropic", True)
                 usable = await step.check()

@@ -311,7 +311,7 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         page.provider_boxes["anthropic"].setChecked(False)
         assert not engine.providers.is_enabled("anthropic")
         await until(lambda: health.cell("anthropic", "Switch") == "off", "switch shown")
-        await until(lambda: health.cell("anthropic", "Status").startswith("Off"), "status")
+        await until(lambda: health.cell("anthropic", "Status").startswith("Switched off"), "status")
         engine.providers.set_paused(OPERATOR, True)
         await until(lambda: health.cell("codex", "Switch").startswith("on (paused)"), "pause")
         engine.providers.set_paused(OPERATOR, False)

@@ -25,6 +25,7 @@ __all__ = [
     "CLI_DEFAULT_MODEL",
     "ERROR",
     "NOT_FOUND",
+    "SWITCHED_OFF",
     "WARNING",
     "ProviderRow",
     "circuit_text",
@@ -39,6 +40,7 @@ __all__ = [
 # The model choice that sends no model, so the CLI uses whatever it is set up to use.
 CLI_DEFAULT_MODEL = "(the CLI's own default)"
 CHECKING = "checking…"
+SWITCHED_OFF = "Switched off"  # the status of a provider its switch turned off
 NOT_FOUND = "not found on the CLI path or PATH"
 # How loudly a row's status speaks: in the theme's error colour, in amber, or plainly.
 ERROR, WARNING = "error", "warning"
@@ -112,7 +114,7 @@ async def load_provider_rows(
             state, reason = "Broken", f"Its version check failed: {status.error}"
             attention = ERROR
         elif why_not is not None:
-            state = "Paused" if why_not.code == ErrorCode.GATEWAY_PAUSED else "Off"
+            state = "Paused" if why_not.code == ErrorCode.GATEWAY_PAUSED else SWITCHED_OFF
             reason = why_not.message
         elif (verdict := provider_verdict(engine, pid, info.display_name, breakers)) is not None:
             state, reason, attention = _verdict_words(verdict)
@@ -155,7 +157,7 @@ UNUSABLE_STATUSES = frozenset(
     {
         "Not installed",
         "Broken",
-        "Off",
+        SWITCHED_OFF,
         "Paused",
         "No API key",
         "Off in config.toml",
@@ -196,7 +198,7 @@ def usable_row(row: ProviderRow) -> bool:
 _UNUSABLE_WORDS = {
     "Not installed": "CLI not installed",
     "Broken": "CLI does not run",
-    "Off": "switched off",
+    SWITCHED_OFF: "switched off",
     "Paused": "all paused",
     "No API key": "no key",
     "Off in config.toml": "off in config.toml",
@@ -217,7 +219,7 @@ def unusable_words(row: ProviderRow) -> str | None:
 def unusable_reason(row: ProviderRow) -> str:
     """`Not installed: Install it with: ...`: the status and what would fix it."""
     reason = row.reason or {
-        "Off": "switched off; switch it on from the tray or Overview",
+        SWITCHED_OFF: "its switch is off; switch it on in the list, the details or the tray",
         "No API key": "no API key; store one on the Credentials page and Test it",
     }.get(row.status, "")
     if reason.lower().startswith(row.status.lower()):
@@ -278,7 +280,7 @@ def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
     elif engine.providers.paused:
         state = "Paused"
     elif switched_off:
-        state = "Off"
+        state = SWITCHED_OFF
     elif local:
         state = "Detected, off" if entry.get("detected") else "Not running"
     elif spec is not None and not spec.enabled:
