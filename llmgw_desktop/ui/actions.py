@@ -280,6 +280,15 @@ class GatewayActions(QObject):
         """How to install the CLI `provider`, from the engine's catalog (added agents too)."""
         return self._engine.providers.catalog().info(provider).install_command
 
+    def switch_provider(self, provider: str, enabled: bool) -> None:
+        """Turn `provider` on or off from a page's switch: through its shared action while
+        that is a check box (so every menu follows), else the engine's switch itself."""
+        action = self.providers.get(provider)
+        if action is not None and action.isCheckable():
+            action.setChecked(enabled)
+        else:
+            self._set_provider(provider, enabled)
+
     def _set_provider(self, provider: str, enabled: bool) -> None:
         try:
             self._engine.providers.set_enabled(LOCAL_CALLER, provider, enabled)

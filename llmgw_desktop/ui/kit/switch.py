@@ -70,7 +70,9 @@ class ToggleSwitch(QAbstractButton):
                 accent = off = QColor(look.disabled_text)
             radius = TRACK_HEIGHT / 2
             if on:
-                painter.setPen(Qt.PenStyle.NoPen)
+                # A ring of the list's own background: on a selected row (the accent too)
+                # the track still shows.
+                painter.setPen(QColor(look.base))
                 painter.setBrush(accent)
             else:
                 painter.setPen(off)

@@ -1,6 +1,6 @@
-"""Overview: where the gateway listens, whether it runs, the provider switches (every CLI, API
-provider and local server, grouped), live traffic charts (`overview_charts.py`) and provider
-health (`provider_health.py`)."""
+"""Overview: whether the gateway runs and what is wrong (failing providers, stuck jobs,
+refusals), where it listens and keeps things, then each provider's health with its switch
+(`provider_health.py`), the live traffic charts (`overview_charts.py`) and the costs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob
-from llmgw_desktop.ui.actions import PROVIDER_SECTIONS, GatewayActions
 from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
+from llmgw_desktop.ui.kit.switch import ToggleSwitch
+from llmgw_desktop.ui.kit.text import PathLabel
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
@@ -17,8 +18,6 @@ from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.response_cache_text import response_cache_text
 from llmgw_desktop.ui.qt import (
-    QAction,
-    QCheckBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -27,6 +26,7 @@ from llmgw_desktop.ui.qt import (
     QScrollArea,
     Qt,
     QTimer,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -65,16 +65,27 @@ class OverviewPage(Page):
         copy.setToolTip("Copy the MCP endpoint to the clipboard")
         copy.clicked.connect(actions.copy_endpoint.trigger)
         endpoint_row = QHBoxLayout()
-        endpoint_row.addWidget(self.endpoint_label, 1)
-        endpoint_row.addWidget(copy)
+        endpoint_row.addWidget(self.endpoint_label)
+        endpoint_row.addWidget(copy)  # beside the address it copies
+        endpoint_row.addStretch(1)
+        # Pause every provider: a switch beside the state it changes.
+        self.pause_switch = ToggleSwitch("Pause all providers")
+        self.pause_switch.setObjectName("pauseAll")
+        self.pause_switch.setChecked(actions.pause_all.isChecked())
+        self.pause_switch.toggled.connect(actions.pause_all.setChecked)
+        actions.pause_all.toggled.connect(self._follow_pause)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.pause_switch, 0, Qt.AlignmentFlag.AlignTop)
 
-        # Two short forms side by side: three rows tall, so the charts start above the fold.
+        # Two short forms side by side: the gateway's state and trouble, and where it keeps
+        # things.
         gateway = QGroupBox("Gateway")
         form, places = QFormLayout(), QFormLayout()
         facts_row = QHBoxLayout(gateway)
         facts_row.addLayout(form, 3)
         facts_row.addLayout(places, 2)
-        form.addRow("Status", self.status_label)
+        form.addRow("Status", status_row)
         # Refused since start, before any provider was asked: at the door (bad credentials,
         # rate limits ...) and by the gateway (a budget, a switch, no key, the approval gate).
         self.refused_label = QLabel()
@@ -96,19 +107,10 @@ class OverviewPage(Page):
         self.response_cache_label.setObjectName("responseCache")
         form.addRow("Response cache", self.response_cache_label)
         form.addRow("MCP endpoint", endpoint_row)
-        places.addRow("Health", _selectable(facts.health_url))
-        places.addRow("Data", _selectable(str(facts.data_dir), wrap=True))
-        places.addRow("Log", _selectable(str(facts.log_file), wrap=True))
-
-        providers = QGroupBox("Providers")
-        provider_column = QVBoxLayout(providers)
-        self.provider_boxes = _provider_boxes(actions, provider_column)
-        pause = QCheckBox("Pause all providers")
-        pause.setChecked(actions.pause_all.isChecked())
-        pause.toggled.connect(actions.pause_all.setChecked)
-        actions.pause_all.toggled.connect(pause.setChecked)
-        provider_column.addSpacing(6)
-        provider_column.addWidget(pause)
+        # Paths cut in the middle to fit (never broken mid-word), whole in their tooltips.
+        places.addRow("Health", PathLabel(facts.health_url))
+        places.addRow("Data", PathLabel(str(facts.data_dir)))
+        places.addRow("Log", PathLabel(str(facts.log_file)))
 
         bridge = context.bridge
         self._charts: LiveCharts | None = None
@@ -119,18 +121,29 @@ class OverviewPage(Page):
         self._charts_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._charts_placeholder.setMinimumHeight(CHARTS_PLACEHOLDER_HEIGHT)
         self._traffic_layout.addWidget(self._charts_placeholder)
+        # Provider health with each provider's switch (the Overview's only switches: the
+        # tray and the Providers page have the same), those that cannot answer folded away.
         self.health = ProviderHealthTable(bridge, self.tasks)
+        self.health.switch_cells.switched.connect(actions.switch_provider)
+        self.unfold_button = QToolButton()
+        self.unfold_button.setObjectName("healthShowAll")
+        self.unfold_button.setCheckable(True)
+        self.unfold_button.setAutoRaise(True)
+        self.unfold_button.toggled.connect(self.health.set_show_all)
+        self.health.folded.connect(self._show_folded)
+        self._show_folded(0)
         health = QGroupBox("Provider health")
-        QVBoxLayout(health).addWidget(self.health)
+        health_column = QVBoxLayout(health)
+        health_column.addWidget(self.health)
+        health_column.addWidget(self.unfold_button, 0, Qt.AlignmentFlag.AlignLeft)
 
-        # The charts right under the gateway's facts; the switches (also in the tray and on the
-        # Providers page) sit with the health table they act on, below the charts.
+        # What a person opens the Overview for first: the gateway's state, then each
+        # provider's health, then the traffic charts and the costs.
         content = QWidget()
         self.column = QVBoxLayout(content)
         self.column.addWidget(gateway)
-        self.column.addWidget(traffic)
-        self.column.addWidget(providers)
         self.column.addWidget(health)
+        self.column.addWidget(traffic)
         self.costs = CostBreakdownBox(bridge, self.tasks)  # loads itself while visible
         self.column.addWidget(self.costs)
         self.column.addStretch(1)
@@ -149,6 +162,20 @@ class OverviewPage(Page):
         self._timer.setInterval(STATUS_REFRESH_MS)
         self._timer.timeout.connect(self.refresh_status)
         self.refresh_status()
+
+    def _follow_pause(self, paused: bool) -> None:
+        if self.pause_switch.isChecked() != paused:
+            self.pause_switch.setChecked(paused)
+
+    def _show_folded(self, folded: int) -> None:
+        """The button that shows (or folds again) the providers that cannot answer."""
+        if self.unfold_button.isChecked():
+            self.unfold_button.setText("Hide the providers that cannot answer")
+        else:
+            self.unfold_button.setText(
+                f"Show {folded} more that cannot answer (not installed, no key, not running)"
+            )
+        self.unfold_button.setVisible(bool(folded) or self.unfold_button.isChecked())
 
     @property
     def charts_built(self) -> bool:
@@ -329,46 +356,3 @@ def shortened(text: str, limit: int = 160) -> str:
         return text
     cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
     return cut + "…"
-
-
-def _provider_boxes(actions: GatewayActions, column: QVBoxLayout) -> dict[str, QCheckBox]:
-    """One check box per provider switch, under a heading per kind, each following its shared
-    action (checked, greyed out and labelled when a CLI is not installed)."""
-    boxes: dict[str, QCheckBox] = {}
-    sections = QHBoxLayout()
-    sections.setSpacing(12)
-    for kind, heading in PROVIDER_SECTIONS.items():
-        section = QVBoxLayout()
-        section.setSpacing(2)
-        section.addWidget(QLabel(f"<b>{heading}</b>"))
-        ids = [pid for pid in actions.providers if actions.provider_kinds[pid] == kind]
-        for pid in ids:
-            action = actions.providers[pid]
-            box = QCheckBox(action.text())
-            box.setObjectName(f"providerBox:{pid}")
-            box.setChecked(action.isChecked())
-            box.toggled.connect(action.setChecked)
-            action.toggled.connect(box.setChecked)
-            action.changed.connect(lambda b=box, a=action: _follow(b, a))
-            _follow(box, action)
-            section.addWidget(box)
-            boxes[pid] = box
-        section.addStretch(1)
-        sections.addLayout(section)
-    column.addLayout(sections)
-    return boxes
-
-
-def _follow(box: QCheckBox, action: QAction) -> None:
-    """Show what the shared action says: its label, tooltip and whether it can be used."""
-    box.setText(action.text())
-    box.setToolTip(action.toolTip())
-    box.setEnabled(action.isEnabled())
-
-
-def _selectable(text: str, *, wrap: bool = False) -> QLabel:
-    label = QLabel(text)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    # A long path wraps (anywhere: it has no spaces) rather than widening the page.
-    label.setWordWrap(wrap)
-    return label

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.kit.columns import ColumnFitter
-from llmgw_desktop.ui.kit.switch import TRACK_WIDTH, ToggleSwitch
+from llmgw_desktop.ui.kit.switch_cells import SwitchCells
 from llmgw_desktop.ui.pages.provider_detail import status_kind
 from llmgw_desktop.ui.pages.provider_rows import (
     ProviderRow,
@@ -26,9 +26,7 @@ from llmgw_desktop.ui.pages.provider_rows import (
 )
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QHBoxLayout,
     QPalette,
-    QSize,
     Qt,
     QTableWidget,
     QTableWidgetItem,
@@ -49,7 +47,6 @@ COLUMNS = ("Provider", "On", "Status", "Kind", "Version", "Circuit", "Last test"
 SWITCH_COLUMN = COLUMNS.index("On")
 STATUS_COLUMN = COLUMNS.index("Status")  # its tooltip says why a provider cannot serve
 CIRCUIT_COLUMN = COLUMNS.index("Circuit")
-SWITCH_CELL = QSize(TRACK_WIDTH + 24, 26)  # the switch and the room around it
 # Hidden first when the list is narrow (the details show each).
 OPTIONAL_COLUMNS = tuple(COLUMNS.index(c) for c in ("Circuit", "Last test", "Version", "Kind"))
 
@@ -62,7 +59,9 @@ class ProvidersTable(QTableWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(COLUMNS), parent)
-        self.switches: dict[str, ToggleSwitch] = {}  # switch id -> its switch in the list
+        self.switch_cells = SwitchCells(self, SWITCH_COLUMN)
+        self.switch_cells.switched.connect(self.switched)
+        self.switches = self.switch_cells.switches  # switch id -> its switch in the list
         self.setObjectName("providersTable")
         self.setAccessibleName("Providers")
         self.setHorizontalHeaderLabels(list(COLUMNS))
@@ -117,41 +116,9 @@ class ProvidersTable(QTableWidget):
         self, index: int, row: ProviderRow, switched_on: Callable[[str], bool]
     ) -> None:
         """The row's switch, as the engine has it; none where no switch can make it answer."""
-        item = self.item(index, SWITCH_COLUMN)
-        if item is not None and item.sizeHint() != SWITCH_CELL:
-            item.setSizeHint(SWITCH_CELL)  # the column is as wide as a switch
         pid = row.switch_id
-        holder = self.cellWidget(index, SWITCH_COLUMN)
-        shown_for = None if holder is None else holder.property("switchFor")
-        if pid is None or not switchable(row):
-            if holder is not None:
-                self.switches.pop(str(shown_for), None)
-                self.removeCellWidget(index, SWITCH_COLUMN)  # deletes it
-            return
-        switch = self.switches.get(pid)
-        if switch is None or shown_for != pid:
-            self.switches.pop(str(shown_for), None)  # the cell's old switch goes with it
-            switch, holder = self._new_switch(pid, row.name)
-            self.setCellWidget(index, SWITCH_COLUMN, holder)
-        on = switched_on(pid)
-        if switch.isChecked() != on:
-            switch.blockSignals(True)  # showing the engine's state is not a person's flip
-            switch.setChecked(on)
-            switch.blockSignals(False)
-
-    def _new_switch(self, pid: str, name: str) -> tuple[ToggleSwitch, QWidget]:
-        switch = ToggleSwitch()
-        switch.setObjectName(f"providerSwitch:{pid}")
-        switch.setAccessibleName(f"Let tools call {name}")
-        switch.setToolTip(f"Let tools call {name} through the gateway")
-        switch.toggled.connect(lambda on, p=pid: self.switched.emit(p, on))
-        holder = QWidget()
-        holder.setProperty("switchFor", pid)
-        centre = QHBoxLayout(holder)
-        centre.setContentsMargins(0, 0, 0, 0)
-        centre.addWidget(switch, 0, Qt.AlignmentFlag.AlignCenter)
-        self.switches[pid] = switch
-        return switch, holder
+        on = switched_on(pid) if pid is not None and switchable(row) else None
+        self.switch_cells.show(index, pid or "", row.name, on)
 
     def set_cell(self, index: int, col: int, text: str, tip: str = "") -> bool:
         """Show `text` in a cell, reusing its item; True when the text changed."""

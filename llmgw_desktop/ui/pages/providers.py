@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, CliAccount, ProbeResult
+from llmgw_desktop.engine.api import CliAccount, ProbeResult
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
@@ -312,11 +312,7 @@ class ProvidersPage(Page):
 
     def switch_provider(self, switch_id: str, enabled: bool) -> None:
         """Turn a provider on or off (its switch in the list or in the details)."""
-        action = self.context.actions.providers.get(switch_id)
-        if action is not None and action.isCheckable():
-            action.setChecked(enabled)  # the shared action switches the engine
-        else:  # shown as unavailable in the menus: the engine's switch itself
-            self.engine.providers.set_enabled(LOCAL_CALLER, switch_id, enabled)
+        self.context.actions.switch_provider(switch_id, enabled)
 
     def _on_toggled(self, provider: str, enabled: bool) -> None:
         """Switched anywhere (tray, menu, MCP, the list): both switches follow now, the
@@ -327,11 +323,7 @@ class ProvidersPage(Page):
             self.enabled_box.setChecked(enabled)
             self.enabled_box.blockSignals(False)
             self.detail.show_switch(enabled)
-        listed = self.table.switches.get(provider)
-        if listed is not None and listed.isChecked() != enabled:
-            listed.blockSignals(True)
-            listed.setChecked(enabled)
-            listed.blockSignals(False)
+        self.table.switch_cells.set_on(provider, enabled)
         self.request_refresh()
 
     def _copy_plan(self) -> None:
