@@ -303,7 +303,8 @@ class MainWindow(QMainWindow):
 
     def open_place(self, key: str, detail: str) -> None:
         """Show page `key` with `detail` chosen there (the header's chips, a notification's
-        click): a provider's switch id, a job's id ("active": the live jobs); "approval"
+        click): a provider's switch id (on the Flight recorder: its failed requests), a job's
+        id ("active": the live jobs); "approval"
         brings the waiting question forward, "" only the window."""
         if key == "approval":
             self.header.press("questions")
@@ -315,6 +316,8 @@ class MainWindow(QMainWindow):
             page.show_state("Active")
         elif isinstance(page, JobsPage) and detail:
             page.show_job(detail)
+        elif isinstance(page, RecorderPage) and detail:
+            page.show_failures_of(detail)
         if page is not None:
             self.show_page(key)
 

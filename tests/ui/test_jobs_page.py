@@ -27,7 +27,7 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
-from llmgw_desktop.ui.pages.job_detail import approval_text, when
+from llmgw_desktop.ui.pages.job_detail import approval_text, failure_words, when
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.jobs_model import COLUMNS
 from llmgw_desktop.ui.pages.overview import OverviewPage
@@ -329,9 +329,16 @@ def test_retry_of_a_failed_job_runs_it_again_and_filters_narrow_the_table(
         # A real double-click arrives after the press that selects the row.
         qtbot.mouseClick(d.page.table.viewport(), Qt.MouseButton.LeftButton, pos=where)
         qtbot.mouseDClick(d.page.table.viewport(), Qt.MouseButton.LeftButton, pos=where)
-        await until(
-            lambda: "auth_required" in d.page.result_view.toPlainText(), "the error, opened"
-        )
+        # Why it failed, in words first: one plain line naming the provider, the code as a
+        # chip beside it; the rest of the message folded under "Show details".
+        pane = d.page.pane
+        await until(lambda: pane.code_badge.words == "auth_required", "the error, opened")
+        assert pane.cause_label.text().startswith("Claude Code failed: ")
+        assert pane.cause_label.isVisible() and pane.code_badge.isVisible()
+        if pane.details_toggle.isVisible():
+            assert not pane.result_stack.isVisible()
+            pane.details_toggle.click()
+            assert pane.result_stack.isVisible() and d.page.result_view.toPlainText()
 
         assert d.page.retry_button.isEnabled()
         d.page.retry_button.click()
@@ -564,3 +571,27 @@ def test_optional_columns_are_hidden_least_needed_first_until_the_rest_fit() -> 
     assert plan_columns(wanted, 200, **fit) == ({2, 3}, 120)  # and the next
     # Never below the stretch's minimum, even when that does not fit: the table then scrolls.
     assert plan_columns(wanted, 100, **fit) == ({2, 3}, 120)
+
+
+def test_a_failure_reads_as_its_cause_in_one_line_with_the_traceback_folded() -> None:
+    """Issue 41, review finding 5: a CLI's failure showed "Failed: provider_error" over a raw
+    Python traceback whose last line, the actual cause, was scrolled off."""
+    message = (
+        "mistral: Traceback (most recent call last):\n"
+        '  File "/tmp/fake_vibe.py", line 61, in <module>\n'
+        "    with urllib.request.urlopen(request, timeout=60) as response:\n"
+        '  File "/usr/lib/python3.11/urllib/request.py", line 216, in urlopen\n'
+        "    return opener.open(url, data, timeout)\n"
+        "urllib.error.URLError: <urlopen error [Errno 111] Connection refused>\n"
+    )
+    words = failure_words({"code": "provider_error", "message": message}, "Mistral Vibe")
+    assert words.cause == (
+        "Mistral Vibe failed: URLError: <urlopen error [Errno 111] Connection refused>"
+    )
+    assert words.code == "provider_error"
+    assert "Traceback" in words.details and "fake_vibe.py" in words.details
+    plain = failure_words(
+        {"code": "auth_required", "message": "not logged in", "retryable": True}, "Codex"
+    )
+    assert plain.cause == "Codex failed: not logged in"
+    assert plain.details == "Sending it again may work (Retry)."

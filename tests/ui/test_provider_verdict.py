@@ -86,9 +86,9 @@ def test_header_overview_providers_and_tray_agree_on_a_provider_with_some_failin
                 # Overview names it, in amber.
                 overview = window.overview
                 overview.refresh_status()
-                line = overview.failing_label.text()
-                assert "Anthropic" in line and NEEDS_A_LOOK in line, line
-                assert warning_colour() in overview.failing_label.styleSheet()
+                line = overview.failing_label.accessibleName()
+                assert line.startswith(f"Anthropic ({NEEDS_A_LOOK}): the last call failed"), line
+                assert warning_colour() in overview.failing_label.text()  # its line in amber
 
                 # The Providers page: the same words, amber.
                 chip.click()

@@ -27,8 +27,13 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.pages.job_detail import result_text
 from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
+from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS, ORDER_HEADERS, TIME_COLUMN
-from llmgw_desktop.ui.pages.recorder_words import NO_PROMPT_FOR_API, describe_detail
+from llmgw_desktop.ui.pages.recorder_words import (
+    NO_PROMPT_FOR_API,
+    describe_detail,
+    detail_sections,
+)
 from llmgw_desktop.ui.qt import QColor, QDateTime, QFileDialog, QPalette, Qt
 from llmgw_desktop.ui.theme import error_colour
 from tests.engine.recorder.test_query import bulk_insert, synthetic_rows
@@ -463,8 +468,76 @@ def test_detail_says_what_optimize_prompt_saved_and_which_tokenizer_counted(
             f"{(before - after) / before:.1%}) by o200k_base (approximate for claude) "
             "· long_output"
         )
-        assert line in page.detail.toPlainText()
+        # A row of the form: its label, its value in the value column.
+        assert line.removeprefix("Prompt: ") in page.detail.toPlainText()
+        assert "Prompt\ntokens" in page.detail.toPlainText()
         assert line in result_text(view)  # the Jobs page's detail pane says the same
         page.detail.grab().save(str(Path("/tmp") / "recorder_optimisation.png"))
 
     run_desk(body)
+
+
+def test_the_detail_is_a_form_led_by_its_result_with_an_error_section_only_on_failure(
+    qtbot: QtBot,
+) -> None:
+    """Issue 41, review finding 5: a successful request showed an "Error: HTTP 200" section
+    and a route reading "with key key being tried"; labels and values were indented prose
+    whose values started at different places."""
+    ok = {
+        "id": "r2",
+        "started_at": 1_700_000_000.0,
+        "finished_at": 1_700_000_000.2,
+        "duration_ms": 22.0,
+        "provider": "openai",
+        "model": "gpt-5-fake",
+        "requested_model": "openai/gpt-5-fake",
+        "state": "completed",
+        "attempts": 1,
+        "http_status": 200,
+        "caller": "dashboard",
+        "transport": "desktop",
+        "owner_principal": "local",
+        "input_tokens": 112,
+        "output_tokens": 9,
+        "reasoning_tokens": 2,
+        "cache_read_tokens": 200,
+        "cache_write_tokens": 0,
+        "cost_usd": 0.000255,
+        "route": {
+            "attempts": [{"target": "openai/gpt-5-fake", "key": "key being tried", "outcome": "ok"}]
+        },
+        "fallback_used": False,
+    }
+    sections = detail_sections(RecordDetail(ok))
+    titles = [section.title for section in sections]
+    assert titles[0] == "Request r2" and "Error" not in titles
+    result = sections[0].rows[0]
+    assert (result.label, result.value, result.tone) == (
+        "Result",
+        "completed · HTTP 200 · 1 attempt(s)",
+        "ok",
+    )
+    text = describe_detail(RecordDetail(ok))
+    assert "openai/gpt-5-fake (key being tried) → ok" in text and "key key" not in text
+    failed = ok | {"state": "failed", "error_code": "upstream_500", "http_status": 502}
+    sections = detail_sections(RecordDetail(failed))
+    error = next(section for section in sections if section.title == "Error")
+    assert [(row.label, row.value) for row in error.rows] == [
+        ("Code", "upstream_500"),
+        ("HTTP status", "502"),
+    ]
+    assert sections[0].rows[0].tone == "error"
+
+    # On screen: one table of two columns (every value starts at the same x), the Result
+    # first with the status glyph, the heading and badge above it.
+    card = RecorderDetail()
+    qtbot.addWidget(card)
+    card.resize(360, 600)
+    card.show()
+    card.show_sections(detail_sections(RecordDetail(ok)), "completed")
+    assert card.heading.text() == "Request r2" and card.badge.words == "completed"
+    html = card.text.toHtml()
+    assert html.count("<table") == 1
+    plain = card.text.toPlainText()
+    assert plain.index("Result") < plain.index("Time") < plain.index("Tokens and cache")
+    assert "Error" not in plain

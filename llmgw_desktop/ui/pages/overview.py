@@ -5,6 +5,7 @@ refusals), where it listens and keeps things, then each provider's health with i
 from __future__ import annotations
 
 from collections.abc import Mapping
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob
@@ -93,9 +94,13 @@ class OverviewPage(Page):
         self.refused_label.setWordWrap(True)
         form.addRow("Refused", self.refused_label)
         # Providers failing or needing a look, by the verdict the header and the tray show.
+        # One a line, each linking to its row on the Providers page and to its failed
+        # requests in the Flight recorder.
         self.failing_label = QLabel()
         self.failing_label.setObjectName("failingProviders")
         self.failing_label.setWordWrap(True)
+        self.failing_label.setTextFormat(Qt.TextFormat.RichText)
+        self.failing_label.linkActivated.connect(self.open_link)
         form.addRow("Providers", self.failing_label)
         # Running jobs with no output past `jobs.stuck_after_ms` (the Jobs page has each one).
         self.stuck_label = QLabel()
@@ -162,6 +167,14 @@ class OverviewPage(Page):
         self._timer.setInterval(STATUS_REFRESH_MS)
         self._timer.timeout.connect(self.refresh_status)
         self.refresh_status()
+
+    def open_link(self, link: str) -> None:
+        """Open what a link in the Providers line names: `providers:<id>` its row on the
+        Providers page, `recorder:<id>` its failed requests in the Flight recorder."""
+        place, _, provider = link.partition(":")
+        open_place = getattr(self.window(), "open_place", None)
+        if callable(open_place) and place in ("providers", "recorder"):
+            open_place(place, provider)
 
     def _follow_pause(self, paused: bool) -> None:
         if self.pause_switch.isChecked() != paused:
@@ -289,29 +302,44 @@ class OverviewPage(Page):
         _show(self.refused_label, refused_text(engine.refusals.health()))
         verdicts = provider_verdicts(engine)
         names = {state.id: state.display_name for state in engine.providers.states()}
-        tone = None
-        if verdicts:
-            tone = error_colour() if any(v.failing for v in verdicts) else warning_colour()
-        _show(self.failing_label, failing_text(verdicts, engine.provider_health.totals()), tone)
+        totals = engine.provider_health.totals()
+        _show(self.failing_label, failing_html(verdicts, totals))
+        plain = failing_text(verdicts, totals)
+        if self.failing_label.accessibleName() != plain:
+            self.failing_label.setAccessibleName(plain)
         stuck = engine.jobs.stuck_jobs()
         _show(self.stuck_label, stuck_text(stuck, names), warning_colour() if stuck else None)
         _show(self.response_cache_label, response_cache_text(engine.gateway.cache_stats))
 
 
-def failing_text(verdicts: list[ProviderVerdict], totals: tuple[int, int]) -> str:
-    """The Overview's line for providers failing or needing a look (the window's one verdict),
-    with every provider's error count and rate over the health window."""
+def _overall(totals: tuple[int, int]) -> str:
     calls, errors = totals
     minutes = HEALTH_WINDOW_S // 60
-    overall = (
-        f"{errors:,} of {calls:,} calls failed in {minutes} min ({errors / calls:.0%})"
-        if errors and calls
-        else f"no failed calls in {minutes} min"
-    )
-    if not verdicts:
-        return f"none failing · {overall}"
-    named = "; ".join(f"{v.name} ({v.level}): {v.why}" for v in verdicts)
-    return f"{named} · {overall}"
+    if errors and calls:
+        return f"{errors:,} of {calls:,} calls failed in {minutes} min ({errors / calls:.0%})"
+    return f"no failed calls in {minutes} min"
+
+
+def failing_text(verdicts: list[ProviderVerdict], totals: tuple[int, int]) -> str:
+    """The Overview's lines for providers failing or needing a look (the window's one
+    verdict), one a line, then every provider's error count and rate over the health window."""
+    lines = [f"{v.name} ({v.level}): {v.why}" for v in verdicts] or ["none failing"]
+    return "\n".join([*lines, _overall(totals)])
+
+
+def failing_html(verdicts: list[ProviderVerdict], totals: tuple[int, int]) -> str:
+    """`failing_text` as the label shows it: each provider on its own line in its tone, its
+    name linking to its row on the Providers page, then a link to its failed requests."""
+    lines = []
+    for v in verdicts:
+        colour = error_colour() if v.failing else warning_colour()
+        lines.append(
+            f'<a href="providers:{escape(v.provider)}">{escape(v.name)}</a> '
+            f'<span style="color: {colour};">{escape(v.level)}: {escape(v.why)}</span>'
+            f' · <a href="recorder:{escape(v.provider)}">its failed requests</a>'
+        )
+    lines = lines or ["none failing"]
+    return "<br>".join([*lines, escape(_overall(totals))])
 
 
 def stuck_text(stuck: list[StuckJob], names: Mapping[str, str] | None = None) -> str:

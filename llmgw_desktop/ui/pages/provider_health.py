@@ -55,6 +55,8 @@ HEALTH_COLUMNS = (
 STATUS = HEALTH_COLUMNS.index("Status")
 SWITCH = HEALTH_COLUMNS.index("Switch")
 CIRCUIT = HEALTH_COLUMNS.index("Circuit")
+# The columns that give their width to a status's reason when the table is short of room.
+GIVE_WAY = (HEALTH_COLUMNS.index("Version"), CIRCUIT)
 ERRORS = HEALTH_COLUMNS.index("Errors 15 min")
 HEALTH_REFRESH_MS = 5000
 CELL_PADDING = 8  # px beside a cell's text (the style's margins, rounded up)
@@ -96,7 +98,8 @@ class ProviderHealthTable(QTableWidget):
         # circuit's long text squeezed "Not installed" into a wrapped "Not ins…". Every column
         # fits its text (the table scrolls sideways if it must); the last one takes the rest.
         header.setStretchLastSection(True)
-        self.setWordWrap(False)
+        # A status's reason wraps onto a second line rather than being cut mid-sentence.
+        self.setWordWrap(True)
         for index, state in enumerate(self._engine.providers.states()):
             self.insertRow(index)
             self.rows[state.id] = index
@@ -222,7 +225,7 @@ class ProviderHealthTable(QTableWidget):
             else:
                 self._unavailable.add(index)
             status_item = self._set(index, STATUS, status)
-            status_item.setToolTip(row.reason)
+            status_item.setToolTip(status if row.reason else "")  # whole, however it wraps
             # The window's one status cell: the kind's glyph, the words in its tone.
             status_cell(status_item, status_kind(row), status)
             self._colour(index, ERRORS, attention_colour(ERROR) if health.errors else None)
@@ -247,16 +250,32 @@ class ProviderHealthTable(QTableWidget):
         self._status_words = words + CELL_PADDING
         self._status_text = self.columnWidth(STATUS)
         self._fit_status()
+        self.resizeRowsToContents()  # a reason that wraps takes its second line
 
     def _fit_status(self) -> None:
-        # Status takes the room the other columns leave (a reason shows when it fits), never
-        # less than its state words: only then does the table scroll sideways.
-        others = sum(self.columnWidth(c) for c in range(len(HEALTH_COLUMNS)) if c != STATUS)
+        # Status takes the room the other columns leave, never less than its state words:
+        # only then does the table scroll sideways. Short of room for a reason, Version and
+        # then Circuit give theirs (the Providers page has both), and the reason wraps onto a
+        # second line (the whole of it in the cell's tooltip).
         last = len(HEALTH_COLUMNS) - 1
         needed = max(self.sizeHintForColumn(last), self.horizontalHeader().sectionSizeHint(last))
-        others -= self.columnWidth(last) - needed  # it stretches into what is left
-        room = self.viewport().width() - others
-        self.setColumnWidth(STATUS, max(self._status_words, min(self._status_text, room)))
+
+        def room() -> int:
+            shown = [c for c in range(len(HEALTH_COLUMNS)) if not self.isColumnHidden(c)]
+            others = sum(self.columnWidth(c) for c in shown if c not in (STATUS, last))
+            return self.viewport().width() - others - needed
+
+        for column in GIVE_WAY:
+            if self.isColumnHidden(column):
+                self.setColumnHidden(column, False)
+        for column in GIVE_WAY:
+            if room() >= self._status_text:
+                break
+            self.setColumnHidden(column, True)
+        width = max(self._status_words, min(self._status_text, room()))
+        if self.columnWidth(STATUS) != width:
+            self.setColumnWidth(STATUS, width)
+            self.resizeRowsToContents()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

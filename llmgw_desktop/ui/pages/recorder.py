@@ -32,9 +32,10 @@ from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.recorder_bodies import BodiesPanel
 from llmgw_desktop.ui.pages.recorder_columns import RecorderColumns
+from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
 from llmgw_desktop.ui.pages.recorder_filters import TIME_RANGES, RecorderFilterBar
 from llmgw_desktop.ui.pages.recorder_model import TIME_COLUMN, RecorderTableModel
-from llmgw_desktop.ui.pages.recorder_words import describe_detail
+from llmgw_desktop.ui.pages.recorder_words import detail_sections
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -44,7 +45,6 @@ from llmgw_desktop.ui.qt import (
     QKeySequence,
     QLabel,
     QModelIndex,
-    QPlainTextEdit,
     QShortcut,
     QSplitter,
     Qt,
@@ -136,17 +136,14 @@ class RecorderPage(Page):
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
 
-        self.detail = QPlainTextEdit()
-        self.detail.setObjectName("recorderDetail")
-        self.detail.setAccessibleName("The request's details")
-        self.detail.setReadOnly(True)
-        self.detail.setTabChangesFocus(True)
-        self.detail.setPlaceholderText("The newest request's timings, route and prompt show here.")
+        # The chosen request as a form under its heading and status, with its actions.
+        self.detail_card = RecorderDetail()
+        self.detail = self.detail_card.text
         # The kept request and response, side by side (only when body capture kept them).
         self.bodies = BodiesPanel(context.facts.health_url.removesuffix("/health"))
         texts = QSplitter(Qt.Orientation.Vertical)
         texts.setChildrenCollapsible(False)
-        texts.addWidget(self.detail)
+        texts.addWidget(self.detail_card)
         texts.addWidget(self.bodies)
         texts.setStretchFactor(0, 3)
         texts.setStretchFactor(1, 2)
@@ -228,6 +225,17 @@ class RecorderPage(Page):
         """List one principal's requests (a gateway key's `key:<name>`: the Keys page's "Its
         requests") over all time, and nothing else."""
         self._show_only({"principal": principal}, 0)
+
+    def show_failures_of(self, provider: str) -> None:
+        """List one provider's failed requests of the last hour (by its switch id), and
+        nothing else (Overview's line of failing providers)."""
+        reaches = [reach for _label, reach in TIME_RANGES]
+        self.model.names = ProviderNames.of(self.engine)
+        self._show_only(
+            {"provider": self.model.names.name(provider)},
+            reaches.index(3600.0),
+            failed_only=True,
+        )
 
     def show_request(self, record_id: str, *, caller: str = "playground") -> None:
         """Show one request's detail, listed among its caller's (the playground's "Open in
@@ -359,6 +367,7 @@ class RecorderPage(Page):
             # The system switched looks: the error colour follows.
             self.model.restyle()
             self.filters.style_failed_button()
+            self.detail_card.restyle()
 
     # -- the detail pane ----------------------------------------------------------------------
 
@@ -374,10 +383,13 @@ class RecorderPage(Page):
         if record_id != self._detail_id:
             return  # another row was selected meanwhile
         if detail is None:
-            self.detail.setPlainText(f"Request {record_id} is no longer recorded (pruned).")
+            self.detail_card.show_words(
+                f"Request {record_id}", "No longer recorded: the recorder pruned it."
+            )
             self.bodies.show_bodies(None)
         else:
-            self.detail.setPlainText(describe_detail(detail, self.model.names))
+            sections = detail_sections(detail, self.model.names)
+            self.detail_card.show_sections(sections, str(detail.record["state"]))
             self.bodies.show_bodies(detail.bodies)
 
     # -- export -------------------------------------------------------------------------------
