@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,12 +34,13 @@ from llmgw_desktop.ui.pages.recorder_words import (
     NO_PROMPT_FOR_API,
     describe_detail,
     detail_sections,
+    format_cost_cell,
 )
 from llmgw_desktop.ui.qt import QColor, QDateTime, QFileDialog, QPalette, Qt
 from llmgw_desktop.ui.theme import error_colour
 from tests.engine.recorder.test_query import bulk_insert, synthetic_rows
 from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply
-from tests.ui.desk_gateway import RunDesk, messages_request
+from tests.ui.desk_gateway import Desk, OnDesk, RunDesk, messages_request
 
 STEP_TIMEOUT = 5.0
 FOREGROUND, DECORATION = int(Qt.ItemDataRole.ForegroundRole), int(Qt.ItemDataRole.DecorationRole)
@@ -218,7 +220,7 @@ def test_scrolling_down_fetches_further_pages_until_the_end(
         page.page_shown()
         await until(lambda: page.model.loaded == 300, "the first page only")
         await until(lambda: page.model.total == 1000, "the total")
-        assert page.count_label.text() == "1,000 requests · showing 300"
+        assert page.count_label.text() == "1,000 requests · showing the newest 300, scroll for more"
         for _ in range(10):  # bounded: four pages make the thousand
             page.table.scrollToBottom()
             before = page.model.loaded
@@ -541,3 +543,53 @@ def test_the_detail_is_a_form_led_by_its_result_with_an_error_section_only_on_fa
     plain = card.text.toPlainText()
     assert plain.index("Result") < plain.index("Time") < plain.index("Tokens and cache")
     assert "Error" not in plain
+
+
+def test_a_narrow_list_keeps_provider_state_and_error_code_with_the_model_under_its_provider(
+    on_desk: OnDesk,
+    loaded: LoadedSettings,
+) -> None:
+    """Issue 41, review finding 9: at 1024 px the list showed only Time, Model and State (the
+    Time column spending ~140 px on "2026-11-24" in every row); now the model moves under its
+    provider, the time is the clock's (its date in the tooltip), costs have two significant
+    figures with their decimal points aligned, rows are tinted alternately, and the count says
+    how to see more."""
+
+    async def body(desk: Desk, page: RecorderPage) -> None:
+        runtime = desk.runtime
+        await gateway_request(runtime, "sdk-tests/1.0")
+        record_failure(runtime, "nightly-batch")
+        page.page_shown()
+        await until(lambda: page.model.loaded == 2 and not page.model.loading, "listed")
+        header = page.table.horizontalHeader()
+        shown = [COLUMNS[c] for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+        for kept in ("Time", "Provider", "State", "Error code"):
+            assert kept in shown, (shown, page.columns.widths, page.table.viewport().width())
+        assert "Model" not in shown
+        assert page.table.horizontalScrollBar().maximum() == 0
+        # The model is the provider cell's second line, and the row is tall enough for two.
+        codex = shown_column(page, "Provider").index("Codex")
+        index = page.model.index(codex, COLUMNS.index("Provider"))
+        assert page.columns.second_line(index) == "gpt-5"
+        lines = page.table.fontMetrics().lineSpacing()
+        assert page.table.rowHeight(codex) >= 2 * lines
+        times = shown_column(page, "Time")
+        assert all(re.fullmatch(r"\d\d:\d\d:\d\d", t) for t in times), times
+        tip = page.model.data(page.model.index(0, TIME_COLUMN), Qt.ItemDataRole.ToolTipRole)
+        assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", tip), tip
+        assert page.table.alternatingRowColors()
+        # Costs: two significant figures, padded to line their decimal points up.
+        assert format_cost_cell(0.000255) == "$0.00026\u2007"
+        assert format_cost_cell(0.0682) == "$0.068\u2007\u2007\u2007"
+        widths = {
+            page.table.fontMetrics().horizontalAdvance(format_cost_cell(usd).split(".")[1])
+            for usd in (0.000255, 0.0682, 0.0000372, 0.5)
+        }
+        assert len(widths) == 1, widths  # the same width after every decimal point
+        # Wide, the model has its own column again, the cost shows, rows are one line.
+        page.resize(1800, 800)
+        await until(lambda: not header.isSectionHidden(COLUMNS.index("Model")), "the model back")
+        assert not header.isSectionHidden(COLUMNS.index("Cost"))
+        assert page.table.rowHeight(0) < 2 * lines and page.columns.second_line(index) == ""
+
+    on_desk(RecorderPage, body, size=(800, 600))

@@ -123,6 +123,8 @@ class RecorderPage(Page):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
+        # A tint on every other row: on a wide list the eye keeps its row.
+        self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         # Fixed row heights: the view never measures rows it does not paint.
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -319,7 +321,8 @@ class RecorderPage(Page):
         if total is None:
             text = f"showing {loaded:,} · counting…" if loaded else "counting…"
         elif loaded < total:
-            text = f"{total:,} requests · showing {loaded:,}"
+            which = "oldest" if self.model.oldest_first else "newest"
+            text = f"{total:,} requests · showing the {which} {loaded:,}, scroll for more"
         else:
             text = f"{total:,} request{'s' if total != 1 else ''}"
         self.count_label.setText(text)

@@ -8,6 +8,7 @@ A request's state reads as a plain word; the list draws it as the window's one s
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "detail_sections",
     "format_clock",
     "format_cost",
+    "format_cost_cell",
     "format_duration",
     "format_state",
     "format_time",
@@ -67,6 +69,27 @@ def format_duration(ms: float | None) -> str:
 def format_cost(usd: float | None) -> str:
     """A request's cost as every page writes dollars (`format_usd`), "" when not known."""
     return "" if usd is None else format_usd(usd)
+
+
+# A list's costs: two significant figures, to at most this many decimals, padded with figure
+# spaces to it so that, right-aligned, their decimal points line up ($0.068, $0.00026).
+COST_DECIMALS = 6
+COST_FIGURES = 2
+FIGURE_SPACE = "\u2007"  # as wide as a digit
+
+
+def format_cost_cell(usd: float | None) -> str:
+    """A request's cost as the list shows it: two significant figures, decimal points
+    aligned down the column ("" when not known; the exact figure is in the tooltip)."""
+    if usd is None:
+        return ""
+    if usd <= 0:
+        return "$0" + FIGURE_SPACE * (COST_DECIMALS + 1)
+    if usd < 10**-COST_DECIMALS:
+        return f"<${10**-COST_DECIMALS:.{COST_DECIMALS}f}"
+    decimals = 2 if usd >= 1 else COST_FIGURES - math.floor(math.log10(usd)) - 1
+    decimals = min(COST_DECIMALS, max(2, decimals))
+    return f"${usd:,.{decimals}f}" + FIGURE_SPACE * (COST_DECIMALS - decimals)
 
 
 def format_state(state: str) -> str:
