@@ -89,7 +89,7 @@ NAMES: dict[str, str] = {
     "filter": "filter",
     "export": "export",
     "play": "play",
-    "stop": "debug-stop",
+    "stop": "stop-circle",  # a filled square in a ring: "stop", never an empty check box
     "open": "link-external",
     "next": "chevron-right",
     "command": "go-to-file",

@@ -26,6 +26,7 @@ from llmgw_desktop.engine.jobs.store import PROMPT_SUMMARY_CHARS, DeskJob
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.glyphs import NAMES
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.job_detail import approval_text, failure_words, when
 from llmgw_desktop.ui.pages.jobs import JobsPage
@@ -595,3 +596,92 @@ def test_a_failure_reads_as_its_cause_in_one_line_with_the_traceback_folded() ->
     )
     assert plain.cause == "Codex failed: not logged in"
     assert plain.details == "Sending it again may work (Retry)."
+
+
+def _gallery_rows(now: float) -> list[DeskJob]:
+    """Jobs as the gallery's: Mistral Vibe jobs sent by cursor over HTTP."""
+    rows = []
+    for n, state in enumerate((JobState.FAILED, JobState.RUNNING, JobState.COMPLETED)):
+        view = JobView(
+            id=f"job_24faa5{n:02x}3798457e88ee9c2b671ae933",
+            provider="mistral",
+            state=state,
+            created_at=now - 60 + n,
+            updated_at=now,
+            started_at=now - 60 + n,
+            finished_at=None if state == JobState.RUNNING else now - 30,
+            error={"code": "provider_error", "message": "boom"} if n == 0 else None,
+            last_activity_at=now,
+        )
+        rows.append(
+            DeskJob(
+                view=view,
+                principal="gateway-bearer",
+                caller="cursor",
+                prompt="Why does this query take 3 seconds on the orders table? " * 2,
+                model="devstral-medium-latest",
+                transport="http",
+                tool="/v1/chat/completions",
+                input_tokens=312,
+                output_tokens=9,
+            )
+        )
+    return rows
+
+
+@pytest.mark.parametrize("width", [1024, 1920])
+def test_the_prompt_gets_the_room_and_a_wide_list_shows_who_and_the_tool(
+    width: int, loaded: LoadedSettings, qtbot: QtBot
+) -> None:
+    """Issue 41, review finding 10: at 1024 px the prompt was cut to 14 characters beside
+    "today 08:16:49"; at 1920 Tool and Who were missing although there was room; Cancel's icon
+    read as a check box; the title stuttered "Job job_24faa54b · Mistral Vibe"."""
+    from llmgw_desktop.ui.main_window import MainWindow
+    from llmgw_desktop.ui.pages.jobs_table import PROMPT_SHARE
+
+    engine = Engine(loaded.settings)
+    bridge = EngineBridge(engine)
+    actions = GatewayActions(
+        bridge, endpoint=lambda: "", open_dashboard=lambda: None, quit_app=lambda: None
+    )
+    data = engine.settings.data_path
+    facts = WindowFacts("http://127.0.0.1:9/mcp", "http://127.0.0.1:9/health", data, data)
+    window = MainWindow(bridge, actions, facts, close_quits=False, on_quit=lambda: None)
+    qtbot.addWidget(window)
+    window.resize(width, 700 if width < 1920 else 1080)
+    window.show()
+    window.show_page("jobs")
+    page = window.pages["jobs"]
+    assert isinstance(page, JobsPage)
+    page._show_rows(_gallery_rows(time.time()))
+    qtbot.wait(20)
+    table, model = page.table, page.model
+    header = table.horizontalHeader()
+    started = model.data(model.index(0, COLUMNS.index("Started")))
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", started), started
+    prompt = header.sectionSize(COLUMNS.index("Prompt"))
+    assert prompt >= PROMPT_SHARE * table.viewport().width() - 1
+    # Two lines a row: the prompt wraps onto the second.
+    lines = table.fontMetrics().lineSpacing()
+    assert table.rowHeight(0) >= 2 * lines and table.wordWrap()
+    who, tool = COLUMNS.index("Who"), COLUMNS.index("Tool")
+    if width == 1920:
+        # Who sent it and through what: its own column, or under who sent it.
+        assert not header.isSectionHidden(who)
+        tool_shown = (
+            not header.isSectionHidden(tool)
+            or table.second_line(model.index(0, who)) == "http · /v1/chat/completions"
+        )
+        assert tool_shown
+        model_shown = (
+            not header.isSectionHidden(COLUMNS.index("Model"))
+            or table.second_line(model.index(0, COLUMNS.index("Provider")))
+            == "devstral-medium-latest"
+        )
+        assert model_shown
+    # The details: named by who ran it and a short tag; Cancel's icon is a stop sign.
+    assert page.pane.heading.text() == "Mistral Vibe · 24faa500"
+    assert NAMES["stop"] == "stop-circle" and not page.cancel_button.icon().isNull()
+    page.page_hidden()
+    page.tasks.cancel_all()
+    bridge.detach()

@@ -23,7 +23,7 @@ from llmgw_desktop.ui.pages.job_detail import (
     raw_result,
     result_text,
 )
-from llmgw_desktop.ui.pages.jobs_model import front_door, short_id
+from llmgw_desktop.ui.pages.jobs_model import front_door, job_tag
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QFont,
@@ -238,7 +238,8 @@ class JobPane(DetailCard):
         if job is None:
             return
         view = job.view
-        self.heading.setText(f"Job {short_id(view.id)} · {self.names.name(view.provider)}")
+        # "Mistral Vibe · 24faa54b": who ran it, and enough of its id to tell jobs apart.
+        self.heading.setText(f"{self.names.name(view.provider)} · {job_tag(view.id)}")
         state = "stuck" if view.stuck and not view.finished else view.state.value
         self.badge.set_status(state_kind(state), state)
         who = job.principal + (f" via {job.caller}" if job.caller else "")

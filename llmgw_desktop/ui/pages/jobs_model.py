@@ -41,6 +41,7 @@ __all__ = [
     "format_tokens",
     "front_door",
     "idle_seconds",
+    "job_tag",
     "short_id",
     "who",
 ]
@@ -69,6 +70,11 @@ _NUMERIC = frozenset({ELAPSED_COLUMN, COLUMNS.index("Tokens")})
 _ROOT = QModelIndex()
 _ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
 Index = QModelIndex | QPersistentModelIndex
+
+
+def job_tag(job_id: str) -> str:
+    """`24faa54b`: a job's id as a title names it (without the `job_` every id starts with)."""
+    return job_id.removeprefix("job_")[:8]
 
 
 def short_id(job_id: str) -> str:
@@ -139,8 +145,10 @@ def format_tokens(row: DeskJob) -> str:
 
 
 def who(row: DeskJob) -> str:
-    """`local via editor/1.0`: whose job it is, and the client that sent it."""
-    return row.principal + (f" via {row.caller}" if row.caller else "")
+    """`local via editor/1.0`: whose job it is, and the client that sent it (a user agent's
+    first word: its whole is in the cell's tooltip and the details)."""
+    caller = row.caller.split(" ")[0] if row.caller else ""
+    return row.principal + (f" via {caller}" if caller else "")
 
 
 def front_door(row: DeskJob) -> str:
@@ -314,7 +322,9 @@ class JobsModel(QAbstractTableModel):
                 return f"{view.id}\ncreated {when}"
             case "Prompt" if row.prompt:
                 return row.prompt
-            case "Provider" | "Model" | "Tool" | "Who":
+            case "Who":
+                return row.principal + (f" via {row.caller}" if row.caller else "")
+            case "Provider" | "Model" | "Tool":
                 return self._text(row, column) or None
             case "Progress" if view.error:
                 return str(view.error.get("message", ""))
