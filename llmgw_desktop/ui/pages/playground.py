@@ -14,6 +14,7 @@ meanwhile, and a second send waits for the first to end.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from llmgw_desktop.engine.api import PlaygroundReply
@@ -269,6 +270,30 @@ class PlaygroundPage(Page):
         self.second.setVisible(False)
         self.compare_button.setEnabled(False)
         self._say("")
+
+    def replay(
+        self, original: PlaygroundReply, messages: Sequence[dict[str, Any]], model: str
+    ) -> bool:
+        """Show a recorded request's answer (`original`, from the Flight recorder's "Replay
+        on…") and send its `messages` again, through the gateway, to `model`, the new answer
+        beside the recorded one (its row names `original` as the one it replays). False while
+        another send runs."""
+        if self._busy:
+            self._say(
+                "Another request is being answered: replay it once that one ends.", error=True
+            )
+            return False
+        self._messages = []
+        self._asked = [dict(message) for message in messages]
+        self.answer.begin(original.model)
+        self.answer.finish(original)
+        self.answer.title.setText(f"Recorded · {original.model}")
+        self.compare_box.setEditText(model)
+        self.second.setVisible(True)
+        asked = f"{len(messages)} message{'s' if len(messages) != 1 else ''}"
+        self._say(f"Replaying request {str(original.record_id)[:8]} ({asked}) on {model}…")
+        self._start(self._compare(model, original))
+        return True
 
     def _start(self, work: Any) -> None:
         self._busy = True

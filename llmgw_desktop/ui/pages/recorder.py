@@ -10,12 +10,11 @@ away; that reload is merged into the rows shown (new ones inserted on top) rathe
 resetting the table.
 
 The chosen request (the newest, until a person picks another) is shown beside the list: its
-timings, route, error and prompt (`recorder_words.py`) and its kept bodies. Failures are one
-click away ("Failed only") and marked in the list by glyph and colour. Columns are sized to
-what they hold: the fixed vocabularies (time, states, numbers) from the font once, the
-free-text ones (provider, caller, ...) from the first page each time the filters change, up
-to a cap; what does not fit beside the details is hidden, least needed first (cache, principal,
-project, tokens ...), never scrolled to sideways: the details have every field.
+timings, route, error and prompt (`recorder_words.py`) as a form (`recorder_detail.py`), its
+kept bodies, and its actions (`recorder_replay.py`): Replay on… opens the Playground with it.
+Failures are one click away ("Failed only") and marked in the list by glyph and colour. Columns
+are sized to what they hold (`recorder_columns.py`); what does not fit beside the details is
+hidden, least needed first, never scrolled to sideways: the details have every field.
 """
 
 from __future__ import annotations
@@ -23,8 +22,9 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
+from typing import Any
 
-from llmgw_desktop.engine.api import ExportFormat, RecorderFilters
+from llmgw_desktop.engine.api import ExportFormat, PlaygroundReply, RecorderFilters
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
@@ -35,6 +35,7 @@ from llmgw_desktop.ui.pages.recorder_columns import RecorderColumns
 from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
 from llmgw_desktop.ui.pages.recorder_filters import TIME_RANGES, RecorderFilterBar
 from llmgw_desktop.ui.pages.recorder_model import TIME_COLUMN, RecorderTableModel
+from llmgw_desktop.ui.pages.recorder_replay import ReplayActions
 from llmgw_desktop.ui.pages.recorder_words import detail_sections
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
@@ -143,6 +144,12 @@ class RecorderPage(Page):
         self.detail = self.detail_card.text
         # The kept request and response, side by side (only when body capture kept them).
         self.bodies = BodiesPanel(context.facts.health_url.removesuffix("/health"))
+        # Replay on…, Copy as curl (the bodies' own button is this one), turning capture on.
+        self.replay = ReplayActions(self.engine, self.tasks)
+        self.replay.replayRequested.connect(self.replay_in_playground)
+        self.replay.curl_button.clicked.connect(self.bodies.copy_curl)
+        self.bodies.curl_button.hide()
+        self.detail_card.action_row.addWidget(self.replay)
         texts = QSplitter(Qt.Orientation.Vertical)
         texts.setChildrenCollapsible(False)
         texts.addWidget(self.detail_card)
@@ -187,6 +194,7 @@ class RecorderPage(Page):
         if self._stale:
             self.apply_filters()
         self.tasks.spawn(self._load_choices(), what="list the recorder's providers and callers")
+        self.replay.load_models()
         self.tasks.spawn(self._load_refusals(), what="count the gateway's refusals")
 
     def page_hidden(self) -> None:
@@ -394,6 +402,19 @@ class RecorderPage(Page):
             sections = detail_sections(detail, self.model.names)
             self.detail_card.show_sections(sections, str(detail.record["state"]))
             self.bodies.show_bodies(detail.bodies)
+        self.replay.show_detail(detail, self.model.names)
+
+    def replay_in_playground(
+        self, original: PlaygroundReply, messages: list[dict[str, Any]], model: str
+    ) -> None:
+        """Open the Playground replaying the chosen request on `model` ("Replay on…")."""
+        window = self.window()
+        playground = getattr(window, "pages", {}).get("playground")
+        show_page = getattr(window, "show_page", None)
+        if playground is None or not callable(show_page):
+            return  # a page shown on its own (tests) has no Playground to open
+        if playground.replay(original, messages, model):
+            show_page("playground")
 
     # -- export -------------------------------------------------------------------------------
 
