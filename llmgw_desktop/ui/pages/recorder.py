@@ -42,6 +42,7 @@ from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QEvent,
     QFileDialog,
+    QHBoxLayout,
     QHeaderView,
     QKeySequence,
     QLabel,
@@ -169,6 +170,12 @@ class RecorderPage(Page):
         page.addWidget(head)
         page.addWidget(self.filters)
         page.addWidget(self.body, 1)
+        # Under the list: how many, and how to see more (the filter bar keeps its room for
+        # the search), then what was refused before any provider was asked.
+        under = QHBoxLayout()
+        under.addWidget(self.count_label)
+        under.addStretch(1)
+        page.addLayout(under)
         page.addWidget(self.refused_label)
         page.addWidget(self.export_label)
         find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
