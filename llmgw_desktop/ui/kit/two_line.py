@@ -17,6 +17,7 @@ from llmgw_desktop.ui.qt import (
     QPainter,
     QPalette,
     QPersistentModelIndex,
+    QSize,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -28,6 +29,7 @@ __all__ = ["TwoLineDelegate", "two_line_height"]
 
 Index = QModelIndex | QPersistentModelIndex
 LINE_GAP = 1  # px between the two lines
+TEXT_MARGINS = 12  # px the style keeps around a cell's text, both sides
 ROW_PADDING = 8  # px above and below the two lines together
 
 
@@ -39,9 +41,27 @@ def two_line_height(line_spacing: int) -> int:
 class TwoLineDelegate(QStyledItemDelegate):
     """Draws a cell's text, and `second(index)` under it when that is not ""."""
 
-    def __init__(self, second: Callable[[Index], str], parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        second: Callable[[Index], str],
+        parent: QObject | None = None,
+        *,
+        measure: Callable[[Index], str] | None = None,
+    ) -> None:
+        """`second(index)`: the second line drawn now; `measure(index)`: the second line a
+        cell may come to hold, which its width makes room for (so it is not cut the moment
+        its column gives way and it moves here)."""
         super().__init__(parent)
         self._second = second
+        self._measure = measure
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        size = super().sizeHint(option, index)
+        second = self._measure(index) if self._measure is not None else ""
+        if second:
+            wanted = option.fontMetrics.horizontalAdvance(second) + TEXT_MARGINS
+            size.setWidth(max(size.width(), wanted))
+        return size
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         second = self._second(index)

@@ -23,7 +23,7 @@ from llmgw_desktop.ui.pages.job_detail import (
     raw_result,
     result_text,
 )
-from llmgw_desktop.ui.pages.jobs_model import front_door, job_tag
+from llmgw_desktop.ui.pages.jobs_model import front_door, job_tag, short_id
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QFont,
@@ -245,7 +245,9 @@ class JobPane(DetailCard):
         who = job.principal + (f" via {job.caller}" if job.caller else "")
         door = front_door(job)
         model = f" ({job.model})" if job.model else ""
-        facts = [view.id, view.provider + model, view.state.value]
+        # The id in short (its whole, unbroken, would widen a narrow pane past the window);
+        # the whole id is the line's tooltip and what a screen reader hears first.
+        facts = [short_id(view.id), view.provider + model, view.state.value]
         facts += [who] + ([f"through {door}"] if door else [])
         if view.attempts > 1:
             facts.append(f"{view.attempts} attempts")
@@ -254,6 +256,8 @@ class JobPane(DetailCard):
         if view.session_id:
             facts.append(f"session {view.session_id}")
         self.detail_title.setText(" · ".join(facts))
+        self.detail_title.setToolTip(f"Job {view.id}")
+        self.detail_title.setAccessibleName(" · ".join([view.id, *facts[1:]]))
         approval = approval_text(job)
         self.approval_label.setText(approval)
         self.approval_label.setVisible(bool(approval))

@@ -54,10 +54,16 @@ class JobsTable(QTableView):
         # under its neighbour.
         self.setWordWrap(True)
         for column in SECOND_LINES:
-            self.setItemDelegateForColumn(column, TwoLineDelegate(self.second_line, self))
+            delegate = TwoLineDelegate(self.second_line, self, measure=self._under)
+            self.setItemDelegateForColumn(column, delegate)
         rows = self.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(two_line_height(self.fontMetrics().lineSpacing()))
+
+    def _under(self, index: QModelIndex | QPersistentModelIndex) -> str:
+        """What may come to sit under this cell (measured for the column's width)."""
+        under = SECOND_LINES.get(index.column())
+        return "" if under is None else str(index.sibling(index.row(), under).data() or "")
 
     def second_line(self, index: QModelIndex | QPersistentModelIndex) -> str:
         """What a column that gave way says, under its neighbour in this row."""
