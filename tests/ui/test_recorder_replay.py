@@ -121,6 +121,9 @@ def test_replay_on_opens_the_playground_with_the_requests_messages_and_the_chose
                 assert second is not None and second.ok
                 assert playground.second.text.toPlainText() == "Otters, mostly."
                 assert playground.second.isVisible() and playground.answer.isVisible()
+                # What was asked stays on screen, with the request it came from.
+                await until(lambda: "Replayed request" in playground.status.text(), "said")
+                assert "(“hi”) on gpt-4o-mini" in playground.status.text()
                 # Through the real gateway, to OpenAI, with the recorded messages.
                 (sent,) = desk.upstream.llm_requests[asked_before:]
                 assert sent.dialect == "chat"

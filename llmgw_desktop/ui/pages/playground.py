@@ -42,6 +42,7 @@ from llmgw_desktop.ui.theme import error_colour
 __all__ = ["PlaygroundPage", "describe_reply"]
 
 PROMPT_PLACEHOLDER = "Write a message; Ctrl+Enter sends it."
+REPLAY_QUOTE_CHARS = 80  # of a replayed request's last message, quoted in the status line
 
 
 def describe_reply(reply: PlaygroundReply) -> str:
@@ -288,12 +289,22 @@ class PlaygroundPage(Page):
         self.answer.begin(original.model)
         self.answer.finish(original)
         self.answer.title.setText(f"Recorded · {original.model}")
+        self.model_box.setEditText(original.model)
         self.compare_box.setEditText(model)
         self.second.setVisible(True)
-        asked = f"{len(messages)} message{'s' if len(messages) != 1 else ''}"
-        self._say(f"Replaying request {str(original.record_id)[:8]} ({asked}) on {model}…")
-        self._start(self._compare(model, original))
+        self._start(self._replay(model, original))
         return True
+
+    async def _replay(self, model: str, original: PlaygroundReply) -> None:
+        """Compare's send, then what was replayed, said (what it asked stays on screen)."""
+        users = [m for m in self._asked if m.get("role") == "user"]
+        last = str(users[-1].get("content") or "") if users else ""
+        asked = f"“{last[:REPLAY_QUOTE_CHARS]}{'…' if len(last) > REPLAY_QUOTE_CHARS else ''}”"
+        what = f"request {str(original.record_id)[:8]} ({asked}) on {model}"
+        self._say(f"Replaying {what}…")
+        await self._compare(model, original)
+        if self.second.reply is not None and self.second.reply.ok:
+            self._say(f"Replayed {what}: the recorded answer is on the left.")
 
     def _start(self, work: Any) -> None:
         self._busy = True
