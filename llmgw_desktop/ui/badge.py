@@ -126,11 +126,14 @@ def status_cell(item: QTableWidgetItem, kind: str, text: str) -> None:
     spec = STATUS_KINDS[kind]
     if item.text() != text:
         item.setText(text)
-    if item.data(Qt.ItemDataRole.UserRole + 7) == kind:
-        return  # same kind: icon and colour are already right
-    item.setData(Qt.ItemDataRole.UserRole + 7, kind)
-    item.setIcon(_cell_icon(kind))
-    item.setForeground(QColor(tone_colour(spec.tone)))
+    if item.data(Qt.ItemDataRole.UserRole + 7) != kind:
+        item.setData(Qt.ItemDataRole.UserRole + 7, kind)
+        item.setIcon(_cell_icon(kind))  # it takes the look's colour when painted
+    # The text's colour is the look's in use: after a switch of looks, the next redraw
+    # recolours it (an unchanged colour is left alone: no repaint).
+    colour = QColor(tone_colour(spec.tone))
+    if item.foreground().color() != colour:
+        item.setForeground(colour)
 
 
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)

@@ -59,3 +59,21 @@ def test_a_failing_cell_draws_a_cross_inside_a_filled_disc(qtbot: QtBot) -> None
     assert near(image.pixelColor(16, 16), base), image.pixelColor(16, 16).name()
     # The badge beside a detail keeps its outline glyph (it sits on a tinted pill).
     assert not glyph("error", "error").isNull()
+
+
+def test_a_cell_takes_the_new_looks_colour_on_its_next_redraw(qtbot: QtBot) -> None:
+    from llmgw_desktop.ui.qt import Qt as QtNs
+    from llmgw_desktop.ui.theme import apply_theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    item = QTableWidgetItem()
+    try:
+        apply_theme(app, QtNs.ColorScheme.Light)
+        status_cell(item, "warning", "Some calls fail")
+        light = item.foreground().color().name()
+        apply_theme(app, QtNs.ColorScheme.Dark)
+        status_cell(item, "warning", "Some calls fail")  # the table's next refresh
+        assert item.foreground().color().name() == tone_colour("warning") != light
+    finally:
+        apply_theme(app)
