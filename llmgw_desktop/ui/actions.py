@@ -85,6 +85,7 @@ class GatewayActions(QObject):
         self.not_installed: set[str] = set()
         self._tasks = UiTasks()
         self._checking = False
+        self._check_again = False
 
         # The user's own MCP servers: a switch each (the tray's submenu, the MCP servers page).
         self.mcp_servers = McpServerSwitches(self._engine, self)
@@ -199,8 +200,10 @@ class GatewayActions(QObject):
     def check_installed(self) -> None:
         """Look at every provider again in the background (the CLIs located, cached by the
         engine for a few seconds), then show each as a switch or as unavailable."""
-        if not self._checking:
-            self._checking = self._tasks.spawn(self._look_for_clis(), what="look for the CLIs")
+        if self._checking:
+            self._check_again = True  # what changed meanwhile is read by one more look
+            return
+        self._checking = self._tasks.spawn(self._look_for_clis(), what="look for the CLIs")
 
     async def _look_for_clis(self) -> None:
         try:
@@ -208,6 +211,9 @@ class GatewayActions(QObject):
         finally:
             self._checking = False
         self.show_rows(rows)
+        if self._check_again:
+            self._check_again = False
+            self.check_installed()
 
     def show_rows(self, rows: list[ProviderRow]) -> None:
         """Show each provider of `rows` as its switch (marked when it is failing or needs a
