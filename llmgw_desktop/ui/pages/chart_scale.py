@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import Literal
 
+from llmgw_desktop.engine.api import MetricsSeries
+
 __all__ = [
     "MAX_Y_INTERVALS",
     "SERIES_COLOURS",
@@ -19,8 +21,10 @@ __all__ = [
     "ago_label",
     "ago_spacing",
     "clock_span",
+    "first_active",
     "home_span",
     "nice_ceiling",
+    "span_words",
     "tick_labels",
     "value_text",
     "y_ticks",
@@ -154,3 +158,20 @@ def home_span(first_ago_s: float | None, span_s: int, min_s: float = 0.0) -> int
         return span_s
     wanted = max(first_ago_s, min_s)
     return next((step for step in HOME_STEPS if step >= wanted and step < span_s), span_s)
+
+
+def first_active(series: MetricsSeries) -> float | None:
+    """The start of the window's first bucket with any traffic or job, or None without any."""
+    for index, start in enumerate(series.times):
+        if (
+            series.requests_per_s[index]
+            or series.active_jobs[index]
+            or series.input_tokens_per_s[index]
+        ):
+            return start
+    return None
+
+
+def span_words(seconds: int) -> str:
+    """`2 min` or `1 h`: a span the charts open on, in words."""
+    return f"{seconds // 3600} h" if seconds >= 3600 else f"{seconds // 60} min"

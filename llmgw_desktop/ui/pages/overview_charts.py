@@ -22,7 +22,13 @@ from llmgw_desktop.engine.api import (
     format_usd,
 )
 from llmgw_desktop.ui.design import SPACE, scaled_font
-from llmgw_desktop.ui.pages.chart_scale import Unit, home_span, nice_ceiling
+from llmgw_desktop.ui.pages.chart_scale import (
+    Unit,
+    first_active,
+    home_span,
+    nice_ceiling,
+    span_words,
+)
 from llmgw_desktop.ui.pages.time_chart import Series, TimeChart, series_colour, warm_up
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
@@ -130,22 +136,6 @@ def legend_html(curves: Iterable[tuple[str, Series]]) -> str:
     # A plain space between entries (a non-breaking one inside each): a long legend wraps
     # between providers instead of being cut off at the window's edge.
     return " &nbsp;".join(parts)
-
-
-def first_active(series: MetricsSeries) -> float | None:
-    """The start of the window's first bucket with any traffic or job, or None without any."""
-    for index, start in enumerate(series.times):
-        if (
-            series.requests_per_s[index]
-            or series.active_jobs[index]
-            or series.input_tokens_per_s[index]
-        ):
-            return start
-    return None
-
-
-def _span_words(seconds: int) -> str:
-    return f"{seconds // 3600} h" if seconds >= 3600 else f"{seconds // 60} min"
 
 
 def moment_range(start: float, length_s: float) -> tuple[float, float]:
@@ -404,10 +394,10 @@ class LiveCharts(QWidget):
         for plot in self._all_plots:
             plot.set_home(home)
         self.reset_button.setEnabled(self._requests_plot.zoomed)
-        since = "" if home >= window.span_s else f"since the first request: {_span_words(home)}"
+        since = "" if home >= window.span_s else f"since the first request: {span_words(home)}"
         _set_text(self.since_label, since)
         self.since_label.setToolTip(
-            f"The charts open on the last {_span_words(home)}, which holds every request of "
+            f"The charts open on the last {span_words(home)}, which holds every request of "
             f"the window; scroll out (or Reset zoom) to see all of the {window.label}."
             if since
             else ""
