@@ -25,7 +25,9 @@ key tested), then skipped. Then the states a review checks (each also a --pages 
 (the Jobs page with the job left running marked stuck: it is silent past
 `jobs.stuck_after_ms`, set to 5 s here; taken before the pages, since its idle timeout ends it)
 and `dialogs` (a risky call's approval and an OAuth client's consent, the desk's two questions,
-as dialog-*.png).
+as dialog-*.png). After the pages, `replay` (user job 6): a request to Anthropic kept by body
+capture, its Flight recorder detail with Replay on…, and the Playground replaying it on OpenAI's
+model beside the recorded answer (recorder-replay.png, playground-replay.png).
 After the pages, the failure state (issue 25): the API upstream answers the next
 `FAILED_CALLS` Anthropic requests with 500s, and Overview (its Failing line, the errors in the
 totals and on the request chart, the health table's red row, errors and latency) is saved as
@@ -107,7 +109,8 @@ CONCURRENCY = 16
 WAVES = 6  # spread over time, so the live charts have a shape
 WAVE_PAUSE_S = 2.0
 FIRST_RUN = "first_run"  # the guide's state in --pages and its images' names
-STUCK, DIALOGS = "stuck", "dialogs"  # the review states in --pages
+STUCK, DIALOGS, REPLAY = "stuck", "dialogs", "replay"  # the review states in --pages
+REPLAY_MODEL = "gpt-4o-mini"  # a request to Anthropic replayed on OpenAI's model
 STUCK_AFTER_MS = 5000  # the job left running is silent: stuck well before the pages are taken
 GUIDE_KEY = "sk-screenshot-pasted-key-0123456789"  # tested in the guide, never stored
 CALLERS = ("claude-code", "cursor", "codex", "aider")
@@ -729,6 +732,52 @@ async def capture_dialogs(window: MainWindow, out: Path) -> list[tuple[str, Path
     return saved
 
 
+async def capture_replay(
+    window: MainWindow, base_url: str, upstreams: Upstreams, out: Path
+) -> list[tuple[str, Path]]:
+    """User job 6: body capture turned on for Anthropic (as the recorder's "Turn on capture"
+    does), one request kept, its detail in the Flight recorder with Replay on… offered, then
+    the Playground replaying it on another provider's model, its answer beside the recorded."""
+    recorder = window.pages["recorder"]
+    engine = recorder.engine
+    engine.body_capture.apply("recorder.capture.providers", ["anthropic"])
+    upstreams.script_api(
+        Reply.ok(
+            "Rename `tmp` to `pending_orders`: it holds the orders not yet shipped.", verbatim=True
+        ),
+        Reply.ok("Call it `unshipped_orders`, since that is what the list holds.", verbatim=True),
+    )
+    sent = time.time()
+    async with aiohttp.ClientSession() as client:
+        await chat(client, base_url, FAILING_MODEL, stream=False, caller="cursor", index=3)
+    await engine.recorder.flush()
+    window.resize(*SIZES[1])
+    window.show_page("recorder")
+    recorder.apply_filters()  # type: ignore[attr-defined]
+
+    def kept_first() -> bool:
+        newest = recorder.model.summary(0)  # type: ignore[attr-defined]
+        return newest is not None and newest.started_at >= sent - 1
+
+    await until(kept_first, "the kept request listed first", 10)
+    recorder.table.selectRow(0)  # type: ignore[attr-defined]
+    replay = recorder.replay  # type: ignore[attr-defined]
+    await until(lambda: replay.replay_button.isEnabled(), "Replay on… offered", 10)
+    await asyncio.sleep(PAGE_SETTLE_S)
+    saved = [("Flight recorder: a kept request, Replay on…", out / "recorder-replay.png")]
+    save(window, saved[0][1])
+    replay.replay_on(REPLAY_MODEL)
+    playground = window.pages["playground"]
+    await until(lambda: playground.second.reply is not None, "the replay's answer", 20)  # type: ignore[attr-defined]
+    await asyncio.sleep(PAGE_SETTLE_S)
+    saved.append(
+        ("Playground: the replay beside the recorded answer", out / "playground-replay.png")
+    )
+    save(window, saved[1][1])
+    window.resize(*WINDOW_SIZE)
+    return saved
+
+
 async def capture_failure(
     window: MainWindow, base_url: str, upstreams: Upstreams, out: Path
 ) -> list[tuple[str, Path]]:
@@ -810,6 +859,8 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
         # The stuck job first: it is killed by its idle timeout while the pages are taken.
         states = await capture_states(window, args.out, only)
         outcome["saved"] = guide + await capture(window, args.out, only)
+        if only is None or REPLAY in only:
+            outcome["saved"] += await capture_replay(window, base_url, upstreams, args.out)
         if only is None or "failure" in only:
             outcome["saved"] += await capture_failure(window, base_url, upstreams, args.out)
             outcome["saved"] += await capture_tray(window, args.out)

@@ -26,6 +26,7 @@ from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.header import StatusHeader
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.keyboard import let_tab_leave_tables
+from llmgw_desktop.ui.kit.switch import ToggleSwitch
 from llmgw_desktop.ui.nav import NavList, place_shortcut
 from llmgw_desktop.ui.notifications import NotificationLog, NotificationsPage
 from llmgw_desktop.ui.page_tabs import PageTabs
@@ -48,7 +49,6 @@ from llmgw_desktop.ui.pages.settings_page import SettingsPage
 from llmgw_desktop.ui.palette import CommandPalette
 from llmgw_desktop.ui.places import PlaceStack
 from llmgw_desktop.ui.qt import (
-    QCheckBox,
     QCloseEvent,
     QHBoxLayout,
     QHideEvent,
@@ -246,8 +246,9 @@ class MainWindow(QMainWindow):
         return self.overview.endpoint_label
 
     @property
-    def provider_boxes(self) -> dict[str, QCheckBox]:
-        return self.overview.provider_boxes
+    def provider_switches(self) -> dict[str, ToggleSwitch]:
+        """The Overview's switch of each provider a switch can make answer (by switch id)."""
+        return self.overview.health.switch_cells.switches
 
     @property
     def access(self) -> AccessPanel:
@@ -302,7 +303,8 @@ class MainWindow(QMainWindow):
 
     def open_place(self, key: str, detail: str) -> None:
         """Show page `key` with `detail` chosen there (the header's chips, a notification's
-        click): a provider's switch id, a job's id ("active": the live jobs); "approval"
+        click): a provider's switch id (on the Flight recorder: its failed requests), a job's
+        id ("active": the live jobs); "approval"
         brings the waiting question forward, "" only the window."""
         if key == "approval":
             self.header.press("questions")
@@ -314,6 +316,8 @@ class MainWindow(QMainWindow):
             page.show_state("Active")
         elif isinstance(page, JobsPage) and detail:
             page.show_job(detail)
+        elif isinstance(page, RecorderPage) and detail:
+            page.show_failures_of(detail)
         if page is not None:
             self.show_page(key)
 

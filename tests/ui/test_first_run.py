@@ -255,7 +255,10 @@ def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_
                 unusable = step.unusable_label.text()
                 assert not step.unusable_label.isEnabled()  # greyed
                 assert "Claude Code: Not installed: Install it with: " in unusable
-                assert "Anthropic: Off" in unusable and "OpenAI: no API key" in unusable
+                assert (
+                    "Anthropic: switched off; switch it on" in unusable
+                    and "OpenAI: no API key" in unusable
+                )
 
                 engine.providers.set_enabled(LOCAL_CALLER, "anthropic", True)
                 usable = await step.check()
@@ -279,11 +282,11 @@ def test_the_tray_menu_greys_api_providers_that_cannot_answer_with_the_reason(
             openai, anthropic = actions.providers["openai"], actions.providers["anthropic"]
             actions.check_installed()
             await until(lambda: not openai.isEnabled(), "OpenAI greyed")
-            assert openai.text() == "OpenAI (No API key)"
+            assert openai.text() == "OpenAI (no key)" and not openai.isCheckable()
             assert openai.toolTip().startswith("no API key: set OPENAI_API_KEY")
             assert anthropic.isEnabled() and anthropic.text() == "Anthropic"  # it has a key
             claude = actions.providers["claude"]
-            assert not claude.isEnabled() and claude.text() == "Claude Code (not installed)"
+            assert not claude.isEnabled() and claude.text() == "Claude Code (CLI not installed)"
 
     qloop.run_until_complete(scenario())
 

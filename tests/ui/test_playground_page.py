@@ -174,7 +174,7 @@ def test_open_in_recorder_shows_the_answers_row_in_the_flight_recorder(
                 assert isinstance(recorder, RecorderPage)
                 await until(lambda: window.stack.currentWidget() is recorder, "the recorder")
                 await until(
-                    lambda: f"Request {reply.record_id}" in recorder.detail.toPlainText(),
+                    lambda: str(reply.record_id) in recorder.detail.toPlainText(),
                     "the row's detail",
                 )
                 await until(lambda: recorder.table.currentIndex().isValid(), "the row selected")

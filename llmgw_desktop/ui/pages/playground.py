@@ -14,6 +14,7 @@ meanwhile, and a second send waits for the first to end.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from llmgw_desktop.engine.api import PlaygroundReply
@@ -41,6 +42,7 @@ from llmgw_desktop.ui.theme import error_colour
 __all__ = ["PlaygroundPage", "describe_reply"]
 
 PROMPT_PLACEHOLDER = "Write a message; Ctrl+Enter sends it."
+REPLAY_QUOTE_CHARS = 80  # of a replayed request's last message, quoted in the status line
 
 
 def describe_reply(reply: PlaygroundReply) -> str:
@@ -269,6 +271,40 @@ class PlaygroundPage(Page):
         self.second.setVisible(False)
         self.compare_button.setEnabled(False)
         self._say("")
+
+    def replay(
+        self, original: PlaygroundReply, messages: Sequence[dict[str, Any]], model: str
+    ) -> bool:
+        """Show a recorded request's answer (`original`, from the Flight recorder's "Replay
+        on…") and send its `messages` again, through the gateway, to `model`, the new answer
+        beside the recorded one (its row names `original` as the one it replays). False while
+        another send runs."""
+        if self._busy:
+            self._say(
+                "Another request is being answered: replay it once that one ends.", error=True
+            )
+            return False
+        self._messages = []
+        self._asked = [dict(message) for message in messages]
+        self.answer.begin(original.model)
+        self.answer.finish(original)
+        self.answer.title.setText(f"Recorded · {original.model}")
+        self.model_box.setEditText(original.model)
+        self.compare_box.setEditText(model)
+        self.second.setVisible(True)
+        self._start(self._replay(model, original))
+        return True
+
+    async def _replay(self, model: str, original: PlaygroundReply) -> None:
+        """Compare's send, then what was replayed, said (what it asked stays on screen)."""
+        users = [m for m in self._asked if m.get("role") == "user"]
+        last = str(users[-1].get("content") or "") if users else ""
+        asked = f"“{last[:REPLAY_QUOTE_CHARS]}{'…' if len(last) > REPLAY_QUOTE_CHARS else ''}”"
+        what = f"request {str(original.record_id)[:8]} ({asked}) on {model}"
+        self._say(f"Replaying {what}…")
+        await self._compare(model, original)
+        if self.second.reply is not None and self.second.reply.ok:
+            self._say(f"Replayed {what}: the recorded answer is on the left.")
 
     def _start(self, work: Any) -> None:
         self._busy = True
