@@ -31,6 +31,7 @@ from llmgw_desktop.config.settings import (
 from llmgw_desktop.engine.api import CAPTURE_KEYS, LOCAL_CALLER, redacted_url
 from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
+from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, set_start_at_login
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.quiet_hours_box import QuietHoursBox
@@ -203,7 +204,7 @@ class SettingsPage(Page):
 
         # Start at login is the OS's switch, not a line of config.toml: kept above the table.
         self._autostart = context.facts.autostart
-        self.login_switch = QCheckBox(LOGIN_SWITCH_TEXT)
+        self.login_switch = Switch(LOGIN_SWITCH_TEXT)
         self.login_switch.setObjectName("startAtLogin")
         self.login_switch.setVisible(self._autostart is not None)
         if self._autostart is not None:
