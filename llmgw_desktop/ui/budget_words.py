@@ -9,13 +9,18 @@ belongs to.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from llmgw_desktop.engine.api import BudgetStatus, format_amount
 
 __all__ = [
     "KEY_PREFIX",
+    "SpendChip",
     "budget_name",
     "counts_words",
     "is_key_budget",
+    "spend_chip",
     "spent_words",
     "state_kind",
     "state_words",
@@ -76,3 +81,67 @@ def spent_words(status: BudgetStatus) -> str:
         return f"{spent} {budget.period_word}"
     limit = format_amount(budget.unit, status.limit)
     return f"{spent} of {limit} {budget.period_word} ({status.fraction:.0%})"
+
+
+@dataclass(frozen=True)
+class SpendChip:
+    """What the header's spend chip says: its words, its short words for a narrow window, its
+    tone and its tooltip's lines about the budgets."""
+
+    words: str
+    short: str
+    tone: str
+    budget_lines: tuple[str, ...]
+
+
+def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
+    """The header's chip from today's spend (`$0.0681`) and every budget: the spend, then the
+    budgets past their soft limit, by name when one ("agent claude-code $0.0144 / $0.003
+    (480%)"), else counted ("2 budgets exceeded · 1 past soft limit"): a percentage is never
+    shown beside a figure it is not of. The tooltip lists each budget past its soft limit, or
+    the one nearest its limit when none is."""
+    past = [s for s in statuses if s.state != "ok"]
+    exceeded = [s for s in past if s.state == "exceeded"]
+    soft = len(past) - len(exceeded)
+    words = short = f"{today} today"
+    if len(past) == 1:
+        (status,) = past
+        words += f" · {budget_name(status)} {_spent_of_limit(status)}"
+        short = f"{today} · {budget_name(status)} {status.fraction:.0%}"
+    elif past:
+        counts = []
+        if exceeded:
+            counts.append(_count(len(exceeded), "budget", "exceeded"))
+        if soft:
+            counts.append(_count(soft, "budget" if not exceeded else "", "past soft limit"))
+        words += " · " + " · ".join(counts)
+        short = f"{today} · {len(exceeded) or soft} {'exceeded' if exceeded else 'past soft'}"
+    tone = "error" if exceeded else ("warning" if past else "")
+    if past:
+        lines = ["Budgets past their soft limit:"] + [
+            f"• {budget_name(s)}{s.lane_text}: {spent_words(s)}, {state_words(s)}" for s in past
+        ]
+    elif statuses:
+        nearest = max(statuses, key=lambda s: s.fraction)
+        lines = [
+            f"Nearest budget: {budget_name(nearest)}{nearest.lane_text}, {spent_words(nearest)}"
+        ]
+    else:
+        lines = ["No budget is set."]
+    return SpendChip(words, short, tone, tuple(lines))
+
+
+def _spent_of_limit(status: BudgetStatus) -> str:
+    """`$0.0144 / $0.003 (480%)`."""
+    unit = status.budget.unit
+    spent = format_amount(unit, status.spent)
+    if not status.limit:
+        return spent
+    return f"{spent} / {format_amount(unit, status.limit)} ({status.fraction:.0%})"
+
+
+def _count(count: int, noun: str, state: str) -> str:
+    """`1 budget exceeded`, `2 budgets exceeded`, `1 past soft limit`."""
+    if not noun:
+        return f"{count} {state}"
+    return f"{count} {noun}{'s' if count != 1 else ''} {state}"
