@@ -25,7 +25,7 @@ key tested), then skipped. Then the states a review checks (each also a --pages 
 (the Jobs page with the job left running marked stuck: it is silent past
 `jobs.stuck_after_ms`, set to 5 s here; taken before the pages, since its idle timeout ends it)
 and `dialogs` (a risky call's approval and an OAuth client's consent, the desk's two questions,
-as dialog-*.png).
+and the dialog a new gateway key ends on, as dialog-*.png).
 After the pages, the failure state (issue 25): the API upstream answers the next
 `FAILED_CALLS` Anthropic requests with 500s, and Overview (its Failing line, the errors in the
 totals and on the request chart, the health table's red row, errors and latency) is saved as
@@ -74,6 +74,7 @@ from llmgw_desktop.engine.api import (  # noqa: E402
     LOCAL_CALLER,
     KeyScope,
     KeySpec,
+    MadeKey,
 )
 from llmgw_desktop.engine.auth.consent import ConsentRequest  # noqa: E402
 from llmgw_desktop.engine.calls.approval import ApprovalRequest  # noqa: E402
@@ -569,8 +570,9 @@ async def set_budgets(window: MainWindow) -> None:
     )
 
 
-async def make_keys(window: MainWindow, base_url: str) -> None:
-    """Gateway keys as a team would have them: one per tool, one used, one revoked."""
+async def make_keys(window: MainWindow, base_url: str) -> MadeKey:
+    """Gateway keys as a team would have them: one per tool, one used, one revoked; the first
+    (its secret, for the new-key dialog's picture)."""
     keys = next(iter(window.pages.values())).context.engine.keys
     made = await keys.create(
         LOCAL_CALLER,
@@ -595,6 +597,7 @@ async def make_keys(window: MainWindow, base_url: str) -> None:
         client.post(base_url + "/v1/chat/completions", json=body, headers=headers) as answer,
     ):
         await answer.read()
+    return made
 
 
 async def stage_playground(window: MainWindow, upstreams: Upstreams) -> None:
@@ -668,9 +671,9 @@ async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[
 
 
 async def capture_states(
-    window: MainWindow, out: Path, only: set[str] | None
+    window: MainWindow, out: Path, only: set[str] | None, made: MadeKey
 ) -> list[tuple[str, Path]]:
-    """The review states: the stuck job, the two question dialogs."""
+    """The review states: the stuck job, the two question dialogs, a new key's dialog."""
     saved: list[tuple[str, Path]] = []
     window.resize(*WINDOW_SIZE)
     if only is None or STUCK in only:
@@ -684,7 +687,22 @@ async def capture_states(
         jobs.show_state("All jobs")  # type: ignore[attr-defined]
     if only is None or DIALOGS in only:
         saved += await capture_dialogs(window, out)
+        saved += await capture_new_key(window, out, made)
     return saved
+
+
+async def capture_new_key(window: MainWindow, out: Path, made: MadeKey) -> list[tuple[str, Path]]:
+    """The dialog a new key ends on (its secret shown once, a tool's setup to copy with it),
+    as the Keys page shows it for the key `make_keys` made."""
+    window.show_page("keys")
+    keys = window.pages["keys"]
+    keys.show_secret(made)  # type: ignore[attr-defined]
+    dialog = keys.secret_dialog  # type: ignore[attr-defined]
+    dialog.client.setCurrentIndex(dialog.client.findText("Cursor"))
+    await asyncio.sleep(0.5)
+    save(dialog, out / "dialog-new-key.png")
+    dialog.accept()
+    return [("New key: copy a tool's setup", out / "dialog-new-key.png")]
 
 
 async def capture_dialogs(window: MainWindow, out: Path) -> list[tuple[str, Path]]:
@@ -802,13 +820,13 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
             statuses = await api_traffic(base_url, args.requests)
         print(f"workload done: HTTP statuses {dict(sorted(statuses.items()))}")
         await set_budgets(window)
-        await make_keys(window, base_url)
+        made = await make_keys(window, base_url)
         await stage_playground(window, upstreams)
         await stage_mcp_servers(window)
         only = set(args.pages.split(",")) if args.pages else None
         guide = await capture_guide(args.out, only)
         # The stuck job first: it is killed by its idle timeout while the pages are taken.
-        states = await capture_states(window, args.out, only)
+        states = await capture_states(window, args.out, only, made)
         outcome["saved"] = guide + await capture(window, args.out, only)
         if only is None or "failure" in only:
             outcome["saved"] += await capture_failure(window, base_url, upstreams, args.out)

@@ -266,8 +266,21 @@ class KeysPage(Page):
         return made
 
     def show_secret(self, made: MadeKey) -> None:
-        self.secret_dialog = SecretDialog(made, self.base_url, self)
-        self.secret_dialog.open()
+        dialog = SecretDialog(made, self.base_url, self, mcp_url=self.context.facts.endpoint)
+        dialog.connect_button.clicked.connect(lambda: self.open_on_connect(dialog))
+        self.secret_dialog = dialog
+        dialog.open()
+
+    def open_on_connect(self, dialog: SecretDialog) -> None:
+        """The Connect page, its snippets carrying the key just made (its secret known now)."""
+        window = self.window()
+        connect = getattr(window, "pages", {}).get("connect")
+        show_page = getattr(window, "show_page", None)
+        if connect is None or not callable(show_page):
+            return
+        connect.use_key(dialog.made.record.name, dialog.made.secret)
+        dialog.accept()
+        show_page("connect")
 
     # -- rotating and revoking ------------------------------------------------------------
 
