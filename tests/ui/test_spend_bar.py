@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
+from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE, SpendBar, SpendBarDelegate
 from llmgw_desktop.ui.qt import QApplication, QImage, Qt, QTableWidget, QTableWidgetItem
 from llmgw_desktop.ui.theme import DARK, LIGHT, Look, apply_theme, base_style, contrast
@@ -69,6 +70,11 @@ def test_a_table_bar_puts_its_percentage_beside_the_fill_in_the_text_colour(
     ]
     assert max(inked) >= TEXT_CONTRAST
     assert look.warning not in _colours(image, label, middle)
+    # With the state's glyph (the cell's icon), the glyph comes first and the bar after it.
+    item.setIcon(glyph("warning", "warning"))
+    image = table.viewport().grab().toImage()
+    assert look.trough not in _colours(image, range(cell.left(), cell.left() + 18), middle)
+    assert look.trough in _colours(image, range(cell.left(), cell.right()), middle)
 
 
 def test_a_spend_too_small_to_see_draws_an_empty_trough(app: QApplication, qtbot: QtBot) -> None:

@@ -15,6 +15,7 @@ from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QApplication,
     QColor,
+    QIcon,
     QModelIndex,
     QPainter,
     QPainterPath,
@@ -111,8 +112,9 @@ LABEL_GAP = SPACE["s"]
 
 
 class SpendBarDelegate(QStyledItemDelegate):
-    """A table column of bars: the bar on the left, the cell's words (its percentage) right of
-    it in the row's text colour (the selection's, on a selected row)."""
+    """A table column of bars: the cell's icon (a state's glyph) first, the bar, then the
+    cell's words (its percentage) in the row's text colour (the selection's, on a selected
+    row)."""
 
     def __init__(self, view: QAbstractItemView) -> None:
         super().__init__(view)
@@ -124,13 +126,20 @@ class SpendBarDelegate(QStyledItemDelegate):
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
         self.initStyleOption(option, index)
+        icon = QIcon(option.icon)  # a copy: the option's own is cleared below
         words = option.text
         option.text = ""
+        option.icon = QIcon()
         style = option.widget.style() if option.widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
         data = index.data(BAR_ROLE)
         fraction, tone = data if isinstance(data, tuple) else (0.0, "")
         rect = option.rect.adjusted(SPACE["xs"], 0, -SPACE["xs"], 0)
+        if not icon.isNull():  # the state's glyph first: colour is never the only signal
+            side = option.decorationSize.height()
+            icon_top = rect.top() + (rect.height() - side) // 2
+            icon.paint(painter, QRect(rect.left(), icon_top, side, side))
+            rect.setLeft(rect.left() + side + SPACE["xs"])
         metrics = option.fontMetrics
         label_width = metrics.horizontalAdvance("8888%")
         bar_width = max(24, rect.width() - label_width - LABEL_GAP)
@@ -152,4 +161,4 @@ class SpendBarDelegate(QStyledItemDelegate):
         return QSize(BAR_CELL_WIDTH, hint.height())
 
 
-BAR_CELL_WIDTH = 150
+BAR_CELL_WIDTH = 170

@@ -68,8 +68,8 @@ REFRESH_MS = 2000
 COLUMNS = ("Budget", "Period", "Spent", "Limits", "Used", "State", "Resets")
 BAR_COLUMN = COLUMNS.index("Used")
 # Given up first when the list is narrow (the details show each).
-OPTIONAL = ("Resets", "Period", "Limits", "Spent")
-NAME_MIN_WIDTH = 150
+# The state is also the bar's glyph (and the details' badge), so its words give way last.
+OPTIONAL = ("Resets", "Period", "Limits", "Spent", "State")
 LIST_SHARE = 0.6
 KIND_ROLE = Qt.ItemDataRole.UserRole + 12  # a row's name cell: whether it is a key's budget
 
@@ -115,15 +115,10 @@ class BudgetsPage(Page):
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
         self.table.setItemDelegateForColumn(BAR_COLUMN, SpendBarDelegate(self.table))
-        # The name may be elided (its tooltip and the details have it whole) before the bar
-        # and the state give way: they are what the page is read for.
+        # The name is never cut (issue 25 saw "a… n…"); the other columns give way first.
         self.columns = ColumnFitter(
-            self.table,
-            stretch=0,
-            optional=[COLUMNS.index(c) for c in OPTIONAL],
-            stretch_min=NAME_MIN_WIDTH,
+            self.table, stretch=0, optional=[COLUMNS.index(c) for c in OPTIONAL]
         )
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.itemSelectionChanged.connect(self._show_selected)
         self.detail = BudgetDetail()
         self.detail.change_button.clicked.connect(self.open_change)
@@ -218,8 +213,9 @@ class BudgetsPage(Page):
         if used.text() != percent:
             used.setText(percent)
         used.setData(BAR_ROLE, (status.fraction, spend_tone(status.spent, b.hard, b.soft)))
-        used.setToolTip(status.burn_down())
+        used.setToolTip(f"{status.burn_down()} ({state_words(status)})")
         status_cell(items[5], state_kind(status), state_words(status))
+        used.setIcon(items[5].icon())  # the state's glyph beside the bar, too
 
     def selected_row(self) -> int | None:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}

@@ -1,0 +1,131 @@
+"""One page chrome on every page (review 41, finding 17), on a window over a stopped engine
+(offscreen): the title in the same place on every page, the sub-tabs under it rather than
+above, every tab reachable from the navigation, and one table style."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.kit.page_head import PageHead
+from llmgw_desktop.ui.kit.tables import ROW_HEIGHT
+from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.agents import COLUMNS as AGENT_COLUMNS
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QLabel,
+    QPoint,
+    Qt,
+    QTabBar,
+    QTableView,
+    QTreeView,
+)
+from tests.ui.test_main_window import ENDPOINT, facts_in
+
+
+@pytest.fixture
+def window(qapp: object, loaded: LoadedSettings, qtbot: QtBot) -> Iterator[MainWindow]:
+    engine = Engine(loaded.settings)
+    bridge = EngineBridge(engine)
+    actions = GatewayActions(
+        bridge, endpoint=lambda: ENDPOINT, open_dashboard=lambda: None, quit_app=lambda: None
+    )
+    shown = MainWindow(
+        bridge, actions, facts_in(engine.settings.data_path), close_quits=True, on_quit=lambda: 0
+    )
+    qtbot.addWidget(shown)
+    shown.resize(1024, 700)
+    shown.show()
+    yield shown
+    for page in shown.built_pages():
+        page.page_hidden()
+        page.tasks.cancel_all()
+    bridge.detach()
+
+
+def _title_top(window: MainWindow, key: str) -> int:
+    page = window.pages[key]
+    title = page.findChild(QLabel, "pageTitle")
+    assert title is not None and title.isVisible(), key
+    return title.mapTo(window, QPoint(0, 0)).y()
+
+
+def test_every_pages_title_sits_where_every_other_pages_does(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """A tab strip above the title pushed it 28 px down on Keys, Settings and Log."""
+    tops = {}
+    for key in window.pages:
+        window.show_page(key)
+        qtbot.waitUntil(lambda k=key: k == window.current_page.KEY, timeout=2000)
+        tops[key] = _title_top(window, key)
+    assert len(set(tops.values())) == 1, tops
+
+
+def test_the_sub_tabs_sit_under_the_head_and_switch_the_page(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    window.show_page("keys")
+    keys = window.pages["keys"]
+    head = keys.findChild(PageHead)
+    strip = keys.findChild(QTabBar, "subTabs:keys")
+    assert head is not None and strip is not None and strip.isVisible()
+    assert strip.parent() is head  # under the title and actions, not above the page
+    assert [strip.tabText(i) for i in range(strip.count())] == ["Keys", "Clients"]
+    assert strip.currentIndex() == 0
+    strip.tabBarClicked.emit(1)
+    assert window.current_page.KEY == "clients"
+    clients_strip = window.pages["clients"].findChild(QTabBar, "subTabs:clients")
+    assert clients_strip is not None and clients_strip.currentIndex() == 1
+    assert strip.currentIndex() == 0  # each strip marks its own page
+    assert window.nav.currentItem().data(Qt.ItemDataRole.UserRole) == "clients"
+
+
+def test_every_tab_has_its_own_entry_in_the_navigation(window: MainWindow) -> None:
+    """Clients, Prices and Notifications were reachable only as tabs of another page."""
+    for key, place in (("clients", "keys"), ("prices", "settings"), ("notifications", "log")):
+        assert window.nav.has_row(key)
+        assert window.nav.row_of(key) == window.nav.row_of(place) + 1  # listed under it
+        item = window.nav.item(window.nav.row_of(key))
+        assert item is not None and item.text().strip() == window.pages[key].TITLE
+        window.nav.select(key)
+        assert key == window.current_page.KEY
+    window.nav.select("keys")
+    assert window.current_page.KEY == "keys"  # the place's own entry shows its first page
+
+
+def test_every_table_has_one_style(window: MainWindow, qtbot: QtBot) -> None:
+    """Regular headings aligned with their cells and rows of one height: Jobs and Keys had
+    bold centred headings and 24-30 px rows, Agents and Credentials regular ones over 14 px."""
+    views = 0
+    for key in window.pages:
+        window.show_page(key)
+        page = window.current_page
+        for view in page.findChildren(QAbstractItemView):
+            if not isinstance(view, QTableView | QTreeView):
+                continue
+            header = view.horizontalHeader() if isinstance(view, QTableView) else view.header()
+            assert not header.highlightSections(), (key, view.objectName())
+            assert not header.font().bold(), (key, view.objectName())
+            assert header.defaultAlignment() & Qt.AlignmentFlag.AlignLeft, (key, view.objectName())
+            if isinstance(view, QTableView):
+                assert view.verticalHeader().defaultSectionSize() >= ROW_HEIGHT or (
+                    view.verticalHeader().sectionResizeMode(0)
+                    == view.verticalHeader().ResizeMode.ResizeToContents
+                ), (key, view.objectName())
+            views += 1
+    assert views >= 8
+    agents = window.pages["agents"].findChild(QTreeView, "agentsTree")
+    assert agents is not None
+    model = agents.model()
+    for column in range(1, len(AGENT_COLUMNS)):  # figures: their headings right-aligned too
+        align = model.headerData(
+            column, Qt.Orientation.Horizontal, Qt.ItemDataRole.TextAlignmentRole
+        )
+        assert Qt.AlignmentFlag(int(align)) & Qt.AlignmentFlag.AlignRight, AGENT_COLUMNS[column]
