@@ -102,8 +102,17 @@ class DeskApprovals(QuestionDesk):
         def answered(_result: int) -> None:
             self._forget(pending.id)
             approved = box.approved()
-            if not self._gate.answer(pending.id, approved):
+            in_time = self._gate.answer(pending.id, approved)
+            if not in_time:
                 log.info("approval %s was answered after it had timed out", pending.id)
+            who = who_asks(request.caller, request.principal)
+            if not in_time:
+                words = f"No answer in time: {who}'s risky call on {request.provider} was denied."
+            elif approved:
+                words = f"Approved: {who}'s risky call on {request.provider} runs."
+            else:
+                words = f"Denied: {who}'s risky call on {request.provider}."
+            self.answered.emit("warning" if not in_time else "info", words)
 
         box.finished.connect(answered)
         # A timed-out request closes its dialog: the answer would no longer count.

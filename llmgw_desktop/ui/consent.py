@@ -68,8 +68,17 @@ class DeskConsent(QuestionDesk):
         def answered(_result: int) -> None:
             self._forget(pending.id)
             approved = box.approved()
-            if not self._queue.answer(pending.id, approved, by="desk"):
+            in_time = self._queue.answer(pending.id, approved, by="desk")
+            if not in_time:
                 log.info("consent %s was answered after it had been decided", pending.id[:8])
+            who = f"{request.client_name} (client {request.client_id})"
+            if not in_time:
+                words = f"No answer in time: {who}'s access request was denied."
+            elif approved:
+                words = f"Allowed: {who} may use this gateway."
+            else:
+                words = f"Denied: {who}'s access request."
+            self.answered.emit("warning" if not in_time else "info", words)
 
         box.finished.connect(answered)
         pending.decision.add_done_callback(lambda _f: self._close(pending.id))

@@ -252,9 +252,11 @@ class DecisionDialog(QDialog):
 
 class QuestionDesk(QObject):
     """The questions of one kind open at the desk now (approvals, consents), one dialog each;
-    `changed` fires when one opens or closes, so the window's header can count them."""
+    `changed` fires when one opens or closes, so the window's header can count them;
+    `answered(level, words)` says how one was answered (the notification history keeps it)."""
 
     changed = Signal()
+    answered = Signal(str, str)
 
     def __init__(self) -> None:
         super().__init__()

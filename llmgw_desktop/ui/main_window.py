@@ -272,8 +272,11 @@ class MainWindow(QMainWindow):
         return self.command_palette
 
     def watch_questions(self, desks: Sequence[QuestionDesk]) -> None:
-        """Count the approvals and consents waiting at the desk in the header."""
+        """Count the approvals and consents waiting at the desk in the header; keep how each
+        was answered in the notification history."""
         self.header.watch_questions(desks)
+        for desk in desks:
+            desk.answered.connect(self.notifications.record)
 
     # -- navigation ---------------------------------------------------------------------
 

@@ -67,7 +67,9 @@ from PySide6.QtGui import (
     QShowEvent,
     QStandardItem,
     QStandardItemModel,
+    QTextCharFormat,
     QTextCursor,
+    QTextDocument,
 )
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -230,7 +232,9 @@ __all__ = [
     "QTableView",
     "QTableWidget",
     "QTableWidgetItem",
+    "QTextCharFormat",
     "QTextCursor",
+    "QTextDocument",
     "QTextEdit",
     "QTime",
     "QTimeEdit",

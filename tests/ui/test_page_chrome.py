@@ -1,6 +1,7 @@
 """One page chrome on every page (review 41, finding 17), on a window over a stopped engine
 (offscreen): the title in the same place on every page, the sub-tabs under it rather than
-above, every tab reachable from the navigation, and one table style."""
+above, every tab reachable from the navigation, and one table style; and the notification
+history's rows (finding 14)."""
 
 from __future__ import annotations
 
@@ -11,21 +12,25 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
+from llmgw_desktop.engine.events import Notice
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.kit.tables import ROW_HEIGHT
 from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.notifications import NotificationsPage
 from llmgw_desktop.ui.pages.agents import COLUMNS as AGENT_COLUMNS
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QLabel,
     QPoint,
+    QPushButton,
     Qt,
     QTabBar,
     QTableView,
     QTreeView,
 )
+from llmgw_desktop.ui.theme import current_look
 from tests.ui.test_main_window import ENDPOINT, facts_in
 
 
@@ -129,3 +134,34 @@ def test_every_table_has_one_style(window: MainWindow, qtbot: QtBot) -> None:
             column, Qt.Orientation.Horizontal, Qt.ItemDataRole.TextAlignmentRole
         )
         assert Qt.AlignmentFlag(int(align)) & Qt.AlignmentFlag.AlignRight, AGENT_COLUMNS[column]
+
+
+def test_a_notification_shows_its_level_and_opens_its_place(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """Review 41, finding 14: every row read "warning", calls refused included, and no row
+    led anywhere. A budget used up is an error (its glyph and tone) and opens Budgets."""
+    engine = window.header._engine
+    engine.events.publish(
+        Notice("error", "Budget agent claude-code is used up: calls are refused", topic="budget")
+    )
+    engine.events.publish(Notice("warning", "Budget project web passed its soft limit"))
+    window.show_page("notifications")
+    page = window.pages["notifications"]
+    assert isinstance(page, NotificationsPage)
+    table = page.table
+    assert [table.item(r, 1).text() for r in range(2)] == ["warning", "error"]
+    error = table.item(1, 1)
+    assert not error.icon().isNull()
+    assert error.foreground().color().name() == current_look().error
+    assert table.cellWidget(0, 3) is None  # a notice about no place: nothing to open
+    button = table.cellWidget(1, 3)
+    assert isinstance(button, QPushButton) and button.text() == "Open"
+    button.click()
+    assert window.current_page.KEY == "budgets"
+    window.show_page("notifications")
+    table.setCurrentCell(1, 2)
+    table.itemActivated.emit(table.item(1, 2))  # Enter on the row does the same
+    assert window.current_page.KEY == "budgets"
+    rows = table.verticalHeader()
+    assert rows.sectionResizeMode(0) == rows.ResizeMode.ResizeToContents

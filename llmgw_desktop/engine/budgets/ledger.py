@@ -372,7 +372,9 @@ class BudgetLedger:
         self._told.update(
             {(budget.key, status.state, start, lane), (budget.key, "soft", start, lane)}
         )
-        self._events.publish(Notice("warning", crossing_text(status), topic="budget"))
+        # Calls refused is an error for the person; a soft limit passed, a warning.
+        level = "error" if status.state == "exceeded" else "warning"
+        self._events.publish(Notice(level, crossing_text(status), topic="budget"))
 
     def _tell_if_refused(self, covered: list[Covered], refusal: BudgetExceeded) -> None:
         """The "used up" notice the first time in a period a hard budget refuses a call for
@@ -390,7 +392,7 @@ class BudgetLedger:
                 return
             self._told.update({told, (c.budget.key, "soft", c.key.period_start, c.key.lane)})
             status = self._status(c.budget, c.key.lane)
-            self._events.publish(Notice("warning", refused_text(status), topic="budget"))
+            self._events.publish(Notice("error", refused_text(status), topic="budget"))
             return
 
     def _roll(self, now: float, *, reread: bool = True) -> None:

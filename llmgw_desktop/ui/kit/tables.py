@@ -56,9 +56,9 @@ def tidy_tables(root: QWidget) -> int:
             _tidy_header(header)
         if isinstance(view, QTableView):
             rows = view.verticalHeader()
-            if rows.sectionResizeMode(0) != QHeaderView.ResizeMode.ResizeToContents:
-                rows.setDefaultSectionSize(ROW_HEIGHT)
-            rows.setMinimumSectionSize(min(rows.minimumSectionSize(), ROW_HEIGHT))
+            rows.setDefaultSectionSize(ROW_HEIGHT)
+            # Rows fitted to their contents too: a one-line row as tall as any other.
+            rows.setMinimumSectionSize(ROW_HEIGHT)
         elif isinstance(view, QTreeView) and type(view.itemDelegate()) is QStyledItemDelegate:
             view.setItemDelegate(_RowHeight(view))
     return tidied
