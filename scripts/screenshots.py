@@ -76,7 +76,6 @@ from llmgw_desktop.engine.api import (  # noqa: E402
     KeySpec,
     MadeKey,
 )
-from llmgw_desktop.engine.auth.consent import ConsentRequest  # noqa: E402
 from llmgw_desktop.engine.calls.approval import ApprovalRequest  # noqa: E402
 from llmgw_desktop.shell.app import DesktopApp  # noqa: E402
 from llmgw_desktop.shell.cli import main as cli  # noqa: E402
@@ -291,8 +290,9 @@ class Upstreams(threading.Thread):
 
 
 def write_config(path: Path, workspace: Path) -> None:
-    """A config.toml with a static bearer token, two OAuth clients (no consent step, so no
-    dialog covers the window) and the workspace token-holding callers' CLI jobs run in."""
+    """A config.toml with a static bearer token, two OAuth clients whose sign-ins wait for
+    consent at the desk (the consent dialog pictured is a real one; `sign_in` approves the
+    workload's own) and the workspace token-holding callers' CLI jobs run in."""
     digest = hashlib.sha256(OAUTH_SECRET.encode()).hexdigest()
     workspace.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -306,7 +306,7 @@ def write_config(path: Path, workspace: Path) -> None:
         "",
         "[http.oauth]",
         "enabled = true",
-        "require_consent = false",
+        "require_consent = true",
     ]
     # The OAuth clients work in the projects the traffic names, as an operator would grant
     # them (without a grant each of their project calls is refused 403 `forbidden`).
@@ -364,6 +364,12 @@ async def sign_in(client: aiohttp.ClientSession, base_url: str, client_id: str) 
     url = f"{base_url}/oauth/authorize?{query}"
     async with client.get(url, allow_redirects=False) as response:
         landing = response.headers.get("Location", "")
+    if "/oauth/consent/" in landing:  # waits for consent: approved at the desk, as a person
+        consent_id = urlsplit(landing).path.rsplit("/", 1)[-1]
+        box = await until(lambda: consent_dialog(consent_id), "the consent dialog", 10)
+        box.approve_button.click()
+        async with client.get(base_url + landing, allow_redirects=False) as response:
+            landing = response.headers.get("Location", "")
     code = parse_qs(urlsplit(landing).query).get("code", [""])[0]
     if not code:
         raise RuntimeError(f"no authorization code for {client_id}: {landing}")
@@ -380,6 +386,14 @@ async def sign_in(client: aiohttp.ClientSession, base_url: str, client_id: str) 
     if "access_token" not in body:
         raise RuntimeError(f"no token for {client_id}: {body}")
     return str(body["access_token"])
+
+
+def consent_dialog(consent_id: str) -> DecisionDialog | None:
+    """The desk's dialog asking consent `consent_id`, once it is shown."""
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, DecisionDialog) and widget.objectName() == f"consent:{consent_id}":
+            return widget if widget.isVisible() else None
+    return None
 
 
 def prepare_environment(home: Path, upstreams: Upstreams) -> None:
@@ -734,16 +748,30 @@ async def capture_dialogs(window: MainWindow, out: Path) -> list[tuple[str, Path
     box.deny_button.click()
     await deciding
     if engine.oauth is not None:
-        asking = ConsentRequest(
-            "laptop-editor", "Laptop editor", OAUTH_REDIRECT, ("mcp",), "127.0.0.1"
+        # A real sign-in: the gateway asks consent (http.oauth.require_consent), denied here.
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": "laptop-editor",
+                "redirect_uri": OAUTH_REDIRECT,
+                "scope": "mcp",
+                "code_challenge": "x" * 43,
+                "code_challenge_method": "S256",
+            }
         )
-        pending = engine.auth.consent.ask(asking)
-        box = await until(dialog, "the consent dialog", WINDOW_WAIT_S)
+        facts = next(iter(window.pages.values())).context.facts
+        base_url = facts.health_url.removesuffix("/health")
+        async with (
+            aiohttp.ClientSession() as client,
+            client.get(f"{base_url}/oauth/authorize?{query}", allow_redirects=False) as answer,
+        ):
+            landing = answer.headers.get("Location", "")
+        consent_id = urlsplit(landing).path.rsplit("/", 1)[-1]
+        box = await until(lambda: consent_dialog(consent_id), "the consent dialog", WINDOW_WAIT_S)
         await asyncio.sleep(0.5)
         save(box, out / "dialog-consent.png")
         saved.append(("Consent dialog", out / "dialog-consent.png"))
         box.deny_button.click()
-        await pending.decision
     return saved
 
 

@@ -50,7 +50,13 @@ def describe_front_door(auth: AuthService) -> str:
     if auth.oauth is None:
         parts.append("OAuth: off")
     else:
-        consent = "consent required" if auth.oauth.consent_required else "no consent step"
+        # What a sign-in does, as the person sees it: a consent dialog here, or none at all
+        # (http.oauth.require_consent off: every registered client is let in at once).
+        consent = (
+            "each sign-in waits for your consent"
+            if auth.oauth.consent_required
+            else "sign-ins are let in without asking (require_consent off)"
+        )
         parts.append(f"OAuth: on, {consent}")
     if auth.open_locally:
         parts.append("open without a token to programs of this account (loopback only)")
