@@ -14,10 +14,12 @@ import time
 from typing import Any
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, AuthService
+from llmgw_desktop.ui.kit.tables import fit_rows
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -83,7 +85,14 @@ class AccessPanel(QGroupBox):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # Each column as wide as what it holds, on one line (a stretched last column took
+        # ~1,260 px at 1920 while dates and principals wrapped), the box as tall as its rows.
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        fit_rows(self.table)
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
         self.revoke_grant_button = QPushButton("Revoke this grant…")

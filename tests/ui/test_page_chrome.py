@@ -29,6 +29,7 @@ from llmgw_desktop.ui.qt import (
     QTabBar,
     QTableView,
     QTreeView,
+    QWidget,
 )
 from llmgw_desktop.ui.theme import current_look
 from tests.ui.test_main_window import ENDPOINT, facts_in
@@ -165,3 +166,46 @@ def test_a_notification_shows_its_level_and_opens_its_place(
     assert window.current_page.KEY == "budgets"
     rows = table.verticalHeader()
     assert rows.sectionResizeMode(0) == rows.ResizeMode.ResizeToContents
+
+
+def test_a_wide_window_keeps_each_control_beside_what_it_acts_on(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    """Review 41, finding 11: at 1920x1080 the Overview's Copy sat ~550 px from the URL it
+    copies, Connect's ~1,100 px from its snippet, Credentials' Save key button was ~1,600 px
+    wide under a ~430 px tall empty tree, and Agents' name column took ~1,300 px."""
+    window.resize(1920, 1080)
+
+    def right_of(widget: QWidget) -> int:
+        return widget.mapTo(window, QPoint(widget.width(), 0)).x()
+
+    def left_of(widget: QWidget) -> int:
+        return widget.mapTo(window, QPoint(0, 0)).x()
+
+    window.show_page("overview")
+    qtbot.waitUntil(lambda: window.current_page.KEY == "overview", timeout=2000)
+    overview = window.current_page
+    endpoint = overview.findChild(QLabel, "endpoint")
+    copy = next(
+        b for b in overview.findChildren(QPushButton) if b.toolTip().startswith("Copy the MCP")
+    )
+    assert left_of(copy) - right_of(endpoint) < 40
+
+    window.show_page("connect")
+    connect = window.current_page
+    for client, button in connect.copy_buttons.items():  # type: ignore[attr-defined]
+        block = connect.blocks[client]  # type: ignore[attr-defined]
+        assert button.parent() is block and block.width() <= 1100, client
+
+    window.show_page("credentials")
+    credentials = window.current_page
+    assert credentials.save_button.width() < 300  # type: ignore[attr-defined]
+    assert credentials.editor.width() <= 640  # type: ignore[attr-defined]
+    assert credentials.tree.height() < 200  # type: ignore[attr-defined]
+
+    window.show_page("agents")
+    tree = window.current_page.findChild(QTreeView, "agentsTree")
+    assert tree is not None
+    header = tree.header()
+    assert header.sectionResizeMode(0) == header.ResizeMode.ResizeToContents
+    assert not header.stretchLastSection()

@@ -26,7 +26,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
 )
 
-__all__ = ["ROW_HEIGHT", "align_heading", "tidy_tables"]
+__all__ = ["ROW_HEIGHT", "align_heading", "fit_rows", "tidy_tables"]
 
 ROW_HEIGHT = 28
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -82,3 +82,29 @@ def align_heading(view: QTableView | QTreeView, columns: Iterable[int]) -> None:
         model.setHeaderData(
             column, Qt.Orientation.Horizontal, RIGHT, Qt.ItemDataRole.TextAlignmentRole
         )
+
+
+def fit_rows(view: QTableView, *, least: int = 2, most: int = 8) -> None:
+    """Keep `view` as tall as its rows (at least `least`, at most `most` before it scrolls),
+    so a short list does not sit in a tall empty box with what follows pushed far below."""
+
+    def fit() -> None:
+        try:
+            rows = view.model().rowCount() if view.model() is not None else 0
+        except RuntimeError:
+            return  # the view is being destroyed: its model empties itself on the way out
+        shown = max(least, min(most, rows))
+        header = view.horizontalHeader()
+        height = (header.height() if header.isVisible() else 0) + 2 * view.frameWidth()
+        height += shown * max(view.verticalHeader().defaultSectionSize(), ROW_HEIGHT)
+        bar = view.horizontalScrollBar()
+        if bar.isVisible():
+            height += bar.height()
+        view.setFixedHeight(height)
+
+    model = view.model()
+    if model is None:
+        return
+    for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset):
+        signal.connect(lambda *_args: fit())
+    fit()

@@ -64,8 +64,9 @@ class OverviewPage(Page):
         copy.setToolTip("Copy the MCP endpoint to the clipboard")
         copy.clicked.connect(actions.copy_endpoint.trigger)
         endpoint_row = QHBoxLayout()
-        endpoint_row.addWidget(self.endpoint_label, 1)
+        endpoint_row.addWidget(self.endpoint_label)
         endpoint_row.addWidget(copy)
+        endpoint_row.addStretch(1)  # Copy beside the URL it copies, not across the page
 
         # Two short forms side by side: three rows tall, so the charts start above the fold.
         gateway = QGroupBox("Gateway")
