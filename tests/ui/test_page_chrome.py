@@ -209,3 +209,21 @@ def test_a_wide_window_keeps_each_control_beside_what_it_acts_on(
     header = tree.header()
     assert header.sectionResizeMode(0) == header.ResizeMode.ResizeToContents
     assert not header.stretchLastSection()
+
+
+def test_prices_say_what_to_do_with_none_and_show_the_bundled_table(
+    window: MainWindow,
+) -> None:
+    """Review 41, finding 18: an empty blank table, the bundled prices in use out of sight,
+    and Remove enabled with nothing to remove."""
+    window.show_page("prices")
+    box = window.pages["prices"].box  # type: ignore[attr-defined]
+    assert (
+        box.empty_label.isVisibleTo(box) and "No prices of your own yet" in box.empty_label.text()
+    )
+    assert not box.table.isVisibleTo(box)
+    assert not box.remove_button.isEnabled()
+    box.bundled_switch.setChecked(True)
+    assert box.table.isVisibleTo(box) and box.table.rowCount() > 10
+    froms = {box.table.item(r, 5).text() for r in range(box.table.rowCount())}
+    assert froms == {f"bundled, {window.header._engine.prices.revised}"}
