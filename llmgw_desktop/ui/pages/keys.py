@@ -191,7 +191,7 @@ class KeysPage(Page):
             f"${record.budget_usd:g} {record.budget_period}"
             if record.budget_usd is not None
             else "none",
-            f"{record.per_minute}/min" if record.per_minute else "gateway's",
+            f"{record.per_minute}/min" if record.per_minute else self._default_rate(),
             when(record.expires_at),
             reach_words(record),
         )
@@ -207,6 +207,11 @@ class KeysPage(Page):
                 status_cell(item, state_kind(state), text)
             elif item.text() != text:
                 item.setText(text)
+
+    def _default_rate(self) -> str:
+        """A key without its own rate limit: the gateway's, said as a figure."""
+        limit = self.engine.settings.http.rate_limit_per_minute
+        return f"default ({limit}/min)" if limit else "default (no limit)"
 
     def select_key(self, name: str) -> None:
         """Choose key `name` (the command palette), now or once the list has it."""
