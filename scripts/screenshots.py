@@ -25,9 +25,10 @@ key tested), then skipped. Then the states a review checks (each also a --pages 
 (the Jobs page with the job left running marked stuck: it is silent past
 `jobs.stuck_after_ms`, set to 5 s here; taken before the pages, since its idle timeout ends it)
 and `dialogs` (a risky call's approval and an OAuth client's consent, the desk's two questions,
-as dialog-*.png). After the pages, `replay` (user job 6): a request to Anthropic kept by body
-capture, its Flight recorder detail with Replay on…, and the Playground replaying it on OpenAI's
-model beside the recorded answer (recorder-replay.png, playground-replay.png).
+and the dialog a new gateway key ends on, as dialog-*.png). After the pages, `replay` (user
+job 6): a request to Anthropic kept by body capture, its Flight recorder detail with Replay on…,
+and the Playground replaying it on OpenAI's model beside the recorded answer
+(recorder-replay.png, playground-replay.png).
 After the pages, the failure state (issue 25): the API upstream answers the next
 `FAILED_CALLS` Anthropic requests with 500s, and Overview (its Failing line, the errors in the
 totals and on the request chart, the health table's red row, errors and latency) is saved as
@@ -76,8 +77,8 @@ from llmgw_desktop.engine.api import (  # noqa: E402
     LOCAL_CALLER,
     KeyScope,
     KeySpec,
+    MadeKey,
 )
-from llmgw_desktop.engine.auth.consent import ConsentRequest  # noqa: E402
 from llmgw_desktop.engine.calls.approval import ApprovalRequest  # noqa: E402
 from llmgw_desktop.shell.app import DesktopApp  # noqa: E402
 from llmgw_desktop.shell.cli import main as cli  # noqa: E402
@@ -293,8 +294,9 @@ class Upstreams(threading.Thread):
 
 
 def write_config(path: Path, workspace: Path) -> None:
-    """A config.toml with a static bearer token, two OAuth clients (no consent step, so no
-    dialog covers the window) and the workspace token-holding callers' CLI jobs run in."""
+    """A config.toml with a static bearer token, two OAuth clients whose sign-ins wait for
+    consent at the desk (the consent dialog pictured is a real one; `sign_in` approves the
+    workload's own) and the workspace token-holding callers' CLI jobs run in."""
     digest = hashlib.sha256(OAUTH_SECRET.encode()).hexdigest()
     workspace.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -308,7 +310,7 @@ def write_config(path: Path, workspace: Path) -> None:
         "",
         "[http.oauth]",
         "enabled = true",
-        "require_consent = false",
+        "require_consent = true",
     ]
     # The OAuth clients work in the projects the traffic names, as an operator would grant
     # them (without a grant each of their project calls is refused 403 `forbidden`).
@@ -366,6 +368,12 @@ async def sign_in(client: aiohttp.ClientSession, base_url: str, client_id: str) 
     url = f"{base_url}/oauth/authorize?{query}"
     async with client.get(url, allow_redirects=False) as response:
         landing = response.headers.get("Location", "")
+    if "/oauth/consent/" in landing:  # waits for consent: approved at the desk, as a person
+        consent_id = urlsplit(landing).path.rsplit("/", 1)[-1]
+        box = await until(lambda: consent_dialog(consent_id), "the consent dialog", 10)
+        box.approve_button.click()
+        async with client.get(base_url + landing, allow_redirects=False) as response:
+            landing = response.headers.get("Location", "")
     code = parse_qs(urlsplit(landing).query).get("code", [""])[0]
     if not code:
         raise RuntimeError(f"no authorization code for {client_id}: {landing}")
@@ -382,6 +390,14 @@ async def sign_in(client: aiohttp.ClientSession, base_url: str, client_id: str) 
     if "access_token" not in body:
         raise RuntimeError(f"no token for {client_id}: {body}")
     return str(body["access_token"])
+
+
+def consent_dialog(consent_id: str) -> DecisionDialog | None:
+    """The desk's dialog asking consent `consent_id`, once it is shown."""
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, DecisionDialog) and widget.objectName() == f"consent:{consent_id}":
+            return widget if widget.isVisible() else None
+    return None
 
 
 def prepare_environment(home: Path, upstreams: Upstreams) -> None:
@@ -572,8 +588,9 @@ async def set_budgets(window: MainWindow) -> None:
     )
 
 
-async def make_keys(window: MainWindow, base_url: str) -> None:
-    """Gateway keys as a team would have them: one per tool, one used, one revoked."""
+async def make_keys(window: MainWindow, base_url: str) -> MadeKey:
+    """Gateway keys as a team would have them: one per tool, one used, one revoked; the first
+    (its secret, for the new-key dialog's picture)."""
     keys = next(iter(window.pages.values())).context.engine.keys
     made = await keys.create(
         LOCAL_CALLER,
@@ -598,6 +615,7 @@ async def make_keys(window: MainWindow, base_url: str) -> None:
         client.post(base_url + "/v1/chat/completions", json=body, headers=headers) as answer,
     ):
         await answer.read()
+    return made
 
 
 async def stage_playground(window: MainWindow, upstreams: Upstreams) -> None:
@@ -671,9 +689,9 @@ async def capture(window: MainWindow, out: Path, only: set[str] | None) -> list[
 
 
 async def capture_states(
-    window: MainWindow, out: Path, only: set[str] | None
+    window: MainWindow, out: Path, only: set[str] | None, made: MadeKey
 ) -> list[tuple[str, Path]]:
-    """The review states: the stuck job, the two question dialogs."""
+    """The review states: the stuck job, the two question dialogs, a new key's dialog."""
     saved: list[tuple[str, Path]] = []
     window.resize(*WINDOW_SIZE)
     if only is None or STUCK in only:
@@ -687,7 +705,22 @@ async def capture_states(
         jobs.show_state("All jobs")  # type: ignore[attr-defined]
     if only is None or DIALOGS in only:
         saved += await capture_dialogs(window, out)
+        saved += await capture_new_key(window, out, made)
     return saved
+
+
+async def capture_new_key(window: MainWindow, out: Path, made: MadeKey) -> list[tuple[str, Path]]:
+    """The dialog a new key ends on (its secret shown once, a tool's setup to copy with it),
+    as the Keys page shows it for the key `make_keys` made."""
+    window.show_page("keys")
+    keys = window.pages["keys"]
+    keys.show_secret(made)  # type: ignore[attr-defined]
+    dialog = keys.secret_dialog  # type: ignore[attr-defined]
+    dialog.client.setCurrentIndex(dialog.client.findText("Cursor"))
+    await asyncio.sleep(0.5)
+    save(dialog, out / "dialog-new-key.png")
+    dialog.accept()
+    return [("New key: copy a tool's setup", out / "dialog-new-key.png")]
 
 
 async def capture_dialogs(window: MainWindow, out: Path) -> list[tuple[str, Path]]:
@@ -719,16 +752,30 @@ async def capture_dialogs(window: MainWindow, out: Path) -> list[tuple[str, Path
     box.deny_button.click()
     await deciding
     if engine.oauth is not None:
-        asking = ConsentRequest(
-            "laptop-editor", "Laptop editor", OAUTH_REDIRECT, ("mcp",), "127.0.0.1"
+        # A real sign-in: the gateway asks consent (http.oauth.require_consent), denied here.
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": "laptop-editor",
+                "redirect_uri": OAUTH_REDIRECT,
+                "scope": "mcp",
+                "code_challenge": "x" * 43,
+                "code_challenge_method": "S256",
+            }
         )
-        pending = engine.auth.consent.ask(asking)
-        box = await until(dialog, "the consent dialog", WINDOW_WAIT_S)
+        facts = next(iter(window.pages.values())).context.facts
+        base_url = facts.health_url.removesuffix("/health")
+        async with (
+            aiohttp.ClientSession() as client,
+            client.get(f"{base_url}/oauth/authorize?{query}", allow_redirects=False) as answer,
+        ):
+            landing = answer.headers.get("Location", "")
+        consent_id = urlsplit(landing).path.rsplit("/", 1)[-1]
+        box = await until(lambda: consent_dialog(consent_id), "the consent dialog", WINDOW_WAIT_S)
         await asyncio.sleep(0.5)
         save(box, out / "dialog-consent.png")
         saved.append(("Consent dialog", out / "dialog-consent.png"))
         box.deny_button.click()
-        await pending.decision
     return saved
 
 
@@ -851,13 +898,13 @@ async def drive(args: argparse.Namespace, upstreams: Upstreams, outcome: dict[st
             statuses = await api_traffic(base_url, args.requests)
         print(f"workload done: HTTP statuses {dict(sorted(statuses.items()))}")
         await set_budgets(window)
-        await make_keys(window, base_url)
+        made = await make_keys(window, base_url)
         await stage_playground(window, upstreams)
         await stage_mcp_servers(window)
         only = set(args.pages.split(",")) if args.pages else None
         guide = await capture_guide(args.out, only)
         # The stuck job first: it is killed by its idle timeout while the pages are taken.
-        states = await capture_states(window, args.out, only)
+        states = await capture_states(window, args.out, only, made)
         outcome["saved"] = guide + await capture(window, args.out, only)
         if only is None or REPLAY in only:
             outcome["saved"] += await capture_replay(window, base_url, upstreams, args.out)

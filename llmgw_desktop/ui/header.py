@@ -1,12 +1,12 @@
 """The strip above every page: what matters at a glance, each item a button to its place.
 
 Five chips, left to right: the gateway's state (running, paused, stopped, the store degraded),
-what today has cost against the budget nearest its limit, the providers failing or needing a
-look now (the one verdict the pages and the tray show), the jobs running and stuck, and the
-questions (approvals, consents) waiting at the desk. Each is coloured by the one tone
-vocabulary (`theme.py`) and opens its place when pressed (Enter or Space with the focus on it,
-too): Overview, Budgets, Providers (the first failing one, else the first that needs a look,
-selected), Jobs (the active ones), the waiting question's dialog.
+what today has cost and the budgets past their limits (by name when one, `spend_chip`), the
+providers failing or needing a look now (the one verdict the pages and the tray show), the jobs
+running and stuck, and the questions (approvals, consents) waiting at the desk. Each is
+coloured by the one tone vocabulary (`theme.py`) and opens its place when pressed (Enter or
+Space with the focus on it, too): Overview, Budgets, Providers (the first failing one, else
+the first that needs a look, selected), Jobs (the active ones), the waiting question's dialog.
 
 Figures are the engine's (`attention.py`), the same the pages and the tray show. They are
 redrawn when the bridge says something changed and on a slow tick while the window is shown;
@@ -28,6 +28,7 @@ from llmgw_desktop.ui.attention import (
     spend_today,
 )
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.budget_words import spend_chip
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
@@ -212,19 +213,15 @@ class StatusHeader(QWidget):
 
     def _draw_spend(self) -> None:
         spend = self.spend
-        words = "…" if spend is None else f"{format_usd(spend.usd)} today"
-        short = words
-        tip = "What the requests started today cost (reported or estimated)."
-        tone = ""
-        nearest = self._engine.budgets.nearest()
-        if nearest is not None:
-            short = words + f" · {nearest.fraction:.0%}"
-            words += f" · {nearest.fraction:.0%} of budget"
-            tip += "\nNearest budget: " + nearest.burn_down().removeprefix("Budget: ")
-            tone = {"exceeded": "error", "soft": "warning"}.get(nearest.state, "")
+        budgets = self._engine.budgets
+        today = "…" if spend is None else format_usd(spend.usd)
+        chip = spend_chip(today, budgets.statuses() + budgets.key_statuses())
+        tip = "What the requests started today cost (reported or estimated).\n"
+        tip += "\n".join(chip.budget_lines)
         if spend is not None and spend.unpriced:
             tip += f"\n{spend.unpriced} request(s) could not be priced."
-        self._set("spend", words, tone, tip, access=f"Spend: {words}", short=short)
+        words = chip.words
+        self._set("spend", words, chip.tone, tip, access=f"Spend: {words}", short=chip.short)
 
     def _read_spend(self) -> None:
         now = time.monotonic()

@@ -76,6 +76,11 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
                     "Anthropic SDK",
                     "Gemini SDK (Python)",
                     "Claude Code",
+                    # The editors' MCP set-ups, the key as their bearer (review 41, finding 8).
+                    "Claude Code (HTTP)",
+                    "Codex",
+                    "Cursor",
+                    "VS Code",
                 ]
                 shown.client.setCurrentIndex(3)
                 assert f"ANTHROPIC_API_KEY={secret}" in shown.snippet.toPlainText()

@@ -21,6 +21,7 @@ from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.ui.pages.mcp_server_detail import offers_words, starts_words
 from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
 from llmgw_desktop.ui.qt import QMenu, QMessageBox
 from tests.transports.mcp.upstream_support import CRASHER, oauth_protected_server
@@ -243,3 +244,25 @@ def test_a_server_that_needs_sign_in_says_so_and_offers_sign_in(
                 await run
 
         qloop.run_until_complete(scenario())
+
+
+def test_the_details_name_what_a_server_offers_and_say_how_often_it_started() -> None:
+    """Review 41, finding 20: "Offers" gave counts only, "started 1 time(s)"."""
+    status = {
+        "tools": 14,
+        "prompts": 1,
+        "resources": 0,
+        "toolNames": [f"tool_{n}" for n in range(14)],
+        "promptNames": ["review"],
+    }
+    words = offers_words(status)
+    assert words.splitlines() == [
+        "14 tools · 1 prompt · 0 resources",
+        "Tools: " + ", ".join(f"tool_{n}" for n in range(12)) + " and 2 more",
+        "Prompts: review",
+    ]
+    assert [starts_words(n) for n in (0, 1, 3)] == [
+        "not started yet",
+        "started once",
+        "started 3 times",
+    ]

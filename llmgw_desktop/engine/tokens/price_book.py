@@ -75,6 +75,11 @@ class PriceBook:
         """The person's entries, by model prefix."""
         return sorted(self._user.items())
 
+    def bundled_entries(self) -> list[tuple[str, Price]]:
+        """The bundled table's entries, by model prefix (what prices a model of no entry of
+        the person's; the Prices page lists them)."""
+        return sorted(self.base.prices.items())
+
     def user_price(self, model: str) -> Price | None:
         """The person's own price for exactly this prefix, or None."""
         return self._user.get(model.strip().lower())

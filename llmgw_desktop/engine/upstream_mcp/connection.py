@@ -150,6 +150,9 @@ class UpstreamServer:
             "enabled": self.config.enabled,
             "state": self.state,
             "tools": len(self.tools),
+            # What it offers by name (the desk's details list them), as the server named them.
+            "toolNames": [str(getattr(tool, "name", "")) for tool in self.tools],
+            "promptNames": [str(getattr(prompt, "name", "")) for prompt in self.prompts],
             "prompts": len(self.prompts),
             "resources": len(self.resources) + len(self.templates),
             "starts": self.starts,

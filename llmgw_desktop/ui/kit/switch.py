@@ -1,22 +1,25 @@
-"""An on/off switch: a track with a knob, the words beside it, for what turns a thing on or off.
+"""An on/off setting drawn as a switch: a track with its knob at the end it is at.
 
-A check box reads as "choose this"; a switch reads as "this is on". `ToggleSwitch` is a
-checkable `QAbstractButton`, so it behaves as any button does (Space toggles it, `toggled`
-tells, a screen reader hears its name and its checked state), painted from the look in use:
-the accent colour when on; when off, a track and a knob in the look's muted text colour, which
-stands at 3:1 or more against every background it is drawn on in both looks (WCAG 2's rule for
-a control's parts).
+A checkbox says "include this"; a switch says "this is on now", which is what the things that
+take effect at once are (a provider's switch, pause, start at login, quiet hours). It stays a
+`QCheckBox` underneath, so the keyboard (Space), screen readers (a checkbox, checked or not)
+and every `toggled` connection work as before; only its drawing differs. Off, the track is the
+field colour inside the look's control edge (3:1 or more on every background, `ControlStyle`);
+on, it is filled in the accent colour with a white knob, ringed in the list's own background
+so it still shows on a selected (accent) row. The words beside it are cut with "…" in a narrow
+form rather than the switch dropping under its label.
 """
 
 from __future__ import annotations
 
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.qt import (
-    QAbstractButton,
+    QCheckBox,
     QColor,
     QPainter,
     QPaintEvent,
     QPalette,
+    QPen,
     QPoint,
     QRectF,
     QSize,
@@ -25,74 +28,73 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.theme import current_look
 
-__all__ = ["TRACK_HEIGHT", "TRACK_WIDTH", "ToggleSwitch"]
+__all__ = ["TRACK_HEIGHT", "TRACK_WIDTH", "Switch"]
 
 TRACK_WIDTH, TRACK_HEIGHT = 34, 18
 KNOB_MARGIN = 3
 
 
-class ToggleSwitch(QAbstractButton):
-    """A switch, with `text` beside it (none in a table's cell)."""
+class Switch(QCheckBox):
+    """A checkbox drawn as a switch, its words (none in a table's cell) to the right of it."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setCheckable(True)
-        self.setText(text)
+        super().__init__(text, parent)
+        self.setProperty("switch", True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def sizeHint(self) -> QSize:
-        words = self.fontMetrics().horizontalAdvance(self.text()) if self.text() else 0
-        gap = SPACE["s"] if words else 0
-        height = max(TRACK_HEIGHT + 4, self.fontMetrics().height() + 4)
+        metrics = self.fontMetrics()
+        words = metrics.horizontalAdvance(self.text()) if self.text() else 0
+        gap = SPACE["s"] if self.text() else 0
+        height = max(TRACK_HEIGHT, metrics.height()) + 4
         return QSize(TRACK_WIDTH + 4 + gap + words, height)
 
     def minimumSizeHint(self) -> QSize:
-        # The track alone: in a narrow form the words are cut ("…", whole in the tooltip)
-        # rather than the switch dropping to a line under its label.
+        # The track alone: in a narrow form the words are cut ("…", whole in the tooltip).
         return QSize(TRACK_WIDTH + 4, self.sizeHint().height())
 
     def hitButton(self, pos: QPoint) -> bool:
-        return self.rect().contains(pos)  # the words toggle it too, as a check box's do
+        return self.rect().contains(pos)  # the words toggle it too, as a checkbox's do
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         look = current_look()
         painter = QPainter(self)
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            palette = self.palette()
+            enabled, on = self.isEnabled(), self.isChecked()
             top = (self.height() - TRACK_HEIGHT) / 2
-            track = QRectF(2, top, TRACK_WIDTH, TRACK_HEIGHT)
-            on = self.isChecked()
-            enabled = self.isEnabled()
-            accent = QColor(look.highlight)
-            off = QColor(look.muted)
+            track = QRectF(1.5, top + 0.5, TRACK_WIDTH - 1, TRACK_HEIGHT - 1)
+            edge = QColor(look.control_border)
+            accent = palette.color(QPalette.ColorRole.Highlight)
             if not enabled:
-                accent = off = QColor(look.disabled_text)
-            radius = TRACK_HEIGHT / 2
+                edge.setAlphaF(0.55)
+                accent = edge
+            radius = track.height() / 2
             if on:
-                # A ring of the list's own background: on a selected row (the accent too)
-                # the track still shows.
-                painter.setPen(QColor(look.base))
+                painter.setPen(QPen(QColor(look.base), 1))
                 painter.setBrush(accent)
             else:
-                painter.setPen(off)
-                painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(track.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
-            knob = TRACK_HEIGHT - 2 * KNOB_MARGIN
-            left = track.right() - KNOB_MARGIN - knob if on else track.left() + KNOB_MARGIN
+                painter.setPen(QPen(edge, 1))
+                painter.setBrush(palette.color(QPalette.ColorRole.Base))
+            painter.drawRoundedRect(track, radius, radius)
+            side = track.height() - 2 * KNOB_MARGIN
+            x = track.right() - KNOB_MARGIN - side if on else track.left() + KNOB_MARGIN
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(look.highlighted_text) if on else off)
-            painter.drawEllipse(QRectF(left, top + KNOB_MARGIN, knob, knob))
+            knob = palette.color(QPalette.ColorRole.HighlightedText) if on else edge
+            painter.setBrush(knob)
+            painter.drawEllipse(QRectF(x, track.top() + KNOB_MARGIN, side, side))
             if self.hasFocus():
-                painter.setPen(QColor(look.highlight))
+                painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 1.5))
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 ring = track.adjusted(-1.5, -1.5, 1.5, 1.5)
                 painter.drawRoundedRect(ring, radius + 2, radius + 2)
             if self.text():
                 role = QPalette.ColorRole.WindowText
                 group = QPalette.ColorGroup.Active if enabled else QPalette.ColorGroup.Disabled
-                painter.setPen(self.palette().color(group, role))
-                words = self.rect().adjusted(int(track.right()) + SPACE["s"], 0, 0, 0)
+                painter.setPen(palette.color(group, role))
+                words = self.rect().adjusted(TRACK_WIDTH + SPACE["s"], 0, 0, 0)
                 text = self.fontMetrics().elidedText(
                     self.text(), Qt.TextElideMode.ElideRight, words.width()
                 )

@@ -1,4 +1,4 @@
-"""A column of switches in a table: one `ToggleSwitch` a row, kept as the engine has them.
+"""A column of switches in a table: one `Switch` a row, kept as the engine has them.
 
 The Providers list and Overview's provider health both show each provider's switch in a
 column. `SwitchCells` puts a switch in a row's cell (or none, for a provider no switch can make
@@ -9,7 +9,7 @@ screen reader and for what the page reads back; the switch is drawn over an empt
 
 from __future__ import annotations
 
-from llmgw_desktop.ui.kit.switch import TRACK_WIDTH, ToggleSwitch
+from llmgw_desktop.ui.kit.switch import TRACK_WIDTH, Switch
 from llmgw_desktop.ui.qt import (
     QHBoxLayout,
     QObject,
@@ -37,7 +37,7 @@ class SwitchCells(QObject):
         self._table = table
         self._column = column
         self._words = words  # the switch says its state beside it ("on", "off (paused)")
-        self.switches: dict[str, ToggleSwitch] = {}  # id -> its switch
+        self.switches: dict[str, Switch] = {}  # id -> its switch
 
     def show(self, index: int, pid: str, name: str, on: bool | None, words: str = "") -> None:
         """Row `index` gets the switch of `pid` set to `on` (None: no switch, only `words`)."""
@@ -91,8 +91,8 @@ class SwitchCells(QObject):
             switch.setChecked(on)
             switch.blockSignals(False)
 
-    def _new_switch(self, index: int, pid: str, name: str) -> ToggleSwitch:
-        switch = ToggleSwitch()
+    def _new_switch(self, index: int, pid: str, name: str) -> Switch:
+        switch = Switch()
         switch.setObjectName(f"providerSwitch:{pid}")
         switch.setAccessibleName(f"Let tools call {name}")
         switch.setToolTip(f"Let tools call {name} through the gateway")

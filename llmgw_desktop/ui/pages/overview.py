@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob
 from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
-from llmgw_desktop.ui.kit.switch import ToggleSwitch
+from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.text import PathLabel
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
@@ -70,7 +70,7 @@ class OverviewPage(Page):
         endpoint_row.addWidget(copy)  # beside the address it copies
         endpoint_row.addStretch(1)
         # Pause every provider: a switch beside the state it changes.
-        self.pause_switch = ToggleSwitch("Pause all providers")
+        self.pause_switch = Switch("Pause all providers")
         self.pause_switch.setObjectName("pauseAll")
         self.pause_switch.setChecked(actions.pause_all.isChecked())
         self.pause_switch.toggled.connect(actions.pause_all.setChecked)

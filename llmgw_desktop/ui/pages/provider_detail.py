@@ -13,7 +13,7 @@ from llmgw_desktop.engine.api import CliAccount
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
-from llmgw_desktop.ui.kit.switch import ToggleSwitch
+from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.pages.cli_account import account_cells
 from llmgw_desktop.ui.pages.provider_rows import (
     CLI_DEFAULT_MODEL,
@@ -61,7 +61,7 @@ class ProviderDetail(DetailCard):
         super().__init__("providerDetail", parent)
         self.status_label = value_label("statusDetail")
         # A switch on its label's line, saying what its position means.
-        self.enabled_box = ToggleSwitch(SWITCH_ON_WORDS)
+        self.enabled_box = Switch(SWITCH_ON_WORDS)
         self.enabled_box.setObjectName("providerEnabled")
         self.enabled_box.setAccessibleName("Let tools call it through the gateway")
         self.enabled_box.toggled.connect(self._say_switch)

@@ -1,6 +1,6 @@
 """Overview's provider health: every provider the engine knows (coding CLIs, API providers,
 local servers) in one table, with the same status words as the Providers page (both read
-`provider_rows.py`), its switch (a `ToggleSwitch`, as in the Providers list: the Overview's
+`provider_rows.py`), its switch (a `Switch`, as in the Providers list: the Overview's
 switches are these, not a grid of check boxes of their own), its circuit, the requests it served
 in the last 15 minutes and, from its recent calls (`engine.provider_health`), how many failed
 and its p50/p95 latency. Providers that cannot answer whatever their switch says (a CLI not

@@ -1,7 +1,7 @@
 """The Providers page's list: a row per CLI, API provider and local server.
 
 Each row reads the provider's name (with why it cannot answer now, when it cannot: "Groq (no
-key)", greyed), its switch (`ToggleSwitch`: one click turns it on or off, as the tray's check
+key)", greyed), its switch (`Switch`: one click turns it on or off, as the tray's check
 box does; none for a provider no switch can make answer, whose status says why), its status as
 the window's one badge (`badge.py`; the reason in the tooltip), its kind, version, circuit and
 last test. Cells are updated in place, only where the text
