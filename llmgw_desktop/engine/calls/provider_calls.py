@@ -4,6 +4,11 @@ Every call is a job (see `jobs/manager.py`). This module turns what a caller ask
 the job's work: one CLI run per attempt through the breaker and retry policy, then the
 bookkeeping a caller relies on: the conversation's directory and usage totals, the turn's
 own usage and cost, and the gateway session's link to the CLI's session id.
+
+What only a running call needs (the CLI adapters and their parsers, the ACP client, the
+invocation, the answer's compression, the CLI's auth files) is imported when a call runs, not
+with this module: a gateway start builds this service but serves HTTP dialects first
+(issue 42, `tests/test_startup_imports.py`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
@@ -29,9 +34,7 @@ from llmgw_desktop.engine.budgets.holds import (
     Hold,
     SpendGuard,
 )
-from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
 from llmgw_desktop.engine.calls.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
-from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.calls.resilience import (
@@ -41,7 +44,6 @@ from llmgw_desktop.engine.calls.resilience import (
     call_with_resilience,
 )
 from llmgw_desktop.engine.calls.routing import ConversationRouter, Resolved
-from llmgw_desktop.engine.calls.token_savings import optimize_prompt, stable_prefix, ttl_warning
 from llmgw_desktop.engine.errors import (
     ApprovalDenied,
     EngineError,
@@ -52,11 +54,8 @@ from llmgw_desktop.engine.errors import (
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
 from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
 from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
-from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.discovery import Discovery
-from llmgw_desktop.engine.providers.invoke import invoke_once
 from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
 from llmgw_desktop.engine.providers.process import RunLimits
 from llmgw_desktop.engine.recorder import FlightRecorder
@@ -69,6 +68,9 @@ from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis, cost_note
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
+
+if TYPE_CHECKING:
+    from llmgw_desktop.engine.providers.auth_home import AuthFileSource
 
 __all__ = ["ProviderCalls", "Resolved"]
 
@@ -206,6 +208,8 @@ class ProviderCalls:
         params = await self._anchored(provider, params, principal, meta.caller)
         # Validation looks at the working directory on disk: do it off the loop.
         params = await asyncio.to_thread(params.validated)
+        from llmgw_desktop.engine.calls.token_savings import optimize_prompt, stable_prefix
+
         optimization: dict[str, Any] = {}
         if meta.optimize_prompt:
             # Off the loop: counting tokens is CPU work (and the first count loads the BPE).
@@ -372,11 +376,15 @@ class ProviderCalls:
             working_dir=resolved.working_dir,
             confined=confined,
         )
+        from llmgw_desktop.engine.providers.cli_adapters import adapter_for
+
         prepared = adapter_for(provider, self._catalog).prepare(request, executable)  # fail now
         await self._power.check_start(provider, request, prepared.invocation.argv)
         notices = [{"code": "approval", "message": w} for w in decision.warnings] + notices
         warning = None
         if self._settings.cache_awareness.warn_on_ttl_expiry:
+            from llmgw_desktop.engine.calls.token_savings import ttl_warning
+
             warning = ttl_warning(
                 provider,
                 resolved,
@@ -500,6 +508,10 @@ class ProviderCalls:
             ctx.set_output(text)
             ctx.set_progress(events=events, outputBytes=size)
 
+        from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
+        from llmgw_desktop.engine.providers.cli_adapters import adapter_for
+        from llmgw_desktop.engine.providers.invoke import invoke_once
+
         # The job's id marks its processes, children included, for the start-up reaper.
         extra_env: dict[str, str] = {JOB_MARKER_ENV: ctx.job_id}
         # This CLI's share of the gateway's environment and, for an ACP agent, who answers it
@@ -576,6 +588,8 @@ class ProviderCalls:
                 source = self._prices.source_of(model)
                 result = dataclasses.replace(result, cost_usd=estimate, cost_source=source)
         text, optimization = result.text, dict(run.optimization)
+        from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
+
         if run.meta.optimize_response:
             optimized = optimize_text(text)
             text, optimization["response"] = optimized.text, optimized.to_dict()
@@ -625,6 +639,8 @@ class ProviderCalls:
     ) -> contextlib.AbstractAsyncContextManager[dict[str, str]]:
         if self._auth_files is None:
             return contextlib.nullcontext({})
+        from llmgw_desktop.engine.providers.auth_home import cli_auth_environment
+
         return cli_auth_environment(
             self._auth_files,
             run.provider,
