@@ -52,11 +52,15 @@ async def serve_asgi(
     user: Any = None,
     max_body_bytes: int | None = None,
     body: bytes | None = None,
+    started: dict[str, Any] | None = None,
 ) -> web.StreamResponse:
     """Answer `request` with the ASGI `app`; `state` is handed to it as `scope["state"]`, and
     `user` (who the edge decided is calling) as `scope["user"]`, where Starlette's
     authentication would put it. With `max_body_bytes`, the body is read first, whole, and
     reading stops at that many bytes; `body` is the whole body, read already (`read_capped`).
+    `started` gets the app's response status and headers (names in lower case) as it starts
+    the response: a caller reads them even when the client left before the end (the handler
+    is then cancelled).
 
     Raises:
         web.HTTPRequestEntityTooLarge: the body is longer than `max_body_bytes` (a body with no
@@ -108,6 +112,12 @@ async def serve_asgi(
         kind = message["type"]
         if kind == "http.response.start":
             start = message
+            if started is not None:
+                started["status"] = int(message["status"])
+                started["headers"] = {
+                    name.decode("latin-1").lower(): value.decode("latin-1")
+                    for name, value in message.get("headers", ())
+                }
             if _is_event_stream(message) and not disconnected.is_set():
                 # An event stream may stay silent for a long time (the MCP SDK's standalone
                 # GET stream sends nothing until its first ping, 15 s later): send the headers

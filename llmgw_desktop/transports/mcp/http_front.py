@@ -308,26 +308,31 @@ class McpHttpFront:
                 return await self._direct.answer(call)
             if message.get("method") == "notifications/cancelled":
                 self._direct.cancelled(request, message)
-        response = await serve_asgi(
-            self._manager.handle_request,
-            request,
-            state=state,
-            user=user,
-            max_body_bytes=self._max_body_bytes,
-            body=body,
-        )
-        if self._direct is not None:
-            self._note_session(request, message, response)
-        return response
+        started: dict[str, Any] = {}
+        try:
+            return await serve_asgi(
+                self._manager.handle_request,
+                request,
+                state=state,
+                user=user,
+                max_body_bytes=self._max_body_bytes,
+                body=body,
+                started=started,
+            )
+        finally:
+            # Even when the client left once it had its answer (clients close an opening
+            # request's event stream as soon as it holds the result): the SDK answered.
+            if self._direct is not None:
+                self._note_session(request, message, started)
 
     def _note_session(
-        self, request: web.Request, message: dict[str, Any] | None, response: web.StreamResponse
+        self, request: web.Request, message: dict[str, Any] | None, started: dict[str, Any]
     ) -> None:
         """Tell the direct answers of a session the SDK opened or ended."""
         assert self._direct is not None
-        opened = response.headers.get(SESSION_HEADER)
+        opened = started.get("headers", {}).get(SESSION_HEADER.lower())
         if message is not None and message.get("method") == "initialize" and opened:
-            if response.status == 200 and SESSION_HEADER not in request.headers:
+            if started.get("status") == 200 and SESSION_HEADER not in request.headers:
                 self._direct.opened(opened, message)
         elif request.method == "DELETE" and (ended := request.headers.get(SESSION_HEADER)):
             self._direct.ended(ended)

@@ -56,7 +56,12 @@ class RawSession:
         async with self.http.post(self.url, json=_request(0, "initialize", params)) as reply:
             assert reply.status == 200
             self.headers["Mcp-Session-Id"] = reply.headers["Mcp-Session-Id"]
-            await reply.read()
+            # As the official clients do: read the result, then hang up without waiting for
+            # the event stream's end (the gateway's handler is then cancelled).
+            async for line in reply.content:
+                if line.startswith(b"data:"):
+                    break
+            reply.close()
         self.headers["MCP-Protocol-Version"] = "2025-11-25"
         initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
         async with self.http.post(self.url, json=initialized, headers=self.headers) as reply:
