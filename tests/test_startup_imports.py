@@ -148,8 +148,8 @@ def test_a_subset_of_the_tests_collects(tmp_path: Path) -> None:
 
 # What importing the gateway's start path must not load (issue 42): tomlkit (config.toml is
 # read with tomllib; tomlkit only writes it), the vault's cipher (loaded when the vault opens,
-# in its worker thread), and the CLI calls' machinery (adapters and their parsers, the ACP
-# client, the approval gate's patterns, answer compression), loaded by the first CLI call.
+# beside the front door's start), and the CLI calls' machinery (adapters and their parsers, the
+# ACP client, the approval gate's patterns, answer compression), loaded by the first CLI call.
 NOT_ON_THE_WAY_TO_SERVING = (
     "tomlkit",
     "cryptography",

@@ -3,8 +3,8 @@
 A sealed value is base64 text of `nonce (12 bytes) || ciphertext+tag`. The record's identity
 (kind, provider, name, project) is the associated data, so a ciphertext copied into another
 row, or a row whose identity was edited, fails to open instead of handing out the wrong secret.
-The cipher's library loads at the first seal or open (the vault opens in a worker thread
-beside the front door's start), not with the modules that name the key's size.
+The cipher's library loads at the first seal or open (when the vault opens, beside the front
+door's start), not with the modules that name the key's size.
 """
 
 from __future__ import annotations
