@@ -50,7 +50,6 @@ from llmgw_desktop.transports.gateway.chat_routes import add_chat_routes
 from llmgw_desktop.transports.gateway.native_routes import add_native_routes
 from llmgw_desktop.transports.gateway.openapi import openapi_document
 from llmgw_desktop.transports.http_errors import EdgeRefusal, error_response
-from llmgw_desktop.transports.oauth_routes import add_oauth_routes
 
 __all__ = [
     "CONFIG",
@@ -135,7 +134,9 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     app[ENGINE], app[CONFIG], app[OWN_ORIGINS] = engine, config, own_origins
     if config.allowed_origins:  # no hook at all (no cost per response) while CORS is closed
         app.on_response_prepare.append(add_cors_headers(config.allowed_origins))
-    if engine.oauth is not None:
+    if engine.oauth is not None:  # off by default: its routes' module loads only when on
+        from llmgw_desktop.transports.oauth_routes import add_oauth_routes
+
         add_oauth_routes(
             app,
             engine.oauth,

@@ -8,6 +8,7 @@ loop, offscreen; waits are awaited and bounded, never blocking sleeps.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -33,7 +34,7 @@ from llmgw_desktop.ui.kit.text import PathLabel
 from llmgw_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.chart_scale import clock_span, value_text
-from llmgw_desktop.ui.pages.overview import OverviewPage
+from llmgw_desktop.ui.pages.overview import CHARTS_AFTER_PAINT_MS, OverviewPage
 from llmgw_desktop.ui.pages.overview_charts import LiveCharts, moment_range
 from llmgw_desktop.ui.pages.provider_health import STATUS
 from llmgw_desktop.ui.pages.recorder import RecorderPage
@@ -730,6 +731,30 @@ def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_c
         await until(lambda: recorder.model.total == 1, "the one failed request")
         window.hide()
         await client.close()
+
+    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_the_charts_wait_for_the_page_to_be_painted(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """pyqtgraph's import (a third of a second of CPU) came before the launch's first frame
+    about half the time on a busy machine: a timer from the page being shown raced the paint
+    (issue 42). The charts' cue is now the first paint of the space kept for them."""
+
+    async def body(desk: Desk) -> None:
+        page = desk.page
+        page.page_shown()  # shown as far as the page knows, but nothing painted it yet
+        # Four times the wait after a paint: long past when the old timer built them.
+        await asyncio.sleep(4 * CHARTS_AFTER_PAINT_MS / 1000)
+        assert page.findChild(LiveCharts) is None and not page.charts_built
+        page.show()  # painted now (offscreen)
+        frame = await until(lambda: page.findChild(LiveCharts), "the charts after the paint")
+        await until(lambda: len(frame.plot_widgets) == 4 and frame.running, "all four")
 
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
 

@@ -4,6 +4,7 @@ Versions are checked in parallel (each `--version` is a process start, up to 2 s
 CLIs) and cached for a short time. Upgrades only run when explicitly asked; the default is a
 dry run that shows the command. Upgrading, even as a plan, is the operator's alone: it runs a
 package manager on the host (capability `cli.upgrade` in `engine/auth/access.py`).
+The CLIs' adapters (their parsers) load with the first check, not with this module.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatal
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.providers.child_env import child_environment
-from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.failures import tail
 from llmgw_desktop.engine.providers.process import Invocation, RunLimits, run_process
 
@@ -139,6 +139,8 @@ class Discovery:
         executable = await asyncio.to_thread(self.executable, info.id)
         if executable is None:
             return CliStatus(info.id, False, install_command=info.install_command)
+        from llmgw_desktop.engine.providers.cli_adapters import adapter_for  # the CLIs' parsers
+
         argv = (executable, *adapter_for(info.id, self.catalog).version_args())
         try:
             outcome = await run_process(
@@ -156,6 +158,8 @@ class Discovery:
 
     async def models(self, provider: str) -> list[str]:
         """Model names for `provider`: listed by the CLI where it can, else the known aliases."""
+        from llmgw_desktop.engine.providers.cli_adapters import adapter_for
+
         adapter = adapter_for(provider, self.catalog)
         listing = MODEL_LISTINGS.get(provider)
         executable = await asyncio.to_thread(self.executable, provider)

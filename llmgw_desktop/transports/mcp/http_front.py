@@ -46,7 +46,7 @@ from llmgw_desktop.engine.api import (
     TaskSupervisor,
     freeze_late_arrivals,
 )
-from llmgw_desktop.transports.asgi import serve_asgi
+from llmgw_desktop.transports.asgi import read_capped, serve_asgi
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, agent_name, explicit_caller
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
@@ -55,6 +55,8 @@ from llmgw_desktop.transports.mcp.sdk_loading import McpUseMark, import_sdk
 
 if TYPE_CHECKING:
     from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+
+    from llmgw_desktop.transports.mcp.direct_calls import DirectCalls
 
 __all__ = ["SESSIONS_PER_PROCESS", "STATELESS", "McpHttpFront", "SessionIdFilter", "session_owner"]
 
@@ -161,6 +163,8 @@ class McpHttpFront:
         self._engine = engine
         self._max_body_bytes = max_body_bytes
         self._manager: Any = None  # the SDK's session manager, once loaded
+        # Relayed tool calls answered beside it (`direct_calls.py`), once it is loaded.
+        self._direct: DirectCalls | None = None
         self._scope_key = ""
         self._auth = engine.auth
         self._stop = asyncio.Event()
@@ -238,6 +242,10 @@ class McpHttpFront:
             session_idle_timeout=self.session_limits.idle_timeout_s,
         )
         self._scope_key = SCOPE_KEY
+        if self._engine.upstream_mcp.configured:
+            from llmgw_desktop.transports.mcp.direct_calls import DirectCalls
+
+            self._direct = DirectCalls(self._engine, self._engine.tasks)
         return server.session_manager
 
     async def stop(self) -> None:
@@ -285,13 +293,49 @@ class McpHttpFront:
                 "project": request.headers.get(PROJECT_HEADER, ""),
             }
         }
-        return await serve_asgi(
-            self._manager.handle_request,
-            request,
-            state=state,
-            user=session_owner(principal),
-            max_body_bytes=self._max_body_bytes,
-        )
+        user = session_owner(principal)
+        body, message = None, None
+        if request.method == "POST" and not self.stateless and self._direct is not None:
+            # Read here (capped, as the bridge reads it) to see whether it is a relayed tool
+            # call answered beside the SDK (`direct_calls.py`).
+            body = await read_capped(request, self._max_body_bytes)
+            message = self._direct.message_of(body)
+        if message is not None and self._direct is not None and not opens_session:
+            call = self._direct.call_of(
+                self._manager, request, message, state[self._scope_key], user
+            )
+            if call is not None:
+                return await self._direct.answer(call)
+            if message.get("method") == "notifications/cancelled":
+                self._direct.cancelled(request, message)
+        started: dict[str, Any] = {}
+        try:
+            return await serve_asgi(
+                self._manager.handle_request,
+                request,
+                state=state,
+                user=user,
+                max_body_bytes=self._max_body_bytes,
+                body=body,
+                started=started,
+            )
+        finally:
+            # Even when the client left once it had its answer (clients close an opening
+            # request's event stream as soon as it holds the result): the SDK answered.
+            if self._direct is not None:
+                self._note_session(request, message, started)
+
+    def _note_session(
+        self, request: web.Request, message: dict[str, Any] | None, started: dict[str, Any]
+    ) -> None:
+        """Tell the direct answers of a session the SDK opened or ended."""
+        assert self._direct is not None
+        opened = started.get("headers", {}).get(SESSION_HEADER.lower())
+        if message is not None and message.get("method") == "initialize" and opened:
+            if started.get("status") == 200 and SESSION_HEADER not in request.headers:
+                self._direct.opened(opened, message)
+        elif request.method == "DELETE" and (ended := request.headers.get(SESSION_HEADER)):
+            self._direct.ended(ended)
 
     def _session_refusal(self, principal: Principal) -> web.Response | None:
         """429 when a new session would pass the caps: one principal's sessions are counted
@@ -385,4 +429,5 @@ _SDK_MODULES = (
     "mcp.server.transport_security",
     "llmgw_desktop.transports.mcp.caller",
     "llmgw_desktop.transports.mcp.server",
+    "llmgw_desktop.transports.mcp.direct_calls",
 )

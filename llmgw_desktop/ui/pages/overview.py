@@ -23,6 +23,7 @@ from llmgw_desktop.ui.qt import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QPaintEvent,
     QPushButton,
     QScrollArea,
     Qt,
@@ -30,6 +31,7 @@ from llmgw_desktop.ui.qt import (
     QToolButton,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 from llmgw_desktop.ui.theme import error_colour, warning_colour
 
@@ -42,8 +44,12 @@ STATUS_REFRESH_MS = 1000
 # The charts come after the window's first paint: Overview is the page a launch shows first,
 # and its first frame need not wait for four charts. The space is kept so nothing jumps. They
 # are built (and pyqtgraph imported) only when the page is first shown: a start into the tray,
-# or a window left on another page, never loads them.
+# or a window left on another page, never loads them. The cue is the first paint of the
+# placeholder that keeps their place; a timer from the page being shown raced that paint on a
+# busy machine, and the import then held the launch's first frame (issue 42). A page shown but
+# never painted builds them at the latest after CHARTS_AT_THE_LATEST_MS.
 CHARTS_AFTER_PAINT_MS = 50
+CHARTS_AT_THE_LATEST_MS = 2000
 CHARTS_PLACEHOLDER_HEIGHT = 480  # the four charts and their two lines of totals
 
 
@@ -122,7 +128,8 @@ class OverviewPage(Page):
         self._shown = False
         traffic = QGroupBox("Live traffic")
         self._traffic_layout = QVBoxLayout(traffic)
-        self._charts_placeholder = QLabel("Loading the charts…")
+        self._charts_placeholder = _ChartsPlaceholder("Loading the charts…")
+        self._charts_placeholder.painted.connect(self._placeholder_painted)
         self._charts_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._charts_placeholder.setMinimumHeight(CHARTS_PLACEHOLDER_HEIGHT)
         self._traffic_layout.addWidget(self._charts_placeholder)
@@ -250,18 +257,26 @@ class OverviewPage(Page):
         recorder.show_moment(since, until, failed_only=failed_only)
         show_page(RecorderPage.KEY)
 
+    def _placeholder_painted(self) -> None:
+        if self._shown:
+            QTimer.singleShot(CHARTS_AFTER_PAINT_MS, self, self._charts_after_paint)
+
     def _charts_after_paint(self) -> None:
-        if self._shown and (self._charts is None or not self._charts.built):
+        # Once: the paint's cue and the latest moment may both come.
+        if self._shown and self._charts is None:
             self._build_charts_step()
 
     def page_shown(self) -> None:
         self._shown = True
         self.refresh_status()
         self._timer.start()
-        if self._charts is None or not self._charts.built:
-            QTimer.singleShot(CHARTS_AFTER_PAINT_MS, self._charts_after_paint)
-        else:
+        if self._charts is None:
+            if self._charts_placeholder.was_painted:
+                self._placeholder_painted()
+            QTimer.singleShot(CHARTS_AT_THE_LATEST_MS, self, self._charts_after_paint)
+        elif self._charts.built:
             self._charts.start()
+        # else a build is under way, and starts them when it ends (`_charts_built`)
         self.health.start()
         self.context.actions.check_installed()
 
@@ -384,3 +399,19 @@ def shortened(text: str, limit: int = 160) -> str:
         return text
     cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
     return cut + "…"
+
+
+class _ChartsPlaceholder(QLabel):
+    """What stands where the charts will be; its first paint is the cue to build them."""
+
+    painted = Signal()
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.was_painted = False
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self.was_painted:
+            self.was_painted = True
+            self.painted.emit()
