@@ -142,6 +142,9 @@ class FlightRecorder:
         self._texts = _BatchRedactor()
         # The rows of the flush under way (their inserts not committed yet), for the journal.
         self._in_flight: dict[str, dict[str, Any]] = {}
+        # New rows in stored form as the journal wrote them at their end: the flush inserts
+        # these instead of preparing them again (dropped when a row changes after).
+        self._prepared: dict[str, dict[str, Any]] = {}
         self.written = 0
 
     def start(
@@ -201,6 +204,7 @@ class FlightRecorder:
 
     def update(self, record_id: str, **fields: Any) -> None:
         """Add what became known later (job id, tokens, state); merged into the pending write."""
+        self._prepared.pop(record_id, None)
         for name in JSON_FIELDS:
             if name in fields:
                 fields[f"{name}_json"] = fields.pop(name)
@@ -263,11 +267,14 @@ class FlightRecorder:
         else the fields to update."""
         texts = self._texts
         row = self._new.get(record_id)
+        new = row is not None
         if row is None and record_id in self._in_flight:
             # Its start is in a flush not yet committed: a kill now would lose it too.
             row = self._in_flight[record_id] | self._updates.get(record_id, {})
         if row is not None:
             stored = _stored(_DEFAULTS | row, texts)
+            if new:  # the next flush inserts it as it is now
+                self._prepared[record_id] = stored
             fields = {k: v for k, v in stored.items() if k != "id"}
             return [{"insert": stored}, {"update": record_id, "fields": fields}]
         return [{"update": record_id, "fields": _stored(self._updates.get(record_id, {}), texts)}]
@@ -324,13 +331,14 @@ class FlightRecorder:
                     await asyncio.to_thread(journal.drop, segments)
                 return True
             new, self._new = self._new, {}
+            prepared, self._prepared = self._prepared, {}
             updates, self._updates = self._updates, {}
             held, self._held = self._held, []
             texts, self._texts = self._texts, _BatchRedactor()
             self._in_flight = new
             try:
                 return await self._write_batch(
-                    new, updates, held, texts, journal, segments, journaled, replay
+                    new, updates, held, texts, journal, segments, journaled, replay, prepared
                 )
             finally:
                 self._in_flight = {}
@@ -345,8 +353,10 @@ class FlightRecorder:
         segments: list[Path],
         journaled: list[Entry],
         replay: bool,
+        prepared: dict[str, dict[str, Any]],
     ) -> bool:
-        """The flush's write of one batch, under the flush lock (see `flush`)."""
+        """The flush's write of one batch, under the flush lock (see `flush`; `prepared`: new
+        rows the journal already put in stored form)."""
         spill = self._spill
         built: list[list[Entry]] = []
 
@@ -358,7 +368,10 @@ class FlightRecorder:
                     [
                         *journaled,
                         *held,
-                        *({"insert": _stored(_DEFAULTS | row, texts)} for row in new.values()),
+                        *(
+                            {"insert": prepared.get(record_id) or _stored(_DEFAULTS | row, texts)}
+                            for record_id, row in new.items()
+                        ),
                         *(
                             {"update": record_id, "fields": _stored(fields, texts)}
                             for record_id, fields in updates.items()
