@@ -144,6 +144,9 @@ class FlightRecorder:
         self._texts = BatchRedactor()
         # The rows of the flush under way (their inserts not committed yet), for the journal.
         self._in_flight: dict[str, dict[str, Any]] = {}
+        # New rows in stored form as the journal wrote them at their end: the flush inserts
+        # these instead of preparing them again (dropped when a row changes after).
+        self._prepared: dict[str, dict[str, Any]] = {}
         self.written = 0
         # Segments of the last run's journal with unreadable lines (kept aside, reported).
         self.journal_damage: list[DamagedSegment] = []
@@ -205,6 +208,7 @@ class FlightRecorder:
 
     def update(self, record_id: str, **fields: Any) -> None:
         """Add what became known later (job id, tokens, state); merged into the pending write."""
+        self._prepared.pop(record_id, None)
         for name in JSON_FIELDS:
             if name in fields:
                 fields[f"{name}_json"] = fields.pop(name)
@@ -267,11 +271,14 @@ class FlightRecorder:
         else the fields to update."""
         texts = self._texts
         row = self._new.get(record_id)
+        new = row is not None
         if row is None and record_id in self._in_flight:
             # Its start is in a flush not yet committed: a kill now would lose it too.
             row = self._in_flight[record_id] | self._updates.get(record_id, {})
         if row is not None:
             stored = stored_form(ROW_DEFAULTS | row, texts)
+            if new:  # the next flush inserts it as it is now
+                self._prepared[record_id] = stored
             fields = {k: v for k, v in stored.items() if k != "id"}
             return [{"insert": stored}, {"update": record_id, "fields": fields}]
         return [
@@ -332,13 +339,22 @@ class FlightRecorder:
                     await self._retire(journal, segments, damaged)
                 return True
             new, self._new = self._new, {}
+            prepared, self._prepared = self._prepared, {}
             updates, self._updates = self._updates, {}
             held, self._held = self._held, []
             texts, self._texts = self._texts, BatchRedactor()
             self._in_flight = new
             try:
                 return await self._write_batch(
-                    new, updates, held, texts, journal, (segments, damaged), journaled, replay
+                    new,
+                    updates,
+                    held,
+                    texts,
+                    journal,
+                    (segments, damaged),
+                    journaled,
+                    replay,
+                    prepared,
                 )
             finally:
                 self._in_flight = {}
@@ -353,9 +369,11 @@ class FlightRecorder:
         retired: tuple[list[Path], list[DamagedSegment]],
         journaled: list[Entry],
         replay: bool,
+        prepared: dict[str, dict[str, Any]],
     ) -> bool:
         """The flush's write of one batch, under the flush lock (see `flush`); `retired`: the
-        journal segments its writing makes durable elsewhere, whole and damaged."""
+        journal segments its writing makes durable elsewhere, whole and damaged; `prepared`: new
+        rows the journal already put in stored form."""
         spill = self._spill
         built: list[list[Entry]] = []
 
@@ -368,8 +386,11 @@ class FlightRecorder:
                         *journaled,
                         *held,
                         *(
-                            {"insert": stored_form(ROW_DEFAULTS | row, texts)}
-                            for row in new.values()
+                            {
+                                "insert": prepared.get(record_id)
+                                or stored_form(ROW_DEFAULTS | row, texts)
+                            }
+                            for record_id, row in new.items()
                         ),
                         *(
                             {"update": record_id, "fields": stored_form(fields, texts)}
