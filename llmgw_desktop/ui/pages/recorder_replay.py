@@ -133,7 +133,7 @@ class ReplayActions(QWidget):
             self.show_plan(ReplayPlan(why_not="No request chosen"), curl=False)
             return
         record = detail.record
-        captured = self._engine.body_capture.policy.providers
+        captured = self._engine.body_capture.captured_providers()
         provider = capture_name(record)
         offer = None
         if provider and provider not in captured and "*" not in captured:
@@ -148,7 +148,7 @@ class ReplayActions(QWidget):
         self._tasks.spawn(self._capture(provider), what="turn body capture on")
 
     async def _capture(self, provider: str) -> None:
-        providers = [*self._engine.body_capture.policy.providers, provider]
+        providers = [*self._engine.body_capture.captured_providers(), provider]
         try:
             await self._engine.settings_saver.save(LOCAL_CALLER, CAPTURE_KEY, providers)
         except (OSError, RuntimeError) as exc:  # no file to save to: on until a restart
