@@ -18,7 +18,13 @@ import pytest
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE
 from tests.clients.conftest import GATEWAY_KEYS
-from tests.clients.harness import client_environment, codex_config, run_cli, write_codex_config
+from tests.clients.harness import (
+    client_environment,
+    codex_config,
+    run_cli,
+    warm_mcp,
+    write_codex_config,
+)
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -85,6 +91,7 @@ async def test_codex_calls_a_tool_of_its_mcp_server_through_a_namespace(
     mcp = gateway.base_url + "/mcp"
     write_codex_config(home, codex_config(gateway.base_url, model="claude-sonnet-4-6", mcp_url=mcp))
     tool = "mcp__llmgw__llm_process_health"
+    assert "llm_process_health" in await warm_mcp(gateway)
     upstream.script_when_offered(
         tool, Reply.tool_call(tool, {}), Reply.ok("ALL-DONE", verbatim=True)
     )

@@ -149,7 +149,7 @@ class UpstreamServers:
     async def set_enabled(self, principal: Principal, name: str, enabled: bool) -> None:
         """Switch a server on or off: saved as `mcp.servers.NAME.enabled` in config.toml (when
         there is one), the server stopped, and every session told its lists changed. A server
-        switched on starts at its next use.
+        switched on starts now, in the background (one that signs in with OAuth at its next use).
 
         Raises:
             AccessDenied: `principal` is not the operator (code `operator_only`).
@@ -167,7 +167,9 @@ class UpstreamServers:
         if server.config.enabled == enabled:
             return
         await server.stop()
-        self.servers[name] = self._connect(replace(server.config, enabled=enabled))
+        self.servers[name] = restarted = self._connect(replace(server.config, enabled=enabled))
+        if enabled and not restarted.config.oauth:
+            restarted.wake()  # started now, as at the gateway's start (`warm`)
         log.info("MCP server %s switched %s", name, "on" if enabled else "off")
         for kind in LIST_KINDS:
             self._changed(name, kind)
