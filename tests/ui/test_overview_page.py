@@ -30,6 +30,7 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.text import PathLabel
 from llmgw_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
 from llmgw_desktop.ui.pages.base import PageContext
@@ -444,7 +445,8 @@ def test_at_the_default_size_provider_health_is_above_the_fold_and_legends_clear
         assert top >= 0 and bottom <= viewport.height(), (top, bottom, viewport.height())
         first_chart = charts.plot_widgets[0]
         assert first_chart.mapTo(viewport, first_chart.rect().topLeft()).y() > bottom
-        assert not page.findChildren(QCheckBox)  # no grid of provider check boxes
+        # No grid of provider check boxes: the only toggles are the health table's switches.
+        assert all(isinstance(box, Switch) for box in page.findChildren(QCheckBox))
         assert not scroll.horizontalScrollBar().isVisible()
         # Each legend sits under its own title, inside its chart's frame.
         for legend, plot in zip(charts._legends, charts.plot_widgets, strict=True):

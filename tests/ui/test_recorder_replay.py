@@ -23,7 +23,7 @@ from pytestqt.qtbot import QtBot
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import KeptBodies, RecordDetail
 from llmgw_desktop.ui.main_window import MainWindow
-from llmgw_desktop.ui.pages.playground import PlaygroundPage
+from llmgw_desktop.ui.pages.playground import PlaygroundPage, replayed_turn
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.replay import NOT_CAPTURED, replay_plan
 from llmgw_desktop.ui.qt import QGuiApplication
@@ -107,6 +107,8 @@ def test_replay_on_opens_the_playground_with_the_requests_messages_and_the_chose
                     for a in replay.menu.findChildren(type(replay.menu.menuAction()))
                     if a.objectName() == f"replayOn:{REPLAY_MODEL}"
                 )
+                # A chat already on the Playground gives way to the replayed one.
+                window.pages[PlaygroundPage.KEY].transcript.add_turn("You", "An earlier chat")  # type: ignore[attr-defined]
                 asked_before = len(desk.upstream.llm_requests)
                 choice.trigger()
 
@@ -124,6 +126,8 @@ def test_replay_on_opens_the_playground_with_the_requests_messages_and_the_chose
                 # What was asked stays on screen, with the request it came from.
                 await until(lambda: "Replayed request" in playground.status.text(), "said")
                 assert "(“hi”) on gpt-4o-mini" in playground.status.text()
+                # The transcript is the replayed conversation, not what was on screen before.
+                assert playground.transcript.turns == [("You", "hi")]
                 # Through the real gateway, to OpenAI, with the recorded messages.
                 (sent,) = desk.upstream.llm_requests[asked_before:]
                 assert sent.dialect == "chat"
@@ -153,3 +157,13 @@ def test_a_jobs_prompt_is_replayable_and_a_cut_body_says_why_not() -> None:
     plan = replay_plan(RecordDetail({"id": "r2", "model": "m", "state": "completed"}, bodies=cut))
     assert not plan.possible and "cut" in plan.why_not
     assert replay_plan(RecordDetail({"id": "r3", "state": "completed"})).why_not == NOT_CAPTURED
+
+
+def test_a_replayed_message_shows_its_text_parts_and_names_the_rest() -> None:
+    message = {
+        "role": "user",
+        "content": [{"type": "text", "text": "What is this?"}, {"type": "image_url"}],
+    }
+    assert replayed_turn(message) == ("You", "What is this?\n[image_url]")
+    assert replayed_turn({"role": "system", "content": "Be brief."}) == ("System", "Be brief.")
+    assert replayed_turn({"role": "assistant", "content": None}) == ("Assistant", "")

@@ -56,6 +56,28 @@ PROMPT_PLACEHOLDER = "Write a message; Ctrl+Enter sends it."
 REPLAY_QUOTE_CHARS = 80  # of a replayed request's last message, quoted in the status line
 
 
+REPLAY_SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System"}
+
+
+def replayed_turn(message: dict[str, Any]) -> tuple[str, str]:
+    """(speaker, words) of one recorded message: its text parts joined, what is not text named
+    by its type (`[image]`), so the transcript shows what the replay sends."""
+    role = str(message.get("role") or "user")
+    content = message.get("content")
+    if isinstance(content, list):
+        pieces = []
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                pieces.append(part["text"])
+            else:
+                kind = part.get("type") if isinstance(part, dict) else None
+                pieces.append(f"[{kind or 'part'}]")
+        words = "\n".join(pieces)
+    else:
+        words = "" if content is None else str(content)
+    return REPLAY_SPEAKERS.get(role, role.capitalize()), words
+
+
 def describe_reply(reply: PlaygroundReply) -> str:
     """The figures under an answer, as its recorder row has them."""
     row = reply.record or {}
@@ -317,6 +339,10 @@ class PlaygroundPage(Page):
             return False
         self._messages = []
         self._asked = [dict(message) for message in messages]
+        # The transcript is what was replayed, never the chat that was on screen before.
+        self.transcript.clear_turns()
+        for message in self._asked:
+            self.transcript.add_turn(*replayed_turn(message))
         self.answer.begin(original.model)
         self.answer.finish(original, f"Recorded · {original.model}")
         self.model_box.setEditText(original.model)
