@@ -40,20 +40,16 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import ErrorCode, ProviderUnavailable
 from llmgw_desktop.engine.events import EventBus
+from llmgw_desktop.engine.jobs.desk_rows import DeskFilter, DeskJob, DeskRows, JobOrigin
 from llmgw_desktop.engine.jobs.endings import JobEndings
 from llmgw_desktop.engine.jobs.fence import LeaseFence
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.live import JobSpec, LiveJob, LiveJobs, Submitted
 from llmgw_desktop.engine.jobs.model import JobView, dedup_key
+from llmgw_desktop.engine.jobs.ownership import RemoteCancels
 from llmgw_desktop.engine.jobs.queue import JobQueue
 from llmgw_desktop.engine.jobs.run import JobRuns
-from llmgw_desktop.engine.jobs.store import (
-    DeskFilter,
-    DeskJob,
-    JobOrigin,
-    JobStore,
-    LeftRunning,
-)
+from llmgw_desktop.engine.jobs.store import JobStore, LeftRunning
 from llmgw_desktop.engine.jobs.stuck import StuckJob, StuckWatch
 from llmgw_desktop.engine.jobs.upkeep import JobUpkeep
 from llmgw_desktop.engine.jobs.views import DESK_LIST_LIMIT, REMOTE_POLL_S, JobViews
@@ -121,13 +117,17 @@ class JobManager:
         self._endings = JobEndings(
             store, live=self._live, events=events, stuck=self._stuck, leases=leases, clock=clock
         )
-        self._views = JobViews(store, live=self._live, endings=self._endings)
+        self._cancels = RemoteCancels(store.db)
+        self._views = JobViews(
+            store, desk=DeskRows(store.db), live=self._live, endings=self._endings
+        )
         self._upkeep = JobUpkeep(
             store,
             live=self._live,
             endings=self._endings,
             stuck=self._stuck,
             fence=self._fence,
+            cancels=self._cancels,
             leases=leases,
             clock=clock,
             flush_interval_s=limits.flush_interval_s,
@@ -295,10 +295,12 @@ class JobManager:
         """Cancel a job another gateway process runs: flag it for that process (which kills
         its CLI as a local cancel would), and wait a bounded while for it to end. When the
         owner is dead (no live lease), end the row here."""
-        await self._store.request_cancel(job_id)
+        await self._cancels.request_cancel(job_id)
         deadline = time.monotonic() + REMOTE_CANCEL_WAIT_S
         while True:
-            if self._leases is not None and await self._store.cancel_orphan(job_id, self._clock()):
+            if self._leases is not None and await self._cancels.cancel_orphan(
+                job_id, self._clock()
+            ):
                 log.info("job %s canceled here: the gateway process running it had stopped", job_id)
             view = await self.get(job_id, principal)
             if view.finished or time.monotonic() >= deadline:

@@ -18,6 +18,7 @@ from llmgw_desktop.engine.jobs.fence import LeaseFence
 from llmgw_desktop.engine.jobs.leases import JobLeases
 from llmgw_desktop.engine.jobs.live import LiveJobs
 from llmgw_desktop.engine.jobs.model import JobState
+from llmgw_desktop.engine.jobs.ownership import RemoteCancels
 from llmgw_desktop.engine.jobs.store import JobStore, ProgressRow
 from llmgw_desktop.engine.jobs.stuck import StuckWatch
 
@@ -39,6 +40,7 @@ class JobUpkeep:
         endings: JobEndings,
         stuck: StuckWatch,
         fence: LeaseFence,
+        cancels: RemoteCancels,
         leases: JobLeases | None,
         clock: Callable[[], float],
         flush_interval_s: float,
@@ -49,6 +51,7 @@ class JobUpkeep:
         self._endings = endings
         self._stuck = stuck
         self._fence = fence
+        self._cancels = cancels
         self._leases = leases
         self._clock = clock
         self._flush_interval_s = flush_interval_s
@@ -93,7 +96,7 @@ class JobUpkeep:
         cancel would (state `canceled`, process group killed); how many."""
         if self._leases is None or not self._live:
             return 0
-        flagged = await self._store.cancel_requests(self._leases.process_id)
+        flagged = await self._cancels.cancel_requests(self._leases.process_id)
         taken = 0
         for job_id in flagged:
             live = self._live.get(job_id)

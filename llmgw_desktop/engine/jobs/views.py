@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable
 
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest, NotFound
+from llmgw_desktop.engine.jobs.desk_rows import DeskFilter, DeskJob, DeskRows, JobOrigin
 from llmgw_desktop.engine.jobs.endings import JobEndings
 from llmgw_desktop.engine.jobs.live import LiveJobs
 from llmgw_desktop.engine.jobs.model import JobState, JobView
-from llmgw_desktop.engine.jobs.store import DeskFilter, DeskJob, JobOrigin, JobStore
+from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.redact import REDACTED
 
 __all__ = ["DESK_LIST_LIMIT", "REMOTE_POLL_S", "RETRYABLE", "JobViews"]
@@ -35,8 +36,11 @@ RETRYABLE = frozenset({JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED}
 class JobViews:
     """Reads jobs for their callers and for the desk."""
 
-    def __init__(self, store: JobStore, *, live: LiveJobs, endings: JobEndings) -> None:
+    def __init__(
+        self, store: JobStore, *, desk: DeskRows, live: LiveJobs, endings: JobEndings
+    ) -> None:
         self._store = store
+        self._desk = desk
         self._live = live
         self._endings = endings
 
@@ -138,7 +142,7 @@ class JobViews:
 
         For the desktop window only: front doors list a caller's own jobs (`list_jobs`).
         """
-        rows = await self._store.list_for_desk(filters or DeskFilter(), limit)
+        rows = await self._desk.list_for_desk(filters or DeskFilter(), limit)
         return [self._as_live(row) for row in rows]
 
     def _as_live(self, row: DeskJob) -> DeskJob:
@@ -161,7 +165,7 @@ class JobViews:
             raise InvalidRequest(
                 f"job {job_id} has not finished; cancel it first", code=ErrorCode.NOT_RETRYABLE
             )
-        origin = await self._store.origin(job_id)
+        origin = await self._desk.origin(job_id)
         if origin is None:
             raise _not_found(job_id)
         if origin.state not in RETRYABLE:
