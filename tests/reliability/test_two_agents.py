@@ -22,7 +22,7 @@ import pytest
 from mcp import Client, Implementation, StdioServerParameters
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.engine.jobs.store import DeskFilter
+from llmgw_desktop.engine.jobs.desk_rows import DeskFilter
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.clients.harness import client_environment, codex_config, run_cli, write_codex_config
 from tests.conftest import free_port

@@ -21,8 +21,8 @@ from llmgw_desktop.engine.calls.approval import PendingApproval
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ApprovalDenied
+from llmgw_desktop.engine.jobs.desk_rows import PROMPT_SUMMARY_CHARS, DeskJob
 from llmgw_desktop.engine.jobs.model import JobState, JobView
-from llmgw_desktop.engine.jobs.store import PROMPT_SUMMARY_CHARS, DeskJob
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.bridge import EngineBridge

@@ -22,7 +22,7 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
-from llmgw_desktop.engine.jobs.manager import JobContext, JobSpec
+from llmgw_desktop.engine.jobs.live import JobContext, JobSpec
 from llmgw_desktop.engine.recorder.detail import RecordDetail
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.badge import status_data

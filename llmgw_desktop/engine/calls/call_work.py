@@ -39,7 +39,7 @@ from llmgw_desktop.engine.calls.resilience import (
 from llmgw_desktop.engine.calls.routing import ConversationDirs, Resolved
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
-from llmgw_desktop.engine.jobs.manager import JobContext
+from llmgw_desktop.engine.jobs.live import JobContext
 from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
 from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
 from llmgw_desktop.engine.providers.process import RunLimits
@@ -140,7 +140,7 @@ class CallWork:
             )
             raise
         except EngineError as error:
-            # The job's own ending for the same error (`JobManager._run`).
+            # The job's own ending for the same error (`JobRuns.run`, `jobs/run.py`).
             stalled = error.code == ErrorCode.INTERRUPTED
             state = RecordState.INTERRUPTED if stalled else RecordState.FAILED
             self._recorder.finish(

@@ -37,7 +37,8 @@ from llmgw_desktop.engine.errors import (
     ProviderUnavailable,
 )
 from llmgw_desktop.engine.events import EventBus
-from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
+from llmgw_desktop.engine.jobs.live import JobContext, JobSpec, Submitted
+from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.providers.base import ProviderRequest
 from llmgw_desktop.engine.providers.discovery import Discovery
