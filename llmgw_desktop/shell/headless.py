@@ -51,6 +51,27 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+def banner(runtime: GatewayRuntime) -> str:
+    """What a headless start prints: where each door is, and whether it is locked (a person
+    connecting a tool needs the API's base URL and whether to give it a key)."""
+    auth = runtime.engine.auth
+    access = (
+        "locked: every request needs a gateway key (llmgw-desktop keys create NAME) or the "
+        "gateway's token"
+        if auth.configured
+        else "open to programs of this account on this machine (no key needed on loopback)"
+    )
+    return (
+        f"llmgw-desktop {__version__} running headless\n"
+        f"  API base URL: {runtime.base_url}/v1 (OpenAI SDKs; Anthropic SDKs and Claude Code "
+        f"take {runtime.base_url})\n"
+        f"  MCP endpoint: {runtime.mcp_url}\n"
+        f"  health:       {runtime.base_url}/health\n"
+        f"  access:       {access}\n"
+        "Press Ctrl+C (or send SIGTERM) to stop."
+    )
+
+
 async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
     def on_activate() -> str:
         log.info("another launch asked for the window; this instance runs headless")
@@ -65,13 +86,7 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
     # A moment after the door opens, not before: its full collection would hold the first
     # requests (about 60 ms); the MCP SDK loading meanwhile is frozen when it has.
     asyncio.get_running_loop().call_later(TUNE_AFTER_S, tune_for_serving)
-    print(
-        f"llmgw-desktop {__version__} running headless\n"
-        f"  MCP endpoint: {runtime.mcp_url}\n"
-        f"  health:       {runtime.base_url}/health\n"
-        "Press Ctrl+C (or send SIGTERM) to stop.",
-        flush=True,
-    )
+    print(banner(runtime), flush=True)
     try:
         await stop.wait()
     finally:

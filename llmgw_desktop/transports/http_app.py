@@ -143,6 +143,7 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
             mcp_path=config.mcp_path,
             public_url=config.public_url,
         )
+    app.router.add_get("/", root)
     app.router.add_get("/health", health)
     app.router.add_post("/instance/activate", activate)
     app.router.add_post("/instance/quit", quit_instance)
@@ -218,6 +219,12 @@ async def metrics(request: web.Request) -> web.Response:
         # GIL in bursts, but never hold the loop for the whole load).
         await asyncio.to_thread(importlib.import_module, "prometheus_client")
     return web.Response(body=scrape.render(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
+async def root(request: web.Request) -> web.Response:
+    """What answers at the base URL a client probes (`HEAD /`): the gateway's name and where
+    to look next, nothing about its state (that is /health's)."""
+    return web.json_response({"name": "llmgw-desktop", "health": "/health", "api": "/v1"})
 
 
 async def openapi(request: web.Request) -> web.Response:

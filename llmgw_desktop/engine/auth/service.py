@@ -232,8 +232,9 @@ class AuthService:
                 return await self._local_verdict(peer)
             return Verdict(
                 None,
-                f"this gateway needs a bearer token ({describe_places(places)}): the "
-                "LLM_GATEWAY_AUTH_TOKEN value, or an access token from its OAuth server",
+                f"this gateway needs a key ({describe_places(places)}): a gateway key "
+                "(llmgw-desktop keys create NAME), the LLM_GATEWAY_AUTH_TOKEN value, or an "
+                "access token from its OAuth server",
             )
         key = presented.value
         if ConnectionKeys.is_connection_key(key):
