@@ -33,6 +33,9 @@ __all__ = ["CliStatus", "Discovery", "UpgradeOutcome"]
 log = logging.getLogger(__name__)
 
 VERSION_LIMITS = RunLimits(timeout_s=15, kill_grace_s=1, max_output_bytes=1024 * 1024)
+# A CLI's own model list: OpenCode's first `models` in a new home sets up its database (5 s on
+# an idle machine, past 15 s on a loaded one), and the fallback is only the known aliases.
+LISTING_LIMITS = RunLimits(timeout_s=45, kill_grace_s=1, max_output_bytes=1024 * 1024)
 UPGRADE_LIMITS = RunLimits(timeout_s=600, idle_timeout_s=300, kill_grace_s=5)
 LOCATE_CACHE_S = 30.0
 # Listing commands that work offline from the CLI's bundled catalog.
@@ -167,15 +170,24 @@ class Discovery:
             try:
                 outcome = await run_process(
                     Invocation(argv=(executable, *listing)),
-                    VERSION_LIMITS,
+                    LISTING_LIMITS,
                     environment=child_environment(provider),
                 )
-            except OSError:
+            except OSError as exc:
                 outcome = None
+                why = str(exc)
+            else:
+                why = f"ended by {outcome.ended_by}, exit {outcome.exit_code}"
             if outcome is not None and outcome.exit_code == 0:
                 parsed = _parse_model_listing(outcome.stdout.decode("utf-8", errors="replace"))
                 if parsed:
                     return parsed
+                why = "it listed none"
+            log.warning(
+                "%s: could not list its models (%s); answering with its known aliases",
+                provider,
+                why,
+            )
         return list(adapter.models())
 
     async def upgrade(
