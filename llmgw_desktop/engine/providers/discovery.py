@@ -174,15 +174,14 @@ class Discovery:
                     environment=child_environment(provider),
                 )
             except OSError as exc:
-                outcome = None
                 why = str(exc)
             else:
                 why = f"ended by {outcome.ended_by}, exit {outcome.exit_code}"
-            if outcome is not None and outcome.exit_code == 0:
-                parsed = _parse_model_listing(outcome.stdout.decode("utf-8", errors="replace"))
-                if parsed:
-                    return parsed
-                why = "it listed none"
+                if outcome.exit_code == 0:
+                    text = outcome.stdout.decode("utf-8", errors="replace")
+                    if parsed := _parse_model_listing(text):
+                        return parsed
+                    why = "it listed none"
             log.warning(
                 "%s: could not list its models (%s); answering with its known aliases",
                 provider,
