@@ -20,7 +20,12 @@ SDK, which answers as always (its errors included):
 - OpenTelemetry export off (the SDK's path spans each tool call).
 While it runs the session counts it in flight, as the SDK does, so the session's idle timeout
 waits for it; a `notifications/cancelled` for it cancels it, answered with REQUEST_CANCELLED
-as the SDK answers a cancelled 2025-era request. The SDK is imported before this module is.
+as the SDK answers a cancelled 2025-era request.
+
+A 2026-07-28 request (no session: its envelope travels with it) is answered here too when it
+passes every check the SDK's entry for that era makes (`direct_modern.py`), with no progress
+token and telemetry off; its client cancels it by leaving, which cancels the relayed call. The
+SDK is imported before this module is.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import anyio
 from aiohttp import web
 from mcp.server.auth.middleware.bearer_auth import authorization_context
 from mcp.server.streamable_http import REQUEST_CANCELLED, check_accept_headers
+from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS
 from mcp_types import INTERNAL_ERROR
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import BaseModel
@@ -45,6 +51,7 @@ from pydantic import BaseModel
 from llmgw_desktop.engine.api import Engine, Principal, TaskSupervisor, jsonio
 from llmgw_desktop.transports.gateway.callers import clean_caller
 from llmgw_desktop.transports.mcp.caller import Caller
+from llmgw_desktop.transports.mcp.direct_modern import SchemaLookup, is_modern, modern_call
 from llmgw_desktop.transports.mcp.upstream import progress_token, relay_tool_call
 
 __all__ = ["SESSION_HEADER", "DirectCall", "DirectCalls"]
@@ -62,22 +69,30 @@ _WORTH_PARSING = (b'"tools/call"', b'"initialize"', b'"notifications/cancelled"'
 
 @dataclass(frozen=True)
 class DirectCall:
-    """A tool call this module answers: who asks for what, on which session."""
+    """A tool call this module answers: who asks for what, on which session ("" for a
+    2026-era request, which has none)."""
 
     session_id: str
     request_id: str | int
     name: str
     arguments: Any
     caller: Caller
-    transport: Any  # the SDK's StreamableHTTPServerTransport of the session
+    transport: Any  # the SDK's StreamableHTTPServerTransport of the session (None: 2026 era)
 
 
 class DirectCalls:
     """The sessions whose tool calls may be answered here, and those calls while they run."""
 
-    def __init__(self, engine: Engine, tasks: TaskSupervisor) -> None:
+    def __init__(
+        self, engine: Engine, tasks: TaskSupervisor, input_schema: SchemaLookup | None = None
+    ) -> None:
+        """`input_schema`: the SDK server's lookup of one of our own tools' input schemas."""
         self._engine = engine
         self._tasks = tasks
+        self._input_schema = input_schema
+        # Calls answered here since the start, in both eras (what /health need not show; the
+        # tests read it to know which path answered).
+        self.answered = 0
         self._clients: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._running: dict[tuple[str, str | int], asyncio.Task[Any]] = {}
 
@@ -104,6 +119,33 @@ class DirectCalls:
 
     def ended(self, session_id: str) -> None:
         self._clients.pop(session_id, None)
+
+    @staticmethod
+    def modern(request: web.Request) -> bool:
+        """Whether the SDK serves `request` as a 2026-era one."""
+        return is_modern(request)
+
+    def modern_call_of(
+        self, request: web.Request, message: dict[str, Any], state: dict[str, Any]
+    ) -> DirectCall | None:
+        """The 2026-era call to answer here (`direct_modern.py` checks it), or None for the
+        SDK to serve it. `state` is as for `call_of`."""
+        if self._engine.telemetry.enabled:
+            return None
+        call = modern_call(request, message, self._engine.upstream_mcp.owns, self._input_schema)
+        if call is None:
+            return None
+        # Named as the SDK's path names it: X-Caller, else the envelope's client, else the
+        # User-Agent's product.
+        caller = Caller(
+            str(state["principal"]),
+            str(state["transport"]),
+            str(state["caller"]) or call.client or str(state["agent"]),
+            str(state["method"]),
+            frozenset(state["scopes"]),
+            str(state["project"]),
+        )
+        return DirectCall("", call.request_id, call.name, call.arguments, caller, None)
 
     def call_of(
         self,
@@ -160,6 +202,9 @@ class DirectCalls:
 
     async def answer(self, call: DirectCall) -> web.Response:
         """Relay the call and answer it as one JSON-RPC response."""
+        self.answered += 1
+        if call.transport is None:
+            return await self._answer_modern(call)
         key = (call.session_id, call.request_id)
         relayed = self._tasks.spawn(
             relay_tool_call(self._engine, call.caller, call.name, call.arguments),
@@ -188,6 +233,20 @@ class DirectCalls:
             content_type="application/json",
             headers={SESSION_HEADER: call.session_id},
         )
+
+    async def _answer_modern(self, call: DirectCall) -> web.Response:
+        """A 2026-era call, relayed in this request's own task: a client that leaves cancels
+        it (that era has no `notifications/cancelled` to honour), as the SDK's entry does."""
+        try:
+            result = await relay_tool_call(self._engine, call.caller, call.name, call.arguments)
+        except Exception:
+            log.exception("relaying %s failed", call.name)
+            body = _error(call.request_id, INTERNAL_ERROR, "the gateway failed relaying it")
+            status = ERROR_CODE_HTTP_STATUS.get(INTERNAL_ERROR, 200)
+        else:
+            body = {"jsonrpc": "2.0", "id": call.request_id, "result": _dumped(result)}
+            status = 200
+        return web.Response(body=jsonio.dumps(body), status=status, content_type="application/json")
 
     def cancelled(self, request: web.Request, message: dict[str, Any]) -> None:
         """Cancel the call a `notifications/cancelled` names, if it runs here."""

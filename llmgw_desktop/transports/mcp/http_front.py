@@ -177,6 +177,11 @@ class McpHttpFront:
         """Where 2025-era sessions live: nowhere (`stateless`) or in this process."""
         return STATELESS if self.stateless else SESSIONS_PER_PROCESS
 
+    @property
+    def answered_beside_sdk(self) -> int:
+        """Relayed tool calls this front door answered beside the SDK (`direct_calls.py`)."""
+        return self._direct.answered if self._direct is not None else 0
+
     def mount(self, app: web.Application) -> None:
         app.router.add_route("*", self.path, self._handle)
 
@@ -245,7 +250,9 @@ class McpHttpFront:
         if self._engine.upstream_mcp.configured:
             from llmgw_desktop.transports.mcp.direct_calls import DirectCalls
 
-            self._direct = DirectCalls(self._engine, self._engine.tasks)
+            # The SDK's lookup of our own tools' input schemas (2026-era Mcp-Param checks).
+            lookup = server._lowlevel_server.get_tool_input_schema
+            self._direct = DirectCalls(self._engine, self._engine.tasks, lookup)
         return server.session_manager
 
     async def stop(self) -> None:
@@ -295,19 +302,23 @@ class McpHttpFront:
         }
         user = session_owner(principal)
         body, message = None, None
-        if request.method == "POST" and not self.stateless and self._direct is not None:
+        direct = self._direct
+        modern = direct is not None and direct.modern(request)
+        if request.method == "POST" and direct is not None and (modern or not self.stateless):
             # Read here (capped, as the bridge reads it) to see whether it is a relayed tool
-            # call answered beside the SDK (`direct_calls.py`).
+            # call answered beside the SDK (`direct_calls.py`): 2026-era requests carry no
+            # session, so they may be in either mode.
             body = await read_capped(request, self._max_body_bytes)
-            message = self._direct.message_of(body)
-        if message is not None and self._direct is not None and not opens_session:
-            call = self._direct.call_of(
-                self._manager, request, message, state[self._scope_key], user
-            )
+            message = direct.message_of(body)
+        if message is not None and direct is not None and (modern or not opens_session):
+            if modern:
+                call = direct.modern_call_of(request, message, state[self._scope_key])
+            else:
+                call = direct.call_of(self._manager, request, message, state[self._scope_key], user)
             if call is not None:
-                return await self._direct.answer(call)
-            if message.get("method") == "notifications/cancelled":
-                self._direct.cancelled(request, message)
+                return await direct.answer(call)
+            if not modern and message.get("method") == "notifications/cancelled":
+                direct.cancelled(request, message)
         started: dict[str, Any] = {}
         try:
             return await serve_asgi(
