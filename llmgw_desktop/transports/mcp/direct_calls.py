@@ -49,7 +49,12 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
 from llmgw_desktop.engine.api import Engine, Principal, TaskSupervisor, jsonio
-from llmgw_desktop.transports.gateway.callers import clean_caller
+from llmgw_desktop.transports.gateway.callers import (
+    PROJECT_HEADER,
+    agent_name,
+    clean_caller,
+    explicit_caller,
+)
 from llmgw_desktop.transports.mcp.caller import Caller
 from llmgw_desktop.transports.mcp.direct_modern import SchemaLookup, is_modern, modern_call
 from llmgw_desktop.transports.mcp.upstream import progress_token, relay_tool_call
@@ -126,25 +131,16 @@ class DirectCalls:
         return is_modern(request)
 
     def modern_call_of(
-        self, request: web.Request, message: dict[str, Any], state: dict[str, Any]
+        self, request: web.Request, message: dict[str, Any], principal: Principal, transport: str
     ) -> DirectCall | None:
         """The 2026-era call to answer here (`direct_modern.py` checks it), or None for the
-        SDK to serve it. `state` is as for `call_of`."""
+        SDK to serve it; `principal` and `transport` are as the front door decided them."""
         if self._engine.telemetry.enabled:
             return None
         call = modern_call(request, message, self._engine.upstream_mcp.owns, self._input_schema)
         if call is None:
             return None
-        # Named as the SDK's path names it: X-Caller, else the envelope's client, else the
-        # User-Agent's product.
-        caller = Caller(
-            str(state["principal"]),
-            str(state["transport"]),
-            str(state["caller"]) or call.client or str(state["agent"]),
-            str(state["method"]),
-            frozenset(state["scopes"]),
-            str(state["project"]),
-        )
+        caller = _caller(request, principal, transport, call.client)
         return DirectCall("", call.request_id, call.name, call.arguments, caller, None)
 
     def call_of(
@@ -152,12 +148,13 @@ class DirectCalls:
         manager: Any,
         request: web.Request,
         message: dict[str, Any],
-        state: dict[str, Any],
+        principal: Principal,
+        transport: str,
         user: Any,
     ) -> DirectCall | None:
-        """The call to answer here, or None for the SDK to serve the request. `state` and
-        `user` are what the front door hands the SDK about the caller (`caller.SCOPE_KEY`'s
-        entry, and the session owner it is compared with)."""
+        """The call to answer here, or None for the SDK to serve the request. `principal` and
+        `transport` are as the front door decided them; `user` is the session owner it hands
+        the SDK, compared with the session's."""
         session_id = request.headers.get(SESSION_HEADER, "")
         if (
             session_id not in self._clients
@@ -182,23 +179,11 @@ class DirectCalls:
             return None
         if not (meta is None or isinstance(meta, dict)):
             return None
-        principal = Principal(
-            str(state["principal"]), str(state["method"]), frozenset(state["scopes"])
-        )
-        transport = _open_session(manager, session_id, user)
-        if transport is None:
+        session = _open_session(manager, session_id, user)
+        if session is None:
             return None
-        # Named as the SDK's path names it (`caller.caller_middleware`): X-Caller, else the
-        # client's own name from its `initialize`, else its User-Agent's product.
-        caller = Caller(
-            principal.id,
-            str(state["transport"]),
-            str(state["caller"]) or self._clients[session_id] or str(state["agent"]),
-            principal.method,
-            principal.scopes,
-            str(state["project"]),
-        )
-        return DirectCall(session_id, request_id, name, arguments, caller, transport)
+        caller = _caller(request, principal, transport, self._clients[session_id])
+        return DirectCall(session_id, request_id, name, arguments, caller, session)
 
     async def answer(self, call: DirectCall) -> web.Response:
         """Relay the call and answer it as one JSON-RPC response."""
@@ -256,6 +241,22 @@ class DirectCalls:
             running = self._running.get((request.headers.get(SESSION_HEADER, ""), request_id))
             if running is not None:
                 running.cancel()
+
+
+def _caller(request: web.Request, principal: Principal, transport: str, client: str) -> Caller:
+    """The caller as the SDK's path names it (`caller.caller_middleware`): X-Caller, else the
+    client's own name (from its `initialize`, or in the 2026 era its envelope), else its
+    User-Agent's product; the User-Agent is read only when it is needed."""
+    headers = request.headers
+    name = explicit_caller(headers) or client or agent_name(headers)
+    return Caller(
+        principal.id,
+        transport,
+        name,
+        principal.method,
+        principal.scopes,
+        headers.get(PROJECT_HEADER, ""),
+    )
 
 
 def _open_session(manager: Any, session_id: str, user: Any) -> Any:

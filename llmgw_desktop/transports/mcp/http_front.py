@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import re
@@ -124,11 +125,16 @@ def hide_session_ids() -> None:
 def session_owner(principal: Principal) -> AuthenticatedUser:
     """`principal` as the SDK's authenticated user: the SDK keeps it as the owner of the
     session a request opens, and compares it (client id, issuer, subject) on every later
-    request for that session."""
+    request for that session. Made once per principal (nothing changes it after)."""
+    return _owner(principal.id, principal.scopes)
+
+
+@functools.lru_cache(maxsize=256)
+def _owner(principal_id: str, scopes: frozenset[str]) -> AuthenticatedUser:
     from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
     from mcp.server.auth.provider import AccessToken
 
-    token = AccessToken(token="", client_id=principal.id, scopes=sorted(principal.scopes))
+    token = AccessToken(token="", client_id=principal_id, scopes=sorted(scopes))
     return AuthenticatedUser(token)
 
 
@@ -286,21 +292,7 @@ class McpHttpFront:
             refusal = self._session_refusal(principal)
             if refusal is not None:
                 return refusal
-        state = {
-            self._scope_key: {
-                "principal": principal.id,
-                "method": principal.method,
-                "scopes": tuple(principal.scopes),
-                "transport": "mcp-stdio" if self._relayed(request) else "mcp-http",
-                # The client's name: X-Caller, else clientInfo (read per message), else this.
-                "caller": explicit_caller(request.headers),
-                "agent": agent_name(request.headers),
-                # The project the HTTP doors read from X-Project: the default of a tool
-                # call's `project` argument (checked by the tool, whose error is structured).
-                "project": request.headers.get(PROJECT_HEADER, ""),
-            }
-        }
-        user = session_owner(principal)
+        transport = "mcp-stdio" if self._relayed(request) else "mcp-http"
         body, message = None, None
         direct = self._direct
         modern = direct is not None and direct.modern(request)
@@ -312,20 +304,35 @@ class McpHttpFront:
             message = direct.message_of(body)
         if message is not None and direct is not None and (modern or not opens_session):
             if modern:
-                call = direct.modern_call_of(request, message, state[self._scope_key])
+                call = direct.modern_call_of(request, message, principal, transport)
             else:
-                call = direct.call_of(self._manager, request, message, state[self._scope_key], user)
+                owner = session_owner(principal)
+                call = direct.call_of(self._manager, request, message, principal, transport, owner)
             if call is not None:
                 return await direct.answer(call)
             if not modern and message.get("method") == "notifications/cancelled":
                 direct.cancelled(request, message)
+        state = {
+            self._scope_key: {
+                "principal": principal.id,
+                "method": principal.method,
+                "scopes": tuple(principal.scopes),
+                "transport": transport,
+                # The client's name: X-Caller, else clientInfo (read per message), else this.
+                "caller": explicit_caller(request.headers),
+                "agent": agent_name(request.headers),
+                # The project the HTTP doors read from X-Project: the default of a tool
+                # call's `project` argument (checked by the tool, whose error is structured).
+                "project": request.headers.get(PROJECT_HEADER, ""),
+            }
+        }
         started: dict[str, Any] = {}
         try:
             return await serve_asgi(
                 self._manager.handle_request,
                 request,
                 state=state,
-                user=user,
+                user=session_owner(principal),
                 max_body_bytes=self._max_body_bytes,
                 body=body,
                 started=started,

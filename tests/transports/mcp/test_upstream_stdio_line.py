@@ -20,6 +20,7 @@ import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.upstream_mcp.stdio_line import ID_PREFIX
+from tests.conftest import free_port
 from tests.transports.mcp.upstream_support import (
     ROOT,
     RawSession,
@@ -109,3 +110,24 @@ async def test_an_answer_that_is_no_result_is_the_servers_error_and_recorded_as_
     assert states["liar__fine"] == ("completed", None), states
     status = {s["name"]: s for s in gateway.engine.upstream_mcp.status()}["liar"]
     assert status["state"] == "running" and status["starts"] == 1, status  # not restarted
+
+
+async def test_with_tracing_on_every_call_goes_through_the_sdks_session(
+    start: Start, tmp_path: Path
+) -> None:
+    """The session spans each call it sends (and carries the trace to the server), so with
+    OpenTelemetry export on the relay leaves its calls to it. (The export goes to a closed
+    loopback port: what it would send is not what this test is about.)"""
+    log = tmp_path / "to-everything.jsonl"
+    gateway = await start(
+        {
+            "mcp.servers": {"everything": teed(everything(), log)},
+            "otel.enabled": True,
+            "otel.endpoint": f"http://127.0.0.1:{free_port()}",
+        }
+    )
+    async with local_mcp(gateway) as client:
+        echoed = await client.call_tool("everything__echo", {"message": "traced"})
+    assert not echoed.is_error and echoed.content[0].text == "Echo: traced"
+    (call,) = [m for m in sent(log) if m.get("method") == "tools/call"]
+    assert isinstance(call["id"], int), call
