@@ -3,7 +3,7 @@ recorder's sustained write rate, and a tool of the user's own MCP server relayed
 against the same call made to that server directly.
 
 Usage: python bench/mcp_roundtrip.py [--calls 300] [--records 50000]
-                                     [--parts http,stdio,recorder,relay]
+                                     [--parts http,stdio,recorder,relay] [--baseline DIR]
 
 The gateway runs as its own process (`--headless`, or `mcp` for stdio), as it would for an
 editor; the official MCP client calls `llm_process_health` (no provider, no disk) in a loop.
@@ -17,7 +17,10 @@ client calls `everything__echo` through it, in both protocol eras and by both cl
 on its /mcp (Streamable HTTP), and over stdio to `llmgw-desktop mcp` (the relay editors
 launch, which forwards to /mcp), so each call crosses the edge, the access checks, the
 policy, the recorder and the server's stdio. Direct, relayed, then direct again, so a machine
-that got busier shows as a gap between the two direct runs.
+that got busier shows as a gap between the two direct runs. `--baseline DIR` (a checkout of an
+earlier commit: `git worktree add --detach DIR COMMIT`, or `git archive COMMIT | tar -x -C DIR`)
+relays through that tree's gateway and stdio relay too, in the same turns, so the two commits'
+ratios come from one run on a machine whose load moves.
 """
 
 from __future__ import annotations
@@ -92,9 +95,10 @@ async def timed_calls(
 
 
 @contextmanager
-def headless_gateway(config: str = "") -> Iterator[tuple[int, dict[str, str]]]:
-    """A headless gateway in its own process with `config` as its config.toml; its port and
-    the environment that finds it (what `llmgw-desktop mcp` needs to relay to it)."""
+def headless_gateway(config: str = "", tree: Path = ROOT) -> Iterator[tuple[int, dict[str, str]]]:
+    """A headless gateway of checkout `tree` in its own process with `config` as its
+    config.toml; its port and the environment that finds it (what `llmgw-desktop mcp` needs
+    to relay to it)."""
     with tempfile.TemporaryDirectory() as home:
         Path(home, "config.toml").write_text(config, encoding="utf-8")
         port = free_port()
@@ -102,6 +106,7 @@ def headless_gateway(config: str = "") -> Iterator[tuple[int, dict[str, str]]]:
         gateway = subprocess.Popen(
             [sys.executable, "-m", "llmgw_desktop", "--headless"],
             env=env,
+            cwd=tree,  # `-m` finds the package of the working directory first
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -198,49 +203,53 @@ class RelayPath:
         )
 
 
-async def relay_ratio(calls: int) -> None:
+async def relay_ratio(calls: int, baseline: Path | None = None) -> None:
     """A direct stdio call of the everything server's `echo` against the same call relayed by
     the gateway, in each protocol era and by each client path: the official client over
     Streamable HTTP to /mcp, and over stdio to `llmgw-desktop mcp` (the relay an editor
     launches, which forwards each message to /mcp on loopback). Every client is open at once
     and they take turns, RELAY_BLOCK calls each, so a machine whose load moves weighs on all
     alike; with the CPU each process spent per call (client, stdio relay, gateway, server),
-    since the ratio of wall times hides whose work it is."""
+    since the ratio of wall times hides whose work it is. With `baseline`, that checkout's
+    gateway and relay are measured in the same turns."""
     if not EVERYTHING.exists():
         print(f"  relay: skipped, {EVERYTHING} is not installed (see .ci/mcp-servers)")
         return
     echo = {"message": "hello"}
     me = psutil.Process()
     config = f'[mcp.servers.everything]\ncommand = "{EVERYTHING}"\nargs = ["stdio"]\n'
-    with headless_gateway(config) as (port, env):
-        gateway = next(p for p in me.children() if "--headless" in " ".join(p.cmdline()))
-        relay = StdioServerParameters(
-            command=sys.executable, args=["-m", "llmgw_desktop", "mcp"], env=env
+    trees = [("", ROOT)] if baseline is None else [("baseline ", baseline), ("current ", ROOT)]
+    async with AsyncExitStack() as stack:
+        before = set(me.children())
+        direct = await stack.enter_async_context(
+            Client(StdioServerParameters(command=str(EVERYTHING), args=["stdio"]))
         )
-        async with AsyncExitStack() as stack:
+        own = [p for p in me.children(recursive=True) if p not in before]
+        paths = [RelayPath("direct (stdio)", direct, [], own, None)]
+        for name, tree in trees:
             before = set(me.children())
-            direct = await stack.enter_async_context(
-                Client(StdioServerParameters(command=str(EVERYTHING), args=["stdio"]))
+            port, env = stack.enter_context(headless_gateway(config, tree))
+            (gateway,) = [p for p in me.children() if p not in before]
+            relay = StdioServerParameters(
+                command=sys.executable, args=["-m", "llmgw_desktop", "mcp"], env=env, cwd=tree
             )
-            own = [p for p in me.children(recursive=True) if p not in before]
-            paths = [RelayPath("direct (stdio)", direct, [], own, None)]
             for way, target in (("/mcp", f"http://127.0.0.1:{port}/mcp"), ("stdio relay", relay)):
                 for mode in ("legacy", "2026-07-28"):
                     before = set(me.children())
                     client = await stack.enter_async_context(Client(target, mode=mode))
                     await client.call_tool("everything__echo", echo)  # the server is started
                     relays = [p for p in me.children() if p not in before]
-                    label = f"relayed ({way}, {client.protocol_version})"
+                    label = f"{name}relayed ({way}, {client.protocol_version})"
                     servers = gateway.children(recursive=True)
                     paths.append(RelayPath(label, client, relays, servers, gateway))
-            for path in paths:  # warm up
-                tool = "echo" if path.gateway is None else "everything__echo"
-                for _ in range(RELAY_BLOCK):
-                    await path.client.call_tool(tool, echo)
-            for turn in range(max(1, calls // RELAY_BLOCK)):
-                order = paths[turn % len(paths) :] + paths[: turn % len(paths)]
-                for path in order:
-                    await _relay_block(path, me, echo)
+        for path in paths:  # warm up
+            tool = "echo" if path.gateway is None else "everything__echo"
+            for _ in range(RELAY_BLOCK):
+                await path.client.call_tool(tool, echo)
+        for turn in range(max(1, calls // RELAY_BLOCK)):
+            order = paths[turn % len(paths) :] + paths[: turn % len(paths)]
+            for path in order:
+                await _relay_block(path, me, echo)
     direct_ms = statistics.median(paths[0].times) * 1000
     for path in paths:
         median = summary(path.label, path.times)
@@ -275,6 +284,11 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--parts", default=",".join(PARTS), help="which parts, comma-separated")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also relay through this checkout's gateway (an earlier commit), in the same run",
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     if parts - set(PARTS):
@@ -287,7 +301,7 @@ async def main() -> None:
     if "recorder" in parts:
         await recorder_rate(args.records)
     if "relay" in parts:
-        await relay_ratio(args.calls)
+        await relay_ratio(args.calls, args.baseline)
 
 
 if __name__ == "__main__":

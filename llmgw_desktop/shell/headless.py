@@ -10,6 +10,7 @@ import sys
 from llmgw_desktop import __version__
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import tune_for_serving
+from llmgw_desktop.shell.event_loop import new_event_loop
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
 
@@ -38,17 +39,6 @@ def run_headless(loaded: LoadedSettings, lock: InstanceLock) -> int:
     """
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         return runner.run(_serve(loaded, lock))
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed (not on Windows): the same asyncio API with a faster core,
-    which cuts the gateway's own cost per request by about a fifth. The desktop app cannot use
-    it (Qt owns that loop)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def banner(runtime: GatewayRuntime) -> str:

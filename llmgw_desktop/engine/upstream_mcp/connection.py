@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from mcp.client.session import ClientSession
 
     from llmgw_desktop.engine.upstream_mcp.stdio import ServerProcess
+    from llmgw_desktop.engine.upstream_mcp.stdio_line import StdioLine
 
 __all__ = ["UpstreamServer"]
 
@@ -137,6 +138,15 @@ class UpstreamServer:
     def pid(self) -> int | None:
         process = self._process
         return process.pid if process is not None and process.returncode is None else None
+
+    @property
+    def line(self) -> StdioLine | None:
+        """Where a tool call may go beside the SDK's session (`stdio_line.py`): the running stdio
+        server's pipes; None over HTTP, or while it is not running."""
+        process = self._process
+        if process is None or process.line is None or not self.connected:
+            return None
+        return process.line if process.line.open else None
 
     @property
     def connected(self) -> bool:

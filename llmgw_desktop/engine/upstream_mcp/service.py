@@ -81,10 +81,12 @@ class UpstreamServers:
         list_wait_s: float = LIST_WAIT_S,
         start_timeout_s: float = START_TIMEOUT_S,
         max_tools: int = MAX_TOOLS,
+        traced: bool = False,
     ) -> None:
         """`list_wait_s`: how long a list waits for a server's first start; `start_timeout_s`
         bounds a server's `initialize` and each reading of its lists; `max_tools`, the entries
-        each of its lists keeps."""
+        each of its lists keeps; `traced`, OpenTelemetry export is on (calls go through the
+        SDK's session, which spans them)."""
         self._list_wait_s = list_wait_s
         # How a sign-in URL is shown to the user (the system browser; a test follows it itself).
         self.open_url: Callable[[str], None] = open_in_browser
@@ -114,6 +116,7 @@ class UpstreamServers:
             recorder=recorder,
             approvals=approvals,
             record_arguments=record_arguments,
+            traced=traced,
         )
         self.call = relay.call
         self.get_prompt = relay.get_prompt

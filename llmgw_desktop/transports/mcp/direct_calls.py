@@ -20,7 +20,12 @@ SDK, which answers as always (its errors included):
 - OpenTelemetry export off (the SDK's path spans each tool call).
 While it runs the session counts it in flight, as the SDK does, so the session's idle timeout
 waits for it; a `notifications/cancelled` for it cancels it, answered with REQUEST_CANCELLED
-as the SDK answers a cancelled 2025-era request. The SDK is imported before this module is.
+as the SDK answers a cancelled 2025-era request.
+
+A 2026-07-28 request (no session: its envelope travels with it) is answered here too when it
+passes every check the SDK's entry for that era makes (`direct_modern.py`), with no progress
+token and telemetry off; its client cancels it by leaving, which cancels the relayed call. The
+SDK is imported before this module is.
 """
 
 from __future__ import annotations
@@ -38,13 +43,20 @@ import anyio
 from aiohttp import web
 from mcp.server.auth.middleware.bearer_auth import authorization_context
 from mcp.server.streamable_http import REQUEST_CANCELLED, check_accept_headers
+from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS
 from mcp_types import INTERNAL_ERROR
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
 from llmgw_desktop.engine.api import Engine, Principal, TaskSupervisor, jsonio
-from llmgw_desktop.transports.gateway.callers import clean_caller
+from llmgw_desktop.transports.gateway.callers import (
+    PROJECT_HEADER,
+    agent_name,
+    clean_caller,
+    explicit_caller,
+)
 from llmgw_desktop.transports.mcp.caller import Caller
+from llmgw_desktop.transports.mcp.direct_modern import SchemaLookup, is_modern, modern_call
 from llmgw_desktop.transports.mcp.upstream import progress_token, relay_tool_call
 
 __all__ = ["SESSION_HEADER", "DirectCall", "DirectCalls"]
@@ -62,22 +74,30 @@ _WORTH_PARSING = (b'"tools/call"', b'"initialize"', b'"notifications/cancelled"'
 
 @dataclass(frozen=True)
 class DirectCall:
-    """A tool call this module answers: who asks for what, on which session."""
+    """A tool call this module answers: who asks for what, on which session ("" for a
+    2026-era request, which has none)."""
 
     session_id: str
     request_id: str | int
     name: str
     arguments: Any
     caller: Caller
-    transport: Any  # the SDK's StreamableHTTPServerTransport of the session
+    transport: Any  # the SDK's StreamableHTTPServerTransport of the session (None: 2026 era)
 
 
 class DirectCalls:
     """The sessions whose tool calls may be answered here, and those calls while they run."""
 
-    def __init__(self, engine: Engine, tasks: TaskSupervisor) -> None:
+    def __init__(
+        self, engine: Engine, tasks: TaskSupervisor, input_schema: SchemaLookup | None = None
+    ) -> None:
+        """`input_schema`: the SDK server's lookup of one of our own tools' input schemas."""
         self._engine = engine
         self._tasks = tasks
+        self._input_schema = input_schema
+        # Calls answered here since the start, in both eras (what /health need not show; the
+        # tests read it to know which path answered).
+        self.answered = 0
         self._clients: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._running: dict[tuple[str, str | int], asyncio.Task[Any]] = {}
 
@@ -105,17 +125,36 @@ class DirectCalls:
     def ended(self, session_id: str) -> None:
         self._clients.pop(session_id, None)
 
+    @staticmethod
+    def modern(request: web.Request) -> bool:
+        """Whether the SDK serves `request` as a 2026-era one."""
+        return is_modern(request)
+
+    def modern_call_of(
+        self, request: web.Request, message: dict[str, Any], principal: Principal, transport: str
+    ) -> DirectCall | None:
+        """The 2026-era call to answer here (`direct_modern.py` checks it), or None for the
+        SDK to serve it; `principal` and `transport` are as the front door decided them."""
+        if self._engine.telemetry.enabled:
+            return None
+        call = modern_call(request, message, self._engine.upstream_mcp.owns, self._input_schema)
+        if call is None:
+            return None
+        caller = _caller(request, principal, transport, call.client)
+        return DirectCall("", call.request_id, call.name, call.arguments, caller, None)
+
     def call_of(
         self,
         manager: Any,
         request: web.Request,
         message: dict[str, Any],
-        state: dict[str, Any],
+        principal: Principal,
+        transport: str,
         user: Any,
     ) -> DirectCall | None:
-        """The call to answer here, or None for the SDK to serve the request. `state` and
-        `user` are what the front door hands the SDK about the caller (`caller.SCOPE_KEY`'s
-        entry, and the session owner it is compared with)."""
+        """The call to answer here, or None for the SDK to serve the request. `principal` and
+        `transport` are as the front door decided them; `user` is the session owner it hands
+        the SDK, compared with the session's."""
         session_id = request.headers.get(SESSION_HEADER, "")
         if (
             session_id not in self._clients
@@ -140,26 +179,17 @@ class DirectCalls:
             return None
         if not (meta is None or isinstance(meta, dict)):
             return None
-        principal = Principal(
-            str(state["principal"]), str(state["method"]), frozenset(state["scopes"])
-        )
-        transport = _open_session(manager, session_id, user)
-        if transport is None:
+        session = _open_session(manager, session_id, user)
+        if session is None:
             return None
-        # Named as the SDK's path names it (`caller.caller_middleware`): X-Caller, else the
-        # client's own name from its `initialize`, else its User-Agent's product.
-        caller = Caller(
-            principal.id,
-            str(state["transport"]),
-            str(state["caller"]) or self._clients[session_id] or str(state["agent"]),
-            principal.method,
-            principal.scopes,
-            str(state["project"]),
-        )
-        return DirectCall(session_id, request_id, name, arguments, caller, transport)
+        caller = _caller(request, principal, transport, self._clients[session_id])
+        return DirectCall(session_id, request_id, name, arguments, caller, session)
 
     async def answer(self, call: DirectCall) -> web.Response:
         """Relay the call and answer it as one JSON-RPC response."""
+        self.answered += 1
+        if call.transport is None:
+            return await self._answer_modern(call)
         key = (call.session_id, call.request_id)
         relayed = self._tasks.spawn(
             relay_tool_call(self._engine, call.caller, call.name, call.arguments),
@@ -189,6 +219,20 @@ class DirectCalls:
             headers={SESSION_HEADER: call.session_id},
         )
 
+    async def _answer_modern(self, call: DirectCall) -> web.Response:
+        """A 2026-era call, relayed in this request's own task: a client that leaves cancels
+        it (that era has no `notifications/cancelled` to honour), as the SDK's entry does."""
+        try:
+            result = await relay_tool_call(self._engine, call.caller, call.name, call.arguments)
+        except Exception:
+            log.exception("relaying %s failed", call.name)
+            body = _error(call.request_id, INTERNAL_ERROR, "the gateway failed relaying it")
+            status = ERROR_CODE_HTTP_STATUS.get(INTERNAL_ERROR, 200)
+        else:
+            body = {"jsonrpc": "2.0", "id": call.request_id, "result": _dumped(result)}
+            status = 200
+        return web.Response(body=jsonio.dumps(body), status=status, content_type="application/json")
+
     def cancelled(self, request: web.Request, message: dict[str, Any]) -> None:
         """Cancel the call a `notifications/cancelled` names, if it runs here."""
         params = message.get("params")
@@ -197,6 +241,22 @@ class DirectCalls:
             running = self._running.get((request.headers.get(SESSION_HEADER, ""), request_id))
             if running is not None:
                 running.cancel()
+
+
+def _caller(request: web.Request, principal: Principal, transport: str, client: str) -> Caller:
+    """The caller as the SDK's path names it (`caller.caller_middleware`): X-Caller, else the
+    client's own name (from its `initialize`, or in the 2026 era its envelope), else its
+    User-Agent's product; the User-Agent is read only when it is needed."""
+    headers = request.headers
+    name = explicit_caller(headers) or client or agent_name(headers)
+    return Caller(
+        principal.id,
+        transport,
+        name,
+        principal.method,
+        principal.scopes,
+        headers.get(PROJECT_HEADER, ""),
+    )
 
 
 def _open_session(manager: Any, session_id: str, user: Any) -> Any:

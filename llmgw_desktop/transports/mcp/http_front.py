@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import re
@@ -124,11 +125,16 @@ def hide_session_ids() -> None:
 def session_owner(principal: Principal) -> AuthenticatedUser:
     """`principal` as the SDK's authenticated user: the SDK keeps it as the owner of the
     session a request opens, and compares it (client id, issuer, subject) on every later
-    request for that session."""
+    request for that session. Made once per principal (nothing changes it after)."""
+    return _owner(principal.id, principal.scopes)
+
+
+@functools.lru_cache(maxsize=256)
+def _owner(principal_id: str, scopes: frozenset[str]) -> AuthenticatedUser:
     from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
     from mcp.server.auth.provider import AccessToken
 
-    token = AccessToken(token="", client_id=principal.id, scopes=sorted(principal.scopes))
+    token = AccessToken(token="", client_id=principal_id, scopes=sorted(scopes))
     return AuthenticatedUser(token)
 
 
@@ -176,6 +182,11 @@ class McpHttpFront:
     def sessions(self) -> str:
         """Where 2025-era sessions live: nowhere (`stateless`) or in this process."""
         return STATELESS if self.stateless else SESSIONS_PER_PROCESS
+
+    @property
+    def answered_beside_sdk(self) -> int:
+        """Relayed tool calls this front door answered beside the SDK (`direct_calls.py`)."""
+        return self._direct.answered if self._direct is not None else 0
 
     def mount(self, app: web.Application) -> None:
         app.router.add_route("*", self.path, self._handle)
@@ -245,7 +256,9 @@ class McpHttpFront:
         if self._engine.upstream_mcp.configured:
             from llmgw_desktop.transports.mcp.direct_calls import DirectCalls
 
-            self._direct = DirectCalls(self._engine, self._engine.tasks)
+            # The SDK's lookup of our own tools' input schemas (2026-era Mcp-Param checks).
+            lookup = server._lowlevel_server.get_tool_input_schema
+            self._direct = DirectCalls(self._engine, self._engine.tasks, lookup)
         return server.session_manager
 
     async def stop(self) -> None:
@@ -279,12 +292,32 @@ class McpHttpFront:
             refusal = self._session_refusal(principal)
             if refusal is not None:
                 return refusal
+        transport = "mcp-stdio" if self._relayed(request) else "mcp-http"
+        body, message = None, None
+        direct = self._direct
+        modern = direct is not None and direct.modern(request)
+        if request.method == "POST" and direct is not None and (modern or not self.stateless):
+            # Read here (capped, as the bridge reads it) to see whether it is a relayed tool
+            # call answered beside the SDK (`direct_calls.py`): 2026-era requests carry no
+            # session, so they may be in either mode.
+            body = await read_capped(request, self._max_body_bytes)
+            message = direct.message_of(body)
+        if message is not None and direct is not None and (modern or not opens_session):
+            if modern:
+                call = direct.modern_call_of(request, message, principal, transport)
+            else:
+                owner = session_owner(principal)
+                call = direct.call_of(self._manager, request, message, principal, transport, owner)
+            if call is not None:
+                return await direct.answer(call)
+            if not modern and message.get("method") == "notifications/cancelled":
+                direct.cancelled(request, message)
         state = {
             self._scope_key: {
                 "principal": principal.id,
                 "method": principal.method,
                 "scopes": tuple(principal.scopes),
-                "transport": "mcp-stdio" if self._relayed(request) else "mcp-http",
+                "transport": transport,
                 # The client's name: X-Caller, else clientInfo (read per message), else this.
                 "caller": explicit_caller(request.headers),
                 "agent": agent_name(request.headers),
@@ -293,28 +326,13 @@ class McpHttpFront:
                 "project": request.headers.get(PROJECT_HEADER, ""),
             }
         }
-        user = session_owner(principal)
-        body, message = None, None
-        if request.method == "POST" and not self.stateless and self._direct is not None:
-            # Read here (capped, as the bridge reads it) to see whether it is a relayed tool
-            # call answered beside the SDK (`direct_calls.py`).
-            body = await read_capped(request, self._max_body_bytes)
-            message = self._direct.message_of(body)
-        if message is not None and self._direct is not None and not opens_session:
-            call = self._direct.call_of(
-                self._manager, request, message, state[self._scope_key], user
-            )
-            if call is not None:
-                return await self._direct.answer(call)
-            if message.get("method") == "notifications/cancelled":
-                self._direct.cancelled(request, message)
         started: dict[str, Any] = {}
         try:
             return await serve_asgi(
                 self._manager.handle_request,
                 request,
                 state=state,
-                user=user,
+                user=session_owner(principal),
                 max_body_bytes=self._max_body_bytes,
                 body=body,
                 started=started,

@@ -33,6 +33,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
+from llmgw_desktop.engine.api import jsonio
 from llmgw_desktop.transports.gateway.callers import CALLER_HEADER, clean_caller
 from llmgw_desktop.transports.mcp import loopback_http
 from llmgw_desktop.transports.mcp.loopback_http import Reply
@@ -171,7 +172,7 @@ class StdioForwarder:
                         answered = await self._deliver(mine, message.get("id"))
                     elif answer:
                         answered = await self._deliver(
-                            json.loads(answer), message.get("id"), answer.strip()
+                            _loads(answer), message.get("id"), answer.strip()
                         )
         except (OSError, ValueError) as exc:
             log.warning("relay to %s failed: %s", self.url, exc)
@@ -286,6 +287,24 @@ def _editor_name(initialize: dict[str, Any]) -> str:
     return cleaned if cleaned.isascii() else ""
 
 
+def _loads(data: bytes) -> Any:
+    """JSON with orjson (several times the standard library's speed, on every message), or
+    with the standard library where orjson refuses it (NaN) or reads a number other than
+    written: an integer past 64 bits comes back a float, and an id must stay what it was.
+
+    Raises:
+        ValueError: it is not JSON.
+    """
+    try:
+        parsed = jsonio.loads(data)
+    except ValueError:
+        return json.loads(data)
+    items = parsed if isinstance(parsed, list) else [parsed]
+    if any(isinstance(item, dict) and isinstance(item.get("id"), float) for item in items):
+        return json.loads(data)
+    return parsed
+
+
 def _line(message: dict[str, Any]) -> bytes:
     return (json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
@@ -293,16 +312,21 @@ def _line(message: dict[str, Any]) -> bytes:
 async def _messages(reader: asyncio.StreamReader) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
     """Each JSON object the editor writes, with its JSON text (as UTF-8) to post as it is."""
     while line := await reader.readline():
-        text = line.decode("utf-8", errors="replace").strip()
-        if not text:
+        raw = line.strip()
+        if not raw:
             continue
         try:
-            message = json.loads(text)
+            message = _loads(raw)
         except ValueError:
-            log.warning("ignoring a line that is not JSON on stdin")
-            continue
+            # Not UTF-8 (or not JSON): read as before, the text made valid first.
+            raw = line.decode("utf-8", errors="replace").strip().encode()
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                log.warning("ignoring a line that is not JSON on stdin")
+                continue
         if isinstance(message, dict):
-            yield message, text.encode()
+            yield message, raw
 
 
 async def _sse_events(reply: Reply) -> AsyncIterator[tuple[Any, bytes]]:

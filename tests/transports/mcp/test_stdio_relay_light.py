@@ -138,3 +138,27 @@ async def test_a_reply_saying_close_does_not_leave_its_connection_kept() -> None
         port = server.sockets[0].getsockname()[1]
         bodies, kept = await post_three(f"http://127.0.0.1:{port}/mcp")
     assert bodies == [b"{}"] * 3 and kept.opened == 3
+
+
+async def test_what_orjson_refuses_is_still_relayed_as_the_editor_wrote_it() -> None:
+    """Editor lines are read with orjson (issue 42), and with the standard library where it
+    refuses them: an integer past 64 bits, NaN, and a line that is not UTF-8 arrive as before;
+    a line that is not JSON is skipped."""
+    lines = [
+        b'{"jsonrpc":"2.0","id":1,"method":"ping"}',
+        b'{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}',
+        b'{"jsonrpc":"2.0","id":2,"method":"x","params":{"n":NaN}}',
+        b'{"jsonrpc":"2.0","id":3,"method":"caf\xe9"}',
+        b"not json",
+        b"",
+    ]
+    reader = asyncio.StreamReader()
+    reader.feed_data(b"\n".join(lines) + b"\n")
+    reader.feed_eof()
+    read = [(message, raw) async for message, raw in stdio_forward._messages(reader)]
+    assert [message["id"] for message, _ in read] == [1, 123456789012345678901234567890, 2, 3]
+    assert [raw for _, raw in read[:3]] == lines[:3]
+    assert (
+        read[3][0]["method"] == "caf\ufffd"
+        and read[3][1] == '{"jsonrpc":"2.0","id":3,"method":"caf\ufffd"}'.encode()
+    )
