@@ -36,7 +36,8 @@ from tests.ui.desk_gateway import (
     desk_gateway,
     desk_window,
 )
-from tests.ui.running_app import OnApp, app_running, ui_up
+from tests.ui.oauth_browser import consent_settings
+from tests.ui.running_app import OnApp, app_running, desktop_app, ui_up
 
 T = TypeVar("T")
 
@@ -179,6 +180,14 @@ def on_app(qloop: qasync.QEventLoop) -> OnApp:
         return qloop.run_until_complete(scenario())
 
     return run  # type: ignore[return-value]
+
+
+@pytest.fixture
+def consent_desktop(request: pytest.FixtureRequest, loaded: LoadedSettings) -> Iterator[DesktopApp]:
+    """The desktop app with OAuth on and one static client whose sign-ins wait for consent at
+    the desk (`oauth_browser.consent_settings`); an indirect parameter overrides settings."""
+    with desktop_app(consent_settings(loaded, getattr(request, "param", {}))) as app:
+        yield app
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.main_window import MainWindow
-from llmgw_desktop.ui.pages.base import WindowFacts
+from llmgw_desktop.ui.pages.base import Page, WindowFacts
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.gateways import start_runtime
@@ -44,9 +44,11 @@ __all__ = [
     "no_clis_on_path",
     "page_parts",
     "post_messages",
+    "shown_page",
 ]
 
 T = TypeVar("T")
+P = TypeVar("P", bound=Page)
 
 
 def page_parts(
@@ -210,6 +212,14 @@ def desk_tray(desk: Desk, **options: Any) -> Iterator[TrayIcon]:
         yield tray
     finally:
         tray.hide()
+
+
+def shown_page(window: MainWindow, page_type: type[P]) -> P:
+    """The window on its page of `page_type` (shown as a click on its place shows it)."""
+    window.show_page(page_type.KEY)
+    page = window.pages[page_type.KEY]
+    assert isinstance(page, page_type)
+    return page
 
 
 def close_window(window: MainWindow) -> None:

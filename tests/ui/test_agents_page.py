@@ -25,7 +25,7 @@ from tests.fakes.upstream import (
     ANTHROPIC_OUTPUT_TOKENS,
     Reply,
 )
-from tests.ui.desk_gateway import Desk, OnWindow, messages_request
+from tests.ui.desk_gateway import Desk, OnWindow, messages_request, shown_page
 from tests.ui.test_recorder_page import shown_column, until
 
 SCREENSHOT = Path(os.environ.get("AGENTS_SCREENSHOT", "/tmp/agents-page.png"))
@@ -49,9 +49,7 @@ def lane_rows(page: AgentsPage) -> dict[str, dict[str, str]]:
 async def two_lanes(window: MainWindow, what: str) -> AgentsPage:
     """Show the window on the Agents page, once it lists two lanes."""
     window.show()
-    window.show_page(AgentsPage.KEY)
-    page = window.pages[AgentsPage.KEY]
-    assert isinstance(page, AgentsPage)
+    page = shown_page(window, AgentsPage)
     await until(lambda: page.tree.topLevelItemCount() == 2, what)
     return page
 

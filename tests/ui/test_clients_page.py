@@ -8,10 +8,7 @@ page then lists the client with its live grant.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import aiohttp
-import pytest
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
@@ -26,17 +23,10 @@ from tests.ui.oauth_browser import (
     CLIENT_NAME,
     REDIRECT,
     Browser,
-    consent_settings,
     models_status,
 )
-from tests.ui.running_app import OnApp, desktop_app
+from tests.ui.running_app import OnApp
 from tests.ui.waiting import until
-
-
-@pytest.fixture
-def desktop(loaded: LoadedSettings) -> Iterator[DesktopApp]:
-    with desktop_app(consent_settings(loaded)) as app:
-        yield app
 
 
 def _clients_page(desktop: DesktopApp) -> ClientsPage:
@@ -84,7 +74,7 @@ async def _flow_answered_on_the_page(desktop: DesktopApp, button: str) -> dict[s
 
 
 def test_approving_on_the_page_completes_the_flow_and_lists_the_grant(
-    on_app: OnApp, desktop: DesktopApp
+    on_app: OnApp, consent_desktop: DesktopApp
 ) -> None:
     async def body(desktop: DesktopApp) -> None:
         params = await _flow_answered_on_the_page(desktop, "Approve")
@@ -101,11 +91,11 @@ def test_approving_on_the_page_completes_the_flow_and_lists_the_grant(
         assert page.access.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
         assert f"Approved access for {CLIENT_NAME}" in page.consent.notice.text()
 
-    on_app(desktop, body)
+    on_app(consent_desktop, body)
 
 
 def test_denying_on_the_page_sends_the_browser_access_denied(
-    on_app: OnApp, desktop: DesktopApp
+    on_app: OnApp, consent_desktop: DesktopApp
 ) -> None:
     async def body(desktop: DesktopApp) -> dict[str, str]:
         params = await _flow_answered_on_the_page(desktop, "Deny")
@@ -117,7 +107,7 @@ def test_denying_on_the_page_sends_the_browser_access_denied(
         assert page.oauth_clients.table.item(0, 5).text() == "0"
         return params
 
-    params = on_app(desktop, body)
+    params = on_app(consent_desktop, body)
     assert params["error"] == "access_denied"
     assert "did not approve" in params["error_description"]
 

@@ -17,7 +17,7 @@ from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.connect_page import ConnectPage
 from llmgw_desktop.ui.qt import QGuiApplication, QMessageBox
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, OnGateway, OnWindow
+from tests.ui.desk_gateway import Desk, OnGateway, OnWindow, shown_page
 from tests.ui.oauth_browser import CLIENT_ID, consent_settings
 from tests.ui.waiting import until
 
@@ -37,9 +37,8 @@ def test_an_issued_token_works_in_the_copied_snippet_until_revoked(
     on_window: OnWindow, loaded: LoadedSettings
 ) -> None:
     async def body(_desk: Desk, window: MainWindow) -> None:
-        window.show_page(ConnectPage.KEY)
-        page = window.pages[ConnectPage.KEY]
-        assert isinstance(page, ConnectPage) and page.issue_box is not None
+        page = shown_page(window, ConnectPage)
+        assert page.issue_box is not None
         assert page.issue_box.isVisible()
         page.app_name.setText(APP)
         page.issue_button.click()

@@ -19,7 +19,7 @@ from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog
 from llmgw_desktop.ui.pages.keys import KeysPage
 from llmgw_desktop.ui.qt import QGuiApplication, QLabel
 from tests.fakes.upstream import DEFAULT_ANSWER
-from tests.ui.desk_gateway import Desk, OnWindow
+from tests.ui.desk_gateway import Desk, OnWindow, shown_page
 from tests.ui.waiting import until
 
 ASK = (
@@ -40,9 +40,7 @@ def test_a_new_key_is_copied_into_a_tools_setup_and_carried_to_connect(
 ) -> None:
     async def body(desk: Desk, window: MainWindow) -> None:
         engine = desk.runtime.engine
-        window.show_page(KeysPage.KEY)
-        keys = window.pages[KeysPage.KEY]
-        assert isinstance(keys, KeysPage)
+        keys = shown_page(window, KeysPage)
         keys.open_new_key()
         dialog = keys.dialog
         assert isinstance(dialog, NewKeyDialog)
@@ -95,9 +93,7 @@ def test_connect_makes_a_key_itself_or_takes_a_pasted_one(on_window: OnWindow) -
     or makes one with the Keys page's own dialog, and says which."""
 
     async def body(_desk: Desk, window: MainWindow) -> None:
-        window.show_page(ConnectPage.KEY)
-        page = window.pages[ConnectPage.KEY]
-        assert isinstance(page, ConnectPage)
+        page = shown_page(window, ConnectPage)
         choice = page.auth_choice
         assert page.copy_with_token_buttons == {}  # an open gateway: nothing to carry
         choice.kind.setCurrentIndex(choice.kind.findData(AS_KEY))

@@ -7,12 +7,9 @@ browser's flow: a code it can trade for a working token, or `access_denied`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import aiohttp
 import pytest
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.ui.decision_dialog import DecisionDialog
 from llmgw_desktop.ui.qt import QMessageBox
@@ -21,17 +18,10 @@ from tests.ui.oauth_browser import (
     CLIENT_NAME,
     REDIRECT,
     Browser,
-    consent_settings,
     models_status,
 )
-from tests.ui.running_app import OnApp, desktop_app
+from tests.ui.running_app import OnApp
 from tests.ui.waiting import until
-
-
-@pytest.fixture
-def desktop(request: pytest.FixtureRequest, loaded: LoadedSettings) -> Iterator[DesktopApp]:
-    with desktop_app(consent_settings(loaded, getattr(request, "param", {}))) as app:
-        yield app
 
 
 async def _browser_flow(desktop: DesktopApp, button: str | None) -> dict[str, str]:
@@ -67,17 +57,17 @@ async def _browser_flow(desktop: DesktopApp, button: str | None) -> dict[str, st
 
 @pytest.mark.parametrize(("button", "outcome"), [("Approve", "code"), ("Deny", "error")])
 def test_the_desk_dialog_completes_the_browser_flow(
-    on_app: OnApp, desktop: DesktopApp, button: str, outcome: str
+    on_app: OnApp, consent_desktop: DesktopApp, button: str, outcome: str
 ) -> None:
-    params = on_app(desktop, lambda app: _browser_flow(app, button))
+    params = on_app(consent_desktop, lambda app: _browser_flow(app, button))
     assert outcome in params
     if outcome == "error":
         assert params["error"] == "access_denied"
-    assert desktop.consent is None or desktop.consent.open_dialogs == {}
+    assert consent_desktop.consent is None or consent_desktop.consent.open_dialogs == {}
 
 
 def test_revoking_a_grant_from_the_window_ends_its_tokens(
-    on_app: OnApp, desktop: DesktopApp
+    on_app: OnApp, consent_desktop: DesktopApp
 ) -> None:
     async def body(desktop: DesktopApp) -> None:
         assert desktop.window is not None and desktop.runtime is not None
@@ -97,16 +87,18 @@ def test_revoking_a_grant_from_the_window_ends_its_tokens(
         assert panel.table.rowCount() == 0
         assert await models_status(desktop.runtime.base_url, token) == 401
 
-    on_app(desktop, body)
+    on_app(consent_desktop, body)
 
 
-@pytest.mark.parametrize("desktop", [{"http.oauth.consent_timeout_ms": 400}], indirect=True)
-def test_an_unanswered_dialog_expires_denies_and_closes(on_app: OnApp, desktop: DesktopApp) -> None:
+@pytest.mark.parametrize("consent_desktop", [{"http.oauth.consent_timeout_ms": 400}], indirect=True)
+def test_an_unanswered_dialog_expires_denies_and_closes(
+    on_app: OnApp, consent_desktop: DesktopApp
+) -> None:
     async def body(desktop: DesktopApp) -> dict[str, str]:
         params = await _browser_flow(desktop, None)
         assert desktop.consent is not None and desktop.consent.open_dialogs == {}
         return params
 
-    params = on_app(desktop, body)
+    params = on_app(consent_desktop, body)
     assert params["error"] == "access_denied"
     assert "in time" in params["error_description"]

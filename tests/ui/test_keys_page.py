@@ -18,11 +18,12 @@ from google.genai import types
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.ui.main_window import MainWindow
-from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog
+from llmgw_desktop.ui.pages.key_dialogs import SecretDialog
 from llmgw_desktop.ui.pages.keys import COLUMNS, KeysPage
 from llmgw_desktop.ui.qt import QGuiApplication, QMessageBox, Qt
 from tests.fakes.upstream import DEFAULT_ANSWER
-from tests.ui.desk_gateway import Desk, OnWindow
+from tests.ui.desk_gateway import Desk, OnWindow, shown_page
+from tests.ui.keys_page_steps import create_key, open_new_key, revoke_chosen
 from tests.ui.waiting import until
 
 HI = [{"role": "user", "content": "hi"}]
@@ -33,13 +34,9 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
 ) -> None:
     async def body(desk: Desk, window: MainWindow) -> None:
         runtime = desk.runtime
-        window.show_page(KeysPage.KEY)
-        page = window.pages[KeysPage.KEY]
-        assert isinstance(page, KeysPage)
+        page = shown_page(window, KeysPage)
         assert not page.revoke_button.isEnabled()
-        qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
-        dialog = await until(lambda: page.dialog, "the new-key dialog")
-        assert isinstance(dialog, NewKeyDialog)
+        dialog = await open_new_key(page, qtbot, "the new-key dialog")
         # A wrong field is refused in the dialog, which stays open to fix it.
         dialog.rate.setText("fast")
         qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
@@ -48,9 +45,7 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
         qtbot.keyClicks(dialog.name, "desk-tool")
         qtbot.keyClicks(dialog.models, "gpt-4o-mini, claude-sonnet-4-6, gemini-2.5-flash")
         dialog.rate.setText("100")
-        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-        shown = await until(lambda: page.secret_dialog, "the secret, shown once")
-        assert isinstance(shown, SecretDialog)
+        shown = await create_key(page, dialog, qtbot, "the secret, shown once")
         secret = shown.secret.text()
         assert secret.startswith("llmgw-")
         qtbot.mouseClick(shown.copy_key, Qt.MouseButton.LeftButton)
@@ -107,14 +102,7 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
         await until(lambda: not box.isVisible(), "cancelled")
         await oa.chat.completions.create(model="gpt-4o-mini", messages=HI)
         page.confirm = None
-        qtbot.mouseClick(page.revoke_button, Qt.MouseButton.LeftButton)
-        box = await until(lambda: page.confirm, "the confirmation again")
-        revoke = next(b for b in box.buttons() if b.text() == "Revoke")
-        qtbot.mouseClick(revoke, Qt.MouseButton.LeftButton)
-        await until(
-            lambda: page.table.item(0, COLUMNS.index("State")).text() == "revoked",
-            "revoked on the page",
-        )
+        await revoke_chosen(page, qtbot, "the confirmation again")
         with pytest.raises(openai.AuthenticationError) as gone:
             await oa.chat.completions.create(model="gpt-4o-mini", messages=HI)
         assert gone.value.body["code"] == "key_revoked"  # type: ignore[index]
@@ -123,17 +111,13 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
         # room for one answer's hold, which its spend then leaves too little of, and two
         # requests a minute, each enforced for the SDK.
         page.dialog = page.secret_dialog = None
-        qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
-        dialog = await until(lambda: page.dialog, "the second new-key dialog")
-        assert isinstance(dialog, NewKeyDialog)
+        dialog = await open_new_key(page, qtbot, "the second new-key dialog")
         qtbot.keyClicks(dialog.name, "capped")
         qtbot.keyClicks(dialog.models, "gpt-4o-mini")
         qtbot.keyClicks(dialog.budget, "0.00018")
         qtbot.keyClicks(dialog.rate, "2")
         qtbot.keyClicks(dialog.expires, "30")
-        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-        shown = await until(lambda: page.secret_dialog, "the second secret")
-        assert isinstance(shown, SecretDialog)
+        shown = await create_key(page, dialog, qtbot, "the second secret")
         capped = shown.secret.text()
         shown.accept()
         await until(lambda: page.table.rowCount() == 2, "the second row")

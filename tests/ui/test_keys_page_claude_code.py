@@ -13,14 +13,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.ui.main_window import MainWindow
-from llmgw_desktop.ui.pages.key_dialogs import NewKeyDialog, SecretDialog
-from llmgw_desktop.ui.pages.keys import COLUMNS, KeysPage
-from llmgw_desktop.ui.qt import Qt
+from llmgw_desktop.ui.pages.keys import KeysPage
 from tests.clients.harness import client_environment, run_cli
 from tests.contract.offline import find_cli
 from tests.fakes.upstream import DEFAULT_ANSWER
-from tests.ui.desk_gateway import Desk, OnWindow
-from tests.ui.waiting import until
+from tests.ui.desk_gateway import Desk, OnWindow, shown_page
+from tests.ui.keys_page_steps import create_key, open_new_key, revoke_chosen
 
 pytestmark = pytest.mark.contract
 
@@ -36,17 +34,11 @@ def test_a_key_made_on_the_page_is_carried_by_claude_code_until_revoked(
 
     async def body(desk: Desk, window: MainWindow) -> None:
         runtime = desk.runtime
-        window.show_page(KeysPage.KEY)
-        page = window.pages[KeysPage.KEY]
-        assert isinstance(page, KeysPage)
-        qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
-        dialog = await until(lambda: page.dialog, "the new-key dialog")
-        assert isinstance(dialog, NewKeyDialog)
+        page = shown_page(window, KeysPage)
+        dialog = await open_new_key(page, qtbot, "the new-key dialog")
         qtbot.keyClicks(dialog.name, "claude-desk")
         qtbot.keyClicks(dialog.models, "claude-*")
-        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-        shown = await until(lambda: page.secret_dialog, "the secret")
-        assert isinstance(shown, SecretDialog)
+        shown = await create_key(page, dialog, qtbot, "the secret")
         secret = shown.secret.text()
         shown.client.setCurrentIndex(shown.client.findText("Claude Code"))
         assert f"ANTHROPIC_API_KEY={secret}" in shown.snippet.toPlainText()
@@ -65,14 +57,7 @@ def test_a_key_made_on_the_page_is_carried_by_claude_code_until_revoked(
         assert rows and {r["owner_principal"] for r in rows} == {"key:claude-desk"}
 
         page.table.selectRow(0)
-        qtbot.mouseClick(page.revoke_button, Qt.MouseButton.LeftButton)
-        box = await until(lambda: page.confirm, "the confirmation")
-        revoke = next(b for b in box.buttons() if b.text() == "Revoke")
-        qtbot.mouseClick(revoke, Qt.MouseButton.LeftButton)
-        await until(
-            lambda: page.table.item(0, COLUMNS.index("State")).text() == "revoked",
-            "revoked on the page",
-        )
+        await revoke_chosen(page, qtbot, "the confirmation")
         asked = len(desk.upstream.llm_requests)
         refused = await run_cli(
             "claude", "-p", "say hello", env=env, cwd=work, timeout_s=RUN_TIMEOUT_S

@@ -16,7 +16,7 @@ from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec, format_usd
 from llmgw_desktop.ui.pages.keys import COLUMNS, KeysPage, month_start
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import Qt
-from tests.ui.desk_gateway import Desk, OnGateway, desk_window
+from tests.ui.desk_gateway import Desk, OnGateway, desk_window, shown_page
 from tests.ui.waiting import until
 
 HI = [{"role": "user", "content": "hi"}]
@@ -44,9 +44,7 @@ def test_each_key_shows_its_spend_against_its_budget_its_last_use_and_its_reques
         await engine.recorder.flush()
 
         with desk_window(desk, qtbot, size=(1024, 700)) as window:
-            window.show_page(KeysPage.KEY)
-            page = window.pages[KeysPage.KEY]
-            assert isinstance(page, KeysPage)
+            page = shown_page(window, KeysPage)
             await page.refresh()
             names = [page.table.item(r, 0).text() for r in range(page.table.rowCount())]
             assert set(names) == {"ci-bot", "laptop", "unused"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from llmgw_desktop.ui.pages.mcp_server_detail import offers_words, starts_words
 from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
 from llmgw_desktop.ui.qt import QMenu, QMessageBox
 from tests.transports.mcp.upstream_support import CRASHER, oauth_protected_server
+from tests.ui.desk_gateway import shown_page
 from tests.ui.running_app import OnApp, desktop_app
 from tests.ui.waiting import until
 
@@ -43,6 +44,12 @@ def desktop(loaded: LoadedSettings) -> Iterator[DesktopApp]:
         yield app
 
 
+@pytest.fixture
+def config(loaded: LoadedSettings) -> Path:
+    """The config.toml the app reads and the page writes."""
+    return loaded.config_file
+
+
 @contextmanager
 def _desktop_with(loaded: LoadedSettings, config: str) -> Iterator[DesktopApp]:
     loaded.config_file.parent.mkdir(parents=True, exist_ok=True)
@@ -51,11 +58,23 @@ def _desktop_with(loaded: LoadedSettings, config: str) -> Iterator[DesktopApp]:
         yield app
 
 
-def _page(desktop: DesktopApp) -> McpServersPage:
-    assert desktop.window is not None
-    page = desktop.window.pages[McpServersPage.KEY]
-    assert isinstance(page, McpServersPage)
-    return page
+# `on_page(app, body)`: `await body(desktop, page)` (see the fixture).
+OnPage = Callable[[DesktopApp, Callable[[DesktopApp, McpServersPage], Awaitable[None]]], None]
+
+
+@pytest.fixture
+def on_page(on_app: OnApp) -> OnPage:
+    """`on_page(app, body)`: the desktop app `app` running, its window on the MCP servers
+    page; `await body(app, page)`."""
+
+    def run(app: DesktopApp, body: Callable[[DesktopApp, McpServersPage], Awaitable[None]]) -> None:
+        async def on_its_page(running: DesktopApp) -> None:
+            assert running.window is not None and running.actions is not None
+            await body(running, shown_page(running.window, McpServersPage))
+
+        on_app(app, on_its_page)
+
+    return run
 
 
 def _enabled(config: Path, name: str) -> object:
@@ -63,14 +82,9 @@ def _enabled(config: Path, name: str) -> object:
 
 
 def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_with_the_tray(
-    on_app: OnApp, desktop: DesktopApp, loaded: LoadedSettings
+    on_page: OnPage, desktop: DesktopApp, config: Path
 ) -> None:
-    config = loaded.config_file
-
-    async def body(desktop: DesktopApp) -> None:
-        assert desktop.window is not None and desktop.actions is not None
-        desktop.window.show_page(McpServersPage.KEY)
-        page = _page(desktop)
+    async def body(desktop: DesktopApp, page: McpServersPage) -> None:
         table = page.table
         assert table.rowCount() == 2
         assert [table.item(r, 0).text() for r in range(2)] == ["crasher", "broken"]
@@ -120,7 +134,7 @@ def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_wi
         assert page.switch_boxes["crasher"].isChecked()
         await until(lambda: table.item(0, 2).text() == "running", "started again")
 
-    on_app(desktop, body)
+    on_page(desktop, body)
 
 
 def _servers(config: Path) -> dict[str, Any]:
@@ -129,14 +143,9 @@ def _servers(config: Path) -> dict[str, Any]:
 
 
 def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_config_toml(
-    on_app: OnApp, desktop: DesktopApp, loaded: LoadedSettings
+    on_page: OnPage, desktop: DesktopApp, config: Path
 ) -> None:
-    config = loaded.config_file
-
-    async def body(desktop: DesktopApp) -> None:
-        assert desktop.window is not None and desktop.actions is not None
-        desktop.window.show_page(McpServersPage.KEY)
-        page = _page(desktop)
+    async def body(desktop: DesktopApp, page: McpServersPage) -> None:
         engine = page.engine
 
         # A field that is wrong is named in the dialog, which stays open; nothing is saved.
@@ -190,11 +199,11 @@ def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_
         offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
         assert not [t for t in offered if t.server == "added"], offered
 
-    on_app(desktop, body)
+    on_page(desktop, body)
 
 
 def test_a_server_that_needs_sign_in_says_so_and_offers_sign_in(
-    on_app: OnApp, loaded: LoadedSettings
+    on_page: OnPage, loaded: LoadedSettings
 ) -> None:
     """A real OAuth-protected server (the SDK's server-side auth) nobody has signed in to:
     Test starts its sign-in, the state says so, and Sign in is offered with the address."""
@@ -203,11 +212,8 @@ def test_a_server_that_needs_sign_in_says_so_and_offers_sign_in(
         _desktop_with(loaded, f"[mcp.servers.guarded]\nurl = {url!r}\noauth = true\n") as desk,
     ):
 
-        async def body(desk: DesktopApp) -> None:
-            assert desk.window is not None
+        async def body(desk: DesktopApp, page: McpServersPage) -> None:
             opened: list[str] = []
-            desk.window.show_page(McpServersPage.KEY)
-            page = _page(desk)
             # The system browser is the one thing not run here: the address is kept.
             page.engine.upstream_mcp.open_url = opened.append
             assert not page.sign_in_button.isVisible()
@@ -219,7 +225,7 @@ def test_a_server_that_needs_sign_in_says_so_and_offers_sign_in(
             ).text()
             assert page.engine.upstream_mcp.sign_in_url("guarded") == opened[0]
 
-        on_app(desk, body)
+        on_page(desk, body)
 
 
 def test_the_details_name_what_a_server_offers_and_say_how_often_it_started() -> None:

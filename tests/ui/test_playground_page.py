@@ -20,7 +20,7 @@ from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_words import describe_detail
 from llmgw_desktop.ui.qt import Qt
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, OnDesk, OnWindow
+from tests.ui.desk_gateway import Desk, OnDesk, OnWindow, shown_page
 from tests.ui.waiting import until
 
 ANSWER = "Otters hold hands while they sleep so that they do not drift apart"
@@ -148,9 +148,7 @@ def test_open_in_recorder_shows_the_answers_row_in_the_flight_recorder(
     on_window: OnWindow, qtbot: QtBot
 ) -> None:
     async def body(_desk: Desk, window: MainWindow) -> None:
-        window.show_page(PlaygroundPage.KEY)
-        page = window.pages[PlaygroundPage.KEY]
-        assert isinstance(page, PlaygroundPage)
+        page = shown_page(window, PlaygroundPage)
         ask(page, "claude-sonnet-4-6", "hello", qtbot)
         await until(lambda: page.answer.reply is not None, "the answer")
         reply = page.answer.reply

@@ -20,7 +20,7 @@ from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.engine.tokens.money import format_usd
 from llmgw_desktop.ui.pages.budgets import BudgetsPage
 from llmgw_desktop.ui.pages.prices_page import PricesPage
-from tests.ui.desk_gateway import Desk, OnGateway, desk_window
+from tests.ui.desk_gateway import Desk, OnGateway, desk_window, shown_page
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.test_budgets_page import shown
 from tests.ui.waiting import until
@@ -54,9 +54,7 @@ def test_a_price_entered_in_settings_prices_the_next_request(
             assert refused.value.status_code == 402
             assert "add its price in Settings" in refused.value.message
 
-            window.show_page(PricesPage.KEY)  # a tab of the Settings place
-            page = window.pages[PricesPage.KEY]
-            assert isinstance(page, PricesPage)
+            page = shown_page(window, PricesPage)  # a tab of the Settings place
             box = page.box
             box.model_edit.setText(MODEL)
             assert "not priced now" in box.current_label.text()
@@ -82,9 +80,7 @@ def test_a_price_entered_in_settings_prices_the_next_request(
             detail = await engine.recorder_query.detail(row.id)
             assert detail is not None and detail.record["cost_source"] == "config"
 
-            window.show_page(BudgetsPage.KEY)
-            budgets = window.pages[BudgetsPage.KEY]
-            assert isinstance(budgets, BudgetsPage)
+            budgets = shown_page(window, BudgetsPage)
             budgets.refresh()
             spent = format_usd(expected)
             await until(lambda: shown(budgets)[0]["Spent"] == spent, "the spend")
