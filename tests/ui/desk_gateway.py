@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 import aiohttp
 import anthropic
+import openai
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -35,6 +36,7 @@ __all__ = [
     "OnGateway",
     "OnWindow",
     "RunDesk",
+    "chat_request",
     "close_window",
     "desk_faces",
     "desk_gateway",
@@ -144,6 +146,18 @@ async def messages_request(
     finally:
         await client.close()
     assert answered == status
+
+
+async def chat_request(runtime: GatewayRuntime, model: str) -> str | None:
+    """One OpenAI chat completion ("hi") through the gateway, sent by the official `openai`
+    SDK without retries, for `model`; the answer's text."""
+    async with openai.AsyncOpenAI(
+        base_url=runtime.base_url + "/v1", api_key="x", max_retries=0
+    ) as client:
+        answer = await client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "hi"}]
+        )
+    return answer.choices[0].message.content
 
 
 async def post_messages(

@@ -11,6 +11,7 @@ import pytest
 import qasync
 
 from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.exit_codes import EXIT_PORT_IN_USE
 from llmgw_desktop.ui.qt import QApplication, QMessageBox
 from tests.ui.running_app import desktop_app, exit_code, window_shown
@@ -29,12 +30,15 @@ async def _port_dialog() -> QMessageBox:
 
 
 @pytest.fixture
-def squatted(loaded: LoadedSettings) -> Iterator[tuple[LoadedSettings, int]]:
+def squatted(loaded: LoadedSettings) -> Iterator[tuple[DesktopApp, int]]:
+    """The app set to serve on a port another socket holds, and that port."""
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        yield replace(loaded, settings=loaded.settings.with_values({"http.port": port})), port
+        taken = replace(loaded, settings=loaded.settings.with_values({"http.port": port}))
+        with desktop_app(taken) as desktop:
+            yield desktop, port
 
 
 def test_desktop_serves_and_quits_cleanly(qloop: qasync.QEventLoop, loaded: LoadedSettings) -> None:
@@ -55,31 +59,28 @@ def test_desktop_serves_and_quits_cleanly(qloop: qasync.QEventLoop, loaded: Load
 
 
 def test_taken_port_offers_the_next_free_one(
-    qloop: qasync.QEventLoop, squatted: tuple[LoadedSettings, int]
+    qloop: qasync.QEventLoop, squatted: tuple[DesktopApp, int]
 ) -> None:
-    loaded, taken = squatted
-    with desktop_app(loaded) as desktop:
+    desktop, taken = squatted
 
-        async def use_the_next_port() -> None:
-            box = await _port_dialog()
-            assert f"Port {taken} is already used" in box.text()
-            use = next(b for b in box.buttons() if b.text().startswith("Use port"))
-            use.click()
-            await until(lambda: desktop.runtime is not None and desktop.window is not None, "ui")
-            assert desktop.runtime is not None and desktop.runtime.http.port > taken
-            desktop.request_quit()
+    async def use_the_next_port() -> None:
+        box = await _port_dialog()
+        assert f"Port {taken} is already used" in box.text()
+        use = next(b for b in box.buttons() if b.text().startswith("Use port"))
+        use.click()
+        await until(lambda: desktop.runtime is not None and desktop.window is not None, "ui")
+        assert desktop.runtime is not None and desktop.runtime.http.port > taken
+        desktop.request_quit()
 
-        assert exit_code(qloop, desktop, use_the_next_port) == 0
+    assert exit_code(qloop, desktop, use_the_next_port) == 0
 
 
 def test_declining_another_port_exits_with_port_in_use(
-    qloop: qasync.QEventLoop, squatted: tuple[LoadedSettings, int]
+    qloop: qasync.QEventLoop, squatted: tuple[DesktopApp, int]
 ) -> None:
-    loaded, _ = squatted
-    with desktop_app(loaded) as desktop:
+    desktop, _ = squatted
 
-        async def decline() -> None:
-            box = await _port_dialog()
-            next(b for b in box.buttons() if b.text() == "Quit").click()
+    async def decline() -> None:
+        next(b for b in (await _port_dialog()).buttons() if b.text() == "Quit").click()
 
-        assert exit_code(qloop, desktop, decline) == EXIT_PORT_IN_USE
+    assert exit_code(qloop, desktop, decline) == EXIT_PORT_IN_USE

@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import openai
 import pytest
 import qasync
 
@@ -24,7 +23,7 @@ from llmgw_desktop.ui.first_run_steps import CLI_COLUMNS, INSTALLED, MISSING
 from llmgw_desktop.ui.qt import QGuiApplication, QWizard
 from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, OnGateway, no_clis_on_path
+from tests.ui.desk_gateway import Desk, OnGateway, chat_request, no_clis_on_path
 from tests.ui.running_app import desktop_app, exit_code, window_shown
 from tests.ui.waiting import until
 
@@ -327,13 +326,7 @@ def test_the_guide_adds_an_openai_compatible_server_by_its_base_url(
         server.url_edit.setText(desk.upstream.base_url + "/v1")
         server.add_button.click()
         await until(lambda: "Added my-server" in server.result_label.text(), "the server")
-        async with openai.AsyncOpenAI(
-            base_url=desk.runtime.base_url + "/v1", api_key="x", max_retries=0
-        ) as client:
-            answer = await client.chat.completions.create(
-                model="house-coder", messages=[{"role": "user", "content": "hi"}]
-            )
-        assert answer.choices[0].message.content
+        assert await chat_request(desk.runtime, "house-coder")
         assert desk.upstream.llm_requests[-1].path == "/v1/chat/completions"
         saved = tomllib.loads(config_path.read_text())["gateway"]["providers"]["my-server"]
         assert saved["models"] == ["house-coder"]

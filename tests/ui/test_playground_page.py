@@ -50,6 +50,12 @@ def ask(page: PlaygroundPage, model: str, text: str, qtbot: QtBot) -> None:
     qtbot.keyClick(page.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
 
 
+async def answered(page: PlaygroundPage, text: str, qtbot: QtBot, what: str) -> None:
+    """Ask claude-sonnet-4-6 `text` (Ctrl+Enter), and wait for its answer (or its failure)."""
+    ask(page, "claude-sonnet-4-6", text, qtbot)
+    await until(lambda: page.answer.reply is not None, what)
+
+
 def test_a_streamed_answer_shows_as_it_arrives_with_its_recorder_figures(
     run_page: RunPage,
     qtbot: QtBot,
@@ -89,8 +95,7 @@ def test_compare_sends_the_same_request_to_a_second_model_and_links_the_rows(
     qtbot: QtBot,
 ) -> None:
     async def body(desk: Desk, page: PlaygroundPage) -> None:
-        ask(page, "claude-sonnet-4-6", "which animal holds hands?", qtbot)
-        await until(lambda: page.answer.reply is not None, "the first answer")
+        await answered(page, "which animal holds hands?", qtbot, "the first answer")
         assert page.compare_button.isEnabled() and not page.second.isVisible()
         page.compare_box.setEditText("openai/gpt-4o-mini")
         page.compare_button.click()
@@ -126,8 +131,7 @@ def test_an_upstream_failure_shows_a_clear_error_in_the_page(
     qtbot: QtBot,
 ) -> None:
     async def body(desk: Desk, page: PlaygroundPage) -> None:
-        ask(page, "claude-sonnet-4-6", "hello", qtbot)
-        await until(lambda: page.answer.reply is not None, "the failure reported")
+        await answered(page, "hello", qtbot, "the failure reported")
         error = page.answer.error.text()
         assert page.answer.error.isVisible()
         assert error.startswith("No answer:") and "all_routes_failed" in error, error
@@ -149,8 +153,7 @@ def test_open_in_recorder_shows_the_answers_row_in_the_flight_recorder(
 ) -> None:
     async def body(_desk: Desk, window: MainWindow) -> None:
         page = shown_page(window, PlaygroundPage)
-        ask(page, "claude-sonnet-4-6", "hello", qtbot)
-        await until(lambda: page.answer.reply is not None, "the answer")
+        await answered(page, "hello", qtbot, "the answer")
         reply = page.answer.reply
         assert reply is not None and reply.record_id
         page.answer.open_button.click()
@@ -177,8 +180,7 @@ def test_the_question_stays_as_a_transcript_and_both_answers_are_labelled_alike(
     async def body(desk: Desk, page: PlaygroundPage) -> None:
         assert page.send_button.property("primary") is True
         assert not page.transcript.isVisible()
-        ask(page, "claude-sonnet-4-6", "which animal holds hands?", qtbot)
-        await until(lambda: page.answer.reply is not None, "the first answer")
+        await answered(page, "which animal holds hands?", qtbot, "the first answer")
         assert page.transcript.isVisible()
         assert page.transcript.turns == [("You", "which animal holds hands?")]
         page.compare_box.setEditText("openai/gpt-4o-mini")

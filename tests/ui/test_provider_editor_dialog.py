@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import openai
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -22,7 +21,7 @@ from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.provider_editor import ProviderEditorDialog
 from llmgw_desktop.ui.pages.providers import ProvidersPage
-from tests.ui.desk_gateway import Desk, OnGateway
+from tests.ui.desk_gateway import Desk, OnGateway, chat_request
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
@@ -110,13 +109,7 @@ def test_a_provider_added_in_the_dialog_serves_the_next_sdk_request(
         await until(lambda: saved, "the save")
         assert not dialog.isVisible()
 
-        async with openai.AsyncOpenAI(
-            base_url=desk.runtime.base_url + "/v1", api_key="x", max_retries=0
-        ) as client:
-            answer = await client.chat.completions.create(
-                model="coder", messages=[{"role": "user", "content": "hi"}]
-            )
-        assert answer.choices[0].message.content
+        assert await chat_request(desk.runtime, "coder")
         (sent,) = desk.upstream.llm_requests
         assert sent.body["model"] == "house-coder"
         assert sent.headers.get("x-team") == "infra"
@@ -239,14 +232,7 @@ def test_a_bedrock_provider_in_another_region_added_in_the_dialog_serves_request
         dialog.save_button.click()
         await until(lambda: saved, "the save")
 
-        async with openai.AsyncOpenAI(
-            base_url=desk.runtime.base_url + "/v1", api_key="x", max_retries=0
-        ) as client:
-            answer = await client.chat.completions.create(
-                model="bedrock-eu/amazon.nova-pro-v1:0",
-                messages=[{"role": "user", "content": "hi"}],
-            )
-        assert answer.choices[0].message.content
+        assert await chat_request(desk.runtime, "bedrock-eu/amazon.nova-pro-v1:0")
         (sent,) = desk.upstream.llm_requests
         assert sent.path == "/model/amazon.nova-pro-v1:0/converse"
         assert sent.headers["authorization"] == f"<redacted {len('Bearer ' + bedrock_key)} chars>"
