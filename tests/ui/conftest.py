@@ -98,7 +98,7 @@ def on_gateway(
         replies: tuple[Reply, ...] = (),
         also_upstream: tuple[str, ...] = (),
     ) -> T:
-        settings = loaded or tests_own
+        settings = tests_own if loaded is None else loaded
 
         async def scenario() -> T:
             async with desk_gateway(
@@ -108,7 +108,7 @@ def on_gateway(
 
         return qloop.run_until_complete(scenario())
 
-    return run  # type: ignore[return-value]
+    return run
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def on_window(on_gateway: OnGateway, qtbot: QtBot) -> OnWindow:
 
         return on_gateway(in_window, **gateway)
 
-    return run  # type: ignore[return-value]
+    return run
 
 
 @pytest.fixture
@@ -179,7 +179,7 @@ def on_app(qloop: qasync.QEventLoop) -> OnApp:
 
         return qloop.run_until_complete(scenario())
 
-    return run  # type: ignore[return-value]
+    return run
 
 
 @pytest.fixture

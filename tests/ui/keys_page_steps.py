@@ -39,6 +39,6 @@ async def revoke_chosen(page: KeysPage, qtbot: QtBot, what: str) -> None:
     revoke = next(b for b in box.buttons() if b.text() == "Revoke")
     qtbot.mouseClick(revoke, LEFT)
     await until(
-        lambda: page.table.item(0, COLUMNS.index("State")).text() == "revoked",
+        lambda: page.table.item(0, COLUMNS.index("State")).text() == "revoked",  # type: ignore[union-attr]
         "revoked on the page",
     )

@@ -85,6 +85,7 @@ def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_wi
     on_page: OnPage, desktop: DesktopApp, config: Path
 ) -> None:
     async def body(desktop: DesktopApp, page: McpServersPage) -> None:
+        assert desktop.actions is not None
         table = page.table
         assert table.rowCount() == 2
         assert [table.item(r, 0).text() for r in range(2)] == ["crasher", "broken"]
@@ -146,6 +147,7 @@ def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_
     on_page: OnPage, desktop: DesktopApp, config: Path
 ) -> None:
     async def body(desktop: DesktopApp, page: McpServersPage) -> None:
+        assert desktop.actions is not None
         engine = page.engine
 
         # A field that is wrong is named in the dialog, which stays open; nothing is saved.
