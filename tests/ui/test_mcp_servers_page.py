@@ -18,6 +18,7 @@ import pytest
 from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.shell.app import DesktopApp
+from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.pages.mcp_server_detail import offers_words, starts_words
 from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
 from llmgw_desktop.ui.qt import QMenu, QMessageBox
@@ -58,19 +59,21 @@ def _desktop_with(loaded: LoadedSettings, config: str) -> Iterator[DesktopApp]:
         yield app
 
 
-# `on_page(app, body)`: `await body(desktop, page)` (see the fixture).
-OnPage = Callable[[DesktopApp, Callable[[DesktopApp, McpServersPage], Awaitable[None]]], None]
+# What a test runs on the page: `body(actions, page)`, the app's actions (its tray's menu).
+PageBody = Callable[[GatewayActions, McpServersPage], Awaitable[None]]
+# `on_page(app, body)` (see the fixture).
+OnPage = Callable[[DesktopApp, PageBody], None]
 
 
 @pytest.fixture
 def on_page(on_app: OnApp) -> OnPage:
     """`on_page(app, body)`: the desktop app `app` running, its window on the MCP servers
-    page; `await body(app, page)`."""
+    page; `await body(actions, page)` with the app's actions (the tray's menu and switches)."""
 
-    def run(app: DesktopApp, body: Callable[[DesktopApp, McpServersPage], Awaitable[None]]) -> None:
+    def run(app: DesktopApp, body: PageBody) -> None:
         async def on_its_page(running: DesktopApp) -> None:
             assert running.window is not None and running.actions is not None
-            await body(running, shown_page(running.window, McpServersPage))
+            await body(running.actions, shown_page(running.window, McpServersPage))
 
         on_app(app, on_its_page)
 
@@ -84,8 +87,7 @@ def _enabled(config: Path, name: str) -> object:
 def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_with_the_tray(
     on_page: OnPage, desktop: DesktopApp, config: Path
 ) -> None:
-    async def body(desktop: DesktopApp, page: McpServersPage) -> None:
-        assert desktop.actions is not None
+    async def body(actions: GatewayActions, page: McpServersPage) -> None:
         table = page.table
         assert table.rowCount() == 2
         assert [table.item(r, 0).text() for r in range(2)] == ["crasher", "broken"]
@@ -114,7 +116,7 @@ def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_wi
         await until(lambda: BROKEN_SAYS in page.stderr_view.toPlainText(), "its stderr")
 
         # Off on the page: saved, the tray's switch follows, its tools go from /mcp.
-        action = desktop.actions.mcp_servers.actions["crasher"]
+        action = actions.mcp_servers.actions["crasher"]
         page.switch_boxes["crasher"].setChecked(False)
         await until(lambda: _enabled(config, "crasher") is False, "saved off")
         assert not action.isChecked()
@@ -127,7 +129,7 @@ def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_wi
         assert "# the SDK-made server" in text
 
         # On again from the tray's submenu: the page's box follows, and it is saved.
-        menu = desktop.actions.build_menu("tray")
+        menu = actions.build_menu("tray")
         submenu = menu.findChild(QMenu, "mcpServers")
         assert submenu is not None and action in submenu.actions()
         action.trigger()
@@ -146,8 +148,7 @@ def _servers(config: Path) -> dict[str, Any]:
 def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_config_toml(
     on_page: OnPage, desktop: DesktopApp, config: Path
 ) -> None:
-    async def body(desktop: DesktopApp, page: McpServersPage) -> None:
-        assert desktop.actions is not None
+    async def body(actions: GatewayActions, page: McpServersPage) -> None:
         engine = page.engine
 
         # A field that is wrong is named in the dialog, which stays open; nothing is saved.
@@ -181,7 +182,7 @@ def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_
         assert "# The user's own servers: these comments must survive" in text
         assert "# the SDK-made server" in text
         assert page.names == ["crasher", "broken", "added"] and page.selected == "added"
-        menu = desktop.actions.build_menu("tray")  # held: the submenu is its child
+        menu = actions.build_menu("tray")  # held: the submenu is its child
         tray = menu.findChild(QMenu, "mcpServers")
         assert tray is not None
         assert "added" in [a.text() for a in tray.actions()]
@@ -197,7 +198,7 @@ def test_a_server_added_and_removed_on_the_page_reaches_the_engine_the_tray_and_
         assert "added" not in _servers(config) and "crasher" in _servers(config)
         assert "# the SDK-made server" in config.read_text(encoding="utf-8")
         assert "added" not in engine.upstream_mcp.servers
-        assert "added" not in desktop.actions.mcp_servers.actions
+        assert "added" not in actions.mcp_servers.actions
         offered = await engine.upstream_mcp.tools(LOCAL_CALLER)
         assert not [t for t in offered if t.server == "added"], offered
 
@@ -214,7 +215,7 @@ def test_a_server_that_needs_sign_in_says_so_and_offers_sign_in(
         _desktop_with(loaded, f"[mcp.servers.guarded]\nurl = {url!r}\noauth = true\n") as desk,
     ):
 
-        async def body(desk: DesktopApp, page: McpServersPage) -> None:
+        async def body(_actions: GatewayActions, page: McpServersPage) -> None:
             opened: list[str] = []
             # The system browser is the one thing not run here: the address is kept.
             page.engine.upstream_mcp.open_url = opened.append
