@@ -1,7 +1,10 @@
-"""UI tests collect cyclic garbage on the GUI thread only, as the desktop app does.
+"""The UI tests' shared fixtures: the desktop's loop (`qloop`), and a desk gateway to run a
+test's body on (`on_gateway`), with the dashboard window on it (`on_window`) or one page
+(`on_desk`, `run_desk`), or the whole desktop app (`on_app`).
 
-Without this, Python may run its collector on the database thread mid-test and destroy a
-Qt object there while Qt still holds timers for it: a random segfault (see ui/gc_guard.py).
+UI tests collect cyclic garbage on the GUI thread only, as the desktop app does. Without this,
+Python may run its collector on the database thread mid-test and destroy a Qt object there
+while Qt still holds timers for it: a random segfault (see ui/gc_guard.py).
 """
 
 from __future__ import annotations
@@ -9,20 +12,34 @@ from __future__ import annotations
 import gc
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.event_loop import GatewayEventLoop
+from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import QApplication
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, OnDesk, RunDesk, desk_gateway
+from tests.ui.desk_gateway import (
+    Desk,
+    OnDesk,
+    OnGateway,
+    OnWindow,
+    RunDesk,
+    desk_gateway,
+    desk_window,
+)
+from tests.ui.oauth_browser import consent_settings
+from tests.ui.running_app import OnApp, app_running, desktop_app, ui_up
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -62,43 +79,115 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 
 
 @pytest.fixture
-def on_desk(
+def on_gateway(
     qloop: qasync.QEventLoop,
     loaded: LoadedSettings,
     monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
     tmp_path: Path,
-) -> OnDesk:
-    """`on_desk(PageType, body, size=..., replies=..., also_upstream=...)` starts a desktop-mode
-    gateway on the scripted upstream (`desk_gateway`), shows the page on it and runs
-    `await body(desk, page)` on the desktop's loop."""
+) -> OnGateway:
+    """`on_gateway(body, loaded=..., replies=..., also_upstream=...)` starts a desktop-mode
+    gateway on the scripted upstream (`desk_gateway`, on `loaded` when given, else the test's
+    settings), runs `await body(desk)` on the desktop's loop and stops it; what `body`
+    returns."""
+    tests_own = loaded
+
+    def run(
+        body: Callable[[Desk], Awaitable[T]],
+        *,
+        loaded: LoadedSettings | None = None,
+        replies: tuple[Reply, ...] = (),
+        also_upstream: tuple[str, ...] = (),
+    ) -> T:
+        settings = tests_own if loaded is None else loaded
+
+        async def scenario() -> T:
+            async with desk_gateway(
+                settings, monkeypatch, tmp_path, replies=replies, also_upstream=also_upstream
+            ) as desk:
+                return await body(desk)
+
+        return qloop.run_until_complete(scenario())
+
+    return run
+
+
+@pytest.fixture
+def on_window(on_gateway: OnGateway, qtbot: QtBot) -> OnWindow:
+    """`on_window(body, size=..., show=..., **gateway)` runs `await body(desk, window)` with
+    the dashboard window (`desk_window`: at `size`, shown unless `show=False`) on a gateway
+    from `on_gateway` (its keywords pass through), and closes the window after it."""
+
+    def run(
+        body: Callable[[Desk, MainWindow], Awaitable[T]],
+        *,
+        size: tuple[int, int] | None = None,
+        show: bool = True,
+        **gateway: Any,
+    ) -> T:
+        async def in_window(desk: Desk) -> T:
+            with desk_window(desk, qtbot, size=size, show=show) as window:
+                return await body(desk, window)
+
+        return on_gateway(in_window, **gateway)
+
+    return run
+
+
+@pytest.fixture
+def on_desk(on_gateway: OnGateway, qtbot: QtBot) -> OnDesk:
+    """`on_desk(PageType, body, size=..., **gateway)` shows the page alone on a gateway from
+    `on_gateway` (its keywords pass through) and runs `await body(desk, page)` on it."""
 
     def run(
         page_type: type[Page],
         body: Callable[[Desk, Any], Awaitable[None]],
         *,
         size: tuple[int, int] = (1200, 800),
-        replies: tuple[Reply, ...] = (),
-        also_upstream: tuple[str, ...] = (),
+        **gateway: Any,
     ) -> None:
-        async def scenario() -> None:
-            async with desk_gateway(
-                loaded, monkeypatch, tmp_path, replies=replies, also_upstream=also_upstream
-            ) as desk:
-                context = PageContext(bridge=desk.bridge, actions=desk.actions, facts=desk.facts)
-                page = page_type(context)
-                qtbot.addWidget(page)
-                page.resize(*size)
-                page.show()
-                try:
-                    await body(desk, page)
-                finally:
-                    page.page_hidden()
-                    page.tasks.cancel_all()
+        async def on_page(desk: Desk) -> None:
+            context = PageContext(bridge=desk.bridge, actions=desk.actions, facts=desk.facts)
+            page = page_type(context)
+            qtbot.addWidget(page)
+            page.resize(*size)
+            page.show()
+            try:
+                await body(desk, page)
+            finally:
+                page.page_hidden()
+                page.tasks.cancel_all()
 
-        qloop.run_until_complete(scenario())
+        on_gateway(on_page, **gateway)
 
     return run
+
+
+@pytest.fixture
+def on_app(qloop: qasync.QEventLoop) -> OnApp:
+    """`on_app(desktop, body, up=...)` runs the whole desktop app (`app_running`: until
+    `up(desktop)`, then quit, exiting 0) and `await body(desktop)` while it runs; what `body`
+    returns."""
+
+    def run(
+        desktop: DesktopApp,
+        body: Callable[[DesktopApp], Awaitable[T]],
+        up: Callable[[DesktopApp], Any] = ui_up,
+    ) -> T:
+        async def scenario() -> T:
+            async with app_running(desktop, up):
+                return await body(desktop)
+
+        return qloop.run_until_complete(scenario())
+
+    return run
+
+
+@pytest.fixture
+def consent_desktop(request: pytest.FixtureRequest, loaded: LoadedSettings) -> Iterator[DesktopApp]:
+    """The desktop app with OAuth on and one static client whose sign-ins wait for consent at
+    the desk (`oauth_browser.consent_settings`); an indirect parameter overrides settings."""
+    with desktop_app(consent_settings(loaded, getattr(request, "param", {}))) as app:
+        yield app
 
 
 @pytest.fixture

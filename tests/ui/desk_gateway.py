@@ -1,19 +1,23 @@
 """A real desktop-mode gateway for the dashboard's page tests, its API providers pointed at the
 scripted upstream on loopback: what a page needs to be built on (bridge, actions, the window's
-facts) and the upstream to script. Shared by the recorder, agents and spend tests, which each
-build their own page or window on it and close it before the context ends.
+facts) and the upstream to script; the dashboard window and the tray on it (`desk_window`,
+`desk_tray`), closed as closing them does. The fixtures of `conftest.py` (`on_gateway`,
+`on_window`, `on_desk`) run a test's body on these.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 import anthropic
+import openai
 import pytest
+from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
@@ -21,11 +25,32 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.main_window import MainWindow
-from llmgw_desktop.ui.pages.base import WindowFacts
+from llmgw_desktop.ui.pages.base import Page, WindowFacts
+from llmgw_desktop.ui.tray import TrayIcon
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.gateways import start_runtime
 
-__all__ = ["Desk", "desk_faces", "desk_gateway", "messages_request", "page_parts", "post_messages"]
+__all__ = [
+    "Desk",
+    "OnDesk",
+    "OnGateway",
+    "OnWindow",
+    "RunDesk",
+    "chat_request",
+    "close_window",
+    "desk_faces",
+    "desk_gateway",
+    "desk_tray",
+    "desk_window",
+    "messages_request",
+    "no_clis_on_path",
+    "page_parts",
+    "post_messages",
+    "shown_page",
+]
+
+T = TypeVar("T")
+P = TypeVar("P", bound=Page)
 
 
 def page_parts(
@@ -72,9 +97,7 @@ async def desk_gateway(
     """Start the gateway (Anthropic, and the API providers named in `also_upstream`, on the
     upstream, which answers `replies` first), yield what a page is built from; stop it all
     afterwards."""
-    empty = tmp_path / "empty-bin"
-    empty.mkdir(exist_ok=True)
-    monkeypatch.setenv("PATH", str(empty))  # no CLI version checks on this machine's CLIs
+    no_clis_on_path(tmp_path, monkeypatch)
     async with ScriptedUpstream() as upstream:
         upstream.script(*replies)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
@@ -125,6 +148,18 @@ async def messages_request(
     assert answered == status
 
 
+async def chat_request(runtime: GatewayRuntime, model: str) -> str | None:
+    """One OpenAI chat completion ("hi") through the gateway, sent by the official `openai`
+    SDK without retries, for `model`; the answer's text."""
+    async with openai.AsyncOpenAI(
+        base_url=runtime.base_url + "/v1", api_key="x", max_retries=0
+    ) as client:
+        answer = await client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "hi"}]
+        )
+    return answer.choices[0].message.content
+
+
 async def post_messages(
     runtime: GatewayRuntime,
     *,
@@ -148,15 +183,101 @@ async def post_messages(
             assert response.status == expect, await response.text()
 
 
+def no_clis_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """PATH is one empty folder for the rest of the test: the desk's CLI version checks answer
+    at once instead of running whatever CLIs this machine has. Returns the folder."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir(exist_ok=True)
+    monkeypatch.setenv("PATH", str(empty))
+    return empty
+
+
+@contextmanager
+def desk_window(
+    desk: Desk,
+    qtbot: QtBot,
+    *,
+    size: tuple[int, int] | None = None,
+    show: bool = True,
+    facts: WindowFacts | None = None,
+) -> Iterator[MainWindow]:
+    """The dashboard window on `desk` (its `facts` unless others are given), resized to `size`
+    and shown; with `show=False` the test shows it itself (a page opened on a hidden window
+    brings it forward on that page). Closed as closing it does when the block ends."""
+    window = MainWindow(
+        desk.bridge, desk.actions, facts or desk.facts, close_quits=False, on_quit=lambda: None
+    )
+    qtbot.addWidget(window)
+    if size is not None:
+        window.resize(*size)
+    if show:
+        window.show()
+    try:
+        yield window
+    finally:
+        close_window(window)
+
+
+@contextmanager
+def desk_tray(desk: Desk, **options: Any) -> Iterator[TrayIcon]:
+    """The tray icon on `desk` (`options` go to `TrayIcon`), hidden when the block ends."""
+    tray = TrayIcon(desk.bridge, desk.actions, desk.facts.endpoint, **options)
+    try:
+        yield tray
+    finally:
+        tray.hide()
+
+
+def shown_page(window: MainWindow, page_type: type[P]) -> P:
+    """The window on its page of `page_type` (shown as a click on its place shows it)."""
+    window.show_page(page_type.KEY)
+    page = window.pages[page_type.KEY]
+    assert isinstance(page, page_type)
+    return page
+
+
+def close_window(window: MainWindow) -> None:
+    """Hide the dashboard the way the app's shutdown does: every page built so far stops its
+    refreshes and work (a page never built never started any)."""
+    for each in window.built_pages():
+        each.page_hidden()
+        each.tasks.cancel_all()
+    window.hide()
+
+
+class OnGateway(Protocol):
+    """`on_gateway(body, loaded=..., replies=..., also_upstream=...)`: `await body(desk)` on a
+    fresh desk gateway (`desk_gateway`, on `loaded` when given) on the desktop's loop; what
+    `body` returns."""
+
+    def __call__(
+        self,
+        body: Callable[[Desk], Awaitable[T]],
+        *,
+        loaded: LoadedSettings | None = None,
+        replies: tuple[Reply, ...] = (),
+        also_upstream: tuple[str, ...] = (),
+    ) -> T: ...
+
+
+class OnWindow(Protocol):
+    """`on_window(body, size=..., show=..., loaded=..., replies=..., also_upstream=...)`:
+    `await body(desk, window)` with the dashboard window (`desk_window`) on a fresh desk
+    gateway; what `body` returns."""
+
+    def __call__(
+        self,
+        body: Callable[[Desk, MainWindow], Awaitable[T]],
+        *,
+        size: tuple[int, int] | None = None,
+        show: bool = True,
+        loaded: LoadedSettings | None = None,
+        replies: tuple[Reply, ...] = (),
+        also_upstream: tuple[str, ...] = (),
+    ) -> T: ...
+
+
 # Runs `body(desk, page)` with a page of the given type shown on a fresh desk gateway.
 OnDesk = Callable[..., None]
 # Runs `body(runtime, page)` with the Flight recorder page shown on one (`run_desk`).
 RunDesk = Callable[..., None]
-
-
-def close_window(window: MainWindow) -> None:
-    """Hide the dashboard the way closing it does: every page stops its refreshes and work."""
-    for each in window.pages.values():
-        each.page_hidden()
-        each.tasks.cancel_all()
-    window.hide()

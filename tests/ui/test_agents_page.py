@@ -9,16 +9,10 @@ narrowed to that agent.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import anthropic
-import pytest
-import qasync
-from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.agents import COLUMNS, NO_PROJECT, AgentsPage, format_cost
@@ -31,45 +25,16 @@ from tests.fakes.upstream import (
     ANTHROPIC_OUTPUT_TOKENS,
     Reply,
 )
-from tests.ui.desk_gateway import desk_gateway, messages_request
+from tests.ui.desk_gateway import Desk, OnWindow, messages_request, shown_page
 from tests.ui.test_recorder_page import shown_column, until
 
 SCREENSHOT = Path(os.environ.get("AGENTS_SCREENSHOT", "/tmp/agents-page.png"))
+WINDOW = (1100, 640)
 
 
 async def call_as(runtime: GatewayRuntime, caller: str, *, project: str = "", status: int) -> None:
     """One Anthropic-dialect request through the gateway under the agent name `caller`."""
     await messages_request(runtime, {"X-Caller": caller}, project=project, status=status)
-
-
-def run_window(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-    body: Callable[[GatewayRuntime, MainWindow], Any],
-    *,
-    replies: tuple[Reply, ...] = (),
-) -> None:
-    """Start a gateway on the scripted upstream, open the dashboard window on it, run `body`."""
-
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path, replies=replies) as desk:
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.resize(1100, 640)
-            try:
-                await body(desk.runtime, window)
-            finally:
-                for page in window.pages.values():
-                    page.page_hidden()
-                    page.tasks.cancel_all()
-                window.hide()
-
-    qloop.run_until_complete(scenario())
 
 
 def lane_rows(page: AgentsPage) -> dict[str, dict[str, str]]:
@@ -81,24 +46,25 @@ def lane_rows(page: AgentsPage) -> dict[str, dict[str, str]]:
     return rows
 
 
+async def two_lanes(window: MainWindow, what: str) -> AgentsPage:
+    """Show the window on the Agents page, once it lists two lanes."""
+    window.show()
+    page = shown_page(window, AgentsPage)
+    await until(lambda: page.tree.topLevelItemCount() == 2, what)
+    return page
+
+
 def test_two_agents_get_a_lane_each_with_exact_counts_and_one_click_opens_their_requests(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_window: OnWindow,
 ) -> None:
-    async def body(runtime: GatewayRuntime, window: MainWindow) -> None:
+    async def body(desk: Desk, window: MainWindow) -> None:
+        runtime = desk.runtime
         # The upstream refuses the first call (429): alpha's first request fails.
         await call_as(runtime, "alpha-agent", project="apollo", status=429)
         await call_as(runtime, "alpha-agent", project="apollo", status=200)
         await call_as(runtime, "alpha-agent", status=200)
         await call_as(runtime, "beta-agent", status=200)
-        window.show()
-        window.show_page(AgentsPage.KEY)
-        page = window.pages[AgentsPage.KEY]
-        assert isinstance(page, AgentsPage)
-        await until(lambda: page.tree.topLevelItemCount() == 2, "two lanes")
+        page = await two_lanes(window, "two lanes")
 
         rows = lane_rows(page)
         assert set(rows) == {"alpha-agent", "beta-agent"}
@@ -168,22 +134,17 @@ def test_two_agents_get_a_lane_each_with_exact_counts_and_one_click_opens_their_
         assert window.current_page is jobs and jobs.search.text() == "alpha-agent"
         assert jobs.state_filter.currentText() == "All jobs"  # alpha has no active job
 
-    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body, replies=(Reply.error(429),))
+    on_window(body, size=WINDOW, show=False, replies=(Reply.error(429),))
 
 
-def test_two_principals_naming_one_agent_get_a_lane_each(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-) -> None:
+def test_two_principals_naming_one_agent_get_a_lane_each(on_window: OnWindow) -> None:
     """Issue 37, item 5: a lane is per principal and agent. A gateway key calling itself the
     local user's agent had its requests counted in the local user's lane."""
     from llmgw_desktop.engine.api import KeySpec
     from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 
-    async def body(runtime: GatewayRuntime, window: MainWindow) -> None:
+    async def body(desk: Desk, window: MainWindow) -> None:
+        runtime = desk.runtime
         made = await runtime.engine.keys.create(LOCAL_CALLER, KeySpec(name="borrower"))
         await call_as(runtime, "claude-code", status=200)
         await call_as(runtime, "claude-code", status=200)
@@ -198,11 +159,7 @@ def test_two_principals_naming_one_agent_get_a_lane_each(
             model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
         )
         await client.close()
-        window.show()
-        window.show_page(AgentsPage.KEY)
-        page = window.pages[AgentsPage.KEY]
-        assert isinstance(page, AgentsPage)
-        await until(lambda: page.tree.topLevelItemCount() == 2, "a lane per principal")
+        page = await two_lanes(window, "a lane per principal")
         rows = lane_rows(page)
         assert set(rows) == {"claude-code", "claude-code · key:borrower"}, rows
         assert rows["claude-code"]["Requests"] == "2"
@@ -214,4 +171,4 @@ def test_two_principals_naming_one_agent_get_a_lane_each(
         assert isinstance(recorder, RecorderPage)
         await until(lambda: recorder.model.loaded == 1 and not recorder.model.loading, "key's")
 
-    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    on_window(body, size=WINDOW, show=False)

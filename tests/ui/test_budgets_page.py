@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,8 +14,6 @@ from typing import Any
 
 import anthropic
 import pytest
-import qasync
-from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec, format_usd
@@ -31,7 +29,7 @@ from tests.fakes.upstream import (
     ANTHROPIC_INPUT_TOKENS,
     ANTHROPIC_OUTPUT_TOKENS,
 )
-from tests.ui.desk_gateway import desk_gateway, messages_request
+from tests.ui.desk_gateway import Desk, OnWindow, desk_tray, messages_request
 from tests.ui.waiting import until
 
 SCREENSHOT = Path(os.environ.get("BUDGETS_SCREENSHOT", "/tmp/budgets-page.png"))
@@ -47,41 +45,30 @@ BUDGETS = [
 ]
 
 
-def run_window(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-    body: Callable[[GatewayRuntime, MainWindow, TrayIcon], Any],
-    budgets: list[dict[str, Any]] | None = None,
-) -> None:
-    """A gateway with `budgets` (`BUDGETS`), the dashboard on its Budgets page, and a tray;
-    run `body`."""
-    with_budgets = replace(
-        loaded,
-        settings=loaded.settings.with_values({"budgets": BUDGETS if budgets is None else budgets}),
-    )
+# `on_budgets(body, budgets=...)`: `await body(runtime, window, tray)` (see the fixture).
+OnBudgets = Callable[..., None]
 
-    async def scenario() -> None:
-        async with desk_gateway(with_budgets, monkeypatch, tmp_path) as desk:
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.resize(1100, 640)
-            tray = TrayIcon(desk.bridge, desk.actions, desk.facts.endpoint)
-            window.show_page(BudgetsPage.KEY)
-            try:
+
+@pytest.fixture
+def on_budgets(on_window: OnWindow, loaded: LoadedSettings) -> OnBudgets:
+    """`on_budgets(body, budgets=...)`: a gateway with `budgets` (`BUDGETS`), the dashboard on
+    its Budgets page, and a tray; `await body(runtime, window, tray)`."""
+
+    def run(
+        body: Callable[[GatewayRuntime, MainWindow, TrayIcon], Awaitable[None]],
+        budgets: list[dict[str, Any]] | None = None,
+    ) -> None:
+        chosen = BUDGETS if budgets is None else budgets
+        with_budgets = replace(loaded, settings=loaded.settings.with_values({"budgets": chosen}))
+
+        async def on_page(desk: Desk, window: MainWindow) -> None:
+            with desk_tray(desk) as tray:
+                window.show_page(BudgetsPage.KEY)
                 await body(desk.runtime, window, tray)
-            finally:
-                tray.hide()
-                for page in window.pages.values():
-                    page.page_hidden()
-                    page.tasks.cancel_all()
-                window.hide()
 
-    qloop.run_until_complete(scenario())
+        on_window(on_page, size=(1100, 640), show=False, loaded=with_budgets)
+
+    return run
 
 
 def shown(page: BudgetsPage) -> list[dict[str, str]]:
@@ -97,13 +84,7 @@ def shown(page: BudgetsPage) -> list[dict[str, str]]:
     return rows
 
 
-def test_a_budget_refuses_the_next_call_and_the_page_and_tray_say_so(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-) -> None:
+def test_a_budget_refuses_the_next_call_and_the_page_and_tray_say_so(on_budgets: OnBudgets) -> None:
     async def body(runtime: GatewayRuntime, window: MainWindow, tray: TrayIcon) -> None:
         page = window.pages[BudgetsPage.KEY]
         assert isinstance(page, BudgetsPage)
@@ -145,15 +126,11 @@ def test_a_budget_refuses_the_next_call_and_the_page_and_tray_say_so(
         assert any(t.startswith("Budget project shop is used up") for t in told), told
         window.grab().save(str(SCREENSHOT))
 
-    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    on_budgets(body)
 
 
 def test_the_page_adds_changes_and_removes_budgets_checked_like_the_file(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_budgets: OnBudgets, loaded: LoadedSettings
 ) -> None:
     async def body(runtime: GatewayRuntime, window: MainWindow, _tray: TrayIcon) -> None:
         page = window.pages[BudgetsPage.KEY]
@@ -213,15 +190,11 @@ def test_the_page_adds_changes_and_removes_budgets_checked_like_the_file(
             "project=docs",
         ]
 
-    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    on_budgets(body)
 
 
 def test_a_sub_cent_budget_reads_its_true_amounts_on_the_page_the_tray_and_the_402(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_budgets: OnBudgets,
 ) -> None:
     """Issue 25: a $0.003 budget read "$0.00 of $0.00 · 133%" everywhere. One scripted call
     costs about $0.0006 here, so the budget is $0.0005."""
@@ -256,16 +229,10 @@ def test_a_sub_cent_budget_reads_its_true_amounts_on_the_page_the_tray_and_the_4
         told = [n.text for n in window.notifications.entries()]
         assert any("$0.0005" in t for t in told), told
 
-    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body, budgets=tiny)
+    on_budgets(body, budgets=tiny)
 
 
-def test_a_keys_budget_is_listed_read_only_and_opens_its_key(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-) -> None:
+def test_a_keys_budget_is_listed_read_only_and_opens_its_key(on_budgets: OnBudgets) -> None:
     """Review 41, finding 8: a key's "$5 monthly" budget was on the Keys page only; auditing
     "all my limits" on Budgets missed it. It is listed after the configured budgets, says it
     is the key's own, and its details offer the Keys page instead of Change and Remove."""
@@ -296,4 +263,4 @@ def test_a_keys_budget_is_listed_read_only_and_opens_its_key(
         await until(lambda: keys.selected() is not None, "the key chosen")  # type: ignore[attr-defined]
         assert keys.selected().name == "ci-bot"  # type: ignore[attr-defined]
 
-    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    on_budgets(body)

@@ -8,42 +8,25 @@ page then lists the client with its live grant.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-
 import aiohttp
-import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.shell.app import DesktopApp
-from llmgw_desktop.shell.instance import InstanceLock
-from llmgw_desktop.ui.actions import GatewayActions
-from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.clients import ClientsPage
 from llmgw_desktop.ui.qt import QPushButton
+from tests.ui.desk_gateway import page_parts
 from tests.ui.oauth_browser import (
     CLIENT_ID,
     CLIENT_NAME,
     REDIRECT,
     Browser,
-    consent_settings,
     models_status,
 )
+from tests.ui.running_app import OnApp
 from tests.ui.waiting import until
-
-
-@pytest.fixture
-def desktop(loaded: LoadedSettings) -> Iterator[DesktopApp]:
-    lock = InstanceLock(loaded.settings.data_path)
-    assert lock.acquire()
-    try:
-        yield DesktopApp(consent_settings(loaded), lock)
-    finally:
-        lock.release()
 
 
 def _clients_page(desktop: DesktopApp) -> ClientsPage:
@@ -91,52 +74,40 @@ async def _flow_answered_on_the_page(desktop: DesktopApp, button: str) -> dict[s
 
 
 def test_approving_on_the_page_completes_the_flow_and_lists_the_grant(
-    qloop: qasync.QEventLoop, desktop: DesktopApp
+    on_app: OnApp, consent_desktop: DesktopApp
 ) -> None:
-    async def scenario() -> None:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
-        try:
-            params = await _flow_answered_on_the_page(desktop, "Approve")
-            assert "access_token" in params
-            page = _clients_page(desktop)
-            assert "OAuth: on, each sign-in waits for your consent" in page.access.summary.text()
-            await page.oauth_clients.refresh()
-            clients = page.oauth_clients.table
-            assert clients.rowCount() == 1
-            cells = [clients.item(0, col).text() for col in range(clients.columnCount())]
-            assert cells == [CLIENT_ID, CLIENT_NAME, "confidential", "config", REDIRECT, "1"]
-            await page.access.refresh()
-            assert page.access.table.rowCount() == 1
-            assert page.access.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
-            assert f"Approved access for {CLIENT_NAME}" in page.consent.notice.text()
-        finally:
-            desktop.request_quit()
-            await run
+    async def body(desktop: DesktopApp) -> None:
+        params = await _flow_answered_on_the_page(desktop, "Approve")
+        assert "access_token" in params
+        page = _clients_page(desktop)
+        assert "OAuth: on, each sign-in waits for your consent" in page.access.summary.text()
+        await page.oauth_clients.refresh()
+        clients = page.oauth_clients.table
+        assert clients.rowCount() == 1
+        cells = [clients.item(0, col).text() for col in range(clients.columnCount())]
+        assert cells == [CLIENT_ID, CLIENT_NAME, "confidential", "config", REDIRECT, "1"]
+        await page.access.refresh()
+        assert page.access.table.rowCount() == 1
+        assert page.access.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
+        assert f"Approved access for {CLIENT_NAME}" in page.consent.notice.text()
 
-    qloop.run_until_complete(scenario())
+    on_app(consent_desktop, body)
 
 
 def test_denying_on_the_page_sends_the_browser_access_denied(
-    qloop: qasync.QEventLoop, desktop: DesktopApp
+    on_app: OnApp, consent_desktop: DesktopApp
 ) -> None:
-    async def scenario() -> dict[str, str]:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
-        try:
-            params = await _flow_answered_on_the_page(desktop, "Deny")
-            page = _clients_page(desktop)
-            # A second answer to the decided request changes nothing, and says so.
-            assert not page.consent.answer(params["consent_id"], approved=True)
-            assert "already answered" in page.consent.notice.text()
-            await page.oauth_clients.refresh()
-            assert page.oauth_clients.table.item(0, 5).text() == "0"
-            return params
-        finally:
-            desktop.request_quit()
-            await run
+    async def body(desktop: DesktopApp) -> dict[str, str]:
+        params = await _flow_answered_on_the_page(desktop, "Deny")
+        page = _clients_page(desktop)
+        # A second answer to the decided request changes nothing, and says so.
+        assert not page.consent.answer(params["consent_id"], approved=True)
+        assert "already answered" in page.consent.notice.text()
+        await page.oauth_clients.refresh()
+        assert page.oauth_clients.table.item(0, 5).text() == "0"
+        return params
 
-    params = qloop.run_until_complete(scenario())
+    params = on_app(consent_desktop, body)
     assert params["error"] == "access_denied"
     assert "did not approve" in params["error_description"]
 
@@ -148,11 +119,7 @@ def test_without_oauth_the_page_shows_the_bearer_status_only(
         {"http.auth_token": "t" * 40, "http.trusted_principal_header": "X-Forwarded-User"}
     )
     engine = Engine(settings)  # nothing is read from the store: OAuth is off
-    bridge = EngineBridge(engine)
-    actions = GatewayActions(
-        bridge, endpoint=lambda: "http://x/mcp", open_dashboard=lambda: None, quit_app=lambda: None
-    )
-    facts = WindowFacts("http://x/mcp", "http://x/health", settings.data_path, settings.log_path)
+    bridge, actions, facts = page_parts(engine, "http://x/mcp", "http://x/health")
     page = ClientsPage(PageContext(bridge=bridge, actions=actions, facts=facts))
     qtbot.addWidget(page)
     page.show()

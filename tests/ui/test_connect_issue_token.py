@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-import qasync
-from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, AccessDenied, OAuthError, Principal
@@ -20,7 +17,7 @@ from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.connect_page import ConnectPage
 from llmgw_desktop.ui.qt import QGuiApplication, QMessageBox
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import desk_gateway
+from tests.ui.desk_gateway import Desk, OnGateway, OnWindow, shown_page
 from tests.ui.oauth_browser import CLIENT_ID, consent_settings
 from tests.ui.waiting import until
 
@@ -37,90 +34,68 @@ def _ask(namespace: dict[str, Any]) -> str:
 
 
 def test_an_issued_token_works_in_the_copied_snippet_until_revoked(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    qtbot: QtBot,
+    on_window: OnWindow, loaded: LoadedSettings
 ) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(
-            consent_settings(loaded), monkeypatch, tmp_path, replies=(Reply.ok("from upstream"),)
-        ) as desk:
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.show()
-            try:
-                window.show_page(ConnectPage.KEY)
-                page = window.pages[ConnectPage.KEY]
-                assert isinstance(page, ConnectPage) and page.issue_box is not None
-                assert page.issue_box.isVisible()
-                page.app_name.setText(APP)
-                page.issue_button.click()
-                await until(lambda: page.issued_copy_buttons, "the issued snippets")
-                assert CLIENT in page.issue_notice.text()
-                page.issued_copy_buttons["OpenAI SDK (Python)"].click()
-                code = QGuiApplication.clipboard().text()
-                assert code.startswith("from openai import OpenAI") and "llmgw_at_" in code
-                assert code == page.issued_view.text()
+    async def body(_desk: Desk, window: MainWindow) -> None:
+        page = shown_page(window, ConnectPage)
+        assert page.issue_box is not None
+        assert page.issue_box.isVisible()
+        page.app_name.setText(APP)
+        page.issue_button.click()
+        await until(lambda: page.issued_copy_buttons, "the issued snippets")
+        assert CLIENT in page.issue_notice.text()
+        page.issued_copy_buttons["OpenAI SDK (Python)"].click()
+        code = QGuiApplication.clipboard().text()
+        assert code.startswith("from openai import OpenAI") and "llmgw_at_" in code
+        assert code == page.issued_view.text()
 
-                namespace: dict[str, Any] = {}
-                exec(code, namespace)  # the snippet exactly as copied
-                answer = await asyncio.wait_for(asyncio.to_thread(_ask, namespace), 30)
-                assert "from upstream" in answer
+        namespace: dict[str, Any] = {}
+        exec(code, namespace)  # the snippet exactly as copied
+        answer = await asyncio.wait_for(asyncio.to_thread(_ask, namespace), 30)
+        assert "from upstream" in answer
 
-                # Revoked in the Access panel, as a person would: select, Revoke, confirm.
-                panel = window.access
-                await panel.refresh()
-                rows = [panel.table.item(r, 1).text() for r in range(panel.table.rowCount())]
-                assert f"oauth:{CLIENT}" in rows
-                panel.table.selectRow(rows.index(f"oauth:{CLIENT}"))
-                panel.revoke_grant_button.click()
-                box: QMessageBox = await until(
-                    lambda: panel.findChild(QMessageBox, "confirmRevoke"), "confirmation"
-                )
-                next(b for b in box.buttons() if b.text() == "Revoke").click()
-                await until(lambda: "Revoked" in panel.notice.text(), "revoked")
-                with pytest.raises(openai.AuthenticationError):
-                    await asyncio.wait_for(asyncio.to_thread(_ask, namespace), 30)
-            finally:
-                for shown in window.pages.values():
-                    shown.page_hidden()
-                    shown.tasks.cancel_all()
+        # Revoked in the Access panel, as a person would: select, Revoke, confirm.
+        panel = window.access
+        await panel.refresh()
+        rows = [panel.table.item(r, 1).text() for r in range(panel.table.rowCount())]
+        assert f"oauth:{CLIENT}" in rows
+        panel.table.selectRow(rows.index(f"oauth:{CLIENT}"))
+        panel.revoke_grant_button.click()
+        box: QMessageBox = await until(
+            lambda: panel.findChild(QMessageBox, "confirmRevoke"), "confirmation"
+        )
+        next(b for b in box.buttons() if b.text() == "Revoke").click()
+        await until(lambda: "Revoked" in panel.notice.text(), "revoked")
+        with pytest.raises(openai.AuthenticationError):
+            await asyncio.wait_for(asyncio.to_thread(_ask, namespace), 30)
 
-    qloop.run_until_complete(scenario())
+    on_window(body, loaded=consent_settings(loaded), replies=(Reply.ok("from upstream"),))
 
 
 def test_issuing_is_the_operators_and_never_takes_over_another_client(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    on_gateway: OnGateway, loaded: LoadedSettings
 ) -> None:
     taken = consent_settings(loaded)
     clients = dict(taken.settings.http.oauth.clients)
     clients["desk-taken"] = dict(clients[CLIENT_ID])  # a configured client with a desk-like id
     taken = replace(taken, settings=taken.settings.with_values({"http.oauth.clients": clients}))
 
-    async def scenario() -> None:
-        async with desk_gateway(taken, monkeypatch, tmp_path) as desk:
-            oauth = desk.runtime.engine.oauth
-            assert oauth is not None
-            with pytest.raises(AccessDenied):
-                await oauth.issue_for_desk(Principal("oauth:laptop", "oauth", frozenset()), APP)
-            with pytest.raises(OAuthError, match="invalid_scope"):
-                await oauth.issue_for_desk(LOCAL_CALLER, "x", scopes=("everything",))
-            with pytest.raises(OAuthError, match="invalid_request"):
-                await oauth.issue_for_desk(LOCAL_CALLER, "  !!  ")
-            # A configured client is never taken over, even when a name gives its id.
-            with pytest.raises(OAuthError, match="not made at the desk"):
-                await oauth.issue_for_desk(LOCAL_CALLER, "Taken")
-            first = await oauth.issue_for_desk(LOCAL_CALLER, APP)
-            again = await oauth.issue_for_desk(LOCAL_CALLER, APP)
-            assert first.client_id == again.client_id == CLIENT
-            assert first.grant_id != again.grant_id  # two grants, each revocable alone
-            assert first.access_token != again.access_token
+    async def body(desk: Desk) -> None:
+        oauth = desk.runtime.engine.oauth
+        assert oauth is not None
+        with pytest.raises(AccessDenied):
+            await oauth.issue_for_desk(Principal("oauth:laptop", "oauth", frozenset()), APP)
+        with pytest.raises(OAuthError, match="invalid_scope"):
+            await oauth.issue_for_desk(LOCAL_CALLER, "x", scopes=("everything",))
+        with pytest.raises(OAuthError, match="invalid_request"):
+            await oauth.issue_for_desk(LOCAL_CALLER, "  !!  ")
+        # A configured client is never taken over, even when a name gives its id.
+        with pytest.raises(OAuthError, match="not made at the desk"):
+            await oauth.issue_for_desk(LOCAL_CALLER, "Taken")
+        first = await oauth.issue_for_desk(LOCAL_CALLER, APP)
+        again = await oauth.issue_for_desk(LOCAL_CALLER, APP)
+        assert first.client_id == again.client_id == CLIENT
+        assert first.grant_id != again.grant_id  # two grants, each revocable alone
+        assert first.access_token != again.access_token
 
-    qloop.run_until_complete(scenario())
+    on_gateway(body, loaded=taken)

@@ -22,7 +22,6 @@ import qasync
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.app import DesktopApp
-from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.connect import (
     ANY_KEY,
     TOKEN_PLACEHOLDER,
@@ -34,7 +33,7 @@ from llmgw_desktop.ui.connect import (
 from llmgw_desktop.ui.pages.connect_page import ConnectPage, base_url_of
 from llmgw_desktop.ui.qt import QGuiApplication, QLabel
 from tests.fakes.upstream import DEFAULT_ANSWER, ScriptedUpstream
-from tests.ui.waiting import until
+from tests.ui.running_app import OnApp, app_running, desktop_app
 
 TOKEN = "connect-page-bearer-token-0123456789-abcdef"
 
@@ -42,12 +41,8 @@ TOKEN = "connect-page-bearer-token-0123456789-abcdef"
 @pytest.fixture
 def desktop(request: pytest.FixtureRequest, loaded: LoadedSettings) -> Iterator[DesktopApp]:
     settings = loaded.settings.with_values({"http.port": 0, **getattr(request, "param", {})})
-    lock = InstanceLock(loaded.settings.data_path)
-    assert lock.acquire()
-    try:
-        yield DesktopApp(replace(loaded, settings=settings), lock)
-    finally:
-        lock.release()
+    with desktop_app(replace(loaded, settings=settings)) as app:
+        yield app
 
 
 def _page(desktop: DesktopApp) -> ConnectPage:
@@ -67,52 +62,44 @@ def _env(snippet_text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines)
 
 
-def test_every_copy_button_copies_the_exact_snippet(
-    qloop: qasync.QEventLoop, desktop: DesktopApp
-) -> None:
-    async def scenario() -> None:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None, "window")
+def test_every_copy_button_copies_the_exact_snippet(on_app: OnApp, desktop: DesktopApp) -> None:
+    async def body(desktop: DesktopApp) -> None:
         assert desktop.runtime is not None
-        try:
-            page = _page(desktop)
-            mcp_url, base = desktop.runtime.mcp_url, desktop.runtime.base_url
-            assert page.base_url == base == base_url_of(mcp_url, "/mcp")
-            expected = [*snippets(mcp_url), *sdk_snippets(base), *acp_snippets()]
-            clients = {s.client for s in expected}
-            assert {"Claude Code (HTTP)", "Cursor", "VS Code", "Codex", "curl"} <= clients
-            assert "Gemini SDK (Python)" in clients
-            assert set(page.copy_buttons) == clients
-            # Open to this account: no header, no token to copy.
-            assert not any("Authorization" in s.text for s in expected)
-            assert page.copy_with_token_buttons == {} and page.copy_token_button is None
-            clipboard = QGuiApplication.clipboard()
-            for snippet in expected:
-                clipboard.clear()
-                shown = page.findChild(QLabel, f"snippet:{snippet.client}")
-                assert shown is not None and shown.text() == snippet.text
-                page.copy_buttons[snippet.client].click()
-                assert clipboard.text() == snippet.text, snippet.client
-                assert snippet.client in page.copied_label.text()
-            claude = next(s for s in expected if s.client == "Claude Code (HTTP)")
-            assert claude.text == f"claude mcp add --transport http llmgw-desktop {mcp_url}"
+        page = _page(desktop)
+        mcp_url, base = desktop.runtime.mcp_url, desktop.runtime.base_url
+        assert page.base_url == base == base_url_of(mcp_url, "/mcp")
+        expected = [*snippets(mcp_url), *sdk_snippets(base), *acp_snippets()]
+        clients = {s.client for s in expected}
+        assert {"Claude Code (HTTP)", "Cursor", "VS Code", "Codex", "curl"} <= clients
+        assert "Gemini SDK (Python)" in clients
+        assert set(page.copy_buttons) == clients
+        # Open to this account: no header, no token to copy.
+        assert not any("Authorization" in s.text for s in expected)
+        assert page.copy_with_token_buttons == {} and page.copy_token_button is None
+        clipboard = QGuiApplication.clipboard()
+        for snippet in expected:
+            clipboard.clear()
+            shown = page.findChild(QLabel, f"snippet:{snippet.client}")
+            assert shown is not None and shown.text() == snippet.text
+            page.copy_buttons[snippet.client].click()
+            assert clipboard.text() == snippet.text, snippet.client
+            assert snippet.client in page.copied_label.text()
+        claude = next(s for s in expected if s.client == "Claude Code (HTTP)")
+        assert claude.text == f"claude mcp add --transport http llmgw-desktop {mcp_url}"
 
-            # The SDK settings copied from the page reach this gateway.
-            openai = _env(next(s for s in expected if s.client == "OpenAI SDK (environment)").text)
-            assert openai["OPENAI_API_KEY"] == ANY_KEY
-            bearer = {"Authorization": f"Bearer {openai['OPENAI_API_KEY']}"}
-            assert await _status(openai["OPENAI_BASE_URL"] + "/models", bearer) == 200
-            anthropic = _env(
-                next(s for s in expected if s.client == "Anthropic SDK (environment)").text
-            )
-            key = {"x-api-key": anthropic["ANTHROPIC_API_KEY"]}
-            assert await _status(anthropic["ANTHROPIC_BASE_URL"] + "/v1/models", key) == 200
-            page.deleteLater()
-        finally:
-            desktop.request_quit()
-            await run
+        # The SDK settings copied from the page reach this gateway.
+        openai = _env(next(s for s in expected if s.client == "OpenAI SDK (environment)").text)
+        assert openai["OPENAI_API_KEY"] == ANY_KEY
+        bearer = {"Authorization": f"Bearer {openai['OPENAI_API_KEY']}"}
+        assert await _status(openai["OPENAI_BASE_URL"] + "/models", bearer) == 200
+        anthropic = _env(
+            next(s for s in expected if s.client == "Anthropic SDK (environment)").text
+        )
+        key = {"x-api-key": anthropic["ANTHROPIC_API_KEY"]}
+        assert await _status(anthropic["ANTHROPIC_BASE_URL"] + "/v1/models", key) == 200
+        page.deleteLater()
 
-    qloop.run_until_complete(scenario())
+    on_app(desktop, body)
 
 
 HEADER_CLIENTS = {
@@ -131,65 +118,58 @@ HEADER_CLIENTS = {
 
 @pytest.mark.parametrize("desktop", [{"http.auth_token": TOKEN}], indirect=True)
 def test_with_a_token_every_snippet_that_can_carry_a_header_sends_the_bearer(
-    qloop: qasync.QEventLoop, desktop: DesktopApp
+    on_app: OnApp, desktop: DesktopApp
 ) -> None:
-    async def scenario() -> None:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None, "window")
+    async def body(desktop: DesktopApp) -> None:
         assert desktop.runtime is not None
-        try:
-            page = _page(desktop)
-            mcp_url, base = desktop.runtime.mcp_url, desktop.runtime.base_url
-            clipboard = QGuiApplication.clipboard()
-            # On screen: the header with the token masked; the token itself nowhere.
-            masked = mask_token(TOKEN)
-            assert masked.endswith(TOKEN[-4:]) and TOKEN not in masked
-            for item in [*page.editors, *page.sdks]:
-                shown = page.findChild(QLabel, f"snippet:{item.shown.client}")
-                assert shown is not None and shown.text() == item.shown.text
-                assert TOKEN not in shown.text()
-            assert set(page.copy_with_token_buttons) == HEADER_CLIENTS
-            for client in HEADER_CLIENTS:
-                shown = page.findChild(QLabel, f"snippet:{client}")
-                assert shown is not None and masked in shown.text(), client
-            # Copy: the placeholder; Copy with token: the token, in the same snippet.
-            blank = [
-                *snippets(mcp_url, token=TOKEN_PLACEHOLDER),
-                *sdk_snippets(base, token=TOKEN_PLACEHOLDER),
-                *acp_snippets(),  # launched by the editor: the relay proves the user, no token
-            ]
-            placeholder = {s.client: s for s in blank}
-            full = {
-                s.client: s
-                for s in [*snippets(mcp_url, token=TOKEN), *sdk_snippets(base, token=TOKEN)]
-            }
-            for client, button in page.copy_buttons.items():
-                clipboard.clear()
-                button.click()
-                assert clipboard.text() == placeholder[client].text, client
-                assert TOKEN not in clipboard.text()
-            for client, button in page.copy_with_token_buttons.items():
-                clipboard.clear()
-                button.click()
-                assert clipboard.text() == full[client].text, client
-                assert TOKEN in clipboard.text(), client
-                assert "with the token" in page.copied_label.text()
-            assert "Authorization" in full["Cursor"].text and TOKEN in full["VS Code"].text
-            assert page.copy_token_button is not None
-            page.copy_token_button.click()
-            assert clipboard.text() == TOKEN
-            # The tray's "Copy setup for" gives what Copy gives here: the placeholder.
-            assert desktop.actions is not None
-            for action in desktop.actions.copy_setup:
-                clipboard.clear()
-                action.trigger()
-                assert clipboard.text() == placeholder[action.text()].text, action.text()
-            page.deleteLater()
-        finally:
-            desktop.request_quit()
-            await run
+        page = _page(desktop)
+        mcp_url, base = desktop.runtime.mcp_url, desktop.runtime.base_url
+        clipboard = QGuiApplication.clipboard()
+        # On screen: the header with the token masked; the token itself nowhere.
+        masked = mask_token(TOKEN)
+        assert masked.endswith(TOKEN[-4:]) and TOKEN not in masked
+        for item in [*page.editors, *page.sdks]:
+            shown = page.findChild(QLabel, f"snippet:{item.shown.client}")
+            assert shown is not None and shown.text() == item.shown.text
+            assert TOKEN not in shown.text()
+        assert set(page.copy_with_token_buttons) == HEADER_CLIENTS
+        for client in HEADER_CLIENTS:
+            shown = page.findChild(QLabel, f"snippet:{client}")
+            assert shown is not None and masked in shown.text(), client
+        # Copy: the placeholder; Copy with token: the token, in the same snippet.
+        blank = [
+            *snippets(mcp_url, token=TOKEN_PLACEHOLDER),
+            *sdk_snippets(base, token=TOKEN_PLACEHOLDER),
+            *acp_snippets(),  # launched by the editor: the relay proves the user, no token
+        ]
+        placeholder = {s.client: s for s in blank}
+        full = {
+            s.client: s for s in [*snippets(mcp_url, token=TOKEN), *sdk_snippets(base, token=TOKEN)]
+        }
+        for client, button in page.copy_buttons.items():
+            clipboard.clear()
+            button.click()
+            assert clipboard.text() == placeholder[client].text, client
+            assert TOKEN not in clipboard.text()
+        for client, button in page.copy_with_token_buttons.items():
+            clipboard.clear()
+            button.click()
+            assert clipboard.text() == full[client].text, client
+            assert TOKEN in clipboard.text(), client
+            assert "with the token" in page.copied_label.text()
+        assert "Authorization" in full["Cursor"].text and TOKEN in full["VS Code"].text
+        assert page.copy_token_button is not None
+        page.copy_token_button.click()
+        assert clipboard.text() == TOKEN
+        # The tray's "Copy setup for" gives what Copy gives here: the placeholder.
+        assert desktop.actions is not None
+        for action in desktop.actions.copy_setup:
+            clipboard.clear()
+            action.trigger()
+            assert clipboard.text() == placeholder[action.text()].text, action.text()
+        page.deleteLater()
 
-    qloop.run_until_complete(scenario())
+    on_app(desktop, body)
 
 
 def _run_python(text: str, call: str) -> str:
@@ -236,9 +216,7 @@ def test_the_snippets_copied_with_the_token_work_against_the_locked_gateway(
             monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
             monkeypatch.setenv("GEMINI_API_KEY", "gemini-test-key-cc")
             monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", upstream.base_url)
-            run = asyncio.get_running_loop().create_task(desktop.run())
-            await until(lambda: desktop.window is not None, "window")
-            try:
+            async with app_running(desktop):
                 page = _page(desktop)
                 clipboard = QGuiApplication.clipboard()
 
@@ -263,32 +241,23 @@ def test_the_snippets_copied_with_the_token_work_against_the_locked_gateway(
                 curl = await asyncio.to_thread(_shell, copied("curl", with_token=True))
                 assert curl.returncode == 0 and '"data"' in curl.stdout, curl.stderr
                 page.deleteLater()
-            finally:
-                desktop.request_quit()
-                await run
 
     qloop.run_until_complete(scenario())
 
 
 @pytest.mark.parametrize("desktop", [{"http.oauth.enabled": True}], indirect=True)
 def test_with_oauth_alone_editors_sign_in_and_the_sdks_name_the_access_token(
-    qloop: qasync.QEventLoop, desktop: DesktopApp
+    on_app: OnApp, desktop: DesktopApp
 ) -> None:
-    async def scenario() -> None:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None, "window")
-        try:
-            page = _page(desktop)
-            # MCP OAuth clients open the browser: a header would stand in their way.
-            assert not any("Authorization" in s.text for s in page.editor_snippets)
-            sdks = {s.client: s.text for s in page.sdk_snippets}
-            assert f"Bearer {TOKEN_PLACEHOLDER}" in sdks["curl"]
-            assert f"Bearer {TOKEN_PLACEHOLDER}" in sdks["Gemini SDK (Python)"]
-            # There is no static token to copy.
-            assert page.copy_token_button is None and page.copy_with_token_buttons == {}
-            page.deleteLater()
-        finally:
-            desktop.request_quit()
-            await run
+    async def body(desktop: DesktopApp) -> None:
+        page = _page(desktop)
+        # MCP OAuth clients open the browser: a header would stand in their way.
+        assert not any("Authorization" in s.text for s in page.editor_snippets)
+        sdks = {s.client: s.text for s in page.sdk_snippets}
+        assert f"Bearer {TOKEN_PLACEHOLDER}" in sdks["curl"]
+        assert f"Bearer {TOKEN_PLACEHOLDER}" in sdks["Gemini SDK (Python)"]
+        # There is no static token to copy.
+        assert page.copy_token_button is None and page.copy_with_token_buttons == {}
+        page.deleteLater()
 
-    qloop.run_until_complete(scenario())
+    on_app(desktop, body)

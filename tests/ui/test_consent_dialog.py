@@ -7,16 +7,10 @@ browser's flow: a code it can trade for a working token, or `access_denied`.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-
 import aiohttp
 import pytest
-import qasync
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.app import DesktopApp
-from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.decision_dialog import DecisionDialog
 from llmgw_desktop.ui.qt import QMessageBox
 from tests.ui.oauth_browser import (
@@ -24,21 +18,10 @@ from tests.ui.oauth_browser import (
     CLIENT_NAME,
     REDIRECT,
     Browser,
-    consent_settings,
     models_status,
 )
+from tests.ui.running_app import OnApp
 from tests.ui.waiting import until
-
-
-@pytest.fixture
-def desktop(request: pytest.FixtureRequest, loaded: LoadedSettings) -> Iterator[DesktopApp]:
-    extra = getattr(request, "param", {})
-    lock = InstanceLock(loaded.settings.data_path)
-    assert lock.acquire()
-    try:
-        yield DesktopApp(consent_settings(loaded, extra), lock)
-    finally:
-        lock.release()
 
 
 async def _browser_flow(desktop: DesktopApp, button: str | None) -> dict[str, str]:
@@ -74,69 +57,48 @@ async def _browser_flow(desktop: DesktopApp, button: str | None) -> dict[str, st
 
 @pytest.mark.parametrize(("button", "outcome"), [("Approve", "code"), ("Deny", "error")])
 def test_the_desk_dialog_completes_the_browser_flow(
-    qloop: qasync.QEventLoop, desktop: DesktopApp, button: str, outcome: str
+    on_app: OnApp, consent_desktop: DesktopApp, button: str, outcome: str
 ) -> None:
-    async def scenario() -> dict[str, str]:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
-        try:
-            return await _browser_flow(desktop, button)
-        finally:
-            desktop.request_quit()
-            await run
-
-    params = qloop.run_until_complete(scenario())
+    params = on_app(consent_desktop, lambda app: _browser_flow(app, button))
     assert outcome in params
     if outcome == "error":
         assert params["error"] == "access_denied"
-    assert desktop.consent is None or desktop.consent.open_dialogs == {}
+    assert consent_desktop.consent is None or consent_desktop.consent.open_dialogs == {}
 
 
 def test_revoking_a_grant_from_the_window_ends_its_tokens(
-    qloop: qasync.QEventLoop, desktop: DesktopApp
+    on_app: OnApp, consent_desktop: DesktopApp
 ) -> None:
-    async def scenario() -> None:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
+    async def body(desktop: DesktopApp) -> None:
         assert desktop.window is not None and desktop.runtime is not None
-        try:
-            token = (await _browser_flow(desktop, "Approve"))["access_token"]
-            panel = desktop.window.access
-            assert "OAuth: on, each sign-in waits for your consent" in panel.summary.text()
-            await panel.refresh()
-            assert panel.table.rowCount() == 1
-            assert panel.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
-            panel.table.selectRow(0)
-            panel.revoke_grant_button.click()
-            box: QMessageBox = await until(
-                lambda: panel.findChild(QMessageBox, "confirmRevoke"), "confirmation"
-            )
-            next(b for b in box.buttons() if b.text() == "Revoke").click()
-            await until(lambda: "Revoked" in panel.notice.text(), "revoked notice")
-            assert panel.table.rowCount() == 0
-            assert await models_status(desktop.runtime.base_url, token) == 401
-        finally:
-            desktop.request_quit()
-            await run
+        token = (await _browser_flow(desktop, "Approve"))["access_token"]
+        panel = desktop.window.access
+        assert "OAuth: on, each sign-in waits for your consent" in panel.summary.text()
+        await panel.refresh()
+        assert panel.table.rowCount() == 1
+        assert panel.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"
+        panel.table.selectRow(0)
+        panel.revoke_grant_button.click()
+        box: QMessageBox = await until(
+            lambda: panel.findChild(QMessageBox, "confirmRevoke"), "confirmation"
+        )
+        next(b for b in box.buttons() if b.text() == "Revoke").click()
+        await until(lambda: "Revoked" in panel.notice.text(), "revoked notice")
+        assert panel.table.rowCount() == 0
+        assert await models_status(desktop.runtime.base_url, token) == 401
 
-    qloop.run_until_complete(scenario())
+    on_app(consent_desktop, body)
 
 
-@pytest.mark.parametrize("desktop", [{"http.oauth.consent_timeout_ms": 400}], indirect=True)
+@pytest.mark.parametrize("consent_desktop", [{"http.oauth.consent_timeout_ms": 400}], indirect=True)
 def test_an_unanswered_dialog_expires_denies_and_closes(
-    qloop: qasync.QEventLoop, desktop: DesktopApp
+    on_app: OnApp, consent_desktop: DesktopApp
 ) -> None:
-    async def scenario() -> dict[str, str]:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None and desktop.consent is not None, "ui")
-        try:
-            params = await _browser_flow(desktop, None)
-            assert desktop.consent is not None and desktop.consent.open_dialogs == {}
-            return params
-        finally:
-            desktop.request_quit()
-            await run
+    async def body(desktop: DesktopApp) -> dict[str, str]:
+        params = await _browser_flow(desktop, None)
+        assert desktop.consent is not None and desktop.consent.open_dialogs == {}
+        return params
 
-    params = qloop.run_until_complete(scenario())
+    params = on_app(consent_desktop, body)
     assert params["error"] == "access_denied"
     assert "in time" in params["error_description"]

@@ -3,19 +3,14 @@ row with its own cost and an unpriced one, grouped as the person picks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED, estimate_cost
 from llmgw_desktop.engine.tokens.usage import Usage
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox, format_usd
-from llmgw_desktop.ui.qt import QApplication
 from llmgw_desktop.ui.tasks import UiTasks
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
@@ -23,17 +18,10 @@ from tests.fakes.upstream import (
     ANTHROPIC_INPUT_TOKENS,
     ANTHROPIC_OUTPUT_TOKENS,
 )
-from tests.ui.desk_gateway import desk_gateway, post_messages
+from tests.ui.desk_gateway import Desk, OnGateway, post_messages
 from tests.ui.waiting import until
 
 SCREENSHOT = Path("/tmp/cost_breakdown.png")
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    loop = qasync.QEventLoop(qapp)
-    yield loop
-    loop.close()
 
 
 async def _gateway_request(runtime: GatewayRuntime) -> None:
@@ -49,56 +37,49 @@ def _cli_rows(runtime: GatewayRuntime) -> None:
 
 
 def test_spend_by_agent_and_provider_with_prices_date_and_unpriced_rows(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_gateway: OnGateway, qtbot: QtBot
 ) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            runtime = desk.runtime
-            box = CostBreakdownBox(desk.bridge, UiTasks())
-            qtbot.addWidget(box)
-            try:
-                await _gateway_request(runtime)
-                _cli_rows(runtime)
-                box.resize(820, box.sizeHint().height())
-                box.show()  # visible: it loads
-                await until(lambda: box.loads >= 1, "the first load")
-                gateway_cost = estimate_cost(
-                    "claude-sonnet-4-6",
-                    Usage(
-                        input_tokens=ANTHROPIC_INPUT_TOKENS,
-                        output_tokens=ANTHROPIC_OUTPUT_TOKENS,
-                        cache_read_tokens=ANTHROPIC_CACHE_READ_TOKENS,
-                        cache_write_tokens=ANTHROPIC_CACHE_CREATION_TOKENS,
-                    ),
-                )
-                assert gateway_cost is not None
-                # Grouped by provider (the default), biggest spender first.
-                assert [box.cell(r, "Name") for r in range(box.table.rowCount())] == [
-                    "Claude Code",  # by the names every page shows, not by id
-                    "Anthropic",
-                    "Ollama",
-                ]
-                assert box.cell(0, "Cost") == format_usd(1.5)
-                assert box.cell(1, "Cost") == format_usd(gateway_cost)
-                assert (box.cell(2, "Cost"), box.cell(2, "Not priced")) == ("not priced", "1")
-                total = box.total_label.text()
-                assert total.startswith(format_usd(1.5 + gateway_cost) + " over 3 request(s)")
-                assert "1 not priced (model not in the price table)" in total
-                assert f"list prices of {PRICES_REVISED}" in box.source_label.text()
-                assert "platform.claude.com" in box.source_label.toolTip()
+    async def body(desk: Desk) -> None:
+        runtime = desk.runtime
+        box = CostBreakdownBox(desk.bridge, UiTasks())
+        qtbot.addWidget(box)
+        try:
+            await _gateway_request(runtime)
+            _cli_rows(runtime)
+            box.resize(820, box.sizeHint().height())
+            box.show()  # visible: it loads
+            await until(lambda: box.loads >= 1, "the first load")
+            gateway_cost = estimate_cost(
+                "claude-sonnet-4-6",
+                Usage(
+                    input_tokens=ANTHROPIC_INPUT_TOKENS,
+                    output_tokens=ANTHROPIC_OUTPUT_TOKENS,
+                    cache_read_tokens=ANTHROPIC_CACHE_READ_TOKENS,
+                    cache_write_tokens=ANTHROPIC_CACHE_CREATION_TOKENS,
+                ),
+            )
+            assert gateway_cost is not None
+            # Grouped by provider (the default), biggest spender first.
+            assert [box.cell(r, "Name") for r in range(box.table.rowCount())] == [
+                "Claude Code",  # by the names every page shows, not by id
+                "Anthropic",
+                "Ollama",
+            ]
+            assert box.cell(0, "Cost") == format_usd(1.5)
+            assert box.cell(1, "Cost") == format_usd(gateway_cost)
+            assert (box.cell(2, "Cost"), box.cell(2, "Not priced")) == ("not priced", "1")
+            total = box.total_label.text()
+            assert total.startswith(format_usd(1.5 + gateway_cost) + " over 3 request(s)")
+            assert "1 not priced (model not in the price table)" in total
+            assert f"list prices of {PRICES_REVISED}" in box.source_label.text()
+            assert "platform.claude.com" in box.source_label.toolTip()
 
-                box.group_box.setCurrentText("Agent")
-                loads = box.loads
-                await until(
-                    lambda: box.loads > loads and box.cell(0, "Name") == "agent-b", "by agent"
-                )
-                assert (box.cell(0, "Requests"), box.cell(0, "Cost")) == ("2", format_usd(1.5))
-                box.grab().save(str(SCREENSHOT))
-            finally:
-                box.hide()
+            box.group_box.setCurrentText("Agent")
+            loads = box.loads
+            await until(lambda: box.loads > loads and box.cell(0, "Name") == "agent-b", "by agent")
+            assert (box.cell(0, "Requests"), box.cell(0, "Cost")) == ("2", format_usd(1.5))
+            box.grab().save(str(SCREENSHOT))
+        finally:
+            box.hide()
 
-    qloop.run_until_complete(scenario())
+    on_gateway(body)

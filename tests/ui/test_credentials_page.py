@@ -5,10 +5,11 @@ first, and a vault locked by the wrong master key turns every change off."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 import qasync
 
 from llmgw_desktop.config.settings import LoadedSettings
@@ -51,6 +52,33 @@ async def credentials_page(
         await asyncio.sleep(0.02)
 
 
+# `on_credentials(body, key=..., environ=...)`: `await body(page, engine)` (see the fixture).
+OnCredentials = Callable[..., None]
+
+
+@pytest.fixture
+def on_credentials(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings, tmp_path: Path
+) -> OnCredentials:
+    """`on_credentials(body, key=KEY_A, environ=None)`: `await body(page, engine)` on a started
+    engine whose vault opens with master key `key` (from the environment), and its Credentials
+    page (`credentials_page`), on the desktop's loop."""
+
+    def run(
+        body: Callable[[CredentialsPage, Engine], Awaitable[None]],
+        key: str = KEY_A,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        async def scenario() -> None:
+            sources = env_sources(key, tmp_path)
+            async with credentials_page(loaded, sources, environ) as (page, engine):
+                await body(page, engine)
+
+        qloop.run_until_complete(scenario())
+
+    return run
+
+
 def _rows(page: CredentialsPage) -> dict[str, list[list[str]]]:
     """The tree as {group: [[name, provider, value, updated], ...]}."""
     out: dict[str, list[list[str]]] = {}
@@ -82,103 +110,102 @@ async def _type_and_save(page: CredentialsPage, provider: str, name: str, projec
 
 
 def test_added_keys_show_masked_by_project_and_replace_changes_the_value(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings, tmp_path: Path
+    on_credentials: OnCredentials,
 ) -> None:
-    async def scenario() -> None:
-        async with credentials_page(loaded, env_sources(KEY_A, tmp_path)) as (page, eng):
-            await until(lambda: "vault is open" in page.vault_state.text(), "vault state")
-            assert page.value_edit.echoMode() == page.value_edit.EchoMode.Password
-            await _type_and_save(page, "openai", "first", GLOBAL_LABEL)
-            await _type_and_save(page, "groq", "first", "webapp")
-            rows = _rows(page)
-            assert list(rows) == [GLOBAL_LABEL, "webapp"]
-            # Named as the other pages name providers, masked one way (review 41, finding 18).
-            openai, groq = page.provider_name("openai"), page.provider_name("groq")
-            assert (openai, groq) == ("OpenAI", "Groq")
-            assert rows[GLOBAL_LABEL][0][:3] == ["first", openai, "sk-fir…••••"]
-            assert rows["webapp"][0][:3] == ["first", groq, "sk-fir…••••"]
-            assert FIRST_KEY not in str(rows)  # the page never holds a whole key
-            listed = await eng.vault.list_keys(OPERATOR)
-            assert {(k["provider"], k["project"]) for k in listed} == {
-                ("openai", "_global"),
-                ("groq", "webapp"),
-            }
-            assert await eng.vault.resolve_keys("groq", "webapp") == [FIRST_KEY]
+    async def body(page: CredentialsPage, eng: Engine) -> None:
+        await until(lambda: "vault is open" in page.vault_state.text(), "vault state")
+        assert page.value_edit.echoMode() == page.value_edit.EchoMode.Password
+        await _type_and_save(page, "openai", "first", GLOBAL_LABEL)
+        await _type_and_save(page, "groq", "first", "webapp")
+        rows = _rows(page)
+        assert list(rows) == [GLOBAL_LABEL, "webapp"]
+        # Named as the other pages name providers, masked one way (review 41, finding 18).
+        openai, groq = page.provider_name("openai"), page.provider_name("groq")
+        assert (openai, groq) == ("OpenAI", "Groq")
+        assert rows[GLOBAL_LABEL][0][:3] == ["first", openai, "sk-fir…••••"]
+        assert rows["webapp"][0][:3] == ["first", groq, "sk-fir…••••"]
+        assert FIRST_KEY not in str(rows)  # the page never holds a whole key
+        listed = await eng.vault.list_keys(OPERATOR)
+        assert {(k["provider"], k["project"]) for k in listed} == {
+            ("openai", "_global"),
+            ("groq", "webapp"),
+        }
+        assert await eng.vault.resolve_keys("groq", "webapp") == [FIRST_KEY]
 
-            # Replace: pick the row (the form takes its identity), type a new value.
-            page.tree.setCurrentItem(_item(page, "first", "openai"))
-            assert page.provider_box.currentText() == "openai"
-            assert page.save_button.text() == "Replace key"
-            page.value_edit.setText(SECOND_KEY)
-            page.save_button.click()
-            await until(lambda: "Replaced" in page.notice.text(), "replaced notice")
-            assert await eng.vault.resolve_keys("openai") == [SECOND_KEY]
-            assert len(await eng.vault.list_keys(OPERATOR)) == 2  # replaced, not added
-            assert _rows(page)[GLOBAL_LABEL][0][2] == "sk-sec…••••"
+        # Replace: pick the row (the form takes its identity), type a new value.
+        page.tree.setCurrentItem(_item(page, "first", "openai"))
+        assert page.provider_box.currentText() == "openai"
+        assert page.save_button.text() == "Replace key"
+        page.value_edit.setText(SECOND_KEY)
+        page.save_button.click()
+        await until(lambda: "Replaced" in page.notice.text(), "replaced notice")
+        assert await eng.vault.resolve_keys("openai") == [SECOND_KEY]
+        assert len(await eng.vault.list_keys(OPERATOR)) == 2  # replaced, not added
+        assert _rows(page)[GLOBAL_LABEL][0][2] == "sk-sec…••••"
 
-            # A key stored elsewhere (MCP, HTTP) appears while the page is shown.
-            await eng.vault.store_key(OPERATOR, "mistral", SECOND_KEY, project="webapp")
-            await until(lambda: len(_rows(page)["webapp"]) == 2, "outside change shown")
+        # A key stored elsewhere (MCP, HTTP) appears while the page is shown.
+        await eng.vault.store_key(OPERATOR, "mistral", SECOND_KEY, project="webapp")
+        await until(lambda: len(_rows(page)["webapp"]) == 2, "outside change shown")
 
-            page.value_edit.setText("key with trailing space ")
-            page.save_button.click()
-            await until(lambda: "Not stored" in page.notice.text(), "refusal shown")
-            assert "spaces" in page.notice.text()
+        page.value_edit.setText("key with trailing space ")
+        page.save_button.click()
+        await until(lambda: "Not stored" in page.notice.text(), "refusal shown")
+        assert "spaces" in page.notice.text()
 
-    qloop.run_until_complete(scenario())
+    on_credentials(body)
 
 
 def test_delete_asks_first_cancel_keeps_the_key_and_confirm_removes_it(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings, tmp_path: Path
+    on_credentials: OnCredentials,
 ) -> None:
-    async def scenario() -> None:
-        async with credentials_page(loaded, env_sources(KEY_A, tmp_path)) as (page, eng):
-            await eng.vault.store_key(OPERATOR, "openai", FIRST_KEY, key_name="ci")
-            await until(lambda: page.record_items, "stored key shown")
-            assert not page.delete_button.isEnabled()  # nothing selected yet
+    async def body(page: CredentialsPage, eng: Engine) -> None:
+        await eng.vault.store_key(OPERATOR, "openai", FIRST_KEY, key_name="ci")
+        await until(lambda: page.record_items, "stored key shown")
+        assert not page.delete_button.isEnabled()  # nothing selected yet
 
-            page.tree.setCurrentItem(_item(page, "ci", "openai"))
-            page.delete_button.click()
-            box: QMessageBox = await until(lambda: page.confirm_box, "confirmation")
-            assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
-            assert "openai" in box.text() and "'ci'" in box.text()
-            box.button(QMessageBox.StandardButton.Cancel).click()
-            await until(lambda: page.confirm_box is None, "dialog answered")
-            await until(lambda: page.tasks.running == 0, "nothing running")
-            assert await eng.vault.resolve_keys("openai") == [FIRST_KEY]
+        page.tree.setCurrentItem(_item(page, "ci", "openai"))
+        page.delete_button.click()
+        box: QMessageBox = await until(lambda: page.confirm_box, "confirmation")
+        assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+        assert "openai" in box.text() and "'ci'" in box.text()
+        box.button(QMessageBox.StandardButton.Cancel).click()
+        await until(lambda: page.confirm_box is None, "dialog answered")
+        await until(lambda: page.tasks.running == 0, "nothing running")
+        assert await eng.vault.resolve_keys("openai") == [FIRST_KEY]
 
-            page.delete_button.click()
-            box = await until(lambda: page.confirm_box, "confirmation again")
-            next(b for b in box.buttons() if b.text() == "Delete").click()
-            await until(lambda: "Deleted" in page.notice.text(), "deleted notice")
-            assert await eng.vault.list_keys(OPERATOR) == []
-            assert await eng.vault.resolve_keys("openai") == []
-            (empty,) = _rows(page)[GLOBAL_LABEL]
-            assert empty[0].startswith("(nothing stored yet")
-            assert not page.delete_button.isEnabled()
+        page.delete_button.click()
+        box = await until(lambda: page.confirm_box, "confirmation again")
+        next(b for b in box.buttons() if b.text() == "Delete").click()
+        await until(lambda: "Deleted" in page.notice.text(), "deleted notice")
+        assert await eng.vault.list_keys(OPERATOR) == []
+        assert await eng.vault.resolve_keys("openai") == []
+        (empty,) = _rows(page)[GLOBAL_LABEL]
+        assert empty[0].startswith("(nothing stored yet")
+        assert not page.delete_button.isEnabled()
 
-    qloop.run_until_complete(scenario())
+    on_credentials(body)
 
 
 def test_a_locked_vault_is_explained_and_nothing_can_be_changed(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings, tmp_path: Path
+    on_credentials: OnCredentials,
 ) -> None:
-    async def scenario() -> None:
-        async with credentials_page(loaded, env_sources(KEY_A, tmp_path)) as (_page, eng):
-            await eng.vault.store_key(OPERATOR, "openai", FIRST_KEY)
-        # The same data with another master key: the vault stays locked, untouched.
-        async with credentials_page(loaded, env_sources(KEY_B, tmp_path)) as (page, eng):
-            assert eng.vault.locked
-            await until(lambda: "The vault is locked" in page.vault_state.text(), "locked")
-            await until(lambda: page.tasks.running == 0, "the tree drawn")
-            assert "not the key this vault was created with" in page.vault_state.text()
-            assert not page.editor.isEnabled()
-            assert not page.save_button.isEnabled()
-            assert not page.delete_button.isEnabled()
-            assert page.record_items == {}
-            assert _rows(page)[GLOBAL_LABEL][0][0].startswith("(the vault is locked")
+    async def store(_page: CredentialsPage, eng: Engine) -> None:
+        await eng.vault.store_key(OPERATOR, "openai", FIRST_KEY)
 
-    qloop.run_until_complete(scenario())
+    async def locked(page: CredentialsPage, eng: Engine) -> None:
+        assert eng.vault.locked
+        await until(lambda: "The vault is locked" in page.vault_state.text(), "locked")
+        await until(lambda: page.tasks.running == 0, "the tree drawn")
+        assert "not the key this vault was created with" in page.vault_state.text()
+        assert not page.editor.isEnabled()
+        assert not page.save_button.isEnabled()
+        assert not page.delete_button.isEnabled()
+        assert page.record_items == {}
+        assert _rows(page)[GLOBAL_LABEL][0][0].startswith("(the vault is locked")
+
+    on_credentials(store)
+    # The same data with another master key: the vault stays locked, untouched.
+    on_credentials(locked, key=KEY_B)
 
 
 def _live_rows(page: CredentialsPage) -> list[list[str]]:
@@ -187,56 +214,53 @@ def _live_rows(page: CredentialsPage) -> list[list[str]]:
 
 
 def test_keys_from_the_environment_are_shown_beside_the_vaults_in_the_order_tried(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings, tmp_path: Path
+    on_credentials: OnCredentials,
 ) -> None:
     """A gateway running on environment keys must not look as if it had none."""
     environ = {"OPENAI_API_KEY": "sk-env-0123456789abcdefghijkl", "GROQ_API_KEY": "gsk-short"}
 
-    async def scenario() -> None:
-        async with credentials_page(loaded, env_sources(KEY_A, tmp_path), environ) as (page, _):
-            await until(lambda: page.live_tree.topLevelItemCount() > 0, "the live keys")
-            rows = _live_rows(page)
-            openai = page.provider_name("openai")
-            assert [openai, "1", "environment variable OPENAI_API_KEY", "sk-env…••••"] in rows
-            assert ["Groq", "1", "environment variable GROQ_API_KEY", "••••"] in rows
-            await _type_and_save(page, "openai", "first", GLOBAL_LABEL)
-            await until(lambda: len(_live_rows(page)) == 3, "the vault key listed too")
-            tried = [row for row in _live_rows(page) if row[0] == openai]
-            # The vault's key is tried first, then the environment's.
-            assert tried == [
-                [openai, "1", "vault, global key 1 of openai", "sk-fir…••••"],
-                [openai, "2", "environment variable OPENAI_API_KEY", "sk-env…••••"],
-            ]
-            assert "0123456789" not in str(_live_rows(page))
+    async def body(page: CredentialsPage, _: Engine) -> None:
+        await until(lambda: page.live_tree.topLevelItemCount() > 0, "the live keys")
+        rows = _live_rows(page)
+        openai = page.provider_name("openai")
+        assert [openai, "1", "environment variable OPENAI_API_KEY", "sk-env…••••"] in rows
+        assert ["Groq", "1", "environment variable GROQ_API_KEY", "••••"] in rows
+        await _type_and_save(page, "openai", "first", GLOBAL_LABEL)
+        await until(lambda: len(_live_rows(page)) == 3, "the vault key listed too")
+        tried = [row for row in _live_rows(page) if row[0] == openai]
+        # The vault's key is tried first, then the environment's.
+        assert tried == [
+            [openai, "1", "vault, global key 1 of openai", "sk-fir…••••"],
+            [openai, "2", "environment variable OPENAI_API_KEY", "sk-env…••••"],
+        ]
+        assert "0123456789" not in str(_live_rows(page))
 
-    qloop.run_until_complete(scenario())
+    on_credentials(body, environ=environ)
 
 
 def test_no_key_anywhere_says_the_api_providers_cannot_be_used(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings, tmp_path: Path
+    on_credentials: OnCredentials,
 ) -> None:
-    async def scenario() -> None:
-        async with credentials_page(loaded, env_sources(KEY_A, tmp_path), {}) as (page, _):
-            await until(lambda: page.live_tree.topLevelItemCount() > 0, "the live keys")
-            assert "no API key anywhere" in _live_rows(page)[0][0]
+    async def body(page: CredentialsPage, _: Engine) -> None:
+        await until(lambda: page.live_tree.topLevelItemCount() > 0, "the live keys")
+        assert "no API key anywhere" in _live_rows(page)[0][0]
 
-    qloop.run_until_complete(scenario())
+    on_credentials(body, environ={})
 
 
 def test_an_empty_vault_offers_to_keep_the_environments_keys(
-    qloop: qasync.QEventLoop, loaded: LoadedSettings, tmp_path: Path
+    on_credentials: OnCredentials,
 ) -> None:
     """Review 41, finding 18: "(nothing stored)" gave no next step while the gateway ran on
     environment keys. One button stores them in the vault; it goes once each is there."""
     environ = {"OPENAI_API_KEY": "sk-env-0123456789abcdefghijkl"}
 
-    async def scenario() -> None:
-        async with credentials_page(loaded, env_sources(KEY_A, tmp_path), environ) as (page, eng):
-            await until(lambda: page.import_button.isVisible(), "the offer")
-            page.import_button.click()
-            await until(lambda: "Kept in the vault" in page.notice.text(), "stored")
-            assert await eng.vault.resolve_keys("openai") == [environ["OPENAI_API_KEY"]]
-            await until(lambda: not page.import_button.isVisible(), "the offer gone")
-            assert "OpenAI" in page.notice.text()
+    async def body(page: CredentialsPage, eng: Engine) -> None:
+        await until(lambda: page.import_button.isVisible(), "the offer")
+        page.import_button.click()
+        await until(lambda: "Kept in the vault" in page.notice.text(), "stored")
+        assert await eng.vault.resolve_keys("openai") == [environ["OPENAI_API_KEY"]]
+        await until(lambda: not page.import_button.isVisible(), "the offer gone")
+        assert "OpenAI" in page.notice.text()
 
-    qloop.run_until_complete(scenario())
+    on_credentials(body, environ=environ)

@@ -10,14 +10,11 @@ on its icon's `showMessage`, and a click is the icon's own `messageClicked` sign
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import time
-from pathlib import Path
 
 import pytest
-import qasync
-from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, JobStuckChanged
 from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.shell.app import _NotifyingApprovals
@@ -26,7 +23,7 @@ from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, desk_gateway, messages_request
+from tests.ui.desk_gateway import Desk, OnWindow, desk_tray, messages_request
 from tests.ui.test_approvals import RISKY
 from tests.ui.waiting import until
 
@@ -48,185 +45,145 @@ def clock() -> Clock:
     return Clock()
 
 
-def _desk_window(desk: Desk, qtbot: QtBot, clock: Clock) -> tuple[MainWindow, TrayIcon, Popped]:
-    window = MainWindow(
-        desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-    )
-    qtbot.addWidget(window)
-    window.resize(1024, 700)
-    window.show()
-    tray = TrayIcon(desk.bridge, desk.actions, desk.facts.endpoint, time_now=clock)
-    popped: Popped = []
-    tray.icon.showMessage = lambda title, text, *_a: popped.append((title, text))  # type: ignore[method-assign]
-    tray.shown.connect(window.notifications.record)
-    tray.opened.connect(window.open_place)  # as the app wires it
-    return window, tray, popped
+# `on_tray(body)`: `await body(desk, window, tray, popped)` (see the fixture).
+OnTray = Callable[[Callable[[Desk, MainWindow, TrayIcon, Popped], Awaitable[None]]], None]
 
 
-def _close(window: MainWindow, tray: TrayIcon) -> None:
-    tray.hide()
-    for page in window.pages.values():
-        page.page_hidden()
-        page.tasks.cancel_all()
-    window.hide()
+@pytest.fixture
+def on_tray(on_window: OnWindow, clock: Clock) -> OnTray:
+    """`on_tray(body)`: the window and the tray (on `clock`'s time of day) on a desk gateway,
+    wired as the app wires them, what the tray pops up recorded in `popped`; `await body(desk,
+    window, tray, popped)`."""
+
+    def run(body: Callable[[Desk, MainWindow, TrayIcon, Popped], Awaitable[None]]) -> None:
+        async def in_window(desk: Desk, window: MainWindow) -> None:
+            with desk_tray(desk, time_now=clock) as tray:
+                popped: Popped = []
+                tray.icon.showMessage = lambda title, text, *_a: popped.append((title, text))  # type: ignore[method-assign]
+                tray.shown.connect(window.notifications.record)
+                tray.opened.connect(window.open_place)  # as the app wires it
+                await body(desk, window, tray, popped)
+
+        on_window(in_window, size=(1024, 700))
+
+    return run
 
 
-def test_a_failing_provider_is_told_once_an_outage_and_opens_its_row(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-    clock: Clock,
-) -> None:
+def test_a_failing_provider_is_told_once_an_outage_and_opens_its_row(on_tray: OnTray) -> None:
     async def fail(desk: Desk, times: int) -> None:
         desk.upstream.script(*(Reply.error(500),) * times)
         for _ in range(times):
             await messages_request(desk.runtime, {"X-Caller": "editor"}, status=502)
 
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            window, tray, popped = _desk_window(desk, qtbot, clock)
-            try:
-                await fail(desk, 3)  # three in a row: failing
-                tray.redraw()
-                assert popped == [
-                    (
-                        "Anthropic is failing",
-                        "Calls to Anthropic are failing: 3 in a row, upstream_500.",
-                    )
-                ]
-                await fail(desk, 2)  # the same outage: no second message
-                tray.redraw()
-                assert len(popped) == 1
-                # Its place: the Providers page with Anthropic chosen.
-                window.show_page("keys")
-                tray.icon.messageClicked.emit()
-                providers = window.pages[ProvidersPage.KEY]
-                assert isinstance(providers, ProvidersPage)
-                assert window.current_page is providers
-                await until(
-                    lambda: (
-                        (row := providers.selected_row()) is not None
-                        and row.switch_id == "anthropic"
-                    ),
-                    "Anthropic chosen",
-                )
-                # Recovered (most calls answer again), then failing again: news again.
-                for _ in range(6):
-                    await messages_request(desk.runtime, {"X-Caller": "editor"})
-                tray.redraw()
-                assert tray.failing == {}
-                await fail(desk, 3)  # most calls fail again within two
-                tray.redraw()
-                assert len(popped) == 2 and popped[1][0] == "Anthropic is failing"
-                # Kept in the history too (the same words within a second are kept once).
-                history = [n.text for n in window.notifications.entries()]
-                assert any(t.startswith("Calls to Anthropic are failing") for t in history)
-            finally:
-                _close(window, tray)
+    async def body(desk: Desk, window: MainWindow, tray: TrayIcon, popped: Popped) -> None:
+        await fail(desk, 3)  # three in a row: failing
+        tray.redraw()
+        assert popped == [
+            (
+                "Anthropic is failing",
+                "Calls to Anthropic are failing: 3 in a row, upstream_500.",
+            )
+        ]
+        await fail(desk, 2)  # the same outage: no second message
+        tray.redraw()
+        assert len(popped) == 1
+        # Its place: the Providers page with Anthropic chosen.
+        window.show_page("keys")
+        tray.icon.messageClicked.emit()
+        providers = window.pages[ProvidersPage.KEY]
+        assert isinstance(providers, ProvidersPage)
+        assert window.current_page is providers
+        await until(
+            lambda: (row := providers.selected_row()) is not None and row.switch_id == "anthropic",
+            "Anthropic chosen",
+        )
+        # Recovered (most calls answer again), then failing again: news again.
+        for _ in range(6):
+            await messages_request(desk.runtime, {"X-Caller": "editor"})
+        tray.redraw()
+        assert tray.failing == {}
+        await fail(desk, 3)  # most calls fail again within two
+        tray.redraw()
+        assert len(popped) == 2 and popped[1][0] == "Anthropic is failing"
+        # Kept in the history too (the same words within a second are kept once).
+        history = [n.text for n in window.notifications.entries()]
+        assert any(t.startswith("Calls to Anthropic are failing") for t in history)
 
-    qloop.run_until_complete(scenario())
+    on_tray(body)
 
 
 def test_budget_reached_stuck_job_and_waiting_approval_each_pop_once_and_open_their_place(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-    clock: Clock,
+    on_tray: OnTray,
 ) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            engine = desk.runtime.engine
-            window, tray, popped = _desk_window(desk, qtbot, clock)
-            gate = ApprovalGate(
-                allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=30
+    async def body(desk: Desk, window: MainWindow, tray: TrayIcon, popped: Popped) -> None:
+        engine = desk.runtime.engine
+        gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=30)
+        approvals = _NotifyingApprovals(gate, window, tray)
+        window.watch_questions([approvals])
+        try:
+            # A budget too small for one call's hold: calls are held at what they may
+            # cost, so a budget is reached when it starts refusing, not only when its
+            # spend passes the limit; told once, not at each refusal.
+            await engine.budgets.replace(
+                LOCAL_CALLER,
+                [{"scope": "global", "unit": "usd", "period": "daily", "hard": 0.000001}],
             )
-            approvals = _NotifyingApprovals(gate, window, tray)
-            window.watch_questions([approvals])
-            try:
-                # A budget too small for one call's hold: calls are held at what they may
-                # cost, so a budget is reached when it starts refusing, not only when its
-                # spend passes the limit; told once, not at each refusal.
-                await engine.budgets.replace(
-                    LOCAL_CALLER,
-                    [{"scope": "global", "unit": "usd", "period": "daily", "hard": 0.000001}],
-                )
-                await messages_request(desk.runtime, {"X-Caller": "editor"}, status=402)
-                await until(lambda: popped, "the budget's message")
-                await messages_request(desk.runtime, {"X-Caller": "editor"}, status=402)
-                await asyncio.sleep(0.1)
-                assert [title for title, _ in popped] == ["Budget reached"]
-                assert "is used up" in popped[0][1] and "too little left" in popped[0][1]
-                tray.icon.messageClicked.emit()
-                assert window.current_page.KEY == "budgets"
+            await messages_request(desk.runtime, {"X-Caller": "editor"}, status=402)
+            await until(lambda: popped, "the budget's message")
+            await messages_request(desk.runtime, {"X-Caller": "editor"}, status=402)
+            await asyncio.sleep(0.1)
+            assert [title for title, _ in popped] == ["Budget reached"]
+            assert "is used up" in popped[0][1] and "too little left" in popped[0][1]
+            tray.icon.messageClicked.emit()
+            assert window.current_page.KEY == "budgets"
 
-                # A job stuck: the engine's event, told once; its place is that job.
-                stuck = JobStuckChanged("job_1234abcd", "claude", "local", True, 125.0, 120.0)
-                engine.events.publish(stuck)
-                engine.events.publish(
-                    JobStuckChanged("job_1234abcd", "claude", "local", False, 0, 120)
-                )
-                assert [title for title, _ in popped][1:] == ["A job is stuck"]
-                assert "2m 05s" in popped[1][1] and "limit 2m 00s" in popped[1][1]
-                tray.icon.messageClicked.emit()
-                jobs = window.pages[JobsPage.KEY]
-                assert isinstance(jobs, JobsPage) and window.current_page is jobs
-                assert jobs.search.text() == "job_1234abcd"
+            # A job stuck: the engine's event, told once; its place is that job.
+            stuck = JobStuckChanged("job_1234abcd", "claude", "local", True, 125.0, 120.0)
+            engine.events.publish(stuck)
+            engine.events.publish(JobStuckChanged("job_1234abcd", "claude", "local", False, 0, 120))
+            assert [title for title, _ in popped][1:] == ["A job is stuck"]
+            assert "2m 05s" in popped[1][1] and "limit 2m 00s" in popped[1][1]
+            tray.icon.messageClicked.emit()
+            jobs = window.pages[JobsPage.KEY]
+            assert isinstance(jobs, JobsPage) and window.current_page is jobs
+            assert jobs.search.text() == "job_1234abcd"
 
-                # An approval waiting: told once; a click brings its dialog forward.
-                deciding = asyncio.get_running_loop().create_task(gate.decide(RISKY))
-                await until(lambda: approvals.open_dialogs, "the question asked")
-                assert [title for title, _ in popped][2:] == ["Approval needed"]
-                (box,) = approvals.open_dialogs.values()
-                box.hide()
-                tray.icon.messageClicked.emit()
-                assert box.isVisible()
-                next(b for b in box.buttons() if b.text() == "Deny").click()
-                assert not (await deciding).allowed
-                assert len(popped) == 3
-            finally:
-                approvals.detach()
-                _close(window, tray)
+            # An approval waiting: told once; a click brings its dialog forward.
+            deciding = asyncio.get_running_loop().create_task(gate.decide(RISKY))
+            await until(lambda: approvals.open_dialogs, "the question asked")
+            assert [title for title, _ in popped][2:] == ["Approval needed"]
+            (box,) = approvals.open_dialogs.values()
+            box.hide()
+            tray.icon.messageClicked.emit()
+            assert box.isVisible()
+            next(b for b in box.buttons() if b.text() == "Deny").click()
+            assert not (await deciding).allowed
+            assert len(popped) == 3
+        finally:
+            approvals.detach()
 
-    qloop.run_until_complete(scenario())
+    on_tray(body)
 
 
 def test_quiet_hours_hold_back_the_pop_ups_and_the_history_keeps_them(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-    clock: Clock,
+    on_tray: OnTray, clock: Clock
 ) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            engine = desk.runtime.engine
-            window, tray, popped = _desk_window(desk, qtbot, clock)
-            try:
-                tray.set_quiet_hours("22:00-07:00")  # over midnight
-                clock.now = time(23, 30)
-                assert tray.is_quiet()
-                stuck = JobStuckChanged("jobA0001xx", "claude", "local", True, 125.0, 120.0)
-                engine.events.publish(stuck)
-                clock.now = time(6, 59)
-                engine.events.publish(
-                    JobStuckChanged("jobB0002xx", "claude", "local", True, 125.0, 120.0)
-                )
-                assert popped == []  # silent
-                history = [n.text for n in window.notifications.entries()]
-                assert sum("A job is stuck" in text for text in history) == 2  # kept
-                clock.now = time(7, 0)  # the end is not quiet any more
-                engine.events.publish(
-                    JobStuckChanged("jobC0003xx", "claude", "local", True, 125.0, 120.0)
-                )
-                assert [title for title, _ in popped] == ["A job is stuck"]
-                with pytest.raises(ValueError, match="not a span"):
-                    tray.set_quiet_hours("after dinner")
-            finally:
-                _close(window, tray)
+    async def body(desk: Desk, window: MainWindow, tray: TrayIcon, popped: Popped) -> None:
+        engine = desk.runtime.engine
+        tray.set_quiet_hours("22:00-07:00")  # over midnight
+        clock.now = time(23, 30)
+        assert tray.is_quiet()
+        stuck = JobStuckChanged("jobA0001xx", "claude", "local", True, 125.0, 120.0)
+        engine.events.publish(stuck)
+        clock.now = time(6, 59)
+        engine.events.publish(JobStuckChanged("jobB0002xx", "claude", "local", True, 125.0, 120.0))
+        assert popped == []  # silent
+        history = [n.text for n in window.notifications.entries()]
+        assert sum("A job is stuck" in text for text in history) == 2  # kept
+        clock.now = time(7, 0)  # the end is not quiet any more
+        engine.events.publish(JobStuckChanged("jobC0003xx", "claude", "local", True, 125.0, 120.0))
+        assert [title for title, _ in popped] == ["A job is stuck"]
+        with pytest.raises(ValueError, match="not a span"):
+            tray.set_quiet_hours("after dinner")
 
-    qloop.run_until_complete(scenario())
+    on_tray(body)

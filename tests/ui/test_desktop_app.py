@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 
 import aiohttp
@@ -14,8 +13,8 @@ import qasync
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.exit_codes import EXIT_PORT_IN_USE
-from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.qt import QApplication, QMessageBox
+from tests.ui.running_app import desktop_app, exit_code, window_shown
 from tests.ui.waiting import until
 
 
@@ -24,86 +23,64 @@ def _dialog() -> QMessageBox | None:
     return next((b for b in boxes if b.isVisible()), None)
 
 
-def _run(loop: qasync.QEventLoop, scenario: Callable[[], Awaitable[int]]) -> int:
-    return int(loop.run_until_complete(scenario()))
+async def _port_dialog() -> QMessageBox:
+    """The dialog the app shows when its port is taken, once it is up."""
+    box: QMessageBox = await until(_dialog, "port dialog")
+    return box
 
 
 @pytest.fixture
-def squatted(loaded: LoadedSettings) -> Iterator[tuple[LoadedSettings, int]]:
+def squatted(loaded: LoadedSettings) -> Iterator[tuple[DesktopApp, int]]:
+    """The app set to serve on a port another socket holds, and that port."""
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        yield replace(loaded, settings=loaded.settings.with_values({"http.port": port})), port
+        taken = replace(loaded, settings=loaded.settings.with_values({"http.port": port}))
+        with desktop_app(taken) as desktop:
+            yield desktop, port
 
 
 def test_desktop_serves_and_quits_cleanly(qloop: qasync.QEventLoop, loaded: LoadedSettings) -> None:
-    lock = InstanceLock(loaded.settings.data_path)
-    assert lock.acquire()
-    desktop = DesktopApp(loaded, lock)
+    with desktop_app(loaded) as desktop:
 
-    async def scenario() -> int:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None and desktop.window.isVisible(), "window")
-        assert desktop.runtime is not None
-        async with (
-            aiohttp.ClientSession() as client,
-            client.get(desktop.runtime.base_url + "/health") as response,
-        ):
-            assert (await response.json())["status"] == "ok"
-        desktop.actions.quit.trigger()  # type: ignore[union-attr]
-        return await run
+        async def serve_then_quit() -> None:
+            await until(lambda: window_shown(desktop), "window")
+            assert desktop.runtime is not None
+            async with (
+                aiohttp.ClientSession() as client,
+                client.get(desktop.runtime.base_url + "/health") as response,
+            ):
+                assert (await response.json())["status"] == "ok"
+            desktop.actions.quit.trigger()  # type: ignore[union-attr]
 
-    try:
-        assert _run(qloop, scenario) == 0
-    finally:
-        lock.release()
+        assert exit_code(qloop, desktop, serve_then_quit) == 0
     assert desktop.runtime is not None and desktop.runtime.engine.state.value == "stopped"
 
 
 def test_taken_port_offers_the_next_free_one(
-    qloop: qasync.QEventLoop, squatted: tuple[LoadedSettings, int]
+    qloop: qasync.QEventLoop, squatted: tuple[DesktopApp, int]
 ) -> None:
-    loaded, taken = squatted
-    lock = InstanceLock(loaded.settings.data_path)
-    assert lock.acquire()
-    desktop = DesktopApp(loaded, lock)
+    desktop, taken = squatted
 
-    async def scenario() -> int:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(_dialog, "port dialog")
-        box = _dialog()
-        assert box is not None and f"Port {taken} is already used" in box.text()
+    async def use_the_next_port() -> None:
+        box = await _port_dialog()
+        assert f"Port {taken} is already used" in box.text()
         use = next(b for b in box.buttons() if b.text().startswith("Use port"))
         use.click()
         await until(lambda: desktop.runtime is not None and desktop.window is not None, "ui")
         assert desktop.runtime is not None and desktop.runtime.http.port > taken
         desktop.request_quit()
-        return await run
 
-    try:
-        assert _run(qloop, scenario) == 0
-    finally:
-        lock.release()
+    assert exit_code(qloop, desktop, use_the_next_port) == 0
 
 
 def test_declining_another_port_exits_with_port_in_use(
-    qloop: qasync.QEventLoop, squatted: tuple[LoadedSettings, int]
+    qloop: qasync.QEventLoop, squatted: tuple[DesktopApp, int]
 ) -> None:
-    loaded, _ = squatted
-    lock = InstanceLock(loaded.settings.data_path)
-    assert lock.acquire()
-    desktop = DesktopApp(loaded, lock)
+    desktop, _ = squatted
 
-    async def scenario() -> int:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(_dialog, "port dialog")
-        box = _dialog()
-        assert box is not None
-        next(b for b in box.buttons() if b.text() == "Quit").click()
-        return await run
+    async def decline() -> None:
+        next(b for b in (await _port_dialog()).buttons() if b.text() == "Quit").click()
 
-    try:
-        assert _run(qloop, scenario) == EXIT_PORT_IN_USE
-    finally:
-        lock.release()
+    assert exit_code(qloop, desktop, decline) == EXIT_PORT_IN_USE

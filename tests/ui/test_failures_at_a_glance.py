@@ -8,23 +8,17 @@ replaced by a spy that records what would pop up (as in test_tray.py).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import anthropic
 import pytest
-import qasync
-from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.provider_health import HEALTH_COLUMNS, STATUS
 from llmgw_desktop.ui.qt import QSystemTrayIcon
 from llmgw_desktop.ui.theme import error_colour
-from llmgw_desktop.ui.tray import TrayIcon
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import close_window, desk_gateway
+from tests.ui.desk_gateway import Desk, OnWindow, desk_tray
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
@@ -49,11 +43,7 @@ def _client(runtime: GatewayRuntime) -> anthropic.AsyncAnthropic:
 
 
 def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_window: OnWindow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     popped: list[tuple[str, str]] = []
     monkeypatch.setattr(
@@ -61,108 +51,93 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
     )
     replies = (*[Reply.ok()] * OK_CALLS, *[Reply.error(500, "boom")] * FAILED_CALLS)
 
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path, replies=replies) as desk:
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
+    async def body(desk: Desk, window: MainWindow) -> None:
+        with desk_tray(desk) as tray:
+            page = window.overview
+            health = page.health
+            await until(lambda: health.cell("anthropic", "Status") == "Ready", "ready")
+            assert tray.state == "idle"
+            client = _client(desk.runtime)
+            for _ in range(OK_CALLS):
+                await _ask(client)
+            for _ in range(FAILED_CALLS):
+                with pytest.raises(anthropic.InternalServerError):
+                    await _ask(client)
+            await client.close()
+
+            # The provider row: failing, in red, naming the streak and the last error,
+            # the whole reason in its tooltip and on a second line rather than cut short.
+            health.request_refresh()
+            await until(lambda: health.cell("anthropic", "Status").startswith("Failing"), "row")
+            status = health.cell("anthropic", "Status")
+            assert f"{FAILED_CALLS} calls failed in a row (upstream_500" in status, status
+            assert health.colour("anthropic", "Status") == error_colour()
+            item = health.item(health.rows["anthropic"], STATUS)
+            assert item is not None and item.toolTip() == status
+            lines = health.fontMetrics().lineSpacing()
+            assert health.rowHeight(health.rows["anthropic"]) >= 2 * lines
+            # Narrow, Version and Circuit give their room to the reason first.
+            window.resize(1024, 700)
+            await until(lambda: health.isColumnHidden(VERSION), "Version gives way")
+            total = OK_CALLS + FAILED_CALLS
+            assert health.cell("anthropic", "Errors 15 min") == (
+                f"{FAILED_CALLS} ({FAILED_CALLS / total:.0%})"
             )
-            qtbot.addWidget(window)
-            tray = TrayIcon(desk.bridge, desk.actions, desk.facts.endpoint)
-            try:
-                window.resize(1100, 700)
-                window.show()
-                page = window.overview
-                health = page.health
-                await until(lambda: health.cell("anthropic", "Status") == "Ready", "ready")
-                assert tray.state == "idle"
-                client = _client(desk.runtime)
-                for _ in range(OK_CALLS):
-                    await _ask(client)
-                for _ in range(FAILED_CALLS):
-                    with pytest.raises(anthropic.InternalServerError):
-                        await _ask(client)
-                await client.close()
+            assert health.cell("anthropic", "p50 / p95").endswith(" ms")
+            assert health.cell("openai", "Errors 15 min") == "0"
 
-                # The provider row: failing, in red, naming the streak and the last error,
-                # the whole reason in its tooltip and on a second line rather than cut short.
-                health.request_refresh()
-                await until(lambda: health.cell("anthropic", "Status").startswith("Failing"), "row")
-                status = health.cell("anthropic", "Status")
-                assert f"{FAILED_CALLS} calls failed in a row (upstream_500" in status, status
-                assert health.colour("anthropic", "Status") == error_colour()
-                item = health.item(health.rows["anthropic"], STATUS)
-                assert item is not None and item.toolTip() == status
-                lines = health.fontMetrics().lineSpacing()
-                assert health.rowHeight(health.rows["anthropic"]) >= 2 * lines
-                # Narrow, Version and Circuit give their room to the reason first.
-                window.resize(1024, 700)
-                await until(lambda: health.isColumnHidden(VERSION), "Version gives way")
-                total = OK_CALLS + FAILED_CALLS
-                assert health.cell("anthropic", "Errors 15 min") == (
-                    f"{FAILED_CALLS} ({FAILED_CALLS / total:.0%})"
-                )
-                assert health.cell("anthropic", "p50 / p95").endswith(" ms")
-                assert health.cell("openai", "Errors 15 min") == "0"
+            # The tray: red, its tooltip naming the provider; one message popped up.
+            tray.redraw()
+            assert tray.state == "error"
+            assert f"Failing: Anthropic ({FAILED_CALLS} in a row, upstream_500)" in (tray.tooltip())
+            assert [t for t, _ in popped if "Anthropic" in t] == ["Anthropic is failing"]
+            tray.redraw()  # still failing: no second message
+            assert len([t for t, _ in popped if "Anthropic" in t]) == 1
 
-                # The tray: red, its tooltip naming the provider; one message popped up.
-                tray.redraw()
-                assert tray.state == "error"
-                assert f"Failing: Anthropic ({FAILED_CALLS} in a row, upstream_500)" in (
-                    tray.tooltip()
-                )
-                assert [t for t, _ in popped if "Anthropic" in t] == ["Anthropic is failing"]
-                tray.redraw()  # still failing: no second message
-                assert len([t for t, _ in popped if "Anthropic" in t]) == 1
+            # Overview: one line a provider, and the totals' error count and rate.
+            page.refresh_status()
+            failing = page.failing_label.accessibleName()
+            assert failing.startswith("Anthropic (failing): 8 calls failed in a row"), failing
+            assert failing.splitlines()[-1].startswith(
+                f"{FAILED_CALLS} of {total} calls failed in 15 min"
+            )
+            # Its name links to its row on the Providers page, and on to its failures.
+            shown = page.failing_label.text()
+            assert 'href="providers:anthropic"' in shown and 'href="recorder:anthropic"' in (shown)
+            page.open_link("recorder:anthropic")
+            recorder = window.pages["recorder"]
+            assert window.current_page is recorder
+            filters = recorder.current_filters()  # type: ignore[attr-defined]
+            assert filters.failed_only and filters.provider == "anthropic"
+            await until(lambda: recorder.model.total == FAILED_CALLS, "its failures listed")  # type: ignore[attr-defined]
+            page.open_link("providers:anthropic")
+            providers = window.pages["providers"]
+            assert window.current_page is providers
+            await until(
+                lambda: getattr(providers.selected_row(), "switch_id", "") == "anthropic",  # type: ignore[attr-defined]
+                "its row chosen",
+            )
+            window.show_page("overview")
+            charts = page.charts
+            charts.redraw()
+            await until(lambda: "errors" in charts.totals_label.text(), "the totals")
+            assert f"{FAILED_CALLS} errors ({FAILED_CALLS / total:.0%})" in (
+                charts.totals_label.text()
+            )
+            _x, errors = charts.errors_curve.data()
+            assert max(errors) > 0  # the errors series on the request chart
 
-                # Overview: one line a provider, and the totals' error count and rate.
-                page.refresh_status()
-                failing = page.failing_label.accessibleName()
-                assert failing.startswith("Anthropic (failing): 8 calls failed in a row"), failing
-                assert failing.splitlines()[-1].startswith(
-                    f"{FAILED_CALLS} of {total} calls failed in 15 min"
-                )
-                # Its name links to its row on the Providers page, and on to its failures.
-                shown = page.failing_label.text()
-                assert 'href="providers:anthropic"' in shown and 'href="recorder:anthropic"' in (
-                    shown
-                )
-                page.open_link("recorder:anthropic")
-                recorder = window.pages["recorder"]
-                assert window.current_page is recorder
-                filters = recorder.current_filters()  # type: ignore[attr-defined]
-                assert filters.failed_only and filters.provider == "anthropic"
-                await until(lambda: recorder.model.total == FAILED_CALLS, "its failures listed")  # type: ignore[attr-defined]
-                page.open_link("providers:anthropic")
-                providers = window.pages["providers"]
-                assert window.current_page is providers
-                await until(
-                    lambda: getattr(providers.selected_row(), "switch_id", "") == "anthropic",  # type: ignore[attr-defined]
-                    "its row chosen",
-                )
-                window.show_page("overview")
-                charts = page.charts
-                charts.redraw()
-                await until(lambda: "errors" in charts.totals_label.text(), "the totals")
-                assert f"{FAILED_CALLS} errors ({FAILED_CALLS / total:.0%})" in (
-                    charts.totals_label.text()
-                )
-                _x, errors = charts.errors_curve.data()
-                assert max(errors) > 0  # the errors series on the request chart
+            # A refusal is not a failure: switched off, the gateway refuses with its own
+            # code, Overview counts it under Refused and the error count does not move.
+            desk.runtime.engine.providers.set_enabled(OPERATOR, "anthropic", False)
+            client = _client(desk.runtime)
+            with pytest.raises(anthropic.APIStatusError) as refused:
+                await _ask(client)
+            await client.close()
+            assert refused.value.status_code == 503
+            assert "is switched off" in refused.value.message
+            page.refresh_status()
+            assert "503 provider_disabled" in page.refused_label.text()
+            assert desk.runtime.engine.provider_health.of("anthropic").errors == FAILED_CALLS
 
-                # A refusal is not a failure: switched off, the gateway refuses with its own
-                # code, Overview counts it under Refused and the error count does not move.
-                desk.runtime.engine.providers.set_enabled(OPERATOR, "anthropic", False)
-                client = _client(desk.runtime)
-                with pytest.raises(anthropic.APIStatusError) as refused:
-                    await _ask(client)
-                await client.close()
-                assert refused.value.status_code == 503
-                assert "is switched off" in refused.value.message
-                page.refresh_status()
-                assert "503 provider_disabled" in page.refused_label.text()
-                assert desk.runtime.engine.provider_health.of("anthropic").errors == FAILED_CALLS
-            finally:
-                tray.hide()
-                close_window(window)
-
-    qloop.run_until_complete(scenario())
+    on_window(body, size=(1100, 700), replies=replies)

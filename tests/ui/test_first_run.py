@@ -6,25 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-import openai
 import pytest
 import qasync
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, PROVIDERS, provider_info
 from llmgw_desktop.shell.app import DesktopApp
-from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.first_run import FirstRunGuide, guide_due
 from llmgw_desktop.ui.first_run_steps import CLI_COLUMNS, INSTALLED, MISSING
 from llmgw_desktop.ui.qt import QGuiApplication, QWizard
 from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, desk_gateway
+from tests.ui.desk_gateway import Desk, OnGateway, chat_request, no_clis_on_path
+from tests.ui.running_app import desktop_app, exit_code, window_shown
 from tests.ui.waiting import until
 
 ENV_KEY = "sk-ant-test-key-bbbbbbbb"  # what `desk_gateway` puts in ANTHROPIC_API_KEY
@@ -58,179 +58,186 @@ async def guide_on(desk: Desk, landed: list[str]) -> AsyncIterator[FirstRunGuide
         await asyncio.sleep(0.02)
 
 
+# `on_guide(body, landed=..., **gateway)`: `await body(desk, guide)` (see the fixture).
+OnGuide = Callable[..., None]
+
+
+@pytest.fixture
+def on_guide(on_gateway: OnGateway) -> OnGuide:
+    """`on_guide(body, landed=..., **gateway)`: the guide (`guide_on`, its finish recorded in
+    `landed`) on a gateway from `on_gateway` (its keywords pass through); `await body(desk,
+    guide)`."""
+
+    def run(
+        body: Callable[[Desk, FirstRunGuide], Awaitable[None]],
+        *,
+        landed: list[str] | None = None,
+        **gateway: Any,
+    ) -> None:
+        async def in_guide(desk: Desk) -> None:
+            async with guide_on(desk, [] if landed is None else landed) as guide:
+                await body(desk, guide)
+
+        on_gateway(in_guide, **gateway)
+
+    return run
+
+
 def test_the_guide_finds_the_clis_and_keys_tests_a_key_for_real_and_stores_it(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    on_guide: OnGuide, loaded: LoadedSettings, tmp_path: Path
 ) -> None:
     cli_dir = fake_cli_dir(tmp_path / "clis")
     with_clis = replace(
         loaded, settings=loaded.settings.with_values({"providers.cli_path": [str(cli_dir)]})
     )
+    landed: list[str] = []
 
-    async def scenario() -> None:
-        landed: list[str] = []
-        async with (
-            desk_gateway(with_clis, monkeypatch, tmp_path) as desk,
-            guide_on(desk, landed) as guide,
-        ):
-            # (a) The fake CLI is found with its path and version; a missing one says how to
-            # install it.
-            clis = guide.clis
-            await until(lambda: clis.row_of("claude")[2] == FAKE_CLAUDE_VERSION, "version")
-            assert clis.row_of("claude") == (
-                "Claude Code",
-                INSTALLED,
-                FAKE_CLAUDE_VERSION,
-                str(cli_dir / "claude"),
-            )
-            codex = provider_info("codex")
-            assert clis.row_of("codex") == ("Codex", MISSING, "—", codex.install_command)
-            assert clis.table.rowCount() == len(PROVIDERS)
-            assert f"1 of {len(PROVIDERS)} found." in clis.note.text()
-            # Review 41, finding 19: found or not as a glyph and a word; a missing CLI's
-            # install command one Copy away; where the person is in the guide.
-            row = [s.provider for s in clis.statuses].index("claude")
-            assert not clis.table.item(row, 1).icon().isNull()  # type: ignore[union-attr]
-            assert clis.table.cellWidget(row, len(CLI_COLUMNS)) is None  # installed
-            missing = [s.provider for s in clis.statuses].index("codex")
-            copy = clis.table.cellWidget(missing, len(CLI_COLUMNS))
-            assert copy is not None
-            copy.click()  # type: ignore[attr-defined]
-            assert QGuiApplication.clipboard().text() == codex.install_command
-            assert clis.title().startswith("Step 1 of 4 · ")
+    async def body(desk: Desk, guide: FirstRunGuide) -> None:
+        # (a) The fake CLI is found with its path and version; a missing one says how to
+        # install it.
+        clis = guide.clis
+        await until(lambda: clis.row_of("claude")[2] == FAKE_CLAUDE_VERSION, "version")
+        assert clis.row_of("claude") == (
+            "Claude Code",
+            INSTALLED,
+            FAKE_CLAUDE_VERSION,
+            str(cli_dir / "claude"),
+        )
+        codex = provider_info("codex")
+        assert clis.row_of("codex") == ("Codex", MISSING, "—", codex.install_command)
+        assert clis.table.rowCount() == len(PROVIDERS)
+        assert f"1 of {len(PROVIDERS)} found." in clis.note.text()
+        # Review 41, finding 19: found or not as a glyph and a word; a missing CLI's
+        # install command one Copy away; where the person is in the guide.
+        row = [s.provider for s in clis.statuses].index("claude")
+        assert not clis.table.item(row, 1).icon().isNull()  # type: ignore[union-attr]
+        assert clis.table.cellWidget(row, len(CLI_COLUMNS)) is None  # installed
+        missing = [s.provider for s in clis.statuses].index("codex")
+        copy = clis.table.cellWidget(missing, len(CLI_COLUMNS))
+        assert copy is not None
+        copy.click()  # type: ignore[attr-defined]
+        assert QGuiApplication.clipboard().text() == codex.install_command
+        assert clis.title().startswith("Step 1 of 4 · ")
 
-            # (b) The environment's key, masked, with where it comes from.
-            guide.next()
-            keys = guide.keys
-            await until(lambda: keys.table.rowCount() and keys.table.item(0, 0), "keys listed")
-            # Every key row whole, none cut in half by a short table (review 41, finding 19).
-            assert keys.table.verticalScrollBar().maximum() == 0
-            cells = [
-                keys.table.item(r, c).text()  # type: ignore[union-attr]
+        # (b) The environment's key, masked, with where it comes from.
+        guide.next()
+        keys = guide.keys
+        await until(lambda: keys.table.rowCount() and keys.table.item(0, 0), "keys listed")
+        # Every key row whole, none cut in half by a short table (review 41, finding 19).
+        assert keys.table.verticalScrollBar().maximum() == 0
+        cells = [
+            keys.table.item(r, c).text()  # type: ignore[union-attr]
+            for r in range(keys.table.rowCount())
+            for c in range(3)
+        ]
+        assert "environment variable ANTHROPIC_API_KEY" in cells
+        assert ENV_KEY not in " ".join(cells)
+        assert any(c.endswith("...***") or c == "***" for c in cells)
+        assert "The vault is open" in keys.vault_label.text()
+
+        # A good key: the upstream answers, the label says so plainly.
+        keys.provider_box.setCurrentText("anthropic")
+        assert not keys.test_button.isEnabled()  # nothing pasted yet
+        pasted = "sk-ant-pasted-in-the-guide-0123456789"
+        keys.value_edit.setText(pasted)
+        keys.test_button.click()
+        await until(lambda: keys.result_label.text().startswith("OK:"), "ok shown")
+        (sent,) = desk.upstream.llm_requests
+        # Sent with the pasted key (the fake keeps only its length), not the environment's.
+        assert sent.headers["x-api-key"] == f"<redacted {len(pasted)} chars>"
+        assert error_colour() not in keys.result_label.styleSheet()
+
+        # A refused key: an auth failure, in the error colour, and nothing else tried.
+        desk.upstream.script(Reply.error(401, "invalid x-api-key"))
+        keys.test_button.click()
+        await until(lambda: keys.result_label.text().startswith("Auth failed"), "refusal")
+        assert "refused this key" in keys.result_label.text()
+        assert error_colour() in keys.result_label.styleSheet()
+        assert len(desk.upstream.llm_requests) == 2
+        # Another key pasted: the verdict was about the old one, so it goes.
+        keys.value_edit.setText(pasted + "x")
+        assert keys.last_result is None and keys.result_label.text() == ""
+        keys.value_edit.setText(pasted)
+
+        # Store: in the vault, the field cleared, the key listed (masked) with its source.
+        keys.store_button.click()
+        await until(lambda: keys.result_label.text().startswith("Stored"), "stored")
+        assert "It was not tested" in keys.result_label.text()  # its last test failed
+        assert keys.value_edit.text() == ""
+        vault = desk.runtime.engine.vault
+        (stored,) = await vault.list_keys(LOCAL_CALLER)
+        assert stored["provider"] == "anthropic"
+        assert await vault.resolve_keys("anthropic") == [pasted]
+        await until(
+            lambda: any(
+                (item := keys.table.item(r, 1)) and item.text().startswith("vault")
                 for r in range(keys.table.rowCount())
-                for c in range(3)
-            ]
-            assert "environment variable ANTHROPIC_API_KEY" in cells
-            assert ENV_KEY not in " ".join(cells)
-            assert any(c.endswith("...***") or c == "***" for c in cells)
-            assert "The vault is open" in keys.vault_label.text()
+            ),
+            "the vault key listed",
+        )
 
-            # A good key: the upstream answers, the label says so plainly.
-            keys.provider_box.setCurrentText("anthropic")
-            assert not keys.test_button.isEnabled()  # nothing pasted yet
-            pasted = "sk-ant-pasted-in-the-guide-0123456789"
-            keys.value_edit.setText(pasted)
-            keys.test_button.click()
-            await until(lambda: keys.result_label.text().startswith("OK:"), "ok shown")
-            (sent,) = desk.upstream.llm_requests
-            # Sent with the pasted key (the fake keeps only its length), not the environment's.
-            assert sent.headers["x-api-key"] == f"<redacted {len(pasted)} chars>"
-            assert error_colour() not in keys.result_label.styleSheet()
+        # (c) A server of your own, on its own step (skipped here); (d) Connect: Finish
+        # lands there. Each step says where the person is.
+        guide.next()
+        assert guide.currentPage() is guide.server_step
+        assert guide.server_step.title().startswith("Step 3 of 4 · ")
+        guide.next()
+        assert guide.currentPage() is guide.connect_step
+        assert desk.runtime.mcp_url in guide.connect_step.text_label.text()
+        guide.button(QWizard.WizardButton.FinishButton).click()
+        assert landed == ["connect"]
+        assert not guide_due(desk.facts.data_dir)
 
-            # A refused key: an auth failure, in the error colour, and nothing else tried.
-            desk.upstream.script(Reply.error(401, "invalid x-api-key"))
-            keys.test_button.click()
-            await until(lambda: keys.result_label.text().startswith("Auth failed"), "refusal")
-            assert "refused this key" in keys.result_label.text()
-            assert error_colour() in keys.result_label.styleSheet()
-            assert len(desk.upstream.llm_requests) == 2
-            # Another key pasted: the verdict was about the old one, so it goes.
-            keys.value_edit.setText(pasted + "x")
-            assert keys.last_result is None and keys.result_label.text() == ""
-            keys.value_edit.setText(pasted)
-
-            # Store: in the vault, the field cleared, the key listed (masked) with its source.
-            keys.store_button.click()
-            await until(lambda: keys.result_label.text().startswith("Stored"), "stored")
-            assert "It was not tested" in keys.result_label.text()  # its last test failed
-            assert keys.value_edit.text() == ""
-            vault = desk.runtime.engine.vault
-            (stored,) = await vault.list_keys(LOCAL_CALLER)
-            assert stored["provider"] == "anthropic"
-            assert await vault.resolve_keys("anthropic") == [pasted]
-            await until(
-                lambda: any(
-                    (item := keys.table.item(r, 1)) and item.text().startswith("vault")
-                    for r in range(keys.table.rowCount())
-                ),
-                "the vault key listed",
-            )
-
-            # (c) A server of your own, on its own step (skipped here); (d) Connect: Finish
-            # lands there. Each step says where the person is.
-            guide.next()
-            assert guide.currentPage() is guide.server_step
-            assert guide.server_step.title().startswith("Step 3 of 4 · ")
-            guide.next()
-            assert guide.currentPage() is guide.connect_step
-            assert desk.runtime.mcp_url in guide.connect_step.text_label.text()
-            guide.button(QWizard.WizardButton.FinishButton).click()
-            assert landed == ["connect"]
-            assert not guide_due(desk.facts.data_dir)
-
-    qloop.run_until_complete(scenario())
+    on_guide(body, landed=landed, loaded=with_clis)
 
 
 def test_a_locked_vault_turns_store_off_and_says_how_to_open_it(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    on_guide: OnGuide, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LLM_GATEWAY_MASTER_KEY", "not-a-master-key")
 
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk, guide_on(desk, []) as guide:
-            guide.next()
-            keys = guide.keys
-            keys.value_edit.setText("sk-ant-some-key-0123456789")
-            assert keys.test_button.isEnabled()  # a test needs no vault
-            assert not keys.store_button.isEnabled()
-            assert keys.vault_label.text().startswith("Store is off: The vault is locked")
-            assert "LLM_GATEWAY_MASTER_KEY" in keys.vault_label.text()
-            guide.reject()  # skipped: done too
-            assert not guide_due(desk.facts.data_dir)
+    async def body(desk: Desk, guide: FirstRunGuide) -> None:
+        guide.next()
+        keys = guide.keys
+        keys.value_edit.setText("sk-ant-some-key-0123456789")
+        assert keys.test_button.isEnabled()  # a test needs no vault
+        assert not keys.store_button.isEnabled()
+        assert keys.vault_label.text().startswith("Store is off: The vault is locked")
+        assert "LLM_GATEWAY_MASTER_KEY" in keys.vault_label.text()
+        guide.reject()  # skipped: done too
+        assert not guide_due(desk.facts.data_dir)
 
-    qloop.run_until_complete(scenario())
+    on_guide(body)
 
 
 def _launch(loaded: LoadedSettings, qloop: qasync.QEventLoop, *, first: bool) -> DesktopApp:
     """Run the desktop app once, then quit; the app, for its state. The `first` time, walk the
     guide to its end; later, check it stays away and that the Help menu brings it back."""
-    lock = InstanceLock(loaded.settings.data_path)
-    assert lock.acquire()
-    desktop = DesktopApp(loaded, lock)
+    with desktop_app(loaded) as desktop:
 
-    async def scenario() -> int:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.window is not None and desktop.window.isVisible(), "window")
-        await asyncio.sleep(0.05)  # any guide is shown with the window, in the same slot
-        window = desktop.window
-        assert window is not None
-        if first:
-            guide = await until(lambda: desktop.guide, "the guide on a fresh data folder")
-            assert guide.isVisible()
-            guide.next()
-            guide.next()
-            guide.next()
-            guide.button(QWizard.WizardButton.FinishButton).click()
-            assert window.current_page.KEY == "connect"
-        else:
-            assert desktop.guide is None  # not again by itself
-            window.guide_action.trigger()  # Help > First-run guide…
-            guide = await until(lambda: desktop.guide, "the guide from the Help menu")
-            assert guide.isVisible()
-            guide.reject()
-        await until(lambda: guide.tasks.running == 0, "the guide's work to end")
-        desktop.actions.quit.trigger()  # type: ignore[union-attr]
-        return await run
+        async def walk_then_quit() -> None:
+            await until(lambda: window_shown(desktop), "window")
+            await asyncio.sleep(0.05)  # any guide is shown with the window, in the same slot
+            window = desktop.window
+            assert window is not None
+            if first:
+                guide = await until(lambda: desktop.guide, "the guide on a fresh data folder")
+                assert guide.isVisible()
+                guide.next()
+                guide.next()
+                guide.next()
+                guide.button(QWizard.WizardButton.FinishButton).click()
+                assert window.current_page.KEY == "connect"
+            else:
+                assert desktop.guide is None  # not again by itself
+                window.guide_action.trigger()  # Help > First-run guide…
+                guide = await until(lambda: desktop.guide, "the guide from the Help menu")
+                assert guide.isVisible()
+                guide.reject()
+            await until(lambda: guide.tasks.running == 0, "the guide's work to end")
+            desktop.actions.quit.trigger()  # type: ignore[union-attr]
 
-    try:
-        assert int(qloop.run_until_complete(scenario())) == 0
-    finally:
-        lock.release()
+        assert exit_code(qloop, desktop, walk_then_quit) == 0
     return desktop
 
 
@@ -240,9 +247,7 @@ def test_the_guide_shows_on_the_first_launch_only_and_reopens_from_the_help_menu
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))  # no version checks of this machine's CLIs
+    no_clis_on_path(tmp_path, monkeypatch)  # no version checks of this machine's CLIs
     assert guide_due(loaded.settings.data_path)
     _launch(loaded, qloop, first=True)
     assert not guide_due(loaded.settings.data_path)
@@ -250,100 +255,81 @@ def test_the_guide_shows_on_the_first_launch_only_and_reopens_from_the_help_menu
 
 
 def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_its_reason(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    on_gateway: OnGateway,
 ) -> None:
     """Issue 25: no CLI found, the one provider with a key unusable, and the guide still said
     "point your coding tools at it"."""
 
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            engine = desk.runtime.engine
-            engine.providers.set_enabled(LOCAL_CALLER, "anthropic", False)  # the one key's
-            async with guide_on(desk, []) as guide:
-                guide.next()
-                guide.next()
-                guide.next()
-                step = guide.connect_step
-                await until(lambda: step.subTitle() != "Checking what can answer…", "verdict")
-                assert step.subTitle() == "Nothing can answer yet."
-                assert "Install a CLI" in step.verdict_label.text()
-                assert "point your coding tools" not in step.subTitle()
-                unusable = step.unusable_label.text()
-                assert not step.unusable_label.isEnabled()  # greyed
-                assert "Claude Code: Not installed: Install it with: " in unusable
-                assert (
-                    "Anthropic: switched off; switch it on" in unusable
-                    and "OpenAI: no API key" in unusable
-                )
+    async def body(desk: Desk) -> None:
+        engine = desk.runtime.engine
+        engine.providers.set_enabled(LOCAL_CALLER, "anthropic", False)  # the one key's
+        async with guide_on(desk, []) as guide:
+            guide.next()
+            guide.next()
+            guide.next()
+            step = guide.connect_step
+            await until(lambda: step.subTitle() != "Checking what can answer…", "verdict")
+            assert step.subTitle() == "Nothing can answer yet."
+            assert "Install a CLI" in step.verdict_label.text()
+            assert "point your coding tools" not in step.subTitle()
+            unusable = step.unusable_label.text()
+            assert not step.unusable_label.isEnabled()  # greyed
+            assert "Claude Code: Not installed: Install it with: " in unusable
+            assert (
+                "Anthropic: switched off; switch it on" in unusable
+                and "OpenAI: no API key" in unusable
+            )
 
-                engine.providers.set_enabled(LOCAL_CALLER, "anthropic", True)
-                usable = await step.check()
-                assert [row.name for row in usable] == ["Anthropic"]
-                assert step.subTitle() == "The gateway is running; point your coding tools at it."
-                assert step.verdict_label.text() == "Can answer now: Anthropic."
-                guide.reject()
+            engine.providers.set_enabled(LOCAL_CALLER, "anthropic", True)
+            usable = await step.check()
+            assert [row.name for row in usable] == ["Anthropic"]
+            assert step.subTitle() == "The gateway is running; point your coding tools at it."
+            assert step.verdict_label.text() == "Can answer now: Anthropic."
+            guide.reject()
 
-    qloop.run_until_complete(scenario())
+    on_gateway(body)
 
 
 def test_the_tray_menu_greys_api_providers_that_cannot_answer_with_the_reason(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    on_gateway: OnGateway,
 ) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            actions = desk.actions
-            openai, anthropic = actions.providers["openai"], actions.providers["anthropic"]
-            actions.check_installed()
-            await until(lambda: not openai.isEnabled(), "OpenAI greyed")
-            assert openai.text() == "OpenAI (no key)" and not openai.isCheckable()
-            assert openai.toolTip().startswith("no API key: set OPENAI_API_KEY")
-            assert anthropic.isEnabled() and anthropic.text() == "Anthropic"  # it has a key
-            claude = actions.providers["claude"]
-            assert not claude.isEnabled() and claude.text() == "Claude Code (CLI not installed)"
+    async def body(desk: Desk) -> None:
+        actions = desk.actions
+        openai, anthropic = actions.providers["openai"], actions.providers["anthropic"]
+        actions.check_installed()
+        await until(lambda: not openai.isEnabled(), "OpenAI greyed")
+        assert openai.text() == "OpenAI (no key)" and not openai.isCheckable()
+        assert openai.toolTip().startswith("no API key: set OPENAI_API_KEY")
+        assert anthropic.isEnabled() and anthropic.text() == "Anthropic"  # it has a key
+        claude = actions.providers["claude"]
+        assert not claude.isEnabled() and claude.text() == "Claude Code (CLI not installed)"
 
-    qloop.run_until_complete(scenario())
+    on_gateway(body)
 
 
 def test_the_guide_adds_an_openai_compatible_server_by_its_base_url(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    config_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    on_guide: OnGuide, config_path: Path
 ) -> None:
     """Optional base URL on the keys step: refused as typed without a scheme, then added (its
     models listed first) and served at once to the official `openai` SDK."""
 
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk, guide_on(desk, []) as guide:
-            desk.upstream.model_ids["chat"] = ["house-coder"]
-            guide.next()
-            server = guide.keys.server
-            server.url_edit.setText("127.0.0.1:8001/v1")
-            server.add_button.click()
-            await until(lambda: "Not added" in server.result_label.text(), "the refusal")
-            assert "must start with http:// or https://" in server.result_label.text()
-            assert not config_path.exists() or b"my-server" not in config_path.read_bytes()
+    async def body(desk: Desk, guide: FirstRunGuide) -> None:
+        desk.upstream.model_ids["chat"] = ["house-coder"]
+        guide.next()
+        server = guide.keys.server
+        server.url_edit.setText("127.0.0.1:8001/v1")
+        server.add_button.click()
+        await until(lambda: "Not added" in server.result_label.text(), "the refusal")
+        assert "must start with http:// or https://" in server.result_label.text()
+        assert not config_path.exists() or b"my-server" not in config_path.read_bytes()
 
-            server.url_edit.setText(desk.upstream.base_url + "/v1")
-            server.add_button.click()
-            await until(lambda: "Added my-server" in server.result_label.text(), "the server")
-            async with openai.AsyncOpenAI(
-                base_url=desk.runtime.base_url + "/v1", api_key="x", max_retries=0
-            ) as client:
-                answer = await client.chat.completions.create(
-                    model="house-coder", messages=[{"role": "user", "content": "hi"}]
-                )
-            assert answer.choices[0].message.content
-            assert desk.upstream.llm_requests[-1].path == "/v1/chat/completions"
-            saved = tomllib.loads(config_path.read_text())["gateway"]["providers"]["my-server"]
-            assert saved["models"] == ["house-coder"]
-            guide.reject()
+        server.url_edit.setText(desk.upstream.base_url + "/v1")
+        server.add_button.click()
+        await until(lambda: "Added my-server" in server.result_label.text(), "the server")
+        assert await chat_request(desk.runtime, "house-coder")
+        assert desk.upstream.llm_requests[-1].path == "/v1/chat/completions"
+        saved = tomllib.loads(config_path.read_text())["gateway"]["providers"]["my-server"]
+        assert saved["models"] == ["house-coder"]
+        guide.reject()
 
-    qloop.run_until_complete(scenario())
+    on_guide(body)

@@ -12,16 +12,10 @@ upstream; a daily token budget of 1 for the agent `ci` refuses its second reques
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from pathlib import Path
-
 import openai
 import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
@@ -29,16 +23,11 @@ from llmgw_desktop.ui.pages.overview_charts import LiveCharts
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS
 from llmgw_desktop.ui.tasks import UiTasks
-from tests.ui.desk_gateway import desk_gateway
+from tests.ui.desk_gateway import Desk, OnGateway
+from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
 MISTRAL = "mistral/mistral-large-latest"
-
-
-@pytest.fixture(autouse=True)
-def collect_on_the_qt_thread() -> Iterator[None]:
-    yield
-    gc.collect()
 
 
 def _column(page: RecorderPage, name: str) -> list[str]:
@@ -47,73 +36,68 @@ def _column(page: RecorderPage, name: str) -> list[str]:
 
 
 def test_refused_rows_are_counted_and_providers_go_by_their_names(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_gateway: OnGateway, qtbot: QtBot
 ) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path, also_upstream=("mistral",)) as desk:
-            engine = desk.runtime.engine
-            # Room for one call's hold (its input and the 256 tokens of output the rest pays
-            # for), which the scripted upstream's usage (321 tokens) then uses up.
-            budget = {"scope": "agent=ci", "unit": "tokens", "period": "daily", "hard": 300}
-            await engine.budgets.replace(LOCAL_CALLER, [budget])
-            client = openai.AsyncOpenAI(
-                base_url=desk.runtime.base_url + "/v1",
-                api_key="unused",
-                max_retries=0,
-                default_headers={"X-Caller": "ci"},
-            )
-            hi = [{"role": "user", "content": "hi"}]
+    async def body(desk: Desk) -> None:
+        engine = desk.runtime.engine
+        # Room for one call's hold (its input and the 256 tokens of output the rest pays
+        # for), which the scripted upstream's usage (321 tokens) then uses up.
+        budget = {"scope": "agent=ci", "unit": "tokens", "period": "daily", "hard": 300}
+        await engine.budgets.replace(LOCAL_CALLER, [budget])
+        client = openai.AsyncOpenAI(
+            base_url=desk.runtime.base_url + "/v1",
+            api_key="unused",
+            max_retries=0,
+            default_headers={"X-Caller": "ci"},
+        )
+        hi = [{"role": "user", "content": "hi"}]
+        await client.chat.completions.create(model=MISTRAL, messages=hi)  # type: ignore[arg-type]
+        with pytest.raises(openai.APIStatusError) as refused:
             await client.chat.completions.create(model=MISTRAL, messages=hi)  # type: ignore[arg-type]
-            with pytest.raises(openai.APIStatusError) as refused:
-                await client.chat.completions.create(model=MISTRAL, messages=hi)  # type: ignore[arg-type]
-            assert refused.value.status_code == 402
-            await client.close()
+        assert refused.value.status_code == 402
+        await client.close()
 
-            context = PageContext(bridge=desk.bridge, actions=desk.actions, facts=desk.facts)
-            page = RecorderPage(context)
-            qtbot.addWidget(page)
-            page.resize(1200, 800)
-            page.show()
-            page.page_shown()
-            costs = CostBreakdownBox(desk.bridge, UiTasks())
-            qtbot.addWidget(costs)
-            try:
-                await until(lambda: page.model.rowCount() == 2, "both rows listed")
-                # The refused row is counted in the line under the table, with its code.
-                await until(lambda: page.refused_label.text(), "the refusals line")
-                line = page.refused_label.text()
-                assert line.startswith("Refused by the gateway: 1 (1 × 402 "), line
+        context = PageContext(bridge=desk.bridge, actions=desk.actions, facts=desk.facts)
+        page = RecorderPage(context)
+        qtbot.addWidget(page)
+        page.resize(1200, 800)
+        page.show()
+        page.page_shown()
+        costs = CostBreakdownBox(desk.bridge, UiTasks())
+        qtbot.addWidget(costs)
+        try:
+            await until(lambda: page.model.rowCount() == 2, "both rows listed")
+            # The refused row is counted in the line under the table, with its code.
+            await until(lambda: page.refused_label.text(), "the refusals line")
+            line = page.refused_label.text()
+            assert line.startswith("Refused by the gateway: 1 (1 × 402 "), line
 
-                # Providers by name; the refused one marked as never asked, not shown as `-`.
-                providers = _column(page, "Provider")
-                assert providers == ["Mistral API · not asked", "Mistral API"], providers
-                assert _column(page, "Model")[0] == MISTRAL  # what was asked
-                # The filter box offers the name, and choosing it filters by the provider.
-                box = page.provider_box
-                await until(lambda: box.findText("Mistral API") > 0, "provider choices")
-                assert box.findText("mistral-api") < 0
-                box.setCurrentIndex(box.findText("Mistral API"))
-                page.apply_filters()
-                assert page.current_filters().provider == "mistral-api"
-                await until(lambda: page.model.total == 1, "only the API's answered row")
+            # Providers by name; the refused one marked as never asked, not shown as `-`.
+            providers = _column(page, "Provider")
+            assert providers == ["Mistral API · not asked", "Mistral API"], providers
+            assert _column(page, "Model")[0] == MISTRAL  # what was asked
+            # The filter box offers the name, and choosing it filters by the provider.
+            box = page.provider_box
+            await until(lambda: box.findText("Mistral API") > 0, "provider choices")
+            assert box.findText("mistral-api") < 0
+            box.setCurrentIndex(box.findText("Mistral API"))
+            page.apply_filters()
+            assert page.current_filters().provider == "mistral-api"
+            await until(lambda: page.model.total == 1, "only the API's answered row")
 
-                # Spend by provider and the cache chart's legend use the same name.
-                costs.show()
-                await until(lambda: costs.loads > 0, "the spend")
-                names = {costs.cell(row, "Name") for row in range(costs.table.rowCount())}
-                assert names == {"Mistral API", "not asked"}, names
-                charts = LiveCharts(engine)
-                qtbot.addWidget(charts)
-                charts.redraw()
-                assert "Mistral API" in charts.hits_legend.text()
-                assert "mistral-api" not in charts.hits_legend.text()
-            finally:
-                page.page_hidden()
-                page.tasks.cancel_all()
-                costs.hide()
+            # Spend by provider and the cache chart's legend use the same name.
+            costs.show()
+            await until(lambda: costs.loads > 0, "the spend")
+            names = {costs.cell(row, "Name") for row in range(costs.table.rowCount())}
+            assert names == {"Mistral API", "not asked"}, names
+            charts = LiveCharts(engine)
+            qtbot.addWidget(charts)
+            charts.redraw()
+            assert "Mistral API" in charts.hits_legend.text()
+            assert "mistral-api" not in charts.hits_legend.text()
+        finally:
+            page.page_hidden()
+            page.tasks.cancel_all()
+            costs.hide()
 
-    qloop.run_until_complete(scenario())
+    on_gateway(body, also_upstream=("mistral",))

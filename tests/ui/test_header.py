@@ -7,47 +7,33 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, format_usd
 from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.ui.approvals import DeskApprovals
 from llmgw_desktop.ui.attention import failing_providers, seconds_since_midnight
-from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import desk_gateway, messages_request
+from tests.ui.desk_gateway import Desk, OnGateway, desk_window, messages_request
 from tests.ui.test_approvals import RISKY
 from tests.ui.waiting import until
 
 
 def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_gateway: OnGateway, qtbot: QtBot
 ) -> None:
-    async def scenario() -> None:
+    async def body(desk: Desk) -> None:
         failures = (Reply.error(500),) * 3
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            engine = desk.runtime.engine
-            await messages_request(desk.runtime, {"X-Caller": "editor"})  # priced: spends
-            await engine.budgets.replace(
-                LOCAL_CALLER, [{"scope": "global", "unit": "usd", "period": "daily", "hard": 5}]
-            )
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.resize(1024, 700)
-            window.show()
+        engine = desk.runtime.engine
+        await messages_request(desk.runtime, {"X-Caller": "editor"})  # priced: spends
+        await engine.budgets.replace(
+            LOCAL_CALLER, [{"scope": "global", "unit": "usd", "period": "daily", "hard": 5}]
+        )
+        with desk_window(desk, qtbot, size=(1024, 700)) as window:
             header = window.header
             chips = header.chips
             gate = ApprovalGate(
@@ -130,9 +116,5 @@ def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(
                 assert window.current_page.KEY == "notifications"
             finally:
                 approvals.detach()
-                for page in window.pages.values():
-                    page.page_hidden()
-                    page.tasks.cancel_all()
-                window.hide()
 
-    qloop.run_until_complete(scenario())
+    on_gateway(body)

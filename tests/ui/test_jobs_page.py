@@ -7,8 +7,8 @@ import asyncio
 import dataclasses
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,9 @@ from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ApprovalDenied
 from llmgw_desktop.engine.jobs.desk_rows import PROMPT_SUMMARY_CHARS, DeskJob
 from llmgw_desktop.engine.jobs.model import JobState, JobView
-from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.badge import status_data
-from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.glyphs import NAMES
-from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.job_detail import approval_text, failure_words, when
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.jobs_model import COLUMNS
@@ -45,7 +43,7 @@ from tests.fakes.upstream import (
     Reply,
     ScriptedUpstream,
 )
-from tests.ui.desk_gateway import page_parts
+from tests.ui.desk_gateway import page_parts, shown_page
 from tests.ui.waiting import until
 
 CALLER = "editor/1.0"
@@ -504,6 +502,30 @@ def _wide_rows(now: float) -> list[DeskJob]:
     return rows
 
 
+@contextmanager
+def jobs_window(
+    loaded: LoadedSettings, qtbot: QtBot, width: int, rows: list[DeskJob]
+) -> Iterator[JobsPage]:
+    """The window `width` wide (taller when wide) on an engine that is not started, its Jobs
+    page showing `rows`, once its layout settles."""
+    from llmgw_desktop.ui.main_window import MainWindow
+
+    bridge, actions, facts = page_parts(Engine(loaded.settings))
+    window = MainWindow(bridge, actions, facts, close_quits=False, on_quit=lambda: None)
+    qtbot.addWidget(window)
+    window.resize(width, 700 if width < 1920 else 1080)
+    window.show()
+    page = shown_page(window, JobsPage)
+    page._show_rows(rows)
+    qtbot.wait(20)  # the layout settles
+    try:
+        yield page
+    finally:
+        page.page_hidden()
+        page.tasks.cancel_all()
+        bridge.detach()
+
+
 @pytest.mark.parametrize("width", [1024, 1280, 1920])
 def test_the_list_fits_beside_the_details_without_cutting_or_scrolling_sideways(
     width: int, loaded: LoadedSettings, qtbot: QtBot
@@ -511,58 +533,38 @@ def test_the_list_fits_beside_the_details_without_cutting_or_scrolling_sideways(
     """Issue 41: the list beside the chosen job's details. Every column it shows reads whole
     (only the prompt summary ends in "…"); what does not fit is hidden, least needed first,
     and the details show it; a wide window shows more columns."""
-    from llmgw_desktop.ui.main_window import MainWindow
     from llmgw_desktop.ui.pages.jobs_table import OPTIONAL, PROMPT_MIN_WIDTH
 
-    engine = Engine(loaded.settings)
-    bridge = EngineBridge(engine)
-    actions = GatewayActions(
-        bridge, endpoint=lambda: "", open_dashboard=lambda: None, quit_app=lambda: None
-    )
-    data = engine.settings.data_path
-    facts = WindowFacts("http://127.0.0.1:9/mcp", "http://127.0.0.1:9/health", data, data)
-    window = MainWindow(bridge, actions, facts, close_quits=False, on_quit=lambda: None)
-    qtbot.addWidget(window)
-    window.resize(width, 700 if width < 1920 else 1080)
-    window.show()
-    window.show_page("jobs")
-    page = window.pages["jobs"]
-    assert isinstance(page, JobsPage)
-    page._show_rows(_wide_rows(time.time()))
-    qtbot.wait(20)  # the layout settles
+    with jobs_window(loaded, qtbot, width, _wide_rows(time.time())) as page:
+        table = page.table
+        header = table.horizontalHeader()
+        shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+        widths = {c: header.sectionSize(c) for c in shown}
+        assert table.horizontalScrollBar().maximum() == 0, (width, widths, table.viewport().width())
+        assert sum(widths.values()) <= table.viewport().width()
+        assert widths[COLUMNS.index("Prompt")] >= PROMPT_MIN_WIDTH  # the summary stretches
+        hidden = set(range(len(COLUMNS))) - set(shown)
+        assert hidden <= set(OPTIONAL)  # started, state and progress always stay
+        # The least needed go first: whatever is hidden, everything before it in OPTIONAL is too.
+        order = [c for c in OPTIONAL if c in hidden]
+        assert order == list(OPTIONAL[: len(order)])
+        progress = page.model.data(page.model.index(0, COLUMNS.index("Progress")))
+        assert progress == "attempt 2 · retry in 4s"
+        for column in shown:
+            if column != COLUMNS.index("Prompt"):
+                whole = table.sizeHintForColumn(column)  # never cut
+                assert widths[column] >= whole, (COLUMNS[column], widths[column], whole)
+        if width == 1024:
+            assert COLUMNS.index("Who") in hidden  # a caller's whole user agent needs the room
+        if width == 1920:
+            # The room is used: columns, and those shown as a second line under a neighbour.
+            from llmgw_desktop.ui.pages.jobs_table import SECOND_LINES
 
-    table = page.table
-    header = table.horizontalHeader()
-    shown = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
-    widths = {c: header.sectionSize(c) for c in shown}
-    assert table.horizontalScrollBar().maximum() == 0, (width, widths, table.viewport().width())
-    assert sum(widths.values()) <= table.viewport().width()
-    assert widths[COLUMNS.index("Prompt")] >= PROMPT_MIN_WIDTH  # the summary stretches
-    hidden = set(range(len(COLUMNS))) - set(shown)
-    assert hidden <= set(OPTIONAL)  # started, state and progress always stay
-    # The least needed go first: whatever is hidden, everything before it in OPTIONAL is too.
-    order = [c for c in OPTIONAL if c in hidden]
-    assert order == list(OPTIONAL[: len(order)])
-    progress = page.model.data(page.model.index(0, COLUMNS.index("Progress")))
-    assert progress == "attempt 2 · retry in 4s"
-    for column in shown:
-        if column != COLUMNS.index("Prompt"):
-            whole = table.sizeHintForColumn(column)
-            assert widths[column] >= whole, (COLUMNS[column], widths[column], whole)  # never cut
-    if width == 1024:
-        assert COLUMNS.index("Who") in hidden  # a caller's whole user agent needs the room
-    if width == 1920:
-        # The room is used: columns, and those shown as a second line under a neighbour.
-        from llmgw_desktop.ui.pages.jobs_table import SECOND_LINES
-
-        under = [u for over, u in SECOND_LINES.items() if over in shown and u not in shown]
-        assert len(shown) + len(under) >= 7, [COLUMNS[c] for c in (*shown, *under)]
-    # The first job's details are beside the list: nothing to double-click first.
-    assert page.pane.job is not None and page.pane.job.view.id == "job_00000000"
-    assert "job_00000000" in page.detail_title.toolTip()
-    page.page_hidden()
-    page.tasks.cancel_all()
-    bridge.detach()
+            under = [u for over, u in SECOND_LINES.items() if over in shown and u not in shown]
+            assert len(shown) + len(under) >= 7, [COLUMNS[c] for c in (*shown, *under)]
+        # The first job's details are beside the list: nothing to double-click first.
+        assert page.pane.job is not None and page.pane.job.view.id == "job_00000000"
+        assert "job_00000000" in page.detail_title.toolTip()
 
 
 def test_optional_columns_are_hidden_least_needed_first_until_the_rest_fit() -> None:
@@ -640,52 +642,33 @@ def test_the_prompt_gets_the_room_and_a_wide_list_shows_who_and_the_tool(
     """Issue 41, review finding 10: at 1024 px the prompt was cut to 14 characters beside
     "today 08:16:49"; at 1920 Tool and Who were missing although there was room; Cancel's icon
     read as a check box; the title stuttered "Job job_24faa54b · Mistral Vibe"."""
-    from llmgw_desktop.ui.main_window import MainWindow
     from llmgw_desktop.ui.pages.jobs_table import PROMPT_SHARE
 
-    engine = Engine(loaded.settings)
-    bridge = EngineBridge(engine)
-    actions = GatewayActions(
-        bridge, endpoint=lambda: "", open_dashboard=lambda: None, quit_app=lambda: None
-    )
-    data = engine.settings.data_path
-    facts = WindowFacts("http://127.0.0.1:9/mcp", "http://127.0.0.1:9/health", data, data)
-    window = MainWindow(bridge, actions, facts, close_quits=False, on_quit=lambda: None)
-    qtbot.addWidget(window)
-    window.resize(width, 700 if width < 1920 else 1080)
-    window.show()
-    window.show_page("jobs")
-    page = window.pages["jobs"]
-    assert isinstance(page, JobsPage)
-    page._show_rows(_gallery_rows(time.time()))
-    qtbot.wait(20)
-    table, model = page.table, page.model
-    header = table.horizontalHeader()
-    started = model.data(model.index(0, COLUMNS.index("Started")))
-    assert re.fullmatch(r"\d\d:\d\d:\d\d", started), started
-    prompt = header.sectionSize(COLUMNS.index("Prompt"))
-    assert prompt >= PROMPT_SHARE * table.viewport().width() - 1
-    # Two lines a row: the prompt wraps onto the second.
-    lines = table.fontMetrics().lineSpacing()
-    assert table.rowHeight(0) >= 2 * lines and table.wordWrap()
-    who, tool = COLUMNS.index("Who"), COLUMNS.index("Tool")
-    if width == 1920:
-        # Who sent it and through what: its own column, or under who sent it.
-        assert not header.isSectionHidden(who)
-        tool_shown = (
-            not header.isSectionHidden(tool)
-            or table.second_line(model.index(0, who)) == "http · /v1/chat/completions"
-        )
-        assert tool_shown
-        model_shown = (
-            not header.isSectionHidden(COLUMNS.index("Model"))
-            or table.second_line(model.index(0, COLUMNS.index("Provider")))
-            == "devstral-medium-latest"
-        )
-        assert model_shown
-    # The details: named by who ran it and a short tag; Cancel's icon is a stop sign.
-    assert page.pane.heading.text() == "Mistral Vibe · 24faa500"
-    assert NAMES["stop"] == "stop-circle" and not page.cancel_button.icon().isNull()
-    page.page_hidden()
-    page.tasks.cancel_all()
-    bridge.detach()
+    with jobs_window(loaded, qtbot, width, _gallery_rows(time.time())) as page:
+        table, model = page.table, page.model
+        header = table.horizontalHeader()
+        started = model.data(model.index(0, COLUMNS.index("Started")))
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", started), started
+        prompt = header.sectionSize(COLUMNS.index("Prompt"))
+        assert prompt >= PROMPT_SHARE * table.viewport().width() - 1
+        # Two lines a row: the prompt wraps onto the second.
+        lines = table.fontMetrics().lineSpacing()
+        assert table.rowHeight(0) >= 2 * lines and table.wordWrap()
+        who, tool = COLUMNS.index("Who"), COLUMNS.index("Tool")
+        if width == 1920:
+            # Who sent it and through what: its own column, or under who sent it.
+            assert not header.isSectionHidden(who)
+            tool_shown = (
+                not header.isSectionHidden(tool)
+                or table.second_line(model.index(0, who)) == "http · /v1/chat/completions"
+            )
+            assert tool_shown
+            model_shown = (
+                not header.isSectionHidden(COLUMNS.index("Model"))
+                or table.second_line(model.index(0, COLUMNS.index("Provider")))
+                == "devstral-medium-latest"
+            )
+            assert model_shown
+        # The details: named by who ran it and a short tag; Cancel's icon is a stop sign.
+        assert page.pane.heading.text() == "Mistral Vibe · 24faa500"
+        assert NAMES["stop"] == "stop-circle" and not page.cancel_button.icon().isNull()

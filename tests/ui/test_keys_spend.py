@@ -7,113 +7,90 @@ that key. The figures are checked against the engine's own: the budget's running
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import openai
 import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec, format_usd
-from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.keys import COLUMNS, KeysPage, month_start
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.qt import Qt
-from tests.ui.desk_gateway import desk_gateway
+from tests.ui.desk_gateway import Desk, OnGateway, desk_window, shown_page
 from tests.ui.waiting import until
 
 HI = [{"role": "user", "content": "hi"}]
 
 
 def test_each_key_shows_its_spend_against_its_budget_its_last_use_and_its_requests(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_gateway: OnGateway, qtbot: QtBot
 ) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path, also_upstream=("openai",)) as desk:
-            engine = desk.runtime.engine
-            keys = engine.keys
-            capped = await keys.create(
-                LOCAL_CALLER,
-                KeySpec(name="ci-bot", scope=KeyScope.of(), budget_usd=5.0),
+    async def body(desk: Desk) -> None:
+        engine = desk.runtime.engine
+        keys = engine.keys
+        capped = await keys.create(
+            LOCAL_CALLER,
+            KeySpec(name="ci-bot", scope=KeyScope.of(), budget_usd=5.0),
+        )
+        free = await keys.create(LOCAL_CALLER, KeySpec(name="laptop", scope=KeyScope.of()))
+        await keys.create(LOCAL_CALLER, KeySpec(name="unused", scope=KeyScope.of()))
+        for secret, calls in ((capped.secret, 3), (free.secret, 1)):
+            client = openai.AsyncOpenAI(
+                base_url=desk.runtime.base_url + "/v1", api_key=secret, max_retries=0
             )
-            free = await keys.create(LOCAL_CALLER, KeySpec(name="laptop", scope=KeyScope.of()))
-            await keys.create(LOCAL_CALLER, KeySpec(name="unused", scope=KeyScope.of()))
-            for secret, calls in ((capped.secret, 3), (free.secret, 1)):
-                client = openai.AsyncOpenAI(
-                    base_url=desk.runtime.base_url + "/v1", api_key=secret, max_retries=0
-                )
-                for _ in range(calls):
-                    await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
-                await client.close()
-            await engine.recorder.flush()
+            for _ in range(calls):
+                await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
+            await client.close()
+        await engine.recorder.flush()
 
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
+        with desk_window(desk, qtbot, size=(1024, 700)) as window:
+            page = shown_page(window, KeysPage)
+            await page.refresh()
+            names = [page.table.item(r, 0).text() for r in range(page.table.rowCount())]
+            assert set(names) == {"ci-bot", "laptop", "unused"}
+            # A key's details are shown without a click: the live key used last.
+            # Named as the list names it (review 41, finding 20: "key:laptop" vs "laptop").
+            assert page.detail.heading.text() == "laptop"
+            rate = page.table.item(names.index("laptop"), COLUMNS.index("Rate"))
+            assert rate is not None and rate.text() == "default (600/min)"
+
+            # A key with a budget: the spend its budget counts, as a bar and in words.
+            status = engine.budgets.key_status("key:ci-bot")
+            assert status is not None and status.spent > 0
+            page.table.selectRow(names.index("ci-bot"))
+            share = status.spent / 5.0
+            assert page.detail.spend_label.text() == (
+                f"{format_usd(status.spent)} of $5.00 this month ({share:.0%})"
             )
-            qtbot.addWidget(window)
-            window.resize(1024, 700)
-            window.show()
-            window.show_page(KeysPage.KEY)
-            page = window.pages[KeysPage.KEY]
-            assert isinstance(page, KeysPage)
-            try:
-                await page.refresh()
-                names = [page.table.item(r, 0).text() for r in range(page.table.rowCount())]
-                assert set(names) == {"ci-bot", "laptop", "unused"}
-                # A key's details are shown without a click: the live key used last.
-                # Named as the list names it (review 41, finding 20: "key:laptop" vs "laptop").
-                assert page.detail.heading.text() == "laptop"
-                rate = page.table.item(names.index("laptop"), COLUMNS.index("Rate"))
-                assert rate is not None and rate.text() == "default (600/min)"
+            assert page.detail.spend_bar.isVisibleTo(page.detail)
+            assert page.detail.spend_bar.fraction == pytest.approx(share)
+            spent = page.table.item(names.index("ci-bot"), COLUMNS.index("Spent"))
+            assert spent.text() == f"{format_usd(status.spent)} / $5.00"
+            assert spent.textAlignment() & Qt.AlignmentFlag.AlignRight  # a figure
+            assert page.detail.used_label.text().startswith("just now (")
 
-                # A key with a budget: the spend its budget counts, as a bar and in words.
-                status = engine.budgets.key_status("key:ci-bot")
-                assert status is not None and status.spent > 0
-                page.table.selectRow(names.index("ci-bot"))
-                share = status.spent / 5.0
-                assert page.detail.spend_label.text() == (
-                    f"{format_usd(status.spent)} of $5.00 this month ({share:.0%})"
-                )
-                assert page.detail.spend_bar.isVisibleTo(page.detail)
-                assert page.detail.spend_bar.fraction == pytest.approx(share)
-                spent = page.table.item(names.index("ci-bot"), COLUMNS.index("Spent"))
-                assert spent.text() == f"{format_usd(status.spent)} / $5.00"
-                assert spent.textAlignment() & Qt.AlignmentFlag.AlignRight  # a figure
-                assert page.detail.used_label.text().startswith("just now (")
+            # A key without one: this month's cost of its requests, the recorder's own.
+            now = time.time()
+            month = await engine.recorder_query.costs("principal", now - month_start(now), now=now)
+            laptop = next(g for g in month.groups if g.name == "key:laptop")
+            page.table.selectRow(names.index("laptop"))
+            assert page.detail.spend_label.text() == (
+                f"{format_usd(laptop.cost_usd)} this month · no budget"
+            )
+            assert not page.detail.spend_bar.isVisibleTo(page.detail)
+            page.table.selectRow(names.index("unused"))
+            assert page.detail.used_label.text() == "never"
+            assert page.detail.spend_label.text() == "$0.00 this month · no budget"
 
-                # A key without one: this month's cost of its requests, the recorder's own.
-                now = time.time()
-                month = await engine.recorder_query.costs(
-                    "principal", now - month_start(now), now=now
-                )
-                laptop = next(g for g in month.groups if g.name == "key:laptop")
-                page.table.selectRow(names.index("laptop"))
-                assert page.detail.spend_label.text() == (
-                    f"{format_usd(laptop.cost_usd)} this month · no budget"
-                )
-                assert not page.detail.spend_bar.isVisibleTo(page.detail)
-                page.table.selectRow(names.index("unused"))
-                assert page.detail.used_label.text() == "never"
-                assert page.detail.spend_label.text() == "$0.00 this month · no budget"
+            # Its requests, one click away: the recorder shows that key's rows only.
+            page.table.selectRow(names.index("ci-bot"))
+            page.detail.requests_button.click()
+            assert window.current_page.KEY == RecorderPage.KEY
+            recorder = window.pages[RecorderPage.KEY]
+            assert isinstance(recorder, RecorderPage)
+            assert recorder.current_filters().principal == "key:ci-bot"
+            await until(lambda: recorder.model.rowCount() == 3, "the key's three requests")
+            owners = {recorder.model.summary(r).principal for r in range(3)}  # type: ignore[union-attr]
+            assert owners == {"key:ci-bot"}
 
-                # Its requests, one click away: the recorder shows that key's rows only.
-                page.table.selectRow(names.index("ci-bot"))
-                page.detail.requests_button.click()
-                assert window.current_page.KEY == RecorderPage.KEY
-                recorder = window.pages[RecorderPage.KEY]
-                assert isinstance(recorder, RecorderPage)
-                assert recorder.current_filters().principal == "key:ci-bot"
-                await until(lambda: recorder.model.rowCount() == 3, "the key's three requests")
-                owners = {recorder.model.summary(r).principal for r in range(3)}  # type: ignore[union-attr]
-                assert owners == {"key:ci-bot"}
-            finally:
-                for shown in window.pages.values():
-                    shown.page_hidden()
-                    shown.tasks.cancel_all()
-
-    qloop.run_until_complete(scenario())
+    on_gateway(body, also_upstream=("openai",))

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import openai
 import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
@@ -23,7 +22,7 @@ from llmgw_desktop.engine.calls import CallParams
 from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
 from llmgw_desktop.ui.tasks import UiTasks
-from tests.ui.desk_gateway import desk_gateway
+from tests.ui.desk_gateway import Desk, OnGateway
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.waiting import until
 
@@ -33,7 +32,7 @@ STEP_TIMEOUT = 30.0
 
 
 def test_mistral_api_and_vibe_are_recorded_and_shown_apart(
-    qloop: qasync.QEventLoop,
+    on_gateway: OnGateway,
     loaded: LoadedSettings,
     monkeypatch: pytest.MonkeyPatch,
     qtbot: QtBot,
@@ -45,42 +44,39 @@ def test_mistral_api_and_vibe_are_recorded_and_shown_apart(
         loaded, settings=loaded.settings.with_values({"providers.cli_path": [str(FAKE_BIN)]})
     )
 
-    async def scenario() -> None:
-        async with desk_gateway(
-            with_vibe, monkeypatch, tmp_path, also_upstream=("mistral",)
-        ) as desk:
-            monkeypatch.setenv("VIBE_TEST_BASE_URL", desk.upstream.base_url)
-            engine = desk.runtime.engine
-            client = openai.AsyncOpenAI(
-                base_url=desk.runtime.base_url + "/v1", api_key="unused", max_retries=0
+    async def body(desk: Desk) -> None:
+        monkeypatch.setenv("VIBE_TEST_BASE_URL", desk.upstream.base_url)
+        engine = desk.runtime.engine
+        client = openai.AsyncOpenAI(
+            base_url=desk.runtime.base_url + "/v1", api_key="unused", max_retries=0
+        )
+        for _ in range(API_CALLS):
+            await client.chat.completions.create(
+                model="mistral/mistral-large-latest",
+                messages=[{"role": "user", "content": "hi"}],
             )
-            for _ in range(API_CALLS):
-                await client.chat.completions.create(
-                    model="mistral/mistral-large-latest",
-                    messages=[{"role": "user", "content": "hi"}],
-                )
-            await client.close()
-            job = await engine.calls.submit("mistral", CallParams(prompt="hi"), "local")
-            await engine.jobs.wait(job.job_id, "local", timeout_s=STEP_TIMEOUT)
+        await client.close()
+        job = await engine.calls.submit("mistral", CallParams(prompt="hi"), "local")
+        await engine.jobs.wait(job.job_id, "local", timeout_s=STEP_TIMEOUT)
 
-            page = await engine.recorder_query.page(RecorderFilters())
-            assert sorted(r.provider for r in page.rows) == ["mistral", *["mistral-api"] * 2]
-            api_only = await engine.recorder_query.page(RecorderFilters(provider="mistral-api"))
-            assert len(api_only.rows) == API_CALLS
+        page = await engine.recorder_query.page(RecorderFilters())
+        assert sorted(r.provider for r in page.rows) == ["mistral", *["mistral-api"] * 2]
+        api_only = await engine.recorder_query.page(RecorderFilters(provider="mistral-api"))
+        assert len(api_only.rows) == API_CALLS
 
-            # Overview's health table: two rows, two names, each with its own count.
-            tasks = UiTasks()
-            table = ProviderHealthTable(desk.bridge, tasks)
-            qtbot.addWidget(table)
-            table.start()
-            try:
-                await until(lambda: table.cell("mistral-api", "Status") == "Ready", "API row")
-                await until(lambda: table.cell("mistral", "Requests 15 min") == "1", "Vibe")
-                assert table.cell("mistral-api", "Provider") == "Mistral API"
-                assert table.cell("mistral", "Provider") == "Mistral Vibe"
-                assert table.cell("mistral-api", "Requests 15 min") == str(API_CALLS)
-            finally:
-                table.stop()
-                tasks.cancel_all()
+        # Overview's health table: two rows, two names, each with its own count.
+        tasks = UiTasks()
+        table = ProviderHealthTable(desk.bridge, tasks)
+        qtbot.addWidget(table)
+        table.start()
+        try:
+            await until(lambda: table.cell("mistral-api", "Status") == "Ready", "API row")
+            await until(lambda: table.cell("mistral", "Requests 15 min") == "1", "Vibe")
+            assert table.cell("mistral-api", "Provider") == "Mistral API"
+            assert table.cell("mistral", "Provider") == "Mistral Vibe"
+            assert table.cell("mistral-api", "Requests 15 min") == str(API_CALLS)
+        finally:
+            table.stop()
+            tasks.cancel_all()
 
-    qloop.run_until_complete(scenario())
+    on_gateway(body, loaded=with_vibe, also_upstream=("mistral",))

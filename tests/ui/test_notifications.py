@@ -14,17 +14,16 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
-import qasync
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.events import Notice
 from llmgw_desktop.shell.app import DesktopApp
-from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.notifications import MAX_NOTIFICATIONS, NotificationLog, NotificationsPage
 from llmgw_desktop.ui.qt import QSystemTrayIcon
 from tests.clock import Clock
 from tests.ui.approval_requests import approval_request
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
+from tests.ui.running_app import OnApp, desktop_app
 from tests.ui.waiting import until
 
 
@@ -58,10 +57,8 @@ def desktop(loaded: LoadedSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
     monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda *_: None)
     settings = loaded.settings.with_values({"http.port": 0})
-    lock = InstanceLock(settings.data_path)
-    assert lock.acquire()
-    yield DesktopApp(replace(loaded, settings=settings), lock)
-    lock.release()
+    with desktop_app(replace(loaded, settings=settings)) as app:
+        yield app
 
 
 RISKY = approval_request(
@@ -70,45 +67,39 @@ RISKY = approval_request(
 
 
 def test_tray_balloons_notices_and_status_messages_are_listed_newest_first(
-    qloop: qasync.QEventLoop, desktop: DesktopApp
+    on_app: OnApp, desktop: DesktopApp
 ) -> None:
-    async def scenario() -> list[list[str]]:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: desktop.tray is not None and desktop.approvals is not None, "up")
+    async def body(desktop: DesktopApp) -> list[list[str]]:
         assert desktop.runtime is not None and desktop.window is not None
         assert desktop.approvals is not None and desktop.tray is not None
-        try:
-            engine = desktop.runtime.engine
-            # 1. A question for the person: the tray pops up a balloon.
-            deciding = asyncio.get_running_loop().create_task(engine.approvals.decide(RISKY))
-            await until(lambda: desktop.approvals.open_dialogs, "approval")
-            for box in list(desktop.approvals.open_dialogs.values()):
-                next(b for b in box.buttons() if b.text() == "Deny").click()
-            assert not (await deciding).allowed
-            # 2. An engine notice (shown in the status bar too: listed once).
-            engine.events.publish(Notice("warning", "Could not save the provider switches"))
-            await until(lambda: len(desktop.window.notifications.entries()) >= 3, "notice")
-            # 3. An action's message (a notice of the desk's own).
-            desktop.actions.copy_endpoint.trigger()
-            await until(lambda: len(desktop.window.notifications.entries()) >= 4, "copied")
-            # 4. A page's error, which only the status bar shows.
-            desktop.window.pages["providers"].show_error("The claude test call failed")
-            await until(lambda: len(desktop.window.notifications.entries()) >= 5, "status")
+        engine = desktop.runtime.engine
+        # 1. A question for the person: the tray pops up a balloon.
+        deciding = asyncio.get_running_loop().create_task(engine.approvals.decide(RISKY))
+        await until(lambda: desktop.approvals.open_dialogs, "approval")
+        for box in list(desktop.approvals.open_dialogs.values()):
+            next(b for b in box.buttons() if b.text() == "Deny").click()
+        assert not (await deciding).allowed
+        # 2. An engine notice (shown in the status bar too: listed once).
+        engine.events.publish(Notice("warning", "Could not save the provider switches"))
+        await until(lambda: len(desktop.window.notifications.entries()) >= 3, "notice")
+        # 3. An action's message (a notice of the desk's own).
+        desktop.actions.copy_endpoint.trigger()
+        await until(lambda: len(desktop.window.notifications.entries()) >= 4, "copied")
+        # 4. A page's error, which only the status bar shows.
+        desktop.window.pages["providers"].show_error("The claude test call failed")
+        await until(lambda: len(desktop.window.notifications.entries()) >= 5, "status")
 
-            # Reachable from the tray: its Open menu shows the page.
-            opener = next(a.menu() for a in desktop.tray.menu.actions() if a.text() == "Open")
-            next(a for a in opener.actions() if a.text() == "Notifications").trigger()
-            page = desktop.window.current_page
-            assert isinstance(page, NotificationsPage) and page.empty_label.isHidden()
-            return [
-                [page.table.item(row, col).text() for col in range(3)]
-                for row in range(page.table.rowCount())
-            ]
-        finally:
-            desktop.request_quit()
-            await run
+        # Reachable from the tray: its Open menu shows the page.
+        opener = next(a.menu() for a in desktop.tray.menu.actions() if a.text() == "Open")
+        next(a for a in opener.actions() if a.text() == "Notifications").trigger()
+        page = desktop.window.current_page
+        assert isinstance(page, NotificationsPage) and page.empty_label.isHidden()
+        return [
+            [page.table.item(row, col).text() for col in range(3)]
+            for row in range(page.table.rowCount())
+        ]
 
-    rows = qloop.run_until_complete(scenario())
+    rows = on_app(desktop, body)
     assert [row[1:] for row in rows] == [
         ["status", "The claude test call failed"],
         ["info", f"Copied {desktop.runtime.mcp_url if desktop.runtime else ''}"],

@@ -14,13 +14,13 @@ import math
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anthropic
 import pytest
-import qasync
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from pytestqt.qtbot import QtBot
@@ -29,7 +29,6 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.text import PathLabel
 from llmgw_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
@@ -59,8 +58,8 @@ from tests.fakes.upstream import (
     Reply,
     ScriptedUpstream,
 )
-from tests.gateways import start_runtime
-from tests.ui.desk_gateway import desk_faces, post_messages
+from tests.ui.desk_gateway import Desk as GatewayDesk
+from tests.ui.desk_gateway import OnGateway, OnWindow, post_messages
 from tests.ui.waiting import until
 
 RECORDED_REQUESTS = 40
@@ -137,66 +136,40 @@ lock.release()
 CELL_MARGINS = 6  # px a table cell keeps beside its text (Fusion: focus frame margin + 1, twice)
 
 
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    loop = qasync.QEventLoop(qapp)
-    yield loop
-    loop.close()
-
-
+@dataclass(frozen=True)
 class Desk:
-    """A started gateway pointed at the scripted upstream, and an Overview page on it."""
+    """A started gateway pointed at the scripted upstream, and an Overview page on it (not
+    shown: each test shows it when it needs)."""
 
-    def __init__(
-        self,
-        runtime: GatewayRuntime,
-        page: OverviewPage,
-        bridge: EngineBridge,
-        upstream: ScriptedUpstream,
-    ) -> None:
-        self.runtime = runtime
-        self.page = page
-        self.bridge = bridge
-        self.upstream = upstream
+    runtime: GatewayRuntime
+    page: OverviewPage
+    upstream: ScriptedUpstream
 
 
-def _page(runtime: GatewayRuntime, qtbot: QtBot) -> tuple[OverviewPage, EngineBridge]:
-    bridge, actions, facts = desk_faces(runtime)
-    page = OverviewPage(PageContext(bridge=bridge, actions=actions, facts=facts))
-    qtbot.addWidget(page)
-    return page, bridge
+# `on_overview(body)`: `await body(desk)` (see the fixture).
+OnOverview = Callable[[Callable[[Desk], Awaitable[None]]], None]
 
 
-def _run(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-    body: Callable[[Desk], Any],
-) -> None:
-    # No CLI on PATH: the health table's version check then answers at once, not after
-    # running whatever CLIs this machine has.
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
+@pytest.fixture
+def on_overview(on_gateway: OnGateway, qtbot: QtBot) -> OnOverview:
+    """`on_overview(body)`: an Overview page on a desk gateway (no CLI on PATH: the health
+    table's version checks answer at once); `await body(desk)`."""
 
-    async def scenario() -> None:
-        async with ScriptedUpstream() as upstream:
-            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-bbbbbbbb")
-            monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
-            settings = loaded.settings.with_values({"http.port": 0})
-            runtime, lock = await start_runtime(loaded, settings, mode="desktop")
-            page, bridge = _page(runtime, qtbot)
+    def run(body: Callable[[Desk], Awaitable[None]]) -> None:
+        async def on_page(gateway: GatewayDesk) -> None:
+            context = PageContext(
+                bridge=gateway.bridge, actions=gateway.actions, facts=gateway.facts
+            )
+            page = OverviewPage(context)
+            qtbot.addWidget(page)
             try:
-                await body(Desk(runtime, page, bridge, upstream))
+                await body(Desk(gateway.runtime, page, gateway.upstream))
             finally:
                 page.page_hidden()
-                bridge.detach()
-                await runtime.stop()
-                lock.release()
 
-    qloop.run_until_complete(scenario())
+        on_gateway(on_page)
+
+    return run
 
 
 def _last_value(curve: Any) -> float:
@@ -224,11 +197,7 @@ def _record_requests(runtime: GatewayRuntime, count: int) -> None:
 
 
 def test_charts_show_live_traffic_after_the_timer_and_switch_windows(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_overview: OnOverview,
 ) -> None:
     async def body(desk: Desk) -> None:
         page, charts = desk.page, desk.page.charts
@@ -274,15 +243,11 @@ def test_charts_show_live_traffic_after_the_timer_and_switch_windows(
         page.page_hidden()
         assert not charts.running
 
-    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    on_overview(body)
 
 
 def test_provider_health_lists_every_provider_with_true_status_switches_and_circuits(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_overview: OnOverview, tmp_path: Path
 ) -> None:
     async def body(desk: Desk) -> None:
         page, engine = desk.page, desk.runtime.engine
@@ -353,16 +318,10 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         assert health.colour("codex", "Circuit") == error_colour()
         page.grab().save(str(tmp_path / "overview.png"))
 
-    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    on_overview(body)
 
 
-def test_a_long_store_problem_wraps_in_amber_and_refusals_add_up(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-) -> None:
+def test_a_long_store_problem_wraps_in_amber_and_refusals_add_up(on_overview: OnOverview) -> None:
     """Seen on screen: sqlite's long damage message widened the page past the window (the
     Providers box and half the charts scrolled off), the degraded status looked like any other,
     and the Refused line named 9 of 10 refusals."""
@@ -398,15 +357,11 @@ def test_a_long_store_problem_wraps_in_amber_and_refusals_add_up(
         # The response cache is off by default, and the line says how to turn it on.
         assert page.response_cache_label.text().startswith("off ([cache] enabled = true")
 
-    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    on_overview(body)
 
 
 def test_at_the_default_size_provider_health_is_above_the_fold_and_legends_clear_the_data(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_window: OnWindow, tmp_path: Path
 ) -> None:
     """Issue 41, review finding 13: provider health is what a person opens the Overview for,
     so it comes right under the gateway's facts, above the fold, with the charts after it; no
@@ -415,17 +370,8 @@ def test_at_the_default_size_provider_health_is_above_the_fold_and_legends_clear
     before: the page was wider than the window, and the cache-hit chart drew dashes with its
     legend over the newest points."""
 
-    async def body(desk: Desk) -> None:
-        facts = desk.page.context.facts
-        window = MainWindow(
-            desk.bridge,
-            desk.page.context.actions,
-            facts,
-            close_quits=False,
-            on_quit=lambda: None,
-        )
-        qtbot.addWidget(window)
-        window.show()
+    async def body(desk: GatewayDesk, window: MainWindow) -> None:
+        facts = desk.facts
         assert (window.width(), window.height()) == DEFAULT_SIZE
         page = window.overview
         await _gateway_request(desk.runtime)
@@ -515,9 +461,8 @@ def test_at_the_default_size_provider_health_is_above_the_fold_and_legends_clear
             health.rowHeight(row) <= health.verticalHeader().defaultSectionSize()
             for row in range(health.rowCount())
         )
-        window.hide()
 
-    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    on_window(body)
 
 
 def test_pyqtgraph_and_numpy_load_only_when_the_overview_charts_are_first_shown(
@@ -602,27 +547,14 @@ def _wheel(widget: Any, where: QPoint, notches: int) -> None:
 
 
 def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_click(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_window: OnWindow,
 ) -> None:
     """Official SDK traffic through the real gateway: the request chart holds the engine's
     bucket values, a hover names a point's time and exact values, the wheel zooms and a drag
     pans all four charts along time (and Reset zoom undoes it), and a click opens the Flight
     recorder at that moment; a click on the errors line lists the failed requests only."""
 
-    async def body(desk: Desk) -> None:
-        window = MainWindow(
-            desk.bridge,
-            desk.page.context.actions,
-            desk.page.context.facts,
-            close_quits=False,
-            on_quit=lambda: None,
-        )
-        qtbot.addWidget(window)
-        window.show()
+    async def body(desk: GatewayDesk, window: MainWindow) -> None:
         overview = window.overview
         charts = overview.charts
         client = anthropic.AsyncAnthropic(
@@ -731,19 +663,12 @@ def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_c
         assert window.current_page is recorder
         assert recorder.current_filters().failed_only
         await until(lambda: recorder.model.total == 1, "the one failed request")
-        window.hide()
         await client.close()
 
-    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    on_window(body)
 
 
-def test_the_charts_wait_for_the_page_to_be_painted(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
-) -> None:
+def test_the_charts_wait_for_the_page_to_be_painted(on_overview: OnOverview) -> None:
     """pyqtgraph's import (a third of a second of CPU) came before the launch's first frame
     about half the time on a busy machine: a timer from the page being shown raced the paint
     (issue 42). The charts' cue is now the first paint of the space kept for them."""
@@ -758,15 +683,11 @@ def test_the_charts_wait_for_the_page_to_be_painted(
         frame = await until(lambda: page.findChild(LiveCharts), "the charts after the paint")
         await until(lambda: len(frame.plot_widgets) == 4 and frame.running, "all four")
 
-    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    on_overview(body)
 
 
 def test_the_charts_are_built_one_plot_per_turn_of_the_loop_then_run(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_overview: OnOverview,
 ) -> None:
     """Building the four plots at once held the loop for 52-69 ms on the first show (issue
     25): the page builds one per turn, so the gateway's requests get turns in between."""
@@ -795,4 +716,4 @@ def test_the_charts_are_built_one_plot_per_turn_of_the_loop_then_run(
         assert built[0] < 4 and built == sorted(built) and built[-1] == 4, built
         assert page.charts is frame and len(frame.plot_widgets) == 4
 
-    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+    on_overview(body)

@@ -5,22 +5,16 @@ keys, jobs and requests arrive after it opens (awaited here, never a nested loop
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec
-from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.keys import KeysPage
 from llmgw_desktop.ui.pages.providers import ProvidersPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.palette import CommandPalette, Entry, matches
 from llmgw_desktop.ui.qt import QApplication, Qt
-from tests.ui.desk_gateway import desk_gateway, messages_request
+from tests.ui.desk_gateway import Desk, OnGateway, desk_window, messages_request
 from tests.ui.test_jobs_page import _wide_rows
 from tests.ui.waiting import until
 
@@ -50,91 +44,74 @@ def _type_and_go(qtbot: QtBot, palette: CommandPalette, text: str) -> None:
 
 
 def test_ctrl_k_reaches_pages_providers_keys_requests_jobs_and_actions(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_gateway: OnGateway, qtbot: QtBot
 ) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            engine = desk.runtime.engine
-            await engine.keys.create(LOCAL_CALLER, KeySpec(name="ci-bot", scope=KeyScope.of()))
-            await messages_request(desk.runtime, {"X-Caller": "palette-test"})
-            (row,) = await engine.recorder.recent(limit=1)
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.resize(1024, 700)
-            window.show()
+    async def body(desk: Desk) -> None:
+        engine = desk.runtime.engine
+        await engine.keys.create(LOCAL_CALLER, KeySpec(name="ci-bot", scope=KeyScope.of()))
+        await messages_request(desk.runtime, {"X-Caller": "palette-test"})
+        (row,) = await engine.recorder.recent(limit=1)
+        with desk_window(desk, qtbot, size=(1024, 700)) as window:
             window.windowHandle().requestActivate()
             await until(lambda: QApplication.activeWindow() is window, "the window active")
-            try:
-                # Ctrl+K opens it, empty, the typing in its box.
-                qtbot.keyClick(window.nav, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
-                palette = window.command_palette
-                assert palette is not None and palette.isVisible()
-                assert palette.search.text() == "" and palette.search.hasFocus()
+            # Ctrl+K opens it, empty, the typing in its box.
+            qtbot.keyClick(window.nav, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+            palette = window.command_palette
+            assert palette is not None and palette.isVisible()
+            assert palette.search.text() == "" and palette.search.hasFocus()
 
-                _type_and_go(qtbot, palette, "keys")  # a page
-                assert window.current_page.KEY == KeysPage.KEY and not palette.isVisible()
-                window.open_palette()
-                _type_and_go(qtbot, palette, "notif")  # a tab of the Log place
-                assert window.current_page.KEY == "notifications"
+            _type_and_go(qtbot, palette, "keys")  # a page
+            assert window.current_page.KEY == KeysPage.KEY and not palette.isVisible()
+            window.open_palette()
+            _type_and_go(qtbot, palette, "notif")  # a tab of the Log place
+            assert window.current_page.KEY == "notifications"
 
-                window.open_palette()  # a provider, selected on its page
-                _type_and_go(qtbot, palette, "anthropic")
-                providers = window.pages[ProvidersPage.KEY]
-                assert isinstance(providers, ProvidersPage)
-                assert window.current_page is providers
-                await until(lambda: providers.selected_row() is not None, "the provider chosen")
-                assert providers.selected_row().switch_id == "anthropic"  # type: ignore[union-attr]
+            window.open_palette()  # a provider, selected on its page
+            _type_and_go(qtbot, palette, "anthropic")
+            providers = window.pages[ProvidersPage.KEY]
+            assert isinstance(providers, ProvidersPage)
+            assert window.current_page is providers
+            await until(lambda: providers.selected_row() is not None, "the provider chosen")
+            assert providers.selected_row().switch_id == "anthropic"  # type: ignore[union-attr]
 
-                window.open_palette()  # a key: read when the palette opened
-                qtbot.keyClicks(palette.search, "ci-bot")
-                await until(lambda: palette.shown() and palette.shown()[0].kind == "Key", "key")
-                qtbot.keyClick(palette.search, Qt.Key.Key_Return)
-                keys = window.pages[KeysPage.KEY]
-                assert isinstance(keys, KeysPage)
-                await until(lambda: keys.selected() is not None, "the key chosen")
-                assert keys.selected().name == "ci-bot"  # type: ignore[union-attr]
+            window.open_palette()  # a key: read when the palette opened
+            qtbot.keyClicks(palette.search, "ci-bot")
+            await until(lambda: palette.shown() and palette.shown()[0].kind == "Key", "key")
+            qtbot.keyClick(palette.search, Qt.Key.Key_Return)
+            keys = window.pages[KeysPage.KEY]
+            assert isinstance(keys, KeysPage)
+            await until(lambda: keys.selected() is not None, "the key chosen")
+            assert keys.selected().name == "ci-bot"  # type: ignore[union-attr]
 
-                window.open_palette()  # a recorded request, found by its id
-                qtbot.keyClicks(palette.search, row["id"][:10])
-                await until(
-                    lambda: any(e.kind == "Request" for e in palette.shown()), "the request"
-                )
-                assert palette.shown()[0].key == row["id"]
-                qtbot.keyClick(palette.search, Qt.Key.Key_Return)
-                recorder = window.pages[RecorderPage.KEY]
-                assert isinstance(recorder, RecorderPage)
-                assert window.current_page is recorder
-                await until(lambda: row["id"] in recorder.detail.toPlainText(), "its details")
+            window.open_palette()  # a recorded request, found by its id
+            qtbot.keyClicks(palette.search, row["id"][:10])
+            await until(lambda: any(e.kind == "Request" for e in palette.shown()), "the request")
+            assert palette.shown()[0].key == row["id"]
+            qtbot.keyClick(palette.search, Qt.Key.Key_Return)
+            recorder = window.pages[RecorderPage.KEY]
+            assert isinstance(recorder, RecorderPage)
+            assert window.current_page is recorder
+            await until(lambda: row["id"] in recorder.detail.toPlainText(), "its details")
 
-                # A job: the palette's entry opens it on the Jobs page, found by its id.
-                jobs = window.pages[JobsPage.KEY]
-                assert isinstance(jobs, JobsPage)
-                job = _wide_rows(0.0)[1]
-                window.open_palette()
-                palette._loaded.append(palette._job_entry(job))  # as the listing gives it
-                _type_and_go(qtbot, palette, "job_00000001")
-                assert window.current_page is jobs
-                assert jobs.search.text() == "job_00000001"
+            # A job: the palette's entry opens it on the Jobs page, found by its id.
+            jobs = window.pages[JobsPage.KEY]
+            assert isinstance(jobs, JobsPage)
+            job = _wide_rows(0.0)[1]
+            window.open_palette()
+            palette._loaded.append(palette._job_entry(job))  # as the listing gives it
+            _type_and_go(qtbot, palette, "job_00000001")
+            assert window.current_page is jobs
+            assert jobs.search.text() == "job_00000001"
 
-                # An action: pause every provider, as the tray's switch does.
-                window.open_palette()
-                _type_and_go(qtbot, palette, "pause all")
-                assert engine.providers.paused
-                # Escape closes it, going nowhere.
-                shown = window.current_page
-                window.open_palette()
-                qtbot.keyClicks(palette.search, "settings")
-                qtbot.keyClick(palette.search, Qt.Key.Key_Escape)
-                assert not palette.isVisible() and window.current_page is shown
-            finally:
-                for page in window.pages.values():
-                    page.page_hidden()
-                    page.tasks.cancel_all()
+            # An action: pause every provider, as the tray's switch does.
+            window.open_palette()
+            _type_and_go(qtbot, palette, "pause all")
+            assert engine.providers.paused
+            # Escape closes it, going nowhere.
+            shown = window.current_page
+            window.open_palette()
+            qtbot.keyClicks(palette.search, "settings")
+            qtbot.keyClick(palette.search, Qt.Key.Key_Escape)
+            assert not palette.isVisible() and window.current_page is shown
 
-    qloop.run_until_complete(scenario())
+    on_gateway(body)

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.playground import PlaygroundPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_words import describe_detail
 from llmgw_desktop.ui.qt import Qt
 from tests.fakes.upstream import Reply
-from tests.ui.desk_gateway import Desk, OnDesk, desk_gateway
+from tests.ui.desk_gateway import Desk, OnDesk, OnWindow, shown_page
 from tests.ui.waiting import until
 
 ANSWER = "Otters hold hands while they sleep so that they do not drift apart"
@@ -51,6 +48,12 @@ def ask(page: PlaygroundPage, model: str, text: str, qtbot: QtBot) -> None:
     page.prompt.setPlainText(text)
     page.prompt.setFocus()
     qtbot.keyClick(page.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+
+async def answered(page: PlaygroundPage, text: str, qtbot: QtBot, what: str) -> None:
+    """Ask claude-sonnet-4-6 `text` (Ctrl+Enter), and wait for its answer (or its failure)."""
+    ask(page, "claude-sonnet-4-6", text, qtbot)
+    await until(lambda: page.answer.reply is not None, what)
 
 
 def test_a_streamed_answer_shows_as_it_arrives_with_its_recorder_figures(
@@ -92,8 +95,7 @@ def test_compare_sends_the_same_request_to_a_second_model_and_links_the_rows(
     qtbot: QtBot,
 ) -> None:
     async def body(desk: Desk, page: PlaygroundPage) -> None:
-        ask(page, "claude-sonnet-4-6", "which animal holds hands?", qtbot)
-        await until(lambda: page.answer.reply is not None, "the first answer")
+        await answered(page, "which animal holds hands?", qtbot, "the first answer")
         assert page.compare_button.isEnabled() and not page.second.isVisible()
         page.compare_box.setEditText("openai/gpt-4o-mini")
         page.compare_button.click()
@@ -129,8 +131,7 @@ def test_an_upstream_failure_shows_a_clear_error_in_the_page(
     qtbot: QtBot,
 ) -> None:
     async def body(desk: Desk, page: PlaygroundPage) -> None:
-        ask(page, "claude-sonnet-4-6", "hello", qtbot)
-        await until(lambda: page.answer.reply is not None, "the failure reported")
+        await answered(page, "hello", qtbot, "the failure reported")
         error = page.answer.error.text()
         assert page.answer.error.isVisible()
         assert error.startswith("No answer:") and "all_routes_failed" in error, error
@@ -148,42 +149,24 @@ def test_an_upstream_failure_shows_a_clear_error_in_the_page(
 
 
 def test_open_in_recorder_shows_the_answers_row_in_the_flight_recorder(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_window: OnWindow, qtbot: QtBot
 ) -> None:
-    async def scenario() -> None:
-        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
-            window = MainWindow(
-                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.show()
-            try:
-                window.show_page(PlaygroundPage.KEY)
-                page = window.pages[PlaygroundPage.KEY]
-                assert isinstance(page, PlaygroundPage)
-                ask(page, "claude-sonnet-4-6", "hello", qtbot)
-                await until(lambda: page.answer.reply is not None, "the answer")
-                reply = page.answer.reply
-                assert reply is not None and reply.record_id
-                page.answer.open_button.click()
-                recorder = window.pages[RecorderPage.KEY]
-                assert isinstance(recorder, RecorderPage)
-                await until(lambda: window.stack.currentWidget() is recorder, "the recorder")
-                await until(
-                    lambda: str(reply.record_id) in recorder.detail.toPlainText(),
-                    "the row's detail",
-                )
-                await until(lambda: recorder.table.currentIndex().isValid(), "the row selected")
-            finally:
-                for shown in window.pages.values():
-                    shown.page_hidden()
-                    shown.tasks.cancel_all()
+    async def body(_desk: Desk, window: MainWindow) -> None:
+        page = shown_page(window, PlaygroundPage)
+        await answered(page, "hello", qtbot, "the answer")
+        reply = page.answer.reply
+        assert reply is not None and reply.record_id
+        page.answer.open_button.click()
+        recorder = window.pages[RecorderPage.KEY]
+        assert isinstance(recorder, RecorderPage)
+        await until(lambda: window.stack.currentWidget() is recorder, "the recorder")
+        await until(
+            lambda: str(reply.record_id) in recorder.detail.toPlainText(),
+            "the row's detail",
+        )
+        await until(lambda: recorder.table.currentIndex().isValid(), "the row selected")
 
-    qloop.run_until_complete(scenario())
+    on_window(body)
 
 
 def test_the_question_stays_as_a_transcript_and_both_answers_are_labelled_alike(
@@ -197,8 +180,7 @@ def test_the_question_stays_as_a_transcript_and_both_answers_are_labelled_alike(
     async def body(desk: Desk, page: PlaygroundPage) -> None:
         assert page.send_button.property("primary") is True
         assert not page.transcript.isVisible()
-        ask(page, "claude-sonnet-4-6", "which animal holds hands?", qtbot)
-        await until(lambda: page.answer.reply is not None, "the first answer")
+        await answered(page, "which animal holds hands?", qtbot, "the first answer")
         assert page.transcript.isVisible()
         assert page.transcript.turns == [("You", "which animal holds hands?")]
         page.compare_box.setEditText("openai/gpt-4o-mini")

@@ -10,20 +10,17 @@ spend, and config.toml keeps the price for the next start.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import openai
 import pytest
-import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.engine.tokens.money import format_usd
-from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import BudgetsPage
 from llmgw_desktop.ui.pages.prices_page import PricesPage
-from tests.ui.desk_gateway import close_window, desk_gateway
+from tests.ui.desk_gateway import Desk, OnGateway, desk_window, shown_page
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
 from tests.ui.test_budgets_page import shown
 from tests.ui.waiting import until
@@ -34,25 +31,13 @@ BUDGETS = [{"scope": "global", "unit": "usd", "period": "daily", "hard": 10.0}]
 
 
 def test_a_price_entered_in_settings_prices_the_next_request(
-    qloop: qasync.QEventLoop,
-    loaded: LoadedSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    qtbot: QtBot,
-    tmp_path: Path,
+    on_gateway: OnGateway, loaded: LoadedSettings, qtbot: QtBot
 ) -> None:
     with_budget = replace(loaded, settings=loaded.settings.with_values({"budgets": BUDGETS}))
 
-    async def scenario() -> None:
-        async with desk_gateway(
-            with_budget, monkeypatch, tmp_path, also_upstream=("openai",)
-        ) as desk:
-            facts = replace(desk.facts, loaded_settings=with_budget)
-            window = MainWindow(
-                desk.bridge, desk.actions, facts, close_quits=False, on_quit=lambda: None
-            )
-            qtbot.addWidget(window)
-            window.resize(1100, 700)
-            window.show()
+    async def body(desk: Desk) -> None:
+        facts = replace(desk.facts, loaded_settings=with_budget)
+        with desk_window(desk, qtbot, size=(1100, 700), facts=facts) as window:
             engine = desk.runtime.engine
             client = openai.AsyncOpenAI(
                 base_url=desk.runtime.base_url + "/v1", api_key="unused", max_retries=0
@@ -63,50 +48,43 @@ def test_a_price_entered_in_settings_prices_the_next_request(
                     model=f"openai/{MODEL}", messages=[{"role": "user", "content": "hi"}]
                 )
 
-            try:
-                # Unpriced under a hard dollar budget: refused, nothing sent upstream.
-                with pytest.raises(openai.APIStatusError) as refused:
-                    await ask()
-                assert refused.value.status_code == 402
-                assert "add its price in Settings" in refused.value.message
+            # Unpriced under a hard dollar budget: refused, nothing sent upstream.
+            with pytest.raises(openai.APIStatusError) as refused:
+                await ask()
+            assert refused.value.status_code == 402
+            assert "add its price in Settings" in refused.value.message
 
-                window.show_page(PricesPage.KEY)  # a tab of the Settings place
-                page = window.pages[PricesPage.KEY]
-                assert isinstance(page, PricesPage)
-                box = page.box
-                box.model_edit.setText(MODEL)
-                assert "not priced now" in box.current_label.text()
-                for name, value in PRICE.items():
-                    box.edits[name].setText(value)
-                box.save_button.click()
-                await until(lambda: "saved to config.toml" in box.message_label.text(), "saved")
-                assert box.table.item(0, 0).text() == MODEL  # type: ignore[union-attr]
-                assert "from your price in config.toml" in box.current_label.text()
+            page = shown_page(window, PricesPage)  # a tab of the Settings place
+            box = page.box
+            box.model_edit.setText(MODEL)
+            assert "not priced now" in box.current_label.text()
+            for name, value in PRICE.items():
+                box.edits[name].setText(value)
+            box.save_button.click()
+            await until(lambda: "saved to config.toml" in box.message_label.text(), "saved")
+            assert box.table.item(0, 0).text() == MODEL  # type: ignore[union-attr]
+            assert "from your price in config.toml" in box.current_label.text()
 
-                await ask()  # no restart: priced now
-                await client.close()
-                rows = (await engine.recorder_query.page(RecorderFilters(state="completed"))).rows
-                (row,) = rows
-                expected = (
-                    row.input_tokens * 2
-                    + row.output_tokens * 8
-                    + row.cache_read_tokens * 0.5
-                    + row.cache_write_tokens * 2
-                ) / 1_000_000
-                assert row.input_tokens and row.output_tokens
-                assert row.cost_usd == pytest.approx(expected)
-                detail = await engine.recorder_query.detail(row.id)
-                assert detail is not None and detail.record["cost_source"] == "config"
+            await ask()  # no restart: priced now
+            await client.close()
+            rows = (await engine.recorder_query.page(RecorderFilters(state="completed"))).rows
+            (row,) = rows
+            expected = (
+                row.input_tokens * 2
+                + row.output_tokens * 8
+                + row.cache_read_tokens * 0.5
+                + row.cache_write_tokens * 2
+            ) / 1_000_000
+            assert row.input_tokens and row.output_tokens
+            assert row.cost_usd == pytest.approx(expected)
+            detail = await engine.recorder_query.detail(row.id)
+            assert detail is not None and detail.record["cost_source"] == "config"
 
-                window.show_page(BudgetsPage.KEY)
-                budgets = window.pages[BudgetsPage.KEY]
-                assert isinstance(budgets, BudgetsPage)
-                budgets.refresh()
-                spent = format_usd(expected)
-                await until(lambda: shown(budgets)[0]["Spent"] == spent, "the spend")
-            finally:
-                close_window(window)
+            budgets = shown_page(window, BudgetsPage)
+            budgets.refresh()
+            spent = format_usd(expected)
+            await until(lambda: shown(budgets)[0]["Spent"] == spent, "the spend")
 
-    qloop.run_until_complete(scenario())
+    on_gateway(body, loaded=with_budget, also_upstream=("openai",))
     kept = load_settings(loaded.config_file).settings.gateway.prices
     assert kept == {MODEL: {"input": 2.0, "output": 8.0, "cache_read": 0.5, "cache_write": 2.0}}

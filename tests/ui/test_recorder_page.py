@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.jobs.live import JobContext, JobSpec
 from llmgw_desktop.engine.recorder.detail import RecordDetail
@@ -104,7 +103,6 @@ def click_header(page: RecorderPage, column: int) -> None:
 
 def test_page_lists_engine_requests_filters_them_and_shows_one_in_detail(
     run_desk: RunDesk,
-    loaded: LoadedSettings,
 ) -> None:
     labels = [label for label, _reach in TIME_RANGES]
 
@@ -152,7 +150,6 @@ def test_page_lists_engine_requests_filters_them_and_shows_one_in_detail(
 
 def test_detail_shows_the_jobs_redacted_prompt_and_answer(
     run_desk: RunDesk,
-    loaded: LoadedSettings,
     tmp_path: Path,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
@@ -186,7 +183,6 @@ def test_detail_shows_the_jobs_redacted_prompt_and_answer(
 
 def test_new_requests_appear_live_while_the_list_is_at_the_top(
     run_desk: RunDesk,
-    loaded: LoadedSettings,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
         record_failure(runtime, "first")
@@ -209,16 +205,23 @@ def test_new_requests_appear_live_while_the_list_is_at_the_top(
     run_desk(body)
 
 
+async def a_thousand_rows_shown(
+    runtime: GatewayRuntime, page: RecorderPage, what: str
+) -> list[dict[str, Any]]:
+    """A thousand recorded rows of the last hour (the engine prunes rows older than its
+    retention period), the page shown on its first page of them; the rows."""
+    rows = synthetic_rows(1000, start=time.time() - 3600)
+    await bulk_insert(runtime.engine.store, rows)
+    page.page_shown()
+    await until(lambda: page.model.loaded == 300, what)
+    return rows
+
+
 def test_scrolling_down_fetches_further_pages_until_the_end(
     run_desk: RunDesk,
-    loaded: LoadedSettings,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
-        # Recent rows: the engine prunes rows older than its retention period.
-        rows = synthetic_rows(1000, start=time.time() - 3600)
-        await bulk_insert(runtime.engine.store, rows)
-        page.page_shown()
-        await until(lambda: page.model.loaded == 300, "the first page only")
+        await a_thousand_rows_shown(runtime, page, "the first page only")
         await until(lambda: page.model.total == 1000, "the total")
         assert page.count_label.text() == "1,000 requests · showing the newest 300, scroll for more"
         for _ in range(10):  # bounded: four pages make the thousand
@@ -317,7 +320,6 @@ def test_the_detail_reads_approval_route_and_cache_and_shortens_long_answers() -
 
 def test_failed_rows_are_marked_and_found_by_failed_only_and_each_failure_filter(
     run_desk: RunDesk,
-    loaded: LoadedSettings,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
         # A real failure through the gateway: the upstream answers 429 for project apollo.
@@ -387,14 +389,10 @@ def test_failed_rows_are_marked_and_found_by_failed_only_and_each_failure_filter
 
 def test_oldest_first_pages_correctly_across_page_boundaries(
     run_desk: RunDesk,
-    loaded: LoadedSettings,
 ) -> None:
     async def body(runtime: GatewayRuntime, page: RecorderPage) -> None:
-        rows = synthetic_rows(1000, start=time.time() - 3600)
-        await bulk_insert(runtime.engine.store, rows)
+        rows = await a_thousand_rows_shown(runtime, page, "the first page, newest first")
         model = page.model
-        page.page_shown()
-        await until(lambda: model.loaded == 300, "the first page, newest first")
         assert model.headerData(TIME_COLUMN, Qt.Orientation.Horizontal) == ORDER_HEADERS[False]
         newest = model.summary(0)
 
@@ -439,7 +437,6 @@ def test_oldest_first_pages_correctly_across_page_boundaries(
 
 def test_detail_says_what_optimize_prompt_saved_and_which_tokenizer_counted(
     run_desk: RunDesk,
-    loaded: LoadedSettings,
     tmp_path: Path,
 ) -> None:
     captured = Path(__file__).resolve().parents[1] / "fixtures" / "cli" / "claude"
@@ -547,7 +544,6 @@ def test_the_detail_is_a_form_led_by_its_result_with_an_error_section_only_on_fa
 
 def test_a_narrow_list_keeps_provider_state_and_error_code_with_the_model_under_its_provider(
     on_desk: OnDesk,
-    loaded: LoadedSettings,
 ) -> None:
     """Issue 41, review finding 9: at 1024 px the list showed only Time, Model and State (the
     Time column spending ~140 px on "2026-11-24" in every row); now the model moves under its

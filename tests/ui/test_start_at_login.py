@@ -3,7 +3,6 @@ menu and on the Settings page shows and changes the OS's own entry (a temporary 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,9 @@ import qasync
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.shell import app as app_module
-from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.autostart import XdgAutostart
-from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
-from tests.ui.waiting import until
+from tests.ui.running_app import app_running, desktop_app
 
 
 def test_hidden_start_shows_only_the_tray_and_both_switches_follow_the_os(
@@ -27,45 +24,39 @@ def test_hidden_start_shows_only_the_tray_and_both_switches_follow_the_os(
     # Offscreen Qt has no system tray; a desktop at login does.
     monkeypatch.setattr(app_module.QSystemTrayIcon, "isSystemTrayAvailable", lambda: True)
     login = XdgAutostart(tmp_path / "config", ["/opt/llmgw-desktop/llmgw-desktop", "--hidden"])
-    lock = InstanceLock(loaded.settings.data_path)
-    assert lock.acquire()
-    desktop = DesktopApp(loaded, lock, hidden=True, autostart=login)
+    with desktop_app(loaded, hidden=True, autostart=login) as desktop:
 
-    async def scenario() -> int:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        tray = await until(lambda: desktop.tray, "tray")
-        window = desktop.window
-        assert window is not None and not window.isVisible()  # a login start: tray only
-        switch = tray.login_action
-        assert switch is not None and switch.text() == "Start at login (in the tray)"
-        assert switch.isCheckable() and not switch.isChecked()
-        assert switch in tray.menu.actions()
+        async def scenario() -> None:
+            async with app_running(desktop):
+                tray = desktop.tray
+                assert tray is not None
+                window = desktop.window
+                assert window is not None and not window.isVisible()  # a login start: tray only
+                switch = tray.login_action
+                assert switch is not None and switch.text() == "Start at login (in the tray)"
+                assert switch.isCheckable() and not switch.isChecked()
+                assert switch in tray.menu.actions()
 
-        switch.trigger()  # on, from the tray
-        assert login.is_enabled() and switch.isChecked()
-        assert "--hidden" in login.path.read_text()
+                switch.trigger()  # on, from the tray
+                assert login.is_enabled() and switch.isChecked()
+                assert "--hidden" in login.path.read_text()
 
-        page = window.pages["settings"]
-        assert isinstance(page, SettingsPage)
-        window.show_page("settings")
-        assert page.login_switch.isVisible() and page.login_switch.isChecked()
-        page.login_switch.click()  # off, from Settings
-        assert not login.path.exists() and not page.login_switch.isChecked()
-        assert page.message_label.text() == "llmgw-desktop will not start when you log in."
-        tray.menu.aboutToShow.emit()  # the tray re-reads it when its menu opens
-        assert not switch.isChecked()
+                page = window.pages["settings"]
+                assert isinstance(page, SettingsPage)
+                window.show_page("settings")
+                assert page.login_switch.isVisible() and page.login_switch.isChecked()
+                page.login_switch.click()  # off, from Settings
+                assert not login.path.exists() and not page.login_switch.isChecked()
+                assert page.message_label.text() == "llmgw-desktop will not start when you log in."
+                tray.menu.aboutToShow.emit()  # the tray re-reads it when its menu opens
+                assert not switch.isChecked()
 
-        login.path.parent.mkdir(parents=True, exist_ok=True)
-        login.path.write_text("[Desktop Entry]\nHidden=true\n")  # the desktop switched it off
-        login.enable()  # and back on by hand
-        window.show_page("overview")
-        window.show_page("settings")
-        assert page.login_switch.isChecked()
+                login.path.parent.mkdir(parents=True, exist_ok=True)
+                # The desktop switched it off.
+                login.path.write_text("[Desktop Entry]\nHidden=true\n")
+                login.enable()  # and back on by hand
+                window.show_page("overview")
+                window.show_page("settings")
+                assert page.login_switch.isChecked()
 
-        desktop.request_quit()
-        return await run
-
-    try:
-        assert int(qloop.run_until_complete(scenario())) == 0
-    finally:
-        lock.release()
+        qloop.run_until_complete(scenario())

@@ -28,7 +28,6 @@ from llmgw_desktop.engine.calls.params import CallParams
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import ProviderUnavailable
 from llmgw_desktop.shell.app import DesktopApp
-from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.qt import QAction, QGuiApplication, QSystemTrayIcon
@@ -36,7 +35,9 @@ from llmgw_desktop.ui.tray import LONG_JOB_S, TrayIcon, format_duration
 from tests.clock import Clock
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.ui.approval_requests import RISKY
+from tests.ui.desk_gateway import no_clis_on_path
 from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autouse
+from tests.ui.running_app import OnApp, desktop_app, ui_up
 from tests.ui.waiting import until
 
 ENDPOINT = "http://127.0.0.1:3333/mcp"
@@ -165,12 +166,8 @@ def test_a_cli_not_on_the_path_is_greyed_out_and_says_not_installed(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-    settings = loaded.settings.with_values(
-        {"providers.cli_path": [str(FAKE_BIN)]}
-    )  # only the stand-in Vibe
+    no_clis_on_path(tmp_path, monkeypatch)
+    settings = loaded.settings.with_values({"providers.cli_path": [str(FAKE_BIN)]})  # Vibe's
     engine = Engine(settings)
     bridge = EngineBridge(engine)
     actions = GatewayActions(
@@ -384,22 +381,12 @@ def test_a_provider_going_down_turns_the_tray_red_and_says_so(
 def desktop(vibe_settings: LoadedSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[DesktopApp]:
     # Offscreen has no system tray; say there is one so the app builds its tray as on a desktop.
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
-    lock = InstanceLock(vibe_settings.settings.data_path)
-    assert lock.acquire()
-    yield DesktopApp(vibe_settings, lock)
-    lock.release()
+    with desktop_app(vibe_settings) as app:
+        yield app
 
 
-def _ready(desktop: DesktopApp) -> bool:
-    return desktop.tray is not None and desktop.consent is not None
-
-
-def test_open_submenu_shows_each_dashboard_page(
-    qloop: qasync.QEventLoop, desktop: DesktopApp
-) -> None:
-    async def scenario() -> int:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: _ready(desktop), "app up")
+def test_open_submenu_shows_each_dashboard_page(on_app: OnApp, desktop: DesktopApp) -> None:
+    async def body(desktop: DesktopApp) -> None:
         assert desktop.tray is not None and desktop.window is not None
         opener = next(a.menu() for a in desktop.tray.menu.actions() if a.text() == "Open")
         titles = [a.text() for a in opener.actions()]
@@ -409,10 +396,8 @@ def test_open_submenu_shows_each_dashboard_page(
             action.trigger()
             shown_key = desktop.window.current_page.KEY
             assert shown_key == key and desktop.window.isVisible()
-        desktop.request_quit()
-        return await run
 
-    assert _run(qloop, scenario) == 0
+    on_app(desktop, body)
 
 
 def test_quit_with_a_running_job_asks_and_cancel_keeps_it_running(
@@ -422,7 +407,7 @@ def test_quit_with_a_running_job_asks_and_cancel_keeps_it_running(
         async with ScriptedUpstream(default=Reply.slow(STEP_TIMEOUT)) as upstream:
             monkeypatch.setenv("VIBE_TEST_BASE_URL", upstream.base_url)
             run = asyncio.get_running_loop().create_task(desktop.run())
-            await until(lambda: _ready(desktop), "app up")
+            await until(lambda: ui_up(desktop), "app up")
             assert desktop.runtime is not None and desktop.tray is not None
             engine = desktop.runtime.engine
             job = await engine.calls.submit("mistral", CallParams(prompt="slow"), "local")
@@ -448,7 +433,7 @@ def test_quit_with_a_running_job_asks_and_cancel_keeps_it_running(
 
 
 def test_consent_and_approval_questions_pop_up_a_message(
-    qloop: qasync.QEventLoop, desktop: DesktopApp, monkeypatch: pytest.MonkeyPatch
+    on_app: OnApp, desktop: DesktopApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shown: Messages = []
     monkeypatch.setattr(
@@ -456,9 +441,7 @@ def test_consent_and_approval_questions_pop_up_a_message(
     )
     risky = RISKY
 
-    async def scenario() -> int:
-        run = asyncio.get_running_loop().create_task(desktop.run())
-        await until(lambda: _ready(desktop), "app up")
+    async def body(desktop: DesktopApp) -> None:
         assert desktop.runtime is not None and desktop.consent and desktop.approvals
         engine = desktop.runtime.engine
         engine.auth.consent.ask(
@@ -472,10 +455,8 @@ def test_consent_and_approval_questions_pop_up_a_message(
         ]:
             next(b for b in box.buttons() if b.text() == "Deny").click()
         assert not (await deciding).allowed
-        desktop.request_quit()
-        return await run
 
-    assert _run(qloop, scenario) == 0
+    on_app(desktop, body)
     assert ("Access requested", "Desk editor asks for access to the gateway.") in shown
     assert (
         "Approval needed",
