@@ -355,7 +355,8 @@ def _kept_bodies(detail: RecordDetail) -> list[DetailRow]:
     if detail.bodies is not None:
         cut = detail.bodies.request_cut or detail.bodies.response_cut
         note = " (cut to recorder.capture.max_body_bytes)" if cut else ""
-        return [DetailRow("", f"Kept, secrets redacted{note}: shown side by side below.")]
+        shown = f"Kept, secrets redacted{note}: shown below, the request over its response."
+        return [DetailRow("", shown)]
     if detail.capture == "off":
         return [DetailRow("", NO_PROMPT_FOR_API), DetailRow("", CAPTURE_OFF)]
     return [
