@@ -30,6 +30,7 @@ from llmgw_desktop.ui.qt import (
     QFontDatabase,
     QHBoxLayout,
     QPlainTextEdit,
+    QSizePolicy,
     QStackedWidget,
     Qt,
     QTabWidget,
@@ -45,6 +46,9 @@ __all__ = ["JobPane", "read_only"]
 # An open running job: wait this long for a change, and no less than the gap between redraws.
 FOLLOW_WAIT_S = 5.0
 FOLLOW_GAP_S = 0.25
+# The output and result views: at least this many lines (and their frame and margins) high.
+TEXT_MIN_LINES = 4
+TEXT_FRAME_PX = 12
 
 
 def read_only(name: str, placeholder: str) -> QPlainTextEdit:
@@ -60,6 +64,13 @@ def read_only(name: str, placeholder: str) -> QPlainTextEdit:
         | Qt.TextInteractionFlag.TextSelectableByKeyboard
     )
     view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    # It takes the height the details leave, a few lines at least, and never asks for more:
+    # the details sit in a scroll area, and a text view asking for its usual 190 px made them
+    # scroll at 1024 px around a view that scrolls itself (a scroll bar inside a scroll bar).
+    policy = view.sizePolicy()
+    policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
+    view.setSizePolicy(policy)
+    view.setMinimumHeight(TEXT_MIN_LINES * view.fontMetrics().lineSpacing() + TEXT_FRAME_PX)
     return view
 
 
@@ -126,6 +137,8 @@ class JobPane(DetailCard):
         toggle_row.addWidget(self.raw_toggle)
         result_column.addLayout(toggle_row)
         result_column.addWidget(self.result_stack, 1)
+        # Folded, the cause and its buttons stay together at the top rather than spread down.
+        result_column.addStretch(0)
         self._failed = False
         self._show_failure(None)
         self.texts = QTabWidget()
@@ -219,9 +232,9 @@ class JobPane(DetailCard):
 
     def _show_details(self, shown: bool) -> None:
         """Unfold (or fold) a failure's whole message; any other result is always shown."""
-        folded = (
-            self.cause_label.isVisibleTo(self) and not shown and not self.raw_toggle.isChecked()
-        )
+        # Whether the job failed, not whether its cause line is on screen: a job that fails
+        # while its Output tab is shown has its Result tab (and the line) hidden at this moment.
+        folded = self._failed and not shown and not self.raw_toggle.isChecked()
         self.result_stack.setVisible(not folded)
         self.details_toggle.setText("Hide details" if shown else "Show details")
 
