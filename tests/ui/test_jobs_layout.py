@@ -70,6 +70,7 @@ def _jobs_page(window: MainWindow, size: tuple[int, int]) -> JobsPage:
 
 
 def _job(now: float, state: JobState, **view: object) -> DeskJob:
+    view = {"last_activity_at": now} | view
     return DeskJob(
         view=JobView(
             id="job_401b07ea3798457e88ee9c2b671ae933",
@@ -78,7 +79,6 @@ def _job(now: float, state: JobState, **view: object) -> DeskJob:
             created_at=now - 60,
             updated_at=now,
             started_at=now - 60,
-            last_activity_at=now,
             **view,  # type: ignore[arg-type]
         ),
         principal="gateway-bearer",
@@ -130,11 +130,90 @@ def test_a_job_that_fails_while_followed_opens_on_its_cause_with_the_traceback_f
 
     pane.details_toggle.click()
     qtbot.wait(20)
-    assert pane.result_stack.isVisible() and "urllib/request.py" in (
-        pane.result_view.toPlainText()
-    )
+    assert pane.result_stack.isVisible()
+    assert "urllib/request.py" in pane.result_view.toPlainText()
     assert pane.details_toggle.text() == "Hide details"
     # Unfolded, the traceback scrolls in its own view; the details around it do not scroll.
     assert not area.verticalScrollBar().isVisible(), size
     pane.details_toggle.click()
     assert not pane.result_stack.isVisible() and pane.details_toggle.text() == "Show details"
+
+
+def _gallery_jobs(now: float, *, stuck: bool) -> list[DeskJob]:
+    """The gallery's four Mistral Vibe jobs, the second one stuck (the light pictures were
+    taken then) or failed by its idle timeout (the dark ones, a minute later)."""
+    first = _job(now, JobState.FAILED, error={"code": "provider_error", "message": "boom"})
+    if stuck:
+        second = _job(now, JobState.RUNNING, stuck=True, last_activity_at=now - 46)
+    else:
+        second = _job(
+            now, JobState.FAILED, finished_at=now, error={"code": "provider_error", "message": "x"}
+        )
+    done = [
+        dataclasses.replace(
+            _job(now, JobState.COMPLETED, finished_at=now - 50),
+            input_tokens=312,
+            output_tokens=9,
+        )
+        for _ in range(2)
+    ]
+    jobs = [first, second, *done]
+    return [
+        dataclasses.replace(
+            job,
+            view=dataclasses.replace(job.view, id=f"job_{n:08x}", created_at=now - 60 + n),
+            caller=("aider", "cursor", "codex", "claude-code")[n],
+        )
+        for n, job in enumerate(jobs)
+    ]
+
+
+def _columns_read(page: JobsPage) -> set[str]:
+    """The columns a person reads: shown ones, and those shown under a neighbour."""
+    from llmgw_desktop.ui.pages.jobs_model import COLUMNS
+    from llmgw_desktop.ui.pages.jobs_table import SECOND_LINES
+
+    header = page.table.horizontalHeader()
+    shown = {c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)}
+    under = {u for over, u in SECOND_LINES.items() if over in shown and u not in shown}
+    return {COLUMNS[c] for c in shown | under}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_stuck_job_does_not_change_which_columns_the_list_shows(
+    size: tuple[int, int], window: MainWindow, qtbot: QtBot
+) -> None:
+    """N11: at 1920 px the light pictures (a job stuck: "no output for 46s · limit 5s") had no
+    Who column and the dark ones (that job failed: "provider_error") had one. A live job's
+    progress changes every second; the columns must not change with it."""
+    page = _jobs_page(window, size)
+    page.model.stuck_after_s = 5.0
+    now = time.time()
+    read = []
+    for stuck in (True, False):
+        page._show_rows(_gallery_jobs(now, stuck=stuck))
+        qtbot.wait(20)
+        read.append(_columns_read(page))
+    assert read[0] == read[1], read
+    if size[0] == 1920:
+        assert {"Who", "Tool", "Tokens", "Elapsed", "Model"} <= read[0], read[0]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_two_line_rows_have_room_around_their_lines_and_the_last_figure_a_gap_to_the_frame(
+    size: tuple[int, int], window: MainWindow, qtbot: QtBot
+) -> None:
+    """N11: the two-line cells ("Mistral Vibe" over "devstral-medium-latest") filled their rows
+    to the edges (the window's table style had set every list's rows to one line's height),
+    and "312 in / 9 out", right-aligned in the last column, touched the list's frame."""
+    page = _jobs_page(window, size)
+    page._show_rows(_gallery_jobs(time.time(), stuck=False))
+    qtbot.wait(20)
+    table = page.table
+    lines = table.fontMetrics().lineSpacing()
+    assert table.rowHeight(0) >= 2 * lines + 6, (table.rowHeight(0), lines)
+    header = table.horizontalHeader()
+    shown = [c for c in range(header.count()) if not header.isSectionHidden(c)]
+    last = max(shown, key=header.sectionViewportPosition)
+    end = header.sectionViewportPosition(last) + header.sectionSize(last)
+    assert table.viewport().width() - end >= 6, (end, table.viewport().width())

@@ -73,6 +73,11 @@ class ColumnFitter(QObject):
         self.caps = dict(caps or {})
         # Columns hidden whatever the room (a page's column with nothing to say yet).
         self.unwanted: set[int] = set()
+        # Columns as wide as given whatever their cells say (text that changes every second:
+        # which columns fit must not change with it); the page keeps it current.
+        self.fixed: dict[int, int] = {}
+        # Room kept free after the last column (a right-aligned figure never meets the frame).
+        self.end_gap = 0
         self._widths: dict[int, int] = {}
         self._fitted: tuple[int, object] | None = None
         header = table.horizontalHeader()
@@ -101,7 +106,7 @@ class ColumnFitter(QObject):
         model = table.model()
         if model is None:
             return
-        room = table.viewport().width()
+        room = table.viewport().width() - self.end_gap
         if contents is not None:
             if (room, contents) == self._fitted:
                 return
@@ -134,7 +139,10 @@ class ColumnFitter(QObject):
                 header.resizeSection(column, width)
 
     def _wanted(self, column: int) -> int:
-        """The width column `column` wants: its widest cell on screen, or its heading."""
+        """The width column `column` wants: its widest cell on screen, or its heading (or
+        the width it is `fixed` at)."""
+        if column in self.fixed:
+            return self.fixed[column]
         table = self._table
         header = table.horizontalHeader()
         model = table.model()
