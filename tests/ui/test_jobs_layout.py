@@ -200,6 +200,34 @@ def test_a_stuck_job_does_not_change_which_columns_the_list_shows(
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_the_details_title_reads_on_one_line_beside_its_status(
+    size: tuple[int, int], window: MainWindow, qtbot: QtBot
+) -> None:
+    """#10: at 1024 px the title "Mistral Vibe · 401b07ea" wrapped over two lines beside its
+    status pill. It reads on one line in whatever state the job is (the widest pill is
+    "interrupted"): whole where it fits, else the provider alone, the job's id starting the
+    line under it; a screen reader and the tooltip have it whole."""
+    page = _jobs_page(window, size)
+    now = time.time()
+    for state in (JobState.COMPLETED, JobState.FAILED, JobState.INTERRUPTED):
+        page._show_rows([_job(now, state, finished_at=now)])
+        qtbot.wait(20)
+        heading = page.pane.heading
+        needed = heading.fontMetrics().horizontalAdvance(heading.text())
+        assert needed <= heading.width(), (state, heading.text(), needed, heading.width())
+        if size[0] == 1920:
+            assert heading.text() == "Mistral Vibe · 401b07ea"
+        else:
+            assert heading.text() in ("Mistral Vibe · 401b07ea", "Mistral Vibe")
+            assert page.detail_title.text().startswith("job_401b07ea · ")
+        assert heading.accessibleName() == "Mistral Vibe · 401b07ea"
+        badge = page.pane.badge
+        assert badge.width() >= badge.sizeHint().width()
+    # The list beside it still scrolls nothing sideways.
+    assert page.table.horizontalScrollBar().maximum() == 0
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_two_line_rows_have_room_around_their_lines_and_the_last_figure_a_gap_to_the_frame(
     size: tuple[int, int], window: MainWindow, qtbot: QtBot
 ) -> None:

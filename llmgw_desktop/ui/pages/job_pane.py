@@ -13,7 +13,7 @@ import dataclasses
 
 from llmgw_desktop.engine.api import DeskJob, Engine, JobView
 from llmgw_desktop.ui.badge import StatusBadge, state_kind
-from llmgw_desktop.ui.design import scaled_font
+from llmgw_desktop.ui.design import SPACE, scaled_font
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.pages.job_detail import (
@@ -30,6 +30,7 @@ from llmgw_desktop.ui.qt import (
     QFontDatabase,
     QHBoxLayout,
     QPlainTextEdit,
+    QResizeEvent,
     QSizePolicy,
     QStackedWidget,
     Qt,
@@ -84,6 +85,7 @@ class JobPane(DetailCard):
         self.job: DeskJob | None = None
         self.names = ProviderNames()  # the page gives the engine's names
         self._output = ""
+        self._titles = ("", "")  # the job's title, whole and short (`_fit_title`)
         self.heading.setText("No job chosen")
         self.detail_title = value_label("jobTitle")
         set_tone(self.detail_title, "muted")
@@ -252,9 +254,11 @@ class JobPane(DetailCard):
             return
         view = job.view
         # "Mistral Vibe · 24faa54b": who ran it, and enough of its id to tell jobs apart.
-        self.heading.setText(f"{self.names.name(view.provider)} · {job_tag(view.id)}")
+        name = self.names.name(view.provider)
+        self._titles = (f"{name} · {job_tag(view.id)}", name)
         state = "stuck" if view.stuck and not view.finished else view.state.value
         self.badge.set_status(state_kind(state), state)
+        self._fit_title()
         who = job.principal + (f" via {job.caller}" if job.caller else "")
         door = front_door(job)
         model = f" ({job.model})" if job.model else ""
@@ -274,6 +278,27 @@ class JobPane(DetailCard):
         approval = approval_text(job)
         self.approval_label.setText(approval)
         self.approval_label.setVisible(bool(approval))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_title()
+
+    def _fit_title(self) -> None:
+        """The title on one line beside its status: whole where it fits, else the name alone
+        (its id starts the line under it), never wrapped over two lines."""
+        whole, name = self._titles
+        if not whole:
+            return
+        margins = self.column.contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        if self.badge.isVisibleTo(self):
+            room -= self.badge.sizeHint().width() + SPACE["s"]
+        fits = self.heading.fontMetrics().horizontalAdvance(whole) <= room
+        text = whole if fits else name
+        if self.heading.text() != text:
+            self.heading.setText(text)
+        self.heading.setAccessibleName(whole)
+        self.heading.setToolTip("" if fits else whole)
 
     def _set_output(self, text: str) -> None:
         """Append what streamed since the last redraw (a running job's output only grows);
