@@ -42,7 +42,7 @@ COLUMN_SAMPLES = {
     "Tokens out": "123,456",
     "Cache read": "1,234,567",
     "Cache write": "123,456",
-    "Cost": "$0.000037",
+    "Cost": "$0.0000372",
 }
 # Measured from what the rows hold (a time of another day is longer than today's "08:17:05").
 FREE_TEXT_COLUMNS = ("Time", "Provider", "Model", "Error code", "Project", "Caller", "Principal")

@@ -38,6 +38,7 @@ from llmgw_desktop.engine.api import (
 )
 from llmgw_desktop.ui.badge import state_kind, status_data
 from llmgw_desktop.ui.pages.recorder_words import (
+    exact_usd,
     format_clock,
     format_cost,
     format_cost_cell,
@@ -401,7 +402,9 @@ class RecorderTableModel(QAbstractTableModel):
         if column == TIME_COLUMN:
             text = format_time(row.started_at)
         elif column == COST_COLUMN:
-            text = format_cost(row.cost_usd) or "not priced"
+            cost = format_cost(row.cost_usd)
+            exact = "" if row.cost_usd is None else exact_usd(row.cost_usd)
+            text = cost + (f" (exactly {exact})" if exact != cost else "") or "not priced"
         else:
             text = self._cells[number][column]
         if column == PROVIDER_COLUMN and row.model:
