@@ -14,9 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from llmgw_desktop.ui.qt import QEvent, QHeaderView, QObject, QTableView
+from llmgw_desktop.ui.qt import QEvent, QHeaderView, QObject, QTableView, QTreeView
 
 __all__ = ["ColumnFitter", "plan_columns"]
+
+# A table, or a tree (its first column indented by its depth): both have a header of columns.
+View = QTableView | QTreeView
+
+
+def _header(view: View) -> QHeaderView:
+    return view.horizontalHeader() if isinstance(view, QTableView) else view.header()
+
 
 # Room around a heading's text (the header's own margins and the sort arrow's place).
 HEADING_PADDING = 16
@@ -49,14 +57,14 @@ def plan_columns(
 
 
 class ColumnFitter(QObject):
-    """Keeps `table`'s columns fitted; `stretch` takes the rest (never less than it wants,
-    unless `stretch_min` or `stretch_share` of the width allow it), `optional` (least needed
-    first) are hidden when the table is too narrow for them; `caps` bound some columns'
-    widths (a long model id must not take the prompt's room)."""
+    """Keeps `table`'s columns fitted (a table's or a tree's); `stretch` takes the rest (never
+    less than it wants, unless `stretch_min` or `stretch_share` of the width allow it),
+    `optional` (least needed first) are hidden when the table is too narrow for them; `caps`
+    bound some columns' widths (a long model id must not take the prompt's room)."""
 
     def __init__(
         self,
-        table: QTableView,
+        table: View,
         *,
         stretch: int,
         optional: Sequence[int] = (),
@@ -80,7 +88,7 @@ class ColumnFitter(QObject):
         self.end_gap = 0
         self._widths: dict[int, int] = {}
         self._fitted: tuple[int, object] | None = None
-        header = table.horizontalHeader()
+        header = _header(table)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(24)
@@ -95,7 +103,7 @@ class ColumnFitter(QObject):
 
     def hidden(self) -> list[int]:
         """The columns hidden now for want of room."""
-        header = self._table.horizontalHeader()
+        header = _header(self._table)
         return [c for c in self.optional if header.isSectionHidden(c)]
 
     def fit(self, *, measure: bool = True, contents: object = None) -> None:
@@ -116,7 +124,7 @@ class ColumnFitter(QObject):
             self._widths = {c: self._wanted(c) for c in range(columns)}
         if room <= 0:
             return
-        header = table.horizontalHeader()
+        header = _header(table)
         # The share asked for the stretch, as far as the columns that always stay leave it.
         required = sum(
             w for c, w in self._widths.items() if c != self.stretch and c not in self.optional
@@ -144,7 +152,7 @@ class ColumnFitter(QObject):
         if column in self.fixed:
             return self.fixed[column]
         table = self._table
-        header = table.horizontalHeader()
+        header = _header(table)
         model = table.model()
         heading = str(model.headerData(column, header.orientation()) or "")
         lines = heading.splitlines() or [""]
