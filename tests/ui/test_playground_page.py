@@ -275,3 +275,41 @@ def test_both_pickers_name_models_as_the_answers_are_headed(
         body,
         replies=(Reply.ok("Sea otters", verbatim=True), Reply.ok("Otters, mostly", verbatim=True)),
     )
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1920, 1080)])
+def test_the_message_box_follows_the_answers_with_no_hole_between(
+    size: tuple[int, int],
+    on_desk: OnDesk,
+    qtbot: QtBot,
+) -> None:
+    """Review 41-2, #11: at 1920 px two one-line answers sat at the top and the message box at
+    the window's foot, ~450 px of nothing between them. Where you type next follows the
+    conversation; whatever room is left is below it all."""
+
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        page.model_box.choose("claude-sonnet-4-6")
+        page.compare_box.choose("openai/gpt-4o-mini")
+        page.prompt.setPlainText("Why do sea otters hold hands?")
+        page.send()
+        await until(lambda: page.answer.reply is not None, "the first answer")
+        page.compare_button.click()
+        await until(lambda: page.second.reply is not None, "the second answer")
+        qtbot.wait(50)  # the layout settles
+        answers_end = max(
+            pane.open_button.mapTo(page, pane.open_button.rect().bottomLeft()).y()
+            for pane in (page.answer, page.second)
+        )
+        box_top = page.prompt.mapTo(page, page.prompt.rect().topLeft()).y()
+        assert 0 < box_top - answers_end <= 3 * page.fontMetrics().lineSpacing(), (
+            answers_end,
+            box_top,
+        )
+
+    on_desk(
+        PlaygroundPage,
+        body,
+        size=size,
+        replies=(Reply.ok("Sea otters", verbatim=True), Reply.ok("Otters, mostly", verbatim=True)),
+        also_upstream=("openai",),
+    )

@@ -10,7 +10,7 @@ first as the one it replays, and the recorder detail of each shows the other.
 
 The page reads as a chat: the conversation so far (what you asked, what each model answered)
 stays above the answers as a transcript, the latest answers side by side below it, and the
-message box with *Send* (the page's main action) at the bottom. The two pickers
+message box with *Send* (the page's main action) right under them. The two pickers
 (`playground_models.py`), each answer's heading and the figures under it name a model the same
 way ("Anthropic · claude-sonnet-4-6"); each answer has one "Open in recorder", and the
 comparison is one control: "Compare with [model] [Compare]". The answer boxes are as
@@ -43,6 +43,7 @@ from llmgw_desktop.ui.qt import (
     QObject,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     Qt,
     QTextCursor,
@@ -209,6 +210,7 @@ class PlaygroundPage(Page):
         self.status = QLabel()
         self.status.setObjectName("playgroundStatus")
         self.status.setWordWrap(True)
+        self.status.hide()
         self.transcript = Transcript()
         self.answer = _AnswerPane("playgroundAnswer")
         self.second = _AnswerPane("playgroundSecond")
@@ -241,12 +243,17 @@ class PlaygroundPage(Page):
         sides.addWidget(self.answer)
         sides.addWidget(self.second)
         sides.setChildrenCollapsible(False)
+        # The answers as tall as their text, and the message box right under them: where you
+        # type next follows the conversation (at the window's foot, a short chat left a hole
+        # of half the page between the answers and the box); the room left is below it all.
+        sides.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         layout = QVBoxLayout(self)
         layout.addLayout(choose)
         layout.addWidget(self.transcript)
-        layout.addWidget(sides, 1)
+        layout.addWidget(sides)
         layout.addWidget(self.status)
         layout.addLayout(composer)
+        layout.addStretch(1)
         self.prompt.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -410,6 +417,7 @@ class PlaygroundPage(Page):
     def _say(self, text: str, *, error: bool = False) -> None:
         set_tone(self.status, "error" if error else "")
         self.status.setText(text)
+        self.status.setVisible(bool(text))  # an empty line would sit between answers and box
 
     def _names(self) -> ProviderNames:
         return ProviderNames.of(self.engine)
