@@ -62,7 +62,8 @@ from llmgw_desktop.ui.actions import GatewayActions  # noqa: E402
 from llmgw_desktop.ui.bridge import EngineBridge  # noqa: E402
 from llmgw_desktop.ui.gc_guard import GuiThreadCollector  # noqa: E402
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts  # noqa: E402
-from llmgw_desktop.ui.pages.recorder import SEARCH_SETTLE_MS, RecorderPage  # noqa: E402
+from llmgw_desktop.ui.pages.recorder import RecorderPage  # noqa: E402
+from llmgw_desktop.ui.pages.recorder_filters import SEARCH_SETTLE_MS  # noqa: E402
 from llmgw_desktop.ui.qt import QApplication  # noqa: E402
 
 DEFAULT_ROWS = 1_000_000

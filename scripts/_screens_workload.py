@@ -252,8 +252,8 @@ async def stage_playground(window: MainWindow, upstreams: Upstreams) -> None:
             verbatim=True,
         ),
     )
-    page.model_box.setEditText("claude-sonnet-4-6")
-    page.compare_box.setEditText("openai/gpt-4o-mini")
+    page.model_box.choose("claude-sonnet-4-6")
+    page.compare_box.choose("openai/gpt-4o-mini")  # as a person types it
     page.prompt.setPlainText("Why do sea otters hold hands?")
     page.send()
     await until(lambda: page.answer.reply is not None, "the playground's answer", 20)

@@ -71,6 +71,7 @@ from PySide6.QtGui import (
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -240,6 +241,7 @@ __all__ = [
     "QTextCursor",
     "QTextDocument",
     "QTextEdit",
+    "QTextOption",
     "QTime",
     "QTimeEdit",
     "QTimer",

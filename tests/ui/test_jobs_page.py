@@ -30,7 +30,7 @@ from llmgw_desktop.ui.pages.job_detail import approval_text, failure_words, when
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.jobs_model import COLUMNS
 from llmgw_desktop.ui.pages.overview import OverviewPage
-from llmgw_desktop.ui.qt import QColor, QMessageBox, QSystemTrayIcon, Qt
+from llmgw_desktop.ui.qt import QColor, QMessageBox, QRect, QSystemTrayIcon, Qt
 from llmgw_desktop.ui.theme import error_colour, warning_colour
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.contract.conftest import engine_settings
@@ -47,6 +47,7 @@ from tests.ui.desk_gateway import page_parts, shown_page
 from tests.ui.waiting import until
 
 CALLER = "editor/1.0"
+WORD_WRAP = int(Qt.TextFlag.TextWordWrap)
 # What the scripted upstream reports, as the Tokens column reads it: all input (cache reads and
 # writes included), the cached share in brackets.
 TOTAL_INPUT = ANTHROPIC_INPUT_TOKENS + ANTHROPIC_CACHE_READ_TOKENS + ANTHROPIC_CACHE_CREATION_TOKENS
@@ -267,9 +268,12 @@ def test_a_hung_job_is_shown_stuck_with_its_idle_time_and_limit(
             )
             assert "jobs.stuck_after_ms" in d.page.model.data(cell, Qt.ItemDataRole.ToolTipRole)
             assert "1 stuck" in d.page.count_label.text()
-            # The whole phrase fits its column: nothing ends in "…".
-            text_width = d.page.table.fontMetrics().horizontalAdvance(progress)
-            assert d.page.table.columnWidth(COLUMNS.index("Progress")) > text_width
+            # The whole phrase reads over the row's two lines: nothing ends in "…" (the column's
+            # width is fixed, so a job turning stuck never changes which columns fit).
+            room = d.page.table.columnWidth(COLUMNS.index("Progress")) - 12  # the cell's margins
+            metrics = d.page.table.fontMetrics()
+            wrapped = metrics.boundingRect(QRect(0, 0, room, 1000), WORD_WRAP, progress)
+            assert wrapped.width() <= room and wrapped.height() <= 2 * metrics.lineSpacing()
             # The idle time keeps counting on the page's own tick.
             await until(lambda: d.cell(job_id, "Progress") != progress, "the silence grows")
 
@@ -669,6 +673,9 @@ def test_the_prompt_gets_the_room_and_a_wide_list_shows_who_and_the_tool(
                 == "devstral-medium-latest"
             )
             assert model_shown
-        # The details: named by who ran it and a short tag; Cancel's icon is a stop sign.
-        assert page.pane.heading.text() == "Mistral Vibe · 24faa500"
+        # The details: named by who ran it and a short tag (the tag on the line under it where
+        # the two do not fit on one line beside the status); Cancel's icon is a stop sign.
+        whole = "Mistral Vibe · 24faa500"
+        assert page.pane.heading.text() in ((whole,) if width == 1920 else (whole, "Mistral Vibe"))
+        assert page.pane.heading.accessibleName() == whole
         assert NAMES["stop"] == "stop-circle" and not page.cancel_button.icon().isNull()

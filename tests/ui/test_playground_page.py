@@ -9,6 +9,7 @@ answer on screen while the second has not been sent yet.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -16,8 +17,10 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.playground import PlaygroundPage
+from llmgw_desktop.ui.pages.playground_models import model_label
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_words import describe_detail
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import Qt
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, OnDesk, OnWindow, shown_page
@@ -76,7 +79,8 @@ def test_a_streamed_answer_shows_as_it_arrives_with_its_recorder_figures(
         await until(lambda: page.answer.reply is not None, "the answer finished")
         assert page.answer.text.toPlainText() == ANSWER
         figures = page.answer.figures.text()
-        assert "anthropic" in figures and "Tokens in 12" in figures and "cache read 200" in figures
+        assert figures.startswith("Anthropic · claude-sonnet-4-6 · completed")
+        assert "Tokens in 12" in figures and "cache read 200" in figures
         assert "first token" in figures and "completed" in figures
         assert page.answer.open_button.isEnabled() and page.send_button.isEnabled()
         # Recorded like any request, under the playground's name.
@@ -211,4 +215,83 @@ def test_the_question_stays_as_a_transcript_and_both_answers_are_labelled_alike(
             Reply.ok("Otters, mostly", verbatim=True),
             Reply.ok("To stay together", verbatim=True),
         ),
+    )
+
+
+def test_both_pickers_name_models_as_the_answers_are_headed(
+    run_page: RunPage,
+    qtbot: QtBot,
+) -> None:
+    """Review 41-2, #16: the pickers said "claude-sonnet-4-6" and "openai/gpt-4o-mini", the
+    figures under the answers "anthropic · …" under headings "Anthropic · …". Each picker lists
+    the gateway's models as "Provider · model", the provider by the name every page uses; an id
+    typed or handed over shows as that name; heading, figures and picker then say the same."""
+
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        page.page_shown()
+        await until(lambda: page.model_box.count() > 1, "the gateway's models listed")
+        names = ProviderNames.of(desk.runtime.engine)
+        models = await desk.runtime.engine.playground.models()
+        for box in (page.model_box, page.compare_box):
+            listed = [box.itemText(i) for i in range(box.count())]
+            assert listed == sorted(model_label(m, names) for m in models)
+            assert all(re.fullmatch(r"[A-Z][\w ()]* · \S+", label) for label in listed), listed
+        assert "Anthropic · claude-sonnet-4-6" in listed and "OpenAI · gpt-4o-mini" in listed
+        page.model_box.choose("claude-sonnet-4-6")
+        page.compare_box.choose("openai/gpt-4o-mini")  # as a person types it
+        assert page.model_box.currentText() == "Anthropic · claude-sonnet-4-6"
+        assert page.compare_box.currentText() == "OpenAI · gpt-4o-mini"
+        page.prompt.setPlainText("which animal holds hands?")
+        page.send()
+        await until(lambda: page.answer.reply is not None, "the first answer")
+        page.compare_button.click()
+        await until(lambda: page.second.reply is not None, "the second answer")
+        for pane, box in ((page.answer, page.model_box), (page.second, page.compare_box)):
+            assert pane.title.text() == box.currentText()
+            assert pane.figures.text().startswith(f"{box.currentText()} · completed")
+        # An id the gateway does not list is sent as typed.
+        page.compare_box.choose("some-provider/unlisted-model")
+        assert page.compare_box.chosen_model() == "some-provider/unlisted-model"
+
+    run_page(
+        body,
+        replies=(Reply.ok("Sea otters", verbatim=True), Reply.ok("Otters, mostly", verbatim=True)),
+    )
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1920, 1080)])
+def test_the_message_box_follows_the_answers_with_no_hole_between(
+    size: tuple[int, int],
+    on_desk: OnDesk,
+    qtbot: QtBot,
+) -> None:
+    """Review 41-2, #11: at 1920 px two one-line answers sat at the top and the message box at
+    the window's foot, ~450 px of nothing between them. Where you type next follows the
+    conversation; whatever room is left is below it all."""
+
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        page.model_box.choose("claude-sonnet-4-6")
+        page.compare_box.choose("openai/gpt-4o-mini")
+        page.prompt.setPlainText("Why do sea otters hold hands?")
+        page.send()
+        await until(lambda: page.answer.reply is not None, "the first answer")
+        page.compare_button.click()
+        await until(lambda: page.second.reply is not None, "the second answer")
+        qtbot.wait(50)  # the layout settles
+        answers_end = max(
+            pane.open_button.mapTo(page, pane.open_button.rect().bottomLeft()).y()
+            for pane in (page.answer, page.second)
+        )
+        box_top = page.prompt.mapTo(page, page.prompt.rect().topLeft()).y()
+        assert 0 < box_top - answers_end <= 3 * page.fontMetrics().lineSpacing(), (
+            answers_end,
+            box_top,
+        )
+
+    on_desk(
+        PlaygroundPage,
+        body,
+        size=size,
+        replies=(Reply.ok("Sea otters", verbatim=True), Reply.ok("Otters, mostly", verbatim=True)),
+        also_upstream=("openai",),
     )

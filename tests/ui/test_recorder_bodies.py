@@ -41,7 +41,7 @@ def test_kept_bodies_show_side_by_side_copy_as_curl_and_export(
         await until(lambda: page.bodies.isVisible(), "the kept bodies shown")
         assert '"messages"' in page.bodies.request_view.toPlainText()
         assert "FAKE-OK" in page.bodies.response_view.toPlainText()
-        assert "side by side below" in page.detail.toPlainText()
+        assert "shown below, the request over its response" in page.detail.toPlainText()
 
         page.bodies.curl_button.click()
         copied = QGuiApplication.clipboard().text()

@@ -574,9 +574,9 @@ def test_a_narrow_list_keeps_provider_state_and_error_code_with_the_model_under_
         tip = page.model.data(page.model.index(0, TIME_COLUMN), Qt.ItemDataRole.ToolTipRole)
         assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", tip), tip
         assert page.table.alternatingRowColors()
-        # Costs: two significant figures, padded to line their decimal points up.
-        assert format_cost_cell(0.000255) == "$0.00026\u2007"
-        assert format_cost_cell(0.0682) == "$0.068\u2007\u2007\u2007"
+        # Costs as every page writes them, padded to line their decimal points up.
+        assert format_cost_cell(0.000255) == "$0.000255\u2007"
+        assert format_cost_cell(0.0682) == "$0.0682\u2007\u2007\u2007"
         widths = {
             page.table.fontMetrics().horizontalAdvance(format_cost_cell(usd).split(".")[1])
             for usd in (0.000255, 0.0682, 0.0000372, 0.5)

@@ -84,6 +84,8 @@ class RecordSummary(NamedTuple):
     error_code: str | None
     http_status: int | None
     project: str | None
+    # Body capture kept its request and response (`bodies.py`): it can be replayed.
+    body_kept: bool = False
 
     @property
     def unsuccessful(self) -> bool:
@@ -91,10 +93,13 @@ class RecordSummary(NamedTuple):
         return self.state in UNSUCCESSFUL_STATES
 
 
+# The last column is one primary-key probe a row into the (small, pruned) bodies table.
 _SUMMARY_SQL = (
     "id, started_at, provider, model, state, caller, owner_principal, duration_ms, "
     "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, job_id, "
-    "error_code, http_status, project"
+    "error_code, http_status, project, "
+    "EXISTS (SELECT 1 FROM request_bodies WHERE request_bodies.record_id = requests.id) "
+    "AS body_kept"
 )
 
 
@@ -139,7 +144,8 @@ class RecorderQuery:
             database = self._db.models.database
             sql, params = page_sql(database, _SUMMARY_SQL, filters, after, oldest_first, limit + 1)
             rows = self._execute(sql, params).fetchall()
-            summaries = [RecordSummary(*row) for row in rows[:limit]]
+            # SQLite answers EXISTS with 0 or 1, PostgreSQL with a boolean.
+            summaries = [RecordSummary._make((*row[:-1], bool(row[-1]))) for row in rows[:limit]]
             last = summaries[-1] if len(rows) > limit else None
             cursor = PageCursor(last.started_at, last.id) if last else None
             formatted = [cells(row) for row in summaries] if cells is not None else []

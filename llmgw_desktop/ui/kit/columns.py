@@ -14,9 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from llmgw_desktop.ui.qt import QEvent, QHeaderView, QObject, QTableView
+from llmgw_desktop.ui.qt import QEvent, QHeaderView, QObject, QTableView, QTreeView
 
 __all__ = ["ColumnFitter", "plan_columns"]
+
+# A table, or a tree (its first column indented by its depth): both have a header of columns.
+View = QTableView | QTreeView
+
+
+def _header(view: View) -> QHeaderView:
+    return view.horizontalHeader() if isinstance(view, QTableView) else view.header()
+
 
 # Room around a heading's text (the header's own margins and the sort arrow's place).
 HEADING_PADDING = 16
@@ -49,14 +57,14 @@ def plan_columns(
 
 
 class ColumnFitter(QObject):
-    """Keeps `table`'s columns fitted; `stretch` takes the rest (never less than it wants,
-    unless `stretch_min` or `stretch_share` of the width allow it), `optional` (least needed
-    first) are hidden when the table is too narrow for them; `caps` bound some columns'
-    widths (a long model id must not take the prompt's room)."""
+    """Keeps `table`'s columns fitted (a table's or a tree's); `stretch` takes the rest (never
+    less than it wants, unless `stretch_min` or `stretch_share` of the width allow it),
+    `optional` (least needed first) are hidden when the table is too narrow for them; `caps`
+    bound some columns' widths (a long model id must not take the prompt's room)."""
 
     def __init__(
         self,
-        table: QTableView,
+        table: View,
         *,
         stretch: int,
         optional: Sequence[int] = (),
@@ -73,9 +81,14 @@ class ColumnFitter(QObject):
         self.caps = dict(caps or {})
         # Columns hidden whatever the room (a page's column with nothing to say yet).
         self.unwanted: set[int] = set()
+        # Columns as wide as given whatever their cells say (text that changes every second:
+        # which columns fit must not change with it); the page keeps it current.
+        self.fixed: dict[int, int] = {}
+        # Room kept free after the last column (a right-aligned figure never meets the frame).
+        self.end_gap = 0
         self._widths: dict[int, int] = {}
         self._fitted: tuple[int, object] | None = None
-        header = table.horizontalHeader()
+        header = _header(table)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(24)
@@ -90,7 +103,7 @@ class ColumnFitter(QObject):
 
     def hidden(self) -> list[int]:
         """The columns hidden now for want of room."""
-        header = self._table.horizontalHeader()
+        header = _header(self._table)
         return [c for c in self.optional if header.isSectionHidden(c)]
 
     def fit(self, *, measure: bool = True, contents: object = None) -> None:
@@ -101,7 +114,7 @@ class ColumnFitter(QObject):
         model = table.model()
         if model is None:
             return
-        room = table.viewport().width()
+        room = table.viewport().width() - self.end_gap
         if contents is not None:
             if (room, contents) == self._fitted:
                 return
@@ -111,7 +124,7 @@ class ColumnFitter(QObject):
             self._widths = {c: self._wanted(c) for c in range(columns)}
         if room <= 0:
             return
-        header = table.horizontalHeader()
+        header = _header(table)
         # The share asked for the stretch, as far as the columns that always stay leave it.
         required = sum(
             w for c, w in self._widths.items() if c != self.stretch and c not in self.optional
@@ -134,9 +147,12 @@ class ColumnFitter(QObject):
                 header.resizeSection(column, width)
 
     def _wanted(self, column: int) -> int:
-        """The width column `column` wants: its widest cell on screen, or its heading."""
+        """The width column `column` wants: its widest cell on screen, or its heading (or
+        the width it is `fixed` at)."""
+        if column in self.fixed:
+            return self.fixed[column]
         table = self._table
-        header = table.horizontalHeader()
+        header = _header(table)
         model = table.model()
         heading = str(model.headerData(column, header.orientation()) or "")
         lines = heading.splitlines() or [""]

@@ -9,6 +9,13 @@ the page is shown (less often when a load takes long), never twice at once.
 Opening a lane (double-click or Enter) shows its requests in the Flight recorder, filtered to
 that agent (and project) over the same window; opened on its Active jobs cell, or with "Jobs
 of this agent", it shows the agent's jobs instead.
+
+The list sits beside the chosen lane's details (`agent_detail.py`), as on every list page: at
+1920 px the figures, packed beside their names, left most of the window empty, and at 1024 px
+the columns ran past the list's edge (a sideways scroll bar, "Last activity" cut to "La").
+The columns are fitted to the list's width (`ColumnFitter`): what does not fit is hidden,
+least needed first (cache hits, tokens out, tokens in, active jobs, last activity, errors),
+and the details always have every figure.
 """
 
 from __future__ import annotations
@@ -16,7 +23,11 @@ from __future__ import annotations
 import time
 
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, AgentLanes, Lane, format_usd
+from llmgw_desktop.ui.design import page_margins
+from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.tables import align_heading
+from llmgw_desktop.ui.pages.agent_detail import AgentDetail
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
@@ -25,7 +36,6 @@ from llmgw_desktop.ui.qt import (
     QColor,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     Qt,
@@ -62,6 +72,19 @@ COLUMNS = (
     "Last activity",
 )
 ERRORS_COLUMN = COLUMNS.index("Errors")
+# Hidden first when the list is narrow (the details show every one of them).
+OPTIONAL = tuple(
+    COLUMNS.index(name)
+    for name in (
+        "Cache hits",
+        "Tokens out",
+        "Tokens in",
+        "Active jobs",
+        "Last activity",
+        "Errors",
+    )
+)
+LIST_SHARE = 0.6  # of the width, for the list; the details take the rest
 JOBS_COLUMN = COLUMNS.index("Active jobs")
 UNNAMED_AGENT = "(unnamed)"
 NO_PROJECT = "(no project)"
@@ -138,8 +161,6 @@ class AgentsPage(Page):
         top = QHBoxLayout()
         top.addWidget(self.window_box)
         top.addWidget(self.summary_label, 1)
-        top.addWidget(self.requests_button)
-        top.addWidget(self.jobs_button)
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("agentsTree")
@@ -149,16 +170,14 @@ class AgentsPage(Page):
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        header = self.tree.header()
-        header.setStretchLastSection(False)
-        # Every column as wide as its contents, the figures right beside the name they belong
-        # to (a stretched name column put them up to 1,100 px away at 1920), their headings
-        # right-aligned over them.
-        for column in range(len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        # Every column as wide as its contents, the name taking what is left of the list beside
+        # the details, the figures' headings right-aligned over them.
+        self.columns = ColumnFitter(self.tree, stretch=0, optional=OPTIONAL)
         align_heading(self.tree, range(1, len(COLUMNS)))
+        self.detail = AgentDetail(self.requests_button, self.jobs_button)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
+        self.tree.currentItemChanged.connect(lambda *_items: self._show_detail())
 
         self.note = QLabel(
             "An agent is the name a client gives itself (MCP client info, X-Caller, its user "
@@ -169,8 +188,9 @@ class AgentsPage(Page):
         self.note.setObjectName("agentsNote")
         self.note.setWordWrap(True)
         page = QVBoxLayout(self)
+        page_margins(page)
         page.addLayout(top)
-        page.addWidget(self.tree, 1)
+        page.addWidget(MasterDetail(self.tree, self.detail, list_share=LIST_SHARE), 1)
         page.addWidget(self.note)
 
         self._timer = QTimer(self)
@@ -242,8 +262,10 @@ class AgentsPage(Page):
             # The busiest agent chosen, so its Requests and Jobs buttons are ready to press.
             self.tree.setCurrentItem(first)
         self.tree.setUpdatesEnabled(True)
+        self.columns.fit()
         self.summary_label.setText(_summary(lanes))
         self._update_buttons()
+        self._show_detail()
 
     def _item(self, lane: Lane, name: str, now: float, *, bold: bool = False) -> QTreeWidgetItem:
         item = QTreeWidgetItem(list(format_lane(lane, name, now)))
@@ -273,6 +295,21 @@ class AgentsPage(Page):
         item = self.tree.currentItem()
         lane = None if item is None else item.data(0, _LANE)
         return lane if isinstance(lane, Lane) else None
+
+    def _show_detail(self) -> None:
+        """The chosen lane's figures beside the list (an agent's total with its projects)."""
+        item = self.tree.currentItem()
+        lane = self.selected_lane()
+        if item is None or lane is None:
+            self.detail.show_lane(None)
+            return
+        parent = item.parent()
+        if parent is None:
+            kids = (item.child(n) for n in range(item.childCount()))
+            children = [kid.data(0, _LANE) for kid in kids if kid is not None]
+            self.detail.show_lane(lane, item.text(0), children)
+        else:
+            self.detail.show_lane(lane, f"{parent.text(0)} · {item.text(0)}")
 
     def _update_buttons(self) -> None:
         lane = self.selected_lane()

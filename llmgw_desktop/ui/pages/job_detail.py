@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_desktop.engine.api import PRICES_REVISED, DeskJob, JobView
+from llmgw_desktop.engine.api import PRICES_REVISED, DeskJob, JobView, format_usd
 from llmgw_desktop.ui.pages.savings_text import savings_lines
 
 __all__ = [
@@ -230,7 +230,7 @@ def _cost(result: Mapping[str, Any]) -> str | None:
     if not isinstance(cost, int | float):
         return None
     source = _COST_SOURCES.get(str(result.get("cost_source")), "")
-    return f"${cost:.4f}" + (f" ({source})" if source else "")
+    return format_usd(cost) + (f" ({source})" if source else "")
 
 
 def _usage_table(usage: Mapping[str, Any]) -> list[str]:

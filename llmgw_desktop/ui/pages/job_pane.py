@@ -13,7 +13,7 @@ import dataclasses
 
 from llmgw_desktop.engine.api import DeskJob, Engine, JobView
 from llmgw_desktop.ui.badge import StatusBadge, state_kind
-from llmgw_desktop.ui.design import scaled_font
+from llmgw_desktop.ui.design import SPACE, scaled_font
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.pages.job_detail import (
@@ -30,6 +30,8 @@ from llmgw_desktop.ui.qt import (
     QFontDatabase,
     QHBoxLayout,
     QPlainTextEdit,
+    QResizeEvent,
+    QSizePolicy,
     QStackedWidget,
     Qt,
     QTabWidget,
@@ -45,6 +47,9 @@ __all__ = ["JobPane", "read_only"]
 # An open running job: wait this long for a change, and no less than the gap between redraws.
 FOLLOW_WAIT_S = 5.0
 FOLLOW_GAP_S = 0.25
+# The output and result views: at least this many lines (and their frame and margins) high.
+TEXT_MIN_LINES = 4
+TEXT_FRAME_PX = 12
 
 
 def read_only(name: str, placeholder: str) -> QPlainTextEdit:
@@ -60,6 +65,13 @@ def read_only(name: str, placeholder: str) -> QPlainTextEdit:
         | Qt.TextInteractionFlag.TextSelectableByKeyboard
     )
     view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    # It takes the height the details leave, a few lines at least, and never asks for more:
+    # the details sit in a scroll area, and a text view asking for its usual 190 px made them
+    # scroll at 1024 px around a view that scrolls itself (a scroll bar inside a scroll bar).
+    policy = view.sizePolicy()
+    policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
+    view.setSizePolicy(policy)
+    view.setMinimumHeight(TEXT_MIN_LINES * view.fontMetrics().lineSpacing() + TEXT_FRAME_PX)
     return view
 
 
@@ -73,6 +85,7 @@ class JobPane(DetailCard):
         self.job: DeskJob | None = None
         self.names = ProviderNames()  # the page gives the engine's names
         self._output = ""
+        self._titles = ("", "")  # the job's title, whole and short (`_fit_title`)
         self.heading.setText("No job chosen")
         self.detail_title = value_label("jobTitle")
         set_tone(self.detail_title, "muted")
@@ -126,6 +139,8 @@ class JobPane(DetailCard):
         toggle_row.addWidget(self.raw_toggle)
         result_column.addLayout(toggle_row)
         result_column.addWidget(self.result_stack, 1)
+        # Folded, the cause and its buttons stay together at the top rather than spread down.
+        result_column.addStretch(0)
         self._failed = False
         self._show_failure(None)
         self.texts = QTabWidget()
@@ -219,9 +234,9 @@ class JobPane(DetailCard):
 
     def _show_details(self, shown: bool) -> None:
         """Unfold (or fold) a failure's whole message; any other result is always shown."""
-        folded = (
-            self.cause_label.isVisibleTo(self) and not shown and not self.raw_toggle.isChecked()
-        )
+        # Whether the job failed, not whether its cause line is on screen: a job that fails
+        # while its Output tab is shown has its Result tab (and the line) hidden at this moment.
+        folded = self._failed and not shown and not self.raw_toggle.isChecked()
         self.result_stack.setVisible(not folded)
         self.details_toggle.setText("Hide details" if shown else "Show details")
 
@@ -239,9 +254,11 @@ class JobPane(DetailCard):
             return
         view = job.view
         # "Mistral Vibe · 24faa54b": who ran it, and enough of its id to tell jobs apart.
-        self.heading.setText(f"{self.names.name(view.provider)} · {job_tag(view.id)}")
+        name = self.names.name(view.provider)
+        self._titles = (f"{name} · {job_tag(view.id)}", name)
         state = "stuck" if view.stuck and not view.finished else view.state.value
         self.badge.set_status(state_kind(state), state)
+        self._fit_title()
         who = job.principal + (f" via {job.caller}" if job.caller else "")
         door = front_door(job)
         model = f" ({job.model})" if job.model else ""
@@ -261,6 +278,27 @@ class JobPane(DetailCard):
         approval = approval_text(job)
         self.approval_label.setText(approval)
         self.approval_label.setVisible(bool(approval))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_title()
+
+    def _fit_title(self) -> None:
+        """The title on one line beside its status: whole where it fits, else the name alone
+        (its id starts the line under it), never wrapped over two lines."""
+        whole, name = self._titles
+        if not whole:
+            return
+        margins = self.column.contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        if self.badge.isVisibleTo(self):
+            room -= self.badge.sizeHint().width() + SPACE["s"]
+        fits = self.heading.fontMetrics().horizontalAdvance(whole) <= room
+        text = whole if fits else name
+        if self.heading.text() != text:
+            self.heading.setText(text)
+        self.heading.setAccessibleName(whole)
+        self.heading.setToolTip("" if fits else whole)
 
     def _set_output(self, text: str) -> None:
         """Append what streamed since the last redraw (a running job's output only grows);

@@ -28,6 +28,7 @@ from llmgw_desktop.ui.theme import warning_colour
 
 __all__ = [
     "COLUMNS",
+    "ELAPSED_COLUMN",
     "PROGRESS_COLUMN",
     "PROMPT_COLUMN",
     "JobsModel",

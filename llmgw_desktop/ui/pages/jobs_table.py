@@ -8,18 +8,34 @@ the tool under who sent the job. Then, least needed first: who, tokens, elapsed,
 (`OPTIONAL`). Started, state and progress always stay: "attempt 2 · retry in 5s" or a stuck
 job's silence must read whole. Widths are measured after a load and on a resize, never per
 tick.
+
+Progress and elapsed change every second while a job runs, so their widths are fixed, not
+measured: a job turning stuck ("no output for 46s · limit 5s") once widened Progress enough to
+push Who out, and the list's columns changed with the clock. Progress is as wide as a stuck
+job's first line, its phrase wrapping onto the row's second line (an error code breaks after
+its underscores as it is drawn, `BreakAfterUnderscores`). The row height follows the font the table
+has when it is fitted (the window's one table style sets every table's rows once, and the
+theme's font may come after the table is made), and the last column keeps a gap before the
+frame.
 """
 
 from __future__ import annotations
 
 from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.two_line import TwoLineDelegate, two_line_height
-from llmgw_desktop.ui.pages.jobs_model import COLUMNS, PROMPT_COLUMN
+from llmgw_desktop.ui.pages.jobs_model import (
+    COLUMNS,
+    ELAPSED_COLUMN,
+    PROGRESS_COLUMN,
+    PROMPT_COLUMN,
+)
 from llmgw_desktop.ui.qt import (
     QHeaderView,
     QKeyEvent,
     QModelIndex,
     QPersistentModelIndex,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     Qt,
     QTableView,
     Signal,
@@ -27,7 +43,14 @@ from llmgw_desktop.ui.qt import (
 
 __all__ = ["OPTIONAL", "PROMPT_MIN_WIDTH", "JobsTable"]
 
+Index = QModelIndex | QPersistentModelIndex
 PROMPT_MIN_WIDTH = 110
+# What fixes the widths of the columns that move with the clock (see above).
+PROGRESS_SAMPLE = "no output for 59m 59s"
+ELAPSED_SAMPLE = "59m 59s"
+CELL_PADDING = 12  # as `ColumnFitter`'s: the cell's margins and the grid
+END_GAP = 8  # px kept free after the last column
+WORD_BREAK = "\u200b"  # a zero-width space: where a line may break, drawn as nothing
 OPTIONAL = tuple(
     COLUMNS.index(c) for c in ("Model", "Tool", "Who", "Tokens", "Elapsed", "Provider")
 )
@@ -38,6 +61,15 @@ SECOND_LINES = {
     COLUMNS.index("Provider"): COLUMNS.index("Model"),
     COLUMNS.index("Who"): COLUMNS.index("Tool"),
 }
+
+
+class BreakAfterUnderscores(QStyledItemDelegate):
+    """Draws a cell whose words may break after an underscore ("session_provider_mismatch"
+    over two lines); the text itself, which a screen reader reads, stays as it is."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
+        super().initStyleOption(option, index)
+        option.text = option.text.replace("_", "_" + WORD_BREAK)
 
 
 class JobsTable(QTableView):
@@ -56,9 +88,17 @@ class JobsTable(QTableView):
         for column in SECOND_LINES:
             delegate = TwoLineDelegate(self.second_line, self, measure=self._under)
             self.setItemDelegateForColumn(column, delegate)
+        self.setItemDelegateForColumn(PROGRESS_COLUMN, BreakAfterUnderscores(self))
         rows = self.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(two_line_height(self.fontMetrics().lineSpacing()))
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        """Rows of two lines of the font in use, and their padding."""
+        height = two_line_height(self.fontMetrics().lineSpacing())
+        rows = self.verticalHeader()
+        if rows.defaultSectionSize() != height:
+            rows.setDefaultSectionSize(height)
 
     def _under(self, index: QModelIndex | QPersistentModelIndex) -> str:
         """What may come to sit under this cell (measured for the column's width)."""
@@ -86,6 +126,16 @@ class JobsTable(QTableView):
                 stretch_min=PROMPT_MIN_WIDTH,
                 stretch_share=PROMPT_SHARE,
             )
+            self.columns.end_gap = END_GAP
+        self._fit_rows()
+        metrics = self.fontMetrics()
+        fixed = {
+            PROGRESS_COLUMN: metrics.horizontalAdvance(PROGRESS_SAMPLE) + CELL_PADDING,
+            ELAPSED_COLUMN: metrics.horizontalAdvance(ELAPSED_SAMPLE) + CELL_PADDING,
+        }
+        if fixed != self.columns.fixed:  # another font: measure again
+            self.columns.fixed = fixed
+            contents = None
         self.columns.fit(contents=contents)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

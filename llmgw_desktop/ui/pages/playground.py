@@ -10,9 +10,10 @@ first as the one it replays, and the recorder detail of each shows the other.
 
 The page reads as a chat: the conversation so far (what you asked, what each model answered)
 stays above the answers as a transcript, the latest answers side by side below it, and the
-message box with *Send* (the page's main action) at the bottom. Each answer is headed by its
-provider and model the same way ("Anthropic · claude-sonnet-4-6"), has one "Open in recorder",
-and the comparison is one control: "Compare with [model] [Compare]". The answer boxes are as
+message box with *Send* (the page's main action) right under them. The two pickers
+(`playground_models.py`), each answer's heading and the figures under it name a model the same
+way ("Anthropic · claude-sonnet-4-6"); each answer has one "Open in recorder", and the
+comparison is one control: "Compare with [model] [Compare]". The answer boxes are as
 tall as their text (a one-line answer in an 850x600 box left the page mostly empty).
 
 Every send runs as a task on the window's loop (never a nested loop); the page stays usable
@@ -28,12 +29,12 @@ from llmgw_desktop.engine.api import PlaygroundReply
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.playground_models import ModelPicker
 from llmgw_desktop.ui.pages.playground_transcript import FittedText, Transcript, served_as
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_words import format_cost, format_duration
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
-    QComboBox,
     QEvent,
     QGridLayout,
     QHBoxLayout,
@@ -42,6 +43,7 @@ from llmgw_desktop.ui.qt import (
     QObject,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     Qt,
     QTextCursor,
@@ -78,12 +80,13 @@ def replayed_turn(message: dict[str, Any]) -> tuple[str, str]:
     return REPLAY_SPEAKERS.get(role, role.capitalize()), words
 
 
-def describe_reply(reply: PlaygroundReply) -> str:
-    """The figures under an answer, as its recorder row has them."""
+def describe_reply(reply: PlaygroundReply, names: ProviderNames | None = None) -> str:
+    """The figures under an answer, as its recorder row has them (who answered named as its
+    heading names it)."""
     row = reply.record or {}
     if not row:
         return "No recorder row." if reply.record_id is None else f"Recorder row {reply.record_id}"
-    served = f"{row.get('provider') or '?'} · {row.get('model') or reply.model}"
+    served = served_as(reply, names or ProviderNames())
     fresh, read = int(row.get("input_tokens") or 0), int(row.get("cache_read_tokens") or 0)
     write = int(row.get("cache_write_tokens") or 0)
     prompt = fresh + read + write
@@ -158,7 +161,7 @@ class _AnswerPane(QWidget):
         cursor.insertText(piece)
         self.text.setTextCursor(cursor)
 
-    def finish(self, reply: PlaygroundReply, title: str) -> None:
+    def finish(self, reply: PlaygroundReply, title: str, names: ProviderNames) -> None:
         self.reply = reply
         self.title.setText(title)
         if not self.text.toPlainText() and reply.text:
@@ -167,7 +170,7 @@ class _AnswerPane(QWidget):
             code = f" ({reply.error_code})" if reply.error_code else ""
             self.error.setText(f"No answer: {reply.error}{code}")
             self.error.setVisible(True)
-        self.figures.setText(describe_reply(reply))
+        self.figures.setText(describe_reply(reply, names))
         self.open_button.setEnabled(reply.record_id is not None)
 
 
@@ -182,8 +185,8 @@ class PlaygroundPage(Page):
         self._busy = False
         self._listed = False
 
-        self.model_box = _model_box("playgroundModel", "model (e.g. claude-sonnet-4-6)")
-        self.compare_box = _model_box("playgroundCompareModel", "second model")
+        self.model_box = ModelPicker("playgroundModel", "model (e.g. claude-sonnet-4-6)")
+        self.compare_box = ModelPicker("playgroundCompareModel", "second model")
         self.refresh_button = QPushButton("Re&fresh models")
         self.refresh_button.clicked.connect(self.load_models)
         self.prompt = QPlainTextEdit()
@@ -207,6 +210,7 @@ class PlaygroundPage(Page):
         self.status = QLabel()
         self.status.setObjectName("playgroundStatus")
         self.status.setWordWrap(True)
+        self.status.hide()
         self.transcript = Transcript()
         self.answer = _AnswerPane("playgroundAnswer")
         self.second = _AnswerPane("playgroundSecond")
@@ -239,12 +243,17 @@ class PlaygroundPage(Page):
         sides.addWidget(self.answer)
         sides.addWidget(self.second)
         sides.setChildrenCollapsible(False)
+        # The answers as tall as their text, and the message box right under them: where you
+        # type next follows the conversation (at the window's foot, a short chat left a hole
+        # of half the page between the answers and the box); the room left is below it all.
+        sides.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         layout = QVBoxLayout(self)
         layout.addLayout(choose)
         layout.addWidget(self.transcript)
-        layout.addWidget(sides, 1)
+        layout.addWidget(sides)
         layout.addWidget(self.status)
         layout.addLayout(composer)
+        layout.addStretch(1)
         self.prompt.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -270,15 +279,12 @@ class PlaygroundPage(Page):
     async def _load_models(self) -> None:
         models = await self.engine.playground.models()
         self._listed = True
-        names = sorted({str(m["id"]) for m in models})
+        names = self._names()
         for box in (self.model_box, self.compare_box):
-            typed = box.currentText()
-            box.blockSignals(True)
-            box.clear()
-            box.addItems(names)
-            box.setEditText(typed or (names[0] if names and box is self.model_box else ""))
-            box.blockSignals(False)
-        if not names:
+            box.set_models(models, names)
+        if models and not self.model_box.currentText():
+            self.model_box.setCurrentIndex(0)
+        if not models:
             self._say("The gateway serves no model now: add a key or a provider first.")
 
     # -- sending --------------------------------------------------------------------------
@@ -286,7 +292,7 @@ class PlaygroundPage(Page):
     def send(self) -> None:
         """Send the prompt (with the chat so far) to the chosen model, streamed."""
         text = self.prompt.toPlainText().strip()
-        model = self.model_box.currentText().strip()
+        model = self.model_box.chosen_model()
         if self._busy or not text:
             return
         if not model:
@@ -305,7 +311,7 @@ class PlaygroundPage(Page):
     def compare(self) -> None:
         """Send the last request again to the second model; show both answers side by side."""
         first = self.answer.reply
-        model = self.compare_box.currentText().strip()
+        model = self.compare_box.chosen_model()
         if self._busy or first is None or not self._asked:
             return
         if not model:
@@ -344,9 +350,9 @@ class PlaygroundPage(Page):
         for message in self._asked:
             self.transcript.add_turn(*replayed_turn(message))
         self.answer.begin(original.model)
-        self.answer.finish(original, f"Recorded · {original.model}")
-        self.model_box.setEditText(original.model)
-        self.compare_box.setEditText(model)
+        self.answer.finish(original, f"Recorded · {original.model}", self._names())
+        self.model_box.choose(original.model)
+        self.compare_box.choose(model)
         self.second.setVisible(True)
         self._start(self._replay(model, original))
         return True
@@ -370,32 +376,36 @@ class PlaygroundPage(Page):
             self._enable()
 
     async def _send(self, model: str, asked: list[dict[str, Any]]) -> None:
-        self.answer.begin(model)
-        self._say(f"Asking {model}…")
+        shown = self.model_box.currentText().strip() or model
+        self.answer.begin(shown)
+        self._say(f"Asking {shown}…")
         try:
             reply = await self.engine.playground.send(model, asked, on_text=self.answer.add_text)
         finally:
             self._busy = False
-        self.answer.finish(reply, served_as(reply, self._names()))
+        names = self._names()
+        self.answer.finish(reply, served_as(reply, names), names)
         self._asked = asked
         if reply.ok:
             self._messages = [*asked, {"role": "assistant", "content": reply.text}]
             self._say("")
         else:
-            self._say(f"{model} did not answer: see below.", error=True)
+            self._say(f"{shown} did not answer: see below.", error=True)
         self._enable()
 
     async def _compare(self, model: str, first: PlaygroundReply) -> None:
-        self.second.begin(model)
-        self._say(f"Asking {model} the same…")
+        shown = self.compare_box.currentText().strip() or model
+        self.second.begin(shown)
+        self._say(f"Asking {shown} the same…")
         try:
             reply = await self.engine.playground.send(
                 model, self._asked, on_text=self.second.add_text, replay_of=first.record_id
             )
         finally:
             self._busy = False
-        self.second.finish(reply, served_as(reply, self._names()))
-        self._say("" if reply.ok else f"{model} did not answer: see below.", error=not reply.ok)
+        names = self._names()
+        self.second.finish(reply, served_as(reply, names), names)
+        self._say("" if reply.ok else f"{shown} did not answer: see below.", error=not reply.ok)
         self._enable()
 
     def _enable(self) -> None:
@@ -407,6 +417,7 @@ class PlaygroundPage(Page):
     def _say(self, text: str, *, error: bool = False) -> None:
         set_tone(self.status, "error" if error else "")
         self.status.setText(text)
+        self.status.setVisible(bool(text))  # an empty line would sit between answers and box
 
     def _names(self) -> ProviderNames:
         return ProviderNames.of(self.engine)
@@ -425,16 +436,3 @@ class PlaygroundPage(Page):
             return  # a page shown on its own (tests) has no recorder to open
         recorder.show_request(reply.record_id)
         show_page(RecorderPage.KEY)
-
-
-def _model_box(name: str, placeholder: str) -> QComboBox:
-    box = QComboBox()
-    box.setObjectName(name)
-    box.setEditable(True)
-    box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-    box.setMinimumContentsLength(18)
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    line = box.lineEdit()
-    if line is not None:
-        line.setPlaceholderText(placeholder)
-    return box

@@ -143,7 +143,7 @@ class RecorderPage(Page):
         # The chosen request as a form under its heading and status, with its actions.
         self.detail_card = RecorderDetail()
         self.detail = self.detail_card.text
-        # The kept request and response, side by side (only when body capture kept them).
+        # The kept request over its response (only when body capture kept them).
         self.bodies = BodiesPanel(context.facts.health_url.removesuffix("/health"))
         # Replay on…, Copy as curl (the bodies' own button is this one), turning capture on.
         self.replay = ReplayActions(self.engine, self.tasks)

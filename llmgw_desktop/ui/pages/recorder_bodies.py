@@ -1,6 +1,9 @@
-"""The recorder detail's kept bodies: request and response side by side, "Copy as curl", Export.
+"""The recorder detail's kept bodies: request over response, "Copy as curl", Export.
 
 Shown only for a request whose bodies `recorder.capture` kept (redacted when they were written).
+The detail pane is a third of the window at most, so the two bodies are stacked, each wrapped
+to the pane's width, and the heading wraps: nothing in them can widen the pane past the window
+(side by side, a long JSON line pushed the pane's status pill and buttons off its right edge).
 The curl command sends the request again to this gateway's own URL; the credential is a shell
 variable (`$LLMGW_TOKEN`) the person sets, never a real secret: none is stored to put there.
 """
@@ -22,6 +25,7 @@ from llmgw_desktop.ui.qt import (
     QPushButton,
     QSplitter,
     Qt,
+    QTextOption,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +35,7 @@ __all__ = ["TOKEN_PLACEHOLDER", "BodiesPanel", "curl_command", "pretty_body"]
 TOKEN_PLACEHOLDER = "$LLMGW_TOKEN"  # noqa: S105 - a shell variable named in the command, no secret
 # A kept body is at most `recorder.capture.max_body_bytes`; the panes show this much of it.
 SHOWN_BODY_MAX = 200_000
+BODY_MIN_WIDTH = 120  # px: a body pane never asks for more, so it never widens the detail
 
 
 def curl_command(bodies: KeptBodies, base_url: str) -> str:
@@ -75,7 +80,7 @@ def pretty_body(text: str, cut: int) -> str:
 
 
 class BodiesPanel(QWidget):
-    """Request and response side by side, with Copy as curl and Export (hidden when none)."""
+    """Request over response, with Copy as curl and Export (hidden when none)."""
 
     def __init__(self, base_url: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +90,8 @@ class BodiesPanel(QWidget):
         self.request_view = _pane("recorderRequestBody", "Request body")
         self.response_view = _pane("recorderResponseBody", "Response body")
         self.title = QLabel()
+        self.title.setObjectName("recorderBodiesTitle")
+        self.title.setWordWrap(True)
         self.curl_button = QPushButton("Copy as &curl")
         self.curl_button.setObjectName("recorderCopyCurl")
         self.curl_button.setToolTip(
@@ -97,11 +104,13 @@ class BodiesPanel(QWidget):
         self.export_button.clicked.connect(self.open_export_dialog)
         self.note = QLabel()
         self.note.setObjectName("recorderBodiesNote")
+        self.note.setWordWrap(True)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
-        head.addWidget(self.curl_button)
-        head.addWidget(self.export_button)
-        sides = QSplitter(Qt.Orientation.Horizontal)
+        head.addWidget(self.curl_button, 0, Qt.AlignmentFlag.AlignTop)
+        head.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignTop)
+        sides = QSplitter(Qt.Orientation.Vertical)
+        sides.setChildrenCollapsible(False)
         sides.addWidget(self.request_view)
         sides.addWidget(self.response_view)
         layout = QVBoxLayout(self)
@@ -182,4 +191,7 @@ def _pane(name: str, placeholder: str) -> QPlainTextEdit:
     pane.setReadOnly(True)
     pane.setPlaceholderText(placeholder)
     pane.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+    # A JSON string with no space in it (a long id, a path) still breaks at the pane's edge.
+    pane.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    pane.setMinimumWidth(BODY_MIN_WIDTH)
     return pane

@@ -42,13 +42,16 @@ COLUMN_SAMPLES = {
     "Tokens out": "123,456",
     "Cache read": "1,234,567",
     "Cache write": "123,456",
-    "Cost": "$0.000037",
+    "Cost": "$0.0000372",
 }
 # Measured from what the rows hold (a time of another day is longer than today's "08:17:05").
 FREE_TEXT_COLUMNS = ("Time", "Provider", "Model", "Error code", "Project", "Caller", "Principal")
 COLUMN_MAX = 280  # a free-text column grows to its content up to this (a user agent can be long)
 CELL_PADDING = 16  # the cell's margins and the gap to the next column
 ICON_ROOM = 22  # a status cell's glyph and the gap after it
+# Columns with a glyph before their text: the state's, and the time's mark of a request whose
+# body was kept (room kept for it on every row, so a kept request never widens the column).
+ICON_COLUMNS = ("State", "Time")
 MODEL = COLUMNS.index("Model")
 PROVIDER = COLUMNS.index("Provider")
 # Hidden first when the list is narrow: the details show every one of them. The model is not
@@ -94,7 +97,7 @@ class RecorderColumns(QObject):
             elif name == "State":
                 samples = [format_state(state) for state in ("completed", "interrupted")]
             cell = max(metrics.horizontalAdvance(sample) for sample in samples) + CELL_PADDING
-            if name == "State":
+            if name in ICON_COLUMNS:
                 cell += ICON_ROOM
             self.widths[column] = max(cell, header.sectionSizeHint(column))
         self.two_lines = False
@@ -110,6 +113,8 @@ class RecorderColumns(QObject):
             texts = self._model.cell_texts(column)
             widest = max((metrics.horizontalAdvance(text) for text in texts), default=0)
             wanted = min(COLUMN_MAX, widest + CELL_PADDING)
+            if name in ICON_COLUMNS:
+                wanted += ICON_ROOM
             self.widths[column] = max(self.widths[column], wanted)
         self.lay_out()
 

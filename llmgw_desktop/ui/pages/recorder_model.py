@@ -37,7 +37,9 @@ from llmgw_desktop.engine.api import (
     RecordSummary,
 )
 from llmgw_desktop.ui.badge import state_kind, status_data
+from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.pages.recorder_words import (
+    exact_usd,
     format_clock,
     format_cost,
     format_cost_cell,
@@ -49,9 +51,11 @@ from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractTableModel,
     QColor,
+    QIcon,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPixmap,
     Qt,
     Signal,
 )
@@ -59,6 +63,7 @@ from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import error_colour
 
 __all__ = [
+    "BODY_KEPT",
     "COLUMNS",
     "MODEL_COLUMN",
     "ORDER_HEADERS",
@@ -113,6 +118,24 @@ _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _ID = int(Qt.ItemDataRole.UserRole)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 Index = QModelIndex | QPersistentModelIndex
+
+
+BODY_KEPT = "Body kept: Replay on… can send it again"
+BLANK_ICON_PX = 16  # the size of a blank decoration (the view scales it to its icon size)
+
+
+@functools.cache
+def _kept_icon() -> QIcon:
+    """The mark of a request whose body was kept: Replay on…'s own icon (made once)."""
+    return glyph("play")
+
+
+@functools.cache
+def _blank_icon() -> QIcon:
+    """Nothing, as wide as the mark: a row without it keeps its time in line with those with."""
+    blank = QPixmap(BLANK_ICON_PX, BLANK_ICON_PX)
+    blank.fill(Qt.GlobalColor.transparent)
+    return QIcon(blank)
 
 
 # One function per column; `format_cells` runs them all on the DB thread as a page loads.
@@ -378,6 +401,13 @@ class RecorderTableModel(QAbstractTableModel):
         if role in (_FOREGROUND, _DECORATION) and index.column() == STATE_COLUMN:
             row = self.summary(index.row())
             return None if row is None else status_data(state_kind(row.state), role)
+        if role == _DECORATION and index.column() == TIME_COLUMN:
+            # Its body was kept: Replay on… can send it again (the icon of that button). The
+            # others keep the icon's room blank, so the times stay in line.
+            row = self.summary(index.row())
+            if row is None:
+                return None
+            return _kept_icon() if row.body_kept else _blank_icon()
         if role == _FOREGROUND:
             if index.column() not in _MARKED:
                 return None
@@ -400,8 +430,12 @@ class RecorderTableModel(QAbstractTableModel):
         row = self._rows[number]
         if column == TIME_COLUMN:
             text = format_time(row.started_at)
+            if row.body_kept:
+                text += f"\n{BODY_KEPT}"
         elif column == COST_COLUMN:
-            text = format_cost(row.cost_usd) or "not priced"
+            cost = format_cost(row.cost_usd)
+            exact = "" if row.cost_usd is None else exact_usd(row.cost_usd)
+            text = cost + (f" (exactly {exact})" if exact != cost else "") or "not priced"
         else:
             text = self._cells[number][column]
         if column == PROVIDER_COLUMN and row.model:

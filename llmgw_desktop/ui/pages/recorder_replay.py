@@ -43,6 +43,15 @@ log = logging.getLogger(__name__)
 
 CAPTURE_KEY = "recorder.capture.providers"
 
+REPLAY_TIP = (
+    "Send this request again to a model you choose, in the Playground, its answer beside the "
+    "recorded one"
+)
+WHY_NOT = (
+    "it cannot be replayed. Requests marked ▶ in the list kept their bodies and can; a job's "
+    "prompt is kept with its job"
+)
+
 # With more models than this, the menu groups them by provider (a submenu each).
 MENU_GROUP_AFTER = 16
 
@@ -83,10 +92,7 @@ class ReplayActions(QWidget):
         self.replay_button.setIconSize(QSize(16, 16))
         self.replay_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.replay_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.replay_button.setToolTip(
-            "Send this request again to a model you choose, in the Playground, its answer "
-            "beside the recorded one"
-        )
+        self.replay_button.setToolTip(REPLAY_TIP)
         self.menu = QMenu(self.replay_button)
         self.menu.setObjectName("recorderReplayMenu")
         self.replay_button.setMenu(self.menu)
@@ -176,6 +182,8 @@ class ReplayActions(QWidget):
         was just turned on."""
         self.plan = plan
         self.replay_button.setEnabled(plan.possible)
+        # Disabled, its tooltip says why too (the line under it says so with the way out).
+        self.replay_button.setToolTip(REPLAY_TIP if plan.possible else f"{plan.why_not}: {WHY_NOT}")
         self.curl_button.setEnabled(curl)
         if plan.possible:
             self._say(plan.note)

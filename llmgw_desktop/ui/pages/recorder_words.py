@@ -8,7 +8,6 @@ A request's state reads as a plain word; the list draws it as the window's one s
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ __all__ = [
     "DetailSection",
     "describe_detail",
     "detail_sections",
+    "exact_usd",
     "format_clock",
     "format_cost",
     "format_cost_cell",
@@ -71,25 +71,29 @@ def format_cost(usd: float | None) -> str:
     return "" if usd is None else format_usd(usd)
 
 
-# A list's costs: two significant figures, to at most this many decimals, padded with figure
-# spaces to it so that, right-aligned, their decimal points line up ($0.068, $0.00026).
-COST_DECIMALS = 6
-COST_FIGURES = 2
+# A list's costs are padded with figure spaces to this many decimals, so that, right-aligned,
+# their decimal points line up ($0.0682, $0.000255): three significant figures reach it at a
+# ten-thousandth of a cent. A smaller cost keeps its figures and stands out by a digit or two.
+COST_DECIMALS = 7
 FIGURE_SPACE = "\u2007"  # as wide as a digit
+EXACT_DECIMALS = 10  # the tooltip's figure: as stored, but for float noise
 
 
 def format_cost_cell(usd: float | None) -> str:
-    """A request's cost as the list shows it: two significant figures, decimal points
+    """A request's cost as the list shows it: as every page writes dollars (`format_usd`:
+    the detail, Keys, Budgets, Agents and the Playground say the same figure), decimal points
     aligned down the column ("" when not known; the exact figure is in the tooltip)."""
     if usd is None:
         return ""
-    if usd <= 0:
-        return "$0" + FIGURE_SPACE * (COST_DECIMALS + 1)
-    if usd < 10**-COST_DECIMALS:
-        return f"<${10**-COST_DECIMALS:.{COST_DECIMALS}f}"
-    decimals = 2 if usd >= 1 else COST_FIGURES - math.floor(math.log10(usd)) - 1
-    decimals = min(COST_DECIMALS, max(2, decimals))
-    return f"${usd:,.{decimals}f}" + FIGURE_SPACE * (COST_DECIMALS - decimals)
+    text = format_usd(usd)
+    decimals = len(text.partition(".")[2])
+    return text + FIGURE_SPACE * max(0, COST_DECIMALS - decimals)
+
+
+def exact_usd(usd: float) -> str:
+    """A cost to the last figure stored (`$0.00057636`), for a tooltip beside the rounded one."""
+    whole, _, part = f"{usd:,.{EXACT_DECIMALS}f}".partition(".")
+    return f"${whole}.{part.rstrip('0').ljust(2, '0')}"
 
 
 def format_state(state: str) -> str:
@@ -355,7 +359,8 @@ def _kept_bodies(detail: RecordDetail) -> list[DetailRow]:
     if detail.bodies is not None:
         cut = detail.bodies.request_cut or detail.bodies.response_cut
         note = " (cut to recorder.capture.max_body_bytes)" if cut else ""
-        return [DetailRow("", f"Kept, secrets redacted{note}: shown side by side below.")]
+        shown = f"Kept, secrets redacted{note}: shown below, the request over its response."
+        return [DetailRow("", shown)]
     if detail.capture == "off":
         return [DetailRow("", NO_PROMPT_FOR_API), DetailRow("", CAPTURE_OFF)]
     return [

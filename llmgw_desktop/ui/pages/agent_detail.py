@@ -1,0 +1,117 @@
+"""The Agents page's details: the chosen lane's figures in words, and where to go from it.
+
+Beside the list, as every list-and-details page has it (Jobs, Providers, Keys): the agent
+(and project) as its heading, whether it has a job running as its status, then every figure
+the list has (the list hides its least needed columns on a narrow window: here they all are),
+in words where a column only has a number: how many requests failed, the tokens split into
+fresh input, cache reads and writes and output, the share of the prompt read from the cache,
+the cost and how much of it is known, the last request's time. An agent's total lists its
+projects. "Requests of this agent" and "Jobs of this agent" sit under them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, Lane, format_usd
+from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
+from llmgw_desktop.ui.qt import QLabel, QPushButton, QWidget
+
+__all__ = ["AgentDetail", "lane_facts"]
+
+PROJECTS_SHOWN = 8  # an agent's busiest projects named in its details; the rest counted
+
+
+def _ago(timestamp: float, now: float) -> str:
+    seconds = max(0, int(now - timestamp))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return "just now" if seconds < 5 else f"{seconds}s ago"
+
+
+def lane_facts(
+    lane: Lane, projects: Sequence[Lane] = (), *, now: float | None = None
+) -> list[tuple[str, str]]:
+    """The lane's figures as (label, words), in the order the details show them."""
+    now = time.time() if now is None else now
+    failed = f" ({lane.errors:,} ended without an answer)" if lane.errors else " (none failed)"
+    prompt = lane.input_tokens + lane.cache_read_tokens + lane.cache_write_tokens
+    facts = [
+        ("Whose", lane.principal or LOCAL_PRINCIPAL),
+        ("Requests", f"{lane.requests:,}{failed}"),
+        (
+            "Tokens",
+            f"prompt {prompt:,} (fresh {lane.input_tokens:,} · cache read "
+            f"{lane.cache_read_tokens:,} · cache write {lane.cache_write_tokens:,}) · "
+            f"output {lane.output_tokens:,}",
+        ),
+    ]
+    rate = lane.cache_hit_rate
+    facts.append(
+        ("Cache hits", "no prompt tokens" if rate is None else f"{rate:.0%} of the prompt")
+    )
+    if lane.cost_usd is None:
+        cost = "not known: no request of it has a price"
+    elif lane.priced < lane.requests:
+        cost = (
+            f"at least {format_usd(lane.cost_usd)} (only {lane.priced:,} of "
+            f"{lane.requests:,} requests have a known price)"
+        )
+    else:
+        cost = format_usd(lane.cost_usd)
+    facts.append(("Cost", cost))
+    facts.append(("Active jobs", f"{lane.active_jobs:,}"))
+    if lane.last_activity is not None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(lane.last_activity))
+        facts.append(("Last request", f"{_ago(lane.last_activity, now)} ({stamp})"))
+    if projects:
+        named = [
+            f"{p.project or '(no project)'}: {p.requests:,}" for p in projects[:PROJECTS_SHOWN]
+        ]
+        more = len(projects) - PROJECTS_SHOWN
+        facts.append(("Projects", " · ".join(named) + (f" · {more:,} more" if more > 0 else "")))
+    return facts
+
+
+class AgentDetail(DetailCard):
+    """The chosen lane in words, with the buttons that open its requests and jobs."""
+
+    def __init__(
+        self, requests_button: QPushButton, jobs_button: QPushButton, parent: QWidget | None = None
+    ) -> None:
+        super().__init__("agentDetail", parent)
+        self.heading.setText("No agent chosen")
+        self.values: dict[str, QLabel] = {}
+        every = Lane(caller="", project=None, last_activity=0.0)  # a lane with every fact
+        for label, _words in lane_facts(every, (every,)):
+            value = value_label(f"agent{label.replace(' ', '')}")
+            self.values[label] = value
+            self.add_row(label, value)
+        self.action_row.addWidget(requests_button)
+        self.action_row.addWidget(jobs_button)
+        self.action_row.addStretch(1)
+        self.show_lane(None)
+
+    def show_lane(self, lane: Lane | None, title: str = "", projects: Sequence[Lane] = ()) -> None:
+        """Show `lane` under `title` (an agent's total lists its `projects`); None: none."""
+        if lane is None:
+            self.heading.setText("No agent chosen")
+            self.badge.set_status("unknown", "")
+            for value in self.values.values():
+                value.clear()
+            for label in self.values:
+                self.set_row_visible(self.values[label], label == "Requests")
+            self.values["Requests"].setText("Choose an agent in the list to see its figures.")
+            return
+        self.heading.setText(title)
+        if lane.active_jobs:
+            jobs = f"{lane.active_jobs} job{'s' if lane.active_jobs != 1 else ''} running"
+            self.badge.set_status("busy", jobs)
+        else:
+            self.badge.set_status("unknown", "")
+        facts = dict(lane_facts(lane, projects))
+        for label, value in self.values.items():
+            value.setText(facts.get(label, ""))
+            self.set_row_visible(value, label in facts)

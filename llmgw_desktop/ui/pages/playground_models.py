@@ -1,0 +1,88 @@
+"""The Playground's model pickers: every model named as the answers' headings name it.
+
+The gateway lists its models by the id a client sends (`claude-sonnet-4-6`, `gpt-4o-mini`,
+`openrouter/google/gemini-2.5-pro`, `claude-cli/haiku`), and a person may type any id. The two
+pickers show each listed model as "Provider · model" ("Anthropic · claude-sonnet-4-6",
+"OpenAI · gpt-4o-mini"), the provider by the name every page uses (`ProviderNames`), exactly
+as the answer it gets is headed (`playground_transcript.served_as`); the id sent is the item's.
+Typed or handed an id (`choose`: a replay, "openai/gpt-4o-mini"), a picker shows that model's
+name when the gateway lists it, and sends the id as typed when it does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llmgw_desktop.ui.provider_names import ProviderNames
+from llmgw_desktop.ui.qt import QComboBox, QWidget
+
+__all__ = ["ModelPicker", "model_label"]
+
+MIN_CHARS = 18  # as before the names: the window's 1024 px minimum holds (the box stretches)
+
+
+def model_label(entry: dict[str, Any], names: ProviderNames) -> str:
+    """`OpenAI · gpt-4o-mini`: a listed model by its provider's name and the model as that
+    provider knows it (its `provider/` prefix, when the id has one, is the name already)."""
+    model, provider = str(entry["id"]), str(entry.get("provider") or "")
+    if not provider:
+        return model
+    shown = model.removeprefix(f"{provider}/")
+    return f"{names.name(names.by_gateway_id.get(provider, provider))} · {shown}"
+
+
+class ModelPicker(QComboBox):
+    """An editable list of the gateway's models by name; `chosen_model()` is the id to send."""
+
+    def __init__(self, name: str, placeholder: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setEditable(True)
+        self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.setMinimumContentsLength(MIN_CHARS)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        line = self.lineEdit()
+        if line is not None:
+            line.setPlaceholderText(placeholder)
+            line.editingFinished.connect(lambda: self.choose(self.currentText()))
+        # Each listed id, and its `provider/id` spelling, to the item that names it.
+        self._ids: dict[str, int] = {}
+
+    def set_models(self, models: Sequence[dict[str, Any]], names: ProviderNames) -> None:
+        """List `models` (the gateway's list) by name; what was chosen stays chosen."""
+        chosen = self.chosen_model()
+        labelled = sorted((model_label(m, names), m) for m in models)
+        self.blockSignals(True)
+        self.clear()
+        self._ids = {}
+        for number, (label, entry) in enumerate(labelled):
+            model = str(entry["id"])
+            self.addItem(label, model)
+            provider = str(entry.get("provider") or "")
+            for spelling in (model, f"{provider}/{model.removeprefix(f'{provider}/')}"):
+                self._ids.setdefault(spelling, number)
+        self.blockSignals(False)
+        self.choose(chosen)
+
+    def choose(self, model: str) -> None:
+        """Show `model` (an id, typed or handed over) by its name when it is listed, else as
+        it is; "" leaves the picker empty."""
+        model = model.strip()
+        number = self._ids.get(model)
+        if number is None and self.findText(model) >= 0:
+            number = self.findText(model)  # already a name
+        if number is None:
+            self.setCurrentIndex(-1)
+            self.setEditText(model)
+            return
+        self.setCurrentIndex(number)
+        self.setEditText(self.itemText(number))
+
+    def chosen_model(self) -> str:
+        """The id to send: the listed model whose name is shown, else the text as typed."""
+        text = self.currentText().strip()
+        number = self.findText(text)
+        if number >= 0:
+            return str(self.itemData(number))
+        return text
