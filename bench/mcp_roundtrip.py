@@ -269,7 +269,15 @@ async def relay_ratio(calls: int, baseline: Path | None = None) -> None:
             order = paths[turn % len(paths) :] + paths[: turn % len(paths)]
             for path in order:
                 await _relay_block(path, me, echo)
+    _report(paths, baseline is not None)
+
+
+def _report(paths: list[RelayPath], compared: bool) -> None:
+    """Each path's wall time and CPU a call by process, as ratios to the direct call's; with a
+    baseline, the two checkouts' ratios side by side."""
     direct_ms = statistics.median(paths[0].times) * 1000
+    direct_cpu = sum(paths[0].cpu) / len(paths[0].times) * 1000
+    ratios: dict[str, tuple[float, float]] = {}
     for path in paths:
         median = summary(path.label, path.times)
         done = len(path.times)
@@ -283,7 +291,17 @@ async def relay_ratio(calls: int, baseline: Path | None = None) -> None:
         total = client_ms + relay_ms + gateway_ms + server_ms
         print(f"    CPU a call: {', '.join(parts)} (together {total:.2f} ms)")
         if path.gateway is not None:
-            print(f"    ratio to direct {median / direct_ms:.2f}x (+{median - direct_ms:.2f} ms)")
+            wall, cpu = median / direct_ms, total / direct_cpu
+            ratios[path.label] = (wall, cpu)
+            print(f"    ratio to direct {wall:.2f}x (+{median - direct_ms:.2f} ms), CPU {cpu:.2f}x")
+    if compared:
+        print("  ratio to direct, wall / CPU:        baseline         current")
+        for label, (wall, cpu) in ratios.items():
+            if label.startswith("current "):
+                way = label.removeprefix("current ")
+                base_wall, base_cpu = ratios[f"baseline {way}"]
+                then = f"{base_wall:5.2f}x / {base_cpu:4.2f}x"
+                print(f"  {way:<34} {then}  {wall:5.2f}x / {cpu:4.2f}x")
 
 
 async def _relay_block(path: RelayPath, me: psutil.Process, echo: dict[str, str]) -> None:
