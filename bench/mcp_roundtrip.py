@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import statistics
@@ -173,8 +174,20 @@ async def recorder_rate(records: int) -> None:
 
 
 def _cpu_s(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
+    """CPU seconds `process` has used: on Linux the scheduler's own count in nanoseconds, summed
+    over its threads (`/proc/PID/task/*/schedstat`); the clock-tick count psutil reads moves in
+    10 ms steps, as much as a block of direct calls costs, which made the per-call figures of
+    the cheaper paths swing by a quarter between runs."""
+    tasks = Path(f"/proc/{process.pid}/task")
+    try:
+        total = 0
+        for task in tasks.iterdir():
+            with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+                total += int((task / "schedstat").read_text().split()[0])
+        return total / 1e9
+    except (OSError, ValueError, IndexError):
+        times = process.cpu_times()
+        return times.user + times.system
 
 
 # Calls per turn when the relay part interleaves its clients (each turn one block per client).
@@ -193,14 +206,20 @@ class RelayPath:
     times: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
 
-    def spent(self, me: psutil.Process) -> tuple[float, float, float, float]:
-        """CPU seconds so far of this client, its relay, the gateway and the server(s)."""
-        return (
-            _cpu_s(me),
+    def spent(self, me: psutil.Process, *, client_last: bool) -> list[float]:
+        """CPU seconds so far of this client, its relay, the gateway and the server(s). The
+        client (this process) is read last before a block and first after it, so reading the
+        others is not counted as its own work."""
+        if not client_last:
+            client = _cpu_s(me)
+        others = [
             sum(_cpu_s(r) for r in self.relays),
             _cpu_s(self.gateway) if self.gateway is not None else 0.0,
             sum(_cpu_s(s) for s in self.servers),
-        )
+        ]
+        if client_last:
+            client = _cpu_s(me)
+        return [client, *others]
 
 
 async def relay_ratio(calls: int, baseline: Path | None = None) -> None:
@@ -250,7 +269,15 @@ async def relay_ratio(calls: int, baseline: Path | None = None) -> None:
             order = paths[turn % len(paths) :] + paths[: turn % len(paths)]
             for path in order:
                 await _relay_block(path, me, echo)
+    _report(paths, baseline is not None)
+
+
+def _report(paths: list[RelayPath], compared: bool) -> None:
+    """Each path's wall time and CPU a call by process, as ratios to the direct call's; with a
+    baseline, the two checkouts' ratios side by side."""
     direct_ms = statistics.median(paths[0].times) * 1000
+    direct_cpu = sum(paths[0].cpu) / len(paths[0].times) * 1000
+    ratios: dict[str, tuple[float, float]] = {}
     for path in paths:
         median = summary(path.label, path.times)
         done = len(path.times)
@@ -264,19 +291,29 @@ async def relay_ratio(calls: int, baseline: Path | None = None) -> None:
         total = client_ms + relay_ms + gateway_ms + server_ms
         print(f"    CPU a call: {', '.join(parts)} (together {total:.2f} ms)")
         if path.gateway is not None:
-            print(f"    ratio to direct {median / direct_ms:.2f}x (+{median - direct_ms:.2f} ms)")
+            wall, cpu = median / direct_ms, total / direct_cpu
+            ratios[path.label] = (wall, cpu)
+            print(f"    ratio to direct {wall:.2f}x (+{median - direct_ms:.2f} ms), CPU {cpu:.2f}x")
+    if compared:
+        print("  ratio to direct, wall / CPU:        baseline         current")
+        for label, (wall, cpu) in ratios.items():
+            if label.startswith("current "):
+                way = label.removeprefix("current ")
+                base_wall, base_cpu = ratios[f"baseline {way}"]
+                then = f"{base_wall:5.2f}x / {base_cpu:4.2f}x"
+                print(f"  {way:<34} {then}  {wall:5.2f}x / {cpu:4.2f}x")
 
 
 async def _relay_block(path: RelayPath, me: psutil.Process, echo: dict[str, str]) -> None:
     tool = "echo" if path.gateway is None else "everything__echo"
-    spent = path.spent(me)
+    spent = path.spent(me, client_last=True)
     for _ in range(RELAY_BLOCK):
         started = time.perf_counter()
         result = await path.client.call_tool(tool, echo)
         path.times.append(time.perf_counter() - started)
         assert not result.is_error, result
-    for n, (before, after) in enumerate(zip(spent, path.spent(me), strict=True)):
-        path.cpu[n] += after - before
+    for n, (before, now) in enumerate(zip(spent, path.spent(me, client_last=False), strict=True)):
+        path.cpu[n] += now - before
 
 
 async def main() -> None:

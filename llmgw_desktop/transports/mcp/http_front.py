@@ -257,7 +257,7 @@ class McpHttpFront:
             from llmgw_desktop.transports.mcp.direct_calls import DirectCalls
 
             # The SDK's lookup of our own tools' input schemas (2026-era Mcp-Param checks).
-            lookup = server._lowlevel_server.get_tool_input_schema
+            lookup = getattr(server._lowlevel_server, "get_tool_input_schema", None)
             self._direct = DirectCalls(self._engine, self._engine.tasks, lookup)
         return server.session_manager
 

@@ -235,7 +235,13 @@ class StdioForwarder:
             try:
                 self._out.write(line)
                 await self._out.drain()
-            except ConnectionError as exc:  # the editor closed our stdout: it has quit
+            except (ConnectionError, RuntimeError) as exc:
+                # The editor closed our stdout: it has quit. (asyncio says so at the drain;
+                # uvloop, once it has seen the pipe close, refuses the write itself with a
+                # RuntimeError naming the closed handle.)
+                transport = getattr(self._out, "transport", None)
+                if isinstance(exc, RuntimeError) and not (transport and transport.is_closing()):
+                    raise
                 if not self._editor_gone:
                     log.info("the editor closed the connection (%s); dropping its answers", exc)
                 self._editor_gone = True

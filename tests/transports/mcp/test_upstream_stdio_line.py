@@ -10,6 +10,7 @@ hostile one of `tests/fakes/mcp_hostile.py` (plain JSON-RPC lines, no SDK).
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,10 +18,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from mcp import Client, StdioServerParameters
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.upstream_mcp.stdio_line import ID_PREFIX
 from tests.conftest import free_port
+from tests.e2e import gateway_process as gp
 from tests.transports.mcp.upstream_support import (
     ROOT,
     RawSession,
@@ -28,6 +31,7 @@ from tests.transports.mcp.upstream_support import (
     everything,
     jsonrpc,
     local_mcp,
+    require_servers,
     rows,
     sent,
     starting,
@@ -131,3 +135,35 @@ async def test_with_tracing_on_every_call_goes_through_the_sdks_session(
     assert not echoed.is_error and echoed.content[0].text == "Echo: traced"
     (call,) = [m for m in sent(log) if m.get("method") == "tools/call"]
     assert isinstance(call["id"], int), call
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_an_editor_through_the_stdio_relay_has_its_calls_go_beside_the_session(
+    tmp_path: Path, mode: str
+) -> None:
+    """What an editor launches (`llmgw-desktop mcp`, relaying to a running gateway), in each
+    protocol era: the call is answered, and it reached the server on the line of ours."""
+    require_servers()
+    home, port = tmp_path / "gw", free_port()
+    home.mkdir()
+    log = tmp_path / "to-everything.jsonl"
+    server = teed(everything(), log)
+    args = ", ".join(json.dumps(a) for a in server["args"])
+    (home / "config.toml").write_text(
+        f"[mcp.servers.everything]\ncommand = {json.dumps(server['command'])}\nargs = [{args}]\n",
+        encoding="utf-8",
+    )
+    running = gp.start(["--headless"], gp.child_env(home, port))
+    gp.wait_ready(running, port)
+    relay = StdioServerParameters(
+        command=sys.executable, args=["-m", "llmgw_desktop", "mcp"], env=gp.child_env(home, port)
+    )
+    try:
+        async with Client(relay, mode=mode) as editor:
+            echoed = await editor.call_tool("everything__echo", {"message": "via the relay"})
+    finally:
+        code, _, err = gp.stop(running)
+    assert code == 0, err
+    assert not echoed.is_error and echoed.content[0].text == "Echo: via the relay", echoed
+    ids = [m["id"] for m in sent(log) if m.get("method") == "tools/call"]
+    assert len(ids) == 1 and str(ids[0]).startswith(ID_PREFIX), ids
