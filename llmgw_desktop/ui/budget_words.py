@@ -98,8 +98,10 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
     """The header's chip from today's spend (`$0.0681`) and every budget: the spend, then the
     budgets past their soft limit, by name when one ("agent claude-code $0.0144 / $0.003
     (480%)"), else counted ("2 budgets exceeded · 1 past soft limit"): a percentage is never
-    shown beside a figure it is not of. The tooltip lists each budget past its soft limit, or
-    the one nearest its limit when none is."""
+    shown beside a figure it is not of. The short words (a narrow window) say less but the
+    same way: "today" after the spend, and a count with its noun ("2 budgets exceeded"), never
+    a bare "2 exceeded". The tooltip lists each budget past its soft limit, or the one nearest
+    its limit when none is."""
     past = [s for s in statuses if s.state != "ok"]
     exceeded = [s for s in past if s.state == "exceeded"]
     soft = len(past) - len(exceeded)
@@ -107,7 +109,7 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
     if len(past) == 1:
         (status,) = past
         words += f" · {budget_name(status)} {_spent_of_limit(status)}"
-        short = f"{today} · {budget_name(status)} {status.fraction:.0%}"
+        short += f" · {budget_name(status)} {status.fraction:.0%}"
     elif past:
         counts = []
         if exceeded:
@@ -115,7 +117,8 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
         if soft:
             counts.append(_count(soft, "budget" if not exceeded else "", "past soft limit"))
         words += " · " + " · ".join(counts)
-        short = f"{today} · {len(exceeded) or soft} {'exceeded' if exceeded else 'past soft'}"
+        # A narrow window keeps the worst count, with its noun: "2 budgets exceeded".
+        short += " · " + counts[0]
     tone = "error" if exceeded else ("warning" if past else "")
     if past:
         lines = ["Budgets past their soft limit:"] + [

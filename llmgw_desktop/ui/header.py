@@ -199,13 +199,9 @@ class StatusHeader(QWidget):
                 access=f"Approvals: {words}",
             )
         else:
-            self._set(
-                "questions",
-                "No approvals",
-                "",
-                "No approval or consent waits for you.",
-                short="None waiting",
-            )
+            # One wording at every width: a narrow window said "None waiting" for the same
+            # state a wide one called "No approvals".
+            self._set("questions", "No approvals", "", "No approval or consent waits for you.")
         if self._spend_day != date.today():  # midnight: today starts from nothing
             self._spend_stale = True
         if self._tick.isActive() and self._spend_stale:

@@ -136,3 +136,47 @@ def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(
                 window.hide()
 
     qloop.run_until_complete(scenario())
+
+
+def test_the_chips_say_the_same_things_at_1024_and_1920_px(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    # Review 41-2, findings 2 and 14: at 1024 px "No approvals" became "None waiting" and the
+    # spend lost "today" and the noun of "2 budgets exceeded".
+    async def scenario() -> None:
+        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
+            engine = desk.runtime.engine
+            await messages_request(desk.runtime, {"X-Caller": "editor"})
+            tiny = {"unit": "tokens", "period": "daily", "hard": 1}  # used up by that call
+            await engine.budgets.replace(
+                LOCAL_CALLER, [{"scope": "global"} | tiny, {"scope": "agent=editor"} | tiny]
+            )
+            window = MainWindow(
+                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
+            )
+            qtbot.addWidget(window)
+            window.show()
+            header, chips = window.header, window.header.chips
+            try:
+                await header.refresh_spend()
+                said = {}
+                for width, height in ((1920, 1080), (1024, 700)):
+                    window.resize(width, height)
+                    await until(lambda w=width: window.width() == w, "the window resized")
+                    said[width] = {name: chip.text() for name, chip in chips.items()}
+                assert header.compact  # 1024 px: the short words
+                assert said[1024]["questions"] == said[1920]["questions"] == "No approvals"
+                spent = format_usd((await header.refresh_spend()).usd)
+                assert said[1024]["spend"] == f"{spent} today · 2 budgets exceeded"
+                assert said[1920]["spend"].startswith(said[1024]["spend"])
+            finally:
+                for page in window.pages.values():
+                    page.page_hidden()
+                    page.tasks.cancel_all()
+                window.hide()
+
+    qloop.run_until_complete(scenario())
