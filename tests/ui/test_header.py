@@ -180,3 +180,51 @@ def test_the_chips_say_the_same_things_at_1024_and_1920_px(
                 window.hide()
 
     qloop.run_until_complete(scenario())
+
+
+def test_todays_spend_keeps_up_with_the_overviews_live_cost(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    # Review 41-2, finding 3: the chip said $0.0673 for today while Overview said $0.0682 for
+    # the last 15 minutes (the chip was read every few seconds, the live figures count each
+    # request as it finishes). The chip adds each finished request's cost as it lands too.
+    async def scenario() -> None:
+        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
+            engine = desk.runtime.engine
+            await messages_request(desk.runtime, {"X-Caller": "editor"})
+            window = MainWindow(
+                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
+            )
+            qtbot.addWidget(window)
+            window.resize(1920, 1080)
+            window.show()
+            header = window.header
+            try:
+                before = await header.refresh_spend()
+                assert before.usd == pytest.approx(engine.metrics.series("15m").total.cost_usd)
+                for _ in range(3):
+                    await messages_request(desk.runtime, {"X-Caller": "editor"})
+                live = engine.metrics.series("15m").total.cost_usd
+                assert live > before.usd
+                # Within a moment, not at the next read (a minute away now).
+                async with asyncio.timeout(1.0):
+                    while header.spend is None or header.spend.usd < live - 1e-12:  # noqa: ASYNC110 - no awaitable for it
+                        await asyncio.sleep(0.01)
+                assert header.spend.usd == pytest.approx(live)
+                await until(
+                    lambda: header.chips["spend"].text().startswith(f"{format_usd(live)} today"),
+                    "the chip redrawn",
+                )
+                # Read again from the store, the figure is the same: nothing counted twice.
+                assert (await header.refresh_spend()).usd == pytest.approx(live)
+            finally:
+                for page in window.pages.values():
+                    page.page_hidden()
+                    page.tasks.cancel_all()
+                window.hide()
+
+    qloop.run_until_complete(scenario())
