@@ -121,6 +121,7 @@ from llmgw_desktop.engine.metrics import HealthState as HealthState
 from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
 from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
 from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealth
+from llmgw_desktop.engine.metrics import Totals as Totals
 from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
 from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer
