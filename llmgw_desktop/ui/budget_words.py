@@ -1,8 +1,10 @@
 """A budget in words, said the same way by the Budgets page, its details and the header.
 
-A budget is named by what it covers ("agent claude-code", "key ci-bot", "global"), its state
-by the status vocabulary (`badge.py`: ok, warning past the soft limit, error once the hard
-limit refuses calls), and its spend with the limit and period it is measured against
+A budget is named by what it covers ("agent claude-code", "key ci-bot", "global"), its limits
+by one wording on every page ("hard $5.00 per month", "soft 24.2k tokens · hard 36.6k tokens
+per day": the Keys list said "$5 monthly" for the budget Budgets called "hard $5.00"), its
+state by the status vocabulary (`badge.py`: ok, warning past the soft limit, error once the
+hard limit refuses calls), and its spend with the limit and period it is measured against
 ("$0.0144 of $0.003 today (480%)"), so a percentage is never shown without the budget it
 belongs to.
 """
@@ -12,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from llmgw_desktop.config.budgets import Unit
 from llmgw_desktop.engine.api import BudgetStatus, format_amount
+
+PER_PERIOD = {"daily": "per day", "monthly": "per month"}
 
 __all__ = [
     "KEY_PREFIX",
@@ -20,6 +25,7 @@ __all__ = [
     "budget_name",
     "counts_words",
     "is_key_budget",
+    "limits_words",
     "spend_chip",
     "spent_words",
     "state_kind",
@@ -44,6 +50,17 @@ def budget_name(status: BudgetStatus) -> str:
     if is_key_budget(status):
         return f"key {budget.value.removeprefix(KEY_PREFIX)}"
     return budget.label
+
+
+def limits_words(unit: Unit, soft: float | None, hard: float | None, period: str) -> str:
+    """A budget's limits and period in the one wording every page uses: `hard $5.00 per
+    month`, `soft 24.2k tokens · hard 36.6k tokens per day`."""
+    parts = [
+        f"{name} {format_amount(unit, limit)}"
+        for name, limit in (("soft", soft), ("hard", hard))
+        if limit is not None
+    ]
+    return f"{' · '.join(parts)} {PER_PERIOD.get(period, period)}".strip()
 
 
 def counts_words(status: BudgetStatus) -> str:

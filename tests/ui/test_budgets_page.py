@@ -23,6 +23,7 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import COLUMNS, BudgetsPage
+from llmgw_desktop.ui.pages.keys import COLUMNS as KEY_COLUMNS
 from llmgw_desktop.ui.qt import QMessageBox
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.fakes.upstream import (
@@ -118,15 +119,15 @@ def test_a_budget_refuses_the_next_call_and_the_page_and_tray_say_so(
         shop, agent_b = shown(page)
         assert shop == {
             "Budget": "project shop",
-            "Period": "daily",
             "Spent": f"{ONE_CALL:,} tokens",
-            "Limits": f"hard {ONE_CALL:,} tokens",
+            "Limits": f"hard {ONE_CALL:,} tokens per day",
             "Used": "100%",
             "State": "exceeded: refusing calls",
             "Resets": (midnight + timedelta(days=1)).strftime("%Y-%m-%d %H:%M"),
         }
         assert agent_b["Spent"] == "$0.00" and agent_b["State"] == "ok"
-        assert agent_b["Limits"] == "soft $4.00 · hard $5.00" and agent_b["Used"] == "0%"
+        assert agent_b["Limits"] == "soft $4.00 · hard $5.00 per month"
+        assert agent_b["Used"] == "0%"
         used = COLUMNS.index("Used")
         assert page.table.item(0, used).data(BAR_ROLE) == (1.0, "error")  # type: ignore[union-attr]
         assert page.table.item(1, used).data(BAR_ROLE) == (0.0, "")  # type: ignore[union-attr]
@@ -185,7 +186,7 @@ def test_the_page_adds_changes_and_removes_budgets_checked_like_the_file(
             "soft": 1.5,
             "hard": 3.0,
         }
-        assert shown(page)[2]["Limits"] == "soft $1.50 · hard $3.00"
+        assert shown(page)[2]["Limits"] == "soft $1.50 · hard $3.00 per day"
 
         page.table.selectRow(2)
         page.detail.change_button.click()
@@ -196,7 +197,9 @@ def test_the_page_adds_changes_and_removes_budgets_checked_like_the_file(
         assert "soft: must be below hard" in dialog.problem.text()
         dialog.hard_edit.setText("10")
         dialog.save_button.click()
-        await until(lambda: shown(page)[2]["Limits"] == "soft $1.50 · hard $10.00", "changed")
+        await until(
+            lambda: shown(page)[2]["Limits"] == "soft $1.50 · hard $10.00 per day", "changed"
+        )
 
         page.table.selectRow(0)
         page.detail.remove_button.click()
@@ -250,7 +253,7 @@ def test_a_sub_cent_budget_reads_its_true_amounts_on_the_page_the_tray_and_the_4
         page.refresh()
         await until(lambda: shown(page)[0]["Spent"] == spent, "the spend")
         (row,) = shown(page)
-        assert row["Limits"] == "hard $0.0005"
+        assert row["Limits"] == "hard $0.0005 per day"
         tray.redraw()
         assert "115% of $0.0005 today (exceeded: calls refused)" in tray.tooltip()
         told = [n.text for n in window.notifications.entries()]
@@ -279,7 +282,9 @@ def test_a_keys_budget_is_listed_read_only_and_opens_its_key(
         page.refresh()
         rows = shown(page)
         assert [r["Budget"] for r in rows] == ["project shop", "agent agent-b", "key ci-bot"]
-        assert rows[2]["Limits"] == "hard $5.00" and rows[2]["Period"] == "monthly"
+        # Review 41-2, finding 8: one wording for the one budget, here and on Keys (which
+        # said "$5 monthly" for what this page called "hard $5.00").
+        assert rows[2]["Limits"] == "hard $5.00 per month"
         assert rows[2]["Used"] == "0%" and rows[2]["State"] == "ok"
         page.table.selectRow(2)
         detail = page.detail
@@ -295,5 +300,8 @@ def test_a_keys_budget_is_listed_read_only_and_opens_its_key(
         assert window.current_page is keys
         await until(lambda: keys.selected() is not None, "the key chosen")  # type: ignore[attr-defined]
         assert keys.selected().name == "ci-bot"  # type: ignore[attr-defined]
+        budget_cell = keys.table.item(0, KEY_COLUMNS.index("Budget"))  # type: ignore[attr-defined]
+        assert budget_cell.text() == rows[2]["Limits"]
+        assert detail.limits_label.text() == rows[2]["Limits"]
 
     run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body)

@@ -8,11 +8,12 @@ page (Edit on Keys) instead of actions that would not reach it.
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.api import BudgetStatus, format_amount
+from llmgw_desktop.engine.api import BudgetStatus
 from llmgw_desktop.ui.budget_words import (
     budget_name,
     counts_words,
     is_key_budget,
+    limits_words,
     spent_words,
     state_kind,
     state_words,
@@ -85,12 +86,9 @@ class BudgetDetail(DetailCard):
         set_tone(self.spend_label, spend_tone(status.spent, budget.hard, budget.soft))
         self.spend_bar.setAccessibleName(self.spend_label.text())
         self.counts_label.setText(counts_words(status))
-        limits = [
-            f"{name} {format_amount(budget.unit, limit)}"
-            for name, limit in (("soft", budget.soft), ("hard", budget.hard))
-            if limit is not None
-        ]
-        self.limits_label.setText(" · ".join(limits) + f", {budget.period}")
+        self.limits_label.setText(
+            limits_words(budget.unit, budget.soft, budget.hard, budget.period)
+        )
         self.resets_label.setText(status.reset_text())
         if of_key:
             self.kept_label.setText("the gateway key itself (the Keys page changes it)")

@@ -3,11 +3,12 @@
 A list with the chosen budget's details beside it. The list has one row per budget: those of
 `[[budgets]]` in their order, then the gateway keys' own budgets (kept with the keys; listed
 here so "all my limits" is one page, changed on the Keys page). Each row has its scope,
-period, spend, limits, a bar coloured by state (the accent under the soft limit, amber past
-it, red once the hard limit refuses calls) with its percentage beside it in the text colour,
-the state as a status (glyph and word, so colour is never the only signal) and the local time
-the period resets. The figures are the engine's running totals (`engine.budgets.statuses()`
-and `key_statuses()`, in memory: no query), redrawn on a short timer while the page is shown.
+spend, limits with their period (`budget_words.limits_words`, as the Keys page says them), a
+bar coloured by state (the accent under the soft limit, amber past it, red once the hard limit
+refuses calls) with its percentage beside it in the text colour, the state as a status (glyph
+and word, so colour is never the only signal) and the local time the period resets. The
+figures are the engine's running totals (`engine.budgets.statuses()` and `key_statuses()`, in
+memory: no query), redrawn on a short timer while the page is shown.
 
 *Add budget…* (the page's head) and *Change…* (the details) open a dialog; the whole new list
 is checked as `config.toml`'s `[[budgets]]` is at start-up (the same messages, naming the
@@ -32,6 +33,7 @@ from llmgw_desktop.ui.budget_words import (
     KEY_PREFIX,
     budget_name,
     is_key_budget,
+    limits_words,
     state_kind,
     state_words,
 )
@@ -65,24 +67,19 @@ __all__ = ["COLUMNS", "BudgetsPage", "format_limits"]
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 2000
-COLUMNS = ("Budget", "Period", "Spent", "Limits", "Used", "State", "Resets")
+COLUMNS = ("Budget", "Spent", "Limits", "Used", "State", "Resets")
 BAR_COLUMN = COLUMNS.index("Used")
 # Given up first when the list is narrow (the details show each).
 # The state is also the bar's glyph (and the details' badge), so its words give way last.
-OPTIONAL = ("Resets", "Period", "Limits", "Spent", "State")
+OPTIONAL = ("Resets", "Limits", "Spent", "State")
 LIST_SHARE = 0.6
 KIND_ROLE = Qt.ItemDataRole.UserRole + 12  # a row's name cell: whether it is a key's budget
 
 
 def format_limits(status: BudgetStatus) -> str:
-    """`soft $4.00 · hard $5.00`, either part left out when not set."""
+    """`soft $4.00 · hard $5.00 per day`, either limit left out when not set."""
     b = status.budget
-    parts = [
-        f"{name} {format_amount(b.unit, limit)}"
-        for name, limit in (("soft", b.soft), ("hard", b.hard))
-        if limit is not None
-    ]
-    return " · ".join(parts)
+    return limits_words(b.unit, b.soft, b.hard, b.period)
 
 
 class BudgetsPage(Page):
@@ -185,9 +182,8 @@ class BudgetsPage(Page):
         b = status.budget
         texts = {
             0: budget_name(status) + status.lane_text,
-            1: b.period,
-            3: format_limits(status),
-            6: status.reset_text(),
+            COLUMNS.index("Limits"): format_limits(status),
+            COLUMNS.index("Resets"): status.reset_text(),
         }
         items: list[QTableWidgetItem] = []
         for column in range(len(COLUMNS)):
@@ -207,15 +203,16 @@ class BudgetsPage(Page):
             name.setIcon(glyph("keys") if of_key else QIcon())
         if of_key:
             name.setToolTip(f"{name.text()}: the key's own budget, changed on the Keys page")
-        set_figure(items[2], format_amount(b.unit, status.spent))
+        set_figure(items[COLUMNS.index("Spent")], format_amount(b.unit, status.spent))
         used = items[BAR_COLUMN]
         percent = f"{status.fraction:.0%}"
         if used.text() != percent:
             used.setText(percent)
         used.setData(BAR_ROLE, (status.fraction, spend_tone(status.spent, b.hard, b.soft)))
         used.setToolTip(f"{status.burn_down()} ({state_words(status)})")
-        status_cell(items[5], state_kind(status), state_words(status))
-        used.setIcon(items[5].icon())  # the state's glyph beside the bar, too
+        state = items[COLUMNS.index("State")]
+        status_cell(state, state_kind(status), state_words(status))
+        used.setIcon(state.icon())  # the state's glyph beside the bar, too
 
     def selected_row(self) -> int | None:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
