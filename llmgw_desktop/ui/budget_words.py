@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llmgw_desktop.config.budgets import Unit
-from llmgw_desktop.engine.api import BudgetStatus, format_amount
+from llmgw_desktop.engine.api import BudgetStatus, CacheParts, format_amount
 
 PER_PERIOD = {"daily": "per day", "monthly": "per month"}
 
@@ -23,10 +23,12 @@ __all__ = [
     "KEY_PREFIX",
     "SpendChip",
     "budget_name",
+    "cache_words",
     "counts_words",
     "is_key_budget",
     "limits_words",
     "spend_chip",
+    "spent_cell",
     "spent_words",
     "state_kind",
     "state_words",
@@ -98,6 +100,25 @@ def spent_words(status: BudgetStatus) -> str:
         return f"{spent} {budget.period_word}"
     limit = format_amount(budget.unit, status.limit)
     return f"{spent} of {limit} {budget.period_word} ({status.fraction:.0%})"
+
+
+def spent_cell(status: BudgetStatus, cache: CacheParts | None = None) -> str:
+    """The list's Spent: `8,025 tokens, incl. 5,000 cache reads` (a token budget counts every
+    token; the Agents page lists input and output only, so the cache's share is said), or
+    `$0.0144`."""
+    spent = format_amount(status.budget.unit, status.spent)
+    parts = cache_words(cache) if status.budget.unit == "tokens" and cache else ""
+    return f"{spent}, incl. {parts}" if parts else spent
+
+
+def cache_words(cache: CacheParts) -> str:
+    """`5,000 cache reads and 120 cache writes`, either left out when none; "" for none."""
+    parts = [
+        f"{count:,} cache {kind}{'s' if count != 1 else ''}"
+        for count, kind in ((cache.read, "read"), (cache.write, "write"))
+        if count
+    ]
+    return " and ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -305,3 +305,34 @@ def test_a_keys_budget_is_listed_read_only_and_opens_its_key(
         assert detail.limits_label.text() == rows[2]["Limits"]
 
     run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_a_token_budget_says_how_many_of_its_tokens_were_cache_reads(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """Review 41-2, finding 7: Budgets said "8,025 tokens" for an agent the Agents page showed
+    with 2,800 in and 225 out; the 5,000 between them were cache reads, which a token budget
+    counts. The page says so beside the total, and the details split it."""
+    agent = {"scope": "agent=agent-a", "unit": "tokens", "period": "daily", "hard": 10**6}
+
+    async def body(runtime: GatewayRuntime, window: MainWindow, _tray: TrayIcon) -> None:
+        page = window.pages[BudgetsPage.KEY]
+        assert isinstance(page, BudgetsPage)
+        await messages_request(runtime, {"X-Caller": "agent-a"})
+        window.show()
+        window.show_page(BudgetsPage.KEY)
+        reads, writes = ANTHROPIC_CACHE_READ_TOKENS, ANTHROPIC_CACHE_CREATION_TOKENS
+        fresh = ANTHROPIC_INPUT_TOKENS + ANTHROPIC_OUTPUT_TOKENS
+        assert reads and writes and fresh  # the scripted upstream reports all three
+        spent = f"{fresh + reads + writes:,} tokens"
+        said = f"{spent}, incl. {reads:,} cache reads and {writes:,} cache writes"
+        await until(lambda: shown(page)[0]["Spent"] == said, "the cache's share said")
+        assert page.detail.tokens_label.text() == (
+            f"every token: {fresh:,} in and out, {reads:,} cache reads and {writes:,} cache writes"
+        )
+
+    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body, budgets=[agent])

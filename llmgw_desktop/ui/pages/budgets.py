@@ -8,7 +8,11 @@ bar coloured by state (the accent under the soft limit, amber past it, red once 
 refuses calls) with its percentage beside it in the text colour, the state as a status (glyph
 and word, so colour is never the only signal) and the local time the period resets. The
 figures are the engine's running totals (`engine.budgets.statuses()` and `key_statuses()`, in
-memory: no query), redrawn on a short timer while the page is shown.
+memory: no query), redrawn on a short timer while the page is shown. A token budget counts
+every token, cache reads and writes included; how many of its tokens those were is read from
+the recorder's rows (`engine.budgets.cache_parts`, off the loop, every `CACHE_EVERY` redraws)
+and said beside the total ("8,025 tokens, incl. 5,000 cache reads"), since the Agents page
+lists input and output only.
 
 *Add budget…* (the page's head) and *Change…* (the details) open a dialog; the whole new list
 is checked as `config.toml`'s `[[budgets]]` is at start-up (the same messages, naming the
@@ -25,7 +29,7 @@ from llmgw_desktop.engine.api import (
     LOCAL_CALLER,
     BudgetProblem,
     BudgetStatus,
-    format_amount,
+    CacheParts,
     parse_budgets,
 )
 from llmgw_desktop.ui.badge import status_cell
@@ -34,6 +38,7 @@ from llmgw_desktop.ui.budget_words import (
     budget_name,
     is_key_budget,
     limits_words,
+    spent_cell,
     state_kind,
     state_words,
 )
@@ -67,6 +72,7 @@ __all__ = ["COLUMNS", "BudgetsPage", "format_limits"]
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 2000
+CACHE_EVERY = 5  # redraws between reads of the token budgets' cache shares (10 s)
 COLUMNS = ("Budget", "Spent", "Limits", "Used", "State", "Resets")
 BAR_COLUMN = COLUMNS.index("Used")
 # Given up first when the list is narrow (the details show each).
@@ -147,22 +153,48 @@ class BudgetsPage(Page):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._saving = False
+        # Of each token budget's tokens (by its key and lane), the cache reads and writes.
+        self.cache: dict[tuple[str, str], CacheParts] = {}
+        self._redraws = 0
+        self._reading_cache = False
         self.refresh()
 
     # -- showing -------------------------------------------------------------------------
 
     def page_shown(self) -> None:
-        self.refresh()
         self._timer.start()
+        self._redraws = 0  # the cache shares are read at once
+        self.refresh()
+
+    def read_cache_parts(self) -> None:
+        """Read how many of each token budget's tokens were cache reads and writes (off the
+        loop); the rows say so when it lands."""
+        statuses = [s for s in self.statuses if s.budget.unit == "tokens"]
+        if statuses and not self._reading_cache:
+            self._reading_cache = self.tasks.spawn(
+                self._load_cache(statuses), what="read the budgets' cache tokens"
+            )
+
+    async def _load_cache(self, statuses: list[BudgetStatus]) -> None:
+        try:
+            parts = await self.engine.budgets.cache_parts(statuses)
+        finally:
+            self._reading_cache = False
+        self.cache = {(s.budget.key, s.lane): p for s, p in zip(statuses, parts, strict=True)}
+        self.refresh()
 
     def page_hidden(self) -> None:
         self._timer.stop()
 
     def refresh(self) -> None:
-        """Redraw every row from the engine's running totals (in memory, no query)."""
+        """Redraw every row from the engine's running totals (in memory, no query); every
+        `CACHE_EVERY` redraws while shown, read the token budgets' cache shares again."""
         budgets = self.engine.budgets
         statuses = budgets.statuses() + budgets.key_statuses()
         self.statuses = statuses
+        if self._timer.isActive() and self._redraws % CACHE_EVERY == 0:
+            self.read_cache_parts()
+        self._redraws += 1
         self.body.show_empty(not statuses)
         self.add_button.setVisible(bool(statuses))  # else the empty state offers it
         self.add_button.setEnabled(not self._saving)
@@ -203,7 +235,8 @@ class BudgetsPage(Page):
             name.setIcon(glyph("keys") if of_key else QIcon())
         if of_key:
             name.setToolTip(f"{name.text()}: the key's own budget, changed on the Keys page")
-        set_figure(items[COLUMNS.index("Spent")], format_amount(b.unit, status.spent))
+        cache = self.cache.get((b.key, status.lane))
+        set_figure(items[COLUMNS.index("Spent")], spent_cell(status, cache))
         used = items[BAR_COLUMN]
         percent = f"{status.fraction:.0%}"
         if used.text() != percent:
@@ -222,7 +255,12 @@ class BudgetsPage(Page):
         row = self.selected_row()
         if row is None or row >= len(self.statuses):
             return
-        self.detail.show_budget(self.statuses[row], can_save=self.engine.budgets.can_save)
+        status = self.statuses[row]
+        self.detail.show_budget(
+            status,
+            can_save=self.engine.budgets.can_save,
+            cache=self.cache.get((status.budget.key, status.lane)),
+        )
         editable = not self._saving
         self.detail.change_button.setEnabled(editable)
         self.detail.remove_button.setEnabled(editable)
