@@ -28,7 +28,7 @@ __all__ = [
     "is_key_budget",
     "limits_words",
     "spend_chip",
-    "spent_cell",
+    "spent_note",
     "spent_words",
     "state_kind",
     "state_words",
@@ -102,13 +102,14 @@ def spent_words(status: BudgetStatus) -> str:
     return f"{spent} of {limit} {budget.period_word} ({status.fraction:.0%})"
 
 
-def spent_cell(status: BudgetStatus, cache: CacheParts | None = None) -> str:
-    """The list's Spent: `8,025 tokens, incl. 5,000 cache reads` (a token budget counts every
-    token; the Agents page lists input and output only, so the cache's share is said), or
-    `$0.0144`."""
-    spent = format_amount(status.budget.unit, status.spent)
-    parts = cache_words(cache) if status.budget.unit == "tokens" and cache else ""
-    return f"{spent}, incl. {parts}" if parts else spent
+def spent_note(status: BudgetStatus, cache: CacheParts | None = None) -> str:
+    """The line under a token budget's spend: `incl. 5,000 cache reads` (it counts every
+    token; the Agents page lists input and output only, so the cache's share is said; the
+    details add the cache writes, kept off the list for its width); "" for a dollar budget
+    or no cache reads."""
+    if status.budget.unit != "tokens" or cache is None or not cache.read:
+        return ""
+    return f"incl. {cache_words(CacheParts(read=cache.read))}"
 
 
 def cache_words(cache: CacheParts) -> str:

@@ -11,8 +11,8 @@ figures are the engine's running totals (`engine.budgets.statuses()` and `key_st
 memory: no query), redrawn on a short timer while the page is shown. A token budget counts
 every token, cache reads and writes included; how many of its tokens those were is read from
 the recorder's rows (`engine.budgets.cache_parts`, off the loop, every `CACHE_EVERY` redraws)
-and said beside the total ("8,025 tokens, incl. 5,000 cache reads"), since the Agents page
-lists input and output only.
+and said under the total ("8,025 tokens" over "incl. 5,000 cache reads", a second line that
+takes no width from the other columns), since the Agents page lists input and output only.
 
 *Add budget…* (the page's head) and *Change…* (the details) open a dialog; the whole new list
 is checked as `config.toml`'s `[[budgets]]` is at start-up (the same messages, naming the
@@ -30,6 +30,7 @@ from llmgw_desktop.engine.api import (
     BudgetProblem,
     BudgetStatus,
     CacheParts,
+    format_amount,
     parse_budgets,
 )
 from llmgw_desktop.ui.badge import status_cell
@@ -38,7 +39,7 @@ from llmgw_desktop.ui.budget_words import (
     budget_name,
     is_key_budget,
     limits_words,
-    spent_cell,
+    spent_note,
     state_kind,
     state_words,
 )
@@ -50,6 +51,8 @@ from llmgw_desktop.ui.kit.figures import set_figure
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE, SpendBarDelegate, spend_tone
+from llmgw_desktop.ui.kit.tables import ROW_HEIGHT
+from llmgw_desktop.ui.kit.two_line import TwoLineDelegate, two_line_height
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.budget_detail import BudgetDetail
 from llmgw_desktop.ui.pages.budget_dialog import BudgetDialog
@@ -75,6 +78,7 @@ REFRESH_MS = 2000
 CACHE_EVERY = 5  # redraws between reads of the token budgets' cache shares (10 s)
 COLUMNS = ("Budget", "Spent", "Limits", "Used", "State", "Resets")
 BAR_COLUMN = COLUMNS.index("Used")
+SPENT = COLUMNS.index("Spent")
 # Given up first when the list is narrow (the details show each).
 # The state is also the bar's glyph (and the details' badge), so its words give way last.
 OPTIONAL = ("Resets", "Limits", "Spent", "State")
@@ -118,6 +122,16 @@ class BudgetsPage(Page):
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
         self.table.setItemDelegateForColumn(BAR_COLUMN, SpendBarDelegate(self.table))
+        # A token budget's share of cache reads and writes, under its spend.
+        self.notes: dict[int, str] = {}  # row -> the line under its Spent
+        self.table.setItemDelegateForColumn(
+            SPENT,
+            TwoLineDelegate(
+                lambda index: self.notes.get(index.row(), ""),
+                self.table,
+                measure=lambda index: self.notes.get(index.row(), ""),
+            ),
+        )
         # The name is never cut (issue 25 saw "a… n…"); the other columns give way first.
         self.columns = ColumnFitter(
             self.table, stretch=0, optional=[COLUMNS.index(c) for c in OPTIONAL]
@@ -201,9 +215,16 @@ class BudgetsPage(Page):
         selected = self.selected_row()
         if self.table.rowCount() != len(statuses):
             self.table.setRowCount(len(statuses))
+        self.notes = {}
         for row, status in enumerate(statuses):
             self._fill_row(row, status)
-        self.columns.fit(contents=tuple((s.budget.key, s.spent) for s in statuses))
+        # Rows of one height: two lines each while any row has a second one.
+        spacing = self.table.fontMetrics().lineSpacing()
+        height = two_line_height(spacing) if any(self.notes.values()) else ROW_HEIGHT
+        if self.table.verticalHeader().defaultSectionSize() != height:
+            self.table.verticalHeader().setDefaultSectionSize(height)
+        contents = tuple((s.budget.key, s.spent, self.notes.get(i)) for i, s in enumerate(statuses))
+        self.columns.fit(contents=contents)
         if statuses:
             wanted = selected if selected is not None and selected < len(statuses) else 0
             if self.selected_row() != wanted:
@@ -235,8 +256,9 @@ class BudgetsPage(Page):
             name.setIcon(glyph("keys") if of_key else QIcon())
         if of_key:
             name.setToolTip(f"{name.text()}: the key's own budget, changed on the Keys page")
-        cache = self.cache.get((b.key, status.lane))
-        set_figure(items[COLUMNS.index("Spent")], spent_cell(status, cache))
+        self.notes[row] = spent_note(status, self.cache.get((b.key, status.lane)))
+        set_figure(items[SPENT], format_amount(b.unit, status.spent))
+        items[SPENT].setToolTip(f"{items[SPENT].text()}, {self.notes[row]}".rstrip(", "))
         used = items[BAR_COLUMN]
         percent = f"{status.fraction:.0%}"
         if used.text() != percent:
