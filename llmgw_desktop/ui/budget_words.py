@@ -1,8 +1,8 @@
 """A budget in words, said the same way by the Budgets page, its details and the header.
 
 A budget is named by what it covers ("agent claude-code", "key ci-bot", "global"), its limits
-by one wording on every page ("hard $5.00 per month", "soft 24.2k tokens · hard 36.6k tokens
-per day": the Keys list said "$5 monthly" for the budget Budgets called "hard $5.00"), its
+by one wording on every page ("hard $5.00 per month", "soft 24.2k · hard 36.6k tokens per
+day": the Keys list said "$5 monthly" for the budget Budgets called "hard $5.00"), its
 state by the status vocabulary (`badge.py`: ok, warning past the soft limit, error once the
 hard limit refuses calls), and its spend with the limit and period it is measured against
 ("$0.0144 of $0.003 today (480%)"), so a percentage is never shown without the budget it
@@ -56,12 +56,15 @@ def budget_name(status: BudgetStatus) -> str:
 
 def limits_words(unit: Unit, soft: float | None, hard: float | None, period: str) -> str:
     """A budget's limits and period in the one wording every page uses: `hard $5.00 per
-    month`, `soft 24.2k tokens · hard 36.6k tokens per day`."""
+    month`, `soft 24.2k · hard 36.6k tokens per day` (the unit said once, so the list keeps
+    room for it)."""
     parts = [
         f"{name} {format_amount(unit, limit)}"
         for name, limit in (("soft", soft), ("hard", hard))
         if limit is not None
     ]
+    if unit == "tokens":
+        parts = [part.removesuffix(" tokens") for part in parts[:-1]] + parts[-1:]
     return f"{' · '.join(parts)} {PER_PERIOD.get(period, period)}".strip()
 
 

@@ -317,12 +317,21 @@ def test_a_token_budget_says_how_many_of_its_tokens_were_cache_reads(
     """Review 41-2, finding 7: Budgets said "8,025 tokens" for an agent the Agents page showed
     with 2,800 in and 225 out; the 5,000 between them were cache reads, which a token budget
     counts. The page says so beside the total, and the details split it."""
-    agent = {"scope": "agent=agent-a", "unit": "tokens", "period": "daily", "hard": 10**6}
+    # As wide as the gallery's: a long agent name, both limits, and a budget used up.
+    caller = "claude-code-on-the-laptop"
+    agent = {
+        "scope": f"agent={caller}",
+        "unit": "tokens",
+        "period": "monthly",
+        "soft": 24_100,
+        "hard": 132_100,
+    }
+    used_up = {"scope": "global", "unit": "tokens", "period": "daily", "hard": 100}
 
     async def body(runtime: GatewayRuntime, window: MainWindow, _tray: TrayIcon) -> None:
         page = window.pages[BudgetsPage.KEY]
         assert isinstance(page, BudgetsPage)
-        await messages_request(runtime, {"X-Caller": "agent-a"})
+        await messages_request(runtime, {"X-Caller": caller})
         window.show()
         window.show_page(BudgetsPage.KEY)
         reads, writes = ANTHROPIC_CACHE_READ_TOKENS, ANTHROPIC_CACHE_CREATION_TOKENS
@@ -336,6 +345,8 @@ def test_a_token_budget_says_how_many_of_its_tokens_were_cache_reads(
         window.resize(1920, 1080)
         await until(lambda: window.width() == 1920, "the window resized")
         page.refresh()
+        assert shown(page)[0]["Limits"] == "soft 24.1k · hard 132.1k tokens per month"
+        assert shown(page)[1]["State"] == "exceeded: refusing calls"
         assert [COLUMNS[c] for c in range(len(COLUMNS)) if page.table.isColumnHidden(c)] in (
             [],
             ["Resets"],
@@ -344,4 +355,5 @@ def test_a_token_budget_says_how_many_of_its_tokens_were_cache_reads(
             f"every token: {fresh:,} in and out, {reads:,} cache reads and {writes:,} cache writes"
         )
 
-    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body, budgets=[agent])
+    budgets = [agent, used_up]
+    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body, budgets=budgets)

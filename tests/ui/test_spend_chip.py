@@ -78,3 +78,13 @@ def test_the_short_words_keep_today_and_the_noun_of_what_is_counted() -> None:
     for chip in (several, soft_only):
         assert chip.short.startswith("$0.0682 today · ")
         assert chip.words.startswith(chip.short.split(" · ")[0])
+
+
+def test_a_budgets_limits_have_one_wording() -> None:
+    """Review 41-2, finding 8: Keys said "$5 monthly" where Budgets said "hard $5.00"."""
+    from llmgw_desktop.ui.budget_words import limits_words
+
+    assert limits_words("usd", None, 5.0, "monthly") == "hard $5.00 per month"
+    assert limits_words("usd", 4.0, 5.0, "daily") == "soft $4.00 · hard $5.00 per day"
+    assert limits_words("tokens", 24200, 36600, "daily") == "soft 24.2k · hard 36.6k tokens per day"
+    assert limits_words("tokens", None, 7975, "daily") == "hard 7,975 tokens per day"
