@@ -1,7 +1,8 @@
 """The Providers page's list: a row per CLI, API provider and local server.
 
-Each row reads the provider's name (with why it cannot answer now, when it cannot: "Groq (no
-key)", greyed), its switch (`Switch`: one click turns it on or off, as the tray's check
+Each row reads the provider's name (in the muted tone when it cannot answer now, the why in its
+tooltip: its status says it once, "No API key", where the name said "Groq (no key)" beside it
+as well, greyed at 2.69:1), its switch (`Switch`: one click turns it on or off, as the tray's check
 box does; none for a provider no switch can make answer, whose status says why), its status as
 the window's one badge (`badge.py`; the reason in the tooltip), its kind, version, circuit and
 last test. Cells are updated in place, only where the text
@@ -26,13 +27,14 @@ from llmgw_desktop.ui.pages.provider_rows import (
 )
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QPalette,
+    QColor,
     Qt,
     QTableWidget,
     QTableWidgetItem,
     QWidget,
     Signal,
 )
+from llmgw_desktop.ui.theme import tone_colour
 
 __all__ = [
     "CIRCUIT_COLUMN",
@@ -89,7 +91,7 @@ class ProvidersTable(QTableWidget):
         texts_changed = False
         for index, row in enumerate(rows):
             cells = (
-                name_cell(row),
+                row.name,
                 "",
                 row.status,
                 row.kind,
@@ -136,11 +138,12 @@ class ProvidersTable(QTableWidget):
         return changed
 
     def _grey_unusable(self, index: int, row: ProviderRow) -> None:
-        """Grey a provider that cannot answer now (the same judgement as the tray's and the
-        first-run guide's: `usable_row`), its name saying why; its status and an open circuit
-        keep their badge's colour."""
+        """Mute a provider that cannot answer now (the same judgement as the tray's and the
+        first-run guide's: `usable_row`), in the muted tone (4.5:1 or more: the disabled grey
+        was 2.69:1), the why in its name's tooltip; its status and an open circuit keep their
+        badge's colour."""
         words = unusable_words(row)
-        grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        grey = QColor(tone_colour("muted"))
         for column in range(len(COLUMNS)):
             item = self.item(index, column)
             if item is None or column in (STATUS_COLUMN, SWITCH_COLUMN):
@@ -153,9 +156,3 @@ class ProvidersTable(QTableWidget):
                 item.setData(Qt.ItemDataRole.ForegroundRole, None)
             else:
                 item.setForeground(grey)
-
-
-def name_cell(row: ProviderRow) -> str:
-    """`Groq (no key)`: the name, and why it cannot answer now when it cannot."""
-    words = unusable_words(row)
-    return f"{row.name} ({words})" if words else row.name

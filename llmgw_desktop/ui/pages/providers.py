@@ -10,8 +10,9 @@ model its provider no longer lists (a stale alias or route) are shown in amber a
 on the provider's status and in its details. The status is the window's one badge
 (`badge.py`): a failing provider (an open circuit, a failed Test, calls failing
 `auth_required`) is red with the reason. A provider that cannot answer now (`usable_row`, the
-judgement the tray and the first-run guide use) is greyed, its name followed by why in a few
-words: "Groq (no key)". Each row has its switch (none for a provider no switch can make
+judgement the tray and the first-run guide use) has its name in the muted tone (readable, at
+4.5:1 or more), its status saying why once ("No API key"; the name no longer repeated it).
+Each row has its switch (none for a provider no switch can make
 answer); a provider switched off says "Switched off". The list shows what fits beside the
 details: Version, Circuit and Last test give way first on a narrow window (the details have
 them).
