@@ -28,7 +28,7 @@ from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.provider_detail import SWITCH_OFF_WORDS, SWITCH_ON_WORDS
-from llmgw_desktop.ui.pages.provider_rows import CHECKING, load_provider_rows
+from llmgw_desktop.ui.pages.provider_rows import CHECKING, circuit_text, load_provider_rows
 from llmgw_desktop.ui.pages.provider_table import SWITCH_COLUMN
 from llmgw_desktop.ui.pages.providers import (
     COLUMNS,
@@ -200,8 +200,6 @@ def test_an_api_provider_at_the_upstream_tests_ok_and_one_without_a_key_says_why
             await until(lambda: "OK in" in page.test_label.text(), "test result")
             assert DEFAULT_ANSWER in page.test_label.text()
             assert page.test_label.text().startswith("gpt-4o-mini: ")
-            last_test = page.table.item(page.rows.index(openai), COLUMNS.index("Last test"))
-            assert last_test is not None and last_test.text().startswith("OK, ")
             (sent,) = upstream.llm_requests
             assert sent.body["model"] == "gpt-4o-mini"
             assert page.test_results["api:openai"].ok
@@ -491,3 +489,42 @@ def test_a_test_result_stands_apart_from_its_button(
             assert gap >= SPACE["m"], gap
 
     qloop.run_until_complete(scenario())
+
+
+def test_the_list_shows_every_kind_whole_and_the_details_say_what_a_circuit_does(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings
+) -> None:
+    """Review 41-2, finding 12 (and 20): the Kind column read "Loc…" even at 1920 px (the local
+    servers' rows were off screen when the list was measured), a "Last test" column was always
+    empty, and "closed (ok)" stood beside a red "Failing"."""
+
+    async def scenario() -> None:
+        async with (
+            ScriptedUpstream() as upstream,
+            providers_page(loaded, upstream) as (page, _engine, _actions),
+        ):
+            page.resize(1024, 700)  # the local servers' rows below the fold
+            await page.refresh()
+            page.resize(1920, 1080)
+            await until(lambda: page.width() == 1920, "wide")
+            table = page.table
+            kind = COLUMNS.index("Kind")
+            assert not table.isColumnHidden(kind)
+            metrics = table.fontMetrics()
+            for index, row in enumerate(page.rows):
+                item = table.item(index, kind)
+                assert item is not None and item.text() == row.kind
+                assert metrics.horizontalAdvance(row.kind) + 2 * SPACE["xs"] <= (
+                    table.columnWidth(kind)
+                ), row.kind
+            assert "Local server" in {row.kind for row in page.rows}
+            assert "Last test" not in COLUMNS
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_circuit_says_what_it_does_to_the_calls() -> None:
+    assert circuit_text({"state": "closed"}) == "closed: calls go through"
+    assert circuit_text({"state": "half_open"}) == "half open: one call tries"
+    opened = circuit_text({"state": "open", "retryAfterSeconds": 30})
+    assert opened.startswith("open until ") and opened.endswith(": calls refused")
