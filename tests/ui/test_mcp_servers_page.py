@@ -21,9 +21,11 @@ from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.pages.mcp_server_detail import offers_words, starts_words
-from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
-from llmgw_desktop.ui.qt import QMenu, QMessageBox
+from llmgw_desktop.ui.pages.mcp_servers import ON_COLUMN, McpServersPage
+from llmgw_desktop.ui.qt import QLabel, QMenu, QMessageBox, QWidget
 from tests.transports.mcp.upstream_support import CRASHER, oauth_protected_server
 from tests.ui.waiting import until
 
@@ -267,3 +269,41 @@ def test_the_details_name_what_a_server_offers_and_say_how_often_it_started() ->
         "started once",
         "started 3 times",
     ]
+
+
+def test_one_switch_one_name_and_the_servers_output_not_called_an_error(
+    qloop: qasync.QEventLoop, desktop: DesktopApp
+) -> None:
+    """Review 41-2, finding 10 (and 20): the list had a check box named "On", the details a
+    switch named "Offered"; a server's ordinary stderr was labelled "Error output"; the Test
+    result is kept apart from its button."""
+
+    async def scenario() -> None:
+        run = asyncio.get_running_loop().create_task(desktop.run())
+        await until(lambda: desktop.window is not None, "ui")
+        assert desktop.window is not None
+        try:
+            desktop.window.show_page(McpServersPage.KEY)
+            page = _page(desktop)
+            heading = page.table.horizontalHeaderItem(ON_COLUMN)
+            assert heading is not None and heading.text() == "On"
+            box = page.switch_boxes["crasher"]
+            assert type(box) is type(page.detail.switch) is Switch
+
+            def label_of(field: QWidget) -> str:
+                label = page.detail.form.labelForField(field)
+                assert isinstance(label, QLabel)
+                return label.text()
+
+            assert label_of(page.detail.switch) == heading.text()
+            assert label_of(page.stderr_view) == "Server output (stderr)"
+            page.table.selectRow(0)
+            page.test_button.click()
+            await until(lambda: "works" in page.test_label.text(), "tested")
+            gap = page.test_label.geometry().left() - page.test_button.geometry().right()
+            assert gap >= SPACE["m"], gap
+        finally:
+            desktop.request_quit()
+            await run
+
+    qloop.run_until_complete(scenario())
