@@ -10,6 +10,8 @@ on its icon's `showMessage`, and a click is the icon's own `messageClicked` sign
 from __future__ import annotations
 
 import asyncio
+import time as time_module
+from collections.abc import Callable
 from datetime import time
 from pathlib import Path
 
@@ -48,14 +50,16 @@ def clock() -> Clock:
     return Clock()
 
 
-def _desk_window(desk: Desk, qtbot: QtBot, clock: Clock) -> tuple[MainWindow, TrayIcon, Popped]:
+def _desk_window(
+    desk: Desk, qtbot: QtBot, clock: Clock, seconds: Callable[[], float] = time_module.monotonic
+) -> tuple[MainWindow, TrayIcon, Popped]:
     window = MainWindow(
         desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
     )
     qtbot.addWidget(window)
     window.resize(1024, 700)
     window.show()
-    tray = TrayIcon(desk.bridge, desk.actions, desk.facts.endpoint, time_now=clock)
+    tray = TrayIcon(desk.bridge, desk.actions, desk.facts.endpoint, time_now=clock, clock=seconds)
     popped: Popped = []
     tray.icon.showMessage = lambda title, text, *_a: popped.append((title, text))  # type: ignore[method-assign]
     tray.shown.connect(window.notifications.record)
@@ -227,6 +231,91 @@ def test_quiet_hours_hold_back_the_pop_ups_and_the_history_keeps_them(
                 with pytest.raises(ValueError, match="not a span"):
                     tray.set_quiet_hours("after dinner")
             finally:
+                _close(window, tray)
+
+    qloop.run_until_complete(scenario())
+
+
+def test_every_notification_has_its_level_and_an_open_beside_its_words(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+    clock: Clock,
+) -> None:
+    """Review 41-2, finding 8: "Job failed" and a provider's failing calls were warnings (red on
+    Jobs and in the header), only budget rows had Open, and at 1920 px Open stood ~1,000 px
+    from its text. Every row has an Open to its place, next to its words, at the level the
+    rest of the window gives the same news."""
+    from llmgw_desktop.engine.api import Notice
+    from llmgw_desktop.ui.notifications import NotificationsPage
+
+    async def scenario() -> None:
+        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
+            ran = [0.0]  # the tray's clock: how long a job ran
+            window, tray, _popped = _desk_window(desk, qtbot, clock, lambda: ran[0])
+            window.resize(1920, 1080)
+            gate = ApprovalGate(
+                allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=30
+            )
+            approvals = _NotifyingApprovals(gate, window, tray)
+            window.watch_questions([approvals])
+            try:
+                # A provider failing: red, about its row.
+                desk.upstream.script(*(Reply.error(500),) * 3)
+                for _ in range(3):
+                    await messages_request(desk.runtime, {"X-Caller": "editor"}, status=502)
+                tray.redraw()
+                # A long job that failed: red, about that job.
+                desk.bridge.jobStateChanged.emit("job_failed_1", "anthropic", "running", "local")
+                ran[0] += 3600.0  # an hour
+                desk.bridge.jobStateChanged.emit("job_failed_1", "anthropic", "failed", "local")
+                # A question asked and answered: where each shows.
+                deciding = asyncio.get_running_loop().create_task(gate.decide(RISKY))
+                await until(lambda: approvals.open_dialogs, "the approval asked")
+                (box,) = approvals.open_dialogs.values()
+                next(b for b in box.buttons() if b.text() == "Deny").click()
+                assert not (await deciding).allowed
+                # A notice of the engine's without a topic, and the desk's own.
+                desk.runtime.engine.events.publish(Notice("warning", "Something to see"))
+                desk.bridge.notice.emit("info", "Copied the endpoint")
+                window.show_page(NotificationsPage.KEY)
+                page = window.pages[NotificationsPage.KEY]
+                assert isinstance(page, NotificationsPage)
+                entries = {e.text.split(":")[0]: e for e in window.notifications.entries()}
+                failing = entries["Calls to Anthropic are failing"]
+                assert (failing.level, failing.place, failing.detail) == (
+                    "error",
+                    "providers",
+                    "anthropic",
+                )
+                job = entries["Job failed"]
+                assert (job.level, job.place, job.detail) == ("error", "jobs", "job_failed_1")
+                asked = entries["Approval needed"]
+                assert asked.place == "approval" and asked.detail
+                denied = next(e for e in entries.values() if e.text.startswith("Denied"))
+                assert (denied.place, denied.detail) == ("recorder", RISKY.provider)
+                assert entries["Something to see"].place  # the page shown then
+                assert entries["Copied the endpoint"].place
+
+                await until(lambda: page.table.rowCount() == len(entries), "the rows")
+                table = page.table
+                for row in range(table.rowCount()):
+                    button = page.open_button(row)
+                    words = table.item(row, 3)
+                    assert words is not None and button is not None, row
+                    # Open right before the words it opens, at 1920 px as at any width.
+                    cell = table.visualRect(table.model().index(row, 3))
+                    right = button.mapTo(table.viewport(), button.rect().topRight()).x()
+                    assert 0 <= cell.left() - right <= 16, (words.text(), cell.left() - right)
+                assert not table.horizontalScrollBar().isVisible()
+
+                # The answered question's "waits for you" opens where its answer shows.
+                page.open_entry(asked)
+                assert window.current_page.KEY == "recorder"
+            finally:
+                approvals.detach()
                 _close(window, tray)
 
     qloop.run_until_complete(scenario())
