@@ -11,8 +11,8 @@ Messages pop up for what needs the person or is worth knowing while the window i
 long job finished, a job stuck, a consent or approval request waiting, a provider going down
 or failing. Failing providers are the window's one verdict (`attention.provider_verdicts`),
 so the tray, the header, Overview and the Providers page agree. The menu starts with what
-needs a look (`tray_alerts.py`): each failing provider and the nearest budget's burn-down,
-each a click away from its place.
+needs a look (`tray_alerts.py`): each failing provider with its reason in a few words, and each
+budget past its soft limit (else the nearest one's burn-down), each a click away from its place.
 
 Each message is about one place in the window, and a click on it opens that place (`opened`):
 a failing provider its row on the Providers page, a stuck or long job that job, a budget
@@ -287,7 +287,8 @@ class TrayIcon(QObject):
             self.icon.setIcon(self._icon_for(state))
             self.shown_state = state
         self.icon.setToolTip(self.tooltip())
-        self.alerts.show(self._verdicts, self._budgets.nearest())
+        budgets = self._budgets.statuses() + self._budgets.key_statuses()
+        self.alerts.show(self._verdicts, budgets, self._short_why)
 
     def _read_health(self) -> None:
         """Which providers fail or need a look, by the verdict every page shows; a message for

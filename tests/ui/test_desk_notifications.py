@@ -319,3 +319,50 @@ def test_every_notification_has_its_level_and_an_open_beside_its_words(
                 _close(window, tray)
 
     qloop.run_until_complete(scenario())
+
+
+def test_the_trays_alert_lines_are_whole_and_name_every_budget_past_its_limit(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+    clock: Clock,
+) -> None:
+    """Review 41-2, finding 9: the tray cut its alert lines ("…2 of …", "8 of 110 c…") and
+    listed one of the two budgets used up."""
+
+    async def scenario() -> None:
+        async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
+            window, tray, _popped = _desk_window(desk, qtbot, clock)
+            try:
+                await messages_request(desk.runtime, {"X-Caller": "editor"})
+                tiny = {"unit": "tokens", "period": "daily", "hard": 1}  # used up by that call
+                await desk.runtime.engine.budgets.replace(
+                    LOCAL_CALLER, [{"scope": "global"} | tiny, {"scope": "agent=editor"} | tiny]
+                )
+                desk.upstream.script(*(Reply.error(500),) * 8)
+                await desk.runtime.engine.budgets.replace(LOCAL_CALLER, [])  # let them through
+                for _ in range(8):
+                    await messages_request(desk.runtime, {"X-Caller": "other"}, status=502)
+                await desk.runtime.engine.budgets.replace(
+                    LOCAL_CALLER, [{"scope": "global"} | tiny, {"scope": "agent=editor"} | tiny]
+                )
+                tray.redraw()
+                alerts = tray.alerts
+                (provider,) = alerts.providers
+                assert provider.text() == "Anthropic: failing · 8 in a row, upstream_500"
+                budgets = [a for a in [alerts.budget, *alerts.more_budgets] if a.isVisible()]
+                said = [a.text() for a in budgets]
+                assert len(said) == 2, said
+                assert any("global" in t for t in said) and any("agent editor" in t for t in said)
+                assert all(t.endswith("(exceeded: calls refused)") for t in said), said
+                for action in [provider, *budgets]:
+                    assert not action.text().endswith("…"), action.text()
+                    assert action.toolTip() == action.text()
+                menu = tray.menu.actions()
+                assert all(menu.index(a) < menu.index(desk.actions.pause_all) for a in budgets)
+            finally:
+                _close(window, tray)
+
+    qloop.run_until_complete(scenario())
