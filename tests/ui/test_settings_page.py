@@ -58,7 +58,9 @@ def root_level() -> Iterator[None]:
 
 
 @asynccontextmanager
-async def settings_page(qtbot: QtBot) -> AsyncIterator[tuple[SettingsPage, Engine]]:
+async def settings_page(
+    qtbot: QtBot, endpoint: str = "http://x/mcp"
+) -> AsyncIterator[tuple[SettingsPage, Engine]]:
     """A started engine and its Settings page; qtbot owns the page, so Qt deletes it after
     the test and outside the loop, never when the garbage collector happens to run."""
     loaded = load_settings()
@@ -69,9 +71,7 @@ async def settings_page(qtbot: QtBot) -> AsyncIterator[tuple[SettingsPage, Engin
         bridge, endpoint=lambda: "http://x/mcp", open_dashboard=lambda: None, quit_app=lambda: None
     )
     settings = loaded.settings
-    facts = WindowFacts(
-        "http://x/mcp", "http://x/health", settings.data_path, settings.log_path, loaded
-    )
+    facts = WindowFacts(endpoint, "http://x/health", settings.data_path, settings.log_path, loaded)
     page = SettingsPage(PageContext(bridge=bridge, actions=actions, facts=facts))
     qtbot.addWidget(page)
     page.show()
@@ -106,7 +106,7 @@ def test_shows_each_value_with_its_source_and_masks_secrets(
                 in page.table.item(page.row_of("jobs.max_concurrent"), 0).toolTip()
             )
             assert _row(page, "jobs.max_queued")[1:3] == ["64", "default"]
-            assert _row(page, "gateway.detect_local")[1:3] == ["false", "environment"]
+            assert _row(page, "gateway.detect_local")[1:3] == ["off", "environment"]
             from_env = page.table.item(page.row_of("gateway.detect_local"), 2)
             assert from_env.toolTip() == "env LLM_GATEWAY_DETECT_LOCAL"
             assert _row(page, "providers.timeout_ms")[0] == "Timeout (ms)"
@@ -203,7 +203,7 @@ def test_saving_keeps_comments_and_says_restart_needed(
             page.value_box.setChecked(True)
             page.save_button.click()
             await until(lambda: _row(page, "ui.start_hidden")[3] != "", "saved switch")
-            assert _row(page, "ui.start_hidden")[3] == "saved true: restart needed"
+            assert _row(page, "ui.start_hidden")[3] == "saved on: restart needed"
 
     qloop.run_until_complete(scenario())
     text = config.read_text(encoding="utf-8")
@@ -272,7 +272,7 @@ def test_a_file_written_after_start_and_live_switches_show_as_they_are_now(
             page.page_shown()
             await until(lambda: len(reads) == 1, "the file read again")
             assert page.file_label.text() == f"Settings file: {config_path}"
-            assert _row(page, "providers.disabled")[1:3] == ['["codex"]', "config.toml"]
+            assert _row(page, "providers.disabled")[1:3] == ["codex", "config.toml"]
 
             # A value edited in the file by hand since start: shown as waiting for a restart.
             config_path.write_text(
@@ -362,3 +362,43 @@ def test_settings_keep_where_from_at_1024_and_open_the_file(
             assert not page.open_file_button.isVisibleTo(page)
 
     qloop.run_until_complete(scenario())
+
+
+def test_values_read_as_words_and_port_0_says_what_it_means(
+    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+) -> None:
+    """Review 41-2, finding 18 (and review 41's): the page showed raw values ("\"127.0.0.1\"",
+    "[]", a cut JSON blob, "true"), "Oauth" for OAuth, and "Port 0" with nothing saying the
+    gateway runs on a port it chose."""
+
+    async def scenario() -> None:
+        async with settings_page(qtbot, "http://127.0.0.1:44165/mcp") as (page, _engine):
+            assert _row(page, "http.host")[1] == "127.0.0.1"
+            assert _row(page, "http.allowed_origins")[1] == "none"
+            assert _row(page, "http.port")[1] == "0 (a free port chosen at start: now 44165)"
+            assert _row(page, "http.oauth.enabled")[0:2] == ["OAuth enabled", "off"]
+            assert _row(page, "http.max_body_bytes")[1] == "16,777,216"
+            assert _row(page, "workspaces.denied_names")[1].startswith(".ssh, .gnupg")
+            values = [
+                page.table.item(r, 1).text()
+                for r in range(page.table.rowCount())
+                if page.table.item(r, 1) is not None
+            ]
+            raw = [v for v in values if v[:1] in ('"', "[", "{") or v in ("true", "false")]
+            assert raw == [], raw
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_table_setting_lists_its_entries_by_name() -> None:
+    from llmgw_desktop.config.settings import declared_settings
+    from llmgw_desktop.ui.pages.settings_rules import shown_value
+
+    decls = {decl.key: decl for decl in declared_settings()}
+    clients = {"laptop-editor": {"name": "Laptop editor"}, "ci-runner": {"name": "CI runner"}}
+    assert shown_value(decls["http.oauth.clients"], clients) == (
+        "2 entries: laptop-editor, ci-runner"
+    )
+    assert shown_value(decls["gateway.fallback"], ["a/b", "c/d"]) == "a/b, c/d"
+    assert shown_value(decls["budgets"], [{"scope": "global"}]) == "1 entry"
+    assert shown_value(decls["http.auth_token"], "s3cr3t") == "***"
