@@ -22,7 +22,10 @@ from llmgw_desktop.ui.qt import QAction, QMenu
 
 __all__ = ["ALERT_CHARS", "TrayAlerts", "budget_line", "budgets_to_tell"]
 
-ALERT_CHARS = 90  # a menu line longer than this is cut (its tooltip has it whole)
+# A menu line longer than this is cut (its tooltip has it whole): room for a budget of an
+# agent and its principal past its limit, whole ("Budget: agent claude-code
+# (oauth:laptop-editor) 480% of $0.003 today (exceeded: calls refused)").
+ALERT_CHARS = 110
 _TONES = {FAILING: "error", NEEDS_A_LOOK: "warning"}
 _BUDGET_TONES = {"exceeded": "error", "soft": "warning"}
 

@@ -332,21 +332,24 @@ def test_the_trays_alert_lines_are_whole_and_name_every_budget_past_its_limit(
     """Review 41-2, finding 9: the tray cut its alert lines ("…2 of …", "8 of 110 c…") and
     listed one of the two budgets used up."""
 
+    caller = "claude-code-on-the-laptop"  # a long name, as an agent's can be
+
     async def scenario() -> None:
         async with desk_gateway(loaded, monkeypatch, tmp_path) as desk:
             window, tray, _popped = _desk_window(desk, qtbot, clock)
             try:
-                await messages_request(desk.runtime, {"X-Caller": "editor"})
+                await messages_request(desk.runtime, {"X-Caller": caller})
                 tiny = {"unit": "tokens", "period": "daily", "hard": 1}  # used up by that call
                 await desk.runtime.engine.budgets.replace(
-                    LOCAL_CALLER, [{"scope": "global"} | tiny, {"scope": "agent=editor"} | tiny]
+                    LOCAL_CALLER, [{"scope": "global"} | tiny, {"scope": f"agent={caller}"} | tiny]
                 )
                 desk.upstream.script(*(Reply.error(500),) * 8)
                 await desk.runtime.engine.budgets.replace(LOCAL_CALLER, [])  # let them through
                 for _ in range(8):
                     await messages_request(desk.runtime, {"X-Caller": "other"}, status=502)
                 await desk.runtime.engine.budgets.replace(
-                    LOCAL_CALLER, [{"scope": "global"} | tiny, {"scope": "agent=editor"} | tiny]
+                    LOCAL_CALLER,
+                    [{"scope": "global"} | tiny, {"scope": f"agent={caller}"} | tiny],
                 )
                 tray.redraw()
                 alerts = tray.alerts
@@ -355,7 +358,9 @@ def test_the_trays_alert_lines_are_whole_and_name_every_budget_past_its_limit(
                 budgets = [a for a in [alerts.budget, *alerts.more_budgets] if a.isVisible()]
                 said = [a.text() for a in budgets]
                 assert len(said) == 2, said
-                assert any("global" in t for t in said) and any("agent editor" in t for t in said)
+                assert any("global" in t for t in said) and any(
+                    f"agent {caller}" in t for t in said
+                )
                 assert all(t.endswith("(exceeded: calls refused)") for t in said), said
                 for action in [provider, *budgets]:
                     assert not action.text().endswith("…"), action.text()
