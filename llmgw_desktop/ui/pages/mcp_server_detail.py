@@ -15,6 +15,7 @@ from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.qt import (
     QFontDatabase,
     QHBoxLayout,
+    QLabel,
     QPlainTextEdit,
     Qt,
     QWidget,
@@ -152,7 +153,15 @@ class McpServerDetail(DetailCard):
         self.add_row("Test", test_row)
         self.add_row("Offers", self.offers_label)
         self.add_row("Transport", self.transport_label)
-        self.add_row(STDERR_LABEL, self.stderr_view)
+        # Its heading on a line of its own and the output the card's whole width: a long label
+        # in the form's label column pushed every field under its label at 1024 px.
+        self.stderr_heading = QLabel(STDERR_LABEL)
+        self.stderr_heading.setObjectName("mcpServerStderrHeading")
+        self.stderr_heading.setBuddy(self.stderr_view)
+        set_tone(self.stderr_heading, "muted")
+        self.stderr_view.setAccessibleName(STDERR_LABEL)
+        self.form.addRow(self.stderr_heading)
+        self.form.addRow(self.stderr_view)
         self.action_row.addStretch(1)
         self.action_row.addWidget(self.remove_button)
 
