@@ -290,6 +290,8 @@ class SettingsPage(Page):
             item.setText(text)
             if col == 0:
                 item.setToolTip(f"{decl.key}\n{decl.doc}\nEnvironment variable: {decl.env}")
+            elif col == 1:
+                item.setToolTip(self._now_note(decl).strip() or text)  # port 0: what it means
             elif col == 2:
                 item.setToolTip(source)
         if status:
@@ -396,11 +398,12 @@ class SettingsPage(Page):
             self.value_edit.setText(str(current))
 
     def _value_note(self, decl: Declared, value: Any) -> str:
-        """What a value that stands for something else means, beside it in the list: port 0
-        is "0 (a free port chosen at start: now 44165)", not a bare 0."""
+        """What a value that stands for something else means, beside it in the list, short
+        enough for its column at 1024 px (the cell's tooltip and the details say it whole):
+        port 0 is "0 (now 44165)", the port it chose at start, not a bare 0."""
         if decl.key == "http.port" and value == 0:
             port = urlsplit(self.context.facts.endpoint).port
-            return f" (a free port chosen at start: now {port})" if port else " (a free port)"
+            return f" (now {port})" if port else " (any free port)"
         return ""
 
     def _now_note(self, decl: Declared) -> str:
