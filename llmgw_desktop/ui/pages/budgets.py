@@ -220,13 +220,14 @@ class BudgetsPage(Page):
         self.notes = {}
         for row, status in enumerate(statuses):
             self._fill_row(row, status)
-        # Rows of one height: two lines each while any row has a second one.
-        spacing = self.table.fontMetrics().lineSpacing()
-        height = two_line_height(spacing) if any(self.notes.values()) else ROW_HEIGHT
-        if self.table.verticalHeader().defaultSectionSize() != height:
-            self.table.verticalHeader().setDefaultSectionSize(height)
         contents = tuple((s.budget.key, s.spent, self.notes.get(i)) for i, s in enumerate(statuses))
         self.columns.fit(contents=contents)
+        # Rows of one height: two lines each while a shown Spent cell has a second one.
+        two = any(self.notes.values()) and not self.table.isColumnHidden(SPENT)
+        spacing = self.table.fontMetrics().lineSpacing()
+        height = two_line_height(spacing) if two else ROW_HEIGHT
+        if self.table.verticalHeader().defaultSectionSize() != height:
+            self.table.verticalHeader().setDefaultSectionSize(height)
         if statuses:
             wanted = selected if selected is not None and selected < len(statuses) else 0
             if self.selected_row() != wanted:
