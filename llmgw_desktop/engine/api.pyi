@@ -50,6 +50,7 @@ from llmgw_desktop.engine.auth.service import AuthService as AuthService
 from llmgw_desktop.engine.budgets.definition import format_amount as format_amount
 from llmgw_desktop.engine.budgets.ledger import BudgetExceeded as BudgetExceeded
 from llmgw_desktop.engine.budgets.ledger import BudgetStatus as BudgetStatus
+from llmgw_desktop.engine.budgets.spend import CacheParts as CacheParts
 from llmgw_desktop.engine.calls import ApprovalGate as ApprovalGate
 from llmgw_desktop.engine.calls import Call as Call
 from llmgw_desktop.engine.calls import CallParams as CallParams
@@ -121,6 +122,7 @@ from llmgw_desktop.engine.metrics import HealthState as HealthState
 from llmgw_desktop.engine.metrics import MetricsSeries as MetricsSeries
 from llmgw_desktop.engine.metrics import MetricsWindow as MetricsWindow
 from llmgw_desktop.engine.metrics import ProviderCallHealth as ProviderCallHealth
+from llmgw_desktop.engine.metrics import Totals as Totals
 from llmgw_desktop.engine.providers.account_files import CliAccount as CliAccount
 from llmgw_desktop.engine.providers.acp.framing import NdjsonPipe as NdjsonPipe
 from llmgw_desktop.engine.providers.acp.peer import AcpPeer as AcpPeer

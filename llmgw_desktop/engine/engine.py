@@ -193,7 +193,7 @@ class Engine:
             # the keys the store counts spend under.
             zone=budget_zone(settings.store.budget_timezone, shared_store=bool(settings.store.url)),
         )
-        self.budgets = Budgets(self.budget_ledger, self.settings_saver)
+        self.budgets = Budgets(self.budget_ledger, self.settings_saver, self.store, self.recorder)
         # Gateway keys: each its own principal, scoped, budgeted and rate limited; looked up
         # in the store on every request, so a revocation anywhere counts at once.
         self.keys = GatewayKeys(

@@ -62,7 +62,8 @@ class Notice(Event):
 
     level: str  # "info", "warning" or "error"
     message: str
-    # What it is about, for the desk to open its place ("budget"); "" for anything else.
+    # What it is about, for the desk to open its place ("budget", "providers"); "" for anything
+    # else (the desk then keeps it about the page shown).
     topic: str = ""
 
 

@@ -115,13 +115,16 @@ class DeskApprovals(QuestionDesk):
             if not in_time:
                 log.info("approval %s was answered after it had timed out", pending.id)
             who = who_asks(request.caller, request.principal)
+            # Where it shows: an approved call runs as a job; a denied one is a request the
+            # gateway refused, among the provider's failed and refused ones.
+            place = ("jobs", "active") if approved and in_time else ("recorder", request.provider)
             if not in_time:
                 words = f"No answer in time: {who}'s risky call on {request.provider} was denied."
             elif approved:
                 words = f"Approved: {who}'s risky call on {request.provider} runs."
             else:
                 words = f"Denied: {who}'s risky call on {request.provider}."
-            self.answered.emit("warning" if not in_time else "info", words)
+            self._tell(pending.id, "warning" if not in_time else "info", words, place)
 
         box.finished.connect(answered)
         # A timed-out request closes its dialog: the answer would no longer count.

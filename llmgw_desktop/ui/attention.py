@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from llmgw_desktop.engine.api import BudgetStatus, Engine, HealthState
+from llmgw_desktop.engine.api import BudgetStatus, Engine, HealthState, RequestFinished
 
 __all__ = [
     "FAILING",
@@ -66,11 +66,30 @@ class FailingProvider:
 
 @dataclass(frozen=True)
 class SpendToday:
-    """What the requests started since local midnight cost."""
+    """What the requests started since local midnight (`since`) and finished before `cut`
+    cost; a reader adds those finishing from `cut` on as their `RequestFinished` arrive."""
 
     usd: float
     requests: int
     unpriced: int  # requests that used tokens and could not be priced
+    since: float = 0.0  # local midnight, as a timestamp
+    cut: float = 0.0  # when it was read
+
+    def counts(self, event: RequestFinished) -> bool:
+        """Whether `event` is today's and came after this read (so the read left it out)."""
+        return event.finished_at >= self.cut and event.started_at >= self.since
+
+    def plus(self, event: RequestFinished) -> SpendToday:
+        """This spend with `event`'s request added (a request that finished since the read)."""
+        tokens = event.input_tokens + event.output_tokens + event.cache_read_tokens
+        unpriced = event.cost_usd is None and tokens + event.cache_write_tokens > 0
+        return SpendToday(
+            self.usd + (event.cost_usd or 0.0),
+            self.requests + 1,
+            self.unpriced + int(unpriced),
+            self.since,
+            self.cut,
+        )
 
 
 def provider_verdict(
@@ -138,10 +157,11 @@ def seconds_since_midnight(now: float | None = None) -> float:
 
 
 async def spend_today(engine: Engine, now: float | None = None) -> SpendToday:
-    """What today has cost so far (one summing read on the read lane, never the loop)."""
+    """What today has cost until now (one summing read on the read lane, never the loop): the
+    requests started since local midnight that finished before now; those finishing later are
+    the reader's to add (`SpendToday.plus`), as the live figures add them."""
     at = time.time() if now is None else now
-    breakdown = await engine.recorder_query.costs(
-        "provider", max(1.0, seconds_since_midnight(at)), now=at
-    )
+    window = max(1.0, seconds_since_midnight(at))
+    breakdown = await engine.recorder_query.costs("provider", window, now=at, finished_before=at)
     total = breakdown.total
-    return SpendToday(total.cost_usd, total.requests, total.unpriced)
+    return SpendToday(total.cost_usd, total.requests, total.unpriced, at - window, at)

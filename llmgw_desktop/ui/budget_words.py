@@ -1,8 +1,10 @@
 """A budget in words, said the same way by the Budgets page, its details and the header.
 
-A budget is named by what it covers ("agent claude-code", "key ci-bot", "global"), its state
-by the status vocabulary (`badge.py`: ok, warning past the soft limit, error once the hard
-limit refuses calls), and its spend with the limit and period it is measured against
+A budget is named by what it covers ("agent claude-code", "key ci-bot", "global"), its limits
+by one wording on every page ("hard $5.00 per month", "soft 24.2k · hard 36.6k tokens per
+day": the Keys list said "$5 monthly" for the budget Budgets called "hard $5.00"), its
+state by the status vocabulary (`badge.py`: ok, warning past the soft limit, error once the
+hard limit refuses calls), and its spend with the limit and period it is measured against
 ("$0.0144 of $0.003 today (480%)"), so a percentage is never shown without the budget it
 belongs to.
 """
@@ -12,15 +14,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.api import BudgetStatus, format_amount
+from llmgw_desktop.config.budgets import Unit
+from llmgw_desktop.engine.api import BudgetStatus, CacheParts, format_amount
+
+PER_PERIOD = {"daily": "per day", "monthly": "per month"}
 
 __all__ = [
     "KEY_PREFIX",
     "SpendChip",
     "budget_name",
+    "cache_words",
     "counts_words",
     "is_key_budget",
+    "limits_words",
     "spend_chip",
+    "spent_note",
     "spent_words",
     "state_kind",
     "state_words",
@@ -44,6 +52,20 @@ def budget_name(status: BudgetStatus) -> str:
     if is_key_budget(status):
         return f"key {budget.value.removeprefix(KEY_PREFIX)}"
     return budget.label
+
+
+def limits_words(unit: Unit, soft: float | None, hard: float | None, period: str) -> str:
+    """A budget's limits and period in the one wording every page uses: `hard $5.00 per
+    month`, `soft 24.2k · hard 36.6k tokens per day` (the unit said once, so the list keeps
+    room for it)."""
+    parts = [
+        f"{name} {format_amount(unit, limit)}"
+        for name, limit in (("soft", soft), ("hard", hard))
+        if limit is not None
+    ]
+    if unit == "tokens":
+        parts = [part.removesuffix(" tokens") for part in parts[:-1]] + parts[-1:]
+    return f"{' · '.join(parts)} {PER_PERIOD.get(period, period)}".strip()
 
 
 def counts_words(status: BudgetStatus) -> str:
@@ -83,6 +105,26 @@ def spent_words(status: BudgetStatus) -> str:
     return f"{spent} of {limit} {budget.period_word} ({status.fraction:.0%})"
 
 
+def spent_note(status: BudgetStatus, cache: CacheParts | None = None) -> str:
+    """The line under a token budget's spend: `incl. 5,000 cache reads` (it counts every
+    token; the Agents page lists input and output only, so the cache's share is said; the
+    details add the cache writes, kept off the list for its width); "" for a dollar budget
+    or no cache reads."""
+    if status.budget.unit != "tokens" or cache is None or not cache.read:
+        return ""
+    return f"incl. {cache_words(CacheParts(read=cache.read))}"
+
+
+def cache_words(cache: CacheParts) -> str:
+    """`5,000 cache reads and 120 cache writes`, either left out when none; "" for none."""
+    parts = [
+        f"{count:,} cache {kind}{'s' if count != 1 else ''}"
+        for count, kind in ((cache.read, "read"), (cache.write, "write"))
+        if count
+    ]
+    return " and ".join(parts)
+
+
 @dataclass(frozen=True)
 class SpendChip:
     """What the header's spend chip says: its words, its short words for a narrow window, its
@@ -98,8 +140,10 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
     """The header's chip from today's spend (`$0.0681`) and every budget: the spend, then the
     budgets past their soft limit, by name when one ("agent claude-code $0.0144 / $0.003
     (480%)"), else counted ("2 budgets exceeded · 1 past soft limit"): a percentage is never
-    shown beside a figure it is not of. The tooltip lists each budget past its soft limit, or
-    the one nearest its limit when none is."""
+    shown beside a figure it is not of. The short words (a narrow window) say less but the
+    same way: "today" after the spend, and a count with its noun ("2 budgets exceeded"), never
+    a bare "2 exceeded". The tooltip lists each budget past its soft limit, or the one nearest
+    its limit when none is."""
     past = [s for s in statuses if s.state != "ok"]
     exceeded = [s for s in past if s.state == "exceeded"]
     soft = len(past) - len(exceeded)
@@ -107,7 +151,7 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
     if len(past) == 1:
         (status,) = past
         words += f" · {budget_name(status)} {_spent_of_limit(status)}"
-        short = f"{today} · {budget_name(status)} {status.fraction:.0%}"
+        short += f" · {budget_name(status)} {status.fraction:.0%}"
     elif past:
         counts = []
         if exceeded:
@@ -115,7 +159,8 @@ def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
         if soft:
             counts.append(_count(soft, "budget" if not exceeded else "", "past soft limit"))
         words += " · " + " · ".join(counts)
-        short = f"{today} · {len(exceeded) or soft} {'exceeded' if exceeded else 'past soft'}"
+        # A narrow window keeps the worst count, with its noun: "2 budgets exceeded".
+        short += " · " + counts[0]
     tone = "error" if exceeded else ("warning" if past else "")
     if past:
         lines = ["Budgets past their soft limit:"] + [

@@ -81,7 +81,8 @@ class DeskConsent(QuestionDesk):
                 words = f"Allowed: {who} may use this gateway."
             else:
                 words = f"Denied: {who}'s access request."
-            self.answered.emit("warning" if not in_time else "info", words)
+            # The client's grants are listed, and revoked, on the Clients page.
+            self._tell(pending.id, "warning" if not in_time else "info", words, ("clients", ""))
 
         box.finished.connect(answered)
         pending.decision.add_done_callback(lambda _f: self._close(pending.id))

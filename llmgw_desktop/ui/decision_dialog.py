@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections import OrderedDict
 from collections.abc import Callable
 
 from llmgw_desktop.ui.design import HEADING, SPACE, scaled_font
@@ -61,6 +62,7 @@ LITERAL_COLUMNS = 90
 LITERAL_LINES = 12
 COUNTDOWN_STEPS = 1000
 COUNTDOWN_BAR_PX = 4
+ANSWERS_KEPT = 200  # answered questions whose place a notification may still open
 
 
 def wrap_at_spaces(text: str, width: int) -> str:
@@ -326,27 +328,45 @@ class DecisionDialog(QDialog):
 class QuestionDesk(QObject):
     """The questions of one kind open at the desk now (approvals, consents), one dialog each;
     `changed` fires when one opens or closes, so the window's header can count them;
-    `answered(level, words)` says how one was answered (the notification history keeps it)."""
+    `answered(level, words, place, detail)` says how one was answered and where that shows
+    (the notification history keeps it, with an Open to that place); `place_of(id)` says the
+    same for a question answered already (its "waits for you" notification opens it there)."""
 
     changed = Signal()
-    answered = Signal(str, str)
+    answered = Signal(str, str, str, str)
 
     def __init__(self) -> None:
         super().__init__()
         self.open_dialogs: dict[str, DecisionDialog] = {}
+        self._answered: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     def waiting(self) -> int:
         """How many questions wait for an answer."""
         return len(self.open_dialogs)
 
-    def bring_forward(self) -> bool:
-        """Raise the oldest open question's dialog; False when none is open."""
-        for box in self.open_dialogs.values():
+    def bring_forward(self, question_id: str = "") -> bool:
+        """Raise question `question_id`'s dialog (any: the oldest open one); False when it is
+        not open."""
+        for key, box in self.open_dialogs.items():
+            if question_id and key != question_id:
+                continue
             box.show()
             box.raise_()
             box.activateWindow()
             return True
         return False
+
+    def place_of(self, question_id: str) -> tuple[str, str] | None:
+        """Where the answer to question `question_id` shows (a page and what to choose
+        there), or None for a question this desk did not answer."""
+        return self._answered.get(question_id)
+
+    def _tell(self, question_id: str, level: str, words: str, place: tuple[str, str]) -> None:
+        """Say how question `question_id` was answered, and remember where that shows."""
+        self._answered[question_id] = place
+        while len(self._answered) > ANSWERS_KEPT:
+            self._answered.popitem(last=False)
+        self.answered.emit(level, words, *place)
 
     def _track(self, question_id: str, box: DecisionDialog) -> None:
         self.open_dialogs[question_id] = box

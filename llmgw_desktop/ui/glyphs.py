@@ -70,7 +70,9 @@ NAMES: dict[str, str] = {
     "ok": "pass-filled",
     "warning": "warning",
     "error": "error",
-    "off": "circle-slash",
+    # Off (switched off, canceled, a key revoked) is the grey circle the docs promise, not a
+    # slashed one: a slashed circle read as "refused", which is red elsewhere.
+    "off": "circle-large-outline",
     "paused": "debug-pause",
     "missing": "circle-large-outline",
     "busy": "sync",

@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         self._shortcuts.append(palette_keys)
 
         self.header = StatusHeader(bridge, self.open_place)
+        self._desks: list[QuestionDesk] = []  # the questions' desks (`watch_questions`)
         # The palette's button heads the navigation, as a search box heads a sidebar.
         go_to = QToolButton()
         go_to.setObjectName("openPalette")
@@ -197,9 +198,10 @@ class MainWindow(QMainWindow):
         bridge.notice.connect(
             lambda _level, message: self.statusBar().showMessage(message, NOTICE_MS)
         )
-        # What the status bar shows (a notice, a page's error, an action's result) is kept.
+        # What the status bar shows (a notice, a page's error, an action's result) is kept,
+        # about the page it was shown on (its Open goes back there).
         self.statusBar().messageChanged.connect(
-            lambda text: self.notifications.record("status", text)
+            lambda text: self.notifications.record("status", text, self.shown_key())
         )
         self._restore()
 
@@ -276,8 +278,15 @@ class MainWindow(QMainWindow):
         """Count the approvals and consents waiting at the desk in the header; keep how each
         was answered in the notification history."""
         self.header.watch_questions(desks)
+        self._desks = list(desks)
         for desk in desks:
             desk.answered.connect(self.notifications.record)
+
+    def shown_key(self) -> str:
+        """The key of the page shown now ("" before one is)."""
+        widget = self.stack.currentWidget()
+        page = widget.current_page if isinstance(widget, PageTabs) else widget
+        return page.KEY if isinstance(page, Page) else ""
 
     # -- navigation ---------------------------------------------------------------------
 
@@ -318,6 +327,14 @@ class MainWindow(QMainWindow):
         id ("active": the live jobs); "approval"
         brings the waiting question forward, "" only the window."""
         if key == "approval":
+            # That question's dialog while it waits; answered, where its answer shows.
+            for desk in self._desks:
+                if detail and desk.bring_forward(detail):
+                    return
+                answered = desk.place_of(detail) if detail else None
+                if answered is not None:
+                    self.open_place(*answered)
+                    return
             self.header.press("questions")
             return
         page = self.pages.get(key)

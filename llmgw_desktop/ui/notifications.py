@@ -12,8 +12,12 @@ approval or a consent was answered, or that it timed out), and the window's stat
 text again within `REPEAT_S` is the same notification and is kept once.
 
 The page lists them with their level as a glyph and a word in its tone (error for calls
-refused or a job failed, as the producers say), rows as tall as their wrapped text, and an
-*Open* button on each row that has a place (Enter or a double-click on the row does the same).
+refused, a job failed or a provider failing, red as Jobs and the header show them), rows as
+tall as their wrapped text, and an *Open* button on each row, just before its words (at the
+row's far end, at 1920 px it stood ~1,000 px from the words it opens). Every message has a
+place: a notice its topic's page, a tray message the place its click opens, a question's
+answer where that shows, a status-bar line the page it was shown on (Enter or a double-click
+on the row does the same).
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QColor,
+    QHBoxLayout,
     QHeaderView,
     QObject,
     QPushButton,
+    Qt,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -56,8 +62,9 @@ LEVEL_LOOK = {
     "status": ("info", "muted"),
 }
 # Where an engine notice's topic opens.
-TOPIC_PLACES = {"budget": "budgets"}
-COLUMNS = ("Time", "Level", "Message", "")
+TOPIC_PLACES = {"budget": "budgets", "providers": "providers"}
+COLUMNS = ("Time", "Level", "", "Message")
+OPEN, MESSAGE = 2, 3
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,10 @@ class NotificationLog(QObject):
         self.added.emit(entry)
 
     def record_about(self, level: str, text: str, topic: str) -> None:
-        """Keep an engine notice, with the place its topic opens."""
-        self.record(level, text, TOPIC_PLACES.get(topic, ""))
+        """Keep an engine notice about a topic, with the place it opens (one without a known
+        topic is kept as the plain notice that follows it, about the page shown then)."""
+        if topic in TOPIC_PLACES:
+            self.record(level, text, TOPIC_PLACES[topic])
 
     def entries(self) -> list[Notification]:
         """Newest first."""
@@ -126,9 +135,12 @@ class NotificationsPage(Page):
         super().__init__(context, parent)
         self.log = NotificationLog(parent=self)
         # The engine's notices with their topic first; the bridge's plain notices (the desk's
-        # own) after: the same text twice is kept once.
+        # own) after, about the page shown then: the same text twice is kept once.
         context.bridge.noticeAbout.connect(self.log.record_about)
-        context.bridge.notice.connect(self.log.record)
+        context.bridge.notice.connect(
+            lambda level, text: self.log.record(level, text, self._shown_place())
+        )
+
         self._entries: list[Notification] = []  # as the rows show them, newest first
 
         self.table = QTableWidget(0, len(COLUMNS))
@@ -146,8 +158,9 @@ class NotificationsPage(Page):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        # Open just before the words it opens, whatever the window's width.
+        header.setSectionResizeMode(OPEN, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(MESSAGE, QHeaderView.ResizeMode.Stretch)
         self.table.itemActivated.connect(lambda item: self.open_row(item.row()))
         self.body = EmptyOr(
             self.table,
@@ -178,7 +191,7 @@ class NotificationsPage(Page):
         level.setForeground(QColor(tone_colour(tone)))
         message = QTableWidgetItem(entry.text)
         message.setToolTip(entry.text)
-        for col, item in enumerate((when, level, message, QTableWidgetItem())):
+        for col, item in enumerate((when, level, QTableWidgetItem(), message)):
             self.table.setItem(0, col, item)
         if entry.place:
             button = QPushButton("Open")
@@ -186,10 +199,24 @@ class NotificationsPage(Page):
             button.setIcon(glyph("open"))
             button.setToolTip("Show what this message is about")
             button.clicked.connect(lambda _=False, e=entry: self.open_entry(e))
-            self.table.setCellWidget(0, 3, button)
+            holder = QWidget()  # the button at the top of a tall row, as its first line
+            row = QHBoxLayout(holder)
+            row.setContentsMargins(2, 0, 2, 0)
+            row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+            self.table.setCellWidget(0, OPEN, holder)
         while self.table.rowCount() > self.log.limit:
             self.table.removeRow(self.table.rowCount() - 1)
             self._entries.pop()
+
+    def open_button(self, row: int) -> QPushButton | None:
+        """Row `row`'s Open button, or None for a row without a place."""
+        holder = self.table.cellWidget(row, OPEN)
+        return None if holder is None else holder.findChild(QPushButton)
+
+    def _shown_place(self) -> str:
+        """The page the window shows now ("" without a window), for a plain notice."""
+        shown_key = getattr(self.window(), "shown_key", None)
+        return str(shown_key()) if callable(shown_key) else ""
 
     def open_row(self, row: int) -> None:
         """Open the place of the notification in `row` (nothing for one without a place)."""

@@ -11,8 +11,8 @@ Messages pop up for what needs the person or is worth knowing while the window i
 long job finished, a job stuck, a consent or approval request waiting, a provider going down
 or failing. Failing providers are the window's one verdict (`attention.provider_verdicts`),
 so the tray, the header, Overview and the Providers page agree. The menu starts with what
-needs a look (`tray_alerts.py`): each failing provider and the nearest budget's burn-down,
-each a click away from its place.
+needs a look (`tray_alerts.py`): each failing provider with its reason in a few words, and each
+budget past its soft limit (else the nearest one's burn-down), each a click away from its place.
 
 Each message is about one place in the window, and a click on it opens that place (`opened`):
 a failing provider its row on the Providers page, a stuck or long job that job, a budget
@@ -37,6 +37,7 @@ from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import tray_state_icon
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, Autostart, set_start_at_login
+from llmgw_desktop.ui.notifications import TOPIC_PLACES
 from llmgw_desktop.ui.qt import QAction, QIcon, QMenu, QObject, QSystemTrayIcon, QTimer, Signal
 from llmgw_desktop.ui.tray_alerts import TrayAlerts, budget_line
 
@@ -52,6 +53,8 @@ JOB_REDRAW_MS = 200
 ERROR_CHARS = 90  # some platforms cut tooltips short (Windows at 127 characters)
 
 ACTIVE_STATES = frozenset({"queued", "running"})
+# A finished job's level in the history (a canceled one is not told at all).
+JOB_LEVELS = {"completed": "info", "failed": "error"}
 FINISHED_STATES = frozenset(ENDINGS)  # the one vocabulary (engine/states.py)
 DOWN_STATES = frozenset({"open", "half_open"})
 
@@ -87,9 +90,10 @@ def _cut(line: str) -> str:
 class TrayIcon(QObject):
     """A `QSystemTrayIcon` whose menu is the shared gateway actions."""
 
-    # Each message the tray itself pops up (level, text), for the notification history;
-    # the engine's notices reach the history through the bridge.
-    shown = Signal(str, str)
+    # Each message the tray itself pops up (level, text, place, detail), for the notification
+    # history (its Open goes to the same place as a click on the message); the engine's
+    # notices reach the history through the bridge.
+    shown = Signal(str, str, str, str)
     # A message was clicked: the place it is about ("providers", "jobs", "budgets",
     # "approval", or "" for the window) and what to choose there (a provider, a job's id).
     opened = Signal(str, str)
@@ -207,7 +211,7 @@ class TrayIcon(QObject):
     ) -> None:
         """Pop a message about `place` (kept in the history whether or not it pops up)."""
         if history != "":
-            self.shown.emit(level, history or f"{title}: {text}")
+            self.shown.emit(level, history or f"{title}: {text}", place, detail)
         if self.is_quiet():
             return
         self._last_place = (place, detail)
@@ -283,7 +287,8 @@ class TrayIcon(QObject):
             self.icon.setIcon(self._icon_for(state))
             self.shown_state = state
         self.icon.setToolTip(self.tooltip())
-        self.alerts.show(self._verdicts, self._budgets.nearest())
+        budgets = self._budgets.statuses() + self._budgets.key_statuses()
+        self.alerts.show(self._verdicts, budgets, self._short_why)
 
     def _read_health(self) -> None:
         """Which providers fail or need a look, by the verdict every page shows; a message for
@@ -305,11 +310,12 @@ class TrayIcon(QObject):
                 self._pop(
                     f"{provider} is failing",
                     text,
-                    QSystemTrayIcon.MessageIcon.Warning,
+                    QSystemTrayIcon.MessageIcon.Critical,
                     NOTICE_MS,
                     place="providers",
                     detail=pid,
                     history=text,
+                    level="error",  # red, as the header and the Providers page show it
                 )
         self.failing = now
         # Recovered (neither failing nor down): its next outage is news again.
@@ -376,14 +382,15 @@ class TrayIcon(QObject):
         self.redraw()
 
     def _notify_long_job(self, job_id: str, provider: str, state: str, ran: float) -> None:
-        icon = (
-            QSystemTrayIcon.MessageIcon.Information
-            if state == "completed"
-            else QSystemTrayIcon.MessageIcon.Warning
-        )
+        # A failed job is an error, red as the Jobs page shows it; one cut short (the gateway
+        # stopping) is a warning.
+        level = JOB_LEVELS.get(state, "warning")
+        icon = {
+            "info": QSystemTrayIcon.MessageIcon.Information,
+            "error": QSystemTrayIcon.MessageIcon.Critical,
+        }.get(level, QSystemTrayIcon.MessageIcon.Warning)
         name = self._names.get(provider, provider)
         text = f"A {name} job ({job_id[:8]}) {state} after {format_duration(ran)}."
-        level = "info" if state == "completed" else "warning"
         self._pop(f"Job {state}", text, icon, NOTICE_MS, place="jobs", detail=job_id, level=level)
 
     def _on_breaker(self, provider: str, state: str) -> None:
@@ -404,10 +411,11 @@ class TrayIcon(QObject):
                 self._pop(
                     f"{name} is down",
                     text,
-                    QSystemTrayIcon.MessageIcon.Warning,
+                    QSystemTrayIcon.MessageIcon.Critical,
                     NOTICE_MS,
                     place="providers",
                     detail=provider,
+                    level="error",
                 )
         self.redraw()
 
@@ -430,7 +438,7 @@ class TrayIcon(QObject):
             self.last_error = message
             self.redraw()
         icon = icons.get(level, QSystemTrayIcon.MessageIcon.Information)
-        place = {"budget": "budgets"}.get(topic, "")
+        place = TOPIC_PLACES.get(topic, "")
         title = "Budget reached" if topic == "budget" else "llmgw-desktop"
         # The bridge keeps the notice in the history already: only the pop-up here.
         self._pop(title, message, icon, NOTICE_MS, place=place, history="")

@@ -21,6 +21,7 @@ from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import COLUMNS, BudgetsPage
+from llmgw_desktop.ui.pages.keys import COLUMNS as KEY_COLUMNS
 from llmgw_desktop.ui.qt import QMessageBox
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.fakes.upstream import (
@@ -99,15 +100,15 @@ def test_a_budget_refuses_the_next_call_and_the_page_and_tray_say_so(on_budgets:
         shop, agent_b = shown(page)
         assert shop == {
             "Budget": "project shop",
-            "Period": "daily",
             "Spent": f"{ONE_CALL:,} tokens",
-            "Limits": f"hard {ONE_CALL:,} tokens",
+            "Limits": f"hard {ONE_CALL:,} tokens per day",
             "Used": "100%",
             "State": "exceeded: refusing calls",
             "Resets": (midnight + timedelta(days=1)).strftime("%Y-%m-%d %H:%M"),
         }
         assert agent_b["Spent"] == "$0.00" and agent_b["State"] == "ok"
-        assert agent_b["Limits"] == "soft $4.00 · hard $5.00" and agent_b["Used"] == "0%"
+        assert agent_b["Limits"] == "soft $4.00 · hard $5.00 per month"
+        assert agent_b["Used"] == "0%"
         used = COLUMNS.index("Used")
         assert page.table.item(0, used).data(BAR_ROLE) == (1.0, "error")  # type: ignore[union-attr]
         assert page.table.item(1, used).data(BAR_ROLE) == (0.0, "")  # type: ignore[union-attr]
@@ -162,7 +163,7 @@ def test_the_page_adds_changes_and_removes_budgets_checked_like_the_file(
             "soft": 1.5,
             "hard": 3.0,
         }
-        assert shown(page)[2]["Limits"] == "soft $1.50 · hard $3.00"
+        assert shown(page)[2]["Limits"] == "soft $1.50 · hard $3.00 per day"
 
         page.table.selectRow(2)
         page.detail.change_button.click()
@@ -173,7 +174,9 @@ def test_the_page_adds_changes_and_removes_budgets_checked_like_the_file(
         assert "soft: must be below hard" in dialog.problem.text()
         dialog.hard_edit.setText("10")
         dialog.save_button.click()
-        await until(lambda: shown(page)[2]["Limits"] == "soft $1.50 · hard $10.00", "changed")
+        await until(
+            lambda: shown(page)[2]["Limits"] == "soft $1.50 · hard $10.00 per day", "changed"
+        )
 
         page.table.selectRow(0)
         page.detail.remove_button.click()
@@ -223,7 +226,7 @@ def test_a_sub_cent_budget_reads_its_true_amounts_on_the_page_the_tray_and_the_4
         page.refresh()
         await until(lambda: shown(page)[0]["Spent"] == spent, "the spend")
         (row,) = shown(page)
-        assert row["Limits"] == "hard $0.0005"
+        assert row["Limits"] == "hard $0.0005 per day"
         tray.redraw()
         assert "115% of $0.0005 today (exceeded: calls refused)" in tray.tooltip()
         told = [n.text for n in window.notifications.entries()]
@@ -246,7 +249,9 @@ def test_a_keys_budget_is_listed_read_only_and_opens_its_key(on_budgets: OnBudge
         page.refresh()
         rows = shown(page)
         assert [r["Budget"] for r in rows] == ["project shop", "agent agent-b", "key ci-bot"]
-        assert rows[2]["Limits"] == "hard $5.00" and rows[2]["Period"] == "monthly"
+        # Review 41-2, finding 8: one wording for the one budget, here and on Keys (which
+        # said "$5 monthly" for what this page called "hard $5.00").
+        assert rows[2]["Limits"] == "hard $5.00 per month"
         assert rows[2]["Used"] == "0%" and rows[2]["State"] == "ok"
         page.table.selectRow(2)
         detail = page.detail
@@ -262,5 +267,54 @@ def test_a_keys_budget_is_listed_read_only_and_opens_its_key(on_budgets: OnBudge
         assert window.current_page is keys
         await until(lambda: keys.selected() is not None, "the key chosen")  # type: ignore[attr-defined]
         assert keys.selected().name == "ci-bot"  # type: ignore[attr-defined]
+        budget_cell = keys.table.item(0, KEY_COLUMNS.index("Budget"))  # type: ignore[attr-defined]
+        assert budget_cell.text() == rows[2]["Limits"]
+        assert detail.limits_label.text() == rows[2]["Limits"]
 
     on_budgets(body)
+
+
+def test_a_token_budget_says_how_many_of_its_tokens_were_cache_reads(on_budgets: OnBudgets) -> None:
+    """Review 41-2, finding 7: Budgets said "8,025 tokens" for an agent the Agents page showed
+    with 2,800 in and 225 out; the 5,000 between them were cache reads, which a token budget
+    counts. The page says so beside the total, and the details split it."""
+    # As wide as the gallery's: a long agent name, both limits, and a budget used up.
+    caller = "claude-code-on-the-laptop"
+    agent = {
+        "scope": f"agent={caller}",
+        "unit": "tokens",
+        "period": "monthly",
+        "soft": 24_100,
+        "hard": 132_100,
+    }
+    used_up = {"scope": "global", "unit": "tokens", "period": "daily", "hard": 100}
+
+    async def body(runtime: GatewayRuntime, window: MainWindow, _tray: TrayIcon) -> None:
+        page = window.pages[BudgetsPage.KEY]
+        assert isinstance(page, BudgetsPage)
+        await messages_request(runtime, {"X-Caller": caller})
+        window.show()
+        window.show_page(BudgetsPage.KEY)
+        reads, writes = ANTHROPIC_CACHE_READ_TOKENS, ANTHROPIC_CACHE_CREATION_TOKENS
+        fresh = ANTHROPIC_INPUT_TOKENS + ANTHROPIC_OUTPUT_TOKENS
+        assert reads and writes and fresh  # the scripted upstream reports all three
+        spent = f"{fresh + reads + writes:,} tokens"
+        said = f"incl. {reads:,} cache reads"  # the writes in the details, for the width
+        await until(lambda: page.notes.get(0) == said, "the cache's share said")
+        assert shown(page)[0]["Spent"] == spent  # the figure, the share on a line under it
+        # The second line takes no width: every column still shows at 1920 px.
+        window.resize(1920, 1080)
+        await until(lambda: window.width() == 1920, "the window resized")
+        page.refresh()
+        assert shown(page)[0]["Limits"] == "soft 24.1k · hard 132.1k tokens per month"
+        assert shown(page)[1]["State"] == "exceeded: refusing calls"
+        assert [COLUMNS[c] for c in range(len(COLUMNS)) if page.table.isColumnHidden(c)] in (
+            [],
+            ["Resets"],
+        )
+        assert page.detail.tokens_label.text() == (
+            f"every token: {fresh:,} in and out, {reads:,} cache reads and {writes:,} cache writes"
+        )
+
+    budgets = [agent, used_up]
+    on_budgets(body, budgets=budgets)

@@ -50,6 +50,10 @@ def test_a_new_key_is_copied_into_a_tools_setup_and_carried_to_connect(
         shown = await until(lambda: keys.secret_dialog, "the secret, shown once")
         assert isinstance(shown, SecretDialog)
         secret = shown.secret.text()
+        # Named as the list names it: "ci-bot", not the principal "key:ci-bot".
+        words = [label.text() for label in shown.findChildren(QLabel)]
+        assert any(w.startswith("The key ci-bot. It is shown this once") for w in words)
+        assert not any("key:ci-bot" in w for w in words)
         # "Copy setup for [tool]": the editors' MCP set-ups too, each with the key in.
         clients = [shown.client.itemText(i) for i in range(shown.client.count())]
         assert {"Claude Code", "Cursor", "VS Code", "Codex"} <= set(clients)

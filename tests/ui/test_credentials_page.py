@@ -264,3 +264,33 @@ def test_an_empty_vault_offers_to_keep_the_environments_keys(
         assert "OpenAI" in page.notice.text()
 
     on_credentials(body, environ=environ)
+
+
+def test_the_empty_vaults_next_step_reads_at_text_contrast(on_credentials: OnCredentials) -> None:
+    """Review 41-2, finding 6: the empty vault's hint, the page's next step, was drawn as a
+    disabled item, 2.69:1 on the light look. It is drawn in the muted tone, 4.5:1 or more in
+    both looks, and still cannot be chosen."""
+    from llmgw_desktop.ui.qt import QApplication, QPalette
+    from llmgw_desktop.ui.theme import apply_theme, contrast
+
+    async def body(page: CredentialsPage, _eng: Engine) -> None:
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        try:
+            for scheme in (Qt.ColorScheme.Light, Qt.ColorScheme.Dark):
+                apply_theme(app, scheme)
+                await page.refresh()
+                group = page.tree.topLevelItem(0)
+                assert group is not None
+                hint = group.child(0)
+                assert hint is not None and hint.text(0).startswith("(nothing stored yet")
+                assert not hint.flags() & Qt.ItemFlag.ItemIsSelectable
+                # Drawn enabled (a disabled item takes the palette's disabled grey).
+                assert hint.flags() & Qt.ItemFlag.ItemIsEnabled
+                ink = hint.foreground(0).color().name()
+                ground = page.tree.palette().color(QPalette.ColorRole.Base).name()
+                assert contrast(ink, ground) >= 4.5, (scheme, ink, ground)
+        finally:
+            apply_theme(app)
+
+    on_credentials(body)

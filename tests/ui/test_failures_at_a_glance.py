@@ -24,6 +24,7 @@ from tests.ui.waiting import until
 
 OK_CALLS = 3
 VERSION = HEALTH_COLUMNS.index("Version")
+CALLS = 6  # the health table's count column, whatever its heading says
 FAILED_CALLS = 8  # the issue's run: 8 consecutive upstream 500s
 
 
@@ -80,11 +81,11 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
             window.resize(1024, 700)
             await until(lambda: health.isColumnHidden(VERSION), "Version gives way")
             total = OK_CALLS + FAILED_CALLS
-            assert health.cell("anthropic", "Errors 15 min") == (
+            assert health.cell("anthropic", "Failed 15 min") == (
                 f"{FAILED_CALLS} ({FAILED_CALLS / total:.0%})"
             )
             assert health.cell("anthropic", "p50 / p95").endswith(" ms")
-            assert health.cell("openai", "Errors 15 min") == "0"
+            assert health.cell("openai", "Failed 15 min") == "0"
 
             # The tray: red, its tooltip naming the provider; one message popped up.
             tray.redraw()
@@ -99,7 +100,7 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
             failing = page.failing_label.accessibleName()
             assert failing.startswith("Anthropic (failing): 8 calls failed in a row"), failing
             assert failing.splitlines()[-1].startswith(
-                f"{FAILED_CALLS} of {total} calls failed in 15 min"
+                f"{FAILED_CALLS} of {total} calls to providers failed in 15 min"
             )
             # Its name links to its row on the Providers page, and on to its failures.
             shown = page.failing_label.text()
@@ -120,8 +121,8 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
             window.show_page("overview")
             charts = page.charts
             charts.redraw()
-            await until(lambda: "errors" in charts.totals_label.text(), "the totals")
-            assert f"{FAILED_CALLS} errors ({FAILED_CALLS / total:.0%})" in (
+            await until(lambda: "failed" in charts.totals_label.text(), "the totals")
+            assert f"{FAILED_CALLS} failed ({FAILED_CALLS / total:.0%})" in (
                 charts.totals_label.text()
             )
             _x, errors = charts.errors_curve.data()
@@ -139,5 +140,47 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
             page.refresh_status()
             assert "503 provider_disabled" in page.refused_label.text()
             assert desk.runtime.engine.provider_health.of("anthropic").errors == FAILED_CALLS
+            charts.redraw()
+            assert f"(11 sent to providers, 1 refused) · {FAILED_CALLS} failed" in (
+                charts.totals_label.text()
+            )
 
     on_window(body, size=(1100, 700), replies=replies)
+
+
+def test_overviews_counts_each_say_what_they_count_and_add_up(on_window: OnWindow) -> None:
+    """Review 41-2, finding 3: one Overview said 301 ("7 of 301"), 302 (the health table's
+    rows) and 307 requests (the traffic line). The health table and the Providers line now
+    count the calls sent to providers, from one read, and the traffic line says which of its
+    requests were sent, refused or neither; "failed" is never "errors" that hide refusals."""
+
+    async def body(desk: Desk, window: MainWindow) -> None:
+        engine = desk.runtime.engine
+        page, health = window.overview, window.overview.health
+        await until(lambda: health.cell("anthropic", "Status") == "Ready", "ready")
+        client = _client(desk.runtime)
+        for _ in range(OK_CALLS):
+            await _ask(client)
+        engine.providers.set_enabled(OPERATOR, "anthropic", False)
+        with pytest.raises(anthropic.APIStatusError):
+            await _ask(client)  # refused: no provider asked
+        engine.providers.set_enabled(OPERATOR, "anthropic", True)
+        await client.close()
+        # A key tried before it is stored (the first-run guide): a request, but not a
+        # call that says anything about the provider.
+        assert (await engine.providers.probe("anthropic", key="sk-tried-0123")).ok
+        page.refresh_status()
+        charts = page.charts
+        charts.redraw()
+        calls = [int(health.cell_text(row, CALLS)) for row in health.rows.values()]
+        assert sum(calls) == OK_CALLS
+        assert HEALTH_COLUMNS[CALLS] == "Calls 15 min"
+        assert page.failing_label.accessibleName().splitlines()[-1] == (
+            f"none of {OK_CALLS} calls to providers failed in 15 min"
+        )
+        assert charts.totals_label.text().startswith(
+            f"Last 15 min: {OK_CALLS + 2} requests ({OK_CALLS} sent to providers,"
+            " 1 refused, 1 other) · none failed · "
+        )
+
+    on_window(body, size=(1920, 1080))

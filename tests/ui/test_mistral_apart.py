@@ -71,10 +71,10 @@ def test_mistral_api_and_vibe_are_recorded_and_shown_apart(
         table.start()
         try:
             await until(lambda: table.cell("mistral-api", "Status") == "Ready", "API row")
-            await until(lambda: table.cell("mistral", "Requests 15 min") == "1", "Vibe")
+            await until(lambda: table.cell("mistral", "Calls 15 min") == "1", "Vibe")
             assert table.cell("mistral-api", "Provider") == "Mistral API"
             assert table.cell("mistral", "Provider") == "Mistral Vibe"
-            assert table.cell("mistral-api", "Requests 15 min") == str(API_CALLS)
+            assert table.cell("mistral-api", "Calls 15 min") == str(API_CALLS)
         finally:
             table.stop()
             tasks.cancel_all()

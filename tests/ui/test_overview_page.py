@@ -273,7 +273,7 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         page.unfold_button.click()
         # API providers with true figures: one served request, one without a key.
         await _gateway_request(desk.runtime)
-        await until(lambda: health.cell("anthropic", "Requests 15 min") == "1", "the count")
+        await until(lambda: health.cell("anthropic", "Calls 15 min") == "1", "the count")
         assert health.cell("anthropic", "Status") == "Ready"
         assert (health.cell("anthropic", "Kind"), health.cell("anthropic", "Switch")) == (
             "API",

@@ -25,9 +25,10 @@ from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.provider_detail import SWITCH_OFF_WORDS, SWITCH_ON_WORDS
-from llmgw_desktop.ui.pages.provider_rows import CHECKING, load_provider_rows
+from llmgw_desktop.ui.pages.provider_rows import CHECKING, circuit_text, load_provider_rows
 from llmgw_desktop.ui.pages.provider_table import SWITCH_COLUMN
 from llmgw_desktop.ui.pages.providers import (
     COLUMNS,
@@ -35,8 +36,8 @@ from llmgw_desktop.ui.pages.providers import (
     ProvidersPage,
     warning_colour,
 )
-from llmgw_desktop.ui.qt import QPalette, Qt
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.qt import QColor, QPalette, Qt
+from llmgw_desktop.ui.theme import contrast, error_colour, tone_colour
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.contract.offline import find_cli, offline_environment
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
@@ -199,8 +200,6 @@ def test_an_api_provider_at_the_upstream_tests_ok_and_one_without_a_key_says_why
             await until(lambda: "OK in" in page.test_label.text(), "test result")
             assert DEFAULT_ANSWER in page.test_label.text()
             assert page.test_label.text().startswith("gpt-4o-mini: ")
-            last_test = page.table.item(page.rows.index(openai), COLUMNS.index("Last test"))
-            assert last_test is not None and last_test.text().startswith("OK, ")
             (sent,) = upstream.llm_requests
             assert sent.body["model"] == "gpt-4o-mini"
             assert page.test_results["api:openai"].ok
@@ -362,10 +361,12 @@ def test_an_api_provider_switched_off_from_the_tray_or_the_page_is_refused_by_th
     qloop.run_until_complete(scenario())
 
 
-def test_providers_that_cannot_answer_are_greyed_with_the_reason(
+def test_providers_that_cannot_answer_are_muted_with_the_reason_said_once(
     qloop: qasync.QEventLoop, loaded: LoadedSettings
 ) -> None:
     """Issue 25: the tray greyed unusable providers, the Providers page listed them as if usable.
+    Review 41-2, finding 20: the greyed names were 2.69:1 (light) and said the reason twice,
+    "Groq (no key)" beside "No API key". They are muted at 4.5:1 or more; the status says why.
     No CLI on the path, OpenAI at the scripted upstream, Groq without a key."""
 
     def name_cell(page: ProvidersPage, key: str) -> tuple[str, str, str]:
@@ -379,23 +380,27 @@ def test_providers_that_cannot_answer_are_greyed_with_the_reason(
             ScriptedUpstream() as upstream,
             providers_page(loaded, upstream) as (page, engine, actions),
         ):
-            grey = page.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+            grey = QColor(tone_colour("muted"))
+            base = page.table.palette().color(QPalette.ColorRole.Base)
+            assert contrast(grey.name(), base.name()) >= 4.5
             await page.refresh()
             # The legitimate path: a usable provider reads as usual.
             text, colour, tip = name_cell(page, "api:openai")
             assert (text, tip) == ("OpenAI", "") and colour != grey.name()
             text, colour, tip = name_cell(page, "api:groq")
-            assert (text, colour) == ("Groq (no key)", grey.name())
+            assert (text, colour) == ("Groq", grey.name())
             assert "GROQ_API_KEY" in tip
+            status = page.table.item([r.key for r in page.rows].index("api:groq"), STATUS_COLUMN)
+            assert status is not None and status.text() == "No API key"
             text, colour, _tip = name_cell(page, "cli:claude")
-            assert (text, colour) == ("Claude Code (CLI not installed)", grey.name())
+            assert (text, colour) == ("Claude Code", grey.name())
             # The tray's judgement is the same: its switch for Groq cannot make it usable.
             assert not actions.providers["groq"].isEnabled()
 
             actions.providers["openai"].setChecked(False)  # off from the tray
             await page.refresh()
             text, colour, tip = name_cell(page, "api:openai")
-            assert (text, colour) == ("OpenAI (switched off)", grey.name())
+            assert (text, colour) == ("OpenAI", grey.name())
             assert "switched off" in tip
             engine.providers.set_enabled(OPERATOR, "openai", True)
             await page.refresh()
@@ -408,7 +413,7 @@ def test_providers_that_cannot_answer_are_greyed_with_the_reason(
             await until(lambda: "Failed after" in page.test_label.text(), "the failed test")
             await page.refresh()
             text, colour, _tip = name_cell(page, "api:openai")
-            assert (text, colour) == ("OpenAI (last test failed)", grey.name())
+            assert (text, colour) == ("OpenAI", grey.name())
             status = page.table.item(page.rows.index(page.selected_row()), STATUS_COLUMN)  # type: ignore[arg-type]
             assert status is not None and status.foreground().color().name() == error_colour()
 
@@ -465,3 +470,61 @@ def test_each_row_has_its_switch_and_a_switched_off_provider_says_so(
             assert not page.table.switches["openai"].isChecked()
 
     qloop.run_until_complete(scenario())
+
+
+def test_a_test_result_stands_apart_from_its_button(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings
+) -> None:
+    """Review 41-2, finding 20: "Not tested yet" touched its Test button."""
+
+    async def scenario() -> None:
+        async with (
+            ScriptedUpstream() as upstream,
+            providers_page(loaded, upstream) as (page, _engine, _actions),
+        ):
+            await page.refresh()
+            assert page.select("api:openai")
+            assert page.test_label.text() == "Not tested yet"
+            gap = page.test_label.geometry().left() - page.test_button.geometry().right()
+            assert gap >= SPACE["m"], gap
+
+    qloop.run_until_complete(scenario())
+
+
+def test_the_list_shows_every_kind_whole_and_the_details_say_what_a_circuit_does(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings
+) -> None:
+    """Review 41-2, finding 12 (and 20): the Kind column read "Loc…" even at 1920 px (the local
+    servers' rows were off screen when the list was measured), a "Last test" column was always
+    empty, and "closed (ok)" stood beside a red "Failing"."""
+
+    async def scenario() -> None:
+        async with (
+            ScriptedUpstream() as upstream,
+            providers_page(loaded, upstream) as (page, _engine, _actions),
+        ):
+            page.resize(1024, 700)  # the local servers' rows below the fold
+            await page.refresh()
+            page.resize(1920, 1080)
+            await until(lambda: page.width() == 1920, "wide")
+            table = page.table
+            kind = COLUMNS.index("Kind")
+            assert not table.isColumnHidden(kind)
+            metrics = table.fontMetrics()
+            for index, row in enumerate(page.rows):
+                item = table.item(index, kind)
+                assert item is not None and item.text() == row.kind
+                assert metrics.horizontalAdvance(row.kind) + 2 * SPACE["xs"] <= (
+                    table.columnWidth(kind)
+                ), row.kind
+            assert "Local server" in {row.kind for row in page.rows}
+            assert "Last test" not in COLUMNS
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_circuit_says_what_it_does_to_the_calls() -> None:
+    assert circuit_text({"state": "closed"}) == "closed: calls go through"
+    assert circuit_text({"state": "half_open"}) == "half open: one call tries"
+    opened = circuit_text({"state": "open", "retryAfterSeconds": 30})
+    assert opened.startswith("open until ") and opened.endswith(": calls refused")

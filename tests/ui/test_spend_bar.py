@@ -11,7 +11,16 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE, SpendBar, SpendBarDelegate
-from llmgw_desktop.ui.qt import QApplication, QImage, Qt, QTableWidget, QTableWidgetItem
+from llmgw_desktop.ui.qt import (
+    QApplication,
+    QColor,
+    QImage,
+    QPalette,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 from llmgw_desktop.ui.theme import DARK, LIGHT, Look, apply_theme, base_style, contrast
 
 TEXT_CONTRAST = 4.5
@@ -91,3 +100,30 @@ def test_a_spend_too_small_to_see_draws_an_empty_trough(app: QApplication, qtbot
     bar.set_spend(2.5, 5.0)
     image = bar.grab().toImage()
     assert LIGHT.info in _colours(image, range(0, 20), image.height() // 2)
+
+
+@pytest.mark.parametrize("scheme", [Qt.ColorScheme.Light, Qt.ColorScheme.Dark])
+def test_an_empty_bar_is_seen_on_every_background(
+    app: QApplication, qtbot: QtBot, scheme: Qt.ColorScheme
+) -> None:
+    """Review 41-2, finding 6: a key's 0% bar on the dark details pane was its trough alone,
+    1.06:1 against the pane: not there. Its edge stands out at 3:1 or more on the window, the
+    lists and the detail cards of both looks."""
+    look = DARK if apply_theme(app, scheme) == "dark" else LIGHT
+    for ground in (look.surface, look.base, look.window):
+        holder = QWidget()
+        holder.setAutoFillBackground(True)
+        palette = holder.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(ground))
+        holder.setPalette(palette)
+        bar = SpendBar(holder)
+        bar.set_spend(0.0, 5.0)
+        holder.resize(220, 20)
+        bar.setGeometry(10, 2, 200, 16)
+        qtbot.addWidget(holder)
+        image = holder.grab().toImage()
+        middle = 2 + 8
+        column = [image.pixelColor(110, y).name() for y in range(0, 20)]
+        row = [image.pixelColor(x, middle).name() for x in range(0, 220)]
+        best = max(contrast(colour, ground) for colour in column + row)
+        assert best >= FILL_CONTRAST, (look.name, ground, best)

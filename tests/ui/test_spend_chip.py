@@ -30,7 +30,7 @@ CURSOR = {"scope": "agent=cursor", "unit": "tokens", "period": "monthly", "hard"
 def test_one_budget_past_its_limit_is_named_with_its_own_figures() -> None:
     chip = spend_chip("$0.0682", statuses((CURSOR, 8025), (CLAUDE, 0.0144)))
     assert chip.words == "$0.0682 today · agent claude-code $0.0144 / $0.003 (480%)"
-    assert chip.short == "$0.0682 · agent claude-code 480%"
+    assert chip.short == "$0.0682 today · agent claude-code 480%"
     assert chip.tone == "error"
     assert chip.budget_lines == (
         "Budgets past their soft limit:",
@@ -43,7 +43,7 @@ def test_several_budgets_past_their_limits_are_counted_and_each_listed() -> None
         "$0.0682", statuses((WEB, 32500), (CURSOR, 8025), (AIDER, 7975), (CLAUDE, 0.0144))
     )
     assert chip.words == "$0.0682 today · 2 budgets exceeded · 1 past soft limit"
-    assert chip.short == "$0.0682 · 2 exceeded"
+    assert chip.short == "$0.0682 today · 2 budgets exceeded"
     assert chip.tone == "error"
     assert chip.budget_lines[1:] == (
         "• project web: 32.5k tokens of 36.6k tokens today (89%), past soft limit",
@@ -65,3 +65,26 @@ def test_a_soft_limit_passed_is_a_warning_and_no_percentage_is_shown_without_its
         "Nearest budget: agent cursor, 8,025 tokens of 32.1k tokens this month (25%)",
     )
     assert spend_chip("$0.00", []).budget_lines == ("No budget is set.",)
+
+
+def test_the_short_words_keep_today_and_the_noun_of_what_is_counted() -> None:
+    # Review 41-2, finding 2: at 1024 px the chip read "$0.0673 · 2 exceeded": 2 what, and
+    # is the figure today's? The narrow words say less, never differently.
+    several = spend_chip("$0.0682", statuses((AIDER, 7975), (CLAUDE, 0.0144)))
+    assert several.short == "$0.0682 today · 2 budgets exceeded"
+    api = WEB | {"scope": "project=api"}
+    soft_only = spend_chip("$0.0682", statuses((WEB, 30000), (api, 30000)))
+    assert soft_only.short == "$0.0682 today · 2 budgets past soft limit"
+    for chip in (several, soft_only):
+        assert chip.short.startswith("$0.0682 today · ")
+        assert chip.words.startswith(chip.short.split(" · ")[0])
+
+
+def test_a_budgets_limits_have_one_wording() -> None:
+    """Review 41-2, finding 8: Keys said "$5 monthly" where Budgets said "hard $5.00"."""
+    from llmgw_desktop.ui.budget_words import limits_words
+
+    assert limits_words("usd", None, 5.0, "monthly") == "hard $5.00 per month"
+    assert limits_words("usd", 4.0, 5.0, "daily") == "soft $4.00 · hard $5.00 per day"
+    assert limits_words("tokens", 24200, 36600, "daily") == "soft 24.2k · hard 36.6k tokens per day"
+    assert limits_words("tokens", None, 7975, "daily") == "hard 7,975 tokens per day"

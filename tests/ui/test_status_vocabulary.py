@@ -77,3 +77,19 @@ def test_a_cell_takes_the_new_looks_colour_on_its_next_redraw(qtbot: QtBot) -> N
         assert item.foreground().color().name() == tone_colour("warning") != light
     finally:
         apply_theme(app)
+
+
+def test_off_revoked_and_canceled_are_the_grey_circle_of_every_list(qtbot: QtBot) -> None:
+    """Review 41-2, finding 6: Keys drew a revoked key with a slashed circle, a glyph no other
+    page used for its status; off (a key revoked or expired, a job canceled, a provider or a
+    server switched off) is the plain grey circle, as not installed is."""
+    from llmgw_desktop.ui.badge import STATUS_KINDS
+    from llmgw_desktop.ui.glyphs import NAMES
+    from llmgw_desktop.ui.pages.key_detail import state_kind as key_kind
+
+    assert key_kind("revoked") == key_kind("expired") == state_kind("canceled") == "off"
+    off = STATUS_KINDS["off"]
+    assert NAMES[off.in_cell] == NAMES[off.glyph] == NAMES[STATUS_KINDS["missing"].glyph]
+    assert NAMES[off.glyph] == "circle-large-outline"
+    assert "circle-slash" not in {NAMES[kind.in_cell] for kind in STATUS_KINDS.values()}
+    assert off.tone in ("off", "muted") and tone_colour(off.tone) == tone_colour("muted")

@@ -304,9 +304,8 @@ class BudgetLedger:
     # -- what the desk shows -------------------------------------------------------------
 
     def _status(self, budget: Budget, lane: str) -> BudgetStatus:
-        return BudgetStatus(
-            budget, self._spent_on(budget, lane), self._bounds[budget.period][1], lane
-        )
+        start, end = self._bounds[budget.period]
+        return BudgetStatus(budget, self._spent_on(budget, lane), end, lane, start)
 
     def status_of(self, budget: Budget) -> BudgetStatus:
         """The budget's total, or for a per-principal budget its fullest lane."""

@@ -58,6 +58,7 @@ class BudgetStatus:
     resets_at: float
     # The principal whose lane this is, for a budget kept per principal ("" otherwise).
     lane: str = ""
+    starts_at: float = 0.0  # when its period began
 
     @property
     def state(self) -> BudgetState:

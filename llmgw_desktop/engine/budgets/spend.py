@@ -5,6 +5,11 @@ through the `started_at` index: tokens and cost per (principal, caller, project)
 ledger sums into each budget and lane. Only rows that finished before `cut` are read: the
 ledger counts every row finishing from `cut` on from the recorder's events, so no row is
 counted twice or missed while the read runs (`ledger.py`).
+
+A token budget counts every token of a call (input, output, cache reads and cache writes); the
+read says how many were cache reads and writes too, so the desk can say so beside the total
+(`cache_parts_of`): the Agents page lists input and output only, and "8,025 tokens" beside its
+2,800 in and 225 out read as a mistake.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ from llmgw_desktop.config.budgets import Budget
 from llmgw_desktop.engine.store.orm import peewee
 from llmgw_desktop.engine.store.sql import is_postgresql, portable
 
-__all__ = ["SpendGroup", "lanes_of", "read_spend"]
+__all__ = ["CacheParts", "SpendGroup", "cache_parts_of", "lanes_of", "read_spend"]
 
 _TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
 # PostgreSQL has no total() and sums integers as numeric: the same figures, spelled its way.
 _FIGURES = {
-    False: f"sum({_TOKENS}), total(cost_usd)",
-    True: f"sum({_TOKENS})::bigint, coalesce(sum(cost_usd), 0.0)",
+    False: f"sum({_TOKENS}), total(cost_usd), sum(cache_read_tokens), sum(cache_write_tokens)",
+    True: (
+        f"sum({_TOKENS})::bigint, coalesce(sum(cost_usd), 0.0),"
+        " sum(cache_read_tokens)::bigint, sum(cache_write_tokens)::bigint"
+    ),
 }
 
 
@@ -34,8 +42,18 @@ class SpendGroup:
     principal: str
     caller: str
     project: str | None
-    tokens: int
+    tokens: int  # every token: input, output, cache reads and cache writes
     cost_usd: float
+    cache_read: int = 0  # of `tokens`, those read from the provider's prompt cache
+    cache_write: int = 0  # and those written to it
+
+
+@dataclass(frozen=True)
+class CacheParts:
+    """Of a token budget's lane's spend, the tokens read from and written to prompt caches."""
+
+    read: int = 0
+    write: int = 0
 
 
 def read_spend(database: peewee.Database, *, since: float, cut: float) -> list[SpendGroup]:
@@ -49,8 +67,16 @@ def read_spend(database: peewee.Database, *, since: float, cut: float) -> list[S
     )
     rows = database.execute_sql(portable(database, sql), (since, cut)).fetchall()
     return [
-        SpendGroup(str(principal), str(caller), project, int(tokens or 0), float(cost or 0.0))
-        for principal, caller, project, tokens, cost in rows
+        SpendGroup(
+            str(principal),
+            str(caller),
+            project,
+            int(tokens or 0),
+            float(cost or 0.0),
+            int(read or 0),
+            int(write or 0),
+        )
+        for principal, caller, project, tokens, cost, read, write in rows
     ]
 
 
@@ -63,3 +89,14 @@ def lanes_of(budget: Budget, groups: Iterable[SpendGroup]) -> dict[str, float]:
             amount = g.cost_usd if budget.unit == "usd" else g.tokens
             lanes[lane] = lanes.get(lane, 0.0) + amount
     return lanes
+
+
+def cache_parts_of(budget: Budget, groups: Iterable[SpendGroup]) -> dict[str, CacheParts]:
+    """Per lane of `budget`, the cache reads and writes among what `groups` spent."""
+    parts: dict[str, CacheParts] = {}
+    for g in groups:
+        lane = budget.lane(g.principal, g.caller, g.project)
+        if lane is not None:
+            was = parts.get(lane, CacheParts())
+            parts[lane] = CacheParts(was.read + g.cache_read, was.write + g.cache_write)
+    return parts

@@ -129,7 +129,9 @@ class RequestRecords:
                 project=route.project,
                 fallback_used=route.fallback_used,
             )
-        log.info(
+        # A provider's failure (a 529, a 503) is a warning: the Log's "warnings and above"
+        # must show it, and the Log page marks it.
+        log.warning(
             "gateway: %s with key %s failed (%s) after %.0f ms",
             target.label,
             key.label,

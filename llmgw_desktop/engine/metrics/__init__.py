@@ -17,6 +17,7 @@ from llmgw_desktop.engine.metrics.live import (
     MetricsSeries,
     MetricsWindow,
     PastTraffic,
+    Totals,
 )
 from llmgw_desktop.engine.metrics.prometheus import (
     METRICS_CONTENT_TYPE,
@@ -38,5 +39,6 @@ __all__ = [
     "PastTraffic",
     "ProviderCallHealth",
     "ScrapeFigures",
+    "Totals",
     "rebuild_metrics",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "FAILING_RATE",
     "FAILING_STREAK",
     "HEALTH_WINDOW_S",
+    "NOT_ASKED_CODES",
     "CallHealth",
     "HealthState",
     "ProviderCallHealth",
@@ -52,7 +53,7 @@ MIN_CALLS_FOR_RATE: Final = 4
 _COUNTED: Final = frozenset({RecordState.COMPLETED, RecordState.FAILED})
 # Codes of a job that failed before its provider was asked (a budget used up while it waited
 # in the queue): the job's ending is `failed`, but the provider did nothing wrong.
-_NOT_ASKED_CODES: Final = frozenset(
+NOT_ASKED_CODES: Final = frozenset(
     code.value
     for code in (
         ErrorCode.BUDGET_EXCEEDED,
@@ -152,7 +153,7 @@ def asked_provider(event: RequestFinished) -> bool:
     about it (completed or failed; not refused, canceled or a key being tried)."""
     if event.state not in _COUNTED or event.caller == KEY_CHECK_CALLER:
         return False
-    return event.error_code not in _NOT_ASKED_CODES
+    return event.error_code not in NOT_ASKED_CODES
 
 
 def provider_failed(event: RequestFinished) -> bool:
@@ -217,11 +218,6 @@ class CallHealth:
         """The providers whose recent calls say they are failing, most failures first."""
         found = [h for h in self.all().values() if h.state == HealthState.FAILING]
         return sorted(found, key=lambda h: (-h.consecutive_failures, -h.errors, h.provider))
-
-    def totals(self) -> tuple[int, int]:
-        """(calls, failed calls) of every provider in the window."""
-        health = self.all().values()
-        return sum(h.calls for h in health), sum(h.errors for h in health)
 
     def _on_finished(self, event: RequestFinished) -> None:
         if not asked_provider(event):

@@ -10,6 +10,8 @@ additions at most, whatever the number of rows.
 
 from __future__ import annotations
 
+from llmgw_desktop.engine.gateway.probe import KEY_CHECK_CALLER
+from llmgw_desktop.engine.metrics.health import NOT_ASKED_CODES
 from llmgw_desktop.engine.metrics.live import WINDOWS, LiveMetrics, PastTraffic
 from llmgw_desktop.engine.recorder import past_traffic
 from llmgw_desktop.engine.store import Database
@@ -46,6 +48,9 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
                 cache_read_tokens=int(row[6] or 0),
                 cache_write_tokens=int(row[7] or 0),
                 cost_usd=float(row[8] or 0.0),
+                refused=int(row[9] or 0),
+                asked=int(row[10] or 0),
+                errors=int(row[11] or 0),
             )
             for start, end, size in spans
             for row in past_traffic(
@@ -54,6 +59,8 @@ async def rebuild_metrics(db: Database, metrics: LiveMetrics, *, before: float) 
                 start=start,
                 end=end,
                 span_s=size,
+                not_asked_callers=[KEY_CHECK_CALLER],
+                not_asked_codes=sorted(NOT_ASKED_CODES),
             )
         ]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from llmgw_desktop.engine.events import EventBus, JobStateChanged, RequestFinished
-from llmgw_desktop.engine.metrics.health import provider_failed
+from llmgw_desktop.engine.metrics.health import asked_provider, provider_failed
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import PRICES_REVISED
 
@@ -66,7 +66,10 @@ PRICE_MEMO_MAX: Final = 512
 
 # Offsets of the figures inside one bucket.
 _REQUESTS, _INPUT, _OUTPUT, _READ, _WRITE, _COST, _SAVED, _UNPRICED, _ERRORS = range(9)
-_FIELDS: Final = 9
+_ASKED, _REFUSED = 9, 10
+_FIELDS: Final = 11
+# Rows the gateway said no to before asking any provider (`health.asked_provider` is the rest).
+_REFUSED_STATES: Final = frozenset({"refused", "denied"})
 _ZEROS: Final = [0.0] * _FIELDS
 
 
@@ -87,6 +90,11 @@ class Totals:
     # Requests whose provider was asked and failed (`health.provider_failed`); refusals are
     # not errors.
     errors: int = 0
+    # Requests a provider was asked (and answered or failed: `health.asked_provider`), and
+    # those the gateway refused before asking any (`refused`, `denied`); the rest of
+    # `requests` are neither (canceled, a key being tried, failed before being asked).
+    asked: int = 0
+    refused: int = 0
 
     @property
     def error_rate(self) -> float | None:
@@ -110,6 +118,8 @@ class Totals:
             saved_usd=figures[_SAVED],
             unpriced_cache_read_tokens=int(figures[_UNPRICED]),
             errors=int(figures[_ERRORS]),
+            asked=int(figures[_ASKED]),
+            refused=int(figures[_REFUSED]),
         )
 
 
@@ -151,6 +161,9 @@ class PastTraffic(NamedTuple):
     cache_read_tokens: int
     cache_write_tokens: int
     cost_usd: float
+    refused: int = 0
+    asked: int = 0
+    errors: int = 0
 
 
 def _values(
@@ -162,6 +175,8 @@ def _values(
     cost: float,
     discount: float | None,
     errors: int = 0,
+    asked: int = 0,
+    refused: int = 0,
 ) -> tuple[float, ...]:
     """One bucket's figures, in the order of the offsets above."""
     return (
@@ -174,6 +189,8 @@ def _values(
         read * discount if discount is not None else 0.0,
         float(read) if discount is None else 0.0,
         float(errors),
+        float(asked),
+        float(refused),
     )
 
 
@@ -295,6 +312,8 @@ def _sum(parts: Iterable[Totals]) -> Totals:
                 totals.saved_usd,
                 totals.unpriced_cache_read_tokens,
                 totals.errors,
+                totals.asked,
+                totals.refused,
             )
         ):
             sums[offset] += value
@@ -367,6 +386,9 @@ class LiveMetrics:
                 group.cache_write_tokens,
                 group.cost_usd,
                 discount,
+                group.errors,
+                group.asked,
+                group.refused,
             )
             self._add(group.provider, group.at, values, since_start=False)
             counted += group.requests
@@ -386,6 +408,8 @@ class LiveMetrics:
             event.cost_usd or 0.0,
             self._discount(event.model) if read else 0.0,
             1 if provider_failed(event) else 0,
+            1 if asked_provider(event) else 0,
+            1 if event.state in _REFUSED_STATES else 0,
         )
         self._add(event.provider, now, values, since_start=since_start)
 

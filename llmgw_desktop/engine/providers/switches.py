@@ -203,4 +203,6 @@ class ProviderSwitches:
             )
         except Exception as exc:
             log.exception("could not save the provider switches")
-            self._events.publish(Notice("warning", f"Could not save the provider switches: {exc}"))
+            self._events.publish(
+                Notice("warning", f"Could not save the provider switches: {exc}", topic="providers")
+            )

@@ -76,9 +76,15 @@ class CostBreakdown:
 
 
 def read_cost_breakdown(
-    database: peewee.Database, *, by: CostDimension, since: float, window_s: float
+    database: peewee.Database,
+    *,
+    by: CostDimension,
+    since: float,
+    window_s: float,
+    finished_before: float | None = None,
 ) -> CostBreakdown:
-    """Rows started at or after `since`, summed per `by` (call on the database thread).
+    """Rows started at or after `since` (and, with `finished_before`, finished before it),
+    summed per `by` (call on the database thread).
 
     Raises:
         ValueError: `by` is not one of `COST_DIMENSIONS`.
@@ -87,14 +93,18 @@ def read_cost_breakdown(
         raise ValueError(f"cannot group costs by {by!r}")
     column = COST_DIMENSIONS[by]  # one of five constants: safe to place in the SQL
     figures = _FIGURES[is_postgresql(database)]
+    where, bounds = "started_at >= ?", [since]
+    if finished_before is not None:
+        where = f"{where} AND finished_at < ?"
+        bounds.append(finished_before)
     grouped = (
         f"SELECT coalesce({column}, ''), {figures} FROM requests"  # noqa: S608
-        f" WHERE started_at >= ? GROUP BY coalesce({column}, '')"
+        f" WHERE {where} GROUP BY coalesce({column}, '')"
         " ORDER BY 4 DESC, 2 DESC, 1 LIMIT ?"
     )
-    rows = database.execute_sql(portable(database, grouped), (since, GROUPS_MAX + 1)).fetchall()
-    total_sql = f"SELECT '', {figures} FROM requests WHERE started_at >= ?"  # noqa: S608
-    total = database.execute_sql(portable(database, total_sql), (since,)).fetchone()
+    rows = database.execute_sql(portable(database, grouped), (*bounds, GROUPS_MAX + 1)).fetchall()
+    total_sql = f"SELECT '', {figures} FROM requests WHERE {where}"  # noqa: S608
+    total = database.execute_sql(portable(database, total_sql), tuple(bounds)).fetchone()
     return CostBreakdown(
         by=by,
         window_s=window_s,

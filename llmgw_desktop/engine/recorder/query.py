@@ -182,10 +182,17 @@ class RecorderQuery:
         return replace(detail, bodies=kept, capture=bodies.policy.describe())
 
     async def costs(
-        self, by: CostDimension, window_s: float, *, now: float | None = None
+        self,
+        by: CostDimension,
+        window_s: float,
+        *,
+        now: float | None = None,
+        finished_before: float | None = None,
     ) -> CostBreakdown:
         """What the last `window_s` seconds cost, grouped `by` provider, model, project, agent or
-        principal (`cost_breakdown.py`: the biggest groups and the true total, on the read lane).
+        principal (`cost_breakdown.py`: the biggest groups and the true total, on the read lane);
+        with `finished_before`, only the requests that finished before it (a reader that adds
+        the later ones from `RequestFinished` counts none twice).
 
         Raises:
             ValueError: `by` is not one of `COST_DIMENSIONS`.
@@ -195,7 +202,9 @@ class RecorderQuery:
         since = (time.time() if now is None else now) - window_s
         database = self._db.models.database
         return await self._db.read(
-            lambda: read_cost_breakdown(database, by=by, since=since, window_s=window_s)
+            lambda: read_cost_breakdown(
+                database, by=by, since=since, window_s=window_s, finished_before=finished_before
+            )
         )
 
     async def choices(self) -> dict[str, list[str]]:

@@ -27,7 +27,7 @@ function here runs on the database thread.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from llmgw_desktop.engine.states import ENDINGS, RecordState
@@ -313,29 +313,55 @@ def delete_oldest(
         return int(database.execute_sql(portable(database, sql), params).rowcount)
 
 
+# The outcome counts beside the sums: refused (the gateway said no), asked (a provider was asked
+# and answered or failed) and failed (asked, and it failed), as `LiveMetrics` counts them live.
+_ASKED = "state IN ('completed', 'failed') AND {callers} AND {codes}"
+_OUTCOMES = (
+    "sum(CASE WHEN state IN ('refused', 'denied') THEN 1 ELSE 0 END),"
+    f" sum(CASE WHEN {_ASKED} THEN 1 ELSE 0 END),"
+    f" sum(CASE WHEN state = 'failed' AND {_ASKED} THEN 1 ELSE 0 END)"
+)
+# `_OUTCOMES` is a constant above, its only values `?` placeholders.
 _PAST_TRAFFIC = (
-    "SELECT max(finished_at), provider, model, count(*), sum(input_tokens), sum(output_tokens),"
-    " sum(cache_read_tokens), sum(cache_write_tokens), total(cost_usd)"
+    "SELECT max(finished_at), provider, model, count(*), sum(input_tokens), sum(output_tokens),"  # noqa: S608
+    " sum(cache_read_tokens), sum(cache_write_tokens), total(cost_usd), " + _OUTCOMES + ""
     " FROM requests WHERE started_at >= ? AND finished_at >= ? AND finished_at < ?"
     " GROUP BY provider, model, CAST(finished_at / ? AS INTEGER)"
 )
 # PostgreSQL has no total() (a sum that is 0.0 over nothing), its sum of integers is numeric,
 # and its CAST rounds where SQLite's truncates: the same figures, spelled its way.
 _PAST_TRAFFIC_POSTGRESQL = (
-    "SELECT max(finished_at), provider, model, count(*), sum(input_tokens)::bigint,"
+    "SELECT max(finished_at), provider, model, count(*), sum(input_tokens)::bigint,"  # noqa: S608
     " sum(output_tokens)::bigint, sum(cache_read_tokens)::bigint,"
-    " sum(cache_write_tokens)::bigint, coalesce(sum(cost_usd), 0.0)"
-    " FROM requests WHERE started_at >= %s AND finished_at >= %s AND finished_at < %s"
-    " GROUP BY provider, model, floor(finished_at / %s)"
+    " sum(cache_write_tokens)::bigint, coalesce(sum(cost_usd), 0.0), " + _OUTCOMES + ""
+    " FROM requests WHERE started_at >= ? AND finished_at >= ? AND finished_at < ?"
+    " GROUP BY provider, model, floor(finished_at / ?)"
 )
 
 
 def past_traffic(
-    database: peewee.Database, *, started_from: float, start: float, end: float, span_s: float
+    database: peewee.Database,
+    *,
+    started_from: float,
+    start: float,
+    end: float,
+    span_s: float,
+    not_asked_callers: Sequence[str] = (),
+    not_asked_codes: Sequence[str] = (),
 ) -> list[tuple[Any, ...]]:
     """Rows finished in [start, end) and started from `started_from`, summed per provider,
     model and `span_s` bucket: (last finish, provider, model, requests, input, output,
-    cache read, cache write tokens, cost)."""
-    sql = _PAST_TRAFFIC_POSTGRESQL if is_postgresql(database) else _PAST_TRAFFIC
-    cursor = database.execute_sql(sql, (started_from, start, end, span_s))
+    cache read, cache write tokens, cost, refused, asked, failed). A row of one of
+    `not_asked_callers` (a key being tried) or ended with one of `not_asked_codes` (failed
+    before its provider was asked) was not asked."""
+    template = _PAST_TRAFFIC_POSTGRESQL if is_postgresql(database) else _PAST_TRAFFIC
+    callers, codes = tuple(not_asked_callers), tuple(not_asked_codes)
+    sql = template
+    for name, column, values in (("callers", "caller", callers), ("codes", "error_code", codes)):
+        # NOT IN () is not SQL: with nothing to leave out, a test that always holds.
+        test = f"coalesce({column}, '') NOT IN ({', '.join('?' * len(values))})"
+        sql = sql.replace(f"{{{name}}}", test if values else "1 = 1")
+    asked = (*callers, *codes)
+    params = (*asked, *asked, started_from, start, end, span_s)
+    cursor = database.execute_sql(portable(database, sql), params)
     return [tuple(row) for row in cursor]

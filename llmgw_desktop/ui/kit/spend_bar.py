@@ -4,7 +4,9 @@ Under the soft limit (or 80 % of the hard one) the bar is blue (the look's info 
 amber; at the hard limit, red. The words beside it say the figures ("$1.20 of $5.00 this
 month", or the percentage beside a table's bar, in the text colour: never drawn on the fill,
 where white on amber read at 1.35:1), so the bar is never the only way to read them. The empty
-part is the look's `trough`, dark on the dark look. The fill is the share of the track, however
+part is the look's `trough`, dark on the dark look, inside a one-pixel edge in the look's
+`control_border` (3:1 or more on every background: the trough alone was 1.06:1 on the dark
+details pane, so a 0% bar was not there at all). The fill is the share of the track, however
 small: a spend of 0.0007 % is an empty trough, not a dot that reads as a slider's handle.
 """
 
@@ -21,6 +23,7 @@ from llmgw_desktop.ui.qt import (
     QPainterPath,
     QPaintEvent,
     QPalette,
+    QPen,
     QPersistentModelIndex,
     QRect,
     QRectF,
@@ -51,8 +54,8 @@ def spend_tone(spent: float, limit: float | None, soft: float | None = None) -> 
 
 
 def paint_bar(painter: QPainter, track: QRectF, fraction: float, tone: str) -> None:
-    """A bar in `track`: the look's trough, filled `fraction` (0..1) of its width in `tone`'s
-    colour ("" for the accent), the fill clipped to the track's round ends."""
+    """A bar in `track`: the look's trough inside its edge, filled `fraction` (0..1) of its
+    width in `tone`'s colour ("" for the accent), the fill clipped to the track's round ends."""
     painter.save()
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -66,8 +69,15 @@ def paint_bar(painter: QPainter, track: QRectF, fraction: float, tone: str) -> N
             # Under the limits the fill is the look's info blue (3:1 or more on the trough in
             # both looks; the accent was 2.3:1 on the dark one).
             colour = QColor(tone_colour(tone or "info"))
+            painter.save()
             painter.setClipPath(shape)
             painter.fillRect(QRectF(track.left(), track.top(), width, track.height()), colour)
+            painter.restore()
+        # The edge last, half a pixel in, so it is one crisp pixel whatever the fill.
+        painter.setPen(QPen(QColor(current_look().control_border), 1.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        edge = track.adjusted(0.5, 0.5, -0.5, -0.5)
+        painter.drawRoundedRect(edge, max(0.0, radius - 0.5), max(0.0, radius - 0.5))
     finally:
         painter.restore()
 

@@ -91,7 +91,9 @@ class TwoLineDelegate(QStyledItemDelegate):
             painter.setPen(view.palette.color(role))
             line = area.adjusted(0, top - area.top(), 0, 0)
             line.setHeight(spacing)
-            flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+            # The cell's own side (a right-aligned figure stays right-aligned), both lines.
+            across = view.displayAlignment & Qt.AlignmentFlag.AlignHorizontal_Mask
+            flags = (across or Qt.AlignmentFlag.AlignLeft) | Qt.AlignmentFlag.AlignVCenter
             painter.drawText(
                 line, flags, metrics.elidedText(first, view.textElideMode, line.width())
             )

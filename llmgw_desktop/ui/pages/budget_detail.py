@@ -8,11 +8,13 @@ page (Edit on Keys) instead of actions that would not reach it.
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.api import BudgetStatus, format_amount
+from llmgw_desktop.engine.api import BudgetStatus, CacheParts, format_amount
 from llmgw_desktop.ui.budget_words import (
     budget_name,
+    cache_words,
     counts_words,
     is_key_budget,
+    limits_words,
     spent_words,
     state_kind,
     state_words,
@@ -24,7 +26,7 @@ from llmgw_desktop.ui.kit.text import caption
 from llmgw_desktop.ui.qt import QVBoxLayout, QWidget
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["HOW_LIMITS_WORK", "BudgetDetail"]
+__all__ = ["HOW_LIMITS_WORK", "BudgetDetail", "tokens_words"]
 
 HOW_LIMITS_WORK = (
     "Past a soft limit the tray says so once; at a hard limit new calls are refused with "
@@ -46,11 +48,13 @@ class BudgetDetail(DetailCard):
         spend.addWidget(self.spend_bar)
         spend.addWidget(self.spend_label)
         self.counts_label = value_label("budgetCounts")
+        self.tokens_label = value_label("budgetTokens")
         self.limits_label = value_label("budgetLimits")
         self.resets_label = value_label("budgetResets")
         self.kept_label = value_label("budgetKept")
         self.add_row("Spent", spend)
         self.add_row("Counts", self.counts_label)
+        self.add_row("Tokens", self.tokens_label)
         self.add_row("Limits", self.limits_label)
         self.add_row("Resets", self.resets_label)
         self.add_row("Kept in", self.kept_label)
@@ -74,8 +78,11 @@ class BudgetDetail(DetailCard):
         self.how.setObjectName("budgetHow")
         self.column.insertWidget(self.column.count() - 1, self.how)
 
-    def show_budget(self, status: BudgetStatus, *, can_save: bool) -> None:
-        """Lay out `status`'s facts; `can_save` says whether edits reach config.toml."""
+    def show_budget(
+        self, status: BudgetStatus, *, can_save: bool, cache: CacheParts | None = None
+    ) -> None:
+        """Lay out `status`'s facts; `can_save` says whether edits reach config.toml, `cache`
+        how many of a token budget's tokens were cache reads and writes (None: not read)."""
         budget = status.budget
         of_key = is_key_budget(status)
         self.heading.setText(budget_name(status) + status.lane_text)
@@ -85,12 +92,13 @@ class BudgetDetail(DetailCard):
         set_tone(self.spend_label, spend_tone(status.spent, budget.hard, budget.soft))
         self.spend_bar.setAccessibleName(self.spend_label.text())
         self.counts_label.setText(counts_words(status))
-        limits = [
-            f"{name} {format_amount(budget.unit, limit)}"
-            for name, limit in (("soft", budget.soft), ("hard", budget.hard))
-            if limit is not None
-        ]
-        self.limits_label.setText(" · ".join(limits) + f", {budget.period}")
+        tokens = budget.unit == "tokens"
+        self.set_row_visible(self.tokens_label, tokens)
+        if tokens:
+            self.tokens_label.setText(tokens_words(status, cache))
+        self.limits_label.setText(
+            limits_words(budget.unit, budget.soft, budget.hard, budget.period)
+        )
         self.resets_label.setText(status.reset_text())
         if of_key:
             self.kept_label.setText("the gateway key itself (the Keys page changes it)")
@@ -99,3 +107,13 @@ class BudgetDetail(DetailCard):
         self.keys_button.setVisible(of_key)
         self.change_button.setVisible(not of_key)
         self.remove_button.setVisible(not of_key)
+
+
+def tokens_words(status: BudgetStatus, cache: CacheParts | None) -> str:
+    """What a token budget counts: `every token: 3,025 in and out, 5,000 cache reads`."""
+    if cache is None:
+        return "every token: input, output, cache reads and cache writes"
+    cached = cache.read + cache.write
+    fresh = format_amount("tokens", max(0.0, status.spent - cached)).removesuffix(" tokens")
+    parts = cache_words(cache)
+    return f"every token: {fresh} in and out" + (f", {parts}" if parts else ", no cache reads")

@@ -3,11 +3,16 @@
 A list with the chosen budget's details beside it. The list has one row per budget: those of
 `[[budgets]]` in their order, then the gateway keys' own budgets (kept with the keys; listed
 here so "all my limits" is one page, changed on the Keys page). Each row has its scope,
-period, spend, limits, a bar coloured by state (the accent under the soft limit, amber past
-it, red once the hard limit refuses calls) with its percentage beside it in the text colour,
-the state as a status (glyph and word, so colour is never the only signal) and the local time
-the period resets. The figures are the engine's running totals (`engine.budgets.statuses()`
-and `key_statuses()`, in memory: no query), redrawn on a short timer while the page is shown.
+spend, limits with their period (`budget_words.limits_words`, as the Keys page says them), a
+bar coloured by state (the accent under the soft limit, amber past it, red once the hard limit
+refuses calls) with its percentage beside it in the text colour, the state as a status (glyph
+and word, so colour is never the only signal) and the local time the period resets. The
+figures are the engine's running totals (`engine.budgets.statuses()` and `key_statuses()`, in
+memory: no query), redrawn on a short timer while the page is shown. A token budget counts
+every token, cache reads and writes included; how many of its tokens those were is read from
+the recorder's rows (`engine.budgets.cache_parts`, off the loop, every `CACHE_EVERY` redraws)
+and said under the total ("8,025 tokens" over "incl. 5,000 cache reads", a second line that
+takes no width from the other columns), since the Agents page lists input and output only.
 
 *Add budget…* (the page's head) and *Change…* (the details) open a dialog; the whole new list
 is checked as `config.toml`'s `[[budgets]]` is at start-up (the same messages, naming the
@@ -24,6 +29,7 @@ from llmgw_desktop.engine.api import (
     LOCAL_CALLER,
     BudgetProblem,
     BudgetStatus,
+    CacheParts,
     format_amount,
     parse_budgets,
 )
@@ -32,6 +38,8 @@ from llmgw_desktop.ui.budget_words import (
     KEY_PREFIX,
     budget_name,
     is_key_budget,
+    limits_words,
+    spent_note,
     state_kind,
     state_words,
 )
@@ -43,6 +51,8 @@ from llmgw_desktop.ui.kit.figures import set_figure
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE, SpendBarDelegate, spend_tone
+from llmgw_desktop.ui.kit.tables import ROW_HEIGHT
+from llmgw_desktop.ui.kit.two_line import TwoLineDelegate, two_line_height
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.budget_detail import BudgetDetail
 from llmgw_desktop.ui.pages.budget_dialog import BudgetDialog
@@ -65,24 +75,23 @@ __all__ = ["COLUMNS", "BudgetsPage", "format_limits"]
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 2000
-COLUMNS = ("Budget", "Period", "Spent", "Limits", "Used", "State", "Resets")
+CACHE_EVERY = 5  # redraws between reads of the token budgets' cache shares (10 s)
+COLUMNS = ("Budget", "Spent", "Limits", "Used", "State", "Resets")
 BAR_COLUMN = COLUMNS.index("Used")
+SPENT = COLUMNS.index("Spent")
 # Given up first when the list is narrow (the details show each).
 # The state is also the bar's glyph (and the details' badge), so its words give way last.
-OPTIONAL = ("Resets", "Period", "Limits", "Spent", "State")
-LIST_SHARE = 0.6
+OPTIONAL = ("Resets", "Limits", "Spent", "State")
+# The list shows Spent (with its cache note), Limits, Used and State beside the details at
+# 1920 px; at 0.6 the limits with their period gave way.
+LIST_SHARE = 0.64
 KIND_ROLE = Qt.ItemDataRole.UserRole + 12  # a row's name cell: whether it is a key's budget
 
 
 def format_limits(status: BudgetStatus) -> str:
-    """`soft $4.00 · hard $5.00`, either part left out when not set."""
+    """`soft $4.00 · hard $5.00 per day`, either limit left out when not set."""
     b = status.budget
-    parts = [
-        f"{name} {format_amount(b.unit, limit)}"
-        for name, limit in (("soft", b.soft), ("hard", b.hard))
-        if limit is not None
-    ]
-    return " · ".join(parts)
+    return limits_words(b.unit, b.soft, b.hard, b.period)
 
 
 class BudgetsPage(Page):
@@ -115,6 +124,16 @@ class BudgetsPage(Page):
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
         self.table.setItemDelegateForColumn(BAR_COLUMN, SpendBarDelegate(self.table))
+        # A token budget's share of cache reads and writes, under its spend.
+        self.notes: dict[int, str] = {}  # row -> the line under its Spent
+        self.table.setItemDelegateForColumn(
+            SPENT,
+            TwoLineDelegate(
+                lambda index: self.notes.get(index.row(), ""),
+                self.table,
+                measure=lambda index: self.notes.get(index.row(), ""),
+            ),
+        )
         # The name is never cut (issue 25 saw "a… n…"); the other columns give way first.
         self.columns = ColumnFitter(
             self.table, stretch=0, optional=[COLUMNS.index(c) for c in OPTIONAL]
@@ -150,31 +169,65 @@ class BudgetsPage(Page):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._saving = False
+        # Of each token budget's tokens (by its key and lane), the cache reads and writes.
+        self.cache: dict[tuple[str, str], CacheParts] = {}
+        self._redraws = 0
+        self._reading_cache = False
         self.refresh()
 
     # -- showing -------------------------------------------------------------------------
 
     def page_shown(self) -> None:
-        self.refresh()
         self._timer.start()
+        self._redraws = 0  # the cache shares are read at once
+        self.refresh()
+
+    def read_cache_parts(self) -> None:
+        """Read how many of each token budget's tokens were cache reads and writes (off the
+        loop); the rows say so when it lands."""
+        statuses = [s for s in self.statuses if s.budget.unit == "tokens"]
+        if statuses and not self._reading_cache:
+            self._reading_cache = self.tasks.spawn(
+                self._load_cache(statuses), what="read the budgets' cache tokens"
+            )
+
+    async def _load_cache(self, statuses: list[BudgetStatus]) -> None:
+        try:
+            parts = await self.engine.budgets.cache_parts(statuses)
+        finally:
+            self._reading_cache = False
+        self.cache = {(s.budget.key, s.lane): p for s, p in zip(statuses, parts, strict=True)}
+        self.refresh()
 
     def page_hidden(self) -> None:
         self._timer.stop()
 
     def refresh(self) -> None:
-        """Redraw every row from the engine's running totals (in memory, no query)."""
+        """Redraw every row from the engine's running totals (in memory, no query); every
+        `CACHE_EVERY` redraws while shown, read the token budgets' cache shares again."""
         budgets = self.engine.budgets
         statuses = budgets.statuses() + budgets.key_statuses()
         self.statuses = statuses
+        if self._timer.isActive() and self._redraws % CACHE_EVERY == 0:
+            self.read_cache_parts()
+        self._redraws += 1
         self.body.show_empty(not statuses)
         self.add_button.setVisible(bool(statuses))  # else the empty state offers it
         self.add_button.setEnabled(not self._saving)
         selected = self.selected_row()
         if self.table.rowCount() != len(statuses):
             self.table.setRowCount(len(statuses))
+        self.notes = {}
         for row, status in enumerate(statuses):
             self._fill_row(row, status)
-        self.columns.fit(contents=tuple((s.budget.key, s.spent) for s in statuses))
+        contents = tuple((s.budget.key, s.spent, self.notes.get(i)) for i, s in enumerate(statuses))
+        self.columns.fit(contents=contents)
+        # Rows of one height: two lines each while a shown Spent cell has a second one.
+        two = any(self.notes.values()) and not self.table.isColumnHidden(SPENT)
+        spacing = self.table.fontMetrics().lineSpacing()
+        height = two_line_height(spacing) if two else ROW_HEIGHT
+        if self.table.verticalHeader().defaultSectionSize() != height:
+            self.table.verticalHeader().setDefaultSectionSize(height)
         if statuses:
             wanted = selected if selected is not None and selected < len(statuses) else 0
             if self.selected_row() != wanted:
@@ -185,9 +238,8 @@ class BudgetsPage(Page):
         b = status.budget
         texts = {
             0: budget_name(status) + status.lane_text,
-            1: b.period,
-            3: format_limits(status),
-            6: status.reset_text(),
+            COLUMNS.index("Limits"): format_limits(status),
+            COLUMNS.index("Resets"): status.reset_text(),
         }
         items: list[QTableWidgetItem] = []
         for column in range(len(COLUMNS)):
@@ -207,15 +259,18 @@ class BudgetsPage(Page):
             name.setIcon(glyph("keys") if of_key else QIcon())
         if of_key:
             name.setToolTip(f"{name.text()}: the key's own budget, changed on the Keys page")
-        set_figure(items[2], format_amount(b.unit, status.spent))
+        self.notes[row] = spent_note(status, self.cache.get((b.key, status.lane)))
+        set_figure(items[SPENT], format_amount(b.unit, status.spent))
+        items[SPENT].setToolTip(f"{items[SPENT].text()}, {self.notes[row]}".rstrip(", "))
         used = items[BAR_COLUMN]
         percent = f"{status.fraction:.0%}"
         if used.text() != percent:
             used.setText(percent)
         used.setData(BAR_ROLE, (status.fraction, spend_tone(status.spent, b.hard, b.soft)))
         used.setToolTip(f"{status.burn_down()} ({state_words(status)})")
-        status_cell(items[5], state_kind(status), state_words(status))
-        used.setIcon(items[5].icon())  # the state's glyph beside the bar, too
+        state = items[COLUMNS.index("State")]
+        status_cell(state, state_kind(status), state_words(status))
+        used.setIcon(state.icon())  # the state's glyph beside the bar, too
 
     def selected_row(self) -> int | None:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
@@ -225,7 +280,12 @@ class BudgetsPage(Page):
         row = self.selected_row()
         if row is None or row >= len(self.statuses):
             return
-        self.detail.show_budget(self.statuses[row], can_save=self.engine.budgets.can_save)
+        status = self.statuses[row]
+        self.detail.show_budget(
+            status,
+            can_save=self.engine.budgets.can_save,
+            cache=self.cache.get((status.budget.key, status.lane)),
+        )
         editable = not self._saving
         self.detail.change_button.setEnabled(editable)
         self.detail.remove_button.setEnabled(editable)

@@ -37,6 +37,7 @@ from llmgw_desktop.ui.pages.credentials_live import (
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
+    QColor,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -52,6 +53,7 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from llmgw_desktop.ui.theme import tone_colour
 
 __all__ = ["COLUMNS", "GLOBAL_LABEL", "LIVE_COLUMNS", "CredentialsPage"]
 
@@ -255,7 +257,10 @@ class CredentialsPage(Page):
             group.setExpanded(True)
             if not group.childCount():
                 empty = QTreeWidgetItem([placeholder])
-                empty.setFlags(Qt.ItemFlag.NoItemFlags)
+                # The next step, readable: enabled (a disabled item's grey was 2.69:1 on the
+                # light look) but not selectable, in the muted tone (4.5:1 or more).
+                empty.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                empty.setForeground(0, QColor(tone_colour("muted")))
                 group.addChild(empty)
         for col in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(col)

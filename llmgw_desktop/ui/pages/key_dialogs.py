@@ -160,7 +160,7 @@ class SecretDialog(QDialog):
             ]
         note = named(
             QLabel(
-                f"The key for {made.record.principal}. It is shown this once: the gateway keeps "
+                f"The key {made.record.name}. It is shown this once: the gateway keeps "
                 "only its hash. Copy it now, or copy a tool's setup with it filled in."
             ),
             "",

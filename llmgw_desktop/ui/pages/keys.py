@@ -18,6 +18,7 @@ from datetime import datetime
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError, KeyRecord, MadeKey
 from llmgw_desktop.ui.badge import status_cell
+from llmgw_desktop.ui.budget_words import limits_words
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
@@ -188,7 +189,8 @@ class KeysPage(Page):
             spend.cell,
             ago(record.last_used_at, now, "never"),
             record.shown,
-            f"${record.budget_usd:g} {record.budget_period}"
+            # The one wording of a budget (the Budgets page lists this one too).
+            limits_words("usd", None, record.budget_usd, record.budget_period or "monthly")
             if record.budget_usd is not None
             else "none",
             f"{record.per_minute}/min" if record.per_minute else self._default_rate(),

@@ -1,5 +1,8 @@
 """The MCP servers page's words and details card: a server's state as a badge, in full words,
-what it offers, its switch, its Test and Sign in, and the tail of its stderr."""
+what it offers, its switch (named "On", as the list's column, and drawn as the same switch),
+its Test and Sign in, and the tail of its stderr: "Server output (stderr)", since a server
+writes its ordinary log there, not only errors ("Error output" made "Starting default (STDIO)
+server..." read as a failure)."""
 
 from __future__ import annotations
 
@@ -12,13 +15,24 @@ from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.qt import (
     QFontDatabase,
     QHBoxLayout,
+    QLabel,
     QPlainTextEdit,
     Qt,
     QWidget,
 )
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["McpServerDetail", "state_kind", "state_short", "state_words"]
+__all__ = [
+    "ON_LABEL",
+    "STDERR_LABEL",
+    "McpServerDetail",
+    "state_kind",
+    "state_short",
+    "state_words",
+]
+
+ON_LABEL = "On"  # the switch's one name: the list's column and the details' row
+STDERR_LABEL = "Server output (stderr)"
 
 # A server's state -> (the badge kind, the list's word for it).
 _STATES = {
@@ -135,11 +149,19 @@ class McpServerDetail(DetailCard):
             tip="Stop the server and remove it from config.toml",
         )
         self.add_row("State", self.state_label)
-        self.add_row("Offered", self.switch)
+        self.add_row(ON_LABEL, self.switch)
         self.add_row("Test", test_row)
         self.add_row("Offers", self.offers_label)
         self.add_row("Transport", self.transport_label)
-        self.add_row("Error output", self.stderr_view)
+        # Its heading on a line of its own and the output the card's whole width: a long label
+        # in the form's label column pushed every field under its label at 1024 px.
+        self.stderr_heading = QLabel(STDERR_LABEL)
+        self.stderr_heading.setObjectName("mcpServerStderrHeading")
+        self.stderr_heading.setBuddy(self.stderr_view)
+        set_tone(self.stderr_heading, "muted")
+        self.stderr_view.setAccessibleName(STDERR_LABEL)
+        self.form.addRow(self.stderr_heading)
+        self.form.addRow(self.stderr_view)
         self.action_row.addStretch(1)
         self.action_row.addWidget(self.remove_button)
 

@@ -1,6 +1,8 @@
 """MCP servers: the user's own servers behind /mcp, in a list with the chosen one's details.
 
-The list gives each server's state (the window's one badge), what it offers and its switch;
+The list gives each server's state (the window's one badge), what it offers and its switch (the
+kit's `Switch`, as in its details and on the Providers page: a check box in the list beside a
+switch in the details read as two different controls);
 the details say the state in full, how often it started, and hold its Test, Sign in (a server
 that wants its user signed in with OAuth), Remove… and the tail of its stderr. The figures are
 the engine's in memory (`engine.upstream_mcp.status()`), read once a second while the page is
@@ -21,8 +23,10 @@ from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.figures import set_figure
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
+from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.mcp_server_detail import (
+    ON_LABEL,
     McpServerDetail,
     state_kind,
     state_short,
@@ -31,7 +35,6 @@ from llmgw_desktop.ui.pages.mcp_server_detail import (
 from llmgw_desktop.ui.pages.mcp_server_dialog import AddServerDialog
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QCheckBox,
     QDesktopServices,
     QHBoxLayout,
     QMessageBox,
@@ -48,8 +51,8 @@ from llmgw_desktop.ui.theme import set_tone
 __all__ = ["McpServersPage", "state_words"]
 
 POLL_MS = 1000
-COLUMNS = ("Server", "Transport", "State", "Tools", "Prompts", "Resources", "On")
-ON_COLUMN = COLUMNS.index("On")
+COLUMNS = ("Server", "Transport", "State", "Tools", "Prompts", "Resources", ON_LABEL)
+ON_COLUMN = COLUMNS.index(ON_LABEL)
 FIGURES = (COLUMNS.index("Tools"), COLUMNS.index("Prompts"), COLUMNS.index("Resources"))
 OPTIONAL = (COLUMNS.index("Transport"), COLUMNS.index("Resources"), COLUMNS.index("Prompts"))
 INTRO = (
@@ -92,7 +95,7 @@ class McpServersPage(Page):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.columns = ColumnFitter(self.table, stretch=0, optional=OPTIONAL)
-        self.switch_boxes: dict[str, QCheckBox] = {}
+        self.switch_boxes: dict[str, Switch] = {}
         self.names: list[str] = []
         self.table.itemSelectionChanged.connect(self._show_selected)
 
@@ -151,10 +154,10 @@ class McpServersPage(Page):
         self.refresh()
         self.columns.fit()
 
-    def _switch_box(self, name: str) -> QCheckBox:
-        """A check box that is the server's shared switch (the tray's action) on this page."""
+    def _switch_box(self, name: str) -> Switch:
+        """A switch that is the server's shared switch (the tray's action) on this page."""
         action = self.switches.actions[name]
-        box = QCheckBox()
+        box = Switch()
         box.setObjectName(f"mcpServerOn:{name}")
         box.setAccessibleName(f"Offer {name}'s tools")
         box.setToolTip(action.toolTip())
@@ -301,7 +304,7 @@ class McpServersPage(Page):
         self.refresh()
 
 
-def _centred(box: QCheckBox) -> QWidget:
+def _centred(box: Switch) -> QWidget:
     """`box` centred in its cell, with room either side (at the cell's left edge it touched
     the Resources figure)."""
     cell = QWidget()

@@ -8,14 +8,15 @@ from collections.abc import Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob
+from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob, Totals
 from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.kit.text import PathLabel
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
-from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
+from llmgw_desktop.ui.pages.overview_totals import provider_calls_summary
+from llmgw_desktop.ui.pages.provider_health import TRAFFIC_WINDOW, ProviderHealthTable
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.response_cache_text import response_cache_text
 from llmgw_desktop.ui.qt import (
@@ -317,7 +318,11 @@ class OverviewPage(Page):
         _show(self.refused_label, refused_text(engine.refusals.health()))
         verdicts = provider_verdicts(engine)
         names = {state.id: state.display_name for state in engine.providers.states()}
-        totals = engine.provider_health.totals()
+        # One read of the live figures for the Providers line and the health table's counts,
+        # so the "of N" there is the sum of the table's calls on the same tick.
+        series = engine.metrics.series(TRAFFIC_WINDOW)
+        self.health.show_counts(series.by_provider)
+        totals = series.total
         _show(self.failing_label, failing_html(verdicts, totals))
         plain = failing_text(verdicts, totals)
         if self.failing_label.accessibleName() != plain:
@@ -327,22 +332,19 @@ class OverviewPage(Page):
         _show(self.response_cache_label, response_cache_text(engine.gateway.cache_stats))
 
 
-def _overall(totals: tuple[int, int]) -> str:
-    calls, errors = totals
-    minutes = HEALTH_WINDOW_S // 60
-    if errors and calls:
-        return f"{errors:,} of {calls:,} calls failed in {minutes} min ({errors / calls:.0%})"
-    return f"no failed calls in {minutes} min"
+def _overall(totals: Totals) -> str:
+    return provider_calls_summary(totals, HEALTH_WINDOW_S // 60)
 
 
-def failing_text(verdicts: list[ProviderVerdict], totals: tuple[int, int]) -> str:
+def failing_text(verdicts: list[ProviderVerdict], totals: Totals) -> str:
     """The Overview's lines for providers failing or needing a look (the window's one
-    verdict), one a line, then every provider's error count and rate over the health window."""
+    verdict), one a line, then the calls sent to providers over the health window and how
+    many failed (`overview_totals.py`: the live figures' own counts)."""
     lines = [f"{v.name} ({v.level}): {v.why}" for v in verdicts] or ["none failing"]
     return "\n".join([*lines, _overall(totals)])
 
 
-def failing_html(verdicts: list[ProviderVerdict], totals: tuple[int, int]) -> str:
+def failing_html(verdicts: list[ProviderVerdict], totals: Totals) -> str:
     """`failing_text` as the label shows it: each provider on its own line in its tone, its
     name linking to its row on the Providers page, then a link to its failed requests."""
     lines = []

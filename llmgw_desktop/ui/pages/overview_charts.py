@@ -14,12 +14,10 @@ import html
 from collections.abc import Callable, Iterable
 
 from llmgw_desktop.engine.api import (
-    PRICES_REVISED,
     WINDOWS,
     Engine,
     MetricsSeries,
     MetricsWindow,
-    format_usd,
 )
 from llmgw_desktop.ui.design import SPACE, scaled_font
 from llmgw_desktop.ui.pages.chart_scale import (
@@ -29,6 +27,7 @@ from llmgw_desktop.ui.pages.chart_scale import (
     nice_ceiling,
     span_words,
 )
+from llmgw_desktop.ui.pages.overview_totals import describe_savings, describe_totals
 from llmgw_desktop.ui.pages.time_chart import Series, TimeChart, series_colour, warm_up
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
@@ -52,9 +51,6 @@ __all__ = [
     "MOMENT_LEAD_S",
     "LiveCharts",
     "curve_colour",
-    "describe_savings",
-    "describe_totals",
-    "errors_summary",
     "legend_html",
     "moment_range",
 ]
@@ -67,59 +63,6 @@ MIN_HOME_BUCKETS = 12  # the charts never open on fewer buckets than this
 # on a bucket lists the requests started from this long before it to its end, so one that took
 # a while and finished in the bucket is on the list too.
 MOMENT_LEAD_S = 60.0
-
-
-def describe_totals(series: MetricsSeries) -> str:
-    """One line of window totals: requests, errors, tokens, hit rate and cost."""
-    total = series.total
-    label = series.window.label
-    if not total.requests:
-        return f"No requests in the last {label}."
-    parts = [
-        f"{total.requests:,} requests",
-        errors_summary(total.errors, total.requests),
-        f"{_count(total.input_tokens)} tokens in",
-        f"{_count(total.output_tokens)} out",
-    ]
-    if total.hit_rate is not None:
-        parts.append(f"cache hit rate {total.hit_rate:.0%}")
-    if total.cost_usd:
-        parts.append(f"cost {format_usd(total.cost_usd)} (reported or estimated)")
-    return f"Last {label}: " + " · ".join(parts)
-
-
-def errors_summary(errors: int, requests: int) -> str:
-    """`no errors` or `26 errors (55%)`: requests whose provider was asked and failed."""
-    if not errors:
-        return "no errors"
-    noun = "error" if errors == 1 else "errors"
-    return f"{errors:,} {noun} ({errors / requests:.0%})" if requests else f"{errors:,} {noun}"
-
-
-def describe_savings(series: MetricsSeries) -> str:
-    """The estimated savings from cache reads, saying what the figure rests on."""
-    total = series.total
-    label = series.window.label
-    if not total.cache_read_tokens:
-        return f"Estimated savings: no cache reads in the last {label}."
-    text = (
-        f"Estimated savings from cache reads in the last {label}: {format_usd(total.saved_usd)} "
-        f"(list prices of {PRICES_REVISED}, cache-read tokens at input minus cache-read price)"
-    )
-    if total.unpriced_cache_read_tokens:
-        text += (
-            f"; plus {_count(total.unpriced_cache_read_tokens)} cache-read tokens on models "
-            "without a listed price (not priced)"
-        )
-    return text + "."
-
-
-def _count(n: int) -> str:
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    if n >= 10_000:
-        return f"{n / 1000:.0f}k"
-    return f"{n:,}"
 
 
 def curve_colour(curve: Series) -> str:

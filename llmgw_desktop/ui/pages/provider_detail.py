@@ -94,6 +94,9 @@ class ProviderDetail(DetailCard):
         )
         self.test_label = value_label("testResult")
         test_row = QHBoxLayout()
+        # The result reads apart from the button ("Not tested yet" touched it), as on the MCP
+        # servers page.
+        test_row.setSpacing(SPACE["m"])
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_label, 1)
         self.edit_button = action_button(

@@ -1,11 +1,12 @@
 """Overview's provider health: every provider the engine knows (coding CLIs, API providers,
 local servers) in one table, with the same status words as the Providers page (both read
 `provider_rows.py`), its switch (a `Switch`, as in the Providers list: the Overview's
-switches are these, not a grid of check boxes of their own), its circuit, the requests it served
-in the last 15 minutes and, from its recent calls (`engine.provider_health`), how many failed
-and its p50/p95 latency. Providers that cannot answer whatever their switch says (a CLI not
-installed, no key, no server) are folded away until asked for (`set_show_all`): the table opens
-on what can answer.
+switches are these, not a grid of check boxes of their own), its circuit, the calls it was sent
+in the last 15 minutes and how many of them failed (the live figures' `asked` and `errors`, the
+counts the Overview's Providers line sums, refreshed on its tick by `show_counts`), and from its
+recent calls (`engine.provider_health`) its p50/p95 latency. Providers that cannot answer
+whatever their switch says (a CLI not installed, no key, no server) are folded away until
+asked for (`set_show_all`): the table opens on what can answer.
 
 The rows load in a task while the page is shown: at once, again on a switch, pause or breaker
 event, and every few seconds (a failed Test or failing calls show without a click). Versions
@@ -14,7 +15,9 @@ come from running each CLI's `--version`, which discovery caches for minutes.
 
 from __future__ import annotations
 
-from llmgw_desktop.engine.api import Engine
+from collections.abc import Mapping
+
+from llmgw_desktop.engine.api import Engine, Totals
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.kit.switch_cells import SwitchCells
@@ -48,8 +51,8 @@ HEALTH_COLUMNS = (
     "Version",
     "Switch",
     "Circuit",
-    "Requests 15 min",
-    "Errors 15 min",
+    "Calls 15 min",
+    "Failed 15 min",
     "p50 / p95",
 )
 STATUS = HEALTH_COLUMNS.index("Status")
@@ -57,7 +60,8 @@ SWITCH = HEALTH_COLUMNS.index("Switch")
 CIRCUIT = HEALTH_COLUMNS.index("Circuit")
 # The columns that give their width to a status's reason when the table is short of room.
 GIVE_WAY = (HEALTH_COLUMNS.index("Version"), CIRCUIT)
-ERRORS = HEALTH_COLUMNS.index("Errors 15 min")
+CALLS = HEALTH_COLUMNS.index("Calls 15 min")
+ERRORS = HEALTH_COLUMNS.index("Failed 15 min")
 HEALTH_REFRESH_MS = 5000
 CELL_PADDING = 8  # px beside a cell's text (the style's margins, rounded up)
 TRAFFIC_WINDOW = "15m"
@@ -196,17 +200,14 @@ class ProviderHealthTable(QTableWidget):
                 switch += " (paused)"
             # Recorder rows name every provider by its switch id (a CLI's engine id, an API
             # provider's `switch_id_for`): Mistral's API and Vibe are counted apart.
-            totals = served.get(switch_id)
             health = calls.of(switch_id)
             # The reason shows when something is wrong; otherwise it is one hover away.
             status = row.status + (f": {row.reason}" if row.reason and row.attention else "")
             kind = _SHORT_KINDS.get(row.kind, row.kind)
             texts = (row.name, kind, status, row.version, "", row.circuit)
-            count = f"{totals.requests:,}" if totals else "0"
-            errors = errors_text(health.errors, health.calls)
             latency = latency_text(health.p50_ms, health.p95_ms)
-            for column, text in enumerate((*texts, count, errors, latency)):
-                if column == SWITCH:
+            for column, text in enumerate((*texts, "", "", latency)):
+                if column in (SWITCH, CALLS, ERRORS):
                     continue
                 changed |= self.cell_text(index, column) != text
                 self._set(index, column, text)
@@ -228,12 +229,28 @@ class ProviderHealthTable(QTableWidget):
             status_item.setToolTip(status if row.reason else "")  # whole, however it wraps
             # The window's one status cell: the kind's glyph, the words in its tone.
             status_cell(status_item, status_kind(row), status)
-            self._colour(index, ERRORS, attention_colour(ERROR) if health.errors else None)
             open_circuit = row.circuit.startswith("open")
             self._colour(index, CIRCUIT, attention_colour(ERROR) if open_circuit else None)
+        changed |= self.show_counts(served, fit=False)
         if changed:
             self._fit_columns()
         self._fold()
+
+    def show_counts(self, by_provider: Mapping[str, Totals], *, fit: bool = True) -> bool:
+        """Each provider's calls and failed calls in the window, from the live figures
+        (`series.by_provider`); True when a count changed. The Overview calls it on its own
+        tick, with the same read as its Providers line."""
+        changed = False
+        for switch_id, index in self.rows.items():
+            totals = by_provider.get(switch_id)
+            calls, errors = (totals.asked, totals.errors) if totals else (0, 0)
+            for column, text in ((CALLS, f"{calls:,}"), (ERRORS, errors_text(errors, calls))):
+                changed |= self.cell_text(index, column) != text
+                self._set(index, column, text)
+            self._colour(index, ERRORS, attention_colour(ERROR) if errors else None)
+        if changed and fit:
+            self._fit_columns()
+        return changed
 
     def _fit_columns(self) -> None:
         """Fit each column to its text (Status between its state words and its whole text)."""

@@ -136,7 +136,7 @@ async def load_provider_rows(
                 where=status.executable or NOT_FOUND,
                 keys="",
                 attention=attention,
-                # A CLI that is not installed and never failed: "closed (ok)" would claim health.
+                # A CLI that is not installed and never failed: "closed" would claim health.
                 circuit=(
                     circuit_text(breaker)
                     if status.installed or breaker.get("state", "closed") != "closed"
@@ -248,15 +248,24 @@ def _models_note(entry: Mapping[str, object]) -> str:
     return f"{note}. The last read failed: {error}" if error else note
 
 
+# What a circuit's state means for the calls, said with it: "closed (ok)" beside a red
+# "Failing" read as a contradiction, when closed only means the calls still go through.
+CIRCUIT_WORDS = {
+    "closed": "closed: calls go through",
+    "half_open": "half open: one call tries",
+}
+
+
 def circuit_text(breaker: Mapping[str, object]) -> str:
-    """A CLI's circuit breaker in words, with when an open one tries again."""
+    """A CLI's circuit breaker in words, saying what it does to the calls, with when an open
+    one tries again."""
     state = str(breaker.get("state") or "closed")
     if state == "open":
         wait = breaker.get("retryAfterSeconds")
         # Short: the health table has room for the time, not a sentence (the reason says more).
         at = time.localtime(time.time() + (wait if isinstance(wait, int | float) else 0))
-        return f"open until {time.strftime('%H:%M:%S', at)}"
-    return {"closed": "closed (ok)", "half_open": "half open (probing)"}.get(state, state)
+        return f"open until {time.strftime('%H:%M:%S', at)}: calls refused"
+    return CIRCUIT_WORDS.get(state, state)
 
 
 def _verdict_words(verdict: ProviderVerdict) -> tuple[str, str, str]:

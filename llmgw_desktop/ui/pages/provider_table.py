@@ -1,13 +1,17 @@
 """The Providers page's list: a row per CLI, API provider and local server.
 
-Each row reads the provider's name (with why it cannot answer now, when it cannot: "Groq (no
-key)", greyed), its switch (`Switch`: one click turns it on or off, as the tray's check
-box does; none for a provider no switch can make answer, whose status says why), its status as
-the window's one badge (`badge.py`; the reason in the tooltip), its kind, version, circuit and
-last test. Cells are updated in place, only where the text
-changed: a periodic refresh usually changes none and costs the loop well under a millisecond.
-Beside the details pane the list shows what fits (`ColumnFitter`): Circuit, Last test, Version
-and Kind give way first, and the details show each.
+Each row reads the provider's name (in the muted tone when it cannot answer now, the why in its
+tooltip: its status says it once, "No API key", where the name said "Groq (no key)" beside it
+as well, greyed at 2.69:1), its switch (`Switch`: one click turns it on or off, as the tray's
+check box does; none for a provider no switch can make answer, whose status says why), its
+status as the window's one badge (`badge.py`; the reason in the tooltip), its kind, version
+and circuit (what the circuit means in its state: "closed: calls go through" beside a red
+"Failing" says the calls reach the provider and fail there). There is no "Last test" column: it
+was empty until a Test in this window, which the details show. Cells are updated in place, only
+where the text changed: a periodic refresh usually changes none and costs the loop well under
+a millisecond. Beside the details pane the list shows what fits (`ColumnFitter`, measuring
+every row, so "Local server" is never cut to "Loc…" because its rows were off screen when the
+list was measured): Circuit, Version and Kind give way first, and the details show each.
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ from llmgw_desktop.ui.pages.provider_rows import (
 )
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QPalette,
+    QColor,
     Qt,
     QTableWidget,
     QTableWidgetItem,
     QWidget,
     Signal,
 )
+from llmgw_desktop.ui.theme import tone_colour
 
 __all__ = [
     "CIRCUIT_COLUMN",
@@ -43,12 +48,12 @@ __all__ = [
     "ProvidersTable",
 ]
 
-COLUMNS = ("Provider", "On", "Status", "Kind", "Version", "Circuit", "Last test")
+COLUMNS = ("Provider", "On", "Status", "Kind", "Version", "Circuit")
 SWITCH_COLUMN = COLUMNS.index("On")
 STATUS_COLUMN = COLUMNS.index("Status")  # its tooltip says why a provider cannot serve
 CIRCUIT_COLUMN = COLUMNS.index("Circuit")
 # Hidden first when the list is narrow (the details show each).
-OPTIONAL_COLUMNS = tuple(COLUMNS.index(c) for c in ("Circuit", "Last test", "Version", "Kind"))
+OPTIONAL_COLUMNS = tuple(COLUMNS.index(c) for c in ("Circuit", "Version", "Kind"))
 
 
 class ProvidersTable(QTableWidget):
@@ -74,29 +79,22 @@ class ProvidersTable(QTableWidget):
         self.columns = ColumnFitter(
             self, stretch=COLUMNS.index("Provider"), optional=OPTIONAL_COLUMNS
         )
+        # Every row measured (thirty at most): rows off screen when the list was fitted (the
+        # local servers, at the bottom) had their kind cut to "Loc…" even at 1920 px.
+        self.horizontalHeader().setResizeContentsPrecision(-1)
 
     def show_rows(
         self,
         rows: list[ProviderRow],
-        last_test: Callable[[str], str],
         switched_on: Callable[[str], bool] = lambda _pid: True,
     ) -> None:
-        """Draw `rows`, their Last test cells from `last_test(row key)` and their switches
-        from `switched_on(switch id)`."""
+        """Draw `rows`, and their switches from `switched_on(switch id)`."""
         resized = self.rowCount() != len(rows)
         if resized:
             self.setRowCount(len(rows))
         texts_changed = False
         for index, row in enumerate(rows):
-            cells = (
-                name_cell(row),
-                "",
-                row.status,
-                row.kind,
-                row.version,
-                row.circuit,
-                last_test(row.key),
-            )
+            cells = (row.name, "", row.status, row.kind, row.version, row.circuit)
             status_tip = "\n".join(filter(None, (row.reason, *row.stale)))
             for col, text in enumerate(cells):
                 tip = status_tip if col == STATUS_COLUMN else ""
@@ -136,11 +134,12 @@ class ProvidersTable(QTableWidget):
         return changed
 
     def _grey_unusable(self, index: int, row: ProviderRow) -> None:
-        """Grey a provider that cannot answer now (the same judgement as the tray's and the
-        first-run guide's: `usable_row`), its name saying why; its status and an open circuit
-        keep their badge's colour."""
+        """Mute a provider that cannot answer now (the same judgement as the tray's and the
+        first-run guide's: `usable_row`), in the muted tone (4.5:1 or more: the disabled grey
+        was 2.69:1), the why in its name's tooltip; its status and an open circuit keep their
+        badge's colour."""
         words = unusable_words(row)
-        grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        grey = QColor(tone_colour("muted"))
         for column in range(len(COLUMNS)):
             item = self.item(index, column)
             if item is None or column in (STATUS_COLUMN, SWITCH_COLUMN):
@@ -153,9 +152,3 @@ class ProvidersTable(QTableWidget):
                 item.setData(Qt.ItemDataRole.ForegroundRole, None)
             else:
                 item.setForeground(grey)
-
-
-def name_cell(row: ProviderRow) -> str:
-    """`Groq (no key)`: the name, and why it cannot answer now when it cannot."""
-    words = unusable_words(row)
-    return f"{row.name} ({words})" if words else row.name

@@ -1,7 +1,7 @@
 """The Providers page's Test: a tiny request to one provider, run as its own task, its result
-kept for the provider's row ("OK, 412 ms" / "failed") and its details ("gpt-4o-mini: OK in
-0.4 s: ..."). The engine keeps a failed test as the provider's lasting trouble (its status says
-"Test failed" until a later success), so the page reloads its rows after each."""
+kept for the provider's details ("gpt-4o-mini: OK in 0.4 s: ..."). The engine keeps a failed
+test as the provider's lasting trouble (its status says "Test failed" until a later success),
+so the page reloads its rows after each."""
 
 from __future__ import annotations
 
@@ -47,15 +47,6 @@ class ProviderTests:
         self.results[row.key] = result
         log.info("dashboard test of %s: %s", row.gateway_id, result.summary())
         self._done(row)
-
-    def cell(self, key: str) -> str:
-        """The row's Last test cell: testing…, OK with the time, failed, or nothing yet."""
-        if key in self.running:
-            return "testing…"
-        result = self.results.get(key)
-        if result is None:
-            return ""
-        return f"OK, {result.latency_ms:.0f} ms" if result.ok else "failed"
 
     def line(self, key: str) -> tuple[str, bool]:
         """The details' line for the last test, and whether it failed."""

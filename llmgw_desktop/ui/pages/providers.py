@@ -5,16 +5,17 @@ the loop and refreshed while the page is shown. The first load draws at once and
 the CLIs' versions are in (some CLIs take seconds to print one); a CLI's models are listed
 when its row is first chosen, and its login read from its own files. The first row is chosen
 when nothing is, so the details are never an empty pane. A test runs as its own task and
-reports in its row and in the details, so nothing waits on a provider. Config entries naming a
+reports in the details (and, once it failed, in the row's status: "Test failed"), so nothing
+waits on a provider. Config entries naming a
 model its provider no longer lists (a stale alias or route) are shown in amber above the list,
 on the provider's status and in its details. The status is the window's one badge
 (`badge.py`): a failing provider (an open circuit, a failed Test, calls failing
 `auth_required`) is red with the reason. A provider that cannot answer now (`usable_row`, the
-judgement the tray and the first-run guide use) is greyed, its name followed by why in a few
-words: "Groq (no key)". Each row has its switch (none for a provider no switch can make
-answer); a provider switched off says "Switched off". The list shows what fits beside the
-details: Version, Circuit and Last test give way first on a narrow window (the details have
-them).
+judgement the tray and the first-run guide use) has its name in the muted tone (readable, at
+4.5:1 or more), its status saying why once ("No API key"; the name no longer repeated it).
+Each row has its switch (none for a provider no switch can make answer); a provider switched
+off says "Switched off". The list shows what fits beside the details: Circuit, Version and
+Kind give way first on a narrow window (the details have them).
 """
 
 from __future__ import annotations
@@ -213,7 +214,7 @@ class ProvidersPage(Page):
         """Show `rows`, keeping the choice (or the pending one, or the first row)."""
         selected = self.selected_row()
         self.rows = rows
-        self.table.show_rows(rows, self.tests.cell, self.engine.providers.is_enabled)
+        self.table.show_rows(rows, self.engine.providers.is_enabled)
         pending, self._pending_select = self._pending_select, None
         if pending is not None and any(r.switch_id == pending for r in rows):
             self.select_provider(pending)
@@ -342,10 +343,8 @@ class ProvidersPage(Page):
         row = self.selected_row()
         if row is not None and self.tests.start(row, self.model_box.currentText()):
             self._show_test(row)
-            self._redraw_test_cell(row.key)
 
     def _tested(self, row: ProviderRow) -> None:
-        self._redraw_test_cell(row.key)
         self.request_refresh()  # the status says a failed test (the engine keeps it)
         current = self.selected_row()
         if current is not None and current.key == row.key:
@@ -356,8 +355,3 @@ class ProvidersPage(Page):
         text, failed = self.tests.line(row.key)
         self.test_label.setText(text)
         set_tone(self.test_label, "error" if failed else "")
-
-    def _redraw_test_cell(self, key: str) -> None:
-        for index, row in enumerate(self.rows):
-            if row.key == key:
-                self.table.set_cell(index, COLUMNS.index("Last test"), self.tests.cell(key))

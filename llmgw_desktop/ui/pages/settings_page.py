@@ -280,7 +280,8 @@ class SettingsPage(Page):
         source = self._sources.get(decl.key, "unknown")
         shown = self.shown(decl)
         status = self.status(decl.key)
-        cells = (label_of(decl.key), shown_value(decl, shown), source_text(source), status)
+        value = shown_value(decl, shown) + self._value_note(decl, shown)
+        cells = (label_of(decl.key), value, source_text(source), status)
         for col, text in enumerate(cells):
             item = self.table.item(row, col)
             if item is None:  # first fill; later ones change the text, keeping the selection
@@ -289,6 +290,8 @@ class SettingsPage(Page):
             item.setText(text)
             if col == 0:
                 item.setToolTip(f"{decl.key}\n{decl.doc}\nEnvironment variable: {decl.env}")
+            elif col == 1:
+                item.setToolTip(self._now_note(decl).strip() or text)  # port 0: what it means
             elif col == 2:
                 item.setToolTip(source)
         if status:
@@ -393,6 +396,15 @@ class SettingsPage(Page):
             self.value_edit.setText(", ".join(str(item) for item in current))
         else:
             self.value_edit.setText(str(current))
+
+    def _value_note(self, decl: Declared, value: Any) -> str:
+        """What a value that stands for something else means, beside it in the list, short
+        enough for its column at 1024 px (the cell's tooltip and the details say it whole):
+        port 0 is "0 (now 44165)", the port it chose at start, not a bare 0."""
+        if decl.key == "http.port" and value == 0:
+            port = urlsplit(self.context.facts.endpoint).port
+            return f" (now {port})" if port else " (any free port)"
+        return ""
 
     def _now_note(self, decl: Declared) -> str:
         """What a value that stands for something else means now (port 0: the one chosen)."""

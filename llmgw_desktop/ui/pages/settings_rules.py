@@ -2,8 +2,11 @@
 
 Security settings (the bind address, authentication, OAuth, workspaces, approval) are shown but
 changed only in config.toml: a click in the window must never open the gateway to the network.
-A setting is listed by a label a person reads ("Max concurrent") under its group's heading
-("Jobs"), its dotted key kept in the details and the tooltip.
+A setting is listed by a label a person reads ("Max concurrent", "OAuth enabled") under its
+group's heading ("Jobs"), its dotted key kept in the details and the tooltip, and its value in
+words (`shown_value`: "on"/"off", a string without its quotes, "none" for an empty list or
+text, a table's entries by name, figures with their thousands), never as raw TOML or JSON
+("\"127.0.0.1\"", "[]", a cut JSON blob).
 """
 
 from __future__ import annotations
@@ -118,13 +121,41 @@ def is_live(key: str) -> bool:
     return key in LIVE_KEYS or key in ENGINE_LIVE_KEYS or key in WINDOW_LIVE_KEYS
 
 
+NONE = "none"  # an empty value: no list entries, no text
+
+
 def shown_value(decl: Declared, value: Any) -> str:
-    """A value as the page shows it: secrets masked, anything else as in config.toml."""
+    """A value as the page shows it, in words: secrets masked, `on`/`off`, text without its
+    quotes, `none` for nothing, a list's items, a table's entries by name."""
     if decl.secret:
-        return MASK if value else ""
+        return MASK if value else NONE
     if decl.key == "store.url" and isinstance(value, str):
-        return json.dumps(redacted_url(value), ensure_ascii=False)
-    return json.dumps(_masked(value), ensure_ascii=False)
+        return redacted_url(value) or NONE
+    if decl.key.endswith("port") and isinstance(value, int):
+        return str(value)  # a port is a number, not an amount: no thousands' comma
+    return _words(_masked(value))
+
+
+def _words(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, int | float):
+        return f"{value:,}"
+    if value is None:
+        return "default"  # unset: the built-in choice (a folder, a file) applies
+    if value == "" or value == [] or value == {}:
+        return NONE
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        entries = "entry" if len(value) == 1 else "entries"
+        return f"{len(value)} {entries}: " + ", ".join(str(key) for key in value)
+    if isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, list):
+        entries = "entry" if len(value) == 1 else "entries"
+        return f"{len(value)} {entries}"  # tables (budgets, routes): each in config.toml
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _masked(value: Any) -> Any:
@@ -180,6 +211,26 @@ GROUPS = {
     "upstream_mcp": "MCP servers",
     "vault": "Vault",
 }
+# Words that are acronyms, written as such.
+_ACRONYMS = {
+    "oauth": "OAuth",
+    "pkce": "PKCE",
+    "url": "URL",
+    "urls": "URLs",
+    "mcp": "MCP",
+    "http": "HTTP",
+    "api": "API",
+    "acp": "ACP",
+    "cli": "CLI",
+    "ttl": "TTL",
+    "tls": "TLS",
+    "ca": "CA",
+    "id": "ID",
+    "ids": "IDs",
+    "db": "DB",
+    "sse": "SSE",
+    "mb": "MB",
+}
 # Word endings that are units, said as units.
 _UNITS = {"ms": "(ms)", "s": "(s)", "bytes": "(bytes)", "days": "(days)", "seconds": "(s)"}
 
@@ -191,11 +242,14 @@ def group_of(key: str) -> str:
 
 
 def label_of(key: str) -> str:
-    """A setting's name in its group: `Max concurrent per provider`, `Max body (bytes)`."""
+    """A setting's name in its group: `Max concurrent per provider`, `Max body (bytes)`,
+    `OAuth enabled` (a name's acronyms as they are written: not "Oauth")."""
     first, _, rest = key.partition(".")
     words = (rest or first).replace(".", " ").split("_")
+    words = [word for part in words for word in part.split(" ")]
     if len(words) > 1 and words[-1] in _UNITS:
         words = [*words[:-1], _UNITS[words[-1]]]
+    words = [_ACRONYMS.get(word, word) for word in words]
     name = " ".join(words)
     return name[:1].upper() + name[1:]
 

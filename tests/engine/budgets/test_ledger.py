@@ -218,3 +218,28 @@ async def test_a_raised_limit_is_told_again_when_spend_crosses_it(loaded: Loaded
         assert len(told) == 2 and "$2.50 of $2.00" in told[1].message
     finally:
         await engine.stop()
+
+
+async def test_a_token_budget_says_which_of_its_tokens_were_cache_reads_and_writes(
+    loaded: LoadedSettings,
+) -> None:
+    """A token budget counts every token; the desk says how many were the prompt cache's, per
+    lane (an agent budget: each caller's own), from the same rows (review 41-2, finding 7)."""
+    engine = await _engine(
+        loaded,
+        [
+            {"scope": "agent=agent-a", "unit": "tokens", "period": "daily", "hard": 10_000},
+            {"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0},
+        ],
+    )
+    try:
+        _row(engine, input_tokens=100, output_tokens=10, cache_read_tokens=5_000)
+        _row(engine, input_tokens=1, cache_read_tokens=20, cache_write_tokens=3)
+        _row(engine, caller="agent-b", cache_read_tokens=999)  # not this budget's
+        statuses = engine.budgets.statuses()
+        assert statuses[0].spent == 100 + 10 + 5_000 + 1 + 20 + 3
+        tokens, dollars = await engine.budgets.cache_parts(statuses)
+        assert (tokens.read, tokens.write) == (5_020, 3)
+        assert (dollars.read, dollars.write) == (0, 0)  # a dollar budget counts no tokens
+    finally:
+        await engine.stop()

@@ -3,6 +3,7 @@ upstream: exactly one provider is asked, never a fallback, and every outcome is 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -129,3 +130,16 @@ async def test_an_upstream_that_never_answers_is_unreachable(loaded: LoadedSetti
     finally:
         await eng.stop()
     assert result.verdict == ProbeVerdict.UNREACHABLE, result
+
+
+async def test_an_upstream_failure_is_logged_as_a_warning(
+    engine: tuple[Engine, ScriptedUpstream], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review 41-2, finding 8: the Log showed upstream 529s and 503s at INFO, so "warnings and
+    above" hid a provider failing."""
+    eng, upstream = engine
+    upstream.script(Reply.error(503))
+    with caplog.at_level(logging.INFO, logger="llmgw_desktop.engine.gateway.recording"):
+        assert not (await probe_provider(eng.gateway, "openai")).ok
+    (failed,) = [r for r in caplog.records if "failed (" in r.getMessage()]
+    assert failed.levelno == logging.WARNING, failed.getMessage()

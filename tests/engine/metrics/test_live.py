@@ -247,3 +247,40 @@ def test_past_traffic_lands_at_its_own_time_and_never_counts_as_since_start(
     assert metrics.since_start() == {}
     clock.now += 120  # the live counting goes on beside it
     assert metrics.series("24h").total.requests == 7
+
+
+def test_requests_are_split_into_asked_refused_and_failed(
+    bus: EventBus, clock: Clock, metrics: LiveMetrics
+) -> None:
+    """Overview's totals say what they count: every request, those a provider was asked (the
+    health table's calls), those refused before any was, and the failed among the asked."""
+
+    def ended(state: str, *, code: str | None = None, caller: str = "test") -> RequestFinished:
+        return RequestFinished(
+            record_id="r",
+            provider="openai",
+            model="gpt-4o-mini",
+            state=state,
+            principal="local",
+            caller=caller,
+            started_at=0.0,
+            finished_at=0.0,
+            error_code=code,
+        )
+
+    for event in (
+        ended("completed"),
+        ended("completed"),
+        ended("failed", code="upstream_503"),
+        ended("refused", code="no_api_key"),
+        ended("denied", code="approval_denied"),
+        ended("completed", caller="dashboard: key check"),
+        ended("canceled"),
+    ):
+        bus.publish(event)
+    total = metrics.series("15m").total
+    assert (total.requests, total.asked, total.refused, total.errors) == (7, 3, 2, 1)
+    assert metrics.series("15m").by_provider["openai"].asked == 3
+    metrics.replay([PastTraffic(START - 60, "openai", "gpt-4o-mini", 4, 0, 0, 0, 0, 0.0, 1, 3, 1)])
+    total = metrics.series("15m").total
+    assert (total.requests, total.asked, total.refused, total.errors) == (11, 6, 3, 2)

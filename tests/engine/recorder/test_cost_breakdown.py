@@ -101,3 +101,23 @@ async def test_breakdown_by_principal_gives_each_gateway_key_its_own_spend(db: D
         ("key:laptop", 1, pytest.approx(0.125)),
     ]
     assert day.total.cost_usd == pytest.approx(1.375)
+
+
+async def test_finished_before_leaves_out_what_finished_later_and_what_still_runs(
+    db: Database,
+) -> None:
+    """The header reads today's spend up to a moment and adds later requests as they finish:
+    the read must leave those out, or they are counted twice."""
+    await _store(
+        db,
+        [
+            _row(1, 600),  # finished 599 s ago
+            _row(2, 30, cost_usd=0.25),  # finished 29 s ago: after the cut
+            _row(3, 60, finished_at=None, cost_usd=None),  # still running
+        ],
+    )
+    query = RecorderQuery(db)
+    upto = await query.costs("provider", DAY, now=NOW, finished_before=NOW - 60)
+    assert (upto.total.requests, upto.total.cost_usd) == (1, pytest.approx(0.5))
+    whole = await query.costs("provider", DAY, now=NOW)
+    assert (whole.total.requests, whole.total.cost_usd) == (3, pytest.approx(0.75))

@@ -59,10 +59,43 @@ async def test_past_traffic_sums_per_provider_model_and_bucket(db: Database) -> 
         )
     )
     assert len(rows) == 1
-    last, provider, model, count, inputs, outputs, _, _, cost = rows[0]
+    last, provider, model, count, inputs, outputs, _, _, cost, refused, asked, failed = rows[0]
     assert (provider, model, count, inputs, outputs) == ("openai", "gpt", 4, 40, 8)
+    assert (refused, asked, failed) == (0, 4, 0)
     assert last == pytest.approx(START + 3.5)
     assert float(cost) == pytest.approx(1.0)
+
+
+async def test_past_traffic_counts_refused_asked_and_failed_as_the_live_figures_do(
+    db: Database,
+) -> None:
+    """After a restart Overview's 15-minute totals (refused, sent to a provider, failed) are
+    rebuilt from the rows: the same split `LiveMetrics` makes as requests finish."""
+    database = db.models.database
+    rows = [
+        _row(0),
+        _row(1, state="failed", error_code="upstream_500"),
+        _row(2, state="refused", error_code="no_api_key"),
+        _row(3, state="denied", error_code="approval_denied"),
+        _row(4, state="failed", error_code="budget_exceeded"),  # failed before being asked
+        _row(5, caller="dashboard: key check"),  # a key being tried
+        _row(6, state="canceled"),
+    ]
+    await db.run(lambda: apply_entries(database, [{"insert": row} for row in rows]))
+    found = await db.run(
+        lambda: past_traffic(
+            database,
+            started_from=START,
+            start=START,
+            end=START + 100,
+            span_s=3600.0,
+            not_asked_callers=["dashboard: key check"],
+            not_asked_codes=["budget_exceeded", "approval_denied"],
+        )
+    )
+    (row,) = found
+    assert row[3] == 7
+    assert tuple(int(n) for n in row[9:]) == (2, 2, 1)  # refused, asked, failed
 
 
 async def test_pruning_deletes_the_oldest_rows_in_bounded_batches(db: Database) -> None:

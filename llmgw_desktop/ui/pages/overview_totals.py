@@ -1,0 +1,107 @@
+"""The Overview's figures in words: the live traffic's totals and the providers' failed calls.
+
+Overview shows several counts of the same minutes, so each says what it counts, and all come
+from one source, the engine's live figures (`engine.metrics`, fed by every finished request):
+- **requests**: every request any front door recorded, refused ones included;
+- **sent to providers**: those a provider was asked (`Totals.asked`), the calls the health
+  table lists per provider and the Providers line's "of N";
+- **refused**: those the gateway said no to before asking any provider (a budget, a switch,
+  no key, the approval gate), which the Agents page and the Flight recorder's "Failed only"
+  count with the failed ones;
+- **failed**: those sent that failed (`Totals.errors`).
+The rest of the requests (a call canceled by its caller, a key being tried) are "other".
+A review saw 301, 302 and 307 requests on one screen, each a different count with one word.
+No Qt here.
+"""
+
+from __future__ import annotations
+
+from llmgw_desktop.engine.api import PRICES_REVISED, MetricsSeries, Totals, format_usd
+
+__all__ = [
+    "describe_savings",
+    "describe_totals",
+    "failed_summary",
+    "provider_calls_summary",
+    "requests_summary",
+]
+
+
+def requests_summary(total: Totals) -> str:
+    """`307 requests (301 sent to providers, 5 refused, 1 other)`, or `12 requests` when
+    every one was sent to a provider."""
+    other = max(0, total.requests - total.asked - total.refused)
+    noun = "request" if total.requests == 1 else "requests"
+    if not (total.refused or other):
+        return f"{total.requests:,} {noun}"
+    parts = [f"{total.asked:,} sent to providers"]
+    if total.refused:
+        parts.append(f"{total.refused:,} refused")
+    if other:
+        parts.append(f"{other:,} other")
+    return f"{total.requests:,} {noun} ({', '.join(parts)})"
+
+
+def failed_summary(errors: int, asked: int) -> str:
+    """`7 failed (2%)`: of the requests sent to providers, those that failed; `none failed`."""
+    if not errors:
+        return "none failed"
+    return f"{errors:,} failed ({errors / asked:.0%})" if asked else f"{errors:,} failed"
+
+
+def provider_calls_summary(total: Totals, minutes: int) -> str:
+    """The Providers line's count: `7 of 301 calls to providers failed in 15 min (2%)`."""
+    if total.errors and total.asked:
+        return (
+            f"{total.errors:,} of {total.asked:,} calls to providers failed in {minutes} min"
+            f" ({total.errors / total.asked:.0%})"
+        )
+    if total.asked:
+        return f"none of {total.asked:,} calls to providers failed in {minutes} min"
+    return f"no calls to providers in {minutes} min"
+
+
+def describe_totals(series: MetricsSeries) -> str:
+    """One line of window totals: requests (and what became of them), tokens, hit rate and
+    cost."""
+    total = series.total
+    label = series.window.label
+    if not total.requests:
+        return f"No requests in the last {label}."
+    parts = [
+        requests_summary(total),
+        failed_summary(total.errors, total.asked),
+        f"{_count(total.input_tokens)} tokens in",
+        f"{_count(total.output_tokens)} out",
+    ]
+    if total.hit_rate is not None:
+        parts.append(f"cache hit rate {total.hit_rate:.0%}")
+    if total.cost_usd:
+        parts.append(f"cost {format_usd(total.cost_usd)} (reported or estimated)")
+    return f"Last {label}: " + " · ".join(parts)
+
+
+def describe_savings(series: MetricsSeries) -> str:
+    """The estimated savings from cache reads, saying what the figure rests on."""
+    total = series.total
+    label = series.window.label
+    if not total.cache_read_tokens:
+        return f"Estimated savings: no cache reads in the last {label}."
+    text = (
+        f"Estimated savings from cache reads in the last {label}: {format_usd(total.saved_usd)} "
+        f"(list prices of {PRICES_REVISED}, cache-read tokens at input minus cache-read price)"
+    )
+    if total.unpriced_cache_read_tokens:
+        text += (
+            f"; plus {_count(total.unpriced_cache_read_tokens)} cache-read tokens on models "
+            "without a listed price (not priced)"
+        )
+    return text + "."
+
+
+def _count(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    return f"{n:,}"
