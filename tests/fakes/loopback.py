@@ -6,7 +6,10 @@ from typing import Self
 
 from aiohttp import web
 
-__all__ = ["LoopbackApp"]
+__all__ = ["LOOPBACK", "LoopbackApp"]
+
+
+LOOPBACK = "127.0.0.1"
 
 
 class LoopbackApp:
@@ -14,6 +17,8 @@ class LoopbackApp:
     `base_url` is where, once entered. Subclasses hold the fake's state and handlers."""
 
     base_url = ""
+    # The largest request body the fake reads (aiohttp's own default: 1 MiB).
+    client_max_size = 1024**2
     _runner: web.AppRunner | None = None
 
     def routes(self, app: web.Application) -> None:
@@ -21,14 +26,15 @@ class LoopbackApp:
         raise NotImplementedError
 
     async def __aenter__(self) -> Self:
-        app = web.Application()
+        app = web.Application(client_max_size=self.client_max_size)
         self.routes(app)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        await web.TCPSite(self._runner, LOOPBACK, 0).start()
+        self.base_url = f"http://{LOOPBACK}:{self._runner.addresses[0][1]}"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
