@@ -20,15 +20,14 @@ import aiohttp
 import anthropic
 import openai
 import pytest
-from google import genai
 from google.genai import errors as genai_errors
-from google.genai import types
 
 from llmgw_desktop.engine.api import AccessDenied, KeyScope, KeySpec, MadeKey
 from llmgw_desktop.engine.auth.key_changes import KeyChanges
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 from tests.transports.auth.conftest import call_tool
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -40,19 +39,6 @@ TOKEN = "operator-bearer-token-0123456789-abcdefghij"
 async def make_key(gateway: GatewayRuntime, name: str, **spec: Any) -> MadeKey:
     scope = KeyScope.of(**spec.pop("scope", {}))
     return await gateway.engine.keys.create(OPERATOR, KeySpec(name=name, scope=scope, **spec))
-
-
-def openai_client(gateway: GatewayRuntime, key: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=key, max_retries=0)
-
-
-def anthropic_client(gateway: GatewayRuntime, key: str) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key=key, max_retries=0)
-
-
-def gemini_client(gateway: GatewayRuntime, key: str) -> genai.Client:
-    options = types.HttpOptions(base_url=gateway.base_url, retry_options=None)
-    return genai.Client(api_key=key, http_options=options)
 
 
 @pytest.fixture
@@ -76,7 +62,7 @@ async def test_each_sdk_reaches_the_models_in_scope_and_is_refused_others_in_its
         model="gpt-4o-mini", messages=HI
     )
     assert (answer.choices[0].message.content or "").startswith(DEFAULT_ANSWER)
-    message = await anthropic_client(locked, key).messages.create(
+    message = await claude_client(locked, key).messages.create(
         model="claude-sonnet-4-6", max_tokens=20, messages=HI
     )
     assert message.content[0].type == "text"
@@ -93,7 +79,7 @@ async def test_each_sdk_reaches_the_models_in_scope_and_is_refused_others_in_its
     assert isinstance(error, dict) and error["code"] == "outside_key_scope", error
     assert "gpt-4o" in error["message"] and "gpt-4o-mini" in error["message"]
     with pytest.raises(anthropic.PermissionDeniedError) as refused_anthropic:
-        await anthropic_client(locked, key).messages.create(
+        await claude_client(locked, key).messages.create(
             model="claude-opus-4-1", max_tokens=20, messages=HI
         )
     body = refused_anthropic.value.body
@@ -146,7 +132,7 @@ async def test_alias_fallback_and_passthrough_cannot_lead_a_key_out_of_its_scope
 
     # The same-dialect passthrough (Anthropic in, Anthropic upstream) is held the same way.
     with pytest.raises(anthropic.PermissionDeniedError):
-        await anthropic_client(gateway, key).messages.create(
+        await claude_client(gateway, key).messages.create(
             model="claude-sonnet-4-6", max_tokens=20, messages=HI
         )
     assert not [r for r in upstream.llm_requests if r.path == "/v1/messages"]

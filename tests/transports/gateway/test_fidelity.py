@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import aiohttp
-import anthropic
 import openai
 import pytest
 from google import genai
@@ -16,6 +15,7 @@ from google.genai import types
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import COUNT_TOKENS_ANSWER, Reply, ScriptedUpstream
+from tests.sdk_clients import claude_client, openai_client
 
 MESSAGE_ID = re.compile(rb"msg_[A-Za-z0-9_]+")
 
@@ -36,14 +36,6 @@ def _json_or_none(data: bytes) -> Any:
         return json.loads(data)
     except ValueError:
         return None
-
-
-def openai_client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0)
-
-
-def claude(gateway: GatewayRuntime) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(base_url=gateway.base_url, api_key="unused", max_retries=0)
 
 
 async def test_same_dialect_forwards_unknown_fields_headers_and_roles_untouched(
@@ -156,7 +148,7 @@ async def test_a_fallback_to_another_dialect_after_a_same_dialect_failure(
         {"gateway.routes": {"claude-sonnet-4-6": {"fallback": ["gpt-4o"]}}}
     )
     upstream.script(Reply.error(529))
-    reply = await claude(gateway).messages.create(
+    reply = await claude_client(gateway).messages.create(
         model="claude-sonnet-4-6",
         max_tokens=50,
         messages=[

@@ -23,12 +23,17 @@ from tests.fakes.upstream import (
     Reply,
     ScriptedUpstream,
 )
+from tests.sdk_clients import (
+    chat_refusal,
+    claude_client,
+    claude_stream,
+    gemini_stream_text,
+    openai_client,
+    responses_stream_kinds,
+)
 from tests.transports.gateway.clouds.conftest import (
     AZURE_API_VERSION,
     AZURE_KEY,
-    claude_client,
-    gemini_client,
-    openai_client,
 )
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -111,25 +116,13 @@ async def test_every_client_dialect_reaches_an_azure_deployment_streaming(
     azure_env: None, upstream: ScriptedUpstream, start_gateway: GatewayFactory
 ) -> None:
     gateway = await start_gateway({"gateway.aliases": {"work-4o": f"azure/{DEPLOYMENT}"}})
-    async with claude_client(gateway).messages.stream(
-        model="work-4o", max_tokens=50, messages=MESSAGES
-    ) as stream:
-        text = "".join([piece async for piece in stream.text_stream])
-        final = await stream.get_final_message()
+    text, final = await claude_stream(gateway, "work-4o", max_tokens=50)
     assert text.startswith(DEFAULT_ANSWER)
     # The cache tokens Azure reports reach an Anthropic client as cache reads.
     assert final.usage.cache_read_input_tokens == OPENAI_CACHED_TOKENS
     assert final.usage.input_tokens == OPENAI_PROMPT_TOKENS - OPENAI_CACHED_TOKENS
-    pieces = []
-    async for chunk in await gemini_client(gateway).aio.models.generate_content_stream(
-        model="work-4o", contents="hi"
-    ):
-        pieces.append(chunk.text or "")
-    assert "".join(pieces).startswith(DEFAULT_ANSWER)
-    events = await openai_client(gateway).responses.create(
-        model=f"azure/{DEPLOYMENT}", input="hi", stream=True
-    )
-    kinds = [event.type async for event in events]
+    assert (await gemini_stream_text(gateway, "work-4o")).startswith(DEFAULT_ANSWER)
+    kinds = await responses_stream_kinds(gateway, f"azure/{DEPLOYMENT}")
     assert kinds[-1] == "response.completed"
     paths = [r.path for r in upstream.llm_requests]
     assert paths == [
@@ -182,14 +175,9 @@ async def test_without_an_endpoint_the_client_is_told_what_to_set(
     start_gateway: GatewayFactory,
 ) -> None:
     gateway = await start_gateway()
-    with pytest.raises(openai.APIStatusError) as caught:
-        await openai_client(gateway).chat.completions.create(
-            model=f"azure/{DEPLOYMENT}", messages=MESSAGES
-        )
-    assert caught.value.status_code == 503
-    body = caught.value.body
-    assert isinstance(body, dict)
-    assert body["code"] == "cloud_not_configured" and "AZURE_OPENAI_ENDPOINT" in body["message"]
+    status, body = await chat_refusal(gateway, f"azure/{DEPLOYMENT}")
+    assert status == 503 and body["code"] == "cloud_not_configured"
+    assert "AZURE_OPENAI_ENDPOINT" in body["message"]
 
 
 async def test_without_a_key_or_entra_id_the_client_is_told_what_to_do(
@@ -201,13 +189,8 @@ async def test_without_a_key_or_entra_id_the_client_is_told_what_to_do(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")  # no `az` CLI to ask either
     gateway = await start_gateway()
-    with pytest.raises(openai.APIStatusError) as caught:
-        await openai_client(gateway).chat.completions.create(
-            model=f"azure/{DEPLOYMENT}", messages=MESSAGES
-        )
-    assert caught.value.status_code == 503
-    body = caught.value.body
-    assert isinstance(body, dict) and body["code"] == "cloud_not_configured"
+    status, body = await chat_refusal(gateway, f"azure/{DEPLOYMENT}")
+    assert status == 503 and body["code"] == "cloud_not_configured"
     assert "AZURE_OPENAI_API_KEY" in body["message"]
     assert upstream.llm_requests == []
 
