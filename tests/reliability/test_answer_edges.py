@@ -24,7 +24,6 @@ from tests.sdk_clients import openai_client
 from tests.transports.gateway import conftest as gateway_fixtures
 from tests.transports.gateway.conftest import GatewayFactory
 
-upstream = gateway_fixtures.upstream
 provider_env = gateway_fixtures.provider_env
 start_gateway = gateway_fixtures.start_gateway
 gateway = gateway_fixtures.gateway

@@ -28,7 +28,6 @@ from tests.transports.gateway import conftest as gateway_fixtures
 from tests.transports.mcp.conftest import structured
 
 # The gateway suite's fixtures: a running gateway whose providers point at the fake upstream.
-upstream = gateway_fixtures.upstream
 provider_env = gateway_fixtures.provider_env
 start_gateway = gateway_fixtures.start_gateway
 gateway = gateway_fixtures.gateway

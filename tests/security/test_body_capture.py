@@ -24,7 +24,6 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
     start_gateway,
-    upstream,
 )
 
 
@@ -101,7 +100,7 @@ async def _stream_anthropic(gateway: GatewayRuntime) -> str:
 
 async def test_kept_bodies_are_redacted_and_no_secret_reaches_the_file(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway({"recorder.capture.providers": ["*"]})
     whole_id = await _ask_openai(gateway)
@@ -130,7 +129,7 @@ async def test_kept_bodies_are_redacted_and_no_secret_reaches_the_file(
 
 async def test_nothing_is_kept_while_capture_is_off(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway()
     request_id = await _ask_openai(gateway)
@@ -143,7 +142,7 @@ async def test_nothing_is_kept_while_capture_is_off(
 
 async def test_an_agent_policy_keeps_that_agent_only_and_applies_live(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway()
     engine = gateway.engine
@@ -159,7 +158,7 @@ async def test_an_agent_policy_keeps_that_agent_only_and_applies_live(
 
 async def test_a_long_request_is_kept_cut_and_marked(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
         {"recorder.capture.providers": ["openai"], "recorder.capture.max_body_bytes": 300}
@@ -178,7 +177,7 @@ async def test_a_long_request_is_kept_cut_and_marked(
 
 async def test_a_provider_or_project_policy_keeps_only_the_requests_it_names(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
         {"recorder.capture.providers": ["anthropic"], "recorder.capture.projects": ["shop"]}

@@ -31,7 +31,6 @@ from tests.transports.auth.conftest import (  # noqa: F401
     bearer,
     provider_env,
     start,
-    upstream,
 )
 
 CLAUDE = "claude-sonnet-4-6"  # priced: a dollar budget counts it
@@ -114,7 +113,7 @@ async def test_a_per_principal_cap_keeps_one_caller_from_the_shared_budget(
 async def test_responses_background_is_refused_under_a_hard_budget(
     start: Start,  # noqa: F811
     provider_env: None,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway = await _locked(
         start, [{"scope": "global", "unit": "usd", "period": "daily", "hard": 5.0}]
@@ -140,7 +139,7 @@ async def test_responses_background_is_refused_under_a_hard_budget(
 async def test_fifty_parallel_calls_stop_at_a_hard_budget(
     start: Start,  # noqa: F811
     provider_env: None,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     hard = 0.005
     gateway = await _locked(

@@ -34,7 +34,6 @@ from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
     start_gateway,
-    upstream,
 )
 
 HI = [{"role": "user", "content": "hi"}]
@@ -112,7 +111,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 async def test_calls_at_once_without_a_limit_get_one_answer_limited_to_the_budget(
     budgeted: GatewayRuntime,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     case: str,
 ) -> None:
     path, body, field = CASES[case]
@@ -132,7 +131,7 @@ async def test_calls_at_once_without_a_limit_get_one_answer_limited_to_the_budge
 
 async def test_a_call_within_the_budget_goes_with_its_own_limit_or_the_models_maximum(
     budgeted: GatewayRuntime,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     key = await _key(budgeted, "roomy", budget=50.0)  # room for 500,000 output tokens
     client = openai.AsyncOpenAI(base_url=budgeted.base_url + "/v1", api_key=key, max_retries=0)
@@ -156,7 +155,7 @@ async def test_a_call_within_the_budget_goes_with_its_own_limit_or_the_models_ma
 
 async def test_the_operators_own_calls_without_a_budget_go_as_sent(
     budgeted: GatewayRuntime,
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     body = {"model": "gpt-4o-mini", "messages": HI}
     async with (

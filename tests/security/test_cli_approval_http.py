@@ -22,7 +22,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.conftest import offline, upstream  # noqa: F401
+from tests.contract.conftest import offline  # noqa: F401
 from tests.security._power_support import (  # noqa: F401 - fixtures
     APPROVAL_THRESHOLD,
     RecordingClis,

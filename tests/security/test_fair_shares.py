@@ -34,7 +34,6 @@ from tests.transports.auth.conftest import (  # noqa: F401
     bearer,
     provider_env,
     start,
-    upstream,
 )
 
 T = TypeVar("T")
@@ -96,7 +95,7 @@ async def _wait_done(tasks: list[asyncio.Task[Any]], count: int) -> list[asyncio
 async def test_one_principal_holds_only_its_share_of_an_upstreams_connections(
     start: Start,  # noqa: F811
     provider_env: None,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway = await _pool_gateway(start, upstream)
     mallory = _claude(gateway, _as("mallory"))
@@ -130,15 +129,20 @@ async def test_one_principal_holds_only_its_share_of_an_upstreams_connections(
         held = [r for r in upstream.llm_requests if r.dialect == "anthropic"]
         assert len(held) == SHARE, len(held)  # never more of the pool than its share
     finally:
-        for task in attack:
-            task.cancel()
-        await asyncio.gather(*attack, return_exceptions=True)
+        await _cancel(attack)
+
+
+async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
+    """Calls still held when the test ends: cancelled, and their ends awaited."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def test_the_local_user_is_not_held_to_a_share(
     start: Start,  # noqa: F811
     provider_env: None,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway = await _pool_gateway(start, upstream)
     local = _claude(gateway, {INSTANCE_TOKEN_HEADER: gateway.engine.auth.instance_token})
@@ -148,9 +152,7 @@ async def test_the_local_user_is_not_held_to_a_share(
         await upstream.wait_for_requests(POOL, timeout=WAIT_S)
         assert not any(task.done() for task in calls)
     finally:
-        for task in calls:
-            task.cancel()
-        await asyncio.gather(*calls, return_exceptions=True)
+        await _cancel(calls)
 
 
 # -- CLI jobs ----------------------------------------------------------------------------

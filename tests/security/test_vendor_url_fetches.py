@@ -28,7 +28,7 @@ from llmgw_desktop.engine.api import KeyScope, KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
-from tests.security.keys.conftest import provider_env, start_gateway, upstream  # noqa: F401
+from tests.security.keys.conftest import provider_env, start_gateway  # noqa: F401
 from tests.transports.gateway.conftest import GatewayFactory
 
 GPT = "gpt-4o-mini"
@@ -151,7 +151,7 @@ OPENAI_KINDS = ["chat", "chat-to-claude", "responses-image", "responses-file"]
 @pytest.mark.parametrize("kind", OPENAI_KINDS)
 async def test_a_key_cannot_make_openai_fetch_an_address(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     kind: str,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway()
@@ -174,7 +174,7 @@ async def test_a_key_cannot_make_openai_fetch_an_address(
 @pytest.mark.parametrize("kind", ["document", "tool-result"])
 async def test_a_key_cannot_make_anthropic_fetch_an_address(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
     kind: str,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway()
@@ -194,7 +194,7 @@ async def test_a_key_cannot_make_anthropic_fetch_an_address(
 
 async def test_a_key_the_operator_allowed_may_have_the_vendor_fetch(
     start_gateway: GatewayFactory,  # noqa: F811
-    upstream: ScriptedUpstream,  # noqa: F811
+    upstream: ScriptedUpstream,
 ) -> None:
     gateway: GatewayRuntime = await start_gateway(
         {"gateway.remote_passthrough.principals": {"key:allowed": ["web_fetch"]}}

@@ -237,12 +237,6 @@ async def test_retry_refuses_what_it_cannot_or_should_not_run(h: Harness) -> Non
 
 
 @pytest.fixture
-async def upstream() -> AsyncIterator[ScriptedUpstream]:
-    async with ScriptedUpstream() as up:
-        yield up
-
-
-@pytest.fixture
 async def engine(
     loaded: LoadedSettings,
     tmp_path: Path,

@@ -112,6 +112,15 @@ class ScriptedUpstream:
         """
         self._when_offered.setdefault(tool, deque()).extend(replies)
 
+    def script_tool_round_trip(
+        self, tool: str, arguments: JsonObject, answer: str = "ALL-DONE"
+    ) -> None:
+        """The agent's turns that offer `tool` call it once with `arguments`, then answer
+        `answer` word for word (`script_when_offered`): a client's whole tool loop."""
+        self.script_when_offered(
+            tool, Reply.tool_call(tool, arguments), Reply.ok(answer, verbatim=True)
+        )
+
     async def wait_for_requests(
         self,
         n: int,

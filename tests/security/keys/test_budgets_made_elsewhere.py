@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 import openai
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.child_python import run_ours
 from tests.e2e.team_gateways import Team, TeamGateway, team  # noqa: F401 - the fixture
 from tests.fakes.upstream import Reply, ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
@@ -42,19 +41,8 @@ CLI_TIMEOUT_S = 60
 
 async def keys_cli(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """`llmgw-desktop keys ... --json` in a process of its own; its answer."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "llmgw_desktop",
-        "keys",
-        *args,
-        "--json",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env if env is not None else dict(os.environ),
-    )
-    out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT_S)
-    assert process.returncode == 0, err.decode()
+    code, out, err = await run_ours("keys", *args, "--json", env=env, timeout_s=CLI_TIMEOUT_S)
+    assert code == 0, err.decode()
     return dict(json.loads(out))
 
 

@@ -66,6 +66,18 @@ def response_head(status: int, headers: list[tuple[str, str]] | None = None) -> 
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+def dechunk(body: bytes) -> bytes:
+    """The payload of a chunked HTTP/1.1 body (chunk extensions ignored)."""
+    out, rest = b"", body
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, rest = out + rest[:size], rest[size + 2 :]
+    return out
+
+
 def whole(
     body: bytes | dict[str, Any],
     *,
