@@ -18,13 +18,18 @@ import pytest
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE
 from tests.clients.conftest import GATEWAY_KEYS
-from tests.clients.harness import client_environment, codex_config, run_cli, write_codex_config
-from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.clients.harness import (
+    SHELL_COMMAND,
+    assert_answered,
+    client_environment,
+    codex_config,
+    run_cli,
+    write_codex_config,
+)
+from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
-
-SHELL_COMMAND = "printf 'TOOL-%s-%s' RAN 42"  # only running it prints TOOL-RAN-42
 
 
 def exec_args(prompt: str) -> tuple[str, ...]:
@@ -37,8 +42,7 @@ async def test_codex_with_an_mcp_server_reaches_openai_with_its_request_unchange
     mcp = gateway.base_url + "/mcp"
     write_codex_config(home, codex_config(gateway.base_url, model="gpt-5.5", mcp_url=mcp))
     run = await run_cli("codex", *exec_args("say hello"), env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "FAKE-OK" in run.stdout
+    assert_answered(run)
     request = upstream.llm_requests[-1]
     assert request.path == "/v1/responses"
     kinds = {tool["type"] for tool in request.body["tools"]}
@@ -59,14 +63,9 @@ async def test_codex_on_an_anthropic_model_runs_its_shell_tool(
 ) -> None:
     # Codex with its default features and no MCP server (the test below has one).
     write_codex_config(home, codex_config(gateway.base_url, model="claude-sonnet-4-6"))
-    upstream.script_when_offered(
-        "exec_command",
-        Reply.tool_call("exec_command", {"cmd": SHELL_COMMAND}),
-        Reply.ok("ALL-DONE", verbatim=True),
-    )
+    upstream.script_tool_round_trip("exec_command", {"cmd": SHELL_COMMAND})
     run = await run_cli("codex", *exec_args("run the command"), env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "ALL-DONE" in run.stdout
+    assert_answered(run, "ALL-DONE")
     assert {r.path for r in upstream.llm_requests} == {"/v1/messages"}
     last = upstream.llm_requests[-1].body
     names = {tool["name"] for tool in last["tools"]}
@@ -85,12 +84,9 @@ async def test_codex_calls_a_tool_of_its_mcp_server_through_a_namespace(
     mcp = gateway.base_url + "/mcp"
     write_codex_config(home, codex_config(gateway.base_url, model="claude-sonnet-4-6", mcp_url=mcp))
     tool = "mcp__llmgw__llm_process_health"
-    upstream.script_when_offered(
-        tool, Reply.tool_call(tool, {}), Reply.ok("ALL-DONE", verbatim=True)
-    )
+    upstream.script_tool_round_trip(tool, {})
     run = await run_cli("codex", *exec_args("check the gateway"), env=env, cwd=home / "work")
-    assert run.returncode == 0, run.explain()
-    assert "ALL-DONE" in run.stdout
+    assert_answered(run, "ALL-DONE")
     assert "llmgw/llm_process_health" in run.stderr + run.stdout
     result = upstream.llm_requests[-1].body["messages"][-1]["content"][0]
     assert result["type"] == "tool_result"
@@ -124,9 +120,7 @@ async def test_codex_calls_the_gateway_through_the_stdio_relay(
     )
     write_codex_config(home, config)
     tool = "mcp__llmgw__llm_process_health"
-    upstream.script_when_offered(
-        tool, Reply.tool_call(tool, {}), Reply.ok("ALL-DONE", verbatim=True)
-    )
+    upstream.script_tool_round_trip(tool, {})
     run = await run_cli("codex", *exec_args("check the gateway"), env=env, cwd=home / "work")
     assert run.returncode == 0, run.explain()
     assert "ALL-DONE" in run.stdout, run.stderr[-3000:]
