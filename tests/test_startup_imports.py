@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.child_python import ROOT, run_python_ok
 from tests.e2e import gateway_process as gp
 
-ROOT = Path(__file__).resolve().parent.parent
 HEAVY = (
     "mcp",
     "mcp_types",
@@ -43,16 +43,10 @@ def modules_loaded_by(code: str, also: tuple[str, ...] = ()) -> set[str]:
     """The heavy modules (and those named in `also`) in `sys.modules` after a fresh
     interpreter runs `code`."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=True,
+    out = run_python_ok(
+        "-c", probe, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout_s=CHILD_TIMEOUT_S
     )
-    return set(json.loads(result.stdout.splitlines()[-1])) & {*HEAVY, *also}
+    return set(json.loads(out.splitlines()[-1])) & {*HEAVY, *also}
 
 
 def test_the_command_line_imports_nothing_heavy_before_a_command_runs() -> None:
@@ -82,15 +76,8 @@ def test_version_loads_nothing_but_the_version() -> None:
         "assert out.getvalue().startswith('llmgw-desktop ') and '0.0.0' not in out.getvalue()\n"
         "print(json.dumps(sorted(sys.modules)))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        cwd=ROOT,
-        check=True,
-    )
-    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    out = run_python_ok("-c", probe, timeout_s=CHILD_TIMEOUT_S)
+    loaded = set(json.loads(out.splitlines()[-1]))
     assert loaded.isdisjoint(VERSION_MUST_NOT_LOAD), loaded & set(VERSION_MUST_NOT_LOAD)
 
 
@@ -222,16 +209,13 @@ def test_the_cloud_libraries_load_only_when_a_cloud_is_asked(tmp_path: Path) -> 
         "LLM_GATEWAY_DATA_DIR": str(tmp_path / "data"),
         "LLM_GATEWAY_LOG_DIR": str(tmp_path / "log"),
     }
-    result = subprocess.run(
-        [sys.executable, "-c", _GATEWAY_WITHOUT_CLOUD_CALLS, ",".join(_CLOUD_LIBRARIES)],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        cwd=ROOT,
+    out = run_python_ok(
+        "-c",
+        _GATEWAY_WITHOUT_CLOUD_CALLS,
+        ",".join(_CLOUD_LIBRARIES),
         env=env,
-        check=False,
+        timeout_s=CHILD_TIMEOUT_S,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    idle, asked = json.loads(result.stdout.splitlines()[-1])
+    idle, asked = json.loads(out.splitlines()[-1])
     assert idle == []
     assert "botocore" in asked
