@@ -12,8 +12,8 @@ import pytest
 from llmgw_desktop.engine.api import KeyScope, KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.contract.conftest import engine_settings, offline  # noqa: F401
-from tests.contract.offline import CLI_BIN, find_cli
+from tests.contract.conftest import CLI_SETTINGS, engine_settings, offline  # noqa: F401
+from tests.contract.offline import find_cli
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_READ_TOKENS,
     DEFAULT_ANSWER,
@@ -25,14 +25,6 @@ from tests.transports.gateway.conftest import GatewayFactory
 pytestmark = pytest.mark.contract
 
 HI = {"role": "user", "content": "hi"}
-
-CLI_SETTINGS = {
-    "providers.cli_path": [str(CLI_BIN)],
-    "providers.retry_attempts": 1,
-    "providers.retry_base_delay_ms": 0,
-    "providers.timeout_ms": 120_000,
-    "providers.kill_grace_ms": 1000,
-}
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from tests.child_python import run_python_ok
 from tests.conftest import free_port
 from tests.fakes.upstream import (
     ANTHROPIC_OUTPUT_TOKENS,
@@ -268,16 +267,8 @@ def test_export_off_imports_no_opentelemetry_or_prometheus_client(tmp_path: Path
         "LLM_GATEWAY_LOG_DIR": str(tmp_path / "logs"),
         "LLM_GATEWAY_HTTP_PORT": "0",
     }
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "", done.stdout
+    out = run_python_ok("-c", script, env=env)
+    assert out.strip() == "", out
 
 
 async def test_an_absent_collector_is_said_when_it_starts_failing_and_when_it_works_again(
