@@ -28,14 +28,16 @@ the direct call stays the OpenAI request the upstream answers.
 Absolute times drift with the machine; the ratios to the direct call, measured in one run, are
 the figures to compare.
 
-Three processes, as in real use: a minimal upstream that answers OpenAI Chat Completions at
-once (JSON, or a 6-chunk SSE stream with usage), the gateway (`--headless`, recorder on) with
-OPENAI_BASE_URL pointing at it, and this script as the client. Latency and time to first byte
-are measured one request at a time, alternating direct and through-gateway calls so both see
-the same machine state; the added figure is the median of the paired differences. Throughput
-runs `--concurrency` requests in flight for `--seconds` (bounded in count too); because client,
-gateway and upstream share this machine's cores, it also reports the gateway process's CPU time
-per request, which is the rate one gateway process could sustain with a core to itself.
+Three processes, as in real use: a minimal upstream that answers OpenAI Chat Completions at once
+(JSON, or a 6-chunk SSE stream with usage: `_upstream.py`), the gateway (`--headless`, recorder
+on) with OPENAI_BASE_URL pointing at it, and this script as the client. Latency and time to
+first byte are measured one request at a time, alternating direct and through-gateway calls so
+both see the same machine state; the added figure is the median of the paired differences.
+Throughput runs `--concurrency` requests in flight for `--seconds` (bounded in count too);
+because client, gateway and upstream share this machine's cores, it also reports the gateway
+process's CPU time per request, which is the rate one gateway process could sustain with a core
+to itself. What the client sends, one line or an agent's request in either shape, is
+`_chat_requests.py`.
 """
 
 from __future__ import annotations
@@ -44,185 +46,23 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
 import psutil
+from _chat_requests import AUTH_HEADERS, BENCH_TOKEN, REQUEST, agent_request, as_anthropic
 from _postgres import store_url
-from aiohttp import web
+from _upstream import free_port, serve_upstream, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_THROUGHPUT_REQUESTS = 200_000
-# Start-up refuses guessable tokens, so this one is random (made with secrets.token_urlsafe).
-BENCH_TOKEN = "bench-Xq7vR2mZk9LpT4wYc8NbH3sJd6FgA1eU5oKi0rWt"
-# Sent on every request (the upstream ignores it); the gateway checks it only with --bearer.
-AUTH_HEADERS = {"Authorization": f"Bearer {BENCH_TOKEN}"}
-
-ANSWER = {
-    "id": "chatcmpl-bench",
-    "object": "chat.completion",
-    "created": 0,
-    "model": "gpt-4o",
-    "choices": [
-        {
-            "index": 0,
-            "message": {"role": "assistant", "content": "Paris."},
-            "finish_reason": "stop",
-        }
-    ],
-    "usage": {
-        "prompt_tokens": 12,
-        "completion_tokens": 2,
-        "total_tokens": 14,
-        "prompt_tokens_details": {"cached_tokens": 0},
-    },
-}
-ANSWER_BYTES = json.dumps(ANSWER).encode()
-
-
-def _chunk(delta: dict[str, object], finish: str | None = None) -> bytes:
-    body = {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "gpt-4o",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-    return b"data: " + json.dumps(body).encode() + b"\n\n"
-
-
-STREAM_BYTES = [
-    _chunk({"role": "assistant", "content": ""}),
-    *(_chunk({"content": word}) for word in ("The ", "capital ", "is ", "Paris.")),
-    _chunk({}, "stop"),
-    b"data: "
-    + json.dumps(
-        {
-            "id": "chatcmpl-bench",
-            "object": "chat.completion.chunk",
-            "created": 0,
-            "model": "gpt-4o",
-            "choices": [],
-            "usage": ANSWER["usage"],
-        }
-    ).encode()
-    + b"\n\n",
-    b"data: [DONE]\n\n",
-]
-REQUEST = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Capital of France?"}]}
-
-
-def agent_request() -> dict[str, object]:
-    """A request the size and shape coding agents send (about 40 KB): a long system prompt,
-    a dozen tools with schemas, and a history of tool calls and results."""
-    schema = {
-        "type": "object",
-        "properties": {
-            name: {"type": "string", "description": f"The {name} to use. " * 8}
-            for name in ("path", "command", "pattern", "content", "description")
-        },
-        "required": ["path"],
-        "additionalProperties": False,
-    }
-    tools = [
-        {
-            "type": "function",
-            "function": {
-                "name": f"tool_{i}",
-                "description": "Does one thing. " * 20,
-                "parameters": schema,
-            },
-        }
-        for i in range(12)
-    ]
-    messages: list[dict[str, object]] = [
-        {"role": "system", "content": "You are a coding agent. Follow the rules. " * 200}
-    ]
-    for turn in range(10):
-        call_id = f"call_{turn}"
-        arguments = json.dumps({"path": f"src/file_{turn}.py", "command": "read"})
-        messages += [
-            {"role": "user", "content": f"Step {turn}: look at the next file, please. " * 5},
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": call_id,
-                        "type": "function",
-                        "function": {"name": f"tool_{turn}", "arguments": arguments},
-                    }
-                ],
-            },
-            {"role": "tool", "tool_call_id": call_id, "content": "def f():\n    return 1\n" * 40},
-        ]
-    messages.append({"role": "user", "content": "Now summarise what you found."})
-    return {"model": "gpt-4o", "messages": messages, "tools": tools, "tool_choice": "auto"}
-
-
-def as_anthropic(body: dict[str, object]) -> dict[str, object]:
-    """The same request in Anthropic Messages' shape (for `--cross`)."""
-    system = ""
-    messages: list[dict[str, object]] = []
-    for message in body["messages"]:  # type: ignore[attr-defined]
-        role, content = message["role"], message.get("content")
-        if role == "system":
-            system = content
-        elif role == "tool":
-            block = {
-                "type": "tool_result",
-                "tool_use_id": message["tool_call_id"],
-                "content": content,
-            }
-            messages.append({"role": "user", "content": [block]})
-        elif message.get("tool_calls"):
-            uses = [
-                {
-                    "type": "tool_use",
-                    "id": call["id"],
-                    "name": call["function"]["name"],
-                    "input": json.loads(call["function"]["arguments"]),
-                }
-                for call in message["tool_calls"]
-            ]
-            messages.append({"role": "assistant", "content": uses})
-        else:
-            messages.append({"role": role, "content": content})
-    merged: list[dict[str, object]] = []
-    for message in messages:  # Anthropic's turns alternate: a tool result and text share one
-        blocks = message["content"]
-        if not isinstance(blocks, list):
-            blocks = [{"type": "text", "text": blocks}]
-        if merged and merged[-1]["role"] == message["role"]:
-            merged[-1]["content"] = [*merged[-1]["content"], *blocks]  # type: ignore[misc]
-        else:
-            merged.append({"role": message["role"], "content": blocks})
-    messages = merged
-    anthropic: dict[str, object] = {"model": body["model"], "max_tokens": 1024}
-    if system:
-        anthropic["system"] = system
-    anthropic["messages"] = messages
-    if body.get("tools"):
-        anthropic["tools"] = [
-            {
-                "name": tool["function"]["name"],
-                "description": tool["function"]["description"],
-                "input_schema": tool["function"]["parameters"],
-            }
-            for tool in body["tools"]  # type: ignore[attr-defined]
-        ]
-    return anthropic
-
-
 # What the client sends (one line, or with --agent a coding agent's request): to the upstream,
 # and to the gateways (the same, or with --cross the Anthropic shape of it).
 _REQUEST: dict[str, object] = REQUEST
@@ -230,55 +70,7 @@ _GATEWAY_REQUEST: dict[str, object] = REQUEST
 GATEWAY_PATH = "/v1/chat/completions"
 
 
-# -- the zero-latency upstream (runs in its own process) ------------------------------------
-
-
-async def chat(request: web.Request) -> web.StreamResponse:
-    body = await request.json()
-    if not body.get("stream"):
-        return web.Response(body=ANSWER_BYTES, content_type="application/json")
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-    await response.prepare(request)
-    for piece in STREAM_BYTES:
-        await response.write(piece)
-    await response.write_eof()
-    return response
-
-
-async def otlp_sink(request: web.Request) -> web.Response:
-    await request.read()
-    return web.Response(body=b"", content_type="application/x-protobuf")
-
-
-def serve_upstream(port: int) -> None:
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", chat)
-    # An OTLP/HTTP endpoint that takes and drops what the gateway exports (--observability).
-    app.router.add_post("/v1/traces", otlp_sink)
-    app.router.add_post("/v1/metrics", otlp_sink)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
-
-
 # -- the client -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_ready(url: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError as exc:
-            if getattr(exc, "code", None):  # an HTTP error still means it is listening
-                return
-            time.sleep(0.05)
-    raise SystemExit(f"{url} did not come up")
 
 
 async def one(

@@ -3,7 +3,7 @@ recorder's sustained write rate, and a tool of the user's own MCP server relayed
 against the same call made to that server directly.
 
 Usage: python bench/mcp_roundtrip.py [--calls 300] [--records 50000]
-                                     [--parts http,stdio,recorder,relay]
+                                     [--parts http,stdio,recorder,relay] [--baseline DIR]
 
 The gateway runs as its own process (`--headless`, or `mcp` for stdio), as it would for an
 editor; the official MCP client calls `llm_process_health` (no provider, no disk) in a loop.
@@ -13,9 +13,14 @@ own background flush writes them, and reports rows written per second.
 The relay part uses the real `@modelcontextprotocol/server-everything` from `.mcp-servers/` (as
 .ci/run installs it) over stdio, and its `echo` tool. Direct: the official client starts the
 server itself. Relayed: a headless gateway has the server in its config.toml, and the same
-client calls `everything__echo` on its /mcp (HTTP, 2025-11-25), so each call crosses the edge,
-the access checks, the policy, the recorder and the server's stdio. Direct, relayed, then
-direct again, so a machine that got busier shows as a gap between the two direct runs.
+client calls `everything__echo` through it, in both protocol eras and by both client paths:
+on its /mcp (Streamable HTTP), and over stdio to `llmgw-desktop mcp` (the relay editors
+launch, which forwards to /mcp), so each call crosses the edge, the access checks, the
+policy, the recorder and the server's stdio. Direct, relayed, then direct again, so a machine
+that got busier shows as a gap between the two direct runs. `--baseline DIR` (a checkout of an
+earlier commit: `git worktree add --detach DIR COMMIT`, or `git archive COMMIT | tar -x -C DIR`)
+relays through that tree's gateway and stdio relay too, in the same turns, so the two commits'
+ratios come from one run on a machine whose load moves.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -88,14 +95,18 @@ async def timed_calls(
 
 
 @contextmanager
-def headless_gateway(config: str = "") -> Iterator[int]:
-    """A headless gateway in its own process with `config` as its config.toml; its port."""
+def headless_gateway(config: str = "", tree: Path = ROOT) -> Iterator[tuple[int, dict[str, str]]]:
+    """A headless gateway of checkout `tree` in its own process with `config` as its
+    config.toml; its port and the environment that finds it (what `llmgw-desktop mcp` needs
+    to relay to it)."""
     with tempfile.TemporaryDirectory() as home:
         Path(home, "config.toml").write_text(config, encoding="utf-8")
         port = free_port()
+        env = env_for(home, port)
         gateway = subprocess.Popen(
             [sys.executable, "-m", "llmgw_desktop", "--headless"],
-            env=env_for(home, port),
+            env=env,
+            cwd=tree,  # `-m` finds the package of the working directory first
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -106,14 +117,14 @@ def headless_gateway(config: str = "") -> Iterator[int]:
                     break
                 except OSError:
                     time.sleep(0.05)
-            yield port
+            yield port, env
         finally:
             gateway.terminate()
             gateway.wait()
 
 
 async def http_roundtrip(calls: int) -> None:
-    with headless_gateway() as port:
+    with headless_gateway() as (port, _):
         for mode in ("legacy", "2026-07-28"):
             async with Client(f"http://127.0.0.1:{port}/mcp", mode=mode) as client:
                 summary(
@@ -166,55 +177,106 @@ def _cpu_s(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-async def relay_ratio(calls: int) -> None:
-    """Direct, relayed in each protocol era, then direct again; with the CPU each process
-    spent per call (this client's, the gateway's, the server's), since the ratio of wall
-    times hides whose work it is."""
-    echo = {"message": "hello"}
-    me = psutil.Process()
+# Calls per turn when the relay part interleaves its clients (each turn one block per client).
+RELAY_BLOCK = 10
 
-    async def direct() -> float:
-        server = StdioServerParameters(command=str(EVERYTHING), args=["stdio"])
-        async with Client(server) as client:
-            before = _cpu_s(me)
-            median = summary("direct (stdio)", await timed_calls(client, calls, "echo", echo))
-            print(f"    client CPU {(_cpu_s(me) - before) / (calls + 10) * 1000:.2f} ms a call")
-            return median
 
+@dataclass
+class RelayPath:
+    """One way of calling the everything server's `echo`, and the processes that serve it."""
+
+    label: str
+    client: Any
+    relays: list[psutil.Process]  # the stdio relay of this path (none for the others)
+    servers: list[psutil.Process]  # the everything server(s) it reaches
+    gateway: psutil.Process | None
+    times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
+
+    def spent(self, me: psutil.Process) -> tuple[float, float, float, float]:
+        """CPU seconds so far of this client, its relay, the gateway and the server(s)."""
+        return (
+            _cpu_s(me),
+            sum(_cpu_s(r) for r in self.relays),
+            _cpu_s(self.gateway) if self.gateway is not None else 0.0,
+            sum(_cpu_s(s) for s in self.servers),
+        )
+
+
+async def relay_ratio(calls: int, baseline: Path | None = None) -> None:
+    """A direct stdio call of the everything server's `echo` against the same call relayed by
+    the gateway, in each protocol era and by each client path: the official client over
+    Streamable HTTP to /mcp, and over stdio to `llmgw-desktop mcp` (the relay an editor
+    launches, which forwards each message to /mcp on loopback). Every client is open at once
+    and they take turns, RELAY_BLOCK calls each, so a machine whose load moves weighs on all
+    alike; with the CPU each process spent per call (client, stdio relay, gateway, server),
+    since the ratio of wall times hides whose work it is. With `baseline`, that checkout's
+    gateway and relay are measured in the same turns."""
     if not EVERYTHING.exists():
         print(f"  relay: skipped, {EVERYTHING} is not installed (see .ci/mcp-servers)")
         return
-    first = await direct()
+    echo = {"message": "hello"}
+    me = psutil.Process()
     config = f'[mcp.servers.everything]\ncommand = "{EVERYTHING}"\nargs = ["stdio"]\n'
-    through: dict[str, float] = {}
-    with headless_gateway(config) as port:
-        gateway = next(
-            p for p in psutil.Process().children() if "--headless" in " ".join(p.cmdline())
+    trees = [("", ROOT)] if baseline is None else [("baseline ", baseline), ("current ", ROOT)]
+    async with AsyncExitStack() as stack:
+        before = set(me.children())
+        direct = await stack.enter_async_context(
+            Client(StdioServerParameters(command=str(EVERYTHING), args=["stdio"]))
         )
-        for mode in ("legacy", "2026-07-28"):
-            async with Client(f"http://127.0.0.1:{port}/mcp", mode=mode) as client:
-                await client.call_tool("everything__echo", echo)  # the server is started
-                servers = gateway.children(recursive=True)
-                spent = (_cpu_s(me), _cpu_s(gateway), sum(_cpu_s(s) for s in servers))
-                through[mode] = summary(
-                    f"relayed (/mcp, {client.protocol_version})",
-                    await timed_calls(client, calls, "everything__echo", echo),
-                )
-                after = (_cpu_s(me), _cpu_s(gateway), sum(_cpu_s(s) for s in servers))
-                client_ms, gateway_ms, server_ms = (
-                    (b - a) / (calls + 10) * 1000 for a, b in zip(spent, after, strict=True)
-                )
-                print(
-                    f"    CPU a call: client {client_ms:.2f} ms, gateway {gateway_ms:.2f} ms, "
-                    f"server {server_ms:.2f} ms"
-                )
-    second = await direct()
-    base = (first + second) / 2
-    for mode, median in through.items():
-        print(
-            f"  ratio relayed ({mode}) / direct {median / base:.2f}x "
-            f"(+{median - base:.2f} ms a call)"
-        )
+        own = [p for p in me.children(recursive=True) if p not in before]
+        paths = [RelayPath("direct (stdio)", direct, [], own, None)]
+        for name, tree in trees:
+            before = set(me.children())
+            port, env = stack.enter_context(headless_gateway(config, tree))
+            (gateway,) = [p for p in me.children() if p not in before]
+            relay = StdioServerParameters(
+                command=sys.executable, args=["-m", "llmgw_desktop", "mcp"], env=env, cwd=tree
+            )
+            for way, target in (("/mcp", f"http://127.0.0.1:{port}/mcp"), ("stdio relay", relay)):
+                for mode in ("legacy", "2026-07-28"):
+                    before = set(me.children())
+                    client = await stack.enter_async_context(Client(target, mode=mode))
+                    await client.call_tool("everything__echo", echo)  # the server is started
+                    relays = [p for p in me.children() if p not in before]
+                    label = f"{name}relayed ({way}, {client.protocol_version})"
+                    servers = gateway.children(recursive=True)
+                    paths.append(RelayPath(label, client, relays, servers, gateway))
+        for path in paths:  # warm up
+            tool = "echo" if path.gateway is None else "everything__echo"
+            for _ in range(RELAY_BLOCK):
+                await path.client.call_tool(tool, echo)
+        for turn in range(max(1, calls // RELAY_BLOCK)):
+            order = paths[turn % len(paths) :] + paths[: turn % len(paths)]
+            for path in order:
+                await _relay_block(path, me, echo)
+    direct_ms = statistics.median(paths[0].times) * 1000
+    for path in paths:
+        median = summary(path.label, path.times)
+        done = len(path.times)
+        client_ms, relay_ms, gateway_ms, server_ms = (c / done * 1000 for c in path.cpu)
+        parts = [f"client {client_ms:.2f} ms"]
+        if path.relays:
+            parts.append(f"relay {relay_ms:.2f} ms")
+        if path.gateway is not None:
+            parts.append(f"gateway {gateway_ms:.2f} ms")
+        parts.append(f"server {server_ms:.2f} ms")
+        total = client_ms + relay_ms + gateway_ms + server_ms
+        print(f"    CPU a call: {', '.join(parts)} (together {total:.2f} ms)")
+        if path.gateway is not None:
+            print(f"    ratio to direct {median / direct_ms:.2f}x (+{median - direct_ms:.2f} ms)")
+
+
+async def _relay_block(path: RelayPath, me: psutil.Process, echo: dict[str, str]) -> None:
+    tool = "echo" if path.gateway is None else "everything__echo"
+    spent = path.spent(me)
+    for _ in range(RELAY_BLOCK):
+        started = time.perf_counter()
+        result = await path.client.call_tool(tool, echo)
+        path.times.append(time.perf_counter() - started)
+        assert not result.is_error, result
+    for n, (before, after) in enumerate(zip(spent, path.spent(me), strict=True)):
+        path.cpu[n] += after - before
 
 
 async def main() -> None:
@@ -222,6 +284,11 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--parts", default=",".join(PARTS), help="which parts, comma-separated")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also relay through this checkout's gateway (an earlier commit), in the same run",
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     if parts - set(PARTS):
@@ -234,7 +301,7 @@ async def main() -> None:
     if "recorder" in parts:
         await recorder_rate(args.records)
     if "relay" in parts:
-        await relay_ratio(args.calls)
+        await relay_ratio(args.calls, args.baseline)
 
 
 if __name__ == "__main__":

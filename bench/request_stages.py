@@ -97,23 +97,29 @@ def stage_of(frames: list[str]) -> str:
     return "other"
 
 
+def team_env(up_port: int) -> dict[str, str]:
+    """The environment of a gateway run as `gateway_overhead.py --team` runs it (its key is
+    made apart), calling the zero-latency upstream on `up_port`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLM_GATEWAY_")}
+    env.update(
+        LLM_GATEWAY_DETECT_LOCAL="false",
+        LLM_GATEWAY_MASTER_KEY="0" * 64,
+        LLM_GATEWAY_RATE_LIMIT_PER_MINUTE=str(100_000_000),
+        LLM_GATEWAY_RATE_LIMIT_BURST=str(1_000_000),
+        LLM_GATEWAY_BUDGETS=json.dumps(
+            [{"scope": "global", "unit": "usd", "period": "monthly", "hard": 1e9}]
+        ),
+        OPENAI_API_KEY="sk-bench-key",
+        OPENAI_BASE_URL=f"http://127.0.0.1:{up_port}/v1",
+    )
+    return env
+
+
 def profile(args: argparse.Namespace, tree: Path) -> None:
     up_port = bench.free_port()
     port = bench.free_port()
     with tempfile.TemporaryDirectory() as home:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LLM_GATEWAY_")}
-        env.update(
-            LLM_GATEWAY_DETECT_LOCAL="false",
-            LLM_GATEWAY_MASTER_KEY="0" * 64,
-            LLM_GATEWAY_RATE_LIMIT_PER_MINUTE=str(100_000_000),
-            LLM_GATEWAY_RATE_LIMIT_BURST=str(1_000_000),
-            LLM_GATEWAY_BUDGETS=json.dumps(
-                [{"scope": "global", "unit": "usd", "period": "monthly", "hard": 1e9}]
-            ),
-            OPENAI_API_KEY="sk-bench-key",
-            OPENAI_BASE_URL=f"http://127.0.0.1:{up_port}/v1",
-        )
-        env |= bench._home_env(Path(home), port)
+        env = team_env(up_port) | bench._home_env(Path(home), port)
         headers = bench._gateway_key(tree, env)
         upstream = subprocess.Popen(
             [sys.executable, bench.__file__, "--serve-upstream", str(up_port)],

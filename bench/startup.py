@@ -27,6 +27,9 @@ Measured, as the median of N runs each:
 
 The package is byte-compiled first, as an installed copy is (pip compiles at install): a source
 tree run with PYTHONDONTWRITEBYTECODE would otherwise recompile every module on each launch.
+Likewise the app keeps the compiled code of its dataclasses in this user's cache folder
+(`shell/code_cache.py`), so every launch after the first measures a start after the first;
+point XDG_CACHE_HOME at an empty folder for each launch to time first starts.
 
 Each gateway run starts `python -m llmgw_desktop` in a fresh home (empty config, new database) on a
 free loopback port, polls /health every 5 ms until it answers, lets it idle, reads its resident

@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -132,6 +133,31 @@ def test_a_subset_of_the_tests_collects(tmp_path: Path) -> None:
     assert "error" not in result.stdout.splitlines()[-1], result.stdout[-3000:]
 
 
+# What importing the gateway's start path must not load (issue 42): tomlkit (config.toml is
+# read with tomllib; tomlkit only writes it), the vault's cipher (loaded when the vault opens,
+# beside the front door's start), and the CLI calls' machinery (adapters and their parsers, the
+# ACP client, the approval gate's patterns, answer compression), loaded by the first CLI call.
+NOT_ON_THE_WAY_TO_SERVING = (
+    "tomlkit",
+    "cryptography",
+    "llmgw_desktop.engine.providers.cli_adapters",
+    "llmgw_desktop.engine.providers.acp.adapter",
+    "llmgw_desktop.engine.providers.invoke",
+    "llmgw_desktop.engine.providers.auth_home",
+    "llmgw_desktop.engine.calls.acp_permissions",
+    "llmgw_desktop.engine.calls.approval_text",
+    "llmgw_desktop.engine.calls.compression",
+)
+
+
+def test_the_start_path_leaves_what_the_first_request_does_not_need() -> None:
+    loaded = modules_loaded_by(
+        "import llmgw_desktop.shell.headless, llmgw_desktop.shell.runtime",
+        also=NOT_ON_THE_WAY_TO_SERVING,
+    )
+    assert loaded & set(NOT_ON_THE_WAY_TO_SERVING) == set()
+
+
 def test_the_mcp_sdk_is_not_on_the_way_to_a_running_gateway() -> None:
     # It loads in the background once the front door is open (transports/mcp/http_front.py).
     loaded = modules_loaded_by("import llmgw_desktop.shell.headless, llmgw_desktop.shell.runtime")
@@ -160,6 +186,64 @@ def test_a_running_headless_gateway_holds_no_chart_library(tmp_path: Path) -> No
     assert code == 0, err[-3000:]
     assert "_multiarray_umath" not in maps
     assert "numpy" not in maps and "pyqtgraph" not in maps
+
+
+_OAUTH_MODULES = (
+    "llmgw_desktop.engine.auth.oauth",
+    "llmgw_desktop.engine.auth.oauth_store",
+    "llmgw_desktop.transports.oauth_routes",
+)
+_STARTED_GATEWAY = """
+import asyncio, json, os, sys
+from dataclasses import replace
+from llmgw_desktop.config.settings import load_settings
+from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.shell.runtime import GatewayRuntime
+
+async def main():
+    loaded = load_settings()
+    settings = loaded.settings.with_values({"http.port": 0})
+    lock = InstanceLock(settings.data_path)
+    assert lock.acquire()
+    runtime = GatewayRuntime(replace(loaded, settings=settings), mode="headless", lock=lock,
+                             on_activate=lambda: "headless")
+    await runtime.start()
+    loaded_now = sorted(m for m in sys.argv[1].split(",") if m in sys.modules)
+    await runtime.stop()
+    lock.release()
+    print(json.dumps(loaded_now))
+
+asyncio.run(main())
+"""
+
+
+def _started_gateway_holds(tmp_path: Path, modules: tuple[str, ...], **env: str) -> list[str]:
+    """Which of `modules` a gateway started (in a fresh interpreter) has loaded."""
+    result = subprocess.run(
+        [sys.executable, "-c", _STARTED_GATEWAY, ",".join(modules)],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("LLM_GATEWAY_")},
+            "PYTHONPATH": str(ROOT),
+            "LLM_GATEWAY_CONFIG": str(tmp_path / "config.toml"),
+            "LLM_GATEWAY_DATA_DIR": str(tmp_path / "data"),
+            "LLM_GATEWAY_LOG_DIR": str(tmp_path / "log"),
+            **env,
+        },
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return list(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_the_oauth_server_loads_only_when_it_is_on(tmp_path: Path) -> None:
+    # Off by default: a started gateway holds none of its modules; on, it holds them all.
+    assert _started_gateway_holds(tmp_path / "off", _OAUTH_MODULES) == []
+    on = _started_gateway_holds(tmp_path / "on", _OAUTH_MODULES, LLM_GATEWAY_OAUTH_ENABLED="true")
+    assert on == sorted(_OAUTH_MODULES)
 
 
 _CLOUD_LIBRARIES = ("botocore", "google.auth", "azure.identity")
@@ -219,3 +303,109 @@ def test_the_cloud_libraries_load_only_when_a_cloud_is_asked(tmp_path: Path) -> 
     idle, asked = json.loads(out.splitlines()[-1])
     assert idle == []
     assert "botocore" in asked
+
+
+_DEFERRED_TRUST = """
+import json, ssl
+from llmgw_desktop.shell.startup import import_aiohttp_trusting_later, load_deferred_trust
+import_aiohttp_trusting_later()
+from aiohttp import connector
+contexts = (connector._SSL_CONTEXT_VERIFIED, connector._SSL_CONTEXT_UNVERIFIED)
+before = [c.cert_store_stats()["x509_ca"] for c in contexts]
+restored = "set_default_verify_paths" not in vars(ssl.SSLContext)
+loaded = load_deferred_trust()
+after = [c.cert_store_stats()["x509_ca"] for c in contexts]
+system = ssl.create_default_context().cert_store_stats()["x509_ca"]
+print(json.dumps([before, restored, loaded, after, system]))
+"""
+
+
+def test_aiohttp_for_the_gateway_gets_the_system_ca_store_after_start_up() -> None:
+    """aiohttp's two client contexts are built without the CA store (a sixth of a headless
+    start's instructions), then loaded with it: the same contexts aiohttp makes itself."""
+    result = subprocess.run(
+        [sys.executable, "-c", _DEFERRED_TRUST],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        cwd=ROOT,
+        check=True,
+    )
+    before, restored, loaded, after, system = json.loads(result.stdout.splitlines()[-1])
+    if system == 0:
+        pytest.skip("this machine's default CA store loads no certificate from a file")
+    assert before == [0, 0] and restored
+    assert loaded == 2 and after == [system, system]
+
+
+_APP_RUN_SEEN = """
+import dataclasses, gc, json
+from llmgw_desktop.shell.cli import run as run_module
+
+seen = {}
+
+def run(loaded, **kwargs):
+    seen["collecting"] = gc.isenabled()
+    seen["kept_code"] = hasattr(dataclasses, "exec")
+    return 0
+
+run_module.run = run
+from llmgw_desktop.shell.cli.main import main
+assert main(["--headless"]) == 0
+seen["after"] = [gc.isenabled(), hasattr(dataclasses, "exec")]
+print(json.dumps(seen))
+"""
+
+
+def test_the_app_starts_without_collection_and_with_kept_code_and_gives_both_back(
+    tmp_path: Path,
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _APP_RUN_SEEN],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        cwd=ROOT,
+        env={**gp.child_env(tmp_path, 0), "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        check=True,
+    )
+    seen = json.loads(result.stdout.splitlines()[-1])
+    assert seen == {"collecting": False, "kept_code": True, "after": [True, False]}
+
+
+CA_LOADED = "loaded the system CA store into aiohttp's 2 client contexts"
+CODE_KEPT = "kept the compiled code of new dataclass methods"
+LOG_WAIT_S = 30.0
+
+
+def _wait_for_log(home: Path, text: str) -> str:
+    deadline = time.monotonic() + LOG_WAIT_S
+    while time.monotonic() < deadline:
+        if text in (log := gp.read_log(home)):
+            return log
+        time.sleep(0.05)
+    raise AssertionError(f"never logged {text!r}:\n{gp.read_log(home)[-3000:]}")
+
+
+def test_a_headless_gateway_does_its_deferred_work_once_it_serves(tmp_path: Path) -> None:
+    """The real start path: aiohttp's CA store and the kept dataclass code come after the
+    door opens; a second start with the same cache compiles nothing new."""
+    cache = tmp_path / "cache"
+    for run, home in enumerate((tmp_path / "first", tmp_path / "second")):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        proc = gp.start(["--headless"], {**gp.child_env(home, port), "XDG_CACHE_HOME": str(cache)})
+        try:
+            gp.wait_ready(proc, port)
+            log = _wait_for_log(home, CA_LOADED)
+            if run == 0:
+                log = _wait_for_log(home, CODE_KEPT)
+        finally:
+            code, _, err = gp.stop(proc)
+        assert code == 0, err[-3000:]
+        assert log.index("gateway ready") < log.index(CA_LOADED)
+        if run == 0:
+            assert log.index(CA_LOADED) < log.index(CODE_KEPT)
+        else:
+            assert CODE_KEPT not in gp.read_log(home)  # every class's code was kept already

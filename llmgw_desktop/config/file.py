@@ -4,6 +4,9 @@ Only the UI's own choices are written (provider toggles, and the values changed 
 dashboard's Settings page after `checked_value` accepted them); the rest of the file is the
 user's. Writes go to a temporary file that replaces the original, so a crash mid-write never
 leaves a half-written config.
+
+tomlkit loads with the first write: a start reads `config.toml` with the standard library's
+`tomllib` and may never write it (issue 42).
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import tomlkit
-from tomlkit.items import InlineTable, Table
+from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.settings import ConfigError, declared_settings
 from llmgw_desktop.config.text import config_text
+
+if TYPE_CHECKING:
+    from tomlkit.items import Table
 
 __all__ = ["ConfigFileWriter", "checked_value"]
 
@@ -91,6 +94,8 @@ class ConfigFileWriter:
             tomlkit.exceptions.ParseError: the file stopped being valid TOML since start-up.
             NotUtf8: the file stopped being UTF-8 text since start-up.
         """
+        import tomlkit
+
         try:
             document = tomlkit.parse(config_text(self.path.read_bytes()))
         except FileNotFoundError:
@@ -107,6 +112,9 @@ class ConfigFileWriter:
         self._atomic_write(tomlkit.dumps(document))
 
     def _container(self, document: Any, tables: Sequence[str], *, create: bool) -> Any:
+        import tomlkit
+        from tomlkit.items import InlineTable, Table
+
         container: Any = document
         for name in tables:
             if name not in container:
@@ -137,6 +145,9 @@ class ConfigFileWriter:
 def _merge(container: Any, name: str, value: Any, *, top: bool = False) -> None:
     """Set `container[name]` to `value`; a mapping over an existing table is changed key by
     key (what the new value lacks is removed), so the table's own comments survive."""
+    import tomlkit
+    from tomlkit.items import InlineTable, Table
+
     existing = container.get(name)
     if isinstance(value, Mapping) and isinstance(existing, Table | InlineTable):
         for gone in [k for k in existing if k not in value]:
@@ -165,6 +176,8 @@ def _merge(container: Any, name: str, value: Any, *, top: bool = False) -> None:
 
 
 def _last_key(table: Table) -> str | None:
+    from tomlkit.items import Table
+
     last = None
     for key, item in table.value.body:
         if key is not None and not isinstance(item, Table):

@@ -16,6 +16,7 @@ __all__ = [
     "bare_data_dir",
     "bare_pointer_dir",
     "config_file",
+    "default_cache_dir",
     "default_data_dir",
     "default_log_dir",
     "ensure_private_dir",
@@ -58,6 +59,11 @@ def bare_pointer_dir(data_dir: Path) -> Path | None:
     if data_dir != default_data_dir() or data_dir == bare:
         return None
     return bare
+
+
+def default_cache_dir() -> Path:
+    """Files the app can rebuild whenever they are lost (compiled code, `shell/code_cache.py`)."""
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
 def default_log_dir() -> Path:

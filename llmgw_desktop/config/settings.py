@@ -255,8 +255,15 @@ class Declared:
     table_list: bool = False
 
 
+@functools.cache
+def _hints(table: type) -> dict[str, Any]:
+    # Once per table and process: the annotations are strings (`from __future__ import
+    # annotations`), and evaluating them compiles each one; a start walks the tree twice.
+    return get_type_hints(table)
+
+
 def _declared(table: type, prefix: str) -> list[Declared]:
-    hints = get_type_hints(table)
+    hints = _hints(table)
     out = []
     for f in dataclasses.fields(table):
         key = prefix + f.name
@@ -292,7 +299,6 @@ def declared_settings() -> list[Declared]:
     return _declared(Settings, "")
 
 
-@functools.cache
 @functools.cache
 def _keys() -> frozenset[str]:
     # Once per process: walking the declarations reads their type hints (about 0.2 ms), and

@@ -105,13 +105,13 @@ from llmgw_desktop.engine.gc_tuning import SERVING_THRESHOLDS as SERVING_THRESHO
 from llmgw_desktop.engine.gc_tuning import freeze_late_arrivals as freeze_late_arrivals
 from llmgw_desktop.engine.gc_tuning import note_frozen as note_frozen
 from llmgw_desktop.engine.gc_tuning import tune_for_serving as tune_for_serving
-from llmgw_desktop.engine.jobs.manager import RETRYABLE as RETRYABLE
-from llmgw_desktop.engine.jobs.manager import DeskFilter as DeskFilter
-from llmgw_desktop.engine.jobs.manager import DeskJob as DeskJob
-from llmgw_desktop.engine.jobs.manager import StuckJob as StuckJob
+from llmgw_desktop.engine.jobs.desk_rows import DeskFilter as DeskFilter
+from llmgw_desktop.engine.jobs.desk_rows import DeskJob as DeskJob
 from llmgw_desktop.engine.jobs.model import FINISHED as FINISHED
 from llmgw_desktop.engine.jobs.model import JobState as JobState
 from llmgw_desktop.engine.jobs.model import JobView as JobView
+from llmgw_desktop.engine.jobs.stuck import StuckJob as StuckJob
+from llmgw_desktop.engine.jobs.views import RETRYABLE as RETRYABLE
 from llmgw_desktop.engine.lifecycle import EngineState as EngineState
 from llmgw_desktop.engine.metrics import HEALTH_WINDOW_S as HEALTH_WINDOW_S
 from llmgw_desktop.engine.metrics import METRICS_CONTENT_TYPE as METRICS_CONTENT_TYPE

@@ -37,11 +37,13 @@ def note_frozen(frozen: bool = True) -> None:
 
 
 def tune_for_serving() -> None:
-    """Collect once, freeze everything alive now, and collect less often from here on."""
+    """Collect once, freeze everything alive now, and collect less often from here on
+    (automatically: a headless start turns collection off until now, `shell/startup.py`)."""
     gc.collect()
     gc.freeze()
     note_frozen()
     gc.set_threshold(*SERVING_THRESHOLDS)
+    gc.enable()
 
 
 def freeze_late_arrivals() -> None:

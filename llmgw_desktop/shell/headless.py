@@ -10,6 +10,7 @@ import sys
 from llmgw_desktop import __version__
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import tune_for_serving
+from llmgw_desktop.shell.event_loop import new_event_loop
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.shell.runtime import GatewayRuntime
 
@@ -40,15 +41,25 @@ def run_headless(loaded: LoadedSettings, lock: InstanceLock) -> int:
         return runner.run(_serve(loaded, lock))
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed (not on Windows): the same asyncio API with a faster core,
-    which cuts the gateway's own cost per request by about a fifth. The desktop app cannot use
-    it (Qt owns that loop)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+def banner(runtime: GatewayRuntime) -> str:
+    """What a headless start prints: where each door is, and whether it is locked (a person
+    connecting a tool needs the API's base URL and whether to give it a key)."""
+    auth = runtime.engine.auth
+    access = (
+        "locked: every request needs a gateway key (llmgw-desktop keys create NAME) or the "
+        "gateway's token"
+        if auth.configured
+        else "open to programs of this account on this machine (no key needed on loopback)"
+    )
+    return (
+        f"llmgw-desktop {__version__} running headless\n"
+        f"  API base URL: {runtime.base_url}/v1 (OpenAI SDKs; Anthropic SDKs and Claude Code "
+        f"take {runtime.base_url})\n"
+        f"  MCP endpoint: {runtime.mcp_url}\n"
+        f"  health:       {runtime.base_url}/health\n"
+        f"  access:       {access}\n"
+        "Press Ctrl+C (or send SIGTERM) to stop."
+    )
 
 
 async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
@@ -65,13 +76,7 @@ async def _serve(loaded: LoadedSettings, lock: InstanceLock) -> int:
     # A moment after the door opens, not before: its full collection would hold the first
     # requests (about 60 ms); the MCP SDK loading meanwhile is frozen when it has.
     asyncio.get_running_loop().call_later(TUNE_AFTER_S, tune_for_serving)
-    print(
-        f"llmgw-desktop {__version__} running headless\n"
-        f"  MCP endpoint: {runtime.mcp_url}\n"
-        f"  health:       {runtime.base_url}/health\n"
-        "Press Ctrl+C (or send SIGTERM) to stop.",
-        flush=True,
-    )
+    print(banner(runtime), flush=True)
     try:
         await stop.wait()
     finally:

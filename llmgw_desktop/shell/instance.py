@@ -44,6 +44,10 @@ INFO_FILE = "instance.json"
 ELSEWHERE_FILE = "running-elsewhere.json"
 # Stopping interrupts running jobs and kills their CLIs (their grace periods are seconds).
 QUIT_WAIT_S = 30.0
+# How long the running instance has to answer a hand-off or a quit. It answers from its event
+# loop, which a desktop start keeps busy while it builds and paints the window: 2 s was too
+# short on a loaded machine (a quit just after the start was told the instance did not answer).
+INSTANCE_ANSWER_TIMEOUT_S = 10.0
 LOCK_POLL_S = 0.1
 
 
@@ -237,7 +241,7 @@ def _post(info: dict[str, Any], path: str) -> dict[str, Any]:
         method="POST",
         headers={INSTANCE_TOKEN_HEADER: info["token"]},
     )
-    with urllib.request.urlopen(request, timeout=2.0) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=INSTANCE_ANSWER_TIMEOUT_S) as response:  # noqa: S310
         answer = json.loads(response.read(65536))
     if not isinstance(answer, dict):
         raise ValueError("the answer is not a JSON object")

@@ -6,6 +6,7 @@ only in what they put around it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from llmgw_desktop.config.file import ConfigFileWriter
 from llmgw_desktop.config.settings import LoadedSettings, Settings
 from llmgw_desktop.engine.api import Engine, startup_warnings
 from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.shell.startup import after_ready, keep_generated_code
 from llmgw_desktop.transports.connections import ConnectionGuard, ConnectionLimits
 from llmgw_desktop.transports.http_app import HttpAppConfig, build_http_app
 from llmgw_desktop.transports.http_server import HttpFrontDoor, base_url
@@ -23,6 +25,11 @@ from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE, McpUseMark
 __all__ = ["GatewayRuntime", "allowed_hosts", "resource_bases"]
 
 log = logging.getLogger(__name__)
+
+# What start-up left for later (`shell/startup.py`: aiohttp's client CA stores, the compiled
+# dataclass code to keep) is done this long after the door opens: past the first requests of
+# a launch that waited for it.
+AFTER_READY_S = 1.0
 
 
 class GatewayRuntime:
@@ -93,6 +100,7 @@ class GatewayRuntime:
             self.settings.http.port if port is None else port,
             self.connections,
         )
+        self._after_ready: asyncio.TimerHandle | None = None
 
     @property
     def base_url(self) -> str:
@@ -129,16 +137,26 @@ class GatewayRuntime:
         for warning in startup_warnings(self.settings):
             log.warning("%s", warning)
         log.info("gateway ready at %s (%s)", self.base_url, self.mode)
+        self._after_ready = asyncio.get_running_loop().call_later(
+            AFTER_READY_S, self._finish_starting
+        )
+
+    def _finish_starting(self) -> None:
+        self.engine.tasks.spawn(asyncio.to_thread(after_ready), name="after-ready")
 
     async def stop(self) -> None:
         """Running jobs end first (interrupted, their CLIs killed), so callers waiting on them
         get their answer instead of holding the front doors' shutdown; then the front doors
         (no new work arrives), then the engine. MCP goes before the HTTP server: its open event
         streams would otherwise hold the server's shutdown."""
+        if self._after_ready is not None:
+            self._after_ready.cancel()
         await self.engine.interrupt_work()
         await self.mcp.stop()
         await self.http.stop()
         await self.engine.stop()
+        # Classes defined since (the MCP SDK's, the window's pages) are kept for the next start.
+        await asyncio.to_thread(keep_generated_code)
 
 
 def allowed_hosts(settings: Settings) -> tuple[str, ...]:

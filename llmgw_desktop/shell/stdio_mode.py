@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from llmgw_desktop.config.paths import bare_pointer_dir
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.api import INSTANCE_TOKEN_HEADER
+from llmgw_desktop.shell.event_loop import new_event_loop
 from llmgw_desktop.shell.instance import INFO_FILE, InstanceLock, lock_is_held, running_elsewhere
 from llmgw_desktop.transports.mcp.stdio_forward import StdioForwarder, stdio_streams
 
@@ -87,7 +88,8 @@ def run_stdio(loaded: LoadedSettings) -> int:
         return 1
     url, token = found
     log.info("relaying stdio MCP to the running gateway at %s", url)
-    return asyncio.run(_relay(url, token))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(_relay(url, token))
 
 
 def _gateway_elsewhere(loaded: LoadedSettings) -> str | None:

@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["ASGIApp", "serve_asgi"]
+__all__ = ["ASGIApp", "read_capped", "serve_asgi"]
 
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[
@@ -51,20 +51,28 @@ async def serve_asgi(
     state: dict[str, Any] | None = None,
     user: Any = None,
     max_body_bytes: int | None = None,
+    body: bytes | None = None,
+    started: dict[str, Any] | None = None,
 ) -> web.StreamResponse:
     """Answer `request` with the ASGI `app`; `state` is handed to it as `scope["state"]`, and
     `user` (who the edge decided is calling) as `scope["user"]`, where Starlette's
     authentication would put it. With `max_body_bytes`, the body is read first, whole, and
-    reading stops at that many bytes.
+    reading stops at that many bytes; `body` is the whole body, read already (`read_capped`).
+    `started` gets the app's response status and headers (names in lower case) as it starts
+    the response: a caller reads them even when the client left before the end (the handler
+    is then cancelled).
 
     Raises:
         web.HTTPRequestEntityTooLarge: the body is longer than `max_body_bytes` (a body with no
             length is counted as it arrives; the edge refuses a declared one).
     """
-    if max_body_bytes is not None:
+    if body is not None:
+        whole = body
+        max_body_bytes = max_body_bytes or len(body)  # sent whole, as below
+    elif max_body_bytes is not None:
         # The MCP SDK reads a POST body whole anyway; reading it here, counted, means a body
         # with no Content-Length (chunked) cannot grow past the cap in memory.
-        whole = await _read_capped(request, max_body_bytes)
+        whole = await read_capped(request, max_body_bytes)
     scope = _scope(request, state or {})
     if user is not None:
         scope["user"] = user
@@ -104,6 +112,12 @@ async def serve_asgi(
         kind = message["type"]
         if kind == "http.response.start":
             start = message
+            if started is not None:
+                started["status"] = int(message["status"])
+                started["headers"] = {
+                    name.decode("latin-1").lower(): value.decode("latin-1")
+                    for name, value in message.get("headers", ())
+                }
             if _is_event_stream(message) and not disconnected.is_set():
                 # An event stream may stay silent for a long time (the MCP SDK's standalone
                 # GET stream sends nothing until its first ping, 15 s later): send the headers
@@ -198,7 +212,7 @@ def _scope(request: web.Request, state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _read_capped(request: web.Request, max_bytes: int) -> bytes:
+async def read_capped(request: web.Request, max_bytes: int) -> bytes:
     """The request's body, read a chunk at a time and refused once over `max_bytes`.
 
     Raises:

@@ -55,7 +55,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 CLIENT_ADDRESS_KEY = web.RequestKey("client_address", str)
 PUBLIC_PREFIXES = ("/.well-known/", "/oauth/")
-PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/instance/activate", "/instance/quit"})
+# "/" is open because clients probe it before their first call (Claude Code sends `HEAD /`
+# to its base URL): answered with the gateway's name only, it is no refused request.
+PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json", "/instance/activate", "/instance/quit"})
 METRICS_PATH = "/metrics"
 CORS_METHODS = "GET, POST, DELETE, OPTIONS"
 CORS_HEADERS = (

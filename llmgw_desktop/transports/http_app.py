@@ -50,7 +50,6 @@ from llmgw_desktop.transports.gateway.chat_routes import add_chat_routes
 from llmgw_desktop.transports.gateway.native_routes import add_native_routes
 from llmgw_desktop.transports.gateway.openapi import openapi_document
 from llmgw_desktop.transports.http_errors import EdgeRefusal, error_response
-from llmgw_desktop.transports.oauth_routes import add_oauth_routes
 
 __all__ = [
     "CONFIG",
@@ -135,13 +134,16 @@ def build_http_app(engine: Engine, config: HttpAppConfig) -> web.Application:
     app[ENGINE], app[CONFIG], app[OWN_ORIGINS] = engine, config, own_origins
     if config.allowed_origins:  # no hook at all (no cost per response) while CORS is closed
         app.on_response_prepare.append(add_cors_headers(config.allowed_origins))
-    if engine.oauth is not None:
+    if engine.oauth is not None:  # off by default: its routes' module loads only when on
+        from llmgw_desktop.transports.oauth_routes import add_oauth_routes
+
         add_oauth_routes(
             app,
             engine.oauth,
             mcp_path=config.mcp_path,
             public_url=config.public_url,
         )
+    app.router.add_get("/", root)
     app.router.add_get("/health", health)
     app.router.add_post("/instance/activate", activate)
     app.router.add_post("/instance/quit", quit_instance)
@@ -217,6 +219,12 @@ async def metrics(request: web.Request) -> web.Response:
         # GIL in bursts, but never hold the loop for the whole load).
         await asyncio.to_thread(importlib.import_module, "prometheus_client")
     return web.Response(body=scrape.render(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
+async def root(request: web.Request) -> web.Response:
+    """What answers at the base URL a client probes (`HEAD /`): the gateway's name and where
+    to look next, nothing about its state (that is /health's)."""
+    return web.json_response({"name": "llmgw-desktop", "health": "/health", "api": "/v1"})
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -14,10 +14,12 @@ import time
 from typing import Any
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, AuthService
+from llmgw_desktop.ui.kit.tables import fit_rows
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -50,7 +52,13 @@ def describe_front_door(auth: AuthService) -> str:
     if auth.oauth is None:
         parts.append("OAuth: off")
     else:
-        consent = "consent required" if auth.oauth.consent_required else "no consent step"
+        # What a sign-in does, as the person sees it: a consent dialog here, or none at all
+        # (http.oauth.require_consent off: every registered client is let in at once).
+        consent = (
+            "each sign-in waits for your consent"
+            if auth.oauth.consent_required
+            else "sign-ins are let in without asking (require_consent off)"
+        )
         parts.append(f"OAuth: on, {consent}")
     if auth.open_locally:
         parts.append("open without a token to programs of this account (loopback only)")
@@ -77,7 +85,14 @@ class AccessPanel(QGroupBox):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # Each column as wide as what it holds, on one line (a stretched last column took
+        # ~1,260 px at 1920 while dates and principals wrapped), the box as tall as its rows.
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        fit_rows(self.table)
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
         self.revoke_grant_button = QPushButton("Revoke this grant…")

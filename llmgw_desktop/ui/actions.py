@@ -2,8 +2,11 @@
 
 One set of actions means the tray and the window can never disagree about a provider's switch:
 both show the same checkable QAction, kept in step with the engine through the bridge. There
-is one per provider the engine knows (coding CLIs, API providers, local servers); a CLI that
-is not installed keeps its switch but is greyed out and says so, since nothing can run.
+is one per provider the engine knows (coding CLIs, API providers, local servers). A provider
+no switch can make answer (a CLI not installed, no API key, a server not running) is shown as
+unavailable, not as a switch: a grey circle and why ("Groq (no key)"); a provider that is
+failing or needs a look (`attention.provider_verdict`, the verdict every page shows) says so
+beside its switch.
 Quitting goes through `request_quit`, which asks first while jobs are running, because
 stopping the engine interrupts them.
 """
@@ -14,13 +17,22 @@ import logging
 from collections.abc import Callable, Mapping
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, EngineError
+from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.connect import TOKEN_PLACEHOLDER, Snippet, editors_send_token, snippets
+from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.mcp_switches import McpServerSwitches
-from llmgw_desktop.ui.pages.provider_rows import ProviderRow, load_provider_rows, unusable_reason
+from llmgw_desktop.ui.pages.provider_rows import (
+    ProviderRow,
+    load_provider_rows,
+    switchable,
+    unusable_reason,
+    unusable_words,
+)
 from llmgw_desktop.ui.qt import (
     QAction,
     QGuiApplication,
+    QIcon,
     QMenu,
     QMessageBox,
     QObject,
@@ -29,16 +41,12 @@ from llmgw_desktop.ui.qt import (
 )
 from llmgw_desktop.ui.tasks import UiTasks
 
-__all__ = ["NOT_INSTALLED", "PROVIDER_SECTIONS", "GatewayActions"]
+__all__ = ["PROVIDER_SECTIONS", "GatewayActions"]
 
 log = logging.getLogger(__name__)
 
 # The menu's provider sections, by `ProviderState.kind`, in the order shown.
 PROVIDER_SECTIONS = {"cli": "Coding CLIs", "api": "API providers", "local": "Local servers"}
-NOT_INSTALLED = "not installed"
-# An API provider in one of these states cannot answer whatever its switch says: its menu
-# entry is greyed, with the reason.
-SWITCH_CANNOT_FIX = frozenset({"No API key", "Test failed", "Off in config.toml"})
 
 
 class GatewayActions(QObject):
@@ -77,6 +85,7 @@ class GatewayActions(QObject):
         self.not_installed: set[str] = set()
         self._tasks = UiTasks()
         self._checking = False
+        self._check_again = False
 
         # The user's own MCP servers: a switch each (the tray's submenu, the MCP servers page).
         self.mcp_servers = McpServerSwitches(self._engine, self)
@@ -189,57 +198,102 @@ class GatewayActions(QObject):
         box.open()
 
     def check_installed(self) -> None:
-        """Look for each CLI in the background (cached by the engine for a few seconds), then
-        grey out the switch of each one that is missing."""
-        if not self._checking:
-            self._checking = self._tasks.spawn(self._look_for_clis(), what="look for the CLIs")
+        """Look at every provider again in the background (the CLIs located, cached by the
+        engine for a few seconds), then show each as a switch or as unavailable."""
+        if self._checking:
+            self._check_again = True  # what changed meanwhile is read by one more look
+            return
+        self._checking = self._tasks.spawn(self._look_for_clis(), what="look for the CLIs")
 
     async def _look_for_clis(self) -> None:
-        clis = [pid for pid, kind in self.provider_kinds.items() if kind == "cli"]
         try:
-            found = [await self._engine.providers.locate_cli(pid) for pid in clis]
-            self.show_installed(
-                {pid for pid, path in zip(clis, found, strict=True) if path is None}
-            )
             rows = await load_provider_rows(self._engine, {}, versions=False)
         finally:
             self._checking = False
-        self.show_api_blocked(rows)
+        self.show_rows(rows)
+        if self._check_again:
+            self._check_again = False
+            self.check_installed()
 
-    def show_api_blocked(self, rows: list[ProviderRow]) -> None:
-        """Grey out (and label with the reason) each API provider its switch cannot make
-        usable: no API key, a key that failed its Test, off in config.toml."""
+    def show_rows(self, rows: list[ProviderRow]) -> None:
+        """Show each provider of `rows` as its switch (marked when it is failing or needs a
+        look), or as unavailable with why when no switch can make it answer."""
+        verdicts = {v.provider: v for v in provider_verdicts(self._engine)}
+        missing = set()
         for row in rows:
             pid = row.switch_id
-            if row.is_cli or pid is None or self.provider_kinds.get(pid) != "api":
+            if pid is None or pid not in self.providers:
                 continue
-            action, name = self.providers[pid], self._names[pid]
-            blocked = row.status in SWITCH_CANNOT_FIX
-            action.setEnabled(not blocked)
-            action.setText(f"{name} ({row.status})" if blocked else name)
-            action.setToolTip(
-                unusable_reason(row) if blocked else f"Let tools call {name} through the gateway"
-            )
+            if row.is_cli and not row.installed:
+                missing.add(pid)
+            if switchable(row):
+                self._show_switch(pid, verdicts.get(pid))
+            else:
+                name = self._names[pid]
+                self._show_unavailable(pid, f"{name} ({unusable_words(row)})", unusable_reason(row))
+        self.not_installed = missing
 
     def show_installed(self, missing: set[str]) -> None:
-        """Grey out (and label) the switches of the CLIs in `missing`; the rest as usual."""
+        """Show the CLIs in `missing` as not installed; the other CLIs as their switches."""
         self.not_installed = set(missing)
         for pid, kind in self.provider_kinds.items():
             if kind != "cli":
                 continue
-            action, name = self.providers[pid], self._names[pid]
-            absent = pid in missing
-            action.setEnabled(not absent)
-            action.setText(f"{name} ({NOT_INSTALLED})" if absent else name)
-            action.setToolTip(
-                f"{name} is not installed; install it with: {self._install_command(pid)}"
-                if absent
-                else f"Let tools call {name} through the gateway"
-            )
+            if pid in missing:
+                command = self._install_command(pid)
+                tip = f"{self._names[pid]} is not installed; install it with: {command}"
+                self._show_unavailable(pid, f"{self._names[pid]} (CLI not installed)", tip)
+            else:
+                self._show_switch(pid, None)
+
+    def _show_switch(self, pid: str, verdict: ProviderVerdict | None) -> None:
+        """The provider as its switch: checked when on, saying so when it fails."""
+        action, name = self.providers[pid], self._names[pid]
+        # Quietly: turning a switch back into a check box must not switch the engine.
+        blocked = action.blockSignals(True)
+        try:
+            action.setCheckable(True)
+            action.setChecked(self._engine.providers.is_enabled(pid))
+        finally:
+            action.blockSignals(blocked)
+        action.setEnabled(True)
+        if verdict is None:
+            action.setText(name)
+            action.setToolTip(f"Let tools call {name} through the gateway")
+        else:
+            action.setText(f"{name} ({verdict.level})")
+            action.setToolTip(f"{verdict.status}: {verdict.why}")
+        action.setIcon(QIcon())
+        action.changed.emit()  # its followers (the Overview's boxes) read it again
+
+    def _show_unavailable(self, pid: str, text: str, tip: str) -> None:
+        """The provider as unavailable: a grey circle and why, not a check box."""
+        action = self.providers[pid]
+        # Quietly: a check box turned into a plain entry emits "unchecked", which must not
+        # switch the provider off.
+        blocked = action.blockSignals(True)
+        try:
+            action.setCheckable(False)
+        finally:
+            action.blockSignals(blocked)
+        action.setIcon(glyph("missing", "muted"))
+        action.setText(text)
+        action.setToolTip(tip)
+        action.setEnabled(False)
+        action.changed.emit()
 
     def _install_command(self, provider: str) -> str:
         """How to install the CLI `provider`, from the engine's catalog (added agents too)."""
         return self._engine.providers.catalog().info(provider).install_command
+
+    def switch_provider(self, provider: str, enabled: bool) -> None:
+        """Turn `provider` on or off from a page's switch: through its shared action while
+        that is a check box (so every menu follows), else the engine's switch itself."""
+        action = self.providers.get(provider)
+        if action is not None and action.isCheckable():
+            action.setChecked(enabled)
+        else:
+            self._set_provider(provider, enabled)
 
     def _set_provider(self, provider: str, enabled: bool) -> None:
         try:

@@ -5,9 +5,12 @@ one question dialog (`decision_dialog.py`, shared with the OAuth consent): non-m
 [Approve] in that order, Deny the default and the escape, a countdown, the prompt shown in a
 monospaced pane and never split inside a word.
 
-The dialog says who asks (the client's own name and the principal it runs as: the local user,
-the static token's holder, an OAuth client, a user a trusted proxy names), where the call would
-run (the workspace and directory), and counts down to the automatic denial.
+The dialog says in plain words what is asked ("claude-code wants to run a risky command") and
+how risky ("High risk (180 / threshold 60)"), who asks (the client's own name and the principal
+it runs as: the local user, the static token's holder, an OAuth client, a user a trusted proxy
+names), where the call would run (the workspace and directory), why the policy stops it and
+what permission is asked (`risk_words.py`), marks the risky parts of the prompt, and counts
+down to the automatic denial.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Callable
 from llmgw_desktop.engine.api import ApprovalGate, PendingApproval
 from llmgw_desktop.ui.decision_dialog import DecisionDialog, QuestionDesk, countdown_text
 from llmgw_desktop.ui.qt import QWidget
+from llmgw_desktop.ui.risk_words import permission_words, plain_reason, risk_words, risky_spans
 
 __all__ = ["DeskApprovals", "countdown_text", "prompt_preview", "where_it_runs", "who_asks"]
 
@@ -81,20 +85,25 @@ class DeskApprovals(QuestionDesk):
     def show(self, pending: PendingApproval) -> None:
         request = pending.request
         # The gate's own timer denies; the dialog only shows how long is left.
+        asker = request.caller or _principal(request.principal)
+        heading = f"{asker} wants to run a risky command"
         box = DecisionDialog(
-            "llmgw-desktop: approve this call?",
-            f"{who_asks(request.caller, request.principal)} asks {request.provider} to run a "
-            f"call the policy marks as risky (score {pending.score}).\n"
+            f"llmgw-desktop: {heading}",
+            f"{who_asks(request.caller, request.principal)} asks {request.provider} to run "
+            "this call.\n"
             f"{where_it_runs(request.workspace, request.working_dir)}\n\n"
-            + "\n".join(f"• {reason}" for reason in pending.reasons)
-            + f"\n\nPermission asked: {request.permission_mode}"
-            + ("  (full auto)" if request.full_auto else "")
-            + "\n\nPrompt:",
+            "Why the policy stops it:\n"
+            + "\n".join(f"• {plain_reason(reason)}" for reason in pending.reasons)
+            + f"\n\n{permission_words(request.permission_mode, request.full_auto)}"
+            + "\n\nThe prompt, its risky parts marked:",
             literal=prompt_preview(request.prompt),
             # The whole prompt one toggle away: what runs is what you read.
             whole_literal=request.prompt if len(request.prompt) > PROMPT_PREVIEW else "",
             deadline=self._clock() + self._gate.desk_timeout_s,
             clock=self._clock,
+            heading=heading,
+            risk=risk_words(pending.score, self._gate.threshold),
+            marks=risky_spans,
             parent=self._parent,
         )
         box.setObjectName(f"approval:{pending.id}")
@@ -102,8 +111,17 @@ class DeskApprovals(QuestionDesk):
         def answered(_result: int) -> None:
             self._forget(pending.id)
             approved = box.approved()
-            if not self._gate.answer(pending.id, approved):
+            in_time = self._gate.answer(pending.id, approved)
+            if not in_time:
                 log.info("approval %s was answered after it had timed out", pending.id)
+            who = who_asks(request.caller, request.principal)
+            if not in_time:
+                words = f"No answer in time: {who}'s risky call on {request.provider} was denied."
+            elif approved:
+                words = f"Approved: {who}'s risky call on {request.provider} runs."
+            else:
+                words = f"Denied: {who}'s risky call on {request.provider}."
+            self.answered.emit("warning" if not in_time else "info", words)
 
         box.finished.connect(answered)
         # A timed-out request closes its dialog: the answer would no longer count.

@@ -3,27 +3,56 @@ jobs, the budget nearest its limit, what today has cost. No Qt: the window's hea
 system notifications read the same figures, so they never disagree with each other or with
 the pages they open.
 
-A provider is failing by the Providers page's own rules (`provider_rows.py`): its circuit is
-open, it has lasting trouble (a failed Test, calls refused for its credentials), or its recent
-calls fail (`provider_health`: failures in a row, or most calls failing).
+One verdict on a provider's health (`provider_verdict`), read by the header chip, Overview,
+the Providers page (`provider_rows.py`) and the tray, so none says "OK" while another says
+"some calls fail". A provider is failing when its circuit is open, it has lasting trouble (a
+failed Test, calls refused for its credentials) or its recent calls fail (`provider_health`:
+failures in a row, or most calls failing); it needs a look when some of its recent calls
+fail. A provider switched off, or every provider paused, has no verdict: it is not called.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from llmgw_desktop.engine.api import BudgetStatus, Engine, HealthState
 
 __all__ = [
+    "FAILING",
+    "NEEDS_A_LOOK",
     "FailingProvider",
+    "ProviderVerdict",
     "SpendToday",
     "failing_providers",
     "nearest_budget",
+    "provider_verdict",
+    "provider_verdicts",
     "seconds_since_midnight",
     "spend_today",
 ]
+
+
+# A verdict's level: red, or amber.
+FAILING, NEEDS_A_LOOK = "failing", "needs a look"
+
+
+@dataclass(frozen=True)
+class ProviderVerdict:
+    """What is wrong with one provider now, as every place that shows health says it."""
+
+    provider: str  # the switch id (`mistral-api`, `claude`): the recorder's provider
+    name: str  # as every page names it ("Mistral API")
+    level: str  # FAILING or NEEDS_A_LOOK
+    status: str  # the Providers page's words: Circuit open, Test failed, Failing, Some calls fail
+    why: str  # one line: "8 calls failed in a row (upstream_500, last at 21:04:10); ..."
+
+    @property
+    def failing(self) -> bool:
+        return self.level == FAILING
 
 
 @dataclass(frozen=True)
@@ -44,18 +73,55 @@ class SpendToday:
     unpriced: int  # requests that used tokens and could not be priced
 
 
-def failing_providers(engine: Engine) -> list[FailingProvider]:
-    """Every provider failing now, in the order the switches list them: the engine's one
-    decision (`engine.providers.health`), which `/health` and `/v1/providers` show too."""
-    names = {state.id: state.display_name for state in engine.providers.states()}
-    return [
-        FailingProvider(
-            health.provider,
-            names.get(health.provider, health.provider),
-            "circuit open" if health.source == "circuit" else health.reason,
+def provider_verdict(
+    engine: Engine,
+    switch_id: str,
+    name: str = "",
+    breakers: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ProviderVerdict | None:
+    """The health verdict of one provider by its switch id, in the window's words: the
+    engine's one decision (`engine.providers.health`: its circuit, its lasting trouble, its
+    recent calls), which `/health` and `/v1/providers` show too; None when nothing is wrong
+    (or nothing is known yet)."""
+    health = engine.providers.health(switch_id)
+    name = name or switch_id
+    if health.state == HealthState.FAILING and health.source == "circuit":
+        breaker = (engine.providers.breakers() if breakers is None else breakers).get(switch_id, {})
+        wait = breaker.get("retryAfterSeconds")
+        seconds = float(wait) if isinstance(wait, int | float) else 0.0
+        at = time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
+        why = (
+            f"{breaker.get('consecutiveFailures', 0)} failures in a row; calls are refused "
+            f"until {at} (in {seconds:.0f} s)"
         )
-        for health in engine.providers.health_all()
-        if health.state == HealthState.FAILING
+        return ProviderVerdict(switch_id, name, FAILING, "Circuit open", why)
+    if health.state == HealthState.FAILING:
+        status = "Test failed" if health.source == "test" else "Failing"
+        return ProviderVerdict(switch_id, name, FAILING, status, health.reason)
+    if health.state == HealthState.DEGRADED:
+        return ProviderVerdict(switch_id, name, NEEDS_A_LOOK, "Some calls fail", health.reason)
+    return None
+
+
+def provider_verdicts(engine: Engine) -> list[ProviderVerdict]:
+    """Every provider that is failing or needs a look now, the failing first, each group in
+    the order the switches list them; none while every provider is paused."""
+    if engine.providers.paused:
+        return []
+    breakers = engine.providers.breakers()
+    found = [
+        verdict
+        for state in engine.providers.states()
+        if engine.providers.is_enabled(state.id)
+        and (verdict := provider_verdict(engine, state.id, state.display_name, breakers))
+    ]
+    return sorted(found, key=lambda v: not v.failing)  # stable: switch order within a group
+
+
+def failing_providers(engine: Engine) -> list[FailingProvider]:
+    """Every provider failing now (not those that only need a look), in switch order."""
+    return [
+        FailingProvider(v.provider, v.name, v.why) for v in provider_verdicts(engine) if v.failing
     ]
 
 

@@ -5,31 +5,50 @@ There are few kinds of status in the window, whatever the thing: it works (`ok`)
 not there (`missing`: a CLI not installed, no key, a server not running), it is working
 (`busy`), or it is not known yet (`unknown`). Each kind has one tone and one glyph
 (`STATUS_KINDS`); `StatusBadge` draws them as a pill beside a detail, `status_cell` as a
-table cell's icon and text colour, so the Providers table, its detail pane, the MCP servers,
-the header and the Keys page say "failing" with the same red cross.
+table cell's icon and text colour (`status_data` is the same for a table model's roles), so
+every list (jobs, the Flight recorder, providers, provider health, MCP servers, keys) says
+"failing" with the same red cross in a filled disc, "needs a look" with the same amber
+triangle, and "off" with the same grey circle. A request's or a job's state maps onto the
+kinds once (`STATE_KINDS`).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from llmgw_desktop.ui.glyphs import glyph, glyph_char, glyph_family
-from llmgw_desktop.ui.qt import QColor, QLabel, Qt, QTableWidgetItem, QWidget
+from llmgw_desktop.ui.qt import QColor, QIcon, QLabel, Qt, QTableWidgetItem, QWidget
 from llmgw_desktop.ui.theme import set_tone, tone_colour
 
-__all__ = ["STATUS_KINDS", "StatusBadge", "StatusKind", "glyph_html", "status_cell"]
+__all__ = [
+    "STATE_KINDS",
+    "STATUS_KINDS",
+    "StatusBadge",
+    "StatusKind",
+    "glyph_html",
+    "state_kind",
+    "status_cell",
+    "status_data",
+]
 
 
 @dataclass(frozen=True)
 class StatusKind:
     tone: str  # a theme tone
     glyph: str  # a glyphs.NAMES name
+    cell_glyph: str = ""  # the glyph in a table cell, when not `glyph`
+
+    @property
+    def in_cell(self) -> str:
+        return self.cell_glyph or self.glyph
 
 
 STATUS_KINDS: dict[str, StatusKind] = {
     "ok": StatusKind("ok", "ok"),
-    "error": StatusKind("error", "error"),
+    "error": StatusKind("error", "error", "failed"),
     "warning": StatusKind("warning", "warning"),
     "paused": StatusKind("off", "paused"),
     "off": StatusKind("off", "off"),
@@ -37,6 +56,27 @@ STATUS_KINDS: dict[str, StatusKind] = {
     "busy": StatusKind("info", "busy"),
     "unknown": StatusKind("muted", "missing"),
 }
+
+
+# A request's (recorder) or a job's state -> its status kind. Ended without an answer by a
+# failure or a refusal: red; cut short by a stop (the gateway shutting down): amber; stopped
+# on purpose by a person: grey, as "off".
+STATE_KINDS: dict[str, str] = {
+    "completed": "ok",
+    "queued": "busy",
+    "running": "busy",
+    "stuck": "warning",
+    "failed": "error",
+    "refused": "error",
+    "denied": "error",
+    "interrupted": "warning",
+    "canceled": "off",
+}
+
+
+def state_kind(state: str) -> str:
+    """The status kind of a request's or a job's state ("unknown" for a word it has not)."""
+    return STATE_KINDS.get(state, "unknown")
 
 
 def glyph_html(name: str) -> str:
@@ -86,8 +126,36 @@ def status_cell(item: QTableWidgetItem, kind: str, text: str) -> None:
     spec = STATUS_KINDS[kind]
     if item.text() != text:
         item.setText(text)
-    if item.data(Qt.ItemDataRole.UserRole + 7) == kind:
-        return  # same kind: icon and colour are already right
-    item.setData(Qt.ItemDataRole.UserRole + 7, kind)
-    item.setIcon(glyph(spec.glyph, spec.tone))
-    item.setForeground(QColor(tone_colour(spec.tone)))
+    if item.data(Qt.ItemDataRole.UserRole + 7) != kind:
+        item.setData(Qt.ItemDataRole.UserRole + 7, kind)
+        item.setIcon(_cell_icon(kind))  # it takes the look's colour when painted
+    # The text's colour is the look's in use: after a switch of looks, the next redraw
+    # recolours it (an unchanged colour is left alone: no repaint).
+    colour = QColor(tone_colour(spec.tone))
+    if item.foreground().color() != colour:
+        item.setForeground(colour)
+
+
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+
+
+def status_data(kind: str, role: int) -> Any:
+    """What a table model answers for a status cell of `kind` in `role`, as `status_cell`
+    shows it: the glyph as the decoration, the text in the kind's tone; None for other roles.
+
+    Raises:
+        KeyError: `kind` is not a status kind.
+    """
+    if role == _DECORATION:
+        return _cell_icon(kind)
+    if role == _FOREGROUND:
+        return QColor(tone_colour(STATUS_KINDS[kind].tone))
+    return None
+
+
+@functools.cache
+def _cell_icon(kind: str) -> QIcon:
+    # One icon a kind: it resolves its colour when painted, so it follows a switch of looks.
+    spec = STATUS_KINDS[kind]
+    return glyph(spec.in_cell, spec.tone)

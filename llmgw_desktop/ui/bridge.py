@@ -69,8 +69,9 @@ class EngineBridge(QObject):
         ]
 
     def _on_notice(self, event: Notice) -> None:
-        self.notice.emit(event.level, event.message)
+        # With its topic first: the notification history keeps the first of the two.
         self.noticeAbout.emit(event.level, event.message, event.topic)
+        self.notice.emit(event.level, event.message)
 
     def detach(self) -> None:
         """Stop listening to the engine (before the widgets go away)."""

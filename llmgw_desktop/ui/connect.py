@@ -20,6 +20,7 @@ from llmgw_desktop.config.desktop_entry import cli_executable
 
 __all__ = [
     "ANY_KEY",
+    "CODEX_KEY_ENV",
     "CODEX_TOKEN_ENV",
     "TOKEN_PLACEHOLDER",
     "Snippet",
@@ -40,6 +41,8 @@ ANY_KEY = "llmgw-local"
 TOKEN_PLACEHOLDER = "YOUR_GATEWAY_TOKEN"  # noqa: S105 - a placeholder, not a secret
 # Codex reads an HTTP MCP server's bearer token from an environment variable, never a flag.
 CODEX_TOKEN_ENV = "LLMGW_GATEWAY_TOKEN"  # noqa: S105 - a variable's name
+# The variable Codex's model provider entry reads the gateway key from (its `env_key`).
+CODEX_KEY_ENV = "LLMGW_API_KEY"
 # How much of a token the screen shows: enough to tell two tokens apart, too little to use.
 MASK_SHOWN = 4
 
@@ -215,9 +218,10 @@ def sdk_snippets(base_url: str, *, token: str | None = None) -> list[Snippet]:
 
 
 def key_snippets(base_url: str, key: str) -> list[Snippet]:
-    """How the OpenAI, Anthropic and Gemini SDKs and Claude Code carry a gateway key, each in
-    its usual place: the OpenAI SDK as its bearer API key, the Anthropic SDK and Claude Code as
-    `x-api-key` (ANTHROPIC_API_KEY), `google-genai` as `x-goog-api-key`."""
+    """How the OpenAI, Anthropic and Gemini SDKs, Claude Code and Codex carry a gateway key,
+    each in its usual place: the OpenAI SDK as its bearer API key, the Anthropic SDK and Claude
+    Code as `x-api-key` (ANTHROPIC_API_KEY), `google-genai` as `x-goog-api-key`, Codex from
+    the variable its model provider entry names (it ignores OPENAI_BASE_URL)."""
     openai_url = f"{base_url}/v1"
     quoted = shlex.quote(key)
     return [
@@ -232,7 +236,7 @@ def key_snippets(base_url: str, key: str) -> list[Snippet]:
             f"export ANTHROPIC_BASE_URL={base_url}\nexport ANTHROPIC_API_KEY={quoted}",
         ),
         Snippet(
-            "Gemini SDK (Python)",
+            "Gemini SDK",
             "Python",
             "from google import genai\n\n"
             "client = genai.Client(\n"
@@ -244,6 +248,20 @@ def key_snippets(base_url: str, key: str) -> list[Snippet]:
             "Claude Code",
             "shell",
             f"ANTHROPIC_BASE_URL={base_url} ANTHROPIC_API_KEY={quoted} claude",
+        ),
+        Snippet(
+            "Codex (model calls)",
+            "~/.codex/config.toml",
+            f"# and where Codex runs: export {CODEX_KEY_ENV}={quoted}\n"
+            'model_provider = "llmgw"\n'
+            "# A key may not have OpenAI run billed web searches on the operator's account.\n"
+            'web_search = "disabled"\n\n'
+            "[model_providers.llmgw]\n"
+            f'name = "{SERVER_NAME}"\n'
+            f"base_url = {_py(openai_url)}\n"
+            'wire_api = "responses"\n'
+            f'env_key = "{CODEX_KEY_ENV}"\n'
+            "supports_websockets = false",
         ),
     ]
 

@@ -22,8 +22,8 @@ __all__ = ["DeskConsent"]
 log = logging.getLogger(__name__)
 
 SCOPE_WORDS = {
-    "mcp": "use the gateway's tools (MCP) and APIs",
-    "workspace:admin": "create and register workspaces",
+    "mcp": "Use this gateway's MCP tools and its model APIs",
+    "workspace:admin": "Create and register workspaces",
 }
 
 
@@ -50,26 +50,38 @@ class DeskConsent(QuestionDesk):
 
     def show(self, pending: PendingConsent) -> None:
         request = pending.request
-        scopes = "\n".join(f"• {SCOPE_WORDS.get(s, s)} ({s})" for s in request.scopes)
+        scopes = "\n".join(f"• {SCOPE_WORDS.get(s, s)}" for s in request.scopes)
+        heading = f"{request.client_name} wants access to this gateway"
         box = DecisionDialog(
-            "llmgw-desktop: allow access?",
-            f"{request.client_name} (client {request.client_id}) asks for access to this "
-            f"gateway:\n\n{scopes}\n\nIt will be sent back to: {request.redirect_uri}\n"
+            f"llmgw-desktop: {heading}",
+            f"{request.client_name} (client {request.client_id}) asks to:\n\n{scopes}\n\n"
+            f"After you answer, the sign-in goes back to: {request.redirect_uri}\n"
             f"The request came from: {request.requester}\n\n"
             "Approve only if you started this sign-in yourself.",
             # Asked as the request is made: its lifetime starts now.
             deadline=self._clock() + max(0.0, pending.expires_at - pending.created_at),
             clock=self._clock,
             icon=QStyle.StandardPixmap.SP_MessageBoxQuestion,
+            heading=heading,
             parent=self._parent,
         )
+        box.setToolTip("Scopes asked: " + " ".join(request.scopes))
         box.setObjectName(f"consent:{pending.id}")
 
         def answered(_result: int) -> None:
             self._forget(pending.id)
             approved = box.approved()
-            if not self._queue.answer(pending.id, approved, by="desk"):
+            in_time = self._queue.answer(pending.id, approved, by="desk")
+            if not in_time:
                 log.info("consent %s was answered after it had been decided", pending.id[:8])
+            who = f"{request.client_name} (client {request.client_id})"
+            if not in_time:
+                words = f"No answer in time: {who}'s access request was denied."
+            elif approved:
+                words = f"Allowed: {who} may use this gateway."
+            else:
+                words = f"Denied: {who}'s access request."
+            self.answered.emit("warning" if not in_time else "info", words)
 
         box.finished.connect(answered)
         pending.decision.add_done_callback(lambda _f: self._close(pending.id))

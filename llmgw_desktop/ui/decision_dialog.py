@@ -6,7 +6,11 @@ Both look and behave the same, so a person's hands learn one thing:
 - Deny is the default and the escape: Return, Enter and Escape deny wherever the focus is,
   Deny holds the focus when the dialog opens, and closing the dialog any other way denies
   too; only a click on Approve, or Space with the focus on it, approves;
-- a countdown line says when no answer becomes a denial;
+- a plain heading says what is asked ("claude-code wants to run a risky command"), a line
+  under it how risky (the policy's score against its threshold), and the risky parts of a
+  literal are marked;
+- a countdown line and a bar that empties say when no answer becomes a denial, aligned with
+  the text;
 - text is wrapped only at spaces, never inside a word: `git push --force`, a path or a URL
   reads whole (Qt's own wrapping breaks after hyphens, "--" / "force"). A literal (the prompt)
   is in a monospaced pane exactly as sent, scrollable, its long lines wrapped at spaces.
@@ -20,23 +24,31 @@ import math
 import textwrap
 from collections.abc import Callable
 
+from llmgw_desktop.ui.design import HEADING, SPACE, scaled_font
 from llmgw_desktop.ui.qt import (
+    QColor,
     QDialog,
+    QFont,
     QFontDatabase,
     QHBoxLayout,
     QKeyEvent,
     QLabel,
     QObject,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QShowEvent,
     QStyle,
     Qt,
+    QTextCharFormat,
+    QTextCursor,
+    QTextEdit,
     QTimer,
     QVBoxLayout,
     QWidget,
     Signal,
 )
+from llmgw_desktop.ui.theme import current_look, set_tone, tone_colour
 
 __all__ = ["BUTTON_ORDER", "DecisionDialog", "QuestionDesk", "countdown_text", "wrap_at_spaces"]
 
@@ -47,6 +59,8 @@ COUNTDOWN_TICK_MS = 250
 MESSAGE_COLUMNS = 78
 LITERAL_COLUMNS = 90
 LITERAL_LINES = 12
+COUNTDOWN_STEPS = 1000
+COUNTDOWN_BAR_PX = 4
 
 
 def wrap_at_spaces(text: str, width: int) -> str:
@@ -88,11 +102,16 @@ class DecisionDialog(QDialog):
         deadline: float | None = None,
         clock: Callable[[], float],
         icon: QStyle.StandardPixmap = QStyle.StandardPixmap.SP_MessageBoxWarning,
+        heading: str = "",
+        risk: str = "",
+        marks: Callable[[str], list[tuple[int, int]]] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """`literal`: shown verbatim in a monospaced pane (a prompt); `whole_literal`: the
         whole of it when `literal` is an excerpt (a toggle shows it); `deadline`: when, by
-        `clock`, no answer denies (the countdown)."""
+        `clock`, no answer denies (the countdown); `heading`: what is asked, in plain words;
+        `risk`: how risky, under it; `marks`: where in the literal's text the risky parts
+        are (they are marked)."""
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setWindowModality(Qt.WindowModality.NonModal)
@@ -102,11 +121,27 @@ class DecisionDialog(QDialog):
         self._deadline = deadline
         self._clock = clock
         self._clicked: QPushButton | None = None
+        self._marks = marks
+        self.marked: list[str] = []  # the literal's parts marked as risky, as shown
+        self._span = None if deadline is None else max(0.001, deadline - clock())
 
         picture = QLabel()
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_MessageBoxIconSize)
         picture.setPixmap(self.style().standardIcon(icon).pixmap(size, size))
         picture.setAlignment(Qt.AlignmentFlag.AlignTop)
+        # Everything the person reads sits in one column beside the picture, aligned.
+        text = QVBoxLayout()
+        text.setSpacing(SPACE["s"])
+        self.heading_label = QLabel(heading)
+        self.heading_label.setObjectName("decisionHeading")
+        self.heading_label.setFont(
+            scaled_font(self.heading_label.font(), HEADING, weight=QFont.Weight.DemiBold)
+        )
+        self.heading_label.setVisible(bool(heading))
+        self.risk_label = QLabel(risk)
+        self.risk_label.setObjectName("decisionRisk")
+        set_tone(self.risk_label, "error" if risk.startswith("High") else "warning")
+        self.risk_label.setVisible(bool(risk))
         self.message_label = QLabel(wrap_at_spaces(message, MESSAGE_COLUMNS))
         self.message_label.setObjectName("decisionMessage")
         self.message_label.setWordWrap(False)  # wrapped above, at spaces only
@@ -115,11 +150,15 @@ class DecisionDialog(QDialog):
             Qt.TextInteractionFlag.TextSelectableByMouse
             | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
+        text.addWidget(self.heading_label)
+        text.addWidget(self.risk_label)
+        text.addWidget(self.message_label)
         top = QHBoxLayout()
-        top.addWidget(picture)
-        top.addWidget(self.message_label, 1)
+        top.setSpacing(SPACE["l"])
+        top.addWidget(picture, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(text, 1)
         column = QVBoxLayout(self)
-        column.addLayout(top)
+        column.addLayout(top, 1)
 
         self.literal_view: QPlainTextEdit | None = None
         self.whole_toggle: QPushButton | None = None
@@ -130,25 +169,32 @@ class DecisionDialog(QDialog):
             view.setTabChangesFocus(True)
             view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
             view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-            view.setPlainText(wrap_at_spaces(literal, LITERAL_COLUMNS))
             metrics = view.fontMetrics()
+            self.literal_view = view
+            self._show_literal(literal)
             lines = min(LITERAL_LINES, view.toPlainText().count("\n") + 1)
             view.setMinimumHeight(metrics.lineSpacing() * (lines + 1) + 8)
             view.setMinimumWidth(min(metrics.horizontalAdvance("m") * (LITERAL_COLUMNS + 2), 760))
-            column.addWidget(view, 1)
-            self.literal_view = view
+            text.addWidget(view, 1)
             if whole_literal:
                 toggle = QPushButton("Show the whole prompt")
                 toggle.setObjectName("decisionWhole")
                 toggle.setCheckable(True)
                 toggle.setAutoDefault(False)
                 toggle.toggled.connect(self._show_whole)
-                column.addWidget(toggle, 0, Qt.AlignmentFlag.AlignLeft)
+                text.addWidget(toggle, 0, Qt.AlignmentFlag.AlignLeft)
                 self.whole_toggle = toggle
 
         self.countdown_label = QLabel()
         self.countdown_label.setObjectName("decisionCountdown")
-        column.addWidget(self.countdown_label)
+        self.countdown_bar = QProgressBar()
+        self.countdown_bar.setObjectName("decisionCountdownBar")
+        self.countdown_bar.setRange(0, COUNTDOWN_STEPS)
+        self.countdown_bar.setTextVisible(False)
+        self.countdown_bar.setFixedHeight(COUNTDOWN_BAR_PX)
+        self.countdown_bar.setAccessibleName("Time left to answer")
+        text.addWidget(self.countdown_label)
+        text.addWidget(self.countdown_bar)
 
         self.deny_button = QPushButton("Deny")
         self.deny_button.setObjectName("deny")
@@ -176,6 +222,7 @@ class DecisionDialog(QDialog):
             self._ticker.start()
         else:
             self.countdown_label.hide()
+            self.countdown_bar.hide()
         self.finished.connect(lambda _result: self._ticker.stop())
 
     # -- what callers and tests read, in QMessageBox's words -----------------------------------
@@ -239,22 +286,50 @@ class DecisionDialog(QDialog):
             super().reject()
 
     def _tick(self) -> None:
-        if self._deadline is not None:
-            self.countdown_label.setText(countdown_text(self._deadline - self._clock()))
+        if self._deadline is not None and self._span is not None:
+            left = self._deadline - self._clock()
+            self.countdown_label.setText(countdown_text(left))
+            share = max(0.0, min(1.0, left / self._span))
+            self.countdown_bar.setValue(round(share * COUNTDOWN_STEPS))
+
+    def _show_literal(self, text: str) -> None:
+        """Show `text` in the literal pane, its risky parts marked."""
+        view = self.literal_view
+        if view is None:
+            return
+        view.setPlainText(wrap_at_spaces(text, LITERAL_COLUMNS))
+        if self._marks is None:
+            return
+        marked = QTextCharFormat()
+        marked.setBackground(QColor(tone_colour("warning")).lighter(100))
+        marked.setForeground(QColor(current_look().base))
+        marked.setFontWeight(QFont.Weight.Bold)
+        selections = []
+        for start, end in self._marks(view.toPlainText()):
+            selection = QTextEdit.ExtraSelection()
+            cursor = QTextCursor(view.document())
+            cursor.setPosition(start)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            selection.cursor = cursor
+            selection.format = marked
+            selections.append(selection)
+        view.setExtraSelections(selections)
+        self.marked = [view.toPlainText()[a:b] for a, b in self._marks(view.toPlainText())]
 
     def _show_whole(self, whole: bool) -> None:
         if self.literal_view is None or self.whole_toggle is None:
             return
-        text = self._whole if whole else self._literal
-        self.literal_view.setPlainText(wrap_at_spaces(text, LITERAL_COLUMNS))
+        self._show_literal(self._whole if whole else self._literal)
         self.whole_toggle.setText("Show the excerpt" if whole else "Show the whole prompt")
 
 
 class QuestionDesk(QObject):
     """The questions of one kind open at the desk now (approvals, consents), one dialog each;
-    `changed` fires when one opens or closes, so the window's header can count them."""
+    `changed` fires when one opens or closes, so the window's header can count them;
+    `answered(level, words)` says how one was answered (the notification history keeps it)."""
 
     changed = Signal()
+    answered = Signal(str, str)
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,11 +1,13 @@
 """The first-run guide: shown once, on the desktop app's first launch, so a new user is not
 left with an empty chart and a row of checkboxes.
 
-It walks through three steps (`first_run_steps.py`): the coding CLIs found on this machine,
-the API keys found (and storing one more in the vault after a test call), and Connect. Every
-step can be skipped; skipping or finishing marks the guide done in `ui.ini` in the data
-folder, so it never comes back by itself. The window's Help menu opens it again. The headless
-gateway never shows it: only `DesktopApp` builds one.
+It walks through four steps, each titled "Step n of 4" (`first_run_steps.py`,
+`first_run_server.py`): the coding CLIs found on this machine (installed ones marked, a Copy
+button for the others' install commands), the API keys found (and storing one more in the vault
+after a test call), a server of your own (optional), and Connect. Every step can be skipped;
+skipping or finishing marks the guide done in `ui.ini` in the data folder, so it never comes
+back by itself. The window's Help menu opens it again. The headless gateway never shows it:
+only `DesktopApp` builds one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from llmgw_desktop.engine.api import Engine
+from llmgw_desktop.ui.first_run_server import ServerStep
 from llmgw_desktop.ui.first_run_steps import ClisStep, ConnectStep, KeysStep
 from llmgw_desktop.ui.qt import QSettings, QWidget, QWizard
 from llmgw_desktop.ui.tasks import UiTasks
@@ -41,7 +44,7 @@ def mark_guide_done(data_dir: Path) -> None:
 
 
 class FirstRunGuide(QWizard):
-    """Three skippable steps; Finish calls `on_finish` (the app shows the Connect page)."""
+    """Four skippable steps; Finish calls `on_finish` (the app shows the Connect page)."""
 
     def __init__(
         self,
@@ -64,8 +67,15 @@ class FirstRunGuide(QWizard):
         self.tasks = UiTasks(on_error=self._show_error)
         self.clis = ClisStep(engine, self.tasks)
         self.keys = KeysStep(engine, self.tasks)
+        self.server_step = ServerStep(
+            engine, self.tasks, on_added=lambda: self.tasks.spawn(self.keys.load())
+        )
+        self.keys.server = self.server_step.server
         self.connect_step = ConnectStep(endpoint, engine, self.tasks)
-        for step in (self.clis, self.keys, self.connect_step):
+        steps = (self.clis, self.keys, self.server_step, self.connect_step)
+        for number, step in enumerate(steps, start=1):
+            # Where the person is, and how much is left.
+            step.setTitle(f"Step {number} of {len(steps)} · {step.title()}")
             self.addPage(step)
         self._data_dir = data_dir
         self._on_finish = on_finish

@@ -10,8 +10,7 @@ default button of every step is Next.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from llmgw_desktop.engine.api import (
     DEFAULT_KEY_NAME,
@@ -19,11 +18,11 @@ from llmgw_desktop.engine.api import (
     CliStatus,
     Engine,
     EngineError,
-    ModelEntries,
     ProbeResult,
     ProbeVerdict,
-    ProviderDraft,
 )
+from llmgw_desktop.ui.badge import status_cell
+from llmgw_desktop.ui.kit.tables import fit_rows
 from llmgw_desktop.ui.pages.provider_rows import (
     ProviderRow,
     load_provider_rows,
@@ -35,7 +34,9 @@ from llmgw_desktop.ui.qt import (
     QComboBox,
     QFormLayout,
     QGroupBox,
+    QGuiApplication,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -49,11 +50,13 @@ from llmgw_desktop.ui.qt import (
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import error_colour
 
-__all__ = ["CLI_COLUMNS", "KEY_COLUMNS", "ClisStep", "ConnectStep", "KeysStep", "ServerBox"]
+__all__ = ["CLI_COLUMNS", "KEY_COLUMNS", "LABEL_WIDTH", "ClisStep", "ConnectStep", "KeysStep"]
 
 CLI_COLUMNS = ("CLI", "Found", "Version", "Path, or how to install it")
 KEY_COLUMNS = ("Provider", "Source", "Value")
-OWN_SERVER_ID = "my-server"  # the id the guide offers for a server of your own
+KEYS_SHOWN = 5  # the keys step's list shows this many whole rows before it scrolls
+# The guide's forms put their fields at one x: a label column this wide.
+LABEL_WIDTH = 90
 INSTALLED, MISSING, CHECKING = "installed", "not installed", "checking…"
 NOTHING_CAN_ANSWER = (
     "Nothing can answer yet: no coding CLI was found (or it is switched off) and no API key "
@@ -90,6 +93,14 @@ def _fill(table: QTableWidget, rows: Sequence[tuple[str, ...]]) -> None:
         table.resizeColumnToContents(col)
 
 
+def _label(text: str, buddy: QWidget) -> QLabel:
+    """A form's label, `LABEL_WIDTH` wide, so every form of the guide lines its fields up."""
+    label = QLabel(text)
+    label.setBuddy(buddy)
+    label.setFixedWidth(LABEL_WIDTH)
+    return label
+
+
 def _wrapping(name: str, text: str = "") -> QLabel:
     label = QLabel(text)
     label.setObjectName(name)
@@ -111,7 +122,11 @@ class ClisStep(QWizardPage):
             "The gateway runs these CLIs as jobs for your tools. Install the ones you use; "
             "the others stay off."
         )
-        self.table = _table(CLI_COLUMNS, "guideClis")
+        self.table = _table((*CLI_COLUMNS, ""), "guideClis")
+        self.table.horizontalHeader().setStretchLastSection(False)
+        self.table.horizontalHeader().setSectionResizeMode(
+            len(CLI_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch
+        )
         self.note = _wrapping("guideClisNote", "Looking for the CLIs…")
         column = QVBoxLayout(self)
         column.addWidget(self.table, 1)
@@ -141,12 +156,35 @@ class ClisStep(QWizardPage):
             else:
                 rows.append((info.display_name, MISSING, "—", info.install_command))
         _fill(self.table, rows)
+        for index, status in enumerate(statuses):
+            found = self.table.item(index, CLI_COLUMNS.index("Found"))
+            if found is not None:  # a glyph with the word: ✓ installed, ○ not installed
+                status_cell(found, "ok" if status.installed else "missing", found.text())
+            self._copy_button(index, "" if status.installed else rows[index][-1])
+        self.table.resizeColumnToContents(CLI_COLUMNS.index("Found"))
         installed = sum(s.installed for s in statuses)
         self.note.setText(
             f"{installed} of {len(statuses)} found"
             + ("." if checked else "; checking their versions…")
             + " The Providers page shows them again, with upgrades and a Test button."
         )
+
+    def _copy_button(self, row: int, command: str) -> None:
+        """A Copy button for the install command in `row` ("" for none)."""
+        column = len(CLI_COLUMNS)
+        if not command:
+            self.table.removeCellWidget(row, column)
+            return
+        button = QPushButton("Copy")
+        button.setObjectName("guideCopyInstall")
+        button.setAutoDefault(False)
+        button.setToolTip(f"Copy: {command}")
+        button.clicked.connect(lambda: self._copy(command))
+        self.table.setCellWidget(row, column, button)
+
+    def _copy(self, command: str) -> None:
+        QGuiApplication.clipboard().setText(command)
+        self.note.setText(f"Copied: {command}. Paste it in a terminal, then come back.")
 
     def row_of(self, provider: str) -> tuple[str, ...]:
         """The cells shown for one CLI (by engine id); empty ones until the CLIs are listed."""
@@ -204,19 +242,22 @@ class KeysStep(QWizardPage):
         self.result_label = _wrapping("guideKeyResult")
         self.vault_label = _wrapping("guideVaultState")
         form = QFormLayout(self.form)
-        form.addRow("&Provider", self.provider_box)
-        form.addRow("&Key", self.value_edit)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        form.addRow(_label("&Provider", self.provider_box), self.provider_box)
+        form.addRow(_label("&Key", self.value_edit), self.value_edit)
         form.addRow("", buttons)
         form.addRow("", self.result_label)
         form.addRow("", self.vault_label)
 
-        self.server = ServerBox(engine, tasks, on_added=lambda: tasks.spawn(self.load()))
-
+        # The keys listed whole: a row cut in half by a short table read as broken.
+        fit_rows(self.table, least=1, most=KEYS_SHOWN)
         column = QVBoxLayout(self)
-        column.addWidget(self.table, 1)
+        column.addWidget(self.table)
         column.addWidget(self.form)
-        column.addWidget(self.server)
+        column.addStretch(1)
         self.last_result: ProbeResult | None = None
+        # The optional server step's box (the guide sets it): a server added reloads the keys.
+        self.server: QWidget | None = None
         self._busy = False
         self._show_vault()
 
@@ -320,87 +361,6 @@ class KeysStep(QWizardPage):
             failed=False,
         )
         await self.load()
-        return True
-
-
-class ServerBox(QGroupBox):
-    """An OpenAI-compatible server of your own (another port, a corporate endpoint): its base
-    URL and, if it needs one, its key. Add lists its models first and saves only when that
-    worked, through the same editor as the Providers page's "Add provider…"."""
-
-    def __init__(
-        self, engine: Engine, tasks: UiTasks, *, on_added: Callable[[], object] = lambda: None
-    ) -> None:
-        super().__init__("Your own OpenAI-compatible server (optional)")
-        self.setObjectName("guideServer")
-        self._engine = engine
-        self._tasks = tasks
-        self._on_added = on_added
-        self.id_edit = QLineEdit(OWN_SERVER_ID)
-        self.id_edit.setObjectName("guideServerId")
-        self.url_edit = QLineEdit()
-        self.url_edit.setObjectName("guideServerUrl")
-        self.url_edit.setPlaceholderText("http://127.0.0.1:8001/v1")
-        self.key_edit = QLineEdit()
-        self.key_edit.setObjectName("guideServerKey")
-        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key_edit.setPlaceholderText("its key, if it needs one (kept in the vault)")
-        self.add_button = QPushButton("&Add server")
-        self.add_button.setObjectName("guideAddServer")
-        self.add_button.setAutoDefault(False)
-        self.add_button.clicked.connect(self._start_add)
-        self.result_label = _wrapping("guideServerResult")
-        form = QFormLayout(self)
-        form.addRow("Id", self.id_edit)
-        form.addRow("&Base URL", self.url_edit)
-        form.addRow("Key", self.key_edit)
-        form.addRow("", self.add_button)
-        form.addRow("", self.result_label)
-
-    def _say(self, text: str, *, failed: bool) -> None:
-        self.result_label.setText(text)
-        self.result_label.setStyleSheet(f"color: {error_colour()};" if failed else "")
-
-    def _start_add(self) -> None:
-        if not self.url_edit.text().strip():
-            self._say("Type the server's base URL first.", failed=True)
-            return
-        self.add_button.setEnabled(False)
-        self._say("Listing its models…", failed=False)
-        if not self._tasks.spawn(self.add(), what="add the server"):
-            self.add_button.setEnabled(True)
-
-    async def add(self) -> bool:
-        """List the server's models, then save it as a provider; False (and why) if not."""
-        key = self.key_edit.text().strip()
-        draft = ProviderDraft(
-            self.id_edit.text().strip(),
-            base_url=self.url_edit.text().strip(),
-            api_key=key or None,
-        )
-        editor = self._engine.provider_editor
-        try:
-            found = await editor.test(LOCAL_CALLER, draft)
-            if found.error is not None:
-                self._say(f"Not added: {found.error}", failed=True)
-                return False
-            draft = dataclasses.replace(draft, models=found.models)
-            await editor.save(LOCAL_CALLER, draft, ModelEntries(), new=True)
-        except EngineError as exc:
-            self._say(f"Not added: {exc.message}", failed=True)
-            return False
-        except (OSError, RuntimeError) as exc:
-            self._say(f"Not added: {exc}", failed=True)
-            return False
-        finally:
-            self.add_button.setEnabled(True)
-        self.key_edit.clear()
-        self._say(
-            f"Added {draft.id} with {len(draft.models)} models (use {draft.id}/<model>); "
-            "the Providers page edits it.",
-            failed=False,
-        )
-        self._on_added()
         return True
 
 

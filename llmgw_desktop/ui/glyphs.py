@@ -75,6 +75,9 @@ NAMES: dict[str, str] = {
     "missing": "circle-large-outline",
     "busy": "sync",
     "info": "info",
+    # A table's failing status: a cross inside a filled circle (see `COMPOSED`), so a bare
+    # cross in a row never reads as a delete button.
+    "failed": "circle-large-filled",
     # actions
     "add": "add",
     "edit": "edit",
@@ -86,7 +89,7 @@ NAMES: dict[str, str] = {
     "filter": "filter",
     "export": "export",
     "play": "play",
-    "stop": "debug-stop",
+    "stop": "stop-circle",  # a filled square in a ring: "stop", never an empty check box
     "open": "link-external",
     "next": "chevron-right",
     "command": "go-to-file",
@@ -94,6 +97,11 @@ NAMES: dict[str, str] = {
     "approval": "shield",
     "spend": "credit-card",
 }
+
+
+# Icons drawn as two glyphs: the first in the tone, the second over it, smaller, in the
+# window's base colour (a white cross on a red disc in the light look).
+COMPOSED: dict[str, str] = {"failed": "close"}
 
 
 @dataclass(frozen=True)
@@ -164,11 +172,12 @@ def glyph_char(name: str) -> str:
 class _GlyphEngine(QIconEngine):
     """Draws one glyph, centred, in a tone's colour (resolved when painted)."""
 
-    def __init__(self, char: str, family: str, tone: str) -> None:
+    def __init__(self, char: str, family: str, tone: str, inner: str = "") -> None:
         super().__init__()
         self._char = char
         self._family = family
         self._tone = tone
+        self._inner = inner  # a second glyph drawn over the first (`COMPOSED`), or ""
 
     def _colour(self, mode: QIcon.Mode) -> QColor:
         palette = QApplication.palette()
@@ -188,6 +197,18 @@ class _GlyphEngine(QIconEngine):
         painter.setFont(font)
         painter.setPen(self._colour(mode))
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self._char)
+        if self._inner:
+            font.setPixelSize(max(1, round(min(rect.width(), rect.height()) * 0.62)))
+            painter.setFont(font)
+            # On a selected row the disc is the selection's text colour: the cross cuts it out
+            # in the selection's own colour.
+            ground = (
+                QPalette.ColorRole.Highlight
+                if mode == QIcon.Mode.Selected
+                else QPalette.ColorRole.Base
+            )
+            painter.setPen(QApplication.palette().color(ground))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self._inner)
         painter.restore()
 
     def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
@@ -208,7 +229,7 @@ class _GlyphEngine(QIconEngine):
         return pixmap
 
     def clone(self) -> QIconEngine:
-        return _GlyphEngine(self._char, self._family, self._tone)
+        return _GlyphEngine(self._char, self._family, self._tone, self._inner)
 
     def key(self) -> str:
         return "llmgw-glyph"
@@ -225,4 +246,6 @@ def glyph(name: str, tone: str = "") -> QIcon:
     font = _font()
     if not char or font is None:
         return QIcon()
-    return QIcon(_GlyphEngine(char, font.family, tone))
+    inner = COMPOSED.get(name, "")
+    inner_char = chr(font.codes[inner]) if inner in font.codes else ""
+    return QIcon(_GlyphEngine(char, font.family, tone, inner_char))

@@ -1,11 +1,12 @@
 """The strip above every page: what matters at a glance, each item a button to its place.
 
 Five chips, left to right: the gateway's state (running, paused, stopped, the store degraded),
-what today has cost against the budget nearest its limit, the providers failing now, the jobs
+what today has cost and the budgets past their limits (by name when one, `spend_chip`), the
+providers failing or needing a look now (the one verdict the pages and the tray show), the jobs
 running and stuck, and the questions (approvals, consents) waiting at the desk. Each is
 coloured by the one tone vocabulary (`theme.py`) and opens its place when pressed (Enter or
-Space with the focus on it, too): Overview, Budgets, Providers (the first failing one
-selected), Jobs (the active ones), the waiting question's dialog.
+Space with the focus on it, too): Overview, Budgets, Providers (the first failing one, else
+the first that needs a look, selected), Jobs (the active ones), the waiting question's dialog.
 
 Figures are the engine's (`attention.py`), the same the pages and the tray show. They are
 redrawn when the bridge says something changed and on a slow tick while the window is shown;
@@ -20,8 +21,14 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from llmgw_desktop.engine.api import format_usd
-from llmgw_desktop.ui.attention import SpendToday, failing_providers, spend_today
+from llmgw_desktop.ui.attention import (
+    NEEDS_A_LOOK,
+    SpendToday,
+    provider_verdicts,
+    spend_today,
+)
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.budget_words import spend_chip
 from llmgw_desktop.ui.decision_dialog import QuestionDesk
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
@@ -159,11 +166,16 @@ class StatusHeader(QWidget):
         else:
             self._set("gateway", "Running", "ok", "The gateway is running and serving calls.")
         self._draw_spend()
-        failing = failing_providers(engine)
-        if failing:
-            words = f"{len(failing)} failing"
-            tip = "\n".join(f"{f.name}: {f.why}" for f in failing)
-            self._set("providers", words, "error", tip, access=f"Providers: {words}")
+        verdicts = provider_verdicts(engine)
+        if verdicts:
+            failing = sum(1 for v in verdicts if v.failing)
+            look = len(verdicts) - failing
+            parts = [f"{failing} failing"] if failing else []
+            parts += [f"{look} {NEEDS_A_LOOK}"] if look else []
+            words = " · ".join(parts)
+            tip = "\n".join(f"{v.name} ({v.level}): {v.why}" for v in verdicts)
+            tone = "error" if failing else "warning"
+            self._set("providers", words, tone, tip, access=f"Providers: {words}", short=parts[0])
         else:
             self._set("providers", "Providers OK", "", "No provider is failing.", short="OK")
         stuck = len(engine.jobs.stuck_jobs())
@@ -201,19 +213,15 @@ class StatusHeader(QWidget):
 
     def _draw_spend(self) -> None:
         spend = self.spend
-        words = "…" if spend is None else f"{format_usd(spend.usd)} today"
-        short = words
-        tip = "What the requests started today cost (reported or estimated)."
-        tone = ""
-        nearest = self._engine.budgets.nearest()
-        if nearest is not None:
-            short = words + f" · {nearest.fraction:.0%}"
-            words += f" · {nearest.fraction:.0%} of budget"
-            tip += "\nNearest budget: " + nearest.burn_down().removeprefix("Budget: ")
-            tone = {"exceeded": "error", "soft": "warning"}.get(nearest.state, "")
+        budgets = self._engine.budgets
+        today = "…" if spend is None else format_usd(spend.usd)
+        chip = spend_chip(today, budgets.statuses() + budgets.key_statuses())
+        tip = "What the requests started today cost (reported or estimated).\n"
+        tip += "\n".join(chip.budget_lines)
         if spend is not None and spend.unpriced:
             tip += f"\n{spend.unpriced} request(s) could not be priced."
-        self._set("spend", words, tone, tip, access=f"Spend: {words}", short=short)
+        words = chip.words
+        self._set("spend", words, chip.tone, tip, access=f"Spend: {words}", short=chip.short)
 
     def _read_spend(self) -> None:
         now = time.monotonic()
@@ -308,8 +316,8 @@ class StatusHeader(QWidget):
         elif name == "spend":
             self._open_place("budgets", "")
         elif name == "providers":
-            failing = failing_providers(self._engine)
-            self._open_place("providers", failing[0].provider if failing else "")
+            verdicts = provider_verdicts(self._engine)
+            self._open_place("providers", verdicts[0].provider if verdicts else "")
         elif name == "jobs":
             stuck = bool(self._engine.jobs.stuck_jobs())
             self._open_place("jobs", "stuck" if stuck else "active")

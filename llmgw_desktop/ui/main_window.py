@@ -26,6 +26,8 @@ from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.header import StatusHeader
 from llmgw_desktop.ui.icons import app_icon
 from llmgw_desktop.ui.keyboard import let_tab_leave_tables
+from llmgw_desktop.ui.kit.switch import Switch
+from llmgw_desktop.ui.kit.tables import tidy_tables
 from llmgw_desktop.ui.nav import NavList, place_shortcut
 from llmgw_desktop.ui.notifications import NotificationLog, NotificationsPage
 from llmgw_desktop.ui.page_tabs import PageTabs
@@ -48,7 +50,6 @@ from llmgw_desktop.ui.pages.settings_page import SettingsPage
 from llmgw_desktop.ui.palette import CommandPalette
 from llmgw_desktop.ui.places import PlaceStack
 from llmgw_desktop.ui.qt import (
-    QCheckBox,
     QCloseEvent,
     QHBoxLayout,
     QHideEvent,
@@ -141,7 +142,7 @@ class MainWindow(QMainWindow):
         groups = self._places.groups
         # The notification history records from the start (the Log place holds it).
         self._places.build_page(NotificationsPage.KEY)
-        self.nav = NavList(groups)
+        self.nav = NavList(groups, self.page_titles)
         for index, place in enumerate(self.nav.places):
             keys = place_shortcut(index)
             if keys is not None:
@@ -207,6 +208,7 @@ class MainWindow(QMainWindow):
         if isinstance(widget, PageTabs):
             widget.pageChanged.connect(self._on_tab)
         let_tab_leave_tables(widget)
+        tidy_tables(widget)
         name_controls(widget)
         for page in pages:
             if isinstance(page, SettingsPage):
@@ -246,8 +248,9 @@ class MainWindow(QMainWindow):
         return self.overview.endpoint_label
 
     @property
-    def provider_boxes(self) -> dict[str, QCheckBox]:
-        return self.overview.provider_boxes
+    def provider_switches(self) -> dict[str, Switch]:
+        """The Overview's switch of each provider a switch can make answer (by switch id)."""
+        return self.overview.health.switch_cells.switches
 
     @property
     def access(self) -> AccessPanel:
@@ -270,8 +273,11 @@ class MainWindow(QMainWindow):
         return self.command_palette
 
     def watch_questions(self, desks: Sequence[QuestionDesk]) -> None:
-        """Count the approvals and consents waiting at the desk in the header."""
+        """Count the approvals and consents waiting at the desk in the header; keep how each
+        was answered in the notification history."""
         self.header.watch_questions(desks)
+        for desk in desks:
+            desk.answered.connect(self.notifications.record)
 
     # -- navigation ---------------------------------------------------------------------
 
@@ -295,14 +301,21 @@ class MainWindow(QMainWindow):
         if isinstance(widget, PageTabs) and widget.current_page is not self.pages[key]:
             shown = self.stack.currentWidget() is widget and self.isVisible()
             widget.show_tab(self.pages[key], announce=shown)
-        if self.nav.currentRow() != self.nav.row_of(place):
-            self.nav.select(place)
+        entry = self._nav_entry(key)
+        if self.nav.currentRow() != self.nav.row_of(entry):
+            self.nav.select(entry)
         if not self.isVisible():
             self.bring_forward()
 
+    def _nav_entry(self, key: str) -> str:
+        """The navigation entry of page `key`: its own (a place, or a tab listed under one),
+        else its place's."""
+        return key if self.nav.has_row(key) else self._places.place_of(key)
+
     def open_place(self, key: str, detail: str) -> None:
         """Show page `key` with `detail` chosen there (the header's chips, a notification's
-        click): a provider's switch id, a job's id ("active": the live jobs); "approval"
+        click): a provider's switch id (on the Flight recorder: its failed requests), a job's
+        id ("active": the live jobs); "approval"
         brings the waiting question forward, "" only the window."""
         if key == "approval":
             self.header.press("questions")
@@ -314,18 +327,24 @@ class MainWindow(QMainWindow):
             page.show_state("Active")
         elif isinstance(page, JobsPage) and detail:
             page.show_job(detail)
+        elif isinstance(page, RecorderPage) and detail:
+            page.show_failures_of(detail)
         if page is not None:
             self.show_page(key)
 
-    def _on_place(self, place_key: str) -> None:
+    def _on_place(self, key: str) -> None:
+        """A navigation entry was chosen: a place, or a page listed under one (its tab)."""
         shown = self.stack.currentWidget()
         previous = self._page_in(shown)
-        widget = self._places.widget(place_key)
+        widget = self._places.widget(self._places.place_of(key))
+        if isinstance(widget, PageTabs) and widget.current_page is not self.pages[key]:
+            widget.show_tab(self.pages[key], announce=False)  # told below, as a place
         self.stack.setCurrentWidget(widget)
         page = self.current_page
         if previous is not None and previous is not page:
             previous.page_hidden()
         let_tab_leave_tables(widget)  # a page may have built a table since
+        tidy_tables(widget)
         name_controls(widget)
         self._state.setValue("page", page.KEY)
         if self.isVisible() and previous is not page:
@@ -342,6 +361,9 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is not self._places.widget(self._places.place_of(shown.KEY)):
             return
         hidden.page_hidden()
+        entry = self._nav_entry(shown.KEY)
+        if self.nav.currentRow() != self.nav.row_of(entry):
+            self.nav.select(entry)  # the tab's own entry is marked (it shows the page already)
         let_tab_leave_tables(shown)
         name_controls(shown)
         self._state.setValue("page", shown.KEY)
@@ -357,7 +379,7 @@ class MainWindow(QMainWindow):
         widget = self._places.widget(self._places.place_of(key))
         if isinstance(widget, PageTabs):
             widget.show_tab(self.pages[key], announce=False)
-        self.nav.select(self._places.place_of(key))
+        self.nav.select(self._nav_entry(key))
 
     def _remember_size(self) -> None:
         self._state.setValue("width", self.width())

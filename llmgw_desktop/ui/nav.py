@@ -2,13 +2,16 @@
 
 Four groups (Monitor, Use, Configure, Help); a place is one page, or two pages that serve one
 task shown as tabs of it (Keys with the OAuth clients: who may call the gateway; Log with the
-notification history: what happened). A group's heading is an item no one can select, so the
-arrow keys step over it. Each place has a shortcut from its position (`place_shortcut`:
-Ctrl+1 ... Ctrl+9, Ctrl+0, then Alt+1 ...), shown in its tooltip.
+notification history: what happened). A place's other pages are listed under it too, indented
+(Clients under Keys, Prices under Settings, Notifications under Log), so a person finds them
+without knowing they are tabs. A group's heading is an item no one can select, so the arrow
+keys step over it. Each place has a shortcut from its position (`place_shortcut`: Ctrl+1 ...
+Ctrl+9, Ctrl+0, then Alt+1 ...), shown in its tooltip.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from llmgw_desktop.ui.design import CAPTION, NAV_WIDTH, scaled_font
@@ -29,6 +32,11 @@ __all__ = ["NavList", "Place", "place_shortcut"]
 # Digits in keyboard order; Alt+digit goes on where Ctrl+digit ends (menus take Alt+letters).
 _DIGITS = "1234567890"
 ICON_SIZE = 18
+SUB_HEIGHT = 24  # a tab's entry under its place: shorter, indented, no icon
+SUB_INDENT = " " * 8  # its words start a little right of its place's words
+# Row heights that keep every entry on a 700 px screen without scrolling.
+PLACE_HEIGHT = 30
+HEADING_HEIGHT, FIRST_HEADING_HEIGHT = 26, 22
 
 
 def place_shortcut(index: int) -> str | None:
@@ -50,11 +58,17 @@ class Place:
 
 
 class NavList(QListWidget):
-    """Group headings and places; `placeChosen(key)` when a place is picked."""
+    """Group headings, places and their other pages; `placeChosen(key)` when one is picked
+    (a place's key, or the page key of an entry under a place)."""
 
     placeChosen = Signal(str)
 
-    def __init__(self, groups: list[tuple[str, list[Place]]], parent: QWidget | None = None):
+    def __init__(
+        self,
+        groups: list[tuple[str, list[Place]]],
+        titles: Mapping[str, str] | None = None,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.setObjectName("nav")
         self.setAccessibleName("Pages")
@@ -69,7 +83,9 @@ class NavList(QListWidget):
             heading = QListWidgetItem(group.upper())
             heading.setFlags(Qt.ItemFlag.NoItemFlags)  # not selectable: arrows step over it
             heading.setFont(heading_font)
-            heading.setSizeHint(QSize(NAV_WIDTH, 30 if self.count() else 24))
+            heading.setSizeHint(
+                QSize(NAV_WIDTH, HEADING_HEIGHT if self.count() else FIRST_HEADING_HEIGHT)
+            )
             heading.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
             self.addItem(heading)
             for place in places:
@@ -80,13 +96,31 @@ class NavList(QListWidget):
                 item.setData(Qt.ItemDataRole.UserRole, place.key)
                 if place.key in NAMES:
                     item.setIcon(glyph(place.key))
+                item.setSizeHint(QSize(NAV_WIDTH, PLACE_HEIGHT))
                 item.setToolTip(f"{place.title} ({keys})" if keys else place.title)
                 self.addItem(item)
                 self._rows[place.key] = self.count() - 1
+                for page_key in place.pages[1:]:
+                    self._add_sub_entry(place, page_key, (titles or {}).get(page_key, page_key))
         self.currentRowChanged.connect(self._on_row)
 
+    def _add_sub_entry(self, place: Place, page_key: str, title: str) -> None:
+        """An entry for a place's other page, indented under it (no icon: the indent says it
+        belongs to the place above)."""
+        item = QListWidgetItem(SUB_INDENT + title)
+        item.setData(Qt.ItemDataRole.UserRole, page_key)
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, title)
+        item.setSizeHint(QSize(NAV_WIDTH, SUB_HEIGHT))
+        item.setToolTip(f"{title} (a tab of {place.title})")
+        self.addItem(item)
+        self._rows[page_key] = self.count() - 1
+
+    def has_row(self, key: str) -> bool:
+        """Whether `key` (a place, or a page listed under one) has its own entry."""
+        return key in self._rows
+
     def row_of(self, place_key: str) -> int:
-        """The list row of place `place_key`.
+        """The list row of place `place_key` (or of a page listed under a place).
 
         Raises:
             KeyError: no such place.

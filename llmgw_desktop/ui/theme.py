@@ -3,8 +3,10 @@
 Qt 6.5+ reports the system's choice (`QStyleHints.colorScheme`) and announces changes
 (`colorSchemeChanged`). Native styles paint some controls their own way whatever the palette
 says, so the app uses Fusion everywhere: one style that honours the palette fully and looks
-the same on Linux, Windows and macOS. An unknown scheme (no platform theme, e.g. offscreen or a
-bare X server) gets the light look.
+the same on Linux, Windows and macOS. Fusion draws a field's frame and a checkbox's square in
+its window colour made darker, invisible on the dark look, so the app's style is Fusion under
+`ControlStyle`, which draws those edges in the look's `control_border` (3:1 or more). An
+unknown scheme (no platform theme, e.g. offscreen or a bare X server) gets the light look.
 
 A look is the palette plus a few colours Qt has no role for (the tones: ok, warning, error,
 info, muted; borders, cards and the navigation column). Widgets never hard-code a colour: a
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llmgw_desktop.ui.control_style import ControlStyle
 from llmgw_desktop.ui.design import RADIUS, SPACE
 from llmgw_desktop.ui.qt import QApplication, QColor, QPalette, QStyleFactory, Qt, QWidget
 
@@ -71,7 +74,11 @@ class Look:
     # Beyond the palette: surfaces, lines and the tones.
     surface: str  # cards, the header, detail panes
     nav: str  # the navigation column
-    border: str
+    border: str  # lines between parts (cards, the header): decoration, not a control's edge
+    # The edge of a control a person types into or ticks (fields, checkboxes): 3:1 or more
+    # against every background it sits on (WCAG 2, 1.4.11), drawn by `ControlStyle`.
+    control_border: str
+    trough: str  # the empty part of a bar (spend against a budget)
     hover: str
     muted: str
     ok: str
@@ -103,6 +110,8 @@ LIGHT = Look(
     surface="#ffffff",
     nav="#eaecf0",
     border="#d6d9de",
+    control_border="#7d838d",
+    trough="#e3e6ea",
     hover="#dde1e7",
     muted="#596170",
     ok="#17753f",
@@ -128,6 +137,8 @@ DARK = Look(
     surface="#26292d",
     nav="#18191c",
     border="#3a3e45",
+    control_border="#747a84",
+    trough="#2a2d31",
     hover="#30343a",
     muted="#a3a8b0",
     ok="#4ade80",
@@ -285,15 +296,19 @@ def current_look() -> Look:
 
 
 def apply_theme(app: QApplication, scheme: Qt.ColorScheme | None = None) -> str:
-    """Give `app` Fusion and the look for `scheme` (default: the system's); the look's name."""
-    if base_style(app).lower() != STYLE.lower():
-        style = QStyleFactory.create(STYLE)
-        if style is not None:
-            app.setStyle(style)
+    """Give `app` Fusion (with visible control edges, `ControlStyle`) and the look for
+    `scheme` (default: the system's); the look's name."""
+    if not isinstance(app.style(), ControlStyle):
+        fusion = QStyleFactory.create(STYLE)
+        if fusion is not None:
+            app.setStyle(ControlStyle(fusion))
             app.setProperty("baseStyle", STYLE)
     if scheme is None:
         scheme = app.styleHints().colorScheme()
     look = _look_for(scheme)
+    style = app.style()
+    if isinstance(style, ControlStyle):
+        style.border = QColor(look.control_border)
     app.setPalette(palette_for(scheme))
     if app.property("look") not in (None, look.name):
         # A switch: the few widgets that carry their own colours take the new look's.

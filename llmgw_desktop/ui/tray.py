@@ -6,11 +6,13 @@ failures in a row or a high error rate), a job is stuck (running with no output 
 `jobs.stuck_after_ms`), the engine stopped, or the store is degraded: damaged, full, or
 refusing the recorder's writes), paused, busy (jobs queued or running), idle. The tooltip
 names each failing provider with its last error and each stuck job with its silence and the
-limit, and adds the active job count and the last error. Messages pop up for what needs the
-person or is worth knowing while the window is hidden: a long job finished, a job stuck, a
-consent or approval request waiting, a provider going down or failing. With budgets set, the
-tooltip and the menu's first line show the nearest one's burn-down ("Budget: project shop 82%
-of $5.00 today"), redrawn as requests finish.
+limit, each provider that needs a look, and adds the active job count and the last error.
+Messages pop up for what needs the person or is worth knowing while the window is hidden: a
+long job finished, a job stuck, a consent or approval request waiting, a provider going down
+or failing. Failing providers are the window's one verdict (`attention.provider_verdicts`),
+so the tray, the header, Overview and the Providers page agree. The menu starts with what
+needs a look (`tray_alerts.py`): each failing provider and the nearest budget's burn-down,
+each a click away from its place.
 
 Each message is about one place in the window, and a click on it opens that place (`opened`):
 a failing provider its row on the Providers page, a stuck or long job that job, a budget
@@ -31,10 +33,12 @@ from datetime import time as time_of_day
 from llmgw_desktop.config.quiet_hours import QuietHours, parse_quiet_hours
 from llmgw_desktop.engine.api import ENDINGS, JobStuckChanged
 from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.icons import tray_state_icon
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, Autostart, set_start_at_login
 from llmgw_desktop.ui.qt import QAction, QIcon, QMenu, QObject, QSystemTrayIcon, QTimer, Signal
+from llmgw_desktop.ui.tray_alerts import TrayAlerts, budget_line
 
 __all__ = ["LONG_JOB_S", "TrayIcon", "format_duration"]
 
@@ -120,8 +124,12 @@ class TrayIcon(QObject):
         self._job_manager = bridge.engine.jobs
         # Failing providers are named as every page names them ("Mistral API", "Mistral Vibe").
         self._names = {s.id: s.display_name for s in bridge.engine.providers.states()}
-        # Providers whose recent calls fail, as last drawn (a newly failing one pops a message).
+        # Providers failing, as last drawn (a newly failing one pops a message), and those that
+        # need a look (some calls fail), by name.
         self.failing: dict[str, str] = {}
+        self.needs_a_look: dict[str, str] = {}
+        self._verdicts: list[ProviderVerdict] = []
+        self._marked: set[tuple[str, str]] = set()
         # What is wrong with the store (damaged, disk full, recorder failing), or None.
         self.store_problem: str | None = bridge.engine.store_problem
         self.last_error: str | None = None
@@ -146,13 +154,10 @@ class TrayIcon(QObject):
             self.menu.aboutToShow.connect(self.read_login_switch)
             self.read_login_switch()
         self._budgets = bridge.engine.budgets
-        # The nearest budget's burn-down, first in the menu (hidden without budgets).
-        self.budget_action = QAction("", self.menu)
-        self.budget_action.setEnabled(False)
-        if self.menu.actions():
-            self.menu.insertAction(self.menu.actions()[0], self.budget_action)
-        else:
-            self.menu.addAction(self.budget_action)
+        self._engine = bridge.engine
+        # What needs a look, first in the menu: failing providers and the nearest budget.
+        self.alerts = TrayAlerts(self.menu, self.opened.emit)
+        self.budget_action = self.alerts.budget
         self.icon = QSystemTrayIcon(self._icon_for("idle"), self)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_activated)
@@ -242,6 +247,8 @@ class TrayIcon(QObject):
         for provider, why in self.failing.items():
             lines.append(_cut(f"Failing: {provider} ({why})"))
         lines.extend(_cut(line) for line in self.stuck_lines())
+        for name, why in self.needs_a_look.items():
+            lines.append(_cut(f"Needs a look: {name} ({why})"))
         if self.store_problem:
             lines.append(_cut(f"Store degraded: {self.store_problem}"))
         if self.last_error:
@@ -265,11 +272,7 @@ class TrayIcon(QObject):
 
     def budget_line(self) -> str:
         """The nearest budget's burn-down, or "" without budgets."""
-        nearest = self._budgets.nearest()
-        if nearest is None:
-            return ""
-        suffix = {"exceeded": " (exceeded: calls refused)", "soft": " (past soft limit)"}
-        return nearest.burn_down() + suffix.get(nearest.state, "")
+        return budget_line(self._budgets.nearest())
 
     def redraw(self) -> None:
         """Show the current state now (job events otherwise wait for the redraw timer)."""
@@ -280,19 +283,18 @@ class TrayIcon(QObject):
             self.icon.setIcon(self._icon_for(state))
             self.shown_state = state
         self.icon.setToolTip(self.tooltip())
-        budget = self.budget_line()
-        self.budget_action.setText(budget)
-        self.budget_action.setVisible(bool(budget))
+        self.alerts.show(self._verdicts, self._budgets.nearest())
 
     def _read_health(self) -> None:
-        """Which providers' recent calls fail; a message for each that just started to (unless
-        its circuit opening told it already)."""
-        failing = {
-            health.provider: _failing_words(
-                health.consecutive_failures, health.errors, health.calls, health.last_error_code
-            )
-            for health in self._health.failing()
-        }
+        """Which providers fail or need a look, by the verdict every page shows; a message for
+        each that just started to fail (unless its circuit opening told it already)."""
+        self._verdicts = provider_verdicts(self._engine)
+        failing = {v.provider: self._short_why(v) for v in self._verdicts if v.failing}
+        self.needs_a_look = {v.name: self._short_why(v) for v in self._verdicts if not v.failing}
+        marked = {(v.provider, v.level) for v in self._verdicts}
+        if marked != self._marked:  # the menu's switches say it too
+            self._marked = marked
+            self._actions.check_installed()
         now = {self._names.get(pid, pid): words for pid, words in failing.items()}
         for pid in failing.keys() - {self._id_of(name) for name in self.failing}:
             provider = self._names.get(pid, pid)
@@ -312,6 +314,15 @@ class TrayIcon(QObject):
         self.failing = now
         # Recovered (neither failing nor down): its next outage is news again.
         self._told_down &= set(failing) | self._down
+
+    def _short_why(self, verdict: ProviderVerdict) -> str:
+        """`8 in a row, upstream_500`: a verdict's reason, short, for a tooltip."""
+        health = self._health.of(verdict.provider)
+        if verdict.status in ("Failing", "Some calls fail") and health.errors:
+            return _failing_words(
+                health.consecutive_failures, health.errors, health.calls, health.last_error_code
+            )
+        return verdict.why
 
     def _id_of(self, name: str) -> str:
         return next((pid for pid, shown in self._names.items() if shown == name), name)

@@ -103,6 +103,19 @@ _GEMINI_SETTINGS = {
 }
 
 
+async def warm_mcp(gateway: GatewayRuntime) -> set[str]:
+    """List the gateway's MCP tools once through the official client, as an earlier session
+    would have: the tool names. Claude Code 2.1 and Codex 0.169 start a turn without the tools
+    of an MCP server that has not answered within their own short wait, and a fresh gateway's
+    first MCP request loads the SDK (0.7 s, seconds on a loaded machine) while its first list
+    waits for the user's servers to start. Tests about relaying warm it first; the cold start
+    is measured on its own (`test_codex_calls_the_gateway_through_the_stdio_relay`)."""
+    from tests.mcp_wire import mcp_session
+
+    async with mcp_session(gateway.mcp_url) as client:
+        return {tool.name for tool in (await client.list_tools()).tools}
+
+
 def codex_config(gateway_url: str, *, model: str, mcp_url: str | None = None) -> str:
     """Codex's config.toml with a `[model_providers]` entry for the gateway, as its docs show,
     and optionally an MCP server (the gateway's own `/mcp`)."""

@@ -190,3 +190,22 @@ async def test_claude_code_is_held_to_its_keys_budget(
     # It points the holder at the operator, not at a config.toml that does not hold it.
     assert "ask the operator for a key" in spent.stdout, spent.explain()
     assert len(upstream.llm_requests) == asked
+
+
+async def test_claude_codes_preconnect_to_a_locked_gateway_is_no_refused_request(
+    home: Path, upstream: ScriptedUpstream, start_gateway: GatewayFactory
+) -> None:
+    """Without a proxy, Claude Code opens its connection early with `HEAD /` and no key: on a
+    locked gateway that was a 401 in /health's refusals, which made a newcomer suspect the key.
+    (The other client tests run behind a dead proxy, which this probe skips; here the proxy is
+    off and Claude Code's non-essential traffic with it, so only loopback is reached.)"""
+    locked = await start_gateway({"http.auth_token": LOCK_TOKEN})
+    env = client_environment(home, locked.base_url) | {
+        "ANTHROPIC_API_KEY": LOCK_TOKEN,
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    }
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        env.pop(proxy)
+    run = await run_cli("claude", "-p", "say hello", env=env, cwd=home / "work")
+    assert "FAKE-OK" in run.stdout, run.explain()
+    assert locked.engine.refusals.health()["total"] == 0, locked.engine.refusals.health()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.harness import assert_answered, client_environment, run_cli
+from tests.clients.harness import assert_answered, client_environment, run_cli, warm_mcp
 from tests.fakes.upstream import ScriptedUpstream
 from tests.transports.gateway.conftest import GatewayFactory
 from tests.transports.mcp.upstream_support import everything, require_servers
@@ -29,6 +29,7 @@ async def test_claude_code_calls_an_aggregated_tool_and_the_call_is_recorded(
 ) -> None:
     require_servers()
     gateway = await start_gateway({"mcp.servers": {"everything": everything()}})
+    assert "everything__echo" in await warm_mcp(gateway)  # started with the gateway
     env = client_environment(home, gateway.base_url)
     config = {"mcpServers": {"llmgw": {"type": "http", "url": gateway.mcp_url}}}
     upstream.script_tool_round_trip(TOOL, {"message": "relayed-by-the-gateway"})

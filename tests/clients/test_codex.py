@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from llmgw_desktop.engine.api import LOCAL_CALLER, KeySpec
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.mcp.sdk_loading import MARK_FILE
+from llmgw_desktop.ui.connect import CODEX_KEY_ENV, key_snippets
 from tests.clients.conftest import GATEWAY_KEYS
 from tests.clients.harness import (
     SHELL_COMMAND,
@@ -24,6 +26,7 @@ from tests.clients.harness import (
     client_environment,
     codex_config,
     run_cli,
+    warm_mcp,
     write_codex_config,
 )
 from tests.fakes.upstream import ScriptedUpstream
@@ -84,6 +87,7 @@ async def test_codex_calls_a_tool_of_its_mcp_server_through_a_namespace(
     mcp = gateway.base_url + "/mcp"
     write_codex_config(home, codex_config(gateway.base_url, model="claude-sonnet-4-6", mcp_url=mcp))
     tool = "mcp__llmgw__llm_process_health"
+    assert "llm_process_health" in await warm_mcp(gateway)
     upstream.script_tool_round_trip(tool, {})
     run = await run_cli("codex", *exec_args("check the gateway"), env=env, cwd=home / "work")
     assert_answered(run, "ALL-DONE")
@@ -126,3 +130,22 @@ async def test_codex_calls_the_gateway_through_the_stdio_relay(
     assert "ALL-DONE" in run.stdout, run.stderr[-3000:]
     result = upstream.llm_requests[-1].body["messages"][-1]["content"][0]
     assert '"status":"ok"' in result["content"].replace(" ", "")
+
+
+async def test_codex_set_up_as_a_new_key_says_reaches_a_locked_gateway_as_that_key(
+    home: Path, upstream: ScriptedUpstream, start_gateway: GatewayFactory
+) -> None:
+    """The Codex setup a new key's dialog and `keys create` print, used as printed: a
+    newcomer found none for Codex, and Codex ignores OPENAI_BASE_URL."""
+    locked = await start_gateway({"http.auth_token": "locked-gateway-token-0123456789-abcdef"})
+    made = await locked.engine.keys.create(LOCAL_CALLER, KeySpec(name="codex-laptop"))
+    (setup,) = (
+        s for s in key_snippets(locked.base_url, made.secret) if s.client == "Codex (model calls)"
+    )
+    write_codex_config(home, 'model = "gpt-5.5"\n' + setup.text)
+    env = client_environment(home, locked.base_url) | {CODEX_KEY_ENV: made.secret}
+    run = await run_cli("codex", *exec_args("say hello"), env=env, cwd=home / "work")
+    assert_answered(run)
+    rows = await locked.engine.recorder.recent(limit=5)
+    assert rows and {r["owner_principal"] for r in rows} == {"key:codex-laptop"}
+    assert all(made.secret not in str(r.headers) for r in upstream.llm_requests)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import signal
 import socket
 import sqlite3
@@ -28,6 +29,9 @@ def test_headless_serves_and_shuts_down_cleanly_on_signal(tmp_path: Path, signum
 
     assert code == 0, err
     assert f"MCP endpoint: http://127.0.0.1:{port}/mcp" in out
+    # What a person connecting a tool needs: the API's base URL, and whether to bring a key.
+    assert f"API base URL: http://127.0.0.1:{port}/v1" in out
+    assert "access:       open to programs of this account" in out
     assert "llmgw-desktop stopped." in err
     assert "Traceback" not in err
     log = gp.read_log(tmp_path)
@@ -37,6 +41,18 @@ def test_headless_serves_and_shuts_down_cleanly_on_signal(tmp_path: Path, signum
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert not Path(str(db) + "-wal").exists() or Path(str(db) + "-wal").stat().st_size == 0
+
+
+def test_a_locked_headless_start_says_a_key_is_needed(tmp_path: Path) -> None:
+    port = free_port()
+    token = secrets.token_urlsafe(32)
+    env = gp.child_env(tmp_path, port, LLM_GATEWAY_AUTH_TOKEN=token)
+    proc = gp.start(["--headless"], env)
+    gp.wait_ready(proc, port)
+    code, out, err = gp.stop(proc)
+    assert code == 0, err
+    assert "access:       locked: every request needs a gateway key" in out
+    assert token not in out + err
 
 
 def test_without_a_display_the_app_says_so_and_runs_headless(tmp_path: Path) -> None:

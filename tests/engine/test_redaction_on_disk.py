@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from llmgw_desktop.engine.events import EventBus
-from llmgw_desktop.engine.jobs.manager import JobContext, JobLimits, JobManager, JobSpec
+from llmgw_desktop.engine.jobs.live import JobContext, JobSpec
+from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tasks import TaskSupervisor

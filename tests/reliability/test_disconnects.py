@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.engine.jobs.store import DeskFilter
+from llmgw_desktop.engine.jobs.desk_rows import DeskFilter
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.logged_errors import errors_logged
 from tests.mcp_wire import PROTOCOL, initialize

@@ -22,9 +22,15 @@ import pytest
 from mcp import Client, Implementation, StdioServerParameters
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.engine.jobs.store import DeskFilter
+from llmgw_desktop.engine.jobs.desk_rows import DeskFilter
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.clients.harness import client_environment, codex_config, run_cli, write_codex_config
+from tests.clients.harness import (
+    client_environment,
+    codex_config,
+    run_cli,
+    warm_mcp,
+    write_codex_config,
+)
 from tests.conftest import free_port
 from tests.e2e import gateway_process as gp
 from tests.fakes.upstream import ScriptedUpstream
@@ -213,6 +219,9 @@ async def test_codex_as_an_mcp_client_is_recorded_under_its_own_name(
     write_codex_config(home, config)
     tool = "mcp__llmgw__claude_request"
     upstream.script_tool_round_trip(tool, {"prompt": "CODEX-asks"})
+    # Codex starts its turn without an MCP server that answers late, and a fresh gateway's
+    # first MCP request loads the SDK: list the tools once first, as an earlier session would.
+    await warm_mcp(api_gateway)
     # `exec` never asks, so a tool that is not read-only must be allowed up front.
     run = await run_cli(
         "codex",

@@ -108,6 +108,8 @@ RESPONSES_ATTACKS: list[tuple[str, str, dict[str, Any]]] = [
         },
     ),
     ("web_search tool", "web_search", {"tools": [{"type": "web_search"}]}),
+    # Hosted: only Codex's client-side tool_search (execution "client") passes (test_codex.py).
+    ("a hosted tool_search", "tool_search", {"tools": [{"type": "tool_search"}]}),
     (
         "code_interpreter tool",
         "code_execution",

@@ -13,6 +13,7 @@ from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.ui.approvals import DeskApprovals, countdown_text, where_it_runs, who_asks
 from llmgw_desktop.ui.decision_dialog import DecisionDialog, wrap_at_spaces
 from llmgw_desktop.ui.qt import Qt
+from tests.clock import Clock
 from tests.ui.approval_requests import RISKY, approval_request
 
 
@@ -177,6 +178,7 @@ def test_a_command_is_shown_unbroken(qloop: qasync.QEventLoop, qtbot: QtBot) -> 
 
     qloop.run_until_complete(scenario())
     desk.detach()
+    desk.detach()
 
 
 def test_wrapping_happens_at_spaces_only() -> None:
@@ -202,3 +204,47 @@ def test_where_it_runs_says_the_default_when_nothing_is_named() -> None:
     assert where_it_runs("", "") == "Directory: the provider's default (none named)"
     assert where_it_runs("", "/home/me/app") == "Directory: /home/me/app"
     assert countdown_text(-0.5) == "No answer within 0 s denies it."
+
+
+def test_the_approval_says_what_is_asked_how_risky_and_marks_the_risky_parts(
+    qloop: qasync.QEventLoop,
+) -> None:
+    """Review 41, finding 15: "risky (score 180)" had no scale, "acceptEdits (full auto)" and
+    "prompt recursive forced delete" were jargon, the dangerous parts of the prompt were not
+    marked and the countdown looked static."""
+    clock = Clock()
+    gate = ApprovalGate(allow_bypass=False, threshold=60, ask_at_desk=True, desk_timeout_s=120)
+    desk = DeskApprovals(gate, clock=clock)
+    risky = approval_request(
+        "Clean up, then git push --force origin main and sudo rm -rf /srv/app/build now.",
+        full_auto=True,
+        caller="claude-code",
+        permission_mode="acceptEdits",
+    )
+
+    async def scenario() -> None:
+        deciding = asyncio.get_running_loop().create_task(gate.decide(risky))
+        box = await _dialog(desk)
+        assert box.windowTitle() == "llmgw-desktop: claude-code wants to run a risky command"
+        assert box.heading_label.text() == "claude-code wants to run a risky command"
+        score = next(iter(gate.pending.values())).score
+        assert box.risk_label.text() == f"High risk ({score} / threshold 60)"
+        text = box.text()
+        assert "The prompt runs a recursive forced delete." in text
+        assert "It may edit files without asking (acceptEdits), with no confirmations" in text
+        assert box.marked == ["git push --force", "sudo", "rm -rf /srv/app/build"]
+        assert box.literal_view is not None and box.literal_view.extraSelections()
+        # The countdown: its words and a bar that empties, beside the text, not under the icon.
+        assert box.countdown_bar.value() == box.countdown_bar.maximum()
+        clock.now += 60
+        box._tick()
+        assert box.informativeText() == "No answer within 60 s denies it."
+        assert box.countdown_bar.value() == box.countdown_bar.maximum() // 2
+        left = box.countdown_label.mapTo(box, box.countdown_label.rect().topLeft()).x()
+        message = box.message_label.mapTo(box, box.message_label.rect().topLeft()).x()
+        assert left == message
+        box.deny_button.click()
+        assert (await deciding).allowed is False
+
+    qloop.run_until_complete(scenario())
+    desk.detach()

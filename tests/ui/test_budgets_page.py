@@ -18,11 +18,12 @@ import qasync
 from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
-from llmgw_desktop.engine.api import format_usd
+from llmgw_desktop.engine.api import LOCAL_CALLER, KeyScope, KeySpec, format_usd
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE
 from llmgw_desktop.ui.main_window import MainWindow
 from llmgw_desktop.ui.pages.budgets import COLUMNS, BudgetsPage
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.qt import QMessageBox
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
@@ -84,15 +85,14 @@ def run_window(
 
 
 def shown(page: BudgetsPage) -> list[dict[str, str]]:
-    """Each row as the person reads it: column title -> text (the bar: its percentage)."""
+    """Each row as the person reads it: column title -> text (the bar: its percentage, drawn
+    beside it)."""
     rows = []
     for row in range(page.table.rowCount()):
         texts = {}
         for column, title in enumerate(COLUMNS):
             item = page.table.item(row, column)
             texts[title] = item.text() if item is not None else ""
-        bar = page.table.cellWidget(row, COLUMNS.index("Used"))
-        texts["Used"] = bar.text()  # type: ignore[union-attr]
         rows.append(texts)
     return rows
 
@@ -127,11 +127,16 @@ def test_a_budget_refuses_the_next_call_and_the_page_and_tray_say_so(
         }
         assert agent_b["Spent"] == "$0.00" and agent_b["State"] == "ok"
         assert agent_b["Limits"] == "soft $4.00 · hard $5.00" and agent_b["Used"] == "0%"
-        bar = page.table.cellWidget(0, COLUMNS.index("Used"))
-        assert bar.property("state") == "exceeded"  # type: ignore[union-attr]
-        assert error_colour() in bar.styleSheet()  # type: ignore[union-attr]
-        ok_bar = page.table.cellWidget(1, COLUMNS.index("Used"))
-        assert "palette(highlight)" in ok_bar.styleSheet()  # type: ignore[union-attr]
+        used = COLUMNS.index("Used")
+        assert page.table.item(0, used).data(BAR_ROLE) == (1.0, "error")  # type: ignore[union-attr]
+        assert page.table.item(1, used).data(BAR_ROLE) == (0.0, "")  # type: ignore[union-attr]
+        # The state is a glyph and a word, not a colour alone (review 41, finding 7).
+        state = page.table.item(0, COLUMNS.index("State"))
+        assert state is not None and not state.icon().isNull()
+        assert page.detail.badge.kind == "error"
+        assert page.detail.spend_label.text() == (
+            f"{ONE_CALL:,} tokens of {ONE_CALL:,} tokens today (100%)"
+        )
         tray.redraw()
         line = f"Budget: project shop 100% of {ONE_CALL:,} tokens today (exceeded: calls refused)"
         assert line in tray.tooltip().splitlines()
@@ -153,18 +158,23 @@ def test_the_page_adds_changes_and_removes_budgets_checked_like_the_file(
     async def body(runtime: GatewayRuntime, window: MainWindow, _tray: TrayIcon) -> None:
         page = window.pages[BudgetsPage.KEY]
         assert isinstance(page, BudgetsPage)
-        page.scope_box.setCurrentText("project")
-        page.scope_edit.setText("")
-        page.hard_edit.setText("3")
         page.add_button.click()
-        assert page.message_label.text().startswith("budget 3 (project=): scope")
-        assert error_colour() in page.message_label.styleSheet()
+        dialog = page.dialog
+        assert dialog is not None and dialog.isVisible()
+        dialog.scope_box.setCurrentText("project")
+        dialog.scope_edit.setText("")
+        dialog.hard_edit.setText("3")
+        dialog.save_button.click()
+        # The file's own check, shown in the dialog, which stays open to fix it.
+        assert dialog.problem.text().startswith("budget 3 (project=): scope")
+        assert dialog.isVisible()
         assert len(runtime.engine.budgets.statuses()) == 2  # nothing saved
 
-        page.scope_edit.setText("docs")
-        page.unit_box.setCurrentText("usd")
-        page.soft_edit.setText("1.5")
-        page.add_button.click()
+        dialog.scope_edit.setText("docs")
+        dialog.unit_box.setCurrentText("usd")
+        dialog.soft_edit.setText("1.5")
+        dialog.save_button.click()
+        assert not dialog.isVisible()
         await until(lambda: page.table.rowCount() == 3, "the new budget listed")
         await until(lambda: "saved" in page.message_label.text(), "saved")
         saved = tomllib.loads(loaded.config_file.read_text())["budgets"]
@@ -178,16 +188,23 @@ def test_the_page_adds_changes_and_removes_budgets_checked_like_the_file(
         assert shown(page)[2]["Limits"] == "soft $1.50 · hard $3.00"
 
         page.table.selectRow(2)
-        assert page.scope_edit.text() == "docs" and page.hard_edit.text() == "3"
-        page.hard_edit.setText("1")
-        page.change_button.click()
-        assert "soft: must be below hard" in page.message_label.text()
-        page.hard_edit.setText("10")
-        page.change_button.click()
+        page.detail.change_button.click()
+        dialog = page.dialog
+        assert dialog.scope_edit.text() == "docs" and dialog.hard_edit.text() == "3"
+        dialog.hard_edit.setText("1")
+        dialog.save_button.click()
+        assert "soft: must be below hard" in dialog.problem.text()
+        dialog.hard_edit.setText("10")
+        dialog.save_button.click()
         await until(lambda: shown(page)[2]["Limits"] == "soft $1.50 · hard $10.00", "changed")
 
         page.table.selectRow(0)
-        page.remove_button.click()
+        page.detail.remove_button.click()
+        box = page.confirm
+        assert box is not None
+        assert box.defaultButton() == box.button(QMessageBox.StandardButton.Cancel)
+        remove = next(b for b in box.buttons() if b.text() == "Remove")
+        remove.click()
         await until(lambda: page.table.rowCount() == 2, "removed")
         saved = tomllib.loads(loaded.config_file.read_text())["budgets"]
         assert [b["scope"] for b in saved] == ["agent=agent-b", "project=docs"]
@@ -240,3 +257,43 @@ def test_a_sub_cent_budget_reads_its_true_amounts_on_the_page_the_tray_and_the_4
         assert any("$0.0005" in t for t in told), told
 
     run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body, budgets=tiny)
+
+
+def test_a_keys_budget_is_listed_read_only_and_opens_its_key(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """Review 41, finding 8: a key's "$5 monthly" budget was on the Keys page only; auditing
+    "all my limits" on Budgets missed it. It is listed after the configured budgets, says it
+    is the key's own, and its details offer the Keys page instead of Change and Remove."""
+
+    async def body(runtime: GatewayRuntime, window: MainWindow, _tray: TrayIcon) -> None:
+        page = window.pages[BudgetsPage.KEY]
+        assert isinstance(page, BudgetsPage)
+        await runtime.engine.keys.create(
+            LOCAL_CALLER, KeySpec(name="ci-bot", scope=KeyScope.of(), budget_usd=5.0)
+        )
+        page.refresh()
+        rows = shown(page)
+        assert [r["Budget"] for r in rows] == ["project shop", "agent agent-b", "key ci-bot"]
+        assert rows[2]["Limits"] == "hard $5.00" and rows[2]["Period"] == "monthly"
+        assert rows[2]["Used"] == "0%" and rows[2]["State"] == "ok"
+        page.table.selectRow(2)
+        detail = page.detail
+        assert detail.keys_button.isVisibleTo(detail)
+        assert not detail.change_button.isVisibleTo(detail)
+        assert not detail.remove_button.isVisibleTo(detail)
+        assert "Keys page" in detail.kept_label.text()
+        assert page.open_change() is None  # nothing here edits a key's budget
+        page.remove_selected()
+        assert len(runtime.engine.budgets.tables()) == 2  # the configured ones, untouched
+        detail.keys_button.click()
+        keys = window.pages["keys"]
+        assert window.current_page is keys
+        await until(lambda: keys.selected() is not None, "the key chosen")  # type: ignore[attr-defined]
+        assert keys.selected().name == "ci-bot"  # type: ignore[attr-defined]
+
+    run_window(qloop, loaded, monkeypatch, qtbot, tmp_path, body)

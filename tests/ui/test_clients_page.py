@@ -69,7 +69,7 @@ async def _flow_answered_on_the_page(desktop: DesktopApp, button: str) -> dict[s
         table = page.consent.table
         await until(lambda: table.rowCount() == 1 and table.isVisible(), "request listed")
         assert table.item(0, 0).text() == f"{CLIENT_NAME} ({CLIENT_ID})"
-        assert "tools (MCP)" in table.item(0, 1).text()
+        assert "MCP tools" in table.item(0, 1).text()
         assert table.item(0, 2).text() == REDIRECT
         assert table.item(0, 3).text().startswith("127.0.0.1")
         assert desktop.consent is not None and len(desktop.consent.open_dialogs) == 1
@@ -100,7 +100,7 @@ def test_approving_on_the_page_completes_the_flow_and_lists_the_grant(
             params = await _flow_answered_on_the_page(desktop, "Approve")
             assert "access_token" in params
             page = _clients_page(desktop)
-            assert "OAuth: on, consent required" in page.access.summary.text()
+            assert "OAuth: on, each sign-in waits for your consent" in page.access.summary.text()
             await page.oauth_clients.refresh()
             clients = page.oauth_clients.table
             assert clients.rowCount() == 1

@@ -56,7 +56,9 @@ async def _browser_flow(desktop: DesktopApp, button: str | None) -> dict[str, st
         )
         text = box.text()
         assert CLIENT_NAME in text and REDIRECT in text and "127.0.0.1" in text
-        assert "(mcp)" in text
+        # The scope in plain words (review 41, finding 15: "APIs (mcp)" was jargon).
+        assert "Use this gateway's MCP tools" in text and "(mcp)" not in text
+        assert box.heading_label.text() == f"{CLIENT_NAME} wants access to this gateway"
         assert box.defaultButton().text() == "Deny"  # Enter never grants access
         assert box.informativeText().startswith("No answer within ")  # its countdown
         if button is not None:  # None: nobody answers
@@ -100,7 +102,7 @@ def test_revoking_a_grant_from_the_window_ends_its_tokens(
         try:
             token = (await _browser_flow(desktop, "Approve"))["access_token"]
             panel = desktop.window.access
-            assert "OAuth: on, consent required" in panel.summary.text()
+            assert "OAuth: on, each sign-in waits for your consent" in panel.summary.text()
             await panel.refresh()
             assert panel.table.rowCount() == 1
             assert panel.table.item(0, 1).text() == f"oauth:{CLIENT_ID}"

@@ -17,7 +17,7 @@ from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.vault import KeySource
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.credentials import GLOBAL_LABEL, CredentialsPage
-from llmgw_desktop.ui.qt import QMessageBox, QTreeWidgetItem
+from llmgw_desktop.ui.qt import QMessageBox, Qt, QTreeWidgetItem
 from tests.engine.vault.support import KEY_A, KEY_B, env_sources
 from tests.ui.desk_gateway import page_parts
 from tests.ui.waiting import until
@@ -64,7 +64,8 @@ def _rows(page: CredentialsPage) -> dict[str, list[list[str]]]:
 
 def _item(page: CredentialsPage, name: str, provider: str) -> QTreeWidgetItem:
     for item in page.record_items.values():
-        if (item.text(0), item.text(1)) == (name, provider):
+        record = item.data(0, Qt.ItemDataRole.UserRole)
+        if (item.text(0), record["provider"]) == (name, provider):
             return item
     raise AssertionError(f"no row named {name}: {list(page.record_items)}")
 
@@ -91,8 +92,11 @@ def test_added_keys_show_masked_by_project_and_replace_changes_the_value(
             await _type_and_save(page, "groq", "first", "webapp")
             rows = _rows(page)
             assert list(rows) == [GLOBAL_LABEL, "webapp"]
-            assert rows[GLOBAL_LABEL][0][:3] == ["first", "openai", "sk-fir...***"]
-            assert rows["webapp"][0][:3] == ["first", "groq", "sk-fir...***"]
+            # Named as the other pages name providers, masked one way (review 41, finding 18).
+            openai, groq = page.provider_name("openai"), page.provider_name("groq")
+            assert (openai, groq) == ("OpenAI", "Groq")
+            assert rows[GLOBAL_LABEL][0][:3] == ["first", openai, "sk-fir…••••"]
+            assert rows["webapp"][0][:3] == ["first", groq, "sk-fir…••••"]
             assert FIRST_KEY not in str(rows)  # the page never holds a whole key
             listed = await eng.vault.list_keys(OPERATOR)
             assert {(k["provider"], k["project"]) for k in listed} == {
@@ -110,7 +114,7 @@ def test_added_keys_show_masked_by_project_and_replace_changes_the_value(
             await until(lambda: "Replaced" in page.notice.text(), "replaced notice")
             assert await eng.vault.resolve_keys("openai") == [SECOND_KEY]
             assert len(await eng.vault.list_keys(OPERATOR)) == 2  # replaced, not added
-            assert _rows(page)[GLOBAL_LABEL][0][2] == "sk-sec...***"
+            assert _rows(page)[GLOBAL_LABEL][0][2] == "sk-sec…••••"
 
             # A key stored elsewhere (MCP, HTTP) appears while the page is shown.
             await eng.vault.store_key(OPERATOR, "mistral", SECOND_KEY, project="webapp")
@@ -149,7 +153,8 @@ def test_delete_asks_first_cancel_keeps_the_key_and_confirm_removes_it(
             await until(lambda: "Deleted" in page.notice.text(), "deleted notice")
             assert await eng.vault.list_keys(OPERATOR) == []
             assert await eng.vault.resolve_keys("openai") == []
-            assert _rows(page)[GLOBAL_LABEL] == [["(nothing stored)", "", "", ""]]
+            (empty,) = _rows(page)[GLOBAL_LABEL]
+            assert empty[0].startswith("(nothing stored yet")
             assert not page.delete_button.isEnabled()
 
     qloop.run_until_complete(scenario())
@@ -191,15 +196,16 @@ def test_keys_from_the_environment_are_shown_beside_the_vaults_in_the_order_trie
         async with credentials_page(loaded, env_sources(KEY_A, tmp_path), environ) as (page, _):
             await until(lambda: page.live_tree.topLevelItemCount() > 0, "the live keys")
             rows = _live_rows(page)
-            assert ["openai", "1", "environment variable OPENAI_API_KEY", "sk-env...***"] in rows
-            assert ["groq", "1", "environment variable GROQ_API_KEY", "***"] in rows
+            openai = page.provider_name("openai")
+            assert [openai, "1", "environment variable OPENAI_API_KEY", "sk-env…••••"] in rows
+            assert ["Groq", "1", "environment variable GROQ_API_KEY", "••••"] in rows
             await _type_and_save(page, "openai", "first", GLOBAL_LABEL)
             await until(lambda: len(_live_rows(page)) == 3, "the vault key listed too")
-            openai = [row for row in _live_rows(page) if row[0] == "openai"]
+            tried = [row for row in _live_rows(page) if row[0] == openai]
             # The vault's key is tried first, then the environment's.
-            assert openai == [
-                ["openai", "1", "vault, global key 1 of openai", "sk-fir...***"],
-                ["openai", "2", "environment variable OPENAI_API_KEY", "sk-env...***"],
+            assert tried == [
+                [openai, "1", "vault, global key 1 of openai", "sk-fir…••••"],
+                [openai, "2", "environment variable OPENAI_API_KEY", "sk-env…••••"],
             ]
             assert "0123456789" not in str(_live_rows(page))
 
@@ -213,5 +219,24 @@ def test_no_key_anywhere_says_the_api_providers_cannot_be_used(
         async with credentials_page(loaded, env_sources(KEY_A, tmp_path), {}) as (page, _):
             await until(lambda: page.live_tree.topLevelItemCount() > 0, "the live keys")
             assert "no API key anywhere" in _live_rows(page)[0][0]
+
+    qloop.run_until_complete(scenario())
+
+
+def test_an_empty_vault_offers_to_keep_the_environments_keys(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings, tmp_path: Path
+) -> None:
+    """Review 41, finding 18: "(nothing stored)" gave no next step while the gateway ran on
+    environment keys. One button stores them in the vault; it goes once each is there."""
+    environ = {"OPENAI_API_KEY": "sk-env-0123456789abcdefghijkl"}
+
+    async def scenario() -> None:
+        async with credentials_page(loaded, env_sources(KEY_A, tmp_path), environ) as (page, eng):
+            await until(lambda: page.import_button.isVisible(), "the offer")
+            page.import_button.click()
+            await until(lambda: "Kept in the vault" in page.notice.text(), "stored")
+            assert await eng.vault.resolve_keys("openai") == [environ["OPENAI_API_KEY"]]
+            await until(lambda: not page.import_button.isVisible(), "the offer gone")
+            assert "OpenAI" in page.notice.text()
 
     qloop.run_until_complete(scenario())

@@ -19,6 +19,7 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.provider_health import HEALTH_COLUMNS, STATUS
 from llmgw_desktop.ui.qt import QSystemTrayIcon
 from llmgw_desktop.ui.theme import error_colour
 from llmgw_desktop.ui.tray import TrayIcon
@@ -28,6 +29,7 @@ from tests.ui.qt_thread_gc import collect_on_the_qt_thread  # noqa: F401 - autou
 from tests.ui.waiting import until
 
 OK_CALLS = 3
+VERSION = HEALTH_COLUMNS.index("Version")
 FAILED_CALLS = 8  # the issue's run: 8 consecutive upstream 500s
 
 
@@ -81,12 +83,20 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
                         await _ask(client)
                 await client.close()
 
-                # The provider row: failing, in red, naming the streak and the last error.
+                # The provider row: failing, in red, naming the streak and the last error,
+                # the whole reason in its tooltip and on a second line rather than cut short.
                 health.request_refresh()
                 await until(lambda: health.cell("anthropic", "Status").startswith("Failing"), "row")
                 status = health.cell("anthropic", "Status")
                 assert f"{FAILED_CALLS} calls failed in a row (upstream_500" in status, status
                 assert health.colour("anthropic", "Status") == error_colour()
+                item = health.item(health.rows["anthropic"], STATUS)
+                assert item is not None and item.toolTip() == status
+                lines = health.fontMetrics().lineSpacing()
+                assert health.rowHeight(health.rows["anthropic"]) >= 2 * lines
+                # Narrow, Version and Circuit give their room to the reason first.
+                window.resize(1024, 700)
+                await until(lambda: health.isColumnHidden(VERSION), "Version gives way")
                 total = OK_CALLS + FAILED_CALLS
                 assert health.cell("anthropic", "Errors 15 min") == (
                     f"{FAILED_CALLS} ({FAILED_CALLS / total:.0%})"
@@ -104,11 +114,32 @@ def test_consecutive_upstream_failures_show_in_the_row_the_tray_and_overview(
                 tray.redraw()  # still failing: no second message
                 assert len([t for t, _ in popped if "Anthropic" in t]) == 1
 
-                # Overview: the failing line and the totals' error count and rate.
+                # Overview: one line a provider, and the totals' error count and rate.
                 page.refresh_status()
-                failing = page.failing_label.text()
-                assert failing.startswith("Anthropic: 8 calls failed in a row"), failing
-                assert f"{FAILED_CALLS} of {total} calls failed in 15 min" in failing
+                failing = page.failing_label.accessibleName()
+                assert failing.startswith("Anthropic (failing): 8 calls failed in a row"), failing
+                assert failing.splitlines()[-1].startswith(
+                    f"{FAILED_CALLS} of {total} calls failed in 15 min"
+                )
+                # Its name links to its row on the Providers page, and on to its failures.
+                shown = page.failing_label.text()
+                assert 'href="providers:anthropic"' in shown and 'href="recorder:anthropic"' in (
+                    shown
+                )
+                page.open_link("recorder:anthropic")
+                recorder = window.pages["recorder"]
+                assert window.current_page is recorder
+                filters = recorder.current_filters()  # type: ignore[attr-defined]
+                assert filters.failed_only and filters.provider == "anthropic"
+                await until(lambda: recorder.model.total == FAILED_CALLS, "its failures listed")  # type: ignore[attr-defined]
+                page.open_link("providers:anthropic")
+                providers = window.pages["providers"]
+                assert window.current_page is providers
+                await until(
+                    lambda: getattr(providers.selected_row(), "switch_id", "") == "anthropic",  # type: ignore[attr-defined]
+                    "its row chosen",
+                )
+                window.show_page("overview")
                 charts = page.charts
                 charts.redraw()
                 await until(lambda: "errors" in charts.totals_label.text(), "the totals")

@@ -20,8 +20,8 @@ from llmgw_desktop.engine.api import LOCAL_CALLER, PROVIDERS, provider_info
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.instance import InstanceLock
 from llmgw_desktop.ui.first_run import FirstRunGuide, guide_due
-from llmgw_desktop.ui.first_run_steps import INSTALLED, MISSING
-from llmgw_desktop.ui.qt import QWizard
+from llmgw_desktop.ui.first_run_steps import CLI_COLUMNS, INSTALLED, MISSING
+from llmgw_desktop.ui.qt import QGuiApplication, QWizard
 from llmgw_desktop.ui.theme import error_colour
 from tests.fakes.upstream import Reply
 from tests.ui.desk_gateway import Desk, desk_gateway
@@ -89,11 +89,24 @@ def test_the_guide_finds_the_clis_and_keys_tests_a_key_for_real_and_stores_it(
             assert clis.row_of("codex") == ("Codex", MISSING, "—", codex.install_command)
             assert clis.table.rowCount() == len(PROVIDERS)
             assert f"1 of {len(PROVIDERS)} found." in clis.note.text()
+            # Review 41, finding 19: found or not as a glyph and a word; a missing CLI's
+            # install command one Copy away; where the person is in the guide.
+            row = [s.provider for s in clis.statuses].index("claude")
+            assert not clis.table.item(row, 1).icon().isNull()  # type: ignore[union-attr]
+            assert clis.table.cellWidget(row, len(CLI_COLUMNS)) is None  # installed
+            missing = [s.provider for s in clis.statuses].index("codex")
+            copy = clis.table.cellWidget(missing, len(CLI_COLUMNS))
+            assert copy is not None
+            copy.click()  # type: ignore[attr-defined]
+            assert QGuiApplication.clipboard().text() == codex.install_command
+            assert clis.title().startswith("Step 1 of 4 · ")
 
             # (b) The environment's key, masked, with where it comes from.
             guide.next()
             keys = guide.keys
             await until(lambda: keys.table.rowCount() and keys.table.item(0, 0), "keys listed")
+            # Every key row whole, none cut in half by a short table (review 41, finding 19).
+            assert keys.table.verticalScrollBar().maximum() == 0
             cells = [
                 keys.table.item(r, c).text()  # type: ignore[union-attr]
                 for r in range(keys.table.rowCount())
@@ -145,7 +158,11 @@ def test_the_guide_finds_the_clis_and_keys_tests_a_key_for_real_and_stores_it(
                 "the vault key listed",
             )
 
-            # (c) Connect: Finish lands there.
+            # (c) A server of your own, on its own step (skipped here); (d) Connect: Finish
+            # lands there. Each step says where the person is.
+            guide.next()
+            assert guide.currentPage() is guide.server_step
+            assert guide.server_step.title().startswith("Step 3 of 4 · ")
             guide.next()
             assert guide.currentPage() is guide.connect_step
             assert desk.runtime.mcp_url in guide.connect_step.text_label.text()
@@ -195,6 +212,7 @@ def _launch(loaded: LoadedSettings, qloop: qasync.QEventLoop, *, first: bool) ->
         if first:
             guide = await until(lambda: desktop.guide, "the guide on a fresh data folder")
             assert guide.isVisible()
+            guide.next()
             guide.next()
             guide.next()
             guide.button(QWizard.WizardButton.FinishButton).click()
@@ -247,6 +265,7 @@ def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_
             async with guide_on(desk, []) as guide:
                 guide.next()
                 guide.next()
+                guide.next()
                 step = guide.connect_step
                 await until(lambda: step.subTitle() != "Checking what can answer…", "verdict")
                 assert step.subTitle() == "Nothing can answer yet."
@@ -255,7 +274,10 @@ def test_the_last_step_says_plainly_when_nothing_can_answer_and_greys_each_with_
                 unusable = step.unusable_label.text()
                 assert not step.unusable_label.isEnabled()  # greyed
                 assert "Claude Code: Not installed: Install it with: " in unusable
-                assert "Anthropic: Off" in unusable and "OpenAI: no API key" in unusable
+                assert (
+                    "Anthropic: switched off; switch it on" in unusable
+                    and "OpenAI: no API key" in unusable
+                )
 
                 engine.providers.set_enabled(LOCAL_CALLER, "anthropic", True)
                 usable = await step.check()
@@ -279,11 +301,11 @@ def test_the_tray_menu_greys_api_providers_that_cannot_answer_with_the_reason(
             openai, anthropic = actions.providers["openai"], actions.providers["anthropic"]
             actions.check_installed()
             await until(lambda: not openai.isEnabled(), "OpenAI greyed")
-            assert openai.text() == "OpenAI (No API key)"
+            assert openai.text() == "OpenAI (no key)" and not openai.isCheckable()
             assert openai.toolTip().startswith("no API key: set OPENAI_API_KEY")
             assert anthropic.isEnabled() and anthropic.text() == "Anthropic"  # it has a key
             claude = actions.providers["claude"]
-            assert not claude.isEnabled() and claude.text() == "Claude Code (not installed)"
+            assert not claude.isEnabled() and claude.text() == "Claude Code (CLI not installed)"
 
     qloop.run_until_complete(scenario())
 

@@ -70,9 +70,12 @@ def test_the_header_tells_the_engines_figures_and_each_chip_opens_its_place(
                     "provider", seconds_since_midnight(now), now=now
                 )
                 assert spend.usd == pytest.approx(today.total.cost_usd) and spend.usd > 0
+                # No budget is past its soft limit: the chip is the spend alone (no percentage
+                # of something else beside it); the tooltip names the nearest budget.
                 (status,) = engine.budgets.statuses()
-                assert chips["spend"].text() == (
-                    f"{format_usd(spend.usd)} today · {status.fraction:.0%} of budget"
+                assert chips["spend"].text() == f"{format_usd(spend.usd)} today"
+                assert f"Nearest budget: global, {format_usd(status.spent)} of $5.00 today" in (
+                    chips["spend"].toolTip()
                 )
 
                 # Three failures in a row: the provider fails, in red, by the page's own rules.

@@ -74,8 +74,14 @@ def test_a_key_made_on_the_page_serves_each_sdk_in_scope_and_dies_when_revoked(
                 assert clients == [
                     "OpenAI SDK",
                     "Anthropic SDK",
-                    "Gemini SDK (Python)",
+                    "Gemini SDK",
                     "Claude Code",
+                    "Codex (model calls)",
+                    # The editors' MCP set-ups, the key as their bearer (review 41, finding 8).
+                    "Claude Code (HTTP)",
+                    "Codex",
+                    "Cursor",
+                    "VS Code",
                 ]
                 shown.client.setCurrentIndex(3)
                 assert f"ANTHROPIC_API_KEY={secret}" in shown.snippet.toPlainText()

@@ -66,7 +66,10 @@ def test_each_key_shows_its_spend_against_its_budget_its_last_use_and_its_reques
                 names = [page.table.item(r, 0).text() for r in range(page.table.rowCount())]
                 assert set(names) == {"ci-bot", "laptop", "unused"}
                 # A key's details are shown without a click: the live key used last.
-                assert page.detail.heading.text() == "key:laptop"
+                # Named as the list names it (review 41, finding 20: "key:laptop" vs "laptop").
+                assert page.detail.heading.text() == "laptop"
+                rate = page.table.item(names.index("laptop"), COLUMNS.index("Rate"))
+                assert rate is not None and rate.text() == "default (600/min)"
 
                 # A key with a budget: the spend its budget counts, as a bar and in words.
                 status = engine.budgets.key_status("key:ci-bot")

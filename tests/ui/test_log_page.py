@@ -18,11 +18,13 @@ from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.shell.logging_setup import FORMAT
 from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.glyphs import glyph_char, glyph_family
 from llmgw_desktop.ui.pages import log_page
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.log_page import ROTATED, LogPage
 from llmgw_desktop.ui.pages.log_tail import MAX_LINES, LogTail
 from llmgw_desktop.ui.qt import QGuiApplication, QUrl
+from llmgw_desktop.ui.theme import current_look
 from tests.ui.waiting import until
 
 
@@ -234,3 +236,48 @@ def test_the_tail_keeps_the_last_lines_and_holds_a_half_written_line(tmp_path: P
         file.write(" and the rest\n")
     (line,) = tail.read_new().new
     assert line.text.endswith("half and the rest") and line.level == logging.ERROR
+
+
+def test_long_lines_wrap_and_warnings_and_errors_carry_their_glyph_and_tone(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    qtbot: QtBot,
+    written: WrittenLog,
+) -> None:
+    """Review 41, finding 14: at 1024 px the view scrolled sideways and cut every message;
+    WARNING lines looked like INFO ones."""
+    written.logger.info("gateway listening on 127.0.0.1:3333 " + "and a long tail " * 20)
+    written.logger.warning("provider codex slow: 12.0 s")
+    written.logger.error("provider claude failed")
+
+    async def body(page: LogPage) -> None:
+        await until(lambda: "claude failed" in page.shown_text(), "the lines")
+        view = page.view
+        assert view.lineWrapMode() == view.LineWrapMode.WidgetWidth
+        assert view.horizontalScrollBar().maximum() == 0  # nothing sideways
+        assert page.wrap_switch.isChecked()
+        # The glyphs are the icon font's characters; what is copied is the file's own text.
+        assert all(line.startswith("20") for line in _shown_lines(page) if line)
+        warning_glyph = glyph_char("warning")
+        assert warning_glyph
+        document = view.document()
+        marked = {}  # a line's text -> (starts with a glyph, the colour of its words)
+        for number in range(document.blockCount()):
+            block = document.findBlockByNumber(number)
+            fragments, it = [], block.begin()
+            while not it.atEnd():
+                fragments.append(it.fragment())
+                it += 1
+            words = fragments[-1].charFormat().foreground().color().name()
+            glyph_font = fragments[0].charFormat().fontFamilies() == [glyph_family()]
+            marked[block.text()] = (glyph_font and len(fragments) > 1, words)
+        warning = next(v for k, v in marked.items() if "codex slow" in k)
+        error = next(v for k, v in marked.items() if "claude failed" in k)
+        info = next(v for k, v in marked.items() if "listening" in k)
+        assert warning[0] and error[0] and not info[0]
+        assert warning[1] == current_look().warning and error[1] == current_look().error
+        assert info[1] != current_look().warning
+        page.wrap_switch.setChecked(False)  # one record a line: the view scrolls sideways
+        assert view.lineWrapMode() == view.LineWrapMode.NoWrap
+
+    _run(qloop, loaded, qtbot, written.path, body)

@@ -61,14 +61,14 @@ def test_window_shows_endpoint_and_status(parts: tuple, qtbot: QtBot) -> None:
     assert window.status_label.text() == "Stopped"
 
 
-def test_provider_boxes_follow_the_shared_actions(parts: tuple, qtbot: QtBot) -> None:
+def test_the_overviews_pause_switch_follows_the_shared_action(parts: tuple, qtbot: QtBot) -> None:
     engine, actions, _ = parts
     window = _window(parts, close_quits=True, qtbot=qtbot)
-    window.provider_boxes["claude"].setChecked(False)
-    assert not engine.providers.is_enabled("claude")
-    assert not actions.providers["claude"].isChecked()
-    engine.providers.set_enabled(OPERATOR, "claude", True)
-    assert window.provider_boxes["claude"].isChecked()
+    pause = window.overview.pause_switch
+    pause.click()
+    assert engine.providers.paused and actions.pause_all.isChecked()
+    engine.providers.set_paused(OPERATOR, False)  # from elsewhere: the tray
+    assert not pause.isChecked() and not actions.pause_all.isChecked()
 
 
 def test_closing_without_a_tray_quits(parts: tuple, qtbot: QtBot) -> None:
@@ -181,7 +181,8 @@ def test_a_tab_page_is_shown_and_hidden_like_any_page(parts: tuple, qtbot: QtBot
         page.page_hidden = lambda k=key: shown.append(f"-{k}")  # type: ignore[method-assign]
     window.show_page("clients")
     assert window.current_page.KEY == "clients"
-    assert window.nav.currentItem().text() == "Keys"
+    # The tab has its own entry in the navigation, under its place (review 41, finding 17).
+    assert window.nav.currentItem().data(Qt.ItemDataRole.UserRole) == "clients"
     window.show_page("keys")  # the other tab of the same place
     window.show_page("notifications")
     assert window.current_page.KEY == "notifications"

@@ -21,6 +21,7 @@ from llmgw_desktop.config.settings import LoadedSettings, load_settings
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.shell.app import DesktopApp
 from llmgw_desktop.shell.instance import InstanceLock
+from llmgw_desktop.ui.pages.mcp_server_detail import offers_words, starts_words
 from llmgw_desktop.ui.pages.mcp_servers import McpServersPage
 from llmgw_desktop.ui.qt import QMenu, QMessageBox
 from tests.transports.mcp.upstream_support import CRASHER, oauth_protected_server
@@ -83,10 +84,11 @@ def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_wi
             table = page.table
             assert table.rowCount() == 2
             assert [table.item(r, 0).text() for r in range(2)] == ["crasher", "broken"]
-            # The list says it in a word, its tooltip and the details in full.
-            assert table.item(0, 2).text() == "not started"
-            assert table.item(0, 2).toolTip() == "not started (starts at first use)"
-            assert page.selected_label.text().startswith("not started (starts at first use)")
+            # Started with the gateway; the list says it in a word, its tooltip and the
+            # details in full.
+            await until(lambda: table.item(0, 2).text() == "running", "crasher started")
+            assert table.item(0, 2).toolTip().startswith("running")
+            await until(lambda: page.selected_label.text().startswith("running"), "details")
 
             table.selectRow(0)
             page.test_button.click()
@@ -126,7 +128,7 @@ def test_the_page_tests_each_server_shows_a_failures_stderr_and_switches_them_wi
             action.trigger()
             await until(lambda: _enabled(config, "crasher") is True, "saved on")
             assert page.switch_boxes["crasher"].isChecked()
-            await until(lambda: table.item(0, 2).text().startswith("not started"), "back")
+            await until(lambda: table.item(0, 2).text() == "running", "started again")
         finally:
             desktop.request_quit()
             await run
@@ -243,3 +245,25 @@ def test_a_server_that_needs_sign_in_says_so_and_offers_sign_in(
                 await run
 
         qloop.run_until_complete(scenario())
+
+
+def test_the_details_name_what_a_server_offers_and_say_how_often_it_started() -> None:
+    """Review 41, finding 20: "Offers" gave counts only, "started 1 time(s)"."""
+    status = {
+        "tools": 14,
+        "prompts": 1,
+        "resources": 0,
+        "toolNames": [f"tool_{n}" for n in range(14)],
+        "promptNames": ["review"],
+    }
+    words = offers_words(status)
+    assert words.splitlines() == [
+        "14 tools · 1 prompt · 0 resources",
+        "Tools: " + ", ".join(f"tool_{n}" for n in range(12)) + " and 2 more",
+        "Prompts: review",
+    ]
+    assert [starts_words(n) for n in (0, 1, 3)] == [
+        "not started yet",
+        "started once",
+        "started 3 times",
+    ]

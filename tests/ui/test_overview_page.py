@@ -8,6 +8,7 @@ loop, offscreen; waits are awaited and bounded, never blocking sleeps.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -29,15 +30,28 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.errors import ErrorCode, ProviderFailure
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.ui.bridge import EngineBridge
+from llmgw_desktop.ui.kit.switch import Switch
+from llmgw_desktop.ui.kit.text import PathLabel
 from llmgw_desktop.ui.main_window import DEFAULT_SIZE, MainWindow
 from llmgw_desktop.ui.pages.base import PageContext
 from llmgw_desktop.ui.pages.chart_scale import clock_span, value_text
-from llmgw_desktop.ui.pages.overview import OverviewPage
+from llmgw_desktop.ui.pages.overview import CHARTS_AFTER_PAINT_MS, OverviewPage
 from llmgw_desktop.ui.pages.overview_charts import LiveCharts, moment_range
 from llmgw_desktop.ui.pages.provider_health import STATUS
 from llmgw_desktop.ui.pages.recorder import RecorderPage
-from llmgw_desktop.ui.qt import QApplication, QEvent, QPointF, QScrollArea, Qt, QTimer, QToolTip
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.qt import (
+    QApplication,
+    QCheckBox,
+    QEvent,
+    QFrame,
+    QLabel,
+    QPointF,
+    QScrollArea,
+    Qt,
+    QTimer,
+    QToolTip,
+)
+from llmgw_desktop.ui.theme import error_colour, tone_colour
 from tests.fakes.upstream import (
     ANTHROPIC_CACHE_CREATION_TOKENS,
     ANTHROPIC_CACHE_READ_TOKENS,
@@ -277,15 +291,21 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         assert {"claude", "anthropic", "openai", "mistral", "mistral-api", "ollama"} <= set(
             health.rows
         )
-        assert set(page.provider_boxes) == set(health.rows)  # a switch for each
         page.show()
         page.page_shown()
 
-        # An uninstalled CLI says so, and its switch says nothing can run.
+        # An uninstalled CLI says so; it has no switch (none would help), and it is folded
+        # away until asked for: the table opens on what can answer.
         await until(lambda: health.cell("claude", "Status") == "Not installed", "the CLIs")
-        assert health.cell("claude", "Switch") == "on, nothing to run"
-        await until(lambda: not page.provider_boxes["claude"].isEnabled(), "greyed out")
-        assert page.provider_boxes["claude"].text() == "Claude Code (not installed)"
+        assert health.cell("claude", "Switch") == "—"
+        assert "claude" not in health.switch_cells.switches
+        assert health.isRowHidden(health.rows["claude"])
+        assert page.unfold_button.isVisible() and "more that cannot answer" in (
+            page.unfold_button.text()
+        )
+        page.unfold_button.click()
+        assert not health.isRowHidden(health.rows["claude"])
+        page.unfold_button.click()
         # API providers with true figures: one served request, one without a key.
         await _gateway_request(desk.runtime)
         await until(lambda: health.cell("anthropic", "Requests 15 min") == "1", "the count")
@@ -305,15 +325,23 @@ def test_provider_health_lists_every_provider_with_true_status_switches_and_circ
         assert health.colour("anthropic", "Status") == error_colour()
         await _gateway_request(desk.runtime)  # a later success clears it
         await until(lambda: health.cell("anthropic", "Status") == "Ready", "recovered")
-        assert health.colour("anthropic", "Status") is None
+        assert health.colour("anthropic", "Status") == tone_colour("ok")  # the one status cell
 
-        # Switched off from the Overview's box: every view follows.
-        page.provider_boxes["anthropic"].setChecked(False)
+        # Switched off with its switch in the table (the Overview's only switches): every
+        # view follows.
+        switch = health.switch_cells.switches["anthropic"]
+        assert switch.isChecked() and switch.text() == "on"
+        switch.click()
         assert not engine.providers.is_enabled("anthropic")
+        assert not desk.page.context.actions.providers["anthropic"].isChecked()
         await until(lambda: health.cell("anthropic", "Switch") == "off", "switch shown")
-        await until(lambda: health.cell("anthropic", "Status").startswith("Off"), "status")
+        await until(lambda: health.cell("anthropic", "Status").startswith("Switched off"), "status")
+        assert switch.text() == "off"
+        switch.click()
+        assert engine.providers.is_enabled("anthropic")
         engine.providers.set_paused(OPERATOR, True)
-        await until(lambda: health.cell("codex", "Switch").startswith("on (paused)"), "pause")
+        await until(lambda: health.cell("anthropic", "Switch") == "on (paused)", "pause")
+        assert page.pause_switch.isChecked()  # the Gateway box's switch says it too
         engine.providers.set_paused(OPERATOR, False)
 
         # An open circuit: red, with the time it retries.
@@ -373,16 +401,19 @@ def test_a_long_store_problem_wraps_in_amber_and_refusals_add_up(
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
 
 
-def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_the_data(
+def test_at_the_default_size_provider_health_is_above_the_fold_and_legends_clear_the_data(
     qloop: qasync.QEventLoop,
     loaded: LoadedSettings,
     monkeypatch: pytest.MonkeyPatch,
     qtbot: QtBot,
     tmp_path: Path,
 ) -> None:
-    """Seen on screen: at the default size the charts began below the fold, the page was wider
-    than the window, and the cache-hit chart drew dashes with its legend over the newest
-    points."""
+    """Issue 41, review finding 13: provider health is what a person opens the Overview for,
+    so it comes right under the gateway's facts, above the fold, with the charts after it; no
+    duplicate grid of check boxes; each chart's legend on its own line inside its frame (beside
+    the title it ran into the next chart's title); paths never broken mid-word. Seen on screen
+    before: the page was wider than the window, and the cache-hit chart drew dashes with its
+    legend over the newest points."""
 
     async def body(desk: Desk) -> None:
         facts = desk.page.context.facts
@@ -403,15 +434,31 @@ def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_t
         await until(lambda: "anthropic" in charts.hit_curves, "the cache-hit curves")
         await until(lambda: _last_value(charts.hit_curves["anthropic"]) > 0, "a hit rate drawn")
 
-        # The whole first row of charts is in the scroll area's visible part, and the page
+        # Provider health in the scroll area's visible part, the charts after it, and the page
         # fits the window's width (no sideways scrolling).
         scroll = page.findChild(QScrollArea)
         viewport = scroll.viewport()
-        for chart in charts.plot_widgets[:2]:
-            top = chart.mapTo(viewport, chart.rect().topLeft()).y()
-            bottom = chart.mapTo(viewport, chart.rect().bottomLeft()).y()
-            assert top >= 0 and bottom <= viewport.height(), (top, bottom, viewport.height())
+        health = page.health
+        await until(lambda: health.cell("anthropic", "Status") == "Ready", "the health rows")
+        top = health.mapTo(viewport, health.rect().topLeft()).y()
+        bottom = health.mapTo(viewport, health.rect().bottomLeft()).y()
+        assert top >= 0 and bottom <= viewport.height(), (top, bottom, viewport.height())
+        first_chart = charts.plot_widgets[0]
+        assert first_chart.mapTo(viewport, first_chart.rect().topLeft()).y() > bottom
+        # No grid of provider check boxes: the only toggles are the health table's switches.
+        assert all(isinstance(box, Switch) for box in page.findChildren(QCheckBox))
         assert not scroll.horizontalScrollBar().isVisible()
+        # Each legend sits under its own title, inside its chart's frame.
+        for legend, plot in zip(charts._legends, charts.plot_widgets, strict=True):
+            frame = plot.parentWidget()
+            assert legend.parentWidget() is frame and frame.frameShape() == QFrame.Shape.StyledPanel
+            title = next(w for w in frame.findChildren(QLabel) if w is not legend and w.text())
+            assert legend.geometry().top() >= title.geometry().bottom()
+            assert legend.geometry().bottom() <= plot.geometry().top()
+        # The log's path is one line, cut in the middle if it must be, whole in its tooltip.
+        log = next(w for w in page.findChildren(PathLabel) if w.path == str(facts.log_file))
+        assert "\n" not in log.text() and log.toolTip() == str(facts.log_file)
+        assert log.fontMetrics().horizontalAdvance(log.text()) <= log.width()
 
         # The totals line wraps: a longer one never widens the page and resizes the four plots
         # (each resize lays pyqtgraph's axes and views out again: 20-50 ms stalls under load).
@@ -442,7 +489,7 @@ def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_t
         window.grab().save(str(tmp_path / "overview-default-size.png"))
 
         # A failing provider and an open circuit: no state word is cut or wrapped.
-        health, engine = page.health, desk.runtime.engine
+        engine = desk.runtime.engine
         desk.upstream.script(Reply.error(401))
         await _gateway_request(desk.runtime, expect=None)
         breaker = engine.calls.breakers["codex"]
@@ -453,6 +500,8 @@ def test_at_the_default_size_the_charts_start_above_the_fold_and_legends_clear_t
         scroll.widget().grab().save(str(tmp_path / "overview-whole.png"))
         metrics = health.fontMetrics()
         for row in range(health.rowCount()):
+            if health.isRowHidden(row):
+                continue  # folded away (cannot answer): measured when shown
             for column in range(health.columnCount()):
                 text = health.cell_text(row, column)
                 # The Status column stretches: its reason may be cut (it is in the tooltip),
@@ -651,7 +700,10 @@ def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_c
         assert all(other.x_range() == earlier for other in charts.plot_widgets)
         assert plot.view.viewRange()[1] == y_range
         charts.reset_button.click()
-        assert plot.x_range() == (-900.0, 0.0) and not charts.zoomed
+        # Back home: the span since the first request (the gateway is seconds old), not a
+        # 15-minute window flat at zero but for its last sliver.
+        assert plot.home_s < 900 and plot.x_range() == (-float(plot.home_s), 0.0)
+        assert not charts.zoomed and charts.since_label.text().startswith("since the first")
         assert not charts.reset_button.isEnabled()
 
         # A click on the point: the Flight recorder, filtered to that moment.
@@ -681,6 +733,30 @@ def test_chart_points_show_their_bucket_on_hover_zoom_and_open_the_recorder_on_c
         await until(lambda: recorder.model.total == 1, "the one failed request")
         window.hide()
         await client.close()
+
+    _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
+
+
+def test_the_charts_wait_for_the_page_to_be_painted(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """pyqtgraph's import (a third of a second of CPU) came before the launch's first frame
+    about half the time on a busy machine: a timer from the page being shown raced the paint
+    (issue 42). The charts' cue is now the first paint of the space kept for them."""
+
+    async def body(desk: Desk) -> None:
+        page = desk.page
+        page.page_shown()  # shown as far as the page knows, but nothing painted it yet
+        # Four times the wait after a paint: long past when the old timer built them.
+        await asyncio.sleep(4 * CHARTS_AFTER_PAINT_MS / 1000)
+        assert page.findChild(LiveCharts) is None and not page.charts_built
+        page.show()  # painted now (offscreen)
+        frame = await until(lambda: page.findChild(LiveCharts), "the charts after the paint")
+        await until(lambda: len(frame.plot_widgets) == 4 and frame.running, "all four")
 
     _run(qloop, loaded, monkeypatch, qtbot, tmp_path, body)
 

@@ -174,7 +174,7 @@ def test_open_in_recorder_shows_the_answers_row_in_the_flight_recorder(
                 assert isinstance(recorder, RecorderPage)
                 await until(lambda: window.stack.currentWidget() is recorder, "the recorder")
                 await until(
-                    lambda: f"Request {reply.record_id}" in recorder.detail.toPlainText(),
+                    lambda: str(reply.record_id) in recorder.detail.toPlainText(),
                     "the row's detail",
                 )
                 await until(lambda: recorder.table.currentIndex().isValid(), "the row selected")
@@ -184,3 +184,49 @@ def test_open_in_recorder_shows_the_answers_row_in_the_flight_recorder(
                     shown.tasks.cancel_all()
 
     qloop.run_until_complete(scenario())
+
+
+def test_the_question_stays_as_a_transcript_and_both_answers_are_labelled_alike(
+    run_page: RunPage,
+    qtbot: QtBot,
+) -> None:
+    """Review 41, finding 16: after Send the question vanished, the two answers were headed
+    "claude-sonnet-4-6" and "openai/gpt-4o-mini", their buttons said "Open in recorder" and
+    "Open its row in recorder", Compare was a combo and a second button, Send was grey."""
+
+    async def body(desk: Desk, page: PlaygroundPage) -> None:
+        assert page.send_button.property("primary") is True
+        assert not page.transcript.isVisible()
+        ask(page, "claude-sonnet-4-6", "which animal holds hands?", qtbot)
+        await until(lambda: page.answer.reply is not None, "the first answer")
+        assert page.transcript.isVisible()
+        assert page.transcript.turns == [("You", "which animal holds hands?")]
+        page.compare_box.setEditText("openai/gpt-4o-mini")
+        page.compare_button.click()
+        await until(lambda: page.second.reply is not None, "the second answer")
+        assert page.answer.title.text() == "Anthropic · claude-sonnet-4-6"
+        assert page.second.title.text() == "OpenAI · gpt-4o-mini"
+        assert page.answer.open_button.text() == page.second.open_button.text()
+        assert page.compare_button.text().replace("&", "") == "Compare"
+        # The next question: the answers so far join the transcript, above the new one.
+        ask(page, "claude-sonnet-4-6", "and why?", qtbot)
+        await until(lambda: page.answer.reply is not None and not page.second.isVisible(), "sent")
+        await until(lambda: page.answer.reply is not None, "the next answer")
+        assert page.transcript.turns == [
+            ("You", "which animal holds hands?"),
+            ("Anthropic · claude-sonnet-4-6", "Sea otters"),
+            ("OpenAI · gpt-4o-mini", "Otters, mostly"),
+            ("You", "and why?"),
+        ]
+        # A one-line answer sits in a box of a few lines, not one filling the page.
+        lines = page.answer.text.height() // page.answer.text.fontMetrics().lineSpacing()
+        assert lines <= 4
+
+    run_page(
+        body,
+        replies=(
+            Reply.ok("Sea otters", verbatim=True),
+            Reply.ok("Otters, mostly", verbatim=True),
+            Reply.ok("To stay together", verbatim=True),
+        ),
+    )

@@ -16,22 +16,26 @@ from typing import Any
 import openai
 import pytest
 import qasync
+from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.cli_catalog import PROVIDERS
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.ui.actions import GatewayActions
+from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
+from llmgw_desktop.ui.pages.provider_detail import SWITCH_OFF_WORDS, SWITCH_ON_WORDS
 from llmgw_desktop.ui.pages.provider_rows import CHECKING, load_provider_rows
+from llmgw_desktop.ui.pages.provider_table import SWITCH_COLUMN
 from llmgw_desktop.ui.pages.providers import (
     COLUMNS,
     STATUS_COLUMN,
     ProvidersPage,
     warning_colour,
 )
-from llmgw_desktop.ui.qt import QPalette
+from llmgw_desktop.ui.qt import QPalette, Qt
 from llmgw_desktop.ui.theme import error_colour
 from llmgw_desktop.ui.tray import TrayIcon
 from tests.contract.offline import find_cli, offline_environment
@@ -39,6 +43,8 @@ from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
 from tests.gateways import gateway_starter
 from tests.ui.desk_gateway import page_parts
 from tests.ui.waiting import until
+
+FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 
 OPENAI_KEY = "sk-test-openai-key-for-the-page"
 
@@ -127,7 +133,7 @@ def test_clis_on_the_path_show_installed_with_versions_and_switch_the_engine(
                 assert not actions.providers["claude"].isChecked()
                 await page.refresh()
                 assert page.selected_row() is not None
-                assert page.selected_row().status == "Off"  # type: ignore[union-attr]
+                assert page.selected_row().status == "Switched off"  # type: ignore[union-attr]
                 assert "switched off" in page.status_label.text()
                 engine.providers.set_enabled(OPERATOR, "claude", True)  # from elsewhere: the tray
                 assert page.enabled_box.isChecked()
@@ -330,7 +336,7 @@ def test_an_api_provider_switched_off_from_the_tray_or_the_page_is_refused_by_th
                 await page.refresh()
                 assert page.select("api:openai")
                 assert not page.enabled_box.isChecked()
-                assert page.selected_row().status == "Off"  # type: ignore[union-attr]
+                assert page.selected_row().status == "Switched off"  # type: ignore[union-attr]
 
                 # From the page: on again, and the gateway serves it.
                 page.enabled_box.setChecked(True)
@@ -405,5 +411,57 @@ def test_providers_that_cannot_answer_are_greyed_with_the_reason(
             assert (text, colour) == ("OpenAI (last test failed)", grey.name())
             status = page.table.item(page.rows.index(page.selected_row()), STATUS_COLUMN)  # type: ignore[arg-type]
             assert status is not None and status.foreground().color().name() == error_colour()
+
+    qloop.run_until_complete(scenario())
+
+
+def test_each_row_has_its_switch_and_a_switched_off_provider_says_so(
+    qloop: qasync.QEventLoop, loaded: LoadedSettings, qtbot: QtBot
+) -> None:
+    """Issue 41, review finding 12: a switch in every row that a switch can make answer (none
+    for a provider with no key or no CLI, whose status says why), one click to turn it off,
+    "Switched off" in its status afterwards; in the details the switch is on its label's line."""
+
+    async def scenario() -> None:
+        async with (
+            ScriptedUpstream() as upstream,
+            providers_page(loaded, upstream) as (page, engine, actions),
+        ):
+            page.resize(1024, 700)
+            page.show()
+            await page.refresh()
+            switches = page.table.switches
+            assert "openai" in switches and switches["openai"].isChecked()
+            # No switch where none would help: no key, no CLI.
+            assert "groq" not in switches and "claude" not in switches
+            groq = [row.key for row in page.rows].index("api:groq")
+            assert page.table.cellWidget(groq, SWITCH_COLUMN) is None
+
+            switch = switches["openai"]
+            assert switch.accessibleName() == "Let tools call OpenAI"
+            qtbot.mouseClick(switch, Qt.MouseButton.LeftButton)  # one click, in the list
+            assert not engine.providers.is_enabled("openai")
+            assert not actions.providers["openai"].isChecked()  # the tray follows
+            await page.refresh()
+            index = [row.key for row in page.rows].index("api:openai")
+            status = page.table.item(index, STATUS_COLUMN)
+            assert status is not None and status.text() == "Switched off"
+            assert status.foreground().color() == status_data("off", FOREGROUND)
+            assert not page.table.switches["openai"].isChecked()
+
+            # Switched on elsewhere (the tray): the list's switch follows at once.
+            engine.providers.set_enabled(OPERATOR, "openai", True)
+            assert page.table.switches["openai"].isChecked()
+
+            # The details: the switch sits on its label's line, and says what it means.
+            assert page.select("api:openai")
+            label = page.detail.form.labelForField(page.enabled_box)
+            assert label is not None and label.text() == "Switch"
+            assert abs(label.geometry().center().y() - page.enabled_box.geometry().center().y()) < 8
+            assert page.enabled_box.text() == SWITCH_ON_WORDS
+            page.enabled_box.click()
+            assert not engine.providers.is_enabled("openai")
+            assert page.enabled_box.text() == SWITCH_OFF_WORDS
+            assert not page.table.switches["openai"].isChecked()
 
     qloop.run_until_complete(scenario())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,20 +22,28 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
-from llmgw_desktop.engine.jobs.manager import JobContext, JobSpec
+from llmgw_desktop.engine.jobs.live import JobContext, JobSpec
 from llmgw_desktop.engine.recorder.detail import RecordDetail
 from llmgw_desktop.shell.runtime import GatewayRuntime
+from llmgw_desktop.ui.badge import status_data
 from llmgw_desktop.ui.pages.job_detail import result_text
 from llmgw_desktop.ui.pages.recorder import TIME_RANGES, RecorderPage
+from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS, ORDER_HEADERS, TIME_COLUMN
-from llmgw_desktop.ui.pages.recorder_words import NO_PROMPT_FOR_API, describe_detail
+from llmgw_desktop.ui.pages.recorder_words import (
+    NO_PROMPT_FOR_API,
+    describe_detail,
+    detail_sections,
+    format_cost_cell,
+)
 from llmgw_desktop.ui.qt import QColor, QDateTime, QFileDialog, QPalette, Qt
 from llmgw_desktop.ui.theme import error_colour
 from tests.engine.recorder.test_query import bulk_insert, synthetic_rows
 from tests.fakes.upstream import ANTHROPIC_INPUT_TOKENS, Reply
-from tests.ui.desk_gateway import RunDesk, messages_request
+from tests.ui.desk_gateway import Desk, OnDesk, RunDesk, messages_request
 
 STEP_TIMEOUT = 5.0
+FOREGROUND, DECORATION = int(Qt.ItemDataRole.ForegroundRole), int(Qt.ItemDataRole.DecorationRole)
 
 
 async def until(condition: Callable[[], Any], what: str) -> Any:
@@ -76,6 +85,13 @@ def shown_colours(page: RecorderPage, column: str) -> list[str | None]:
         for row in range(model.rowCount())
     ]
     return [QColor(c).name() if c is not None else None for c in colours]
+
+
+def shown_icons(page: RecorderPage, column: str) -> list[object]:
+    """Each row's icon in `column` (the status cell's glyph)."""
+    number = COLUMNS.index(column)
+    model = page.model
+    return [model.data(model.index(row, number), DECORATION) for row in range(model.rowCount())]
 
 
 def click_header(page: RecorderPage, column: int) -> None:
@@ -204,7 +220,7 @@ def test_scrolling_down_fetches_further_pages_until_the_end(
         page.page_shown()
         await until(lambda: page.model.loaded == 300, "the first page only")
         await until(lambda: page.model.total == 1000, "the total")
-        assert page.count_label.text() == "1,000 requests · showing 300"
+        assert page.count_label.text() == "1,000 requests · showing the newest 300, scroll for more"
         for _ in range(10):  # bounded: four pages make the thousand
             page.table.scrollToBottom()
             before = page.model.loaded
@@ -317,18 +333,31 @@ def test_failed_rows_are_marked_and_found_by_failed_only_and_each_failure_filter
 
         states = shown_column(page, "State")
         assert sorted(states) == sorted(
-            ["✕ failed", "✕ failed", "⚠ interrupted", "⊘ canceled", "⊘ refused"] + ["completed"] * 2
+            ["failed", "failed", "interrupted", "canceled", "refused"] + ["completed"] * 2
         )
+        # The window's one status cell: each state's kind glyph as the icon, the word in its
+        # tone (a bare "×" before a word read as a delete button).
         red = QColor(error_colour()).name()
-        colours = shown_colours(page, "State")
-        assert [c for s, c in zip(states, colours, strict=True) if s == "completed"] == [None] * 2
-        assert [c for s, c in zip(states, colours, strict=True) if s != "completed"] == [red] * 5
+        colours = dict(zip(states, shown_colours(page, "State"), strict=True))
+        icons = dict(zip(states, shown_icons(page, "State"), strict=True))
+        for state, kind in (
+            ("completed", "ok"),
+            ("failed", "error"),
+            ("refused", "error"),
+            ("interrupted", "warning"),
+            ("canceled", "off"),
+        ):
+            assert colours[state] == status_data(kind, FOREGROUND).name(), state
+            assert icons[state] is status_data(kind, DECORATION), state
+        assert colours["failed"] == red
         rate_limited = shown_column(page, "Caller").index("rate-limited")
         assert shown_column(page, "HTTP")[rate_limited] == "429"
         assert shown_column(page, "Project")[rate_limited] == "apollo"
         code = shown_column(page, "Error code")[rate_limited]
         assert code and shown_colours(page, "Error code")[rate_limited] == red
 
+        # The toggle is a funnel with the count of what it would show, not a "remove" cross.
+        await until(lambda: page.failed_button.text() == "Failed only (5)", "the failures counted")
         page.failed_button.click()  # one click
         await until(lambda: page.model.loaded == 5 and not page.model.loading, "failed only")
         assert "completed" not in shown_column(page, "State")
@@ -441,8 +470,126 @@ def test_detail_says_what_optimize_prompt_saved_and_which_tokenizer_counted(
             f"{(before - after) / before:.1%}) by o200k_base (approximate for claude) "
             "· long_output"
         )
-        assert line in page.detail.toPlainText()
+        # A row of the form: its label, its value in the value column.
+        assert line.removeprefix("Prompt: ") in page.detail.toPlainText()
+        assert "Prompt\ntokens" in page.detail.toPlainText()
         assert line in result_text(view)  # the Jobs page's detail pane says the same
         page.detail.grab().save(str(Path("/tmp") / "recorder_optimisation.png"))
 
     run_desk(body)
+
+
+def test_the_detail_is_a_form_led_by_its_result_with_an_error_section_only_on_failure(
+    qtbot: QtBot,
+) -> None:
+    """Issue 41, review finding 5: a successful request showed an "Error: HTTP 200" section
+    and a route reading "with key key being tried"; labels and values were indented prose
+    whose values started at different places."""
+    ok = {
+        "id": "r2",
+        "started_at": 1_700_000_000.0,
+        "finished_at": 1_700_000_000.2,
+        "duration_ms": 22.0,
+        "provider": "openai",
+        "model": "gpt-5-fake",
+        "requested_model": "openai/gpt-5-fake",
+        "state": "completed",
+        "attempts": 1,
+        "http_status": 200,
+        "caller": "dashboard",
+        "transport": "desktop",
+        "owner_principal": "local",
+        "input_tokens": 112,
+        "output_tokens": 9,
+        "reasoning_tokens": 2,
+        "cache_read_tokens": 200,
+        "cache_write_tokens": 0,
+        "cost_usd": 0.000255,
+        "route": {
+            "attempts": [{"target": "openai/gpt-5-fake", "key": "key being tried", "outcome": "ok"}]
+        },
+        "fallback_used": False,
+    }
+    sections = detail_sections(RecordDetail(ok))
+    titles = [section.title for section in sections]
+    assert titles[0] == "Request r2" and "Error" not in titles
+    result = sections[0].rows[0]
+    assert (result.label, result.value, result.tone) == (
+        "Result",
+        "completed · HTTP 200 · 1 attempt(s)",
+        "ok",
+    )
+    text = describe_detail(RecordDetail(ok))
+    assert "openai/gpt-5-fake (key being tried) → ok" in text and "key key" not in text
+    failed = ok | {"state": "failed", "error_code": "upstream_500", "http_status": 502}
+    sections = detail_sections(RecordDetail(failed))
+    error = next(section for section in sections if section.title == "Error")
+    assert [(row.label, row.value) for row in error.rows] == [
+        ("Code", "upstream_500"),
+        ("HTTP status", "502"),
+    ]
+    assert sections[0].rows[0].tone == "error"
+
+    # On screen: one table of two columns (every value starts at the same x), the Result
+    # first with the status glyph, the heading and badge above it.
+    card = RecorderDetail()
+    qtbot.addWidget(card)
+    card.resize(360, 600)
+    card.show()
+    card.show_sections(detail_sections(RecordDetail(ok)), "completed")
+    assert card.heading.text() == "Request r2" and card.badge.words == "completed"
+    html = card.text.toHtml()
+    assert html.count("<table") == 1
+    plain = card.text.toPlainText()
+    assert plain.index("Result") < plain.index("Time") < plain.index("Tokens and cache")
+    assert "Error" not in plain
+
+
+def test_a_narrow_list_keeps_provider_state_and_error_code_with_the_model_under_its_provider(
+    on_desk: OnDesk,
+    loaded: LoadedSettings,
+) -> None:
+    """Issue 41, review finding 9: at 1024 px the list showed only Time, Model and State (the
+    Time column spending ~140 px on "2026-11-24" in every row); now the model moves under its
+    provider, the time is the clock's (its date in the tooltip), costs have two significant
+    figures with their decimal points aligned, rows are tinted alternately, and the count says
+    how to see more."""
+
+    async def body(desk: Desk, page: RecorderPage) -> None:
+        runtime = desk.runtime
+        await gateway_request(runtime, "sdk-tests/1.0")
+        record_failure(runtime, "nightly-batch")
+        page.page_shown()
+        await until(lambda: page.model.loaded == 2 and not page.model.loading, "listed")
+        header = page.table.horizontalHeader()
+        shown = [COLUMNS[c] for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+        for kept in ("Time", "Provider", "State", "Error code"):
+            assert kept in shown, (shown, page.columns.widths, page.table.viewport().width())
+        assert "Model" not in shown
+        assert page.table.horizontalScrollBar().maximum() == 0
+        # The model is the provider cell's second line, and the row is tall enough for two.
+        codex = shown_column(page, "Provider").index("Codex")
+        index = page.model.index(codex, COLUMNS.index("Provider"))
+        assert page.columns.second_line(index) == "gpt-5"
+        lines = page.table.fontMetrics().lineSpacing()
+        assert page.table.rowHeight(codex) >= 2 * lines
+        times = shown_column(page, "Time")
+        assert all(re.fullmatch(r"\d\d:\d\d:\d\d", t) for t in times), times
+        tip = page.model.data(page.model.index(0, TIME_COLUMN), Qt.ItemDataRole.ToolTipRole)
+        assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", tip), tip
+        assert page.table.alternatingRowColors()
+        # Costs: two significant figures, padded to line their decimal points up.
+        assert format_cost_cell(0.000255) == "$0.00026\u2007"
+        assert format_cost_cell(0.0682) == "$0.068\u2007\u2007\u2007"
+        widths = {
+            page.table.fontMetrics().horizontalAdvance(format_cost_cell(usd).split(".")[1])
+            for usd in (0.000255, 0.0682, 0.0000372, 0.5)
+        }
+        assert len(widths) == 1, widths  # the same width after every decimal point
+        # Wide, the model has its own column again, the cost shows, rows are one line.
+        page.resize(1800, 800)
+        await until(lambda: not header.isSectionHidden(COLUMNS.index("Model")), "the model back")
+        assert not header.isSectionHidden(COLUMNS.index("Cost"))
+        assert page.table.rowHeight(0) < 2 * lines and page.columns.second_line(index) == ""
+
+    on_desk(RecorderPage, body, size=(800, 600))

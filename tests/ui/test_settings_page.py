@@ -25,6 +25,7 @@ from llmgw_desktop.ui.actions import GatewayActions
 from llmgw_desktop.ui.bridge import EngineBridge
 from llmgw_desktop.ui.pages.base import PageContext, WindowFacts
 from llmgw_desktop.ui.pages.settings_page import SettingsPage
+from llmgw_desktop.ui.qt import QDesktopServices
 from tests.ui.waiting import until
 
 TOKEN = "s3cr3t-bearer-token-0123456789-abcdefghijkl"
@@ -92,17 +93,23 @@ def test_shows_each_value_with_its_source_and_masks_secrets(
     async def scenario() -> None:
         async with settings_page(qtbot) as (page, _engine):
             assert str(config) in page.file_label.text()
+            # A label a person reads, in its group (review 41, finding 18); the key is kept in
+            # its tooltip and the details.
             assert _row(page, "jobs.max_concurrent") == [
-                "jobs.max_concurrent",
+                "Max concurrent",
                 "6",
                 "config.toml",
                 "",
             ]
+            assert (
+                "jobs.max_concurrent"
+                in page.table.item(page.row_of("jobs.max_concurrent"), 0).toolTip()
+            )
             assert _row(page, "jobs.max_queued")[1:3] == ["64", "default"]
-            assert _row(page, "gateway.detect_local")[1:3] == [
-                "false",
-                "env LLM_GATEWAY_DETECT_LOCAL",
-            ]
+            assert _row(page, "gateway.detect_local")[1:3] == ["false", "environment"]
+            from_env = page.table.item(page.row_of("gateway.detect_local"), 2)
+            assert from_env.toolTip() == "env LLM_GATEWAY_DETECT_LOCAL"
+            assert _row(page, "providers.timeout_ms")[0] == "Timeout (ms)"
             assert _row(page, "http.auth_token")[1:3] == ["***", "config.toml"]
             everything = [
                 page.table.item(r, c).text()
@@ -116,7 +123,7 @@ def test_shows_each_value_with_its_source_and_masks_secrets(
                 for r in range(page.table.rowCount())
                 if not page.table.isRowHidden(r)
             ]
-            assert "providers.timeout_ms" in shown and "jobs.max_concurrent" not in shown
+            assert "Timeout (ms)" in shown and "Max concurrent" not in shown
 
     qloop.run_until_complete(scenario())
 
@@ -184,7 +191,7 @@ def test_saving_keeps_comments_and_says_restart_needed(
             await until(lambda: "saved" in page.message_label.text(), "saved")
             assert "after a restart" in page.message_label.text()
             assert _row(page, "jobs.max_concurrent") == [
-                "jobs.max_concurrent",
+                "Max concurrent",
                 "6",  # the running engine keeps its value until the next start
                 "config.toml",
                 "saved 12: restart needed",
@@ -321,5 +328,37 @@ def test_quiet_hours_are_set_with_a_switch_and_two_times_saved_and_announced_liv
             box.switch.click()  # off again: never quiet
             await until(lambda: len(announced) == 2, "saved off")
             assert announced[1] == ("ui.quiet_hours", "")
+
+    qloop.run_until_complete(scenario())
+
+
+def test_settings_keep_where_from_at_1024_and_open_the_file(
+    qloop: qasync.QEventLoop, qtbot: QtBot, config: Path
+) -> None:
+    """Review 41, finding 18: at 1024 the From column, the page's point, was hidden; the
+    Status column was empty; "change it in config.toml" offered no way there; http.port 0
+    was unexplained."""
+
+    async def scenario() -> None:
+        async with settings_page(qtbot) as (page, _engine):
+            page.resize(828, 600)  # the page's room in a 1024x700 window
+            await until(lambda: page.table.viewport().width() > 0, "laid out")
+            page.columns.fit()
+            header = page.table.horizontalHeader()
+            assert not header.isSectionHidden(2)  # From
+            assert header.isSectionHidden(3)  # Status: nothing saved yet, nothing to say
+            page.select("http.host")
+            assert page.open_file_button.isVisibleTo(page)
+            # No editor can open a file here (offscreen): the system's opener is stood in for.
+            opened: list[str] = []
+            monkey = QDesktopServices.openUrl
+            try:
+                QDesktopServices.openUrl = lambda url: opened.append(url.toLocalFile()) or True  # type: ignore[method-assign]
+                page.open_file_button.click()
+            finally:
+                QDesktopServices.openUrl = monkey  # type: ignore[method-assign]
+            assert opened == [str(config)]
+            page.select("jobs.max_concurrent")
+            assert not page.open_file_button.isVisibleTo(page)
 
     qloop.run_until_complete(scenario())

@@ -15,7 +15,22 @@ from pytestqt.qtbot import QtBot
 
 from llmgw_desktop.ui.glyphs import glyph
 from llmgw_desktop.ui.icons import app_icon
-from llmgw_desktop.ui.qt import QApplication, QLabel, QPalette, QSize, Qt
+from llmgw_desktop.ui.kit.switch import Switch
+from llmgw_desktop.ui.qt import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QImage,
+    QLabel,
+    QLineEdit,
+    QPalette,
+    QPlainTextEdit,
+    QSize,
+    QStyle,
+    QStyleOptionButton,
+    Qt,
+    QTimeEdit,
+)
 from llmgw_desktop.ui.theme import (
     DARK,
     LIGHT,
@@ -151,3 +166,102 @@ def test_icons_are_drawn_at_the_screens_pixels_so_scale_2_is_crisp(
     # The font is read from qtawesome's files; its Python side (and qtpy's 25 MB of star
     # imports) is never loaded.
     assert not {"qtawesome", "qtpy", "superqt"} & set(sys.modules)
+
+
+CONTROL_CONTRAST = 3.0  # WCAG 2 AA for the edge of a control (1.4.11, non-text contrast)
+
+
+@pytest.mark.parametrize("look", [LIGHT, DARK], ids=lambda look: look.name)
+def test_a_controls_edge_stands_out_from_every_background_it_sits_on(look: Look) -> None:
+    """Review 41, finding 3: in the dark look an unchecked box and an empty field were
+    #1f2124 on #17181b (1.1:1), invisible; their edges now reach 3:1 in both looks."""
+    grounds = {
+        "window": look.window,
+        "base": look.base,
+        "alternate": look.alternate_base,
+        "surface": look.surface,
+        "nav": look.nav,
+    }
+    low = {
+        ground: round(contrast(look.control_border, colour), 2)
+        for ground, colour in grounds.items()
+        if contrast(look.control_border, colour) < CONTROL_CONTRAST
+    }
+    assert not low, low
+
+
+def _edge_contrast(image: QImage, ground: str, x_range: range, y: int) -> float:
+    """The strongest contrast against `ground` among the pixels of row `y` in `x_range`."""
+    return max(contrast(image.pixelColor(x, y).name(), ground) for x in x_range)
+
+
+@pytest.mark.parametrize("scheme", [Qt.ColorScheme.Light, Qt.ColorScheme.Dark])
+def test_fields_and_unchecked_boxes_are_drawn_with_a_visible_edge(
+    app: QApplication, qtbot: QtBot, scheme: Qt.ColorScheme
+) -> None:
+    """What is painted, not only the colour chosen: the frame of a field, a text editor, a
+    time box, a combo box, and an unchecked box's square reach 3:1 against the window."""
+    look = DARK if apply_theme(app, scheme) == "dark" else LIGHT
+    for widget in (QLineEdit(), QPlainTextEdit(), QTimeEdit(), QComboBox()):
+        qtbot.addWidget(widget)
+        widget.resize(160, 40)
+        image = widget.grab().toImage()
+        middle = image.height() // 2
+        assert _edge_contrast(image, look.window, range(0, 3), middle) >= CONTROL_CONTRAST, type(
+            widget
+        ).__name__
+    box = QCheckBox("Start at login")
+    qtbot.addWidget(box)
+    box.resize(box.sizeHint())
+    image = box.grab().toImage()
+    assert _edge_contrast(image, look.window, range(0, 8), image.height() // 2) >= (
+        CONTROL_CONTRAST
+    )
+
+
+def test_a_checked_box_is_filled_so_on_and_off_differ_at_a_glance(
+    app: QApplication, qtbot: QtBot
+) -> None:
+    apply_theme(app, Qt.ColorScheme.Dark)
+    box = QCheckBox("On")
+    qtbot.addWidget(box)
+    box.resize(box.sizeHint())
+    indicator = box.style().subElementRect(
+        QStyle.SubElement.SE_CheckBoxIndicator, _option_of(box), box
+    )
+    centre = indicator.center()
+    box.setChecked(False)
+    off = box.grab().toImage().pixelColor(centre.x() - 2, centre.y() + 3).name()
+    box.setChecked(True)
+    on_image = box.grab().toImage()
+    # Inside the box, away from the tick: the accent fill, not the field colour.
+    on = on_image.pixelColor(indicator.left() + 3, indicator.top() + 3).name()
+    assert contrast(on, off) >= CONTROL_CONTRAST
+    assert on == DARK.highlight
+
+
+def _option_of(box: QCheckBox) -> QStyleOptionButton:
+    option = QStyleOptionButton()
+    option.initFrom(box)
+    return option
+
+
+def test_a_switch_is_a_checkbox_to_the_keyboard_and_to_screen_readers(
+    app: QApplication, qtbot: QtBot
+) -> None:
+    """On/off settings that act at once are switches (review 41, finding 3): still a
+    checkbox underneath, so Space, clicks on the words and `toggled` work as before."""
+    apply_theme(app, Qt.ColorScheme.Dark)
+    switch = Switch("Quiet hours")
+    qtbot.addWidget(switch)
+    switch.resize(switch.sizeHint())
+    switch.show()
+    with qtbot.waitSignal(switch.toggled, timeout=1000):
+        qtbot.mouseClick(switch, Qt.MouseButton.LeftButton, pos=switch.rect().center())
+    assert switch.isChecked()
+    qtbot.keyClick(switch, Qt.Key.Key_Space)
+    assert not switch.isChecked()
+    image = switch.grab().toImage()
+    assert _edge_contrast(image, DARK.window, range(0, 4), image.height() // 2) >= (
+        CONTROL_CONTRAST
+    )

@@ -13,6 +13,7 @@ from llmgw_desktop.ui.pages.chart_scale import (
     MAX_Y_INTERVALS,
     ago_label,
     ago_spacing,
+    home_span,
     nice_ceiling,
     tick_labels,
     value_text,
@@ -182,3 +183,22 @@ def test_the_legend_shows_each_name_in_its_curves_colour(qtbot: QtBot) -> None:
     assert orange in text and purple in text
     assert "out &lt;b&gt;" in text
     assert "&nbsp;in &nbsp;<span" in text  # entries break between them, never inside one
+
+
+def test_the_charts_open_on_the_round_span_their_data_covers(qtbot: QtBot) -> None:
+    """Issue 41, review finding 13: a gateway up for 48 s showed 15 minutes flat at zero with
+    all its data in the last 40 px; the charts open on the span since the first request."""
+    assert home_span(None, 900) == 900  # no data: the whole window
+    assert home_span(48, 900, 60) == 60
+    assert home_span(100, 900) == 120
+    assert home_span(700, 900) == 900  # nearly the window: the window
+    assert home_span(5000, 86_400, 3600) == 7200
+    chart = TimeChart("rate")
+    chart.set_window(900, 5)
+    chart.set_home(120)
+    assert chart.x_range() == (-120.0, 0.0) and not chart.zoomed
+    chart.set_x_range(-60, 0)  # a person zoomed in: the home moving on leaves it be
+    chart.set_home(300)
+    assert chart.x_range() == (-60.0, 0.0) and chart.zoomed
+    chart.reset_zoom()
+    assert chart.x_range() == (-300.0, 0.0)

@@ -186,11 +186,14 @@ def test_a_cli_not_on_the_path_is_greyed_out_and_says_not_installed(
     try:
         _run(qloop, scenario)
         codex, vibe = actions.providers["codex"], actions.providers["mistral"]
-        assert codex.text() == "Codex (not installed)" and codex.isChecked()
+        # Unavailable, not a switch: a grey circle and why, no check box ticked or not.
+        assert codex.text() == "Codex (CLI not installed)" and not codex.isCheckable()
+        assert not codex.icon().isNull() and engine.providers.is_enabled("codex")
         assert "npm install -g @openai/codex" in codex.toolTip()
-        assert vibe.isEnabled() and vibe.text() == "Mistral Vibe"
-        # An API provider needs no install, but without a key it cannot answer: greyed too.
-        assert actions.providers["openai"].text() == "OpenAI (No API key)"
+        assert vibe.isEnabled() and vibe.text() == "Mistral Vibe" and vibe.isCheckable()
+        # An API provider needs no install, but without a key it cannot answer: unavailable too.
+        openai = actions.providers["openai"]
+        assert openai.text() == "OpenAI (no key)" and not openai.isCheckable()
     finally:
         bridge.detach()
         tray.hide()

@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from multidict import MultiMapping
 
@@ -34,9 +35,6 @@ from llmgw_desktop.engine.auth.consent import ConsentQueue, PendingLimits
 from llmgw_desktop.engine.auth.gateway_keys import GatewayKeys, looks_like_key
 from llmgw_desktop.engine.auth.guessing import GuessLimits
 from llmgw_desktop.engine.auth.hashing import constant_time_equal, token_digest
-from llmgw_desktop.engine.auth.oauth import OAuthServer
-from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
-from llmgw_desktop.engine.auth.oauth_store import ClientRecord
 from llmgw_desktop.engine.auth.peer_owner import OWNER_KNOWABLE, Peer, PeerOwner
 from llmgw_desktop.engine.auth.policy import OPEN_REGISTRATION_OPT_IN
 from llmgw_desktop.engine.auth.presented import (
@@ -54,6 +52,10 @@ from llmgw_desktop.engine.auth.principals import (
 from llmgw_desktop.engine.auth.rate_limit import RateLimiter
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.store import Database
+
+if TYPE_CHECKING:
+    from llmgw_desktop.engine.auth.oauth import OAuthServer
+    from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
 
 __all__ = ["INSTANCE_TOKEN_HEADER", "AuthService", "Verdict", "oauth_config"]
 
@@ -130,11 +132,13 @@ class AuthService:
         self.consent = ConsentQueue(
             timeout_s=settings.http.oauth.consent_timeout_ms / 1000, clock=clock
         )
-        self.oauth: OAuthServer | None = (
-            OAuthServer(db, oauth_config(settings, environ), self.consent, clock=clock)
-            if settings.http.oauth.enabled
-            else None
-        )
+        # Off by default: its modules (the server, its store, the consent page's logic) load
+        # only when it is on (issue 42: what a start does not need, it does not import).
+        self.oauth: OAuthServer | None = None
+        if settings.http.oauth.enabled:
+            from llmgw_desktop.engine.auth.oauth import OAuthServer
+
+            self.oauth = OAuthServer(db, oauth_config(settings, environ), self.consent, clock=clock)
         self.rate_limits = RateLimiter(
             per_minute=settings.http.rate_limit_per_minute,
             burst=settings.http.rate_limit_burst,
@@ -228,8 +232,9 @@ class AuthService:
                 return await self._local_verdict(peer)
             return Verdict(
                 None,
-                f"this gateway needs a bearer token ({describe_places(places)}): the "
-                "LLM_GATEWAY_AUTH_TOKEN value, or an access token from its OAuth server",
+                f"this gateway needs a key ({describe_places(places)}): a gateway key "
+                "(llmgw-desktop keys create NAME), the LLM_GATEWAY_AUTH_TOKEN value, or an "
+                "access token from its OAuth server",
             )
         key = presented.value
         if ConnectionKeys.is_connection_key(key):
@@ -360,6 +365,9 @@ class AuthService:
 
 def oauth_config(settings: Settings, environ: Mapping[str, str]) -> OAuthConfig:
     """The OAuth server's configuration, with the static clients from config.toml."""
+    from llmgw_desktop.engine.auth.oauth_config import OAuthConfig
+    from llmgw_desktop.engine.auth.oauth_store import ClientRecord
+
     clients = []
     for client_id, table in settings.http.oauth.clients.items():
         secret_env = table.get("client_secret_env", "")

@@ -25,6 +25,7 @@ Every function runs on the database thread (`Database.run`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -38,6 +39,7 @@ __all__ = [
     "Verdict",
     "admit",
     "count_period",
+    "lock_lanes",
     "read_lanes",
     "settle",
     "transaction",
@@ -112,8 +114,12 @@ _HOLD = (
 def transaction(database: peewee.Database) -> Any:
     """A write transaction: on SQLite one that takes the file's write lock as it begins, so a
     read-then-write waits its turn (busy timeout) instead of failing `database is locked` when
-    another connection (the `keys` CLI) writes meanwhile; nested, a savepoint."""
-    if isinstance(database, peewee.SqliteDatabase) and not database.in_transaction():
+    another connection (the `keys` CLI) writes meanwhile. Inside one already (the caller's, or
+    PostgreSQL's `Database.run`), nothing more: a failure rolls that one back whole, which is
+    what every caller here wants, and a savepoint cost two statements (and a uuid) a call."""
+    if database.in_transaction():
+        return contextlib.nullcontext()
+    if isinstance(database, peewee.SqliteDatabase):
         return database.atomic(lock_type="IMMEDIATE")
     return database.atomic()
 
@@ -172,8 +178,7 @@ def admit(
     """
     lanes = sorted(set(keys))
     with transaction(database):
-        for key in lanes:
-            serialize(f"budget:{key.budget}|{key.lane}|{key.period_start!r}")
+        lock_lanes(serialize, lanes)
         states: dict[LaneKey, LaneState] = {}
         for key in lanes:
             state = _state(database, key)
@@ -189,6 +194,13 @@ def admit(
                 (hold_id, key.budget, key.lane, key.period_start, amount, process, now),
             )
     return verdict, states
+
+
+def lock_lanes(serialize: Callable[[str], None], keys: Iterable[LaneKey]) -> None:
+    """Take the cross-process lock of every lane of `keys`, in one order (lanes sorted), so
+    two transactions locking some of the same lanes never wait for each other in a circle."""
+    for key in sorted(set(keys)):
+        serialize(f"budget:{key.budget}|{key.lane}|{key.period_start!r}")
 
 
 def settle(

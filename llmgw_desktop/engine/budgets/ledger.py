@@ -331,6 +331,13 @@ class BudgetLedger:
                 return self.status_of(budget)
         return None
 
+    def key_statuses(self) -> list[BudgetStatus]:
+        """The budget of every gateway key that carries one, with its spend this period."""
+        now = self._clock()
+        if now >= self._next_rollover:
+            self._roll(now)
+        return [self.status_of(b) for b in self._from_keys]
+
     def nearest(self) -> BudgetStatus | None:
         """The budget closest to (or furthest past) its limit, or None without budgets."""
         statuses = self.statuses()

@@ -46,7 +46,9 @@ class BudgetNotices:
                 (budget.key, "soft", period_start, lane),
             }
         )
-        self._events.publish(Notice("warning", crossing_text(status), topic="budget"))
+        # Calls refused is an error for the person; a soft limit passed, a warning.
+        level = "error" if status.state == "exceeded" else "warning"
+        self._events.publish(Notice(level, crossing_text(status), topic="budget"))
 
     def refused(
         self,
@@ -68,7 +70,7 @@ class BudgetNotices:
                 return
             self._told.update({told, (c.budget.key, "soft", c.key.period_start, c.key.lane)})
             status = status_of(c.budget, c.key.lane)
-            self._events.publish(Notice("warning", refused_text(status), topic="budget"))
+            self._events.publish(Notice("error", refused_text(status), topic="budget"))
             return
 
     def keep_periods(self, starts: Iterable[float]) -> None:

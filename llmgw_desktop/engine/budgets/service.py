@@ -39,6 +39,11 @@ class Budgets:
         when the key has none (the Keys page's spent-of-budget bar)."""
         return self._ledger.key_status(principal)
 
+    def key_statuses(self) -> list[BudgetStatus]:
+        """The budgets the gateway keys carry (kept with the keys, not in `config.toml`), with
+        their spend this period: the Budgets page lists them beside the configured ones."""
+        return self._ledger.key_statuses()
+
     def nearest(self) -> BudgetStatus | None:
         """The budget closest to its limit (the tray's burn-down line), or None."""
         return self._ledger.nearest()

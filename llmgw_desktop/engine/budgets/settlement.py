@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from llmgw_desktop.engine.budgets import lanes
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState, Verdict
@@ -44,6 +44,16 @@ RECLAIM_EVERY_S = 5.0
 MAX_LANES_REMEMBERED = 10_000
 
 
+class _Asked(NamedTuple):
+    """One call waiting for its admission (`Settlements.admit`)."""
+
+    keys: list[LaneKey]
+    decide: Callable[[dict[LaneKey, LaneState]], Any]
+    hold_id: str
+    reclaim: frozenset[LaneKey]
+    answer: asyncio.Future[tuple[Any, dict[LaneKey, LaneState]]]
+
+
 class Settlements:
     """Admits calls on their lanes in the store; owes it the costs and releases of calls."""
 
@@ -68,6 +78,9 @@ class Settlements:
         # Additions whose budget period was not counted in when they were written.
         self._waiting: dict[LaneKey, float] = {}
         self._flushing = False
+        # Calls waiting for their admission, and whether a task is admitting them.
+        self._asked: list[_Asked] = []
+        self._admitting = False
         self._reread_at = float("-inf")
         # When each lane was last searched for dead processes' holds (monotonic).
         self._reclaimed: dict[LaneKey, float] = {}
@@ -115,49 +128,118 @@ class Settlements:
         self, keys: list[LaneKey], decide: Callable[[dict[LaneKey, LaneState]], V], hold_id: str
     ) -> tuple[V, dict[LaneKey, LaneState]]:
         """Write what is owed, then decide a call on `keys` and write its holds, on the
-        database thread.
+        database thread: with the calls asked meanwhile, in one transaction (`_admit_asked`).
 
         Raises:
             StoreUnavailable: the store cannot be reached (a retryable 503 for the call).
             peewee.DatabaseError: the store refused (full, read-only, damaged).
         """
-        adds, released = self._take()
-        models = self._db.models
-        database = models.database
-        engine = self._db.engine
         keys = list(keys)
         now_mono = time.monotonic()
         reclaim = frozenset(
             k for k in keys if now_mono - self._reclaimed.get(k, float("-inf")) >= RECLAIM_EVERY_S
         )
+        asked = _Asked(keys, decide, hold_id, reclaim, asyncio.get_running_loop().create_future())
+        if self._admitting:  # one is being written: this one goes with the next batch
+            self._asked.append(asked)
+            return await asked.answer
+        # None is: this one goes at once, on its own (no task to start).
+        self._admitting = True
+        try:
+            await self._admit_batch([asked])
+        finally:
+            self._pass_on()
+        return asked.answer.result()
 
-        def work() -> tuple[dict[LaneKey, float], tuple[V, dict[LaneKey, LaneState]]]:
-            # One transaction: what was owed is written only if the admission is too, so a
+    def _pass_on(self) -> None:
+        """After a batch: the calls asked meanwhile go in the next, written by a task of its
+        own (their callers only wait)."""
+        if not self._asked:
+            self._admitting = False
+            return
+        try:
+            self._spawn(self._admit_asked())
+        except RuntimeError as exc:  # the engine is stopping: no task may start
+            self._admitting = False
+            asked, self._asked = self._asked, []
+            for waiting in asked:
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(exc)
+
+    async def _admit_asked(self) -> None:
+        """Admit the calls asked, a batch at a time, until none waits. A batch is what was asked
+        while the one before it was written: one hop to the database thread and one
+        transaction for all of them, each decided in turn on the lanes as the ones before it
+        left them (their holds included), as one call at a time would be."""
+        try:
+            while self._asked:
+                batch = [a for a in self._asked if not a.answer.done()]  # not cancelled
+                self._asked = []
+                if batch:
+                    await self._admit_batch(batch)
+        finally:
+            self._admitting = False
+            for waiting in self._asked:  # cancelled (the engine stops) with these still asked
+                waiting.answer.cancel()
+            self._asked = []
+
+    async def _admit_batch(self, batch: list[_Asked]) -> None:
+        adds, released = self._take()
+        models = self._db.models
+        database = models.database
+        engine = self._db.engine
+
+        def work() -> tuple[dict[LaneKey, float], list[tuple[Any, dict[LaneKey, LaneState]]]]:
+            # One transaction: what was owed is written only if the admissions are too, so a
             # failure gives back exactly what was not written.
+            locked: set[str] = set()
+
+            def serialize(name: str) -> None:  # each lane locked once, all before any is read
+                if name not in locked:
+                    locked.add(name)
+                    engine.serialize(database, name)
+
             with lanes.transaction(database):
                 kept = lanes.settle(database, adds, released) if adds or released else {}
                 now = store_time(database) or self._clock()
-                return kept, lanes.admit(
-                    database,
-                    lambda key: engine.serialize(database, key),
-                    keys,
-                    decide,
-                    hold_id=hold_id,
-                    process=self.process_id,
-                    now=now,
-                    reclaim=reclaim,
-                )
+                lanes.lock_lanes(serialize, (k for asked in batch for k in asked.keys))
+                return kept, [
+                    lanes.admit(
+                        database,
+                        serialize,
+                        asked.keys,
+                        asked.decide,
+                        hold_id=asked.hold_id,
+                        process=self.process_id,
+                        now=now,
+                        reclaim=asked.reclaim,
+                    )
+                    for asked in batch
+                ]
 
         try:
             kept, decided = await self._db.run(work)
-        except BaseException:
+        except Exception as exc:
             self._give_back(adds, released)
+            for asked in batch:
+                if not asked.answer.done():
+                    asked.answer.set_exception(exc)
+            return
+        except BaseException:  # cancelled: the engine stops
+            self._give_back(adds, released)
+            for asked in batch:
+                asked.answer.cancel()
             raise
         self._wait(kept)
         if len(self._reclaimed) > MAX_LANES_REMEMBERED:
             self._reclaimed.clear()
-        self._reclaimed.update(dict.fromkeys(reclaim, now_mono))
-        return decided
+        now_mono = time.monotonic()
+        for asked, answer in zip(batch, decided, strict=True):
+            self._reclaimed.update(dict.fromkeys(asked.reclaim, now_mono))
+            if not asked.answer.done():
+                asked.answer.set_result(answer)
+            elif answer[0].holds:  # its caller left meanwhile: nothing will release its hold
+                self.release(asked.hold_id)
 
     async def count_in(
         self, budget: str, period_start: float, spent_so_far: Callable[[], Mapping[str, float]]

@@ -13,7 +13,8 @@ folding, quoting and escapes undone, flag spellings folded), and one destructive
 remote-code pattern (`rm -rf`, `curl … | sh`, raw disk writes, credentials sent away, ...) is
 enough on its own: it scores `CRITICAL_SCORE` and is over the threshold whatever the threshold
 is, a full bypass included. A short question that only asks what such a command does
-("explain what rm -rf does") scores it as a mention, which does not deny alone.
+("explain what rm -rf does") scores it as a mention, which does not deny alone. Its dozens of
+patterns compile when the first call is assessed, not when a gateway starts (issue 42).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from llmgw_desktop.engine.calls.approval_text import findings, is_a_question, normalise
 from llmgw_desktop.engine.errors import InvalidRequest
 
 __all__ = [
@@ -118,6 +118,8 @@ class Assessment:
 
 def assess(request: ApprovalRequest) -> Assessment:
     """Score `request`: what it asks the CLI for, and what its prompt asks the CLI to do."""
+    from llmgw_desktop.engine.calls.approval_text import findings, is_a_question, normalise
+
     score, reasons, critical = 0, [], False
     if request.permission_mode == "bypassPermissions":
         score += BYPASS_SCORE

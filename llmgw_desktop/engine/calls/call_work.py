@@ -6,6 +6,10 @@ runs; one CLI run per attempt through the breaker and retry policy; then the boo
 caller relies on: the turn's own usage and cost, the conversation's directory and usage totals,
 the gateway session's link to the CLI's session id, and the call's recorder row ended with the
 job's own word for how it ended.
+
+What only a running call needs (the CLI adapters, the ACP client, the invocation, the answer's
+compression, the CLI's auth files) is imported when a call runs, not with this module (issue 42,
+`tests/test_startup_imports.py`).
 """
 
 from __future__ import annotations
@@ -17,15 +21,13 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.provider_catalog import ProviderCatalog
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.budgets.holds import Hold, SpendGuard
-from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
 from llmgw_desktop.engine.calls.approval import ApprovalGate
 from llmgw_desktop.engine.calls.cli_spend import CliSpend, cli_ask
-from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.calls.resilience import (
@@ -37,11 +39,8 @@ from llmgw_desktop.engine.calls.resilience import (
 from llmgw_desktop.engine.calls.routing import ConversationDirs, Resolved
 from llmgw_desktop.engine.errors import EngineError, ErrorCode
 from llmgw_desktop.engine.events import BreakerChanged, EventBus
-from llmgw_desktop.engine.jobs.manager import JobContext
-from llmgw_desktop.engine.providers.auth_home import AuthFileSource, cli_auth_environment
+from llmgw_desktop.engine.jobs.live import JobContext
 from llmgw_desktop.engine.providers.base import ProviderRequest, ProviderResult
-from llmgw_desktop.engine.providers.cli_adapters import adapter_for
-from llmgw_desktop.engine.providers.invoke import invoke_once
 from llmgw_desktop.engine.providers.lifeline import JOB_MARKER_ENV, Lifeline
 from llmgw_desktop.engine.providers.process import RunLimits
 from llmgw_desktop.engine.recorder import FlightRecorder
@@ -50,6 +49,9 @@ from llmgw_desktop.engine.states import RecordState, record_state_of
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis, cost_note
 from llmgw_desktop.engine.tokens.usage import Usage
+
+if TYPE_CHECKING:
+    from llmgw_desktop.engine.providers.auth_home import AuthFileSource
 
 __all__ = ["CallWork", "PlannedCall"]
 
@@ -138,7 +140,7 @@ class CallWork:
             )
             raise
         except EngineError as error:
-            # The job's own ending for the same error (`JobManager._run`).
+            # The job's own ending for the same error (`JobRuns.run`, `jobs/run.py`).
             stalled = error.code == ErrorCode.INTERRUPTED
             state = RecordState.INTERRUPTED if stalled else RecordState.FAILED
             self._recorder.finish(
@@ -219,6 +221,10 @@ class CallWork:
         extra_env: dict[str, str] = {JOB_MARKER_ENV: ctx.job_id}
         # This CLI's share of the gateway's environment and, for an ACP agent, who answers it
         # and where its model calls go (`calls/acp_permissions.child_setup`).
+        from llmgw_desktop.engine.calls.acp_permissions import ChildFor, child_setup
+        from llmgw_desktop.engine.providers.cli_adapters import adapter_for
+        from llmgw_desktop.engine.providers.invoke import invoke_once
+
         acp, environment = child_setup(
             self._settings,
             self._catalog,
@@ -301,6 +307,8 @@ class CallWork:
                 source = self._prices.source_of(model)
                 result = dataclasses.replace(result, cost_usd=estimate, cost_source=source)
         text, optimization = result.text, dict(run.optimization)
+        from llmgw_desktop.engine.calls.compression import compress_text, optimize_text
+
         if run.meta.optimize_response:
             optimized = optimize_text(text)
             text, optimization["response"] = optimized.text, optimized.to_dict()
@@ -333,6 +341,8 @@ class CallWork:
     ) -> contextlib.AbstractAsyncContextManager[dict[str, str]]:
         if self._auth_files is None:
             return contextlib.nullcontext({})
+        from llmgw_desktop.engine.providers.auth_home import cli_auth_environment
+
         return cli_auth_environment(
             self._auth_files,
             run.provider,

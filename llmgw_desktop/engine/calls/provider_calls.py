@@ -5,6 +5,10 @@ Every call is a job (see `jobs/manager.py`). This module is the way in: who may 
 approval gate says, and the job it becomes. Every call gets a flight-recorder row, refused ones
 included. What the job then runs (the attempts, the budget hold, the turn's usage and cost) is
 `call_work.py`.
+
+What only a call needs (the CLI adapters and their parsers, the prompt's token counts, the
+CLI's auth files) is imported when a call comes, not with this module: a gateway start builds
+this service but serves HTTP dialects first (issue 42, `tests/test_startup_imports.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmgw_desktop.config.settings import Settings
 from llmgw_desktop.engine.auth.principals import LOCAL as LOCAL_PRINCIPAL
@@ -25,7 +29,6 @@ from llmgw_desktop.engine.calls.call_work import CallWork, PlannedCall
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta, record_fields
 from llmgw_desktop.engine.calls.remote_gate import RemotePowerGate
 from llmgw_desktop.engine.calls.routing import ConversationDirs, ConversationRouter, Resolved
-from llmgw_desktop.engine.calls.token_savings import optimize_prompt, stable_prefix, ttl_warning
 from llmgw_desktop.engine.errors import (
     ApprovalDenied,
     EngineError,
@@ -34,11 +37,10 @@ from llmgw_desktop.engine.errors import (
     ProviderUnavailable,
 )
 from llmgw_desktop.engine.events import EventBus
-from llmgw_desktop.engine.jobs.manager import JobContext, JobManager, JobSpec, Submitted
+from llmgw_desktop.engine.jobs.live import JobContext, JobSpec, Submitted
+from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.engine.providers.auth_home import AuthFileSource
 from llmgw_desktop.engine.providers.base import ProviderRequest
-from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.discovery import Discovery
 from llmgw_desktop.engine.providers.lifeline import Lifeline
 from llmgw_desktop.engine.recorder import FlightRecorder
@@ -47,6 +49,9 @@ from llmgw_desktop.engine.states import RecordState, record_state_of
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import CostBasis
 from llmgw_desktop.engine.workspaces import WorkspaceRegistry
+
+if TYPE_CHECKING:
+    from llmgw_desktop.engine.providers.auth_home import AuthFileSource
 
 __all__ = ["ProviderCalls", "Resolved"]
 
@@ -169,6 +174,8 @@ class ProviderCalls:
         # Validation looks at the working directory on disk: do it off the loop.
         params = await asyncio.to_thread(params.validated)
         optimization: dict[str, Any] = {}
+        from llmgw_desktop.engine.calls.token_savings import optimize_prompt, stable_prefix
+
         if meta.optimize_prompt:
             # Off the loop: counting tokens is CPU work (and the first count loads the BPE).
             params, optimization = await asyncio.to_thread(optimize_prompt, params, provider)
@@ -334,11 +341,15 @@ class ProviderCalls:
             working_dir=resolved.working_dir,
             confined=confined,
         )
+        from llmgw_desktop.engine.providers.cli_adapters import adapter_for
+
         prepared = adapter_for(provider, self._catalog).prepare(request, executable)  # fail now
         await self._power.check_start(provider, request, prepared.invocation.argv)
         notices = [{"code": "approval", "message": w} for w in decision.warnings] + notices
         warning = None
         if self._settings.cache_awareness.warn_on_ttl_expiry:
+            from llmgw_desktop.engine.calls.token_savings import ttl_warning
+
             warning = ttl_warning(
                 provider,
                 resolved,

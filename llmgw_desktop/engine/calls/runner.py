@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.calls.provider_calls import ProviderCalls
-from llmgw_desktop.engine.jobs.manager import JobManager, Submitted
+from llmgw_desktop.engine.jobs.live import Submitted
+from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.jobs.model import JobState, JobView
 
 __all__ = ["Call", "CallRunner", "Deferred", "Finished", "Outcome"]

@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from llmgw_desktop.config.api_catalog import DIALECT_GEMINI, ApiProviderSpec
 from llmgw_desktop.engine.budgets.holds import ESTIMATED_OUTPUT_TOKENS, CallAsk, Hold, SpendGuard
@@ -144,8 +145,11 @@ class ApiTargets:
             )
         else:
             up_name = incoming.name if incoming.name in speaks else speaks[0]
+        # What a remote caller's same-dialect body may ask of the vendor, checked once: the
+        # second build below (with a budget's limit) sends the same body.
+        checked = self._remote_check(incoming, up_name, caller)
         try:
-            outgoing = self._outgoing(incoming, target, spec, up_name, caller)
+            outgoing = self._outgoing(incoming, target, spec, up_name, caller, checked=checked)
         except InvalidRequest as exc:
             route.attempts.append(Attempt(target.label, "", "untranslatable"))
             return None, exc
@@ -190,7 +194,9 @@ class ApiTargets:
         try:
             if per_answer is not None:
                 # Sent with the output limit the hold paid for (`output_limit.py`).
-                limited = self._outgoing(incoming, target, spec, up_name, caller, per_answer)
+                limited = self._outgoing(
+                    incoming, target, spec, up_name, caller, per_answer, checked=checked
+                )
                 if limited.data != outgoing.data:
                     # An answer cut to a budget's limit is not kept for callers without one.
                     outgoing, lookup = limited, None
@@ -264,6 +270,27 @@ class ApiTargets:
             lookup, answer, lambda usage: self._prices.cost_of(target.model, usage)
         )
 
+    def _remote_check(
+        self, incoming: ClientRequest, up_name: str, caller: CallerInfo
+    ) -> dict[str, Any]:
+        """What a request that goes as it came (the target speaks the client's dialect) must
+        be sent with, once what it asks of the vendor's account is checked: the local user
+        passes, a remote caller gets what the operator allows. Empty for a translated one.
+
+        Raises:
+            VendorFeatureRefused: a remote caller asked for a vendor feature it is not allowed.
+            RepeatedKey: a remote caller's body gives a key two values.
+        """
+        if up_name != incoming.name:
+            return {}
+        return self._remote.check(
+            caller.principal,
+            up_name,
+            incoming.body,
+            caller.passthrough_headers or {},
+            raw=incoming.raw,
+        )
+
     def _outgoing(
         self,
         incoming: ClientRequest,
@@ -272,28 +299,20 @@ class ApiTargets:
         up_name: str,
         caller: CallerInfo,
         per_answer: int | None = None,
+        *,
+        checked: dict[str, Any],
     ) -> Outgoing:
         """What `target` is sent (`per_answer`: the output limit a hard budget held, which the
-        request is sent with: `output_limit.py`).
+        request is sent with: `output_limit.py`; `checked`: what `_remote_check` said it must
+        be sent with).
 
         Raises:
             InvalidRequest: the request cannot be translated for this target (`Untranslatable`
                 names the feature and the model), or is nested too deeply to be written.
-            VendorFeatureRefused: the target speaks the client's dialect and a remote caller
-                asked it for a vendor feature it is not allowed.
-            RepeatedKey: the same, and the remote caller's body gives a key two values.
         """
         facts = incoming.facts
         if up_name == incoming.name:
-            # The request goes as it came: what it asks of the vendor's account is checked
-            # first (the local user passes; a remote caller gets what the operator allows).
-            sent_with = self._remote.check(
-                caller.principal,
-                up_name,
-                incoming.body,
-                caller.passthrough_headers or {},
-                raw=incoming.raw,
-            )
+            sent_with = checked
             if per_answer is not None:
                 limited = limit_changes(up_name, incoming.body, per_answer, provider=spec.id)
                 # Only what differs: a client whose own limit was held keeps its bytes.

@@ -17,7 +17,7 @@ from llmgw_desktop.config.api_catalog import ApiProviderSpec
 from llmgw_desktop.engine.gateway.keys import KeyChain, PoolKey
 from llmgw_desktop.engine.vault.records import mask
 
-__all__ = ["LiveKey", "keys_in_use"]
+__all__ = ["LiveKey", "environment_keys", "keys_in_use"]
 
 
 @dataclass(frozen=True)
@@ -58,4 +58,17 @@ async def keys_in_use(keys: KeyChain, specs: Iterable[ApiProviderSpec]) -> list[
             assert key.value is not None
             kind, where = describe(key.label, spec.id)
             found.append(LiveKey(spec.id, order, kind, where, mask(key.value)))
+    return found
+
+
+async def environment_keys(keys: KeyChain, specs: Iterable[ApiProviderSpec]) -> dict[str, str]:
+    """The first key each enabled provider reads from an environment variable, by provider:
+    what the desk keeps in the vault when the person asks (its empty vault's next step)."""
+    found: dict[str, str] = {}
+    for spec in specs:
+        if not spec.enabled or not spec.needs_key:
+            continue
+        for key in await keys.pool(spec, None):
+            if key.value and key.label.startswith("env:"):
+                found.setdefault(spec.id, key.value)
     return found

@@ -86,6 +86,10 @@ _OPENAI_CLIENT_TOOLS = frozenset(
         "computer_use_preview",
     }
 )
+# OpenAI tool types that run on either side, as their `execution` says: Codex declares
+# `tool_search` with `execution: "client"` (it searches its own deferred tools and answers the
+# call itself) in its default set-up; hosted execution stays a server tool.
+_OPENAI_EITHER_SIDE_TOOLS = frozenset({"tool_search"})
 # Server tool type (its version suffix taken off) -> the feature it is.
 _SERVER_TOOL_NAMES = {
     "web_search": "web_search",
@@ -227,7 +231,7 @@ def _tools(
         if dialect == DIALECT_ANTHROPIC:
             if kind is None or (isinstance(kind, str) and _ANTHROPIC_CLIENT_TOOLS.match(kind)):
                 continue
-        elif kind in _OPENAI_CLIENT_TOOLS:
+        elif kind in _OPENAI_CLIENT_TOOLS or _client_executed(kind, tool):
             continue
         elif kind == _NAMESPACE and depth < _MAX_NAMESPACE_DEPTH:
             # Its tools are offered to the model like top-level ones.
@@ -235,6 +239,11 @@ def _tools(
             continue
         base = _VERSION.sub("", kind) if isinstance(kind, str) else str(kind)
         yield VendorFeature(_SERVER_TOOL_NAMES.get(base, base), f"{place} type {kind!r}")
+
+
+def _client_executed(kind: Any, tool: Mapping[str, Any]) -> bool:
+    """A tool of a type that runs on either side, declared to run on the client's."""
+    return kind in _OPENAI_EITHER_SIDE_TOOLS and tool.get("execution") == "client"
 
 
 def _stored_parts(items: Any, where: str) -> Iterator[VendorFeature]:

@@ -44,7 +44,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.engine.jobs.store import INTERRUPTED_ERROR, without_live_owner
+from llmgw_desktop.engine.jobs.ownership import without_live_owner
+from llmgw_desktop.engine.jobs.store import INTERRUPTED_ERROR
 from llmgw_desktop.engine.recorder.rows import close_interrupted
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.store.sql import is_postgresql, store_time

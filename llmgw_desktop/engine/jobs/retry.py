@@ -17,7 +17,8 @@ from typing import Any
 from llmgw_desktop.engine.auth.principals import LOCAL
 from llmgw_desktop.engine.calls import CallParams, ProviderCalls, RequestMeta
 from llmgw_desktop.engine.errors import ErrorCode, InvalidRequest
-from llmgw_desktop.engine.jobs.manager import JobManager, Submitted
+from llmgw_desktop.engine.jobs.live import Submitted
+from llmgw_desktop.engine.jobs.manager import JobManager
 from llmgw_desktop.engine.providers.base import PromptParts
 from llmgw_desktop.engine.recorder import FlightRecorder
 from llmgw_desktop.engine.workspaces import Workspace, WorkspaceRegistry

@@ -1,4 +1,9 @@
-"""JobStore: the jobs table behind awaitable methods, all run on the database thread."""
+"""JobStore: the jobs table behind awaitable methods, all run on the database thread.
+
+The rows of this process's jobs: written as each job is submitted, starts, flushes its progress
+and ends (each write fenced by its owner's lease epoch, `ownership.py`), and read back by id,
+identity, correlation id or principal. The desk's listing is `desk_rows.py`.
+"""
 
 from __future__ import annotations
 
@@ -10,28 +15,17 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import ErrorCode
 from llmgw_desktop.engine.jobs.model import FINISHED, JobState, JobView
+from llmgw_desktop.engine.jobs.ownership import OWNER_HOLDS_EPOCH, UNFINISHED
 from llmgw_desktop.engine.redact import redact, redact_data
 from llmgw_desktop.engine.store import Database
-from llmgw_desktop.engine.store.orm import peewee
-from llmgw_desktop.engine.store.sql import (
-    contains,
-    is_postgresql,
-    json_number,
-    portable,
-    store_time,
-)
+from llmgw_desktop.engine.store.sql import portable
 
 __all__ = [
     "INTERRUPTED_ERROR",
-    "PROMPT_SUMMARY_CHARS",
-    "DeskFilter",
-    "DeskJob",
-    "JobOrigin",
     "JobStore",
     "LeftRunning",
     "ProgressRow",
-    "summarize_prompt",
-    "without_live_owner",
+    "row_view",
 ]
 
 INTERRUPTED_ERROR = {
@@ -42,17 +36,6 @@ INTERRUPTED_ERROR = {
     ),
     "retryable": True,
 }
-# A job another process ran, ended by the canceller because that process had stopped.
-ORPHAN_CANCELED_ERROR = {
-    "code": ErrorCode.CANCELED,
-    "message": "the job was canceled (the gateway process running it had stopped)",
-    "retryable": False,
-}
-_UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
-# A listed job's prompt, as the desk's table shows it.
-PROMPT_SUMMARY_CHARS = 80
-# How much of the prompt the listing reads (whitespace collapses, so more than it shows).
-_PROMPT_HEAD_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -74,59 +57,6 @@ class LeftRunning:
     job_id: str
     process_group: int | None
     process_identity: str | None
-
-
-@dataclass(frozen=True)
-class DeskFilter:
-    """Which jobs the desk's table shows: some states (None: all), one provider, a text."""
-
-    states: frozenset[JobState] | None = None
-    provider: str | None = None
-    # Matched, case-insensitively, in the job id, principal, provider, correlation id, the
-    # (masked) request and the caller label.
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class DeskJob:
-    """A job as the desk lists it: its summary (no output or result), whose it is, who sent
-    it and through which front door, what it asked, and the tokens its answer reported (zero
-    until it has one)."""
-
-    view: JobView
-    principal: str
-    caller: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    # The masked request's prompt, whitespace collapsed, cut to `PROMPT_SUMMARY_CHARS`.
-    prompt: str = ""
-    # The model asked for, else the one the CLI reported; "" when neither is known.
-    model: str = ""
-    # The front door ("mcp-http", "http", "desktop", ...) and its tool or endpoint.
-    transport: str = ""
-    tool: str = ""
-    # The approval gate's decision as the flight recorder keeps it (`ApprovalDecision.to_dict`),
-    # and when it was made (its record's start); None when the recorder has no record.
-    approval: dict[str, Any] | None = None
-    decided_at: float | None = None
-
-
-@dataclass(frozen=True)
-class JobOrigin:
-    """What a job was asked to do, as the store keeps it (secrets masked): enough to ask again."""
-
-    job_id: str
-    principal: str
-    provider: str
-    state: JobState
-    request: dict[str, Any]
-    correlation_id: str | None
-    caller: str
-    # The project the call was for (its first recorder row's): a retry keeps its credential
-    # scope and counts against the same project budgets.
-    project: str | None = None
 
 
 class JobStore:
@@ -201,7 +131,7 @@ class JobStore:
                 if earlier is None:
                     return stored
                 transaction.rollback()
-                return _view(self._db.models.Job.get_by_id(earlier[0]))
+                return row_view(self._db.models.Job.get_by_id(earlier[0]))
 
         return await self._db.run(insert)
 
@@ -216,7 +146,7 @@ class JobStore:
         """Remember the process group the job's CLI runs in now (each attempt has its own),
         while the job is unfinished and its owner's lease epoch holds."""
         database = self._db.models.database
-        values = (process_group, identity, job_id, *_UNFINISHED)
+        values = (process_group, identity, job_id, *UNFINISHED)
         await self._db.run(lambda: database.execute_sql(portable(database, _PROCESS_SQL), values))
 
     async def save_progress(self, rows: Iterable[ProgressRow]) -> None:
@@ -294,11 +224,11 @@ class JobStore:
                     now,
                     now,
                     job_id,
-                    *_UNFINISHED,
+                    *UNFINISHED,
                 ),
             )
             if known is None or database.rows_affected(cursor) != 1:
-                return _view(self._db.models.Job.get_by_id(job_id))
+                return row_view(self._db.models.Job.get_by_id(job_id))
             # What reading the row back would give: the columns this write set, as stored,
             # and the rest as they were written when the job was created and started.
             return dataclasses.replace(
@@ -321,13 +251,13 @@ class JobStore:
         """The job and its owner principal, or None."""
         Job = self._db.models.Job
         row = await self._db.run(lambda: Job.get_or_none(Job.id == job_id))
-        return None if row is None else (_view(row), row.owner_principal)
+        return None if row is None else (row_view(row), row.owner_principal)
 
     async def find_reusable(self, dedup_key: str, since: float) -> JobView | None:
         """The newest job with this identity created after `since` that is live or succeeded."""
         Job = self._db.models.Job
         row = await self._db.run(lambda: _reusable(Job, dedup_key, since).first())
-        return None if row is None else _view(row)
+        return None if row is None else row_view(row)
 
     async def find_by_correlation(self, principal: str, correlation_id: str) -> JobView | None:
         Job = self._db.models.Job
@@ -342,7 +272,7 @@ class JobStore:
                 .first()
             )
         )
-        return None if row is None else _view(row)
+        return None if row is None else row_view(row)
 
     async def list_for(self, principal: str, limit: int = 50) -> list[JobView]:
         Job = self._db.models.Job
@@ -354,121 +284,7 @@ class JobStore:
                 .limit(limit)
             )
         )
-        return [_view(r, with_output=False) for r in rows]
-
-    async def list_for_desk(self, filters: DeskFilter, limit: int) -> list[DeskJob]:
-        """Every principal's jobs matching `filters`, newest first (the desk's view only)."""
-        models = self._db.models
-        Job, Request = models.Job, models.RecordedRequest
-        query = Job.select(*_summary_columns(Job), *_request_columns(Job, models.database))
-        if filters.states is not None:
-            query = query.where(Job.state.in_([s.value for s in filters.states]))
-        if filters.provider:
-            query = query.where(Job.provider == filters.provider)
-        needle = filters.text.strip().lower()
-        database = self._db.models.database
-
-        def _has(column: Any, needle: str) -> Any:
-            return contains(database, column, needle)
-
-        if needle:
-            by_caller = Request.select(peewee.SQL("1")).where(
-                (Request.job_id == Job.id) & _has(Request.caller, needle)
-            )
-            query = query.where(
-                _has(Job.id, needle)
-                | _has(Job.owner_principal, needle)
-                | _has(Job.provider, needle)
-                | _has(Job.correlation_id, needle)
-                | _has(Job.request_json, needle)
-                | peewee.fn.EXISTS(by_caller)
-            )
-        query = query.order_by(Job.created_at.desc()).limit(limit)
-
-        def read() -> list[DeskJob]:
-            rows = list(query)
-            records = _first_records(Request, [r.id for r in rows])
-            return [_desk_job(r, records.get(r.id)) for r in rows]
-
-        # The desk's table: the read lane, beside the jobs' own ordered writes.
-        return await self._db.read(read)
-
-    async def origin(self, job_id: str) -> JobOrigin | None:
-        """The job's stored request, owner and caller, or None when there is no such job."""
-        models = self._db.models
-        Job, Request = models.Job, models.RecordedRequest
-
-        def read() -> JobOrigin | None:
-            row = Job.get_or_none(Job.id == job_id)
-            if row is None:
-                return None
-            record = _first_records(Request, [row.id]).get(row.id, _NO_RECORD)
-            return JobOrigin(
-                job_id=row.id,
-                principal=row.owner_principal,
-                provider=row.provider,
-                state=JobState(row.state),
-                request=json.loads(row.request_json),
-                correlation_id=row.correlation_id,
-                caller=record.caller,
-                project=record.project,
-            )
-
-        return await self._db.run(read)
-
-    async def request_cancel(self, job_id: str) -> bool:
-        """Flag an unfinished job for its owner process to cancel; False when it had ended."""
-        Job = self._db.models.Job
-        changed = await self._db.run(
-            lambda: (
-                Job.update(cancel_requested=True)
-                .where((Job.id == job_id) & Job.state.in_(_UNFINISHED))
-                .execute()
-            )
-        )
-        return bool(changed)
-
-    async def cancel_requests(self, owner_process: str) -> list[str]:
-        """The unfinished jobs of `owner_process` a cancel from another process flagged (one
-        look-up in a partial index: flags are rare)."""
-        Job = self._db.models.Job
-        return await self._db.run(
-            lambda: [
-                row.id
-                for row in Job.select(Job.id).where(
-                    (Job.owner_process == owner_process)
-                    & (Job.cancel_requested == 1)
-                    & Job.state.in_(_UNFINISHED)
-                )
-            ]
-        )
-
-    async def cancel_orphan(self, job_id: str, now: float) -> bool:
-        """End an unfinished job as canceled when no live process owns it (its owner's lease
-        ran out, it has none, or the job predates leases); False when its owner is alive or it
-        had ended. Conditional in SQL, so an owner or a reaper acting at once cannot be undone."""
-        Job = self._db.models.Job
-        models = self._db.models
-
-        def end() -> int:
-            # Leases are written in the store's time (`JobLeases.stamp`): compare in it too.
-            stamp = now if (found := store_time(models.database)) is None else found
-            return int(
-                Job.update(
-                    state=JobState.CANCELED.value,
-                    error_json=json.dumps(ORPHAN_CANCELED_ERROR),
-                    finished_at=stamp,
-                    updated_at=stamp,
-                )
-                .where(
-                    (Job.id == job_id)
-                    & Job.state.in_(_UNFINISHED)
-                    & without_live_owner(models, stamp)
-                )
-                .execute()
-            )
-
-        return bool(await self._db.run(end))
+        return [row_view(r, with_output=False) for r in rows]
 
     async def interrupt_unfinished(self, now: float) -> list[LeftRunning]:
         """Mark jobs left queued or running by a previous run as interrupted; which they were,
@@ -509,129 +325,7 @@ class JobStore:
         )
 
 
-_TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-
-
-def _summary_columns(job: Any) -> tuple[Any, ...]:
-    """The job columns a listing needs: everything but the output, request and result text."""
-    return (
-        job.id,
-        job.owner_principal,
-        job.provider,
-        job.state,
-        job.correlation_id,
-        job.session_id,
-        job.error_json,
-        job.created_at,
-        job.updated_at,
-        job.started_at,
-        job.finished_at,
-        job.attempts,
-        job.progress_json,
-    )
-
-
-def _request_columns(job: Any, database: peewee.Database) -> tuple[Any, ...]:
-    """What the listing reads from the request and result JSON, in SQL: the tokens, the model
-    and the prompt's head, so listing never loads the answers' or the prompts' whole text."""
-    tokens = [
-        json_number(database, job.result_json, "usage", name).alias(name) for name in _TOKEN_FIELDS
-    ]
-    prompt = peewee.fn.COALESCE(
-        _json_text(database, job.request_json, "prompt"),
-        _json_text(database, job.request_json, "promptParts", "task"),
-    )
-    model = peewee.fn.COALESCE(
-        _json_text(database, job.request_json, "model"),
-        _json_text(database, job.result_json, "model"),
-    )
-    return (
-        *tokens,
-        peewee.fn.SUBSTR(prompt, 1, _PROMPT_HEAD_CHARS).alias("prompt_head"),
-        model.alias("model_name"),
-    )
-
-
-def _json_text(database: peewee.Database, column: peewee.Field, *path: str) -> peewee.ColumnBase:
-    """A peewee expression for the text at `path` in the JSON text of `column` (NULL where it
-    is missing or JSON null). `path` names are the store's constants, never a request's."""
-    if not is_postgresql(database):
-        return peewee.fn.json_extract(column, "$." + ".".join(path))
-    steps = peewee.SQL("#>> '{" + ",".join(path) + "}'")
-    return peewee.NodeList((peewee.Cast(column, "json"), steps))
-
-
-def summarize_prompt(head: str | None) -> str:
-    """One line of at most `PROMPT_SUMMARY_CHARS`: the prompt's whitespace collapsed."""
-    line = " ".join((head or "").split())
-    cut = len(line) > PROMPT_SUMMARY_CHARS or len(head or "") >= _PROMPT_HEAD_CHARS
-    if len(line) > PROMPT_SUMMARY_CHARS:
-        line = line[: PROMPT_SUMMARY_CHARS - 1].rstrip()
-    return line + "…" if cut else line
-
-
-@dataclass(frozen=True)
-class _Record:
-    """What the flight recorder's first record of a job tells the desk about it."""
-
-    caller: str = ""
-    transport: str = ""
-    tool: str = ""
-    approval_json: str | None = None
-    started_at: float | None = None
-    project: str | None = None
-
-
-_NO_RECORD = _Record()
-
-
-def _first_records(requests: Any, job_ids: list[str]) -> dict[str, _Record]:
-    """Each job's first flight-recorder record (the job row keeps no caller, front door or
-    approval).
-
-    Runs on the database thread. A deduplicated call's record points at the job it joined; the
-    job's own record is the earliest one, so that one names its caller and its approval.
-    """
-    records: dict[str, _Record] = {}
-    if not job_ids:
-        return records
-    query = (
-        requests.select(
-            requests.job_id,
-            requests.caller,
-            requests.transport,
-            requests.tool,
-            requests.approval_json,
-            requests.started_at,
-            requests.project,
-        )
-        .where(requests.job_id.in_(job_ids))
-        .order_by(requests.started_at)
-        .tuples()
-    )
-    for job_id, *fields in query:
-        records.setdefault(job_id, _Record(*fields))
-    return records
-
-
-def _desk_job(row: Any, record: _Record | None) -> DeskJob:
-    record = record or _NO_RECORD
-    approval = json.loads(record.approval_json) if record.approval_json else None
-    return DeskJob(
-        view=_view(row, with_output=False),
-        principal=row.owner_principal,
-        caller=record.caller,
-        prompt=summarize_prompt(row.prompt_head),
-        model=row.model_name or "",
-        transport=record.transport,
-        tool=record.tool,
-        approval=approval if isinstance(approval, dict) else None,
-        decided_at=record.started_at if approval is not None else None,
-        **{name: int(getattr(row, name) or 0) for name in _TOKEN_FIELDS},
-    )
-
-
-def _view(row: Any, *, with_output: bool = True) -> JobView:
+def row_view(row: Any, *, with_output: bool = True) -> JobView:
     return JobView(
         id=row.id,
         provider=row.provider,
@@ -648,19 +342,6 @@ def _view(row: Any, *, with_output: bool = True) -> JobView:
         result=json.loads(row.result_json) if row.result_json else None,
         error=json.loads(row.error_json) if row.error_json else None,
     )
-
-
-def without_live_owner(models: Any, now: float) -> Any:
-    """The condition, on jobs rows, that no live gateway process owns them: no owner (written
-    before leases), or an owner whose lease is gone, ran out by `now`, or is a later epoch than
-    the one the job was stored under (the owner was taken for dead and registered again)."""
-    Job, Lease = models.Job, models.ProcessLease
-    alive = Lease.select(peewee.SQL("1")).where(
-        (Lease.id == Job.owner_process)
-        & (Lease.expires_at >= now)
-        & (Job.owner_epoch.is_null() | (Lease.epoch == Job.owner_epoch))
-    )
-    return Job.owner_process.is_null() | ~peewee.fn.EXISTS(alive)
 
 
 def _reusable(Job: Any, dedup_key: str, since: float) -> Any:
@@ -690,33 +371,23 @@ _REUSABLE_SQL = (
     "SELECT id FROM jobs WHERE dedup_key = ? AND created_at >= ? AND state IN (?, ?, ?)"
     " AND id != ? ORDER BY created_at DESC LIMIT 1"
 )
-# The fence on every write of a job's owner: it lands only while the owner's lease row has the
-# epoch the job was stored under. A peer that took the owner for dead deleted that row, and the
-# owner's next registration has the next epoch, so nothing of the lost tenure lands, whatever
-# the row's state. Jobs without an owner (a store no process leases) are not fenced. The
-# condition closes each statement below.
+# Each write of the owner below closes with the lease epoch fence (`ownership.py`), a constant.
 _RUNNING_SQL = (
-    "UPDATE jobs SET state = ?, started_at = ?, updated_at = ?, attempts = ?"
-    " WHERE id = ? AND state = ?"
-    " AND (owner_process IS NULL OR owner_epoch = (SELECT epoch FROM process_leases"
-    " WHERE process_leases.id = jobs.owner_process))"
+    "UPDATE jobs SET state = ?, started_at = ?, updated_at = ?, attempts = ?"  # noqa: S608
+    " WHERE id = ? AND state = ?" + OWNER_HOLDS_EPOCH
 )
 _PROCESS_SQL = (
-    "UPDATE jobs SET process_group = ?, process_identity = ? WHERE id = ? AND state IN (?, ?)"
-    " AND (owner_process IS NULL OR owner_epoch = (SELECT epoch FROM process_leases"
-    " WHERE process_leases.id = jobs.owner_process))"
+    "UPDATE jobs SET process_group = ?, process_identity = ? WHERE id = ? AND state IN (?, ?)"  # noqa: S608
+    + OWNER_HOLDS_EPOCH
 )
 _PROGRESS_SQL = (
-    "UPDATE jobs SET output = ?, progress_json = ?, attempts = ?, updated_at = ?"
-    " WHERE id = ? AND state = ?"
-    " AND (owner_process IS NULL OR owner_epoch = (SELECT epoch FROM process_leases"
-    " WHERE process_leases.id = jobs.owner_process))"
+    "UPDATE jobs SET output = ?, progress_json = ?, attempts = ?, updated_at = ?"  # noqa: S608
+    " WHERE id = ? AND state = ?" + OWNER_HOLDS_EPOCH
 )
 _FINISH_SQL = (
-    "UPDATE jobs SET state = ?, output = ?, progress_json = ?, attempts = ?, result_json = ?,"
+    "UPDATE jobs SET state = ?, output = ?, progress_json = ?, attempts = ?, result_json = ?,"  # noqa: S608
     " error_json = ?, finished_at = ?, updated_at = ? WHERE id = ? AND state IN (?, ?)"
-    " AND (owner_process IS NULL OR owner_epoch = (SELECT epoch FROM process_leases"
-    " WHERE process_leases.id = jobs.owner_process))"
+    + OWNER_HOLDS_EPOCH
 )
 
 

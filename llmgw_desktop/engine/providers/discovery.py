@@ -4,6 +4,7 @@ Versions are checked in parallel (each `--version` is a process start, up to 2 s
 CLIs) and cached for a short time. Upgrades only run when explicitly asked; the default is a
 dry run that shows the command. Upgrading, even as a plan, is the operator's alone: it runs a
 package manager on the host (capability `cli.upgrade` in `engine/auth/access.py`).
+The CLIs' adapters (their parsers) load with the first check, not with this module.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from llmgw_desktop.config.provider_catalog import SHIPPED_CATALOG, ProviderCatal
 from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.providers.child_env import child_environment
-from llmgw_desktop.engine.providers.cli_adapters import adapter_for
 from llmgw_desktop.engine.providers.failures import tail
 from llmgw_desktop.engine.providers.process import Invocation, RunLimits, run_process
 
@@ -33,6 +33,9 @@ __all__ = ["CliStatus", "Discovery", "UpgradeOutcome"]
 log = logging.getLogger(__name__)
 
 VERSION_LIMITS = RunLimits(timeout_s=15, kill_grace_s=1, max_output_bytes=1024 * 1024)
+# A CLI's own model list: OpenCode's first `models` in a new home sets up its database (5 s on
+# an idle machine, past 15 s on a loaded one), and the fallback is only the known aliases.
+LISTING_LIMITS = RunLimits(timeout_s=45, kill_grace_s=1, max_output_bytes=1024 * 1024)
 UPGRADE_LIMITS = RunLimits(timeout_s=600, idle_timeout_s=300, kill_grace_s=5)
 LOCATE_CACHE_S = 30.0
 # Listing commands that work offline from the CLI's bundled catalog.
@@ -139,6 +142,8 @@ class Discovery:
         executable = await asyncio.to_thread(self.executable, info.id)
         if executable is None:
             return CliStatus(info.id, False, install_command=info.install_command)
+        from llmgw_desktop.engine.providers.cli_adapters import adapter_for  # the CLIs' parsers
+
         argv = (executable, *adapter_for(info.id, self.catalog).version_args())
         try:
             outcome = await run_process(
@@ -156,6 +161,8 @@ class Discovery:
 
     async def models(self, provider: str) -> list[str]:
         """Model names for `provider`: listed by the CLI where it can, else the known aliases."""
+        from llmgw_desktop.engine.providers.cli_adapters import adapter_for
+
         adapter = adapter_for(provider, self.catalog)
         listing = MODEL_LISTINGS.get(provider)
         executable = await asyncio.to_thread(self.executable, provider)
@@ -163,15 +170,23 @@ class Discovery:
             try:
                 outcome = await run_process(
                     Invocation(argv=(executable, *listing)),
-                    VERSION_LIMITS,
+                    LISTING_LIMITS,
                     environment=child_environment(provider),
                 )
-            except OSError:
-                outcome = None
-            if outcome is not None and outcome.exit_code == 0:
-                parsed = _parse_model_listing(outcome.stdout.decode("utf-8", errors="replace"))
-                if parsed:
-                    return parsed
+            except OSError as exc:
+                why = str(exc)
+            else:
+                why = f"ended by {outcome.ended_by}, exit {outcome.exit_code}"
+                if outcome.exit_code == 0:
+                    text = outcome.stdout.decode("utf-8", errors="replace")
+                    if parsed := _parse_model_listing(text):
+                        return parsed
+                    why = "it listed none"
+            log.warning(
+                "%s: could not list its models (%s); answering with its known aliases",
+                provider,
+                why,
+            )
         return list(adapter.models())
 
     async def upgrade(

@@ -17,7 +17,7 @@ from llmgw_desktop.engine.auth.access import Capability, require
 from llmgw_desktop.engine.auth.principals import Principal
 from llmgw_desktop.engine.calls import ProviderCalls
 from llmgw_desktop.engine.errors import EngineError
-from llmgw_desktop.engine.gateway.live_keys import LiveKey, keys_in_use
+from llmgw_desktop.engine.gateway.live_keys import LiveKey, environment_keys, keys_in_use
 from llmgw_desktop.engine.gateway.probe import ProbeResult, probe_provider
 from llmgw_desktop.engine.gateway.router import Target
 from llmgw_desktop.engine.gateway.service import GatewayService
@@ -253,6 +253,16 @@ class ProvidersService:
         """
         require(principal, Capability.VAULT)
         return await keys_in_use(self._gateway.keys, self.api_providers())
+
+    async def environment_keys(self, principal: Principal) -> dict[str, str]:
+        """The key each API provider reads from an environment variable, by provider, in
+        clear (operator only): the desk stores them in the vault when asked.
+
+        Raises:
+            AccessDenied: `principal` is not the operator (code `operator_only`).
+        """
+        require(principal, Capability.VAULT)
+        return await environment_keys(self._gateway.keys, self.api_providers())
 
     async def probe(self, provider: str, model: str = "", *, key: str | None = None) -> ProbeResult:
         """One tiny request to exactly `provider` (a gateway id, never a fallback); never

@@ -231,6 +231,11 @@ class BodyCapture:
         self.policy = self.policy.with_setting(key, value)
         log.info("body capture: %s", self.policy.describe())
 
+    def captured_providers(self) -> tuple[str, ...]:
+        """The providers whose requests' bodies are kept now (`recorder.capture.providers`;
+        "*" for every one)."""
+        return tuple(self.policy.providers)
+
     def wants(self, provider: str, agent: str, project: str | None) -> bool:
         """Whether the policy keeps this request's bodies."""
         return self.policy.wants(provider, agent, project)

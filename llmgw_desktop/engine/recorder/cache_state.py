@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder, lookup_key
+from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
+from llmgw_desktop.engine.recorder.lookups import lookup_key
 from llmgw_desktop.engine.store import Database
 from llmgw_desktop.engine.tokens.price_book import PriceBook
 from llmgw_desktop.engine.tokens.pricing import PriceLookup

@@ -4,7 +4,7 @@ When a flush fails (a full disk, a damaged index, a locked file) its rows are ap
 `recorder-spill.jsonl` in the data dir, one JSON object a line, fsync'd, in the form they would
 have had in the database: already redacted by the recorder. The next flush that reaches the
 store (at once when it recovers, or at the next start) replays the file in transactions of a
-thousand entries (`flight_recorder.REPLAY_CHUNK`: one for the whole file held the database
+thousand entries (`writer.REPLAY_CHUNK`: one for the whole file held the database
 thread for tens of seconds), then empties it. Replay is idempotent: an insert of a row that
 exists does nothing and an update sets the same values again, so a file replayed twice (a
 crash between the commit and the truncation, or a replay cut short) still gives one row per

@@ -58,6 +58,8 @@ class PriceBook:
         self.base = base if base is not None else price_table()
         self._user: Mapping[str, Price] = MappingProxyType({})
         self._memo: dict[str, PricedModel | None] = {}
+        # The same for `max_output_of` (the bundled table's alone: it never changes).
+        self._max_output_memo: dict[str, int | None] = {}
         self.version = 0  # bumped at each change, so a cache of prices knows to drop
         self.replace_user(user)
 
@@ -74,6 +76,11 @@ class PriceBook:
     def user_entries(self) -> list[tuple[str, Price]]:
         """The person's entries, by model prefix."""
         return sorted(self._user.items())
+
+    def bundled_entries(self) -> list[tuple[str, Price]]:
+        """The bundled table's entries, by model prefix (what prices a model of no entry of
+        the person's; the Prices page lists them)."""
+        return sorted(self.base.prices.items())
 
     def user_price(self, model: str) -> Price | None:
         """The person's own price for exactly this prefix, or None."""
@@ -135,9 +142,15 @@ class PriceBook:
         entry for it says (the entry that would price it: a shorter prefix's figure is never
         borrowed), or None where the table does not say."""
         name = (model or "").lower().split("/")[-1]
+        memo = self._max_output_memo
+        if name in memo:
+            return memo[name]
+        if len(memo) >= _MEMO_NAMES:
+            memo.clear()
         base = self.base
         matches = [p for p in (*base.prices, *base.unpriced) if name and name.startswith(p)]
-        return base.max_outputs.get(max(matches, key=len)) if matches else None
+        memo[name] = found = base.max_outputs.get(max(matches, key=len)) if matches else None
+        return found
 
     def dearest(self, family: str, alias: str | None, default_output: int) -> str | None:
         """The entry of `family` (a name prefix: `claude-`) whose longest answer costs most

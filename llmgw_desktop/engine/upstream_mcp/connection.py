@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from mcp.client.session import ClientSession
 
     from llmgw_desktop.engine.upstream_mcp.stdio import ServerProcess
+    from llmgw_desktop.engine.upstream_mcp.stdio_line import StdioLine
 
 __all__ = ["UpstreamServer"]
 
@@ -139,6 +140,15 @@ class UpstreamServer:
         return process.pid if process is not None and process.returncode is None else None
 
     @property
+    def line(self) -> StdioLine | None:
+        """Where a tool call may go beside the SDK's session (`stdio_line.py`): the running stdio
+        server's pipes; None over HTTP, or while it is not running."""
+        process = self._process
+        if process is None or process.line is None or not self.connected:
+            return None
+        return process.line if process.line.open else None
+
+    @property
     def connected(self) -> bool:
         """Running now, its session open."""
         return self._session is not None and not self._end.is_set()
@@ -150,6 +160,9 @@ class UpstreamServer:
             "enabled": self.config.enabled,
             "state": self.state,
             "tools": len(self.tools),
+            # What it offers by name (the desk's details list them), as the server named them.
+            "toolNames": [str(getattr(tool, "name", "")) for tool in self.tools],
+            "promptNames": [str(getattr(prompt, "name", "")) for prompt in self.prompts],
             "prompts": len(self.prompts),
             "resources": len(self.resources) + len(self.templates),
             "starts": self.starts,

@@ -7,8 +7,14 @@ recorder as one row: provider `mcp:NAME`, the offered tool name, the principal, 
 `mcp.record_arguments` is on, redacted and shortened; otherwise the row holds their sizes. A
 remote principal gets the answer with the secrets this process holds masked.
 
+A tool call that asks for no progress goes to a stdio server on its pipes beside the SDK's
+session (`stdio_line.py`, issue 42), its answer checked as the session checks one; any other use
+goes through the session.
+
 Errors keep their meaning: a tool result the server marked `isError` is passed on as it came;
-a JSON-RPC error from the server becomes `upstream_server_error` with its code, message and data;
+a JSON-RPC error from the server becomes `upstream_server_error` with its code, message and data,
+and so does a result that is not one (its shape, or its structured content against the tool's
+output schema);
 a server that ended during the call becomes `upstream_server_failed` with its exit and the tail of
 its stderr, and it is started again (`connection.py`).
 """
@@ -35,6 +41,7 @@ from llmgw_desktop.engine.redact import known_secrets, redact
 from llmgw_desktop.engine.states import RecordState
 from llmgw_desktop.engine.upstream_mcp import policy
 from llmgw_desktop.engine.upstream_mcp.connection import UpstreamServer
+from llmgw_desktop.engine.upstream_mcp.stdio_line import tool_result
 from llmgw_desktop.engine.upstream_mcp.transport import ServerDown
 
 if TYPE_CHECKING:
@@ -73,13 +80,16 @@ class UpstreamRelay:
         recorder: FlightRecorder,
         approvals: ApprovalGate,
         record_arguments: bool = False,
+        traced: bool = False,
     ) -> None:
         """`servers`: the configured servers by name, as the server set keeps them (the same
-        mapping, so a server added or switched is relayed to at once)."""
+        mapping, so a server added or switched is relayed to at once). `traced`: OpenTelemetry
+        export is on, so every call goes through the SDK's session, which spans it."""
         self._servers = servers
         self._recorder = recorder
         self._approvals = approvals
         self._record_arguments = record_arguments
+        self._beside_sdk = not traced
 
     async def call(
         self,
@@ -117,9 +127,25 @@ class UpstreamRelay:
                 raise refused
             if tool_name in server.config.approval:
                 await self._approve(server.config, tool_name, principal, client)
-            return await session.call_tool(
-                tool_name, dict(arguments or {}), progress_callback=cast(Any, progress)
-            )
+            line = server.line if progress is None and self._beside_sdk else None
+            try:
+                if line is not None:
+                    params = {"name": tool_name, "arguments": dict(arguments or {})}
+                    raw = await line.request("tools/call", params)
+                    return await tool_result(session, tool_name, raw)
+                return await session.call_tool(
+                    tool_name, dict(arguments or {}), progress_callback=cast(Any, progress)
+                )
+            except (ValueError, RuntimeError) as exc:
+                # pydantic's ValidationError (a ValueError) and the SDK's output-schema check
+                # (a RuntimeError): the server's answer is not a result of this tool.
+                raise EngineError(
+                    f"MCP server {name!r} answered {offered} with a result that is not valid: "
+                    f"{_first_line(exc)}",
+                    code=ErrorCode.UPSTREAM_SERVER_ERROR,
+                    server=name,
+                    tool=tool_name,
+                ) from None
 
         what = Use(server, "tool", tool_name, offered, principal, client, transport)
         return _masked_for(principal, await self._recorded(what, arguments or {}, use))
@@ -306,6 +332,11 @@ async def _settled(server: UpstreamServer) -> None:
             server.last_error = (
                 f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
             )
+
+
+def _first_line(exc: BaseException) -> str:
+    """The start of an error's text: a validation error's first lines, not all of them."""
+    return " ".join(str(exc).splitlines()[:3])[:500] or type(exc).__name__
 
 
 def _server_failed(server: UpstreamServer, message: str) -> EngineError:

@@ -81,10 +81,12 @@ class UpstreamServers:
         list_wait_s: float = LIST_WAIT_S,
         start_timeout_s: float = START_TIMEOUT_S,
         max_tools: int = MAX_TOOLS,
+        traced: bool = False,
     ) -> None:
         """`list_wait_s`: how long a list waits for a server's first start; `start_timeout_s`
         bounds a server's `initialize` and each reading of its lists; `max_tools`, the entries
-        each of its lists keeps."""
+        each of its lists keeps; `traced`, OpenTelemetry export is on (calls go through the
+        SDK's session, which spans them)."""
         self._list_wait_s = list_wait_s
         # How a sign-in URL is shown to the user (the system browser; a test follows it itself).
         self.open_url: Callable[[str], None] = open_in_browser
@@ -114,6 +116,7 @@ class UpstreamServers:
             recorder=recorder,
             approvals=approvals,
             record_arguments=record_arguments,
+            traced=traced,
         )
         self.call = relay.call
         self.get_prompt = relay.get_prompt
@@ -149,7 +152,7 @@ class UpstreamServers:
     async def set_enabled(self, principal: Principal, name: str, enabled: bool) -> None:
         """Switch a server on or off: saved as `mcp.servers.NAME.enabled` in config.toml (when
         there is one), the server stopped, and every session told its lists changed. A server
-        switched on starts at its next use.
+        switched on starts now, in the background (one that signs in with OAuth at its next use).
 
         Raises:
             AccessDenied: `principal` is not the operator (code `operator_only`).
@@ -167,7 +170,9 @@ class UpstreamServers:
         if server.config.enabled == enabled:
             return
         await server.stop()
-        self.servers[name] = self._connect(replace(server.config, enabled=enabled))
+        self.servers[name] = restarted = self._connect(replace(server.config, enabled=enabled))
+        if enabled and not restarted.config.oauth:
+            restarted.wake()  # started now, as at the gateway's start (`warm`)
         log.info("MCP server %s switched %s", name, "on" if enabled else "off")
         for kind in LIST_KINDS:
             self._changed(name, kind)

@@ -5,7 +5,9 @@ neither hold its process group in the lifeline (kill -9 of the gateway would lea
 and any child it started, running) nor keep the tail of its stderr for the desk. So the
 process is ours, spawned as a CLI is (an environment allow-list, `Lifeline.tie` and `hold`,
 its own process group), and only the message framing is the SDK's: newline-delimited JSON-RPC
-in and out of the same `SessionMessage` streams `ClientSession` reads from any transport.
+in and out of the same `SessionMessage` streams `ClientSession` reads from any transport. The
+relay's tool calls go on the same pipes beside the session (`stdio_line.py`): their answers are
+taken off the server's output before the SDK parses it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import mcp_types
 from mcp.shared.message import SessionMessage
 
 from llmgw_desktop.engine.providers.lifeline import Lifeline
+from llmgw_desktop.engine.upstream_mcp.stdio_line import StdioLine
 
 __all__ = ["STDERR_TAIL_BYTES", "ServerProcess", "stdio_streams"]
 
@@ -54,6 +57,8 @@ class ServerProcess:
     stderr: collections.deque[bytes] = field(default_factory=collections.deque)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     returncode: int | None = None
+    # Tool calls sent beside the SDK's session on this run's pipes, once it runs.
+    line: StdioLine | None = None
 
     def stderr_tail(self) -> str:
         """The last few KiB the server wrote to stderr (decoded leniently)."""
@@ -95,6 +100,8 @@ async def stdio_streams(
         **extra,
     )
     process.pid = proc.pid
+    assert proc.stdin is not None
+    line = process.line = StdioLine(proc.stdin)
     held = False
     try:
         await lifeline.hold(proc.pid)
@@ -105,22 +112,25 @@ async def stdio_streams(
         async def read_stdout() -> None:
             assert proc.stdout is not None
             async with read_send:
-                while True:
-                    try:
-                        line = await proc.stdout.readline()
-                    except (ValueError, OSError) as exc:  # a line over the limit, a closed pipe
-                        await read_send.send(ValueError(f"unreadable output: {exc}"))
-                        break
-                    if not line:
-                        break
-                    if not line.strip():
-                        continue
-                    try:
-                        message = _parsed(line, most_listed)
-                    except ValueError as exc:
-                        await read_send.send(exc)
-                        continue
-                    await read_send.send(SessionMessage(message))
+                try:
+                    while True:
+                        try:
+                            text = await proc.stdout.readline()
+                        except (ValueError, OSError) as exc:  # a line over the limit, a closed pipe
+                            await read_send.send(ValueError(f"unreadable output: {exc}"))
+                            break
+                        if not text:
+                            break
+                        if not text.strip() or line.take(text):
+                            continue
+                        try:
+                            message = _parsed(text, most_listed)
+                        except ValueError as exc:
+                            await read_send.send(exc)
+                            continue
+                        await read_send.send(SessionMessage(message))
+                finally:
+                    line.close()  # the calls still waiting fail as the session's do
 
         async def write_stdin() -> None:
             assert proc.stdin is not None
@@ -154,6 +164,7 @@ async def stdio_streams(
                     await _stop(proc)
                 group.cancel_scope.cancel()
     finally:
+        line.close()
         if proc.returncode is None:  # failed before the streams were handed over
             with anyio.CancelScope(shield=True):
                 await _stop(proc)

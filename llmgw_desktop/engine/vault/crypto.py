@@ -3,6 +3,8 @@
 A sealed value is base64 text of `nonce (12 bytes) || ciphertext+tag`. The record's identity
 (kind, provider, name, project) is the associated data, so a ciphertext copied into another
 row, or a row whose identity was edited, fails to open instead of handing out the wrong secret.
+The cipher's library loads at the first seal or open (when the vault opens, beside the front
+door's start), not with the modules that name the key's size.
 """
 
 from __future__ import annotations
@@ -11,9 +13,6 @@ import base64
 import binascii
 import json
 import secrets
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = [
     "KEY_BYTES",
@@ -46,6 +45,8 @@ def record_aad(kind: str, provider: str, name: str, project: str) -> bytes:
 
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> str:
     """Encrypt `plaintext` under `key` with a fresh random nonce; return base64 text."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = secrets.token_bytes(NONCE_BYTES)
     return base64.b64encode(nonce + AESGCM(key).encrypt(nonce, plaintext, aad)).decode("ascii")
 
@@ -62,6 +63,9 @@ def open_sealed(key: bytes, sealed: str, aad: bytes) -> bytes:
         raise SealBroken("not base64") from None
     if len(raw) < NONCE_BYTES + 16:
         raise SealBroken("too short")
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
     except InvalidTag:

@@ -4,6 +4,12 @@ run it; without a command, start the app (`run.py`)."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+    from llmgw_desktop.shell.cli.command import Command
 
 __all__ = ["main"]
 
@@ -20,16 +26,27 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"llmgw-desktop {__version__}")
         return 0
-    from llmgw_desktop.config import paths
-    from llmgw_desktop.shell.cli.messages import config_error_message
     from llmgw_desktop.shell.cli.parser import build_parser, command_named
-    from llmgw_desktop.shell.exit_codes import EXIT_CONFIG
 
     args = build_parser().parse_args(argv)
     command = command_named(args.command)
     if command is not None and not command.needs_settings:
         return command.run(args, None)
+    if command is not None:
+        return _with_settings(args, command)
+    # The app starts: what it can leave until it serves, it leaves (undone when it ends).
+    from llmgw_desktop.shell.startup import lean_start
+
+    with lean_start():
+        return _with_settings(args, None)
+
+
+def _with_settings(args: argparse.Namespace, command: Command | None) -> int:
+    """Load the settings, then run `command` with them, or the app when it is None."""
+    from llmgw_desktop.config import paths
     from llmgw_desktop.config.settings import ConfigError, load_settings
+    from llmgw_desktop.shell.cli.messages import config_error_message
+    from llmgw_desktop.shell.exit_codes import EXIT_CONFIG
 
     if args.config is not None and not args.config.expanduser().is_file():
         # Named on the command line, so meant: running on defaults instead would hide the typo.

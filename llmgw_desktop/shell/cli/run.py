@@ -58,6 +58,9 @@ def run(loaded: LoadedSettings, *, headless: bool, verbose: bool, hidden: bool =
 def _run_locked(
     loaded: LoadedSettings, lock: InstanceLock, *, headless: bool, hidden: bool = False
 ) -> int:
+    from llmgw_desktop.shell.startup import import_aiohttp_trusting_later
+
+    import_aiohttp_trusting_later()  # first: before anything of ours imports aiohttp
     from llmgw_desktop.engine.api import StoreError
     from llmgw_desktop.transports.http_server import PortInUse
 

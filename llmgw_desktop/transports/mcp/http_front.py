@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import re
@@ -46,7 +47,7 @@ from llmgw_desktop.engine.api import (
     TaskSupervisor,
     freeze_late_arrivals,
 )
-from llmgw_desktop.transports.asgi import serve_asgi
+from llmgw_desktop.transports.asgi import read_capped, serve_asgi
 from llmgw_desktop.transports.auth_edge import principal_of
 from llmgw_desktop.transports.gateway.callers import PROJECT_HEADER, agent_name, explicit_caller
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
@@ -55,6 +56,8 @@ from llmgw_desktop.transports.mcp.sdk_loading import McpUseMark, import_sdk
 
 if TYPE_CHECKING:
     from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+
+    from llmgw_desktop.transports.mcp.direct_calls import DirectCalls
 
 __all__ = ["SESSIONS_PER_PROCESS", "STATELESS", "McpHttpFront", "SessionIdFilter", "session_owner"]
 
@@ -122,11 +125,16 @@ def hide_session_ids() -> None:
 def session_owner(principal: Principal) -> AuthenticatedUser:
     """`principal` as the SDK's authenticated user: the SDK keeps it as the owner of the
     session a request opens, and compares it (client id, issuer, subject) on every later
-    request for that session."""
+    request for that session. Made once per principal (nothing changes it after)."""
+    return _owner(principal.id, principal.scopes)
+
+
+@functools.lru_cache(maxsize=256)
+def _owner(principal_id: str, scopes: frozenset[str]) -> AuthenticatedUser:
     from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
     from mcp.server.auth.provider import AccessToken
 
-    token = AccessToken(token="", client_id=principal.id, scopes=sorted(principal.scopes))
+    token = AccessToken(token="", client_id=principal_id, scopes=sorted(scopes))
     return AuthenticatedUser(token)
 
 
@@ -161,6 +169,8 @@ class McpHttpFront:
         self._engine = engine
         self._max_body_bytes = max_body_bytes
         self._manager: Any = None  # the SDK's session manager, once loaded
+        # Relayed tool calls answered beside it (`direct_calls.py`), once it is loaded.
+        self._direct: DirectCalls | None = None
         self._scope_key = ""
         self._auth = engine.auth
         self._stop = asyncio.Event()
@@ -172,6 +182,11 @@ class McpHttpFront:
     def sessions(self) -> str:
         """Where 2025-era sessions live: nowhere (`stateless`) or in this process."""
         return STATELESS if self.stateless else SESSIONS_PER_PROCESS
+
+    @property
+    def answered_beside_sdk(self) -> int:
+        """Relayed tool calls this front door answered beside the SDK (`direct_calls.py`)."""
+        return self._direct.answered if self._direct is not None else 0
 
     def mount(self, app: web.Application) -> None:
         app.router.add_route("*", self.path, self._handle)
@@ -238,6 +253,12 @@ class McpHttpFront:
             session_idle_timeout=self.session_limits.idle_timeout_s,
         )
         self._scope_key = SCOPE_KEY
+        if self._engine.upstream_mcp.configured:
+            from llmgw_desktop.transports.mcp.direct_calls import DirectCalls
+
+            # The SDK's lookup of our own tools' input schemas (2026-era Mcp-Param checks).
+            lookup = server._lowlevel_server.get_tool_input_schema
+            self._direct = DirectCalls(self._engine, self._engine.tasks, lookup)
         return server.session_manager
 
     async def stop(self) -> None:
@@ -271,12 +292,32 @@ class McpHttpFront:
             refusal = self._session_refusal(principal)
             if refusal is not None:
                 return refusal
+        transport = "mcp-stdio" if self._relayed(request) else "mcp-http"
+        body, message = None, None
+        direct = self._direct
+        modern = direct is not None and direct.modern(request)
+        if request.method == "POST" and direct is not None and (modern or not self.stateless):
+            # Read here (capped, as the bridge reads it) to see whether it is a relayed tool
+            # call answered beside the SDK (`direct_calls.py`): 2026-era requests carry no
+            # session, so they may be in either mode.
+            body = await read_capped(request, self._max_body_bytes)
+            message = direct.message_of(body)
+        if message is not None and direct is not None and (modern or not opens_session):
+            if modern:
+                call = direct.modern_call_of(request, message, principal, transport)
+            else:
+                owner = session_owner(principal)
+                call = direct.call_of(self._manager, request, message, principal, transport, owner)
+            if call is not None:
+                return await direct.answer(call)
+            if not modern and message.get("method") == "notifications/cancelled":
+                direct.cancelled(request, message)
         state = {
             self._scope_key: {
                 "principal": principal.id,
                 "method": principal.method,
                 "scopes": tuple(principal.scopes),
-                "transport": "mcp-stdio" if self._relayed(request) else "mcp-http",
+                "transport": transport,
                 # The client's name: X-Caller, else clientInfo (read per message), else this.
                 "caller": explicit_caller(request.headers),
                 "agent": agent_name(request.headers),
@@ -285,13 +326,34 @@ class McpHttpFront:
                 "project": request.headers.get(PROJECT_HEADER, ""),
             }
         }
-        return await serve_asgi(
-            self._manager.handle_request,
-            request,
-            state=state,
-            user=session_owner(principal),
-            max_body_bytes=self._max_body_bytes,
-        )
+        started: dict[str, Any] = {}
+        try:
+            return await serve_asgi(
+                self._manager.handle_request,
+                request,
+                state=state,
+                user=session_owner(principal),
+                max_body_bytes=self._max_body_bytes,
+                body=body,
+                started=started,
+            )
+        finally:
+            # Even when the client left once it had its answer (clients close an opening
+            # request's event stream as soon as it holds the result): the SDK answered.
+            if self._direct is not None:
+                self._note_session(request, message, started)
+
+    def _note_session(
+        self, request: web.Request, message: dict[str, Any] | None, started: dict[str, Any]
+    ) -> None:
+        """Tell the direct answers of a session the SDK opened or ended."""
+        assert self._direct is not None
+        opened = started.get("headers", {}).get(SESSION_HEADER.lower())
+        if message is not None and message.get("method") == "initialize" and opened:
+            if started.get("status") == 200 and SESSION_HEADER not in request.headers:
+                self._direct.opened(opened, message)
+        elif request.method == "DELETE" and (ended := request.headers.get(SESSION_HEADER)):
+            self._direct.ended(ended)
 
     def _session_refusal(self, principal: Principal) -> web.Response | None:
         """429 when a new session would pass the caps: one principal's sessions are counted
@@ -385,4 +447,5 @@ _SDK_MODULES = (
     "mcp.server.transport_security",
     "llmgw_desktop.transports.mcp.caller",
     "llmgw_desktop.transports.mcp.server",
+    "llmgw_desktop.transports.mcp.direct_calls",
 )

@@ -3,9 +3,17 @@
 Why not aiohttp: `llmgw-desktop mcp` is spawned by an editor on every start and must answer
 `initialize` within a few hundred milliseconds; importing aiohttp's client alone costs about
 as much as the whole budget. The relay talks to one server (our own, on loopback, without
-proxies, TLS or redirects), one request per connection, so what it needs is small: send a
-request, read the status and headers, then the body by `Content-Length`, chunked, or to the
-end of the connection, as a whole or line by line (event streams).
+proxies, TLS or redirects), so what it needs is small: send a request, read the status and
+headers, then the body by `Content-Length`, chunked, or to the end of the connection, as a
+whole or line by line (event streams).
+
+`KeptConnections` sends each request on a connection an earlier request left open (HTTP/1.1
+keep-alive), one request at a time per connection: a connection per message cost the relay a
+connect, and the gateway a new connection's setup and the kernel query of who opened it
+(`engine/auth/peer_owner.py`), on every tool call (issue 42). A connection is kept only once
+its reply was read to the end, for `KEEP_IDLE_S` at most; a request whose kept connection
+turns out closed before a byte of the reply came is sent again once on a new one (the server
+closed it idle: the request never reached it).
 
 Failures are `OSError` (connect, reset) or `HttpProtocolError` (a reply that is not HTTP),
 itself an `OSError`, so callers catch one type.
@@ -19,9 +27,13 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-__all__ = ["HttpProtocolError", "Reply", "request"]
+__all__ = ["ClosedBeforeReply", "HttpProtocolError", "KeptConnections", "Reply", "request"]
 
 CONNECT_TIMEOUT_S = 10.0
+# How long an idle connection is kept for the next request (the gateway's aiohttp keeps one
+# for an hour), and how many are kept at once (more only while requests run side by side).
+KEEP_IDLE_S = 30.0
+MAX_KEPT = 4
 # Bounds on what the server may send before the body: our own gateway sends a few hundred bytes.
 MAX_HEAD_LINES = 100
 MAX_HEAD_BYTES = 64 * 1024
@@ -32,6 +44,10 @@ class HttpProtocolError(OSError):
     """The reply is not the HTTP/1.1 this client reads."""
 
 
+class ClosedBeforeReply(HttpProtocolError):
+    """The connection ended before the reply's first byte."""
+
+
 @dataclass
 class Reply:
     """A reply's status and headers (names in lower case), and its body, read once."""
@@ -39,6 +55,8 @@ class Reply:
     status: int
     headers: dict[str, str]
     _reader: asyncio.StreamReader = field(repr=False)
+    # Whether the body was read to its end (then the connection may carry another request).
+    finished: bool = field(default=False, repr=False)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -63,12 +81,25 @@ class Reply:
         if pending:
             yield bytes(pending)
 
+    @property
+    def reusable(self) -> bool:
+        """Whether the connection may carry another request once this body has been read: its
+        length was known (not "to the end of the connection") and the server did not say
+        it closes it."""
+        framed = "chunked" in self.headers.get("transfer-encoding", "").lower() or (
+            "content-length" in self.headers
+            or self.status in (204, 304)
+            or 100 <= self.status < 200
+        )
+        return framed and "close" not in self.headers.get("connection", "").lower()
+
     async def _chunks(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._body():
                 yield chunk
         except asyncio.IncompleteReadError as exc:
             raise HttpProtocolError(f"the reply ended early ({exc})") from None
+        self.finished = True
 
     async def _body(self) -> AsyncIterator[bytes]:
         if self.status in (204, 304) or 100 <= self.status < 200:
@@ -81,7 +112,8 @@ class Reply:
                 except ValueError:
                     raise HttpProtocolError(f"bad chunk size {size_line[:40]!r}") from None
                 if size == 0:
-                    return  # trailers, if any, are left unread: the connection closes
+                    await self._trailers()
+                    return
                 yield await self._reader.readexactly(size)
                 await self._reader.readexactly(2)  # the CRLF after each chunk
         elif (length := self.headers.get("content-length")) is not None:
@@ -90,6 +122,13 @@ class Reply:
         else:
             while chunk := await self._reader.read(65536):
                 yield chunk
+
+    async def _trailers(self) -> None:
+        """Read past the trailer section that ends a chunked body (usually just its CRLF)."""
+        for _ in range(MAX_HEAD_LINES):
+            if (await self._reader.readline()).strip(b"\r\n") == b"":
+                return
+        raise HttpProtocolError(f"over {MAX_HEAD_LINES} trailer lines")
 
 
 @contextlib.asynccontextmanager
@@ -102,32 +141,138 @@ async def request(
         OSError: the connection failed or broke (`HttpProtocolError` for a reply that is not
             HTTP, `TimeoutError` when connecting takes over CONNECT_TIMEOUT_S).
     """
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"only plain http URLs are supported, not {url!r}")
-    port = parts.port or 80
-    reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(parts.hostname, port, limit=LINE_LIMIT), CONNECT_TIMEOUT_S
-    )
+    host, port, target = _place(url)
+    reader, writer = await _connect(host, port)
     try:
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-        head = [f"{method} {target} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
-        head += [f"{name}: {value}" for name, value in headers.items()]
-        if body is not None:
-            head.append(f"Content-Length: {len(body)}")
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body or b""))
+        _send(writer, method, target, host, port, headers, body, keep=False)
         await writer.drain()
         yield await _read_head(reader)
     finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
+        await _close(writer)
+
+
+class KeptConnections:
+    """Requests to one URL on connections kept open between them (see the module docstring)."""
+
+    def __init__(self, url: str) -> None:
+        self.host, self.port, self.target = _place(url)
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+        self.opened = 0  # connections made so far (tests read it)
+
+    @contextlib.asynccontextmanager
+    async def request(
+        self, method: str, *, headers: Mapping[str, str], body: bytes | None = None
+    ) -> AsyncIterator[Reply]:
+        """Send a request on a kept connection (or a new one); the reply, until the block
+        ends, after which the connection is kept if the reply was read to its end.
+
+        Raises:
+            OSError: as `request`'s.
+        """
+        reply, reader, writer = await self._send(method, headers, body)
+        kept = False
+        try:
+            yield reply
+            kept = reply.finished and reply.reusable and not reader.at_eof()
+        finally:
+            if kept and len(self._idle) < MAX_KEPT:
+                self._idle.append((reader, writer, asyncio.get_running_loop().time()))
+            else:
+                await _close(writer)
+
+    async def close(self) -> None:
+        """Close every kept connection."""
+        idle, self._idle = self._idle, []
+        for _, writer, _ in idle:
+            await _close(writer)
+
+    async def _send(
+        self, method: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[Reply, asyncio.StreamReader, asyncio.StreamWriter]:
+        while (kept := self._kept()) is not None:
+            reader, writer = kept
+            try:
+                _send(writer, method, self.target, self.host, self.port, headers, body)
+                await writer.drain()
+                return await _read_head(reader), reader, writer
+            except (ClosedBeforeReply, ConnectionError):
+                # The server had closed it idle: the request never reached it.
+                await _close(writer)
+            except BaseException:
+                await _close(writer)
+                raise
+        reader, writer = await _connect(self.host, self.port)
+        self.opened += 1
+        try:
+            _send(writer, method, self.target, self.host, self.port, headers, body)
+            await writer.drain()
+            return await _read_head(reader), reader, writer
+        except BaseException:
+            await _close(writer)
+            raise
+
+    def _kept(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """The most recently used kept connection still fresh and open, if any."""
+        now = asyncio.get_running_loop().time()
+        while self._idle:
+            reader, writer, since = self._idle.pop()
+            if now - since < KEEP_IDLE_S and not writer.is_closing() and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return None
+
+
+def _place(url: str) -> tuple[str, int, str]:
+    """The host, port and request target of a plain http URL.
+
+    Raises:
+        ValueError: not a plain http URL.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError(f"only plain http URLs are supported, not {url!r}")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.hostname, parts.port or 80, target
+
+
+async def _connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.wait_for(
+        asyncio.open_connection(host, port, limit=LINE_LIMIT), CONNECT_TIMEOUT_S
+    )
+
+
+def _send(
+    writer: asyncio.StreamWriter,
+    method: str,
+    target: str,
+    host: str,
+    port: int,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    *,
+    keep: bool = True,
+) -> None:
+    name = host if ":" not in host else f"[{host}]"
+    head = [f"{method} {target} HTTP/1.1", f"Host: {name}:{port}"]
+    if not keep:
+        head.append("Connection: close")
+    head += [f"{key}: {value}" for key, value in headers.items()]
+    if body is not None:
+        head.append(f"Content-Length: {len(body)}")
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body or b""))
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
 
 
 async def _read_head(reader: asyncio.StreamReader) -> Reply:
     try:
         status_line = (await reader.readline()).decode("latin-1")
+        if not status_line:
+            raise ClosedBeforeReply("the connection closed before a reply")
         version, _, rest = status_line.partition(" ")
         if not version.startswith("HTTP/1."):
             raise HttpProtocolError(f"not an HTTP reply: {status_line[:60]!r}")

@@ -33,6 +33,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
+from llmgw_desktop.engine.api import jsonio
 from llmgw_desktop.transports.gateway.callers import CALLER_HEADER, clean_caller
 from llmgw_desktop.transports.mcp import loopback_http
 from llmgw_desktop.transports.mcp.loopback_http import Reply
@@ -68,6 +69,8 @@ class StdioForwarder:
         self._out: asyncio.StreamWriter | None = None
         self._initialized = asyncio.Event()  # the handshake is done: the event stream may open
         self._editor_gone = False
+        # Requests go on kept connections (loopback_http); the event stream has its own.
+        self._http = loopback_http.KeptConnections(url)
 
     async def run(self, reader: asyncio.StreamReader, writer: Any) -> None:
         """Relay until `reader` reaches end of input; `writer` has `write()` and `drain()`."""
@@ -77,23 +80,26 @@ class StdioForwarder:
             async with asyncio.TaskGroup() as streams:
                 listening = streams.create_task(self._listen_once_initialized())
                 async with asyncio.TaskGroup() as relays:
-                    async for message in _messages(reader):
-                        relays.create_task(self._relay(message))
+                    async for message, raw in _messages(reader):
+                        relays.create_task(self._relay(message, raw))
                 # Every message has been answered; the event stream ends with the editor.
                 listening.cancel()
         except ExceptionGroup as failed:
             # Only reading stdin can fail here (the tasks log their own failures): raise
             # its error itself, as the relay did before it used task groups.
             raise failed.exceptions[0] from None
-        if self._session_id is not None:
-            with contextlib.suppress(OSError):
-                async with loopback_http.request("DELETE", self.url, headers=self._headers()):
-                    pass
+        try:
+            if self._session_id is not None:
+                with contextlib.suppress(OSError):
+                    async with self._http.request("DELETE", headers=self._headers()) as reply:
+                        await reply.read()
+        finally:
+            await self._http.close()
 
-    async def _relay(self, message: dict[str, Any]) -> None:
+    async def _relay(self, message: dict[str, Any], raw: bytes) -> None:
         """Relay one message; a failure is logged here, so the other messages carry on."""
         try:
-            await self._send(message)
+            await self._send(message, raw)
         except Exception:
             log.exception("relaying a message failed")
 
@@ -129,15 +135,16 @@ class StdioForwarder:
             headers[VERSION_HEADER] = self._version
         return headers
 
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: dict[str, Any], body: bytes) -> None:
+        """Post `message` (whose JSON, as the editor wrote it, is `body`) and deliver what the
+        gateway answers."""
         is_request = "method" in message and "id" in message
         if message.get("method") == "initialize":
             self._editor_name = _editor_name(message)
-        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
         answered = False
         try:
-            async with loopback_http.request(
-                "POST", self.url, headers=self._headers(message), body=body
+            async with self._http.request(
+                "POST", headers=self._headers(message), body=body
             ) as reply:
                 session = reply.header(SESSION_HEADER)
                 if session and self._session_id is None:
@@ -150,8 +157,9 @@ class StdioForwarder:
                     return
                 kind = reply.header("Content-Type") or ""
                 if kind.startswith("text/event-stream"):
-                    async for event in _sse_events(reply):
-                        answered = await self._deliver(event, message.get("id")) or answered
+                    async for event, data in _sse_events(reply):
+                        delivered = await self._deliver(event, message.get("id"), data)
+                        answered = delivered or answered
                 else:
                     answer = await reply.read()
                     if not 200 <= reply.status < 300:
@@ -163,7 +171,9 @@ class StdioForwarder:
                             raise OSError(f"HTTP {reply.status}: {_excerpt(answer)}")
                         answered = await self._deliver(mine, message.get("id"))
                     elif answer:
-                        answered = await self._deliver(json.loads(answer), message.get("id"))
+                        answered = await self._deliver(
+                            _loads(answer), message.get("id"), answer.strip()
+                        )
         except (OSError, ValueError) as exc:
             log.warning("relay to %s failed: %s", self.url, exc)
             if is_request:
@@ -177,10 +187,13 @@ class StdioForwarder:
         if message.get("method") == "notifications/initialized":
             self._initialized.set()
 
-    async def _deliver(self, message: Any, request_id: Any = None) -> bool:
+    async def _deliver(self, message: Any, request_id: Any = None, raw: bytes = b"") -> bool:
         """Write each JSON-RPC message of `message` to the editor; whether one of them is the
-        response to request `request_id`."""
+        response to request `request_id`. `raw`, the JSON `message` was read from, is written
+        as it came when it is one message on one line (the gateway's are), rather than written
+        out again."""
         answered = False
+        whole = raw if isinstance(message, dict) and raw and b"\n" not in raw else b""
         for item in message if isinstance(message, list) else [message]:
             if isinstance(item, dict):
                 result = item.get("result")
@@ -188,7 +201,7 @@ class StdioForwarder:
                     self._version = str(result["protocolVersion"])
                 if request_id is not None and item.get("id") == request_id:
                     answered = answered or "result" in item or "error" in item
-                await self._write(item)
+                await self._write(item, whole)
         return answered
 
     async def _fail(self, request_id: Any, text: str) -> None:
@@ -207,20 +220,20 @@ class StdioForwarder:
                 async with loopback_http.request("GET", self.url, headers=headers) as reply:
                     if reply.status in (404, 405):
                         return  # no session, or the server offers no stream
-                    async for event in _sse_events(reply):
-                        await self._deliver(event)
+                    async for event, data in _sse_events(reply):
+                        await self._deliver(event, raw=data)
             except (OSError, ValueError):
                 pass
             await asyncio.sleep(EVENT_STREAM_RETRY_S)
 
-    async def _write(self, message: dict[str, Any]) -> None:
+    async def _write(self, message: dict[str, Any], raw: bytes = b"") -> None:
         assert self._out is not None
         if self._editor_gone:
             return
-        line = json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = raw + b"\n" if raw else _line(message)
         async with self._write_lock:
             try:
-                self._out.write(line.encode())
+                self._out.write(line)
                 await self._out.drain()
             except ConnectionError as exc:  # the editor closed our stdout: it has quit
                 if not self._editor_gone:
@@ -274,22 +287,50 @@ def _editor_name(initialize: dict[str, Any]) -> str:
     return cleaned if cleaned.isascii() else ""
 
 
-async def _messages(reader: asyncio.StreamReader) -> AsyncIterator[dict[str, Any]]:
+def _loads(data: bytes) -> Any:
+    """JSON with orjson (several times the standard library's speed, on every message), or
+    with the standard library where orjson refuses it (NaN) or reads a number other than
+    written: an integer past 64 bits comes back a float, and an id must stay what it was.
+
+    Raises:
+        ValueError: it is not JSON.
+    """
+    try:
+        parsed = jsonio.loads(data)
+    except ValueError:
+        return json.loads(data)
+    items = parsed if isinstance(parsed, list) else [parsed]
+    if any(isinstance(item, dict) and isinstance(item.get("id"), float) for item in items):
+        return json.loads(data)
+    return parsed
+
+
+def _line(message: dict[str, Any]) -> bytes:
+    return (json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+async def _messages(reader: asyncio.StreamReader) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
+    """Each JSON object the editor writes, with its JSON text (as UTF-8) to post as it is."""
     while line := await reader.readline():
-        text = line.decode("utf-8", errors="replace").strip()
-        if not text:
+        raw = line.strip()
+        if not raw:
             continue
         try:
-            message = json.loads(text)
+            message = _loads(raw)
         except ValueError:
-            log.warning("ignoring a line that is not JSON on stdin")
-            continue
+            # Not UTF-8 (or not JSON): read as before, the text made valid first.
+            raw = line.decode("utf-8", errors="replace").strip().encode()
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                log.warning("ignoring a line that is not JSON on stdin")
+                continue
         if isinstance(message, dict):
-            yield message
+            yield message, raw
 
 
-async def _sse_events(reply: Reply) -> AsyncIterator[Any]:
-    """The JSON payloads of an event stream's `data:` fields."""
+async def _sse_events(reply: Reply) -> AsyncIterator[tuple[Any, bytes]]:
+    """The JSON payloads of an event stream's `data:` fields, each with its JSON text."""
     data: list[str] = []
     async for raw in reply.lines():
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
@@ -299,7 +340,7 @@ async def _sse_events(reply: Reply) -> AsyncIterator[Any]:
             payload = "\n".join(data)
             data = []
             with contextlib.suppress(ValueError):
-                yield json.loads(payload)
+                yield json.loads(payload), payload.encode()
 
 
 async def stdio_streams() -> tuple[asyncio.StreamReader, Any]:

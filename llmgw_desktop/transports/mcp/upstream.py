@@ -49,10 +49,16 @@ from llmgw_desktop.engine.api import (
     refusal,
 )
 from llmgw_desktop.transports.mcp.access import FORBIDDEN_RPC_CODE
-from llmgw_desktop.transports.mcp.caller import current_caller
+from llmgw_desktop.transports.mcp.caller import Caller, current_caller
 from llmgw_desktop.transports.mcp.results import tool_error
 
-__all__ = ["ListChanges", "advertise_list_changes", "upstream_middleware"]
+__all__ = [
+    "ListChanges",
+    "advertise_list_changes",
+    "progress_token",
+    "relay_tool_call",
+    "upstream_middleware",
+]
 
 log = logging.getLogger(__name__)
 
@@ -185,14 +191,7 @@ def upstream_middleware(engine: Engine, changes: ListChanges | None = None) -> A
             )
         if ctx.method != "tools/call" or not servers.owns(name):
             return await call_next(ctx)
-        caller = current_caller()
-        principal = caller.as_principal
-        # This middleware answers before the access middleware sees the call, so a gateway
-        # key that names its tools is held to them here too (SECURITY 46).
-        denied = refusal(principal, Capability.GATEWAY_USE) or key_tool_refusal(principal, name)
-        if denied is not None:
-            return tool_error(denied)
-        token = _progress_token(params)
+        token = progress_token(params)
 
         async def progress(done: float, total: float | None, message: str | None) -> None:
             if token is not None:
@@ -204,18 +203,13 @@ def upstream_middleware(engine: Engine, changes: ListChanges | None = None) -> A
                     related_request_id=None if ctx.request_id is None else str(ctx.request_id),
                 )
 
-        arguments = params.get("arguments")
-        try:
-            return await servers.call(
-                name,
-                arguments if isinstance(arguments, dict) else None,
-                principal=principal,
-                client=caller.client,
-                transport=caller.transport,
-                progress=progress if token is not None else None,
-            )
-        except EngineError as error:
-            return tool_error(error)
+        return await relay_tool_call(
+            engine,
+            current_caller(),
+            name,
+            params.get("arguments"),
+            progress if token is not None else None,
+        )
 
     async def _theirs(method: str, principal: Any) -> list[Any]:
         if method == "tools/list":
@@ -228,6 +222,31 @@ def upstream_middleware(engine: Engine, changes: ListChanges | None = None) -> A
         return await servers.resource_templates(principal)
 
     return relay
+
+
+async def relay_tool_call(
+    engine: Engine, caller: Caller, name: str, arguments: Any, progress: Any = None
+) -> Any:
+    """A call of the user's server's tool `name` (one `engine.upstream_mcp` owns) by `caller`:
+    the server's `CallToolResult`, or our `isError` result for a refusal or a failure. The
+    middleware above and the front door's direct answer (`direct_calls.py`) both call this."""
+    principal = caller.as_principal
+    # Relayed calls are answered before the access middleware sees them, so a gateway key
+    # that names its tools is held to them here too (SECURITY 46).
+    denied = refusal(principal, Capability.GATEWAY_USE) or key_tool_refusal(principal, name)
+    if denied is not None:
+        return tool_error(denied)
+    try:
+        return await engine.upstream_mcp.call(
+            name,
+            arguments if isinstance(arguments, dict) else None,
+            principal=principal,
+            client=caller.client,
+            transport=caller.transport,
+            progress=progress,
+        )
+    except EngineError as error:
+        return tool_error(error)
 
 
 def _allowed(principal: Any) -> Any:
@@ -278,7 +297,8 @@ def _merged(method: str, result: Any, theirs: list[Any]) -> Any:
     return result
 
 
-def _progress_token(params: Any) -> str | int | None:
+def progress_token(params: Any) -> str | int | None:
+    """The progress token a request's `_meta` carries, if any."""
     meta = params.get("_meta")
     token = meta.get("progressToken") if isinstance(meta, dict) else None
     return token if isinstance(token, str | int) and not isinstance(token, bool) else None

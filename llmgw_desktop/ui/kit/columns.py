@@ -71,6 +71,8 @@ class ColumnFitter(QObject):
         self.stretch_min = stretch_min
         self.stretch_share = stretch_share  # of the width, kept for the stretch at least
         self.caps = dict(caps or {})
+        # Columns hidden whatever the room (a page's column with nothing to say yet).
+        self.unwanted: set[int] = set()
         self._widths: dict[int, int] = {}
         self._fitted: tuple[int, object] | None = None
         header = table.horizontalHeader()
@@ -115,13 +117,15 @@ class ColumnFitter(QObject):
             w for c, w in self._widths.items() if c != self.stretch and c not in self.optional
         )
         share = min(round(room * self.stretch_share), room - required)
+        wanted = {c: (0 if c in self.unwanted else w) for c, w in self._widths.items()}
         hidden, stretch_width = plan_columns(
-            self._widths,
+            wanted,
             room,
             stretch=self.stretch,
             optional=self.optional,
             stretch_min=max(self.stretch_min, share),
         )
+        hidden |= self.unwanted
         for column in range(columns):
             if header.isSectionHidden(column) != (column in hidden):
                 header.setSectionHidden(column, column in hidden)

@@ -1,7 +1,10 @@
-"""A page's head: its title, one line on what it is for, and its main actions on the right.
+"""A page's head: its title, one line on what it is for, its main actions on the right, and
+under them the place's sub-tabs when the page is one of several (Keys | Clients).
 
-Every page starts the same way, so a person finds the title, the explanation and the buttons
-in the same places on each. The explanation wraps; the actions keep their size.
+Every page starts the same way, so a person finds the title, the explanation, the buttons and
+the sub-tabs in the same places on each, and the title never moves between pages (a tab strip
+above it pushed it down 28 px on the pages that had tabs). The explanation wraps; the actions
+keep their size.
 """
 
 from __future__ import annotations
@@ -48,14 +51,21 @@ class PageHead(QWidget):
         words.addWidget(self.blurb)
         self.action_row = QHBoxLayout()
         self.action_row.setSpacing(SPACE["s"])
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, SPACE["xs"])
+        row = QHBoxLayout()
         row.setSpacing(SPACE["l"])
         row.addLayout(words, 1)
         row.addLayout(self.action_row)
+        self.column = QVBoxLayout(self)
+        self.column.setContentsMargins(0, 0, 0, SPACE["xs"])
+        self.column.setSpacing(SPACE["s"])
+        self.column.addLayout(row)
         # Hidden when there is nothing to say (after it has its parent: a parentless widget
         # made visible would open as a window of its own).
         self.blurb.setVisible(bool(blurb))
+
+    def set_sub_tabs(self, tabs: QWidget) -> None:
+        """Show the place's sub-tabs under the title and actions."""
+        self.column.addWidget(tabs)
 
     def add_action(self, button: QPushButton) -> QPushButton:
         """Put `button` at the right end of the head."""

@@ -1,12 +1,15 @@
-"""Text in the window's three sizes: a page's title, a section's heading, a muted caption."""
+"""Text in the window's three sizes: a page's title, a section's heading, a muted caption; and
+a path that fits its room by leaving out its middle (`PathLabel`)."""
 
 from __future__ import annotations
 
 from llmgw_desktop.ui.design import CAPTION, HEADING, TITLE, scaled_font
-from llmgw_desktop.ui.qt import QFont, QLabel, QWidget
+from llmgw_desktop.ui.qt import QFont, QLabel, QResizeEvent, QSize, Qt, QWidget
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["caption", "heading", "title"]
+__all__ = ["PathLabel", "caption", "heading", "title"]
+
+PATH_MIN_WIDTH = 80  # px: a path never asks for more; it gives up its middle first
 
 
 def _styled(label: QLabel, factor: float, weight: QFont.Weight | None, role: str) -> QLabel:
@@ -32,3 +35,35 @@ def caption(text: str = "", parent: QWidget | None = None, *, wrap: bool = True)
     label = _styled(QLabel(text, parent), CAPTION, None, "caption")
     label.setWordWrap(wrap)
     return label
+
+
+class PathLabel(QLabel):
+    """A file path or an address on one line: when the room is short its middle gives way
+    ("/tmp/llmgw…/log/llmgw-desktop.log"), never broken mid-word onto a second line; the
+    whole of it in the tooltip and in what a screen reader hears."""
+
+    def __init__(self, path: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.setToolTip(path)
+        self.setAccessibleName(path)
+        self.setWordWrap(False)
+        self._fit()
+
+    def sizeHint(self) -> QSize:
+        return QSize(
+            self.fontMetrics().horizontalAdvance(self.path) + 4, super().sizeHint().height()
+        )
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(PATH_MIN_WIDTH, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        room = max(self.width(), PATH_MIN_WIDTH)
+        shown = self.fontMetrics().elidedText(self.path, Qt.TextElideMode.ElideMiddle, room)
+        if self.text() != shown:
+            self.setText(shown)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 
 from llmgw_desktop.engine.api import LOCAL_PRINCIPAL, AgentLanes, Lane, format_usd
+from llmgw_desktop.ui.kit.tables import align_heading
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.jobs import JobsPage
 from llmgw_desktop.ui.pages.recorder import RecorderPage
@@ -131,10 +132,8 @@ class AgentsPage(Page):
         self.summary_label = QLabel()
         self.summary_label.setObjectName("agentsSummary")
         self.requests_button = QPushButton("Requests of this agent")
-        self.requests_button.setToolTip("Show the selected lane's requests in the Flight recorder")
         self.requests_button.clicked.connect(lambda: self.open_selected(jobs=False))
         self.jobs_button = QPushButton("Jobs of this agent")
-        self.jobs_button.setToolTip("Show the selected agent's active jobs on the Jobs page")
         self.jobs_button.clicked.connect(lambda: self.open_selected(jobs=True))
         top = QHBoxLayout()
         top.addWidget(self.window_box)
@@ -152,15 +151,19 @@ class AgentsPage(Page):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.tree.header()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
+        # Every column as wide as its contents, the figures right beside the name they belong
+        # to (a stretched name column put them up to 1,100 px away at 1920), their headings
+        # right-aligned over them.
+        for column in range(len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        align_heading(self.tree, range(1, len(COLUMNS)))
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
 
         self.note = QLabel(
             "An agent is the name a client gives itself (MCP client info, X-Caller, its user "
-            "agent or OAuth client). Errors are requests that ended without an answer. "
+            "agent or OAuth client). Errors are requests that ended without an answer. A cost "
+            "marked ≥ is at least that much: some of its requests have no known price. "
             "Open a lane to see its requests; open Active jobs to see its jobs."
         )
         self.note.setObjectName("agentsNote")
@@ -234,6 +237,10 @@ class AgentsPage(Page):
                 if keep is not None and keep[:2] == (who, lane.project) and not keep[2]:
                     self.tree.setCurrentItem(child)
         self.tree.expandAll()
+        first = self.tree.topLevelItem(0)
+        if self.tree.currentItem() is None and first is not None:
+            # The busiest agent chosen, so its Requests and Jobs buttons are ready to press.
+            self.tree.setCurrentItem(first)
         self.tree.setUpdatesEnabled(True)
         self.summary_label.setText(_summary(lanes))
         self._update_buttons()
@@ -273,6 +280,11 @@ class AgentsPage(Page):
         named = lane is not None and bool(lane.caller)
         self.requests_button.setEnabled(named and lane is not None and lane.requests > 0)
         self.jobs_button.setEnabled(named)
+        why = "" if lane is not None else "Choose an agent in the list first. "
+        if lane is not None and not named:
+            why = "An unnamed agent cannot be filtered on. "
+        self.requests_button.setToolTip(why + "Show the chosen lane's requests in the recorder")
+        self.jobs_button.setToolTip(why + "Show the chosen agent's jobs on the Jobs page")
 
     def _activated(self, item: QTreeWidgetItem, column: int) -> None:
         self.tree.setCurrentItem(item)

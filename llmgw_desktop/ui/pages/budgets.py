@@ -1,15 +1,18 @@
-"""Budgets: each spending limit with what its period spent, how close it is, and when it resets.
+"""Budgets: every spending limit with what its period spent, how close it is, and when it resets.
 
-One row per budget, in the order of `[[budgets]]`: its scope, period, spend, soft and hard
-limits, a bar coloured by state (the theme's highlight while under the soft limit, amber past
-it, red once the hard limit refuses calls) and the local time the period resets. The figures
-are the engine's running totals (`engine.budgets.statuses()`, in memory: no query), redrawn
-on a short timer while the page is shown.
+A list with the chosen budget's details beside it. The list has one row per budget: those of
+`[[budgets]]` in their order, then the gateway keys' own budgets (kept with the keys; listed
+here so "all my limits" is one page, changed on the Keys page). Each row has its scope,
+period, spend, limits, a bar coloured by state (the accent under the soft limit, amber past
+it, red once the hard limit refuses calls) with its percentage beside it in the text colour,
+the state as a status (glyph and word, so colour is never the only signal) and the local time
+the period resets. The figures are the engine's running totals (`engine.budgets.statuses()`
+and `key_statuses()`, in memory: no query), redrawn on a short timer while the page is shown.
 
-Below the table, a form adds a budget, changes the selected one or removes it. The whole new
-list is checked as `config.toml`'s `[[budgets]]` is at start-up (the same messages, naming
-the budget and the field), then saved to the file and counted against at once (operator only:
-the desk is the operator).
+*Add budget…* (the page's head) and *Change…* (the details) open a dialog; the whole new list
+is checked as `config.toml`'s `[[budgets]]` is at start-up (the same messages, naming the
+budget and the field: shown in the dialog, which stays open), then saved to the file and
+counted against at once (operator only: the desk is the operator).
 """
 
 from __future__ import annotations
@@ -24,16 +27,30 @@ from llmgw_desktop.engine.api import (
     format_amount,
     parse_budgets,
 )
+from llmgw_desktop.ui.badge import status_cell
+from llmgw_desktop.ui.budget_words import (
+    KEY_PREFIX,
+    budget_name,
+    is_key_budget,
+    state_kind,
+    state_words,
+)
+from llmgw_desktop.ui.design import page_margins
+from llmgw_desktop.ui.glyphs import glyph
+from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
+from llmgw_desktop.ui.kit.figures import set_figure
+from llmgw_desktop.ui.kit.master_detail import MasterDetail
+from llmgw_desktop.ui.kit.page_head import PageHead, action_button
+from llmgw_desktop.ui.kit.spend_bar import BAR_ROLE, SpendBarDelegate, spend_tone
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.budget_detail import BudgetDetail
+from llmgw_desktop.ui.pages.budget_dialog import BudgetDialog
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
-    QComboBox,
-    QHBoxLayout,
-    QHeaderView,
+    QIcon,
     QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
+    QMessageBox,
     Qt,
     QTableWidget,
     QTableWidgetItem,
@@ -41,37 +58,20 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from llmgw_desktop.ui.theme import error_colour, warning_colour
+from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["COLUMNS", "BudgetsPage", "bar_colour", "bar_style", "format_limits"]
+__all__ = ["COLUMNS", "BudgetsPage", "format_limits"]
 
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 2000
 COLUMNS = ("Budget", "Period", "Spent", "Limits", "Used", "State", "Resets")
 BAR_COLUMN = COLUMNS.index("Used")
-LIMITS_COLUMN = COLUMNS.index("Limits")
-STATE_WORDS = {"ok": "ok", "soft": "past soft limit", "exceeded": "exceeded: refusing calls"}
-SCOPE_KINDS = ("global", "agent", "project", "principal")
-
-
-def bar_colour(state: str) -> str:
-    """The bar's colour for a state: the theme's highlight while under the soft limit."""
-    if state == "exceeded":
-        return error_colour()
-    if state == "soft":
-        return warning_colour()
-    return "palette(highlight)"
-
-
-def bar_style(state: str) -> str:
-    # Every bar drawn by the same style sheet: a sheet on the chunk alone switches that bar
-    # to another renderer (its text moves to the corner), so the rows would not match.
-    return (
-        "QProgressBar { border: 1px solid palette(mid); border-radius: 3px;"
-        " text-align: center; }"
-        f" QProgressBar::chunk {{ background-color: {bar_colour(state)}; }}"
-    )
+# Given up first when the list is narrow (the details show each).
+# The state is also the bar's glyph (and the details' badge), so its words give way last.
+OPTIONAL = ("Resets", "Period", "Limits", "Spent", "State")
+LIST_SHARE = 0.6
+KIND_ROLE = Qt.ItemDataRole.UserRole + 12  # a row's name cell: whether it is a key's budget
 
 
 def format_limits(status: BudgetStatus) -> str:
@@ -91,18 +91,18 @@ class BudgetsPage(Page):
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.intro_label = QLabel(
-            "Spending limits per agent, per project or for everything, by this computer's "
-            "calendar day or month. Past a soft limit the tray says so once; at a hard limit "
-            "new calls are refused with budget_exceeded until the period resets. A hard "
-            "dollar limit also refuses a call it cannot price in advance (a model without a "
-            "listed price, or a CLI's unnamed default model): use a token limit for those."
+        self.statuses: list[BudgetStatus] = []
+        self.dialog: BudgetDialog | None = None
+        self.confirm: QMessageBox | None = None
+        head = PageHead(
+            "Budgets",
+            "Spending limits per agent, project, OAuth client or gateway key, by this "
+            "computer's calendar day or month.",
         )
-        self.intro_label.setWordWrap(True)
-        self.empty_label = QLabel(
-            "No budgets yet: add one below, or as [[budgets]] in config.toml."
+        self.add_button = head.add_action(
+            action_button("Add budget…", "addBudget", icon="add", primary=True)
         )
-        self.empty_label.setObjectName("budgetsEmpty")
+        self.add_button.clicked.connect(self.open_add)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("budgetsTable")
@@ -112,76 +112,38 @@ class BudgetsPage(Page):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        header = self.table.horizontalHeader()
-        for column in range(len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        # The budget's name is what a row is about: it keeps its whole text. The limits take
-        # what is left and wrap at their spaces ("soft … ·" over "hard …") in a narrow window
-        # (1024x700 squeezed a stretched name column to "a… n…").
-        header.setSectionResizeMode(LIMITS_COLUMN, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(BAR_COLUMN, QHeaderView.ResizeMode.Fixed)
-        self.table.setColumnWidth(BAR_COLUMN, 120)
-        self.table.setWordWrap(True)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.itemSelectionChanged.connect(self._fill_form)
-
-        self.scope_box = QComboBox()
-        self.scope_box.setObjectName("budgetScope")
-        self.scope_box.addItems(list(SCOPE_KINDS))
-        self.scope_edit = QLineEdit()
-        self.scope_edit.setObjectName("budgetScopeValue")
-        self.scope_edit.setPlaceholderText("agent, project or principal (oauth:<id>, *)")
-        self.scope_edit.setEnabled(False)
-        self.scope_edit.setMinimumWidth(160)
-        self.scope_box.currentTextChanged.connect(
-            lambda kind: self.scope_edit.setEnabled(kind != "global")
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setItemDelegateForColumn(BAR_COLUMN, SpendBarDelegate(self.table))
+        # The name is never cut (issue 25 saw "a… n…"); the other columns give way first.
+        self.columns = ColumnFitter(
+            self.table, stretch=0, optional=[COLUMNS.index(c) for c in OPTIONAL]
         )
-        self.unit_box = QComboBox()
-        self.unit_box.setObjectName("budgetUnit")
-        self.unit_box.addItems(["usd", "tokens"])
-        self.period_box = QComboBox()
-        self.period_box.setObjectName("budgetPeriod")
-        self.period_box.addItems(["daily", "monthly"])
-        self.soft_edit = QLineEdit()
-        self.soft_edit.setObjectName("budgetSoft")
-        self.soft_edit.setPlaceholderText("soft (optional)")
-        self.hard_edit = QLineEdit()
-        self.hard_edit.setObjectName("budgetHard")
-        self.hard_edit.setPlaceholderText("hard (optional)")
-        for edit in (self.soft_edit, self.hard_edit):
-            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("hard (optional)") + 16)
-        self.add_button = QPushButton("Add")
-        self.add_button.clicked.connect(lambda: self.submit(replace_row=None))
-        self.change_button = QPushButton("Change selected")
-        self.change_button.clicked.connect(lambda: self.submit(replace_row=self.selected_row()))
-        self.remove_button = QPushButton("Remove selected")
-        self.remove_button.clicked.connect(self.remove_selected)
-        # Two rows, so the page's narrowest width stays under the window's smallest size.
-        form = QHBoxLayout()
-        for widget in (
-            self.scope_box,
-            self.scope_edit,
-            self.unit_box,
-            self.period_box,
-            self.soft_edit,
-            self.hard_edit,
-        ):
-            form.addWidget(widget)
-        form.setStretch(1, 2)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for button in (self.add_button, self.change_button, self.remove_button):
-            buttons.addWidget(button)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+        self.detail = BudgetDetail()
+        self.detail.change_button.clicked.connect(self.open_change)
+        self.detail.remove_button.clicked.connect(self.confirm_remove)
+        self.detail.keys_button.clicked.connect(self.open_on_keys)
+        empty_add = action_button("Add budget…", "addBudgetEmpty", icon="add", primary=True)
+        empty_add.clicked.connect(self.open_add)
+        self.body = EmptyOr(
+            MasterDetail(self.table, self.detail, list_share=LIST_SHARE),
+            EmptyState(
+                "budgets",
+                "No budgets yet",
+                "Cap what an agent, a project, an OAuth client or everything may spend a day "
+                "or a month, in dollars or tokens. A gateway key's own budget is set on the "
+                "Keys page and listed here too.",
+                empty_add,
+            ),
+        )
         self.message_label = QLabel()
         self.message_label.setObjectName("budgetsMessage")
         self.message_label.setWordWrap(True)
-
         layout = QVBoxLayout(self)
-        layout.addWidget(self.intro_label)
-        layout.addWidget(self.empty_label)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
+        page_margins(layout)
+        layout.addWidget(head)
+        layout.addWidget(self.body, 1)
         layout.addWidget(self.message_label)
 
         self._timer = QTimer(self)
@@ -189,7 +151,6 @@ class BudgetsPage(Page):
         self._timer.timeout.connect(self.refresh)
         self._saving = False
         self.refresh()
-        self._fill_form()
 
     # -- showing -------------------------------------------------------------------------
 
@@ -202,108 +163,154 @@ class BudgetsPage(Page):
 
     def refresh(self) -> None:
         """Redraw every row from the engine's running totals (in memory, no query)."""
-        statuses = self.engine.budgets.statuses()
-        self.empty_label.setVisible(not statuses)
+        budgets = self.engine.budgets
+        statuses = budgets.statuses() + budgets.key_statuses()
+        self.statuses = statuses
+        self.body.show_empty(not statuses)
+        self.add_button.setVisible(bool(statuses))  # else the empty state offers it
+        self.add_button.setEnabled(not self._saving)
         selected = self.selected_row()
         if self.table.rowCount() != len(statuses):
             self.table.setRowCount(len(statuses))
         for row, status in enumerate(statuses):
             self._fill_row(row, status)
-        if selected is not None and selected < len(statuses):
-            self.table.selectRow(selected)
-        editable = not self._saving
-        has_row = self.selected_row() is not None
-        self.add_button.setEnabled(editable)
-        self.change_button.setEnabled(editable and has_row)
-        self.remove_button.setEnabled(editable and has_row)
+        self.columns.fit(contents=tuple((s.budget.key, s.spent) for s in statuses))
+        if statuses:
+            wanted = selected if selected is not None and selected < len(statuses) else 0
+            if self.selected_row() != wanted:
+                self.table.selectRow(wanted)  # the first budget's details, never an empty pane
+        self._show_selected()
 
     def _fill_row(self, row: int, status: BudgetStatus) -> None:
         b = status.budget
         texts = {
-            0: b.label,
+            0: budget_name(status) + status.lane_text,
             1: b.period,
-            2: format_amount(b.unit, status.spent),
             3: format_limits(status),
-            5: STATE_WORDS[status.state],
             6: status.reset_text(),
         }
-        for column, text in texts.items():
+        items: list[QTableWidgetItem] = []
+        for column in range(len(COLUMNS)):
             item = self.table.item(row, column)
             if item is None:
                 item = QTableWidgetItem()
                 self.table.setItem(row, column, item)
-            if item.text() != text:
+            items.append(item)
+            text = texts.get(column)
+            if text is not None and item.text() != text:
                 item.setText(text)
                 item.setToolTip(text)
-            if column == 2:  # a figure: right-aligned, so the digits line up
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        bar = self.table.cellWidget(row, BAR_COLUMN)
-        if not isinstance(bar, QProgressBar):
-            bar = QProgressBar()
-            bar.setRange(0, 100)
-            self.table.setCellWidget(row, BAR_COLUMN, bar)
-        percent = round(status.fraction * 100)
-        bar.setValue(min(100, percent))
-        bar.setFormat(f"{percent}%")
-        bar.setProperty("state", status.state)
-        sheet = bar_style(status.state)
-        if bar.styleSheet() != sheet:
-            bar.setStyleSheet(sheet)
-        bar.setToolTip(status.burn_down())
-
-    # -- editing -------------------------------------------------------------------------
+        name = items[0]
+        of_key = is_key_budget(status)
+        if name.data(KIND_ROLE) != of_key:  # a key's budget: the key's glyph and a hint
+            name.setData(KIND_ROLE, of_key)
+            name.setIcon(glyph("keys") if of_key else QIcon())
+        if of_key:
+            name.setToolTip(f"{name.text()}: the key's own budget, changed on the Keys page")
+        set_figure(items[2], format_amount(b.unit, status.spent))
+        used = items[BAR_COLUMN]
+        percent = f"{status.fraction:.0%}"
+        if used.text() != percent:
+            used.setText(percent)
+        used.setData(BAR_ROLE, (status.fraction, spend_tone(status.spent, b.hard, b.soft)))
+        used.setToolTip(f"{status.burn_down()} ({state_words(status)})")
+        status_cell(items[5], state_kind(status), state_words(status))
+        used.setIcon(items[5].icon())  # the state's glyph beside the bar, too
 
     def selected_row(self) -> int | None:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
         return min(rows) if rows else None
 
-    def _fill_form(self) -> None:
+    def _show_selected(self) -> None:
         row = self.selected_row()
-        tables = self.engine.budgets.tables()
-        has_row = row is not None and row < len(tables)
-        self.change_button.setEnabled(has_row and not self._saving)
-        self.remove_button.setEnabled(has_row and not self._saving)
-        if row is None or not has_row:
+        if row is None or row >= len(self.statuses):
             return
-        table = tables[row]
-        kind, _, value = str(table["scope"]).partition("=")
-        self.scope_box.setCurrentText(kind)
-        self.scope_edit.setText(value)
-        self.unit_box.setCurrentText(str(table["unit"]))
-        self.period_box.setCurrentText(str(table["period"]))
-        self.soft_edit.setText(_number_text(table.get("soft")))
-        self.hard_edit.setText(_number_text(table.get("hard")))
+        self.detail.show_budget(self.statuses[row], can_save=self.engine.budgets.can_save)
+        editable = not self._saving
+        self.detail.change_button.setEnabled(editable)
+        self.detail.remove_button.setEnabled(editable)
 
-    def form_table(self) -> dict[str, Any]:
-        """The budget the form describes, as a `[[budgets]]` table (not checked yet)."""
-        kind = self.scope_box.currentText()
-        scope = kind if kind == "global" else f"{kind}={self.scope_edit.text().strip()}"
-        table: dict[str, Any] = {
-            "scope": scope,
-            "unit": self.unit_box.currentText(),
-            "period": self.period_box.currentText(),
-        }
-        for name, edit in (("soft", self.soft_edit), ("hard", self.hard_edit)):
-            text = edit.text().strip().lstrip("$").replace(",", "").replace("_", "")
-            if text:
-                try:
-                    table[name] = float(text) if "." in text or "e" in text.lower() else int(text)
-                except ValueError:
-                    table[name] = text  # the check names it: "soft: 'abc' is not a number"
-        return table
+    def _configured_row(self) -> int | None:
+        """The selected row's place in `[[budgets]]`, or None (none chosen, or a key's)."""
+        row = self.selected_row()
+        if row is None or row >= len(self.statuses) or is_key_budget(self.statuses[row]):
+            return None
+        return row
 
-    def submit(self, *, replace_row: int | None) -> None:
-        """Add the form's budget (or put it in place of row `replace_row`), check the whole
-        list as the file's would be, then save it."""
+    # -- editing -------------------------------------------------------------------------
+
+    def open_add(self) -> BudgetDialog:
+        """The dialog for a new budget."""
+        return self._open_dialog("Add a budget", replace_row=None)
+
+    def open_change(self) -> BudgetDialog | None:
+        """The dialog for the chosen budget, filled in (None for a key's budget)."""
+        row = self._configured_row()
+        if row is None:
+            return None
+        dialog = self._open_dialog(f"Change budget {budget_name(self.statuses[row])}", row)
+        dialog.show_table(self.engine.budgets.tables()[row])
+        return dialog
+
+    def _open_dialog(self, title: str, replace_row: int | None) -> BudgetDialog:
+        dialog = BudgetDialog(title, self)
+        dialog.save_button.clicked.connect(lambda: self.submit(dialog, replace_row=replace_row))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_on_keys(self) -> None:
+        """The chosen key budget's key, on the Keys page (where its budget is changed)."""
+        row = self.selected_row()
+        window = self.window()
+        keys = getattr(window, "pages", {}).get("keys")
+        show_page = getattr(window, "show_page", None)
+        if row is None or keys is None or not callable(show_page):
+            return
+        keys.select_key(self.statuses[row].budget.value.removeprefix(KEY_PREFIX))
+        show_page("keys")
+
+    def submit(self, dialog: BudgetDialog, *, replace_row: int | None) -> None:
+        """Add the dialog's budget (or put it in place of row `replace_row`), check the whole
+        list as the file's would be, then save it; a refusal stays in the dialog."""
         tables = self.engine.budgets.tables()
         if replace_row is None:
-            tables.append(self.form_table())
+            tables.append(dialog.form_table())
         else:
-            tables[replace_row] = self.form_table()
+            tables[replace_row] = dialog.form_table()
+        try:
+            parse_budgets(tables)
+        except BudgetProblem as exc:
+            dialog.show_problem(f"{exc}. Nothing was saved.")
+            return
+        dialog.accept()
         self.save(tables)
 
+    def confirm_remove(self) -> None:
+        """Ask before removing the chosen budget (Cancel is the default)."""
+        row = self._configured_row()
+        if row is None:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "llmgw-desktop: remove budget?",
+            f"Remove the budget {budget_name(self.statuses[row])}?\n\nCalls it covers are no "
+            "longer counted against it; config.toml loses its [[budgets]] table.",
+            parent=self,
+        )
+        box.setObjectName("confirmRemoveBudget")
+        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+        box.finished.connect(
+            lambda _result: self.remove_selected() if box.clickedButton() == remove else None
+        )
+        self.confirm = box
+        box.open()
+
     def remove_selected(self) -> None:
-        row = self.selected_row()
+        row = self._configured_row()
         if row is None:
             return
         tables = self.engine.budgets.tables()
@@ -331,17 +338,10 @@ class BudgetsPage(Page):
             return
         finally:
             self._saving = False
-        self.table.clearSelection()
         self.refresh()
         where = "config.toml" if self.engine.budgets.can_save else "this session only"
         self._say(f"Budgets saved ({where}); they count from now.")
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.message_label.setStyleSheet(f"color: {error_colour()};" if error else "")
+        set_tone(self.message_label, "error" if error else "")
         self.message_label.setText(text)
-
-
-def _number_text(value: Any) -> str:
-    if value is None:
-        return ""
-    return f"{value:g}" if isinstance(value, float) else str(value)

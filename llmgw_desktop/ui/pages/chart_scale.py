@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import Literal
 
+from llmgw_desktop.engine.api import MetricsSeries
+
 __all__ = [
     "MAX_Y_INTERVALS",
     "SERIES_COLOURS",
@@ -19,7 +21,10 @@ __all__ = [
     "ago_label",
     "ago_spacing",
     "clock_span",
+    "first_active",
+    "home_span",
     "nice_ceiling",
+    "span_words",
     "tick_labels",
     "value_text",
     "y_ticks",
@@ -37,6 +42,8 @@ WINDOW_TICKS: dict[int, tuple[int, int]] = {
 # Spacings a zoomed time axis picks from (seconds).
 TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600)
 HOURS_FROM_S = 3 * 3600  # a visible span longer than this is labelled in hours
+# The spans the charts open on when the data is younger than the chosen window (seconds).
+HOME_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400)
 
 # What a series' value is: a rate per second (requests, tokens), a level (active jobs) or a
 # percentage (cache hit rate).
@@ -141,3 +148,30 @@ def value_text(unit: Unit, value: float, bucket_s: float, *, filling: bool = Fal
     if filling:
         return f"{rate}/s so far"
     return f"{rate}/s, {value * bucket_s:,.0f} in {bucket_s:g} s"
+
+
+def home_span(first_ago_s: float | None, span_s: int, min_s: float = 0.0) -> int:
+    """The span the charts open on: the whole window, or, when the first data point is
+    younger than it (a gateway up for two minutes), the nearest round span that still shows
+    all of it (at least `min_s`), so the data fills the chart rather than its last sliver."""
+    if first_ago_s is None:
+        return span_s
+    wanted = max(first_ago_s, min_s)
+    return next((step for step in HOME_STEPS if step >= wanted and step < span_s), span_s)
+
+
+def first_active(series: MetricsSeries) -> float | None:
+    """The start of the window's first bucket with any traffic or job, or None without any."""
+    for index, start in enumerate(series.times):
+        if (
+            series.requests_per_s[index]
+            or series.active_jobs[index]
+            or series.input_tokens_per_s[index]
+        ):
+            return start
+    return None
+
+
+def span_words(seconds: int) -> str:
+    """`2 min` or `1 h`: a span the charts open on, in words."""
+    return f"{seconds // 3600} h" if seconds >= 3600 else f"{seconds // 60} min"

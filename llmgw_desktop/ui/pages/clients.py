@@ -15,6 +15,7 @@ from typing import Any
 from llmgw_desktop.engine.api import LOCAL_CALLER, ConsentQueue, PendingConsent
 from llmgw_desktop.ui.access_panel import AccessPanel
 from llmgw_desktop.ui.consent import SCOPE_WORDS
+from llmgw_desktop.ui.kit.tables import fit_rows
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
@@ -46,8 +47,13 @@ def _table(columns: tuple[str, ...], name: str) -> QTableWidget:
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.verticalHeader().setVisible(False)
+    table.setWordWrap(False)
+    table.setShowGrid(False)
+    # Columns as wide as their contents, none stretched across the page; the box as tall as
+    # its rows.
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setStretchLastSection(False)
+    fit_rows(table)
     return table
 
 
@@ -166,6 +172,10 @@ class OAuthClients(QGroupBox):
 class ClientsPage(Page):
     KEY = "clients"
     TITLE = "Clients"
+    BLURB = (
+        "Who may sign in to the gateway with OAuth: sign-ins waiting for your consent, the "
+        "grants live now (revoke them here), and the registered clients."
+    )
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)

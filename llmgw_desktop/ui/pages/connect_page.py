@@ -2,25 +2,24 @@
 
 The snippets come from `connect.py`, the same place as the tray's copy-setup menu and the
 README's examples, built from the live endpoint, so what is copied here works against the
-running gateway.
+running gateway. Each is a code block with its Copy buttons in its own header bar.
 
-With a bearer lock on, every snippet that can carry a header carries `Authorization: Bearer`.
-The person at the desk is the gateway's operator, so the static token is theirs to copy, but
-only on purpose: the screen shows it masked, Copy puts `YOUR_GATEWAY_TOKEN` in its place (safe
-to paste into a chat or a ticket), and only "Copy with token" or "Copy token" copy the token.
+*Authenticate as* (`connect_auth.py`) chooses what the snippets carry: the static bearer token
+(with a bearer lock on), nothing (a gateway open to this machine), or a gateway key, pasted or
+made here when its secret is known (a tool's own principal, scope and budget). The screen
+shows the credential masked. **Copy** copies the snippet that works, credential included;
+**Copy without token** puts `YOUR_GATEWAY_TOKEN` in its place, safe to paste into a chat or a
+ticket (and what the tray's "Copy setup for" copies); "Copy token" copies the static token.
 With OAuth and no static token, the editors sign in through the browser and the SDK snippets
-name the access token they need; "Issue a token for this app" makes one (a client of the app's
-own with one grant, `OAuthServer.issue_for_desk`, revoked in Clients like any other) and shows
-the SDK snippets with it, to copy. The token is shown once; the store keeps only its hash.
+name the access token they need; "Issue a token for this app" (`connect_issue.py`) makes one.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, AuthService, EngineError, OAuthError
+from llmgw_desktop.engine.api import AuthService
 from llmgw_desktop.ui.access_panel import describe_front_door
 from llmgw_desktop.ui.connect import (
     TOKEN_PLACEHOLDER,
@@ -31,14 +30,18 @@ from llmgw_desktop.ui.connect import (
     sdk_snippets,
     snippets,
 )
+from llmgw_desktop.ui.design import SPACE, page_margins
+from llmgw_desktop.ui.kit.code_block import CodeBlock
+from llmgw_desktop.ui.kit.page_head import PageHead
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.connect_auth import AS_KEY, AS_NONE, AS_TOKEN, AuthChoice
+from llmgw_desktop.ui.pages.connect_issue import IssueTokenBox
 from llmgw_desktop.ui.qt import (
-    QFontDatabase,
+    QFrame,
     QGroupBox,
     QGuiApplication,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QScrollArea,
     Qt,
@@ -48,6 +51,10 @@ from llmgw_desktop.ui.qt import (
 
 __all__ = ["ConnectPage", "ShownSnippet", "base_url_of"]
 
+# How wide the snippets' column grows: past it a code block's lines are only longer, not
+# easier to read, and its Copy buttons drift away from the code.
+CONTENT_MAX_WIDTH = 1100
+
 
 def base_url_of(mcp_url: str, mcp_path: str) -> str:
     """The gateway's root URL (what the SDKs take) from the MCP endpoint and its path."""
@@ -56,8 +63,8 @@ def base_url_of(mcp_url: str, mcp_path: str) -> str:
 
 @dataclass(frozen=True)
 class ShownSnippet:
-    """One snippet three ways: on screen, copied, and copied with the real token (or None
-    where the snippet carries no token, or there is no static token to put in it)."""
+    """One snippet three ways: on screen, copied without the credential, and copied with it
+    (None where the snippet carries none, or there is none to put in it)."""
 
     shown: Snippet
     copied: Snippet
@@ -68,11 +75,11 @@ def _three_ways(
     make: Callable[[str | None], list[Snippet]], lock: bool, token: str
 ) -> list[ShownSnippet]:
     """The snippets `make(token)` gives, on screen (masked), copied (placeholder) and with
-    the token, for a gateway locked or not."""
+    the token, for a credential sent (`lock`) or not."""
     if not lock:
         return [ShownSnippet(s, s, None) for s in make(None)]
     copied = make(TOKEN_PLACEHOLDER)
-    if not token:  # OAuth only: the access token is the client's to get
+    if not token:  # OAuth only, or a key not given yet: the credential is the client's to get
         return [ShownSnippet(s, s, None) for s in copied]
     return [
         ShownSnippet(shown, copy, full if TOKEN_PLACEHOLDER in copy.text else None)
@@ -80,28 +87,29 @@ def _three_ways(
     ]
 
 
-def _mcp_note(auth: AuthService, token: str) -> str:
-    """What an MCP client needs besides the endpoint, given how this gateway authenticates."""
+def _mcp_note(auth: AuthService, kind: str, secret: str) -> str:
+    """What an MCP client needs besides the endpoint, given what the snippets carry."""
+    if kind == AS_KEY:
+        return "The HTTP snippets send the gateway key (Authorization: Bearer), shown masked."
     if not auth.configured:
         return ""
-    if auth.oauth is not None and not token:
+    if auth.oauth is not None and not secret:
         return (
             "Clients that sign in with MCP OAuth (Claude Code, VS Code, Cursor, Codex) open the "
             "browser the first time, so their snippets carry no token."
         )
-    return (
-        "The HTTP snippets send the static bearer token (Authorization: Bearer), shown masked. "
-        f"Copy puts {TOKEN_PLACEHOLDER} in its place; Copy with token copies the real one."
-    )
+    return "The HTTP snippets send the static bearer token (Authorization: Bearer), shown masked."
 
 
-def _sdk_note(auth: AuthService, token: str) -> str:
+def _sdk_note(auth: AuthService, kind: str, secret: str) -> str:
+    if kind == AS_KEY:
+        return "Each sends the gateway key as Authorization: Bearer."
     if not auth.configured:
         return (
             "Any key works: the gateway is open to programs on this machine and sends its own "
-            "keys upstream."
+            "keys upstream. A gateway key (Authenticate as, above) gives a tool its own budget."
         )
-    if not token:
+    if not secret:
         return (
             f"Replace {TOKEN_PLACEHOLDER} with an access token from the gateway's OAuth server: "
             "Issue a token for this app (above) makes one and fills it in."
@@ -120,18 +128,24 @@ class ConnectPage(Page):
         super().__init__(context, parent)
         endpoint = context.facts.endpoint
         auth = self.engine.auth
+        self._endpoint = endpoint
         # The operator's own token: the desk may show (masked) and copy it, never log it.
         self._token = self.engine.settings.http.auth_token
-        lock = auth.configured
         self.base_url = base_url_of(endpoint, self.engine.settings.http.path)
-        editors_lock = editors_send_token(
-            locked=lock, oauth=auth.oauth is not None, static_token=bool(self._token)
-        )
-        self.editors = _three_ways(lambda t: snippets(endpoint, token=t), editors_lock, self._token)
-        self.sdks = _three_ways(lambda t: sdk_snippets(self.base_url, token=t), lock, self._token)
+        self.editors: list[ShownSnippet] = []
+        self.sdks: list[ShownSnippet] = []
+        self.blocks: dict[str, CodeBlock] = {}
         self.copy_buttons: dict[str, QPushButton] = {}
         self.copy_with_token_buttons: dict[str, QPushButton] = {}
+        self._full_buttons: dict[str, QPushButton] = {}
+        self._items: dict[str, ShownSnippet] = {}
+        self._notes: dict[str, QLabel] = {}
 
+        head = PageHead(
+            "Connect",
+            "Point an editor, an agent or an SDK at this gateway: copy its snippet, paste it "
+            "where it says.",
+        )
         intro = QLabel(
             f"MCP endpoint: <b>{endpoint}</b><br>Gateway base URL: <b>{self.base_url}</b><br>"
             f"{describe_front_door(auth)}"
@@ -141,50 +155,147 @@ class ConnectPage(Page):
         intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.copied_label = QLabel()
         self.copied_label.setObjectName("copiedNotice")
+        self.auth_choice = AuthChoice(
+            self.engine,
+            static_token=bool(self._token),
+            none_words=(
+                "OAuth sign-in (no token in the snippets)"
+                if auth.configured
+                else "Nothing (open to programs on this machine)"
+            ),
+        )
 
         content = QWidget()
+        content.setMaximumWidth(CONTENT_MAX_WIDTH)
         column = QVBoxLayout(content)
+        column.setContentsMargins(0, 0, SPACE["s"], 0)
+        column.setSpacing(SPACE["m"])
         column.addWidget(intro)
+        column.addWidget(self.auth_choice)
         self.copy_token_button: QPushButton | None = None
         if self._token:
             column.addLayout(self._token_row())
-        self.issue_box: QGroupBox | None = None
-        self.issued_snippets: list[Snippet] = []
-        self.issued_copy_buttons: dict[str, QPushButton] = {}
-        if lock and auth.oauth is not None and not self._token:
-            column.addWidget(self._issue_section())
-        column.addWidget(
-            self._section("Editors and agents (MCP)", self.editors, _mcp_note(auth, self._token))
-        )
-        column.addWidget(self._acp_section())
+        self.issue_box: IssueTokenBox | None = None
+        if auth.configured and auth.oauth is not None and not self._token:
+            box = IssueTokenBox(
+                self.engine, self.base_url, self.tasks, lambda s: self.copy(s, with_token=True)
+            )
+            self.issue_box = box
+            self.app_name, self.issue_button = box.app_name, box.issue_button
+            self.issue_notice, self.issued_view = box.issue_notice, box.issued_view
+            self.issued_copy_buttons = box.issued_copy_buttons
+            column.addWidget(box)
+        kind = AS_TOKEN if self._token else AS_NONE
+        self._credential = (kind, self._token)
+        self.editors, self.sdks = self._snippets_for(*self._credential)
+        self.acp_snippets = acp_snippets()
+        acp = [ShownSnippet(s, s, None) for s in self.acp_snippets]
+        column.addWidget(self._section("mcp", "Editors and agents (MCP)", self.editors))
         column.addWidget(
             self._section(
-                "SDKs and curl (OpenAI, Anthropic, Gemini)",
-                self.sdks,
-                _sdk_note(auth, self._token),
+                "acp",
+                "Editors' agent panels (ACP)",
+                acp,
+                "Zed, JetBrains and Neovim launch the gateway as their agent; every turn is "
+                "recorded under the editor's name. More in docs/ACP.md.",
             )
         )
+        column.addWidget(
+            self._section("sdk", "SDKs and curl (OpenAI, Anthropic, Gemini)", self.sdks)
+        )
         column.addStretch(1)
+        holder = QWidget()
+        centre = QHBoxLayout(holder)
+        centre.setContentsMargins(0, 0, 0, 0)
+        centre.addWidget(content, 1)
+        centre.addStretch(0)
         scroll = QScrollArea()
+        scroll.setObjectName("connectScroll")
         scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(holder)
 
         outer = QVBoxLayout(self)
+        page_margins(outer)
+        outer.addWidget(head)
         outer.addWidget(scroll, 1)
         outer.addWidget(self.copied_label)
+        self._show_credential()
+        self.auth_choice.changed.connect(self._credential_changed)
 
     @property
     def editor_snippets(self) -> list[Snippet]:
-        """The editor snippets as Copy copies them."""
+        """The editor snippets as Copy without token copies them."""
         return [s.copied for s in self.editors]
 
     @property
     def sdk_snippets(self) -> list[Snippet]:
-        """The SDK snippets as Copy copies them."""
+        """The SDK snippets as Copy without token copies them."""
         return [s.copied for s in self.sdks]
 
+    def use_key(self, name: str, secret: str) -> None:
+        """Carry gateway key `name` in every snippet (the Keys page, when it made the key)."""
+        self.auth_choice.use_key(name, secret)
+
+    def _snippets_for(
+        self, kind: str, secret: str
+    ) -> tuple[list[ShownSnippet], list[ShownSnippet]]:
+        """The editor and SDK snippets carrying what `kind` says (`secret`: the credential)."""
+        auth = self.engine.auth
+        endpoint = self._endpoint
+        if kind == AS_KEY:
+            lock = editors_lock = True
+        elif kind == AS_TOKEN:
+            lock = auth.configured
+            editors_lock = editors_send_token(
+                locked=lock, oauth=auth.oauth is not None, static_token=True
+            )
+        else:  # nothing to send: an open gateway, or OAuth alone (the issue box helps there)
+            lock = auth.configured
+            editors_lock = editors_send_token(
+                locked=lock, oauth=auth.oauth is not None, static_token=False
+            )
+        editors = _three_ways(lambda t: snippets(endpoint, token=t), editors_lock, secret)
+        sdks = _three_ways(lambda t: sdk_snippets(self.base_url, token=t), lock, secret)
+        return editors, sdks
+
+    def _credential_changed(self, kind: str, secret: str) -> None:
+        if kind == AS_TOKEN:
+            secret = self._token
+        self._credential = (kind, secret)
+        self.editors, self.sdks = self._snippets_for(kind, secret)
+        self._show_credential()
+
+    def _show_credential(self) -> None:
+        """Every block and its buttons from the snippets as they are now."""
+        kind, secret = self._credential
+        auth = self.engine.auth
+        self._notes["mcp"].setText(_mcp_note(auth, kind, secret))
+        self._notes["sdk"].setText(_sdk_note(auth, kind, secret))
+        for label in self._notes.values():
+            label.setVisible(bool(label.text()))
+        self.copy_with_token_buttons = {}
+        for item in [*self.editors, *self.sdks]:
+            client = item.shown.client
+            self._items[client] = item
+            self.blocks[client].set_code(item.shown.text)
+            full = self._full_buttons[client]
+            copy = self.copy_buttons[client]
+            full.setVisible(item.with_token is not None)
+            if item.with_token is not None:
+                self.copy_with_token_buttons[client] = full
+                copy.setText("Copy without token")
+                copy.setToolTip(
+                    f"Copy the {client} snippet with {TOKEN_PLACEHOLDER} in place of the "
+                    "credential (safe to share)"
+                )
+            else:
+                copy.setText("Copy")
+                copy.setToolTip(f"Copy the {client} snippet")
+
     def _token_row(self) -> QHBoxLayout:
-        label = QLabel(f"The token, masked: <b>{mask_token(self._token)}</b>")
+        label = QLabel(f"The static token, masked: <b>{mask_token(self._token)}</b>")
         label.setObjectName("maskedToken")
         button = QPushButton("Copy token")
         button.setObjectName("copyToken")
@@ -192,151 +303,44 @@ class ConnectPage(Page):
         button.clicked.connect(self.copy_token)
         self.copy_token_button = button
         row = QHBoxLayout()
-        row.addWidget(label, 1)
+        row.addWidget(label)
         row.addWidget(button)
+        row.addStretch(1)
         return row
 
-    def _issue_section(self) -> QGroupBox:
-        """A name, a button, and once pressed the SDK snippets with the issued token."""
-        box = QGroupBox("A token for a script or SDK (OAuth)")
-        box.setObjectName("issueToken")
-        note = QLabel(
-            "SDKs and scripts have no browser to sign in with. Name the app and issue it a "
-            "token: it gets a client of its own (desk-<name>) and one grant, scope mcp, listed "
-            "under Clients → Access, where Revoke ends it. The token is shown here once."
-        )
-        note.setWordWrap(True)
-        self.app_name = QLineEdit()
-        self.app_name.setObjectName("issueAppName")
-        self.app_name.setPlaceholderText("the app's name, e.g. nightly-report")
-        self.issue_button = QPushButton("&Issue a token for this app")
-        self.issue_button.setObjectName("issueTokenButton")
-        self.issue_button.clicked.connect(self.issue_token)
-        self.app_name.returnPressed.connect(self.issue_token)
-        self.issue_notice = QLabel()
-        self.issue_notice.setObjectName("issueNotice")
-        self.issue_notice.setWordWrap(True)
-        self.issued_view = QLabel()
-        self.issued_view.setObjectName("issuedSnippet")
-        self.issued_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.issued_view.setTextFormat(Qt.TextFormat.PlainText)
-        self.issued_view.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
-        self.issued_view.hide()
-        self.issued_buttons = QHBoxLayout()
-        row = QHBoxLayout()
-        row.addWidget(self.app_name, 1)
-        row.addWidget(self.issue_button)
-        column = QVBoxLayout(box)
-        column.addWidget(note)
-        column.addLayout(row)
-        column.addWidget(self.issue_notice)
-        column.addWidget(self.issued_view)
-        column.addLayout(self.issued_buttons)
-        self.issue_box = box
-        return box
-
-    def issue_token(self) -> None:
-        """Issue a token for the named app (on the engine's loop); the snippets follow."""
-        self.issue_button.setEnabled(False)
-        if not self.tasks.spawn(self._issue(self.app_name.text()), what="issue a token"):
-            self.issue_button.setEnabled(True)
-
-    async def _issue(self, name: str) -> None:
-        oauth = self.engine.oauth
-        try:
-            if oauth is None:
-                raise OAuthError("invalid_request", "OAuth is off")
-            issued = await oauth.issue_for_desk(LOCAL_CALLER, name)
-        except (OAuthError, EngineError) as error:
-            self.issue_notice.setText(f"No token issued: {_reason(error)}")
-            return
-        finally:
-            self.issue_button.setEnabled(True)
-        self.issued_snippets = sdk_snippets(self.base_url, token=issued.access_token)
-        shown = next(s for s in self.issued_snippets if s.client == "OpenAI SDK (Python)")
-        self.issued_view.setText(shown.text)
-        self.issued_view.show()
-        while self.issued_buttons.count():
-            item = self.issued_buttons.takeAt(0)
-            old = None if item is None else item.widget()
-            if old is not None:
-                old.deleteLater()
-        self.issued_copy_buttons.clear()
-        for snippet in self.issued_snippets:
-            button = QPushButton(f"Copy {snippet.client}")
-            button.setObjectName(f"copyIssued:{snippet.client}")
-            button.clicked.connect(lambda _=False, s=snippet: self.copy(s, with_token=True))
-            self.issued_copy_buttons[snippet.client] = button
-        for client in ("OpenAI SDK (Python)", "OpenAI SDK (environment)", "curl"):
-            self.issued_buttons.addWidget(self.issued_copy_buttons[client])
-        self.issued_buttons.addStretch(1)
-        self.issue_notice.setText(
-            f"Issued a token for {issued.client_id} (scope {' '.join(issued.scopes)}), valid "
-            f"until {_date(issued.expires_at)}. Copy it now: it is not shown again. Revoke it "
-            "under Clients → Access."
-        )
-
-    def _acp_section(self) -> QGroupBox:
-        """Editors' agent panels over ACP: `llmgw-desktop acp` needs no token (it proves the
-        local user as the stdio relay does)."""
-        self.acp_snippets = acp_snippets()
-        return self._section(
-            "Editors' agent panels (ACP)",
-            [ShownSnippet(s, s, None) for s in self.acp_snippets],
-            "Zed, JetBrains and Neovim launch the gateway as their agent; every turn is "
-            "recorded under the editor's name. More in docs/ACP.md.",
-        )
-
-    def _section(self, title: str, items: list[ShownSnippet], note: str) -> QGroupBox:
+    def _section(
+        self, key: str, title: str, items: list[ShownSnippet], note: str = ""
+    ) -> QGroupBox:
         box = QGroupBox(title)
         column = QVBoxLayout(box)
-        if note:
-            hint = QLabel(note)
-            hint.setWordWrap(True)
-            column.addWidget(hint)
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        # One width for every button, so the snippets line up whichever buttons they have.
-        width = QPushButton("Copy with token").sizeHint().width()
+        column.setSpacing(SPACE["s"])
+        hint = QLabel(note)
+        hint.setWordWrap(True)
+        self._notes[key] = hint
+        column.addWidget(hint)
         for item in items:
-            snippet = item.shown
-            heading = QLabel(f"<b>{snippet.client}</b> · {snippet.where}")
-            text = QLabel(snippet.text)
-            text.setObjectName(f"snippet:{snippet.client}")
-            text.setFont(mono)
-            text.setTextFormat(Qt.TextFormat.PlainText)
-            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            text.setWordWrap(True)
-            buttons = QVBoxLayout()
-            copy = QPushButton("Copy")
-            copy.setObjectName(f"copy:{snippet.client}")
-            copy.setToolTip(
-                f"Copy the {snippet.client} snippet"
-                + (f" with {TOKEN_PLACEHOLDER} for the token" if item.with_token else "")
-            )
-            copy.setFixedWidth(width)
-            copy.clicked.connect(lambda _=False, s=item.copied: self.copy(s))
-            self.copy_buttons[snippet.client] = copy
-            buttons.addWidget(copy)
-            if item.with_token is not None:
-                full = QPushButton("Copy with token")
-                full.setObjectName(f"copyWithToken:{snippet.client}")
-                full.setToolTip(f"Copy the {snippet.client} snippet with the real token in it")
-                full.setFixedWidth(width)
-                full.clicked.connect(
-                    lambda _=False, s=item.with_token: self.copy(s, with_token=True)
-                )
-                self.copy_with_token_buttons[snippet.client] = full
-                buttons.addWidget(full)
-            buttons.addStretch(1)
-            row = QHBoxLayout()
-            row.addWidget(text, 1)
-            row.addLayout(buttons)
-            column.addWidget(heading)
-            column.addLayout(row)
+            client = item.shown.client
+            block = CodeBlock(client, item.shown.where, item.shown.text)
+            self._items[client] = item
+            full = block.add_button(QPushButton("Copy"))
+            full.setObjectName(f"copyWithToken:{client}")
+            full.setToolTip(f"Copy the {client} snippet, ready to use: the credential in it")
+            full.clicked.connect(lambda _=False, c=client: self._copy_item(c, with_token=True))
+            copy = block.add_button(QPushButton("Copy"))
+            copy.setObjectName(f"copy:{client}")
+            copy.clicked.connect(lambda _=False, c=client: self._copy_item(c, with_token=False))
+            self._full_buttons[client] = full
+            self.copy_buttons[client] = copy
+            self.blocks[client] = block
+            column.addWidget(block)
         return box
+
+    def _copy_item(self, client: str, *, with_token: bool) -> None:
+        item = self._items[client]
+        if with_token and item.with_token is not None:
+            self.copy(item.with_token, with_token=True)
+        else:
+            self.copy(item.copied)
 
     def copy(self, snippet: Snippet, *, with_token: bool = False) -> None:
         """Put the snippet's exact text on the clipboard."""
@@ -348,11 +352,3 @@ class ConnectPage(Page):
         """Put the static bearer token on the clipboard."""
         QGuiApplication.clipboard().setText(self._token)
         self.copied_label.setText("Copied the static bearer token.")
-
-
-def _reason(error: Exception) -> str:
-    return str(getattr(error, "description", "") or getattr(error, "message", "") or error)
-
-
-def _date(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))

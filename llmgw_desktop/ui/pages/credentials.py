@@ -7,6 +7,11 @@ tasks on the loop. The vault lists values masked only; a value typed here goes s
 (provider, key name, project) replaces that value. Deleting asks first, with a non-modal
 dialog whose answer comes back as a signal. A locked vault (missing or wrong master key) is
 shown with the vault's own explanation, and every change is disabled until it opens.
+
+Providers are named as every other page names them ("Anthropic", not `anthropic`), masked
+values are written one way, each list is as tall as its rows, and the form is a form's width.
+An empty vault offers its next step: keeping the keys the gateway reads from the environment
+in the vault (encrypted, and there when the variables are not), one button.
 """
 
 from __future__ import annotations
@@ -23,6 +28,13 @@ from llmgw_desktop.engine.api import (
     LiveKey,
 )
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.credentials_live import (
+    LIVE_COLUMNS,
+    LiveKeysBox,
+    fit_height,
+    shown_mask,
+)
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QComboBox,
@@ -49,7 +61,7 @@ log = logging.getLogger(__name__)
 # key stored over MCP or HTTP shows up while the page is open.
 WATCH_MS = 2000
 COLUMNS = ("Name", "Provider", "Value", "Updated")
-LIVE_COLUMNS = ("Provider", "Tried", "Source", "Value")
+FORM_WIDTH = 640  # a form's fields no wider than this, however wide the window
 GLOBAL_LABEL = "Global (every project)"
 _RECORD_ROLE = Qt.ItemDataRole.UserRole
 
@@ -57,6 +69,10 @@ _RECORD_ROLE = Qt.ItemDataRole.UserRole
 class CredentialsPage(Page):
     KEY = "credentials"
     TITLE = "Credentials"
+    BLURB = (
+        "The API keys the gateway sends upstream: the vault's (encrypted, by project) and "
+        "every other source in use."
+    )
 
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -79,26 +95,30 @@ class CredentialsPage(Page):
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.itemSelectionChanged.connect(self._selected_changed)
+        self.tree.setUniformRowHeights(True)
+        self.names = ProviderNames.of(context.engine)
 
+        self.import_button = QPushButton("Keep the environment's keys in the vault")
+        self.import_button.setObjectName("importEnvironmentKeys")
+        self.import_button.setToolTip(
+            "Store each key the gateway reads from an environment variable in the vault "
+            "(encrypted), so it is there when the variable is not"
+        )
+        self.import_button.clicked.connect(self.import_environment_keys)
+        self.import_button.hide()
         self.delete_button = QPushButton("Delete…")
         self.delete_button.setObjectName("deleteCredential")
         self.delete_button.setToolTip("Remove the selected key or auth file from the vault")
         self.delete_button.clicked.connect(self._confirm_delete)
         tree_buttons = QHBoxLayout()
+        tree_buttons.addWidget(self.import_button)
         tree_buttons.addStretch(1)
         tree_buttons.addWidget(self.delete_button)
 
         # The vault is one source of keys among three: a gateway running on environment keys
         # must not look as if it had none.
-        self.live_group = QGroupBox("Keys in use now (every source, in the order they are tried)")
-        self.live_tree = QTreeWidget()
-        self.live_tree.setObjectName("liveKeys")
-        self.live_tree.setColumnCount(len(LIVE_COLUMNS))
-        self.live_tree.setHeaderLabels(list(LIVE_COLUMNS))
-        self.live_tree.setRootIsDecorated(False)
-        self.live_tree.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        live_column = QVBoxLayout(self.live_group)
-        live_column.addWidget(self.live_tree)
+        self.live_group = LiveKeysBox(self.names)
+        self.live_tree = self.live_group.tree
 
         self.editor = QGroupBox("Add or replace an API key")
         self.provider_box = QComboBox()
@@ -132,7 +152,11 @@ class CredentialsPage(Page):
         form.addRow("Key name", self.key_name_edit)
         form.addRow("Project", self.project_box)
         form.addRow("Value", self.value_edit)
-        form.addRow("", self.save_button)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.save_button)
+        save_row.addStretch(1)
+        form.addRow("", save_row)
+        self.editor.setMaximumWidth(FORM_WIDTH)
 
         self.notice = QLabel()
         self.notice.setObjectName("credentialsNotice")
@@ -140,11 +164,12 @@ class CredentialsPage(Page):
 
         column = QVBoxLayout(self)
         column.addWidget(self.vault_state)
-        column.addWidget(self.tree, 1)
+        column.addWidget(self.tree)
         column.addLayout(tree_buttons)
         column.addWidget(self.live_group)
         column.addWidget(self.editor)
         column.addWidget(self.notice)
+        column.addStretch(1)
 
         self._watch = QTimer(self)
         self._watch.setInterval(WATCH_MS)
@@ -183,18 +208,17 @@ class CredentialsPage(Page):
         self.live_keys = await self.engine.providers.live_keys(LOCAL_CALLER)
         self._draw_live()
 
+    def provider_name(self, provider: str) -> str:
+        """`Anthropic` for `anthropic`, as the other pages name it."""
+        return self.live_group.provider_name(provider)
+
     def _draw_live(self) -> None:
-        self.live_tree.clear()
-        for key in self.live_keys:
-            item = QTreeWidgetItem([key.provider, str(key.order), key.where, key.masked_value])
-            item.setToolTip(2, key.where)
-            self.live_tree.addTopLevelItem(item)
-        if not self.live_keys:
-            empty = QTreeWidgetItem(["(no API key anywhere: the API providers cannot be used)"])
-            empty.setFlags(Qt.ItemFlag.NoItemFlags)
-            self.live_tree.addTopLevelItem(empty)
-        for col in range(len(LIVE_COLUMNS)):
-            self.live_tree.resizeColumnToContents(col)
+        self.live_group.show_keys(self.live_keys)
+        vaulted = {r["provider"] for r in self.keys}
+        from_env = [k for k in self.live_keys if k.kind == "environment"]
+        self.import_button.setVisible(
+            not self.engine.vault.locked and any(k.provider not in vaulted for k in from_env)
+        )
 
     def _draw(self) -> None:
         selected = self.selected_record()
@@ -208,18 +232,23 @@ class CredentialsPage(Page):
             self.tree.addTopLevelItem(group)
             groups[project] = group
         for record in self.keys:
-            value = record["maskedValue"] if record["readable"] else "*** (cannot be decrypted)"
-            cells = [record["keyName"], record["provider"], value, _when(record["updatedAt"])]
+            value = (
+                shown_mask(record["maskedValue"])
+                if record["readable"]
+                else "•••• (cannot be decrypted)"
+            )
+            provider = self.provider_name(record["provider"])
+            cells = [record["keyName"], provider, value, _when(record["updatedAt"])]
             self._add(groups[record["project"]], cells, {"kind": "key", **record})
         for record in self.files:
             cells = [
                 record["fileName"],
-                record["provider"],
+                self.provider_name(record["provider"]),
                 f"auth file, {record['size']} bytes",
                 _when(record["updatedAt"]),
             ]
             self._add(groups[record["project"]], cells, {"kind": "file", **record})
-        placeholder = "(nothing stored)"
+        placeholder = "(nothing stored yet: keep the environment's keys here, or add one below)"
         if self.engine.vault.locked:
             placeholder = "(the vault is locked: nothing can be shown)"
         for group in groups.values():
@@ -230,6 +259,7 @@ class CredentialsPage(Page):
                 group.addChild(empty)
         for col in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(col)
+        fit_height(self.tree)
         current = self.project_box.currentText()
         self.project_box.blockSignals(True)
         self.project_box.clear()
@@ -377,6 +407,30 @@ class CredentialsPage(Page):
             name = record.get("keyName") or record.get("fileName")
             self.notice.setText(f"Deleted the {record['provider']} credential {name!r}.")
         await self.refresh()
+
+    def import_environment_keys(self) -> None:
+        """Store each key read from an environment variable in the vault (a provider whose
+        key is in the vault already keeps it)."""
+        self.tasks.spawn(self.keep_environment_keys(), what="store the environment's keys")
+
+    async def keep_environment_keys(self) -> int:
+        """Store the environment's keys in the vault; how many."""
+        vaulted = {r["provider"] for r in self.keys}
+        found = await self.engine.providers.environment_keys(LOCAL_CALLER)
+        stored: list[str] = []
+        for provider, value in found.items():
+            if provider in vaulted:
+                continue
+            try:
+                await self.engine.vault.store_key(LOCAL_CALLER, provider, value)
+            except EngineError as exc:
+                self.notice.setText(f"Not stored: {exc.message}")
+                break
+            stored.append(self.provider_name(provider))
+        if stored:
+            self.notice.setText(f"Kept in the vault: the keys of {', '.join(stored)}.")
+        await self.refresh()
+        return len(stored)
 
 
 def _project_label(project: str) -> str:

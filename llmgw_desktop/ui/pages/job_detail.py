@@ -8,14 +8,29 @@ Pure functions of the engine's views, so the page only places their text.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.api import PRICES_REVISED, DeskJob, JobView
 from llmgw_desktop.ui.pages.savings_text import savings_lines
 
-__all__ = ["approval_text", "format_number", "raw_result", "result_text", "when"]
+__all__ = [
+    "FailureWords",
+    "approval_text",
+    "failure_words",
+    "format_number",
+    "raw_result",
+    "result_text",
+    "when",
+]
+
+TRACEBACK_HEAD = "Traceback (most recent call last)"
+# A Python exception's dotted module path before its name ("urllib.error.URLError: ..."):
+# the name alone reads better in a sentence.
+_DOTTED_EXCEPTION = re.compile(r"^(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*):")
 
 # Result fields shown in their own lines or sections; the rest go under "Also".
 _SHOWN = frozenset(
@@ -82,6 +97,41 @@ def format_number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     return str(value)
+
+
+@dataclass(frozen=True)
+class FailureWords:
+    """Why a job failed, for a person: one plain line first, the code beside it, the rest (a
+    traceback, the error's details) folded away."""
+
+    cause: str
+    code: str
+    details: str  # "" when the cause says it all
+
+
+def failure_words(error: Mapping[str, Any], provider: str = "") -> FailureWords:
+    """The cause of a job's failure in one line ("Mistral Vibe failed: URLError: <urlopen
+    error [Errno 111] Connection refused>"), its code, and everything else for "Show details"
+    (a CLI's traceback's last line is its cause; the traceback itself is a detail)."""
+    code = str(error.get("code") or "error")
+    message = str(error.get("message") or "").strip()
+    lines = [line for line in message.splitlines() if line.strip()]
+    if any(TRACEBACK_HEAD in line for line in lines):
+        # The exception a traceback ends on: its last unindented line.
+        ends = [line for line in lines if not line[:1].isspace() and TRACEBACK_HEAD not in line]
+        said = ends[-1] if ends else lines[-1]
+    else:
+        said = lines[0] if lines else code
+    said = _DOTTED_EXCEPTION.sub(r"\1:", said.strip())
+    cause = f"{provider} failed: {said}" if provider else said
+    rest = message if len(lines) > 1 or said != message else ""
+    notes = []
+    if error.get("retryable"):
+        notes.append("Sending it again may work (Retry).")
+    details = error.get("details")
+    if isinstance(details, Mapping) and details:
+        notes += ["Details", *_pairs(_flatten(details), indent="  ")]
+    return FailureWords(cause, code, "\n".join(filter(None, [rest, "\n".join(notes)])).strip())
 
 
 def result_text(view: JobView, output: str = "") -> str:

@@ -12,12 +12,21 @@ import asyncio
 import dataclasses
 
 from llmgw_desktop.engine.api import DeskJob, Engine, JobView
+from llmgw_desktop.ui.badge import StatusBadge, state_kind
+from llmgw_desktop.ui.design import scaled_font
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
-from llmgw_desktop.ui.pages.job_detail import approval_text, raw_result, result_text
-from llmgw_desktop.ui.pages.jobs_model import front_door, short_id
+from llmgw_desktop.ui.pages.job_detail import (
+    FailureWords,
+    approval_text,
+    failure_words,
+    raw_result,
+    result_text,
+)
+from llmgw_desktop.ui.pages.jobs_model import front_door, job_tag, short_id
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
+    QFont,
     QFontDatabase,
     QHBoxLayout,
     QPlainTextEdit,
@@ -36,14 +45,6 @@ __all__ = ["JobPane", "read_only"]
 # An open running job: wait this long for a change, and no less than the gap between redraws.
 FOLLOW_WAIT_S = 5.0
 FOLLOW_GAP_S = 0.25
-_KINDS = {
-    "queued": "busy",
-    "running": "busy",
-    "completed": "ok",
-    "failed": "error",
-    "interrupted": "error",
-    "canceled": "off",
-}
 
 
 def read_only(name: str, placeholder: str) -> QPlainTextEdit:
@@ -98,14 +99,35 @@ class JobPane(DetailCard):
         self.result_stack = QStackedWidget()
         self.result_stack.addWidget(self.result_view)
         self.result_stack.addWidget(self.raw_view)
+        # A failure reads as one plain line first, its code as a chip beside it; the rest (a
+        # CLI's traceback, the error's details) is folded under "Show details".
+        self.cause_label = value_label("jobCause")
+        self.cause_label.setFont(
+            scaled_font(self.cause_label.font(), 1.0, weight=QFont.Weight.DemiBold)
+        )
+        set_tone(self.cause_label, "error")
+        self.code_badge = StatusBadge()
+        self.code_badge.setObjectName("jobErrorCode")
+        self.details_toggle = action_button(
+            "Show details", "jobDetailsToggle", tip="The whole error: the message as it came"
+        )
+        self.details_toggle.setCheckable(True)
+        self.details_toggle.toggled.connect(self._show_details)
+        cause_row = QHBoxLayout()
+        cause_row.addWidget(self.cause_label, 1)
+        cause_row.addWidget(self.code_badge, 0, Qt.AlignmentFlag.AlignTop)
         result_box = QWidget()
         result_column = QVBoxLayout(result_box)
         result_column.setContentsMargins(0, 0, 0, 0)
+        result_column.addLayout(cause_row)
         toggle_row = QHBoxLayout()
+        toggle_row.addWidget(self.details_toggle)
         toggle_row.addStretch(1)
         toggle_row.addWidget(self.raw_toggle)
         result_column.addLayout(toggle_row)
         result_column.addWidget(self.result_stack, 1)
+        self._failed = False
+        self._show_failure(None)
         self.texts = QTabWidget()
         self.texts.setObjectName("jobTexts")
         self.texts.setDocumentMode(True)
@@ -176,11 +198,32 @@ class JobPane(DetailCard):
         self.job = dataclasses.replace(self.job, view=view)
         self._show_title()
         self._set_output(view.output)
-        text = result_text(view, view.output)
+        failure = failure_words(view.error, self.names.name(view.provider)) if view.error else None
+        self._show_failure(failure)
+        text = failure.details if failure is not None else result_text(view, view.output)
         if text != self.result_view.toPlainText():
             self.result_view.setPlainText(text)
         if self.raw_toggle.isChecked():
             self.raw_view.setPlainText(raw_result(view))
+
+    def _show_failure(self, failure: FailureWords | None) -> None:
+        """The cause line and its code chip for a failed job; for any other, none of it."""
+        failed = self._failed = failure is not None
+        self.cause_label.setVisible(failed)
+        self.code_badge.set_status("error", failure.code if failure is not None else "")
+        self.details_toggle.setVisible(failed and bool(failure.details if failure else ""))
+        if failure is not None and self.cause_label.text() != failure.cause:
+            self.cause_label.setText(failure.cause)
+            self.details_toggle.setChecked(False)  # a new failure opens folded
+        self._show_details(self.details_toggle.isChecked())
+
+    def _show_details(self, shown: bool) -> None:
+        """Unfold (or fold) a failure's whole message; any other result is always shown."""
+        folded = (
+            self.cause_label.isVisibleTo(self) and not shown and not self.raw_toggle.isChecked()
+        )
+        self.result_stack.setVisible(not folded)
+        self.details_toggle.setText("Hide details" if shown else "Show details")
 
     def _show_raw(self, raw: bool) -> None:
         """Switch the result between words and the stored JSON (made only when asked for)."""
@@ -188,20 +231,23 @@ class JobPane(DetailCard):
             self.raw_view.setPlainText(raw_result(self.job.view))
         self.result_stack.setCurrentWidget(self.raw_view if raw else self.result_view)
         self.raw_toggle.setText("Show formatted" if raw else "Show raw JSON")
+        self._show_details(self.details_toggle.isChecked())
 
     def _show_title(self) -> None:
         job = self.job
         if job is None:
             return
         view = job.view
-        self.heading.setText(f"Job {short_id(view.id)} · {self.names.name(view.provider)}")
+        # "Mistral Vibe · 24faa54b": who ran it, and enough of its id to tell jobs apart.
+        self.heading.setText(f"{self.names.name(view.provider)} · {job_tag(view.id)}")
         state = "stuck" if view.stuck and not view.finished else view.state.value
-        kind = "warning" if state == "stuck" else _KINDS.get(state, "unknown")
-        self.badge.set_status(kind, state)
+        self.badge.set_status(state_kind(state), state)
         who = job.principal + (f" via {job.caller}" if job.caller else "")
         door = front_door(job)
         model = f" ({job.model})" if job.model else ""
-        facts = [view.id, view.provider + model, view.state.value]
+        # The id in short (its whole, unbroken, would widen a narrow pane past the window);
+        # the whole id is the line's tooltip and what a screen reader hears first.
+        facts = [short_id(view.id), view.provider + model, view.state.value]
         facts += [who] + ([f"through {door}"] if door else [])
         if view.attempts > 1:
             facts.append(f"{view.attempts} attempts")
@@ -210,6 +256,8 @@ class JobPane(DetailCard):
         if view.session_id:
             facts.append(f"session {view.session_id}")
         self.detail_title.setText(" · ".join(facts))
+        self.detail_title.setToolTip(f"Job {view.id}")
+        self.detail_title.setAccessibleName(" · ".join([view.id, *facts[1:]]))
         approval = approval_text(job)
         self.approval_label.setText(approval)
         self.approval_label.setVisible(bool(approval))

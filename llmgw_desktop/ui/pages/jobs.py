@@ -49,7 +49,7 @@ COALESCE_MS = 250
 TICK_MS = 1000
 SEARCH_DEBOUNCE_MS = 300
 LIST_LIMIT = 200
-LIST_SHARE = 0.62  # the list wants more of the width than the details
+LIST_SHARE = 0.65  # the list wants more of the width than the details
 
 STATE_FILTERS: tuple[tuple[str, frozenset[JobState] | None], ...] = (
     ("All jobs", None),
@@ -109,8 +109,7 @@ class JobsPage(Page):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setShowGrid(False)
         self.table.verticalHeader().setVisible(False)
-        # One line a job: a long prompt ends in "…" and says the rest in its tooltip.
-        self.table.setWordWrap(False)
+        # Two lines a job: a long prompt ends in "…" and says the rest in its tooltip.
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
 
         # The chosen job's follower is cancelled on its own (another job chosen, page hidden).

@@ -6,9 +6,11 @@ order it only repaints their cells; only a different set of rows resets the view
 time is computed at paint time, so a one-second tick repaints that one column without asking
 the engine anything.
 
-A running job the engine marks stuck (no output for `jobs.stuck_after_ms`) reads "stuck" in
-the State column, in the warning colour, and its Progress says how long it has been silent
-against the limit; any running job silent for a while says so too, before it is stuck.
+The State column is the window's one status cell (`badge.py`): the kind's glyph and the word
+in its tone, as the Flight recorder shows a request's. A running job the engine marks stuck
+(no output for `jobs.stuck_after_ms`) reads "stuck", amber, and its Progress says how long it
+has been silent against the limit; any running job silent for a while says so too, before it
+is stuck.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from llmgw_desktop.engine.api import RETRYABLE, DeskJob, JobState, JobView
-from llmgw_desktop.ui.pages.job_detail import when
-from llmgw_desktop.ui.pages.recorder_words import format_state
+from llmgw_desktop.ui.badge import state_kind, status_data
+from llmgw_desktop.ui.pages.recorder_words import format_clock, format_state
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import QAbstractTableModel, QColor, QModelIndex, QPersistentModelIndex, Qt
-from llmgw_desktop.ui.theme import error_colour, warning_colour
+from llmgw_desktop.ui.theme import warning_colour
 
 __all__ = [
     "COLUMNS",
@@ -39,6 +41,7 @@ __all__ = [
     "format_tokens",
     "front_door",
     "idle_seconds",
+    "job_tag",
     "short_id",
     "who",
 ]
@@ -63,11 +66,15 @@ _TICKING = (COLUMNS.index("State"), PROGRESS_COLUMN, ELAPSED_COLUMN)
 QUIET_AFTER_S = 10.0
 PROMPT_COLUMN = COLUMNS.index("Prompt")
 STATE_COLUMN = COLUMNS.index("State")
-UNSUCCESSFUL = frozenset({JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED})
 _NUMERIC = frozenset({ELAPSED_COLUMN, COLUMNS.index("Tokens")})
 _ROOT = QModelIndex()
 _ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
 Index = QModelIndex | QPersistentModelIndex
+
+
+def job_tag(job_id: str) -> str:
+    """`24faa54b`: a job's id as a title names it (without the `job_` every id starts with)."""
+    return job_id.removeprefix("job_")[:8]
 
 
 def short_id(job_id: str) -> str:
@@ -138,8 +145,10 @@ def format_tokens(row: DeskJob) -> str:
 
 
 def who(row: DeskJob) -> str:
-    """`local via editor/1.0`: whose job it is, and the client that sent it."""
-    return row.principal + (f" via {row.caller}" if row.caller else "")
+    """`local via editor/1.0`: whose job it is, and the client that sent it (a user agent's
+    first word: its whole is in the cell's tooltip and the details)."""
+    caller = row.caller.split(" ")[0] if row.caller else ""
+    return row.principal + (f" via {caller}" if caller else "")
 
 
 def front_door(row: DeskJob) -> str:
@@ -267,11 +276,13 @@ class JobsModel(QAbstractTableModel):
             return row.view.id
         if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and column in (STATE_COLUMN, PROGRESS_COLUMN):
-            # As the Flight recorder marks them: a job that ended without an answer is red; a
-            # stuck one is in the warning colour.
-            if row.view.state in UNSUCCESSFUL and column == STATE_COLUMN:
-                return QColor(error_colour())
+        if column == STATE_COLUMN and role in (
+            Qt.ItemDataRole.ForegroundRole,
+            Qt.ItemDataRole.DecorationRole,
+        ):
+            return status_data(state_kind(self._text(row, STATE_COLUMN)), int(role))
+        if role == Qt.ItemDataRole.ForegroundRole and column == PROGRESS_COLUMN:
+            # A stuck job's silence, in the colour of its "stuck".
             if row.view.stuck and not row.view.finished:
                 return QColor(warning_colour())
             return None
@@ -281,7 +292,7 @@ class JobsModel(QAbstractTableModel):
         view = row.view
         match COLUMNS[column]:
             case "Started":
-                return when(view.created_at, self._clock())
+                return format_clock(view.created_at, self._clock())
             case "Prompt":
                 return row.prompt
             case "Provider":
@@ -311,7 +322,9 @@ class JobsModel(QAbstractTableModel):
                 return f"{view.id}\ncreated {when}"
             case "Prompt" if row.prompt:
                 return row.prompt
-            case "Provider" | "Model" | "Tool" | "Who":
+            case "Who":
+                return row.principal + (f" via {row.caller}" if row.caller else "")
+            case "Provider" | "Model" | "Tool":
                 return self._text(row, column) or None
             case "Progress" if view.error:
                 return str(view.error.get("message", ""))

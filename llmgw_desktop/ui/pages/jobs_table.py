@@ -1,27 +1,43 @@
-"""The Jobs page's list: one line a job, fitted to the room beside the details.
+"""The Jobs page's list: a job a row of two lines, fitted to the room beside the details.
 
 Every column shows its text whole; the prompt (what tells one job from another) takes what
-is left, at least a quarter of the list, and ends in "…" when long (the whole summary in its
-tooltip and the details). When the list is narrow, the columns the details also show give way,
-least needed first: who, tool, tokens, model, elapsed, provider (`OPTIONAL`). Started, state
-and progress always stay: "attempt 2 · retry in 5s" or a stuck job's silence must read whole.
-Widths are measured after a load and on a resize, never per tick.
+is left, at least a fifth of the list, over two lines, ending in "…" when longer (the whole
+summary in its tooltip and the details). The model and the tool give way first, each moving
+under its neighbour as a second, muted line (`TwoLineDelegate`): the model under the provider,
+the tool under who sent the job. Then, least needed first: who, tokens, elapsed, provider
+(`OPTIONAL`). Started, state and progress always stay: "attempt 2 · retry in 5s" or a stuck
+job's silence must read whole. Widths are measured after a load and on a resize, never per
+tick.
 """
 
 from __future__ import annotations
 
 from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.two_line import TwoLineDelegate, two_line_height
 from llmgw_desktop.ui.pages.jobs_model import COLUMNS, PROMPT_COLUMN
-from llmgw_desktop.ui.qt import QKeyEvent, QModelIndex, Qt, QTableView, Signal
+from llmgw_desktop.ui.qt import (
+    QHeaderView,
+    QKeyEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTableView,
+    Signal,
+)
 
 __all__ = ["OPTIONAL", "PROMPT_MIN_WIDTH", "JobsTable"]
 
 PROMPT_MIN_WIDTH = 110
 OPTIONAL = tuple(
-    COLUMNS.index(c) for c in ("Who", "Tool", "Tokens", "Model", "Elapsed", "Provider")
+    COLUMNS.index(c) for c in ("Model", "Tool", "Who", "Tokens", "Elapsed", "Provider")
 )
 # The prompt keeps at least this share of the list before the optional columns are shown.
-PROMPT_SHARE = 0.25
+PROMPT_SHARE = 0.2
+# A column that gives way moves under its neighbour as the neighbour's second line.
+SECOND_LINES = {
+    COLUMNS.index("Provider"): COLUMNS.index("Model"),
+    COLUMNS.index("Who"): COLUMNS.index("Tool"),
+}
 
 
 class JobsTable(QTableView):
@@ -34,6 +50,27 @@ class JobsTable(QTableView):
         self.columns: ColumnFitter | None = None
         # Tab moves on to the details; the arrow keys move between rows.
         self.setTabKeyNavigation(False)
+        # Two lines a job: the prompt wraps onto the second; a column that gave way shows
+        # under its neighbour.
+        self.setWordWrap(True)
+        for column in SECOND_LINES:
+            delegate = TwoLineDelegate(self.second_line, self, measure=self._under)
+            self.setItemDelegateForColumn(column, delegate)
+        rows = self.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(two_line_height(self.fontMetrics().lineSpacing()))
+
+    def _under(self, index: QModelIndex | QPersistentModelIndex) -> str:
+        """What may come to sit under this cell (measured for the column's width)."""
+        under = SECOND_LINES.get(index.column())
+        return "" if under is None else str(index.sibling(index.row(), under).data() or "")
+
+    def second_line(self, index: QModelIndex | QPersistentModelIndex) -> str:
+        """What a column that gave way says, under its neighbour in this row."""
+        under = SECOND_LINES.get(index.column())
+        if under is None or not self.isColumnHidden(under):
+            return ""
+        return str(index.sibling(index.row(), under).data() or "")
 
     def fit_columns(self, *, contents: object = None) -> None:
         """Fit the columns to their text and the list's width; `contents` stands for what the

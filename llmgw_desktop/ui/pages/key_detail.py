@@ -148,7 +148,8 @@ class KeyDetail(DetailCard):
     def show_key(self, record: KeyRecord, spend: KeySpend | None, now: float) -> None:
         """Lay out `record`'s facts; `spend` None while it is being read."""
         state = record.state(now)
-        self.heading.setText(record.principal)
+        self.heading.setText(record.name)  # as the list names it; the principal below
+        self.heading.setToolTip(f"Its principal: {record.principal}")
         self.badge.set_status(state_kind(state), state)
         self.key_label.setText(record.shown)
         if spend is None:
@@ -167,7 +168,7 @@ class KeyDetail(DetailCard):
         self.rate_label.setText(
             f"{record.per_minute} requests a minute"
             if record.per_minute
-            else "the gateway's own limit"
+            else "the gateway's default for remote callers"
         )
         self.expires_label.setText(when(record.expires_at))
         self.made_label.setText(f"{when(record.created_at)} by {record.created_by}")

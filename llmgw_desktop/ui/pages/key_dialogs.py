@@ -2,8 +2,10 @@
 
 The new-key dialog only reads what the person typed into a `KeySpec`; the engine checks it
 (`KeySpec.checked`) and its refusal is shown in the dialog, which stays open to fix it. The
-secret dialog is the only place the secret ever appears: a Copy button for the key, and a
-ready-to-paste snippet for each client (`connect.key_snippets`), each with its own Copy.
+secret dialog is the only place the secret ever appears: a Copy button for the key, then "Copy
+setup for [tool]": a ready-to-paste snippet for each SDK and editor with the key filled in
+(`connect.key_snippets`, and the MCP set-ups of `connect.snippets` with the key as their
+bearer), and a button that carries the key on the Connect page while the window is open.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import time
 from typing import TypeVar
 
 from llmgw_desktop.engine.api import KeyScope, KeySpec, MadeKey
-from llmgw_desktop.ui.connect import key_snippets
+from llmgw_desktop.ui.connect import key_snippets, snippets
+from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.qt import (
     QComboBox,
     QDialog,
@@ -140,17 +143,25 @@ def _expiry(field: QLineEdit) -> float | None:
 
 
 class SecretDialog(QDialog):
-    """The new key, shown this once, with a Copy button and a snippet per client."""
+    """The new key, shown this once, with a Copy button, then "Copy setup for [tool]" with the
+    key filled in, and a way to carry it on the Connect page while the secret is known."""
 
-    def __init__(self, made: MadeKey, base_url: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, made: MadeKey, base_url: str, parent: QWidget | None = None, *, mcp_url: str = ""
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"llmgw-desktop: key {made.record.name}")
         self.setObjectName("keySecretDialog")
+        self.made = made
         self.snippets = key_snippets(base_url, made.secret)
+        if mcp_url:  # the editors' MCP set-ups, the key as their bearer
+            self.snippets += [
+                s for s in snippets(mcp_url, token=made.secret) if made.secret in s.text
+            ]
         note = named(
             QLabel(
                 f"The key for {made.record.principal}. It is shown this once: the gateway keeps "
-                "only its hash. Copy it now."
+                "only its hash. Copy it now, or copy a tool's setup with it filled in."
             ),
             "",
             wordWrap=True,
@@ -164,34 +175,49 @@ class SecretDialog(QDialog):
         key_row.addWidget(self.secret, 1)
         key_row.addWidget(self.copy_key)
         self.client = named(QComboBox(), "snippetClient")
+        self.client.setAccessibleName("Copy setup for")
         self.client.addItems([s.client for s in self.snippets])
         self.snippet = named(QPlainTextEdit(), "keySnippet", readOnly=True)
         self.snippet.setFont(fixed)
         self.snippet.setTabChangesFocus(True)
         self.snippet.setMinimumHeight(self.snippet.fontMetrics().lineSpacing() * 7)
-        self.copy_snippet = named(QPushButton("Copy snippet"), "copySnippet")
+        self.copy_snippet = action_button("Copy setup", "copySnippet", icon="copy", primary=True)
         self.copy_snippet.clicked.connect(lambda: self._copy(self.snippet.toPlainText()))
         self.client.currentIndexChanged.connect(self._show_snippet)
         self._show_snippet(0)
+        self.connect_button = action_button(
+            "Show every setup on Connect",
+            "keyOnConnect",
+            icon="connect",
+            tip="The Connect page's snippets, carrying this key while the window is open",
+        )
         self.close_button = named(QPushButton("Close"), "closeSecret")
         self.close_button.setDefault(True)
         self.close_button.clicked.connect(self.accept)
         snippet_row = QHBoxLayout()
-        snippet_row.addWidget(QLabel("Set up"))
+        snippet_row.addWidget(QLabel("Copy setup for"))
         snippet_row.addWidget(self.client, 1)
         snippet_row.addWidget(self.copy_snippet)
         closing = QHBoxLayout()
+        closing.addWidget(self.connect_button)
         closing.addStretch(1)
         closing.addWidget(self.close_button)
+        self.copied = named(QLabel(), "keyCopied")
         column = QVBoxLayout(self)
         column.addWidget(note)
         column.addLayout(key_row)
         column.addLayout(snippet_row)
         column.addWidget(self.snippet, 1)
+        column.addWidget(self.copied)
         column.addLayout(closing)
+        self.resize(640, self.sizeHint().height())
 
     def _show_snippet(self, index: int) -> None:
-        self.snippet.setPlainText(self.snippets[max(0, index)].text)
+        shown = self.snippets[max(0, index)]
+        self.snippet.setPlainText(shown.text)
+        self.snippet.setToolTip(f"Paste it into {shown.where}")
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
+        what = "the key" if text == self.made.secret else f"the {self.client.currentText()} setup"
+        self.copied.setText(f"Copied {what}.")

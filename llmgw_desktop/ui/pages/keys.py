@@ -191,7 +191,7 @@ class KeysPage(Page):
             f"${record.budget_usd:g} {record.budget_period}"
             if record.budget_usd is not None
             else "none",
-            f"{record.per_minute}/min" if record.per_minute else "gateway's",
+            f"{record.per_minute}/min" if record.per_minute else self._default_rate(),
             when(record.expires_at),
             reach_words(record),
         )
@@ -207,6 +207,11 @@ class KeysPage(Page):
                 status_cell(item, state_kind(state), text)
             elif item.text() != text:
                 item.setText(text)
+
+    def _default_rate(self) -> str:
+        """A key without its own rate limit: the gateway's, said as a figure."""
+        limit = self.engine.settings.http.rate_limit_per_minute
+        return f"default ({limit}/min)" if limit else "default (no limit)"
 
     def select_key(self, name: str) -> None:
         """Choose key `name` (the command palette), now or once the list has it."""
@@ -266,8 +271,21 @@ class KeysPage(Page):
         return made
 
     def show_secret(self, made: MadeKey) -> None:
-        self.secret_dialog = SecretDialog(made, self.base_url, self)
-        self.secret_dialog.open()
+        dialog = SecretDialog(made, self.base_url, self, mcp_url=self.context.facts.endpoint)
+        dialog.connect_button.clicked.connect(lambda: self.open_on_connect(dialog))
+        self.secret_dialog = dialog
+        dialog.open()
+
+    def open_on_connect(self, dialog: SecretDialog) -> None:
+        """The Connect page, its snippets carrying the key just made (its secret known now)."""
+        window = self.window()
+        connect = getattr(window, "pages", {}).get("connect")
+        show_page = getattr(window, "show_page", None)
+        if connect is None or not callable(show_page):
+            return
+        connect.use_key(dialog.made.record.name, dialog.made.secret)
+        dialog.accept()
+        show_page("connect")
 
     # -- rotating and revoking ------------------------------------------------------------
 

@@ -3,24 +3,25 @@
 The file is read by `LogTail` (`log_tail.py`) off the loop, once a second while the page is
 shown: only the bytes appended since the last read, at most the last 2,000 lines kept. Secrets
 are masked before a record reaches the file, so the page shows the file as it is. Filters (a
-lowest level, a piece of text) choose which of the kept lines are shown.
+lowest level, a piece of text) choose which of the kept lines are shown. Warnings and errors
+carry their glyph and tone, and long lines wrap unless *Wrap lines* is off (`log_view.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.log_tail import LEVELS, MAX_LINES, LogLine, LogTail, TailUpdate
+from llmgw_desktop.ui.pages.log_view import LogView
 from llmgw_desktop.ui.qt import (
     QComboBox,
     QDesktopServices,
-    QFontDatabase,
     QGuiApplication,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     Qt,
     QTimer,
@@ -80,14 +81,14 @@ class LogPage(Page):
         controls.addWidget(open_folder)
         controls.addWidget(copy)
 
-        self.view = QPlainTextEdit()
-        self.view.setObjectName("logView")
-        self.view.setAccessibleName("The app's log")
-        self.view.setReadOnly(True)
-        self.view.setMaximumBlockCount(MAX_LINES)
-        # Log lines are wide and columnar: scroll sideways rather than wrap them.
-        self.view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.view = LogView()
+        self.view.lookChanged.connect(self.rebuild)  # the lines again, in the new colours
+        self.wrap_switch = Switch("Wrap lines")
+        self.wrap_switch.setObjectName("logWrap")
+        self.wrap_switch.setChecked(True)
+        self.wrap_switch.setToolTip("Off: each record on one line, the view scrolls sideways")
+        self.wrap_switch.toggled.connect(self.view.set_wrap)
+        controls.insertWidget(3, self.wrap_switch)
 
         column = QVBoxLayout(self)
         column.addWidget(path)
@@ -111,8 +112,8 @@ class LogPage(Page):
         return self._timer.isActive()
 
     def shown_text(self) -> str:
-        """The text the view shows now."""
-        return self.view.toPlainText()
+        """The text the view shows now (as the file has it)."""
+        return self.view.plain_text()
 
     def poll(self) -> None:
         """Read what the file gained since the last read (one read at a time)."""
@@ -137,21 +138,19 @@ class LogPage(Page):
         self._show_status()
 
     def _append(self, lines: tuple[LogLine, ...] | list[LogLine]) -> None:
-        shown = [line.text for line in lines if self._matches(line)]
+        shown = [line for line in lines if self._matches(line)]
         if not shown:
             return
         bar = self.view.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum()
-        self.view.appendPlainText("\n".join(shown))
+        self.view.add_lines(shown)
         self._shown = min(MAX_LINES, self._shown + len(shown))
         if at_bottom:  # following; a person who scrolled up to read keeps their place
             bar.setValue(bar.maximum())
 
     def rebuild(self) -> None:
         """Show the kept lines that pass the filters (a filter changed)."""
-        shown = [line.text for line in self.tail.lines if self._matches(line)]
-        self.view.setPlainText("\n".join(shown))
-        self._shown = len(shown)
+        self._shown = self.view.show_lines(line for line in self.tail.lines if self._matches(line))
         bar = self.view.verticalScrollBar()
         bar.setValue(bar.maximum())
         self._show_status()

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
+from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.qt import (
-    QCheckBox,
     QFontDatabase,
     QHBoxLayout,
     QPlainTextEdit,
+    Qt,
     QWidget,
 )
 from llmgw_desktop.ui.theme import set_tone
@@ -62,11 +64,30 @@ def state_short(status: dict[str, Any]) -> str:
     return _STATES.get(state, ("unknown", state))[1]
 
 
+# The names listed in the details before "and N more".
+NAMES_SHOWN = 12
+
+
 def offers_words(status: dict[str, Any]) -> str:
-    """`13 tools · 4 prompts · 9 resources`."""
+    """`13 tools · 4 prompts · 9 resources`, then the tools and prompts by name."""
     parts = [(int(status["tools"]), "tool"), (int(status["prompts"]), "prompt")]
     parts.append((int(status["resources"]), "resource"))
-    return " · ".join(f"{n} {word}{'s' if n != 1 else ''}" for n, word in parts)
+    words = " · ".join(f"{n} {word}{'s' if n != 1 else ''}" for n, word in parts)
+    for key, kind in (("toolNames", "Tools"), ("promptNames", "Prompts")):
+        # A name reads whole: its hyphens do not break (get-annotated-message).
+        names = [str(n).replace("-", "\u2011") for n in status.get(key) or []]
+        if names:
+            more = len(names) - NAMES_SHOWN
+            listed = ", ".join(names[:NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+            words += f"\n{kind}: {listed}"
+    return words
+
+
+def starts_words(count: int) -> str:
+    """`started once`, `started 3 times`, `not started yet`."""
+    if count <= 0:
+        return "not started yet"
+    return "started once" if count == 1 else f"started {count} times"
 
 
 class McpServerDetail(DetailCard):
@@ -77,8 +98,10 @@ class McpServerDetail(DetailCard):
         self.state_label = value_label("mcpServerSelected")
         self.offers_label = value_label("mcpServerOffers")
         self.transport_label = value_label("mcpServerTransport")
-        self.switch = QCheckBox("Offer its tools on this gateway's /mcp")
+        # On the line of its label: a long text wrapped the switch under "Switch".
+        self.switch = Switch("on this gateway's /mcp")
         self.switch.setObjectName("mcpServerSwitch")
+        self.switch.setToolTip("Offer this server's tools, prompts and resources on /mcp")
         self.test_button = action_button(
             "Test",
             "mcpServerTest",
@@ -94,8 +117,9 @@ class McpServerDetail(DetailCard):
         self.sign_in_button.setVisible(False)
         self.test_label = value_label("mcpServerTestResult")
         test_row = QHBoxLayout()
-        test_row.addWidget(self.test_button)
-        test_row.addWidget(self.sign_in_button)
+        test_row.setSpacing(SPACE["m"])  # the result reads apart from the button it follows
+        test_row.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
+        test_row.addWidget(self.sign_in_button, 0, Qt.AlignmentFlag.AlignTop)
         test_row.addWidget(self.test_label, 1)
         self.stderr_view = QPlainTextEdit()
         self.stderr_view.setObjectName("mcpServerStderr")
@@ -111,11 +135,11 @@ class McpServerDetail(DetailCard):
             tip="Stop the server and remove it from config.toml",
         )
         self.add_row("State", self.state_label)
-        self.add_row("Switch", self.switch)
+        self.add_row("Offered", self.switch)
         self.add_row("Test", test_row)
         self.add_row("Offers", self.offers_label)
         self.add_row("Transport", self.transport_label)
-        self.add_row("Its stderr", self.stderr_view)
+        self.add_row("Error output", self.stderr_view)
         self.action_row.addStretch(1)
         self.action_row.addWidget(self.remove_button)
 
@@ -125,7 +149,7 @@ class McpServerDetail(DetailCard):
         if self.heading.text() != name:
             self.heading.setText(name)
         self.badge.set_status(state_kind(status), state_short(status))
-        words = f"{state_words(status)}; started {status['starts']} time(s)"
+        words = f"{state_words(status)}; {starts_words(int(status['starts']))}"
         if self.state_label.text() != words:
             self.state_label.setText(words)
         set_tone(self.state_label, "error" if status.get("state") == "failed" else "")

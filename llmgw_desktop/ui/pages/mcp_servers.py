@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from llmgw_desktop.engine.api import LOCAL_CALLER
 from llmgw_desktop.ui.badge import status_cell
-from llmgw_desktop.ui.design import page_margins
+from llmgw_desktop.ui.design import SPACE, page_margins
 from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.figures import set_figure
@@ -33,7 +33,9 @@ from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QCheckBox,
     QDesktopServices,
+    QHBoxLayout,
     QMessageBox,
+    Qt,
     QTableWidget,
     QTableWidgetItem,
     QTimer,
@@ -140,7 +142,7 @@ class McpServersPage(Page):
             for column in range(len(COLUMNS) - 1):
                 self.table.setItem(row, column, QTableWidgetItem(""))
             self.switch_boxes[name] = self._switch_box(name)
-            self.table.setCellWidget(row, ON_COLUMN, self.switch_boxes[name])
+            self.table.setCellWidget(row, ON_COLUMN, _centred(self.switch_boxes[name]))
         self.names = names
         self.body.show_empty(not names)
         self.add_button.setVisible(bool(names))  # else the empty state offers it
@@ -297,3 +299,13 @@ class McpServersPage(Page):
         self.test_label.setProperty("ok", bool(result["ok"]))
         set_tone(self.test_label, "ok" if result["ok"] else "error")
         self.refresh()
+
+
+def _centred(box: QCheckBox) -> QWidget:
+    """`box` centred in its cell, with room either side (at the cell's left edge it touched
+    the Resources figure)."""
+    cell = QWidget()
+    centre = QHBoxLayout(cell)
+    centre.setContentsMargins(SPACE["s"], 0, SPACE["s"], 0)
+    centre.addWidget(box, 0, Qt.AlignmentFlag.AlignCenter)
+    return cell

@@ -1,14 +1,17 @@
-"""Overview: where the gateway listens, whether it runs, the provider switches (every CLI, API
-provider and local server, grouped), live traffic charts (`overview_charts.py`) and provider
-health (`provider_health.py`)."""
+"""Overview: whether the gateway runs and what is wrong (failing providers, stuck jobs,
+refusals), where it listens and keeps things, then each provider's health with its switch
+(`provider_health.py`), the live traffic charts (`overview_charts.py`) and the costs."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from html import escape
 from typing import TYPE_CHECKING, Any
 
-from llmgw_desktop.engine.api import HEALTH_WINDOW_S, ProviderCallHealth, StuckJob
-from llmgw_desktop.ui.actions import PROVIDER_SECTIONS, GatewayActions
+from llmgw_desktop.engine.api import HEALTH_WINDOW_S, StuckJob
+from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdicts
+from llmgw_desktop.ui.kit.switch import Switch
+from llmgw_desktop.ui.kit.text import PathLabel
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.cost_breakdown import CostBreakdownBox
 from llmgw_desktop.ui.pages.jobs_model import format_elapsed
@@ -16,18 +19,19 @@ from llmgw_desktop.ui.pages.provider_health import ProviderHealthTable
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.response_cache_text import response_cache_text
 from llmgw_desktop.ui.qt import (
-    QAction,
-    QCheckBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QPaintEvent,
     QPushButton,
     QScrollArea,
     Qt,
     QTimer,
+    QToolButton,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 from llmgw_desktop.ui.theme import error_colour, warning_colour
 
@@ -40,8 +44,12 @@ STATUS_REFRESH_MS = 1000
 # The charts come after the window's first paint: Overview is the page a launch shows first,
 # and its first frame need not wait for four charts. The space is kept so nothing jumps. They
 # are built (and pyqtgraph imported) only when the page is first shown: a start into the tray,
-# or a window left on another page, never loads them.
+# or a window left on another page, never loads them. The cue is the first paint of the
+# placeholder that keeps their place; a timer from the page being shown raced that paint on a
+# busy machine, and the import then held the launch's first frame (issue 42). A page shown but
+# never painted builds them at the latest after CHARTS_AT_THE_LATEST_MS.
 CHARTS_AFTER_PAINT_MS = 50
+CHARTS_AT_THE_LATEST_MS = 2000
 CHARTS_PLACEHOLDER_HEIGHT = 480  # the four charts and their two lines of totals
 
 
@@ -64,27 +72,42 @@ class OverviewPage(Page):
         copy.setToolTip("Copy the MCP endpoint to the clipboard")
         copy.clicked.connect(actions.copy_endpoint.trigger)
         endpoint_row = QHBoxLayout()
-        endpoint_row.addWidget(self.endpoint_label, 1)
-        endpoint_row.addWidget(copy)
+        endpoint_row.addWidget(self.endpoint_label)
+        endpoint_row.addWidget(copy)  # beside the address it copies
+        endpoint_row.addStretch(1)
+        # Pause every provider: a switch beside the state it changes.
+        self.pause_switch = Switch("Pause all providers")
+        self.pause_switch.setObjectName("pauseAll")
+        self.pause_switch.setChecked(actions.pause_all.isChecked())
+        self.pause_switch.toggled.connect(actions.pause_all.setChecked)
+        actions.pause_all.toggled.connect(self._follow_pause)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.pause_switch, 0, Qt.AlignmentFlag.AlignTop)
 
-        # Two short forms side by side: three rows tall, so the charts start above the fold.
+        # Two short forms side by side: the gateway's state and trouble, and where it keeps
+        # things.
         gateway = QGroupBox("Gateway")
         form, places = QFormLayout(), QFormLayout()
         facts_row = QHBoxLayout(gateway)
         facts_row.addLayout(form, 3)
         facts_row.addLayout(places, 2)
-        form.addRow("Status", self.status_label)
+        form.addRow("Status", status_row)
         # Refused since start, before any provider was asked: at the door (bad credentials,
         # rate limits ...) and by the gateway (a budget, a switch, no key, the approval gate).
         self.refused_label = QLabel()
         self.refused_label.setObjectName("refusedCount")
         self.refused_label.setWordWrap(True)
         form.addRow("Refused", self.refused_label)
-        # Providers whose recent calls fail (asked, and failed): the other half of the words.
+        # Providers failing or needing a look, by the verdict the header and the tray show.
+        # One a line, each linking to its row on the Providers page and to its failed
+        # requests in the Flight recorder.
         self.failing_label = QLabel()
         self.failing_label.setObjectName("failingProviders")
         self.failing_label.setWordWrap(True)
-        form.addRow("Failing", self.failing_label)
+        self.failing_label.setTextFormat(Qt.TextFormat.RichText)
+        self.failing_label.linkActivated.connect(self.open_link)
+        form.addRow("Providers", self.failing_label)
         # Running jobs with no output past `jobs.stuck_after_ms` (the Jobs page has each one).
         self.stuck_label = QLabel()
         self.stuck_label.setObjectName("stuckJobs")
@@ -95,41 +118,44 @@ class OverviewPage(Page):
         self.response_cache_label.setObjectName("responseCache")
         form.addRow("Response cache", self.response_cache_label)
         form.addRow("MCP endpoint", endpoint_row)
-        places.addRow("Health", _selectable(facts.health_url))
-        places.addRow("Data", _selectable(str(facts.data_dir), wrap=True))
-        places.addRow("Log", _selectable(str(facts.log_file), wrap=True))
-
-        providers = QGroupBox("Providers")
-        provider_column = QVBoxLayout(providers)
-        self.provider_boxes = _provider_boxes(actions, provider_column)
-        pause = QCheckBox("Pause all providers")
-        pause.setChecked(actions.pause_all.isChecked())
-        pause.toggled.connect(actions.pause_all.setChecked)
-        actions.pause_all.toggled.connect(pause.setChecked)
-        provider_column.addSpacing(6)
-        provider_column.addWidget(pause)
+        # Paths cut in the middle to fit (never broken mid-word), whole in their tooltips.
+        places.addRow("Health", PathLabel(facts.health_url))
+        places.addRow("Data", PathLabel(str(facts.data_dir)))
+        places.addRow("Log", PathLabel(str(facts.log_file)))
 
         bridge = context.bridge
         self._charts: LiveCharts | None = None
         self._shown = False
         traffic = QGroupBox("Live traffic")
         self._traffic_layout = QVBoxLayout(traffic)
-        self._charts_placeholder = QLabel("Loading the charts…")
+        self._charts_placeholder = _ChartsPlaceholder("Loading the charts…")
+        self._charts_placeholder.painted.connect(self._placeholder_painted)
         self._charts_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._charts_placeholder.setMinimumHeight(CHARTS_PLACEHOLDER_HEIGHT)
         self._traffic_layout.addWidget(self._charts_placeholder)
+        # Provider health with each provider's switch (the Overview's only switches: the
+        # tray and the Providers page have the same), those that cannot answer folded away.
         self.health = ProviderHealthTable(bridge, self.tasks)
+        self.health.switch_cells.switched.connect(actions.switch_provider)
+        self.unfold_button = QToolButton()
+        self.unfold_button.setObjectName("healthShowAll")
+        self.unfold_button.setCheckable(True)
+        self.unfold_button.setAutoRaise(True)
+        self.unfold_button.toggled.connect(self.health.set_show_all)
+        self.health.folded.connect(self._show_folded)
+        self._show_folded(0)
         health = QGroupBox("Provider health")
-        QVBoxLayout(health).addWidget(self.health)
+        health_column = QVBoxLayout(health)
+        health_column.addWidget(self.health)
+        health_column.addWidget(self.unfold_button, 0, Qt.AlignmentFlag.AlignLeft)
 
-        # The charts right under the gateway's facts; the switches (also in the tray and on the
-        # Providers page) sit with the health table they act on, below the charts.
+        # What a person opens the Overview for first: the gateway's state, then each
+        # provider's health, then the traffic charts and the costs.
         content = QWidget()
         self.column = QVBoxLayout(content)
         self.column.addWidget(gateway)
-        self.column.addWidget(traffic)
-        self.column.addWidget(providers)
         self.column.addWidget(health)
+        self.column.addWidget(traffic)
         self.costs = CostBreakdownBox(bridge, self.tasks)  # loads itself while visible
         self.column.addWidget(self.costs)
         self.column.addStretch(1)
@@ -148,6 +174,28 @@ class OverviewPage(Page):
         self._timer.setInterval(STATUS_REFRESH_MS)
         self._timer.timeout.connect(self.refresh_status)
         self.refresh_status()
+
+    def open_link(self, link: str) -> None:
+        """Open what a link in the Providers line names: `providers:<id>` its row on the
+        Providers page, `recorder:<id>` its failed requests in the Flight recorder."""
+        place, _, provider = link.partition(":")
+        open_place = getattr(self.window(), "open_place", None)
+        if callable(open_place) and place in ("providers", "recorder"):
+            open_place(place, provider)
+
+    def _follow_pause(self, paused: bool) -> None:
+        if self.pause_switch.isChecked() != paused:
+            self.pause_switch.setChecked(paused)
+
+    def _show_folded(self, folded: int) -> None:
+        """The button that shows (or folds again) the providers that cannot answer."""
+        if self.unfold_button.isChecked():
+            self.unfold_button.setText("Hide the providers that cannot answer")
+        else:
+            self.unfold_button.setText(
+                f"Show {folded} more that cannot answer (not installed, no key, not running)"
+            )
+        self.unfold_button.setVisible(bool(folded) or self.unfold_button.isChecked())
 
     @property
     def charts_built(self) -> bool:
@@ -209,18 +257,26 @@ class OverviewPage(Page):
         recorder.show_moment(since, until, failed_only=failed_only)
         show_page(RecorderPage.KEY)
 
+    def _placeholder_painted(self) -> None:
+        if self._shown:
+            QTimer.singleShot(CHARTS_AFTER_PAINT_MS, self, self._charts_after_paint)
+
     def _charts_after_paint(self) -> None:
-        if self._shown and (self._charts is None or not self._charts.built):
+        # Once: the paint's cue and the latest moment may both come.
+        if self._shown and self._charts is None:
             self._build_charts_step()
 
     def page_shown(self) -> None:
         self._shown = True
         self.refresh_status()
         self._timer.start()
-        if self._charts is None or not self._charts.built:
-            QTimer.singleShot(CHARTS_AFTER_PAINT_MS, self._charts_after_paint)
-        else:
+        if self._charts is None:
+            if self._charts_placeholder.was_painted:
+                self._placeholder_painted()
+            QTimer.singleShot(CHARTS_AT_THE_LATEST_MS, self, self._charts_after_paint)
+        elif self._charts.built:
             self._charts.start()
+        # else a build is under way, and starts them when it ends (`_charts_built`)
         self.health.start()
         self.context.actions.check_installed()
 
@@ -259,37 +315,46 @@ class OverviewPage(Page):
         if self.status_label.toolTip() != (problem or ""):
             self.status_label.setToolTip(problem or "")
         _show(self.refused_label, refused_text(engine.refusals.health()))
-        failing = engine.provider_health.failing()
+        verdicts = provider_verdicts(engine)
         names = {state.id: state.display_name for state in engine.providers.states()}
-        _show(
-            self.failing_label,
-            failing_text(failing, engine.provider_health.totals(), names),
-            error_colour() if failing else None,
-        )
+        totals = engine.provider_health.totals()
+        _show(self.failing_label, failing_html(verdicts, totals))
+        plain = failing_text(verdicts, totals)
+        if self.failing_label.accessibleName() != plain:
+            self.failing_label.setAccessibleName(plain)
         stuck = engine.jobs.stuck_jobs()
         _show(self.stuck_label, stuck_text(stuck, names), warning_colour() if stuck else None)
         _show(self.response_cache_label, response_cache_text(engine.gateway.cache_stats))
 
 
-def failing_text(
-    failing: list[ProviderCallHealth],
-    totals: tuple[int, int],
-    names: Mapping[str, str] | None = None,
-) -> str:
-    """The Overview's line for providers whose recent calls fail (by `names`: switch id ->
-    display name), with every provider's error count and rate over the health window."""
-    names = names or {}
+def _overall(totals: tuple[int, int]) -> str:
     calls, errors = totals
     minutes = HEALTH_WINDOW_S // 60
-    overall = (
-        f"{errors:,} of {calls:,} calls failed in {minutes} min ({errors / calls:.0%})"
-        if errors and calls
-        else f"no failed calls in {minutes} min"
-    )
-    if not failing:
-        return f"none · {overall}"
-    named = "; ".join(f"{names.get(h.provider, h.provider)}: {h.describe()}" for h in failing)
-    return f"{named} · {overall}"
+    if errors and calls:
+        return f"{errors:,} of {calls:,} calls failed in {minutes} min ({errors / calls:.0%})"
+    return f"no failed calls in {minutes} min"
+
+
+def failing_text(verdicts: list[ProviderVerdict], totals: tuple[int, int]) -> str:
+    """The Overview's lines for providers failing or needing a look (the window's one
+    verdict), one a line, then every provider's error count and rate over the health window."""
+    lines = [f"{v.name} ({v.level}): {v.why}" for v in verdicts] or ["none failing"]
+    return "\n".join([*lines, _overall(totals)])
+
+
+def failing_html(verdicts: list[ProviderVerdict], totals: tuple[int, int]) -> str:
+    """`failing_text` as the label shows it: each provider on its own line in its tone, its
+    name linking to its row on the Providers page, then a link to its failed requests."""
+    lines = []
+    for v in verdicts:
+        colour = error_colour() if v.failing else warning_colour()
+        lines.append(
+            f'<a href="providers:{escape(v.provider)}">{escape(v.name)}</a> '
+            f'<span style="color: {colour};">{escape(v.level)}: {escape(v.why)}</span>'
+            f' · <a href="recorder:{escape(v.provider)}">its failed requests</a>'
+        )
+    lines = lines or ["none failing"]
+    return "<br>".join([*lines, escape(_overall(totals))])
 
 
 def stuck_text(stuck: list[StuckJob], names: Mapping[str, str] | None = None) -> str:
@@ -336,44 +401,17 @@ def shortened(text: str, limit: int = 160) -> str:
     return cut + "…"
 
 
-def _provider_boxes(actions: GatewayActions, column: QVBoxLayout) -> dict[str, QCheckBox]:
-    """One check box per provider switch, under a heading per kind, each following its shared
-    action (checked, greyed out and labelled when a CLI is not installed)."""
-    boxes: dict[str, QCheckBox] = {}
-    sections = QHBoxLayout()
-    sections.setSpacing(12)
-    for kind, heading in PROVIDER_SECTIONS.items():
-        section = QVBoxLayout()
-        section.setSpacing(2)
-        section.addWidget(QLabel(f"<b>{heading}</b>"))
-        ids = [pid for pid in actions.providers if actions.provider_kinds[pid] == kind]
-        for pid in ids:
-            action = actions.providers[pid]
-            box = QCheckBox(action.text())
-            box.setObjectName(f"providerBox:{pid}")
-            box.setChecked(action.isChecked())
-            box.toggled.connect(action.setChecked)
-            action.toggled.connect(box.setChecked)
-            action.changed.connect(lambda b=box, a=action: _follow(b, a))
-            _follow(box, action)
-            section.addWidget(box)
-            boxes[pid] = box
-        section.addStretch(1)
-        sections.addLayout(section)
-    column.addLayout(sections)
-    return boxes
+class _ChartsPlaceholder(QLabel):
+    """What stands where the charts will be; its first paint is the cue to build them."""
 
+    painted = Signal()
 
-def _follow(box: QCheckBox, action: QAction) -> None:
-    """Show what the shared action says: its label, tooltip and whether it can be used."""
-    box.setText(action.text())
-    box.setToolTip(action.toolTip())
-    box.setEnabled(action.isEnabled())
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.was_painted = False
 
-
-def _selectable(text: str, *, wrap: bool = False) -> QLabel:
-    label = QLabel(text)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    # A long path wraps (anywhere: it has no spaces) rather than widening the page.
-    label.setWordWrap(wrap)
-    return label
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self.was_painted:
+            self.was_painted = True
+            self.painted.emit()

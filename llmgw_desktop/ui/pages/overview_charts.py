@@ -21,13 +21,22 @@ from llmgw_desktop.engine.api import (
     MetricsWindow,
     format_usd,
 )
-from llmgw_desktop.ui.pages.chart_scale import Unit, nice_ceiling
+from llmgw_desktop.ui.design import SPACE, scaled_font
+from llmgw_desktop.ui.pages.chart_scale import (
+    Unit,
+    first_active,
+    home_span,
+    nice_ceiling,
+    span_words,
+)
 from llmgw_desktop.ui.pages.time_chart import Series, TimeChart, series_colour, warm_up
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QColor,
     QComboBox,
     QEvent,
+    QFont,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -37,7 +46,7 @@ from llmgw_desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.theme import error_colour, set_tone
 
 __all__ = [
     "MOMENT_LEAD_S",
@@ -53,6 +62,7 @@ __all__ = [
 REDRAW_MS = 1000
 DEFAULT_WINDOW = "15m"
 CHART_HEIGHT = 180  # px per chart: a glance, and four fit on a laptop screen
+MIN_HOME_BUCKETS = 12  # the charts never open on fewer buckets than this
 # The recorder lists requests by their start; the charts count them when they finish. A click
 # on a bucket lists the requests started from this long before it to its end, so one that took
 # a while and finished in the bucket is on the list too.
@@ -202,12 +212,20 @@ class LiveCharts(QWidget):
         self.savings_label.setObjectName("metricsSavings")
         self.savings_label.setWordWrap(True)
 
+        # Said when the charts open on less than the window (the data is younger than it).
+        self.since_label = QLabel()
+        self.since_label.setObjectName("chartsSince")
+        set_tone(self.since_label, "muted")
+        self._home = 0
         header = QHBoxLayout()
         header.addWidget(QLabel("Show the last"))
         header.addWidget(self.window_choice)
         header.addWidget(self.reset_button)
-        header.addStretch(1)
-        header.addWidget(hint)
+        header.addWidget(self.since_label)
+        # The hint wraps rather than widening the page past a small window.
+        hint.setWordWrap(True)
+        hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        header.addWidget(hint, 1)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(header)
@@ -353,10 +371,37 @@ class LiveCharts(QWidget):
         self._times = [t - end for t in series.times]
         if series.window != self._shown_window:
             self._shown_window = series.window
+            self._home = 0  # each window opens on its own home span
             for plot in self._all_plots:
                 plot.set_window(series.window.span_s, series.window.bucket_s)
+        self._go_home(series, end)
         _set_text(self.totals_label, describe_totals(series))
         _set_text(self.savings_label, describe_savings(series))
+
+    def _go_home(self, series: MetricsSeries, end: float) -> None:
+        """Open the charts on the span the data covers (a gateway up for two minutes: the
+        last two minutes, not a 15-minute window flat at zero but for its last sliver)."""
+        window = series.window
+        first = first_active(series)
+        home = home_span(
+            None if first is None else end - first,
+            window.span_s,
+            MIN_HOME_BUCKETS * window.bucket_s,
+        )
+        if home == self._home:
+            return
+        self._home = home
+        for plot in self._all_plots:
+            plot.set_home(home)
+        self.reset_button.setEnabled(self._requests_plot.zoomed)
+        since = "" if home >= window.span_s else f"since the first request: {span_words(home)}"
+        _set_text(self.since_label, since)
+        self.since_label.setToolTip(
+            f"The charts open on the last {span_words(home)}, which holds every request of "
+            f"the window; scroll out (or Reset zoom) to see all of the {window.label}."
+            if since
+            else ""
+        )
 
     def _draw_requests(self, series: MetricsSeries, times: list[float]) -> None:
         self.requests_curve.set_data(times, series.requests_per_s)
@@ -375,6 +420,7 @@ class LiveCharts(QWidget):
         )
 
     def _draw_hits(self, series: MetricsSeries, times: list[float]) -> None:
+        with_rate = []
         for provider, rates in series.hit_rate.items():
             curve = self.hit_curves.get(provider)
             if curve is None:
@@ -384,8 +430,10 @@ class LiveCharts(QWidget):
                 name = ProviderNames.of(self._engine).name(provider)
                 curve = self._hits_plot.add_series(name, colour, width=2)
                 self.hit_curves[provider] = curve
-                shown = sorted((each.name, each) for each in self.hit_curves.values())
-                _set_text(self.hits_legend, legend_html(shown))
+            if any(rate == rate for rate in rates):  # NaN != NaN: a bucket without a rate
+                with_rate.append((curve.name, curve))
+            # The legend names the providers with a line to see, not those only refused.
+            _set_text(self.hits_legend, legend_html(sorted(with_rate)))
             # A bucket without requests has no rate (NaN). Drawn as gaps, sparse traffic looked
             # like a dashed line; the chart leaves NaN points out, so the line is joined over
             # the quiet buckets, and a lone point gets a dot, since a line needs two.
@@ -406,22 +454,27 @@ class LiveCharts(QWidget):
         chart.momentClicked.connect(self._moment_clicked)
         legend = QLabel()
         legend.setObjectName(f"legend:{title}")
-        # The legend takes the width the title leaves and wraps there (many providers).
+        # The legend on its own line under its title, inside the chart's frame: beside the
+        # title it ran into the next chart's title ("errors Active jobs"). It wraps between
+        # entries when there are many providers.
         legend.setWordWrap(True)
-        legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._legends.append(legend)
         name = QLabel(title)
-        heading = QHBoxLayout()
-        heading.addWidget(name)
-        heading.addWidget(legend, 1)
-        cell = QVBoxLayout()
-        cell.addLayout(heading)
+        name.setFont(scaled_font(name.font(), 1.0, weight=QFont.Weight.DemiBold))
+        frame = QFrame()
+        frame.setObjectName(f"chartCell:{title}")
+        frame.setFrameShape(QFrame.Shape.StyledPanel)
+        cell = QVBoxLayout(frame)
+        cell.setContentsMargins(SPACE["s"], SPACE["xs"], SPACE["s"], SPACE["xs"])
+        cell.setSpacing(2)
+        cell.addWidget(name)
+        cell.addWidget(legend)
         cell.addWidget(chart, 1)
-        row.addLayout(cell)
+        row.addWidget(frame)
         if self.isVisible():
             # Built after the frame was shown: a layout would show them on the loop's next
             # turn only, and whoever finished the build may look at them before that.
-            for widget in (name, legend, chart):
+            for widget in (frame, name, legend, chart):
                 widget.show()
         self.plot_widgets.append(chart)
         return chart

@@ -8,18 +8,30 @@ as its recorder row has them, and a button opening that row. "Compare with…" s
 messages to a second model and shows its answer beside the first; the second row names the
 first as the one it replays, and the recorder detail of each shows the other.
 
+The page reads as a chat: the conversation so far (what you asked, what each model answered)
+stays above the answers as a transcript, the latest answers side by side below it, and the
+message box with *Send* (the page's main action) at the bottom. Each answer is headed by its
+provider and model the same way ("Anthropic · claude-sonnet-4-6"), has one "Open in recorder",
+and the comparison is one control: "Compare with [model] [Compare]". The answer boxes are as
+tall as their text (a one-line answer in an 850x600 box left the page mostly empty).
+
 Every send runs as a task on the window's loop (never a nested loop); the page stays usable
 meanwhile, and a second send waits for the first to end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from llmgw_desktop.engine.api import PlaygroundReply
+from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.kit.page_head import action_button
 from llmgw_desktop.ui.pages.base import Page, PageContext
+from llmgw_desktop.ui.pages.playground_transcript import FittedText, Transcript, served_as
 from llmgw_desktop.ui.pages.recorder import RecorderPage
 from llmgw_desktop.ui.pages.recorder_words import format_cost, format_duration
+from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QComboBox,
     QEvent,
@@ -36,11 +48,34 @@ from llmgw_desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.theme import set_tone
 
 __all__ = ["PlaygroundPage", "describe_reply"]
 
 PROMPT_PLACEHOLDER = "Write a message; Ctrl+Enter sends it."
+REPLAY_QUOTE_CHARS = 80  # of a replayed request's last message, quoted in the status line
+
+
+REPLAY_SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System"}
+
+
+def replayed_turn(message: dict[str, Any]) -> tuple[str, str]:
+    """(speaker, words) of one recorded message: its text parts joined, what is not text named
+    by its type (`[image]`), so the transcript shows what the replay sends."""
+    role = str(message.get("role") or "user")
+    content = message.get("content")
+    if isinstance(content, list):
+        pieces = []
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                pieces.append(part["text"])
+            else:
+                kind = part.get("type") if isinstance(part, dict) else None
+                pieces.append(f"[{kind or 'part'}]")
+        words = "\n".join(pieces)
+    else:
+        words = "" if content is None else str(content)
+    return REPLAY_SPEAKERS.get(role, role.capitalize()), words
 
 
 def describe_reply(reply: PlaygroundReply) -> str:
@@ -71,40 +106,46 @@ def describe_reply(reply: PlaygroundReply) -> str:
 class _AnswerPane(QWidget):
     """One model's answer: the text as it streams, its figures, a link to its recorder row."""
 
-    def __init__(self, name: str, open_text: str, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(name)
         self.title = QLabel()
-        self.text = QPlainTextEdit()
+        self.title.setObjectName(f"{name}Title")
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.text = FittedText()
         self.text.setObjectName(f"{name}Text")
         self.text.setAccessibleName(
             "The answer" if name == "playgroundAnswer" else "The compared answer"
         )
-        self.text.setReadOnly(True)
         self.figures = QLabel()
         self.figures.setObjectName(f"{name}Figures")
         self.figures.setWordWrap(True)
         self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        set_tone(self.figures, "muted")
         self.error = QLabel()
         self.error.setObjectName(f"{name}Error")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {error_colour()};")
+        set_tone(self.error, "error")
         self.error.setVisible(False)
-        self.open_button = QPushButton(open_text)
+        self.open_button = QPushButton("Open in recorder")
         self.open_button.setObjectName(f"{name}OpenRecorder")
+        self.open_button.setToolTip("Show this answer's request in the Flight recorder")
         self.open_button.setEnabled(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
-        layout.addWidget(self.text, 1)
+        layout.addWidget(self.text)
         layout.addWidget(self.error)
         layout.addWidget(self.figures)
         layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
         self.reply: PlaygroundReply | None = None
 
     def begin(self, model: str) -> None:
         self.reply = None
-        self.title.setText(f"{model} · answering…")
+        self.title.setText(f"{model} · answering…" if model else "")
         self.text.clear()
         self.figures.clear()
         self.error.clear()
@@ -117,9 +158,9 @@ class _AnswerPane(QWidget):
         cursor.insertText(piece)
         self.text.setTextCursor(cursor)
 
-    def finish(self, reply: PlaygroundReply) -> None:
+    def finish(self, reply: PlaygroundReply, title: str) -> None:
         self.reply = reply
-        self.title.setText(reply.model)
+        self.title.setText(title)
         if not self.text.toPlainText() and reply.text:
             self.text.setPlainText(reply.text)
         if reply.error is not None:
@@ -150,52 +191,60 @@ class PlaygroundPage(Page):
         self.prompt.setPlaceholderText(PROMPT_PLACEHOLDER)
         self.prompt.setTabChangesFocus(True)
         self.prompt.setMaximumHeight(110)
-        self.send_button = QPushButton("&Send")
-        self.send_button.setObjectName("playgroundSend")
+        self.send_button = action_button(
+            "&Send", "playgroundSend", icon="play", primary=True, tip="Send (Ctrl+Enter)"
+        )
         self.send_button.clicked.connect(self.send)
         self.new_button = QPushButton("&New chat")
         self.new_button.clicked.connect(self.new_chat)
-        self.compare_button = QPushButton("&Compare with…")
+        self.compare_button = QPushButton("&Compare")
         self.compare_button.setObjectName("playgroundCompare")
         self.compare_button.setToolTip(
-            "Send the last request again to the second model and show both answers side by side"
+            "Send the last request again to the model beside it and show both answers side by side"
         )
         self.compare_button.setEnabled(False)
         self.compare_button.clicked.connect(self.compare)
         self.status = QLabel()
         self.status.setObjectName("playgroundStatus")
         self.status.setWordWrap(True)
-        self.answer = _AnswerPane("playgroundAnswer", "Open in &recorder")
-        self.second = _AnswerPane("playgroundSecond", "Open &its row in recorder")
+        self.transcript = Transcript()
+        self.answer = _AnswerPane("playgroundAnswer")
+        self.second = _AnswerPane("playgroundSecond")
         self.second.setVisible(False)
         for pane in (self.answer, self.second):
             pane.open_button.clicked.connect(lambda _=False, p=pane: self.open_row(p))
 
         model_label = QLabel("&Model")
         model_label.setBuddy(self.model_box)
-        compare_label = QLabel("Compare &to")
+        compare_label = QLabel("Compare &with")
         compare_label.setBuddy(self.compare_box)
         choose = QGridLayout()
         choose.addWidget(model_label, 0, 0)
         choose.addWidget(self.model_box, 0, 1)
         choose.addWidget(self.refresh_button, 0, 2)
-        choose.addWidget(compare_label, 1, 0)
-        choose.addWidget(self.compare_box, 1, 1)
-        choose.addWidget(self.compare_button, 1, 2)
+        choose.addWidget(compare_label, 0, 3)
+        choose.addWidget(self.compare_box, 0, 4)
+        choose.addWidget(self.compare_button, 0, 5)
         choose.setColumnStretch(1, 1)
-        buttons = QHBoxLayout()
+        choose.setColumnStretch(4, 1)
+        choose.setHorizontalSpacing(SPACE["s"])
+        buttons = QVBoxLayout()
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.new_button)
         buttons.addStretch(1)
+        composer = QHBoxLayout()
+        composer.addWidget(self.prompt, 1)
+        composer.addLayout(buttons)
         sides = QSplitter(Qt.Orientation.Horizontal)
         sides.addWidget(self.answer)
         sides.addWidget(self.second)
+        sides.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.addLayout(choose)
-        layout.addWidget(self.prompt)
-        layout.addLayout(buttons)
-        layout.addWidget(self.status)
+        layout.addWidget(self.transcript)
         layout.addWidget(sides, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(composer)
         self.prompt.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -245,6 +294,11 @@ class PlaygroundPage(Page):
             return
         asked = [*self._messages, {"role": "user", "content": text}]
         self.prompt.clear()
+        # The last answers join the transcript; the new question stays on screen above them.
+        for pane in (self.answer, self.second):
+            if pane.reply is not None and pane.isVisible() and pane.reply.ok:
+                self.transcript.add_turn(pane.title.text(), pane.reply.text)
+        self.transcript.add_turn("You", text)
         self.second.setVisible(False)
         self._start(self._send(model, asked))
 
@@ -264,11 +318,49 @@ class PlaygroundPage(Page):
         """Forget the conversation so far (the recorder keeps its rows)."""
         self._messages = []
         self._asked = []
+        self.transcript.clear_turns()
         self.answer.begin("")
         self.answer.title.clear()
         self.second.setVisible(False)
         self.compare_button.setEnabled(False)
         self._say("")
+
+    def replay(
+        self, original: PlaygroundReply, messages: Sequence[dict[str, Any]], model: str
+    ) -> bool:
+        """Show a recorded request's answer (`original`, from the Flight recorder's "Replay
+        on…") and send its `messages` again, through the gateway, to `model`, the new answer
+        beside the recorded one (its row names `original` as the one it replays). False while
+        another send runs."""
+        if self._busy:
+            self._say(
+                "Another request is being answered: replay it once that one ends.", error=True
+            )
+            return False
+        self._messages = []
+        self._asked = [dict(message) for message in messages]
+        # The transcript is what was replayed, never the chat that was on screen before.
+        self.transcript.clear_turns()
+        for message in self._asked:
+            self.transcript.add_turn(*replayed_turn(message))
+        self.answer.begin(original.model)
+        self.answer.finish(original, f"Recorded · {original.model}")
+        self.model_box.setEditText(original.model)
+        self.compare_box.setEditText(model)
+        self.second.setVisible(True)
+        self._start(self._replay(model, original))
+        return True
+
+    async def _replay(self, model: str, original: PlaygroundReply) -> None:
+        """Compare's send, then what was replayed, said (what it asked stays on screen)."""
+        users = [m for m in self._asked if m.get("role") == "user"]
+        last = str(users[-1].get("content") or "") if users else ""
+        asked = f"“{last[:REPLAY_QUOTE_CHARS]}{'…' if len(last) > REPLAY_QUOTE_CHARS else ''}”"
+        what = f"request {str(original.record_id)[:8]} ({asked}) on {model}"
+        self._say(f"Replaying {what}…")
+        await self._compare(model, original)
+        if self.second.reply is not None and self.second.reply.ok:
+            self._say(f"Replayed {what}: the recorded answer is on the left.")
 
     def _start(self, work: Any) -> None:
         self._busy = True
@@ -284,7 +376,7 @@ class PlaygroundPage(Page):
             reply = await self.engine.playground.send(model, asked, on_text=self.answer.add_text)
         finally:
             self._busy = False
-        self.answer.finish(reply)
+        self.answer.finish(reply, served_as(reply, self._names()))
         self._asked = asked
         if reply.ok:
             self._messages = [*asked, {"role": "assistant", "content": reply.text}]
@@ -302,7 +394,7 @@ class PlaygroundPage(Page):
             )
         finally:
             self._busy = False
-        self.second.finish(reply)
+        self.second.finish(reply, served_as(reply, self._names()))
         self._say("" if reply.ok else f"{model} did not answer: see below.", error=not reply.ok)
         self._enable()
 
@@ -313,8 +405,11 @@ class PlaygroundPage(Page):
         )
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.status.setStyleSheet(f"color: {error_colour()};" if error else "")
+        set_tone(self.status, "error" if error else "")
         self.status.setText(text)
+
+    def _names(self) -> ProviderNames:
+        return ProviderNames.of(self.engine)
 
     # -- the recorder row -----------------------------------------------------------------
 

@@ -4,7 +4,9 @@ A person types a model (a name prefix, as the table keys it) and its four prices
 million tokens; "Save price" checks them, writes `[gateway.prices]` in config.toml through the
 engine and the next request is priced by it. The box shows what the model is priced at now and
 where that price comes from (your config.toml, or the bundled table of a given date), and lists
-your entries, each of which can be removed to fall back on the table.
+your entries, each of which can be removed to fall back on the table. With none yet, the list
+says so and what to do; *Show the bundled prices* lists the table in use too (pick a row to
+set your own price over it). Remove is offered only for a model you priced.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from __future__ import annotations
 import logging
 
 from llmgw_desktop.engine.api import LOCAL_CALLER, Engine, EngineError, Price, format_usd
+from llmgw_desktop.ui.kit.figures import ALIGN_FIGURE
+from llmgw_desktop.ui.kit.switch import Switch
+from llmgw_desktop.ui.kit.tables import fit_rows
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QGridLayout,
@@ -26,7 +31,7 @@ from llmgw_desktop.ui.qt import (
     Signal,
 )
 from llmgw_desktop.ui.tasks import UiTasks
-from llmgw_desktop.ui.theme import error_colour
+from llmgw_desktop.ui.theme import set_tone
 
 __all__ = ["PRICE_COLUMNS", "PricesBox"]
 
@@ -34,7 +39,7 @@ log = logging.getLogger(__name__)
 
 PRICE_COLUMNS = ("Model", "Input", "Output", "Cache read", "Cache write", "From")
 _FIELDS = (("input", "Input"), ("output", "Output"), ("cache_read", "Cache read"))
-TABLE_ROWS_SHOWN = 3  # the list stays short; it scrolls past this many entries
+TABLE_ROWS_SHOWN = 8  # the list stays short; it scrolls past this many entries
 
 
 def _usd(value: float) -> str:
@@ -59,11 +64,21 @@ class PricesBox(QGroupBox):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table (issue 25)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        row_height = self.table.verticalHeader().defaultSectionSize()
-        header = self.table.horizontalHeader().sizeHint().height()
-        self.table.setMaximumHeight(header + row_height * TABLE_ROWS_SHOWN + 4)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setShowGrid(False)
+        fit_rows(self.table, least=1, most=TABLE_ROWS_SHOWN)
         self.table.itemSelectionChanged.connect(self._edit_selected)
+        self.empty_label = QLabel()
+        self.empty_label.setObjectName("pricesEmpty")
+        self.empty_label.setWordWrap(True)
+        set_tone(self.empty_label, "muted")
+        self.bundled_switch = Switch("Show the bundled prices")
+        self.bundled_switch.setObjectName("showBundledPrices")
+        self.bundled_switch.setToolTip(
+            "List the bundled table too: what prices every model you have not priced"
+        )
+        self.bundled_switch.toggled.connect(lambda _on: self.show_entries())
 
         self.model_edit = QLineEdit()
         self.model_edit.setObjectName("priceModel")
@@ -102,30 +117,65 @@ class PricesBox(QGroupBox):
         buttons.addWidget(self.remove_button)
         buttons.addWidget(self.current_label, 1)
         column = QGridLayout(self)
-        column.addWidget(self.table, 0, 0)
-        column.addLayout(editor, 1, 0)
-        column.addLayout(buttons, 2, 0)
-        column.addWidget(self.message_label, 3, 0)
+        column.addWidget(self.bundled_switch, 0, 0)
+        column.addWidget(self.empty_label, 1, 0)
+        column.addWidget(self.table, 2, 0)
+        column.addLayout(editor, 3, 0)
+        column.addLayout(buttons, 4, 0)
+        column.addWidget(self.message_label, 5, 0)
+        column.setRowStretch(6, 1)  # together at the top, not spread over the page
+        self._can_save = can_save
+        self.model_edit.textChanged.connect(lambda _text: self._enable())
         if not can_save:
             self.message_label.setText("This window cannot write the settings file.")
         self.show_entries()
 
     def show_entries(self) -> None:
-        """List your prices as the engine holds them now."""
-        entries = self._engine.prices.user_entries()
-        self.table.setRowCount(len(entries))
-        for row, (model, price) in enumerate(entries):
+        """List your prices as the engine holds them now (and the bundled ones, when asked)."""
+        prices = self._engine.prices
+        rows = [(model, price, "config.toml") for model, price in prices.user_entries()]
+        if self.bundled_switch.isChecked():
+            priced = {model for model, _price, _where in rows}
+            rows += [
+                (model, price, f"bundled, {prices.revised}")
+                for model, price in prices.bundled_entries()
+                if model not in priced
+            ]
+        self.table.setRowCount(len(rows))
+        for row, (model, price, where) in enumerate(rows):
             cells = (
                 model,
                 _usd(price.input),
                 _usd(price.output),
                 _usd(price.cache_read),
                 _usd(price.cache_write),
-                "config.toml",
+                where,
             )
             for column, text in enumerate(cells):
-                self.table.setItem(row, column, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if 0 < column < len(PRICE_COLUMNS) - 1:
+                    item.setTextAlignment(ALIGN_FIGURE)
+                self.table.setItem(row, column, item)
+        mine = bool(prices.user_entries())
+        self.empty_label.setText(
+            ""
+            if mine
+            else f"No prices of your own yet: every model is priced by the bundled table of "
+            f"{prices.revised}. Type a model and its prices below to set your own, or show "
+            "the bundled prices and pick one."
+        )
+        self.empty_label.setVisible(not mine)
+        self.table.setVisible(bool(rows))
         self._show_current()
+        self._enable()
+
+    def _enable(self) -> None:
+        """Save when the file can be written; Remove only for a model you priced."""
+        self.save_button.setEnabled(self._can_save)
+        model = self.model_edit.text().strip()
+        self.remove_button.setEnabled(
+            self._can_save and bool(model) and self._engine.prices.user_price(model) is not None
+        )
 
     def _edit_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -218,8 +268,7 @@ class PricesBox(QGroupBox):
             self._say(f"{message}. Nothing was saved.", error=True)
             return
         finally:
-            self.save_button.setEnabled(True)
-            self.remove_button.setEnabled(True)
+            self._enable()
         done = "removed" if price is None else "saved"
         where = "to config.toml" if kept else "for this run only (no settings file)"
         self._say(f"Price of {model.strip().lower()} {done} {where}: used from the next request.")
@@ -227,5 +276,5 @@ class PricesBox(QGroupBox):
         self.saved.emit()
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.message_label.setStyleSheet(f"color: {error_colour()};" if error else "")
+        set_tone(self.message_label, "error" if error else "")
         self.message_label.setText(text)

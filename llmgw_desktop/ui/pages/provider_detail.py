@@ -13,19 +13,29 @@ from llmgw_desktop.engine.api import CliAccount
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
 from llmgw_desktop.ui.kit.page_head import action_button
+from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.pages.cli_account import account_cells
-from llmgw_desktop.ui.pages.provider_rows import CLI_DEFAULT_MODEL, ERROR, WARNING, ProviderRow
-from llmgw_desktop.ui.qt import QCheckBox, QComboBox, QHBoxLayout, Qt, QVBoxLayout, QWidget
+from llmgw_desktop.ui.pages.provider_rows import (
+    CLI_DEFAULT_MODEL,
+    ERROR,
+    SWITCHED_OFF,
+    WARNING,
+    ProviderRow,
+)
+from llmgw_desktop.ui.qt import QComboBox, QHBoxLayout, Qt, QVBoxLayout, QWidget
 from llmgw_desktop.ui.theme import set_tone
 
-__all__ = ["ProviderDetail", "status_kind"]
+__all__ = ["SWITCH_OFF_WORDS", "SWITCH_ON_WORDS", "ProviderDetail", "status_kind"]
+
+SWITCH_ON_WORDS = "On: tools can call it"
+SWITCH_OFF_WORDS = "Switched off: calls are refused"
 
 # A provider's status words -> the badge kind that shows them (badge.py's vocabulary).
 _KINDS = {
     "Ready": "ok",
     "Some calls fail": "warning",
     "Paused": "paused",
-    "Off": "off",
+    SWITCHED_OFF: "off",
     "Off in config.toml": "off",
     "Detected, off": "off",
     "Not installed": "missing",
@@ -50,8 +60,11 @@ class ProviderDetail(DetailCard):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("providerDetail", parent)
         self.status_label = value_label("statusDetail")
-        self.enabled_box = QCheckBox("Let tools call it through the gateway")
+        # A switch on its label's line, saying what its position means.
+        self.enabled_box = Switch(SWITCH_ON_WORDS)
         self.enabled_box.setObjectName("providerEnabled")
+        self.enabled_box.setAccessibleName("Let tools call it through the gateway")
+        self.enabled_box.toggled.connect(self._say_switch)
         self.config_state = value_label("configState")
         self.version_label = value_label("providerVersion")
         self.circuit_label = value_label("providerCircuit")
@@ -125,11 +138,7 @@ class ProviderDetail(DetailCard):
         # Nothing can run without the CLI, whatever its switch says.
         self.enabled_box.setEnabled(row.installed)
         self.test_button.setEnabled(row.installed)
-        self.enabled_box.setText(
-            "Let tools call it through the gateway"
-            if row.installed
-            else "Not installed: nothing can run until it is"
-        )
+        self._say_switch(switched_on)
         self.set_row_visible(self.config_state, not row.is_cli)
         self.config_state.setText(
             "Yours: Edit provider… changes it (saved under [gateway.providers])."
@@ -154,6 +163,19 @@ class ProviderDetail(DetailCard):
         self.stale_detail.setText("\n".join(row.stale))
         self.set_row_visible(self._plan_row, row.is_cli)
         self.plan_label.setText("\n".join((row.plan, *row.notes)))
+
+    def show_switch(self, on: bool) -> None:
+        """Say the switch's position (it was turned elsewhere)."""
+        self._say_switch(on)
+
+    def _say_switch(self, on: bool) -> None:
+        """The switch's words: what its position means now."""
+        installed = self.enabled_box.isEnabled()
+        words = SWITCH_ON_WORDS if on else SWITCH_OFF_WORDS
+        self.enabled_box.setText(words if installed else "Not installed: nothing can run")
+        self.enabled_box.setToolTip(self.enabled_box.text())
+        self.enabled_box.updateGeometry()
+        self.enabled_box.update()
 
     def list_models(self, row: ProviderRow, chosen: str | None) -> None:
         """Offer `row`'s models to test (a CLI's own default first), keeping `chosen`."""

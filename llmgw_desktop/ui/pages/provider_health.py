@@ -1,7 +1,11 @@
 """Overview's provider health: every provider the engine knows (coding CLIs, API providers,
 local servers) in one table, with the same status words as the Providers page (both read
-`provider_rows.py`), its switch, its circuit, the requests it served in the last 15 minutes and,
-from its recent calls (`engine.provider_health`), how many failed and its p50/p95 latency.
+`provider_rows.py`), its switch (a `Switch`, as in the Providers list: the Overview's
+switches are these, not a grid of check boxes of their own), its circuit, the requests it served
+in the last 15 minutes and, from its recent calls (`engine.provider_health`), how many failed
+and its p50/p95 latency. Providers that cannot answer whatever their switch says (a CLI not
+installed, no key, no server) are folded away until asked for (`set_show_all`): the table opens
+on what can answer.
 
 The rows load in a task while the page is shown: at once, again on a switch, pause or breaker
 event, and every few seconds (a failed Test or failing calls show without a click). Versions
@@ -11,8 +15,17 @@ come from running each CLI's `--version`, which discovery caches for minutes.
 from __future__ import annotations
 
 from llmgw_desktop.engine.api import Engine
+from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.bridge import EngineBridge
-from llmgw_desktop.ui.pages.provider_rows import ERROR, ProviderRow, load_provider_rows
+from llmgw_desktop.ui.kit.switch_cells import SwitchCells
+from llmgw_desktop.ui.pages.provider_detail import status_kind
+from llmgw_desktop.ui.pages.provider_rows import (
+    ERROR,
+    ProviderRow,
+    load_provider_rows,
+    switchable,
+    unusable_reason,
+)
 from llmgw_desktop.ui.pages.providers import attention_colour
 from llmgw_desktop.ui.qt import (
     QColor,
@@ -22,6 +35,7 @@ from llmgw_desktop.ui.qt import (
     QTableWidget,
     QTableWidgetItem,
     QTimer,
+    Signal,
 )
 from llmgw_desktop.ui.tasks import UiTasks
 
@@ -39,7 +53,10 @@ HEALTH_COLUMNS = (
     "p50 / p95",
 )
 STATUS = HEALTH_COLUMNS.index("Status")
+SWITCH = HEALTH_COLUMNS.index("Switch")
 CIRCUIT = HEALTH_COLUMNS.index("Circuit")
+# The columns that give their width to a status's reason when the table is short of room.
+GIVE_WAY = (HEALTH_COLUMNS.index("Version"), CIRCUIT)
 ERRORS = HEALTH_COLUMNS.index("Errors 15 min")
 HEALTH_REFRESH_MS = 5000
 CELL_PADDING = 8  # px beside a cell's text (the style's margins, rounded up)
@@ -49,11 +66,18 @@ _SHORT_KINDS = {"Local server": "Local"}
 
 
 class ProviderHealthTable(QTableWidget):
-    """Each provider's status, switch, circuit and recent requests, kept current while shown."""
+    """Each provider's status, switch, circuit and recent requests, kept current while shown;
+    `folded` says how many rows that cannot answer are folded away now."""
+
+    folded = Signal(int)
 
     def __init__(self, bridge: EngineBridge, tasks: UiTasks) -> None:
         super().__init__(0, len(HEALTH_COLUMNS))
         self.setObjectName("providerHealth")
+        self.setAccessibleName("Provider health")
+        self.switch_cells = SwitchCells(self, SWITCH, words=True)
+        self.show_all = False
+        self._unavailable: set[int] = set()  # rows no switch can make answer
         self._engine: Engine = bridge.engine
         self._tasks = tasks
         self._loading = False
@@ -74,7 +98,8 @@ class ProviderHealthTable(QTableWidget):
         # circuit's long text squeezed "Not installed" into a wrapped "Not ins…". Every column
         # fits its text (the table scrolls sideways if it must); the last one takes the rest.
         header.setStretchLastSection(True)
-        self.setWordWrap(False)
+        # A status's reason wraps onto a second line rather than being cut mid-sentence.
+        self.setWordWrap(True)
         for index, state in enumerate(self._engine.providers.states()):
             self.insertRow(index)
             self.rows[state.id] = index
@@ -83,9 +108,7 @@ class ProviderHealthTable(QTableWidget):
         # Fitted before the first load too: Qt's default 100 px a column scrolled sideways at
         # 1024x700 until the rows came in (and for good when they were slow to).
         self._fit_columns()
-        # Room for every row and a sideways scroll bar, so no row hides behind it.
-        bar = self.horizontalScrollBar().sizeHint().height()
-        self.setMinimumHeight(self.verticalHeader().length() + header.sizeHint().height() + bar + 4)
+        self._fit_height()
         self._timer = QTimer(self)
         self._timer.setInterval(HEALTH_REFRESH_MS)
         self._timer.timeout.connect(self.request_refresh)
@@ -103,8 +126,34 @@ class ProviderHealthTable(QTableWidget):
 
     def cell(self, provider: str, column: str) -> str:
         """The text shown for `provider` (a switch id) in `column` (one of HEALTH_COLUMNS)."""
+        if column == "Switch":
+            return self.switch_cells.words(self.rows[provider])
         item = self.item(self.rows[provider], HEALTH_COLUMNS.index(column))
         return "" if item is None else item.text()
+
+    def set_show_all(self, show: bool) -> None:
+        """Show the providers that cannot answer too (a CLI not installed, no key), or fold
+        them away."""
+        self.show_all = show
+        self._fold()
+
+    def _fold(self) -> None:
+        for index in range(self.rowCount()):
+            hidden = index in self._unavailable and not self.show_all
+            if self.isRowHidden(index) != hidden:
+                self.setRowHidden(index, hidden)
+        self._fit_height()
+        self.folded.emit(0 if self.show_all else len(self._unavailable))
+
+    def _fit_height(self) -> None:
+        """Room for every row shown and a sideways scroll bar, so no row hides behind it."""
+        rows = sum(self.rowHeight(i) for i in range(self.rowCount()) if not self.isRowHidden(i))
+        # The sideways bar's room only when it shows (a narrow window), so no row hides.
+        wide = self.horizontalHeader().length() > self.viewport().width()
+        bar = self.horizontalScrollBar().sizeHint().height() if wide else 0
+        height = rows + self.horizontalHeader().sizeHint().height() + bar + 4
+        self.setMinimumHeight(height)
+        self.setMaximumHeight(height)
 
     def colour(self, provider: str, column: str) -> str | None:
         """The colour name of `provider`'s text in `column`, or None for the palette's."""
@@ -145,8 +194,6 @@ class ProviderHealthTable(QTableWidget):
             switch = "on" if on else "off"
             if paused:
                 switch += " (paused)"
-            if not row.installed:
-                switch += ", nothing to run"
             # Recorder rows name every provider by its switch id (a CLI's engine id, an API
             # provider's `switch_id_for`): Mistral's API and Vibe are counted apart.
             totals = served.get(switch_id)
@@ -154,20 +201,39 @@ class ProviderHealthTable(QTableWidget):
             # The reason shows when something is wrong; otherwise it is one hover away.
             status = row.status + (f": {row.reason}" if row.reason and row.attention else "")
             kind = _SHORT_KINDS.get(row.kind, row.kind)
-            texts = (row.name, kind, status, row.version, switch, row.circuit)
+            texts = (row.name, kind, status, row.version, "", row.circuit)
             count = f"{totals.requests:,}" if totals else "0"
             errors = errors_text(health.errors, health.calls)
             latency = latency_text(health.p50_ms, health.p95_ms)
             for column, text in enumerate((*texts, count, errors, latency)):
+                if column == SWITCH:
+                    continue
                 changed |= self.cell_text(index, column) != text
                 self._set(index, column, text)
-            self._set(index, STATUS, status).setToolTip(row.reason)
-            self._colour(index, STATUS, attention_colour(row.attention))
+            # Its switch, as in the Providers list; none where no switch would help.
+            can_switch = switchable(row)
+            words = switch if can_switch else "—"
+            changed |= self.switch_cells.words(index) != words
+            self.switch_cells.show(index, switch_id, row.name, on if can_switch else None, words)
+            switch_item = self.item(index, SWITCH)
+            if switch_item is not None:
+                switch_item.setToolTip(
+                    "" if can_switch else f"Nothing to switch: {unusable_reason(row)}"
+                )
+            if can_switch:
+                self._unavailable.discard(index)
+            else:
+                self._unavailable.add(index)
+            status_item = self._set(index, STATUS, status)
+            status_item.setToolTip(status if row.reason else "")  # whole, however it wraps
+            # The window's one status cell: the kind's glyph, the words in its tone.
+            status_cell(status_item, status_kind(row), status)
             self._colour(index, ERRORS, attention_colour(ERROR) if health.errors else None)
             open_circuit = row.circuit.startswith("open")
             self._colour(index, CIRCUIT, attention_colour(ERROR) if open_circuit else None)
         if changed:
             self._fit_columns()
+        self._fold()
 
     def _fit_columns(self) -> None:
         """Fit each column to its text (Status between its state words and its whole text)."""
@@ -184,20 +250,37 @@ class ProviderHealthTable(QTableWidget):
         self._status_words = words + CELL_PADDING
         self._status_text = self.columnWidth(STATUS)
         self._fit_status()
+        self.resizeRowsToContents()  # a reason that wraps takes its second line
 
     def _fit_status(self) -> None:
-        # Status takes the room the other columns leave (a reason shows when it fits), never
-        # less than its state words: only then does the table scroll sideways.
-        others = sum(self.columnWidth(c) for c in range(len(HEALTH_COLUMNS)) if c != STATUS)
+        # Status takes the room the other columns leave, never less than its state words:
+        # only then does the table scroll sideways. Short of room for a reason, Version and
+        # then Circuit give theirs (the Providers page has both), and the reason wraps onto a
+        # second line (the whole of it in the cell's tooltip).
         last = len(HEALTH_COLUMNS) - 1
         needed = max(self.sizeHintForColumn(last), self.horizontalHeader().sectionSizeHint(last))
-        others -= self.columnWidth(last) - needed  # it stretches into what is left
-        room = self.viewport().width() - others
-        self.setColumnWidth(STATUS, max(self._status_words, min(self._status_text, room)))
+
+        def room() -> int:
+            shown = [c for c in range(len(HEALTH_COLUMNS)) if not self.isColumnHidden(c)]
+            others = sum(self.columnWidth(c) for c in shown if c not in (STATUS, last))
+            return self.viewport().width() - others - needed
+
+        for column in GIVE_WAY:
+            if self.isColumnHidden(column):
+                self.setColumnHidden(column, False)
+        for column in GIVE_WAY:
+            if room() >= self._status_text:
+                break
+            self.setColumnHidden(column, True)
+        width = max(self._status_words, min(self._status_text, room()))
+        if self.columnWidth(STATUS) != width:
+            self.setColumnWidth(STATUS, width)
+            self.resizeRowsToContents()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_status()
+        self._fit_height()
 
     def _colour(self, index: int, column: int, colour: str | None) -> None:
         item = self._set(index, column, self.cell_text(index, column))

@@ -2,10 +2,11 @@
 into the words the page shows (status, why not, version, models, default model, upgrade plan).
 
 Only public engine parts are read: the switches, discovery (installed, version, the
-upgrade plan as a dry run), circuit breakers, each provider's lasting trouble (a failed Test,
-calls failing `auth_required`), and the gateway's provider directory, whose why-not logic,
-model lists and stale references are the same as `GET /v1/providers`. The Providers page and
-Overview's health table both show these rows, so they never disagree.
+upgrade plan as a dry run), the gateway's provider directory, whose why-not logic, model lists
+and stale references are the same as `GET /v1/providers`, and the window's one health verdict
+(`attention.provider_verdict`: circuit, lasting trouble, recent calls), which the header, the
+tray and Overview read too. The Providers page and Overview's health table both show these
+rows, so they never disagree.
 """
 
 from __future__ import annotations
@@ -16,24 +17,21 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from llmgw_desktop.engine.api import (
-    LOCAL_CALLER,
-    CliStatus,
-    Engine,
-    ErrorCode,
-    HealthState,
-)
+from llmgw_desktop.engine.api import LOCAL_CALLER, CliStatus, Engine, ErrorCode
+from llmgw_desktop.ui.attention import ProviderVerdict, provider_verdict
 
 __all__ = [
     "CHECKING",
     "CLI_DEFAULT_MODEL",
     "ERROR",
     "NOT_FOUND",
+    "SWITCHED_OFF",
     "WARNING",
     "ProviderRow",
     "circuit_text",
     "load_provider_rows",
     "stale_warnings",
+    "switchable",
     "unusable_reason",
     "unusable_words",
     "usable_row",
@@ -42,6 +40,7 @@ __all__ = [
 # The model choice that sends no model, so the CLI uses whatever it is set up to use.
 CLI_DEFAULT_MODEL = "(the CLI's own default)"
 CHECKING = "checking…"
+SWITCHED_OFF = "Switched off"  # the status of a provider its switch turned off
 NOT_FOUND = "not found on the CLI path or PATH"
 # How loudly a row's status speaks: in the theme's error colour, in amber, or plainly.
 ERROR, WARNING = "error", "warning"
@@ -109,25 +108,16 @@ async def load_provider_rows(
         state, reason, attention = "Ready", "", ""
         why_not = await engine.providers.unavailable_reason(pid)
         breaker = breakers.get(pid, {})
-        trouble = engine.providers.trouble(pid)
         if not status.installed:
             state, reason = "Not installed", f"Install it with: {info.install_command}"
         elif status.error:
             state, reason = "Broken", f"Its version check failed: {status.error}"
             attention = ERROR
         elif why_not is not None:
-            state = "Paused" if why_not.code == ErrorCode.GATEWAY_PAUSED else "Off"
+            state = "Paused" if why_not.code == ErrorCode.GATEWAY_PAUSED else SWITCHED_OFF
             reason = why_not.message
-        elif breaker.get("state") == "open":
-            state, attention = "Circuit open", ERROR
-            reason = (
-                f"{breaker.get('consecutiveFailures', 0)} failures in a row; calls are refused "
-                f"until {_clock_in(breaker.get('retryAfterSeconds', 0))}"
-            )
-        elif trouble is not None:
-            state, reason, attention = _failing(trouble.source), trouble.describe(), ERROR
-        else:
-            state, reason, attention = _from_calls(engine, pid, state, reason, attention)
+        elif (verdict := provider_verdict(engine, pid, info.display_name, breakers)) is not None:
+            state, reason, attention = _verdict_words(verdict)
         version = status.version or (CHECKING if status.installed and not versions else "—")
         rows.append(
             ProviderRow(
@@ -167,7 +157,7 @@ UNUSABLE_STATUSES = frozenset(
     {
         "Not installed",
         "Broken",
-        "Off",
+        SWITCHED_OFF,
         "Paused",
         "No API key",
         "Off in config.toml",
@@ -176,6 +166,26 @@ UNUSABLE_STATUSES = frozenset(
         "Test failed",
     }
 )
+
+
+# Statuses no switch can change: the provider cannot answer whatever its switch says (no CLI,
+# no key, no server). Lists show such a provider as unavailable, with why, not as a switch.
+NOT_SWITCHABLE = frozenset(
+    {
+        "Not installed",
+        "Broken",
+        "No API key",
+        "Off in config.toml",
+        "Not running",
+        "Detected, off",
+    }
+)
+
+
+def switchable(row: ProviderRow) -> bool:
+    """Whether the provider's switch decides if it answers (it has one, and nothing else in
+    the way: installed, a key, a server running)."""
+    return row.switch_id is not None and row.status not in NOT_SWITCHABLE
 
 
 def usable_row(row: ProviderRow) -> bool:
@@ -188,7 +198,7 @@ def usable_row(row: ProviderRow) -> bool:
 _UNUSABLE_WORDS = {
     "Not installed": "CLI not installed",
     "Broken": "CLI does not run",
-    "Off": "switched off",
+    SWITCHED_OFF: "switched off",
     "Paused": "all paused",
     "No API key": "no key",
     "Off in config.toml": "off in config.toml",
@@ -209,7 +219,7 @@ def unusable_words(row: ProviderRow) -> str | None:
 def unusable_reason(row: ProviderRow) -> str:
     """`Not installed: Install it with: ...`: the status and what would fix it."""
     reason = row.reason or {
-        "Off": "switched off; switch it on from the tray or Overview",
+        SWITCHED_OFF: "its switch is off; switch it on in the list, the details or the tray",
         "No API key": "no API key; store one on the Credentials page and Test it",
     }.get(row.status, "")
     if reason.lower().startswith(row.status.lower()):
@@ -249,28 +259,9 @@ def circuit_text(breaker: Mapping[str, object]) -> str:
     return {"closed": "closed (ok)", "half_open": "half open (probing)"}.get(state, state)
 
 
-def _clock_in(seconds: float) -> str:
-    """`21:45:10 (in 28 s)`: a wall-clock time `seconds` from now."""
-    at = time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
-    return f"{at} (in {seconds:.0f} s)"
-
-
-def _from_calls(
-    engine: Engine, recorded_as: str, state: str, reason: str, attention: str
-) -> tuple[str, str, str]:
-    """A usable provider's words from its recent calls: "Failing" (failures in a row, or most
-    calls failing), "Some calls fail", else the words given. The engine's one decision
-    (`engine.providers.health`), which `/health` and `/v1/providers` show too."""
-    health = engine.providers.health(recorded_as)
-    if health.state == HealthState.FAILING:
-        return "Failing", health.reason, ERROR
-    if health.state == HealthState.DEGRADED:
-        return "Some calls fail", health.reason, WARNING
-    return state, reason, attention
-
-
-def _failing(source: str) -> str:
-    return "Test failed" if source == "test" else "Failing"
+def _verdict_words(verdict: ProviderVerdict) -> tuple[str, str, str]:
+    """A provider's status, reason and attention from the window's one health verdict."""
+    return verdict.status, verdict.why, ERROR if verdict.failing else WARNING
 
 
 def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
@@ -279,20 +270,17 @@ def _api_row(engine: Engine, entry: dict[str, object]) -> ProviderRow:
     switch = engine.providers.switch_of(pid)
     local = entry["type"] == "local"
     switched_off = switch is not None and not engine.providers.is_enabled(switch)
-    trouble = engine.providers.trouble(switch) if switch is not None else None
     reason, attention = str(entry.get("reason") or ""), ""
     if entry["available"]:
         state = "Ready"
-        if trouble is not None:
-            state, reason, attention = _failing(trouble.source), trouble.describe(), ERROR
-        else:
-            # Recorder rows name an API provider by its switch (`mistral-api`; Vibe is `mistral`).
-            recorded_as = switch or pid
-            state, reason, attention = _from_calls(engine, recorded_as, state, reason, attention)
+        # Recorder rows name an API provider by its switch (`mistral-api`; Vibe is `mistral`).
+        verdict = provider_verdict(engine, switch or pid, str(entry["name"]))
+        if verdict is not None:
+            state, reason, attention = _verdict_words(verdict)
     elif engine.providers.paused:
         state = "Paused"
     elif switched_off:
-        state = "Off"
+        state = SWITCHED_OFF
     elif local:
         state = "Detected, off" if entry.get("detected") else "Not running"
     elif spec is not None and not spec.enabled:

@@ -1,8 +1,10 @@
 """The Providers page's list: a row per CLI, API provider and local server.
 
 Each row reads the provider's name (with why it cannot answer now, when it cannot: "Groq (no
-key)", greyed), its kind, its status as the window's one badge (`badge.py`; the reason in the
-tooltip), its version, circuit and last test. Cells are updated in place, only where the text
+key)", greyed), its switch (`Switch`: one click turns it on or off, as the tray's check
+box does; none for a provider no switch can make answer, whose status says why), its status as
+the window's one badge (`badge.py`; the reason in the tooltip), its kind, version, circuit and
+last test. Cells are updated in place, only where the text
 changed: a periodic refresh usually changes none and costs the loop well under a millisecond.
 Beside the details pane the list shows what fits (`ColumnFitter`): Circuit, Last test, Version
 and Kind give way first, and the details show each.
@@ -14,8 +16,14 @@ from collections.abc import Callable
 
 from llmgw_desktop.ui.badge import status_cell
 from llmgw_desktop.ui.kit.columns import ColumnFitter
+from llmgw_desktop.ui.kit.switch_cells import SwitchCells
 from llmgw_desktop.ui.pages.provider_detail import status_kind
-from llmgw_desktop.ui.pages.provider_rows import ProviderRow, unusable_reason, unusable_words
+from llmgw_desktop.ui.pages.provider_rows import (
+    ProviderRow,
+    switchable,
+    unusable_reason,
+    unusable_words,
+)
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QPalette,
@@ -23,11 +31,20 @@ from llmgw_desktop.ui.qt import (
     QTableWidget,
     QTableWidgetItem,
     QWidget,
+    Signal,
 )
 
-__all__ = ["CIRCUIT_COLUMN", "COLUMNS", "OPTIONAL_COLUMNS", "STATUS_COLUMN", "ProvidersTable"]
+__all__ = [
+    "CIRCUIT_COLUMN",
+    "COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "STATUS_COLUMN",
+    "SWITCH_COLUMN",
+    "ProvidersTable",
+]
 
-COLUMNS = ("Provider", "Kind", "Status", "Version", "Circuit", "Last test")
+COLUMNS = ("Provider", "On", "Status", "Kind", "Version", "Circuit", "Last test")
+SWITCH_COLUMN = COLUMNS.index("On")
 STATUS_COLUMN = COLUMNS.index("Status")  # its tooltip says why a provider cannot serve
 CIRCUIT_COLUMN = COLUMNS.index("Circuit")
 # Hidden first when the list is narrow (the details show each).
@@ -35,10 +52,16 @@ OPTIONAL_COLUMNS = tuple(COLUMNS.index(c) for c in ("Circuit", "Last test", "Ver
 
 
 class ProvidersTable(QTableWidget):
-    """The list of providers; `show_rows` draws them."""
+    """The list of providers; `show_rows` draws them, `switched(switch id, on)` says a
+    person flipped a row's switch."""
+
+    switched = Signal(str, bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(COLUMNS), parent)
+        self.switch_cells = SwitchCells(self, SWITCH_COLUMN)
+        self.switch_cells.switched.connect(self.switched)
+        self.switches = self.switch_cells.switches  # switch id -> its switch in the list
         self.setObjectName("providersTable")
         self.setAccessibleName("Providers")
         self.setHorizontalHeaderLabels(list(COLUMNS))
@@ -52,8 +75,14 @@ class ProvidersTable(QTableWidget):
             self, stretch=COLUMNS.index("Provider"), optional=OPTIONAL_COLUMNS
         )
 
-    def show_rows(self, rows: list[ProviderRow], last_test: Callable[[str], str]) -> None:
-        """Draw `rows`, their Last test cells from `last_test(row key)`."""
+    def show_rows(
+        self,
+        rows: list[ProviderRow],
+        last_test: Callable[[str], str],
+        switched_on: Callable[[str], bool] = lambda _pid: True,
+    ) -> None:
+        """Draw `rows`, their Last test cells from `last_test(row key)` and their switches
+        from `switched_on(switch id)`."""
         resized = self.rowCount() != len(rows)
         if resized:
             self.setRowCount(len(rows))
@@ -61,8 +90,9 @@ class ProvidersTable(QTableWidget):
         for index, row in enumerate(rows):
             cells = (
                 name_cell(row),
-                row.kind,
+                "",
                 row.status,
+                row.kind,
                 row.version,
                 row.circuit,
                 last_test(row.key),
@@ -78,8 +108,17 @@ class ProvidersTable(QTableWidget):
             if circuit is not None and row.circuit.startswith("open"):
                 status_cell(circuit, "error", row.circuit)
             self._grey_unusable(index, row)
+            self._show_switch(index, row, switched_on)
         if resized or texts_changed:
             self.columns.fit()
+
+    def _show_switch(
+        self, index: int, row: ProviderRow, switched_on: Callable[[str], bool]
+    ) -> None:
+        """The row's switch, as the engine has it; none where no switch can make it answer."""
+        pid = row.switch_id
+        on = switched_on(pid) if pid is not None and switchable(row) else None
+        self.switch_cells.show(index, pid or "", row.name, on)
 
     def set_cell(self, index: int, col: int, text: str, tip: str = "") -> bool:
         """Show `text` in a cell, reusing its item; True when the text changed."""
@@ -104,7 +143,7 @@ class ProvidersTable(QTableWidget):
         grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
         for column in range(len(COLUMNS)):
             item = self.item(index, column)
-            if item is None or column == STATUS_COLUMN:
+            if item is None or column in (STATUS_COLUMN, SWITCH_COLUMN):
                 continue
             if column == CIRCUIT_COLUMN and row.circuit.startswith("open"):
                 continue

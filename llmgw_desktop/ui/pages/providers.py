@@ -11,15 +11,17 @@ on the provider's status and in its details. The status is the window's one badg
 (`badge.py`): a failing provider (an open circuit, a failed Test, calls failing
 `auth_required`) is red with the reason. A provider that cannot answer now (`usable_row`, the
 judgement the tray and the first-run guide use) is greyed, its name followed by why in a few
-words: "Groq (no key)". The list shows what fits beside the details: Version, Circuit and
-Last test give way first on a narrow window (the details have them).
+words: "Groq (no key)". Each row has its switch (none for a provider no switch can make
+answer); a provider switched off says "Switched off". The list shows what fits beside the
+details: Version, Circuit and Last test give way first on a narrow window (the details have
+them).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from llmgw_desktop.engine.api import LOCAL_CALLER, CliAccount, ProbeResult
+from llmgw_desktop.engine.api import CliAccount, ProbeResult
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
 from llmgw_desktop.ui.kit.page_head import PageHead, action_button
@@ -111,6 +113,7 @@ class ProvidersPage(Page):
         self.table = ProvidersTable()
         self.columns = self.table.columns
         self.table.itemSelectionChanged.connect(self._show_selected)
+        self.table.switched.connect(self.switch_provider)
 
         self.detail = ProviderDetail()
         # The details' controls, by the names the page always had.
@@ -210,7 +213,7 @@ class ProvidersPage(Page):
         """Show `rows`, keeping the choice (or the pending one, or the first row)."""
         selected = self.selected_row()
         self.rows = rows
-        self.table.show_rows(rows, self.tests.cell)
+        self.table.show_rows(rows, self.tests.cell, self.engine.providers.is_enabled)
         pending, self._pending_select = self._pending_select, None
         if pending is not None and any(r.switch_id == pending for r in rows):
             self.select_provider(pending)
@@ -267,12 +270,7 @@ class ProvidersPage(Page):
         if row is None:
             return
         self._list_models(row)
-        switched_on = False
-        if row.switch_id is not None:
-            action = self.context.actions.providers.get(row.switch_id)
-            switched_on = (
-                action.isChecked() if action else self.engine.providers.is_enabled(row.switch_id)
-            )
+        switched_on = row.switch_id is not None and self.engine.providers.is_enabled(row.switch_id)
         account = self.accounts.get(row.switch_id or "") if row.is_cli else None
         self.detail.show_row(
             row, switched_on=switched_on, custom=self._is_custom(row), account=account
@@ -309,21 +307,23 @@ class ProvidersPage(Page):
 
     def _switch(self, enabled: bool) -> None:
         row = self.selected_row()
-        if row is None or row.switch_id is None:
-            return
-        action = self.context.actions.providers.get(row.switch_id)
-        if action is not None:
-            action.setChecked(enabled)  # the shared action switches the engine
-        else:
-            self.engine.providers.set_enabled(LOCAL_CALLER, row.switch_id, enabled)
+        if row is not None and row.switch_id is not None:
+            self.switch_provider(row.switch_id, enabled)
+
+    def switch_provider(self, switch_id: str, enabled: bool) -> None:
+        """Turn a provider on or off (its switch in the list or in the details)."""
+        self.context.actions.switch_provider(switch_id, enabled)
 
     def _on_toggled(self, provider: str, enabled: bool) -> None:
-        """Switched anywhere (tray, menu, MCP): the box follows now, the status on reload."""
+        """Switched anywhere (tray, menu, MCP, the list): both switches follow now, the
+        status ("Switched off") on reload."""
         row = self.selected_row()
         if row is not None and row.switch_id == provider:
             self.enabled_box.blockSignals(True)
             self.enabled_box.setChecked(enabled)
             self.enabled_box.blockSignals(False)
+            self.detail.show_switch(enabled)
+        self.table.switch_cells.set_on(provider, enabled)
         self.request_refresh()
 
     def _copy_plan(self) -> None:

@@ -11,7 +11,8 @@ from datetime import time
 
 from llmgw_desktop.config.quiet_hours import parse_quiet_hours
 from llmgw_desktop.ui.design import SPACE
-from llmgw_desktop.ui.qt import QCheckBox, QHBoxLayout, QLabel, QTime, QTimeEdit, QWidget, Signal
+from llmgw_desktop.ui.kit.switch import Switch
+from llmgw_desktop.ui.qt import QHBoxLayout, QLabel, QTime, QTimeEdit, QWidget, Signal
 
 __all__ = ["QuietHoursBox"]
 
@@ -19,13 +20,13 @@ DEFAULT = "22:00-07:00"
 
 
 class QuietHoursBox(QWidget):
-    """[x] Quiet hours from [22:00] to [07:00]; `chosen(text)` when changed ("" for off)."""
+    """(o) Quiet hours from [22:00] to [07:00]; `chosen(text)` when changed ("" for off)."""
 
     chosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.switch = QCheckBox("Quiet hours: no pop-up notifications from")
+        self.switch = Switch("Quiet hours: no pop-up notifications from")
         self.switch.setObjectName("quietHours")
         self.switch.setToolTip(
             "The notification history keeps every message; an approval still opens its dialog"

@@ -10,20 +10,21 @@ away; that reload is merged into the rows shown (new ones inserted on top) rathe
 resetting the table.
 
 The chosen request (the newest, until a person picks another) is shown beside the list: its
-timings, route, error and prompt (`recorder_words.py`) and its kept bodies. Failures are one
-click away ("Failed only") and marked in the list by glyph and colour. Columns are sized to
-what they hold: the fixed vocabularies (time, states, numbers) from the font once, the
-free-text ones (provider, caller, ...) from the first page each time the filters change, up
-to a cap; what does not fit beside the details is hidden, least needed first (cache, principal,
-project, tokens ...), never scrolled to sideways: the details have every field.
+timings, route, error and prompt (`recorder_words.py`) as a form (`recorder_detail.py`), its
+kept bodies, and its actions (`recorder_replay.py`): Replay on… opens the Playground with it.
+Failures are one click away ("Failed only") and marked in the list by glyph and colour. Columns
+are sized to what they hold (`recorder_columns.py`); what does not fit beside the details is
+hidden, least needed first, never scrolled to sideways: the details have every field.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
+from typing import Any
 
-from llmgw_desktop.engine.api import ExportFormat, RecorderFilters
+from llmgw_desktop.engine.api import ExportFormat, PlaygroundReply, RecorderFilters
 from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.empty_state import EmptyOr, EmptyState
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
@@ -31,19 +32,21 @@ from llmgw_desktop.ui.kit.page_head import PageHead, action_button
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.recorder_bodies import BodiesPanel
 from llmgw_desktop.ui.pages.recorder_columns import RecorderColumns
+from llmgw_desktop.ui.pages.recorder_detail import RecorderDetail
 from llmgw_desktop.ui.pages.recorder_filters import TIME_RANGES, RecorderFilterBar
 from llmgw_desktop.ui.pages.recorder_model import TIME_COLUMN, RecorderTableModel
-from llmgw_desktop.ui.pages.recorder_words import describe_detail
+from llmgw_desktop.ui.pages.recorder_replay import ReplayActions
+from llmgw_desktop.ui.pages.recorder_words import detail_sections
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QEvent,
     QFileDialog,
+    QHBoxLayout,
     QHeaderView,
     QKeySequence,
     QLabel,
     QModelIndex,
-    QPlainTextEdit,
     QShortcut,
     QSplitter,
     Qt,
@@ -73,6 +76,7 @@ class RecorderPage(Page):
         self._stale = True
         self._counted_at = 0.0
         self._detail_id: str | None = None
+        self._failed_asked = 0
 
         head = PageHead(
             self.TITLE, "Every request through the gateway: filter, search, pick one to see why."
@@ -121,6 +125,8 @@ class RecorderPage(Page):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
+        # A tint on every other row: on a wide list the eye keeps its row.
+        self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         # Fixed row heights: the view never measures rows it does not paint.
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -134,17 +140,20 @@ class RecorderPage(Page):
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
 
-        self.detail = QPlainTextEdit()
-        self.detail.setObjectName("recorderDetail")
-        self.detail.setAccessibleName("The request's details")
-        self.detail.setReadOnly(True)
-        self.detail.setTabChangesFocus(True)
-        self.detail.setPlaceholderText("The newest request's timings, route and prompt show here.")
+        # The chosen request as a form under its heading and status, with its actions.
+        self.detail_card = RecorderDetail()
+        self.detail = self.detail_card.text
         # The kept request and response, side by side (only when body capture kept them).
         self.bodies = BodiesPanel(context.facts.health_url.removesuffix("/health"))
+        # Replay on…, Copy as curl (the bodies' own button is this one), turning capture on.
+        self.replay = ReplayActions(self.engine, self.tasks)
+        self.replay.replayRequested.connect(self.replay_in_playground)
+        self.replay.curl_button.clicked.connect(self.bodies.copy_curl)
+        self.bodies.curl_button.hide()
+        self.detail_card.action_row.addWidget(self.replay)
         texts = QSplitter(Qt.Orientation.Vertical)
         texts.setChildrenCollapsible(False)
-        texts.addWidget(self.detail)
+        texts.addWidget(self.detail_card)
         texts.addWidget(self.bodies)
         texts.setStretchFactor(0, 3)
         texts.setStretchFactor(1, 2)
@@ -161,6 +170,12 @@ class RecorderPage(Page):
         page.addWidget(head)
         page.addWidget(self.filters)
         page.addWidget(self.body, 1)
+        # Under the list: how many, and how to see more (the filter bar keeps its room for
+        # the search), then what was refused before any provider was asked.
+        under = QHBoxLayout()
+        under.addWidget(self.count_label)
+        under.addStretch(1)
+        page.addLayout(under)
         page.addWidget(self.refused_label)
         page.addWidget(self.export_label)
         find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
@@ -186,6 +201,7 @@ class RecorderPage(Page):
         if self._stale:
             self.apply_filters()
         self.tasks.spawn(self._load_choices(), what="list the recorder's providers and callers")
+        self.replay.load_models()
         self.tasks.spawn(self._load_refusals(), what="count the gateway's refusals")
 
     def page_hidden(self) -> None:
@@ -200,7 +216,9 @@ class RecorderPage(Page):
         self._stale = False
         self._counted_at = time.monotonic()
         self._fit_pending = True
-        self.model.reload(self.current_filters())
+        filters = self.current_filters()
+        self.model.reload(filters)
+        self._count_failed(filters)
         self._show_count()
 
     def show_agent(
@@ -224,6 +242,17 @@ class RecorderPage(Page):
         """List one principal's requests (a gateway key's `key:<name>`: the Keys page's "Its
         requests") over all time, and nothing else."""
         self._show_only({"principal": principal}, 0)
+
+    def show_failures_of(self, provider: str) -> None:
+        """List one provider's failed requests of the last hour (by its switch id), and
+        nothing else (Overview's line of failing providers)."""
+        reaches = [reach for _label, reach in TIME_RANGES]
+        self.model.names = ProviderNames.of(self.engine)
+        self._show_only(
+            {"provider": self.model.names.name(provider)},
+            reaches.index(3600.0),
+            failed_only=True,
+        )
 
     def show_request(self, record_id: str, *, caller: str = "playground") -> None:
         """Show one request's detail, listed among its caller's (the playground's "Open in
@@ -270,15 +299,29 @@ class RecorderPage(Page):
         recount = (
             not self.model.counting and time.monotonic() - self._counted_at >= LIVE_RECOUNT_EVERY_S
         )
+        filters = self.current_filters()
         if recount:
             self._counted_at = time.monotonic()
-        self.model.reload(self.current_filters(), recount=recount, live=True)
+            self._count_failed(filters)
+        self.model.reload(filters, recount=recount, live=True)
 
     def _scrolled(self, value: int) -> None:
         # Ask for the next page a little before the end, so scrolling rarely meets it.
         bar = self.table.verticalScrollBar()
         if value >= bar.maximum() - PREFETCH_SCREENS * bar.pageStep():
             self.model.fetchMore()
+
+    def _count_failed(self, filters: RecorderFilters) -> None:
+        """Count the failed requests the other filters leave, for "Failed only (8)"."""
+        self._failed_asked += 1
+        asked = self._failed_asked
+        failed = dataclasses.replace(filters, failed_only=True)
+        self.tasks.spawn(self._show_failed(asked, failed), what="count the failed requests")
+
+    async def _show_failed(self, asked: int, filters: RecorderFilters) -> None:
+        total = await self._query.count(filters)
+        if asked == self._failed_asked:  # the filters have not changed since
+            self.filters.show_failed_count(total)
 
     async def _load_refusals(self) -> None:
         await self.engine.recorder.flush()  # the refused rows just finished count too
@@ -293,7 +336,8 @@ class RecorderPage(Page):
         if total is None:
             text = f"showing {loaded:,} · counting…" if loaded else "counting…"
         elif loaded < total:
-            text = f"{total:,} requests · showing {loaded:,}"
+            which = "oldest" if self.model.oldest_first else "newest"
+            text = f"{total:,} requests · showing the {which} {loaded:,}, scroll for more"
         else:
             text = f"{total:,} request{'s' if total != 1 else ''}"
         self.count_label.setText(text)
@@ -341,6 +385,7 @@ class RecorderPage(Page):
             # The system switched looks: the error colour follows.
             self.model.restyle()
             self.filters.style_failed_button()
+            self.detail_card.restyle()
 
     # -- the detail pane ----------------------------------------------------------------------
 
@@ -356,11 +401,27 @@ class RecorderPage(Page):
         if record_id != self._detail_id:
             return  # another row was selected meanwhile
         if detail is None:
-            self.detail.setPlainText(f"Request {record_id} is no longer recorded (pruned).")
+            self.detail_card.show_words(
+                f"Request {record_id}", "No longer recorded: the recorder pruned it."
+            )
             self.bodies.show_bodies(None)
         else:
-            self.detail.setPlainText(describe_detail(detail, self.model.names))
+            sections = detail_sections(detail, self.model.names)
+            self.detail_card.show_sections(sections, str(detail.record["state"]))
             self.bodies.show_bodies(detail.bodies)
+        self.replay.show_detail(detail, self.model.names)
+
+    def replay_in_playground(
+        self, original: PlaygroundReply, messages: list[dict[str, Any]], model: str
+    ) -> None:
+        """Open the Playground replaying the chosen request on `model` ("Replay on…")."""
+        window = self.window()
+        playground = getattr(window, "pages", {}).get("playground")
+        show_page = getattr(window, "show_page", None)
+        if playground is None or not callable(show_page):
+            return  # a page shown on its own (tests) has no Playground to open
+        if playground.replay(original, messages, model):
+            show_page("playground")
 
     # -- export -------------------------------------------------------------------------------
 

@@ -1,5 +1,9 @@
 """The Flight recorder list's columns: sized to what they hold, never scrolled to sideways.
 
+Short of room (1024 px beside the details), the model moves under its provider, a second line
+in the same cell (`TwoLineDelegate`), before the provider, the state, the error code or the
+cost give way: those are what a person scans the list by to find why a request failed.
+
 The fixed vocabularies (time, states, numbers) are measured from the font once; the free-text
 ones (provider, caller, ...) from the first page each time the filters change, up to a cap,
 and they only grow, so a live refresh never makes the list jump (a cell cut at the cap shows
@@ -14,16 +18,18 @@ from __future__ import annotations
 import time
 
 from llmgw_desktop.ui.kit.columns import plan_columns
+from llmgw_desktop.ui.kit.two_line import TwoLineDelegate, two_line_height
 from llmgw_desktop.ui.pages.recorder_model import COLUMNS, RecorderTableModel
-from llmgw_desktop.ui.pages.recorder_words import format_state, format_time
-from llmgw_desktop.ui.qt import QEvent, QObject, QTableView
+from llmgw_desktop.ui.pages.recorder_words import format_clock, format_state
+from llmgw_desktop.ui.qt import QEvent, QModelIndex, QObject, QPersistentModelIndex, QTableView
 
-__all__ = ["OPTIONAL", "STRETCH", "RecorderColumns"]
+__all__ = ["OPTIONAL", "ROW_HEIGHT", "STRETCH", "RecorderColumns"]
+
+ROW_HEIGHT = 24  # px a one-line row takes
 
 # What each column's widest usual cell looks like, for its first width (free-text columns
 # then grow to their content). The state is measured over every state, glyph included.
 COLUMN_SAMPLES = {
-    "Time": "2026-12-31 23:59:59",
     "Provider": "openrouter",
     "Model": "claude-sonnet-4-6",
     "Error code": "upstream_timeout",
@@ -36,14 +42,17 @@ COLUMN_SAMPLES = {
     "Tokens out": "123,456",
     "Cache read": "1,234,567",
     "Cache write": "123,456",
-    "Cost": "$0.0123",
+    "Cost": "$0.000037",
 }
-# Measured from what the rows hold (a sub-cent cost has three significant digits: $0.0000372).
-FREE_TEXT_COLUMNS = ("Provider", "Model", "Error code", "Project", "Caller", "Principal", "Cost")
+# Measured from what the rows hold (a time of another day is longer than today's "08:17:05").
+FREE_TEXT_COLUMNS = ("Time", "Provider", "Model", "Error code", "Project", "Caller", "Principal")
 COLUMN_MAX = 280  # a free-text column grows to its content up to this (a user agent can be long)
 CELL_PADDING = 16  # the cell's margins and the gap to the next column
-STRETCH = COLUMNS.index("Model")
-# Hidden first when the list is narrow: the details show every one of them.
+ICON_ROOM = 22  # a status cell's glyph and the gap after it
+MODEL = COLUMNS.index("Model")
+PROVIDER = COLUMNS.index("Provider")
+# Hidden first when the list is narrow: the details show every one of them. The model is not
+# among them: it moves under its provider instead (`lay_out`).
 OPTIONAL = tuple(
     COLUMNS.index(name)
     for name in (
@@ -56,11 +65,16 @@ OPTIONAL = tuple(
         "HTTP",
         "Duration",
         "Caller",
-        "Error code",
         "Cost",
-        "Provider",
+        "Error code",
     )
 )
+# Kept while the model moves under its provider (given way to last, on a very narrow list):
+# with the state, what tells a person why a request failed.
+KEPT_NARROW = (COLUMNS.index("Error code"),)
+STRETCH = MODEL  # the model's column takes what is left; under its provider, the provider's
+# The provider's column, holding the model too, is never narrower than this.
+TWO_LINE_MIN = 120
 
 
 class RecorderColumns(QObject):
@@ -76,11 +90,15 @@ class RecorderColumns(QObject):
         for column, name in enumerate(COLUMNS):
             samples = [COLUMN_SAMPLES.get(name, name)]
             if name == "Time":
-                samples.append(format_time(time.time()))
+                samples = [format_clock(time.time())]
             elif name == "State":
                 samples = [format_state(state) for state in ("completed", "interrupted")]
             cell = max(metrics.horizontalAdvance(sample) for sample in samples) + CELL_PADDING
+            if name == "State":
+                cell += ICON_ROOM
             self.widths[column] = max(cell, header.sectionSizeHint(column))
+        self.two_lines = False
+        table.setItemDelegateForColumn(PROVIDER, TwoLineDelegate(self.second_line, table))
         table.viewport().installEventFilter(self)
         self.lay_out()
 
@@ -96,24 +114,50 @@ class RecorderColumns(QObject):
         self.lay_out()
 
     def lay_out(self) -> None:
-        """Hide what does not fit, least needed first; the model stretches."""
+        """Hide what does not fit, least needed first; the model stretches, or, short of room
+        for the provider, state, error code and cost beside it, moves under its provider."""
         room = self._table.viewport().width()
         if room <= 0:
             return
+        widths = self.widths
         hidden, stretch = plan_columns(
-            self.widths,
+            widths,
             room,
-            stretch=STRETCH,
-            optional=OPTIONAL,
-            stretch_min=self.widths[STRETCH],  # a model's name is never cut
+            stretch=MODEL,
+            optional=[c for c in OPTIONAL if c not in KEPT_NARROW],
+            stretch_min=widths[MODEL],  # a model's name is never cut
         )
+        shown = sum(w for c, w in widths.items() if c not in hidden and c != MODEL)
+        two_lines = shown + widths[MODEL] > room
+        stretched = MODEL
+        if two_lines:
+            # The model under its provider: the provider's column stretches instead.
+            others = {c: w for c, w in widths.items() if c != MODEL}
+            others[PROVIDER] = max(widths[PROVIDER], widths[MODEL], TWO_LINE_MIN)
+            hidden, stretch = plan_columns(
+                others, room, stretch=PROVIDER, optional=OPTIONAL, stretch_min=TWO_LINE_MIN
+            )
+            hidden.add(MODEL)
+            stretched = PROVIDER
+        self.two_lines = two_lines
         header = self._table.horizontalHeader()
-        for column, width in self.widths.items():
+        for column, width in widths.items():
             if header.isSectionHidden(column) != (column in hidden):
                 header.setSectionHidden(column, column in hidden)
-            wanted = stretch if column == STRETCH else width
+            wanted = stretch if column == stretched else width
             if column not in hidden and header.sectionSize(column) != wanted:
                 header.resizeSection(column, wanted)
+        spacing = self._table.fontMetrics().lineSpacing()
+        height = two_line_height(spacing) if two_lines else ROW_HEIGHT
+        rows = self._table.verticalHeader()
+        if rows.defaultSectionSize() != height:
+            rows.setDefaultSectionSize(height)
+
+    def second_line(self, index: QModelIndex | QPersistentModelIndex) -> str:
+        """The model under the provider, while the model's own column gives way."""
+        if not self.two_lines or index.column() != PROVIDER:
+            return ""
+        return str(index.sibling(index.row(), MODEL).data() or "")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize:

@@ -16,7 +16,7 @@ import time
 from llmgw_desktop.engine.api import ErrorCode, RecorderFilters, RecordState
 from llmgw_desktop.ui.design import SPACE
 from llmgw_desktop.ui.glyphs import glyph
-from llmgw_desktop.ui.pages.recorder_words import STATE_GLYPHS, format_state
+from llmgw_desktop.ui.pages.recorder_words import UNANSWERED_STATES
 from llmgw_desktop.ui.provider_names import ProviderNames
 from llmgw_desktop.ui.qt import (
     QColor,
@@ -78,11 +78,11 @@ class RecorderFilterBar(QWidget):
         self.boxes["http_status"].setMinimumContentsLength(6)
         self.failed_button = QPushButton("Failed only")
         self.failed_button.setObjectName("recorderFailedOnly")
-        self.failed_button.setIcon(glyph("error", "error"))
+        # A funnel, in the error colour: a filter to the failed ones (a cross read as "clear").
+        self.failed_button.setIcon(glyph("filter", "error"))
         self.failed_button.setCheckable(True)
         self.failed_button.setToolTip(
-            "Show only requests that ended without an answer: "
-            + ", ".join(format_state(state) for state in STATE_GLYPHS)
+            "Show only requests that ended without an answer: " + ", ".join(UNANSWERED_STATES)
         )
         self.failed_button.toggled.connect(self._failed_toggled)
         self.range_box = QComboBox()
@@ -224,6 +224,11 @@ class RecorderFilterBar(QWidget):
             box.addItems(choices.get(name, []))
             box.setEditText(typed)
             box.blockSignals(False)
+
+    def show_failed_count(self, failed: int | None) -> None:
+        """Say how many requests under the other filters failed ("Failed only (8)"); None
+        while they are being counted."""
+        self.failed_button.setText("Failed only" if failed is None else f"Failed only ({failed:,})")
 
     def style_failed_button(self) -> None:
         """On, it says so in bold and in the error colour, besides the pressed look."""

@@ -14,11 +14,12 @@ are inserted on top, changed rows (a request that finished) are updated in place
 fell off the page are removed, instead of resetting the model, which makes the view drop and
 rebuild its layout, selection and headers every second.
 
-A request that ended without an answer (failed, interrupted, canceled, refused, denied) is
-marked twice, so colour is never the only sign: a glyph before its state, and the theme's error
-colour on its state, error code and HTTP status. The order is newest or oldest first by time,
-the only orders the query can keep true at a million rows (see `engine/recorder/query.py`); the
-Time column's header says which is in force, and a click on it switches.
+A request's state is the window's one status cell (`badge.py`: the kind's glyph and the word
+in its tone), so colour is never the only sign; a request that ended without an answer has its
+error code and HTTP status in the theme's error colour too. The order is newest or oldest
+first by time, the only orders the query can keep true at a million rows (see
+`engine/recorder/query.py`); the Time column's header says which is in force, and a click on it
+switches.
 """
 
 from __future__ import annotations
@@ -35,8 +36,11 @@ from llmgw_desktop.engine.api import (
     RecorderQuery,
     RecordSummary,
 )
+from llmgw_desktop.ui.badge import state_kind, status_data
 from llmgw_desktop.ui.pages.recorder_words import (
+    format_clock,
     format_cost,
+    format_cost_cell,
     format_duration,
     format_state,
     format_time,
@@ -54,7 +58,15 @@ from llmgw_desktop.ui.qt import (
 from llmgw_desktop.ui.tasks import UiTasks
 from llmgw_desktop.ui.theme import error_colour
 
-__all__ = ["COLUMNS", "ORDER_HEADERS", "TIME_COLUMN", "RecorderTableModel", "format_cells"]
+__all__ = [
+    "COLUMNS",
+    "MODEL_COLUMN",
+    "ORDER_HEADERS",
+    "PROVIDER_COLUMN",
+    "TIME_COLUMN",
+    "RecorderTableModel",
+    "format_cells",
+]
 
 COLUMNS = (
     "Time",
@@ -74,11 +86,19 @@ COLUMNS = (
     "Cost",
 )
 TIME_COLUMN = COLUMNS.index("Time")
+PROVIDER_COLUMN = COLUMNS.index("Provider")
+MODEL_COLUMN = COLUMNS.index("Model")
+COST_COLUMN = COLUMNS.index("Cost")
 _NUMERIC = frozenset(range(COLUMNS.index("Duration"), len(COLUMNS)))
+STATE_COLUMN = COLUMNS.index("State")
 # The cells drawn in the error colour on a request that ended without an answer.
-_MARKED = frozenset(COLUMNS.index(name) for name in ("State", "Error code", "HTTP"))
-ORDER_HEADERS = {False: "Time ↓ newest first", True: "Time ↑ oldest first"}
-_TIME_TIP = "Click to show the oldest requests first, or the newest"
+_MARKED = frozenset(COLUMNS.index(name) for name in ("Error code", "HTTP"))
+# Short (the column is as wide as "08:17:05"); the tooltip says the order in words.
+ORDER_HEADERS = {False: "Time ↓", True: "Time ↑"}
+_TIME_TIPS = {
+    False: "Newest first (the date of each is in its tooltip); click for the oldest first",
+    True: "Oldest first (the date of each is in its tooltip); click for the newest first",
+}
 _OTHER_TIP = (
     "Requests are listed by time (click Time to switch newest and oldest first). Other "
     "columns do not sort: over a million requests only the time order stays true and quick; "
@@ -88,6 +108,7 @@ _ROOT = QModelIndex()
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _ID = int(Qt.ItemDataRole.UserRole)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -96,7 +117,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 # One function per column; `format_cells` runs them all on the DB thread as a page loads.
 _CELLS: tuple[Callable[[RecordSummary, ProviderNames], str], ...] = (
-    lambda r, _names: format_time(r.started_at),
+    lambda r, _names: format_clock(r.started_at),
     lambda r, names: names.row_text(r.provider, r.state, r.model),
     lambda r, _names: r.model or "",
     lambda r, _names: format_state(r.state),
@@ -110,7 +131,7 @@ _CELLS: tuple[Callable[[RecordSummary, ProviderNames], str], ...] = (
     lambda r, _names: f"{r.output_tokens:,}",
     lambda r, _names: f"{r.cache_read_tokens:,}",
     lambda r, _names: f"{r.cache_write_tokens:,}",
-    lambda r, _names: format_cost(r.cost_usd),
+    lambda r, _names: format_cost_cell(r.cost_usd),
 )
 
 
@@ -354,6 +375,9 @@ class RecorderTableModel(QAbstractTableModel):
             if 0 <= number < len(self._cells) and index.isValid():
                 return self._cells[number][index.column()]
             return None
+        if role in (_FOREGROUND, _DECORATION) and index.column() == STATE_COLUMN:
+            row = self.summary(index.row())
+            return None if row is None else status_data(state_kind(row.state), role)
         if role == _FOREGROUND:
             if index.column() not in _MARKED:
                 return None
@@ -364,12 +388,25 @@ class RecorderTableModel(QAbstractTableModel):
         if role == _TOOLTIP:
             number = index.row()
             if 0 <= number < len(self._rows) and index.isValid():
-                return f"{self._cells[number][index.column()]}\nrequest {self._rows[number].id}"
+                return self._tooltip(number, index.column())
             return None
         if role == _ID:
             row = self.summary(index.row()) if index.isValid() else None
             return None if row is None else row.id
         return None
+
+    def _tooltip(self, number: int, column: int) -> str:
+        """A cell's whole story: the time with its date, the cost exact, the model in full."""
+        row = self._rows[number]
+        if column == TIME_COLUMN:
+            text = format_time(row.started_at)
+        elif column == COST_COLUMN:
+            text = format_cost(row.cost_usd) or "not priced"
+        else:
+            text = self._cells[number][column]
+        if column == PROVIDER_COLUMN and row.model:
+            text += f"\nmodel {row.model}"
+        return f"{text}\nrequest {row.id}"
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -379,7 +416,7 @@ class RecorderTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return ORDER_HEADERS[self._oldest_first] if section == TIME_COLUMN else COLUMNS[section]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _TIME_TIP if section == TIME_COLUMN else _OTHER_TIP
+            return _TIME_TIPS[self._oldest_first] if section == TIME_COLUMN else _OTHER_TIP
         return None
 
     def restyle(self) -> None:

@@ -2,13 +2,15 @@
 the whole request as text for the details pane (timings, tokens and cache, approval, route,
 error, then the job's redacted prompt and response, or why there are none).
 
-A request that ended without an answer (failed, interrupted, canceled, refused, denied) has a
-glyph before its state, so colour is never the only sign.
+A request's state reads as a plain word; the list draws it as the window's one status cell
+(`badge.py`: a glyph and the word in the kind's tone), so colour is never the only sign.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from llmgw_desktop.engine.api import RecordDetail, format_usd
@@ -18,27 +20,38 @@ from llmgw_desktop.ui.provider_names import ProviderNames
 __all__ = [
     "CAPTURE_OFF",
     "NO_PROMPT_FOR_API",
-    "STATE_GLYPHS",
+    "UNANSWERED_STATES",
+    "DetailRow",
+    "DetailSection",
     "describe_detail",
+    "detail_sections",
+    "format_clock",
     "format_cost",
+    "format_cost_cell",
     "format_duration",
     "format_state",
     "format_time",
+    "result_words",
 ]
 
-# The glyph before the state of a request that ended without an answer: the mark that is not
-# colour. (Basic symbol blocks, which the usual UI fonts or their fallbacks have everywhere.)
-STATE_GLYPHS = {
-    "failed": "✕",
-    "interrupted": "⚠",
-    "canceled": "⊘",
-    "refused": "⊘",
-    "denied": "⊘",
-}
+# The states of a request that ended without an answer ("Failed only" lists them).
+UNANSWERED_STATES = ("failed", "interrupted", "canceled", "refused", "denied")
 
 
 def format_time(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
+def format_clock(timestamp: float, now: float | None = None) -> str:
+    """`08:17:05` today, `23 Nov 08:17` another day this year, `2025-12-31 23:59` before: a
+    list's time, short (the whole date and time are in the cell's tooltip)."""
+    moment = time.localtime(timestamp)
+    today = time.localtime(time.time() if now is None else now)
+    if moment[:3] == today[:3]:
+        return time.strftime("%H:%M:%S", moment)
+    if moment.tm_year == today.tm_year:
+        return time.strftime("%d %b %H:%M", moment)
+    return time.strftime("%Y-%m-%d %H:%M", moment)
 
 
 def format_duration(ms: float | None) -> str:
@@ -58,12 +71,33 @@ def format_cost(usd: float | None) -> str:
     return "" if usd is None else format_usd(usd)
 
 
+# A list's costs: two significant figures, to at most this many decimals, padded with figure
+# spaces to it so that, right-aligned, their decimal points line up ($0.068, $0.00026).
+COST_DECIMALS = 6
+COST_FIGURES = 2
+FIGURE_SPACE = "\u2007"  # as wide as a digit
+
+
+def format_cost_cell(usd: float | None) -> str:
+    """A request's cost as the list shows it: two significant figures, decimal points
+    aligned down the column ("" when not known; the exact figure is in the tooltip)."""
+    if usd is None:
+        return ""
+    if usd <= 0:
+        return "$0" + FIGURE_SPACE * (COST_DECIMALS + 1)
+    if usd < 10**-COST_DECIMALS:
+        return f"<${10**-COST_DECIMALS:.{COST_DECIMALS}f}"
+    decimals = 2 if usd >= 1 else COST_FIGURES - math.floor(math.log10(usd)) - 1
+    decimals = min(COST_DECIMALS, max(2, decimals))
+    return f"${usd:,.{decimals}f}" + FIGURE_SPACE * (COST_DECIMALS - decimals)
+
+
 def format_state(state: str) -> str:
-    """The state as the table shows it: with its glyph when the request got no answer."""
-    glyph = STATE_GLYPHS.get(state)
-    return f"{glyph} {state}" if glyph else state
+    """The state's word as a cell shows it (its glyph is the cell's icon, `badge.py`)."""
+    return state
 
 
+LABEL_WIDTH = 12  # characters a label takes in the plain text (values line up after it)
 # A long agent transcript would take the text pane seconds to lay out: show its beginning.
 SHOWN_TEXT_MAX = 100_000
 NO_PROMPT_FOR_API = (
@@ -76,26 +110,78 @@ CAPTURE_OFF = (
 )
 
 
-def describe_detail(detail: RecordDetail, names: ProviderNames | None = None) -> str:
-    """The selected request as plain text: timings, tokens and cache, approval, route, error,
-    then the job's redacted prompt and response (or why there are none)."""
+@dataclass(frozen=True)
+class DetailRow:
+    """One line of a request's detail: a label and its value (no label: a line of its own;
+    `block`: a text kept as written, a prompt or an answer)."""
+
+    label: str
+    value: str
+    tone: str = ""  # a theme tone for the value ("error" ...), "" for the ordinary text
+    block: bool = False
+
+
+@dataclass(frozen=True)
+class DetailSection:
+    """A titled group of rows (the first one's title is the request's)."""
+
+    title: str
+    rows: tuple[DetailRow, ...]
+
+
+# A request's state -> the tone its Result is said in (the status cell's, badge.STATE_KINDS).
+RESULT_TONES = {
+    "completed": "ok",
+    "failed": "error",
+    "refused": "error",
+    "denied": "error",
+    "interrupted": "warning",
+    "canceled": "muted",
+}
+
+
+def result_words(r: dict[str, Any]) -> str:
+    """`completed · HTTP 200 · 2 attempt(s)` or `failed · upstream_500 · HTTP 502`: how the
+    request ended, in one line."""
+    parts = [str(r["state"])]
+    if r.get("error_code"):
+        parts.append(str(r["error_code"]))
+    if r.get("http_status"):
+        parts.append(f"HTTP {r['http_status']}")
+    if r.get("exit_code") not in (None, 0):
+        parts.append(f"exit code {r['exit_code']}")
+    if r.get("attempts"):
+        parts.append(f"{r['attempts']} attempt(s)")
+    return " · ".join(parts)
+
+
+def detail_sections(
+    detail: RecordDetail, names: ProviderNames | None = None
+) -> list[DetailSection]:
+    """The selected request in sections of label and value: its result and who asked, tokens
+    and cache, approval, route, an error (only when it failed), then the job's redacted
+    prompt and response (or why there are none)."""
     r = detail.record
     provider = (names or ProviderNames()).row_text(r["provider"], r["state"], r.get("model"))
-    lines = [f"Request {r['id']}"]
     finished = r.get("finished_at")
     timing = format_time(r["started_at"])
     if finished is not None:
         timing += f" → {format_time(finished)} ({format_duration(r.get('duration_ms'))})"
-    lines += [
-        f"  Time        {timing}",
-        f"  Provider    {provider} · model {r.get('model') or '-'}"
-        + (f" (asked for {r['requested_model']})" if r.get("requested_model") else ""),
-        f"  State       {r['state']}"
-        + (f" · {r['attempts']} attempt(s)" if r.get("attempts") else ""),
-        f"  Caller      {r.get('caller') or '-'} via {r.get('transport') or '-'}"
-        + (f" {r['tool']}" if r.get("tool") else ""),
-        f"  Principal   {r['owner_principal']}"
-        + (f" · project {r['project']}" if r.get("project") else ""),
+    model = (r.get("model") or "-") + (
+        f" (asked for {r['requested_model']})" if r.get("requested_model") else ""
+    )
+    caller = f"{r.get('caller') or '-'} via {r.get('transport') or '-'}"
+    caller += f" {r['tool']}" if r.get("tool") else ""
+    principal = str(r["owner_principal"])
+    principal += f" · project {r['project']}" if r.get("project") else ""
+    head = [
+        DetailRow("Result", result_words(r), RESULT_TONES.get(str(r["state"]), "")),
+        DetailRow("Request", str(r["id"])),
+        DetailRow("Time", timing),
+        DetailRow("Provider", provider),
+        DetailRow("Model", model),
+        DetailRow("Caller", caller),
+        DetailRow("Principal", principal),
     ]
     for label, key in (
         ("Job", "job_id"),
@@ -104,56 +190,83 @@ def describe_detail(detail: RecordDetail, names: ProviderNames | None = None) ->
         ("CLI session", "provider_session_id"),
     ):
         if r.get(key):
-            lines.append(f"  {label:<12}{r[key]}")
+            head.append(DetailRow(label, str(r[key])))
     route = r.get("route")
     if isinstance(route, dict) and route.get("traceId"):
         # The OpenTelemetry trace the request ran in (export on): find it in the tracing tool.
-        lines.append(f"  {'Trace':<12}{route['traceId']}")
+        head.append(DetailRow("Trace", str(route["traceId"])))
     if isinstance(route, dict) and route.get("replayOf"):
-        lines.append(f"  {'Replay of':<12}{route['replayOf']}")
-    for replay in detail.replays:
-        lines.append(f"  {'Replayed as':<12}{replay}")
-    lines += ["", "Tokens and cache", *_tokens(r)]
-    saved = savings_lines(r.get("optimization"))
+        head.append(DetailRow("Replay of", str(route["replayOf"])))
+    head += [DetailRow("Replayed as", replay) for replay in detail.replays]
+    # The heading names the request by the start of its id (enough to tell rows apart, and
+    # it never widens a narrow pane); the whole id is its first row.
+    sections = [
+        DetailSection(f"Request {str(r['id'])[:8]}", tuple(head)),
+        DetailSection("Tokens and cache", tuple(_tokens(r))),
+    ]
+    saved = savings_lines(r.get("optimization"), indent="")
     if saved:
-        lines += ["", "Optimisation (optimizePrompt)", *saved]
-    lines += ["", "Approval", *_approval(r.get("approval"))]
-    lines += ["", "Route", *_route(r)]
+        rows = tuple(DetailRow(*line.partition(": ")[::2]) for line in saved)
+        sections.append(DetailSection("Optimisation (optimizePrompt)", rows))
+    sections.append(DetailSection("Approval", tuple(_approval(r.get("approval")))))
+    sections.append(DetailSection("Route", tuple(_route(r))))
     error = _error(r)
     if error:
-        lines += ["", "Error", *error]
-    lines += ["", *_conversation(detail)]
+        sections.append(DetailSection("Error", tuple(error)))
+    sections.extend(_conversation(detail))
+    return sections
+
+
+def describe_detail(detail: RecordDetail, names: ProviderNames | None = None) -> str:
+    """The selected request as plain text (what its sections say, labels aligned)."""
+    lines: list[str] = []
+    for section in detail_sections(detail, names):
+        if lines:
+            lines.append("")
+        lines.append(section.title)
+        for row in section.rows:
+            if row.block:
+                lines.append(row.value)
+            elif row.label:
+                lines.append(f"  {row.label:<{LABEL_WIDTH}}{row.value}")
+            else:
+                lines.append(f"  {row.value}")
     return "\n".join(lines)
 
 
-def _tokens(r: dict[str, Any]) -> list[str]:
+def _tokens(r: dict[str, Any]) -> list[DetailRow]:
     read, write, fresh = r["cache_read_tokens"], r["cache_write_tokens"], r["input_tokens"]
     prompt = fresh + read + write
     hit = f" · {read / prompt:.0%} of the prompt read from cache" if prompt and read else ""
-    lines = [
-        f"  Input {fresh:,} · output {r['output_tokens']:,} · reasoning {r['reasoning_tokens']:,}",
-        f"  Cache read {read:,} · cache write {write:,}{hit}",
-        f"  Cost {_cost(r)}",
+    rows = [
+        DetailRow(
+            "Tokens",
+            f"input {fresh:,} · output {r['output_tokens']:,} · reasoning "
+            f"{r['reasoning_tokens']:,}",
+        ),
+        DetailRow("Cache", f"read {read:,} · write {write:,}{hit}"),
+        DetailRow("Cost", _cost(r)),
     ]
     if r.get("prefix_hash"):
         tokens = r.get("prefix_tokens")
         size = f" ({tokens:,} tokens)" if tokens else ""
-        lines.append(f"  Stable prefix {r['prefix_hash'][:16]}{size}")
-    return lines
+        rows.append(DetailRow("Stable prefix", f"{r['prefix_hash'][:16]}{size}"))
+    return rows
 
 
-def _approval(approval: Any) -> list[str]:
+def _approval(approval: Any) -> list[DetailRow]:
     if not isinstance(approval, dict):
-        return ["  No approval step (API requests are not gated)"]
+        return [DetailRow("Decision", "no approval step (API requests are not gated)")]
     verdict = "allowed" if approval.get("allowed") else "refused"
-    line = f"  {verdict} by {approval.get('decided_by', 'policy')}"
+    line = f"{verdict} by {approval.get('decided_by', 'policy')}"
     if "score" in approval:
         line += f" · risk {approval['score']} of {approval.get('threshold', '?')}"
     if approval.get("permission_mode"):
         line += f" · runs as {approval['permission_mode']}"
-    notes = [f"  - {text}" for text in approval.get("reasons") or []]
-    notes += [f"  ! {text}" for text in approval.get("warnings") or []]
-    return [line, *notes]
+    tone = "" if approval.get("allowed") else "error"
+    notes = [DetailRow("", f"- {text}") for text in approval.get("reasons") or []]
+    notes += [DetailRow("", f"! {text}", "warning") for text in approval.get("warnings") or []]
+    return [DetailRow("Decision", line, tone), *notes]
 
 
 def _cost(r: dict[str, Any]) -> str:
@@ -172,62 +285,85 @@ def _cost(r: dict[str, Any]) -> str:
     return cost
 
 
-def _route(r: dict[str, Any]) -> list[str]:
+def _route(r: dict[str, Any]) -> list[DetailRow]:
     route = r.get("route")
     if not isinstance(route, dict):
-        return [f"  {r['provider']} directly (no gateway fallback route)"]
-    lines = []
+        return [DetailRow("", f"{r['provider']} directly (no gateway fallback route)")]
+    rows = []
     if route.get("rule"):
-        lines.append(f"  Rule: {route['rule']}")
-    lines.append(f"  Fallback used: {'yes' if r.get('fallback_used') else 'no'}")
+        rows.append(DetailRow("Rule", str(route["rule"])))
+    rows.append(DetailRow("Fallback", "used" if r.get("fallback_used") else "not used"))
     for number, attempt in enumerate(route.get("attempts") or [], start=1):
         if isinstance(attempt, dict):
-            lines.append(
-                f"  {number}. {attempt.get('target', '?')} with key {attempt.get('key') or '-'}"
-                f" → {attempt.get('outcome', '?')}"
+            key = str(attempt.get("key") or "")
+            # Labels that are words already ("key being tried") are not prefixed again.
+            key_words = key if key.startswith("key ") else f"key {key}" if key else "no key"
+            outcome = str(attempt.get("outcome", "?"))
+            tone = "" if outcome == "ok" else "warning"
+            rows.append(
+                DetailRow(
+                    f"Attempt {number}",
+                    f"{attempt.get('target', '?')} ({key_words}) → {outcome}",
+                    tone,
+                )
             )
-    return lines
+    return rows
 
 
-def _error(r: dict[str, Any]) -> list[str]:
-    parts = []
+def _error(r: dict[str, Any]) -> list[DetailRow]:
+    """Why it failed, only for a request that ended without an answer (a success's HTTP 200
+    is in its Result, not under "Error")."""
+    if r["state"] == "completed" and not r.get("error_code"):
+        return []
+    rows = []
     if r.get("error_code"):
-        parts.append(str(r["error_code"]))
+        rows.append(DetailRow("Code", str(r["error_code"]), "error"))
     if r.get("http_status"):
-        parts.append(f"HTTP {r['http_status']}")
+        rows.append(DetailRow("HTTP status", str(r["http_status"])))
     if r.get("exit_code") not in (None, 0):
-        parts.append(f"exit code {r['exit_code']}")
-    return [f"  {' · '.join(parts)}"] if parts else []
+        rows.append(DetailRow("Exit code", str(r["exit_code"])))
+    return rows
 
 
-def _conversation(detail: RecordDetail) -> list[str]:
+def _conversation(detail: RecordDetail) -> list[DetailSection]:
     job_id = detail.record.get("job_id")
     if not job_id:
-        return ["Prompt and response", *_kept_bodies(detail)]
+        return [DetailSection("Prompt and response", tuple(_kept_bodies(detail)))]
     if not detail.job_found:
-        return ["Prompt and response", f"  Job {job_id} is no longer kept (old jobs are pruned)."]
-    lines = [f"Prompt (job {job_id}, {detail.job_state}, secrets redacted)"]
-    lines.append(_shortened(detail.prompt) or "  (empty)")
-    lines += ["", "Response"]
-    lines.append(_shortened(detail.response) or "  (no answer yet)")
+        gone = DetailRow("", f"Job {job_id} is no longer kept (old jobs are pruned).")
+        return [DetailSection("Prompt and response", (gone,))]
+    sections = [
+        DetailSection(
+            f"Prompt (job {job_id}, {detail.job_state}, secrets redacted)",
+            (DetailRow("", _shortened(detail.prompt) or "(empty)", block=True),),
+        ),
+        DetailSection(
+            "Response",
+            (DetailRow("", _shortened(detail.response) or "(no answer yet)", block=True),),
+        ),
+    ]
     if detail.job_error:
-        lines += ["", f"Job error: {detail.job_error.get('code', '')}"]
+        rows = [DetailRow("Code", str(detail.job_error.get("code", "")), "error")]
         if detail.job_error.get("message"):
-            lines.append(f"  {detail.job_error['message']}")
-    return lines
+            rows.append(DetailRow("", str(detail.job_error["message"]), block=True))
+        sections.append(DetailSection("Job error", tuple(rows)))
+    return sections
 
 
-def _kept_bodies(detail: RecordDetail) -> list[str]:
+def _kept_bodies(detail: RecordDetail) -> list[DetailRow]:
     """What the detail says of an API request's bodies: below, or why they are not kept."""
     if detail.bodies is not None:
         cut = detail.bodies.request_cut or detail.bodies.response_cut
         note = " (cut to recorder.capture.max_body_bytes)" if cut else ""
-        return [f"  Kept, secrets redacted{note}: shown side by side below."]
+        return [DetailRow("", f"Kept, secrets redacted{note}: shown side by side below.")]
     if detail.capture == "off":
-        return [f"  {NO_PROMPT_FOR_API}", f"  {CAPTURE_OFF}"]
+        return [DetailRow("", NO_PROMPT_FOR_API), DetailRow("", CAPTURE_OFF)]
     return [
-        f"  Not kept for this request. Body capture is {detail.capture}; a request it does "
-        "not name, or one older than the retention, has none."
+        DetailRow(
+            "",
+            f"Not kept for this request. Body capture is {detail.capture}; a request it does "
+            "not name, or one older than the retention, has none.",
+        )
     ]
 
 

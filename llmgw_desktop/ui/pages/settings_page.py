@@ -14,11 +14,10 @@ file: a click in the window must never open the gateway to the network.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from llmgw_desktop.config.file import checked_value
 from llmgw_desktop.config.settings import (
@@ -28,15 +27,33 @@ from llmgw_desktop.config.settings import (
     declared_settings,
     load_settings,
 )
-from llmgw_desktop.engine.api import CAPTURE_KEYS, LOCAL_CALLER, redacted_url
+from llmgw_desktop.engine.api import LOCAL_CALLER
+from llmgw_desktop.ui.design import page_margins
 from llmgw_desktop.ui.kit.columns import ColumnFitter
 from llmgw_desktop.ui.kit.master_detail import MasterDetail
+from llmgw_desktop.ui.kit.page_head import PageHead, action_button
+from llmgw_desktop.ui.kit.switch import Switch
 from llmgw_desktop.ui.login_switch import LOGIN_SWITCH_TEXT, set_start_at_login
 from llmgw_desktop.ui.pages.base import Page, PageContext
 from llmgw_desktop.ui.pages.quiet_hours_box import QuietHoursBox
+from llmgw_desktop.ui.pages.settings_rules import (
+    CHANGED_LIVE,
+    EDITABLE_KEYS,
+    ENGINE_LIVE_KEYS,
+    LIVE_KEYS,
+    group_of,
+    group_rows,
+    is_live,
+    label_of,
+    names_typed,
+    read_only_reason,
+    shown_value,
+    source_text,
+)
 from llmgw_desktop.ui.qt import (
     QAbstractItemView,
     QCheckBox,
+    QDesktopServices,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -45,137 +62,18 @@ from llmgw_desktop.ui.qt import (
     Qt,
     QTableWidget,
     QTableWidgetItem,
+    QUrl,
     QVBoxLayout,
     QWidget,
     Signal,
 )
+from llmgw_desktop.ui.theme import set_tone
 
 __all__ = ["EDITABLE_KEYS", "SettingsPage", "read_only_reason", "shown_value"]
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ("Setting", "Value", "From", "Status")
-MASK = "***"
-# Keys inside table settings (API provider tables) whose values are credentials.
-SECRET_FIELDS = frozenset({"api_key", "api_keys"})
-
-# Settings that change how the gateway works but not who may reach it or what it may touch.
-EDITABLE_KEYS = frozenset(
-    {
-        "jobs.sync_deadline_ms",
-        "jobs.retention_days",
-        "jobs.dedup_window_ms",
-        "jobs.max_concurrent",
-        "jobs.max_concurrent_per_provider",
-        "jobs.max_queued",
-        "providers.timeout_ms",
-        "providers.idle_timeout_ms",
-        "providers.max_output_bytes",
-        "providers.kill_grace_ms",
-        "providers.stop_grace_ms",
-        "providers.retry_attempts",
-        "providers.retry_base_delay_ms",
-        "providers.breaker_threshold",
-        "providers.breaker_cooldown_ms",
-        "providers.version_cache_ms",
-        "cache_awareness.warn_on_ttl_expiry",
-        "cache_awareness.anthropic_ttl_seconds",
-        "recorder.retention_days",
-        "recorder.max_rows",
-        "recorder.max_pending",
-        "log.level",
-        "log.max_bytes",
-        "log.backups",
-        "ui.start_hidden",
-        "ui.quiet_hours",
-        "gateway.default_model",
-        "gateway.small_request_model",
-        "gateway.small_request_max_tokens",
-        "gateway.detect_local",
-        "gateway.models_refresh_s",
-        "gateway.connect_timeout_ms",
-        "gateway.upstream_timeout_ms",
-        "gateway.first_byte_timeout_ms",
-    }
-)
-SECURITY_PREFIXES = (
-    "http.",
-    "approval.",
-    "workspaces.",
-    "providers.isolate_env",
-    "providers.pass_env",
-)
-
-
-def _apply_log_level(value: Any) -> None:
-    logging.getLogger().setLevel(str(value).upper())
-
-
-# Settings the running gateway takes on when saved here; every other one waits for a restart.
-LIVE_KEYS: dict[str, Callable[[Any], None]] = {"log.level": _apply_log_level}
-# Settings the engine takes on when saved here (`recorder.capture.*`: the body capture policy).
-ENGINE_LIVE_KEYS = frozenset(CAPTURE_KEYS)
-# Settings the window takes on when saved here (through `saved`: the tray's quiet hours).
-WINDOW_LIVE_KEYS = frozenset({"ui.quiet_hours"})
-# Settings other parts of the window change while the gateway runs (the switches, the Budgets
-# page, the Prices box): shown as config.toml holds them now, never as "restart needed".
-CHANGED_LIVE = frozenset({"providers.disabled", "budgets", "gateway.prices"})
-
-
-def _names(decl: Declared, typed: str | bool) -> list[str]:
-    """A list of names typed comma-separated (the body capture lists), checked.
-
-    Raises:
-        ConfigError: the setting's own check refused it.
-    """
-    text = typed if isinstance(typed, str) else ""
-    value = [part.strip() for part in text.split(",") if part.strip()]
-    problem = decl.check(value) if decl.check is not None else None
-    if problem is not None:
-        raise ConfigError(decl.key, "the Settings page", problem)
-    return value
-
-
-def _is_live(key: str) -> bool:
-    return key in LIVE_KEYS or key in ENGINE_LIVE_KEYS or key in WINDOW_LIVE_KEYS
-
-
-def shown_value(decl: Declared, value: Any) -> str:
-    """A value as the page shows it: secrets masked, anything else as in config.toml."""
-    if decl.secret:
-        return MASK if value else ""
-    if decl.key == "store.url" and isinstance(value, str):
-        return json.dumps(redacted_url(value), ensure_ascii=False)
-    return json.dumps(_masked(value), ensure_ascii=False)
-
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: MASK if k in SECRET_FIELDS else _masked(v) for k, v in value.items()}
-    return value
-
-
-def read_only_reason(decl: Declared, source: str) -> str | None:
-    """Why a setting cannot be changed on this page, or None when it can."""
-    if decl.key.startswith(SECURITY_PREFIXES):
-        return "A security setting: change it in config.toml, then restart."
-    if decl.key == "providers.disabled":
-        return "Switch providers on and off with their switches (tray or Overview)."
-    if decl.key == "budgets":
-        return "Set budgets on the Budgets page; they apply at once."
-    if decl.key == "gateway.prices":
-        return "Set prices in the Prices box below; they apply from the next request."
-    if decl.type not in (bool, int, str) and decl.key not in ENGINE_LIVE_KEYS:
-        return "A list or table: edit it in config.toml, then restart."
-    if decl.key not in EDITABLE_KEYS and decl.key not in ENGINE_LIVE_KEYS:
-        return "Where the gateway keeps its files: change it in config.toml, then restart."
-    if source.startswith("env "):
-        return f"Set by the environment variable {decl.env}, which overrides config.toml."
-    return None
-
-
-def _source_text(source: str) -> str:
-    return "config.toml" if source.startswith("file ") else source
 
 
 class SettingsPage(Page):
@@ -190,6 +88,10 @@ class SettingsPage(Page):
         self._sources: dict[str, str] = dict(loaded.sources) if loaded is not None else {}
         self._can_save = loaded is not None and self.engine.settings_saver.can_save
         self._decls = declared_settings()
+        # The table: a heading row per group, then its settings (`group_rows`).
+        self._rows = group_rows(self._decls)
+        self._decl_at = {row: decl for row, decl in self._rows.items() if decl is not None}
+        self._row_of = {decl.key: row for row, decl in self._decl_at.items()}
         self._saved: dict[str, Any] = {}  # key -> value saved from this page since start
         self._config_file: Path | None = loaded.config_file if loaded is not None else None
         # config.toml as last read (with the environment over it): what a restart would use.
@@ -203,7 +105,7 @@ class SettingsPage(Page):
 
         # Start at login is the OS's switch, not a line of config.toml: kept above the table.
         self._autostart = context.facts.autostart
-        self.login_switch = QCheckBox(LOGIN_SWITCH_TEXT)
+        self.login_switch = Switch(LOGIN_SWITCH_TEXT)
         self.login_switch.setObjectName("startAtLogin")
         self.login_switch.setVisible(self._autostart is not None)
         if self._autostart is not None:
@@ -217,7 +119,7 @@ class SettingsPage(Page):
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._apply_filter)
 
-        self.table = QTableWidget(len(self._decls), len(COLUMNS))
+        self.table = QTableWidget(len(self._rows), len(COLUMNS))
         self.table.setObjectName("settingsTable")
         self.table.setAccessibleName("Settings")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
@@ -228,12 +130,16 @@ class SettingsPage(Page):
         header = self.table.horizontalHeader()
         # The value takes the room left; where from and the status give way beside the
         # details (which say both). Every row is measured: a long key must not be cut.
-        self.columns = ColumnFitter(
-            self.table, stretch=1, optional=(3, 2), stretch_min=90
-        )  # a preview
+        # Where a value came from is the page's point: it keeps its column at 1024 px; the
+        # status gives way first, and is not shown at all while no row has one.
+        self.columns = ColumnFitter(self.table, stretch=1, optional=(3,), stretch_min=80)
         header.setResizeContentsPrecision(-1)
-        for row, decl in enumerate(self._decls):
-            self._fill_row(row, decl)
+        self.columns.unwanted = {3}  # until a row has a status to show
+        for row, decl in self._rows.items():
+            if decl is None:
+                self._group_row(row)
+            else:
+                self._fill_row(row, decl)
         self.table.itemSelectionChanged.connect(self._show_selected)
 
         self.detail = QGroupBox("Setting")
@@ -266,11 +172,27 @@ class SettingsPage(Page):
         detail_column.addWidget(self.doc_label)
         detail_column.addLayout(editor)
         detail_column.addWidget(self.reason_label)
+        self.open_file_button = QPushButton("Open config.toml")
+        self.open_file_button.setObjectName("openConfigFromDetail")
+        self.open_file_button.clicked.connect(self.open_config_file)
+        detail_column.addWidget(self.open_file_button, 0, Qt.AlignmentFlag.AlignLeft)
         detail_column.addWidget(self.message_label)
         detail_column.addStretch(1)  # together at the top of a tall pane
         self.key_label.setWordWrap(True)  # a long key and its variable wrap, never widen
 
+        head = PageHead(
+            "Settings",
+            "How the gateway works, each value with where it came from; the safe ones change "
+            "here, the rest in config.toml.",
+        )
+        open_file = head.add_action(
+            action_button("Open config.toml", "openConfig", icon="open", tip=str(self._config_file))
+        )
+        open_file.clicked.connect(self.open_config_file)
+        open_file.setEnabled(self._config_file is not None)
         column = QVBoxLayout(self)
+        page_margins(column)
+        column.addWidget(head)
         column.addWidget(self.file_label)
         column.addWidget(self.login_switch)
         # Quiet hours for the pop-ups: saved as ui.quiet_hours, taken on by the tray at once.
@@ -281,10 +203,10 @@ class SettingsPage(Page):
         column.addWidget(self.quiet)
         column.addWidget(self.filter_edit)
         # The list of settings, the chosen one beside it (prices are the next tab).
-        column.addWidget(MasterDetail(self.table, self.detail, list_share=0.58), 1)
+        column.addWidget(MasterDetail(self.table, self.detail, list_share=0.62), 1)
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
-        self.table.selectRow(0)  # a setting's details, never an empty pane
+        self.table.selectRow(min(self._decl_at))  # a setting's details, never an empty pane
         self._show_selected()
 
     def page_shown(self) -> None:
@@ -319,13 +241,13 @@ class SettingsPage(Page):
         self.file_label.setText(self._file_text(problem))
         if self._file is not None:
             self._sources = dict(self._file.sources)
-        for row, decl in enumerate(self._decls):
+        for row, decl in self._decl_at.items():
             self._fill_row(row, decl)
         self.columns.fit()
         self.file_read.emit()
 
     def _quiet_chosen(self, value: str) -> None:
-        decl = self._decls[self.row_of("ui.quiet_hours")]
+        decl = self._decl_at[self.row_of("ui.quiet_hours")]
         self.tasks.spawn(self.write(decl, value), what="save the quiet hours")
 
     def read_login_switch(self) -> None:
@@ -357,7 +279,8 @@ class SettingsPage(Page):
     def _fill_row(self, row: int, decl: Declared) -> None:
         source = self._sources.get(decl.key, "unknown")
         shown = self.shown(decl)
-        cells = (decl.key, shown_value(decl, shown), _source_text(source), self.status(decl.key))
+        status = self.status(decl.key)
+        cells = (label_of(decl.key), shown_value(decl, shown), source_text(source), status)
         for col, text in enumerate(cells):
             item = self.table.item(row, col)
             if item is None:  # first fill; later ones change the text, keeping the selection
@@ -365,7 +288,26 @@ class SettingsPage(Page):
                 self.table.setItem(row, col, item)
             item.setText(text)
             if col == 0:
-                item.setToolTip(f"{decl.doc}\nEnvironment variable: {decl.env}")
+                item.setToolTip(f"{decl.key}\n{decl.doc}\nEnvironment variable: {decl.env}")
+            elif col == 2:
+                item.setToolTip(source)
+        if status:
+            self.columns.unwanted.discard(3)
+
+    def _group_row(self, row: int) -> None:
+        """A group's heading: its name across the row, bold, not a setting to choose."""
+        first = self._rows.get(row + 1)
+        item = QTableWidgetItem(group_of(first.key) if first is not None else "")
+        font = item.font()
+        font.setBold(True)
+        item.setFont(font)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        self.table.setItem(row, 0, item)
+        for col in range(1, len(COLUMNS)):  # under the span: empty, as a whole row reads
+            blank = QTableWidgetItem()
+            blank.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.table.setItem(row, col, blank)
+        self.table.setSpan(row, 0, 1, len(COLUMNS))
 
     def row_of(self, key: str) -> int:
         """The table row of setting `key`.
@@ -373,10 +315,7 @@ class SettingsPage(Page):
         Raises:
             KeyError: no such setting.
         """
-        for row, decl in enumerate(self._decls):
-            if decl.key == key:
-                return row
-        raise KeyError(key)
+        return self._row_of[key]
 
     def select(self, key: str) -> None:
         """Show setting `key` in the editor (selects its row)."""
@@ -385,11 +324,11 @@ class SettingsPage(Page):
     def status(self, key: str) -> str:
         """What saving (here or in config.toml) did to `key`: nothing, applied, or restart
         needed."""
-        decl = self._decls[self.row_of(key)]
+        decl = self._decl_at[self.row_of(key)]
         if key not in self._saved:
             on_file = self._file.settings.value(decl.key) if self._file else None
             running = self.engine.settings.value(decl.key)
-            if self._file is None or key in CHANGED_LIVE or _is_live(key):
+            if self._file is None or key in CHANGED_LIVE or is_live(key):
                 return ""
             if on_file != running:
                 return f"config.toml has {shown_value(decl, on_file)}: restart needed"
@@ -397,20 +336,29 @@ class SettingsPage(Page):
         value = self._saved[key]
         if value == self.engine.settings.value(decl.key):
             return "saved"
-        if _is_live(key):
+        if is_live(key):
             return "saved, in effect now"
         return f"saved {shown_value(decl, value)}: restart needed"
 
     def _apply_filter(self, text: str) -> None:
         wanted = text.strip().lower()
-        for row, decl in enumerate(self._decls):
-            hidden = bool(wanted) and wanted not in decl.key and wanted not in decl.doc.lower()
+        heading, shown_under = 0, False
+        for row, decl in self._rows.items():
+            if decl is None:  # a group's heading: shown while one of its settings is
+                if row:
+                    self.table.setRowHidden(heading, not shown_under)
+                heading, shown_under = row, False
+                continue
+            words = f"{decl.key} {label_of(decl.key)} {decl.doc}".lower()
+            hidden = bool(wanted) and wanted not in words
             self.table.setRowHidden(row, hidden)
+            shown_under = shown_under or not hidden
+        self.table.setRowHidden(heading, not shown_under)
 
     def selected(self) -> Declared | None:
         model = self.table.selectionModel()
         rows = model.selectedRows() if model is not None else []
-        return self._decls[rows[0].row()] if rows else None
+        return self._decl_at.get(rows[0].row()) if rows else None
 
     # -- the editor ---------------------------------------------------------------------
 
@@ -428,8 +376,11 @@ class SettingsPage(Page):
         reason = read_only_reason(decl, source)
         if reason is None and not self._can_save:
             reason = "This window cannot write the settings file."
-        self.key_label.setText(f"<b>{decl.key}</b> (environment variable {decl.env})")
-        self.doc_label.setText(decl.doc)
+        self.key_label.setText(
+            f"<b>{label_of(decl.key)}</b><br>{decl.key} (environment variable {decl.env})"
+        )
+        self.doc_label.setText(decl.doc + self._now_note(decl))
+        self.open_file_button.setVisible(bool(reason and "config.toml" in reason))
         self.reason_label.setText(reason or self._restart_note(decl.key))
         current = self._saved.get(decl.key, self.engine.settings.value(decl.key))
         editable = reason is None
@@ -443,9 +394,29 @@ class SettingsPage(Page):
         else:
             self.value_edit.setText(str(current))
 
+    def _now_note(self, decl: Declared) -> str:
+        """What a value that stands for something else means now (port 0: the one chosen)."""
+        if decl.key == "http.port" and self.engine.settings.value(decl.key) == 0:
+            port = urlsplit(self.context.facts.endpoint).port
+            return f" 0 means a free port chosen at start: now {port}." if port else ""
+        return ""
+
+    def open_config_file(self) -> bool:
+        """Open config.toml in the system's editor for it; False when it cannot be."""
+        path = self._config_file
+        if path is None:
+            return False
+        if not path.exists():
+            self._say(f"{path} does not exist yet: saving a setting here creates it.")
+            return False
+        opened = QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        if not opened:
+            self._say(f"Could not open {path}: no editor answered.", error=True)
+        return bool(opened)
+
     def _restart_note(self, key: str) -> str:
         """When a saved value takes effect (said before anything is saved)."""
-        if _is_live(key):
+        if is_live(key):
             return "Takes effect as soon as it is saved."
         return "Save writes config.toml; the gateway uses a new value after a restart."
 
@@ -459,7 +430,9 @@ class SettingsPage(Page):
             self.value_box.isChecked() if decl.type is bool else self.value_edit.text()
         )
         try:
-            value = _names(decl, typed) if decl.type is list else checked_value(decl.key, typed)
+            value = (
+                names_typed(decl, typed) if decl.type is list else checked_value(decl.key, typed)
+            )
         except ConfigError as exc:
             self._say(f"{exc.key}: {exc.problem}. Nothing was saved.", error=True)
             return
@@ -484,10 +457,10 @@ class SettingsPage(Page):
             self.engine.body_capture.apply(decl.key, value)
         self.saved.emit(decl.key, value)
         self._fill_row(self.row_of(decl.key), decl)
-        when = "in effect now" if _is_live(decl.key) else "used after a restart"
+        when = "in effect now" if is_live(decl.key) else "used after a restart"
         self._say(f"{decl.key} saved to config.toml: {when}.")
         self.reread_file()
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.message_label.setStyleSheet("color: #c0392b;" if error else "")
+        set_tone(self.message_label, "error" if error else "")
         self.message_label.setText(text)

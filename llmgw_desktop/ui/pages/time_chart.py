@@ -246,6 +246,7 @@ class TimeChart(pg.GraphicsView):
     def set_window(self, span_s: int, bucket_s: float) -> None:
         """Show the whole window of `span_s` seconds in buckets of `bucket_s` (zoom reset)."""
         self.window_s, self.bucket_s = span_s, bucket_s
+        self.home_s = span_s
         self._axis.set_window(span_s)
         self._view.setLimits(
             xMin=-span_s, xMax=0, minXRange=min(span_s, MIN_ZOOM_BUCKETS * bucket_s)
@@ -264,13 +265,23 @@ class TimeChart(pg.GraphicsView):
 
     @property
     def zoomed(self) -> bool:
-        """Whether less than the whole window is shown."""
+        """Whether less than the chart's home span is shown (a person zoomed in)."""
         low, high = self._view.viewRange()[0]
-        return high - low < self.window_s * 0.999
+        return high - low < self.home_s * 0.999
+
+    def set_home(self, home_s: int) -> None:
+        """Open on the last `home_s` seconds (at most the window): what Reset zoom returns to;
+        shown now unless a person has zoomed."""
+        if home_s == self.home_s:
+            return
+        at_home = not self.zoomed
+        self.home_s = min(home_s, self.window_s)
+        if at_home:
+            self.reset_zoom()
 
     def reset_zoom(self) -> None:
-        """Show the whole window again."""
-        self._view.setXRange(-self.window_s, 0, padding=0)
+        """Show the home span again (the whole window, or since the data began)."""
+        self._view.setXRange(-self.home_s, 0, padding=0)
 
     def set_x_range(self, low: float, high: float) -> None:
         """Show x from `low` to `high` (seconds before now)."""

@@ -11,6 +11,7 @@ read make true.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -147,3 +148,63 @@ async def test_admissions_at_once_from_many_processes_never_hold_more_than_the_b
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_calls_asked_at_once_share_one_trip_to_the_store_each_seeing_the_holds_before_it(
+    stores: tuple[Database, Database],
+) -> None:
+    first, _second = stores
+    a = Settlements(first, process_id="process-a", spawn=spawned)
+    await a.count_in(KEY.budget, KEY.period_start, lambda: {})
+    await first.run(lambda: lease(first, "process-a", time.time() + 3600))
+    trips = 0
+    run = first.run
+
+    async def counted(fn: Callable[[], object]) -> object:
+        nonlocal trips
+        trips += 1
+        return await run(fn)
+
+    first.run = counted  # type: ignore[method-assign]
+    answers = await asyncio.gather(*(a.admit([KEY], take(0.15), f"call-{n}") for n in range(8)))
+    # 6 x 0.15 fit in 1.00; each call saw the holds of those decided before it.
+    assert [bool(verdict.holds) for verdict, _ in answers] == [True] * 6 + [False] * 2
+    assert [states[KEY].held for _, states in answers] == [
+        pytest.approx(0.15 * min(n, 6)) for n in range(8)
+    ]
+    assert trips <= 2  # the first call's, and one for all that were asked meanwhile
+
+
+async def test_a_call_that_leaves_while_its_admission_is_written_gives_its_hold_back(
+    stores: tuple[Database, Database],
+) -> None:
+    first, _second = stores
+    a = Settlements(first, process_id="process-a", spawn=spawned)
+    await a.count_in(KEY.budget, KEY.period_start, lambda: {})
+    gates = [threading.Event(), threading.Event()]
+
+    async def settled() -> None:  # each step's work has reached the database thread's queue
+        await asyncio.sleep(0.05)
+
+    # The database thread's queue: a wait, the first call's admission, another wait.
+    busy = [asyncio.ensure_future(first.run(lambda: gates[0].wait(10)))]
+    await settled()
+    leader = asyncio.ensure_future(a.admit([KEY], take(0.25), "call-first"))
+    await settled()
+    busy.append(asyncio.ensure_future(first.run(lambda: gates[1].wait(10))))
+    await settled()
+    left = asyncio.ensure_future(a.admit([KEY], take(0.25), "call-left"))  # the next batch
+    await settled()
+    gates[0].set()
+    await leader
+    await settled()  # the next batch, the leaving call's, is on its way behind the wait
+    left.cancel()
+    gates[1].set()
+    await asyncio.gather(*busy)
+    held = "SELECT count(*) FROM budget_holds WHERE id = 'call-left'"
+    for _ in range(200):  # written, then deleted by the next settlement
+        count = await first.run(lambda: first.models.database.execute_sql(held).fetchone()[0])
+        if count == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert left.cancelled() and count == 0

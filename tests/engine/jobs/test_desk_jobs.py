@@ -19,13 +19,9 @@ from llmgw_desktop.config.settings import LoadedSettings
 from llmgw_desktop.engine.calls.params import CallParams, RequestMeta
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.errors import InvalidRequest, NotFound, ProviderFailure
-from llmgw_desktop.engine.jobs.manager import (
-    DeskFilter,
-    JobContext,
-    JobSpec,
-)
+from llmgw_desktop.engine.jobs.desk_rows import DeskFilter, summarize_prompt
+from llmgw_desktop.engine.jobs.live import JobContext, JobSpec
 from llmgw_desktop.engine.jobs.model import JobState
-from llmgw_desktop.engine.jobs.store import summarize_prompt
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.store import Database
 from tests.clock import Clock

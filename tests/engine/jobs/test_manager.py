@@ -11,7 +11,8 @@ import pytest
 from llmgw_desktop.engine.errors import NotFound, ProviderFailure, ProviderUnavailable, Saturated
 from llmgw_desktop.engine.events import Event, EventBus, JobStateChanged
 from llmgw_desktop.engine.jobs.leases import JobLeases
-from llmgw_desktop.engine.jobs.manager import JobContext, JobLimits, JobManager, JobSpec
+from llmgw_desktop.engine.jobs.live import JobContext, JobSpec
+from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.model import JobState
 from llmgw_desktop.engine.jobs.store import JobStore, LeftRunning
 from llmgw_desktop.engine.shares import FairShare

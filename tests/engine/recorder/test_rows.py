@@ -106,7 +106,7 @@ async def test_replayed_rows_ignore_columns_the_table_lacks(db: Database) -> Non
 async def test_a_batch_of_updates_sets_each_rows_own_values_nulls_and_flags_included(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A few rows a statement, so the batch also spans several statements on PostgreSQL.
+    # A few rows a statement, so each batch spans several statements, on both engines.
     monkeypatch.setattr(rows_module, "_MAX_PARAMETERS", 12)
     database = db.models.database
     await db.run(

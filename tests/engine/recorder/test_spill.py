@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw_desktop.engine.recorder import flight_recorder as recorder_module
+from llmgw_desktop.engine.recorder import writer as recorder_module
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder
 from llmgw_desktop.engine.recorder.rows import apply_entries
 from llmgw_desktop.engine.recorder.spill import RecorderSpill

@@ -25,7 +25,8 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.engine.auth.principals import SCOPE_ADMIN, SCOPE_MCP, Principal
 from llmgw_desktop.engine.engine import Engine
 from llmgw_desktop.engine.events import EventBus
-from llmgw_desktop.engine.jobs.manager import JobContext, JobLimits, JobManager, JobSpec
+from llmgw_desktop.engine.jobs.live import JobContext, JobSpec
+from llmgw_desktop.engine.jobs.manager import JobLimits, JobManager
 from llmgw_desktop.engine.jobs.store import JobStore
 from llmgw_desktop.engine.recorder.filters import RecorderFilters
 from llmgw_desktop.engine.recorder.flight_recorder import FlightRecorder

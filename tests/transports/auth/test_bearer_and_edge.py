@@ -59,13 +59,19 @@ async def test_missing_token_is_refused(start: Start) -> None:
             in (answer.headers["WWW-Authenticate"])
         )
         assert openai_error(answer)["code"] == "unauthorized"
-    # Each dialect's clients get the refusal in the envelope they parse.
+        # The message names every kind of key a caller may present (a newcomer with a
+        # gateway key read only "LLM_GATEWAY_AUTH_TOKEN" and "OAuth" in it).
+        assert "gateway key" in openai_error(answer)["message"]
+    # Each dialect's clients get the refusal in the envelope they parse, with the stable code.
     anthropic = await send(gateway, "POST", "/v1/messages", json={"messages": []})
     assert anthropic.status == 401
     assert anthropic.json()["error"]["type"] == "authentication_error"
+    assert anthropic.json()["error"]["code"] == "unauthorized"
     gemini = await send(gateway, "POST", "/v1beta/models/gemini-2.5-flash:generateContent")
     assert gemini.status == 401
     assert gemini.json()["error"]["status"] == "UNAUTHENTICATED"
+    (info,) = gemini.json()["error"]["details"]
+    assert info["@type"].endswith("google.rpc.ErrorInfo") and info["reason"] == "unauthorized"
     # The challenge points at a document that exists and names this resource.
     metadata = await send(gateway, "GET", "/.well-known/oauth-protected-resource/mcp")
     assert metadata.json()["resource"] == gateway.mcp_url
@@ -146,6 +152,23 @@ async def test_right_token_is_accepted(start: Start, provider_env: None) -> None
     # The call is recorded against the bearer's principal, not the local user.
     rows = await gateway.engine.recorder.recent(limit=5)
     assert {r["owner_principal"] for r in rows} == {"gateway-bearer"}
+
+
+async def test_a_clients_probe_of_the_base_url_is_answered_and_not_counted_as_refused(
+    start: Start,
+) -> None:
+    """Claude Code sends `HEAD /` to its base URL before its first call: on a locked gateway
+    that was a 401 counted in /health's refusals, which made a person suspect their key."""
+    gateway = await start({"http.auth_token": TOKEN})
+    for method in ("HEAD", "GET"):
+        answer = await send(gateway, method, "/")
+        assert answer.status == 200, method
+    root = await send(gateway, "GET", "/")
+    assert root.json() == {"name": "llmgw-desktop", "health": "/health", "api": "/v1"}
+    health = (await send(gateway, "GET", "/health")).json()
+    assert health["refused"]["total"] == 0, health["refused"]
+    # Only "/" itself: any other path still needs the key.
+    assert (await send(gateway, "GET", "/v1/models")).status == 401
 
 
 async def test_health_stays_public_and_says_nothing_sensitive(start: Start, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The stdio relay's own copies of MCP values, and its small HTTP client's body reading.
+"""The stdio relay's own copies of MCP values, and its small HTTP client's body reading and
+kept connections (issue 42: one connection per message cost both ends a connection's setup).
 
 The relay copies three things from the MCP SDK so it need not import it (seconds of start-up);
 these tests fail when the SDK changes them. The relay itself is tested end to end against a
@@ -14,7 +15,7 @@ from mcp.shared import inbound
 from mcp_types import PROTOCOL_VERSION_META_KEY
 
 from llmgw_desktop.transports.mcp import stdio_forward
-from llmgw_desktop.transports.mcp.loopback_http import HttpProtocolError, Reply
+from llmgw_desktop.transports.mcp.loopback_http import HttpProtocolError, KeptConnections, Reply
 
 
 def test_the_relays_copies_agree_with_the_sdk() -> None:
@@ -63,3 +64,101 @@ async def test_lines_come_whole_however_the_body_is_cut(piece: int) -> None:
     reader.feed_eof()
     reply = Reply(status=200, headers={}, _reader=reader)
     assert [line async for line in reply.lines()] == body.splitlines(keepends=True)
+
+
+OK_REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+
+async def serve_requests(
+    answers: int, *, close_after: bool = False, reply: bytes = OK_REPLY
+) -> tuple[asyncio.Server, list[int]]:
+    """A loopback server that answers up to `answers` requests a connection (then closes it,
+    or at once after each with `close_after`); the list counts the requests each connection
+    carried."""
+    carried: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        carried.append(0)
+        for _ in range(answers):
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            carried[-1] += 1
+            writer.write(reply)
+            await writer.drain()
+            if close_after:
+                break
+        writer.close()
+
+    return await asyncio.start_server(serve, "127.0.0.1", 0), carried
+
+
+async def post_three(url: str) -> tuple[list[bytes], KeptConnections]:
+    kept = KeptConnections(url)
+    bodies = []
+    for n in range(3):
+        async with kept.request("POST", headers={}, body=b'{"n":%d}' % n) as answer:
+            bodies.append(await answer.read())
+    await kept.close()
+    return bodies, kept
+
+
+async def test_requests_one_after_another_share_one_kept_connection() -> None:
+    server, carried = await serve_requests(10)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        bodies, kept = await post_three(f"http://127.0.0.1:{port}/mcp")
+    assert bodies == [b"{}"] * 3
+    assert kept.opened == 1 and carried == [3]
+
+
+async def test_a_kept_connection_the_server_closed_is_replaced_and_the_request_sent_again() -> None:
+    server, carried = await serve_requests(10, close_after=True)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        bodies, kept = await post_three(f"http://127.0.0.1:{port}/mcp")
+    assert bodies == [b"{}"] * 3  # none lost, none an error
+    assert kept.opened == 3 and carried == [1, 1, 1]
+
+
+async def test_a_reply_saying_close_does_not_leave_its_connection_kept() -> None:
+    closing = OK_REPLY.replace(b"Content-Length: 2", b"Connection: close\r\nContent-Length: 2")
+    server, _ = await serve_requests(10, reply=closing)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        bodies, kept = await post_three(f"http://127.0.0.1:{port}/mcp")
+    assert bodies == [b"{}"] * 3 and kept.opened == 3
+
+
+async def test_what_orjson_refuses_is_still_relayed_as_the_editor_wrote_it() -> None:
+    """Editor lines are read with orjson (issue 42), and with the standard library where it
+    refuses them: an integer past 64 bits, NaN, and a line that is not UTF-8 arrive as before;
+    a line that is not JSON is skipped."""
+    lines = [
+        b'{"jsonrpc":"2.0","id":1,"method":"ping"}',
+        b'{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}',
+        b'{"jsonrpc":"2.0","id":2,"method":"x","params":{"n":NaN}}',
+        b'{"jsonrpc":"2.0","id":3,"method":"caf\xe9"}',
+        b"not json",
+        b"",
+    ]
+    reader = asyncio.StreamReader()
+    reader.feed_data(b"\n".join(lines) + b"\n")
+    reader.feed_eof()
+    read = [(message, raw) async for message, raw in stdio_forward._messages(reader)]
+    assert [message["id"] for message, _ in read] == [1, 123456789012345678901234567890, 2, 3]
+    assert [raw for _, raw in read[:3]] == lines[:3]
+    assert (
+        read[3][0]["method"] == "caf\ufffd"
+        and read[3][1] == '{"jsonrpc":"2.0","id":3,"method":"caf\ufffd"}'.encode()
+    )

@@ -5,7 +5,7 @@ and deletes its lease; when it resumes it registers again. `process_leases.epoch
 registrations of one process (1, 2, ...), and `jobs.owner_epoch` is the epoch its owner held when
 the job was stored. Every write of the owner to a job (running, its process group, progress,
 its end) lands only while the owner's lease row still has that epoch, so a lease taken again is
-never written through by the tenure that lost it (`engine/jobs/store.py`). NULL: stored before
+never written through by the tenure that lost it (`engine/jobs/ownership.py`). NULL: stored before
 this schema (such a job is written only while its owner holds no lease at all).
 """
 

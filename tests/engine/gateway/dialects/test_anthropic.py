@@ -1172,7 +1172,11 @@ def test_stream_encoder_error_is_an_error_event() -> None:
     encoder.encode(MessageStart("m", "m"))
     raw = encoder.error(529, "provider_error", "Overloaded")
     assert SseParser().feed(raw) == [
-        ("error", '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')
+        (
+            "error",
+            '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded",'
+            '"code":"provider_error"}}',
+        )
     ]
     with pytest.raises(ValueError, match="upstream error: overloaded_error: Overloaded"):
         _decode(_encode([MessageStart("m", "m")]) + raw)
@@ -1198,6 +1202,6 @@ ERRORS = [
 @pytest.mark.parametrize(("status", "code", "kind"), ERRORS)
 def test_render_error_uses_the_anthropic_envelope(status: int, code: str, kind: str) -> None:
     body = DIALECT.render_error(status, code, "went wrong")
-    assert body == {"type": "error", "error": {"type": kind, "message": "went wrong"}}
+    assert body == {"type": "error", "error": {"type": kind, "message": "went wrong", "code": code}}
     if kind != "request_too_large":  # real API type the SDK's literal list does not carry
         ErrorResponse.model_validate(body)

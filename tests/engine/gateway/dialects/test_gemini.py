@@ -1265,7 +1265,18 @@ def test_encoder_error_is_a_google_error_frame() -> None:
 )
 def test_render_error_uses_googles_envelope(status: int, name: str) -> None:
     assert DIALECT.render_error(status, "some_code", "Nope") == {
-        "error": {"code": status, "message": "Nope", "status": name}
+        "error": {
+            "code": status,
+            "message": "Nope",
+            "status": name,
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "some_code",
+                    "domain": "llmgw-desktop",
+                }
+            ],
+        }
     }
 
 

@@ -32,6 +32,10 @@ _KNOWN_ERROR_TYPES = {*_ERROR_TYPES.values(), "api_error"}
 
 
 def error_body(status: int, code: str, message: str) -> dict[str, Any]:
-    """The error envelope, typed by HTTP status (an Anthropic type given as code is kept)."""
+    """The error envelope, typed by HTTP status (an Anthropic type given as code is kept).
+
+    The envelope has no place for a stable code, so the gateway's is added to the error as
+    `code` (the SDKs keep an error's unknown fields on its `body`): an Anthropic client can
+    look it up as an OpenAI one does."""
     kind = code if code in _KNOWN_ERROR_TYPES else _ERROR_TYPES.get(status, "api_error")
-    return {"type": "error", "error": {"type": kind, "message": message}}
+    return {"type": "error", "error": {"type": kind, "message": message, "code": code}}

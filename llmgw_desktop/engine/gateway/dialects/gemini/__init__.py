@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw_desktop.engine.gateway.dialects.gemini.errors import status_name
+from llmgw_desktop.engine.gateway.dialects.gemini.errors import error_info, status_name
 from llmgw_desktop.engine.gateway.dialects.gemini.request import parse_request, render_request
 from llmgw_desktop.engine.gateway.dialects.gemini.response import parse_response, render_response
 from llmgw_desktop.engine.gateway.dialects.gemini.stream import (
@@ -90,5 +90,14 @@ class GeminiDialect:
         return GeminiStreamEncoder(request.model)
 
     def render_error(self, status: int, code: str, message: str) -> dict[str, Any]:
-        """Google's error envelope: the HTTP status, the message and the rpc status name."""
-        return {"error": {"code": status, "message": message, "status": status_name(status)}}
+        """Google's error envelope: the HTTP status, the message and the rpc status name; the
+        gateway's stable code as the reason of a `google.rpc.ErrorInfo` detail (Google's place
+        for a machine-readable cause, since `code` is the HTTP status there)."""
+        return {
+            "error": {
+                "code": status,
+                "message": message,
+                "status": status_name(status),
+                "details": [error_info(code)],
+            }
+        }

@@ -8,7 +8,7 @@ from typing import Any
 
 from llmgw_desktop.engine.errors import ProviderFailure
 
-__all__ = ["status_name", "stream_failure"]
+__all__ = ["ERROR_DOMAIN", "error_info", "status_name", "stream_failure"]
 
 # Gemini's stream error statuses -> (neutral failure code, worth retrying).
 _FAILURES = {
@@ -44,6 +44,19 @@ _STATUSES = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
+
+
+# The domain of the gateway's ErrorInfo details (Google's own name a service).
+ERROR_DOMAIN = "llmgw-desktop"
+
+
+def error_info(code: str) -> dict[str, str]:
+    """The gateway's stable error `code` as a `google.rpc.ErrorInfo` detail."""
+    return {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": code,
+        "domain": ERROR_DOMAIN,
+    }
 
 
 def status_name(status: int) -> str:

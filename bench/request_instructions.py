@@ -1,0 +1,155 @@
+"""Instructions per gateway request, by thread, counted by callgrind: a figure the machine's
+load does not move, for comparing two checkouts where wall time and CPU time are too noisy.
+
+Usage: python bench/request_instructions.py [--baseline DIR] [--agent] [--cross]
+       [--requests 300] [--concurrency 8]
+
+The gateway runs as `bench/gateway_overhead.py --team` runs it (a gateway key with its own
+budget, a global hard dollar budget, the recorder and metrics on) under
+`valgrind --tool=callgrind`, against the same zero-latency upstream (not under valgrind).
+Counting starts after 60 warm-up requests and stops a second after the last measured one (the
+recorder's flush included), so start-up is left out; each thread's count is divided by the
+requests. `--baseline DIR` counts another checkout the same way first. What callgrind counts
+is user-space instructions: the kernel's part (socket sends, file writes) is not in it, and
+background work that runs by the clock (a flush every quarter second) weighs more the slower
+the run, so compare figures taken at the same `--concurrency`. Needs valgrind
+(`apt-get install valgrind`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import gateway_overhead as bench
+import request_stages
+
+ROOT = Path(__file__).resolve().parent.parent
+WARM_UP = 60
+_TOTAL = re.compile(r"^(?:summary|totals): (\d+)", re.M)
+_THREAD = re.compile(r"^thread: (\d+)", re.M)
+# Threads that ran fewer instructions than this a request (timers, the log writer) are summed
+# as "other" rather than listed.
+LISTED_PER_REQUEST = 50_000
+
+
+def count(tree: Path, args: argparse.Namespace, scratch: Path) -> dict[str, float]:
+    """Instructions per request by thread (main, database, other) of `tree`'s gateway."""
+    up_port, port = bench.free_port(), bench.free_port()
+    home = scratch / tree.name
+    env = request_stages.team_env(up_port) | bench._home_env(home, port)
+    headers = bench._gateway_key(tree, env)
+    out = scratch / f"{tree.name}.callgrind"
+    upstream = subprocess.Popen(
+        [sys.executable, bench.__file__, "--serve-upstream", str(up_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    gateway = subprocess.Popen(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            "--separate-threads=yes",
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            "-m",
+            "llmgw_desktop",
+            "--headless",
+        ],
+        env=env,
+        cwd=tree,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        bench.wait_ready(f"http://127.0.0.1:{port}/health", timeout_s=600)
+        bench.wait_ready(f"http://127.0.0.1:{up_port}/")
+        url = f"http://127.0.0.1:{port}{bench.GATEWAY_PATH}"
+        asyncio.run(_requests(url, WARM_UP, args.concurrency, headers))
+        _control(gateway.pid, "-i", "on")
+        asyncio.run(_requests(url, args.requests, args.concurrency, headers))
+        time.sleep(1.0)  # the recorder's flush of the last rows
+        _control(gateway.pid, "-i", "off")
+        _control(gateway.pid, "-d")
+    finally:
+        gateway.terminate()
+        upstream.terminate()
+        gateway.wait(timeout=120)
+        upstream.wait(timeout=10)
+    by_thread: dict[str, float] = {"main": 0.0, "database": 0.0, "other": 0.0}
+    for dump in sorted(scratch.glob(f"{out.name}*")):
+        text = dump.read_text(errors="replace")
+        totals = _TOTAL.findall(text)
+        thread = _THREAD.search(text)
+        if not totals or thread is None:
+            continue
+        per_request = int(totals[-1]) / args.requests
+        # Thread 1 is the loop's; the database thread is the busiest of the rest.
+        if thread.group(1) == "1":
+            by_thread["main"] += per_request
+        elif per_request >= LISTED_PER_REQUEST and not by_thread["database"]:
+            by_thread["database"] = per_request
+        else:
+            by_thread["other"] += per_request
+    return by_thread
+
+
+async def _requests(url: str, n: int, concurrency: int, headers: dict[str, str]) -> None:
+    connector = bench.aiohttp.TCPConnector(limit=concurrency)
+    left = n
+    async with bench.aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                await bench.one(session, url, stream=False, headers=headers)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+def _control(pid: int, *what: str) -> None:
+    subprocess.run(["callgrind_control", *what, str(pid)], check=True, capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", type=Path, help="another checkout, counted first")
+    parser.add_argument("--agent", action="store_true", help="agent-sized requests (41 KB)")
+    parser.add_argument("--cross", action="store_true", help="an Anthropic client (translated)")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    if args.agent:
+        bench._REQUEST = bench.agent_request()
+    bench._GATEWAY_REQUEST = bench.as_anthropic(bench._REQUEST) if args.cross else bench._REQUEST
+    bench.GATEWAY_PATH = "/v1/messages" if args.cross else "/v1/chat/completions"
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M')}, python {sys.version.split()[0]}, load"
+        f" {os.getloadavg()[0]:.1f}, {args.requests} requests, {args.concurrency} in flight,"
+        f" {len(bench.json.dumps(bench._GATEWAY_REQUEST)):,} byte requests"
+        f"{', cross-dialect' if args.cross else ''}"
+    )
+    trees = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("current", ROOT)]
+    counted = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for label, tree in trees:
+            counted[label] = found = count(tree, args, Path(scratch))
+            total = sum(found.values())
+            parts = ", ".join(f"{name} {n / 1e3:,.0f} k" for name, n in found.items())
+            print(f"  {label:<9} {total / 1e3:8,.0f} k instructions a request ({parts})")
+    if len(counted) == 2:
+        before, after = (sum(c.values()) for c in counted.values())
+        print(f"  current / baseline: {after / before:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The flight recorder's rows between a request and the store: recorded, not yet written.
+
+`FlightRecorder` puts each row's start and later fields here as they happen, on the loop and
+without blocking; `RecorderWriter` takes them all at a flush and writes them in one
+transaction. A row's end also goes to the journal at once (`journal.py`): this module gives it
+in the form the store would hold, and keeps that form for the flush to insert, so a finished
+row is redacted and serialised once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from llmgw_desktop.engine.recorder.rows import Entry
+from llmgw_desktop.engine.recorder.stored_form import ROW_DEFAULTS, BatchRedactor, stored_form
+
+__all__ = ["PendingBatch", "PendingRows"]
+
+
+class PendingBatch(NamedTuple):
+    """What one flush takes: new rows, fields of rows written earlier, and their helpers."""
+
+    new: dict[str, dict[str, Any]]
+    # New rows in stored form as the journal wrote them at their end: inserted as they are.
+    prepared: dict[str, dict[str, Any]]
+    updates: dict[str, dict[str, Any]]
+    # The texts of this batch already redacted (by the journal), reused by its write.
+    texts: BatchRedactor
+
+
+class PendingRows:
+    """Rows recorded since the last flush, and the new rows of the flush under way."""
+
+    def __init__(self) -> None:
+        self._new: dict[str, dict[str, Any]] = {}
+        self._updates: dict[str, dict[str, Any]] = {}
+        # Texts redacted since the last flush (the journal's, then the flush's, reuse them);
+        # replaced at every flush, so nothing outlives the batch it was made for.
+        self._texts = BatchRedactor()
+        # The rows of the flush under way (their inserts not committed yet), for the journal.
+        self._in_flight: dict[str, dict[str, Any]] = {}
+        # New rows in stored form as the journal wrote them at their end: the flush inserts
+        # these instead of preparing them again (dropped when a row changes after).
+        self._prepared: dict[str, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        """Rows waiting: new ones and those with fields to update."""
+        return len(self._new) + len(self._updates)
+
+    def add(self, record_id: str, row: dict[str, Any]) -> None:
+        """A row that began: inserted by the next flush."""
+        self._new[record_id] = row
+
+    def merge(self, record_id: str, fields: dict[str, Any]) -> None:
+        """Fields that became known later, merged into the row's pending write."""
+        self._prepared.pop(record_id, None)
+        pending = self._new.get(record_id)
+        if pending is not None:
+            pending.update(fields)
+        else:
+            self._updates.setdefault(record_id, {}).update(fields)
+
+    def journal_entries(self, record_id: str) -> list[Entry]:
+        """The row's end as the journal keeps it: the whole row when its start is not written
+        yet (an insert, then its fields again as an update, for a start stored meanwhile),
+        else the fields to update."""
+        texts = self._texts
+        row = self._new.get(record_id)
+        new = row is not None
+        if row is None and record_id in self._in_flight:
+            # Its start is in a flush not yet committed: a kill now would lose it too.
+            row = self._in_flight[record_id] | self._updates.get(record_id, {})
+        if row is not None:
+            stored = stored_form(ROW_DEFAULTS | row, texts)
+            if new:  # the next flush inserts it as it is now
+                self._prepared[record_id] = stored
+            fields = {k: v for k, v in stored.items() if k != "id"}
+            return [{"insert": stored}, {"update": record_id, "fields": fields}]
+        return [
+            {"update": record_id, "fields": stored_form(self._updates.get(record_id, {}), texts)}
+        ]
+
+    @contextlib.contextmanager
+    def taken(self) -> Iterator[PendingBatch]:
+        """Everything pending, for one flush; its new rows count as in flight until it ends."""
+        batch = PendingBatch(self._new, self._prepared, self._updates, self._texts)
+        self._new, self._prepared, self._updates = {}, {}, {}
+        self._texts = BatchRedactor()
+        self._in_flight = batch.new
+        try:
+            yield batch
+        finally:
+            self._in_flight = {}
+
+    def put_back(self, batch: PendingBatch) -> None:
+        """A batch the store was not open for, pending again, merged with what came since (a
+        field the batch and a later update both set keeps the batch's value)."""
+        self._new = batch.new | self._new
+        for record_id, fields in batch.updates.items():
+            self._updates.setdefault(record_id, {}).update(fields)
+
+    def clear(self) -> None:
+        """Forget the rows waiting (the gateway stops and nothing could take them)."""
+        self._new.clear()
+        self._updates.clear()

@@ -1,0 +1,147 @@
+"""A budget in words, said the same way by the Budgets page, its details and the header.
+
+A budget is named by what it covers ("agent claude-code", "key ci-bot", "global"), its state
+by the status vocabulary (`badge.py`: ok, warning past the soft limit, error once the hard
+limit refuses calls), and its spend with the limit and period it is measured against
+("$0.0144 of $0.003 today (480%)"), so a percentage is never shown without the budget it
+belongs to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llmgw_desktop.engine.api import BudgetStatus, format_amount
+
+__all__ = [
+    "KEY_PREFIX",
+    "SpendChip",
+    "budget_name",
+    "counts_words",
+    "is_key_budget",
+    "spend_chip",
+    "spent_words",
+    "state_kind",
+    "state_words",
+]
+
+# A gateway key's principal; its budget is kept with the key (the Keys page), not config.toml.
+KEY_PREFIX = "key:"
+_STATE_KINDS = {"ok": "ok", "soft": "warning", "exceeded": "error"}
+_STATE_WORDS = {"ok": "ok", "soft": "past soft limit", "exceeded": "exceeded: refusing calls"}
+
+
+def is_key_budget(status: BudgetStatus) -> bool:
+    """Whether the budget is a gateway key's own."""
+    budget = status.budget
+    return budget.kind == "principal" and budget.value.startswith(KEY_PREFIX)
+
+
+def budget_name(status: BudgetStatus) -> str:
+    """`agent claude-code`, `project web`, `key ci-bot`, `global`."""
+    budget = status.budget
+    if is_key_budget(status):
+        return f"key {budget.value.removeprefix(KEY_PREFIX)}"
+    return budget.label
+
+
+def counts_words(status: BudgetStatus) -> str:
+    """What calls the budget counts, in words."""
+    budget = status.budget
+    if is_key_budget(status):
+        return f"calls made with the gateway key {budget.value.removeprefix(KEY_PREFIX)}"
+    if budget.kind == "global":
+        return "every call through this gateway"
+    if budget.kind == "project":
+        return f"calls in the project {budget.value}"
+    if budget.kind == "agent":
+        return f"calls by the agent {budget.value}, each caller on its own"
+    if budget.per_principal:
+        return "each remote caller's calls, each on its own"
+    return f"calls by {budget.value}"
+
+
+def state_kind(status: BudgetStatus) -> str:
+    """The status kind (`badge.STATUS_KINDS`) of the budget's state."""
+    return _STATE_KINDS[status.state]
+
+
+def state_words(status: BudgetStatus) -> str:
+    """`ok`, `past soft limit`, `exceeded: refusing calls`."""
+    return _STATE_WORDS[status.state]
+
+
+def spent_words(status: BudgetStatus) -> str:
+    """`$0.0144 of $0.003 today (480%)`: the spend, the limit it is measured against (the
+    hard one, else the soft one) and the period."""
+    budget = status.budget
+    spent = format_amount(budget.unit, status.spent)
+    if not status.limit:
+        return f"{spent} {budget.period_word}"
+    limit = format_amount(budget.unit, status.limit)
+    return f"{spent} of {limit} {budget.period_word} ({status.fraction:.0%})"
+
+
+@dataclass(frozen=True)
+class SpendChip:
+    """What the header's spend chip says: its words, its short words for a narrow window, its
+    tone and its tooltip's lines about the budgets."""
+
+    words: str
+    short: str
+    tone: str
+    budget_lines: tuple[str, ...]
+
+
+def spend_chip(today: str, statuses: Sequence[BudgetStatus]) -> SpendChip:
+    """The header's chip from today's spend (`$0.0681`) and every budget: the spend, then the
+    budgets past their soft limit, by name when one ("agent claude-code $0.0144 / $0.003
+    (480%)"), else counted ("2 budgets exceeded · 1 past soft limit"): a percentage is never
+    shown beside a figure it is not of. The tooltip lists each budget past its soft limit, or
+    the one nearest its limit when none is."""
+    past = [s for s in statuses if s.state != "ok"]
+    exceeded = [s for s in past if s.state == "exceeded"]
+    soft = len(past) - len(exceeded)
+    words = short = f"{today} today"
+    if len(past) == 1:
+        (status,) = past
+        words += f" · {budget_name(status)} {_spent_of_limit(status)}"
+        short = f"{today} · {budget_name(status)} {status.fraction:.0%}"
+    elif past:
+        counts = []
+        if exceeded:
+            counts.append(_count(len(exceeded), "budget", "exceeded"))
+        if soft:
+            counts.append(_count(soft, "budget" if not exceeded else "", "past soft limit"))
+        words += " · " + " · ".join(counts)
+        short = f"{today} · {len(exceeded) or soft} {'exceeded' if exceeded else 'past soft'}"
+    tone = "error" if exceeded else ("warning" if past else "")
+    if past:
+        lines = ["Budgets past their soft limit:"] + [
+            f"• {budget_name(s)}{s.lane_text}: {spent_words(s)}, {state_words(s)}" for s in past
+        ]
+    elif statuses:
+        nearest = max(statuses, key=lambda s: s.fraction)
+        lines = [
+            f"Nearest budget: {budget_name(nearest)}{nearest.lane_text}, {spent_words(nearest)}"
+        ]
+    else:
+        lines = ["No budget is set."]
+    return SpendChip(words, short, tone, tuple(lines))
+
+
+def _spent_of_limit(status: BudgetStatus) -> str:
+    """`$0.0144 / $0.003 (480%)`."""
+    unit = status.budget.unit
+    spent = format_amount(unit, status.spent)
+    if not status.limit:
+        return spent
+    return f"{spent} / {format_amount(unit, status.limit)} ({status.fraction:.0%})"
+
+
+def _count(count: int, noun: str, state: str) -> str:
+    """`1 budget exceeded`, `2 budgets exceeded`, `1 past soft limit`."""
+    if not noun:
+        return f"{count} {state}"
+    return f"{count} {noun}{'s' if count != 1 else ''} {state}"

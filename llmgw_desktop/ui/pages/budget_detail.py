@@ -1,0 +1,101 @@
+"""The Budgets page's details: the chosen budget's spend as a bar with its words, what it
+counts, its limits and reset, where it is kept, and its actions.
+
+A budget from `config.toml` is changed or removed here (Change…, Remove…); a gateway key's
+budget is the key's own, kept in the store with it, so its card says so and offers the Keys
+page (Edit on Keys) instead of actions that would not reach it.
+"""
+
+from __future__ import annotations
+
+from llmgw_desktop.engine.api import BudgetStatus, format_amount
+from llmgw_desktop.ui.budget_words import (
+    budget_name,
+    counts_words,
+    is_key_budget,
+    spent_words,
+    state_kind,
+    state_words,
+)
+from llmgw_desktop.ui.kit.master_detail import DetailCard, value_label
+from llmgw_desktop.ui.kit.page_head import action_button
+from llmgw_desktop.ui.kit.spend_bar import SpendBar, spend_tone
+from llmgw_desktop.ui.kit.text import caption
+from llmgw_desktop.ui.qt import QVBoxLayout, QWidget
+from llmgw_desktop.ui.theme import set_tone
+
+__all__ = ["HOW_LIMITS_WORK", "BudgetDetail"]
+
+HOW_LIMITS_WORK = (
+    "Past a soft limit the tray says so once; at a hard limit new calls are refused with "
+    "budget_exceeded until the period resets (this computer's calendar day or month). A hard "
+    "dollar limit also refuses a call it cannot price in advance (a model without a listed "
+    "price, or a CLI's unnamed default model): use a token limit for those."
+)
+
+
+class BudgetDetail(DetailCard):
+    """The chosen budget's facts and actions; the page wires the buttons."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("budgetDetail", parent)
+        self.spend_bar = SpendBar()
+        self.spend_label = value_label("budgetSpend")
+        spend = QVBoxLayout()
+        spend.setSpacing(2)
+        spend.addWidget(self.spend_bar)
+        spend.addWidget(self.spend_label)
+        self.counts_label = value_label("budgetCounts")
+        self.limits_label = value_label("budgetLimits")
+        self.resets_label = value_label("budgetResets")
+        self.kept_label = value_label("budgetKept")
+        self.add_row("Spent", spend)
+        self.add_row("Counts", self.counts_label)
+        self.add_row("Limits", self.limits_label)
+        self.add_row("Resets", self.resets_label)
+        self.add_row("Kept in", self.kept_label)
+        self.change_button = action_button(
+            "Change…", "changeBudget", icon="edit", tip="Change this budget's scope or limits"
+        )
+        self.remove_button = action_button(
+            "Remove…", "removeBudget", icon="remove", tip="Stop counting against this budget"
+        )
+        self.keys_button = action_button(
+            "Edit on Keys",
+            "budgetOnKeys",
+            icon="keys",
+            tip="A key's budget is the key's own: the Keys page changes it",
+        )
+        self.action_row.addWidget(self.keys_button)
+        self.action_row.addStretch(1)
+        self.action_row.addWidget(self.change_button)
+        self.action_row.addWidget(self.remove_button)
+        self.how = caption(HOW_LIMITS_WORK)
+        self.how.setObjectName("budgetHow")
+        self.column.insertWidget(self.column.count() - 1, self.how)
+
+    def show_budget(self, status: BudgetStatus, *, can_save: bool) -> None:
+        """Lay out `status`'s facts; `can_save` says whether edits reach config.toml."""
+        budget = status.budget
+        of_key = is_key_budget(status)
+        self.heading.setText(budget_name(status) + status.lane_text)
+        self.badge.set_status(state_kind(status), state_words(status))
+        self.spend_bar.set_spend(status.spent, status.limit or None, budget.soft)
+        self.spend_label.setText(spent_words(status))
+        set_tone(self.spend_label, spend_tone(status.spent, budget.hard, budget.soft))
+        self.spend_bar.setAccessibleName(self.spend_label.text())
+        self.counts_label.setText(counts_words(status))
+        limits = [
+            f"{name} {format_amount(budget.unit, limit)}"
+            for name, limit in (("soft", budget.soft), ("hard", budget.hard))
+            if limit is not None
+        ]
+        self.limits_label.setText(" · ".join(limits) + f", {budget.period}")
+        self.resets_label.setText(status.reset_text())
+        if of_key:
+            self.kept_label.setText("the gateway key itself (the Keys page changes it)")
+        else:
+            self.kept_label.setText("config.toml" if can_save else "this session only")
+        self.keys_button.setVisible(of_key)
+        self.change_button.setVisible(not of_key)
+        self.remove_button.setVisible(not of_key)

@@ -1,0 +1,93 @@
+"""The Credentials page's "keys in use now": every key the gateway would send, from every
+source (vault, config.toml, environment), in the order it tries them, masked.
+
+A gateway running on environment keys must not look as if it had none. Providers are named as
+every other page names them, a masked value is written one way (`sk-env…••••`, `••••` for a
+key too short to show any of), and "Order" says in its tooltip what the number means.
+"""
+
+from __future__ import annotations
+
+from llmgw_desktop.engine.api import LiveKey
+from llmgw_desktop.ui.kit.tables import ROW_HEIGHT
+from llmgw_desktop.ui.provider_names import ProviderNames
+from llmgw_desktop.ui.qt import (
+    QAbstractItemView,
+    QGroupBox,
+    Qt,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = ["LIVE_COLUMNS", "LiveKeysBox", "fit_height", "shown_mask"]
+
+LIVE_COLUMNS = ("Provider", "Order", "Source", "Value")
+_PROVIDER_ROLE = Qt.ItemDataRole.UserRole
+
+
+def shown_mask(masked: str) -> str:
+    """A masked value written one way: `sk-env…••••`, `••••` (a short key shows nothing)."""
+    return masked.replace("...", "…").replace("***", "••••")
+
+
+def fit_height(tree: QTreeWidget, least: int = 2, most: int = 10) -> None:
+    """The tree as tall as its rows shown (between `least` and `most`), so a short list does
+    not sit in a tall empty box."""
+    rows = 0
+    for index in range(tree.topLevelItemCount()):
+        item = tree.topLevelItem(index)
+        if item is not None:
+            rows += 1 + (item.childCount() if item.isExpanded() else 0)
+    shown = max(least, min(most, rows))
+    height = tree.header().sizeHint().height() + 2 * tree.frameWidth() + shown * ROW_HEIGHT
+    tree.setFixedHeight(height)
+
+
+class LiveKeysBox(QGroupBox):
+    """The keys in use now, one row each; `show_keys` redraws them."""
+
+    def __init__(self, names: ProviderNames, parent: QWidget | None = None) -> None:
+        super().__init__("Keys in use now (every source, in the order they are tried)", parent)
+        self.names = names
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("liveKeys")
+        self.tree.setColumnCount(len(LIVE_COLUMNS))
+        self.tree.setHeaderLabels(list(LIVE_COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.tree.setUniformRowHeights(True)
+        header = self.tree.headerItem()
+        header.setToolTip(
+            LIVE_COLUMNS.index("Order"),
+            "The order a provider's keys are tried: 1 first, the next when it fails",
+        )
+        column = QVBoxLayout(self)
+        column.addWidget(self.tree)
+
+    def provider_name(self, provider: str) -> str:
+        """`Anthropic` for `anthropic`, as the other pages name it."""
+        return self.names.name(self.names.by_gateway_id.get(provider, provider))
+
+    def show_keys(self, keys: list[LiveKey]) -> None:
+        self.tree.clear()
+        for key in keys:
+            cells = [
+                self.provider_name(key.provider),
+                str(key.order),
+                key.where,
+                shown_mask(key.masked_value),
+            ]
+            item = QTreeWidgetItem(cells)
+            item.setData(0, _PROVIDER_ROLE, key.provider)
+            item.setToolTip(0, key.provider)
+            item.setToolTip(2, key.where)
+            self.tree.addTopLevelItem(item)
+        if not keys:
+            empty = QTreeWidgetItem(["(no API key anywhere: the API providers cannot be used)"])
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.tree.addTopLevelItem(empty)
+        for col in range(len(LIVE_COLUMNS)):
+            self.tree.resizeColumnToContents(col)
+        fit_height(self.tree)

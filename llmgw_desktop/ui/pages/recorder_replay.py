@@ -1,0 +1,243 @@
+"""The Flight recorder detail's actions: Replay on…, Copy as curl, and turning capture on.
+
+"Replay on…" lists the models the gateway serves (the recorded one first); choosing one opens
+the Playground with the request's messages sent to that model, its answer beside the recorded
+one (`replayRequested(model)`; the page does the opening). A job's request can always be
+replayed (its prompt is kept); a gateway request only when body capture kept it. Where it did
+not, the button is disabled and a line under it says so with the way out: "Body not captured ·
+Turn on capture for OpenAI", which adds the provider to `recorder.capture.providers` (saved to
+config.toml, live at once: `captureRequested(provider)`), so its next requests can be
+replayed. "Copy as curl" copies a command that sends the kept request again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from llmgw_desktop.engine.api import LOCAL_CALLER, Engine, PlaygroundReply, RecordDetail
+from llmgw_desktop.ui.design import SPACE
+from llmgw_desktop.ui.glyphs import glyph
+from llmgw_desktop.ui.kit.page_head import action_button
+from llmgw_desktop.ui.pages.replay import NOT_CAPTURED, ReplayPlan, replay_plan
+from llmgw_desktop.ui.provider_names import ProviderNames
+from llmgw_desktop.ui.qt import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSize,
+    Qt,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from llmgw_desktop.ui.tasks import UiTasks
+from llmgw_desktop.ui.theme import set_tone
+
+__all__ = ["CAPTURE_KEY", "MENU_GROUP_AFTER", "ReplayActions", "capture_name"]
+
+log = logging.getLogger(__name__)
+
+CAPTURE_KEY = "recorder.capture.providers"
+
+# With more models than this, the menu groups them by provider (a submenu each).
+MENU_GROUP_AFTER = 16
+
+
+def capture_name(record: dict[str, Any]) -> str:
+    """The name `recorder.capture.providers` knows a request's provider by: the gateway's id
+    of who answered (or was tried first, or asked for), as body capture matches it."""
+    route = record.get("route")
+    if isinstance(route, dict):
+        if route.get("resolvedProvider"):
+            return str(route["resolvedProvider"])
+        for attempt in route.get("attempts") or []:
+            if isinstance(attempt, dict) and attempt.get("target"):
+                return str(attempt["target"]).partition("/")[0]
+        if route.get("requestedProvider"):
+            return str(route["requestedProvider"])
+    return str(record.get("provider") or "")
+
+
+class ReplayActions(QWidget):
+    """Replay on…, Copy as curl, and the capture line, for the request `show_detail` gave;
+    `replayRequested(original, messages, model)` asks the page to open the Playground."""
+
+    replayRequested = Signal(object, object, str)  # PlaygroundReply, the messages, the model
+    captureRequested = Signal(str)  # the provider whose bodies to keep from now on
+
+    def __init__(self, engine: Engine, tasks: UiTasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._engine = engine
+        self._tasks = tasks
+        self.detail: RecordDetail | None = None
+        self._names = ProviderNames()
+        self.setObjectName("recorderActions")
+        self.replay_button = QToolButton()
+        self.replay_button.setObjectName("recorderReplay")
+        self.replay_button.setText("Replay on…")
+        self.replay_button.setIcon(glyph("play"))
+        self.replay_button.setIconSize(QSize(16, 16))
+        self.replay_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.replay_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.replay_button.setToolTip(
+            "Send this request again to a model you choose, in the Playground, its answer "
+            "beside the recorded one"
+        )
+        self.menu = QMenu(self.replay_button)
+        self.menu.setObjectName("recorderReplayMenu")
+        self.replay_button.setMenu(self.menu)
+        self.curl_button = action_button(
+            "Copy as curl",
+            "recorderDetailCurl",
+            icon="copy",
+            tip="Copy a curl command that sends this request to the gateway again",
+        )
+        # Why a request cannot be replayed, and the way out when there is one (a link).
+        self.why_label = QLabel()
+        self.why_label.setObjectName("recorderReplayWhy")
+        self.why_label.setWordWrap(True)
+        self.why_label.setTextFormat(Qt.TextFormat.RichText)
+        self.why_label.linkActivated.connect(self._link)
+        set_tone(self.why_label, "muted")
+        buttons = QHBoxLayout()
+        buttons.setSpacing(SPACE["s"])
+        buttons.addWidget(self.replay_button)
+        buttons.addWidget(self.curl_button)
+        buttons.addStretch(1)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(SPACE["xs"])
+        column.addLayout(buttons)
+        column.addWidget(self.why_label)
+        self.plan = ReplayPlan()
+        self._models: list[dict[str, Any]] = []
+        self._captured_now = ""
+        self.show_plan(ReplayPlan(why_not="No request chosen"), curl=False)
+        self.captureRequested.connect(self.turn_on_capture)
+
+    def load_models(self) -> None:
+        """List the models the gateway serves now, for the menu (in the background)."""
+        self._tasks.spawn(self._load_models(), what="list the gateway's models")
+
+    async def _load_models(self) -> None:
+        self.set_models(await self._engine.playground.models())
+
+    def show_detail(self, detail: RecordDetail | None, names: ProviderNames) -> None:
+        """Offer the actions for the request of `detail` (None: none chosen, or pruned)."""
+        self.detail, self._names = detail, names
+        if detail is None:
+            self.show_plan(ReplayPlan(why_not="No request chosen"), curl=False)
+            return
+        record = detail.record
+        captured = self._engine.body_capture.captured_providers()
+        provider = capture_name(record)
+        offer = None
+        if provider and provider not in captured and "*" not in captured:
+            offer = (provider, names.name(str(record.get("provider") or provider)))
+        now = self._captured_now if provider in captured else ""
+        self.show_plan(
+            replay_plan(detail), curl=detail.bodies is not None, capture_for=offer, captured_now=now
+        )
+
+    def turn_on_capture(self, provider: str) -> None:
+        """Keep the bodies of `provider`'s requests from now on (saved to config.toml)."""
+        self._tasks.spawn(self._capture(provider), what="turn body capture on")
+
+    async def _capture(self, provider: str) -> None:
+        providers = [*self._engine.body_capture.captured_providers(), provider]
+        try:
+            await self._engine.settings_saver.save(LOCAL_CALLER, CAPTURE_KEY, providers)
+        except (OSError, RuntimeError) as exc:  # no file to save to: on until a restart
+            log.warning("body capture for %s is on, but not saved: %s", provider, exc)
+        self._engine.body_capture.apply(CAPTURE_KEY, providers)
+        record = self.detail.record if self.detail is not None else {}
+        self._captured_now = self._names.name(str(record.get("provider") or provider))
+        self.show_detail(self.detail, self._names)
+
+    def set_models(self, models: Sequence[dict[str, Any]]) -> None:
+        """The models the gateway serves now (the Playground's list)."""
+        self._models = list(models)
+        self._fill_menu()
+
+    def show_plan(
+        self,
+        plan: ReplayPlan,
+        *,
+        curl: bool,
+        capture_for: tuple[str, str] | None = None,
+        captured_now: str = "",
+    ) -> None:
+        """Offer `plan`'s replay (or say why not); Copy as curl when `curl`. `capture_for`
+        (provider id, name) offers turning capture on for it; `captured_now` (a name) says it
+        was just turned on."""
+        self.plan = plan
+        self.replay_button.setEnabled(plan.possible)
+        self.curl_button.setEnabled(curl)
+        if plan.possible:
+            self._say(plan.note)
+        elif captured_now:
+            self._say(
+                f"{NOT_CAPTURED} for this request. Capture is on for {escape(captured_now)}: "
+                "its next requests can be replayed."
+            )
+        elif plan.why_not == NOT_CAPTURED and capture_for is not None:
+            provider, name = capture_for
+            self._say(
+                f'{NOT_CAPTURED} · <a href="capture:{escape(provider)}">Turn on capture for '
+                f"{escape(name)}</a>"
+            )
+        else:
+            self._say(escape(plan.why_not))
+        self._fill_menu()
+
+    def _say(self, html: str) -> None:
+        self.why_label.setText(html)
+        self.why_label.setVisible(bool(html))
+
+    def _link(self, link: str) -> None:
+        kind, _, provider = link.partition(":")
+        if kind == "capture" and provider:
+            self.captureRequested.emit(provider)
+
+    def _fill_menu(self) -> None:
+        """The recorded model first, then every model (by provider when there are many)."""
+        self.menu.clear()
+        recorded = self.plan.model
+        ids = [str(m["id"]) for m in self._models]
+        if recorded:
+            self._add(self.menu, recorded, f"{recorded} (the recorded model)")
+            self.menu.addSeparator()
+        if len(ids) <= MENU_GROUP_AFTER:
+            for model in sorted(ids):
+                self._add(self.menu, model, model)
+            return
+        groups: dict[str, list[str]] = {}
+        for entry in self._models:
+            provider = str(entry.get("provider") or entry.get("owned_by") or "other")
+            groups.setdefault(provider, []).append(str(entry["id"]))
+        for provider in sorted(groups):
+            submenu = self.menu.addMenu(provider)
+            for model in sorted(groups[provider]):
+                self._add(submenu, model, model)
+
+    def _add(self, menu: QMenu, model: str, text: str) -> None:
+        action = menu.addAction(text)
+        action.setObjectName(f"replayOn:{model}")
+        action.triggered.connect(lambda _=False, m=model: self.replay_on(m))
+
+    def replay_on(self, model: str) -> None:
+        """Ask for the chosen request to be replayed on `model` (a menu entry's click)."""
+        detail, plan = self.detail, self.plan
+        if detail is None or not plan.possible:
+            return
+        original = PlaygroundReply(
+            model=plan.model,
+            text=plan.answer,
+            record_id=str(detail.record["id"]),
+            record=detail.record,
+        )
+        self.replayRequested.emit(original, list(plan.messages), model)

@@ -1,0 +1,169 @@
+"""Replaying a recorded request on another model (issue 41, review finding 1; user job 6).
+
+On a real desktop gateway whose Anthropic and OpenAI are the scripted upstream: a request sent
+by the official `anthropic` SDK is recorded without its body (capture is off), so the Flight
+recorder's "Replay on…" is disabled and says so, with the way out: "Turn on capture for
+Anthropic", which saves `recorder.capture.providers` to config.toml and takes effect at once.
+The next request is kept; "Replay on…" → an OpenAI model opens the Playground with the
+recorded answer on one side and, on the other, the same messages sent through the real gateway
+to OpenAI (the upstream sees them), its recorder row naming the original as the one it
+replays. Copy as curl copies the kept request.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+from llmgw_desktop.config.settings import LoadedSettings
+from llmgw_desktop.engine.api import KeptBodies, RecordDetail
+from llmgw_desktop.ui.main_window import MainWindow
+from llmgw_desktop.ui.pages.playground import PlaygroundPage, replayed_turn
+from llmgw_desktop.ui.pages.recorder import RecorderPage
+from llmgw_desktop.ui.pages.replay import NOT_CAPTURED, replay_plan
+from llmgw_desktop.ui.qt import QGuiApplication
+from tests.fakes.upstream import Reply
+from tests.ui.desk_gateway import close_window, desk_gateway, messages_request
+from tests.ui.waiting import until
+
+REPLAY_MODEL = "gpt-4o-mini"  # as the gateway lists it (OpenAI's, at the upstream)
+
+
+def test_replay_on_opens_the_playground_with_the_requests_messages_and_the_chosen_model(
+    qloop: qasync.QEventLoop,
+    loaded: LoadedSettings,
+    config_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    replies = (
+        Reply.ok("Sea otters hold hands.", verbatim=True),
+        Reply.ok("Sea otters hold hands.", verbatim=True),
+        Reply.ok("Otters, mostly.", verbatim=True),
+    )
+
+    async def scenario() -> None:
+        async with desk_gateway(
+            loaded, monkeypatch, tmp_path, replies=replies, also_upstream=("openai",)
+        ) as desk:
+            engine = desk.runtime.engine
+            window = MainWindow(
+                desk.bridge, desk.actions, desk.facts, close_quits=False, on_quit=lambda: None
+            )
+            qtbot.addWidget(window)
+            window.resize(1024, 700)
+            window.show()
+            try:
+                recorder = window.pages[RecorderPage.KEY]
+                assert isinstance(recorder, RecorderPage)
+                window.show_page(RecorderPage.KEY)
+                replay = recorder.replay
+
+                # Not kept: Replay is disabled, and the line under it offers capture.
+                await messages_request(desk.runtime, {"X-Caller": "sdk-tests"})
+                await until(lambda: recorder.model.loaded == 1, "the request listed")
+                recorder.table.selectRow(0)
+                await until(lambda: NOT_CAPTURED in replay.why_label.text(), "why not")
+                assert not replay.replay_button.isEnabled()
+                assert not replay.curl_button.isEnabled()
+                assert 'href="capture:anthropic"' in replay.why_label.text()
+                assert "Turn on capture for Anthropic" in replay.why_label.text()
+                replay.why_label.linkActivated.emit("capture:anthropic")
+                await until(
+                    lambda: "anthropic" in engine.body_capture.policy.providers, "capture on"
+                )
+                saved = tomllib.loads(config_path.read_text(encoding="utf-8"))
+                assert saved["recorder"]["capture"]["providers"] == ["anthropic"]
+                await until(lambda: "its next requests" in replay.why_label.text(), "said so")
+
+                # Kept: the next request can be replayed, on any model the gateway serves.
+                await messages_request(desk.runtime, {"X-Caller": "sdk-tests"})
+                recorder.apply_filters()
+                await until(lambda: recorder.model.loaded == 2, "the kept request listed")
+                recorder.table.selectRow(1)  # away and back: the newest is chosen again
+                recorder.table.selectRow(0)
+                await until(lambda: replay.replay_button.isEnabled(), "Replay offered")
+                assert replay.curl_button.isEnabled()
+                original_id = replay.detail.record["id"]  # type: ignore[union-attr]
+                replay.curl_button.click()
+                assert QGuiApplication.clipboard().text().startswith("curl ")
+                await until(
+                    lambda: any(
+                        a.objectName() == f"replayOn:{REPLAY_MODEL}"
+                        for a in replay.menu.findChildren(type(replay.menu.menuAction()))
+                    ),
+                    "the gateway's models in the menu",
+                )
+                menu = [a.text() for a in replay.menu.actions()]
+                assert menu[0] == "claude-sonnet-4-6 (the recorded model)"
+                choice = next(
+                    a
+                    for a in replay.menu.findChildren(type(replay.menu.menuAction()))
+                    if a.objectName() == f"replayOn:{REPLAY_MODEL}"
+                )
+                # A chat already on the Playground gives way to the replayed one.
+                window.pages[PlaygroundPage.KEY].transcript.add_turn("You", "An earlier chat")  # type: ignore[attr-defined]
+                asked_before = len(desk.upstream.llm_requests)
+                choice.trigger()
+
+                # The Playground: the recorded answer, and the replay's beside it.
+                playground = window.pages[PlaygroundPage.KEY]
+                assert isinstance(playground, PlaygroundPage)
+                assert window.current_page is playground
+                assert playground.answer.title.text() == "Recorded · claude-sonnet-4-6"
+                assert playground.answer.text.toPlainText() == "Sea otters hold hands."
+                await until(lambda: playground.second.reply is not None, "the replay answered")
+                second = playground.second.reply
+                assert second is not None and second.ok
+                assert playground.second.text.toPlainText() == "Otters, mostly."
+                assert playground.second.isVisible() and playground.answer.isVisible()
+                # What was asked stays on screen, with the request it came from.
+                await until(lambda: "Replayed request" in playground.status.text(), "said")
+                assert "(“hi”) on gpt-4o-mini" in playground.status.text()
+                # The transcript is the replayed conversation, not what was on screen before.
+                assert playground.transcript.turns == [("You", "hi")]
+                # Through the real gateway, to OpenAI, with the recorded messages.
+                (sent,) = desk.upstream.llm_requests[asked_before:]
+                assert sent.dialect == "chat"
+                body = json.loads(sent.raw_body)
+                assert body["model"] == "gpt-4o-mini"
+                assert [m["content"] for m in body["messages"]] == ["hi"]
+                assert second.record is not None
+                assert second.record["route"]["replayOf"] == original_id
+            finally:
+                close_window(window)
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_jobs_prompt_is_replayable_and_a_cut_body_says_why_not() -> None:
+    job = RecordDetail(
+        {"id": "r1", "job_id": "job_1", "model": "sonnet", "state": "completed"},
+        job_found=True,
+        job_state="completed",
+        prompt="Rename the variable",
+        response="Done.",
+    )
+    plan = replay_plan(job)
+    assert plan.possible and plan.messages == ({"role": "user", "content": "Rename the variable"},)
+    assert (plan.model, plan.answer) == ("sonnet", "Done.")
+    cut = KeptBodies("r2", "local", 0.0, "anthropic", "/v1/messages", False, {}, "{", 5, "", 0)
+    plan = replay_plan(RecordDetail({"id": "r2", "model": "m", "state": "completed"}, bodies=cut))
+    assert not plan.possible and "cut" in plan.why_not
+    assert replay_plan(RecordDetail({"id": "r3", "state": "completed"})).why_not == NOT_CAPTURED
+
+
+def test_a_replayed_message_shows_its_text_parts_and_names_the_rest() -> None:
+    message = {
+        "role": "user",
+        "content": [{"type": "text", "text": "What is this?"}, {"type": "image_url"}],
+    }
+    assert replayed_turn(message) == ("You", "What is this?\n[image_url]")
+    assert replayed_turn({"role": "system", "content": "Be brief."}) == ("System", "Be brief.")
+    assert replayed_turn({"role": "assistant", "content": None}) == ("Assistant", "")
