@@ -8,12 +8,14 @@ it uses from here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import anthropic
 import openai
 import pytest
+from aiohttp import web
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.loopback import LoopbackApp
@@ -22,7 +24,10 @@ from tests.transports.auth.conftest import TOKEN, USER_HEADER, Start
 from tests.transports.gateway.conftest import OPENAI_KEY
 
 __all__ = [
+    "HeldChat",
+    "chat_completion",
     "mallory_openai",
+    "openai_served_by",
     "point_openai_at",
     "start_under_a_hard_budget",
     "status_of",
@@ -53,6 +58,62 @@ def point_openai_at(fake: LoopbackApp, monkeypatch: pytest.MonkeyPatch) -> None:
     gateway starts: its engine reads them)."""
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url + "/v1")
+
+
+class HeldChat(LoopbackApp):
+    """OpenAI Chat Completions on loopback whose answers may wait for `release`, which is set
+    as the fake stops (no handler outlives it); a subclass answers in `handle`."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/chat/completions", self.handle)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        raise NotImplementedError
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release.set()
+        await super().__aexit__(*exc)
+
+
+def chat_completion(
+    model: str, content: str, usage: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """A whole Chat Completions answer: one choice saying `content`, and `usage` where given
+    (none at all where not)."""
+    answer: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+    }
+    return answer if usage is None else answer | {"usage": usage}
+
+
+Fake = TypeVar("Fake", bound=LoopbackApp)
+
+
+def openai_served_by(make: Callable[[], Fake]) -> Callable[..., AsyncIterator[Fake]]:
+    """A fixture: the fake `make` builds, serving on loopback, with the gateway's OpenAI
+    provider pointed at it after `provider_env` has pointed the others at the scripted upstream
+    (the test module imports `provider_env`)."""
+
+    @pytest.fixture
+    async def served(provider_env: None, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Fake]:
+        async with make() as fake:
+            point_openai_at(fake, monkeypatch)
+            yield fake
+
+    return served
 
 
 async def status_of(call: Awaitable[object]) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -25,10 +24,10 @@ import pytest
 from aiohttp import web
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.fakes.loopback import LoopbackApp
 from tests.security._budget_support import (
+    HeldChat,
     mallory_openai,
-    point_openai_at,
+    openai_served_by,
     start_under_a_hard_budget,
     stored_records,
 )
@@ -46,19 +45,12 @@ BUDGET = 0.10
 AT_ONCE = 25
 
 
-class _Thinking(LoopbackApp):
+class _Thinking(HeldChat):
     """A reasoning model's Chat Completions: the role chunk, then thinking until released."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.limits: list[Any] = []
-        self.release = asyncio.Event()
-
-    def routes(self, app: web.Application) -> None:
-        app.router.add_post("/v1/chat/completions", self.handle)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.release.set()
-        await super().__aexit__(*exc)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -85,15 +77,8 @@ class _Thinking(LoopbackApp):
         return response
 
 
-@pytest.fixture
-async def thinking(
-    provider_env: None,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[_Thinking]:
-    """The fake, with the gateway's OpenAI provider pointed at it (after the other providers)."""
-    async with _Thinking() as fake:
-        point_openai_at(fake, monkeypatch)
-        yield fake
+# The fixture: the fake, the gateway's OpenAI provider pointed at it.
+thinking = openai_served_by(_Thinking)
 
 
 async def _cut_after_first_event(client: openai.AsyncOpenAI) -> int:

@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
-import pytest
 from aiohttp import web
 
 from llmgw_desktop.engine.events import RequestFinished
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.fakes.loopback import LoopbackApp
 from tests.security._budget_support import (
+    HeldChat,
+    chat_completion,
     mallory_openai,
-    point_openai_at,
+    openai_served_by,
     start_under_a_hard_budget,
 )
 from tests.transports.auth.conftest import (  # noqa: F401
@@ -41,44 +40,23 @@ MODEL = "gpt-5"  # priced: a dollar budget counts it
 PROMPT_TOKENS = 40_000  # what the vendor bills for the prompt below (about 4 bytes a token)
 
 
-class _SlowChat(LoopbackApp):
+class _SlowChat(HeldChat):
     """OpenAI Chat Completions on loopback: first chunk at once, usage only at the end."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests = 0
-        self.release = asyncio.Event()
-
-    def routes(self, app: web.Application) -> None:
-        app.router.add_post("/v1/chat/completions", self.handle)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.release.set()
-        await super().__aexit__(*exc)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests += 1
         if not body.get("stream"):
-            return web.json_response(
-                {
-                    "id": "chatcmpl-1",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": MODEL,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": "whole"},
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": {
-                        "prompt_tokens": PROMPT_TOKENS,
-                        "completion_tokens": 5,
-                        "total_tokens": PROMPT_TOKENS + 5,
-                    },
-                }
-            )
+            usage = {
+                "prompt_tokens": PROMPT_TOKENS,
+                "completion_tokens": 5,
+                "total_tokens": PROMPT_TOKENS + 5,
+            }
+            return web.json_response(chat_completion(MODEL, "whole", usage))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
 
@@ -115,15 +93,8 @@ class _SlowChat(LoopbackApp):
         return response
 
 
-@pytest.fixture
-async def slow_chat(
-    provider_env: None,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[_SlowChat]:
-    """The fake, with the gateway's OpenAI provider pointed at it (after the other providers)."""
-    async with _SlowChat() as fake:
-        point_openai_at(fake, monkeypatch)
-        yield fake
+# The fixture: the fake, the gateway's OpenAI provider pointed at it.
+slow_chat = openai_served_by(_SlowChat)
 
 
 def _watch(gateway: GatewayRuntime) -> tuple[list[RequestFinished], asyncio.Event]:

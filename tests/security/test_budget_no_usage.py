@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
@@ -24,7 +23,7 @@ from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.sdk_clients import HI, claude_client, openai_client
-from tests.security._budget_support import status_of, stored_records
+from tests.security._budget_support import chat_completion, status_of, stored_records
 from tests.security.keys.conftest import provider_env, start_gateway  # noqa: F401
 from tests.transports.gateway.conftest import GatewayFactory, point_providers_at
 from tests.transports.gateway.hostile_upstream import HostileUpstream, whole
@@ -35,19 +34,7 @@ OUTPUT_ONLY = {"input": 0.0, "output": 10_000.0, "cache_read": 0.0}
 MAX_TOKENS = 16
 BUDGET = 0.50
 CALLS = 8
-COMPLETION: dict[str, Any] = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion",
-    "created": 0,
-    "model": MODEL,
-    "choices": [
-        {
-            "index": 0,
-            "message": {"role": "assistant", "content": "an answer"},
-            "finish_reason": "stop",
-        }
-    ],
-}
+COMPLETION = chat_completion(MODEL, "an answer")  # no usage
 
 
 @pytest.fixture

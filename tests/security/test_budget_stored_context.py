@@ -19,11 +19,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
-import pytest
 from aiohttp import web
 
 from llmgw_desktop.engine.api import KeyScope, KeySpec
@@ -31,7 +29,7 @@ from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.loopback import LoopbackApp
 from tests.sdk_clients import openai_client
-from tests.security._budget_support import point_openai_at, status_of
+from tests.security._budget_support import openai_served_by, status_of
 from tests.security.keys.conftest import provider_env, start_gateway  # noqa: F401
 from tests.transports.gateway.conftest import GatewayFactory
 
@@ -90,15 +88,8 @@ class _Responses(LoopbackApp):
         )
 
 
-@pytest.fixture
-async def responses(
-    provider_env: None,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[_Responses]:
-    """The fake, with the gateway's OpenAI provider pointed at it (after the other providers)."""
-    async with _Responses() as fake:
-        point_openai_at(fake, monkeypatch)
-        yield fake
+# The fixture: the fake, the gateway's OpenAI provider pointed at it.
+responses = openai_served_by(_Responses)
 
 
 async def _continue(client: openai.AsyncOpenAI, previous: str) -> int:

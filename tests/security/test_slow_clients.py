@@ -62,16 +62,26 @@ async def trickle(writer: asyncio.StreamWriter, data: bytes, seconds: float) -> 
     return True
 
 
-async def test_slowloris_head_is_closed(launch: Launch) -> None:
-    gateway = await launch(TIMED)
-    reader, writer = await open_raw(gateway)
+async def trickled_until_cut(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes, timeout_ms: int
+) -> tuple[bool, bytes, float]:
+    """`data` trickled a byte at a time while the server has its `timeout_ms` (and some slack)
+    to hang up: whether it did, what it answered meanwhile, and how many seconds that took.
+    The connection is closed after."""
     started = time.monotonic()
-    request = head(gateway, "GET /health HTTP/1.1", *(f"X-Pad-{n}: {'a' * 20}" for n in range(50)))
-    sender = asyncio.create_task(trickle(writer, request, 30))
-    closed, received = await closed_within(reader, HEADER_TIMEOUT_MS / 1000 + SLACK_S)
+    sender = asyncio.create_task(trickle(writer, data, 30))
+    closed, received = await closed_within(reader, timeout_ms / 1000 + SLACK_S)
     elapsed = time.monotonic() - started
     sender.cancel()
     writer.close()
+    return closed, received, elapsed
+
+
+async def test_slowloris_head_is_closed(launch: Launch) -> None:
+    gateway = await launch(TIMED)
+    reader, writer = await open_raw(gateway)
+    request = head(gateway, "GET /health HTTP/1.1", *(f"X-Pad-{n}: {'a' * 20}" for n in range(50)))
+    closed, received, elapsed = await trickled_until_cut(reader, writer, request, HEADER_TIMEOUT_MS)
     assert closed, "a head trickled a byte at a time was never cut off"
     assert received == b""  # no answer to a request that never finished
     assert elapsed >= HEADER_TIMEOUT_MS / 1000 * 0.9
@@ -100,12 +110,7 @@ async def test_trickled_body_is_closed(launch: Launch) -> None:
         )
     )
     await writer.drain()
-    started = time.monotonic()
-    sender = asyncio.create_task(trickle(writer, body, 30))
-    closed, received = await closed_within(reader, BODY_TIMEOUT_MS / 1000 + SLACK_S)
-    elapsed = time.monotonic() - started
-    sender.cancel()
-    writer.close()
+    closed, received, elapsed = await trickled_until_cut(reader, writer, body, BODY_TIMEOUT_MS)
     assert closed, "a body trickled a byte at a time was never cut off"
     assert b"200 OK" not in received
     assert elapsed >= BODY_TIMEOUT_MS / 1000 * 0.9
