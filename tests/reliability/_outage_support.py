@@ -20,9 +20,11 @@ from tests.fakes.upstream import ScriptedUpstream
 from tests.pg_cluster import Cluster, ClusterError, find_binary
 from tests.postgres import REQUIRE_POSTGRES, SERVER_OPTIONS
 
-__all__ = ["OutageTeam", "member_on_env_keys", "outage_team", "post_json", "wait_for"]
+__all__ = ["CHAT", "OutageTeam", "member_on_env_keys", "outage_team", "post_json", "wait_for"]
 
 WAIT_S = 30.0
+# A plain chat request (OpenAI's dialect) a member is asked during the tests.
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 
 
 class OutageTeam(Team):

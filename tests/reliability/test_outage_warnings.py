@@ -21,6 +21,7 @@ import pytest
 
 from tests.e2e import gateway_process as gp
 from tests.reliability._outage_support import (  # noqa: F401 - the fixture
+    CHAT,
     OutageTeam,
     member_on_env_keys,
     outage_team,
@@ -29,7 +30,6 @@ from tests.reliability._outage_support import (  # noqa: F401 - the fixture
 )
 from tests.reliability._reset_proxy import ResetProxy, reset_proxy
 
-CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 OUTAGE_S = 8.0
 CLIENTS = 4
 

@@ -18,6 +18,7 @@ from tests.e2e import gateway_process as gp
 from tests.e2e.team_gateways import TeamGateway
 from tests.reliability._crash_support import ANSWER, call
 from tests.reliability._outage_support import (  # noqa: F401 - the fixture
+    CHAT,
     OutageTeam,
     member_on_env_keys,
     outage_team,
@@ -25,7 +26,6 @@ from tests.reliability._outage_support import (  # noqa: F401 - the fixture
     wait_for,
 )
 
-CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 ANTHROPIC = {
     "model": "claude-sonnet-4-5",
     "max_tokens": 16,

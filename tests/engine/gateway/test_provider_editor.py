@@ -46,10 +46,10 @@ fast = "gpt-4o-mini"  # cheap one
 
 
 @pytest.fixture
-async def upstream() -> AsyncIterator[ScriptedUpstream]:
-    async with ScriptedUpstream() as up:
-        up.model_ids["chat"] = ["house-coder", "house-chat"]
-        yield up
+def upstream(upstream: ScriptedUpstream) -> ScriptedUpstream:
+    """The suite's scripted upstream, listing the house models as its chat models."""
+    upstream.model_ids["chat"] = ["house-coder", "house-chat"]
+    return upstream
 
 
 @pytest.fixture

@@ -216,20 +216,17 @@ async def test_anthropic_stream_is_replayed_byte_for_byte(
     )
     assert b"message_stop" in replayed
     # A whole answer to the same question is another entry (a stream is not a whole answer).
-    whole = await claude.messages.with_raw_response.create(
-        model="claude-sonnet-4-6",
-        max_tokens=64,
-        extra_body=GREEDY,
-        messages=QUESTION,  # type: ignore[arg-type]
-    )
-    assert whole.headers["x-gateway-cache"] == "miss"
-    again = await claude.messages.with_raw_response.create(
-        model="claude-sonnet-4-6",
-        max_tokens=64,
-        extra_body=GREEDY,
-        messages=QUESTION,  # type: ignore[arg-type]
-    )
-    assert again.headers["x-gateway-cache"] == "hit"
+    answers = []
+    for expected in ("miss", "hit"):
+        answer = await claude.messages.with_raw_response.create(
+            model="claude-sonnet-4-6",
+            max_tokens=64,
+            extra_body=GREEDY,
+            messages=QUESTION,  # type: ignore[arg-type]
+        )
+        assert answer.headers["x-gateway-cache"] == expected
+        answers.append(answer)
+    whole, again = answers
     parsed_again, parsed_whole = await again.parse(), await whole.parse()
     assert parsed_again.content[0].text == parsed_whole.content[0].text  # type: ignore[union-attr]
     assert len(upstream.llm_requests) == 2
