@@ -81,6 +81,12 @@ class _Thinking(HeldChat):
 thinking = openai_served_by(_Thinking)
 
 
+@pytest.fixture
+async def gateway(start: Start, thinking: _Thinking) -> GatewayRuntime:  # noqa: F811
+    """A locked gateway under the hard $0.10 budget, its OpenAI provider on `thinking`."""
+    return await start_under_a_hard_budget(start, BUDGET)
+
+
 async def _cut_after_first_event(client: openai.AsyncOpenAI) -> int:
     """One stream read to its first event, then hung up: 200, or the refusal's status."""
     try:
@@ -109,11 +115,9 @@ async def _settled(gateway: GatewayRuntime) -> list[dict[str, Any]]:
 
 
 async def test_cut_reasoning_streams_use_the_budget_up_at_their_holds(
-    start: Start,  # noqa: F811
-    thinking: _Thinking,
+    gateway: GatewayRuntime, thinking: _Thinking
 ) -> None:
     fake = thinking
-    gateway = await start_under_a_hard_budget(start, BUDGET)
     client = mallory_openai(gateway)
     async with asyncio.timeout(60):
         statuses = await asyncio.gather(*(_cut_after_first_event(client) for _ in range(AT_ONCE)))
@@ -139,11 +143,9 @@ async def test_cut_reasoning_streams_use_the_budget_up_at_their_holds(
 
 
 async def test_a_call_whose_client_left_before_the_answer_counts_its_hold(
-    start: Start,  # noqa: F811
-    thinking: _Thinking,
+    gateway: GatewayRuntime, thinking: _Thinking
 ) -> None:
     fake = thinking
-    gateway = await start_under_a_hard_budget(start, BUDGET)
     body = {
         "model": MODEL,
         "messages": [{"role": "user", "content": "think hard"}],
