@@ -2,8 +2,8 @@
 answers a test reads back with them, spelled once.
 
 Each takes the key it sends (any key will do on an open gateway: it uses its own credentials
-for the upstream) and headers to add to every request; none retries, so a test sees each
-answer as the gateway gave it.
+for the upstream), headers to add to every request and (OpenAI's and Anthropic's) how long a
+request may take; none retries, so a test sees each answer as the gateway gave it.
 """
 
 from __future__ import annotations
@@ -33,22 +33,40 @@ __all__ = [
 ANY_KEY = "unused"
 
 
+def _timeout(seconds: float | None) -> dict[str, float]:
+    """The SDK's `timeout` argument: its own default (ten minutes) where `seconds` is None."""
+    return {} if seconds is None else {"timeout": seconds}
+
+
 def openai_client(
-    gateway: GatewayRuntime, key: str = ANY_KEY, *, headers: Mapping[str, str] | None = None
+    gateway: GatewayRuntime,
+    key: str = ANY_KEY,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(
         base_url=gateway.base_url + "/v1",
         api_key=key,
         default_headers=dict(headers or {}),
         max_retries=0,
+        **_timeout(timeout),
     )
 
 
 def claude_client(
-    gateway: GatewayRuntime, key: str = ANY_KEY, *, headers: Mapping[str, str] | None = None
+    gateway: GatewayRuntime,
+    key: str = ANY_KEY,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(
-        base_url=gateway.base_url, api_key=key, default_headers=dict(headers or {}), max_retries=0
+        base_url=gateway.base_url,
+        api_key=key,
+        default_headers=dict(headers or {}),
+        max_retries=0,
+        **_timeout(timeout),
     )
 
 

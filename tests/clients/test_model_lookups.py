@@ -12,7 +12,7 @@ import pytest
 from google.genai import errors as genai_errors
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
-from tests.sdk_clients import claude_client, gemini_client
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 
 
 async def listed(gateway: GatewayRuntime) -> list[str]:
@@ -58,7 +58,7 @@ async def test_anthropic_sdk_lists_models_page_by_page_and_retrieves_one(
 
 
 async def test_openai_sdk_keeps_openais_shape(gateway: GatewayRuntime) -> None:
-    client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="unused")
+    client = openai_client(gateway)
     ids = [m.id async for m in client.models.list()]
     assert ids == await listed(gateway)
     model = await client.models.retrieve("gpt-4o")

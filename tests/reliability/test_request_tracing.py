@@ -251,9 +251,7 @@ async def test_cli_bridge_answer_names_the_calls_recorder_row(
     gateway = await start_gateway(
         {"providers.cli_path": [str(CLI_BIN)], "providers.retry_attempts": 1}
     )
-    client = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=120
-    )
+    client = openai_client(gateway, timeout=120)
     raw = await client.chat.completions.with_raw_response.create(
         model="claude-cli/sonnet", messages=HI
     )

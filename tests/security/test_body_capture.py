@@ -14,12 +14,10 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-import anthropic
-import openai
-
 from llmgw_desktop.engine.recorder.bodies import cut_marker
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import ScriptedUpstream
+from tests.sdk_clients import claude_client, openai_client
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
@@ -58,12 +56,7 @@ def _stored_bytes(database: Path) -> bytes:
 
 
 async def _ask_openai(gateway: GatewayRuntime, caller: str = "nightly-report") -> str:
-    client = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key=AUTH_KEY,
-        default_headers={"X-Trace-Note": ORG_KEY, "X-Caller": caller},
-        max_retries=0,
-    )
+    client = openai_client(gateway, AUTH_KEY, headers={"X-Trace-Note": ORG_KEY, "X-Caller": caller})
     async with client:
         raw = await client.chat.completions.with_raw_response.create(
             model="openai/gpt-4o-mini",
@@ -78,12 +71,7 @@ async def _ask_openai(gateway: GatewayRuntime, caller: str = "nightly-report") -
 
 
 async def _stream_anthropic(gateway: GatewayRuntime) -> str:
-    client = anthropic.AsyncAnthropic(
-        base_url=gateway.base_url,
-        api_key=AUTH_KEY,
-        default_headers={"X-Caller": "nightly-report"},
-        max_retries=0,
-    )
+    client = claude_client(gateway, AUTH_KEY, headers={"X-Caller": "nightly-report"})
     async with (
         client,
         client.messages.stream(
@@ -163,7 +151,7 @@ async def test_a_long_request_is_kept_cut_and_marked(
     gateway: GatewayRuntime = await start_gateway(
         {"recorder.capture.providers": ["openai"], "recorder.capture.max_body_bytes": 300}
     )
-    client = openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="x", max_retries=0)
+    client = openai_client(gateway, "x")
     async with client:
         raw = await client.chat.completions.with_raw_response.create(
             model="openai/gpt-4o-mini",
@@ -184,12 +172,7 @@ async def test_a_provider_or_project_policy_keeps_only_the_requests_it_names(
     )
     openai_id = await _ask_openai(gateway)  # neither the provider nor a project named
     anthropic_id = await _stream_anthropic(gateway)  # the provider named
-    client = openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key="x",
-        default_headers={"X-Project": "shop"},
-        max_retries=0,
-    )
+    client = openai_client(gateway, "x", headers={"X-Project": "shop"})
     async with client:
         raw = await client.chat.completions.with_raw_response.create(
             model="openai/gpt-4o-mini", messages=[{"role": "user", "content": MARKER}]

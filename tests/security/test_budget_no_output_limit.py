@@ -21,7 +21,6 @@ import json
 from typing import Any
 
 import aiohttp
-import openai
 import pytest
 from google import genai
 from google.genai import types
@@ -30,6 +29,7 @@ from llmgw_desktop.engine.api import KeySpec
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER as OPERATOR
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import (  # noqa: F401 - fixtures
     GatewayFactory,
     provider_env,
@@ -134,7 +134,7 @@ async def test_a_call_within_the_budget_goes_with_its_own_limit_or_the_models_ma
     upstream: ScriptedUpstream,
 ) -> None:
     key = await _key(budgeted, "roomy", budget=50.0)  # room for 500,000 output tokens
-    client = openai.AsyncOpenAI(base_url=budgeted.base_url + "/v1", api_key=key, max_retries=0)
+    client = openai_client(budgeted, key)
     raw = await client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini", messages=HI, max_tokens=100
     )

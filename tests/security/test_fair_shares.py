@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anthropic
-import openai
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from tests.fakes.claude_stand_in import install_claude_stand_in
 from tests.fakes.upstream import Reply, ScriptedUpstream
+from tests.sdk_clients import claude_client, openai_client
 from tests.security._power_support import headers_mcp
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
@@ -73,9 +73,7 @@ async def _pool_gateway(start: Start, upstream: ScriptedUpstream) -> GatewayRunt
 
 
 def _claude(gateway: GatewayRuntime, headers: dict[str, str]) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(
-        base_url=gateway.base_url, api_key="unused", default_headers=headers, max_retries=0
-    )
+    return claude_client(gateway, headers=headers)
 
 
 async def _held_call(client: anthropic.AsyncAnthropic) -> Any:
@@ -103,12 +101,7 @@ async def test_one_principal_holds_only_its_share_of_an_upstreams_connections(
     try:
         await upstream.wait_for_requests(SHARE, timeout=WAIT_S)
         # Alice, on the same upstream host, is served while mallory's calls are held.
-        alice = openai.AsyncOpenAI(
-            base_url=gateway.base_url + "/v1",
-            api_key=TOKEN,
-            default_headers={USER_HEADER: "alice"},
-            max_retries=0,
-        )
+        alice = openai_client(gateway, TOKEN, headers={USER_HEADER: "alice"})
         answer = await _bounded(
             alice.chat.completions.create(
                 model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}]

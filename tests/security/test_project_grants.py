@@ -21,13 +21,13 @@ import openai
 import pytest
 from google import genai
 from google.genai import errors as genai_errors
-from google.genai import types
 
 from llmgw_desktop.engine.auth.principals import LOCAL_CALLER
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from llmgw_desktop.transports.http_app import INSTANCE_TOKEN_HEADER
 from tests.contract.conftest import VIBE_BIN
 from tests.fakes.upstream import ScriptedUpstream
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 from tests.security._power_support import oauth_mcp
 from tests.transports.auth.conftest import (  # noqa: F401
     TOKEN,
@@ -68,24 +68,15 @@ def _as(name: str) -> dict[str, str]:
 
 def _openai(gateway: GatewayRuntime, headers: dict[str, str]) -> openai.AsyncOpenAI:
     token = headers.pop("Authorization", "Bearer none").removeprefix("Bearer ")
-    return openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1", api_key=token, default_headers=headers, max_retries=0
-    )
+    return openai_client(gateway, token, headers=headers)
 
 
 def _anthropic(gateway: GatewayRuntime, headers: dict[str, str]) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(
-        base_url=gateway.base_url, api_key="unused", default_headers=headers, max_retries=0
-    )
+    return claude_client(gateway, headers=headers)
 
 
 def _gemini(gateway: GatewayRuntime, headers: dict[str, str]) -> genai.Client:
-    return genai.Client(
-        api_key="unused",
-        http_options=types.HttpOptions(
-            base_url=gateway.base_url, headers=headers, retry_options=None
-        ),
-    )
+    return gemini_client(gateway, headers=headers)
 
 
 def _forbidden(message: str) -> None:

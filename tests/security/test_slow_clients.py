@@ -14,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from openai import AsyncOpenAI
-
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import DEFAULT_ANSWER, Reply, ScriptedUpstream
+from tests.sdk_clients import openai_client
 from tests.security._edge_support import (  # noqa: F401 - fixtures
     Launch,
     _launch,
@@ -157,7 +156,7 @@ async def test_long_streamed_answer_is_not_cut(
     # The upstream stays silent for longer than both read deadlines together.
     wait_s = (HEADER_TIMEOUT_MS + BODY_TIMEOUT_MS) / 1000 + 1.0
     scripted_upstream.script(Reply.slow(wait_s))
-    client = AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key="any", max_retries=0)
+    client = openai_client(gateway, "any")
     started = time.monotonic()
     async with client:
         stream = await client.chat.completions.create(

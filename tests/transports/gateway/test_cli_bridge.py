@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anthropic
 import openai
 import pytest
 
@@ -20,6 +19,7 @@ from tests.fakes.upstream import (
     Reply,
     ScriptedUpstream,
 )
+from tests.sdk_clients import claude_client, openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 pytestmark = pytest.mark.contract
@@ -37,9 +37,7 @@ async def cli_gateway(start_gateway: GatewayFactory, offline: Path) -> GatewayRu
 async def test_openai_client_gets_a_claude_code_answer(
     cli_gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
-    client = openai.AsyncOpenAI(
-        base_url=cli_gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=120
-    )
+    client = openai_client(cli_gateway, timeout=120)
     reply = await client.chat.completions.create(
         model="claude-cli/sonnet",
         messages=[
@@ -61,9 +59,7 @@ async def test_openai_client_gets_a_claude_code_answer(
 async def test_anthropic_client_streams_a_claude_code_answer(
     cli_gateway: GatewayRuntime,
 ) -> None:
-    client = anthropic.AsyncAnthropic(
-        base_url=cli_gateway.base_url, api_key="unused", max_retries=0, timeout=120
-    )
+    client = claude_client(cli_gateway, timeout=120)
     async with client.messages.stream(
         model="claude-cli/sonnet",
         max_tokens=100,
@@ -88,9 +84,7 @@ async def test_vault_auth_files_reach_the_cli_and_are_removed_after_a_failure(
         '{"claudeAiOauth": {"accessToken": "sk-ant-oat-fake"}}',
     )
     upstream.default = Reply.error(401)
-    client = openai.AsyncOpenAI(
-        base_url=cli_gateway.base_url + "/v1", api_key="unused", max_retries=0, timeout=120
-    )
+    client = openai_client(cli_gateway, timeout=120)
     with pytest.raises(openai.APIStatusError):
         await client.chat.completions.create(
             model="claude-cli/sonnet", messages=[{"role": "user", "content": "hi"}]

@@ -10,12 +10,10 @@ from typing import Any
 import aiohttp
 import openai
 import pytest
-from google import genai
-from google.genai import types
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import COUNT_TOKENS_ANSWER, Reply, ScriptedUpstream
-from tests.sdk_clients import claude_client, openai_client
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 
 MESSAGE_ID = re.compile(rb"msg_[A-Za-z0-9_]+")
 
@@ -177,9 +175,7 @@ async def test_token_counts_come_from_the_provider_that_owns_the_model(
     assert seen.path == "/v1beta/models/gemini-2.5-flash:countTokens"
     assert seen.body["generateContentRequest"]["model"] == "models/gemini-2.5-flash"
     # A Gemini client asking about a Claude model: Anthropic counts it.
-    google = genai.Client(
-        api_key="unused", http_options=types.HttpOptions(base_url=gateway.base_url)
-    )
+    google = gemini_client(gateway)
     counted = await google.aio.models.count_tokens(model="claude-sonnet-4-6", contents="hello")
     assert counted.total_tokens == COUNT_TOKENS_ANSWER
     assert upstream.requests[-1].path == "/v1/messages/count_tokens"

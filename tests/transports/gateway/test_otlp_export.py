@@ -35,6 +35,7 @@ from tests.fakes.upstream import (
     OPENAI_PROMPT_TOKENS,
     ScriptedUpstream,
 )
+from tests.sdk_clients import openai_client
 from tests.transports.gateway.conftest import GatewayFactory
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -140,12 +141,7 @@ async def traced_gateway(
 
 
 def client(gateway: GatewayRuntime) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=gateway.base_url + "/v1",
-        api_key="unused",
-        max_retries=0,
-        default_headers={"X-Caller": "tracing-agent"},
-    )
+    return openai_client(gateway, headers={"X-Caller": "tracing-agent"})
 
 
 async def test_spans_continue_the_clients_trace_and_carry_it_upstream(

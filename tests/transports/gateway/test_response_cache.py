@@ -236,9 +236,7 @@ async def _keys(gateway: GatewayRuntime, *specs: KeySpec) -> list[openai.AsyncOp
     made = []
     for spec in specs:
         key = await gateway.engine.keys.create(OPERATOR, spec)
-        made.append(
-            openai.AsyncOpenAI(base_url=gateway.base_url + "/v1", api_key=key.secret, max_retries=0)
-        )
+        made.append(openai_client(gateway, key.secret))
     return made
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-from google import genai
 from google.genai import types
 
 from llmgw_desktop.shell.runtime import GatewayRuntime
 from tests.fakes.upstream import Reply, ScriptedUpstream
-from tests.sdk_clients import claude_client, openai_client
+from tests.sdk_clients import claude_client, gemini_client, openai_client
 
 WEATHER = {
     "name": "get_weather",
@@ -102,9 +101,7 @@ async def test_gemini_function_call_from_an_anthropic_stream(
     gateway: GatewayRuntime, upstream: ScriptedUpstream
 ) -> None:
     upstream.script(Reply.tool_call("get_weather", ARGS, call_id="toolu_7"))
-    client = genai.Client(
-        api_key="unused", http_options=types.HttpOptions(base_url=gateway.base_url)
-    )
+    client = gemini_client(gateway)
     calls = []
     async for chunk in await client.aio.models.generate_content_stream(
         model="claude-sonnet-4-6",
