@@ -22,6 +22,7 @@ from llmgw_desktop.engine.budgets import settlement
 from llmgw_desktop.engine.budgets.lanes import LaneKey, LaneState
 from llmgw_desktop.engine.budgets.settlement import Settlements
 from llmgw_desktop.engine.store import Database
+from tests.postgres import opened
 
 KEY = LaneKey("principal=key:bot|usd|monthly", "", 1_000.0)
 HARD = 1.0
@@ -57,12 +58,11 @@ def spawned(coro: object) -> object:
 async def stores(
     new_database: Callable[[str], Database],
 ) -> AsyncIterator[tuple[Database, Database]]:
-    first, second = new_database("llmgw.db"), new_database("llmgw.db")
-    await first.open()
-    await second.open()
-    yield first, second
-    await first.close()
-    await second.close()
+    async with (
+        opened(new_database("llmgw.db")) as first,
+        opened(new_database("llmgw.db")) as second,
+    ):
+        yield first, second
 
 
 def lease(db: Database, process: str, expires_at: float) -> None:

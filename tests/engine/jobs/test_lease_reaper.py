@@ -33,6 +33,7 @@ from tests.engine.jobs.test_leases import (
     stored_state,
 )
 from tests.engine.jobs.test_manager import Gate
+from tests.postgres import opened
 
 __all__ = ["processes"]  # the fixture, shared with test_leases.py
 
@@ -87,10 +88,10 @@ async def test_a_dead_process_jobs_and_records_are_interrupted_after_its_lease(
 async def test_two_reapers_at_once_mark_each_job_once(
     new_database: Callable[[str], Database],
 ) -> None:
-    first, second = new_database("shared.db"), new_database("shared.db")
-    await first.open()
-    await second.open()
-    try:
+    async with (
+        opened(new_database("shared.db")) as first,
+        opened(new_database("shared.db")) as second,
+    ):
         models = first.models
         now = time.time()
 
@@ -115,9 +116,6 @@ async def test_two_reapers_at_once_mark_each_job_once(
         results = await asyncio.gather(*(r.register() for r in reapers))
         counted = sum(reaped.jobs for result in results for reaped in result)
         states = await first.run(lambda: {row.state for row in models.Job.select()})
-    finally:
-        await second.close()
-        await first.close()
     assert counted == 40 and states == {"interrupted"}
 
 
@@ -207,10 +205,10 @@ async def test_leases_keep_the_servers_time_so_a_machine_with_a_slow_clock_is_no
     """Two gateways on two machines whose clocks disagree by an hour: each lease is written in
     PostgreSQL's time, so neither takes the other for dead (with their own clocks, the one
     behind would have looked expired to the other at every renewal)."""
-    first, second = new_database("shared"), new_database("shared")
-    await first.open()
-    await second.open()
-    try:
+    async with (
+        opened(new_database("shared")) as first,
+        opened(new_database("shared")) as second,
+    ):
         behind, ahead = JobLeases(first, lease_s=5), JobLeases(second, lease_s=5)
         real_time = time.time
         monkeypatch.setattr("llmgw_desktop.engine.jobs.leases.time.time", lambda: 0.0)
@@ -219,8 +217,5 @@ async def test_leases_keep_the_servers_time_so_a_machine_with_a_slow_clock_is_no
         reaped = await ahead.register()
         Lease = first.models.ProcessLease
         expiries = await first.run(lambda: {r.id: r.expires_at for r in Lease.select()})
-    finally:
-        await second.close()
-        await first.close()
     assert reaped == () and set(expiries) == {behind.process_id, ahead.process_id}
     assert abs(expiries[behind.process_id] - (real_time() + 5)) < 60

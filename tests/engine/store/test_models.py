@@ -13,17 +13,14 @@ from tests.postgres import opened
 async def test_two_open_databases_each_write_to_their_own_store(
     new_database: Callable[[str], Database],
 ) -> None:
-    first, second = new_database("a.db"), new_database("b.db")
-    await first.open()
-    await second.open()
-    try:
+    async with (
+        opened(new_database("a.db")) as first,
+        opened(new_database("b.db")) as second,
+    ):
         await first.run(lambda: first.models.StoreMeta.create(key="k", value="first"))
         await second.run(lambda: second.models.StoreMeta.create(key="k", value="second"))
         in_first = await first.run(lambda: first.models.StoreMeta.get_by_id("k").value)
         in_second = await second.run(lambda: second.models.StoreMeta.get_by_id("k").value)
-    finally:
-        await second.close()
-        await first.close()
     assert (in_first, in_second) == ("first", "second")
 
 
